@@ -1,0 +1,190 @@
+"""Settings: every knob of a deployment, read from the environment and `.env`.
+
+The variable names are the public contract (documented one by one in `.env.example`).
+Only `bot.cli` reads Settings; lower layers receive plain values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///fmbot.db"
+
+
+class ConfigError(Exception):
+    """A missing or contradictory setting; the message names the variable to set."""
+
+
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+    return value
+
+
+def _split_names(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """One deployment's configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- Yandex Cloud Foundation Models -------------------------------------------------------
+    yandex_folder_id: str = ""
+    yandex_api_key: SecretStr | None = None
+    yandex_iam_token: SecretStr | None = None
+    yandex_sa_key_file: Path | None = None
+    yandex_use_metadata: bool = False
+    yandex_llm_url: str = "https://llm.api.cloud.yandex.net"
+    yandex_operation_url: str = "https://operation.api.cloud.yandex.net"
+    yandex_iam_url: str = "https://iam.api.cloud.yandex.net"
+    yandex_metadata_url: str = "http://169.254.169.254"
+    yandex_data_logging: bool = False
+    yandex_max_concurrent_generations: int = Field(default=10, ge=1, le=1000)
+    # "native" speaks /foundationModels/v1/completion; "openai" speaks {llm}/v1/chat/completions
+    # (Yandex's OpenAI-compatible models, or any compatible server at YANDEX_OPENAI_URL).
+    text_api: Literal["native", "openai"] = "native"
+    yandex_openai_url: str = ""
+    text_model: str = "yandexgpt/latest"
+    image_model: str = "yandex-art/latest"
+    # Text models a chat may pick with /model (short names or URIs); empty = only TEXT_MODEL.
+    allowed_text_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    temperature: float = Field(default=0.3, ge=0.0, le=1.0)
+    max_reply_tokens: int = Field(default=2000, ge=1, le=32000)
+    # "model=tokens,..." overrides of the known context sizes.
+    model_context_sizes: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+
+    # --- Telegram ------------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "0.0.0.0:8080"
+
+    # --- Behaviour -----------------------------------------------------------------------------
+    system_prompt: str = ""
+    system_prompt_file: Path | None = None
+    allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=20, ge=0)
+    daily_token_limit: int = Field(default=0, ge=0)  # 0 = unlimited
+    daily_image_limit: int = Field(default=20, ge=0)  # 0 = unlimited
+    retention_days: int = Field(default=0, ge=0)  # 0 = keep forever
+
+    # --- Infrastructure ------------------------------------------------------------------------
+    database_url: str = DEFAULT_SQLITE_URL
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    _split_id_lists = field_validator(
+        "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
+    )(_split_ids)
+    _split_model_list = field_validator("allowed_text_models", mode="before")(_split_names)
+
+    @field_validator("model_context_sizes", mode="before")
+    @classmethod
+    def _parse_context_sizes(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = (item.split("=", 1) for item in value.split(",") if item.strip())
+            return {name.strip(): int(size) for name, size in pairs}
+        return value
+
+    @field_validator("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
+                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    # --- derived values ------------------------------------------------------------------------
+    @property
+    def openai_url(self) -> str:
+        return self.yandex_openai_url or f"{self.yandex_llm_url}/v1"
+
+    @property
+    def text_models(self) -> list[str]:
+        """The models a chat may choose; the default model always comes first."""
+        models = [self.text_model]
+        models += [m for m in self.allowed_text_models if m != self.text_model]
+        return models
+
+    def resolved_system_prompt(self) -> str:
+        if self.system_prompt_file is not None:
+            try:
+                return self.system_prompt_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"SYSTEM_PROMPT_FILE: cannot read {self.system_prompt_file}: {exc.strerror}"
+                ) from exc
+        return self.system_prompt.strip()
+
+    def check_yandex(self) -> None:
+        """Fail with one clear message when the Foundation Models settings cannot work."""
+        methods = [
+            name
+            for name, present in (
+                ("YANDEX_API_KEY", self.yandex_api_key is not None),
+                ("YANDEX_IAM_TOKEN", self.yandex_iam_token is not None),
+                ("YANDEX_SA_KEY_FILE", self.yandex_sa_key_file is not None),
+                ("YANDEX_USE_METADATA", self.yandex_use_metadata),
+            )
+            if present
+        ]
+        if not methods:
+            raise ConfigError(
+                "Yandex credentials are missing: set one of YANDEX_API_KEY, YANDEX_IAM_TOKEN, "
+                "YANDEX_SA_KEY_FILE or YANDEX_USE_METADATA=true"
+            )
+        if len(methods) > 1:
+            raise ConfigError(
+                f"Contradictory Yandex credentials: {' and '.join(methods)} are both set; "
+                "keep exactly one"
+            )
+        if not self.yandex_folder_id.strip():
+            raise ConfigError("YANDEX_FOLDER_ID is not set: the id of your Yandex Cloud folder")
+        if self.yandex_sa_key_file is not None and not self.yandex_sa_key_file.is_file():
+            raise ConfigError(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
+
+    def check_telegram(self) -> None:
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: the token @BotFather gave you")
+        if self.telegram_mode == "webhook":
+            if not self.telegram_webhook_url:
+                raise ConfigError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
+            if self.telegram_webhook_secret is None:
+                raise ConfigError(
+                    "TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook "
+                    "(1-256 characters A-Z, a-z, 0-9, _ and -)"
+                )
+        if self.system_prompt and self.system_prompt_file is not None:
+            raise ConfigError("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
+
+    @property
+    def webhook_host_port(self) -> tuple[str, int]:
+        host, _, port = self.telegram_webhook_listen.rpartition(":")
+        try:
+            return host or "0.0.0.0", int(port)
+        except ValueError as exc:
+            raise ConfigError(
+                f"TELEGRAM_WEBHOOK_LISTEN must be host:port, got {self.telegram_webhook_listen!r}"
+            ) from exc
+
+
+def load_settings() -> Settings:
+    """Read Settings, turning pydantic's report into one message naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"{name}: {first['msg']}") from None

@@ -1,0 +1,166 @@
+"""Public value types of the Foundation Models client.
+
+These are what the rest of fmbot sees: plain frozen dataclasses and a `ChatModel` protocol.
+Wire (pydantic, camelCase) models live in `wire.py` and never leave the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    text: str
+
+
+class CompletionStatus(StrEnum):
+    """`ALTERNATIVE_STATUS_*` without the prefix."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    PARTIAL = "PARTIAL"
+    FINAL = "FINAL"
+    TRUNCATED_FINAL = "TRUNCATED_FINAL"  # maxTokens reached
+    CONTENT_FILTER = "CONTENT_FILTER"  # the answer was withheld by moderation
+    TOOL_CALLS = "TOOL_CALLS"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (CompletionStatus.PARTIAL, CompletionStatus.UNSPECIFIED)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionOptions:
+    temperature: float | None = None
+    max_tokens: int | None = None
+    # "DISABLED" or "ENABLED_HIDDEN" (reasoningOptions.mode); None = the model's default.
+    reasoning_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A finished (non-streamed) completion."""
+
+    text: str
+    status: CompletionStatus
+    usage: Usage
+    model_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One state of a streamed answer: the whole text so far (never a delta)."""
+
+    text: str
+    status: CompletionStatus
+    usage: Usage = field(default_factory=Usage)
+    model_version: str = ""
+
+    @property
+    def is_final(self) -> bool:
+        return self.status.is_final
+
+
+class ChatModel(Protocol):
+    """What the conversation core needs from a text model (native or OpenAI-compatible).
+
+    `model` is a short name (`yandexgpt-lite`, `yandexgpt/rc`) or a full URI.
+    `stream` is an async generator: close it (`contextlib.aclosing`) to stop generation
+    and release the HTTP response at once.
+    """
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: CompletionOptions | None = None,
+    ) -> Completion: ...
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: CompletionOptions | None = None,
+    ) -> AsyncIterator[Snapshot]: ...
+
+    async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOptions:
+    """YandexART generationOptions; `aspect_ratio` is (width ratio, height ratio)."""
+
+    aspect_ratio: tuple[int, int] = (1, 1)
+    seed: int | None = None
+    mime_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationError:
+    code: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A long-running operation (`completionAsync`, `imageGenerationAsync`)."""
+
+    id: str
+    done: bool = False
+    description: str = ""
+    error: OperationError | None = None
+    # The raw `response` object once done (e.g. {"image": "<base64>", "modelVersion": ...}).
+    response: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """How to poll an operation: back off from `initial` by `multiplier` up to `max_interval`,
+    give up after `deadline` seconds in all."""
+
+    initial: float = 1.0
+    multiplier: float = 1.5
+    max_interval: float = 5.0
+    deadline: float = 300.0
+
+
+class ImageModel(Protocol):
+    """What durable image jobs need from YandexART."""
+
+    async def start_image_generation(
+        self, prompt: str, *, model: str, options: ImageOptions | None = None
+    ) -> Operation:
+        """Submit; raises ImageRefusedError on a moderation refusal (HTTP 400 at submit)."""
+        ...
+
+    async def get_operation(self, operation_id: str) -> Operation: ...
+
+    async def cancel_operation(self, operation_id: str) -> Operation: ...
+
+    async def wait_for_image(
+        self, operation_id: str, *, policy: PollPolicy | None = None
+    ) -> bytes:
+        """Poll until done; return the JPEG bytes (checked to be a JPEG).
+
+        Raises ImageRefusedError, OperationFailedError or OperationTimeoutError."""
+        ...

@@ -1,0 +1,18 @@
+"""Shared test configuration. Fixtures specific to a layer live beside its tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures" / "foundation-models"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's .env or real credentials."""
+    for name in ("YANDEX_API_KEY", "YANDEX_IAM_TOKEN", "YANDEX_SA_KEY_FILE", "TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
