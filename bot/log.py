@@ -1,0 +1,105 @@
+"""Logging setup: text or JSON lines on stderr, with secrets scrubbed from every record.
+
+Secrets (the bot token, API keys, the webhook secret) are registered at start and replaced by
+`***` in the final formatted line, whatever logged them: our code, aiogram, httpx or aiohttp.
+Bot tokens are also recognised by shape, so a token from a URL in a traceback cannot leak.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TextIO
+
+# "123456789:AA..." as BotFather issues them (also inside ".../bot<token>/getMe").
+_BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+# Attributes every LogRecord has; anything else was passed with `extra=` and is worth keeping.
+_STANDARD_ATTRS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
+)
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+class Scrubber:
+    """Replaces known secret values and bot-token-shaped strings with `***`."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        # Very short values would scrub ordinary words; real secrets are long.
+        new = {s for s in secrets if s and len(s) >= 6}
+        self._secrets = sorted(set(self._secrets) | new, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return _BOT_TOKEN.sub("***", text)
+
+
+class ScrubbingTextFormatter(logging.Formatter):
+    def __init__(self, scrubber: Scrubber) -> None:
+        super().__init__(TEXT_FORMAT)
+        self.scrub = scrubber
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = _extras(record)
+        if extras:
+            line += " " + " ".join(f"{key}={value}" for key, value in extras.items())
+        return self.scrub(line)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, extras, exception."""
+
+    def __init__(self, scrubber: Scrubber) -> None:
+        super().__init__()
+        self.scrub = scrubber
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in _extras(record).items():
+            payload.setdefault(key, value if isinstance(value, int | float | bool) else str(value))
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return self.scrub(json.dumps(payload, ensure_ascii=False))
+
+
+def _extras(record: logging.LogRecord) -> dict[str, object]:
+    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS}
+
+
+def setup_logging(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> Scrubber:
+    """Configure the root logger once for the process; returns the scrubber in use."""
+    scrubber = Scrubber(secrets)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    formatter: logging.Formatter = (
+        JsonFormatter(scrubber) if fmt == "json" else ScrubbingTextFormatter(scrubber)
+    )
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Per-request lines from the HTTP libraries drown the bot's own log at INFO.
+    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    return scrubber

@@ -1,0 +1,59 @@
+"""Who may use the bot (allow lists, admins) and who has already been told "no"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPolicy:
+    """Empty allow lists admit everyone.
+
+    With lists set, an update is admitted when its user is allowed, or its chat is allowed (a
+    group on ALLOWED_CHAT_IDS admits all its members), or its user is an admin.
+    """
+
+    allowed_users: frozenset[int] = frozenset()
+    allowed_chats: frozenset[int] = frozenset()
+    admins: frozenset[int] = frozenset()
+
+    @classmethod
+    def build(
+        cls, users: Iterable[int] = (), chats: Iterable[int] = (), admins: Iterable[int] = ()
+    ) -> AccessPolicy:
+        return cls(frozenset(users), frozenset(chats), frozenset(admins))
+
+    @property
+    def open(self) -> bool:
+        return not self.allowed_users and not self.allowed_chats
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admins
+
+    def admits(self, user_id: int | None, chat_id: int | None) -> bool:
+        if self.open or self.is_admin(user_id):
+            return True
+        if user_id is not None and user_id in self.allowed_users:
+            return True
+        return chat_id is not None and chat_id in self.allowed_chats
+
+
+@dataclass(slots=True)
+class RefusalMemory:
+    """Outsiders get one polite refusal per process, then silence.
+
+    Kept in memory on purpose: an outsider must cost nothing, not even a database row. A restart
+    may repeat the refusal once; `limit` bounds the memory against a flood of strangers.
+    """
+
+    limit: int = 100_000
+    _seen: set[int] = field(default_factory=set)
+
+    def first_time(self, key: int) -> bool:
+        if key in self._seen:
+            return False
+        if len(self._seen) >= self.limit:
+            self._seen.clear()
+        self._seen.add(key)
+        return True

@@ -1,0 +1,127 @@
+"""Per-chat FIFO of answer jobs, in the order Telegram delivered the updates.
+
+aiogram runs every update as its own task, so two quick messages from one chat race through
+the middlewares (database round trips) and could reach the model in either order. A chat's
+update takes a *ticket* before its first await (see `OrderingMiddleware`); the chat's worker
+runs jobs strictly in ticket order, and a ticket whose update produced no job is released.
+The running job is an asyncio task of its own, so `/stop` and the draft stop button cancel it
+while the worker and the polling loop carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+class Ticket:
+    """A place in a chat's queue; resolve it with `submit(job)` or `release()` exactly once."""
+
+    __slots__ = ("_future", "chat_id")
+
+    def __init__(self, chat_id: int) -> None:
+        self.chat_id = chat_id
+        self._future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
+
+    def submit(self, job: Job) -> None:
+        if self._future.done():
+            raise RuntimeError("ticket already used")
+        self._future.set_result(job)
+
+    def release(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
+
+    @property
+    def used(self) -> bool:
+        return self._future.done()
+
+
+@dataclass(slots=True)
+class _Lane:
+    tickets: deque[Ticket] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
+    current: asyncio.Task[None] | None = None
+
+
+class ChatQueues:
+    def __init__(self) -> None:
+        self._lanes: dict[int, _Lane] = {}
+
+    def take(self, chat_id: int) -> Ticket:
+        """Must be called before the update's first await to keep delivery order."""
+        lane = self._lanes.setdefault(chat_id, _Lane())
+        ticket = Ticket(chat_id)
+        lane.tickets.append(ticket)
+        if lane.worker is None:
+            lane.worker = asyncio.create_task(self._work(chat_id, lane), name=f"chat-{chat_id}")
+        return ticket
+
+    def is_busy(self, chat_id: int) -> bool:
+        lane = self._lanes.get(chat_id)
+        return lane is not None and lane.current is not None
+
+    def pending(self, chat_id: int) -> int:
+        """Jobs (and unresolved tickets) waiting behind the running one."""
+        lane = self._lanes.get(chat_id)
+        return len(lane.tickets) if lane else 0
+
+    def stop(self, chat_id: int) -> bool:
+        """Cancel the chat's running job (the queued ones still run). True if one was running."""
+        lane = self._lanes.get(chat_id)
+        if lane is None or lane.current is None or lane.current.done():
+            return False
+        lane.current.cancel()
+        return True
+
+    async def _work(self, chat_id: int, lane: _Lane) -> None:
+        try:
+            while lane.tickets:
+                ticket = lane.tickets[0]
+                job = await ticket._future
+                lane.tickets.popleft()
+                if job is None:
+                    continue
+                lane.current = asyncio.create_task(_run(job), name=f"chat-{chat_id}-job")
+                # wait() never raises the job's CancelledError into the worker.
+                await asyncio.wait({lane.current})
+                lane.current = None
+        finally:
+            lane.current = None
+            if self._lanes.get(chat_id) is lane:
+                del self._lanes[chat_id]
+
+    async def drain(self, grace: float, settle: float = 10.0) -> None:
+        """Graceful shutdown: let queued and running jobs finish for `grace` seconds, then
+        cancel what still runs (jobs finalise a cancelled answer) and wait `settle` more."""
+        workers = [lane.worker for lane in self._lanes.values() if lane.worker is not None]
+        if not workers:
+            return
+        _, pending = await asyncio.wait(workers, timeout=grace)
+        if not pending:
+            return
+        log.warning("shutdown: cancelling %d unfinished answers", len(pending))
+        for lane in list(self._lanes.values()):
+            for ticket in lane.tickets:
+                ticket.release()
+            lane.tickets.clear()
+            if lane.current is not None:
+                lane.current.cancel()
+        await asyncio.wait(pending, timeout=settle)
+
+
+async def _run(job: Job) -> None:
+    try:
+        await job()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        # Jobs report their own failures to the user; this is the last line of defence.
+        log.exception("answer job failed")

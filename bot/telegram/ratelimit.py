@@ -1,0 +1,53 @@
+"""Per-user sliding-window rate limit (RATE_LIMIT_PER_MINUTE), in memory."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """At most `limit` hits per `window` seconds per key; `limit=0` disables the check."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._hits: dict[int, deque[float]] = {}
+        self._last_sweep = clock()
+
+    def hit(self, key: int) -> float:
+        """Record a hit if allowed and return 0; otherwise return seconds until one is allowed.
+
+        A refused hit is not recorded, so a user who keeps trying is not locked out longer."""
+        if self.limit <= 0:
+            return 0.0
+        now = self._clock()
+        self._sweep(now)
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return max(hits[0] + self.window - now, 0.001)
+        hits.append(now)
+        return 0.0
+
+    def _sweep(self, now: float) -> None:
+        # Forget idle users now and then so the table does not grow with every user ever seen.
+        if now - self._last_sweep < self.window:
+            return
+        self._last_sweep = now
+        idle = [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window]
+        for key in idle:
+            del self._hits[key]
+
+
+def whole_seconds(delay: float) -> int:
+    return max(1, math.ceil(delay))
