@@ -1,0 +1,192 @@
+"""Engine, sessions and schema migrations.
+
+SQLite is the default (`sqlite+aiosqlite:///fmbot.db`); the same code runs on PostgreSQL
+(`postgresql+asyncpg://...`). On SQLite every connection gets WAL (readers never block the
+writer), a busy timeout and foreign keys, and transactions start with `BEGIN IMMEDIATE`, so a
+transaction that reads and then writes takes the write lock up front and waits in the busy
+handler instead of failing with SQLITE_BUSY on the lock upgrade
+(https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions).
+The pysqlite recipe for taking over BEGIN is in SQLAlchemy's docs ("Serializable isolation /
+Savepoints / Transactional DDL").
+Read-only work can use `Database.read_session()`, which begins DEFERRED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+DEFAULT_URL = "sqlite+aiosqlite:///fmbot.db"
+BUSY_TIMEOUT_MS = 5000
+# Execution option read by the "begin" hook: "IMMEDIATE" (default) or "DEFERRED".
+SQLITE_BEGIN_OPTION = "fmbot_sqlite_begin"
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was migrated by a newer fmbot than this one."""
+
+    def __init__(self, revision: str, head: str | None) -> None:
+        self.revision = revision
+        self.head = head
+        super().__init__(
+            f"the database is at schema revision {revision!r}, which this version of fmbot "
+            f"does not know (its newest is {head!r}); it was upgraded by a newer fmbot. "
+            "Run the newer version, or restore a backup made before the upgrade."
+        )
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's "begin" hook emit BEGIN itself (the driver would emit a DEFERRED one).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL + NORMAL is durable against application crashes; only an OS crash or power
+        # loss can drop the last transactions (https://www.sqlite.org/pragma.html#pragma_synchronous).
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+
+
+def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
+    """An AsyncEngine for `url`; on SQLite with the pragmas and BEGIN handling above."""
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+class Database:
+    """Owns the engine and the session factories. One per process."""
+
+    def __init__(self, url: str = DEFAULT_URL, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = create_engine(url, **engine_kwargs)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+        read_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+        self.read_sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            read_engine, expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block ends normally, rolls back on an error."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session (SQLite: deferred BEGIN, so it never waits for the writer)."""
+        async with self.read_sessionmaker() as session:
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+
+def alembic_config(url: str) -> Any:
+    """An Alembic Config for `url` pointing at the repository's migrations/ directory."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = url
+    return config
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(DEFAULT_URL)).get_current_head()
+
+
+async def current_revision(url: str) -> str | None:
+    """The database's alembic revision, or None when it was never migrated."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_read_revision)
+    finally:
+        await engine.dispose()
+
+
+def _read_revision(conn: Connection) -> str | None:
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return str(rows[0]) if rows else None
+
+
+async def check_schema_current(url: str) -> str | None:
+    """Raise SchemaTooNewError when the database has a revision this code does not know.
+
+    Returns the database's revision (None for a fresh database).
+    """
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    revision = await current_revision(url)
+    if revision is None:
+        return None
+    script = ScriptDirectory.from_config(alembic_config(url))
+    try:
+        script.get_revision(revision)
+    except CommandError:
+        raise SchemaTooNewError(revision, script.get_current_head()) from None
+    return revision
+
+
+def migrate_blocking(url: str, revision: str = "head") -> None:
+    """Upgrade the schema (plain function: Alembic's env.py runs its own event loop)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade_blocking(url: str, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+async def migrate(url: str, revision: str = "head") -> None:
+    """Refuse a database newer than the code, then upgrade it to `revision` (in a thread)."""
+    await check_schema_current(url)
+    await asyncio.to_thread(migrate_blocking, url, revision)

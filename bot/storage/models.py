@@ -1,0 +1,251 @@
+"""The schema: ORM models shared by the repositories and the Alembic migrations.
+
+Portable between SQLite and PostgreSQL: enums are stored as short strings (no native enum
+types, so adding a value never needs a migration on either database), timestamps are stored
+as UTC and always come back timezone-aware, and every constraint is named through the
+metadata's naming convention so Alembic batch mode can rebuild SQLite tables.
+
+Telegram ids (users, chats, messages) are 64-bit. Surrogate keys use `BigIntegerPK`, which is
+BIGINT on PostgreSQL and INTEGER on SQLite, where only `INTEGER PRIMARY KEY` is the rowid
+alias that auto-increments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigIntegerPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite drops the offset on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use an aware datetime")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class MessageRole(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class MessageStatus(StrEnum):
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    TRUNCATED = "truncated"
+
+
+class ImageJobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
+class UserRole(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    # Stored by value ("complete"), as VARCHAR(32) without a CHECK constraint: a new member is
+    # a code change only, never a table rebuild.
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(256), default="")
+    last_name: Mapped[str | None] = mapped_column(String(256))
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole), default=UserRole.USER)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Chat(TimestampMixin, Base):
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Telegram's chat type: "private", "group", "supergroup" or "channel".
+    type: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(256))
+    # Per-chat overrides; None means the deployment default.
+    model: Mapped[str | None] = mapped_column(String(256))
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+
+
+class Conversation(Base):
+    """A chat's thread of messages. At most one per chat is open (closed_at IS NULL)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index(
+            "uq_conversations_open_chat_id",
+            "chat_id",
+            unique=True,
+            sqlite_where="closed_at IS NULL",
+            postgresql_where="closed_at IS NULL",
+        ),
+        Index("ix_conversations_closed_at", "closed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), index=True
+    )
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # The prompt window is read newest-first within one conversation: this index makes it
+        # cost the window, not the history.
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    role: Mapped[MessageRole] = mapped_column(_enum(MessageRole))
+    status: Mapped[MessageStatus] = mapped_column(
+        _enum(MessageStatus), default=MessageStatus.COMPLETE
+    )
+    # Who wrote a user message (groups show the name to the model). No foreign key: usage and
+    # history are recorded even for a user row not stored yet; forget_user deletes by id.
+    author_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    author_name: Mapped[str | None] = mapped_column(String(256))
+    # The user message an answer replies to; deleting the question deletes the answer.
+    reply_to_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text, default="")
+    # A long answer spans several Telegram messages: their ids in order.
+    telegram_message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Tokens this message costs in a prompt (API usage or tokenizer); None = not known yet.
+    token_count: Mapped[int | None] = mapped_column(Integer)
+    model: Mapped[str | None] = mapped_column(String(256))
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ImageJob(TimestampMixin, Base):
+    __tablename__ = "image_jobs"
+    __table_args__ = (Index("ix_image_jobs_status", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    model: Mapped[str | None] = mapped_column(String(256))
+    operation_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[ImageJobStatus] = mapped_column(
+        _enum(ImageJobStatus), default=ImageJobStatus.PENDING
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    # The "drawing..." message shown while the job runs, and the photo message delivered.
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    result_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled (exactly-once). Ids are per bot, hence bot_id."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (Index("ix_processed_updates_processed_at", "processed_at"),)
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DailyUsage(Base):
+    __tablename__ = "daily_usage"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    images: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,35 @@
+"""Repositories: intention-named queries over one AsyncSession. They flush, never commit."""
+
+from __future__ import annotations
+
+from bot.storage.repositories.conversations import (
+    PROMPT_STATUSES,
+    ConversationRepository,
+    HistoryEntry,
+    MessageRepository,
+    Turn,
+    chars_as_tokens,
+)
+from bot.storage.repositories.images import ImageJobRepository
+from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
+from bot.storage.repositories.updates import UpdateRepository
+from bot.storage.repositories.usage import UsageCount, UsageRepository
+from bot.storage.repositories.users import ChatRepository, UserRepository
+
+__all__ = [
+    "PROMPT_STATUSES",
+    "ChatRepository",
+    "ConversationRepository",
+    "ForgetReport",
+    "HistoryEntry",
+    "ImageJobRepository",
+    "MessageRepository",
+    "PrivacyRepository",
+    "PurgeReport",
+    "Turn",
+    "UpdateRepository",
+    "UsageCount",
+    "UsageRepository",
+    "UserRepository",
+    "chars_as_tokens",
+]

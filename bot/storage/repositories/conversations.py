@@ -1,0 +1,292 @@
+"""Conversations (a chat's thread) and their messages, including the prompt-window read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import (
+    Conversation,
+    Message,
+    MessageRole,
+    MessageStatus,
+    utcnow,
+)
+from bot.storage.repositories._upsert import insert_for
+
+# Statuses whose text goes back into prompts by default: a cancelled answer is what the user
+# saw and stopped; failed and still-streaming answers are left out.
+PROMPT_STATUSES: frozenset[MessageStatus] = frozenset(
+    {MessageStatus.COMPLETE, MessageStatus.TRUNCATED, MessageStatus.CANCELLED}
+)
+
+
+def chars_as_tokens(text: str) -> int:
+    """Fallback cost of a message whose token count is unknown: one token per character.
+
+    Pessimistic on purpose (real tokenizers give several characters per token); callers with a
+    better estimate pass it to `recent_for_prompt(estimate=...)`.
+    """
+    return len(text)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """A message as the prompt builder needs it (a plain row, not a tracked ORM object)."""
+
+    id: int
+    role: MessageRole
+    text: str
+    token_count: int | None
+    status: MessageStatus
+    author_user_id: int | None
+    author_name: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The newest user message of a conversation and the answer stored after it, if any."""
+
+    user: Message
+    answer: Message | None
+
+
+class ConversationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def current(self, chat_id: int) -> Conversation:
+        """The chat's open conversation, opened now if there is none.
+
+        The chat row must exist (ChatRepository.upsert). Race-safe: a partial unique index
+        allows one open conversation per chat and the insert is ON CONFLICT DO NOTHING.
+        """
+        found = await self._open(chat_id)
+        if found is not None:
+            return found
+        stmt = insert_for(self.session, Conversation).values(chat_id=chat_id, opened_at=utcnow())
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=[Conversation.chat_id], index_where=Conversation.closed_at.is_(None)
+        )
+        await self.session.execute(stmt)
+        opened = await self._open(chat_id)
+        assert opened is not None, "the open conversation vanished inside our transaction"
+        return opened
+
+    async def reset(self, chat_id: int) -> Conversation:
+        """Close the chat's open conversation (kept for the record) and open a new one."""
+        await self.close_open(chat_id)
+        return await self.current(chat_id)
+
+    async def close_open(self, chat_id: int) -> None:
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.chat_id == chat_id, Conversation.closed_at.is_(None))
+            .values(closed_at=utcnow())
+        )
+
+    async def get(self, conversation_id: int) -> Conversation | None:
+        return await self.session.get(Conversation, conversation_id)
+
+    async def for_chat(self, chat_id: int) -> list[Conversation]:
+        """All of a chat's conversations, oldest first."""
+        rows = await self.session.scalars(
+            select(Conversation).where(Conversation.chat_id == chat_id).order_by(Conversation.id)
+        )
+        return list(rows)
+
+    async def _open(self, chat_id: int) -> Conversation | None:
+        return await self.session.scalar(
+            select(Conversation)
+            .where(Conversation.chat_id == chat_id, Conversation.closed_at.is_(None))
+            .execution_options(populate_existing=True)
+        )
+
+
+_WINDOW_COLUMNS = (
+    Message.id,
+    Message.role,
+    Message.text,
+    Message.token_count,
+    Message.status,
+    Message.author_user_id,
+    Message.author_name,
+    Message.created_at,
+)
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        conversation_id: int,
+        role: MessageRole,
+        text: str,
+        *,
+        status: MessageStatus = MessageStatus.COMPLETE,
+        author_user_id: int | None = None,
+        author_name: str | None = None,
+        reply_to_id: int | None = None,
+        token_count: int | None = None,
+        telegram_message_ids: Sequence[int] = (),
+        model: str | None = None,
+    ) -> Message:
+        """Store a message and flush it, so `.id` is set (still uncommitted)."""
+        message = Message(
+            conversation_id=conversation_id,
+            role=role,
+            text=text,
+            status=status,
+            author_user_id=author_user_id,
+            author_name=author_name,
+            reply_to_id=reply_to_id,
+            token_count=token_count,
+            telegram_message_ids=list(telegram_message_ids),
+            model=model,
+        )
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def get(self, message_id: int) -> Message | None:
+        return await self.session.get(Message, message_id)
+
+    async def update(
+        self,
+        message: Message | int,
+        *,
+        text: str | None = None,
+        status: MessageStatus | None = None,
+        token_count: int | None = None,
+        telegram_message_ids: Sequence[int] | None = None,
+        model: str | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+    ) -> Message:
+        """Change the given fields (None = leave as is) and flush. Accepts a message or its id."""
+        if isinstance(message, int):
+            found = await self.session.get(Message, message)
+            if found is None:
+                raise LookupError(f"no message with id {message}")
+            message = found
+        if text is not None:
+            message.text = text
+        if status is not None:
+            message.status = status
+        if token_count is not None:
+            message.token_count = token_count
+        if telegram_message_ids is not None:
+            message.telegram_message_ids = list(telegram_message_ids)
+        if model is not None:
+            message.model = model
+        if input_tokens is not None:
+            message.input_tokens = input_tokens
+        if output_tokens is not None:
+            message.output_tokens = output_tokens
+        message.updated_at = utcnow()
+        await self.session.flush()
+        return message
+
+    async def recent_for_prompt(
+        self,
+        conversation_id: int,
+        token_budget: int,
+        statuses: Collection[MessageStatus] = PROMPT_STATUSES,
+        *,
+        include_overflow: bool = True,
+        estimate: Callable[[str], int] = chars_as_tokens,
+        max_messages: int | None = None,
+        page_size: int = 32,
+    ) -> list[HistoryEntry]:
+        """The newest messages whose token counts fit in `token_budget`, oldest first.
+
+        Walks back from the newest message in pages (index on conversation_id, id), so the
+        cost is the window's, not the history's. With `include_overflow` the first message
+        that no longer fits is included too, so the prompt builder can cut it with a marker
+        or drop it; the builder does the exact fitting (pairs, system prompt, new message).
+        A message without a token count costs `estimate(text)`.
+        """
+        wanted = sorted(statuses)
+        stmt = (
+            select(*_WINDOW_COLUMNS)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.status.in_(wanted),
+                Message.id < bindparam("before"),
+            )
+            .order_by(Message.id.desc())
+            .limit(bindparam("limit"))
+        )
+        window: list[HistoryEntry] = []
+        spent = 0
+        before = 2**63 - 1
+        limit = page_size
+        while True:
+            if max_messages is not None:
+                limit = min(limit, max_messages - len(window))
+                if limit <= 0:
+                    break
+            rows = (await self.session.execute(stmt, {"before": before, "limit": limit})).all()
+            for row in rows:
+                entry = HistoryEntry(*row)
+                cost = entry.token_count if entry.token_count is not None else estimate(entry.text)
+                if spent + cost > token_budget:
+                    if include_overflow:
+                        window.append(entry)
+                    window.reverse()
+                    return window
+                spent += cost
+                window.append(entry)
+            if len(rows) < limit:
+                break
+            before = rows[-1].id
+            limit = min(limit * 2, 512)
+        window.reverse()
+        return window
+
+    async def last_turn(self, conversation_id: int) -> Turn | None:
+        """The newest user message (any status) and the newest assistant message after it."""
+        user = await self.session.scalar(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.role == MessageRole.USER)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        if user is None:
+            return None
+        answer = await self.session.scalar(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.role == MessageRole.ASSISTANT,
+                Message.id > user.id,
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        return Turn(user=user, answer=answer)
+
+    async def history(self, conversation_id: int, limit: int = 50) -> list[Message]:
+        """The newest `limit` messages of any status, oldest first (for display and export)."""
+        rows = await self.session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(rows)))
+
+    async def count(self, conversation_id: int) -> int:
+        total = await self.session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.conversation_id == conversation_id)
+        )
+        return int(total or 0)

@@ -1,0 +1,100 @@
+"""Erasure (/forget) and retention. Both run inside the caller's single transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Executable, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import (
+    Chat,
+    Conversation,
+    DailyUsage,
+    ImageJob,
+    Message,
+    User,
+    utcnow,
+)
+from bot.storage.repositories.images import UNFINISHED_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    messages: int
+    conversations: int
+    image_jobs: int
+    usage_days: int
+    user: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    conversations: int
+    messages: int
+    image_jobs: int
+
+
+class PrivacyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def forget_user(self, user_id: int) -> ForgetReport:
+        """Delete everything stored about a user; commit once to make it one transaction.
+
+        Removes the messages they wrote in any chat and the answers to them, their private
+        chat (its conversations and all their messages), their image jobs, their usage
+        counters and their user row.
+        """
+        authored = select(Message.id).where(Message.author_user_id == user_id)
+        # Answers first: deleting a question would cascade to its answer uncounted.
+        messages = await self._count(delete(Message).where(Message.reply_to_id.in_(authored)))
+        messages += await self._count(delete(Message).where(Message.id.in_(authored)))
+        # A private chat's id is the user's id (group ids are negative, so never collide).
+        private = select(Conversation.id).where(Conversation.chat_id == user_id)
+        messages += await self._count(delete(Message).where(Message.conversation_id.in_(private)))
+        conversations = await self._count(
+            delete(Conversation).where(Conversation.chat_id == user_id)
+        )
+        await self._count(delete(Chat).where(Chat.id == user_id))
+        image_jobs = await self._count(delete(ImageJob).where(ImageJob.user_id == user_id))
+        usage_days = await self._count(delete(DailyUsage).where(DailyUsage.user_id == user_id))
+        user = await self._count(delete(User).where(User.id == user_id))
+        return ForgetReport(messages, conversations, image_jobs, usage_days, user > 0)
+
+    async def purge_older_than(self, days: int, *, now: dt.datetime | None = None) -> PurgeReport:
+        """Retention: remove data older than `days`.
+
+        Closed conversations closed before the cutoff go with all their messages; in open
+        conversations, messages created before the cutoff go (with the answers to them);
+        finished image jobs older than the cutoff go. Unfinished jobs are kept.
+        """
+        if days <= 0:
+            raise ValueError("retention must be a positive number of days")
+        cutoff = (now or utcnow()) - dt.timedelta(days=days)
+        old = select(Conversation.id).where(
+            Conversation.closed_at.is_not(None), Conversation.closed_at < cutoff
+        )
+        messages = await self._count(delete(Message).where(Message.conversation_id.in_(old)))
+        conversations = await self._count(
+            delete(Conversation).where(
+                Conversation.closed_at.is_not(None), Conversation.closed_at < cutoff
+            )
+        )
+        stale = select(Message.id).where(Message.created_at < cutoff)
+        messages += await self._count(delete(Message).where(Message.reply_to_id.in_(stale)))
+        messages += await self._count(delete(Message).where(Message.id.in_(stale)))
+        image_jobs = await self._count(
+            delete(ImageJob).where(
+                ImageJob.status.not_in(UNFINISHED_STATUSES), ImageJob.created_at < cutoff
+            )
+        )
+        return PurgeReport(conversations, messages, image_jobs)
+
+    async def _count(self, statement: Executable) -> int:
+        result = await self.session.execute(
+            statement, execution_options={"synchronize_session": "fetch"}
+        )
+        return cast(CursorResult[Any], result).rowcount

@@ -1,0 +1,49 @@
+"""Exactly-once update handling: a claim is one INSERT ... ON CONFLICT DO NOTHING."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import ProcessedUpdate, utcnow
+from bot.storage.repositories._upsert import insert_for
+
+
+class UpdateRepository:
+    def __init__(self, session: AsyncSession, bot_id: int = 0) -> None:
+        """`bot_id` separates bots sharing one database (update ids are per bot)."""
+        self.session = session
+        self.bot_id = bot_id
+
+    async def claim(self, update_id: int) -> bool:
+        """True the first time an update id is claimed, False for a duplicate.
+
+        Race-safe across sessions and processes: the primary key decides. The claim becomes
+        durable with the unit of work's commit, so an update whose handling fails (rollback)
+        is not marked processed.
+        """
+        stmt = (
+            insert_for(self.session, ProcessedUpdate)
+            .values(bot_id=self.bot_id, update_id=update_id, processed_at=utcnow())
+            .on_conflict_do_nothing(
+                index_elements=[ProcessedUpdate.bot_id, ProcessedUpdate.update_id]
+            )
+            .returning(ProcessedUpdate.update_id)
+        )
+        result = await self.session.execute(stmt)
+        return result.first() is not None
+
+    async def prune(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
+        """Forget claims older than `older_than` (Telegram redelivers for at most a day).
+
+        Returns the number of rows removed.
+        """
+        cutoff = (now or utcnow()) - older_than
+        result = await self.session.execute(
+            delete(ProcessedUpdate)
+            .where(ProcessedUpdate.processed_at < cutoff)
+            .returning(ProcessedUpdate.update_id)
+        )
+        return len(result.all())

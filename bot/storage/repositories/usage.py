@@ -1,0 +1,60 @@
+"""Tokens and images per user per day: one upsert per charge, race-safe on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import DailyUsage
+from bot.storage.repositories._upsert import excluded, insert_for
+
+
+@dataclass(frozen=True, slots=True)
+class UsageCount:
+    tokens: int = 0
+    images: int = 0
+
+
+class UsageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, user_id: int, day: dt.date, tokens: int = 0, images: int = 0) -> None:
+        """Add to the user's counters for `day` (created at zero when missing)."""
+        stmt = insert_for(self.session, DailyUsage).values(
+            user_id=user_id, day=day, tokens=tokens, images=images
+        )
+        new = excluded(stmt)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[DailyUsage.user_id, DailyUsage.day],
+            set_={
+                "tokens": DailyUsage.tokens + new.tokens,
+                "images": DailyUsage.images + new.images,
+            },
+        )
+        await self.session.execute(stmt)
+
+    async def for_user(self, user_id: int, day: dt.date) -> UsageCount:
+        row = (
+            await self.session.execute(
+                select(DailyUsage.tokens, DailyUsage.images).where(
+                    DailyUsage.user_id == user_id, DailyUsage.day == day
+                )
+            )
+        ).first()
+        return UsageCount(int(row.tokens), int(row.images)) if row else UsageCount()
+
+    async def totals(self, day: dt.date) -> UsageCount:
+        """All users' counters for `day` summed."""
+        row = (
+            await self.session.execute(
+                select(
+                    func.coalesce(func.sum(DailyUsage.tokens), 0),
+                    func.coalesce(func.sum(DailyUsage.images), 0),
+                ).where(DailyUsage.day == day)
+            )
+        ).one()
+        return UsageCount(int(row[0]), int(row[1]))

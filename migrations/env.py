@@ -1,0 +1,73 @@
+"""Alembic environment for fmbot: async engine, batch mode on SQLite.
+
+The URL comes from, in order: `config.attributes["url"]` (bot.storage.database.migrate),
+`-x url=...` on the command line, the DATABASE_URL environment variable, and the default
+SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from bot.storage.database import DEFAULT_URL, create_engine
+from bot.storage.models import Base
+
+config = context.config
+if config.config_file_name is not None and not config.attributes.get("url"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def database_url() -> str:
+    url = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url")
+    return str(url or os.environ.get("DATABASE_URL") or DEFAULT_URL)
+
+
+def _configure(connection: Connection | None = None, url: str | None = None) -> None:
+    name = connection.dialect.name if connection is not None else url or ""
+    context.configure(
+        connection=connection,
+        url=url,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things: Alembic rebuilds the table (copy and rename).
+        render_as_batch=name == "sqlite" or name.startswith("sqlite"),
+        compare_type=True,
+        # SQLite's DDL is transactional too: a failed revision leaves nothing half-done.
+        transactional_ddl=True,
+        transaction_per_migration=True,
+        literal_binds=connection is None,
+    )
+
+
+def run_migrations_offline() -> None:
+    _configure(url=database_url())
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_sync(connection: Connection) -> None:
+    _configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_migrations_online() -> None:
+    engine = create_engine(database_url())
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run_sync)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(run_migrations_online())
