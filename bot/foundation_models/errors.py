@@ -29,6 +29,9 @@ from __future__ import annotations
 class FoundationModelsError(Exception):
     """Base of every error the Foundation Models client raises."""
 
+    #: Text a stream delivered before it failed ("" unless raised mid-stream).
+    partial_text: str = ""
+
 
 class InvalidRequestError(FoundationModelsError, ValueError):
     """The request was rejected locally, before anything was sent."""

@@ -19,9 +19,40 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function call the model asks for (`toolCallList`); `arguments` is a JSON object."""
+
+    name: str
+    arguments: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """The result of a tool call, sent back in a user message (`toolResultList`)."""
+
+    name: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A function the model may call; `parameters` is a JSON Schema."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, object] = field(default_factory=dict)
+    strict: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
+    """One message; ordinary chat uses only `role` and `text`. A message carrying
+    `tool_calls` (assistant) or `tool_results` (user) is sent without text."""
+
     role: Role
     text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_results: tuple[ToolResult, ...] = ()
 
 
 class CompletionStatus(StrEnum):
@@ -53,6 +84,15 @@ class CompletionOptions:
     max_tokens: int | None = None
     # "DISABLED" or "ENABLED_HIDDEN" (reasoningOptions.mode); None = the model's default.
     reasoning_mode: str | None = None
+    # Structured output: ask for any JSON object, or for JSON matching a schema (oneof).
+    json_object: bool = False
+    json_schema: dict[str, object] | None = None
+    # Function calling (native API): tools, toolChoice mode ("AUTO" | "NONE" | "REQUIRED")
+    # or a function the model must call, and parallelToolCalls.
+    tools: tuple[Tool, ...] = ()
+    tool_choice: str | None = None
+    tool_choice_function: str | None = None
+    parallel_tool_calls: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +103,7 @@ class Completion:
     status: CompletionStatus
     usage: Usage
     model_version: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +205,20 @@ class ImageModel(Protocol):
 
         Raises ImageRefusedError, OperationFailedError or OperationTimeoutError."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token of the tokenizer (`special` for markers such as `<s>` and `[NL]`)."""
+
+    id: int
+    text: str
+    special: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """A classifier's confidence in one label."""
+
+    label: str
+    confidence: float

@@ -1,0 +1,303 @@
+"""The Foundation Models client: text (sync, stream, async), YandexART, tokenizer, embeddings,
+classifiers, over one `httpx.AsyncClient`.
+
+Implements `ChatModel` and `ImageModel` (types.py). Generations (complete / stream) pass a
+per-folder concurrency limit (the default quota is 10 concurrent sync generations, reference
+§8.3), held for a whole stream, so the bot queues instead of collecting 429s;
+`last_queue_wait` says how long the last one waited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from bot.foundation_models import wire
+from bot.foundation_models.auth import Auth
+from bot.foundation_models.error_mapping import is_refusal
+from bot.foundation_models.errors import (
+    BadRequestError,
+    ImageRefusedError,
+    OperationFailedError,
+)
+from bot.foundation_models.limits import GenerationLimiter
+from bot.foundation_models.operations import operation_of, poll_until_done, raise_if_failed
+from bot.foundation_models.requests import completion_body, image_body
+from bot.foundation_models.streaming import completion_of, snapshots
+from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.types import (
+    ChatMessage,
+    Completion,
+    CompletionOptions,
+    ImageOptions,
+    Operation,
+    PollPolicy,
+    Prediction,
+    Snapshot,
+    Token,
+)
+from bot.foundation_models.uris import Scheme, folder_of, resolve_model_uri
+
+logger = logging.getLogger("bot.foundation_models")
+_W = TypeVar("_W", bound=BaseModel)
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class FoundationModelsClient:
+    """Yandex Cloud Foundation Models over REST. Use as `async with` or call `aclose()`."""
+
+    def __init__(
+        self,
+        *,
+        folder_id: str,
+        auth: Auth,
+        llm_url: str = "https://llm.api.cloud.yandex.net",
+        operation_url: str = "https://operation.api.cloud.yandex.net",
+        data_logging: bool = False,
+        max_concurrent_generations: int = 10,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        stream_retry: RetryPolicy | None = None,
+        poll_policy: PollPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.folder_id = folder_id
+        self.llm_url = llm_url.rstrip("/")
+        self.operation_url = operation_url.rstrip("/")
+        self.timeouts = timeouts or Timeouts()
+        self.poll_policy = poll_policy or PollPolicy()
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=self.timeouts.connect, read=None, write=self.timeouts.write, pool=None
+            ),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+        self._transport = Transport(
+            self._http, auth, folder_id=folder_id, data_logging=data_logging,
+            timeouts=self.timeouts, retry=retry, sleep=sleep,
+        )
+        # Sync generations are not idempotent and re-bill: by default a stream is retried
+        # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.
+        self._stream_retry = stream_retry or retry
+        self._sleep = sleep
+        self._limiter = GenerationLimiter(max_concurrent_generations)
+        #: Seconds the last generation waited for a concurrency slot.
+        self.last_queue_wait = 0.0
+
+    def __repr__(self) -> str:
+        auth = self._transport.auth
+        return f"FoundationModelsClient(folder_id={self.folder_id!r}, auth={auth!r})"
+
+    async def __aenter__(self) -> FoundationModelsClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self._http.aclose()
+
+    def model_uri(self, model: str, scheme: Scheme = "gpt") -> str:
+        """A short name or full URI -> the full URI (the folder from configuration)."""
+        return resolve_model_uri(model, self.folder_id, scheme)
+
+    async def _post(self, path: str, body: dict[str, Any], into: type[_W]) -> _W:
+        raw = await self._transport.request("POST", f"{self.llm_url}{path}", json=body)
+        return wire.parse(raw, into)
+
+    def _note_wait(self, waited: float) -> None:
+        self.last_queue_wait = waited
+        log = logger.info if waited >= 1.0 else logger.debug
+        log("generation waited %.3fs for a concurrency slot", waited)
+
+    # --- text -----------------------------------------------------------------------------
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: CompletionOptions | None = None,
+    ) -> Completion:
+        """One completion, not streamed (`POST /foundationModels/v1/completion`)."""
+        uri = self.model_uri(model)
+        body = completion_body(uri, messages, options, stream=False)
+        async with self._limiter.slot(folder_of(uri)) as waited:
+            self._note_wait(waited)
+            answer = await self._post("/foundationModels/v1/completion", body,
+                                      wire.CompletionResponse)
+        return completion_of(answer.result)
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: CompletionOptions | None = None,
+    ) -> AsyncIterator[Snapshot]:
+        """Snapshots of the cumulative answer; the last one has a final status.
+
+        Close the generator (`contextlib.aclosing`) to stop: the HTTP response closes at once
+        and the concurrency slot is released. Raises StreamError if the stream breaks.
+        """
+        uri = self.model_uri(model)
+        body = completion_body(uri, messages, options, stream=True)
+        url = f"{self.llm_url}/foundationModels/v1/completion"
+        async with self._limiter.slot(folder_of(uri)) as waited:
+            self._note_wait(waited)
+            async with self._transport.open(
+                "POST", url, json=body, retry=self._stream_retry
+            ) as response:
+                items = snapshots(
+                    response, first_byte=self.timeouts.first_byte, idle=self.timeouts.idle
+                )
+                async with aclosing(items):
+                    async for snapshot in items:
+                        yield snapshot
+
+    async def tokenize_completion(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: CompletionOptions | None = None,
+    ) -> int:
+        """Tokens of the prompt exactly as the model sees it (`tokenizeCompletion`)."""
+        body = completion_body(self.model_uri(model), messages, options, stream=None)
+        answer = await self._post("/foundationModels/v1/tokenizeCompletion", body,
+                                  wire.TokenizeResponse)
+        return len(answer.tokens)
+
+    async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int:
+        return await self.tokenize_completion(messages, model=model)
+
+    async def tokenize(self, text: str, *, model: str) -> list[Token]:
+        body = {"modelUri": self.model_uri(model), "text": text}
+        answer = await self._post("/foundationModels/v1/tokenize", body, wire.TokenizeResponse)
+        return [Token(id=t.id, text=t.text, special=t.special) for t in answer.tokens]
+
+    async def embed(self, text: str, *, model: str = "text-search-doc/latest") -> list[float]:
+        """An embedding (256 floats); `text-search-query/latest` for search queries."""
+        body = {"modelUri": self.model_uri(model, "emb"), "text": text}
+        answer = await self._post("/foundationModels/v1/textEmbedding", body,
+                                  wire.EmbeddingResponse)
+        return list(answer.embedding)
+
+    async def classify_few_shot(
+        self,
+        text: str,
+        *,
+        labels: Sequence[str],
+        task_description: str = "",
+        samples: Sequence[tuple[str, str]] = (),
+        model: str = "yandexgpt-lite/latest",
+    ) -> list[Prediction]:
+        """Prompt-based classification; `samples` are (text, label) pairs."""
+        body: dict[str, Any] = {
+            "modelUri": self.model_uri(model, "cls"), "labels": list(labels), "text": text,
+        }
+        if task_description:
+            body["taskDescription"] = task_description
+        if samples:
+            body["samples"] = [{"text": t, "label": label} for t, label in samples]
+        answer = await self._post("/foundationModels/v1/fewShotTextClassification", body,
+                                  wire.ClassificationResponse)
+        return [Prediction(p.label, p.confidence) for p in answer.predictions]
+
+    async def classify(self, text: str, *, model: str) -> list[Prediction]:
+        """A fine-tuned classifier (`cls://folder/base/version@suffix`)."""
+        body = {"modelUri": self.model_uri(model, "cls"), "text": text}
+        answer = await self._post("/foundationModels/v1/textClassification", body,
+                                  wire.ClassificationResponse)
+        return [Prediction(p.label, p.confidence) for p in answer.predictions]
+
+    # --- operations -----------------------------------------------------------------------
+
+    async def completion_async(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: CompletionOptions | None = None,
+    ) -> Operation:
+        """Submit a deferred completion; poll with `wait_for_completion`."""
+        body = completion_body(self.model_uri(model), messages, options, stream=None)
+        answer = await self._post("/foundationModels/v1/completionAsync", body, wire.Operation)
+        return operation_of(answer)
+
+    async def get_operation(self, operation_id: str) -> Operation:
+        raw = await self._transport.request(
+            "GET", f"{self.operation_url}/operations/{operation_id}", folder_header=False
+        )
+        return operation_of(wire.parse(raw, wire.Operation))
+
+    async def cancel_operation(self, operation_id: str) -> Operation:
+        raw = await self._transport.request(
+            "POST", f"{self.operation_url}/operations/{operation_id}:cancel",
+            json={}, folder_header=False,
+        )
+        return operation_of(wire.parse(raw, wire.Operation))
+
+    async def wait_for_operation(
+        self, operation_id: str, *, policy: PollPolicy | None = None
+    ) -> Operation:
+        """Poll until done (backoff, deadline); the finished operation may carry an error."""
+        return await poll_until_done(
+            self.get_operation, operation_id, policy or self.poll_policy, sleep=self._sleep
+        )
+
+    async def wait_for_completion(
+        self, operation_id: str, *, policy: PollPolicy | None = None
+    ) -> Completion:
+        operation = await self.wait_for_operation(operation_id, policy=policy)
+        raise_if_failed(operation)
+        return completion_of(wire.parse_obj(operation.response or {}, wire.CompletionResult))
+
+    # --- images ---------------------------------------------------------------------------
+
+    async def start_image_generation(
+        self, prompt: str, *, model: str, options: ImageOptions | None = None
+    ) -> Operation:
+        body = image_body(self.model_uri(model, "art"), prompt, options)
+        try:
+            answer = await self._post("/foundationModels/v1/imageGenerationAsync", body,
+                                      wire.Operation)
+        except BadRequestError as exc:
+            if is_refusal(exc.message):
+                raise ImageRefusedError(exc.message, code=exc.grpc_code) from None
+            raise
+        return operation_of(answer)
+
+    async def wait_for_image(
+        self, operation_id: str, *, policy: PollPolicy | None = None
+    ) -> bytes:
+        operation = await self.wait_for_operation(operation_id, policy=policy)
+        if operation.error is not None and is_refusal(operation.error.message):
+            raise ImageRefusedError(
+                operation.error.message, operation_id=operation_id, code=operation.error.code
+            )
+        raise_if_failed(operation)
+        encoded = (operation.response or {}).get("image")
+        try:
+            image = base64.b64decode(encoded if isinstance(encoded, str) else "", validate=True)
+        except (binascii.Error, ValueError):
+            image = b""
+        if not image.startswith(JPEG_MAGIC):
+            raise OperationFailedError("the finished operation holds no JPEG image",
+                                       operation_id=operation_id)
+        return image
