@@ -21,6 +21,7 @@ class RateLimiter:
         self.window = window
         self._clock = clock
         self._hits: dict[int, deque[float]] = {}
+        self._refused: set[int] = set()
         self._last_sweep = clock()
 
     def hit(self, key: int) -> float:
@@ -37,7 +38,15 @@ class RateLimiter:
         if len(hits) >= self.limit:
             return max(hits[0] + self.window - now, 0.001)
         hits.append(now)
+        self._refused.discard(key)
         return 0.0
+
+    def first_refusal(self, key: int) -> bool:
+        """True once per run of refusals, so the user is told once, not for every message."""
+        if key in self._refused:
+            return False
+        self._refused.add(key)
+        return True
 
     def _sweep(self, now: float) -> None:
         # Forget idle users now and then so the table does not grow with every user ever seen.
@@ -47,6 +56,7 @@ class RateLimiter:
         idle = [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window]
         for key in idle:
             del self._hits[key]
+            self._refused.discard(key)
 
 
 def whole_seconds(delay: float) -> int:
