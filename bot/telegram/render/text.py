@@ -1,0 +1,70 @@
+"""The rendered value type and UTF-16 helpers.
+
+Telegram measures text and entity offsets in UTF-16 code units (an emoji outside the BMP is 2),
+see https://core.telegram.org/api/entities#entity-length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiogram.types import MessageEntity
+
+TELEGRAM_TEXT_LIMIT = 4096
+"""sendMessage / editMessageText / sendMessageDraft text limit, after entity parsing."""
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def utf16_offsets(text: str) -> list[int]:
+    """``offsets[i]`` is the UTF-16 offset of ``text[i]``; ``offsets[len(text)]`` is the total."""
+    offsets = [0] * (len(text) + 1)
+    pos = 0
+    for i, ch in enumerate(text):
+        offsets[i] = pos
+        pos += 2 if ord(ch) > 0xFFFF else 1
+    offsets[len(text)] = pos
+    return offsets
+
+
+@dataclass(frozen=True)
+class RenderedText:
+    """Plain text plus entities (offsets in UTF-16 units), sent with ``parse_mode=None``."""
+
+    text: str
+    entities: list[MessageEntity] = field(default_factory=list)
+
+    @property
+    def utf16_length(self) -> int:
+        return utf16_len(self.text)
+
+    def send_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for SendMessage / EditMessageText / SendMessageDraft."""
+        return {"text": self.text, "entities": self.entities or None, "parse_mode": None}
+
+    @classmethod
+    def plain(cls, text: str) -> RenderedText:
+        return cls(text=text, entities=[])
+
+
+def clip_entities(
+    entities: list[MessageEntity], start: int, end: int, *, shift: int | None = None
+) -> list[MessageEntity]:
+    """Entities intersected with the UTF-16 range [start, end), re-based to ``shift`` (= start).
+
+    Empty intersections are dropped; the original order is kept.
+    """
+    base = start if shift is None else shift
+    clipped: list[MessageEntity] = []
+    for entity in entities:
+        lo = max(entity.offset, start)
+        hi = min(entity.offset + entity.length, end)
+        if hi > lo:
+            if lo == entity.offset and hi - lo == entity.length and base == 0:
+                clipped.append(entity)
+            else:
+                clipped.append(entity.model_copy(update={"offset": lo - base, "length": hi - lo}))
+    return clipped
