@@ -16,3 +16,29 @@ def _no_real_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's .env or real credentials."""
     for name in ("YANDEX_API_KEY", "YANDEX_IAM_TOKEN", "YANDEX_SA_KEY_FILE", "TELEGRAM_BOT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+# Database fixtures (migrated SQLite files, PostgreSQL when reachable): see tests/db.py.
+from tests.db import (  # noqa: E402
+    _postgres_migrated,
+    _sqlite_template,
+    database,
+    database_url,
+    empty_database_url,
+    postgres_server,
+    postgres_url,
+    sqlite_database,
+    sqlite_url,
+)
+
+__all__ = [
+    "_postgres_migrated",
+    "_sqlite_template",
+    "database",
+    "database_url",
+    "empty_database_url",
+    "postgres_server",
+    "postgres_url",
+    "sqlite_database",
+    "sqlite_url",
+]

@@ -106,11 +106,9 @@ class Database:
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A read-only session (SQLite: deferred BEGIN, so it never waits for the writer)."""
+        # Closing (not rolling back) ends the transaction without expiring loaded objects.
         async with self.read_sessionmaker() as session:
-            try:
-                yield session
-            finally:
-                await session.rollback()
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

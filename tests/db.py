@@ -1,0 +1,165 @@
+"""Database fixtures for every suite: migrated SQLite files and, when reachable, PostgreSQL.
+
+Registered for the whole suite by tests/conftest.py. Use:
+
+- `database_url`: a migrated, empty database; parametrized over "sqlite" (a file in tmp_path)
+  and "postgres" (skipped with the reason when the server is not reachable).
+- `sqlite_url`: the SQLite case alone (most non-storage suites want only this).
+- `database` / `sqlite_database`: a `bot.storage.database.Database` on the above, disposed after.
+- `empty_database_url`: a database with no schema at all (migration tests).
+
+PostgreSQL: the server in FMBOT_TEST_POSTGRES_URL (default postgresql+asyncpg://postgres@
+127.0.0.1:5432/test) is shared with other test runs, so each pytest session creates its own
+database `fmbot_test_<random>` there, migrates it once, truncates its tables before each test,
+and drops it at the end. SQLite: the schema is migrated once into a template file, and each
+test gets a byte copy of it in its own tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.storage.database import Database, create_engine, migrate_blocking
+from bot.storage.models import Base
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgres")
+
+
+def postgres_base_url() -> str:
+    return os.environ.get("FMBOT_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def _execute_autocommit(url: str, *statements: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def postgres_reachable(url: str, timeout: float = 3.0) -> str | None:
+    """None when the server answers, else why not (for the skip reason)."""
+
+    async def probe() -> None:
+        await asyncio.wait_for(_execute_autocommit(url, "SELECT 1"), timeout)
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure means "not usable here"; the reason is reported
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def create_postgres_database(base_url: str) -> str:
+    """Create a uniquely named database next to `base_url`'s; return its URL."""
+    name = f"fmbot_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_execute_autocommit(base_url, f'CREATE DATABASE "{name}"'))
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(base_url: str, url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_execute_autocommit(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The base URL of a reachable PostgreSQL server, or skip."""
+    url = postgres_base_url()
+    problem = postgres_reachable(url)
+    if problem is not None:
+        pytest.skip(f"PostgreSQL not reachable at {url} ({problem}); set FMBOT_TEST_POSTGRES_URL")
+    return url
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated(postgres_server: str) -> Iterator[str]:
+    url = create_postgres_database(postgres_server)
+    try:
+        migrate_blocking(url)
+        yield url
+    finally:
+        drop_postgres_database(postgres_server, url)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db-template") / "template.db"
+    migrate_blocking(sqlite_url_for(path))
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    asyncio.run(_execute_autocommit(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
+    """A migrated, empty SQLite file of this test's own."""
+    path = tmp_path / "fmbot.db"
+    shutil.copyfile(_sqlite_template, path)
+    return sqlite_url_for(path)
+
+
+@pytest.fixture
+def postgres_url(_postgres_migrated: str) -> str:
+    """The session's migrated PostgreSQL database, emptied for this test."""
+    _truncate_all(_postgres_migrated)
+    return _postgres_migrated
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database: once on SQLite, once on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database without any schema (not even alembic_version)."""
+    if request.param == "sqlite":
+        yield sqlite_url_for(tmp_path / "empty.db")
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    url = create_postgres_database(server)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(server, url)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def sqlite_database(sqlite_url: str) -> AsyncIterator[Database]:
+    db = Database(sqlite_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()

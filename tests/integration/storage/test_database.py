@@ -1,0 +1,84 @@
+"""Engine and session behaviour: SQLite pragmas, units of work, timestamps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.database import Database, create_engine, is_sqlite
+from bot.storage.models import Chat, Conversation, User
+from bot.storage.repositories import ChatRepository, UserRepository
+
+
+async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+            assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 5000
+            assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_foreign_keys_are_enforced(database: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with database.session() as session:
+            session.add(Conversation(chat_id=424242))
+
+
+async def test_session_commits_on_success_and_rolls_back_on_error(database: Database) -> None:
+    async with database.session() as session:
+        await UserRepository(session).upsert(1, "Ann")
+
+    async def failing_unit_of_work() -> None:
+        async with database.session() as session:
+            await UserRepository(session).upsert(2, "Bob")
+            raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_unit_of_work()
+    async with database.read_session() as session:
+        ids = (await session.scalars(select(User.id))).all()
+    assert ids == [1]
+
+
+async def test_timestamps_come_back_aware_utc(database: Database) -> None:
+    async with database.session() as session:
+        await ChatRepository(session).upsert(-100, "group", "Team")
+    async with database.read_session() as session:
+        chat = await session.get(Chat, -100)
+    assert chat is not None
+    assert chat.created_at.tzinfo is not None
+    assert chat.created_at.utcoffset() == dt.timedelta(0)
+    assert abs(dt.datetime.now(dt.UTC) - chat.created_at) < dt.timedelta(minutes=1)
+
+
+async def test_naive_datetimes_are_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        async with database.session() as session:
+            session.add(Chat(id=5, type="private", created_at=dt.datetime(2020, 1, 1)))
+
+
+async def test_read_session_does_not_block_behind_a_writer(sqlite_url: str) -> None:
+    """WAL: a reader sees the last committed state while a write transaction is open."""
+    db = Database(sqlite_url)
+    try:
+        async with db.session() as session:
+            await ChatRepository(session).upsert(1, "private")
+        async with db.session() as writer:
+            await ChatRepository(writer).set_model(1, "yandexgpt-lite")
+            async with db.read_session() as reader:
+                chat = (await reader.execute(text("SELECT model FROM chats"))).scalar()
+            assert chat is None
+    finally:
+        await db.dispose()
+
+
+def test_is_sqlite(tmp_path: Path) -> None:
+    assert is_sqlite(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    assert not is_sqlite("postgresql+asyncpg://u@h/db")

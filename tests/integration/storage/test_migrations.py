@@ -1,0 +1,103 @@
+"""Migrations: stairway, no drift between models and migrations, refusal of a newer schema."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+
+from bot.storage.database import (
+    SchemaTooNewError,
+    alembic_config,
+    check_schema_current,
+    create_engine,
+    current_revision,
+    downgrade_blocking,
+    head_revision,
+    migrate,
+    migrate_blocking,
+)
+from bot.storage.models import Base
+
+
+def _revisions() -> list[Any]:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return list(reversed(list(script.walk_revisions("base", "heads"))))
+
+
+def _tables(conn: Connection) -> set[str]:
+    return set(inspect(conn).get_table_names())
+
+
+async def _table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_tables)
+    finally:
+        await engine.dispose()
+
+
+def test_revisions_are_one_linear_chain_named_by_number() -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1
+    for number, revision in enumerate(_revisions(), start=1):
+        assert revision.revision == f"{number:04d}"
+        assert Path(revision.path).name.startswith(f"{number:04d}_")
+
+
+async def test_stairway(empty_database_url: str) -> None:
+    """Each revision upgrades, downgrades cleanly and upgrades again."""
+    for revision in _revisions():
+        down = revision.down_revision or "base"
+        await asyncio.to_thread(migrate_blocking, empty_database_url, revision.revision)
+        await asyncio.to_thread(downgrade_blocking, empty_database_url, down)
+        await asyncio.to_thread(migrate_blocking, empty_database_url, revision.revision)
+    assert await current_revision(empty_database_url) == head_revision()
+    await asyncio.to_thread(downgrade_blocking, empty_database_url, "base")
+    assert await _table_names(empty_database_url) <= {"alembic_version"}
+
+
+def _diff(conn: Connection) -> list[Any]:
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_models_match_migrations(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(_diff)
+    finally:
+        await engine.dispose()
+    assert diff == []
+
+
+async def test_migrate_is_idempotent_and_reports_head(empty_database_url: str) -> None:
+    assert await check_schema_current(empty_database_url) is None
+    await migrate(empty_database_url)
+    await migrate(empty_database_url)
+    assert await check_schema_current(empty_database_url) == head_revision()
+    assert {"users", "chats", "conversations", "messages"} <= await _table_names(
+        empty_database_url
+    )
+
+
+async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        await engine.dispose()
+    with pytest.raises(SchemaTooNewError, match="'9999'") as caught:
+        await migrate(database_url)
+    assert caught.value.revision == "9999"
+    assert caught.value.head == head_revision()
+    assert "newer fmbot" in str(caught.value)
