@@ -290,3 +290,14 @@ class MessageRepository:
             .where(Message.conversation_id == conversation_id)
         )
         return int(total or 0)
+
+    async def fail_streaming(self) -> int:
+        """Mark answers still `streaming` (left by a process that died mid-answer) as failed;
+        returns how many. Only for start-up, before any turn runs."""
+        result = await self.session.execute(
+            update(Message)
+            .where(Message.status == MessageStatus.STREAMING)
+            .values(status=MessageStatus.FAILED, updated_at=utcnow())
+            .returning(Message.id)
+        )
+        return len(result.all())
