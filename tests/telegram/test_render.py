@@ -22,7 +22,9 @@ def entity(r: RenderedText, kind: str) -> MessageEntity:
 
 
 def test_code_block_keeps_language_and_content_verbatim() -> None:
-    r = render_markdown("Here:\n\n```python\nif a < b and c > d:\n    print('**x**')\n```\n\nDone.")
+    r = render_markdown(
+        "Here:\n\n```python\nif a < b and c > d:\n    print('**x**')\n```\n\nDone."
+    )
     assert r.text == "Here:\n\nif a < b and c > d:\n    print('**x**')\n\nDone."
     pre = entity(r, "pre")
     assert pre.language == "python"

@@ -39,6 +39,10 @@ def split_rendered(rendered: RenderedText, limit: int = TELEGRAM_TEXT_LIMIT) -> 
         unit = offsets[index]
         return any(lo < unit < hi for lo, hi in code)
 
+    def code_char(index: int) -> bool:
+        unit = offsets[index]
+        return any(lo <= unit < hi for lo, hi in code)
+
     parts: list[RenderedText] = []
     start = 0
     while start < len(text):
@@ -48,7 +52,7 @@ def split_rendered(rendered: RenderedText, limit: int = TELEGRAM_TEXT_LIMIT) -> 
             max_end = bisect.bisect_right(offsets, offsets[start] + limit) - 1
             cut, resume = _find_cut(text, start, max_end, in_code)
         lo, hi = start, cut
-        while lo < hi and text[lo].isspace() and (text[lo] == "\n" or not in_code(lo)):
+        while lo < hi and text[lo].isspace() and (text[lo] == "\n" or not code_char(lo)):
             lo += 1
         while hi > lo and text[hi - 1].isspace():
             hi -= 1
