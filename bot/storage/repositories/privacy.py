@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, delete, select
+from sqlalchemy import ColumnElement, CursorResult, Executable, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
@@ -48,13 +48,10 @@ class PrivacyRepository:
         chat (its conversations and all their messages), their image jobs, their usage
         counters and their user row.
         """
-        authored = select(Message.id).where(Message.author_user_id == user_id)
-        # Answers first: deleting a question would cascade to its answer uncounted.
-        messages = await self._count(delete(Message).where(Message.reply_to_id.in_(authored)))
-        messages += await self._count(delete(Message).where(Message.id.in_(authored)))
+        messages = await self._delete_messages(Message.author_user_id == user_id)
         # A private chat's id is the user's id (group ids are negative, so never collide).
         private = select(Conversation.id).where(Conversation.chat_id == user_id)
-        messages += await self._count(delete(Message).where(Message.conversation_id.in_(private)))
+        messages += await self._delete_messages(Message.conversation_id.in_(private))
         conversations = await self._count(
             delete(Conversation).where(Conversation.chat_id == user_id)
         )
@@ -77,21 +74,29 @@ class PrivacyRepository:
         old = select(Conversation.id).where(
             Conversation.closed_at.is_not(None), Conversation.closed_at < cutoff
         )
-        messages = await self._count(delete(Message).where(Message.conversation_id.in_(old)))
+        messages = await self._delete_messages(Message.conversation_id.in_(old))
         conversations = await self._count(
             delete(Conversation).where(
                 Conversation.closed_at.is_not(None), Conversation.closed_at < cutoff
             )
         )
-        stale = select(Message.id).where(Message.created_at < cutoff)
-        messages += await self._count(delete(Message).where(Message.reply_to_id.in_(stale)))
-        messages += await self._count(delete(Message).where(Message.id.in_(stale)))
+        messages += await self._delete_messages(Message.created_at < cutoff)
         image_jobs = await self._count(
             delete(ImageJob).where(
                 ImageJob.status.not_in(UNFINISHED_STATUSES), ImageJob.created_at < cutoff
             )
         )
         return PurgeReport(conversations, messages, image_jobs)
+
+    async def _delete_messages(self, condition: ColumnElement[bool]) -> int:
+        """Delete matching messages and the answers to them; return how many went.
+
+        Answers go first: a question's deletion would cascade to its answer, and a cascaded
+        row is not in the statement's row count.
+        """
+        matching = select(Message.id).where(condition)
+        count = await self._count(delete(Message).where(Message.reply_to_id.in_(matching)))
+        return count + await self._count(delete(Message).where(condition))
 
     async def _count(self, statement: Executable) -> int:
         result = await self.session.execute(

@@ -1,0 +1,182 @@
+"""Conversations and messages, including the prompt window read."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.database import Database
+from bot.storage.models import MessageRole, MessageStatus
+from bot.storage.repositories import (
+    ChatRepository,
+    ConversationRepository,
+    MessageRepository,
+)
+
+CHAT = 1001
+
+
+async def _conversation(session: AsyncSession, chat_id: int = CHAT) -> int:
+    await ChatRepository(session).upsert(chat_id, "private")
+    return (await ConversationRepository(session).current(chat_id)).id
+
+
+async def test_current_opens_once_and_reset_keeps_the_old(database: Database) -> None:
+    async with database.session() as session:
+        first = await _conversation(session)
+        assert (await ConversationRepository(session).current(CHAT)).id == first
+    async with database.session() as session:
+        conversations = ConversationRepository(session)
+        second = await conversations.reset(CHAT)
+        assert second.id != first
+        assert second.closed_at is None
+        assert (await conversations.current(CHAT)).id == second.id
+        history = await conversations.for_chat(CHAT)
+    assert [c.id for c in history] == [first, second.id]
+    assert history[0].closed_at is not None
+
+
+async def test_chats_do_not_share_conversations(database: Database) -> None:
+    async with database.session() as session:
+        a = await _conversation(session, 1)
+        b = await _conversation(session, -1002)
+        messages = MessageRepository(session)
+        await messages.add(a, MessageRole.USER, "from a", token_count=2)
+        await messages.add(b, MessageRole.USER, "from b", token_count=2)
+    async with database.session() as session:
+        window = await MessageRepository(session).recent_for_prompt(a, 1000)
+    assert [e.text for e in window] == ["from a"]
+
+
+async def test_add_update_and_last_turn(database: Database) -> None:
+    async with database.session() as session:
+        conv = await _conversation(session)
+        messages = MessageRepository(session)
+        assert await messages.last_turn(conv) is None
+        question = await messages.add(
+            conv,
+            MessageRole.USER,
+            "Hi",
+            author_user_id=5,
+            author_name="Ann",
+            token_count=3,
+            telegram_message_ids=[10],
+        )
+        answer = await messages.add(
+            conv,
+            MessageRole.ASSISTANT,
+            "",
+            status=MessageStatus.STREAMING,
+            reply_to_id=question.id,
+            model="yandexgpt/latest",
+        )
+        turn = await messages.last_turn(conv)
+        assert turn is not None
+        assert (turn.user.id, turn.answer and turn.answer.id) == (question.id, answer.id)
+    async with database.session() as session:
+        messages = MessageRepository(session)
+        updated = await messages.update(
+            answer.id,
+            text="Hello!",
+            status=MessageStatus.COMPLETE,
+            token_count=4,
+            telegram_message_ids=[11, 12],
+            input_tokens=20,
+            output_tokens=4,
+        )
+        assert updated.updated_at >= updated.created_at
+    async with database.session() as session:
+        stored = await MessageRepository(session).get(answer.id)
+        assert stored is not None
+        assert (stored.text, stored.status, stored.token_count) == (
+            "Hello!",
+            MessageStatus.COMPLETE,
+            4,
+        )
+        assert stored.telegram_message_ids == [11, 12]
+        assert (stored.input_tokens, stored.output_tokens) == (20, 4)
+        assert await MessageRepository(session).count(conv) == 2
+        with pytest.raises(LookupError):
+            await MessageRepository(session).update(999_999, text="x")
+
+
+async def test_last_turn_without_answer_yet(database: Database) -> None:
+    async with database.session() as session:
+        conv = await _conversation(session)
+        messages = MessageRepository(session)
+        await messages.add(conv, MessageRole.USER, "one")
+        await messages.add(conv, MessageRole.ASSISTANT, "two")
+        last = await messages.add(conv, MessageRole.USER, "three")
+        turn = await messages.last_turn(conv)
+    assert turn is not None
+    assert turn.user.id == last.id
+    assert turn.answer is None
+
+
+async def _fill(database: Database, costs: list[int | None], **kw: MessageStatus) -> int:
+    async with database.session() as session:
+        conv = await _conversation(session)
+        messages = MessageRepository(session)
+        for i, cost in enumerate(costs):
+            role = MessageRole.USER if i % 2 == 0 else MessageRole.ASSISTANT
+            await messages.add(conv, role, f"m{i}", token_count=cost, **kw)
+    return conv
+
+
+async def test_window_is_newest_first_walk_returned_oldest_first(database: Database) -> None:
+    conv = await _fill(database, [10] * 100)
+    async with database.read_session() as session:
+        messages = MessageRepository(session)
+        window = await messages.recent_for_prompt(conv, 55, include_overflow=False)
+        assert [e.text for e in window] == ["m95", "m96", "m97", "m98", "m99"]
+        with_overflow = await messages.recent_for_prompt(conv, 55)
+        assert with_overflow[0].text == "m94"
+        assert len(with_overflow) == 6
+        exact = await messages.recent_for_prompt(conv, 50)
+        assert exact[0].text == "m94"  # the overflow one, 50 fits exactly 5
+        everything = await messages.recent_for_prompt(conv, 10_000)
+        assert [e.text for e in everything] == [f"m{i}" for i in range(100)]
+        capped = await messages.recent_for_prompt(conv, 10_000, max_messages=7)
+        assert [e.text for e in capped] == [f"m{i}" for i in range(93, 100)]
+
+
+async def test_window_spans_pages(database: Database) -> None:
+    conv = await _fill(database, [1] * 300)
+    async with database.read_session() as session:
+        window = await MessageRepository(session).recent_for_prompt(
+            conv, 250, include_overflow=False, page_size=8
+        )
+    assert [e.text for e in window] == [f"m{i}" for i in range(50, 300)]
+
+
+async def test_window_filters_statuses_and_estimates_unknown_counts(database: Database) -> None:
+    async with database.session() as session:
+        conv = await _conversation(session)
+        messages = MessageRepository(session)
+        await messages.add(conv, MessageRole.USER, "kept", token_count=1)
+        await messages.add(conv, MessageRole.ASSISTANT, "boom", status=MessageStatus.FAILED)
+        await messages.add(conv, MessageRole.ASSISTANT, "…", status=MessageStatus.STREAMING)
+        await messages.add(conv, MessageRole.USER, "x" * 40)  # no count: 40 by default
+        await messages.add(conv, MessageRole.ASSISTANT, "cut", status=MessageStatus.CANCELLED)
+    async with database.read_session() as session:
+        messages = MessageRepository(session)
+        window = await messages.recent_for_prompt(conv, 1000)
+        assert [e.text[:4] for e in window] == ["kept", "xxxx", "cut"]
+        assert window[-1].status is MessageStatus.CANCELLED
+        with_failed = await messages.recent_for_prompt(
+            conv, 1000, statuses={MessageStatus.COMPLETE, MessageStatus.FAILED}
+        )
+        assert [e.text[:4] for e in with_failed] == ["kept", "boom", "xxxx"]
+        tight = await messages.recent_for_prompt(conv, 20, include_overflow=False)
+        assert [e.text for e in tight] == ["cut"]
+        estimated = await messages.recent_for_prompt(
+            conv, 20, include_overflow=False, estimate=lambda text: len(text) // 4
+        )
+        assert [e.text[:4] for e in estimated] == ["kept", "xxxx", "cut"]
+
+
+async def test_history_returns_newest_of_any_status(database: Database) -> None:
+    conv = await _fill(database, [1] * 10, status=MessageStatus.FAILED)
+    async with database.read_session() as session:
+        history = await MessageRepository(session).history(conv, limit=3)
+    assert [m.text for m in history] == ["m7", "m8", "m9"]

@@ -1,0 +1,121 @@
+"""Image jobs, exactly-once update claims, daily usage counters."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from bot.storage.database import Database
+from bot.storage.models import ImageJobStatus
+from bot.storage.repositories import (
+    ImageJobRepository,
+    UpdateRepository,
+    UsageCount,
+    UsageRepository,
+)
+
+DAY = dt.date(2026, 11, 22)
+
+
+async def test_image_job_lifecycle_and_resume_list(database: Database) -> None:
+    async with database.session() as session:
+        jobs = ImageJobRepository(session)
+        first = await jobs.create(-5, 7, "a cat", {"seed": 3, "aspect_ratio": [16, 9]})
+        second = await jobs.create(-5, 8, "a dog", model="yandex-art/latest")
+        assert first.status is ImageJobStatus.PENDING
+        await jobs.set_status_message(first.id, 555)
+        await jobs.set_operation(first.id, "fbveu1pdn0kn7cepcnll")
+    async with database.session() as session:
+        unfinished = await ImageJobRepository(session).unfinished()
+        assert [(j.id, j.status) for j in unfinished] == [
+            (first.id, ImageJobStatus.RUNNING),
+            (second.id, ImageJobStatus.PENDING),
+        ]
+        assert unfinished[0].operation_id == "fbveu1pdn0kn7cepcnll"
+        assert unfinished[0].options == {"seed": 3, "aspect_ratio": [16, 9]}
+        assert unfinished[0].status_message_id == 555
+        assert unfinished[0].finished_at is None
+    async with database.session() as session:
+        jobs = ImageJobRepository(session)
+        done = await jobs.set_status(first.id, ImageJobStatus.DELIVERED, result_message_id=556)
+        assert done.finished_at is not None
+        refused = await jobs.set_status(second.id, ImageJobStatus.REFUSED, error="moderation")
+        assert refused.error == "moderation"
+    async with database.session() as session:
+        jobs = ImageJobRepository(session)
+        assert await jobs.unfinished() == []
+        assert [j.id for j in await jobs.for_user(7)] == [first.id]
+        with pytest.raises(LookupError):
+            await jobs.set_status(999, ImageJobStatus.FAILED)
+
+
+async def test_claim_is_true_once(database: Database) -> None:
+    async with database.session() as session:
+        updates = UpdateRepository(session)
+        assert await updates.claim(100)
+        assert not await updates.claim(100)
+        assert await updates.claim(101)
+        assert await UpdateRepository(session, bot_id=2).claim(100)  # another bot's id space
+    async with database.session() as session:
+        assert not await UpdateRepository(session).claim(101)
+
+
+async def test_claim_is_released_by_a_rollback(database: Database) -> None:
+    async def fail_after_claim() -> None:
+        async with database.session() as session:
+            assert await UpdateRepository(session).claim(7)
+            raise RuntimeError("handler crashed")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_claim()
+    async with database.session() as session:
+        assert await UpdateRepository(session).claim(7)
+
+
+async def test_concurrent_claims_of_one_update_have_one_winner(database: Database) -> None:
+    async def claim() -> bool:
+        async with database.session() as session:
+            return await UpdateRepository(session).claim(4242)
+
+    results = await asyncio.gather(*(claim() for _ in range(8)))
+    assert sorted(results) == [False] * 7 + [True]
+
+
+async def test_prune_forgets_old_claims(database: Database) -> None:
+    now = dt.datetime.now(dt.UTC)
+    async with database.session() as session:
+        updates = UpdateRepository(session)
+        await updates.claim(1)
+        await updates.claim(2)
+    async with database.session() as session:
+        updates = UpdateRepository(session)
+        assert await updates.prune(dt.timedelta(days=1), now=now) == 0
+        assert await updates.prune(dt.timedelta(days=1), now=now + dt.timedelta(days=2)) == 2
+        assert await updates.claim(1)
+
+
+async def test_usage_add_is_an_upsert(database: Database) -> None:
+    async with database.session() as session:
+        usage = UsageRepository(session)
+        assert await usage.for_user(1, DAY) == UsageCount(0, 0)
+        await usage.add(1, DAY, tokens=100)
+        await usage.add(1, DAY, tokens=50, images=1)
+        await usage.add(2, DAY, images=2)
+        await usage.add(1, DAY + dt.timedelta(days=1), tokens=7)
+    async with database.session() as session:
+        usage = UsageRepository(session)
+        assert await usage.for_user(1, DAY) == UsageCount(tokens=150, images=1)
+        assert await usage.totals(DAY) == UsageCount(tokens=150, images=3)
+        assert await usage.totals(DAY - dt.timedelta(days=1)) == UsageCount()
+
+
+async def test_concurrent_usage_adds_are_not_lost(database: Database) -> None:
+    async def charge() -> None:
+        async with database.session() as session:
+            await UsageRepository(session).add(9, DAY, tokens=10, images=1)
+
+    await asyncio.gather(*(charge() for _ in range(20)))
+    async with database.read_session() as session:
+        assert await UsageRepository(session).for_user(9, DAY) == UsageCount(200, 20)
