@@ -1,0 +1,344 @@
+"""The fake Bot API server driven by a real aiogram Bot (real encoding, real response checks)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BufferedInputFile, Message, MessageEntity, ReplyParameters
+from aiohttp import web
+
+from tests.conftest import REPO_ROOT
+from tests.fakes.telegram_server import FakeTelegram
+from tests.fakes.tg_flood import FloodLimits
+from tests.fakes.tg_images import tiny_jpeg
+
+TOKEN = "42:TEST"
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(TOKEN) as fake:
+        yield fake
+
+
+def make_bot(url: str, token: str = TOKEN) -> Bot:
+    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(url)))
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    bot = make_bot(tg.url)
+    yield bot
+    await bot.session.close()
+
+
+async def test_get_me_and_send_message_with_entities(tg: FakeTelegram, bot: Bot) -> None:
+    me = await bot.get_me()
+    assert me.is_bot
+    assert me.username == "fm_test_bot"
+    assert me.id == 42
+    tg.send_user_message(1, "hi")
+    sent = await bot.send_message(
+        1,
+        "hello world",
+        entities=[MessageEntity(type="bold", offset=0, length=5)],
+        reply_parameters=ReplyParameters(message_id=1),
+    )
+    assert isinstance(sent, Message)
+    assert sent.chat.id == 1
+    assert sent.message_id == 2
+    assert sent.reply_to_message is not None
+    assert sent.reply_to_message.text == "hi"
+    [answer] = tg.chat(1).bot_messages
+    assert answer.text == "hello world"
+    assert answer.entities[0]["type"] == "bold"
+    assert tg.chat(1).first_visible_at is not None
+    assert tg.chat(1).final_text_at is not None
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(999, "nobody there")
+
+
+async def test_wrong_token_is_unauthorized(tg: FakeTelegram) -> None:
+    other = make_bot(tg.url, "43:WRONG")
+    try:
+        with pytest.raises(TelegramUnauthorizedError):
+            await other.get_me()
+    finally:
+        await other.session.close()
+
+
+async def test_edits_not_modified_and_deleted(tg: FakeTelegram, bot: Bot) -> None:
+    tg.send_user_message(1, "hi")
+    sent = await bot.send_message(1, "one")
+    await asyncio.sleep(0)
+    edited = await bot.edit_message_text("two", chat_id=1, message_id=sent.message_id)
+    assert isinstance(edited, Message)
+    assert edited.text == "two"
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text("two", chat_id=1, message_id=sent.message_id)
+    message = tg.chat(1).bot_messages[0]
+    assert [v.text for v in message.versions] == ["one", "two"]
+    assert len(message.edits) == 1
+    tg.delete_message(1, sent.message_id)
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text("three", chat_id=1, message_id=sent.message_id)
+    assert tg.chat(1).bot_messages == []
+
+
+async def test_text_limits_count_utf16_units(tg: FakeTelegram, bot: Bot) -> None:
+    tg.flood.limits.enabled = False
+    tg.send_user_message(1, "hi")
+    await bot.send_message(1, "😀" * 2048)  # 4096 UTF-16 units
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(1, "😀" * 2049)
+    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+        await bot.send_message(1, "   ")
+    await bot.send_message(1, "😀ab", entities=[MessageEntity(type="bold", offset=2, length=2)])
+    with pytest.raises(TelegramBadRequest) as info:
+        await bot.send_message(
+            1, "😀ab", entities=[MessageEntity(type="bold", offset=2, length=3)]
+        )
+    assert info.value.message == (
+        "Bad Request: entity beginning at UTF-16 offset 2 ends after the end of the text "
+        "at UTF-16 offset 5"
+    )
+    html = await bot.send_message(1, "<b>bold</b> &amp; plain", parse_mode="HTML")
+    assert html.text == "bold & plain"
+    assert html.entities is not None
+    assert html.entities[0].type == "bold"
+    assert html.entities[0].length == 4
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await bot.send_message(1, "<b>unclosed", parse_mode="HTML")
+
+
+async def test_private_flood_limit_raises_real_retry_after(tg: FakeTelegram, bot: Bot) -> None:
+    tg.send_user_message(1, "hi")
+    for n in range(3):  # the burst
+        await bot.send_message(1, f"m{n}")
+    with pytest.raises(TelegramRetryAfter) as info:
+        await bot.send_message(1, "one too many")
+    assert info.value.retry_after >= 1
+    assert tg.count_429 == 1
+    assert tg.count_flood_429 == 1
+    tg.send_user_message(2, "other chat is not affected")
+    await bot.send_message(2, "fine")
+
+
+async def test_group_limit_per_minute(bot: Bot) -> None:
+    async with FakeTelegram(TOKEN, limits=FloodLimits(group_per_minute=2)) as tg:
+        tg.send_user_message(-100, "hi", chat_type="group", title="team", user={"id": 7})
+        await bot.session.close()
+        group_bot = make_bot(tg.url)
+        try:
+            await group_bot.send_message(-100, "a")
+            await group_bot.send_message(-100, "b")
+            with pytest.raises(TelegramRetryAfter) as info:
+                await group_bot.send_message(-100, "c")
+            assert 55 <= info.value.retry_after <= 60
+        finally:
+            await group_bot.session.close()
+
+
+async def test_injected_errors(tg: FakeTelegram, bot: Bot) -> None:
+    tg.send_user_message(1, "hi")
+    tg.fail_next("sendMessage", 429, retry_after=2)
+    with pytest.raises(TelegramRetryAfter) as info:
+        await bot.send_message(1, "x")
+    assert info.value.retry_after == 2
+    with pytest.raises(TelegramRetryAfter):  # the penalty window holds for the chat
+        await bot.send_message(1, "again too soon")
+    assert tg.count_429 == 2
+    assert tg.count_flood_429 == 1
+    tg.fail_next("sendChatAction", 500)
+    with pytest.raises(Exception, match="Internal Server Error"):
+        await bot.send_chat_action(1, "typing")
+    tg.block_user(1)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_chat_action(1, "typing")
+
+
+async def test_drafts_private_only_and_stop_button(tg: FakeTelegram, bot: Bot) -> None:
+    tg.send_user_message(1, "hi")
+    tg.send_user_message(-5, "hi all", chat_type="supergroup", user={"id": 9})
+    assert await bot.send_message_draft(chat_id=1, draft_id=7, text="", can_stop=True)
+    assert await bot.send_message_draft(chat_id=1, draft_id=7, text="Hel")
+    draft = tg.chat(1).draft
+    assert draft is not None
+    assert draft.text == "Hel"
+    assert draft.draft_id == 7
+    assert tg.chat(1).first_visible_at is not None  # the non-empty frame, not the empty one
+    with pytest.raises(TelegramBadRequest, match="TEXTDRAFT_PEER_INVALID"):
+        await bot.send_message_draft(chat_id=-5, draft_id=1, text="x")
+    updates = await bot.get_updates(timeout=0)
+    tg.press_stop(1)
+    updates = await bot.get_updates(offset=updates[-1].update_id + 1, timeout=1)
+    [stopped] = updates
+    assert stopped.stopped_message_generation is not None
+    assert stopped.stopped_message_generation.chat.id == 1
+    assert stopped.stopped_message_generation.draft_id == 7
+    assert tg.chat(1).draft is None
+
+
+async def test_send_photo_multipart_keeps_the_bytes(tg: FakeTelegram, bot: Bot) -> None:
+    tg.send_user_message(1, "/image a cat")
+    jpeg = tiny_jpeg(640, 480, payload=bytes(range(256)) * 20)
+    sent = await bot.send_photo(1, BufferedInputFile(jpeg, "image.jpg"), caption="a cat")
+    assert sent.photo is not None
+    assert (sent.photo[-1].width, sent.photo[-1].height) == (640, 480)
+    assert sent.caption == "a cat"
+    [message] = tg.chat(1).bot_messages
+    assert message.photo == jpeg
+    assert message.caption == "a cat"
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_photo(1, BufferedInputFile(jpeg, "i.jpg"), caption="x" * 1025)
+    with pytest.raises(TelegramBadRequest, match="IMAGE_PROCESS_FAILED"):
+        await bot.send_photo(1, BufferedInputFile(b"not an image", "i.jpg"))
+    file = await bot.get_file(sent.photo[-1].file_id)
+    assert file.file_path is not None
+
+
+async def test_get_updates_long_polls_and_confirms_by_offset(tg: FakeTelegram, bot: Bot) -> None:
+    started = time.monotonic()
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.2)
+    assert not poll.done()
+    update_id = tg.send_user_message(1, "/start", language_code="ru")
+    [update] = await asyncio.wait_for(poll, 2)
+    assert time.monotonic() - started < 1.5
+    assert update.update_id == update_id
+    assert update.message is not None
+    assert update.message.text == "/start"
+    assert update.message.from_user is not None
+    assert update.message.from_user.language_code == "ru"
+    assert update.message.entities is not None
+    assert update.message.entities[0].type == "bot_command"
+    again = await bot.get_updates(timeout=0)  # not confirmed yet: delivered again
+    assert [u.update_id for u in again] == [update_id]
+    assert await bot.get_updates(offset=update_id + 1, timeout=0) == []
+    tg.fail_get_updates(1)
+    with pytest.raises(Exception, match="Bad Gateway"):
+        await bot.get_updates(timeout=0)
+
+
+async def test_commands_roundtrip(tg: FakeTelegram, bot: Bot) -> None:
+    from aiogram.types import BotCommand
+
+    await bot.set_my_commands(
+        [BotCommand(command="start", description="Start")], language_code="ru"
+    )
+    assert [c.command for c in await bot.get_my_commands(language_code="ru")] == ["start"]
+    assert await bot.get_my_commands() == []
+    with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([BotCommand(command="Bad-Name", description="x")])
+
+
+async def test_webhook_delivery_with_secret_and_retries(tg: FakeTelegram, bot: Bot) -> None:
+    received: list[tuple[str | None, dict[str, object]]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(
+            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
+        )
+        return web.Response(status=500 if len(received) == 1 else 200)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+        with pytest.raises(TelegramConflictError):
+            await bot.get_updates(timeout=0)
+        update_id = tg.send_user_message(1, "hi")
+        await tg.wait_for(lambda: len(received) >= 2, timeout=5)
+        assert [secret for secret, _ in received] == ["s3cret", "s3cret"]
+        assert all(body["update_id"] == update_id for _, body in received)
+        info = await bot.get_webhook_info()
+        assert info.url.endswith("/hook")
+        assert info.pending_update_count == 0
+        assert (
+            info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
+        )
+        await bot.delete_webhook()
+        assert await bot.get_updates(timeout=0) == []
+    finally:
+        await runner.cleanup()
+
+
+async def test_dispatcher_polling_against_the_fake(tg: FakeTelegram, bot: Bot) -> None:
+    dp = Dispatcher()
+
+    @dp.message()
+    async def echo(message: Message) -> None:
+        await message.answer(f"echo: {message.text}")
+
+    polling = asyncio.create_task(
+        dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False)
+    )
+    try:
+        tg.send_user_message(5, "ping")
+        await tg.wait_for(lambda: tg.chat(5).bot_messages, timeout=5)
+        assert tg.chat(5).bot_messages[0].text == "echo: ping"
+    finally:
+        await dp.stop_polling()
+        await asyncio.wait_for(polling, 5)
+
+
+async def test_runs_as_a_process_with_control_api() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.fakes.telegram_server",
+        "--port",
+        "0",
+        "--token",
+        "7:T",
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        assert line.startswith("LISTENING http://127.0.0.1:")
+        url = line.split()[1]
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{url}/_control/user_message", json={"chat_id": 3, "text": "hey"}
+            ) as resp:
+                assert (await resp.json())["update_id"] > 0
+            remote = make_bot(url, "7:T")
+            try:
+                [update] = await remote.get_updates(timeout=1)
+                assert update.message is not None
+                assert update.message.text == "hey"
+                await remote.send_message(3, "hello")
+            finally:
+                await remote.session.close()
+            async with http.get(f"{url}/_control/chat/3") as resp:
+                state = await resp.json()
+            assert [m["text"] for m in state["messages"]] == ["hey", "hello"]
+            async with http.get(f"{url}/_control/stats") as resp:
+                stats = await resp.json()
+            assert stats["count_429"] == 0
+            assert stats["calls"]["sendMessage"] == 1
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 10) == 0

@@ -1,0 +1,418 @@
+"""A fake Telegram Bot API server on 127.0.0.1 that behaves like the real one where it matters.
+
+It imports nothing from ``bot``: the wire format is encoded by hand (tg_wire.py), so a bug in
+our code cannot hide behind the same bug here. Routes: ``/bot{token}/{method}`` (GET or POST;
+url-encoded, multipart or JSON bodies; a wrong token answers 401 "Unauthorized", an unknown
+method 404 "Not Found", a real method the fake does not model answers ``true`` with a logged
+warning), ``/file/bot{token}/{path}`` for getFile downloads, and ``/_control/...`` (below).
+
+Modelled: getMe, getUpdates (long polling, offset confirmation, allowed_updates, 409 on a
+concurrent poll), setWebhook/deleteWebhook/getWebhookInfo (deliveries with the secret header,
+retried on non-2xx), set/get/deleteMyCommands, sendMessage, editMessageText,
+editMessageReplyMarkup, deleteMessage, sendMessageDraft (private chats only), sendChatAction,
+sendPhoto (multipart, JPEG/PNG checked, uploaded bytes kept), answerCallbackQuery, getFile.
+Checks: text 1-4096 and captions 0-1024 UTF-16 units, entity bounds, "message is not modified",
+"message to edit not found", 403 for blocked users, flood limits (tg_flood.py) answering 429
+with ``retry_after``. Chats must exist (a user wrote, or ``add_chat``) or sends answer "chat not
+found". Times are ``time.time()``.
+
+In-process API::
+
+    async with FakeTelegram(token="42:TEST") as tg:
+        bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
+        update_id = tg.send_user_message(1, "hi")          # private chat 1, user id 1
+        tg.send_user_message(-100, "@fm_test_bot hi", chat_type="group", user={"id": 7})
+        tg.send_update({...}); tg.press_stop(1)             # stopped_message_generation
+        tg.edit_user_message(1, message_id, "new"); tg.send_callback_query(1, message_id, "x")
+        chat = tg.chat(1)  # .messages .bot_messages .history .draft .drafts .events .actions
+                           # .calls .first_visible_at .final_text_at .reset_timing()
+        await tg.wait_for(lambda: chat.bot_messages, timeout=5)
+        tg.count_429, tg.count_flood_429, tg.calls, tg.flood.limits (FloodLimits)
+        tg.fail_next("sendMessage", 429, retry_after=2, times=1, chat_id=None)
+        tg.block_user(1); tg.unblock_user(1); tg.delete_message(1, message_id)
+        tg.slow_get_updates(3.0); tg.fail_get_updates(2, status=502)
+        tg.updates.secret_override = "wrong"  # webhook deliveries send a wrong secret
+
+As a process: ``python -m tests.fakes.telegram_server --port 0 --token T [--username U]
+[--no-flood]`` prints ``LISTENING http://127.0.0.1:PORT`` and serves until SIGTERM. The
+control API (JSON): POST ``/_control/`` + user_message {chat_id, text, user?, chat_type?,
+title?, reply_to?, thread_id?, entities?, language_code?, extra?} -> {update_id};
+edit_user_message {chat_id, message_id, text}; callback_query {chat_id, message_id, data};
+update {update}; press_stop {chat_id, draft_id?}; fail_next {method, status, description?,
+retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id}; slow_get_updates
+{seconds}; fail_get_updates {times, status?}; delete_message {chat_id, message_id}; limits
+{field: value...}; reset_timing {chat_id?}; reset_counters. GET ``/_control/`` + chats;
+chat/{chat_id} (messages with edits, draft, events, calls, timing); photo/{chat_id}/{message_id}
+(the JPEG); stats (429 counts, calls per method, pending updates, webhook); calls?since=N&
+chat_id=; wait?version=V&timeout=T (long-polls until the state changes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from tests.fakes.tg_control import add_control_routes
+from tests.fakes.tg_flood import FloodLimits
+from tests.fakes.tg_methods import KNOWN_METHODS, BotApiCore, Fault
+from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
+from tests.fakes.tg_wire import TelegramError, error_response, ok_response, read_params, utf16_len
+
+T = TypeVar("T")
+log = logging.getLogger("fake_telegram")
+_COMMAND = re.compile(r"^/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?")
+_MENTION = re.compile(r"@[A-Za-z0-9_]{5,32}")
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request",
+    403: "Forbidden: bot was blocked by the user",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+class FakeTelegram(BotApiCore):
+    def __init__(
+        self,
+        token: str = "42:TEST",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_username: str = "fm_test_bot",
+        limits: FloodLimits | None = None,
+    ) -> None:
+        super().__init__(token, bot_username)
+        if limits is not None:
+            self.flood.limits = limits
+        self.host, self.port = host, port
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> FakeTelegram:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        add_control_routes(app, self)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        return self
+
+    async def close(self) -> None:
+        await self.updates.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeTelegram:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _notify(self) -> None:
+        super()._notify()
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return error_response(TelegramError(401, "Unauthorized"))
+        method = request.match_info["method"]
+        try:
+            params = await read_params(request)
+        except TelegramError as exc:
+            return error_response(exc)
+        chat_id = params.values.get("chat_id")
+        call = Call(
+            time.time(),
+            method,
+            params.loggable(),
+            int(str(chat_id)) if str(chat_id).lstrip("-").isdigit() else None,
+        )
+        self.calls.append(call)
+        try:
+            self.inject_fault(method, params)
+            handler = self.methods.get(method.lower())
+            if handler is not None:
+                result = await handler(params, call)
+            elif method.lower() in KNOWN_METHODS:
+                log.warning("fake Telegram: %s is not modelled; answering true", method)
+                self.unknown_methods[method] += 1
+                result = True
+            else:
+                raise TelegramError(404, "Not Found")
+        except TelegramError as exc:
+            call.status, call.description = exc.status, exc.description
+            if exc.status == 429:
+                self.count_429 += 1
+            self._notify()
+            return error_response(exc)
+        self._notify()
+        return ok_response(result)
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return error_response(TelegramError(401, "Unauthorized"))
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".jpg")
+        if file_id not in self.files:
+            return error_response(TelegramError(404, "Not Found"))
+        return web.Response(body=self.files[file_id], content_type="image/jpeg")
+
+    # --- test API: what users do ------------------------------------------------------------
+
+    def add_chat(
+        self,
+        chat_id: int,
+        chat_type: str | None = None,
+        *,
+        title: str | None = None,
+        user: dict[str, Any] | None = None,
+    ) -> ChatState:
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            kind = chat_type or ("private" if chat_id > 0 else "group")
+            chat = ChatState(chat_id, kind, title=title, user=user)
+            self.chats[chat_id] = chat
+        return chat
+
+    def chat(self, chat_id: int) -> ChatState:
+        return self.chats[chat_id]
+
+    def _user(self, chat: ChatState, user: dict[str, Any] | None, language: str) -> dict[str, Any]:
+        default_id = chat.chat_id if chat.type == "private" else 1
+        out = {
+            "id": default_id,
+            "is_bot": False,
+            "first_name": f"User{default_id}",
+            "language_code": language,
+        }
+        out.update(user or {})
+        if out["first_name"] == f"User{default_id}" and out["id"] != default_id:
+            out["first_name"] = f"User{out['id']}"
+        return out
+
+    def send_user_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user: dict[str, Any] | None = None,
+        chat_type: str | None = None,
+        title: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        language_code: str = "en",
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        """A user writes ``text`` (commands and @mentions get their entities); -> update_id."""
+        chat = self.add_chat(chat_id, chat_type, title=title)
+        sender = self._user(chat, user, language_code)
+        if chat.type == "private" and chat.user is None:
+            chat.user = sender
+        now = time.time()
+        message = ChatMessage(
+            chat.take_message_id(),
+            chat_id,
+            False,
+            now,
+            text=text or None,
+            reply_to=reply_to,
+            thread_id=thread_id,
+            user=sender,
+        )
+        if entities is None:
+            entities = []
+            if match := _COMMAND.match(text):
+                entities.append(
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
+                )
+            for match in _MENTION.finditer(text):
+                entities.append(
+                    {
+                        "type": "mention",
+                        "offset": utf16_len(text[: match.start()]),
+                        "length": utf16_len(match.group()),
+                    }
+                )
+        message.entities = entities
+        message.versions.append(Version(now, message.text, entities))
+        chat.history.append(message)
+        body = self.message_json(chat, message)
+        if not text:
+            body.pop("text", None)
+        body.update(extra or {})
+        return self.send_update({"message": body})
+
+    def edit_user_message(self, chat_id: int, message_id: int, text: str) -> int:
+        chat = self.chat(chat_id)
+        message = chat.find(message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        message.text = text
+        message.versions.append(Version(time.time(), text, message.entities))
+        return self.send_update({"edited_message": self.message_json(chat, message)})
+
+    def send_callback_query(
+        self, chat_id: int, message_id: int, data: str, *, user: dict[str, Any] | None = None
+    ) -> int:
+        """A button press; the query id is the update id as a string."""
+        chat = self.chat(chat_id)
+        message = chat.find(message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        update_id = self.updates.next_update_id
+        self.callback_answers[str(update_id)] = {}
+        return self.send_update(
+            {
+                "update_id": update_id,
+                "callback_query": {
+                    "id": str(update_id),
+                    "from": self._user(chat, user, "en"),
+                    "data": data,
+                    "chat_instance": str(chat_id),
+                    "message": self.message_json(chat, message),
+                },
+            }
+        )
+
+    def send_update(self, update: dict[str, Any]) -> int:
+        """Queue a raw update (``update_id`` is assigned when missing); -> update_id."""
+        update_id = self.updates.add(update)
+        self._notify()
+        return update_id
+
+    def press_stop(
+        self, chat_id: int, draft_id: int | None = None, *, thread_id: int | None = None
+    ) -> int:
+        """The user presses the draft's stop button: a ``stopped_message_generation`` update."""
+        chat = self.chat(chat_id)
+        draft = chat.draft
+        if draft_id is None:
+            if draft is None:
+                raise LookupError(f"chat {chat_id} shows no draft to stop")
+            draft_id, thread_id = draft.draft_id, draft.thread_id
+        if draft is not None and draft.draft_id == draft_id and not draft.keep_on_stop:
+            chat.current_draft = None
+        body: dict[str, Any] = {"chat": chat.chat_json(), "draft_id": draft_id}
+        if thread_id is not None:
+            body["message_thread_id"] = thread_id
+        return self.send_update({"stopped_message_generation": body})
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """The user deletes a message (later edits of it fail with "message to edit not found")."""
+        message = self.chat(chat_id).find(message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        message.deleted = True
+        self._notify()
+
+    # --- test API: faults and observation ---------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        description: str | None = None,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with this error (429 opens a penalty)."""
+        if status == 429:
+            retry_after = retry_after or 1
+            description = description or f"Too Many Requests: retry after {retry_after}"
+        text = description or _DEFAULT_DESCRIPTIONS.get(status, "Error")
+        self.faults.setdefault(method.lower(), []).append(
+            Fault(status, text, retry_after, times, chat_id)
+        )
+
+    def block_user(self, chat_id: int) -> None:
+        self.add_chat(chat_id).blocked = True
+
+    def unblock_user(self, chat_id: int) -> None:
+        self.add_chat(chat_id).blocked = False
+
+    def slow_get_updates(self, seconds: float) -> None:
+        self.updates.slow_seconds = seconds
+
+    def fail_get_updates(self, times: int, status: int = 502) -> None:
+        self.updates.fail_times, self.updates.fail_status = times, status
+
+    def reset_counters(self) -> None:
+        self.count_429 = self.count_flood_429 = 0
+        self.calls.clear()
+
+    def calls_for(self, chat_id: int | None = None, method: str | None = None) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if (chat_id is None or c.chat_id == chat_id) and (method is None or c.method == method)
+        ]
+
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:  # noqa: ASYNC109
+        """Wait until ``predicate()`` is truthy (re-checked on every change); return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"fake Telegram: condition not met within {timeout} s")
+            changed = self._changed
+            with contextlib.suppress(TimeoutError):
+                # Re-check at least every 0.1 s for conditions that depend on time alone.
+                await asyncio.wait_for(changed.wait(), min(remaining, 0.1))
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    limits = FloodLimits(enabled=not args.no_flood)
+    tg = FakeTelegram(
+        args.token, host=args.host, port=args.port, bot_username=args.username, limits=limits
+    )
+    await tg.start()
+    print(f"LISTENING {tg.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await tg.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.telegram_server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", default="42:TEST")
+    parser.add_argument("--username", default="fm_test_bot")
+    parser.add_argument("--no-flood", action="store_true", help="do not enforce flood limits")
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(_serve(args))
+
+
+if __name__ == "__main__":
+    main()

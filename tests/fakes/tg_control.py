@@ -1,0 +1,181 @@
+"""``/_control/...``: the fake Bot API's test API as JSON over HTTP, for out-of-process drivers.
+
+Every route mirrors a method of ``FakeTelegram`` (see telegram_server.py's docstring for the
+list). Bodies and answers are JSON; errors answer 400 ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from tests.fakes.telegram_server import FakeTelegram
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
+    def post(action: Callable[[dict[str, Any]], Any]) -> Route:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            try:
+                body = await request.json() if request.can_read_body else {}
+                result = action(body)
+            except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+                return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
+            return web.json_response(result if isinstance(result, dict) else {"result": result})
+
+        return handler
+
+    def user_message(b: dict[str, Any]) -> dict[str, Any]:
+        update_id = tg.send_user_message(
+            int(b["chat_id"]),
+            b.get("text", ""),
+            user=b.get("user"),
+            chat_type=b.get("chat_type"),
+            title=b.get("title"),
+            reply_to=b.get("reply_to"),
+            thread_id=b.get("thread_id"),
+            entities=b.get("entities"),
+            language_code=b.get("language_code", "en"),
+            extra=b.get("extra"),
+        )
+        return {"update_id": update_id}
+
+    def fail_next(b: dict[str, Any]) -> dict[str, Any]:
+        tg.fail_next(
+            b["method"],
+            int(b.get("status", 429)),
+            b.get("description"),
+            retry_after=b.get("retry_after"),
+            times=int(b.get("times", 1)),
+            chat_id=b.get("chat_id"),
+        )
+        return {}
+
+    def limits(b: dict[str, Any]) -> dict[str, Any]:
+        for key, value in b.items():
+            if not hasattr(tg.flood.limits, key):
+                raise KeyError(key)
+            setattr(tg.flood.limits, key, value)
+        return asdict(tg.flood.limits)
+
+    def reset_timing(b: dict[str, Any]) -> dict[str, Any]:
+        chats = [tg.chat(int(b["chat_id"]))] if "chat_id" in b else list(tg.chats.values())
+        for chat in chats:
+            chat.reset_timing()
+        return {}
+
+    def done(action: Callable[..., None], *args: Any) -> dict[str, Any]:
+        action(*args)
+        return {}
+
+    posts: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "user_message": user_message,
+        "edit_user_message": lambda b: {
+            "update_id": tg.edit_user_message(int(b["chat_id"]), int(b["message_id"]), b["text"])
+        },
+        "callback_query": lambda b: {
+            "update_id": tg.send_callback_query(
+                int(b["chat_id"]), int(b["message_id"]), b["data"], user=b.get("user")
+            )
+        },
+        "update": lambda b: {"update_id": tg.send_update(b.get("update", b))},
+        "press_stop": lambda b: {
+            "update_id": tg.press_stop(
+                int(b["chat_id"]), b.get("draft_id"), thread_id=b.get("thread_id")
+            )
+        },
+        "fail_next": fail_next,
+        "block_user": lambda b: done(tg.block_user, int(b["chat_id"])),
+        "unblock_user": lambda b: done(tg.unblock_user, int(b["chat_id"])),
+        "slow_get_updates": lambda b: done(tg.slow_get_updates, float(b["seconds"])),
+        "fail_get_updates": lambda b: done(
+            tg.fail_get_updates, int(b["times"]), int(b.get("status", 502))
+        ),
+        "delete_message": lambda b: done(
+            tg.delete_message, int(b["chat_id"]), int(b["message_id"])
+        ),
+        "limits": limits,
+        "reset_timing": reset_timing,
+        "reset_counters": lambda b: done(tg.reset_counters),
+    }
+    for name, action in posts.items():
+        app.router.add_post(f"/_control/{name}", post(action))
+
+    async def chats(request: web.Request) -> web.StreamResponse:
+        return web.json_response(
+            {
+                "chats": [
+                    {
+                        "chat_id": c.chat_id,
+                        "type": c.type,
+                        "messages": len(c.messages),
+                        "bot_messages": len(c.bot_messages),
+                        "first_visible_at": c.first_visible_at,
+                        "final_text_at": c.final_text_at,
+                    }
+                    for c in tg.chats.values()
+                ]
+            }
+        )
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        chat_id = int(request.match_info["chat_id"])
+        if chat_id not in tg.chats:
+            return web.json_response({"error": "chat not found"}, status=404)
+        return web.json_response(tg.chats[chat_id].to_json())
+
+    async def photo(request: web.Request) -> web.StreamResponse:
+        chat_id, message_id = int(request.match_info["chat_id"]), int(request.match_info["mid"])
+        message = tg.chats[chat_id].find(message_id) if chat_id in tg.chats else None
+        if message is None or message.photo is None:
+            return web.json_response({"error": "no such photo"}, status=404)
+        return web.Response(body=message.photo, content_type="image/jpeg")
+
+    async def stats(request: web.Request) -> web.StreamResponse:
+        hook = tg.updates.webhook
+        return web.json_response(
+            {
+                "count_429": tg.count_429,
+                "count_flood_429": tg.count_flood_429,
+                "calls": dict(Counter(c.method for c in tg.calls)),
+                "unknown_methods": dict(tg.unknown_methods),
+                "pending_updates": len(tg.updates.pending),
+                "version": tg.version,
+                "webhook": None if hook is None else asdict(hook),
+            }
+        )
+
+    async def calls(request: web.Request) -> web.StreamResponse:
+        since = int(request.query.get("since", 0))
+        chat_id = request.query.get("chat_id")
+        picked = [
+            c.to_json() for c in tg.calls[since:] if chat_id is None or str(c.chat_id) == chat_id
+        ]
+        return web.json_response({"calls": picked, "next": len(tg.calls)})
+
+    async def wait(request: web.Request) -> web.StreamResponse:
+        """Long-poll until the fake's state changes past ``version`` (or ``timeout`` s)."""
+        seen = int(request.query.get("version", tg.version))
+        timeout = float(request.query.get("timeout", 10))
+        try:
+            await tg.wait_for(lambda: tg.version > seen, timeout)
+        except TimeoutError:
+            pass
+        except asyncio.CancelledError:
+            raise
+        return web.json_response({"version": tg.version})
+
+    app.router.add_get("/_control/chats", chats)
+    app.router.add_get("/_control/chat/{chat_id}", chat)
+    app.router.add_get("/_control/photo/{chat_id}/{mid}", photo)
+    app.router.add_get("/_control/stats", stats)
+    app.router.add_get("/_control/calls", calls)
+    app.router.add_get("/_control/wait", wait)

@@ -1,0 +1,117 @@
+"""Telegram's flood limits as the fake enforces them.
+
+Official guidance (core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
+about one message per second per chat with short bursts tolerated, at most 20 messages per
+minute to one group, about 30 messages per second in total. Streaming projects found that edits
+(and drafts) spend the same budget (see ../shared/reference/telegram-bot-api.md §1.2), so every
+method in ``COUNTED`` does. A 429 also opens a penalty window for the chat: calls inside it are
+refused again until ``retry_after`` has passed, as real Telegram does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+COUNTED = frozenset(
+    {
+        "sendMessage",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+        "sendPhoto",
+        "sendDocument",
+        "sendMessageDraft",
+        "copyMessage",
+        "forwardMessage",
+        "sendMediaGroup",
+        "sendAnimation",
+        "sendVideo",
+        "sendAudio",
+        "sendVoice",
+        "sendSticker",
+    }
+)
+
+
+@dataclass
+class FloodLimits:
+    enabled: bool = True
+    private_rate: float = 1.0  # messages per second in one private chat ...
+    private_burst: float = 3.0  # ... after a burst of this many
+    group_per_minute: int = 20  # sliding 60 s window per group/supergroup
+    global_rate: float = 30.0
+    global_burst: float = 30.0
+    drafts_count: bool = True
+
+
+@dataclass
+class _Bucket:
+    rate: float
+    capacity: float
+    tokens: float
+    stamp: float
+
+    def wait_time(self, now: float) -> float:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self.tokens -= 1.0
+
+
+@dataclass
+class FloodControl:
+    limits: FloodLimits = field(default_factory=FloodLimits)
+    _private: dict[int, _Bucket] = field(default_factory=dict)
+    _groups: dict[int, deque[float]] = field(default_factory=dict)
+    _global: _Bucket | None = None
+    _penalty: dict[int, float] = field(default_factory=dict)
+
+    def penalise(self, chat_id: int, until: float) -> None:
+        self._penalty[chat_id] = max(self._penalty.get(chat_id, 0.0), until)
+
+    def check(self, method: str, chat_id: int, chat_type: str, now: float) -> int | None:
+        """Spend one message of the budget, or return retry_after (seconds) when over it."""
+        if method not in COUNTED or not self.limits.enabled:
+            return None
+        if method == "sendMessageDraft" and not self.limits.drafts_count:
+            return None
+        penalty = self._penalty.get(chat_id, 0.0)
+        if now < penalty:
+            return max(1, math.ceil(penalty - now))
+        limits = self.limits
+        if self._global is None:
+            self._global = _Bucket(
+                limits.global_rate, limits.global_burst, limits.global_burst, now
+            )
+        waits = [self._global.wait_time(now)]
+        window: deque[float] | None = None
+        bucket: _Bucket | None = None
+        if chat_type == "private":
+            bucket = self._private.get(chat_id)
+            if bucket is None:
+                bucket = _Bucket(
+                    limits.private_rate, limits.private_burst, limits.private_burst, now
+                )
+                self._private[chat_id] = bucket
+            waits.append(bucket.wait_time(now))
+        else:
+            window = self._groups.setdefault(chat_id, deque())
+            while window and window[0] <= now - 60.0:
+                window.popleft()
+            if len(window) >= limits.group_per_minute:
+                waits.append(window[0] + 60.0 - now)
+        wait = max(waits)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            self.penalise(chat_id, now + wait)
+            return retry_after
+        self._global.take()
+        if bucket is not None:
+            bucket.take()
+        if window is not None:
+            window.append(now)
+        return None
