@@ -1,0 +1,165 @@
+"""Request handlers of the fake Foundation Models server (text, streams, OpenAI-compatible).
+
+Mixed into `FakeFoundationModels`; the state (queues, counters) lives there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes import fm_payloads as p
+from tests.fakes.fm_scripts import Fault, RawReply, Reply
+
+
+class TextHandlers:
+    folder_id: str
+    replies: deque[Reply]
+    faults: deque[Fault]
+    raw: deque[RawReply]
+    default_chunks: int
+    default_interval: float
+    active_generations: int
+    max_active_generations: int
+    stream_disconnects: int
+
+    def reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
+        if self.replies:
+            return self.replies.popleft()
+        last = next((m.get(key) or "" for m in reversed(messages) if m.get("role") == "user"), "")
+        if not isinstance(last, str):
+            last = json.dumps(last)
+        return Reply(f"Echo: {last}", chunks=self.default_chunks, interval=self.default_interval)
+
+    @staticmethod
+    def error(status: int, message: str, *, form: str = "object",
+              headers: dict[str, str] | None = None) -> web.Response:
+        return web.json_response(p.error_body(status, message, form=form), status=status,
+                                 headers={"x-request-id": "fake-error", **(headers or {})})
+
+    def model_problem(self, uri: Any, scheme: str) -> str | None:
+        if not isinstance(uri, str) or not uri.startswith(f"{scheme}://"):
+            return f"invalid model_uri: {uri!r}"
+        folder = uri.split("://", 1)[1].split("/", 1)[0]
+        if folder != self.folder_id:
+            return f"Specified folder ID '{folder}' does not match with service account folder ID"
+        return None
+
+    async def completion(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        self.active_generations += 1
+        self.max_active_generations = max(self.max_active_generations, self.active_generations)
+        response = web.StreamResponse(headers={"Content-Type": "application/json",
+                                               "x-request-id": "fake-stream"})
+        try:
+            return await self._completion(request, body, response)
+        except ConnectionResetError:
+            # The client closed the stream early (aiohttp's ClientConnectionResetError).
+            self.stream_disconnects += 1
+            return response
+        finally:
+            self.active_generations -= 1
+
+    async def _completion(self, request: web.Request, body: dict[str, Any],
+                          response: web.StreamResponse) -> web.StreamResponse:
+        problem = self.model_problem(body.get("modelUri"), "gpt")
+        messages = body.get("messages")
+        if problem is None and (not isinstance(messages, list) or not messages):
+            problem = "messages must not be empty"
+        if problem is not None:
+            return self.error(400, problem)
+        assert isinstance(messages, list)
+        reply = self.reply_for(messages)
+        prompt_tokens = sum(p.word_count(str(m.get("text") or "")) for m in messages)
+        texts = reply.cumulative(p.split_cumulative)
+        options = body.get("completionOptions") or {}
+        if not options.get("stream"):
+            if reply.fault == "stall":
+                await asyncio.sleep(reply.stall)
+            result = p.completion_result(texts[-1], reply.status, input_tokens=prompt_tokens)
+            return web.json_response({"result": result}, headers={"x-request-id": "fake-sync"})
+        await response.prepare(request)
+        for index, text in enumerate(texts):
+            if reply.fault is not None and index == reply.fault_after:
+                return await self._stream_fault(request, response, reply)
+            final = index == len(texts) - 1
+            status = reply.status if final else "ALTERNATIVE_STATUS_PARTIAL"
+            result = p.completion_result(text, status, input_tokens=prompt_tokens)
+            await response.write(p.ndjson_line({"result": result}))
+            if not final and reply.interval:
+                await asyncio.sleep(reply.interval)
+        await response.write_eof()
+        return response
+
+    async def _stream_fault(self, request: web.Request, response: web.StreamResponse,
+                            reply: Reply) -> web.StreamResponse:
+        if reply.fault == "malformed":
+            await response.write(b'{"result": {"alternatives": [{"mess\n')
+        elif reply.fault == "error_line":
+            status = {8: 429, 13: 500, 14: 503, 3: 400}.get(reply.error_grpc, 500)
+            body = p.error_body(status, reply.error_message)
+            await response.write(p.ndjson_line(body))
+        elif reply.fault == "stall":
+            await asyncio.sleep(reply.stall)
+        elif reply.fault == "drop":
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        await response.write_eof()
+        return response
+
+    async def raw_reply(self, request: web.Request, raw: RawReply) -> web.StreamResponse:
+        response = web.StreamResponse(
+            status=raw.status, headers={"Content-Type": raw.content_type, **raw.headers}
+        )
+        await response.prepare(request)
+        for index, part in enumerate(raw.parts):
+            if index and raw.interval:
+                await asyncio.sleep(raw.interval)
+            await response.write(part)
+        await response.write_eof()
+        return response
+
+    async def openai_chat(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        model = body.get("model")
+        messages = body.get("messages")
+        if not isinstance(model, str) or not model:
+            return self.error(400, "model is required")
+        if not isinstance(messages, list) or not messages:
+            return self.error(400, "messages must not be empty")
+        reply = self.reply_for(messages, key="content")
+        texts = reply.cumulative(p.split_cumulative)
+        finish = {"ALTERNATIVE_STATUS_TRUNCATED_FINAL": "length",
+                  "ALTERNATIVE_STATUS_CONTENT_FILTER": "content_filter"}.get(reply.status, "stop")
+        prompt_tokens = sum(p.word_count(str(m.get("content") or "")) for m in messages)
+        if not body.get("stream"):
+            return web.json_response(p.openai_completion(model, texts[-1], finish, prompt_tokens))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(p.openai_chunk(model, {"role": "assistant"}))
+        previous = ""
+        for index, text in enumerate(texts):
+            if reply.fault is not None and index == reply.fault_after:
+                if reply.fault == "malformed":
+                    await response.write(b"data: {not json\n\n")
+                elif reply.fault == "stall":
+                    await asyncio.sleep(reply.stall)
+                await response.write_eof()
+                return response
+            delta = text[len(previous):] if text.startswith(previous) else text
+            previous = text
+            await response.write(p.openai_chunk(model, {"content": delta}))
+            if reply.interval:
+                await asyncio.sleep(reply.interval)
+        await response.write(p.openai_chunk(model, {}, finish=finish))
+        usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
+                 "choices": [], "usage": {"prompt_tokens": prompt_tokens,
+                                          "completion_tokens": p.word_count(previous),
+                                          "total_tokens": prompt_tokens + p.word_count(previous)}}
+        await response.write(b"data: " + json.dumps(usage).encode() + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response

@@ -1,0 +1,171 @@
+"""Wire payloads of the fake Foundation Models server, written by hand (nothing from `bot`).
+
+Shapes follow ../shared/reference/foundation-models-api.md: completion results (int64 as
+strings), both error body forms, operations, tokens, embeddings, classifier predictions,
+OpenAI-compatible chunks, and a tiny valid JPEG.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import struct
+from typing import Any
+
+REFUSAL = (
+    "it is not possible to generate an image from this request "
+    "because it may violate the terms of use"
+)
+_GRPC_BY_HTTP = {400: 3, 401: 16, 403: 7, 404: 5, 429: 8, 500: 13, 501: 12, 503: 14, 504: 4}
+_REASON = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+
+def error_body(status: int, message: str, *, form: str = "object") -> dict[str, Any]:
+    """`object`: {"error": {grpcCode, httpCode, ...}}; `string`: {"error": "...", "code": ...}."""
+    grpc = _GRPC_BY_HTTP.get(status, 2)
+    if form == "string":
+        return {"error": message, "code": grpc, "message": message, "details": []}
+    return {
+        "error": {
+            "grpcCode": grpc,
+            "httpCode": status,
+            "message": message,
+            "httpStatus": _REASON.get(status, "Error"),
+            "details": [],
+        }
+    }
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def completion_result(
+    text: str, status: str, *, input_tokens: int, completion_tokens: int | None = None
+) -> dict[str, Any]:
+    """A CompletionResponse message (no `result` wrapper)."""
+    done = word_count(text) if completion_tokens is None else completion_tokens
+    return {
+        "alternatives": [{"message": {"role": "assistant", "text": text}, "status": status}],
+        "usage": {
+            "inputTextTokens": str(input_tokens),
+            "completionTokens": str(done),
+            "totalTokens": str(input_tokens + done),
+            "completionTokensDetails": {"reasoningTokens": "0"},
+        },
+        "modelVersion": "23.10.2024",
+    }
+
+
+def ndjson_line(obj: dict[str, Any]) -> bytes:
+    # ensure_ascii=False: the real service sends raw UTF-8 text.
+    return json.dumps(obj, ensure_ascii=False).encode() + b"\n"
+
+
+def split_cumulative(text: str, chunks: int) -> list[str]:
+    """Cumulative prefixes of `text` at word boundaries, `chunks` of them (last = text)."""
+    words = text.split(" ")
+    chunks = max(1, min(chunks, len(words)))
+    out: list[str] = []
+    for i in range(1, chunks + 1):
+        out.append(" ".join(words[: max(1, round(len(words) * i / chunks))]))
+    out[-1] = text
+    return out
+
+
+def operation(
+    op_id: str, *, done: bool, description: str = "", response: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": op_id, "description": description, "createdAt": "2026-01-01T00:00:00Z",
+        "createdBy": "ajefakefakefake", "modifiedAt": "2026-01-01T00:00:01Z", "done": done,
+        "metadata": None,
+    }
+    if response is not None:
+        body["response"] = response
+    if error is not None:
+        body["error"] = error
+    return body
+
+
+def tokens_of(texts: list[str]) -> list[dict[str, Any]]:
+    tokens: list[dict[str, Any]] = [{"id": "1", "text": "<s>", "special": True}]
+    for text in texts:
+        for word in text.split():
+            tokens.append({"id": str(int(hashlib.md5(word.encode()).hexdigest()[:5], 16)),
+                           "text": "\u2581" + word})
+        tokens.append({"id": "3", "text": "[NL]", "special": True})
+    return tokens
+
+
+def embedding_of(text: str, dim: int = 256) -> list[float]:
+    seed = hashlib.sha256(text.encode()).digest()
+    values: list[float] = []
+    counter = 0
+    while len(values) < dim:
+        block = hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
+        values.extend((b - 128) / 1024 for b in block)
+        counter += 1
+    return values[:dim]
+
+
+def tiny_jpeg(gray: int = 128) -> bytes:
+    """A valid 8x8 grayscale baseline JPEG of one flat shade (SOI ... EOI, ~160 bytes).
+
+    All-ones quantisation; one-code Huffman tables: DC category 0 -> "0", AC EOB -> "0".
+    The DC value encodes `gray` (category bits written by hand), so the image is flat.
+    """
+    dc = (gray - 128) * 8  # DC coefficient of a flat block with quantiser 1
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + b"\x01" * 64
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
+    category = abs(dc).bit_length()
+    dht_dc = b"\xff\xc4" + struct.pack(">H", 20) + b"\x00" + b"\x01" + b"\x00" * 15 + bytes(
+        [category]
+    )
+    dht_ac = b"\xff\xc4" + struct.pack(">H", 20) + b"\x10" + b"\x01" + b"\x00" * 15 + b"\x00"
+    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x3f\x00"
+    bits = "0"  # the only DC code
+    if category:
+        value = dc if dc > 0 else dc + (1 << category) - 1
+        bits += format(value, f"0{category}b")
+    bits += "0"  # EOB
+    bits += "1" * (-len(bits) % 8)
+    data = bytearray(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8))
+    data = bytearray(data.replace(b"\xff", b"\xff\x00"))
+    return b"\xff\xd8" + dqt + sof + dht_dc + dht_ac + sos + bytes(data) + b"\xff\xd9"
+
+
+def image_response(image: bytes) -> dict[str, Any]:
+    return {
+        "@type": "type.googleapis.com/yandex.cloud.ai.foundation_models.v1.image_generation."
+        "ImageGenerationResponse",
+        "image": base64.b64encode(image).decode(),
+        "modelVersion": "",
+    }
+
+
+def openai_chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    choice: dict[str, Any] = {"index": 0, "delta": delta}
+    if finish is not None:
+        choice["finish_reason"] = finish
+    body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1758047016,
+            "model": model, "choices": [choice]}
+    return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
+
+
+def openai_completion(model: str, text: str, finish: str, prompt_tokens: int) -> dict[str, Any]:
+    done = word_count(text)
+    return {
+        "id": "chatcmpl-fake", "object": "chat.completion", "created": 1758047016,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                     "finish_reason": finish}],
+        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens + done,
+                  "completion_tokens": done},
+    }

@@ -1,0 +1,364 @@
+"""A fake Yandex Cloud Foundation Models server (aiohttp on 127.0.0.1), for tests and e2e runs.
+
+It speaks the documented REST wire format by hand (nothing imported from `bot`): checks the
+Authorization header (`Api-Key`, or `Bearer` IAM tokens it issued) and the folder in model
+URIs and `x-folder-id`; streams cumulative NDJSON paced in real time; keeps operations pending
+for N polls; injects 429 (with or without Retry-After), 5xx, malformed lines, cut or dropped
+streams, stalls and YandexART refusals; serves the IAM token exchange (verifying the JWT's PS256
+signature and claims against a public key the test registered), the metadata service and the
+OpenAI-compatible `/v1/chat/completions` (SSE). One base URL serves llm, operation, iam and
+metadata paths.
+
+Unscripted, a completion answers "Echo: <last user message>" in `default_chunks` chunks, and an
+image generation finishes after `image_pending_polls` (2) polls with a small valid JPEG.
+
+Python API::
+
+    async with FakeFoundationModels(api_key="k", folder_id="f") as fm:
+        fm.url; fm.queue_reply("text", chunks=5, interval=0.05, fault=None)
+        fm.fail_next(429, retry_after=1); fm.queue_raw(path, parts=[...])
+        fm.image_pending_polls = 3; fm.refuse_images = True; fm.refuse_images_in_operation = True
+        fm.auth.keys[kid] = (sa_id, public_pem)  # or fm.register_key(...)
+        fm.expire_tokens(); fm.requests  # RecordedRequest(method, path, headers, json)
+
+Process and control API (for out-of-process tests)::
+
+    python -m tests.fakes.foundation_models_server --port 0 --api-key K --folder F [--script F]
+    -> prints "LISTENING http://127.0.0.1:PORT" on stdout, serves until SIGTERM/SIGINT.
+
+    POST /_control/script  JSON object or list of objects, each with an "action":
+        {"action": "reply", "text": ..., "chunks": 4 | [cumulative texts], "interval": 0.05,
+         "status": "ALTERNATIVE_STATUS_FINAL", "fault": null | "malformed" | "cut" | "drop" |
+         "stall" | "error_line", "fault_after": 1, "stall": 30}
+        {"action": "fail", "status": 429, "retry_after": 1, "message": ..., "form": "object" |
+         "string", "path": "/foundationModels/v1/completion", "times": 1}
+        {"action": "set", "image_pending_polls": 2, "text_pending_polls": 1,
+         "refuse_images": false, "refuse_images_in_operation": false, "default_chunks": 4,
+         "default_interval": 0.02, "iam_token_lifetime": 43200}
+        {"action": "register_key", "key_id": ..., "service_account_id": ..., "public_key": PEM}
+        {"action": "expire_tokens"}   {"action": "reset"}
+    GET /_control/requests -> [{"method", "path", "headers", "json"}, ...]
+    --script FILE applies a JSON file of such actions at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes import fm_payloads as p
+from tests.fakes.fm_auth import AuthState
+from tests.fakes.fm_handlers import TextHandlers
+from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
+            "refuse_images_in_operation", "default_chunks", "default_interval")
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any
+
+
+class FakeFoundationModels(TextHandlers):
+    def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
+        self.auth = AuthState(api_key=api_key)
+        self.replies: deque[Reply] = deque()
+        self.faults: deque[Fault] = deque()
+        self.raw: deque[RawReply] = deque()
+        self.requests: list[RecordedRequest] = []
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.image_pending_polls = 2
+        self.text_pending_polls = 1
+        self.refuse_images = False
+        self.refuse_images_in_operation = False
+        self.image_bytes = p.tiny_jpeg()
+        self.default_chunks = 4
+        self.default_interval = 0.0
+        self.active_generations = 0
+        self.max_active_generations = 0
+        self.stream_disconnects = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    # --- scripting ----------------------------------------------------------------------------
+    def queue_reply(self, text: str, **kwargs: Any) -> None:
+        self.replies.append(Reply(text, **kwargs))
+
+    def fail_next(self, status: int = 429, *, retry_after: float | str | None = None,
+                  **kwargs: Any) -> None:
+        ra = None if retry_after is None else str(retry_after)
+        self.faults.append(Fault(status, retry_after=ra, **kwargs))
+
+    def queue_raw(self, path: str, *, parts: list[bytes], status: int = 200,
+                  content_type: str = "application/json", interval: float = 0.0) -> None:
+        self.raw.append(RawReply(path, status, parts, content_type, interval))
+
+    def register_key(self, key_id: str, service_account_id: str, public_key_pem: str) -> None:
+        self.auth.keys[key_id] = (service_account_id, public_key_pem)
+
+    def expire_tokens(self) -> None:
+        self.auth.expire_all()
+
+    def paths(self) -> list[str]:
+        return [r.path for r in self.requests if not r.path.startswith("/_control")]
+
+    def apply(self, action: dict[str, Any]) -> None:
+        """Apply one control action (see the module docstring)."""
+        data = dict(action)
+        kind = data.pop("action", None)
+        if kind == "reply":
+            self.replies.append(reply_from_json(data))
+        elif kind == "fail":
+            self.faults.append(fault_from_json(data))
+        elif kind == "set":
+            for key, value in data.items():
+                if key == "iam_token_lifetime":
+                    self.auth.iam_token_lifetime = float(value)
+                elif key in SETTABLE:
+                    setattr(self, key, value)
+                else:
+                    raise ValueError(f"cannot set {key!r}")
+        elif kind == "register_key":
+            self.register_key(data["key_id"], data["service_account_id"], data["public_key"])
+        elif kind == "expire_tokens":
+            self.expire_tokens()
+        elif kind == "reset":
+            self.replies.clear(), self.faults.clear(), self.raw.clear(), self.requests.clear()
+        else:
+            raise ValueError(f"unknown action {kind!r}")
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> FakeFoundationModels:
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 2**20)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None and getattr(server, "sockets", None)
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.url = f"http://{self.host}:{self.port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeFoundationModels:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- request pipeline ---------------------------------------------------------------------
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        body = _json(await request.read())
+        path = request.path
+        self.requests.append(RecordedRequest(request.method, path, dict(request.headers), body))
+        if path.startswith("/_control/"):
+            return await handler(request)
+        if not path.startswith(("/iam/", "/computeMetadata/")):
+            problem = self.auth.check(request.headers.get("Authorization"),
+                                      allow_bearer_key=path.startswith("/v1/"))
+            if problem is not None:
+                return self.error(401, problem)
+            folder = request.headers.get("x-folder-id")
+            if folder is not None and folder != self.folder_id:
+                return self.error(400, f"Specified folder ID '{folder}' does not match with "
+                                       "service account folder ID")
+        for fault in self.faults:
+            if fault.matches(path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
+                return self.error(fault.status, fault.message or f"injected {fault.status}",
+                                  form=fault.form, headers=headers)
+        for scripted in self.raw:
+            if scripted.path == path:
+                self.raw.remove(scripted)
+                return await self.raw_reply(request, scripted)
+        return await handler(request)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path, body = request.path, _json(await request.read())
+        if path == "/_control/script" and request.method == "POST":
+            try:
+                for action in body if isinstance(body, list) else [body]:
+                    self.apply(action)
+            except (ValueError, KeyError, TypeError) as exc:
+                return web.json_response({"error": str(exc)}, status=400)
+            return web.json_response({"ok": True})
+        if path == "/_control/requests":
+            return web.json_response([asdict(r) for r in self.requests
+                                      if not r.path.startswith("/_control")])
+        if path.startswith("/operations/"):
+            return self._operation(request.method, path.removeprefix("/operations/"))
+        if path == "/computeMetadata/v1/instance/service-accounts/default/token":
+            if request.headers.get("Metadata-Flavor") != "Google":
+                return self.error(403, "Metadata-Flavor: Google header is required")
+            return web.json_response(self.auth.metadata_answer())
+        if request.method != "POST" or not isinstance(body, dict):
+            return self.error(404, f"no such method: {request.method} {path}")
+        if path == "/iam/v1/tokens":
+            return await self._iam(body)
+        method = path.removeprefix("/foundationModels/v1/")
+        if method == "completion":
+            return await self.completion(request, body)
+        if path == "/v1/chat/completions":
+            return await self.openai_chat(request, body)
+        if method == "completionAsync":
+            return self._start_text_operation(body)
+        if method == "imageGenerationAsync":
+            return self._start_image_operation(body)
+        if method in ("tokenizeCompletion", "tokenize"):
+            texts = ([str(m.get("text") or "") for m in body.get("messages") or []]
+                     if method == "tokenizeCompletion" else [str(body.get("text") or "")])
+            problem = self.model_problem(body.get("modelUri"), "gpt")
+            return self.error(400, problem) if problem else web.json_response(
+                {"tokens": p.tokens_of(texts), "modelVersion": "07.03.2024"})
+        if method == "textEmbedding":
+            problem = self.model_problem(body.get("modelUri"), "emb")
+            text = str(body.get("text") or "")
+            return self.error(400, problem) if problem else web.json_response(
+                {"embedding": p.embedding_of(text), "numTokens": str(p.word_count(text)),
+                 "modelVersion": "06.12.2023"})
+        if method in ("fewShotTextClassification", "textClassification"):
+            return self._classify(body)
+        return self.error(404, f"no such method: {path}")
+
+    async def _iam(self, body: dict[str, Any]) -> web.Response:
+        if self.auth.iam_delay:
+            await asyncio.sleep(self.auth.iam_delay)
+        problem = self.auth.verify_jwt(str(body.get("jwt") or ""), f"{self.url}/iam/v1/tokens")
+        if problem is not None:
+            return self.error(401, problem)
+        return web.json_response(self.auth.exchange_answer())
+
+    def _new_operation(self, polls: int, description: str, **result: Any) -> web.Response:
+        op_id = ("d7q" if description else "fbv") + uuid.uuid4().hex[:17]
+        self.operations[op_id] = {"polls_left": polls, "description": description, **result}
+        return web.json_response(p.operation(op_id, done=False, description=description))
+
+    def _start_text_operation(self, body: dict[str, Any]) -> web.Response:
+        problem = self.model_problem(body.get("modelUri"), "gpt")
+        if problem is not None:
+            return self.error(400, problem)
+        messages = body.get("messages") or []
+        reply = self.reply_for(messages)
+        result = p.completion_result(reply.cumulative(p.split_cumulative)[-1], reply.status,
+                                     input_tokens=sum(p.word_count(str(m.get("text") or ""))
+                                                      for m in messages))
+        result["@type"] = "type.googleapis.com/yandex.cloud.ai.foundation_models.v1." \
+                          "CompletionResponse"
+        return self._new_operation(self.text_pending_polls, "Async GPT Completion",
+                                   response=result)
+
+    def _start_image_operation(self, body: dict[str, Any]) -> web.Response:
+        problem = self.model_problem(body.get("modelUri"), "art")
+        messages = body.get("messages") or []
+        prompt = " ".join(str(m.get("text") or "") for m in messages)
+        if problem is None and not prompt.strip():
+            problem = "messages must not be empty"
+        if problem is None and len(prompt) > 500:
+            problem = f"prompt is too long: {len(prompt)} characters, the limit is 500"
+        if problem is not None:
+            return self.error(400, problem)
+        if self.refuse_images:
+            return self.error(400, p.REFUSAL, form="string")
+        if self.refuse_images_in_operation:
+            return self._new_operation(self.image_pending_polls, "",
+                                       error={"code": 3, "message": p.REFUSAL, "details": []})
+        return self._new_operation(self.image_pending_polls, "",
+                                   response=p.image_response(self.image_bytes))
+
+    def _operation(self, method: str, tail: str) -> web.Response:
+        op_id, _, verb = tail.partition(":")
+        state = self.operations.get(op_id)
+        if state is None:
+            return self.error(404, f"operation {op_id} not found")
+        if method == "POST" and verb == "cancel":
+            if not state.get("done"):
+                state.update(polls_left=0, error={"code": 1, "message": "cancelled"},
+                             response=None)
+        elif method != "GET" or verb:
+            return self.error(404, f"no such method: {method} {tail}")
+        elif state["polls_left"] > 0:
+            state["polls_left"] -= 1
+            return web.json_response(p.operation(op_id, done=False,
+                                                 description=state["description"]))
+        state["done"] = True
+        return web.json_response(p.operation(
+            op_id, done=bool(state.get("done")), description=state["description"],
+            response=state.get("response"), error=state.get("error")))
+
+    def _classify(self, body: dict[str, Any]) -> web.Response:
+        problem = self.model_problem(body.get("modelUri"), "cls")
+        if problem is not None:
+            return self.error(400, problem)
+        text = str(body.get("text") or "")
+        labels = [str(label) for label in body.get("labels") or ["label"]]
+        scores = [2.0 if label.lower() in text.lower() else 1.0 for label in labels]
+        total = sum(scores)
+        return web.json_response({
+            "predictions": [{"label": lb, "confidence": s / total} for lb, s in zip(labels, scores)],
+            "modelVersion": "23.10.2024", "inputTokens": str(p.word_count(text) + 40)})
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fm = FakeFoundationModels(api_key=args.api_key, folder_id=args.folder, host=args.host,
+                              port=args.port)
+    if args.script:
+        actions = json.loads(Path(args.script).read_text(encoding="utf-8"))
+        for action in actions if isinstance(actions, list) else [actions]:
+            fm.apply(action)
+    await fm.start()
+    print(f"LISTENING {fm.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await fm.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Fake Yandex Foundation Models server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--api-key", default="test-key")
+    parser.add_argument("--folder", default="test-folder")
+    parser.add_argument("--script", default=None, help="JSON file of control actions")
+    asyncio.run(_serve(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,151 @@
+"""The native NDJSON stream through real HTTP: snapshots, faults, early close."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import aclosing
+
+import pytest
+
+from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.errors import APITimeoutError, RateLimitError, StreamError
+from bot.foundation_models.streaming import LineBuffer
+from bot.foundation_models.transport import NO_RETRY, Timeouts
+from bot.foundation_models.types import ChatMessage, CompletionStatus, Role, Snapshot
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.unit.foundation_models.conftest import MakeClient
+
+HELLO = [ChatMessage(Role.USER, "hello")]
+
+
+async def collect(client: FoundationModelsClient, model: str = "yandexgpt-lite") -> list[Snapshot]:
+    return [s async for s in client.stream(HELLO, model=model)]
+
+
+def test_line_buffer_splits_only_on_newline_across_chunks() -> None:
+    buffer = LineBuffer()
+    line = '{"text": "a\u2028b \u00e9"}'.encode()
+    assert buffer.feed(line[:5]) == []
+    assert buffer.feed(line[5:11]) == []
+    assert buffer.feed(line[11:] + b"\n{") == [line]
+    assert buffer.feed(b"}\n\n") == [b"{}", b""]
+    assert buffer.flush() == b""
+
+
+def test_line_buffer_cost_does_not_grow_with_lines_seen() -> None:
+    def feed_time(buffer: LineBuffer, line: bytes, n: int) -> float:
+        started = time.perf_counter()
+        for _ in range(n):
+            buffer.feed(line)
+        return time.perf_counter() - started
+
+    line = b"x" * 2000 + b"\n"
+    early = LineBuffer()
+    feed_time(early, line, 10)
+    late = LineBuffer()
+    feed_time(late, line, 20000)
+    # the same 2000 lines cost about the same after 20 000 lines as at the start
+    assert feed_time(late, line, 2000) < 5 * feed_time(early, line, 2000) + 0.01
+
+
+async def test_stream_yields_cumulative_snapshots_ending_final(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    fm.queue_reply("one two three four five six", chunks=3, interval=0.01)
+    snaps = await collect(client)
+    assert [s.text for s in snaps] == ["one two", "one two three four", "one two three four five six"]
+    assert [s.status for s in snaps][-1] is CompletionStatus.FINAL
+    assert not any(s.is_final for s in snaps[:-1])
+    assert snaps[-1].usage.completion_tokens == 6
+    body = fm.requests[-1].json
+    assert body["completionOptions"]["stream"] is True
+    assert body["modelUri"] == "gpt://b1gtestfolder/yandexgpt-lite/latest"
+
+
+async def test_revised_prefix_and_trailing_replacement_char(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    fm.queue_reply("", chunks=["Hello wrld", "Hello world \ufffd", "Hello world 🙂"])
+    snaps = await collect(client)
+    assert [s.text for s in snaps] == ["Hello wrld", "Hello world ", "Hello world 🙂"]
+
+
+async def test_stream_without_final_status_is_an_error(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    fm.queue_reply("a b c d", chunks=4, fault="cut", fault_after=2)
+    seen: list[str] = []
+    with pytest.raises(StreamError) as info:
+        async for snap in client.stream(HELLO, model="yandexgpt"):
+            seen.append(snap.text)
+    assert seen == ["a", "a b"]
+    assert info.value.partial_text == "a b"
+
+
+async def test_malformed_line_is_a_stream_error(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    fm.queue_reply("a b c d", chunks=4, fault="malformed", fault_after=1)
+    with pytest.raises(StreamError, match="malformed") as info:
+        await collect(client)
+    assert info.value.partial_text == "a"
+
+
+async def test_error_line_is_mapped_and_keeps_partial_text(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    fm.queue_reply("a b c d", chunks=4, fault="error_line", fault_after=2, error_grpc=8)
+    with pytest.raises(RateLimitError) as info:
+        await collect(client)
+    assert info.value.partial_text == "a b"
+    assert info.value.grpc_code == 8
+
+
+async def test_dropped_connection_is_a_stream_error_and_not_retried(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    fm.queue_reply("a b c d", chunks=4, fault="drop", fault_after=1)
+    with pytest.raises(StreamError) as info:
+        await collect(client)
+    assert info.value.partial_text == "a"
+    assert fm.paths().count("/foundationModels/v1/completion") == 1
+
+
+async def test_idle_and_first_byte_timeouts(fm: FakeFoundationModels, make_client: MakeClient) -> None:
+    client = make_client(timeouts=Timeouts(connect=1, first_byte=0.3, idle=0.1), retry=NO_RETRY)
+    fm.queue_reply("a b c d", chunks=4, fault="stall", fault_after=2, stall=0.5)
+    with pytest.raises(APITimeoutError) as info:
+        await collect(client)
+    assert info.value.phase == "idle"
+    assert info.value.partial_text == "a b"
+    fm.queue_reply("a b", chunks=2, fault="stall", fault_after=0, stall=0.5)
+    with pytest.raises(APITimeoutError) as info:
+        await collect(client)
+    assert info.value.phase == "first_byte"
+    fm.queue_reply("a b", fault="stall", stall=0.5)
+    with pytest.raises(APITimeoutError) as info:
+        await client.complete(HELLO, model="yandexgpt")
+    assert info.value.phase == "first_byte"
+
+
+async def test_closing_early_closes_the_response_and_frees_the_slot(
+    fm: FakeFoundationModels, make_client: MakeClient
+) -> None:
+    client = make_client(max_concurrent_generations=1)
+    fm.queue_reply(" ".join(f"w{i}" for i in range(60)), chunks=60, interval=0.05)
+    started = time.monotonic()
+    async with aclosing(client.stream(HELLO, model="yandexgpt")) as stream:
+        async for snap in stream:
+            if snap.text.count("w") >= 2:
+                break
+    # the server notices the closed connection on its next write, long before the 3 s end
+    for _ in range(100):
+        if fm.stream_disconnects:
+            break
+        await asyncio.sleep(0.01)
+    assert fm.stream_disconnects == 1
+    assert time.monotonic() - started < 1.5
+    # the single concurrency slot is free again
+    answer = await asyncio.wait_for(client.complete(HELLO, model="yandexgpt"), 1)
+    assert answer.text == "Echo: hello"
