@@ -1,0 +1,447 @@
+"""One conversation turn: store the question, build the prompt, stream the answer, store it.
+
+Two short units of work per turn from the service's own sessionmaker, and no transaction open
+while the model streams (on SQLite a held write lock would stall every other chat):
+
+1. upsert the chat, store the user message and a placeholder answer (status `streaming`), read
+   the prompt window; commit. Nothing is lost if the process dies mid-answer, and
+   `recover_interrupted()` marks such leftover placeholders `failed` at start-up.
+2. after the stream: store the answer's text, final status and usage, the question's token
+   count, and charge the speaker's daily usage; commit.
+
+The tokenizer is called alongside the stream, not before it, so it never delays the first
+token: this turn's prompt uses the conservative estimate for the new message (unless the
+estimate is large enough to risk a needless cut; then the real count is awaited first), and
+the real count is stored for later turns.
+
+Final status: FINAL -> complete; TRUNCATED_FINAL -> truncated; CONTENT_FILTER -> failed, with
+`ContentFilteredError` in the result (the text the model sent instead stays stored for the
+record, but a withheld exchange never goes back into prompts); a model error -> failed with the
+partial text, the error in the result (not raised); cancellation -> cancelled with the partial
+text, stored inside `asyncio.shield`, then CancelledError re-raised. Failed and cancelled
+answers stay out of later prompts unless `include_failed_in_prompt`.
+
+`retry_last` deletes the last answer and answers the same question again, so a conversation
+never holds two answers to one question (Telegram still shows the old message).
+`reset` closes the chat's conversation (kept for the record); the next turn opens a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.foundation_models.errors import FoundationModelsError, StreamError
+from bot.foundation_models.types import (
+    ChatMessage,
+    ChatModel,
+    CompletionOptions,
+    CompletionStatus,
+    Role,
+    Snapshot,
+    Usage,
+)
+from bot.prompting import (
+    MIN_AVAILABLE,
+    HistoryItem,
+    build_prompt,
+    context_size_for,
+    estimate_tokens,
+)
+from bot.storage.models import Message, MessageRole, MessageStatus
+from bot.storage.repositories import (
+    ChatRepository,
+    ConversationRepository,
+    HistoryEntry,
+    MessageRepository,
+    UsageRepository,
+)
+
+GROUP_TYPES = frozenset({"group", "supergroup"})
+PROMPT_STATUSES = frozenset({MessageStatus.COMPLETE, MessageStatus.TRUNCATED})
+WITH_FAILED = PROMPT_STATUSES | {MessageStatus.CANCELLED, MessageStatus.FAILED}
+STATUS_FOR = {
+    CompletionStatus.FINAL: MessageStatus.COMPLETE,
+    CompletionStatus.TRUNCATED_FINAL: MessageStatus.TRUNCATED,
+    CompletionStatus.CONTENT_FILTER: MessageStatus.FAILED,
+}
+# A new message whose estimate exceeds this share of the prompt room waits for the tokenizer,
+# so that a long text the model could take whole is not cut on a pessimistic guess.
+COUNT_FIRST_SHARE = 0.25
+# How long a finished answer waits for the question's token count before storing without it.
+COUNT_GRACE = 1.0
+
+
+class ContentFilteredError(FoundationModelsError):
+    """The model withheld its answer (CONTENT_FILTER); `text` is what it sent instead."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("the model withheld its answer (content filter)")
+        self.text = text
+
+
+@dataclass(frozen=True)
+class Speaker:
+    user_id: int
+    display_name: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    chat_id: int
+    type: str  # "private" | "group" | "supergroup"
+    title: str | None = None
+
+    @property
+    def is_group(self) -> bool:
+        return self.type in GROUP_TYPES
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    message_id: int  # the answer's database id
+    text: str
+    status: MessageStatus
+    usage: Usage | None
+    trimmed_history: bool  # older turns were left out of the prompt (or cut)
+    error: Exception | None
+    user_message_id: int = 0
+    model: str = ""
+
+
+@dataclass(slots=True)
+class _Turn:
+    """A turn between its two units of work."""
+
+    chat: ChatRef
+    speaker: Speaker
+    model: str
+    system_prompt: str
+    question: Message
+    answer_id: int
+    window: list[HistoryEntry]
+    count: asyncio.Task[int] | None = None  # the tokenizer's count of the question
+    trimmed: bool = False
+
+
+class ChatLocks:
+    """One FIFO lock per chat id, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    def busy(self, chat_id: int) -> bool:
+        return chat_id in self._locks
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class ConversationService:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        model: ChatModel,
+        default_model: str,
+        default_system_prompt: str,
+        reply_reserve: int,
+        max_reply_tokens: int,
+        temperature: float,
+        context_overrides: dict[str, int] | None = None,
+        include_failed_in_prompt: bool = False,
+        count_timeout: float = 5.0,
+        today: Callable[[], dt.date] = utc_today,
+    ) -> None:
+        if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
+            raise ValueError(
+                f"reply reserve {reply_reserve} leaves no room for a prompt in {default_model}"
+            )
+        self._sessionmaker = sessionmaker
+        self._model = model
+        self._default_model = default_model
+        self._default_system_prompt = default_system_prompt
+        self._reply_reserve = reply_reserve
+        self._options = CompletionOptions(temperature=temperature, max_tokens=max_reply_tokens)
+        self._overrides = dict(context_overrides or {})
+        self._statuses = WITH_FAILED if include_failed_in_prompt else PROMPT_STATUSES
+        self._count_timeout = count_timeout
+        self._today = today
+        self._locks = ChatLocks()
+        self._system_tokens: dict[tuple[str, str], int] = {}
+        self._background: set[asyncio.Task[int]] = set()
+
+    def is_busy(self, chat_id: int) -> bool:
+        """True while a turn (or retry) of this chat runs or waits for its turn."""
+        return self._locks.busy(chat_id)
+
+    async def run_turn(
+        self,
+        chat: ChatRef,
+        speaker: Speaker,
+        text: str,
+        *,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+        telegram_message_id: int | None = None,
+    ) -> TurnResult:
+        """Answer `text`. Turns of one chat run one at a time, in call order."""
+        async with self._locks.hold(chat.chat_id):
+            async with self._sessionmaker() as session:
+                model, system_prompt = await self._chat_settings(session, chat)
+                conversation = await ConversationRepository(session).current(chat.chat_id)
+                question = await MessageRepository(session).add(
+                    conversation.id,
+                    MessageRole.USER,
+                    text,
+                    author_user_id=speaker.user_id,
+                    author_name=speaker.display_name,
+                    telegram_message_ids=[telegram_message_id] if telegram_message_id else (),
+                )
+                turn = await self._open(session, chat, speaker, model, system_prompt, question)
+            return await self._run(turn, on_snapshot)
+
+    async def retry_last(
+        self,
+        chat: ChatRef,
+        speaker: Speaker,
+        *,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+    ) -> TurnResult | None:
+        """Answer the conversation's last question again; None when there is none yet."""
+        async with self._locks.hold(chat.chat_id):
+            async with self._sessionmaker() as session:
+                model, system_prompt = await self._chat_settings(session, chat)
+                conversation = await ConversationRepository(session).current(chat.chat_id)
+                last = await MessageRepository(session).last_turn(conversation.id)
+                if last is None:
+                    await session.commit()
+                    return None
+                if last.answer is not None:
+                    await session.delete(last.answer)
+                turn = await self._open(session, chat, speaker, model, system_prompt, last.user)
+            return await self._run(turn, on_snapshot)
+
+    async def reset(self, chat_id: int) -> None:
+        """Close the chat's conversation; the next turn opens a new one. Not serialised with
+        turns: an answer in flight still lands in the conversation of its question."""
+        async with self._sessionmaker() as session:
+            await ConversationRepository(session).close_open(chat_id)
+            await session.commit()
+
+    async def set_answer_telegram_ids(self, message_id: int, telegram_ids: list[int]) -> None:
+        async with self._sessionmaker() as session:
+            await MessageRepository(session).update(message_id, telegram_message_ids=telegram_ids)
+            await session.commit()
+
+    async def recover_interrupted(self) -> int:
+        """Mark answers left `streaming` by a dead process as failed; returns how many.
+        Call once at start-up, before any turn runs."""
+        async with self._sessionmaker() as session:
+            count = await MessageRepository(session).fail_streaming()
+            await session.commit()
+        return count
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    async def _chat_settings(self, session: AsyncSession, chat: ChatRef) -> tuple[str, str]:
+        """Upsert the chat; its model and system prompt (None = the deployment's)."""
+        row = await ChatRepository(session).upsert(chat.chat_id, chat.type, chat.title)
+        model = row.model or self._default_model
+        system = self._default_system_prompt if row.system_prompt is None else row.system_prompt
+        return model, system
+
+    async def _open(
+        self,
+        session: AsyncSession,
+        chat: ChatRef,
+        speaker: Speaker,
+        model: str,
+        system_prompt: str,
+        question: Message,
+    ) -> _Turn:
+        """Add the placeholder answer, read the prompt window, commit (first unit of work)."""
+        messages = MessageRepository(session)
+        answer = await messages.add(
+            question.conversation_id,
+            MessageRole.ASSISTANT,
+            "",
+            status=MessageStatus.STREAMING,
+            reply_to_id=question.id,
+            model=model,
+        )
+        system_tokens = self._system_tokens.get((model, system_prompt))
+        if system_tokens is None:
+            system_tokens = estimate_tokens(system_prompt)
+        budget = context_size_for(model, self._overrides) - self._reply_reserve - system_tokens
+        window = await messages.recent_for_prompt(
+            question.conversation_id, budget, self._statuses, estimate=estimate_tokens
+        )
+        await session.commit()
+        return _Turn(chat, speaker, model, system_prompt, question, answer.id, window)
+
+    async def _count(self, text: str, model: str) -> int:
+        """The tokenizer's count of `text` as one user message (role markers and framing
+        included, so it overestimates a little); the estimate when the tokenizer fails."""
+        try:
+            async with asyncio.timeout(self._count_timeout):
+                return await self._model.count_tokens([ChatMessage(Role.USER, text)], model=model)
+        except (FoundationModelsError, TimeoutError):
+            return estimate_tokens(text)
+
+    async def _system_cost(self, model: str, system_prompt: str) -> int:
+        key = (model, system_prompt)
+        if key not in self._system_tokens:
+            self._system_tokens[key] = await self._count(system_prompt, model)
+        return self._system_tokens[key]
+
+    async def _prompt(self, turn: _Turn) -> list[ChatMessage]:
+        """Build the prompt (pure) from the window; starts the question's token count."""
+        context = context_size_for(turn.model, self._overrides)
+        question = turn.question
+        tokens = question.token_count
+        if tokens is None:
+            turn.count = asyncio.create_task(self._count(question.text, turn.model))
+            estimate = estimate_tokens(question.text)
+            if estimate > COUNT_FIRST_SHARE * (context - self._reply_reserve):
+                tokens = await turn.count
+        system_tokens = None
+        if turn.system_prompt:
+            if (turn.model, turn.system_prompt) not in self._system_tokens:
+                # Counted once per prompt and model, in the background; estimated till then.
+                task = asyncio.create_task(self._system_cost(turn.model, turn.system_prompt))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            system_tokens = self._system_tokens.get((turn.model, turn.system_prompt))
+        window = [entry for entry in turn.window if entry.id < question.id]
+        # The window is contiguous: only its oldest message can be an answer without its
+        # question; such a half turn never goes into a prompt.
+        dropped = bool(window) and window[0].role is MessageRole.ASSISTANT
+        history = [_item(entry) for entry in (window[1:] if dropped else window)]
+        new = HistoryItem(Role.USER, question.text, tokens, question.author_name)
+        result = build_prompt(
+            turn.system_prompt,
+            history,
+            new,
+            context,
+            self._reply_reserve,
+            turn.chat.is_group,
+            system_tokens=system_tokens,
+        )
+        turn.trimmed = result.trimmed or dropped
+        return result.messages
+
+    async def _run(
+        self, turn: _Turn, on_snapshot: Callable[[Snapshot], None] | None
+    ) -> TurnResult:
+        """Stream the answer and store it (second unit of work)."""
+        last: Snapshot | None = None
+        error: Exception | None = None
+        try:
+            messages = await self._prompt(turn)
+            stream = self._model.stream(messages, model=turn.model, options=self._options)
+            generator = cast(AsyncGenerator[Snapshot, None], stream)
+            async with aclosing(generator) as snapshots:
+                async for snapshot in snapshots:
+                    last = snapshot
+                    if on_snapshot is not None:
+                        on_snapshot(snapshot)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._finish(turn, last, MessageStatus.CANCELLED))
+            raise
+        except FoundationModelsError as exc:
+            error = exc
+        except BaseException:
+            await asyncio.shield(self._finish(turn, last, MessageStatus.FAILED))
+            raise
+        if error is None and (last is None or not last.is_final):
+            error = StreamError("the answer ended without a final status")
+        if error is not None:
+            partial = last.text if last else getattr(error, "partial_text", "")
+            return await self._finish(turn, last, MessageStatus.FAILED, error, partial)
+        assert last is not None
+        if last.status is CompletionStatus.CONTENT_FILTER:
+            error = ContentFilteredError(last.text)
+        status = STATUS_FOR.get(last.status, MessageStatus.COMPLETE)
+        return await self._finish(turn, last, status, error)
+
+    async def _finish(
+        self,
+        turn: _Turn,
+        last: Snapshot | None,
+        status: MessageStatus,
+        error: Exception | None = None,
+        text: str | None = None,
+    ) -> TurnResult:
+        """Store the answer with its status and usage, the question's count, charge usage."""
+        text = text if text is not None else (last.text if last else "")
+        usage = last.usage if last is not None and last.usage.total_tokens else None
+        grace = 0.0 if status is MessageStatus.CANCELLED else COUNT_GRACE
+        question_tokens = await _result_of(turn.count, grace)
+        async with self._sessionmaker() as session:
+            messages = MessageRepository(session)
+            if question_tokens is not None:
+                await messages.update(turn.question.id, token_count=question_tokens)
+            await messages.update(
+                turn.answer_id,
+                text=text,
+                status=status,
+                token_count=usage.completion_tokens if usage else estimate_tokens(text),
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.completion_tokens if usage else None,
+            )
+            if usage is not None:
+                await UsageRepository(session).add(
+                    turn.speaker.user_id, self._today(), tokens=usage.total_tokens
+                )
+            await session.commit()
+        return TurnResult(
+            message_id=turn.answer_id,
+            text=text,
+            status=status,
+            usage=usage,
+            trimmed_history=turn.trimmed,
+            error=error,
+            user_message_id=turn.question.id,
+            model=turn.model,
+        )
+
+
+async def _result_of(task: asyncio.Task[int] | None, grace: float) -> int | None:
+    """The count if the tokenizer answers within `grace` seconds (a slow one is cancelled)."""
+    if task is None:
+        return None
+    if not task.done() and grace > 0:
+        await asyncio.wait({task}, timeout=grace)
+    if not task.done():
+        task.cancel()
+        return None
+    if task.cancelled():
+        return None
+    return task.result()
+
+
+def _item(entry: HistoryEntry) -> HistoryItem:
+    role = Role.USER if entry.role is MessageRole.USER else Role.ASSISTANT
+    return HistoryItem(role, entry.text, entry.token_count, entry.author_name)

@@ -1,0 +1,252 @@
+"""Durable image jobs: stored before submitting, operation id stored before polling, resumable.
+
+A job's life: `pending` (stored, committed) -> submitted to YandexART -> `running` with the
+operation id (committed before the first poll) -> `delivered` once the Telegram layer has sent
+the photo; or `refused` (moderation, with the service's reason), `failed` (with the error
+text) or `cancelled`. The image bytes are never stored: YandexART keeps an operation's result
+for 3 days (reference §8.4), so a restart simply polls the same operation again.
+
+After a restart `unfinished()` returns every job that may still reach its user. A job left
+`pending` without an operation id died while its submit request was in flight; it is submitted
+again (the user asked for a picture and should get one, and the window in which the first
+request could have been accepted unrecorded is one HTTP round trip). A job that fails again
+is returned with its final status, and `wait()` raises its stored error, so the caller can
+tell the user either way. `wait()` cancelled (shutdown) leaves the job `running` for the next
+start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.foundation_models.errors import (
+    FoundationModelsError,
+    ImageRefusedError,
+    InvalidRequestError,
+    OperationFailedError,
+)
+from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
+from bot.storage.models import ImageJob, ImageJobStatus
+from bot.storage.repositories import ImageJobRepository, UsageRepository
+
+MAX_PROMPT_CHARS = 500  # YandexART's limit (reference §8.4)
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageJobRef:
+    job_id: int
+    chat_id: int
+    user_id: int
+    prompt: str
+    options: ImageOptions
+    status: ImageJobStatus
+    operation_id: str | None = None
+    error: str | None = None
+    status_message_id: int | None = None
+
+
+def validate_prompt(prompt: str) -> str:
+    """The prompt stripped; InvalidRequestError when empty or over MAX_PROMPT_CHARS."""
+    prompt = prompt.strip()
+    if not prompt:
+        raise InvalidRequestError("the image prompt is empty: describe the picture")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidRequestError(
+            f"the image prompt is {len(prompt)} characters long; "
+            f"YandexART takes at most {MAX_PROMPT_CHARS}"
+        )
+    return prompt
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class ImageService:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        model: ImageModel,
+        image_model: str,
+        policy: PollPolicy,
+        today: Callable[[], dt.date] = utc_today,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._model = model
+        self._image_model = image_model
+        self._policy = policy
+        self._today = today
+
+    async def submit(
+        self,
+        chat_id: int,
+        user_id: int,
+        prompt: str,
+        options: ImageOptions | None = None,
+        *,
+        status_message_id: int | None = None,
+    ) -> ImageJobRef:
+        """Store the job, submit it, store the operation id; then `wait(ref.job_id)`.
+
+        Raises InvalidRequestError (nothing stored), ImageRefusedError (job refused) or
+        another FoundationModelsError (job failed)."""
+        prompt = validate_prompt(prompt)
+        options = options or ImageOptions()
+        async with self._sessionmaker() as session:
+            job = await ImageJobRepository(session).create(
+                chat_id,
+                user_id,
+                prompt,
+                _options_to_json(options),
+                model=self._image_model,
+                status_message_id=status_message_id,
+            )
+            await session.commit()
+        return await self._start(job)
+
+    async def wait(self, job_id: int) -> bytes:
+        """Poll the job's operation until the JPEG is ready. A refusal or failure is stored
+        and raised; a job that already ended so raises its stored error again."""
+        async with self._sessionmaker() as session:
+            job = await _require(session, job_id)
+        if job.status is ImageJobStatus.REFUSED:
+            raise ImageRefusedError(job.error or "refused", operation_id=job.operation_id or "")
+        if job.status in (ImageJobStatus.FAILED, ImageJobStatus.CANCELLED):
+            raise OperationFailedError(
+                job.error or job.status.value, operation_id=job.operation_id or ""
+            )
+        if job.operation_id is None:
+            raise LookupError(f"image job {job_id} has not been submitted")
+        try:
+            return await self._model.wait_for_image(job.operation_id, policy=self._policy)
+        except ImageRefusedError as exc:
+            await self._end(job_id, ImageJobStatus.REFUSED, exc.reason)
+            raise
+        except FoundationModelsError as exc:
+            await self._end(job_id, ImageJobStatus.FAILED, str(exc))
+            raise
+
+    async def mark_delivered(self, job_id: int, telegram_message_id: int) -> None:
+        async with self._sessionmaker() as session:
+            await ImageJobRepository(session).set_status(
+                job_id, ImageJobStatus.DELIVERED, result_message_id=telegram_message_id
+            )
+            await session.commit()
+
+    async def set_status_message(self, job_id: int, telegram_message_id: int) -> None:
+        """Remember the "drawing…" message, so it can be removed after a restart too."""
+        async with self._sessionmaker() as session:
+            await ImageJobRepository(session).set_status_message(job_id, telegram_message_id)
+            await session.commit()
+
+    async def cancel(self, job_id: int) -> None:
+        """Cancel the operation (best effort) and mark the job cancelled."""
+        async with self._sessionmaker() as session:
+            job = await _require(session, job_id)
+        if job.operation_id is not None:
+            try:
+                await self._model.cancel_operation(job.operation_id)
+            except FoundationModelsError as exc:
+                # The job is abandoned either way; YandexART may finish it unseen.
+                logger.warning("image job %s: cancelling operation failed: %s", job_id, exc)
+        await self._end(job_id, ImageJobStatus.CANCELLED, "cancelled")
+
+    async def unfinished(self) -> list[ImageJobRef]:
+        """Jobs to resume after a restart, oldest first (see the module docstring)."""
+        async with self._sessionmaker() as session:
+            jobs = await ImageJobRepository(session).unfinished()
+        refs: list[ImageJobRef] = []
+        for job in jobs:
+            if job.operation_id is not None:
+                refs.append(_ref(job))
+                continue
+            try:
+                refs.append(await self._start(job))
+            except FoundationModelsError as exc:
+                logger.warning("image job %s: resubmitting after restart failed: %s", job.id, exc)
+                async with self._sessionmaker() as session:
+                    refs.append(_ref(await _require(session, job.id)))
+        return refs
+
+    async def get(self, job_id: int) -> ImageJobRef:
+        async with self._sessionmaker() as session:
+            return _ref(await _require(session, job_id))
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    async def _start(self, job: ImageJob) -> ImageJobRef:
+        """Submit a stored job and commit its operation id (and the user's image count)."""
+        try:
+            operation = await self._model.start_image_generation(
+                job.prompt, model=self._image_model, options=_options_from_json(job.options)
+            )
+        except ImageRefusedError as exc:
+            await self._end(job.id, ImageJobStatus.REFUSED, exc.reason)
+            raise
+        except FoundationModelsError as exc:
+            await self._end(job.id, ImageJobStatus.FAILED, str(exc))
+            raise
+        except asyncio.CancelledError:
+            # Whether YandexART accepted it is unknown; without an operation id nobody could
+            # ever deliver it, so the job ends here.
+            await asyncio.shield(
+                self._end(job.id, ImageJobStatus.CANCELLED, "cancelled while submitting")
+            )
+            raise
+        async with self._sessionmaker() as session:
+            stored = await ImageJobRepository(session).set_operation(job.id, operation.id)
+            await UsageRepository(session).add(job.user_id, self._today(), images=1)
+            await session.commit()
+        return _ref(stored)
+
+    async def _end(self, job_id: int, status: ImageJobStatus, error: str) -> None:
+        async with self._sessionmaker() as session:
+            await ImageJobRepository(session).set_status(job_id, status, error=error)
+            await session.commit()
+
+
+async def _require(session: AsyncSession, job_id: int) -> ImageJob:
+    job = await ImageJobRepository(session).get(job_id)
+    if job is None:
+        raise LookupError(f"no image job {job_id}")
+    return job
+
+
+def _ref(job: ImageJob) -> ImageJobRef:
+    return ImageJobRef(
+        job_id=job.id,
+        chat_id=job.chat_id,
+        user_id=job.user_id,
+        prompt=job.prompt,
+        options=_options_from_json(job.options),
+        status=job.status,
+        operation_id=job.operation_id,
+        error=job.error,
+        status_message_id=job.status_message_id,
+    )
+
+
+def _options_to_json(options: ImageOptions) -> dict[str, Any]:
+    return {
+        "aspect_ratio": list(options.aspect_ratio),
+        "seed": options.seed,
+        "mime_type": options.mime_type,
+    }
+
+
+def _options_from_json(data: dict[str, Any]) -> ImageOptions:
+    width, height = data.get("aspect_ratio") or (1, 1)
+    return ImageOptions(
+        aspect_ratio=(int(width), int(height)),
+        seed=data.get("seed"),
+        mime_type=data.get("mime_type") or "image/jpeg",
+    )

@@ -1,0 +1,76 @@
+"""Core fixtures: the real Foundation Models client over HTTP to the fake server, and a
+migrated database (B's `database` fixture: SQLite file, and PostgreSQL when reachable)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.foundation_models.auth import ApiKeyAuth
+from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.transport import RetryPolicy, Timeouts
+from bot.foundation_models.types import PollPolicy
+from bot.images import ImageService
+from bot.storage.database import Database
+from tests.fakes.foundation_models_server import FakeFoundationModels
+
+FOLDER = "b1gtestfolder"
+API_KEY = "test-api-key"
+FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, max_interval=0.05, deadline=10.0)
+PRIVATE = ChatRef(1001, "private")
+ANNA = Speaker(11, "Anna")
+
+
+@pytest.fixture
+async def fm() -> AsyncIterator[FakeFoundationModels]:
+    async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fm: FakeFoundationModels) -> AsyncIterator[FoundationModelsClient]:
+    model = FoundationModelsClient(
+        folder_id=FOLDER,
+        auth=ApiKeyAuth(API_KEY),
+        llm_url=fm.url,
+        operation_url=fm.url,
+        timeouts=Timeouts(connect=2, first_byte=5, idle=2),
+        retry=RetryPolicy(max_attempts=1),
+        stream_retry=RetryPolicy(max_attempts=1),
+        poll_policy=FAST_POLL,
+    )
+    try:
+        yield model
+    finally:
+        await model.aclose()
+
+
+def make_service(
+    db: Database, client: FoundationModelsClient, **kwargs: object
+) -> ConversationService:
+    settings: dict[str, object] = {
+        "default_model": "yandexgpt-lite",
+        "default_system_prompt": "You are a helpful assistant.",
+        "reply_reserve": 2_000,
+        "max_reply_tokens": 1_500,
+        "temperature": 0.3,
+    }
+    settings.update(kwargs)
+    return ConversationService(sessionmaker=db.sessionmaker, model=client, **settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def service(database: Database, client: FoundationModelsClient) -> ConversationService:
+    return make_service(database, client)
+
+
+@pytest.fixture
+def images(database: Database, client: FoundationModelsClient) -> ImageService:
+    return ImageService(
+        sessionmaker=database.sessionmaker,
+        model=client,
+        image_model="yandex-art/latest",
+        policy=FAST_POLL,
+    )

@@ -1,0 +1,343 @@
+"""The conversation core on a migrated database, with the real client talking HTTP to the fake
+Foundation Models server."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.conversation import ChatRef, ContentFilteredError, ConversationService, Speaker
+from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.errors import RateLimitError, StreamError
+from bot.foundation_models.types import Snapshot
+from bot.prompting import estimate_tokens
+from bot.storage.database import Database
+from bot.storage.models import Conversation, DailyUsage, Message, MessageRole, MessageStatus
+from tests.core.conftest import ANNA, PRIVATE, make_service
+from tests.fakes.foundation_models_server import FakeFoundationModels
+
+COMPLETION = "/foundationModels/v1/completion"
+SYSTEM = {"role": "system", "text": "You are a helpful assistant."}
+
+
+def prompts(fm: FakeFoundationModels) -> list[list[dict[str, Any]]]:
+    """The message lists the fake received, in order."""
+    return [r.json["messages"] for r in fm.requests if r.path == COMPLETION]
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "text": text}
+
+
+def assistant(text: str) -> dict[str, str]:
+    return {"role": "assistant", "text": text}
+
+
+async def stored(db: Database, chat_id: int | None = None) -> list[Message]:
+    async with db.sessionmaker() as session:
+        query = select(Message).join(Conversation).order_by(Message.id)
+        if chat_id is not None:
+            query = query.where(Conversation.chat_id == chat_id)
+        return list(await session.scalars(query))
+
+
+async def wait_for(condition: Any, seconds: float = 5.0) -> None:
+    """Poll `condition` until it holds (fail after `seconds`)."""
+    for _ in range(int(seconds / 0.005)):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not met in time")
+
+
+async def test_turn_streams_and_stores_question_and_answer(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    fm.queue_reply("Hello there, how are you today?", chunks=3)
+    seen: list[Snapshot] = []
+    result = await service.run_turn(
+        PRIVATE, ANNA, "Hi!", on_snapshot=seen.append, telegram_message_id=555
+    )
+
+    assert result.error is None
+    assert result.status is MessageStatus.COMPLETE
+    assert result.text == "Hello there, how are you today?"
+    assert [s.text for s in seen][-1] == result.text
+    assert len(seen) == 3
+    assert result.usage is not None
+    assert result.usage.completion_tokens == 6
+    assert not result.trimmed_history
+    assert prompts(fm) == [[SYSTEM, user("Hi!")]]
+
+    question, answer = await stored(database, PRIVATE.chat_id)
+    assert (question.role, question.status, question.text) == (
+        MessageRole.USER,
+        MessageStatus.COMPLETE,
+        "Hi!",
+    )
+    assert question.author_user_id == ANNA.user_id
+    assert question.author_name == "Anna"
+    assert question.telegram_message_ids == [555]
+    assert question.token_count is not None
+    assert question.token_count > 0
+    assert (answer.id, answer.status, answer.text) == (
+        result.message_id,
+        result.status,
+        result.text,
+    )
+    assert answer.reply_to_id == question.id == result.user_message_id
+    assert answer.token_count == 6
+    assert answer.model == "yandexgpt-lite"
+    async with database.sessionmaker() as session:
+        usage = await session.get(DailyUsage, (ANNA.user_id, dt.datetime.now(dt.UTC).date()))
+    assert usage is not None
+    assert usage.tokens == result.usage.total_tokens > 0
+
+    await service.set_answer_telegram_ids(result.message_id, [700, 701])
+    assert (await stored(database))[-1].telegram_message_ids == [700, 701]
+
+
+async def test_history_goes_into_the_next_prompt_and_never_across_chats(
+    service: ConversationService, fm: FakeFoundationModels
+) -> None:
+    other = ChatRef(2002, "private")
+    boris = Speaker(22, "Boris")
+    await service.run_turn(PRIVATE, ANNA, "one")
+    await service.run_turn(other, boris, "secret")
+    await service.run_turn(PRIVATE, ANNA, "two")
+    await service.run_turn(other, boris, "again")
+    assert prompts(fm)[2] == [SYSTEM, user("one"), assistant("Echo: one"), user("two")]
+    assert prompts(fm)[3] == [SYSTEM, user("secret"), assistant("Echo: secret"), user("again")]
+
+
+async def test_question_is_committed_before_the_model_is_called(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    fm.queue_reply("a slow answer in four parts", chunks=4, interval=0.2)
+    task = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "question"))
+    await wait_for(lambda: prompts(fm))
+    # Read from another session while the answer streams: no transaction blocks us.
+    question, answer = await stored(database)
+    assert (question.text, question.status) == ("question", MessageStatus.COMPLETE)
+    assert (answer.text, answer.status) == ("", MessageStatus.STREAMING)
+    assert service.is_busy(PRIVATE.chat_id)
+    result = await task
+    assert result.status is MessageStatus.COMPLETE
+    assert not service.is_busy(PRIVATE.chat_id)
+
+
+async def test_broken_stream_stores_failed_partial_answer_kept_out_of_prompts(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    fm.queue_reply("the beginning of an answer that breaks", chunks=4, fault="cut", fault_after=2)
+    result = await service.run_turn(PRIVATE, ANNA, "first")
+    assert isinstance(result.error, StreamError)
+    assert result.status is MessageStatus.FAILED
+    assert result.text.startswith("the beginning")
+    _question, answer = await stored(database)
+    assert answer.status is MessageStatus.FAILED
+    assert answer.text == result.text
+
+    await service.run_turn(PRIVATE, ANNA, "second")
+    # The question stays; the failed answer does not go back to the model.
+    assert prompts(fm)[1] == [SYSTEM, user("first"), user("second")]
+
+
+async def test_error_before_any_text_is_returned_not_raised(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    fm.fail_next(429, path="completion")
+    result = await service.run_turn(PRIVATE, ANNA, "hello")
+    assert isinstance(result.error, RateLimitError)
+    assert (result.status, result.text, result.usage) == (MessageStatus.FAILED, "", None)
+    assert [m.status for m in await stored(database)] == [
+        MessageStatus.COMPLETE,
+        MessageStatus.FAILED,
+    ]
+
+
+async def test_failed_answers_go_into_prompts_when_the_deployment_says_so(
+    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+) -> None:
+    service = make_service(database, client, include_failed_in_prompt=True)
+    fm.queue_reply("partial words then nothing", chunks=4, fault="cut", fault_after=2)
+    first = await service.run_turn(PRIVATE, ANNA, "first")
+    await service.run_turn(PRIVATE, ANNA, "second")
+    assert prompts(fm)[1] == [SYSTEM, user("first"), assistant(first.text), user("second")]
+
+
+async def test_cancel_keeps_the_partial_answer_as_cancelled(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    fm.queue_reply("one two three four five six seven eight", chunks=8, interval=0.1)
+    seen: list[Snapshot] = []
+    task = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "tell me", on_snapshot=seen.append))
+    await wait_for(lambda: len(seen) >= 2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    _question, answer = await stored(database)
+    assert answer.status is MessageStatus.CANCELLED
+    assert answer.text.startswith("one two")
+    assert answer.text in {s.text for s in seen}
+    assert not service.is_busy(PRIVATE.chat_id)
+    await wait_for(lambda: fm.stream_disconnects >= 1)  # the HTTP stream was closed at once
+
+    await service.run_turn(PRIVATE, ANNA, "again")
+    assert prompts(fm)[1] == [SYSTEM, user("tell me"), user("again")]
+
+
+async def test_second_message_waits_for_the_first_answer(
+    service: ConversationService, fm: FakeFoundationModels
+) -> None:
+    slow = "the first answer arrives in eight slow parts"
+    fm.queue_reply(slow, chunks=8, interval=0.1)
+    first = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "first"))
+    await wait_for(lambda: prompts(fm))
+    second = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "second"))
+    await asyncio.sleep(0.15)
+    assert len(prompts(fm)) == 1
+    assert service.is_busy(PRIVATE.chat_id)
+    assert (await first).text == slow
+    assert (await second).text == "Echo: second"
+    assert prompts(fm)[1] == [SYSTEM, user("first"), assistant(slow), user("second")]
+
+
+async def test_retry_replaces_the_last_answer(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    assert await service.retry_last(PRIVATE, ANNA) is None
+    await service.run_turn(PRIVATE, ANNA, "one")
+    fm.queue_reply("a weak answer")
+    await service.run_turn(PRIVATE, ANNA, "two")
+    fm.queue_reply("a better answer")
+    result = await service.retry_last(PRIVATE, ANNA)
+    assert result is not None
+    assert result.text == "a better answer"
+    assert prompts(fm)[2] == [SYSTEM, user("one"), assistant("Echo: one"), user("two")]
+    assert [(m.role, m.text) for m in await stored(database)] == [
+        (MessageRole.USER, "one"),
+        (MessageRole.ASSISTANT, "Echo: one"),
+        (MessageRole.USER, "two"),
+        (MessageRole.ASSISTANT, "a better answer"),
+    ]
+
+
+async def test_retry_after_a_failed_answer(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    fm.fail_next(503, path="completion")
+    assert (await service.run_turn(PRIVATE, ANNA, "hello")).error is not None
+    result = await service.retry_last(PRIVATE, ANNA)
+    assert result is not None
+    assert result.text == "Echo: hello"
+    assert result.error is None
+    assert [m.status for m in await stored(database)] == [MessageStatus.COMPLETE] * 2
+
+
+async def test_reset_starts_a_new_conversation_and_keeps_the_old(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    await service.run_turn(PRIVATE, ANNA, "old topic")
+    await service.reset(PRIVATE.chat_id)
+    await service.run_turn(PRIVATE, ANNA, "new topic")
+    assert prompts(fm)[1] == [SYSTEM, user("new topic")]
+    async with database.sessionmaker() as session:
+        conversations = list(await session.scalars(select(Conversation).order_by(Conversation.id)))
+    assert len(conversations) == 2
+    assert conversations[0].closed_at is not None
+    assert len(await stored(database)) == 4
+
+
+async def test_group_prompts_carry_speaker_names(
+    service: ConversationService, fm: FakeFoundationModels
+) -> None:
+    group = ChatRef(-100123, "supergroup", "Support")
+    await service.run_turn(group, ANNA, "hi all")
+    await service.run_turn(group, Speaker(22, "Борис"), "привет")
+    assert prompts(fm)[1] == [
+        SYSTEM,
+        user("Anna: hi all"),
+        assistant("Echo: Anna: hi all"),
+        user("Борис: привет"),
+    ]
+
+
+async def test_truncated_answers_stay_in_history(
+    service: ConversationService, fm: FakeFoundationModels
+) -> None:
+    fm.queue_reply("cut short", status="ALTERNATIVE_STATUS_TRUNCATED_FINAL")
+    result = await service.run_turn(PRIVATE, ANNA, "long please")
+    assert result.status is MessageStatus.TRUNCATED
+    assert result.error is None
+    await service.run_turn(PRIVATE, ANNA, "more")
+    assert prompts(fm)[1][-2:] == [assistant("cut short"), user("more")]
+
+
+async def test_content_filter_is_failed_with_its_own_error(
+    service: ConversationService, fm: FakeFoundationModels
+) -> None:
+    fm.queue_reply("I cannot talk about that.", status="ALTERNATIVE_STATUS_CONTENT_FILTER")
+    result = await service.run_turn(PRIVATE, ANNA, "something bad")
+    assert result.status is MessageStatus.FAILED
+    assert isinstance(result.error, ContentFilteredError)
+    assert result.error.text == result.text == "I cannot talk about that."
+    await service.run_turn(PRIVATE, ANNA, "next")
+    assert prompts(fm)[1] == [SYSTEM, user("something bad"), user("next")]
+
+
+async def test_tokenizer_failure_falls_back_to_the_estimate(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    fm.fail_next(500, path="tokenizeCompletion", times=5)
+    result = await service.run_turn(PRIVATE, ANNA, "count me, please")
+    assert result.error is None
+    question = (await stored(database))[0]
+    assert question.token_count == estimate_tokens("count me, please")
+
+
+async def test_old_turns_are_left_out_and_reported(
+    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+) -> None:
+    service = make_service(
+        database, client, context_overrides={"yandexgpt-lite": 2_600}, reply_reserve=2_000
+    )
+    long_text = "word " * 150
+    for n in range(6):
+        fm.queue_reply(f"answer {n} " + long_text)
+        result = await service.run_turn(PRIVATE, ANNA, f"question {n}")
+    assert result.trimmed_history
+    last_prompt = prompts(fm)[-1]
+    assert last_prompt[0] == SYSTEM
+    assert last_prompt[-1] == user("question 5")
+    assert user("question 0") not in last_prompt
+    assert last_prompt[1]["role"] == "user"  # whole turns only
+    assert 4 <= len(last_prompt) < 2 + 5 * 2
+
+
+async def test_recover_interrupted_marks_leftover_placeholders_failed(
+    service: ConversationService,
+    fm: FakeFoundationModels,
+    database: Database,
+    client: FoundationModelsClient,
+) -> None:
+    fm.queue_reply("a slow answer in four parts", chunks=4, interval=0.5)
+    task = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "question"))
+    await wait_for(lambda: prompts(fm))
+    task.cancel()  # the cancelled turn stores its answer as cancelled...
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await stored(database))[-1].status is MessageStatus.CANCELLED
+    # ...but a killed process leaves it `streaming`: simulate that row, then recover.
+    async with database.sessionmaker() as session:
+        row = (await stored(database))[-1]
+        merged = await session.merge(row)
+        merged.status = MessageStatus.STREAMING
+        await session.commit()
+    restarted = make_service(database, client)
+    assert await restarted.recover_interrupted() == 1
+    assert (await stored(database))[-1].status is MessageStatus.FAILED
