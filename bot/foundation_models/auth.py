@@ -98,7 +98,8 @@ class _RefreshingAuth(Auth):
 
     refreshable = True
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        # `clock` schedules refreshes (monotonic); JWTs and expiresAt use wall time.
         self._clock = clock
         self._token: Secret | None = None
         self._refresh_at = 0.0
@@ -166,7 +167,7 @@ class ServiceAccountKeyAuth(_RefreshingAuth):
         private_key: str,
         iam_url: str = DEFAULT_IAM_URL,
         jwt_lifetime: float = 3600.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(clock=clock)
         self.key_id = key_id
@@ -194,7 +195,7 @@ class ServiceAccountKeyAuth(_RefreshingAuth):
             ) from None
 
     def make_jwt(self) -> str:
-        now = int(self._clock())
+        now = int(time.time())
         payload = {
             "iss": self.service_account_id,
             "aud": self._url,
@@ -215,7 +216,7 @@ class ServiceAccountKeyAuth(_RefreshingAuth):
             body = IamTokenResponse.model_validate_json(response.content)
         except ValidationError:
             raise APIError("IAM token exchange: unreadable answer") from None
-        return body.iam_token, _lifetime(body.expires_at, self._clock())
+        return body.iam_token, _lifetime(body.expires_at, time.time())
 
     def __repr__(self) -> str:
         return f"ServiceAccountKeyAuth(key_id={self.key_id!r}, private_key=**********)"
@@ -225,7 +226,7 @@ class MetadataAuth(_RefreshingAuth):
     """IAM tokens of the service account attached to a VM or a cloud function."""
 
     def __init__(
-        self, url: str = DEFAULT_METADATA_URL, *, clock: Callable[[], float] = time.time
+        self, url: str = DEFAULT_METADATA_URL, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         super().__init__(clock=clock)
         self._url = url.rstrip("/") + "/computeMetadata/v1/instance/service-accounts/default/token"
