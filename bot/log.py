@@ -100,6 +100,6 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Per-request lines from the HTTP libraries drown the bot's own log at INFO.
-    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return scrubber

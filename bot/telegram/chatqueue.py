@@ -98,6 +98,12 @@ class ChatQueues:
             if self._lanes.get(chat_id) is lane:
                 del self._lanes[chat_id]
 
+    async def wait_idle(self) -> None:
+        """Until every chat's queue is empty (tests, and shutdown via `drain`)."""
+        while self._lanes:
+            workers = [lane.worker for lane in self._lanes.values() if lane.worker is not None]
+            await asyncio.wait(workers)
+
     async def drain(self, grace: float, settle: float = 10.0) -> None:
         """Graceful shutdown: let queued and running jobs finish for `grace` seconds, then
         cancel what still runs (jobs finalise a cancelled answer) and wait `settle` more."""

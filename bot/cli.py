@@ -1,0 +1,118 @@
+"""Command line: `fmbot run | migrate | chat` (also `python -m bot ...`).
+
+Settings are read and checked before anything else starts, so a missing token or credential
+ends the process at once with one line naming the variable to set (exit code 2). A database
+migrated by a newer fmbot is refused with exit code 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.log import setup_logging
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+EXIT_SCHEMA = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fmbot",
+        description="Telegram chatbot on Yandex Cloud Foundation Models. "
+        "Configuration comes from the environment and .env (see .env.example).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the Telegram bot (long polling or webhook)")
+    commands.add_parser("migrate", help="upgrade the database schema and exit")
+    chat = commands.add_parser("chat", help="chat with the model in this terminal")
+    chat.add_argument(
+        "--chat-id",
+        type=int,
+        default=0,
+        help="conversation to continue (default 0: the terminal's own)",
+    )
+    chat.add_argument("--model", default=None, help="model to use instead of TEXT_MODEL")
+    return parser
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Values the log scrubber must never let through."""
+    values = [
+        settings.yandex_api_key,
+        settings.yandex_iam_token,
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+    ]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+def _check(command: str, settings: Settings) -> str:
+    """Check what `command` needs; returns the resolved system prompt."""
+    if command == "run":
+        settings.check_telegram()
+    if command in ("run", "chat"):
+        settings.check_yandex()
+        if settings.telegram_mode == "webhook" and command == "run":
+            settings.webhook_host_port  # noqa: B018 - validates TELEGRAM_WEBHOOK_LISTEN
+        return settings.resolved_system_prompt()
+    return ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        system_prompt = _check(args.command, settings)
+    except ConfigError as exc:
+        print(f"fmbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
+    except ValueError:
+        print(f"fmbot: LOG_LEVEL: unknown level {settings.log_level!r}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    from bot.storage.database import SchemaTooNewError
+
+    try:
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings.database_url))
+        elif args.command == "run":
+            from bot.wiring import run_bot
+
+            asyncio.run(run_bot(settings, system_prompt))
+        else:
+            from bot.wiring import run_terminal_chat
+
+            asyncio.run(
+                run_terminal_chat(settings, system_prompt, chat_id=args.chat_id, model=args.model)
+            )
+    except SchemaTooNewError as exc:
+        print(f"fmbot: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA
+    except ConfigError as exc:
+        print(f"fmbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _migrate(url: str) -> None:
+    from bot.storage.database import current_revision, migrate
+
+    await migrate(url)
+    log.info("database %s is at revision %s", _safe_url(url), await current_revision(url))
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,150 @@
+"""The composition root: Settings -> objects, for `fmbot run` and `fmbot chat`.
+
+The only module besides cli.py that reads Settings; everything it builds receives plain
+values. Resources are closed in reverse order of creation, whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from bot.config import Settings
+from bot.conversation import ConversationService
+from bot.foundation_models.auth import build_auth
+from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.types import ChatModel, PollPolicy
+from bot.images import ImageService
+from bot.storage.database import Database, migrate
+
+log = logging.getLogger("bot")
+
+
+@dataclass(slots=True)
+class Core:
+    """What both front ends (Telegram, terminal) share."""
+
+    db: Database
+    client: FoundationModelsClient
+    chat_model: ChatModel
+    conversation: ConversationService
+    images: ImageService
+
+
+def build_client(settings: Settings) -> FoundationModelsClient:
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    auth = build_auth(
+        api_key=secret(settings.yandex_api_key),
+        iam_token=secret(settings.yandex_iam_token),
+        sa_key_file=settings.yandex_sa_key_file,
+        use_metadata=settings.yandex_use_metadata,
+        iam_url=settings.yandex_iam_url,
+        metadata_url=settings.yandex_metadata_url,
+    )
+    return FoundationModelsClient(
+        folder_id=settings.yandex_folder_id,
+        auth=auth,
+        llm_url=settings.yandex_llm_url,
+        operation_url=settings.yandex_operation_url,
+        data_logging=settings.yandex_data_logging,
+        max_concurrent_generations=settings.yandex_max_concurrent_generations,
+    )
+
+
+async def build_chat_model(
+    settings: Settings, client: FoundationModelsClient, stack: AsyncExitStack
+) -> ChatModel:
+    """The native API by default; TEXT_API=openai speaks /v1/chat/completions."""
+    if settings.text_api == "native":
+        return client
+    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+
+    model = OpenAICompatibleChatModel.from_client(client, base_url=settings.openai_url)
+    stack.push_async_callback(model.aclose)
+    return model
+
+
+@asynccontextmanager
+async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
+    """Migrate the database (refusing a newer schema), then build the shared services."""
+    await migrate(settings.database_url)
+    async with AsyncExitStack() as stack:
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        client = build_client(settings)
+        stack.push_async_callback(client.aclose)
+        chat_model = await build_chat_model(settings, client, stack)
+        conversation = ConversationService(
+            sessionmaker=db.sessionmaker,
+            model=chat_model,
+            default_model=settings.text_model,
+            default_system_prompt=system_prompt,
+            reply_reserve=settings.max_reply_tokens,
+            max_reply_tokens=settings.max_reply_tokens,
+            temperature=settings.temperature,
+            context_overrides=settings.model_context_sizes,
+        )
+        images = ImageService(
+            sessionmaker=db.sessionmaker,
+            model=client,
+            image_model=settings.image_model,
+            policy=PollPolicy(),
+        )
+        yield Core(db, client, chat_model, conversation, images)
+
+
+async def run_bot(settings: Settings, system_prompt: str) -> None:
+    from bot.telegram.app import TelegramApp, make_bot
+    from bot.telegram.deps import BotOptions
+
+    assert settings.telegram_bot_token is not None  # check_telegram() ran
+    async with core(settings, system_prompt) as c:
+        bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
+        app = TelegramApp(
+            bot=bot,
+            sessionmaker=c.db.sessionmaker,
+            conversation=c.conversation,
+            images=c.images,
+            options=BotOptions(
+                text_models=tuple(settings.text_models),
+                default_system_prompt=system_prompt,
+                daily_token_limit=settings.daily_token_limit,
+                daily_image_limit=settings.daily_image_limit,
+                retention_days=settings.retention_days,
+                data_logging=settings.yandex_data_logging,
+            ),
+            allowed_users=settings.allowed_user_ids,
+            allowed_chats=settings.allowed_chat_ids,
+            admins=settings.admin_user_ids,
+            rate_limit_per_minute=settings.rate_limit_per_minute,
+        )
+        if settings.telegram_mode == "webhook":
+            assert settings.telegram_webhook_secret is not None
+            host, port = settings.webhook_host_port
+            await app.run_webhook(
+                url=settings.telegram_webhook_url,
+                secret=settings.telegram_webhook_secret.get_secret_value(),
+                host=host,
+                port=port,
+            )
+        else:
+            await app.run_polling()
+
+
+async def run_terminal_chat(
+    settings: Settings, system_prompt: str, *, chat_id: int, model: str | None
+) -> None:
+    from bot.terminal import TerminalChat
+
+    async with core(settings, system_prompt) as c:
+        if model is not None and model not in settings.text_models:
+            log.warning(
+                "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model
+            )
+        await TerminalChat(c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model).run()

@@ -1,0 +1,109 @@
+"""`python -m bot ...` as a process: settings are checked before anything starts."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.log import setup_logging
+from tests.conftest import REPO_ROOT
+
+
+def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
+    clean.update(env)
+    clean["PYTHONPATH"] = str(REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,  # an empty directory: no .env is picked up
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_run_without_token_names_it(tmp_path: Path) -> None:
+    result = run_cli("run", cwd=tmp_path, YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f")
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir()), "nothing may be created before the check"
+
+
+def test_run_without_yandex_credentials_names_them(tmp_path: Path) -> None:
+    result = run_cli("run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc")
+    assert result.returncode == 2
+    assert "YANDEX_API_KEY" in result.stderr
+
+
+def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
+    result = run_cli("run", cwd=tmp_path, RATE_LIMIT_PER_MINUTE="many")
+    assert result.returncode == 2
+    assert "RATE_LIMIT_PER_MINUTE" in result.stderr
+
+
+def test_webhook_mode_needs_its_secret(tmp_path: Path) -> None:
+    result = run_cli(
+        "run",
+        cwd=tmp_path,
+        TELEGRAM_BOT_TOKEN="123:abc",
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_WEBHOOK_URL="https://example.org/hook",
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_WEBHOOK_SECRET" in result.stderr
+
+
+def test_migrate_creates_the_schema(tmp_path: Path) -> None:
+    db = tmp_path / "bot.db"
+    result = run_cli("migrate", cwd=tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{db}")
+    assert result.returncode == 0, result.stderr
+    assert db.exists()
+    again = run_cli("migrate", cwd=tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{db}")
+    assert again.returncode == 0, again.stderr
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "bot.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    assert run_cli("migrate", cwd=tmp_path, DATABASE_URL=url).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    result = run_cli("migrate", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 3
+    assert "newer" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_logs_never_show_secrets(fmt: str) -> None:
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    stream = io.StringIO()
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    setup_logging("DEBUG", fmt, secrets=["my-api-key-123"], stream=stream)
+    log = logging.getLogger("test.secrets")
+    log.info("calling https://api.telegram.org/bot%s/getMe with my-api-key-123", token)
+    try:
+        raise RuntimeError(f"failed with {token}")
+    except RuntimeError:
+        log.exception("boom", extra={"update_id": 7})
+    out = stream.getvalue()
+    assert token not in out
+    assert "my-api-key-123" not in out
+    assert "***" in out
+    if fmt == "json":
+        lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        assert lines[-1]["update_id"] == 7
+        assert "exception" in lines[-1]
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
