@@ -6,15 +6,15 @@ answer ``TEXTDRAFT_PEER_INVALID`` as reported in nullclaw/nullclaw#626.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-import aiogram.methods
 
 from tests.fakes.tg_flood import FloodControl
 from tests.fakes.tg_html import parse_html
@@ -33,11 +33,14 @@ log = logging.getLogger("fake_telegram")
 
 Handler = Callable[[Params, Call], Awaitable[Any]]
 # Real method names (for "answered generically" versus 404 "Not Found"), lower-cased because
-# Telegram matches method names case-insensitively.
+# Telegram matches method names case-insensitively. Read from aiogram's file names (one module
+# per method) without importing aiogram, which would cost seconds at start.
+_AIOGRAM = importlib.util.find_spec("aiogram")
 KNOWN_METHODS = frozenset(
-    name.lower()
-    for c in vars(aiogram.methods).values()
-    if isinstance(name := getattr(c, "__api_method__", None), str)
+    path.stem.replace("_", "")
+    for location in ((_AIOGRAM.submodule_search_locations or []) if _AIOGRAM else [])
+    for path in Path(location, "methods").glob("*.py")
+    if not path.stem.startswith("_") and path.stem != "base"
 )
 CHAT_ACTIONS = frozenset(
     {
