@@ -1,0 +1,156 @@
+"""The Telegram layer's small parts: texts, image arguments, rate limit, per-chat FIFO."""
+
+from __future__ import annotations
+
+import asyncio
+import string
+
+import pytest
+
+from bot.telegram.access import AccessPolicy
+from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.imageargs import ImageArgsError, parse_image_args
+from bot.telegram.ratelimit import RateLimiter
+from bot.telegram.texts import COMMANDS, LANGUAGES, TEXTS, Translator, pick_language
+
+
+def test_every_text_exists_in_every_language_with_the_same_fields() -> None:
+    fields = string.Formatter()
+    for key, variants in {**TEXTS, **COMMANDS}.items():
+        assert set(variants) == set(LANGUAGES), key
+        names = [{f for _, f, _, _ in fields.parse(v) if f} for v in variants.values()]
+        assert all(n == names[0] for n in names), key
+
+
+@pytest.mark.parametrize(
+    ("code", "language"),
+    [("ru", "ru"), ("ru-RU", "ru"), ("RU", "ru"), ("en-GB", "en"), ("de", "en"), (None, "en")],
+)
+def test_language_follows_language_code(code: str | None, language: str) -> None:
+    assert pick_language(code) == language
+    assert Translator.for_code(code)("stop_done") == TEXTS["stop_done"][language]
+
+
+def test_image_arguments() -> None:
+    request = parse_image_args("16:9 seed=42 a lighthouse\nat dawn")
+    assert request.prompt == "a lighthouse\nat dawn"
+    assert request.options.aspect_ratio == (16, 9)
+    assert request.options.seed == 42
+    assert parse_image_args("a cat seed=7").options.seed == 7
+    assert parse_image_args("16 cats").options.aspect_ratio == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        ("", "image_usage"),
+        ("16:9", "image_usage"),
+        ("seed=3", "image_usage"),
+        ("5:7 a cat", "image_bad_ratio"),
+        ("seed=-1 a cat", "image_bad_seed"),
+        ("seed=x a cat", "image_bad_seed"),
+        ("x" * 501, "image_too_long"),
+    ],
+)
+def test_image_argument_errors_name_the_problem(args: str, key: str) -> None:
+    with pytest.raises(ImageArgsError) as caught:
+        parse_image_args(args)
+    assert caught.value.key == key
+    text = caught.value.explain(Translator("en"))
+    assert "{" not in text
+    if key == "image_bad_ratio":
+        assert "16:9" in text
+        assert "5:7" in text
+    if key == "image_too_long":
+        assert "501" in text
+        assert "500" in text
+
+
+def test_rate_limiter_window_and_single_notice() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, window=60, clock=lambda: now[0])
+    assert limiter.hit(1) == 0
+    assert limiter.hit(1) == 0
+    assert limiter.hit(1) == pytest.approx(60)
+    assert limiter.first_refusal(1)
+    assert not limiter.first_refusal(1)
+    assert limiter.hit(2) == 0  # other users are not affected
+    now[0] = 61
+    assert limiter.hit(1) == 0
+    assert limiter.first_refusal(1)  # a new run of refusals is told again
+    assert RateLimiter(0).hit(1) == 0
+
+
+def test_access_policy() -> None:
+    open_policy = AccessPolicy.build()
+    assert open_policy.admits(5, 5)
+    policy = AccessPolicy.build(users=[1], chats=[-100], admins=[9])
+    assert policy.admits(1, 1)
+    assert policy.admits(1, -200)
+    assert policy.admits(2, -100)  # anyone in an allowed group
+    assert policy.admits(9, 9)  # admins always
+    assert not policy.admits(2, 2)
+    assert not policy.admits(2, -200)
+
+
+async def test_chat_queue_runs_jobs_in_ticket_order() -> None:
+    queues = ChatQueues()
+    done: list[str] = []
+    first, second, third = queues.take(1), queues.take(1), queues.take(1)
+
+    def job(name: str) -> object:
+        async def run() -> None:
+            await asyncio.sleep(0.01)
+            done.append(name)
+
+        return run
+
+    # Resolved out of order (as racing middlewares would), run in order of taking.
+    third.submit(job("c"))  # type: ignore[arg-type]
+    second.release()
+    first.submit(job("a"))  # type: ignore[arg-type]
+    await queues.wait_idle()
+    assert done == ["a", "c"]
+
+
+async def test_chat_queue_stop_cancels_only_the_running_job() -> None:
+    queues = ChatQueues()
+    started = asyncio.Event()
+    log: list[str] = []
+
+    async def slow() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            log.append("cancelled")
+            raise
+
+    async def quick() -> None:
+        log.append("next ran")
+
+    queues.take(7).submit(slow)
+    queues.take(7).submit(quick)
+    await started.wait()
+    assert queues.is_busy(7)
+    assert queues.stop(7)
+    await queues.wait_idle()
+    assert log == ["cancelled", "next ran"]
+    assert not queues.stop(7)
+
+
+async def test_drain_cancels_what_outlives_the_grace() -> None:
+    queues = ChatQueues()
+    finalised = asyncio.Event()
+
+    async def endless() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            finalised.set()
+            raise
+
+    queues.take(1).submit(endless)
+    await asyncio.sleep(0)
+    await queues.drain(grace=0.05, settle=1)
+    assert finalised.is_set()
