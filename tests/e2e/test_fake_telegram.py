@@ -91,6 +91,8 @@ async def test_edits_not_modified_and_deleted(tg: FakeTelegram, bot: Bot) -> Non
     assert edited.text == "two"
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await bot.edit_message_text("two", chat_id=1, message_id=sent.message_id)
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):  # trimmed first
+        await bot.edit_message_text("two\n", chat_id=1, message_id=sent.message_id)
     message = tg.chat(1).bot_messages[0]
     assert [v.text for v in message.versions] == ["one", "two"]
     assert len(message.edits) == 1

@@ -69,6 +69,23 @@ def _entities_key(entities: list[dict[str, Any]]) -> list[tuple[tuple[str, str],
     return sorted(tuple(sorted((k, str(v)) for k, v in e.items())) for e in entities)
 
 
+def trim(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """Strip leading/trailing whitespace and clip entities, as Telegram does before storing
+    (tdlib's fix_formatted_text), so "a\n" and "a" are the same message ("not modified")."""
+    stripped = text.strip()
+    if stripped == text:
+        return text, entities
+    shift = utf16_len(text[: len(text) - len(text.lstrip())])
+    size = utf16_len(stripped)
+    clipped = []
+    for entity in entities:
+        start = max(0, entity["offset"] - shift)
+        end = min(size, entity["offset"] + entity["length"] - shift)
+        if end > start:
+            clipped.append({**entity, "offset": start, "length": end - start})
+    return stripped, clipped
+
+
 class BotApiCore:
     """State and method implementations; HTTP and the test API live in telegram_server.py."""
 
@@ -169,7 +186,8 @@ class BotApiCore:
         else:
             log.warning("parse_mode %s is not emulated; text kept raw", parse_mode)
             entities = []
-        if not text.strip() and not empty_ok:
+        text, entities = trim(text, entities)
+        if not text and not empty_ok:
             raise bad_request("message text is empty")
         if utf16_len(text) > limit:
             raise bad_request(
