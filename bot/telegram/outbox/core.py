@@ -1,0 +1,300 @@
+"""The outbox: one outbound scheduler per bot, one lane (and at most one task) per busy chat.
+
+Pacing (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
+about one message per second per private chat, 20 per minute per group (one every 3 s; edits
+count the same), 30 per second per bot. A 429's retry_after pauses the whole chat, as every
+request inside the penalty window extends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.methods import SendChatAction, TelegramMethod
+
+from bot.telegram.outbox.errors import Failure, OutboxClosedError, classify
+from bot.telegram.outbox.jobs import CallJob, Job
+from bot.telegram.outbox.stream import StreamHandle
+from bot.telegram.render import TELEGRAM_TEXT_LIMIT, RenderedText
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class _Pacer:
+    """Bot-wide spacing: reservations one ``1/rate`` apart, first come first served."""
+
+    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+        self._spacing = 1.0 / rate
+        self._clock = clock
+        self._next = 0.0
+
+    async def acquire(self) -> None:
+        now = self._clock()
+        slot = max(now, self._next)
+        self._next = slot + self._spacing
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class Lane:
+    """Everything pending for one chat. Ops (finals, calls) run in order before frames."""
+
+    def __init__(self, chat_id: int, interval: float) -> None:
+        self.chat_id = chat_id
+        self.interval = interval
+        self.next_slot = 0.0  # earliest time of the next heavy call
+        self.paused_until = 0.0  # retry_after / transient error backoff
+        self.failures = 0
+        self.ops: deque[Job] = deque()
+        self.streams: list[StreamHandle] = []
+        self.task: asyncio.Task[None] | None = None
+        self.wake = asyncio.Event()
+
+    def pick(self, gate: float, heavy_ready: float) -> tuple[Job | None, float]:
+        while self.ops and self.ops[0].done:
+            self.ops.popleft()
+        if self.ops:
+            at = self.ops[0].ready_at(gate, heavy_ready)
+            return self.ops[0], heavy_ready if at is None else at
+        self.streams = [s for s in self.streams if s.streaming]
+        best: tuple[Job | None, float] = (None, 0.0)
+        for stream in self.streams:
+            at = stream.ready_at(gate, heavy_ready)
+            if at is not None and (best[0] is None or at < best[1]):
+                best = (stream, at)
+        return best
+
+    @property
+    def idle(self) -> bool:
+        return self.task is None and not self.ops and not self.streams
+
+    async def sleep(self, delay: float) -> None:
+        """Sleep up to ``delay``; new work wakes the lane early."""
+        self.wake.clear()
+        try:
+            async with asyncio.timeout(delay):
+                await self.wake.wait()
+        except TimeoutError:
+            pass
+
+
+class Outbox:
+    """Every Bot API call for streamed answers goes through here (see module docstring)."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        private_interval: float = 1.0,
+        group_interval: float = 3.0,
+        global_rate: float = 30.0,
+        typing_interval: float = 4.5,
+        draft_keepalive: float = 20.0,
+        retry_after_scale: float = 1.0,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        text_limit: int = TELEGRAM_TEXT_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.private_interval = private_interval
+        self.group_interval = group_interval
+        self.typing_interval = typing_interval
+        self.draft_keepalive = draft_keepalive
+        self.retry_after_scale = retry_after_scale
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.text_limit = text_limit
+        self._clock = clock
+        self._pacer = _Pacer(global_rate, clock)
+        self._lanes: dict[int, Lane] = {}
+        self._no_drafts: set[int] = set()
+        self._draft_ids = itertools.count(random.randint(1, 2**30))
+        self._closed = False
+
+    # -- public API ---------------------------------------------------------------------------
+    def stream(
+        self,
+        chat_id: int,
+        chat_type: str,
+        *,
+        draft: bool,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        can_stop: bool = True,
+    ) -> StreamHandle:
+        """Start a streamed answer. Drafts are used only in private chats that accept them."""
+        lane = self._lane(chat_id, chat_type)
+        use_draft = draft and chat_type == "private" and chat_id not in self._no_drafts
+        handle = StreamHandle(
+            self,
+            lane,
+            draft_id=next(self._draft_ids),
+            use_draft=use_draft,
+            reply_to=reply_to,
+            thread_id=thread_id,
+            can_stop=can_stop,
+            typing=True,
+            now=self._clock(),
+        )
+        lane.streams.append(handle)
+        self._kick(lane)
+        return handle
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str | RenderedText,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        chat_type: str | None = None,
+    ) -> list[int]:
+        """Send plain text (str) or rendered text, split when long; the message ids, in order."""
+        lane = self._lane(chat_id, chat_type)
+        handle = StreamHandle(
+            self,
+            lane,
+            draft_id=0,
+            use_draft=False,
+            reply_to=reply_to,
+            thread_id=thread_id,
+            can_stop=False,
+            typing=False,
+            now=self._clock(),
+        )
+        return await handle.finish(RenderedText.plain(text) if isinstance(text, str) else text)
+
+    async def call(self, chat_id: int, method: TelegramMethod[T]) -> T:
+        """Make any other call (sendPhoto, deleteMessage, sendChatAction...) through the pacing.
+
+        retry_after and transient errors are waited out and retried; other errors are raised
+        (``ChatUnreachableError`` when the chat is gone). "Not modified" returns True.
+        """
+        lane = self._lane(chat_id, None)
+        job = CallJob(chat_id, method, heavy=not isinstance(method, SendChatAction))
+        self._enqueue(lane, job)
+        result: T = await asyncio.shield(job.future)
+        return result
+
+    def stream_for_draft(self, chat_id: int, draft_id: int) -> StreamHandle | None:
+        """The open stream a ``stopped_message_generation`` update refers to, if any."""
+        lane = self._lanes.get(chat_id)
+        if lane is None:
+            return None
+        return next((s for s in lane.streams if s.draft_id == draft_id and s.streaming), None)
+
+    def drafts_refused(self, chat_id: int) -> bool:
+        return chat_id in self._no_drafts
+
+    async def aclose(self) -> None:
+        """Stop all lanes; pending deliveries fail with ``OutboxClosedError``."""
+        self._closed = True
+        tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for lane in self._lanes.values():
+            for job in [*lane.ops, *lane.streams]:
+                job.abort(OutboxClosedError("outbox closed"))
+
+    # -- lanes ----------------------------------------------------------------------------------
+    def _lane(self, chat_id: int, chat_type: str | None) -> Lane:
+        if self._closed:
+            raise OutboxClosedError("outbox closed")
+        private = chat_type == "private" if chat_type is not None else chat_id > 0
+        interval = self.private_interval if private else self.group_interval
+        lane = self._lanes.get(chat_id)
+        if lane is None:
+            if len(self._lanes) > 1024:
+                self._prune()
+            lane = self._lanes[chat_id] = Lane(chat_id, interval)
+        elif chat_type is not None:
+            lane.interval = interval
+        return lane
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for chat_id, lane in list(self._lanes.items()):
+            if lane.idle and max(lane.next_slot, lane.paused_until) < now:
+                del self._lanes[chat_id]
+
+    def _enqueue(self, lane: Lane, job: Job) -> None:
+        lane.ops.append(job)
+        self._kick(lane)
+
+    def _kick(self, lane: Lane) -> None:
+        if lane.task is None:
+            lane.task = asyncio.get_running_loop().create_task(self._run(lane))
+        else:
+            lane.wake.set()
+
+    def _refuse_drafts(self, chat_id: int) -> None:
+        self._no_drafts.add(chat_id)
+
+    async def _run(self, lane: Lane) -> None:
+        try:
+            idle_calls = 0
+            while True:
+                now = self._clock()
+                gate = max(now, lane.paused_until)
+                job, at = lane.pick(gate, max(gate, lane.next_slot))
+                if job is None:
+                    return
+                if at > now:
+                    await lane.sleep(at - now)
+                    continue
+                await self._pacer.acquire()
+                now = self._clock()
+                call = job.next_call(now, now >= lane.next_slot and now >= lane.paused_until)
+                if call is None:
+                    idle_calls += 1
+                    if idle_calls > 100:  # a job that keeps saying "now" but has nothing to do
+                        logger.error("outbox lane %s spinning on %r", lane.chat_id, job)
+                        await asyncio.sleep(0.05)
+                    continue
+                idle_calls = 0
+                if call.heavy:
+                    lane.next_slot = now + lane.interval
+                await self._send(lane, job, call)
+        finally:
+            lane.task = None
+
+    async def _send(self, lane: Lane, job: Job, call: Any) -> None:
+        try:
+            result = await self.bot(call.method)
+        except TelegramRetryAfter as exc:
+            delay = exc.retry_after * self.retry_after_scale
+            logger.warning("429 in chat %s: pausing it %.2fs", lane.chat_id, delay)
+            lane.paused_until = max(lane.paused_until, self._clock() + delay)
+        except TelegramAPIError as exc:
+            failure = classify(exc)
+            if failure is Failure.NOT_MODIFIED:
+                lane.failures = 0
+                job.on_success(call, True, self._clock())
+            elif failure is Failure.TRANSIENT and lane.failures < self.max_attempts:
+                lane.failures += 1
+                delay = self.backoff * 2 ** (lane.failures - 1)
+                logger.warning("chat %s: %s; retrying in %.2fs", lane.chat_id, exc, delay)
+                lane.paused_until = max(lane.paused_until, self._clock() + delay)
+            else:
+                lane.failures = 0
+                job.on_failure(call, failure, exc, self._clock())
+        except Exception as exc:  # a bug or an undecodable reply: never kill the lane
+            logger.exception(
+                "outbox call %s failed in chat %s", type(call.method).__name__, lane.chat_id
+            )
+            job.on_failure(call, Failure.OTHER, exc, self._clock())
+        else:
+            lane.failures = 0
+            job.on_success(call, result, self._clock())

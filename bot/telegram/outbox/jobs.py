@@ -1,0 +1,92 @@
+"""What a chat lane schedules: calls to make, and the jobs that produce them."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram.methods import TelegramMethod
+
+from bot.telegram.outbox.errors import ChatUnreachableError, Failure
+from bot.telegram.render import RenderedText
+
+
+@dataclass
+class Call:
+    """One Bot API request a job wants to make now.
+
+    ``heavy`` calls (messages, edits, drafts with text, deletes, photos) spend the chat's
+    message budget; light ones (chat actions, the empty "Thinking…" draft) only the bot's.
+    """
+
+    method: TelegramMethod[Any]
+    heavy: bool
+    tag: str
+    index: int = -1
+    payload: RenderedText | None = None
+
+
+class Job(abc.ABC):
+    """Something a lane works on; it decides its next call each time the lane may send."""
+
+    @property
+    @abc.abstractmethod
+    def done(self) -> bool: ...
+
+    @abc.abstractmethod
+    def ready_at(self, gate: float, heavy_ready: float) -> float | None:
+        """When the next call could go (``gate``: chat not paused; ``heavy_ready``: slot free)."""
+
+    @abc.abstractmethod
+    def next_call(self, now: float, heavy_ok: bool) -> Call | None:
+        """The call to make now, or None when the job updated itself and has nothing to send."""
+
+    @abc.abstractmethod
+    def on_success(self, call: Call, result: Any, now: float) -> None: ...
+
+    @abc.abstractmethod
+    def on_failure(self, call: Call, failure: Failure, exc: BaseException, now: float) -> None: ...
+
+    @abc.abstractmethod
+    def abort(self, exc: BaseException) -> None:
+        """The outbox is closing: fail whoever waits for this job."""
+
+
+class CallJob(Job):
+    """A single paced call made for a caller who awaits its result (``Outbox.call``)."""
+
+    def __init__(self, chat_id: int, method: TelegramMethod[Any], heavy: bool) -> None:
+        self.chat_id = chat_id
+        self.method = method
+        self.heavy = heavy
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
+
+    def ready_at(self, gate: float, heavy_ready: float) -> float | None:
+        return heavy_ready if self.heavy else gate
+
+    def next_call(self, now: float, heavy_ok: bool) -> Call | None:
+        return Call(self.method, self.heavy, "call")
+
+    def on_success(self, call: Call, result: Any, now: float) -> None:
+        if not self.future.done():
+            self.future.set_result(result)
+
+    def on_failure(self, call: Call, failure: Failure, exc: BaseException, now: float) -> None:
+        if self.future.done():
+            return
+        if failure is Failure.CHAT_GONE:
+            error: BaseException = ChatUnreachableError(self.chat_id, str(exc))
+            error.__cause__ = exc
+            self.future.set_exception(error)
+        else:
+            self.future.set_exception(exc)
+
+    def abort(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)

@@ -1,0 +1,347 @@
+"""One streamed answer: frames while it is generated, then a final delivery that is never dropped.
+
+Private chats stream with ``sendMessageDraft`` (https://core.telegram.org/bots/api#sendmessagedraft:
+an empty text shows "Thinking…", the draft is an ephemeral preview that must be persisted with a
+real ``sendMessage``). Elsewhere, or when drafts are refused, the answer is one message that is
+edited, rolled over into further messages past 4096 UTF-16 units.
+
+Frames are rendered only when a call is about to be made, from the latest text (latest wins).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiogram.methods import (
+    DeleteMessage,
+    EditMessageText,
+    SendChatAction,
+    SendMessage,
+    SendMessageDraft,
+)
+from aiogram.types import ReplyParameters
+
+from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxError
+from bot.telegram.outbox.jobs import Call, Job
+from bot.telegram.render import RenderedText, render_markdown, split_rendered
+
+if TYPE_CHECKING:
+    from bot.telegram.outbox.core import Lane, Outbox
+
+logger = logging.getLogger(__name__)
+Content = str | RenderedText
+
+
+class _State(enum.Enum):
+    OPEN = "open"
+    FINISHING = "finishing"
+    DONE = "done"
+
+
+class StreamHandle(Job):
+    """Handle of one streamed answer; create it with ``Outbox.stream``."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        lane: Lane,
+        *,
+        draft_id: int,
+        use_draft: bool,
+        reply_to: int | None,
+        thread_id: int | None,
+        can_stop: bool,
+        typing: bool,
+        now: float,
+    ) -> None:
+        self._outbox = outbox
+        self._lane = lane
+        self.chat_id = lane.chat_id
+        self.draft_id = draft_id
+        self.reply_to = reply_to
+        self.thread_id = thread_id
+        self.can_stop = can_stop
+        self.uses_draft = use_draft
+        self.error: ChatUnreachableError | None = None
+        self._state = _State.OPEN
+        self._source: Content | None = None
+        self._render_key: Content | None = None
+        self._parts: list[RenderedText] = []
+        self._dirty = False
+        self._plain = False  # Telegram refused our entities once: send text only
+        self._empty_draft_pending = use_draft
+        self._draft_shown: RenderedText | None = None
+        self._draft_at: float | None = None
+        self._typing_at: float | None = now if typing and not use_draft else None
+        self._ids: list[int] = []
+        self._shown: list[RenderedText] = []
+        self._stale: list[int] = []
+        self._target: list[RenderedText] | None = None
+        self._future: asyncio.Future[list[int]] | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+    @property
+    def message_ids(self) -> list[int]:
+        """Telegram ids of the messages this answer shows now (edit mode / after finish)."""
+        return list(self._ids)
+
+    @property
+    def closed(self) -> bool:
+        return self._state is not _State.OPEN or self.error is not None
+
+    def update(self, content: Content) -> None:
+        """Offer a newer frame (Markdown or rendered). Never blocks; the latest frame wins."""
+        if self.closed or content == self._source:
+            return
+        self._source = content
+        if not self._dirty:
+            self._dirty = True
+            self._outbox._kick(self._lane)
+
+    async def finish(self, final: Content) -> list[int]:
+        """Deliver the final text (split over several messages when long); its message ids.
+
+        Raises ``ChatUnreachableError`` when the chat cannot receive it (e.g. bot blocked).
+        """
+        rendered = render_markdown(final) if isinstance(final, str) else final
+        return await self._deliver(split_rendered(rendered, self._outbox.text_limit))
+
+    async def fail(self, user_text: str, partial_markdown: Content | None = None) -> list[int]:
+        """End with an error: keep the partial answer (default: the latest frame) and add
+        ``user_text`` as a separate plain message. Returns all message ids."""
+        partial = self._source if partial_markdown is None else partial_markdown
+        parts: list[RenderedText] = []
+        if partial is not None:
+            rendered = render_markdown(partial) if isinstance(partial, str) else partial
+            parts = split_rendered(rendered, self._outbox.text_limit)
+        notice = split_rendered(RenderedText.plain(user_text), self._outbox.text_limit)
+        return await self._deliver(parts + notice)
+
+    async def _deliver(self, target: list[RenderedText]) -> list[int]:
+        if self.error is not None:
+            raise self.error
+        if self._state is not _State.OPEN:
+            raise RuntimeError("this stream was already finished")
+        self._state = _State.FINISHING
+        self._target = target
+        self._future = asyncio.get_running_loop().create_future()
+        self._outbox._enqueue(self._lane, self)
+        # Shielded: a cancelled caller must not cancel the delivery itself.
+        return await asyncio.shield(self._future)
+
+    # -- Job ------------------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._state is _State.DONE
+
+    @property
+    def streaming(self) -> bool:
+        return self._state is _State.OPEN and self.error is None
+
+    def ready_at(self, gate: float, heavy_ready: float) -> float | None:
+        if self._state is _State.FINISHING:
+            return heavy_ready
+        if not self.streaming:
+            return None
+        if self._empty_draft_pending:
+            return gate
+        times = []
+        if self._dirty or self._stale:
+            times.append(heavy_ready)
+        if self._typing_at is not None and not self._ids:
+            times.append(max(gate, self._typing_at))
+        if self.uses_draft and self._draft_at is not None and self._draft_shown is not None:
+            base = heavy_ready if self._draft_shown.text else gate
+            times.append(max(base, self._draft_at + self._outbox.draft_keepalive))
+        return min(times) if times else None
+
+    def next_call(self, now: float, heavy_ok: bool) -> Call | None:
+        if self._state is _State.FINISHING:
+            assert self._target is not None
+            call = self._delete_stale() or self._sync_call(self._target, final=True)
+            if call is None:
+                self._complete(self._ids[: len(self._target)])
+            return call
+        if self._empty_draft_pending:
+            return Call(self._draft_method(RenderedText("")), False, "empty_draft")
+        if heavy_ok and (self._dirty or self._stale):
+            call = self._frame_call()
+            if call is not None:
+                return call
+        if self._typing_at is not None and not self._ids and self._typing_at <= now:
+            action = SendChatAction(
+                chat_id=self.chat_id, action="typing", message_thread_id=self.thread_id
+            )
+            return Call(action, False, "typing")
+        shown = self._draft_shown
+        if (
+            self.uses_draft
+            and self._draft_at is not None
+            and shown is not None
+            and now >= self._draft_at + self._outbox.draft_keepalive
+            and (heavy_ok or not shown.text)
+        ):  # drafts vanish after 30 s without an update
+            return Call(self._draft_method(shown), bool(shown.text), "draft", payload=shown)
+        return None
+
+    def on_success(self, call: Call, result: Any, now: float) -> None:
+        tag = call.tag
+        if tag == "send":
+            assert call.payload is not None
+            self._ids.append(int(result.message_id))
+            self._shown.append(call.payload)
+            self._typing_at = None
+        elif tag == "edit":
+            assert call.payload is not None
+            self._shown[call.index] = call.payload
+        elif tag == "delete_stale":
+            self._stale.remove(call.index)
+        elif tag == "delete_extra":
+            del self._ids[call.index]
+            del self._shown[call.index]
+        elif tag in ("draft", "empty_draft"):
+            self._empty_draft_pending = False
+            self._draft_shown = call.payload or RenderedText("")
+            self._draft_at = now
+        elif tag == "typing":
+            self._typing_at = now + self._outbox.typing_interval
+        self._refresh_dirty()
+
+    def on_failure(self, call: Call, failure: Failure, exc: BaseException, now: float) -> None:
+        tag = call.tag
+        if failure is Failure.CHAT_GONE:
+            logger.info("chat %s unreachable, stream stopped: %s", self.chat_id, exc)
+            self._die(ChatUnreachableError(self.chat_id, str(exc)), exc)
+        elif tag in ("draft", "empty_draft") and failure is not Failure.BAD_ENTITIES:
+            logger.info("drafts refused in chat %s (%s); streaming by edits", self.chat_id, exc)
+            self._outbox._refuse_drafts(self.chat_id)
+            self.uses_draft = False
+            self._empty_draft_pending = False
+            self._typing_at = now if not self._ids else None
+            self._dirty = self._source is not None
+        elif tag == "typing":
+            self._typing_at = now + self._outbox.typing_interval
+        elif failure is Failure.MESSAGE_GONE and tag == "edit":
+            # The user deleted it: later parts move to new messages sent after it, in order.
+            self._stale.extend(self._ids[call.index + 1 :])
+            del self._ids[call.index :]
+            del self._shown[call.index :]
+        elif failure is Failure.MESSAGE_GONE and tag.startswith("delete"):
+            self.on_success(call, True, now)
+        elif failure is Failure.BAD_ENTITIES and not self._plain:
+            logger.warning(
+                "entities refused in chat %s, sending plain text: %s", self.chat_id, exc
+            )
+            self._plain = True
+        elif self._state is _State.FINISHING:
+            logger.error("final delivery to chat %s failed: %s", self.chat_id, exc)
+            error = OutboxError(f"final delivery to chat {self.chat_id} failed: {exc}")
+            error.__cause__ = exc
+            self._fail_future(error)
+            self._state = _State.DONE
+        else:  # a frame that cannot be shown: wait for the next one instead of looping
+            logger.warning("frame for chat %s dropped: %s", self.chat_id, exc)
+            self._dirty = False
+
+    def abort(self, exc: BaseException) -> None:
+        self._fail_future(exc)
+        self._state = _State.DONE
+
+    # -- internals ----------------------------------------------------------------------------
+    def _parts_now(self) -> list[RenderedText]:
+        source = self._source
+        if source is not self._render_key:
+            self._render_key = source
+            if source is None:
+                self._parts = []
+            else:
+                rendered = (
+                    render_markdown(source, partial=True) if isinstance(source, str) else source
+                )
+                self._parts = split_rendered(rendered, self._outbox.text_limit)
+        return self._parts
+
+    def _frame_call(self) -> Call | None:
+        call = self._delete_stale()
+        if call is None and self.uses_draft:
+            parts = self._parts_now()
+            if parts and parts[-1] != self._draft_shown:
+                call = Call(self._draft_method(parts[-1]), True, "draft", payload=parts[-1])
+        elif call is None:
+            call = self._sync_call(self._parts_now(), final=False)
+        if call is None:
+            self._dirty = False
+        return call
+
+    def _refresh_dirty(self) -> None:
+        if self._state is not _State.OPEN:
+            return
+        if self._source is not self._render_key or self._stale:
+            self._dirty = True
+        elif self.uses_draft:
+            self._dirty = bool(self._parts) and self._parts[-1] != self._draft_shown
+        else:
+            self._dirty = self._sync_call(self._parts, final=False) is not None
+
+    def _delete_stale(self) -> Call | None:
+        if not self._stale:
+            return None
+        method = DeleteMessage(chat_id=self.chat_id, message_id=self._stale[0])
+        return Call(method, True, "delete_stale", index=self._stale[0])
+
+    def _sync_call(self, target: list[RenderedText], *, final: bool) -> Call | None:
+        for index, part in enumerate(target):
+            if index >= len(self._ids):
+                return Call(self._send_method(part, first=index == 0), True, "send", index, part)
+            if self._shown[index] != part:
+                edit = EditMessageText(
+                    chat_id=self.chat_id, message_id=self._ids[index], **self._text_kwargs(part)
+                )
+                return Call(edit, True, "edit", index, part)
+        if final and len(self._ids) > len(target):  # the text shrank: drop the last message
+            last = len(self._ids) - 1
+            method = DeleteMessage(chat_id=self.chat_id, message_id=self._ids[last])
+            return Call(method, True, "delete_extra", index=last)
+        return None
+
+    def _text_kwargs(self, part: RenderedText) -> dict[str, Any]:
+        entities = None if self._plain else (part.entities or None)
+        return {"text": part.text, "entities": entities, "parse_mode": None}
+
+    def _send_method(self, part: RenderedText, *, first: bool) -> SendMessage:
+        reply = None
+        if first and self.reply_to is not None:
+            reply = ReplyParameters(message_id=self.reply_to, allow_sending_without_reply=True)
+        return SendMessage(
+            chat_id=self.chat_id,
+            message_thread_id=self.thread_id,
+            reply_parameters=reply,
+            **self._text_kwargs(part),
+        )
+
+    def _draft_method(self, part: RenderedText) -> SendMessageDraft:
+        return SendMessageDraft(
+            chat_id=self.chat_id,
+            draft_id=self.draft_id,
+            message_thread_id=self.thread_id,
+            can_stop=self.can_stop or None,
+            **self._text_kwargs(part),
+        )
+
+    def _complete(self, ids: list[int]) -> None:
+        self._state = _State.DONE
+        if self._future is not None and not self._future.done():
+            self._future.set_result(ids)
+
+    def _die(self, error: ChatUnreachableError, cause: BaseException) -> None:
+        error.__cause__ = cause
+        self.error = error
+        self._fail_future(error)
+        self._state = _State.DONE
+
+    def _fail_future(self, exc: BaseException) -> None:
+        if self._future is not None and not self._future.done():
+            self._future.set_exception(exc)
