@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.conversation import ChatRef, ContentFilteredError, ConversationService, Speaker
 from bot.foundation_models.client import FoundationModelsClient
-from bot.foundation_models.errors import RateLimitError, StreamError
+from bot.foundation_models.errors import InvalidRequestError, RateLimitError, StreamError
 from bot.foundation_models.types import Snapshot
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database
@@ -341,3 +341,12 @@ async def test_recover_interrupted_marks_leftover_placeholders_failed(
     restarted = make_service(database, client)
     assert await restarted.recover_interrupted() == 1
     assert (await stored(database))[-1].status is MessageStatus.FAILED
+
+
+async def test_blank_message_is_refused_before_anything_is_stored(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    with pytest.raises(InvalidRequestError):
+        await service.run_turn(PRIVATE, ANNA, "  \n ")
+    assert await stored(database) == []
+    assert not fm.paths()

@@ -1,43 +1,19 @@
-"""One conversation turn: store the question, build the prompt, stream the answer, store it.
-
-Two short units of work per turn from the service's own sessionmaker, and no transaction open
-while the model streams (on SQLite a held write lock would stall every other chat):
-
-1. upsert the chat, store the user message and a placeholder answer (status `streaming`), read
-   the prompt window; commit. Nothing is lost if the process dies mid-answer, and
-   `recover_interrupted()` marks such leftover placeholders `failed` at start-up.
-2. after the stream: store the answer's text, final status and usage, the question's token
-   count, and charge the speaker's daily usage; commit.
-
-The tokenizer is called alongside the stream, not before it, so it never delays the first
-token: this turn's prompt uses the conservative estimate for the new message (unless the
-estimate is large enough to risk a needless cut; then the real count is awaited first), and
-the real count is stored for later turns.
-
-Final status: FINAL -> complete; TRUNCATED_FINAL -> truncated; CONTENT_FILTER -> failed, with
-`ContentFilteredError` in the result (the text the model sent instead stays stored for the
-record, but a withheld exchange never goes back into prompts); a model error -> failed with the
-partial text, the error in the result (not raised); cancellation -> cancelled with the partial
-text, stored inside `asyncio.shield`, then CancelledError re-raised. Failed and cancelled
-answers stay out of later prompts unless `include_failed_in_prompt`.
-
-`retry_last` deletes the last answer and answers the same question again, so a conversation
-never holds two answers to one question (Telegram still shows the old message).
-`reset` closes the chat's conversation (kept for the record); the next turn opens a new one.
-"""
+"""ConversationService: one turn in two short units of work (see the package docstring)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import aclosing, asynccontextmanager
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.foundation_models.errors import FoundationModelsError, StreamError
+from bot.conversation.locks import ChatLocks
+from bot.conversation.types import ChatRef, ContentFilteredError, Speaker, TurnResult
+from bot.foundation_models.errors import FoundationModelsError, InvalidRequestError, StreamError
 from bot.foundation_models.types import (
     ChatMessage,
     ChatModel,
@@ -45,7 +21,6 @@ from bot.foundation_models.types import (
     CompletionStatus,
     Role,
     Snapshot,
-    Usage,
 )
 from bot.prompting import (
     MIN_AVAILABLE,
@@ -63,7 +38,6 @@ from bot.storage.repositories import (
     UsageRepository,
 )
 
-GROUP_TYPES = frozenset({"group", "supergroup"})
 PROMPT_STATUSES = frozenset({MessageStatus.COMPLETE, MessageStatus.TRUNCATED})
 WITH_FAILED = PROMPT_STATUSES | {MessageStatus.CANCELLED, MessageStatus.FAILED}
 STATUS_FOR = {
@@ -76,44 +50,6 @@ STATUS_FOR = {
 COUNT_FIRST_SHARE = 0.25
 # How long a finished answer waits for the question's token count before storing without it.
 COUNT_GRACE = 1.0
-
-
-class ContentFilteredError(FoundationModelsError):
-    """The model withheld its answer (CONTENT_FILTER); `text` is what it sent instead."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__("the model withheld its answer (content filter)")
-        self.text = text
-
-
-@dataclass(frozen=True)
-class Speaker:
-    user_id: int
-    display_name: str
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class ChatRef:
-    chat_id: int
-    type: str  # "private" | "group" | "supergroup"
-    title: str | None = None
-
-    @property
-    def is_group(self) -> bool:
-        return self.type in GROUP_TYPES
-
-
-@dataclass(frozen=True)
-class TurnResult:
-    message_id: int  # the answer's database id
-    text: str
-    status: MessageStatus
-    usage: Usage | None
-    trimmed_history: bool  # older turns were left out of the prompt (or cut)
-    error: Exception | None
-    user_message_id: int = 0
-    model: str = ""
 
 
 @dataclass(slots=True)
@@ -129,30 +65,6 @@ class _Turn:
     window: list[HistoryEntry]
     count: asyncio.Task[int] | None = None  # the tokenizer's count of the question
     trimmed: bool = False
-
-
-class ChatLocks:
-    """One FIFO lock per chat id, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    def busy(self, chat_id: int) -> bool:
-        return chat_id in self._locks
-
-    @asynccontextmanager
-    async def hold(self, chat_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
-        self._locks[chat_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[chat_id]
-            if users == 1:
-                del self._locks[chat_id]
-            else:
-                self._locks[chat_id] = (lock, users - 1)
 
 
 def utc_today() -> dt.date:
@@ -206,7 +118,11 @@ class ConversationService:
         on_snapshot: Callable[[Snapshot], None] | None = None,
         telegram_message_id: int | None = None,
     ) -> TurnResult:
-        """Answer `text`. Turns of one chat run one at a time, in call order."""
+        """Answer `text`. Turns of one chat run one at a time, in call order.
+
+        Raises InvalidRequestError for a blank text (nothing is stored)."""
+        if not text.strip():
+            raise InvalidRequestError("the message is empty")
         async with self._locks.hold(chat.chat_id):
             async with self._sessionmaker() as session:
                 model, system_prompt = await self._chat_settings(session, chat)
@@ -379,12 +295,14 @@ class ConversationService:
             error = StreamError("the answer ended without a final status")
         if error is not None:
             partial = last.text if last else getattr(error, "partial_text", "")
-            return await self._finish(turn, last, MessageStatus.FAILED, error, partial)
+            finish = self._finish(turn, last, MessageStatus.FAILED, error, partial)
+            return await asyncio.shield(finish)
         assert last is not None
         if last.status is CompletionStatus.CONTENT_FILTER:
             error = ContentFilteredError(last.text)
         status = STATUS_FOR.get(last.status, MessageStatus.COMPLETE)
-        return await self._finish(turn, last, status, error)
+        # Shielded: a cancel arriving while the answer is stored must not leave it `streaming`.
+        return await asyncio.shield(self._finish(turn, last, status, error))
 
     async def _finish(
         self,

@@ -1,0 +1,53 @@
+"""The conversation core (no aiogram).
+
+One conversation turn: store the question, build the prompt, stream the answer, store it.
+
+Two short units of work per turn from the service's own sessionmaker, and no transaction open
+while the model streams (on SQLite a held write lock would stall every other chat):
+
+1. upsert the chat, store the user message and a placeholder answer (status `streaming`), read
+   the prompt window; commit. Nothing is lost if the process dies mid-answer, and
+   `recover_interrupted()` marks such leftover placeholders `failed` at start-up.
+2. after the stream: store the answer's text, final status and usage, the question's token
+   count, and charge the speaker's daily usage; commit.
+
+The tokenizer is called alongside the stream, not before it, so it never delays the first
+token: this turn's prompt uses the conservative estimate for the new message (unless the
+estimate is large enough to risk a needless cut; then the real count is awaited first), and
+the real count is stored for later turns.
+
+Final status: FINAL -> complete; TRUNCATED_FINAL -> truncated; CONTENT_FILTER -> failed, with
+`ContentFilteredError` in the result (the text the model sent instead stays stored for the
+record, but a withheld exchange never goes back into prompts); a model error -> failed with the
+partial text, the error in the result (not raised); cancellation -> cancelled with the partial
+text, stored inside `asyncio.shield`, then CancelledError re-raised. Failed and cancelled
+answers stay out of later prompts unless `include_failed_in_prompt`.
+
+`retry_last` deletes the last answer and answers the same question again, so a conversation
+never holds two answers to one question (Telegram still shows the old message).
+`reset` closes the chat's conversation (kept for the record); the next turn opens a new one.
+"""
+
+from __future__ import annotations
+
+from bot.conversation.locks import ChatLocks
+from bot.conversation.service import PROMPT_STATUSES, ConversationService, utc_today
+from bot.conversation.types import (
+    GROUP_TYPES,
+    ChatRef,
+    ContentFilteredError,
+    Speaker,
+    TurnResult,
+)
+
+__all__ = [
+    "GROUP_TYPES",
+    "PROMPT_STATUSES",
+    "ChatLocks",
+    "ChatRef",
+    "ContentFilteredError",
+    "ConversationService",
+    "Speaker",
+    "TurnResult",
+    "utc_today",
+]
