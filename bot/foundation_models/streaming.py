@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import httpx
 from pydantic import ValidationError
@@ -130,57 +131,69 @@ def error_of_line(line: StreamLine, partial_text: str, request_id: str | None) -
     return error
 
 
+async def read_lines(
+    response: httpx.Response, *, first_byte: float, idle: float
+) -> AsyncGenerator[bytes, None]:
+    """Complete lines of a streamed body (a last unterminated line included).
+
+    Raises APITimeoutError(phase="first_byte" | "idle") and StreamError (broken connection);
+    callers set `partial_text` on what escapes.
+    """
+    buffer = LineBuffer()
+    chunks = response.aiter_bytes().__aiter__()
+    timeout, phase = first_byte, "first_byte"
+    while True:
+        try:
+            async with asyncio.timeout(timeout):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            rest = buffer.flush()
+            if rest:
+                yield rest
+            return
+        except TimeoutError:
+            raise errors.APITimeoutError(f"stream silent for {timeout:g}s", phase=phase) from None
+        except httpx.TransportError as exc:
+            raise errors.StreamError(
+                f"connection broke mid-stream: {type(exc).__name__}",
+                request_id=response.headers.get("x-request-id"),
+            ) from None
+        timeout, phase = idle, "idle"
+        for line in buffer.feed(chunk):
+            yield line
+
+
 async def snapshots(
     response: httpx.Response, *, first_byte: float, idle: float
 ) -> AsyncGenerator[Snapshot, None]:
     """Snapshots from an open streamed response; ends after the final one.
 
     Raises StreamError (malformed line, broken connection, no final status), the mapped
-    error for an `{"error": ...}` line, or APITimeoutError(phase="first_byte" | "idle").
+    error for an `{"error": ...}` line, or APITimeoutError(phase="first_byte" | "idle");
+    each carries the text delivered so far as `partial_text`.
     """
     request_id = response.headers.get("x-request-id")
-    buffer = LineBuffer()
-    chunks = response.aiter_bytes().__aiter__()
     last_text = ""
-    timeout, phase = first_byte, "first_byte"
-    while True:
-        try:
-            async with asyncio.timeout(timeout):
-                chunk = await anext(chunks)
-            lines = buffer.feed(chunk)
-        except StopAsyncIteration:
-            lines = [buffer.flush()]
-            chunk = b""
-        except TimeoutError:
-            error = errors.APITimeoutError(f"stream silent for {timeout:g}s", phase=phase)
-            error.partial_text = last_text
-            raise error from None
-        except httpx.TransportError as exc:
-            raise errors.StreamError(
-                f"connection broke mid-stream: {type(exc).__name__}",
-                partial_text=last_text,
-                request_id=request_id,
-            ) from None
-        timeout, phase = idle, "idle"
-        for raw in lines:
-            if not raw.strip():
-                continue
-            try:
-                line = StreamLine.model_validate_json(raw)
-            except ValidationError:
-                raise errors.StreamError(
-                    "malformed line in stream", partial_text=last_text, request_id=request_id
-                ) from None
-            if line.error is not None or line.result is None:
-                raise error_of_line(line, last_text, request_id)
-            snapshot = snapshot_of(line.result)
-            last_text = snapshot.text
-            yield snapshot
-            if snapshot.is_final:
-                return
-        if not chunk:
-            raise errors.StreamError(
-                "stream ended without a final status",
-                partial_text=last_text,
-                request_id=request_id,
-            )
+    lines = read_lines(response, first_byte=first_byte, idle=idle)
+    try:
+        async with aclosing(lines):
+            async for raw in lines:
+                if not raw.strip():
+                    continue
+                try:
+                    line = StreamLine.model_validate_json(raw)
+                except ValidationError:
+                    raise errors.StreamError(
+                        "malformed line in stream", request_id=request_id
+                    ) from None
+                if line.error is not None or line.result is None:
+                    raise error_of_line(line, last_text, request_id)
+                snapshot = snapshot_of(line.result)
+                last_text = snapshot.text
+                yield snapshot
+                if snapshot.is_final:
+                    return
+        raise errors.StreamError("stream ended without a final status", request_id=request_id)
+    except errors.FoundationModelsError as exc:
+        exc.partial_text = last_text
+        raise

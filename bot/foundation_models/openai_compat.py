@@ -1,0 +1,218 @@
+"""`ChatModel` over an OpenAI-compatible `/chat/completions` (Yandex's `{llm}/v1`, or any
+compatible server).
+
+Unlike the native API, the stream here is SSE with *deltas* (`data: {chunk}` events ending with
+`data: [DONE]`); deltas are accumulated into the same cumulative `Snapshot`s. On
+`finish_reason: "content_filter"` the chunk's content replaces the text instead of extending it
+(reference §6, after the official SDK's `_chat/completions/model.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from bot.foundation_models import errors
+from bot.foundation_models import openai_wire as ow
+from bot.foundation_models.auth import Auth
+from bot.foundation_models.limits import GenerationLimiter
+from bot.foundation_models.streaming import read_lines
+from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.types import (
+    ChatMessage,
+    Completion,
+    CompletionOptions,
+    CompletionStatus,
+    Snapshot,
+    ToolCall,
+    Usage,
+)
+from bot.foundation_models.uris import folder_of, resolve_model_uri
+
+FINISH = {
+    "stop": CompletionStatus.FINAL,
+    "length": CompletionStatus.TRUNCATED_FINAL,
+    "content_filter": CompletionStatus.CONTENT_FILTER,
+    "tool_calls": CompletionStatus.TOOL_CALLS,
+    "function_call": CompletionStatus.TOOL_CALLS,
+}
+
+
+class _BearerAuth(Auth):
+    """OpenAI clients send `Bearer <API key>`; Yandex accepts both forms (reference §6)."""
+
+    def __init__(self, inner: Auth) -> None:
+        self.inner = inner
+        self.refreshable = inner.refreshable
+        self.needs_folder_header = inner.needs_folder_header
+
+    async def authorization(self, http: httpx.AsyncClient) -> str:
+        value = await self.inner.authorization(http)
+        return "Bearer " + value.removeprefix("Api-Key ")
+
+    async def invalidate(self, authorization: str) -> None:
+        await self.inner.invalidate(authorization)
+
+
+class OpenAICompatibleChatModel:
+    """Chat over `{base_url}/chat/completions`. With a `folder_id`, short model names become
+    `gpt://folder/name/latest` (Yandex); without one, names are sent as given."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: Auth,
+        folder_id: str = "",
+        bearer: bool = True,
+        data_logging: bool = False,
+        max_concurrent_generations: int = 10,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.folder_id = folder_id
+        self.timeouts = timeouts or Timeouts()
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(connect=self.timeouts.connect, read=None,
+                                  write=self.timeouts.write, pool=None)
+        )
+        self._transport = Transport(
+            self._http, _BearerAuth(auth) if bearer else auth, folder_id=folder_id,
+            data_logging=data_logging, timeouts=self.timeouts, retry=retry, sleep=sleep,
+        )
+        self._limiter = GenerationLimiter(max_concurrent_generations)
+        #: Seconds the last generation waited for a concurrency slot.
+        self.last_queue_wait = 0.0
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatibleChatModel(base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self._http.aclose()
+
+    def _model(self, model: str) -> str:
+        return resolve_model_uri(model, self.folder_id) if self.folder_id else model
+
+    async def complete(
+        self, messages: Sequence[ChatMessage], *, model: str,
+        options: CompletionOptions | None = None,
+    ) -> Completion:
+        name = self._model(model)
+        body = ow.chat_body(name, messages, options, stream=False)
+        async with self._limiter.slot(folder_of(name)) as waited:
+            self.last_queue_wait = waited
+            raw = await self._transport.request("POST", f"{self.base_url}/chat/completions",
+                                                json=body)
+        try:
+            answer = ow.ChatCompletion.model_validate_json(raw)
+        except ValidationError:
+            raise errors.APIError("unreadable answer (chat.completion)") from None
+        if not answer.choices:
+            raise errors.APIError("the answer has no choices")
+        choice = answer.choices[0]
+        calls = tuple(
+            ToolCall(call.function.name, _arguments(call.function.arguments))
+            for call in choice.message.tool_calls or []
+        )
+        return Completion(
+            text=choice.message.content or "",
+            status=FINISH.get(choice.finish_reason or "stop", CompletionStatus.FINAL),
+            usage=_usage(answer.usage), model_version=answer.model, tool_calls=calls,
+        )
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, model: str,
+        options: CompletionOptions | None = None,
+    ) -> AsyncIterator[Snapshot]:
+        name = self._model(model)
+        body = ow.chat_body(name, messages, options, stream=True)
+        async with self._limiter.slot(folder_of(name)) as waited:
+            self.last_queue_wait = waited
+            async with self._transport.open(
+                "POST", f"{self.base_url}/chat/completions", json=body
+            ) as response:
+                events = _events(response, self.timeouts)
+                async with aclosing(events):
+                    async for snapshot in events:
+                        yield snapshot
+
+    async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int:
+        """No tokenizer here: a conservative estimate (a token per 3 characters, plus
+        4 per message for the role markers)."""
+        return sum(len(m.text) // 3 + 4 for m in messages)
+
+
+async def _events(
+    response: httpx.Response, timeouts: Timeouts
+) -> AsyncGenerator[Snapshot, None]:
+    text, status, usage, model = "", CompletionStatus.PARTIAL, Usage(), ""
+    lines = read_lines(response, first_byte=timeouts.first_byte, idle=timeouts.idle)
+    try:
+        async with aclosing(lines):
+            async for raw in lines:
+                if not raw.startswith(b"data:"):
+                    continue  # blank separators, comments, event:/id: fields
+                data = raw[5:].strip()
+                if data == b"[DONE]":
+                    break
+                chunk = _chunk(data)
+                model = chunk.model or model
+                usage = _usage(chunk.usage) if chunk.usage else usage
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                content = choice.delta.content or ""
+                if choice.finish_reason:
+                    status = FINISH.get(choice.finish_reason, CompletionStatus.FINAL)
+                    if status is CompletionStatus.CONTENT_FILTER and content:
+                        text = ""  # the filter's text replaces the answer
+                if content:
+                    text += content
+                    yield Snapshot(text.rstrip("\ufffd"), CompletionStatus.PARTIAL, usage, model)
+        if status is CompletionStatus.PARTIAL:
+            raise errors.StreamError("stream ended without a finish reason")
+        yield Snapshot(text, status, usage, model)
+    except errors.FoundationModelsError as exc:
+        exc.partial_text = text
+        raise
+
+
+def _chunk(data: bytes) -> ow.ChatChunk:
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise errors.StreamError("malformed event in stream") from None
+    if isinstance(value, dict) and "error" in value:
+        error = value["error"]
+        message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+        raise errors.StreamError(f"error in stream: {message or 'unknown'}"[:500])
+    try:
+        return ow.ChatChunk.model_validate(value)
+    except ValidationError:
+        raise errors.StreamError("malformed event in stream") from None
+
+
+def _usage(usage: ow.ChatUsage | None) -> Usage:
+    if usage is None:
+        return Usage()
+    return Usage(input_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                 total_tokens=usage.total_tokens)
+
+
+def _arguments(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {"_raw": text}
+    return value if isinstance(value, dict) else {"_value": value}
