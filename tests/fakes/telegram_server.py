@@ -25,7 +25,7 @@ In-process API::
         tg.send_update({...}); tg.press_stop(1)             # stopped_message_generation
         tg.edit_user_message(1, message_id, "new"); tg.send_callback_query(1, message_id, "x")
         chat = tg.chat(1)  # .messages .bot_messages .history .draft .drafts .events .actions
-                           # .calls .first_visible_at .final_text_at .reset_timing()
+                           # .calls .first_visible_at .final_text_at .timing_since(t)
         await tg.wait_for(lambda: chat.bot_messages, timeout=5)
         tg.count_429, tg.count_flood_429, tg.calls, tg.flood.limits (FloodLimits)
         tg.fail_next("sendMessage", 429, retry_after=2, times=1, chat_id=None)
@@ -42,9 +42,10 @@ update {update}; press_stop {chat_id, draft_id?}; fail_next {method, status, des
 retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id}; slow_get_updates
 {seconds}; fail_get_updates {times, status?}; delete_message {chat_id, message_id}; limits
 {field: value...}; reset_timing {chat_id?}; reset_counters. GET ``/_control/`` + chats;
-chat/{chat_id} (messages with edits, draft, events, calls, timing); photo/{chat_id}/{message_id}
-(the JPEG); stats (429 counts, calls per method, pending updates, webhook); calls?since=N&
-chat_id=; wait?version=V&timeout=T (long-polls until the state changes).
+chat/{chat_id}[?since=T] (messages with edits, draft, events, calls, timing, and with ``since``
+the first visible / final text times after T); photo/{chat_id}/{message_id} (the JPEG);
+stats (429 counts, calls per method, pending updates, webhook); calls?since=N&chat_id=;
+wait?version=V&timeout=T (long-polls until the state changes).
 """
 
 from __future__ import annotations

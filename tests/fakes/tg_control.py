@@ -130,7 +130,11 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
         chat_id = int(request.match_info["chat_id"])
         if chat_id not in tg.chats:
             return web.json_response({"error": "chat not found"}, status=404)
-        return web.json_response(tg.chats[chat_id].to_json())
+        state = tg.chats[chat_id].to_json()
+        if "since" in request.query:
+            first, final = tg.chats[chat_id].timing_since(float(request.query["since"]))
+            state["since"] = {"first_visible_at": first, "final_text_at": final}
+        return web.json_response(state)
 
     async def photo(request: web.Request) -> web.StreamResponse:
         chat_id, message_id = int(request.match_info["chat_id"]), int(request.match_info["mid"])

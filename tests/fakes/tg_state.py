@@ -139,6 +139,13 @@ class ChatState:
         if final:
             self.final_text_at = now
 
+    def timing_since(self, since: float) -> tuple[float | None, float | None]:
+        """(first visible text, last final text) among the events at or after ``since``."""
+        recent = [e for e in self.events if e.at >= since]
+        first = next((e.at for e in recent if e.text), None)
+        final = max((e.at for e in recent if e.kind in ("message", "edit", "photo")), default=None)
+        return first, final
+
     def reset_timing(self) -> None:
         self.first_visible_at = None
         self.final_text_at = None
