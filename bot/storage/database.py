@@ -84,17 +84,27 @@ def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
 
 
 class Database:
-    """Owns the engine and the session factories. One per process."""
+    """Owns the engines and the session factories. One per process.
+
+    On an SQLite file, `sessionmaker` sessions share ONE pooled connection: every transaction
+    there takes the write lock anyway (BEGIN IMMEDIATE), so the process's writers queue on the
+    pool in FIFO order instead of polling SQLite's busy handler (which sleeps up to 100 ms
+    between tries). Only other processes meet the busy timeout. Reads that may run beside
+    the writer use `read_session()`, on a second engine with an ordinary pool.
+    Consequence: never hold two `sessionmaker` transactions open at once in one task.
+    """
 
     def __init__(self, url: str = DEFAULT_URL, **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine = create_engine(url, **engine_kwargs)
+        self.engine = create_engine(url, **_writer_pool(url), **engine_kwargs)
+        self.read_engine = (
+            create_engine(url, **engine_kwargs) if _is_sqlite_file(url) else self.engine
+        ).execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
         )
-        read_engine = self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
         self.read_sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
-            read_engine, expire_on_commit=False
+            self.read_engine, expire_on_commit=False
         )
 
     @asynccontextmanager
@@ -112,6 +122,19 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.read_engine.dispose()
+
+
+def _is_sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+
+
+def _writer_pool(url: str) -> dict[str, Any]:
+    if not _is_sqlite_file(url):
+        return {}
+    # A stuck writer is a bug: fail loudly after this long rather than queue forever.
+    return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
 
 
 # -- migrations ------------------------------------------------------------------------------

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
@@ -17,35 +16,21 @@ from bot.storage.models import (
     utcnow,
 )
 from bot.storage.repositories._upsert import insert_for
-
-# Statuses whose text goes back into prompts by default: a cancelled answer is what the user
-# saw and stopped; failed and still-streaming answers are left out.
-PROMPT_STATUSES: frozenset[MessageStatus] = frozenset(
-    {MessageStatus.COMPLETE, MessageStatus.TRUNCATED, MessageStatus.CANCELLED}
+from bot.storage.repositories.window import (
+    PROMPT_STATUSES,
+    HistoryEntry,
+    chars_as_tokens,
+    read_window,
 )
 
-
-def chars_as_tokens(text: str) -> int:
-    """Fallback cost of a message whose token count is unknown: one token per character.
-
-    Pessimistic on purpose (real tokenizers give several characters per token); callers with a
-    better estimate pass it to `recent_for_prompt(estimate=...)`.
-    """
-    return len(text)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """A message as the prompt builder needs it (a plain row, not a tracked ORM object)."""
-
-    id: int
-    role: MessageRole
-    text: str
-    token_count: int | None
-    status: MessageStatus
-    author_user_id: int | None
-    author_name: str | None
-    created_at: dt.datetime
+__all__ = [
+    "PROMPT_STATUSES",
+    "ConversationRepository",
+    "HistoryEntry",
+    "MessageRepository",
+    "Turn",
+    "chars_as_tokens",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +91,6 @@ class ConversationRepository:
             .where(Conversation.chat_id == chat_id, Conversation.closed_at.is_(None))
             .execution_options(populate_existing=True)
         )
-
-
-_WINDOW_COLUMNS = (
-    Message.id,
-    Message.role,
-    Message.text,
-    Message.token_count,
-    Message.status,
-    Message.author_user_id,
-    Message.author_name,
-    Message.created_at,
-)
 
 
 class MessageRepository:
@@ -203,53 +176,25 @@ class MessageRepository:
         include_overflow: bool = True,
         estimate: Callable[[str], int] = chars_as_tokens,
         max_messages: int | None = None,
-        page_size: int = 32,
     ) -> list[HistoryEntry]:
         """The newest messages whose token counts fit in `token_budget`, oldest first.
 
-        Walks back from the newest message in pages (index on conversation_id, id), so the
-        cost is the window's, not the history's. With `include_overflow` the first message
-        that no longer fits is included too, so the prompt builder can cut it with a marker
-        or drop it; the builder does the exact fitting (pairs, system prompt, new message).
+        Walks back from the newest message on the (conversation_id, id) index, so the cost
+        is the window's, not the history's (see window.py). With `include_overflow` the
+        first message that no longer fits is included too, so the prompt builder can cut it
+        with a marker or drop it; the builder does the exact fitting (pairs, system prompt,
+        new message).
         A message without a token count costs `estimate(text)`.
         """
-        wanted = sorted(statuses)
-        stmt = (
-            select(*_WINDOW_COLUMNS)
-            .where(
-                Message.conversation_id == conversation_id,
-                Message.status.in_(wanted),
-                Message.id < bindparam("before"),
-            )
-            .order_by(Message.id.desc())
-            .limit(bindparam("limit"))
+        return await read_window(
+            self.session,
+            conversation_id,
+            token_budget,
+            statuses,
+            include_overflow=include_overflow,
+            estimate=estimate,
+            max_messages=max_messages,
         )
-        window: list[HistoryEntry] = []
-        spent = 0
-        before = 2**63 - 1
-        limit = page_size
-        while True:
-            if max_messages is not None:
-                limit = min(limit, max_messages - len(window))
-                if limit <= 0:
-                    break
-            rows = (await self.session.execute(stmt, {"before": before, "limit": limit})).all()
-            for row in rows:
-                entry = HistoryEntry(*row)
-                cost = entry.token_count if entry.token_count is not None else estimate(entry.text)
-                if spent + cost > token_budget:
-                    if include_overflow:
-                        window.append(entry)
-                    window.reverse()
-                    return window
-                spent += cost
-                window.append(entry)
-            if len(rows) < limit:
-                break
-            before = rows[-1].id
-            limit = min(limit * 2, 512)
-        window.reverse()
-        return window
 
     async def last_turn(self, conversation_id: int) -> Turn | None:
         """The newest user message (any status) and the newest assistant message after it."""

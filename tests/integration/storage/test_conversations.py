@@ -144,7 +144,7 @@ async def test_window_spans_pages(database: Database) -> None:
     conv = await _fill(database, [1] * 300)
     async with database.read_session() as session:
         window = await MessageRepository(session).recent_for_prompt(
-            conv, 250, include_overflow=False, page_size=8
+            conv, 250, include_overflow=False
         )
     assert [e.text for e in window] == [f"m{i}" for i in range(50, 300)]
 
