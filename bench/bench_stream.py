@@ -92,7 +92,7 @@ async def main() -> None:
             totals: list[float] = []
             all_gaps: list[list[float]] = []
             for run in range(args.replies + 1):
-                total, gaps, count = await one_reply(client, control, chunks, args.interval)
+                total, gaps, _ = await one_reply(client, control, chunks, args.interval)
                 if run:
                     totals.append(total)
                     all_gaps.append(gaps)

@@ -36,6 +36,7 @@ DEFAULT_IAM_URL = "https://iam.api.cloud.yandex.net"
 DEFAULT_METADATA_URL = "http://169.254.169.254"
 _MAX_TOKEN_AGE = 3600.0  # refresh at least hourly (IAM docs)
 _REFRESH_MARGIN = 300.0
+_TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 class Secret:
@@ -208,7 +209,9 @@ class ServiceAccountKeyAuth(_RefreshingAuth):
 
     async def _fetch(self, http: httpx.AsyncClient) -> tuple[str, float]:
         try:
-            response = await http.post(self._url, json={"jwt": self.make_jwt()})
+            response = await http.post(
+                self._url, json={"jwt": self.make_jwt()}, timeout=_TOKEN_TIMEOUT
+            )
         except httpx.HTTPError as exc:
             raise APIConnectionError(f"IAM token exchange failed: {type(exc).__name__}") from None
         _check(response, "IAM token exchange")
@@ -233,7 +236,9 @@ class MetadataAuth(_RefreshingAuth):
 
     async def _fetch(self, http: httpx.AsyncClient) -> tuple[str, float]:
         try:
-            response = await http.get(self._url, headers={"Metadata-Flavor": "Google"})
+            response = await http.get(
+                self._url, headers={"Metadata-Flavor": "Google"}, timeout=_TOKEN_TIMEOUT
+            )
         except httpx.HTTPError as exc:
             raise APIConnectionError(f"metadata service: {type(exc).__name__}") from None
         _check(response, "metadata service")

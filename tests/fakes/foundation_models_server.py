@@ -19,7 +19,9 @@ Python API::
         fm.fail_next(429, retry_after=1); fm.queue_raw(path, parts=[...])
         fm.image_pending_polls = 3; fm.refuse_images = True; fm.refuse_images_in_operation = True
         fm.auth.keys[kid] = (sa_id, public_pem)  # or fm.register_key(...)
-        fm.expire_tokens(); fm.requests  # RecordedRequest(method, path, headers, json)
+        fm.expire_tokens(); fm.reject_next_auth(1)
+        fm.requests  # RecordedRequest(method, path, headers, json); fm.paths()
+        fm.max_active_generations; fm.stream_disconnects; fm.auth.iam_exchanges
 
 Process and control API (for out-of-process tests)::
 
@@ -36,7 +38,7 @@ Process and control API (for out-of-process tests)::
          "refuse_images": false, "refuse_images_in_operation": false, "default_chunks": 4,
          "default_interval": 0.02, "iam_token_lifetime": 43200}
         {"action": "register_key", "key_id": ..., "service_account_id": ..., "public_key": PEM}
-        {"action": "expire_tokens"}   {"action": "reset"}
+        {"action": "expire_tokens"}  {"action": "reject_auth", "times": 1}  {"action": "reset"}
     GET /_control/requests -> [{"method", "path", "headers", "json"}, ...]
     --script FILE applies a JSON file of such actions at start.
 """
@@ -115,7 +117,12 @@ class FakeFoundationModels(TextHandlers):
         self.auth.keys[key_id] = (service_account_id, public_key_pem)
 
     def expire_tokens(self) -> None:
+        """Every IAM token issued so far is now refused with 401 (expired mid-run)."""
         self.auth.expire_all()
+
+    def reject_next_auth(self, times: int = 1) -> None:
+        """The next `times` API requests get 401 whatever their credentials."""
+        self.auth.reject_next += times
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests if not r.path.startswith("/_control")]
@@ -140,8 +147,13 @@ class FakeFoundationModels(TextHandlers):
             self.register_key(data["key_id"], data["service_account_id"], data["public_key"])
         elif kind == "expire_tokens":
             self.expire_tokens()
+        elif kind == "reject_auth":
+            self.reject_next_auth(int(data.get("times", 1)))
         elif kind == "reset":
-            self.replies.clear(), self.faults.clear(), self.raw.clear(), self.requests.clear()
+            self.replies.clear()
+            self.faults.clear()
+            self.raw.clear()
+            self.requests.clear()
         else:
             raise ValueError(f"unknown action {kind!r}")
 
@@ -154,7 +166,8 @@ class FakeFoundationModels(TextHandlers):
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server
-        assert server is not None and getattr(server, "sockets", None)
+        assert server is not None
+        assert getattr(server, "sockets", None)
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self.url = f"http://{self.host}:{self.port}"
         return self
@@ -322,7 +335,8 @@ class FakeFoundationModels(TextHandlers):
         scores = [2.0 if label.lower() in text.lower() else 1.0 for label in labels]
         total = sum(scores)
         return web.json_response({
-            "predictions": [{"label": lb, "confidence": s / total} for lb, s in zip(labels, scores)],
+            "predictions": [{"label": lb, "confidence": s / total}
+                            for lb, s in zip(labels, scores, strict=True)],
             "modelVersion": "23.10.2024", "inputTokens": str(p.word_count(text) + 40)})
 
 
@@ -337,7 +351,7 @@ async def _serve(args: argparse.Namespace) -> None:
     fm = FakeFoundationModels(api_key=args.api_key, folder_id=args.folder, host=args.host,
                               port=args.port)
     if args.script:
-        actions = json.loads(Path(args.script).read_text(encoding="utf-8"))
+        actions = json.loads(await asyncio.to_thread(Path(args.script).read_text, "utf-8"))
         for action in actions if isinstance(actions, list) else [actions]:
             fm.apply(action)
     await fm.start()

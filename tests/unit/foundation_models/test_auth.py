@@ -101,7 +101,8 @@ async def test_service_account_key_exchange_single_flight(
     client = make_client(auth)
     answers = await asyncio.gather(*(client.embed(f"t{i}") for i in range(20)))
     assert len(answers) == 20
-    assert fm.auth.iam_exchanges == 1 and auth.fetch_count == 1
+    assert fm.auth.iam_exchanges == 1
+    assert auth.fetch_count == 1
     assert fm.auth.jwt_errors == []
     bearer = fm.requests[-1].headers["Authorization"]
     assert bearer.startswith("Bearer t1.fake.")
@@ -147,7 +148,8 @@ async def test_bad_signature_is_rejected_by_iam(
     client = make_client(ServiceAccountKeyAuth.from_file(path, iam_url=fm.url))
     with pytest.raises(errors.AuthenticationError):
         await client.embed("x")
-    assert fm.auth.jwt_errors and "InvalidSignature" in fm.auth.jwt_errors[0]
+    assert fm.auth.jwt_errors
+    assert "InvalidSignature" in fm.auth.jwt_errors[0]
 
 
 async def test_metadata_service(fm: FakeFoundationModels, make_client: MakeClient) -> None:
@@ -156,7 +158,7 @@ async def test_metadata_service(fm: FakeFoundationModels, make_client: MakeClien
     await client.embed("a")
     await client.embed("b")
     assert fm.auth.metadata_requests == 1
-    flavor = [r for r in fm.requests if r.path.startswith("/computeMetadata")][0]
+    flavor = next(r for r in fm.requests if r.path.startswith("/computeMetadata"))
     assert flavor.headers["Metadata-Flavor"] == "Google"
     fm.expire_tokens()
     await client.embed("c")
@@ -205,3 +207,19 @@ async def test_secrets_never_in_reprs_logs_or_errors(
     for secret in (API_KEY, "AQVN-wrong-key-secret", token, private_key[200:260]):
         assert all(secret not in text for text in texts)
     assert "request_id" in caplog.text
+
+
+async def test_refreshable_auth_retries_a_401_once_only(
+    fm: FakeFoundationModels, make_client: MakeClient
+) -> None:
+    client = make_client(MetadataAuth(fm.url))
+    fm.reject_next_auth(1)
+    await client.embed("a")
+    assert fm.auth.metadata_requests == 2
+    fm.reject_next_auth(2)
+    with pytest.raises(errors.AuthenticationError):
+        await client.embed("b")
+    api = make_client(ApiKeyAuth(API_KEY))
+    fm.reject_next_auth(1)
+    with pytest.raises(errors.AuthenticationError):
+        await api.embed("c")

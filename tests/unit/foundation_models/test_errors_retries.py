@@ -48,9 +48,11 @@ def test_string_error_form_and_garbage() -> None:
     body = {"error": "it is not possible", "code": 3, "message": "it is not possible",
             "details": []}
     error = status_error(400, json.dumps(body).encode())
-    assert error.message == "it is not possible" and error.grpc_code == 3
+    assert error.message == "it is not possible"
+    assert error.grpc_code == 3
     error = status_error(502, b"<html>bad gateway</html>", reason="Bad Gateway")
-    assert error.message == "Bad Gateway" and error.grpc_code is None
+    assert error.message == "Bad Gateway"
+    assert error.grpc_code is None
 
 
 def test_retry_after_forms() -> None:
@@ -93,7 +95,8 @@ async def test_429_without_retry_after_uses_backoff_and_final_error_carries_it(
     fm.fail_next(429, times=3)
     with pytest.raises(errors.RateLimitError) as info:
         await client.complete(HELLO, model="yandexgpt")
-    assert info.value.retry_after is None and info.value.status_code == 429
+    assert info.value.retry_after is None
+    assert info.value.status_code == 429
     assert len(sleeps.delays) == 2
     fm.fail_next(429, retry_after=7, times=3)
     with pytest.raises(errors.RateLimitError) as info:

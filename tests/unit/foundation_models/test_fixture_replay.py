@@ -52,7 +52,9 @@ def to_options(request: dict[str, Any]) -> CompletionOptions:
     )
     choice = request.get("toolChoice") or {}
     return CompletionOptions(
-        tools=tools, tool_choice=choice.get("mode"), tool_choice_function=choice.get("functionName"),
+        tools=tools,
+        tool_choice=choice.get("mode"),
+        tool_choice_function=choice.get("functionName"),
         parallel_tool_calls=request.get("parallelToolCalls"),
         json_object=bool(request.get("jsonObject")),
         json_schema=(request.get("jsonSchema") or {}).get("schema"),
@@ -103,7 +105,7 @@ async def replay_completion(client: FoundationModelsClient, ex: dict[str, Any]) 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(REST)))
 async def test_replay(path: Path) -> None:
-    exchanges: list[dict[str, Any]] = json.loads(path.read_text())["exchanges"]
+    exchanges: list[dict[str, Any]] = json.loads(path.read_bytes())["exchanges"]  # noqa: ASYNC240
     async with FakeFoundationModels(api_key="k", folder_id="b1ghsjum2v37c2un8h64") as fm:
         for exchange in exchanges:
             queue(fm, exchange)
@@ -146,10 +148,12 @@ async def replay(
             op = await client.start_image_generation(
                 request["messages"][0]["text"], model=request["modelUri"])
             image = await client.wait_for_image(op.id, policy=FAST)
-            assert len(image) == 1_627_801 and image.endswith(b"\xff\xd9")
+            assert len(image) == 1_627_801
+            assert image.endswith(b"\xff\xd9")
         elif method == "textEmbedding":
             vector = await client.embed(request["text"], model=request["modelUri"])
-            assert vector == ex["body"]["embedding"] and len(vector) == 256
+            assert vector == ex["body"]["embedding"]
+            assert len(vector) == 256
         elif method == "fewShotTextClassification":
             predictions = await client.classify_few_shot(
                 request["text"], labels=request["labels"], model=request["modelUri"],

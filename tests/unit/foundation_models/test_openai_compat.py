@@ -3,6 +3,7 @@ SSE endpoint for faults and early close."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -47,7 +48,8 @@ def sse_text(body: str) -> tuple[str, str | None]:
 def messages_of(body: dict[str, Any]) -> list[ChatMessage] | None:
     out = []
     for m in body["messages"]:
-        if m["role"] not in ("system", "user", "assistant") or not isinstance(m.get("content"), str):
+        content = m.get("content")
+        if m["role"] not in ("system", "user", "assistant") or not isinstance(content, str):
             return None
         out.append(ChatMessage(Role(m["role"]), m["content"]))
     return out
@@ -55,7 +57,7 @@ def messages_of(body: dict[str, Any]) -> list[ChatMessage] | None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 async def test_cassette_replay(path: Path) -> None:
-    interactions = yaml.safe_load(path.read_text())["interactions"]
+    interactions = yaml.safe_load(path.read_bytes())["interactions"]  # noqa: ASYNC240
     async with FakeFoundationModels(api_key="k", folder_id="b1ghsjum2v37c2un8h64") as fm:
         chat = OpenAICompatibleChatModel(base_url=f"{fm.url}/v1", auth=ApiKeyAuth("k"))
         replayed = 0
@@ -73,9 +75,10 @@ async def test_cassette_replay(path: Path) -> None:
             if request["stream"]:
                 snaps = [s async for s in chat.stream(messages, model=request["model"],
                                                       options=options)]
-                text, finish = sse_text(body)
-                assert snaps[-1].text == text and snaps[-1].is_final
-                assert all(b.text.startswith(a.text) for a, b in zip(snaps, snaps[1:]))
+                text, _ = sse_text(body)
+                assert snaps[-1].text == text
+                assert snaps[-1].is_final
+                assert all(b.text.startswith(a.text) for a, b in itertools.pairwise(snaps))
             else:
                 answer = await chat.complete(messages, model=request["model"], options=options)
                 recorded = json.loads(body)
@@ -108,7 +111,8 @@ async def test_tool_call_cassettes_parse() -> None:
             else:
                 answer = await chat.complete(messages, model=request["model"])
                 assert answer.status is CompletionStatus.TOOL_CALLS
-                assert answer.tool_calls and answer.tool_calls[0].arguments
+                assert answer.tool_calls
+                assert answer.tool_calls[0].arguments
             await chat.aclose()
 
 

@@ -24,7 +24,8 @@ async def test_completion_async_and_wait(
     fm.text_pending_polls = 2
     fm.queue_reply("deferred answer")
     op = await client.completion_async(HELLO, model="yandexgpt-lite")
-    assert not op.done and op.description == "Async GPT Completion"
+    assert not op.done
+    assert op.description == "Async GPT Completion"
     answer = await client.wait_for_completion(op.id, policy=FAST)
     assert answer.text == "deferred answer"
     assert fm.paths().count(f"/operations/{op.id}") == 3
@@ -37,7 +38,8 @@ async def test_poller_backs_off_to_a_cap(
     op = await client.start_image_generation("a red cat", model="yandex-art")
     policy = PollPolicy(initial=1.0, multiplier=2.0, max_interval=5.0, deadline=300)
     image = await client.wait_for_image(op.id, policy=policy)
-    assert image.startswith(b"\xff\xd8\xff") and image.endswith(b"\xff\xd9")
+    assert image.startswith(b"\xff\xd8\xff")
+    assert image.endswith(b"\xff\xd9")
     assert sleeps.delays == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
 
 
@@ -93,26 +95,34 @@ async def test_refusal_at_submit(fm: FakeFoundationModels, client: FoundationMod
     assert info.value.code == 3
 
 
-async def test_refusal_in_operation(fm: FakeFoundationModels, client: FoundationModelsClient) -> None:
+async def test_refusal_in_operation(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
     fm.refuse_images_in_operation = True
     op = await client.start_image_generation("something forbidden", model="yandex-art")
     with pytest.raises(errors.ImageRefusedError) as info:
         await client.wait_for_image(op.id, policy=FAST)
-    assert info.value.operation_id == op.id and REFUSAL in info.value.reason
+    assert info.value.operation_id == op.id
+    assert REFUSAL in info.value.reason
 
 
-async def test_not_a_jpeg_and_cancel(fm: FakeFoundationModels, client: FoundationModelsClient) -> None:
+async def test_not_a_jpeg_and_cancel(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
     fm.image_bytes = b"GIF89a not a jpeg"
     op = await client.start_image_generation("cat", model="yandex-art")
     with pytest.raises(errors.OperationFailedError, match="JPEG"):
         await client.wait_for_image(op.id, policy=FAST)
     op = await client.start_image_generation("dog", model="yandex-art")
     cancelled = await client.cancel_operation(op.id)
-    assert cancelled.done and cancelled.error is not None and cancelled.error.code == 1
+    assert cancelled.done
+    assert cancelled.error is not None
+    assert cancelled.error.code == 1
     assert fm.requests[-1].path == f"/operations/{op.id}:cancel"
     with pytest.raises(errors.OperationFailedError) as info:
         await client.wait_for_image(op.id, policy=FAST)
-    assert not isinstance(info.value, errors.ImageRefusedError) and info.value.code == 1
+    assert not isinstance(info.value, errors.ImageRefusedError)
+    assert info.value.code == 1
     with pytest.raises(errors.NotFoundError):
         await client.get_operation("nope")
 
@@ -132,3 +142,21 @@ async def test_concurrency_limit_queues_generations(
     assert fm.max_active_generations == 2
     assert all(text == "a b c d" for text, _ in results)
     assert max(wait for _, wait in results) >= 0.08
+
+
+async def test_tokenizer_embeddings_classifiers(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    tokens = await client.tokenize("hello big world", model="yandexgpt-lite")
+    assert [t.text for t in tokens if not t.special] == ["\u2581hello", "\u2581big", "\u2581world"]
+    assert await client.count_tokens(HELLO, model="yandexgpt") == 3
+    assert fm.requests[-1].path == "/foundationModels/v1/tokenizeCompletion"
+    query = await client.embed("where", model="text-search-query")
+    assert len(query) == 256
+    assert fm.requests[-1].json["modelUri"] == "emb://b1gtestfolder/text-search-query/latest"
+    predictions = await client.classify_few_shot(
+        "set an alarm", labels=["alarm", "weather"], task_description="intent",
+        samples=[("rain?", "weather")])
+    assert max(predictions, key=lambda p: p.confidence).label == "alarm"
+    assert fm.requests[-1].json["modelUri"] == "cls://b1gtestfolder/yandexgpt-lite/latest"
+    assert fm.requests[-1].json["samples"] == [{"text": "rain?", "label": "weather"}]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import cast
 
 import pytest
 
@@ -54,7 +56,9 @@ async def test_stream_yields_cumulative_snapshots_ending_final(
 ) -> None:
     fm.queue_reply("one two three four five six", chunks=3, interval=0.01)
     snaps = await collect(client)
-    assert [s.text for s in snaps] == ["one two", "one two three four", "one two three four five six"]
+    assert [s.text for s in snaps] == [
+        "one two", "one two three four", "one two three four five six"
+    ]
     assert [s.status for s in snaps][-1] is CompletionStatus.FINAL
     assert not any(s.is_final for s in snaps[:-1])
     assert snaps[-1].usage.completion_tokens == 6
@@ -76,9 +80,13 @@ async def test_stream_without_final_status_is_an_error(
 ) -> None:
     fm.queue_reply("a b c d", chunks=4, fault="cut", fault_after=2)
     seen: list[str] = []
-    with pytest.raises(StreamError) as info:
+
+    async def consume() -> None:
         async for snap in client.stream(HELLO, model="yandexgpt"):
             seen.append(snap.text)
+
+    with pytest.raises(StreamError) as info:
+        await consume()
     assert seen == ["a", "a b"]
     assert info.value.partial_text == "a b"
 
@@ -112,7 +120,9 @@ async def test_dropped_connection_is_a_stream_error_and_not_retried(
     assert fm.paths().count("/foundationModels/v1/completion") == 1
 
 
-async def test_idle_and_first_byte_timeouts(fm: FakeFoundationModels, make_client: MakeClient) -> None:
+async def test_idle_and_first_byte_timeouts(
+    fm: FakeFoundationModels, make_client: MakeClient
+) -> None:
     client = make_client(timeouts=Timeouts(connect=1, first_byte=0.3, idle=0.1), retry=NO_RETRY)
     fm.queue_reply("a b c d", chunks=4, fault="stall", fault_after=2, stall=0.5)
     with pytest.raises(APITimeoutError) as info:
@@ -135,7 +145,8 @@ async def test_closing_early_closes_the_response_and_frees_the_slot(
     client = make_client(max_concurrent_generations=1)
     fm.queue_reply(" ".join(f"w{i}" for i in range(60)), chunks=60, interval=0.05)
     started = time.monotonic()
-    async with aclosing(client.stream(HELLO, model="yandexgpt")) as stream:
+    generator = cast(AsyncGenerator[Snapshot, None], client.stream(HELLO, model="yandexgpt"))
+    async with aclosing(generator) as stream:
         async for snap in stream:
             if snap.text.count("w") >= 2:
                 break
