@@ -31,19 +31,24 @@ T = TypeVar("T")
 
 
 class _Pacer:
-    """Bot-wide spacing: reservations one ``1/rate`` apart, first come first served."""
+    """Bot-wide spacing of at least ``1/rate`` between the moments calls are made.
+
+    Slots are taken in FIFO order (asyncio.Lock is fair) and measured from the actual moment
+    a call goes out, so a late wake-up never turns queued reservations into a burst.
+    """
 
     def __init__(self, rate: float, clock: Callable[[], float]) -> None:
         self._spacing = 1.0 / rate
         self._clock = clock
         self._next = 0.0
+        self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
-        now = self._clock()
-        slot = max(now, self._next)
-        self._next = slot + self._spacing
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        async with self._lock:
+            delay = self._next - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next = self._clock() + self._spacing
 
 
 class Lane:
@@ -254,9 +259,7 @@ class Outbox:
                 if at > now:
                     await lane.sleep(at - now)
                     continue
-                await self._pacer.acquire()
-                now = self._clock()
-                call = job.next_call(now, now >= lane.next_slot and now >= lane.paused_until)
+                call = job.next_call(now, now >= lane.next_slot)
                 if call is None:
                     idle_calls += 1
                     if idle_calls > 100:  # a job that keeps saying "now" but has nothing to do
@@ -264,8 +267,9 @@ class Outbox:
                         await asyncio.sleep(0.05)
                     continue
                 idle_calls = 0
-                if call.heavy:
-                    lane.next_slot = now + lane.interval
+                await self._pacer.acquire()
+                if call.heavy:  # measured from the moment the call goes out
+                    lane.next_slot = self._clock() + lane.interval
                 await self._send(lane, job, call)
         finally:
             lane.task = None

@@ -1,0 +1,226 @@
+"""Outbox streaming through a real aiogram Bot on the recording session + chat simulator.
+
+Intervals are scaled down 20x (private 50 ms, group 150 ms, bot 30 per 50 ms); the simulator
+enforces the same scaled limits and counts every violation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiogram.methods import (
+    EditMessageText,
+    SendChatAction,
+    SendMessage,
+    SendMessageDraft,
+)
+
+from bot.telegram.outbox import Outbox
+from bot.telegram.render import render_markdown, split_rendered
+from tests.telegram.recording_session import ChatSimulator, RecordingSession, Shown, make_bot
+
+SCALE = 0.05
+PRIVATE, GROUP = 7, -1007
+
+
+def setup(
+    *, drafts: bool = True, **outbox_kwargs: Any
+) -> tuple[Outbox, RecordingSession, ChatSimulator]:
+    sim = ChatSimulator(time_scale=SCALE, drafts=drafts)
+    session = RecordingSession(sim)
+    options: dict[str, Any] = {
+        "private_interval": 1.0 * SCALE,
+        "group_interval": 3.0 * SCALE,
+        "global_rate": 30 / SCALE,
+        "typing_interval": 4.5 * SCALE,
+        "draft_keepalive": 20 * SCALE,
+        "retry_after_scale": SCALE,
+        "backoff": 0.01,
+    }
+    outbox = Outbox(make_bot(session), **(options | outbox_kwargs))
+    return outbox, session, sim
+
+
+def expected(markdown: str) -> list[Shown]:
+    return [Shown(p.text, p.entities) for p in split_rendered(render_markdown(markdown))]
+
+
+def chat_requests(session: RecordingSession, chat_id: int) -> list[Any]:
+    return [r.method for r in session.requests if getattr(r.method, "chat_id", None) == chat_id]
+
+
+async def feed(handle: Any, chunks: list[str], pause: float = 0.005) -> str:
+    text = ""
+    for chunk in chunks:
+        text += chunk
+        handle.update(text)
+        await asyncio.sleep(pause)
+    return text
+
+
+async def test_private_chat_streams_drafts_and_ends_with_one_message() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(PRIVATE, "private", draft=True, reply_to=55)
+    final = await feed(handle, [f"word{i} **bold{i}** " for i in range(40)])
+    ids = await handle.finish(final)
+    calls = chat_requests(session, PRIVATE)
+    drafts = [c for c in calls if isinstance(c, SendMessageDraft)]
+    assert drafts[0].text == "" and drafts[0].can_stop is True  # "Thinking…" at once
+    assert len(drafts) > 3
+    assert {d.draft_id for d in drafts} == {handle.draft_id}
+    assert all(d.parse_mode is None for d in drafts)
+    sends = [c for c in calls if isinstance(c, SendMessage)]
+    assert len(sends) == 1 and isinstance(calls[-1], SendMessage)
+    assert sends[0].reply_parameters.message_id == 55
+    assert sends[0].reply_parameters.allow_sending_without_reply is True
+    assert not any(isinstance(c, SendChatAction | EditMessageText) for c in calls)
+    assert sim.visible(PRIVATE) == expected(final)
+    assert len(ids) == 1
+    assert sim.violations == []
+
+
+async def test_group_streams_by_editing_one_message() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(GROUP, "supergroup", draft=True, thread_id=3)
+    final = await feed(handle, [f"part {i}. " for i in range(60)])
+    ids = await handle.finish(final + "\n\n*done*")
+    calls = chat_requests(session, GROUP)
+    assert not any(isinstance(c, SendMessageDraft) for c in calls)
+    sends = [c for c in calls if isinstance(c, SendMessage)]
+    edits = [c for c in calls if isinstance(c, EditMessageText)]
+    assert len(sends) == 1 and len(edits) >= 2
+    assert {e.message_id for e in edits} == set(ids)
+    assert all(c.message_thread_id == 3 for c in calls if hasattr(c, "message_thread_id"))
+    assert sim.visible(GROUP) == expected(final + "\n\n*done*")
+    assert sim.violations == []
+
+
+async def test_typing_is_repeated_until_the_first_text() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(GROUP, "group", draft=False)
+    await asyncio.sleep(0.55)  # typing every 0.225 s: at 0, ~0.225, ~0.45
+    handle.update("first")
+    await asyncio.sleep(0.4)
+    await handle.finish("first and last")
+    calls = chat_requests(session, GROUP)
+    typing = [c for c in calls if isinstance(c, SendChatAction)]
+    assert 2 <= len(typing) <= 4
+    assert all(t.action == "typing" for t in typing)
+    first_send = next(i for i, c in enumerate(calls) if isinstance(c, SendMessage))
+    assert all(isinstance(c, SendChatAction) for c in calls[:first_send])
+    assert not any(isinstance(c, SendChatAction) for c in calls[first_send:])
+
+
+async def test_latest_frame_wins_and_identical_frames_are_skipped() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(GROUP, "supergroup", draft=False)
+    offered = []
+    for i in range(200):
+        offered.append(f"count {i}")
+        handle.update(offered[-1])
+        handle.update(offered[-1])  # identical: ignored
+        await asyncio.sleep(0.002)
+    started = session.requests[0].at
+    await asyncio.sleep(0.2)
+    await handle.finish(offered[-1])
+    calls = [c for c in chat_requests(session, GROUP) if not isinstance(c, SendChatAction)]
+    elapsed = session.requests[-1].at - started
+    assert len(calls) <= elapsed / (3 * SCALE) + 2  # paced, coalesced
+    texts = [c.text for c in calls]
+    assert all(t in offered for t in texts)
+    assert all(a != b for a, b in zip(texts, texts[1:], strict=False))  # never the same twice
+    assert texts[-1] == "count 199"
+    assert sim.violations == []
+
+
+async def test_final_long_answer_is_split_in_order_in_edit_mode() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(GROUP, "supergroup", draft=False)
+    paragraphs = [f"Paragraph {i}: " + "lorem ipsum dolor " * 40 for i in range(30)]
+    final = "\n\n".join(paragraphs)
+    await feed(handle, ["Paragraph 0: lorem", " ipsum"])
+    ids = await handle.finish(final)
+    want = expected(final)
+    assert len(want) >= 4
+    assert sim.visible(GROUP) == want
+    assert ids == sorted(ids) and len(ids) == len(want)
+    first_send = next(c for c in chat_requests(session, GROUP) if isinstance(c, SendMessage))
+    assert first_send.text.startswith("Paragraph 0")
+
+
+async def test_final_long_answer_is_split_in_order_in_draft_mode() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    final = "\n\n".join(f"## Step {i}\n\n```python\nprint({i})\n```\n" * 3 for i in range(150))
+    await feed(handle, [final[:5000], final[5000:9000]])
+    ids = await handle.finish(final)
+    want = expected(final)
+    assert len(want) >= 3
+    assert sim.visible(PRIVATE) == want
+    assert len(ids) == len(want)
+    drafts = [c for c in chat_requests(session, PRIVATE) if isinstance(c, SendMessageDraft)]
+    assert all(len(d.text or "") <= 4096 for d in drafts)
+    assert sim.violations == []
+
+
+@pytest.mark.parametrize("empty", ["", "   \n"])
+async def test_blank_final_sends_nothing(empty: str) -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    assert await handle.finish(empty) == []
+    assert sim.visible(PRIVATE) == []
+
+
+async def test_finish_twice_is_an_error() -> None:
+    outbox, _, _ = setup()
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    await handle.finish("a")
+    with pytest.raises(RuntimeError):
+        await handle.finish("b")
+    handle.update("ignored after finish")
+
+
+async def test_cancelled_caller_does_not_cancel_the_final_delivery() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(GROUP, "supergroup", draft=False)
+    handle.update("x")
+    task = asyncio.create_task(handle.finish("final text"))
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0.4)
+    assert sim.visible(GROUP) == expected("final text")
+
+
+async def test_draft_keepalive_resends_before_the_draft_expires() -> None:
+    outbox, session, sim = setup(draft_keepalive=0.2)
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    handle.update("waiting for a tool")
+    await asyncio.sleep(0.7)  # drafts vanish after 30 s; keepalive every 20 s (0.2 here)
+    await handle.finish("done")
+    drafts = [c for c in chat_requests(session, PRIVATE) if isinstance(c, SendMessageDraft)]
+    assert [d.text for d in drafts].count("waiting for a tool") >= 3
+
+
+async def test_stream_for_draft_finds_the_open_stream() -> None:
+    outbox, _, _ = setup()
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    assert outbox.stream_for_draft(PRIVATE, handle.draft_id) is handle
+    assert outbox.stream_for_draft(PRIVATE, handle.draft_id + 1) is None
+    assert outbox.stream_for_draft(PRIVATE + 1, handle.draft_id) is None
+    await handle.finish("bye")
+    assert outbox.stream_for_draft(PRIVATE, handle.draft_id) is None
+
+
+async def test_no_task_left_behind_when_idle() -> None:
+    outbox, _, _ = setup()
+    before = len(asyncio.all_tasks())
+    handles = [outbox.stream(-i, "group", draft=False) for i in range(1, 21)]
+    for h in handles:
+        h.update("hello")
+    assert len(asyncio.all_tasks()) <= before + 20  # one task per chat at most
+    await asyncio.gather(*(h.finish("bye") for h in handles))
+    await asyncio.sleep(0.01)
+    assert len(asyncio.all_tasks()) == before
+    await outbox.aclose()
