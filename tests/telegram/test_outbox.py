@@ -7,6 +7,7 @@ enforces the same scaled limits and counts every violation.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import pytest
@@ -67,14 +68,18 @@ async def test_private_chat_streams_drafts_and_ends_with_one_message() -> None:
     ids = await handle.finish(final)
     calls = chat_requests(session, PRIVATE)
     drafts = [c for c in calls if isinstance(c, SendMessageDraft)]
-    assert drafts[0].text == "" and drafts[0].can_stop is True  # "Thinking…" at once
+    assert drafts[0].text == ""
+    assert drafts[0].can_stop is True
     assert len(drafts) > 3
     assert {d.draft_id for d in drafts} == {handle.draft_id}
     assert all(d.parse_mode is None for d in drafts)
     sends = [c for c in calls if isinstance(c, SendMessage)]
-    assert len(sends) == 1 and isinstance(calls[-1], SendMessage)
-    assert sends[0].reply_parameters.message_id == 55
-    assert sends[0].reply_parameters.allow_sending_without_reply is True
+    assert len(sends) == 1
+    assert isinstance(calls[-1], SendMessage)
+    reply = sends[0].reply_parameters
+    assert reply is not None
+    assert reply.message_id == 55
+    assert reply.allow_sending_without_reply is True
     assert not any(isinstance(c, SendChatAction | EditMessageText) for c in calls)
     assert sim.visible(PRIVATE) == expected(final)
     assert len(ids) == 1
@@ -90,7 +95,8 @@ async def test_group_streams_by_editing_one_message() -> None:
     assert not any(isinstance(c, SendMessageDraft) for c in calls)
     sends = [c for c in calls if isinstance(c, SendMessage)]
     edits = [c for c in calls if isinstance(c, EditMessageText)]
-    assert len(sends) == 1 and len(edits) >= 2
+    assert len(sends) == 1
+    assert len(edits) >= 2
     assert {e.message_id for e in edits} == set(ids)
     assert all(c.message_thread_id == 3 for c in calls if hasattr(c, "message_thread_id"))
     assert sim.visible(GROUP) == expected(final + "\n\n*done*")
@@ -98,7 +104,7 @@ async def test_group_streams_by_editing_one_message() -> None:
 
 
 async def test_typing_is_repeated_until_the_first_text() -> None:
-    outbox, session, sim = setup()
+    outbox, session, _sim = setup()
     handle = outbox.stream(GROUP, "group", draft=False)
     await asyncio.sleep(0.55)  # typing every 0.225 s: at 0, ~0.225, ~0.45
     handle.update("first")
@@ -130,7 +136,7 @@ async def test_latest_frame_wins_and_identical_frames_are_skipped() -> None:
     assert len(calls) <= elapsed / (3 * SCALE) + 2  # paced, coalesced
     texts = [c.text for c in calls]
     assert all(t in offered for t in texts)
-    assert all(a != b for a, b in zip(texts, texts[1:], strict=False))  # never the same twice
+    assert all(a != b for a, b in itertools.pairwise(texts))  # never the same twice
     assert texts[-1] == "count 199"
     assert sim.violations == []
 
@@ -145,7 +151,8 @@ async def test_final_long_answer_is_split_in_order_in_edit_mode() -> None:
     want = expected(final)
     assert len(want) >= 4
     assert sim.visible(GROUP) == want
-    assert ids == sorted(ids) and len(ids) == len(want)
+    assert ids == sorted(ids)
+    assert len(ids) == len(want)
     first_send = next(c for c in chat_requests(session, GROUP) if isinstance(c, SendMessage))
     assert first_send.text.startswith("Paragraph 0")
 
@@ -167,7 +174,7 @@ async def test_final_long_answer_is_split_in_order_in_draft_mode() -> None:
 
 @pytest.mark.parametrize("empty", ["", "   \n"])
 async def test_blank_final_sends_nothing(empty: str) -> None:
-    outbox, session, sim = setup()
+    outbox, _session, sim = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True)
     assert await handle.finish(empty) == []
     assert sim.visible(PRIVATE) == []
@@ -183,7 +190,7 @@ async def test_finish_twice_is_an_error() -> None:
 
 
 async def test_cancelled_caller_does_not_cancel_the_final_delivery() -> None:
-    outbox, session, sim = setup()
+    outbox, _session, sim = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     handle.update("x")
     task = asyncio.create_task(handle.finish("final text"))
@@ -194,7 +201,7 @@ async def test_cancelled_caller_does_not_cancel_the_final_delivery() -> None:
 
 
 async def test_draft_keepalive_resends_before_the_draft_expires() -> None:
-    outbox, session, sim = setup(draft_keepalive=0.2)
+    outbox, session, _sim = setup(draft_keepalive=0.2)
     handle = outbox.stream(PRIVATE, "private", draft=True)
     handle.update("waiting for a tool")
     await asyncio.sleep(0.7)  # drafts vanish after 30 s; keepalive every 20 s (0.2 here)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -18,7 +19,7 @@ from aiogram.methods import (
 from bot.telegram.outbox import ChatUnreachableError
 from bot.telegram.render import RenderedText
 from tests.telegram.recording_session import Reply
-from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE, chat_requests, expected, setup
+from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE, expected, setup
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -41,7 +42,8 @@ async def test_retry_after_pauses_the_whole_chat() -> None:
     await handle.finish("first and final")
     await photo_like
     after = [r for r in session.requests if r.at > flood_at]
-    assert after and all(r.at - flood_at >= 4 * SCALE * 0.95 for r in after)
+    assert after
+    assert all(r.at - flood_at >= 4 * SCALE * 0.95 for r in after)
     assert sim.visible(GROUP) == expected("first and final")
 
 
@@ -57,7 +59,7 @@ async def test_final_is_delivered_through_repeated_floods() -> None:
 
 
 async def test_not_modified_counts_as_success() -> None:
-    outbox, session, sim = setup()
+    outbox, session, _sim = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     handle.update("one")
     await asyncio.sleep(0.05)
@@ -91,7 +93,8 @@ async def test_blocked_user_stops_the_stream_quietly() -> None:
     sim.blocked.add(GROUP)
     handle.update("hello again")
     await asyncio.sleep(0.3)
-    assert handle.closed and isinstance(handle.error, ChatUnreachableError)
+    assert handle.closed
+    assert isinstance(handle.error, ChatUnreachableError)
     count = len(session.requests)
     handle.update("ignored")
     with pytest.raises(ChatUnreachableError, match="blocked"):
@@ -130,12 +133,13 @@ async def test_refused_entities_are_resent_as_plain_text() -> None:
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     await handle.finish("**bold** text")
     first, second = session.calls(SendMessage)
-    assert first.entities and second.entities is None
+    assert first.entities
+    assert second.entities is None
     assert sim.visible(GROUP)[0].text == "bold text"
 
 
 async def test_transient_server_errors_are_retried() -> None:
-    outbox, session, sim = setup()
+    outbox, session, _sim = setup()
     session.add_reply(Reply.error(502, "Bad Gateway"), SendMessage)
     session.add_reply(Reply.error(500, "Internal Server Error"), SendMessage)
     ids = await outbox.send_text(PRIVATE, "eventually")
@@ -162,7 +166,8 @@ async def test_fail_keeps_partial_answer_and_adds_a_notice() -> None:
     shown = sim.visible(PRIVATE)
     assert shown == [*expected("The answer so **far**"), *expected("⚠️ The model timed out.")]
     sends = session.calls(SendMessage)
-    assert sends[0].reply_parameters.message_id == 9 and sends[1].reply_parameters is None
+    assert sends[0].reply_parameters.message_id == 9
+    assert sends[1].reply_parameters is None
 
 
 async def test_fail_without_partial() -> None:
@@ -183,7 +188,7 @@ async def test_send_text_and_paced_calls() -> None:
     with pytest.raises(TelegramBadRequest, match="not found"):
         await outbox.call(GROUP, DeleteMessage(chat_id=GROUP, message_id=424242))
     heavy = [r.at for r in session.requests if not isinstance(r.method, SendChatAction)]
-    gaps = [b - a for a, b in zip(heavy, heavy[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(heavy)]
     assert min(gaps) >= 3 * SCALE * 0.95
     assert sim.violations == []
 
