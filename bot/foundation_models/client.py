@@ -10,8 +10,6 @@ per-folder concurrency limit (the default quota is 10 concurrent sync generation
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
@@ -24,13 +22,14 @@ from pydantic import BaseModel
 from bot.foundation_models import wire
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.error_mapping import is_refusal
-from bot.foundation_models.errors import (
-    BadRequestError,
-    ImageRefusedError,
-    OperationFailedError,
-)
+from bot.foundation_models.errors import BadRequestError, ImageRefusedError
 from bot.foundation_models.limits import GenerationLimiter
-from bot.foundation_models.operations import operation_of, poll_until_done, raise_if_failed
+from bot.foundation_models.operations import (
+    jpeg_of,
+    operation_of,
+    poll_until_done,
+    raise_if_failed,
+)
 from bot.foundation_models.requests import completion_body, image_body
 from bot.foundation_models.streaming import completion_of, snapshots
 from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
@@ -49,7 +48,6 @@ from bot.foundation_models.uris import Scheme, folder_of, resolve_model_uri
 
 logger = logging.getLogger("bot.foundation_models")
 _W = TypeVar("_W", bound=BaseModel)
-JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 class FoundationModelsClient:
@@ -291,13 +289,4 @@ class FoundationModelsClient:
             raise ImageRefusedError(
                 operation.error.message, operation_id=operation_id, code=operation.error.code
             )
-        raise_if_failed(operation)
-        encoded = (operation.response or {}).get("image")
-        try:
-            image = base64.b64decode(encoded if isinstance(encoded, str) else "", validate=True)
-        except (binascii.Error, ValueError):
-            image = b""
-        if not image.startswith(JPEG_MAGIC):
-            raise OperationFailedError("the finished operation holds no JPEG image",
-                                       operation_id=operation_id)
-        return image
+        return jpeg_of(operation)

@@ -9,6 +9,8 @@ at `deadline` (the quota is 50 GET/s per cloud, so a patient cadence matters).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +20,7 @@ from bot.foundation_models.errors import OperationFailedError, OperationTimeoutE
 from bot.foundation_models.types import Operation, OperationError, PollPolicy
 
 logger = logging.getLogger(__name__)
+JPEG_MAGIC = b"\xff\xd8\xff"  # SOI + the first marker
 
 
 def operation_of(body: wire.Operation) -> Operation:
@@ -31,6 +34,21 @@ def operation_of(body: wire.Operation) -> Operation:
         error=error,
         response=dict(body.response) if body.response is not None else None,
     )
+
+
+def jpeg_of(operation: Operation) -> bytes:
+    """The finished image operation's JPEG (`response.image`, base64), checked by its magic."""
+    raise_if_failed(operation)
+    encoded = (operation.response or {}).get("image")
+    try:
+        image = base64.b64decode(encoded if isinstance(encoded, str) else "", validate=True)
+    except (binascii.Error, ValueError):
+        image = b""
+    if not image.startswith(JPEG_MAGIC):
+        raise OperationFailedError(
+            "the finished operation holds no JPEG image", operation_id=operation.id
+        )
+    return image
 
 
 def raise_if_failed(operation: Operation) -> None:

@@ -9,6 +9,8 @@ from contextlib import aclosing
 from typing import cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import APITimeoutError, RateLimitError, StreamError
@@ -160,3 +162,21 @@ async def test_closing_early_closes_the_response_and_frees_the_slot(
     # the single concurrency slot is free again
     answer = await asyncio.wait_for(client.complete(HELLO, model="yandexgpt"), 1)
     assert answer.text == "Echo: hello"
+
+
+@given(
+    lines=st.lists(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=30),
+                   max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=10),
+)
+def test_line_buffer_any_split_gives_the_same_lines(lines: list[str], cuts: list[int]) -> None:
+    data = b"".join(line.encode() + b"\n" for line in lines)
+    buffer = LineBuffer()
+    out: list[bytes] = []
+    start = 0
+    for cut in sorted(c for c in cuts if c <= len(data)):
+        out += buffer.feed(data[start:cut])
+        start = cut
+    out += buffer.feed(data[start:])
+    assert out == [line.encode() for line in lines]
+    assert buffer.flush() == b""
