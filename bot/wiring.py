@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.conversation import ConversationService
-from bot.foundation_models.auth import build_auth
+from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
@@ -35,11 +35,11 @@ class Core:
     images: ImageService
 
 
-def build_client(settings: Settings) -> FoundationModelsClient:
+def build_auth_from(settings: Settings) -> Auth:
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value is not None else None
 
-    auth = build_auth(
+    return build_auth(
         api_key=secret(settings.yandex_api_key),
         iam_token=secret(settings.yandex_iam_token),
         sa_key_file=settings.yandex_sa_key_file,
@@ -47,6 +47,9 @@ def build_client(settings: Settings) -> FoundationModelsClient:
         iam_url=settings.yandex_iam_url,
         metadata_url=settings.yandex_metadata_url,
     )
+
+
+def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
     return FoundationModelsClient(
         folder_id=settings.yandex_folder_id,
         auth=auth,
@@ -57,15 +60,21 @@ def build_client(settings: Settings) -> FoundationModelsClient:
     )
 
 
-async def build_chat_model(
-    settings: Settings, client: FoundationModelsClient, stack: AsyncExitStack
+def build_chat_model(
+    settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack
 ) -> ChatModel:
-    """The native API by default; TEXT_API=openai speaks /v1/chat/completions."""
+    """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
     if settings.text_api == "native":
         return client
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 
-    model = OpenAICompatibleChatModel.from_client(client, base_url=settings.openai_url)
+    model = OpenAICompatibleChatModel(
+        base_url=settings.openai_url,
+        auth=auth,
+        folder_id=settings.yandex_folder_id,
+        data_logging=settings.yandex_data_logging,
+        max_concurrent_generations=settings.yandex_max_concurrent_generations,
+    )
     stack.push_async_callback(model.aclose)
     return model
 
@@ -77,9 +86,10 @@ async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
-        client = build_client(settings)
+        auth = build_auth_from(settings)
+        client = build_client(settings, auth)
         stack.push_async_callback(client.aclose)
-        chat_model = await build_chat_model(settings, client, stack)
+        chat_model = build_chat_model(settings, client, auth, stack)
         conversation = ConversationService(
             sessionmaker=db.sessionmaker,
             model=chat_model,

@@ -1,0 +1,185 @@
+"""Streamed answers: one conversation turn delivered through the Outbox.
+
+A turn runs as a job in its chat's FIFO (chatqueue.py): snapshots go to a StreamHandle (a
+draft in private chats, one edited message in groups, with a typing indicator until the first
+text), the final text is always delivered, and every failure becomes a clear message that
+keeps the partial answer. A cancelled job (/stop, the draft's stop button, shutdown) delivers
+what was written so far, marked as stopped; the conversation core stores it as cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiogram.exceptions import TelegramAPIError
+
+from bot.conversation import (
+    ChatRef,
+    ContentFilteredError,
+    ConversationService,
+    Speaker,
+    TurnResult,
+)
+from bot.foundation_models.errors import (
+    APITimeoutError,
+    OperationTimeoutError,
+    RateLimitError,
+    ServiceUnavailableError,
+)
+from bot.foundation_models.types import Snapshot
+from bot.storage.models import MessageStatus
+from bot.telegram.chatqueue import ChatQueues, Ticket
+from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.texts import Translator
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where an answer goes."""
+
+    chat: ChatRef
+    reply_to: int | None = None
+    thread_id: int | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.chat.type == "private"
+
+
+def describe_error(error: Exception, t: Translator) -> str:
+    if isinstance(error, ContentFilteredError):
+        return t("error_refused")
+    if isinstance(error, RateLimitError | ServiceUnavailableError):
+        return t("error_quota")
+    if isinstance(error, APITimeoutError | OperationTimeoutError | TimeoutError):
+        return t("error_timeout")
+    return t("error_generic")
+
+
+class Answerer:
+    def __init__(
+        self,
+        *,
+        conversation: ConversationService,
+        outbox: Outbox,
+        queues: ChatQueues,
+    ) -> None:
+        self.conversation = conversation
+        self.outbox = outbox
+        self.queues = queues
+        # Chats already told that older turns were left out of the prompt.
+        self._told_trimmed: set[int] = set()
+
+    def submit_turn(
+        self,
+        ticket: Ticket,
+        target: Target,
+        speaker: Speaker,
+        text: str,
+        t: Translator,
+        telegram_message_id: int | None,
+    ) -> None:
+        async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult:
+            return await self.conversation.run_turn(
+                target.chat,
+                speaker,
+                text,
+                on_snapshot=on_snapshot,
+                telegram_message_id=telegram_message_id,
+            )
+
+        ticket.submit(lambda: self.deliver(target, t, runner))
+
+    def submit_retry(
+        self, ticket: Ticket, target: Target, speaker: Speaker, t: Translator
+    ) -> None:
+        async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult | None:
+            return await self.conversation.retry_last(
+                target.chat, speaker, on_snapshot=on_snapshot
+            )
+
+        ticket.submit(lambda: self.deliver(target, t, runner))
+
+    def stop_draft(self, chat_id: int, draft_id: int) -> bool:
+        """The draft's stop button: cancel the answer it belongs to, not a later one (a chat
+        streams one answer at a time, so an open stream with that draft is the running job)."""
+        if self.outbox.stream_for_draft(chat_id, draft_id) is None:
+            return False
+        return self.queues.stop(chat_id)
+
+    def forget_trimmed_notice(self, chat_id: int) -> None:
+        self._told_trimmed.discard(chat_id)
+
+    async def deliver(self, target: Target, t: Translator, run: Runner) -> None:
+        chat = target.chat
+        # The handle shows "Thinking…" (an empty draft) or a typing indicator until text comes.
+        handle = self.outbox.stream(
+            chat.chat_id,
+            chat.type,
+            draft=target.private,
+            reply_to=target.reply_to,
+            thread_id=target.thread_id,
+        )
+        seen = ""
+
+        def on_snapshot(snapshot: Snapshot) -> None:
+            nonlocal seen
+            seen = snapshot.text
+            if seen:
+                handle.update(seen)
+
+        try:
+            result = await run(on_snapshot)
+        except asyncio.CancelledError:
+            # /stop, the stop button or shutdown: what was written stays, marked as stopped.
+            stopped = t("stopped_marker")
+            await _settle(handle.finish(_join(seen, stopped) if seen.strip() else stopped))
+            raise
+        except Exception as exc:
+            # The core reports model errors in the result; this is a storage error or a bug.
+            log.exception("turn failed in chat %s", chat.chat_id)
+            await _settle(handle.fail(describe_error(exc, t), seen or None))
+            return
+        if result is None:
+            await _settle(handle.finish(t("retry_nothing")))
+            return
+        if isinstance(result.error, ContentFilteredError):
+            # The withheld text is stored for the record, never shown.
+            ids = await _settle(handle.finish(t("error_refused")))
+        elif result.error is not None:
+            log.warning("answer in chat %s failed: %r", chat.chat_id, result.error)
+            notice = describe_error(result.error, t)
+            ids = await _settle(handle.fail(notice, result.text or None))
+        else:
+            ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
+        if ids:
+            await self.conversation.set_answer_telegram_ids(result.message_id, ids)
+
+    def _final_text(self, result: TurnResult, chat_id: int, t: Translator) -> str:
+        text = result.text or t("error_generic")
+        if result.status is MessageStatus.TRUNCATED:
+            text = _join(text, t("truncated_marker"))
+        if result.trimmed_history and chat_id not in self._told_trimmed:
+            self._told_trimmed.add(chat_id)
+            text = _join(text, t("trimmed_notice"))
+        return text
+
+
+async def _settle(delivery: Awaitable[list[int]]) -> list[int]:
+    """Wait for a final delivery; a chat that cannot receive it is logged, not raised."""
+    try:
+        return await delivery
+    except (TelegramAPIError, OutboxError) as exc:
+        log.warning("could not deliver an answer: %s", exc)
+        return []
+
+
+def _join(text: str, note: str) -> str:
+    return f"{text.rstrip()}\n\n{note}" if text.strip() else note

@@ -1,0 +1,245 @@
+"""The Telegram application: Bot, Dispatcher, routers and middlewares; polling and webhook
+runners with graceful shutdown.
+
+Shutdown (SIGTERM / SIGINT): stop taking updates, let queued and streaming answers finish for
+`shutdown_grace` seconds, then cancel the rest (each is finalised as cancelled: the partial
+text is delivered and stored), stop image pollers (their jobs resume on the next start), and
+close the bot session. Closing the model client and the database is the caller's (wiring.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterable
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversation import ConversationService
+from bot.images import ImageService
+from bot.telegram import maintenance
+from bot.telegram.access import AccessPolicy
+from bot.telegram.answers import Answerer
+from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.deps import BotOptions, Deps
+from bot.telegram.handlers import chat, commands, errors, images, other
+from bot.telegram.imagejobs import ImageDelivery
+from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
+from bot.telegram.outbox import Outbox
+from bot.telegram.ratelimit import RateLimiter
+from bot.telegram.texts import COMMANDS, LANGUAGES
+
+log = logging.getLogger(__name__)
+
+# The stop button's update must be asked for explicitly (Bot API 10.3).
+ALWAYS_ALLOWED = ("message", "callback_query", "stopped_message_generation")
+
+
+def make_bot(token: str, api_url: str = "https://api.telegram.org") -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    return Bot(token, session=session)
+
+
+class OutboxNotifier:
+    """Plain replies through the Outbox, so they share the chat's pacing with answers."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    async def __call__(
+        self, chat_id: int, text: str, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> None:
+        await self.outbox.send_text(chat_id, text, reply_to=reply_to, thread_id=thread_id)
+
+
+class TelegramApp:
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        conversation: ConversationService,
+        images: ImageService,
+        options: BotOptions,
+        allowed_users: Iterable[int] = (),
+        allowed_chats: Iterable[int] = (),
+        admins: Iterable[int] = (),
+        rate_limit_per_minute: int = 0,
+        outbox: Outbox | None = None,
+        shutdown_grace: float = 20.0,
+        image_status_interval: float = 3.0,
+    ) -> None:
+        self.bot = bot
+        self.conversation = conversation
+        self.image_service = images
+        self.sessionmaker = sessionmaker
+        self.options = options
+        self.shutdown_grace = shutdown_grace
+        self.outbox = outbox or Outbox(bot)
+        self.queues = ChatQueues()
+        self.notify = OutboxNotifier(self.outbox)
+        self.policy = AccessPolicy.build(allowed_users, allowed_chats, admins)
+        self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
+        self.images = ImageDelivery(
+            service=images,
+            outbox=self.outbox,
+            sessionmaker=sessionmaker,
+            status_interval=image_status_interval,
+        )
+        self.deps = Deps(
+            options=options,
+            policy=self.policy,
+            sessionmaker=sessionmaker,
+            conversation=conversation,
+            answers=self.answers,
+            queues=self.queues,
+            notify=self.notify,
+            images=self.images,
+            outbox=self.outbox,
+        )
+        self.limiter = RateLimiter(rate_limit_per_minute)
+        self.dp = self._build_dispatcher()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def _build_dispatcher(self) -> Dispatcher:
+        # No FSM: nothing here is a dialog, and its storage lock would serialise updates.
+        dp = Dispatcher(disable_fsm=True, deps=self.deps)
+        install_middlewares(
+            dp,
+            queues=self.queues,
+            policy=self.policy,
+            sessionmaker=self.sessionmaker,
+            notify=self.notify,
+        )
+        quota = QuotaMiddleware(
+            self.limiter,
+            self.notify,
+            daily_tokens=self.options.daily_token_limit,
+            daily_images=self.options.daily_image_limit,
+        )
+        routers = [m.build_router() for m in (errors, commands, images, chat, other)]
+        for router in routers[1:4]:
+            router.message.middleware(quota)
+        # errors first (it only sees errors); other last (it takes what nobody else did).
+        dp.include_routers(*routers)
+        return dp
+
+    @property
+    def allowed_updates(self) -> list[str]:
+        return sorted(set(self.dp.resolve_used_update_types()) | set(ALWAYS_ALLOWED))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        me = await self.bot.me()
+        log.info("bot @%s (id %s) starting", me.username, me.id)
+        await self.set_commands()
+        recovered = await self.conversation.recover_interrupted()
+        if recovered:
+            log.info("marked %d answers interrupted by the last shutdown as failed", recovered)
+        self._spawn(self.images.resume(), "resume-images")
+        if self.options.retention_days > 0:
+            self._spawn(
+                maintenance.purge_forever(self.sessionmaker, self.options.retention_days),
+                "retention",
+            )
+        self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
+
+    async def set_commands(self) -> None:
+        for language in LANGUAGES:
+            commands_ = [
+                BotCommand(command=name, description=d[language]) for name, d in COMMANDS.items()
+            ]
+            # English is the default for every language without its own list.
+            code = None if language == "en" else language
+            await self.bot.set_my_commands(commands_, language_code=code)
+
+    async def shutdown(self) -> None:
+        log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)
+        await self.queues.drain(self.shutdown_grace)
+        await self.images.stop()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.outbox.aclose()
+        log.info("shutdown complete")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- runners ---------------------------------------------------------------------------------
+
+    async def run_polling(self, polling_timeout: int = 25) -> None:
+        """Long polling; nothing pending is dropped. Returns after SIGTERM/SIGINT."""
+        # A webhook left from an earlier run makes getUpdates fail with 409 Conflict.
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.startup()
+        try:
+            await self.dp.start_polling(
+                self.bot,
+                polling_timeout=polling_timeout,
+                handle_as_tasks=True,
+                allowed_updates=self.allowed_updates,
+                handle_signals=True,
+                close_bot_session=False,
+            )
+        finally:
+            await self.shutdown()
+            await self.bot.session.close()
+
+    async def run_webhook(self, *, url: str, secret: str, host: str, port: int) -> None:
+        """Serve `url`'s path on host:port; Telegram must send `secret` in the
+        X-Telegram-Bot-Api-Secret-Token header (401 otherwise). Returns after SIGTERM/SIGINT."""
+        from urllib.parse import urlsplit
+
+        path = urlsplit(url).path or "/"
+        app = web.Application()
+        handler = SimpleRequestHandler(
+            self.dp, self.bot, handle_in_background=True, secret_token=secret
+        )
+        handler.register(app, path=path)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await self.startup()
+        await site.start()
+        log.info("webhook listening on %s:%s%s", host, port, path)
+        await self.bot.set_webhook(
+            url,
+            secret_token=secret,
+            allowed_updates=self.allowed_updates,
+            drop_pending_updates=False,
+        )
+        try:
+            await _wait_for_signal()
+        finally:
+            await site.stop()  # stop taking updates; Telegram keeps them until we are back
+            await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
+            await self.shutdown()
+            await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        log.warning("signal received")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,76 @@
+"""What handlers get injected (as `deps`), and helpers that turn a Message into core values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.telegram.access import AccessPolicy
+from bot.telegram.answers import Answerer, Target
+from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.middlewares import Notifier
+from bot.telegram.outbox import Outbox
+
+if TYPE_CHECKING:
+    from bot.telegram.imagejobs import ImageDelivery
+
+
+@dataclass(frozen=True, slots=True)
+class BotOptions:
+    """Deployment values the handlers show or enforce (plain values, not Settings)."""
+
+    text_models: tuple[str, ...]
+    default_system_prompt: str = ""
+    daily_token_limit: int = 0
+    daily_image_limit: int = 0
+    retention_days: int = 0
+    data_logging: bool = False
+    image_prompt_limit: int = 500
+
+    @property
+    def default_model(self) -> str:
+        return self.text_models[0]
+
+
+@dataclass(slots=True)
+class Deps:
+    options: BotOptions
+    policy: AccessPolicy
+    sessionmaker: async_sessionmaker[AsyncSession]
+    conversation: ConversationService
+    answers: Answerer
+    queues: ChatQueues
+    notify: Notifier
+    images: ImageDelivery
+    outbox: Outbox
+
+
+def chat_ref(message: Message) -> ChatRef:
+    chat = message.chat
+    return ChatRef(chat.id, chat.type, chat.title if chat.type != "private" else None)
+
+
+def speaker(message: Message) -> Speaker:
+    user = message.from_user
+    if user is None:  # a channel post or an anonymous admin: speak as the chat
+        return Speaker(message.chat.id, message.chat.title or "someone")
+    return Speaker(user.id, user.full_name, user.language_code)
+
+
+def thread_of(message: Message) -> int | None:
+    return message.message_thread_id if message.is_topic_message else None
+
+
+def target(message: Message) -> Target:
+    """Answers in groups reply to the question (several people talk there); private ones
+    don't need to."""
+    private = message.chat.type == "private"
+    return Target(
+        chat=chat_ref(message),
+        reply_to=None if private else message.message_id,
+        thread_id=thread_of(message),
+    )

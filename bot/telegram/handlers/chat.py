@@ -1,0 +1,87 @@
+"""Text messages -> streamed answers; the draft stop button cancels the answer.
+
+Private chats: every text message. Groups: only messages that mention the bot, reply to it,
+or (elsewhere) call a command; the mention is removed from what the model sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Filter
+from aiogram.types import Message, MessageGenerationStopped
+
+from bot.telegram.chatqueue import Ticket
+from bot.telegram.deps import Deps, speaker, target, thread_of
+from bot.telegram.texts import Translator
+
+log = logging.getLogger(__name__)
+
+
+def is_command(message: Message) -> bool:
+    entities = message.entities or []
+    return bool(entities) and entities[0].type == "bot_command" and entities[0].offset == 0
+
+
+class AddressedToBot(Filter):
+    """Passes private messages and group messages meant for the bot; gives the handler
+    `prompt`, the text without the bot's @mention."""
+
+    async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, Any]:
+        text = message.text or message.caption or ""
+        if message.chat.type == "private":
+            return {"prompt": text}
+        me = await bot.me()
+        mentioned = False
+        for entity in message.entities or message.caption_entities or []:
+            if entity.type == "mention" and me.username:
+                mentioned |= entity.extract_from(text).lower() == f"@{me.username.lower()}"
+            elif entity.type == "text_mention" and entity.user is not None:
+                mentioned |= entity.user.id == me.id
+        if mentioned and me.username:
+            text = re.sub(rf"@{re.escape(me.username)}\b", "", text, flags=re.IGNORECASE)
+            return {"prompt": " ".join(text.split(" ")).strip()}
+        reply = message.reply_to_message
+        if (
+            reply is not None
+            and reply.from_user is not None
+            and reply.from_user.id == me.id
+            and reply.forum_topic_created is None
+        ):
+            return {"prompt": text}
+        return False
+
+
+def not_command(message: Message) -> bool:
+    return not is_command(message)
+
+
+# Commands are routed before this router; unknown ones fall through to handlers/other.py.
+async def handle_text(
+    message: Message, prompt: str, ticket: Ticket, deps: Deps, t: Translator
+) -> None:
+    if not prompt.strip():
+        await deps.notify(
+            message.chat.id, t("help"), reply_to=message.message_id, thread_id=thread_of(message)
+        )
+        return
+    deps.answers.submit_turn(
+        ticket, target(message), speaker(message), prompt, t, message.message_id
+    )
+
+
+async def handle_stop_button(event: MessageGenerationStopped, deps: Deps) -> None:
+    stopped = deps.answers.stop_draft(event.chat.id, event.draft_id)
+    log.info("stop button in chat %s (draft %s): %s", event.chat.id, event.draft_id, stopped)
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(
+        handle_text, F.text, not_command, AddressedToBot(), flags={"quota": "text"}
+    )
+    router.stopped_message_generation.register(handle_stop_button)
+    return router

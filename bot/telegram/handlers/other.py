@@ -1,0 +1,86 @@
+"""Everything else, on purpose: unknown commands, non-text content, edited messages.
+
+Included last, so it only sees what no other router took.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.types import Message
+
+from bot.telegram.deps import Deps, thread_of
+from bot.telegram.handlers.chat import AddressedToBot, is_command
+from bot.telegram.texts import Translator
+
+log = logging.getLogger(__name__)
+
+MEDIA = frozenset(
+    {
+        "photo",
+        "sticker",
+        "voice",
+        "video",
+        "video_note",
+        "audio",
+        "document",
+        "animation",
+        "location",
+        "venue",
+        "contact",
+        "poll",
+        "dice",
+        "story",
+        "paid_media",
+        "checklist",
+    }
+)
+
+
+async def _addressed_command(message: Message, bot: Bot) -> bool:
+    """An unknown command for us: in groups "/x@otherbot" belongs to another bot."""
+    if not is_command(message) or message.text is None:
+        return False
+    head = message.text.split(maxsplit=1)[0]
+    _, _, mention = head.partition("@")
+    if not mention:
+        return message.chat.type == "private" or message.reply_to_message is not None
+    me = await bot.me()
+    return me.username is not None and mention.lower() == me.username.lower()
+
+
+async def handle_unknown_command(message: Message, deps: Deps, t: Translator) -> None:
+    private = message.chat.type == "private"
+    await deps.notify(
+        message.chat.id,
+        t("unknown_command"),
+        reply_to=None if private else message.message_id,
+        thread_id=thread_of(message),
+    )
+
+
+async def handle_other_content(message: Message, deps: Deps, t: Translator) -> None:
+    """Stickers, voice, photos, documents... in a private chat, or addressed to us in a group."""
+    if message.content_type not in MEDIA:
+        return  # service messages (members joining, pins...) are not addressed to anyone
+    private = message.chat.type == "private"
+    await deps.notify(
+        message.chat.id,
+        t("text_only"),
+        reply_to=None if private else message.message_id,
+        thread_id=thread_of(message),
+    )
+
+
+async def handle_edited(message: Message) -> None:
+    # Answers are not re-generated for edits: the history keeps what was answered.
+    log.info("edited message %s in chat %s ignored", message.message_id, message.chat.id)
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(handle_unknown_command, F.text, _addressed_command)
+    router.message.register(handle_other_content, ~F.text, AddressedToBot())
+    router.edited_message.register(handle_edited)
+    return router

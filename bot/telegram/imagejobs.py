@@ -1,0 +1,220 @@
+"""Delivering /image jobs: status message with elapsed time, `upload_photo`, the photo.
+
+Every job runs as a background task, so pictures never hold up chat answers, and many run at
+once. The job itself is durable (bot/images.py): shutdown only stops the pollers, and
+`resume()` at the next start picks up every unfinished job, so the user still gets the image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import DeleteMessage, EditMessageText, SendChatAction, SendMessage, SendPhoto
+from aiogram.types import BufferedInputFile, Message, ReplyParameters
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.foundation_models.errors import (
+    FoundationModelsError,
+    ImageRefusedError,
+    InvalidRequestError,
+)
+from bot.images import ImageJobRef, ImageService
+from bot.storage.repositories import UserRepository
+from bot.telegram.imageargs import ImageRequest
+from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.texts import Translator
+
+log = logging.getLogger(__name__)
+CAPTION_LIMIT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a job's messages go."""
+
+    chat_id: int
+    reply_to: int | None = None
+    thread_id: int | None = None
+
+
+class ImageDelivery:
+    def __init__(
+        self,
+        *,
+        service: ImageService,
+        outbox: Outbox,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        status_interval: float = 3.0,
+        action_interval: float = 4.5,
+    ) -> None:
+        self.service = service
+        self.outbox = outbox
+        self.sessionmaker = sessionmaker
+        self.status_interval = status_interval
+        self.action_interval = action_interval
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, place: Place, user_id: int, request: ImageRequest, t: Translator) -> None:
+        self._spawn(self._new_job(place, user_id, request, t))
+
+    async def resume(self) -> None:
+        """Start delivering every job a previous run left unfinished."""
+        refs = await self.service.unfinished()
+        if refs:
+            log.info("resuming %d image jobs", len(refs))
+        for ref in refs:
+            async with self.sessionmaker() as session:
+                user = await UserRepository(session).get(ref.user_id)
+            t = Translator.for_code(user.language if user else None)
+            self._spawn(self._deliver(ref, Place(ref.chat_id), t, ref.status_message_id))
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def wait_idle(self) -> None:
+        """For tests: until every running job has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    async def _new_job(
+        self, place: Place, user_id: int, request: ImageRequest, t: Translator
+    ) -> None:
+        status_id = await self._send_status(place, t)
+        try:
+            ref = await self.service.submit(
+                place.chat_id,
+                user_id,
+                request.prompt,
+                request.options,
+                status_message_id=status_id,
+            )
+        except InvalidRequestError:
+            await self._end(place, status_id, t("image_usage"))
+            return
+        except ImageRefusedError as exc:
+            await self._end(place, status_id, t("image_refused", reason=exc.reason))
+            return
+        except FoundationModelsError as exc:
+            log.warning("image submit failed in chat %s: %s", place.chat_id, exc)
+            await self._end(place, status_id, t("image_failed"))
+            return
+        await self._deliver(ref, place, t, status_id)
+
+    async def _deliver(
+        self, ref: ImageJobRef, place: Place, t: Translator, status_id: int | None
+    ) -> None:
+        ticker = asyncio.create_task(self._tick(place, t, status_id))
+        try:
+            jpeg = await self.service.wait(ref.job_id)
+        except ImageRefusedError as exc:
+            await self._end(place, status_id, t("image_refused", reason=exc.reason))
+            return
+        except (FoundationModelsError, LookupError) as exc:
+            log.warning("image job %s failed: %s", ref.job_id, exc)
+            await self._end(place, status_id, t("image_failed"))
+            return
+        finally:
+            ticker.cancel()
+        sent = await self._send_photo(place, jpeg, ref.prompt)
+        if sent is None:
+            await self.service.cancel(ref.job_id)  # undeliverable; don't resume it forever
+            return
+        await self.service.mark_delivered(ref.job_id, sent.message_id)
+        await self._delete(place.chat_id, status_id)
+
+    async def _send_status(self, place: Place, t: Translator) -> int | None:
+        method = SendMessage(
+            chat_id=place.chat_id,
+            text=t("image_status", seconds=0),
+            message_thread_id=place.thread_id,
+            reply_parameters=_reply(place.reply_to),
+        )
+        try:
+            message = await self.outbox.call(place.chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("could not show image status in chat %s: %s", place.chat_id, exc)
+            return None
+        return message.message_id
+
+    async def _tick(self, place: Place, t: Translator, status_id: int | None) -> None:
+        """Elapsed time on the status message and the upload_photo action, until cancelled.
+        Both go through the Outbox, so the status edits never crowd out chat answers."""
+        started = time.monotonic()
+        last_action = -self.action_interval
+        while True:
+            elapsed = time.monotonic() - started
+            try:
+                if elapsed - last_action >= self.action_interval:
+                    last_action = elapsed
+                    await self.outbox.call(
+                        place.chat_id,
+                        SendChatAction(
+                            chat_id=place.chat_id,
+                            action="upload_photo",
+                            message_thread_id=place.thread_id,
+                        ),
+                    )
+                if status_id is not None and elapsed >= self.status_interval:
+                    await self.outbox.call(
+                        place.chat_id,
+                        EditMessageText(
+                            chat_id=place.chat_id,
+                            message_id=status_id,
+                            text=t("image_status", seconds=int(elapsed)),
+                        ),
+                    )
+            except (TelegramAPIError, OutboxError) as exc:
+                log.debug("image status in chat %s not updated: %s", place.chat_id, exc)
+            await asyncio.sleep(self.status_interval)
+
+    async def _send_photo(self, place: Place, jpeg: bytes, prompt: str) -> Message | None:
+        method = SendPhoto(
+            chat_id=place.chat_id,
+            photo=BufferedInputFile(jpeg, filename="image.jpg"),
+            caption=prompt[:CAPTION_LIMIT],
+            message_thread_id=place.thread_id,
+            reply_parameters=_reply(place.reply_to),
+        )
+        try:
+            # The Outbox waits out retry_after and retries transient errors.
+            return await self.outbox.call(place.chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("could not deliver an image to chat %s: %s", place.chat_id, exc)
+            return None
+
+    async def _end(self, place: Place, status_id: int | None, text: str) -> None:
+        """Replace the status message with `text` (or just send it when there is none)."""
+        await self._delete(place.chat_id, status_id)
+        try:
+            await self.outbox.send_text(
+                place.chat_id, text, reply_to=place.reply_to, thread_id=place.thread_id
+            )
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("could not tell chat %s about its image: %s", place.chat_id, exc)
+
+    async def _delete(self, chat_id: int, message_id: int | None) -> None:
+        if message_id is None:
+            return
+        try:
+            await self.outbox.call(chat_id, DeleteMessage(chat_id=chat_id, message_id=message_id))
+        except (TelegramAPIError, OutboxError) as exc:
+            log.debug("status message %s in chat %s not deleted: %s", message_id, chat_id, exc)
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)

@@ -1,0 +1,219 @@
+"""The Telegram application under test: the real Dispatcher, middlewares and handlers, the real
+ConversationService and ImageService on a migrated SQLite file, the real Foundation Models
+client against the fake server (in-process, real HTTP), and a recording bot session whose
+ChatSimulator answers like Telegram. Updates are real `Update` objects fed with
+`dp.feed_update`, exactly as polling and the webhook do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.methods import TelegramMethod
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Message,
+    MessageEntity,
+    MessageGenerationStopped,
+    Update,
+    User,
+)
+
+from bot.conversation import ConversationService
+from bot.foundation_models.auth import ApiKeyAuth
+from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.transport import RetryPolicy, Timeouts
+from bot.foundation_models.types import PollPolicy
+from bot.images import ImageService
+from bot.storage.database import Database
+from bot.telegram.app import TelegramApp
+from bot.telegram.deps import BotOptions
+from bot.telegram.outbox import Outbox
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
+
+FOLDER = "b1gtestfolder"
+API_KEY = "test-api-key"
+BOT_ID = 42
+BOT_USERNAME = "test_bot"
+SCALE = 0.05  # Telegram's pacing (1 s private, 3 s groups) shrunk 20 times
+FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, max_interval=0.05, deadline=10.0)
+
+
+@dataclass
+class Person:
+    id: int
+    first_name: str
+    language_code: str | None = "en"
+    is_bot: bool = False
+
+    def user(self) -> User:
+        return User(
+            id=self.id,
+            is_bot=self.is_bot,
+            first_name=self.first_name,
+            language_code=self.language_code,
+        )
+
+
+ANNA = Person(11, "Anna")
+BORIS = Person(12, "Борис", "ru")
+GROUP = Chat(id=-100500, type="supergroup", title="Team")
+
+
+@dataclass
+class Harness:
+    app: TelegramApp
+    bot: Bot
+    session: RecordingSession
+    telegram: ChatSimulator
+    fm: FakeFoundationModels
+    db: Database
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # -- updates -------------------------------------------------------------------------------
+
+    def message(
+        self,
+        text: str | None,
+        who: Person = ANNA,
+        chat: Chat | None = None,
+        *,
+        reply_to: Message | None = None,
+        **extra: Any,
+    ) -> Message:
+        chat = chat or Chat(id=who.id, type="private", first_name=who.first_name)
+        entities = extra.pop("entities", None)
+        if entities is None and text and text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            entities = [MessageEntity(type="bot_command", offset=0, length=len(command))]
+        return Message(
+            message_id=next(self._message_ids),
+            date=int(time.time()),
+            chat=chat,
+            from_user=who.user(),
+            text=text,
+            entities=entities,
+            reply_to_message=reply_to,
+            **extra,
+        )
+
+    def update(self, **event: Any) -> Update:
+        return Update(update_id=next(self._update_ids), **event)
+
+    async def feed(self, update: Update) -> Any:
+        return await self.app.dp.feed_update(self.bot, update)
+
+    async def send(
+        self, text: str | None, who: Person = ANNA, chat: Chat | None = None, **extra: Any
+    ) -> Update:
+        update = self.update(message=self.message(text, who, chat, **extra))
+        await self.feed(update)
+        return update
+
+    async def press(self, data: str, who: Person = ANNA, on: Message | None = None) -> None:
+        message = on or self.message("buttons", who)
+        query = CallbackQuery(
+            id=str(next(self._update_ids)),
+            from_user=who.user(),
+            chat_instance="ci",
+            data=data,
+            message=message,
+        )
+        await self.feed(self.update(callback_query=query))
+
+    async def stop_button(self, chat_id: int, draft_id: int) -> None:
+        event = MessageGenerationStopped(chat=Chat(id=chat_id, type="private"), draft_id=draft_id)
+        await self.feed(self.update(stopped_message_generation=event))
+
+    # -- waiting and looking ---------------------------------------------------------------------
+
+    async def settle(self, within: float = 15.0) -> None:
+        """Until every queued answer and image job has been delivered."""
+        async with asyncio.timeout(within):
+            await self.app.queues.wait_idle()
+            await self.app.images.wait_idle()
+
+    async def wait_until(self, predicate: Callable[[], object], within: float = 5.0) -> None:
+        async with asyncio.timeout(within):
+            while not predicate():  # noqa: ASYNC110 - polling what a fake records
+                await asyncio.sleep(0.01)
+
+    def texts(self, chat_id: int) -> list[str]:
+        """What the chat shows now (messages, oldest first)."""
+        return [shown.text for shown in self.telegram.visible(chat_id)]
+
+    def calls(self, method: type[TelegramMethod[Any]]) -> list[Any]:
+        return self.session.calls(method)
+
+    def model_requests(self) -> list[str]:
+        return [p for p in self.fm.paths() if "completion" in p or "imageGeneration" in p]
+
+
+@asynccontextmanager
+async def running_app(
+    database: Database, *, options: BotOptions | None = None, **app_kwargs: Any
+) -> AsyncIterator[Harness]:
+    async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm:
+        fm.default_interval = 0.005
+        client = FoundationModelsClient(
+            folder_id=FOLDER,
+            auth=ApiKeyAuth(API_KEY),
+            llm_url=fm.url,
+            operation_url=fm.url,
+            timeouts=Timeouts(connect=2, first_byte=5, idle=2),
+            retry=RetryPolicy(max_attempts=1),
+            stream_retry=RetryPolicy(max_attempts=1),
+            poll_policy=FAST_POLL,
+        )
+        telegram = ChatSimulator(time_scale=SCALE)
+        session = RecordingSession(responder=telegram)
+        bot = make_bot(session)
+        options = options or BotOptions(
+            text_models=("yandexgpt-lite", "yandexgpt/latest"),
+            default_system_prompt="You are a helpful assistant.",
+        )
+        conversation = ConversationService(
+            sessionmaker=database.sessionmaker,
+            model=client,
+            default_model=options.default_model,
+            default_system_prompt=options.default_system_prompt,
+            reply_reserve=2000,
+            max_reply_tokens=1500,
+            temperature=0.3,
+        )
+        images = ImageService(
+            sessionmaker=database.sessionmaker,
+            model=client,
+            image_model="yandex-art/latest",
+            policy=FAST_POLL,
+        )
+        outbox = Outbox(
+            bot, private_interval=1.0 * SCALE, group_interval=3.0 * SCALE, global_rate=30
+        )
+        app = TelegramApp(
+            bot=bot,
+            sessionmaker=database.sessionmaker,
+            conversation=conversation,
+            images=images,
+            options=options,
+            outbox=outbox,
+            shutdown_grace=2.0,
+            image_status_interval=0.05,
+            **app_kwargs,
+        )
+        harness = Harness(app, bot, session, telegram, fm, database)
+        try:
+            yield harness
+        finally:
+            await app.shutdown()
+            await client.aclose()
