@@ -180,3 +180,25 @@ def test_line_buffer_any_split_gives_the_same_lines(lines: list[str], cuts: list
     out += buffer.feed(data[start:])
     assert out == [line.encode() for line in lines]
     assert buffer.flush() == b""
+
+
+async def test_lines_split_anywhere_over_tcp(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    """Recorded platypus stream, written 7 bytes at a time (lines and UTF-8 cut mid-way)."""
+    import json
+
+    from tests.conftest import FIXTURES
+
+    exchange = json.loads(
+        (FIXTURES / "rest/test_completions/test_run_stream.json").read_bytes()
+    )["exchanges"][0]
+    lines = [dict(line) for line in exchange["ndjson"]]
+    lines[0]["result"]["alternatives"][0]["message"]["text"] += " утконос \u2028 🦆"
+    data = b"".join(json.dumps(line, ensure_ascii=False).encode() + b"\n" for line in lines)
+    fm.queue_raw("/foundationModels/v1/completion",
+                 parts=[data[i : i + 7] for i in range(0, len(data), 7)])
+    snaps = await collect(client)
+    assert len(snaps) == 21
+    assert snaps[0].text.endswith(" утконос \u2028 🦆")
+    assert snaps[-1].text == lines[-1]["result"]["alternatives"][0]["message"]["text"]
