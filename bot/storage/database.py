@@ -50,8 +50,26 @@ class SchemaTooNewError(RuntimeError):
         )
 
 
+def normalize_url(url: str) -> str:
+    """Give a bare scheme its async driver: `postgres://` and `postgresql://` (as hosting
+    platforms hand them out) become `postgresql+asyncpg://`, `sqlite://` becomes
+    `sqlite+aiosqlite://`. An explicit driver is kept."""
+    parsed = make_url(url)
+    driver = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg"}.get(
+        parsed.drivername, "sqlite+aiosqlite" if parsed.drivername == "sqlite" else None
+    )
+    if driver is None:
+        return url
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def _is_sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -75,7 +93,16 @@ def _on_sqlite_begin(conn: Connection) -> None:
 
 
 def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:
-    """An AsyncEngine for `url`; on SQLite with the pragmas and BEGIN handling above."""
+    """An AsyncEngine for `url`; on SQLite with the pragmas and BEGIN handling above.
+
+    An SQLite file's directory is created if missing; other backends check a pooled
+    connection before use (a restarted server must not fail the next update).
+    """
+    url = normalize_url(url)
+    if _is_sqlite_file(url):
+        Path(str(make_url(url).database)).parent.mkdir(parents=True, exist_ok=True)
+    elif not is_sqlite(url):
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
@@ -95,7 +122,7 @@ class Database:
     """
 
     def __init__(self, url: str = DEFAULT_URL, **engine_kwargs: Any) -> None:
-        self.url = url
+        self.url = url = normalize_url(url)
         self.engine = create_engine(url, **_writer_pool(url), **engine_kwargs)
         self.read_engine = (
             create_engine(url, **engine_kwargs) if _is_sqlite_file(url) else self.engine
@@ -125,16 +152,12 @@ class Database:
         await self.read_engine.dispose()
 
 
-def _is_sqlite_file(url: str) -> bool:
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
-
-
 def _writer_pool(url: str) -> dict[str, Any]:
     if not _is_sqlite_file(url):
         return {}
-    # A stuck writer is a bug: fail loudly after this long rather than queue forever.
-    return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+    # Waiting longer than SQLite's own busy timeout means a task holds one write transaction
+    # while opening another (a bug): fail as SQLite would, rather than hang.
+    return {"pool_size": 1, "max_overflow": 0, "pool_timeout": BUSY_TIMEOUT_MS / 1000}
 
 
 # -- migrations ------------------------------------------------------------------------------
@@ -146,7 +169,7 @@ def alembic_config(url: str) -> Any:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["url"] = url
+    config.attributes["url"] = normalize_url(url)
     return config
 
 

@@ -180,3 +180,21 @@ async def test_history_returns_newest_of_any_status(database: Database) -> None:
     async with database.read_session() as session:
         history = await MessageRepository(session).history(conv, limit=3)
     assert [m.text for m in history] == ["m7", "m8", "m9"]
+
+
+async def test_fail_streaming_marks_interrupted_answers(database: Database) -> None:
+    async with database.session() as session:
+        conv = await _conversation(session)
+        messages = MessageRepository(session)
+        await messages.add(conv, MessageRole.USER, "q")
+        left = await messages.add(
+            conv, MessageRole.ASSISTANT, "half", status=MessageStatus.STREAMING
+        )
+    async with database.session() as session:
+        assert await MessageRepository(session).fail_streaming() == 1
+    async with database.session() as session:
+        stored = await MessageRepository(session).get(left.id)
+        assert stored is not None
+        assert stored.status is MessageStatus.FAILED
+        assert stored.text == "half"
+        assert await MessageRepository(session).fail_streaming() == 0

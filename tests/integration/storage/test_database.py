@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.database import Database, create_engine, is_sqlite
+from bot.storage.database import (
+    Database,
+    check_schema_current,
+    create_engine,
+    head_revision,
+    is_sqlite,
+    migrate,
+    normalize_url,
+)
 from bot.storage.models import Chat, Conversation, User
 from bot.storage.repositories import ChatRepository, UserRepository
 
@@ -82,3 +90,18 @@ async def test_read_session_does_not_block_behind_a_writer(sqlite_url: str) -> N
 def test_is_sqlite(tmp_path: Path) -> None:
     assert is_sqlite(f"sqlite+aiosqlite:///{tmp_path}/x.db")
     assert not is_sqlite("postgresql+asyncpg://u@h/db")
+
+
+def test_bare_schemes_get_async_drivers() -> None:
+    assert normalize_url("postgres://u:p@h:5432/db") == "postgresql+asyncpg://u:p@h:5432/db"
+    assert normalize_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert normalize_url("sqlite:///data/x.db") == "sqlite+aiosqlite:///data/x.db"
+    assert normalize_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert normalize_url("sqlite+aiosqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+
+
+async def test_migrate_creates_the_sqlite_directory(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/state/deeper/fmbot.db"
+    await migrate(url)
+    assert (tmp_path / "state" / "deeper" / "fmbot.db").is_file()
+    assert await check_schema_current(url) == head_revision()
