@@ -116,7 +116,8 @@ def embedding_of(text: str, dim: int = 256) -> list[float]:
 
 
 def tiny_jpeg(gray: int = 128) -> bytes:
-    """A valid 8x8 grayscale baseline JPEG of one flat shade (SOI ... EOI, about 140 bytes; Pillow decodes it).
+    """A valid 8x8 grayscale baseline JPEG of one flat shade (about 140 bytes; Pillow
+    decodes it to exactly `gray`).
 
     All-ones quantisation; one-code Huffman tables: DC category 0 -> "0", AC EOB -> "0".
     The DC value encodes `gray` (category bits written by hand), so the image is flat.
