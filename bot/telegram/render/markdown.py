@@ -7,15 +7,13 @@ with emoji, and keeps a process-global config. Raw HTML here is shown as the lit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aiogram.enums import MessageEntityType
 from aiogram.types import MessageEntity
 from markdown_it import MarkdownIt
-from markdown_it.tree import SyntaxTreeNode
+from markdown_it.token import Token
 
 from bot.telegram.render.partial import close_dangling_markup
-from bot.telegram.render.tables import render_table
+from bot.telegram.render.tables import format_table, table_rows
 from bot.telegram.render.text import RenderedText, clip_entities, utf16_len
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -72,9 +70,12 @@ class _Writer:
     ) -> None:
         if self.pos > start:
             length = self.pos - start
-            self.entities.append(
-                MessageEntity(type=kind, offset=start, length=length, language=language, url=url)
+            # model_construct: the values are known-good, and validation would cost a third
+            # of the whole render on entity-heavy answers.
+            entity = MessageEntity.model_construct(
+                type=kind.value, offset=start, length=length, language=language, url=url
             )
+            self.entities.append(entity)
 
     def result(self) -> RenderedText:
         text = "".join(self._chunks)
@@ -88,12 +89,6 @@ class _Writer:
         return RenderedText(text=stripped, entities=entities)
 
 
-@dataclass
-class _Context:
-    list_depth: int = 0
-    in_quote: bool = False
-
-
 def render_markdown(markdown: str, *, partial: bool = False) -> RenderedText:
     """Render model Markdown to text + entities; never raises on any input.
 
@@ -104,114 +99,129 @@ def render_markdown(markdown: str, *, partial: bool = False) -> RenderedText:
     if partial:
         markdown = close_dangling_markup(markdown)
     writer = _Writer()
-    root = SyntaxTreeNode(_PARSER.parse(markdown))
-    _blocks(root.children, writer, _Context(), "\n\n")
+    _blocks(_PARSER.parse(markdown), writer)
     return writer.result()
 
 
-def _blocks(nodes: list[SyntaxTreeNode], w: _Writer, ctx: _Context, sep: str) -> None:
-    for node in nodes:
-        w.separate(sep)
-        _block(node, w, ctx)
+class _Container:
+    """An open block container: how its child blocks are separated, and list numbering."""
+
+    __slots__ = ("kind", "number", "ordered", "sep", "start")
+
+    def __init__(self, kind: str, sep: str, start: int = 0, number: int = 1) -> None:
+        self.kind = kind
+        self.sep = sep
+        self.start = start
+        self.ordered = kind == "ordered_list"
+        self.number = number
 
 
-def _block(node: SyntaxTreeNode, w: _Writer, ctx: _Context) -> None:
-    kind = node.type
-    if kind in ("paragraph", "inline"):
-        _inlines(node.children if kind == "paragraph" else [node], w)
-    elif kind == "heading":
-        start = w.start()
-        _inlines(node.children, w)
-        w.entity(MessageEntityType.BOLD, start)
-    elif kind in ("fence", "code_block"):
-        start = w.start()
-        w.write(node.content.removesuffix("\n"))
-        language = node.info.split()[0] if node.info.strip() else None
-        w.entity(MessageEntityType.PRE, start, language=language)
-    elif kind == "blockquote":
-        start = w.start()
-        outer = not ctx.in_quote
-        _blocks(node.children, w, _Context(ctx.list_depth, in_quote=True), "\n\n")
-        if outer:  # Telegram does not nest blockquotes
-            w.entity(MessageEntityType.BLOCKQUOTE, start)
-    elif kind in ("bullet_list", "ordered_list"):
-        _list(node, w, ctx)
-    elif kind == "table":
-        start = w.start()
-        w.write(render_table(node, _plain_inline))
-        w.entity(MessageEntityType.PRE, start)
-    elif kind == "hr":
-        w.write("⸻")
-    else:  # html_block is off; anything unknown is shown as its source text
-        w.write(node.content)
-
-
-def _list(node: SyntaxTreeNode, w: _Writer, ctx: _Context) -> None:
-    indent = "   " * ctx.list_depth
-    number = int(node.attrs.get("start", 1) or 1)
-    inner = _Context(ctx.list_depth + 1, ctx.in_quote)
-    for item in node.children:
-        w.separate("\n")
-        if node.type == "ordered_list":
-            marker = f"{number}. "
-            number += 1
-        else:
-            marker = _BULLETS[min(ctx.list_depth, len(_BULLETS) - 1)] + " "
-        w.write(indent + marker, marker=True)
-        _blocks(item.children, w, inner, "\n")
-
-
-def _inlines(nodes: list[SyntaxTreeNode], w: _Writer) -> None:
-    for node in nodes:
-        kind = node.type
+def _blocks(tokens: list[Token], w: _Writer) -> None:
+    stack = [_Container("root", "\n\n")]
+    lists = 0  # list nesting depth, for indentation and bullets
+    quotes = 0
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        kind = token.type
+        index += 1
+        if token.nesting == -1:
+            if kind == "heading_close":
+                w.entity(MessageEntityType.BOLD, stack.pop().start)
+            elif kind in ("blockquote_close", "bullet_list_close", "ordered_list_close"):
+                container = stack.pop()
+                if kind == "blockquote_close":
+                    quotes -= 1
+                    if quotes == 0:  # Telegram does not nest blockquotes
+                        w.entity(MessageEntityType.BLOCKQUOTE, container.start)
+                else:
+                    lists -= 1
+            elif kind == "list_item_close":
+                stack.pop()
+            continue
+        if kind == "list_item_open":
+            parent = stack[-1]
+            w.separate("\n")
+            if parent.ordered:
+                marker = f"{parent.number}. "
+                parent.number += 1
+            else:
+                marker = _BULLETS[min(lists - 1, len(_BULLETS) - 1)] + " "
+            w.write("   " * (lists - 1) + marker, marker=True)
+            stack.append(_Container("item", "\n"))
+            continue
+        if kind == "paragraph_open":
+            w.separate(stack[-1].sep)
+            continue
         if kind == "inline":
-            _inlines(node.children, w)
-        elif kind == "text":
-            w.write(node.content)
+            _inlines(token.children or [], w)
+            continue
+        w.separate(stack[-1].sep)
+        if kind == "heading_open":
+            stack.append(_Container("heading", "", w.start()))
+        elif kind == "blockquote_open":
+            quotes += 1
+            stack.append(_Container("quote", "\n\n", w.start()))
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            lists += 1
+            number = int(token.attrs.get("start", 1) or 1)
+            stack.append(_Container(kind.removesuffix("_open"), "\n", number=number))
+        elif kind in ("fence", "code_block"):
+            start = w.start()
+            w.write(token.content.removesuffix("\n"))
+            language = token.info.split()[0] if token.info.strip() else None
+            w.entity(MessageEntityType.PRE, start, language=language)
+        elif kind == "table_open":
+            rows, aligns, header_rows, index = table_rows(tokens, index - 1, _plain_inline)
+            start = w.start()
+            w.write(format_table(rows, aligns, header_rows))
+            w.entity(MessageEntityType.PRE, start)
+        elif kind == "hr":
+            w.write("⸻")
+        else:  # html is off; anything unknown is shown as its source text
+            w.write(token.content)
+
+
+def _inlines(tokens: list[Token], w: _Writer) -> None:
+    opened: list[tuple[Token, int]] = []
+    for token in tokens:
+        kind = token.type
+        if kind == "text":
+            w.write(token.content)
         elif kind in ("softbreak", "hardbreak"):
             w.write("\n")
         elif kind == "code_inline":
             start = w.start()
-            w.write(node.content)
+            w.write(token.content)
             w.entity(MessageEntityType.CODE, start)
-        elif kind in _INLINE_ENTITY:
+        elif kind in ("strong_open", "em_open", "s_open", "link_open"):
+            opened.append((token, w.start()))
+        elif kind in ("strong_close", "em_close", "s_close") and opened:
+            opener, start = opened.pop()
+            w.entity(_INLINE_ENTITY[opener.type.removesuffix("_open")], start)
+        elif kind == "link_close" and opened:
+            opener, start = opened.pop()
+            _close_link(str(opener.attrs.get("href", "")), opener.markup == "autolink", start, w)
+        elif kind == "image":
             start = w.start()
-            _inlines(node.children, w)
-            w.entity(_INLINE_ENTITY[kind], start)
-        elif kind in ("link", "image"):
-            _link(node, w)
+            w.write(_plain_inline(token) or "image")
+            _close_link(str(token.attrs.get("src", "")), False, start, w)
         else:
-            w.write(node.content)
+            w.write(token.content)
 
 
-def _link(node: SyntaxTreeNode, w: _Writer) -> None:
-    url = str(node.attrs.get("href" if node.type == "link" else "src", ""))
-    label = _plain_inline(node)
-    if node.type == "image" and not label:
-        label = "image"
-    if node.markup == "autolink" or label == url:
-        w.write(label)  # Telegram links bare URLs by itself
-        return
+def _close_link(url: str, autolink: bool, start: int, w: _Writer) -> None:
+    if autolink:
+        return  # Telegram links bare URLs by itself
+    if w.pos == start:
+        w.write(url)
     if url.startswith(_LINK_SCHEMES):
-        start = w.start()
-        _link_label(node, label, w)
-        if w.pos == start:
-            w.write(url)
         w.entity(MessageEntityType.TEXT_LINK, start, url=url)
-    else:
-        _link_label(node, label, w)
-        if url:
-            w.write(f" ({url})")
+    elif url:
+        w.write(f" ({url})")
 
 
-def _link_label(node: SyntaxTreeNode, label: str, w: _Writer) -> None:
-    if node.type == "link":
-        _inlines(node.children, w)
-    else:
-        w.write(label)
-
-
-def _plain_inline(node: SyntaxTreeNode) -> str:
+def _plain_inline(token: Token) -> str:
     scratch = _Writer()
-    _inlines(node.children, scratch)
+    _inlines(token.children or [], scratch)
     return scratch.result().text

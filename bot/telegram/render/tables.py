@@ -7,35 +7,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from markdown_it.tree import SyntaxTreeNode
+from markdown_it.token import Token
 
 
-def render_table(table: SyntaxTreeNode, cell_text: Callable[[SyntaxTreeNode], str]) -> str:
+def table_rows(
+    tokens: list[Token], start: int, cell_text: Callable[[Token], str]
+) -> tuple[list[list[str]], list[str], int, int]:
+    """Read the table opened at ``tokens[start]``: (rows, aligns, header rows, index after)."""
     rows: list[list[str]] = []
     aligns: list[str] = []
     header_rows = 0
-    for section in table.children:  # thead, tbody
-        for row in section.children:
-            cells = []
-            for cell in row.children:
-                cells.append(" ".join(cell_text(cell).split()))
-                if section.type == "thead":
-                    style = str(cell.attrs.get("style", ""))
-                    aligns.append(style.removeprefix("text-align:") if style else "left")
-            rows.append(cells)
-            if section.type == "thead":
-                header_rows += 1
+    in_head = False
+    index = start + 1
+    while index < len(tokens) and tokens[index].type != "table_close":
+        token = tokens[index]
+        if token.type in ("thead_open", "thead_close"):
+            in_head = token.type == "thead_open"
+        elif token.type == "tr_open":
+            rows.append([])
+            header_rows += in_head
+        elif token.type in ("th_open", "td_open"):
+            if in_head:
+                style = str(token.attrs.get("style", ""))
+                aligns.append(style.removeprefix("text-align:") if style else "left")
+        elif token.type == "inline" and rows:
+            rows[-1].append(" ".join(cell_text(token).split()))
+        index += 1
+    return rows, aligns, header_rows, index + 1
+
+
+def format_table(rows: list[list[str]], aligns: list[str], header_rows: int) -> str:
     if not rows:
         return ""
     columns = max(len(row) for row in rows)
-    aligns += ["left"] * (columns - len(aligns))
+    aligns = aligns + ["left"] * (columns - len(aligns))
     for cells in rows:
         cells += [""] * (columns - len(cells))
     widths = [max(len(row[c]) for row in rows) for c in range(columns)]
     lines = [_line(row, widths, aligns) for row in rows]
     if header_rows:
-        rule = "-+-".join("-" * width for width in widths)
-        lines.insert(header_rows, rule)
+        lines.insert(header_rows, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
 
 

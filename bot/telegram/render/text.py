@@ -16,11 +16,15 @@ TELEGRAM_TEXT_LIMIT = 4096
 
 def utf16_len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
 
 
 def utf16_offsets(text: str) -> list[int]:
     """``offsets[i]`` is the UTF-16 offset of ``text[i]``; ``offsets[len(text)]`` is the total."""
+    if text.isascii():
+        return list(range(len(text) + 1))
     offsets = [0] * (len(text) + 1)
     pos = 0
     for i, ch in enumerate(text):
