@@ -19,7 +19,7 @@ from bot.storage.repositories import UsageCount, UsageRepository
 from tests.conftest import REPO_ROOT
 from tests.integration.storage.workload import DAY, HOT_USER, chat_session
 
-TURNS = 10
+TURNS = 5
 
 
 async def _check(url: str, chats: list[int]) -> None:
@@ -45,7 +45,7 @@ async def _check(url: str, chats: list[int]) -> None:
 
 async def test_many_writers_in_one_process(database_url: str) -> None:
     databases = [Database(database_url) for _ in range(3)]
-    chats = list(range(1, 25))
+    chats = list(range(1, 16))
     try:
         await asyncio.gather(*(chat_session(databases[c % 3], c, TURNS) for c in chats))
     finally:
@@ -55,7 +55,7 @@ async def test_many_writers_in_one_process(database_url: str) -> None:
 
 
 async def test_many_writer_processes_on_one_file(sqlite_url: str) -> None:
-    groups = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]
+    groups = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
     script = Path(__file__).with_name("workload.py")
     processes = [
         await asyncio.create_subprocess_exec(
