@@ -1,0 +1,120 @@
+"""The bot as a process (``python -m bot run``) against the fake Bot API and Yandex servers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.e2e.harness import E2E, WEBHOOK_SECRET
+from tests.fakes.tg_state import ChatMessage
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.timeout(180),
+    pytest.mark.skipif(
+        not (REPO_ROOT / "bot" / "telegram" / "app.py").exists(),
+        reason="the Telegram application (bot/telegram/app.py) is not in this checkout yet",
+    ),
+]
+
+
+def photos(e2e: E2E, chat_id: int) -> list[ChatMessage]:
+    chat = e2e.tg.chats.get(chat_id)
+    return [] if chat is None else [m for m in chat.bot_messages if m.photo is not None]
+
+
+async def test_private_message_gets_a_streamed_answer_equal_to_the_model_text(e2e: E2E) -> None:
+    reply = (
+        "Streaming works. This answer arrives in several chunks, and the text the user "
+        "finally sees is exactly what the model wrote."
+    )
+    e2e.fm.queue_reply(reply, chunks=6, interval=0.2)
+    await e2e.start_bot()
+    e2e.tg.send_user_message(1001, "Tell me something")
+    chat = e2e.tg.chat(1001)
+    [final] = await e2e.wait_for(lambda: [m for m in chat.bot_messages if m.text == reply], 30)
+    assert chat.drafts or final.edits, "the answer was not streamed"
+    assert [d.text for d in chat.drafts if d.text] == sorted(
+        (d.text for d in chat.drafts if d.text), key=len
+    ), "draft frames went backwards"
+    assert e2e.tg.count_429 == 0
+    assert await e2e.bot.terminate() == 0
+    rows = e2e.db.messages(1001)
+    assert [(r["role"], r["status"]) for r in rows] == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ]
+    assert rows[1]["text"] == reply
+    assert e2e.db.check_consistency() == []
+
+
+async def test_image_command_delivers_exactly_the_generated_jpeg(e2e: E2E) -> None:
+    await e2e.start_bot()
+    e2e.tg.send_user_message(1002, "/image a red fox in the snow")
+    [photo] = await e2e.wait_for(lambda: photos(e2e, 1002), 60)
+    assert photo.photo == e2e.fm.image_bytes
+    assert "red fox" in (photo.caption or "")
+    assert "upload_photo" in [action for _, action in e2e.tg.chat(1002).actions]
+    [job] = await e2e.wait_for(
+        lambda: [j for j in e2e.db.image_jobs() if j["status"] == "delivered"], 10
+    )
+    assert job["result_message_id"] == photo.message_id
+    assert await e2e.bot.terminate() == 0
+    assert e2e.db.check_consistency() == []
+
+
+async def test_image_still_arrives_after_the_bot_is_killed_mid_generation(e2e: E2E) -> None:
+    e2e.fm.image_pending_polls = 4
+    await e2e.start_bot()
+    e2e.tg.send_user_message(1003, "/image a lighthouse at night")
+    await e2e.wait_for(lambda: any(r.path.startswith("/operations/") for r in e2e.fm.requests), 30)
+    [job] = e2e.db.image_jobs()
+    assert job["operation_id"], "the operation id must be stored before polling"
+    await e2e.bot.kill()
+    assert photos(e2e, 1003) == []
+
+    await e2e.start_bot()
+    [photo] = await e2e.wait_for(lambda: photos(e2e, 1003), 60)
+    assert photo.photo == e2e.fm.image_bytes
+    await asyncio.sleep(1.5)  # nothing is delivered twice
+    assert len(photos(e2e, 1003)) == 1
+    submitted = [r for r in e2e.fm.requests if r.path.endswith("imageGenerationAsync")]
+    assert len(submitted) == 1, "the restarted bot must resume the operation, not submit again"
+    await e2e.wait_for(lambda: [j["status"] for j in e2e.db.image_jobs()] == ["delivered"], 10)
+    assert await e2e.bot.terminate() == 0
+    assert e2e.db.check_consistency() == []
+
+
+async def test_webhook_rejects_a_wrong_secret(e2e_webhook: E2E) -> None:
+    e2e = e2e_webhook
+    await e2e.start_bot()
+    hook = e2e.tg.updates.webhook
+    assert hook is not None
+    assert hook.url == e2e.webhook_url
+    assert hook.secret_token == WEBHOOK_SECRET
+    forged = {
+        "update_id": 999_999,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "text": "forged",
+            "chat": {"id": 1005, "type": "private", "first_name": "Mallory"},
+            "from": {"id": 1005, "is_bot": False, "first_name": "Mallory"},
+        },
+    }
+    async with aiohttp.ClientSession() as http:
+        for headers in ({"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {}):
+            async with http.post(e2e.webhook_url, json=forged, headers=headers) as resp:
+                assert resp.status == 401
+
+    e2e.fm.queue_reply("Webhook answer.")
+    e2e.tg.send_user_message(1004, "hello via webhook")
+    await e2e.wait_for(
+        lambda: [m for m in e2e.tg.chat(1004).bot_messages if m.text == "Webhook answer."], 30
+    )
+    assert e2e.tg.calls_for(chat_id=1005) == [], "the forged update must not be answered"
+    assert await e2e.bot.terminate() == 0
+    assert e2e.db.check_consistency() == []
