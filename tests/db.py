@@ -10,7 +10,8 @@ Registered for the whole suite by tests/conftest.py. Use:
 
 PostgreSQL: the server in FMBOT_TEST_POSTGRES_URL (default postgresql+asyncpg://postgres@
 127.0.0.1:5432/test) is shared with other test runs, so each pytest session creates its own
-database `fmbot_test_<random>` there, migrates it once, truncates its tables before each test,
+database `fmbot_test_<unix time>_<random>` there (and drops such databases over an hour
+old, left by killed runs), migrates it once, truncates its tables before each test,
 and drops it at the end. SQLite: the schema is migrated once into a template file, and each
 test gets a byte copy of it in its own tmp_path.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -32,6 +34,8 @@ from bot.storage.database import Database, create_engine, migrate_blocking
 from bot.storage.models import Base
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DATABASE_PREFIX = "fmbot_test_"
+STALE_AFTER = 3600.0  # seconds
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -67,10 +71,36 @@ def postgres_reachable(url: str, timeout: float = 3.0) -> str | None:
 
 
 def create_postgres_database(base_url: str) -> str:
-    """Create a uniquely named database next to `base_url`'s; return its URL."""
-    name = f"fmbot_test_{uuid.uuid4().hex[:12]}"
+    """Create a uniquely named database next to `base_url`'s; return its URL.
+
+    The name carries its creation time, so databases left by killed runs can be dropped.
+    """
+    name = f"{DATABASE_PREFIX}{int(time.time())}_{uuid.uuid4().hex[:8]}"
     asyncio.run(_execute_autocommit(base_url, f'CREATE DATABASE "{name}"'))
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_stale_postgres_databases(base_url: str, older_than: float = STALE_AFTER) -> None:
+    """Drop test databases of runs that died before their teardown (a run takes minutes)."""
+
+    async def sweep() -> None:
+        engine = create_engine(base_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                names = (
+                    await conn.execute(
+                        text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                        {"p": DATABASE_PREFIX.replace("_", r"\_") + "%"},
+                    )
+                ).scalars()
+                for name in list(names):
+                    stamp = name.removeprefix(DATABASE_PREFIX).split("_")[0]
+                    if stamp.isdigit() and time.time() - int(stamp) > older_than:
+                        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(sweep())
 
 
 def drop_postgres_database(base_url: str, url: str) -> None:
@@ -85,6 +115,7 @@ def postgres_server() -> str:
     problem = postgres_reachable(url)
     if problem is not None:
         pytest.skip(f"PostgreSQL not reachable at {url} ({problem}); set FMBOT_TEST_POSTGRES_URL")
+    drop_stale_postgres_databases(url)
     return url
 
 
