@@ -344,3 +344,84 @@ async def test_runs_as_a_process_with_control_api() -> None:
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_callback_queries_and_reply_markup(tg: FakeTelegram, bot: Bot) -> None:
+    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+    tg.send_user_message(1, "/forget")
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Yes", callback_data="forget:yes")]]
+    )
+    sent = await bot.send_message(1, "Sure?", reply_markup=markup)
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(
+            1,
+            "x",
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[[InlineKeyboardButton(text="Y", callback_data="y" * 65)]]
+            ),
+        )
+    update_id = tg.send_callback_query(1, sent.message_id, "forget:yes")
+    [update] = await bot.get_updates(offset=update_id, timeout=0)
+    assert update.callback_query is not None
+    assert update.callback_query.data == "forget:yes"
+    assert await bot.answer_callback_query(update.callback_query.id, text="Done")
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(update.callback_query.id)
+    await bot.edit_message_reply_markup(chat_id=1, message_id=sent.message_id)
+    assert tg.chat(1).bot_messages[0].reply_markup is None
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_reply_markup(chat_id=1, message_id=sent.message_id)
+
+
+async def test_concurrent_get_updates_conflict_and_global_limit(bot: Bot) -> None:
+    limits = FloodLimits(global_rate=2, global_burst=2, private_burst=10)
+    async with FakeTelegram(TOKEN, limits=limits) as tg:
+        await bot.session.close()
+        other = make_bot(tg.url)
+        try:
+            first = asyncio.create_task(other.get_updates(timeout=5))
+            await asyncio.sleep(0.2)
+            assert await other.get_updates(timeout=0) == []
+            with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
+                await first
+            for chat_id in (1, 2, 3):
+                tg.send_user_message(chat_id, "hi")
+            await other.send_message(1, "a")
+            await other.send_message(2, "b")
+            with pytest.raises(TelegramRetryAfter):  # 30/s for the whole bot, here 2
+                await other.send_message(3, "c")
+        finally:
+            await other.session.close()
+
+
+async def test_webhook_with_a_wrong_secret_is_retried_and_reported(tg: FakeTelegram) -> None:
+    secrets: list[str | None] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        secrets.append(request.headers.get("X-Telegram-Bot-Api-Secret-Token"))
+        ok = request.headers.get("X-Telegram-Bot-Api-Secret-Token") == "right"
+        return web.Response(status=200 if ok else 401)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    bot = make_bot(tg.url)
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook",
+                              secret_token="right")  # fmt: skip
+        tg.updates.secret_override = "forged"
+        tg.send_user_message(1, "hi")
+        await tg.wait_for(lambda: len(secrets) >= 2, timeout=5)
+        info = await bot.get_webhook_info()
+        assert info.pending_update_count == 1
+        assert info.last_error_message == "Wrong response from the webhook: 401 Unauthorized"
+        tg.updates.secret_override = None
+        await tg.wait_for(lambda: not tg.updates.pending, timeout=5)
+        assert secrets[-1] == "right"
+    finally:
+        await bot.session.close()
+        await runner.cleanup()
