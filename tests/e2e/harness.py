@@ -12,7 +12,8 @@ Typical use (see conftest.py for the ``e2e`` fixture)::
         await e2e.start_bot()                        # waits until it polls (or set its webhook)
         e2e.tg.send_user_message(1, "hi")
         await e2e.wait_for(lambda: e2e.tg.chat(1).bot_messages)  # fails fast if the bot died
-        await e2e.bot.kill(); await e2e.start_bot()  # SIGKILL and start again
+        await e2e.restart_bot()                      # SIGKILL and start again (hard=False: TERM)
+        e2e.texts(1), e2e.photos(1)                  # what the user sees from the bot
         await e2e.bot.terminate()                    # SIGTERM, returns the exit code
         e2e.db.check_consistency()                   # list of problems, [] when consistent
         e2e.bot.log_records()                        # parsed JSON log lines
@@ -358,6 +359,24 @@ class E2E:
             if self._fm is not None:
                 await self._fm.__aexit__(None, None, None)
             await self.tg.close()
+
+    def texts(self, chat_id: int) -> list[str]:
+        """Texts of the bot's visible messages in a chat (what the user reads), oldest first."""
+        chat = self.tg.chats.get(chat_id)
+        return [] if chat is None else [m.text or m.caption or "" for m in chat.bot_messages]
+
+    def photos(self, chat_id: int) -> list[bytes]:
+        """The images the bot delivered to a chat, oldest first."""
+        chat = self.tg.chats.get(chat_id)
+        if chat is None:
+            return []
+        return [m.photo for m in chat.bot_messages if m.photo is not None]
+
+    async def restart_bot(self, *, hard: bool = True, within: float = 30.0) -> BotProcess:
+        """SIGKILL (``hard``) or SIGTERM the bot, then start it again and wait until ready."""
+        if self.bot.running:
+            await (self.bot.kill() if hard else self.bot.terminate())
+        return await self.start_bot(within)
 
     async def start_bot(self, within: float = 30.0) -> BotProcess:
         """Start the bot and wait until it polls getUpdates (or has set its webhook)."""
