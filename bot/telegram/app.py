@@ -19,6 +19,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -155,13 +156,23 @@ class TelegramApp:
         self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
 
     async def set_commands(self) -> None:
+        """The command menu in English (every language without its own list) and Russian.
+        A failure here is logged: the bot works without a menu."""
         for language in LANGUAGES:
-            commands_ = [
-                BotCommand(command=name, description=d[language]) for name, d in COMMANDS.items()
-            ]
-            # English is the default for every language without its own list.
+            menu = [BotCommand(command=c, description=d[language]) for c, d in COMMANDS.items()]
             code = None if language == "en" else language
-            await self.bot.set_my_commands(commands_, language_code=code)
+            for attempt in (1, 2):
+                try:
+                    await self.bot.set_my_commands(menu, language_code=code)
+                    break
+                except TelegramRetryAfter as exc:
+                    if attempt == 2:
+                        log.warning("setMyCommands (%s) failed: %s", language, exc)
+                    else:
+                        await asyncio.sleep(exc.retry_after)
+                except TelegramAPIError as exc:
+                    log.warning("setMyCommands (%s) failed: %s", language, exc)
+                    break
 
     async def shutdown(self) -> None:
         log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)

@@ -109,8 +109,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "картинок (лимит: {image_limit}).",
     },
     "stats_admin": {
-        "en": "The bot today: {tokens} tokens and {images} images for {users} users.",
-        "ru": "Бот за сегодня: {tokens} токенов и {images} картинок для {users} пользователей.",
+        "en": "The bot today: {tokens} tokens and {images} images for all users.",
+        "ru": "Бот за сегодня: {tokens} токенов и {images} картинок на всех пользователей.",
     },
     "unlimited": {"en": "none", "ru": "нет"},
     "forget_confirm": {

@@ -155,6 +155,10 @@ class Harness:
     def calls(self, method: type[TelegramMethod[Any]]) -> list[Any]:
         return self.session.calls(method)
 
+    def completions(self) -> list[Any]:
+        """JSON bodies of the text generation requests the model server received."""
+        return [r.json for r in self.fm.requests if r.path.endswith("/completion")]
+
     def model_requests(self) -> list[str]:
         return [p for p in self.fm.paths() if "completion" in p or "imageGeneration" in p]
 
