@@ -372,13 +372,13 @@ class E2E:
             return []
         return [m.photo for m in chat.bot_messages if m.photo is not None]
 
-    async def restart_bot(self, *, hard: bool = True, within: float = 30.0) -> BotProcess:
+    async def restart_bot(self, *, hard: bool = True, within: float = 60.0) -> BotProcess:
         """SIGKILL (``hard``) or SIGTERM the bot, then start it again and wait until ready."""
         if self.bot.running:
             await (self.bot.kill() if hard else self.bot.terminate())
         return await self.start_bot(within)
 
-    async def start_bot(self, within: float = 30.0) -> BotProcess:
+    async def start_bot(self, within: float = 60.0) -> BotProcess:
         """Start the bot and wait until it polls getUpdates (or has set its webhook)."""
         await self.bot.start()
         since = self.bot.started_at
