@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.conversation.locks import ChatLocks
 from bot.conversation.types import ChatRef, ContentFilteredError, Speaker, TurnResult
@@ -38,6 +40,7 @@ from bot.storage.repositories import (
     UsageRepository,
 )
 
+logger = logging.getLogger(__name__)
 PROMPT_STATUSES = frozenset({MessageStatus.COMPLETE, MessageStatus.TRUNCATED})
 WITH_FAILED = PROMPT_STATUSES | {MessageStatus.CANCELLED, MessageStatus.FAILED}
 STATUS_FOR = {
@@ -61,7 +64,9 @@ class _Turn:
     model: str
     system_prompt: str
     question: Message
+    answer: Message
     answer_id: int
+    question_id: int
     window: list[HistoryEntry]
     count: asyncio.Task[int] | None = None  # the tokenizer's count of the question
     trimmed: bool = False
@@ -215,7 +220,9 @@ class ConversationService:
             question.conversation_id, budget, self._statuses, estimate=estimate_tokens
         )
         await session.commit()
-        return _Turn(chat, speaker, model, system_prompt, question, answer.id, window)
+        return _Turn(
+            chat, speaker, model, system_prompt, question, answer, answer.id, question.id, window
+        )
 
     async def _count(self, text: str, model: str) -> int:
         """The tokenizer's count of `text` as one user message (role markers and framing
@@ -317,23 +324,30 @@ class ConversationService:
         usage = last.usage if last is not None and last.usage.total_tokens else None
         grace = 0.0 if status is MessageStatus.CANCELLED else COUNT_GRACE
         question_tokens = await _result_of(turn.count, grace)
-        async with self._sessionmaker() as session:
-            messages = MessageRepository(session)
-            if question_tokens is not None:
-                await messages.update(turn.question.id, token_count=question_tokens)
-            await messages.update(
-                turn.answer_id,
-                text=text,
-                status=status,
-                token_count=usage.completion_tokens if usage else estimate_tokens(text),
-                input_tokens=usage.input_tokens if usage else None,
-                output_tokens=usage.completion_tokens if usage else None,
-            )
-            if usage is not None:
-                await UsageRepository(session).add(
-                    turn.speaker.user_id, self._today(), tokens=usage.total_tokens
+        try:
+            async with self._sessionmaker() as session:
+                # The rows loaded in the first unit of work are attached again (their state is
+                # still loaded: expire_on_commit=False), so the updates need no SELECT first.
+                session.add_all([turn.question, turn.answer])
+                messages = MessageRepository(session)
+                if question_tokens is not None:
+                    await messages.update(turn.question, token_count=question_tokens)
+                await messages.update(
+                    turn.answer,
+                    text=text,
+                    status=status,
+                    token_count=usage.completion_tokens if usage else estimate_tokens(text),
+                    input_tokens=usage.input_tokens if usage else None,
+                    output_tokens=usage.completion_tokens if usage else None,
                 )
-            await session.commit()
+                if usage is not None:
+                    await UsageRepository(session).add(
+                        turn.speaker.user_id, self._today(), tokens=usage.total_tokens
+                    )
+                await session.commit()
+        except StaleDataError:
+            # The rows were deleted meanwhile (/forget or retention): nothing left to update.
+            logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
         return TurnResult(
             message_id=turn.answer_id,
             text=text,
@@ -341,7 +355,7 @@ class ConversationService:
             usage=usage,
             trimmed_history=turn.trimmed,
             error=error,
-            user_message_id=turn.question.id,
+            user_message_id=turn.question_id,
             model=turn.model,
         )
 

@@ -17,6 +17,7 @@ from bot.foundation_models.types import Snapshot
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.models import Conversation, DailyUsage, Message, MessageRole, MessageStatus
+from bot.storage.repositories import PrivacyRepository
 from tests.core.conftest import ANNA, PRIVATE, make_service
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
@@ -350,3 +351,18 @@ async def test_blank_message_is_refused_before_anything_is_stored(
         await service.run_turn(PRIVATE, ANNA, "  \n ")
     assert await stored(database) == []
     assert not fm.paths()
+
+
+async def test_data_forgotten_mid_answer_is_not_written_back(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    private = ChatRef(ANNA.user_id, "private")  # a private chat's id is the user's id
+    fm.queue_reply("a slow answer in four parts", chunks=4, interval=0.1)
+    task = asyncio.create_task(service.run_turn(private, ANNA, "question"))
+    await wait_for(lambda: prompts(fm))
+    async with database.sessionmaker() as session:
+        await PrivacyRepository(session).forget_user(ANNA.user_id)
+        await session.commit()
+    result = await task
+    assert result.text == "a slow answer in four parts"
+    assert await stored(database) == []
