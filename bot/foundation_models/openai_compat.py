@@ -97,6 +97,12 @@ class OpenAICompatibleChatModel:
     def __repr__(self) -> str:
         return f"OpenAICompatibleChatModel(base_url={self.base_url!r})"
 
+    async def __aenter__(self) -> OpenAICompatibleChatModel:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         if self._own_http:
             await self._http.aclose()
