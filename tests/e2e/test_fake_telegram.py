@@ -341,6 +341,18 @@ async def test_runs_as_a_process_with_control_api() -> None:
                 stats = await resp.json()
             assert stats["count_429"] == 0
             assert stats["calls"]["sendMessage"] == 1
+            version = stats["version"]
+            waiter = asyncio.create_task(http.get(f"{url}/_control/wait?version={version}"))
+            await asyncio.sleep(0.1)
+            assert not waiter.done()
+            fault = {"method": "sendMessage", "status": 403}
+            async with http.post(f"{url}/_control/fail_next", json=fault) as resp:
+                assert resp.status == 200
+            raw = {"update": {"message": {"text": "raw"}}}
+            async with http.post(f"{url}/_control/update", json=raw) as resp:
+                assert resp.status == 200
+            async with await asyncio.wait_for(waiter, 5) as resp:
+                assert (await resp.json())["version"] > version
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
