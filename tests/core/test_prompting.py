@@ -135,7 +135,7 @@ def test_context_size_overrides() -> None:
 
 # --- properties ---------------------------------------------------------------------------
 
-ALPHABET = st.sampled_from(list("abc xyz.,\n") + list("привет мир") + ["😀", "漢"])
+ALPHABET = st.sampled_from(list("abc xyz.,\n") + list("привет мир") + ["😀", "漢", "\ud800"])
 texts = st.text(ALPHABET, max_size=400)
 
 
