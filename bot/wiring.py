@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
@@ -110,7 +110,7 @@ async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
 
 
 async def run_bot(settings: Settings, system_prompt: str) -> None:
-    from bot.telegram.app import TelegramApp, make_bot
+    from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
@@ -134,17 +134,20 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
         )
-        if settings.telegram_mode == "webhook":
-            assert settings.telegram_webhook_secret is not None
-            host, port = settings.webhook_host_port
-            await app.run_webhook(
-                url=settings.telegram_webhook_url,
-                secret=settings.telegram_webhook_secret.get_secret_value(),
-                host=host,
-                port=port,
-            )
-        else:
-            await app.run_polling()
+        try:
+            if settings.telegram_mode == "webhook":
+                assert settings.telegram_webhook_secret is not None
+                host, port = settings.webhook_host_port
+                await app.run_webhook(
+                    url=settings.telegram_webhook_url,
+                    secret=settings.telegram_webhook_secret.get_secret_value(),
+                    host=host,
+                    port=port,
+                )
+            else:
+                await app.run_polling()
+        except TokenRejectedError as exc:
+            raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
 
 
 async def run_terminal_chat(

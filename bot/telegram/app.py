@@ -14,12 +14,20 @@ import contextlib
 import logging
 import signal
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import DeleteWebhook, SetMyCommands, SetWebhook, TelegramMethod
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -40,9 +48,14 @@ from bot.telegram.ratelimit import RateLimiter
 from bot.telegram.texts import COMMANDS, LANGUAGES
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The stop button's update must be asked for explicitly (Bot API 10.3).
 ALWAYS_ALLOWED = ("message", "callback_query", "stopped_message_generation")
+
+
+class TokenRejectedError(Exception):
+    """Telegram answered 401 to the bot token."""
 
 
 def make_bot(token: str, api_url: str = "https://api.telegram.org") -> Bot:
@@ -140,9 +153,24 @@ class TelegramApp:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
+    async def reach_telegram(self, max_delay: float = 30.0) -> None:
+        """getMe until Telegram answers (a network outage at start is waited out, with
+        backoff); a rejected token raises TokenRejectedError at once."""
+        delay = 1.0
+        while True:
+            try:
+                me = await self.bot.me()
+            except TelegramUnauthorizedError as exc:
+                raise TokenRejectedError(str(exc)) from None
+            except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+                log.warning("Telegram is not reachable (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_delay)
+                continue
+            log.info("bot @%s (id %s) starting", me.username, me.id)
+            return
+
     async def startup(self) -> None:
-        me = await self.bot.me()
-        log.info("bot @%s (id %s) starting", me.username, me.id)
         await self.set_commands()
         recovered = await self.conversation.recover_interrupted()
         if recovered:
@@ -161,18 +189,10 @@ class TelegramApp:
         for language in LANGUAGES:
             menu = [BotCommand(command=c, description=d[language]) for c, d in COMMANDS.items()]
             code = None if language == "en" else language
-            for attempt in (1, 2):
-                try:
-                    await self.bot.set_my_commands(menu, language_code=code)
-                    break
-                except TelegramRetryAfter as exc:
-                    if attempt == 2:
-                        log.warning("setMyCommands (%s) failed: %s", language, exc)
-                    else:
-                        await asyncio.sleep(exc.retry_after)
-                except TelegramAPIError as exc:
-                    log.warning("setMyCommands (%s) failed: %s", language, exc)
-                    break
+            try:
+                await _patiently(self.bot, SetMyCommands(commands=menu, language_code=code))
+            except TelegramAPIError as exc:
+                log.warning("setMyCommands (%s) failed: %s", language, exc)
 
     async def shutdown(self) -> None:
         log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)
@@ -193,10 +213,11 @@ class TelegramApp:
 
     async def run_polling(self, polling_timeout: int = 25) -> None:
         """Long polling; nothing pending is dropped. Returns after SIGTERM/SIGINT."""
-        # A webhook left from an earlier run makes getUpdates fail with 409 Conflict.
-        await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.startup()
         try:
+            await self.reach_telegram()
+            # A webhook left from an earlier run makes getUpdates fail with 409 Conflict.
+            await _patiently(self.bot, DeleteWebhook(drop_pending_updates=False))
+            await self.startup()
             await self.dp.start_polling(
                 self.bot,
                 polling_timeout=polling_timeout,
@@ -212,8 +233,6 @@ class TelegramApp:
     async def run_webhook(self, *, url: str, secret: str, host: str, port: int) -> None:
         """Serve `url`'s path on host:port; Telegram must send `secret` in the
         X-Telegram-Bot-Api-Secret-Token header (401 otherwise). Returns after SIGTERM/SIGINT."""
-        from urllib.parse import urlsplit
-
         path = urlsplit(url).path or "/"
         app = web.Application()
         handler = SimpleRequestHandler(
@@ -223,34 +242,59 @@ class TelegramApp:
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await self.startup()
-        await site.start()
-        log.info("webhook listening on %s:%s%s", host, port, path)
-        await self.bot.set_webhook(
-            url,
-            secret_token=secret,
-            allowed_updates=self.allowed_updates,
-            drop_pending_updates=False,
-        )
+        stop = _stop_on_signals()
         try:
-            await _wait_for_signal()
+            await self.reach_telegram()
+            await self.startup()
+            await site.start()
+            log.info("webhook listening on %s:%s%s", host, port, path)
+            register = SetWebhook(
+                url=url,
+                secret_token=secret,
+                allowed_updates=self.allowed_updates,
+                drop_pending_updates=False,
+            )
+            await _patiently(self.bot, register)
+            await stop.wait()
+            log.warning("signal received: shutting down")
         finally:
+            _restore_signals()
             await site.stop()  # stop taking updates; Telegram keeps them until we are back
             await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
             await self.shutdown()
             await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)
 
 
-async def _wait_for_signal() -> None:
+async def _patiently(bot: Bot, method: TelegramMethod[T], attempts: int = 5) -> T:
+    """A start-up call: flood replies and network errors are waited out a few times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await bot(method)
+        except TelegramRetryAfter as exc:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(exc.retry_after)
+        except (TelegramNetworkError, TelegramServerError):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in SIGNALS:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-        log.warning("signal received")
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(sig)
+    return stop
+
+
+def _restore_signals() -> None:
+    loop = asyncio.get_running_loop()
+    for sig in SIGNALS:
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,113 @@
+"""The application around the handlers: webhook runner, graceful shutdown, start-up work."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiogram.methods import SendMessageDraft, SetWebhook
+from sqlalchemy import select
+
+from bot.storage.database import Database
+from bot.storage.models import Message as StoredMessage
+from bot.storage.models import MessageRole, MessageStatus
+from tests.telegram.harness import ANNA, Harness, running_app
+
+
+@pytest.fixture
+async def h(sqlite_database: Database) -> AsyncIterator[Harness]:
+    async with running_app(sqlite_database) as harness:
+        yield harness
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def answers(h: Harness) -> list[StoredMessage]:
+    async with h.db.sessionmaker() as session:
+        rows = await session.scalars(
+            select(StoredMessage)
+            .where(StoredMessage.role == MessageRole.ASSISTANT)
+            .order_by(StoredMessage.id)
+        )
+        return list(rows)
+
+
+async def test_webhook_checks_the_secret_and_answers(h: Harness) -> None:
+    port = free_port()
+    runner = asyncio.create_task(
+        h.app.run_webhook(
+            url="https://bot.example.org/tg/hook",
+            secret="s3cret-token",
+            host="127.0.0.1",
+            port=port,
+        )
+    )
+    await h.wait_until(lambda: h.calls(SetWebhook))
+    registered = h.calls(SetWebhook)[-1]
+    assert registered.url == "https://bot.example.org/tg/hook"
+    assert registered.secret_token == "s3cret-token"
+    assert "stopped_message_generation" in registered.allowed_updates
+    update = h.update(message=h.message("via webhook")).model_dump(mode="json", exclude_none=True)
+    url = f"http://127.0.0.1:{port}/tg/hook"
+    async with aiohttp.ClientSession() as http:
+        for secret in (None, "wrong"):
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 401
+        good = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+        async with http.post(url, json=update, headers=good) as response:
+            assert response.status == 200
+        async with http.post(url, json=update, headers=good) as response:  # Telegram retries
+            assert response.status == 200
+    await h.wait_until(lambda: h.texts(ANNA.id))
+    await h.settle()
+    assert h.texts(ANNA.id) == ["Echo: via webhook"]
+    os.kill(os.getpid(), signal.SIGTERM)  # the runner's own signal handler stops it
+    await asyncio.wait_for(runner, 15)
+
+
+async def test_shutdown_lets_a_short_answer_finish(h: Harness) -> None:
+    h.fm.queue_reply("a short answer", chunks=4, interval=0.05)
+    await h.send("quick one")
+    await h.wait_until(lambda: h.app.queues.is_busy(ANNA.id))
+    await h.app.shutdown()
+    assert h.texts(ANNA.id) == ["a short answer"]
+    assert (await answers(h))[-1].status is MessageStatus.COMPLETE
+
+
+async def test_shutdown_cancels_a_long_answer_after_the_grace(h: Harness) -> None:
+    h.app.shutdown_grace = 0.3
+    h.fm.queue_reply("word " * 100, chunks=100, interval=0.05)
+    await h.send("a long story")
+    await h.wait_until(lambda: any(d.text for d in h.calls(SendMessageDraft)))
+    await h.app.shutdown()
+    shown = h.texts(ANNA.id)
+    assert len(shown) == 1
+    assert shown[0].startswith("word")
+    assert shown[0].endswith("[stopped]")
+    answer = (await answers(h))[-1]
+    assert answer.status is MessageStatus.CANCELLED
+    assert answer.text.startswith("word")
+
+
+async def test_startup_recovers_interrupted_answers(h: Harness) -> None:
+    await h.send("hello")
+    await h.settle()
+    async with h.db.sessionmaker() as session:
+        row = (await answers(h))[-1]
+        stored = await session.get(StoredMessage, row.id)
+        assert stored is not None
+        stored.status = MessageStatus.STREAMING  # as a killed process leaves it
+        await session.commit()
+    await h.app.startup()
+    assert (await answers(h))[-1].status is not MessageStatus.STREAMING
