@@ -109,6 +109,7 @@ class ConversationService:
         self._locks = ChatLocks()
         self._system_tokens: dict[tuple[str, str], int] = {}
         self._background: set[asyncio.Task[int]] = set()
+        self._counting: set[tuple[str, str]] = set()
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -234,10 +235,9 @@ class ConversationService:
             return estimate_tokens(text)
 
     async def _system_cost(self, model: str, system_prompt: str) -> int:
-        key = (model, system_prompt)
-        if key not in self._system_tokens:
-            self._system_tokens[key] = await self._count(system_prompt, model)
-        return self._system_tokens[key]
+        tokens = await self._count(system_prompt, model)
+        self._system_tokens[model, system_prompt] = tokens
+        return tokens
 
     async def _prompt(self, turn: _Turn) -> list[ChatMessage]:
         """Build the prompt (pure) from the window; starts the question's token count."""
@@ -251,12 +251,15 @@ class ConversationService:
                 tokens = await turn.count
         system_tokens = None
         if turn.system_prompt:
-            if (turn.model, turn.system_prompt) not in self._system_tokens:
+            key = (turn.model, turn.system_prompt)
+            if key not in self._system_tokens and key not in self._counting:
                 # Counted once per prompt and model, in the background; estimated till then.
-                task = asyncio.create_task(self._system_cost(turn.model, turn.system_prompt))
+                self._counting.add(key)
+                task = asyncio.create_task(self._system_cost(*key))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
-            system_tokens = self._system_tokens.get((turn.model, turn.system_prompt))
+                task.add_done_callback(lambda _: self._counting.discard(key))
+            system_tokens = self._system_tokens.get(key)
         window = [entry for entry in turn.window if entry.id < question.id]
         # The window is contiguous: only its oldest message can be an answer without its
         # question; such a half turn never goes into a prompt.
@@ -370,6 +373,9 @@ async def _result_of(task: asyncio.Task[int] | None, grace: float) -> int | None
         task.cancel()
         return None
     if task.cancelled():
+        return None
+    if (problem := task.exception()) is not None:
+        logger.warning("counting the question's tokens failed: %r", problem)
         return None
     return task.result()
 

@@ -366,3 +366,19 @@ async def test_data_forgotten_mid_answer_is_not_written_back(
     result = await task
     assert result.text == "a slow answer in four parts"
     assert await stored(database) == []
+
+
+async def test_tokenizer_counts_each_question_once_and_the_system_prompt_once(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    for n in range(3):
+        await service.run_turn(PRIVATE, ANNA, f"question {n}")
+    counted = [
+        r.json["messages"][0]["text"]
+        for r in fm.requests
+        if r.path == "/foundationModels/v1/tokenizeCompletion"
+    ]
+    assert sorted(counted) == sorted([SYSTEM["text"], "question 0", "question 1", "question 2"])
+    questions = [m for m in await stored(database) if m.role is MessageRole.USER]
+    # The fake's tokenizer: <s>, one token per word, [NL].
+    assert [m.token_count for m in questions] == [4, 4, 4]
