@@ -12,6 +12,7 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.storage.database import DEFAULT_URL, create_engine
@@ -22,6 +23,8 @@ if config.config_file_name is not None and not config.attributes.get("url"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+# Arbitrary constant naming fmbot's migration lock (pg_advisory_xact_lock takes a bigint).
+LOCK_KEY = 0x666D626F74
 
 
 def database_url() -> str:
@@ -38,9 +41,10 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         # SQLite cannot ALTER most things: Alembic rebuilds the table (copy and rename).
         render_as_batch=name == "sqlite" or name.startswith("sqlite"),
         compare_type=True,
-        # SQLite's DDL is transactional too: a failed revision leaves nothing half-done.
+        # One transaction for the whole upgrade (SQLite's DDL is transactional too): a failed
+        # revision leaves nothing half-done, and with the lock below two processes starting
+        # at once cannot both apply the same revision.
         transactional_ddl=True,
-        transaction_per_migration=True,
         literal_binds=connection is None,
     )
 
@@ -54,6 +58,10 @@ def run_migrations_offline() -> None:
 def _run_sync(connection: Connection) -> None:
     _configure(connection=connection)
     with context.begin_transaction():
+        # Taken before Alembic reads the current revision. SQLite: the transaction's BEGIN
+        # IMMEDIATE already holds the write lock. PostgreSQL: an advisory lock.
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
         context.run_migrations()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.storage.database import (
     migrate_blocking,
 )
 from bot.storage.models import Base
+from tests.conftest import REPO_ROOT
 
 
 def _revisions() -> list[Any]:
@@ -101,3 +103,23 @@ async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None
     assert caught.value.revision == "9999"
     assert caught.value.head == head_revision()
     assert "newer fmbot" in str(caught.value)
+
+
+async def test_processes_migrating_at_once_do_not_collide(empty_database_url: str) -> None:
+    """Two bot processes starting together on a fresh database both come up."""
+    code = "import sys; from bot.storage.database import migrate_blocking as m; m(sys.argv[1])"
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            code,
+            empty_database_url,
+            cwd=REPO_ROOT,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    for process in processes:
+        _, stderr = await process.communicate()
+        assert process.returncode == 0, stderr.decode()
+    assert await current_revision(empty_database_url) == head_revision()
