@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.database import Database
@@ -198,3 +201,30 @@ async def test_fail_streaming_marks_interrupted_answers(database: Database) -> N
         assert stored.status is MessageStatus.FAILED
         assert stored.text == "half"
         assert await MessageRepository(session).fail_streaming() == 0
+
+
+async def test_window_queries_walk_the_conversation_index(sqlite_database: Database) -> None:
+    """The window reads cost the window, not the history: every statement is an index
+    SEARCH on (conversation_id, id), never a SCAN of messages or a sort."""
+    conv = await _fill(sqlite_database, [10] * 50)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+        if "FROM messages" in sql:
+            statements.append((sql, params))
+
+    sync_engine = sqlite_database.read_engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", capture)
+    try:
+        async with sqlite_database.read_session() as session:
+            await MessageRepository(session).recent_for_prompt(conv, 100)
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", capture)
+    assert len(statements) == 2
+    async with sqlite_database.read_engine.connect() as conn:
+        for sql, params in statements:
+            plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)).all()
+            details = " | ".join(str(row[-1]) for row in plan)
+            assert "USING INDEX ix_messages_conversation_id_id" in details, details
+            assert "SCAN" not in details, details
+            assert "TEMP B-TREE" not in details, details
