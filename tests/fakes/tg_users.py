@@ -1,0 +1,237 @@
+"""The fake Bot API's test API: what users do (messages, buttons, stop), faults, observation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tests.fakes.tg_core import Fault
+from tests.fakes.tg_methods import BotApiMethods
+from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
+from tests.fakes.tg_wire import utf16_len
+
+T = TypeVar("T")
+_COMMAND = re.compile(r"^/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?")
+_MENTION = re.compile(r"@[A-Za-z0-9_]{5,32}")
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request",
+    403: "Forbidden: bot was blocked by the user",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+class UserSide(BotApiMethods):
+    """The test API (documented in telegram_server.py); synchronous calls act at once."""
+
+    # --- test API: what users do ------------------------------------------------------------
+
+    def add_chat(
+        self,
+        chat_id: int,
+        chat_type: str | None = None,
+        *,
+        title: str | None = None,
+        user: dict[str, Any] | None = None,
+    ) -> ChatState:
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            kind = chat_type or ("private" if chat_id > 0 else "group")
+            chat = ChatState(chat_id, kind, title=title, user=user)
+            self.chats[chat_id] = chat
+        return chat
+
+    def chat(self, chat_id: int) -> ChatState:
+        return self.chats[chat_id]
+
+    def _user(self, chat: ChatState, user: dict[str, Any] | None, language: str) -> dict[str, Any]:
+        default_id = chat.chat_id if chat.type == "private" else 1
+        out = {
+            "id": default_id,
+            "is_bot": False,
+            "first_name": f"User{default_id}",
+            "language_code": language,
+        }
+        out.update(user or {})
+        if out["first_name"] == f"User{default_id}" and out["id"] != default_id:
+            out["first_name"] = f"User{out['id']}"
+        return out
+
+    def send_user_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user: dict[str, Any] | None = None,
+        chat_type: str | None = None,
+        title: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        language_code: str = "en",
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        """A user writes ``text`` (commands and @mentions get their entities); -> update_id."""
+        chat = self.add_chat(chat_id, chat_type, title=title)
+        sender = self._user(chat, user, language_code)
+        if chat.type == "private" and chat.user is None:
+            chat.user = sender
+        now = time.time()
+        message = ChatMessage(
+            chat.take_message_id(),
+            chat_id,
+            False,
+            now,
+            text=text or None,
+            reply_to=reply_to,
+            thread_id=thread_id,
+            user=sender,
+        )
+        if entities is None:
+            entities = []
+            if match := _COMMAND.match(text):
+                entities.append(
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
+                )
+            for match in _MENTION.finditer(text):
+                entities.append(
+                    {
+                        "type": "mention",
+                        "offset": utf16_len(text[: match.start()]),
+                        "length": utf16_len(match.group()),
+                    }
+                )
+        message.entities = entities
+        message.versions.append(Version(now, message.text, entities))
+        chat.history.append(message)
+        body = self.message_json(chat, message)
+        if not text:
+            body.pop("text", None)
+        body.update(extra or {})
+        return self.send_update({"message": body})
+
+    def edit_user_message(self, chat_id: int, message_id: int, text: str) -> int:
+        chat = self.chat(chat_id)
+        message = chat.find(message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        message.text = text
+        message.versions.append(Version(time.time(), text, message.entities))
+        return self.send_update({"edited_message": self.message_json(chat, message)})
+
+    def send_callback_query(
+        self, chat_id: int, message_id: int, data: str, *, user: dict[str, Any] | None = None
+    ) -> int:
+        """A button press; the query id is the update id as a string."""
+        chat = self.chat(chat_id)
+        message = chat.find(message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        update_id = self.updates.next_update_id
+        self.callback_answers[str(update_id)] = {}
+        return self.send_update(
+            {
+                "update_id": update_id,
+                "callback_query": {
+                    "id": str(update_id),
+                    "from": self._user(chat, user, "en"),
+                    "data": data,
+                    "chat_instance": str(chat_id),
+                    "message": self.message_json(chat, message),
+                },
+            }
+        )
+
+    def send_update(self, update: dict[str, Any]) -> int:
+        """Queue a raw update (``update_id`` is assigned when missing); -> update_id."""
+        update_id = self.updates.add(update)
+        self._notify()
+        return update_id
+
+    def press_stop(
+        self, chat_id: int, draft_id: int | None = None, *, thread_id: int | None = None
+    ) -> int:
+        """The user presses the draft's stop button: a ``stopped_message_generation`` update."""
+        chat = self.chat(chat_id)
+        draft = chat.draft
+        if draft_id is None:
+            if draft is None:
+                raise LookupError(f"chat {chat_id} shows no draft to stop")
+            draft_id, thread_id = draft.draft_id, draft.thread_id
+        if draft is not None and draft.draft_id == draft_id and not draft.keep_on_stop:
+            chat.current_draft = None
+        body: dict[str, Any] = {"chat": chat.chat_json(), "draft_id": draft_id}
+        if thread_id is not None:
+            body["message_thread_id"] = thread_id
+        return self.send_update({"stopped_message_generation": body})
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """The user deletes a message (later edits of it fail with "message to edit not found")."""
+        message = self.chat(chat_id).find(message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        message.deleted = True
+        self._notify()
+
+    # --- test API: faults and observation ---------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        description: str | None = None,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with this error (429 opens a penalty)."""
+        if status == 429:
+            retry_after = retry_after or 1
+            description = description or f"Too Many Requests: retry after {retry_after}"
+        text = description or _DEFAULT_DESCRIPTIONS.get(status, "Error")
+        self.faults.setdefault(method.lower(), []).append(
+            Fault(status, text, retry_after, times, chat_id)
+        )
+
+    def block_user(self, chat_id: int) -> None:
+        self.add_chat(chat_id).blocked = True
+
+    def unblock_user(self, chat_id: int) -> None:
+        self.add_chat(chat_id).blocked = False
+
+    def slow_get_updates(self, seconds: float) -> None:
+        self.updates.slow_seconds = seconds
+
+    def fail_get_updates(self, times: int, status: int = 502) -> None:
+        self.updates.fail_times, self.updates.fail_status = times, status
+
+    def reset_counters(self) -> None:
+        self.count_429 = self.count_flood_429 = 0
+        self.calls.clear()
+
+    def calls_for(self, chat_id: int | None = None, method: str | None = None) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if (chat_id is None or c.chat_id == chat_id) and (method is None or c.method == method)
+        ]
+
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:  # noqa: ASYNC109
+        """Wait until ``predicate()`` is truthy (re-checked on every change); return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"fake Telegram: condition not met within {timeout} s")
+            changed = self._changed
+            with contextlib.suppress(TimeoutError):
+                # Re-check at least every 0.1 s for conditions that depend on time alone.
+                await asyncio.wait_for(changed.wait(), min(remaining, 0.1))
