@@ -33,11 +33,11 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import ConversationService
+from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.images import ImageService
 from bot.telegram import maintenance
 from bot.telegram.access import AccessPolicy
-from bot.telegram.answers import Answerer
+from bot.telegram.answers import Answerer, Target
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
 from bot.telegram.handlers import chat, commands, errors, images, other
@@ -45,7 +45,7 @@ from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 from bot.telegram.outbox import Outbox
 from bot.telegram.ratelimit import RateLimiter
-from bot.telegram.texts import COMMANDS, LANGUAGES
+from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -172,9 +172,16 @@ class TelegramApp:
 
     async def startup(self) -> None:
         await self.set_commands()
+        interrupted = await maintenance.interrupted_turns(self.sessionmaker)
         recovered = await self.conversation.recover_interrupted()
         if recovered:
-            log.info("marked %d answers interrupted by the last shutdown as failed", recovered)
+            log.info(
+                "%d answers were cut short by the last stop; answering %d again",
+                recovered,
+                len(interrupted),
+            )
+        for turn in interrupted:
+            self._answer_again(turn)
         self._spawn(self.images.resume(), "resume-images")
         if self.options.retention_days > 0:
             self._spawn(
@@ -182,6 +189,17 @@ class TelegramApp:
                 "retention",
             )
         self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
+
+    def _answer_again(self, turn: maintenance.InterruptedTurn) -> None:
+        """A crash cut this answer short: answer the question again (`retry_last`)."""
+        group = turn.chat_type != "private"
+        target = Target(
+            ChatRef(turn.chat_id, turn.chat_type),
+            reply_to=turn.question_telegram_id if group else None,
+        )
+        speaker = Speaker(turn.author_id, turn.author_name, turn.language)
+        t = Translator.for_code(turn.language)
+        self.answers.submit_retry(self.queues.take(turn.chat_id), target, speaker, t)
 
     async def set_commands(self) -> None:
         """The command menu in English (every language without its own list) and Russian.

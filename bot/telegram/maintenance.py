@@ -1,19 +1,25 @@
-"""Periodic housekeeping: retention (RETENTION_DAYS) and forgetting old update claims."""
+"""Housekeeping: retention (RETENTION_DAYS), old update claims, answers a crash cut short."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
+from bot.storage.models import Chat, Conversation, Message, MessageRole, MessageStatus, User
 from bot.storage.repositories import PrivacyRepository, UpdateRepository
 
 log = logging.getLogger(__name__)
 
 # Telegram keeps an undelivered update for 24 hours; claims older than that guard nothing.
 CLAIM_TTL = dt.timedelta(days=2)
+# Answers interrupted by a crash less than this long ago are given again after a restart.
+RESUME_WINDOW = dt.timedelta(minutes=15)
 
 
 async def purge_once(sessionmaker: async_sessionmaker[AsyncSession], days: int) -> None:
@@ -53,3 +59,60 @@ async def prune_updates_forever(
         except Exception:
             log.exception("pruning update claims failed; retrying in %.0f s", interval)
         await asyncio.sleep(interval)
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptedTurn:
+    """An answer a killed process left `streaming`: who asked what, where."""
+
+    chat_id: int
+    chat_type: str
+    author_id: int
+    author_name: str
+    language: str | None
+    question_telegram_id: int | None
+
+
+async def interrupted_turns(
+    sessionmaker: async_sessionmaker[AsyncSession], max_age: dt.timedelta = RESUME_WINDOW
+) -> list[InterruptedTurn]:
+    """Recent answers left `streaming` in open conversations, one per chat (the newest).
+
+    Read before `ConversationService.recover_interrupted()` marks them failed, so start-up can
+    answer those questions again. Older ones are only marked: an answer hours late is noise.
+    """
+    question = aliased(Message)
+    stmt = (
+        select(
+            Conversation.chat_id,
+            Chat.type,
+            question.author_user_id,
+            question.author_name,
+            User.language,
+            question.telegram_message_ids,
+        )
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Chat, Chat.id == Conversation.chat_id)
+        .join(question, question.id == Message.reply_to_id)
+        .outerjoin(User, User.id == question.author_user_id)
+        .where(
+            Message.status == MessageStatus.STREAMING,
+            Message.role == MessageRole.ASSISTANT,
+            Message.created_at >= dt.datetime.now(dt.UTC) - max_age,
+            Conversation.closed_at.is_(None),
+        )
+        .order_by(Message.id.desc())
+    )
+    async with sessionmaker() as session:
+        rows = (await session.execute(stmt)).all()
+        await session.commit()
+    turns: dict[int, InterruptedTurn] = {}
+    for chat_id, chat_type, author_id, name, language, telegram_ids in rows:
+        if chat_id in turns or author_id is None:
+            continue
+        first_id = telegram_ids[0] if telegram_ids else None
+        turns[chat_id] = InterruptedTurn(
+            chat_id, chat_type, author_id, name or "", language, first_id
+        )
+    return list(turns.values())

@@ -100,8 +100,9 @@ async def test_shutdown_cancels_a_long_answer_after_the_grace(h: Harness) -> Non
     assert answer.text.startswith("word")
 
 
-async def test_startup_recovers_interrupted_answers(h: Harness) -> None:
-    await h.send("hello")
+async def test_an_answer_cut_short_by_a_crash_is_given_again(h: Harness) -> None:
+    h.fm.queue_reply("the first, lost answer")
+    await h.send("what is up?")
     await h.settle()
     async with h.db.sessionmaker() as session:
         row = (await answers(h))[-1]
@@ -109,5 +110,11 @@ async def test_startup_recovers_interrupted_answers(h: Harness) -> None:
         assert stored is not None
         stored.status = MessageStatus.STREAMING  # as a killed process leaves it
         await session.commit()
+    h.fm.queue_reply("the answer after the restart")
     await h.app.startup()
-    assert (await answers(h))[-1].status is not MessageStatus.STREAMING
+    await h.settle()
+    assert h.texts(ANNA.id)[-1] == "the answer after the restart"
+    rows = await answers(h)
+    assert [(r.text, r.status) for r in rows] == [
+        ("the answer after the restart", MessageStatus.COMPLETE)
+    ]
