@@ -107,3 +107,38 @@ def test_logs_never_show_secrets(fmt: str) -> None:
         assert "exception" in lines[-1]
     root.setLevel(saved[0])
     root.handlers[:] = saved[1]
+
+
+async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) -> None:
+    import asyncio
+
+    from tests.fakes.foundation_models_server import FakeFoundationModels
+
+    async with FakeFoundationModels(api_key="k", folder_id="f") as fm:
+        fm.queue_reply("Hello from **the model**", chunks=4, interval=0.01)
+        fm.queue_reply("Second take")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
+        env.update(
+            PYTHONPATH=str(REPO_ROOT),
+            YANDEX_API_KEY="k",
+            YANDEX_FOLDER_ID="f",
+            YANDEX_LLM_URL=fm.url,
+            YANDEX_OPERATION_URL=fm.url,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "chat",
+            cwd=tmp_path, env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(
+            proc.communicate(b"hi there\n/retry\n/reset\n/exit\n"), 60
+        )
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    assert "Hello from **the model**" in text
+    assert "Second take" in text
+    assert "[new conversation]" in text
+    assert (tmp_path / "bot.db").exists()
