@@ -113,7 +113,21 @@ def test_well_formed_markdown_leaves_no_markup(doc: Doc) -> None:
 @given(st.text(alphabet=st.sampled_from(list("*_~`[]()#>-|!\\<&\n 1.aé😀")), max_size=80))
 def test_any_input_renders_in_bounds(md: str) -> None:
     for partial in (False, True):
-        check_bounds(render_markdown(md, partial=partial))
+        rendered = render_markdown(md, partial=partial)
+        check_bounds(rendered)
+        assert render_markdown(md, partial=partial, cache={}) == rendered
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(document(), min_size=1, max_size=5), st.integers(min_value=5, max_value=40))
+def test_incremental_rendering_equals_full_rendering(docs: list[Doc], step: int) -> None:
+    """Frames of a growing answer rendered with a stream's block cache == rendered afresh."""
+    md = "\n\n".join(d[0] for d in docs)
+    cache: dict[str, object] = {}
+    for end in [*range(step, len(md), step), len(md)]:
+        frame = md[:end]
+        got = render_markdown(frame, partial=True, cache=cache)  # type: ignore[arg-type]
+        assert got == render_markdown(frame, partial=True), frame
 
 
 def char_marks(r: RenderedText) -> list[tuple[str, frozenset[tuple[str, str | None, str | None]]]]:

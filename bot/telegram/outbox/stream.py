@@ -27,6 +27,7 @@ from aiogram.types import ReplyParameters
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxError
 from bot.telegram.outbox.jobs import Call, Job
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
+from bot.telegram.render.chunks import BlockCache
 
 if TYPE_CHECKING:
     from bot.telegram.outbox.core import Lane, Outbox
@@ -70,6 +71,7 @@ class StreamHandle(Job):
         self._source: Content | None = None
         self._render_key: Content | None = None
         self._parts: list[RenderedText] = []
+        self._blocks: BlockCache = {}  # rendering of unchanged block groups, frame to frame
         self._dirty = False
         self._plain = False  # Telegram refused our entities once: send text only
         self._empty_draft_pending = use_draft
@@ -106,7 +108,10 @@ class StreamHandle(Job):
 
         Raises ``ChatUnreachableError`` when the chat cannot receive it (e.g. bot blocked).
         """
-        rendered = render_markdown(final) if isinstance(final, str) else final
+        if isinstance(final, str):
+            rendered = render_markdown(final, cache=self._blocks)
+        else:
+            rendered = final
         return await self._deliver(split_rendered(rendered, self._outbox.text_limit))
 
     async def fail(self, user_text: str, partial_markdown: Content | None = None) -> list[int]:
@@ -259,7 +264,9 @@ class StreamHandle(Job):
                 self._parts = []
             else:
                 rendered = (
-                    render_markdown(source, partial=True) if isinstance(source, str) else source
+                    render_markdown(source, partial=True, cache=self._blocks)
+                    if isinstance(source, str)
+                    else source
                 )
                 self._parts = split_rendered(rendered, self._outbox.text_limit)
         return self._parts

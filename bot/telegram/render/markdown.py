@@ -12,9 +12,10 @@ from aiogram.types import MessageEntity
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from bot.telegram.render.chunks import BlockCache, render_in_blocks
 from bot.telegram.render.partial import close_dangling_markup
 from bot.telegram.render.tables import format_table, table_rows
-from bot.telegram.render.text import RenderedText, clip_entities, utf16_len
+from bot.telegram.render.text import RenderedText, strip_rendered, utf16_len
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 # Telegram turns these into clickable links; anything else (relative paths, ftp:) stays text.
@@ -78,29 +79,37 @@ class _Writer:
             self.entities.append(entity)
 
     def result(self) -> RenderedText:
-        text = "".join(self._chunks)
-        stripped = text.rstrip()
-        lead = len(stripped) - len(stripped.lstrip())
-        stripped = stripped.lstrip()
-        start = utf16_len(text[:lead])
-        end = start + utf16_len(stripped)
-        entities = clip_entities(self.entities, start, end)
-        entities.sort(key=lambda e: (e.offset, -e.length))
-        return RenderedText(text=stripped, entities=entities)
+        return strip_rendered("".join(self._chunks), self.entities)
+
+    def raw(self) -> tuple[str, list[MessageEntity]]:
+        return "".join(self._chunks), self.entities
 
 
-def render_markdown(markdown: str, *, partial: bool = False) -> RenderedText:
+def render_markdown(
+    markdown: str, *, partial: bool = False, cache: BlockCache | None = None
+) -> RenderedText:
     """Render model Markdown to text + entities; never raises on any input.
 
     ``partial=True`` is for frames of a stream still being generated: a trailing unclosed
     ``**``/``*``/``~~``/backtick is closed and a half-typed link shows its label only, so the
     reader sees formatting instead of raw markers that flicker away a moment later.
+
+    ``cache``: a dict kept by a stream across its frames. The text is then rendered block group
+    by block group and only groups not seen in the previous frame are parsed (same result).
     """
     if partial:
         markdown = close_dangling_markup(markdown)
+    if cache is not None:
+        return render_in_blocks(markdown, cache, _render_raw)
     writer = _Writer()
     _blocks(_PARSER.parse(markdown), writer)
     return writer.result()
+
+
+def _render_raw(markdown: str) -> tuple[str, list[MessageEntity]]:
+    writer = _Writer()
+    _blocks(_PARSER.parse(markdown), writer)
+    return writer.raw()
 
 
 class _Container:

@@ -18,6 +18,7 @@ from bot.telegram.render.text import (
     TELEGRAM_TEXT_LIMIT,
     RenderedText,
     clip_entities,
+    utf16_len,
     utf16_offsets,
 )
 
@@ -30,9 +31,9 @@ def split_rendered(rendered: RenderedText, limit: int = TELEGRAM_TEXT_LIMIT) -> 
     if limit < 2:
         raise ValueError("limit must be at least 2 UTF-16 units")
     text = rendered.text
-    offsets = utf16_offsets(text)
-    if offsets[-1] <= limit:
+    if utf16_len(text) <= limit:
         return [rendered] if text.strip() else []
+    offsets = utf16_offsets(text)
     code = [(e.offset, e.offset + e.length) for e in rendered.entities if e.type in _CODE_TYPES]
 
     def in_code(index: int) -> bool:

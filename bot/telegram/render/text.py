@@ -6,10 +6,12 @@ see https://core.telegram.org/api/entities#entity-length.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from aiogram.types import MessageEntity
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 TELEGRAM_TEXT_LIMIT = 4096
 """sendMessage / editMessageText / sendMessageDraft text limit, after entity parsing."""
 
@@ -25,12 +27,14 @@ def utf16_offsets(text: str) -> list[int]:
     """``offsets[i]`` is the UTF-16 offset of ``text[i]``; ``offsets[len(text)]`` is the total."""
     if text.isascii():
         return list(range(len(text) + 1))
-    offsets = [0] * (len(text) + 1)
-    pos = 0
-    for i, ch in enumerate(text):
-        offsets[i] = pos
-        pos += 2 if ord(ch) > 0xFFFF else 1
-    offsets[len(text)] = pos
+    offsets: list[int] = []
+    previous = extra = 0
+    for match in _ASTRAL.finditer(text):  # built from ranges: no Python loop per character
+        position = match.start()
+        offsets.extend(range(previous + extra, position + 1 + extra))
+        extra += 1
+        previous = position + 1
+    offsets.extend(range(previous + extra, len(text) + 1 + extra))
     return offsets
 
 
@@ -72,3 +76,15 @@ def clip_entities(
             else:
                 clipped.append(entity.model_copy(update={"offset": lo - base, "length": hi - lo}))
     return clipped
+
+
+def strip_rendered(text: str, entities: list[MessageEntity]) -> RenderedText:
+    """Drop leading/trailing whitespace (Telegram trims it too), clipping entities to match."""
+    stripped = text.rstrip()
+    lead = len(stripped) - len(stripped.lstrip())
+    stripped = stripped.lstrip()
+    start = utf16_len(text[:lead])
+    end = start + utf16_len(stripped)
+    clipped = clip_entities(entities, start, end)
+    clipped.sort(key=lambda e: (e.offset, -e.length))
+    return RenderedText(text=stripped, entities=clipped)
