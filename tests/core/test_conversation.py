@@ -11,14 +11,21 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversation import ChatRef, ContentFilteredError, ConversationService, Speaker
+from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
-from bot.foundation_models.errors import InvalidRequestError, RateLimitError, StreamError
+from bot.foundation_models.errors import (
+    APITimeoutError,
+    InvalidRequestError,
+    RateLimitError,
+    StreamError,
+)
+from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import Snapshot
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.models import Conversation, DailyUsage, Message, MessageRole, MessageStatus
 from bot.storage.repositories import PrivacyRepository
-from tests.core.conftest import ANNA, PRIVATE, make_service
+from tests.core.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
 COMPLETION = "/foundationModels/v1/completion"
@@ -382,3 +389,49 @@ async def test_tokenizer_counts_each_question_once_and_the_system_prompt_once(
     questions = [m for m in await stored(database) if m.role is MessageRole.USER]
     # The fake's tokenizer: <s>, one token per word, [NL].
     assert [m.token_count for m in questions] == [4, 4, 4]
+
+
+async def test_stalled_stream_times_out_and_keeps_the_partial_answer(
+    database: Database, fm: FakeFoundationModels
+) -> None:
+    client = FoundationModelsClient(
+        folder_id=FOLDER,
+        auth=ApiKeyAuth(API_KEY),
+        llm_url=fm.url,
+        operation_url=fm.url,
+        timeouts=Timeouts(connect=2, first_byte=2, idle=0.3),
+        retry=RetryPolicy(max_attempts=1),
+        stream_retry=RetryPolicy(max_attempts=1),
+    )
+    try:
+        service = make_service(database, client)
+        fm.queue_reply(
+            "words before the stall and after", chunks=4, fault="stall", fault_after=2, stall=1.0
+        )
+        result = await service.run_turn(PRIVATE, ANNA, "hello")
+    finally:
+        await client.aclose()
+    assert isinstance(result.error, APITimeoutError)
+    assert result.status is MessageStatus.FAILED
+    assert result.text.startswith("words")
+    assert [m.status for m in await stored(database)] == [
+        MessageStatus.COMPLETE,
+        MessageStatus.FAILED,
+    ]
+
+
+async def test_a_queued_turn_cancelled_before_its_turn_leaves_nothing(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    fm.queue_reply("the first answer arrives in eight slow parts", chunks=8, interval=0.05)
+    first = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "first"))
+    await wait_for(lambda: prompts(fm))
+    second = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "second"))
+    await asyncio.sleep(0.05)
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert service.is_busy(PRIVATE.chat_id)
+    assert (await first).status is MessageStatus.COMPLETE
+    assert not service.is_busy(PRIVATE.chat_id)
+    assert [m.text for m in await stored(database)] == ["first", (await first).text]
