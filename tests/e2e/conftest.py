@@ -1,4 +1,5 @@
-"""Fixtures for end-to-end tests: an ``E2E`` setup (fakes started, bot not yet started)."""
+"""Fixtures for end-to-end tests: ``e2e`` setups (fakes started, bot not yet started) and, for
+the fake Bot API's own tests, ``tg`` (an in-process fake) with ``bot`` (a real aiogram Bot)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiogram import Bot
 
+from tests.e2e.botapi import FAKE_TOKEN, make_bot
 from tests.e2e.harness import E2E
+from tests.fakes.telegram_server import FakeTelegram
 
 
 @pytest.fixture
@@ -22,3 +26,16 @@ async def e2e_webhook(tmp_path: Path) -> AsyncIterator[E2E]:
     """The same in webhook mode (TELEGRAM_MODE=webhook on a free loopback port)."""
     async with E2E(tmp_path, mode="webhook") as setup:
         yield setup
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(FAKE_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    bot = make_bot(tg.url)
+    yield bot
+    await bot.session.close()

@@ -1,50 +1,24 @@
-"""The fake Bot API server driven by a real aiogram Bot (real encoding, real response checks)."""
+"""The fake Bot API: messages, limits, drafts, photos, buttons, driven by a real aiogram Bot."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
-import time
-from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
-from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
-    TelegramConflictError,
     TelegramForbiddenError,
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
 from aiogram.types import BufferedInputFile, Message, MessageEntity, ReplyParameters
-from aiohttp import web
 
-from tests.conftest import REPO_ROOT
+from tests.e2e.botapi import FAKE_TOKEN as TOKEN
+from tests.e2e.botapi import make_bot
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.tg_flood import FloodLimits
 from tests.fakes.tg_images import tiny_jpeg
-
-TOKEN = "42:TEST"
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(TOKEN) as fake:
-        yield fake
-
-
-def make_bot(url: str, token: str = TOKEN) -> Bot:
-    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(url)))
-
-
-@pytest.fixture
-async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
-    bot = make_bot(tg.url)
-    yield bot
-    await bot.session.close()
 
 
 async def test_get_me_and_send_message_with_entities(tg: FakeTelegram, bot: Bot) -> None:
@@ -214,29 +188,6 @@ async def test_send_photo_multipart_keeps_the_bytes(tg: FakeTelegram, bot: Bot) 
     assert file.file_path is not None
 
 
-async def test_get_updates_long_polls_and_confirms_by_offset(tg: FakeTelegram, bot: Bot) -> None:
-    started = time.monotonic()
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.2)
-    assert not poll.done()
-    update_id = tg.send_user_message(1, "/start", language_code="ru")
-    [update] = await asyncio.wait_for(poll, 2)
-    assert time.monotonic() - started < 1.5
-    assert update.update_id == update_id
-    assert update.message is not None
-    assert update.message.text == "/start"
-    assert update.message.from_user is not None
-    assert update.message.from_user.language_code == "ru"
-    assert update.message.entities is not None
-    assert update.message.entities[0].type == "bot_command"
-    again = await bot.get_updates(timeout=0)  # not confirmed yet: delivered again
-    assert [u.update_id for u in again] == [update_id]
-    assert await bot.get_updates(offset=update_id + 1, timeout=0) == []
-    tg.fail_get_updates(1)
-    with pytest.raises(Exception, match="Bad Gateway"):
-        await bot.get_updates(timeout=0)
-
-
 async def test_commands_roundtrip(tg: FakeTelegram, bot: Bot) -> None:
     from aiogram.types import BotCommand
 
@@ -247,115 +198,6 @@ async def test_commands_roundtrip(tg: FakeTelegram, bot: Bot) -> None:
     assert await bot.get_my_commands() == []
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="Bad-Name", description="x")])
-
-
-async def test_webhook_delivery_with_secret_and_retries(tg: FakeTelegram, bot: Bot) -> None:
-    received: list[tuple[str | None, dict[str, object]]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append(
-            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
-        )
-        return web.Response(status=500 if len(received) == 1 else 200)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
-        with pytest.raises(TelegramConflictError):
-            await bot.get_updates(timeout=0)
-        update_id = tg.send_user_message(1, "hi")
-        await tg.wait_for(lambda: len(received) >= 2, timeout=5)
-        assert [secret for secret, _ in received] == ["s3cret", "s3cret"]
-        assert all(body["update_id"] == update_id for _, body in received)
-        info = await bot.get_webhook_info()
-        assert info.url.endswith("/hook")
-        assert info.pending_update_count == 0
-        assert (
-            info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
-        )
-        await bot.delete_webhook()
-        assert await bot.get_updates(timeout=0) == []
-    finally:
-        await runner.cleanup()
-
-
-async def test_dispatcher_polling_against_the_fake(tg: FakeTelegram, bot: Bot) -> None:
-    dp = Dispatcher()
-
-    @dp.message()
-    async def echo(message: Message) -> None:
-        await message.answer(f"echo: {message.text}")
-
-    polling = asyncio.create_task(
-        dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False)
-    )
-    try:
-        tg.send_user_message(5, "ping")
-        await tg.wait_for(lambda: tg.chat(5).bot_messages, timeout=5)
-        assert tg.chat(5).bot_messages[0].text == "echo: ping"
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, 5)
-
-
-async def test_runs_as_a_process_with_control_api() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.fakes.telegram_server",
-        "--port",
-        "0",
-        "--token",
-        "7:T",
-        cwd=REPO_ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
-        assert line.startswith("LISTENING http://127.0.0.1:")
-        url = line.split()[1]
-        async with aiohttp.ClientSession() as http:
-            async with http.post(
-                f"{url}/_control/user_message", json={"chat_id": 3, "text": "hey"}
-            ) as resp:
-                assert (await resp.json())["update_id"] > 0
-            remote = make_bot(url, "7:T")
-            try:
-                [update] = await remote.get_updates(timeout=1)
-                assert update.message is not None
-                assert update.message.text == "hey"
-                await remote.send_message(3, "hello")
-            finally:
-                await remote.session.close()
-            async with http.get(f"{url}/_control/chat/3") as resp:
-                state = await resp.json()
-            assert [m["text"] for m in state["messages"]] == ["hey", "hello"]
-            async with http.get(f"{url}/_control/stats") as resp:
-                stats = await resp.json()
-            assert stats["count_429"] == 0
-            assert stats["calls"]["sendMessage"] == 1
-            version = stats["version"]
-            waiter = asyncio.create_task(http.get(f"{url}/_control/wait?version={version}"))
-            await asyncio.sleep(0.1)
-            assert not waiter.done()
-            fault = {"method": "sendMessage", "status": 403}
-            async with http.post(f"{url}/_control/fail_next", json=fault) as resp:
-                assert resp.status == 200
-            raw = {"update": {"message": {"text": "raw"}}}
-            async with http.post(f"{url}/_control/update", json=raw) as resp:
-                assert resp.status == 200
-            async with await asyncio.wait_for(waiter, 5) as resp:
-                assert (await resp.json())["version"] > version
-    finally:
-        proc.terminate()
-        assert await asyncio.wait_for(proc.wait(), 10) == 0
 
 
 async def test_callback_queries_and_reply_markup(tg: FakeTelegram, bot: Bot) -> None:
@@ -385,55 +227,3 @@ async def test_callback_queries_and_reply_markup(tg: FakeTelegram, bot: Bot) -> 
     assert tg.chat(1).bot_messages[0].reply_markup is None
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await bot.edit_message_reply_markup(chat_id=1, message_id=sent.message_id)
-
-
-async def test_concurrent_get_updates_conflict_and_global_limit(bot: Bot) -> None:
-    limits = FloodLimits(global_rate=2, global_burst=2, private_burst=10)
-    async with FakeTelegram(TOKEN, limits=limits) as tg:
-        await bot.session.close()
-        other = make_bot(tg.url)
-        try:
-            first = asyncio.create_task(other.get_updates(timeout=5))
-            await asyncio.sleep(0.2)
-            assert await other.get_updates(timeout=0) == []
-            with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
-                await first
-            for chat_id in (1, 2, 3):
-                tg.send_user_message(chat_id, "hi")
-            await other.send_message(1, "a")
-            await other.send_message(2, "b")
-            with pytest.raises(TelegramRetryAfter):  # 30/s for the whole bot, here 2
-                await other.send_message(3, "c")
-        finally:
-            await other.session.close()
-
-
-async def test_webhook_with_a_wrong_secret_is_retried_and_reported(tg: FakeTelegram) -> None:
-    secrets: list[str | None] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        secrets.append(request.headers.get("X-Telegram-Bot-Api-Secret-Token"))
-        ok = request.headers.get("X-Telegram-Bot-Api-Secret-Token") == "right"
-        return web.Response(status=200 if ok else 401)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    bot = make_bot(tg.url)
-    try:
-        await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook",
-                              secret_token="right")  # fmt: skip
-        tg.updates.secret_override = "forged"
-        tg.send_user_message(1, "hi")
-        await tg.wait_for(lambda: len(secrets) >= 2, timeout=5)
-        info = await bot.get_webhook_info()
-        assert info.pending_update_count == 1
-        assert info.last_error_message == "Wrong response from the webhook: 401 Unauthorized"
-        tg.updates.secret_override = None
-        await tg.wait_for(lambda: not tg.updates.pending, timeout=5)
-        assert secrets[-1] == "right"
-    finally:
-        await bot.session.close()
-        await runner.cleanup()
