@@ -15,22 +15,18 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aiogram.methods import (
-    DeleteMessage,
-    EditMessageText,
-    SendChatAction,
-    SendMessage,
-    SendMessageDraft,
-)
-from aiogram.types import ReplyParameters
+from aiogram.methods import SendChatAction, SendMessageDraft
 
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxError
 from bot.telegram.outbox.jobs import Call, Job
+from bot.telegram.outbox.messages import ShownMessages
+from bot.telegram.outbox.methods import draft_method
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
 from bot.telegram.render.chunks import BlockCache
 
 if TYPE_CHECKING:
-    from bot.telegram.outbox.core import Lane, Outbox
+    from bot.telegram.outbox.core import Outbox
+    from bot.telegram.outbox.lane import Lane
 
 logger = logging.getLogger(__name__)
 Content = str | RenderedText
@@ -73,14 +69,11 @@ class StreamHandle(Job):
         self._parts: list[RenderedText] = []
         self._blocks: BlockCache = {}  # rendering of unchanged block groups, frame to frame
         self._dirty = False
-        self._plain = False  # Telegram refused our entities once: send text only
         self._empty_draft_pending = use_draft
         self._draft_shown: RenderedText | None = None
         self._draft_at: float | None = None
         self._typing_at: float | None = now if typing and not use_draft else None
-        self._ids: list[int] = []
-        self._shown: list[RenderedText] = []
-        self._stale: list[int] = []
+        self._messages = ShownMessages(self.chat_id, reply_to, thread_id)
         self._target: list[RenderedText] | None = None
         self._future: asyncio.Future[list[int]] | None = None
 
@@ -88,7 +81,7 @@ class StreamHandle(Job):
     @property
     def message_ids(self) -> list[int]:
         """Telegram ids of the messages this answer shows now (edit mode / after finish)."""
-        return list(self._ids)
+        return list(self._messages.ids)
 
     @property
     def closed(self) -> bool:
@@ -108,10 +101,7 @@ class StreamHandle(Job):
 
         Raises ``ChatUnreachableError`` when the chat cannot receive it (e.g. bot blocked).
         """
-        if isinstance(final, str):
-            rendered = render_markdown(final, cache=self._blocks)
-        else:
-            rendered = final
+        rendered = render_markdown(final, cache=self._blocks) if isinstance(final, str) else final
         return await self._deliver(split_rendered(rendered, self._outbox.text_limit))
 
     async def fail(self, user_text: str, partial_markdown: Content | None = None) -> list[int]:
@@ -154,9 +144,9 @@ class StreamHandle(Job):
         if self._empty_draft_pending:
             return gate
         times = []
-        if self._dirty or self._stale:
+        if self._dirty:
             times.append(heavy_ready)
-        if self._typing_at is not None and not self._ids:
+        if self._typing_at is not None and not self._messages.ids:
             times.append(max(gate, self._typing_at))
         if self.uses_draft and self._draft_at is not None and self._draft_shown is not None:
             base = heavy_ready if self._draft_shown.text else gate
@@ -166,17 +156,17 @@ class StreamHandle(Job):
     def next_call(self, now: float, heavy_ok: bool) -> Call | None:
         if self._state is _State.FINISHING:
             assert self._target is not None
-            call = self._delete_stale() or self._sync_call(self._target, final=True)
+            call = self._messages.next_call(self._target, final=True)
             if call is None:
-                self._complete(self._ids[: len(self._target)])
+                self._complete(self._messages.ids[: len(self._target)])
             return call
         if self._empty_draft_pending:
             return Call(self._draft_method(RenderedText("")), False, "empty_draft")
-        if heavy_ok and (self._dirty or self._stale):
+        if heavy_ok and self._dirty:
             call = self._frame_call()
             if call is not None:
                 return call
-        if self._typing_at is not None and not self._ids and self._typing_at <= now:
+        if self._typing_at is not None and not self._messages.ids and self._typing_at <= now:
             action = SendChatAction(
                 chat_id=self.chat_id, action="typing", message_thread_id=self.thread_id
             )
@@ -194,19 +184,9 @@ class StreamHandle(Job):
 
     def on_success(self, call: Call, result: Any, now: float) -> None:
         tag = call.tag
+        self._messages.succeeded(call, result)
         if tag == "send":
-            assert call.payload is not None
-            self._ids.append(int(result.message_id))
-            self._shown.append(call.payload)
             self._typing_at = None
-        elif tag == "edit":
-            assert call.payload is not None
-            self._shown[call.index] = call.payload
-        elif tag == "delete_stale":
-            self._stale.remove(call.index)
-        elif tag == "delete_extra":
-            del self._ids[call.index]
-            del self._shown[call.index]
         elif tag in ("draft", "empty_draft"):
             self._empty_draft_pending = False
             self._draft_shown = call.payload or RenderedText("")
@@ -225,22 +205,19 @@ class StreamHandle(Job):
             self._outbox._refuse_drafts(self.chat_id)
             self.uses_draft = False
             self._empty_draft_pending = False
-            self._typing_at = now if not self._ids else None
+            self._typing_at = now if not self._messages.ids else None
             self._dirty = self._source is not None
         elif tag == "typing":
             self._typing_at = now + self._outbox.typing_interval
         elif failure is Failure.MESSAGE_GONE and tag == "edit":
-            # The user deleted it: later parts move to new messages sent after it, in order.
-            self._stale.extend(self._ids[call.index + 1 :])
-            del self._ids[call.index :]
-            del self._shown[call.index :]
+            self._messages.lost(call.index)
         elif failure is Failure.MESSAGE_GONE and tag.startswith("delete"):
             self.on_success(call, True, now)
-        elif failure is Failure.BAD_ENTITIES and not self._plain:
+        elif failure is Failure.BAD_ENTITIES and not self._messages.plain:
             logger.warning(
                 "entities refused in chat %s, sending plain text: %s", self.chat_id, exc
             )
-            self._plain = True
+            self._messages.plain = True
         elif self._state is _State.FINISHING:
             logger.error("final delivery to chat %s failed: %s", self.chat_id, exc)
             error = OutboxError(f"final delivery to chat {self.chat_id} failed: {exc}")
@@ -272,13 +249,13 @@ class StreamHandle(Job):
         return self._parts
 
     def _frame_call(self) -> Call | None:
-        call = self._delete_stale()
-        if call is None and self.uses_draft:
-            parts = self._parts_now()
-            if parts and parts[-1] != self._draft_shown:
-                call = Call(self._draft_method(parts[-1]), True, "draft", payload=parts[-1])
-        elif call is None:
-            call = self._sync_call(self._parts_now(), final=False)
+        parts = self._parts_now()
+        if not self.uses_draft:
+            call = self._messages.next_call(parts, final=False)
+        elif parts and parts[-1] != self._draft_shown:
+            call = Call(self._draft_method(parts[-1]), True, "draft", payload=parts[-1])
+        else:
+            call = None
         if call is None:
             self._dirty = False
         return call
@@ -286,56 +263,17 @@ class StreamHandle(Job):
     def _refresh_dirty(self) -> None:
         if self._state is not _State.OPEN:
             return
-        if self._source is not self._render_key or self._stale:
+        if self._source is not self._render_key:
             self._dirty = True
         elif self.uses_draft:
             self._dirty = bool(self._parts) and self._parts[-1] != self._draft_shown
         else:
-            self._dirty = self._sync_call(self._parts, final=False) is not None
-
-    def _delete_stale(self) -> Call | None:
-        if not self._stale:
-            return None
-        method = DeleteMessage(chat_id=self.chat_id, message_id=self._stale[0])
-        return Call(method, True, "delete_stale", index=self._stale[0])
-
-    def _sync_call(self, target: list[RenderedText], *, final: bool) -> Call | None:
-        for index, part in enumerate(target):
-            if index >= len(self._ids):
-                return Call(self._send_method(part, first=index == 0), True, "send", index, part)
-            if self._shown[index] != part:
-                edit = EditMessageText(
-                    chat_id=self.chat_id, message_id=self._ids[index], **self._text_kwargs(part)
-                )
-                return Call(edit, True, "edit", index, part)
-        if final and len(self._ids) > len(target):  # the text shrank: drop the last message
-            last = len(self._ids) - 1
-            method = DeleteMessage(chat_id=self.chat_id, message_id=self._ids[last])
-            return Call(method, True, "delete_extra", index=last)
-        return None
-
-    def _text_kwargs(self, part: RenderedText) -> dict[str, Any]:
-        entities = None if self._plain else (part.entities or None)
-        return {"text": part.text, "entities": entities, "parse_mode": None}
-
-    def _send_method(self, part: RenderedText, *, first: bool) -> SendMessage:
-        reply = None
-        if first and self.reply_to is not None:
-            reply = ReplyParameters(message_id=self.reply_to, allow_sending_without_reply=True)
-        return SendMessage(
-            chat_id=self.chat_id,
-            message_thread_id=self.thread_id,
-            reply_parameters=reply,
-            **self._text_kwargs(part),
-        )
+            self._dirty = self._messages.next_call(self._parts, final=False) is not None
 
     def _draft_method(self, part: RenderedText) -> SendMessageDraft:
-        return SendMessageDraft(
-            chat_id=self.chat_id,
-            draft_id=self.draft_id,
-            message_thread_id=self.thread_id,
-            can_stop=self.can_stop or None,
-            **self._text_kwargs(part),
+        plain = self._messages.plain
+        return draft_method(
+            self.chat_id, self.draft_id, part, self.thread_id, self.can_stop, plain
         )
 
     def _complete(self, ids: list[int]) -> None:

@@ -54,9 +54,9 @@ def split_blocks(markdown: str) -> list[str]:
     for index, line in enumerate(lines):
         match = _FENCE.match(line)
         if fence:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                if not line.strip(" `~"):
-                    fence = ""
+            run = match.group(1) if match else ""
+            if run[:1] == fence[0] and len(run) >= len(fence) and not line.strip(" `~"):
+                fence = ""
             continue
         if not line.strip():
             blank_before = True

@@ -1,0 +1,68 @@
+"""The messages an answer shows, and the next call that brings them to a target text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.methods import DeleteMessage
+
+from bot.telegram.outbox.jobs import Call
+from bot.telegram.outbox.methods import edit_method, send_method
+from bot.telegram.render import RenderedText
+
+
+class ShownMessages:
+    """Telegram messages of one answer, in order, with the text each one shows."""
+
+    def __init__(self, chat_id: int, reply_to: int | None, thread_id: int | None) -> None:
+        self.chat_id = chat_id
+        self.reply_to = reply_to
+        self.thread_id = thread_id
+        self.plain = False  # Telegram refused our entities once: send text only from now on
+        self.ids: list[int] = []
+        self.shown: list[RenderedText] = []
+        self.stale: list[int] = []  # messages to delete before anything else is sent
+
+    def next_call(self, target: list[RenderedText], *, final: bool) -> Call | None:
+        """The next call that brings the messages closer to ``target`` (None: they show it).
+
+        Sends and edits go in order; a final also deletes messages the text no longer needs.
+        """
+        if self.stale:
+            method = DeleteMessage(chat_id=self.chat_id, message_id=self.stale[0])
+            return Call(method, True, "delete_stale", index=self.stale[0])
+        for index, part in enumerate(target):
+            if index >= len(self.ids):
+                reply_to = self.reply_to if index == 0 else None
+                send = send_method(self.chat_id, part, reply_to, self.thread_id, self.plain)
+                return Call(send, True, "send", index, part)
+            if self.shown[index] != part:
+                edit = edit_method(self.chat_id, self.ids[index], part, self.plain)
+                return Call(edit, True, "edit", index, part)
+        if final and len(self.ids) > len(target):  # the text shrank: drop the last message
+            last = len(self.ids) - 1
+            delete = DeleteMessage(chat_id=self.chat_id, message_id=self.ids[last])
+            return Call(delete, True, "delete_extra", index=last)
+        return None
+
+    def succeeded(self, call: Call, result: Any) -> None:
+        if call.tag == "send":
+            assert call.payload is not None
+            self.ids.append(int(result.message_id))
+            self.shown.append(call.payload)
+        elif call.tag == "edit":
+            assert call.payload is not None
+            self.shown[call.index] = call.payload
+        elif call.tag == "delete_stale":
+            self.stale.remove(call.index)
+        elif call.tag == "delete_extra":
+            del self.ids[call.index]
+            del self.shown[call.index]
+
+    def lost(self, index: int) -> None:
+        """Message ``index`` cannot be edited any more (the user deleted it): it and the later
+        parts are sent again as new messages, after the later ones are deleted, so the order
+        stays right."""
+        self.stale.extend(self.ids[index + 1 :])
+        del self.ids[index:]
+        del self.shown[index:]
