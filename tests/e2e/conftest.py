@@ -3,7 +3,7 @@ the fake Bot API's own tests, ``tg`` (an in-process fake) with ``bot`` (a real a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +14,34 @@ from tests.e2e.harness import E2E
 from tests.fakes.telegram_server import FakeTelegram
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember each phase's report on the item, so fixtures can tell that a test failed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+def _print_log_on_failure(request: pytest.FixtureRequest, setup: E2E) -> None:
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and setup.bot.log_path.exists():
+        print(f"--- bot log ({setup.bot.log_path}), last lines:\n{setup.bot.log_tail(80)}")
+
+
 @pytest.fixture
-async def e2e(tmp_path: Path) -> AsyncIterator[E2E]:
+async def e2e(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[E2E]:
     """Long-polling bot against the fakes; call ``await e2e.start_bot()`` in the test."""
     async with E2E(tmp_path) as setup:
         yield setup
+        _print_log_on_failure(request, setup)
 
 
 @pytest.fixture
-async def e2e_webhook(tmp_path: Path) -> AsyncIterator[E2E]:
+async def e2e_webhook(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[E2E]:
     """The same in webhook mode (TELEGRAM_MODE=webhook on a free loopback port)."""
     async with E2E(tmp_path, mode="webhook") as setup:
         yield setup
+        _print_log_on_failure(request, setup)
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ class Database:
         self.path = path
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []  # the bot has not created it yet
         with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA busy_timeout = 5000")
