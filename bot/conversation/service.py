@@ -216,7 +216,7 @@ class ConversationService:
         system_tokens = self._system_tokens.get((model, system_prompt))
         if system_tokens is None:
             system_tokens = estimate_tokens(system_prompt)
-        budget = context_size_for(model, self._overrides) - self._reply_reserve - system_tokens
+        budget = self._room(model) - system_tokens
         window = await messages.recent_for_prompt(
             question.conversation_id, budget, self._statuses, estimate=estimate_tokens
         )
@@ -224,6 +224,12 @@ class ConversationService:
         return _Turn(
             chat, speaker, model, system_prompt, question, answer, answer.id, question.id, window
         )
+
+    def _room(self, model: str) -> int:
+        """Tokens for the prompt: the context minus the reply reserve. A chat's model with a
+        context too small for the configured reserve gets a smaller reserve, not an error."""
+        context = context_size_for(model, self._overrides)
+        return max(context - self._reply_reserve, min(MIN_AVAILABLE, context))
 
     async def _count(self, text: str, model: str) -> int:
         """The tokenizer's count of `text` as one user message (role markers and framing
@@ -247,7 +253,7 @@ class ConversationService:
         if tokens is None:
             turn.count = asyncio.create_task(self._count(question.text, turn.model))
             estimate = estimate_tokens(question.text)
-            if estimate > COUNT_FIRST_SHARE * (context - self._reply_reserve):
+            if estimate > COUNT_FIRST_SHARE * self._room(turn.model):
                 tokens = await turn.count
         system_tokens = None
         if turn.system_prompt:
@@ -271,7 +277,7 @@ class ConversationService:
             history,
             new,
             context,
-            self._reply_reserve,
+            context - self._room(turn.model),
             turn.chat.is_group,
             system_tokens=system_tokens,
         )

@@ -24,7 +24,7 @@ from bot.foundation_models.types import Snapshot
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.models import Conversation, DailyUsage, Message, MessageRole, MessageStatus
-from bot.storage.repositories import PrivacyRepository
+from bot.storage.repositories import ChatRepository, PrivacyRepository
 from tests.core.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
@@ -435,3 +435,28 @@ async def test_a_queued_turn_cancelled_before_its_turn_leaves_nothing(
     assert (await first).status is MessageStatus.COMPLETE
     assert not service.is_busy(PRIVATE.chat_id)
     assert [m.text for m in await stored(database)] == ["first", (await first).text]
+
+
+async def test_chat_settings_choose_model_and_system_prompt(
+    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+) -> None:
+    # A reserve too large for the chat's smaller model shrinks instead of failing the turn.
+    service = make_service(database, client, reply_reserve=8_000)
+    await service.run_turn(PRIVATE, ANNA, "first")
+    async with database.sessionmaker() as session:
+        chats = ChatRepository(session)
+        await chats.set_model(PRIVATE.chat_id, "llama-lite/latest")
+        await chats.set_system_prompt(PRIVATE.chat_id, "Answer in French.")
+        await session.commit()
+    result = await service.run_turn(PRIVATE, ANNA, "second")
+    assert result.error is None
+    assert result.model == "llama-lite/latest"
+    last = [r.json for r in fm.requests if r.path == COMPLETION][-1]
+    assert last["modelUri"] == f"gpt://{FOLDER}/llama-lite/latest"
+    assert last["messages"][0] == {"role": "system", "text": "Answer in French."}
+    async with database.sessionmaker() as session:
+        await ChatRepository(session).set_system_prompt(PRIVATE.chat_id, "")
+        await session.commit()
+    await service.run_turn(PRIVATE, ANNA, "third")
+    # An empty chat prompt means no system message at all (None would mean the default).
+    assert prompts(fm)[-1][0] == user("first")
