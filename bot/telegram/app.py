@@ -43,7 +43,7 @@ from bot.telegram.deps import BotOptions, Deps
 from bot.telegram.handlers import chat, commands, errors, images, other
 from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.ratelimit import RateLimiter
 from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
 
@@ -72,7 +72,11 @@ class OutboxNotifier:
     async def __call__(
         self, chat_id: int, text: str, *, reply_to: int | None = None, thread_id: int | None = None
     ) -> None:
-        await self.outbox.send_text(chat_id, text, reply_to=reply_to, thread_id=thread_id)
+        try:
+            await self.outbox.send_text(chat_id, text, reply_to=reply_to, thread_id=thread_id)
+        except (TelegramAPIError, OutboxError) as exc:
+            # Blocked by the user, chat gone...: nothing to tell, nothing to retry.
+            log.warning("could not send a reply to chat %s: %s", chat_id, exc)
 
 
 class TelegramApp:

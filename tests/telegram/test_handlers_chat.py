@@ -70,6 +70,9 @@ async def test_messages_sent_while_streaming_are_answered_in_order(h: Harness) -
     assert h.texts(ANNA.id) == ["first answer", "Echo: two", "Echo: three"]
     users = [r.text for r in await stored(h) if r.role is MessageRole.USER]
     assert users == ["one", "two", "three"]
+    finals = [m for m in h.calls(SendMessage) if m.text.startswith(("first", "Echo"))]
+    # Answers that waited quote their question; the first one did not need to.
+    assert [m.reply_parameters is not None for m in finals] == [False, True, True]
 
 
 async def test_chats_are_answered_concurrently(h: Harness) -> None:

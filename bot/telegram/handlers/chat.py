@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -68,9 +69,11 @@ async def handle_text(
             message.chat.id, t("help"), reply_to=message.message_id, thread_id=thread_of(message)
         )
         return
-    deps.answers.submit_turn(
-        ticket, target(message), speaker(message), prompt, t, message.message_id
-    )
+    where = target(message)
+    if where.reply_to is None and deps.queues.waits(ticket):
+        # Answered later, after what is ahead: quote the question so it is clear what for.
+        where = replace(where, reply_to=message.message_id)
+    deps.answers.submit_turn(ticket, where, speaker(message), prompt, t, message.message_id)
 
 
 async def handle_stop_button(event: MessageGenerationStopped, deps: Deps) -> None:
