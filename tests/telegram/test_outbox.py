@@ -231,3 +231,27 @@ async def test_no_task_left_behind_when_idle() -> None:
     await asyncio.sleep(0.01)
     assert len(asyncio.all_tasks()) == before
     await outbox.aclose()
+
+
+async def test_forgotten_stream_stops_typing() -> None:
+    outbox, session, _ = setup(typing_interval=0.05, abandon_after=0.2)
+    outbox.stream(GROUP, "group", draft=False)  # the caller never updates nor finishes it
+    await asyncio.sleep(0.6)
+    typing = session.calls(SendChatAction)
+    assert 3 <= len(typing) <= 6
+    await asyncio.sleep(0.2)
+    assert len(session.calls(SendChatAction)) == len(typing)
+    await outbox.aclose()
+
+
+def test_aiogram_has_the_draft_method_and_stop_update_we_use() -> None:
+    """Bot API 10.3 in aiogram 3.31: sendMessageDraft(can_stop) + stopped_message_generation."""
+    from aiogram.types import MessageGenerationStopped, Update
+
+    fields = SendMessageDraft.model_fields
+    assert {"chat_id", "draft_id", "message_thread_id", "text", "entities", "can_stop"} <= set(
+        fields
+    )
+    assert SendMessageDraft.__api_method__ == "sendMessageDraft"
+    assert "stopped_message_generation" in Update.model_fields
+    assert {"chat", "draft_id", "message_thread_id"} <= set(MessageGenerationStopped.model_fields)

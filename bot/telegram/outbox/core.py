@@ -31,7 +31,17 @@ T = TypeVar("T")
 
 
 class Outbox:
-    """Every Bot API call for streamed answers goes through here (see module docstring)."""
+    """Every Bot API call for streamed answers goes through here (see module docstring).
+
+    ``private_interval`` / ``group_interval``: seconds between messages or edits in one chat;
+    ``global_rate``: calls per second for the whole bot; ``typing_interval``: how often
+    "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
+    re-send an unchanged draft this often (drafts vanish after 30 s); ``retry_after_scale``:
+    seconds per unit of ``retry_after`` (1.0; tests shrink it); ``max_attempts`` / ``backoff``:
+    retries of 5xx and network errors; ``abandon_after``: a stream without update() for this
+    long stops its typing and keepalives; ``clock``: monotonic time source.
+    Time is real (asyncio); tests run it with all intervals scaled down.
+    """
 
     def __init__(
         self,
@@ -46,6 +56,7 @@ class Outbox:
         max_attempts: int = 5,
         backoff: float = 0.5,
         text_limit: int = TELEGRAM_TEXT_LIMIT,
+        abandon_after: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
@@ -57,7 +68,8 @@ class Outbox:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.text_limit = text_limit
-        self._clock = clock
+        self.abandon_after = abandon_after
+        self.clock = clock
         self._pacer = Pacer(global_rate, clock)
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()
@@ -87,7 +99,7 @@ class Outbox:
             thread_id=thread_id,
             can_stop=can_stop,
             typing=True,
-            now=self._clock(),
+            now=self.clock(),
         )
         lane.streams.append(handle)
         self._kick(lane)
@@ -113,7 +125,7 @@ class Outbox:
             thread_id=thread_id,
             can_stop=False,
             typing=False,
-            now=self._clock(),
+            now=self.clock(),
         )
         return await handle.finish(RenderedText.plain(text) if isinstance(text, str) else text)
 
@@ -166,7 +178,7 @@ class Outbox:
         return lane
 
     def _prune(self) -> None:
-        now = self._clock()
+        now = self.clock()
         for chat_id, lane in list(self._lanes.items()):
             if lane.idle and max(lane.next_slot, lane.paused_until) < now:
                 del self._lanes[chat_id]
@@ -188,7 +200,7 @@ class Outbox:
         try:
             idle_calls = 0
             while True:
-                now = self._clock()
+                now = self.clock()
                 gate = max(now, lane.paused_until)
                 job, at = lane.pick(gate, max(gate, lane.next_slot))
                 if job is None:
@@ -206,7 +218,7 @@ class Outbox:
                 idle_calls = 0
                 await self._pacer.acquire()
                 if call.heavy:  # measured from the moment the call goes out
-                    lane.next_slot = self._clock() + lane.interval
+                    lane.next_slot = self.clock() + lane.interval
                 await self._send(lane, job, call)
         finally:
             lane.task = None
@@ -217,25 +229,25 @@ class Outbox:
         except TelegramRetryAfter as exc:
             delay = exc.retry_after * self.retry_after_scale
             logger.warning("429 in chat %s: pausing it %.2fs", lane.chat_id, delay)
-            lane.paused_until = max(lane.paused_until, self._clock() + delay)
+            lane.paused_until = max(lane.paused_until, self.clock() + delay)
         except TelegramAPIError as exc:
             failure = classify(exc)
             if failure is Failure.NOT_MODIFIED:
                 lane.failures = 0
-                job.on_success(call, True, self._clock())
+                job.on_success(call, True, self.clock())
             elif failure is Failure.TRANSIENT and lane.failures < self.max_attempts:
                 lane.failures += 1
                 delay = self.backoff * 2 ** (lane.failures - 1)
                 logger.warning("chat %s: %s; retrying in %.2fs", lane.chat_id, exc, delay)
-                lane.paused_until = max(lane.paused_until, self._clock() + delay)
+                lane.paused_until = max(lane.paused_until, self.clock() + delay)
             else:
                 lane.failures = 0
-                job.on_failure(call, failure, exc, self._clock())
+                job.on_failure(call, failure, exc, self.clock())
         except Exception as exc:  # a bug or an undecodable reply: never kill the lane
             logger.exception(
                 "outbox call %s failed in chat %s", type(call.method).__name__, lane.chat_id
             )
-            job.on_failure(call, Failure.OTHER, exc, self._clock())
+            job.on_failure(call, Failure.OTHER, exc, self.clock())
         else:
             lane.failures = 0
-            job.on_success(call, result, self._clock())
+            job.on_success(call, result, self.clock())

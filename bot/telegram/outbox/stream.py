@@ -73,6 +73,7 @@ class StreamHandle(Job):
         self._draft_shown: RenderedText | None = None
         self._draft_at: float | None = None
         self._typing_at: float | None = now if typing and not use_draft else None
+        self._active_at = now  # last update(): a stream forgotten by its caller goes quiet
         self._messages = ShownMessages(self.chat_id, reply_to, thread_id)
         self._target: list[RenderedText] | None = None
         self._future: asyncio.Future[list[int]] | None = None
@@ -92,6 +93,7 @@ class StreamHandle(Job):
         if self.closed or content == self._source:
             return
         self._source = content
+        self._active_at = self._outbox.clock()
         if not self._dirty:
             self._dirty = True
             self._outbox._kick(self._lane)
@@ -190,9 +192,11 @@ class StreamHandle(Job):
         elif tag in ("draft", "empty_draft"):
             self._empty_draft_pending = False
             self._draft_shown = call.payload or RenderedText("")
-            self._draft_at = now
-        elif tag == "typing":
+            self._draft_at = now if now - self._active_at < self._outbox.abandon_after else None
+        elif tag == "typing" and now - self._active_at < self._outbox.abandon_after:
             self._typing_at = now + self._outbox.typing_interval
+        elif tag == "typing":
+            self._typing_at = None
         self._refresh_dirty()
 
     def on_failure(self, call: Call, failure: Failure, exc: BaseException, now: float) -> None:
