@@ -7,18 +7,10 @@ import asyncio
 import aiohttp
 import pytest
 
-from tests.conftest import REPO_ROOT
 from tests.e2e.harness import E2E, WEBHOOK_SECRET
 from tests.fakes.tg_state import ChatMessage
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        not (REPO_ROOT / "bot" / "telegram" / "app.py").exists(),
-        reason="the Telegram application (bot/telegram/app.py) is not in this checkout yet",
-    ),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 
 def photos(e2e: E2E, chat_id: int) -> list[ChatMessage]:
