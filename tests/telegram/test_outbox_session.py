@@ -1,4 +1,4 @@
-"""The recording session and chat simulator behave like the Bot API where the outbox relies on it."""
+"""The recording session and chat simulator answer as the Bot API does for the outbox."""
 
 from __future__ import annotations
 
