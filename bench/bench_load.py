@@ -1,0 +1,190 @@
+"""Load benchmark: the bot as a process against the fake Telegram and Foundation Models servers.
+
+    .venv/bin/python bench/bench_load.py [--users 50,500] [--generations 20] [--load 0.85]
+
+Each sweep point starts its own processes on 127.0.0.1: the fake Bot API
+(`tests.fakes.telegram_server`, Telegram's flood limits enforced), the fake Foundation Models
+(`bench.load_fm`: answers of 300 tokens after a 300 ms first-token delay at 40 tokens/s, the
+concurrent-generation quota enforced with 429s) and `python -m bot run` (SQLite in a temporary
+directory, YANDEX_MAX_CONCURRENT_GENERATIONS equal to the fake's quota). Then N private users
+(plus N/25 groups and N/10 image requests, i.e. 20 and 50 at 500 users) write 3 turns each;
+they arrive over a ramp chosen so that the offered load is `--load` of what the generation
+quota can serve (a larger load only lengthens the queue before the model, which is shown but
+is not part of the delays). Times come from the fakes (`time.time()` on one machine): the model's
+first/last chunk per request and what each chat saw per turn. Bot CPU is utime+stime from
+/proc/<pid>/stat over the driving phase, divided by the answered text turns; peak RSS is
+VmHWM; the database size counts the WAL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load_driver import Driver, Plan  # noqa: E402
+from bench.load_report import RunFigures, collect, table  # noqa: E402
+from tests.e2e.processes import (  # noqa: E402
+    FM_API_KEY,
+    FM_FOLDER,
+    BotProcess,
+    FakeProcess,
+    bot_env,
+    start_telegram_process,
+)
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def status_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
+    async with session.get(url) as resp:
+        resp.raise_for_status()
+        return await resp.json()
+
+
+async def wait_ready(session: aiohttp.ClientSession, tg: str, bot: BotProcess) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        stats = await get_json(session, f"{tg}/_control/stats")
+        if stats["calls"].get("getUpdates"):
+            return
+        if not bot.running:
+            raise RuntimeError(f"bot exited:\n{bot.log_tail()}")
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"bot did not poll within 60 s:\n{bot.log_tail()}")
+
+
+async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunFigures:
+    groups = args.groups if args.groups is not None else round(users / 25)
+    images = args.images if args.images is not None else round(users / 10)
+    turn_time = args.first_delay + args.words / args.rate
+    total_turns = (users + groups) * args.turns
+    ramp = total_turns * turn_time / (args.generations * args.load)
+    plan = Plan(users, groups, args.turns, images, ramp, words=args.words)
+    figures = RunFigures(users, groups)
+    db_path = workdir / "bot.db"
+    tg = await start_telegram_process()
+    fm = await FakeProcess.start(
+        "bench.load_fm",
+        *("--port", "0", "--api-key", FM_API_KEY, "--folder", FM_FOLDER),
+        *("--words", str(args.words), "--rate", str(args.rate)),
+        *("--first-delay", str(args.first_delay), "--quota", str(args.generations)),
+    )
+    env = bot_env(
+        telegram_url=tg.url,
+        fm_url=fm.url,
+        database_url=f"sqlite+aiosqlite:///{db_path}",
+        extra={
+            "LOG_LEVEL": args.log_level,
+            "YANDEX_MAX_CONCURRENT_GENERATIONS": str(args.generations),
+            "DAILY_IMAGE_LIMIT": "0",
+        },
+    )
+    bot = BotProcess(env, workdir, workdir / "bot.log")
+    try:
+        async with aiohttp.ClientSession() as session:
+            await bot.start()
+            assert bot.proc is not None
+            pid = bot.proc.pid
+            await wait_ready(session, tg.url, bot)
+            print(
+                f"[{users} users] bot pid {pid} ready; ramp {ramp:.0f} s, "
+                f"{total_turns} text turns, {images} images",
+                flush=True,
+            )
+            cpu0, t0 = cpu_seconds(pid), time.monotonic()
+            driver = Driver(tg.url, plan)
+            turns = await driver.run()
+            figures.wall = time.monotonic() - t0
+            figures.cpu_seconds = cpu_seconds(pid) - cpu0
+            figures.peak_rss_mb = status_kb(pid, "VmHWM") / 1024
+            stats = await get_json(session, f"{tg.url}/_control/stats")
+            load = await get_json(session, f"{fm.url}/_control/load")
+            chats = {}
+            for chat_id in sorted({t.chat_id for t in turns}):
+                chats[chat_id] = await get_json(session, f"{tg.url}/_control/chat/{chat_id}")
+        figures.tg_429 = stats["count_429"]
+        figures.tg_calls = stats["calls"]
+        figures.fm_429 = load["quota_429"]
+        collect(figures, turns, chats, load["records"])
+    finally:
+        if bot.running:
+            await bot.terminate()
+        await fm.stop()
+        await tg.stop()
+    figures.db_mb = await asyncio.to_thread(db_megabytes, workdir)
+    return figures
+
+
+def db_megabytes(workdir: Path) -> float:
+    return sum(p.stat().st_size for p in workdir.glob("bot.db*") if p.is_file()) / 2**20
+
+
+def print_point(figures: RunFigures) -> None:
+    print(table([figures]), flush=True)
+    print(f"  Telegram calls: {figures.tg_calls}", flush=True)
+    for problem in figures.problems:
+        print(f"  problem: {problem}", flush=True)
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    runs = []
+    for users in [int(u) for u in args.users.split(",")]:
+        with tempfile.TemporaryDirectory(prefix=f"bench-load-{users}-") as tmp:
+            figures = await run_point(args, users, Path(tmp))
+            if args.keep_log:
+                await asyncio.to_thread(shutil.copyfile, Path(tmp) / "bot.log", args.keep_log)
+        print_point(figures)
+        runs.append(figures)
+    print()
+    print(
+        f"bench_load: {args.turns} turns/user, answers of {args.words} tokens at "
+        f"{args.rate:.0f} tokens/s after {1000 * args.first_delay:.0f} ms, "
+        f"{args.generations} concurrent generations, offered load {args.load:.2f}"
+    )
+    print(table(runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--users", default="50,500", help="comma-separated sweep, e.g. 50,500,1000"
+    )
+    parser.add_argument("--groups", type=int, default=None, help="default users/25")
+    parser.add_argument("--images", type=int, default=None, help="default users/10")
+    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--words", type=int, default=300, help="answer length in tokens")
+    parser.add_argument("--rate", type=float, default=40.0, help="tokens per second")
+    parser.add_argument("--first-delay", type=float, default=0.3)
+    parser.add_argument("--generations", type=int, default=20, help="Yandex quota = bot limit")
+    parser.add_argument("--load", type=float, default=0.85, help="offered / servable turn rate")
+    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--keep-log", default=None, help="copy the bot log of the last point")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Pairs what the model streamed with what each chat saw, and prints the benchmark's table.
+
+Per text turn (see load_driver.py for the markers):
+- the model's record: the last streamed completion whose prompt holds the turn's marker;
+- the chat's events (drafts, messages, edits) between this turn's user message and the next;
+- first visible = the first event with text, minus the model's first chunk;
+- final = the first message or edit whose text equals the model's whole answer, minus the
+  model's last chunk; exact = the last message/edit of the turn shows exactly that text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.load_driver import Turn
+
+_MARKER = re.compile(r"\bm-?\d+x\d+\b")
+
+
+@dataclass
+class TurnFigures:
+    answered: bool = False
+    exact: bool = False
+    first_visible: float | None = None  # seconds after the model's first chunk
+    final: float | None = None  # seconds after the model's last chunk
+    queue: float | None = None  # user message -> model's first chunk
+
+
+@dataclass
+class RunFigures:
+    users: int
+    groups: int
+    text_turns: int = 0
+    answered: int = 0
+    exact: int = 0
+    images_requested: int = 0
+    images_delivered: int = 0
+    tg_429: int = 0
+    fm_429: int = 0
+    first_visible: list[float] = field(default_factory=list)
+    final: list[float] = field(default_factory=list)
+    queue: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    db_mb: float = 0.0
+    wall: float = 0.0
+    tg_calls: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def cpu_ms_per_turn(self) -> float:
+        return 1000 * self.cpu_seconds / max(1, self.answered)
+
+
+def records_by_marker(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record["status"] != 200 or record["last_chunk_at"] is None:
+            continue
+        for marker in _MARKER.findall(record["prompt"]):
+            out[marker] = record  # later records (a retry) win
+    return out
+
+
+def figure_turn(
+    turn: Turn, until: float, events: Sequence[dict[str, Any]], record: dict[str, Any] | None
+) -> TurnFigures:
+    out = TurnFigures()
+    window = [e for e in events if turn.sent_at <= e["at"] < until]
+    finals = [e for e in window if e["kind"] in ("message", "edit")]
+    if record is None or not finals:
+        return out
+    out.answered = True
+    out.exact = finals[-1]["text"] == record["text"]
+    out.queue = record["first_chunk_at"] - turn.sent_at
+    first = next((e for e in window if e["text"]), None)
+    if first is not None:
+        out.first_visible = first["at"] - record["first_chunk_at"]
+    final = next((e for e in finals if e["text"] == record["text"]), None)
+    if final is not None:
+        out.final = final["at"] - record["last_chunk_at"]
+    return out
+
+
+def collect(
+    figures: RunFigures,
+    turns: Sequence[Turn],
+    chats: dict[int, dict[str, Any]],
+    records: Sequence[dict[str, Any]],
+) -> None:
+    by_marker = records_by_marker(records)
+    by_chat: dict[int, list[Turn]] = {}
+    for turn in turns:
+        by_chat.setdefault(turn.chat_id, []).append(turn)
+    for chat_id, chat_turns in by_chat.items():
+        chat_turns.sort(key=lambda t: t.sent_at)
+        state = chats.get(chat_id, {"events": [], "messages": []})
+        for i, turn in enumerate(chat_turns):
+            until = chat_turns[i + 1].sent_at if i + 1 < len(chat_turns) else math.inf
+            if turn.kind == "image":
+                figures.images_requested += 1
+                photos = [
+                    m
+                    for m in state["messages"]
+                    if m["from_bot"] and m["has_photo"] and m["sent_at"] >= turn.sent_at
+                ]
+                figures.images_delivered += bool(photos)
+                continue
+            figures.text_turns += 1
+            got = figure_turn(turn, until, state["events"], by_marker.get(turn.marker))
+            figures.answered += got.answered
+            figures.exact += got.exact
+            if got.answered and not got.exact and len(figures.problems) < 5:
+                figures.problems.append(f"inexact answer in chat {chat_id} turn {turn.index}")
+            elif not got.answered and len(figures.problems) < 5:
+                figures.problems.append(f"no answer in chat {chat_id} turn {turn.index}")
+            for value, bucket in (
+                (got.first_visible, figures.first_visible),
+                (got.final, figures.final),
+                (got.queue, figures.queue),
+            ):
+                if value is not None:
+                    bucket.append(value)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(0, math.ceil(q / 100 * len(ordered)) - 1)
+    return ordered[rank]
+
+
+def _ms(values: Sequence[float]) -> str:
+    return "/".join(f"{1000 * percentile(values, q):.0f}" for q in (50, 95, 99))
+
+
+COLUMNS = (
+    ("users", 6),
+    ("groups", 6),
+    ("answers", 9),
+    ("exact", 9),
+    ("images", 7),
+    ("429 tg/fm", 9),
+    ("first vis p50/95/99 ms", 22),
+    ("final p50/95/99 ms", 19),
+    ("queue p50/95 s", 14),
+    ("CPU ms/turn", 11),
+    ("peak RSS MB", 11),
+    ("DB MB", 6),
+    ("wall s", 6),
+)
+
+
+def table(runs: Sequence[RunFigures]) -> str:
+    header = " | ".join(name.rjust(width) for name, width in COLUMNS)
+    lines = [header, "-" * len(header)]
+    for r in runs:
+        queue = "/".join(f"{percentile(r.queue, q):.1f}" for q in (50, 95))
+        cells = (
+            str(r.users),
+            str(r.groups),
+            f"{r.answered}/{r.text_turns}",
+            f"{r.exact}/{r.text_turns}",
+            f"{r.images_delivered}/{r.images_requested}",
+            f"{r.tg_429}/{r.fm_429}",
+            _ms(r.first_visible),
+            _ms(r.final),
+            queue,
+            f"{r.cpu_ms_per_turn:.2f}",
+            f"{r.peak_rss_mb:.0f}",
+            f"{r.db_mb:.1f}",
+            f"{r.wall:.0f}",
+        )
+        lines.append(" | ".join(c.rjust(w) for c, (_, w) in zip(cells, COLUMNS, strict=True)))
+    return "\n".join(lines)
