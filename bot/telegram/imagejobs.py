@@ -30,6 +30,7 @@ from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 1024
+GROUP_EDIT_FACTOR = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,33 +153,33 @@ class ImageDelivery:
     async def _tick(self, place: Place, t: Translator, status_id: int | None) -> None:
         """Elapsed time on the status message and the upload_photo action, until cancelled.
         Both go through the Outbox, so the status edits never crowd out chat answers."""
+        # A group's 20 messages a minute are shared with answers: edit it less often there.
+        edit_every = self.status_interval * (1 if place.chat_id > 0 else GROUP_EDIT_FACTOR)
         started = time.monotonic()
-        last_action = -self.action_interval
+        next_action, next_edit = 0.0, edit_every
         while True:
             elapsed = time.monotonic() - started
             try:
-                if elapsed - last_action >= self.action_interval:
-                    last_action = elapsed
-                    await self.outbox.call(
-                        place.chat_id,
-                        SendChatAction(
-                            chat_id=place.chat_id,
-                            action="upload_photo",
-                            message_thread_id=place.thread_id,
-                        ),
+                if elapsed >= next_action:
+                    next_action = elapsed + self.action_interval
+                    action = SendChatAction(
+                        chat_id=place.chat_id,
+                        action="upload_photo",
+                        message_thread_id=place.thread_id,
                     )
-                if status_id is not None and elapsed >= self.status_interval:
-                    await self.outbox.call(
-                        place.chat_id,
-                        EditMessageText(
-                            chat_id=place.chat_id,
-                            message_id=status_id,
-                            text=t("image_status", seconds=int(elapsed)),
-                        ),
+                    await self.outbox.call(place.chat_id, action)
+                if status_id is not None and elapsed >= next_edit:
+                    next_edit = elapsed + edit_every
+                    edit = EditMessageText(
+                        chat_id=place.chat_id,
+                        message_id=status_id,
+                        text=t("image_status", seconds=int(elapsed)),
                     )
+                    await self.outbox.call(place.chat_id, edit)
             except (TelegramAPIError, OutboxError) as exc:
                 log.debug("image status in chat %s not updated: %s", place.chat_id, exc)
-            await asyncio.sleep(self.status_interval)
+            wake = min(next_action, next_edit if status_id is not None else next_action)
+            await asyncio.sleep(max(0.01, wake - (time.monotonic() - started)))
 
     async def _send_photo(self, place: Place, jpeg: bytes, prompt: str) -> Message | None:
         method = SendPhoto(

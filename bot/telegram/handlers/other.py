@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.handlers.chat import AddressedToBot, is_command
@@ -73,6 +73,11 @@ async def handle_other_content(message: Message, deps: Deps, t: Translator) -> N
     )
 
 
+async def handle_stale_button(query: CallbackQuery) -> None:
+    """A button no handler knows (an old keyboard): stop the client's spinner, say nothing."""
+    await query.answer()
+
+
 async def handle_edited(message: Message) -> None:
     # Answers are not re-generated for edits: the history keeps what was answered.
     log.info("edited message %s in chat %s ignored", message.message_id, message.chat.id)
@@ -82,5 +87,6 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.message.register(handle_unknown_command, F.text, _addressed_command)
     router.message.register(handle_other_content, ~F.text, AddressedToBot())
+    router.callback_query.register(handle_stale_button)
     router.edited_message.register(handle_edited)
     return router
