@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageRole, MessageStatus
+from bot.telegram import maintenance
 from tests.telegram.harness import ANNA, Harness, running_app
 
 
@@ -118,3 +120,18 @@ async def test_an_answer_cut_short_by_a_crash_is_given_again(h: Harness) -> None
     assert [(r.text, r.status) for r in rows] == [
         ("the answer after the restart", MessageStatus.COMPLETE)
     ]
+
+
+async def test_retention_purges_old_conversations(h: Harness) -> None:
+    await h.send("an old message")
+    await h.settle()
+    async with h.db.sessionmaker() as session:
+        for row in await session.scalars(select(StoredMessage)):
+            row.created_at = row.created_at - dt.timedelta(days=40)
+        await session.commit()
+    await h.send("a new message")
+    await h.settle()
+    await maintenance.purge_once(h.db.sessionmaker, days=30)
+    async with h.db.sessionmaker() as session:
+        left = [m.text for m in await session.scalars(select(StoredMessage))]
+    assert left == ["a new message", "Echo: a new message"]
