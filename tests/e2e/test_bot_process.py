@@ -18,7 +18,9 @@ def photos(e2e: E2E, chat_id: int) -> list[ChatMessage]:
     return [] if chat is None else [m for m in chat.bot_messages if m.photo is not None]
 
 
-async def test_private_message_gets_a_streamed_answer_equal_to_the_model_text(e2e: E2E) -> None:
+async def test_streamed_answers_equal_the_model_text_in_private_and_group_chats(
+    e2e: E2E,
+) -> None:
     reply = (
         "Streaming works. This answer arrives in several chunks, and the text the user "
         "finally sees is exactly what the model wrote."
@@ -33,6 +35,17 @@ async def test_private_message_gets_a_streamed_answer_equal_to_the_model_text(e2
     assert [d.text for d in chat.drafts if d.text] == sorted(
         (d.text for d in chat.drafts if d.text), key=len
     ), "draft frames went backwards"
+
+    group_reply = "In a group the answer is one message, edited as it grows, then final."
+    e2e.fm.queue_reply(group_reply, chunks=4, interval=0.25)
+    e2e.tg.send_user_message(
+        -2001, "@fm_test_bot what do you think?", chat_type="supergroup", title="Team",
+        user={"id": 7, "first_name": "Ann"},
+    )  # fmt: skip
+    group = e2e.tg.chat(-2001)
+    await e2e.wait_for(lambda: [m for m in group.bot_messages if m.text == group_reply], 30)
+    assert group.drafts == [], "drafts are refused in groups; edits must be used"
+    assert len(group.bot_messages) == 1
     assert e2e.tg.count_429 == 0
     assert await e2e.bot.terminate() == 0
     rows = e2e.db.messages(1001)
