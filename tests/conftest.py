@@ -21,6 +21,7 @@ def _no_real_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # Database fixtures (migrated SQLite files, PostgreSQL when reachable): see tests/db.py.
 from tests.db import (  # noqa: E402
     _postgres_migrated,
+    _postgres_scratch,
     _sqlite_template,
     database,
     database_url,
@@ -33,6 +34,7 @@ from tests.db import (  # noqa: E402
 
 __all__ = [
     "_postgres_migrated",
+    "_postgres_scratch",
     "_sqlite_template",
     "database",
     "database_url",

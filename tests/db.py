@@ -164,18 +164,24 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-@pytest.fixture(params=BACKENDS)
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database without any schema (not even alembic_version)."""
-    if request.param == "sqlite":
-        yield sqlite_url_for(tmp_path / "empty.db")
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    url = create_postgres_database(server)
+@pytest.fixture(scope="session")
+def _postgres_scratch(postgres_server: str) -> Iterator[str]:
+    url = create_postgres_database(postgres_server)
     try:
         yield url
     finally:
-        drop_postgres_database(server, url)
+        drop_postgres_database(postgres_server, url)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database without any schema (not even alembic_version)."""
+    if request.param == "sqlite":
+        return sqlite_url_for(tmp_path / "empty.db")
+    # Emptied by recreating its schema: much faster than a new database (no checkpoint).
+    url: str = request.getfixturevalue("_postgres_scratch")
+    asyncio.run(_execute_autocommit(url, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public"))
+    return url
 
 
 @pytest.fixture

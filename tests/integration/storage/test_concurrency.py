@@ -55,7 +55,7 @@ async def test_many_writers_in_one_process(database_url: str) -> None:
 
 
 async def test_many_writer_processes_on_one_file(sqlite_url: str) -> None:
-    groups = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    groups = [[1, 2, 3, 4], [5, 6, 7, 8]]
     script = Path(__file__).with_name("workload.py")
     processes = [
         await asyncio.create_subprocess_exec(

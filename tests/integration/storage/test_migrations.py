@@ -117,7 +117,7 @@ async def test_processes_migrating_at_once_do_not_collide(empty_database_url: st
             cwd=REPO_ROOT,
             stderr=asyncio.subprocess.PIPE,
         )
-        for _ in range(3)
+        for _ in range(2)
     ]
     for process in processes:
         _, stderr = await process.communicate()
