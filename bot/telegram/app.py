@@ -10,25 +10,14 @@ close the bot session. Closing the model client and the database is the caller's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
-from aiogram.methods import DeleteWebhook, SetMyCommands, SetWebhook, TelegramMethod
-from aiogram.types import BotCommand
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import DeleteWebhook, SetWebhook
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,22 +34,23 @@ from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.ratelimit import RateLimiter
-from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
+from bot.telegram.startup import (
+    TokenRejectedError,
+    make_bot,
+    patiently,
+    reach_telegram,
+    restore_signals,
+    set_commands,
+    stop_on_signals,
+)
+from bot.telegram.texts import Translator
+
+__all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # The stop button's update must be asked for explicitly (Bot API 10.3).
 ALWAYS_ALLOWED = ("message", "callback_query", "stopped_message_generation")
-
-
-class TokenRejectedError(Exception):
-    """Telegram answered 401 to the bot token."""
-
-
-def make_bot(token: str, api_url: str = "https://api.telegram.org") -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
-    return Bot(token, session=session)
 
 
 class OutboxNotifier:
@@ -157,23 +147,6 @@ class TelegramApp:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def reach_telegram(self, max_delay: float = 30.0) -> None:
-        """getMe until Telegram answers (a network outage at start is waited out, with
-        backoff); a rejected token raises TokenRejectedError at once."""
-        delay = 1.0
-        while True:
-            try:
-                me = await self.bot.me()
-            except TelegramUnauthorizedError as exc:
-                raise TokenRejectedError(str(exc)) from None
-            except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
-                log.warning("Telegram is not reachable (%s); retrying in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, max_delay)
-                continue
-            log.info("bot @%s (id %s) starting", me.username, me.id)
-            return
-
     async def startup(self) -> None:
         await self.set_commands()
         interrupted = await maintenance.interrupted_turns(self.sessionmaker)
@@ -206,15 +179,7 @@ class TelegramApp:
         self.answers.submit_retry(self.queues.take(turn.chat_id), target, speaker, t)
 
     async def set_commands(self) -> None:
-        """The command menu in English (every language without its own list) and Russian.
-        A failure here is logged: the bot works without a menu."""
-        for language in LANGUAGES:
-            menu = [BotCommand(command=c, description=d[language]) for c, d in COMMANDS.items()]
-            code = None if language == "en" else language
-            try:
-                await _patiently(self.bot, SetMyCommands(commands=menu, language_code=code))
-            except TelegramAPIError as exc:
-                log.warning("setMyCommands (%s) failed: %s", language, exc)
+        await set_commands(self.bot)
 
     async def shutdown(self) -> None:
         log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)
@@ -236,9 +201,9 @@ class TelegramApp:
     async def run_polling(self, polling_timeout: int = 25) -> None:
         """Long polling; nothing pending is dropped. Returns after SIGTERM/SIGINT."""
         try:
-            await self.reach_telegram()
+            await reach_telegram(self.bot)
             # A webhook left from an earlier run makes getUpdates fail with 409 Conflict.
-            await _patiently(self.bot, DeleteWebhook(drop_pending_updates=False))
+            await patiently(self.bot, DeleteWebhook(drop_pending_updates=False))
             await self.startup()
             await self.dp.start_polling(
                 self.bot,
@@ -264,9 +229,9 @@ class TelegramApp:
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        stop = _stop_on_signals()
+        stop = stop_on_signals()
         try:
-            await self.reach_telegram()
+            await reach_telegram(self.bot)
             await self.startup()
             await site.start()
             log.info("webhook listening on %s:%s%s", host, port, path)
@@ -276,47 +241,12 @@ class TelegramApp:
                 allowed_updates=self.allowed_updates,
                 drop_pending_updates=False,
             )
-            await _patiently(self.bot, register)
+            await patiently(self.bot, register)
             await stop.wait()
             log.warning("signal received: shutting down")
         finally:
-            _restore_signals()
+            restore_signals()
             await site.stop()  # stop taking updates; Telegram keeps them until we are back
             await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
             await self.shutdown()
             await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)
-
-
-async def _patiently(bot: Bot, method: TelegramMethod[T], attempts: int = 5) -> T:
-    """A start-up call: flood replies and network errors are waited out a few times."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await bot(method)
-        except TelegramRetryAfter as exc:
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(exc.retry_after)
-        except (TelegramNetworkError, TelegramServerError):
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(attempt)
-    raise AssertionError("unreachable")
-
-
-SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in SIGNALS:
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-def _restore_signals() -> None:
-    loop = asyncio.get_running_loop()
-    for sig in SIGNALS:
-        with contextlib.suppress(NotImplementedError):
-            loop.remove_signal_handler(sig)

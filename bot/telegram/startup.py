@@ -1,0 +1,104 @@
+"""Bot API calls around start and stop: reaching Telegram, the command menu, signals.
+
+Start-up calls wait out what a restart commonly meets (a network blip, a flood reply to
+setWebhook/setMyCommands) instead of failing the whole process; a rejected token fails at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import SetMyCommands, TelegramMethod
+from aiogram.types import BotCommand
+
+from bot.telegram.texts import COMMANDS, LANGUAGES
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class TokenRejectedError(Exception):
+    """Telegram answered 401 to the bot token."""
+
+
+def make_bot(token: str, api_url: str = "https://api.telegram.org") -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    return Bot(token, session=session)
+
+
+async def reach_telegram(bot: Bot, max_delay: float = 30.0) -> None:
+    """getMe until Telegram answers (an outage at start is waited out, with backoff);
+    a rejected token raises TokenRejectedError at once."""
+    delay = 1.0
+    while True:
+        try:
+            me = await bot.me()
+        except TelegramUnauthorizedError as exc:
+            raise TokenRejectedError(str(exc)) from None
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            log.warning("Telegram is not reachable (%s); retrying in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+            continue
+        log.info("bot @%s (id %s) starting", me.username, me.id)
+        return
+
+
+async def set_commands(bot: Bot) -> None:
+    """The command menu in English (every language without its own list) and Russian.
+    A failure here is logged: the bot works without a menu."""
+    for language in LANGUAGES:
+        menu = [BotCommand(command=c, description=d[language]) for c, d in COMMANDS.items()]
+        code = None if language == "en" else language
+        try:
+            await patiently(bot, SetMyCommands(commands=menu, language_code=code))
+        except TelegramAPIError as exc:
+            log.warning("setMyCommands (%s) failed: %s", language, exc)
+
+
+async def patiently(bot: Bot, method: TelegramMethod[T], attempts: int = 5) -> T:
+    """A start-up call: flood replies and network errors are waited out a few times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await bot(method)
+        except TelegramRetryAfter as exc:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(exc.retry_after)
+        except (TelegramNetworkError, TelegramServerError):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (undo with `restore_signals`)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in SIGNALS:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def restore_signals() -> None:
+    loop = asyncio.get_running_loop()
+    for sig in SIGNALS:
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(sig)
