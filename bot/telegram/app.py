@@ -83,7 +83,9 @@ class TelegramApp:
         admins: Iterable[int] = (),
         rate_limit_per_minute: int = 0,
         outbox: Outbox | None = None,
-        shutdown_grace: float = 20.0,
+        # Within Docker's 10 s between SIGTERM and SIGKILL: 6 s to finish, 3 s to finalise.
+        shutdown_grace: float = 6.0,
+        shutdown_settle: float = 3.0,
         image_status_interval: float = 3.0,
     ) -> None:
         self.bot = bot
@@ -92,6 +94,7 @@ class TelegramApp:
         self.sessionmaker = sessionmaker
         self.options = options
         self.shutdown_grace = shutdown_grace
+        self.shutdown_settle = shutdown_settle
         self.outbox = outbox or Outbox(bot)
         self.queues = ChatQueues()
         self.notify = OutboxNotifier(self.outbox)
@@ -183,7 +186,7 @@ class TelegramApp:
 
     async def shutdown(self) -> None:
         log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)
-        await self.queues.drain(self.shutdown_grace)
+        await self.queues.drain(self.shutdown_grace, self.shutdown_settle)
         await self.images.stop()
         for task in list(self._background):
             task.cancel()
