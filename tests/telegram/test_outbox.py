@@ -27,17 +27,18 @@ PRIVATE, GROUP = 7, -1007
 
 
 def setup(
-    *, drafts: bool = True, **outbox_kwargs: Any
+    *, drafts: bool = True, scale: float = SCALE, **outbox_kwargs: Any
 ) -> tuple[Outbox, RecordingSession, ChatSimulator]:
-    sim = ChatSimulator(time_scale=SCALE, drafts=drafts)
+    """Outbox + simulator with Telegram's limits scaled by ``scale`` (seconds per second)."""
+    sim = ChatSimulator(time_scale=scale, drafts=drafts)
     session = RecordingSession(sim)
     options: dict[str, Any] = {
-        "private_interval": 1.0 * SCALE,
-        "group_interval": 3.0 * SCALE,
-        "global_rate": 30 / SCALE,
-        "typing_interval": 4.5 * SCALE,
-        "draft_keepalive": 20 * SCALE,
-        "retry_after_scale": SCALE,
+        "private_interval": 1.0 * scale,
+        "group_interval": 3.0 * scale,
+        "global_rate": 30 / scale,
+        "typing_interval": 4.5 * scale,
+        "draft_keepalive": 20 * scale,
+        "retry_after_scale": scale,
         "backoff": 0.01,
     }
     outbox = Outbox(make_bot(session), **(options | outbox_kwargs))

@@ -1,7 +1,8 @@
 """100 chats stream a 4,000-token answer at once through one Outbox: no 429, exact finals.
 
-The chat simulator enforces Telegram's limits scaled 20x down (private 1/50 ms, group 1/150 ms,
-bot 30 per 50 ms) and answers 429 on any violation; the outbox runs with the same scale.
+The chat simulator enforces Telegram's limits scaled 10x down (private 1/100 ms, group
+1/300 ms, bot 30 per 100 ms) and answers 429 on any violation; the outbox runs with the same
+scale. The model streams cumulative snapshots of 40 tokens every 20 ms (2 s per answer).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ async def stream_one(handle: StreamHandle, final: str) -> list[int]:
 
 
 async def test_hundred_chats_stream_without_a_single_429() -> None:
-    outbox, session, sim = setup()
+    outbox, session, sim = setup(scale=0.1)
     chats = [1000 + i for i in range(50)] + [-1000 - i for i in range(50)]
     finals = {chat: answer(chat) for chat in chats}
     handles = {
@@ -75,6 +76,4 @@ async def test_hundred_chats_stream_without_a_single_429() -> None:
     assert all(c.chat_id < 0 for c in edits)
     sends = session.calls(SendMessage)
     assert len(sends) == sum(len(r) for r in results)
-    # Pacing, not starvation: every heavy call respects the chat interval, and the whole run
-    # stays within a bound set by the bot-wide rate.
-    assert elapsed < 60
+    assert elapsed < 60  # nothing starved
