@@ -256,3 +256,16 @@ def test_aiogram_has_the_draft_method_and_stop_update_we_use() -> None:
     assert SendMessageDraft.__api_method__ == "sendMessageDraft"
     assert "stopped_message_generation" in Update.model_fields
     assert {"chat", "draft_id", "message_thread_id"} <= set(MessageGenerationStopped.model_fields)
+
+
+async def test_drain_waits_for_pending_finals_before_close() -> None:
+    outbox, _, sim = setup()
+    await outbox.drain()  # nothing pending
+    handles = [outbox.stream(-i, "group", draft=False) for i in range(1, 6)]
+    tasks = [asyncio.create_task(h.finish(f"final {i}")) for i, h in enumerate(handles)]
+    await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await outbox.drain()
+    await outbox.aclose()
+    assert [sim.visible(-i - 1)[0].text for i in range(5)] == [f"final {i}" for i in range(5)]
+    await asyncio.gather(*tasks)

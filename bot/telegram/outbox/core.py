@@ -151,6 +151,18 @@ class Outbox:
     def drafts_refused(self, chat_id: int) -> bool:
         return chat_id in self._no_drafts
 
+    async def drain(self) -> None:
+        """Wait until every final, send and call already requested has been delivered (or has
+        failed). For graceful shutdown, before ``aclose``; bound it with ``asyncio.timeout``."""
+        waiters = [
+            waiter
+            for lane in self._lanes.values()
+            for job in lane.ops
+            if (waiter := job.waiter) is not None and not waiter.done()
+        ]
+        if waiters:
+            await asyncio.wait(waiters)
+
     async def aclose(self) -> None:
         """Stop all lanes; pending deliveries fail with ``OutboxClosedError``."""
         self._closed = True

@@ -49,6 +49,11 @@ class Job(abc.ABC):
     @abc.abstractmethod
     def on_failure(self, call: Call, failure: Failure, exc: BaseException, now: float) -> None: ...
 
+    @property
+    @abc.abstractmethod
+    def waiter(self) -> asyncio.Future[Any] | None:
+        """The future a caller awaits for this job, if any."""
+
     @abc.abstractmethod
     def abort(self, exc: BaseException) -> None:
         """The outbox is closing: fail whoever waits for this job."""
@@ -66,6 +71,10 @@ class CallJob(Job):
     @property
     def done(self) -> bool:
         return self.future.done()
+
+    @property
+    def waiter(self) -> asyncio.Future[Any] | None:
+        return self.future
 
     def ready_at(self, gate: float, heavy_ready: float) -> float | None:
         return heavy_ready if self.heavy else gate

@@ -135,6 +135,10 @@ class StreamHandle(Job):
         return self._state is _State.DONE
 
     @property
+    def waiter(self) -> asyncio.Future[list[int]] | None:
+        return self._future
+
+    @property
     def streaming(self) -> bool:
         return self._state is _State.OPEN and self.error is None
 
