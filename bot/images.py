@@ -161,7 +161,9 @@ class ImageService:
         await self._end(job_id, ImageJobStatus.CANCELLED, "cancelled")
 
     async def unfinished(self) -> list[ImageJobRef]:
-        """Jobs to resume after a restart, oldest first (see the module docstring)."""
+        """Jobs to resume after a restart, oldest first (see the module docstring). Call once
+        at start-up, before new jobs are submitted: a job still being submitted looks the
+        same as one whose submit was interrupted, and would be submitted twice."""
         async with self._sessionmaker() as session:
             jobs = await ImageJobRepository(session).unfinished()
         refs: list[ImageJobRef] = []
