@@ -208,7 +208,7 @@ async def test_draft_keepalive_resends_before_the_draft_expires() -> None:
     await asyncio.sleep(0.7)  # drafts vanish after 30 s; keepalive every 20 s (0.2 here)
     await handle.finish("done")
     drafts = [c for c in chat_requests(session, PRIVATE) if isinstance(c, SendMessageDraft)]
-    assert [d.text for d in drafts].count("waiting for a tool") >= 3
+    assert [d.text for d in drafts].count("waiting for a tool") >= 2  # shown, then kept alive
 
 
 async def test_stream_for_draft_finds_the_open_stream() -> None:
@@ -239,7 +239,7 @@ async def test_forgotten_stream_stops_typing() -> None:
     outbox.stream(GROUP, "group", draft=False)  # the caller never updates nor finishes it
     await asyncio.sleep(0.6)
     typing = session.calls(SendChatAction)
-    assert 3 <= len(typing) <= 6
+    assert 2 <= len(typing) <= 6
     await asyncio.sleep(0.2)
     assert len(session.calls(SendChatAction)) == len(typing)
     await outbox.aclose()
