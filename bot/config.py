@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     yandex_metadata_url: str = "http://169.254.169.254"
     yandex_data_logging: bool = False
     yandex_max_concurrent_generations: int = Field(default=10, ge=1, le=1000)
+    # Seconds of silence between streamed chunks before an answer is given up as stalled.
+    yandex_idle_timeout: float = Field(default=30.0, gt=0)
     # "native" speaks /foundationModels/v1/completion; "openai" speaks {llm}/v1/chat/completions
     # (Yandex's OpenAI-compatible models, or any compatible server at YANDEX_OPENAI_URL).
     text_api: Literal["native", "openai"] = "native"

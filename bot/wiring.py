@@ -17,6 +17,7 @@ from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.storage.database import Database, migrate
@@ -57,6 +58,7 @@ def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
         operation_url=settings.yandex_operation_url,
         data_logging=settings.yandex_data_logging,
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
+        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
     )
 
 
@@ -74,6 +76,7 @@ def build_chat_model(
         folder_id=settings.yandex_folder_id,
         data_logging=settings.yandex_data_logging,
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
+        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
     )
     stack.push_async_callback(model.aclose)
     return model
