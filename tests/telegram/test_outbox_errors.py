@@ -199,6 +199,8 @@ async def test_closed_outbox_refuses_work() -> None:
     handle.update("pending")
     await outbox.aclose()
     with pytest.raises(Exception, match="closed"):
+        await handle.finish("too late")
+    with pytest.raises(Exception, match="closed"):
         outbox.stream(GROUP, "supergroup", draft=False)
     start = time.monotonic()
     with pytest.raises(Exception, match="closed"):

@@ -196,10 +196,15 @@ class Outbox:
                 del self._lanes[chat_id]
 
     def _enqueue(self, lane: Lane, job: Job) -> None:
+        if self._closed:
+            job.abort(OutboxClosedError("outbox closed"))
+            return
         lane.ops.append(job)
         self._kick(lane)
 
     def _kick(self, lane: Lane) -> None:
+        if self._closed:
+            return
         if lane.task is None:
             lane.task = asyncio.get_running_loop().create_task(self._run(lane))
         else:

@@ -77,6 +77,7 @@ class StreamHandle(Job):
         self._messages = ShownMessages(self.chat_id, reply_to, thread_id)
         self._target: list[RenderedText] | None = None
         self._future: asyncio.Future[list[int]] | None = None
+        self._aborted: BaseException | None = None
 
     # -- public API ---------------------------------------------------------------------------
     @property
@@ -120,6 +121,8 @@ class StreamHandle(Job):
     async def _deliver(self, target: list[RenderedText]) -> list[int]:
         if self.error is not None:
             raise self.error
+        if self._aborted is not None:
+            raise self._aborted
         if self._state is not _State.OPEN:
             raise RuntimeError("this stream was already finished")
         self._state = _State.FINISHING
@@ -230,15 +233,17 @@ class StreamHandle(Job):
             logger.error("final delivery to chat %s failed: %s", self.chat_id, exc)
             error = OutboxError(f"final delivery to chat {self.chat_id} failed: {exc}")
             error.__cause__ = exc
-            self._fail_future(error)
+            self.abort(error)
             self._state = _State.DONE
         else:  # a frame that cannot be shown: wait for the next one instead of looping
             logger.warning("frame for chat %s dropped: %s", self.chat_id, exc)
             self._dirty = False
 
     def abort(self, exc: BaseException) -> None:
-        self._fail_future(exc)
+        self._aborted = exc
         self._state = _State.DONE
+        if self._future is not None and not self._future.done():
+            self._future.set_exception(exc)
 
     # -- internals ----------------------------------------------------------------------------
     def _parts_now(self) -> list[RenderedText]:
@@ -279,10 +284,8 @@ class StreamHandle(Job):
             self._dirty = self._messages.next_call(self._parts, final=False) is not None
 
     def _draft_method(self, part: RenderedText) -> SendMessageDraft:
-        plain = self._messages.plain
-        return draft_method(
-            self.chat_id, self.draft_id, part, self.thread_id, self.can_stop, plain
-        )
+        args = (self.chat_id, self.draft_id, part, self.thread_id, self.can_stop)
+        return draft_method(*args, self._messages.plain)
 
     def _complete(self, ids: list[int]) -> None:
         self._state = _State.DONE
@@ -292,9 +295,4 @@ class StreamHandle(Job):
     def _die(self, error: ChatUnreachableError, cause: BaseException) -> None:
         error.__cause__ = cause
         self.error = error
-        self._fail_future(error)
-        self._state = _State.DONE
-
-    def _fail_future(self, exc: BaseException) -> None:
-        if self._future is not None and not self._future.done():
-            self._future.set_exception(exc)
+        self.abort(error)
