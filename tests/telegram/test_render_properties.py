@@ -118,7 +118,7 @@ def test_any_input_renders_in_bounds(md: str) -> None:
         assert render_markdown(md, partial=partial, cache={}) == rendered
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(document(), min_size=1, max_size=5), st.integers(min_value=5, max_value=40))
 def test_incremental_rendering_equals_full_rendering(docs: list[Doc], step: int) -> None:
     """Frames of a growing answer rendered with a stream's block cache == rendered afresh."""
@@ -158,7 +158,7 @@ def check_split(r: RenderedText, limit: int) -> list[RenderedText]:
     return parts
 
 
-@settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(document(), min_size=1, max_size=4), st.integers(min_value=2, max_value=120))
 def test_split_loses_and_duplicates_nothing(docs: list[Doc], limit: int) -> None:
     md = "\n\n".join(d[0] for d in docs)
