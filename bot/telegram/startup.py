@@ -25,6 +25,7 @@ from aiogram.exceptions import (
 from aiogram.methods import SetMyCommands, TelegramMethod
 from aiogram.types import BotCommand
 
+from bot.telegram.responsetypes import PinResponseTypes
 from bot.telegram.texts import COMMANDS, LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class TokenRejectedError(Exception):
 
 def make_bot(token: str, api_url: str = "https://api.telegram.org") -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    session.middleware(PinResponseTypes())
     return Bot(token, session=session)
 
 
