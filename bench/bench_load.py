@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -77,6 +78,19 @@ async def wait_ready(session: aiohttp.ClientSession, tg: str, bot: BotProcess) -
     raise RuntimeError(f"bot did not poll within 60 s:\n{bot.log_tail()}")
 
 
+async def start_profiler(
+    prefix: str | None, users: int, pid: int
+) -> asyncio.subprocess.Process | None:
+    """py-spy (a tool in .venv, not a dependency) sampling the bot over the driving phase."""
+    if not prefix:
+        return None
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return await asyncio.create_subprocess_exec(
+        str(py_spy), "record", "-p", str(pid), "-r", "200", "-f", "raw",
+        "-o", f"{prefix}-{users}.txt", stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunFigures:
     groups = args.groups if args.groups is not None else round(users / 25)
     images = args.images if args.images is not None else round(users / 10)
@@ -110,8 +124,10 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             assert bot.proc is not None
             pid = bot.proc.pid
             await wait_ready(session, tg.url, bot)
+            profiler = await start_profiler(args.profile, users, pid)
             print(
-                f"[{users} users] bot pid {pid} ready; ramp {ramp:.0f} s, "
+                f"[{users} users] bot pid {pid} ready, RSS {status_kb(pid, 'VmRSS') / 1024:.0f} MB"
+                f" (peak so far {status_kb(pid, 'VmHWM') / 1024:.0f} MB); ramp {ramp:.0f} s, "
                 f"{total_turns} text turns, {images} images",
                 flush=True,
             )
@@ -121,6 +137,9 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             figures.wall = time.monotonic() - t0
             figures.cpu_seconds = cpu_seconds(pid) - cpu0
             figures.peak_rss_mb = status_kb(pid, "VmHWM") / 1024
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                await profiler.wait()
             stats = await get_json(session, f"{tg.url}/_control/stats")
             load = await get_json(session, f"{fm.url}/_control/load")
             chats = {}
@@ -182,6 +201,7 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=20, help="Yandex quota = bot limit")
     parser.add_argument("--load", type=float, default=0.85, help="offered / servable turn rate")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--profile", default=None, help="py-spy raw output prefix")
     parser.add_argument("--keep-log", default=None, help="copy the bot log of the last point")
     asyncio.run(main_async(parser.parse_args()))
 
