@@ -14,7 +14,8 @@ while the model streams (on SQLite a held write lock would stall every other cha
 The tokenizer is called alongside the stream, not before it, so it never delays the first
 token: this turn's prompt uses the conservative estimate for the new message (unless the
 estimate is large enough to risk a needless cut; then the real count is awaited first), and
-the real count is stored for later turns.
+the real count is stored for later turns. Messages estimated at most `count_threshold` tokens
+(64) are not sent to the tokenizer at all: their estimate is stored (see `estimate_tokens`).
 
 Final status: FINAL -> complete; TRUNCATED_FINAL -> truncated; CONTENT_FILTER -> failed, with
 `ContentFilteredError` in the result (the text the model sent instead stays stored for the

@@ -68,7 +68,7 @@ class _Turn:
     answer_id: int
     question_id: int
     window: list[HistoryEntry]
-    count: asyncio.Task[int] | None = None  # the tokenizer's count of the question
+    count: asyncio.Future[int] | None = None  # the tokenizer's count of the question
     trimmed: bool = False
 
 
@@ -90,6 +90,7 @@ class ConversationService:
         context_overrides: dict[str, int] | None = None,
         include_failed_in_prompt: bool = False,
         count_timeout: float = 5.0,
+        count_threshold: int = 64,
         today: Callable[[], dt.date] = utc_today,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
@@ -105,6 +106,7 @@ class ConversationService:
         self._overrides = dict(context_overrides or {})
         self._statuses = WITH_FAILED if include_failed_in_prompt else PROMPT_STATUSES
         self._count_timeout = count_timeout
+        self._count_threshold = count_threshold
         self._today = today
         self._locks = ChatLocks()
         self._system_tokens: dict[tuple[str, str], int] = {}
@@ -251,10 +253,18 @@ class ConversationService:
         question = turn.question
         tokens = question.token_count
         if tokens is None:
-            turn.count = asyncio.create_task(self._count(question.text, turn.model))
             estimate = estimate_tokens(question.text)
-            if estimate > COUNT_FIRST_SHARE * self._room(turn.model):
-                tokens = await turn.count
+            if estimate <= self._count_threshold:
+                # Short: the estimate is stored. Overestimating a short message costs a few
+                # tokens of context; the tokenizer request it saves is a round trip and a
+                # share of a 50-requests-per-second quota on every turn.
+                tokens = estimate
+                turn.count = asyncio.get_running_loop().create_future()
+                turn.count.set_result(estimate)
+            else:
+                turn.count = asyncio.ensure_future(self._count(question.text, turn.model))
+                if estimate > COUNT_FIRST_SHARE * self._room(turn.model):
+                    tokens = await turn.count
         system_tokens = None
         if turn.system_prompt:
             key = (turn.model, turn.system_prompt)
@@ -369,7 +379,7 @@ class ConversationService:
         )
 
 
-async def _result_of(task: asyncio.Task[int] | None, grace: float) -> int | None:
+async def _result_of(task: asyncio.Future[int] | None, grace: float) -> int | None:
     """The count if the tokenizer answers within `grace` seconds (a slow one is cancelled)."""
     if task is None:
         return None

@@ -299,8 +299,9 @@ async def test_content_filter_is_failed_with_its_own_error(
 
 
 async def test_tokenizer_failure_falls_back_to_the_estimate(
-    service: ConversationService, fm: FakeFoundationModels, database: Database
+    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
+    service = make_service(database, client, count_threshold=0)
     fm.fail_next(500, path="tokenizeCompletion", times=5)
     result = await service.run_turn(PRIVATE, ANNA, "count me, please")
     assert result.error is None
@@ -376,8 +377,9 @@ async def test_data_forgotten_mid_answer_is_not_written_back(
 
 
 async def test_tokenizer_counts_each_question_once_and_the_system_prompt_once(
-    service: ConversationService, fm: FakeFoundationModels, database: Database
+    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
+    service = make_service(database, client, count_threshold=0)
     for n in range(3):
         await service.run_turn(PRIVATE, ANNA, f"question {n}")
     counted = [
@@ -460,3 +462,20 @@ async def test_chat_settings_choose_model_and_system_prompt(
     await service.run_turn(PRIVATE, ANNA, "third")
     # An empty chat prompt means no system message at all (None would mean the default).
     assert prompts(fm)[-1][0] == user("first")
+
+
+async def test_only_long_questions_go_to_the_tokenizer(
+    service: ConversationService, fm: FakeFoundationModels, database: Database
+) -> None:
+    long_question = "please explain " * 40
+    await service.run_turn(PRIVATE, ANNA, "short one")
+    await service.run_turn(PRIVATE, ANNA, long_question)
+    counted = [
+        r.json["messages"][0]["text"]
+        for r in fm.requests
+        if r.path == "/foundationModels/v1/tokenizeCompletion"
+    ]
+    assert sorted(counted) == sorted([SYSTEM["text"], long_question])
+    short, long = (m for m in await stored(database) if m.role is MessageRole.USER)
+    assert short.token_count == estimate_tokens("short one")
+    assert long.token_count == 2 + 80  # the fake's tokenizer: <s>, one per word, [NL]
