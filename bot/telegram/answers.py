@@ -82,15 +82,18 @@ class Answerer:
         ticket: Ticket,
         target: Target,
         speaker: Speaker,
-        text: str,
+        text: str | Callable[[], Awaitable[str]],
         t: Translator,
         telegram_message_id: int | None,
     ) -> None:
+        """Queue a turn; `text` may be a coroutine function completing it (a long paste)."""
+
         async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult:
+            question = text if isinstance(text, str) else await text()
             return await self.conversation.run_turn(
                 target.chat,
                 speaker,
-                text,
+                question,
                 on_snapshot=on_snapshot,
                 telegram_message_id=telegram_message_id,
             )

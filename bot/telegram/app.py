@@ -33,6 +33,7 @@ from bot.telegram.handlers import chat, commands, errors, images, other
 from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.pastes import PasteJoiner
 from bot.telegram.ratelimit import RateLimiter
 from bot.telegram.startup import (
     TokenRejectedError,
@@ -116,6 +117,7 @@ class TelegramApp:
             notify=self.notify,
             images=self.images,
             outbox=self.outbox,
+            pastes=PasteJoiner(),
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
         self.dp = self._build_dispatcher()

@@ -14,6 +14,7 @@ from bot.telegram.answers import Answerer, Target
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.middlewares import Notifier
 from bot.telegram.outbox import Outbox
+from bot.telegram.pastes import PasteJoiner
 
 if TYPE_CHECKING:
     from bot.telegram.imagejobs import ImageDelivery
@@ -47,6 +48,7 @@ class Deps:
     notify: Notifier
     images: ImageDelivery
     outbox: Outbox
+    pastes: PasteJoiner
 
 
 def chat_ref(message: Message) -> ChatRef:

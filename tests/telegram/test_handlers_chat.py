@@ -183,3 +183,14 @@ async def test_answers_in_russian_for_russian_users(h: Harness) -> None:
     await h.send("привет", who=BORIS)
     await h.settle()
     assert h.texts(BORIS.id) == ["При ответе что-то пошло не так. Попробуйте ещё раз."]
+
+
+async def test_a_long_paste_split_by_telegram_is_one_question(h: Harness) -> None:
+    parts = ["a" * 4000, "b" * 4000, "c" * 500]
+    # The client sends the parts at once; polling hands each to its own task.
+    await asyncio.gather(*(h.send(part) for part in parts))
+    await h.send("a separate question afterwards")
+    await h.settle()
+    questions = [r.text for r in await stored(h) if r.role is MessageRole.USER]
+    assert questions == ["\n".join(parts), "a separate question afterwards"]
+    assert len(h.completions()) == 2

@@ -10,6 +10,7 @@ import pytest
 from bot.telegram.access import AccessPolicy
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.imageargs import ImageArgsError, parse_image_args
+from bot.telegram.pastes import PasteJoiner
 from bot.telegram.ratelimit import RateLimiter
 from bot.telegram.texts import COMMANDS, LANGUAGES, TEXTS, Translator, pick_language
 
@@ -154,3 +155,21 @@ async def test_drain_cancels_what_outlives_the_grace() -> None:
     await asyncio.sleep(0)
     await queues.drain(grace=0.05, settle=1)
     assert finalised.is_set()
+
+
+async def test_paste_joiner_joins_only_quick_parts_of_long_text() -> None:
+    now = [0.0]
+    joiner = PasteJoiner(window=1.0, part_min=10, clock=lambda: now[0])
+    short = joiner.offer(1, 5, "short")
+    assert short is not None
+    assert short.closed  # a short message never waits
+    first = joiner.offer(1, 5, "x" * 12)
+    assert first is not None
+    assert not first.closed
+    now[0] = 0.5
+    assert joiner.offer(1, 6, "another user") is not None  # other users are not joined
+    assert joiner.offer(1, 5, "y" * 12) is None
+    now[0] = 2.0  # the window passed: the next message is a question of its own
+    later = joiner.offer(1, 5, "z" * 12)
+    assert later is not None
+    assert await joiner.complete(1, 5, first) == "x" * 12 + "\n" + "y" * 12

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -69,11 +70,22 @@ async def handle_text(
             message.chat.id, t("help"), reply_to=message.message_id, thread_id=thread_of(message)
         )
         return
+    who = speaker(message)
+    paste = deps.pastes.offer(message.chat.id, who.user_id, prompt)
+    if paste is None:
+        log.info("message %s joins a long paste split by Telegram", message.message_id)
+        return  # the paste's first part answers it all; this ticket is released
     where = target(message)
     if where.reply_to is None and deps.queues.waits(ticket):
         # Answered later, after what is ahead: quote the question so it is clear what for.
         where = replace(where, reply_to=message.message_id)
-    deps.answers.submit_turn(ticket, where, speaker(message), prompt, t, message.message_id)
+    question: str | Callable[[], Awaitable[str]] = prompt
+    if not paste.closed:
+
+        async def question() -> str:
+            return await deps.pastes.complete(message.chat.id, who.user_id, paste)
+
+    deps.answers.submit_turn(ticket, where, who, question, t, message.message_id)
 
 
 async def handle_stop_button(event: MessageGenerationStopped, deps: Deps) -> None:

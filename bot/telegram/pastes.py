@@ -1,0 +1,71 @@
+"""Join a long paste that Telegram split into several messages back into one question.
+
+Telegram clients cut a text over 4,096 characters into consecutive messages sent at once.
+Answering each part (or refusing the later ones as "busy") is a known annoyance of LLM bots
+(user-pain-points.md, item 11). A message long enough to be such a part opens a short window;
+further messages from the same user in the same chat within it join the same turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# A part cut by Telegram is close to 4,096 characters; a shorter message ends the paste.
+PART_MIN = 3000
+WINDOW = 1.0  # seconds after the latest part
+
+
+@dataclass(slots=True)
+class Paste:
+    parts: list[str]
+    last_at: float
+    closed: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
+@dataclass(slots=True)
+class PasteJoiner:
+    window: float = WINDOW
+    part_min: int = PART_MIN
+    clock: Callable[[], float] = time.monotonic
+    _open: dict[tuple[int, int], Paste] = field(default_factory=dict)
+
+    def offer(self, chat_id: int, user_id: int, text: str) -> Paste | None:
+        """Returns None when `text` joined an open paste (its turn must not run), else the
+        paste this message starts (one part only if nothing follows)."""
+        key = (chat_id, user_id)
+        now = self.clock()
+        paste = self._open.get(key)
+        if paste is not None and not paste.closed and now - paste.last_at <= self.window:
+            paste.parts.append(text)
+            paste.last_at = now
+            if len(text) < self.part_min:
+                self._close(key, paste)  # a short tail is the paste's last part
+            return None
+        paste = Paste([text], now)
+        if len(text) >= self.part_min:
+            self._open[key] = paste
+        else:
+            paste.closed = True
+        return paste
+
+    async def complete(self, chat_id: int, user_id: int, paste: Paste) -> str:
+        """Wait until no more parts can come; the whole text."""
+        while not paste.closed:
+            delay = paste.last_at + self.window - self.clock()
+            if delay <= 0:
+                self._close((chat_id, user_id), paste)
+                break
+            await asyncio.sleep(delay)
+        return paste.text
+
+    def _close(self, key: tuple[int, int], paste: Paste) -> None:
+        paste.closed = True
+        if self._open.get(key) is paste:
+            del self._open[key]
