@@ -32,7 +32,8 @@ never holds two answers to one question (Telegram still shows the old message).
 from __future__ import annotations
 
 from bot.conversation.locks import ChatLocks
-from bot.conversation.service import PROMPT_STATUSES, ConversationService, utc_today
+from bot.conversation.service import ConversationService, utc_today
+from bot.conversation.turn import PROMPT_STATUSES
 from bot.conversation.types import (
     GROUP_TYPES,
     ChatRef,

@@ -7,13 +7,20 @@ import datetime as dt
 import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.conversation.locks import ChatLocks
+from bot.conversation.tokens import TokenCounter, settle
+from bot.conversation.turn import (
+    PROMPT_STATUSES,
+    STATUS_FOR,
+    WITH_FAILED,
+    TurnState,
+    history_before,
+)
 from bot.conversation.types import ChatRef, ContentFilteredError, Speaker, TurnResult
 from bot.foundation_models.errors import FoundationModelsError, InvalidRequestError, StreamError
 from bot.foundation_models.types import (
@@ -35,41 +42,16 @@ from bot.storage.models import Message, MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
-    HistoryEntry,
     MessageRepository,
     UsageRepository,
 )
 
 logger = logging.getLogger(__name__)
-PROMPT_STATUSES = frozenset({MessageStatus.COMPLETE, MessageStatus.TRUNCATED})
-WITH_FAILED = PROMPT_STATUSES | {MessageStatus.CANCELLED, MessageStatus.FAILED}
-STATUS_FOR = {
-    CompletionStatus.FINAL: MessageStatus.COMPLETE,
-    CompletionStatus.TRUNCATED_FINAL: MessageStatus.TRUNCATED,
-    CompletionStatus.CONTENT_FILTER: MessageStatus.FAILED,
-}
 # A new message whose estimate exceeds this share of the prompt room waits for the tokenizer,
 # so that a long text the model could take whole is not cut on a pessimistic guess.
 COUNT_FIRST_SHARE = 0.25
 # How long a finished answer waits for the question's token count before storing without it.
 COUNT_GRACE = 1.0
-
-
-@dataclass(slots=True)
-class _Turn:
-    """A turn between its two units of work."""
-
-    chat: ChatRef
-    speaker: Speaker
-    model: str
-    system_prompt: str
-    question: Message
-    answer: Message
-    answer_id: int
-    question_id: int
-    window: list[HistoryEntry]
-    count: asyncio.Future[int] | None = None  # the tokenizer's count of the question
-    trimmed: bool = False
 
 
 def utc_today() -> dt.date:
@@ -105,13 +87,9 @@ class ConversationService:
         self._options = CompletionOptions(temperature=temperature, max_tokens=max_reply_tokens)
         self._overrides = dict(context_overrides or {})
         self._statuses = WITH_FAILED if include_failed_in_prompt else PROMPT_STATUSES
-        self._count_timeout = count_timeout
-        self._count_threshold = count_threshold
+        self._tokens = TokenCounter(model, timeout=count_timeout, threshold=count_threshold)
         self._today = today
         self._locks = ChatLocks()
-        self._system_tokens: dict[tuple[str, str], int] = {}
-        self._background: set[asyncio.Task[int]] = set()
-        self._counting: set[tuple[str, str]] = set()
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -204,7 +182,7 @@ class ConversationService:
         model: str,
         system_prompt: str,
         question: Message,
-    ) -> _Turn:
+    ) -> TurnState:
         """Add the placeholder answer, read the prompt window, commit (first unit of work)."""
         messages = MessageRepository(session)
         answer = await messages.add(
@@ -215,15 +193,13 @@ class ConversationService:
             reply_to_id=question.id,
             model=model,
         )
-        system_tokens = self._system_tokens.get((model, system_prompt))
-        if system_tokens is None:
-            system_tokens = estimate_tokens(system_prompt)
+        system_tokens = self._tokens.known_system(model, system_prompt) if system_prompt else 0
         budget = self._room(model) - system_tokens
         window = await messages.recent_for_prompt(
             question.conversation_id, budget, self._statuses, estimate=estimate_tokens
         )
         await session.commit()
-        return _Turn(
+        return TurnState(
             chat, speaker, model, system_prompt, question, answer, answer.id, question.id, window
         )
 
@@ -233,54 +209,21 @@ class ConversationService:
         context = context_size_for(model, self._overrides)
         return max(context - self._reply_reserve, min(MIN_AVAILABLE, context))
 
-    async def _count(self, text: str, model: str) -> int:
-        """The tokenizer's count of `text` as one user message (role markers and framing
-        included, so it overestimates a little); the estimate when the tokenizer fails."""
-        try:
-            async with asyncio.timeout(self._count_timeout):
-                return await self._model.count_tokens([ChatMessage(Role.USER, text)], model=model)
-        except (FoundationModelsError, TimeoutError):
-            return estimate_tokens(text)
-
-    async def _system_cost(self, model: str, system_prompt: str) -> int:
-        tokens = await self._count(system_prompt, model)
-        self._system_tokens[model, system_prompt] = tokens
-        return tokens
-
-    async def _prompt(self, turn: _Turn) -> list[ChatMessage]:
+    async def _prompt(self, turn: TurnState) -> list[ChatMessage]:
         """Build the prompt (pure) from the window; starts the question's token count."""
         context = context_size_for(turn.model, self._overrides)
         question = turn.question
         tokens = question.token_count
         if tokens is None:
-            estimate = estimate_tokens(question.text)
-            if estimate <= self._count_threshold:
-                # Short: the estimate is stored. Overestimating a short message costs a few
-                # tokens of context; the tokenizer request it saves is a round trip and a
-                # share of a 50-requests-per-second quota on every turn.
-                tokens = estimate
-                turn.count = asyncio.get_running_loop().create_future()
-                turn.count.set_result(estimate)
-            else:
-                turn.count = asyncio.ensure_future(self._count(question.text, turn.model))
-                if estimate > COUNT_FIRST_SHARE * self._room(turn.model):
-                    tokens = await turn.count
+            estimate, turn.count = self._tokens.question(question.text, turn.model)
+            if turn.count.done():
+                tokens = turn.count.result()
+            elif estimate > COUNT_FIRST_SHARE * self._room(turn.model):
+                tokens = await turn.count
         system_tokens = None
         if turn.system_prompt:
-            key = (turn.model, turn.system_prompt)
-            if key not in self._system_tokens and key not in self._counting:
-                # Counted once per prompt and model, in the background; estimated till then.
-                self._counting.add(key)
-                task = asyncio.create_task(self._system_cost(*key))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
-                task.add_done_callback(lambda _: self._counting.discard(key))
-            system_tokens = self._system_tokens.get(key)
-        window = [entry for entry in turn.window if entry.id < question.id]
-        # The window is contiguous: only its oldest message can be an answer without its
-        # question; such a half turn never goes into a prompt.
-        dropped = bool(window) and window[0].role is MessageRole.ASSISTANT
-        history = [_item(entry) for entry in (window[1:] if dropped else window)]
+            system_tokens = self._tokens.system(turn.model, turn.system_prompt)
+        history, dropped = history_before(turn.window, question.id)
         new = HistoryItem(Role.USER, question.text, tokens, question.author_name)
         result = build_prompt(
             turn.system_prompt,
@@ -295,7 +238,7 @@ class ConversationService:
         return result.messages
 
     async def _run(
-        self, turn: _Turn, on_snapshot: Callable[[Snapshot], None] | None
+        self, turn: TurnState, on_snapshot: Callable[[Snapshot], None] | None
     ) -> TurnResult:
         """Stream the answer and store it (second unit of work)."""
         last: Snapshot | None = None
@@ -332,7 +275,7 @@ class ConversationService:
 
     async def _finish(
         self,
-        turn: _Turn,
+        turn: TurnState,
         last: Snapshot | None,
         status: MessageStatus,
         error: Exception | None = None,
@@ -342,7 +285,7 @@ class ConversationService:
         text = text if text is not None else (last.text if last else "")
         usage = last.usage if last is not None and last.usage.total_tokens else None
         grace = 0.0 if status is MessageStatus.CANCELLED else COUNT_GRACE
-        question_tokens = await _result_of(turn.count, grace)
+        question_tokens = await settle(turn.count, grace)
         try:
             async with self._sessionmaker() as session:
                 # The rows loaded in the first unit of work are attached again (their state is
@@ -377,25 +320,3 @@ class ConversationService:
             user_message_id=turn.question_id,
             model=turn.model,
         )
-
-
-async def _result_of(task: asyncio.Future[int] | None, grace: float) -> int | None:
-    """The count if the tokenizer answers within `grace` seconds (a slow one is cancelled)."""
-    if task is None:
-        return None
-    if not task.done() and grace > 0:
-        await asyncio.wait({task}, timeout=grace)
-    if not task.done():
-        task.cancel()
-        return None
-    if task.cancelled():
-        return None
-    if (problem := task.exception()) is not None:
-        logger.warning("counting the question's tokens failed: %r", problem)
-        return None
-    return task.result()
-
-
-def _item(entry: HistoryEntry) -> HistoryItem:
-    role = Role.USER if entry.role is MessageRole.USER else Role.ASSISTANT
-    return HistoryItem(role, entry.text, entry.token_count, entry.author_name)

@@ -1,0 +1,51 @@
+"""The state of a turn between its two units of work, and the window-to-history step."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bot.conversation.types import ChatRef, Speaker
+from bot.foundation_models.types import CompletionStatus, Role
+from bot.prompting import HistoryItem
+from bot.storage.models import Message, MessageRole, MessageStatus
+from bot.storage.repositories import HistoryEntry
+
+PROMPT_STATUSES = frozenset({MessageStatus.COMPLETE, MessageStatus.TRUNCATED})
+WITH_FAILED = PROMPT_STATUSES | {MessageStatus.CANCELLED, MessageStatus.FAILED}
+STATUS_FOR = {
+    CompletionStatus.FINAL: MessageStatus.COMPLETE,
+    CompletionStatus.TRUNCATED_FINAL: MessageStatus.TRUNCATED,
+    CompletionStatus.CONTENT_FILTER: MessageStatus.FAILED,
+}
+
+
+@dataclass(slots=True)
+class TurnState:
+    """A turn between its two units of work."""
+
+    chat: ChatRef
+    speaker: Speaker
+    model: str
+    system_prompt: str
+    question: Message
+    answer: Message
+    answer_id: int
+    question_id: int
+    window: list[HistoryEntry]
+    count: asyncio.Future[int] | None = None  # the tokenizer's count of the question
+    trimmed: bool = False
+
+
+def history_before(window: list[HistoryEntry], question_id: int) -> tuple[list[HistoryItem], bool]:
+    """The window's messages older than the question, for the prompt builder; and whether an
+    answer was dropped because its question is outside the window (the window is contiguous,
+    so only its oldest message can be such a half turn, which never goes into a prompt)."""
+    entries = [entry for entry in window if entry.id < question_id]
+    dropped = bool(entries) and entries[0].role is MessageRole.ASSISTANT
+    return [_item(entry) for entry in (entries[1:] if dropped else entries)], dropped
+
+
+def _item(entry: HistoryEntry) -> HistoryItem:
+    role = Role.USER if entry.role is MessageRole.USER else Role.ASSISTANT
+    return HistoryItem(role, entry.text, entry.token_count, entry.author_name)
