@@ -86,7 +86,7 @@ async def start_profiler(
         return None
     py_spy = Path(sys.executable).with_name("py-spy")
     return await asyncio.create_subprocess_exec(
-        str(py_spy), "record", "-p", str(pid), "-r", "200", "-f", "raw",
+        str(py_spy), "record", "-p", str(pid), "-r", "100", "--gil", "-f", "raw",
         "-o", f"{prefix}-{users}.txt", stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
 
