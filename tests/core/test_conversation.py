@@ -1,65 +1,26 @@
 """The conversation core on a migrated database, with the real client talking HTTP to the fake
-Foundation Models server."""
+Foundation Models server: turns, history, retry, reset, groups, settings, token counts."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.conversation import ChatRef, ContentFilteredError, ConversationService, Speaker
-from bot.foundation_models.auth import ApiKeyAuth
+from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import (
-    APITimeoutError,
     InvalidRequestError,
-    RateLimitError,
-    StreamError,
 )
-from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import Snapshot
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database
-from bot.storage.models import Conversation, DailyUsage, Message, MessageRole, MessageStatus
-from bot.storage.repositories import ChatRepository, PrivacyRepository
-from tests.core.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
+from bot.storage.models import Conversation, DailyUsage, MessageRole, MessageStatus
+from bot.storage.repositories import ChatRepository
+from tests.core.conftest import ANNA, FOLDER, PRIVATE, make_service
+from tests.core.helpers import COMPLETION, SYSTEM, assistant, prompts, stored, user
 from tests.fakes.foundation_models_server import FakeFoundationModels
-
-COMPLETION = "/foundationModels/v1/completion"
-SYSTEM = {"role": "system", "text": "You are a helpful assistant."}
-
-
-def prompts(fm: FakeFoundationModels) -> list[list[dict[str, Any]]]:
-    """The message lists the fake received, in order."""
-    return [r.json["messages"] for r in fm.requests if r.path == COMPLETION]
-
-
-def user(text: str) -> dict[str, str]:
-    return {"role": "user", "text": text}
-
-
-def assistant(text: str) -> dict[str, str]:
-    return {"role": "assistant", "text": text}
-
-
-async def stored(db: Database, chat_id: int | None = None) -> list[Message]:
-    async with db.sessionmaker() as session:
-        query = select(Message).join(Conversation).order_by(Message.id)
-        if chat_id is not None:
-            query = query.where(Conversation.chat_id == chat_id)
-        return list(await session.scalars(query))
-
-
-async def wait_for(condition: Any, seconds: float = 5.0) -> None:
-    """Poll `condition` until it holds (fail after `seconds`)."""
-    for _ in range(int(seconds / 0.005)):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not met in time")
 
 
 async def test_turn_streams_and_stores_question_and_answer(
@@ -122,99 +83,6 @@ async def test_history_goes_into_the_next_prompt_and_never_across_chats(
     assert prompts(fm)[3] == [SYSTEM, user("secret"), assistant("Echo: secret"), user("again")]
 
 
-async def test_question_is_committed_before_the_model_is_called(
-    service: ConversationService, fm: FakeFoundationModels, database: Database
-) -> None:
-    fm.queue_reply("a slow answer in four parts", chunks=4, interval=0.2)
-    task = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "question"))
-    await wait_for(lambda: prompts(fm))
-    # Read from another session while the answer streams: no transaction blocks us.
-    question, answer = await stored(database)
-    assert (question.text, question.status) == ("question", MessageStatus.COMPLETE)
-    assert (answer.text, answer.status) == ("", MessageStatus.STREAMING)
-    assert service.is_busy(PRIVATE.chat_id)
-    result = await task
-    assert result.status is MessageStatus.COMPLETE
-    assert not service.is_busy(PRIVATE.chat_id)
-
-
-async def test_broken_stream_stores_failed_partial_answer_kept_out_of_prompts(
-    service: ConversationService, fm: FakeFoundationModels, database: Database
-) -> None:
-    fm.queue_reply("the beginning of an answer that breaks", chunks=4, fault="cut", fault_after=2)
-    result = await service.run_turn(PRIVATE, ANNA, "first")
-    assert isinstance(result.error, StreamError)
-    assert result.status is MessageStatus.FAILED
-    assert result.text.startswith("the beginning")
-    _question, answer = await stored(database)
-    assert answer.status is MessageStatus.FAILED
-    assert answer.text == result.text
-
-    await service.run_turn(PRIVATE, ANNA, "second")
-    # The question stays; the failed answer does not go back to the model.
-    assert prompts(fm)[1] == [SYSTEM, user("first"), user("second")]
-
-
-async def test_error_before_any_text_is_returned_not_raised(
-    service: ConversationService, fm: FakeFoundationModels, database: Database
-) -> None:
-    fm.fail_next(429, path="completion")
-    result = await service.run_turn(PRIVATE, ANNA, "hello")
-    assert isinstance(result.error, RateLimitError)
-    assert (result.status, result.text, result.usage) == (MessageStatus.FAILED, "", None)
-    assert [m.status for m in await stored(database)] == [
-        MessageStatus.COMPLETE,
-        MessageStatus.FAILED,
-    ]
-
-
-async def test_failed_answers_go_into_prompts_when_the_deployment_says_so(
-    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
-) -> None:
-    service = make_service(database, client, include_failed_in_prompt=True)
-    fm.queue_reply("partial words then nothing", chunks=4, fault="cut", fault_after=2)
-    first = await service.run_turn(PRIVATE, ANNA, "first")
-    await service.run_turn(PRIVATE, ANNA, "second")
-    assert prompts(fm)[1] == [SYSTEM, user("first"), assistant(first.text), user("second")]
-
-
-async def test_cancel_keeps_the_partial_answer_as_cancelled(
-    service: ConversationService, fm: FakeFoundationModels, database: Database
-) -> None:
-    fm.queue_reply("one two three four five six seven eight", chunks=8, interval=0.1)
-    seen: list[Snapshot] = []
-    task = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "tell me", on_snapshot=seen.append))
-    await wait_for(lambda: len(seen) >= 2)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    _question, answer = await stored(database)
-    assert answer.status is MessageStatus.CANCELLED
-    assert answer.text.startswith("one two")
-    assert answer.text in {s.text for s in seen}
-    assert not service.is_busy(PRIVATE.chat_id)
-    await wait_for(lambda: fm.stream_disconnects >= 1)  # the HTTP stream was closed at once
-
-    await service.run_turn(PRIVATE, ANNA, "again")
-    assert prompts(fm)[1] == [SYSTEM, user("tell me"), user("again")]
-
-
-async def test_second_message_waits_for_the_first_answer(
-    service: ConversationService, fm: FakeFoundationModels
-) -> None:
-    slow = "the first answer arrives in eight slow parts"
-    fm.queue_reply(slow, chunks=8, interval=0.1)
-    first = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "first"))
-    await wait_for(lambda: prompts(fm))
-    second = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "second"))
-    await asyncio.sleep(0.15)
-    assert len(prompts(fm)) == 1
-    assert service.is_busy(PRIVATE.chat_id)
-    assert (await first).text == slow
-    assert (await second).text == "Echo: second"
-    assert prompts(fm)[1] == [SYSTEM, user("first"), assistant(slow), user("second")]
-
-
 async def test_retry_replaces_the_last_answer(
     service: ConversationService, fm: FakeFoundationModels, database: Database
 ) -> None:
@@ -275,29 +143,6 @@ async def test_group_prompts_carry_speaker_names(
     ]
 
 
-async def test_truncated_answers_stay_in_history(
-    service: ConversationService, fm: FakeFoundationModels
-) -> None:
-    fm.queue_reply("cut short", status="ALTERNATIVE_STATUS_TRUNCATED_FINAL")
-    result = await service.run_turn(PRIVATE, ANNA, "long please")
-    assert result.status is MessageStatus.TRUNCATED
-    assert result.error is None
-    await service.run_turn(PRIVATE, ANNA, "more")
-    assert prompts(fm)[1][-2:] == [assistant("cut short"), user("more")]
-
-
-async def test_content_filter_is_failed_with_its_own_error(
-    service: ConversationService, fm: FakeFoundationModels
-) -> None:
-    fm.queue_reply("I cannot talk about that.", status="ALTERNATIVE_STATUS_CONTENT_FILTER")
-    result = await service.run_turn(PRIVATE, ANNA, "something bad")
-    assert result.status is MessageStatus.FAILED
-    assert isinstance(result.error, ContentFilteredError)
-    assert result.error.text == result.text == "I cannot talk about that."
-    await service.run_turn(PRIVATE, ANNA, "next")
-    assert prompts(fm)[1] == [SYSTEM, user("something bad"), user("next")]
-
-
 async def test_tokenizer_failure_falls_back_to_the_estimate(
     database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
@@ -328,30 +173,6 @@ async def test_old_turns_are_left_out_and_reported(
     assert 4 <= len(last_prompt) < 2 + 5 * 2
 
 
-async def test_recover_interrupted_marks_leftover_placeholders_failed(
-    service: ConversationService,
-    fm: FakeFoundationModels,
-    database: Database,
-    client: FoundationModelsClient,
-) -> None:
-    fm.queue_reply("a slow answer in four parts", chunks=4, interval=0.5)
-    task = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "question"))
-    await wait_for(lambda: prompts(fm))
-    task.cancel()  # the cancelled turn stores its answer as cancelled...
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert (await stored(database))[-1].status is MessageStatus.CANCELLED
-    # ...but a killed process leaves it `streaming`: simulate that row, then recover.
-    async with database.sessionmaker() as session:
-        row = (await stored(database))[-1]
-        merged = await session.merge(row)
-        merged.status = MessageStatus.STREAMING
-        await session.commit()
-    restarted = make_service(database, client)
-    assert await restarted.recover_interrupted() == 1
-    assert (await stored(database))[-1].status is MessageStatus.FAILED
-
-
 async def test_blank_message_is_refused_before_anything_is_stored(
     service: ConversationService, fm: FakeFoundationModels, database: Database
 ) -> None:
@@ -359,21 +180,6 @@ async def test_blank_message_is_refused_before_anything_is_stored(
         await service.run_turn(PRIVATE, ANNA, "  \n ")
     assert await stored(database) == []
     assert not fm.paths()
-
-
-async def test_data_forgotten_mid_answer_is_not_written_back(
-    service: ConversationService, fm: FakeFoundationModels, database: Database
-) -> None:
-    private = ChatRef(ANNA.user_id, "private")  # a private chat's id is the user's id
-    fm.queue_reply("a slow answer in four parts", chunks=4, interval=0.1)
-    task = asyncio.create_task(service.run_turn(private, ANNA, "question"))
-    await wait_for(lambda: prompts(fm))
-    async with database.sessionmaker() as session:
-        await PrivacyRepository(session).forget_user(ANNA.user_id)
-        await session.commit()
-    result = await task
-    assert result.text == "a slow answer in four parts"
-    assert await stored(database) == []
 
 
 async def test_tokenizer_counts_each_question_once_and_the_system_prompt_once(
@@ -391,52 +197,6 @@ async def test_tokenizer_counts_each_question_once_and_the_system_prompt_once(
     questions = [m for m in await stored(database) if m.role is MessageRole.USER]
     # The fake's tokenizer: <s>, one token per word, [NL].
     assert [m.token_count for m in questions] == [4, 4, 4]
-
-
-async def test_stalled_stream_times_out_and_keeps_the_partial_answer(
-    database: Database, fm: FakeFoundationModels
-) -> None:
-    client = FoundationModelsClient(
-        folder_id=FOLDER,
-        auth=ApiKeyAuth(API_KEY),
-        llm_url=fm.url,
-        operation_url=fm.url,
-        timeouts=Timeouts(connect=2, first_byte=2, idle=0.3),
-        retry=RetryPolicy(max_attempts=1),
-        stream_retry=RetryPolicy(max_attempts=1),
-    )
-    try:
-        service = make_service(database, client)
-        fm.queue_reply(
-            "words before the stall and after", chunks=4, fault="stall", fault_after=2, stall=1.0
-        )
-        result = await service.run_turn(PRIVATE, ANNA, "hello")
-    finally:
-        await client.aclose()
-    assert isinstance(result.error, APITimeoutError)
-    assert result.status is MessageStatus.FAILED
-    assert result.text.startswith("words")
-    assert [m.status for m in await stored(database)] == [
-        MessageStatus.COMPLETE,
-        MessageStatus.FAILED,
-    ]
-
-
-async def test_a_queued_turn_cancelled_before_its_turn_leaves_nothing(
-    service: ConversationService, fm: FakeFoundationModels, database: Database
-) -> None:
-    fm.queue_reply("the first answer arrives in eight slow parts", chunks=8, interval=0.05)
-    first = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "first"))
-    await wait_for(lambda: prompts(fm))
-    second = asyncio.create_task(service.run_turn(PRIVATE, ANNA, "second"))
-    await asyncio.sleep(0.05)
-    second.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await second
-    assert service.is_busy(PRIVATE.chat_id)
-    assert (await first).status is MessageStatus.COMPLETE
-    assert not service.is_busy(PRIVATE.chat_id)
-    assert [m.text for m in await stored(database)] == ["first", (await first).text]
 
 
 async def test_chat_settings_choose_model_and_system_prompt(
