@@ -48,13 +48,7 @@ class Reply:
 
     @classmethod
     def error(cls, error_code: int, description: str, retry_after: int | None = None) -> Reply:
-        return cls(
-            ok=False,
-            result=None,
-            error_code=error_code,
-            description=description,
-            retry_after=retry_after,
-        )
+        return cls(False, None, error_code, description, retry_after)
 
     @classmethod
     def flood(cls, retry_after: int = 1) -> Reply:
@@ -66,11 +60,8 @@ class Reply:
             if isinstance(result, TelegramObject):
                 result = result.model_dump(mode="json", exclude_none=True)
             return {"ok": True, "result": result}
-        body: dict[str, Any] = {
-            "ok": False,
-            "error_code": self.error_code,
-            "description": self.description,
-        }
+        body: dict[str, Any] = {"ok": False, "error_code": self.error_code}
+        body["description"] = self.description
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
@@ -183,8 +174,9 @@ def _utf16(text: str) -> int:
 class ChatSimulator:
     """Responder that behaves like Telegram for the methods the outbox uses.
 
-    Heavy calls (messages, edits, non-empty drafts, photos, deletes) are limited to one per
-    ``private_interval`` / ``group_interval`` per chat and ``global_rate`` per second per bot
+    Messages, edits, photos and deletes are limited to one per ``private_interval`` /
+    ``group_interval`` per chat, drafts with text to one per ``draft_interval`` (a budget of
+    their own: Telegram documents none), every call to ``global_rate`` per second per bot
     (``time_scale`` shrinks seconds for fast tests); a violation answers 429 and is counted.
     """
 
@@ -193,6 +185,7 @@ class ChatSimulator:
         *,
         private_interval: float = 1.0,
         group_interval: float = 3.0,
+        draft_interval: float | None = None,
         global_rate: float = 30.0,
         time_scale: float = 1.0,
         tolerance: float = 0.1,
@@ -200,6 +193,9 @@ class ChatSimulator:
     ) -> None:
         self.private_interval = private_interval * time_scale
         self.group_interval = group_interval * time_scale
+        self.draft_interval = (
+            self.private_interval if draft_interval is None else draft_interval * time_scale
+        )
         self.global_rate = global_rate
         self.window = time_scale
         self.tolerance = tolerance
@@ -208,7 +204,7 @@ class ChatSimulator:
         self.drafts: dict[tuple[int, int], Shown] = {}
         self.blocked: set[int] = set()
         self.violations: list[tuple[str, int, str]] = []  # (kind, chat id, method)
-        self._last_heavy: dict[int, float] = {}
+        self._last_heavy: dict[tuple[int, bool], float] = {}  # (chat id, is draft)
         self._global: deque[float] = deque()
         self._next_id = 0
 
@@ -274,12 +270,14 @@ class ChatSimulator:
             return Reply.flood(1)
         self._global.append(now)
         if heavy:
+            draft = isinstance(method, SendMessageDraft)
             interval = self.private_interval if chat_id > 0 else self.group_interval
-            last = self._last_heavy.get(chat_id)
-            if last is not None and now - last < interval * (1 - self.tolerance):
+            last = self._last_heavy.get((chat_id, draft))
+            limit = self.draft_interval if draft else interval
+            if last is not None and now - last < limit * (1 - self.tolerance):
                 self.violations.append(("chat", chat_id, name))
                 return Reply.flood(1)
-            self._last_heavy[chat_id] = now
+            self._last_heavy[(chat_id, draft)] = now
         return None
 
     @staticmethod

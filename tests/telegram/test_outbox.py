@@ -269,3 +269,17 @@ async def test_drain_waits_for_pending_finals_before_close() -> None:
     await outbox.aclose()
     assert [sim.visible(-i - 1)[0].text for i in range(5)] == [f"final {i}" for i in range(5)]
     await asyncio.gather(*tasks)
+
+
+async def test_final_message_does_not_wait_behind_the_last_draft() -> None:
+    outbox, session, sim = setup(scale=0.5)  # drafts and messages: one per 0.5 s each
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    handle.update("almost")
+    await asyncio.sleep(0.05)
+    last_draft = session.requests[-1]
+    assert isinstance(last_draft.method, SendMessageDraft)
+    await handle.finish("almost done")
+    final = session.requests[-1]
+    assert isinstance(final.method, SendMessage)
+    assert final.at - last_draft.at < 0.2
+    assert sim.violations == []

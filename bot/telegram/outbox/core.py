@@ -34,6 +34,8 @@ class Outbox:
     """Every Bot API call for streamed answers goes through here (see module docstring).
 
     ``private_interval`` / ``group_interval``: seconds between messages or edits in one chat;
+    ``draft_interval``: seconds between drafts in one private chat (default: private_interval),
+    a budget of its own, so the final message never waits behind the last draft;
     ``global_rate``: calls per second for the whole bot; ``typing_interval``: how often
     "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
     re-send an unchanged draft this often (drafts vanish after 30 s); ``retry_after_scale``:
@@ -49,6 +51,7 @@ class Outbox:
         *,
         private_interval: float = 1.0,
         group_interval: float = 3.0,
+        draft_interval: float | None = None,
         global_rate: float = 30.0,
         typing_interval: float = 4.5,
         draft_keepalive: float = 20.0,
@@ -61,6 +64,7 @@ class Outbox:
     ) -> None:
         self.bot = bot
         self.private_interval = private_interval
+        self.draft_interval = private_interval if draft_interval is None else draft_interval
         self.group_interval = group_interval
         self.typing_interval = typing_interval
         self.draft_keepalive = draft_keepalive
@@ -184,7 +188,7 @@ class Outbox:
         if lane is None:
             if len(self._lanes) > 1024:
                 self._prune()
-            lane = self._lanes[chat_id] = Lane(chat_id, interval)
+            lane = self._lanes[chat_id] = Lane(chat_id, interval, self.draft_interval)
         elif chat_type is not None:
             lane.interval = interval
         return lane
@@ -218,14 +222,14 @@ class Outbox:
             idle_calls = 0
             while True:
                 now = self.clock()
-                gate = max(now, lane.paused_until)
-                job, at = lane.pick(gate, max(gate, lane.next_slot))
+                slots = lane.slots(now)
+                job, at = lane.pick(slots)
                 if job is None:
                     return
                 if at > now:
                     await lane.sleep(at - now)
                     continue
-                call = job.next_call(now, now >= lane.next_slot)
+                call = job.next_call(slots)
                 if call is None:
                     idle_calls += 1
                     if idle_calls > 100:  # a job that keeps saying "now" but has nothing to do
@@ -234,7 +238,9 @@ class Outbox:
                     continue
                 idle_calls = 0
                 await self._pacer.acquire()
-                if call.heavy:  # measured from the moment the call goes out
+                if call.heavy and call.draft:  # measured from the moment the call goes out
+                    lane.next_draft = self.clock() + lane.draft_interval
+                elif call.heavy:
                     lane.next_slot = self.clock() + lane.interval
                 await self._send(lane, job, call)
         finally:

@@ -17,8 +17,9 @@ from bot.telegram.render import RenderedText
 class Call:
     """One Bot API request a job wants to make now.
 
-    ``heavy`` calls (messages, edits, drafts with text, deletes, photos) spend the chat's
-    message budget; light ones (chat actions, the empty "Thinking…" draft) only the bot's.
+    ``heavy`` calls spend a per-chat budget: drafts with text (``draft``) the chat's draft
+    budget, everything else (messages, edits, deletes, photos) its message budget. Light ones
+    (chat actions, the empty "Thinking…" draft) only spend the bot-wide budget.
     """
 
     method: TelegramMethod[Any]
@@ -26,6 +27,25 @@ class Call:
     tag: str
     index: int = -1
     payload: RenderedText | None = None
+    draft: bool = False
+
+
+@dataclass(frozen=True)
+class Slots:
+    """When a lane may make each kind of call (all >= ``gate``, the end of any pause)."""
+
+    now: float
+    gate: float
+    message: float
+    draft: float
+
+    @property
+    def message_ok(self) -> bool:
+        return self.now >= self.message
+
+    @property
+    def draft_ok(self) -> bool:
+        return self.now >= self.draft
 
 
 class Job(abc.ABC):
@@ -36,11 +56,11 @@ class Job(abc.ABC):
     def done(self) -> bool: ...
 
     @abc.abstractmethod
-    def ready_at(self, gate: float, heavy_ready: float) -> float | None:
-        """When the next call could go (``gate``: chat not paused; ``heavy_ready``: slot free)."""
+    def ready_at(self, slots: Slots) -> float | None:
+        """When the next call could go; None when there is nothing to do until woken."""
 
     @abc.abstractmethod
-    def next_call(self, now: float, heavy_ok: bool) -> Call | None:
+    def next_call(self, slots: Slots) -> Call | None:
         """The call to make now, or None when the job updated itself and has nothing to send."""
 
     @abc.abstractmethod
@@ -76,10 +96,10 @@ class CallJob(Job):
     def waiter(self) -> asyncio.Future[Any] | None:
         return self.future
 
-    def ready_at(self, gate: float, heavy_ready: float) -> float | None:
-        return heavy_ready if self.heavy else gate
+    def ready_at(self, slots: Slots) -> float | None:
+        return slots.message if self.heavy else slots.gate
 
-    def next_call(self, now: float, heavy_ok: bool) -> Call | None:
+    def next_call(self, slots: Slots) -> Call | None:
         return Call(self.method, self.heavy, "call")
 
     def on_success(self, call: Call, result: Any, now: float) -> None:

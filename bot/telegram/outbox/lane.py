@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.telegram.outbox.jobs import Job
+from bot.telegram.outbox.jobs import Job, Slots
 
 if TYPE_CHECKING:
     from bot.telegram.outbox.stream import StreamHandle
@@ -37,10 +37,12 @@ class Pacer:
 class Lane:
     """Everything pending for one chat. Ops (finals, calls) run in order before frames."""
 
-    def __init__(self, chat_id: int, interval: float) -> None:
+    def __init__(self, chat_id: int, interval: float, draft_interval: float) -> None:
         self.chat_id = chat_id
         self.interval = interval
-        self.next_slot = 0.0  # earliest time of the next heavy call
+        self.draft_interval = draft_interval
+        self.next_slot = 0.0  # earliest time of the next message / edit / delete
+        self.next_draft = 0.0  # earliest time of the next draft with text
         self.paused_until = 0.0  # retry_after / transient error backoff
         self.failures = 0
         self.ops: deque[Job] = deque()
@@ -48,16 +50,20 @@ class Lane:
         self.task: asyncio.Task[None] | None = None
         self.wake = asyncio.Event()
 
-    def pick(self, gate: float, heavy_ready: float) -> tuple[Job | None, float]:
+    def slots(self, now: float) -> Slots:
+        gate = max(now, self.paused_until)
+        return Slots(now, gate, max(gate, self.next_slot), max(gate, self.next_draft))
+
+    def pick(self, slots: Slots) -> tuple[Job | None, float]:
         while self.ops and self.ops[0].done:
             self.ops.popleft()
         if self.ops:
-            at = self.ops[0].ready_at(gate, heavy_ready)
-            return self.ops[0], heavy_ready if at is None else at
+            at = self.ops[0].ready_at(slots)
+            return self.ops[0], slots.message if at is None else at
         self.streams = [s for s in self.streams if s.streaming]
         best: tuple[Job | None, float] = (None, 0.0)
         for stream in self.streams:
-            at = stream.ready_at(gate, heavy_ready)
+            at = stream.ready_at(slots)
             if at is not None and (best[0] is None or at < best[1]):
                 best = (stream, at)
         return best

@@ -3,9 +3,8 @@
 Private chats stream with ``sendMessageDraft`` (https://core.telegram.org/bots/api#sendmessagedraft:
 an empty text shows "Thinking…", the draft is an ephemeral preview that must be persisted with a
 real ``sendMessage``). Elsewhere, or when drafts are refused, the answer is one message that is
-edited, rolled over into further messages past 4096 UTF-16 units.
-
-Frames are rendered only when a call is about to be made, from the latest text (latest wins).
+edited, rolled over into further messages past 4096 UTF-16 units. Frames are rendered only when
+a call is about to be made, from the latest text (latest wins).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiogram.methods import SendChatAction, SendMessageDraft
 
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxError
-from bot.telegram.outbox.jobs import Call, Job
+from bot.telegram.outbox.jobs import Call, Job, Slots
 from bot.telegram.outbox.messages import ShownMessages
 from bot.telegram.outbox.methods import draft_method
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
@@ -145,24 +144,24 @@ class StreamHandle(Job):
     def streaming(self) -> bool:
         return self._state is _State.OPEN and self.error is None
 
-    def ready_at(self, gate: float, heavy_ready: float) -> float | None:
+    def ready_at(self, slots: Slots) -> float | None:
         if self._state is _State.FINISHING:
-            return heavy_ready
+            return slots.message
         if not self.streaming:
             return None
         if self._empty_draft_pending:
-            return gate
+            return slots.gate
         times = []
         if self._dirty:
-            times.append(heavy_ready)
+            times.append(slots.draft if self.uses_draft else slots.message)
         if self._typing_at is not None and not self._messages.ids:
-            times.append(max(gate, self._typing_at))
+            times.append(max(slots.gate, self._typing_at))
         if self.uses_draft and self._draft_at is not None and self._draft_shown is not None:
-            base = heavy_ready if self._draft_shown.text else gate
+            base = slots.draft if self._draft_shown.text else slots.gate
             times.append(max(base, self._draft_at + self._outbox.draft_keepalive))
         return min(times) if times else None
 
-    def next_call(self, now: float, heavy_ok: bool) -> Call | None:
+    def next_call(self, slots: Slots) -> Call | None:
         if self._state is _State.FINISHING:
             assert self._target is not None
             call = self._messages.next_call(self._target, final=True)
@@ -171,10 +170,11 @@ class StreamHandle(Job):
             return call
         if self._empty_draft_pending:
             return Call(self._draft_method(RenderedText("")), False, "empty_draft")
-        if heavy_ok and self._dirty:
+        if self._dirty and (slots.draft_ok if self.uses_draft else slots.message_ok):
             call = self._frame_call()
             if call is not None:
                 return call
+        now = slots.now
         if self._typing_at is not None and not self._messages.ids and self._typing_at <= now:
             action = SendChatAction(
                 chat_id=self.chat_id, action="typing", message_thread_id=self.thread_id
@@ -186,9 +186,10 @@ class StreamHandle(Job):
             and self._draft_at is not None
             and shown is not None
             and now >= self._draft_at + self._outbox.draft_keepalive
-            and (heavy_ok or not shown.text)
+            and (slots.draft_ok or not shown.text)
         ):  # drafts vanish after 30 s without an update
-            return Call(self._draft_method(shown), bool(shown.text), "draft", payload=shown)
+            method = self._draft_method(shown)
+            return Call(method, bool(shown.text), "draft", payload=shown, draft=True)
         return None
 
     def on_success(self, call: Call, result: Any, now: float) -> None:
@@ -266,7 +267,8 @@ class StreamHandle(Job):
         if not self.uses_draft:
             call = self._messages.next_call(parts, final=False)
         elif parts and parts[-1] != self._draft_shown:
-            call = Call(self._draft_method(parts[-1]), True, "draft", payload=parts[-1])
+            method = self._draft_method(parts[-1])
+            call = Call(method, True, "draft", payload=parts[-1], draft=True)
         else:
             call = None
         if call is None:
@@ -285,7 +287,7 @@ class StreamHandle(Job):
 
     def _draft_method(self, part: RenderedText) -> SendMessageDraft:
         args = (self.chat_id, self.draft_id, part, self.thread_id, self.can_stop)
-        return draft_method(*args, self._messages.plain)
+        return draft_method(*args, self._messages.plain)  # plain: entities were refused
 
     def _complete(self, ids: list[int]) -> None:
         self._state = _State.DONE
