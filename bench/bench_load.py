@@ -115,6 +115,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             "LOG_LEVEL": args.log_level,
             "YANDEX_MAX_CONCURRENT_GENERATIONS": str(args.generations),
             "DAILY_IMAGE_LIMIT": "0",
+            **({"PYTHONPATH": args.bot_path} if args.bot_path else {}),
         },
     )
     bot = BotProcess(env, workdir, workdir / "bot.log")
@@ -201,6 +202,11 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=20, help="Yandex quota = bot limit")
     parser.add_argument("--load", type=float, default=0.85, help="offered / servable turn rate")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--bot-path",
+        default=None,
+        help="run the bot from this directory's bot/ (a snapshot, to compare two versions)",
+    )
     parser.add_argument("--profile", default=None, help="py-spy raw output prefix")
     parser.add_argument("--keep-log", default=None, help="copy the bot log of the last point")
     asyncio.run(main_async(parser.parse_args()))
