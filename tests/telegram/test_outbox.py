@@ -71,6 +71,7 @@ async def test_private_chat_streams_drafts_and_ends_with_one_message() -> None:
     drafts = [c for c in calls if isinstance(c, SendMessageDraft)]
     assert drafts[0].text == ""
     assert drafts[0].can_stop is True
+    assert drafts[0].keep_on_stop is True
     assert len(drafts) > 3
     assert {d.draft_id for d in drafts} == {handle.draft_id}
     assert all(d.parse_mode is None for d in drafts)
@@ -250,9 +251,8 @@ def test_aiogram_has_the_draft_method_and_stop_update_we_use() -> None:
     from aiogram.types import MessageGenerationStopped, Update
 
     fields = SendMessageDraft.model_fields
-    assert {"chat_id", "draft_id", "message_thread_id", "text", "entities", "can_stop"} <= set(
-        fields
-    )
+    used = {"chat_id", "draft_id", "message_thread_id", "text", "entities", "can_stop"}
+    assert used | {"keep_on_stop", "parse_mode"} <= set(fields)
     assert SendMessageDraft.__api_method__ == "sendMessageDraft"
     assert "stopped_message_generation" in Update.model_fields
     assert {"chat", "draft_id", "message_thread_id"} <= set(MessageGenerationStopped.model_fields)

@@ -44,11 +44,16 @@ def draft_method(
     can_stop: bool,
     plain: bool,
 ) -> SendMessageDraft:
-    """https://core.telegram.org/bots/api#sendmessagedraft (can_stop: Bot API 10.3)."""
+    """https://core.telegram.org/bots/api#sendmessagedraft (can_stop, keep_on_stop: 10.3).
+
+    keep_on_stop: after the user presses stop, the partial draft stays visible until the
+    final message (sent by ``finish`` with the partial answer) replaces it.
+    """
     return SendMessageDraft(
         chat_id=chat_id,
         draft_id=draft_id,
         message_thread_id=thread_id,
         can_stop=can_stop or None,
+        keep_on_stop=can_stop or None,
         **text_kwargs(part, plain),
     )
