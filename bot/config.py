@@ -94,6 +94,17 @@ class Settings(BaseSettings):
     )(_split_ids)
     _split_model_list = field_validator("allowed_text_models", mode="before")(_split_names)
 
+    @field_validator(
+        "yandex_api_key", "yandex_iam_token", "yandex_sa_key_file", "telegram_bot_token",
+        "telegram_webhook_secret", "system_prompt_file", mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` copied as is leaves `YANDEX_API_KEY=`: an empty value means "not set".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("model_context_sizes", mode="before")
     @classmethod
     def _parse_context_sizes(cls, value: object) -> object:
