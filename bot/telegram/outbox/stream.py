@@ -291,6 +291,7 @@ class StreamHandle(Job):
 
     def _complete(self, ids: list[int]) -> None:
         self._state = _State.DONE
+        self._blocks, self._parts, self._source = {}, [], None  # free the answer's copies
         if self._future is not None and not self._future.done():
             self._future.set_result(ids)
 
