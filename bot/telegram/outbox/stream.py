@@ -107,8 +107,7 @@ class StreamHandle(Job):
         return await self._deliver(split_rendered(rendered, self._outbox.text_limit))
 
     async def fail(self, user_text: str, partial_markdown: Content | None = None) -> list[int]:
-        """End with an error: keep the partial answer (default: the latest frame) and add
-        ``user_text`` as a separate plain message. Returns all message ids."""
+        """Keep the partial answer (default: latest frame), add ``user_text``; all message ids."""
         partial = self._source if partial_markdown is None else partial_markdown
         parts: list[RenderedText] = []
         if partial is not None:
