@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.database import Database
-from bot.storage.models import MessageRole, MessageStatus
+from bot.storage.models import Message, MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
     MessageRepository,
 )
+from bot.storage.repositories.window import SCAN_PAGE
 
 CHAT = 1001
 
@@ -144,12 +145,20 @@ async def test_window_is_newest_first_walk_returned_oldest_first(database: Datab
 
 
 async def test_window_spans_pages(database: Database) -> None:
-    conv = await _fill(database, [1] * 300)
+    total = 3 * SCAN_PAGE
+    async with database.session() as session:
+        conv = await _conversation(session)
+        rows = [
+            {"conversation_id": conv, "role": MessageRole.USER, "text": f"m{i}", "token_count": 1}
+            for i in range(total)
+        ]
+        await session.execute(insert(Message), rows)
     async with database.read_session() as session:
-        window = await MessageRepository(session).recent_for_prompt(
-            conv, 250, include_overflow=False
-        )
-    assert [e.text for e in window] == [f"m{i}" for i in range(50, 300)]
+        messages = MessageRepository(session)
+        window = await messages.recent_for_prompt(conv, total - 100, include_overflow=False)
+        assert [e.text for e in window] == [f"m{i}" for i in range(100, total)]
+        capped = await messages.recent_for_prompt(conv, total, max_messages=SCAN_PAGE + 3)
+        assert len(capped) == SCAN_PAGE + 3
 
 
 async def test_window_filters_statuses_and_estimates_unknown_counts(database: Database) -> None:
