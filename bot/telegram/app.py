@@ -31,7 +31,7 @@ from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
 from bot.telegram.handlers import chat, commands, errors, images, other
 from bot.telegram.imagejobs import ImageDelivery
-from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
+from bot.telegram.middlewares import QuotaMiddleware, RecentlySeen, install_middlewares
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.pastes import PasteJoiner
 from bot.telegram.ratelimit import RateLimiter
@@ -98,6 +98,7 @@ class TelegramApp:
         self.shutdown_settle = shutdown_settle
         self.outbox = outbox or Outbox(bot)
         self.queues = ChatQueues()
+        self.seen = RecentlySeen()
         self.notify = OutboxNotifier(self.outbox)
         self.policy = AccessPolicy.build(allowed_users, allowed_chats, admins)
         self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
@@ -118,6 +119,7 @@ class TelegramApp:
             images=self.images,
             outbox=self.outbox,
             pastes=PasteJoiner(),
+            seen=self.seen,
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
         self.dp = self._build_dispatcher()
@@ -132,6 +134,7 @@ class TelegramApp:
             policy=self.policy,
             sessionmaker=self.sessionmaker,
             notify=self.notify,
+            seen=self.seen,
         )
         quota = QuotaMiddleware(
             self.limiter,

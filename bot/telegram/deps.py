@@ -12,7 +12,7 @@ from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer, Target
 from bot.telegram.chatqueue import ChatQueues
-from bot.telegram.middlewares import Notifier
+from bot.telegram.middlewares import Notifier, RecentlySeen
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
 
@@ -49,6 +49,7 @@ class Deps:
     images: ImageDelivery
     outbox: Outbox
     pastes: PasteJoiner
+    seen: RecentlySeen
 
 
 def chat_ref(message: Message) -> ChatRef:

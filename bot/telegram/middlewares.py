@@ -4,7 +4,7 @@
 2. AccessMiddleware - drops other bots; outsiders get one refusal and cost nothing (no DB row,
    no model call).
 3. DatabaseMiddleware - claims the update id (exactly once), upserts user and chat, drops
-   blocked users, injects `session`, `db_user`, `t` (texts in the user's language), `is_admin`.
+   blocked users, injects `session`, `t` (texts in the user's language) and `is_admin`.
 4. QuotaMiddleware (inner, on handlers flagged `quota`) - per-minute rate limit and daily
    token / image budgets.
 
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiogram import Dispatcher
@@ -26,6 +28,7 @@ from aiogram.dispatcher.middlewares.base import BaseMiddleware
 from aiogram.types import Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage.models import User as StoredUser
 from bot.storage.models import UserRole
 from bot.storage.repositories import (
     ChatRepository,
@@ -97,12 +100,84 @@ class AccessMiddleware(BaseMiddleware):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class KnownUser:
+    signature: tuple[object, ...]
+    until: float
+    blocked: bool
+    admin: bool
+    language: str | None
+
+
+class RecentlySeen:
+    """Users and chats upserted in the last `ttl` seconds with the same names, so the next
+    update from them skips two upserts (about half the bookkeeping CPU of an update).
+
+    Flags set behind the bot's back (blocked, role) take effect within `ttl`; /forget calls
+    `forget` so the user's row is written again at once.
+    """
+
+    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._users: dict[int, KnownUser] = {}
+        self._chats: dict[int, tuple[tuple[object, ...], float]] = {}
+
+    def user(self, user: User) -> KnownUser | None:
+        known = self._users.get(user.id)
+        if known is None or known.until < self.clock() or known.signature != _signature(user):
+            return None
+        return known
+
+    def remember_user(self, user: User, row: StoredUser) -> KnownUser:
+        if len(self._users) > 50_000:
+            self._users.clear()
+        known = KnownUser(
+            _signature(user),
+            self.clock() + self.ttl,
+            row.blocked,
+            row.role == UserRole.ADMIN,
+            row.language,
+        )
+        self._users[user.id] = known
+        return known
+
+    def chat_fresh(self, chat: Chat) -> bool:
+        seen = self._chats.get(chat.id)
+        return seen is not None and seen[1] >= self.clock() and seen[0] == _chat_signature(chat)
+
+    def remember_chat(self, chat: Chat) -> None:
+        if len(self._chats) > 50_000:
+            self._chats.clear()
+        self._chats[chat.id] = (_chat_signature(chat), self.clock() + self.ttl)
+
+    def forget(self, user_id: int) -> None:
+        self._users.pop(user_id, None)
+        self._chats.pop(user_id, None)  # the private chat goes with the user's data
+
+
+def _signature(user: User) -> tuple[object, ...]:
+    return (user.first_name, user.last_name, user.username, user.language_code)
+
+
+def _chat_signature(chat: Chat) -> tuple[object, ...]:
+    return (chat.type, _title(chat))
+
+
+def _title(chat: Chat) -> str | None:
+    return chat.title if chat.type != "private" else chat.full_name
+
+
 class DatabaseMiddleware(BaseMiddleware):
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], policy: AccessPolicy
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        policy: AccessPolicy,
+        seen: RecentlySeen,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.policy = policy
+        self.seen = seen
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -116,26 +191,26 @@ class DatabaseMiddleware(BaseMiddleware):
                 await session.rollback()
                 log.info("duplicate update %s dropped", event.update_id)
                 return None
-            db_user = None
-            if user is not None:
-                db_user = await UserRepository(session).upsert(
+            known = None
+            if user is not None and (known := self.seen.user(user)) is None:
+                row = await UserRepository(session).upsert(
                     user.id, user.first_name, user.last_name, user.username, user.language_code
                 )
-            if chat is not None:
-                title = chat.title if chat.type != "private" else chat.full_name
-                await ChatRepository(session).upsert(chat.id, chat.type, title)
+                known = self.seen.remember_user(user, row)
+            if chat is not None and not self.seen.chat_fresh(chat):
+                await ChatRepository(session).upsert(chat.id, chat.type, _title(chat))
+                self.seen.remember_chat(chat)
             await session.commit()
-            if db_user is not None and db_user.blocked:
+            if known is not None and known.blocked:
                 log.info("update %s from blocked user %s ignored", event.update_id, user)
                 return None
             language = user.language_code if user and user.language_code else None
-            if language is None and db_user is not None:
-                language = db_user.language
+            if language is None and known is not None:
+                language = known.language
             data["session"] = session
-            data["db_user"] = db_user
             data["t"] = Translator.for_code(language)
             data["is_admin"] = self.policy.is_admin(user.id if user else None) or (
-                db_user is not None and db_user.role == UserRole.ADMIN
+                known is not None and known.admin
             )
             result = await handler(event, data)
             await session.commit()
@@ -193,7 +268,8 @@ def install_middlewares(
     policy: AccessPolicy,
     sessionmaker: async_sessionmaker[AsyncSession],
     notify: Notifier,
+    seen: RecentlySeen,
 ) -> None:
     dp.update.outer_middleware(OrderingMiddleware(queues))
     dp.update.outer_middleware(AccessMiddleware(policy, notify))
-    dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, policy))
+    dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, policy, seen))

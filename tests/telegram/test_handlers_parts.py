@@ -6,10 +6,14 @@ import asyncio
 import string
 
 import pytest
+from aiogram.types import User
 
+from bot.storage.models import User as StoredUser
+from bot.storage.models import UserRole
 from bot.telegram.access import AccessPolicy
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.imageargs import ImageArgsError, parse_image_args
+from bot.telegram.middlewares import RecentlySeen
 from bot.telegram.pastes import PasteJoiner
 from bot.telegram.ratelimit import RateLimiter
 from bot.telegram.texts import COMMANDS, LANGUAGES, TEXTS, Translator, pick_language
@@ -173,3 +177,20 @@ async def test_paste_joiner_joins_only_quick_parts_of_long_text() -> None:
     later = joiner.offer(1, 5, "z" * 12)
     assert later is not None
     assert await joiner.complete(1, 5, first) == "x" * 12 + "\n" + "y" * 12
+
+
+def test_recently_seen_users_skip_upserts_until_something_changes() -> None:
+    now = [0.0]
+    seen = RecentlySeen(ttl=30, clock=lambda: now[0])
+    anna = User(id=1, is_bot=False, first_name="Anna", language_code="en")
+    assert seen.user(anna) is None
+    seen.remember_user(anna, StoredUser(id=1, blocked=False, role=UserRole.ADMIN, language="en"))
+    known = seen.user(anna)
+    assert known is not None
+    assert known.admin
+    assert seen.user(anna.model_copy(update={"first_name": "Ann"})) is None  # renamed
+    now[0] = 31
+    assert seen.user(anna) is None  # expired: flags are read again
+    now[0] = 0
+    seen.forget(1)
+    assert seen.user(anna) is None

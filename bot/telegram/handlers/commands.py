@@ -202,6 +202,7 @@ async def confirm_forget(
     if answer == "yes":
         await PrivacyRepository(session).forget_user(query.from_user.id)
         await session.commit()
+        deps.seen.forget(query.from_user.id)
         text = t("forget_done")
     else:
         text = t("forget_cancelled")
