@@ -4,6 +4,7 @@ migrated database (B's `database` fixture: SQLite file, and PostgreSQL when reac
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,7 @@ async def client(fm: FakeFoundationModels) -> AsyncIterator[FoundationModelsClie
 def make_service(
     db: Database, client: FoundationModelsClient, **kwargs: object
 ) -> ConversationService:
-    settings: dict[str, object] = {
+    settings: dict[str, Any] = {
         "default_model": "yandexgpt-lite",
         "default_system_prompt": "You are a helpful assistant.",
         "reply_reserve": 2_000,
@@ -58,7 +59,7 @@ def make_service(
         "temperature": 0.3,
     }
     settings.update(kwargs)
-    return ConversationService(sessionmaker=db.sessionmaker, model=client, **settings)  # type: ignore[arg-type]
+    return ConversationService(sessionmaker=db.sessionmaker, model=client, **settings)
 
 
 @pytest.fixture
