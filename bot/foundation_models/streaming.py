@@ -163,6 +163,20 @@ async def read_lines(
             yield line
 
 
+async def _drain(lines: AsyncGenerator[bytes, None], *, within: float) -> None:
+    """Read what follows the final line (normally just the end of the body).
+
+    Reading the body to its end lets httpx return the connection to the pool; closing a
+    response early drops it, and the next answer would pay a new TCP/TLS handshake.
+    """
+    try:
+        async with asyncio.timeout(min(within, 2.0)):
+            async for _ in lines:
+                pass
+    except (TimeoutError, errors.FoundationModelsError):
+        pass  # the answer is complete; a slow or broken tail only costs the connection
+
+
 async def snapshots(
     response: httpx.Response, *, first_byte: float, idle: float
 ) -> AsyncGenerator[Snapshot, None]:
@@ -192,6 +206,7 @@ async def snapshots(
                 last_text = snapshot.text
                 yield snapshot
                 if snapshot.is_final:
+                    await _drain(lines, within=idle)
                     return
         raise errors.StreamError("stream ended without a final status", request_id=request_id)
     except errors.FoundationModelsError as exc:

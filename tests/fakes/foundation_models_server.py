@@ -75,6 +75,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     json: Any
+    peer: str = ""  # client "host:port": one value per TCP connection
 
 
 class FakeFoundationModels(TextHandlers, OperationHandlers):
@@ -188,7 +189,11 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body = _json(await request.read())
         path = request.path
-        self.requests.append(RecordedRequest(request.method, path, dict(request.headers), body))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.requests.append(RecordedRequest(
+            request.method, path, dict(request.headers), body,
+            f"{peer[0]}:{peer[1]}" if peer else "",
+        ))
         if path.startswith("/_control/"):
             return await handler(request)
         if not path.startswith(("/iam/", "/computeMetadata/")):
