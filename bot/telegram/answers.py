@@ -76,6 +76,8 @@ class Answerer:
         self.queues = queues
         # Chats already told that older turns were left out of the prompt.
         self._told_trimmed: set[int] = set()
+        # Chats where an answer is being written (not yet fully delivered).
+        self._writing: set[int] = set()
 
     def submit_turn(
         self,
@@ -117,10 +119,20 @@ class Answerer:
             return False
         return self.queues.stop(chat_id)
 
+    def writing(self, chat_id: int) -> bool:
+        return chat_id in self._writing
+
     def forget_trimmed_notice(self, chat_id: int) -> None:
         self._told_trimmed.discard(chat_id)
 
     async def deliver(self, target: Target, t: Translator, run: Runner) -> None:
+        self._writing.add(target.chat.chat_id)
+        try:
+            await self._deliver(target, t, run)
+        finally:
+            self._writing.discard(target.chat.chat_id)
+
+    async def _deliver(self, target: Target, t: Translator, run: Runner) -> None:
         chat = target.chat
         # The handle shows "Thinking…" (an empty draft) or a typing indicator until text comes.
         handle = self.outbox.stream(
@@ -162,6 +174,7 @@ class Answerer:
             ids = await _settle(handle.fail(notice, result.text or None))
         else:
             ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
+        self._writing.discard(chat.chat_id)  # delivered; what follows is bookkeeping
         if ids:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)
 

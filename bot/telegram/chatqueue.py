@@ -68,12 +68,10 @@ class ChatQueues:
         lane = self._lanes.get(chat_id)
         return lane is not None and lane.current is not None
 
-    def waits(self, ticket: Ticket) -> bool:
-        """True when something in the ticket's chat runs or waits ahead of it."""
+    def queued_behind(self, ticket: Ticket) -> bool:
+        """True when other updates of the ticket's chat wait ahead of it (not the running job)."""
         lane = self._lanes.get(ticket.chat_id)
-        if lane is None:
-            return False
-        return lane.current is not None or (bool(lane.tickets) and lane.tickets[0] is not ticket)
+        return lane is not None and bool(lane.tickets) and lane.tickets[0] is not ticket
 
     def pending(self, chat_id: int) -> int:
         """Jobs (and unresolved tickets) waiting behind the running one."""
