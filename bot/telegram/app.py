@@ -143,7 +143,7 @@ class TelegramApp:
             daily_images=self.options.daily_image_limit,
         )
         routers = [m.build_router() for m in (errors, commands, images, chat, other)]
-        for router in routers[1:4]:
+        for router in routers[1:]:
             router.message.middleware(quota)
         # errors first (it only sees errors); other last (it takes what nobody else did).
         dp.include_routers(*routers)

@@ -5,8 +5,9 @@
    no model call).
 3. DatabaseMiddleware - claims the update id (exactly once), upserts user and chat, drops
    blocked users, injects `session`, `t` (texts in the user's language) and `is_admin`.
-4. QuotaMiddleware (inner, on handlers flagged `quota`) - per-minute rate limit and daily
-   token / image budgets.
+4. QuotaMiddleware (inner, on message handlers) - the per-minute rate limit for every message
+   handler but those flagged `quota="free"` (/stop), plus the daily token budget for
+   `quota="text"` and the image budget for `quota="image"`.
 
 On SQLite every transaction starts with BEGIN IMMEDIATE (bot/storage/database.py), so the
 bookkeeping is committed before the handler runs, and a handler that touches `session`
@@ -218,7 +219,7 @@ class DatabaseMiddleware(BaseMiddleware):
 
 
 class QuotaMiddleware(BaseMiddleware):
-    """Applies to handlers flagged `quota="text"` or `quota="image"`; admins are exempt."""
+    """See the module docstring; admins are exempt."""
 
     def __init__(
         self, limiter: RateLimiter, notify: Notifier, *, daily_tokens: int, daily_images: int
@@ -230,8 +231,8 @@ class QuotaMiddleware(BaseMiddleware):
         self._told: dict[int, float] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        kind = get_flag(data, "quota")
-        if kind is None or data.get("is_admin") or not isinstance(event, Message):
+        kind = get_flag(data, "quota", default="reply")
+        if kind == "free" or data.get("is_admin") or not isinstance(event, Message):
             return await handler(event, data)
         user = event.from_user
         if user is None:
@@ -246,6 +247,8 @@ class QuotaMiddleware(BaseMiddleware):
                 text = t("rate_limited", seconds=whole_seconds(wait))
                 await self.notify(event.chat.id, text, reply_to=event.message_id, thread_id=thread)
             return None
+        if kind not in ("text", "image"):
+            return await handler(event, data)
         limit = self.daily_tokens if kind == "text" else self.daily_images
         if limit:
             session: AsyncSession = data["session"]

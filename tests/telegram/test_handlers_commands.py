@@ -282,3 +282,21 @@ async def test_reset_in_a_group(h: Harness) -> None:
     assert h.texts(GROUP.id) == [
         "Started a new conversation. Earlier messages are no longer in context."
     ]
+
+
+async def test_a_flood_of_stickers_gets_few_replies_and_stop_always_works(
+    sqlite_database: Database,
+) -> None:
+    sticker = Sticker(
+        file_id="s", file_unique_id="s", type="regular", width=1, height=1,
+        is_animated=False, is_video=False,
+    )  # fmt: skip
+    async with running_app(sqlite_database, rate_limit_per_minute=3) as h:
+        for _ in range(10):
+            await h.send(None, sticker=sticker)
+        await h.send("/stop")
+        await h.settle()
+        shown = h.texts(ANNA.id)
+        assert shown.count("I can read text only. Please write your question as a message.") == 3
+        assert sum(s.startswith("You are sending messages too fast") for s in shown) == 1
+        assert shown[-1] == "Nothing is being written right now."

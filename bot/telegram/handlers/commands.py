@@ -225,7 +225,8 @@ def build_router() -> Router:
     router.message.register(cmd_help, Command("help"))
     router.message.register(cmd_reset, Command("reset"))
     router.message.register(cmd_retry, Command("retry"), flags={"quota": "text"})
-    router.message.register(cmd_stop, Command("stop"))
+    # /stop must always work, however fast the user writes.
+    router.message.register(cmd_stop, Command("stop"), flags={"quota": "free"})
     router.message.register(cmd_model, Command("model"))
     router.callback_query.register(choose_model, F.data.startswith("model:"))
     router.message.register(cmd_system, Command("system"))
