@@ -1,5 +1,7 @@
-"""Fixtures for end-to-end tests: ``e2e`` setups (fakes started, bot not yet started) and, for
-the fake Bot API's own tests, ``tg`` (an in-process fake) with ``bot`` (a real aiogram Bot)."""
+"""Fixtures for end-to-end tests: ``e2e`` setups (fakes started, bot not yet started), ``world``
+(the bot shared by the fault scenarios, see faults_world.py) and, for the fake Bot API's own
+tests, ``tg`` (an in-process fake) with ``bot`` (a real aiogram Bot). The fault suite's table
+(faults_table.py) is printed at the end of the session."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from aiogram import Bot
 
+from tests.e2e import faults_table
 from tests.e2e.botapi import FAKE_TOKEN, make_bot
+from tests.e2e.faults_world import World, start_world, stop_world
 from tests.e2e.harness import E2E
 from tests.fakes.telegram_server import FakeTelegram
 
@@ -20,6 +25,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"report_{report.when}", report)
+    faults_table.record(item, report)
+
+
+def pytest_terminal_summary(terminalreporter: object, config: pytest.Config) -> None:
+    faults_table.write(terminalreporter, config)
 
 
 def _print_log_on_failure(request: pytest.FixtureRequest, setup: E2E) -> None:
@@ -42,6 +52,18 @@ async def e2e_webhook(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIt
     async with E2E(tmp_path, mode="webhook") as setup:
         yield setup
         _print_log_on_failure(request, setup)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def world(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[World]:
+    """The bot shared by the fault scenarios; starting it launches every selected one."""
+    e2e, shared = await start_world(tmp_path_factory.mktemp("world"), request.session.items)
+    try:
+        yield shared
+    finally:
+        await stop_world(e2e, shared)
 
 
 @pytest.fixture

@@ -1,0 +1,218 @@
+"""Fault suite, bad input: empty messages, 4,096 characters of mixed scripts and emoji,
+Markdown-breaking text, commands with garbage arguments, unknown commands, media, messages
+from channels and bots, and a flood of 50 messages in a second.
+
+All scenarios share one bot (faults_world.py; RATE_LIMIT_PER_MINUTE=5) and run at the same
+time, each in its own chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+
+from tests.e2e.faults_world import EN, Script, World, shared, template
+from tests.fakes.fm_scripts import Reply
+from tests.fakes.tg_wire import utf16_len
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session"),
+              pytest.mark.timeout(180)]  # fmt: skip
+
+OK = [("user", "complete"), ("assistant", "complete")]
+# Scripts, emoji (surrogate pairs, ZWJ sequences, flags, skin tones), combining marks and
+# right-to-left text; no Markdown syntax, so the visible text must equal the model's.
+PIECES = [
+    "Привет, мир", "مرحبا بالعالم", "你好，世界", "こんにちは世界", "안녕하세요", "नमस्ते दुनिया",
+    "שלום עולם", "Γειά σου κόσμε", "Ça va bien, naïve café", "e\u0301te\u0301", "😀", "👩‍💻",
+    "🇫🇷🇯🇵", "👍🏽", "\u200fעברית\u200e", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "ไทย", "ქართული",
+]  # fmt: skip
+
+
+def mixed_text(units: int, tail: str) -> str:
+    """Exactly ``units`` UTF-16 code units of mixed scripts, ending with ``tail``."""
+    words: list[str] = []
+    size = utf16_len(tail) + 1
+    index = 0
+    while True:
+        piece = PIECES[index % len(PIECES)]
+        sep = "\n\n" if index % 12 == 11 else " "
+        if size + utf16_len(piece + sep) > units:
+            break
+        words.append(piece + sep)
+        size += utf16_len(piece + sep)
+        index += 1
+    text = "".join(words) + "x" * (units - size) + " " + tail
+    assert utf16_len(text) == units
+    return text
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@shared("empty message (whitespace only, or only the bot's @mention): help text")
+async def test_input_empty_message(w: World) -> None:
+    w.tg.send_user_message(4101, "\u3000\u00a0 \t")
+    w.tg.send_user_message(
+        -4102, "@fm_test_bot", chat_type="supergroup", title="Mentions", user={"id": 4102}
+    )
+    await w.shows(4101, [EN["help"]])
+    await w.shows(-4102, [EN["help"]])
+    assert w.roles(4101) == [], "nothing to store"
+    assert w.roles(-4102) == [], "nothing to store"
+
+
+@shared("invisible-character message (Hangul filler): answered like any text")
+async def test_input_invisible_message(w: World) -> None:
+    w.tg.send_user_message(4103, "\u3164")
+    await w.shows(4103, ["Echo: \u3164"])
+    rows = await w.stored(4103, OK)
+    assert rows[0]["text"] == "\u3164"
+
+
+@shared("4,096 characters of mixed scripts and emoji: stored exactly, answer split, none lost")
+async def test_input_long_mixed_scripts(w: World) -> None:
+    chat = 4104
+    text = mixed_text(4096, w.tag(chat))
+    reply = "Echo: " + text  # 4,102 units: more than one message can hold
+    w.script(chat, Script(Reply(reply, chunks=4, interval=0.2)))
+    w.tg.send_user_message(chat, text)
+    shown = await w.until("the whole answer", lambda: squeeze("".join(w.texts(chat))) ==
+                          squeeze(reply) and w.texts(chat))  # fmt: skip
+    assert len(shown) == 2
+    assert all(utf16_len(t) <= 4096 for t in shown)
+    w.settled[chat] = list(shown)
+    rows = await w.stored(chat, OK)
+    assert rows[0]["text"] == text
+    assert rows[1]["text"] == reply
+
+
+@shared("Markdown-breaking text from the user and the model: delivered, nothing fails")
+async def test_input_markdown_breaking(w: World) -> None:
+    chat = 4105
+    tag = w.tag(chat)
+    question = f"**bold _it `code [link](http://x.org ```py <b> & \\ {tag}"
+    reply = (
+        "Here is **bold without end and _italic and `code and [a link](http://exa\n\n"
+        "```python\nprint('unclosed fence')\n\n<b>not html</b> & 1 < 2 > 0 \\ * _ ~ |"
+    )
+    w.script(chat, Script(Reply(reply, chunks=5, interval=0.2)))
+    w.tg.send_user_message(chat, question)
+    [final] = await w.until(
+        "the final answer",
+        lambda: [t for t in w.texts(chat) if "unclosed fence" in t and "not html" in t],
+    )
+    await w.shows(chat, [final])
+    assert "bold without end" in final
+    assert "print('unclosed fence')" in final
+    rows = await w.stored(chat, OK)
+    assert rows[0]["text"] == question
+    assert rows[1]["text"] == reply
+
+
+GARBAGE = [
+    (4106, "/image 7:3 a cat", "image_bad_ratio"),
+    (4107, "/image seed=xyz a cat", "image_bad_seed"),
+    (4108, "/image " + "x" * 600, "image_too_long"),
+    (4109, "/image 16:9", "image_usage"),
+    (4110, "/model \u0000\u0007 ../../etc/passwd; DROP TABLE chats; -- ☃" * 3, "model_unknown"),
+    (4111, "/retry now please!!! \U0001f525", "retry_nothing"),
+    (4112, "/start@fm_test_bot \u202e\u0000 junk", "start"),
+    (4113, "/stats " + "🙂" * 50, "stats_user"),
+]
+
+
+@shared("commands with garbage arguments: a clear reply each, nothing generated")
+async def test_input_command_garbage_arguments(w: World) -> None:
+    for chat, command, _ in GARBAGE:
+        w.tg.send_user_message(chat, command)
+
+    async def check(chat: int, key: str) -> None:
+        pattern = template(key)
+        await w.until(f"{key} in chat {chat}", lambda: w.texts(chat))
+        await asyncio.sleep(0.3)
+        texts = w.texts(chat)
+        assert len(texts) == 1, (chat, texts)
+        assert pattern.fullmatch(texts[0]), (chat, texts)
+        w.settled[chat] = texts
+
+    await asyncio.gather(*(check(chat, key) for chat, _, key in GARBAGE))
+    chats = {chat for chat, _, _ in GARBAGE}
+    assert [j for j in w.e2e.db.image_jobs() if j["chat_id"] in chats] == []
+    assert all(w.roles(chat) == [] for chat in chats)
+
+
+@shared("unknown commands: 'unknown command' reply; another bot's command ignored")
+async def test_input_unknown_commands(w: World) -> None:
+    w.tg.send_user_message(4114, "/frobnicate now")
+    group: dict[str, Any] = {"chat_type": "supergroup", "title": "Bots", "user": {"id": 4115}}
+    w.tg.send_user_message(-4115, "/frobnicate@other_bot now", **group)
+    w.tg.send_user_message(-4115, "/frobnicate@fm_test_bot now", **group)
+    await w.shows(4114, [EN["unknown_command"]])
+    await w.shows(-4115, [EN["unknown_command"]])
+
+
+MEDIA: list[dict[str, Any]] = [
+    {"sticker": {"file_id": "st1", "file_unique_id": "ust1", "type": "regular", "width": 512,
+                 "height": 512, "is_animated": False, "is_video": False}},
+    {"photo": [{"file_id": "ph1", "file_unique_id": "uph1", "width": 90, "height": 90}],
+     "caption": "what is this?"},
+    {"voice": {"file_id": "vo1", "file_unique_id": "uvo1", "duration": 3}},
+    {"document": {"file_id": "do1", "file_unique_id": "udo1", "file_name": "a.pdf"}},
+    {"location": {"latitude": 55.75, "longitude": 37.62}},
+]  # fmt: skip
+
+
+@shared("media (sticker, photo, voice, document, location): 'I can read text only'")
+async def test_input_media(w: World) -> None:
+    for extra in MEDIA:
+        w.tg.send_user_message(4116, "", extra=extra)
+    await w.shows(4116, [EN["text_only"]] * len(MEDIA))
+    assert w.roles(4116) == []
+
+
+@shared("messages from channels and other bots: ignored, nothing stored or generated")
+async def test_input_channels_and_bots(w: World) -> None:
+    tag = w.script(4117, Script(Reply("Hello, human.")))
+    channel = {"id": -1004117, "type": "channel", "title": "News"}
+    w.tg.send_update({"channel_post": {
+        "message_id": 1, "date": 1_700_000_000, "chat": channel, "sender_chat": channel,
+        "text": f"@fm_test_bot hello from a channel {tag}",
+    }})  # fmt: skip
+    group: dict[str, Any] = {"chat_type": "supergroup", "title": "Mixed"}
+    as_channel = {"id": 136817688, "is_bot": True, "first_name": "Channel",
+                  "username": "Channel_Bot"}  # fmt: skip
+    w.tg.send_user_message(-4117, f"@fm_test_bot posted as a channel {tag}", user=as_channel,
+                           extra={"sender_chat": channel}, **group)  # fmt: skip
+    other_bot = {"id": 5550001, "is_bot": True, "first_name": "Other", "username": "other_bot"}
+    w.tg.send_user_message(-4117, f"@fm_test_bot hello from a bot {tag}", user=other_bot, **group)
+    # A person last: once they are answered, the earlier updates were handled too.
+    w.tg.send_user_message(-4117, f"@fm_test_bot hello {tag}", user={"id": 4117}, **group)
+    await w.shows(-4117, ["Hello, human."])
+    rows = await w.stored(-4117, OK)
+    assert rows[0]["author_user_id"] == 4117
+    assert w.served(4117) == 1
+    assert w.tg.calls_for(chat_id=-1004117) == []
+
+
+@shared("a flood of 50 messages from one user in a second: 5 answered in order, one notice")
+async def test_input_flood(w: World) -> None:
+    chat = 4118
+    for n in range(1, 51):
+        w.tg.send_user_message(chat, f"flood {n}")
+        await asyncio.sleep(0.02)
+    answers = [f"Echo: flood {n}" for n in range(1, 6)]
+    notice = template("rate_limited")
+    await w.until(
+        "five answers and one notice",
+        lambda: (
+            [t for t in w.texts(chat) if t.startswith("Echo:")] == answers
+            and sum(bool(notice.fullmatch(t)) for t in w.texts(chat)) == 1
+        ),
+    )
+    assert len(w.texts(chat)) == 6, w.texts(chat)
+    w.settled[chat] = w.texts(chat)
+    await w.stored(chat, OK * 5)
