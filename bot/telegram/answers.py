@@ -143,11 +143,16 @@ class Answerer:
             thread_id=target.thread_id,
         )
         seen = ""
+        job = asyncio.current_task()
 
         def on_snapshot(snapshot: Snapshot) -> None:
             nonlocal seen
             seen = snapshot.text
-            if seen:
+            if handle.error is not None and job is not None and not job.cancelling():
+                # The user blocked the bot or the chat is gone: stop paying for tokens.
+                log.info("chat %s is unreachable; stopping its answer", chat.chat_id)
+                job.cancel()
+            elif seen:
                 handle.update(seen)
 
         try:

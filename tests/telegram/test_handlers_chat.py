@@ -194,3 +194,14 @@ async def test_a_long_paste_split_by_telegram_is_one_question(h: Harness) -> Non
     questions = [r.text for r in await stored(h) if r.role is MessageRole.USER]
     assert questions == ["\n".join(parts), "a separate question afterwards"]
     assert len(h.completions()) == 2
+
+
+async def test_an_answer_stops_when_the_user_blocks_the_bot(h: Harness) -> None:
+    h.fm.queue_reply("word " * 60, chunks=60, interval=0.05)
+    await h.send("a long story please")
+    await h.wait_until(lambda: any(d.text for d in h.calls(SendMessageDraft)))
+    h.telegram.blocked.add(ANNA.id)  # every call to the chat now answers 403
+    await h.settle(within=5)
+    answer = (await stored(h))[-1]
+    assert answer.status is MessageStatus.CANCELLED  # stopped early, not streamed to the end
+    assert answer.text.count("word") < 60
