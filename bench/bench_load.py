@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +148,17 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             chats = {}
             for chat_id in sorted({t.chat_id for t in turns}):
                 chats[chat_id] = await get_json(session, f"{tg.url}/_control/chat/{chat_id}")
+            calls = (await get_json(session, f"{tg.url}/_control/calls"))["calls"]
+            if args.dump:
+                dump = json.dumps({"calls": calls, "chats": chats, "fm": load})
+                await asyncio.to_thread(Path(f"{args.dump}-{users}.json").write_text, dump)
+            figures.tg_429_detail = dict(
+                Counter(
+                    f"{c['method']} in {'private' if (c['chat_id'] or 0) > 0 else 'group'}"
+                    for c in calls
+                    if c["status"] == 429
+                )
+            )
         figures.tg_429 = stats["count_429"]
         figures.tg_calls = stats["calls"]
         figures.fm_429 = load["quota_429"]
@@ -166,6 +179,8 @@ def db_megabytes(workdir: Path) -> float:
 def print_point(figures: RunFigures) -> None:
     print(table([figures]), flush=True)
     print(f"  Telegram calls: {figures.tg_calls}", flush=True)
+    if figures.tg_429_detail:
+        print(f"  Telegram 429s: {figures.tg_429_detail}", flush=True)
     for problem in figures.problems:
         print(f"  problem: {problem}", flush=True)
 
@@ -207,6 +222,7 @@ def main() -> None:
         default=None,
         help="run the bot from this directory's bot/ (a snapshot, to compare two versions)",
     )
+    parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")
     parser.add_argument("--profile", default=None, help="py-spy raw output prefix")
     parser.add_argument("--keep-log", default=None, help="copy the bot log of the last point")
     asyncio.run(main_async(parser.parse_args()))

@@ -49,6 +49,7 @@ class RunFigures:
     db_mb: float = 0.0
     wall: float = 0.0
     tg_calls: dict[str, int] = field(default_factory=dict)
+    tg_429_detail: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
