@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load_driver import Driver, Plan  # noqa: E402
-from bench.load_report import RunFigures, collect, table  # noqa: E402
+from bench.load_report import RunFigures, by_kind, collect, table  # noqa: E402
 from tests.e2e.processes import (  # noqa: E402
     FM_API_KEY,
     FM_FOLDER,
@@ -178,6 +178,7 @@ def db_megabytes(workdir: Path) -> float:
 
 def print_point(figures: RunFigures) -> None:
     print(table([figures]), flush=True)
+    print(f"  p50/p95/p99 by chat type: {by_kind(figures)}", flush=True)
     print(f"  Telegram calls: {figures.tg_calls}", flush=True)
     if figures.tg_429_detail:
         print(f"  Telegram 429s: {figures.tg_429_detail}", flush=True)

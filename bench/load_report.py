@@ -44,6 +44,7 @@ class RunFigures:
     first_visible: list[float] = field(default_factory=list)
     final: list[float] = field(default_factory=list)
     queue: list[float] = field(default_factory=list)
+    by_kind: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     cpu_seconds: float = 0.0
     peak_rss_mb: float = 0.0
     db_mb: float = 0.0
@@ -119,10 +120,13 @@ def collect(
                 figures.problems.append(f"inexact answer in chat {chat_id} turn {turn.index}")
             elif not got.answered and len(figures.problems) < 5:
                 figures.problems.append(f"no answer in chat {chat_id} turn {turn.index}")
+            first_of_kind, final_of_kind = figures.by_kind.setdefault(turn.kind, ([], []))
             for value, bucket in (
                 (got.first_visible, figures.first_visible),
                 (got.final, figures.final),
                 (got.queue, figures.queue),
+                (got.first_visible, first_of_kind),
+                (got.final, final_of_kind),
             ):
                 if value is not None:
                     bucket.append(value)
@@ -134,6 +138,14 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(0, math.ceil(q / 100 * len(ordered)) - 1)
     return ordered[rank]
+
+
+def by_kind(figures: RunFigures) -> str:
+    """p50/p95/p99 of both delays per chat type (private chats draft, groups edit)."""
+    return "; ".join(
+        f"{kind}: first visible {_ms(first)} ms, final {_ms(final)} ms ({len(final)} turns)"
+        for kind, (first, final) in sorted(figures.by_kind.items())
+    )
 
 
 def _ms(values: Sequence[float]) -> str:
