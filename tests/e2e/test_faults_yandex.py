@@ -192,14 +192,16 @@ async def test_image_operation_fails(w: World) -> None:
     await image_not_drawn(w, 2118, "fail", "image_failed", "failed")
 
 
-@shared("YandexART image next to the faults: delivered once, exactly")
-async def test_image_delivered_among_faults(w: World) -> None:
+@shared("YandexART image, Telegram 429 on sendPhoto: waited out, delivered once, exactly")
+async def test_image_delivered_despite_429(w: World) -> None:
     chat = 2119
+    w.tg.fail_next("sendPhoto", 429, retry_after=1, chat_id=chat)
     tag = w.script(chat, Script())
     w.tg.send_user_message(chat, f"/image a quiet harbour {tag}")
     await w.until("the photo", lambda: w.e2e.photos(chat))
     await w.until("the status message removed", lambda: len(w.texts(chat)) == 1)
     assert w.e2e.photos(chat) == [w.fm.image_bytes]
+    assert w.calls_429(chat) == 1
     w.settled[chat] = w.texts(chat)
     await w.until(
         "the job delivered",
