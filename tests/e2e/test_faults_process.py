@@ -21,7 +21,7 @@ from tests.fakes.fm_scripts import Reply
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"),
               pytest.mark.timeout(180)]  # fmt: skip
 
-STREAM, IMAGE, WHILE_DOWN, TERM = 5101, 5102, 5103, 5104
+STREAM, IMAGE, WHILE_DOWN, TERM, GROUP = 5101, 5102, 5103, 5104, -5105
 ANSWER = (
     "A lighthouse keeper trimmed the wick, wound the clockwork and polished the lens every "
     "evening, so that the beam turned all night without fail."
@@ -68,8 +68,14 @@ async def killed(story: Story) -> Story:
     story.ask(STREAM, "Tell me about lighthouses", Reply(ANSWER, chunks=8, interval=0.4))
     story.model.scripts[f"(case {IMAGE})"] = Script()  # counts the submits
     e2e.tg.send_user_message(IMAGE, f"/image a lighthouse in a storm (case {IMAGE})")
-    stream = e2e.tg.chat(STREAM)
+    story.model.scripts[f"(case {GROUP})"] = Script(Reply(ANSWER, chunks=8, interval=0.5))
+    e2e.tg.send_user_message(
+        GROUP, f"@fm_test_bot tell us about lighthouses (case {GROUP})",
+        chat_type="supergroup", title="Keepers", user={"id": 5105, "first_name": "Ann"},
+    )  # fmt: skip
+    stream, group = e2e.tg.chat(STREAM), e2e.tg.chat(GROUP)
     await e2e.wait_for(lambda: [d for d in stream.drafts if d.text], 30)
+    await e2e.wait_for(lambda: group.bot_messages, 30)  # the group's first frame is shown
     await e2e.wait_for(lambda: [j for j in e2e.db.image_jobs() if j["operation_id"]], 30)
     await e2e.bot.kill()
     assert e2e.texts(STREAM) == [], "only drafts were shown before the kill"
@@ -87,6 +93,23 @@ async def test_sigkill_mid_stream(killed: Story) -> None:
     rows = e2e.db.messages(STREAM)
     assert rows[1]["text"] == ANSWER
     assert killed.served(STREAM) == 2, "asked once before the kill and once after"
+
+
+@scenario("SIGKILL mid-stream in a group, restart: one complete answer, no stale partial")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/telegram/answers.py Answerer.deliver stores an answer's Telegram message ids "
+    "only after the final delivery (ConversationService.set_answer_telegram_ids), so after a "
+    "SIGKILL the group message showing the partial answer (sent at the first frame, edited "
+    "since) is unknown to the restart: TelegramApp._answer_again (maintenance."
+    "interrupted_turns) answers in a new message and the stale partial stays above it. Fix: "
+    "store the ids when the first frame is sent; on restart edit (or delete) those messages",
+)
+async def test_sigkill_mid_stream_in_a_group(killed: Story) -> None:
+    e2e = killed.e2e
+    await e2e.wait_for(lambda: ANSWER in e2e.texts(GROUP), 60)
+    await e2e.wait_for(lambda: killed.roles(GROUP) == OK, 20)
+    assert e2e.texts(GROUP) == [ANSWER], "the partial message the crash left must not stay"
 
 
 @scenario("SIGKILL mid-image, restart: the image arrives once, the job is resumed")
@@ -114,7 +137,7 @@ async def test_message_while_down(killed: Story) -> None:
 async def test_sigterm_during_stream(killed: Story) -> None:
     e2e = killed.e2e
     # Nothing from before must arrive twice, and nothing may be left half done.
-    for chat, count in ((STREAM, 1), (IMAGE, 1), (WHILE_DOWN, 1)):
+    for chat, count in ((STREAM, 1), (IMAGE, 1), (WHILE_DOWN, 1), (GROUP, len(e2e.texts(GROUP)))):
         assert len(e2e.tg.chat(chat).bot_messages) == count, (chat, e2e.texts(chat))
     killed.ask(TERM, "One more about lighthouses", Reply(ANSWER, chunks=8, interval=0.4))
     term = e2e.tg.chat(TERM)
