@@ -194,7 +194,8 @@ async def cmd_forget(message: Message, deps: Deps, t: Translator) -> None:
 async def confirm_forget(
     query: CallbackQuery, session: AsyncSession, deps: Deps, t: Translator
 ) -> None:
-    _, answer, uid = (query.data or "::").split(":", 2)
+    # "forget:<yes|no>:<user id>"; anything else is an old or forged button.
+    _, answer, uid = [*(query.data or "").split(":", 2), "", ""][:3]
     # Only the user who asked may confirm (the keyboard is visible to a whole group).
     if str(query.from_user.id) != uid:
         await query.answer()
