@@ -229,3 +229,20 @@ async def test_input_flood(w: World) -> None:
     assert len(w.texts(chat)) == 6, w.texts(chat)
     w.settled[chat] = w.texts(chat)
     await w.stored(chat, OK * 5)
+
+
+@shared("button presses with garbage data (old or forged keyboards): answered silently")
+async def test_input_garbage_buttons(w: World) -> None:
+    chat = 4120
+    w.tg.send_user_message(chat, "/forget")
+    [prompt] = await w.until("the /forget confirmation", lambda: w.tg.chat(chat).bot_messages)
+    queries = [
+        w.tg.send_callback_query(chat, prompt.message_id, data)
+        for data in ("\u0000" * 10, "model:99", "forget:yes:1", "forget:", "🙂" * 16)
+    ]
+    await w.until(
+        "every press answered", lambda: all(w.tg.callback_answers[str(q)] for q in queries)
+    )
+    await asyncio.sleep(0.5)
+    assert w.texts(chat) == [EN["forget_confirm"]], "nothing changed, nothing deleted"
+    w.settled[chat] = w.texts(chat)

@@ -70,6 +70,18 @@ async def test_telegram_429_on_send(w: World) -> None:
     await answered_despite(w, 3103, "sendMessage")
 
 
+@shared("Telegram 502 on the final send: retried, sent once")
+async def test_telegram_502_on_send(w: World) -> None:
+    chat = 3110
+    w.tg.fail_next("sendMessage", 502, chat_id=chat)
+    tag = w.script(chat, Script(Reply(LONG, chunks=3, interval=0.2)))
+    w.tg.send_user_message(chat, f"How do rivers make valleys? {tag}")
+    await w.shows(chat, [LONG])
+    await w.stored(chat, OK)
+    sends = [c.status for c in w.tg.calls_for(chat_id=chat, method="sendMessage")]
+    assert sends == [502, 200]
+
+
 @shared("Telegram 'message is not modified' on an edit: taken as success, right answer")
 async def test_telegram_not_modified(w: World) -> None:
     chat = -3104
