@@ -174,10 +174,12 @@ def _utf16(text: str) -> int:
 class ChatSimulator:
     """Responder that behaves like Telegram for the methods the outbox uses.
 
-    Messages, edits, photos and deletes are limited to one per ``private_interval`` /
-    ``group_interval`` per chat, drafts with text to one per ``draft_interval`` (a budget of
-    their own: Telegram documents none), every call to ``global_rate`` per second per bot
-    (``time_scale`` shrinks seconds for fast tests); a violation answers 429 and is counted.
+    Every call but chat actions (messages, edits, drafts, photos, deletes) spends one chat
+    budget, as the fake Bot API server models Telegram's limits (tests/fakes/tg_flood.py): a
+    private chat allows a burst of ``private_burst`` and then one per ``private_interval``; a
+    group ``group_per_minute`` in any minute; the bot ``global_rate`` calls per second
+    (``time_scale`` shrinks seconds for fast tests; an interval of 0 turns that limit off); a
+    violation answers 429 and is counted.
     """
 
     def __init__(
@@ -185,7 +187,8 @@ class ChatSimulator:
         *,
         private_interval: float = 1.0,
         group_interval: float = 3.0,
-        draft_interval: float | None = None,
+        private_burst: float = 3.0,
+        group_per_minute: int = 20,
         global_rate: float = 30.0,
         time_scale: float = 1.0,
         tolerance: float = 0.1,
@@ -193,9 +196,8 @@ class ChatSimulator:
     ) -> None:
         self.private_interval = private_interval * time_scale
         self.group_interval = group_interval * time_scale
-        self.draft_interval = (
-            self.private_interval if draft_interval is None else draft_interval * time_scale
-        )
+        self.private_burst = private_burst
+        self.group_per_minute = group_per_minute
         self.global_rate = global_rate
         self.window = time_scale
         self.tolerance = tolerance
@@ -204,7 +206,8 @@ class ChatSimulator:
         self.drafts: dict[tuple[int, int], Shown] = {}
         self.blocked: set[int] = set()
         self.violations: list[tuple[str, int, str]] = []  # (kind, chat id, method)
-        self._last_heavy: dict[tuple[int, bool], float] = {}  # (chat id, is draft)
+        self._buckets: dict[int, tuple[float, float]] = {}  # chat id -> (tokens, stamp)
+        self._group_calls: dict[int, deque[float]] = {}
         self._global: deque[float] = deque()
         self._next_id = 0
 
@@ -221,9 +224,7 @@ class ChatSimulator:
             return Reply.error(400, "Bad Request: method not available")
         if isinstance(method, SendMessageDraft) and chat_id < 0:
             return Reply.error(400, "Bad Request: drafts are available only in private chats")
-        heavy = not isinstance(method, SendChatAction) and not (
-            isinstance(method, SendMessageDraft) and not method.text
-        )
+        heavy = not isinstance(method, SendChatAction)
         if (flood := self._check_limits(chat_id, heavy, method)) is not None:
             return flood
         if isinstance(method, SendMessage | SendMessageDraft | EditMessageText):
@@ -269,15 +270,23 @@ class ChatSimulator:
             self.violations.append(("global", chat_id, name))
             return Reply.flood(1)
         self._global.append(now)
-        if heavy:
-            draft = isinstance(method, SendMessageDraft)
-            interval = self.private_interval if chat_id > 0 else self.group_interval
-            last = self._last_heavy.get((chat_id, draft))
-            limit = self.draft_interval if draft else interval
-            if last is not None and now - last < limit * (1 - self.tolerance):
+        if heavy and chat_id > 0 and self.private_interval > 0:
+            tokens, stamp = self._buckets.get(chat_id, (self.private_burst, now))
+            if self.private_interval > 0:
+                tokens = min(self.private_burst, tokens + (now - stamp) / self.private_interval)
+            if tokens < 1.0 - self.tolerance:
                 self.violations.append(("chat", chat_id, name))
                 return Reply.flood(1)
-            self._last_heavy[(chat_id, draft)] = now
+            self._buckets[chat_id] = (tokens - 1.0, now)
+        elif heavy and chat_id < 0 and self.group_interval > 0:
+            calls = self._group_calls.setdefault(chat_id, deque())
+            minute = 60.0 * self.window
+            while calls and calls[0] <= now - minute:
+                calls.popleft()
+            if len(calls) >= self.group_per_minute:
+                self.violations.append(("chat", chat_id, name))
+                return Reply.flood(1)
+            calls.append(now)
         return None
 
     @staticmethod

@@ -33,8 +33,8 @@ def setup(
     sim = ChatSimulator(time_scale=scale, drafts=drafts)
     session = RecordingSession(sim)
     options: dict[str, Any] = {
-        "private_interval": 1.0 * scale,
-        "group_interval": 3.0 * scale,
+        "private_interval": 1.05 * scale,
+        "group_interval": 3.4 * scale,
         "global_rate": 30 / scale,
         "typing_interval": 4.5 * scale,
         "draft_keepalive": 20 * scale,

@@ -80,13 +80,21 @@ async def test_simulator_answers_like_telegram() -> None:
 async def test_simulator_enforces_flood_limits() -> None:
     sim = ChatSimulator(time_scale=0.05)
     bot = make_bot(RecordingSession(sim))
-    await bot.send_message(GROUP, "one")
+    for i in range(20):  # a group: 20 per "minute" (3 s here)
+        await bot.send_message(GROUP, f"message {i}")
     with pytest.raises(TelegramRetryAfter):
-        await bot.send_message(GROUP, "two")  # group: one per 150 ms here
+        await bot.send_message(GROUP, "one too many")
     await bot.send_chat_action(GROUP, "typing")  # chat actions are not messages
-    await asyncio.sleep(0.16)
-    await bot.send_message(GROUP, "three")
-    assert sim.violations == [("chat", GROUP, "SendMessage")]
+    for text in ("burst 1", "burst 2", "burst 3"):  # a private chat: a burst of three ...
+        await bot.send_message(PRIVATE, text)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message_draft(PRIVATE, draft_id=1, text="")  # ... drafts included
+    await asyncio.sleep(1.05 * 0.05)  # ... then one per second
+    await bot.send_message(PRIVATE, "after a second")
+    assert sim.violations == [
+        ("chat", GROUP, "SendMessage"),
+        ("chat", PRIVATE, "SendMessageDraft"),
+    ]
     for i in range(40):  # 30 per 50 ms for the whole bot
         try:
             await bot.send_chat_action(i + 1, "typing")

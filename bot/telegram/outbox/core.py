@@ -33,9 +33,11 @@ T = TypeVar("T")
 class Outbox:
     """Every Bot API call for streamed answers goes through here (see module docstring).
 
-    ``private_interval`` / ``group_interval``: seconds between messages or edits in one chat;
-    ``draft_interval``: seconds between drafts in one private chat (default: private_interval),
-    a budget of its own, so the final message never waits behind the last draft;
+    ``private_interval`` / ``group_interval``: seconds per message, edit or draft in one chat,
+    after a burst of ``private_burst`` / ``group_burst`` (a token bucket per chat; the defaults
+    stay a little under Telegram's ~1/s per private chat and 20/min per group, so a late
+    wake-up or network jitter cannot tip a chat over); stream frames leave ``frame_reserve``
+    calls in the bucket, so an answer's final message goes out at once;
     ``global_rate``: calls per second for the whole bot; ``typing_interval``: how often
     "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
     re-send an unchanged draft this often (drafts vanish after 30 s); ``retry_after_scale``:
@@ -49,9 +51,11 @@ class Outbox:
         self,
         bot: Bot,
         *,
-        private_interval: float = 1.0,
-        group_interval: float = 3.0,
-        draft_interval: float | None = None,
+        private_interval: float = 1.05,
+        group_interval: float = 3.4,
+        private_burst: float = 3.0,
+        group_burst: float = 2.0,
+        frame_reserve: float = 1.0,
         global_rate: float = 30.0,
         typing_interval: float = 4.5,
         draft_keepalive: float = 20.0,
@@ -64,7 +68,9 @@ class Outbox:
     ) -> None:
         self.bot = bot
         self.private_interval = private_interval
-        self.draft_interval = private_interval if draft_interval is None else draft_interval
+        self.private_burst = private_burst
+        self.group_burst = group_burst
+        self.frame_reserve = frame_reserve
         self.group_interval = group_interval
         self.typing_interval = typing_interval
         self.draft_keepalive = draft_keepalive
@@ -183,20 +189,25 @@ class Outbox:
         if self._closed:
             raise OutboxClosedError("outbox closed")
         private = chat_type == "private" if chat_type is not None else chat_id > 0
-        interval = self.private_interval if private else self.group_interval
+        if private:
+            burst, period = self.private_burst, self.private_interval
+        else:
+            burst, period = self.group_burst, self.group_interval
         lane = self._lanes.get(chat_id)
+        now = self.clock()
         if lane is None:
             if len(self._lanes) > 1024:
                 self._prune()
-            lane = self._lanes[chat_id] = Lane(chat_id, interval, self.draft_interval)
-        elif chat_type is not None:
-            lane.interval = interval
+            lane = Lane(chat_id, burst, period, self.frame_reserve, now)
+            self._lanes[chat_id] = lane
+        elif chat_type is not None and lane.budget.period != period:
+            lane.budget.reshape(burst, period, now)
         return lane
 
     def _prune(self) -> None:
         now = self.clock()
         for chat_id, lane in list(self._lanes.items()):
-            if lane.idle and max(lane.next_slot, lane.paused_until) < now:
+            if lane.idle and lane.paused_until < now and lane.budget.full(now):
                 del self._lanes[chat_id]
 
     def _enqueue(self, lane: Lane, job: Job) -> None:
@@ -238,10 +249,8 @@ class Outbox:
                     continue
                 idle_calls = 0
                 await self._pacer.acquire()
-                if call.heavy and call.draft:  # measured from the moment the call goes out
-                    lane.next_draft = self.clock() + lane.draft_interval
-                elif call.heavy:
-                    lane.next_slot = self.clock() + lane.interval
+                if call.heavy:  # measured from the moment the call goes out
+                    lane.budget.spend(self.clock())
                 await self._send(lane, job, call)
         finally:
             lane.task = None

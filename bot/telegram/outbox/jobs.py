@@ -17,9 +17,9 @@ from bot.telegram.render import RenderedText
 class Call:
     """One Bot API request a job wants to make now.
 
-    ``heavy`` calls spend a per-chat budget: drafts with text (``draft``) the chat's draft
-    budget, everything else (messages, edits, deletes, photos) its message budget. Light ones
-    (chat actions, the empty "Thinking…" draft) only spend the bot-wide budget.
+    ``heavy`` calls spend the chat's budget (messages, edits, drafts, deletes, photos); light
+    ones (chat actions) only the bot-wide budget. ``draft`` marks a stream frame (a draft or an
+    edit of a streamed message), which keeps the lane's reserve for the final message.
     """
 
     method: TelegramMethod[Any]
@@ -32,7 +32,9 @@ class Call:
 
 @dataclass(frozen=True)
 class Slots:
-    """When a lane may make each kind of call (all >= ``gate``, the end of any pause)."""
+    """When a lane may make each kind of call (all >= ``gate``, the end of any pause):
+    ``message`` for finals and other calls, ``draft`` for stream frames (which keep a reserve).
+    """
 
     now: float
     gate: float

@@ -34,15 +34,57 @@ class Pacer:
             self._next = self._clock() + self._spacing
 
 
-class Lane:
-    """Everything pending for one chat. Ops (finals, calls) run in order before frames."""
+class Budget:
+    """A chat's message budget: a token bucket of ``capacity`` calls, one more every ``period``.
 
-    def __init__(self, chat_id: int, interval: float, draft_interval: float) -> None:
+    Telegram tolerates short bursts and about one message per second per private chat, 20 per
+    minute per group (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this);
+    drafts and edits spend the same budget as messages (reference §1.2: streaming projects
+    found edits counted, and draft limits are undocumented, so they are treated the same).
+    """
+
+    def __init__(self, capacity: float, period: float, now: float) -> None:
+        self.capacity = capacity
+        self.period = period
+        self._tokens = capacity
+        self._stamp = now
+
+    def level(self, now: float) -> float:
+        if self.period <= 0:
+            return self.capacity
+        return min(self.capacity, self._tokens + (now - self._stamp) / self.period)
+
+    def ready_at(self, need: float, now: float) -> float:
+        """The earliest time at or after ``now`` when ``need`` tokens are available."""
+        missing = need - self.level(now)
+        return now if missing <= 1e-9 else now + missing * self.period
+
+    def spend(self, now: float) -> None:
+        self._tokens = self.level(now) - 1.0
+        self._stamp = now
+
+    def full(self, now: float) -> bool:
+        return self.level(now) >= self.capacity - 1e-9
+
+    def reshape(self, capacity: float, period: float, now: float) -> None:
+        self._tokens = min(capacity, self.level(now))
+        self._stamp = now
+        self.capacity, self.period = capacity, period
+
+
+class Lane:
+    """Everything pending for one chat. Ops (finals, calls) run in order before frames.
+
+    Stream frames (drafts, edits of a streamed message) leave ``reserve`` tokens in the budget,
+    so the final message of an answer never waits behind its last frame.
+    """
+
+    def __init__(
+        self, chat_id: int, capacity: float, period: float, reserve: float, now: float
+    ) -> None:
         self.chat_id = chat_id
-        self.interval = interval
-        self.draft_interval = draft_interval
-        self.next_slot = 0.0  # earliest time of the next message / edit / delete
-        self.next_draft = 0.0  # earliest time of the next draft with text
+        self.budget = Budget(capacity, period, now)
+        self.reserve = reserve
         self.paused_until = 0.0  # retry_after / transient error backoff
         self.failures = 0
         self.ops: deque[Job] = deque()
@@ -52,7 +94,13 @@ class Lane:
 
     def slots(self, now: float) -> Slots:
         gate = max(now, self.paused_until)
-        return Slots(now, gate, max(gate, self.next_slot), max(gate, self.next_draft))
+        return Slots(
+            now,
+            gate,
+            self.budget.ready_at(1.0, gate),
+            # a bucket smaller than the reserve would starve frames: keep at least one call
+            self.budget.ready_at(min(1.0 + self.reserve, self.budget.capacity), gate),
+        )
 
     def pick(self, slots: Slots) -> tuple[Job | None, float]:
         while self.ops and self.ops[0].done:

@@ -149,14 +149,14 @@ class StreamHandle(Job):
         if not self.streaming:
             return None
         if self._empty_draft_pending:
-            return slots.gate
+            return slots.draft
         times = []
         if self._dirty:
-            times.append(slots.draft if self.uses_draft else slots.message)
+            times.append(slots.draft)
         if self._typing_at is not None and not self._messages.ids:
             times.append(max(slots.gate, self._typing_at))
         if self.uses_draft and self._draft_at is not None and self._draft_shown is not None:
-            base = slots.draft if self._draft_shown.text else slots.gate
+            base = slots.draft
             times.append(max(base, self._draft_at + self._outbox.draft_keepalive))
         return min(times) if times else None
 
@@ -167,9 +167,9 @@ class StreamHandle(Job):
             if call is None:
                 self._complete(self._messages.ids[: len(self._target)])
             return call
-        if self._empty_draft_pending:
-            return Call(self._draft_method(RenderedText("")), False, "empty_draft")
-        if self._dirty and (slots.draft_ok if self.uses_draft else slots.message_ok):
+        if self._empty_draft_pending and slots.draft_ok:
+            return Call(self._draft_method(RenderedText("")), True, "empty_draft", draft=True)
+        if self._dirty and not self._empty_draft_pending and slots.draft_ok:
             call = self._frame_call()
             if call is not None:
                 return call
@@ -185,10 +185,10 @@ class StreamHandle(Job):
             and self._draft_at is not None
             and shown is not None
             and now >= self._draft_at + self._outbox.draft_keepalive
-            and (slots.draft_ok or not shown.text)
+            and slots.draft_ok
         ):  # drafts vanish after 30 s without an update
             method = self._draft_method(shown)
-            return Call(method, bool(shown.text), "draft", payload=shown, draft=True)
+            return Call(method, True, "draft", payload=shown, draft=True)
         return None
 
     def on_success(self, call: Call, result: Any, now: float) -> None:
