@@ -3,7 +3,8 @@
 A bot start costs seconds of CPU (importing aiogram alone), so the scenarios that do not kill
 the process share one: ``@shared("name")`` turns ``async def test_x(w: World)`` into a test of
 the ``world`` fixture (tests/e2e/conftest.py). When that fixture starts the bot it launches
-*every* selected shared scenario as a task at once; each test then awaits its own task, so a
+*every* selected shared scenario as a task at once (those marked ``last`` after the others);
+each test then awaits its own task, so a
 failure is reported by the scenario it belongs to and the whole set takes about as long as its
 slowest member.
 
@@ -48,6 +49,7 @@ SHARED_ENV = {
 }
 Body = Callable[["World"], Awaitable[None]]
 SHARED: dict[str, Body] = {}
+LAST: set[str] = set()
 SCENARIO_TIMEOUT = 120.0
 
 
@@ -232,13 +234,19 @@ class World:
         assert errors == []
 
 
-def shared(name: str) -> Callable[[Body], Callable[[World], Awaitable[None]]]:
+def shared(
+    name: str, *, last: bool = False
+) -> Callable[[Body], Callable[[World], Awaitable[None]]]:
     """Make ``body`` a shared scenario: run concurrently with the others on the shared bot,
-    reported as a test named like ``body`` with the ``scenario(name)`` marker."""
+    reported as a test named like ``body`` with the ``scenario(name)`` marker. ``last``
+    scenarios disturb every chat (a slow getUpdates delays all updates): they run after all
+    the others have ended, one at a time."""
 
     def wrap(body: Body) -> Callable[[World], Awaitable[None]]:
         key = f"{body.__module__}::{body.__name__}"
         SHARED[key] = body
+        if last:
+            LAST.add(key)
 
         async def test(world: World) -> None:
             await world.tasks[key]
@@ -255,7 +263,8 @@ def shared(name: str) -> Callable[[Body], Callable[[World], Awaitable[None]]]:
     return wrap
 
 
-async def _run(body: Body, world: World) -> None:
+async def _run(body: Body, world: World, after: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*after, return_exceptions=True)
     async with asyncio.timeout(SCENARIO_TIMEOUT):
         await body(world)
 
@@ -292,10 +301,15 @@ async def start_world(workdir: Path, items: list[pytest.Item]) -> tuple[E2E, Wor
     except BaseException:
         await e2e.__aexit__(None, None, None)
         raise
-    for item in items:
-        key = getattr(getattr(item, "function", None), "shared_key", None)
-        if key is not None and key not in world.tasks:
-            world.tasks[key] = asyncio.create_task(_run(SHARED[key], world), name=key)
+    keys = [getattr(getattr(item, "function", None), "shared_key", None) for item in items]
+    selected = list(dict.fromkeys(key for key in keys if key is not None))
+    for key in selected:
+        if key not in LAST:
+            world.tasks[key] = asyncio.create_task(_run(SHARED[key], world, []), name=key)
+    for key in selected:
+        if key in LAST:
+            after = list(world.tasks.values())
+            world.tasks[key] = asyncio.create_task(_run(SHARED[key], world, after), name=key)
     return e2e, world
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import EN, Script, World, shared, template
 from tests.fakes.fm_scripts import Reply
 from tests.fakes.tg_wire import utf16_len
@@ -246,3 +247,10 @@ async def test_input_garbage_buttons(w: World) -> None:
     await asyncio.sleep(0.5)
     assert w.texts(chat) == [EN["forget_confirm"]], "nothing changed, nothing deleted"
     w.settled[chat] = w.texts(chat)
+
+
+@scenario("shared bot after the bad input: alive, consistent, nothing answered twice")
+async def test_shared_bot_after_bad_input(world: World) -> None:
+    # Also the end of every shared scenario: the fakes run in this session's event loop, which
+    # stands still while tests with their own loop (the process and webhook modules) run.
+    await world.quiet_check()

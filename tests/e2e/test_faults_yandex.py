@@ -129,6 +129,29 @@ async def test_yandex_error_line(w: World) -> None:
     await broken_stream(w, 2113, reply, "error_quota")
 
 
+@shared("Yandex stream broken in a group: the edited partial stays, a notice follows")
+async def test_yandex_broken_stream_in_a_group(w: World) -> None:
+    chat = -2120
+    reply = Reply(CHUNKS[-1], chunks=CHUNKS, interval=0.05, fault="malformed", fault_after=2)
+    tag = w.script(chat, Script(reply))
+    w.tg.send_user_message(
+        chat, f"@fm_test_bot how do I make bread? {tag}", chat_type="supergroup",
+        title="Bakers", user={"id": 2120, "first_name": "Baker"},
+    )  # fmt: skip
+    await w.shows(chat, [PARTIAL, EN["error_generic"]])
+    await w.stored(chat, FAILED)
+
+
+@shared("Yandex failing answer with a question queued behind it: the next one is answered")
+async def test_yandex_failure_does_not_block_the_queue(w: World) -> None:
+    chat = 2121
+    tag = w.script(chat, Script(Reply(ANSWER), errors=[HttpFault(500)] * 3))
+    w.tg.send_user_message(chat, f"First question {tag}")
+    w.tg.send_user_message(chat, f"Second question {tag}")
+    await w.shows(chat, [EN["error_generic"], ANSWER])
+    await w.stored(chat, FAILED + OK)
+
+
 @shared("Yandex content filter: the user is told, the text is withheld")
 async def test_yandex_content_filter(w: World) -> None:
     chat = 2114
