@@ -157,6 +157,13 @@ class ConversationService:
             await MessageRepository(session).update(message_id, telegram_message_ids=telegram_ids)
             await session.commit()
 
+    async def note_streaming_ids(self, chat_id: int, telegram_ids: list[int]) -> None:
+        """Record the Telegram messages showing the chat's answer in progress (see
+        MessageRepository.note_streaming_ids); a no-op once the answer is stored."""
+        async with self._sessionmaker() as session:
+            await MessageRepository(session).note_streaming_ids(chat_id, telegram_ids)
+            await session.commit()
+
     async def recover_interrupted(self) -> int:
         """Mark answers left `streaming` by a dead process as failed; returns how many.
         Call once at start-up, before any turn runs."""

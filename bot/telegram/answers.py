@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import DeleteMessage
 
 from bot.conversation import (
     ChatRef,
@@ -78,6 +80,7 @@ class Answerer:
         self._told_trimmed: set[int] = set()
         # Chats where an answer is being written (not yet fully delivered).
         self._writing: set[int] = set()
+        self._bookkeeping: set[asyncio.Task[None]] = set()
 
     def submit_turn(
         self,
@@ -103,14 +106,31 @@ class Answerer:
         ticket.submit(lambda: self.deliver(target, t, runner))
 
     def submit_retry(
-        self, ticket: Ticket, target: Target, speaker: Speaker, t: Translator
+        self,
+        ticket: Ticket,
+        target: Target,
+        speaker: Speaker,
+        t: Translator,
+        stale_ids: Sequence[int] = (),
     ) -> None:
+        """Answer the last question again; `stale_ids` are messages showing a partial answer
+        a crash left behind: they are deleted first, so the chat shows one answer."""
+
         async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult | None:
             return await self.conversation.retry_last(
                 target.chat, speaker, on_snapshot=on_snapshot
             )
 
-        ticket.submit(lambda: self.deliver(target, t, runner))
+        async def job() -> None:
+            for message_id in stale_ids:
+                method = DeleteMessage(chat_id=target.chat.chat_id, message_id=message_id)
+                try:
+                    await self.outbox.call(target.chat.chat_id, method)
+                except (TelegramAPIError, OutboxError) as exc:
+                    log.info("stale partial %s not deleted: %s", message_id, exc)
+            await self.deliver(target, t, runner)
+
+        ticket.submit(job)
 
     def stop_draft(self, chat_id: int, draft_id: int) -> bool:
         """The draft's stop button: cancel the answer it belongs to, not a later one (a chat
@@ -155,6 +175,9 @@ class Answerer:
             elif seen:
                 handle.update(seen)
 
+        # Stored at once, so a restart after a crash can remove the partial messages.
+        handle.on_shown = lambda ids: self._keep(self._note_shown(chat.chat_id, ids))
+
         try:
             result = await run(on_snapshot)
         except asyncio.CancelledError:
@@ -182,6 +205,17 @@ class Answerer:
         self._writing.discard(chat.chat_id)  # delivered; what follows is bookkeeping
         if ids:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)
+
+    async def _note_shown(self, chat_id: int, ids: list[int]) -> None:
+        try:
+            await self.conversation.note_streaming_ids(chat_id, ids)
+        except Exception:  # bookkeeping only: the answer itself goes on
+            log.exception("could not record the messages of the answer in chat %s", chat_id)
+
+    def _keep(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._bookkeeping.add(task)
+        task.add_done_callback(self._bookkeeping.discard)
 
     def _final_text(self, result: TurnResult, chat_id: int, t: Translator) -> str:
         text = result.text or t("error_generic")

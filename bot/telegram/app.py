@@ -184,7 +184,9 @@ class TelegramApp:
         )
         speaker = Speaker(turn.author_id, turn.author_name, turn.language)
         t = Translator.for_code(turn.language)
-        self.answers.submit_retry(self.queues.take(turn.chat_id), target, speaker, t)
+        self.answers.submit_retry(
+            self.queues.take(turn.chat_id), target, speaker, t, turn.stale_message_ids
+        )
 
     async def set_commands(self) -> None:
         await set_commands(self.bot)

@@ -71,6 +71,8 @@ class InterruptedTurn:
     author_name: str
     language: str | None
     question_telegram_id: int | None
+    # Messages that showed the partial answer (groups stream into a real message).
+    stale_message_ids: tuple[int, ...] = ()
 
 
 async def interrupted_turns(
@@ -90,6 +92,7 @@ async def interrupted_turns(
             question.author_name,
             User.language,
             question.telegram_message_ids,
+            Message.telegram_message_ids,
         )
         .select_from(Message)
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -108,11 +111,11 @@ async def interrupted_turns(
         rows = (await session.execute(stmt)).all()
         await session.commit()
     turns: dict[int, InterruptedTurn] = {}
-    for chat_id, chat_type, author_id, name, language, telegram_ids in rows:
+    for chat_id, chat_type, author_id, name, language, telegram_ids, shown_in in rows:
         if chat_id in turns or author_id is None:
             continue
         first_id = telegram_ids[0] if telegram_ids else None
         turns[chat_id] = InterruptedTurn(
-            chat_id, chat_type, author_id, name or "", language, first_id
+            chat_id, chat_type, author_id, name or "", language, first_id, tuple(shown_in or ())
         )
     return list(turns.values())

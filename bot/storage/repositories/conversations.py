@@ -236,6 +236,22 @@ class MessageRepository:
         )
         return int(total or 0)
 
+    async def note_streaming_ids(self, chat_id: int, telegram_ids: list[int]) -> int:
+        """Record where a chat's answer in progress is shown (its rows still `streaming`), so a
+        restart after a crash can find and replace the partial messages; returns rows changed."""
+        in_chat = select(Conversation.id).where(Conversation.chat_id == chat_id)
+        result = await self.session.execute(
+            update(Message)
+            .where(
+                Message.status == MessageStatus.STREAMING,
+                Message.role == MessageRole.ASSISTANT,
+                Message.conversation_id.in_(in_chat.scalar_subquery()),
+            )
+            .values(telegram_message_ids=list(telegram_ids))
+            .returning(Message.id)
+        )
+        return len(result.all())
+
     async def fail_streaming(self) -> int:
         """Mark answers still `streaming` (left by a process that died mid-answer) as failed;
         returns how many. Only for start-up, before any turn runs."""

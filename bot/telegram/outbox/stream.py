@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiogram.methods import SendChatAction, SendMessageDraft
@@ -62,6 +63,9 @@ class StreamHandle(Job):
         self.can_stop = can_stop
         self.uses_draft = use_draft
         self.error: ChatUnreachableError | None = None
+        # Called with message_ids each time a streamed answer starts a new message, so the
+        # caller can record where a partial answer is shown (and remove it after a crash).
+        self.on_shown: Callable[[list[int]], None] | None = None
         self._state = _State.OPEN
         self._source: Content | None = None
         self._render_key: Content | None = None
@@ -196,6 +200,8 @@ class StreamHandle(Job):
         self._messages.succeeded(call, result)
         if tag == "send":
             self._typing_at = None
+            if self.on_shown is not None and self._state is not _State.FINISHING:
+                self.on_shown(self.message_ids)
         elif tag in ("draft", "empty_draft"):
             self._empty_draft_pending = False
             self._draft_shown = call.payload or RenderedText("")
