@@ -212,6 +212,26 @@ async def test_fail_streaming_marks_interrupted_answers(database: Database) -> N
         assert await MessageRepository(session).fail_streaming() == 0
 
 
+async def test_note_streaming_ids_marks_only_the_chats_answer_in_progress(
+    database: Database,
+) -> None:
+    async with database.session() as session:
+        conv = await _conversation(session)
+        other = await _conversation(session, CHAT + 1)
+        messages = MessageRepository(session)
+        done = await messages.add(conv, MessageRole.ASSISTANT, "old", telegram_message_ids=[1])
+        live = await messages.add(conv, MessageRole.ASSISTANT, "", status=MessageStatus.STREAMING)
+        elsewhere = await messages.add(
+            other, MessageRole.ASSISTANT, "", status=MessageStatus.STREAMING
+        )
+    async with database.session() as session:
+        assert await MessageRepository(session).note_streaming_ids(CHAT, [41, 42]) == 1
+    async with database.session() as session:
+        repo = MessageRepository(session)
+        ids = {m: (await repo.get(m.id)).telegram_message_ids for m in (done, live, elsewhere)}
+    assert ids == {done: [1], live: [41, 42], elsewhere: []}
+
+
 async def test_window_queries_walk_the_conversation_index(sqlite_database: Database) -> None:
     """The window reads cost the window, not the history: every statement is an index
     SEARCH on (conversation_id, id), never a SCAN of messages or a sort."""
