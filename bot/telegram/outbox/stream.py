@@ -153,16 +153,26 @@ class StreamHandle(Job):
         if not self.streaming:
             return None
         if self._empty_draft_pending:
-            return slots.draft
+            return slots.message
         times = []
         if self._dirty:
-            times.append(slots.draft)
+            times.append(self._frame_slot(slots))
         if self._typing_at is not None and not self._messages.ids:
             times.append(max(slots.gate, self._typing_at))
         if self.uses_draft and self._draft_at is not None and self._draft_shown is not None:
             base = slots.draft
             times.append(max(base, self._draft_at + self._outbox.draft_keepalive))
         return min(times) if times else None
+
+    def _frame_slot(self, slots: Slots) -> float:
+        """The first text a user sees may spend the lane's reserve, like the final message
+        (it is what makes the bot feel fast); frames after it keep the reserve."""
+        nothing_shown = (
+            not (self._draft_shown is not None and self._draft_shown.text)
+            if self.uses_draft
+            else not self._messages.ids
+        )
+        return slots.message if nothing_shown else slots.draft
 
     def next_call(self, slots: Slots) -> Call | None:
         if self._state is _State.FINISHING:
@@ -171,9 +181,9 @@ class StreamHandle(Job):
             if call is None:
                 self._complete(self._messages.ids[: len(self._target)])
             return call
-        if self._empty_draft_pending and slots.draft_ok:
+        if self._empty_draft_pending and slots.message_ok:
             return Call(self._draft_method(RenderedText("")), True, "empty_draft", draft=True)
-        if self._dirty and not self._empty_draft_pending and slots.draft_ok:
+        if self._dirty and not self._empty_draft_pending and slots.now >= self._frame_slot(slots):
             call = self._frame_call()
             if call is not None:
                 return call
