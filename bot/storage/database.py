@@ -14,6 +14,7 @@ Read-only work can use `Database.read_session()`, which begins DEFERRED.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -77,14 +78,32 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         # WAL + NORMAL is durable against application crashes; only an OS crash or power
         # loss can drop the last transactions (https://www.sqlite.org/pragma.html#pragma_synchronous).
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL once (the mode is stored in the file, so later connections find
+    it set). The switch needs an exclusive lock and SQLite may refuse it at once, busy timeout
+    or not, while another process creates the same database: retry for a while."""
+    cursor.execute("PRAGMA journal_mode")
+    row = cursor.fetchone()
+    if row is not None and str(row[0]).lower() in ("wal", "memory"):
+        return
+    for attempt in range(50):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, wrapped by the adapter
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.1)  # only ever on a brand-new file, at start-up
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
