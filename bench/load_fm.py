@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.fm_scripts import Reply
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.foundation_models_server import FakeFoundationModels, serve_until_signalled
 
 FILLER = [
     "the",
@@ -213,14 +212,7 @@ async def _serve(args: argparse.Namespace) -> None:
         quota=args.quota,
     )
     fm.image_pending_polls = args.image_polls
-    await fm.start()
-    print(f"LISTENING {fm.url}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await fm.stop()
+    await serve_until_signalled(fm)
 
 
 def main(argv: list[str] | None = None) -> None:

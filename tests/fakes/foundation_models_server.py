@@ -281,6 +281,11 @@ async def _serve(args: argparse.Namespace) -> None:
         actions = json.loads(await asyncio.to_thread(Path(args.script).read_text, "utf-8"))
         for action in actions if isinstance(actions, list) else [actions]:
             fm.apply(action)
+    await serve_until_signalled(fm)
+
+
+async def serve_until_signalled(fm: FakeFoundationModels) -> None:
+    """Process mode: start, announce the URL on stdout, serve until SIGTERM/SIGINT."""
     await fm.start()
     print(f"LISTENING {fm.url}", flush=True)
     stop = asyncio.Event()
