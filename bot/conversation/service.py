@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from contextlib import aclosing
-from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -253,8 +252,7 @@ class ConversationService:
         try:
             messages = await self._prompt(turn)
             stream = self._model.stream(messages, model=turn.model, options=self._options)
-            generator = cast(AsyncGenerator[Snapshot, None], stream)
-            async with aclosing(generator) as snapshots:
+            async with aclosing(stream) as snapshots:
                 async for snapshot in snapshots:
                     last = snapshot
                     if on_snapshot is not None:

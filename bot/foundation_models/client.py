@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, TypeVar
@@ -147,7 +147,7 @@ class FoundationModelsClient:
         *,
         model: str,
         options: CompletionOptions | None = None,
-    ) -> AsyncIterator[Snapshot]:
+    ) -> AsyncGenerator[Snapshot, None]:
         """Snapshots of the cumulative answer; the last one has a final status.
 
         Close the generator (`contextlib.aclosing`) to stop: the HTTP response closes at once

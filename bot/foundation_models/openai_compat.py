@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -140,7 +140,7 @@ class OpenAICompatibleChatModel:
     async def stream(
         self, messages: Sequence[ChatMessage], *, model: str,
         options: CompletionOptions | None = None,
-    ) -> AsyncIterator[Snapshot]:
+    ) -> AsyncGenerator[Snapshot, None]:
         name = self._model(model)
         body = ow.chat_body(name, messages, options, stream=True)
         async with self._limiter.slot(folder_of(name)) as waited:

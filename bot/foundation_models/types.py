@@ -6,7 +6,7 @@ Wire (pydantic, camelCase) models live in `wire.py` and never leave the package.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -142,7 +142,7 @@ class ChatModel(Protocol):
         *,
         model: str,
         options: CompletionOptions | None = None,
-    ) -> AsyncIterator[Snapshot]: ...
+    ) -> AsyncGenerator[Snapshot, None]: ...
 
     async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int: ...
 
