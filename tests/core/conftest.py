@@ -30,18 +30,23 @@ async def fm() -> AsyncIterator[FakeFoundationModels]:
         yield server
 
 
-@pytest.fixture
-async def client(fm: FakeFoundationModels) -> AsyncIterator[FoundationModelsClient]:
-    model = FoundationModelsClient(
+def fake_client(url: str, *, timeouts: Timeouts | None = None) -> FoundationModelsClient:
+    """The real client pointed at the fake server: no retries, short timeouts, fast polls."""
+    return FoundationModelsClient(
         folder_id=FOLDER,
         auth=ApiKeyAuth(API_KEY),
-        llm_url=fm.url,
-        operation_url=fm.url,
-        timeouts=Timeouts(connect=2, first_byte=5, idle=2),
+        llm_url=url,
+        operation_url=url,
+        timeouts=timeouts or Timeouts(connect=2, first_byte=5, idle=2),
         retry=RetryPolicy(max_attempts=1),
         stream_retry=RetryPolicy(max_attempts=1),
         poll_policy=FAST_POLL,
     )
+
+
+@pytest.fixture
+async def client(fm: FakeFoundationModels) -> AsyncIterator[FoundationModelsClient]:
+    model = fake_client(fm.url)
     try:
         yield model
     finally:

@@ -8,19 +8,18 @@ import asyncio
 import pytest
 
 from bot.conversation import ChatRef, ContentFilteredError, ConversationService
-from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import (
     APITimeoutError,
     RateLimitError,
     StreamError,
 )
-from bot.foundation_models.transport import RetryPolicy, Timeouts
+from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import Snapshot
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import PrivacyRepository
-from tests.core.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
+from tests.core.conftest import ANNA, PRIVATE, fake_client, make_service
 from tests.core.helpers import SYSTEM, assistant, prompts, stored, user, wait_for
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
@@ -183,15 +182,7 @@ async def test_data_forgotten_mid_answer_is_not_written_back(
 async def test_stalled_stream_times_out_and_keeps_the_partial_answer(
     database: Database, fm: FakeFoundationModels
 ) -> None:
-    client = FoundationModelsClient(
-        folder_id=FOLDER,
-        auth=ApiKeyAuth(API_KEY),
-        llm_url=fm.url,
-        operation_url=fm.url,
-        timeouts=Timeouts(connect=2, first_byte=2, idle=0.3),
-        retry=RetryPolicy(max_attempts=1),
-        stream_retry=RetryPolicy(max_attempts=1),
-    )
+    client = fake_client(fm.url, timeouts=Timeouts(connect=2, first_byte=2, idle=0.3))
     try:
         service = make_service(database, client)
         fm.queue_reply(

@@ -28,24 +28,18 @@ from aiogram.types import (
 )
 
 from bot.conversation import ConversationService
-from bot.foundation_models.auth import ApiKeyAuth
-from bot.foundation_models.client import FoundationModelsClient
-from bot.foundation_models.transport import RetryPolicy, Timeouts
-from bot.foundation_models.types import PollPolicy
 from bot.images import ImageService
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.outbox import Outbox
+from tests.core.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
 
-FOLDER = "b1gtestfolder"
-API_KEY = "test-api-key"
 BOT_ID = 42
 BOT_USERNAME = "test_bot"
 SCALE = 0.05  # Telegram's pacing (1 s private, 3 s groups) shrunk 20 times
-FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, max_interval=0.05, deadline=10.0)
 
 
 @dataclass
@@ -169,16 +163,7 @@ async def running_app(
 ) -> AsyncIterator[Harness]:
     async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm:
         fm.default_interval = 0.005
-        client = FoundationModelsClient(
-            folder_id=FOLDER,
-            auth=ApiKeyAuth(API_KEY),
-            llm_url=fm.url,
-            operation_url=fm.url,
-            timeouts=Timeouts(connect=2, first_byte=5, idle=2),
-            retry=RetryPolicy(max_attempts=1),
-            stream_retry=RetryPolicy(max_attempts=1),
-            poll_policy=FAST_POLL,
-        )
+        client = fake_client(fm.url)
         telegram = ChatSimulator(time_scale=SCALE)
         session = RecordingSession(responder=telegram)
         bot = make_bot(session)
