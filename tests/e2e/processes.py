@@ -97,9 +97,12 @@ def bot_env(
     folder: str = FM_FOLDER,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """A clean environment for ``python -m bot run`` (nothing inherited but PATH/HOME/locale)."""
+    """A clean environment for ``python -m bot run``: nothing inherited but PATH/HOME/locale,
+    and PYTHONPATH, so a benchmark can run the bot of another checkout."""
     env = {
-        k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+        k: v
+        for k, v in os.environ.items()
+        if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH")
     }
     env.update(
         PYTHONUNBUFFERED="1",
