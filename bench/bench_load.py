@@ -50,9 +50,10 @@ from tests.e2e.processes import (  # noqa: E402
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK  # utime, stime
 
 
 def status_kb(pid: int, key: str) -> int:
@@ -134,11 +135,12 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
                 f"{total_turns} text turns, {images} images",
                 flush=True,
             )
-            cpu0, t0 = cpu_seconds(pid), time.monotonic()
+            cpu0, t0 = cpu_times(pid), time.monotonic()
             driver = Driver(tg.url, plan)
             turns = await driver.run()
             figures.wall = time.monotonic() - t0
-            figures.cpu_seconds = cpu_seconds(pid) - cpu0
+            user, system = (now - then for now, then in zip(cpu_times(pid), cpu0, strict=True))
+            figures.cpu_seconds, figures.cpu_system_seconds = user + system, system
             figures.peak_rss_mb = status_kb(pid, "VmHWM") / 1024
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
@@ -180,6 +182,11 @@ def print_point(figures: RunFigures) -> None:
     print(table([figures]), flush=True)
     print(f"  p50/p95/p99 by chat type: {by_kind(figures)}", flush=True)
     print(f"  Telegram calls: {figures.tg_calls}", flush=True)
+    print(
+        f"  bot CPU: {figures.cpu_seconds:.2f} s over the driving phase, of which "
+        f"{figures.cpu_system_seconds:.2f} s in the kernel (sockets, polling, SQLite I/O)",
+        flush=True,
+    )
     if figures.tg_429_detail:
         print(f"  Telegram 429s: {figures.tg_429_detail}", flush=True)
     for problem in figures.problems:

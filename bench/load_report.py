@@ -46,6 +46,7 @@ class RunFigures:
     queue: list[float] = field(default_factory=list)
     by_kind: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     cpu_seconds: float = 0.0
+    cpu_system_seconds: float = 0.0
     peak_rss_mb: float = 0.0
     db_mb: float = 0.0
     wall: float = 0.0
