@@ -6,6 +6,11 @@ every request is recorded, and the reply comes from a FIFO queue of scripted rep
 ``check_response``, so a 429 raises the real ``TelegramRetryAfter`` and a 400 the real
 ``TelegramBadRequest``.
 
+The outbox posts its own calls as JSON bodies (bot/telegram/outbox/botapi.py): ``post_json``
+reads such a body the way the Bot API does (the method by name, absent fields left unset, so
+no parse mode) into the aiogram method object, records and answers it like any other request,
+and hands back the HTTP status and JSON body for the outbox to read.
+
 ``ChatSimulator`` is a responder that keeps what each chat shows (messages, edits, drafts),
 answers like Telegram does ("message is not modified", "message to edit not found", 4096
 limit, drafts only in private chats) and enforces flood limits (per chat and per bot) with
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Bot
+from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
     DeleteMessage,
@@ -74,6 +80,14 @@ class RecordedRequest:
     reply: Reply
 
 
+WIRE_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
+    SendMessageDraft,
+    SendMessage,
+    EditMessageText,
+    SendChatAction,
+    DeleteMessage,
+    SendPhoto,
+)
 Responder = Callable[[TelegramMethod[Any]], Reply | None]
 
 
@@ -100,15 +114,30 @@ class RecordingSession(BaseSession):
         method: TelegramMethod[TelegramType],
         timeout: int | None = None,  # noqa: ASYNC109 - BaseSession's signature
     ) -> TelegramType:
+        reply = self._reply_for(method)
+        status = 200 if reply.ok else (reply.error_code or 400)
+        response = self.check_response(bot, method, status, json.dumps(reply.payload()))
+        return response.result  # type: ignore[return-value]
+
+    async def post_json(self, bot: Bot, name: str, body: bytes) -> tuple[int, str]:
+        params = json.loads(body)
+        method_type = next(m for m in WIRE_METHODS if m.__api_method__ == name)
+        for name_, info in method_type.model_fields.items():
+            if isinstance(info.default, Default) and name_ not in params:
+                params[name_] = None  # absent on the wire: no value, not the bot's default
+        method = method_type.model_validate(params)
+        reply = self._reply_for(method)
+        status = 200 if reply.ok else (reply.error_code or 400)
+        return status, json.dumps(reply.payload())
+
+    def _reply_for(self, method: TelegramMethod[Any]) -> Reply:
         reply = self._take_queued(method)
         if reply is None and self.responder is not None:
             reply = self.responder(method)
         if reply is None:
             reply = self.default_reply(method)
         self.requests.append(RecordedRequest(method=method, at=time.monotonic(), reply=reply))
-        status = 200 if reply.ok else (reply.error_code or 400)
-        response = self.check_response(bot, method, status, json.dumps(reply.payload()))
-        return response.result  # type: ignore[return-value]
+        return reply
 
     def _take_queued(self, method: TelegramMethod[Any]) -> Reply | None:
         for index, (method_type, reply) in enumerate(self._queued):

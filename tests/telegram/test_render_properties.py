@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.telegram.render import RenderedText, render_markdown, split_rendered, utf16_len
+from bot.telegram.render import RenderedText, markdown, render_markdown, split_rendered, utf16_len
+from bot.telegram.render import partial as partial_markup
 
 WORD = st.text(alphabet=st.sampled_from(list("abcxyzабвгдё0123é😀🇷👍🏽")), min_size=1, max_size=8)
 Doc = tuple[str, list[str], list[tuple[str, str]]]
@@ -172,3 +175,73 @@ def test_split_loses_and_duplicates_nothing(docs: list[Doc], limit: int) -> None
 )
 def test_split_plain_text_never_breaks_surrogate_pairs(text: str, limit: int) -> None:
     check_split(RenderedText(text, []), limit)
+
+
+# Prose-like text (mostly without markup characters, so the shortcut often applies), with
+# every character that can turn prose into something else.
+PROSE = st.text(
+    alphabet=st.sampled_from(list("ab é😀.,:;!?()'\"-+=#>0123456789\n\n    ")), max_size=120
+) | st.text(
+    alphabet=st.sampled_from(
+        list("ab é😀.,:;!?()'\"-+=#>0123456789\n\n    \t\r\x00\xa0\u2028\u3000*_~`[]<>&|\\")
+    ),
+    max_size=120,
+)
+
+
+def parsed(md: str) -> tuple[str, list[object]]:
+    writer = markdown._Writer()
+    markdown._blocks(markdown._PARSER.parse(md), writer)
+    return writer.raw()
+
+
+@settings(max_examples=600)
+@given(PROSE)
+def test_plain_paragraph_shortcut_equals_the_parser(md: str) -> None:
+    plain = markdown._plain_paragraphs(md)
+    if plain is not None:
+        assert (plain, []) == parsed(md)
+
+
+@pytest.mark.parametrize(
+    "md",
+    [
+        "one line",
+        "  lead and trail  \n  next line  ",
+        "para one\n\n\n   \npara two\nsame para",
+        'Echo: question 12. It costs 3 (three) - or 4! "Fine", isn\'t it? a=b; c+d; #x >y',
+        "Привет,   мир. Ещё   строка",
+    ],
+)
+def test_plain_paragraph_shortcut_takes_prose(md: str) -> None:
+    plain = markdown._plain_paragraphs(md)
+    assert plain is not None
+    assert (plain, []) == parsed(md)
+    assert render_markdown(md) == RenderedText(plain.strip())
+
+
+@pytest.mark.parametrize(
+    "md", ["1. item", "# head", "- item", "a\n===", "    code", "a\tb", "a\xa0b", "x *y*", "a|b"]
+)
+def test_plain_paragraph_shortcut_leaves_markup_to_the_parser(md: str) -> None:
+    assert markdown._plain_paragraphs(md) is None
+
+
+def test_other_spaces_are_all_whitespace_but_space_and_newline() -> None:
+    every = {chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()} - {" ", "\n"}
+    assert set(markdown.OTHER_SPACES) == every
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet=st.sampled_from(list("ab *_~`[](!)\\\n.")), max_size=60))
+def test_close_dangling_markup_shortcuts_change_nothing(md: str) -> None:
+    # The shortcuts skip work only when it could not change the text: compare with the
+    # regexes applied unconditionally.
+    head, sep, tail = md.rpartition("\n\n")
+    if not partial_markup._inside_open_fence(md):
+        tail = partial_markup._PARTIAL_LINK.sub(lambda m: m.group(2), tail)
+        tail = partial_markup._TRAILING_OPENER.sub(lambda m: m.group(1), tail)
+        expected = head + sep + partial_markup._close_inline(tail)
+    else:
+        expected = md
+    assert partial_markup.close_dangling_markup(md) == expected

@@ -20,6 +20,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods import SendChatAction, TelegramMethod
 
+from bot.telegram.outbox.botapi import ApiCall, BotApi
 from bot.telegram.outbox.errors import Failure, OutboxClosedError, classify
 from bot.telegram.outbox.jobs import CallJob, Job
 from bot.telegram.outbox.lane import Lane, Pacer
@@ -67,6 +68,7 @@ class Outbox:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
+        self._api = BotApi(bot)
         self.private_interval = private_interval
         self.private_burst = private_burst
         self.group_burst = group_burst
@@ -257,7 +259,8 @@ class Outbox:
 
     async def _send(self, lane: Lane, job: Job, call: Any) -> None:
         try:
-            result = await self.bot(call.method)
+            method = call.method
+            result = await (self._api(method) if isinstance(method, ApiCall) else self.bot(method))
         except TelegramRetryAfter as exc:
             delay = exc.retry_after * self.retry_after_scale
             logger.warning("429 in chat %s: pausing it %.2fs", lane.chat_id, delay)
@@ -276,9 +279,9 @@ class Outbox:
                 lane.failures = 0
                 job.on_failure(call, failure, exc, self.clock())
         except Exception as exc:  # a bug or an undecodable reply: never kill the lane
-            logger.exception(
-                "outbox call %s failed in chat %s", type(call.method).__name__, lane.chat_id
-            )
+            method = call.method
+            name = method.name if isinstance(method, ApiCall) else type(method).__name__
+            logger.exception("outbox call %s failed in chat %s", name, lane.chat_id)
             job.on_failure(call, Failure.OTHER, exc, self.clock())
         else:
             lane.failures = 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiogram.methods import TelegramMethod
 
+from bot.telegram.outbox.botapi import ApiCall
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure
 from bot.telegram.render import RenderedText
 
@@ -22,7 +23,7 @@ class Call:
     edit of a streamed message), which keeps the lane's reserve for the final message.
     """
 
-    method: TelegramMethod[Any]
+    method: TelegramMethod[Any] | ApiCall  # ApiCall: our own JSON path (botapi.py)
     heavy: bool
     tag: str
     index: int = -1

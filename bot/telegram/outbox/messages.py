@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.methods import DeleteMessage
-
+from bot.telegram.outbox.botapi import delete_call, edit_call, message_id_of, send_call
 from bot.telegram.outbox.jobs import Call
-from bot.telegram.outbox.methods import edit_method, send_method
 from bot.telegram.render import RenderedText
 
 
@@ -29,26 +27,26 @@ class ShownMessages:
         Sends and edits go in order; a final also deletes messages the text no longer needs.
         """
         if self.stale:
-            method = DeleteMessage(chat_id=self.chat_id, message_id=self.stale[0])
+            method = delete_call(self.chat_id, self.stale[0])
             return Call(method, True, "delete_stale", index=self.stale[0])
         for index, part in enumerate(target):
             if index >= len(self.ids):
                 reply_to = self.reply_to if index == 0 else None
-                send = send_method(self.chat_id, part, reply_to, self.thread_id, self.plain)
+                send = send_call(self.chat_id, part, reply_to, self.thread_id, self.plain)
                 return Call(send, True, "send", index, part)
             if self.shown[index] != part:
-                edit = edit_method(self.chat_id, self.ids[index], part, self.plain)
+                edit = edit_call(self.chat_id, self.ids[index], part, self.plain)
                 return Call(edit, True, "edit", index, part)
         if final and len(self.ids) > len(target):  # the text shrank: drop the last message
             last = len(self.ids) - 1
-            delete = DeleteMessage(chat_id=self.chat_id, message_id=self.ids[last])
+            delete = delete_call(self.chat_id, self.ids[last])
             return Call(delete, True, "delete_extra", index=last)
         return None
 
     def succeeded(self, call: Call, result: Any) -> None:
         if call.tag == "send":
             assert call.payload is not None
-            self.ids.append(int(result.message_id))
+            self.ids.append(message_id_of(result))
             self.shown.append(call.payload)
         elif call.tag == "edit":
             assert call.payload is not None

@@ -15,12 +15,10 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiogram.methods import SendChatAction, SendMessageDraft
-
+from bot.telegram.outbox.botapi import ApiCall, draft_call, typing_call
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxError
 from bot.telegram.outbox.jobs import Call, Job, Slots
 from bot.telegram.outbox.messages import ShownMessages
-from bot.telegram.outbox.methods import draft_method
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
 from bot.telegram.render.chunks import BlockCache
 
@@ -189,10 +187,7 @@ class StreamHandle(Job):
                 return call
         now = slots.now
         if self._typing_at is not None and not self._messages.ids and self._typing_at <= now:
-            action = SendChatAction(
-                chat_id=self.chat_id, action="typing", message_thread_id=self.thread_id
-            )
-            return Call(action, False, "typing")
+            return Call(typing_call(self.chat_id, self.thread_id), False, "typing")
         shown = self._draft_shown
         if (
             self.uses_draft
@@ -300,9 +295,9 @@ class StreamHandle(Job):
         else:
             self._dirty = self._messages.next_call(self._parts, final=False) is not None
 
-    def _draft_method(self, part: RenderedText) -> SendMessageDraft:
+    def _draft_method(self, part: RenderedText) -> ApiCall:
         args = (self.chat_id, self.draft_id, part, self.thread_id, self.can_stop)
-        return draft_method(*args, self._messages.plain)  # plain: entities were refused
+        return draft_call(*args, self._messages.plain)  # plain: entities were refused
 
     def _complete(self, ids: list[int]) -> None:
         self._state = _State.DONE

@@ -26,6 +26,20 @@ _INLINE_ENTITY = {
     "s": MessageEntityType.STRIKETHROUGH,
 }
 _BULLETS = ("•", "◦", "▪")
+# Anything that could make a block more than plain paragraphs, conservatively: inline markup
+# characters, HTML/autolink/entity openers, NUL (replaced by the parser), and line starts that
+# could open a heading, quote, list, setext underline, table or indented code. (Plain `in`
+# tests: a regex character class costs ~15 ns per character of the frame.)
+_MARKUP_CHARS = tuple("\\`*_~[]<&|\x00")
+_BLOCK_STARTS = frozenset("#>+-=:0123456789")
+# Whitespace other than space and newline (what str.isspace() accepts; the parser treats tabs,
+# CR and Unicode spaces its own way), ASCII first.
+_ASCII_SPACES = ("\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+OTHER_SPACES = (
+    *_ASCII_SPACES,
+    *"\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a",
+    *"\u2028\u2029\u202f\u205f\u3000",
+)
 
 
 class _Writer:
@@ -102,12 +116,41 @@ def render_markdown(
         markdown = close_dangling_markup(markdown)
     if cache is not None:
         return render_in_blocks(markdown, cache, _render_raw)
+    plain = _plain_paragraphs(markdown)
+    if plain is not None:
+        return strip_rendered(plain, [])
     writer = _Writer()
     _blocks(_PARSER.parse(markdown), writer)
     return writer.result()
 
 
+def _plain_paragraphs(markdown: str) -> str | None:
+    """What the parser and ``_blocks`` make of text that is only plain paragraphs (lines
+    trimmed, joined by "\n", paragraphs by "\n\n"), or None for anything else. Streamed
+    frames of prose mostly are this: parsing them cost ~50 µs a frame (bench/bench_outbox.py).
+    """
+    if any(char in markdown for char in _MARKUP_CHARS):
+        return None
+    spaces = _ASCII_SPACES if markdown.isascii() else OTHER_SPACES
+    if any(char in markdown for char in spaces):
+        return None
+    paragraphs: list[list[str]] = [[]]
+    for line in markdown.split("\n"):
+        text = line.lstrip(" ")
+        if not text:
+            if paragraphs[-1]:
+                paragraphs.append([])
+        elif len(line) - len(text) > 3 or text[0] in _BLOCK_STARTS:
+            return None
+        else:
+            paragraphs[-1].append(text.rstrip(" "))
+    return "\n\n".join("\n".join(lines) for lines in paragraphs if lines)
+
+
 def _render_raw(markdown: str) -> tuple[str, list[MessageEntity]]:
+    plain = _plain_paragraphs(markdown)
+    if plain is not None:
+        return plain, []
     writer = _Writer()
     _blocks(_PARSER.parse(markdown), writer)
     return writer.raw()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 from aiogram.types import MessageEntity
 
@@ -53,9 +55,33 @@ class RenderedText:
         """Keyword arguments for SendMessage / EditMessageText / SendMessageDraft."""
         return {"text": self.text, "entities": self.entities or None, "parse_mode": None}
 
+    @cached_property
+    def entities_json(self) -> list[dict[str, Any]]:
+        """The entities as the Bot API's JSON takes them (made once per rendered text)."""
+        return [entity_json(e) for e in self.entities]
+
     @classmethod
     def plain(cls, text: str) -> RenderedText:
         return cls(text=text, entities=[])
+
+
+def entity_json(entity: MessageEntity) -> dict[str, Any]:
+    """``entity.model_dump(mode="json", exclude_none=True)``, without pydantic for the fields
+    our renderer sets (half the cost)."""
+    if (
+        entity.user is not None
+        or entity.custom_emoji_id is not None
+        or entity.unix_time is not None
+        or entity.date_time_format is not None
+        or entity.model_extra
+    ):
+        return entity.model_dump(mode="json", exclude_none=True)
+    out: dict[str, Any] = {"type": entity.type, "offset": entity.offset, "length": entity.length}
+    if entity.url is not None:
+        out["url"] = entity.url
+    if entity.language is not None:
+        out["language"] = entity.language
+    return out
 
 
 def clip_entities(
