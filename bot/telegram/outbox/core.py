@@ -225,7 +225,7 @@ class Outbox:
         if lane.task is None:
             lane.task = asyncio.get_running_loop().create_task(self._run(lane))
         else:
-            lane.wake.set()
+            lane.wake()
 
     def _refuse_drafts(self, chat_id: int) -> None:
         self._no_drafts.add(chat_id)

@@ -31,7 +31,7 @@ class Call:
     draft: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made several times per call, plain __init__ is cheaper
 class Slots:
     """When a lane may make each kind of call (all >= ``gate``, the end of any pause):
     ``message`` for finals and other calls, ``draft`` for stream frames (which keep a reserve).
