@@ -9,7 +9,6 @@ from collections.abc import Callable
 from contextlib import aclosing
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.conversation.locks import ChatLocks
 from bot.conversation.tokens import TokenCounter, settle
@@ -17,6 +16,7 @@ from bot.conversation.turn import (
     PROMPT_STATUSES,
     STATUS_FOR,
     WITH_FAILED,
+    Question,
     TurnState,
     history_before,
 )
@@ -37,7 +37,7 @@ from bot.prompting import (
     context_size_for,
     estimate_tokens,
 )
-from bot.storage.models import Message, MessageRole, MessageStatus
+from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
@@ -89,6 +89,8 @@ class ConversationService:
         self._tokens = TokenCounter(model, timeout=count_timeout, threshold=count_threshold)
         self._today = today
         self._locks = ChatLocks()
+        # The turn streaming in each chat (turns of a chat run one at a time).
+        self._streaming: dict[int, TurnState] = {}
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -110,15 +112,21 @@ class ConversationService:
             raise InvalidRequestError("the message is empty")
         async with self._locks.hold(chat.chat_id):
             async with self._sessionmaker() as session:
-                model, system_prompt = await self._chat_settings(session, chat)
-                conversation = await ConversationRepository(session).current(chat.chat_id)
-                question = await MessageRepository(session).add(
-                    conversation.id,
+                model, system_prompt, conversation_id = await self._chat_settings(session, chat)
+                # A short question's count is its estimate (see tokens.py): stored with it, so
+                # the answer's unit of work has nothing left to update on the question.
+                tokens = self._tokens.short_count(text)
+                question_id = await MessageRepository(session).insert(
+                    conversation_id,
                     MessageRole.USER,
                     text,
                     author_user_id=speaker.user_id,
                     author_name=speaker.display_name,
+                    token_count=tokens,
                     telegram_message_ids=[telegram_message_id] if telegram_message_id else (),
+                )
+                question = Question(
+                    question_id, conversation_id, text, tokens, speaker.display_name
                 )
                 turn = await self._open(session, chat, speaker, model, system_prompt, question)
             return await self._run(turn, on_snapshot)
@@ -133,15 +141,19 @@ class ConversationService:
         """Answer the conversation's last question again; None when there is none yet."""
         async with self._locks.hold(chat.chat_id):
             async with self._sessionmaker() as session:
-                model, system_prompt = await self._chat_settings(session, chat)
-                conversation = await ConversationRepository(session).current(chat.chat_id)
-                last = await MessageRepository(session).last_turn(conversation.id)
+                model, system_prompt, conversation_id = await self._chat_settings(session, chat)
+                last = await MessageRepository(session).last_turn(conversation_id)
                 if last is None:
                     await session.commit()
                     return None
                 if last.answer is not None:
                     await session.delete(last.answer)
-                turn = await self._open(session, chat, speaker, model, system_prompt, last.user)
+                    await session.flush()  # gone before the window is read
+                user = last.user
+                question = Question(
+                    user.id, user.conversation_id, user.text, user.token_count, user.author_name
+                )
+                turn = await self._open(session, chat, speaker, model, system_prompt, question)
             return await self._run(turn, on_snapshot)
 
     async def reset(self, chat_id: int) -> None:
@@ -153,14 +165,20 @@ class ConversationService:
 
     async def set_answer_telegram_ids(self, message_id: int, telegram_ids: list[int]) -> None:
         async with self._sessionmaker() as session:
-            await MessageRepository(session).update(message_id, telegram_message_ids=telegram_ids)
+            await MessageRepository(session).set_telegram_ids(message_id, telegram_ids)
             await session.commit()
 
     async def note_streaming_ids(self, chat_id: int, telegram_ids: list[int]) -> None:
-        """Record the Telegram messages showing the chat's answer in progress (see
-        MessageRepository.note_streaming_ids); a no-op once the answer is stored."""
+        """Record the Telegram messages showing the chat's answer in progress, so a restart
+        after a crash can find and replace the partial messages; a no-op once the answer is
+        stored. The ids also go into the answer's final store (TurnResult says which)."""
+        turn = self._streaming.get(chat_id)
+        if turn is None or not telegram_ids:
+            return  # no answer of this chat is streaming: it is stored (or never started)
+        turn.shown = tuple(telegram_ids)
         async with self._sessionmaker() as session:
-            await MessageRepository(session).note_streaming_ids(chat_id, telegram_ids)
+            messages = MessageRepository(session)
+            await messages.set_telegram_ids(turn.answer_id, telegram_ids, only_streaming=True)
             await session.commit()
 
     async def recover_interrupted(self) -> int:
@@ -173,12 +191,24 @@ class ConversationService:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    async def _chat_settings(self, session: AsyncSession, chat: ChatRef) -> tuple[str, str]:
-        """Upsert the chat; its model and system prompt (None = the deployment's)."""
-        row = await ChatRepository(session).upsert(chat.chat_id, chat.type, chat.title)
-        model = row.model or self._default_model
-        system = self._default_system_prompt if row.system_prompt is None else row.system_prompt
-        return model, system
+    async def _chat_settings(self, session: AsyncSession, chat: ChatRef) -> tuple[str, str, int]:
+        """The chat's model and system prompt (None = the deployment's) and its open
+        conversation, opened if needed. One read when the chat is stored as `chat` says (the
+        update middleware upserts it); the chat is upserted only when missing or changed. A
+        ChatRef without a title (private chats, retries) leaves the stored title alone."""
+        conversations = ConversationRepository(session)
+        state = await conversations.chat_state(chat.chat_id)
+        if state is None or state.type != chat.type or chat.title not in (None, state.title):
+            row = await ChatRepository(session).upsert(chat.chat_id, chat.type, chat.title)
+            stored_model, stored_system = row.model, row.system_prompt
+        else:
+            stored_model, stored_system = state.model, state.system_prompt
+        conversation_id = state.conversation_id if state is not None else None
+        if conversation_id is None:
+            conversation_id = (await conversations.current(chat.chat_id)).id
+        model = stored_model or self._default_model
+        system = self._default_system_prompt if stored_system is None else stored_system
+        return model, system, conversation_id
 
     async def _open(
         self,
@@ -187,11 +217,11 @@ class ConversationService:
         speaker: Speaker,
         model: str,
         system_prompt: str,
-        question: Message,
+        question: Question,
     ) -> TurnState:
         """Add the placeholder answer, read the prompt window, commit (first unit of work)."""
         messages = MessageRepository(session)
-        answer = await messages.add(
+        answer_id = await messages.insert(
             question.conversation_id,
             MessageRole.ASSISTANT,
             "",
@@ -205,9 +235,9 @@ class ConversationService:
             question.conversation_id, budget, self._statuses, estimate=estimate_tokens
         )
         await session.commit()
-        return TurnState(
-            chat, speaker, model, system_prompt, question, answer, answer.id, question.id, window
-        )
+        turn = TurnState(chat, speaker, model, system_prompt, question, answer_id, window)
+        self._streaming[chat.chat_id] = turn
+        return turn
 
     def _room(self, model: str) -> int:
         """Tokens for the prompt: the context minus the reply reserve. A chat's model with a
@@ -291,30 +321,32 @@ class ConversationService:
         usage = last.usage if last is not None and last.usage.total_tokens else None
         grace = 0.0 if status is MessageStatus.CANCELLED else COUNT_GRACE
         question_tokens = await settle(turn.count, grace)
-        try:
-            async with self._sessionmaker() as session:
-                # The rows loaded in the first unit of work are attached again (their state is
-                # still loaded: expire_on_commit=False), so the updates need no SELECT first.
-                session.add_all([turn.question, turn.answer])
-                messages = MessageRepository(session)
+        if self._streaming.get(turn.chat.chat_id) is turn:
+            del self._streaming[turn.chat.chat_id]
+        shown = turn.shown
+        async with self._sessionmaker() as session:
+            messages = MessageRepository(session)
+            stored = await messages.finish_answer(
+                turn.answer_id,
+                text=text,
+                status=status,
+                token_count=usage.completion_tokens if usage else estimate_tokens(text),
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.completion_tokens if usage else None,
+                telegram_message_ids=shown,
+            )
+            if stored:
                 if question_tokens is not None:
-                    await messages.update(turn.question, token_count=question_tokens)
-                await messages.update(
-                    turn.answer,
-                    text=text,
-                    status=status,
-                    token_count=usage.completion_tokens if usage else estimate_tokens(text),
-                    input_tokens=usage.input_tokens if usage else None,
-                    output_tokens=usage.completion_tokens if usage else None,
-                )
+                    await messages.set_token_count(turn.question_id, question_tokens)
                 if usage is not None:
                     await UsageRepository(session).add(
                         turn.speaker.user_id, self._today(), tokens=usage.total_tokens
                     )
                 await session.commit()
-        except StaleDataError:
-            # The rows were deleted meanwhile (/forget or retention): nothing left to update.
-            logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
+            else:
+                # The rows were deleted meanwhile (/forget or retention): nothing to update.
+                await session.rollback()
+                logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
         return TurnResult(
             message_id=turn.answer_id,
             text=text,
@@ -324,4 +356,5 @@ class ConversationService:
             error=error,
             user_message_id=turn.question_id,
             model=turn.model,
+            telegram_message_ids=shown or (),
         )

@@ -40,6 +40,11 @@ class TokenCounter:
         except (FoundationModelsError, TimeoutError):
             return estimate_tokens(text)
 
+    def short_count(self, text: str) -> int | None:
+        """The count stored for a question short enough not to be counted; None otherwise."""
+        estimate = estimate_tokens(text)
+        return estimate if estimate <= self._threshold else None
+
     def question(self, text: str, model: str) -> tuple[int, asyncio.Future[int]]:
         """The estimate now, and the count to store (already done for a short text)."""
         estimate = estimate_tokens(text)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.conversation.types import ChatRef, Speaker
 from bot.foundation_models.types import CompletionStatus, Role
 from bot.prompting import HistoryItem
-from bot.storage.models import Message, MessageRole, MessageStatus
+from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import HistoryEntry
 
 PROMPT_STATUSES = frozenset({MessageStatus.COMPLETE, MessageStatus.TRUNCATED})
@@ -20,6 +20,17 @@ STATUS_FOR = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Question:
+    """The stored user message a turn answers (plain values, not a tracked ORM object)."""
+
+    id: int
+    conversation_id: int
+    text: str
+    token_count: int | None
+    author_name: str | None
+
+
 @dataclass(slots=True)
 class TurnState:
     """A turn between its two units of work."""
@@ -28,13 +39,17 @@ class TurnState:
     speaker: Speaker
     model: str
     system_prompt: str
-    question: Message
-    answer: Message
+    question: Question
     answer_id: int
-    question_id: int
     window: list[HistoryEntry]
     count: asyncio.Future[int] | None = None  # the tokenizer's count of the question
     trimmed: bool = False
+    # The Telegram messages showing the answer while it streams (stored with the answer).
+    shown: tuple[int, ...] | None = None
+
+    @property
+    def question_id(self) -> int:
+        return self.question.id
 
 
 def history_before(window: list[HistoryEntry], question_id: int) -> tuple[list[HistoryItem], bool]:

@@ -47,3 +47,5 @@ class TurnResult:
     error: Exception | None
     user_message_id: int = 0
     model: str = ""
+    # The Telegram messages stored with the answer (those that showed it while it streamed).
+    telegram_message_ids: tuple[int, ...] = ()

@@ -14,6 +14,7 @@ Read-only work can use `Database.read_session()`, which begins DEFERRED.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 DEFAULT_URL = "sqlite+aiosqlite:///fmbot.db"
 BUSY_TIMEOUT_MS = 5000
@@ -108,7 +111,17 @@ def _use_wal(cursor: Any) -> None:
 
 def _on_sqlite_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+    statement = "BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN"
+    if conn.dialect.driver != "aiosqlite":
+        conn.exec_driver_sql(statement)
+        return
+    # Straight to aiosqlite: one hop to its thread, where SQLAlchemy's cursor would take three
+    # (open, execute, close) plus its statement bookkeeping; every transaction pays this.
+    driver = conn.connection.driver_connection
+    try:
+        await_only(driver.execute(statement))  # type: ignore[union-attr]
+    except sqlite3.Error as error:  # raised as SQLAlchemy would (OperationalError, ...)
+        raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
 
 
 def create_engine(url: str = DEFAULT_URL, **kwargs: Any) -> AsyncEngine:

@@ -203,7 +203,8 @@ class Answerer:
         else:
             ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
         self._writing.discard(chat.chat_id)  # delivered; what follows is bookkeeping
-        if ids:
+        # Stored with the answer already when the final text is where it streamed (groups).
+        if ids and tuple(ids) != result.telegram_message_ids:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)
 
     async def _note_shown(self, chat_id: int, ids: list[int]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.storage.repositories.conversations import (
     PROMPT_STATUSES,
+    ChatState,
     ConversationRepository,
     HistoryEntry,
     MessageRepository,
@@ -19,6 +20,7 @@ from bot.storage.repositories.users import ChatRepository, UserRepository
 __all__ = [
     "PROMPT_STATUSES",
     "ChatRepository",
+    "ChatState",
     "ConversationRepository",
     "ForgetReport",
     "HistoryEntry",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,7 +20,25 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     Returns `sqlite.Insert` or `postgresql.Insert` (same API); raises for other backends, which
     fmbot does not support.
     """
+    return _insert(dialect_name(session), table)
+
+
+_PREBUILT: dict[tuple[str, str], Any] = {}
+
+
+def prebuilt(session: AsyncSession, key: str, build: Callable[[Callable[[Any], Any]], Any]) -> Any:
+    """A statement built once per dialect: `build(insert)` gets `insert_for` for the session's
+    dialect and should use bind parameters for the values. Statements run on every update
+    are built once instead of per call (construction and coercion cost more than the cached
+    compilation)."""
     name = dialect_name(session)
+    stmt = _PREBUILT.get((key, name))
+    if stmt is None:
+        stmt = _PREBUILT[(key, name)] = build(lambda table: _insert(name, table))
+    return stmt
+
+
+def _insert(name: str, table: Any) -> Any:
     if name == "sqlite":
         return sqlite.insert(table)
     if name == "postgresql":

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
+    Chat,
     Conversation,
     Message,
     MessageRole,
@@ -25,6 +27,7 @@ from bot.storage.repositories.window import (
 
 __all__ = [
     "PROMPT_STATUSES",
+    "ChatState",
     "ConversationRepository",
     "HistoryEntry",
     "MessageRepository",
@@ -41,9 +44,81 @@ class Turn:
     answer: Message | None
 
 
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """A stored chat as a turn needs it: its row and its open conversation (None if none)."""
+
+    type: str
+    title: str | None
+    model: str | None
+    system_prompt: str | None
+    conversation_id: int | None
+
+
+# The hot path of a turn runs prebuilt Core statements on the tables (not ORM units of work):
+# SQLAlchemy then only looks the compiled form up in its cache, and no ORM flush machinery
+# runs. Bound parameter names differ from the column names (SQLAlchemy reserves those in SET).
+_messages = cast(Table, Message.__table__)
+_conversations = cast(Table, Conversation.__table__)
+_chats = cast(Table, Chat.__table__)
+
+_CHAT_STATE = (
+    select(
+        _chats.c.type,
+        _chats.c.title,
+        _chats.c.model,
+        _chats.c.system_prompt,
+        _conversations.c.id,
+    )
+    .select_from(
+        _chats.outerjoin(
+            _conversations,
+            and_(_conversations.c.chat_id == _chats.c.id, _conversations.c.closed_at.is_(None)),
+        )
+    )
+    .where(_chats.c.id == bindparam("chat_id"))
+)
+_INSERT_MESSAGE = insert(_messages).returning(_messages.c.id)
+_FINISH_ANSWER = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("answer_id"))
+    .values(
+        text=bindparam("new_text"),
+        status=bindparam("new_status"),
+        token_count=bindparam("new_token_count"),
+        input_tokens=bindparam("new_input_tokens"),
+        output_tokens=bindparam("new_output_tokens"),
+        updated_at=bindparam("now"),
+    )
+)
+_FINISH_ANSWER_SHOWN = _FINISH_ANSWER.values(telegram_message_ids=bindparam("new_ids"))
+_SET_TOKEN_COUNT = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"))
+    .values(token_count=bindparam("new_token_count"), updated_at=bindparam("now"))
+)
+_SET_IDS = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"))
+    .values(telegram_message_ids=bindparam("new_ids"), updated_at=bindparam("now"))
+)
+_SET_IDS_STREAMING = _SET_IDS.where(_messages.c.status == MessageStatus.STREAMING)
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
 class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def chat_state(self, chat_id: int) -> ChatState | None:
+        """The chat's type, title and settings with its open conversation's id, in one read;
+        None when the chat is not stored."""
+        row = (await self.session.execute(_CHAT_STATE, {"chat_id": chat_id})).first()
+        return None if row is None else ChatState(*row)
 
     async def current(self, chat_id: int) -> Conversation:
         """The chat's open conversation, opened now if there is none.
@@ -127,6 +202,83 @@ class MessageRepository:
         self.session.add(message)
         await self.session.flush()
         return message
+
+    async def insert(
+        self,
+        conversation_id: int,
+        role: MessageRole,
+        text: str,
+        *,
+        status: MessageStatus = MessageStatus.COMPLETE,
+        author_user_id: int | None = None,
+        author_name: str | None = None,
+        reply_to_id: int | None = None,
+        token_count: int | None = None,
+        telegram_message_ids: Sequence[int] = (),
+        model: str | None = None,
+    ) -> int:
+        """`add` without an ORM object: one INSERT ... RETURNING id (the turn's hot path)."""
+        now = utcnow()
+        result = await self.session.execute(
+            _INSERT_MESSAGE,
+            {
+                "conversation_id": conversation_id,
+                "role": role,
+                "text": text,
+                "status": status,
+                "author_user_id": author_user_id,
+                "author_name": author_name,
+                "reply_to_id": reply_to_id,
+                "token_count": token_count,
+                "telegram_message_ids": list(telegram_message_ids),
+                "model": model,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        return int(result.scalar_one())
+
+    async def finish_answer(
+        self,
+        message_id: int,
+        *,
+        text: str,
+        status: MessageStatus,
+        token_count: int | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        telegram_message_ids: Sequence[int] | None = None,
+    ) -> bool:
+        """Store an answer's final text, status and counts (and, when given, the Telegram
+        messages showing it) in one UPDATE; False when the row is gone (/forget, retention)."""
+        params: dict[str, object] = {
+            "answer_id": message_id,
+            "new_text": text,
+            "new_status": status,
+            "new_token_count": token_count,
+            "new_input_tokens": input_tokens,
+            "new_output_tokens": output_tokens,
+            "now": utcnow(),
+        }
+        stmt = _FINISH_ANSWER
+        if telegram_message_ids is not None:
+            stmt = _FINISH_ANSWER_SHOWN
+            params["new_ids"] = list(telegram_message_ids)
+        return _rowcount(await self.session.execute(stmt, params)) > 0
+
+    async def set_token_count(self, message_id: int, token_count: int) -> bool:
+        """False when there is no such message."""
+        params = {"message_id": message_id, "new_token_count": token_count, "now": utcnow()}
+        return _rowcount(await self.session.execute(_SET_TOKEN_COUNT, params)) > 0
+
+    async def set_telegram_ids(
+        self, message_id: int, telegram_ids: Sequence[int], *, only_streaming: bool = False
+    ) -> bool:
+        """Record the Telegram messages showing a message; with `only_streaming`, only while
+        it is still `streaming`. False when no row changed."""
+        stmt = _SET_IDS_STREAMING if only_streaming else _SET_IDS
+        params = {"message_id": message_id, "new_ids": list(telegram_ids), "now": utcnow()}
+        return _rowcount(await self.session.execute(stmt, params)) > 0
 
     async def get(self, message_id: int) -> Message | None:
         return await self.session.get(Message, message_id)

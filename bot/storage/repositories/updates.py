@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import ProcessedUpdate, utcnow
-from bot.storage.repositories._upsert import insert_for
+from bot.storage.repositories._upsert import prebuilt
+
+
+def _claim(insert: Any) -> Any:
+    return (
+        insert(ProcessedUpdate)
+        .values(
+            bot_id=bindparam("claim_bot_id"),
+            update_id=bindparam("claim_update_id"),
+            processed_at=bindparam("claim_at"),
+        )
+        .on_conflict_do_nothing(index_elements=[ProcessedUpdate.bot_id, ProcessedUpdate.update_id])
+        .returning(ProcessedUpdate.update_id)
+    )
 
 
 class UpdateRepository:
@@ -24,15 +38,9 @@ class UpdateRepository:
         durable with the unit of work's commit, so an update whose handling fails (rollback)
         is not marked processed.
         """
-        stmt = (
-            insert_for(self.session, ProcessedUpdate)
-            .values(bot_id=self.bot_id, update_id=update_id, processed_at=utcnow())
-            .on_conflict_do_nothing(
-                index_elements=[ProcessedUpdate.bot_id, ProcessedUpdate.update_id]
-            )
-            .returning(ProcessedUpdate.update_id)
-        )
-        result = await self.session.execute(stmt)
+        params = {"claim_bot_id": self.bot_id, "claim_update_id": update_id, "claim_at": utcnow()}
+        stmt = prebuilt(self.session, "claim", _claim)
+        result = await self.session.execute(stmt, params)
         return result.first() is not None
 
     async def prune(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import DailyUsage
-from bot.storage.repositories._upsert import excluded, insert_for
+from bot.storage.repositories._upsert import excluded, prebuilt
+
+
+def _add(insert: Any) -> Any:
+    stmt = insert(DailyUsage).values(
+        user_id=bindparam("add_user_id"),
+        day=bindparam("add_day"),
+        tokens=bindparam("add_tokens"),
+        images=bindparam("add_images"),
+    )
+    new = excluded(stmt)
+    return stmt.on_conflict_do_update(
+        index_elements=[DailyUsage.user_id, DailyUsage.day],
+        set_={"tokens": DailyUsage.tokens + new.tokens, "images": DailyUsage.images + new.images},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,18 +39,9 @@ class UsageRepository:
 
     async def add(self, user_id: int, day: dt.date, tokens: int = 0, images: int = 0) -> None:
         """Add to the user's counters for `day` (created at zero when missing)."""
-        stmt = insert_for(self.session, DailyUsage).values(
-            user_id=user_id, day=day, tokens=tokens, images=images
-        )
-        new = excluded(stmt)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[DailyUsage.user_id, DailyUsage.day],
-            set_={
-                "tokens": DailyUsage.tokens + new.tokens,
-                "images": DailyUsage.images + new.images,
-            },
-        )
-        await self.session.execute(stmt)
+        params = {"add_user_id": user_id, "add_day": day}
+        params |= {"add_tokens": tokens, "add_images": images}
+        await self.session.execute(prebuilt(self.session, "usage_add", _add), params)
 
     async def for_user(self, user_id: int, day: dt.date) -> UsageCount:
         row = (
