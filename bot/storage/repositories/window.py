@@ -1,9 +1,11 @@
 """The prompt window: the newest messages of a conversation that fit a token budget.
 
-Two reads, both on the (conversation_id, id) index, walking back from the newest message:
-1. a scan of small tuples (id, token_count; the text only where the count is unknown) in
-   pages, which finds where the budget runs out;
-2. one query for exactly the window's rows, with their text.
+Reads on the (conversation_id, id) index, walking back from the newest message:
+0. the newest HEAD_ROWS rows, whole: most windows (a short conversation, or a budget spent
+   within them) end here, in one statement;
+1. past them, a scan of small tuples (id, token_count; the text only where the count is
+   unknown) in pages, which finds where the budget runs out;
+2. one query for exactly the rest of the window's rows, with their text.
 So the cost is the window's, not the history's, and no page of long texts is loaded only to
 be thrown away. (Each query is a round trip to aiosqlite's thread, so fewer is faster.)
 """
@@ -25,6 +27,7 @@ PROMPT_STATUSES: frozenset[MessageStatus] = frozenset(
     {MessageStatus.COMPLETE, MessageStatus.TRUNCATED, MessageStatus.CANCELLED}
 )
 SCAN_PAGE = 512
+HEAD_ROWS = 32
 _NO_ID = 2**63 - 1
 
 
@@ -66,17 +69,29 @@ _SCAN = (
     .limit(bindparam("limit"))
 )
 
-_LOAD = (
-    select(
-        Message.id,
-        Message.role,
-        Message.text,
-        Message.token_count,
-        Message.status,
-        Message.author_user_id,
-        Message.author_name,
-        Message.created_at,
+_COLUMNS = (
+    Message.id,
+    Message.role,
+    Message.text,
+    Message.token_count,
+    Message.status,
+    Message.author_user_id,
+    Message.author_name,
+    Message.created_at,
+)
+
+_HEAD = (
+    select(*_COLUMNS)
+    .where(
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.status.in_(bindparam("statuses", expanding=True)),
     )
+    .order_by(Message.id.desc())
+    .limit(bindparam("limit"))
+)
+
+_LOAD = (
+    select(*_COLUMNS)
     .where(
         Message.conversation_id == bindparam("conversation_id"),
         Message.status.in_(bindparam("statuses", expanding=True)),
@@ -99,14 +114,30 @@ async def read_window(
 ) -> list[HistoryEntry]:
     """See MessageRepository.recent_for_prompt."""
     params = {"conversation_id": conversation_id, "statuses": sorted(statuses)}
-    chosen: list[int] = []  # ids, newest first
+    limit = HEAD_ROWS if max_messages is None else min(HEAD_ROWS, max_messages)
+    if limit <= 0:
+        return []
+    head: list[HistoryEntry] = []  # newest first
     spent = 0
-    before = _NO_ID
+    rows = (await session.execute(_HEAD, {**params, "limit": limit})).all()
+    for row in rows:
+        entry = HistoryEntry(*row)
+        cost = entry.token_count
+        spent += cost if cost is not None else estimate(entry.text)
+        if spent > token_budget:
+            if include_overflow:
+                head.append(entry)
+            return head[::-1]
+        head.append(entry)
+    if len(rows) < limit or (max_messages is not None and len(head) >= max_messages):
+        return head[::-1]
+    chosen: list[int] = []  # ids older than the head, newest first
+    before = head[-1].id
     done = False
     while not done:
         limit = SCAN_PAGE
         if max_messages is not None:
-            limit = min(limit, max_messages - len(chosen))
+            limit = min(limit, max_messages - len(head) - len(chosen))
             if limit <= 0:
                 break
         rows = (await session.execute(_SCAN, {**params, "before": before, "limit": limit})).all()
@@ -122,9 +153,9 @@ async def read_window(
             break
         before = rows[-1][0]
     if not chosen:
-        return []
+        return head[::-1]
     # Bounded by both ends: on PostgreSQL (READ COMMITTED) the second statement could see
     # messages committed after the scan.
     bounds = {"first": chosen[-1], "last": chosen[0]}
     rows = (await session.execute(_LOAD, {**params, **bounds})).all()
-    return [HistoryEntry(*row) for row in rows]
+    return [HistoryEntry(*row) for row in rows] + head[::-1]

@@ -15,7 +15,7 @@ from bot.storage.repositories import (
     ConversationRepository,
     MessageRepository,
 )
-from bot.storage.repositories.window import SCAN_PAGE
+from bot.storage.repositories.window import HEAD_ROWS, PROMPT_STATUSES, SCAN_PAGE
 
 CHAT = 1001
 
@@ -246,10 +246,16 @@ async def test_window_queries_walk_the_conversation_index(sqlite_database: Datab
     event.listen(sync_engine, "before_cursor_execute", capture)
     try:
         async with sqlite_database.read_session() as session:
-            await MessageRepository(session).recent_for_prompt(conv, 100)
+            short = await MessageRepository(session).recent_for_prompt(conv, 100)
+            counted = len(statements)
+            long = await MessageRepository(session).recent_for_prompt(conv, 400)
     finally:
         event.remove(sync_engine, "before_cursor_execute", capture)
-    assert len(statements) == 2
+    # A window within the newest HEAD_ROWS messages is one statement; a longer one also
+    # scans past them and loads the rest.
+    assert (len(short), counted) == (11, 1)
+    assert (len(long), len(statements) - counted) == (41, 3)
+    assert [e.text for e in long] == [f"m{i}" for i in range(9, 50)]
     async with sqlite_database.read_engine.connect() as conn:
         for sql, params in statements:
             plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)).all()
@@ -257,3 +263,50 @@ async def test_window_queries_walk_the_conversation_index(sqlite_database: Datab
             assert "USING INDEX ix_messages_conversation_id_id" in details, details
             assert "SCAN" not in details, details
             assert "TEMP B-TREE" not in details, details
+
+
+async def test_window_matches_a_plain_walk_across_the_head_and_the_scan(
+    database: Database,
+) -> None:
+    """The one-statement head and the scan past it agree with walking all messages back from
+    the newest: for budgets and caps ending inside the head, at its edge and beyond it."""
+    import random
+
+    rng = random.Random(5)
+    costs: list[int | None] = [rng.choice([None, 1, 3, 7, 20]) for _ in range(3 * HEAD_ROWS)]
+    statuses = [rng.choice(list(MessageStatus)) for _ in costs]
+    async with database.session() as session:
+        conv = await _conversation(session)
+        messages = MessageRepository(session)
+        for i, (cost, status) in enumerate(zip(costs, statuses, strict=True)):
+            role = MessageRole.USER if i % 2 == 0 else MessageRole.ASSISTANT
+            await messages.add(conv, role, "t" * (i % 9 + 1), token_count=cost, status=status)
+
+    def walk(budget: int, overflow: bool, cap: int | None) -> list[int]:
+        chosen: list[int] = []
+        spent = 0
+        for i in reversed(range(len(costs))):
+            if statuses[i] not in PROMPT_STATUSES:
+                continue
+            if cap is not None and len(chosen) >= cap:
+                break
+            cost = costs[i]
+            spent += cost if cost is not None else i % 9 + 1
+            if spent > budget:
+                if overflow:
+                    chosen.append(i)
+                break
+            chosen.append(i)
+        return chosen[::-1]
+
+    async with database.read_session() as session:
+        messages = MessageRepository(session)
+        first_id = (await messages.history(conv, limit=len(costs)))[0].id
+        for budget in (0, 5, 40, 90, 150, 300, 10_000):
+            for overflow in (True, False):
+                for cap in (None, 3, HEAD_ROWS, HEAD_ROWS + 5):
+                    window = await messages.recent_for_prompt(
+                        conv, budget, include_overflow=overflow, max_messages=cap
+                    )
+                    got = [entry.id - first_id for entry in window]
+                    assert got == walk(budget, overflow, cap), (budget, overflow, cap)
