@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.storage.database import (
     Database,
@@ -31,6 +32,28 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(sqlite_u
             assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_write_lock_held_elsewhere_fails_the_begin_as_sqlalchemy_reports_it(
+    sqlite_url: str,
+) -> None:
+    """BEGIN IMMEDIATE goes to aiosqlite directly (one hop): a lock held by another process
+    still surfaces as SQLAlchemy's OperationalError, and the writer works once it is free."""
+    db = Database(sqlite_url)
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+    try:
+        async with db.engine.connect() as conn:  # the writer's only pooled connection
+            await conn.exec_driver_sql("PRAGMA busy_timeout=50")  # kept by the connection
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="locked"):
+            async with db.session() as session:
+                await session.execute(text("SELECT 1"))
+        other.execute("ROLLBACK")
+        async with db.session() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        other.close()
+        await db.dispose()
 
 
 async def test_foreign_keys_are_enforced(database: Database) -> None:
