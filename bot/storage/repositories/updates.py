@@ -13,15 +13,17 @@ from bot.storage.repositories._upsert import prebuilt
 
 
 def _claim(insert: Any) -> Any:
+    # On the table, not the mapped class: a Core statement skips the ORM's bulk-insert layer.
+    table = ProcessedUpdate.__table__
     return (
-        insert(ProcessedUpdate)
+        insert(table)
         .values(
             bot_id=bindparam("claim_bot_id"),
             update_id=bindparam("claim_update_id"),
             processed_at=bindparam("claim_at"),
         )
-        .on_conflict_do_nothing(index_elements=[ProcessedUpdate.bot_id, ProcessedUpdate.update_id])
-        .returning(ProcessedUpdate.update_id)
+        .on_conflict_do_nothing(index_elements=[table.c.bot_id, table.c.update_id])
+        .returning(table.c.update_id)
     )
 
 

@@ -14,7 +14,9 @@ from bot.storage.repositories._upsert import excluded, prebuilt
 
 
 def _add(insert: Any) -> Any:
-    stmt = insert(DailyUsage).values(
+    # On the table, not the mapped class: a Core statement skips the ORM's bulk-insert layer.
+    table = DailyUsage.__table__
+    stmt = insert(table).values(
         user_id=bindparam("add_user_id"),
         day=bindparam("add_day"),
         tokens=bindparam("add_tokens"),
@@ -22,8 +24,8 @@ def _add(insert: Any) -> Any:
     )
     new = excluded(stmt)
     return stmt.on_conflict_do_update(
-        index_elements=[DailyUsage.user_id, DailyUsage.day],
-        set_={"tokens": DailyUsage.tokens + new.tokens, "images": DailyUsage.images + new.images},
+        index_elements=[table.c.user_id, table.c.day],
+        set_={"tokens": table.c.tokens + new.tokens, "images": table.c.images + new.images},
     )
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import Table, bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import Message, MessageRole, MessageStatus
@@ -54,51 +55,55 @@ class HistoryEntry:
     created_at: dt.datetime
 
 
+# Statements on the table, not the mapped class: plain rows, so SQLAlchemy's ORM layer (which
+# costs about as much again per execution) stays out of it.
+_messages = cast(Table, Message.__table__).c
+
 _SCAN = (
     select(
-        Message.id,
-        Message.token_count,
-        case((Message.token_count.is_(None), Message.text), else_=None),
+        _messages.id,
+        _messages.token_count,
+        case((_messages.token_count.is_(None), _messages.text), else_=None),
     )
     .where(
-        Message.conversation_id == bindparam("conversation_id"),
-        Message.status.in_(bindparam("statuses", expanding=True)),
-        Message.id < bindparam("before"),
+        _messages.conversation_id == bindparam("conversation_id"),
+        _messages.status.in_(bindparam("statuses", expanding=True)),
+        _messages.id < bindparam("before"),
     )
-    .order_by(Message.id.desc())
+    .order_by(_messages.id.desc())
     .limit(bindparam("limit"))
 )
 
 _COLUMNS = (
-    Message.id,
-    Message.role,
-    Message.text,
-    Message.token_count,
-    Message.status,
-    Message.author_user_id,
-    Message.author_name,
-    Message.created_at,
+    _messages.id,
+    _messages.role,
+    _messages.text,
+    _messages.token_count,
+    _messages.status,
+    _messages.author_user_id,
+    _messages.author_name,
+    _messages.created_at,
 )
 
 _HEAD = (
     select(*_COLUMNS)
     .where(
-        Message.conversation_id == bindparam("conversation_id"),
-        Message.status.in_(bindparam("statuses", expanding=True)),
+        _messages.conversation_id == bindparam("conversation_id"),
+        _messages.status.in_(bindparam("statuses", expanding=True)),
     )
-    .order_by(Message.id.desc())
+    .order_by(_messages.id.desc())
     .limit(bindparam("limit"))
 )
 
 _LOAD = (
     select(*_COLUMNS)
     .where(
-        Message.conversation_id == bindparam("conversation_id"),
-        Message.status.in_(bindparam("statuses", expanding=True)),
-        Message.id >= bindparam("first"),
-        Message.id <= bindparam("last"),
+        _messages.conversation_id == bindparam("conversation_id"),
+        _messages.status.in_(bindparam("statuses", expanding=True)),
+        _messages.id >= bindparam("first"),
+        _messages.id <= bindparam("last"),
     )
-    .order_by(Message.id)
+    .order_by(_messages.id)
 )
 
 
