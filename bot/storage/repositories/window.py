@@ -124,8 +124,8 @@ async def read_window(
         return []
     head: list[HistoryEntry] = []  # newest first
     spent = 0
-    rows = (await session.execute(_HEAD, {**params, "limit": limit})).all()
-    for row in rows:
+    newest = (await session.execute(_HEAD, {**params, "limit": limit})).all()
+    for row in newest:
         entry = HistoryEntry(*row)
         cost = entry.token_count
         spent += cost if cost is not None else estimate(entry.text)
@@ -134,7 +134,7 @@ async def read_window(
                 head.append(entry)
             return head[::-1]
         head.append(entry)
-    if len(rows) < limit or (max_messages is not None and len(head) >= max_messages):
+    if len(newest) < limit or (max_messages is not None and len(head) >= max_messages):
         return head[::-1]
     chosen: list[int] = []  # ids older than the head, newest first
     before = head[-1].id
@@ -162,5 +162,5 @@ async def read_window(
     # Bounded by both ends: on PostgreSQL (READ COMMITTED) the second statement could see
     # messages committed after the scan.
     bounds = {"first": chosen[-1], "last": chosen[0]}
-    rows = (await session.execute(_LOAD, {**params, **bounds})).all()
-    return [HistoryEntry(*row) for row in rows] + head[::-1]
+    older = (await session.execute(_LOAD, {**params, **bounds})).all()
+    return [HistoryEntry(*row) for row in older] + head[::-1]
