@@ -1,6 +1,15 @@
-"""Client CPU cost of a streamed 4,000-token answer (native NDJSON, cumulative chunks).
+"""Client CPU cost of a streamed answer (native NDJSON, cumulative chunks).
 
     .venv/bin/python bench/bench_stream.py [--tokens 4000] [--replies 5] [--interval 0]
+    .venv/bin/python bench/bench_stream.py --load [--replies 60]
+
+Two shapes. The default is one long answer (4,000 tokens in ~321 chunks), to show that a
+chunk costs what its own bytes cost. `--load` is the load benchmark's turn (bench_load.py): 300
+tokens in 25 cumulative chunks of 12 words, each chunk written `--interval` (default 10 ms)
+apart so that every chunk is its own socket read, as at 40 tokens/s; there the per-request
+overhead (headers, auth, JSON body, pool checkout, response start) weighs as much as the
+chunks, so it reports CPU per answer including request setup, and the CPU until the first
+snapshot (request setup + response start + first line) separately.
 
 Method. The fake Foundation Models server runs as a *separate process*
 (`python -m tests.fakes.foundation_models_server`), so none of its CPU lands in this process.
@@ -51,39 +60,64 @@ def cumulative_chunks(tokens: int, rng: random.Random) -> list[str]:
     return out
 
 
+def fixed_chunks(tokens: int, per_chunk: int, rng: random.Random) -> list[str]:
+    words = [rng.choice(WORDS) for _ in range(tokens)]
+    return [" ".join(words[:done]) for done in range(per_chunk, tokens + per_chunk, per_chunk)]
+
+
 async def one_reply(client: FoundationModelsClient, control: httpx.AsyncClient,
                     chunks: list[str], interval: float) -> tuple[float, list[float], int]:
     await control.post("/_control/script", json={"action": "reply", "text": chunks[-1],
                                                  "chunks": chunks, "interval": interval})
     gaps: list[float] = []
     count = 0
+    final = False
     started = last = time.process_time()
     async for snapshot in client.stream([ChatMessage(Role.USER, "platypus")], model="yandexgpt"):
         now = time.process_time()
         gaps.append(now - last)
         last = now
         count += 1
-        if snapshot.is_final:
-            break
+        final = snapshot.is_final
+    # Consumed to its end, as the bot does: breaking at the final snapshot would close the
+    # response before its end and cost a new connection per reply.
     total = time.process_time() - started
     assert count == len(chunks), (count, len(chunks))
+    assert final
     return total, gaps, count
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tokens", type=int, default=4000)
-    parser.add_argument("--replies", type=int, default=5)
-    parser.add_argument("--interval", type=float, default=0.0,
+    parser.add_argument("--load", action="store_true",
+                        help="the load benchmark's turn: 300 tokens in 25 chunks of 12")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="event loop (the bot runs on uvloop where installed)")
+    parser.add_argument("--tokens", type=int, default=None)
+    parser.add_argument("--replies", type=int, default=None)
+    parser.add_argument("--interval", type=float, default=None,
                         help="seconds between chunks on the server (real time)")
     args = parser.parse_args()
+    if args.load:
+        args.tokens = args.tokens or 300
+        args.replies = args.replies or 60
+        args.interval = 0.01 if args.interval is None else args.interval
+    else:
+        args.tokens = args.tokens or 4000
+        args.replies = args.replies or 5
+        args.interval = args.interval or 0.0
+    return args
+
+
+async def main(args: argparse.Namespace) -> None:
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.fakes.foundation_models_server", "--port", "0",
         "--api-key", "bench", "--folder", "bench", cwd=ROOT, stdout=asyncio.subprocess.PIPE)
     assert server.stdout is not None
     url = (await server.stdout.readline()).decode().split()[1]
     rng = random.Random(4000)
-    chunks = cumulative_chunks(args.tokens, rng)
+    chunks = (fixed_chunks(args.tokens, 12, rng) if args.load
+              else cumulative_chunks(args.tokens, rng))
     sizes = [len(c.encode()) + 200 for c in chunks]  # + the JSON around the text
     try:
         async with httpx.AsyncClient(base_url=url) as control, FoundationModelsClient(
@@ -105,7 +139,18 @@ async def main() -> None:
     first_kb = sum(sizes[:quarter]) / 1024
     last_kb = sum(sizes[-quarter:]) / 1024
     median = statistics.median(totals)
-    print(f"reply: {args.tokens} tokens in {n} cumulative chunks, "
+    if args.load:
+        first = statistics.median(g[0] for g in all_gaps)
+        rest = statistics.median(sum(g[1:]) for g in all_gaps) / (n - 1)
+        print(f"reply: {args.tokens} tokens in {n} cumulative chunks "
+              f"({args.interval * 1000:g} ms apart, {args.loop}); {args.replies} replies measured")
+        print(f"client CPU per answer: median {median * 1000:.2f} ms "
+              f"(min {min(totals) * 1000:.2f}, max {max(totals) * 1000:.2f})")
+        print(f"until first snapshot : {first * 1000:.2f} ms (request setup, response start,"
+              " first line)")
+        print(f"each later chunk     : {rest * 1e6:.0f} µs")
+        return
+    print(f"reply: {args.tokens} tokens in {n} cumulative chunks ({args.loop}), "
           f"{sum(sizes) / 2**20:.1f} MB of NDJSON; {args.replies} replies measured")
     print(f"client CPU per reply : median {median * 1000:.1f} ms "
           f"(min {min(totals) * 1000:.1f}, max {max(totals) * 1000:.1f})")
@@ -117,4 +162,11 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    arguments = parse_args()
+    if arguments.loop == "uvloop":
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main(arguments))
+    else:
+        asyncio.run(main(arguments))

@@ -24,6 +24,7 @@ from bot.foundation_models.auth import Auth
 from bot.foundation_models.error_mapping import is_refusal
 from bot.foundation_models.errors import BadRequestError, ImageRefusedError
 from bot.foundation_models.limits import GenerationLimiter
+from bot.foundation_models.net import http_client
 from bot.foundation_models.operations import (
     jpeg_of,
     operation_of,
@@ -75,7 +76,7 @@ class FoundationModelsClient:
         self.timeouts = timeouts or Timeouts()
         self.poll_policy = poll_policy or PollPolicy()
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient(
+        self._http = http or http_client(
             timeout=httpx.Timeout(
                 connect=self.timeouts.connect, read=None, write=self.timeouts.write, pool=None
             ),
