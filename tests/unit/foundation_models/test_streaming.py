@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import APITimeoutError, RateLimitError, StreamError
-from bot.foundation_models.streaming import LineBuffer
+from bot.foundation_models.streaming import LineBuffer, _Watchdog
 from bot.foundation_models.transport import NO_RETRY, Timeouts
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role, Snapshot
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -219,3 +219,85 @@ async def test_consecutive_streams_reuse_one_connection(
         assert snaps[-1].status is CompletionStatus.FINAL
     peers = {r.peer for r in fm.requests if r.path.endswith("/completion")}
     assert len(peers) == 1, peers
+
+
+async def test_idle_timeout_does_not_count_time_spent_by_the_consumer(
+    fm: FakeFoundationModels, make_client: MakeClient
+) -> None:
+    """The timeout covers waiting for the network, never the consumer's own pauses, even
+    when the first-byte timeout (armed first) is longer than the idle one."""
+    client = make_client(timeouts=Timeouts(connect=1, first_byte=1.0, idle=0.15), retry=NO_RETRY)
+    fm.queue_reply("a b c d", chunks=4, interval=0.05)
+    texts = []
+    async with aclosing(client.stream(HELLO, model="yandexgpt")) as stream:
+        async for snap in stream:
+            texts.append(snap.text)
+            await asyncio.sleep(0.3)  # twice the idle timeout, between reads
+    assert texts == ["a", "a b", "a b c", "a b c d"]
+    # ...and a stall after such a pause is still caught, after `idle`, not `first_byte`
+    fm.queue_reply("a b c d", chunks=4, fault="stall", fault_after=2, stall=2.0)
+    seen = []
+    started = 0.0
+
+    async def consume_slowly() -> None:
+        nonlocal started
+        async with aclosing(client.stream(HELLO, model="yandexgpt")) as stream:
+            async for snap in stream:
+                seen.append(snap.text)
+                await asyncio.sleep(0.3)
+                started = time.monotonic()
+
+    with pytest.raises(APITimeoutError) as info:
+        await consume_slowly()
+    assert info.value.phase == "idle"
+    assert info.value.partial_text == "a b"
+    assert seen == ["a", "a b"]
+    assert time.monotonic() - started < 0.9
+
+
+async def test_cancelling_a_read_is_a_cancellation_not_a_timeout(
+    fm: FakeFoundationModels, make_client: MakeClient
+) -> None:
+    client = make_client(timeouts=Timeouts(connect=1, first_byte=1.0, idle=0.2), retry=NO_RETRY)
+    fm.queue_reply("a b c d", chunks=4, fault="stall", fault_after=1, stall=2.0)
+    first = asyncio.Event()
+
+    async def consume() -> None:
+        async with aclosing(client.stream(HELLO, model="yandexgpt")) as stream:
+            async for _ in stream:
+                first.set()
+
+    task = asyncio.create_task(consume())
+    await first.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # the watchdog is gone with the stream: the client streams on normally
+    assert [s.text for s in await collect(client)] == ["Echo:", "Echo: hello"]
+
+
+@pytest.mark.parametrize("outside", [False, True])
+async def test_watchdog_owns_only_its_own_cancellation(outside: bool) -> None:
+    """The stream's timeout turns its own cancel into a timeout; a cancel from outside that
+    lands in the same loop iteration is not swallowed (as with `asyncio.timeout`)."""
+    loop = asyncio.get_running_loop()
+
+    async def read() -> tuple[bool, int]:
+        watchdog = _Watchdog()
+        watchdog.start(0.05)
+        task = asyncio.current_task()
+        assert task is not None
+        if outside:
+            loop.call_at(watchdog.deadline, task.cancel)
+        try:
+            await asyncio.sleep(1)  # a read that never ends
+        except asyncio.CancelledError:
+            watchdog.waiting = False
+            return watchdog.timed_out(), task.cancelling()
+        finally:
+            watchdog.close()
+        return False, task.cancelling()
+
+    timed_out, cancelling = await asyncio.create_task(read())
+    assert timed_out is not outside
+    assert cancelling == (1 if outside else 0)
