@@ -112,7 +112,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
-        if not protocol.chunks:
+        while not protocol.chunks:
             if protocol.eof:
                 if protocol.error is not None:
                     raise httpcore.ReadError(str(protocol.error) or type(protocol.error).__name__)
@@ -121,7 +121,6 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             if not await _within(waiter, timeout):
                 protocol.reader = None
                 raise httpcore.ReadTimeout("read timed out")
-            return await self.read(max_bytes, timeout)
         chunk = protocol.chunks[0]
         if len(chunk) <= max_bytes:
             del protocol.chunks[0]
