@@ -78,8 +78,8 @@ class Answerer:
         self.queues = queues
         # Chats already told that older turns were left out of the prompt.
         self._told_trimmed: set[int] = set()
-        # Chats where an answer is being written (not yet fully delivered).
-        self._writing: set[int] = set()
+        # Chats whose running answer is delivered and only its bookkeeping is left.
+        self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
 
     def submit_turn(
@@ -139,18 +139,27 @@ class Answerer:
             return False
         return self.queues.stop(chat_id)
 
+    def answered_later(self, ticket: Ticket) -> bool:
+        """The ticket's answer will follow another job of its chat (queued or not delivered)."""
+        return self.writing(ticket.chat_id) or self.queues.queued_behind(ticket)
+
     def writing(self, chat_id: int) -> bool:
-        return chat_id in self._writing
+        """A job of the chat runs and has not delivered its answer yet.
+
+        Asked of the chat's queue, not set by `deliver` itself: a job the worker has taken
+        but whose task has not started yet must count too (a question arriving then is
+        answered after it).
+        """
+        return self.queues.is_busy(chat_id) and chat_id not in self._settling
 
     def forget_trimmed_notice(self, chat_id: int) -> None:
         self._told_trimmed.discard(chat_id)
 
     async def deliver(self, target: Target, t: Translator, run: Runner) -> None:
-        self._writing.add(target.chat.chat_id)
         try:
             await self._deliver(target, t, run)
         finally:
-            self._writing.discard(target.chat.chat_id)
+            self._settling.discard(target.chat.chat_id)
 
     async def _deliver(self, target: Target, t: Translator, run: Runner) -> None:
         chat = target.chat
@@ -202,7 +211,7 @@ class Answerer:
             ids = await _settle(handle.fail(notice, result.text or None))
         else:
             ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
-        self._writing.discard(chat.chat_id)  # delivered; what follows is bookkeeping
+        self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
         # Stored with the answer already when the final text is where it streamed (groups).
         if ids and tuple(ids) != result.telegram_message_ids:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)

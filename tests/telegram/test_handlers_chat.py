@@ -13,6 +13,8 @@ from sqlalchemy import select
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageRole, MessageStatus
+from bot.telegram.deps import speaker, target
+from bot.telegram.texts import Translator
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, Person, running_app
 
 
@@ -73,6 +75,30 @@ async def test_messages_sent_while_streaming_are_answered_in_order(h: Harness) -
     finals = [m for m in h.calls(SendMessage) if m.text.startswith(("first", "Echo"))]
     # Answers that waited quote their question; the first one did not need to.
     assert [m.reply_parameters is not None for m in finals] == [False, True, True]
+
+
+async def test_a_question_behind_an_unfinished_answer_knows_it_waits(h: Harness) -> None:
+    # At every loop step from the first answer's submission to its delivery, a question
+    # behind it must see that it will be answered later (and so be quoted). That includes the
+    # steps after the worker took the first job but before its task began to run: the suite
+    # once saw a question arrive then and go unquoted.
+    h.fm.queue_reply("first answer", chunks=3, interval=0.01)
+    first, second = h.app.queues.take(ANNA.id), h.app.queues.take(ANNA.id)
+    question = h.message("one")
+    h.app.answers.submit_turn(
+        first, target(question), speaker(question), "one", Translator.for_code("en"),
+        question.message_id,
+    )
+    steps: list[bool] = []
+    async with asyncio.timeout(10):
+        while not any(m.text == "first answer" for m in h.calls(SendMessage)):
+            steps.append(h.app.answers.answered_later(second))
+            await asyncio.sleep(0)
+    assert steps
+    assert all(steps), f"not waiting at loop step {steps.index(False)}"
+    second.release()
+    await h.settle()
+    assert not h.app.answers.writing(ANNA.id)
 
 
 async def test_chats_are_answered_concurrently(h: Harness) -> None:

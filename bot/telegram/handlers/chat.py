@@ -76,10 +76,7 @@ async def handle_text(
         log.info("message %s joins a long paste split by Telegram", message.message_id)
         return  # the paste's first part answers it all; this ticket is released
     where = target(message)
-    chat_id = message.chat.id
-    if where.reply_to is None and (
-        deps.answers.writing(chat_id) or deps.queues.queued_behind(ticket)
-    ):
+    if where.reply_to is None and deps.answers.answered_later(ticket):
         # Answered later, after what is ahead: quote the question so it is clear what for.
         where = replace(where, reply_to=message.message_id)
     question: str | Callable[[], Awaitable[str]] = prompt
