@@ -56,7 +56,8 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK  # utime, stime
 
 
-def status_kb(pid: int, key: str) -> int:
+def status_field(pid: int, key: str) -> int:
+    """A number from /proc/<pid>/status (kB for the memory fields)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1])
@@ -129,19 +130,23 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             pid = bot.proc.pid
             await wait_ready(session, tg.url, bot)
             profiler = await start_profiler(args.profile, users, pid)
+            rss, peak = status_field(pid, "VmRSS") / 1024, status_field(pid, "VmHWM") / 1024
             print(
-                f"[{users} users] bot pid {pid} ready, RSS {status_kb(pid, 'VmRSS') / 1024:.0f} MB"
-                f" (peak so far {status_kb(pid, 'VmHWM') / 1024:.0f} MB); ramp {ramp:.0f} s, "
+                f"[{users} users] bot pid {pid} ready after {sum(cpu_times(pid)):.2f} s of CPU, "
+                f"RSS {rss:.0f} MB"
+                f" (peak so far {peak:.0f} MB); ramp {ramp:.0f} s, "
                 f"{total_turns} text turns, {images} images",
                 flush=True,
             )
             cpu0, t0 = cpu_times(pid), time.monotonic()
+            switches0 = status_field(pid, "voluntary_ctxt_switches")
             driver = Driver(tg.url, plan)
             turns = await driver.run()
             figures.wall = time.monotonic() - t0
             user, system = (now - then for now, then in zip(cpu_times(pid), cpu0, strict=True))
             figures.cpu_seconds, figures.cpu_system_seconds = user + system, system
-            figures.peak_rss_mb = status_kb(pid, "VmHWM") / 1024
+            figures.peak_rss_mb = status_field(pid, "VmHWM") / 1024
+            figures.wakeups = status_field(pid, "voluntary_ctxt_switches") - switches0
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 await profiler.wait()
@@ -184,7 +189,9 @@ def print_point(figures: RunFigures) -> None:
     print(f"  Telegram calls: {figures.tg_calls}", flush=True)
     print(
         f"  bot CPU: {figures.cpu_seconds:.2f} s over the driving phase, of which "
-        f"{figures.cpu_system_seconds:.2f} s in the kernel (sockets, polling, SQLite I/O)",
+        f"{figures.cpu_system_seconds:.2f} s in the kernel (sockets, polling, SQLite I/O); "
+        f"the loop thread slept and woke {figures.wakeups} times "
+        f"({figures.wakeups / max(1, figures.answered):.1f} per turn)",
         flush=True,
     )
     if figures.tg_429_detail:

@@ -47,6 +47,8 @@ class RunFigures:
     by_kind: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     cpu_seconds: float = 0.0
     cpu_system_seconds: float = 0.0
+    # voluntary context switches of the bot's main thread: each is a sleep in the event loop
+    wakeups: int = 0
     peak_rss_mb: float = 0.0
     db_mb: float = 0.0
     wall: float = 0.0
