@@ -116,7 +116,6 @@ async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
 async def run_bot(settings: Settings, system_prompt: str) -> None:
     from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
-    from bot.telegram.responsetypes import build_hot_models
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
     async with core(settings, system_prompt) as c:
@@ -139,10 +138,6 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
         )
-        # Before the first update, so the first users do not wait for pydantic schema builds
-        # (see bot/telegram/responsetypes.py), and before the freeze: the schemas live as long
-        # as the process.
-        build_hot_models()
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
         # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.

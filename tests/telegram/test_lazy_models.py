@@ -89,39 +89,3 @@ def test_lazy_import_leaves_pydantic_as_it_was() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert out.split() == ["True", "True", "3"]
-
-
-def test_hot_models_are_built_before_the_first_update_and_stay_built() -> None:
-    """The first getUpdates answer and the first sendMessage through aiogram find their models
-    built (no schema build on a user's turn), and the answer models survive a collection."""
-    probe = textwrap.dedent(
-        """
-        import gc, json, weakref
-        import bot.telegram  # the lazy import
-        from aiogram.methods import Response
-        from aiogram.types import Message, Update
-        from bot.telegram.responsetypes import HOT_ANSWERS, HOT_MODELS, build_hot_models
-
-        before = [m.__name__ for m in HOT_MODELS if m.__pydantic_complete__]
-        build_hot_models()
-        refs = [weakref.ref(Response[r]) for r in HOT_ANSWERS]
-        gc.collect()
-        answers = [ref() for ref in refs]
-        print(json.dumps({
-            "before": before,
-            "models": [m.__pydantic_complete__ for m in HOT_MODELS],
-            "answers": [a is not None and a.__pydantic_complete__ for a in answers],
-            "updates": Response[list[Update]].model_validate({"ok": True, "result": [
-                {"update_id": 3, "message": {"message_id": 1, "date": 1700000000,
-                 "chat": {"id": 7, "type": "private"}, "text": "hi"}}]}).result[0].update_id,
-        }))
-        """
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    ).stdout
-    report = json.loads(out.strip().splitlines()[-1])
-    assert report["before"] == []  # the lazy import left them to be built on first use
-    assert all(report["models"])
-    assert all(report["answers"])  # still the built ones after gc: pinned for the process
-    assert report["updates"] == 3
