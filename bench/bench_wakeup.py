@@ -6,6 +6,7 @@ A writer process sends 2 KB (a streamed line's size) to this process over loopba
 `gap` ms; this process reads it with uvloop's streams and does nothing else. CPU per read
 (process CPU time; the kernel's share from getrusage) is what waking the loop costs, with no
 work of ours in it.
+
 On the VMs this project is measured on, a read that follows an idle gap costs several times
 one that follows a busy moment (caches and the CPU itself go cold while the process sleeps),
 so a bot turn pays this floor once per wake-up; bench_load.py prints the wake-ups per turn.
