@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import faults_table
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 FIXTURES = SHARED / "fixtures" / "foundation-models"
@@ -16,6 +18,13 @@ def _no_real_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's .env or real credentials."""
     for name in ("YANDEX_API_KEY", "YANDEX_IAM_TOKEN", "YANDEX_SA_KEY_FILE", "TELEGRAM_BOT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The fault suite's table is registered here, not in tests/e2e/conftest.py: under
+    # pytest-xdist the process that prints the summary collects nothing, so it loads only
+    # this conftest, and it sees the scenarios only through the workers' reports.
+    config.pluginmanager.register(faults_table.ScenarioTable(), "fault-scenarios")
 
 
 # Database fixtures (migrated SQLite files, PostgreSQL when reachable): see tests/db.py.

@@ -1,7 +1,7 @@
 """Fixtures for end-to-end tests: ``e2e`` setups (fakes started, bot not yet started), ``world``
 (the bot shared by the fault scenarios, see faults_world.py) and, for the fake Bot API's own
 tests, ``tg`` (an in-process fake) with ``bot`` (a real aiogram Bot). The fault suite's table
-(faults_table.py) is printed at the end of the session."""
+(faults_table.py) is kept by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 import pytest_asyncio
 from aiogram import Bot
 
-from tests.e2e import faults_table
 from tests.e2e.botapi import FAKE_TOKEN, make_bot
 from tests.e2e.faults_world import World, start_world, stop_world
 from tests.e2e.harness import E2E
@@ -25,11 +24,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"report_{report.when}", report)
-    faults_table.record(item, report)
-
-
-def pytest_terminal_summary(terminalreporter: object, config: pytest.Config) -> None:
-    faults_table.write(terminalreporter, config)
 
 
 def _print_log_on_failure(request: pytest.FixtureRequest, setup: E2E) -> None:

@@ -1,18 +1,18 @@
 """The fault suite's table: tests marked ``@scenario("...")`` are listed with their result at
 the end of the session ("scenario | result"), whatever else ran.
 
-Used from tests/e2e/conftest.py (``record`` in the report hook, ``write`` in the terminal
-summary); the ``scenario`` marker is registered in pyproject.toml.
+`ScenarioTable` is a plugin registered by tests/conftest.py; the ``scenario`` marker is
+registered in pyproject.toml. The scenario's name travels in the report's
+``user_properties``, because with pytest-xdist the tests are collected and run on workers
+and only their reports reach the process that prints.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
-_KEY = pytest.StashKey["ScenarioTable"]()
 
 
 def scenario(name: str) -> pytest.MarkDecorator:
@@ -26,39 +26,44 @@ class Row:
     result: str = "PASS"
 
 
-@dataclass
 class ScenarioTable:
-    rows: dict[str, Row] = field(default_factory=dict)
+    """A pytest plugin (registered by tests/conftest.py) that keeps and prints the table."""
 
+    def __init__(self) -> None:
+        self.rows: dict[str, Row] = {}
 
-def record(item: pytest.Item, report: pytest.TestReport) -> None:
-    """Fold one phase's report into the item's row (setup, call, teardown)."""
-    marker = item.get_closest_marker("scenario")
-    if marker is None or not marker.args:
-        return
-    table = item.config.stash.setdefault(_KEY, ScenarioTable())
-    row = table.rows.setdefault(item.nodeid, Row(str(marker.args[0])))
-    if report.skipped and hasattr(report, "wasxfail"):
-        row.result = f"XFAIL ({report.wasxfail})"
-    elif report.skipped:
-        row.result = "SKIP"
-    elif report.failed:
-        row.result = "ERROR" if report.when != "call" else "FAIL"
-    elif report.passed and hasattr(report, "wasxfail") and report.when == "call":
-        row.result = "XPASS"  # strict xfails also fail the run
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        """Put a scenario's name where its reports will carry it."""
+        marker = item.get_closest_marker("scenario")
+        if marker is not None and marker.args:
+            item.user_properties.append(("scenario", str(marker.args[0])))
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Fold one phase's report into its scenario's row (setup, call, teardown)."""
+        name = dict(report.user_properties).get("scenario")
+        if name is None:
+            return
+        row = self.rows.setdefault(report.nodeid, Row(str(name)))
+        if report.skipped and hasattr(report, "wasxfail"):
+            row.result = f"XFAIL ({report.wasxfail})"
+        elif report.skipped:
+            row.result = "SKIP"
+        elif report.failed:
+            row.result = "ERROR" if report.when != "call" else "FAIL"
+        elif report.passed and hasattr(report, "wasxfail") and report.when == "call":
+            row.result = "XPASS"  # strict xfails also fail the run
 
-def write(terminal: Any, config: pytest.Config) -> None:
-    """Print the table (nothing when no scenario ran)."""
-    table = config.stash.get(_KEY, None)
-    if table is None or not table.rows:
-        return
-    rows = list(table.rows.values())
-    width = max(len(r.name) for r in rows)
-    terminal.section("fault scenarios", sep="=")
-    terminal.line(f"{'scenario'.ljust(width)} | result")
-    terminal.line(f"{'-' * width}-+-{'-' * 6}")
-    for row in rows:
-        terminal.line(f"{row.name.ljust(width)} | {row.result}")
-    passed = sum(r.result == "PASS" for r in rows)
-    terminal.line(f"{passed} of {len(rows)} scenarios passed")
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the table (nothing when no scenario ran)."""
+        if not self.rows:
+            return
+        terminal = terminalreporter
+        rows = list(self.rows.values())
+        width = max(len(r.name) for r in rows)
+        terminal.section("fault scenarios", sep="=")
+        terminal.line(f"{'scenario'.ljust(width)} | result")
+        terminal.line(f"{'-' * width}-+-{'-' * 6}")
+        for row in rows:
+            terminal.line(f"{row.name.ljust(width)} | {row.result}")
+        passed = sum(r.result == "PASS" for r in rows)
+        terminal.line(f"{passed} of {len(rows)} scenarios passed")

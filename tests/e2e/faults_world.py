@@ -256,7 +256,10 @@ def shared(
         test.__module__ = body.__module__
         test.__doc__ = body.__doc__
         test.shared_key = key  # type: ignore[attr-defined]
-        marks = [scenario(name), *getattr(body, "pytestmark", [])]
+        # One pytest-xdist worker runs them all (--dist loadgroup): each worker that asked for
+        # ``world`` would start its own bot and run every shared scenario again.
+        marks = [scenario(name), pytest.mark.xdist_group("shared-bot"),
+                 *getattr(body, "pytestmark", [])]
         setattr(test, "pytestmark", marks)  # noqa: B010
         return test
 
