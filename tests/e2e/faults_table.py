@@ -57,7 +57,7 @@ class ScenarioTable:
         """Print the table (nothing when no scenario ran)."""
         if not self.rows:
             return
-        terminal = terminalreporter
+        terminal = terminalreporter  # pytest passes hook arguments by this name
         rows = list(self.rows.values())
         width = max(len(r.name) for r in rows)
         terminal.section("fault scenarios", sep="=")
