@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     daily_token_limit: int = Field(default=0, ge=0)  # 0 = unlimited
     daily_image_limit: int = Field(default=20, ge=0)  # 0 = unlimited
     retention_days: int = Field(default=0, ge=0)  # 0 = keep forever
+    # Messages still queued (or answers cut short) when the bot stopped are answered after the
+    # restart; older than this many seconds, QUEUE_STALE_ACTION says what happens to them.
+    queue_max_age: int = Field(default=3600, ge=0)
+    # "apologize": answered, after one short apology per chat; "drop": not answered, and one
+    # message per chat says so.
+    queue_stale_action: Literal["apologize", "drop"] = "apologize"
 
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL

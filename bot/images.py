@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,13 @@ from bot.foundation_models.errors import (
 )
 from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
 from bot.storage.models import ImageJob, ImageJobStatus
-from bot.storage.repositories import ImageJobRepository, UsageRepository
+from bot.storage.repositories import (
+    ImageJobRepository,
+    UpdateReceipt,
+    UsageRepository,
+    mark_settled,
+    settle_in,
+)
 
 MAX_PROMPT_CHARS = 500  # YandexART's limit (reference §8.4)
 logger = logging.getLogger(__name__)
@@ -99,6 +105,24 @@ class ImageService:
 
         Raises InvalidRequestError (nothing stored), ImageRefusedError (job refused) or
         another FoundationModelsError (job failed)."""
+        job_id = await self.create(
+            chat_id, user_id, prompt, options, status_message_id=status_message_id
+        )
+        return await self.start(job_id)
+
+    async def create(
+        self,
+        chat_id: int,
+        user_id: int,
+        prompt: str,
+        options: ImageOptions | None = None,
+        *,
+        status_message_id: int | None = None,
+        receipts: Sequence[UpdateReceipt] = (),
+    ) -> int:
+        """Store the job (from here a restart resumes it); `start(job_id)` submits it.
+        `receipts`: the queued updates that asked for it leave the queue in the same
+        transaction. Raises InvalidRequestError for a bad prompt (nothing stored)."""
         prompt = validate_prompt(prompt)
         options = options or ImageOptions()
         async with self._sessionmaker() as session:
@@ -110,7 +134,15 @@ class ImageService:
                 model=self._image_model,
                 status_message_id=status_message_id,
             )
+            await settle_in(session, receipts)
             await session.commit()
+        mark_settled(receipts)
+        return job.id
+
+    async def start(self, job_id: int) -> ImageJobRef:
+        """Submit a stored job (see `submit` for what it raises)."""
+        async with self._sessionmaker() as session:
+            job = await _require(session, job_id)
         return await self._start(job)
 
     async def wait(self, job_id: int) -> bytes:

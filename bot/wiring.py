@@ -132,6 +132,8 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
                 daily_image_limit=settings.daily_image_limit,
                 retention_days=settings.retention_days,
                 data_logging=settings.yandex_data_logging,
+                queue_max_age=settings.queue_max_age,
+                queue_stale_action=settings.queue_stale_action,
             ),
             allowed_users=settings.allowed_user_ids,
             allowed_chats=settings.allowed_chat_ids,

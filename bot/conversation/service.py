@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,7 +42,10 @@ from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
     MessageRepository,
+    UpdateReceipt,
     UsageRepository,
+    mark_settled,
+    settle_in,
 )
 
 logger = logging.getLogger(__name__)
@@ -104,10 +107,13 @@ class ConversationService:
         *,
         on_snapshot: Callable[[Snapshot], None] | None = None,
         telegram_message_id: int | None = None,
+        receipts: Sequence[UpdateReceipt] = (),
     ) -> TurnResult:
         """Answer `text`. Turns of one chat run one at a time, in call order.
 
-        Raises InvalidRequestError for a blank text (nothing is stored)."""
+        `receipts`: the queued updates that carried the question; they leave the durable
+        queue in the transaction that stores it. Raises InvalidRequestError for a blank text
+        (nothing is stored)."""
         if not text.strip():
             raise InvalidRequestError("the message is empty")
         async with self._locks.hold(chat.chat_id):
@@ -128,7 +134,9 @@ class ConversationService:
                 question = Question(
                     question_id, conversation_id, text, tokens, speaker.display_name
                 )
-                turn = await self._open(session, chat, speaker, model, system_prompt, question)
+                turn = await self._open(
+                    session, chat, speaker, model, system_prompt, question, receipts
+                )
             return await self._run(turn, on_snapshot)
 
     async def retry_last(
@@ -137,6 +145,7 @@ class ConversationService:
         speaker: Speaker,
         *,
         on_snapshot: Callable[[Snapshot], None] | None = None,
+        receipts: Sequence[UpdateReceipt] = (),
     ) -> TurnResult | None:
         """Answer the conversation's last question again; None when there is none yet."""
         async with self._locks.hold(chat.chat_id):
@@ -144,7 +153,9 @@ class ConversationService:
                 model, system_prompt, conversation_id = await self._chat_settings(session, chat)
                 last = await MessageRepository(session).last_turn(conversation_id)
                 if last is None:
+                    await settle_in(session, receipts)
                     await session.commit()
+                    mark_settled(receipts)
                     return None
                 if last.answer is not None:
                     await session.delete(last.answer)
@@ -153,15 +164,19 @@ class ConversationService:
                 question = Question(
                     user.id, user.conversation_id, user.text, user.token_count, user.author_name
                 )
-                turn = await self._open(session, chat, speaker, model, system_prompt, question)
+                turn = await self._open(
+                    session, chat, speaker, model, system_prompt, question, receipts
+                )
             return await self._run(turn, on_snapshot)
 
-    async def reset(self, chat_id: int) -> None:
+    async def reset(self, chat_id: int, *, receipts: Sequence[UpdateReceipt] = ()) -> None:
         """Close the chat's conversation; the next turn opens a new one. Not serialised with
         turns: an answer in flight still lands in the conversation of its question."""
         async with self._sessionmaker() as session:
             await ConversationRepository(session).close_open(chat_id)
+            await settle_in(session, receipts)
             await session.commit()
+        mark_settled(receipts)
 
     async def set_answer_telegram_ids(self, message_id: int, telegram_ids: list[int]) -> None:
         async with self._sessionmaker() as session:
@@ -218,8 +233,10 @@ class ConversationService:
         model: str,
         system_prompt: str,
         question: Question,
+        receipts: Sequence[UpdateReceipt],
     ) -> TurnState:
-        """Add the placeholder answer, read the prompt window, commit (first unit of work)."""
+        """Add the placeholder answer, read the prompt window, settle the updates that
+        carried the question, commit (first unit of work)."""
         messages = MessageRepository(session)
         answer_id = await messages.insert(
             question.conversation_id,
@@ -234,7 +251,9 @@ class ConversationService:
         window = await messages.recent_for_prompt(
             question.conversation_id, budget, self._statuses, estimate=estimate_tokens
         )
+        await settle_in(session, receipts)
         await session.commit()
+        mark_settled(receipts)
         turn = TurnState(chat, speaker, model, system_prompt, question, answer_id, window)
         self._streaming[chat.chat_id] = turn
         return turn

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -232,14 +233,32 @@ class ImageJob(TimestampMixin, Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already handled (exactly-once). Ids are per bot, hence bot_id."""
+    """Telegram update ids accepted by the bot (exactly-once). Ids are per bot, hence bot_id.
+
+    The row is written before Telegram is told the update arrived (the webhook's 200, the
+    next getUpdates offset). A message whose effect is not stored yet keeps its update JSON in
+    `payload` (the durable queue): the effect's own transaction clears it (the question stored,
+    the conversation reset, the image job created), and a restart replays every row that still
+    has one, in update_id order (Telegram's delivery order).
+    """
 
     __tablename__ = "processed_updates"
-    __table_args__ = (Index("ix_processed_updates_processed_at", "processed_at"),)
+    __table_args__ = (
+        Index("ix_processed_updates_processed_at", "processed_at"),
+        Index(
+            "ix_processed_updates_pending",
+            "bot_id",
+            "update_id",
+            sqlite_where=text("payload IS NOT NULL"),
+            postgresql_where=text("payload IS NOT NULL"),
+        ),
+    )
 
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[str | None] = mapped_column(Text)
 
 
 class DailyUsage(Base):

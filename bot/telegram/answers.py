@@ -33,6 +33,7 @@ from bot.foundation_models.errors import (
 )
 from bot.foundation_models.types import Snapshot
 from bot.storage.models import MessageStatus
+from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
@@ -90,8 +91,11 @@ class Answerer:
         text: str | Callable[[], Awaitable[str]],
         t: Translator,
         telegram_message_id: int | None,
+        receipts: Sequence[UpdateReceipt] = (),
     ) -> None:
-        """Queue a turn; `text` may be a coroutine function completing it (a long paste)."""
+        """Queue a turn; `text` may be a coroutine function completing it (a long paste).
+        `receipts` (read when the question is complete: a paste's later parts add theirs)
+        leave the durable queue when the question is stored."""
 
         async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult:
             question = text if isinstance(text, str) else await text()
@@ -101,6 +105,7 @@ class Answerer:
                 question,
                 on_snapshot=on_snapshot,
                 telegram_message_id=telegram_message_id,
+                receipts=tuple(receipts),
             )
 
         ticket.submit(lambda: self.deliver(target, t, runner))
@@ -112,13 +117,14 @@ class Answerer:
         speaker: Speaker,
         t: Translator,
         stale_ids: Sequence[int] = (),
+        receipts: Sequence[UpdateReceipt] = (),
     ) -> None:
         """Answer the last question again; `stale_ids` are messages showing a partial answer
         a crash left behind: they are deleted first, so the chat shows one answer."""
 
         async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult | None:
             return await self.conversation.retry_last(
-                target.chat, speaker, on_snapshot=on_snapshot
+                target.chat, speaker, on_snapshot=on_snapshot, receipts=receipts
             )
 
         async def job() -> None:

@@ -1,15 +1,21 @@
 """The Telegram application: Bot, Dispatcher, routers and middlewares; polling and webhook
 runners with graceful shutdown.
 
+Every update enters through the durable intake (intake.py): claimed, and stored when it is a
+message, before Telegram is told it arrived. Start-up resumes what the last run left undone
+(backlog.py) before the first new update is taken.
+
 Shutdown (SIGTERM / SIGINT): stop taking updates, let queued and streaming answers finish for
 `shutdown_grace` seconds, then cancel the rest (each is finalised as cancelled: the partial
-text is delivered and stored), stop image pollers (their jobs resume on the next start), and
-close the bot session. Closing the model client and the database is the caller's (wiring.py).
+text is delivered and stored; messages still queued stay in the durable queue for the next
+start), stop image pollers (their jobs resume on the next start), and close the bot session.
+Closing the model client and the database is the caller's (wiring.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -18,19 +24,21 @@ from urllib.parse import urlsplit
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteWebhook, SetWebhook
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.conversation import ConversationService
 from bot.images import ImageService
 from bot.telegram import maintenance
 from bot.telegram.access import AccessPolicy
-from bot.telegram.answers import Answerer, Target
+from bot.telegram.answers import Answerer
+from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
 from bot.telegram.handlers import chat, commands, errors, images, other
 from bot.telegram.imagejobs import ImageDelivery
+from bot.telegram.intake import DurablePolling, DurableWebhookHandler, Intake
 from bot.telegram.middlewares import QuotaMiddleware, RecentlySeen, install_middlewares
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.pastes import PasteJoiner
@@ -44,7 +52,6 @@ from bot.telegram.startup import (
     set_commands,
     stop_on_signals,
 )
-from bot.telegram.texts import Translator
 
 __all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
 
@@ -98,6 +105,9 @@ class TelegramApp:
         self.shutdown_settle = shutdown_settle
         self.outbox = outbox or Outbox(bot)
         self.queues = ChatQueues()
+        self.intake = Intake(sessionmaker, bot.id)
+        # getUpdates answers are stored before aiogram's next call acknowledges them.
+        bot.session.middleware(DurablePolling(self.intake))
         self.seen = RecentlySeen()
         self.notify = OutboxNotifier(self.outbox)
         self.policy = AccessPolicy.build(allowed_users, allowed_chats, admins)
@@ -131,6 +141,7 @@ class TelegramApp:
         install_middlewares(
             dp,
             queues=self.queues,
+            intake=self.intake,
             policy=self.policy,
             sessionmaker=self.sessionmaker,
             notify=self.notify,
@@ -157,16 +168,22 @@ class TelegramApp:
 
     async def startup(self) -> None:
         await self.set_commands()
-        interrupted = await maintenance.interrupted_turns(self.sessionmaker)
-        recovered = await self.conversation.recover_interrupted()
-        if recovered:
-            log.info(
-                "%d answers were cut short by the last stop; answering %d again",
-                recovered,
-                len(interrupted),
-            )
-        for turn in interrupted:
-            self._answer_again(turn)
+        max_age = self.options.queue_max_age
+        backlog = Backlog(
+            bot=self.bot,
+            dp=self.dp,
+            intake=self.intake,
+            queues=self.queues,
+            answers=self.answers,
+            conversation=self.conversation,
+            notify=self.notify,
+            sessionmaker=self.sessionmaker,
+            max_age=dt.timedelta(seconds=max_age) if max_age > 0 else None,
+            stale_action="drop" if self.options.queue_stale_action == "drop" else "apologize",
+        )
+        resumed = await backlog.resume()
+        for task in resumed.feeds:
+            self._keep(task)
         self._spawn(self.images.resume(), "resume-images")
         if self.options.retention_days > 0:
             self._spawn(
@@ -175,18 +192,11 @@ class TelegramApp:
             )
         self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
 
-    def _answer_again(self, turn: maintenance.InterruptedTurn) -> None:
-        """A crash cut this answer short: answer the question again (`retry_last`)."""
-        group = turn.chat_type != "private"
-        target = Target(
-            ChatRef(turn.chat_id, turn.chat_type),
-            reply_to=turn.question_telegram_id if group else None,
-        )
-        speaker = Speaker(turn.author_id, turn.author_name, turn.language)
-        t = Translator.for_code(turn.language)
-        self.answers.submit_retry(
-            self.queues.take(turn.chat_id), target, speaker, t, turn.stale_message_ids
-        )
+    async def process(self, update: Update) -> Any:
+        """Accept one update through the intake and handle it (tests, embedding apps)."""
+        if not await self.intake.accept([update]):
+            return None
+        return await self.dp.feed_update(self.bot, update)
 
     async def set_commands(self) -> None:
         await set_commands(self.bot)
@@ -202,7 +212,9 @@ class TelegramApp:
         log.info("shutdown complete")
 
     def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
+        self._keep(asyncio.create_task(coro, name=name))
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -232,8 +244,8 @@ class TelegramApp:
         X-Telegram-Bot-Api-Secret-Token header (401 otherwise). Returns after SIGTERM/SIGINT."""
         path = urlsplit(url).path or "/"
         app = web.Application()
-        handler = SimpleRequestHandler(
-            self.dp, self.bot, handle_in_background=True, secret_token=secret
+        handler = DurableWebhookHandler(
+            self.dp, self.bot, handle_in_background=True, secret_token=secret, intake=self.intake
         )
         handler.register(app, path=path)
         runner = web.AppRunner(app, handle_signals=False)

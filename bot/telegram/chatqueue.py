@@ -6,6 +6,11 @@ update takes a *ticket* before its first await (see `OrderingMiddleware`); the c
 runs jobs strictly in ticket order, and a ticket whose update produced no job is released.
 The running job is an asyncio task of its own, so `/stop` and the draft stop button cancel it
 while the worker and the polling loop carry on.
+
+A ticket may carry `on_done`, run by the worker once the ticket's job has ended (or at once,
+in order, when the update produced no job): the durable queue settles the update there
+(bot/telegram/intake.py). Shutdown skips it for what it cancels or never ran, so those updates
+are replayed at the next start.
 """
 
 from __future__ import annotations
@@ -19,15 +24,17 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
+Hook = Callable[[], Awaitable[None]]
 
 
 class Ticket:
     """A place in a chat's queue; resolve it with `submit(job)` or `release()` exactly once."""
 
-    __slots__ = ("_future", "chat_id")
+    __slots__ = ("_future", "chat_id", "on_done")
 
     def __init__(self, chat_id: int) -> None:
         self.chat_id = chat_id
+        self.on_done: Hook | None = None
         self._future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
 
     def submit(self, job: Job) -> None:
@@ -54,6 +61,8 @@ class _Lane:
 class ChatQueues:
     def __init__(self) -> None:
         self._lanes: dict[int, _Lane] = {}
+        # Set when shutdown cancels: what it cuts short is not done, so `on_done` is skipped.
+        self._cancelling = False
 
     def take(self, chat_id: int) -> Ticket:
         """Must be called before the update's first await to keep delivery order."""
@@ -92,12 +101,13 @@ class ChatQueues:
                 ticket = lane.tickets[0]
                 job = await ticket._future
                 lane.tickets.popleft()
-                if job is None:
-                    continue
-                lane.current = asyncio.create_task(_run(job), name=f"chat-{chat_id}-job")
-                # wait() never raises the job's CancelledError into the worker.
-                await asyncio.wait({lane.current})
-                lane.current = None
+                if job is not None:
+                    lane.current = asyncio.create_task(_run(job), name=f"chat-{chat_id}-job")
+                    # wait() never raises the job's CancelledError into the worker.
+                    await asyncio.wait({lane.current})
+                    lane.current = None
+                if ticket.on_done is not None and not self._cancelling:
+                    await _run(ticket.on_done)
         finally:
             lane.current = None
             if self._lanes.get(chat_id) is lane:
@@ -119,6 +129,7 @@ class ChatQueues:
         if not pending:
             return
         log.warning("shutdown: cancelling %d unfinished answers", len(pending))
+        self._cancelling = True
         for lane in list(self._lanes.values()):
             for ticket in lane.tickets:
                 ticket.release()

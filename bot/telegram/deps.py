@@ -31,6 +31,9 @@ class BotOptions:
     retention_days: int = 0
     data_logging: bool = False
     image_prompt_limit: int = 500
+    # See QUEUE_MAX_AGE and QUEUE_STALE_ACTION (bot/telegram/backlog.py); 0 = never too old.
+    queue_max_age: float = 3600.0
+    queue_stale_action: str = "apologize"
 
     @property
     def default_model(self) -> str:

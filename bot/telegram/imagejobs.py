@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiogram.exceptions import TelegramAPIError
@@ -23,7 +24,7 @@ from bot.foundation_models.errors import (
     InvalidRequestError,
 )
 from bot.images import ImageJobRef, ImageService
-from bot.storage.repositories import UserRepository
+from bot.storage.repositories import UpdateReceipt, UserRepository
 from bot.telegram.imageargs import ImageRequest
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
@@ -59,8 +60,24 @@ class ImageDelivery:
         self.action_interval = action_interval
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, place: Place, user_id: int, request: ImageRequest, t: Translator) -> None:
-        self._spawn(self._new_job(place, user_id, request, t))
+    async def start(
+        self,
+        place: Place,
+        user_id: int,
+        request: ImageRequest,
+        t: Translator,
+        receipts: Sequence[UpdateReceipt] = (),
+    ) -> None:
+        """Store the job before returning (the /image update leaves the durable queue with
+        it, and a restart resumes it), then draw and deliver it in the background."""
+        try:
+            job_id = await self.service.create(
+                place.chat_id, user_id, request.prompt, request.options, receipts=receipts
+            )
+        except InvalidRequestError:
+            await self._end(place, None, t("image_usage"))
+            return
+        self._spawn(self._new_job(place, job_id, t))
 
     async def resume(self) -> None:
         """Start delivering every job a previous run left unfinished."""
@@ -90,21 +107,12 @@ class ImageDelivery:
 
     # -- steps ----------------------------------------------------------------------------------
 
-    async def _new_job(
-        self, place: Place, user_id: int, request: ImageRequest, t: Translator
-    ) -> None:
+    async def _new_job(self, place: Place, job_id: int, t: Translator) -> None:
         status_id = await self._send_status(place, t)
         try:
-            ref = await self.service.submit(
-                place.chat_id,
-                user_id,
-                request.prompt,
-                request.options,
-                status_message_id=status_id,
-            )
-        except InvalidRequestError:
-            await self._end(place, status_id, t("image_usage"))
-            return
+            if status_id is not None:
+                await self.service.set_status_message(job_id, status_id)
+            ref = await self.service.start(job_id)
         except ImageRefusedError as exc:
             await self._end(place, status_id, t("image_refused", reason=exc.reason))
             return

@@ -18,8 +18,6 @@ log = logging.getLogger(__name__)
 
 # Telegram keeps an undelivered update for 24 hours; claims older than that guard nothing.
 CLAIM_TTL = dt.timedelta(days=2)
-# Answers interrupted by a crash less than this long ago are given again after a restart.
-RESUME_WINDOW = dt.timedelta(minutes=15)
 
 
 async def purge_once(sessionmaker: async_sessionmaker[AsyncSession], days: int) -> None:
@@ -73,15 +71,16 @@ class InterruptedTurn:
     question_telegram_id: int | None
     # Messages that showed the partial answer (groups stream into a real message).
     stale_message_ids: tuple[int, ...] = ()
+    asked_at: dt.datetime | None = None
 
 
 async def interrupted_turns(
-    sessionmaker: async_sessionmaker[AsyncSession], max_age: dt.timedelta = RESUME_WINDOW
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> list[InterruptedTurn]:
-    """Recent answers left `streaming` in open conversations, one per chat (the newest).
+    """Answers left `streaming` in open conversations, one per chat (the newest).
 
     Read before `ConversationService.recover_interrupted()` marks them failed, so start-up can
-    answer those questions again. Older ones are only marked: an answer hours late is noise.
+    answer those questions again (bot/telegram/backlog.py decides what to do with old ones).
     """
     question = aliased(Message)
     stmt = (
@@ -93,6 +92,7 @@ async def interrupted_turns(
             User.language,
             question.telegram_message_ids,
             Message.telegram_message_ids,
+            question.created_at,
         )
         .select_from(Message)
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -102,7 +102,6 @@ async def interrupted_turns(
         .where(
             Message.status == MessageStatus.STREAMING,
             Message.role == MessageRole.ASSISTANT,
-            Message.created_at >= dt.datetime.now(dt.UTC) - max_age,
             Conversation.closed_at.is_(None),
         )
         .order_by(Message.id.desc())
@@ -111,11 +110,18 @@ async def interrupted_turns(
         rows = (await session.execute(stmt)).all()
         await session.commit()
     turns: dict[int, InterruptedTurn] = {}
-    for chat_id, chat_type, author_id, name, language, telegram_ids, shown_in in rows:
+    for chat_id, chat_type, author_id, name, language, telegram_ids, shown_in, asked in rows:
         if chat_id in turns or author_id is None:
             continue
         first_id = telegram_ids[0] if telegram_ids else None
         turns[chat_id] = InterruptedTurn(
-            chat_id, chat_type, author_id, name or "", language, first_id, tuple(shown_in or ())
+            chat_id,
+            chat_type,
+            author_id,
+            name or "",
+            language,
+            first_id,
+            tuple(shown_in or ()),
+            asked,
         )
     return list(turns.values())

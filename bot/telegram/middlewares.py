@@ -1,10 +1,13 @@
 """Update middlewares, outermost first (see `install_middlewares`):
 
-1. OrderingMiddleware - a message takes its place in its chat's FIFO before any await.
-2. AccessMiddleware - drops other bots; outsiders get one refusal and cost nothing (no DB row,
-   no model call).
-3. DatabaseMiddleware - claims the update id (exactly once), upserts user and chat, drops
-   blocked users, injects `session`, `t` (texts in the user's language) and `is_admin`.
+1. OrderingMiddleware - drops an update the intake did not accept (a duplicate: the intake
+   claimed every update exactly once before Telegram was told it arrived, see intake.py);
+   a message takes its place in its chat's FIFO before any await, with its `receipt` (the
+   durable queue's entry, settled by the chat's worker when the message's turn has passed).
+2. AccessMiddleware - drops other bots; outsiders get one refusal and cost nothing (no model
+   call; their message leaves the durable queue when its turn passes).
+3. DatabaseMiddleware - upserts user and chat, drops blocked users, injects `session`, `t`
+   (texts in the user's language) and `is_admin`.
 4. QuotaMiddleware (inner, on message handlers) - the per-minute rate limit for every message
    handler but those flagged `quota="free"` (/stop), plus the daily token budget for
    `quota="text"` and the image budget for `quota="image"`.
@@ -31,14 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import User as StoredUser
 from bot.storage.models import UserRole
-from bot.storage.repositories import (
-    ChatRepository,
-    UpdateRepository,
-    UsageRepository,
-    UserRepository,
-)
+from bot.storage.repositories import ChatRepository, UsageRepository, UserRepository
 from bot.telegram.access import AccessPolicy, RefusalMemory
 from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.intake import Intake
 from bot.telegram.ratelimit import RateLimiter, whole_seconds
 from bot.telegram.texts import Translator
 
@@ -60,15 +59,25 @@ def today() -> dt.date:
 
 
 class OrderingMiddleware(BaseMiddleware):
-    def __init__(self, queues: ChatQueues) -> None:
+    def __init__(self, queues: ChatQueues, intake: Intake) -> None:
         self.queues = queues
+        self.intake = intake
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        accepted, receipt = self.intake.take(event.update_id)
+        if not accepted:
+            log.info("update %s was not accepted by the intake (a duplicate); dropped",
+                     event.update_id)  # fmt: skip
+            return None
+        data["receipt"] = receipt
         chat: Chat | None = data.get("event_chat")
         if event.message is None or chat is None:
             return await handler(event, data)
         ticket = self.queues.take(chat.id)
+        if receipt is not None:
+            # Settled here unless the job's own transaction did (then this is a no-op).
+            ticket.on_done = lambda: self.intake.settle(receipt)
         data["ticket"] = ticket
         try:
             return await handler(event, data)
@@ -184,14 +193,7 @@ class DatabaseMiddleware(BaseMiddleware):
         assert isinstance(event, Update)
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
-        bot_id = data["bot"].id
         async with self.sessionmaker() as session:
-            # Committed at once: a duplicate delivered while this one is being answered must
-            # see the claim, and no write lock may be held during the handler.
-            if not await UpdateRepository(session, bot_id).claim(event.update_id):
-                await session.rollback()
-                log.info("duplicate update %s dropped", event.update_id)
-                return None
             known = None
             if user is not None and (known := self.seen.user(user)) is None:
                 row = await UserRepository(session).upsert(
@@ -201,6 +203,7 @@ class DatabaseMiddleware(BaseMiddleware):
             if chat is not None and not self.seen.chat_fresh(chat):
                 await ChatRepository(session).upsert(chat.id, chat.type, _title(chat))
                 self.seen.remember_chat(chat)
+            # Committed at once: no write lock may be held during the handler.
             await session.commit()
             if known is not None and known.blocked:
                 log.info("update %s from blocked user %s ignored", event.update_id, user)
@@ -233,6 +236,9 @@ class QuotaMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         kind = get_flag(data, "quota", default="reply")
         if kind == "free" or data.get("is_admin") or not isinstance(event, Message):
+            return await handler(event, data)
+        if data.get("replayed"):
+            # Admitted before the restart that replays it: counting it again could refuse it.
             return await handler(event, data)
         user = event.from_user
         if user is None:
@@ -268,11 +274,12 @@ def install_middlewares(
     dp: Dispatcher,
     *,
     queues: ChatQueues,
+    intake: Intake,
     policy: AccessPolicy,
     sessionmaker: async_sessionmaker[AsyncSession],
     notify: Notifier,
     seen: RecentlySeen,
 ) -> None:
-    dp.update.outer_middleware(OrderingMiddleware(queues))
+    dp.update.outer_middleware(OrderingMiddleware(queues, intake))
     dp.update.outer_middleware(AccessMiddleware(policy, notify))
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, policy, seen))

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.storage.repositories import UpdateReceipt
+
 # A part cut by Telegram is close to 4,096 characters; a shorter message ends the paste.
 PART_MIN = 3000
 WINDOW = 1.0  # seconds after the latest part
@@ -23,6 +25,8 @@ class Paste:
     parts: list[str]
     last_at: float
     closed: bool = False
+    # The queued updates of every part: they leave the queue when the whole text is stored.
+    receipts: list[UpdateReceipt] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -36,7 +40,9 @@ class PasteJoiner:
     clock: Callable[[], float] = time.monotonic
     _open: dict[tuple[int, int], Paste] = field(default_factory=dict)
 
-    def offer(self, chat_id: int, user_id: int, text: str) -> Paste | None:
+    def offer(
+        self, chat_id: int, user_id: int, text: str, receipt: UpdateReceipt | None = None
+    ) -> Paste | None:
         """Returns None when `text` joined an open paste (its turn must not run), else the
         paste this message starts (one part only if nothing follows)."""
         key = (chat_id, user_id)
@@ -45,10 +51,12 @@ class PasteJoiner:
         if paste is not None and not paste.closed and now - paste.last_at <= self.window:
             paste.parts.append(text)
             paste.last_at = now
+            if receipt is not None:
+                paste.receipts.append(receipt)
             if len(text) < self.part_min:
                 self._close(key, paste)  # a short tail is the paste's last part
             return None
-        paste = Paste([text], now)
+        paste = Paste([text], now, receipts=[receipt] if receipt is not None else [])
         if len(text) >= self.part_min:
             self._open[key] = paste
         else:

@@ -56,6 +56,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Сейчас ничего не пишется.",
     },
     "stopped_marker": {"en": "[stopped]", "ru": "[остановлено]"},
+    "backlog_apology": {
+        "en": "Sorry for the delay: I was unavailable for a while. Here are the answers to "
+        "what you sent me meanwhile.",
+        "ru": "Извините за задержку: я был недоступен. Вот ответы на то, что вы мне "
+        "написали за это время.",
+    },
+    "backlog_dropped": {
+        "en": "I was unavailable for a while. Messages you sent more than {age} before I was "
+        "back ({count}) are left unanswered: please send again what still matters.",
+        "ru": "Я был недоступен. На сообщения, отправленные более чем за {age} до моего "
+        "возвращения ({count}), я не отвечаю: пожалуйста, пришлите снова то, что ещё "
+        "актуально.",
+    },
+    "age_minutes": {"en": "{minutes} min", "ru": "{minutes} мин"},
+    "age_hours": {"en": "{hours} h", "ru": "{hours} ч"},
     "truncated_marker": {
         "en": "[the answer reached the length limit]",
         "ru": "[ответ упёрся в ограничение длины]",

@@ -2,7 +2,7 @@
 ConversationService and ImageService on a migrated SQLite file, the real Foundation Models
 client against the fake server (in-process, real HTTP), and a recording bot session whose
 ChatSimulator answers like Telegram. Updates are real `Update` objects fed with
-`dp.feed_update`, exactly as polling and the webhook do.
+`app.process` (the durable intake, then `dp.feed_update`), as polling and the webhook do.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class Harness:
         return Update(update_id=next(self._update_ids), **event)
 
     async def feed(self, update: Update) -> Any:
-        return await self.app.dp.feed_update(self.bot, update)
+        return await self.app.process(update)
 
     async def send(
         self, text: str | None, who: Person = ANNA, chat: Chat | None = None, **extra: Any

@@ -13,7 +13,14 @@ from bot.storage.repositories.conversations import (
 )
 from bot.storage.repositories.images import ImageJobRepository
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
-from bot.storage.repositories.updates import UpdateRepository
+from bot.storage.repositories.updates import (
+    IncomingUpdate,
+    PendingUpdate,
+    UpdateReceipt,
+    UpdateRepository,
+    mark_settled,
+    settle_in,
+)
 from bot.storage.repositories.usage import UsageCount, UsageRepository
 from bot.storage.repositories.users import ChatRepository, UserRepository
 
@@ -25,13 +32,18 @@ __all__ = [
     "ForgetReport",
     "HistoryEntry",
     "ImageJobRepository",
+    "IncomingUpdate",
     "MessageRepository",
+    "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
     "Turn",
+    "UpdateReceipt",
     "UpdateRepository",
     "UsageCount",
     "UsageRepository",
     "UserRepository",
     "chars_as_tokens",
+    "mark_settled",
+    "settle_in",
 ]

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Executable, delete, select
+from sqlalchemy import ColumnElement, CursorResult, Executable, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
@@ -15,6 +15,7 @@ from bot.storage.models import (
     DailyUsage,
     ImageJob,
     Message,
+    ProcessedUpdate,
     User,
     utcnow,
 )
@@ -59,6 +60,12 @@ class PrivacyRepository:
         image_jobs = await self._count(delete(ImageJob).where(ImageJob.user_id == user_id))
         usage_days = await self._count(delete(DailyUsage).where(DailyUsage.user_id == user_id))
         user = await self._count(delete(User).where(User.id == user_id))
+        # Messages of the private chat still waiting in the durable queue go too.
+        await self.session.execute(
+            update(ProcessedUpdate)
+            .where(ProcessedUpdate.chat_id == user_id, ProcessedUpdate.payload.is_not(None))
+            .values(payload=None)
+        )
         return ForgetReport(messages, conversations, image_jobs, usage_days, user > 0)
 
     async def purge_older_than(self, days: int, *, now: dt.datetime | None = None) -> PurgeReport:

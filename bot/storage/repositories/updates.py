@@ -1,15 +1,49 @@
-"""Exactly-once update handling: a claim is one INSERT ... ON CONFLICT DO NOTHING."""
+"""Exactly-once update handling and the durable queue of accepted messages.
+
+A claim is one INSERT ... ON CONFLICT DO NOTHING per batch of updates. A message's claim also
+stores the update itself (`payload`) until its effect is stored: the effect's transaction
+settles it (`settle`), and a restart replays what is still pending (`pending`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import ProcessedUpdate, utcnow
-from bot.storage.repositories._upsert import prebuilt
+from bot.storage.repositories._upsert import insert_for, prebuilt
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingUpdate:
+    """An update to claim; `payload` (its JSON) when it must survive until its effect is stored."""
+
+    update_id: int
+    chat_id: int | None = None
+    payload: str | None = None
+
+
+@dataclass(slots=True)
+class UpdateReceipt:
+    """A claimed update whose payload waits in the queue. Whoever stores the update's effect
+    settles it in the same transaction and then sets `settled` (after the commit)."""
+
+    bot_id: int
+    update_id: int
+    settled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpdate:
+    update_id: int
+    chat_id: int | None
+    payload: str
+    accepted_at: dt.datetime
 
 
 def _claim(insert: Any) -> Any:
@@ -21,9 +55,24 @@ def _claim(insert: Any) -> Any:
             bot_id=bindparam("claim_bot_id"),
             update_id=bindparam("claim_update_id"),
             processed_at=bindparam("claim_at"),
+            chat_id=bindparam("claim_chat_id"),
+            payload=bindparam("claim_payload"),
         )
         .on_conflict_do_nothing(index_elements=[table.c.bot_id, table.c.update_id])
         .returning(table.c.update_id)
+    )
+
+
+def _settle(_insert: Any) -> Any:
+    table = cast(Table, ProcessedUpdate.__table__)
+    return (
+        update(table)
+        .where(
+            table.c.bot_id == bindparam("settle_bot_id"),
+            table.c.update_id.in_(bindparam("settle_ids", expanding=True)),
+            table.c.payload.is_not(None),
+        )
+        .values(payload=None)
     )
 
 
@@ -40,20 +89,84 @@ class UpdateRepository:
         durable with the unit of work's commit, so an update whose handling fails (rollback)
         is not marked processed.
         """
-        params = {"claim_bot_id": self.bot_id, "claim_update_id": update_id, "claim_at": utcnow()}
-        stmt = prebuilt(self.session, "claim", _claim)
-        result = await self.session.execute(stmt, params)
-        return result.first() is not None
+        return bool(await self.claim_many([IncomingUpdate(update_id)]))
+
+    async def claim_many(self, updates: Sequence[IncomingUpdate]) -> set[int]:
+        """Claim a batch (one statement); returns the ids claimed now (the rest are
+        duplicates). Updates with a payload join the queue until settled."""
+        if not updates:
+            return set()
+        now = utcnow()
+        if len(updates) == 1:
+            only = updates[0]
+            params = {
+                "claim_bot_id": self.bot_id,
+                "claim_update_id": only.update_id,
+                "claim_at": now,
+                "claim_chat_id": only.chat_id,
+                "claim_payload": only.payload,
+            }
+            result = await self.session.execute(prebuilt(self.session, "claim", _claim), params)
+            return {row[0] for row in result}
+        table = ProcessedUpdate.__table__
+        rows = [
+            {
+                "bot_id": self.bot_id,
+                "update_id": u.update_id,
+                "processed_at": now,
+                "chat_id": u.chat_id,
+                "payload": u.payload,
+            }
+            for u in updates
+        ]
+        stmt = (
+            insert_for(self.session, table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[table.c.bot_id, table.c.update_id])
+            .returning(table.c.update_id)
+        )
+        result = await self.session.execute(stmt)
+        return {row[0] for row in result}
+
+    async def settle(self, update_ids: Sequence[int]) -> None:
+        """The updates' effects are stored: they leave the queue (idempotent)."""
+        if update_ids:
+            params = {"settle_bot_id": self.bot_id, "settle_ids": list(update_ids)}
+            await self.session.execute(prebuilt(self.session, "settle", _settle), params)
+
+    async def pending(self) -> list[PendingUpdate]:
+        """The queue, in update_id order (Telegram's delivery order)."""
+        table = ProcessedUpdate.__table__
+        rows = await self.session.execute(
+            select(table.c.update_id, table.c.chat_id, table.c.payload, table.c.processed_at)
+            .where(table.c.bot_id == self.bot_id, table.c.payload.is_not(None))
+            .order_by(table.c.update_id)
+        )
+        return [PendingUpdate(*row) for row in rows]
 
     async def prune(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
-        """Forget claims older than `older_than` (Telegram redelivers for at most a day).
-
-        Returns the number of rows removed.
-        """
+        """Forget settled claims older than `older_than` (Telegram redelivers for at most a
+        day); queued updates stay until settled. Returns the number of rows removed."""
         cutoff = (now or utcnow()) - older_than
         result = await self.session.execute(
             delete(ProcessedUpdate)
-            .where(ProcessedUpdate.processed_at < cutoff)
+            .where(ProcessedUpdate.processed_at < cutoff, ProcessedUpdate.payload.is_(None))
             .returning(ProcessedUpdate.update_id)
         )
         return len(result.all())
+
+
+async def settle_in(session: AsyncSession, receipts: Sequence[UpdateReceipt]) -> None:
+    """Settle `receipts` inside the session's transaction (the one storing their effect);
+    call `mark_settled` after it commits."""
+    by_bot: dict[int, list[int]] = {}
+    for receipt in receipts:
+        if not receipt.settled:
+            by_bot.setdefault(receipt.bot_id, []).append(receipt.update_id)
+    for bot_id, update_ids in by_bot.items():
+        await UpdateRepository(session, bot_id).settle(update_ids)
+
+
+def mark_settled(receipts: Sequence[UpdateReceipt]) -> None:
+    for receipt in receipts:
+        receipt.settled = True

@@ -16,6 +16,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Filter
 from aiogram.types import Message, MessageGenerationStopped
 
+from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.texts import Translator
@@ -63,7 +64,13 @@ def not_command(message: Message) -> bool:
 
 # Commands are routed before this router; unknown ones fall through to handlers/other.py.
 async def handle_text(
-    message: Message, prompt: str, ticket: Ticket, deps: Deps, t: Translator
+    message: Message,
+    prompt: str,
+    ticket: Ticket,
+    deps: Deps,
+    t: Translator,
+    receipt: UpdateReceipt | None = None,
+    replayed: bool = False,
 ) -> None:
     if not prompt.strip():
         await deps.notify(
@@ -71,13 +78,16 @@ async def handle_text(
         )
         return
     who = speaker(message)
-    paste = deps.pastes.offer(message.chat.id, who.user_id, prompt)
+    paste = deps.pastes.offer(message.chat.id, who.user_id, prompt, receipt)
     if paste is None:
         log.info("message %s joins a long paste split by Telegram", message.message_id)
-        return  # the paste's first part answers it all; this ticket is released
+        # The paste's first part answers it all, and takes this part out of the durable
+        # queue with the question; this ticket is released.
+        return
     where = target(message)
-    if where.reply_to is None and deps.answers.answered_later(ticket):
-        # Answered later, after what is ahead: quote the question so it is clear what for.
+    if where.reply_to is None and (replayed or deps.answers.answered_later(ticket)):
+        # Answered later (after what is ahead, or after a restart): quote the question so it
+        # is clear what for.
         where = replace(where, reply_to=message.message_id)
     question: str | Callable[[], Awaitable[str]] = prompt
     if not paste.closed:
@@ -85,7 +95,9 @@ async def handle_text(
         async def question() -> str:
             return await deps.pastes.complete(message.chat.id, who.user_id, paste)
 
-    deps.answers.submit_turn(ticket, where, who, question, t, message.message_id)
+    deps.answers.submit_turn(
+        ticket, where, who, question, t, message.message_id, receipts=paste.receipts
+    )
 
 
 async def handle_stop_button(event: MessageGenerationStopped, deps: Deps) -> None:

@@ -8,7 +8,12 @@ from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repositories import ChatRepository, PrivacyRepository, UsageRepository
+from bot.storage.repositories import (
+    ChatRepository,
+    PrivacyRepository,
+    UpdateReceipt,
+    UsageRepository,
+)
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.middlewares import today
@@ -36,18 +41,33 @@ async def cmd_help(message: Message, deps: Deps, t: Translator) -> None:
     await reply(deps, message, t("help"))
 
 
-async def cmd_reset(message: Message, ticket: Ticket, deps: Deps, t: Translator) -> None:
+async def cmd_reset(
+    message: Message,
+    ticket: Ticket,
+    deps: Deps,
+    t: Translator,
+    receipt: UpdateReceipt | None = None,
+) -> None:
     # Queued like a message, so "question, /reset, question" keeps its meaning.
+    receipts = (receipt,) if receipt is not None else ()
+
     async def job() -> None:
-        await deps.conversation.reset(message.chat.id)
+        await deps.conversation.reset(message.chat.id, receipts=receipts)
         deps.answers.forget_trimmed_notice(message.chat.id)
         await reply(deps, message, t("reset_done"))
 
     ticket.submit(job)
 
 
-async def cmd_retry(message: Message, ticket: Ticket, deps: Deps, t: Translator) -> None:
-    deps.answers.submit_retry(ticket, target(message), speaker(message), t)
+async def cmd_retry(
+    message: Message,
+    ticket: Ticket,
+    deps: Deps,
+    t: Translator,
+    receipt: UpdateReceipt | None = None,
+) -> None:
+    receipts = (receipt,) if receipt is not None else ()
+    deps.answers.submit_retry(ticket, target(message), speaker(message), t, receipts=receipts)
 
 
 async def cmd_stop(message: Message, deps: Deps, t: Translator) -> None:

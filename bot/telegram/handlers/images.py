@@ -6,13 +6,20 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.storage.repositories import UpdateReceipt
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.imageargs import ImageArgsError, parse_image_args
 from bot.telegram.imagejobs import Place
 from bot.telegram.texts import Translator
 
 
-async def cmd_image(message: Message, command: CommandObject, deps: Deps, t: Translator) -> None:
+async def cmd_image(
+    message: Message,
+    command: CommandObject,
+    deps: Deps,
+    t: Translator,
+    receipt: UpdateReceipt | None = None,
+) -> None:
     place = Place(message.chat.id, reply_to=message.message_id, thread_id=thread_of(message))
     try:
         request = parse_image_args(command.args or "", deps.options.image_prompt_limit)
@@ -22,7 +29,8 @@ async def cmd_image(message: Message, command: CommandObject, deps: Deps, t: Tra
         )
         return
     user_id = message.from_user.id if message.from_user else message.chat.id
-    deps.images.start(place, user_id, request, t)
+    receipts = (receipt,) if receipt is not None else ()
+    await deps.images.start(place, user_id, request, t, receipts)
 
 
 def build_router() -> Router:

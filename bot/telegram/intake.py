@@ -1,0 +1,197 @@
+"""The durable intake: every update is claimed (exactly once) and every message is stored
+before Telegram is told it arrived, and stays queued until its effect is stored.
+
+Telegram delivers an update until the bot acknowledges it, and never again after: a webhook
+request answered 200, or a getUpdates call whose offset is past it. aiogram's polling loop
+moves the offset at its next getUpdates call, whatever the handlers are doing, and its
+webhook handler answers 200 before handling. So an answer that streams for ten seconds has
+the questions behind it acknowledged and held only in memory; a crash loses them.
+
+Here the claim and the message itself are committed in one transaction before the
+acknowledgement: for polling in a request middleware on getUpdates (`DurablePolling`: the
+batch is stored before aiogram sees it, and a failed store fails the call, so aiogram retries
+it at the same offset), for webhooks in `DurableWebhookHandler` (503 until the store
+succeeds; Telegram retries). The dispatch takes each update's `UpdateReceipt` (`take`); the
+effect's own transaction settles it (the question stored, the conversation reset, the image
+job created), and the chat's queue settles whatever produced no effect when the update's turn
+has passed (`ChatQueues` `on_done`). At start, `pending` returns what a crash or a shutdown
+left queued, in delivery order, and the app replays it before taking new updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any, cast
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import Update
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.storage.repositories import (
+    IncomingUpdate,
+    PendingUpdate,
+    UpdateReceipt,
+    UpdateRepository,
+)
+
+log = logging.getLogger(__name__)
+
+# An accepted update that is not queued (a button press, an edit): handled at once.
+NOT_QUEUED = None
+
+
+def queued(update: Update) -> bool:
+    """Messages take a place in their chat's queue and may be handled long after they
+    arrive; other updates are handled at once."""
+    return update.message is not None
+
+
+class Intake:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], bot_id: int) -> None:
+        self.sessionmaker = sessionmaker
+        self.bot_id = bot_id
+        # Accepted and not yet dispatched: update id -> its receipt (NOT_QUEUED: no payload).
+        self._accepted: dict[int, UpdateReceipt | None] = {}
+
+    async def accept(self, updates: Sequence[Update], raw: Sequence[str] | None = None) -> int:
+        """Claim `updates` and store the queued ones, in one transaction; returns how many
+        were new. Raises what the database raises: nothing is acknowledged then."""
+        items = [
+            IncomingUpdate(
+                u.update_id,
+                u.message.chat.id,
+                raw[i] if raw is not None else _dump(u),
+            )
+            if u.message is not None
+            else IncomingUpdate(u.update_id)
+            for i, u in enumerate(updates)
+        ]
+        async with self.sessionmaker() as session:
+            claimed = await UpdateRepository(session, self.bot_id).claim_many(items)
+            await session.commit()
+        for item in items:
+            if item.update_id in claimed:
+                receipt = UpdateReceipt(self.bot_id, item.update_id) if item.payload else None
+                self._accepted[item.update_id] = receipt
+        duplicates = len(items) - len(claimed)
+        if duplicates:
+            log.info("%d duplicate updates dropped", duplicates)
+        return len(claimed)
+
+    def take(self, update_id: int) -> tuple[bool, UpdateReceipt | None]:
+        """For the dispatch: whether the update was accepted (False: a duplicate or an update
+        that did not come through the intake) and its receipt when it is queued."""
+        if update_id not in self._accepted:
+            return False, None
+        return True, self._accepted.pop(update_id)
+
+    async def settle(self, receipt: UpdateReceipt) -> None:
+        """Take the update out of the queue unless its effect's transaction already did."""
+        if receipt.settled:
+            return
+        await asyncio.shield(self._settle(receipt))
+
+    async def _settle(self, receipt: UpdateReceipt) -> None:
+        async with self.sessionmaker() as session:
+            await UpdateRepository(session, self.bot_id).settle([receipt.update_id])
+            await session.commit()
+        receipt.settled = True
+
+    async def settle_many(self, receipts: Sequence[UpdateReceipt]) -> None:
+        async with self.sessionmaker() as session:
+            await UpdateRepository(session, self.bot_id).settle([r.update_id for r in receipts])
+            await session.commit()
+        for receipt in receipts:
+            receipt.settled = True
+
+    async def pending(self, bot: Bot) -> list[tuple[Update, UpdateReceipt, PendingUpdate]]:
+        """What the last run left queued, oldest first, each registered for its dispatch.
+        A payload that no longer parses is settled with a warning (it cannot be answered)."""
+        async with self.sessionmaker() as session:
+            rows = await UpdateRepository(session, self.bot_id).pending()
+            await session.commit()
+        replay: list[tuple[Update, UpdateReceipt, PendingUpdate]] = []
+        broken: list[UpdateReceipt] = []
+        for row in rows:
+            receipt = UpdateReceipt(self.bot_id, row.update_id)
+            try:
+                update = Update.model_validate_json(row.payload, context={"bot": bot})
+            except ValidationError as exc:
+                log.warning("queued update %s cannot be read, dropped: %s", row.update_id, exc)
+                broken.append(receipt)
+                continue
+            self._accepted[row.update_id] = receipt
+            replay.append((update, receipt, row))
+        if broken:
+            await self.settle_many(broken)
+        return replay
+
+
+def _dump(update: Update) -> str:
+    # by_alias: "from", not "from_user"; exclude_unset: what Telegram sent, nothing added.
+    return update.model_dump_json(by_alias=True, exclude_unset=True)
+
+
+class DurablePolling(BaseRequestMiddleware):
+    """A request middleware: the updates a getUpdates call returns are stored before aiogram
+    sees them, so before its next call acknowledges them. When storing fails the call fails:
+    aiogram logs it, backs off and asks again at the same offset."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        # aiogram's request chain hands back the call's result (here, the list of updates).
+        result = await make_request(bot, method)
+        if isinstance(method, GetUpdates) and result:
+            updates = cast(list[Update], result)
+            try:
+                await self.intake.accept(updates)
+            except Exception:
+                log.exception("storing %d received updates failed; asking again", len(updates))
+                raise
+        return result
+
+
+class DurableWebhookHandler(SimpleRequestHandler):
+    """aiogram's webhook handler with the store before the 200: a request whose update
+    cannot be stored is answered 503, and Telegram delivers it again later."""
+
+    def __init__(self, *args: Any, intake: Intake, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.intake = intake
+
+    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        raw = await request.text()
+        try:
+            update = Update.model_validate_json(raw, context={"bot": bot})
+        except ValidationError as exc:
+            log.warning("webhook request is not an update: %s", exc.errors()[:1])
+            return web.Response(status=400, text="not a Telegram update")
+        try:
+            await self.intake.accept([update], [raw])
+        except Exception:
+            log.exception(
+                "storing update %s failed; Telegram will deliver it again", update.update_id
+            )
+            return web.Response(status=503, text="storage unavailable")
+        task = asyncio.create_task(self.dispatcher.feed_update(bot, update, **self.data))
+        self._background_feed_update_tasks.add(task)
+        task.add_done_callback(self._background_feed_update_tasks.discard)
+        return web.json_response({}, dumps=bot.session.json_dumps)
