@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,12 +192,20 @@ class ImageService:
                 logger.warning("image job %s: cancelling operation failed: %s", job_id, exc)
         await self._end(job_id, ImageJobStatus.CANCELLED, "cancelled")
 
-    async def unfinished(self) -> list[ImageJobRef]:
+    async def unfinished_ids(self) -> list[int]:
+        """The jobs a restart must resume (read at start-up, before new jobs are created)."""
+        async with self._sessionmaker() as session:
+            return [job.id for job in await ImageJobRepository(session).unfinished()]
+
+    async def unfinished(self, only: Collection[int] | None = None) -> list[ImageJobRef]:
         """Jobs to resume after a restart, oldest first (see the module docstring). Call once
-        at start-up, before new jobs are submitted: a job still being submitted looks the
-        same as one whose submit was interrupted, and would be submitted twice."""
+        at start-up, before new jobs are submitted (or pass `only`, the `unfinished_ids()`
+        read then): a job still being submitted looks the same as one whose submit was
+        interrupted, and would be submitted twice."""
         async with self._sessionmaker() as session:
             jobs = await ImageJobRepository(session).unfinished()
+        if only is not None:
+            jobs = [job for job in jobs if job.id in only]
         refs: list[ImageJobRef] = []
         for job in jobs:
             if job.operation_id is not None:

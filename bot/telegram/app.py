@@ -181,10 +181,11 @@ class TelegramApp:
             max_age=dt.timedelta(seconds=max_age) if max_age > 0 else None,
             stale_action="drop" if self.options.queue_stale_action == "drop" else "apologize",
         )
+        # Image jobs first: the replayed /image commands below create new ones.
+        await self.images.resume()
         resumed = await backlog.resume()
         for task in resumed.feeds:
             self._keep(task)
-        self._spawn(self.images.resume(), "resume-images")
         if self.options.retention_days > 0:
             self._spawn(
                 maintenance.purge_forever(self.sessionmaker, self.options.retention_days),

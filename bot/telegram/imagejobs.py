@@ -80,8 +80,14 @@ class ImageDelivery:
         self._spawn(self._new_job(place, job_id, t))
 
     async def resume(self) -> None:
-        """Start delivering every job a previous run left unfinished."""
-        refs = await self.service.unfinished()
+        """Start delivering every job a previous run left unfinished: they are read now
+        (before any new job can be created), resubmitted and delivered in the background."""
+        ids = set(await self.service.unfinished_ids())
+        if ids:
+            self._spawn(self._resume(ids))
+
+    async def _resume(self, ids: set[int]) -> None:
+        refs = await self.service.unfinished(only=ids)
         if refs:
             log.info("resuming %d image jobs", len(refs))
         for ref in refs:

@@ -185,12 +185,14 @@ class DurableWebhookHandler(SimpleRequestHandler):
             log.warning("webhook request is not an update: %s", exc.errors()[:1])
             return web.Response(status=400, text="not a Telegram update")
         try:
-            await self.intake.accept([update], [raw])
+            new = await self.intake.accept([update], [raw])
         except Exception:
             log.exception(
                 "storing update %s failed; Telegram will deliver it again", update.update_id
             )
             return web.Response(status=503, text="storage unavailable")
+        if not new:  # Telegram repeating a delivery we already have
+            return web.json_response({}, dumps=bot.session.json_dumps)
         task = asyncio.create_task(self.dispatcher.feed_update(bot, update, **self.data))
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)

@@ -71,6 +71,10 @@ class Database:
                 "SELECT id, status FROM image_jobs WHERE status IN ('pending', 'running')"
             ):
                 problems.append(f"image job {job['id']} left {job['status']}")
+            for row in self.query(
+                "SELECT update_id FROM processed_updates WHERE payload IS NOT NULL"
+            ):
+                problems.append(f"update {row['update_id']} left in the durable queue")
         for job in self.query(
             "SELECT id FROM image_jobs WHERE status = 'delivered' AND result_message_id IS NULL"
         ):

@@ -1,0 +1,125 @@
+"""The durable intake at the wire: nothing is acknowledged to Telegram before it is stored.
+
+Polling: a getUpdates answer whose updates cannot be stored fails the call, so aiogram asks
+again at the same offset and Telegram keeps the updates. Webhook: such a request is answered
+503, and Telegram delivers it again. The database here really fails (its schema is missing)
+and is then repaired by migrating it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiogram.dispatcher.dispatcher import Dispatcher
+from aiogram.methods import GetUpdates
+from aiohttp import web
+from sqlalchemy.exc import OperationalError
+
+from bot.storage.database import Database, migrate
+from bot.storage.repositories import UpdateRepository
+from bot.telegram.intake import DurablePolling, DurableWebhookHandler, Intake
+from bot.telegram.startup import make_bot
+from tests.fakes.telegram_server import FakeTelegram
+
+TOKEN = "4242:INTAKE-test"
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def unmigrated(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    yield database
+    await database.dispose()
+
+
+async def stored(database: Database, bot_id: int) -> list[int]:
+    async with database.session() as session:
+        return [row.update_id for row in await UpdateRepository(session, bot_id).pending()]
+
+
+async def test_polling_acknowledges_nothing_it_could_not_store(
+    telegram: FakeTelegram, unmigrated: Database
+) -> None:
+    bot = make_bot(TOKEN, telegram.url)
+    intake = Intake(unmigrated.sessionmaker, bot.id)
+    bot.session.middleware(DurablePolling(intake))
+    try:
+        first = telegram.send_user_message(5, "hello")
+        with pytest.raises(OperationalError):
+            await bot(GetUpdates(timeout=0))
+        assert [u["update_id"] for u in telegram.updates.pending] == [first]
+        await migrate(unmigrated.url)  # the database is back
+        updates = await bot(GetUpdates(timeout=0))
+        assert [u.update_id for u in updates] == [first]
+        assert await stored(unmigrated, bot.id) == [first]
+        assert intake.take(first)[0]
+        # aiogram's next call confirms the offset; the update is ours now.
+        await bot(GetUpdates(offset=first + 1, timeout=0))
+        assert telegram.updates.pending == []
+    finally:
+        await bot.session.close()
+
+
+async def test_webhook_answers_503_until_the_update_is_stored(
+    telegram: FakeTelegram, unmigrated: Database
+) -> None:
+    bot = make_bot(TOKEN, telegram.url)
+    intake = Intake(unmigrated.sessionmaker, bot.id)
+    handled: list[int] = []
+    dp = Dispatcher(disable_fsm=True)
+
+    @dp.update.outer_middleware()
+    async def record(handler, update, data):  # type: ignore[no-untyped-def]
+        handled.append(update.update_id)
+
+    handler = DurableWebhookHandler(dp, bot, secret_token="s", intake=intake)
+    app = web.Application()
+    handler.register(app, path="/hook")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    update = {
+        "update_id": 900,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": 5, "type": "private", "first_name": "A"},
+            "from": {"id": 5, "is_bot": False, "first_name": "A"},
+            "text": "hi",
+        },
+    }
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def post(body: object) -> int:
+                headers = {"X-Telegram-Bot-Api-Secret-Token": "s"}
+                async with http.post(
+                    f"http://127.0.0.1:{port}/hook", json=body, headers=headers
+                ) as resp:
+                    return resp.status
+
+            assert await post(update) == 503
+            assert await post({"not": "an update"}) == 400
+            await migrate(unmigrated.url)
+            assert await post(update) == 200
+            assert await stored(unmigrated, bot.id) == [900]
+            assert await post(update) == 200  # Telegram retrying: accepted, not handled again
+            await asyncio.sleep(0.1)
+        assert handled == [900]  # the repeated delivery is not dispatched again
+        accepted, receipt = intake.take(900)
+        assert accepted
+        assert receipt is not None
+        assert receipt.update_id == 900
+    finally:
+        await runner.cleanup()
