@@ -5,7 +5,8 @@
 
 Runs the database side of answered turns as the bot does, on a fresh migrated database
 (SQLite file in a temporary directory; a throwaway PostgreSQL database when reachable):
-the real `DatabaseMiddleware` claims the update (user and chat upserts cached as in the bot),
+the real `Intake` claims the update and stores it in the durable queue, the real
+`DatabaseMiddleware` upserts user and chat (cached as in the bot),
 then `ConversationService.run_turn` answers through an in-process model that yields 25
 cumulative snapshots at once (a stand-in for the external Foundation Models API, so only our
 code runs), a group turn records the edited message's id while streaming (as the outbox's
@@ -57,6 +58,7 @@ from bot.foundation_models.types import (
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database, create_engine, migrate
 from bot.telegram.access import AccessPolicy
+from bot.telegram.intake import Intake
 from bot.telegram.middlewares import DatabaseMiddleware, RecentlySeen
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -136,6 +138,7 @@ class Bench:
             temperature=0.3,
         )
         self.middleware = DatabaseMiddleware(db.sessionmaker, AccessPolicy(), RecentlySeen())
+        self.intake = Intake(db.sessionmaker, FakeBot.id)
         self.chats = chats
         self.groups = groups
         self.update_id = 0
@@ -180,6 +183,8 @@ class Bench:
         chat_id, user_id = update_message.chat.id, data["event_from_user"].id
         words = update_message.text or ""
         group = chat_id < 0
+        await self.intake.accept([update])
+        _, receipt = self.intake.take(update.update_id)
         await self.middleware(handler, update, data)  # type: ignore[arg-type]
         chat = ChatRef(chat_id, "group" if group else "private", data["event_chat"].title)
         speaker = Speaker(user_id, f"User {user_id}")
@@ -202,6 +207,7 @@ class Bench:
             words,
             on_snapshot=on_snapshot,
             telegram_message_id=update_message.message_id,
+            receipts=(receipt,) if receipt is not None else (),
         )
         if getattr(result, "telegram_message_ids", ()) != (shown,):  # as Answerer does
             await self.service.set_answer_telegram_ids(result.message_id, [shown])
