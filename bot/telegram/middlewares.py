@@ -2,7 +2,7 @@
 
 1. OrderingMiddleware - drops an update the intake did not accept (a duplicate: the intake
    claimed every update exactly once before Telegram was told it arrived, see intake.py);
-   a message takes its place in its chat's FIFO before any await, with its `receipt` (the
+   a message takes its place in its chat's FIFO before any await, with its `receipts` (the
    durable queue's entry, settled by the chat's worker when the message's turn has passed).
 2. AccessMiddleware - drops other bots; outsiders get one refusal and cost nothing (no model
    call; their message leaves the durable queue when its turn passes).
@@ -70,7 +70,8 @@ class OrderingMiddleware(BaseMiddleware):
             log.info("update %s was not accepted by the intake (a duplicate); dropped",
                      event.update_id)  # fmt: skip
             return None
-        data["receipt"] = receipt
+        # Handlers pass `receipts` to the use case whose transaction stores the effect.
+        data["receipts"] = (receipt,) if receipt is not None else ()
         chat: Chat | None = data.get("event_chat")
         if event.message is None or chat is None:
             return await handler(event, data)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.storage.repositories import UpdateReceipt
@@ -41,7 +41,7 @@ class PasteJoiner:
     _open: dict[tuple[int, int], Paste] = field(default_factory=dict)
 
     def offer(
-        self, chat_id: int, user_id: int, text: str, receipt: UpdateReceipt | None = None
+        self, chat_id: int, user_id: int, text: str, receipts: Sequence[UpdateReceipt] = ()
     ) -> Paste | None:
         """Returns None when `text` joined an open paste (its turn must not run), else the
         paste this message starts (one part only if nothing follows)."""
@@ -51,12 +51,11 @@ class PasteJoiner:
         if paste is not None and not paste.closed and now - paste.last_at <= self.window:
             paste.parts.append(text)
             paste.last_at = now
-            if receipt is not None:
-                paste.receipts.append(receipt)
+            paste.receipts.extend(receipts)
             if len(text) < self.part_min:
                 self._close(key, paste)  # a short tail is the paste's last part
             return None
-        paste = Paste([text], now, receipts=[receipt] if receipt is not None else [])
+        paste = Paste([text], now, receipts=list(receipts))
         if len(text) >= self.part_min:
             self._open[key] = paste
         else:

@@ -69,7 +69,7 @@ async def handle_text(
     ticket: Ticket,
     deps: Deps,
     t: Translator,
-    receipt: UpdateReceipt | None = None,
+    receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
 ) -> None:
     if not prompt.strip():
@@ -78,7 +78,7 @@ async def handle_text(
         )
         return
     who = speaker(message)
-    paste = deps.pastes.offer(message.chat.id, who.user_id, prompt, receipt)
+    paste = deps.pastes.offer(message.chat.id, who.user_id, prompt, receipts)
     if paste is None:
         log.info("message %s joins a long paste split by Telegram", message.message_id)
         # The paste's first part answers it all, and takes this part out of the durable

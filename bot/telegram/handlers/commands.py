@@ -46,11 +46,9 @@ async def cmd_reset(
     ticket: Ticket,
     deps: Deps,
     t: Translator,
-    receipt: UpdateReceipt | None = None,
+    receipts: tuple[UpdateReceipt, ...] = (),
 ) -> None:
     # Queued like a message, so "question, /reset, question" keeps its meaning.
-    receipts = (receipt,) if receipt is not None else ()
-
     async def job() -> None:
         await deps.conversation.reset(message.chat.id, receipts=receipts)
         deps.answers.forget_trimmed_notice(message.chat.id)
@@ -64,9 +62,8 @@ async def cmd_retry(
     ticket: Ticket,
     deps: Deps,
     t: Translator,
-    receipt: UpdateReceipt | None = None,
+    receipts: tuple[UpdateReceipt, ...] = (),
 ) -> None:
-    receipts = (receipt,) if receipt is not None else ()
     deps.answers.submit_retry(ticket, target(message), speaker(message), t, receipts=receipts)
 
 

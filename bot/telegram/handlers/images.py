@@ -18,7 +18,7 @@ async def cmd_image(
     command: CommandObject,
     deps: Deps,
     t: Translator,
-    receipt: UpdateReceipt | None = None,
+    receipts: tuple[UpdateReceipt, ...] = (),
 ) -> None:
     place = Place(message.chat.id, reply_to=message.message_id, thread_id=thread_of(message))
     try:
@@ -29,7 +29,6 @@ async def cmd_image(
         )
         return
     user_id = message.from_user.id if message.from_user else message.chat.id
-    receipts = (receipt,) if receipt is not None else ()
     await deps.images.start(place, user_id, request, t, receipts)
 
 
