@@ -137,8 +137,9 @@ class Bench:
             max_reply_tokens=1_500,
             temperature=0.3,
         )
-        self.middleware = DatabaseMiddleware(db.sessionmaker, AccessPolicy(), RecentlySeen())
-        self.intake = Intake(db.sessionmaker, FakeBot.id)
+        seen = RecentlySeen()
+        self.middleware = DatabaseMiddleware(db.sessionmaker, AccessPolicy(), seen)
+        self.intake = Intake(db.sessionmaker, FakeBot.id, bookkeeping=seen.store_senders)
         self.chats = chats
         self.groups = groups
         self.update_id = 0

@@ -105,12 +105,12 @@ class TelegramApp:
         self.shutdown_settle = shutdown_settle
         self.outbox = outbox or Outbox(bot)
         self.queues = ChatQueues()
-        self.intake = Intake(sessionmaker, bot.id)
+        self.policy = AccessPolicy.build(allowed_users, allowed_chats, admins)
+        self.seen = RecentlySeen(policy=self.policy)
+        self.intake = Intake(sessionmaker, bot.id, bookkeeping=self.seen.store_senders)
         # getUpdates answers are stored before aiogram's next call acknowledges them.
         bot.session.middleware(DurablePolling(self.intake))
-        self.seen = RecentlySeen()
         self.notify = OutboxNotifier(self.outbox)
-        self.policy = AccessPolicy.build(allowed_users, allowed_chats, admins)
         self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
         self.images = ImageDelivery(
             service=images,

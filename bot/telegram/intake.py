@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from aiogram import Bot
@@ -47,8 +47,7 @@ from bot.storage.repositories import (
 
 log = logging.getLogger(__name__)
 
-# An accepted update that is not queued (a button press, an edit): handled at once.
-NOT_QUEUED = None
+Bookkeeping = Callable[[AsyncSession, Sequence[Update]], Awaitable[None]]
 
 
 def queued(update: Update) -> bool:
@@ -58,10 +57,19 @@ def queued(update: Update) -> bool:
 
 
 class Intake:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], bot_id: int) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bot_id: int,
+        bookkeeping: Bookkeeping | None = None,
+    ) -> None:
+        """`bookkeeping` runs in the claim's transaction with the updates claimed now (the
+        app stores their senders there, saving a transaction per message)."""
         self.sessionmaker = sessionmaker
         self.bot_id = bot_id
-        # Accepted and not yet dispatched: update id -> its receipt (NOT_QUEUED: no payload).
+        self.bookkeeping = bookkeeping
+        # Accepted and not yet dispatched: update id -> its receipt (None: not queued, such
+        # as a button press or an edit, handled at once).
         self._accepted: dict[int, UpdateReceipt | None] = {}
 
     async def accept(self, updates: Sequence[Update], raw: Sequence[str] | None = None) -> int:
@@ -79,6 +87,8 @@ class Intake:
         ]
         async with self.sessionmaker() as session:
             claimed = await UpdateRepository(session, self.bot_id).claim_many(items)
+            if self.bookkeeping is not None and claimed:
+                await self.bookkeeping(session, [u for u in updates if u.update_id in claimed])
             await session.commit()
         for item in items:
             if item.update_id in claimed:

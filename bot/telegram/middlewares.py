@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -128,7 +128,13 @@ class RecentlySeen:
     `forget` so the user's row is written again at once.
     """
 
-    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        policy: AccessPolicy | None = None,
+    ) -> None:
+        self.policy = policy or AccessPolicy()
         self.ttl = ttl
         self.clock = clock
         self._users: dict[int, KnownUser] = {}
@@ -166,6 +172,38 @@ class RecentlySeen:
         self._users.pop(user_id, None)
         self._chats.pop(user_id, None)  # the private chat goes with the user's data
 
+    async def store(
+        self, session: AsyncSession, user: User | None, chat: Chat | None
+    ) -> KnownUser | None:
+        """Upsert the user and the chat unless seen lately, in the session's transaction;
+        the user as known now (None without a user)."""
+        known = None
+        if user is not None and (known := self.user(user)) is None:
+            row = await UserRepository(session).upsert(
+                user.id, user.first_name, user.last_name, user.username, user.language_code
+            )
+            known = self.remember_user(user, row)
+        if chat is not None and not self.chat_fresh(chat):
+            await ChatRepository(session).upsert(chat.id, chat.type, _title(chat))
+            self.remember_chat(chat)
+        return known
+
+    async def store_senders(self, session: AsyncSession, updates: Sequence[Update]) -> None:
+        """The intake's bookkeeping: senders and chats of accepted messages are stored in the
+        transaction that claims them (one transaction instead of two per message), so the
+        DatabaseMiddleware finds them seen. Other bots and outsiders are left out: they must
+        cost no row (AccessMiddleware drops them)."""
+        for update in updates:
+            message = update.message
+            if message is None:
+                continue
+            user = message.from_user
+            if user is not None and user.is_bot:
+                continue
+            if not self.policy.admits(user.id if user else message.chat.id, message.chat.id):
+                continue
+            await self.store(session, user, message.chat)
+
 
 def _signature(user: User) -> tuple[object, ...]:
     return (user.first_name, user.last_name, user.username, user.language_code)
@@ -195,15 +233,8 @@ class DatabaseMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         async with self.sessionmaker() as session:
-            known = None
-            if user is not None and (known := self.seen.user(user)) is None:
-                row = await UserRepository(session).upsert(
-                    user.id, user.first_name, user.last_name, user.username, user.language_code
-                )
-                known = self.seen.remember_user(user, row)
-            if chat is not None and not self.seen.chat_fresh(chat):
-                await ChatRepository(session).upsert(chat.id, chat.type, _title(chat))
-                self.seen.remember_chat(chat)
+            # Usually stored already, by the intake (`store_senders`).
+            known = await self.seen.store(session, user, chat)
             # Committed at once: no write lock may be held during the handler.
             await session.commit()
             if known is not None and known.blocked:
