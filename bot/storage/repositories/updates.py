@@ -63,7 +63,22 @@ def _claim(insert: Any) -> Any:
     )
 
 
-def _settle(_insert: Any) -> Any:
+def _settle_one(_insert: Any) -> Any:
+    # The usual case (one message, one question): a plain parameter, no IN list to expand
+    # on every execution.
+    table = cast(Table, ProcessedUpdate.__table__)
+    return (
+        update(table)
+        .where(
+            table.c.bot_id == bindparam("settle_bot_id"),
+            table.c.update_id == bindparam("settle_id"),
+            table.c.payload.is_not(None),
+        )
+        .values(payload=None)
+    )
+
+
+def _settle_many(_insert: Any) -> Any:
     table = cast(Table, ProcessedUpdate.__table__)
     return (
         update(table)
@@ -130,9 +145,12 @@ class UpdateRepository:
 
     async def settle(self, update_ids: Sequence[int]) -> None:
         """The updates' effects are stored: they leave the queue (idempotent)."""
-        if update_ids:
-            params = {"settle_bot_id": self.bot_id, "settle_ids": list(update_ids)}
-            await self.session.execute(prebuilt(self.session, "settle", _settle), params)
+        if len(update_ids) == 1:
+            one = {"settle_bot_id": self.bot_id, "settle_id": update_ids[0]}
+            await self.session.execute(prebuilt(self.session, "settle1", _settle_one), one)
+        elif update_ids:
+            many = {"settle_bot_id": self.bot_id, "settle_ids": list(update_ids)}
+            await self.session.execute(prebuilt(self.session, "settle", _settle_many), many)
 
     async def pending(self) -> list[PendingUpdate]:
         """The queue, in update_id order (Telegram's delivery order)."""
