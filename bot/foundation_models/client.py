@@ -38,6 +38,7 @@ from bot.foundation_models.types import (
     ChatMessage,
     Completion,
     CompletionOptions,
+    Embedding,
     ImageOptions,
     Operation,
     PollPolicy,
@@ -196,6 +197,13 @@ class FoundationModelsClient:
         answer = await self._post("/foundationModels/v1/textEmbedding", body,
                                   wire.EmbeddingResponse)
         return list(answer.embedding)
+
+    async def embedding(self, text: str, *, model: str) -> Embedding:
+        """`textEmbedding` with its token count and `modelVersion` (one text per request)."""
+        body = {"modelUri": self.model_uri(model, "emb"), "text": text}
+        answer = await self._post("/foundationModels/v1/textEmbedding", body,
+                                  wire.EmbeddingResponse)
+        return Embedding(list(answer.embedding), answer.num_tokens, answer.model_version)
 
     async def classify_few_shot(
         self,

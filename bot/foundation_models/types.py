@@ -222,3 +222,16 @@ class Prediction:
 
     label: str
     confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """One `textEmbedding` answer: the vector, the input's token count, the model version."""
+
+    vector: list[float]
+    num_tokens: int = 0
+    model_version: str = ""
+
+
+class EmbeddingModel(Protocol):
+    async def embedding(self, text: str, *, model: str) -> Embedding: ...

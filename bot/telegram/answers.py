@@ -35,6 +35,7 @@ from bot.foundation_models.types import Snapshot
 from bot.storage.models import MessageStatus
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,11 @@ class Answerer:
 
     def _final_text(self, result: TurnResult, chat_id: int, t: Translator) -> str:
         text = result.text or t("error_generic")
+        # Knowledge base (issue 16): "not found", or the answer with its citations as links.
+        if result.not_found:
+            text = t("kb_not_found")
+        elif result.sources:
+            text = with_citations(result.text, result.sources, t("kb_sources"))
         if result.status is MessageStatus.TRUNCATED:
             text = _join(text, t("truncated_marker"))
         if result.trimmed_history and chat_id not in self._told_trimmed:

@@ -24,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.images import ImageService
+from bot.knowledge import KnowledgeBase
 from bot.telegram import maintenance
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer, Target
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
-from bot.telegram.handlers import chat, commands, errors, images, other
+from bot.telegram.handlers import chat, commands, errors, images, kb, other
 from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.middlewares import QuotaMiddleware, RecentlySeen, install_middlewares
 from bot.telegram.outbox import Outbox, OutboxError
@@ -88,6 +89,7 @@ class TelegramApp:
         shutdown_grace: float = 6.0,
         shutdown_settle: float = 3.0,
         image_status_interval: float = 3.0,
+        knowledge: KnowledgeBase | None = None,
     ) -> None:
         self.bot = bot
         self.conversation = conversation
@@ -120,6 +122,7 @@ class TelegramApp:
             outbox=self.outbox,
             pastes=PasteJoiner(),
             seen=self.seen,
+            knowledge=knowledge,
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
         self.dp = self._build_dispatcher()
@@ -142,7 +145,7 @@ class TelegramApp:
             daily_tokens=self.options.daily_token_limit,
             daily_images=self.options.daily_image_limit,
         )
-        routers = [m.build_router() for m in (errors, commands, images, chat, other)]
+        routers = [m.build_router() for m in (errors, commands, kb, images, chat, other)]
         for router in routers[1:]:
             router.message.middleware(quota)
         # errors first (it only sees errors); other last (it takes what nobody else did).

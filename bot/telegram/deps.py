@@ -9,6 +9,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.knowledge import KnowledgeBase
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer, Target
 from bot.telegram.chatqueue import ChatQueues
@@ -50,6 +51,7 @@ class Deps:
     outbox: Outbox
     pastes: PasteJoiner
     seen: RecentlySeen
+    knowledge: KnowledgeBase | None = None  # /kb (issue 16)
 
 
 def chat_ref(message: Message) -> ChatRef:

@@ -66,7 +66,8 @@ from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, repl
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
-            "refuse_images_in_operation", "default_chunks", "default_interval")
+            "refuse_images_in_operation", "default_chunks", "default_interval",
+            "quote_sources", "embedding_rps_limit")
 
 
 @dataclass
@@ -100,6 +101,13 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
         self.stream_disconnects = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
+        # Knowledge base (issue 16): an unscripted grounded prompt is answered by quoting its
+        # source [1]; embeddings above `embedding_rps_limit` requests in any second get 429
+        # like the real quota (0 = no limit); `embedding_429s` counts them.
+        self.quote_sources = False
+        self.embedding_rps_limit = 0.0
+        self.embedding_times: deque[float] = deque()
+        self.embedding_429s = 0
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -257,6 +265,10 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
             return self.error(400, problem) if problem else web.json_response(
                 {"tokens": p.tokens_of(texts), "modelVersion": "07.03.2024"})
         if method == "textEmbedding":
+            if self._embedding_over_quota():
+                self.embedding_429s += 1
+                return self.error(
+                    429, "ai.textEmbeddingsRequestsPerSecond.rate quota limit exceed")
             problem = self.model_problem(body.get("modelUri"), "emb")
             text = str(body.get("text") or "")
             return self.error(400, problem) if problem else web.json_response(
@@ -265,6 +277,18 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
         if method in ("fewShotTextClassification", "textClassification"):
             return self._classify(body)
         return self.error(404, f"no such method: {path}")
+
+
+    def _embedding_over_quota(self) -> bool:
+        if not self.embedding_rps_limit:
+            return False
+        now = asyncio.get_running_loop().time()
+        while self.embedding_times and self.embedding_times[0] <= now - 1.0:
+            self.embedding_times.popleft()
+        if len(self.embedding_times) >= self.embedding_rps_limit:
+            return True
+        self.embedding_times.append(now)
+        return False
 
 
 def _json(raw: bytes) -> Any:

@@ -12,6 +12,13 @@ from bot.storage.repositories.conversations import (
     chars_as_tokens,
 )
 from bot.storage.repositories.images import ImageJobRepository
+from bot.storage.repositories.knowledge import (
+    KbStats,
+    KnowledgeRepository,
+    NewPassage,
+    PassageRow,
+    StoredDocument,
+)
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.updates import UpdateRepository
 from bot.storage.repositories.usage import UsageCount, UsageRepository
@@ -25,9 +32,14 @@ __all__ = [
     "ForgetReport",
     "HistoryEntry",
     "ImageJobRepository",
+    "KbStats",
+    "KnowledgeRepository",
     "MessageRepository",
+    "NewPassage",
+    "PassageRow",
     "PrivacyRepository",
     "PurgeReport",
+    "StoredDocument",
     "Turn",
     "UpdateRepository",
     "UsageCount",
