@@ -140,7 +140,7 @@ def _emb_features(text: str) -> list[tuple[str, float]]:
         stem = (russian if re.search(r"[а-я]", word) else english).stemWord(word)
         features.append(("w:" + stem, 1.0))
         padded = f"<{stem}>"
-        features.extend(("c:" + padded[i:i + 3], 0.3) for i in range(len(padded) - 2))
+        features.extend(("c:" + padded[i:i + 3], 0.4) for i in range(len(padded) - 2))
     return features
 
 
