@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.knowledge.embedder import Embedder
-from bot.knowledge.followup import search_query
+from bot.knowledge.followup import search_queries
 from bot.knowledge.indexer import Indexer, Progress, SyncReport
 from bot.knowledge.search import Retriever
 from bot.knowledge.types import KbMode, Retrieval
@@ -73,8 +74,11 @@ class KnowledgeBase:
         return await self.retriever.search(query, k or self.top_k)
 
     async def for_question(self, question: str, previous: Sequence[str]) -> Retrieval:
-        """Search for a chat question; a follow-up is searched with the question before it."""
-        return await self.search(search_query(question, previous))
+        """Search for a chat question; a possible follow-up is also searched together with the
+        question before it, and the better search is kept (see followup.py)."""
+        queries = search_queries(question, previous)
+        found = await asyncio.gather(*(self.search(query) for query in queries))
+        return max(found, key=lambda retrieval: retrieval.best_score)
 
     async def status(self) -> KbStatus:
         async with self._sessionmaker() as session:

@@ -1,9 +1,11 @@
 """Follow-up questions -> self-contained search queries, without a model call.
 
 "And how long does it take?" names nothing a search can find; the question before it does.
-A question that looks like a follow-up (a few words, or opening with "and"/"а"/"и", or leaning
-on a pronoun) is searched together with the user's previous question. Anything else is
-searched alone, so a change of topic is not dragged back to the old one.
+A question that may be a follow-up (a few content words, or opening with "and"/"а"/"и", or a
+short one leaning on a pronoun) is searched twice, alone and together with the user's previous
+question, and the search with the better best match wins: a real follow-up finds little alone,
+while a short question on a new topic finds its own document better alone than mixed with the
+old topic. Anything else is searched alone.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ def is_follow_up(question: str) -> bool:
     )
 
 
-def search_query(question: str, previous: Sequence[str]) -> str:
-    """The query to search for `question`, given the user's earlier questions (oldest first)."""
+def search_queries(question: str, previous: Sequence[str]) -> list[str]:
+    """The queries to search for `question` given the user's earlier questions (oldest first):
+    the question itself, and the question with the one before when it may be a follow-up."""
     if previous and is_follow_up(question):
-        return f"{previous[-1]}\n{question}"
-    return question
+        return [question, f"{previous[-1]}\n{question}"]
+    return [question]

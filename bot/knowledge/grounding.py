@@ -20,6 +20,7 @@ from bot.prompting import estimate_tokens
 NOT_FOUND_MARKER = "NO_ANSWER_IN_SOURCES"
 # [1], [2, 3], [1][2] — numbers in square brackets, separated by commas or spaces.
 CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_SPACED_CITATION = re.compile(r"[ \t]*" + CITATION.pattern)
 
 INSTRUCTIONS = (
     "Answer the user's question using only the numbered sources below. Cite the sources you "
@@ -84,6 +85,6 @@ def for_stream(text: str) -> str:
     (they become links in the final message), no marker or a beginning of it."""
     if is_not_found(text) or (text.strip() and NOT_FOUND_MARKER.startswith(text.strip())):
         return ""
-    text = CITATION.sub("", text)
+    text = _SPACED_CITATION.sub("", text)
     # A citation still being typed at the end: "[", "[1", "[1,".
-    return re.sub(r"\[\d{0,3}(?:\s*[,;]\s*\d{0,3})*$", "", text).replace(" .", ".")
+    return re.sub(r"[ \t]*\[\d{0,3}(?:\s*[,;]\s*\d{0,3})*$", "", text)

@@ -1,0 +1,145 @@
+"""Sync against the fake Yandex server on SQLite and PostgreSQL: incremental, cached by content
+and model, resumable, within the embedding quota, one bad file never stopping the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.knowledge import Progress
+from bot.storage.database import Database
+from bot.storage.models import KbDocument, KbEmbedding, KbSyncRun
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.knowledge.conftest import KbFactory, embedding_calls
+
+FILES = 33
+
+
+async def test_first_sync_indexes_everything_and_a_second_makes_no_embedding_calls(
+    make_kb: KbFactory, fm: FakeFoundationModels, database: Database
+) -> None:
+    kb = make_kb()
+    first = await kb.sync()
+    assert (first.files, first.indexed, first.skipped) == (FILES, FILES, [])
+    assert first.embedded == embedding_calls(fm) == first.passages > FILES
+    second = await kb.sync()
+    assert (second.indexed, second.unchanged, second.embedded) == (0, FILES, 0)
+    assert embedding_calls(fm) == first.embedded
+    async with database.sessionmaker() as session:
+        versions = set(await session.scalars(select(KbEmbedding.model_version)))
+        runs = list(await session.scalars(select(KbSyncRun.status)))
+    assert versions == {"06.12.2023"}  # the modelVersion the server reported
+    assert runs == ["done", "done"]
+    found = await kb.search("How long does standard delivery take?")
+    assert found.covered and found.hits[0].path == "shop/shipping.md"
+    assert found.hits[0].url == "https://help.northwind-shop.example/delivery"
+
+
+async def test_changed_removed_and_new_files(
+    make_kb: KbFactory, fm: FakeFoundationModels, docs: Path, database: Database
+) -> None:
+    kb = make_kb()
+    await kb.sync()
+    before = embedding_calls(fm)
+    returns = docs / "shop" / "returns.md"
+    returns.write_text(returns.read_text(encoding="utf-8").replace("30 days", "60 days"),
+                       encoding="utf-8")
+    (docs / "shop" / "warranty.md").unlink()
+    (docs / "shop" / "new.md").write_text("# Pets\n\nDogs are welcome in our showrooms.",
+                                          encoding="utf-8")
+    report = await kb.sync()
+    assert (report.indexed, report.removed, report.files) == (2, 1, FILES)
+    # Only the changed passage of returns.md and the new file's passage are embedded again.
+    assert report.embedded == embedding_calls(fm) - before == 2
+    assert report.reused == report.passages - 2
+    found = await kb.search("Are dogs welcome in the showroom?")
+    assert found.hits[0].path == "shop/new.md"
+    assert "60 days" in (await kb.search("how many days to return an item")).hits[0].text
+    async with database.sessionmaker() as session:
+        paths = set(await session.scalars(select(KbDocument.path)))
+    assert "shop/warranty.md" not in paths and "shop/new.md" in paths
+
+
+async def test_a_new_embedding_model_embeds_again(
+    make_kb: KbFactory, fm: FakeFoundationModels
+) -> None:
+    first = await make_kb().sync()
+    second = await make_kb(doc_model="text-search-doc/rc").sync()
+    assert second.indexed == FILES and second.embedded == first.embedded
+    assert [r.json["modelUri"] for r in fm.requests][-1].endswith("/text-search-doc/rc")
+
+
+async def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
+    make_kb: KbFactory, docs: Path
+) -> None:
+    (docs / "empty.md").write_text("\n\n", encoding="utf-8")
+    (docs / "picture.txt").write_bytes(b"\x89PNG\x00\x00binary")
+    (docs / "notes.docx").write_bytes(b"PK")
+    (docs / "heading.md").write_text("# Only a heading", encoding="utf-8")
+    report = await make_kb().sync()
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert reasons["empty.md"] == "empty"
+    assert reasons["picture.txt"] == "binary file"
+    assert reasons["notes.docx"] == "unsupported file type .docx"
+    assert reasons["heading.md"] == "no text to index"
+    assert report.indexed == FILES
+
+
+async def test_an_interrupted_sync_continues_where_it_stopped(
+    make_kb: KbFactory, fm: FakeFoundationModels, database: Database
+) -> None:
+    kb = make_kb()
+    reached = asyncio.Event()
+
+    def progress(step: Progress) -> None:
+        if step.done == 10:
+            reached.set()
+
+    task = asyncio.create_task(kb.sync(progress))
+    await reached.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    done_before = embedding_calls(fm)
+    report = await make_kb().sync()
+    assert report.unchanged >= 10 and report.indexed + report.unchanged == FILES
+    async with database.sessionmaker() as session:
+        stored = await session.scalar(select(func.count()).select_from(KbEmbedding))
+        runs = list(await session.scalars(select(KbSyncRun.status).order_by(KbSyncRun.id)))
+    # Every embedding was asked for once: the first run's are reused, not asked again.
+    assert done_before + report.embedded == embedding_calls(fm) == stored
+    assert done_before > 0 and report.embedded > 0
+    assert runs == ["interrupted", "done"]
+
+
+async def test_embeddings_failing_skip_the_file_and_the_sync_goes_on(
+    make_kb: KbFactory, fm: FakeFoundationModels
+) -> None:
+    fm.fail_next(500, path="textEmbedding", times=1)
+    report = await make_kb().sync()
+    failed = [s for s in report.skipped if s.reason.startswith("embedding failed")]
+    assert len(failed) == 1
+    assert report.indexed == FILES - 1
+    again = await make_kb().sync()
+    assert again.indexed == 1 and not again.skipped
+
+
+async def test_never_past_the_embedding_quota(
+    make_kb: KbFactory, fm: FakeFoundationModels, docs: Path
+) -> None:
+    fm.embedding_rps_limit = 10
+    for number in range(20):
+        (docs / f"extra{number}.md").write_text(f"# Topic {number}\n\nFact number {number}.",
+                                                encoding="utf-8")
+    kb = make_kb(rps=10, roots=[docs])
+    started = asyncio.get_running_loop().time()
+    report = await kb.sync()
+    elapsed = asyncio.get_running_loop().time() - started
+    assert fm.embedding_429s == 0 and not report.skipped
+    # 68 requests spaced at 1/10 s: the quota allows no less (and the pacer wastes little).
+    assert report.embedded / 10 * 0.95 <= elapsed <= report.embedded / 10 * 1.1 + 1.0
+    async with kb.indexer._sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(KbDocument)) == FILES + 20
