@@ -11,6 +11,7 @@ from typing import TextIO
 
 from bot.config import ConfigError, Settings
 from bot.knowledge import KnowledgeBase, Progress, SyncReport
+from bot.knowledge.types import label
 
 BAR = 30
 
@@ -109,7 +110,7 @@ async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int
     print(f"{verdict} (best score {retrieval.best_score:.3f}, "
           f"KB_MIN_SCORE {knowledge.retriever.min_score:g})")
     for rank, hit in enumerate(retrieval.hits, start=1):
-        where = " > ".join(part for part in (hit.title, hit.heading) if part)
+        where = label(hit.title, hit.heading)
         print(f"{rank}. score {hit.score:.3f}  {hit.path}  {where}" + (f"  {hit.url}" if hit.url
                                                                        else ""))
         snippet = " ".join(hit.text.split())

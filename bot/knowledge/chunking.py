@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.knowledge.documents import Block, Document
+from bot.knowledge.types import label
 
 MAX_CHARS = 1200
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -27,7 +28,7 @@ class Passage:
 
     def embedded_text(self, title: str) -> str:
         """What is embedded and indexed: the document title, the heading path and the text."""
-        head = " > ".join(part for part in (title, self.heading) if part)
+        head = label(title, self.heading)
         return f"{head}\n{self.text}" if head else self.text
 
     def content_hash(self, title: str) -> str:

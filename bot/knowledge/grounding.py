@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.knowledge.types import Hit, Source
+from bot.knowledge.types import Hit, Source, label
 from bot.prompting import estimate_tokens
 
 NOT_FOUND_MARKER = "NO_ANSWER_IN_SOURCES"
@@ -46,7 +46,7 @@ def grounded_prompt(base: str, hits: Sequence[Hit], max_tokens: int) -> Groundin
     sources: list[Source] = []
     for hit in hits:
         number = len(sources) + 1
-        title = " > ".join(part for part in (hit.title, hit.heading) if part)
+        title = label(hit.title, hit.heading)
         block = f"[{number}] {title}\n{hit.text.strip()}"
         cost = estimate_tokens(block) + 2
         if used + cost > max_tokens:

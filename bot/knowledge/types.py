@@ -7,6 +7,16 @@ from enum import StrEnum
 from typing import Any
 
 
+def label(title: str, heading: str) -> str:
+    """"Returns policy > Refund times": the title and the heading path, the title not repeated
+    when the document's first heading says it again."""
+    parts = [title] if title else []
+    for part in heading.split(" > ") if heading else ():
+        if not parts or part != parts[-1]:
+            parts.append(part)
+    return " > ".join(parts)
+
+
 class KbMode(StrEnum):
     OFF = "off"
     ASSIST = "assist"  # grounded when relevant passages are found, plain chat otherwise

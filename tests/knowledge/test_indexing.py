@@ -34,7 +34,8 @@ async def test_first_sync_indexes_everything_and_a_second_makes_no_embedding_cal
     assert versions == {"06.12.2023"}  # the modelVersion the server reported
     assert runs == ["done", "done"]
     found = await kb.search("How long does standard delivery take?")
-    assert found.covered and found.hits[0].path == "shop/shipping.md"
+    assert found.covered
+    assert found.hits[0].path == "shop/shipping.md"
     assert found.hits[0].url == "https://help.northwind-shop.example/delivery"
 
 
@@ -57,10 +58,13 @@ async def test_changed_removed_and_new_files(
     assert report.reused == report.passages - 2
     found = await kb.search("Are dogs welcome in the showroom?")
     assert found.hits[0].path == "shop/new.md"
-    assert "60 days" in (await kb.search("how many days to return an item")).hits[0].text
+    texts = [hit.text for hit in (await kb.search("how many days to return an item")).hits]
+    assert any("60 days" in text for text in texts)
+    assert not any("30 days of delivery" in text for text in texts)
     async with database.sessionmaker() as session:
         paths = set(await session.scalars(select(KbDocument.path)))
-    assert "shop/warranty.md" not in paths and "shop/new.md" in paths
+    assert "shop/warranty.md" not in paths
+    assert "shop/new.md" in paths
 
 
 async def test_a_new_embedding_model_embeds_again(
@@ -68,7 +72,8 @@ async def test_a_new_embedding_model_embeds_again(
 ) -> None:
     first = await make_kb().sync()
     second = await make_kb(doc_model="text-search-doc/rc").sync()
-    assert second.indexed == FILES and second.embedded == first.embedded
+    assert second.indexed == FILES
+    assert second.embedded == first.embedded
     assert [r.json["modelUri"] for r in fm.requests][-1].endswith("/text-search-doc/rc")
 
 
@@ -105,13 +110,15 @@ async def test_an_interrupted_sync_continues_where_it_stopped(
         await task
     done_before = embedding_calls(fm)
     report = await make_kb().sync()
-    assert report.unchanged >= 10 and report.indexed + report.unchanged == FILES
+    assert report.unchanged >= 10
+    assert report.indexed + report.unchanged == FILES
     async with database.sessionmaker() as session:
         stored = await session.scalar(select(func.count()).select_from(KbEmbedding))
         runs = list(await session.scalars(select(KbSyncRun.status).order_by(KbSyncRun.id)))
     # Every embedding was asked for once: the first run's are reused, not asked again.
     assert done_before + report.embedded == embedding_calls(fm) == stored
-    assert done_before > 0 and report.embedded > 0
+    assert done_before > 0
+    assert report.embedded > 0
     assert runs == ["interrupted", "done"]
 
 
@@ -124,7 +131,8 @@ async def test_embeddings_failing_skip_the_file_and_the_sync_goes_on(
     assert len(failed) == 1
     assert report.indexed == FILES - 1
     again = await make_kb().sync()
-    assert again.indexed == 1 and not again.skipped
+    assert again.indexed == 1
+    assert not again.skipped
 
 
 async def test_never_past_the_embedding_quota(
@@ -138,7 +146,8 @@ async def test_never_past_the_embedding_quota(
     started = asyncio.get_running_loop().time()
     report = await kb.sync()
     elapsed = asyncio.get_running_loop().time() - started
-    assert fm.embedding_429s == 0 and not report.skipped
+    assert fm.embedding_429s == 0
+    assert not report.skipped
     # 68 requests spaced at 1/10 s: the quota allows no less (and the pacer wastes little).
     assert report.embedded / 10 * 0.95 <= elapsed <= report.embedded / 10 * 1.1 + 1.0
     async with kb.indexer._sessionmaker() as session:

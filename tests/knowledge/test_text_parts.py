@@ -16,10 +16,17 @@ from bot.knowledge.grounding import (
     mark_cited,
 )
 from bot.knowledge.stemming import search_text, stems
-from bot.knowledge.types import Hit, Source
+from bot.knowledge.types import Hit, Source, label
 from bot.knowledge.vectors import VectorIndex
 from bot.telegram.render import render_markdown
 from bot.telegram.render.citations import with_citations
+
+
+def test_labels_do_not_repeat_the_title() -> None:
+    expected = "Returns policy > Refund times"
+    assert label("Returns policy", "Returns policy > Refund times") == expected
+    assert label("Returns", "Cards") == "Returns > Cards"
+    assert label("FAQ", "") == "FAQ"
 
 
 def test_russian_and_english_words_meet_their_stems() -> None:
@@ -95,8 +102,10 @@ def test_vector_index_finds_the_nearest_by_cosine() -> None:
     query = np.array([0.0, 1.0, 0.0], np.float32)
     found = index.search(query, 2)
     assert [passage for passage, _ in found] == [11, 12]
-    assert abs(found[0][1] - 1.0) < 1e-6 and abs(found[1][1] - 0.7071) < 1e-3
-    assert len(index) == 3 and index.similarity(query, 13) is None
+    assert abs(found[0][1] - 1.0) < 1e-6
+    assert abs(found[1][1] - 0.7071) < 1e-3
+    assert len(index) == 3
+    assert index.similarity(query, 13) is None
 
 
 def test_eval_scores_recall_mrr_abstention_and_the_best_threshold() -> None:

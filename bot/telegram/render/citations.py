@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from bot.knowledge import Source
 from bot.knowledge.grounding import CITATION
+from bot.knowledge.types import label
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()~>#+\-=|{}.!<])")
 
@@ -43,9 +44,7 @@ def with_citations(text: str, sources: Sequence[Source], heading: str) -> str:
         return body
     lines = []
     for source in cited:
-        name = escape(source.title or source.path)
-        if source.heading:
-            name += " › " + escape(source.heading)
+        name = escape(label(source.title or source.path, source.heading).replace(" > ", " › "))
         shown = f"[{name}]({_href(source.url)})" if source.url else name
         lines.append(f"\\[{source.number}\\] {shown}")
     return f"{body}\n\n**{escape(heading)}**\n" + "\n".join(lines)
