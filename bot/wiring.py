@@ -147,6 +147,7 @@ def build_knowledge(
         mode=mode,
         top_k=settings.kb_top_k,
         min_score=settings.kb_min_score,
+        read_sessionmaker=db.read_sessionmaker,
     )
 
 

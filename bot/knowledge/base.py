@@ -44,15 +44,18 @@ class KnowledgeBase:
         mode: KbMode,
         top_k: int = 5,
         min_score: float = 0.35,
+        read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
+        """`read_sessionmaker`: sessions for searches (on SQLite the database's read engine,
+        so a search never queues behind a sync's writes); the writer's by default."""
         self.mode = mode
         self.top_k = top_k
         self.roots = tuple(roots)
         self._sessionmaker = sessionmaker
         self.embedder = embedder
         self.indexer = Indexer(sessionmaker=sessionmaker, embedder=embedder, roots=roots)
-        self.retriever = Retriever(sessionmaker=sessionmaker, embedder=embedder,
-                                   min_score=min_score)
+        self.retriever = Retriever(sessionmaker=read_sessionmaker or sessionmaker,
+                                   embedder=embedder, min_score=min_score)
 
     @property
     def strict(self) -> bool:

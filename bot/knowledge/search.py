@@ -9,6 +9,7 @@ Whether the question is covered is decided on the best hit's cosine similarity a
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,11 @@ from bot.storage.repositories import KnowledgeRepository
 log = logging.getLogger(__name__)
 RRF_K = 60
 CANDIDATES = 30  # from each of the two rankings
+# Full-text query terms in more passages than this (share, and at least COMMON_MIN passages)
+# are left out of the query: they cost the database a ranking of every passage holding them
+# and weigh next to nothing in BM25 (idf ~ log(1/share)). Small knowledge bases never hit it.
+COMMON_SHARE = 0.02
+COMMON_MIN = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class Retriever:
         self.min_score = min_score
         self.index = VectorIndex()
         self._state: IndexState | None = None
+        self._common: dict[str, int] = {}  # too-common stems -> passages holding them
 
     async def refresh(self, *, force: bool = False) -> bool:
         """Reload the vectors when the stored passages changed (also by another process, such
@@ -59,12 +66,24 @@ class Retriever:
             state = IndexState(int(count), int(max_id))
             if not force and state == self._state:
                 return False
-            rows = await KnowledgeRepository(session).vectors(self._embedder.doc_model)
-        self.index = VectorIndex.from_rows(rows)
+            repo = KnowledgeRepository(session)
+            self.index = await VectorIndex.from_stream(
+                repo.vectors(self._embedder.doc_model), state.passages
+            )
+            self._common = await common_terms(repo, state.passages)
         self._state = state
         log.info("knowledge base: %d passages in the vector index (%.1f MB)",
                  len(self.index), self.index.nbytes / 2**20)
         return True
+
+    def query_terms(self, query: str) -> list[str]:
+        """The question's stems without the too-common ones (the three rarest of those stay
+        when nothing else is left)."""
+        terms = list(dict.fromkeys(stems(query)))
+        kept = [term for term in terms if term not in self._common]
+        if kept or not terms:
+            return kept
+        return sorted(terms, key=lambda term: self._common[term])[:3]
 
     async def search(self, query: str, k: int) -> Retrieval:
         vector = await self._embedder.query(query)
@@ -75,7 +94,7 @@ class Retriever:
         by_vector = self.index.search(vector, CANDIDATES)
         async with self._sessionmaker() as session:
             repo = KnowledgeRepository(session)
-            by_text = await repo.lexical(stems(query), CANDIDATES)
+            by_text = await repo.lexical(self.query_terms(query), CANDIDATES)
             fused: dict[int, float] = {}
             vector_rank: dict[int, int] = {}
             text_rank: dict[int, int] = {}
@@ -98,3 +117,14 @@ class Retriever:
                             vector_rank.get(passage_id)))
         covered = any(hit.score >= self.min_score for hit in hits)
         return Retrieval(query, tuple(hits), covered)
+
+
+async def common_terms(repo: KnowledgeRepository, passages: int) -> dict[str, int]:
+    """Stems found in more than COMMON_SHARE of the passages (and in COMMON_MIN at least)."""
+    limit = max(COMMON_MIN, int(COMMON_SHARE * passages))
+    if passages <= limit:
+        return {}
+    counts: Counter[str] = Counter()
+    async for search_text in repo.search_texts():
+        counts.update(set(search_text.split()))
+    return {term: count for term, count in counts.items() if count > limit}

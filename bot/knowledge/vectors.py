@@ -6,7 +6,7 @@ argpartition (well under a millisecond), so no approximate index is needed at th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 
@@ -30,6 +30,33 @@ class VectorIndex:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         matrix /= np.where(norms > 0, norms, 1.0)
         return cls([passage_id for passage_id, _ in kept], matrix)
+
+    @classmethod
+    async def from_stream(
+        cls, rows: AsyncIterator[tuple[int, bytes]], expected: int
+    ) -> VectorIndex:
+        """The same from streamed rows, written into one preallocated matrix: the peak memory
+        is the index itself, not the index plus every row's bytes."""
+        ids: list[int] = []
+        matrix: np.ndarray | None = None
+        size = 0
+        async for passage_id, vector in rows:
+            if matrix is None:
+                size = len(vector)
+                matrix = np.empty((max(expected, 1), size // 4), dtype=np.float32)
+            if len(vector) != size:
+                continue
+            if len(ids) == len(matrix):  # more rows than counted (a sync meanwhile)
+                matrix = np.concatenate([matrix, np.empty_like(matrix)])
+            matrix[len(ids)] = np.frombuffer(vector, dtype=np.float32)
+            ids.append(passage_id)
+        if matrix is None or not ids:
+            return cls()
+        if len(ids) < len(matrix):
+            matrix = matrix[: len(ids)]
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix /= np.where(norms > 0, norms, 1.0)
+        return cls(ids, matrix)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -254,13 +254,15 @@ class DailyUsage(Base):
 
 # --- Knowledge base (issue 16) -----------------------------------------------------------------
 # Documents from KB_PATH, their passages, the embedding cache and sync runs. The lexical index
-# is not a mapped table: on SQLite an FTS5 table `kb_passages_fts` (external content, kept in
-# step by triggers) over `kb_passages.search_text`; on PostgreSQL a GIN index on its tsvector.
+# is not mapped: on SQLite an FTS5 table `kb_passages_fts` (external content, kept in step by
+# triggers) over `kb_passages.search_text`; on PostgreSQL a stored generated tsvector column
+# `search_vector` with a GIN index.
 # Both are created by migration 0003 and named in UNMAPPED_SCHEMA_NAMES.
 
 UNMAPPED_SCHEMA_NAMES = frozenset({
     "kb_passages_fts", "kb_passages_fts_data", "kb_passages_fts_idx", "kb_passages_fts_docsize",
     "kb_passages_fts_config", "kb_passages_fts_content", "ix_kb_passages_search",
+    "search_vector",
 })
 
 

@@ -36,11 +36,13 @@ SQLITE_FTS = [
     "VALUES ('delete', old.id, old.search_text); "
     "INSERT INTO kb_passages_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
 ]
-# 'simple': the words are stemmed already, by the same Snowball stemmers as on SQLite.
-POSTGRES_FTS = (
-    "CREATE INDEX ix_kb_passages_search ON kb_passages "
-    "USING gin (to_tsvector('simple', search_text))"
-)
+# 'simple': the words are stemmed already, by the same Snowball stemmers as on SQLite. The
+# tsvector is stored (a generated column), so ranking reads it instead of parsing each text.
+POSTGRES_FTS = [
+    "ALTER TABLE kb_passages ADD COLUMN search_vector tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
+    "CREATE INDEX ix_kb_passages_search ON kb_passages USING gin (search_vector)",
+]
 
 
 def _ts(name: str, nullable: bool = False) -> sa.Column:
@@ -119,7 +121,8 @@ def upgrade() -> None:
         for statement in SQLITE_FTS:
             op.execute(statement)
     else:
-        op.execute(POSTGRES_FTS)
+        for statement in POSTGRES_FTS:
+            op.execute(statement)
 
 
 def downgrade() -> None:

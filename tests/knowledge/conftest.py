@@ -60,6 +60,7 @@ def make_kb(database: Database, client: FoundationModelsClient, docs: Path) -> K
         embedder = Embedder(client, doc_model=doc_model, query_model="text-search-query/latest",
                             rps=rps)
         return KnowledgeBase(sessionmaker=database.sessionmaker, embedder=embedder,
+                             read_sessionmaker=database.read_sessionmaker,
                              **options)  # type: ignore[arg-type]
 
     return make

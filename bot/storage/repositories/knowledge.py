@@ -4,7 +4,7 @@ sync runs and the sources of answers."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,15 +134,24 @@ class KnowledgeRepository:
         )
         await self.session.execute(statement.on_conflict_do_nothing())
 
-    async def vectors(self, model: str) -> list[tuple[int, bytes]]:
-        """(passage id, vector) of every indexed passage embedded with `model`."""
-        rows = await self.session.execute(
+    async def vectors(self, model: str) -> AsyncIterator[tuple[int, bytes]]:
+        """(passage id, vector) of every indexed passage embedded with `model`, streamed."""
+        result = await self.session.stream(
             select(KbPassage.id, KbEmbedding.vector)
             .join(KbEmbedding, KbEmbedding.content_hash == KbPassage.content_hash)
             .where(KbEmbedding.model == model)
             .order_by(KbPassage.id)
+            .execution_options(yield_per=1000)
         )
-        return [(passage_id, vector) for passage_id, vector in rows]
+        async for passage_id, vector in result:
+            yield passage_id, vector
+
+    async def search_texts(self) -> AsyncIterator[str]:
+        result = await self.session.stream(
+            select(KbPassage.search_text).execution_options(yield_per=1000)
+        )
+        async for (search_text,) in result:
+            yield search_text
 
     async def model_versions(self) -> list[tuple[str, str, int]]:
         rows = await self.session.execute(
@@ -171,9 +180,9 @@ class KnowledgeRepository:
         query = " | ".join(_pg_lexeme(term) for term in terms)
         rows = await self.session.execute(
             text(
-                "SELECT id, ts_rank(to_tsvector('simple', search_text), q) AS rank "
+                "SELECT id, ts_rank(search_vector, q) AS rank "
                 "FROM kb_passages, to_tsquery('simple', :query) AS q "
-                "WHERE to_tsvector('simple', search_text) @@ q ORDER BY rank DESC LIMIT :limit"
+                "WHERE search_vector @@ q ORDER BY rank DESC LIMIT :limit"
             ),
             {"query": query, "limit": limit},
         )
