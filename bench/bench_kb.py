@@ -47,7 +47,14 @@ from tests.fakes.foundation_models_server import FakeFoundationModels
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DIM = 256
-SEED_WORDS = ["order", "delivery", "return", "refund", "payment", "card", "account", "password", "warranty", "repair", "invoice", "parcel", "courier", "pickup", "discount", "code", "gift", "points", "laptop", "printer", "network", "email", "phone", "заказ", "доставка", "возврат", "деньги", "оплата", "карта", "пароль", "гарантия", "ремонт", "счёт", "посылка", "курьер", "скидка", "промокод", "ноутбук", "принтер", "сеть", "почта", "телефон", "отпуск", "заявка", "сотрудник", "офис"]
+SEED_WORDS = [
+    "order", "delivery", "return", "refund", "payment", "card", "account", "password", "warranty",
+    "repair", "invoice", "parcel", "courier", "pickup", "discount", "code", "gift", "points",
+    "laptop", "printer", "network", "email", "phone", "заказ", "доставка", "возврат", "деньги",
+    "оплата", "карта", "пароль", "гарантия", "ремонт", "счёт", "посылка", "курьер", "скидка",
+    "промокод", "ноутбук", "принтер", "сеть", "почта", "телефон", "отпуск", "заявка", "сотрудник",
+    "офис",
+]
 
 
 def vocabulary(rng: random.Random, size: int = 6000) -> list[str]:

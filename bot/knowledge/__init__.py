@@ -7,7 +7,7 @@ import os
 
 # Before numpy loads: a product of 10,000 x 256 floats by one vector takes well under a
 # millisecond on one core, while OpenBLAS's threads only fight the event loop for the CPU
-# (bench_kb.py on this busy 2-core VM: vector search p50 10 ms threaded, see docs/knowledge-base.md).
+# (bench_kb.py on this busy 2-core VM: vector search p50 10 ms threaded; docs/knowledge-base.md).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from bot.knowledge.base import KbStatus, KnowledgeBase
