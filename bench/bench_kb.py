@@ -110,7 +110,7 @@ def rng_vector(rng: random.Random) -> np.ndarray:
 class NoEmbeddings:
     """search_vector gets its vectors directly; nothing may call the model."""
 
-    async def embedding(self, text: str, *, model: str) -> object:
+    async def embedding(self, text: str, *, model: str, retry: object = None) -> object:
         raise AssertionError("no embedding calls in the retrieval benchmark")
 
 

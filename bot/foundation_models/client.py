@@ -198,11 +198,17 @@ class FoundationModelsClient:
                                   wire.EmbeddingResponse)
         return list(answer.embedding)
 
-    async def embedding(self, text: str, *, model: str) -> Embedding:
-        """`textEmbedding` with its token count and `modelVersion` (one text per request)."""
+    async def embedding(
+        self, text: str, *, model: str, retry: RetryPolicy | None = None
+    ) -> Embedding:
+        """`textEmbedding` with its token count and `modelVersion` (one text per request).
+        `retry` replaces the client's policy (a caller pacing its own requests retries them
+        itself, so that retries are paced too)."""
         body = {"modelUri": self.model_uri(model, "emb"), "text": text}
-        answer = await self._post("/foundationModels/v1/textEmbedding", body,
-                                  wire.EmbeddingResponse)
+        raw = await self._transport.request(
+            "POST", f"{self.llm_url}/foundationModels/v1/textEmbedding", json=body, retry=retry
+        )
+        answer = wire.parse(raw, wire.EmbeddingResponse)
         return Embedding(list(answer.embedding), answer.num_tokens, answer.model_version)
 
     async def classify_few_shot(

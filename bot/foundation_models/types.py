@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.foundation_models.transport import RetryPolicy
 
 
 class Role(StrEnum):
@@ -234,4 +237,6 @@ class Embedding:
 
 
 class EmbeddingModel(Protocol):
-    async def embedding(self, text: str, *, model: str) -> Embedding: ...
+    async def embedding(
+        self, text: str, *, model: str, retry: RetryPolicy | None = None
+    ) -> Embedding: ...

@@ -32,6 +32,7 @@ from bot.foundation_models.errors import (
     ServiceUnavailableError,
 )
 from bot.foundation_models.types import Snapshot
+from bot.knowledge.grounding import for_stream
 from bot.storage.models import MessageStatus
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.outbox import Outbox, OutboxError
@@ -209,7 +210,9 @@ class Answerer:
         elif result.error is not None:
             log.warning("answer in chat %s failed: %r", chat.chat_id, result.error)
             notice = describe_error(result.error, t)
-            ids = await _settle(handle.fail(notice, result.text or None))
+            # A grounded answer's partial text without raw citations or marker (issue 16).
+            partial = for_stream(result.text) if result.sources else result.text
+            ids = await _settle(handle.fail(notice, partial or None))
         else:
             ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping

@@ -11,6 +11,11 @@ metadata paths.
 
 Unscripted, a completion answers "Echo: <last user message>" in `default_chunks` chunks, and an
 image generation finishes after `image_pending_polls` (2) polls with a small valid JPEG.
+With `quote_sources` set, an unscripted completion whose system message lists numbered sources
+("[1] Title" then text) answers with the first sentence of source 1 and cites it, as a grounded
+model would. Embeddings behave like real ones where retrieval depends on it (fm_payloads.py:
+stemmed words and character trigrams hashed to 256 signed dimensions, normalised), and with
+`embedding_rps_limit` set, a request beyond that many in any second gets 429 like the quota.
 
 Python API::
 
@@ -36,7 +41,8 @@ Process and control API (for out-of-process tests)::
          "string", "path": "/foundationModels/v1/completion", "times": 1}
         {"action": "set", "image_pending_polls": 2, "text_pending_polls": 1,
          "refuse_images": false, "refuse_images_in_operation": false, "default_chunks": 4,
-         "default_interval": 0.02, "iam_token_lifetime": 43200}
+         "default_interval": 0.02, "iam_token_lifetime": 43200, "quote_sources": false,
+         "embedding_rps_limit": 0}
         {"action": "register_key", "key_id": ..., "service_account_id": ..., "public_key": PEM}
         {"action": "expire_tokens"}  {"action": "reject_auth", "times": 1}  {"action": "reset"}
     GET /_control/requests -> [{"method", "path", "headers", "json"}, ...]

@@ -58,7 +58,7 @@ def make_kb(database: Database, client: FoundationModelsClient, docs: Path) -> K
         doc_model = str(kwargs.pop("doc_model", "text-search-doc/latest"))
         options.update(kwargs)
         embedder = Embedder(client, doc_model=doc_model, query_model="text-search-query/latest",
-                            rps=rps)
+                            rps=rps, backoff=0.01)
         return KnowledgeBase(sessionmaker=database.sessionmaker, embedder=embedder,
                              read_sessionmaker=database.read_sessionmaker,
                              **options)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.knowledge import Progress
+from bot.knowledge.embedder import ATTEMPTS
 from bot.storage.database import Database
 from bot.storage.models import KbDocument, KbEmbedding, KbSyncRun
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -125,7 +126,7 @@ async def test_an_interrupted_sync_continues_where_it_stopped(
 async def test_embeddings_failing_skip_the_file_and_the_sync_goes_on(
     make_kb: KbFactory, fm: FakeFoundationModels
 ) -> None:
-    fm.fail_next(500, path="textEmbedding", times=1)
+    fm.fail_next(500, path="textEmbedding", times=ATTEMPTS)  # every attempt of one passage
     report = await make_kb().sync()
     failed = [s for s in report.skipped if s.reason.startswith("embedding failed")]
     assert len(failed) == 1
@@ -133,6 +134,17 @@ async def test_embeddings_failing_skip_the_file_and_the_sync_goes_on(
     again = await make_kb().sync()
     assert again.indexed == 1
     assert not again.skipped
+
+
+async def test_a_429_is_retried_through_the_pacer(
+    make_kb: KbFactory, fm: FakeFoundationModels
+) -> None:
+    fm.fail_next(429, path="textEmbedding", retry_after=0.2, times=2)
+    fm.fail_next(503, path="textEmbedding", times=1)
+    report = await make_kb().sync()
+    assert report.indexed == FILES and not report.skipped
+    statuses = [r.path for r in fm.requests if r.path.endswith("textEmbedding")]
+    assert len(statuses) == report.embedded + 3
 
 
 async def test_never_past_the_embedding_quota(
