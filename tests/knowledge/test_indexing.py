@@ -142,7 +142,8 @@ async def test_a_429_is_retried_through_the_pacer(
     fm.fail_next(429, path="textEmbedding", retry_after=0.2, times=2)
     fm.fail_next(503, path="textEmbedding", times=1)
     report = await make_kb().sync()
-    assert report.indexed == FILES and not report.skipped
+    assert report.indexed == FILES
+    assert not report.skipped
     statuses = [r.path for r in fm.requests if r.path.endswith("textEmbedding")]
     assert len(statuses) == report.embedded + 3
 

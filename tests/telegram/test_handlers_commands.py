@@ -308,4 +308,5 @@ async def test_kb_is_for_admins_and_says_when_the_knowledge_base_is_off(h: Harne
     await h.send("/kb")
     await h.settle()
     assert h.texts(BORIS.id) == ["Это могут только администраторы бота."]
-    assert h.texts(ANNA.id) == ["The knowledge base is off (set KB_PATH to a folder of documents)."]
+    off = "The knowledge base is off (set KB_PATH to a folder of documents)."
+    assert h.texts(ANNA.id) == [off]
