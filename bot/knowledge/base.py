@@ -80,8 +80,11 @@ class KnowledgeBase:
         """Search for a chat question; a possible follow-up is also searched together with the
         question before it, and the better search is kept (see followup.py)."""
         queries = search_queries(question, previous)
-        found = await asyncio.gather(*(self.search(query) for query in queries))
-        return max(found, key=lambda retrieval: retrieval.best_score)
+        found = await asyncio.gather(*(self.search(q) for q in queries), return_exceptions=True)
+        results = [item for item in found if isinstance(item, Retrieval)]
+        if not results:  # every search failed: the first error says why
+            raise next(item for item in found if isinstance(item, BaseException))
+        return max(results, key=lambda retrieval: retrieval.best_score)
 
     async def status(self) -> KbStatus:
         async with self._sessionmaker() as session:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.conversation import ChatRef
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge import NOT_FOUND_MARKER, KbMode
+from bot.knowledge.embedder import ATTEMPTS
 from bot.storage.database import Database
 from bot.storage.models import KbAnswer, MessageStatus
 from tests.core.conftest import ANNA, PRIVATE, make_service
@@ -139,7 +141,7 @@ async def test_a_failed_search_fails_a_strict_turn_and_is_skipped_in_assist_mode
 ) -> None:
     kb = make_kb(mode=KbMode.STRICT)
     await kb.sync()
-    fm.fail_next(503, path="textEmbedding")
+    fm.fail_next(503, path="textEmbedding", times=ATTEMPTS)
     strict = await make_service(database, client, knowledge=kb).run_turn(
         PRIVATE, ANNA, "How do I return an item?")
     assert strict.status is MessageStatus.FAILED
@@ -147,8 +149,8 @@ async def test_a_failed_search_fails_a_strict_turn_and_is_skipped_in_assist_mode
     assert COMPLETION not in fm.paths()
     assist = make_kb(mode=KbMode.ASSIST)
     await assist.load()
-    fm.fail_next(503, path="textEmbedding")
+    fm.fail_next(503, path="textEmbedding", times=ATTEMPTS)
     result = await make_service(database, client, knowledge=assist).run_turn(
-        PRIVATE, ANNA, "How do I return an item?")
+        ChatRef(1002, "private"), ANNA, "How do I return an item?")
     assert result.status is MessageStatus.COMPLETE
     assert result.sources == ()
