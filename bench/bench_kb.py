@@ -38,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge import Embedder, KbMode, KnowledgeBase
+from bot.knowledge import KbMode
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.embedder import Embedder
 from bot.knowledge.search import CANDIDATES, Retriever
 from bot.knowledge.stemming import search_text
 from bot.storage.database import Database, create_engine, migrate

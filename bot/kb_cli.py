@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import ConfigError, Settings
-from bot.knowledge import KnowledgeBase, Progress, SyncReport
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.indexer import Progress, SyncReport
 from bot.knowledge.types import label
 
 BAR = 30

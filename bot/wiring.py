@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -21,9 +22,11 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
-from bot.knowledge import Embedder, KbMode, KnowledgeBase
-from bot.knowledge.background import BackgroundSync
+from bot.knowledge import KbMode
 from bot.storage.database import Database, migrate
+
+if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
 
 log = logging.getLogger("bot")
 
@@ -104,6 +107,8 @@ async def core(
         if knowledge is not None:
             await knowledge.load()
             if kb_background:
+                from bot.knowledge.background import BackgroundSync
+
                 syncer = BackgroundSync(knowledge, interval=settings.kb_sync_interval)
                 syncer.start()
                 stack.push_async_callback(syncer.stop)
@@ -130,10 +135,13 @@ async def core(
 def build_knowledge(
     settings: Settings, db: Database, client: FoundationModelsClient
 ) -> KnowledgeBase | None:
-    """The knowledge base of KB_PATH, or None when KB_MODE is off."""
+    """The knowledge base of KB_PATH, or None when KB_MODE is off (numpy is not even loaded)."""
     mode = KbMode(settings.kb_effective_mode)
     if mode is KbMode.OFF:
         return None
+    from bot.knowledge.base import KnowledgeBase
+    from bot.knowledge.embedder import Embedder
+
     embedder = Embedder(
         client,
         doc_model=settings.embedding_doc_model,

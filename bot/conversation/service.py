@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,7 +33,7 @@ from bot.foundation_models.types import (
     Role,
     Snapshot,
 )
-from bot.knowledge import NOT_FOUND_MARKER, KnowledgeBase
+from bot.knowledge import NOT_FOUND_MARKER
 from bot.knowledge.grounding import for_stream, grounded_prompt, is_not_found, mark_cited
 from bot.prompting import (
     MIN_AVAILABLE,
@@ -49,6 +50,9 @@ from bot.storage.repositories import (
     MessageRepository,
     UsageRepository,
 )
+
+if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
 
 logger = logging.getLogger(__name__)
 # A new message whose estimate exceeds this share of the prompt room waits for the tokenizer,

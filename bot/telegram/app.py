@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.images import ImageService
-from bot.knowledge import KnowledgeBase
 from bot.telegram import maintenance
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer, Target
@@ -46,6 +45,9 @@ from bot.telegram.startup import (
     stop_on_signals,
 )
 from bot.telegram.texts import Translator
+
+if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
 
 __all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
 

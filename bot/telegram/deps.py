@@ -9,7 +9,6 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
-from bot.knowledge import KnowledgeBase
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer, Target
 from bot.telegram.chatqueue import ChatQueues
@@ -18,6 +17,7 @@ from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
 
 if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
     from bot.telegram.imagejobs import ImageDelivery
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge import Embedder, KbMode, KnowledgeBase
+from bot.knowledge import KbMode
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.embedder import Embedder
 from bot.storage.database import Database
 from tests.core.conftest import API_KEY, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.knowledge import KbStatus, KnowledgeBase
-from bot.knowledge.background import sync_logged
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.texts import Translator
+
+if TYPE_CHECKING:  # numpy loads only with a knowledge base (see bot/knowledge/__init__.py)
+    from bot.knowledge.base import KbStatus, KnowledgeBase
 
 log = logging.getLogger(__name__)
 MAX_FAILURES_SHOWN = 10
@@ -51,6 +53,8 @@ async def cmd_kb(
 async def _sync_and_report(
     knowledge: KnowledgeBase, deps: Deps, message: Message, t: Translator
 ) -> None:
+    from bot.knowledge.background import sync_logged
+
     report = await sync_logged(knowledge)
     if report is None:
         await _reply(deps, message, t("kb_sync_failed"))
