@@ -133,6 +133,7 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
         started = time.perf_counter()
         await retriever.refresh(force=True)
         load = time.perf_counter() - started
+        loaded = rss_mb()
         questions = [" ".join(zipf_words(rng, words, rng.randint(4, 9))) for _ in range(queries)]
         vectors = [rng_vector(rng) for _ in range(queries)]
         for question, vector in zip(questions[:20], vectors[:20], strict=True):  # warm up
@@ -165,8 +166,8 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
         print(f"[{label}] retrieval without the embedding call, {queries} queries: "
               f"p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, max {times[-1]:.2f} ms; "
               f"this process's CPU {cpu:.2f} ms per query (the database server's not counted)")
-        print(f"[{label}] RSS {before:.1f} -> {after:.1f} MB: +{after - before:.1f} MB for the "
-              "loaded index and the searches")
+        print(f"[{label}] RSS {before:.1f} -> {loaded:.1f} (vectors loaded) -> {after:.1f} MB "
+              f"(after the searches): +{after - before:.1f} MB")
     finally:
         await db.dispose()
 
