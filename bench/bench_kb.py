@@ -30,11 +30,14 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# As the bot does (bot/knowledge/__init__.py), before numpy loads: one BLAS thread.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np
 
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
