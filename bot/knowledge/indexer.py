@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.foundation_models.errors import FoundationModelsError
@@ -155,6 +156,11 @@ class Indexer:
             log.warning("knowledge base: %s not indexed: embedding failed: %s",
                         candidate.path, exc)
             report.skipped.append(Skipped(candidate.path, f"embedding failed: {exc}"))
+            return
+        except IntegrityError:
+            # Another process (`fmbot kb sync` beside the bot) stored the same file meanwhile.
+            log.warning("knowledge base: %s was stored by another sync meanwhile", candidate.path)
+            report.skipped.append(Skipped(candidate.path, "stored by another sync meanwhile"))
             return
         report.indexed += 1
         report.passages += len(pieces)

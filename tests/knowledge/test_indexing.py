@@ -186,3 +186,15 @@ async def test_never_past_the_embedding_quota(sqlite_database: Database, docs: P
     assert sum(1 for r in requests if r["path"].endswith("textEmbedding")) == report.embedded
     # And the pacing is what kept it so: the quota allows no less time than this.
     assert elapsed >= (report.embedded - 1) / 10
+
+
+async def test_two_syncs_at_once_leave_one_copy_of_each_document(
+    make_kb: KbFactory, database: Database
+) -> None:
+    # The bot's background sync and `fmbot kb sync` in another process, on one database.
+    first, second = await asyncio.gather(make_kb().sync(), make_kb().sync())
+    assert first.status == second.status == "done"
+    async with database.sessionmaker() as session:
+        paths = list(await session.scalars(select(KbDocument.path)))
+    assert sorted(paths) == sorted(set(paths))
+    assert len(paths) == FILES
