@@ -1,4 +1,4 @@
-"""Command line: `fmbot run | migrate | chat` (also `python -m bot ...`).
+"""Command line: `fmbot run | migrate | chat | kb sync|search|eval` (also `python -m bot ...`).
 
 Settings are read and checked before anything else starts, so a missing token or credential
 ends the process at once with one line naming the variable to set (exit code 2). A database
@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         help="conversation to continue (default 0: the terminal's own)",
     )
     chat.add_argument("--model", default=None, help="model to use instead of TEXT_MODEL")
+    from bot import kb_cli
+
+    kb_cli.add_parser(commands)
     return parser
 
 
@@ -56,8 +59,14 @@ def secrets_of(settings: Settings) -> list[str]:
 
 def _check(command: str, settings: Settings) -> str:
     """Check what `command` needs; returns the resolved system prompt."""
+    if command == "kb":
+        from bot import kb_cli
+
+        kb_cli.check(settings)
+        return ""
     if command == "run":
         settings.check_telegram()
+        settings.check_kb()
     if command in ("run", "chat"):
         settings.check_yandex()
         if settings.telegram_mode == "webhook" and command == "run":
@@ -83,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.storage.database import SchemaTooNewError
 
     try:
+        if args.command == "kb":
+            from bot import kb_cli
+
+            return run_async_value(kb_cli.run(settings, args))
         if args.command == "migrate":
             run_async(_migrate(settings.database_url))
         elif args.command == "run":
@@ -118,6 +131,17 @@ def run_async(main: Coroutine[Any, Any, None]) -> None:
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
+
+
+def run_async_value(main: Coroutine[Any, Any, int]) -> int:
+    """`run_async` for a coroutine whose result is the exit code."""
+    result: list[int] = []
+
+    async def keep() -> None:
+        result.append(await main)
+
+    run_async(keep())
+    return result[0]
 
 
 async def _migrate(url: str) -> None:

@@ -90,6 +90,50 @@ class Settings(BaseSettings):
     # message per chat says so.
     queue_stale_action: Literal["apologize", "drop"] = "apologize"
 
+    # --- Knowledge base (issue 16) --------------------------------------------------------------
+    # Folders of documents, comma-separated; empty = no knowledge base.
+    kb_path: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # off | assist | strict; unset = assist when KB_PATH is set, off otherwise.
+    kb_mode: Literal["off", "assist", "strict"] | None = None
+    kb_top_k: int = Field(default=5, ge=1, le=50)
+    # Cosine similarity of the best passage below which a question counts as not covered.
+    kb_min_score: float = Field(default=0.35, ge=-1.0, le=1.0)
+    # Seconds between background syncs in `run` (0 = only at start).
+    kb_sync_interval: float = Field(default=600.0, ge=0)
+    embedding_doc_model: str = "text-search-doc/latest"
+    embedding_query_model: str = "text-search-query/latest"
+    # Embedding requests per second (the folder's quota; Yandex's default is 10).
+    embedding_rps: float = Field(default=10.0, gt=0, le=1000)
+
+    @field_validator("kb_path", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(part.strip()) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("kb_mode", mode="before")
+    @classmethod
+    def _blank_mode(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @property
+    def kb_effective_mode(self) -> str:
+        """KB_MODE, or its default: assist with KB_PATH, off without."""
+        if self.kb_mode is not None:
+            return self.kb_mode
+        return "assist" if self.kb_path else "off"
+
+    def check_kb(self) -> None:
+        if self.kb_effective_mode != "off" and not self.kb_path:
+            raise ConfigError(f"KB_MODE={self.kb_effective_mode} needs KB_PATH: the folders "
+                              "of documents to answer from")
+        for folder in self.kb_path:
+            if not folder.expanduser().is_dir():
+                raise ConfigError(f"KB_PATH: no such folder {folder}")
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"

@@ -96,9 +96,14 @@ class TerminalChat:
         if result is None:
             self.out.write("[nothing to retry]\n")
             return
-        if not printer.shown and result.text:
+        if result.not_found:  # knowledge base: nothing was streamed
+            self.out.write("[not found in the knowledge base]")
+        elif not printer.shown and result.text:
             self.out.write(result.text)
         self.out.write("\n")
+        for source in result.sources:
+            if source.cited:
+                self.out.write(f"[{source.number}] {source.title} ({source.url or source.path})\n")
         if result.error is not None:
             self.out.write(f"[error: {result.error}]\n")
         elif result.status is MessageStatus.TRUNCATED:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -21,7 +22,11 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
+from bot.knowledge import KbMode
 from bot.storage.database import Database, migrate
+
+if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
 
 log = logging.getLogger("bot")
 
@@ -35,6 +40,7 @@ class Core:
     chat_model: ChatModel
     conversation: ConversationService
     images: ImageService
+    knowledge: KnowledgeBase | None = None
 
 
 def build_auth_from(settings: Settings) -> Auth:
@@ -84,8 +90,11 @@ def build_chat_model(
 
 
 @asynccontextmanager
-async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
-    """Migrate the database (refusing a newer schema), then build the shared services."""
+async def core(
+    settings: Settings, system_prompt: str, *, kb_background: bool = False
+) -> AsyncIterator[Core]:
+    """Migrate the database (refusing a newer schema), then build the shared services;
+    `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL."""
     await migrate(settings.database_url)
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)
@@ -94,6 +103,15 @@ async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
         client = build_client(settings, auth)
         stack.push_async_callback(client.aclose)
         chat_model = build_chat_model(settings, client, auth, stack)
+        knowledge = build_knowledge(settings, db, client)
+        if knowledge is not None:
+            await knowledge.load()
+            if kb_background:
+                from bot.knowledge.background import BackgroundSync
+
+                syncer = BackgroundSync(knowledge, interval=settings.kb_sync_interval)
+                syncer.start()
+                stack.push_async_callback(syncer.stop)
         conversation = ConversationService(
             sessionmaker=db.sessionmaker,
             model=chat_model,
@@ -103,6 +121,7 @@ async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
             max_reply_tokens=settings.max_reply_tokens,
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
+            knowledge=knowledge,
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -110,7 +129,34 @@ async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
             image_model=settings.image_model,
             policy=PollPolicy(),
         )
-        yield Core(db, client, chat_model, conversation, images)
+        yield Core(db, client, chat_model, conversation, images, knowledge)
+
+
+def build_knowledge(
+    settings: Settings, db: Database, client: FoundationModelsClient
+) -> KnowledgeBase | None:
+    """The knowledge base of KB_PATH, or None when KB_MODE is off (numpy is not even loaded)."""
+    mode = KbMode(settings.kb_effective_mode)
+    if mode is KbMode.OFF:
+        return None
+    from bot.knowledge.base import KnowledgeBase
+    from bot.knowledge.embedder import Embedder
+
+    embedder = Embedder(
+        client,
+        doc_model=settings.embedding_doc_model,
+        query_model=settings.embedding_query_model,
+        rps=settings.embedding_rps,
+    )
+    return KnowledgeBase(
+        sessionmaker=db.sessionmaker,
+        embedder=embedder,
+        roots=settings.kb_path,
+        mode=mode,
+        top_k=settings.kb_top_k,
+        min_score=settings.kb_min_score,
+        read_sessionmaker=db.read_sessionmaker,
+    )
 
 
 async def run_bot(settings: Settings, system_prompt: str) -> None:
@@ -118,7 +164,7 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
     from bot.telegram.deps import BotOptions
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
-    async with core(settings, system_prompt) as c:
+    async with core(settings, system_prompt, kb_background=True) as c:
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
         app = TelegramApp(
             bot=bot,
@@ -139,6 +185,7 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             allowed_chats=settings.allowed_chat_ids,
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
+            knowledge=c.knowledge,
         )
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +21,7 @@ from bot.conversation.turn import (
     Question,
     TurnState,
     history_before,
+    previous_questions,
 )
 from bot.conversation.types import ChatRef, ContentFilteredError, Speaker, TurnResult
 from bot.foundation_models.errors import FoundationModelsError, InvalidRequestError, StreamError
@@ -30,6 +33,8 @@ from bot.foundation_models.types import (
     Role,
     Snapshot,
 )
+from bot.knowledge import NOT_FOUND_MARKER
+from bot.knowledge.grounding import for_stream, grounded_prompt, is_not_found, mark_cited
 from bot.prompting import (
     MIN_AVAILABLE,
     HistoryItem,
@@ -41,6 +46,7 @@ from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
+    KnowledgeRepository,
     MessageRepository,
     UpdateReceipt,
     UsageRepository,
@@ -48,12 +54,17 @@ from bot.storage.repositories import (
     settle_in,
 )
 
+if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
+
 logger = logging.getLogger(__name__)
 # A new message whose estimate exceeds this share of the prompt room waits for the tokenizer,
 # so that a long text the model could take whole is not cut on a pessimistic guess.
 COUNT_FIRST_SHARE = 0.25
 # How long a finished answer waits for the question's token count before storing without it.
 COUNT_GRACE = 1.0
+# Of the prompt room, the share the knowledge base's sources may take (history gets the rest).
+SOURCES_SHARE = 0.5
 
 
 def utc_today() -> dt.date:
@@ -76,6 +87,7 @@ class ConversationService:
         count_timeout: float = 5.0,
         count_threshold: int = 64,
         today: Callable[[], dt.date] = utc_today,
+        knowledge: KnowledgeBase | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -94,6 +106,7 @@ class ConversationService:
         self._locks = ChatLocks()
         # The turn streaming in each chat (turns of a chat run one at a time).
         self._streaming: dict[int, TurnState] = {}
+        self.knowledge = knowledge
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -276,12 +289,16 @@ class ConversationService:
             elif estimate > COUNT_FIRST_SHARE * self._room(turn.model):
                 tokens = await turn.count
         system_tokens = None
-        if turn.system_prompt:
+        system_prompt = turn.system_prompt
+        if turn.grounding is not None:
+            # A new prompt every turn: estimated, not sent to the tokenizer.
+            system_prompt = turn.grounding.system_prompt
+        elif turn.system_prompt:
             system_tokens = self._tokens.system(turn.model, turn.system_prompt)
         history, dropped = history_before(turn.window, question.id)
         new = HistoryItem(Role.USER, question.text, tokens, question.author_name)
         result = build_prompt(
-            turn.system_prompt,
+            system_prompt,
             history,
             new,
             context,
@@ -299,6 +316,15 @@ class ConversationService:
         last: Snapshot | None = None
         error: Exception | None = None
         try:
+            if self.knowledge is not None:
+                await self._retrieve(turn, self.knowledge)
+                if turn.abstained:
+                    finish = self._finish(
+                        turn, None, MessageStatus.COMPLETE, None, NOT_FOUND_MARKER
+                    )
+                    return await asyncio.shield(finish)
+                if turn.grounding is not None and on_snapshot is not None:
+                    on_snapshot = _hiding_citations(on_snapshot)
             messages = await self._prompt(turn)
             stream = self._model.stream(messages, model=turn.model, options=self._options)
             async with aclosing(stream) as snapshots:
@@ -327,6 +353,28 @@ class ConversationService:
         # Shielded: a cancel arriving while the answer is stored must not leave it `streaming`.
         return await asyncio.shield(self._finish(turn, last, status, error))
 
+    async def _retrieve(self, turn: TurnState, knowledge: KnowledgeBase) -> None:
+        """Search the knowledge base for the question; ground the prompt on what is found.
+
+        Strict mode with nothing relevant: the turn abstains (no model call). A failed search
+        (the embedding call) fails the turn in strict mode and is skipped in assist mode."""
+        previous = previous_questions(turn.window, turn.question_id)
+        try:
+            retrieval = await knowledge.for_question(turn.question.text, previous[-1:])
+        except FoundationModelsError:
+            if knowledge.strict:
+                raise
+            logger.warning("knowledge base search failed; answering without it", exc_info=True)
+            return
+        turn.retrieval = retrieval
+        if not retrieval.covered:
+            turn.abstained = knowledge.strict
+            return
+        # Only passages that are relevant themselves: a weak one dilutes the sources.
+        hits = [hit for hit in retrieval.hits if hit.score >= knowledge.retriever.min_score]
+        share = int(SOURCES_SHARE * self._room(turn.model))
+        turn.grounding = grounded_prompt(turn.system_prompt, hits, share)
+
     async def _finish(
         self,
         turn: TurnState,
@@ -343,6 +391,12 @@ class ConversationService:
         if self._streaming.get(turn.chat.chat_id) is turn:
             del self._streaming[turn.chat.chat_id]
         shown = turn.shown
+        sources = mark_cited(turn.grounding.sources, text) if turn.grounding else ()
+        not_found = turn.abstained or (
+            turn.grounding is not None
+            and status in PROMPT_STATUSES
+            and is_not_found(text)
+        )
         async with self._sessionmaker() as session:
             messages = MessageRepository(session)
             stored = await messages.finish_answer(
@@ -355,6 +409,12 @@ class ConversationService:
                 telegram_message_ids=shown,
             )
             if stored:
+                if turn.retrieval is not None:
+                    await KnowledgeRepository(session).save_answer(
+                        turn.answer_id, covered=not not_found and turn.grounding is not None,
+                        sources=[source.as_record() for source in sources],
+                        query=turn.retrieval.query,
+                    )
                 if question_tokens is not None:
                     await messages.set_token_count(turn.question_id, question_tokens)
                 if usage is not None:
@@ -376,4 +436,16 @@ class ConversationService:
             user_message_id=turn.question_id,
             model=turn.model,
             telegram_message_ids=shown or (),
+            not_found=not_found,
+            sources=sources,
         )
+
+
+def _hiding_citations(on_snapshot: Callable[[Snapshot], None]) -> Callable[[Snapshot], None]:
+    """Streamed frames of a grounded answer without citation numbers or the not-found marker
+    (the final message shows citations as links, the marker as the "not found" text)."""
+
+    def wrapped(snapshot: Snapshot) -> None:
+        on_snapshot(dataclasses.replace(snapshot, text=for_stream(snapshot.text)))
+
+    return wrapped

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from bot.conversation.types import ChatRef, Speaker
 from bot.foundation_models.types import CompletionStatus, Role
+from bot.knowledge.grounding import Grounding
+from bot.knowledge.types import Retrieval
 from bot.prompting import HistoryItem
 from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import HistoryEntry
@@ -46,10 +48,19 @@ class TurnState:
     trimmed: bool = False
     # The Telegram messages showing the answer while it streams (stored with the answer).
     shown: tuple[int, ...] | None = None
+    # Knowledge base: what was found for the question, and the grounded prompt if any.
+    retrieval: Retrieval | None = None
+    grounding: Grounding | None = None
+    abstained: bool = False  # strict mode found nothing: answered "not found", no model call
 
     @property
     def question_id(self) -> int:
         return self.question.id
+
+
+def previous_questions(window: list[HistoryEntry], question_id: int) -> list[str]:
+    """The user's earlier questions in the window, oldest first (for follow-up search)."""
+    return [e.text for e in window if e.id < question_id and e.role is MessageRole.USER]
 
 
 def history_before(window: list[HistoryEntry], question_id: int) -> tuple[list[HistoryItem], bool]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.types import Usage
+from bot.knowledge.types import Source
 from bot.storage.models import MessageStatus
 
 GROUP_TYPES = frozenset({"group", "supergroup"})
@@ -49,3 +50,10 @@ class TurnResult:
     model: str = ""
     # The Telegram messages stored with the answer (those that showed it while it streamed).
     telegram_message_ids: tuple[int, ...] = ()
+    # Knowledge base (issue 16). True when the knowledge base did not cover the question:
+    # strict-mode abstention (no model call; `text` is the not-found marker) or the model's
+    # not-found marker. The front end shows its localized "not found" text instead of `text`.
+    not_found: bool = False
+    # The numbered sources given to the model (empty when the answer was not grounded), each
+    # with `cited` set when the answer cites it; `text` keeps the raw [n] citations.
+    sources: tuple[Source, ...] = ()

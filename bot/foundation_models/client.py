@@ -38,6 +38,7 @@ from bot.foundation_models.types import (
     ChatMessage,
     Completion,
     CompletionOptions,
+    Embedding,
     ImageOptions,
     Operation,
     PollPolicy,
@@ -196,6 +197,19 @@ class FoundationModelsClient:
         answer = await self._post("/foundationModels/v1/textEmbedding", body,
                                   wire.EmbeddingResponse)
         return list(answer.embedding)
+
+    async def embedding(
+        self, text: str, *, model: str, retry: RetryPolicy | None = None
+    ) -> Embedding:
+        """`textEmbedding` with its token count and `modelVersion` (one text per request).
+        `retry` replaces the client's policy (a caller pacing its own requests retries them
+        itself, so that retries are paced too)."""
+        body = {"modelUri": self.model_uri(model, "emb"), "text": text}
+        raw = await self._transport.request(
+            "POST", f"{self.llm_url}/foundationModels/v1/textEmbedding", json=body, retry=retry
+        )
+        answer = wire.parse(raw, wire.EmbeddingResponse)
+        return Embedding(list(answer.embedding), answer.num_tokens, answer.model_version)
 
     async def classify_few_shot(
         self,

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.foundation_models.transport import RetryPolicy
 
 
 class Role(StrEnum):
@@ -222,3 +225,18 @@ class Prediction:
 
     label: str
     confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """One `textEmbedding` answer: the vector, the input's token count, the model version."""
+
+    vector: list[float]
+    num_tokens: int = 0
+    model_version: str = ""
+
+
+class EmbeddingModel(Protocol):
+    async def embedding(
+        self, text: str, *, model: str, retry: RetryPolicy | None = None
+    ) -> Embedding: ...

@@ -32,10 +32,12 @@ from bot.foundation_models.errors import (
     ServiceUnavailableError,
 )
 from bot.foundation_models.types import Snapshot
+from bot.knowledge.grounding import for_stream
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -214,7 +216,9 @@ class Answerer:
         elif result.error is not None:
             log.warning("answer in chat %s failed: %r", chat.chat_id, result.error)
             notice = describe_error(result.error, t)
-            ids = await _settle(handle.fail(notice, result.text or None))
+            # A grounded answer's partial text without raw citations or marker (issue 16).
+            partial = for_stream(result.text) if result.sources else result.text
+            ids = await _settle(handle.fail(notice, partial or None))
         else:
             ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
@@ -235,6 +239,11 @@ class Answerer:
 
     def _final_text(self, result: TurnResult, chat_id: int, t: Translator) -> str:
         text = result.text or t("error_generic")
+        # Knowledge base (issue 16): "not found", or the answer with its citations as links.
+        if result.not_found:
+            text = t("kb_not_found")
+        elif result.sources:
+            text = with_citations(result.text, result.sources, t("kb_sources"))
         if result.status is MessageStatus.TRUNCATED:
             text = _join(text, t("truncated_marker"))
         if result.trimmed_history and chat_id not in self._told_trimmed:

@@ -18,7 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -36,7 +36,7 @@ from bot.telegram.answers import Answerer
 from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
-from bot.telegram.handlers import chat, commands, errors, images, other
+from bot.telegram.handlers import chat, commands, errors, images, kb, other
 from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.intake import DurablePolling, DurableWebhookHandler, Intake
 from bot.telegram.middlewares import QuotaMiddleware, RecentlySeen, install_middlewares
@@ -52,6 +52,9 @@ from bot.telegram.startup import (
     set_commands,
     stop_on_signals,
 )
+
+if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
 
 __all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
 
@@ -95,6 +98,7 @@ class TelegramApp:
         shutdown_grace: float = 6.0,
         shutdown_settle: float = 3.0,
         image_status_interval: float = 3.0,
+        knowledge: KnowledgeBase | None = None,
     ) -> None:
         self.bot = bot
         self.conversation = conversation
@@ -130,6 +134,7 @@ class TelegramApp:
             outbox=self.outbox,
             pastes=PasteJoiner(),
             seen=self.seen,
+            knowledge=knowledge,
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
         self.dp = self._build_dispatcher()
@@ -153,7 +158,7 @@ class TelegramApp:
             daily_tokens=self.options.daily_token_limit,
             daily_images=self.options.daily_image_limit,
         )
-        routers = [m.build_router() for m in (errors, commands, images, chat, other)]
+        routers = [m.build_router() for m in (errors, commands, kb, images, chat, other)]
         for router in routers[1:]:
             router.message.middleware(quota)
         # errors first (it only sees errors); other last (it takes what nobody else did).

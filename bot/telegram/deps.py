@@ -17,6 +17,7 @@ from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
 
 if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
     from bot.telegram.imagejobs import ImageDelivery
 
 
@@ -53,6 +54,7 @@ class Deps:
     outbox: Outbox
     pastes: PasteJoiner
     seen: RecentlySeen
+    knowledge: KnowledgeBase | None = None  # /kb (issue 16)
 
 
 def chat_ref(message: Message) -> ChatRef:

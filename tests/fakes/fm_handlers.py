@@ -27,9 +27,16 @@ class TextHandlers:
     max_active_generations: int
     stream_disconnects: int
 
+    quote_sources: bool
+
     def reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
         if self.replies:
             return self.replies.popleft()
+        if self.quote_sources:
+            system = next((m.get(key) or "" for m in messages if m.get("role") == "system"), "")
+            quoted = p.quote_first_source(str(system))
+            if quoted is not None:
+                return Reply(quoted, chunks=self.default_chunks, interval=self.default_interval)
         last = next((m.get(key) or "" for m in reversed(messages) if m.get("role") == "user"), "")
         if not isinstance(last, str):
             last = json.dumps(last)

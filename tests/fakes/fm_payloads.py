@@ -104,15 +104,67 @@ def tokens_of(texts: list[str]) -> list[dict[str, Any]]:
     return tokens
 
 
+# --- embeddings (issue 16) ---------------------------------------------------------------------
+# Like a real embedding model in the way retrieval depends on: texts that share words (after
+# Snowball stemming) or word pieces are close, unrelated texts are nearly orthogonal. Each
+# stemmed word and each character trigram of it is hashed to a signed coordinate of 256
+# dimensions (feature hashing), then the vector is normalised. Nothing here knows any fixture.
+_EMB_STOPWORDS = frozenset("""
+a an and are as at be been but by can could do does did for from has have how i if in is it its
+me my of on or our please so than that the their them then there these they this to us was we
+were what when where which who why will with would you your about should any all also just into
+out up get got am not no yes
+а без бы был была были было быть в вам вас весь во вот все всё вы где да для до его ее её если
+есть еще ещё же за и из или им их к как ко когда кто ли либо мне мой можно мы на над не него нет
+ни но ну о об однако он она они оно от очень по под при про с со так также там те тем то того
+тоже той только том ту ты у уже чем что чтобы это этот эта эти я мой моя мои наш ваш ваша свой
+сколько какой какая какие меня
+""".split())  # noqa: SIM905
+
+
+_STEMMERS: dict[str, Any] = {}
+
+
+def _emb_features(text: str) -> list[tuple[str, float]]:
+    import re
+
+    import Stemmer
+
+    if not _STEMMERS:
+        _STEMMERS.update(ru=Stemmer.Stemmer("russian"), en=Stemmer.Stemmer("english"))
+    russian, english = _STEMMERS["ru"], _STEMMERS["en"]
+    features: list[tuple[str, float]] = []
+    for word in re.findall(r"[^\W_]+", text.lower().replace("ё", "е")):
+        if word in _EMB_STOPWORDS:
+            continue
+        stem = (russian if re.search(r"[а-я]", word) else english).stemWord(word)
+        features.append(("w:" + stem, 1.0))
+        padded = f"<{stem}>"
+        features.extend(("c:" + padded[i:i + 3], 0.4) for i in range(len(padded) - 2))
+    return features
+
+
+def quote_first_source(system: str) -> str | None:
+    """A grounded answer as a model would give it: the first sentence of source [1], cited."""
+    start = system.find("\n[1] ")
+    if start < 0:
+        return None
+    lines = system[start + 1:].split("\n")
+    body = " ".join(lines[1:3]).strip() if len(lines) > 1 else ""
+    sentence = body.split(". ")[0].rstrip(".")
+    return f"{sentence}. [1]" if sentence else None
+
+
 def embedding_of(text: str, dim: int = 256) -> list[float]:
-    seed = hashlib.sha256(text.encode()).digest()
-    values: list[float] = []
-    counter = 0
-    while len(values) < dim:
-        block = hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
-        values.extend((b - 128) / 1024 for b in block)
-        counter += 1
-    return values[:dim]
+    values = [0.0] * dim
+    for feature, weight in _emb_features(text):
+        digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+        index = int.from_bytes(digest[:4], "big") % dim
+        values[index] += weight if digest[4] & 1 else -weight
+    norm = sum(v * v for v in values) ** 0.5
+    if norm == 0:  # no content words: a fixed direction, far from every document
+        values[0], norm = 1.0, 1.0
+    return [v / norm for v in values]
 
 
 def tiny_jpeg(gray: int = 128) -> bytes:

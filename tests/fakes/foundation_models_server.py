@@ -11,6 +11,11 @@ metadata paths.
 
 Unscripted, a completion answers "Echo: <last user message>" in `default_chunks` chunks, and an
 image generation finishes after `image_pending_polls` (2) polls with a small valid JPEG.
+With `quote_sources` set, an unscripted completion whose system message lists numbered sources
+("[1] Title" then text) answers with the first sentence of source 1 and cites it, as a grounded
+model would. Embeddings behave like real ones where retrieval depends on it (fm_payloads.py:
+stemmed words and character trigrams hashed to 256 signed dimensions, normalised), and with
+`embedding_rps_limit` set, a request beyond that many in any second gets 429 like the quota.
 
 Python API::
 
@@ -36,7 +41,8 @@ Process and control API (for out-of-process tests)::
          "string", "path": "/foundationModels/v1/completion", "times": 1}
         {"action": "set", "image_pending_polls": 2, "text_pending_polls": 1,
          "refuse_images": false, "refuse_images_in_operation": false, "default_chunks": 4,
-         "default_interval": 0.02, "iam_token_lifetime": 43200}
+         "default_interval": 0.02, "iam_token_lifetime": 43200, "quote_sources": false,
+         "embedding_rps_limit": 0}
         {"action": "register_key", "key_id": ..., "service_account_id": ..., "public_key": PEM}
         {"action": "expire_tokens"}  {"action": "reject_auth", "times": 1}  {"action": "reset"}
     GET /_control/requests -> [{"method", "path", "headers", "json"}, ...]
@@ -66,7 +72,8 @@ from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, repl
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
-            "refuse_images_in_operation", "default_chunks", "default_interval")
+            "refuse_images_in_operation", "default_chunks", "default_interval",
+            "quote_sources", "embedding_rps_limit")
 
 
 @dataclass
@@ -100,6 +107,13 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
         self.stream_disconnects = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
+        # Knowledge base (issue 16): an unscripted grounded prompt is answered by quoting its
+        # source [1]; embeddings above `embedding_rps_limit` requests in any second get 429
+        # like the real quota (0 = no limit); `embedding_429s` counts them.
+        self.quote_sources = False
+        self.embedding_rps_limit = 0.0
+        self.embedding_times: deque[float] = deque()
+        self.embedding_429s = 0
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -257,6 +271,10 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
             return self.error(400, problem) if problem else web.json_response(
                 {"tokens": p.tokens_of(texts), "modelVersion": "07.03.2024"})
         if method == "textEmbedding":
+            if self._embedding_over_quota():
+                self.embedding_429s += 1
+                return self.error(
+                    429, "ai.textEmbeddingsRequestsPerSecond.rate quota limit exceed")
             problem = self.model_problem(body.get("modelUri"), "emb")
             text = str(body.get("text") or "")
             return self.error(400, problem) if problem else web.json_response(
@@ -265,6 +283,18 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
         if method in ("fewShotTextClassification", "textClassification"):
             return self._classify(body)
         return self.error(404, f"no such method: {path}")
+
+
+    def _embedding_over_quota(self) -> bool:
+        if not self.embedding_rps_limit:
+            return False
+        now = asyncio.get_running_loop().time()
+        while self.embedding_times and self.embedding_times[0] <= now - 1.0:
+            self.embedding_times.popleft()
+        if len(self.embedding_times) >= self.embedding_rps_limit:
+            return True
+        self.embedding_times.append(now)
+        return False
 
 
 def _json(raw: bytes) -> Any:

@@ -300,3 +300,13 @@ async def test_a_flood_of_stickers_gets_few_replies_and_stop_always_works(
         assert shown.count("I can read text only. Please write your question as a message.") == 3
         assert sum(s.startswith("You are sending messages too fast") for s in shown) == 1
         assert shown[-1] == "Nothing is being written right now."
+
+
+async def test_kb_is_for_admins_and_says_when_the_knowledge_base_is_off(h: Harness) -> None:
+    # Issue 16: the app here has no knowledge base (KB_MODE off).
+    await h.send("/kb", who=BORIS)
+    await h.send("/kb")
+    await h.settle()
+    assert h.texts(BORIS.id) == ["Это могут только администраторы бота."]
+    off = "The knowledge base is off (set KB_PATH to a folder of documents)."
+    assert h.texts(ANNA.id) == [off]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.config import ConfigError, Settings
@@ -60,3 +62,23 @@ def test_webhook_mode_needs_url_and_secret(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://example.invalid/hook")
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
         Settings().check_telegram()
+
+
+def test_knowledge_base_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Issue 16: KB_MODE defaults to assist with KB_PATH and to off without it.
+    assert make(monkeypatch).kb_effective_mode == "off"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    settings = make(monkeypatch, KB_PATH=f"{tmp_path / 'a'}, {tmp_path / 'b'}", KB_MODE="")
+    assert settings.kb_path == [tmp_path / "a", tmp_path / "b"]
+    assert settings.kb_effective_mode == "assist"
+    settings.check_kb()
+    assert (settings.kb_top_k, settings.embedding_rps, settings.kb_sync_interval) == (5, 10, 600)
+    assert settings.embedding_query_model == "text-search-query/latest"
+    strict = make(monkeypatch, KB_PATH=str(tmp_path / "missing"), KB_MODE="Strict")
+    assert strict.kb_effective_mode == "strict"
+    with pytest.raises(ConfigError, match="KB_PATH: no such folder"):
+        strict.check_kb()
+    monkeypatch.delenv("KB_PATH")
+    with pytest.raises(ConfigError, match="KB_MODE=strict needs KB_PATH"):
+        make(monkeypatch, KB_MODE="strict").check_kb()

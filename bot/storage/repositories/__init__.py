@@ -12,6 +12,13 @@ from bot.storage.repositories.conversations import (
     chars_as_tokens,
 )
 from bot.storage.repositories.images import ImageJobRepository
+from bot.storage.repositories.knowledge import (
+    KbStats,
+    KnowledgeRepository,
+    NewPassage,
+    PassageRow,
+    StoredDocument,
+)
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.updates import (
     IncomingUpdate,
@@ -33,10 +40,15 @@ __all__ = [
     "HistoryEntry",
     "ImageJobRepository",
     "IncomingUpdate",
+    "KbStats",
+    "KnowledgeRepository",
     "MessageRepository",
+    "NewPassage",
+    "PassageRow",
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
+    "StoredDocument",
     "Turn",
     "UpdateReceipt",
     "UpdateRepository",

@@ -1,0 +1,257 @@
+"""Knowledge-base benchmark: retrieval latency and memory at 10,000 passages, sync time vs quota.
+
+    .venv/bin/python bench/bench_kb.py retrieval [--passages 10000] [--queries 300]
+                                                 [--postgres URL | --no-postgres]
+    .venv/bin/python bench/bench_kb.py sync [--passages 1000] [--rps 10]
+
+retrieval: a fresh database (SQLite file; a throwaway PostgreSQL database when reachable) with
+`--passages` synthetic passages (~120 words each, Russian and English words drawn Zipf-like
+from a 6,000-word vocabulary, stemmed as the indexer does) and a random unit vector of 256
+floats each; then `Retriever.search_vector` (full-text query + exact vector search + fusion +
+reading the hits: everything but the query's embedding call) for `--queries` questions of 4-9
+words. Prints p50/p95/max, and the resident memory the loaded vector index added to the
+process (RSS before and after `refresh()` and the searches).
+
+sync: `--passages` passages in files of 10 sections against the fake Yandex server enforcing
+`--rps` embedding requests per second (429 above it, as the real quota), EMBEDDING_RPS set to
+the same; prints the sync time against the quota's floor (passages / rps) and the 429 count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# As the bot does (bot/knowledge/__init__.py), before numpy loads: one BLAS thread.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np
+
+from bot.foundation_models.auth import ApiKeyAuth
+from bot.foundation_models.client import FoundationModelsClient
+from bot.knowledge import KbMode
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.embedder import Embedder
+from bot.knowledge.search import CANDIDATES, Retriever
+from bot.knowledge.stemming import search_text
+from bot.storage.database import Database, create_engine, migrate
+from bot.storage.repositories import KnowledgeRepository, NewPassage
+from tests.fakes.foundation_models_server import FakeFoundationModels
+
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DIM = 256
+SEED_WORDS = [
+    "order", "delivery", "return", "refund", "payment", "card", "account", "password", "warranty",
+    "repair", "invoice", "parcel", "courier", "pickup", "discount", "code", "gift", "points",
+    "laptop", "printer", "network", "email", "phone", "заказ", "доставка", "возврат", "деньги",
+    "оплата", "карта", "пароль", "гарантия", "ремонт", "счёт", "посылка", "курьер", "скидка",
+    "промокод", "ноутбук", "принтер", "сеть", "почта", "телефон", "отпуск", "заявка", "сотрудник",
+    "офис",
+]
+
+
+def vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
+    words = list(SEED_WORDS)
+    latin, cyrillic = "abcdefghijklmnopqrstuvwxyz", "абвгдежзиклмнопрстуфхцчшэюя"
+    while len(words) < size:
+        alphabet = cyrillic if rng.random() < 0.5 else latin
+        words.append("".join(rng.choice(alphabet) for _ in range(rng.randint(4, 10))))
+    return words
+
+
+# Zipf's law holds for all the words of a text; the first ranks are function words, which the
+# stemmer leaves out of the index and of queries. So content words are drawn from rank 50 on.
+STOP_RANKS = 50
+
+
+def zipf_words(rng: random.Random, words: list[str], count: int) -> list[str]:
+    weights = [1.0 / (rank + 1 + STOP_RANKS) for rank in range(len(words))]
+    return rng.choices(words, weights=weights, k=count)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def fill(db: Database, passages: int, rng: random.Random, words: list[str]) -> None:
+    per_document = 10
+    for start in range(0, passages, per_document * 50):
+        async with db.sessionmaker() as session:
+            repo = KnowledgeRepository(session)
+            for doc in range(start, min(passages, start + per_document * 50), per_document):
+                rows = []
+                for ordinal in range(per_document):
+                    body = " ".join(zipf_words(rng, words, 120))
+                    digest = uuid.uuid4().hex + uuid.uuid4().hex
+                    vector = rng_vector(rng)
+                    await repo.put_embedding(digest, "emb-doc", "bench", vector.tobytes())
+                    rows.append(NewPassage(ordinal, f"Section {ordinal}", body,
+                                           search_text(body), digest))
+                await repo.replace_document(
+                    root="/bench", path=f"doc{doc}.md", title=f"Document {doc}", url=None,
+                    content_hash=uuid.uuid4().hex, model="emb-doc", passages=rows,
+                )
+            await session.commit()
+
+
+def rng_vector(rng: random.Random) -> np.ndarray:
+    values = np.array([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
+    return values / np.linalg.norm(values)
+
+
+class NoEmbeddings:
+    """search_vector gets its vectors directly; nothing may call the model."""
+
+    async def embedding(self, text: str, *, model: str, retry: object = None) -> object:
+        raise AssertionError("no embedding calls in the retrieval benchmark")
+
+
+async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> None:
+    await migrate(url)
+    db = Database(url)
+    rng = random.Random(16)
+    words = vocabulary(rng)
+    try:
+        started = time.perf_counter()
+        await fill(db, passages, rng, words)
+        print(f"[{label}] {passages:,} passages stored in {time.perf_counter() - started:.1f} s")
+        embedder = Embedder(NoEmbeddings(), doc_model="emb-doc",  # type: ignore[arg-type]
+                            query_model="emb-query", rps=10)
+        retriever = Retriever(sessionmaker=db.read_sessionmaker, embedder=embedder,
+                              min_score=0.3)
+        before = rss_mb()
+        started = time.perf_counter()
+        await retriever.refresh(force=True)
+        load = time.perf_counter() - started
+        loaded = rss_mb()
+        questions = [" ".join(zipf_words(rng, words, rng.randint(4, 9))) for _ in range(queries)]
+        vectors = [rng_vector(rng) for _ in range(queries)]
+        for question, vector in zip(questions[:20], vectors[:20], strict=True):  # warm up
+            await retriever.search_vector(question, vector, 5)
+        times = []
+        cpu = time.process_time()
+        for question, vector in zip(questions, vectors, strict=True):
+            started = time.perf_counter()
+            await retriever.search_vector(question, vector, 5)
+            times.append((time.perf_counter() - started) * 1000)
+        cpu = (time.process_time() - cpu) / queries * 1000
+        after = rss_mb()
+        lexical, vector_only = [], []
+        for question, vector in zip(questions, vectors, strict=True):
+            started = time.perf_counter()
+            async with db.read_sessionmaker() as session:
+                await KnowledgeRepository(session).lexical(
+                    retriever.query_terms(question), CANDIDATES)
+            lexical.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            retriever.index.search(vector, CANDIDATES)
+            vector_only.append((time.perf_counter() - started) * 1000)
+        print(f"[{label}] parts: full-text query p50 {statistics.median(lexical):.2f} ms, "
+              f"p95 {sorted(lexical)[int(len(lexical) * 0.95) - 1]:.2f} ms; vector search p50 "
+              f"{statistics.median(vector_only):.2f} ms")
+        times.sort()
+        p95 = times[int(len(times) * 0.95) - 1]
+        print(f"[{label}] vectors loaded in {load:.2f} s: {len(retriever.index):,} x {DIM} "
+              f"({retriever.index.nbytes / 2**20:.1f} MB of arrays)")
+        print(f"[{label}] retrieval without the embedding call, {queries} queries: "
+              f"p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, max {times[-1]:.2f} ms; "
+              f"this process's CPU {cpu:.2f} ms per query (the database server's not counted)")
+        print(f"[{label}] RSS {before:.1f} -> {loaded:.1f} (vectors loaded) -> {after:.1f} MB "
+              f"(after the searches): +{after - before:.1f} MB")
+    finally:
+        await db.dispose()
+
+
+async def bench_sync(passages: int, rps: float) -> None:
+    files = passages // 10
+    async with FakeFoundationModels(api_key="k", folder_id="f") as fm:
+        fm.embedding_rps_limit = rps
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "kb"
+            root.mkdir()
+            rng = random.Random(7)
+            words = vocabulary(rng)
+            for number in range(files):
+                sections = [f"## Section {k}\n\n" + " ".join(zipf_words(rng, words, 60))
+                            for k in range(10)]
+                (root / f"doc{number}.md").write_text(f"# Doc {number}\n\n" + "\n\n".join(
+                    sections), encoding="utf-8")
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'kb.db'}"
+            await migrate(url)
+            db = Database(url)
+            client = FoundationModelsClient(folder_id="f", auth=ApiKeyAuth("k"), llm_url=fm.url)
+            embedder = Embedder(client, doc_model="text-search-doc/latest",
+                                query_model="text-search-query/latest", rps=rps)
+            kb = KnowledgeBase(sessionmaker=db.sessionmaker, embedder=embedder, roots=[root],
+                               mode=KbMode.ASSIST)
+            try:
+                cpu = time.process_time()
+                report = await kb.sync()
+                cpu = time.process_time() - cpu
+            finally:
+                await client.aclose()
+                await db.dispose()
+    floor = report.embedded / rps
+    print(f"sync of {report.passages:,} passages ({report.files} files) at EMBEDDING_RPS={rps:g}: "
+          f"{report.seconds:.1f} s; the quota allows no less than {floor:.1f} s "
+          f"(+{(report.seconds / floor - 1) * 100:.1f}%); {fm.embedding_429s} responses 429; "
+          f"process CPU {cpu:.1f} s (bot and fake server together)")
+
+
+async def _autocommit(url: str, statement: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("retrieval", "sync"))
+    parser.add_argument("--passages", type=int, default=None)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--rps", type=float, default=10.0)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    if args.what == "sync":
+        await bench_sync(args.passages or 1000, args.rps)
+        return
+    passages = args.passages or 10_000
+    with tempfile.TemporaryDirectory() as tmp:
+        await bench_retrieval(f"sqlite+aiosqlite:///{Path(tmp) / 'kb.db'}", "sqlite", passages,
+                              args.queries)
+    if args.no_postgres:
+        return
+    name = f"fmbot_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        await asyncio.wait_for(_autocommit(args.postgres, f'CREATE DATABASE "{name}"'), 5)
+    except Exception as exc:  # not reachable: say so and stop
+        print(f"[postgres] skipped: {args.postgres} not reachable ({type(exc).__name__}: {exc})")
+        return
+    url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+    try:
+        await bench_retrieval(url, "postgres", passages, args.queries)
+    finally:
+        await _autocommit(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

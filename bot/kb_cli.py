@@ -1,0 +1,131 @@
+"""`fmbot kb sync | search | eval`: the knowledge base from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import ConfigError, Settings
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.indexer import Progress, SyncReport
+from bot.knowledge.types import label
+
+BAR = 30
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kb = commands.add_parser("kb", help="the knowledge base: sync, search, eval (KB_PATH)")
+    actions = kb.add_subparsers(dest="kb_command", required=True, metavar="ACTION")
+    actions.add_parser("sync", help="index new and changed documents, drop removed ones")
+    search = actions.add_parser("search", help="show the passages found for a question")
+    search.add_argument("question")
+    search.add_argument("-k", type=int, default=None, help="how many (default KB_TOP_K)")
+    evaluate = actions.add_parser("eval", help="retrieval and abstention quality on a JSONL file")
+    evaluate.add_argument("file", type=Path)
+
+
+def check(settings: Settings) -> None:
+    settings.check_yandex()
+    if not settings.kb_path:
+        raise ConfigError("KB_PATH is not set: the folders of documents to index")
+    settings.check_kb()
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.database import Database, migrate
+    from bot.wiring import build_auth_from, build_client, build_knowledge
+
+    await migrate(settings.database_url)
+    async with AsyncExitStack() as stack:
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        client = build_client(settings, build_auth_from(settings))
+        stack.push_async_callback(client.aclose)
+        if settings.kb_mode == "off":
+            settings = settings.model_copy(update={"kb_mode": "assist"})
+        knowledge = build_knowledge(settings, db, client)
+        assert knowledge is not None
+        if args.kb_command == "sync":
+            return await _sync(knowledge)
+        await knowledge.load()
+        if args.kb_command == "search":
+            return await _search(knowledge, args.question, args.k)
+        return await _eval(knowledge, args.file)
+
+
+async def _sync(knowledge: KnowledgeBase) -> int:
+    bar = ProgressBar(sys.stderr)
+    report = await knowledge.sync(bar)
+    bar.close()
+    print(summary(report))
+    return 0
+
+
+def summary(report: SyncReport) -> str:
+    lines = [
+        f"files: {report.files} ({report.indexed} indexed, {report.unchanged} unchanged, "
+        f"{report.removed} removed)",
+        f"passages indexed now: {report.passages}",
+        f"embedded now: {report.embedded}, reused from the cache: {report.reused}",
+        f"skipped: {len(report.skipped)}",
+    ]
+    lines += [f"  {skipped.path}: {skipped.reason}" for skipped in report.skipped]
+    lines.append(f"time: {report.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """`[#####.....] 12/40 files, 37 embedded, path` on a terminal; a line per tenth elsewhere."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_tenth = -1
+        self._started = time.monotonic()
+
+    def __call__(self, progress: Progress) -> None:
+        share = progress.done / progress.total if progress.total else 1.0
+        filled = int(share * BAR)
+        line = (f"[{'#' * filled}{'.' * (BAR - filled)}] {progress.done}/{progress.total} files, "
+                f"{progress.embedded} embedded, {time.monotonic() - self._started:.0f} s")
+        if self.tty:
+            self.stream.write(f"\r{line} {progress.path[:40]:<40}")
+        elif int(share * 10) != self._last_tenth:
+            self._last_tenth = int(share * 10)
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int:
+    retrieval = await knowledge.search(question, k)
+    verdict = "covered" if retrieval.covered else "NOT covered"
+    print(f"{verdict} (best score {retrieval.best_score:.3f}, "
+          f"KB_MIN_SCORE {knowledge.retriever.min_score:g})")
+    for rank, hit in enumerate(retrieval.hits, start=1):
+        where = label(hit.title, hit.heading)
+        print(f"{rank}. score {hit.score:.3f}  {hit.path}  {where}" + (f"  {hit.url}" if hit.url
+                                                                       else ""))
+        snippet = " ".join(hit.text.split())
+        print(f"   {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
+    return 0
+
+
+async def _eval(knowledge: KnowledgeBase, file: Path) -> int:
+    from bot.knowledge.evaluation import EvalFileError, evaluate, format_report, read_cases
+
+    try:
+        cases = read_cases(file)
+    except (OSError, EvalFileError) as exc:
+        print(f"fmbot: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(await evaluate(knowledge, cases)))
+    return 0

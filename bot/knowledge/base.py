@@ -1,0 +1,98 @@
+"""KnowledgeBase: the one object the rest of the bot uses (sync, search, status)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.knowledge.embedder import Embedder
+from bot.knowledge.followup import search_queries
+from bot.knowledge.indexer import Indexer, Progress, SyncReport
+from bot.knowledge.search import Retriever
+from bot.knowledge.types import KbMode, Retrieval
+from bot.storage.models import KbSyncRun
+from bot.storage.repositories import KnowledgeRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class KbStatus:
+    mode: KbMode
+    roots: tuple[str, ...]
+    documents: int
+    passages: int
+    embeddings: int
+    vectors: int
+    model_versions: tuple[tuple[str, str, int], ...]
+    last_run: KbSyncRun | None
+    syncing: bool
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        embedder: Embedder,
+        roots: Sequence[Path],
+        mode: KbMode,
+        top_k: int = 5,
+        min_score: float = 0.35,
+        read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        """`read_sessionmaker`: sessions for searches (on SQLite the database's read engine,
+        so a search never queues behind a sync's writes); the writer's by default."""
+        self.mode = mode
+        self.top_k = top_k
+        self.roots = tuple(roots)
+        self._sessionmaker = sessionmaker
+        self.embedder = embedder
+        self.indexer = Indexer(sessionmaker=sessionmaker, embedder=embedder, roots=roots)
+        self.retriever = Retriever(sessionmaker=read_sessionmaker or sessionmaker,
+                                   embedder=embedder, min_score=min_score)
+
+    @property
+    def strict(self) -> bool:
+        return self.mode is KbMode.STRICT
+
+    async def load(self) -> None:
+        """Load what is indexed (the bot answers from it while a sync runs)."""
+        await self.retriever.refresh(force=True)
+
+    async def refresh(self) -> bool:
+        return await self.retriever.refresh()
+
+    async def sync(self, progress: Callable[[Progress], None] | None = None) -> SyncReport:
+        report = await self.indexer.sync(progress)
+        await self.retriever.refresh()
+        return report
+
+    async def search(self, query: str, k: int | None = None) -> Retrieval:
+        return await self.retriever.search(query, k or self.top_k)
+
+    async def for_question(self, question: str, previous: Sequence[str]) -> Retrieval:
+        """Search for a chat question; a possible follow-up is also searched together with the
+        question before it, and the better search is kept (see followup.py)."""
+        queries = search_queries(question, previous)
+        found = await asyncio.gather(*(self.search(q) for q in queries), return_exceptions=True)
+        results = [item for item in found if isinstance(item, Retrieval)]
+        if not results:  # every search failed: the first error says why
+            raise next(item for item in found if isinstance(item, BaseException))
+        return max(results, key=lambda retrieval: retrieval.best_score)
+
+    async def status(self) -> KbStatus:
+        async with self._sessionmaker() as session:
+            repo = KnowledgeRepository(session)
+            stats = await repo.stats()
+            versions = await repo.model_versions()
+        return KbStatus(
+            self.mode, tuple(str(root) for root in self.roots), stats.documents, stats.passages,
+            stats.embeddings, len(self.retriever.index), tuple(versions), stats.last_run,
+            self.indexer.running,
+        )

@@ -1,0 +1,115 @@
+"""Embeddings within the folder's quota: request starts spaced at EMBEDDING_RPS.
+
+Yandex answers one text per `textEmbedding` request and allows 10 requests a second by default
+(../shared/reference/support-deployments.md §2), so batching is concurrency: several requests
+in flight, their starts never closer than 1/rps apart, so the quota is never passed and a 429
+never comes from us. The client's transport retries 429/5xx with backoff if one comes anyway
+(another process on the same folder) is retried here, through the pacer, after the server's
+Retry-After or a backoff that also holds back every other request: retries inside the client
+would come on top of the paced requests and push past the quota again. Questions and documents
+share the pacer; the indexer keeps few requests queued, so a question waits behind a handful.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.foundation_models.errors import APIConnectionError, APIStatusError, RateLimitError
+from bot.foundation_models.transport import NO_RETRY
+from bot.foundation_models.types import EmbeddingModel
+
+log = logging.getLogger(__name__)
+# Slack over 1/rps: requests leave a busy event loop a little late or early, and two sent
+# closer than planned must still not make N+1 in any second the server counts.
+SPACING_SLACK = 1.05
+ATTEMPTS = 5
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class Vector:
+    values: np.ndarray  # float32, L2-normalised
+    model_version: str
+
+
+class Pacer:
+    """Spaces events at least `interval` seconds apart, in arrival order."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = SPACING_SLACK / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """No event for `seconds` from now (after a 429 or a failure)."""
+        self._next = max(self._next, self._clock() + seconds)
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        async with self._lock:
+            now = self._clock()
+            delay = self._next - now
+            if delay > 0:
+                await asyncio.sleep(delay)
+                now = self._clock()
+            self._next = max(now, self._next) + self.interval
+
+
+class Embedder:
+    """Document and query embeddings through one pacer; vectors come back normalised."""
+
+    def __init__(
+        self,
+        model: EmbeddingModel,
+        *,
+        doc_model: str,
+        query_model: str,
+        rps: float,
+        backoff: float = 0.5,
+    ) -> None:
+        """`backoff`: seconds before the first retry of a failed request (doubling after)."""
+        self._model = model
+        self.doc_model = doc_model
+        self.query_model = query_model
+        self.pacer = Pacer(rps)
+        self.backoff = backoff
+
+    async def document(self, text: str) -> Vector:
+        return await self._embed(text, self.doc_model)
+
+    async def query(self, text: str) -> Vector:
+        return await self._embed(text, self.query_model)
+
+    async def _embed(self, text: str, model: str) -> Vector:
+        for attempt in range(1, ATTEMPTS + 1):
+            await self.pacer.wait()
+            try:
+                answer = await self._model.embedding(text, model=model, retry=NO_RETRY)
+            except (APIStatusError, APIConnectionError) as exc:
+                status = getattr(exc, "status_code", None)
+                if attempt == ATTEMPTS or (status is not None and status not in RETRY_STATUSES):
+                    raise
+                delay = exc.retry_after if isinstance(exc, RateLimitError) else None
+                backoff = min(10.0, self.backoff * 2 ** (attempt - 1))
+                delay = delay or backoff * (1 + random.random() / 2)
+                log.warning("embedding request failed (%s); retry %d in %.1f s",
+                            exc, attempt, delay)
+                self.pacer.hold(delay)
+                continue
+            return Vector(normalised(np.asarray(answer.vector, dtype=np.float32)),
+                          answer.model_version)
+        raise AssertionError("unreachable")
+
+
+def normalised(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector

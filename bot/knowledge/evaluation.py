@@ -1,0 +1,136 @@
+"""`fmbot kb eval FILE.jsonl`: retrieval and abstention quality on labelled questions.
+
+Each line is `{"question": ..., "expected": ["<path relative to KB_PATH>", ...]}` or
+`{"question": ..., "expect_abstain": true}`. Recall@k counts a question as found when one of
+its expected documents is among the first k passages; MRR uses the first such passage
+among the first 10. Abstention is what `strict` mode does: the best cosine score below
+KB_MIN_SCORE. The threshold that would maximise abstain F1 on this set is reported too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.knowledge.base import KnowledgeBase
+
+KS = (1, 3, 5)
+MRR_DEPTH = 10
+
+
+class EvalFileError(Exception):
+    """The evaluation file has a bad line; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    question: str
+    expected: tuple[str, ...] = ()
+    expect_abstain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    case: Case
+    paths: tuple[str, ...]  # documents of the first MRR_DEPTH passages, in order
+    best_score: float
+
+
+@dataclass(slots=True)
+class EvalReport:
+    answerable: int = 0
+    unanswerable: int = 0
+    recall: dict[int, float] = field(default_factory=dict)
+    mrr: float = 0.0
+    min_score: float = 0.0
+    abstain_precision: float = 0.0
+    abstain_recall: float = 0.0
+    abstain_f1: float = 0.0
+    best_min_score: float = 0.0
+    best_f1: float = 0.0
+    misses: list[Outcome] = field(default_factory=list)
+    wrong_abstains: list[Outcome] = field(default_factory=list)
+
+
+def read_cases(path: Path) -> list[Case]:
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            raise EvalFileError(f"{path}:{number}: not JSON") from None
+        if not isinstance(item, dict) or not str(item.get("question", "")).strip():
+            raise EvalFileError(f'{path}:{number}: needs "question"')
+        expected = item.get("expected") or []
+        abstain = bool(item.get("expect_abstain"))
+        if not abstain and not expected:
+            raise EvalFileError(f'{path}:{number}: needs "expected" or "expect_abstain"')
+        cases.append(Case(str(item["question"]), tuple(str(p) for p in expected), abstain))
+    return cases
+
+
+async def evaluate(kb: KnowledgeBase, cases: Sequence[Case]) -> EvalReport:
+    outcomes = []
+    for case in cases:
+        retrieval = await kb.search(case.question, MRR_DEPTH)
+        outcomes.append(Outcome(case, tuple(h.path for h in retrieval.hits), retrieval.best_score))
+    return score(outcomes, kb.retriever.min_score)
+
+
+def score(outcomes: Sequence[Outcome], min_score: float) -> EvalReport:
+    report = EvalReport(min_score=min_score)
+    answerable = [o for o in outcomes if not o.case.expect_abstain]
+    report.answerable = len(answerable)
+    report.unanswerable = len(outcomes) - len(answerable)
+    for k in KS:
+        found = sum(1 for o in answerable if set(o.paths[:k]) & set(o.case.expected))
+        report.recall[k] = found / len(answerable) if answerable else 0.0
+    ranks = []
+    for outcome in answerable:
+        rank = next((i for i, p in enumerate(outcome.paths, 1) if p in outcome.case.expected), 0)
+        ranks.append(1.0 / rank if rank else 0.0)
+        if not rank or rank > max(KS):
+            report.misses.append(outcome)
+    report.mrr = sum(ranks) / len(ranks) if ranks else 0.0
+    p, r, f = _abstain(outcomes, min_score)
+    report.abstain_precision, report.abstain_recall, report.abstain_f1 = p, r, f
+    report.wrong_abstains = [
+        o for o in outcomes if (o.best_score < min_score) != o.case.expect_abstain
+    ]
+    candidates = sorted({round(o.best_score + 1e-6, 6) for o in outcomes} | {min_score})
+    report.best_min_score, report.best_f1 = min_score, f
+    for threshold in candidates:
+        f1 = _abstain(outcomes, threshold)[2]
+        if f1 > report.best_f1:
+            report.best_min_score, report.best_f1 = threshold, f1
+    return report
+
+
+def _abstain(outcomes: Sequence[Outcome], threshold: float) -> tuple[float, float, float]:
+    predicted = [o.best_score < threshold for o in outcomes]
+    actual = [o.case.expect_abstain for o in outcomes]
+    true_positive = sum(1 for p, a in zip(predicted, actual, strict=True) if p and a)
+    precision = true_positive / sum(predicted) if any(predicted) else 0.0
+    recall = true_positive / sum(actual) if any(actual) else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def format_report(report: EvalReport) -> str:
+    lines = [
+        f"questions: {report.answerable} answerable, {report.unanswerable} to abstain on",
+        "recall@" + ", recall@".join(f"{k}: {report.recall[k]:.3f}" for k in KS),
+        f"MRR@{MRR_DEPTH}: {report.mrr:.3f}",
+        f"abstain at KB_MIN_SCORE={report.min_score:g}: precision {report.abstain_precision:.3f}, "
+        f"recall {report.abstain_recall:.3f}, F1 {report.abstain_f1:.3f}",
+        f"best KB_MIN_SCORE on this set: {report.best_min_score:.3f} (abstain F1 "
+        f"{report.best_f1:.3f})",
+    ]
+    for outcome in report.misses[:20]:
+        lines.append(f"  miss: {outcome.case.question!r} expected {list(outcome.case.expected)}, "
+                     f"got {list(dict.fromkeys(outcome.paths))[:3]}")
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""Grounded prompts and what comes back: numbered sources in, citations and the marker out.
+
+The retrieved passages go into the system prompt as numbered sources with their titles, as
+many as fit `max_tokens` (best first). The model is told to answer only from them, to cite
+them as [n], and to answer exactly NOT_FOUND_MARKER when they do not contain the answer.
+Its answer is then read back: which sources it cited (numbers it was not given are dropped)
+and whether it gave the marker. Chatwoot's assistant works the same way (exact citation
+markers copied from retrieved items, no invented URLs; support-deployments.md [C2]).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.knowledge.types import Hit, Source, label
+from bot.prompting import estimate_tokens
+
+NOT_FOUND_MARKER = "NO_ANSWER_IN_SOURCES"
+# [1], [2, 3], [1][2] — numbers in square brackets, separated by commas or spaces.
+CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_SPACED_CITATION = re.compile(r"[ \t]*" + CITATION.pattern)
+
+INSTRUCTIONS = (
+    "Answer the user's question using only the numbered sources below. Cite the sources you "
+    "use with their numbers in square brackets, like [1] or [2][3], right after the sentence "
+    "they support. Do not cite a number that is not listed. Answer in the language of the "
+    "question. If the sources do not contain the answer, reply with exactly "
+    f"{NOT_FOUND_MARKER} and nothing else; never answer from general knowledge."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    system_prompt: str
+    sources: tuple[Source, ...]
+
+
+def grounded_prompt(base: str, hits: Sequence[Hit], max_tokens: int) -> Grounding:
+    """The system prompt (the deployment's, then the instructions and the sources) and the
+    sources that made it in."""
+    head = f"{base.strip()}\n\n{INSTRUCTIONS}" if base.strip() else INSTRUCTIONS
+    used = estimate_tokens(head) + 8
+    blocks: list[str] = []
+    sources: list[Source] = []
+    for hit in hits:
+        number = len(sources) + 1
+        title = label(hit.title, hit.heading)
+        block = f"[{number}] {title}\n{hit.text.strip()}"
+        cost = estimate_tokens(block) + 2
+        if used + cost > max_tokens:
+            if not sources:
+                continue  # a smaller one further down may fit
+            break
+        used += cost
+        blocks.append(block)
+        sources.append(Source(number, hit.path, hit.title, hit.url, hit.heading, hit.score))
+    return Grounding(f"{head}\n\nSources:\n\n" + "\n\n".join(blocks), tuple(sources))
+
+
+def is_not_found(text: str) -> bool:
+    """The model said the sources do not cover the question (also with text around it)."""
+    return NOT_FOUND_MARKER in text.replace("\\_", "_")
+
+
+def cited_numbers(text: str, count: int) -> list[int]:
+    """Numbers cited in `text` that are 1..count, in order of first citation."""
+    seen: dict[int, None] = {}
+    for match in CITATION.finditer(text):
+        for part in re.split(r"[,;]", match.group(1)):
+            number = int(part)
+            if 1 <= number <= count:
+                seen.setdefault(number, None)
+    return list(seen)
+
+
+def mark_cited(sources: Sequence[Source], text: str) -> tuple[Source, ...]:
+    cited = set(cited_numbers(text, len(sources)))
+    return tuple(source.citing(source.number in cited) for source in sources)
+
+
+def for_stream(text: str) -> str:
+    """A streamed frame of a grounded answer as the user may see it: no citation numbers yet
+    (they become links in the final message), no marker or a beginning of it."""
+    if is_not_found(text) or (text.strip() and NOT_FOUND_MARKER.startswith(text.strip())):
+        return ""
+    text = _SPACED_CITATION.sub("", text)
+    # A citation still being typed at the end: "[", "[1", "[1,".
+    return re.sub(r"[ \t]*\[\d{0,3}(?:\s*[,;]\s*\d{0,3})*$", "", text)

@@ -1,0 +1,210 @@
+"""Sync: KB_PATH folders -> stored passages and embeddings, incrementally and resumably.
+
+A file is re-indexed when its bytes or the document embedding model changed; unchanged files
+cost one `stat` and a hash. Each passage's embedding is cached by the hash of what was
+embedded and the model, and stored the moment it arrives, so a sync that is interrupted
+(crash, restart, quota) continues where it stopped: the next one finds those embeddings in the
+cache and asks Yandex only for the rest. A document's passages replace its old ones in one
+transaction once all are embedded, so search never sees half a document. Files removed from
+the folders are dropped; a file that cannot be read keeps its earlier version and is reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.foundation_models.errors import FoundationModelsError
+from bot.knowledge.chunking import Passage, passages
+from bot.knowledge.documents import (
+    Candidate,
+    Document,
+    DocumentError,
+    Skipped,
+    find_files,
+    parse,
+    read_bytes,
+)
+from bot.knowledge.embedder import Embedder
+from bot.knowledge.stemming import search_text
+from bot.storage.repositories import KnowledgeRepository, NewPassage, StoredDocument
+
+log = logging.getLogger(__name__)
+# Embedding requests in flight during a sync: enough to keep the pacer busy at 10 rps with
+# Yandex's ~100-300 ms answers, few enough that a user's question is not queued behind many.
+IN_FLIGHT = 4
+
+
+@dataclass(slots=True)
+class SyncReport:
+    files: int = 0  # supported files found
+    indexed: int = 0  # (re-)indexed in this run
+    unchanged: int = 0
+    removed: int = 0
+    passages: int = 0  # passages of the files (re-)indexed now
+    embedded: int = 0  # embedding requests made
+    reused: int = 0  # passages whose embedding came from the cache
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    status: str = "done"
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.indexed or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    done: int
+    total: int
+    path: str
+    embedded: int
+
+
+class Indexer:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        embedder: Embedder,
+        roots: Sequence[Path],
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._embedder = embedder
+        self._roots = [root.expanduser().resolve() for root in roots]
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._lock.locked()
+
+    async def sync(self, progress: Callable[[Progress], None] | None = None) -> SyncReport:
+        """Bring the index in line with the folders. One sync at a time per process."""
+        async with self._lock:
+            return await self._sync(progress)
+
+    async def _sync(self, progress: Callable[[Progress], None] | None) -> SyncReport:
+        started = time.monotonic()
+        report = SyncReport()
+        async with self._sessionmaker() as session:
+            repo = KnowledgeRepository(session)
+            await repo.abandon_running()
+            run_id = await repo.start_run()
+            stored = {(d.root, d.path): d for d in await repo.documents()}
+            await session.commit()
+        try:
+            found = await asyncio.to_thread(lambda: list(find_files(self._roots)))
+            candidates = [item for item in found if isinstance(item, Candidate)]
+            report.skipped.extend(item for item in found if isinstance(item, Skipped))
+            report.files = len(candidates)
+            seen: set[tuple[str, str]] = set()
+            for number, candidate in enumerate(candidates, start=1):
+                seen.add((candidate.root, candidate.path))
+                await self._one(candidate, stored.get((candidate.root, candidate.path)), report)
+                if progress is not None:
+                    progress(Progress(number, len(candidates), candidate.path, report.embedded))
+            gone = [key for key in stored if key not in seen]
+            if gone:
+                async with self._sessionmaker() as session:
+                    report.removed = await KnowledgeRepository(session).delete_documents_at(gone)
+                    await session.commit()
+        except BaseException as exc:
+            report.status = "interrupted" if isinstance(exc, asyncio.CancelledError) else "failed"
+            await asyncio.shield(self._finish(run_id, report, started, repr(exc)))
+            raise
+        await self._finish(run_id, report, started, None)
+        return report
+
+    async def _finish(
+        self, run_id: int, report: SyncReport, started: float, error: str | None
+    ) -> None:
+        report.seconds = time.monotonic() - started
+        async with self._sessionmaker() as session:
+            await KnowledgeRepository(session).finish_run(
+                run_id, status=report.status, files=report.files, passages=report.passages,
+                embedded=report.embedded, reused=report.reused, removed=report.removed,
+                skipped=[[s.path, s.reason] for s in report.skipped], error=error,
+            )
+            await session.commit()
+
+    async def _one(
+        self, candidate: Candidate, stored: StoredDocument | None, report: SyncReport
+    ) -> None:
+        try:
+            data = await asyncio.to_thread(read_bytes, candidate)
+            document = parse(candidate, data)
+        except DocumentError as exc:
+            log.warning("knowledge base: skipped %s: %s", candidate.path, exc)
+            report.skipped.append(Skipped(candidate.path, str(exc)))
+            return
+        model = self._embedder.doc_model
+        if stored is not None and stored.content_hash == document.digest and stored.model == model:
+            report.unchanged += 1
+            return
+        pieces = passages(document)
+        try:
+            await self._store(document, pieces, report)
+        except FoundationModelsError as exc:
+            log.warning("knowledge base: %s not indexed: embedding failed: %s",
+                        candidate.path, exc)
+            report.skipped.append(Skipped(candidate.path, f"embedding failed: {exc}"))
+            return
+        except IntegrityError:
+            # Another process (`fmbot kb sync` beside the bot) stored the same file meanwhile.
+            log.warning("knowledge base: %s was stored by another sync meanwhile", candidate.path)
+            report.skipped.append(Skipped(candidate.path, "stored by another sync meanwhile"))
+            return
+        report.indexed += 1
+        report.passages += len(pieces)
+
+    async def _store(self, document: Document, pieces: list[Passage], report: SyncReport) -> None:
+        model = self._embedder.doc_model
+        hashes = [piece.content_hash(document.title) for piece in pieces]
+        async with self._sessionmaker() as session:
+            cached = await KnowledgeRepository(session).cached_embeddings(hashes, model)
+            await session.commit()
+        todo = {h: p for h, p in zip(hashes, pieces, strict=True) if h not in cached}
+        report.reused += len(pieces) - sum(1 for h in hashes if h in todo)
+        await self._embed_all(document.title, todo, report)
+        rows = [
+            NewPassage(p.ordinal, p.heading, p.text,
+                       search_text(p.embedded_text(document.title)), h)
+            for h, p in zip(hashes, pieces, strict=True)
+        ]
+        async with self._sessionmaker() as session:
+            await KnowledgeRepository(session).replace_document(
+                root=document.root, path=document.path, title=document.title, url=document.url,
+                content_hash=document.digest, model=model, passages=rows,
+            )
+            await session.commit()
+
+    async def _embed_all(self, title: str, todo: dict[str, Passage], report: SyncReport) -> None:
+        queue = list(todo.items())
+
+        async def worker() -> None:
+            while queue:
+                digest, piece = queue.pop()
+                vector = await self._embedder.document(piece.embedded_text(title))
+                report.embedded += 1
+                async with self._sessionmaker() as session:
+                    await KnowledgeRepository(session).put_embedding(
+                        digest, self._embedder.doc_model, vector.model_version,
+                        vector.values.astype(np.float32).tobytes(),
+                    )
+                    await session.commit()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(IN_FLIGHT, len(queue))):
+                    group.create_task(worker())
+        except* FoundationModelsError as failures:
+            # The first failure names the file's problem; the other workers were cancelled.
+            raise failures.exceptions[0] from None

@@ -1,0 +1,130 @@
+"""Hybrid retrieval: full-text (stemmed) and exact vector search, fused by reciprocal rank.
+
+RRF (Cormack et al., 2009; k=60) needs no calibration between BM25 and cosine scores, and
+is what the measured Banking77 run in ../shared/reference/support-deployments.md §6 used.
+Whether the question is covered is decided on the best hit's cosine similarity alone
+(KB_MIN_SCORE): it is comparable between questions, unlike BM25 or fused scores.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.knowledge.embedder import Embedder
+from bot.knowledge.stemming import stems
+from bot.knowledge.types import Hit, Retrieval
+from bot.knowledge.vectors import VectorIndex
+from bot.storage.models import KbPassage
+from bot.storage.repositories import KnowledgeRepository
+
+log = logging.getLogger(__name__)
+RRF_K = 60
+CANDIDATES = 30  # from each of the two rankings
+# Full-text query terms in more passages than this (share, and at least COMMON_MIN passages)
+# are left out of the query: they cost the database a ranking of every passage holding them
+# and weigh next to nothing in BM25 (idf ~ log(1/share)). Small knowledge bases never hit it.
+COMMON_SHARE = 0.02
+COMMON_MIN = 100
+
+
+@dataclass(frozen=True, slots=True)
+class IndexState:
+    """What the in-memory vectors were loaded from (a change means: reload)."""
+
+    passages: int
+    max_id: int
+
+
+class Retriever:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        embedder: Embedder,
+        min_score: float,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._embedder = embedder
+        self.min_score = min_score
+        self.index = VectorIndex()
+        self._state: IndexState | None = None
+        self._common: dict[str, int] = {}  # too-common stems -> passages holding them
+
+    async def refresh(self, *, force: bool = False) -> bool:
+        """Reload the vectors when the stored passages changed (also by another process, such
+        as `fmbot kb sync`); True when reloaded."""
+        async with self._sessionmaker() as session:
+            count, max_id = (await session.execute(
+                select(func.count(), func.coalesce(func.max(KbPassage.id), 0))
+            )).one()
+            state = IndexState(int(count), int(max_id))
+            if not force and state == self._state:
+                return False
+            repo = KnowledgeRepository(session)
+            self.index = await VectorIndex.from_stream(
+                repo.vectors(self._embedder.doc_model), state.passages
+            )
+            self._common = await common_terms(repo, state.passages)
+        self._state = state
+        log.info("knowledge base: %d passages in the vector index (%.1f MB)",
+                 len(self.index), self.index.nbytes / 2**20)
+        return True
+
+    def query_terms(self, query: str) -> list[str]:
+        """The question's stems without the too-common ones (the three rarest of those stay
+        when nothing else is left)."""
+        terms = list(dict.fromkeys(stems(query)))
+        kept = [term for term in terms if term not in self._common]
+        if kept or not terms:
+            return kept
+        return sorted(terms, key=lambda term: self._common[term])[:3]
+
+    async def search(self, query: str, k: int) -> Retrieval:
+        vector = await self._embedder.query(query)
+        return await self.search_vector(query, vector.values, k)
+
+    async def search_vector(self, query: str, vector: np.ndarray, k: int) -> Retrieval:
+        """The search after the query's embedding (what the latency budget covers)."""
+        by_vector = self.index.search(vector, CANDIDATES)
+        async with self._sessionmaker() as session:
+            repo = KnowledgeRepository(session)
+            by_text = await repo.lexical(self.query_terms(query), CANDIDATES)
+            fused: dict[int, float] = {}
+            vector_rank: dict[int, int] = {}
+            text_rank: dict[int, int] = {}
+            for rank, (passage_id, _) in enumerate(by_vector, start=1):
+                fused[passage_id] = fused.get(passage_id, 0.0) + 1.0 / (RRF_K + rank)
+                vector_rank[passage_id] = rank
+            for rank, (passage_id, _) in enumerate(by_text, start=1):
+                fused[passage_id] = fused.get(passage_id, 0.0) + 1.0 / (RRF_K + rank)
+                text_rank[passage_id] = rank
+            top = sorted(fused, key=lambda passage_id: -fused[passage_id])[:k]
+            rows = await repo.passages(top)
+        hits = []
+        for passage_id in top:
+            row = rows.get(passage_id)
+            if row is None:  # deleted since the vectors were loaded
+                continue
+            score = self.index.similarity(vector, passage_id) or 0.0
+            hits.append(Hit(passage_id, row.path, row.title, row.url, row.heading, row.text,
+                            score, fused[passage_id], text_rank.get(passage_id),
+                            vector_rank.get(passage_id)))
+        covered = any(hit.score >= self.min_score for hit in hits)
+        return Retrieval(query, tuple(hits), covered)
+
+
+async def common_terms(repo: KnowledgeRepository, passages: int) -> dict[str, int]:
+    """Stems found in more than COMMON_SHARE of the passages (and in COMMON_MIN at least)."""
+    limit = max(COMMON_MIN, int(COMMON_SHARE * passages))
+    if passages <= limit:
+        return {}
+    counts: Counter[str] = Counter()
+    async for search_text in repo.search_texts():
+        counts.update(set(search_text.split()))
+    return {term: count for term, count in counts.items() if count > limit}

@@ -1,0 +1,257 @@
+"""Knowledge-base queries: documents and passages, the embedding cache, the full-text index,
+sync runs and the sources of answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import KbAnswer, KbDocument, KbEmbedding, KbPassage, KbSyncRun, utcnow
+from bot.storage.repositories._upsert import dialect_name, insert_for
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    id: int
+    root: str
+    path: str
+    content_hash: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewPassage:
+    ordinal: int
+    heading: str
+    text: str
+    search_text: str
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class PassageRow:
+    id: int
+    document_id: int
+    path: str
+    title: str
+    url: str | None
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class KbStats:
+    documents: int
+    passages: int
+    embeddings: int
+    last_run: KbSyncRun | None
+
+
+class KnowledgeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- documents -----------------------------------------------------------------------------
+
+    async def documents(self) -> list[StoredDocument]:
+        rows = await self.session.execute(
+            select(KbDocument.id, KbDocument.root, KbDocument.path, KbDocument.content_hash,
+                   KbDocument.model)
+        )
+        return [StoredDocument(*row) for row in rows]
+
+    async def replace_document(
+        self,
+        *,
+        root: str,
+        path: str,
+        title: str,
+        url: str | None,
+        content_hash: str,
+        model: str,
+        passages: Sequence[NewPassage],
+    ) -> int:
+        """Store the document with these passages in place of its earlier version."""
+        await self.delete_documents_at([(root, path)])
+        document = KbDocument(
+            root=root, path=path, title=title, url=url, content_hash=content_hash, model=model,
+            passage_count=len(passages), synced_at=utcnow(),
+        )
+        self.session.add(document)
+        await self.session.flush()
+        if passages:
+            await self.session.execute(
+                KbPassage.__table__.insert(),  # type: ignore[attr-defined]
+                [
+                    {"document_id": document.id, "ordinal": p.ordinal, "heading": p.heading,
+                     "text": p.text, "search_text": p.search_text,
+                     "content_hash": p.content_hash}
+                    for p in passages
+                ],
+            )
+        return document.id
+
+    async def delete_documents_at(self, keys: Iterable[tuple[str, str]]) -> int:
+        removed = 0
+        for root, path in keys:
+            ids = list(await self.session.scalars(
+                select(KbDocument.id).where(KbDocument.root == root, KbDocument.path == path)
+            ))
+            if not ids:
+                continue
+            # Passages first, explicitly: the FTS triggers must see each row go.
+            await self.session.execute(delete(KbPassage).where(KbPassage.document_id.in_(ids)))
+            await self.session.execute(delete(KbDocument).where(KbDocument.id.in_(ids)))
+            removed += len(ids)
+        return removed
+
+    # -- embeddings ----------------------------------------------------------------------------
+
+    async def cached_embeddings(self, hashes: Sequence[str], model: str) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 500):
+            rows = await self.session.execute(
+                select(KbEmbedding.content_hash, KbEmbedding.vector).where(
+                    KbEmbedding.model == model,
+                    KbEmbedding.content_hash.in_(unique[start : start + 500]),
+                )
+            )
+            found.update({digest: vector for digest, vector in rows})
+        return found
+
+    async def put_embedding(
+        self, content_hash: str, model: str, model_version: str, vector: bytes
+    ) -> None:
+        statement = insert_for(self.session, KbEmbedding).values(
+            content_hash=content_hash, model=model, model_version=model_version, vector=vector,
+            created_at=utcnow(),
+        )
+        await self.session.execute(statement.on_conflict_do_nothing())
+
+    async def vectors(self, model: str) -> AsyncIterator[tuple[int, bytes]]:
+        """(passage id, vector) of every indexed passage embedded with `model`, streamed."""
+        result = await self.session.stream(
+            select(KbPassage.id, KbEmbedding.vector)
+            .join(KbEmbedding, KbEmbedding.content_hash == KbPassage.content_hash)
+            .where(KbEmbedding.model == model)
+            .order_by(KbPassage.id)
+            .execution_options(yield_per=1000)
+        )
+        async for passage_id, vector in result:
+            yield passage_id, vector
+
+    async def search_texts(self) -> AsyncIterator[str]:
+        result = await self.session.stream(
+            select(KbPassage.search_text).execution_options(yield_per=1000)
+        )
+        async for (search_text,) in result:
+            yield search_text
+
+    async def model_versions(self) -> list[tuple[str, str, int]]:
+        rows = await self.session.execute(
+            select(KbEmbedding.model, KbEmbedding.model_version, func.count())
+            .group_by(KbEmbedding.model, KbEmbedding.model_version)
+        )
+        return [(model, version, count) for model, version, count in rows]
+
+    # -- search --------------------------------------------------------------------------------
+
+    async def lexical(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """(passage id, score: higher is better) for passages with any of the stemmed terms."""
+        terms = [term for term in dict.fromkeys(terms) if term]
+        if not terms:
+            return []
+        if dialect_name(self.session) == "sqlite":
+            query = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+            rows = await self.session.execute(
+                text(
+                    "SELECT rowid, bm25(kb_passages_fts) AS rank FROM kb_passages_fts "
+                    "WHERE kb_passages_fts MATCH :query ORDER BY rank LIMIT :limit"
+                ),
+                {"query": query, "limit": limit},
+            )
+            return [(int(rowid), -float(rank)) for rowid, rank in rows]
+        query = " | ".join(_pg_lexeme(term) for term in terms)
+        rows = await self.session.execute(
+            text(
+                "SELECT id, ts_rank(search_vector, q) AS rank "
+                "FROM kb_passages, to_tsquery('simple', :query) AS q "
+                "WHERE search_vector @@ q ORDER BY rank DESC LIMIT :limit"
+            ),
+            {"query": query, "limit": limit},
+        )
+        return [(int(row_id), float(rank)) for row_id, rank in rows]
+
+    async def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            select(KbPassage.id, KbPassage.document_id, KbDocument.path, KbDocument.title,
+                   KbDocument.url, KbPassage.heading, KbPassage.text)
+            .join(KbDocument, KbDocument.id == KbPassage.document_id)
+            .where(KbPassage.id.in_(list(ids)))
+        )
+        return {row[0]: PassageRow(*row) for row in rows}
+
+    # -- sync runs and status ------------------------------------------------------------------
+
+    async def start_run(self) -> int:
+        run = KbSyncRun(started_at=utcnow(), status="running", skipped=[])
+        self.session.add(run)
+        await self.session.flush()
+        return run.id
+
+    async def finish_run(self, run_id: int, *, status: str, **counts: Any) -> None:
+        await self.session.execute(
+            update(KbSyncRun).where(KbSyncRun.id == run_id)
+            .values(status=status, finished_at=utcnow(), **counts)
+        )
+
+    async def abandon_running(self) -> int:
+        """Runs left `running` by a process that died: marked interrupted."""
+        result = await self.session.execute(
+            update(KbSyncRun).where(KbSyncRun.status == "running")
+            .values(status="interrupted", finished_at=utcnow())
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def stats(self) -> KbStats:
+        documents = await self.session.scalar(select(func.count()).select_from(KbDocument))
+        passages = await self.session.scalar(select(func.count()).select_from(KbPassage))
+        embeddings = await self.session.scalar(select(func.count()).select_from(KbEmbedding))
+        last = await self.session.scalar(select(KbSyncRun).order_by(KbSyncRun.id.desc()).limit(1))
+        return KbStats(documents or 0, passages or 0, embeddings or 0, last)
+
+    async def last_success(self) -> dt.datetime | None:
+        return await self.session.scalar(
+            select(func.max(KbSyncRun.finished_at)).where(KbSyncRun.status == "done")
+        )
+
+    # -- answers -------------------------------------------------------------------------------
+
+    async def save_answer(
+        self, message_id: int, *, covered: bool, sources: list[dict[str, Any]], query: str
+    ) -> None:
+        statement = insert_for(self.session, KbAnswer).values(
+            message_id=message_id, covered=covered, sources=sources, query=query
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["message_id"],
+                set_={"covered": covered, "sources": sources, "query": query},
+            )
+        )
+
+    async def answer(self, message_id: int) -> KbAnswer | None:
+        return await self.session.get(KbAnswer, message_id)
+
+
+def _pg_lexeme(term: str) -> str:
+    # A quoted lexeme: to_tsquery parses operators, so anything else is quoted away.
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"

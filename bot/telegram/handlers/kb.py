@@ -1,0 +1,96 @@
+"""/kb (admins): what the knowledge base holds, when it was synced, what failed; /kb sync."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.telegram.deps import Deps, thread_of
+from bot.telegram.texts import Translator
+
+if TYPE_CHECKING:  # numpy loads only with a knowledge base (see bot/knowledge/__init__.py)
+    from bot.knowledge.base import KbStatus, KnowledgeBase
+
+log = logging.getLogger(__name__)
+MAX_FAILURES_SHOWN = 10
+_running: set[asyncio.Task[None]] = set()
+
+
+async def _reply(deps: Deps, message: Message, text: str) -> None:
+    private = message.chat.type == "private"
+    await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
+                      thread_id=thread_of(message))
+
+
+async def cmd_kb(
+    message: Message, command: CommandObject, deps: Deps, t: Translator, is_admin: bool
+) -> None:
+    if not is_admin:
+        await _reply(deps, message, t("admins_only"))
+        return
+    knowledge = deps.knowledge
+    if knowledge is None:
+        await _reply(deps, message, t("kb_off"))
+        return
+    argument = (command.args or "").strip().lower()
+    if argument == "sync":
+        await _reply(deps, message, t("kb_sync_started"))
+        task = asyncio.create_task(_sync_and_report(knowledge, deps, message, t))
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+        return
+    if argument:
+        await _reply(deps, message, t("kb_usage"))
+        return
+    await _reply(deps, message, describe(await knowledge.status(), t))
+
+
+async def _sync_and_report(
+    knowledge: KnowledgeBase, deps: Deps, message: Message, t: Translator
+) -> None:
+    from bot.knowledge.background import sync_logged
+
+    report = await sync_logged(knowledge)
+    if report is None:
+        await _reply(deps, message, t("kb_sync_failed"))
+        return
+    await _reply(deps, message, t(
+        "kb_sync_done", seconds=report.seconds, files=report.files, indexed=report.indexed,
+        removed=report.removed, embedded=report.embedded, reused=report.reused,
+        skipped=len(report.skipped),
+    ))
+
+
+def describe(status: KbStatus, t: Translator) -> str:
+    run = status.last_run
+    if run is None:
+        last = t("kb_never_synced")
+    else:
+        finished = run.finished_at or run.started_at
+        last = t("kb_last_run", status=run.status, finished=finished.strftime("%Y-%m-%d %H:%M"),
+                 files=run.files, embedded=run.embedded, reused=run.reused, removed=run.removed)
+    versions = ", ".join(f"{model} {version or '?'} ({count})"
+                         for model, version, count in status.model_versions) or "-"
+    text = t(
+        "kb_status", mode=status.mode.value, documents=status.documents,
+        passages=status.passages, vectors=status.vectors, roots=", ".join(status.roots),
+        versions=versions, last=last, syncing=t("kb_syncing") if status.syncing else "",
+    )
+    if run is not None and run.skipped:
+        shown = run.skipped[:MAX_FAILURES_SHOWN]
+        items = "\n".join(f"- {path}: {reason}" for path, reason in shown)
+        if len(run.skipped) > MAX_FAILURES_SHOWN:
+            items += f"\n… +{len(run.skipped) - MAX_FAILURES_SHOWN}"
+        text += t("kb_failures", items=items)
+    return text
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(cmd_kb, Command("kb"))
+    return router

@@ -1,0 +1,93 @@
+"""The bilingual fixture through `python -m bot kb sync` and `kb eval`, as a user runs them:
+recall@5 >= 0.90 and abstain F1 >= 0.80 with the fake server's embeddings (which work like
+real ones: shared stems and word pieces bring texts close; they know nothing of the fixture)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+from tests.core.conftest import API_KEY, FOLDER
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.knowledge.conftest import FIXTURE, FIXTURE_KB, FIXTURE_MIN_SCORE
+
+
+async def fmbot(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=REPO_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def environment(fm: FakeFoundationModels, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YANDEX_", "KB_"))}
+    env.update(
+        YANDEX_API_KEY=API_KEY, YANDEX_FOLDER_ID=FOLDER, YANDEX_LLM_URL=fm.url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'kb.db'}", KB_PATH=str(FIXTURE_KB),
+        KB_MIN_SCORE=str(FIXTURE_MIN_SCORE), EMBEDDING_RPS="1000", LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+def figure(pattern: str, text: str) -> float:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in:\n{text}"
+    return float(match.group(1))
+
+
+async def test_the_fixture_reaches_the_quality_targets(
+    fm: FakeFoundationModels, tmp_path: Path
+) -> None:
+    env = environment(fm, tmp_path)
+    code, out, err = await fmbot("kb", "sync", env=env)
+    assert code == 0, err
+    assert "files: 33 (33 indexed, 0 unchanged, 0 removed)" in out
+    assert "33/33 files" in err  # the progress bar
+    code, out, err = await fmbot("kb", "eval", str(FIXTURE / "eval.jsonl"), env=env)
+    assert code == 0, err
+    assert "questions: 164 answerable, 35 to abstain on" in out
+    assert figure(r"recall@5: ([\d.]+)", out) >= 0.90
+    assert figure(r"abstain at KB_MIN_SCORE=[\d.]+: precision [\d.]+, recall [\d.]+, F1 ([\d.]+)",
+                  out) >= 0.80
+    assert 0.0 < figure(r"best KB_MIN_SCORE on this set: ([\d.]+)", out) < 1.0
+
+
+async def test_search_prints_ranked_passages_and_a_second_sync_reuses_everything(
+    fm: FakeFoundationModels, tmp_path: Path
+) -> None:
+    env = environment(fm, tmp_path)
+    assert (await fmbot("kb", "sync", env=env))[0] == 0
+    code, out, _ = await fmbot("kb", "search", "Как сбросить пароль?", "-k", "3", env=env)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("covered (best score")
+    assert re.match(r"1\. score 0\.\d+  it/parol\.md  Сброс пароля учётной записи", lines[1])
+    assert len([line for line in lines if re.match(r"\d\. score", line)]) == 3
+    code, out, _ = await fmbot("kb", "sync", env=env)
+    assert "embedded now: 0, reused from the cache: 0" in out
+    assert "files: 33 (0 indexed, 33 unchanged, 0 removed)" in out
+
+
+async def test_kb_commands_explain_bad_settings_and_files(
+    fm: FakeFoundationModels, tmp_path: Path
+) -> None:
+    code, _, err = await fmbot("kb", "sync", env=environment(fm, tmp_path, KB_PATH=""))
+    assert code == 2
+    assert "KB_PATH is not set" in err
+    missing = str(tmp_path / "nowhere")
+    code, _, err = await fmbot("kb", "sync", env=environment(fm, tmp_path, KB_PATH=missing))
+    assert code == 2
+    assert f"KB_PATH: no such folder {missing}" in err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "x"}\n', encoding="utf-8")
+    code, _, err = await fmbot("kb", "eval", str(bad), env=environment(fm, tmp_path))
+    assert code == 2
+    assert 'bad.jsonl:1: needs "expected" or "expect_abstain"' in err
