@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     daily_image_limit: int = Field(default=20, ge=0)  # 0 = unlimited
     retention_days: int = Field(default=0, ge=0)  # 0 = keep forever
 
+    # --- Support desk (issue 17) ---------------------------------------------------------------
+    # The operators' supergroup (topics enabled, the bot an admin that may manage topics);
+    # 0 = no handoff at all.
+    support_chat_id: int = 0
+    # When people answer, e.g. "Mon-Fri 09:00-18:00" (several ranges separated by ";");
+    # empty = always.
+    support_hours: str = ""
+    support_timezone: str = "UTC"
+    handoff_classifier: Literal["on", "off"] = "off"
+    csat: Literal["on", "off"] = "on"
+    # Admit exactly the members of this chat (checked with getChatMember); 0 = not used.
+    allowed_chat_members_of: int = 0
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"
@@ -181,6 +194,22 @@ class Settings(BaseSettings):
                 )
         if self.system_prompt and self.system_prompt_file is not None:
             raise ConfigError("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
+
+    def check_support(self) -> None:
+        """SUPPORT_HOURS and SUPPORT_TIMEZONE must parse before the bot starts."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.support_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"SUPPORT_TIMEZONE: unknown time zone {self.support_timezone!r} "
+                "(an IANA name such as Europe/Moscow)"
+            ) from None
+        if self.support_chat_id > 0:
+            raise ConfigError(
+                "SUPPORT_CHAT_ID must be a supergroup id (negative, starting with -100)"
+            )
 
     @property
     def webhook_host_port(self) -> tuple[str, int]:

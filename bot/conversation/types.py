@@ -49,3 +49,6 @@ class TurnResult:
     model: str = ""
     # The Telegram messages stored with the answer (those that showed it while it streamed).
     telegram_message_ids: tuple[int, ...] = ()
+    # The knowledge base did not cover the question (set by the knowledge-base core, issue 16);
+    # the support desk counts two in a row as a reason to hand over.
+    not_found: bool = False
