@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -40,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         help="conversation to continue (default 0: the terminal's own)",
     )
     chat.add_argument("--model", default=None, help="model to use instead of TEXT_MODEL")
+    # Support desk (issue 17).
+    report = commands.add_parser("report", help="print the support desk's figures")
+    report.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
+    report.add_argument("--csv", type=Path, default=None, help="also write one row per "
+                        "conversation to this CSV file")  # fmt: skip
     return parser
 
 
@@ -58,6 +64,8 @@ def _check(command: str, settings: Settings) -> str:
     """Check what `command` needs; returns the resolved system prompt."""
     if command == "run":
         settings.check_telegram()
+    if command in ("run", "report"):
+        settings.check_support()
     if command in ("run", "chat"):
         settings.check_yandex()
         if settings.telegram_mode == "webhook" and command == "run":
@@ -85,6 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             run_async(_migrate(settings.database_url))
+        elif args.command == "report":
+            from bot.wiring import run_report
+
+            if args.days < 1:
+                raise ConfigError("report: --days must be at least 1")
+            run_async(run_report(settings, days=args.days, csv_path=args.csv))
         elif args.command == "run":
             from bot.wiring import run_bot
 

@@ -161,6 +161,20 @@ class DeskService:
             await session.commit()
             return note
 
+    async def requester(self, user_id: int) -> Requester:
+        """Who the user is, from their stored row (a bare id when there is none)."""
+        async with self.sessionmaker() as session:
+            user = await UserRepository(session).get(user_id)
+        if user is None:
+            return Requester(user_id, str(user_id))
+        name = " ".join(p for p in (user.first_name, user.last_name) if p) or str(user_id)
+        return Requester(user_id, name, user.language)
+
+    async def question_of(self, message_id: int) -> str:
+        """The stored text of a user message (the question a turn answered)."""
+        async with self.sessionmaker() as session:
+            return await DeskRepository(session).question_of(message_id)
+
     async def note_thanks(self, who: Requester) -> None:
         async with self._lock(who.user_id), self.sessionmaker() as session:
             case = await DeskRepository(session).current_case(who.user_id)

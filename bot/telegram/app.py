@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -45,6 +45,9 @@ from bot.telegram.startup import (
     stop_on_signals,
 )
 from bot.telegram.texts import Translator
+
+if TYPE_CHECKING:
+    from bot.telegram.desk import SupportDesk
 
 __all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
 
@@ -88,6 +91,8 @@ class TelegramApp:
         shutdown_grace: float = 6.0,
         shutdown_settle: float = 3.0,
         image_status_interval: float = 3.0,
+        desk: SupportDesk | None = None,
+        members_of: int = 0,
     ) -> None:
         self.bot = bot
         self.conversation = conversation
@@ -101,6 +106,16 @@ class TelegramApp:
         self.seen = RecentlySeen()
         self.notify = OutboxNotifier(self.outbox)
         self.policy = AccessPolicy.build(allowed_users, allowed_chats, admins)
+        # Support desk and ALLOWED_CHAT_MEMBERS_OF (issue 17).
+        self.desk = desk
+        self.members_of = members_of
+        self.member_lists = self.policy
+        if members_of:  # the membership gate decides; the lists admit too (membership.py)
+            self.policy = AccessPolicy.build((), (), admins)
+        elif desk is not None and not self.policy.open:  # operators write in the support chat
+            self.policy = AccessPolicy.build(
+                allowed_users, [*allowed_chats, desk.chat_id], admins
+            )
         self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
         self.images = ImageDelivery(
             service=images,
@@ -145,9 +160,29 @@ class TelegramApp:
         routers = [m.build_router() for m in (errors, commands, images, chat, other)]
         for router in routers[1:]:
             router.message.middleware(quota)
+        self._add_desk(dp, routers)
         # errors first (it only sees errors); other last (it takes what nobody else did).
         dp.include_routers(*routers)
         return dp
+
+    def _add_desk(self, dp: Dispatcher, routers: list[Any]) -> None:
+        """Support desk (issue 17): its router right after errors (a user a person owns never
+        reaches the model), the membership gate after the database middleware."""
+        if self.members_of:
+            from bot.telegram.membership import MembershipCache, MembershipMiddleware
+
+            support = self.desk.chat_id if self.desk is not None else 0
+            gate = MembershipMiddleware(
+                MembershipCache(self.members_of), self.member_lists, self.notify, support
+            )
+            dp.update.outer_middleware(gate)
+        if self.desk is None:
+            return
+        from bot.telegram.handlers import desk as desk_handlers
+
+        dp["desk"] = self.desk
+        self.answers.after_answer = self.desk.after_answer
+        routers.insert(1, desk_handlers.build_router(self.desk.chat_id))
 
     @property
     def allowed_updates(self) -> list[str]:
@@ -168,6 +203,8 @@ class TelegramApp:
         for turn in interrupted:
             self._answer_again(turn)
         self._spawn(self.images.resume(), "resume-images")
+        if self.desk is not None:  # support desk (issue 17): resume relays and handoffs
+            await self.desk.start()
         if self.options.retention_days > 0:
             self._spawn(
                 maintenance.purge_forever(self.sessionmaker, self.options.retention_days),
@@ -195,6 +232,8 @@ class TelegramApp:
         log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)
         await self.queues.drain(self.shutdown_grace, self.shutdown_settle)
         await self.images.stop()
+        if self.desk is not None:
+            await self.desk.aclose()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

@@ -253,6 +253,11 @@ class DeskRepository:
         ).all()
         return [(str(role), text) for role, text in reversed(rows)]
 
+    async def question_of(self, message_id: int) -> str:
+        return (
+            await self.session.scalar(select(Message.text).where(Message.id == message_id)) or ""
+        )
+
     # -- erasure ---------------------------------------------------------------------------------
     async def erase_cases(self, condition: Any) -> tuple[int, set[int]]:
         """Delete matching cases (with their relays and turns), counting them per opening day;
