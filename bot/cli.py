@@ -11,8 +11,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from pathlib import Path
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
