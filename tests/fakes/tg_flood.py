@@ -24,6 +24,8 @@ COUNTED = frozenset(
         "sendDocument",
         "sendMessageDraft",
         "copyMessage",
+        "copyMessages",
+        "createForumTopic",
         "forwardMessage",
         "sendMediaGroup",
         "sendAnimation",

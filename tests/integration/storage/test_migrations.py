@@ -52,7 +52,8 @@ def test_revisions_are_one_linear_chain_named_by_number() -> None:
     # Numbers only grow; a gap is allowed while a branch waits for the revisions of others
     # (0004 support desk points at 0001 until 0002 and 0003 are merged).
     numbers = [int(revision.revision) for revision in _revisions()]
-    assert numbers[0] == 1 and numbers == sorted(set(numbers))
+    assert numbers[0] == 1
+    assert numbers == sorted(set(numbers))
     for revision in _revisions():
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
 
