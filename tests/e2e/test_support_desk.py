@@ -29,6 +29,11 @@ def topic_messages(e2e: E2E, thread: int) -> list[ChatMessage]:
     return e2e.tg.topic_messages(SUPPORT, thread)
 
 
+def copied(e2e: E2E, thread: int) -> list[str | None]:
+    """What the bot posted in the topic after its card."""
+    return [m.text for m in topic_messages(e2e, thread) if m.from_bot][1:]
+
+
 def user_texts(e2e: E2E) -> list[str]:
     return e2e.texts(USER)
 
@@ -146,3 +151,34 @@ async def test_full_round_handoff_relay_close_rating_report(desk: E2E) -> None:
     assert len(lines) == 3
     assert lines[0].startswith("conversation,")
     assert e2e.tg.count_429 == 0
+
+
+async def test_restart_in_the_middle_of_relays_loses_and_duplicates_nothing(desk: E2E) -> None:
+    e2e = desk
+    await e2e.start_bot()
+    e2e.tg.send_user_message(USER, "/operator")
+    topics = await e2e.wait_for(lambda: list(e2e.tg.topics.get(SUPPORT, {}).values()), 30)
+    thread = topics[0].thread_id
+    await e2e.wait_for(lambda: topic_messages(e2e, thread), 30)  # the card
+
+    # Both directions are held up by a 429 (retry after 8 s) while messages are recorded...
+    e2e.tg.fail_next("copyMessage", 429, retry_after=8, chat_id=SUPPORT)
+    e2e.tg.fail_next("copyMessage", 429, retry_after=8, chat_id=USER)
+    for text in ("first", "second", "third"):
+        e2e.tg.send_user_message(USER, text)
+    e2e.tg.send_user_message(SUPPORT, "Operator here", user=OPERATOR, thread_id=thread)
+    pending = "SELECT count(*) AS n FROM desk_relays WHERE state = 'pending'"
+    await e2e.wait_for(lambda: e2e.db.query(pending)[0]["n"] == 4, 30)
+    # ... and the bot is killed before it could send them.
+    await e2e.bot.kill()
+    assert copied(e2e, thread) == []
+
+    await e2e.start_bot()
+    await e2e.wait_for(lambda: len(copied(e2e, thread)) >= 3, 60)
+    await e2e.wait_for(lambda: "Operator here" in user_texts(e2e), 60)
+    await asyncio.sleep(1.5)  # anything duplicated would show up by now
+    assert copied(e2e, thread) == ["first", "second", "third"]
+    assert user_texts(e2e).count("Operator here") == 1
+    rows = e2e.db.query("SELECT state, target_message_id FROM desk_relays")
+    assert [r["state"] for r in rows] == ["done"] * 4
+    assert all(r["target_message_id"] for r in rows)
