@@ -107,9 +107,12 @@ async def desk_world(
             DeskService(database.sessionmaker, support_chat_id=SUPPORT),
             outbox,
             DeskOptions(
-                support_chat_id=SUPPORT, hours=hours or SupportHours.parse(""), csat=csat,
-                feedback_buttons=feedback, summary_model="yandexgpt-lite",
-            ),  # fmt: skip
+                support_chat_id=SUPPORT,
+                hours=hours or SupportHours.parse(""),
+                csat=csat,
+                feedback_buttons=feedback,
+                summary_model="yandexgpt-lite",
+            ),
             model=client,
         )
         app = TelegramApp(
@@ -120,9 +123,13 @@ async def desk_world(
         await app.startup()
         polling = asyncio.create_task(
             app.dp.start_polling(
-                bot, polling_timeout=1, handle_as_tasks=True, handle_signals=False,
-                close_bot_session=False, allowed_updates=app.allowed_updates,
-            )  # fmt: skip
+                bot,
+                polling_timeout=1,
+                handle_as_tasks=True,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=app.allowed_updates,
+            )
         )
         world = DeskWorld(tg, fm, app, desk, database)
         try:

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.timeout(120)
 
 async def _count(db: Database, model: type, *where: object) -> int:
     async with db.sessionmaker() as session:
-        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return int(
+            await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        )
 
 
 async def hand_over(w: DeskWorld, user_id: int, text: str = "/operator") -> int:
@@ -47,9 +49,7 @@ async def test_fifty_handoffs_within_a_minute_make_no_429_in_the_support_chat(
         for user in users:
             for n in range(3):
                 w.tg.send_user_message(user, f"message {n} from {user}")
-        await w.wait_for(
-            lambda: all(len(w.in_topic(w.topic_of(u) or 0)) == 4 for u in users), 60
-        )
+        await w.wait_for(lambda: all(len(w.in_topic(w.topic_of(u) or 0)) == 4 for u in users), 60)
         assert w.tg.count_429 == 0
         for user in users:
             copies = [m.text for m in w.in_topic(w.topic_of(user) or 0)[1:]]
@@ -198,7 +198,9 @@ async def test_forget_deletes_the_topic_relays_and_ratings(sqlite_database: Data
         await w.wait_for(lambda: any("rated" in t for t in w.texts(user)))
         w.tg.send_user_message(user, "/forget")
         ask = await w.wait_for(
-            lambda: [m for m in w.tg.chat(user).bot_messages if "forget:yes" in str(m.reply_markup)]
+            lambda: [
+                m for m in w.tg.chat(user).bot_messages if "forget:yes" in str(m.reply_markup)
+            ]
         )
         w.tg.send_callback_query(user, ask[0].message_id, f"forget:yes:{user}")
         await w.wait_for(lambda: w.tg.topic(SUPPORT, thread).deleted)
@@ -208,8 +210,8 @@ async def test_forget_deletes_the_topic_relays_and_ratings(sqlite_database: Data
         assert await _count(w.db, DeskRelay) == 0
         async with w.db.sessionmaker() as session:
             assert await session.get(User, user) is None  # the rest went too (commands.py)
-        from bot.desk.report import build_report
         from bot.desk.hours import SupportHours
+        from bot.desk.report import build_report
 
         report = await build_report(w.db.sessionmaker, days=1, hours=SupportHours.parse(""))
         assert (report.conversations, report.deleted) == (0, 1)
