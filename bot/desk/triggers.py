@@ -8,7 +8,7 @@ import re
 # ("what is an operator in C++?") is rare in a support deployment, and anyone can /bot back.
 _PERSON = re.compile(
     r"(?<!\w)(?:"
-    r"оператор\w*|живо\w* человек\w*|(?:с|со|к|нуж\w*|позов\w*|дайте) человек\w*|"
+    r"оператор\w*|жив\w* человек\w*|(?:с|со|к|нуж\w*|позов\w*|дайте) человек\w*|"
     r"сотрудник\w*|менеджер\w*|(?:с|в) поддержк\w*|"
     r"human|humans|agent|operator|real person|live person|a person|support team|"
     r"talk to someone|speak to someone"

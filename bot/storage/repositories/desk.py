@@ -101,7 +101,7 @@ class DeskRepository:
     async def cases_between(self, start: dt.datetime, end: dt.datetime) -> list[DeskCase]:
         rows = await self.session.scalars(
             select(DeskCase)
-            .where(DeskCase.opened_at >= start, DeskCase.opened_at < end)
+            .where(DeskCase.opened_at >= start, DeskCase.opened_at <= end)
             .order_by(DeskCase.id)
         )
         return list(rows)
