@@ -66,6 +66,12 @@ def _check(command: str, settings: Settings) -> str:
         settings.check_telegram()
     if command in ("run", "report"):
         settings.check_support()
+        from bot.desk import HoursFormatError, SupportHours
+
+        try:
+            SupportHours.parse(settings.support_hours, settings.support_timezone)
+        except HoursFormatError as exc:
+            raise ConfigError(str(exc)) from None
     if command in ("run", "chat"):
         settings.check_yandex()
         if settings.telegram_mode == "webhook" and command == "run":

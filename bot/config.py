@@ -195,6 +195,14 @@ class Settings(BaseSettings):
         if self.system_prompt and self.system_prompt_file is not None:
             raise ConfigError("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
 
+    @field_validator("support_chat_id", "allowed_chat_members_of", mode="before")
+    @classmethod
+    def _blank_is_zero(cls, value: object) -> object:
+        # `SUPPORT_CHAT_ID=` as `.env.example` has it means "not set".
+        if isinstance(value, str) and not value.strip():
+            return 0
+        return value
+
     def check_support(self) -> None:
         """SUPPORT_HOURS and SUPPORT_TIMEZONE must parse before the bot starts."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
