@@ -74,6 +74,7 @@ async def desk_world(
     hours: SupportHours | None = None,
     feedback: bool = False,
     csat: bool = True,
+    classifier: bool = False,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
     limits = FloodLimits(
@@ -114,6 +115,7 @@ async def desk_world(
                 summary_model="yandexgpt-lite",
             ),
             model=client,
+            classify=client.classify_few_shot if classifier else None,
         )
         app = TelegramApp(
             bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,

@@ -240,3 +240,64 @@ async def test_members_of_a_company_chat_only(sqlite_database: Database) -> None
         thread = await hand_over(w, 7001)
         w.tg.send_user_message(SUPPORT, "Operator here", user=OPERATOR, thread_id=thread)
         await w.wait_for(lambda: "Operator here" in w.texts(7001))
+
+
+async def test_classifier_hands_over_a_complaint_and_lets_questions_through(
+    sqlite_database: Database,
+) -> None:
+    import json
+
+    async with desk_world(sqlite_database, classifier=True) as w:
+        verdict = {
+            "predictions": [
+                {"label": "request_for_person", "confidence": 0.05},
+                {"label": "complaint", "confidence": 0.9},
+                {"label": "question", "confidence": 0.05},
+            ],
+            "modelVersion": "23.10.2024",
+        }
+        path = "/foundationModels/v1/fewShotTextClassification"
+        w.fm.queue_raw(path, parts=[json.dumps(verdict).encode()])
+        w.tg.send_user_message(6501, "Third time this week your app ate my money")
+        thread = await w.wait_for(lambda: w.topic_of(6501))
+        [card] = await w.wait_for(lambda: w.in_topic(thread))
+        assert "the classifier read a complaint" in (card.text or "")
+        [request] = [r.json for r in w.fm.requests if r.path == path]
+        assert request["labels"] == ["request_for_person", "complaint", "question"]
+        assert request["samples"]
+        assert request["taskDescription"]
+        # An unsure verdict (the fake's default: 0.5 at best) lets the bot answer.
+        w.tg.send_user_message(6502, "How do I change my password?")
+        await w.wait_for(lambda: w.texts(6502))
+        await w.settle()
+        assert w.texts(6502)[0].startswith("Echo")
+        assert w.topic_of(6502) is None
+
+
+async def test_a_handoff_cut_short_by_a_stop_is_finished_on_the_next_start(
+    sqlite_database: Database,
+) -> None:
+    from bot.desk import DeskService, Requester
+    from bot.storage.models import HandoffReason
+
+    # The handoff was stored, then the process died before the topic and card were made.
+    crashed = DeskService(sqlite_database.sessionmaker, support_chat_id=SUPPORT)
+    await crashed.hand_over(Requester(6601, "Vera", "ru"), HandoffReason.USER_REQUEST)
+    async with desk_world(sqlite_database) as w:
+        thread = await w.wait_for(lambda: w.topic_of(6601))
+        [card] = await w.wait_for(lambda: w.in_topic(thread))
+        assert "Vera" in (card.text or "")
+        assert w.desk.service.owned(6601)
+
+
+async def test_admin_stats_shows_the_desk_report(sqlite_database: Database) -> None:
+    async with desk_world(sqlite_database, admins=[9001]) as w:
+        await hand_over(w, 6701)
+        w.tg.send_user_message(9001, "/stats")
+        await w.wait_for(lambda: len(w.texts(9001)) >= 2)
+        assert w.texts(9001)[0].startswith("Support desk, ")
+        assert "Handed over to a person: 1" in w.texts(9001)[0]
+        w.tg.send_user_message(6701, "/stats")  # not an admin: usage only, even when owned
+        await w.wait_for(lambda: any("usage" in t.lower() or "token" in t.lower()
+                                     for t in w.texts(6701)))  # fmt: skip
+        assert not any(t.startswith("Support desk") for t in w.texts(6701))

@@ -27,7 +27,7 @@ from bot.telegram.texts import Translator
 log = logging.getLogger(__name__)
 
 # Commands a user may still give while a person owns the conversation; others are relayed.
-WHILE_OWNED = frozenset({"forget", "privacy", "help", "start", "operator", "stop"})
+WHILE_OWNED = frozenset({"forget", "privacy", "help", "start", "operator", "stop", "stats"})
 
 
 def requester(message: Message | CallbackQuery) -> Requester | None:
