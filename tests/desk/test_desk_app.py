@@ -123,6 +123,10 @@ async def test_bot_block_unblock_and_edits_from_the_topic(sqlite_database: Datab
         w.tg.send_user_message(user, "thanks")
         await w.wait_for(lambda: w.texts(user)[-1].startswith("Echo"))
         assert not any("Rate" in t for t in w.texts(user))
+        # An operator writing now is told the message did not go out.
+        w.tg.send_user_message(SUPPORT, "one more thing", user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: (w.in_topic(thread)[-1].text or "").startswith("Not sent"))
+        assert "one more thing" not in w.texts(user)
 
         # Handing over again reopens the same topic.
         w.tg.send_user_message(user, "/operator")

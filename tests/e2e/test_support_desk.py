@@ -19,10 +19,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 SUPPORT = -1001234567890
 USER = 3001
 OPERATOR = {"id": 501, "first_name": "Olga"}
+COMPANY = -1005550000  # ALLOWED_CHAT_MEMBERS_OF: the company chat
 
 
 def desk_env(**extra: str) -> dict[str, str]:
-    return {"SUPPORT_CHAT_ID": str(SUPPORT), "CSAT": "on", **extra}
+    return {
+        "SUPPORT_CHAT_ID": str(SUPPORT), "CSAT": "on", "ALLOWED_CHAT_MEMBERS_OF": str(COMPANY),
+        **extra,
+    }  # fmt: skip
 
 
 def topic_messages(e2e: E2E, thread: int) -> list[ChatMessage]:
@@ -61,6 +65,8 @@ async def desk(tmp_path: Path, request: pytest.FixtureRequest) -> E2E:  # type: 
     async with E2E(tmp_path, extra_env=desk_env()) as setup:
         setup.tg.add_forum(SUPPORT, "Support")
         setup.tg.add_member(SUPPORT, OPERATOR["id"])
+        setup.tg.add_chat(COMPANY, "supergroup", title="Company")
+        setup.tg.add_member(COMPANY, USER)
         yield setup
         report = getattr(request.node, "report_call", None)
         if report is not None and report.failed:
@@ -71,6 +77,10 @@ async def test_full_round_handoff_relay_close_rating_report(desk: E2E) -> None:
     e2e = desk
     e2e.fm.queue_reply("I could not find anything about refunds.", chunks=2)
     await e2e.start_bot()
+    # Only members of the company chat are served (getChatMember); operators write anyway.
+    e2e.tg.send_user_message(3999, "hello")
+    await e2e.wait_for(lambda: e2e.texts(3999), 30)
+    assert e2e.texts(3999) == ["Sorry, this bot is private and not available to you."]
     e2e.tg.send_user_message(USER, "How do I get a refund for order 42?")
     await e2e.wait_for(lambda: any("refunds" in t for t in user_texts(e2e)), 30)
 
@@ -141,6 +151,7 @@ async def test_full_round_handoff_relay_close_rating_report(desk: E2E) -> None:
 
     csv_path = e2e.workdir / "desk.csv"
     out = await run_report(e2e, "--days", "1", "--csv", str(csv_path))
+    assert e2e.tg.calls_for(COMPANY, "getChatMember")
     assert "Conversations: 2" in out
     assert "Handed over to a person: 1 (50%)" in out
     assert "user_request: 1" in out

@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.desk import Requester, asks_for_person
 from bot.desk.report import build_report, format_report
-from bot.storage.models import HandoffReason, RelayDirection
+from bot.storage.models import DeskStatus, HandoffReason, RelayDirection
 from bot.telegram.deps import Deps
 from bot.telegram.desk import SupportDesk
 from bot.telegram.outbox import OutboxError
@@ -213,8 +213,15 @@ async def handle_topic_message(message: Message, desk: SupportDesk, thread_id: i
     relay = await desk.service.relay_from_operator(thread_id, message.message_id)
     if relay is not None:
         desk.relayer.submit(relay)
-    else:
+        return
+    case = await desk.service.case_for_thread(thread_id)
+    if case is None or case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
         log.info("topic %s: no conversation a person owns; message not relayed", thread_id)
+        await _note(
+            desk, thread_id,
+            "Not sent: the bot has this user's conversation now (closed or handed back). "
+            "It comes back here when the user asks for a person again.",
+        )  # fmt: skip
 
 
 async def cmd_topic(
