@@ -6,6 +6,7 @@ Both are best effort: a failure is logged and the handoff goes on without them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -61,12 +62,19 @@ async def summarize(model: ChatModel, model_name: str, dialogue: Sequence[tuple[
     return completion.text.strip()
 
 
-async def classify_handoff(classify: Classify, text: str) -> HandoffReason | None:
+async def classify_handoff(
+    classify: Classify, text: str, wait: float = 3.0
+) -> HandoffReason | None:
     """A message the classifier is sure asks for a person or complains; None otherwise."""
     try:
-        predictions = await classify(text, labels=LABELS, task_description=TASK, samples=SAMPLES)
-    except FoundationModelsError as exc:
-        log.warning("handoff classifier failed: %s", exc)
+        # The message waits for the verdict: a slow or throttled classifier (1 request a second
+        # by default) must not hold the answer up for long.
+        async with asyncio.timeout(wait):
+            predictions = await classify(
+                text, labels=LABELS, task_description=TASK, samples=SAMPLES
+            )
+    except (FoundationModelsError, TimeoutError) as exc:
+        log.warning("handoff classifier failed: %r", exc)
         return None
     best = max(predictions, key=lambda p: p.confidence, default=None)
     if best is None or best.confidence < THRESHOLD:

@@ -53,8 +53,24 @@ class Report:
     rows: list[dict[str, object]] = field(default_factory=list)
 
 
+# Words that say nothing about the topic of a question (grouping ignores them).
+# fmt: off
+_STOP = frozenset({
+    "the", "and", "for", "with", "how", "what", "why", "when", "where", "who", "can", "you",
+    "your", "are", "was", "were", "is", "it", "this", "that", "does", "do", "did", "not",
+    "have", "has", "from", "about", "my", "our", "their", "a", "an", "to", "of", "in", "on",
+    "at", "by", "or", "как", "что", "где", "когда", "почему", "зачем", "кто", "это", "для",
+    "или", "мне", "мой", "моя", "мои", "ваш", "ваша", "вы", "мы", "они", "ли", "же", "не",
+    "нет", "да", "на", "по", "из", "за", "от", "до", "при", "про", "то", "так",
+})
+# fmt: on
+
+
 def _key(question: str) -> str:
-    return " ".join(_WORD.findall(question.lower()))
+    """Questions with the same content words, in any order or form of punctuation, group
+    together ("Refund for a broken phone?" and "refund, broken phone")."""
+    words = [w for w in _WORD.findall(question.lower()) if w not in _STOP]
+    return " ".join(sorted(set(words)))
 
 
 def _percentile(values: list[float], q: float) -> float:

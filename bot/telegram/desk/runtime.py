@@ -88,7 +88,7 @@ class SupportDesk:
         if self.options.retention_days > 0:
             self._spawn(self._purge_forever(self.options.retention_days))
 
-    async def aclose(self, grace: float = 3.0) -> None:
+    async def aclose(self, grace: float = 2.0) -> None:
         """Let copies under way finish (a copy sent but not recorded would be sent again after
         the restart), then stop; what is still queued stays pending for the next start."""
         try:
