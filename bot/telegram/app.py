@@ -192,6 +192,10 @@ class TelegramApp:
 
     async def startup(self) -> None:
         await self.set_commands()
+        # Support desk (issue 17): who a person owns, before any update is handled; pending
+        # relays and unfinished handoffs resume in the background.
+        if self.desk is not None:
+            await self.desk.start()
         interrupted = await maintenance.interrupted_turns(self.sessionmaker)
         recovered = await self.conversation.recover_interrupted()
         if recovered:
@@ -203,8 +207,6 @@ class TelegramApp:
         for turn in interrupted:
             self._answer_again(turn)
         self._spawn(self.images.resume(), "resume-images")
-        if self.desk is not None:  # support desk (issue 17): resume relays and handoffs
-            await self.desk.start()
         if self.options.retention_days > 0:
             self._spawn(
                 maintenance.purge_forever(self.sessionmaker, self.options.retention_days),
