@@ -305,3 +305,11 @@ async def test_admin_stats_shows_the_desk_report(sqlite_database: Database) -> N
         await w.wait_for(lambda: any("usage" in t.lower() or "token" in t.lower()
                                      for t in w.texts(6701)))  # fmt: skip
         assert not any(t.startswith("Support desk") for t in w.texts(6701))
+        # In a topic, /stats is for the bot: the admin gets the report there, the user nothing.
+        thread = w.topic_of(6701)
+        assert thread is not None
+        w.tg.send_user_message(SUPPORT, "/stats", user={"id": 9001}, thread_id=thread)
+        await w.wait_for(
+            lambda: any((m.text or "").startswith("Support desk") for m in w.in_topic(thread))
+        )
+        assert "/stats" not in w.texts(6701)

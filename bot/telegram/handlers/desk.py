@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.desk import Requester, asks_for_person
 from bot.desk.report import build_report, format_report
 from bot.storage.models import DeskStatus, HandoffReason, RelayDirection
-from bot.telegram.deps import Deps
+from bot.telegram.deps import Deps, thread_of
 from bot.telegram.desk import SupportDesk
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
@@ -210,6 +210,8 @@ async def handle_topic_message(message: Message, desk: SupportDesk, thread_id: i
         return  # an internal note (or a service message): stays in the topic
     if message.forum_topic_reopened or message.from_user is None or message.from_user.is_bot:
         return
+    if command_name(message) is not None:
+        raise SkipHandler  # another command (/stats...) is for the bot, not for the user
     relay = await desk.service.relay_from_operator(thread_id, message.message_id)
     if relay is not None:
         desk.relayer.submit(relay)
@@ -327,7 +329,7 @@ async def cmd_desk_stats(
     report = await build_report(
         desk.service.sessionmaker, days=max(1, min(days, 3650)), hours=desk.options.hours
     )
-    await deps.notify(message.chat.id, format_report(report))
+    await deps.notify(message.chat.id, format_report(report), thread_id=thread_of(message))
     raise SkipHandler
 
 
