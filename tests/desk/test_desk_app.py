@@ -313,3 +313,23 @@ async def test_admin_stats_shows_the_desk_report(sqlite_database: Database) -> N
             lambda: any((m.text or "").startswith("Support desk") for m in w.in_topic(thread))
         )
         assert "/stats" not in w.texts(6701)
+
+
+async def test_a_support_chat_without_rights_delays_handoffs_and_loses_nothing(
+    sqlite_database: Database,
+) -> None:
+    async with desk_world(sqlite_database) as w:
+        w.desk.retry_delay = 0.2
+        w.desk.relayer.retry_after = 0.2
+        w.tg.forums[SUPPORT] = False  # the bot lost "Manage topics"
+        user = 6801
+        w.tg.send_user_message(user, "/operator")
+        await w.wait_for(lambda: any("support team" in t for t in w.texts(user)))
+        w.tg.send_user_message(user, "first")
+        w.tg.send_user_message(user, "second")
+        await w.wait_for(lambda: len(w.tg.calls_for(SUPPORT, "createForumTopic")) >= 2)
+        assert w.topic_of(user) is None
+        w.tg.forums[SUPPORT] = True  # an admin gives the right back
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        await w.wait_for(lambda: [m.text for m in w.in_topic(thread)[1:]] == ["first", "second"])
+        assert await _count(w.db, DeskRelay, DeskRelay.state == "failed") == 0

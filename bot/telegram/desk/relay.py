@@ -10,11 +10,12 @@ Nothing is dropped: a failure is stored with its reason and told in the topic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
 from aiogram.methods import CopyMessage, CopyMessages, SendMessage
 
 from bot.desk import DeskService, RelayView
@@ -25,6 +26,13 @@ log = logging.getLogger(__name__)
 
 BATCH = 100  # copyMessages takes 1-100 message ids
 TOPIC_GONE = ("thread not found", "topic_deleted", "topic_id_invalid")
+
+
+def transient(exc: Exception) -> bool:
+    """Telegram or the network failing (after the Outbox's own retries): worth another try."""
+    if isinstance(exc, TelegramServerError | TelegramNetworkError):
+        return True
+    return isinstance(exc, OutboxError) and not isinstance(exc, ChatUnreachableError)
 
 
 def topic_gone(exc: Exception) -> bool:
@@ -41,12 +49,16 @@ class Relayer:
         *,
         thread_for: Callable[[int], Awaitable[int | None]],
         recreate_topic: Callable[[int], Awaitable[int | None]],
+        preparing: Callable[[int], bool] = lambda user_id: False,
+        retry_after: float = 30.0,
     ) -> None:
         self.desk = desk
         self.outbox = outbox
         self.support_chat_id = support_chat_id
         self.thread_for = thread_for
         self.recreate_topic = recreate_topic
+        self.preparing = preparing  # the user's handoff (topic, card) is still being made
+        self.retry_after = retry_after
         self._to_topic: dict[int, list[RelayView]] = {}  # user -> relays, oldest user first
         self._to_user: dict[int, deque[RelayView]] = {}
         self._user_tasks: dict[int, asyncio.Task[None]] = {}
@@ -94,6 +106,15 @@ class Relayer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _later(self, relays: list[RelayView]) -> None:
+        """Still pending in the database: submitted again after ``retry_after``."""
+
+        def again() -> None:
+            for relay in relays:
+                self.submit(relay)
+
+        asyncio.get_running_loop().call_later(self.retry_after, again)
+
     # -- users -> topics -------------------------------------------------------------------------
     async def _topic_loop(self) -> None:
         while not self._closed:
@@ -101,7 +122,14 @@ class Relayer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            user_id = next(iter(self._to_topic))
+            # Users whose topic is still being made wait; the others go on.
+            user_id = next((u for u in self._to_topic if not self.preparing(u)), None)
+            if user_id is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.5):
+                        await self._wake.wait()
+                continue
             queued = self._to_topic.pop(user_id)
             batch, rest = queued[:BATCH], queued[BATCH:]
             if rest:
@@ -121,8 +149,10 @@ class Relayer:
     ) -> None:
         ids = [r.id for r in batch]
         thread = await self.thread_for(user_id)
-        if thread is None:
-            await self.desk.relays_failed(ids, "no topic could be created for the user")
+        if thread is None:  # the support chat refuses topics now: keep them, try again later
+            log.error("no topic for user %s: %d relays wait %.0f s", user_id, len(batch),
+                      self.retry_after)  # fmt: skip
+            self._later(batch)
             return
         chat = self.support_chat_id
         sources = [r.source_message_id for r in batch]
@@ -147,11 +177,17 @@ class Relayer:
                 if await self.recreate_topic(user_id) is not None:
                     await self._copy_to_topic(user_id, batch, retry=False)
                     return
+            if transient(exc):
+                log.warning("relay of user %s failed (%s); again in %.0f s", user_id, exc,
+                            self.retry_after)  # fmt: skip
+                self._later(batch)
+                return
             log.warning("relay of user %s to the support chat failed: %s", user_id, exc)
             await self.desk.relays_failed(ids, str(exc))
             return
         if len(targets) != len(batch):
-            # copyMessages skips messages it cannot copy (deleted meanwhile): keep the order.
+            # copyMessages skips what it cannot copy (deleted meanwhile) without saying which:
+            # the ids are paired in order and the rest is marked failed.
             log.warning("copyMessages copied %d of %d messages", len(targets), len(batch))
         done = list(zip(ids, targets, strict=False))
         await self.desk.relays_done(done)
@@ -185,6 +221,11 @@ class Relayer:
         except OutboxClosedError:
             raise asyncio.CancelledError from None
         except (OutboxError, TelegramAPIError) as exc:
+            if transient(exc):
+                log.warning("relay %s to user %s failed (%s); again in %.0f s", relay.id,
+                            relay.user_id, exc, self.retry_after)  # fmt: skip
+                self._later([relay])
+                return
             log.warning("relay %s to user %s failed: %s", relay.id, relay.user_id, exc)
             await self.desk.relays_failed([relay.id], str(exc))
             await self._tell_topic(relay, f"⚠️ Not delivered to the user: {exc}")

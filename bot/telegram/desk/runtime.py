@@ -73,8 +73,10 @@ class SupportDesk:
             self.chat_id,
             thread_for=self.thread_for,
             recreate_topic=self.recreate_topic,
+            preparing=lambda user_id: user_id in self._preparing,
         )
         self._preparing: dict[int, asyncio.Task[None]] = {}
+        self.retry_delay = 5.0
         self._topic_locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -142,15 +144,29 @@ class SupportDesk:
         task.add_done_callback(lambda _: self._preparing.pop(case.user_id, None))
 
     async def _prepare_topic_and_card(self, case: CaseView) -> None:
-        try:
-            thread = await self._open_topic(case)
-            if thread is None:
+        """The topic and the card; tried again (5 s, doubling to 5 min) while the support chat
+        refuses, as long as the conversation waits for a person."""
+        delay = self.retry_delay
+        while True:
+            try:
+                thread = await self._open_topic(case)
+                if thread is not None and await self._post_card(case, thread):
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("support desk: handoff of user %s not prepared", case.user_id)
+            log.warning("support desk: handoff of user %s retried in %.0f s", case.user_id, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
+            fresh = await self.service.case_view(case.id)
+            if (
+                fresh is None
+                or fresh.card_message_id is not None
+                or not self.service.owned(fresh.user_id)
+            ):
                 return
-            await self._post_card(case, thread)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("support desk: handoff of user %s not prepared", case.user_id)
+            case = fresh
 
     async def _open_topic(self, case: CaseView) -> int | None:
         """The user's topic, reopened, or created (again, when someone deleted it)."""
@@ -222,7 +238,7 @@ class SupportDesk:
     def _topic_lock(self, user_id: int) -> asyncio.Lock:
         return self._topic_locks.setdefault(user_id, asyncio.Lock())
 
-    async def _post_card(self, case: CaseView, thread: int) -> None:
+    async def _post_card(self, case: CaseView, thread: int) -> bool:
         dialogue = await self.service.handoff_context(case.user_id)
         summary = ""
         if self.model is not None:
@@ -243,8 +259,9 @@ class SupportDesk:
             card = await self.outbox.call(self.chat_id, send)
         except (OutboxError, TelegramAPIError) as exc:
             log.error("support desk: card for user %s not posted: %s", case.user_id, exc)
-            return
+            return False
         await self.service.set_card(case.id, card.message_id)
+        return True
 
     # -- closing ---------------------------------------------------------------------------------
     async def close(self, case_id: int) -> bool:
