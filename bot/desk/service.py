@@ -202,6 +202,10 @@ class DeskService:
         async with self._lock(who.user_id), self.sessionmaker() as session:
             repo = DeskRepository(session)
             case = await self._current(repo, who)
+            if case.status is DeskStatus.BOT and case.handoff_at is not None:
+                # Handed back with /bot earlier: a new handoff is a new conversation, so the
+                # first one keeps its own times in the report.
+                case = await repo.open_case(who.user_id, who.name, who.language, self.clock())
             started = case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR)
             if started:
                 case.status = DeskStatus.WAITING

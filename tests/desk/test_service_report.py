@@ -86,6 +86,13 @@ async def test_not_found_streak_idle_conversations_and_one_rating(database: Data
     assert await desk.rate(handoff.case.id, 99, 5) is False  # not theirs
     assert await desk.rate(handoff.case.id, 12, 5) is True
     assert await desk.rate(handoff.case.id, 12, 1) is False  # one rating per conversation
+    # Handed back with /bot, then over again: a second conversation with its own times.
+    second = await desk.hand_over(boris, HandoffReason.USER_REQUEST)
+    assert second.case.id != handoff.case.id
+    assert await desk.give_back(second.case.id) is not None
+    third = await desk.hand_over(boris, HandoffReason.USER_REQUEST)
+    assert third.started
+    assert third.case.id != second.case.id
 
 
 async def test_report_figures_and_csv(database: Database, tmp_path: Path) -> None:
