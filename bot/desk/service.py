@@ -222,6 +222,12 @@ class DeskService:
         self._owned.add(who.user_id)
         return Handoff(view, started)
 
+    async def latest_case(self, user_id: int) -> CaseView | None:
+        """The user's newest conversation, resolved or not."""
+        async with self.sessionmaker() as session:
+            case = await DeskRepository(session).latest_case(user_id)
+        return await self.case_view(case.id) if case is not None else None
+
     async def case_view(self, case_id: int) -> CaseView | None:
         async with self.sessionmaker() as session:
             repo = DeskRepository(session)

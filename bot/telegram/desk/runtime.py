@@ -119,17 +119,17 @@ class SupportDesk:
         """Tell the user, then make their topic and card in the background."""
         handoff = await self.service.hand_over(who, reason)
         if not handoff.started:
-            await self._tell(who.user_id, t("desk_already"))
+            await self.tell(who.user_id, t("desk_already"))
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
+        self._prepare(handoff.case)  # the topic and card do not wait for the user's notice
         hours = self.options.hours
         now = self.service.clock()
         if hours.is_open(now):
-            await self._tell(who.user_id, t("desk_handed_over"))
+            await self.tell(who.user_id, t("desk_handed_over"))
         else:
             when = hours.next_open(now).strftime("%a %d %b %H:%M %Z")
-            await self._tell(who.user_id, t("desk_handed_over_closed", when=when))
-        self._prepare(handoff.case)
+            await self.tell(who.user_id, t("desk_handed_over_closed", when=when))
 
     async def classify_message(self, text: str) -> HandoffReason | None:
         if self.classify is None or not text.strip():
@@ -217,11 +217,7 @@ class SupportDesk:
         return thread
 
     async def _case_of(self, user_id: int) -> CaseView | None:
-        from bot.storage.repositories import DeskRepository
-
-        async with self.service.sessionmaker() as session:
-            case = await DeskRepository(session).latest_case(user_id)
-        return await self.service.case_view(case.id) if case is not None else None
+        return await self.service.latest_case(user_id)
 
     async def thread_for(self, user_id: int) -> int | None:
         """The user's topic, once the handoff that makes it is done."""
@@ -269,7 +265,7 @@ class SupportDesk:
         if case is None:
             return False
         t = Translator.for_code(case.language)
-        await self._tell(case.user_id, t("desk_closed_user"))
+        await self.tell(case.user_id, t("desk_closed_user"))
         if self.options.csat:
             await self._ask_rating(case, t)
         await self._close_topic(case)
@@ -280,7 +276,7 @@ class SupportDesk:
         if case is None:
             return False
         t = Translator.for_code(case.language)
-        await self._tell(case.user_id, t("desk_back_to_bot"))
+        await self.tell(case.user_id, t("desk_back_to_bot"))
         await self._close_topic(case)
         return True
 
@@ -389,7 +385,8 @@ class SupportDesk:
             await asyncio.sleep(interval)
 
     # -- plumbing --------------------------------------------------------------------------------
-    async def _tell(self, user_id: int, text: str) -> None:
+    async def tell(self, user_id: int, text: str) -> None:
+        """A plain message to the user, paced by the Outbox; a failure is logged."""
         try:
             await self.outbox.send_text(user_id, text, chat_type="private")
         except (OutboxError, TelegramAPIError) as exc:

@@ -103,7 +103,7 @@ async def handle_comment(message: Message, desk: SupportDesk, t: Translator) -> 
     user = message.from_user
     assert user is not None
     if await desk.service.take_comment(user.id, message.text or ""):
-        await desk._tell(user.id, t("desk_comment_thanks"))
+        await desk.tell(user.id, t("desk_comment_thanks"))
 
 
 async def cmd_operator(message: Message, desk: SupportDesk, t: Translator) -> None:
@@ -152,7 +152,7 @@ async def handle_rating(query: CallbackQuery, desk: SupportDesk, t: Translator) 
         ok = await desk.service.want_comment(int(case), query.from_user.id)
         await query.answer()
         if ok:
-            await desk._tell(query.from_user.id, t("desk_comment_ask"))
+            await desk.tell(query.from_user.id, t("desk_comment_ask"))
         return
     if not value.isdigit() or not await desk.service.rate(
         int(case), query.from_user.id, int(value)
