@@ -94,6 +94,12 @@ class TurnNote:
     hand_over: bool  # the second "not found" in a row
 
 
+@dataclass(frozen=True, slots=True)
+class Purge:
+    topics: list[tuple[int, int]]  # (user, thread) to delete whole
+    messages: list[int]  # message ids to delete in topics that stay
+
+
 class DeskService:
     def __init__(
         self,
@@ -459,9 +465,10 @@ class DeskService:
         self._commenting.discard(user_id)
         return topic.thread_id if topic is not None else None
 
-    async def purge_older_than(self, days: int) -> list[tuple[int, int]]:
+    async def purge_older_than(self, days: int) -> Purge:
         """Retention: conversations over (resolved, or the bot's and quiet) before the cutoff
-        go; returns (user, thread) of topics left without any conversation, to delete."""
+        go, counted; returns what to delete in the support chat: the topics left without any
+        conversation, and the messages those conversations left in topics that stay."""
         cutoff = self.clock() - dt.timedelta(days=days)
         condition = or_(
             and_(DeskCase.status == DeskStatus.RESOLVED, DeskCase.resolved_at < cutoff),
@@ -469,15 +476,17 @@ class DeskService:
         )
         async with self.sessionmaker() as session:
             repo = DeskRepository(session)
+            messages = await repo.support_messages(condition)
             count, users = await repo.erase_cases(condition)
             remaining = await repo.users_with_cases(users)
-            orphans = []
+            topics = []
             for user in users - remaining:
                 topic = await repo.topic(user)
                 if topic is not None:
-                    orphans.append((user, topic.thread_id))
+                    topics.append((user, topic.thread_id))
                     await repo.drop_topic(user)
             await session.commit()
         if count:
             log.info("retention: removed %d support conversations older than %d days", count, days)
-        return orphans
+        gone = {user for user, _ in topics}
+        return Purge(topics, sorted(m for user, m in messages if user not in gone))

@@ -333,3 +333,37 @@ async def test_a_support_chat_without_rights_delays_handoffs_and_loses_nothing(
         thread = await w.wait_for(lambda: w.topic_of(user))
         await w.wait_for(lambda: [m.text for m in w.in_topic(thread)[1:]] == ["first", "second"])
         assert await _count(w.db, DeskRelay, DeskRelay.state == "failed") == 0
+
+
+async def test_retention_deletes_what_old_conversations_left_in_the_support_chat(
+    sqlite_database: Database,
+) -> None:
+    import datetime as dt
+
+    async with desk_world(sqlite_database) as w:
+        old, gone = 6901, 6902
+        thread = await hand_over(w, old)
+        w.tg.send_user_message(old, "my card number is ...")
+        w.tg.send_user_message(SUPPORT, "Got it", user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: len(w.in_topic(thread)) == 2 and "Got it" in w.texts(old))
+        other = await hand_over(w, gone)
+        for thread_id in (thread, other):
+            w.tg.send_user_message(SUPPORT, "/close", user=OPERATOR, thread_id=thread_id)
+        await w.wait_for(lambda: w.tg.topic(SUPPORT, thread).closed)
+        await w.wait_for(lambda: w.tg.topic(SUPPORT, other).closed)
+        # 40 days later the first user is back (a new conversation); the second is not.
+        service = w.desk.service
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=40)
+        service.clock = lambda: later
+        w.tg.send_user_message(old, "hello again")
+        await w.wait_for(lambda: w.texts(old)[-1].startswith("Echo"))
+        await w.settle()
+        await w.desk.purge(30)
+        assert w.tg.topic(SUPPORT, other).deleted
+        assert not w.tg.topic(SUPPORT, thread).deleted
+        shown = [m.text for m in w.tg.topic_messages(SUPPORT, thread)]
+        assert "my card number is ..." not in shown
+        assert "Got it" not in shown
+        assert not any((t or "").startswith("🆘") for t in shown)  # the card went too
+        assert await _count(w.db, DeskRelay) == 0
+        assert await _count(w.db, DeskCase) == 1  # the new one

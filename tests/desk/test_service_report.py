@@ -164,8 +164,9 @@ async def test_retention_deletes_old_conversations_and_orphan_topics(database: D
     await desk.close(h.case.id, ask_rating=False)
     clock.advance(days=40)
     await desk.note_turn(Requester(32, "New"), "hi", not_found=False)
-    orphans = await desk.purge_older_than(30)
-    assert orphans == [(31, 9)]
+    purge = await desk.purge_older_than(30)
+    assert purge.topics == [(31, 9)]
+    assert purge.messages == []  # the whole topic goes
     report = await build_report(database.sessionmaker, days=60, hours=SupportHours.parse(""),
                                 now=clock.now)  # fmt: skip
     assert (report.conversations, report.deleted) == (1, 1)

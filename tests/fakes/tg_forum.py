@@ -221,6 +221,18 @@ class ForumSide(BotApiCore):
                 out.append({"message_id": copied})
         return out
 
+    async def m_deleteMessages(self, p: Params, call: Call) -> Any:
+        """1-100 ids; those that cannot be found are skipped (Bot API 7.0)."""
+        chat = self.target(p, call)
+        ids = [int(i) for i in (p.get_json("message_ids") or [])]
+        if not 1 <= len(ids) <= 100:
+            raise bad_request("message identifiers must be 1-100 ids")
+        for message_id in ids:
+            message = chat.find(message_id)
+            if message is not None:
+                message.deleted = True
+        return True
+
     async def m_getChatMember(self, p: Params, call: Call) -> Any:
         chat = self.target(p, call)
         user_id = p.get_int("user_id", required=True) or 0

@@ -285,6 +285,30 @@ class DeskRepository:
         await self.session.flush()
         return len(rows), {user for _, user in rows}
 
+    async def support_messages(self, condition: Any) -> list[tuple[int, int]]:
+        """(user, message id) of what matching cases left in the support chat: the cards, the
+        copies of users' messages and the operators' messages relayed to users."""
+        cases = select(DeskCase.id).where(condition)
+        rows = (
+            await self.session.execute(
+                select(DeskRelay.user_id, DeskRelay.direction, DeskRelay.source_message_id,
+                       DeskRelay.target_message_id)
+                .where(DeskRelay.case_id.in_(cases))
+            )
+        ).all()  # fmt: skip
+        out = []
+        for user, direction, source, target in rows:
+            message = target if direction is RelayDirection.TO_TOPIC else source
+            if message is not None:
+                out.append((user, message))
+        cards = await self.session.execute(
+            select(DeskCase.user_id, DeskCase.card_message_id).where(
+                condition, DeskCase.card_message_id.is_not(None)
+            )
+        )
+        out += [(user, card) for user, card in cards.all() if card is not None]
+        return out
+
     async def users_with_cases(self, users: set[int]) -> set[int]:
         if not users:
             return set()

@@ -18,6 +18,7 @@ from aiogram.methods import (
     CloseForumTopic,
     CreateForumTopic,
     DeleteForumTopic,
+    DeleteMessages,
     EditMessageReplyMarkup,
     ReopenForumTopic,
     SendMessage,
@@ -373,11 +374,25 @@ class SupportDesk:
         except (OutboxError, TelegramAPIError) as exc:
             log.warning("support desk: topic of user %s not deleted: %s", user_id, exc)
 
+    async def purge(self, days: int) -> None:
+        """Retention in the support chat: topics of users with nothing left are deleted; in
+        the others, the cards and relayed messages of the purged conversations."""
+        purge = await self.service.purge_older_than(days)
+        for user_id, thread in purge.topics:
+            await self._delete_topic(user_id, thread)
+        for start in range(0, len(purge.messages), 100):  # deleteMessages takes 1-100 ids
+            ids = purge.messages[start : start + 100]
+            try:
+                await self.outbox.call(
+                    self.chat_id, DeleteMessages(chat_id=self.chat_id, message_ids=ids)
+                )
+            except (OutboxError, TelegramAPIError) as exc:
+                log.warning("support desk: %d old messages not deleted: %s", len(ids), exc)
+
     async def _purge_forever(self, days: int, interval: float = 3600.0) -> None:
         while True:
             try:
-                for user_id, thread in await self.service.purge_older_than(days):
-                    await self._delete_topic(user_id, thread)
+                await self.purge(days)
             except asyncio.CancelledError:
                 raise
             except Exception:
