@@ -12,6 +12,7 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.methods import EditMessageCaption, EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -131,7 +132,7 @@ async def cmd_help(message: Message, desk: SupportDesk, deps: Deps, t: Translato
     )
     try:
         await deps.outbox.call(message.chat.id, send)
-    except OutboxError as exc:
+    except (OutboxError, TelegramAPIError) as exc:
         log.warning("help not sent to %s: %s", message.chat.id, exc)
 
 
@@ -179,7 +180,7 @@ async def handle_rating(query: CallbackQuery, desk: SupportDesk, t: Translator) 
         )
         try:
             await desk.outbox.call(chat_id, edit)
-        except OutboxError as exc:
+        except (OutboxError, TelegramAPIError) as exc:
             log.info("rating message not updated: %s", exc)
 
 
@@ -281,7 +282,7 @@ async def _note(desk: SupportDesk, thread: int, text: str) -> None:
     send = SendMessage(chat_id=desk.chat_id, message_thread_id=thread, text=text)
     try:
         await desk.outbox.call(desk.chat_id, send)
-    except OutboxError as exc:
+    except (OutboxError, TelegramAPIError) as exc:
         log.info("note not posted in topic %s: %s", thread, exc)
 
 
@@ -312,9 +313,7 @@ async def carry_edit(message: Message, desk: SupportDesk) -> None:
         )
     try:
         await desk.outbox.call(target, method)
-    except OutboxError as exc:
-        log.info("edit of relayed message %s not carried over: %s", relay.id, exc)
-    except Exception as exc:  # TelegramBadRequest: the copy was deleted, or the same text
+    except (OutboxError, TelegramAPIError) as exc:  # the copy was deleted, or too old
         log.info("edit of relayed message %s not carried over: %s", relay.id, exc)
 
 
