@@ -296,6 +296,11 @@ async def test_a_handoff_cut_short_by_a_stop_is_finished_on_the_next_start(
 
 async def test_admin_stats_shows_the_desk_report(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database, admins=[9001]) as w:
+        default = str(sorted({"type": "default"}.items()))
+        for language in ("", "ru"):
+            menu = [c["command"] for c in w.tg.commands[(default, language)]]
+            assert menu[-1] == "operator"
+            assert "forget" in menu
         await hand_over(w, 6701)
         w.tg.send_user_message(9001, "/stats")
         await w.wait_for(lambda: len(w.texts(9001)) >= 2)

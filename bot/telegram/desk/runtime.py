@@ -22,8 +22,9 @@ from aiogram.methods import (
     EditMessageReplyMarkup,
     ReopenForumTopic,
     SendMessage,
+    SetMyCommands,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.conversation import TurnResult
 from bot.desk import CaseView, DeskService, Requester, SupportHours, is_thanks
@@ -33,9 +34,10 @@ from bot.storage.models import HandoffReason
 from bot.telegram.answers import Target
 from bot.telegram.desk.card import card_keyboard, card_text, topic_name
 from bot.telegram.desk.relay import Relayer, topic_gone
-from bot.telegram.desk.texts import DESK_TEXTS
+from bot.telegram.desk.texts import DESK_TEXTS, OPERATOR_COMMAND
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
-from bot.telegram.texts import Translator
+from bot.telegram.startup import patiently
+from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +86,26 @@ class SupportDesk:
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.service.load()
+        await self._add_menu_entry()
         for case in await self.service.unfinished_handoffs():
             log.info("support desk: finishing the handoff of user %s", case.user_id)
             self._prepare(case)
         await self.relayer.resume()
         if self.options.retention_days > 0:
             self._spawn(self._purge_forever(self.options.retention_days))
+
+    async def _add_menu_entry(self) -> None:
+        """/operator in the command menu (the app has set the rest just before)."""
+        for language in LANGUAGES:
+            menu = [
+                BotCommand(command=c, description=d[language])
+                for c, d in {**COMMANDS, "operator": OPERATOR_COMMAND}.items()
+            ]
+            code = None if language == "en" else language
+            try:
+                await patiently(self.outbox.bot, SetMyCommands(commands=menu, language_code=code))
+            except TelegramAPIError as exc:
+                log.warning("setMyCommands with /operator (%s) failed: %s", language, exc)
 
     async def aclose(self, grace: float = 2.0) -> None:
         """Let copies under way finish (a copy sent but not recorded would be sent again after

@@ -66,3 +66,6 @@ DESK_TEXTS: dict[str, dict[str, str]] = {
 }
 
 TEXTS.update(DESK_TEXTS)
+
+# The command menu's entry (added when SUPPORT_CHAT_ID is set).
+OPERATOR_COMMAND = {"en": "Talk to a person", "ru": "Позвать оператора"}
