@@ -176,6 +176,11 @@ class DeskService:
         name = " ".join(p for p in (user.first_name, user.last_name) if p) or str(user_id)
         return Requester(user_id, name, user.language)
 
+    async def username_of(self, user_id: int) -> str | None:
+        async with self.sessionmaker() as session:
+            user = await UserRepository(session).get(user_id)
+        return user.username if user is not None else None
+
     async def question_of(self, message_id: int) -> str:
         """The stored text of a user message (the question a turn answered)."""
         async with self.sessionmaker() as session:

@@ -31,9 +31,11 @@ def card_text(
     dialogue: Sequence[tuple[str, str]],
     sources: Sequence[str],
     opens: str | None,
+    username: str | None = None,
 ) -> str:
+    handle = f" @{username}" if username else ""
     lines = [
-        f"🆘 {case.user_name or 'User'} (id {case.user_id})",
+        f"🆘 {case.user_name or 'User'}{handle} (id {case.user_id})",
         f"Language: {case.language or 'unknown'}",
         f"Reason: {REASONS.get(case.reason, str(case.reason)) if case.reason else 'unknown'}",
     ]

@@ -260,8 +260,11 @@ class SupportDesk:
         now = self.service.clock()
         hours = self.options.hours
         opens = None if hours.is_open(now) else hours.next_open(now).strftime("%a %H:%M %Z")
-        text = card_text(case, summary=summary, dialogue=dialogue[-6:], sources=sources,
-                         opens=opens)  # fmt: skip
+        username = await self.service.username_of(case.user_id)
+        text = card_text(
+            case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
+            username=username,
+        )  # fmt: skip
         send = SendMessage(
             chat_id=self.chat_id,
             message_thread_id=thread,
