@@ -372,3 +372,21 @@ async def test_retention_deletes_what_old_conversations_left_in_the_support_chat
         assert not any((t or "").startswith("🆘") for t in shown)  # the card went too
         assert await _count(w.db, DeskRelay) == 0
         assert await _count(w.db, DeskCase) == 1  # the new one
+
+
+async def test_outside_support_hours_the_user_is_told_when_the_desk_opens(
+    sqlite_database: Database,
+) -> None:
+    import datetime as dt
+
+    from bot.desk import SupportHours
+
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%a")
+    hours = SupportHours.parse(f"{tomorrow} 10:00-11:00", "UTC")
+    async with desk_world(sqlite_database, hours=hours) as w:
+        thread = await hand_over(w, 7101)
+        [notice] = [t for t in w.texts(7101) if "support team" in t]
+        assert "closed now" in notice
+        assert f"({tomorrow} " in notice
+        assert "10:00 UTC" in notice
+        assert "Outside SUPPORT_HOURS" in (w.in_topic(thread)[0].text or "")
