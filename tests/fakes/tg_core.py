@@ -156,6 +156,8 @@ class BotApiCore:
         chat.calls[call.method] += 1
         if chat.blocked:
             raise TelegramError(403, "Forbidden: bot was blocked by the user")
+        if "forumtopic" not in call.method.lower():  # there the thread is the subject
+            self.check_thread(chat, p)  # before the flood budget: a refused send costs nothing
         return chat
 
     def spend(self, call: Call, chat: ChatState) -> None:
@@ -251,7 +253,6 @@ class BotApiCore:
         return out
 
     def _bot_message(self, chat: ChatState, p: Params, **fields: Any) -> ChatMessage:
-        self.check_thread(chat, p)
         now = time.time()
         message = ChatMessage(
             message_id=chat.take_message_id(),

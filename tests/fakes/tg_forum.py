@@ -194,7 +194,6 @@ class ForumSide(BotApiCore):
 
     async def m_copyMessage(self, p: Params, call: Call) -> Any:
         chat = self.target(p, call)
-        self.check_thread(chat, p)
         source = self._source(p)
         message_id = p.get_int("message_id", required=True) or 0
         if source.find(message_id) is None or source.find(message_id).deleted:  # type: ignore[union-attr]
@@ -205,7 +204,6 @@ class ForumSide(BotApiCore):
 
     async def m_copyMessages(self, p: Params, call: Call) -> Any:
         chat = self.target(p, call)
-        self.check_thread(chat, p)
         source = self._source(p)
         ids = [int(i) for i in (p.get_json("message_ids") or [])]
         if not 1 <= len(ids) <= 100 or ids != sorted(set(ids)):
