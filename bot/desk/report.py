@@ -257,6 +257,8 @@ def format_report(r: Report, limit_gaps: int = 10) -> str:
         lines.append("CSAT: cannot be computed: nobody was asked to rate")
     if r.thumbs_up or r.thumbs_down:
         lines.append(f"Answer feedback: 👍 {r.thumbs_up}, 👎 {r.thumbs_down}")
+    else:
+        lines.append("Answer feedback: none recorded (👍/👎 buttons show in KB_MODE=strict)")
     if r.gaps:
         lines.append("Questions the knowledge base did not cover (most frequent first):")
         for question, count in r.gaps[:limit_gaps]:
