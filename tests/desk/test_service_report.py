@@ -100,8 +100,11 @@ async def test_report_figures_and_csv(database: Database, tmp_path: Path) -> Non
     desk = service(database, clock)
     # 1: resolved by the bot, confirmed by a thanks.
     a = Requester(21, "A")
-    await desk.note_turn(a, "how to pay?", not_found=False)
+    paid = await desk.note_turn(a, "how to pay?", not_found=False)
     await desk.note_thanks(a)
+    assert await desk.feedback(paid.turn_id, 99, 1) is False  # not their answer
+    assert await desk.feedback(paid.turn_id, 21, -1) is True
+    assert await desk.feedback(paid.turn_id, 21, 1) is True  # the last press counts
     # 2: resolved by the bot, assumed (a day of silence).
     await desk.note_turn(Requester(22, "B"), "opening hours?", not_found=False)
     # 3 and 4: not found twice -> handed over; one answered in 10 min and closed, rated 4.
@@ -136,6 +139,7 @@ async def test_report_figures_and_csv(database: Database, tmp_path: Path) -> Non
     assert "First operator reply, wall clock: median 10 min 0 s, p90 10 min 0 s" in text
     assert "CSAT: 4.00 of 5 from 1 ratings; response rate 100% (1 of 1 asked)" in text
     assert "3 × Refund for a broken phone?" in text
+    assert "Answer feedback: 👍 1, 👎 0" in text
     assert write_csv(report, tmp_path / "r.csv") == 4
     # Erasure keeps only a count.
     await desk.forget(23)
