@@ -390,3 +390,13 @@ async def test_outside_support_hours_the_user_is_told_when_the_desk_opens(
         assert f"({tomorrow} " in notice
         assert "10:00 UTC" in notice
         assert "Outside SUPPORT_HOURS" in (w.in_topic(thread)[0].text or "")
+
+
+async def test_operators_are_admitted_when_allow_lists_are_set(sqlite_database: Database) -> None:
+    async with desk_world(sqlite_database, allowed_users=[7201]) as w:
+        w.tg.send_user_message(7202, "hello")  # not on ALLOWED_USER_IDS
+        await w.wait_for(lambda: w.texts(7202))
+        assert "private" in w.texts(7202)[0]
+        thread = await hand_over(w, 7201)
+        w.tg.send_user_message(SUPPORT, "Operator here", user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: "Operator here" in w.texts(7201))
