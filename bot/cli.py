@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
@@ -43,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     from bot import kb_cli
 
     kb_cli.add_parser(commands)
+
+    # Support desk (issue 17).
+    report = commands.add_parser("report", help="print the support desk's figures")
+    report.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
+    report.add_argument("--csv", type=Path, default=None, help="also write one row per "
+                        "conversation to this CSV file")  # fmt: skip
     return parser
 
 
@@ -67,6 +74,14 @@ def _check(command: str, settings: Settings) -> str:
     if command == "run":
         settings.check_telegram()
         settings.check_kb()
+    if command in ("run", "report"):
+        settings.check_support()
+        from bot.desk import HoursFormatError, SupportHours
+
+        try:
+            SupportHours.parse(settings.support_hours, settings.support_timezone)
+        except HoursFormatError as exc:
+            raise ConfigError(str(exc)) from None
     if command in ("run", "chat"):
         settings.check_yandex()
         if settings.telegram_mode == "webhook" and command == "run":
@@ -98,6 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_async_value(kb_cli.run(settings, args))
         if args.command == "migrate":
             run_async(_migrate(settings.database_url))
+        elif args.command == "report":
+            from bot.wiring import run_report
+
+            if args.days < 1:
+                raise ConfigError("report: --days must be at least 1")
+            run_async(run_report(settings, days=args.days, csv_path=args.csv))
         elif args.command == "run":
             from bot.wiring import run_bot
 

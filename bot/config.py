@@ -134,6 +134,19 @@ class Settings(BaseSettings):
             if not folder.expanduser().is_dir():
                 raise ConfigError(f"KB_PATH: no such folder {folder}")
 
+    # --- Support desk (issue 17) ---------------------------------------------------------------
+    # The operators' supergroup (topics enabled, the bot an admin that may manage topics);
+    # 0 = no handoff at all.
+    support_chat_id: int = 0
+    # When people answer, e.g. "Mon-Fri 09:00-18:00" (several ranges separated by ";");
+    # empty = always.
+    support_hours: str = ""
+    support_timezone: str = "UTC"
+    handoff_classifier: Literal["on", "off"] = "off"
+    csat: Literal["on", "off"] = "on"
+    # Admit exactly the members of this chat (checked with getChatMember); 0 = not used.
+    allowed_chat_members_of: int = 0
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"
@@ -231,6 +244,30 @@ class Settings(BaseSettings):
                 )
         if self.system_prompt and self.system_prompt_file is not None:
             raise ConfigError("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
+
+    @field_validator("support_chat_id", "allowed_chat_members_of", mode="before")
+    @classmethod
+    def _blank_is_zero(cls, value: object) -> object:
+        # `SUPPORT_CHAT_ID=` as `.env.example` has it means "not set".
+        if isinstance(value, str) and not value.strip():
+            return 0
+        return value
+
+    def check_support(self) -> None:
+        """SUPPORT_HOURS and SUPPORT_TIMEZONE must parse before the bot starts."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.support_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"SUPPORT_TIMEZONE: unknown time zone {self.support_timezone!r} "
+                "(an IANA name such as Europe/Moscow)"
+            ) from None
+        if self.support_chat_id > 0:
+            raise ConfigError(
+                "SUPPORT_CHAT_ID must be a supergroup id (negative, starting with -100)"
+            )
 
     @property
     def webhook_host_port(self) -> tuple[str, int]:

@@ -11,12 +11,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
+from bot.desk import DeskService, HoursFormatError, SupportHours
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import Timeouts
@@ -26,7 +28,11 @@ from bot.knowledge import KbMode
 from bot.storage.database import Database, migrate
 
 if TYPE_CHECKING:
+    from aiogram import Bot
+
     from bot.knowledge.base import KnowledgeBase
+    from bot.telegram.desk import SupportDesk
+    from bot.telegram.outbox import Outbox
 
 log = logging.getLogger("bot")
 
@@ -166,6 +172,7 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
     assert settings.telegram_bot_token is not None  # check_telegram() ran
     async with core(settings, system_prompt, kb_background=True) as c:
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
+        outbox, desk = build_desk(settings, c, bot)
         app = TelegramApp(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
@@ -186,6 +193,9 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
             knowledge=c.knowledge,
+            outbox=outbox,
+            desk=desk,
+            members_of=settings.allowed_chat_members_of,
         )
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
@@ -210,6 +220,52 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
                 await app.run_polling()
         except TokenRejectedError as exc:
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
+
+
+def support_hours(settings: Settings) -> SupportHours:
+    try:
+        return SupportHours.parse(settings.support_hours, settings.support_timezone)
+    except HoursFormatError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def build_desk(settings: Settings, c: Core, bot: Bot) -> tuple[Outbox, SupportDesk | None]:
+    """The outbound scheduler, and the support desk when SUPPORT_CHAT_ID is set (issue 17)."""
+    from bot.telegram.desk import DeskOptions, SupportDesk
+    from bot.telegram.outbox import Outbox
+
+    outbox = Outbox(bot)
+    if not settings.support_chat_id:
+        return outbox, None
+    options = DeskOptions(
+        support_chat_id=settings.support_chat_id,
+        hours=support_hours(settings),
+        csat=settings.csat == "on",
+        # 👍/👎 under every answer in KB_MODE=strict deployments (KB_MODE: issue 16).
+        feedback_buttons=settings.kb_effective_mode == "strict",
+        summary_model=settings.text_model,
+        retention_days=settings.retention_days,
+    )
+    service = DeskService(c.db.sessionmaker, support_chat_id=settings.support_chat_id)
+    classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
+    return outbox, SupportDesk(service, outbox, options, model=c.chat_model, classify=classify)
+
+
+async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:
+    """`fmbot report`: the support desk's figures from the database (no Telegram, no model)."""
+    from bot.desk.report import build_report, format_report, write_csv
+
+    hours = support_hours(settings)
+    await migrate(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        report = await build_report(db.sessionmaker, days=days, hours=hours)
+    finally:
+        await db.dispose()
+    print(format_report(report, limit_gaps=30))
+    if csv_path is not None:
+        rows = write_csv(report, csv_path)
+        print(f"{rows} conversations written to {csv_path}")
 
 
 async def run_terminal_chat(

@@ -43,6 +43,8 @@ from bot.telegram.texts import Translator
 log = logging.getLogger(__name__)
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
+# Support desk (issue 17): called after an answer was delivered (chat, result, message ids).
+AfterAnswer = Callable[["Target", TurnResult, list[int]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class Answerer:
         # Chats whose running answer is delivered and only its bookkeeping is left.
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
+        self.after_answer: AfterAnswer | None = None  # support desk (issue 17)
 
     def submit_turn(
         self,
@@ -225,6 +228,11 @@ class Answerer:
         # Stored with the answer already when the final text is where it streamed (groups).
         if ids and tuple(ids) != result.telegram_message_ids:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)
+        if self.after_answer is not None:  # support desk (issue 17)
+            try:
+                await self.after_answer(target, result, ids)
+            except Exception:  # bookkeeping only: the answer is delivered
+                log.exception("after-answer bookkeeping failed in chat %s", chat.chat_id)
 
     async def _note_shown(self, chat_id: int, ids: list[int]) -> None:
         try:

@@ -56,6 +56,9 @@ from bot.telegram.startup import (
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
 
+if TYPE_CHECKING:
+    from bot.telegram.desk import SupportDesk
+
 __all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,8 @@ class TelegramApp:
         shutdown_settle: float = 3.0,
         image_status_interval: float = 3.0,
         knowledge: KnowledgeBase | None = None,
+        desk: SupportDesk | None = None,
+        members_of: int = 0,
     ) -> None:
         self.bot = bot
         self.conversation = conversation
@@ -110,8 +115,21 @@ class TelegramApp:
         self.outbox = outbox or Outbox(bot)
         self.queues = ChatQueues()
         self.policy = AccessPolicy.build(allowed_users, allowed_chats, admins)
+        # Support desk and ALLOWED_CHAT_MEMBERS_OF (issue 17).
+        self.desk = desk
+        self.members_of = members_of
+        self.member_lists = self.policy
+        if members_of:  # the membership gate decides; the lists admit too (membership.py)
+            self.policy = AccessPolicy.build((), (), admins)
+        elif desk is not None and not self.policy.open:  # operators write in the support chat
+            self.policy = AccessPolicy.build(
+                allowed_users, [*allowed_chats, desk.chat_id], admins
+            )
         self.seen = RecentlySeen(policy=self.policy)
-        self.intake = Intake(sessionmaker, bot.id, bookkeeping=self.seen.store_senders)
+        # Senders are stored with the claim, unless a membership check (getChatMember) must
+        # admit them first: then the DatabaseMiddleware stores them after it.
+        bookkeeping = None if members_of else self.seen.store_senders
+        self.intake = Intake(sessionmaker, bot.id, bookkeeping=bookkeeping)
         # getUpdates answers are stored before aiogram's next call acknowledges them.
         bot.session.middleware(DurablePolling(self.intake))
         self.notify = OutboxNotifier(self.outbox)
@@ -161,9 +179,29 @@ class TelegramApp:
         routers = [m.build_router() for m in (errors, commands, kb, images, chat, other)]
         for router in routers[1:]:
             router.message.middleware(quota)
+        self._add_desk(dp, routers)
         # errors first (it only sees errors); other last (it takes what nobody else did).
         dp.include_routers(*routers)
         return dp
+
+    def _add_desk(self, dp: Dispatcher, routers: list[Any]) -> None:
+        """Support desk (issue 17): its router right after errors (a user a person owns never
+        reaches the model), the membership gate after the database middleware."""
+        if self.members_of:
+            from bot.telegram.membership import MembershipCache, MembershipMiddleware
+
+            support = self.desk.chat_id if self.desk is not None else 0
+            gate = MembershipMiddleware(
+                MembershipCache(self.members_of), self.member_lists, self.notify, support
+            )
+            dp.update.outer_middleware(gate)
+        if self.desk is None:
+            return
+        from bot.telegram.handlers import desk as desk_handlers
+
+        dp["desk"] = self.desk
+        self.answers.after_answer = self.desk.after_answer
+        routers.insert(1, desk_handlers.build_router(self.desk.chat_id))
 
     @property
     def allowed_updates(self) -> list[str]:
@@ -173,6 +211,10 @@ class TelegramApp:
 
     async def startup(self) -> None:
         await self.set_commands()
+        # Support desk (issue 17): who a person owns, before any update is handled; pending
+        # relays and unfinished handoffs resume in the background.
+        if self.desk is not None:
+            await self.desk.start()
         max_age = self.options.queue_max_age
         backlog = Backlog(
             bot=self.bot,
@@ -211,6 +253,8 @@ class TelegramApp:
         log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)
         await self.queues.drain(self.shutdown_grace, self.shutdown_settle)
         await self.images.stop()
+        if self.desk is not None:
+            await self.desk.aclose()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

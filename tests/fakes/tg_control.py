@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from tests.fakes.tg_images import tiny_jpeg
+
 if TYPE_CHECKING:
     from tests.fakes.telegram_server import FakeTelegram
 
@@ -105,6 +107,27 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
         "limits": limits,
         "reset_timing": reset_timing,
         "reset_counters": lambda b: done(tg.reset_counters),
+        # Forums (tg_forum.py).
+        "forum": lambda b: done(
+            lambda: tg.add_forum(
+                int(b["chat_id"]),
+                b.get("title", "Support"),
+                can_manage_topics=bool(b.get("can_manage_topics", True)),
+            )
+        ),
+        "member": lambda b: done(
+            tg.add_member, int(b["chat_id"]), int(b["user_id"]), b.get("status", "member")
+        ),
+        "user_photo": lambda b: {
+            "update_id": tg.send_user_photo(
+                int(b["chat_id"]),
+                tiny_jpeg(),
+                b.get("caption", ""),
+                user=b.get("user"),
+                thread_id=b.get("thread_id"),
+            )
+        },
+        "delete_topic": lambda b: done(tg.delete_topic, int(b["chat_id"]), int(b["thread_id"])),
     }
     for name, action in posts.items():
         app.router.add_post(f"/_control/{name}", post(action))
@@ -177,6 +200,13 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
             raise
         return web.json_response({"version": tg.version})
 
+    async def topics(request: web.Request) -> web.StreamResponse:
+        chat_id = int(request.match_info["chat_id"])
+        return web.json_response(
+            {"topics": [asdict(topic) for topic in tg.topics.get(chat_id, {}).values()]}
+        )
+
+    app.router.add_get("/_control/topics/{chat_id}", topics)
     app.router.add_get("/_control/chats", chats)
     app.router.add_get("/_control/chat/{chat_id}", chat)
     app.router.add_get("/_control/photo/{chat_id}/{mid}", photo)

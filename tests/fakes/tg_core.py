@@ -116,6 +116,13 @@ class BotApiCore:
             name[2:].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")
         }
         self._changed = asyncio.Event()
+        # Forums (tg_forum.py): chat -> the bot may manage topics; topics; members' statuses.
+        self.forums: dict[int, bool] = {}
+        self.topics: dict[int, dict[int, Any]] = {}
+        self.members: dict[int, dict[int, str]] = {}
+
+    def check_thread(self, chat: ChatState, p: Params) -> None:
+        """Forum topics check the thread a message goes to (tg_forum.py)."""
 
     def _notify(self) -> None:
         """Something changed: wake every ``wait_for``."""
@@ -149,6 +156,8 @@ class BotApiCore:
         chat.calls[call.method] += 1
         if chat.blocked:
             raise TelegramError(403, "Forbidden: bot was blocked by the user")
+        if "forumtopic" not in call.method.lower():  # there the thread is the subject
+            self.check_thread(chat, p)  # before the flood budget: a refused send costs nothing
         return chat
 
     def spend(self, call: Call, chat: ChatState) -> None:
@@ -206,11 +215,14 @@ class BotApiCore:
         out: dict[str, Any] = {
             "message_id": m.message_id,
             "date": int(m.sent_at),
-            "chat": chat.chat_json(),
+            "chat": {**chat.chat_json(), **({"is_forum": True} if chat.chat_id in self.forums
+                                            else {})},
             "from": self.bot_user if m.from_bot else m.user,
         }
         if m.thread_id is not None:
             out["message_thread_id"] = m.thread_id
+            if chat.chat_id in self.forums:
+                out["is_topic_message"] = True
         if m.photo is not None:
             width, height = image_size(m.photo) or (1, 1)
             out["photo"] = [

@@ -24,6 +24,8 @@ COUNTED = frozenset(
         "sendDocument",
         "sendMessageDraft",
         "copyMessage",
+        "copyMessages",
+        "createForumTopic",
         "forwardMessage",
         "sendMediaGroup",
         "sendAnimation",
@@ -41,6 +43,7 @@ class FloodLimits:
     private_rate: float = 1.0  # messages per second in one private chat ...
     private_burst: float = 3.0  # ... after a burst of this many
     group_per_minute: int = 20  # sliding 60 s window per group/supergroup
+    group_window: float = 60.0  # the window's length (tests shrink time with it)
     global_rate: float = 30.0
     global_burst: float = 30.0
     drafts_count: bool = True
@@ -100,10 +103,10 @@ class FloodControl:
             waits.append(bucket.wait_time(now))
         else:
             window = self._groups.setdefault(chat_id, deque())
-            while window and window[0] <= now - 60.0:
+            while window and window[0] <= now - limits.group_window:
                 window.popleft()
             if len(window) >= limits.group_per_minute:
-                waits.append(window[0] + 60.0 - now)
+                waits.append(window[0] + limits.group_window - now)
         wait = max(waits)
         if wait > 0:
             retry_after = max(1, math.ceil(wait))

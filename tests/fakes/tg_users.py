@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from tests.fakes.tg_core import Fault
+from tests.fakes.tg_forum import ForumSide
 from tests.fakes.tg_methods import BotApiMethods
 from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
 from tests.fakes.tg_wire import utf16_len
@@ -25,7 +26,7 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-class UserSide(BotApiMethods):
+class UserSide(BotApiMethods, ForumSide):
     """The test API (documented in telegram_server.py); synchronous calls act at once."""
 
     # --- test API: what users do ------------------------------------------------------------

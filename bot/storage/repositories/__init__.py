@@ -11,6 +11,7 @@ from bot.storage.repositories.conversations import (
     Turn,
     chars_as_tokens,
 )
+from bot.storage.repositories.desk import DeskRepository
 from bot.storage.repositories.images import ImageJobRepository
 from bot.storage.repositories.knowledge import (
     KbStats,
@@ -36,6 +37,7 @@ __all__ = [
     "ChatRepository",
     "ChatState",
     "ConversationRepository",
+    "DeskRepository",
     "ForgetReport",
     "HistoryEntry",
     "ImageJobRepository",

@@ -1,0 +1,30 @@
+"""The support desk: handoff to people in a forum-topic supergroup, relays, ratings, report.
+
+Knows nothing of Telegram (bot/telegram/desk turns its decisions into topics and copies).
+"""
+
+from __future__ import annotations
+
+from bot.desk.hours import HoursFormatError, SupportHours
+from bot.desk.service import (
+    CaseView,
+    DeskService,
+    Handoff,
+    RelayView,
+    Requester,
+    TurnNote,
+)
+from bot.desk.triggers import asks_for_person, is_thanks
+
+__all__ = [
+    "CaseView",
+    "DeskService",
+    "Handoff",
+    "HoursFormatError",
+    "RelayView",
+    "Requester",
+    "SupportHours",
+    "TurnNote",
+    "asks_for_person",
+    "is_thanks",
+]

@@ -1,0 +1,7 @@
+"""The support desk's Telegram side: topics, the card, relays (decisions: bot/desk)."""
+
+from __future__ import annotations
+
+from bot.telegram.desk.runtime import DeskOptions, SupportDesk
+
+__all__ = ["DeskOptions", "SupportDesk"]

@@ -1,0 +1,71 @@
+"""The support desk's user-facing texts, in English and Russian (added to bot.telegram.texts)."""
+
+from __future__ import annotations
+
+from bot.telegram.texts import TEXTS
+
+DESK_TEXTS: dict[str, dict[str, str]] = {
+    "desk_ask_button": {"en": "Ask a person", "ru": "Позвать оператора"},
+    "desk_help_extra": {
+        "en": "\n\n/operator - talk to a person from our support team",
+        "ru": "\n\n/operator - поговорить с сотрудником поддержки",
+    },
+    "desk_handed_over": {
+        "en": "I have passed your conversation to our support team. A person will answer you "
+        "here; until then I stay quiet. Everything you write now goes to them.",
+        "ru": "Я передал разговор нашей поддержке. Вам ответит сотрудник здесь, в этом чате; "
+        "пока я молчу. Всё, что вы напишете, увидит сотрудник.",
+    },
+    "desk_handed_over_closed": {
+        "en": "I have passed your conversation to our support team. The desk is closed now; a "
+        "person will answer here when it opens ({when}). Everything you write goes to them.",
+        "ru": "Я передал разговор нашей поддержке. Сейчас поддержка не работает; сотрудник "
+        "ответит здесь, когда она откроется ({when}). Всё, что вы напишете, увидит сотрудник.",
+    },
+    "desk_already": {
+        "en": "Your conversation is already with our support team; a person will answer here.",
+        "ru": "Ваш разговор уже у поддержки; сотрудник ответит здесь.",
+    },
+    "desk_unavailable": {
+        "en": "Sorry, I could not reach the support team right now. Please try /operator "
+        "again in a few minutes.",
+        "ru": "Не получилось связаться с поддержкой. Попробуйте /operator через несколько минут.",
+    },
+    "desk_closed_user": {
+        "en": "Our support team has closed this conversation. Write again any time: I will "
+        "answer, and a person is one /operator away.",
+        "ru": "Поддержка закрыла этот разговор. Пишите в любое время: отвечу я, а сотрудника "
+        "можно позвать командой /operator.",
+    },
+    "desk_back_to_bot": {
+        "en": "The support team has handed the conversation back to me. Ask me anything.",
+        "ru": "Поддержка вернула разговор мне. Спрашивайте.",
+    },
+    "desk_rate": {
+        "en": "How did we do? Rate the help from 1 (bad) to 5 (excellent).",
+        "ru": "Оцените, пожалуйста, помощь от 1 (плохо) до 5 (отлично).",
+    },
+    "desk_rated": {
+        "en": "Thank you! You rated the help {score} of 5.",
+        "ru": "Спасибо! Ваша оценка: {score} из 5.",
+    },
+    "desk_rated_once": {
+        "en": "This conversation is rated already.",
+        "ru": "Этот разговор уже оценён.",
+    },
+    "desk_comment_button": {"en": "Add a comment", "ru": "Добавить комментарий"},
+    "desk_comment_ask": {
+        "en": "Write your comment in one message.",
+        "ru": "Напишите комментарий одним сообщением.",
+    },
+    "desk_comment_thanks": {
+        "en": "Thank you for the comment: the team will read it.",
+        "ru": "Спасибо за комментарий: команда его прочитает.",
+    },
+    "desk_feedback_thanks": {"en": "Thank you for the feedback!", "ru": "Спасибо за отзыв!"},
+}
+
+TEXTS.update(DESK_TEXTS)
+
+# The command menu's entry (added when SUPPORT_CHAT_ID is set).
+OPERATOR_COMMAND = {"en": "Talk to a person", "ru": "Позвать оператора"}
