@@ -1,4 +1,4 @@
-"""Command line: `fmbot run | migrate | chat` (also `python -m bot ...`).
+"""Command line: `fmbot run | migrate | chat | check` (also `python -m bot ...`).
 
 Settings are read and checked before anything else starts, so a missing token or credential
 ends the process at once with one line naming the variable to set (exit code 2). A database
@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.log import setup_logging
@@ -40,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         help="conversation to continue (default 0: the terminal's own)",
     )
     chat.add_argument("--model", default=None, help="model to use instead of TEXT_MODEL")
+    commands.add_parser(
+        "check",
+        help="check the configuration and every dependency (Telegram, Yandex, database, "
+        "Redis, support chat, knowledge base); exit status 0 only if all pass",
+    )
     return parser
 
 
@@ -51,13 +57,18 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.telegram_bot_token,
         settings.telegram_webhook_secret,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    found = [v.get_secret_value() for v in values if v is not None]
+    redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
+    return found + ([redis_password] if redis_password else [])
 
 
 def _check(command: str, settings: Settings) -> str:
     """Check what `command` needs; returns the resolved system prompt."""
     if command == "run":
         settings.check_telegram()
+        settings.check_replicas()
+        if settings.metrics_listen:
+            settings.metrics_host_port  # noqa: B018 - validates METRICS_LISTEN
     if command in ("run", "chat"):
         settings.check_yandex()
         if settings.telegram_mode == "webhook" and command == "run":
@@ -83,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.storage.database import SchemaTooNewError
 
     try:
+        if args.command == "check":
+            return run_checks(settings)
         if args.command == "migrate":
             run_async(_migrate(settings.database_url))
         elif args.command == "run":
@@ -118,6 +131,30 @@ def run_async(main: Coroutine[Any, Any, None]) -> None:
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
+
+
+def run_checks(settings: Settings) -> int:
+    """`fmbot check`: one line per check on stdout; 0 only if all pass, else 1."""
+    from bot.checks import run_checks as checks
+
+    outcomes = []
+
+    async def run() -> None:
+        # SUPPORT_CHAT_ID and KB_PATH come with the support desk and knowledge base settings.
+        outcomes.extend(
+            await checks(
+                settings,
+                support_chat_id=int(getattr(settings, "support_chat_id", 0) or 0),
+                kb_folders=list(getattr(settings, "kb_path", None) or []),
+            )
+        )
+
+    run_async(run())
+    for outcome in outcomes:
+        print(outcome.line())
+    failures = sum(not outcome.ok for outcome in outcomes)
+    print(f"{len(outcomes) - failures} passed, {failures} failed")
+    return 1 if failures else 0
 
 
 async def _migrate(url: str) -> None:
