@@ -11,6 +11,7 @@ from bot.coordination.protocol import (
     CoordinationUnavailableError,
     Coordinator,
     Lease,
+    LeaseLostError,
 )
 from bot.coordination.semaphores import slot, spend
 
@@ -21,6 +22,7 @@ __all__ = [
     "Leadership",
     "Lease",
     "LeaseKeeper",
+    "LeaseLostError",
     "LocalCoordinator",
     "acquire_waiting",
     "held_lease",

@@ -27,6 +27,10 @@ class CoordinationUnavailableError(CoordinationError):
     """The shared store (Redis) did not answer; the operation's outcome is unknown."""
 
 
+class LeaseLostError(CoordinationError):
+    """A lease this process relied on was lost (taken over, or not renewable in time)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Lease:
     """A granted lease: `name`, the unique `owner` of this grant, its fencing `token`."""

@@ -22,9 +22,14 @@ from pydantic import BaseModel
 from bot.foundation_models import wire
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.error_mapping import is_refusal
-from bot.foundation_models.errors import BadRequestError, ImageRefusedError
+from bot.foundation_models.errors import (
+    BadRequestError,
+    FoundationModelsError,
+    ImageRefusedError,
+)
 from bot.foundation_models.limits import GenerationLimiter
 from bot.foundation_models.net import http_client
+from bot.foundation_models.observer import NullObserver, Observer, model_label
 from bot.foundation_models.operations import (
     jpeg_of,
     operation_of,
@@ -69,8 +74,10 @@ class FoundationModelsClient:
         poll_policy: PollPolicy | None = None,
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observer: Observer | None = None,
     ) -> None:
         self.folder_id = folder_id
+        self.observer: Observer = observer or NullObserver()
         self.llm_url = llm_url.rstrip("/")
         self.operation_url = operation_url.rstrip("/")
         self.timeouts = timeouts or Timeouts()
@@ -84,7 +91,7 @@ class FoundationModelsClient:
         )
         self._transport = Transport(
             self._http, auth, folder_id=folder_id, data_logging=data_logging,
-            timeouts=self.timeouts, retry=retry, sleep=sleep,
+            timeouts=self.timeouts, retry=retry, sleep=sleep, observer=self.observer,
         )
         # Sync generations are not idempotent and re-bill: by default a stream is retried
         # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.
@@ -121,6 +128,7 @@ class FoundationModelsClient:
 
     def _note_wait(self, waited: float) -> None:
         self.last_queue_wait = waited
+        self.observer.generation_wait(waited)
         log = logger.info if waited >= 1.0 else logger.debug
         log("generation waited %.3fs for a concurrency slot", waited)
 
@@ -140,7 +148,10 @@ class FoundationModelsClient:
             self._note_wait(waited)
             answer = await self._post("/foundationModels/v1/completion", body,
                                       wire.CompletionResponse)
-        return completion_of(answer.result)
+        completion = completion_of(answer.result)
+        usage = completion.usage
+        self.observer.usage(model_label(model), usage.input_tokens, usage.completion_tokens)
+        return completion
 
     async def stream(
         self,
@@ -166,8 +177,17 @@ class FoundationModelsClient:
                     response, first_byte=self.timeouts.first_byte, idle=self.timeouts.idle
                 )
                 async with aclosing(items):
-                    async for snapshot in items:
-                        yield snapshot
+                    try:
+                        async for snapshot in items:
+                            if snapshot.is_final:
+                                self.observer.usage(
+                                    model_label(model), snapshot.usage.input_tokens,
+                                    snapshot.usage.completion_tokens,
+                                )
+                            yield snapshot
+                    except FoundationModelsError as exc:  # broke after it started
+                        self.observer.failure("completion", type(exc).__name__)
+                        raise
 
     async def tokenize_completion(
         self,

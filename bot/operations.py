@@ -1,0 +1,79 @@
+"""What runs beside the bot for operators: coordination with other replicas (REDIS_URL), the
+metrics and health endpoints (METRICS_LISTEN), and telemetry hooks. Part of the composition
+root: built from Settings by `run_bot` (wiring.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.methods import GetMe
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.coordination import Coordinator, Leadership
+from bot.metrics import registry as metrics
+from bot.metrics.server import Probe, Readiness, serve_metrics
+from bot.storage.database import Database
+from bot.telegram.app import TelegramApp
+from bot.telegram.telemetry import install_telemetry
+
+log = logging.getLogger("bot")
+
+
+@dataclass(slots=True)
+class Operations:
+    replica_id: str
+    coordinator: Coordinator | None  # None: one process, nothing shared
+    metrics_port: int | None = None
+
+    async def run_polling(self, app: TelegramApp) -> None:
+        """Poll alone, or (with Redis) only while this replica holds the poller's lease."""
+        if self.coordinator is None:
+            await app.run_polling()
+            return
+        from bot.telegram.leader import poll_when_leading
+
+        await poll_when_leading(app, Leadership(self.coordinator, self.replica_id))
+
+
+def readiness_for(db: Database, bot: Bot, coordinator: Coordinator | None) -> Readiness:
+    async def database() -> None:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def telegram() -> None:
+        await bot(GetMe(), request_timeout=3)
+
+    probes: dict[str, Probe] = {"database": database, "telegram": telegram}
+    if coordinator is not None:
+        probes["redis"] = coordinator.ping
+    return Readiness(probes)
+
+
+@asynccontextmanager
+async def operations(
+    settings: Settings, db: Database, bot: Bot, app: TelegramApp
+) -> AsyncIterator[Operations]:
+    async with AsyncExitStack() as stack:
+        coordinator: Coordinator | None = None
+        if settings.redis_url:
+            from bot.coordination.redisstore import RedisCoordinator
+
+            # Keys per bot: several bots may share one Redis.
+            coordinator = RedisCoordinator.from_url(settings.redis_url, prefix=f"fmbot:{bot.id}:")
+            stack.push_async_callback(coordinator.aclose)
+            log.info("replica %s coordinates through Redis", settings.replica_id)
+        install_telemetry(bot, app.dp)
+        metrics.replica(settings.replica_id)
+        ops = Operations(settings.replica_id, coordinator)
+        if settings.metrics_listen:
+            host, port = settings.metrics_host_port
+            readiness = readiness_for(db, bot, coordinator)
+            ops.metrics_port = await stack.enter_async_context(
+                serve_metrics(host, port, readiness)
+            )
+        yield ops
