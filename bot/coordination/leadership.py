@@ -27,8 +27,10 @@ class Leadership:
         replica_id: str,
         *,
         name: str = POLLER_LEASE,
-        ttl: float = 6.0,
-        poll: float = 1.0,
+        # Takeover within ttl + poll (+ the new poller's start-up) of the poller's death; the
+        # poller gives up after ttl * 2/3 without a renewal (Redis unreachable that long).
+        ttl: float = 5.0,
+        poll: float = 0.5,
     ) -> None:
         self.coordinator = coordinator
         self.replica_id = replica_id

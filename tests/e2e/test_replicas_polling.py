@@ -1,0 +1,170 @@
+"""Two `python -m bot run` replicas on PostgreSQL and Redis in polling mode: exactly one polls;
+SIGKILL it and the standby polls within 10 s; every message is answered exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import BotDiedError
+from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.telegram_server import FakeTelegram
+from tests.redis_server import delete_prefix
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+TAKEOVER_LIMIT = 10.0
+
+
+@dataclass
+class Replicas:
+    tg: FakeTelegram
+    fm: FakeFoundationModels
+    bots: dict[str, BotProcess]
+
+    def leading(self, name: str) -> bool:
+        return any(
+            "leads (poller lease" in r.get("message", "") for r in self.bots[name].log_records()
+        )
+
+    def standing_by(self, name: str) -> bool:
+        return any(
+            "(standby)" in r.get("message", "") for r in self.bots[name].log_records()
+        )
+
+    def conflicts(self, since: float = 0.0) -> int:
+        """getUpdates calls begun after `since` (time.time()) that met another poller. (A
+        killed poller's last long poll, begun before its death, is answered 409 once the next
+        poller calls: nobody reads that answer.)"""
+        return sum(
+            1 for c in self.tg.calls
+            if c.method == "getUpdates" and c.status == 409 and c.at >= since
+        )  # fmt: skip
+
+    def answers(self, chat_id: int) -> list[str]:
+        chat = self.tg.chats.get(chat_id)
+        return [] if chat is None else [m.text or "" for m in chat.bot_messages]
+
+    async def wait_for(self, predicate: object, timeout: float, *alive: str) -> None:  # noqa: ASYNC109
+        def check() -> object:
+            for name in alive:
+                bot = self.bots[name]
+                if not bot.running:
+                    raise BotDiedError(f"{name} exited with {bot.returncode}:\n{bot.log_tail()}")
+            return predicate()  # type: ignore[operator]
+
+        try:
+            await self.tg.wait_for(check, timeout)
+        except TimeoutError:
+            tails = "\n".join(f"--- {n}:\n{b.log_tail(30)}" for n, b in self.bots.items())
+            raise AssertionError(f"timed out after {timeout} s\n{tails}") from None
+
+
+@pytest.fixture
+async def replicas(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> AsyncIterator[Replicas]:
+    # A bot id of its own: the replicas' Redis keys ("fmbot:<bot id>:...") are this test's.
+    bot_id = random.randrange(10**9, 2 * 10**9)
+    token = f"{bot_id}:E2E-replicas"
+    async with FakeTelegram(token) as tg, FakeFoundationModels(
+        api_key=FM_API_KEY, folder_id=FM_FOLDER
+    ) as fm:
+        bots = {}
+        for name in ("a", "b"):
+            env = bot_env(
+                telegram_url=tg.url, fm_url=fm.url, database_url=postgres_url, token=token,
+                extra={"REDIS_URL": redis_url, "REPLICA_ID": f"replica-{name}"},
+            )  # fmt: skip
+            bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log")
+        try:
+            yield Replicas(tg, fm, bots)
+        finally:
+            for bot in bots.values():
+                if bot.running:
+                    await bot.kill()
+            delete_prefix(redis_url, f"fmbot:{bot_id}:")
+
+
+async def test_standby_takes_over_polling_without_losing_or_repeating(
+    replicas: Replicas,
+) -> None:
+    r = replicas
+    a, b = r.bots["a"], r.bots["b"]
+    await a.start()
+    await r.wait_for(lambda: r.leading("a") and any(
+        c.method == "getUpdates" and c.status == 200 for c in r.tg.calls), 60, "a")
+    await b.start()
+    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+
+    for user in range(1, 6):
+        r.tg.send_user_message(user, f"question {user}")
+    await r.wait_for(lambda: all(r.answers(u) for u in range(1, 6)), 60, "a", "b")
+    assert not r.leading("b"), "the standby led while the poller was alive"
+
+    assert r.conflicts() == 0, "two replicas polled at once (409 Conflict)"
+    # The poller dies without any clean-up; users keep writing while nobody polls.
+    await a.kill()
+    died, died_at = time.monotonic(), time.time()
+    for user in range(6, 11):
+        r.tg.send_user_message(user, f"question {user}")
+    polls_before = len(r.tg.calls)
+    await r.wait_for(
+        lambda: r.leading("b") and any(
+            c.method == "getUpdates" and c.status == 200 for c in r.tg.calls[polls_before:]),
+        TAKEOVER_LIMIT + 5, "b",
+    )  # fmt: skip
+    took_over = time.monotonic() - died
+    print(f"takeover in {took_over:.1f} s")
+    assert took_over < TAKEOVER_LIMIT, f"the standby took {took_over:.1f} s to poll"
+
+    await r.wait_for(lambda: all(r.answers(u) for u in range(6, 11)), 60, "b")
+    await asyncio.sleep(2.0)  # a repeated answer would arrive by now
+    for user in range(1, 11):
+        assert r.answers(user) == [f"Echo: question {user}"], (user, r.answers(user))
+    assert r.conflicts(since=died_at) == 0, "two replicas polled at once (409 Conflict)"
+    assert await b.terminate() == 0
+
+
+ANSWER = (
+    "A lighthouse keeper trimmed the wick, wound the clockwork and polished the lens every "
+    "evening, so that the beam turned all night without fail."
+)
+
+
+async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
+    replicas: Replicas,
+) -> None:
+    """In a group the answer grows in one edited message: the dead poller leaves a partial
+    one; the replica taking over removes it and answers the question again, once."""
+    r = replicas
+    a, b = r.bots["a"], r.bots["b"]
+    group = -100777
+    r.fm.queue_reply(ANSWER, chunks=8, interval=0.5)
+    r.fm.queue_reply(ANSWER, chunks=4, interval=0.1)
+    await a.start()
+    await r.wait_for(lambda: r.leading("a"), 60, "a")
+    await b.start()
+    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+    r.tg.send_user_message(
+        group, "@fm_test_bot tell us about lighthouses", chat_type="supergroup",
+        title="Keepers", user={"id": 777, "first_name": "Ann"},
+    )  # fmt: skip
+    await r.wait_for(lambda: r.answers(group), 30, "a", "b")
+    # The first frame's message id is stored right after Telegram answers the send.
+    await asyncio.sleep(1.0)
+    assert r.answers(group) != [ANSWER], "the answer finished before the kill"
+    assert r.conflicts() == 0
+    await a.kill()
+    died_at = time.time()
+    await r.wait_for(lambda: r.answers(group) == [ANSWER], 60, "b")
+    await asyncio.sleep(1.5)
+    assert r.answers(group) == [ANSWER], "one complete answer, no stale partial"
+    assert r.conflicts(since=died_at) == 0
