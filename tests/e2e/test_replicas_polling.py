@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from tests.coordination.proxy import TcpProxy
 from tests.e2e.harness import BotDiedError
-from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
+from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env, free_port
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 from tests.redis_server import delete_prefix
@@ -28,6 +30,12 @@ class Replicas:
     tg: FakeTelegram
     fm: FakeFoundationModels
     bots: dict[str, BotProcess]
+    metrics: dict[str, str]  # replica -> http://127.0.0.1:<port>
+    redis_proxy: TcpProxy  # replica b reaches Redis through it
+
+    async def get(self, name: str, path: str) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as http, http.get(self.metrics[name] + path) as resp:
+            return resp.status, await resp.text()
 
     def leading(self, name: str) -> bool:
         return any(
@@ -74,19 +82,27 @@ async def replicas(
     # A bot id of its own: the replicas' Redis keys ("fmbot:<bot id>:...") are this test's.
     bot_id = random.randrange(10**9, 2 * 10**9)
     token = f"{bot_id}:E2E-replicas"
+    proxy = TcpProxy("127.0.0.1", int(redis_url.rsplit(":", 1)[1].split("/")[0]))
+    await proxy.start()
     async with FakeTelegram(token) as tg, FakeFoundationModels(
         api_key=FM_API_KEY, folder_id=FM_FOLDER
     ) as fm:
-        bots = {}
+        bots, metrics = {}, {}
         for name in ("a", "b"):
+            port = free_port()
+            metrics[name] = f"http://127.0.0.1:{port}"
+            redis = redis_url if name == "a" else redis_url.replace(
+                redis_url.split("//", 1)[1].split("/", 1)[0], f"127.0.0.1:{proxy.port}")
             env = bot_env(
                 telegram_url=tg.url, fm_url=fm.url, database_url=postgres_url, token=token,
-                extra={"REDIS_URL": redis_url, "REPLICA_ID": f"replica-{name}"},
+                extra={"REDIS_URL": redis, "REPLICA_ID": f"replica-{name}",
+                       "METRICS_LISTEN": f"127.0.0.1:{port}"},
             )  # fmt: skip
             bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log")
         try:
-            yield Replicas(tg, fm, bots)
+            yield Replicas(tg, fm, bots, metrics, proxy)
         finally:
+            await proxy.stop()
             for bot in bots.values():
                 if bot.running:
                     await bot.kill()
@@ -108,6 +124,7 @@ async def test_standby_takes_over_polling_without_losing_or_repeating(
         r.tg.send_user_message(user, f"question {user}")
     await r.wait_for(lambda: all(r.answers(u) for u in range(1, 6)), 60, "a", "b")
     assert not r.leading("b"), "the standby led while the poller was alive"
+    await check_metrics_and_health(r)
 
     assert r.conflicts() == 0, "two replicas polled at once (409 Conflict)"
     # The poller dies without any clean-up; users keep writing while nobody polls.
@@ -168,3 +185,49 @@ async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
     await asyncio.sleep(1.5)
     assert r.answers(group) == [ANSWER], "one complete answer, no stale partial"
     assert r.conflicts(since=died_at) == 0
+
+
+def value(text: str, sample: str) -> float:
+    """A sample's value in the Prometheus text format (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def check_metrics_and_health(r: Replicas) -> None:
+    """Five questions answered by the poller (a); the standby (b) is ready but not leading."""
+    for name in ("a", "b"):
+        assert await r.get(name, "/healthz") == (200, "ok\n")
+        assert await r.get(name, "/readyz") == (200, "ready\n")
+    _, a = await r.get("a", "/metrics")
+    _, b = await r.get("b", "/metrics")
+    assert value(a, "fmbot_poller_leader") == 1
+    assert value(b, "fmbot_poller_leader") == 0
+    assert value(a, 'fmbot_replica_info{replica="replica-a"}') == 1
+    assert value(a, 'fmbot_updates_total{kind="message"}') == 5
+    assert value(b, 'fmbot_updates_total{kind="message"}') == 0
+    assert value(a, 'fmbot_yandex_requests_total{endpoint="completion"}') == 5
+    assert value(a, 'fmbot_tokens_total{kind="output",model="yandexgpt/latest"}') > 0
+    assert value(a, 'fmbot_telegram_calls_total{method="getUpdates"}') >= 1
+    assert "chat_id" not in a
+    assert "user_id" not in a
+    # Redis goes away for the standby: it is not ready, says why, and recovers by itself.
+    await r.redis_proxy.stop()
+    body = await readyz_until(r, "b", 503, within=10)
+    assert body.startswith("redis: ")
+    await r.redis_proxy.start()
+    await readyz_until(r, "b", 200, within=15)
+    assert r.bots["b"].running
+
+
+async def readyz_until(r: Replicas, name: str, status: int, *, within: float) -> str:
+    """/readyz of a replica until it answers `status` (results are cached for 2 s)."""
+    deadline = time.monotonic() + within
+    while True:
+        got, body = await r.get(name, "/readyz")
+        if got == status:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"/readyz of {name} still {got}: {body}")
+        await asyncio.sleep(0.5)
