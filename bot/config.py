@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     # empty = one process. Needs a PostgreSQL DATABASE_URL (see `check_replicas`).
     redis_url: str = ""
     # Names this process in logs and metrics; the default is "<host name>-<pid>".
-    replica_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    replica_id: str = Field(default_factory=lambda: _default_replica_id())
     # host:port serving /metrics, /healthz and /readyz; empty = not served.
     metrics_listen: str = ""
 
@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("replica_id")
+    @classmethod
+    def _blank_replica_is_default(cls, value: str) -> str:
+        return value.strip() or _default_replica_id()
 
     @field_validator("model_context_sizes", mode="before")
     @classmethod
@@ -222,6 +227,10 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"TELEGRAM_WEBHOOK_LISTEN must be host:port, got {self.telegram_webhook_listen!r}"
             ) from exc
+
+
+def _default_replica_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _host_port(name: str, value: str) -> tuple[str, int]:

@@ -85,5 +85,6 @@ def test_replica_id_and_metrics_listen(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.metrics_host_port == ("127.0.0.1", 9090)
     assert make(monkeypatch, METRICS_LISTEN=":9100").metrics_host_port == ("0.0.0.0", 9100)
     assert make(monkeypatch, REPLICA_ID="web-1").replica_id == "web-1"
+    assert make(monkeypatch, REPLICA_ID=" ").replica_id == f"{socket.gethostname()}-{os.getpid()}"
     with pytest.raises(ConfigError, match="METRICS_LISTEN must be host:port"):
         make(monkeypatch, METRICS_LISTEN="9090x").metrics_host_port  # noqa: B018
