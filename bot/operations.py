@@ -5,16 +5,18 @@ root: built from Settings by `run_bot` (wiring.py)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiogram import Bot
 from aiogram.methods import GetMe
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.coordination import Coordinator, Leadership
+from bot.coordination import Coordinator, Leadership, SharedGenerationLimit
+from bot.foundation_models.limits import GenerationLimit
 from bot.metrics import registry as metrics
 from bot.metrics.server import Probe, Readiness, serve_metrics
 from bot.storage.database import Database
@@ -22,6 +24,26 @@ from bot.telegram.app import TelegramApp
 from bot.telegram.telemetry import install_telemetry
 
 log = logging.getLogger("bot")
+
+
+class Limited(Protocol):
+    """A model client with a replaceable generation cap."""
+
+    generation_limit: GenerationLimit
+
+
+def limited(*models: object) -> list[Limited]:
+    """The model clients among `models` (each once) whose generation cap can be shared."""
+    from bot.foundation_models.client import FoundationModelsClient
+    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+
+    found: list[Limited] = []
+    for model in models:
+        if isinstance(model, FoundationModelsClient | OpenAICompatibleChatModel) and not any(
+            model is seen for seen in found
+        ):
+            found.append(model)
+    return found
 
 
 @dataclass(slots=True)
@@ -56,8 +78,10 @@ def readiness_for(db: Database, bot: Bot, coordinator: Coordinator | None) -> Re
 
 @asynccontextmanager
 async def operations(
-    settings: Settings, db: Database, bot: Bot, app: TelegramApp
+    settings: Settings, db: Database, bot: Bot, app: TelegramApp, models: Sequence[Limited] = ()
 ) -> AsyncIterator[Operations]:
+    """Coordination (REDIS_URL: the poller's lease, and the generation cap of `models` shared
+    by every replica), telemetry, and the metrics endpoints (METRICS_LISTEN)."""
     async with AsyncExitStack() as stack:
         coordinator: Coordinator | None = None
         if settings.redis_url:
@@ -67,6 +91,9 @@ async def operations(
             coordinator = RedisCoordinator.from_url(settings.redis_url, prefix=f"fmbot:{bot.id}:")
             stack.push_async_callback(coordinator.aclose)
             log.info("replica %s coordinates through Redis", settings.replica_id)
+            shared = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
+            for model in models:
+                model.generation_limit = shared
         install_telemetry(bot, app.dp)
         metrics.replica(settings.replica_id)
         ops = Operations(settings.replica_id, coordinator)

@@ -117,7 +117,7 @@ async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
 
 
 async def run_bot(settings: Settings, system_prompt: str) -> None:
-    from bot.operations import operations
+    from bot.operations import limited, operations
     from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
 
@@ -143,7 +143,8 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             rate_limit_per_minute=settings.rate_limit_per_minute,
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
-        ops = await stack.enter_async_context(operations(settings, c.db, bot, app))
+        models = limited(c.client, c.chat_model)
+        ops = await stack.enter_async_context(operations(settings, c.db, bot, app, models))
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
         # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.

@@ -3,6 +3,7 @@
 `LocalCoordinator` for one process; `RedisCoordinator` (REDIS_URL) for several.
 """
 
+from bot.coordination.generations import SharedGenerationLimit
 from bot.coordination.leadership import Leadership
 from bot.coordination.leases import LeaseKeeper, acquire_waiting, held_lease
 from bot.coordination.local import LocalCoordinator
@@ -24,6 +25,7 @@ __all__ = [
     "LeaseKeeper",
     "LeaseLostError",
     "LocalCoordinator",
+    "SharedGenerationLimit",
     "acquire_waiting",
     "held_lease",
     "slot",

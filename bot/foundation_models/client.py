@@ -27,7 +27,7 @@ from bot.foundation_models.errors import (
     FoundationModelsError,
     ImageRefusedError,
 )
-from bot.foundation_models.limits import GenerationLimiter
+from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
 from bot.foundation_models.net import http_client
 from bot.foundation_models.observer import NullObserver, Observer, model_label
 from bot.foundation_models.operations import (
@@ -97,7 +97,8 @@ class FoundationModelsClient:
         # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.
         self._stream_retry = stream_retry or retry
         self._sleep = sleep
-        self._limiter = GenerationLimiter(max_concurrent_generations)
+        #: The generation cap; several replicas replace it with a shared one.
+        self.generation_limit: GenerationLimit = GenerationLimiter(max_concurrent_generations)
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 
@@ -144,7 +145,7 @@ class FoundationModelsClient:
         """One completion, not streamed (`POST /foundationModels/v1/completion`)."""
         uri = self.model_uri(model)
         body = completion_body(uri, messages, options, stream=False)
-        async with self._limiter.slot(folder_of(uri)) as waited:
+        async with self.generation_limit.slot(folder_of(uri)) as waited:
             self._note_wait(waited)
             answer = await self._post("/foundationModels/v1/completion", body,
                                       wire.CompletionResponse)
@@ -168,7 +169,7 @@ class FoundationModelsClient:
         uri = self.model_uri(model)
         body = completion_body(uri, messages, options, stream=True)
         url = f"{self.llm_url}/foundationModels/v1/completion"
-        async with self._limiter.slot(folder_of(uri)) as waited:
+        async with self.generation_limit.slot(folder_of(uri)) as waited:
             self._note_wait(waited)
             async with self._transport.open(
                 "POST", url, json=body, retry=self._stream_retry

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from bot.foundation_models import errors
 from bot.foundation_models import openai_wire as ow
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.limits import GenerationLimiter
+from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
 from bot.foundation_models.net import http_client
 from bot.foundation_models.observer import NullObserver, Observer, model_label
 from bot.foundation_models.streaming import read_lines
@@ -96,7 +96,8 @@ class OpenAICompatibleChatModel:
             data_logging=data_logging, timeouts=self.timeouts, retry=retry, sleep=sleep,
             observer=self.observer,
         )
-        self._limiter = GenerationLimiter(max_concurrent_generations)
+        #: The generation cap; several replicas replace it with a shared one.
+        self.generation_limit: GenerationLimit = GenerationLimiter(max_concurrent_generations)
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 
@@ -122,7 +123,7 @@ class OpenAICompatibleChatModel:
     ) -> Completion:
         name = self._model(model)
         body = ow.chat_body(name, messages, options, stream=False)
-        async with self._limiter.slot(folder_of(name)) as waited:
+        async with self.generation_limit.slot(folder_of(name)) as waited:
             self.last_queue_wait = waited
             self.observer.generation_wait(waited)
             raw = await self._transport.request("POST", f"{self.base_url}/chat/completions",
@@ -152,7 +153,7 @@ class OpenAICompatibleChatModel:
     ) -> AsyncGenerator[Snapshot, None]:
         name = self._model(model)
         body = ow.chat_body(name, messages, options, stream=True)
-        async with self._limiter.slot(folder_of(name)) as waited:
+        async with self.generation_limit.slot(folder_of(name)) as waited:
             self.last_queue_wait = waited
             self.observer.generation_wait(waited)
             async with self._transport.open(
