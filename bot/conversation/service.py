@@ -30,6 +30,7 @@ from bot.foundation_models.types import (
     Role,
     Snapshot,
 )
+from bot.metrics import registry as metrics
 from bot.prompting import (
     MIN_AVAILABLE,
     HistoryItem,
@@ -347,6 +348,7 @@ class ConversationService:
                 # The rows were deleted meanwhile (/forget or retention): nothing to update.
                 await session.rollback()
                 logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
+        metrics.turn_finished(status.value)
         return TurnResult(
             message_id=turn.answer_id,
             text=text,

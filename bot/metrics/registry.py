@@ -87,10 +87,14 @@ def update_received(kind: str) -> None:
     UPDATES.child(kind).inc()
 
 
-def turn_finished(outcome: str, first_visible: float | None, final: float | None) -> None:
-    """`outcome`: complete, cancelled, failed, truncated...; latencies in seconds, None
-    when the turn never reached that point."""
+def turn_finished(outcome: str) -> None:
+    """`outcome`: the stored answer's status (complete, truncated, cancelled, failed)."""
     TURNS.child(outcome).inc()
+
+
+def turn_latency(first_visible: float | None, final: float | None) -> None:
+    """Seconds from the question to the first visible text and to the final answer; None
+    when the turn never got there."""
     if first_visible is not None:
         FIRST_VISIBLE.observe(first_visible)
     if final is not None:

@@ -208,6 +208,7 @@ async def check_metrics_and_health(r: Replicas) -> None:
     assert value(a, 'fmbot_updates_total{kind="message"}') == 5
     assert value(b, 'fmbot_updates_total{kind="message"}') == 0
     assert value(a, 'fmbot_yandex_requests_total{endpoint="completion"}') == 5
+    assert value(a, 'fmbot_turns_total{outcome="complete"}') == 5
     assert value(a, 'fmbot_tokens_total{kind="output",model="yandexgpt/latest"}') > 0
     assert value(a, 'fmbot_telegram_calls_total{method="getUpdates"}') >= 1
     assert "chat_id" not in a
