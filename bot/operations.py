@@ -14,7 +14,7 @@ from aiogram import Bot
 from aiogram.methods import GetMe
 from sqlalchemy import text
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.coordination import Coordinator, Leadership, SharedGenerationLimit
 from bot.foundation_models.limits import GenerationLimit
 from bot.metrics import registry as metrics
@@ -88,7 +88,12 @@ async def operations(
             from bot.coordination.redisstore import RedisCoordinator
 
             # Keys per bot: several bots may share one Redis.
-            coordinator = RedisCoordinator.from_url(settings.redis_url, prefix=f"fmbot:{bot.id}:")
+            try:
+                coordinator = RedisCoordinator.from_url(
+                    settings.redis_url, prefix=f"fmbot:{bot.id}:"
+                )
+            except ValueError as exc:
+                raise ConfigError(f"REDIS_URL: {exc}") from None
             stack.push_async_callback(coordinator.aclose)
             log.info("replica %s coordinates through Redis", settings.replica_id)
             shared = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
@@ -100,7 +105,12 @@ async def operations(
         if settings.metrics_listen:
             host, port = settings.metrics_host_port
             readiness = readiness_for(db, bot, coordinator)
-            ops.metrics_port = await stack.enter_async_context(
-                serve_metrics(host, port, readiness)
-            )
+            try:
+                ops.metrics_port = await stack.enter_async_context(
+                    serve_metrics(host, port, readiness)
+                )
+            except OSError as exc:
+                raise ConfigError(
+                    f"METRICS_LISTEN: cannot listen on {host}:{port} ({exc.strerror})"
+                ) from None
         yield ops
