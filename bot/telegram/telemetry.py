@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
+from aiogram.types.update import UpdateTypeLookupError
 
 from bot.metrics import registry as metrics
 from bot.telegram.middlewares import Handler
@@ -40,7 +41,11 @@ class CallMetrics(BaseRequestMiddleware):
 class UpdateMetrics(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if isinstance(event, Update):
-            metrics.update_received(event.event_type)
+            try:
+                kind = event.event_type
+            except UpdateTypeLookupError:  # a type newer than aiogram: aiogram skips it
+                kind = "unknown"
+            metrics.update_received(kind)
         return await handler(event, data)
 
 

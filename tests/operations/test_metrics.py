@@ -127,6 +127,10 @@ async def test_update_counter_counts_by_kind() -> None:
     })
     await dp.feed_update(Bot("1:x"), update)
     assert sample("fmbot_updates_total", kind="message") == before + 1
+    unknown = sample("fmbot_updates_total", kind="unknown")
+    with pytest.warns(RuntimeWarning, match="Detected unknown update type"):
+        await dp.feed_update(Bot("1:x"), Update(update_id=2))
+    assert sample("fmbot_updates_total", kind="unknown") == unknown + 1
 
 
 def test_a_label_takes_at_most_max_values() -> None:
