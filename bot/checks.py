@@ -75,13 +75,14 @@ def check_configuration(settings: Settings) -> list[Outcome]:
 
 async def check_telegram(token: str, api_url: str, support_chat_id: int = 0) -> list[Outcome]:
     """getMe with the token; with a support chat, the bot's rights there (getChatMember)."""
+    from bot.telegram.startup import make_bot  # first: aiogram with lazily built models
+
+    make_bot  # noqa: B018 - aiogram is imported now, lazily
     from aiogram.exceptions import (
         TelegramAPIError,
         TelegramNetworkError,
         TelegramUnauthorizedError,
     )
-
-    from bot.telegram.startup import make_bot
 
     bot = make_bot(token, api_url)
     try:

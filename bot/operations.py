@@ -8,10 +8,8 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from aiogram import Bot
-from aiogram.methods import GetMe
 from sqlalchemy import text
 
 from bot.config import ConfigError, Settings
@@ -22,6 +20,11 @@ from bot.metrics.server import Probe, Readiness, serve_metrics
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.telemetry import install_telemetry
+
+# aiogram only through bot.telegram, which imports it with lazily built models
+# (telegram/lazy_models.py): a plain `import aiogram` first costs ~100 MB and 2 s of CPU.
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 log = logging.getLogger("bot")
 
@@ -66,6 +69,8 @@ def readiness_for(db: Database, bot: Bot, coordinator: Coordinator | None) -> Re
     async def database() -> None:
         async with db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    from aiogram.methods import GetMe
 
     async def telegram() -> None:
         await bot(GetMe(), request_timeout=3)
