@@ -185,6 +185,14 @@ async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
     await asyncio.sleep(1.5)
     assert r.answers(group) == [ANSWER], "one complete answer, no stale partial"
     assert r.conflicts(since=died_at) == 0
+    # The killed replica comes back as a standby; SIGTERM ends a standby at once, cleanly.
+    standbys = sum(1 for rec in a.log_records() if "(standby)" in rec.get("message", ""))
+    await a.start()
+    await r.wait_for(lambda: sum(
+        1 for rec in a.log_records() if "(standby)" in rec.get("message", "")) > standbys,
+        60, "a", "b")  # fmt: skip
+    assert await a.terminate(within=10) == 0
+    assert b.running
 
 
 def value(text: str, sample: str) -> float:
