@@ -92,7 +92,7 @@ class LeaseKeeper:
                 if self.clock() >= give_up_at:
                     log.error(
                         "lease %s: not renewed for %.1f s (%s): giving it up",
-                        self.lease.name, self.clock() - confirmed, exc or "no answer",
+                        self.lease.name, self.clock() - confirmed, str(exc) or "no answer in time",
                     )
                     break
                 log.warning("lease %s: renewal failed (%s); retrying", self.lease.name, exc)

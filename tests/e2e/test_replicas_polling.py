@@ -240,3 +240,34 @@ async def readyz_until(r: Replicas, name: str, status: int, *, within: float) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"/readyz of {name} still {got}: {body}")
         await asyncio.sleep(0.5)
+
+
+async def test_a_poller_cut_off_from_redis_stops_and_another_takes_over(
+    replicas: Replicas,
+) -> None:
+    """Replica b reaches Redis through a proxy we cut: it stops polling before its lease can
+    expire (so two pollers never overlap), exits with status 4 for its supervisor, and a,
+    which still reaches Redis, takes over; nothing is lost or repeated."""
+    r = replicas
+    a, b = r.bots["a"], r.bots["b"]
+    await b.start()
+    await r.wait_for(lambda: r.leading("b"), 60, "b")
+    await a.start()
+    await r.wait_for(lambda: r.standing_by("a"), 60, "a", "b")
+    r.tg.send_user_message(1, "question 1")
+    await r.wait_for(lambda: r.answers(1), 30, "a", "b")
+    await r.redis_proxy.stop()
+    r.tg.send_user_message(2, "question 2")
+    assert await b.wait(within=20) == 4
+    assert any("lease" in rec.get("message", "") and "giving it up" in rec.get("message", "")
+               for rec in b.log_records())  # fmt: skip
+    await r.wait_for(lambda: r.leading("a"), 20, "a")
+    r.tg.send_user_message(3, "question 3")
+    await r.wait_for(lambda: r.answers(2) and r.answers(3), 30, "a")
+    await asyncio.sleep(1.5)
+    for user in (1, 2, 3):
+        assert r.answers(user) == [f"Echo: question {user}"], (user, r.answers(user))
+    # b's last long poll may still be open at the fake when a polls (the fake does not see
+    # a client hang up) and be answered 409 there; what matters is that no live poller got one.
+    for bot in (a, b):
+        assert not [rec for rec in bot.log_records() if "Conflict" in rec.get("message", "")]
