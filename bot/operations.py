@@ -106,6 +106,9 @@ async def operations(
                 model.generation_limit = shared
         install_telemetry(bot, app.dp)
         metrics.replica(settings.replica_id)
+        metrics.queue_depth_from(
+            "generations", lambda: sum(m.generation_limit.waiting for m in models)
+        )
         ops = Operations(settings.replica_id, coordinator)
         if settings.metrics_listen:
             host, port = settings.metrics_host_port

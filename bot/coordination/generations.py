@@ -31,12 +31,19 @@ class SharedGenerationLimit:
         self.ttl = ttl
         self._local: dict[str, asyncio.Semaphore] = {}
         self._degraded = False
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """Generations of this replica waiting for a slot right now."""
+        return self._waiting
 
     @asynccontextmanager
     async def slot(self, folder: str) -> AsyncIterator[float]:
         async with AsyncExitStack() as stack:
             name = f"generations:{folder}"
             shared = slot(self.coordinator, name, limit=self.limit, ttl=self.ttl)
+            self._waiting += 1
             try:
                 waited = await stack.enter_async_context(shared)
             except CoordinationUnavailableError as exc:
@@ -49,6 +56,8 @@ class SharedGenerationLimit:
                 if self._degraded:
                     log.info("generation cap: shared again")
                 self._degraded = False
+            finally:
+                self._waiting -= 1
             yield waited
 
     @asynccontextmanager

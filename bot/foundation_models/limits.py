@@ -21,6 +21,11 @@ class GenerationLimit(Protocol):
 
     def slot(self, folder: str) -> AbstractAsyncContextManager[float]: ...
 
+    @property
+    def waiting(self) -> int:
+        """Generations of this process waiting for a slot right now."""
+        ...
+
 
 class GenerationLimiter:
     """One semaphore per folder; `slot()` yields the seconds spent waiting for it."""

@@ -10,6 +10,8 @@ dozen updates stay far below its CPU budget (bench/bench_load.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
 
@@ -111,6 +113,11 @@ def telegram_429(method: str) -> None:
 
 def queue_depth(queue: str, depth: int) -> None:
     QUEUE_DEPTH.labels(queue).set(depth)
+
+
+def queue_depth_from(queue: str, depth: Callable[[], float]) -> None:
+    """Read the queue's depth when /metrics is scraped (nothing per item)."""
+    QUEUE_DEPTH.labels(queue).set_function(depth)
 
 
 def image_job(state: str) -> None:

@@ -51,9 +51,14 @@ async def test_two_replicas_share_one_cap(
     fm: FakeFoundationModels, redis_url: str, redis_prefix: str
 ) -> None:
     coordinators = [RedisCoordinator.from_url(redis_url, prefix=redis_prefix) for _ in range(2)]
-    clients = [client_for(fm, SharedGenerationLimit(c, 2)) for c in coordinators]
+    limits = [SharedGenerationLimit(c, 2) for c in coordinators]
+    clients = [client_for(fm, limit) for limit in limits]
     try:
-        texts = await asyncio.wait_for(stream_all(clients, 8), 60)
+        running = asyncio.create_task(stream_all(clients, 8))
+        await asyncio.sleep(0.15)  # each answer streams for about 0.4 s
+        assert sum(limit.waiting for limit in limits) == 6  # 2 stream, 6 wait (a queue depth)
+        texts = await asyncio.wait_for(running, 60)
+        assert sum(limit.waiting for limit in limits) == 0
     finally:
         for client in clients:
             await client.aclose()
