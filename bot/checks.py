@@ -46,8 +46,6 @@ def failed(name: str, detail: str, fix: str) -> Outcome:
     return Outcome(name, False, detail, fix)
 
 
-# -- configuration ----------------------------------------------------------------------------
-
 
 def check_configuration(settings: Settings) -> list[Outcome]:
     """The same validation `run` does before it starts anything."""
@@ -69,8 +67,6 @@ def check_configuration(settings: Settings) -> list[Outcome]:
             problems.append(failed("configuration", str(exc), "edit .env or the environment"))
     return problems or [passed("configuration", "settings are complete and consistent")]
 
-
-# -- Telegram ---------------------------------------------------------------------------------
 
 
 async def check_telegram(token: str, api_url: str, support_chat_id: int = 0) -> list[Outcome]:
@@ -131,8 +127,6 @@ async def _check_support_chat(bot: Bot, bot_id: int, chat_id: int) -> Outcome:
     return passed(name, f"the bot administers chat {chat_id} and may manage topics")
 
 
-# -- Yandex -----------------------------------------------------------------------------------
-
 
 async def check_yandex(settings: Settings) -> Outcome:
     """A tokenizer call: cheap, not billed, and it needs valid credentials and folder."""
@@ -172,8 +166,6 @@ async def check_yandex(settings: Settings) -> Outcome:
     return passed(name, f"credentials accepted in folder {folder} ({settings.text_model}: "
                   f"{len(tokens)} tokens)")
 
-
-# -- database, Redis, knowledge base ----------------------------------------------------------
 
 
 async def check_database(url: str) -> Outcome:
@@ -251,20 +243,17 @@ def check_knowledge_base(folders: Sequence[Path]) -> Outcome:
             return failed(name, f"KB_PATH: {folder} is not a folder",
                           "point KB_PATH at existing folders (comma-separated)")
         try:
+            if not os.access(path, os.R_OK | os.X_OK):
+                raise PermissionError(13, "permission denied")
             files = sum(1 for item in path.rglob("*") if item.is_file())
         except OSError as exc:
             return failed(name, f"KB_PATH: cannot read {folder}: {exc.strerror}",
-                          f"let the bot's user read it (chmod -R a+rX {folder})")
-        if not os.access(path, os.R_OK | os.X_OK):
-            return failed(name, f"KB_PATH: cannot read {folder}",
                           f"let the bot's user read it (chmod -R a+rX {folder})")
         if not files:
             return failed(name, f"KB_PATH: {folder} holds no files",
                           "put the documents to answer from there")
     return passed(name, f"{len(folders)} folder(s) readable")
 
-
-# -- all of them ------------------------------------------------------------------------------
 
 
 async def _within(name: str, seconds: float, check: Awaitable[list[Outcome]]) -> list[Outcome]:
