@@ -42,12 +42,12 @@ async def test_expired_lease_is_taken_over(coordinator: Coordinator) -> None:
 
 
 async def test_renewal_keeps_the_lease(coordinator: Coordinator) -> None:
-    lease = await coordinator.acquire_lease("chat:1", "a", 0.3)
+    lease = await coordinator.acquire_lease("chat:1", "a", 0.6)
     assert lease is not None
     for _ in range(4):
-        await asyncio.sleep(0.15)
-        assert await coordinator.renew_lease(lease, 0.3)
-    assert await coordinator.acquire_lease("chat:1", "b", 0.3) is None
+        await asyncio.sleep(0.2)
+        assert await coordinator.renew_lease(lease, 0.6)
+    assert await coordinator.acquire_lease("chat:1", "b", 0.6) is None
 
 
 async def test_contention_grants_each_lease_once(coordinators: Factory) -> None:
@@ -82,15 +82,15 @@ async def test_held_lease_serialises_holders(coordinators: Factory) -> None:
 
 async def test_keeper_notices_a_takeover(coordinators: Factory) -> None:
     holder, rival = coordinators(), coordinators()
-    lease = await holder.acquire_lease("poller", "me", 0.3)
+    lease = await holder.acquire_lease("poller", "me", 1.0)
     assert lease is not None
-    keeper = LeaseKeeper(holder, lease, 0.3)
-    # Renewals every 0.1 s keep it alive well past its first expiry.
+    keeper = LeaseKeeper(holder, lease, 1.0)
+    # Renewals every 0.33 s keep it alive well past its first expiry.
     keeper.start()
     try:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.5)
         assert not keeper.lost.is_set()
-        assert await rival.acquire_lease("poller", "rival", 0.3) is None
+        assert await rival.acquire_lease("poller", "rival", 1.0) is None
         # Someone removes it behind the keeper's back (an operator, a flushed store).
         assert await holder.release_lease(lease)
         assert await rival.acquire_lease("poller", "rival", 5.0) is not None

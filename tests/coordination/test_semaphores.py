@@ -29,11 +29,11 @@ async def test_dead_holders_slots_come_back(coordinator: Coordinator) -> None:
 
 
 async def test_renewal_keeps_a_slot(coordinator: Coordinator) -> None:
-    assert await coordinator.acquire_slot("gen", "a", limit=1, ttl=0.3)
+    assert await coordinator.acquire_slot("gen", "a", limit=1, ttl=0.6)
     for _ in range(4):
-        await asyncio.sleep(0.15)
-        assert await coordinator.renew_slot("gen", "a", 0.3)
-    assert not await coordinator.acquire_slot("gen", "b", limit=1, ttl=0.3)
+        await asyncio.sleep(0.2)
+        assert await coordinator.renew_slot("gen", "a", 0.6)
+    assert not await coordinator.acquire_slot("gen", "b", limit=1, ttl=0.6)
 
 
 async def test_contention_respects_the_limit(coordinators: Factory) -> None:
@@ -57,8 +57,8 @@ async def test_contention_respects_the_limit(coordinators: Factory) -> None:
 
 
 async def test_slot_outlives_its_ttl_while_held(coordinator: Coordinator) -> None:
-    async with slot(coordinator, "folder", limit=1, ttl=0.3) as waited:
-        assert waited < 0.1
-        await asyncio.sleep(0.7)  # renewed every 0.1 s meanwhile
-        assert not await coordinator.acquire_slot("folder", "other", limit=1, ttl=0.3)
+    async with slot(coordinator, "folder", limit=1, ttl=0.6) as waited:
+        assert waited < 0.5
+        await asyncio.sleep(1.4)  # renewed every 0.2 s meanwhile
+        assert not await coordinator.acquire_slot("folder", "other", limit=1, ttl=0.6)
     assert await coordinator.slots_held("folder") == 0

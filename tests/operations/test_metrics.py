@@ -161,7 +161,7 @@ async def test_endpoints(caplog: pytest.LogCaptureFixture) -> None:
         await asyncio.sleep(10)
 
     readiness = Readiness(
-        {"database": database, "redis": redis, "telegram": telegram}, timeout=0.2, cache_for=0.3
+        {"database": database, "redis": redis, "telegram": telegram}, timeout=0.2, cache_for=2.0
     )
     caplog.set_level(logging.INFO, "bot.metrics.server")
     async with serve_metrics("127.0.0.1", 0, readiness) as port:
@@ -182,7 +182,7 @@ async def test_endpoints(caplog: pytest.LogCaptureFixture) -> None:
         assert calls["database"] == 1
         state["redis"] = "up"
         readiness.probes["telegram"] = database
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(2.05)
         status, _, body = await get(f"{base}/readyz")
         assert (status, body) == (200, "ready\n")
     messages = [r.getMessage() for r in caplog.records]
