@@ -1,9 +1,8 @@
 """`python -m bot check`: every dependency verified the way `run` uses it, one line each.
 
-Each check returns an `Outcome`; a failure carries the fix an operator should apply. The
-checks run concurrently (each within `each_within` seconds) and print in a fixed order; the exit
-status is 0 only if all pass. Nothing is written anywhere (a missing SQLite file is not
-created, the schema is not migrated).
+Each check returns an `Outcome`; a failure carries the fix. The checks run concurrently (each
+within `each_within` seconds), print in a fixed order, and write nothing (a missing SQLite file
+is not created, the schema not migrated; in Redis one lease "check" is taken and given back).
 """
 
 from __future__ import annotations
@@ -201,7 +200,7 @@ async def check_database(url: str) -> Outcome:
 
 
 def _missing_file(path: str | None) -> bool:
-    return path not in (None, "", ":memory:") and not os.path.exists(str(path))
+    return bool(path) and path != ":memory:" and not os.path.exists(str(path))
 
 
 async def check_redis(url: str, replica_id: str) -> Outcome:
@@ -214,7 +213,13 @@ async def check_redis(url: str, replica_id: str) -> Outcome:
     coordinator = RedisCoordinator.from_url(url, prefix="fmbot:check:")
     try:
         await coordinator.ping()
-        lease = await coordinator.acquire_lease(f"{replica_id}:{uuid.uuid4().hex}", "check", 5.0)
+        # One lease name for every check, so one fencing counter is kept (a check running
+        # at this moment holds it for milliseconds).
+        owner, lease = f"{replica_id}:{uuid.uuid4().hex}", None
+        for _ in range(20):
+            if (lease := await coordinator.acquire_lease("check", owner, 5.0)) is not None:
+                break
+            await asyncio.sleep(0.1)
         if lease is None or not await coordinator.release_lease(lease):
             return failed(name, f"{safe} answered, but a lease could not be taken and given "
                           "back", "use a Redis of version 6.2 or newer that allows EVALSHA")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from bot.checks import Outcome, check_knowledge_base, redacted, run_checks
 from bot.config import Settings
@@ -75,6 +76,10 @@ async def test_a_good_replica_setup_passes_every_check(
     # The Yandex check really called the tokenizer with the key and folder.
     assert any(r.path.endswith("/tokenize") for r in fm.requests)
     assert any(c.method == "getChatMember" for c in tg.calls)
+    # Checks leave one fencing counter behind, not one key per run.
+    await run_checks(settings)
+    left = set(redis.Redis.from_url(redis_url).scan_iter(match="fmbot:check:*"))
+    assert left <= {b"fmbot:check:fence:check", b"fmbot:check:lease:check"}
 
 
 async def test_redis_with_sqlite_is_refused(
