@@ -1,4 +1,5 @@
-"""Command line: `fmbot run | migrate | chat | kb sync|search|eval` (also `python -m bot ...`).
+"""Command line: `fmbot run | migrate | chat | check | report | kb sync|search|eval`
+(also `python -m bot ...`).
 
 Settings are read and checked before anything else starts, so a missing token or credential
 ends the process at once with one line naming the variable to set (exit code 2). A database
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.log import setup_logging
@@ -22,6 +24,7 @@ log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
 EXIT_SCHEMA = 3
+EXIT_LEASE_LOST = 4  # a replica lost the poller's lease; its supervisor restarts it as a standby
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
     report.add_argument("--csv", type=Path, default=None, help="also write one row per "
                         "conversation to this CSV file")  # fmt: skip
+
+    commands.add_parser(
+        "check",
+        help="check the configuration and every dependency (Telegram, Yandex, database, "
+        "Redis, support chat, knowledge base); exit status 0 only if all pass",
+    )
     return parser
 
 
@@ -61,7 +70,9 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.telegram_bot_token,
         settings.telegram_webhook_secret,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    found = [v.get_secret_value() for v in values if v is not None]
+    redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
+    return found + ([redis_password] if redis_password else [])
 
 
 def _check(command: str, settings: Settings) -> str:
@@ -82,6 +93,9 @@ def _check(command: str, settings: Settings) -> str:
             SupportHours.parse(settings.support_hours, settings.support_timezone)
         except HoursFormatError as exc:
             raise ConfigError(str(exc)) from None
+        settings.check_replicas()
+        if settings.metrics_listen:
+            settings.metrics_host_port  # noqa: B018 - validates METRICS_LISTEN
     if command in ("run", "chat"):
         settings.check_yandex()
         if settings.telegram_mode == "webhook" and command == "run":
@@ -104,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fmbot: LOG_LEVEL: unknown level {settings.log_level!r}", file=sys.stderr)
         return EXIT_CONFIG
 
+    from bot.coordination import LeaseLostError
     from bot.storage.database import SchemaTooNewError
 
     try:
@@ -111,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import kb_cli
 
             return run_async_value(kb_cli.run(settings, args))
+        if args.command == "check":
+            return run_checks(settings)
         if args.command == "migrate":
             run_async(_migrate(settings.database_url))
         elif args.command == "report":
@@ -135,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"fmbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except LeaseLostError as exc:
+        print(f"fmbot: {exc}", file=sys.stderr)
+        return EXIT_LEASE_LOST
     except KeyboardInterrupt:
         return 130
     return 0
@@ -163,6 +183,29 @@ def run_async_value(main: Coroutine[Any, Any, int]) -> int:
 
     run_async(keep())
     return result[0]
+
+
+def run_checks(settings: Settings) -> int:
+    """`fmbot check`: one line per check on stdout; 0 only if all pass, else 1."""
+    from bot.checks import run_checks as checks
+
+    outcomes = []
+
+    async def run() -> None:
+        outcomes.extend(
+            await checks(
+                settings,
+                support_chat_id=settings.support_chat_id,
+                kb_folders=list(settings.kb_path),
+            )
+        )
+
+    run_async(run())
+    for outcome in outcomes:
+        print(outcome.line())
+    failures = sum(not outcome.ok for outcome in outcomes)
+    print(f"{len(outcomes) - failures} passed, {failures} failed")
+    return 1 if failures else 0
 
 
 async def _migrate(url: str) -> None:

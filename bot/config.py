@@ -6,6 +6,8 @@ Only `bot.cli` reads Settings; lower layers receive plain values.
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -152,6 +154,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
+    # --- Several replicas and operations -------------------------------------------------------
+    # Redis for what replicas share (leases, outbound budgets, the generation cap, the poller);
+    # empty = one process. Needs a PostgreSQL DATABASE_URL (see `check_replicas`).
+    redis_url: str = ""
+    # Names this process in logs and metrics; the default is "<host name>-<pid>".
+    replica_id: str = Field(default_factory=lambda: _default_replica_id())
+    # host:port serving /metrics, /healthz and /readyz; empty = not served.
+    metrics_listen: str = ""
+
     _split_id_lists = field_validator(
         "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
     )(_split_ids)
@@ -167,6 +178,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("replica_id")
+    @classmethod
+    def _blank_replica_is_default(cls, value: str) -> str:
+        return value.strip() or _default_replica_id()
 
     @field_validator("model_context_sizes", mode="before")
     @classmethod
@@ -269,6 +285,26 @@ class Settings(BaseSettings):
                 "SUPPORT_CHAT_ID must be a supergroup id (negative, starting with -100)"
             )
 
+    def check_replicas(self) -> None:
+        """REDIS_URL means several replicas: they need one database server, not a file each."""
+        if not self.redis_url:
+            return
+        scheme = self.redis_url.split("://", 1)[0].lower()
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(
+                f"REDIS_URL must start with redis://, rediss:// or unix:// (got {scheme}://...)"
+            )
+        if self.database_url.lower().startswith("sqlite"):
+            raise ConfigError(
+                "REDIS_URL is set but DATABASE_URL is SQLite: several replicas need one "
+                "PostgreSQL database (DATABASE_URL=postgresql+asyncpg://user:pass@host/db); "
+                "unset REDIS_URL to run a single process on SQLite"
+            )
+
+    @property
+    def metrics_host_port(self) -> tuple[str, int]:
+        return _host_port("METRICS_LISTEN", self.metrics_listen)
+
     @property
     def webhook_host_port(self) -> tuple[str, int]:
         host, _, port = self.telegram_webhook_listen.rpartition(":")
@@ -278,6 +314,21 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"TELEGRAM_WEBHOOK_LISTEN must be host:port, got {self.telegram_webhook_listen!r}"
             ) from exc
+
+
+def _default_replica_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _host_port(name: str, value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise ConfigError(f"{name} must be host:port, got {value!r}")
+    return host or "0.0.0.0", number
 
 
 def load_settings() -> Settings:

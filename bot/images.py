@@ -33,6 +33,7 @@ from bot.foundation_models.errors import (
     OperationFailedError,
 )
 from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
+from bot.metrics import registry as metrics
 from bot.storage.models import ImageJob, ImageJobStatus
 from bot.storage.repositories import (
     ImageJobRepository,
@@ -173,6 +174,7 @@ class ImageService:
                 job_id, ImageJobStatus.DELIVERED, result_message_id=telegram_message_id
             )
             await session.commit()
+        metrics.image_job(ImageJobStatus.DELIVERED.value)
 
     async def set_status_message(self, job_id: int, telegram_message_id: int) -> None:
         """Remember the "drawing…" message, so it can be removed after a restart too."""
@@ -208,6 +210,7 @@ class ImageService:
             jobs = [job for job in jobs if job.id in only]
         refs: list[ImageJobRef] = []
         for job in jobs:
+            metrics.image_job("resumed")
             if job.operation_id is not None:
                 refs.append(_ref(job))
                 continue
@@ -248,12 +251,14 @@ class ImageService:
             stored = await ImageJobRepository(session).set_operation(job.id, operation.id)
             await UsageRepository(session).add(job.user_id, self._today(), images=1)
             await session.commit()
+        metrics.image_job(ImageJobStatus.RUNNING.value)
         return _ref(stored)
 
     async def _end(self, job_id: int, status: ImageJobStatus, error: str) -> None:
         async with self._sessionmaker() as session:
             await ImageJobRepository(session).set_status(job_id, status, error=error)
             await session.commit()
+        metrics.image_job(status.value)
 
 
 async def _require(session: AsyncSession, job_id: int) -> ImageJob:

@@ -25,6 +25,7 @@ from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.knowledge import KbMode
+from bot.metrics.registry import YandexMetrics
 from bot.storage.database import Database, migrate
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
         data_logging=settings.yandex_data_logging,
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
+        observer=YandexMetrics(),
     )
 
 
@@ -90,6 +92,7 @@ def build_chat_model(
         data_logging=settings.yandex_data_logging,
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
+        observer=YandexMetrics(),
     )
     stack.push_async_callback(model.aclose)
     return model
@@ -166,11 +169,12 @@ def build_knowledge(
 
 
 async def run_bot(settings: Settings, system_prompt: str) -> None:
+    from bot.operations import limited, operations
     from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
-    async with core(settings, system_prompt, kb_background=True) as c:
+    async with core(settings, system_prompt, kb_background=True) as c, AsyncExitStack() as stack:
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
         outbox, desk = build_desk(settings, c, bot)
         app = TelegramApp(
@@ -197,6 +201,9 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             desk=desk,
             members_of=settings.allowed_chat_members_of,
         )
+        # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
+        models = limited(c.client, c.chat_model)
+        ops = await stack.enter_async_context(operations(settings, c.db, bot, app, models))
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
         # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.
@@ -217,7 +224,7 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
                     port=port,
                 )
             else:
-                await app.run_polling()
+                await ops.run_polling(app)
         except TokenRejectedError as exc:
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
 

@@ -53,3 +53,8 @@ __all__ = [
     "sqlite_database",
     "sqlite_url",
 ]
+
+# Redis fixtures (the shared server, a unique key prefix per test): see tests/redis_server.py.
+from tests.redis_server import redis_prefix, redis_url  # noqa: E402
+
+__all__ += ["redis_prefix", "redis_url"]

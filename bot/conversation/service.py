@@ -35,6 +35,7 @@ from bot.foundation_models.types import (
 )
 from bot.knowledge import NOT_FOUND_MARKER
 from bot.knowledge.grounding import for_stream, grounded_prompt, is_not_found, mark_cited
+from bot.metrics import registry as metrics
 from bot.prompting import (
     MIN_AVAILABLE,
     HistoryItem,
@@ -426,6 +427,7 @@ class ConversationService:
                 # The rows were deleted meanwhile (/forget or retention): nothing to update.
                 await session.rollback()
                 logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
+        metrics.turn_finished(status.value)
         return TurnResult(
             message_id=turn.answer_id,
             text=text,

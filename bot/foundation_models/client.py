@@ -22,9 +22,14 @@ from pydantic import BaseModel
 from bot.foundation_models import wire
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.error_mapping import is_refusal
-from bot.foundation_models.errors import BadRequestError, ImageRefusedError
-from bot.foundation_models.limits import GenerationLimiter
+from bot.foundation_models.errors import (
+    BadRequestError,
+    FoundationModelsError,
+    ImageRefusedError,
+)
+from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
 from bot.foundation_models.net import http_client
+from bot.foundation_models.observer import NullObserver, Observer, model_label
 from bot.foundation_models.operations import (
     jpeg_of,
     operation_of,
@@ -70,8 +75,10 @@ class FoundationModelsClient:
         poll_policy: PollPolicy | None = None,
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observer: Observer | None = None,
     ) -> None:
         self.folder_id = folder_id
+        self.observer: Observer = observer or NullObserver()
         self.llm_url = llm_url.rstrip("/")
         self.operation_url = operation_url.rstrip("/")
         self.timeouts = timeouts or Timeouts()
@@ -85,13 +92,14 @@ class FoundationModelsClient:
         )
         self._transport = Transport(
             self._http, auth, folder_id=folder_id, data_logging=data_logging,
-            timeouts=self.timeouts, retry=retry, sleep=sleep,
+            timeouts=self.timeouts, retry=retry, sleep=sleep, observer=self.observer,
         )
         # Sync generations are not idempotent and re-bill: by default a stream is retried
         # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.
         self._stream_retry = stream_retry or retry
         self._sleep = sleep
-        self._limiter = GenerationLimiter(max_concurrent_generations)
+        #: The generation cap; several replicas replace it with a shared one.
+        self.generation_limit: GenerationLimit = GenerationLimiter(max_concurrent_generations)
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 
@@ -122,6 +130,7 @@ class FoundationModelsClient:
 
     def _note_wait(self, waited: float) -> None:
         self.last_queue_wait = waited
+        self.observer.generation_wait(waited)
         log = logger.info if waited >= 1.0 else logger.debug
         log("generation waited %.3fs for a concurrency slot", waited)
 
@@ -137,11 +146,14 @@ class FoundationModelsClient:
         """One completion, not streamed (`POST /foundationModels/v1/completion`)."""
         uri = self.model_uri(model)
         body = completion_body(uri, messages, options, stream=False)
-        async with self._limiter.slot(folder_of(uri)) as waited:
+        async with self.generation_limit.slot(folder_of(uri)) as waited:
             self._note_wait(waited)
             answer = await self._post("/foundationModels/v1/completion", body,
                                       wire.CompletionResponse)
-        return completion_of(answer.result)
+        completion = completion_of(answer.result)
+        usage = completion.usage
+        self.observer.usage(model_label(model), usage.input_tokens, usage.completion_tokens)
+        return completion
 
     async def stream(
         self,
@@ -158,7 +170,7 @@ class FoundationModelsClient:
         uri = self.model_uri(model)
         body = completion_body(uri, messages, options, stream=True)
         url = f"{self.llm_url}/foundationModels/v1/completion"
-        async with self._limiter.slot(folder_of(uri)) as waited:
+        async with self.generation_limit.slot(folder_of(uri)) as waited:
             self._note_wait(waited)
             async with self._transport.open(
                 "POST", url, json=body, retry=self._stream_retry
@@ -167,8 +179,17 @@ class FoundationModelsClient:
                     response, first_byte=self.timeouts.first_byte, idle=self.timeouts.idle
                 )
                 async with aclosing(items):
-                    async for snapshot in items:
-                        yield snapshot
+                    try:
+                        async for snapshot in items:
+                            if snapshot.is_final:
+                                self.observer.usage(
+                                    model_label(model), snapshot.usage.input_tokens,
+                                    snapshot.usage.completion_tokens,
+                                )
+                            yield snapshot
+                    except FoundationModelsError as exc:  # broke after it started
+                        self.observer.failure("completion", type(exc).__name__)
+                        raise
 
     async def tokenize_completion(
         self,

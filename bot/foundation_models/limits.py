@@ -10,7 +10,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+
+class GenerationLimit(Protocol):
+    """What the clients need of a concurrency cap: `slot(folder)` held for a generation,
+    yielding the seconds spent waiting. `GenerationLimiter` caps one process; with several
+    replicas the caller installs a shared one (bot/coordination, through Redis)."""
+
+    def slot(self, folder: str) -> AbstractAsyncContextManager[float]: ...
+
+    @property
+    def waiting(self) -> int:
+        """Generations of this process waiting for a slot right now."""
+        ...
 
 
 class GenerationLimiter:

@@ -21,8 +21,9 @@ from pydantic import ValidationError
 from bot.foundation_models import errors
 from bot.foundation_models import openai_wire as ow
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.limits import GenerationLimiter
+from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
 from bot.foundation_models.net import http_client
+from bot.foundation_models.observer import NullObserver, Observer, model_label
 from bot.foundation_models.streaming import read_lines
 from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
 from bot.foundation_models.types import (
@@ -78,7 +79,9 @@ class OpenAICompatibleChatModel:
         retry: RetryPolicy | None = None,
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observer: Observer | None = None,
     ) -> None:
+        self.observer: Observer = observer or NullObserver()
         self.base_url = base_url.rstrip("/")
         self.folder_id = folder_id
         self.timeouts = timeouts or Timeouts()
@@ -91,8 +94,10 @@ class OpenAICompatibleChatModel:
         self._transport = Transport(
             self._http, _BearerAuth(auth) if bearer else auth, folder_id=folder_id,
             data_logging=data_logging, timeouts=self.timeouts, retry=retry, sleep=sleep,
+            observer=self.observer,
         )
-        self._limiter = GenerationLimiter(max_concurrent_generations)
+        #: The generation cap; several replicas replace it with a shared one.
+        self.generation_limit: GenerationLimit = GenerationLimiter(max_concurrent_generations)
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 
@@ -118,8 +123,9 @@ class OpenAICompatibleChatModel:
     ) -> Completion:
         name = self._model(model)
         body = ow.chat_body(name, messages, options, stream=False)
-        async with self._limiter.slot(folder_of(name)) as waited:
+        async with self.generation_limit.slot(folder_of(name)) as waited:
             self.last_queue_wait = waited
+            self.observer.generation_wait(waited)
             raw = await self._transport.request("POST", f"{self.base_url}/chat/completions",
                                                 json=body)
         try:
@@ -133,10 +139,12 @@ class OpenAICompatibleChatModel:
             ToolCall(call.function.name, _arguments(call.function.arguments))
             for call in choice.message.tool_calls or []
         )
+        usage = _usage(answer.usage)
+        self.observer.usage(model_label(model), usage.input_tokens, usage.completion_tokens)
         return Completion(
             text=choice.message.content or "",
             status=FINISH.get(choice.finish_reason or "stop", CompletionStatus.FINAL),
-            usage=_usage(answer.usage), model_version=answer.model, tool_calls=calls,
+            usage=usage, model_version=answer.model, tool_calls=calls,
         )
 
     async def stream(
@@ -145,15 +153,25 @@ class OpenAICompatibleChatModel:
     ) -> AsyncGenerator[Snapshot, None]:
         name = self._model(model)
         body = ow.chat_body(name, messages, options, stream=True)
-        async with self._limiter.slot(folder_of(name)) as waited:
+        async with self.generation_limit.slot(folder_of(name)) as waited:
             self.last_queue_wait = waited
+            self.observer.generation_wait(waited)
             async with self._transport.open(
                 "POST", f"{self.base_url}/chat/completions", json=body
             ) as response:
                 events = _events(response, self.timeouts)
                 async with aclosing(events):
-                    async for snapshot in events:
-                        yield snapshot
+                    try:
+                        async for snapshot in events:
+                            if snapshot.is_final:
+                                self.observer.usage(
+                                    model_label(model), snapshot.usage.input_tokens,
+                                    snapshot.usage.completion_tokens,
+                                )
+                            yield snapshot
+                    except errors.FoundationModelsError as exc:  # broke after it started
+                        self.observer.failure("chat.completions", type(exc).__name__)
+                        raise
 
     async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int:
         """No tokenizer here: a conservative estimate (a token per 3 characters, plus

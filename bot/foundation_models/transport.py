@@ -29,6 +29,7 @@ from bot.foundation_models.errors import (
     APITimeoutError,
     RateLimitError,
 )
+from bot.foundation_models.observer import NullObserver, Observer, endpoint_of
 
 logger = logging.getLogger("bot.foundation_models")
 
@@ -81,8 +82,10 @@ class Transport:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        observer: Observer | None = None,
     ) -> None:
         self.http = http
+        self.observer: Observer = observer or NullObserver()
         self.auth = auth
         self.folder_id = folder_id
         self.data_logging = data_logging
@@ -132,6 +135,8 @@ class Transport:
         policy = retry or self.retry
         client_request_id = str(uuid.uuid4())
         path = httpx.URL(url).path
+        endpoint = endpoint_of(path)
+        observer = self.observer
         attempt = 0
         refreshed = False
         while True:
@@ -141,12 +146,15 @@ class Transport:
             if attempt > 1:
                 headers["x-retry-attempt"] = str(attempt - 1)
             started = time.monotonic()
+            observer.request(endpoint)
             try:
                 response = await self._send(method, url, json, headers)
             except APIConnectionError as exc:
                 delay = policy.delay(attempt, None, self._rand())
                 if attempt >= policy.max_attempts or delay is None:
+                    observer.failure(endpoint, type(exc).__name__)
                     raise
+                observer.retry(endpoint, "connection")
                 logger.warning(
                     "%s %s failed (%s), retry %d in %.2fs",
                     method, path, exc, attempt, delay,
@@ -187,7 +195,9 @@ class Transport:
                     method, path, response.status_code, request_id, client_request_id,
                     error.message,
                 )
+                observer.failure(endpoint, type(error).__name__)
                 raise error
+            observer.retry(endpoint, str(response.status_code))
             logger.warning(
                 "%s %s -> %d request_id=%s, retry %d in %.2fs",
                 method, path, response.status_code, request_id, attempt, delay,

@@ -61,6 +61,7 @@ from aiohttp import web
 from tests.fakes.tg_control import add_control_routes
 from tests.fakes.tg_core import KNOWN_METHODS
 from tests.fakes.tg_flood import FloodLimits
+from tests.fakes.tg_members import ChatMembers
 from tests.fakes.tg_state import Call
 from tests.fakes.tg_users import UserSide
 from tests.fakes.tg_wire import TelegramError, error_response, ok_response, read_params
@@ -68,7 +69,7 @@ from tests.fakes.tg_wire import TelegramError, error_response, ok_response, read
 log = logging.getLogger("fake_telegram")
 
 
-class FakeTelegram(UserSide):
+class FakeTelegram(ChatMembers, UserSide):
     def __init__(
         self,
         token: str = "42:TEST",

@@ -142,3 +142,29 @@ async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) 
     assert "Second take" in text
     assert "[new conversation]" in text
     assert (tmp_path / "bot.db").exists()
+
+
+def test_run_refuses_redis_with_sqlite(tmp_path: Path) -> None:
+    result = run_cli(
+        "run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc", YANDEX_API_KEY="k",
+        YANDEX_FOLDER_ID="f", REDIS_URL="redis://127.0.0.1:6379/0",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "several replicas need one PostgreSQL database" in result.stderr
+    assert not list(tmp_path.iterdir()), "nothing may be created before the check"
+
+
+def test_run_names_a_metrics_port_in_use(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(
+            "run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc", YANDEX_API_KEY="k",
+            YANDEX_FOLDER_ID="f", TELEGRAM_API_URL="http://127.0.0.1:9",
+            METRICS_LISTEN=f"127.0.0.1:{port}",
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"METRICS_LISTEN: cannot listen on 127.0.0.1:{port}" in result.stderr

@@ -89,3 +89,18 @@ def test_lazy_import_leaves_pydantic_as_it_was() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert out.split() == ["True", "True", "3"]
+
+
+def test_run_and_check_paths_import_aiogram_lazily() -> None:
+    """bot.operations and bot.checks must not import aiogram before bot.telegram does."""
+    probe = textwrap.dedent(
+        """
+        import bot.operations, bot.checks, bot.wiring, bot.cli
+        from aiogram.types import Message
+        print(Message.__pydantic_complete__)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.strip() == "False"

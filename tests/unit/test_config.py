@@ -82,3 +82,31 @@ def test_knowledge_base_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.delenv("KB_PATH")
     with pytest.raises(ConfigError, match="KB_MODE=strict needs KB_PATH"):
         make(monkeypatch, KB_MODE="strict").check_kb()
+
+
+# --- several replicas (issue 18) ---------------------------------------------------------------
+
+
+def test_redis_needs_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/0")
+    with pytest.raises(ConfigError, match="REDIS_URL is set but DATABASE_URL is SQLite"):
+        settings.check_replicas()
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@127.0.0.1/fmbot")
+    Settings().check_replicas()
+    monkeypatch.setenv("REDIS_URL", "http://127.0.0.1:6379")
+    with pytest.raises(ConfigError, match="REDIS_URL must start with redis://"):
+        Settings().check_replicas()
+
+
+def test_replica_id_and_metrics_listen(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import socket
+
+    settings = make(monkeypatch, METRICS_LISTEN="127.0.0.1:9090")
+    assert settings.replica_id == f"{socket.gethostname()}-{os.getpid()}"
+    assert settings.metrics_host_port == ("127.0.0.1", 9090)
+    assert make(monkeypatch, METRICS_LISTEN=":9100").metrics_host_port == ("0.0.0.0", 9100)
+    assert make(monkeypatch, REPLICA_ID="web-1").replica_id == "web-1"
+    assert make(monkeypatch, REPLICA_ID=" ").replica_id == f"{socket.gethostname()}-{os.getpid()}"
+    with pytest.raises(ConfigError, match="METRICS_LISTEN must be host:port"):
+        make(monkeypatch, METRICS_LISTEN="9090x").metrics_host_port  # noqa: B018

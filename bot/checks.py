@@ -1,0 +1,301 @@
+"""`python -m bot check`: every dependency verified the way `run` uses it, one line each.
+
+Each check returns an `Outcome`; a failure carries the fix. The checks run concurrently (each
+within `each_within` seconds), print in a fixed order, and write nothing (a missing SQLite file
+is not created, the schema not migrated; in Redis one lease "check" is taken and given back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+
+from bot.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        if self.ok:
+            return f"ok    {self.name}: {self.detail}"
+        return f"FAIL  {self.name}: {self.detail}\n      fix: {self.fix}"
+
+
+def passed(name: str, detail: str) -> Outcome:
+    return Outcome(name, True, detail)
+
+
+def failed(name: str, detail: str, fix: str) -> Outcome:
+    return Outcome(name, False, detail, fix)
+
+
+
+def check_configuration(settings: Settings) -> list[Outcome]:
+    """The same validation `run` does before it starts anything."""
+    problems: list[Outcome] = []
+    steps: list[Callable[[], object]] = [
+        settings.check_telegram,
+        settings.check_yandex,
+        settings.check_replicas,
+        settings.resolved_system_prompt,
+    ]
+    if settings.telegram_mode == "webhook":
+        steps.append(lambda: settings.webhook_host_port)
+    if settings.metrics_listen:
+        steps.append(lambda: settings.metrics_host_port)
+    for step in steps:
+        try:
+            step()
+        except ConfigError as exc:
+            problems.append(failed("configuration", str(exc), "edit .env or the environment"))
+    return problems or [passed("configuration", "settings are complete and consistent")]
+
+
+
+async def check_telegram(token: str, api_url: str, support_chat_id: int = 0) -> list[Outcome]:
+    """getMe with the token; with a support chat, the bot's rights there (getChatMember)."""
+    from bot.telegram.startup import make_bot  # first: aiogram with lazily built models
+
+    make_bot  # noqa: B018 - aiogram is imported now, lazily
+    from aiogram.exceptions import (
+        TelegramAPIError,
+        TelegramNetworkError,
+        TelegramUnauthorizedError,
+    )
+
+    bot = make_bot(token, api_url)
+    try:
+        try:
+            me = await bot.me()
+        except TelegramUnauthorizedError:
+            return [failed("telegram", "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized)",
+                           "copy the token @BotFather gave you (/mybots -> API Token)")]
+        except TelegramNetworkError as exc:
+            return [failed("telegram", f"cannot reach {api_url}: {exc}",
+                           "check the network, a proxy or TELEGRAM_API_URL")]
+        except TelegramAPIError as exc:
+            return [failed("telegram", f"getMe failed: {exc}",
+                           "check TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL")]
+        outcomes = [passed("telegram", f"token accepted: @{me.username} (id {me.id})")]
+        if support_chat_id:
+            outcomes.append(await _check_support_chat(bot, me.id, support_chat_id))
+        return outcomes
+    finally:
+        await bot.session.close()
+
+
+async def _check_support_chat(bot: Bot, bot_id: int, chat_id: int) -> Outcome:
+    from aiogram.exceptions import TelegramAPIError
+    from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
+
+    name = "support chat"
+    promote = (
+        f"in the support group open Administrators, add @{(await bot.me()).username} and "
+        "allow it to Manage topics"
+    )
+    try:
+        member = await bot.get_chat_member(chat_id, bot_id)
+    except TelegramAPIError as exc:
+        return failed(name, f"getChatMember in {chat_id} failed: {exc}",
+                      "check SUPPORT_CHAT_ID (a supergroup id such as -1001234567890) and "
+                      "add the bot to that group")
+    if isinstance(member, ChatMemberOwner):
+        return passed(name, f"the bot owns chat {chat_id}")
+    if not isinstance(member, ChatMemberAdministrator):
+        return failed(name, f"the bot is {member.status!r} in chat {chat_id}, not an "
+                      "administrator", promote)
+    if not member.can_manage_topics:
+        return failed(name, f"the bot is an administrator of {chat_id} without the right to "
+                      "manage topics", promote)
+    return passed(name, f"the bot administers chat {chat_id} and may manage topics")
+
+
+
+async def check_yandex(settings: Settings) -> Outcome:
+    """A tokenizer call: cheap, not billed, and it needs valid credentials and folder."""
+    from bot.foundation_models import errors
+    from bot.wiring import build_auth_from, build_client
+
+    name = "yandex"
+    try:
+        settings.check_yandex()
+    except ConfigError as exc:
+        return failed(name, str(exc), "set the credentials in .env or the environment")
+    try:
+        client = build_client(settings, build_auth_from(settings))
+    except errors.FoundationModelsError as exc:
+        return failed(name, str(exc), "check YANDEX_SA_KEY_FILE (an authorized key JSON)")
+    folder = settings.yandex_folder_id
+    try:
+        tokens = await client.tokenize("fmbot check", model=settings.text_model)
+    except errors.AuthenticationError as exc:
+        return failed(name, f"Yandex rejected the credentials (401): {exc.message}",
+                      "create a new API key for the service account, or refresh the IAM token")
+    except errors.PermissionDeniedError as exc:
+        return failed(name, f"access denied in folder {folder} (403): {exc.message}",
+                      f"give the service account the role ai.languageModels.user in folder "
+                      f"{folder}, and check YANDEX_FOLDER_ID")
+    except (errors.NotFoundError, errors.BadRequestError) as exc:
+        return failed(name, f"the tokenizer refused model {settings.text_model!r} in folder "
+                      f"{folder}: {exc.message}", "check TEXT_MODEL and YANDEX_FOLDER_ID")
+    except errors.APIConnectionError as exc:
+        return failed(name, f"cannot reach {settings.yandex_llm_url}: {exc}",
+                      "check the network, a proxy or YANDEX_LLM_URL")
+    except errors.FoundationModelsError as exc:
+        return failed(name, f"tokenizer call failed: {exc}", "retry later; if it persists, "
+                      "check https://status.yandex.cloud")
+    finally:
+        await client.aclose()
+    return passed(name, f"credentials accepted in folder {folder} ({settings.text_model}: "
+                  f"{len(tokens)} tokens)")
+
+
+
+async def check_database(url: str) -> Outcome:
+    from bot.storage.database import current_revision, head_revision, is_sqlite
+
+    name = "database"
+    safe = make_url(url).render_as_string(hide_password=True)
+    head = head_revision()
+    if is_sqlite(url) and _missing_file(make_url(url).database):
+        return passed(name, f"{safe} does not exist yet: `run` creates it at revision {head}")
+    try:
+        revision = await current_revision(url)
+    except Exception as exc:  # any driver's failure: the line names it
+        return failed(name, f"cannot open {safe}: {type(exc).__name__}: {exc}",
+                      "check DATABASE_URL and that the server runs and accepts this user "
+                      "(PostgreSQL needs `pip install 'fmbot[postgres]'`)")
+    if revision == head:
+        return passed(name, f"{safe} is at revision {revision} (the latest)")
+    if revision is None:
+        return passed(name, f"{safe} has no schema yet: `run` migrates it to {head}")
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from bot.storage.database import alembic_config
+
+    try:
+        ScriptDirectory.from_config(alembic_config(url)).get_revision(revision)
+    except CommandError:
+        return failed(name, f"{safe} is at revision {revision}, newer than this fmbot "
+                      f"(latest {head})", "run the newer fmbot, or restore a backup")
+    return passed(name, f"{safe} is at revision {revision}; `run` (or `python -m bot "
+                  f"migrate`) upgrades it to {head}")
+
+
+def _missing_file(path: str | None) -> bool:
+    return bool(path) and path != ":memory:" and not os.path.exists(str(path))
+
+
+async def check_redis(url: str, replica_id: str) -> Outcome:
+    """PING, then one lease taken and given back: the Lua scripts must be allowed too."""
+    from bot.coordination import CoordinationError
+    from bot.coordination.redisstore import RedisCoordinator
+
+    name = "redis"
+    safe = redacted(url)
+    coordinator = RedisCoordinator.from_url(url, prefix="fmbot:check:")
+    try:
+        await coordinator.ping()
+        # One lease name for every check, so one fencing counter is kept (a check running
+        # at this moment holds it for milliseconds).
+        owner, lease = f"{replica_id}:{uuid.uuid4().hex}", None
+        for _ in range(20):
+            if (lease := await coordinator.acquire_lease("check", owner, 5.0)) is not None:
+                break
+            await asyncio.sleep(0.1)
+        if lease is None or not await coordinator.release_lease(lease):
+            return failed(name, f"{safe} answered, but a lease could not be taken and given "
+                          "back", "use a Redis of version 6.2 or newer that allows EVALSHA")
+    except CoordinationError as exc:
+        return failed(name, f"{safe}: {exc}",
+                      "check REDIS_URL (redis://[:password@]host:6379/0) and that Redis runs")
+    finally:
+        await coordinator.aclose()
+    return passed(name, f"{safe} answers (leases work)")
+
+
+def redacted(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def check_knowledge_base(folders: Sequence[Path]) -> Outcome:
+    name = "knowledge base"
+    for folder in folders:
+        path = folder.expanduser()
+        if not path.is_dir():
+            return failed(name, f"KB_PATH: {folder} is not a folder",
+                          "point KB_PATH at existing folders (comma-separated)")
+        try:
+            if not os.access(path, os.R_OK | os.X_OK):
+                raise PermissionError(13, "permission denied")
+            files = sum(1 for item in path.rglob("*") if item.is_file())
+        except OSError as exc:
+            return failed(name, f"KB_PATH: cannot read {folder}: {exc.strerror}",
+                          f"let the bot's user read it (chmod -R a+rX {folder})")
+        if not files:
+            return failed(name, f"KB_PATH: {folder} holds no files",
+                          "put the documents to answer from there")
+    return passed(name, f"{len(folders)} folder(s) readable")
+
+
+
+async def _within(name: str, seconds: float, check: Awaitable[list[Outcome]]) -> list[Outcome]:
+    try:
+        async with asyncio.timeout(seconds):
+            return await check
+    except TimeoutError:
+        return [failed(name, f"no answer within {seconds:g} s", "check the network")]
+
+
+async def _one(check: Awaitable[Outcome]) -> list[Outcome]:
+    return [await check]
+
+
+async def run_checks(
+    settings: Settings,
+    *,
+    support_chat_id: int = 0,
+    kb_folders: Sequence[Path] = (),
+    each_within: float = 20.0,
+) -> list[Outcome]:
+    outcomes = check_configuration(settings)
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    jobs: list[Awaitable[list[Outcome]]] = []
+    if token:
+        jobs.append(_within("telegram", each_within,
+                            check_telegram(token, settings.telegram_api_url, support_chat_id)))
+    else:
+        outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
+                               "set the token @BotFather gave you"))
+    jobs.append(_within("yandex", each_within, _one(check_yandex(settings))))
+    jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
+    if settings.redis_url:
+        jobs.append(_within("redis", each_within,
+                            _one(check_redis(settings.redis_url, settings.replica_id))))
+    for found in await asyncio.gather(*jobs):
+        outcomes.extend(found)
+    if kb_folders:
+        outcomes.append(check_knowledge_base(kb_folders))
+    return outcomes

@@ -1,0 +1,33 @@
+"""What several replicas share: leases, token buckets, semaphores, the poller's lease.
+
+`LocalCoordinator` for one process; `RedisCoordinator` (REDIS_URL) for several.
+"""
+
+from bot.coordination.generations import SharedGenerationLimit
+from bot.coordination.leadership import Leadership
+from bot.coordination.leases import LeaseKeeper, acquire_waiting, held_lease
+from bot.coordination.local import LocalCoordinator
+from bot.coordination.protocol import (
+    CoordinationError,
+    CoordinationUnavailableError,
+    Coordinator,
+    Lease,
+    LeaseLostError,
+)
+from bot.coordination.semaphores import slot, spend
+
+__all__ = [
+    "CoordinationError",
+    "CoordinationUnavailableError",
+    "Coordinator",
+    "Leadership",
+    "Lease",
+    "LeaseKeeper",
+    "LeaseLostError",
+    "LocalCoordinator",
+    "SharedGenerationLimit",
+    "acquire_waiting",
+    "held_lease",
+    "slot",
+    "spend",
+]

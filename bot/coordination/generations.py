@@ -1,0 +1,69 @@
+"""The per-folder cap on concurrent generations, shared by every replica (Yandex counts them
+per folder: reference §8.3), as a semaphore with leases: a replica that dies mid-stream stops
+renewing, and its slots come back after `ttl` seconds.
+
+If the store cannot be reached, generations do not fail for it: the cap falls back to this
+process's own semaphore of the same size (logged once per outage), so an outage costs at most
+some 429s from Yandex, which the client retries, and the shared cap resumes when it answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
+from bot.coordination.semaphores import slot
+
+log = logging.getLogger(__name__)
+
+
+class SharedGenerationLimit:
+    """Implements bot.foundation_models.limits.GenerationLimit over a Coordinator."""
+
+    def __init__(self, coordinator: Coordinator, limit: int, *, ttl: float = 30.0) -> None:
+        if limit < 1:
+            raise ValueError("the concurrency limit must be at least 1")
+        self.coordinator = coordinator
+        self.limit = limit
+        self.ttl = ttl
+        self._local: dict[str, asyncio.Semaphore] = {}
+        self._degraded = False
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """Generations of this replica waiting for a slot right now."""
+        return self._waiting
+
+    @asynccontextmanager
+    async def slot(self, folder: str) -> AsyncIterator[float]:
+        async with AsyncExitStack() as stack:
+            name = f"generations:{folder}"
+            shared = slot(self.coordinator, name, limit=self.limit, ttl=self.ttl)
+            self._waiting += 1
+            try:
+                waited = await stack.enter_async_context(shared)
+            except CoordinationUnavailableError as exc:
+                if not self._degraded:
+                    log.warning("generation cap: %s; capping this replica alone until it is "
+                                "back", exc)
+                self._degraded = True
+                waited = await stack.enter_async_context(self._local_slot(folder))
+            else:
+                if self._degraded:
+                    log.info("generation cap: shared again")
+                self._degraded = False
+            finally:
+                self._waiting -= 1
+            yield waited
+
+    @asynccontextmanager
+    async def _local_slot(self, folder: str) -> AsyncIterator[float]:
+        semaphore = self._local.setdefault(folder, asyncio.Semaphore(self.limit))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with semaphore:
+            yield loop.time() - started

@@ -1,0 +1,122 @@
+"""Holding a lease: wait for it, renew it in the background, notice when it is lost.
+
+The same for both coordinators. A lease counts as lost when a renewal says so, or when no
+renewal has succeeded for `ttl - renew_every` seconds (the store may be unreachable, and the
+lease may expire there at any moment after that): the holder must then stop what the lease
+guarded, since another process may take it over once it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from bot.coordination.protocol import CoordinationUnavailableError, Coordinator, Lease
+
+log = logging.getLogger(__name__)
+
+
+async def acquire_waiting(
+    coordinator: Coordinator,
+    name: str,
+    owner: str,
+    ttl: float,
+    *,
+    poll: float = 0.1,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Lease:
+    """Try every `poll` seconds until the lease is granted. An unreachable store is logged
+    (once per outage) and waited out; cancel the caller to give up."""
+    unavailable = False
+    while True:
+        try:
+            lease = await coordinator.acquire_lease(name, owner, ttl)
+        except CoordinationUnavailableError as exc:
+            if not unavailable:
+                log.warning("lease %s: %s; retrying", name, exc)
+            unavailable = True
+            lease = None
+        else:
+            if unavailable:
+                log.info("lease %s: the store answers again", name)
+            unavailable = False
+        if lease is not None:
+            return lease
+        await sleep(poll)
+
+
+class LeaseKeeper:
+    """Renews `lease` every `ttl / 3` seconds until stopped; `lost` is set when it is lost."""
+
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        lease: Lease,
+        ttl: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.coordinator = coordinator
+        self.lease = lease
+        self.ttl = ttl
+        self.renew_every = ttl / 3
+        self.clock = clock
+        self.lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._renew(), name=f"lease-{self.lease.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _renew(self) -> None:
+        # The lease is valid at least until `sent + ttl` of the last renewal that succeeded;
+        # it is given up `renew_every` before that, whatever a hanging call is doing.
+        confirmed = self.clock()
+        while True:
+            await asyncio.sleep(self.renew_every)
+            sent = self.clock()
+            give_up_at = confirmed + self.ttl - self.renew_every
+            try:
+                async with asyncio.timeout(max(0.0, give_up_at - sent)):
+                    renewed = await self.coordinator.renew_lease(self.lease, self.ttl)
+            except (CoordinationUnavailableError, TimeoutError) as exc:
+                if self.clock() >= give_up_at:
+                    log.error(
+                        "lease %s: not renewed for %.1f s (%s): giving it up",
+                        self.lease.name, self.clock() - confirmed, str(exc) or "no answer in time",
+                    )
+                    break
+                log.warning("lease %s: renewal failed (%s); retrying", self.lease.name, exc)
+                continue
+            if not renewed:
+                log.error("lease %s was lost (taken over or expired)", self.lease.name)
+                break
+            confirmed = sent
+        self.lost.set()
+
+
+@asynccontextmanager
+async def held_lease(
+    coordinator: Coordinator, name: str, owner: str, ttl: float, *, poll: float = 0.1
+) -> AsyncIterator[LeaseKeeper]:
+    """Wait for the lease, keep it renewed inside the block, release it after."""
+    lease = await acquire_waiting(coordinator, name, owner, ttl, poll=poll)
+    keeper = LeaseKeeper(coordinator, lease, ttl)
+    keeper.start()
+    try:
+        yield keeper
+    finally:
+        await keeper.stop()
+        try:
+            await coordinator.release_lease(lease)
+        except CoordinationUnavailableError as exc:
+            log.warning("lease %s not released (%s); it expires by itself", name, exc)

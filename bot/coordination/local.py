@@ -1,0 +1,122 @@
+"""The in-process implementation: one process, no server (the default without REDIS_URL)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.coordination.protocol import Lease
+
+
+@dataclass(slots=True)
+class _Held:
+    owner: str
+    token: int
+    expires: float
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class LocalCoordinator:
+    """`Coordinator` over dictionaries; `clock` is injectable for tests."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._leases: dict[str, _Held] = {}
+        self._fences: dict[str, itertools.count[int]] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._slots: dict[str, dict[str, float]] = {}
+
+    # -- leases ---------------------------------------------------------------------------------
+
+    def _live(self, name: str) -> _Held | None:
+        held = self._leases.get(name)
+        if held is not None and held.expires <= self.clock():
+            del self._leases[name]
+            return None
+        return held
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> Lease | None:
+        if self._live(name) is not None:
+            return None
+        token = next(self._fences.setdefault(name, itertools.count(1)))
+        self._leases[name] = _Held(owner, token, self.clock() + ttl)
+        return Lease(name, owner, token)
+
+    async def renew_lease(self, lease: Lease, ttl: float) -> bool:
+        held = self._live(lease.name)
+        if held is None or held.owner != lease.owner or held.token != lease.token:
+            return False
+        held.expires = self.clock() + ttl
+        return True
+
+    async def release_lease(self, lease: Lease) -> bool:
+        held = self._live(lease.name)
+        if held is None or held.owner != lease.owner or held.token != lease.token:
+            return False
+        del self._leases[lease.name]
+        return True
+
+    async def lease_token(self, name: str) -> int | None:
+        held = self._live(name)
+        return None if held is None else held.token
+
+    # -- token buckets --------------------------------------------------------------------------
+
+    async def take(
+        self, bucket: str, *, rate: float, burst: float, cost: float = 1.0, reserve: bool = False
+    ) -> float:
+        now = self.clock()
+        state = self._buckets.get(bucket)
+        if state is None:
+            state = self._buckets[bucket] = _Bucket(burst, now)
+        state.tokens = min(burst, state.tokens + max(0.0, now - state.at) * rate)
+        state.at = now
+        if state.tokens >= cost:
+            state.tokens -= cost
+            return 0.0
+        wait = (cost - state.tokens) / rate
+        if reserve:
+            state.tokens -= cost
+        return wait
+
+    # -- semaphores -----------------------------------------------------------------------------
+
+    def _holders(self, semaphore: str) -> dict[str, float]:
+        now = self.clock()
+        holders = self._slots.setdefault(semaphore, {})
+        for holder in [h for h, expires in holders.items() if expires <= now]:
+            del holders[holder]
+        return holders
+
+    async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:
+        holders = self._holders(semaphore)
+        if holder in holders or len(holders) < limit:
+            holders[holder] = self.clock() + ttl
+            return True
+        return False
+
+    async def renew_slot(self, semaphore: str, holder: str, ttl: float) -> bool:
+        holders = self._holders(semaphore)
+        if holder not in holders:
+            return False
+        holders[holder] = self.clock() + ttl
+        return True
+
+    async def release_slot(self, semaphore: str, holder: str) -> None:
+        self._holders(semaphore).pop(holder, None)
+
+    async def slots_held(self, semaphore: str) -> int:
+        return len(self._holders(semaphore))
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,91 @@
+"""What several replicas must share, as one protocol with two implementations.
+
+- **Leases** (per chat, the poller): one owner at a time, expiring unless renewed. Each grant
+  carries a *fencing token* that only ever grows per lease name, so a writer that lost its
+  lease (paused, partitioned) can be told apart from the new owner by anything that checks it.
+- **Token buckets** (outbound budgets): `rate` tokens per second up to `burst`; `take` answers
+  0.0 when granted, else the seconds to wait.
+- **Semaphores with leases** (the generation cap): at most `limit` holders; each slot expires
+  unless renewed, so a dead holder's slots come back by themselves.
+
+Every method is one atomic step (a Lua script in Redis); waiting and renewing loops live in
+`waiting.py` and `leadership.py`, the same for both implementations. Failures of the backing
+store raise `CoordinationUnavailableError` (a subclass of `CoordinationError`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class CoordinationError(Exception):
+    """Coordination could not be done."""
+
+
+class CoordinationUnavailableError(CoordinationError):
+    """The shared store (Redis) did not answer; the operation's outcome is unknown."""
+
+
+class LeaseLostError(CoordinationError):
+    """A lease this process relied on was lost (taken over, or not renewable in time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A granted lease: `name`, the unique `owner` of this grant, its fencing `token`."""
+
+    name: str
+    owner: str
+    token: int
+
+
+class Coordinator(Protocol):
+    """The primitives; `name`s are plain strings (the implementation adds its prefix)."""
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> Lease | None:
+        """Grant `name` to `owner` for `ttl` seconds when free (or expired); else None."""
+        ...
+
+    async def renew_lease(self, lease: Lease, ttl: float) -> bool:
+        """Extend a lease still held by this grant to `ttl` seconds from now; False if lost."""
+        ...
+
+    async def release_lease(self, lease: Lease) -> bool:
+        """Give the lease up if this grant still holds it (False otherwise)."""
+        ...
+
+    async def lease_token(self, name: str) -> int | None:
+        """The fencing token of the lease's current holder, None when nobody holds it."""
+        ...
+
+    async def take(
+        self, bucket: str, *, rate: float, burst: float, cost: float = 1.0, reserve: bool = False
+    ) -> float:
+        """Take `cost` tokens: 0.0 when granted; otherwise the seconds until they will be
+        there. With `reserve` the tokens are debited anyway (the bucket goes into debt) and the
+        caller owns them after waiting the returned time; without it nothing is taken."""
+        ...
+
+    async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:
+        """A slot for `holder` (unique per acquisition) for `ttl` seconds if fewer than
+        `limit` live holders exist; True when held (also when `holder` already held it)."""
+        ...
+
+    async def renew_slot(self, semaphore: str, holder: str, ttl: float) -> bool:
+        """Extend the holder's slot; False when it expired (and may have been given away)."""
+        ...
+
+    async def release_slot(self, semaphore: str, holder: str) -> None:
+        """Give the slot back (nothing happens if it already expired)."""
+        ...
+
+    async def slots_held(self, semaphore: str) -> int:
+        """Live holders right now."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise CoordinationUnavailableError when the store cannot be reached."""
+        ...
+
+    async def aclose(self) -> None: ...

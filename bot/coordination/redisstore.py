@@ -1,0 +1,138 @@
+"""The Redis implementation (redis-py `redis.asyncio`): what several replicas share.
+
+Every operation is one Lua script (scripts.py), run with EVALSHA (redis-py loads it again if
+the server forgot it, e.g. after a restart). A lost connection is retried briefly by redis-py;
+past that, `CoordinationUnavailableError` says Redis is unreachable, and the next call
+reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from bot.coordination import scripts
+from bot.coordination.protocol import CoordinationUnavailableError, Lease
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def connect(url: str, *, timeout: float = 2.0) -> Redis:
+    """A client for `url` (redis:// or rediss://) that fails within about `timeout` seconds
+    when the server is gone, after two quick retries."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
+        health_check_interval=30,
+    )
+
+
+class RedisCoordinator:
+    """`Coordinator` on one Redis; every key starts with `prefix` (e.g. "fmbot:<bot id>:")."""
+
+    def __init__(self, redis: Redis, prefix: str = "fmbot:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._acquire_lease = redis.register_script(scripts.ACQUIRE_LEASE)
+        self._renew_lease = redis.register_script(scripts.RENEW_LEASE)
+        self._release_lease = redis.register_script(scripts.RELEASE_LEASE)
+        self._take = redis.register_script(scripts.TAKE)
+        self._acquire_slot = redis.register_script(scripts.ACQUIRE_SLOT)
+        self._renew_slot = redis.register_script(scripts.RENEW_SLOT)
+        self._count_slots = redis.register_script(scripts.COUNT_SLOTS)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "fmbot:", timeout: float = 2.0) -> RedisCoordinator:
+        return cls(connect(url, timeout=timeout), prefix)
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await call()
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+            raise CoordinationUnavailableError(f"Redis unreachable ({what}): {exc}") from exc
+        except redis_errors.RedisError as exc:
+            raise CoordinationUnavailableError(f"Redis failed ({what}): {exc}") from exc
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self.prefix}{kind}:{name}"
+
+    # -- leases ---------------------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> Lease | None:
+        keys = [self._key("lease", name), self._key("fence", name)]
+        token = await self._call(
+            "acquire lease", lambda: self._acquire_lease(keys=keys, args=[owner, _ms(ttl)])
+        )
+        return Lease(name, owner, int(token)) if int(token) else None
+
+    async def renew_lease(self, lease: Lease, ttl: float) -> bool:
+        args: list[Any] = [f"{lease.token}:{lease.owner}", _ms(ttl)]
+        key = [self._key("lease", lease.name)]
+        renewed = await self._call("renew lease", lambda: self._renew_lease(keys=key, args=args))
+        return bool(renewed)
+
+    async def release_lease(self, lease: Lease) -> bool:
+        args = [f"{lease.token}:{lease.owner}"]
+        key = [self._key("lease", lease.name)]
+        done = await self._call("release lease", lambda: self._release_lease(keys=key, args=args))
+        return bool(done)
+
+    async def lease_token(self, name: str) -> int | None:
+        value = await self._call("read lease", lambda: self.redis.get(self._key("lease", name)))
+        if value is None:
+            return None
+        return int(bytes(value).split(b":", 1)[0])
+
+    # -- token buckets --------------------------------------------------------------------------
+
+    async def take(
+        self, bucket: str, *, rate: float, burst: float, cost: float = 1.0, reserve: bool = False
+    ) -> float:
+        args: list[Any] = [repr(rate), repr(burst), repr(cost), "1" if reserve else "0"]
+        key = [self._key("bucket", bucket)]
+        wait = await self._call("take tokens", lambda: self._take(keys=key, args=args))
+        return float(wait)
+
+    # -- semaphores -----------------------------------------------------------------------------
+
+    async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:
+        args: list[Any] = [holder, limit, _ms(ttl)]
+        key = [self._key("semaphore", semaphore)]
+        held = await self._call("acquire slot", lambda: self._acquire_slot(keys=key, args=args))
+        return bool(held)
+
+    async def renew_slot(self, semaphore: str, holder: str, ttl: float) -> bool:
+        args: list[Any] = [holder, _ms(ttl)]
+        key = [self._key("semaphore", semaphore)]
+        return bool(await self._call("renew slot", lambda: self._renew_slot(keys=key, args=args)))
+
+    async def release_slot(self, semaphore: str, holder: str) -> None:
+        key = self._key("semaphore", semaphore)
+        await self._call("release slot", lambda: self.redis.zrem(key, holder))
+
+    async def slots_held(self, semaphore: str) -> int:
+        key = [self._key("semaphore", semaphore)]
+        return int(await self._call("count slots", lambda: self._count_slots(keys=key)))
+
+    async def ping(self) -> None:
+        async def ping() -> None:
+            await self.redis.ping()  # type: ignore[misc]  # redis-py types sync and async
+
+        await self._call("ping", ping)
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()

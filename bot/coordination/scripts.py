@@ -1,0 +1,112 @@
+"""Lua scripts of the Redis coordinator: each one step, atomic on the server.
+
+Time comes from the server (`TIME`), so replicas with skewed clocks agree on expiry and
+refill. Redis 5+ replicates a script's effects, not the script, so reading TIME before writing
+is allowed (https://redis.io/docs/latest/develop/interact/programmability/eval-intro/).
+"""
+
+from __future__ import annotations
+
+# The current time in milliseconds, from the server.
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS[1] lease, KEYS[2] fencing counter; ARGV owner, ttl_ms -> token or 0 when held.
+# The value is "<token>:<owner>"; the counter outlives the lease so tokens only grow.
+ACQUIRE_LEASE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], token .. ':' .. ARGV[1], 'PX', ARGV[2])
+return token
+"""
+
+# KEYS[1] lease; ARGV "<token>:<owner>", ttl_ms -> 1 renewed, 0 lost.
+RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS[1] lease; ARGV "<token>:<owner>" -> 1 released, 0 not ours.
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+# KEYS[1] bucket hash {tokens, at}; ARGV rate/s, burst, cost, reserve (0/1)
+# -> "0" granted, else the seconds to wait (as a string: Lua numbers return as integers).
+TAKE = (
+    _NOW_MS
+    + """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rate)
+local wait = 0
+if tokens >= cost then
+  tokens = tokens - cost
+else
+  wait = (cost - tokens) / rate
+  if ARGV[4] == '1' then tokens = tokens - cost end
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+-- A bucket left alone refills to `burst`: it may as well vanish once it would be full.
+local full_in = math.ceil(math.max(0, burst - tokens) / rate * 1000) + 1000
+redis.call('PEXPIRE', KEYS[1], full_in)
+return tostring(wait)
+"""
+)
+
+# KEYS[1] sorted set holder -> expiry (ms); ARGV holder, limit, ttl_ms -> 1 held, 0 full.
+ACQUIRE_SLOT = (
+    _NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ttl = tonumber(ARGV[3])
+local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if held or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  return 1
+end
+return 0
+"""
+)
+
+# KEYS[1] sorted set; ARGV holder, ttl_ms -> 1 renewed, 0 expired.
+RENEW_SLOT = (
+    _NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ttl = tonumber(ARGV[2])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[1])
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  return 1
+end
+return 0
+"""
+)
+
+# KEYS[1] sorted set -> live holders.
+COUNT_SLOTS = (
+    _NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+"""
+)

@@ -1,0 +1,156 @@
+"""The metrics of one process, in the Prometheus model (prometheus-client), and cheap functions
+the other layers call to update them.
+
+Labels are low-cardinality by construction: Bot API method names, Yandex endpoint names, error
+class names, configured model names, fixed outcome and state words; never a chat or user id.
+As a guard, a label takes at most `MAX_VALUES` distinct values; later ones count as "other".
+Every function costs about a microsecond (a dictionary lookup and a locked add), so a turn's
+dozen updates stay far below its CPU budget (bench/bench_load.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.process_collector import ProcessCollector
+
+MAX_VALUES = 64
+# Seconds: a first visible frame is expected within a second or two, a final answer in tens.
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)
+WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)  # CPU seconds, resident memory, open files, start time
+
+
+class _Family:
+    """One labelled counter with its children cached by label values (and capped)."""
+
+    __slots__ = ("_children", "_metric")
+
+    def __init__(self, metric: Counter) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Counter] = {}
+
+    def child(self, *values: str) -> Counter:
+        found = self._children.get(values)
+        if found is None:
+            if len(self._children) >= MAX_VALUES:
+                values = ("other",) * len(values)
+                found = self._children.get(values)
+            if found is None:
+                found = self._children[values] = self._metric.labels(*values)
+        return found
+
+
+def _counter(name: str, doc: str, *labels: str) -> _Family:
+    return _Family(Counter(name, doc, labels, registry=REGISTRY))
+
+
+UPDATES = _counter("fmbot_updates", "Updates received from Telegram, by kind", "kind")
+TURNS = _counter("fmbot_turns", "Answered turns by outcome", "outcome")
+FIRST_VISIBLE = Histogram(
+    "fmbot_turn_first_visible_seconds", "From the question to the first visible answer text",
+    buckets=LATENCY_BUCKETS, registry=REGISTRY,
+)
+FINAL = Histogram(
+    "fmbot_turn_final_seconds", "From the question to the final answer delivered",
+    buckets=LATENCY_BUCKETS, registry=REGISTRY,
+)
+TELEGRAM_CALLS = _counter("fmbot_telegram_calls", "Bot API calls, by method", "method")
+TELEGRAM_429 = _counter(
+    "fmbot_telegram_429", "Bot API calls answered 429 Too Many Requests, by method", "method"
+)
+YANDEX_REQUESTS = _counter(
+    "fmbot_yandex_requests", "HTTP requests to Foundation Models (retries included)", "endpoint"
+)
+YANDEX_RETRIES = _counter(
+    "fmbot_yandex_retries", "Foundation Models requests retried, by reason", "endpoint", "reason"
+)
+YANDEX_ERRORS = _counter(
+    "fmbot_yandex_errors", "Foundation Models calls that failed, by error", "endpoint", "error"
+)
+GENERATION_WAIT = Histogram(
+    "fmbot_generation_wait_seconds", "Time generations waited for the concurrency cap",
+    buckets=WAIT_BUCKETS, registry=REGISTRY,
+)
+TOKENS = _counter("fmbot_tokens", "Tokens used, by model and kind (input, output)",
+                  "model", "kind")
+IMAGE_JOBS = _counter("fmbot_image_jobs", "Image jobs reaching a state", "state")
+QUEUE_DEPTH = Gauge("fmbot_queue_depth", "Items waiting, by queue", ["queue"], registry=REGISTRY)
+LEADER = Gauge("fmbot_poller_leader", "1 while this replica holds the poller's lease",
+               registry=REGISTRY)
+REPLICA = Gauge("fmbot_replica_info", "Always 1; the label names this replica", ["replica"],
+                registry=REGISTRY)
+
+
+def update_received(kind: str) -> None:
+    UPDATES.child(kind).inc()
+
+
+def turn_finished(outcome: str) -> None:
+    """`outcome`: the stored answer's status (complete, truncated, cancelled, failed)."""
+    TURNS.child(outcome).inc()
+
+
+def turn_latency(first_visible: float | None, final: float | None) -> None:
+    """Seconds from the question to the first visible text and to the final answer; None
+    when the turn never got there."""
+    if first_visible is not None:
+        FIRST_VISIBLE.observe(first_visible)
+    if final is not None:
+        FINAL.observe(final)
+
+
+def telegram_call(method: str) -> None:
+    TELEGRAM_CALLS.child(method).inc()
+
+
+def telegram_429(method: str) -> None:
+    TELEGRAM_429.child(method).inc()
+
+
+def queue_depth(queue: str, depth: int) -> None:
+    QUEUE_DEPTH.labels(queue).set(depth)
+
+
+def queue_depth_from(queue: str, depth: Callable[[], float]) -> None:
+    """Read the queue's depth when /metrics is scraped (nothing per item)."""
+    QUEUE_DEPTH.labels(queue).set_function(depth)
+
+
+def image_job(state: str) -> None:
+    """`state`: started, delivered, refused, failed, resumed."""
+    IMAGE_JOBS.child(state).inc()
+
+
+def leader(is_leader: bool) -> None:
+    LEADER.set(1 if is_leader else 0)
+
+
+def replica(replica_id: str) -> None:
+    REPLICA.labels(replica_id).set(1)
+
+
+class YandexMetrics:
+    """The Foundation Models client's observer (bot.foundation_models.observer.Observer),
+    so that client knows nothing of Prometheus."""
+
+    def request(self, endpoint: str) -> None:
+        YANDEX_REQUESTS.child(endpoint).inc()
+
+    def retry(self, endpoint: str, reason: str) -> None:
+        YANDEX_RETRIES.child(endpoint, reason).inc()
+
+    def failure(self, endpoint: str, error: str) -> None:
+        YANDEX_ERRORS.child(endpoint, error).inc()
+
+    def generation_wait(self, seconds: float) -> None:
+        GENERATION_WAIT.observe(seconds)
+
+    def usage(self, model: str, input_tokens: int, output_tokens: int) -> None:
+        if input_tokens:
+            TOKENS.child(model, "input").inc(input_tokens)
+        if output_tokens:
+            TOKENS.child(model, "output").inc(output_tokens)

@@ -1,0 +1,124 @@
+"""What runs beside the bot for operators: coordination with other replicas (REDIS_URL), the
+metrics and health endpoints (METRICS_LISTEN), and telemetry hooks. Part of the composition
+root: built from Settings by `run_bot` (wiring.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import text
+
+from bot.config import ConfigError, Settings
+from bot.coordination import Coordinator, Leadership, SharedGenerationLimit
+from bot.foundation_models.limits import GenerationLimit
+from bot.metrics import registry as metrics
+from bot.metrics.server import Probe, Readiness, serve_metrics
+from bot.storage.database import Database
+from bot.telegram.app import TelegramApp
+from bot.telegram.telemetry import install_telemetry
+
+# aiogram only through bot.telegram, which imports it with lazily built models
+# (telegram/lazy_models.py): a plain `import aiogram` first costs ~100 MB and 2 s of CPU.
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+log = logging.getLogger("bot")
+
+
+class Limited(Protocol):
+    """A model client with a replaceable generation cap."""
+
+    generation_limit: GenerationLimit
+
+
+def limited(*models: object) -> list[Limited]:
+    """The model clients among `models` (each once) whose generation cap can be shared."""
+    from bot.foundation_models.client import FoundationModelsClient
+    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+
+    found: list[Limited] = []
+    for model in models:
+        if isinstance(model, FoundationModelsClient | OpenAICompatibleChatModel) and not any(
+            model is seen for seen in found
+        ):
+            found.append(model)
+    return found
+
+
+@dataclass(slots=True)
+class Operations:
+    replica_id: str
+    coordinator: Coordinator | None  # None: one process, nothing shared
+    metrics_port: int | None = None
+
+    async def run_polling(self, app: TelegramApp) -> None:
+        """Poll alone, or (with Redis) only while this replica holds the poller's lease."""
+        if self.coordinator is None:
+            await app.run_polling()
+            return
+        from bot.telegram.leader import poll_when_leading
+
+        await poll_when_leading(app, Leadership(self.coordinator, self.replica_id))
+
+
+def readiness_for(db: Database, bot: Bot, coordinator: Coordinator | None) -> Readiness:
+    async def database() -> None:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    from aiogram.methods import GetMe
+
+    async def telegram() -> None:
+        await bot(GetMe(), request_timeout=3)
+
+    probes: dict[str, Probe] = {"database": database, "telegram": telegram}
+    if coordinator is not None:
+        probes["redis"] = coordinator.ping
+    return Readiness(probes)
+
+
+@asynccontextmanager
+async def operations(
+    settings: Settings, db: Database, bot: Bot, app: TelegramApp, models: Sequence[Limited] = ()
+) -> AsyncIterator[Operations]:
+    """Coordination (REDIS_URL: the poller's lease, and the generation cap of `models` shared
+    by every replica), telemetry, and the metrics endpoints (METRICS_LISTEN)."""
+    async with AsyncExitStack() as stack:
+        coordinator: Coordinator | None = None
+        if settings.redis_url:
+            from bot.coordination.redisstore import RedisCoordinator
+
+            # Keys per bot: several bots may share one Redis.
+            try:
+                coordinator = RedisCoordinator.from_url(
+                    settings.redis_url, prefix=f"fmbot:{bot.id}:"
+                )
+            except ValueError as exc:
+                raise ConfigError(f"REDIS_URL: {exc}") from None
+            stack.push_async_callback(coordinator.aclose)
+            log.info("replica %s coordinates through Redis", settings.replica_id)
+            shared = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
+            for model in models:
+                model.generation_limit = shared
+        install_telemetry(bot, app.dp)
+        metrics.replica(settings.replica_id)
+        metrics.queue_depth_from(
+            "generations", lambda: sum(m.generation_limit.waiting for m in models)
+        )
+        ops = Operations(settings.replica_id, coordinator)
+        if settings.metrics_listen:
+            host, port = settings.metrics_host_port
+            readiness = readiness_for(db, bot, coordinator)
+            try:
+                ops.metrics_port = await stack.enter_async_context(
+                    serve_metrics(host, port, readiness)
+                )
+            except OSError as exc:
+                raise ConfigError(
+                    f"METRICS_LISTEN: cannot listen on {host}:{port} ({exc.strerror})"
+                ) from None
+        yield ops

@@ -1,0 +1,99 @@
+"""Leases on both coordinators: one holder, renewal, expiry and takeover, fencing tokens."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.coordination import Coordinator, LeaseKeeper, held_lease
+from tests.coordination.conftest import Factory
+
+
+async def test_one_holder_at_a_time(coordinator: Coordinator) -> None:
+    first = await coordinator.acquire_lease("chat:1", "a", 5.0)
+    assert first is not None
+    assert await coordinator.acquire_lease("chat:1", "b", 5.0) is None
+    assert await coordinator.lease_token("chat:1") == first.token
+    # Another name is independent.
+    assert await coordinator.acquire_lease("chat:2", "b", 5.0) is not None
+
+
+async def test_release_frees_and_the_next_token_is_larger(coordinator: Coordinator) -> None:
+    first = await coordinator.acquire_lease("chat:1", "a", 5.0)
+    assert first is not None
+    assert await coordinator.release_lease(first)
+    assert await coordinator.lease_token("chat:1") is None
+    second = await coordinator.acquire_lease("chat:1", "b", 5.0)
+    assert second is not None
+    assert second.token > first.token
+    # The old grant can neither renew nor release what is now someone else's.
+    assert not await coordinator.renew_lease(first, 5.0)
+    assert not await coordinator.release_lease(first)
+    assert await coordinator.lease_token("chat:1") == second.token
+
+
+async def test_expired_lease_is_taken_over(coordinator: Coordinator) -> None:
+    dead = await coordinator.acquire_lease("poller", "dead", 0.2)
+    assert dead is not None
+    await asyncio.sleep(0.3)
+    new = await coordinator.acquire_lease("poller", "alive", 5.0)
+    assert new is not None
+    assert new.token > dead.token
+    assert not await coordinator.renew_lease(dead, 5.0)
+
+
+async def test_renewal_keeps_the_lease(coordinator: Coordinator) -> None:
+    lease = await coordinator.acquire_lease("chat:1", "a", 0.6)
+    assert lease is not None
+    for _ in range(4):
+        await asyncio.sleep(0.2)
+        assert await coordinator.renew_lease(lease, 0.6)
+    assert await coordinator.acquire_lease("chat:1", "b", 0.6) is None
+
+
+async def test_contention_grants_each_lease_once(coordinators: Factory) -> None:
+    clients = [coordinators() for _ in range(5)]
+
+    async def grab(i: int) -> int | None:
+        lease = await clients[i % 5].acquire_lease("chat:7", f"owner{i}", 5.0)
+        return None if lease is None else lease.token
+
+    tokens = await asyncio.gather(*(grab(i) for i in range(40)))
+    assert len([t for t in tokens if t is not None]) == 1
+
+
+async def test_held_lease_serialises_holders(coordinators: Factory) -> None:
+    """Several clients take turns on one lease: never two inside at once, nobody starves."""
+    inside = 0
+    most = 0
+    done = 0
+
+    async def worker(i: int) -> None:
+        nonlocal inside, most, done
+        async with held_lease(coordinators(), "chat:9", f"w{i}", 2.0, poll=0.01):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.02)
+            inside -= 1
+        done += 1
+
+    await asyncio.wait_for(asyncio.gather(*(worker(i) for i in range(6))), 20)
+    assert (most, done) == (1, 6)
+
+
+async def test_keeper_notices_a_takeover(coordinators: Factory) -> None:
+    holder, rival = coordinators(), coordinators()
+    lease = await holder.acquire_lease("poller", "me", 1.0)
+    assert lease is not None
+    keeper = LeaseKeeper(holder, lease, 1.0)
+    # Renewals every 0.33 s keep it alive well past its first expiry.
+    keeper.start()
+    try:
+        await asyncio.sleep(1.5)
+        assert not keeper.lost.is_set()
+        assert await rival.acquire_lease("poller", "rival", 1.0) is None
+        # Someone removes it behind the keeper's back (an operator, a flushed store).
+        assert await holder.release_lease(lease)
+        assert await rival.acquire_lease("poller", "rival", 5.0) is not None
+        await asyncio.wait_for(keeper.lost.wait(), 2.0)
+    finally:
+        await keeper.stop()

@@ -1,0 +1,111 @@
+"""Redis going away and coming back, through a loopback proxy we can cut: every operation
+fails with CoordinationUnavailableError (never hangs, never answers wrongly), a held lease is
+given up before it can expire on the server, and everything works again when Redis is back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.coordination import CoordinationUnavailableError, LeaseKeeper
+from bot.coordination.redisstore import RedisCoordinator, connect
+from tests.coordination.proxy import TcpProxy
+
+
+@pytest.fixture
+async def proxy(redis_url: str) -> AsyncIterator[TcpProxy]:
+    client = Redis.from_url(redis_url)
+    kwargs = client.connection_pool.connection_kwargs
+    await client.aclose()
+    tcp = TcpProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
+    await tcp.start()
+    yield tcp
+    await tcp.stop()
+
+
+@pytest.fixture
+async def through_proxy(
+    proxy: TcpProxy, redis_url: str, redis_prefix: str
+) -> AsyncIterator[RedisCoordinator]:
+    db = Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
+    coordinator = RedisCoordinator(
+        connect(f"redis://127.0.0.1:{proxy.port}/{db}", timeout=0.5), prefix=redis_prefix
+    )
+    yield coordinator
+    await coordinator.aclose()
+
+
+async def test_errors_surface_and_recover(
+    proxy: TcpProxy, through_proxy: RedisCoordinator
+) -> None:
+    c = through_proxy
+    lease = await c.acquire_lease("chat:1", "a", 30.0)
+    assert lease is not None
+    await proxy.stop()
+    started = time.monotonic()
+    for call in (
+        c.ping(),
+        c.acquire_lease("chat:2", "a", 5.0),
+        c.renew_lease(lease, 30.0),
+        c.take("bot", rate=30.0, burst=30.0),
+        c.acquire_slot("gen", "h", limit=2, ttl=5.0),
+    ):
+        with pytest.raises(CoordinationUnavailableError, match="Redis unreachable"):
+            await call
+    # Each failed within the connect timeout and redis-py's two quick retries.
+    assert time.monotonic() - started < 5 * 3.0
+    await proxy.start()
+    await c.ping()
+    # State on the server survived the outage: the lease is still ours.
+    assert await c.renew_lease(lease, 30.0)
+    assert await c.acquire_lease("chat:1", "b", 5.0) is None
+    assert await c.take("bot", rate=30.0, burst=30.0) == 0.0
+
+
+async def test_scripts_are_loaded_again_when_the_server_forgot_them(
+    through_proxy: RedisCoordinator, redis_url: str
+) -> None:
+    assert await through_proxy.acquire_lease("chat:1", "a", 5.0) is not None
+    # As after a Redis restart: the script cache is empty; EVALSHA fails once, then reloads.
+    admin = Redis.from_url(redis_url)
+    try:
+        await admin.script_flush()
+    finally:
+        await admin.aclose()
+    assert await through_proxy.acquire_lease("chat:2", "a", 5.0) is not None
+
+
+async def test_a_holder_cut_off_gives_its_lease_up_in_time(
+    proxy: TcpProxy, through_proxy: RedisCoordinator, redis_url: str, redis_prefix: str
+) -> None:
+    """Cut off from Redis, the poller stops leading before its lease can expire there, so
+    a replica that still reaches Redis never polls at the same time."""
+    ttl = 1.5
+    lease = await through_proxy.acquire_lease("poller", "cut-off", ttl)
+    assert lease is not None
+    keeper = LeaseKeeper(through_proxy, lease, ttl)
+    keeper.start()
+    await asyncio.sleep(0.2)
+    await proxy.stop()
+    cut = time.monotonic()
+    rival = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
+
+    async def take_over() -> float:
+        while await rival.acquire_lease("poller", "rival", ttl) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        return time.monotonic()
+
+    try:
+        rival_won = asyncio.create_task(take_over())
+        await asyncio.wait_for(keeper.lost.wait(), ttl + 3)
+        gave_up = time.monotonic()
+        taken_at = await asyncio.wait_for(rival_won, ttl + 3)
+        assert gave_up < taken_at, "the rival got the lease before the holder let go"
+        assert gave_up - cut < ttl
+    finally:
+        await keeper.stop()
+        await rival.aclose()

@@ -1,0 +1,64 @@
+"""Semaphores with leases on both coordinators: the limit holds, dead holders' slots return."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.coordination import Coordinator, slot
+from tests.coordination.conftest import Factory
+
+
+async def test_limit_and_release(coordinator: Coordinator) -> None:
+    for holder in ("a", "b", "c"):
+        assert await coordinator.acquire_slot("gen", holder, limit=3, ttl=5.0)
+    assert not await coordinator.acquire_slot("gen", "d", limit=3, ttl=5.0)
+    assert await coordinator.slots_held("gen") == 3
+    # A holder asking again keeps its one slot.
+    assert await coordinator.acquire_slot("gen", "a", limit=3, ttl=5.0)
+    await coordinator.release_slot("gen", "b")
+    assert await coordinator.acquire_slot("gen", "d", limit=3, ttl=5.0)
+    assert await coordinator.slots_held("gen") == 3
+
+
+async def test_dead_holders_slots_come_back(coordinator: Coordinator) -> None:
+    assert await coordinator.acquire_slot("gen", "dead", limit=1, ttl=0.2)
+    assert not await coordinator.acquire_slot("gen", "alive", limit=1, ttl=5.0)
+    await asyncio.sleep(0.3)
+    assert await coordinator.acquire_slot("gen", "alive", limit=1, ttl=5.0)
+    assert not await coordinator.renew_slot("gen", "dead", 5.0)
+
+
+async def test_renewal_keeps_a_slot(coordinator: Coordinator) -> None:
+    assert await coordinator.acquire_slot("gen", "a", limit=1, ttl=0.6)
+    for _ in range(4):
+        await asyncio.sleep(0.2)
+        assert await coordinator.renew_slot("gen", "a", 0.6)
+    assert not await coordinator.acquire_slot("gen", "b", limit=1, ttl=0.6)
+
+
+async def test_contention_respects_the_limit(coordinators: Factory) -> None:
+    """Four clients, 24 generations, limit 3: never more than 3 at once, all of them run."""
+    clients = [coordinators() for _ in range(4)]
+    running = 0
+    most = 0
+    done = 0
+
+    async def generation(i: int) -> None:
+        nonlocal running, most, done
+        async with slot(clients[i % 4], "folder", limit=3, ttl=2.0, poll=0.01, max_poll=0.02):
+            running += 1
+            most = max(most, running)
+            await asyncio.sleep(0.03)
+            running -= 1
+        done += 1
+
+    await asyncio.wait_for(asyncio.gather(*(generation(i) for i in range(24))), 30)
+    assert (most, done) == (3, 24)
+
+
+async def test_slot_outlives_its_ttl_while_held(coordinator: Coordinator) -> None:
+    async with slot(coordinator, "folder", limit=1, ttl=0.6) as waited:
+        assert waited < 0.5
+        await asyncio.sleep(1.4)  # renewed every 0.2 s meanwhile
+        assert not await coordinator.acquire_slot("folder", "other", limit=1, ttl=0.6)
+    assert await coordinator.slots_held("folder") == 0

@@ -1,0 +1,274 @@
+"""Two `python -m bot run` replicas on PostgreSQL and Redis in polling mode: exactly one polls;
+SIGKILL it and the standby polls within 10 s; every message is answered exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.coordination.proxy import TcpProxy
+from tests.e2e.harness import BotDiedError
+from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env, free_port
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.telegram_server import FakeTelegram
+from tests.redis_server import delete_prefix
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+TAKEOVER_LIMIT = 10.0
+
+
+@dataclass
+class Replicas:
+    tg: FakeTelegram
+    fm: FakeFoundationModels
+    bots: dict[str, BotProcess]
+    metrics: dict[str, str]  # replica -> http://127.0.0.1:<port>
+    redis_proxy: TcpProxy  # replica b reaches Redis through it
+
+    async def get(self, name: str, path: str) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as http, http.get(self.metrics[name] + path) as resp:
+            return resp.status, await resp.text()
+
+    def leading(self, name: str) -> bool:
+        return any(
+            "leads (poller lease" in r.get("message", "") for r in self.bots[name].log_records()
+        )
+
+    def standing_by(self, name: str) -> bool:
+        return any(
+            "(standby)" in r.get("message", "") for r in self.bots[name].log_records()
+        )
+
+    def conflicts(self, since: float = 0.0) -> int:
+        """getUpdates calls begun after `since` (time.time()) that met another poller. (A
+        killed poller's last long poll, begun before its death, is answered 409 once the next
+        poller calls: nobody reads that answer.)"""
+        return sum(
+            1 for c in self.tg.calls
+            if c.method == "getUpdates" and c.status == 409 and c.at >= since
+        )  # fmt: skip
+
+    def answers(self, chat_id: int) -> list[str]:
+        chat = self.tg.chats.get(chat_id)
+        return [] if chat is None else [m.text or "" for m in chat.bot_messages]
+
+    async def wait_for(self, predicate: object, timeout: float, *alive: str) -> None:  # noqa: ASYNC109
+        def check() -> object:
+            for name in alive:
+                bot = self.bots[name]
+                if not bot.running:
+                    raise BotDiedError(f"{name} exited with {bot.returncode}:\n{bot.log_tail()}")
+            return predicate()  # type: ignore[operator]
+
+        try:
+            await self.tg.wait_for(check, timeout)
+        except TimeoutError:
+            tails = "\n".join(f"--- {n}:\n{b.log_tail(30)}" for n, b in self.bots.items())
+            raise AssertionError(f"timed out after {timeout} s\n{tails}") from None
+
+
+@pytest.fixture
+async def replicas(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> AsyncIterator[Replicas]:
+    # A bot id of its own: the replicas' Redis keys ("fmbot:<bot id>:...") are this test's.
+    bot_id = random.randrange(10**9, 2 * 10**9)
+    token = f"{bot_id}:E2E-replicas"
+    proxy = TcpProxy("127.0.0.1", int(redis_url.rsplit(":", 1)[1].split("/")[0]))
+    await proxy.start()
+    async with FakeTelegram(token) as tg, FakeFoundationModels(
+        api_key=FM_API_KEY, folder_id=FM_FOLDER
+    ) as fm:
+        bots, metrics = {}, {}
+        for name in ("a", "b"):
+            port = free_port()
+            metrics[name] = f"http://127.0.0.1:{port}"
+            redis = redis_url if name == "a" else redis_url.replace(
+                redis_url.split("//", 1)[1].split("/", 1)[0], f"127.0.0.1:{proxy.port}")
+            env = bot_env(
+                telegram_url=tg.url, fm_url=fm.url, database_url=postgres_url, token=token,
+                extra={"REDIS_URL": redis, "REPLICA_ID": f"replica-{name}",
+                       "METRICS_LISTEN": f"127.0.0.1:{port}"},
+            )  # fmt: skip
+            bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log")
+        try:
+            yield Replicas(tg, fm, bots, metrics, proxy)
+        finally:
+            await proxy.stop()
+            for bot in bots.values():
+                if bot.running:
+                    await bot.kill()
+            delete_prefix(redis_url, f"fmbot:{bot_id}:")
+
+
+async def test_standby_takes_over_polling_without_losing_or_repeating(
+    replicas: Replicas,
+) -> None:
+    r = replicas
+    a, b = r.bots["a"], r.bots["b"]
+    await a.start()
+    await r.wait_for(lambda: r.leading("a") and any(
+        c.method == "getUpdates" and c.status == 200 for c in r.tg.calls), 60, "a")
+    await b.start()
+    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+
+    for user in range(1, 6):
+        r.tg.send_user_message(user, f"question {user}")
+    await r.wait_for(lambda: all(r.answers(u) for u in range(1, 6)), 60, "a", "b")
+    assert not r.leading("b"), "the standby led while the poller was alive"
+    await check_metrics_and_health(r)
+
+    assert r.conflicts() == 0, "two replicas polled at once (409 Conflict)"
+    # The poller dies without any clean-up; users keep writing while nobody polls.
+    await a.kill()
+    died, died_at = time.monotonic(), time.time()
+    for user in range(6, 11):
+        r.tg.send_user_message(user, f"question {user}")
+    polls_before = len(r.tg.calls)
+    await r.wait_for(
+        lambda: r.leading("b") and any(
+            c.method == "getUpdates" and c.status == 200 for c in r.tg.calls[polls_before:]),
+        TAKEOVER_LIMIT + 5, "b",
+    )  # fmt: skip
+    took_over = time.monotonic() - died
+    print(f"takeover in {took_over:.1f} s")
+    assert took_over < TAKEOVER_LIMIT, f"the standby took {took_over:.1f} s to poll"
+
+    await r.wait_for(lambda: all(r.answers(u) for u in range(6, 11)), 60, "b")
+    await asyncio.sleep(2.0)  # a repeated answer would arrive by now
+    for user in range(1, 11):
+        assert r.answers(user) == [f"Echo: question {user}"], (user, r.answers(user))
+    assert r.conflicts(since=died_at) == 0, "two replicas polled at once (409 Conflict)"
+    assert await b.terminate() == 0
+
+
+ANSWER = (
+    "A lighthouse keeper trimmed the wick, wound the clockwork and polished the lens every "
+    "evening, so that the beam turned all night without fail."
+)
+
+
+async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
+    replicas: Replicas,
+) -> None:
+    """In a group the answer grows in one edited message: the dead poller leaves a partial
+    one; the replica taking over removes it and answers the question again, once."""
+    r = replicas
+    a, b = r.bots["a"], r.bots["b"]
+    group = -100777
+    r.fm.queue_reply(ANSWER, chunks=8, interval=0.5)
+    r.fm.queue_reply(ANSWER, chunks=4, interval=0.1)
+    await a.start()
+    await r.wait_for(lambda: r.leading("a"), 60, "a")
+    await b.start()
+    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+    r.tg.send_user_message(
+        group, "@fm_test_bot tell us about lighthouses", chat_type="supergroup",
+        title="Keepers", user={"id": 777, "first_name": "Ann"},
+    )  # fmt: skip
+    await r.wait_for(lambda: r.answers(group), 30, "a", "b")
+    # The first frame's message id is stored right after Telegram answers the send.
+    await asyncio.sleep(1.0)
+    assert r.answers(group) != [ANSWER], "the answer finished before the kill"
+    assert r.conflicts() == 0
+    await a.kill()
+    died_at = time.time()
+    await r.wait_for(lambda: r.answers(group) == [ANSWER], 60, "b")
+    await asyncio.sleep(1.5)
+    assert r.answers(group) == [ANSWER], "one complete answer, no stale partial"
+    assert r.conflicts(since=died_at) == 0
+    # The killed replica comes back as a standby; SIGTERM ends a standby at once, cleanly.
+    standbys = sum(1 for rec in a.log_records() if "(standby)" in rec.get("message", ""))
+    await a.start()
+    await r.wait_for(lambda: sum(
+        1 for rec in a.log_records() if "(standby)" in rec.get("message", "")) > standbys,
+        60, "a", "b")  # fmt: skip
+    assert await a.terminate(within=10) == 0
+    assert b.running
+
+
+def value(text: str, sample: str) -> float:
+    """A sample's value in the Prometheus text format (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def check_metrics_and_health(r: Replicas) -> None:
+    """Five questions answered by the poller (a); the standby (b) is ready but not leading."""
+    for name in ("a", "b"):
+        assert await r.get(name, "/healthz") == (200, "ok\n")
+        assert await r.get(name, "/readyz") == (200, "ready\n")
+    _, a = await r.get("a", "/metrics")
+    _, b = await r.get("b", "/metrics")
+    assert value(a, "fmbot_poller_leader") == 1
+    assert value(b, "fmbot_poller_leader") == 0
+    assert value(a, 'fmbot_replica_info{replica="replica-a"}') == 1
+    assert value(a, 'fmbot_updates_total{kind="message"}') == 5
+    assert value(b, 'fmbot_updates_total{kind="message"}') == 0
+    assert value(a, 'fmbot_yandex_requests_total{endpoint="completion"}') == 5
+    assert value(a, 'fmbot_turns_total{outcome="complete"}') == 5
+    assert value(a, 'fmbot_tokens_total{kind="output",model="yandexgpt/latest"}') > 0
+    assert value(a, 'fmbot_telegram_calls_total{method="getUpdates"}') >= 1
+    assert 'fmbot_queue_depth{queue="generations"} 0.0' in a
+    assert "chat_id" not in a
+    assert "user_id" not in a
+    # Redis goes away for the standby: it is not ready, says why, and recovers by itself.
+    await r.redis_proxy.stop()
+    body = await readyz_until(r, "b", 503, within=10)
+    assert body.startswith("redis: ")
+    await r.redis_proxy.start()
+    await readyz_until(r, "b", 200, within=15)
+    assert r.bots["b"].running
+
+
+async def readyz_until(r: Replicas, name: str, status: int, *, within: float) -> str:
+    """/readyz of a replica until it answers `status` (results are cached for 2 s)."""
+    deadline = time.monotonic() + within
+    while True:
+        got, body = await r.get(name, "/readyz")
+        if got == status:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"/readyz of {name} still {got}: {body}")
+        await asyncio.sleep(0.5)
+
+
+async def test_a_poller_cut_off_from_redis_stops_and_another_takes_over(
+    replicas: Replicas,
+) -> None:
+    """Replica b reaches Redis through a proxy we cut: it stops polling before its lease can
+    expire (so two pollers never overlap), exits with status 4 for its supervisor, and a,
+    which still reaches Redis, takes over; nothing is lost or repeated."""
+    r = replicas
+    a, b = r.bots["a"], r.bots["b"]
+    await b.start()
+    await r.wait_for(lambda: r.leading("b"), 60, "b")
+    await a.start()
+    await r.wait_for(lambda: r.standing_by("a"), 60, "a", "b")
+    r.tg.send_user_message(1, "question 1")
+    await r.wait_for(lambda: r.answers(1), 30, "a", "b")
+    await r.redis_proxy.stop()
+    r.tg.send_user_message(2, "question 2")
+    assert await b.wait(within=20) == 4
+    assert any("lease" in rec.get("message", "") and "giving it up" in rec.get("message", "")
+               for rec in b.log_records())  # fmt: skip
+    await r.wait_for(lambda: r.leading("a"), 20, "a")
+    r.tg.send_user_message(3, "question 3")
+    await r.wait_for(lambda: r.answers(2) and r.answers(3), 30, "a")
+    await asyncio.sleep(1.5)
+    for user in (1, 2, 3):
+        assert r.answers(user) == [f"Echo: question {user}"], (user, r.answers(user))
+    # b's last long poll may still be open at the fake when a polls (the fake does not see
+    # a client hang up) and be answered 409 there; what matters is that no live poller got one.
+    for bot in (a, b):
+        assert not [rec for rec in bot.log_records() if "Conflict" in rec.get("message", "")]

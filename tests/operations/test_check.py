@@ -1,0 +1,244 @@
+"""`python -m bot check` against the fake Telegram and Yandex servers, real databases and Redis:
+every check passes on a good setup, and each kind of failure is named with its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from bot.checks import Outcome, check_knowledge_base, redacted, run_checks
+from bot.config import Settings
+from tests.conftest import REPO_ROOT
+from tests.e2e.processes import free_port
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.telegram_server import FakeTelegram
+
+TOKEN = "123456:check-token"
+API_KEY = "check-key"
+FOLDER = "b1gcheck"
+SUPPORT_CHAT = -1001234567890
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
+    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+        api_key=API_KEY, folder_id=FOLDER
+    ) as fm:
+        yield tg, fm
+
+
+def settings_for(tg: FakeTelegram, fm: FakeFoundationModels, database_url: str,
+                 **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": TOKEN,
+        "telegram_api_url": tg.url,
+        "yandex_api_key": API_KEY,
+        "yandex_folder_id": FOLDER,
+        "yandex_llm_url": fm.url,
+        "yandex_operation_url": fm.url,
+        "database_url": database_url,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def by_name(outcomes: list[Outcome]) -> dict[str, Outcome]:
+    return {o.name: o for o in outcomes}
+
+
+async def test_a_good_replica_setup_passes_every_check(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], postgres_url: str, redis_url: str,
+    tmp_path: Path,
+) -> None:
+    tg, fm = fakes
+    tg.add_chat(SUPPORT_CHAT, "supergroup", title="Support")
+    tg.set_member(SUPPORT_CHAT, 123456, "administrator", can_manage_topics=True)
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "faq.md").write_text("# FAQ\n", encoding="utf-8")
+    settings = settings_for(tg, fm, postgres_url, redis_url=redis_url)
+    outcomes = await run_checks(settings, support_chat_id=SUPPORT_CHAT, kb_folders=[kb])
+    assert [o.name for o in outcomes] == [
+        "configuration", "telegram", "support chat", "yandex", "database", "redis",
+        "knowledge base",
+    ]
+    assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
+    names = by_name(outcomes)
+    assert "@fm_test_bot" in names["telegram"].detail
+    assert "latest" in names["database"].detail
+    # The Yandex check really called the tokenizer with the key and folder.
+    assert any(r.path.endswith("/tokenize") for r in fm.requests)
+    assert any(c.method == "getChatMember" for c in tg.calls)
+    # Checks leave one fencing counter behind, not one key per run.
+    await run_checks(settings)
+    left = set(redis.Redis.from_url(redis_url).scan_iter(match="fmbot:check:*"))
+    assert left <= {b"fmbot:check:fence:check", b"fmbot:check:lease:check"}
+
+
+async def test_redis_with_sqlite_is_refused(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, redis_url: str
+) -> None:
+    tg, fm = fakes
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url, redis_url=redis_url)))
+    assert not names["configuration"].ok
+    assert "several replicas need one PostgreSQL database" in names["configuration"].detail
+    assert names["redis"].ok
+
+
+async def test_single_process_setup_passes(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    tg, fm = fakes
+    outcomes = await run_checks(settings_for(tg, fm, sqlite_url))
+    assert [o.name for o in outcomes] == ["configuration", "telegram", "yandex", "database"]
+    assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
+
+
+async def test_a_rejected_token_and_key_are_named_with_their_fix(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    tg, fm = fakes
+    settings = settings_for(tg, fm, sqlite_url, telegram_bot_token="123456:wrong",
+                            yandex_api_key="wrong-key")
+    names = by_name(await run_checks(settings))
+    assert not names["telegram"].ok
+    assert "401" in names["telegram"].detail
+    assert "@BotFather" in names["telegram"].fix
+    assert not names["yandex"].ok
+    assert "401" in names["yandex"].detail
+    assert "API key" in names["yandex"].fix
+    assert names["database"].ok
+
+
+async def test_a_wrong_folder_and_an_unreachable_telegram(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    tg, fm = fakes
+    settings = settings_for(tg, fm, sqlite_url, yandex_folder_id="b1gother",
+                            telegram_api_url=f"http://127.0.0.1:{free_port()}")
+    names = by_name(await run_checks(settings))
+    assert not names["yandex"].ok
+    assert "YANDEX_FOLDER_ID" in names["yandex"].fix
+    assert not names["telegram"].ok
+    assert "cannot reach" in names["telegram"].detail
+
+
+@pytest.mark.parametrize(
+    ("status", "rights", "expected"),
+    [
+        ("administrator", {"can_manage_topics": False}, "without the right to manage topics"),
+        ("member", {}, "'member'"),
+        ("left", {}, "'left'"),
+    ],
+)
+async def test_support_chat_rights(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, status: str,
+    rights: dict[str, bool], expected: str,
+) -> None:
+    tg, fm = fakes
+    tg.add_chat(SUPPORT_CHAT, "supergroup", title="Support")
+    tg.set_member(SUPPORT_CHAT, 123456, status, **rights)
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
+                                     support_chat_id=SUPPORT_CHAT))
+    support = names["support chat"]
+    assert not support.ok
+    assert expected in support.detail
+    assert "Manage topics" in support.fix
+
+
+async def test_unknown_support_chat(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    tg, fm = fakes
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
+                                     support_chat_id=SUPPORT_CHAT))
+    assert not names["support chat"].ok
+    assert "chat not found" in names["support chat"].detail
+    assert "SUPPORT_CHAT_ID" in names["support chat"].fix
+
+
+async def test_database_states(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, tmp_path: Path
+) -> None:
+    tg, fm = fakes
+    missing = tmp_path / "new.db"
+    names = by_name(await run_checks(settings_for(tg, fm, f"sqlite+aiosqlite:///{missing}")))
+    assert names["database"].ok
+    assert "does not exist yet" in names["database"].detail
+    assert not missing.exists(), "check must not create the database"
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///")) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'ffff_from_the_future'")
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert not names["database"].ok
+    assert "newer than this fmbot" in names["database"].detail
+
+
+async def test_unreachable_postgres_and_redis(
+    fakes: tuple[FakeTelegram, FakeFoundationModels]
+) -> None:
+    tg, fm = fakes
+    port = free_port()
+    settings = settings_for(
+        tg, fm, f"postgresql+asyncpg://fmbot:secret@127.0.0.1:{port}/fmbot",
+        redis_url=f"redis://:hunter2@127.0.0.1:{port}/0",
+    )
+    outcomes = await run_checks(settings)
+    names = by_name(outcomes)
+    assert not names["database"].ok
+    assert "DATABASE_URL" in names["database"].fix
+    assert not names["redis"].ok
+    assert "REDIS_URL" in names["redis"].fix
+    text = "\n".join(o.line() for o in outcomes)
+    assert "secret" not in text
+    assert "hunter2" not in text
+
+
+def test_knowledge_base_folders(tmp_path: Path) -> None:
+    assert not check_knowledge_base([tmp_path / "nope"]).ok
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "holds no files" in check_knowledge_base([empty]).detail
+    (empty / "a.txt").write_text("a", encoding="utf-8")
+    assert check_knowledge_base([empty]).ok
+
+
+def test_redacted() -> None:
+    assert redacted("redis://:pw@h:6379/0") == "redis://:***@h:6379/0"
+    assert redacted("redis://h:6379/0") == "redis://h:6379/0"
+
+
+async def _cli_check(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "check", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_the_command_prints_one_line_per_check_and_exits_by_result(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, tmp_path: Path
+) -> None:
+    tg, fm = fakes
+    env = {
+        "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": tg.url, "YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER,
+        "YANDEX_LLM_URL": fm.url, "DATABASE_URL": sqlite_url, "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    code, out = await _cli_check(env, tmp_path)
+    assert code == 0, out
+    assert [line.split()[0] for line in out.splitlines()[:4]] == ["ok"] * 4
+    assert "4 passed, 0 failed" in out
+    env["YANDEX_API_KEY"] = "wrong"
+    code, out = await _cli_check(env, tmp_path)
+    assert code == 1, out
+    assert "FAIL  yandex:" in out
+    assert "fix:" in out
