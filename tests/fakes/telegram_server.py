@@ -61,7 +61,6 @@ from aiohttp import web
 from tests.fakes.tg_control import add_control_routes
 from tests.fakes.tg_core import KNOWN_METHODS
 from tests.fakes.tg_flood import FloodLimits
-from tests.fakes.tg_members import ChatMembers
 from tests.fakes.tg_state import Call
 from tests.fakes.tg_users import UserSide
 from tests.fakes.tg_wire import TelegramError, error_response, ok_response, read_params
@@ -69,7 +68,7 @@ from tests.fakes.tg_wire import TelegramError, error_response, ok_response, read
 log = logging.getLogger("fake_telegram")
 
 
-class FakeTelegram(ChatMembers, UserSide):
+class FakeTelegram(UserSide):
     def __init__(
         self,
         token: str = "42:TEST",

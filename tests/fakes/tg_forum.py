@@ -47,7 +47,14 @@ class ForumSide(BotApiCore):
         return chat
 
     def add_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
+        """An administrator added here has every right."""
         self.members.setdefault(chat_id, {})[user_id] = status
+
+    def set_member(self, chat_id: int, user_id: int, status: str, **rights: bool) -> None:
+        """``status``: creator, administrator, member, restricted, left or kicked; an
+        administrator set here has only the ``rights`` given (``can_manage_topics=True``...)."""
+        self.members.setdefault(chat_id, {})[user_id] = status
+        self.__dict__.setdefault("member_rights", {})[(chat_id, user_id)] = rights
 
     def topic(self, chat_id: int, thread_id: int) -> Topic:
         return self.topics[chat_id][thread_id]
@@ -236,14 +243,26 @@ class ForumSide(BotApiCore):
         user_id = p.get_int("user_id", required=True) or 0
         status = self.members.get(chat.chat_id, {}).get(user_id, "left")
         user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        rights: dict[str, bool] | None = self.__dict__.get("member_rights", {}).get(
+            (chat.chat_id, user_id)
+        )
+        if user_id == self.bot_user["id"]:
+            user = self.bot_user
+            if status == "left" and chat.chat_id in self.forums:  # add_forum made it an admin
+                status, rights = "administrator", {
+                    "can_manage_topics": self.forums[chat.chat_id]
+                }
         if status == "restricted":
             return {
                 "status": "restricted", "user": user, "is_member": True, "until_date": 0,
                 **{k: True for k in _RESTRICTED_RIGHTS},
             }  # fmt: skip
         if status == "administrator":
+            granted = {k: True for k in _ADMIN_RIGHTS} if rights is None else {
+                **{k: False for k in _ADMIN_RIGHTS}, **rights
+            }
             return {"status": status, "user": user, "can_be_edited": False, "is_anonymous": False,
-                    **{k: True for k in _ADMIN_RIGHTS}}  # fmt: skip
+                    **granted}  # fmt: skip
         if status == "creator":
             return {"status": status, "user": user, "is_anonymous": False}
         if status == "kicked":
