@@ -41,6 +41,9 @@ BlockCache = dict[str, _Group]
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _LIST_ITEM = re.compile(r"([-+*]|\d{1,9}[.)])(\s|$)")
 _REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:", re.MULTILINE)
+# A list item with nothing after its marker: how the next block joins it is the renderer's
+# business (an empty bullet and a paragraph may be rendered on one line), so no cut after it.
+_BARE_ITEM = re.compile(r" {0,3}([-+*]|\d{1,9}[.)])\s*")
 
 
 def split_blocks(markdown: str) -> list[str]:
@@ -51,6 +54,7 @@ def split_blocks(markdown: str) -> list[str]:
     start = 0
     fence = ""
     blank_before = False
+    previous = ""  # the last non-blank line outside fences
     for index, line in enumerate(lines):
         match = _FENCE.match(line)
         if fence:
@@ -61,10 +65,17 @@ def split_blocks(markdown: str) -> list[str]:
         if not line.strip():
             blank_before = True
             continue
-        if blank_before and index > start and not line[0].isspace() and not _LIST_ITEM.match(line):
+        if (
+            blank_before
+            and index > start
+            and not line[0].isspace()
+            and not _LIST_ITEM.match(line)
+            and not _BARE_ITEM.fullmatch(previous)
+        ):
             groups.append("\n".join(lines[start:index]))
             start = index
         blank_before = False
+        previous = line
         if match:
             fence = match.group(1)
     groups.append("\n".join(lines[start:]))
