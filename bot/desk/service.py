@@ -153,15 +153,31 @@ class DeskService:
         not_found: bool,
         sources: Sequence[str] = (),
         answer_message_id: int | None = None,
+        question_message_id: int | None = None,
     ) -> TurnNote:
-        """The bot answered ``question``; two "not found" answers in a row hand over."""
+        """The bot answered ``question``; two "not found" answers in a row hand over. A
+        question answered again (/retry, a restart) replaces its turn: it counts once."""
         async with self._lock(who.user_id), self.sessionmaker() as session:
             repo = DeskRepository(session)
             case = await self._current(repo, who)
             now = self.clock()
             case.last_user_at = now
-            case.not_found_streak = case.not_found_streak + 1 if not_found else 0
-            turn = await repo.add_turn(case, question, not_found, sources, answer_message_id, now)
+            again = None
+            if question_message_id is not None:
+                again = await repo.turn_for_question(case.id, question_message_id)
+            if not not_found:
+                case.not_found_streak = 0
+            elif again is None or not again.not_found:
+                case.not_found_streak += 1
+            if again is not None:
+                again.not_found, again.sources = not_found, list(sources)
+                again.answer_message_id, again.feedback = answer_message_id, None
+                turn = again
+            else:
+                turn = await repo.add_turn(
+                    case, question, not_found, sources, answer_message_id, now,
+                    question_message_id,
+                )  # fmt: skip
             hand_over = case.status is DeskStatus.BOT and case.not_found_streak >= NOT_FOUND_LIMIT
             note = TurnNote(turn.id, case.id, hand_over)
             await session.commit()

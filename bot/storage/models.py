@@ -478,6 +478,9 @@ class DeskTurn(Base):
     not_found: Mapped[bool] = mapped_column(Boolean, default=False)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     answer_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The stored question (messages.id): /retry or a restart answering it again replaces the
+    # turn instead of counting the question twice.
+    question_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     feedback: Mapped[int | None] = mapped_column(Integer)  # +1 👍, -1 👎
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

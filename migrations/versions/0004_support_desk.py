@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("not_found", sa.Boolean(), nullable=False),
         sa.Column("sources", sa.JSON(), nullable=False),
         sa.Column("answer_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("question_message_id", sa.BigInteger(), nullable=True),
         sa.Column("feedback", sa.Integer(), nullable=True),
         _ts("created_at"),
         sa.ForeignKeyConstraint(
@@ -114,6 +115,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_turns")),
     )  # fmt: skip
     op.create_index(op.f("ix_desk_turns_case_id"), "desk_turns", ["case_id"])
+    op.create_index(
+        op.f("ix_desk_turns_question_message_id"), "desk_turns", ["question_message_id"]
+    )
     op.create_table(
         "desk_erasures",
         sa.Column("day", sa.Date(), nullable=False),

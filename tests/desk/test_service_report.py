@@ -174,3 +174,22 @@ async def test_retention_deletes_old_conversations_and_orphan_topics(database: D
     report = await build_report(database.sessionmaker, days=60, hours=SupportHours.parse(""),
                                 now=clock.now)  # fmt: skip
     assert (report.conversations, report.deleted) == (1, 1)
+
+
+async def test_a_question_answered_again_counts_once(database: Database) -> None:
+    """/retry or a restart answers a stored question again: its turn is replaced, so the
+    report's gaps and the not-found streak count it once."""
+    clock = Clock()
+    desk = service(database, clock)
+    anna = Requester(31, "Anna")
+    parcel = "where is my parcel?"
+    first = await desk.note_turn(anna, parcel, not_found=True, question_message_id=7)
+    again = await desk.note_turn(anna, parcel, not_found=True, question_message_id=7)
+    assert again.turn_id == first.turn_id
+    assert not again.hand_over, "one question answered twice is not two misses in a row"
+    other = await desk.note_turn(anna, "and the refund?", not_found=True, question_message_id=9)
+    assert other.hand_over
+    report = await build_report(
+        database.sessionmaker, days=1, hours=SupportHours.parse(""), now=clock.now
+    )
+    assert sum(count for _, count in report.gaps) == 2

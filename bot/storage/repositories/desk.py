@@ -216,6 +216,7 @@ class DeskRepository:
         sources: Sequence[str],
         answer_message_id: int | None,
         now: dt.datetime,
+        question_message_id: int | None = None,
     ) -> DeskTurn:
         turn = DeskTurn(
             case_id=case.id,
@@ -223,11 +224,19 @@ class DeskRepository:
             not_found=not_found,
             sources=list(sources),
             answer_message_id=answer_message_id,
+            question_message_id=question_message_id,
             created_at=now,
         )
         self.session.add(turn)
         await self.session.flush()
         return turn
+
+    async def turn_for_question(self, case_id: int, question_message_id: int) -> DeskTurn | None:
+        return await self.session.scalar(
+            select(DeskTurn).where(
+                DeskTurn.case_id == case_id, DeskTurn.question_message_id == question_message_id
+            )
+        )
 
     async def get_turn(self, turn_id: int) -> DeskTurn | None:
         return await self.session.get(DeskTurn, turn_id)

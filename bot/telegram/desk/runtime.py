@@ -366,10 +366,11 @@ class SupportDesk:
         question = await self.service.question_of(result.user_message_id)
         if is_thanks(question):
             await self.service.note_thanks(who)
-        sources = [str(s) for s in getattr(result, "sources", ()) or ()]
+        sources = [source.title or source.path for source in result.sources]
         note = await self.service.note_turn(
             who, question, not_found=result.not_found, sources=sources,
             answer_message_id=ids[-1] if ids else None,
+            question_message_id=result.user_message_id or None,
         )  # fmt: skip
         t = Translator.for_code(who.language)
         markup = self.answer_markup(turn_id=note.turn_id, not_found=result.not_found, t=t)
