@@ -115,3 +115,34 @@ async def test_knowledge_base_answers_cite_abstain_follow_edits_and_survive_a_re
     rows = e2e.db.query("SELECT covered, sources FROM kb_answers ORDER BY message_id")
     assert [row["covered"] for row in rows] == [1, 1, 1, 0, 1, 1]
     assert e2e.db.check_consistency() == []
+
+
+async def test_two_not_found_answers_hand_the_user_to_a_person(tmp_path: Path) -> None:
+    """The knowledge base and the support desk together: in strict mode two questions in a
+    row that the documents do not cover ("not found", no model call for the answers) open
+    the user's topic in the support chat, with the reason on the card."""
+    support = -1009876543210
+    env = {
+        "KB_PATH": str(FIXTURE_KB), "KB_MODE": "strict", "KB_MIN_SCORE": str(FIXTURE_MIN_SCORE),
+        "EMBEDDING_RPS": "200", "SUPPORT_CHAT_ID": str(support),
+    }  # fmt: skip
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    async with E2E(workdir, extra_env=env) as e2e:
+        e2e.tg.add_forum(support, "Support")
+        await e2e.start_bot()
+        await synced_runs(e2e, 1)
+        first = await ask(e2e, "What is the capital of Australia?")
+        assert first.text.startswith(NOT_FOUND)
+        assert not e2e.tg.topics.get(support), "one miss is not a reason to hand over"
+        second = await ask(e2e, "Can you recommend a good recipe for lasagne?")
+        assert second.text.startswith(NOT_FOUND)
+        assert completions(e2e) == 0, "strict mode answers 'not found' without the model"
+        topics = await e2e.wait_for(lambda: list(e2e.tg.topics.get(support, {}).values()), 30)
+        [topic] = topics
+        [card] = await e2e.wait_for(
+            lambda: e2e.tg.topic_messages(support, topic.thread_id), 30
+        )
+        assert card.text is not None
+        assert "two answers in a row not found in the knowledge base" in card.text
+        assert "capital of Australia" in card.text  # the last messages are on the card
