@@ -34,6 +34,7 @@ def setup(
     session = RecordingSession(sim)
     options: dict[str, Any] = {
         "private_interval": 1.05 * scale,
+        "draft_interval": 1.0 * scale,
         "group_interval": 3.4 * scale,
         "global_rate": 30 / scale,
         "typing_interval": 4.5 * scale,
@@ -65,6 +66,7 @@ async def feed(handle: Any, chunks: list[str], pause: float = 0.005) -> str:
 async def test_private_chat_streams_drafts_and_ends_with_one_message() -> None:
     outbox, session, sim = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True, reply_to=55)
+    await asyncio.sleep(0.01)  # the model's first token comes later: "Thinking…" first
     final = await feed(handle, [f"word{i} **bold{i}** " for i in range(40)])
     ids = await handle.finish(final)
     calls = chat_requests(session, PRIVATE)

@@ -3,7 +3,13 @@
 Pacing (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
 about one message per second per private chat, 20 per minute per group (one every 3 s; edits
 count the same), 30 per second per bot. A 429's retry_after pauses the whole chat, as every
-request inside the penalty window extends it.
+request inside the penalty window extends it. Drafts (``sendMessageDraft``) spend budgets of
+their own: per chat, and a bot-wide rate that a draft 429 lowers (budget.py); a draft 429
+pauses only that chat's drafts, never its final message.
+
+Bot-wide, every call waits for its slot by priority (budget.py): finals first, then an
+answer's first visible frame, then later frames. A frame is built only once its slot is
+granted, from the newest text, so frames that waited are coalesced (latest wins).
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods import SendChatAction, TelegramMethod
 
 from bot.telegram.outbox.botapi import ApiCall, BotApi
+from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget, LocalBudget
 from bot.telegram.outbox.errors import Failure, OutboxClosedError, classify
 from bot.telegram.outbox.jobs import CallJob, Job
-from bot.telegram.outbox.lane import Lane, Pacer
+from bot.telegram.outbox.lane import Budget, Lane
 from bot.telegram.outbox.stream import StreamHandle
 from bot.telegram.render import TELEGRAM_TEXT_LIMIT, RenderedText
 
@@ -39,7 +46,12 @@ class Outbox:
     stay a little under Telegram's ~1/s per private chat and 20/min per group, so a late
     wake-up or network jitter cannot tip a chat over); stream frames leave ``frame_reserve``
     calls in the bucket, so an answer's final message goes out at once;
-    ``global_rate``: calls per second for the whole bot; ``typing_interval``: how often
+    ``global_rate``: messages and edits per second for the whole bot (``message_budget``
+    replaces the in-process budget, e.g. with one shared by replicas);
+    ``draft_interval`` / ``draft_burst``: seconds per draft in one chat after a burst;
+    ``draft_rate``: the bot-wide ceiling of drafts per second, lowered by a draft 429 (halved,
+    down to ``draft_rate_floor``) and climbing back over ``draft_recovery`` seconds
+    (``draft_budget`` replaces it); ``typing_interval``: how often
     "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
     re-send an unchanged draft this often (drafts vanish after 30 s); ``retry_after_scale``:
     seconds per unit of ``retry_after`` (1.0; tests shrink it); ``max_attempts`` / ``backoff``:
@@ -58,6 +70,13 @@ class Outbox:
         group_burst: float = 2.0,
         frame_reserve: float = 1.0,
         global_rate: float = 30.0,
+        draft_interval: float = 1.0,
+        draft_burst: float = 2.0,
+        draft_rate: float = 200.0,
+        draft_rate_floor: float = 5.0,
+        draft_recovery: float = 60.0,
+        message_budget: BotBudget | None = None,
+        draft_budget: BotBudget | None = None,
         typing_interval: float = 4.5,
         draft_keepalive: float = 20.0,
         retry_after_scale: float = 1.0,
@@ -82,7 +101,12 @@ class Outbox:
         self.text_limit = text_limit
         self.abandon_after = abandon_after
         self.clock = clock
-        self._pacer = Pacer(global_rate, clock)
+        self.draft_interval = draft_interval
+        self.draft_burst = draft_burst
+        self._messages = message_budget or LocalBudget(global_rate, clock=clock)
+        self._drafts = draft_budget or AdaptiveBudget(
+            draft_rate, floor=draft_rate_floor, recovery=draft_recovery, clock=clock
+        )
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()
         self._draft_ids = itertools.count(random.randint(1, 2**30))
@@ -200,7 +224,8 @@ class Outbox:
         if lane is None:
             if len(self._lanes) > 1024:
                 self._prune()
-            lane = Lane(chat_id, burst, period, self.frame_reserve, now)
+            drafts = Budget(self.draft_burst, self.draft_interval, now)
+            lane = Lane(chat_id, burst, period, self.frame_reserve, now, drafts)
             self._lanes[chat_id] = lane
         elif chat_type is not None and lane.budget.period != period:
             lane.budget.reshape(burst, period, now)
@@ -209,7 +234,12 @@ class Outbox:
     def _prune(self) -> None:
         now = self.clock()
         for chat_id, lane in list(self._lanes.items()):
-            if lane.idle and lane.paused_until < now and lane.budget.full(now):
+            if (
+                lane.idle
+                and max(lane.paused_until, lane.draft_paused_until) < now
+                and lane.budget.full(now)
+                and lane.drafts.full(now)
+            ):
                 del self._lanes[chat_id]
 
     def _enqueue(self, lane: Lane, job: Job) -> None:
@@ -250,9 +280,21 @@ class Outbox:
                         await asyncio.sleep(0.05)
                     continue
                 idle_calls = 0
-                await self._pacer.acquire()
+                budget = self._drafts if call.is_draft else self._messages
+                grant = budget.reserve(call.priority)
+                if grant is not None:
+                    if not await lane.wait_grant(grant):
+                        continue  # new work (a final) came first: look again
+                    # The slot came later: build the call again from the newest text.
+                    slots = lane.slots(self.clock())
+                    job, at = lane.pick(slots)
+                    retry = job.next_call(slots) if job is not None and at <= slots.now else None
+                    if job is None or retry is None or retry.is_draft != call.is_draft:
+                        budget.refund()
+                        continue
+                    call = retry
                 if call.heavy:  # measured from the moment the call goes out
-                    lane.budget.spend(self.clock())
+                    (lane.drafts if call.is_draft else lane.budget).spend(self.clock())
                 await self._send(lane, job, call)
         finally:
             lane.task = None
@@ -263,8 +305,15 @@ class Outbox:
             result = await (self._api(method) if isinstance(method, ApiCall) else self.bot(method))
         except TelegramRetryAfter as exc:
             delay = exc.retry_after * self.retry_after_scale
-            logger.warning("429 in chat %s: pausing it %.2fs", lane.chat_id, delay)
-            lane.paused_until = max(lane.paused_until, self.clock() + delay)
+            if call.is_draft:  # never holds back the chat's final message
+                chat = lane.chat_id
+                logger.warning("429 on a draft in chat %s: its drafts wait %.2fs", chat, delay)
+                lane.draft_paused_until = max(lane.draft_paused_until, self.clock() + delay)
+                self._drafts.flooded(delay)
+            else:
+                logger.warning("429 in chat %s: pausing it %.2fs", lane.chat_id, delay)
+                lane.paused_until = max(lane.paused_until, self.clock() + delay)
+                self._messages.flooded(delay)
         except TelegramAPIError as exc:
             failure = classify(exc)
             if failure is Failure.NOT_MODIFIED:
