@@ -116,6 +116,7 @@ async def core(settings: Settings, system_prompt: str) -> AsyncIterator[Core]:
 async def run_bot(settings: Settings, system_prompt: str) -> None:
     from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
+    from bot.telegram.outbox import Outbox
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
     async with core(settings, system_prompt) as c:
@@ -137,6 +138,14 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             allowed_chats=settings.allowed_chat_ids,
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
+            outbox=Outbox(
+                bot,
+                global_burst=settings.telegram_message_burst,
+                draft_interval=settings.telegram_draft_interval,
+                draft_rate=settings.telegram_draft_rate,
+                draft_rate_floor=settings.telegram_draft_rate_floor,
+                draft_recovery=settings.telegram_draft_recovery,
+            ),
         )
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from

@@ -46,7 +46,8 @@ class Outbox:
     stay a little under Telegram's ~1/s per private chat and 20/min per group, so a late
     wake-up or network jitter cannot tip a chat over); stream frames leave ``frame_reserve``
     calls in the bucket, so an answer's final message goes out at once;
-    ``global_rate``: messages and edits per second for the whole bot (``message_budget``
+    ``global_rate`` / ``global_burst``: messages and edits per second for the whole bot,
+    after a burst (python-telegram-bot's AIORateLimiter allows a burst of 30; ``message_budget``
     replaces the in-process budget, e.g. with one shared by replicas);
     ``draft_interval`` / ``draft_burst``: seconds per draft in one chat after a burst;
     ``draft_rate``: the bot-wide ceiling of drafts per second, lowered by a draft 429 (halved,
@@ -70,6 +71,7 @@ class Outbox:
         group_burst: float = 2.0,
         frame_reserve: float = 1.0,
         global_rate: float = 30.0,
+        global_burst: float = 10.0,
         draft_interval: float = 1.0,
         draft_burst: float = 2.0,
         draft_rate: float = 200.0,
@@ -103,7 +105,9 @@ class Outbox:
         self.clock = clock
         self.draft_interval = draft_interval
         self.draft_burst = draft_burst
-        self._messages = message_budget or LocalBudget(global_rate, clock=clock)
+        self._messages = message_budget or LocalBudget(
+            global_rate, burst=global_burst, clock=clock
+        )
         self._drafts = draft_budget or AdaptiveBudget(
             draft_rate, floor=draft_rate_floor, recovery=draft_recovery, clock=clock
         )
