@@ -24,7 +24,7 @@ from bot.foundation_models.auth import Auth
 from bot.foundation_models.error_mapping import is_refusal
 from bot.foundation_models.errors import BadRequestError, ImageRefusedError
 from bot.foundation_models.limits import GenerationLimiter
-from bot.foundation_models.net import http_client
+from bot.foundation_models.net import http_client, pool_limits
 from bot.foundation_models.operations import (
     jpeg_of,
     operation_of,
@@ -80,7 +80,7 @@ class FoundationModelsClient:
             timeout=httpx.Timeout(
                 connect=self.timeouts.connect, read=None, write=self.timeouts.write, pool=None
             ),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=pool_limits(max_concurrent_generations),
         )
         self._transport = Transport(
             self._http, auth, folder_id=folder_id, data_logging=data_logging,

@@ -35,7 +35,7 @@ def setup(
     options: dict[str, Any] = {
         "private_interval": 1.05 * scale,
         "draft_interval": 1.0 * scale,
-        "group_interval": 3.4 * scale,
+        "group_interval": 3.6 * scale,
         "global_rate": 30 / scale,
         "typing_interval": 4.5 * scale,
         "draft_keepalive": 20 * scale,

@@ -44,8 +44,10 @@ class Outbox:
     ``private_interval`` / ``group_interval``: seconds per message, edit or draft in one chat,
     after a burst of ``private_burst`` / ``group_burst`` (a token bucket per chat; the defaults
     stay a little under Telegram's ~1/s per private chat and 20/min per group, so a late
-    wake-up or network jitter cannot tip a chat over); stream frames leave ``frame_reserve``
-    calls in the bucket, so an answer's final message goes out at once;
+    wake-up or network jitter cannot tip a chat over; a group's 3 + 60/3.6 stays within 20 in
+    any minute); stream frames leave ``frame_reserve`` (groups: ``group_frame_reserve``)
+    calls in the bucket, so an answer's final message goes out at once (and in a group, where
+    a budget refills in minutes, the first frame of the next answer as well);
     ``global_rate`` / ``global_burst``: messages and edits per second for the whole bot,
     after a burst (python-telegram-bot's AIORateLimiter allows a burst of 30; ``message_budget``
     replaces the in-process budget, e.g. with one shared by replicas);
@@ -66,10 +68,11 @@ class Outbox:
         bot: Bot,
         *,
         private_interval: float = 1.05,
-        group_interval: float = 3.4,
+        group_interval: float = 3.6,
         private_burst: float = 3.0,
-        group_burst: float = 2.0,
+        group_burst: float = 3.0,
         frame_reserve: float = 1.0,
+        group_frame_reserve: float = 2.0,
         global_rate: float = 30.0,
         global_burst: float = 10.0,
         draft_interval: float = 1.0,
@@ -94,6 +97,7 @@ class Outbox:
         self.private_burst = private_burst
         self.group_burst = group_burst
         self.frame_reserve = frame_reserve
+        self.group_frame_reserve = group_frame_reserve
         self.group_interval = group_interval
         self.typing_interval = typing_interval
         self.draft_keepalive = draft_keepalive
@@ -108,8 +112,14 @@ class Outbox:
         self._messages = message_budget or LocalBudget(
             global_rate, burst=global_burst, clock=clock
         )
+        # A tenth of a second of drafts may go at once: with a burst of one, every late timer
+        # (a busy loop) would lose slots, and 200 chats need every slot they can get.
         self._drafts = draft_budget or AdaptiveBudget(
-            draft_rate, floor=draft_rate_floor, recovery=draft_recovery, clock=clock
+            draft_rate,
+            floor=draft_rate_floor,
+            recovery=draft_recovery,
+            burst=max(1.0, draft_rate / 10),
+            clock=clock,
         )
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()
@@ -221,18 +231,21 @@ class Outbox:
         private = chat_type == "private" if chat_type is not None else chat_id > 0
         if private:
             burst, period = self.private_burst, self.private_interval
+            reserve = self.frame_reserve
         else:
             burst, period = self.group_burst, self.group_interval
+            reserve = self.group_frame_reserve
         lane = self._lanes.get(chat_id)
         now = self.clock()
         if lane is None:
             if len(self._lanes) > 1024:
                 self._prune()
             drafts = Budget(self.draft_burst, self.draft_interval, now)
-            lane = Lane(chat_id, burst, period, self.frame_reserve, now, drafts)
+            lane = Lane(chat_id, burst, period, reserve, now, drafts)
             self._lanes[chat_id] = lane
         elif chat_type is not None and lane.budget.period != period:
             lane.budget.reshape(burst, period, now)
+            lane.reserve = reserve
         return lane
 
     def _prune(self) -> None:
