@@ -37,6 +37,7 @@ def setup(
         "draft_interval": 1.0 * scale,
         "group_interval": 3.6 * scale,
         "global_rate": 30 / scale,
+        "global_burst": 1,  # the simulator counts 30 in any (scaled) second, burst or not
         "typing_interval": 4.5 * scale,
         "draft_keepalive": 20 * scale,
         "retry_after_scale": scale,

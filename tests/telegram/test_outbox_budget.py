@@ -49,7 +49,8 @@ async def test_cancelled_waiter_gives_its_place_and_refund_gives_the_slot_back()
     assert budget.reserve(Priority.FINAL) is None
     frame = budget.reserve(Priority.FRAME)
     final = budget.reserve(Priority.FINAL)
-    assert frame is not None and final is not None
+    assert frame is not None
+    assert final is not None
     frame.cancel()
     started = time.monotonic()
     await final
@@ -105,7 +106,7 @@ async def test_a_429_slows_the_drafts_that_wait() -> None:
 async def test_finals_go_first_when_the_bot_wide_budget_is_short() -> None:
     """Chats that stream by edits, the bot-wide budget at 20 calls a second: the first frames
     of 30 streams queue for it (1.5 s), and a final that comes meanwhile goes before them."""
-    outbox, session, sim = setup(global_rate=20, global_burst=1)
+    outbox, _, sim = setup(global_rate=20, global_burst=1)
     chats = [PRIVATE + i for i in range(30)]
     handles = [outbox.stream(chat, "private", draft=False) for chat in chats]
     for i, handle in enumerate(handles):
@@ -135,7 +136,8 @@ async def test_first_frames_go_before_later_frames() -> None:
     new = outbox.stream(PRIVATE + 100, "private", draft=False)
     new.update("a new answer")
     asked = time.monotonic()
-    while not [r for r in session.requests if r.method.chat_id == PRIVATE + 100]:
+    sent = session.requests
+    while not [r for r in sent if r.method.chat_id == PRIVATE + 100]:  # noqa: ASYNC110
         await asyncio.sleep(0.005)
     assert time.monotonic() - asked < 0.3  # ahead of the queued later frames (1.5 s)
     for handle in [*old, new]:
@@ -176,7 +178,8 @@ async def test_draft_429_pauses_drafts_only_and_never_delays_the_final() -> None
     final = session.requests[-1]
     assert isinstance(final.method, SendMessage)
     assert final.at - flood_at < 0.3  # not the 1 s the drafts wait
-    assert ids and sim.visible(PRIVATE) == expected("the answer, final")
+    assert ids
+    assert sim.visible(PRIVATE) == expected("the answer, final")
     assert outbox._drafts.rate(time.monotonic()) < 200.0  # lowered for the whole bot
     await outbox.aclose()
 
@@ -191,7 +194,7 @@ async def test_group_keeps_its_budget_for_the_next_answers_first_frame() -> None
     second = outbox.stream(GROUP, "supergroup", draft=False)
     asked = time.monotonic()
     second.update("second answer starts")
-    while len(session.calls(SendMessage)) < 2:
+    while len(session.calls(SendMessage)) < 2:  # noqa: ASYNC110 - what the simulator records
         await asyncio.sleep(0.005)
     assert time.monotonic() - asked < 0.5 * SCALE  # not a group interval (3.6 s scaled)
     await second.finish("second answer")
