@@ -77,7 +77,10 @@ async def test_draft_rate_falls_on_429_holds_then_recovers_slowly() -> None:
     assert budget.rate(clock.now) == 100.0
     budget.flooded(retry_after=10.0)
     assert budget.rate(clock.now) == 50.0
-    budget.flooded(retry_after=10.0)  # a second 429 in a row halves it again
+    budget.flooded(retry_after=10.0)  # a call that was already in flight: no lower
+    assert budget.rate(clock.now) == 50.0
+    clock.now += 1.0
+    budget.flooded(retry_after=10.0)  # a 429 a second later halves it again
     assert budget.rate(clock.now) == 25.0
     clock.now += 10.0  # held for the retry_after ...
     assert budget.rate(clock.now) == 25.0
@@ -88,6 +91,7 @@ async def test_draft_rate_falls_on_429_holds_then_recovers_slowly() -> None:
     clock.now += 1.0
     assert budget.rate(clock.now) == 100.0
     for _ in range(10):  # never below the floor
+        clock.now += 1.0
         budget.flooded(retry_after=1.0)
     assert budget.rate(clock.now) == 5.0
 

@@ -129,7 +129,8 @@ class AdaptiveBudget(LocalBudget):
     Starts at ``rate`` (the ceiling). A 429 multiplies the current rate by ``decrease`` (not
     below ``floor``) and holds it there for the ``retry_after``; then it climbs back linearly,
     reaching the ceiling ``recovery`` seconds after a fall from the floor, as long as no other
-    429 comes.
+    429 comes. The 429s of calls already in flight when the first one came (within
+    ``settle`` seconds of a fall) extend the hold but do not lower the rate again.
     """
 
     def __init__(
@@ -139,6 +140,7 @@ class AdaptiveBudget(LocalBudget):
         floor: float,
         recovery: float,
         decrease: float = 0.5,
+        settle: float = 1.0,
         name: str = "draft",
         burst: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -147,11 +149,14 @@ class AdaptiveBudget(LocalBudget):
         self.ceiling = rate
         self.floor = min(floor, rate)
         self.decrease = decrease
+        self.settle = settle
         self.name = name
         self._climb = (rate - self.floor) / recovery if recovery > 0 else float("inf")
         self._low = rate  # the rate right after the last 429 ...
         self._hold_until = 0.0  # ... kept until then, then climbing
         self._lowered = False
+        self._fell_at = -float("inf")
+        self._recovered: asyncio.TimerHandle | None = None
 
     def rate(self, now: float) -> float:
         if not self._lowered:
@@ -167,9 +172,21 @@ class AdaptiveBudget(LocalBudget):
         now = self._clock()
         self._refill()
         before = self.rate(now)
-        self._low = max(self.floor, before * self.decrease)
+        if now - self._fell_at >= self.settle:
+            self._low = max(self.floor, before * self.decrease)
+            self._fell_at = now
+        else:  # answered to calls made before the fall: wait longer, no lower
+            self._low = min(self._low, before)
         self._hold_until = max(self._hold_until, now + retry_after)
         self._lowered = True
+        # Say when the ceiling is reached even if no call asks for the rate then.
+        if self._recovered is not None:
+            self._recovered.cancel()
+        climb = (self.ceiling - self._low) / self._climb if self._climb > 0 else 0.0
+        full_at = self._hold_until + climb
+        self._recovered = asyncio.get_running_loop().call_later(
+            max(0.0, full_at - now) + 0.01, self._check_recovered
+        )
         self._tokens = min(self._tokens, 0.0)  # nothing more goes out at once
         if self._timer is not None:  # the next grant follows the new rate
             self._timer.cancel()
@@ -179,3 +196,7 @@ class AdaptiveBudget(LocalBudget):
             "429 on a %s: bot-wide %s rate %.1f -> %.1f/s for %.1f s, then recovering",
             self.name, self.name, before, self._low, retry_after,
         )  # fmt: skip
+
+    def _check_recovered(self) -> None:
+        self._recovered = None
+        self.rate(self._clock())  # logs the recovery when it is complete
