@@ -56,6 +56,20 @@ from tests.e2e.processes import (  # noqa: E402
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+class PlainBotProcess(BotProcess):
+    """bench/plain_bot.py (a plain aiogram + httpx bot) in the place of ``python -m bot run``."""
+
+    async def start(self) -> None:
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            self.started_at = time.time()
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, str(ROOT / "bench" / "plain_bot.py"),
+                cwd=self.workdir, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=log, stderr=log,
+            )  # fmt: skip
+
+
 def cpu_times(pid: int) -> tuple[float, float]:
     """(user, system) CPU seconds of the process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -132,7 +146,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             **dict(item.split("=", 1) for item in args.bot_env),
         },
     )
-    bot = BotProcess(env, workdir, workdir / "bot.log")
+    bot = (PlainBotProcess if args.plain else BotProcess)(env, workdir, workdir / "bot.log")
     try:
         async with aiohttp.ClientSession() as session:
             await bot.start()
@@ -262,6 +276,11 @@ def main() -> None:
         default=[],
         metavar="NAME=VALUE",
         help="a setting for the bot process, e.g. TELEGRAM_MESSAGE_BURST=30 (repeatable)",
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="run bench/plain_bot.py (plain aiogram + httpx) instead of fmbot: the yardstick",
     )
     parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")
     parser.add_argument("--profile", default=None, help="py-spy raw output prefix")
