@@ -191,7 +191,9 @@ async def test_send_text_and_paced_calls() -> None:
     gaps = [b - a for a, b in itertools.pairwise(heavy)]
     # a group's bucket holds three calls; after that burst, one call per group interval
     assert max(gaps[:2]) < 3.6 * SCALE * 0.5
-    assert min(gaps[2:]) >= 3.6 * SCALE * 0.95
+    # (measured where calls arrive: a call that arrives late by a loaded loop's lag shortens
+    # the gap after it, though the chat's budget spaced them right)
+    assert min(gaps[2:]) >= 3.6 * SCALE * 0.85
     assert sim.violations == []
 
 
