@@ -41,7 +41,7 @@ T = TypeVar("T")
 class Outbox:
     """Every Bot API call for streamed answers goes through here (see module docstring).
 
-    ``private_interval`` / ``group_interval``: seconds per message, edit or draft in one chat,
+    ``private_interval`` / ``group_interval``: seconds per message or edit in one chat,
     after a burst of ``private_burst`` / ``group_burst`` (a token bucket per chat; the defaults
     stay a little under Telegram's ~1/s per private chat and 20/min per group, so a late
     wake-up or network jitter cannot tip a chat over; a group's 3 + 60/3.6 stays within 20 in
