@@ -75,7 +75,7 @@ class Settings(BaseSettings):
 
     # --- Outbound pacing (bot/telegram/outbox) --------------------------------------------------
     # Messages and edits may go this many at once bot-wide, then 30 per second.
-    telegram_message_burst: float = Field(default=10.0, ge=1.0, le=30.0)
+    telegram_message_burst: float = Field(default=5.0, ge=1.0, le=30.0)
     # Drafts: seconds between two drafts in one chat; bot-wide drafts per second (the ceiling a
     # draft 429 lowers, halving down to the floor), and seconds to climb back to the ceiling.
     telegram_draft_interval: float = Field(default=1.0, ge=0.2)

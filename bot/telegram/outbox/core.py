@@ -74,7 +74,7 @@ class Outbox:
         frame_reserve: float = 1.0,
         group_frame_reserve: float = 2.0,
         global_rate: float = 30.0,
-        global_burst: float = 10.0,
+        global_burst: float = 5.0,
         draft_interval: float = 1.0,
         draft_burst: float = 2.0,
         draft_rate: float = 200.0,
