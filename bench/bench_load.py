@@ -1,6 +1,8 @@
 """Load benchmark: the bot as a process against the fake Telegram and Foundation Models servers.
 
     .venv/bin/python bench/bench_load.py [--users 50,500] [--generations 20] [--load 0.85]
+    .venv/bin/python bench/bench_load.py --users 200 --groups 10 --images 0 --turns 2 \
+        --generations chats --ramp 10      # every chat streaming at once (issue 15)
 
 Each sweep point starts its own processes on 127.0.0.1: the fake Bot API
 (`tests.fakes.telegram_server`, Telegram's flood limits enforced), the fake Foundation Models
@@ -10,7 +12,11 @@ directory, YANDEX_MAX_CONCURRENT_GENERATIONS equal to the fake's quota). Then N 
 (plus N/25 groups and N/10 image requests, i.e. 20 and 50 at 500 users) write 3 turns each;
 they arrive over a ramp chosen so that the offered load is `--load` of what the generation
 quota can serve (a larger load only lengthens the queue before the model, which is shown but
-is not part of the delays). Times come from the fakes (`time.time()` on one machine): the model's
+is not part of the delays). With `--generations chats` the fake model (and the bot's limit) allow
+as many concurrent generations as there are chats, and `--ramp S` starts every user within S
+seconds (instead of the ramp that `--load` implies): every answer streams at once, which is
+what the bot-wide Telegram budgets are measured at. Times come from the fakes (`time.time()`
+on one machine): the model's
 first/last chunk per request and what each chat saw per turn. Bot CPU is utime+stime from
 /proc/<pid>/stat over the driving phase, divided by the answered text turns; peak RSS is
 VmHWM; the database size counts the WAL.
@@ -48,6 +54,20 @@ from tests.e2e.processes import (  # noqa: E402
 )
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class PlainBotProcess(BotProcess):
+    """bench/plain_bot.py (a plain aiogram + httpx bot) in the place of ``python -m bot run``."""
+
+    async def start(self) -> None:
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            self.started_at = time.time()
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, str(ROOT / "bench" / "plain_bot.py"),
+                cwd=self.workdir, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=log, stderr=log,
+            )  # fmt: skip
 
 
 def cpu_times(pid: int) -> tuple[float, float]:
@@ -98,9 +118,12 @@ async def start_profiler(
 async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunFigures:
     groups = args.groups if args.groups is not None else round(users / 25)
     images = args.images if args.images is not None else round(users / 10)
+    generations = users + groups if args.generations == "chats" else int(args.generations)
     turn_time = args.first_delay + args.words / args.rate
     total_turns = (users + groups) * args.turns
-    ramp = total_turns * turn_time / (args.generations * args.load)
+    ramp = total_turns * turn_time / (generations * args.load)
+    if args.ramp is not None:
+        ramp = args.ramp
     plan = Plan(users, groups, args.turns, images, ramp, words=args.words)
     figures = RunFigures(users, groups)
     db_path = workdir / "bot.db"
@@ -109,7 +132,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
         "bench.load_fm",
         *("--port", "0", "--api-key", FM_API_KEY, "--folder", FM_FOLDER),
         *("--words", str(args.words), "--rate", str(args.rate)),
-        *("--first-delay", str(args.first_delay), "--quota", str(args.generations)),
+        *("--first-delay", str(args.first_delay), "--quota", str(generations)),
     )
     env = bot_env(
         telegram_url=tg.url,
@@ -117,12 +140,13 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
         database_url=f"sqlite+aiosqlite:///{db_path}",
         extra={
             "LOG_LEVEL": args.log_level,
-            "YANDEX_MAX_CONCURRENT_GENERATIONS": str(args.generations),
+            "YANDEX_MAX_CONCURRENT_GENERATIONS": str(generations),
             "DAILY_IMAGE_LIMIT": "0",
             **({"PYTHONPATH": args.bot_path} if args.bot_path else {}),
+            **dict(item.split("=", 1) for item in args.bot_env),
         },
     )
-    bot = BotProcess(env, workdir, workdir / "bot.log")
+    bot = (PlainBotProcess if args.plain else BotProcess)(env, workdir, workdir / "bot.log")
     try:
         async with aiohttp.ClientSession() as session:
             await bot.start()
@@ -213,7 +237,9 @@ async def main_async(args: argparse.Namespace) -> None:
     print(
         f"bench_load: {args.turns} turns/user, answers of {args.words} tokens at "
         f"{args.rate:.0f} tokens/s after {1000 * args.first_delay:.0f} ms, "
-        f"{args.generations} concurrent generations, offered load {args.load:.2f}"
+        f"{args.generations} concurrent generations, "
+        + (f"users start within {args.ramp:g} s" if args.ramp is not None else "")
+        + (f"offered load {args.load:.2f}" if args.ramp is None else "")
     )
     print(table(runs))
 
@@ -229,13 +255,32 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=300, help="answer length in tokens")
     parser.add_argument("--rate", type=float, default=40.0, help="tokens per second")
     parser.add_argument("--first-delay", type=float, default=0.3)
-    parser.add_argument("--generations", type=int, default=20, help="Yandex quota = bot limit")
+    parser.add_argument(
+        "--generations",
+        default="20",
+        help="Yandex quota = bot limit; 'chats': as many as there are chats (users + groups)",
+    )
     parser.add_argument("--load", type=float, default=0.85, help="offered / servable turn rate")
+    parser.add_argument(
+        "--ramp", type=float, default=None, help="start every user within this many seconds"
+    )
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument(
         "--bot-path",
         default=None,
         help="run the bot from this directory's bot/ (a snapshot, to compare two versions)",
+    )
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the bot process, e.g. TELEGRAM_MESSAGE_BURST=30 (repeatable)",
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="run bench/plain_bot.py (plain aiogram + httpx) instead of fmbot: the yardstick",
     )
     parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")
     parser.add_argument("--profile", default=None, help="py-spy raw output prefix")

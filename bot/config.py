@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_listen: str = "0.0.0.0:8080"
 
+    # --- Outbound pacing (bot/telegram/outbox) --------------------------------------------------
+    # Messages and edits may go this many at once bot-wide, then 30 per second.
+    telegram_message_burst: float = Field(default=5.0, ge=1.0, le=30.0)
+    # Drafts: seconds between two drafts in one chat; bot-wide drafts per second (the ceiling a
+    # draft 429 lowers, halving down to the floor), and seconds to climb back to the ceiling.
+    telegram_draft_interval: float = Field(default=1.0, ge=0.2)
+    telegram_draft_rate: float = Field(default=200.0, gt=0)
+    telegram_draft_rate_floor: float = Field(default=5.0, gt=0)
+    telegram_draft_recovery: float = Field(default=60.0, ge=0)
+
     # --- Behaviour -----------------------------------------------------------------------------
     system_prompt: str = ""
     system_prompt_file: Path | None = None

@@ -237,11 +237,19 @@ def support_hours(settings: Settings) -> SupportHours:
 
 
 def build_desk(settings: Settings, c: Core, bot: Bot) -> tuple[Outbox, SupportDesk | None]:
-    """The outbound scheduler, and the support desk when SUPPORT_CHAT_ID is set (issue 17)."""
+    """The outbound scheduler (its pacing from TELEGRAM_*), and the support desk when
+    SUPPORT_CHAT_ID is set."""
     from bot.telegram.desk import DeskOptions, SupportDesk
     from bot.telegram.outbox import Outbox
 
-    outbox = Outbox(bot)
+    outbox = Outbox(
+        bot,
+        global_burst=settings.telegram_message_burst,
+        draft_interval=settings.telegram_draft_interval,
+        draft_rate=settings.telegram_draft_rate,
+        draft_rate_floor=settings.telegram_draft_rate_floor,
+        draft_recovery=settings.telegram_draft_recovery,
+    )
     if not settings.support_chat_id:
         return outbox, None
     options = DeskOptions(

@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_IAM_URL = "https://iam.api.cloud.yandex.net"
 DEFAULT_METADATA_URL = "http://169.254.169.254"
+# The JWT's `aud` is always the public token endpoint, whatever address IAM is reached at (a
+# proxy, a private endpoint): the endpoint checks the audience, not the URL it was called by
+# (https://yandex.cloud/en/docs/iam/operations/iam-token/create-for-sa#jwt-create).
+IAM_TOKEN_AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
 _MAX_TOKEN_AGE = 3600.0  # refresh at least hourly (IAM docs)
 _REFRESH_MARGIN = 300.0
 _TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -199,7 +203,7 @@ class ServiceAccountKeyAuth(_RefreshingAuth):
         now = int(time.time())
         payload = {
             "iss": self.service_account_id,
-            "aud": self._url,
+            "aud": IAM_TOKEN_AUDIENCE,
             "iat": now,
             "exp": now + int(self._jwt_lifetime),
         }

@@ -28,7 +28,7 @@ from bot.foundation_models.errors import (
     ImageRefusedError,
 )
 from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
-from bot.foundation_models.net import http_client
+from bot.foundation_models.net import http_client, pool_limits
 from bot.foundation_models.observer import NullObserver, Observer, model_label
 from bot.foundation_models.operations import (
     jpeg_of,
@@ -88,7 +88,7 @@ class FoundationModelsClient:
             timeout=httpx.Timeout(
                 connect=self.timeouts.connect, read=None, write=self.timeouts.write, pool=None
             ),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=pool_limits(max_concurrent_generations),
         )
         self._transport = Transport(
             self._http, auth, folder_id=folder_id, data_logging=data_logging,

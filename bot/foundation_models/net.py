@@ -253,3 +253,14 @@ def http_client(
         network_backend=AsyncioBackend(),
     )
     return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+
+
+def pool_limits(max_concurrent_generations: int) -> httpx.Limits:
+    """Connections for every generation the limiter lets through at once, plus room for the
+    calls made beside them (tokenizer, embeddings, operations, IAM); as many kept alive, so a
+    busy bot does not open a new connection per answer. With a fixed 100, a raised quota
+    (210 chats streaming) queued generations for seconds waiting for a connection."""
+    return httpx.Limits(
+        max_connections=max(100, max_concurrent_generations + 20),
+        max_keepalive_connections=max(20, max_concurrent_generations),
+    )

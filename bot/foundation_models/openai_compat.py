@@ -22,7 +22,7 @@ from bot.foundation_models import errors
 from bot.foundation_models import openai_wire as ow
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
-from bot.foundation_models.net import http_client
+from bot.foundation_models.net import http_client, pool_limits
 from bot.foundation_models.observer import NullObserver, Observer, model_label
 from bot.foundation_models.streaming import read_lines
 from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
@@ -89,7 +89,7 @@ class OpenAICompatibleChatModel:
         self._http = http or http_client(
             timeout=httpx.Timeout(connect=self.timeouts.connect, read=None,
                                   write=self.timeouts.write, pool=None),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=pool_limits(max_concurrent_generations),
         )
         self._transport = Transport(
             self._http, _BearerAuth(auth) if bearer else auth, folder_id=folder_id,

@@ -115,6 +115,29 @@ async def test_private_flood_limit_raises_real_retry_after(tg: FakeTelegram, bot
     await bot.send_message(2, "fine")
 
 
+async def test_drafts_have_their_own_limits(tg: FakeTelegram, bot: Bot) -> None:
+    """5 drafts/s per chat after a burst of 5, outside the message budgets; a draft 429 holds
+    back only the chat's drafts; a bot-wide draft limit answers with its long retry_after."""
+    tg.send_user_message(1, "hi")
+    for n in range(3):  # the message burst is spent ...
+        await bot.send_message(1, f"m{n}")
+    for n in range(5):  # ... drafts still go: a burst of their own
+        await bot.send_message_draft(1, draft_id=9, text=f"d{n}")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message_draft(1, draft_id=9, text="one too many")
+    await asyncio.sleep(1.0)
+    await bot.send_message(1, "the draft penalty holds back drafts only")
+    tg.send_user_message(2, "hi")
+    tg.flood.limits.draft_global_rate = 2
+    tg.flood.limits.draft_retry_after = 30
+    for n in range(2):
+        await bot.send_message_draft(2, draft_id=5, text=f"d{n}")
+    with pytest.raises(TelegramRetryAfter) as info:
+        await bot.send_message_draft(2, draft_id=5, text="bot-wide flood")
+    assert info.value.retry_after == 30
+    await bot.send_message(2, "messages are not affected")
+
+
 async def test_group_limit_per_minute(bot: Bot) -> None:
     async with FakeTelegram(TOKEN, limits=FloodLimits(group_per_minute=2)) as tg:
         tg.send_user_message(-100, "hi", chat_type="group", title="team", user={"id": 7})

@@ -12,6 +12,9 @@ from typing import Any
 import jwt
 
 MAX_JWT_LIFETIME = 3600
+# The audience the real token endpoint checks, whatever address it was reached at (a proxy or a
+# private endpoint): https://yandex.cloud/en/docs/iam/operations/iam-token/create-for-sa
+IAM_AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
 
 
 @dataclass

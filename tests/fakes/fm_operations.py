@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes import fm_payloads as p
-from tests.fakes.fm_auth import AuthState
+from tests.fakes.fm_auth import IAM_AUDIENCE, AuthState
 from tests.fakes.fm_scripts import Reply
 
 
@@ -38,7 +38,7 @@ class OperationHandlers:
     async def _iam(self, body: dict[str, Any]) -> web.Response:
         if self.auth.iam_delay:
             await asyncio.sleep(self.auth.iam_delay)
-        problem = self.auth.verify_jwt(str(body.get("jwt") or ""), f"{self.url}/iam/v1/tokens")
+        problem = self.auth.verify_jwt(str(body.get("jwt") or ""), IAM_AUDIENCE)
         if problem is not None:
             return self.error(401, problem)
         return web.json_response(self.auth.exchange_answer())

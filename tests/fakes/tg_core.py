@@ -143,7 +143,9 @@ class BotApiCore:
                 if fault.times <= 0:
                     queue.remove(fault)
                 if fault.retry_after and chat_id not in (None, ""):
-                    self.flood.penalise(int(chat_id), time.time() + fault.retry_after)
+                    until = time.time() + fault.retry_after
+                    draft = method.lower() == "sendmessagedraft"
+                    self.flood.penalise(int(chat_id), until, draft=draft)
                 raise TelegramError(fault.status, fault.description, fault.retry_after)
 
     def target(self, p: Params, call: Call) -> ChatState:

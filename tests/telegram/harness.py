@@ -187,7 +187,7 @@ async def running_app(
             policy=FAST_POLL,
         )
         outbox = Outbox(
-            bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE, global_rate=30
+            bot, private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=30
         )
         app = TelegramApp(
             bot=bot,

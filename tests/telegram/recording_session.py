@@ -203,12 +203,13 @@ def _utf16(text: str) -> int:
 class ChatSimulator:
     """Responder that behaves like Telegram for the methods the outbox uses.
 
-    Every call but chat actions (messages, edits, drafts, photos, deletes) spends one chat
+    Every call but chat actions and drafts (messages, edits, photos, deletes) spends one chat
     budget, as the fake Bot API server models Telegram's limits (tests/fakes/tg_flood.py): a
     private chat allows a burst of ``private_burst`` and then one per ``private_interval``; a
-    group ``group_per_minute`` in any minute; the bot ``global_rate`` calls per second
-    (``time_scale`` shrinks seconds for fast tests; an interval of 0 turns that limit off); a
-    violation answers 429 and is counted.
+    group ``group_per_minute`` in any minute; the bot ``global_rate`` calls per second, drafts
+    not counted; drafts have their own budget per chat, ``draft_burst`` then one per
+    ``draft_interval`` (``time_scale`` shrinks seconds for fast tests; an interval of 0 turns
+    that limit off); a violation answers 429 and is counted.
     """
 
     def __init__(
@@ -222,7 +223,12 @@ class ChatSimulator:
         time_scale: float = 1.0,
         tolerance: float = 0.1,
         drafts: bool = True,
+        draft_interval: float = 0.2,
+        draft_burst: float = 5.0,
     ) -> None:
+        self.draft_interval = draft_interval * time_scale
+        self.draft_burst = draft_burst
+        self._draft_buckets: dict[int, tuple[float, float]] = {}
         self.private_interval = private_interval * time_scale
         self.group_interval = group_interval * time_scale
         self.private_burst = private_burst
@@ -293,6 +299,16 @@ class ChatSimulator:
     ) -> Reply | None:
         now = time.monotonic()
         name = type(method).__name__
+        if isinstance(method, SendMessageDraft):
+            if self.draft_interval <= 0:
+                return None
+            tokens, stamp = self._draft_buckets.get(chat_id, (self.draft_burst, now))
+            tokens = min(self.draft_burst, tokens + (now - stamp) / self.draft_interval)
+            if tokens < 1.0 - self.tolerance:
+                self.violations.append(("draft", chat_id, name))
+                return Reply.flood(1)
+            self._draft_buckets[chat_id] = (tokens - 1.0, now)
+            return None
         while self._global and self._global[0] <= now - self.window:
             self._global.popleft()
         if len(self._global) >= self.global_rate * (1 + self.tolerance):

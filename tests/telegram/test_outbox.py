@@ -34,8 +34,10 @@ def setup(
     session = RecordingSession(sim)
     options: dict[str, Any] = {
         "private_interval": 1.05 * scale,
-        "group_interval": 3.4 * scale,
+        "draft_interval": 1.0 * scale,
+        "group_interval": 3.6 * scale,
         "global_rate": 30 / scale,
+        "global_burst": 1,  # the simulator counts 30 in any (scaled) second, burst or not
         "typing_interval": 4.5 * scale,
         "draft_keepalive": 20 * scale,
         "retry_after_scale": scale,
@@ -65,6 +67,7 @@ async def feed(handle: Any, chunks: list[str], pause: float = 0.005) -> str:
 async def test_private_chat_streams_drafts_and_ends_with_one_message() -> None:
     outbox, session, sim = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True, reply_to=55)
+    await asyncio.sleep(0.01)  # the model's first token comes later: "Thinking…" first
     final = await feed(handle, [f"word{i} **bold{i}** " for i in range(40)])
     ids = await handle.finish(final)
     calls = chat_requests(session, PRIVATE)

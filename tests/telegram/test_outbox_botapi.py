@@ -328,6 +328,7 @@ async def test_outbox_streams_over_json_and_waits_out_retry_after(
 ) -> None:
     outbox = fast_outbox(bot)
     handle = outbox.stream(USER, "private", draft=True, reply_to=1)
+    await asyncio.sleep(0.01)  # "Thinking…" goes out before the model's first token
     handle.update("Hello **wor")
     await asyncio.sleep(0.05)
     tg.fail_next("sendMessage", 429, retry_after=2)

@@ -189,9 +189,11 @@ async def test_send_text_and_paced_calls() -> None:
         await outbox.call(GROUP, DeleteMessage(chat_id=GROUP, message_id=424242))
     heavy = [r.at for r in session.requests if not isinstance(r.method, SendChatAction)]
     gaps = [b - a for a, b in itertools.pairwise(heavy)]
-    # a group's bucket holds two calls; after that burst, one call per group interval
-    assert gaps[0] < 3.4 * SCALE * 0.5
-    assert min(gaps[1:]) >= 3.4 * SCALE * 0.95
+    # a group's bucket holds three calls; after that burst, one call per group interval
+    assert max(gaps[:2]) < 3.6 * SCALE * 0.5
+    # (measured where calls arrive: a call that arrives late by a loaded loop's lag shortens
+    # the gap after it, though the chat's budget spaced them right)
+    assert min(gaps[2:]) >= 3.6 * SCALE * 0.85
     assert sim.violations == []
 
 

@@ -62,6 +62,7 @@ async def test_hundred_chats_stream_without_a_single_429() -> None:
     elapsed = time.monotonic() - started
 
     floods = [r for r in session.requests if r.reply.error_code == 429]
+    assert sim.violations == []
     assert floods == []
     assert sim.violations == []
     for chat, ids in zip(chats, results, strict=True):

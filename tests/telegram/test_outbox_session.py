@@ -88,12 +88,17 @@ async def test_simulator_enforces_flood_limits() -> None:
     for text in ("burst 1", "burst 2", "burst 3"):  # a private chat: a burst of three ...
         await bot.send_message(PRIVATE, text)
     with pytest.raises(TelegramRetryAfter):
-        await bot.send_message_draft(PRIVATE, draft_id=1, text="")  # ... drafts included
-    await asyncio.sleep(1.05 * 0.05)  # ... then one per second
+        await bot.send_message(PRIVATE, "one too many")
+    for i in range(5):  # drafts have a budget of their own: a burst of five ...
+        await bot.send_message_draft(PRIVATE, draft_id=1, text=f"draft {i}")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message_draft(PRIVATE, draft_id=1, text="one too many")
+    await asyncio.sleep(1.05 * 0.05)  # ... then one message per second
     await bot.send_message(PRIVATE, "after a second")
     assert sim.violations == [
         ("chat", GROUP, "SendMessage"),
-        ("chat", PRIVATE, "SendMessageDraft"),
+        ("chat", PRIVATE, "SendMessage"),
+        ("draft", PRIVATE, "SendMessageDraft"),
     ]
     for i in range(40):  # 30 per 50 ms for the whole bot
         try:

@@ -3,7 +3,13 @@
 Pacing (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
 about one message per second per private chat, 20 per minute per group (one every 3 s; edits
 count the same), 30 per second per bot. A 429's retry_after pauses the whole chat, as every
-request inside the penalty window extends it.
+request inside the penalty window extends it. Drafts (``sendMessageDraft``) spend budgets of
+their own: per chat, and a bot-wide rate that a draft 429 lowers (budget.py); a draft 429
+pauses only that chat's drafts, never its final message.
+
+Bot-wide, every call waits for its slot by priority (budget.py): finals first, then an
+answer's first visible frame, then later frames. A frame is built only once its slot is
+granted, from the newest text, so frames that waited are coalesced (latest wins).
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods import SendChatAction, TelegramMethod
 
 from bot.telegram.outbox.botapi import ApiCall, BotApi
+from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget, LocalBudget
 from bot.telegram.outbox.errors import Failure, OutboxClosedError, classify
 from bot.telegram.outbox.jobs import CallJob, Job
-from bot.telegram.outbox.lane import Lane, Pacer
+from bot.telegram.outbox.lane import Budget, Lane
 from bot.telegram.outbox.stream import StreamHandle
 from bot.telegram.render import TELEGRAM_TEXT_LIMIT, RenderedText
 
@@ -34,12 +41,20 @@ T = TypeVar("T")
 class Outbox:
     """Every Bot API call for streamed answers goes through here (see module docstring).
 
-    ``private_interval`` / ``group_interval``: seconds per message, edit or draft in one chat,
+    ``private_interval`` / ``group_interval``: seconds per message or edit in one chat,
     after a burst of ``private_burst`` / ``group_burst`` (a token bucket per chat; the defaults
     stay a little under Telegram's ~1/s per private chat and 20/min per group, so a late
-    wake-up or network jitter cannot tip a chat over); stream frames leave ``frame_reserve``
-    calls in the bucket, so an answer's final message goes out at once;
-    ``global_rate``: calls per second for the whole bot; ``typing_interval``: how often
+    wake-up or network jitter cannot tip a chat over; a group's 3 + 60/3.6 stays within 20 in
+    any minute); stream frames leave ``frame_reserve`` (groups: ``group_frame_reserve``)
+    calls in the bucket, so an answer's final message goes out at once (and in a group, where
+    a budget refills in minutes, the first frame of the next answer as well);
+    ``global_rate`` / ``global_burst``: messages and edits per second for the whole bot,
+    after a burst (python-telegram-bot's AIORateLimiter allows a burst of 30; ``message_budget``
+    replaces the in-process budget, e.g. with one shared by replicas);
+    ``draft_interval`` / ``draft_burst``: seconds per draft in one chat after a burst;
+    ``draft_rate``: the bot-wide ceiling of drafts per second, lowered by a draft 429 (halved,
+    down to ``draft_rate_floor``) and climbing back over ``draft_recovery`` seconds
+    (``draft_budget`` replaces it); ``typing_interval``: how often
     "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
     re-send an unchanged draft this often (drafts vanish after 30 s); ``retry_after_scale``:
     seconds per unit of ``retry_after`` (1.0; tests shrink it); ``max_attempts`` / ``backoff``:
@@ -53,11 +68,20 @@ class Outbox:
         bot: Bot,
         *,
         private_interval: float = 1.05,
-        group_interval: float = 3.4,
+        group_interval: float = 3.6,
         private_burst: float = 3.0,
-        group_burst: float = 2.0,
+        group_burst: float = 3.0,
         frame_reserve: float = 1.0,
+        group_frame_reserve: float = 2.0,
         global_rate: float = 30.0,
+        global_burst: float = 5.0,
+        draft_interval: float = 1.0,
+        draft_burst: float = 2.0,
+        draft_rate: float = 200.0,
+        draft_rate_floor: float = 5.0,
+        draft_recovery: float = 60.0,
+        message_budget: BotBudget | None = None,
+        draft_budget: BotBudget | None = None,
         typing_interval: float = 4.5,
         draft_keepalive: float = 20.0,
         retry_after_scale: float = 1.0,
@@ -73,6 +97,7 @@ class Outbox:
         self.private_burst = private_burst
         self.group_burst = group_burst
         self.frame_reserve = frame_reserve
+        self.group_frame_reserve = group_frame_reserve
         self.group_interval = group_interval
         self.typing_interval = typing_interval
         self.draft_keepalive = draft_keepalive
@@ -82,7 +107,20 @@ class Outbox:
         self.text_limit = text_limit
         self.abandon_after = abandon_after
         self.clock = clock
-        self._pacer = Pacer(global_rate, clock)
+        self.draft_interval = draft_interval
+        self.draft_burst = draft_burst
+        self._messages = message_budget or LocalBudget(
+            global_rate, burst=global_burst, clock=clock
+        )
+        # A tenth of a second of drafts may go at once: with a burst of one, every late timer
+        # (a busy loop) would lose slots, and 200 chats need every slot they can get.
+        self._drafts = draft_budget or AdaptiveBudget(
+            draft_rate,
+            floor=draft_rate_floor,
+            recovery=draft_recovery,
+            burst=max(1.0, draft_rate / 10),
+            clock=clock,
+        )
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()
         self._draft_ids = itertools.count(random.randint(1, 2**30))
@@ -193,23 +231,32 @@ class Outbox:
         private = chat_type == "private" if chat_type is not None else chat_id > 0
         if private:
             burst, period = self.private_burst, self.private_interval
+            reserve = self.frame_reserve
         else:
             burst, period = self.group_burst, self.group_interval
+            reserve = self.group_frame_reserve
         lane = self._lanes.get(chat_id)
         now = self.clock()
         if lane is None:
             if len(self._lanes) > 1024:
                 self._prune()
-            lane = Lane(chat_id, burst, period, self.frame_reserve, now)
+            drafts = Budget(self.draft_burst, self.draft_interval, now)
+            lane = Lane(chat_id, burst, period, reserve, now, drafts)
             self._lanes[chat_id] = lane
         elif chat_type is not None and lane.budget.period != period:
             lane.budget.reshape(burst, period, now)
+            lane.reserve = reserve
         return lane
 
     def _prune(self) -> None:
         now = self.clock()
         for chat_id, lane in list(self._lanes.items()):
-            if lane.idle and lane.paused_until < now and lane.budget.full(now):
+            if (
+                lane.idle
+                and max(lane.paused_until, lane.draft_paused_until) < now
+                and lane.budget.full(now)
+                and lane.drafts.full(now)
+            ):
                 del self._lanes[chat_id]
 
     def _enqueue(self, lane: Lane, job: Job) -> None:
@@ -250,10 +297,27 @@ class Outbox:
                         await asyncio.sleep(0.05)
                     continue
                 idle_calls = 0
-                await self._pacer.acquire()
-                if call.heavy:  # measured from the moment the call goes out
-                    lane.budget.spend(self.clock())
+                budget = self._drafts if call.is_draft else self._messages
+                grant = budget.reserve(call.priority)
+                if grant is not None:
+                    if not await lane.wait_grant(grant):
+                        continue  # new work (a final) came first: look again
+                    # The slot came later: build the call again from the newest text.
+                    slots = lane.slots(self.clock())
+                    job, at = lane.pick(slots)
+                    retry = job.next_call(slots) if job is not None and at <= slots.now else None
+                    if job is None or retry is None or retry.is_draft != call.is_draft:
+                        budget.refund()
+                        continue
+                    call = retry
                 await self._send(lane, job, call)
+                if call.heavy:
+                    # Spent when the answer came: the request reached Telegram before that,
+                    # however long it waited for a pooled connection, so the chat's next call
+                    # arrives at least the budget's interval after it (a lane makes one call
+                    # at a time; stamped at the start, a first call that waited in the pool
+                    # arrived together with the next, and the fake answered 429).
+                    (lane.drafts if call.is_draft else lane.budget).spend(self.clock())
         finally:
             lane.task = None
 
@@ -263,8 +327,15 @@ class Outbox:
             result = await (self._api(method) if isinstance(method, ApiCall) else self.bot(method))
         except TelegramRetryAfter as exc:
             delay = exc.retry_after * self.retry_after_scale
-            logger.warning("429 in chat %s: pausing it %.2fs", lane.chat_id, delay)
-            lane.paused_until = max(lane.paused_until, self.clock() + delay)
+            if call.is_draft:  # never holds back the chat's final message
+                chat = lane.chat_id
+                logger.warning("429 on a draft in chat %s: its drafts wait %.2fs", chat, delay)
+                lane.draft_paused_until = max(lane.draft_paused_until, self.clock() + delay)
+                self._drafts.flooded(delay)
+            else:
+                logger.warning("429 in chat %s: pausing it %.2fs", lane.chat_id, delay)
+                lane.paused_until = max(lane.paused_until, self.clock() + delay)
+                self._messages.flooded(delay)
         except TelegramAPIError as exc:
             failure = classify(exc)
             if failure is Failure.NOT_MODIFIED:

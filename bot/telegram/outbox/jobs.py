@@ -10,17 +10,19 @@ from typing import Any
 from aiogram.methods import TelegramMethod
 
 from bot.telegram.outbox.botapi import ApiCall
+from bot.telegram.outbox.budget import Priority
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure
 from bot.telegram.render import RenderedText
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One Bot API request a job wants to make now.
 
     ``heavy`` calls spend the chat's budget (messages, edits, drafts, deletes, photos); light
-    ones (chat actions) only the bot-wide budget. ``draft`` marks a stream frame (a draft or an
-    edit of a streamed message), which keeps the lane's reserve for the final message.
+    ones (chat actions) only the bot-wide budget. ``priority`` orders the call in the bot-wide
+    budget; drafts (``is_draft``) spend the chat's draft budget and the bot-wide draft budget,
+    everything else the chat's message budget and the bot-wide message budget.
     """
 
     method: TelegramMethod[Any] | ApiCall  # ApiCall: our own JSON path (botapi.py)
@@ -28,18 +30,25 @@ class Call:
     tag: str
     index: int = -1
     payload: RenderedText | None = None
-    draft: bool = False
+    priority: Priority = Priority.FINAL
+
+    @property
+    def is_draft(self) -> bool:
+        return self.tag in ("draft", "empty_draft")
 
 
 @dataclass(slots=True)  # not frozen: made several times per call, plain __init__ is cheaper
 class Slots:
     """When a lane may make each kind of call (all >= ``gate``, the end of any pause):
-    ``message`` for finals and other calls, ``draft`` for stream frames (which keep a reserve).
+    ``message`` for finals, first frames and other calls; ``frame`` for later frames that are
+    messages or edits (they keep a reserve of the chat's budget for the final); ``draft`` for
+    drafts (the chat's own draft budget, after any draft-only pause).
     """
 
     now: float
     gate: float
     message: float
+    frame: float
     draft: float
 
     @property

@@ -1,10 +1,9 @@
-"""Pacing primitives: the bot-wide pacer and the per-chat lane."""
+"""Per-chat pacing: a chat's budgets and the lane that holds its pending work."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.telegram.outbox.jobs import Job, Slots
@@ -13,34 +12,13 @@ if TYPE_CHECKING:
     from bot.telegram.outbox.stream import StreamHandle
 
 
-class Pacer:
-    """Bot-wide spacing of at least ``1/rate`` between the moments calls are made.
-
-    Slots are taken in FIFO order (asyncio.Lock is fair) and measured from the actual moment
-    a call goes out, so a late wake-up never turns queued reservations into a burst.
-    """
-
-    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
-        self._spacing = 1.0 / rate
-        self._clock = clock
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            delay = self._next - self._clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next = self._clock() + self._spacing
-
-
 class Budget:
     """A chat's message budget: a token bucket of ``capacity`` calls, one more every ``period``.
 
     Telegram tolerates short bursts and about one message per second per private chat, 20 per
     minute per group (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this);
-    drafts and edits spend the same budget as messages (reference §1.2: streaming projects
-    found edits counted, and draft limits are undocumented, so they are treated the same).
+    edits spend the same budget as messages (reference §1.2). Drafts have a budget of their
+    own per chat (``Lane.drafts``): their limits are undocumented and not those of messages.
     """
 
     def __init__(self, capacity: float, period: float, now: float) -> None:
@@ -75,17 +53,26 @@ class Budget:
 class Lane:
     """Everything pending for one chat. Ops (finals, calls) run in order before frames.
 
-    Stream frames (drafts, edits of a streamed message) leave ``reserve`` tokens in the budget,
-    so the final message of an answer never waits behind its last frame.
+    Later frames that are messages or edits leave ``reserve`` tokens in the message budget,
+    so the final message of an answer never waits behind its last frame. Drafts spend
+    ``drafts``; a 429 on a draft pauses only drafts (``draft_paused_until``), never the final.
     """
 
     def __init__(
-        self, chat_id: int, capacity: float, period: float, reserve: float, now: float
+        self,
+        chat_id: int,
+        capacity: float,
+        period: float,
+        reserve: float,
+        now: float,
+        drafts: Budget,
     ) -> None:
         self.chat_id = chat_id
         self.budget = Budget(capacity, period, now)
+        self.drafts = drafts
         self.reserve = reserve
         self.paused_until = 0.0  # retry_after / transient error backoff
+        self.draft_paused_until = 0.0  # retry_after of a draft
         self.failures = 0
         self.ops: deque[Job] = deque()
         self.streams: list[StreamHandle] = []
@@ -100,6 +87,7 @@ class Lane:
             self.budget.ready_at(1.0, gate),
             # a bucket smaller than the reserve would starve frames: keep at least one call
             self.budget.ready_at(min(1.0 + self.reserve, self.budget.capacity), gate),
+            self.drafts.ready_at(1.0, max(gate, self.draft_paused_until)),
         )
 
     def pick(self, slots: Slots) -> tuple[Job | None, float]:
@@ -132,6 +120,22 @@ class Lane:
         finally:
             timer.cancel()
             self._waiter = None
+
+    async def wait_grant(self, grant: asyncio.Future[None]) -> bool:
+        """Wait for a bot-wide slot; False when new work (``wake``) came first, and then the
+        place in the queue is given up (the lane looks again at what to send)."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        grant.add_done_callback(lambda _: _release(waiter))
+        try:
+            await waiter
+        except BaseException:  # the outbox is closing: leave the queue
+            grant.cancel()
+            raise
+        finally:
+            self._waiter = None
+        # cancel() is False when the slot was granted meanwhile: then it is ours to use
+        return not grant.cancel()
 
     def wake(self) -> None:
         """New work: end the current sleep, if any (a lane that is busy looks again anyway)."""

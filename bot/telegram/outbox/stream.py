@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.telegram.outbox.botapi import ApiCall, draft_call, typing_call
+from bot.telegram.outbox.budget import Priority
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxError
 from bot.telegram.outbox.jobs import Call, Job, Slots
 from bot.telegram.outbox.messages import ShownMessages
@@ -96,6 +97,8 @@ class StreamHandle(Job):
             return
         self._source = content
         self._active_at = self._outbox.clock()
+        # Text before "Thinking…" went out: the text draft shows the stop button as well.
+        self._empty_draft_pending = False
         if not self._dirty:
             self._dirty = True
             self._outbox._kick(self._lane)
@@ -151,7 +154,7 @@ class StreamHandle(Job):
         if not self.streaming:
             return None
         if self._empty_draft_pending:
-            return slots.message
+            return slots.draft
         times = []
         if self._dirty:
             times.append(self._frame_slot(slots))
@@ -163,14 +166,17 @@ class StreamHandle(Job):
         return min(times) if times else None
 
     def _frame_slot(self, slots: Slots) -> float:
-        """The first text a user sees may spend the lane's reserve, like the final message
-        (it is what makes the bot feel fast); frames after it keep the reserve."""
-        nothing_shown = (
-            not (self._draft_shown is not None and self._draft_shown.text)
-            if self.uses_draft
-            else not self._messages.ids
-        )
-        return slots.message if nothing_shown else slots.draft
+        """Drafts spend the chat's draft budget. In edit mode the first text a user sees may
+        spend the lane's reserve, like the final message (it is what makes the bot feel fast);
+        frames after it keep the reserve."""
+        if self.uses_draft:
+            return slots.draft
+        return slots.message if not self._messages.ids else slots.frame
+
+    def _nothing_shown(self) -> bool:
+        if self.uses_draft:
+            return not (self._draft_shown is not None and self._draft_shown.text)
+        return not self._messages.ids
 
     def next_call(self, slots: Slots) -> Call | None:
         if self._state is _State.FINISHING:
@@ -179,15 +185,17 @@ class StreamHandle(Job):
             if call is None:
                 self._complete(self._messages.ids[: len(self._target)])
             return call
-        if self._empty_draft_pending and slots.message_ok:
-            return Call(self._draft_method(RenderedText("")), True, "empty_draft", draft=True)
+        if self._empty_draft_pending and slots.draft_ok:
+            method = self._draft_method(RenderedText(""))
+            return Call(method, True, "empty_draft", priority=Priority.FRAME)
         if self._dirty and not self._empty_draft_pending and slots.now >= self._frame_slot(slots):
             call = self._frame_call()
             if call is not None:
                 return call
         now = slots.now
         if self._typing_at is not None and not self._messages.ids and self._typing_at <= now:
-            return Call(typing_call(self.chat_id, self.thread_id), False, "typing")
+            method = typing_call(self.chat_id, self.thread_id)
+            return Call(method, False, "typing", priority=Priority.FRAME)
         shown = self._draft_shown
         if (
             self.uses_draft
@@ -197,7 +205,7 @@ class StreamHandle(Job):
             and slots.draft_ok
         ):  # drafts vanish after 30 s without an update
             method = self._draft_method(shown)
-            return Call(method, True, "draft", payload=shown, draft=True)
+            return Call(method, True, "draft", payload=shown, priority=Priority.FRAME)
         return None
 
     def on_success(self, call: Call, result: Any, now: float) -> None:
@@ -274,11 +282,14 @@ class StreamHandle(Job):
 
     def _frame_call(self) -> Call | None:
         parts = self._parts_now()
+        priority = Priority.FIRST if self._nothing_shown() else Priority.FRAME
         if not self.uses_draft:
             call = self._messages.next_call(parts, final=False)
+            if call is not None:
+                call.priority = priority
         elif parts and parts[-1] != self._draft_shown:
             method = self._draft_method(parts[-1])
-            call = Call(method, True, "draft", payload=parts[-1], draft=True)
+            call = Call(method, True, "draft", payload=parts[-1], priority=priority)
         else:
             call = None
         if call is None:

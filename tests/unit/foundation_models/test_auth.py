@@ -8,6 +8,7 @@ import logging
 import uuid
 from pathlib import Path
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -223,3 +224,23 @@ async def test_refreshable_auth_retries_a_401_once_only(
     fm.reject_next_auth(1)
     with pytest.raises(errors.AuthenticationError):
         await api.embed("c")
+
+
+async def test_jwt_audience_is_the_public_endpoint_whatever_iam_url_is(
+    fm: FakeFoundationModels, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """A deployment reaching IAM through a proxy or a private endpoint: the token endpoint
+    checks `aud` against its public name, not against the address it was reached at."""
+    async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as iam:
+        iam.auth.tokens = fm.auth.tokens  # tokens IAM issues are good at the model API
+        path = make_key_file(tmp_path, iam)
+        auth = ServiceAccountKeyAuth.from_file(path, iam_url=iam.url + "/")
+        client = make_client(auth)  # the model API is `fm`; IAM is the other server
+        await client.embed("x")
+        assert iam.auth.jwt_errors == []
+        assert iam.auth.iam_exchanges == 1
+        assert fm.auth.iam_exchanges == 0
+        assert [r.path for r in iam.requests] == ["/iam/v1/tokens"]
+        claims = jwt.decode(auth.make_jwt(), options={"verify_signature": False})
+        assert claims["aud"] == "https://iam.api.cloud.yandex.net/iam/v1/tokens"
+        assert not iam.url.startswith("https://iam.api.cloud.yandex.net")

@@ -160,3 +160,22 @@ async def test_tokenizer_embeddings_classifiers(
     assert max(predictions, key=lambda p: p.confidence).label == "alarm"
     assert fm.requests[-1].json["modelUri"] == "cls://b1gtestfolder/yandexgpt-lite/latest"
     assert fm.requests[-1].json["samples"] == [{"text": "rain?", "label": "weather"}]
+
+
+async def test_raised_quota_streams_every_generation_at_once(
+    fm: FakeFoundationModels, make_client: MakeClient
+) -> None:
+    """A quota above the old fixed pool of 100 connections: every generation streams at once
+    (the pool follows the limiter), none waits for a connection."""
+    client = make_client(max_concurrent_generations=130)
+
+    async def one() -> str:
+        snaps = [s async for s in client.stream(HELLO, model="yandexgpt")]
+        return snaps[-1].text
+
+    for _ in range(130):
+        fm.queue_reply("a b c d", chunks=4, interval=0.5)
+    results = await asyncio.gather(*(one() for _ in range(130)))
+    assert results == ["a b c d"] * 130
+    # 130 when nothing lags; with 100 connections it could never pass 100
+    assert fm.max_active_generations > 120

@@ -1,0 +1,207 @@
+"""Bot-wide budgets: priorities, refunds, the adaptive draft rate; and the outbox using them
+(finals never wait behind frames, drafts never spend the message budget, a draft 429 never
+delays a final)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiogram.methods import EditMessageText, SendMessage, SendMessageDraft
+
+from bot.telegram.outbox.budget import AdaptiveBudget, LocalBudget, Priority
+from tests.telegram.recording_session import Reply
+from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE, expected, setup
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_waiters_are_served_by_priority_then_in_order() -> None:
+    budget = LocalBudget(50.0)  # one slot per 20 ms
+    assert budget.reserve(Priority.FRAME) is None  # the bucket's one token: at once
+    order: list[str] = []
+    waits = {
+        name: budget.reserve(priority)
+        for name, priority in [
+            ("frame 1", Priority.FRAME),
+            ("first 1", Priority.FIRST),
+            ("frame 2", Priority.FRAME),
+            ("final 1", Priority.FINAL),
+            ("first 2", Priority.FIRST),
+            ("final 2", Priority.FINAL),
+        ]
+    }
+    for name, future in waits.items():
+        assert future is not None
+        future.add_done_callback(lambda _, name=name: order.append(name))
+    await asyncio.gather(*(f for f in waits.values() if f is not None))
+    assert order == ["final 1", "final 2", "first 1", "first 2", "frame 1", "frame 2"]
+
+
+async def test_cancelled_waiter_gives_its_place_and_refund_gives_the_slot_back() -> None:
+    budget = LocalBudget(10.0)  # one slot per 100 ms
+    assert budget.reserve(Priority.FINAL) is None
+    frame = budget.reserve(Priority.FRAME)
+    final = budget.reserve(Priority.FINAL)
+    assert frame is not None
+    assert final is not None
+    frame.cancel()
+    started = time.monotonic()
+    await final
+    assert 0.05 < time.monotonic() - started < 0.2
+    budget.refund()  # the slot went unused: the next call need not wait for a new one
+    assert budget.reserve(Priority.FRAME) is None
+    assert budget.waiting == 0
+
+
+async def test_rate_spacing_holds_over_many_calls() -> None:
+    budget = LocalBudget(100.0, burst=5.0)
+    started = time.monotonic()
+    for _ in range(25):
+        grant = budget.reserve(Priority.FINAL)
+        if grant is not None:
+            await grant
+    elapsed = time.monotonic() - started
+    assert 0.17 <= elapsed < 0.5  # 5 at once, then 20 at 100/s
+
+
+async def test_draft_rate_falls_on_429_holds_then_recovers_slowly() -> None:
+    clock = Clock()
+    budget = AdaptiveBudget(100.0, floor=5.0, recovery=19.0, clock=clock)
+    assert budget.rate(clock.now) == 100.0
+    budget.flooded(retry_after=10.0)
+    assert budget.rate(clock.now) == 50.0
+    budget.flooded(retry_after=10.0)  # a call that was already in flight: no lower
+    assert budget.rate(clock.now) == 50.0
+    clock.now += 1.0
+    budget.flooded(retry_after=10.0)  # a 429 a second later halves it again
+    assert budget.rate(clock.now) == 25.0
+    clock.now += 10.0  # held for the retry_after ...
+    assert budget.rate(clock.now) == 25.0
+    clock.now += 5.0  # ... then climbing by (100 - 5) / 19 = 5 per second
+    assert budget.rate(clock.now) == 50.0
+    clock.now += 9.9
+    assert 99.0 < budget.rate(clock.now) < 100.0
+    clock.now += 1.0
+    assert budget.rate(clock.now) == 100.0
+    for _ in range(10):  # never below the floor
+        clock.now += 1.0
+        budget.flooded(retry_after=1.0)
+    assert budget.rate(clock.now) == 5.0
+
+
+async def test_a_429_slows_the_drafts_that_wait() -> None:
+    budget = AdaptiveBudget(100.0, floor=5.0, recovery=60.0)
+    assert budget.reserve(Priority.FRAME) is None
+    budget.flooded(retry_after=0.0)  # 100/s -> 50/s; the bucket is emptied
+    grant = budget.reserve(Priority.FRAME)
+    assert grant is not None
+    started = time.monotonic()
+    await grant
+    assert time.monotonic() - started >= 0.015  # 20 ms at 50/s, not 10 ms at 100/s
+
+
+async def test_finals_go_first_when_the_bot_wide_budget_is_short() -> None:
+    """Chats that stream by edits, the bot-wide budget at 20 calls a second: the first frames
+    of 30 streams queue for it (1.5 s), and a final that comes meanwhile goes before them."""
+    outbox, _, sim = setup(global_rate=20, global_burst=1)
+    chats = [PRIVATE + i for i in range(30)]
+    handles = [outbox.stream(chat, "private", draft=False) for chat in chats]
+    for i, handle in enumerate(handles):
+        handle.update(f"first text of {i}")
+    await asyncio.sleep(0.2)  # a few first frames are out, the rest wait for the budget
+    asked = time.monotonic()
+    ids = await handles[-1].finish("the final answer")
+    took = time.monotonic() - asked
+    assert ids
+    assert took < 0.3  # a slot or two (50 ms each), not the 1.3 s of the queued frames
+    assert sim.visible(chats[-1]) == expected("the final answer")
+    for handle in handles[:-1]:
+        await handle.finish("done")
+    await outbox.aclose()
+    assert sim.violations == []
+
+
+async def test_first_frames_go_before_later_frames() -> None:
+    outbox, session, _ = setup(global_rate=20, global_burst=1)
+    old = [outbox.stream(PRIVATE + i, "private", draft=False) for i in range(30)]
+    for i, handle in enumerate(old):
+        handle.update(f"old answer {i} begins")
+    await asyncio.sleep(1.7)  # their 30 first frames are shown (20 a second) ...
+    for i, handle in enumerate(old):
+        handle.update(f"old answer {i} begins and goes on")  # ... 30 later frames queue
+    await asyncio.sleep(0.06)
+    new = outbox.stream(PRIVATE + 100, "private", draft=False)
+    new.update("a new answer")
+    asked = time.monotonic()
+    sent = session.requests
+    while not [r for r in sent if r.method.chat_id == PRIVATE + 100]:  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+    assert time.monotonic() - asked < 0.3  # ahead of the queued later frames (1.5 s)
+    for handle in [*old, new]:
+        await handle.finish("end")
+    await outbox.aclose()
+
+
+async def test_drafts_do_not_spend_the_message_budget() -> None:
+    """Private chats stream drafts while the bot-wide message budget is one call per scaled
+    second: the drafts keep flowing, at the chat's draft pace."""
+    outbox, session, sim = setup(global_rate=1 / SCALE, global_burst=1)
+    handles = [outbox.stream(PRIVATE + i, "private", draft=True) for i in range(10)]
+    for step in range(12):
+        for i, handle in enumerate(handles):
+            handle.update(f"answer {i} step {step}")
+        await asyncio.sleep(0.25 * SCALE)
+    drafts = session.calls(SendMessageDraft)
+    assert len(drafts) >= 10 * 3  # ~3 s of streaming at one draft per second, per chat
+    for handle in handles:
+        await handle.finish("done")
+    await outbox.aclose()
+    assert sim.violations == []
+
+
+async def test_draft_429_pauses_drafts_only_and_never_delays_the_final() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    await asyncio.sleep(0.01)  # "Thinking…"
+    session.add_reply(Reply.flood(retry_after=20), SendMessageDraft)  # 1 s scaled
+    handle.update("the answer so")
+    await asyncio.sleep(0.01)
+    assert session.requests[-1].reply.error_code == 429
+    flood_at = session.requests[-1].at
+    handle.update("the answer so far")
+    await asyncio.sleep(0.2)
+    assert session.requests[-1].at == flood_at  # no draft inside the penalty window
+    ids = await handle.finish("the answer, final")
+    final = session.requests[-1]
+    assert isinstance(final.method, SendMessage)
+    assert final.at - flood_at < 0.3  # not the 1 s the drafts wait
+    assert ids
+    assert sim.visible(PRIVATE) == expected("the answer, final")
+    assert outbox._drafts.rate(time.monotonic()) < 200.0  # lowered for the whole bot
+    await outbox.aclose()
+
+
+async def test_group_keeps_its_budget_for_the_next_answers_first_frame() -> None:
+    outbox, session, sim = setup()
+    first = outbox.stream(GROUP, "supergroup", draft=False)
+    for step in range(20):
+        first.update("word " * (step + 1))
+        await asyncio.sleep(0.5 * SCALE)
+    await first.finish("first answer")
+    second = outbox.stream(GROUP, "supergroup", draft=False)
+    asked = time.monotonic()
+    second.update("second answer starts")
+    while len(session.calls(SendMessage)) < 2:  # noqa: ASYNC110 - what the simulator records
+        await asyncio.sleep(0.005)
+    assert time.monotonic() - asked < 0.5 * SCALE  # not a group interval (3.6 s scaled)
+    await second.finish("second answer")
+    await outbox.aclose()
+    assert len(session.calls(EditMessageText)) >= 1
+    assert sim.violations == []
