@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -83,7 +84,8 @@ async def test_two_not_found_answers_in_a_row_hand_over_and_offer_a_person(
         labels = [b["text"] for row in markup["inline_keyboard"] for b in row]
         assert labels == ["👍", "👎", "Ask a person"]
         assert w.topic_of(user) is None
-        await w.desk.after_answer(target, result, [answer_id])
+        # The next question (another stored message) is not found either.
+        await w.desk.after_answer(target, replace(result, user_message_id=2), [answer_id])
         thread = await w.wait_for(lambda: w.topic_of(user))
         [card] = await w.wait_for(lambda: w.in_topic(thread))
         assert "two answers in a row not found" in (card.text or "")
