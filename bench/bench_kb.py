@@ -1,7 +1,7 @@
 """Knowledge-base benchmark: retrieval latency and memory at 10,000 passages, sync time vs quota.
 
     .venv/bin/python bench/bench_kb.py retrieval [--passages 10000] [--queries 300]
-                                                 [--postgres URL | --no-postgres]
+                                                 [--postgres URL | --no-postgres] [--no-sqlite]
     .venv/bin/python bench/bench_kb.py sync [--passages 1000] [--rps 10]
 
 retrieval: a fresh database (SQLite file; a throwaway PostgreSQL database when reachable) with
@@ -153,8 +153,9 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
         for question, vector in zip(questions, vectors, strict=True):
             started = time.perf_counter()
             async with db.read_sessionmaker() as session:
+                lexical_query = retriever.query_terms(question)
                 await KnowledgeRepository(session).lexical(
-                    retriever.query_terms(question), CANDIDATES)
+                    lexical_query.terms, CANDIDATES, min_terms=lexical_query.min_terms)
             lexical.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             retriever.index.search(vector, CANDIDATES)
@@ -228,15 +229,17 @@ async def main() -> None:
     parser.add_argument("--rps", type=float, default=10.0)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     if args.what == "sync":
         await bench_sync(args.passages or 1000, args.rps)
         return
     passages = args.passages or 10_000
-    with tempfile.TemporaryDirectory() as tmp:
-        await bench_retrieval(f"sqlite+aiosqlite:///{Path(tmp) / 'kb.db'}", "sqlite", passages,
-                              args.queries)
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            await bench_retrieval(f"sqlite+aiosqlite:///{Path(tmp) / 'kb.db'}", "sqlite",
+                                  passages, args.queries)
     if args.no_postgres:
         return
     name = f"fmbot_bench_{uuid.uuid4().hex[:8]}"
