@@ -152,10 +152,12 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
         lexical, vector_only = [], []
         for question, vector in zip(questions, vectors, strict=True):
             started = time.perf_counter()
-            async with db.read_sessionmaker() as session:
+            async with db.read_sessionmaker() as session:  # as in search_vector
+                repo = KnowledgeRepository(session)
+                await repo.without_transaction()
                 lexical_query = retriever.query_terms(question)
-                await KnowledgeRepository(session).lexical(
-                    lexical_query.terms, CANDIDATES, min_terms=lexical_query.min_terms)
+                await repo.lexical(lexical_query.terms, CANDIDATES,
+                                   min_terms=lexical_query.min_terms)
             lexical.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             retriever.index.search(vector, CANDIDATES)

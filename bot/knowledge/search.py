@@ -107,6 +107,7 @@ class Retriever:
         by_vector = self.index.search(vector, CANDIDATES)
         async with self._sessionmaker() as session:
             repo = KnowledgeRepository(session)
+            await repo.without_transaction()
             lexical = self.query_terms(query)
             by_text = await repo.lexical(lexical.terms, CANDIDATES, min_terms=lexical.min_terms)
             fused: dict[int, float] = {}

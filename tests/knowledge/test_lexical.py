@@ -3,7 +3,10 @@ bound on a question made only of too-common words (passages holding two of them 
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
+from sqlalchemy import text
 
 from bot.knowledge.embedder import Embedder
 from bot.knowledge.search import COMMON_MIN, FALLBACK_TERMS, LexicalQuery, Retriever
@@ -96,3 +99,18 @@ async def test_a_question_of_only_common_words_keeps_the_rarest_and_needs_two(
     assert len(ranked) >= 5
     assert all(int(hit.path.removeprefix("doc").removesuffix(".md")) in holding_two
                for hit in ranked)
+
+
+async def test_a_search_session_runs_without_begin_and_rollback_on_postgresql(
+    postgres_url: str,
+) -> None:
+    database = Database(postgres_url)
+    try:
+        async with database.read_sessionmaker() as session:
+            await KnowledgeRepository(session).without_transaction()
+            first = await session.scalar(text("SELECT now()"))
+            await asyncio.sleep(0.01)
+            second = await session.scalar(text("SELECT now()"))
+    finally:
+        await database.dispose()
+    assert second > first  # now() is the transaction's start: one per statement
