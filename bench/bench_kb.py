@@ -131,7 +131,7 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
         embedder = Embedder(NoEmbeddings(), doc_model="emb-doc",  # type: ignore[arg-type]
                             query_model="emb-query", rps=10)
         retriever = Retriever(sessionmaker=db.read_sessionmaker, embedder=embedder,
-                              min_score=0.3)
+                              min_score=0.3, search_sessionmaker=db.search_sessionmaker)
         before = rss_mb()
         started = time.perf_counter()
         await retriever.refresh(force=True)
@@ -152,9 +152,8 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
         lexical, vector_only = [], []
         for question, vector in zip(questions, vectors, strict=True):
             started = time.perf_counter()
-            async with db.read_sessionmaker() as session:  # as in search_vector
+            async with db.search_sessionmaker() as session:  # as in search_vector
                 repo = KnowledgeRepository(session)
-                await repo.without_transaction()
                 lexical_query = retriever.query_terms(question)
                 await repo.lexical(lexical_query.terms, CANDIDATES,
                                    min_terms=lexical_query.min_terms)

@@ -57,8 +57,12 @@ class Retriever:
         sessionmaker: async_sessionmaker[AsyncSession],
         embedder: Embedder,
         min_score: float,
+        search_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
+        """`sessionmaker` loads the vectors (streamed: in a transaction); searches use
+        `search_sessionmaker` (Database.search_sessionmaker), `sessionmaker` by default."""
         self._sessionmaker = sessionmaker
+        self._search_sessionmaker = search_sessionmaker or sessionmaker
         self._embedder = embedder
         self.min_score = min_score
         self.index = VectorIndex()
@@ -105,9 +109,8 @@ class Retriever:
     async def search_vector(self, query: str, vector: np.ndarray, k: int) -> Retrieval:
         """The search after the query's embedding (what the latency budget covers)."""
         by_vector = self.index.search(vector, CANDIDATES)
-        async with self._sessionmaker() as session:
+        async with self._search_sessionmaker() as session:
             repo = KnowledgeRepository(session)
-            await repo.without_transaction()
             lexical = self.query_terms(query)
             by_text = await repo.lexical(lexical.terms, CANDIDATES, min_terms=lexical.min_terms)
             fused: dict[int, float] = {}

@@ -85,7 +85,7 @@ async def test_a_question_of_only_common_words_keeps_the_rarest_and_needs_two(
     embedder = Embedder(NoEmbeddings(), doc_model=MODEL,  # type: ignore[arg-type]
                         query_model="emb-query", rps=10)
     retriever = Retriever(sessionmaker=database.read_sessionmaker, embedder=embedder,
-                          min_score=0.0)
+                          min_score=0.0, search_sessionmaker=database.search_sessionmaker)
     await retriever.refresh(force=True)
     assert retriever.query_terms("glim zork word7") == LexicalQuery(("glim", "word7"))
     common = retriever.query_terms("zork blip quax frob")
@@ -101,16 +101,21 @@ async def test_a_question_of_only_common_words_keeps_the_rarest_and_needs_two(
                for hit in ranked)
 
 
-async def test_a_search_session_runs_without_begin_and_rollback_on_postgresql(
+async def test_search_sessions_run_without_begin_and_rollback_on_postgresql(
     postgres_url: str,
 ) -> None:
     database = Database(postgres_url)
     try:
-        async with database.read_sessionmaker() as session:
-            await KnowledgeRepository(session).without_transaction()
+        async with database.search_sessionmaker() as session:
             first = await session.scalar(text("SELECT now()"))
             await asyncio.sleep(0.01)
             second = await session.scalar(text("SELECT now()"))
+        async with database.read_sessionmaker() as session:
+            third = await session.scalar(text("SELECT now()"))
+            await asyncio.sleep(0.01)
+            fourth = await session.scalar(text("SELECT now()"))
     finally:
         await database.dispose()
-    assert second > first  # now() is the transaction's start: one per statement
+    # now() is the start of the transaction: one per statement in a search session.
+    assert second > first
+    assert fourth == third

@@ -163,14 +163,6 @@ class KnowledgeRepository:
 
     # -- search --------------------------------------------------------------------------------
 
-    async def without_transaction(self) -> None:
-        """On PostgreSQL, run this session's statements without BEGIN and ROLLBACK around
-        them (each reads its own snapshot): two round trips fewer for a search, whose
-        statements need no common snapshot (a passage deleted in between is left out). Call
-        before the session's first statement. SQLite reads in-process: nothing to save."""
-        if dialect_name(self.session) == "postgresql":
-            await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
     async def lexical(
         self, terms: Sequence[str], limit: int, *, min_terms: int = 1
     ) -> list[tuple[int, float]]:
