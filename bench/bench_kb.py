@@ -127,6 +127,9 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
     try:
         started = time.perf_counter()
         await fill(db, passages, rng, words)
+        async with db.sessionmaker() as session:  # as a sync that changed something does
+            await KnowledgeRepository(session).analyze()
+            await session.commit()
         print(f"[{label}] {passages:,} passages stored in {time.perf_counter() - started:.1f} s")
         embedder = Embedder(NoEmbeddings(), doc_model="emb-doc",  # type: ignore[arg-type]
                             query_model="emb-query", rps=10)

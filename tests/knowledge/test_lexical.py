@@ -13,6 +13,7 @@ from bot.knowledge.search import COMMON_MIN, FALLBACK_TERMS, LexicalQuery, Retri
 from bot.storage.database import Database
 from bot.storage.repositories import KnowledgeRepository
 from bot.storage.repositories.knowledge import NewPassage
+from tests.knowledge.conftest import KbFactory
 
 MODEL = "emb-doc"
 DIM = 8
@@ -119,3 +120,17 @@ async def test_search_sessions_run_without_begin_and_rollback_on_postgresql(
     # now() is the start of the transaction: one per statement in a search session.
     assert second > first
     assert fourth == third
+
+
+async def test_a_sync_that_changed_passages_leaves_statistics_for_the_planner(
+    make_kb: KbFactory, database: Database
+) -> None:
+    kb = make_kb()
+    await kb.sync()
+    if database.engine.dialect.name != "postgresql":
+        return  # FTS5 plans without statistics
+    async with database.sessionmaker() as session:
+        rows = await session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'kb_passages'"))
+        passages = await session.scalar(text("SELECT count(*) FROM kb_passages"))
+    assert rows == passages  # -1 (never analyzed) without it

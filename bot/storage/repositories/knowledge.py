@@ -154,6 +154,16 @@ class KnowledgeRepository:
         async for (search_text,) in result:
             yield search_text
 
+    async def analyze(self) -> None:
+        """Refresh PostgreSQL's statistics of the passages after a sync changed them, so the
+        planner estimates full-text matches from them rather than from defaults. With
+        autovacuum off, or before it comes round, a fresh table has none, and searches may be
+        planned as sequential scans reading every passage's tsvector (at 10,000 passages: 72
+        of 500 questions, execution p95 13 ms; after ANALYZE none, p95 2 ms, through the GIN
+        index). SQLite: FTS5 needs none."""
+        if dialect_name(self.session) == "postgresql":
+            await self.session.execute(text("ANALYZE kb_passages, kb_documents"))
+
     async def model_versions(self) -> list[tuple[str, str, int]]:
         rows = await self.session.execute(
             select(KbEmbedding.model, KbEmbedding.model_version, func.count())
