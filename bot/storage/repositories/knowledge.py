@@ -177,8 +177,9 @@ class KnowledgeRepository:
         self, terms: Sequence[str], limit: int, *, min_terms: int = 1
     ) -> list[tuple[int, float]]:
         """(passage id, score: higher is better) for passages with any of the stemmed terms;
-        with `min_terms` > 1, only passages holding at least that many of them are ranked
-        (their scores are the same as without it)."""
+        with `min_terms` > 1, only passages holding at least that many of them are ranked,
+        in the order they have without it (PostgreSQL: the same scores; SQLite: bm25 over the
+        groups counts every term equally often, so its scores are scaled alike)."""
         terms = [term for term in dict.fromkeys(terms) if term]
         if not terms:
             return []
