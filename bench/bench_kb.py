@@ -1,7 +1,8 @@
 """Knowledge-base benchmark: retrieval latency and memory at 10,000 passages, sync time vs quota.
 
     .venv/bin/python bench/bench_kb.py retrieval [--passages 10000] [--queries 300]
-                                                 [--postgres URL | --no-postgres]
+                                                 [--postgres URL | --no-postgres] [--no-sqlite]
+                                                 [--explain]
     .venv/bin/python bench/bench_kb.py sync [--passages 1000] [--rps 10]
 
 retrieval: a fresh database (SQLite file; a throwaway PostgreSQL database when reachable) with
@@ -10,7 +11,8 @@ from a 6,000-word vocabulary, stemmed as the indexer does) and a random unit vec
 floats each; then `Retriever.search_vector` (full-text query + exact vector search + fusion +
 reading the hits: everything but the query's embedding call) for `--queries` questions of 4-9
 words. Prints p50/p95/max, and the resident memory the loaded vector index added to the
-process (RSS before and after `refresh()` and the searches).
+process (RSS before and after `refresh()` and the searches). `--explain` adds, on PostgreSQL,
+EXPLAIN ANALYZE of every question's full-text statement as a search sends it.
 
 sync: `--passages` passages in files of 10 sections against the fake Yandex server enforcing
 `--rps` embedding requests per second (429 above it, as the real quota), EMBEDDING_RPS set to
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -28,9 +31,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -119,7 +124,9 @@ class NoEmbeddings:
         raise AssertionError("no embedding calls in the retrieval benchmark")
 
 
-async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> None:
+async def bench_retrieval(
+    url: str, label: str, passages: int, queries: int, explain: bool = False
+) -> None:
     await migrate(url)
     db = Database(url)
     rng = random.Random(16)
@@ -127,11 +134,14 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
     try:
         started = time.perf_counter()
         await fill(db, passages, rng, words)
+        async with db.sessionmaker() as session:  # as a sync that changed something does
+            await KnowledgeRepository(session).analyze()
+            await session.commit()
         print(f"[{label}] {passages:,} passages stored in {time.perf_counter() - started:.1f} s")
         embedder = Embedder(NoEmbeddings(), doc_model="emb-doc",  # type: ignore[arg-type]
                             query_model="emb-query", rps=10)
         retriever = Retriever(sessionmaker=db.read_sessionmaker, embedder=embedder,
-                              min_score=0.3)
+                              min_score=0.3, search_sessionmaker=db.search_sessionmaker)
         before = rss_mb()
         started = time.perf_counter()
         await retriever.refresh(force=True)
@@ -152,9 +162,11 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
         lexical, vector_only = [], []
         for question, vector in zip(questions, vectors, strict=True):
             started = time.perf_counter()
-            async with db.read_sessionmaker() as session:
-                await KnowledgeRepository(session).lexical(
-                    retriever.query_terms(question), CANDIDATES)
+            async with db.search_sessionmaker() as session:  # as in search_vector
+                repo = KnowledgeRepository(session)
+                lexical_query = retriever.query_terms(question)
+                await repo.lexical(lexical_query.terms, CANDIDATES,
+                                   min_terms=lexical_query.min_terms)
             lexical.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             retriever.index.search(vector, CANDIDATES)
@@ -171,8 +183,69 @@ async def bench_retrieval(url: str, label: str, passages: int, queries: int) -> 
               f"this process's CPU {cpu:.2f} ms per query (the database server's not counted)")
         print(f"[{label}] RSS {before:.1f} -> {loaded:.1f} (vectors loaded) -> {after:.1f} MB "
               f"(after the searches): +{after - before:.1f} MB")
+        if explain and db.engine.dialect.name == "postgresql":
+            await explain_full_text(db, retriever, questions)
     finally:
         await db.dispose()
+
+
+async def explain_full_text(db: Database, retriever: Retriever, questions: list[str]) -> None:
+    """EXPLAIN ANALYZE of each question's full-text statement as a search sends it: planning
+    and execution, sequential scans, matching rows; questions of only too-common stems apart."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    stats: dict[bool, list[tuple[float, float, int, bool]]] = {False: [], True: []}
+    async with db.search_sessionmaker() as session:
+        conn = await session.connection()
+        repo = KnowledgeRepository(session)
+        for question in questions:
+            lexical_query = retriever.query_terms(question)
+            if not lexical_query.terms:
+                continue
+            sent.clear()
+            event.listen(conn.sync_connection, "before_cursor_execute", capture)
+            try:
+                await repo.lexical(lexical_query.terms, CANDIDATES,
+                                   min_terms=lexical_query.min_terms)
+            finally:
+                event.remove(conn.sync_connection, "before_cursor_execute", capture)
+            statement, parameters = sent[0]
+            output = (await conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)).scalar_one()
+            plan = (json.loads(output) if isinstance(output, str) else output)[0]
+            nodes = list(_plan_nodes(plan["Plan"]))
+            matched = max((n.get("Actual Rows", 0) for n in nodes
+                           if n["Node Type"] in ("Seq Scan", "Bitmap Heap Scan")), default=0)
+            seq = any(n["Node Type"] == "Seq Scan" for n in nodes)
+            stats[lexical_query.min_terms > 1].append(
+                (plan["Planning Time"], plan["Execution Time"], matched, seq))
+    every = stats[False] + stats[True]
+    print(f"[explain] {len(every)} full-text statements: planning p50 "
+          f"{_pct([x[0] for x in every], 50):.2f} / p95 {_pct([x[0] for x in every], 95):.2f} ms,"
+          f" execution p50 {_pct([x[1] for x in every], 50):.2f} / p95 "
+          f"{_pct([x[1] for x in every], 95):.2f} ms; sequential scans: "
+          f"{sum(x[3] for x in every)}")
+    for fallback, rows in stats.items():
+        if rows:
+            print(f"[explain] {'only too-common stems' if fallback else 'other questions'}: "
+                  f"{len(rows)}, rows matched p50 {_pct([x[2] for x in rows], 50):.0f} / max "
+                  f"{max(x[2] for x in rows)}, execution p50 {_pct([x[1] for x in rows], 50):.2f}"
+                  f" / p95 {_pct([x[1] for x in rows], 95):.2f} / max "
+                  f"{max(x[1] for x in rows):.2f} ms")
+
+
+def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def _pct(values: list[float] | list[int], percent: int) -> float:
+    ordered = sorted(values)
+    return float(ordered[max(0, int(len(ordered) * percent / 100) - 1)]) if ordered else 0.0
 
 
 async def bench_sync(passages: int, rps: float) -> None:
@@ -228,15 +301,19 @@ async def main() -> None:
     parser.add_argument("--rps", type=float, default=10.0)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--explain", action="store_true",
+                        help="PostgreSQL: EXPLAIN ANALYZE each question's full-text statement")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     if args.what == "sync":
         await bench_sync(args.passages or 1000, args.rps)
         return
     passages = args.passages or 10_000
-    with tempfile.TemporaryDirectory() as tmp:
-        await bench_retrieval(f"sqlite+aiosqlite:///{Path(tmp) / 'kb.db'}", "sqlite", passages,
-                              args.queries)
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            await bench_retrieval(f"sqlite+aiosqlite:///{Path(tmp) / 'kb.db'}", "sqlite",
+                                  passages, args.queries)
     if args.no_postgres:
         return
     name = f"fmbot_bench_{uuid.uuid4().hex[:8]}"
@@ -247,7 +324,7 @@ async def main() -> None:
         return
     url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
     try:
-        await bench_retrieval(url, "postgres", passages, args.queries)
+        await bench_retrieval(url, "postgres", passages, args.queries, args.explain)
     finally:
         await _autocommit(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(f"load average at end: {os.getloadavg()[0]:.2f}")

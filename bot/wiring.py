@@ -165,6 +165,7 @@ def build_knowledge(
         top_k=settings.kb_top_k,
         min_score=settings.kb_min_score,
         read_sessionmaker=db.read_sessionmaker,
+        search_sessionmaker=db.search_sessionmaker,
     )
 
 

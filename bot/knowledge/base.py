@@ -45,9 +45,12 @@ class KnowledgeBase:
         top_k: int = 5,
         min_score: float = 0.35,
         read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        search_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
-        """`read_sessionmaker`: sessions for searches (on SQLite the database's read engine,
-        so a search never queues behind a sync's writes); the writer's by default."""
+        """`read_sessionmaker`: sessions for loading the index (on SQLite the database's read
+        engine, so it never queues behind a sync's writes); the writer's by default.
+        `search_sessionmaker`: sessions for searches (Database.search_sessionmaker: without
+        a transaction on PostgreSQL); the read sessions by default."""
         self.mode = mode
         self.top_k = top_k
         self.roots = tuple(roots)
@@ -55,7 +58,8 @@ class KnowledgeBase:
         self.embedder = embedder
         self.indexer = Indexer(sessionmaker=sessionmaker, embedder=embedder, roots=roots)
         self.retriever = Retriever(sessionmaker=read_sessionmaker or sessionmaker,
-                                   embedder=embedder, min_score=min_score)
+                                   embedder=embedder, min_score=min_score,
+                                   search_sessionmaker=search_sessionmaker)
 
     @property
     def strict(self) -> bool:

@@ -116,6 +116,10 @@ class Indexer:
                 async with self._sessionmaker() as session:
                     report.removed = await KnowledgeRepository(session).delete_documents_at(gone)
                     await session.commit()
+            if report.changed:
+                async with self._sessionmaker() as session:
+                    await KnowledgeRepository(session).analyze()
+                    await session.commit()
         except BaseException as exc:
             report.status = "interrupted" if isinstance(exc, asyncio.CancelledError) else "failed"
             await asyncio.shield(self._finish(run_id, report, started, repr(exc)))

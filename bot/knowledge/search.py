@@ -31,6 +31,7 @@ CANDIDATES = 30  # from each of the two rankings
 # and weigh next to nothing in BM25 (idf ~ log(1/share)). Small knowledge bases never hit it.
 COMMON_SHARE = 0.02
 COMMON_MIN = 100
+FALLBACK_TERMS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,14 @@ class IndexState:
     max_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class LexicalQuery:
+    """The full-text part of a search: its stems, and how many a passage must hold."""
+
+    terms: tuple[str, ...]
+    min_terms: int = 1
+
+
 class Retriever:
     def __init__(
         self,
@@ -48,8 +57,12 @@ class Retriever:
         sessionmaker: async_sessionmaker[AsyncSession],
         embedder: Embedder,
         min_score: float,
+        search_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
+        """`sessionmaker` loads the vectors (streamed: in a transaction); searches use
+        `search_sessionmaker` (Database.search_sessionmaker), `sessionmaker` by default."""
         self._sessionmaker = sessionmaker
+        self._search_sessionmaker = search_sessionmaker or sessionmaker
         self._embedder = embedder
         self.min_score = min_score
         self.index = VectorIndex()
@@ -76,14 +89,18 @@ class Retriever:
                  len(self.index), self.index.nbytes / 2**20)
         return True
 
-    def query_terms(self, query: str) -> list[str]:
-        """The question's stems without the too-common ones (the three rarest of those stay
-        when nothing else is left)."""
+    def query_terms(self, query: str) -> LexicalQuery:
+        """The question's stems without the too-common ones. When nothing else is left, the
+        FALLBACK_TERMS rarest of those, matched only in passages holding two of them at least:
+        ts_rank adds 0.06-0.1 per query term a passage holds, so one holding two always ranks
+        above one holding one, and the top CANDIDATES are the same whenever that many hold
+        two; what it saves is ranking the thousands that hold only one."""
         terms = list(dict.fromkeys(stems(query)))
         kept = [term for term in terms if term not in self._common]
         if kept or not terms:
-            return kept
-        return sorted(terms, key=lambda term: self._common[term])[:3]
+            return LexicalQuery(tuple(kept))
+        rarest = sorted(terms, key=lambda term: self._common[term])[:FALLBACK_TERMS]
+        return LexicalQuery(tuple(rarest), min_terms=min(2, len(rarest)))
 
     async def search(self, query: str, k: int) -> Retrieval:
         vector = await self._embedder.query(query)
@@ -92,9 +109,10 @@ class Retriever:
     async def search_vector(self, query: str, vector: np.ndarray, k: int) -> Retrieval:
         """The search after the query's embedding (what the latency budget covers)."""
         by_vector = self.index.search(vector, CANDIDATES)
-        async with self._sessionmaker() as session:
+        async with self._search_sessionmaker() as session:
             repo = KnowledgeRepository(session)
-            by_text = await repo.lexical(self.query_terms(query), CANDIDATES)
+            lexical = self.query_terms(query)
+            by_text = await repo.lexical(lexical.terms, CANDIDATES, min_terms=lexical.min_terms)
             fused: dict[int, float] = {}
             vector_rank: dict[int, int] = {}
             text_rank: dict[int, int] = {}

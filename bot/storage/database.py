@@ -14,6 +14,7 @@ Read-only work can use `Database.read_session()`, which begins DEFERRED.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -200,6 +201,8 @@ class Database:
         self.read_sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.read_engine, expire_on_commit=False
         )
+        self._engine_kwargs = engine_kwargs
+        self._search_engine: AsyncEngine | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -214,9 +217,27 @@ class Database:
         async with self.read_sessionmaker() as session:
             yield session
 
+    # -- searches (knowledge base) ---------------------------------------------------------
+
+    @functools.cached_property
+    def search_sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for read-only searches whose statements need no common snapshot. On
+        PostgreSQL, an engine of their own in AUTOCOMMIT (created on first use): no BEGIN and
+        ROLLBACK around a search, and the pool's pre-ping is one round trip instead of three
+        (asyncpg's ping opens and rolls back a transaction unless in autocommit). On SQLite
+        the read sessions (in-process: nothing to save)."""
+        if is_sqlite(self.url):
+            return self.read_sessionmaker
+        self._search_engine = create_engine(
+            self.url, isolation_level="AUTOCOMMIT", **self._engine_kwargs
+        )
+        return async_sessionmaker(self._search_engine, expire_on_commit=False)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()
+        if self._search_engine is not None:
+            await self._search_engine.dispose()
 
 
 def _writer_pool(url: str) -> dict[str, Any]:
