@@ -35,8 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # As the bot does (bot/knowledge/__init__.py), before numpy loads: one BLAS thread.
@@ -44,6 +43,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
+from bench.throwaway_postgres import throwaway_postgres
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge import KbMode
@@ -51,7 +51,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.embedder import Embedder
 from bot.knowledge.search import CANDIDATES, Retriever
 from bot.knowledge.stemming import search_text
-from bot.storage.database import Database, create_engine, migrate
+from bot.storage.database import Database, migrate
 from bot.storage.repositories import KnowledgeRepository, NewPassage
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
@@ -284,15 +284,6 @@ async def bench_sync(passages: int, rps: float) -> None:
           f"process CPU {cpu:.1f} s (bot and fake server together)")
 
 
-async def _autocommit(url: str, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("retrieval", "sync"))
@@ -316,17 +307,9 @@ async def main() -> None:
                                   passages, args.queries)
     if args.no_postgres:
         return
-    name = f"fmbot_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        await asyncio.wait_for(_autocommit(args.postgres, f'CREATE DATABASE "{name}"'), 5)
-    except Exception as exc:  # not reachable: say so and stop
-        print(f"[postgres] skipped: {args.postgres} not reachable ({type(exc).__name__}: {exc})")
-        return
-    url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-    try:
-        await bench_retrieval(url, "postgres", passages, args.queries, args.explain)
-    finally:
-        await _autocommit(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with throwaway_postgres(args.postgres) as url:
+        if url is not None:
+            await bench_retrieval(url, "postgres", passages, args.queries, args.explain)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

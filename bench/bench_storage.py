@@ -26,17 +26,16 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.storage.database import Database, create_engine, migrate
+from bench.throwaway_postgres import throwaway_postgres
+from bot.storage.database import Database, migrate
 from bot.storage.models import Message, MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
@@ -170,15 +169,6 @@ async def bench(url: str, label: str, messages: int, budget: int, runs: int) -> 
         await db.dispose()
 
 
-async def _autocommit(url: str, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
@@ -195,17 +185,9 @@ async def main() -> None:
         await bench(url, "sqlite", args.messages, args.budget, args.runs)
     if args.no_postgres:
         return
-    name = f"fmbot_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        await asyncio.wait_for(_autocommit(args.postgres, f'CREATE DATABASE "{name}"'), 5)
-    except Exception as exc:  # not reachable: say so and stop
-        print(f"[postgres] skipped: {args.postgres} not reachable ({type(exc).__name__}: {exc})")
-        return
-    url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-    try:
-        await bench(url, "postgres", args.messages, args.budget, args.runs)
-    finally:
-        await _autocommit(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with throwaway_postgres(args.postgres) as url:
+        if url is not None:
+            await bench(url, "postgres", args.messages, args.budget, args.runs)
 
 
 if __name__ == "__main__":

@@ -33,19 +33,18 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiogram.types import Chat, Message, Update, User
 
+from bench.throwaway_postgres import throwaway_postgres
 from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.foundation_models.types import (
     ChatMessage,
@@ -56,7 +55,7 @@ from bot.foundation_models.types import (
     Usage,
 )
 from bot.prompting import estimate_tokens
-from bot.storage.database import Database, create_engine, migrate
+from bot.storage.database import Database, migrate
 from bot.telegram.access import AccessPolicy
 from bot.telegram.intake import Intake
 from bot.telegram.middlewares import DatabaseMiddleware, RecentlySeen
@@ -250,15 +249,6 @@ async def bench(url: str, label: str, turns: int, chats: int, groups: int, repea
         await db.dispose()
 
 
-async def _autocommit(url: str, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--turns", type=int, default=600)
@@ -276,17 +266,9 @@ async def main() -> None:
         await bench(url, "sqlite", args.turns, args.chats, args.groups, args.repeat)
     if args.no_postgres:
         return
-    name = f"fmbot_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        await asyncio.wait_for(_autocommit(args.postgres, f'CREATE DATABASE "{name}"'), 5)
-    except Exception as exc:  # not reachable: say so and stop
-        print(f"[postgres] skipped: {args.postgres} not reachable ({type(exc).__name__}: {exc})")
-        return
-    url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-    try:
-        await bench(url, "postgres", args.turns, args.chats, args.groups, args.repeat)
-    finally:
-        await _autocommit(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with throwaway_postgres(args.postgres) as url:
+        if url is not None:
+            await bench(url, "postgres", args.turns, args.chats, args.groups, args.repeat)
 
 
 if __name__ == "__main__":
