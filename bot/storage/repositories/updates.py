@@ -63,30 +63,17 @@ def _claim(insert: Any) -> Any:
     )
 
 
-def _settle_one(_insert: Any) -> Any:
-    # The usual case (one message, one question): a plain parameter, no IN list to expand
-    # on every execution.
+def _settle(many: bool) -> Any:
+    # One update (one message, one question) is the usual case: a plain parameter then, no
+    # IN list to expand on every execution.
     table = cast(Table, ProcessedUpdate.__table__)
-    return (
-        update(table)
-        .where(
-            table.c.bot_id == bindparam("settle_bot_id"),
-            table.c.update_id == bindparam("settle_id"),
-            table.c.payload.is_not(None),
-        )
-        .values(payload=None)
+    ids = table.c.update_id
+    which = ids.in_(bindparam("settle_ids", expanding=True)) if many else ids == bindparam(
+        "settle_id"
     )
-
-
-def _settle_many(_insert: Any) -> Any:
-    table = cast(Table, ProcessedUpdate.__table__)
     return (
         update(table)
-        .where(
-            table.c.bot_id == bindparam("settle_bot_id"),
-            table.c.update_id.in_(bindparam("settle_ids", expanding=True)),
-            table.c.payload.is_not(None),
-        )
+        .where(table.c.bot_id == bindparam("settle_bot_id"), which, table.c.payload.is_not(None))
         .values(payload=None)
     )
 
@@ -147,10 +134,12 @@ class UpdateRepository:
         """The updates' effects are stored: they leave the queue (idempotent)."""
         if len(update_ids) == 1:
             one = {"settle_bot_id": self.bot_id, "settle_id": update_ids[0]}
-            await self.session.execute(prebuilt(self.session, "settle1", _settle_one), one)
+            stmt = prebuilt(self.session, "settle1", lambda _: _settle(many=False))
+            await self.session.execute(stmt, one)
         elif update_ids:
             many = {"settle_bot_id": self.bot_id, "settle_ids": list(update_ids)}
-            await self.session.execute(prebuilt(self.session, "settle", _settle_many), many)
+            stmt = prebuilt(self.session, "settle", lambda _: _settle(many=True))
+            await self.session.execute(stmt, many)
 
     async def pending(self) -> list[PendingUpdate]:
         """The queue, in update_id order (Telegram's delivery order)."""
