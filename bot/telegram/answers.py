@@ -32,6 +32,7 @@ from bot.foundation_models.errors import (
     ServiceUnavailableError,
 )
 from bot.foundation_models.types import Snapshot
+from bot.metrics import registry as metrics
 from bot.knowledge.grounding import for_stream
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
@@ -184,6 +185,7 @@ class Answerer:
         )
         seen = ""
         job = asyncio.current_task()
+        started = self.outbox.clock()
 
         def on_snapshot(snapshot: Snapshot) -> None:
             nonlocal seen
@@ -225,6 +227,11 @@ class Answerer:
         else:
             ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
+        if ids:  # latencies from the turn's start (its queue wait excluded)
+            first = handle.first_text_at
+            metrics.turn_latency(
+                first - started if first is not None else None, self.outbox.clock() - started
+            )
         # Stored with the answer already when the final text is where it streamed (groups).
         if ids and tuple(ids) != result.telegram_message_ids:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)

@@ -21,6 +21,7 @@ from bot.foundation_models.types import ChatMessage
 from bot.metrics import registry as metrics
 from bot.metrics.registry import REGISTRY, YandexMetrics
 from bot.metrics.server import Readiness, serve_metrics
+from bot.storage.database import Database
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import install_telemetry
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -188,3 +189,27 @@ async def test_endpoints(caplog: pytest.LogCaptureFixture) -> None:
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("not ready: redis: ConnectionError") for m in messages)
     assert any(m.startswith("ready:") for m in messages)
+
+
+async def test_turn_latencies_are_observed_per_answer(sqlite_database: Database) -> None:
+    """Every delivered answer observes its first visible text and its final message, from
+    the turn's start: the first draft with text comes no later than the final."""
+    from tests.telegram.harness import ANNA, running_app
+
+    def count(name: str) -> float:
+        return REGISTRY.get_sample_value(f"{name}_count") or 0.0
+
+    def total(name: str) -> float:
+        return REGISTRY.get_sample_value(f"{name}_sum") or 0.0
+
+    first, final = "fmbot_turn_first_visible_seconds", "fmbot_turn_final_seconds"
+    before = (count(first), count(final), total(first), total(final))
+    async with running_app(sqlite_database) as h:
+        h.fm.queue_reply("one two three four five six", chunks=6, interval=0.05)
+        await h.send("count to six")
+        await h.settle()
+        assert h.texts(ANNA.id) == ["one two three four five six"]
+    assert count(first) == before[0] + 1
+    assert count(final) == before[1] + 1
+    first_seconds, final_seconds = total(first) - before[2], total(final) - before[3]
+    assert 0 < first_seconds <= final_seconds

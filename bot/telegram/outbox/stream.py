@@ -65,6 +65,9 @@ class StreamHandle(Job):
         # Called with message_ids each time a streamed answer starts a new message, so the
         # caller can record where a partial answer is shown (and remove it after a crash).
         self.on_shown: Callable[[list[int]], None] | None = None
+        # When Telegram accepted the first call showing answer text (a draft with text, or the
+        # first message), on the outbox's clock: the turn's first-visible latency.
+        self.first_text_at: float | None = None
         self._state = _State.OPEN
         self._source: Content | None = None
         self._render_key: Content | None = None
@@ -211,6 +214,8 @@ class StreamHandle(Job):
     def on_success(self, call: Call, result: Any, now: float) -> None:
         tag = call.tag
         self._messages.succeeded(call, result)
+        if self.first_text_at is None and tag in ("send", "edit", "draft") and call.payload:
+            self.first_text_at = now
         if tag == "send":
             self._typing_at = None
             if self.on_shown is not None and self._state is not _State.FINISHING:
