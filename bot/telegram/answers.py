@@ -32,8 +32,8 @@ from bot.foundation_models.errors import (
     ServiceUnavailableError,
 )
 from bot.foundation_models.types import Snapshot
-from bot.metrics import registry as metrics
 from bot.knowledge.grounding import for_stream
+from bot.metrics import registry as metrics
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import ChatQueues, Ticket
