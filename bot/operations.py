@@ -109,6 +109,7 @@ async def operations(
         metrics.queue_depth_from(
             "generations", lambda: sum(m.generation_limit.waiting for m in models)
         )
+        metrics.queue_depth_from("chats", app.queues.waiting)
         ops = Operations(settings.replica_id, coordinator)
         if settings.metrics_listen:
             host, port = settings.metrics_host_port

@@ -82,6 +82,11 @@ class ChatQueues:
         lane = self._lanes.get(ticket.chat_id)
         return lane is not None and bool(lane.tickets) and lane.tickets[0] is not ticket
 
+    def waiting(self) -> int:
+        """Updates waiting in every chat's queue (the running jobs not counted)."""
+        # A lane's running job has left its deque already (the worker pops it first).
+        return sum(len(lane.tickets) for lane in self._lanes.values())
+
     def pending(self, chat_id: int) -> int:
         """Jobs (and unresolved tickets) waiting behind the running one."""
         lane = self._lanes.get(chat_id)

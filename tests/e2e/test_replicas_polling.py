@@ -220,6 +220,7 @@ async def check_metrics_and_health(r: Replicas) -> None:
     assert value(a, 'fmbot_tokens_total{kind="output",model="yandexgpt/latest"}') > 0
     assert value(a, 'fmbot_telegram_calls_total{method="getUpdates"}') >= 1
     assert 'fmbot_queue_depth{queue="generations"} 0.0' in a
+    assert 'fmbot_queue_depth{queue="chats"} 0.0' in a
     assert "chat_id" not in a
     assert "user_id" not in a
     # Redis goes away for the standby: it is not ready, says why, and recovers by itself.

@@ -194,3 +194,24 @@ def test_recently_seen_users_skip_upserts_until_something_changes() -> None:
     now[0] = 0
     seen.forget(1)
     assert seen.user(anna) is None
+
+
+async def test_chat_queue_counts_what_waits_behind_the_running_jobs() -> None:
+    queues = ChatQueues()
+    release = asyncio.Event()
+
+    async def slow() -> None:
+        await release.wait()
+
+    async def quick() -> None:
+        pass
+
+    queues.take(1).submit(slow)
+    queues.take(1).submit(quick)
+    queues.take(1).submit(quick)
+    queues.take(2).submit(slow)
+    await asyncio.sleep(0.01)  # both chats' first jobs are running
+    assert queues.waiting() == 2
+    release.set()
+    await queues.wait_idle()
+    assert queues.waiting() == 0
