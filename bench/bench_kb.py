@@ -109,13 +109,12 @@ async def fill(db: Database, passages: int, rng: random.Random, words: list[str]
                     await repo.put_embedding(digest, "emb-doc", "bench", vector.tobytes())
                     rows.append(NewPassage(ordinal, f"Section {ordinal}", body,
                                            search_text(body), digest))
-                await repo.replace_document(
+                document_id = await repo.replace_document(
                     root="/bench", path=f"doc{doc}.md", title=f"Document {doc}", url=None,
                     content_hash=uuid.uuid4().hex, model="emb-doc", passages=rows,
                 )
                 if await PgVectorRepository(session).enabled():  # as the indexer does
-                    await PgVectorRepository(session).fill("emb-doc", [r.content_hash
-                                                                       for r in rows])
+                    await PgVectorRepository(session).add_document(document_id, "emb-doc")
             await session.commit()
 
 

@@ -185,14 +185,14 @@ class Indexer:
             for h, p in zip(hashes, pieces, strict=True)
         ]
         async with self._sessionmaker() as session:
-            await KnowledgeRepository(session).replace_document(
+            document_id = await KnowledgeRepository(session).replace_document(
                 root=document.root, path=document.path, title=document.title, url=document.url,
                 content_hash=document.digest, model=model, passages=rows,
             )
-            # pgvector: the passages and their vectors' copies become visible together.
+            # pgvector: the passages and their vectors become visible together.
             in_database = PgVectorRepository(session)
             if await in_database.enabled():
-                await in_database.fill(model, hashes)
+                await in_database.add_document(document_id, model)
             await session.commit()
 
     async def _embed_all(self, title: str, todo: dict[str, Passage], report: SyncReport) -> None:

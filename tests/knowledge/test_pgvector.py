@@ -18,7 +18,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.embedder import Embedder
 from bot.knowledge.vectors import VectorIndex
 from bot.storage.database import Database, downgrade_blocking, migrate_blocking
-from bot.storage.repositories import KnowledgeRepository
+from bot.storage.repositories import KnowledgeRepository, NewPassage
 from bot.storage.repositories.kb_vectors import PgVectorRepository, as_pgvector
 from tests.db import _execute_autocommit
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -43,7 +43,7 @@ def kb_on(url: str, client: FoundationModelsClient, docs: Path) -> tuple[Databas
                              search_sessionmaker=db.search_sessionmaker)
 
 
-async def test_the_migration_enables_pgvector_and_copies_the_cached_vectors(
+async def test_the_migration_enables_pgvector_and_copies_the_indexed_vectors(
     pgvector_url: str,
 ) -> None:
     await asyncio.to_thread(migrate_blocking, pgvector_url, "0004")
@@ -52,19 +52,27 @@ async def test_the_migration_enables_pgvector_and_copies_the_cached_vectors(
     db = Database(pgvector_url)
     try:
         async with db.sessionmaker() as session:
+            repo = KnowledgeRepository(session)
             for digest, vector in vectors.items():
-                await KnowledgeRepository(session).put_embedding(digest, DOC_MODEL, "v1",
-                                                                 vector.tobytes())
+                await repo.put_embedding(digest, DOC_MODEL, "v1", vector.tobytes())
+            await repo.put_embedding("h0", "old-model", "v0", vectors["h1"].tobytes())
+            await repo.replace_document(
+                root="/kb", path="a.md", title="A", url=None, content_hash="d", model=DOC_MODEL,
+                passages=[NewPassage(n, "", f"text {n}", f"text {n}", f"h{n}") for n in (0, 1)],
+            )
             await session.commit()
         await asyncio.to_thread(migrate_blocking, pgvector_url, "head")
         async with db.sessionmaker() as session:
             assert await PgVectorRepository(session).enabled()
             rows = (await session.execute(text(
-                "SELECT content_hash, embedding::text FROM kb_embeddings"))).all()
-        assert len(rows) == 3
-        for digest, stored in rows:  # every float32 exactly as cached
+                "SELECT p.content_hash, v.model, v.embedding::text FROM kb_passage_vectors v "
+                "JOIN kb_passages p ON p.id = v.passage_id"))).all()
+        assert sorted(row[0] for row in rows) == ["h0", "h1"]  # the indexed passages only
+        for digest, model, stored in rows:  # normalised, from the document's model
+            assert model == DOC_MODEL
             copy = np.array(stored.strip("[]").split(","), dtype=np.float32)
-            assert np.array_equal(copy, vectors[digest])
+            expected = vectors[digest] / np.linalg.norm(vectors[digest])
+            assert np.allclose(copy, expected, atol=1e-7)
         await asyncio.to_thread(downgrade_blocking, pgvector_url, "0004")
         async with db.sessionmaker() as session:
             assert not await PgVectorRepository(session).enabled()
@@ -140,9 +148,9 @@ async def test_a_sync_keeps_the_vector_copies_of_changed_and_new_passages(
 ) -> None:
     await asyncio.to_thread(migrate_blocking, pgvector_url, "head")
     db, kb = kb_on(pgvector_url, client, docs)
-    missing_copies = text(
-        "SELECT count(*) FROM kb_passages p JOIN kb_embeddings e ON e.content_hash = "
-        "p.content_hash AND e.model = :model WHERE e.embedding IS NULL")
+    without_vectors = text(
+        "SELECT count(*) FROM kb_passages p LEFT JOIN kb_passage_vectors v "
+        "ON v.passage_id = p.id WHERE v.passage_id IS NULL")
     try:
         await kb.sync()
         before = await kb.search("Do you deliver parcels to Antarctica by penguin?")
@@ -156,7 +164,9 @@ async def test_a_sync_keeps_the_vector_copies_of_changed_and_new_passages(
         assert after.hits[0].vector_rank == 1
         assert after.best_score > before.best_score
         async with db.sessionmaker() as session:
-            assert await session.scalar(missing_copies, {"model": DOC_MODEL}) == 0
+            assert await session.scalar(without_vectors) == 0
+            assert await session.scalar(text("SELECT count(*) FROM kb_passage_vectors")) == (
+                await session.scalar(text("SELECT count(*) FROM kb_passages")))
     finally:
         await db.dispose()
 
@@ -190,7 +200,8 @@ async def test_on_postgresql_without_pgvector_the_vectors_are_searched_with_nump
         await db.dispose()
 
 
-def test_the_text_form_is_lossless() -> None:
-    vector = np.random.default_rng(3).normal(size=256).astype(np.float32)
+def test_the_text_form_is_the_normalised_vector() -> None:
+    vector = 3 * np.random.default_rng(3).normal(size=256).astype(np.float32)
     parsed = np.array(as_pgvector(vector.tobytes()).strip("[]").split(","), dtype=np.float32)
-    assert np.array_equal(parsed, vector)
+    assert np.allclose(parsed, vector / np.linalg.norm(vector), rtol=0, atol=1e-7)
+    assert abs(float(np.linalg.norm(parsed)) - 1.0) < 1e-6

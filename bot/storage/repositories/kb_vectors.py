@@ -1,15 +1,17 @@
 """pgvector: exact nearest passages in PostgreSQL, when migration 0005 found the extension.
 
-kb_embeddings.embedding then holds a `vector` copy of each stored embedding (the float32
-bytes stay the cache), and the search ranks every passage in the database by cosine
-distance, with no approximate index, as the numpy path does in memory: the bot holds no
-matrix. Scores are 1 - cosine distance, the cosine similarity numpy computes over normalised
-vectors, so KB_MIN_SCORE means the same on both paths (tests/knowledge/test_pgvector.py).
+kb_passage_vectors then holds each indexed passage's embedding, normalised, as `vector` (the
+float32 bytes in kb_embeddings stay the cache), and a search ranks every passage by inner
+product in the database, with no approximate index, as the numpy path does in memory: the
+bot holds no matrix. Over normalised vectors the inner product is the cosine similarity
+numpy computes, so KB_MIN_SCORE means the same on both paths (tests/knowledge/
+test_pgvector.py); `<#>` is the negative inner product, cheaper than `<=>` (no norms).
 """
 
 from __future__ import annotations
 
 import array
+import math
 from collections.abc import Sequence
 
 from sqlalchemy import text
@@ -17,21 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repositories._upsert import dialect_name
 
-BATCH = 500
-# Every passage whose text was embedded with the model, and its distance to the query. The
-# dimension test keeps out vectors of another size (`<=>` would raise on them), as the numpy
-# path leaves them out of its matrix.
+# The dimension test keeps out vectors of another size (`<#>` would raise on them), as the
+# numpy path leaves them out of its matrix.
 _SCORED = (
-    "SELECT p.id, 1 - (e.embedding <=> q) AS score FROM kb_passages p "
-    "JOIN kb_embeddings e ON e.content_hash = p.content_hash AND e.model = :model, "
-    "CAST(:query AS vector) AS q WHERE vector_dims(e.embedding) = vector_dims(q)"
+    "SELECT v.passage_id, -(v.embedding <#> q) AS score FROM kb_passage_vectors v, "
+    "CAST(:query AS vector) AS q WHERE v.model = :model "
+    "AND vector_dims(v.embedding) = vector_dims(q)"
 )
 
 
 def as_pgvector(vector: bytes) -> str:
-    """float32 bytes as pgvector's text form: repr of each float's exact double value, which
-    pgvector's strtof reads back to the same float32."""
-    return "[" + ",".join(map(repr, array.array("f", vector))) + "]"
+    """float32 bytes, normalised, as pgvector's text form: repr of each float32's exact
+    value, which pgvector's strtof reads back to the same float32."""
+    values = array.array("f", vector)
+    norm = math.sqrt(math.fsum(v * v for v in values)) or 1.0
+    return "[" + ",".join(map(repr, array.array("f", (v / norm for v in values)))) + "]"
 
 
 class PgVectorRepository:
@@ -39,38 +41,33 @@ class PgVectorRepository:
         self.session = session
 
     async def enabled(self) -> bool:
-        """PostgreSQL with the `embedding` column (so with the extension)."""
+        """PostgreSQL with kb_passage_vectors (so with the extension)."""
         if dialect_name(self.session) != "postgresql":
             return False
-        found = await self.session.scalar(text(
-            "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
-            "to_regclass('kb_embeddings') AND attname = 'embedding' AND NOT attisdropped)"
-        ))
-        return bool(found)
+        found = await self.session.scalar(text("SELECT to_regclass('kb_passage_vectors')"))
+        return found is not None
 
-    async def fill(self, model: str, hashes: Sequence[str]) -> int:
-        """Give these cached embeddings their `vector` copy where they have none yet."""
-        filled = 0
-        for start in range(0, len(hashes), BATCH):
-            rows = (await self.session.execute(
-                text("SELECT content_hash, vector FROM kb_embeddings WHERE model = :model "
-                     "AND embedding IS NULL AND content_hash = ANY(:hashes)"),
-                {"model": model, "hashes": list(hashes[start : start + BATCH])},
-            )).all()
-            if rows:
-                await self.session.execute(
-                    text("UPDATE kb_embeddings SET embedding = CAST(:embedding AS vector) "
-                         "WHERE content_hash = :content_hash AND model = :model"),
-                    [{"content_hash": digest, "model": model, "embedding": as_pgvector(vector)}
-                     for digest, vector in rows],
-                )
-                filled += len(rows)
-        return filled
+    async def add_document(self, document_id: int, model: str) -> int:
+        """The vectors of a document's passages just stored (their embeddings are cached)."""
+        rows = (await self.session.execute(
+            text("SELECT p.id, e.vector FROM kb_passages p JOIN kb_embeddings e "
+                 "ON e.content_hash = p.content_hash AND e.model = :model "
+                 "WHERE p.document_id = :document_id"),
+            {"model": model, "document_id": document_id},
+        )).all()
+        if rows:
+            await self.session.execute(
+                text("INSERT INTO kb_passage_vectors (passage_id, model, embedding) "
+                     "VALUES (:passage_id, :model, CAST(:embedding AS vector))"),
+                [{"passage_id": passage_id, "model": model, "embedding": as_pgvector(vector)}
+                 for passage_id, vector in rows],
+            )
+        return len(rows)
 
     async def nearest(self, model: str, query: bytes, limit: int) -> list[tuple[int, float]]:
         """(passage id, cosine similarity) of the `limit` nearest passages, best first."""
         rows = await self.session.execute(
-            text(_SCORED + " ORDER BY e.embedding <=> q, p.id LIMIT :limit"),
+            text(_SCORED + " ORDER BY v.embedding <#> q LIMIT :limit"),
             {"model": model, "query": as_pgvector(query), "limit": limit},
         )
         return [(int(passage_id), float(score)) for passage_id, score in rows]
@@ -82,7 +79,7 @@ class PgVectorRepository:
         if not passage_ids:
             return {}
         rows = await self.session.execute(
-            text(_SCORED + " AND p.id = ANY(:ids)"),
+            text(_SCORED + " AND v.passage_id = ANY(:ids)"),
             {"model": model, "query": as_pgvector(query), "ids": list(passage_ids)},
         )
         return {int(passage_id): float(score) for passage_id, score in rows}
