@@ -102,6 +102,14 @@ class Retriever:
                      len(self.index), self.index.nbytes / 2**20)
         return True
 
+    @property
+    def searchable(self) -> int:
+        """Passages the vector search covers: the matrix's rows, or with pgvector the passages
+        at the last refresh (the database holds their vectors)."""
+        if self.pgvector:
+            return self._state.passages if self._state else 0
+        return len(self.index)
+
     def query_terms(self, query: str) -> LexicalQuery:
         """The question's stems without the too-common ones. When nothing else is left, the
         FALLBACK_TERMS rarest of those, matched only in passages holding two of them at least:
