@@ -11,6 +11,7 @@ database (kb_vectors.py): the same exact search and the same scores, without the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -123,6 +124,10 @@ class Retriever:
         rarest = sorted(terms, key=lambda term: self._common[term])[:FALLBACK_TERMS]
         return LexicalQuery(tuple(rarest), min_terms=min(2, len(rarest)))
 
+    async def _nearest(self, model: str, query: bytes) -> list[tuple[int, float]]:
+        async with self._search_sessionmaker() as session:
+            return await PgVectorRepository(session).nearest(model, query, CANDIDATES)
+
     async def search(self, query: str, k: int) -> Retrieval:
         vector = await self._embedder.query(query)
         return await self.search_vector(query, vector.values, k)
@@ -130,15 +135,19 @@ class Retriever:
     async def search_vector(self, query: str, vector: np.ndarray, k: int) -> Retrieval:
         """The search after the query's embedding (what the latency budget covers)."""
         model, as_bytes = self._embedder.doc_model, vector.astype(np.float32).tobytes()
+        lexical = self.query_terms(query)
         async with self._search_sessionmaker() as session:
             repo = KnowledgeRepository(session)
             in_database = PgVectorRepository(session)
+            words = repo.lexical(lexical.terms, CANDIDATES, min_terms=lexical.min_terms)
             if self.pgvector:
-                by_vector = await in_database.nearest(model, as_bytes, CANDIDATES)
+                # Both rankings at once, the vectors' on a second connection: the server's
+                # exact scan (~4 ms at 10,000 passages, one process) overlaps the full-text
+                # query instead of following it.
+                by_vector, by_text = await asyncio.gather(self._nearest(model, as_bytes), words)
             else:
                 by_vector = self.index.search(vector, CANDIDATES)
-            lexical = self.query_terms(query)
-            by_text = await repo.lexical(lexical.terms, CANDIDATES, min_terms=lexical.min_terms)
+                by_text = await words
             fused: dict[int, float] = {}
             vector_rank: dict[int, int] = {}
             text_rank: dict[int, int] = {}

@@ -7,7 +7,7 @@ in memory. One row per passage, not a column of the embedding cache: the search 
 the indexed passages' vectors alone, with no join (a join with kb_passages per search cost
 25-65 ms at 10,000 passages against 5-8 ms for the scan alone). The column has no fixed
 dimension: a new embedding model may have another size, and exact search (no approximate
-index) needs none. Installed later: `alembic downgrade 0004`, then `python -m bot migrate`.
+index) needs none; `dims` lets a search skip other sizes without reading each vector. Installed later: `alembic downgrade 0004`, then `python -m bot migrate`.
 
 Revision ID: 0005
 Revises: 0004
@@ -52,18 +52,19 @@ def upgrade() -> None:
     op.execute(
         "CREATE TABLE kb_passage_vectors ("
         "passage_id BIGINT PRIMARY KEY REFERENCES kb_passages (id) ON DELETE CASCADE, "
-        "model VARCHAR(256) NOT NULL, embedding vector NOT NULL)"
+        "model VARCHAR(256) NOT NULL, dims INTEGER NOT NULL, embedding vector NOT NULL)"
     )
     rows = bind.execute(sa.text(
         "SELECT p.id, e.model, e.vector FROM kb_passages p "
         "JOIN kb_documents d ON d.id = p.document_id "
         "JOIN kb_embeddings e ON e.content_hash = p.content_hash AND e.model = d.model"
     ))
-    insert = sa.text("INSERT INTO kb_passage_vectors (passage_id, model, embedding) "
-                     "VALUES (:passage_id, :model, CAST(:embedding AS vector))")
+    insert = sa.text("INSERT INTO kb_passage_vectors (passage_id, model, dims, embedding) "
+                     "VALUES (:passage_id, :model, :dims, CAST(:embedding AS vector))")
     for batch in iter(lambda: rows.fetchmany(BATCH), []):
         bind.execute(insert, [
-            {"passage_id": passage_id, "model": model, "embedding": _as_text(vector)}
+            {"passage_id": passage_id, "model": model, "dims": len(vector) // 4,
+             "embedding": _as_text(vector)}
             for passage_id, model, vector in batch
         ])
 
