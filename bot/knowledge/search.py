@@ -93,6 +93,7 @@ class Retriever:
                     repo.vectors(self._embedder.doc_model), state.passages
                 )
             self._common = await common_terms(repo, state.passages)
+            await repo.shrink_cache()
         release_freed_memory()
         self._state = state
         if self.pgvector:
