@@ -6,8 +6,9 @@
 The parent fills a database as bench_kb.py does (SQLite file; a throwaway PostgreSQL database
 when reachable; with `--pgvector` PostgreSQL 16 with pgvector from the pgserver wheel), then
 starts a child process that imports what `python -m bot run` imports (bot.cli, bot.wiring and
-the Telegram app: the bot's baseline, no numpy), then what the knowledge base adds (numpy,
-PyStemmer, bot.knowledge), loads the index as the bot does and runs `--queries` searches. It
+the Telegram app, no numpy) and uses its database engines: the bot's baseline; then imports
+what the knowledge base adds (numpy, PyStemmer, bot.knowledge), loads the index as the bot
+does and runs `--queries` searches (words of the passages, random vectors). It
 prints the child's resident memory at each step: the total is what the issue's target ("<= 30
 MB above the bot's baseline at 10,000 passages") is about, imports included.
 """
@@ -33,35 +34,53 @@ def rss_mb() -> float:
 
 
 async def child(url: str, queries: int) -> None:
+    from sqlalchemy import text
+
     import bot.cli
     import bot.telegram.app
-    import bot.wiring  # noqa: F401  (the baseline: what `run` imports without a knowledge base)
-
-    baseline = rss_mb()
-    from bench.bench_kb import NoEmbeddings, rng_vector, vocabulary, zipf_words
-    from bot.knowledge.embedder import Embedder
-    from bot.knowledge.search import Retriever
+    import bot.wiring  # noqa: F401  (what `run` imports without a knowledge base)
     from bot.storage.database import Database
 
-    imported = rss_mb()
+    # The baseline: the bot started, its database engines connected and used.
     db = Database(url)
-    embedder = Embedder(NoEmbeddings(), doc_model="emb-doc",  # type: ignore[arg-type]
-                        query_model="emb-query", rps=10)
+    for sessionmaker in (db.sessionmaker, db.read_sessionmaker):
+        async with sessionmaker() as session:
+            await session.execute(text("SELECT count(*) FROM messages"))
+    baseline = rss_mb()
+    import numpy as np
+
+    from bot.knowledge.base import KnowledgeBase  # noqa: F401  (all a bot with one loads)
+    from bot.knowledge.embedder import Embedder
+    from bot.knowledge.search import Retriever
+    from bot.knowledge.vectors import release_freed_memory
+
+    imported = rss_mb()
+    embedder = Embedder(None, doc_model="emb-doc",  # type: ignore[arg-type]
+                        query_model="emb-query", rps=10)  # (no embedding call is made)
     retriever = Retriever(sessionmaker=db.read_sessionmaker, embedder=embedder,
                           min_score=0.3, search_sessionmaker=db.search_sessionmaker)
     await retriever.refresh(force=True)
     loaded = rss_mb()
-    rng = random.Random(5)
-    words = vocabulary(rng)
-    for _ in range(queries):
-        await retriever.search_vector(" ".join(zipf_words(rng, words, rng.randint(4, 9))),
-                                      rng_vector(rng), 5)
+    # Questions of 4-9 words from the passages themselves; random unit vectors.
+    async with db.read_sessionmaker() as session:
+        texts = list(await session.scalars(text(
+            "SELECT search_text FROM kb_passages ORDER BY id LIMIT :n"), {"n": queries}))
+    rng = np.random.default_rng(5)
+    for search_text in texts:
+        words = search_text.split()
+        start = int(rng.integers(0, max(1, len(words) - 9)))
+        vector = rng.normal(size=256).astype(np.float32)
+        await retriever.search_vector(" ".join(words[start:start + int(rng.integers(4, 10))]),
+                                      vector / np.linalg.norm(vector), 5)
     searched = rss_mb()
+    release_freed_memory()  # what of that is freed memory the C heap kept
+    trimmed = rss_mb()
     await db.dispose()
     path = "pgvector" if retriever.pgvector else f"numpy, {retriever.index.nbytes / 2**20:.1f} MB"
     print(f"  baseline {baseline:.1f} MB; + numpy, PyStemmer, bot.knowledge "
           f"+{imported - baseline:.1f}; + index loaded ({path}) +{loaded - imported:.1f}; "
-          f"+ {queries} searches +{searched - loaded:.1f}; total +{searched - baseline:.1f} MB")
+          f"+ {len(texts)} searches +{searched - loaded:.1f}; total +{searched - baseline:.1f} MB"
+          f" (+{trimmed - baseline:.1f} MB after malloc_trim)")
 
 
 async def measure(url: str, label: str, passages: int, queries: int) -> None:
