@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_kb.py retrieval [--passages 10000] [--queries 300]
                                                  [--postgres URL | --no-postgres] [--no-sqlite]
-                                                 [--explain]
+                                                 [--explain] [--pgvector]
     .venv/bin/python bench/bench_kb.py sync [--passages 1000] [--rps 10]
 
 retrieval: a fresh database (SQLite file; a throwaway PostgreSQL database when reachable) with
@@ -12,7 +12,9 @@ floats each; then `Retriever.search_vector` (full-text query + exact vector sear
 reading the hits: everything but the query's embedding call) for `--queries` questions of 4-9
 words. Prints p50/p95/max, and the resident memory the loaded vector index added to the
 process (RSS before and after `refresh()` and the searches). `--explain` adds, on PostgreSQL,
-EXPLAIN ANALYZE of every question's full-text statement as a search sends it.
+EXPLAIN ANALYZE of every question's full-text statement as a search sends it. `--pgvector`
+also runs it on PostgreSQL 16 with pgvector (the `pgserver` wheel's binaries, a dev extra,
+started on a Unix socket for the run and removed after it): the vector part in the database.
 
 sync: `--passages` passages in files of 10 sections against the fake Yandex server enforcing
 `--rps` embedding requests per second (429 above it, as the real quota), EMBEDDING_RPS set to
@@ -53,7 +55,9 @@ from bot.knowledge.search import CANDIDATES, Retriever
 from bot.knowledge.stemming import search_text
 from bot.storage.database import Database, migrate
 from bot.storage.repositories import KnowledgeRepository, NewPassage
+from bot.storage.repositories.kb_vectors import PgVectorRepository
 from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.pgvector_server import PgvectorServer
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DIM = 256
@@ -105,10 +109,12 @@ async def fill(db: Database, passages: int, rng: random.Random, words: list[str]
                     await repo.put_embedding(digest, "emb-doc", "bench", vector.tobytes())
                     rows.append(NewPassage(ordinal, f"Section {ordinal}", body,
                                            search_text(body), digest))
-                await repo.replace_document(
+                document_id = await repo.replace_document(
                     root="/bench", path=f"doc{doc}.md", title=f"Document {doc}", url=None,
                     content_hash=uuid.uuid4().hex, model="emb-doc", passages=rows,
                 )
+                if await PgVectorRepository(session).enabled():  # as the indexer does
+                    await PgVectorRepository(session).add_document(document_id, "emb-doc")
             await session.commit()
 
 
@@ -169,15 +175,23 @@ async def bench_retrieval(
                                    min_terms=lexical_query.min_terms)
             lexical.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            retriever.index.search(vector, CANDIDATES)
+            if retriever.pgvector:  # in a search session, as search_vector does
+                async with db.search_sessionmaker() as session:
+                    await PgVectorRepository(session).nearest("emb-doc", vector.tobytes(),
+                                                              CANDIDATES)
+            else:
+                retriever.index.search(vector, CANDIDATES)
             vector_only.append((time.perf_counter() - started) * 1000)
         print(f"[{label}] parts: full-text query p50 {statistics.median(lexical):.2f} ms, "
               f"p95 {sorted(lexical)[int(len(lexical) * 0.95) - 1]:.2f} ms; vector search p50 "
-              f"{statistics.median(vector_only):.2f} ms")
+              f"{statistics.median(vector_only):.2f} ms, p95 "
+              f"{sorted(vector_only)[int(len(vector_only) * 0.95) - 1]:.2f} ms"
+              f"{' (pgvector)' if retriever.pgvector else ' (numpy)'}")
         times.sort()
         p95 = times[int(len(times) * 0.95) - 1]
         print(f"[{label}] vectors loaded in {load:.2f} s: {len(retriever.index):,} x {DIM} "
-              f"({retriever.index.nbytes / 2**20:.1f} MB of arrays)")
+              f"({retriever.index.nbytes / 2**20:.1f} MB of arrays)" if not retriever.pgvector
+              else f"[{label}] pgvector: no vectors held in the process ({load:.2f} s)")
         print(f"[{label}] retrieval without the embedding call, {queries} queries: "
               f"p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, max {times[-1]:.2f} ms; "
               f"this process's CPU {cpu:.2f} ms per query (the database server's not counted)")
@@ -293,6 +307,8 @@ async def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--pgvector", action="store_true",
+                        help="also on PostgreSQL with pgvector (the pgserver wheel)")
     parser.add_argument("--explain", action="store_true",
                         help="PostgreSQL: EXPLAIN ANALYZE each question's full-text statement")
     args = parser.parse_args()
@@ -305,11 +321,17 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             await bench_retrieval(f"sqlite+aiosqlite:///{Path(tmp) / 'kb.db'}", "sqlite",
                                   passages, args.queries)
-    if args.no_postgres:
-        return
-    async with throwaway_postgres(args.postgres) as url:
-        if url is not None:
-            await bench_retrieval(url, "postgres", passages, args.queries, args.explain)
+    if not args.no_postgres:
+        async with throwaway_postgres(args.postgres) as url:
+            if url is not None:
+                await bench_retrieval(url, "postgres", passages, args.queries, args.explain)
+    if args.pgvector:
+        server = PgvectorServer()
+        try:
+            url = await asyncio.to_thread(server.start)
+            await bench_retrieval(url, "pgvector", passages, args.queries, args.explain)
+        finally:
+            server.stop()
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -58,3 +58,9 @@ __all__ = [
 from tests.redis_server import redis_prefix, redis_url  # noqa: E402
 
 __all__ += ["redis_prefix", "redis_url"]
+
+# PostgreSQL with pgvector (the pgserver wheel's binaries, started on a Unix socket): see
+# tests/pgvector_server.py.
+from tests.pgvector_server import pgvector_server, pgvector_url  # noqa: E402
+
+__all__ += ["pgvector_server", "pgvector_url"]

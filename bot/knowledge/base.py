@@ -97,6 +97,6 @@ class KnowledgeBase:
             versions = await repo.model_versions()
         return KbStatus(
             self.mode, tuple(str(root) for root in self.roots), stats.documents, stats.passages,
-            stats.embeddings, len(self.retriever.index), tuple(versions), stats.last_run,
+            stats.embeddings, self.retriever.searchable, tuple(versions), stats.last_run,
             self.indexer.running,
         )

@@ -36,6 +36,7 @@ from bot.knowledge.documents import (
 from bot.knowledge.embedder import Embedder
 from bot.knowledge.stemming import search_text
 from bot.storage.repositories import KnowledgeRepository, NewPassage, StoredDocument
+from bot.storage.repositories.kb_vectors import PgVectorRepository
 
 log = logging.getLogger(__name__)
 # Embedding requests in flight during a sync: enough to keep the pacer busy at 10 rps with
@@ -184,10 +185,14 @@ class Indexer:
             for h, p in zip(hashes, pieces, strict=True)
         ]
         async with self._sessionmaker() as session:
-            await KnowledgeRepository(session).replace_document(
+            document_id = await KnowledgeRepository(session).replace_document(
                 root=document.root, path=document.path, title=document.title, url=document.url,
                 content_hash=document.digest, model=model, passages=rows,
             )
+            # pgvector: the passages and their vectors become visible together.
+            in_database = PgVectorRepository(session)
+            if await in_database.enabled():
+                await in_database.add_document(document_id, model)
             await session.commit()
 
     async def _embed_all(self, title: str, todo: dict[str, Passage], report: SyncReport) -> None:

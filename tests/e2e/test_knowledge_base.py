@@ -105,6 +105,11 @@ async def test_knowledge_base_answers_cite_abstain_follow_edits_and_survive_a_re
         assert "33 documents" in status.text
         assert "Last sync: done" in status.text
 
+        # SIGKILL only once every handled update is settled: one killed between its reply and
+        # its settlement is replayed after the restart (at least once, by design), and its
+        # second reply was taken for the next answer (seen once in the full suite under load).
+        await e2e.wait_for(lambda: not e2e.db.query(
+            "SELECT 1 FROM processed_updates WHERE payload IS NOT NULL"), 30)
         await e2e.restart_bot()
         await synced_runs(e2e, 3)
         again = await ask(e2e, "How long does standard delivery take?")

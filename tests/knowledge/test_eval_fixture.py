@@ -58,6 +58,13 @@ async def test_the_fixture_reaches_the_quality_targets(
     assert figure(r"abstain at KB_MIN_SCORE=[\d.]+: precision [\d.]+, recall [\d.]+, F1 ([\d.]+)",
                   out) >= 0.80
     assert 0.0 < figure(r"best KB_MIN_SCORE on this set: ([\d.]+)", out) < 1.0
+    # Every figure the issue names: recall@1 <= @3 <= @5, MRR, abstain precision and recall.
+    recalls = [figure(rf"recall@{k}: ([\d.]+)", out) for k in (1, 3, 5)]
+    assert 0.0 < recalls[0] <= recalls[1] <= recalls[2] <= 1.0
+    assert recalls[0] <= figure(r"MRR@\d+: ([\d.]+)", out) <= 1.0
+    assert 0.0 < figure(r"abstain at KB_MIN_SCORE=0.19: precision ([\d.]+)", out) <= 1.0
+    assert 0.0 < figure(r"abstain at KB_MIN_SCORE=0.19: precision [\d.]+, recall ([\d.]+)",
+                        out) <= 1.0
 
 
 async def test_search_prints_ranked_passages_and_a_second_sync_reuses_everything(

@@ -98,14 +98,24 @@ async def test_assist_mode_chats_as_before_when_nothing_is_relevant(
 ) -> None:
     kb = make_kb(mode=KbMode.ASSIST)
     await kb.sync()
+    plain = make_service(database, client)  # the bot without a knowledge base
     service = make_service(database, client, knowledge=kb)
-    result = await service.run_turn(PRIVATE, ANNA, "Write a poem about autumn")
-    assert result.text == "Echo: Write a poem about autumn"
-    assert not result.not_found
-    assert prompts(fm)[0][0]["text"] == "You are a helpful assistant."
-    record = await kb_answer(database, result.message_id)
-    assert record is not None
-    assert not record.covered
+    for question in ("Write a poem about autumn", "And now one about the sea, please"):
+        await plain.run_turn(ChatRef(2002, "private"), ANNA, question)
+        result = await service.run_turn(PRIVATE, ANNA, question)
+        assert result.text == f"Echo: {question}"
+        assert not result.not_found
+        record = await kb_answer(database, result.message_id)
+        assert record is not None
+        assert not record.covered
+        assert record.sources == []
+    # The model got exactly what it gets from the bot without a knowledge base, history too.
+    sent = prompts(fm)
+    assert len(sent) == 4
+    assert sent[1] == sent[0]
+    assert sent[3] == sent[2]
+    assert sent[2][0]["text"] == "You are a helpful assistant."
+    assert len(sent[2]) == 4  # system, the first question and answer, the second question
 
 
 async def test_a_follow_up_finds_the_document_of_the_question_before(

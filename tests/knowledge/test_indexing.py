@@ -20,6 +20,8 @@ from bot.knowledge.embedder import ATTEMPTS, Embedder
 from bot.knowledge.indexer import Progress
 from bot.storage.database import Database
 from bot.storage.models import KbDocument, KbEmbedding, KbSyncRun
+from bot.telegram.handlers.kb import describe
+from bot.telegram.texts import Translator
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, start_fm_process
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import KbFactory, embedding_calls
@@ -93,13 +95,20 @@ async def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
     (docs / "picture.txt").write_bytes(b"\x89PNG\x00\x00binary")
     (docs / "notes.docx").write_bytes(b"PK")
     (docs / "heading.md").write_text("# Only a heading", encoding="utf-8")
-    report = await make_kb().sync()
+    kb = make_kb()
+    report = await kb.sync()
     reasons = {s.path: s.reason for s in report.skipped}
     assert reasons["empty.md"] == "empty"
     assert reasons["picture.txt"] == "binary file"
     assert reasons["notes.docx"] == "unsupported file type .docx"
     assert reasons["heading.md"] == "no text to index"
     assert report.indexed == FILES
+    # What /kb shows admins: the state and the files it could not index, with the reasons.
+    shown = describe(await kb.status(), Translator("en"))
+    assert f"{FILES} documents, 48 passages, 48 searchable" in shown
+    assert "Last sync: done" in shown
+    failures = shown[shown.index("Not indexed:"):].splitlines()[1:]
+    assert sorted(failures) == sorted(f"- {path}: {reason}" for path, reason in reasons.items())
 
 
 async def test_an_interrupted_sync_continues_where_it_stopped(

@@ -4,6 +4,7 @@ citation rendering for Telegram."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bot.knowledge.evaluation import Case, Outcome, score
 from bot.knowledge.followup import is_follow_up, search_queries
@@ -105,7 +106,7 @@ def test_vector_index_finds_the_nearest_by_cosine() -> None:
     assert abs(found[0][1] - 1.0) < 1e-6
     assert abs(found[1][1] - 0.7071) < 1e-3
     assert len(index) == 3
-    assert index.similarity(query, 13) is None
+    assert index.similarities(query, [13, 12]) == pytest.approx({12: 0.7071}, abs=1e-3)
 
 
 def test_eval_scores_recall_mrr_abstention_and_the_best_threshold() -> None:

@@ -164,6 +164,12 @@ class KnowledgeRepository:
         if dialect_name(self.session) == "postgresql":
             await self.session.execute(text("ANALYZE kb_passages, kb_documents"))
 
+    async def shrink_cache(self) -> None:
+        """SQLite: free this connection's page cache (up to 2 MB) after a read of every
+        passage filled it; a search needs a few of its pages. PostgreSQL: nothing to do."""
+        if dialect_name(self.session) == "sqlite":
+            await self.session.execute(text("PRAGMA shrink_memory"))
+
     async def model_versions(self) -> list[tuple[str, str, int]]:
         rows = await self.session.execute(
             select(KbEmbedding.model, KbEmbedding.model_version, func.count())
