@@ -25,6 +25,7 @@ from bot.metrics import registry as metrics
 from bot.metrics.server import Probe, Readiness, serve_metrics
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
+from bot.telegram.outbox import gauges
 from bot.telegram.outbox.shared import SharedBudget
 from bot.telegram.telemetry import install_telemetry
 
@@ -182,6 +183,8 @@ async def operations(
             "generations", lambda: sum(m.generation_limit.waiting for m in models)
         )
         metrics.queue_depth_from("chats", app.queues.waiting)
+        metrics.queue_depth_from("outbox", lambda: gauges.deliveries(app.outbox))
+        metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(app.outbox))
         ops = Operations(settings.replica_id, coordinator)
         if settings.metrics_listen:
             host, port = settings.metrics_host_port

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import registry as metrics
 from bot.storage.models import (
     DeskCase,
     DeskRelay,
@@ -221,7 +222,8 @@ class DeskService:
             if value > 0 and case.confirmed_at is None:
                 case.confirmed_at = self.clock()
             await session.commit()
-            return True
+        metrics.feedback(value > 0)
+        return True
 
     # -- handoff -------------------------------------------------------------------------------
     async def hand_over(self, who: Requester, reason: HandoffReason) -> Handoff:
@@ -247,6 +249,8 @@ class DeskService:
             )
             await session.commit()
         self._owned.add(who.user_id)
+        if started:
+            metrics.handoff(reason.value)
         return Handoff(view, started)
 
     async def latest_case(self, user_id: int) -> CaseView | None:
@@ -360,6 +364,7 @@ class DeskService:
             )
             await session.commit()
         self._owned.discard(view.user_id)
+        metrics.desk_ended(resolution)
         return view
 
     async def rate(self, case_id: int, user_id: int, score: int) -> bool:
@@ -375,7 +380,8 @@ class DeskService:
                 return False
             case.csat_score = score
             await session.commit()
-            return True
+        metrics.rating(score)
+        return True
 
     async def want_comment(self, case_id: int, user_id: int) -> bool:
         async with self.sessionmaker() as session:
@@ -422,7 +428,9 @@ class DeskService:
             )  # fmt: skip
             view = RelayView.of(relay) if relay is not None else None
             await session.commit()
-            return view
+        if view is not None:
+            metrics.relay(view.direction.value)
+        return view
 
     async def relay_from_operator(self, thread_id: int, message_id: int) -> RelayView | None:
         """Record an operator's message for the topic's user (pending); the first one moves the
@@ -445,7 +453,9 @@ class DeskService:
             )  # fmt: skip
             view = RelayView.of(relay) if relay is not None else None
             await session.commit()
-            return view
+        if view is not None:
+            metrics.relay(view.direction.value)
+        return view
 
     async def relays_done(self, done: Sequence[tuple[int, int]]) -> None:
         async with self.sessionmaker() as session:
