@@ -266,7 +266,9 @@ def build_desk(
         summary_model=settings.text_model,
         retention_days=settings.retention_days,
     )
-    service = DeskService(c.db.sessionmaker, support_chat_id=settings.support_chat_id)
+    service = DeskService(
+        c.db.sessionmaker, support_chat_id=settings.support_chat_id, shared=shared is not None
+    )
     classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
     return outbox, SupportDesk(service, outbox, options, model=c.chat_model, classify=classify)
 

@@ -108,12 +108,15 @@ class DeskService:
         *,
         support_chat_id: int,
         clock: Callable[[], dt.datetime] = utcnow,
+        shared: bool = False,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.support_chat_id = support_chat_id
         self.clock = clock
         # Users a person owns (waiting or with_operator): checked on every private message,
-        # so kept in memory; every change of ownership goes through this service.
+        # so kept in memory; every change of ownership goes through this service. With
+        # several replicas (`shared`) another replica may change it: then the database says.
+        self.shared = shared
         self._owned: set[int] = set()
         self._locks: dict[int, asyncio.Lock] = {}
         self._commenting: set[int] = set()
@@ -125,7 +128,24 @@ class DeskService:
             self._commenting = set(await repo.commenting_user_ids())
 
     def owned(self, user_id: int) -> bool:
+        """As this process knows it (exact in one process; see `is_owned`)."""
         return user_id in self._owned
+
+    async def is_owned(self, user_id: int) -> bool:
+        """Whether a person owns the user's conversation, whichever replica handed it over."""
+        if not self.shared:
+            return user_id in self._owned
+        return (await self._state(user_id))[0]
+
+    async def is_commenting(self, user_id: int) -> bool:
+        """`commenting`, whichever replica the user pressed "add a comment" on."""
+        if not self.shared:
+            return user_id in self._commenting
+        return (await self._state(user_id))[1]
+
+    async def _state(self, user_id: int) -> tuple[bool, bool]:
+        async with self.sessionmaker() as session:
+            return await DeskRepository(session).user_state(user_id)
 
     def _lock(self, user_id: int) -> asyncio.Lock:
         if len(self._locks) > 10_000:

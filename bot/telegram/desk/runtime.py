@@ -180,7 +180,7 @@ class SupportDesk:
             if (
                 fresh is None
                 or fresh.card_message_id is not None
-                or not self.service.owned(fresh.user_id)
+                or not await self.service.is_owned(fresh.user_id)
             ):
                 return
             case = fresh
