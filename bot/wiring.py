@@ -270,7 +270,11 @@ def build_desk(
         c.db.sessionmaker, support_chat_id=settings.support_chat_id, shared=shared is not None
     )
     classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
-    return outbox, SupportDesk(service, outbox, options, model=c.chat_model, classify=classify)
+    coordinator = shared.coordinator if shared is not None else None
+    desk = SupportDesk(
+        service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator
+    )
+    return outbox, desk
 
 
 async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:

@@ -27,6 +27,7 @@ from aiogram.methods import (
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.conversation import TurnResult
+from bot.coordination import Coordinator
 from bot.desk import CaseView, DeskService, Requester, SupportHours, is_thanks
 from bot.desk.assist import Classify, classify_handoff, summarize
 from bot.foundation_models.types import ChatModel
@@ -35,6 +36,7 @@ from bot.telegram.answers import Target
 from bot.telegram.desk.card import card_keyboard, card_text, topic_name
 from bot.telegram.desk.relay import Relayer, topic_gone
 from bot.telegram.desk.texts import DESK_TEXTS, OPERATOR_COMMAND
+from bot.telegram.desk.topics import TopicLocks
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
 from bot.telegram.startup import patiently
 from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
@@ -63,6 +65,7 @@ class SupportDesk:
         *,
         model: ChatModel | None = None,
         classify: Classify | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -80,7 +83,7 @@ class SupportDesk:
         )
         self._preparing: dict[int, asyncio.Task[None]] = {}
         self.retry_delay = 5.0
-        self._topic_locks: dict[int, asyncio.Lock] = {}
+        self.topic_locks = TopicLocks(coordinator)  # several replicas: a lease in Redis too
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -187,7 +190,9 @@ class SupportDesk:
 
     async def _open_topic(self, case: CaseView) -> int | None:
         """The user's topic, reopened, or created (again, when someone deleted it)."""
-        async with self._topic_lock(case.user_id):
+        async with self.topic_locks.hold(case.user_id) as across_replicas:
+            if across_replicas:  # another replica may have made it meanwhile
+                case = await self._case_of(case.user_id) or case
             if case.thread_id is not None:
                 if not case.topic_closed:
                     return case.thread_id
@@ -247,9 +252,6 @@ class SupportDesk:
         if case.thread_id is None:
             return await self._open_topic(case)
         return case.thread_id
-
-    def _topic_lock(self, user_id: int) -> asyncio.Lock:
-        return self._topic_locks.setdefault(user_id, asyncio.Lock())
 
     async def _post_card(self, case: CaseView, thread: int) -> bool:
         dialogue = await self.service.handoff_context(case.user_id)
