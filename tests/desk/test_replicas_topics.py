@@ -1,6 +1,7 @@
 """Two replicas' support desks (one database, one Redis, one Telegram) asked for the same
-user's topic at the same moment make one topic, not two; without the shared lease (the
-control) both make one."""
+user's topic at the same moment make one topic, not two, and two replicas finishing the same
+unfinished handoff (each does at start) post one card; without the shared lease (the control)
+each makes its own."""
 
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 
 
 async def topics_made(
-    tg: FakeTelegram, database: Database, coordinators: list[Coordinator | None]
+    tg: FakeTelegram,
+    database: Database,
+    coordinators: list[Coordinator | None],
+    *,
+    finish_handoff: bool = False,
 ) -> tuple[set[int | None], int]:
     desks, closers = [], []
     for coordinator in coordinators:
@@ -44,7 +49,13 @@ async def topics_made(
         desks.append(SupportDesk(service, outbox, options, coordinator=coordinator))
         closers += [outbox.aclose, bot.session.close]
     try:
-        await desks[0].service.hand_over(Requester(21, "Anna", "en"), HandoffReason.USER_REQUEST)
+        handoff = await desks[0].service.hand_over(
+            Requester(21, "Anna", "en"), HandoffReason.USER_REQUEST
+        )
+        if finish_handoff:  # as `start` does on every replica
+            for desk in desks:
+                desk._prepare(handoff.case)
+            await asyncio.gather(*(desk.wait_idle() for desk in desks))
         threads = await asyncio.gather(*(desk.thread_for(21) for desk in desks))
     finally:
         for close in closers:
@@ -73,3 +84,33 @@ async def test_without_the_lease_each_replica_makes_one(
     threads, made = await topics_made(tg, sqlite_database, [None, None])
     assert made == 2
     assert len(threads) == 2
+
+
+def cards(tg: FakeTelegram) -> int:
+    """The bot's messages in every topic of the support chat (only cards in these tests)."""
+    return sum(
+        1 for topic in tg.topics.get(SUPPORT, {}).values()
+        for m in tg.topic_messages(SUPPORT, topic.thread_id) if m.from_bot
+    )  # fmt: skip
+
+
+async def test_one_card_when_two_replicas_finish_a_handoff(
+    tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
+) -> None:
+    clients = [RedisCoordinator.from_url(redis_url, prefix=redis_prefix) for _ in range(2)]
+    try:
+        threads, made = await topics_made(
+            tg, sqlite_database, list(clients), finish_handoff=True
+        )
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert (made, len(threads), cards(tg)) == (1, 1, 1)
+
+
+async def test_without_the_lease_each_replica_posts_a_card(
+    tg: FakeTelegram, sqlite_database: Database
+) -> None:
+    _, made = await topics_made(tg, sqlite_database, [None, None], finish_handoff=True)
+    assert made == 2
+    assert cards(tg) == 2

@@ -169,8 +169,7 @@ class SupportDesk:
         delay = self.retry_delay
         while True:
             try:
-                thread = await self._open_topic(case)
-                if thread is not None and await self._post_card(case, thread):
+                if await self._topic_and_card(case):
                     return
             except asyncio.CancelledError:
                 raise
@@ -188,30 +187,46 @@ class SupportDesk:
                 return
             case = fresh
 
+    async def _topic_and_card(self, case: CaseView) -> bool:
+        """Both under the user's topic lock: a replica that finishes the same handoff (each
+        one finishes those a stop left unfinished) finds the card made and stops there."""
+        async with self.topic_locks.hold(case.user_id) as across_replicas:
+            if across_replicas:
+                fresh = await self.service.case_view(case.id)
+                if fresh is None or fresh.card_message_id is not None:
+                    return True
+                case = fresh
+            thread = await self._open_topic_held(case)
+            return thread is not None and await self._post_card(case, thread)
+
     async def _open_topic(self, case: CaseView) -> int | None:
         """The user's topic, reopened, or created (again, when someone deleted it)."""
         async with self.topic_locks.hold(case.user_id) as across_replicas:
             if across_replicas:  # another replica may have made it meanwhile
                 case = await self._case_of(case.user_id) or case
-            if case.thread_id is not None:
-                if not case.topic_closed:
-                    return case.thread_id
-                try:
-                    await self.outbox.call(
-                        self.chat_id,
-                        ReopenForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
-                    )
+            return await self._open_topic_held(case)
+
+    async def _open_topic_held(self, case: CaseView) -> int | None:
+        """The topic, reopened or created; the caller holds the user's topic lock."""
+        if case.thread_id is not None:
+            if not case.topic_closed:
+                return case.thread_id
+            try:
+                await self.outbox.call(
+                    self.chat_id,
+                    ReopenForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
+                )
+                await self.service.mark_topic(case.user_id, closed=False)
+                return case.thread_id
+            except (ChatUnreachableError, TelegramBadRequest) as exc:
+                if "topic_not_modified" in str(exc).lower():
                     await self.service.mark_topic(case.user_id, closed=False)
                     return case.thread_id
-                except (ChatUnreachableError, TelegramBadRequest) as exc:
-                    if "topic_not_modified" in str(exc).lower():
-                        await self.service.mark_topic(case.user_id, closed=False)
-                        return case.thread_id
-                    if not topic_gone(exc):
-                        log.error("support desk: cannot reopen topic of %s: %s", case.user_id, exc)
-                        return None
-                    log.warning("topic of user %s was deleted; creating it again", case.user_id)
-            return await self._create_topic(case)
+                if not topic_gone(exc):
+                    log.error("support desk: cannot reopen topic of %s: %s", case.user_id, exc)
+                    return None
+                log.warning("topic of user %s was deleted; creating it again", case.user_id)
+        return await self._create_topic(case)
 
     async def _create_topic(self, case: CaseView) -> int | None:
         try:
