@@ -145,8 +145,15 @@ async def outage(w: World, server: str, reason: str) -> None:
 
 async def test_redis_outage(world: World) -> None:
     await outage(world, "redis", "redis")
-    messages = [r.get("message", "") for r in world.bot.log_records()]
-    assert any("Redis unreachable" in m for m in messages)
+
+    def messages() -> list[str]:
+        return [r.get("message", "") for r in world.bot.log_records()]
+
+    assert any("Redis unreachable" in m for m in messages())
+    # The outbound budget spent this replica's share meanwhile (said once), and is shared
+    # again once its probe (every 2 s) finds Redis.
+    assert len([m for m in messages() if "falls back to this replica's share" in m]) == 1
+    await world.wait_for(lambda: any("budget shared again" in m for m in messages()), 10)
 
 
 async def test_database_outage(world: World) -> None:
