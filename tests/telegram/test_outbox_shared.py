@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from bot.coordination import LocalCoordinator
 from bot.coordination.redisstore import RedisCoordinator, connect
 from bot.telegram.outbox import Outbox
 from bot.telegram.outbox.budget import ChatPace, Priority
@@ -182,3 +183,29 @@ async def test_outage_falls_back_to_a_local_share_and_recovers(
     assert await finals(5) < 0.5
     await budget.aclose()
     await coordinator.aclose()
+
+
+async def test_within_a_replica_finals_then_first_frames_then_frames() -> None:
+    """The local queue in front of the shared bucket (here in-process: the order is the
+    budget's, whatever the store)."""
+    budget = SharedBudget(LocalCoordinator(), rate=20.0, burst=1.0)
+    order: list[str] = []
+    waits = {
+        name: budget.reserve(priority)
+        for name, priority in [
+            ("frame 1", Priority.FRAME),
+            ("first 1", Priority.FIRST),
+            ("frame 2", Priority.FRAME),
+            ("final 1", Priority.FINAL),
+            ("first 2", Priority.FIRST),
+            ("final 2", Priority.FINAL),
+        ]
+    }
+    for name, future in waits.items():
+        assert future is not None
+        future.add_done_callback(lambda _, name=name: order.append(name))
+    started = time.monotonic()
+    await asyncio.gather(*(f for f in waits.values() if f is not None))
+    assert order == ["final 1", "final 2", "first 1", "first 2", "frame 1", "frame 2"]
+    assert time.monotonic() - started >= 0.2  # 1 at once, then 20/s
+    await budget.aclose()
