@@ -477,6 +477,11 @@ class DeskService:
             metrics.relay(view.direction.value)
         return view
 
+    async def still_pending(self, ids: Sequence[int]) -> set[int]:
+        """Which of these relays no one has sent yet (another replica may have)."""
+        async with self.sessionmaker() as session:
+            return await DeskRepository(session).still_pending(ids)
+
     async def relays_done(self, done: Sequence[tuple[int, int]]) -> None:
         async with self.sessionmaker() as session:
             await DeskRepository(session).finish_relays(done, self.clock())

@@ -1,7 +1,8 @@
 """Two replicas' support desks (one database, one Redis, one Telegram) asked for the same
 user's topic at the same moment make one topic, not two, and two replicas finishing the same
 unfinished handoff (each does at start) post one card; without the shared lease (the control)
-each makes its own."""
+each makes its own. A relay pending on two replicas at once (one sends what it was given,
+the other resends what was pending when it started) is copied once."""
 
 from __future__ import annotations
 
@@ -114,3 +115,54 @@ async def test_without_the_lease_each_replica_posts_a_card(
     _, made = await topics_made(tg, sqlite_database, [None, None], finish_handoff=True)
     assert made == 2
     assert cards(tg) == 2
+
+
+async def relay_copies(
+    tg: FakeTelegram, database: Database, coordinators: list[Coordinator | None]
+) -> int:
+    desks, closers = [], []
+    for coordinator in coordinators:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
+        outbox = Outbox(bot)
+        service = DeskService(database.sessionmaker, support_chat_id=SUPPORT, shared=True)
+        options = DeskOptions(support_chat_id=SUPPORT, hours=SupportHours.parse(""))
+        desk = SupportDesk(service, outbox, options, coordinator=coordinator)
+        desk.relayer.retry_after = 0.2
+        desks.append(desk)
+        closers += [outbox.aclose, bot.session.close]
+    a, b = desks
+    try:
+        await a.service.hand_over(Requester(21, "Anna", "en"), HandoffReason.USER_REQUEST)
+        thread = await a.thread_for(21)
+        assert thread is not None
+        tg.send_user_message(21, "my order is late")
+        source = tg.chat(21).history[-1].message_id
+        relay = await a.service.relay_from_user(21, 21, source)
+        assert relay is not None
+        a.relayer.submit(relay)  # the replica that got the message ...
+        assert await b.relayer.resume() == 1  # ... and one starting meanwhile
+        for _ in range(3):  # a relay put off for the other replica's lease comes back
+            await asyncio.gather(a.wait_idle(), b.wait_idle())
+            await asyncio.sleep(0.4)
+    finally:
+        for close in closers:
+            await close()
+    return sum(1 for m in tg.topic_messages(SUPPORT, thread) if m.from_bot)
+
+
+async def test_a_relay_pending_on_two_replicas_is_copied_once(
+    tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
+) -> None:
+    clients = [RedisCoordinator.from_url(redis_url, prefix=redis_prefix) for _ in range(2)]
+    try:
+        copies = await relay_copies(tg, sqlite_database, list(clients))
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert copies == 1
+
+
+async def test_without_the_lease_both_replicas_copy_it(
+    tg: FakeTelegram, sqlite_database: Database
+) -> None:
+    assert await relay_copies(tg, sqlite_database, [None, None]) == 2

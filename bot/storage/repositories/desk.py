@@ -190,6 +190,14 @@ class DeskRepository:
         )
         return list(rows)
 
+    async def still_pending(self, ids: Sequence[int]) -> set[int]:
+        rows = await self.session.scalars(
+            select(DeskRelay.id).where(
+                DeskRelay.id.in_(ids), DeskRelay.state == RelayState.PENDING
+            )
+        )
+        return set(rows)
+
     async def finish_relays(self, done: Sequence[tuple[int, int]], now: dt.datetime) -> None:
         """``done``: (relay id, the copy's message id) pairs."""
         for relay_id, target in done:

@@ -73,6 +73,7 @@ class SupportDesk:
         self.chat_id = options.support_chat_id
         self.model = model
         self.classify = classify
+        self.topic_locks = TopicLocks(coordinator)  # several replicas: leases in Redis too
         self.relayer = Relayer(
             service,
             outbox,
@@ -80,10 +81,10 @@ class SupportDesk:
             thread_for=self.thread_for,
             recreate_topic=self.recreate_topic,
             preparing=lambda user_id: user_id in self._preparing,
+            locks=self.topic_locks,
         )
         self._preparing: dict[int, asyncio.Task[None]] = {}
         self.retry_delay = 5.0
-        self.topic_locks = TopicLocks(coordinator)  # several replicas: a lease in Redis too
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
