@@ -27,6 +27,7 @@ from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.outbox import gauges
 from bot.telegram.outbox.shared import SharedBudget
+from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
 from bot.telegram.telemetry import install_telemetry
 
 # aiogram only through bot.telegram, which imports it with lazily built models
@@ -64,7 +65,7 @@ class Shared:
 
     coordinator: Coordinator
     census: Census
-    budgets: list[SharedBudget] = field(default_factory=list)
+    budgets: list[SharedBudget | SharedAdaptiveBudget] = field(default_factory=list)
 
 
 # Replicas assumed when the census has not counted yet (Redis down at start): a deployment
@@ -104,9 +105,8 @@ async def coordination(settings: Settings, bot: Bot) -> AsyncIterator[Shared | N
 
 def outbox_budgets(settings: Settings, shared: Shared | None) -> dict[str, Any]:
     """The Outbox's bot-wide budgets: in-process without Redis; with it, messages (and each
-    chat's) through a shared bucket, and drafts at this replica's share of TELEGRAM_DRAFT_RATE
-    (drafts are not counted in Telegram's documented limits; a replica's draft 429 lowers its
-    own rate, and each other replica lowers its own at its first 429)."""
+    chat's) through a shared bucket, and drafts at this replica's share of TELEGRAM_DRAFT_RATE,
+    a draft 429 lowering every replica's rate (shareddrafts.py)."""
     drafts = {
         "draft_rate": settings.telegram_draft_rate,
         "draft_rate_floor": settings.telegram_draft_rate_floor,
@@ -120,12 +120,17 @@ def outbox_budgets(settings: Settings, shared: Shared | None) -> dict[str, Any]:
         burst=settings.telegram_message_burst,
         replicas=lambda: census.known,
     )
-    shared.budgets.append(budget)
-    return {
-        "message_budget": budget,
-        "draft_rate": settings.telegram_draft_rate / census.known,
-        "draft_rate_floor": settings.telegram_draft_rate_floor / census.known,
-    }
+    share = settings.telegram_draft_rate / census.known
+    drafts_budget = SharedAdaptiveBudget(
+        shared.coordinator,
+        share,
+        floor=settings.telegram_draft_rate_floor / census.known,
+        recovery=settings.telegram_draft_recovery,
+        burst=max(1.0, share / 10),  # as the Outbox's own: a tenth of a second at once
+    )
+    drafts_budget.start()
+    shared.budgets += [budget, drafts_budget]
+    return {"message_budget": budget, "draft_budget": drafts_budget}
 
 
 @dataclass(slots=True)

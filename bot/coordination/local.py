@@ -32,6 +32,7 @@ class LocalCoordinator:
         self._fences: dict[str, itertools.count[int]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._slots: dict[str, dict[str, float]] = {}
+        self._signals: dict[str, tuple[int, float, float]] = {}  # name -> (seq, value, expires)
 
     # -- leases ---------------------------------------------------------------------------------
 
@@ -107,6 +108,19 @@ class LocalCoordinator:
                 tokens = min(b.burst, level + wait * b.rate) - 1.0
                 self._buckets[b.name] = _Bucket(tokens, now + wait)
         return wait, limit
+
+    # -- signals --------------------------------------------------------------------------------
+
+    async def signal(self, name: str, value: float, ttl: float) -> int:
+        seq = (self._signals[name][0] if name in self._signals else 0) + 1
+        self._signals[name] = (seq, value, self.clock() + ttl)
+        return seq
+
+    async def last_signal(self, name: str) -> tuple[int, float] | None:
+        found = self._signals.get(name)
+        if found is None or found[2] <= self.clock():
+            return None
+        return found[0], found[1]
 
     # -- semaphores -----------------------------------------------------------------------------
 

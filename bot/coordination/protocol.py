@@ -7,6 +7,8 @@
   0.0 when granted, else the seconds to wait; `take_all` takes one token from several buckets
   at once (a chat's and the bot's), leaving each at least its `keep` (headroom that calls of
   a lower priority must not spend).
+- **Signals** (a draft 429 lowering every replica's draft rate): a value with a sequence
+  number and an expiry, read by polling.
 - **Semaphores with leases** (the generation cap): at most `limit` holders; each slot expires
   unless renewed, so a dead holder's slots come back by themselves.
 
@@ -88,6 +90,14 @@ class Coordinator(Protocol):
         1 + `keep` (then all are debited); otherwise the seconds until they will, and the index
         of the bucket that needs longest. With `reserve` (keeps ignored) all are debited
         anyway, like `take`."""
+        ...
+
+    async def signal(self, name: str, value: float, ttl: float) -> int:
+        """Publish `value` under `name` for `ttl` seconds; its sequence number (only grows)."""
+        ...
+
+    async def last_signal(self, name: str) -> tuple[int, float] | None:
+        """The latest signal under `name` still live: (sequence number, value), else None."""
         ...
 
     async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:

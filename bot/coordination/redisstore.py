@@ -52,6 +52,7 @@ class RedisCoordinator:
         self._release_lease = redis.register_script(scripts.RELEASE_LEASE)
         self._take = redis.register_script(scripts.TAKE)
         self._take_all = redis.register_script(scripts.TAKE_ALL)
+        self._signal = redis.register_script(scripts.SIGNAL)
         self._acquire_slot = redis.register_script(scripts.ACQUIRE_SLOT)
         self._renew_slot = redis.register_script(scripts.RENEW_SLOT)
         self._count_slots = redis.register_script(scripts.COUNT_SLOTS)
@@ -118,6 +119,20 @@ class RedisCoordinator:
         answer = await self._call("take tokens", lambda: self._take_all(keys=keys, args=args))
         wait, limit = bytes(answer).split(b":")
         return float(wait), int(limit) - 1
+
+    # -- signals --------------------------------------------------------------------------------
+
+    async def signal(self, name: str, value: float, ttl: float) -> int:
+        keys = [self._key("signal", name), self._key("signal-seq", name)]
+        args: list[Any] = [repr(value), _ms(ttl)]
+        return int(await self._call("signal", lambda: self._signal(keys=keys, args=args)))
+
+    async def last_signal(self, name: str) -> tuple[int, float] | None:
+        value = await self._call("read signal", lambda: self.redis.get(self._key("signal", name)))
+        if value is None:
+            return None
+        seq, number = bytes(value).split(b":", 1)
+        return int(seq), float(number)
 
     # -- semaphores -----------------------------------------------------------------------------
 

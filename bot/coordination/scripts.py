@@ -119,6 +119,13 @@ return tostring(wait) .. ':' .. tostring(limit)
 """
 )
 
+# KEYS[1] signal, KEYS[2] its sequence counter; ARGV value, ttl_ms -> the sequence number.
+SIGNAL = """
+local seq = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], seq .. ':' .. ARGV[1], 'PX', ARGV[2])
+return seq
+"""
+
 # KEYS[1] sorted set holder -> expiry (ms); ARGV holder, limit, ttl_ms -> 1 held, 0 full.
 ACQUIRE_SLOT = (
     _NOW_MS

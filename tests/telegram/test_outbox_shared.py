@@ -1,7 +1,7 @@
 """The message budget shared through the real Redis: outboxes of several "replicas" sending to
 one Telegram (the simulator, which answers 429 past the bot-wide and per-chat limits) stay
 within the limits together; finals keep their priority across replicas; an outage falls back
-to a local share and recovers."""
+to a local share and recovers; a draft 429 lowers every replica's draft rate."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from redis.asyncio import Redis
 from bot.coordination import LocalCoordinator
 from bot.coordination.redisstore import RedisCoordinator, connect
 from bot.telegram.outbox import Outbox
-from bot.telegram.outbox.budget import ChatPace, Priority
+from bot.telegram.outbox.budget import AdaptiveBudget, ChatPace, Priority
 from bot.telegram.outbox.shared import SharedBudget
+from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
 from tests.coordination.proxy import TcpProxy
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
 
@@ -209,3 +210,25 @@ async def test_within_a_replica_finals_then_first_frames_then_frames() -> None:
     assert order == ["final 1", "final 2", "first 1", "first 2", "frame 1", "frame 2"]
     assert time.monotonic() - started >= 0.2  # 1 at once, then 20/s
     await budget.aclose()
+
+
+async def test_a_draft_429_on_one_replica_lowers_every_replicas_draft_rate(
+    coordinators: Make,
+) -> None:
+    a = SharedAdaptiveBudget(coordinators(), 100.0, floor=5.0, recovery=60.0, every=0.1)
+    b = SharedAdaptiveBudget(coordinators(), 100.0, floor=5.0, recovery=60.0, every=0.1)
+    alone = AdaptiveBudget(100.0, floor=5.0, recovery=60.0)  # not sharing: the control
+    for budget in (a, b):
+        budget.start()
+    a.flooded(retry_after=2.0)
+    assert a.rate(time.monotonic()) == 50.0
+    for _ in range(20):
+        if b.rate(time.monotonic()) < 100.0:
+            break
+        await asyncio.sleep(0.05)
+    assert b.rate(time.monotonic()) == 50.0  # lowered as if the 429 had been its own
+    assert alone.rate(time.monotonic()) == 100.0
+    await asyncio.sleep(0.3)  # a's own signal, read back, does not lower it again
+    assert a.rate(time.monotonic()) == 50.0
+    for budget in (a, b):
+        await budget.aclose()
