@@ -18,7 +18,7 @@ from bot.coordination import LocalCoordinator
 from bot.coordination.redisstore import RedisCoordinator, connect
 from bot.telegram.outbox import Outbox
 from bot.telegram.outbox.budget import AdaptiveBudget, ChatPace, Priority
-from bot.telegram.outbox.shared import SharedBudget
+from bot.telegram.outbox.shared import HEADROOM, SharedBudget
 from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
 from tests.coordination.proxy import TcpProxy
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
@@ -93,11 +93,14 @@ async def test_the_same_load_with_budgets_per_replica_trips_the_limits() -> None
         await outbox.aclose()
 
 
+@pytest.mark.parametrize("headroom", [True, False])
 async def test_frames_of_one_replica_leave_room_for_finals_of_another(
-    coordinators: Make,
+    coordinators: Make, headroom: bool
 ) -> None:
+    """And without the headroom (the control) the finals wait their turn behind the frames."""
     rate = 20.0
-    framer = SharedBudget(coordinators(), rate=rate, burst=3.0)
+    kept = HEADROOM if headroom else dict.fromkeys(Priority, 0.0)
+    framer = SharedBudget(coordinators(), rate=rate, burst=3.0, headroom=kept)
     finisher = SharedBudget(coordinators(), rate=rate, burst=3.0)
     frames = 0
     stop = asyncio.Event()
@@ -123,9 +126,13 @@ async def test_frames_of_one_replica_leave_room_for_finals_of_another(
     stop.set()
     await asyncio.gather(*flooders)
     # The frames left two tokens: a final goes at once (one Redis round trip), instead of
-    # waiting its turn behind them (1 / rate = 50 ms).
-    assert sorted(waits)[len(waits) // 2] < 0.02, waits
-    assert max(waits) < 0.05, waits
+    # waiting its turn behind them (up to 1 / rate = 50 ms). (Not every one: a busy test
+    # machine delays a few wake-ups.)
+    median = sorted(waits)[len(waits) // 2]
+    if headroom:
+        assert median < 0.015, waits
+    else:
+        assert median > 0.015, waits
     # ... and the frames got the rest of the budget: 20/s less the finals, for ~1.5 s.
     assert frames > 12
     await framer.aclose()
