@@ -7,18 +7,27 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import text
 
 from bot.config import ConfigError, Settings
-from bot.coordination import Coordinator, Leadership, SharedGenerationLimit
+from bot.coordination import (
+    CoordinationUnavailableError,
+    Coordinator,
+    Leadership,
+    SharedGenerationLimit,
+)
+from bot.coordination.census import Census
 from bot.foundation_models.limits import GenerationLimit
 from bot.metrics import registry as metrics
 from bot.metrics.server import Probe, Readiness, serve_metrics
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
+from bot.telegram.outbox import gauges
+from bot.telegram.outbox.shared import SharedBudget
+from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
 from bot.telegram.telemetry import install_telemetry
 
 # aiogram only through bot.telegram, which imports it with lazily built models
@@ -47,6 +56,81 @@ def limited(*models: object) -> list[Limited]:
         ):
             found.append(model)
     return found
+
+
+@dataclass(slots=True)
+class Shared:
+    """What this replica shares with the others (REDIS_URL): the coordinator, the census of
+    live replicas, and the budgets built on them (closed with it)."""
+
+    coordinator: Coordinator
+    census: Census
+    budgets: list[SharedBudget | SharedAdaptiveBudget] = field(default_factory=list)
+
+
+# Replicas assumed when the census has not counted yet (Redis down at start): a deployment
+# that sets REDIS_URL runs at least two, and a share too small is slower, never a flood.
+MIN_REPLICAS = 2
+
+
+@asynccontextmanager
+async def coordination(settings: Settings, bot: Bot) -> AsyncIterator[Shared | None]:
+    """The Redis coordinator (REDIS_URL), or None: one process, nothing shared."""
+    if not settings.redis_url:
+        yield None
+        return
+    from bot.coordination.redisstore import RedisCoordinator
+
+    # Keys per bot: several bots may share one Redis.
+    try:
+        coordinator = RedisCoordinator.from_url(settings.redis_url, prefix=f"fmbot:{bot.id}:")
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL: {exc}") from None
+    census = Census(coordinator, settings.replica_id, minimum=MIN_REPLICAS)
+    shared = Shared(coordinator, census)
+    try:
+        try:
+            log.info("replica %s coordinates through Redis (%d replicas live)",
+                     settings.replica_id, await census.count())  # fmt: skip
+        except CoordinationUnavailableError as exc:
+            log.warning("%s at start; assuming %d replicas", exc, census.known)
+        census.start()
+        yield shared
+    finally:
+        for budget in shared.budgets:
+            await budget.aclose()
+        await census.stop()
+        await coordinator.aclose()
+
+
+def outbox_budgets(settings: Settings, shared: Shared | None) -> dict[str, Any]:
+    """The Outbox's bot-wide budgets: in-process without Redis; with it, messages (and each
+    chat's) through a shared bucket, and drafts at this replica's share of TELEGRAM_DRAFT_RATE,
+    a draft 429 lowering every replica's rate (shareddrafts.py)."""
+    drafts = {
+        "draft_rate": settings.telegram_draft_rate,
+        "draft_rate_floor": settings.telegram_draft_rate_floor,
+    }
+    if shared is None:
+        return drafts
+    census = shared.census
+    budget = SharedBudget(
+        shared.coordinator,
+        rate=30.0,
+        burst=settings.telegram_message_burst,
+        replicas=lambda: census.known,
+    )
+    share = settings.telegram_draft_rate / census.known
+    drafts_budget = SharedAdaptiveBudget(
+        shared.coordinator,
+        share,
+        floor=settings.telegram_draft_rate_floor / census.known,
+        recovery=settings.telegram_draft_recovery,
+        burst=max(1.0, share / 10),  # as the Outbox's own: a tenth of a second at once
+    )
+    drafts_budget.start()
+    shared.budgets += [budget, drafts_budget]
+    return {"message_budget": budget, "draft_budget": drafts_budget}
 
 
 @dataclass(slots=True)
@@ -83,33 +167,29 @@ def readiness_for(db: Database, bot: Bot, coordinator: Coordinator | None) -> Re
 
 @asynccontextmanager
 async def operations(
-    settings: Settings, db: Database, bot: Bot, app: TelegramApp, models: Sequence[Limited] = ()
+    settings: Settings,
+    db: Database,
+    bot: Bot,
+    app: TelegramApp,
+    models: Sequence[Limited] = (),
+    shared: Shared | None = None,
 ) -> AsyncIterator[Operations]:
-    """Coordination (REDIS_URL: the poller's lease, and the generation cap of `models` shared
+    """Coordination (`shared`: the poller's lease, and the generation cap of `models` shared
     by every replica), telemetry, and the metrics endpoints (METRICS_LISTEN)."""
     async with AsyncExitStack() as stack:
-        coordinator: Coordinator | None = None
-        if settings.redis_url:
-            from bot.coordination.redisstore import RedisCoordinator
-
-            # Keys per bot: several bots may share one Redis.
-            try:
-                coordinator = RedisCoordinator.from_url(
-                    settings.redis_url, prefix=f"fmbot:{bot.id}:"
-                )
-            except ValueError as exc:
-                raise ConfigError(f"REDIS_URL: {exc}") from None
-            stack.push_async_callback(coordinator.aclose)
-            log.info("replica %s coordinates through Redis", settings.replica_id)
-            shared = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
+        coordinator = shared.coordinator if shared is not None else None
+        if coordinator is not None:
+            cap = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
             for model in models:
-                model.generation_limit = shared
+                model.generation_limit = cap
         install_telemetry(bot, app.dp)
         metrics.replica(settings.replica_id)
         metrics.queue_depth_from(
             "generations", lambda: sum(m.generation_limit.waiting for m in models)
         )
         metrics.queue_depth_from("chats", app.queues.waiting)
+        metrics.queue_depth_from("outbox", lambda: gauges.deliveries(app.outbox))
+        metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(app.outbox))
         ops = Operations(settings.replica_id, coordinator)
         if settings.metrics_listen:
             host, port = settings.metrics_host_port

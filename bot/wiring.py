@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.knowledge.base import KnowledgeBase
+    from bot.operations import Shared
     from bot.telegram.desk import SupportDesk
     from bot.telegram.outbox import Outbox
 
@@ -170,14 +171,15 @@ def build_knowledge(
 
 
 async def run_bot(settings: Settings, system_prompt: str) -> None:
-    from bot.operations import limited, operations
+    from bot.operations import coordination, limited, operations
     from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
     async with core(settings, system_prompt, kb_background=True) as c, AsyncExitStack() as stack:
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
-        outbox, desk = build_desk(settings, c, bot)
+        shared = await stack.enter_async_context(coordination(settings, bot))
+        outbox, desk = build_desk(settings, c, bot, shared)
         app = TelegramApp(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
@@ -204,7 +206,7 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
         models = limited(c.client, c.chat_model)
-        ops = await stack.enter_async_context(operations(settings, c.db, bot, app, models))
+        ops = await stack.enter_async_context(operations(settings, c.db, bot, app, models, shared))
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
         # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.
@@ -237,9 +239,12 @@ def support_hours(settings: Settings) -> SupportHours:
         raise ConfigError(str(exc)) from None
 
 
-def build_desk(settings: Settings, c: Core, bot: Bot) -> tuple[Outbox, SupportDesk | None]:
-    """The outbound scheduler (its pacing from TELEGRAM_*), and the support desk when
-    SUPPORT_CHAT_ID is set."""
+def build_desk(
+    settings: Settings, c: Core, bot: Bot, shared: Shared | None = None
+) -> tuple[Outbox, SupportDesk | None]:
+    """The outbound scheduler (its pacing from TELEGRAM_*, its budgets shared with the other
+    replicas when `shared`), and the support desk when SUPPORT_CHAT_ID is set."""
+    from bot.operations import outbox_budgets
     from bot.telegram.desk import DeskOptions, SupportDesk
     from bot.telegram.outbox import Outbox
 
@@ -247,9 +252,8 @@ def build_desk(settings: Settings, c: Core, bot: Bot) -> tuple[Outbox, SupportDe
         bot,
         global_burst=settings.telegram_message_burst,
         draft_interval=settings.telegram_draft_interval,
-        draft_rate=settings.telegram_draft_rate,
-        draft_rate_floor=settings.telegram_draft_rate_floor,
         draft_recovery=settings.telegram_draft_recovery,
+        **outbox_budgets(settings, shared),
     )
     if not settings.support_chat_id:
         return outbox, None
@@ -262,9 +266,15 @@ def build_desk(settings: Settings, c: Core, bot: Bot) -> tuple[Outbox, SupportDe
         summary_model=settings.text_model,
         retention_days=settings.retention_days,
     )
-    service = DeskService(c.db.sessionmaker, support_chat_id=settings.support_chat_id)
+    service = DeskService(
+        c.db.sessionmaker, support_chat_id=settings.support_chat_id, shared=shared is not None
+    )
     classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
-    return outbox, SupportDesk(service, outbox, options, model=c.chat_model, classify=classify)
+    coordinator = shared.coordinator if shared is not None else None
+    desk = SupportDesk(
+        service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator
+    )
+    return outbox, desk
 
 
 async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:

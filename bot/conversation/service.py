@@ -428,6 +428,8 @@ class ConversationService:
                 await session.rollback()
                 logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
         metrics.turn_finished(status.value)
+        if turn.retrieval is not None:
+            metrics.kb_answer(covered=not not_found and turn.grounding is not None)
         return TurnResult(
             message_id=turn.answer_id,
             text=text,

@@ -8,6 +8,7 @@ from bot.coordination.leadership import Leadership
 from bot.coordination.leases import LeaseKeeper, acquire_waiting, held_lease
 from bot.coordination.local import LocalCoordinator
 from bot.coordination.protocol import (
+    Bucket,
     CoordinationError,
     CoordinationUnavailableError,
     Coordinator,
@@ -17,6 +18,7 @@ from bot.coordination.protocol import (
 from bot.coordination.semaphores import slot, spend
 
 __all__ = [
+    "Bucket",
     "CoordinationError",
     "CoordinationUnavailableError",
     "Coordinator",

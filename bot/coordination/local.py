@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.coordination.protocol import Lease
+from bot.coordination.protocol import Bucket, Lease
 
 
 @dataclass(slots=True)
@@ -32,6 +32,7 @@ class LocalCoordinator:
         self._fences: dict[str, itertools.count[int]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._slots: dict[str, dict[str, float]] = {}
+        self._signals: dict[str, tuple[int, float, float]] = {}  # name -> (seq, value, expires)
 
     # -- leases ---------------------------------------------------------------------------------
 
@@ -85,6 +86,41 @@ class LocalCoordinator:
         if reserve:
             state.tokens -= cost
         return wait
+
+    async def take_all(
+        self, buckets: Sequence[Bucket], *, reserve: bool = False
+    ) -> tuple[float, int]:
+        # As the Redis script: a token is spent when the call may go (`at` may be ahead).
+        now = self.clock()
+        levels: list[float] = []
+        wait, limit = 0.0, -1
+        for index, b in enumerate(buckets):
+            state = self._buckets.get(b.name)
+            level = b.burst
+            if state is not None:
+                level = min(b.burst, state.tokens + (now - state.at) * b.rate)
+            levels.append(level)
+            need = 1.0 if reserve else 1.0 + b.keep
+            if (need - level) / b.rate > wait:
+                wait, limit = (need - level) / b.rate, index
+        if limit < 0 or reserve:
+            for b, level in zip(buckets, levels, strict=True):
+                tokens = min(b.burst, level + wait * b.rate) - 1.0
+                self._buckets[b.name] = _Bucket(tokens, now + wait)
+        return wait, limit
+
+    # -- signals --------------------------------------------------------------------------------
+
+    async def signal(self, name: str, value: float, ttl: float) -> int:
+        seq = (self._signals[name][0] if name in self._signals else 0) + 1
+        self._signals[name] = (seq, value, self.clock() + ttl)
+        return seq
+
+    async def last_signal(self, name: str) -> tuple[int, float] | None:
+        found = self._signals.get(name)
+        if found is None or found[2] <= self.clock():
+            return None
+        return found[0], found[1]
 
     # -- semaphores -----------------------------------------------------------------------------
 

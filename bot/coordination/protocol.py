@@ -4,7 +4,11 @@
   carries a *fencing token* that only ever grows per lease name, so a writer that lost its
   lease (paused, partitioned) can be told apart from the new owner by anything that checks it.
 - **Token buckets** (outbound budgets): `rate` tokens per second up to `burst`; `take` answers
-  0.0 when granted, else the seconds to wait.
+  0.0 when granted, else the seconds to wait; `take_all` takes one token from several buckets
+  at once (a chat's and the bot's), leaving each at least its `keep` (headroom that calls of
+  a lower priority must not spend).
+- **Signals** (a draft 429 lowering every replica's draft rate): a value with a sequence
+  number and an expiry, read by polling.
 - **Semaphores with leases** (the generation cap): at most `limit` holders; each slot expires
   unless renewed, so a dead holder's slots come back by themselves.
 
@@ -15,6 +19,7 @@ store raise `CoordinationUnavailableError` (a subclass of `CoordinationError`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +34,17 @@ class CoordinationUnavailableError(CoordinationError):
 
 class LeaseLostError(CoordinationError):
     """A lease this process relied on was lost (taken over, or not renewable in time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One token bucket of a `take_all`: `rate` per second up to `burst`; a grant must leave
+    at least `keep` tokens (ignored when reserving)."""
+
+    name: str
+    rate: float
+    burst: float
+    keep: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +81,23 @@ class Coordinator(Protocol):
         """Take `cost` tokens: 0.0 when granted; otherwise the seconds until they will be
         there. With `reserve` the tokens are debited anyway (the bucket goes into debt) and the
         caller owns them after waiting the returned time; without it nothing is taken."""
+        ...
+
+    async def take_all(
+        self, buckets: Sequence[Bucket], *, reserve: bool = False
+    ) -> tuple[float, int]:
+        """One token from every bucket, or from none: (0.0, -1) when each holds at least
+        1 + `keep` (then all are debited); otherwise the seconds until they will, and the index
+        of the bucket that needs longest. With `reserve` (keeps ignored) all are debited
+        anyway, like `take`."""
+        ...
+
+    async def signal(self, name: str, value: float, ttl: float) -> int:
+        """Publish `value` under `name` for `ttl` seconds; its sequence number (only grows)."""
+        ...
+
+    async def last_signal(self, name: str) -> tuple[int, float] | None:
+        """The latest signal under `name` still live: (sequence number, value), else None."""
         ...
 
     async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:

@@ -9,7 +9,7 @@ reconnects by itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from bot.coordination import scripts
-from bot.coordination.protocol import CoordinationUnavailableError, Lease
+from bot.coordination.protocol import Bucket, CoordinationUnavailableError, Lease
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +51,8 @@ class RedisCoordinator:
         self._renew_lease = redis.register_script(scripts.RENEW_LEASE)
         self._release_lease = redis.register_script(scripts.RELEASE_LEASE)
         self._take = redis.register_script(scripts.TAKE)
+        self._take_all = redis.register_script(scripts.TAKE_ALL)
+        self._signal = redis.register_script(scripts.SIGNAL)
         self._acquire_slot = redis.register_script(scripts.ACQUIRE_SLOT)
         self._renew_slot = redis.register_script(scripts.RENEW_SLOT)
         self._count_slots = redis.register_script(scripts.COUNT_SLOTS)
@@ -106,6 +108,31 @@ class RedisCoordinator:
         key = [self._key("bucket", bucket)]
         wait = await self._call("take tokens", lambda: self._take(keys=key, args=args))
         return float(wait)
+
+    async def take_all(
+        self, buckets: Sequence[Bucket], *, reserve: bool = False
+    ) -> tuple[float, int]:
+        keys = [self._key("bucket", b.name) for b in buckets]
+        args: list[Any] = ["1" if reserve else "0"]
+        for b in buckets:
+            args += [repr(b.rate), repr(b.burst), repr(b.keep)]
+        answer = await self._call("take tokens", lambda: self._take_all(keys=keys, args=args))
+        wait, limit = bytes(answer).split(b":")
+        return float(wait), int(limit) - 1
+
+    # -- signals --------------------------------------------------------------------------------
+
+    async def signal(self, name: str, value: float, ttl: float) -> int:
+        keys = [self._key("signal", name), self._key("signal-seq", name)]
+        args: list[Any] = [repr(value), _ms(ttl)]
+        return int(await self._call("signal", lambda: self._signal(keys=keys, args=args)))
+
+    async def last_signal(self, name: str) -> tuple[int, float] | None:
+        value = await self._call("read signal", lambda: self.redis.get(self._key("signal", name)))
+        if value is None:
+            return None
+        seq, number = bytes(value).split(b":", 1)
+        return int(seq), float(number)
 
     # -- semaphores -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import registry as metrics
 from bot.storage.models import (
     DeskCase,
     DeskRelay,
@@ -107,12 +108,15 @@ class DeskService:
         *,
         support_chat_id: int,
         clock: Callable[[], dt.datetime] = utcnow,
+        shared: bool = False,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.support_chat_id = support_chat_id
         self.clock = clock
         # Users a person owns (waiting or with_operator): checked on every private message,
-        # so kept in memory; every change of ownership goes through this service.
+        # so kept in memory; every change of ownership goes through this service. With
+        # several replicas (`shared`) another replica may change it: then the database says.
+        self.shared = shared
         self._owned: set[int] = set()
         self._locks: dict[int, asyncio.Lock] = {}
         self._commenting: set[int] = set()
@@ -124,7 +128,24 @@ class DeskService:
             self._commenting = set(await repo.commenting_user_ids())
 
     def owned(self, user_id: int) -> bool:
+        """As this process knows it (exact in one process; see `is_owned`)."""
         return user_id in self._owned
+
+    async def is_owned(self, user_id: int) -> bool:
+        """Whether a person owns the user's conversation, whichever replica handed it over."""
+        if not self.shared:
+            return user_id in self._owned
+        return (await self._state(user_id))[0]
+
+    async def is_commenting(self, user_id: int) -> bool:
+        """`commenting`, whichever replica the user pressed "add a comment" on."""
+        if not self.shared:
+            return user_id in self._commenting
+        return (await self._state(user_id))[1]
+
+    async def _state(self, user_id: int) -> tuple[bool, bool]:
+        async with self.sessionmaker() as session:
+            return await DeskRepository(session).user_state(user_id)
 
     def _lock(self, user_id: int) -> asyncio.Lock:
         if len(self._locks) > 10_000:
@@ -221,7 +242,8 @@ class DeskService:
             if value > 0 and case.confirmed_at is None:
                 case.confirmed_at = self.clock()
             await session.commit()
-            return True
+        metrics.feedback(value > 0)
+        return True
 
     # -- handoff -------------------------------------------------------------------------------
     async def hand_over(self, who: Requester, reason: HandoffReason) -> Handoff:
@@ -247,6 +269,8 @@ class DeskService:
             )
             await session.commit()
         self._owned.add(who.user_id)
+        if started:
+            metrics.handoff(reason.value)
         return Handoff(view, started)
 
     async def latest_case(self, user_id: int) -> CaseView | None:
@@ -360,6 +384,7 @@ class DeskService:
             )
             await session.commit()
         self._owned.discard(view.user_id)
+        metrics.desk_ended(resolution)
         return view
 
     async def rate(self, case_id: int, user_id: int, score: int) -> bool:
@@ -375,7 +400,8 @@ class DeskService:
                 return False
             case.csat_score = score
             await session.commit()
-            return True
+        metrics.rating(score)
+        return True
 
     async def want_comment(self, case_id: int, user_id: int) -> bool:
         async with self.sessionmaker() as session:
@@ -422,7 +448,9 @@ class DeskService:
             )  # fmt: skip
             view = RelayView.of(relay) if relay is not None else None
             await session.commit()
-            return view
+        if view is not None:
+            metrics.relay(view.direction.value)
+        return view
 
     async def relay_from_operator(self, thread_id: int, message_id: int) -> RelayView | None:
         """Record an operator's message for the topic's user (pending); the first one moves the
@@ -445,7 +473,14 @@ class DeskService:
             )  # fmt: skip
             view = RelayView.of(relay) if relay is not None else None
             await session.commit()
-            return view
+        if view is not None:
+            metrics.relay(view.direction.value)
+        return view
+
+    async def still_pending(self, ids: Sequence[int]) -> set[int]:
+        """Which of these relays no one has sent yet (another replica may have)."""
+        async with self.sessionmaker() as session:
+            return await DeskRepository(session).still_pending(ids)
 
     async def relays_done(self, done: Sequence[tuple[int, int]]) -> None:
         async with self.sessionmaker() as session:

@@ -15,6 +15,7 @@ from bot.knowledge.followup import search_queries
 from bot.knowledge.indexer import Indexer, Progress, SyncReport
 from bot.knowledge.search import Retriever
 from bot.knowledge.types import KbMode, Retrieval
+from bot.metrics import registry as metrics
 from bot.storage.models import KbSyncRun
 from bot.storage.repositories import KnowledgeRepository
 
@@ -74,17 +75,24 @@ class KnowledgeBase:
 
     async def sync(self, progress: Callable[[Progress], None] | None = None) -> SyncReport:
         report = await self.indexer.sync(progress)
+        metrics.kb_embedded(report.embedded)
         await self.retriever.refresh()
         return report
 
-    async def search(self, query: str, k: int | None = None) -> Retrieval:
+    async def search(
+        self, query: str, k: int | None = None, *, kind: str = "command"
+    ) -> Retrieval:
+        """`kind` labels the search in the metrics: question (a chat turn) or command."""
+        metrics.kb_search(kind)
         return await self.retriever.search(query, k or self.top_k)
 
     async def for_question(self, question: str, previous: Sequence[str]) -> Retrieval:
         """Search for a chat question; a possible follow-up is also searched together with the
         question before it, and the better search is kept (see followup.py)."""
         queries = search_queries(question, previous)
-        found = await asyncio.gather(*(self.search(q) for q in queries), return_exceptions=True)
+        found = await asyncio.gather(
+            *(self.search(q, kind="question") for q in queries), return_exceptions=True
+        )
         results = [item for item in found if isinstance(item, Retrieval)]
         if not results:  # every search failed: the first error says why
             raise next(item for item in found if isinstance(item, BaseException))

@@ -78,6 +78,23 @@ GENERATION_WAIT = Histogram(
 TOKENS = _counter("fmbot_tokens", "Tokens used, by model and kind (input, output)",
                   "model", "kind")
 IMAGE_JOBS = _counter("fmbot_image_jobs", "Image jobs reaching a state", "state")
+KB_SEARCHES = _counter("fmbot_kb_searches", "Knowledge base searches, by kind", "kind")
+KB_ANSWERS = _counter(
+    "fmbot_kb_answers", "Knowledge-base turns: covered by the passages or not found", "result"
+)
+KB_EMBEDDED = Counter(
+    "fmbot_kb_passages_embedded", "Passages embedded by knowledge base syncs (new or changed)",
+    registry=REGISTRY,
+)  # fmt: skip
+HANDOFFS = _counter("fmbot_handoffs", "Conversations handed to a person, by reason", "reason")
+DESK_ENDS = _counter(
+    "fmbot_desk_conversations_ended", "Conversations a person owned, ended by resolution",
+    "resolution",
+)  # fmt: skip
+RELAYS = _counter("fmbot_relays", "Messages relayed between users and operators", "direction")
+RATINGS = _counter("fmbot_ratings", "Ratings of conversations a person handled, by score",
+                   "score")  # fmt: skip
+FEEDBACK = _counter("fmbot_answer_feedback", "👍/👎 pressed under answers", "value")
 QUEUE_DEPTH = Gauge("fmbot_queue_depth", "Items waiting, by queue", ["queue"], registry=REGISTRY)
 LEADER = Gauge("fmbot_poller_leader", "1 while this replica holds the poller's lease",
                registry=REGISTRY)
@@ -123,6 +140,42 @@ def queue_depth_from(queue: str, depth: Callable[[], float]) -> None:
 def image_job(state: str) -> None:
     """`state`: started, delivered, refused, failed, resumed."""
     IMAGE_JOBS.child(state).inc()
+
+
+def kb_search(kind: str) -> None:
+    """`kind`: question (a chat turn's search; a follow-up searches twice) or command."""
+    KB_SEARCHES.child(kind).inc()
+
+
+def kb_answer(covered: bool) -> None:
+    KB_ANSWERS.child("covered" if covered else "not_found").inc()
+
+
+def kb_embedded(passages: int) -> None:
+    if passages:
+        KB_EMBEDDED.inc(passages)
+
+
+def handoff(reason: str) -> None:
+    HANDOFFS.child(reason).inc()
+
+
+def desk_ended(resolution: str) -> None:
+    """`resolution`: closed (/close) or returned (/bot)."""
+    DESK_ENDS.child(resolution).inc()
+
+
+def relay(direction: str) -> None:
+    """`direction`: to_topic (a user's message) or to_user (an operator's)."""
+    RELAYS.child(direction).inc()
+
+
+def rating(score: int) -> None:
+    RATINGS.child(str(score)).inc()
+
+
+def feedback(helpful: bool) -> None:
+    FEEDBACK.child("up" if helpful else "down").inc()
 
 
 def leader(is_leader: bool) -> None:

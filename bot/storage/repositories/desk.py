@@ -77,6 +77,15 @@ class DeskRepository:
         )
         return list(rows)
 
+    async def user_state(self, user_id: int) -> tuple[bool, bool]:
+        """(a person owns the user's conversation, the user is to write a rating comment)."""
+        owned = select(DeskCase.id).where(DeskCase.user_id == user_id, DeskCase.status.in_(OWNED))
+        commenting = select(DeskCase.id).where(
+            DeskCase.user_id == user_id, DeskCase.csat_comment_pending.is_(True)
+        )
+        row = (await self.session.execute(select(owned.exists(), commenting.exists()))).one()
+        return bool(row[0]), bool(row[1])
+
     async def commenting_user_ids(self) -> list[int]:
         rows = await self.session.scalars(
             select(DeskCase.user_id).where(DeskCase.csat_comment_pending.is_(True))
@@ -180,6 +189,14 @@ class DeskRepository:
             select(DeskRelay).where(DeskRelay.state == RelayState.PENDING).order_by(DeskRelay.id)
         )
         return list(rows)
+
+    async def still_pending(self, ids: Sequence[int]) -> set[int]:
+        rows = await self.session.scalars(
+            select(DeskRelay.id).where(
+                DeskRelay.id.in_(ids), DeskRelay.state == RelayState.PENDING
+            )
+        )
+        return set(rows)
 
     async def finish_relays(self, done: Sequence[tuple[int, int]], now: dt.datetime) -> None:
         """``done``: (relay id, the copy's message id) pairs."""

@@ -20,6 +20,7 @@ from aiogram.methods import CopyMessage, CopyMessages, SendMessage
 
 from bot.desk import DeskService, RelayView
 from bot.storage.models import RelayDirection
+from bot.telegram.desk.topics import TopicLocks
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxClosedError, OutboxError
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Relayer:
         recreate_topic: Callable[[int], Awaitable[int | None]],
         preparing: Callable[[int], bool] = lambda user_id: False,
         retry_after: float = 30.0,
+        locks: TopicLocks | None = None,
     ) -> None:
         self.desk = desk
         self.outbox = outbox
@@ -59,6 +61,7 @@ class Relayer:
         self.recreate_topic = recreate_topic
         self.preparing = preparing  # the user's handoff (topic, card) is still being made
         self.retry_after = retry_after
+        self.locks = locks or TopicLocks()  # with replicas: each relay copied once
         self._to_topic: dict[int, list[RelayView]] = {}  # user -> relays, oldest user first
         self._to_user: dict[int, deque[RelayView]] = {}
         self._user_tasks: dict[int, asyncio.Task[None]] = {}
@@ -136,7 +139,7 @@ class Relayer:
                 self._to_topic[user_id] = rest
             self._busy += 1
             try:
-                await self._copy_to_topic(user_id, batch)
+                await self._once(user_id, batch, self._copy_to_topic)
             except asyncio.CancelledError:
                 raise
             except Exception:  # never lose the loop; the relays stay pending for a restart
@@ -194,6 +197,23 @@ class Relayer:
         if len(targets) < len(batch):
             await self.desk.relays_failed(ids[len(targets) :], "not copied (deleted meanwhile?)")
 
+    async def _once(
+        self,
+        user_id: int,
+        batch: list[RelayView],
+        copy: Callable[[int, list[RelayView]], Awaitable[None]],
+    ) -> None:
+        """`copy` the batch under the user's relay lease, without what another replica sent."""
+        async with self.locks.try_hold(user_id) as held:
+            if held is None:  # another replica copies this user's relays now
+                self._later(batch)
+                return
+            if held:
+                pending = await self.desk.still_pending([r.id for r in batch])
+                batch = [r for r in batch if r.id in pending]
+            if batch:
+                await copy(user_id, batch)
+
     # -- topics -> users -------------------------------------------------------------------------
     async def _user_loop(self, user_id: int) -> None:
         queue = self._to_user.get(user_id)
@@ -201,7 +221,7 @@ class Relayer:
             relay = queue[0]
             self._busy += 1
             try:
-                await self._copy_to_user(relay)
+                await self._once(user_id, [relay], lambda _, b: self._copy_to_user(b[0]))
             except asyncio.CancelledError:
                 raise
             except Exception:

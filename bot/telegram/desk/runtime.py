@@ -27,6 +27,7 @@ from aiogram.methods import (
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.conversation import TurnResult
+from bot.coordination import Coordinator
 from bot.desk import CaseView, DeskService, Requester, SupportHours, is_thanks
 from bot.desk.assist import Classify, classify_handoff, summarize
 from bot.foundation_models.types import ChatModel
@@ -35,6 +36,7 @@ from bot.telegram.answers import Target
 from bot.telegram.desk.card import card_keyboard, card_text, topic_name
 from bot.telegram.desk.relay import Relayer, topic_gone
 from bot.telegram.desk.texts import DESK_TEXTS, OPERATOR_COMMAND
+from bot.telegram.desk.topics import TopicLocks
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
 from bot.telegram.startup import patiently
 from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
@@ -63,6 +65,7 @@ class SupportDesk:
         *,
         model: ChatModel | None = None,
         classify: Classify | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -70,6 +73,7 @@ class SupportDesk:
         self.chat_id = options.support_chat_id
         self.model = model
         self.classify = classify
+        self.topic_locks = TopicLocks(coordinator)  # several replicas: leases in Redis too
         self.relayer = Relayer(
             service,
             outbox,
@@ -77,10 +81,10 @@ class SupportDesk:
             thread_for=self.thread_for,
             recreate_topic=self.recreate_topic,
             preparing=lambda user_id: user_id in self._preparing,
+            locks=self.topic_locks,
         )
         self._preparing: dict[int, asyncio.Task[None]] = {}
         self.retry_delay = 5.0
-        self._topic_locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -166,8 +170,7 @@ class SupportDesk:
         delay = self.retry_delay
         while True:
             try:
-                thread = await self._open_topic(case)
-                if thread is not None and await self._post_card(case, thread):
+                if await self._topic_and_card(case):
                     return
             except asyncio.CancelledError:
                 raise
@@ -180,33 +183,51 @@ class SupportDesk:
             if (
                 fresh is None
                 or fresh.card_message_id is not None
-                or not self.service.owned(fresh.user_id)
+                or not await self.service.is_owned(fresh.user_id)
             ):
                 return
             case = fresh
 
+    async def _topic_and_card(self, case: CaseView) -> bool:
+        """Both under the user's topic lock: a replica that finishes the same handoff (each
+        one finishes those a stop left unfinished) finds the card made and stops there."""
+        async with self.topic_locks.hold(case.user_id) as across_replicas:
+            if across_replicas:
+                fresh = await self.service.case_view(case.id)
+                if fresh is None or fresh.card_message_id is not None:
+                    return True
+                case = fresh
+            thread = await self._open_topic_held(case)
+            return thread is not None and await self._post_card(case, thread)
+
     async def _open_topic(self, case: CaseView) -> int | None:
         """The user's topic, reopened, or created (again, when someone deleted it)."""
-        async with self._topic_lock(case.user_id):
-            if case.thread_id is not None:
-                if not case.topic_closed:
-                    return case.thread_id
-                try:
-                    await self.outbox.call(
-                        self.chat_id,
-                        ReopenForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
-                    )
+        async with self.topic_locks.hold(case.user_id) as across_replicas:
+            if across_replicas:  # another replica may have made it meanwhile
+                case = await self._case_of(case.user_id) or case
+            return await self._open_topic_held(case)
+
+    async def _open_topic_held(self, case: CaseView) -> int | None:
+        """The topic, reopened or created; the caller holds the user's topic lock."""
+        if case.thread_id is not None:
+            if not case.topic_closed:
+                return case.thread_id
+            try:
+                await self.outbox.call(
+                    self.chat_id,
+                    ReopenForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
+                )
+                await self.service.mark_topic(case.user_id, closed=False)
+                return case.thread_id
+            except (ChatUnreachableError, TelegramBadRequest) as exc:
+                if "topic_not_modified" in str(exc).lower():
                     await self.service.mark_topic(case.user_id, closed=False)
                     return case.thread_id
-                except (ChatUnreachableError, TelegramBadRequest) as exc:
-                    if "topic_not_modified" in str(exc).lower():
-                        await self.service.mark_topic(case.user_id, closed=False)
-                        return case.thread_id
-                    if not topic_gone(exc):
-                        log.error("support desk: cannot reopen topic of %s: %s", case.user_id, exc)
-                        return None
-                    log.warning("topic of user %s was deleted; creating it again", case.user_id)
-            return await self._create_topic(case)
+                if not topic_gone(exc):
+                    log.error("support desk: cannot reopen topic of %s: %s", case.user_id, exc)
+                    return None
+                log.warning("topic of user %s was deleted; creating it again", case.user_id)
+        return await self._create_topic(case)
 
     async def _create_topic(self, case: CaseView) -> int | None:
         try:
@@ -247,9 +268,6 @@ class SupportDesk:
         if case.thread_id is None:
             return await self._open_topic(case)
         return case.thread_id
-
-    def _topic_lock(self, user_id: int) -> asyncio.Lock:
-        return self._topic_locks.setdefault(user_id, asyncio.Lock())
 
     async def _post_card(self, case: CaseView, thread: int) -> bool:
         dialogue = await self.service.handoff_context(case.user_id)

@@ -50,7 +50,7 @@ class OwnedByPerson(Filter):
     """A private message from a user whose conversation a person owns (not a kept command)."""
 
     async def __call__(self, message: Message, desk: SupportDesk) -> bool:
-        if message.from_user is None or not desk.service.owned(message.from_user.id):
+        if message.from_user is None or not await desk.service.is_owned(message.from_user.id):
             return False
         return command_name(message) not in WHILE_OWNED
 
@@ -60,9 +60,9 @@ class Commenting(Filter):
         user = message.from_user
         return (
             user is not None
-            and desk.service.commenting(user.id)
             and command_name(message) is None
             and bool(message.text)
+            and await desk.service.is_commenting(user.id)
         )
 
 

@@ -45,6 +45,7 @@ from aiogram.methods import (
 )
 from aiohttp import ClientError, ClientTimeout
 
+from bot.metrics import registry as metrics
 from bot.telegram.render import RenderedText
 
 _METHODS: dict[str, type[TelegramMethod[Any]]] = {
@@ -163,12 +164,17 @@ class BotApi:
     async def __call__(self, call: ApiCall) -> Any:
         session = self.bot.session
         content: str | bytes
+        # Counted here: these calls bypass the session's middlewares (telemetry.py).
         if isinstance(session, AiohttpSession):
+            metrics.telegram_call(call.name)
             status, content = await self._post(session, call)
         elif isinstance(session, JsonSession):
+            metrics.telegram_call(call.name)
             status, content = await session.post_json(self.bot, call.name, call.body())
         else:  # another kind of aiogram session: let it make the call its own way
             return await self.bot(call.as_method())
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            metrics.telegram_429(call.name)
         return read_answer(call, status, content, session.json_loads)
 
     async def _post(self, session: AiohttpSession, call: ApiCall) -> tuple[int, bytes]:

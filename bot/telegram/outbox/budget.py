@@ -23,6 +23,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +36,29 @@ class Priority(enum.IntEnum):
     FRAME = 2  # later frames, keepalives, chat actions: coalesced, they wait for spare slots
 
 
+@dataclass(frozen=True, slots=True)
+class ChatPace:
+    """A chat's own message budget, for budgets that pace chats too (shared.py: several
+    replicas may write to one chat, e.g. the support group): ``burst`` calls, one more every
+    ``period`` seconds; frames leave ``keep`` of them for the final."""
+
+    chat_id: int
+    burst: float
+    period: float
+    keep: float
+
+
 class BotBudget(abc.ABC):
     """Decides when one call of a given priority may go, for the whole bot."""
 
     @abc.abstractmethod
-    def reserve(self, priority: Priority) -> asyncio.Future[None] | None:
+    def reserve(
+        self, priority: Priority, chat: ChatPace | None = None
+    ) -> asyncio.Future[None] | None:
         """``None``: go now (one slot taken). Otherwise a future resolved when the slot is
         granted; cancel it to leave the queue (a granted slot cannot be cancelled: ``refund``
-        it if it goes unused)."""
+        it if it goes unused). ``chat``: the chat's budget, for budgets that share it (the
+        in-process ones leave that to the chat's lane)."""
 
     @abc.abstractmethod
     def refund(self) -> None:
@@ -76,7 +92,9 @@ class LocalBudget(BotBudget):
     def waiting(self) -> int:
         return sum(1 for *_, f in self._queue if not f.done())
 
-    def reserve(self, priority: Priority) -> asyncio.Future[None] | None:
+    def reserve(
+        self, priority: Priority, chat: ChatPace | None = None
+    ) -> asyncio.Future[None] | None:
         self._refill()
         if not self._queue and self._tokens >= 1.0:
             self._tokens -= 1.0

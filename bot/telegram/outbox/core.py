@@ -298,7 +298,7 @@ class Outbox:
                     continue
                 idle_calls = 0
                 budget = self._drafts if call.is_draft else self._messages
-                grant = budget.reserve(call.priority)
+                grant = budget.reserve(call.priority, lane.pace(call))
                 if grant is not None:
                     if not await lane.wait_grant(grant):
                         continue  # new work (a final) came first: look again

@@ -6,7 +6,8 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING
 
-from bot.telegram.outbox.jobs import Job, Slots
+from bot.telegram.outbox.budget import ChatPace
+from bot.telegram.outbox.jobs import Call, Job, Slots
 
 if TYPE_CHECKING:
     from bot.telegram.outbox.stream import StreamHandle
@@ -89,6 +90,14 @@ class Lane:
             self.budget.ready_at(min(1.0 + self.reserve, self.budget.capacity), gate),
             self.drafts.ready_at(1.0, max(gate, self.draft_paused_until)),
         )
+
+    def pace(self, call: Call) -> ChatPace | None:
+        """The chat's message budget, for a bot-wide budget that shares it across replicas
+        (light calls and drafts do not spend it)."""
+        if not call.heavy or call.is_draft:
+            return None
+        budget = self.budget
+        return ChatPace(self.chat_id, budget.capacity, budget.period, self.reserve)
 
     def pick(self, slots: Slots) -> tuple[Job | None, float]:
         while self.ops and self.ops[0].done:

@@ -1,0 +1,66 @@
+"""How many replicas are alive: each one keeps a slot in one shared semaphore.
+
+When Redis cannot be reached, shared budgets fall back to a local share of the bot's limits
+(rate / replicas); that needs the number of replicas, and it must be the one known *before*
+the outage. A replica's slot expires `ttl` after its last renewal, so a dead one stops counting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
+
+log = logging.getLogger(__name__)
+
+SEMAPHORE = "replicas"
+NO_LIMIT = 1_000_000
+
+
+class Census:
+    """`known`: the live replicas at the last successful count (this one included), at least
+    `minimum` (a deployment may say how many it runs, so a replica that starts during an
+    outage does not take the whole budget)."""
+
+    def __init__(
+        self, coordinator: Coordinator, replica: str, *, ttl: float = 30.0, minimum: int = 1
+    ) -> None:
+        self.coordinator = coordinator
+        self.replica = replica
+        self.ttl = ttl
+        self.minimum = max(1, minimum)
+        self._seen = self.minimum
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def known(self) -> int:
+        return max(self._seen, self.minimum)
+
+    async def count(self) -> int:
+        """Announce this replica and count the live ones (raises when Redis is unreachable)."""
+        await self.coordinator.acquire_slot(SEMAPHORE, self.replica, limit=NO_LIMIT, ttl=self.ttl)
+        self._seen = max(1, await self.coordinator.slots_held(SEMAPHORE))
+        return self._seen
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="replica-census")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.count()
+            except CoordinationUnavailableError as exc:
+                log.debug("replica census skipped: %s", exc)
+            await asyncio.sleep(self.ttl / 3)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(CoordinationUnavailableError):
+            await self.coordinator.release_slot(SEMAPHORE, self.replica)

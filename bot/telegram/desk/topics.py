@@ -1,0 +1,96 @@
+"""One topic per user in the support chat, however many replicas want to make it; each relay
+copied once, however many replicas hold it.
+
+In one process a lock per user is enough. With several replicas (REDIS_URL) the user's next
+message may reach another replica while the first one still creates the topic; that replica
+would create a second one. So topic making also holds a lease per user in Redis, and the caller
+reads the case again once it holds it (the other replica may have stored the topic meanwhile).
+A Redis outage does not stop the desk: after ``wait`` seconds without the lease the topic is
+made anyway (a duplicate topic at worst, which operators can close).
+
+Relays are stored before they are sent, and every replica that starts re-sends the pending
+ones: a replica copies a user's relays only under that user's relay lease, after reading again
+which are still pending (`try_hold`: never waits; a relay whose lease is held elsewhere is
+tried again later, and then found sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.coordination import (
+    CoordinationUnavailableError,
+    Coordinator,
+    Lease,
+    LeaseKeeper,
+    acquire_waiting,
+)
+
+log = logging.getLogger(__name__)
+
+TTL = 30.0  # renewed every 10 s while held
+
+
+class TopicLocks:
+    def __init__(self, coordinator: Coordinator | None = None, *, wait: float = 60.0) -> None:
+        self.coordinator = coordinator
+        self.wait = wait
+        self._local: dict[str, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def hold(self, user_id: int) -> AsyncIterator[bool]:
+        """Hold the user's topic lock; yields True when other replicas were locked out too
+        (then read the case again before making a topic)."""
+        name = f"desk-topic:{user_id}"
+        async with self._local.setdefault(name, asyncio.Lock()):
+            if self.coordinator is None:
+                yield False
+                return
+            try:
+                async with asyncio.timeout(self.wait):
+                    lease = await acquire_waiting(self.coordinator, name, uuid.uuid4().hex, TTL)
+            except TimeoutError:
+                log.warning("support desk: topic of user %s made without the replicas' lease "
+                            "(not granted within %.0f s)", user_id, self.wait)  # fmt: skip
+                yield False
+                return
+            async with self._kept(lease):
+                yield True
+
+    @asynccontextmanager
+    async def try_hold(self, user_id: int) -> AsyncIterator[bool | None]:
+        """The user's relay lease, if free now: True (read the relays again), None (another
+        replica holds it: try later), False (one process, or Redis unreachable: go on)."""
+        if self.coordinator is None:
+            yield False
+            return
+        try:
+            lease = await self.coordinator.acquire_lease(
+                f"desk-relays:{user_id}", uuid.uuid4().hex, TTL
+            )
+        except CoordinationUnavailableError as exc:
+            log.warning("support desk: relays of user %s sent without the lease: %s", user_id, exc)
+            yield False
+            return
+        if lease is None:
+            yield None
+            return
+        async with self._kept(lease):
+            yield True
+
+    @asynccontextmanager
+    async def _kept(self, lease: Lease) -> AsyncIterator[None]:
+        assert self.coordinator is not None
+        keeper = LeaseKeeper(self.coordinator, lease, TTL)
+        keeper.start()
+        try:
+            yield
+        finally:
+            await keeper.stop()
+            with contextlib.suppress(CoordinationUnavailableError):
+                await self.coordinator.release_lease(lease)

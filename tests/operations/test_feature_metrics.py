@@ -1,0 +1,133 @@
+"""The rest of the metrics: the outbox's own JSON calls and 429s, its queue depths, the
+knowledge base's searches, answers and embedded passages, the desk's handoffs, relays, endings
+and ratings. Real servers on loopback, the real app; the counters read from the registry."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.foundation_models.client import FoundationModelsClient
+from bot.knowledge import KbMode
+from bot.metrics import registry as metrics
+from bot.metrics.registry import REGISTRY
+from bot.storage.database import Database
+from bot.telegram.outbox import Outbox, gauges
+from bot.telegram.startup import make_bot
+from tests.core.conftest import ANNA, PRIVATE, make_service
+from tests.desk.harness import OPERATOR, SUPPORT, desk_world
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.telegram_server import FakeTelegram
+from tests.knowledge.conftest import KbFactory, client, docs, fm, make_kb  # noqa: F401
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_outboxs_own_calls_and_429s_are_counted() -> None:
+    async with FakeTelegram("4243:outbox") as tg:
+        bot = make_bot("4243:outbox", tg.url)  # aiohttp session: the outbox posts JSON itself
+        outbox = Outbox(bot)  # honours the whole retry_after (1 s)
+        tg.add_chat(5, "private")
+        calls = sample("fmbot_telegram_calls_total", method="sendMessage")
+        floods = sample("fmbot_telegram_429_total", method="sendMessage")
+        try:
+            await outbox.send_text(5, "one", chat_type="private")
+            tg.fail_next("sendMessage", 429, retry_after=1)
+            await outbox.send_text(5, "two", chat_type="private")  # 429, then again
+        finally:
+            await outbox.aclose()
+            await bot.session.close()
+        assert [m.text for m in tg.chat(5).bot_messages] == ["one", "two"]
+        assert sample("fmbot_telegram_calls_total", method="sendMessage") == calls + 3
+        assert sample("fmbot_telegram_429_total", method="sendMessage") == floods + 1
+
+
+async def test_outbox_queue_depths_at_scrape_time() -> None:
+    async with FakeTelegram("4244:depth") as tg:
+        bot = make_bot("4244:depth", tg.url)
+        outbox = Outbox(bot, global_rate=5.0, global_burst=1.0)  # one call per 200 ms
+        metrics.queue_depth_from("outbox", lambda: gauges.deliveries(outbox))
+        metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(outbox))
+        for chat in (11, 12, 13):
+            tg.add_chat(chat, "private")
+        try:
+            sends = [
+                asyncio.create_task(outbox.send_text(chat, "hi", chat_type="private"))
+                for chat in (11, 12, 13)
+            ]
+            await asyncio.sleep(0.05)  # the first went at once; two wait for the bot's budget
+            assert sample("fmbot_queue_depth", queue="outbox") == 2
+            assert sample("fmbot_queue_depth", queue="telegram_budget") == 2
+            await asyncio.gather(*sends)
+            assert sample("fmbot_queue_depth", queue="outbox") == 0
+            assert sample("fmbot_queue_depth", queue="telegram_budget") == 0
+        finally:
+            await outbox.aclose()
+            await bot.session.close()
+
+
+async def test_knowledge_base_counters(
+    make_kb: KbFactory,  # noqa: F811
+    database: Database,
+    client: FoundationModelsClient,  # noqa: F811
+    fm: FakeFoundationModels,  # noqa: F811
+) -> None:
+    embedded = sample("fmbot_kb_passages_embedded_total")
+    searches = sample("fmbot_kb_searches_total", kind="question")
+    covered = sample("fmbot_kb_answers_total", result="covered")
+    not_found = sample("fmbot_kb_answers_total", result="not_found")
+    kb = make_kb(mode=KbMode.STRICT)
+    report = await kb.sync()
+    assert report.embedded > 0
+    assert sample("fmbot_kb_passages_embedded_total") == embedded + report.embedded
+    service = make_service(database, client, knowledge=kb)
+    fm.queue_reply("Standard delivery takes 2 to 4 working days [1].")
+    result = await service.run_turn(PRIVATE, ANNA, "How long does standard delivery take?")
+    assert not result.not_found
+    result = await service.run_turn(PRIVATE, ANNA, "Who won the football world cup in 2018?")
+    assert result.not_found
+    assert sample("fmbot_kb_searches_total", kind="question") >= searches + 2
+    assert sample("fmbot_kb_answers_total", result="covered") == covered + 1
+    assert sample("fmbot_kb_answers_total", result="not_found") == not_found + 1
+    again = await kb.sync()  # nothing changed: nothing embedded
+    assert again.embedded == 0
+    assert sample("fmbot_kb_passages_embedded_total") == embedded + report.embedded
+
+
+async def test_desk_counters(sqlite_database: Database) -> None:
+    before = {
+        "handoffs": sample("fmbot_handoffs_total", reason="user_request"),
+        "to_topic": sample("fmbot_relays_total", direction="to_topic"),
+        "to_user": sample("fmbot_relays_total", direction="to_user"),
+        "closed": sample("fmbot_desk_conversations_ended_total", resolution="closed"),
+        "rated": sample("fmbot_ratings_total", score="5"),
+    }
+    async with desk_world(sqlite_database) as w:
+        user = 6901
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        await w.wait_for(lambda: w.in_topic(thread))  # the card
+        w.tg.send_user_message(user, "my order is late")
+        await w.wait_for(lambda: len(w.in_topic(thread)) == 2)
+        w.tg.send_user_message(SUPPORT, "Looking into it", user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: "Looking into it" in w.texts(user))
+        card = w.in_topic(thread)[0]
+        data = card.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+        w.tg.send_callback_query(SUPPORT, card.message_id, data, user=OPERATOR)
+        rate = await w.wait_for(
+            lambda: [m for m in w.tg.chat(user).bot_messages if "csat:" in str(m.reply_markup)]
+        )
+        case = data.split(":")[2]
+        w.tg.send_callback_query(user, rate[0].message_id, f"csat:{case}:5")
+        await w.wait_for(lambda: sample("fmbot_ratings_total", score="5") == before["rated"] + 1)
+    assert sample("fmbot_handoffs_total", reason="user_request") == before["handoffs"] + 1
+    assert sample("fmbot_relays_total", direction="to_topic") == before["to_topic"] + 1
+    assert sample("fmbot_relays_total", direction="to_user") == before["to_user"] + 1
+    assert sample("fmbot_desk_conversations_ended_total", resolution="closed") == (
+        before["closed"] + 1
+    )

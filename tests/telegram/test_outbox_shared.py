@@ -1,0 +1,241 @@
+"""The message budget shared through the real Redis: outboxes of several "replicas" sending to
+one Telegram (the simulator, which answers 429 past the bot-wide and per-chat limits) stay
+within the limits together; finals keep their priority across replicas; an outage falls back
+to a local share and recovers; a draft 429 lowers every replica's draft rate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.coordination import LocalCoordinator
+from bot.coordination.redisstore import RedisCoordinator, connect
+from bot.telegram.outbox import Outbox
+from bot.telegram.outbox.budget import AdaptiveBudget, ChatPace, Priority
+from bot.telegram.outbox.shared import HEADROOM, SharedBudget
+from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
+from tests.coordination.proxy import TcpProxy
+from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
+
+SCALE = 0.25
+
+Make = Callable[[], RedisCoordinator]
+
+
+@pytest.fixture
+async def coordinators(redis_url: str, redis_prefix: str) -> AsyncIterator[Make]:
+    made: list[RedisCoordinator] = []
+
+    def make() -> RedisCoordinator:
+        made.append(RedisCoordinator.from_url(redis_url, prefix=redis_prefix))
+        return made[-1]
+
+    yield make
+    for coordinator in made:
+        await coordinator.aclose()
+
+
+def outbox_for(session: RecordingSession, budget: SharedBudget | None) -> Outbox:
+    return Outbox(
+        make_bot(session),
+        private_interval=1.05 * SCALE,
+        group_interval=3.6 * SCALE,
+        global_rate=27 / SCALE,
+        global_burst=3,
+        retry_after_scale=SCALE,
+        backoff=0.01,
+        message_budget=budget,
+    )
+
+
+async def send_everything(outboxes: list[Outbox], chats: range, per_chat: int) -> float:
+    started = time.monotonic()
+    await asyncio.gather(
+        *(
+            outbox.send_text(chat, f"{n} from {i} to {chat}", chat_type="private")
+            for n in range(per_chat)
+            for i, outbox in enumerate(outboxes)
+            for chat in chats
+        )
+    )
+    return time.monotonic() - started
+
+
+async def test_three_replicas_never_exceed_the_limits_together(coordinators: Make) -> None:
+    sim = ChatSimulator(time_scale=SCALE, drafts=False)
+    budgets = [SharedBudget(coordinators(), rate=27 / SCALE, burst=3.0) for _ in range(3)]
+    outboxes = [outbox_for(RecordingSession(sim), budget) for budget in budgets]
+    chats = range(1, 21)  # each replica writes to the same 20 chats
+    elapsed = await send_everything(outboxes, chats, per_chat=2)
+    assert sim.violations == []
+    assert sum(len(sim.visible(chat)) for chat in chats) == 120
+    # 120 messages at 108 per second need >= 1.05 s; a chat's 6 need 3 * 0.26 s after its burst.
+    assert 0.9 < elapsed < 4.0
+    for outbox, budget in zip(outboxes, budgets, strict=True):
+        await outbox.aclose()
+        await budget.aclose()
+
+
+async def test_the_same_load_with_budgets_per_replica_trips_the_limits() -> None:
+    """The control: what the shared budget prevents (so the test above can fail)."""
+    sim = ChatSimulator(time_scale=SCALE, drafts=False)
+    outboxes = [outbox_for(RecordingSession(sim), None) for _ in range(3)]
+    await send_everything(outboxes, range(1, 21), per_chat=2)
+    kinds = {kind for kind, *_ in sim.violations}
+    assert kinds == {"global", "chat"}
+    for outbox in outboxes:
+        await outbox.aclose()
+
+
+@pytest.mark.parametrize("headroom", [True, False])
+async def test_frames_of_one_replica_leave_room_for_finals_of_another(
+    coordinators: Make, headroom: bool
+) -> None:
+    """And without the headroom (the control) the finals wait their turn behind the frames."""
+    rate = 20.0
+    kept = HEADROOM if headroom else dict.fromkeys(Priority, 0.0)
+    framer = SharedBudget(coordinators(), rate=rate, burst=3.0, headroom=kept)
+    finisher = SharedBudget(coordinators(), rate=rate, burst=3.0)
+    frames = 0
+    stop = asyncio.Event()
+
+    async def flood_frames(chat: int) -> None:
+        nonlocal frames
+        while not stop.is_set():
+            grant = framer.reserve(Priority.FRAME, ChatPace(chat, 100.0, 0.001, 1.0))
+            assert grant is not None
+            await grant
+            frames += 1
+
+    flooders = [asyncio.create_task(flood_frames(chat)) for chat in range(1, 6)]
+    await asyncio.sleep(0.3)  # the frames have drained the burst: the bucket is at its floor
+    waits = []
+    for n in range(8):
+        started = time.monotonic()
+        grant = finisher.reserve(Priority.FINAL, ChatPace(100 + n, 3.0, 1.0, 1.0))
+        assert grant is not None
+        await grant
+        waits.append(time.monotonic() - started)
+        await asyncio.sleep(0.15)  # finals at ~6/s, frames free to take the rest
+    stop.set()
+    await asyncio.gather(*flooders)
+    # The frames left two tokens: a final goes at once (one Redis round trip), instead of
+    # waiting its turn behind them (up to 1 / rate = 50 ms). (Not every one: a busy test
+    # machine delays a few wake-ups.)
+    median = sorted(waits)[len(waits) // 2]
+    if headroom:
+        assert median < 0.015, waits
+    else:
+        assert median > 0.015, waits
+    # ... and the frames got the rest of the budget: 20/s less the finals, for ~1.5 s.
+    assert frames > 12
+    await framer.aclose()
+    await finisher.aclose()
+
+
+@pytest.fixture
+async def proxy(redis_url: str) -> AsyncIterator[TcpProxy]:
+    client = Redis.from_url(redis_url)
+    kwargs: dict[str, Any] = client.connection_pool.connection_kwargs
+    await client.aclose()
+    tcp = TcpProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
+    await tcp.start()
+    yield tcp
+    await tcp.stop()
+
+
+async def test_outage_falls_back_to_a_local_share_and_recovers(
+    proxy: TcpProxy, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    coordinator = RedisCoordinator(
+        connect(f"redis://127.0.0.1:{proxy.port}/0", timeout=0.3), prefix=redis_prefix
+    )
+    budget = SharedBudget(
+        coordinator, rate=20.0, burst=1.0, replicas=lambda: 4, retry_every=0.2
+    )
+
+    async def finals(count: int) -> float:
+        started = time.monotonic()
+        for _ in range(count):
+            grant = budget.reserve(Priority.FINAL)
+            assert grant is not None
+            await grant
+        return time.monotonic() - started
+
+    assert await finals(5) < 0.4  # shared: 20/s
+    assert not budget.degraded
+    await proxy.stop()
+    caplog.set_level(logging.WARNING, "bot.telegram.outbox.shared")
+    started = time.monotonic()
+    await finals(1)  # found out within the timeout and redis-py's retries: never stalled
+    assert time.monotonic() - started < 3.0
+    assert budget.degraded
+    # A quarter of the rate (4 replicas were known): 5/s, so 5 more finals take ~1 s.
+    assert 0.8 < await finals(5) < 1.6
+    fallbacks = [r for r in caplog.records if "falls back" in r.getMessage()]
+    assert len(fallbacks) == 1  # logged once
+    assert "Redis unreachable" in fallbacks[0].getMessage()
+    await proxy.start()
+    for _ in range(50):
+        if not budget.degraded:
+            break
+        await asyncio.sleep(0.1)
+    assert not budget.degraded
+    assert any("shared again" in r.getMessage() for r in caplog.records)
+    assert await finals(5) < 0.5
+    await budget.aclose()
+    await coordinator.aclose()
+
+
+async def test_within_a_replica_finals_then_first_frames_then_frames() -> None:
+    """The local queue in front of the shared bucket (here in-process: the order is the
+    budget's, whatever the store)."""
+    budget = SharedBudget(LocalCoordinator(), rate=20.0, burst=1.0)
+    order: list[str] = []
+    waits = {
+        name: budget.reserve(priority)
+        for name, priority in [
+            ("frame 1", Priority.FRAME),
+            ("first 1", Priority.FIRST),
+            ("frame 2", Priority.FRAME),
+            ("final 1", Priority.FINAL),
+            ("first 2", Priority.FIRST),
+            ("final 2", Priority.FINAL),
+        ]
+    }
+    for name, future in waits.items():
+        assert future is not None
+        future.add_done_callback(lambda _, name=name: order.append(name))
+    started = time.monotonic()
+    await asyncio.gather(*(f for f in waits.values() if f is not None))
+    assert order == ["final 1", "final 2", "first 1", "first 2", "frame 1", "frame 2"]
+    assert time.monotonic() - started >= 0.2  # 1 at once, then 20/s
+    await budget.aclose()
+
+
+async def test_a_draft_429_on_one_replica_lowers_every_replicas_draft_rate(
+    coordinators: Make,
+) -> None:
+    a = SharedAdaptiveBudget(coordinators(), 100.0, floor=5.0, recovery=60.0, every=0.1)
+    b = SharedAdaptiveBudget(coordinators(), 100.0, floor=5.0, recovery=60.0, every=0.1)
+    alone = AdaptiveBudget(100.0, floor=5.0, recovery=60.0)  # not sharing: the control
+    for budget in (a, b):
+        budget.start()
+    a.flooded(retry_after=2.0)
+    assert a.rate(time.monotonic()) == 50.0
+    for _ in range(20):
+        if b.rate(time.monotonic()) < 100.0:
+            break
+        await asyncio.sleep(0.05)
+    assert b.rate(time.monotonic()) == 50.0  # lowered as if the 429 had been its own
+    assert alone.rate(time.monotonic()) == 100.0
+    await asyncio.sleep(0.3)  # a's own signal, read back, does not lower it again
+    assert a.rate(time.monotonic()) == 50.0
+    for budget in (a, b):
+        await budget.aclose()
