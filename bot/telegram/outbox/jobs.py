@@ -86,6 +86,11 @@ class Job(abc.ABC):
     def waiter(self) -> asyncio.Future[Any] | None:
         """The future a caller awaits for this job, if any."""
 
+    def preview_call(self) -> Call | None:
+        """A draft to make while this job's final waits for its bot-wide slot (StreamHandle:
+        the whole final text, as drafts are outside the messages' budget); None: nothing."""
+        return None
+
     @abc.abstractmethod
     def abort(self, exc: BaseException) -> None:
         """The outbox is closing: fail whoever waits for this job."""

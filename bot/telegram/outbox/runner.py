@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 
 from bot.telegram.outbox.botapi import ApiCall, BotApi
-from bot.telegram.outbox.budget import BotBudget
+from bot.telegram.outbox.budget import BotBudget, Priority
 from bot.telegram.outbox.errors import Failure, classify
 from bot.telegram.outbox.jobs import Job
 from bot.telegram.outbox.lane import Lane
@@ -68,6 +68,8 @@ class LaneRunner:
                 budget = self.drafts if call.is_draft else self.messages
                 grant = budget.reserve(call.priority)
                 if grant is not None:
+                    if not call.is_draft:
+                        await self._preview(lane, job, grant)
                     if not await lane.wait_grant(grant):
                         continue  # new work (a final) came first: look again
                     # The slot came later: build the call again from the newest text.
@@ -88,6 +90,26 @@ class LaneRunner:
                     (lane.drafts if call.is_draft else lane.budget).spend(self.clock())
         finally:
             lane.task = None
+
+    async def _preview(self, lane: Lane, job: Job, grant: asyncio.Future[None]) -> None:
+        """While ``job``'s message waits for ``grant``, make its preview draft (the whole final
+        text) as soon as the chat's draft budget allows, unless the slot comes first."""
+        call = job.preview_call()
+        if call is None:
+            return
+        now = self.clock()
+        at = lane.slots(now).draft
+        if at > now:
+            await asyncio.wait((grant,), timeout=at - now)
+            if grant.done() or job.preview_call() is None:
+                return
+        pending = self.drafts.reserve(Priority.FINAL)
+        if pending is not None:  # the bot-wide drafts are short: the message will do
+            if not pending.cancel():
+                self.drafts.refund()
+            return
+        await self._send(lane, job, call)
+        lane.drafts.spend(self.clock())
 
     async def _send(self, lane: Lane, job: Job, call: Any) -> None:
         try:

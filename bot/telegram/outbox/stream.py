@@ -211,6 +211,25 @@ class StreamHandle(Job):
             return Call(method, True, "draft", payload=shown, priority=Priority.FRAME)
         return None
 
+    def preview_call(self) -> Call | None:
+        """The whole final text as a last draft, while the final message waits for a bot-wide
+        slot: drafts are not in Telegram's 30 messages a second, so in a burst the user reads
+        the complete answer at once and the message that keeps it follows in its turn. Only
+        for a one-part final not shown yet (a split answer's parts are messages)."""
+        target = self._target
+        if (
+            self._state is not _State.FINISHING
+            or not self.uses_draft
+            or target is None
+            or len(target) != 1
+            or self._messages.ids
+            or target[0] == self._draft_shown
+            or not target[0].text
+        ):
+            return None
+        method = self._draft_method(target[0])
+        return Call(method, True, "draft", payload=target[0], priority=Priority.FINAL)
+
     def on_success(self, call: Call, result: Any, now: float) -> None:
         tag = call.tag
         self._messages.succeeded(call, result)
