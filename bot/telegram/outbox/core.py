@@ -53,7 +53,9 @@ class Outbox:
     down to ``draft_rate_floor``) and climbing back over ``draft_recovery`` seconds
     (``draft_budget`` replaces it); ``typing_interval``: how often
     "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
-    re-send an unchanged draft this often (drafts vanish after 30 s); ``retry_after_scale``:
+    re-send an unchanged draft this often (drafts vanish after 30 s); ``frame_grace``: a draft
+    frame whose slot has come goes with the stream's next update, this much later at most
+    (fewer timers, newer text; 0 = at the slot); ``retry_after_scale``:
     seconds per unit of ``retry_after`` (1.0; tests shrink it); ``max_attempts`` / ``backoff``:
     retries of 5xx and network errors; ``abandon_after``: a stream without update() for this
     long stops its typing and keepalives; ``clock``: monotonic time source.
@@ -81,6 +83,7 @@ class Outbox:
         draft_budget: BotBudget | None = None,
         typing_interval: float = 4.5,
         draft_keepalive: float = 20.0,
+        frame_grace: float = 0.5,
         retry_after_scale: float = 1.0,
         max_attempts: int = 5,
         backoff: float = 0.5,
@@ -97,6 +100,7 @@ class Outbox:
         self.group_interval = group_interval
         self.typing_interval = typing_interval
         self.draft_keepalive = draft_keepalive
+        self.frame_grace = frame_grace
         self.retry_after_scale = retry_after_scale
         self.max_attempts = max_attempts
         self.backoff = backoff

@@ -86,6 +86,11 @@ class Job(abc.ABC):
     def waiter(self) -> asyncio.Future[Any] | None:
         """The future a caller awaits for this job, if any."""
 
+    def update_grace(self, slots: Slots) -> float:
+        """When the lane waits for this job's next call: 0 wakes it at the call's time; more
+        lets it wait for the job's next update after that time, this much longer at most."""
+        return 0.0
+
     def preview_call(self) -> Call | None:
         """A draft to make while this job's final waits for its bot-wide slot (StreamHandle:
         the whole final text, as drafts are outside the messages' budget); None: nothing."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,8 @@ class Lane:
         self.budget = Budget(capacity, period, now)
         self.drafts = drafts
         self.reserve = reserve
+        # While the lane waits for a frame's slot: from then on, an update() wakes it.
+        self.update_wakes_at = math.inf
         self.paused_until = 0.0  # retry_after / transient error backoff
         self.draft_paused_until = 0.0  # retry_after of a draft
         self.failures = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,15 @@ class LaneRunner:
                 if job is None:
                     return
                 if at > now:
-                    await lane.sleep(at - now)
+                    # A draft frame that waits for its slot goes with the next update after
+                    # it (the newest text, no timer of its own to wake the process for);
+                    # ``grace`` later at most, when the model is slow to send one.
+                    grace = job.update_grace(slots)
+                    lane.update_wakes_at = at if grace else math.inf
+                    try:
+                        await lane.sleep(at - now + grace)
+                    finally:
+                        lane.update_wakes_at = math.inf
                     continue
                 call = job.next_call(slots)
                 if call is None:

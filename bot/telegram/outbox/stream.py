@@ -105,6 +105,8 @@ class StreamHandle(Job):
         if not self._dirty:
             self._dirty = True
             self._outbox._kick(self._lane)
+        elif self._outbox.clock() >= self._lane.update_wakes_at:
+            self._outbox._kick(self._lane)  # the frame's slot has come: it goes now
 
     async def finish(self, final: Content) -> list[int]:
         """Deliver the final text (split over several messages when long); its message ids.
@@ -167,6 +169,19 @@ class StreamHandle(Job):
             base = slots.draft
             times.append(max(base, self._draft_at + self._outbox.draft_keepalive))
         return min(times) if times else None
+
+    def update_grace(self, slots: Slots) -> float:
+        """A pending draft frame waits for the next update after its slot (with a newer text
+        than the slot's moment would show), ``frame_grace`` longer at most; anything else
+        (typing, keepalives, "Thinking…", finals, edit-mode frames) is on time."""
+        if (
+            self._state is _State.OPEN
+            and self.uses_draft
+            and self._dirty
+            and not self._empty_draft_pending
+        ):
+            return self._outbox.frame_grace
+        return 0.0
 
     def _frame_slot(self, slots: Slots) -> float:
         """Drafts spend the chat's draft budget. In edit mode the first text a user sees may
