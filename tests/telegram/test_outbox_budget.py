@@ -250,3 +250,28 @@ async def test_no_preview_draft_when_the_final_goes_at_once() -> None:
     assert "the answer, final" not in drafts
     assert sim.visible(PRIVATE) == expected("the answer, final")
     await outbox.aclose()
+
+
+async def test_the_preview_spends_the_drafts_that_frames_leave_in_reserve() -> None:
+    """Frames spend the chat's drafts down to the reserve; a final that must wait for the
+    bot-wide budget still shows its whole text at once, with the reserved draft."""
+    outbox, session, _ = setup(global_rate=10, global_burst=1)
+    busy = outbox.stream(PRIVATE + 50, "private", draft=False)
+    busy.update("takes the bot-wide slot")
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    for text in ("one", "one two", "one two three", "one two three four"):
+        handle.update(text)
+        await asyncio.sleep(0.005)
+    drafts = [r for r in session.requests if isinstance(r.method, SendMessageDraft)]
+    assert len(drafts) == 2  # the third frame waits: one draft is kept in reserve
+    asked = time.monotonic()
+    final = asyncio.create_task(handle.finish("one two three four five"))
+    await asyncio.sleep(0.02)  # under the draft interval (50 ms) and the message slot (100 ms)
+    preview = session.requests[-1]
+    assert isinstance(preview.method, SendMessageDraft)
+    assert preview.method.text == "one two three four five"
+    assert preview.at - asked < 0.02
+    await final
+    assert isinstance(session.requests[-1].method, SendMessage)
+    await busy.finish("done")
+    await outbox.aclose()

@@ -49,6 +49,8 @@ class Outbox:
     after a burst (python-telegram-bot's AIORateLimiter allows a burst of 30; ``message_budget``
     replaces the in-process budget, e.g. with one shared by replicas);
     ``draft_interval`` / ``draft_burst``: seconds per draft in one chat after a burst;
+    ``draft_reserve``: drafts kept on top of that burst for the preview of a final that waits
+    for its bot-wide slot (later frames leave them: the frames' pace does not change);
     ``draft_rate``: the bot-wide ceiling of drafts per second, lowered by a draft 429 (halved,
     down to ``draft_rate_floor``) and climbing back over ``draft_recovery`` seconds
     (``draft_budget`` replaces it); ``typing_interval``: how often
@@ -76,6 +78,7 @@ class Outbox:
         global_burst: float = 5.0,
         draft_interval: float = 1.0,
         draft_burst: float = 2.0,
+        draft_reserve: float = 1.0,
         draft_rate: float = 200.0,
         draft_rate_floor: float = 5.0,
         draft_recovery: float = 60.0,
@@ -109,6 +112,7 @@ class Outbox:
         self.clock = clock
         self.draft_interval = draft_interval
         self.draft_burst = draft_burst
+        self.draft_reserve = draft_reserve
         self._messages = message_budget or LocalBudget(
             global_rate, burst=global_burst, clock=clock
         )
@@ -249,8 +253,8 @@ class Outbox:
         if lane is None:
             if len(self._lanes) > 1024:
                 self._prune()
-            drafts = Budget(self.draft_burst, self.draft_interval, now)
-            lane = Lane(chat_id, burst, period, reserve, now, drafts)
+            drafts = Budget(self.draft_burst + self.draft_reserve, self.draft_interval, now)
+            lane = Lane(chat_id, burst, period, reserve, now, drafts, self.draft_reserve)
             self._lanes[chat_id] = lane
         elif chat_type is not None and lane.budget.period != period:
             lane.budget.reshape(burst, period, now)

@@ -42,7 +42,8 @@ class Slots:
     """When a lane may make each kind of call (all >= ``gate``, the end of any pause):
     ``message`` for finals, first frames and other calls; ``frame`` for later frames that are
     messages or edits (they keep a reserve of the chat's budget for the final); ``draft`` for
-    drafts (the chat's own draft budget, after any draft-only pause).
+    drafts (the chat's own draft budget, after any draft-only pause); ``draft_frame`` for
+    later draft frames (they keep a draft in reserve for the final text's preview).
     """
 
     now: float
@@ -50,6 +51,7 @@ class Slots:
     message: float
     frame: float
     draft: float
+    draft_frame: float
 
     @property
     def message_ok(self) -> bool:

@@ -112,11 +112,13 @@ class LaneRunner:
             await asyncio.wait((grant,), timeout=at - now)
             if grant.done() or job.preview_call() is None:
                 return
-        pending = self.drafts.reserve(Priority.FINAL)
-        if pending is not None:  # the bot-wide drafts are short: the message will do
-            if not pending.cancel():
-                self.drafts.refund()
-            return
+        pending = self.drafts.reserve(Priority.FINAL)  # ahead of every waiting frame
+        if pending is not None:
+            await asyncio.wait((grant, pending), return_when=asyncio.FIRST_COMPLETED)
+            if grant.done() or not pending.done():  # the message's slot came first
+                if not pending.cancel():
+                    self.drafts.refund()
+                return
         await self._send(lane, job, call)
         lane.drafts.spend(self.clock())
 

@@ -166,7 +166,7 @@ class StreamHandle(Job):
         if self._typing_at is not None and not self._messages.ids:
             times.append(max(slots.gate, self._typing_at))
         if self.uses_draft and self._draft_at is not None and self._draft_shown is not None:
-            base = slots.draft
+            base = slots.draft_frame
             times.append(max(base, self._draft_at + self._outbox.draft_keepalive))
         return min(times) if times else None
 
@@ -184,11 +184,12 @@ class StreamHandle(Job):
         return 0.0
 
     def _frame_slot(self, slots: Slots) -> float:
-        """Drafts spend the chat's draft budget. In edit mode the first text a user sees may
+        """Drafts spend the chat's draft budget; after the first text they keep its reserve
+        (for the final's preview). In edit mode the first text a user sees may
         spend the lane's reserve, like the final message (it is what makes the bot feel fast);
         frames after it keep the reserve."""
         if self.uses_draft:
-            return slots.draft
+            return slots.draft if self._nothing_shown() else slots.draft_frame
         return slots.message if not self._messages.ids else slots.frame
 
     def _nothing_shown(self) -> bool:
@@ -220,7 +221,7 @@ class StreamHandle(Job):
             and self._draft_at is not None
             and shown is not None
             and now >= self._draft_at + self._outbox.draft_keepalive
-            and slots.draft_ok
+            and now >= slots.draft_frame
         ):  # drafts vanish after 30 s without an update
             method = self._draft_method(shown)
             return Call(method, True, "draft", payload=shown, priority=Priority.FRAME)
