@@ -250,6 +250,8 @@ def build_desk(settings: Settings, c: Core, bot: Bot) -> tuple[Outbox, SupportDe
         draft_rate=settings.telegram_draft_rate,
         draft_rate_floor=settings.telegram_draft_rate_floor,
         draft_recovery=settings.telegram_draft_recovery,
+        final_preview=settings.telegram_final_preview,
+        frame_grace=settings.telegram_frame_grace,
     )
     if not settings.support_chat_id:
         return outbox, None

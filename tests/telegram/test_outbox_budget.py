@@ -275,3 +275,18 @@ async def test_the_preview_spends_the_drafts_that_frames_leave_in_reserve() -> N
     assert isinstance(session.requests[-1].method, SendMessage)
     await busy.finish("done")
     await outbox.aclose()
+
+
+async def test_no_preview_when_turned_off() -> None:
+    outbox, session, sim = setup(global_rate=10, global_burst=1, final_preview=False)
+    handles = [outbox.stream(PRIVATE + i, "private", draft=True) for i in range(5)]
+    for i, handle in enumerate(handles):
+        handle.update(f"answer {i} so")
+    await asyncio.sleep(0.2)
+    await asyncio.gather(*(h.finish(f"answer {i}, done") for i, h in enumerate(handles)))
+    drafts = [r.method.text for r in session.requests if isinstance(r.method, SendMessageDraft)]
+    assert not [text for text in drafts if text.endswith(", done")]
+    assert [sim.visible(PRIVATE + i) for i in range(5)] == [
+        expected(f"answer {i}, done") for i in range(5)
+    ]
+    await outbox.aclose()

@@ -57,10 +57,12 @@ class Outbox:
     "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
     re-send an unchanged draft this often (drafts vanish after 30 s); ``frame_grace``: a draft
     frame whose slot has come goes with the stream's next update, this much later at most
-    (fewer timers, newer text; 0 = at the slot); ``retry_after_scale``:
-    seconds per unit of ``retry_after`` (1.0; tests shrink it); ``max_attempts`` / ``backoff``:
-    retries of 5xx and network errors; ``abandon_after``: a stream without update() for this
-    long stops its typing and keepalives; ``clock``: monotonic time source.
+    (fewer timers, newer text; 0 = at the slot); ``final_preview``: a final that waits for its
+    bot-wide slot shows its whole text as a last draft meanwhile (runner.py);
+    ``retry_after_scale``: seconds per unit of ``retry_after`` (1.0; tests shrink it);
+    ``max_attempts`` / ``backoff``: retries of 5xx and network errors; ``abandon_after``: a
+    stream without update() for this long stops its typing and keepalives; ``clock``:
+    monotonic time source.
     Time is real (asyncio); tests run it with all intervals scaled down.
     """
 
@@ -87,6 +89,7 @@ class Outbox:
         typing_interval: float = 4.5,
         draft_keepalive: float = 20.0,
         frame_grace: float = 0.5,
+        final_preview: bool = True,
         retry_after_scale: float = 1.0,
         max_attempts: int = 5,
         backoff: float = 0.5,
@@ -133,6 +136,7 @@ class Outbox:
             max_attempts=max_attempts,
             backoff=backoff,
             clock=clock,
+            preview=final_preview,
         )
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()

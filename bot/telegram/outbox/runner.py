@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 class LaneRunner:
     """Makes the calls of chat lanes through one bot's budgets (see ``Outbox`` for the
-    settings: ``retry_after_scale``, ``max_attempts``, ``backoff``, ``clock``)."""
+    settings: ``retry_after_scale``, ``max_attempts``, ``backoff``, ``clock``;
+    ``preview``: ``final_preview``)."""
 
     def __init__(
         self,
@@ -36,6 +37,7 @@ class LaneRunner:
         max_attempts: int,
         backoff: float,
         clock: Callable[[], float],
+        preview: bool = True,
     ) -> None:
         self.bot = bot
         self.api = BotApi(bot)
@@ -45,6 +47,7 @@ class LaneRunner:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.clock = clock
+        self.preview = preview
 
     async def run(self, lane: Lane) -> None:
         try:
@@ -77,7 +80,7 @@ class LaneRunner:
                 budget = self.drafts if call.is_draft else self.messages
                 grant = budget.reserve(call.priority)
                 if grant is not None:
-                    if not call.is_draft:
+                    if self.preview and not call.is_draft:
                         await self._preview(lane, job, grant)
                     if not await lane.wait_grant(grant):
                         continue  # new work (a final) came first: look again
