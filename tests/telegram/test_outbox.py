@@ -40,6 +40,7 @@ def setup(
         "global_burst": 1,  # the simulator counts 30 in any (scaled) second, burst or not
         "typing_interval": 4.5 * scale,
         "draft_keepalive": 20 * scale,
+        "final_preview_after": 0.25 * scale,
         "retry_after_scale": scale,
         "backoff": 0.01,
     }

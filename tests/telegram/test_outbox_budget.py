@@ -255,7 +255,7 @@ async def test_no_preview_draft_when_the_final_goes_at_once() -> None:
 async def test_the_preview_spends_the_drafts_that_frames_leave_in_reserve() -> None:
     """Frames spend the chat's drafts down to the reserve; a final that must wait for the
     bot-wide budget still shows its whole text at once, with the reserved draft."""
-    outbox, session, _ = setup(global_rate=10, global_burst=1)
+    outbox, session, _ = setup(global_rate=10, global_burst=1, final_preview_after=0)
     busy = outbox.stream(PRIVATE + 50, "private", draft=False)
     busy.update("takes the bot-wide slot")
     handle = outbox.stream(PRIVATE, "private", draft=True)

@@ -58,7 +58,8 @@ class Outbox:
     re-send an unchanged draft this often (drafts vanish after 30 s); ``frame_grace``: a draft
     frame whose slot has come goes with the stream's next update, this much later at most
     (fewer timers, newer text; 0 = at the slot); ``final_preview``: a final that waits for its
-    bot-wide slot shows its whole text as a last draft meanwhile (runner.py);
+    bot-wide slot shows its whole text as a last draft meanwhile, once it has waited
+    ``final_preview_after`` seconds (runner.py);
     ``retry_after_scale``: seconds per unit of ``retry_after`` (1.0; tests shrink it);
     ``max_attempts`` / ``backoff``: retries of 5xx and network errors; ``abandon_after``: a
     stream without update() for this long stops its typing and keepalives; ``clock``:
@@ -90,6 +91,7 @@ class Outbox:
         draft_keepalive: float = 20.0,
         frame_grace: float = 0.5,
         final_preview: bool = True,
+        final_preview_after: float = 0.25,
         retry_after_scale: float = 1.0,
         max_attempts: int = 5,
         backoff: float = 0.5,
@@ -137,6 +139,7 @@ class Outbox:
             backoff=backoff,
             clock=clock,
             preview=final_preview,
+            preview_after=final_preview_after,
         )
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()

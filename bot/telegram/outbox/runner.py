@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 class LaneRunner:
     """Makes the calls of chat lanes through one bot's budgets (see ``Outbox`` for the
     settings: ``retry_after_scale``, ``max_attempts``, ``backoff``, ``clock``;
-    ``preview``: ``final_preview``)."""
+    ``preview`` / ``preview_after``: ``final_preview`` / ``final_preview_after``)."""
 
     def __init__(
         self,
@@ -38,6 +38,7 @@ class LaneRunner:
         backoff: float,
         clock: Callable[[], float],
         preview: bool = True,
+        preview_after: float = 0.25,
     ) -> None:
         self.bot = bot
         self.api = BotApi(bot)
@@ -48,6 +49,7 @@ class LaneRunner:
         self.backoff = backoff
         self.clock = clock
         self.preview = preview
+        self.preview_after = preview_after
 
     async def run(self, lane: Lane) -> None:
         try:
@@ -105,16 +107,18 @@ class LaneRunner:
 
     async def _preview(self, lane: Lane, job: Job, grant: asyncio.Future[None]) -> None:
         """While ``job``'s message waits for ``grant``, make its preview draft (the whole final
-        text) as soon as the chat's draft budget allows, unless the slot comes first."""
+        text) ``preview_after`` seconds later (and once the chat's draft budget allows),
+        unless the slot comes first. A final whose slot comes soon goes without one: its
+        exchange would only delay it (and in a burst, compete with the finals for the
+        session's pooled connections)."""
         call = job.preview_call()
         if call is None:
             return
         now = self.clock()
-        at = lane.slots(now).draft
-        if at > now:
-            await asyncio.wait((grant,), timeout=at - now)
-            if grant.done() or job.preview_call() is None:
-                return
+        at = max(lane.slots(now).draft, now + self.preview_after)
+        await asyncio.wait((grant,), timeout=at - now)
+        if grant.done() or job.preview_call() is None:
+            return
         pending = self.drafts.reserve(Priority.FINAL)  # ahead of every waiting frame
         if pending is not None:
             await asyncio.wait((grant, pending), return_when=asyncio.FIRST_COMPLETED)
