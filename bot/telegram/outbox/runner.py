@@ -83,7 +83,11 @@ class LaneRunner:
                 grant = budget.reserve(call.priority)
                 if grant is not None:
                     if self.preview and not call.is_draft:
-                        await self._preview(lane, job, grant)
+                        try:
+                            await self._preview(lane, job, grant)
+                        except BaseException:  # the outbox is closing: leave the queue
+                            grant.cancel()
+                            raise
                     if not await lane.wait_grant(grant):
                         continue  # new work (a final) came first: look again
                     # The slot came later: build the call again from the newest text.
@@ -121,10 +125,14 @@ class LaneRunner:
             return
         pending = self.drafts.reserve(Priority.FINAL)  # ahead of every waiting frame
         if pending is not None:
-            await asyncio.wait((grant, pending), return_when=asyncio.FIRST_COMPLETED)
-            if grant.done() or not pending.done():  # the message's slot came first
-                if not pending.cancel():
-                    self.drafts.refund()
+            try:
+                await asyncio.wait((grant, pending), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                pending.cancel()  # a no-op once granted
+            if pending.cancelled():  # the message's slot came first
+                return
+            if grant.done():  # both came: the draft's slot goes back unused
+                self.drafts.refund()
                 return
         await self._send(lane, job, call)
         lane.drafts.spend(self.clock())
