@@ -43,7 +43,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load_driver import Driver, Plan  # noqa: E402
-from bench.load_report import RunFigures, by_kind, collect, table  # noqa: E402
+from bench.load_report import (  # noqa: E402
+    RunFigures,
+    by_kind,
+    collect,
+    complete_visible,
+    table,
+)
 from tests.e2e.processes import (  # noqa: E402
     FM_API_KEY,
     FM_FOLDER,
@@ -210,6 +216,11 @@ def db_megabytes(workdir: Path) -> float:
 def print_point(figures: RunFigures) -> None:
     print(table([figures]), flush=True)
     print(f"  p50/p95/p99 by chat type: {by_kind(figures)}", flush=True)
+    print(
+        "  complete text visible (a draft or the message, after the model's last chunk) "
+        f"p50/95/99: {complete_visible(figures)}",
+        flush=True,
+    )
     print(f"  Telegram calls: {figures.tg_calls}", flush=True)
     print(
         f"  bot CPU: {figures.cpu_seconds:.2f} s over the driving phase, of which "

@@ -1,7 +1,7 @@
 """SQL cost of one answered turn: CPU ms, statements and transactions per turn.
 
     .venv/bin/python bench/bench_turn_sql.py [--turns 600] [--chats 150] [--groups 6]
-                                             [--postgres URL | --no-postgres]
+                                             [--postgres URL | --no-postgres] [--no-ids]
 
 Runs the database side of answered turns as the bot does, on a fresh migrated database
 (SQLite file in a temporary directory; a throwaway PostgreSQL database when reachable):
@@ -125,8 +125,9 @@ class FakeBot:
 
 
 class Bench:
-    def __init__(self, db: Database, chats: int, groups: int) -> None:
+    def __init__(self, db: Database, chats: int, groups: int, ids: bool = True) -> None:
         self.db = db
+        self.ids = ids  # False: without the last transaction (the delivered message's id)
         self.service = ConversationService(
             sessionmaker=db.sessionmaker,
             model=InstantModel(),
@@ -209,19 +210,21 @@ class Bench:
             telegram_message_id=update_message.message_id,
             receipts=(receipt,) if receipt is not None else (),
         )
-        if getattr(result, "telegram_message_ids", ()) != (shown,):  # as Answerer does
+        if self.ids and getattr(result, "telegram_message_ids", ()) != (shown,):  # as Answerer
             await self.service.set_answer_telegram_ids(result.message_id, [shown])
         if self.pending:
             await asyncio.gather(*self.pending)
 
 
-async def bench(url: str, label: str, turns: int, chats: int, groups: int, repeat: int) -> None:
+async def bench(
+    url: str, label: str, turns: int, chats: int, groups: int, repeat: int, ids: bool = True
+) -> None:
     await migrate(url)
     db = Database(url)
     counts = Counts()
     counts.attach(db)
     try:
-        runner = Bench(db, chats, groups)
+        runner = Bench(db, chats, groups, ids)
         warm = [runner.prepare(i) for i in range(min(60, turns))]
         for update, data in warm:  # warm the caches (compiled statements, imports)
             await runner.turn(update, data)
@@ -258,17 +261,25 @@ async def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--cpu", type=int, default=1, help="pin to this CPU (-1: no pinning)")
+    parser.add_argument(
+        "--no-ids",
+        action="store_true",
+        help="leave out the last transaction (the delivered message's id): what it costs",
+    )
     args = parser.parse_args()
     if args.cpu >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        await bench(url, "sqlite", args.turns, args.chats, args.groups, args.repeat)
+        ids = not args.no_ids
+        await bench(url, "sqlite", args.turns, args.chats, args.groups, args.repeat, ids)
     if args.no_postgres:
         return
     async with throwaway_postgres(args.postgres) as url:
         if url is not None:
-            await bench(url, "postgres", args.turns, args.chats, args.groups, args.repeat)
+            await bench(
+                url, "postgres", args.turns, args.chats, args.groups, args.repeat, not args.no_ids
+            )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dump", type=Path, help="a bench_load --dump file")
     parser.add_argument("--rate", type=float, default=30.0)
-    parser.add_argument("--bursts", default="1,10,20,30")
+    parser.add_argument("--bursts", default="1,5,10,20,30")
     args = parser.parse_args()
     records = json.loads(args.dump.read_text())["fm"]["records"]
     ends = sorted(r["last_chunk_at"] for r in records if r["status"] == 200 and r["last_chunk_at"])

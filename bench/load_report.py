@@ -5,7 +5,10 @@ Per text turn (see load_driver.py for the markers):
 - the chat's events (drafts, messages, edits) between this turn's user message and the next;
 - first visible = the first event with text, minus the model's first chunk;
 - final = the first message or edit whose text equals the model's whole answer, minus the
-  model's last chunk; exact = the last message/edit of the turn shows exactly that text.
+  model's last chunk; exact = the last message/edit of the turn shows exactly that text;
+- complete = the first event of any kind (a draft too) whose text equals the whole answer,
+  minus the model's last chunk: when the user could read all of it (the final message may
+  come later: drafts are outside the bot-wide 30 messages a second). Never part of "final".
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class TurnFigures:
     exact: bool = False
     first_visible: float | None = None  # seconds after the model's first chunk
     final: float | None = None  # seconds after the model's last chunk
+    complete: float | None = None  # whole text visible (draft or message), after the last chunk
     queue: float | None = None  # user message -> model's first chunk
 
 
@@ -43,6 +47,7 @@ class RunFigures:
     fm_429: int = 0
     first_visible: list[float] = field(default_factory=list)
     final: list[float] = field(default_factory=list)
+    complete: dict[str, list[float]] = field(default_factory=dict)  # by chat type
     queue: list[float] = field(default_factory=list)
     by_kind: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     cpu_seconds: float = 0.0
@@ -88,6 +93,9 @@ def figure_turn(
     final = next((e for e in finals if e["text"] == record["text"]), None)
     if final is not None:
         out.final = final["at"] - record["last_chunk_at"]
+    complete = next((e for e in window if e["text"] == record["text"]), None)
+    if complete is not None:
+        out.complete = complete["at"] - record["last_chunk_at"]
     return out
 
 
@@ -124,6 +132,8 @@ def collect(
             elif not got.answered and len(figures.problems) < 5:
                 figures.problems.append(f"no answer in chat {chat_id} turn {turn.index}")
             first_of_kind, final_of_kind = figures.by_kind.setdefault(turn.kind, ([], []))
+            if got.complete is not None:
+                figures.complete.setdefault(turn.kind, []).append(got.complete)
             for value, bucket in (
                 (got.first_visible, figures.first_visible),
                 (got.final, figures.final),
@@ -149,6 +159,13 @@ def by_kind(figures: RunFigures) -> str:
         f"{kind}: first visible {_ms(first)} ms, final {_ms(final)} ms ({len(final)} turns)"
         for kind, (first, final) in sorted(figures.by_kind.items())
     )
+
+
+def complete_visible(figures: RunFigures) -> str:
+    """p50/p95/p99 of "complete text visible" (a draft or the message), all and by chat type."""
+    every = [v for values in figures.complete.values() for v in values]
+    kinds = "; ".join(f"{kind} {_ms(v)}" for kind, v in sorted(figures.complete.items()))
+    return f"all {_ms(every)} ms ({len(every)} turns); {kinds}"
 
 
 def _ms(values: Sequence[float]) -> str:

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     telegram_draft_rate: float = Field(default=200.0, gt=0)
     telegram_draft_rate_floor: float = Field(default=5.0, gt=0)
     telegram_draft_recovery: float = Field(default=60.0, ge=0)
+    # A final message that must wait for the bot-wide 30 a second shows its whole text at once
+    # as a last draft (drafts are outside that budget); off: the draft shows the last frame.
+    telegram_final_preview: bool = True
+    # A draft frame whose slot has come goes with the stream's next chunk, this many seconds
+    # after its slot at most (0: a timer sends it at the slot).
+    telegram_frame_grace: float = Field(default=0.5, ge=0)
 
     # --- Behaviour -----------------------------------------------------------------------------
     system_prompt: str = ""

@@ -253,6 +253,8 @@ def build_desk(
         global_burst=settings.telegram_message_burst,
         draft_interval=settings.telegram_draft_interval,
         draft_recovery=settings.telegram_draft_recovery,
+        final_preview=settings.telegram_final_preview,
+        frame_grace=settings.telegram_frame_grace,
         **outbox_budgets(settings, shared),
     )
     if not settings.support_chat_id:

@@ -40,6 +40,7 @@ def setup(
         "global_burst": 1,  # the simulator counts 30 in any (scaled) second, burst or not
         "typing_interval": 4.5 * scale,
         "draft_keepalive": 20 * scale,
+        "final_preview_after": 0.25 * scale,
         "retry_after_scale": scale,
         "backoff": 0.01,
     }
@@ -285,4 +286,34 @@ async def test_final_message_does_not_wait_behind_the_last_draft() -> None:
     final = session.requests[-1]
     assert isinstance(final.method, SendMessage)
     assert final.at - last_draft.at < 0.2
+    assert sim.violations == []
+
+
+async def test_a_waiting_draft_frame_goes_with_the_next_update_or_after_the_grace() -> None:
+    """Drafts at one per 50 ms: a frame offered inside that interval does not wake the lane by
+    a timer at its slot; the stream's next update after the slot sends it, with that update's
+    newer text. Without any update it still goes, ``frame_grace`` after its slot."""
+    outbox, session, sim = setup(frame_grace=0.3)
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+
+    def drafts() -> list[str]:
+        return [r.method.text for r in session.requests if isinstance(r.method, SendMessageDraft)]
+
+    handle.update("one")
+    await asyncio.sleep(0.01)
+    handle.update("one two")  # the chat's burst of two drafts is spent
+    await asyncio.sleep(0.01)
+    assert drafts() == ["one", "one two"]
+    handle.update("one two three")  # waits for the next slot, ~40 ms away
+    await asyncio.sleep(0.15)  # well past the slot: still waiting for an update
+    assert drafts() == ["one", "one two"]
+    handle.update("one two three four")
+    await asyncio.sleep(0.01)
+    assert drafts()[-1] == "one two three four"  # went with the update, with its text
+    handle.update("one two three four five")  # inside the interval again; no update follows
+    await asyncio.sleep(0.6)
+    assert drafts()[-1] == "one two three four five"  # after the grace at the latest
+    await handle.finish("one two three four five six")
+    assert sim.visible(PRIVATE) == expected("one two three four five six")
+    await outbox.aclose()
     assert sim.violations == []

@@ -205,3 +205,88 @@ async def test_group_keeps_its_budget_for_the_next_answers_first_frame() -> None
     await outbox.aclose()
     assert len(session.calls(EditMessageText)) >= 1
     assert sim.violations == []
+
+
+async def test_the_whole_final_shows_as_a_draft_while_its_message_waits_its_turn() -> None:
+    """Ten private chats finish at once and the bot-wide budget sends 10 messages a second:
+    each chat's whole final text is shown at once as a draft (drafts are outside that budget),
+    and the message that keeps it follows in its turn."""
+    outbox, session, sim = setup(global_rate=10, global_burst=1)
+    chats = [PRIVATE + i for i in range(10)]
+    handles = [outbox.stream(chat, "private", draft=True) for chat in chats]
+    for i, handle in enumerate(handles):
+        handle.update(f"answer {i} so")
+    await asyncio.sleep(0.2)  # the frames are out; the chats' draft budgets refill
+    asked = time.monotonic()
+    await asyncio.gather(
+        *(h.finish(f"answer {i} so far, and done") for i, h in enumerate(handles))
+    )
+    previews = 0
+    for i, chat in enumerate(chats):
+        text = f"answer {i} so far, and done"
+        mine = [r for r in session.requests if r.method.chat_id == chat]
+        final = next(r for r in mine if isinstance(r.method, SendMessage))
+        drafts = [r for r in mine if isinstance(r.method, SendMessageDraft)]
+        preview = [r for r in drafts if r.method.text == text]
+        if final.at - asked > 0.05:  # it waited for the budget: its text was shown before
+            assert preview
+            assert preview[0].at < final.at
+            assert preview[0].at - asked < 0.05  # not the 0.1 s per message of the queue
+            previews += 1
+        assert sim.visible(chat) == expected(text)
+    assert previews >= 8
+    assert session.requests[-1].at - asked > 0.7  # the finals did queue for the budget
+    await outbox.aclose()
+    assert sim.violations == []
+
+
+async def test_no_preview_draft_when_the_final_goes_at_once() -> None:
+    outbox, session, sim = setup()
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    handle.update("the answer so")
+    await asyncio.sleep(0.1)
+    await handle.finish("the answer, final")
+    drafts = [r.method.text for r in session.requests if isinstance(r.method, SendMessageDraft)]
+    assert "the answer, final" not in drafts
+    assert sim.visible(PRIVATE) == expected("the answer, final")
+    await outbox.aclose()
+
+
+async def test_the_preview_spends_the_drafts_that_frames_leave_in_reserve() -> None:
+    """Frames spend the chat's drafts down to the reserve; a final that must wait for the
+    bot-wide budget still shows its whole text at once, with the reserved draft."""
+    outbox, session, _ = setup(global_rate=10, global_burst=1, final_preview_after=0)
+    busy = outbox.stream(PRIVATE + 50, "private", draft=False)
+    busy.update("takes the bot-wide slot")
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    for text in ("one", "one two", "one two three", "one two three four"):
+        handle.update(text)
+        await asyncio.sleep(0.005)
+    drafts = [r for r in session.requests if isinstance(r.method, SendMessageDraft)]
+    assert len(drafts) == 2  # the third frame waits: one draft is kept in reserve
+    asked = time.monotonic()
+    final = asyncio.create_task(handle.finish("one two three four five"))
+    await asyncio.sleep(0.02)  # under the draft interval (50 ms) and the message slot (100 ms)
+    preview = session.requests[-1]
+    assert isinstance(preview.method, SendMessageDraft)
+    assert preview.method.text == "one two three four five"
+    assert preview.at - asked < 0.02
+    await final
+    assert isinstance(session.requests[-1].method, SendMessage)
+    await busy.finish("done")
+    await outbox.aclose()
+
+
+async def test_no_preview_when_turned_off() -> None:
+    outbox, session, sim = setup(global_rate=10, global_burst=1, final_preview=False)
+    handles = [outbox.stream(PRIVATE + i, "private", draft=True) for i in range(5)]
+    for i, handle in enumerate(handles):
+        handle.update(f"answer {i} so")
+    await asyncio.sleep(0.2)
+    await asyncio.gather(*(h.finish(f"answer {i}, done") for i, h in enumerate(handles)))
+    drafts = [r.method.text for r in session.requests if isinstance(r.method, SendMessageDraft)]
+    assert not [text for text in drafts if text.endswith(", done")]
+    assert [sim.visible(PRIVATE + i) for i in range(5)] == [
+        expected(f"answer {i}, done") for i in range(5)
+    ]
+    await outbox.aclose()

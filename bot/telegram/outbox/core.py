@@ -16,25 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods import SendChatAction, TelegramMethod
 
-from bot.telegram.outbox.botapi import ApiCall, BotApi
 from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget, LocalBudget
-from bot.telegram.outbox.errors import Failure, OutboxClosedError, classify
+from bot.telegram.outbox.errors import OutboxClosedError
 from bot.telegram.outbox.jobs import CallJob, Job
 from bot.telegram.outbox.lane import Budget, Lane
+from bot.telegram.outbox.runner import LaneRunner
 from bot.telegram.outbox.stream import StreamHandle
 from bot.telegram.render import TELEGRAM_TEXT_LIMIT, RenderedText
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -52,14 +49,21 @@ class Outbox:
     after a burst (python-telegram-bot's AIORateLimiter allows a burst of 30; ``message_budget``
     replaces the in-process budget, e.g. with one shared by replicas);
     ``draft_interval`` / ``draft_burst``: seconds per draft in one chat after a burst;
+    ``draft_reserve``: drafts kept on top of that burst for the preview of a final that waits
+    for its bot-wide slot (later frames leave them: the frames' pace does not change);
     ``draft_rate``: the bot-wide ceiling of drafts per second, lowered by a draft 429 (halved,
     down to ``draft_rate_floor``) and climbing back over ``draft_recovery`` seconds
     (``draft_budget`` replaces it); ``typing_interval``: how often
     "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
-    re-send an unchanged draft this often (drafts vanish after 30 s); ``retry_after_scale``:
-    seconds per unit of ``retry_after`` (1.0; tests shrink it); ``max_attempts`` / ``backoff``:
-    retries of 5xx and network errors; ``abandon_after``: a stream without update() for this
-    long stops its typing and keepalives; ``clock``: monotonic time source.
+    re-send an unchanged draft this often (drafts vanish after 30 s); ``frame_grace``: a draft
+    frame whose slot has come goes with the stream's next update, this much later at most
+    (fewer timers, newer text; 0 = at the slot); ``final_preview``: a final that waits for its
+    bot-wide slot shows its whole text as a last draft meanwhile, once it has waited
+    ``final_preview_after`` seconds (runner.py);
+    ``retry_after_scale``: seconds per unit of ``retry_after`` (1.0; tests shrink it);
+    ``max_attempts`` / ``backoff``: retries of 5xx and network errors; ``abandon_after``: a
+    stream without update() for this long stops its typing and keepalives; ``clock``:
+    monotonic time source.
     Time is real (asyncio); tests run it with all intervals scaled down.
     """
 
@@ -77,6 +81,7 @@ class Outbox:
         global_burst: float = 5.0,
         draft_interval: float = 1.0,
         draft_burst: float = 2.0,
+        draft_reserve: float = 1.0,
         draft_rate: float = 200.0,
         draft_rate_floor: float = 5.0,
         draft_recovery: float = 60.0,
@@ -84,6 +89,9 @@ class Outbox:
         draft_budget: BotBudget | None = None,
         typing_interval: float = 4.5,
         draft_keepalive: float = 20.0,
+        frame_grace: float = 0.5,
+        final_preview: bool = True,
+        final_preview_after: float = 0.25,
         retry_after_scale: float = 1.0,
         max_attempts: int = 5,
         backoff: float = 0.5,
@@ -92,7 +100,6 @@ class Outbox:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
-        self._api = BotApi(bot)
         self.private_interval = private_interval
         self.private_burst = private_burst
         self.group_burst = group_burst
@@ -101,6 +108,7 @@ class Outbox:
         self.group_interval = group_interval
         self.typing_interval = typing_interval
         self.draft_keepalive = draft_keepalive
+        self.frame_grace = frame_grace
         self.retry_after_scale = retry_after_scale
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -109,6 +117,7 @@ class Outbox:
         self.clock = clock
         self.draft_interval = draft_interval
         self.draft_burst = draft_burst
+        self.draft_reserve = draft_reserve
         self._messages = message_budget or LocalBudget(
             global_rate, burst=global_burst, clock=clock
         )
@@ -120,6 +129,17 @@ class Outbox:
             recovery=draft_recovery,
             burst=max(1.0, draft_rate / 10),
             clock=clock,
+        )
+        self._runner = LaneRunner(
+            bot,
+            messages=self._messages,
+            drafts=self._drafts,
+            retry_after_scale=retry_after_scale,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            clock=clock,
+            preview=final_preview,
+            preview_after=final_preview_after,
         )
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()
@@ -240,8 +260,8 @@ class Outbox:
         if lane is None:
             if len(self._lanes) > 1024:
                 self._prune()
-            drafts = Budget(self.draft_burst, self.draft_interval, now)
-            lane = Lane(chat_id, burst, period, reserve, now, drafts)
+            drafts = Budget(self.draft_burst + self.draft_reserve, self.draft_interval, now)
+            lane = Lane(chat_id, burst, period, reserve, now, drafts, self.draft_reserve)
             self._lanes[chat_id] = lane
         elif chat_type is not None and lane.budget.period != period:
             lane.budget.reshape(burst, period, now)
@@ -270,90 +290,9 @@ class Outbox:
         if self._closed:
             return
         if lane.task is None:
-            lane.task = asyncio.get_running_loop().create_task(self._run(lane))
+            lane.task = asyncio.get_running_loop().create_task(self._runner.run(lane))
         else:
             lane.wake()
 
     def _refuse_drafts(self, chat_id: int) -> None:
         self._no_drafts.add(chat_id)
-
-    async def _run(self, lane: Lane) -> None:
-        try:
-            idle_calls = 0
-            while True:
-                now = self.clock()
-                slots = lane.slots(now)
-                job, at = lane.pick(slots)
-                if job is None:
-                    return
-                if at > now:
-                    await lane.sleep(at - now)
-                    continue
-                call = job.next_call(slots)
-                if call is None:
-                    idle_calls += 1
-                    if idle_calls > 100:  # a job that keeps saying "now" but has nothing to do
-                        logger.error("outbox lane %s spinning on %r", lane.chat_id, job)
-                        await asyncio.sleep(0.05)
-                    continue
-                idle_calls = 0
-                budget = self._drafts if call.is_draft else self._messages
-                grant = budget.reserve(call.priority, lane.pace(call))
-                if grant is not None:
-                    if not await lane.wait_grant(grant):
-                        continue  # new work (a final) came first: look again
-                    # The slot came later: build the call again from the newest text.
-                    slots = lane.slots(self.clock())
-                    job, at = lane.pick(slots)
-                    retry = job.next_call(slots) if job is not None and at <= slots.now else None
-                    if job is None or retry is None or retry.is_draft != call.is_draft:
-                        budget.refund()
-                        continue
-                    call = retry
-                await self._send(lane, job, call)
-                if call.heavy:
-                    # Spent when the answer came: the request reached Telegram before that,
-                    # however long it waited for a pooled connection, so the chat's next call
-                    # arrives at least the budget's interval after it (a lane makes one call
-                    # at a time; stamped at the start, a first call that waited in the pool
-                    # arrived together with the next, and the fake answered 429).
-                    (lane.drafts if call.is_draft else lane.budget).spend(self.clock())
-        finally:
-            lane.task = None
-
-    async def _send(self, lane: Lane, job: Job, call: Any) -> None:
-        try:
-            method = call.method
-            result = await (self._api(method) if isinstance(method, ApiCall) else self.bot(method))
-        except TelegramRetryAfter as exc:
-            delay = exc.retry_after * self.retry_after_scale
-            if call.is_draft:  # never holds back the chat's final message
-                chat = lane.chat_id
-                logger.warning("429 on a draft in chat %s: its drafts wait %.2fs", chat, delay)
-                lane.draft_paused_until = max(lane.draft_paused_until, self.clock() + delay)
-                self._drafts.flooded(delay)
-            else:
-                logger.warning("429 in chat %s: pausing it %.2fs", lane.chat_id, delay)
-                lane.paused_until = max(lane.paused_until, self.clock() + delay)
-                self._messages.flooded(delay)
-        except TelegramAPIError as exc:
-            failure = classify(exc)
-            if failure is Failure.NOT_MODIFIED:
-                lane.failures = 0
-                job.on_success(call, True, self.clock())
-            elif failure is Failure.TRANSIENT and lane.failures < self.max_attempts:
-                lane.failures += 1
-                delay = self.backoff * 2 ** (lane.failures - 1)
-                logger.warning("chat %s: %s; retrying in %.2fs", lane.chat_id, exc, delay)
-                lane.paused_until = max(lane.paused_until, self.clock() + delay)
-            else:
-                lane.failures = 0
-                job.on_failure(call, failure, exc, self.clock())
-        except Exception as exc:  # a bug or an undecodable reply: never kill the lane
-            method = call.method
-            name = method.name if isinstance(method, ApiCall) else type(method).__name__
-            logger.exception("outbox call %s failed in chat %s", name, lane.chat_id)
-            job.on_failure(call, Failure.OTHER, exc, self.clock())
-        else:
-            lane.failures = 0
-            job.on_success(call, result, self.clock())

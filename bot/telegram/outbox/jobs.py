@@ -42,7 +42,8 @@ class Slots:
     """When a lane may make each kind of call (all >= ``gate``, the end of any pause):
     ``message`` for finals, first frames and other calls; ``frame`` for later frames that are
     messages or edits (they keep a reserve of the chat's budget for the final); ``draft`` for
-    drafts (the chat's own draft budget, after any draft-only pause).
+    drafts (the chat's own draft budget, after any draft-only pause); ``draft_frame`` for
+    later draft frames (they keep a draft in reserve for the final text's preview).
     """
 
     now: float
@@ -50,6 +51,7 @@ class Slots:
     message: float
     frame: float
     draft: float
+    draft_frame: float
 
     @property
     def message_ok(self) -> bool:
@@ -85,6 +87,16 @@ class Job(abc.ABC):
     @abc.abstractmethod
     def waiter(self) -> asyncio.Future[Any] | None:
         """The future a caller awaits for this job, if any."""
+
+    def update_grace(self, slots: Slots) -> float:
+        """When the lane waits for this job's next call: 0 wakes it at the call's time; more
+        lets it wait for the job's next update after that time, this much longer at most."""
+        return 0.0
+
+    def preview_call(self) -> Call | None:
+        """A draft to make while this job's final waits for its bot-wide slot (StreamHandle:
+        the whole final text, as drafts are outside the messages' budget); None: nothing."""
+        return None
 
     @abc.abstractmethod
     def abort(self, exc: BaseException) -> None:

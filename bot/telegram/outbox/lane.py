@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,9 @@ class Lane:
 
     Later frames that are messages or edits leave ``reserve`` tokens in the message budget,
     so the final message of an answer never waits behind its last frame. Drafts spend
-    ``drafts``; a 429 on a draft pauses only drafts (``draft_paused_until``), never the final.
+    ``drafts``, later draft frames leaving ``draft_reserve`` in it (for the final text's
+    preview: runner.py); a 429 on a draft pauses only drafts (``draft_paused_until``), never
+    the final.
     """
 
     def __init__(
@@ -67,11 +70,15 @@ class Lane:
         reserve: float,
         now: float,
         drafts: Budget,
+        draft_reserve: float = 0.0,
     ) -> None:
         self.chat_id = chat_id
         self.budget = Budget(capacity, period, now)
         self.drafts = drafts
+        self.draft_reserve = draft_reserve
         self.reserve = reserve
+        # While the lane waits for a frame's slot: from then on, an update() wakes it.
+        self.update_wakes_at = math.inf
         self.paused_until = 0.0  # retry_after / transient error backoff
         self.draft_paused_until = 0.0  # retry_after of a draft
         self.failures = 0
@@ -82,13 +89,15 @@ class Lane:
 
     def slots(self, now: float) -> Slots:
         gate = max(now, self.paused_until)
+        draft_gate = max(gate, self.draft_paused_until)
         return Slots(
             now,
             gate,
             self.budget.ready_at(1.0, gate),
             # a bucket smaller than the reserve would starve frames: keep at least one call
             self.budget.ready_at(min(1.0 + self.reserve, self.budget.capacity), gate),
-            self.drafts.ready_at(1.0, max(gate, self.draft_paused_until)),
+            self.drafts.ready_at(1.0, draft_gate),
+            self.drafts.ready_at(min(1.0 + self.draft_reserve, self.drafts.capacity), draft_gate),
         )
 
     def pace(self, call: Call) -> ChatPace | None:

@@ -105,6 +105,8 @@ class StreamHandle(Job):
         if not self._dirty:
             self._dirty = True
             self._outbox._kick(self._lane)
+        elif self._outbox.clock() >= self._lane.update_wakes_at:
+            self._outbox._kick(self._lane)  # the frame's slot has come: it goes now
 
     async def finish(self, final: Content) -> list[int]:
         """Deliver the final text (split over several messages when long); its message ids.
@@ -164,16 +166,30 @@ class StreamHandle(Job):
         if self._typing_at is not None and not self._messages.ids:
             times.append(max(slots.gate, self._typing_at))
         if self.uses_draft and self._draft_at is not None and self._draft_shown is not None:
-            base = slots.draft
+            base = slots.draft_frame
             times.append(max(base, self._draft_at + self._outbox.draft_keepalive))
         return min(times) if times else None
 
+    def update_grace(self, slots: Slots) -> float:
+        """A pending draft frame waits for the next update after its slot (with a newer text
+        than the slot's moment would show), ``frame_grace`` longer at most; anything else
+        (typing, keepalives, "Thinking…", finals, edit-mode frames) is on time."""
+        if (
+            self._state is _State.OPEN
+            and self.uses_draft
+            and self._dirty
+            and not self._empty_draft_pending
+        ):
+            return self._outbox.frame_grace
+        return 0.0
+
     def _frame_slot(self, slots: Slots) -> float:
-        """Drafts spend the chat's draft budget. In edit mode the first text a user sees may
+        """Drafts spend the chat's draft budget; after the first text they keep its reserve
+        (for the final's preview). In edit mode the first text a user sees may
         spend the lane's reserve, like the final message (it is what makes the bot feel fast);
         frames after it keep the reserve."""
         if self.uses_draft:
-            return slots.draft
+            return slots.draft if self._nothing_shown() else slots.draft_frame
         return slots.message if not self._messages.ids else slots.frame
 
     def _nothing_shown(self) -> bool:
@@ -205,11 +221,30 @@ class StreamHandle(Job):
             and self._draft_at is not None
             and shown is not None
             and now >= self._draft_at + self._outbox.draft_keepalive
-            and slots.draft_ok
+            and now >= slots.draft_frame
         ):  # drafts vanish after 30 s without an update
             method = self._draft_method(shown)
             return Call(method, True, "draft", payload=shown, priority=Priority.FRAME)
         return None
+
+    def preview_call(self) -> Call | None:
+        """The whole final text as a last draft, while the final message waits for a bot-wide
+        slot: drafts are not in Telegram's 30 messages a second, so in a burst the user reads
+        the complete answer at once and the message that keeps it follows in its turn. Only
+        for a one-part final not shown yet (a split answer's parts are messages)."""
+        target = self._target
+        if (
+            self._state is not _State.FINISHING
+            or not self.uses_draft
+            or target is None
+            or len(target) != 1
+            or self._messages.ids
+            or target[0] == self._draft_shown
+            or not target[0].text
+        ):
+            return None
+        method = self._draft_method(target[0])
+        return Call(method, True, "draft", payload=target[0], priority=Priority.FINAL)
 
     def on_success(self, call: Call, result: Any, now: float) -> None:
         tag = call.tag
