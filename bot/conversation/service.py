@@ -210,11 +210,12 @@ class ConversationService:
             await messages.set_telegram_ids(turn.answer_id, telegram_ids, only_streaming=True)
             await session.commit()
 
-    async def recover_interrupted(self) -> int:
+    async def recover_interrupted(self, chat_id: int | None = None) -> int:
         """Mark answers left `streaming` by a dead process as failed; returns how many.
-        Call once at start-up, before any turn runs."""
+        Call once at start-up, before any turn runs; with `chat_id`, only while holding that
+        chat's lease (several replicas), before its next turn."""
         async with self._sessionmaker() as session:
-            count = await MessageRepository(session).fail_streaming()
+            count = await MessageRepository(session).fail_streaming(chat_id)
             await session.commit()
         return count
 

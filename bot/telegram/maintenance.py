@@ -75,9 +75,10 @@ class InterruptedTurn:
 
 
 async def interrupted_turns(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], chat_id: int | None = None
 ) -> list[InterruptedTurn]:
-    """Answers left `streaming` in open conversations, one per chat (the newest).
+    """Answers left `streaming` in open conversations, one per chat (the newest); with
+    `chat_id`, that chat's only (read by the holder of its lease, see chatleases.py).
 
     Read before `ConversationService.recover_interrupted()` marks them failed, so start-up can
     answer those questions again (bot/telegram/backlog.py decides what to do with old ones).
@@ -106,6 +107,8 @@ async def interrupted_turns(
         )
         .order_by(Message.id.desc())
     )
+    if chat_id is not None:
+        stmt = stmt.where(Conversation.chat_id == chat_id)
     async with sessionmaker() as session:
         rows = (await session.execute(stmt)).all()
         await session.commit()
@@ -125,3 +128,21 @@ async def interrupted_turns(
             asked,
         )
     return list(turns.values())
+
+
+async def streaming_chats(
+    sessionmaker: async_sessionmaker[AsyncSession], updated_before: dt.datetime
+) -> list[int]:
+    """Chats with an answer `streaming` since before `updated_before`: with several replicas,
+    those whose lease is free were left by a replica that died (chatleases.py sweeps them)."""
+    stmt = (
+        select(Conversation.chat_id)
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.status == MessageStatus.STREAMING, Message.updated_at < updated_before)
+        .distinct()
+    )
+    async with sessionmaker() as session:
+        rows = (await session.execute(stmt)).all()
+        await session.commit()
+    return [row[0] for row in rows]

@@ -79,9 +79,15 @@ _CHAT_STATE = (
     .where(_chats.c.id == bindparam("chat_id"))
 )
 _INSERT_MESSAGE = insert(_messages).returning(_messages.c.id)
+# Only while still `streaming`: a replica that lost its chat's lease (paused, cut off) must not
+# overwrite what the new holder did meanwhile (it marks the answer failed, or deletes it to
+# answer again). This is the fencing check, done by the row itself in the same statement.
 _FINISH_ANSWER = (
     update(_messages)
-    .where(_messages.c.id == bindparam("answer_id"))
+    .where(
+        _messages.c.id == bindparam("answer_id"),
+        _messages.c.status == MessageStatus.STREAMING,
+    )
     .values(
         text=bindparam("new_text"),
         status=bindparam("new_status"),
@@ -250,7 +256,8 @@ class MessageRepository:
         telegram_message_ids: Sequence[int] | None = None,
     ) -> bool:
         """Store an answer's final text, status and counts (and, when given, the Telegram
-        messages showing it) in one UPDATE; False when the row is gone (/forget, retention)."""
+        messages showing it) in one UPDATE; False when the row is gone (/forget, retention)
+        or no longer `streaming` (another replica took the chat over)."""
         params: dict[str, object] = {
             "answer_id": message_id,
             "new_text": text,
@@ -404,13 +411,15 @@ class MessageRepository:
         )
         return len(result.all())
 
-    async def fail_streaming(self) -> int:
+    async def fail_streaming(self, chat_id: int | None = None) -> int:
         """Mark answers still `streaming` (left by a process that died mid-answer) as failed;
-        returns how many. Only for start-up, before any turn runs."""
+        returns how many. Only where no turn can be running: at start-up of a single process,
+        or (`chat_id`) by the holder of that chat's lease (bot/telegram/chatleases.py)."""
+        stmt = update(Message).where(Message.status == MessageStatus.STREAMING)
+        if chat_id is not None:
+            in_chat = select(Conversation.id).where(Conversation.chat_id == chat_id)
+            stmt = stmt.where(Message.conversation_id.in_(in_chat.scalar_subquery()))
         result = await self.session.execute(
-            update(Message)
-            .where(Message.status == MessageStatus.STREAMING)
-            .values(status=MessageStatus.FAILED, updated_at=utcnow())
-            .returning(Message.id)
+            stmt.values(status=MessageStatus.FAILED, updated_at=utcnow()).returning(Message.id)
         )
         return len(result.all())
