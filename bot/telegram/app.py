@@ -215,6 +215,7 @@ class TelegramApp:
     def coordinate(self, coordinator: Coordinator, owner: str) -> None:
         """Several replicas (REDIS_URL, webhook mode): a chat's turns run on the holder of its
         lease, and what a dead replica left undone is taken over (chatleases.py)."""
+        self.conversation.track_delivery = True
         self.leases = ChatLeases(
             coordinator=coordinator,
             owner=owner,

@@ -43,6 +43,7 @@ from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.backlog import Backlog
+from bot.telegram.chatqueue import ChatQueues
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class ChatLeases:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
-    def queues(self) -> Any:
+    def queues(self) -> ChatQueues:
         return self.backlog.queues
 
     def route(self, update: Update) -> bool:
@@ -147,6 +148,7 @@ class ChatLeases:
                     # Stays queued: the sweep offers the chat again once Redis answers.
                     log.warning("chat %s left queued: %s", chat_id, exc)
                     return
+                log.debug("chat %s: lease %s", chat_id, lease)
                 if lease is None:
                     return  # the holder reads the queue after releasing (module docstring)
                 if not await self._run_held(chat_id, lease, wake, fed):

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -101,7 +101,7 @@ async def interrupted_turns(
         .join(question, question.id == Message.reply_to_id)
         .outerjoin(User, User.id == question.author_user_id)
         .where(
-            Message.status == MessageStatus.STREAMING,
+            or_(Message.status == MessageStatus.STREAMING, Message.delivery_pending.is_(True)),
             Message.role == MessageRole.ASSISTANT,
             Conversation.closed_at.is_(None),
         )
@@ -133,13 +133,17 @@ async def interrupted_turns(
 async def streaming_chats(
     sessionmaker: async_sessionmaker[AsyncSession], updated_before: dt.datetime
 ) -> list[int]:
-    """Chats with an answer `streaming` since before `updated_before`: with several replicas,
-    those whose lease is free were left by a replica that died (chatleases.py sweeps them)."""
+    """Chats with an answer `streaming` (or stored but not delivered) since before
+    `updated_before`: with several replicas, those whose lease is free were left by a replica
+    that died (chatleases.py sweeps them)."""
     stmt = (
         select(Conversation.chat_id)
         .select_from(Message)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.status == MessageStatus.STREAMING, Message.updated_at < updated_before)
+        .where(
+            or_(Message.status == MessageStatus.STREAMING, Message.delivery_pending.is_(True)),
+            Message.updated_at < updated_before,
+        )
         .distinct()
     )
     async with sessionmaker() as session:

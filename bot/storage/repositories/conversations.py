@@ -94,6 +94,7 @@ _FINISH_ANSWER = (
         token_count=bindparam("new_token_count"),
         input_tokens=bindparam("new_input_tokens"),
         output_tokens=bindparam("new_output_tokens"),
+        delivery_pending=bindparam("new_delivery_pending"),
         updated_at=bindparam("now"),
     )
 )
@@ -109,6 +110,12 @@ _SET_IDS = (
     .values(telegram_message_ids=bindparam("new_ids"), updated_at=bindparam("now"))
 )
 _SET_IDS_STREAMING = _SET_IDS.where(_messages.c.status == MessageStatus.STREAMING)
+_DELIVERED = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"))
+    .values(delivery_pending=None, updated_at=bindparam("now"))
+)
+_DELIVERED_IDS = _DELIVERED.values(telegram_message_ids=bindparam("new_ids"))
 
 
 def _rowcount(result: object) -> int:
@@ -254,6 +261,7 @@ class MessageRepository:
         input_tokens: int | None,
         output_tokens: int | None,
         telegram_message_ids: Sequence[int] | None = None,
+        delivery_pending: bool = False,
     ) -> bool:
         """Store an answer's final text, status and counts (and, when given, the Telegram
         messages showing it) in one UPDATE; False when the row is gone (/forget, retention)
@@ -265,12 +273,25 @@ class MessageRepository:
             "new_token_count": token_count,
             "new_input_tokens": input_tokens,
             "new_output_tokens": output_tokens,
+            "new_delivery_pending": True if delivery_pending else None,
             "now": utcnow(),
         }
         stmt = _FINISH_ANSWER
         if telegram_message_ids is not None:
             stmt = _FINISH_ANSWER_SHOWN
             params["new_ids"] = list(telegram_message_ids)
+        return _rowcount(await self.session.execute(stmt, params)) > 0
+
+    async def mark_delivered(
+        self, message_id: int, telegram_ids: Sequence[int] | None = None
+    ) -> bool:
+        """The answer reached Telegram (`delivery_pending` cleared), shown in `telegram_ids`
+        when given. False when the row is gone."""
+        params: dict[str, object] = {"message_id": message_id, "now": utcnow()}
+        stmt = _DELIVERED
+        if telegram_ids is not None:
+            stmt = _DELIVERED_IDS
+            params["new_ids"] = list(telegram_ids)
         return _rowcount(await self.session.execute(stmt, params)) > 0
 
     async def set_token_count(self, message_id: int, token_count: int) -> bool:
@@ -415,11 +436,21 @@ class MessageRepository:
         """Mark answers still `streaming` (left by a process that died mid-answer) as failed;
         returns how many. Only where no turn can be running: at start-up of a single process,
         or (`chat_id`) by the holder of that chat's lease (bot/telegram/chatleases.py)."""
-        stmt = update(Message).where(Message.status == MessageStatus.STREAMING)
+        streaming = update(Message).where(Message.status == MessageStatus.STREAMING)
+        # An answer stored but never delivered is as good as cut short: no longer pending.
+        undelivered = update(Message).where(Message.delivery_pending.is_(True))
         if chat_id is not None:
             in_chat = select(Conversation.id).where(Conversation.chat_id == chat_id)
-            stmt = stmt.where(Message.conversation_id.in_(in_chat.scalar_subquery()))
-        result = await self.session.execute(
-            stmt.values(status=MessageStatus.FAILED, updated_at=utcnow()).returning(Message.id)
+            streaming = streaming.where(Message.conversation_id.in_(in_chat.scalar_subquery()))
+            undelivered = undelivered.where(
+                Message.conversation_id.in_(in_chat.scalar_subquery())
+            )
+        now = utcnow()
+        failed = await self.session.execute(
+            streaming.values(status=MessageStatus.FAILED, delivery_pending=None, updated_at=now)
+            .returning(Message.id)
         )
-        return len(result.all())
+        cleared = await self.session.execute(
+            undelivered.values(delivery_pending=None, updated_at=now).returning(Message.id)
+        )
+        return len(failed.all()) + len(cleared.all())
