@@ -216,6 +216,7 @@ class TelegramApp:
         """Several replicas (REDIS_URL, webhook mode): a chat's turns run on the holder of its
         lease, and what a dead replica left undone is taken over (chatleases.py)."""
         self.conversation.track_delivery = True
+        self.images.coordinate(coordinator, owner)
         self.leases = ChatLeases(
             coordinator=coordinator,
             owner=owner,
@@ -250,6 +251,7 @@ class TelegramApp:
             # Other replicas may be at work: only chats whose lease is free are taken over.
             await self.leases.sweep(grace=dt.timedelta(0))
             self._spawn(self.leases.sweep_forever(), "chat-sweep")
+            self._spawn(self.images.sweep_forever(), "image-sweep")
         else:
             resumed = await self._backlog().resume()
             for task in resumed.feeds:

@@ -25,6 +25,11 @@ class RoundRobinProxy:
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
+        self.pinned: int | None = None  # the next request goes to this backend first
+
+    def pin_next(self, backend: int) -> None:
+        """Send the next request to `backends[backend]` (a test choosing who gets what)."""
+        self.pinned = backend
 
     @property
     def url(self) -> str:
@@ -52,6 +57,8 @@ class RoundRobinProxy:
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         first = next(self._turn)
+        if self.pinned is not None:
+            first, self.pinned = self.pinned, None
         for i in range(len(self.backends)):
             backend = self.backends[(first + i) % len(self.backends)]
             try:

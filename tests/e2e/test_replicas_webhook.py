@@ -37,6 +37,7 @@ NAMES = ("a", "b", "c")
 PRIVATE = range(1, 91)  # 90 private chats ...
 GROUPS = range(-100_010, -100_000)  # ... and 10 groups: 100 users
 BOT_USERNAME = "fm_test_bot"
+IMAGE = 500  # a private chat asking for a picture
 
 
 @dataclass
@@ -49,6 +50,10 @@ class Cluster:
     def texts(self, chat_id: int) -> list[str]:
         chat = self.tg.chats.get(chat_id)
         return [] if chat is None else [m.text or "" for m in chat.bot_messages]
+
+    def photos(self, chat_id: int) -> list[bytes]:
+        chat = self.tg.chats.get(chat_id)
+        return [] if chat is None else [m.photo for m in chat.bot_messages if m.photo]
 
     def refused(self) -> list[tuple[float, str, int | None, str | None]]:
         """The calls Telegram answered 429 (for the failure message)."""
@@ -167,6 +172,11 @@ async def test_three_webhook_replicas_answer_in_order_once_and_take_over_a_kille
     # b or c and wait behind its lease. (Questions come at 20 a second: see above.)
     c.fm.default_chunks, c.fm.default_interval = 20, 0.8
     deletes_before = sum(1 for call in c.tg.calls if call.method == "deleteMessage")
+    # And an image job owned by a: still pending when a dies (polled at ~1, 2.5, 4.8 s...).
+    c.fm.image_pending_polls = 6
+    c.proxy.pin_next(0)
+    c.tg.send_user_message(IMAGE, "/image a lighthouse in a storm")
+    await c.wait_for(lambda: c.texts(IMAGE), 10)  # its status message: the job is stored
     first_wave = [*GROUPS, *list(PRIVATE)[:20]]
     wave = time.monotonic()
     for chat_id in first_wave:
@@ -191,10 +201,17 @@ async def test_three_webhook_replicas_answer_in_order_once_and_take_over_a_kille
     await c.wait_for(lambda: all(c.texts(ch) == expected(ch, 4) for ch in chats()), 60)
 
     recovered = time.monotonic() - killed
+    await c.wait_for(lambda: c.photos(IMAGE), 30)
     await asyncio.sleep(1.5)
     for chat_id in chats():
         assert c.texts(chat_id) == expected(chat_id, 4), (chat_id, c.texts(chat_id))
     assert c.tg.count_429 == 0, c.refused()
+    # The image job a owned was resumed by another replica and delivered once, its status
+    # message replaced by the photo.
+    assert c.photos(IMAGE) == [c.fm.image_bytes]
+    assert len(c.tg.chats[IMAGE].bot_messages) == 1
+    assert any("resuming 1 image jobs" in r.get("message", "")
+               for name in ("b", "c") for r in c.bots[name].log_records())  # fmt: skip
     # The dead replica's partial group answers were deleted and answered again.
     took_over = [r for name in ("b", "c") for r in c.bots[name].log_records()
                  if "cut short by a replica" in r.get("message", "")]  # fmt: skip
