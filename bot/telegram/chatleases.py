@@ -100,9 +100,6 @@ class ChatLeases:
         self._held[chat_id] = asyncio.Event()
         self._spawn(self._hold(chat_id), f"chat-lease-{chat_id}")
 
-    def holding(self) -> int:
-        return len(self._held)
-
     async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
         """Offer every chat with queued updates or a streaming answer older than `grace`
         that this replica is not working on; returns how many were offered."""
