@@ -14,10 +14,11 @@ lease leaves the update queued for the holder, who reads the chat's queue again:
   the release sees it, and takes the lease again. Nothing is stranded while the holder lives.
 
 When a holder dies (SIGKILL) its lease expires after `ttl`. Every replica sweeps every
-`sweep_every` seconds for chats with queued updates or a `streaming` answer older than
-`grace` and offers them; the replica that gets the lease first answers the cut-short question
-again after deleting the partial messages a group saw (backlog.py, the same path a single
-process takes at start), then the queued messages, each once.
+`sweep_every` seconds for chats with queued updates or a `streaming` (or undelivered) answer
+older than `grace` and offers them (a chat whose lease was held at the last try, only every
+`ttl / 2`); the replica that gets the lease first answers the cut-short question again after
+deleting the partial messages a group saw (backlog.py, the same path a single process takes
+at start), then the queued messages, each once.
 
 The fencing check is the answer's row: it is stored only while still `streaming`
 (MessageRepository.finish_answer), and a new holder marks a dead holder's answer failed before
@@ -32,6 +33,7 @@ import asyncio
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -74,6 +76,11 @@ class ChatLeases:
         # as a replay (quoted; not counted again by the rate limit).
         self.late = dt.timedelta(seconds=ttl)
         self._held: dict[int, asyncio.Event] = {}  # chat -> woken when an update arrives
+        # Chats whose lease another replica held at the last try -> when the sweep may offer
+        # them again. A live holder's long answer looks like a dead one's until its lease is
+        # tried; trying every ttl/2 instead of every sweep halves those Redis calls, for at
+        # most ttl/2 more before a dead replica's chat is taken over.
+        self._busy_until: dict[int, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -109,8 +116,10 @@ class ChatLeases:
             chats = set(await repo.pending_chats(before))
             await session.commit()
         chats |= set(await maintenance.streaming_chats(self.sessionmaker, before))
+        now = time.monotonic()
+        self._busy_until = {c: t for c, t in self._busy_until.items() if t > now}
         offered = 0
-        for chat_id in chats - self._held.keys():
+        for chat_id in chats - self._held.keys() - self._busy_until.keys():
             self.offer(chat_id)
             offered += 1
         return offered
@@ -147,6 +156,7 @@ class ChatLeases:
                     return
                 log.debug("chat %s: lease %s", chat_id, lease)
                 if lease is None:
+                    self._busy_until[chat_id] = time.monotonic() + self.ttl / 2
                     return  # the holder reads the queue after releasing (module docstring)
                 if not await self._run_held(chat_id, lease, wake, fed):
                     return
