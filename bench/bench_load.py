@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load_driver import Driver, Plan  # noqa: E402
+from bench.load_replicas import bench_token, replicas, summed, wait_webhooks  # noqa: E402
 from bench.load_report import (  # noqa: E402
     RunFigures,
     by_kind,
@@ -53,6 +55,7 @@ from bench.load_report import (  # noqa: E402
 from tests.e2e.processes import (  # noqa: E402
     FM_API_KEY,
     FM_FOLDER,
+    TG_TOKEN,
     BotProcess,
     FakeProcess,
     bot_env,
@@ -133,7 +136,8 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
     plan = Plan(users, groups, args.turns, images, ramp, words=args.words)
     figures = RunFigures(users, groups)
     db_path = workdir / "bot.db"
-    tg = await start_telegram_process()
+    token = bench_token() if args.replicas > 1 else TG_TOKEN
+    tg = await start_telegram_process(token)
     fm = await FakeProcess.start(
         "bench.load_fm",
         *("--port", "0", "--api-key", FM_API_KEY, "--folder", FM_FOLDER),
@@ -144,6 +148,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
         telegram_url=tg.url,
         fm_url=fm.url,
         database_url=f"sqlite+aiosqlite:///{db_path}",
+        token=token,
         extra={
             "LOG_LEVEL": args.log_level,
             "YANDEX_MAX_CONCURRENT_GENERATIONS": str(generations),
@@ -154,11 +159,19 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
     )
     bot = (PlainBotProcess if args.plain else BotProcess)(env, workdir, workdir / "bot.log")
     try:
-        async with aiohttp.ClientSession() as session:
-            await bot.start()
-            assert bot.proc is not None
-            pid = bot.proc.pid
-            await wait_ready(session, tg.url, bot)
+        async with aiohttp.ClientSession() as session, AsyncExitStack() as stack:
+            if args.replicas > 1:
+                cluster = await stack.enter_async_context(
+                    replicas(args.replicas, token, env, workdir, args.redis_url)
+                )
+                pids, redis = cluster.pids, cluster.redis
+                await wait_webhooks(session, tg.url, args.replicas)
+            else:
+                await bot.start()
+                assert bot.proc is not None
+                pids, redis = [bot.proc.pid], None
+                await wait_ready(session, tg.url, bot)
+            pid = pids[0]
             profiler = await start_profiler(args.profile, users, pid)
             rss, peak = status_field(pid, "VmRSS") / 1024, status_field(pid, "VmHWM") / 1024
             print(
@@ -168,15 +181,23 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
                 f"{total_turns} text turns, {images} images",
                 flush=True,
             )
-            cpu0, t0 = cpu_times(pid), time.monotonic()
-            switches0 = status_field(pid, "voluntary_ctxt_switches")
+            cpu0, t0 = summed(cpu_times, pids), time.monotonic()
+            switches0 = sum(status_field(p, "voluntary_ctxt_switches") for p in pids)
+            redis0 = redis.writes if redis is not None else 0
             driver = Driver(tg.url, plan)
             turns = await driver.run()
             figures.wall = time.monotonic() - t0
-            user, system = (now - then for now, then in zip(cpu_times(pid), cpu0, strict=True))
+            # Summed over the replicas (CPU per turn is then the whole deployment's).
+            now_cpu = summed(cpu_times, pids)
+            user, system = (now_cpu[0] - cpu0[0]), (now_cpu[1] - cpu0[1])
             figures.cpu_seconds, figures.cpu_system_seconds = user + system, system
-            figures.peak_rss_mb = status_field(pid, "VmHWM") / 1024
-            figures.wakeups = status_field(pid, "voluntary_ctxt_switches") - switches0
+            figures.peak_rss_mb = max(status_field(p, "VmHWM") for p in pids) / 1024
+            figures.wakeups = sum(status_field(p, "voluntary_ctxt_switches") for p in pids)
+            figures.wakeups -= switches0
+            if redis is not None:
+                trips = redis.writes - redis0
+                print(f"  Redis: {trips} round trips from {len(pids)} replicas, "
+                      f"{trips / max(1, len(turns)):.1f} per turn", flush=True)  # fmt: skip
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 await profiler.wait()
@@ -293,6 +314,11 @@ def main() -> None:
         action="store_true",
         help="run bench/plain_bot.py (plain aiogram + httpx) instead of fmbot: the yardstick",
     )
+    parser.add_argument(
+        "--replicas", type=int, default=1,
+        help="N>1: N webhook replicas on PostgreSQL and Redis behind a round-robin proxy",
+    )  # fmt: skip
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")
     parser.add_argument("--profile", default=None, help="py-spy raw output prefix")
     parser.add_argument("--keep-log", default=None, help="copy the bot log of the last point")

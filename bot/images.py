@@ -194,10 +194,13 @@ class ImageService:
                 logger.warning("image job %s: cancelling operation failed: %s", job_id, exc)
         await self._end(job_id, ImageJobStatus.CANCELLED, "cancelled")
 
-    async def unfinished_ids(self) -> list[int]:
-        """The jobs a restart must resume (read at start-up, before new jobs are created)."""
+    async def unfinished_ids(self, created_before: dt.datetime | None = None) -> list[int]:
+        """The jobs a restart must resume (read at start-up, before new jobs are created);
+        with several replicas, those created before `created_before` (the sweep for jobs a
+        dead replica owned; each is then resumed only under its owner lease)."""
         async with self._sessionmaker() as session:
-            return [job.id for job in await ImageJobRepository(session).unfinished()]
+            jobs = await ImageJobRepository(session).unfinished()
+        return [j.id for j in jobs if created_before is None or j.created_at < created_before]
 
     async def unfinished(self, only: Collection[int] | None = None) -> list[ImageJobRef]:
         """Jobs to resume after a restart, oldest first (see the module docstring). Call once

@@ -182,6 +182,10 @@ async def operations(
             cap = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
             for model in models:
                 model.generation_limit = cap
+            if settings.telegram_mode == "webhook":
+                # Any replica may receive any update: a chat's turns run on its lease holder.
+                # (Polling: the one poller dispatches everything, in order, by itself.)
+                app.coordinate(coordinator, settings.replica_id)
         install_telemetry(bot, app.dp)
         metrics.replica(settings.replica_id)
         metrics.queue_depth_from(

@@ -107,6 +107,9 @@ class ConversationService:
         self._locks = ChatLocks()
         # The turn streaming in each chat (turns of a chat run one at a time).
         self._streaming: dict[int, TurnState] = {}
+        # Several replicas: answers are stored `delivery_pending` until the front end says
+        # they were delivered (`mark_delivered`), so a replica dying in between is noticed.
+        self.track_delivery = False
         self.knowledge = knowledge
 
     def is_busy(self, chat_id: int) -> bool:
@@ -192,6 +195,12 @@ class ConversationService:
             await session.commit()
         mark_settled(receipts)
 
+    async def mark_delivered(self, message_id: int, telegram_ids: list[int] | None) -> None:
+        """The answer reached the user (with `track_delivery`), in `telegram_ids` if given."""
+        async with self._sessionmaker() as session:
+            await MessageRepository(session).mark_delivered(message_id, telegram_ids)
+            await session.commit()
+
     async def set_answer_telegram_ids(self, message_id: int, telegram_ids: list[int]) -> None:
         async with self._sessionmaker() as session:
             await MessageRepository(session).set_telegram_ids(message_id, telegram_ids)
@@ -210,11 +219,12 @@ class ConversationService:
             await messages.set_telegram_ids(turn.answer_id, telegram_ids, only_streaming=True)
             await session.commit()
 
-    async def recover_interrupted(self) -> int:
+    async def recover_interrupted(self, chat_id: int | None = None) -> int:
         """Mark answers left `streaming` by a dead process as failed; returns how many.
-        Call once at start-up, before any turn runs."""
+        Call once at start-up, before any turn runs; with `chat_id`, only while holding that
+        chat's lease (several replicas), before its next turn."""
         async with self._sessionmaker() as session:
-            count = await MessageRepository(session).fail_streaming()
+            count = await MessageRepository(session).fail_streaming(chat_id)
             await session.commit()
         return count
 
@@ -408,6 +418,8 @@ class ConversationService:
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.completion_tokens if usage else None,
                 telegram_message_ids=shown,
+                # A cancelled answer (/stop, shutdown, a lost lease) is not answered again.
+                delivery_pending=self.track_delivery and status is not MessageStatus.CANCELLED,
             )
             if stored:
                 if turn.retrieval is not None:

@@ -5,7 +5,7 @@
 
 from bot.coordination.generations import SharedGenerationLimit
 from bot.coordination.leadership import Leadership
-from bot.coordination.leases import LeaseKeeper, acquire_waiting, held_lease
+from bot.coordination.leases import LeaseKeeper, acquire_waiting, held_lease, run_while_held
 from bot.coordination.local import LocalCoordinator
 from bot.coordination.protocol import (
     Bucket,
@@ -30,6 +30,7 @@ __all__ = [
     "SharedGenerationLimit",
     "acquire_waiting",
     "held_lease",
+    "run_while_held",
     "slot",
     "spend",
 ]

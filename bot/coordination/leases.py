@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator, Lease
 
@@ -120,3 +121,40 @@ async def held_lease(
             await coordinator.release_lease(lease)
         except CoordinationUnavailableError as exc:
             log.warning("lease %s not released (%s); it expires by itself", name, exc)
+
+
+async def run_while_held(
+    coordinator: Coordinator,
+    name: str,
+    owner: str,
+    ttl: float,
+    work: Callable[[], Coroutine[Any, Any, None]],
+) -> bool:
+    """Run `work` if the lease is free now, renewing it meanwhile and releasing it after;
+    `work` is cancelled if the lease is lost. False when another owner holds it (or the store
+    is unreachable: logged), and `work` never started."""
+    try:
+        lease = await coordinator.acquire_lease(name, owner, ttl)
+    except CoordinationUnavailableError as exc:
+        log.warning("lease %s not taken: %s", name, exc)
+        return False
+    if lease is None:
+        return False
+    keeper = LeaseKeeper(coordinator, lease, ttl)
+    keeper.start()
+    task = asyncio.create_task(work())
+    lost = asyncio.create_task(keeper.lost.wait())
+    try:
+        await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            log.error("lease %s lost: stopping what it guarded", name)
+    finally:
+        for pending in (task, lost):
+            pending.cancel()
+        await asyncio.gather(task, lost, return_exceptions=True)
+        await keeper.stop()
+        try:
+            await coordinator.release_lease(lease)
+        except CoordinationUnavailableError as exc:
+            log.warning("lease %s not released (%s); it expires by itself", name, exc)
+    return True

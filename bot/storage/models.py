@@ -210,6 +210,10 @@ class Message(Base):
     output_tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Several replicas: an answer stored with its final status but not yet delivered to
+    # Telegram (the final message may wait for a flood limit). A replica dying then leaves it
+    # True, and the one taking the chat over answers the question again. NULL otherwise.
+    delivery_pending: Mapped[bool | None] = mapped_column()
 
 
 class ImageJob(TimestampMixin, Base):

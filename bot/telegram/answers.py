@@ -233,7 +233,10 @@ class Answerer:
                 first - started if first is not None else None, self.outbox.clock() - started
             )
         # Stored with the answer already when the final text is where it streamed (groups).
-        if ids and tuple(ids) != result.telegram_message_ids:
+        changed = bool(ids) and tuple(ids) != result.telegram_message_ids
+        if self.conversation.track_delivery:  # several replicas: the answer is out
+            await self.conversation.mark_delivered(result.message_id, ids if changed else None)
+        elif changed:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)
         if self.after_answer is not None:  # support desk (issue 17)
             try:

@@ -29,11 +29,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ConversationService
+from bot.coordination import Coordinator
 from bot.images import ImageService
 from bot.telegram import maintenance
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer
 from bot.telegram.backlog import Backlog
+from bot.telegram.chatleases import ChatLeases
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
 from bot.telegram.handlers import chat, commands, errors, images, kb, other
@@ -157,6 +159,7 @@ class TelegramApp:
         self.limiter = RateLimiter(rate_limit_per_minute)
         self.dp = self._build_dispatcher()
         self._background: set[asyncio.Task[Any]] = set()
+        self.leases: ChatLeases | None = None  # several replicas: `coordinate`
 
     def _build_dispatcher(self) -> Dispatcher:
         # No FSM: nothing here is a dialog, and its storage lock would serialise updates.
@@ -209,14 +212,21 @@ class TelegramApp:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def startup(self) -> None:
-        await self.set_commands()
-        # Support desk (issue 17): who a person owns, before any update is handled; pending
-        # relays and unfinished handoffs resume in the background.
-        if self.desk is not None:
-            await self.desk.start()
+    def coordinate(self, coordinator: Coordinator, owner: str) -> None:
+        """Several replicas (REDIS_URL, webhook mode): a chat's turns run on the holder of its
+        lease, and what a dead replica left undone is taken over (chatleases.py)."""
+        self.conversation.track_delivery = True
+        self.images.coordinate(coordinator, owner)
+        self.leases = ChatLeases(
+            coordinator=coordinator,
+            owner=owner,
+            backlog=self._backlog(),
+            sessionmaker=self.sessionmaker,
+        )
+
+    def _backlog(self) -> Backlog:
         max_age = self.options.queue_max_age
-        backlog = Backlog(
+        return Backlog(
             bot=self.bot,
             dp=self.dp,
             intake=self.intake,
@@ -228,11 +238,24 @@ class TelegramApp:
             max_age=dt.timedelta(seconds=max_age) if max_age > 0 else None,
             stale_action="drop" if self.options.queue_stale_action == "drop" else "apologize",
         )
+
+    async def startup(self) -> None:
+        await self.set_commands()
+        # Support desk (issue 17): who a person owns, before any update is handled; pending
+        # relays and unfinished handoffs resume in the background.
+        if self.desk is not None:
+            await self.desk.start()
         # Image jobs first: the replayed /image commands below create new ones.
         await self.images.resume()
-        resumed = await backlog.resume()
-        for task in resumed.feeds:
-            self._keep(task)
+        if self.leases is not None:
+            # Other replicas may be at work: only chats whose lease is free are taken over.
+            await self.leases.sweep(grace=dt.timedelta(0))
+            self._spawn(self.leases.sweep_forever(), "chat-sweep")
+            self._spawn(self.images.sweep_forever(), "image-sweep")
+        else:
+            resumed = await self._backlog().resume()
+            for task in resumed.feeds:
+                self._keep(task)
         if self.options.retention_days > 0:
             self._spawn(
                 maintenance.purge_forever(self.sessionmaker, self.options.retention_days),
@@ -252,6 +275,8 @@ class TelegramApp:
     async def shutdown(self) -> None:
         log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)
         await self.queues.drain(self.shutdown_grace, self.shutdown_settle)
+        if self.leases is not None:
+            await self.leases.aclose()
         await self.images.stop()
         if self.desk is not None:
             await self.desk.aclose()
@@ -295,7 +320,12 @@ class TelegramApp:
         path = urlsplit(url).path or "/"
         app = web.Application()
         handler = DurableWebhookHandler(
-            self.dp, self.bot, handle_in_background=True, secret_token=secret, intake=self.intake
+            self.dp,
+            self.bot,
+            handle_in_background=True,
+            secret_token=secret,
+            intake=self.intake,
+            route=self.leases.route if self.leases is not None else None,
         )
         handler.register(app, path=path)
         runner = web.AppRunner(app, handle_signals=False)

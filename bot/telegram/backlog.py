@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,6 +57,7 @@ class Resumed:
     stale_chats: int = 0
     dropped: int = 0
     feeds: list[asyncio.Task[Any]] = field(default_factory=list)
+    update_ids: list[int] = field(default_factory=list)  # what the feeds carry
 
 
 @dataclass(slots=True)
@@ -71,11 +73,21 @@ class Backlog:
     max_age: dt.timedelta | None  # None: never too old
     stale_action: StaleAction = "apologize"
 
-    async def resume(self) -> Resumed:
-        interrupted = await maintenance.interrupted_turns(self.sessionmaker)
-        cut_short = await self.conversation.recover_interrupted()
-        queued = await self.intake.pending(self.bot)
-        cutoff = utcnow() - self.max_age if self.max_age is not None else None
+    async def resume(
+        self,
+        chat_id: int | None = None,
+        *,
+        skip: Collection[int] = (),
+        late: dt.timedelta | None = None,
+    ) -> Resumed:
+        """Everything at start (one process); with `chat_id`, one chat, by the replica that
+        just took its lease (chatleases.py): `skip` the updates it fed already; only those
+        accepted more than `late` ago count as replayed (quoted, not counted again)."""
+        interrupted = await maintenance.interrupted_turns(self.sessionmaker, chat_id)
+        cut_short = await self.conversation.recover_interrupted(chat_id)
+        queued = await self.intake.pending(self.bot, chat_id, skip)
+        now = utcnow()
+        cutoff = now - self.max_age if self.max_age is not None else None
         stale: dict[int, _Stale] = {}
         retry = []
         for turn in interrupted:
@@ -85,9 +97,9 @@ class Backlog:
                     chat.dropped += 1
                     continue
             retry.append(turn)
-        replay: list[Update] = []
+        replay: list[tuple[Update, bool]] = []
         dropped: list[UpdateReceipt] = []
-        for update, receipt, _row in queued:
+        for update, receipt, row in queued:
             message = update.message
             assert message is not None  # only messages are queued
             if cutoff is not None and message.date < cutoff:
@@ -104,17 +116,17 @@ class Backlog:
                     dropped.append(receipt)
                     self.intake.take(update.update_id)  # never dispatched
                     continue
-            replay.append(update)
+            replay.append((update, late is None or row.accepted_at < now - late))
         # Per chat, in this order: the notice, the answer cut short, the queued messages.
-        for chat_id, chat in stale.items():
-            self._notice(chat_id, chat)
+        for stale_chat, chat in stale.items():
+            self._notice(stale_chat, chat)
         for turn in retry:
             self._answer_again(turn)
         if dropped:
             await self.intake.settle_many(dropped)
         feeds = [
-            asyncio.create_task(self.dp.feed_update(self.bot, update, replayed=True))
-            for update in replay
+            asyncio.create_task(self.dp.feed_update(self.bot, update, replayed=replayed))
+            for update, replayed in replay
         ]
         if feeds:
             # Each feed takes its place in its chat's queue at its first step: let them all
@@ -126,8 +138,15 @@ class Backlog:
             stale_chats=len(stale),
             dropped=sum(chat.dropped for chat in stale.values()),
             feeds=feeds,
+            update_ids=[update.update_id for update, _ in replay],
         )
-        if cut_short or queued:
+        if chat_id is not None:
+            if cut_short:
+                log.warning(
+                    "chat %s: an answer cut short by a replica that stopped: answering %d "
+                    "again, then %d queued messages", chat_id, found.interrupted, found.queued,
+                )  # fmt: skip
+        elif cut_short or queued:
             log.info(
                 "the last stop left %d answers cut short and %d queued messages: answering "
                 "%d again, replaying %d; %d chats had work older than %s (%s), %d dropped",

@@ -56,6 +56,7 @@ class _Lane:
     tickets: deque[Ticket] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
     current: asyncio.Task[None] | None = None
+    abandoned: bool = False
 
 
 class ChatQueues:
@@ -106,17 +107,38 @@ class ChatQueues:
                 ticket = lane.tickets[0]
                 job = await ticket._future
                 lane.tickets.popleft()
+                if lane.abandoned:
+                    continue
                 if job is not None:
                     lane.current = asyncio.create_task(_run(job), name=f"chat-{chat_id}-job")
                     # wait() never raises the job's CancelledError into the worker.
                     await asyncio.wait({lane.current})
                     lane.current = None
-                if ticket.on_done is not None and not self._cancelling:
+                if ticket.on_done is not None and not (self._cancelling or lane.abandoned):
                     await _run(ticket.on_done)
         finally:
             lane.current = None
             if self._lanes.get(chat_id) is lane:
                 del self._lanes[chat_id]
+
+    async def wait_chat(self, chat_id: int) -> None:
+        """Until the chat's queue is empty (its jobs and their `on_done` have run)."""
+        while (lane := self._lanes.get(chat_id)) is not None and lane.worker is not None:
+            await asyncio.wait({lane.worker})
+
+    def abandon(self, chat_id: int) -> None:
+        """The chat's lease was lost (several replicas): another replica may take the chat
+        over, so nothing more runs here. The running job is cancelled (it finalises its answer
+        as stopped); queued jobs are dropped without `on_done`, so their updates stay in the
+        durable queue for the new holder."""
+        lane = self._lanes.get(chat_id)
+        if lane is None:
+            return
+        lane.abandoned = True
+        for ticket in lane.tickets:
+            ticket.release()
+        if lane.current is not None:
+            lane.current.cancel()
 
     async def wait_idle(self) -> None:
         """Until every chat's queue is empty (tests, and shutdown via `drain`)."""

@@ -3,27 +3,38 @@
 Every job runs as a background task, so pictures never hold up chat answers, and many run at
 once. The job itself is durable (bot/images.py): shutdown only stops the pollers, and
 `resume()` at the next start picks up every unfinished job, so the user still gets the image.
+
+With several replicas (`coordinate`), a job is worked on only under its owner lease
+`image:<id>` (renewed while held): the replica that created it takes it at once, and every
+replica sweeps for unfinished jobs older than `grace` whose lease is free (their owner died)
+and resumes them, so each is delivered by one replica.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
 import logging
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteMessage, EditMessageText, SendChatAction, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.coordination import Coordinator, run_while_held
 from bot.foundation_models.errors import (
     FoundationModelsError,
     ImageRefusedError,
     InvalidRequestError,
 )
 from bot.images import ImageJobRef, ImageService
+from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateReceipt, UserRepository
 from bot.telegram.imageargs import ImageRequest
 from bot.telegram.outbox import Outbox, OutboxError
@@ -59,6 +70,15 @@ class ImageDelivery:
         self.status_interval = status_interval
         self.action_interval = action_interval
         self._tasks: set[asyncio.Task[None]] = set()
+        self.coordinator: Coordinator | None = None  # several replicas: `coordinate`
+        self.owner = ""
+        self.ttl = 6.0
+        self.grace = dt.timedelta(seconds=2)
+        self._owned: set[int] = set()  # jobs whose lease this replica holds or is asking for
+
+    def coordinate(self, coordinator: Coordinator, owner: str) -> None:
+        self.coordinator = coordinator
+        self.owner = owner
 
     async def start(
         self,
@@ -77,16 +97,50 @@ class ImageDelivery:
         except InvalidRequestError:
             await self._end(place, None, t("image_usage"))
             return
-        self._spawn(self._new_job(place, job_id, t))
+        self._spawn(self._owning(job_id, lambda: self._new_job(place, job_id, t)))
 
     async def resume(self) -> None:
         """Start delivering every job a previous run left unfinished: they are read now
-        (before any new job can be created), resubmitted and delivered in the background."""
+        (before any new job can be created), resubmitted and delivered in the background.
+        With several replicas, only those whose owner lease is free."""
+        if self.coordinator is not None:
+            await self.sweep(grace=dt.timedelta(0))
+            return
         ids = set(await self.service.unfinished_ids())
         if ids:
             self._spawn(self._resume(ids))
 
-    async def _resume(self, ids: set[int]) -> None:
+    async def sweep(self, *, grace: dt.timedelta | None = None) -> None:
+        """Several replicas: try to own every unfinished job older than `grace` that this
+        replica does not own; the owner of one left by a dead replica resumes it."""
+        before = utcnow() - (self.grace if grace is None else grace)
+        for job_id in set(await self.service.unfinished_ids(before)) - self._owned:
+            resume = functools.partial(self._resume, {job_id}, owned=True)
+            self._spawn(self._owning(job_id, resume))
+
+    async def sweep_forever(self, every: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(every * random.uniform(0.75, 1.25))
+            try:
+                await self.sweep()
+            except Exception:  # the database may be away; the next sweep tries again
+                log.exception("sweeping for unfinished image jobs failed")
+
+    async def _owning(self, job_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `work` for the job while holding its owner lease (one process: at once)."""
+        if self.coordinator is None:
+            await work()
+            return
+        self._owned.add(job_id)
+        try:
+            name = f"image:{job_id}"
+            await run_while_held(self.coordinator, name, self.owner, self.ttl, work)
+        finally:
+            self._owned.discard(job_id)
+
+    async def _resume(self, ids: set[int], *, owned: bool = False) -> None:
+        """Deliver the jobs in the background, or (`owned`: one job under its owner lease)
+        before returning, so the lease is held until the job has ended."""
         refs = await self.service.unfinished(only=ids)
         if refs:
             log.info("resuming %d image jobs", len(refs))
@@ -94,7 +148,11 @@ class ImageDelivery:
             async with self.sessionmaker() as session:
                 user = await UserRepository(session).get(ref.user_id)
             t = Translator.for_code(user.language if user else None)
-            self._spawn(self._deliver(ref, Place(ref.chat_id), t, ref.status_message_id))
+            delivery = self._deliver(ref, Place(ref.chat_id), t, ref.status_message_id)
+            if owned:
+                await delivery
+            else:
+                self._spawn(delivery)
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, cast
 
 from aiogram import Bot
@@ -125,15 +125,21 @@ class Intake:
         for receipt in receipts:
             receipt.settled = True
 
-    async def pending(self, bot: Bot) -> list[tuple[Update, UpdateReceipt, PendingUpdate]]:
-        """What the last run left queued, oldest first, each registered for its dispatch.
-        A payload that no longer parses is settled with a warning (it cannot be answered)."""
+    async def pending(
+        self, bot: Bot, chat_id: int | None = None, skip: Collection[int] = ()
+    ) -> list[tuple[Update, UpdateReceipt, PendingUpdate]]:
+        """What is queued (the last run's leftovers at start; with `chat_id`, one chat's
+        queue, whichever replica received it), oldest first, but for the ids in `skip`, each
+        registered for its dispatch. A payload that no longer parses is settled with a warning
+        (it cannot be answered)."""
         async with self.sessionmaker() as session:
-            rows = await UpdateRepository(session, self.bot_id).pending()
+            rows = await UpdateRepository(session, self.bot_id).pending(chat_id)
             await session.commit()
         replay: list[tuple[Update, UpdateReceipt, PendingUpdate]] = []
         broken: list[UpdateReceipt] = []
         for row in rows:
+            if row.update_id in skip:
+                continue
             receipt = UpdateReceipt(self.bot_id, row.update_id)
             try:
                 update = Update.model_validate_json(row.payload, context={"bot": bot})
@@ -183,9 +189,18 @@ class DurableWebhookHandler(SimpleRequestHandler):
     """aiogram's webhook handler with the store before the 200: a request whose update
     cannot be stored is answered 503, and Telegram delivers it again later."""
 
-    def __init__(self, *args: Any, intake: Intake, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        intake: Intake,
+        route: Callable[[Update], bool] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`route`: with several replicas, takes a stored update that the chat's lease holder
+        will run (True) instead of dispatching it here (chatleases.py)."""
         super().__init__(*args, **kwargs)
         self.intake = intake
+        self.route = route
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
         raw = await request.text()
@@ -202,6 +217,8 @@ class DurableWebhookHandler(SimpleRequestHandler):
             )
             return web.Response(status=503, text="storage unavailable")
         if not new:  # Telegram repeating a delivery we already have
+            return web.json_response({}, dumps=bot.session.json_dumps)
+        if self.route is not None and self.route(update):
             return web.json_response({}, dumps=bot.session.json_dumps)
         task = asyncio.create_task(self.dispatcher.feed_update(bot, update, **self.data))
         self._background_feed_update_tasks.add(task)

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -75,9 +75,10 @@ class InterruptedTurn:
 
 
 async def interrupted_turns(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], chat_id: int | None = None
 ) -> list[InterruptedTurn]:
-    """Answers left `streaming` in open conversations, one per chat (the newest).
+    """Answers left `streaming` in open conversations, one per chat (the newest); with
+    `chat_id`, that chat's only (read by the holder of its lease, see chatleases.py).
 
     Read before `ConversationService.recover_interrupted()` marks them failed, so start-up can
     answer those questions again (bot/telegram/backlog.py decides what to do with old ones).
@@ -100,12 +101,14 @@ async def interrupted_turns(
         .join(question, question.id == Message.reply_to_id)
         .outerjoin(User, User.id == question.author_user_id)
         .where(
-            Message.status == MessageStatus.STREAMING,
+            or_(Message.status == MessageStatus.STREAMING, Message.delivery_pending.is_(True)),
             Message.role == MessageRole.ASSISTANT,
             Conversation.closed_at.is_(None),
         )
         .order_by(Message.id.desc())
     )
+    if chat_id is not None:
+        stmt = stmt.where(Conversation.chat_id == chat_id)
     async with sessionmaker() as session:
         rows = (await session.execute(stmt)).all()
         await session.commit()
@@ -125,3 +128,25 @@ async def interrupted_turns(
             asked,
         )
     return list(turns.values())
+
+
+async def streaming_chats(
+    sessionmaker: async_sessionmaker[AsyncSession], updated_before: dt.datetime
+) -> list[int]:
+    """Chats with an answer `streaming` (or stored but not delivered) since before
+    `updated_before`: with several replicas, those whose lease is free were left by a replica
+    that died (chatleases.py sweeps them)."""
+    stmt = (
+        select(Conversation.chat_id)
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            or_(Message.status == MessageStatus.STREAMING, Message.delivery_pending.is_(True)),
+            Message.updated_at < updated_before,
+        )
+        .distinct()
+    )
+    async with sessionmaker() as session:
+        rows = (await session.execute(stmt)).all()
+        await session.commit()
+    return [row[0] for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.coordination import Coordinator, LeaseKeeper, held_lease
+from bot.coordination import Coordinator, Lease, LeaseKeeper, held_lease, run_while_held
 from tests.coordination.conftest import Factory
 
 
@@ -97,3 +97,33 @@ async def test_keeper_notices_a_takeover(coordinators: Factory) -> None:
         await asyncio.wait_for(keeper.lost.wait(), 2.0)
     finally:
         await keeper.stop()
+
+
+async def test_run_while_held_runs_once_and_stops_when_the_lease_is_lost(
+    coordinators: Factory,
+) -> None:
+    a, b = coordinators(), coordinators()
+    started = asyncio.Event()
+    finished: list[str] = []
+
+    async def work() -> None:
+        started.set()
+        await asyncio.sleep(30)
+        finished.append("a")  # never: the lease is lost first
+
+    async def other() -> None:
+        finished.append("b")
+
+    held = asyncio.create_task(run_while_held(a, "image:1", "a", 0.6, work))
+    await started.wait()
+    # Held: nobody else runs what the lease guards.
+    assert not await run_while_held(b, "image:1", "b", 0.6, other)
+    # The holder's grant is taken away (as when its renewals cannot reach the store in
+    # time and the lease expires): the keeper notices and the work is cancelled.
+    token = await a.lease_token("image:1")
+    assert token is not None
+    assert await a.release_lease(Lease("image:1", "a", token))
+    assert await asyncio.wait_for(held, 5) is True
+    assert finished == []
+    assert await run_while_held(b, "image:1", "b", 0.6, other)
+    assert finished == ["b"]

@@ -79,15 +79,22 @@ _CHAT_STATE = (
     .where(_chats.c.id == bindparam("chat_id"))
 )
 _INSERT_MESSAGE = insert(_messages).returning(_messages.c.id)
+# Only while still `streaming`: a replica that lost its chat's lease (paused, cut off) must not
+# overwrite what the new holder did meanwhile (it marks the answer failed, or deletes it to
+# answer again). This is the fencing check, done by the row itself in the same statement.
 _FINISH_ANSWER = (
     update(_messages)
-    .where(_messages.c.id == bindparam("answer_id"))
+    .where(
+        _messages.c.id == bindparam("answer_id"),
+        _messages.c.status == MessageStatus.STREAMING,
+    )
     .values(
         text=bindparam("new_text"),
         status=bindparam("new_status"),
         token_count=bindparam("new_token_count"),
         input_tokens=bindparam("new_input_tokens"),
         output_tokens=bindparam("new_output_tokens"),
+        delivery_pending=bindparam("new_delivery_pending"),
         updated_at=bindparam("now"),
     )
 )
@@ -103,6 +110,12 @@ _SET_IDS = (
     .values(telegram_message_ids=bindparam("new_ids"), updated_at=bindparam("now"))
 )
 _SET_IDS_STREAMING = _SET_IDS.where(_messages.c.status == MessageStatus.STREAMING)
+_DELIVERED = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"))
+    .values(delivery_pending=None, updated_at=bindparam("now"))
+)
+_DELIVERED_IDS = _DELIVERED.values(telegram_message_ids=bindparam("new_ids"))
 
 
 def _rowcount(result: object) -> int:
@@ -248,9 +261,11 @@ class MessageRepository:
         input_tokens: int | None,
         output_tokens: int | None,
         telegram_message_ids: Sequence[int] | None = None,
+        delivery_pending: bool = False,
     ) -> bool:
         """Store an answer's final text, status and counts (and, when given, the Telegram
-        messages showing it) in one UPDATE; False when the row is gone (/forget, retention)."""
+        messages showing it) in one UPDATE; False when the row is gone (/forget, retention)
+        or no longer `streaming` (another replica took the chat over)."""
         params: dict[str, object] = {
             "answer_id": message_id,
             "new_text": text,
@@ -258,12 +273,25 @@ class MessageRepository:
             "new_token_count": token_count,
             "new_input_tokens": input_tokens,
             "new_output_tokens": output_tokens,
+            "new_delivery_pending": True if delivery_pending else None,
             "now": utcnow(),
         }
         stmt = _FINISH_ANSWER
         if telegram_message_ids is not None:
             stmt = _FINISH_ANSWER_SHOWN
             params["new_ids"] = list(telegram_message_ids)
+        return _rowcount(await self.session.execute(stmt, params)) > 0
+
+    async def mark_delivered(
+        self, message_id: int, telegram_ids: Sequence[int] | None = None
+    ) -> bool:
+        """The answer reached Telegram (`delivery_pending` cleared), shown in `telegram_ids`
+        when given. False when the row is gone."""
+        params: dict[str, object] = {"message_id": message_id, "now": utcnow()}
+        stmt = _DELIVERED
+        if telegram_ids is not None:
+            stmt = _DELIVERED_IDS
+            params["new_ids"] = list(telegram_ids)
         return _rowcount(await self.session.execute(stmt, params)) > 0
 
     async def set_token_count(self, message_id: int, token_count: int) -> bool:
@@ -404,13 +432,25 @@ class MessageRepository:
         )
         return len(result.all())
 
-    async def fail_streaming(self) -> int:
+    async def fail_streaming(self, chat_id: int | None = None) -> int:
         """Mark answers still `streaming` (left by a process that died mid-answer) as failed;
-        returns how many. Only for start-up, before any turn runs."""
-        result = await self.session.execute(
-            update(Message)
-            .where(Message.status == MessageStatus.STREAMING)
-            .values(status=MessageStatus.FAILED, updated_at=utcnow())
+        returns how many. Only where no turn can be running: at start-up of a single process,
+        or (`chat_id`) by the holder of that chat's lease (bot/telegram/chatleases.py)."""
+        streaming = update(Message).where(Message.status == MessageStatus.STREAMING)
+        # An answer stored but never delivered is as good as cut short: no longer pending.
+        undelivered = update(Message).where(Message.delivery_pending.is_(True))
+        if chat_id is not None:
+            in_chat = select(Conversation.id).where(Conversation.chat_id == chat_id)
+            streaming = streaming.where(Message.conversation_id.in_(in_chat.scalar_subquery()))
+            undelivered = undelivered.where(
+                Message.conversation_id.in_(in_chat.scalar_subquery())
+            )
+        now = utcnow()
+        failed = await self.session.execute(
+            streaming.values(status=MessageStatus.FAILED, delivery_pending=None, updated_at=now)
             .returning(Message.id)
         )
-        return len(result.all())
+        cleared = await self.session.execute(
+            undelivered.values(delivery_pending=None, updated_at=now).returning(Message.id)
+        )
+        return len(failed.all()) + len(cleared.all())

@@ -141,15 +141,35 @@ class UpdateRepository:
             stmt = prebuilt(self.session, "settle", lambda _: _settle(many=True))
             await self.session.execute(stmt, many)
 
-    async def pending(self) -> list[PendingUpdate]:
-        """The queue, in update_id order (Telegram's delivery order)."""
+    async def pending(self, chat_id: int | None = None) -> list[PendingUpdate]:
+        """The queue (or one chat's part of it), in update_id order (Telegram's delivery
+        order)."""
         table = ProcessedUpdate.__table__
-        rows = await self.session.execute(
+        stmt = (
             select(table.c.update_id, table.c.chat_id, table.c.payload, table.c.processed_at)
             .where(table.c.bot_id == self.bot_id, table.c.payload.is_not(None))
             .order_by(table.c.update_id)
         )
+        if chat_id is not None:
+            stmt = stmt.where(table.c.chat_id == chat_id)
+        rows = await self.session.execute(stmt)
         return [PendingUpdate(*row) for row in rows]
+
+    async def pending_chats(self, accepted_before: dt.datetime) -> list[int]:
+        """Chats with queued updates accepted before `accepted_before` (the replicas' sweep
+        for updates whose chat nobody is working on)."""
+        table = ProcessedUpdate.__table__
+        rows = await self.session.execute(
+            select(table.c.chat_id)
+            .where(
+                table.c.bot_id == self.bot_id,
+                table.c.payload.is_not(None),
+                table.c.processed_at < accepted_before,
+                table.c.chat_id.is_not(None),
+            )
+            .distinct()
+        )
+        return [row[0] for row in rows]
 
     async def prune(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
         """Forget settled claims older than `older_than` (Telegram redelivers for at most a

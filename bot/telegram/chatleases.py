@@ -1,0 +1,226 @@
+"""Turns of one chat one at a time and in order across replicas (REDIS_URL), and recovery of
+what a dead replica left undone.
+
+Whichever replica receives an update stores it in the durable queue (intake.py), as always.
+Then, instead of dispatching it, it *offers* the chat: the holder of the chat's lease
+`chat:<id>` (Coordinator, renewed by a LeaseKeeper) runs that chat's queue from the database
+in update_id order, whichever replica received each update. A replica that cannot get the
+lease leaves the update queued for the holder, who reads the chat's queue again:
+
+- while holding, whenever an update of the chat arrives here (woken) and when the chat's
+  in-process queue (chatqueue.py) has run dry;
+- right after releasing the lease. An update stored by another replica whose offer found the
+  lease held was committed before that failed offer, so before this release: the read after
+  the release sees it, and takes the lease again. Nothing is stranded while the holder lives.
+
+When a holder dies (SIGKILL) its lease expires after `ttl`. Every replica sweeps every
+`sweep_every` seconds for chats with queued updates or a `streaming` (or undelivered) answer
+older than `grace` and offers them (a chat whose lease was held at the last try, only every
+`ttl / 2`); the replica that gets the lease first answers the cut-short question again after
+deleting the partial messages a group saw (backlog.py, the same path a single process takes
+at start), then the queued messages, each once.
+
+The fencing check is the answer's row: it is stored only while still `streaming`
+(MessageRepository.finish_answer), and a new holder marks a dead holder's answer failed before
+answering again, so a replica that lost its lease cannot overwrite the new holder's turn. A
+holder whose LeaseKeeper reports the lease lost abandons the chat at once (its running answer
+is finalised as stopped; queued updates stay in the durable queue for the next holder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from aiogram.types import Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.coordination import CoordinationUnavailableError, Coordinator, Lease, LeaseKeeper
+from bot.storage.models import utcnow
+from bot.storage.repositories import UpdateRepository
+from bot.telegram import maintenance
+from bot.telegram.backlog import Backlog
+from bot.telegram.chatqueue import ChatQueues
+
+log = logging.getLogger(__name__)
+
+
+class ChatLeases:
+    def __init__(
+        self,
+        *,
+        coordinator: Coordinator,
+        owner: str,
+        backlog: Backlog,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        ttl: float = 6.0,
+        sweep_every: float = 1.0,
+        grace: float = 2.0,
+    ) -> None:
+        """`owner` names this replica in the leases; `grace`: how old queued updates and
+        streaming answers must be before the sweep offers their chat (younger ones are being
+        handled by whoever received them)."""
+        self.coordinator = coordinator
+        self.owner = owner
+        self.backlog = backlog
+        self.sessionmaker = sessionmaker
+        self.ttl = ttl
+        self.sweep_every = sweep_every
+        self.grace = dt.timedelta(seconds=grace)
+        # An update accepted longer ago than this waited behind a dead replica: it is answered
+        # as a replay (quoted; not counted again by the rate limit).
+        self.late = dt.timedelta(seconds=ttl)
+        self._held: dict[int, asyncio.Event] = {}  # chat -> woken when an update arrives
+        # Chats whose lease another replica held at the last try -> when the sweep may offer
+        # them again. A live holder's long answer looks like a dead one's until its lease is
+        # tried; trying every ttl/2 instead of every sweep halves those Redis calls, for at
+        # most ttl/2 more before a dead replica's chat is taken over.
+        self._busy_until: dict[int, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def queues(self) -> ChatQueues:
+        return self.backlog.queues
+
+    def route(self, update: Update) -> bool:
+        """For the webhook handler, after the intake stored `update`: True when it is taken
+        care of here (a message: its chat's lease holder runs it from the queue)."""
+        if update.message is None:
+            return False
+        # The holder registers the update from the database; this copy is never dispatched.
+        self.backlog.intake.take(update.update_id)
+        self.offer(update.message.chat.id)
+        return True
+
+    def offer(self, chat_id: int) -> None:
+        """Something of the chat is queued: run it here if the chat's lease can be had."""
+        wake = self._held.get(chat_id)
+        if wake is not None:
+            wake.set()
+            return
+        # Registered before the task starts, so a second offer only wakes it.
+        self._held[chat_id] = asyncio.Event()
+        self._spawn(self._hold(chat_id), f"chat-lease-{chat_id}")
+
+    async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
+        """Offer every chat with queued updates or a streaming answer older than `grace`
+        that this replica is not working on; returns how many were offered."""
+        before = utcnow() - (self.grace if grace is None else grace)
+        async with self.sessionmaker() as session:
+            repo = UpdateRepository(session, self.backlog.intake.bot_id)
+            chats = set(await repo.pending_chats(before))
+            await session.commit()
+        chats |= set(await maintenance.streaming_chats(self.sessionmaker, before))
+        now = time.monotonic()
+        self._busy_until = {c: t for c, t in self._busy_until.items() if t > now}
+        offered = 0
+        for chat_id in chats - self._held.keys() - self._busy_until.keys():
+            self.offer(chat_id)
+            offered += 1
+        return offered
+
+    async def sweep_forever(self) -> None:
+        while True:
+            # Jittered, so the replicas' sweeps spread out.
+            await asyncio.sleep(self.sweep_every * random.uniform(0.75, 1.25))
+            try:
+                await self.sweep()
+            except Exception:  # the database may be away; the next sweep tries again
+                log.exception("sweeping for chats left undone failed")
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- holding a chat ------------------------------------------------------------------------
+
+    async def _hold(self, chat_id: int) -> None:
+        wake = self._held[chat_id]
+        fed: set[int] = set()  # updates this replica dispatched (never twice)
+        try:
+            while True:
+                wake.clear()
+                try:
+                    lease = await self.coordinator.acquire_lease(
+                        f"chat:{chat_id}", self.owner, self.ttl
+                    )
+                except CoordinationUnavailableError as exc:
+                    # Stays queued: the sweep offers the chat again once Redis answers.
+                    log.warning("chat %s left queued: %s", chat_id, exc)
+                    return
+                log.debug("chat %s: lease %s", chat_id, lease)
+                if lease is None:
+                    self._busy_until[chat_id] = time.monotonic() + self.ttl / 2
+                    return  # the holder reads the queue after releasing (module docstring)
+                if not await self._run_held(chat_id, lease, wake, fed):
+                    return
+                if not wake.is_set() and not await self._queued(chat_id, fed):
+                    return
+        finally:
+            del self._held[chat_id]
+
+    async def _run_held(
+        self, chat_id: int, lease: Lease, wake: asyncio.Event, fed: set[int]
+    ) -> bool:
+        """Run the chat's queue while holding `lease`; False when the lease was lost."""
+        keeper = LeaseKeeper(self.coordinator, lease, self.ttl)
+        keeper.start()
+        try:
+            found = await self.backlog.resume(chat_id, skip=fed, late=self.late)
+            feeds = list(found.feeds)
+            fed.update(found.update_ids)
+            while True:
+                idle = asyncio.create_task(self._idle(chat_id, feeds))
+                woken = asyncio.create_task(wake.wait())
+                lost = asyncio.create_task(keeper.lost.wait())
+                await asyncio.wait({idle, woken, lost}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (idle, woken, lost):
+                    task.cancel()
+                if keeper.lost.is_set():
+                    log.error("chat %s: lease lost; leaving the chat to another replica", chat_id)
+                    self.queues.abandon(chat_id)
+                    return False
+                wake.clear()
+                new = await self.backlog.intake.pending(self.backlog.bot, chat_id, fed)
+                if not new and idle.done() and not idle.cancelled():
+                    return True
+                for update, _receipt, row in new:
+                    fed.add(update.update_id)
+                    replayed = row.accepted_at < utcnow() - self.late
+                    feeds.append(
+                        asyncio.create_task(
+                            self.backlog.dp.feed_update(
+                                self.backlog.bot, update, replayed=replayed
+                            )
+                        )
+                    )
+                if new:
+                    # Each feed takes its place in the chat's queue at its first step.
+                    await asyncio.sleep(0)
+        finally:
+            await keeper.stop()
+            try:
+                await self.coordinator.release_lease(lease)
+            except CoordinationUnavailableError as exc:
+                log.warning("chat %s: lease not released (%s); it expires by itself", chat_id, exc)
+
+    async def _idle(self, chat_id: int, feeds: list[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*feeds, return_exceptions=True)
+        await self.queues.wait_chat(chat_id)
+
+    async def _queued(self, chat_id: int, fed: set[int]) -> bool:
+        async with self.sessionmaker() as session:
+            rows = await UpdateRepository(session, self.backlog.intake.bot_id).pending(chat_id)
+            await session.commit()
+        return any(row.update_id not in fed for row in rows)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

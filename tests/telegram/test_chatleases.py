@@ -1,0 +1,55 @@
+"""Two replicas in one process (two TelegramApps on one database and one coordinator): a
+message stored by the replica that does not hold its chat's lease is answered by the holder,
+in order, after what the holder is answering; the other replica never dispatches it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiogram.types import Update
+
+from bot.coordination import LocalCoordinator
+from bot.storage.database import Database
+from bot.storage.repositories import UpdateRepository
+from tests.telegram.harness import ANNA, Harness, running_app
+
+
+async def receive(h: Harness, update: Update) -> None:
+    """What the webhook handler does: store the update, then route it to the chat's holder."""
+    assert await h.app.intake.accept([update])
+    assert h.app.leases is not None
+    assert h.app.leases.route(update)
+
+
+async def test_the_lease_holder_answers_what_another_replica_stored(
+    sqlite_database: Database,
+) -> None:
+    shared = LocalCoordinator()
+    async with running_app(sqlite_database) as a, running_app(sqlite_database) as b:
+        a.app.coordinate(shared, "a")
+        b.app.coordinate(shared, "b")
+        a.fm.queue_reply("First answer, slowly.", chunks=6, interval=0.1)
+        first = a.update(message=a.message("first question"))
+        await receive(a, first)
+        await a.wait_until(lambda: a.app.queues.is_busy(ANNA.id), within=5)
+        # The second message reaches b while a streams the first: b cannot get the lease and
+        # leaves it queued; a reads the chat's queue again when its answer is done.
+        second = a.update(message=a.message("second question"))
+        await receive(b, second)
+        await asyncio.sleep(0.05)
+        assert not b.app.queues.is_busy(ANNA.id)
+        await a.wait_until(lambda: a.texts(ANNA.id), within=10)
+        # At once, not by a sweep (which only looks at updates queued for over 2 s).
+        await a.wait_until(lambda: len(a.texts(ANNA.id)) == 2, within=1.5)
+        assert a.texts(ANNA.id) == ["First answer, slowly.", "Echo: second question"]
+        assert b.texts(ANNA.id) == []
+        assert b.completions() == []
+        async with sqlite_database.session() as session:
+            assert await UpdateRepository(session, a.bot.id).pending() == []
+        # Both released the chat: the next message is b's to answer.
+        third = a.update(message=a.message("third question"))
+        async with asyncio.timeout(5):
+            while await shared.lease_token(f"chat:{ANNA.id}") is not None:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        await receive(b, third)
+        await b.wait_until(lambda: b.texts(ANNA.id) == ["Echo: third question"], within=10)
