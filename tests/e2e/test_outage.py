@@ -150,10 +150,16 @@ async def test_redis_outage(world: World) -> None:
         return [r.get("message", "") for r in world.bot.log_records()]
 
     assert any("Redis unreachable" in m for m in messages())
-    # The outbound budget spent this replica's share meanwhile (said once), and is shared
-    # again once its probe (every 2 s) finds Redis.
-    assert len([m for m in messages() if "falls back to this replica's share" in m]) == 1
-    await world.wait_for(lambda: any("budget shared again" in m for m in messages()), 10)
+    # In webhook mode a chat's turns run under its lease in Redis (bot/telegram/chatleases.py):
+    # the outage's messages stay in the durable queue, the log says so, and the sweep answers
+    # them once Redis is back (`outage` checks each is answered once).
+    assert any("left queued: Redis unreachable" in m for m in messages())
+    # An outbound budget that fell back to this replica's share meanwhile (said once) is
+    # shared again once its probe (every 2 s) finds Redis.
+    fell_back = [m for m in messages() if "falls back to this replica's share" in m]
+    assert len(fell_back) <= 1
+    if fell_back:
+        await world.wait_for(lambda: any("budget shared again" in m for m in messages()), 10)
 
 
 async def test_database_outage(world: World) -> None:
