@@ -80,7 +80,16 @@ class Cluster:
         try:
             await self.tg.wait_for(check, timeout)
         except TimeoutError:
-            tails = "\n".join(f"--- {n}:\n{b.log_tail(10)}" for n, b in self.bots.items())
+            # Every replica's log lines about the chats still wrong (not the last lines,
+            # which are other chats' routine).
+            wrong = [str(ch) for ch in self.sample()]
+            tails = "\n".join(
+                f"--- {n}:\n" + "\n".join(
+                    line for line in b.log_text().splitlines()
+                    if any(f"chat {ch}" in line or f"chat-{ch}" in line for ch in wrong)
+                )[-4000:]
+                for n, b in self.bots.items()
+            )  # fmt: skip
             raise AssertionError(
                 f"timed out after {timeout} s; chats now: {self.sample()}\n{tails}"
             ) from None

@@ -239,3 +239,28 @@ async def test_a_draft_429_on_one_replica_lowers_every_replicas_draft_rate(
     assert a.rate(time.monotonic()) == 50.0
     for budget in (a, b):
         await budget.aclose()
+
+
+async def test_an_unexpected_redis_error_never_strands_a_waiting_call(
+    redis_url: str, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The bucket's key holds a string (say, an operator's mistake): the take script fails with
+    # WRONGTYPE, which is not a lost connection. The call still goes, on this replica's share.
+    admin = Redis.from_url(redis_url)
+    await admin.set(f"{redis_prefix}bucket:messages", "not a bucket")
+    coordinator = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
+    budget = SharedBudget(coordinator, rate=20.0, burst=1.0, replicas=lambda: 2)
+    caplog.set_level(logging.WARNING, "bot.telegram.outbox.shared")
+    try:
+        for _ in range(3):
+            grant = budget.reserve(Priority.FINAL)
+            assert grant is not None
+            await asyncio.wait_for(grant, 2.0)
+        assert budget.degraded
+        assert any("Redis failed (take tokens): WRONGTYPE" in r.getMessage()
+                   for r in caplog.records)  # fmt: skip
+    finally:
+        await budget.aclose()
+        await coordinator.aclose()
+        await admin.delete(f"{redis_prefix}bucket:messages")
+        await admin.aclose()

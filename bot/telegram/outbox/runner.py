@@ -21,6 +21,16 @@ from bot.telegram.outbox.lane import Lane
 
 logger = logging.getLogger(__name__)
 
+SLOW_GRANT = 20.0  # seconds a call may wait for a bot-wide slot before the log says so
+
+
+def _slow_grant(chat_id: int, priority: Priority, budget: BotBudget) -> None:
+    logger.warning(
+        "chat %s: a %s call has waited %.0f s for a bot-wide slot (%d waiting in %s)",
+        chat_id, priority.name, SLOW_GRANT, getattr(budget, "waiting", -1),
+        type(budget).__name__,
+    )  # fmt: skip
+
 
 class LaneRunner:
     """Makes the calls of chat lanes through one bot's budgets (see ``Outbox`` for the
@@ -88,7 +98,16 @@ class LaneRunner:
                         except BaseException:  # the outbox is closing: leave the queue
                             grant.cancel()
                             raise
-                    if not await lane.wait_grant(grant):
+                    # Visible in the log when a message waits far longer than any budget
+                    # should make it (a stuck budget would otherwise be silent).
+                    watchdog = asyncio.get_running_loop().call_later(
+                        SLOW_GRANT, _slow_grant, lane.chat_id, call.priority, budget
+                    )
+                    try:
+                        granted = await lane.wait_grant(grant)
+                    finally:
+                        watchdog.cancel()
+                    if not granted:
                         continue  # new work (a final) came first: look again
                     # The slot came later: build the call again from the newest text.
                     slots = lane.slots(self.clock())

@@ -122,6 +122,13 @@ class SharedBudget(BotBudget):
                     heapq.heappush(self._queue, entry)
                     self._degrade(exc)
                     continue
+                except Exception as exc:  # a dead pump would strand every waiting call
+                    # Anything else Redis may answer (a script error, a server refusing
+                    # writes): the call must not be lost with the pump; spend the local share.
+                    log.exception("bot-wide %s budget: take failed", self.name)
+                    heapq.heappush(self._queue, entry)
+                    self._degrade(CoordinationUnavailableError(f"{type(exc).__name__}: {exc}"))
+                    continue
                 if wait <= 0:
                     _grant(future)
                 elif final:  # reserved: the tokens are this call's once the wait is over
