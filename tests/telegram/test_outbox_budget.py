@@ -10,6 +10,7 @@ import time
 from aiogram.methods import EditMessageText, SendMessage, SendMessageDraft
 
 from bot.telegram.outbox.budget import AdaptiveBudget, LocalBudget, Priority
+from tests.telegram.budget_order import SERVED, served_order
 from tests.telegram.recording_session import Reply
 from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE, expected, setup
 
@@ -25,23 +26,7 @@ class Clock:
 async def test_waiters_are_served_by_priority_then_in_order() -> None:
     budget = LocalBudget(50.0)  # one slot per 20 ms
     assert budget.reserve(Priority.FRAME) is None  # the bucket's one token: at once
-    order: list[str] = []
-    waits = {
-        name: budget.reserve(priority)
-        for name, priority in [
-            ("frame 1", Priority.FRAME),
-            ("first 1", Priority.FIRST),
-            ("frame 2", Priority.FRAME),
-            ("final 1", Priority.FINAL),
-            ("first 2", Priority.FIRST),
-            ("final 2", Priority.FINAL),
-        ]
-    }
-    for name, future in waits.items():
-        assert future is not None
-        future.add_done_callback(lambda _, name=name: order.append(name))
-    await asyncio.gather(*(f for f in waits.values() if f is not None))
-    assert order == ["final 1", "final 2", "first 1", "first 2", "frame 1", "frame 2"]
+    assert await served_order(budget) == SERVED
 
 
 async def test_cancelled_waiter_gives_its_place_and_refund_gives_the_slot_back() -> None:

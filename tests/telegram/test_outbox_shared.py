@@ -21,6 +21,7 @@ from bot.telegram.outbox.budget import AdaptiveBudget, ChatPace, Priority
 from bot.telegram.outbox.shared import HEADROOM, SharedBudget
 from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
 from tests.coordination.proxy import TcpProxy
+from tests.telegram.budget_order import SERVED, served_order
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
 
 SCALE = 0.25
@@ -197,24 +198,8 @@ async def test_within_a_replica_finals_then_first_frames_then_frames() -> None:
     """The local queue in front of the shared bucket (here in-process: the order is the
     budget's, whatever the store)."""
     budget = SharedBudget(LocalCoordinator(), rate=20.0, burst=1.0)
-    order: list[str] = []
-    waits = {
-        name: budget.reserve(priority)
-        for name, priority in [
-            ("frame 1", Priority.FRAME),
-            ("first 1", Priority.FIRST),
-            ("frame 2", Priority.FRAME),
-            ("final 1", Priority.FINAL),
-            ("first 2", Priority.FIRST),
-            ("final 2", Priority.FINAL),
-        ]
-    }
-    for name, future in waits.items():
-        assert future is not None
-        future.add_done_callback(lambda _, name=name: order.append(name))
     started = time.monotonic()
-    await asyncio.gather(*(f for f in waits.values() if f is not None))
-    assert order == ["final 1", "final 2", "first 1", "first 2", "frame 1", "frame 2"]
+    assert await served_order(budget) == SERVED
     assert time.monotonic() - started >= 0.2  # 1 at once, then 20/s
     await budget.aclose()
 
