@@ -61,6 +61,18 @@ class DeskWorld:
         """The bot's messages in the topic (the card first)."""
         return [m for m in self.tg.topic_messages(SUPPORT, thread) if m.from_bot]
 
+    async def close_for_rating(self, user_id: int, thread: int) -> tuple[ChatMessage, str]:
+        """An operator presses the card's first button (close): the user's rating request
+        and the case id."""
+        card = self.in_topic(thread)[0]
+        data = card.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+        self.tg.send_callback_query(SUPPORT, card.message_id, data, user=OPERATOR)
+        rate = await self.wait_for(
+            lambda: [m for m in self.tg.chat(user_id).bot_messages
+                     if "csat:" in str(m.reply_markup)]
+        )  # fmt: skip
+        return rate[0], str(data).split(":")[2]
+
     async def settle(self) -> None:
         async with asyncio.timeout(20):
             await self.app.queues.wait_idle()

@@ -168,17 +168,11 @@ async def test_card_buttons_close_with_rating_and_comment(sqlite_database: Datab
         thread = await hand_over(w, user)
         w.tg.send_user_photo(user, tiny_jpeg(), "")
         await w.wait_for(lambda: len(w.in_topic(thread)) == 2)
-        card = w.in_topic(thread)[0]
-        data = card.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
-        w.tg.send_callback_query(SUPPORT, card.message_id, data, user=OPERATOR)
-        rate = await w.wait_for(
-            lambda: [m for m in w.tg.chat(user).bot_messages if "csat:" in str(m.reply_markup)]
-        )
-        case = data.split(":")[2]
-        w.tg.send_callback_query(user, rate[0].message_id, f"csat:{case}:4")
-        await w.wait_for(lambda: "comment" in str(w.tg.chat(user).find(rate[0].message_id)
+        rated, case = await w.close_for_rating(user, thread)
+        w.tg.send_callback_query(user, rated.message_id, f"csat:{case}:4")
+        await w.wait_for(lambda: "comment" in str(w.tg.chat(user).find(rated.message_id)
                                                  .reply_markup))  # type: ignore[union-attr]  # fmt: skip
-        w.tg.send_callback_query(user, rate[0].message_id, f"csat:{case}:comment")
+        w.tg.send_callback_query(user, rated.message_id, f"csat:{case}:comment")
         await w.wait_for(lambda: any("one message" in t for t in w.texts(user)))
         w.tg.send_user_message(user, "Quick and kind, thank you")
         await w.wait_for(lambda: any("Thank you for the comment" in t for t in w.texts(user)))

@@ -116,14 +116,8 @@ async def test_desk_counters(sqlite_database: Database) -> None:
         await w.wait_for(lambda: len(w.in_topic(thread)) == 2)
         w.tg.send_user_message(SUPPORT, "Looking into it", user=OPERATOR, thread_id=thread)
         await w.wait_for(lambda: "Looking into it" in w.texts(user))
-        card = w.in_topic(thread)[0]
-        data = card.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
-        w.tg.send_callback_query(SUPPORT, card.message_id, data, user=OPERATOR)
-        rate = await w.wait_for(
-            lambda: [m for m in w.tg.chat(user).bot_messages if "csat:" in str(m.reply_markup)]
-        )
-        case = data.split(":")[2]
-        w.tg.send_callback_query(user, rate[0].message_id, f"csat:{case}:5")
+        rated, case = await w.close_for_rating(user, thread)
+        w.tg.send_callback_query(user, rated.message_id, f"csat:{case}:5")
         await w.wait_for(lambda: sample("fmbot_ratings_total", score="5") == before["rated"] + 1)
     assert sample("fmbot_handoffs_total", reason="user_request") == before["handoffs"] + 1
     assert sample("fmbot_relays_total", direction="to_topic") == before["to_topic"] + 1
