@@ -7,7 +7,7 @@ the other resends what was pending when it started) is copied once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiogram import Bot
@@ -27,6 +27,18 @@ SUPPORT = -1009876543211
 TOKEN = "43:TEST"
 
 
+def replica_desk(
+    tg: FakeTelegram, database: Database, coordinator: Coordinator | None
+) -> tuple[SupportDesk, list[Callable[[], Awaitable[None]]]]:
+    """One replica's desk on its own Bot and outbox, and what closes them."""
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
+    outbox = Outbox(bot)
+    service = DeskService(database.sessionmaker, support_chat_id=SUPPORT, shared=True)
+    options = DeskOptions(support_chat_id=SUPPORT, hours=SupportHours.parse(""))
+    desk = SupportDesk(service, outbox, options, coordinator=coordinator)
+    return desk, [outbox.aclose, bot.session.close]
+
+
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(TOKEN) as server:
@@ -43,12 +55,9 @@ async def topics_made(
 ) -> tuple[set[int | None], int]:
     desks, closers = [], []
     for coordinator in coordinators:
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
-        outbox = Outbox(bot)
-        service = DeskService(database.sessionmaker, support_chat_id=SUPPORT, shared=True)
-        options = DeskOptions(support_chat_id=SUPPORT, hours=SupportHours.parse(""))
-        desks.append(SupportDesk(service, outbox, options, coordinator=coordinator))
-        closers += [outbox.aclose, bot.session.close]
+        desk, close = replica_desk(tg, database, coordinator)
+        desks.append(desk)
+        closers += close
     try:
         handoff = await desks[0].service.hand_over(
             Requester(21, "Anna", "en"), HandoffReason.USER_REQUEST
@@ -122,14 +131,10 @@ async def relay_copies(
 ) -> int:
     desks, closers = [], []
     for coordinator in coordinators:
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
-        outbox = Outbox(bot)
-        service = DeskService(database.sessionmaker, support_chat_id=SUPPORT, shared=True)
-        options = DeskOptions(support_chat_id=SUPPORT, hours=SupportHours.parse(""))
-        desk = SupportDesk(service, outbox, options, coordinator=coordinator)
+        desk, close = replica_desk(tg, database, coordinator)
         desk.relayer.retry_after = 0.2
         desks.append(desk)
-        closers += [outbox.aclose, bot.session.close]
+        closers += close
     a, b = desks
     try:
         await a.service.hand_over(Requester(21, "Anna", "en"), HandoffReason.USER_REQUEST)
