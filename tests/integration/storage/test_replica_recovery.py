@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.database import Database
-from bot.storage.models import MessageRole, MessageStatus, utcnow
+from bot.storage.models import Message, MessageRole, MessageStatus, utcnow
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
@@ -26,6 +26,15 @@ def message(update_id: int, chat_id: int) -> IncomingUpdate:
 async def _conversation(session: AsyncSession, chat_id: int) -> int:
     await ChatRepository(session).upsert(chat_id, "private")
     return (await ConversationRepository(session).current(chat_id)).id
+
+
+async def _asked(database: Database, chat_id: int) -> Message:
+    """A question in the chat and its answer, still streaming."""
+    async with database.session() as session:
+        conv = await _conversation(session, chat_id)
+        messages = MessageRepository(session)
+        await messages.add(conv, MessageRole.USER, "q")
+        return await messages.add(conv, MessageRole.ASSISTANT, "", status=MessageStatus.STREAMING)
 
 
 async def test_one_chats_queue_and_the_chats_with_old_queued_updates(database: Database) -> None:
@@ -72,13 +81,7 @@ async def test_recovery_of_one_chat_leaves_the_others_streaming(database: Databa
 async def test_an_answer_is_stored_only_while_streaming(database: Database) -> None:
     """The fencing check: once another replica marked the answer failed (to answer again),
     the replica that lost the chat cannot overwrite it."""
-    async with database.session() as session:
-        conv = await _conversation(session, 7)
-        messages = MessageRepository(session)
-        await messages.add(conv, MessageRole.USER, "q")
-        answer = await messages.add(
-            conv, MessageRole.ASSISTANT, "", status=MessageStatus.STREAMING
-        )
+    answer = await _asked(database, 7)
     async with database.session() as session:
         assert await MessageRepository(session).fail_streaming(7) == 1
 
@@ -97,13 +100,7 @@ async def test_an_answer_is_stored_only_while_streaming(database: Database) -> N
 
 
 async def test_an_answer_not_yet_delivered_counts_as_cut_short(database: Database) -> None:
-    async with database.session() as session:
-        conv = await _conversation(session, 7)
-        messages = MessageRepository(session)
-        await messages.add(conv, MessageRole.USER, "q")
-        answer = await messages.add(
-            conv, MessageRole.ASSISTANT, "", status=MessageStatus.STREAMING
-        )
+    answer = await _asked(database, 7)
     async with database.session() as session:
         assert await MessageRepository(session).finish_answer(
             answer.id, text="done", status=MessageStatus.COMPLETE, token_count=1,
