@@ -206,21 +206,26 @@ async def test_the_whole_final_shows_as_a_draft_while_its_message_waits_its_turn
     await asyncio.gather(
         *(h.finish(f"answer {i} so far, and done") for i, h in enumerate(handles))
     )
-    previews = 0
+    waited = 0
     for i, chat in enumerate(chats):
         text = f"answer {i} so far, and done"
         mine = [r for r in session.requests if r.method.chat_id == chat]
         final = next(r for r in mine if isinstance(r.method, SendMessage))
-        drafts = [r for r in mine if isinstance(r.method, SendMessageDraft)]
-        preview = [r for r in drafts if r.method.text == text]
-        if final.at - asked > 0.05:  # it waited for the budget: its text was shown before
-            assert preview
+        preview = [
+            r for r in mine if isinstance(r.method, SendMessageDraft) and r.method.text == text
+        ]
+        if preview:  # never after the message that keeps the text
             assert preview[0].at < final.at
-            assert preview[0].at - asked < 0.05  # not the 0.1 s per message of the queue
-            previews += 1
+        # The first finals may go without a preview: their slot comes within a few tenths
+        # and may beat the preview's timer (on a loaded machine the loop runs both late, so
+        # when the message went is no sign of whether it waited). These queued for half a
+        # second or more at 10 a second: their whole text must have shown long before.
+        if final.at - asked > 0.45:
+            assert preview, f"chat {i}: no preview, its message went {final.at - asked:.2f}s late"
+            assert preview[0].at - asked < 0.3  # not the 0.1 s per message of the queue
+            waited += 1
         assert sim.visible(chat) == expected(text)
-    assert previews >= 8
-    assert session.requests[-1].at - asked > 0.7  # the finals did queue for the budget
+    assert waited >= 5  # the finals did queue for the budget
     await outbox.aclose()
     assert sim.violations == []
 
@@ -250,14 +255,14 @@ async def test_the_preview_spends_the_drafts_that_frames_leave_in_reserve() -> N
     drafts = [r for r in session.requests if isinstance(r.method, SendMessageDraft)]
     assert len(drafts) == 2  # the third frame waits: one draft is kept in reserve
     asked = time.monotonic()
-    final = asyncio.create_task(handle.finish("one two three four five"))
-    await asyncio.sleep(0.02)  # under the draft interval (50 ms) and the message slot (100 ms)
-    preview = session.requests[-1]
+    await handle.finish("one two three four five")
+    mine = [r for r in session.requests if r.at >= asked and r.method.chat_id == PRIVATE]
+    preview, final = mine  # the whole text as a draft, then the message in its slot
     assert isinstance(preview.method, SendMessageDraft)
     assert preview.method.text == "one two three four five"
-    assert preview.at - asked < 0.02
-    await final
-    assert isinstance(session.requests[-1].method, SendMessage)
+    assert isinstance(final.method, SendMessage)
+    # Under the draft interval (50 ms): the reserved draft, not one that came back later.
+    assert preview.at - asked < 0.05
     await busy.finish("done")
     await outbox.aclose()
 
