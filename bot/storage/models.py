@@ -32,6 +32,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    literal_column,
+    or_,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -214,6 +216,24 @@ class Message(Base):
     # Telegram (the final message may wait for a flood limit). A replica dying then leaves it
     # True, and the one taking the chat over answers the question again. NULL otherwise.
     delivery_pending: Mapped[bool | None] = mapped_column()
+
+
+# An answer not finished: still `streaming`, or stored but not delivered yet. Every replica
+# sweeps for these once a second (bot/telegram/maintenance.py), so they have a partial index
+# holding just them: the sweep costs the few unfinished answers, not the whole history. The
+# status is a literal, not a bound parameter: SQLite uses a partial index only when the
+# query's WHERE holds the index's own terms, constants included
+# (https://www.sqlite.org/partialindex.html, "Queries Using Partial Indexes").
+UNFINISHED_ANSWER = or_(
+    Message.status == literal_column(f"'{MessageStatus.STREAMING.value}'"),
+    Message.delivery_pending.is_(True),
+)
+Index(
+    "ix_messages_unfinished",
+    Message.conversation_id,
+    sqlite_where=UNFINISHED_ANSWER,
+    postgresql_where=UNFINISHED_ANSWER,
+)
 
 
 class ImageJob(TimestampMixin, Base):

@@ -7,11 +7,18 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.storage.models import Chat, Conversation, Message, MessageRole, MessageStatus, User
+from bot.storage.models import (
+    UNFINISHED_ANSWER,
+    Chat,
+    Conversation,
+    Message,
+    MessageRole,
+    User,
+)
 from bot.storage.repositories import PrivacyRepository, UpdateRepository
 
 log = logging.getLogger(__name__)
@@ -101,7 +108,7 @@ async def interrupted_turns(
         .join(question, question.id == Message.reply_to_id)
         .outerjoin(User, User.id == question.author_user_id)
         .where(
-            or_(Message.status == MessageStatus.STREAMING, Message.delivery_pending.is_(True)),
+            UNFINISHED_ANSWER,
             Message.role == MessageRole.ASSISTANT,
             Conversation.closed_at.is_(None),
         )
@@ -130,23 +137,25 @@ async def interrupted_turns(
     return list(turns.values())
 
 
+def streaming_chats_query(updated_before: dt.datetime) -> Select[int]:
+    """The query `streaming_chats` runs (its plan is tested: it reads the partial index of
+    unfinished answers, not the messages table)."""
+    return (
+        select(Conversation.chat_id)
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(UNFINISHED_ANSWER, Message.updated_at < updated_before)
+        .distinct()
+    )
+
+
 async def streaming_chats(
     sessionmaker: async_sessionmaker[AsyncSession], updated_before: dt.datetime
 ) -> list[int]:
     """Chats with an answer `streaming` (or stored but not delivered) since before
     `updated_before`: with several replicas, those whose lease is free were left by a replica
     that died (chatleases.py sweeps them)."""
-    stmt = (
-        select(Conversation.chat_id)
-        .select_from(Message)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            or_(Message.status == MessageStatus.STREAMING, Message.delivery_pending.is_(True)),
-            Message.updated_at < updated_before,
-        )
-        .distinct()
-    )
     async with sessionmaker() as session:
-        rows = (await session.execute(stmt)).all()
+        rows = (await session.execute(streaming_chats_query(updated_before))).all()
         await session.commit()
     return [row[0] for row in rows]
