@@ -26,6 +26,7 @@ from aiogram.methods import SetMyCommands, TelegramMethod
 from aiogram.types import BotCommand
 
 from bot.telegram.responsetypes import PinResponseTypes
+from bot.telegram.shutdownwatch import watch_shutdown
 from bot.telegram.texts import COMMANDS, LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -90,12 +91,19 @@ async def patiently(bot: Bot, method: TelegramMethod[T], attempts: int = 5) -> T
 
 
 def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGTERM or SIGINT (undo with `restore_signals`)."""
+    """An event set by SIGTERM or SIGINT (undo with `restore_signals`). A shutdown still
+    running 15 s after the first signal logs what it waits for (shutdownwatch.py)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            watch_shutdown(loop)
+        stop.set()
+
     for sig in SIGNALS:
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     return stop
 
 

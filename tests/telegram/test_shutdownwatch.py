@@ -1,0 +1,38 @@
+"""A shutdown still running after its time says where every pending task waits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.telegram.shutdownwatch import watch_shutdown
+
+
+async def test_a_slow_shutdown_reports_where_each_pending_task_waits(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.telegram.shutdownwatch")
+    never = asyncio.Event()
+
+    async def closing_a_client() -> None:
+        await never.wait()
+
+    async def cleaning_up() -> None:
+        await closing_a_client()
+
+    stuck = asyncio.create_task(cleaning_up(), name="stuck-cleanup")
+    watch_shutdown(asyncio.get_running_loop(), after=0.3)
+    await asyncio.sleep(0.1)
+    assert caplog.text == ""  # not yet
+    try:
+        async with asyncio.timeout(3):
+            while "tasks pending" not in caplog.text:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    finally:
+        stuck.cancel()
+    assert "stuck-cleanup: cleaning_up (test_shutdownwatch.py:" in caplog.text
+    assert "> closing_a_client (test_shutdownwatch.py:" in caplog.text
+    assert "> wait (locks.py:" in caplog.text  # down to where it really waits
+    assert "most recent call first" in capfd.readouterr().err  # every thread's stack
