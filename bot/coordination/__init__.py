@@ -13,7 +13,7 @@ from bot.coordination.protocol import (
     CoordinationUnavailableError,
     Coordinator,
     Lease,
-    LeaseLostError,
+    Subscription,
 )
 from bot.coordination.semaphores import slot, spend
 
@@ -25,9 +25,9 @@ __all__ = [
     "Leadership",
     "Lease",
     "LeaseKeeper",
-    "LeaseLostError",
     "LocalCoordinator",
     "SharedGenerationLimit",
+    "Subscription",
     "acquire_waiting",
     "held_lease",
     "run_while_held",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ class LocalCoordinator:
         self._buckets: dict[str, _Bucket] = {}
         self._slots: dict[str, dict[str, float]] = {}
         self._signals: dict[str, tuple[int, float, float]] = {}  # name -> (seq, value, expires)
+        self._channels: dict[str, set[LocalSubscription]] = {}
 
     # -- leases ---------------------------------------------------------------------------------
 
@@ -151,8 +153,49 @@ class LocalCoordinator:
     async def slots_held(self, semaphore: str) -> int:
         return len(self._holders(semaphore))
 
+    # -- channels -------------------------------------------------------------------------------
+
+    async def publish(self, channel: str, payload: str) -> int:
+        subscribers = self._channels.get(channel, set())
+        for subscription in subscribers:
+            subscription.put(payload)
+        return len(subscribers)
+
+    def subscribe(self, channel: str) -> LocalSubscription:
+        return LocalSubscription(self._channels.setdefault(channel, set()))
+
     async def ping(self) -> None:
         return None
 
     async def aclose(self) -> None:
         return None
+
+
+class LocalSubscription:
+    """Subscribed from creation (nothing to confirm): every publish from then on is queued."""
+
+    def __init__(self, subscribers: set[LocalSubscription]) -> None:
+        self._subscribers = subscribers
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        subscribers.add(self)
+
+    def put(self, payload: str) -> None:
+        self._queue.put_nowait(payload)
+
+    def __aiter__(self) -> LocalSubscription:
+        return self
+
+    async def __anext__(self) -> str:
+        payload = await self._queue.get()
+        if payload is None:  # closed
+            self._queue.put_nowait(None)
+            raise StopAsyncIteration
+        return payload
+
+    async def wait_subscribed(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        if self in self._subscribers:
+            self._subscribers.discard(self)
+            self._queue.put_nowait(None)

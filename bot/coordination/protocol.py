@@ -11,6 +11,10 @@
   number and an expiry, read by polling.
 - **Semaphores with leases** (the generation cap): at most `limit` holders; each slot expires
   unless renewed, so a dead holder's slots come back by themselves.
+- **Channels** (a chat's wake and stop between replicas): `publish` a string to every current
+  `subscribe`r of a channel (Redis pub/sub). At most once: what is published while a
+  subscriber is not subscribed (before it, or while Redis is away) is lost, so a message is a
+  hint to look now, never the only way something gets done.
 
 Every method is one atomic step (a Lua script in Redis); waiting and renewing loops live in
 `waiting.py` and `leadership.py`, the same for both implementations. Failures of the backing
@@ -32,10 +36,6 @@ class CoordinationUnavailableError(CoordinationError):
     """The shared store (Redis) did not answer; the operation's outcome is unknown."""
 
 
-class LeaseLostError(CoordinationError):
-    """A lease this process relied on was lost (taken over, or not renewable in time)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Bucket:
     """One token bucket of a `take_all`: `rate` per second up to `burst`; a grant must leave
@@ -54,6 +54,22 @@ class Lease:
     name: str
     owner: str
     token: int
+
+
+class Subscription(Protocol):
+    """The payloads published to one channel, in order, while subscribed. Iterate it in one
+    task; cancel that task, then `aclose` it. It survives the store going away (subscribing
+    again by itself): the iteration ends only after `aclose`."""
+
+    def __aiter__(self) -> Subscription: ...
+
+    async def __anext__(self) -> str: ...
+
+    async def wait_subscribed(self) -> None:
+        """Until the store has confirmed the subscription (it starts with the iteration)."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 class Coordinator(Protocol):
@@ -115,6 +131,14 @@ class Coordinator(Protocol):
 
     async def slots_held(self, semaphore: str) -> int:
         """Live holders right now."""
+        ...
+
+    async def publish(self, channel: str, payload: str) -> int:
+        """Send `payload` to the channel's current subscribers; how many there were."""
+        ...
+
+    def subscribe(self, channel: str) -> Subscription:
+        """What is published to `channel` from the moment the subscription is confirmed."""
         ...
 
     async def ping(self) -> None:

@@ -18,6 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from bot.coordination import scripts
+from bot.coordination.channels import RedisSubscription
 from bot.coordination.protocol import Bucket, CoordinationUnavailableError, Lease
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,15 @@ class RedisCoordinator:
     async def slots_held(self, semaphore: str) -> int:
         key = [self._key("semaphore", semaphore)]
         return int(await self._call("count slots", lambda: self._count_slots(keys=key)))
+
+    # -- channels -------------------------------------------------------------------------------
+
+    async def publish(self, channel: str, payload: str) -> int:
+        name = self._key("channel", channel)
+        return int(await self._call("publish", lambda: self.redis.publish(name, payload)))
+
+    def subscribe(self, channel: str) -> RedisSubscription:
+        return RedisSubscription(self.redis, self._key("channel", channel))
 
     async def ping(self) -> None:
         async def ping() -> None:

@@ -6,37 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.coordination import CoordinationUnavailableError, LeaseKeeper
-from bot.coordination.redisstore import RedisCoordinator, connect
+from bot.coordination.redisstore import RedisCoordinator
 from tests.coordination.proxy import TcpProxy
-
-
-@pytest.fixture
-async def proxy(redis_url: str) -> AsyncIterator[TcpProxy]:
-    client = Redis.from_url(redis_url)
-    kwargs = client.connection_pool.connection_kwargs
-    await client.aclose()
-    tcp = TcpProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
-    await tcp.start()
-    yield tcp
-    await tcp.stop()
-
-
-@pytest.fixture
-async def through_proxy(
-    proxy: TcpProxy, redis_url: str, redis_prefix: str
-) -> AsyncIterator[RedisCoordinator]:
-    db = Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
-    coordinator = RedisCoordinator(
-        connect(f"redis://127.0.0.1:{proxy.port}/{db}", timeout=0.5), prefix=redis_prefix
-    )
-    yield coordinator
-    await coordinator.aclose()
 
 
 async def test_errors_surface_and_recover(
