@@ -8,9 +8,10 @@ Telegram or a model while a transaction is open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_
@@ -152,6 +153,17 @@ class DeskService:
             self._locks = {k: v for k, v in self._locks.items() if v.locked()}
         return self._locks.setdefault(user_id, asyncio.Lock())
 
+    @contextlib.asynccontextmanager
+    async def _serialized(self, user_id: int) -> AsyncIterator[AsyncSession]:
+        """A transaction in which no other change of the user's desk state runs: in this
+        process (a lock), and with several replicas in any (the database's lock on the user,
+        held to the commit), so two replicas handing one user over at once start one
+        handoff."""
+        async with self._lock(user_id), self.sessionmaker() as session:
+            if self.shared:
+                await DeskRepository(session).lock_user(user_id)
+            yield session
+
     # -- the bot's conversations ---------------------------------------------------------------
     async def _current(self, repo: DeskRepository, who: Requester) -> DeskCase:
         now = self.clock()
@@ -178,7 +190,7 @@ class DeskService:
     ) -> TurnNote:
         """The bot answered ``question``; two "not found" answers in a row hand over. A
         question answered again (/retry, a restart) replaces its turn: it counts once."""
-        async with self._lock(who.user_id), self.sessionmaker() as session:
+        async with self._serialized(who.user_id) as session:
             repo = DeskRepository(session)
             case = await self._current(repo, who)
             now = self.clock()
@@ -224,7 +236,7 @@ class DeskService:
             return await DeskRepository(session).question_of(message_id)
 
     async def note_thanks(self, who: Requester) -> None:
-        async with self._lock(who.user_id), self.sessionmaker() as session:
+        async with self._serialized(who.user_id) as session:
             case = await DeskRepository(session).current_case(who.user_id)
             if case is not None and case.status is DeskStatus.BOT and case.confirmed_at is None:
                 case.confirmed_at = self.clock()
@@ -248,7 +260,7 @@ class DeskService:
     # -- handoff -------------------------------------------------------------------------------
     async def hand_over(self, who: Requester, reason: HandoffReason) -> Handoff:
         """Make the user's conversation wait for a person, unless it already does."""
-        async with self._lock(who.user_id), self.sessionmaker() as session:
+        async with self._serialized(who.user_id) as session:
             repo = DeskRepository(session)
             case = await self._current(repo, who)
             if case.status is DeskStatus.BOT and case.handoff_at is not None:
@@ -367,6 +379,10 @@ class DeskService:
         async with self.sessionmaker() as session:
             repo = DeskRepository(session)
             case = await repo.get_case(case_id)
+            if case is not None and self.shared:
+                # Two replicas closing one case (/close twice, /close and /bot) end it once.
+                await repo.lock_user(case.user_id)
+                await session.refresh(case)
             if case is None or case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
                 return None
             now = self.clock()
@@ -434,7 +450,7 @@ class DeskService:
         self, user_id: int, chat_id: int, message_id: int
     ) -> RelayView | None:
         """Record a user's message for their topic (pending). None: not owned, or known."""
-        async with self._lock(user_id), self.sessionmaker() as session:
+        async with self._serialized(user_id) as session:
             repo = DeskRepository(session)
             case = await repo.current_case(user_id)
             if case is None or case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
@@ -460,6 +476,8 @@ class DeskService:
             topic = await repo.topic_by_thread(self.support_chat_id, thread_id)
             if topic is None:
                 return None
+            if self.shared:  # its first reply moves the case on: one replica at a time
+                await repo.lock_user(topic.user_id)
             case = await repo.current_case(topic.user_id)
             if case is None or case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
                 return None
@@ -511,7 +529,7 @@ class DeskService:
     async def forget(self, user_id: int) -> int | None:
         """/forget: delete the user's cases, relays, turns and ratings (counted), and their
         topic record; returns the topic to delete in the support chat, if any."""
-        async with self._lock(user_id), self.sessionmaker() as session:
+        async with self._serialized(user_id) as session:
             repo = DeskRepository(session)
             topic = await repo.topic(user_id)
             await repo.erase_cases(DeskCase.user_id == user_id)

@@ -320,7 +320,7 @@ async def test_a_support_chat_without_rights_delays_handoffs_and_loses_nothing(
     sqlite_database: Database,
 ) -> None:
     async with desk_world(sqlite_database) as w:
-        w.desk.retry_delay = 0.2
+        w.desk.forum.retry_delay = 0.2
         w.desk.relayer.retry_after = 0.2
         w.tg.forums[SUPPORT] = False  # the bot lost "Manage topics"
         user = 6801
@@ -396,3 +396,32 @@ async def test_operators_are_admitted_when_allow_lists_are_set(sqlite_database: 
         thread = await hand_over(w, 7201)
         w.tg.send_user_message(SUPPORT, "Operator here", user=OPERATOR, thread_id=thread)
         await w.wait_for(lambda: "Operator here" in w.texts(7201))
+
+
+async def test_an_app_that_stood_down_relays_again_when_it_polls_again(
+    sqlite_database: Database,
+) -> None:
+    """The poller's lease lost (bot/telegram/leader.py): the app stops polling and stands
+    down, then leads again in the same process; the desk relays again."""
+    async with desk_world(sqlite_database) as w:
+        user = 6701
+        thread = await hand_over(w, user, "I want a human")
+        w.tg.send_user_message(user, "first")
+        await w.wait_for(lambda: len(w.in_topic(thread)) == 2)
+        await w.app.dp.stop_polling()
+        await w.app.stand_down()
+        w.tg.send_user_message(user, "second")  # waits at Telegram: nobody polls
+        await asyncio.sleep(0.3)
+        assert len(w.in_topic(thread)) == 2
+        await w.app.startup()
+        # Stopped by desk_world on the way out, as the first polling was.
+        polling = asyncio.create_task(
+            w.app.dp.start_polling(
+                w.app.bot, polling_timeout=1, handle_signals=False, close_bot_session=False,
+                allowed_updates=w.app.allowed_updates,
+            )
+        )  # fmt: skip
+        relayed = await w.wait_for(lambda: [m.text for m in w.in_topic(thread)][1:])
+        await w.wait_for(lambda: len(w.in_topic(thread)) == 3)
+        assert [m.text for m in w.in_topic(thread)][1:] == ["first", "second"], relayed
+        assert not polling.done()

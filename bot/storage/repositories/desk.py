@@ -22,6 +22,7 @@ from bot.storage.models import (
     RelayDirection,
     RelayState,
 )
+from bot.storage.repositories._upsert import dialect_name
 
 OWNED = (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR)
 
@@ -29,6 +30,16 @@ OWNED = (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR)
 class DeskRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def lock_user(self, user_id: int) -> None:
+        """On PostgreSQL, wait for and hold until the transaction ends the lock on the user's
+        desk state (an advisory lock, so it needs no row: a user may have no case yet).
+        Nothing on SQLite, where one process serves the bot and writers queue anyway."""
+        if dialect_name(self.session) != "postgresql":
+            return
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"desk-user:{user_id}", 0)))
+        )
 
     # -- cases -----------------------------------------------------------------------------------
     async def current_case(self, user_id: int) -> DeskCase | None:

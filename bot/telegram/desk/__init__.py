@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from bot.telegram.desk.runtime import DeskOptions, SupportDesk
+from bot.telegram.desk.options import DeskOptions
+from bot.telegram.desk.runtime import SupportDesk
 
 __all__ = ["DeskOptions", "SupportDesk"]

@@ -20,7 +20,7 @@ from aiogram.methods import CopyMessage, CopyMessages, SendMessage
 
 from bot.desk import DeskService, RelayView
 from bot.storage.models import RelayDirection
-from bot.telegram.desk.topics import TopicLocks
+from bot.telegram.desk.topics import Hold, TopicLocks
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxClosedError, OutboxError
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class Relayer:
         self.recreate_topic = recreate_topic
         self.preparing = preparing  # the user's handoff (topic, card) is still being made
         self.retry_after = retry_after
+        self.retry_unreachable = 2.0  # while Redis is unreachable
         self.locks = locks or TopicLocks()  # with replicas: each relay copied once
         self._to_topic: dict[int, list[RelayView]] = {}  # user -> relays, oldest user first
         self._to_user: dict[int, deque[RelayView]] = {}
@@ -88,6 +89,11 @@ class Relayer:
                 )
 
     async def resume(self) -> int:
+        # After `aclose` (a poller that stood down, leading again): what was queued here is
+        # still pending in the database and read again below.
+        self._closed = False
+        self._to_topic.clear()
+        self._to_user.clear()
         pending = await self.desk.pending_relays()
         for relay in pending:
             self.submit(relay)
@@ -109,14 +115,16 @@ class Relayer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _later(self, relays: list[RelayView]) -> None:
-        """Still pending in the database: submitted again after ``retry_after``."""
+    def _later(self, relays: list[RelayView], delay: float | None = None) -> None:
+        """Still pending in the database: submitted again after `delay` (``retry_after``)."""
 
         def again() -> None:
             for relay in relays:
                 self.submit(relay)
 
-        asyncio.get_running_loop().call_later(self.retry_after, again)
+        asyncio.get_running_loop().call_later(
+            self.retry_after if delay is None else delay, again
+        )
 
     # -- users -> topics -------------------------------------------------------------------------
     async def _topic_loop(self) -> None:
@@ -204,11 +212,14 @@ class Relayer:
         copy: Callable[[int, list[RelayView]], Awaitable[None]],
     ) -> None:
         """`copy` the batch under the user's relay lease, without what another replica sent."""
-        async with self.locks.try_hold(user_id) as held:
-            if held is None:  # another replica copies this user's relays now
+        async with self.locks.try_hold(user_id) as hold:
+            if hold is Hold.ELSEWHERE:  # another replica copies this user's relays now
                 self._later(batch)
                 return
-            if held:
+            if hold is Hold.UNREACHABLE:  # copied once Redis answers, never twice
+                self._later(batch, self.retry_unreachable)
+                return
+            if hold is Hold.HELD:
                 pending = await self.desk.still_pending([r.id for r in batch])
                 batch = [r for r in batch if r.id in pending]
             if batch:

@@ -1,8 +1,8 @@
-"""The support desk on Telegram: topics in SUPPORT_CHAT_ID, the card, handoffs, closing.
+"""The support desk on Telegram: handoffs, closing, the answers' buttons, erasure.
 
 Every call to the support chat goes through the Outbox (one group lane: ~20 messages a
-minute), so fifty handoffs at once queue up instead of tripping 429s. A handoff is stored
-before its topic and card are made; `start` finishes handoffs a stop interrupted.
+minute), so fifty handoffs at once queue up instead of tripping 429s. The topics and their
+cards are the Forum's (forum.py); `start` finishes handoffs a stop interrupted.
 """
 
 from __future__ import annotations
@@ -10,50 +10,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any
 
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.methods import (
-    CloseForumTopic,
-    CreateForumTopic,
-    DeleteForumTopic,
-    DeleteMessages,
-    EditMessageReplyMarkup,
-    ReopenForumTopic,
-    SendMessage,
-    SetMyCommands,
-)
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import DeleteMessages, EditMessageReplyMarkup, SendMessage, SetMyCommands
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.conversation import TurnResult
 from bot.coordination import Coordinator
-from bot.desk import CaseView, DeskService, Requester, SupportHours, is_thanks
-from bot.desk.assist import Classify, classify_handoff, summarize
+from bot.desk import CaseView, DeskService, Requester, is_thanks
+from bot.desk.assist import Classify, classify_handoff
 from bot.foundation_models.types import ChatModel
 from bot.storage.models import HandoffReason
 from bot.telegram.answers import Target
-from bot.telegram.desk.card import card_keyboard, card_text, topic_name
-from bot.telegram.desk.relay import Relayer, topic_gone
+from bot.telegram.desk.forum import Forum
+from bot.telegram.desk.options import DeskOptions
+from bot.telegram.desk.relay import Relayer
 from bot.telegram.desk.texts import DESK_TEXTS, OPERATOR_COMMAND
-from bot.telegram.desk.topics import TopicLocks
-from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
+from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.startup import patiently
 from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
 
 log = logging.getLogger(__name__)
 
 assert DESK_TEXTS  # registers the desk's texts with the Translator
-
-
-@dataclass(frozen=True, slots=True)
-class DeskOptions:
-    support_chat_id: int
-    hours: SupportHours
-    csat: bool = True
-    feedback_buttons: bool = False  # KB_MODE=strict: 👍/👎 under every answer
-    summary_model: str = "yandexgpt-lite/latest"
-    retention_days: int = 0
 
 
 class SupportDesk:
@@ -71,20 +51,17 @@ class SupportDesk:
         self.outbox = outbox
         self.options = options
         self.chat_id = options.support_chat_id
-        self.model = model
         self.classify = classify
-        self.topic_locks = TopicLocks(coordinator)  # several replicas: leases in Redis too
+        self.forum = Forum(service, outbox, options, model=model, coordinator=coordinator)
         self.relayer = Relayer(
             service,
             outbox,
             self.chat_id,
-            thread_for=self.thread_for,
-            recreate_topic=self.recreate_topic,
-            preparing=lambda user_id: user_id in self._preparing,
-            locks=self.topic_locks,
+            thread_for=self.forum.thread_for,
+            recreate_topic=self.forum.recreate_topic,
+            preparing=lambda user_id: user_id in self.forum.preparing,
+            locks=self.forum.topic_locks,
         )
-        self._preparing: dict[int, asyncio.Task[None]] = {}
-        self.retry_delay = 5.0
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -93,7 +70,7 @@ class SupportDesk:
         await self._add_menu_entry()
         for case in await self.service.unfinished_handoffs():
             log.info("support desk: finishing the handoff of user %s", case.user_id)
-            self._prepare(case)
+            self.forum.prepare(case)
         await self.relayer.resume()
         if self.options.retention_days > 0:
             self._spawn(self._purge_forever(self.options.retention_days))
@@ -119,7 +96,7 @@ class SupportDesk:
                 await self.wait_idle()
         except TimeoutError:
             log.warning("support desk: stopping with relays still queued (sent on next start)")
-        tasks = [*self._preparing.values(), *self._background]
+        tasks = [*self.forum.preparing.values(), *self._background]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -127,7 +104,7 @@ class SupportDesk:
 
     async def wait_idle(self) -> None:
         """Until handoffs are prepared and relays sent (tests)."""
-        while self._preparing or not self.relayer.idle():  # noqa: ASYNC110
+        while self.forum.preparing or not self.relayer.idle():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -143,7 +120,7 @@ class SupportDesk:
             await self.tell(who.user_id, t("desk_already"))
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
-        self._prepare(handoff.case)  # the topic and card do not wait for the user's notice
+        self.forum.prepare(handoff.case)  # the topic and card do not wait for the user's notice
         hours = self.options.hours
         now = self.service.clock()
         if hours.is_open(now):
@@ -157,146 +134,6 @@ class SupportDesk:
             return None
         return await classify_handoff(self.classify, text)
 
-    def _prepare(self, case: CaseView) -> None:
-        if case.user_id in self._preparing:
-            return
-        task = asyncio.create_task(self._prepare_topic_and_card(case), name="desk-handoff")
-        self._preparing[case.user_id] = task
-        task.add_done_callback(lambda _: self._preparing.pop(case.user_id, None))
-
-    async def _prepare_topic_and_card(self, case: CaseView) -> None:
-        """The topic and the card; tried again (5 s, doubling to 5 min) while the support chat
-        refuses, as long as the conversation waits for a person."""
-        delay = self.retry_delay
-        while True:
-            try:
-                if await self._topic_and_card(case):
-                    return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("support desk: handoff of user %s not prepared", case.user_id)
-            log.warning("support desk: handoff of user %s retried in %.0f s", case.user_id, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 300.0)
-            fresh = await self.service.case_view(case.id)
-            if (
-                fresh is None
-                or fresh.card_message_id is not None
-                or not await self.service.is_owned(fresh.user_id)
-            ):
-                return
-            case = fresh
-
-    async def _topic_and_card(self, case: CaseView) -> bool:
-        """Both under the user's topic lock: a replica that finishes the same handoff (each
-        one finishes those a stop left unfinished) finds the card made and stops there."""
-        async with self.topic_locks.hold(case.user_id) as across_replicas:
-            if across_replicas:
-                fresh = await self.service.case_view(case.id)
-                if fresh is None or fresh.card_message_id is not None:
-                    return True
-                case = fresh
-            thread = await self._open_topic_held(case)
-            return thread is not None and await self._post_card(case, thread)
-
-    async def _open_topic(self, case: CaseView) -> int | None:
-        """The user's topic, reopened, or created (again, when someone deleted it)."""
-        async with self.topic_locks.hold(case.user_id) as across_replicas:
-            if across_replicas:  # another replica may have made it meanwhile
-                case = await self._case_of(case.user_id) or case
-            return await self._open_topic_held(case)
-
-    async def _open_topic_held(self, case: CaseView) -> int | None:
-        """The topic, reopened or created; the caller holds the user's topic lock."""
-        if case.thread_id is not None:
-            if not case.topic_closed:
-                return case.thread_id
-            try:
-                await self.outbox.call(
-                    self.chat_id,
-                    ReopenForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
-                )
-                await self.service.mark_topic(case.user_id, closed=False)
-                return case.thread_id
-            except (ChatUnreachableError, TelegramBadRequest) as exc:
-                if "topic_not_modified" in str(exc).lower():
-                    await self.service.mark_topic(case.user_id, closed=False)
-                    return case.thread_id
-                if not topic_gone(exc):
-                    log.error("support desk: cannot reopen topic of %s: %s", case.user_id, exc)
-                    return None
-                log.warning("topic of user %s was deleted; creating it again", case.user_id)
-        return await self._create_topic(case)
-
-    async def _create_topic(self, case: CaseView) -> int | None:
-        try:
-            topic = await self.outbox.call(
-                self.chat_id, CreateForumTopic(chat_id=self.chat_id, name=topic_name(case))
-            )
-        except (OutboxError, TelegramAPIError) as exc:
-            # Not a forum, no can_manage_topics right, bot removed: the admin must fix it.
-            log.error(
-                "support desk: cannot create a topic in SUPPORT_CHAT_ID %s (is it a forum and "
-                "the bot an admin with 'Manage topics'?): %s", self.chat_id, exc,
-            )  # fmt: skip
-            return None
-        await self.service.set_topic(case.user_id, topic.message_thread_id)
-        return topic.message_thread_id
-
-    async def recreate_topic(self, user_id: int) -> int | None:
-        await self.service.forget_topic(user_id)
-        case = await self._case_of(user_id)
-        if case is None:
-            return None
-        thread = await self._create_topic(case)
-        if thread is not None:
-            await self._post_card(case, thread)
-        return thread
-
-    async def _case_of(self, user_id: int) -> CaseView | None:
-        return await self.service.latest_case(user_id)
-
-    async def thread_for(self, user_id: int) -> int | None:
-        """The user's topic, once the handoff that makes it is done."""
-        task = self._preparing.get(user_id)
-        if task is not None:
-            await asyncio.shield(task)
-        case = await self._case_of(user_id)
-        if case is None:
-            return None
-        if case.thread_id is None:
-            return await self._open_topic(case)
-        return case.thread_id
-
-    async def _post_card(self, case: CaseView, thread: int) -> bool:
-        dialogue = await self.service.handoff_context(case.user_id)
-        summary = ""
-        if self.model is not None:
-            summary = await summarize(self.model, self.options.summary_model, dialogue)
-        sources = await self.service.sources_tried(case.id)
-        now = self.service.clock()
-        hours = self.options.hours
-        opens = None if hours.is_open(now) else hours.next_open(now).strftime("%a %H:%M %Z")
-        username = await self.service.username_of(case.user_id)
-        text = card_text(
-            case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
-            username=username,
-        )  # fmt: skip
-        send = SendMessage(
-            chat_id=self.chat_id,
-            message_thread_id=thread,
-            text=text,
-            reply_markup=card_keyboard(case),
-        )
-        try:
-            card = await self.outbox.call(self.chat_id, send)
-        except (OutboxError, TelegramAPIError) as exc:
-            log.error("support desk: card for user %s not posted: %s", case.user_id, exc)
-            return False
-        await self.service.set_card(case.id, card.message_id)
-        return True
-
     # -- closing ---------------------------------------------------------------------------------
     async def close(self, case_id: int) -> bool:
         case = await self.service.close(case_id, ask_rating=self.options.csat)
@@ -306,7 +143,7 @@ class SupportDesk:
         await self.tell(case.user_id, t("desk_closed_user"))
         if self.options.csat:
             await self._ask_rating(case, t)
-        await self._close_topic(case)
+        await self.forum.close_topic(case)
         return True
 
     async def give_back(self, case_id: int) -> bool:
@@ -315,22 +152,8 @@ class SupportDesk:
             return False
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_back_to_bot"))
-        await self._close_topic(case)
+        await self.forum.close_topic(case)
         return True
-
-    async def _close_topic(self, case: CaseView) -> None:
-        if case.thread_id is None:
-            return
-        try:
-            await self.outbox.call(
-                self.chat_id,
-                CloseForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
-            )
-        except (OutboxError, TelegramAPIError) as exc:
-            if "topic_not_modified" not in str(exc).lower():
-                log.warning("support desk: topic of %s not closed: %s", case.user_id, exc)
-                return
-        await self.service.mark_topic(case.user_id, closed=True)
 
     async def _ask_rating(self, case: CaseView, t: Translator) -> None:
         buttons = [
@@ -402,22 +225,14 @@ class SupportDesk:
         """/forget: the user's desk records and their topic in the support chat."""
         thread = await self.service.forget(user_id)
         if thread is not None:
-            await self._delete_topic(user_id, thread)
-
-    async def _delete_topic(self, user_id: int, thread: int) -> None:
-        try:
-            await self.outbox.call(
-                self.chat_id, DeleteForumTopic(chat_id=self.chat_id, message_thread_id=thread)
-            )
-        except (OutboxError, TelegramAPIError) as exc:
-            log.warning("support desk: topic of user %s not deleted: %s", user_id, exc)
+            await self.forum.delete_topic(user_id, thread)
 
     async def purge(self, days: int) -> None:
         """Retention in the support chat: topics of users with nothing left are deleted; in
         the others, the cards and relayed messages of the purged conversations."""
         purge = await self.service.purge_older_than(days)
         for user_id, thread in purge.topics:
-            await self._delete_topic(user_id, thread)
+            await self.forum.delete_topic(user_id, thread)
         for start in range(0, len(purge.messages), 100):  # deleteMessages takes 1-100 ids
             ids = purge.messages[start : start + 100]
             try:

@@ -11,13 +11,15 @@ made anyway (a duplicate topic at worst, which operators can close).
 Relays are stored before they are sent, and every replica that starts re-sends the pending
 ones: a replica copies a user's relays only under that user's relay lease, after reading again
 which are still pending (`try_hold`: never waits; a relay whose lease is held elsewhere is
-tried again later, and then found sent).
+tried again later, and then found sent). While Redis is unreachable relays wait (they stay
+pending and are tried again every few seconds) rather than risk being copied twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -34,6 +36,15 @@ from bot.coordination import (
 log = logging.getLogger(__name__)
 
 TTL = 30.0  # renewed every 10 s while held
+
+
+class Hold(enum.Enum):
+    """What `TopicLocks.try_hold` found."""
+
+    ALONE = "alone"  # one process: no lease to take, go on
+    HELD = "held"  # the lease is this replica's: read again which relays are still pending
+    ELSEWHERE = "elsewhere"  # another replica copies this user's relays now: try later
+    UNREACHABLE = "unreachable"  # Redis unreachable: the relays wait, tried again soon
 
 
 class TopicLocks:
@@ -63,25 +74,24 @@ class TopicLocks:
                 yield True
 
     @asynccontextmanager
-    async def try_hold(self, user_id: int) -> AsyncIterator[bool | None]:
-        """The user's relay lease, if free now: True (read the relays again), None (another
-        replica holds it: try later), False (one process, or Redis unreachable: go on)."""
+    async def try_hold(self, user_id: int) -> AsyncIterator[Hold]:
+        """The user's relay lease, if free now (see `Hold`)."""
         if self.coordinator is None:
-            yield False
+            yield Hold.ALONE
             return
         try:
             lease = await self.coordinator.acquire_lease(
                 f"desk-relays:{user_id}", uuid.uuid4().hex, TTL
             )
         except CoordinationUnavailableError as exc:
-            log.warning("support desk: relays of user %s sent without the lease: %s", user_id, exc)
-            yield False
+            log.warning("support desk: relays of user %s wait: %s", user_id, exc)
+            yield Hold.UNREACHABLE
             return
         if lease is None:
-            yield None
+            yield Hold.ELSEWHERE
             return
         async with self._kept(lease):
-            yield True
+            yield Hold.HELD
 
     @asynccontextmanager
     async def _kept(self, lease: Lease) -> AsyncIterator[None]:

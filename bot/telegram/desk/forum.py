@@ -1,0 +1,225 @@
+"""The users' topics in SUPPORT_CHAT_ID (a forum) and the card that opens each.
+
+A handoff is stored before its topic and card are made; they are made in the background and
+tried again while the support chat refuses. A topic is reopened when its user comes back, made
+again when someone deleted it, closed with its conversation, and deleted on erasure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.methods import (
+    CloseForumTopic,
+    CreateForumTopic,
+    DeleteForumTopic,
+    ReopenForumTopic,
+    SendMessage,
+)
+
+from bot.coordination import Coordinator
+from bot.desk import CaseView, DeskService
+from bot.desk.assist import summarize
+from bot.foundation_models.types import ChatModel
+from bot.storage.models import DeskStatus
+from bot.telegram.desk.card import card_keyboard, card_text, topic_name
+from bot.telegram.desk.options import DeskOptions
+from bot.telegram.desk.relay import topic_gone
+from bot.telegram.desk.topics import TopicLocks
+from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
+
+log = logging.getLogger(__name__)
+
+
+class Forum:
+    def __init__(
+        self,
+        service: DeskService,
+        outbox: Outbox,
+        options: DeskOptions,
+        *,
+        model: ChatModel | None = None,
+        coordinator: Coordinator | None = None,
+    ) -> None:
+        self.service = service
+        self.outbox = outbox
+        self.options = options
+        self.chat_id = options.support_chat_id
+        self.model = model
+        self.topic_locks = TopicLocks(coordinator)  # several replicas: leases in Redis too
+        self.preparing: dict[int, asyncio.Task[None]] = {}  # user -> their topic and card
+        self.retry_delay = 5.0
+
+    # -- handoff ---------------------------------------------------------------------------------
+    def prepare(self, case: CaseView) -> None:
+        if case.user_id in self.preparing:
+            return
+        task = asyncio.create_task(self._prepare_topic_and_card(case), name="desk-handoff")
+        self.preparing[case.user_id] = task
+        task.add_done_callback(lambda _: self.preparing.pop(case.user_id, None))
+
+    async def _prepare_topic_and_card(self, case: CaseView) -> None:
+        """The topic and the card; tried again (5 s, doubling to 5 min) while the support chat
+        refuses, as long as the conversation waits for a person."""
+        delay = self.retry_delay
+        while True:
+            try:
+                if await self._topic_and_card(case):
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("support desk: handoff of user %s not prepared", case.user_id)
+            log.warning("support desk: handoff of user %s retried in %.0f s", case.user_id, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
+            fresh = await self.service.case_view(case.id)
+            if (
+                fresh is None
+                or fresh.card_message_id is not None
+                or not await self.service.is_owned(fresh.user_id)
+            ):
+                return
+            case = fresh
+
+    async def _topic_and_card(self, case: CaseView) -> bool:
+        """Both under the user's topic lock: a replica that finishes the same handoff (each
+        one finishes those a stop left unfinished) finds the card made and stops there."""
+        async with self.topic_locks.hold(case.user_id) as across_replicas:
+            if across_replicas:
+                fresh = await self.service.case_view(case.id)
+                if fresh is None or fresh.card_message_id is not None:
+                    return True
+                case = fresh
+            thread = await self._open_topic_held(case)
+            return thread is not None and await self._post_card(case, thread)
+
+    # -- topics ----------------------------------------------------------------------------------
+    async def _open_topic(self, case: CaseView) -> int | None:
+        """The user's topic, reopened, or created (again, when someone deleted it)."""
+        async with self.topic_locks.hold(case.user_id) as across_replicas:
+            if across_replicas:  # another replica may have made it meanwhile
+                case = await self._case_of(case.user_id) or case
+            return await self._open_topic_held(case)
+
+    async def _open_topic_held(self, case: CaseView) -> int | None:
+        """The topic, reopened or created; the caller holds the user's topic lock."""
+        if case.thread_id is not None:
+            if not case.topic_closed:
+                return case.thread_id
+            try:
+                await self.outbox.call(
+                    self.chat_id,
+                    ReopenForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
+                )
+                await self.service.mark_topic(case.user_id, closed=False)
+                return case.thread_id
+            except (ChatUnreachableError, TelegramBadRequest) as exc:
+                if "topic_not_modified" in str(exc).lower():
+                    await self.service.mark_topic(case.user_id, closed=False)
+                    return case.thread_id
+                if not topic_gone(exc):
+                    log.error("support desk: cannot reopen topic of %s: %s", case.user_id, exc)
+                    return None
+                log.warning("topic of user %s was deleted; creating it again", case.user_id)
+        return await self._create_topic(case)
+
+    async def _create_topic(self, case: CaseView) -> int | None:
+        try:
+            topic = await self.outbox.call(
+                self.chat_id, CreateForumTopic(chat_id=self.chat_id, name=topic_name(case))
+            )
+        except (OutboxError, TelegramAPIError) as exc:
+            # Not a forum, no can_manage_topics right, bot removed: the admin must fix it.
+            log.error(
+                "support desk: cannot create a topic in SUPPORT_CHAT_ID %s (is it a forum and "
+                "the bot an admin with 'Manage topics'?): %s", self.chat_id, exc,
+            )  # fmt: skip
+            return None
+        await self.service.set_topic(case.user_id, topic.message_thread_id)
+        return topic.message_thread_id
+
+    async def recreate_topic(self, user_id: int) -> int | None:
+        await self.service.forget_topic(user_id)
+        case = await self._case_of(user_id)
+        if case is None:
+            return None
+        thread = await self._create_topic(case)
+        if thread is not None:
+            await self._post_card(case, thread)
+        return thread
+
+    async def _case_of(self, user_id: int) -> CaseView | None:
+        return await self.service.latest_case(user_id)
+
+    async def thread_for(self, user_id: int) -> int | None:
+        """The user's topic, once the handoff that makes it is done."""
+        task = self.preparing.get(user_id)
+        if task is not None:
+            await asyncio.shield(task)
+        case = await self._case_of(user_id)
+        if case is None:
+            return None
+        if case.thread_id is None:
+            return await self._open_topic(case)
+        owned = case.status in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR)
+        if self.topic_locks.coordinator is not None and case.card_message_id is None and owned:
+            # The topic is there from an earlier conversation, and another replica may be
+            # posting this handoff's card in it now (under the topic lock; `preparing` above
+            # knows only this process's): the user's message goes in after the card.
+            async with self.topic_locks.hold(user_id):
+                pass
+        return case.thread_id
+
+    async def close_topic(self, case: CaseView) -> None:
+        if case.thread_id is None:
+            return
+        try:
+            await self.outbox.call(
+                self.chat_id,
+                CloseForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
+            )
+        except (OutboxError, TelegramAPIError) as exc:
+            if "topic_not_modified" not in str(exc).lower():
+                log.warning("support desk: topic of %s not closed: %s", case.user_id, exc)
+                return
+        await self.service.mark_topic(case.user_id, closed=True)
+
+    async def delete_topic(self, user_id: int, thread: int) -> None:
+        try:
+            await self.outbox.call(
+                self.chat_id, DeleteForumTopic(chat_id=self.chat_id, message_thread_id=thread)
+            )
+        except (OutboxError, TelegramAPIError) as exc:
+            log.warning("support desk: topic of user %s not deleted: %s", user_id, exc)
+
+    # -- the card --------------------------------------------------------------------------------
+    async def _post_card(self, case: CaseView, thread: int) -> bool:
+        dialogue = await self.service.handoff_context(case.user_id)
+        summary = ""
+        if self.model is not None:
+            summary = await summarize(self.model, self.options.summary_model, dialogue)
+        sources = await self.service.sources_tried(case.id)
+        now = self.service.clock()
+        hours = self.options.hours
+        opens = None if hours.is_open(now) else hours.next_open(now).strftime("%a %H:%M %Z")
+        username = await self.service.username_of(case.user_id)
+        text = card_text(
+            case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
+            username=username,
+        )  # fmt: skip
+        send = SendMessage(
+            chat_id=self.chat_id,
+            message_thread_id=thread,
+            text=text,
+            reply_markup=card_keyboard(case),
+        )
+        try:
+            card = await self.outbox.call(self.chat_id, send)
+        except (OutboxError, TelegramAPIError) as exc:
+            log.error("support desk: card for user %s not posted: %s", case.user_id, exc)
+            return False
+        await self.service.set_card(case.id, card.message_id)
+        return True
