@@ -36,20 +36,24 @@ from bot.conversation.service import ConversationService, utc_today
 from bot.conversation.turn import PROMPT_STATUSES
 from bot.conversation.types import (
     GROUP_TYPES,
+    RELINQUISHED,
     ChatRef,
     ContentFilteredError,
     Speaker,
     TurnResult,
+    relinquished,
 )
 
 __all__ = [
     "GROUP_TYPES",
     "PROMPT_STATUSES",
+    "RELINQUISHED",
     "ChatLocks",
     "ChatRef",
     "ContentFilteredError",
     "ConversationService",
     "Speaker",
     "TurnResult",
+    "relinquished",
     "utc_today",
 ]

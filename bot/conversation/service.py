@@ -23,7 +23,13 @@ from bot.conversation.turn import (
     history_before,
     previous_questions,
 )
-from bot.conversation.types import ChatRef, ContentFilteredError, Speaker, TurnResult
+from bot.conversation.types import (
+    ChatRef,
+    ContentFilteredError,
+    Speaker,
+    TurnResult,
+    relinquished,
+)
 from bot.foundation_models.errors import FoundationModelsError, InvalidRequestError, StreamError
 from bot.foundation_models.types import (
     ChatMessage,
@@ -343,7 +349,10 @@ class ConversationService:
                     last = snapshot
                     if on_snapshot is not None:
                         on_snapshot(snapshot)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
+            if relinquished(exc):  # left `streaming` for the replica taking the chat over
+                self._drop(turn)
+                raise
             await asyncio.shield(self._finish(turn, last, MessageStatus.CANCELLED))
             raise
         except FoundationModelsError as exc:
@@ -385,6 +394,13 @@ class ConversationService:
         hits = [hit for hit in retrieval.hits if hit.score >= knowledge.retriever.min_score]
         share = int(SOURCES_SHARE * self._room(turn.model))
         turn.grounding = grounded_prompt(turn.system_prompt, hits, share)
+
+    def _drop(self, turn: TurnState) -> None:
+        """Forget a turn left unfinished on purpose (`RELINQUISHED`)."""
+        if turn.count is not None:
+            turn.count.cancel()
+        if self._streaming.get(turn.chat.chat_id) is turn:
+            del self._streaming[turn.chat.chat_id]
 
     async def _finish(
         self,

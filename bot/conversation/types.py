@@ -11,6 +11,17 @@ from bot.storage.models import MessageStatus
 
 GROUP_TYPES = frozenset({"group", "supergroup"})
 
+# The message of a cancellation that relinquishes a running turn (several replicas: the
+# chat's or the poller's lease was lost, so another replica takes the chat over). Unlike
+# /stop or shutdown, the answer is not finalised: it is left `streaming`, and the replica
+# taking the chat over removes what was shown and answers the question again.
+RELINQUISHED = "fmbot: turn relinquished to another replica"
+
+
+def relinquished(exc: BaseException) -> bool:
+    """Whether `exc` is the CancelledError of `task.cancel(RELINQUISHED)`."""
+    return bool(exc.args) and exc.args[0] == RELINQUISHED
+
 
 class ContentFilteredError(FoundationModelsError):
     """The model withheld its answer (CONTENT_FILTER); `text` is what it sent instead."""

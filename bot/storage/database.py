@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -55,6 +56,17 @@ class SchemaTooNewError(RuntimeError):
             f"does not know (its newest is {head!r}); it was upgraded by a newer fmbot. "
             "Run the newer version, or restore a backup made before the upgrade."
         )
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database could not be reached (refused, reset, timed out, still starting): worth
+    trying again later, unlike an error of the statement itself. asyncpg's refusals come
+    through unwrapped (OSError); the rest as SQLAlchemy's connection errors."""
+    if isinstance(exc, OSError | TimeoutError | PoolTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return False
 
 
 def normalize_url(url: str) -> str:

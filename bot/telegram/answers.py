@@ -24,6 +24,7 @@ from bot.conversation import (
     ConversationService,
     Speaker,
     TurnResult,
+    relinquished,
 )
 from bot.foundation_models.errors import (
     APITimeoutError,
@@ -34,6 +35,7 @@ from bot.foundation_models.errors import (
 from bot.foundation_models.types import Snapshot
 from bot.knowledge.grounding import for_stream
 from bot.metrics import registry as metrics
+from bot.storage.database import unavailable
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import ChatQueues, Ticket
@@ -42,6 +44,11 @@ from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
+
+# How long a delivered answer waits for the database to note it (several replicas) before
+# giving up (then it is answered again once the database is back): longer than the outages a
+# supervisor or a failover usually takes.
+STORE_PATIENCE = 300.0
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
 # Support desk (issue 17): called after an answer was delivered (chat, result, message ids).
@@ -202,7 +209,12 @@ class Answerer:
 
         try:
             result = await run(on_snapshot)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
+            if relinquished(exc):
+                # A lost lease: the replica taking the chat over answers again (and removes
+                # what a group saw); nothing more is sent from here.
+                handle.drop()
+                raise
             # /stop, the stop button or shutdown: what was written stays, marked as stopped.
             stopped = t("stopped_marker")
             await _settle(handle.finish(_join(seen, stopped) if seen.strip() else stopped))
@@ -235,7 +247,12 @@ class Answerer:
         # Stored with the answer already when the final text is where it streamed (groups).
         changed = bool(ids) and tuple(ids) != result.telegram_message_ids
         if self.conversation.track_delivery:  # several replicas: the answer is out
-            await self.conversation.mark_delivered(result.message_id, ids if changed else None)
+            await _until_stored(
+                chat.chat_id,
+                lambda: self.conversation.mark_delivered(
+                    result.message_id, ids if changed else None
+                ),
+            )
         elif changed:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)
         if self.after_answer is not None:  # support desk (issue 17)
@@ -268,6 +285,34 @@ class Answerer:
             self._told_trimmed.add(chat_id)
             text = _join(text, t("trimmed_notice"))
         return text
+
+
+async def _until_stored(
+    chat_id: int, store: Callable[[], Awaitable[None]], patience: float = STORE_PATIENCE
+) -> None:
+    """Note that a delivered answer is out, waiting for the database if it is away: noted
+    too late, the answer counts as not delivered and is sent again (several replicas). The
+    chat's next turns wait meanwhile, as they would for the database anyway."""
+    delay, deadline = 0.25, asyncio.get_running_loop().time() + patience
+    waiting = False
+    while True:
+        try:
+            await store()
+        except Exception as exc:
+            if not unavailable(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+            if not waiting:
+                log.warning(
+                    "chat %s: answer delivered, waiting for the database to note it (%s)",
+                    chat_id, type(exc).__name__,
+                )  # fmt: skip
+                waiting = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        if waiting:
+            log.info("chat %s: answer noted as delivered once the database was back", chat_id)
+        return
 
 
 async def _settle(delivery: Awaitable[list[int]]) -> list[int]:

@@ -21,6 +21,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.conversation import RELINQUISHED
+
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
@@ -30,14 +32,20 @@ Hook = Callable[[], Awaitable[None]]
 class Ticket:
     """A place in a chat's queue; resolve it with `submit(job)` or `release()` exactly once."""
 
-    __slots__ = ("_future", "chat_id", "on_done")
+    __slots__ = ("_abandoned", "_future", "chat_id", "on_done")
 
     def __init__(self, chat_id: int) -> None:
         self.chat_id = chat_id
         self.on_done: Hook | None = None
         self._future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
+        self._abandoned = False
 
     def submit(self, job: Job) -> None:
+        if self._abandoned:
+            # The chat's lease was lost while this update went through the middlewares: the
+            # job is not run here (its update stays queued for the chat's next holder).
+            log.info("chat %s: a job for an abandoned queue dropped", self.chat_id)
+            return
         if self._future.done():
             raise RuntimeError("ticket already used")
         self._future.set_result(job)
@@ -57,6 +65,7 @@ class _Lane:
     worker: asyncio.Task[None] | None = None
     current: asyncio.Task[None] | None = None
     abandoned: bool = False
+    behind: asyncio.Task[None] | None = None  # an abandoned lane's worker, to end first
 
 
 class ChatQueues:
@@ -67,7 +76,13 @@ class ChatQueues:
 
     def take(self, chat_id: int) -> Ticket:
         """Must be called before the update's first await to keep delivery order."""
-        lane = self._lanes.setdefault(chat_id, _Lane())
+        lane = self._lanes.get(chat_id)
+        if lane is None or lane.abandoned:
+            # An abandoned lane lives on while its cancelled job finalises its answer; the
+            # chat's lease may be back here by then (several replicas), and what the new
+            # holder queues must run, not be dropped with the old lane's tickets. The old
+            # worker still ends first: the new one starts behind it (`_work`).
+            lane = self._lanes[chat_id] = _Lane(behind=lane.worker if lane else None)
         ticket = Ticket(chat_id)
         lane.tickets.append(ticket)
         if lane.worker is None:
@@ -103,6 +118,11 @@ class ChatQueues:
 
     async def _work(self, chat_id: int, lane: _Lane) -> None:
         try:
+            if lane.behind is not None:
+                # The abandoned lane's job is still storing its stopped answer: the chat's next
+                # turn must read the history after it.
+                await asyncio.wait({lane.behind})
+                lane.behind = None
             while lane.tickets:
                 ticket = lane.tickets[0]
                 job = await ticket._future
@@ -128,17 +148,30 @@ class ChatQueues:
 
     def abandon(self, chat_id: int) -> None:
         """The chat's lease was lost (several replicas): another replica may take the chat
-        over, so nothing more runs here. The running job is cancelled (it finalises its answer
-        as stopped); queued jobs are dropped without `on_done`, so their updates stay in the
-        durable queue for the new holder."""
+        over, so nothing more runs here. The running job is relinquished (cancelled with
+        `RELINQUISHED`: its answer is left unfinished, and the new holder removes what was
+        shown and answers the question again); queued jobs are dropped without `on_done`, so
+        their updates stay in the durable queue for the new holder."""
         lane = self._lanes.get(chat_id)
         if lane is None:
             return
         lane.abandoned = True
         for ticket in lane.tickets:
+            ticket._abandoned = True
             ticket.release()
         if lane.current is not None:
-            lane.current.cancel()
+            lane.current.cancel(RELINQUISHED)
+
+    async def abandon_all(self, settle: float) -> None:
+        """`abandon` every chat (the poller's lease was lost: another replica polls now), then
+        wait up to `settle` seconds for the relinquished answers to end."""
+        workers = [lane.worker for lane in self._lanes.values() if lane.worker is not None]
+        for chat_id in list(self._lanes):
+            self.abandon(chat_id)
+        if workers:
+            _, pending = await asyncio.wait(workers, timeout=settle)
+            if pending:
+                log.warning("%d chats still finalising a cancelled answer", len(pending))
 
     async def wait_idle(self) -> None:
         """Until every chat's queue is empty (tests, and shutdown via `drain`)."""

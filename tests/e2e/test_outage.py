@@ -20,6 +20,7 @@ from tests.coordination.proxy import TcpProxy
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env, free_port
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
+from tests.fakes.tg_state import Call
 from tests.redis_server import delete_prefix
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180), pytest.mark.xdist_group("outage")]
@@ -34,6 +35,7 @@ class World:
     bot: BotProcess
     metrics: str
     proxies: dict[str, TcpProxy]  # "redis", "database"
+    fm: FakeFoundationModels
 
     async def readyz(self) -> tuple[int, str]:
         async with aiohttp.ClientSession() as http, http.get(self.metrics + "/readyz") as r:
@@ -100,7 +102,7 @@ async def world(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncItera
             },
         )  # fmt: skip
         bot = BotProcess(env, tmp_path, tmp_path / "bot.log")
-        w = World(tg, bot, f"http://127.0.0.1:{metrics_port}", proxies)
+        w = World(tg, bot, f"http://127.0.0.1:{metrics_port}", proxies, fm)
         try:
             await bot.start()
             await w.wait_for(lambda: tg.updates.webhook is not None, 60)
@@ -168,3 +170,53 @@ async def test_database_outage(world: World) -> None:
     assert any(m.startswith("not ready: database: ") for m in messages)
     assert any("Telegram will deliver it again" in m for m in messages)
 
+
+
+async def test_database_lost_right_after_telegram_took_an_answer(world: World) -> None:
+    """PostgreSQL goes away between Telegram accepting an answer and the bot noting it was
+    delivered: the note waits for the database, so the answer is not sent a second time."""
+    w = world
+
+    async def cut_after_the_answer(call: Call) -> None:
+        if call.method == "sendMessage" and call.chat_id == 7:
+            w.tg.before_reply = None
+            await w.proxies["database"].stop()
+
+    w.tg.before_reply = cut_after_the_answer
+    w.tg.send_user_message(7, "just before")
+    await w.wait_for(lambda: w.answers(7), 30)
+    await asyncio.sleep(OUTAGE)
+    await w.proxies["database"].start()
+    await w.readyz_until(200, 15)
+    # The sweep would find the answer not noted as delivered 2 s after the database is
+    # back (and answer it again at once): give it three times that.
+    await asyncio.sleep(6.0)
+    assert w.answers(7) == ["Echo: just before"], w.bot.log_tail(30)
+    messages = [r.get("message", "") for r in w.bot.log_records()]
+    assert any("waiting for the database" in m for m in messages), w.bot.log_tail(30)
+
+
+async def test_redis_lost_while_an_answer_streams(world: World) -> None:
+    """The chat's lease cannot be renewed while its answer streams: the answer is
+    relinquished (nothing more sent, nothing marked stopped), and once Redis is back the
+    chat is taken over: the partial message is removed and the question answered, once."""
+    w = world
+    group = -100500
+    w.fm.queue_reply("Once upon a time a keeper kept a light. " * 10, chunks=40, interval=0.5)
+    w.tg.send_user_message(
+        group, "@fm_test_bot tell us a long story", chat_type="supergroup", title="Keepers",
+        user={"id": 77, "first_name": "Ann"},
+    )  # fmt: skip
+    await w.wait_for(lambda: w.answers(group), 30)
+    await asyncio.sleep(1.0)  # the partial message's id is stored right after it shows
+    await w.proxies["redis"].stop()
+    await asyncio.sleep(OUTAGE)
+    assert not any(a.endswith("[stopped]") for a in w.answers(group)), w.answers(group)
+    await w.proxies["redis"].start()
+    expected = ["Echo: Ann: tell us a long story"]
+    await w.wait_for(lambda: w.answers(group) == expected, 30)
+    await asyncio.sleep(1.5)  # a repeated answer would come now
+    assert w.answers(group) == expected
+    messages = [r.get("message", "") for r in w.bot.log_records()]
+    assert any("lease lost" in m for m in messages)
+    assert any("cut short by a replica" in m for m in messages)

@@ -143,11 +143,15 @@ class FakeTelegram(UserSide):
                 raise TelegramError(404, "Not Found")
         except TelegramError as exc:
             call.status, call.description = exc.status, exc.description
+            call.unread = request.transport is None or request.transport.is_closing()
             if exc.status == 429:
                 self.count_429 += 1
             self._notify()
             return error_response(exc)
+        call.unread = request.transport is None or request.transport.is_closing()
         self._notify()
+        if self.before_reply is not None:
+            await self.before_reply(call)
         return ok_response(result)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:

@@ -111,6 +111,9 @@ class BotApiCore:
         self.faults: dict[str, list[Fault]] = {}
         self.count_429 = 0
         self.count_flood_429 = 0
+        # Awaited after a call succeeded, before its answer goes back: a test can do something
+        # between Telegram accepting a message and the bot learning that it did.
+        self.before_reply: Callable[[Call], Awaitable[None]] | None = None
         self.version = 0
         self.methods: dict[str, Handler] = {
             name[2:].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")

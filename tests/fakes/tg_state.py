@@ -200,6 +200,9 @@ class Call:
     chat_id: int | None
     status: int = 200
     description: str | None = None
+    # The client had hung up before the answer was ready (nobody read it): a poller that
+    # stopped or died leaves its long poll open here until the next getUpdates ends it (409).
+    unread: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -208,4 +211,5 @@ class Call:
             "chat_id": self.chat_id,
             "status": self.status,
             "description": self.description,
+            "unread": self.unread,
         }

@@ -161,6 +161,43 @@ async def test_drain_cancels_what_outlives_the_grace() -> None:
     assert finalised.is_set()
 
 
+async def test_abandon_all_cancels_running_jobs_and_runs_nothing_queued_after() -> None:
+    """The poller's lease lost: the running answers are cut short (and may finalise), queued
+    and still-unresolved tickets never run nor settle; the queues serve a next term."""
+    queues = ChatQueues()
+    log: list[str] = []
+    started = asyncio.Event()
+
+    async def endless() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            log.append("finalised")
+            raise
+
+    async def job(name: str) -> None:
+        log.append(name)
+
+    async def settled() -> None:
+        log.append("settled")
+
+    queues.take(1).submit(endless)
+    queued = queues.take(1)
+    queued.on_done = settled
+    queued.submit(lambda: job("queued"))
+    late = queues.take(2)  # its update still in the middlewares
+    late.on_done = settled
+    await started.wait()
+    await queues.abandon_all(settle=1)
+    late.submit(lambda: job("late"))  # no "ticket already used": dropped
+    await queues.wait_idle()
+    assert log == ["finalised"]
+    queues.take(1).submit(lambda: job("next term"))
+    await queues.wait_idle()
+    assert log == ["finalised", "next term"]
+
+
 async def test_paste_joiner_joins_only_quick_parts_of_long_text() -> None:
     now = [0.0]
     joiner = PasteJoiner(window=1.0, part_min=10, clock=lambda: now[0])
@@ -215,3 +252,37 @@ async def test_chat_queue_counts_what_waits_behind_the_running_jobs() -> None:
     release.set()
     await queues.wait_idle()
     assert queues.waiting() == 0
+
+
+async def test_chat_queue_runs_what_is_queued_after_abandoning_once_the_old_job_ends() -> None:
+    """A replica that lost a chat's lease abandons its queue; when the lease comes back
+    while the stopped answer is still being stored, the new turns run, after it."""
+    queues = ChatQueues()
+    started = asyncio.Event()
+    log: list[str] = []
+
+    async def streaming() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # storing the stopped answer
+            log.append("stopped answer stored")
+            raise
+
+    async def dropped() -> None:
+        log.append("dropped job ran")
+
+    async def next_turn() -> None:
+        log.append("next turn")
+
+    queues.take(3).submit(streaming)
+    queued = queues.take(3)
+    await started.wait()
+    queues.abandon(3)
+    # A job for the abandoned queue is not run here: its update stays in the durable queue
+    # for the chat's next holder.
+    queued.submit(dropped)
+    queues.take(3).submit(next_turn)
+    await asyncio.wait_for(queues.wait_idle(), 2)
+    assert log == ["stopped answer stored", "next turn"]
