@@ -129,8 +129,8 @@ async def _check_support_chat(bot: Bot, bot_id: int, chat_id: int) -> Outcome:
 
 async def check_yandex(settings: Settings) -> Outcome:
     """A tokenizer call: cheap, not billed, and it needs valid credentials and folder."""
+    from bot.clients import build_auth_from, build_client
     from bot.foundation_models import errors
-    from bot.wiring import build_auth_from, build_client
 
     name = "yandex"
     try:

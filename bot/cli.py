@@ -24,7 +24,6 @@ log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
 EXIT_SCHEMA = 3
-EXIT_LEASE_LOST = 4  # a replica lost the poller's lease; its supervisor restarts it as a standby
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,7 +117,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fmbot: LOG_LEVEL: unknown level {settings.log_level!r}", file=sys.stderr)
         return EXIT_CONFIG
 
-    from bot.coordination import LeaseLostError
     from bot.storage.database import SchemaTooNewError
 
     try:
@@ -152,9 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"fmbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except LeaseLostError as exc:
-        print(f"fmbot: {exc}", file=sys.stderr)
-        return EXIT_LEASE_LOST
     except KeyboardInterrupt:
         return 130
     return 0

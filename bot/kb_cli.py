@@ -36,8 +36,9 @@ def check(settings: Settings) -> None:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.clients import build_auth_from, build_client
     from bot.storage.database import Database, migrate
-    from bot.wiring import build_auth_from, build_client, build_knowledge
+    from bot.wiring import build_knowledge
 
     await migrate(settings.database_url)
     async with AsyncExitStack() as stack:

@@ -1,7 +1,7 @@
 """The composition root: Settings -> objects, for `fmbot run` and `fmbot chat`.
 
-The only module besides cli.py that reads Settings; everything it builds receives plain
-values. Resources are closed in reverse order of creation, whatever happens.
+With cli.py and clients.py (the model clients), the only reader of Settings; what it builds
+receives plain values. Resources are closed in reverse order of creation, whatever happens.
 """
 
 from __future__ import annotations
@@ -14,18 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
+from bot.clients import build_auth_from, build_chat_model, build_client
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
 from bot.desk import DeskService, HoursFormatError, SupportHours
-from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
-from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.knowledge import KbMode
-from bot.metrics.registry import YandexMetrics
 from bot.storage.database import Database, migrate
 
 if TYPE_CHECKING:
@@ -49,54 +45,6 @@ class Core:
     conversation: ConversationService
     images: ImageService
     knowledge: KnowledgeBase | None = None
-
-
-def build_auth_from(settings: Settings) -> Auth:
-    def secret(value: SecretStr | None) -> str | None:
-        return value.get_secret_value() if value is not None else None
-
-    return build_auth(
-        api_key=secret(settings.yandex_api_key),
-        iam_token=secret(settings.yandex_iam_token),
-        sa_key_file=settings.yandex_sa_key_file,
-        use_metadata=settings.yandex_use_metadata,
-        iam_url=settings.yandex_iam_url,
-        metadata_url=settings.yandex_metadata_url,
-    )
-
-
-def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
-    return FoundationModelsClient(
-        folder_id=settings.yandex_folder_id,
-        auth=auth,
-        llm_url=settings.yandex_llm_url,
-        operation_url=settings.yandex_operation_url,
-        data_logging=settings.yandex_data_logging,
-        max_concurrent_generations=settings.yandex_max_concurrent_generations,
-        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
-        observer=YandexMetrics(),
-    )
-
-
-def build_chat_model(
-    settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack
-) -> ChatModel:
-    """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
-    if settings.text_api == "native":
-        return client
-    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
-
-    model = OpenAICompatibleChatModel(
-        base_url=settings.openai_url,
-        auth=auth,
-        folder_id=settings.yandex_folder_id,
-        data_logging=settings.yandex_data_logging,
-        max_concurrent_generations=settings.yandex_max_concurrent_generations,
-        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
-        observer=YandexMetrics(),
-    )
-    stack.push_async_callback(model.aclose)
-    return model
 
 
 @asynccontextmanager

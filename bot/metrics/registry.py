@@ -95,6 +95,12 @@ RELAYS = _counter("fmbot_relays", "Messages relayed between users and operators"
 RATINGS = _counter("fmbot_ratings", "Ratings of conversations a person handled, by score",
                    "score")  # fmt: skip
 FEEDBACK = _counter("fmbot_answer_feedback", "👍/👎 pressed under answers", "value")
+CHAT_SIGNALS = _counter(
+    "fmbot_chat_signals",
+    "Wakes and stop-button stops between replicas: published (or not, Redis away), and on "
+    "receipt acted on here or not_here (another replica's chat or draft)",
+    "kind", "outcome",
+)  # fmt: skip
 QUEUE_DEPTH = Gauge("fmbot_queue_depth", "Items waiting, by queue", ["queue"], registry=REGISTRY)
 LEADER = Gauge("fmbot_poller_leader", "1 while this replica holds the poller's lease",
                registry=REGISTRY)
@@ -126,6 +132,11 @@ def telegram_call(method: str) -> None:
 
 def telegram_429(method: str) -> None:
     TELEGRAM_429.child(method).inc()
+
+
+def chat_signal(kind: str, outcome: str) -> None:
+    """`kind`: wake or stop; `outcome`: published, unpublished, acted, not_here."""
+    CHAT_SIGNALS.child(kind, outcome).inc()
 
 
 def queue_depth(queue: str, depth: int) -> None:

@@ -1,5 +1,5 @@
-"""The Telegram application: Bot, Dispatcher, routers and middlewares; polling and webhook
-runners with graceful shutdown.
+"""The Telegram application: Bot, Dispatcher (dispatching.py), the answer, image and desk
+services around it; polling and webhook (webhook.py) runners with graceful shutdown.
 
 Every update enters through the durable intake (intake.py): claimed, and stored when it is a
 message, before Telegram is told it arrived. Start-up resumes what the last run left undone
@@ -19,13 +19,10 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import DeleteWebhook, SetWebhook
+from aiogram import Bot
+from aiogram.methods import DeleteWebhook
 from aiogram.types import Update
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ConversationService
@@ -38,11 +35,12 @@ from bot.telegram.backlog import Backlog
 from bot.telegram.chatleases import ChatLeases
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
-from bot.telegram.handlers import chat, commands, errors, images, kb, other
+from bot.telegram.dispatching import build_dispatcher
 from bot.telegram.imagejobs import ImageDelivery
-from bot.telegram.intake import DurablePolling, DurableWebhookHandler, Intake
-from bot.telegram.middlewares import QuotaMiddleware, RecentlySeen, install_middlewares
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.intake import DurablePolling, Intake
+from bot.telegram.middlewares import RecentlySeen
+from bot.telegram.notifier import OutboxNotifier
+from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
 from bot.telegram.ratelimit import RateLimiter
 from bot.telegram.startup import (
@@ -50,10 +48,9 @@ from bot.telegram.startup import (
     make_bot,
     patiently,
     reach_telegram,
-    restore_signals,
     set_commands,
-    stop_on_signals,
 )
+from bot.telegram.webhook import serve_webhook
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
@@ -67,22 +64,6 @@ log = logging.getLogger(__name__)
 
 # The stop button's update must be asked for explicitly (Bot API 10.3).
 ALWAYS_ALLOWED = ("message", "callback_query", "stopped_message_generation")
-
-
-class OutboxNotifier:
-    """Plain replies through the Outbox, so they share the chat's pacing with answers."""
-
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
-
-    async def __call__(
-        self, chat_id: int, text: str, *, reply_to: int | None = None, thread_id: int | None = None
-    ) -> None:
-        try:
-            await self.outbox.send_text(chat_id, text, reply_to=reply_to, thread_id=thread_id)
-        except (TelegramAPIError, OutboxError) as exc:
-            # Blocked by the user, chat gone...: nothing to tell, nothing to retry.
-            log.warning("could not send a reply to chat %s: %s", chat_id, exc)
 
 
 class TelegramApp:
@@ -157,54 +138,9 @@ class TelegramApp:
             knowledge=knowledge,
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
-        self.dp = self._build_dispatcher()
+        self.dp = build_dispatcher(self)
         self._background: set[asyncio.Task[Any]] = set()
         self.leases: ChatLeases | None = None  # several replicas: `coordinate`
-
-    def _build_dispatcher(self) -> Dispatcher:
-        # No FSM: nothing here is a dialog, and its storage lock would serialise updates.
-        dp = Dispatcher(disable_fsm=True, deps=self.deps)
-        install_middlewares(
-            dp,
-            queues=self.queues,
-            intake=self.intake,
-            policy=self.policy,
-            sessionmaker=self.sessionmaker,
-            notify=self.notify,
-            seen=self.seen,
-        )
-        quota = QuotaMiddleware(
-            self.limiter,
-            self.notify,
-            daily_tokens=self.options.daily_token_limit,
-            daily_images=self.options.daily_image_limit,
-        )
-        routers = [m.build_router() for m in (errors, commands, kb, images, chat, other)]
-        for router in routers[1:]:
-            router.message.middleware(quota)
-        self._add_desk(dp, routers)
-        # errors first (it only sees errors); other last (it takes what nobody else did).
-        dp.include_routers(*routers)
-        return dp
-
-    def _add_desk(self, dp: Dispatcher, routers: list[Any]) -> None:
-        """Support desk (issue 17): its router right after errors (a user a person owns never
-        reaches the model), the membership gate after the database middleware."""
-        if self.members_of:
-            from bot.telegram.membership import MembershipCache, MembershipMiddleware
-
-            support = self.desk.chat_id if self.desk is not None else 0
-            gate = MembershipMiddleware(
-                MembershipCache(self.members_of), self.member_lists, self.notify, support
-            )
-            dp.update.outer_middleware(gate)
-        if self.desk is None:
-            return
-        from bot.telegram.handlers import desk as desk_handlers
-
-        dp["desk"] = self.desk
-        self.answers.after_answer = self.desk.after_answer
-        routers.insert(1, desk_handlers.build_router(self.desk.chat_id))
 
     @property
     def allowed_updates(self) -> list[str]:
@@ -223,6 +159,7 @@ class TelegramApp:
             backlog=self._backlog(),
             sessionmaker=self.sessionmaker,
         )
+        self.deps.signals = self.leases.signals  # the stop button reaches the streaming replica
 
     def _backlog(self) -> Backlog:
         max_age = self.options.queue_max_age
@@ -249,6 +186,7 @@ class TelegramApp:
         await self.images.resume()
         if self.leases is not None:
             # Other replicas may be at work: only chats whose lease is free are taken over.
+            self.leases.start()  # wakes and stops from the other replicas
             await self.leases.sweep(grace=dt.timedelta(0))
             self._spawn(self.leases.sweep_forever(), "chat-sweep")
             self._spawn(self.images.sweep_forever(), "image-sweep")
@@ -298,57 +236,43 @@ class TelegramApp:
     async def run_polling(self, polling_timeout: int = 25) -> None:
         """Long polling; nothing pending is dropped. Returns after SIGTERM/SIGINT."""
         try:
-            await reach_telegram(self.bot)
-            # A webhook left from an earlier run makes getUpdates fail with 409 Conflict.
-            await patiently(self.bot, DeleteWebhook(drop_pending_updates=False))
-            await self.startup()
-            await self.dp.start_polling(
-                self.bot,
-                polling_timeout=polling_timeout,
-                handle_as_tasks=True,
-                allowed_updates=self.allowed_updates,
-                handle_signals=True,
-                close_bot_session=False,
-            )
+            await self.poll(polling_timeout)
         finally:
             await self.shutdown()
             await self.bot.session.close()
 
-    async def run_webhook(self, *, url: str, secret: str, host: str, port: int) -> None:
-        """Serve `url`'s path on host:port; Telegram must send `secret` in the
-        X-Telegram-Bot-Api-Secret-Token header (401 otherwise). Returns after SIGTERM/SIGINT."""
-        path = urlsplit(url).path or "/"
-        app = web.Application()
-        handler = DurableWebhookHandler(
-            self.dp,
+    async def poll(self, polling_timeout: int = 25, *, handle_signals: bool = True) -> None:
+        """Start up (resuming what was left undone) and poll until `dp.stop_polling()` (or,
+        with `handle_signals`, SIGTERM/SIGINT). The caller shuts down or stands down after;
+        the bot session stays open."""
+        await reach_telegram(self.bot)
+        # A webhook left from an earlier run makes getUpdates fail with 409 Conflict.
+        await patiently(self.bot, DeleteWebhook(drop_pending_updates=False))
+        await self.startup()
+        await self.dp.start_polling(
             self.bot,
-            handle_in_background=True,
-            secret_token=secret,
-            intake=self.intake,
-            route=self.leases.route if self.leases is not None else None,
+            polling_timeout=polling_timeout,
+            handle_as_tasks=True,
+            allowed_updates=self.allowed_updates,
+            handle_signals=handle_signals,
+            close_bot_session=False,
         )
-        handler.register(app, path=path)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        stop = stop_on_signals()
-        try:
-            await reach_telegram(self.bot)
-            await self.startup()
-            await site.start()
-            log.info("webhook listening on %s:%s%s", host, port, path)
-            register = SetWebhook(
-                url=url,
-                secret_token=secret,
-                allowed_updates=self.allowed_updates,
-                drop_pending_updates=False,
-            )
-            await patiently(self.bot, register)
-            await stop.wait()
-            log.warning("signal received: shutting down")
-        finally:
-            restore_signals()
-            await site.stop()  # stop taking updates; Telegram keeps them until we are back
-            await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
-            await self.shutdown()
-            await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)
+
+    async def stand_down(self) -> None:
+        """The poller's lease was lost (several replicas, polling mode): another replica may
+        be polling already and resumes what is left undone at its start-up, so nothing more
+        runs here, at once. Running answers are relinquished (nothing more sent, their rows
+        left `streaming`: the new poller's start-up recovery answers them again), queued
+        messages stay in the durable queue, image jobs and desk relays stay pending for the
+        new poller. The outbox stays open for the next term. `poll` may run again after."""
+        await self.queues.abandon_all(self.shutdown_settle)
+        await self.images.stop()
+        if self.desk is not None:
+            await self.desk.aclose(grace=1.0)  # a copy under way is recorded, not resent
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def run_webhook(self, *, url: str, secret: str, host: str, port: int) -> None:
+        """Serve `url`'s path on host:port (webhook.py). Returns after SIGTERM/SIGINT."""
+        await serve_webhook(self, url=url, secret=secret, host=host, port=port)

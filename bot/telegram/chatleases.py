@@ -7,11 +7,19 @@ Then, instead of dispatching it, it *offers* the chat: the holder of the chat's 
 in update_id order, whichever replica received each update. A replica that cannot get the
 lease leaves the update queued for the holder, who reads the chat's queue again:
 
-- while holding, whenever an update of the chat arrives here (woken) and when the chat's
-  in-process queue (chatqueue.py) has run dry;
+- while holding, whenever an update of the chat arrives here, or is announced by another
+  replica's *wake* (chatsignals.py: the replica whose offer found the lease held publishes
+  it, every replica listens), and when the chat's in-process queue (chatqueue.py) has run dry.
+  The wake is what brings a `/stop` received elsewhere to the streaming answer at once:
+  commands are fed as they are read and act at once (only turns wait in the chat's queue);
 - right after releasing the lease. An update stored by another replica whose offer found the
   lease held was committed before that failed offer, so before this release: the read after
-  the release sees it, and takes the lease again. Nothing is stranded while the holder lives.
+  the release sees it, and takes the lease again. Nothing is stranded while the holder lives,
+  even when a wake is lost (pub/sub delivers at most once).
+
+The draft's stop button is not queued: the replica that receives it stops the draft if it
+streams it, and otherwise publishes a *stop* for (chat, draft) that the streaming one obeys
+(handlers/chat.py, chatsignals.py).
 
 When a holder dies (SIGKILL) its lease expires after `ttl`. Every replica sweeps every
 `sweep_every` seconds for chats with queued updates or a `streaming` (or undelivered) answer
@@ -24,7 +32,8 @@ The fencing check is the answer's row: it is stored only while still `streaming`
 (MessageRepository.finish_answer), and a new holder marks a dead holder's answer failed before
 answering again, so a replica that lost its lease cannot overwrite the new holder's turn. A
 holder whose LeaseKeeper reports the lease lost abandons the chat at once (its running answer
-is finalised as stopped; queued updates stay in the durable queue for the next holder).
+is relinquished: nothing more is sent and its row stays `streaming`, so the next holder
+answers it again; queued updates stay in the durable queue for the next holder).
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from bot.storage.repositories import UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.chatsignals import ChatSignals
 
 log = logging.getLogger(__name__)
 
@@ -82,30 +92,46 @@ class ChatLeases:
         # most ttl/2 more before a dead replica's chat is taken over.
         self._busy_until: dict[int, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.signals = ChatSignals(
+            coordinator, on_wake=self._woken, on_stop=backlog.answers.stop_draft
+        )
+        self._listening = False
+
+    def start(self) -> None:
+        """Listen to the other replicas' wakes and stops (until `aclose`)."""
+        if not self._listening:
+            self._listening = True
+            self._spawn(self.signals.listen(), "chat-signals")
 
     @property
     def queues(self) -> ChatQueues:
         return self.backlog.queues
 
     def route(self, update: Update) -> bool:
-        """For the webhook handler, after the intake stored `update`: True when it is taken
-        care of here (a message: its chat's lease holder runs it from the queue)."""
+        """For the webhook handler, after the intake stored `update` (a message, not
+        registered for a dispatch here: `Intake.accept(dispatch_here=False)`): True when it is
+        taken care of here (its chat's lease holder runs it from the queue)."""
         if update.message is None:
             return False
-        # The holder registers the update from the database; this copy is never dispatched.
-        self.backlog.intake.take(update.update_id)
-        self.offer(update.message.chat.id)
+        self.offer(update.message.chat.id, wake_holder=True)
         return True
 
-    def offer(self, chat_id: int) -> None:
-        """Something of the chat is queued: run it here if the chat's lease can be had."""
-        wake = self._held.get(chat_id)
-        if wake is not None:
-            wake.set()
+    def offer(self, chat_id: int, *, wake_holder: bool = False) -> None:
+        """Something of the chat is queued: run it here if the chat's lease can be had; if it
+        is held elsewhere and `wake_holder` (a new update, not a sweep), wake the holder."""
+        if self._woken(chat_id):
             return
         # Registered before the task starts, so a second offer only wakes it.
         self._held[chat_id] = asyncio.Event()
-        self._spawn(self._hold(chat_id), f"chat-lease-{chat_id}")
+        self._spawn(self._hold(chat_id, wake_holder), f"chat-lease-{chat_id}")
+
+    def _woken(self, chat_id: int) -> bool:
+        """Wake the chat's holding task here, if there is one (for an offer or a signal)."""
+        wake = self._held.get(chat_id)
+        if wake is None:
+            return False
+        wake.set()
+        return True
 
     async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
         """Offer every chat with queued updates or a streaming answer older than `grace`
@@ -140,7 +166,7 @@ class ChatLeases:
 
     # -- holding a chat ------------------------------------------------------------------------
 
-    async def _hold(self, chat_id: int) -> None:
+    async def _hold(self, chat_id: int, wake_holder: bool) -> None:
         wake = self._held[chat_id]
         fed: set[int] = set()  # updates this replica dispatched (never twice)
         try:
@@ -157,7 +183,10 @@ class ChatLeases:
                 log.debug("chat %s: lease %s", chat_id, lease)
                 if lease is None:
                     self._busy_until[chat_id] = time.monotonic() + self.ttl / 2
+                    if wake_holder:  # to read it now: a /stop must not wait for the answer
+                        await self.signals.wake(chat_id)
                     return  # the holder reads the queue after releasing (module docstring)
+                wake_holder = False  # after our own turn, a new holder reads everything
                 if not await self._run_held(chat_id, lease, wake, fed):
                     return
                 if not wake.is_set() and not await self._queued(chat_id, fed):
@@ -211,7 +240,10 @@ class ChatLeases:
                 log.warning("chat %s: lease not released (%s); it expires by itself", chat_id, exc)
 
     async def _idle(self, chat_id: int, feeds: list[asyncio.Task[Any]]) -> None:
-        await asyncio.gather(*feeds, return_exceptions=True)
+        # wait(), not gather(): this is cancelled whenever a wake comes first, and cancelling
+        # a gather cancels its feeds, which drops a message still in its middlewares.
+        if feeds:
+            await asyncio.wait(feeds)
         await self.queues.wait_chat(chat_id)
 
     async def _queued(self, chat_id: int, fed: set[int]) -> bool:

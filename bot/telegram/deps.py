@@ -12,6 +12,7 @@ from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer, Target
 from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.chatsignals import ChatSignals
 from bot.telegram.middlewares import Notifier, RecentlySeen
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
@@ -55,6 +56,7 @@ class Deps:
     pastes: PasteJoiner
     seen: RecentlySeen
     knowledge: KnowledgeBase | None = None  # /kb (issue 16)
+    signals: ChatSignals | None = None  # several webhook replicas (chatleases.py)
 
 
 def chat_ref(message: Message) -> ChatRef:

@@ -72,9 +72,19 @@ class Intake:
         # as a button press or an edit, handled at once).
         self._accepted: dict[int, UpdateReceipt | None] = {}
 
-    async def accept(self, updates: Sequence[Update], raw: Sequence[str] | None = None) -> int:
+    async def accept(
+        self,
+        updates: Sequence[Update],
+        raw: Sequence[str] | None = None,
+        *,
+        dispatch_here: bool = True,
+    ) -> int:
         """Claim `updates` and store the queued ones, in one transaction; returns how many
-        were new. Raises what the database raises: nothing is acknowledged then."""
+        were new. Raises what the database raises: nothing is acknowledged then.
+        `dispatch_here=False`: the queued ones are dispatched by their chat's lease holder,
+        which reads them from the database (chatleases.py), so they are not registered for a
+        dispatch here. (Registering and then taking them back would race with a holder in this
+        process reading the chat's queue meanwhile: its copy would be taken and dropped.)"""
         items = [
             IncomingUpdate(
                 u.update_id,
@@ -91,7 +101,7 @@ class Intake:
                 await self.bookkeeping(session, [u for u in updates if u.update_id in claimed])
             await session.commit()
         for item in items:
-            if item.update_id in claimed:
+            if item.update_id in claimed and (dispatch_here or not item.payload):
                 receipt = UpdateReceipt(self.bot_id, item.update_id) if item.payload else None
                 self._accepted[item.update_id] = receipt
         duplicates = len(items) - len(claimed)
@@ -209,8 +219,10 @@ class DurableWebhookHandler(SimpleRequestHandler):
         except ValidationError as exc:
             log.warning("webhook request is not an update: %s", exc.errors()[:1])
             return web.Response(status=400, text="not a Telegram update")
+        # With several replicas a message is run by its chat's lease holder (chatleases.py).
+        routed = self.route is not None and queued(update)
         try:
-            new = await self.intake.accept([update], [raw])
+            new = await self.intake.accept([update], [raw], dispatch_here=not routed)
         except Exception:
             log.exception(
                 "storing update %s failed; Telegram will deliver it again", update.update_id
@@ -218,7 +230,7 @@ class DurableWebhookHandler(SimpleRequestHandler):
             return web.Response(status=503, text="storage unavailable")
         if not new:  # Telegram repeating a delivery we already have
             return web.json_response({}, dumps=bot.session.json_dumps)
-        if self.route is not None and self.route(update):
+        if routed and self.route is not None and self.route(update):
             return web.json_response({}, dumps=bot.session.json_dumps)
         task = asyncio.create_task(self.dispatcher.feed_update(bot, update, **self.data))
         self._background_feed_update_tasks.add(task)

@@ -115,7 +115,8 @@ def bot_env(
         YANDEX_IAM_URL=fm_url,
         DATABASE_URL=database_url,
         LOG_FORMAT="json",
-        LOG_LEVEL="INFO",
+        # FMBOT_TEST_BOT_LOG_LEVEL=DEBUG: the bots' own debug lines, for chasing a failure.
+        LOG_LEVEL=os.environ.get("FMBOT_TEST_BOT_LOG_LEVEL", "INFO"),
     )
     env.update(extra or {})
     return env
@@ -185,7 +186,10 @@ class BotProcess:
                 return await self.proc.wait()
         except TimeoutError:
             await self.kill()
-            raise AssertionError(f"bot did not exit within {within} s of SIGTERM") from None
+            # From 15 s on the bot logs what its shutdown waits for (shutdownwatch.py).
+            raise AssertionError(
+                f"bot did not exit within {within} s of SIGTERM:\n{self.log_tail(60)}"
+            ) from None
 
     async def wait(self, within: float) -> int:
         assert self.proc is not None
@@ -206,3 +210,32 @@ class BotProcess:
                 with contextlib.suppress(json.JSONDecodeError):
                     records.append(json.loads(line))
         return records
+
+
+def webhook_replicas(
+    ports: dict[str, int],
+    workdir: Path,
+    *,
+    webhook_url: str,
+    telegram_url: str,
+    fm_url: str,
+    database_url: str,
+    redis_url: str,
+    token: str,
+    extra: dict[str, str] | None = None,
+) -> dict[str, BotProcess]:
+    """Webhook replicas of one bot on PostgreSQL and Redis (not started yet), one a name,
+    listening on its port; they register `webhook_url` (a proxy in front of them)."""
+    bots = {}
+    for name, port in ports.items():
+        env = bot_env(
+            telegram_url=telegram_url, fm_url=fm_url, database_url=database_url, token=token,
+            extra={
+                "REDIS_URL": redis_url, "REPLICA_ID": f"replica-{name}",
+                "TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_URL": webhook_url,
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{port}", **(extra or {}),
+            },
+        )  # fmt: skip
+        bots[name] = BotProcess(env, workdir, workdir / f"bot-{name}.log")
+    return bots

@@ -176,6 +176,27 @@ async def test_concurrent_get_updates_conflict_and_global_limit(bot: Bot) -> Non
             await other.session.close()
 
 
+async def test_a_conflict_tells_a_hung_up_poll_from_a_live_one(tg: FakeTelegram) -> None:
+    """A poller that stops cancels its long poll; the fake, which cannot answer it, ends it
+    with 409 at the next call as for a live one, and records that nobody read that answer."""
+    stopped, live, other = make_bot(tg.url), make_bot(tg.url), make_bot(tg.url)
+    try:
+        gone = asyncio.create_task(stopped.get_updates(timeout=5))
+        await asyncio.sleep(0.2)
+        gone.cancel()  # as aiogram's stop_polling does; the session stays open
+        await asyncio.sleep(0.2)
+        first = asyncio.create_task(live.get_updates(timeout=5))
+        await asyncio.sleep(0.2)
+        assert await other.get_updates(timeout=0) == []
+        with pytest.raises(TelegramConflictError):
+            await first
+        conflicts = [(c.status, c.unread) for c in tg.calls if c.method == "getUpdates"]
+        assert conflicts == [(409, True), (409, False), (200, False)]
+    finally:
+        for bot in (stopped, live, other):
+            await bot.session.close()
+
+
 async def test_webhook_with_a_wrong_secret_is_retried_and_reported(tg: FakeTelegram) -> None:
     secrets: list[str | None] = []
 

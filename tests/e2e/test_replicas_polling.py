@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis
 
 from tests.coordination.proxy import TcpProxy
 from tests.e2e.harness import BotDiedError
@@ -244,12 +245,27 @@ async def readyz_until(r: Replicas, name: str, status: int, *, within: float) ->
         await asyncio.sleep(0.5)
 
 
-async def test_a_poller_cut_off_from_redis_stops_and_another_takes_over(
+def count(bot: BotProcess, text: str) -> int:
+    return sum(1 for rec in bot.log_records() if text in rec.get("message", ""))
+
+
+def live_conflicts(r: Replicas) -> list[float]:
+    """getUpdates calls answered 409 while their poller still listened: two live pollers.
+    (A poller that stops cancels its long poll, which the fake ends with 409 at the next
+    poller's first call: nobody reads that one, the fake marks it unread.)"""
+    return [
+        c.at for c in r.tg.calls
+        if c.method == "getUpdates" and c.status == 409 and not c.unread
+    ]  # fmt: skip
+
+
+async def test_a_poller_cut_off_from_redis_stands_by_and_leads_again(
     replicas: Replicas,
 ) -> None:
     """Replica b reaches Redis through a proxy we cut: it stops polling before its lease can
-    expire (so two pollers never overlap), exits with status 4 for its supervisor, and a,
-    which still reaches Redis, takes over; nothing is lost or repeated."""
+    expire (so two pollers never overlap) and goes back to standing by, in the same process;
+    a, which still reaches Redis, takes over. Redis back, b is a hot standby again and takes
+    over when a is killed. Every question is answered once; no live poller ever gets a 409."""
     r = replicas
     a, b = r.bots["a"], r.bots["b"]
     await b.start()
@@ -258,18 +274,87 @@ async def test_a_poller_cut_off_from_redis_stops_and_another_takes_over(
     await r.wait_for(lambda: r.standing_by("a"), 60, "a", "b")
     r.tg.send_user_message(1, "question 1")
     await r.wait_for(lambda: r.answers(1), 30, "a", "b")
+
     await r.redis_proxy.stop()
     r.tg.send_user_message(2, "question 2")
-    assert await b.wait(within=20) == 4
-    assert any("lease" in rec.get("message", "") and "giving it up" in rec.get("message", "")
-               for rec in b.log_records())  # fmt: skip
-    await r.wait_for(lambda: r.leading("a"), 20, "a")
+    await r.wait_for(lambda: count(b, "lease lost: stopped polling, standing by"), 20, "a", "b")
+    assert count(b, "giving it up"), "b gave its lease up for want of renewals"
+    await r.wait_for(lambda: r.leading("a"), 20, "a", "b")
     r.tg.send_user_message(3, "question 3")
-    await r.wait_for(lambda: r.answers(2) and r.answers(3), 30, "a")
-    await asyncio.sleep(1.5)
-    for user in (1, 2, 3):
+    await r.wait_for(lambda: r.answers(2) and r.answers(3), 30, "a", "b")
+    # b, cut off, stands by: not leading, not ready, and says why.
+    _, metrics_b = await r.get("b", "/metrics")
+    assert value(metrics_b, "fmbot_poller_leader") == 0
+    assert (await readyz_until(r, "b", 503, within=10)).startswith("redis: ")
+
+    await r.redis_proxy.start()
+    await r.wait_for(lambda: count(b, "the store answers again"), 20, "a", "b")
+    await readyz_until(r, "b", 200, within=15)
+    await a.kill()
+    r.tg.send_user_message(4, "question 4")
+    await r.wait_for(lambda: count(b, "leads (poller lease") == 2, TAKEOVER_LIMIT + 5, "b")
+    await r.wait_for(lambda: r.answers(4), 30, "b")
+    await asyncio.sleep(1.5)  # a repeated answer would arrive by now
+    for user in (1, 2, 3, 4):
         assert r.answers(user) == [f"Echo: question {user}"], (user, r.answers(user))
-    # b's last long poll may still be open at the fake when a polls (the fake does not see
-    # a client hang up) and be answered 409 there; what matters is that no live poller got one.
+    assert live_conflicts(r) == [], "two replicas polled at once"
     for bot in (a, b):
         assert not [rec for rec in bot.log_records() if "Conflict" in rec.get("message", "")]
+    _, metrics_b = await r.get("b", "/metrics")
+    assert value(metrics_b, "fmbot_poller_leader") == 1
+    assert b.starts == 1, "b ran in one process throughout"
+    assert await b.terminate(within=15) == 0
+
+
+async def test_a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_queue(
+    replicas: Replicas, redis_url: str
+) -> None:
+    """Another owner takes a's lease while a streams an answer with a question queued behind
+    it: a stops polling and relinquishes its answer at once (sends nothing more), and stands
+    by; the replica that gets the lease next (b, or a again) removes the partial answer, answers
+    that question again, then the queued one, each once."""
+    r = replicas
+    a, b = r.bots["a"], r.bots["b"]
+    group = -100778
+    r.fm.queue_reply(ANSWER, chunks=20, interval=0.5)
+    await a.start()
+    await r.wait_for(lambda: r.leading("a"), 60, "a")
+    await b.start()
+    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+    keeper = {"id": 777, "first_name": "Ann"}
+    r.tg.send_user_message(group, "@fm_test_bot tell us about lighthouses",
+                           chat_type="supergroup", title="Keepers", user=keeper)  # fmt: skip
+    await r.wait_for(lambda: r.answers(group), 30, "a", "b")
+    r.tg.send_user_message(group, "@fm_test_bot and the keepers?",
+                           chat_type="supergroup", title="Keepers", user=keeper)  # fmt: skip
+    await asyncio.sleep(1.0)  # a stores it and queues it behind the answer
+    assert r.answers(group) != [ANSWER]
+
+    lease = f"fmbot:{r.tg.token.split(':')[0]}:lease:poller"
+    intruder = redis.Redis.from_url(redis_url)
+    try:
+        intruder.set(lease, "999:intruder", px=60_000)
+        taken = time.monotonic()
+        await r.wait_for(lambda: count(a, "lease lost: stopped polling, standing by"), 10, "a")
+        # Noticed at its next renewal (every ttl/3), stopped within the shutdown's settle.
+        assert time.monotonic() - taken < 5.0 + 3.0
+        shown = r.answers(group)
+        await asyncio.sleep(2.0)
+        # Relinquished: the partial answer stays as it was, nothing more comes from a.
+        assert r.answers(group) == shown, r.answers(group)
+        assert len(shown) == 1, shown
+        assert not shown[0].endswith("[stopped]"), shown
+        assert count(a, "(standby)") == 2
+        assert not r.leading("b")
+        intruder.delete(lease)
+    finally:
+        intruder.close()
+    expected = ["Echo: Ann: tell us about lighthouses", "Echo: Ann: and the keepers?"]
+    await r.wait_for(lambda: r.answers(group) == expected, TAKEOVER_LIMIT + 15, "a", "b")
+    await asyncio.sleep(1.5)  # a repeated answer would arrive by now
+    assert r.answers(group) == expected
+    # Either replica may get the lease first: b, or a leading again in the same process.
+    assert r.leading("b") or count(a, "leads (poller lease") == 2
+    assert live_conflicts(r) == [], "two replicas polled at once"
+    assert await a.terminate(within=10) == 0  # a standby that has polled stops cleanly
+    assert await b.terminate() == 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -17,19 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.cluster import webhook_cluster
 from tests.e2e.harness import BotDiedError
 from tests.e2e.processes import (
-    FM_API_KEY,
-    FM_FOLDER,
-    WEBHOOK_SECRET,
     BotProcess,
-    bot_env,
-    free_port,
 )
 from tests.e2e.rrproxy import RoundRobinProxy
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
-from tests.redis_server import delete_prefix
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240),
               pytest.mark.xdist_group("replicas-webhook")]  # fmt: skip
@@ -102,42 +96,13 @@ class Cluster:
 
 @pytest.fixture
 async def cluster(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncIterator[Cluster]:
-    # A bot id of its own: the replicas' Redis keys ("fmbot:<bot id>:...") are this test's.
-    bot_id = random.randrange(10**9, 2 * 10**9)
-    token = f"{bot_id}:E2E-webhook-replicas"
-    ports = {name: free_port() for name in NAMES}
-    proxy = await RoundRobinProxy([f"http://127.0.0.1:{p}" for p in ports.values()]).start()
-    async with FakeTelegram(token) as tg, FakeFoundationModels(
-        api_key=FM_API_KEY, folder_id=FM_FOLDER
-    ) as fm:
-        bots = {}
-        for name in NAMES:
-            env = bot_env(
-                telegram_url=tg.url, fm_url=fm.url, database_url=postgres_url, token=token,
-                extra={
-                    "REDIS_URL": redis_url, "REPLICA_ID": f"replica-{name}",
-                    "TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_URL": f"{proxy.url}/webhook",
-                    "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                    "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{ports[name]}",
-                    # Every chat streams at once in the second part (the cap is shared).
-                    "YANDEX_MAX_CONCURRENT_GENERATIONS": "120",
-                },
-            )  # fmt: skip
-            bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log")
-        c = Cluster(tg, fm, bots, proxy)
-        try:
-            for bot in bots.values():
-                await bot.start()
-            await c.wait_for(lambda: all(
-                any("webhook listening" in r.get("message", "") for r in b.log_records())
-                for b in bots.values()), 90)  # fmt: skip
-            yield c
-        finally:
-            for bot in bots.values():
-                if bot.running:
-                    await bot.kill()
-            await proxy.close()
-            delete_prefix(redis_url, f"fmbot:{bot_id}:")
+    async with webhook_cluster(
+        NAMES, tmp_path, database_url=postgres_url, redis_url=redis_url,
+        label="E2E-webhook-replicas", ready_within=90,
+        # Every chat streams at once in the second part (the cap is shared).
+        extra={"YANDEX_MAX_CONCURRENT_GENERATIONS": "120"},
+    ) as r:  # fmt: skip
+        yield Cluster(r.tg, r.fm, r.bots, r.proxy)
 
 
 def expected(chat_id: int, n: int) -> list[str]:

@@ -16,7 +16,7 @@ from tests.telegram.harness import ANNA, Harness, running_app
 
 async def receive(h: Harness, update: Update) -> None:
     """What the webhook handler does: store the update, then route it to the chat's holder."""
-    assert await h.app.intake.accept([update])
+    assert await h.app.intake.accept([update], dispatch_here=False)
     assert h.app.leases is not None
     assert h.app.leases.route(update)
 

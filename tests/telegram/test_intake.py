@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiogram.dispatcher.dispatcher import Dispatcher
 from aiogram.methods import GetUpdates
+from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy.exc import OperationalError
 
@@ -123,3 +124,30 @@ async def test_webhook_answers_503_until_the_update_is_stored(
         assert receipt.update_id == 900
     finally:
         await runner.cleanup()
+
+
+async def test_a_message_for_the_chat_holder_is_registered_by_the_holder_alone(
+    unmigrated: Database,
+) -> None:
+    """With several replicas the webhook stores a message without registering it for a
+    dispatch here (`dispatch_here=False`): the chat's lease holder registers it when it reads
+    the chat's queue, and nothing the webhook does after can take the holder's copy away (the
+    old "register, then take back" dropped it when the holder read in between)."""
+    await migrate(unmigrated.url)
+    intake = Intake(unmigrated.sessionmaker, 4242)
+    bot = make_bot(TOKEN, "http://127.0.0.1:9")
+    message = {"message_id": 1, "date": 1_700_000_000, "text": "hi",
+               "chat": {"id": 5, "type": "private", "first_name": "A"},
+               "from": {"id": 5, "is_bot": False, "first_name": "A"}}  # fmt: skip
+    update = Update.model_validate({"update_id": 901, "message": message})
+    button = Update.model_validate({"update_id": 902, "callback_query": {
+        "id": "q", "chat_instance": "c", "data": "x", "from": message["from"]}})  # fmt: skip
+    try:
+        assert await intake.accept([update, button], dispatch_here=False) == 2
+        held = await intake.pending(bot, 5)  # the holder reads the chat's queue
+        assert [u.update_id for u, _, _ in held] == [901]
+        assert await intake.accept([update], dispatch_here=False) == 0  # Telegram repeating
+        assert intake.take(901)[0]  # the holder's dispatch finds its copy
+        assert intake.take(902)[0]  # not a message: dispatched where it arrived
+    finally:
+        await bot.session.close()

@@ -1,0 +1,88 @@
+"""A chat's wake and stop between webhook replicas (REDIS_URL), on one channel of the
+coordinator (`fmbot:<bot id>:channel:chats` in Redis) that every replica listens to.
+
+- `wake <chat>`: a replica stored a message of the chat but found the chat's lease held
+  elsewhere (chatleases.py). The holder reads the chat's queue at once instead of when its
+  running answer ends, so a `/stop` received by any replica is fed where the answer streams
+  and cancels it there, as in one process.
+- `stop <chat> <draft>`: the draft's stop button reached a replica that does not stream that
+  draft; the replica that does stops it.
+
+Pub/sub delivers at most once. A lost wake delays a message until the holder's answer ends
+(the holder reads its queue then anyway); a lost stop lets the answer finish. Other replicas
+ignore what is not theirs (no held chat, no such draft): that costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.coordination import CoordinationUnavailableError, Coordinator
+from bot.metrics import registry as metrics
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "chats"
+
+
+class ChatSignals:
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        *,
+        on_wake: Callable[[int], bool],
+        on_stop: Callable[[int, int], bool],
+    ) -> None:
+        """`on_wake(chat)`: True when this replica holds the chat and was woken;
+        `on_stop(chat, draft)`: True when this replica streamed that draft and stopped it."""
+        self.coordinator = coordinator
+        self.on_wake = on_wake
+        self.on_stop = on_stop
+
+    async def wake(self, chat_id: int) -> None:
+        await self._publish("wake", f"wake {chat_id}")
+
+    async def stop_draft(self, chat_id: int, draft_id: int) -> None:
+        await self._publish("stop", f"stop {chat_id} {draft_id}")
+
+    async def _publish(self, kind: str, payload: str) -> None:
+        try:
+            listeners = await self.coordinator.publish(CHANNEL, payload)
+        except CoordinationUnavailableError as exc:
+            # Best effort by design (module docstring); the lease path logs the outage.
+            log.warning("could not publish %r: %s", payload, exc)
+            metrics.chat_signal(kind, "unpublished")
+            return
+        log.debug("published %r to %d replicas", payload, listeners)
+        metrics.chat_signal(kind, "published")
+
+    async def listen(self) -> None:
+        """Act on what the other replicas publish, until cancelled (at shutdown)."""
+        subscription = self.coordinator.subscribe(CHANNEL)
+        try:
+            async for payload in subscription:
+                try:
+                    self.handle(payload)
+                except Exception:  # one bad message must not end the listening
+                    log.exception("handling the chat signal %r failed", payload)
+        finally:
+            await subscription.aclose()
+
+    def handle(self, payload: str) -> None:
+        try:
+            kind, *numbers = payload.split()
+            args = [int(n) for n in numbers]
+            if kind == "wake" and len(args) == 1:
+                acted = self.on_wake(args[0])
+            elif kind == "stop" and len(args) == 2:
+                acted = self.on_stop(args[0], args[1])
+                if acted:
+                    log.info("chat %s: draft %s stopped for another replica", *args)
+            else:
+                raise ValueError(kind)
+        except ValueError:
+            # A newer replica's message during a rolling update: not ours to understand.
+            log.warning("ignored a chat signal this version does not know: %r", payload)
+            return
+        metrics.chat_signal(kind, "acted" if acted else "not_here")

@@ -1,0 +1,61 @@
+"""Webhook mode: the aiohttp server in front of the application (`TelegramApp.run_webhook`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from aiogram.methods import SetWebhook
+from aiohttp import web
+
+from bot.telegram.intake import DurableWebhookHandler
+from bot.telegram.startup import patiently, reach_telegram, restore_signals, stop_on_signals
+
+if TYPE_CHECKING:
+    from bot.telegram.app import TelegramApp
+
+log = logging.getLogger(__name__)
+
+
+async def serve_webhook(
+    app: TelegramApp, *, url: str, secret: str, host: str, port: int
+) -> None:
+    """Serve `url`'s path on host:port; Telegram must send `secret` in the
+    X-Telegram-Bot-Api-Secret-Token header (401 otherwise). Returns after SIGTERM/SIGINT."""
+    path = urlsplit(url).path or "/"
+    server = web.Application()
+    handler = DurableWebhookHandler(
+        app.dp,
+        app.bot,
+        handle_in_background=True,
+        secret_token=secret,
+        intake=app.intake,
+        route=app.leases.route if app.leases is not None else None,
+    )
+    handler.register(server, path=path)
+    runner = web.AppRunner(server, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    stop = stop_on_signals()
+    try:
+        await reach_telegram(app.bot)
+        await app.startup()
+        await site.start()
+        log.info("webhook listening on %s:%s%s", host, port, path)
+        register = SetWebhook(
+            url=url,
+            secret_token=secret,
+            allowed_updates=app.allowed_updates,
+            drop_pending_updates=False,
+        )
+        await patiently(app.bot, register)
+        await stop.wait()
+        log.warning("signal received: shutting down")
+    finally:
+        restore_signals()
+        await site.stop()  # stop taking updates; Telegram keeps them until we are back
+        await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
+        await app.shutdown()
+        await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)

@@ -1,0 +1,67 @@
+"""Webhook replicas of one bot (`python -m bot run` on PostgreSQL and Redis) behind a
+round-robin proxy, with the fake Bot API and Foundation Models servers, started and ready."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, free_port, webhook_replicas
+from tests.e2e.rrproxy import RoundRobinProxy
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.telegram_server import FakeTelegram
+from tests.redis_server import delete_prefix
+
+
+@dataclass
+class Replicas:
+    tg: FakeTelegram
+    fm: FakeFoundationModels
+    bots: dict[str, BotProcess]
+    proxy: RoundRobinProxy
+
+
+@asynccontextmanager
+async def webhook_cluster(
+    names: Sequence[str],
+    workdir: Path,
+    *,
+    database_url: str,
+    redis_url: str,
+    label: str,
+    extra: dict[str, str] | None = None,
+    ready_within: float = 60.0,
+) -> AsyncIterator[Replicas]:
+    """The replicas `names`, each listening once this enters; killed if still running after,
+    and their Redis keys deleted. A bot id of its own: the keys ("fmbot:<bot id>:...") and the
+    channel are this test's."""
+    bot_id = random.randrange(10**9, 2 * 10**9)
+    token = f"{bot_id}:{label}"
+    ports = {name: free_port() for name in names}
+    proxy = await RoundRobinProxy([f"http://127.0.0.1:{p}" for p in ports.values()]).start()
+    try:
+        async with FakeTelegram(token) as tg, FakeFoundationModels(
+            api_key=FM_API_KEY, folder_id=FM_FOLDER
+        ) as fm:
+            bots = webhook_replicas(
+                ports, workdir, webhook_url=f"{proxy.url}/webhook", telegram_url=tg.url,
+                fm_url=fm.url, database_url=database_url, redis_url=redis_url, token=token,
+                extra=extra,
+            )  # fmt: skip
+            try:
+                for bot in bots.values():
+                    await bot.start()
+                await tg.wait_for(lambda: all(
+                    any("webhook listening" in str(r.get("message")) for r in b.log_records())
+                    for b in bots.values()), ready_within)  # fmt: skip
+                yield Replicas(tg, fm, bots, proxy)
+            finally:
+                for bot in bots.values():
+                    if bot.running:
+                        await bot.kill()
+    finally:
+        await proxy.close()
+        delete_prefix(redis_url, f"fmbot:{bot_id}:")

@@ -1,0 +1,169 @@
+"""Two replicas in one process (two TelegramApps on one database and one LocalCoordinator):
+a `/stop` or a stop button that reaches the replica not streaming the chat's answer stops it
+on the replica that does, at once (the end-to-end twin, on Redis and real processes, is
+tests/e2e/test_replicas_stop.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiogram.methods import SendMessageDraft
+from aiogram.types import Chat, MessageGenerationStopped, Update
+from sqlalchemy import select
+
+from bot.coordination import LocalCoordinator
+from bot.storage.database import Database
+from bot.storage.models import Message as StoredMessage
+from bot.storage.models import MessageRole, MessageStatus
+from bot.telegram.chatsignals import ChatSignals
+from tests.telegram.harness import ANNA, Harness, running_app
+
+LONG = "word " * 40  # 40 chunks 0.05 s apart: streams for 2 s
+
+
+@dataclass
+class Pair:
+    a: Harness  # streams Anna's answer
+    b: Harness  # receives what the test sends
+
+    async def deliver(self, to: Harness, update: Update) -> None:
+        """What the webhook handler does: store, then route a message to its chat's holder
+        or dispatch anything else here."""
+        assert await to.app.intake.accept([update])
+        assert to.app.leases is not None
+        if not to.app.leases.route(update):
+            await to.app.dp.feed_update(to.bot, update)
+
+    async def streaming(self) -> int:
+        """Anna asks through a; once a shows a draft, its id."""
+        self.a.fm.queue_reply(LONG, chunks=40, interval=0.05)
+        await self.deliver(self.a, self.a.update(message=self.a.message("a long story")))
+        await self.a.wait_until(lambda: any(d.text for d in self.a.calls(SendMessageDraft)))
+        draft_id: int = self.a.calls(SendMessageDraft)[-1].draft_id
+        return draft_id
+
+    async def stopped_within(self, seconds: float) -> str:
+        await self.a.wait_until(lambda: self.a.texts(ANNA.id), within=seconds)
+        [shown] = self.a.texts(ANNA.id)
+        async with self.a.db.sessionmaker() as session:
+            answers = list(
+                await session.scalars(
+                    select(StoredMessage).where(StoredMessage.role == MessageRole.ASSISTANT)
+                )
+            )
+        assert [m.status for m in answers] == [MessageStatus.CANCELLED]
+        return shown
+
+
+@pytest.fixture
+async def pair(sqlite_database: Database) -> AsyncIterator[Pair]:
+    shared = LocalCoordinator()
+    async with running_app(sqlite_database) as a, running_app(sqlite_database) as b:
+        for h, name in ((a, "a"), (b, "b")):
+            h.app.coordinate(shared, name)
+            assert h.app.leases is not None
+            h.app.leases.start()
+        await asyncio.sleep(0)  # both listen
+        yield Pair(a, b)
+
+
+async def test_stop_sent_to_another_replica_stops_the_streaming_answer(pair: Pair) -> None:
+    await pair.streaming()
+    await pair.deliver(pair.b, pair.a.update(message=pair.a.message("/stop")))
+    # Without the wake a would read the /stop when its answer ends, 2 s on, and say
+    # "nothing is being written" after the whole answer.
+    shown = await pair.stopped_within(1.0)
+    assert shown.startswith("word")
+    assert shown.endswith("[stopped]")
+    assert pair.b.texts(ANNA.id) == []
+    # Nothing streams now: one replica says so, once.
+    await pair.deliver(pair.b, pair.a.update(message=pair.a.message("/stop")))
+    nothing = ["Nothing is being written right now."]
+    await pair.a.wait_until(lambda: nothing in (pair.a.texts(ANNA.id)[1:], pair.b.texts(ANNA.id)))
+    await asyncio.sleep(0.3)
+    assert pair.a.texts(ANNA.id)[1:] + pair.b.texts(ANNA.id) == nothing
+
+
+async def test_stop_button_pressed_through_another_replica_stops_its_draft(pair: Pair) -> None:
+    draft_id = await pair.streaming()
+    stopped = MessageGenerationStopped(chat=Chat(id=ANNA.id, type="private"), draft_id=draft_id)
+    await pair.deliver(pair.b, pair.a.update(stopped_message_generation=stopped))
+    shown = await pair.stopped_within(1.0)
+    assert shown.endswith("[stopped]")
+    assert pair.b.texts(ANNA.id) == []
+
+
+async def test_stop_button_of_another_draft_stops_nothing(pair: Pair) -> None:
+    draft_id = await pair.streaming()
+    other = MessageGenerationStopped(chat=Chat(id=ANNA.id, type="private"), draft_id=draft_id + 1)
+    await pair.deliver(pair.b, pair.a.update(stopped_message_generation=other))
+    await pair.a.wait_until(lambda: pair.a.texts(ANNA.id), within=5)
+    assert pair.a.texts(ANNA.id) == [LONG.strip()]
+
+
+def test_signals_this_version_does_not_know_are_ignored(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[tuple[int, ...]] = []
+
+    def woken(chat: int) -> bool:
+        seen.append((chat,))
+        return True
+
+    def stop(chat: int, draft: int) -> bool:
+        seen.append((chat, draft))
+        return False
+
+    signals = ChatSignals(LocalCoordinator(), on_wake=woken, on_stop=stop)
+    with caplog.at_level(logging.WARNING):
+        for payload in ("wake 5", "stop 5 9", "", "wake", "wake x", "pause 5", "stop 5"):
+            signals.handle(payload)
+    assert seen == [(5,), (5, 9)]
+    assert len(caplog.records) == 5
+
+
+async def test_wakes_in_quick_succession_lose_no_message(pair: Pair) -> None:
+    """Each wake ends the holder's wait for its feeds; a feed still in its middlewares then
+    must go on (a `gather` there cancelled it: the message was settled unanswered)."""
+    await pair.streaming()
+    assert pair.a.app.leases is not None
+    for i in range(3):
+        await pair.deliver(pair.b, pair.a.update(message=pair.a.message(f"question {i}")))
+        for _ in range(50):  # as wakes from other replicas for other messages would
+            pair.a.app.leases.offer(ANNA.id)
+            await asyncio.sleep(0)
+    expected = [LONG.strip()] + [f"Echo: question {i}" for i in range(3)]
+    await pair.a.wait_until(lambda: len(pair.a.texts(ANNA.id)) == 4, within=10)
+    assert pair.a.texts(ANNA.id) == expected
+
+
+async def test_a_failing_handler_does_not_end_the_listening(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    coordinator = LocalCoordinator()
+    woken: list[int] = []
+
+    def wake(chat: int) -> bool:
+        woken.append(chat)
+        return True
+
+    def broken_stop(chat: int, draft: int) -> bool:
+        raise RuntimeError("broken")
+
+    signals = ChatSignals(coordinator, on_wake=wake, on_stop=broken_stop)
+    listening = asyncio.create_task(signals.listen())
+    try:
+        await asyncio.sleep(0)
+        await signals.stop_draft(1, 2)
+        await signals.wake(3)
+        async with asyncio.timeout(2):
+            while not woken:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert woken == [3]
+        assert "handling the chat signal 'stop 1 2' failed" in caplog.text
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+    assert await coordinator.publish("chats", "wake 4") == 0  # unsubscribed on cancel
