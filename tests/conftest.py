@@ -54,10 +54,11 @@ __all__ = [
     "sqlite_url",
 ]
 
-# Redis fixtures (the shared server, a unique key prefix per test): see tests/redis_server.py.
-from tests.redis_server import redis_prefix, redis_url  # noqa: E402
+# Redis fixtures (the shared server, a unique key prefix per test, a cuttable proxy to it):
+# see tests/redis_server.py.
+from tests.redis_server import proxy, redis_prefix, redis_url, through_proxy  # noqa: E402
 
-__all__ += ["redis_prefix", "redis_url"]
+__all__ += ["proxy", "redis_prefix", "redis_url", "through_proxy"]
 
 # PostgreSQL with pgvector (the pgserver wheel's binaries, started on a Unix socket): see
 # tests/pgvector_server.py.

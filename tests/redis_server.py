@@ -3,18 +3,24 @@ with other test runs, so each test works under its own key prefix and deletes it
 
 - `redis_url`: the server's URL, or skip saying why it is unreachable.
 - `redis_prefix`: a unique key prefix for this test ("fmbot-test:<hex>:"), cleaned up after.
+- `proxy`: a loopback TCP proxy to that server the test can cut and restore;
+  `through_proxy`: a coordinator reaching Redis through it.
 
-Both use redis-py's synchronous client, so async fixtures and tests may request them.
+The first two use redis-py's synchronous client, so async fixtures and tests may request them.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
+from redis.asyncio import Redis
+
+from bot.coordination.redisstore import RedisCoordinator, connect
+from tests.coordination.proxy import TcpProxy
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -59,3 +65,28 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"fmbot-test:{uuid.uuid4().hex}:"
     yield prefix
     delete_prefix(redis_url, prefix)
+
+
+@pytest.fixture
+async def proxy(redis_url: str) -> AsyncIterator[TcpProxy]:
+    """A loopback proxy to the test's Redis that the test can cut (`stop`) and restore."""
+    client = Redis.from_url(redis_url)
+    kwargs = client.connection_pool.connection_kwargs
+    await client.aclose()
+    tcp = TcpProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
+    await tcp.start()
+    yield tcp
+    await tcp.stop()
+
+
+@pytest.fixture
+async def through_proxy(
+    proxy: TcpProxy, redis_url: str, redis_prefix: str
+) -> AsyncIterator[RedisCoordinator]:
+    """A coordinator reaching Redis through `proxy`."""
+    db = Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
+    coordinator = RedisCoordinator(
+        connect(f"redis://127.0.0.1:{proxy.port}/{db}", timeout=0.5), prefix=redis_prefix
+    )
+    yield coordinator
+    await coordinator.aclose()

@@ -8,20 +8,24 @@ from bot.coordination.leadership import Leadership
 from bot.coordination.leases import LeaseKeeper, acquire_waiting, held_lease, run_while_held
 from bot.coordination.local import LocalCoordinator
 from bot.coordination.protocol import (
+    GAP,
     Bucket,
     CoordinationError,
     CoordinationUnavailableError,
     Coordinator,
+    Gap,
     Lease,
     Subscription,
 )
 from bot.coordination.semaphores import slot, spend
 
 __all__ = [
+    "GAP",
     "Bucket",
     "CoordinationError",
     "CoordinationUnavailableError",
     "Coordinator",
+    "Gap",
     "Leadership",
     "Lease",
     "LeaseKeeper",

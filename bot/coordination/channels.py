@@ -8,7 +8,9 @@ what is added here is what it leaves to its caller:
   once when the subscription is confirmed again;
 - a connection that went silent without being closed (half-open TCP, e.g. a partition): after
   `keepalive` seconds without a word a PING goes out, and when nothing has come back after
-  another `keepalive` the connection is dropped and made again.
+  another `keepalive` the connection is dropped and made again;
+- every confirmation after the first (a new connection, whoever made it) is yielded as `GAP`:
+  what was published while the connection was down is gone, and the reader may look for it.
 
 Nothing runs in the background: the work happens inside the iteration, so cancelling the
 iterating task and `aclose` leave nothing behind.
@@ -23,6 +25,8 @@ import time
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
+
+from bot.coordination.protocol import GAP, Gap
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +57,12 @@ class RedisSubscription:
         self._pinged: float | None = None  # when our PING went out, while unanswered
         self._down_since: float | None = None
         self._failures = 0
+        self._confirmed = False  # the first confirmation came: later ones follow a gap
 
     def __aiter__(self) -> RedisSubscription:
         return self
 
-    async def __anext__(self) -> str:
+    async def __anext__(self) -> str | Gap:
         while not self._closed:
             try:
                 payload = await self._receive()
@@ -78,8 +83,9 @@ class RedisSubscription:
         self._subscribed.clear()
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: untyped
 
-    async def _receive(self) -> str | None:
-        """One read: a payload, or None (a confirmation, a pong, nothing within keepalive)."""
+    async def _receive(self) -> str | Gap | None:
+        """One read: a payload, `GAP` (subscribed again), or None (the first confirmation, a
+        pong, nothing within keepalive)."""
         if not self._pubsub.subscribed:
             # The first time, and after a failed first SUBSCRIBE; later on redis-py
             # subscribes again on every new connection.
@@ -102,6 +108,9 @@ class RedisSubscription:
         kind = message["type"]
         if kind == "subscribe":
             self._back()
+            if self._confirmed:
+                return GAP
+            self._confirmed = True
         elif kind == "message":
             # Whatever another client published: never a reason to stop listening.
             return bytes(message["data"]).decode(errors="replace")

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.coordination.protocol import Bucket, Lease
+from bot.coordination.protocol import Bucket, Gap, Lease
 
 
 @dataclass(slots=True)
@@ -185,7 +185,7 @@ class LocalSubscription:
     def __aiter__(self) -> LocalSubscription:
         return self
 
-    async def __anext__(self) -> str:
+    async def __anext__(self) -> str | Gap:  # never a gap: nothing to lose in one process
         payload = await self._queue.get()
         if payload is None:  # closed
             self._queue.put_nowait(None)

@@ -14,7 +14,8 @@
 - **Channels** (a chat's wake and stop between replicas): `publish` a string to every current
   `subscribe`r of a channel (Redis pub/sub). At most once: what is published while a
   subscriber is not subscribed (before it, or while Redis is away) is lost, so a message is a
-  hint to look now, never the only way something gets done.
+  hint to look now, never the only way something gets done. A subscription confirmed again
+  after it was lost yields `GAP`, so its reader can look at what it may have missed.
 
 Every method is one atomic step (a Lua script in Redis); waiting and renewing loops live in
 `waiting.py` and `leadership.py`, the same for both implementations. Failures of the backing
@@ -23,6 +24,7 @@ store raise `CoordinationUnavailableError` (a subclass of `CoordinationError`).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +36,16 @@ class CoordinationError(Exception):
 
 class CoordinationUnavailableError(CoordinationError):
     """The shared store (Redis) did not answer; the operation's outcome is unknown."""
+
+
+class Gap(enum.Enum):
+    """Yielded by a subscription subscribed again after it was lost (Redis away, or a
+    reconnection redis-py made by itself): whatever was published in between is gone."""
+
+    GAP = "gap"
+
+
+GAP = Gap.GAP
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +71,11 @@ class Lease:
 class Subscription(Protocol):
     """The payloads published to one channel, in order, while subscribed. Iterate it in one
     task; cancel that task, then `aclose` it. It survives the store going away (subscribing
-    again by itself): the iteration ends only after `aclose`."""
+    again by itself, then yielding `GAP`): the iteration ends only after `aclose`."""
 
     def __aiter__(self) -> Subscription: ...
 
-    async def __anext__(self) -> str: ...
+    async def __anext__(self) -> str | Gap: ...
 
     async def wait_subscribed(self) -> None:
         """Until the store has confirmed the subscription (it starts with the iteration)."""

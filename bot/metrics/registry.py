@@ -98,7 +98,8 @@ FEEDBACK = _counter("fmbot_answer_feedback", "👍/👎 pressed under answers", 
 CHAT_SIGNALS = _counter(
     "fmbot_chat_signals",
     "Wakes and stop-button stops between replicas: published (or not, Redis away), and on "
-    "receipt acted on here or not_here (another replica's chat or draft)",
+    "receipt acted on here or not_here (another replica's chat or draft); gap: subscribed "
+    "again after a loss, every chat held here woken",
     "kind", "outcome",
 )  # fmt: skip
 QUEUE_DEPTH = Gauge("fmbot_queue_depth", "Items waiting, by queue", ["queue"], registry=REGISTRY)
@@ -135,7 +136,7 @@ def telegram_429(method: str) -> None:
 
 
 def chat_signal(kind: str, outcome: str) -> None:
-    """`kind`: wake or stop; `outcome`: published, unpublished, acted, not_here."""
+    """`kind`: wake, stop or gap; `outcome`: published, unpublished, acted, not_here."""
     CHAT_SIGNALS.child(kind, outcome).inc()
 
 

@@ -93,7 +93,10 @@ class ChatLeases:
         self._busy_until: dict[int, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.signals = ChatSignals(
-            coordinator, on_wake=self._woken, on_stop=backlog.answers.stop_draft
+            coordinator,
+            on_wake=self._woken,
+            on_stop=backlog.answers.stop_draft,
+            on_gap=self._wake_all,
         )
         self._listening = False
 
@@ -132,6 +135,12 @@ class ChatLeases:
             return False
         wake.set()
         return True
+
+    def _wake_all(self) -> int:
+        """Wake every chat held here: a wake for any of them may have been missed."""
+        for wake in self._held.values():
+            wake.set()
+        return len(self._held)
 
     async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
         """Offer every chat with queued updates or a streaming answer older than `grace`

@@ -8,9 +8,11 @@ coordinator (`fmbot:<bot id>:channel:chats` in Redis) that every replica listens
 - `stop <chat> <draft>`: the draft's stop button reached a replica that does not stream that
   draft; the replica that does stops it.
 
-Pub/sub delivers at most once. A lost wake delays a message until the holder's answer ends
-(the holder reads its queue then anyway); a lost stop lets the answer finish. Other replicas
-ignore what is not theirs (no held chat, no such draft): that costs a dictionary lookup.
+Pub/sub delivers at most once. Wakes lost while this replica's subscription was down are
+made up for when it is back (the subscription yields `GAP`): every chat held here reads its
+queue then. Otherwise a lost wake delays a message until the holder's answer ends (the holder
+reads its queue then anyway); a lost stop lets the answer finish. Other replicas ignore what
+is not theirs (no held chat, no such draft): that costs a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.coordination import CoordinationUnavailableError, Coordinator
+from bot.coordination import GAP, CoordinationUnavailableError, Coordinator
 from bot.metrics import registry as metrics
 
 log = logging.getLogger(__name__)
@@ -33,12 +35,15 @@ class ChatSignals:
         *,
         on_wake: Callable[[int], bool],
         on_stop: Callable[[int, int], bool],
+        on_gap: Callable[[], int],
     ) -> None:
         """`on_wake(chat)`: True when this replica holds the chat and was woken;
-        `on_stop(chat, draft)`: True when this replica streamed that draft and stopped it."""
+        `on_stop(chat, draft)`: True when this replica streamed that draft and stopped it;
+        `on_gap()`: wake every chat held here (wakes may have been missed); how many."""
         self.coordinator = coordinator
         self.on_wake = on_wake
         self.on_stop = on_stop
+        self.on_gap = on_gap
 
     async def wake(self, chat_id: int) -> None:
         await self._publish("wake", f"wake {chat_id}")
@@ -63,11 +68,19 @@ class ChatSignals:
         try:
             async for payload in subscription:
                 try:
-                    self.handle(payload)
+                    if payload is GAP:
+                        self.missed()
+                    else:
+                        self.handle(payload)
                 except Exception:  # one bad message must not end the listening
                     log.exception("handling the chat signal %r failed", payload)
         finally:
             await subscription.aclose()
+
+    def missed(self) -> None:
+        woken = self.on_gap()
+        log.info("chat signals: subscribed again; %d chats held here read their queues", woken)
+        metrics.chat_signal("gap", "acted")
 
     def handle(self, payload: str) -> None:
         try:

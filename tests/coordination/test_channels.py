@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.coordination import Subscription
+from bot.coordination import GAP, Gap, Subscription
 from bot.coordination.redisstore import RedisCoordinator
 from tests.coordination.conftest import Factory
 from tests.coordination.proxy import TcpProxy
@@ -21,14 +21,14 @@ class Received:
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
-        self.payloads: list[str] = []
+        self.payloads: list[str | Gap] = []
         self.task = asyncio.create_task(self._collect())
 
     async def _collect(self) -> None:
         async for payload in self.subscription:
             self.payloads.append(payload)
 
-    async def until(self, count: int, within: float = 3.0) -> list[str]:
+    async def until(self, count: int, within: float = 3.0) -> list[str | Gap]:
         async with asyncio.timeout(within):
             while len(self.payloads) < count:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
@@ -150,6 +150,10 @@ async def test_the_subscription_survives_redis_going_away(
         await asyncio.wait_for(received.subscription.wait_subscribed(), 5)
         await publish_until(publisher, "after", received)
         assert len(lines(caplog, "is back after")) == 1
+        # Told that what was published meanwhile is gone, once, before what came after.
+        payloads = received.payloads
+        assert payloads.count(GAP) == 1
+        assert payloads.index("before") < payloads.index(GAP) < payloads.index("after")
         assert received.task.done() is False
     finally:
         await received.close()
@@ -175,6 +179,8 @@ async def test_a_half_open_connection_is_noticed_and_replaced(
         await proxy.start()
         await publish_until(publisher, "after the partition", received)
         assert len(lines(caplog, "is back after")) == 1
+        assert received.payloads.count(GAP) == 1
+        assert "lost" not in received.payloads
     finally:
         await received.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -15,11 +16,13 @@ from aiogram.methods import SendMessageDraft
 from aiogram.types import Chat, MessageGenerationStopped, Update
 from sqlalchemy import select
 
-from bot.coordination import LocalCoordinator
+from bot.coordination import Coordinator, LocalCoordinator
+from bot.coordination.redisstore import RedisCoordinator
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageRole, MessageStatus
 from bot.telegram.chatsignals import ChatSignals
+from tests.coordination.proxy import TcpProxy
 from tests.telegram.harness import ANNA, Harness, running_app
 
 LONG = "word " * 40  # 40 chunks 0.05 s apart: streams for 2 s
@@ -59,16 +62,22 @@ class Pair:
         return shown
 
 
-@pytest.fixture
-async def pair(sqlite_database: Database) -> AsyncIterator[Pair]:
-    shared = LocalCoordinator()
-    async with running_app(sqlite_database) as a, running_app(sqlite_database) as b:
-        for h, name in ((a, "a"), (b, "b")):
-            h.app.coordinate(shared, name)
+@asynccontextmanager
+async def paired(database: Database, a_to: Coordinator, b_to: Coordinator) -> AsyncIterator[Pair]:
+    async with running_app(database) as a, running_app(database) as b:
+        for h, coordinator, name in ((a, a_to, "a"), (b, b_to, "b")):
+            h.app.coordinate(coordinator, name)
             assert h.app.leases is not None
             h.app.leases.start()
         await asyncio.sleep(0)  # both listen
         yield Pair(a, b)
+
+
+@pytest.fixture
+async def pair(sqlite_database: Database) -> AsyncIterator[Pair]:
+    shared = LocalCoordinator()
+    async with paired(sqlite_database, shared, shared) as pair:
+        yield pair
 
 
 async def test_stop_sent_to_another_replica_stops_the_streaming_answer(pair: Pair) -> None:
@@ -116,7 +125,7 @@ def test_signals_this_version_does_not_know_are_ignored(caplog: pytest.LogCaptur
         seen.append((chat, draft))
         return False
 
-    signals = ChatSignals(LocalCoordinator(), on_wake=woken, on_stop=stop)
+    signals = ChatSignals(LocalCoordinator(), on_wake=woken, on_stop=stop, on_gap=lambda: 0)
     with caplog.at_level(logging.WARNING):
         for payload in ("wake 5", "stop 5 9", "", "wake", "wake x", "pause 5", "stop 5"):
             signals.handle(payload)
@@ -152,7 +161,7 @@ async def test_a_failing_handler_does_not_end_the_listening(
     def broken_stop(chat: int, draft: int) -> bool:
         raise RuntimeError("broken")
 
-    signals = ChatSignals(coordinator, on_wake=wake, on_stop=broken_stop)
+    signals = ChatSignals(coordinator, on_wake=wake, on_stop=broken_stop, on_gap=lambda: 0)
     listening = asyncio.create_task(signals.listen())
     try:
         await asyncio.sleep(0)
@@ -167,3 +176,32 @@ async def test_a_failing_handler_does_not_end_the_listening(
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
     assert await coordinator.publish("chats", "wake 4") == 0  # unsubscribed on cancel
+
+
+async def test_a_stop_published_while_the_holder_was_not_listening_still_stops_it(
+    sqlite_database: Database,
+    proxy: TcpProxy,
+    through_proxy: RedisCoordinator,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    """The holder's connection to Redis blinks while another replica stores a `/stop` and
+    publishes its wake: the wake is lost, and the holder, subscribed again, reads the queues
+    of the chats it holds anyway (the subscription yields GAP)."""
+    direct = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
+    try:
+        async with paired(sqlite_database, through_proxy, direct) as pair:
+            pair.a.fm.queue_reply(LONG, chunks=40, interval=0.15)  # streams for 6 s
+            await pair.deliver(pair.a, pair.a.update(message=pair.a.message("a long story")))
+            await pair.a.wait_until(lambda: any(d.text for d in pair.a.calls(SendMessageDraft)))
+            await proxy.stop()
+            await asyncio.sleep(0.3)  # a's subscription is lost (its lease, 6 s, holds)
+            await pair.deliver(pair.b, pair.a.update(message=pair.a.message("/stop")))
+            await asyncio.sleep(0.2)  # the wake is published to nobody who holds the chat
+            await proxy.start()
+            # Without the GAP, a reads the /stop when its answer ends, 5 s on.
+            shown = await pair.stopped_within(2.5)
+            assert shown.endswith("[stopped]")
+            assert pair.b.texts(ANNA.id) == []
+    finally:
+        await direct.aclose()

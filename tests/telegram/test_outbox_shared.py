@@ -9,7 +9,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -138,17 +137,6 @@ async def test_frames_of_one_replica_leave_room_for_finals_of_another(
     assert frames > 12
     await framer.aclose()
     await finisher.aclose()
-
-
-@pytest.fixture
-async def proxy(redis_url: str) -> AsyncIterator[TcpProxy]:
-    client = Redis.from_url(redis_url)
-    kwargs: dict[str, Any] = client.connection_pool.connection_kwargs
-    await client.aclose()
-    tcp = TcpProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
-    await tcp.start()
-    yield tcp
-    await tcp.stop()
 
 
 async def test_outage_falls_back_to_a_local_share_and_recovers(
