@@ -211,8 +211,19 @@ class DurableWebhookHandler(SimpleRequestHandler):
         super().__init__(*args, **kwargs)
         self.intake = intake
         self.route = route
+        self.closing = False
+
+    def refuse_from_now(self) -> None:
+        """Shutting down: refuse what still comes on connections left open (a balancer's or
+        Telegram's kept-alive ones outlive the listening socket). Telegram delivers a refused
+        update again, to another replica or to this bot once it is back."""
+        self.closing = True
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        if self.closing:
+            refused = web.Response(status=503, text="shutting down")
+            refused.force_close()  # the balancer opens its next connection to another replica
+            return refused
         raw = await request.text()
         try:
             update = Update.model_validate_json(raw, context={"bot": bot})

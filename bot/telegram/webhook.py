@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How long the server's cleanup waits for a request still being handled (aiohttp's default is
+# 60 s, then as long again for its task). Ours store an update and answer within milliseconds;
+# one still running at exit is stuck (a body that never comes), and Telegram delivers its
+# update again.
+REQUEST_SHUTDOWN_TIMEOUT = 5.0
+
 
 async def serve_webhook(
     app: TelegramApp, *, url: str, secret: str, host: str, port: int
@@ -35,7 +41,9 @@ async def serve_webhook(
         route=app.leases.route if app.leases is not None else None,
     )
     handler.register(server, path=path)
-    runner = web.AppRunner(server, handle_signals=False)
+    runner = web.AppRunner(
+        server, handle_signals=False, shutdown_timeout=REQUEST_SHUTDOWN_TIMEOUT
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     stop = stop_on_signals()
@@ -55,7 +63,12 @@ async def serve_webhook(
         log.warning("signal received: shutting down")
     finally:
         restore_signals()
-        await site.stop()  # stop taking updates; Telegram keeps them until we are back
+        # Stop taking updates: no new connections, and a refusal on those left open (kept
+        # alive by a balancer or Telegram); Telegram keeps the updates until someone takes them.
+        await site.stop()
+        handler.refuse_from_now()
+        if runner.server is not None:
+            runner.server.pre_shutdown()  # closes the idle ones at once
         await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
         await app.shutdown()
         await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)

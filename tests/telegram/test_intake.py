@@ -116,6 +116,10 @@ async def test_webhook_answers_503_until_the_update_is_stored(
             assert await post(update) == 200
             assert await stored(unmigrated, bot.id) == [900]
             assert await post(update) == 200  # Telegram retrying: accepted, not handled again
+            # Shutting down: refused on the connection still open, neither stored nor handled.
+            handler.refuse_from_now()
+            assert await post({**update, "update_id": 901}) == 503
+            assert await stored(unmigrated, bot.id) == [900]
             await asyncio.sleep(0.1)
         assert handled == [900]  # the repeated delivery is not dispatched again
         accepted, receipt = intake.take(900)
