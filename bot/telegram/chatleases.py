@@ -99,6 +99,7 @@ class ChatLeases:
             on_gap=self._wake_all,
         )
         self._listening = False
+        self._closed = False
 
     def start(self) -> None:
         """Listen to the other replicas' wakes and stops (until `aclose`)."""
@@ -122,8 +123,8 @@ class ChatLeases:
     def offer(self, chat_id: int, *, wake_holder: bool = False) -> None:
         """Something of the chat is queued: run it here if the chat's lease can be had; if it
         is held elsewhere and `wake_holder` (a new update, not a sweep), wake the holder."""
-        if self._woken(chat_id):
-            return
+        if self._woken(chat_id) or self._closed:
+            return  # closed: it stays queued for another replica or the next start
         # Registered before the task starts, so a second offer only wakes it.
         self._held[chat_id] = asyncio.Event()
         self._spawn(self._hold(chat_id, wake_holder), f"chat-lease-{chat_id}")
@@ -169,6 +170,7 @@ class ChatLeases:
                 log.exception("sweeping for chats left undone failed")
 
     async def aclose(self) -> None:
+        self._closed = True  # a sweep still running offers nothing more
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

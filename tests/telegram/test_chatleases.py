@@ -5,6 +5,7 @@ in order, after what the holder is answering; the other replica never dispatches
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from aiogram.types import Update
 
@@ -53,3 +54,24 @@ async def test_the_lease_holder_answers_what_another_replica_stored(
                 await asyncio.sleep(0.01)
         await receive(b, third)
         await b.wait_until(lambda: b.texts(ANNA.id) == ["Echo: third question"], within=10)
+
+
+async def test_a_closed_replica_takes_no_chat_and_leaves_the_message_queued(
+    sqlite_database: Database,
+) -> None:
+    """Shutting down, a replica's chat leases are closed first; a sweep or a request still
+    under way then offers nothing more: the message stays queued for another replica."""
+    shared = LocalCoordinator()
+    async with running_app(sqlite_database) as a, running_app(sqlite_database) as b:
+        a.app.coordinate(shared, "a")
+        b.app.coordinate(shared, "b")
+        assert a.app.leases is not None
+        await a.app.leases.aclose()
+        await receive(a, a.update(message=a.message("asked as a shuts down")))
+        await asyncio.sleep(0.1)
+        assert await shared.lease_token(f"chat:{ANNA.id}") is None
+        assert a.completions() == []
+        assert b.app.leases is not None
+        await b.app.leases.sweep(grace=dt.timedelta(0))
+        await b.wait_until(lambda: b.texts(ANNA.id) == ["Echo: asked as a shuts down"], within=10)
+        assert a.texts(ANNA.id) == []
