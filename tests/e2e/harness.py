@@ -27,7 +27,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tests.e2e.database import Database
 from tests.e2e.processes import (
@@ -134,6 +134,10 @@ class E2E:
                 await self._fm.__aexit__(None, None, None)
             await self.tg.close()
 
+    def roles(self, chat_id: int) -> list[tuple[str, str]]:
+        """The chat's stored messages as (role, status)."""
+        return [(m["role"], m["status"]) for m in self.db.messages(chat_id)]
+
     def texts(self, chat_id: int) -> list[str]:
         """Texts of the bot's visible messages in a chat (what the user reads), oldest first."""
         chat = self.tg.chats.get(chat_id)
@@ -188,3 +192,18 @@ def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def webhook_update(update_id: int, chat: int, text: str) -> dict[str, Any]:
+    """A private message as Telegram posts it to a webhook."""
+    user = {"id": chat, "is_bot": False, "first_name": "Hook", "language_code": "en"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "text": text,
+            "chat": {"id": chat, "type": "private", "first_name": "Hook"},
+            "from": user,
+        },
+    }

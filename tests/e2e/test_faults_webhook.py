@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
@@ -16,7 +15,7 @@ import pytest_asyncio
 
 from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import KeyedModel, Script
-from tests.e2e.harness import E2E, WEBHOOK_SECRET
+from tests.e2e.harness import E2E, WEBHOOK_SECRET, webhook_update
 from tests.fakes.fm_scripts import Reply
 
 # The tests are steps of one story on one bot (a module fixture): one pytest-xdist worker
@@ -26,24 +25,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"),
 
 OK = [("user", "complete"), ("assistant", "complete")]
 ANSWER = "Webhooks are HTTP callbacks: Telegram posts each update to the bot's URL."
-
-
-def roles(e2e: E2E, chat: int) -> list[tuple[str, str]]:
-    return [(m["role"], m["status"]) for m in e2e.db.messages(chat)]
-
-
-def update(update_id: int, chat: int, text: str) -> dict[str, Any]:
-    user = {"id": chat, "is_bot": False, "first_name": "Hook", "language_code": "en"}
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": 1,
-            "date": 1_700_000_000,
-            "text": text,
-            "chat": {"id": chat, "type": "private", "first_name": "Hook"},
-            "from": user,
-        },
-    }
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -65,7 +46,7 @@ async def test_webhook_same_update_twice(hooked: tuple[E2E, KeyedModel]) -> None
     chat = 6101
     model.scripts["(case 6101)"] = Script(Reply(ANSWER, chunks=3, interval=0.1))
     e2e.tg.add_chat(chat, "private", user={"id": chat, "first_name": "Hook"})
-    body = update(777_001, chat, "What is a webhook? (case 6101)")
+    body = webhook_update(777_001, chat, "What is a webhook? (case 6101)")
     headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
     async with aiohttp.ClientSession() as http:
 
@@ -82,7 +63,7 @@ async def test_webhook_same_update_twice(hooked: tuple[E2E, KeyedModel]) -> None
     await e2e.wait_for(lambda: not e2e.tg.updates.pending, 30)
     await asyncio.sleep(1.0)
     assert e2e.texts(chat) == [ANSWER]
-    assert roles(e2e, chat) == OK
+    assert e2e.roles(chat) == OK
     assert model.served["(case 6101)"] == 1
 
 
@@ -101,7 +82,7 @@ async def test_webhook_deliveries_retried(hooked: tuple[E2E, KeyedModel]) -> Non
     finally:
         e2e.tg.updates.secret_override = None
     await e2e.wait_for(lambda: e2e.texts(chat) == ["Got it, eventually."], 30)
-    await e2e.wait_for(lambda: roles(e2e, chat) == OK, 20)
+    await e2e.wait_for(lambda: e2e.roles(chat) == OK, 20)
     assert model.served["(case 6102)"] == 1
 
 
@@ -115,7 +96,7 @@ async def test_webhook_sigterm_during_stream(hooked: tuple[E2E, KeyedModel]) -> 
     await e2e.wait_for(lambda: [d for d in private.drafts if d.text], 30)
     assert await e2e.bot.terminate(within=40) == 0
     assert e2e.texts(chat) == [ANSWER]
-    assert roles(e2e, chat) == OK
+    assert e2e.roles(chat) == OK
     for earlier, count in ((6101, 1), (6102, 1)):
         assert len(e2e.texts(earlier)) == count, e2e.texts(earlier)
     assert e2e.db.check_consistency() == []

@@ -14,12 +14,13 @@ import aiohttp
 import pytest
 
 from tests.e2e.faults_world import KeyedModel, Script
-from tests.e2e.harness import E2E, WEBHOOK_SECRET
-from tests.e2e.test_faults_webhook import ANSWER, OK, roles, update
+from tests.e2e.harness import E2E, WEBHOOK_SECRET, webhook_update
 from tests.fakes.fm_scripts import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
+ANSWER = "Webhooks are HTTP callbacks: Telegram posts each update to the bot's URL."
+OK = [("user", "complete"), ("assistant", "complete")]
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 
 
@@ -37,7 +38,7 @@ async def test_sigterm_refuses_what_comes_on_open_connections_and_exits_promptly
         model.scripts["(case 6202)"] = Script(Reply("Answered after the restart."))
         url = urlsplit(e2e.webhook_url)
         async with aiohttp.ClientSession() as http:  # one kept-alive connection, as a balancer
-            first = update(778_001, chat, "Explain webhooks slowly (case 6201)")
+            first = webhook_update(778_001, chat, "Explain webhooks slowly (case 6201)")
             async with http.post(e2e.webhook_url, json=first, headers=HEADERS) as resp:
                 assert resp.status == 200
             await e2e.wait_for(lambda: [d for d in e2e.tg.chat(chat).drafts if d.text], 30)
@@ -52,8 +53,9 @@ async def test_sigterm_refuses_what_comes_on_open_connections_and_exits_promptly
             await asyncio.sleep(0.2)
             assert e2e.bot.proc is not None
             e2e.bot.proc.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.5)  # the bot drains the streaming answer
-            late = update(778_002, late_chat, "Still there? (case 6202)")
+            # Logged once it refuses; then it drains the streaming answer.
+            await e2e.wait_for(lambda: "finishing answers" in e2e.bot.log_text(), 10)
+            late = webhook_update(778_002, late_chat, "Still there? (case 6202)")
             try:
                 async with http.post(e2e.webhook_url, json=late, headers=HEADERS) as resp:
                     status = resp.status
@@ -64,7 +66,7 @@ async def test_sigterm_refuses_what_comes_on_open_connections_and_exits_promptly
             assert await e2e.bot.wait(within=15) == 0
             stuck.close()
         assert e2e.texts(chat) == [ANSWER]
-        assert roles(e2e, chat) == OK
+        assert e2e.roles(chat) == OK
         assert e2e.db.count("processed_updates", "update_id = ?", (778_002,)) == 0
         assert e2e.texts(late_chat) == []
         # Telegram delivers the refused update again once the bot is back: answered once.
