@@ -213,33 +213,40 @@ class DurableWebhookHandler(SimpleRequestHandler):
         self.route = route
         self.closing = False
 
-    def refuse_from_now(self) -> None:
-        """Shutting down: refuse what still comes on connections left open (a balancer's or
-        Telegram's kept-alive ones outlive the listening socket). Telegram delivers a refused
-        update again, to another replica or to this bot once it is back."""
+    def stop_dispatching(self) -> None:
+        """Shutting down, for what still comes on connections left open (a balancer's or
+        Telegram's kept-alive ones outlive the listening socket): a message is stored and
+        left in its chat's queue, for another replica's sweep or this bot's next start; any
+        other update is refused, and Telegram delivers it again. Nothing starts here."""
         self.closing = True
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+        response = await self._store_and_dispatch(bot, request)
         if self.closing:
-            refused = web.Response(status=503, text="shutting down")
-            refused.force_close()  # the balancer opens its next connection to another replica
-            return refused
+            response.force_close()  # the balancer's next connection reaches another replica
+        return response
+
+    async def _store_and_dispatch(self, bot: Bot, request: web.Request) -> web.Response:
         raw = await request.text()
+        closing = self.closing  # as it is once the update is here, whatever happens meanwhile
         try:
             update = Update.model_validate_json(raw, context={"bot": bot})
         except ValidationError as exc:
             log.warning("webhook request is not an update: %s", exc.errors()[:1])
             return web.Response(status=400, text="not a Telegram update")
+        if closing and not queued(update):
+            return web.Response(status=503, text="shutting down")
         # With several replicas a message is run by its chat's lease holder (chatleases.py).
         routed = self.route is not None and queued(update)
         try:
-            new = await self.intake.accept([update], [raw], dispatch_here=not routed)
+            dispatch_here = not routed and not closing
+            new = await self.intake.accept([update], [raw], dispatch_here=dispatch_here)
         except Exception:
             log.exception(
                 "storing update %s failed; Telegram will deliver it again", update.update_id
             )
             return web.Response(status=503, text="storage unavailable")
-        if not new:  # Telegram repeating a delivery we already have
+        if not new or closing:  # a repeated delivery, or left queued (stop_dispatching)
             return web.json_response({}, dumps=bot.session.json_dumps)
         if routed and self.route is not None and self.route(update):
             return web.json_response({}, dumps=bot.session.json_dumps)

@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 # How long the server's cleanup waits for a request still being handled (aiohttp's default is
 # 60 s, then as long again for its task). Ours store an update and answer within milliseconds;
-# one still running at exit is stuck (a body that never comes), and Telegram delivers its
-# update again.
+# one still running at exit waits for a body that will not be read any more (pre_shutdown
+# below stops reading), and Telegram delivers its update again.
 REQUEST_SHUTDOWN_TIMEOUT = 5.0
 
 
@@ -63,12 +63,14 @@ async def serve_webhook(
         log.warning("signal received: shutting down")
     finally:
         restore_signals()
-        # Stop taking updates: no new connections, and a refusal on those left open (kept
-        # alive by a balancer or Telegram); Telegram keeps the updates until someone takes them.
+        # Stop taking work: no new connections, and nothing more read from those left open
+        # (kept alive by a balancer or Telegram): pre_shutdown closes the idle ones and stops
+        # reading the rest, so a request whose body is still coming goes unanswered and is
+        # delivered again. One read in full already is stored, not run (stop_dispatching).
         await site.stop()
-        handler.refuse_from_now()
+        handler.stop_dispatching()
         if runner.server is not None:
-            runner.server.pre_shutdown()  # closes the idle ones at once
+            runner.server.pre_shutdown()
         await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
         await app.shutdown()
         await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)

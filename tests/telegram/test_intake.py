@@ -116,10 +116,15 @@ async def test_webhook_answers_503_until_the_update_is_stored(
             assert await post(update) == 200
             assert await stored(unmigrated, bot.id) == [900]
             assert await post(update) == 200  # Telegram retrying: accepted, not handled again
-            # Shutting down: refused on the connection still open, neither stored nor handled.
-            handler.refuse_from_now()
-            assert await post({**update, "update_id": 901}) == 503
-            assert await stored(unmigrated, bot.id) == [900]
+            # Shutting down: on a connection still open a message is stored and left queued,
+            # not handled here; any other update is refused (Telegram delivers it again).
+            handler.stop_dispatching()
+            assert await post({**update, "update_id": 901}) == 200
+            press = {"update_id": 902, "callback_query": {
+                "id": "7", "chat_instance": "1", "data": "x",
+                "from": {"id": 5, "is_bot": False, "first_name": "A"}}}  # fmt: skip
+            assert await post(press) == 503
+            assert await stored(unmigrated, bot.id) == [900, 901]
             await asyncio.sleep(0.1)
         assert handled == [900]  # the repeated delivery is not dispatched again
         accepted, receipt = intake.take(900)
