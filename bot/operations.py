@@ -5,7 +5,7 @@ root: built from Settings by `run_bot` (wiring.py)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -149,7 +149,9 @@ class Operations:
         await poll_when_leading(app, Leadership(self.coordinator, self.replica_id))
 
 
-def readiness_for(db: Database, bot: Bot, coordinator: Coordinator | None) -> Readiness:
+def readiness_for(
+    db: Database, bot: Bot, coordinator: Coordinator | None, stopping: Callable[[], bool]
+) -> Readiness:
     async def database() -> None:
         async with db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -162,7 +164,7 @@ def readiness_for(db: Database, bot: Bot, coordinator: Coordinator | None) -> Re
     probes: dict[str, Probe] = {"database": database, "telegram": telegram}
     if coordinator is not None:
         probes["redis"] = coordinator.ping
-    return Readiness(probes)
+    return Readiness(probes, stopping=stopping)
 
 
 @asynccontextmanager
@@ -197,7 +199,7 @@ async def operations(
         ops = Operations(settings.replica_id, coordinator)
         if settings.metrics_listen:
             host, port = settings.metrics_host_port
-            readiness = readiness_for(db, bot, coordinator)
+            readiness = readiness_for(db, bot, coordinator, stopping=lambda: app.stopping)
             try:
                 ops.metrics_port = await stack.enter_async_context(
                     serve_metrics(host, port, readiness)

@@ -5,7 +5,8 @@
 - `/readyz`: 200 when every readiness probe passes (database, Redis, Telegram), else 503 with
   one line per failing probe. Probes run concurrently, each within `timeout` seconds, and a
   result is reused for `cache_for` seconds so frequent polling costs the dependencies little.
-  A change of readiness is logged.
+  From SIGTERM on it is 503 `shutdown: ...` without probing, so a balancer's health check
+  stops sending updates to a replica that is draining. A change of readiness is logged.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 # A probe returns when the dependency answers and raises (any exception) when it does not.
 Probe = Callable[[], Awaitable[object]]
 
+SHUTTING_DOWN = "shutting down: finishing answers, taking no new updates"
+
 
 class Readiness:
     def __init__(
@@ -35,8 +38,11 @@ class Readiness:
         timeout: float = 3.0,
         cache_for: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
+        """`stopping`: True once the process is shutting down (never ready again)."""
         self.probes = dict(probes)
+        self.stopping = stopping
         self.timeout = timeout
         self.cache_for = cache_for
         self.clock = clock
@@ -48,7 +54,10 @@ class Readiness:
     async def problems(self) -> dict[str, str]:
         """Failing probes and why; empty when ready."""
         async with self._lock:
-            if self.clock() - self._checked_at >= self.cache_for:
+            if self.stopping():
+                self._problems = {"shutdown": SHUTTING_DOWN}
+                self._log_change()
+            elif self.clock() - self._checked_at >= self.cache_for:
                 names = list(self.probes)
                 results = await asyncio.gather(*(self._run(n) for n in names))
                 self._problems = {n: p for n, p in zip(names, results, strict=True) if p}

@@ -94,6 +94,7 @@ class TelegramApp:
         self.sessionmaker = sessionmaker
         self.options = options
         self.shutdown_grace = shutdown_grace
+        self.stopping = False  # set at SIGTERM: /readyz answers 503 (bot/metrics/server.py)
         self.shutdown_settle = shutdown_settle
         self.outbox = outbox or Outbox(bot)
         self.queues = ChatQueues()
@@ -211,6 +212,7 @@ class TelegramApp:
         await set_commands(self.bot)
 
     async def shutdown(self) -> None:
+        self.stopping = True
         log.info("shutting down: finishing answers (up to %.0f s)", self.shutdown_grace)
         await self.queues.drain(self.shutdown_grace, self.shutdown_settle)
         if self.leases is not None:

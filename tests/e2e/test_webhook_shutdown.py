@@ -19,6 +19,7 @@ import pytest
 
 from tests.e2e.faults_world import KeyedModel, Script
 from tests.e2e.harness import E2E, WEBHOOK_SECRET, webhook_update
+from tests.e2e.processes import free_port
 from tests.fakes.fm_scripts import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -45,7 +46,9 @@ async def open_request(url: str, body: bytes, sent: int) -> tuple[Any, Any]:
 async def test_sigterm_reads_nothing_more_from_open_connections_and_exits_promptly(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    async with E2E(tmp_path_factory.mktemp("webhook-shutdown"), mode="webhook") as e2e:
+    metrics = f"127.0.0.1:{free_port()}"
+    workdir = tmp_path_factory.mktemp("webhook-shutdown")
+    async with E2E(workdir, mode="webhook", extra_env={"METRICS_LISTEN": metrics}) as e2e:
         model = KeyedModel(e2e.fm)
         await e2e.start_bot()
         chat, cut_chat, idle_chat = 6201, 6202, 6203
@@ -69,6 +72,9 @@ async def test_sigterm_reads_nothing_more_from_open_connections_and_exits_prompt
             e2e.bot.proc.send_signal(signal.SIGTERM)
             # Logged once it reads no more; then it drains the streaming answer.
             await e2e.wait_for(lambda: "finishing answers" in e2e.bot.log_text(), 10)
+            async with http.get(f"http://{metrics}/readyz") as resp:  # for the balancer
+                assert resp.status == 503
+                assert (await resp.text()).startswith("shutdown: shutting down")
             idle = webhook_update(778_003, idle_chat, "Still there? (case 6203)")
             try:
                 async with http.post(e2e.webhook_url, json=idle, headers=HEADERS) as resp:

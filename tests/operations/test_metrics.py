@@ -20,7 +20,7 @@ from bot.foundation_models.transport import RetryPolicy
 from bot.foundation_models.types import ChatMessage
 from bot.metrics import registry as metrics
 from bot.metrics.registry import REGISTRY, YandexMetrics
-from bot.metrics.server import Readiness, serve_metrics
+from bot.metrics.server import SHUTTING_DOWN, Readiness, serve_metrics
 from bot.storage.database import Database
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import install_telemetry
@@ -189,6 +189,35 @@ async def test_endpoints(caplog: pytest.LogCaptureFixture) -> None:
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("not ready: redis: ConnectionError") for m in messages)
     assert any(m.startswith("ready:") for m in messages)
+
+
+async def test_readiness_turns_503_for_good_once_shutting_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """From SIGTERM on a balancer's health check sees the replica unready at once, whatever
+    the cached result and without probing anything."""
+    calls = {"database": 0}
+
+    async def database() -> None:
+        calls["database"] += 1
+
+    state = {"stopping": False}
+    readiness = Readiness(
+        {"database": database}, cache_for=60.0, stopping=lambda: state["stopping"]
+    )
+    caplog.set_level(logging.INFO, "bot.metrics.server")
+    async with serve_metrics("127.0.0.1", 0, readiness) as port:
+        base = f"http://127.0.0.1:{port}"
+        assert (await get(f"{base}/readyz"))[0] == 200
+        state["stopping"] = True
+        status, _, body = await get(f"{base}/readyz")
+        assert (status, body) == (503, f"shutdown: {SHUTTING_DOWN}\n")
+        assert (await get(f"{base}/readyz"))[0] == 503
+        assert calls["database"] == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if m.startswith("not ready")] == [
+        f"not ready: shutdown: {SHUTTING_DOWN}"
+    ]
 
 
 async def test_turn_latencies_are_observed_per_answer(sqlite_database: Database) -> None:
