@@ -12,6 +12,7 @@ import contextlib
 import logging
 
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
+from bot.coordination.stopping import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,7 @@ class Census:
             await asyncio.sleep(self.ttl / 3)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
         with contextlib.suppress(CoordinationUnavailableError):
             await self.coordinator.release_slot(SEMAPHORE, self.replica)

@@ -9,7 +9,6 @@ guarded, since another process may take it over once it expires.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -17,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator, Lease
+from bot.coordination.stopping import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,7 @@ class LeaseKeeper:
         self._task = asyncio.create_task(self._renew(), name=f"lease-{self.lease.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks(self._task)  # never a lost cancellation (stopping.py)
 
     async def _renew(self) -> None:
         # The lease is valid at least until `sent + ttl` of the last renewal that succeeded;

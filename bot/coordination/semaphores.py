@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -11,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
+from bot.coordination.stopping import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,7 @@ async def slot(
     try:
         yield time.monotonic() - started
     finally:
-        renewer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewer
+        await stop_tasks(renewer)
         try:
             await coordinator.release_slot(semaphore, holder)
         except CoordinationUnavailableError as exc:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ConversationService
 from bot.coordination import Coordinator
+from bot.coordination.stopping import stop_tasks
 from bot.images import ImageService
 from bot.telegram import maintenance
 from bot.telegram.access import AccessPolicy
@@ -220,9 +221,7 @@ class TelegramApp:
         await self.images.stop()
         if self.desk is not None:
             await self.desk.aclose()
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await stop_tasks(*self._background)  # sweeps call Redis (coordination/stopping.py)
         await self.outbox.aclose()
         log.info("shutdown complete")
 
@@ -271,9 +270,7 @@ class TelegramApp:
         await self.images.stop()
         if self.desk is not None:
             await self.desk.aclose(grace=1.0)  # a copy under way is recorded, not resent
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await stop_tasks(*self._background)  # sweeps call Redis (coordination/stopping.py)
 
     async def run_webhook(self, *, url: str, secret: str, host: str, port: int) -> None:
         """Serve `url`'s path on host:port (webhook.py). Returns after SIGTERM/SIGINT."""

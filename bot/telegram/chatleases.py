@@ -50,6 +50,7 @@ from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.coordination import CoordinationUnavailableError, Coordinator, Lease, LeaseKeeper
+from bot.coordination.stopping import stop_tasks
 from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateRepository
 from bot.telegram import maintenance
@@ -171,9 +172,8 @@ class ChatLeases:
 
     async def aclose(self) -> None:
         self._closed = True  # a sweep still running offers nothing more
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Again and again if need be: a cancellation can be lost in a Redis call (stopping.py).
+        await stop_tasks(*self._tasks)
 
     # -- holding a chat ------------------------------------------------------------------------
 
@@ -215,6 +215,7 @@ class ChatLeases:
             found = await self.backlog.resume(chat_id, skip=fed, late=self.late)
             feeds = list(found.feeds)
             fed.update(found.update_ids)
+            log.debug("chat %s: held; fed %s", chat_id, found.update_ids)
             while True:
                 idle = asyncio.create_task(self._idle(chat_id, feeds))
                 woken = asyncio.create_task(wake.wait())
@@ -228,6 +229,11 @@ class ChatLeases:
                     return False
                 wake.clear()
                 new = await self.backlog.intake.pending(self.backlog.bot, chat_id, fed)
+                log.debug(
+                    "chat %s: read its queue (%s): %s new",
+                    chat_id, "idle" if idle.done() and not idle.cancelled() else "woken",
+                    [update.update_id for update, _, _ in new],
+                )  # fmt: skip
                 if not new and idle.done() and not idle.cancelled():
                     return True
                 for update, _receipt, row in new:

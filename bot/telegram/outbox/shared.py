@@ -22,13 +22,13 @@ replicas counted before the outage: census.py), logs it once, and checks Redis e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
 from collections.abc import Callable, Mapping
 
 from bot.coordination import Bucket, CoordinationUnavailableError, Coordinator, LocalCoordinator
+from bot.coordination.stopping import stop_tasks
 from bot.telegram.outbox.budget import BotBudget, ChatPace, Priority
 
 log = logging.getLogger(__name__)
@@ -191,11 +191,7 @@ class SharedBudget(BotBudget):
 
     async def aclose(self) -> None:
         """Stop the pump and the probe; calls still waiting are cancelled."""
-        for task in (self._pump, self._probe):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await stop_tasks(self._pump, self._probe)
         for entry in self._queue:
             entry[2].cancel()
 

@@ -12,11 +12,11 @@ lowers each once). Redis unreachable: each replica adapts to its own 429s, as be
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from bot.coordination import CoordinationUnavailableError, Coordinator
+from bot.coordination.stopping import stop_tasks
 from bot.telegram.outbox.budget import AdaptiveBudget
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,4 @@ class SharedAdaptiveBudget(AdaptiveBudget):
             super().flooded(retry_after)
 
     async def aclose(self) -> None:
-        tasks = [t for t in (self._watcher, *self._publishing) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._watcher, *self._publishing)
