@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, free_port, webhook_replicas
+from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, webhook_replicas
 from tests.e2e.rrproxy import RoundRobinProxy
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
+from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
 

@@ -38,13 +38,13 @@ from tests.e2e.processes import (
     BotProcess,
     FakeProcess,
     bot_env,
-    free_port,
     migrate_database,
     start_fm_process,
     start_telegram_process,
 )
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.tg_flood import FloodLimits
+from tests.ports import free_port
 
 if TYPE_CHECKING:
     from tests.fakes.foundation_models_server import FakeFoundationModels

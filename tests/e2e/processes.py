@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -24,12 +23,6 @@ TG_TOKEN = "123456:E2E-test-token"
 FM_API_KEY = "e2e-api-key"
 FM_FOLDER = "b1ge2efolder"
 WEBHOOK_SECRET = "e2e-webhook-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.coordination.proxy import TcpProxy
-from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env, free_port
+from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.tg_state import Call
+from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180), pytest.mark.xdist_group("outage")]

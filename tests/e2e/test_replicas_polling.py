@@ -16,9 +16,10 @@ import redis
 
 from tests.coordination.proxy import TcpProxy
 from tests.e2e.harness import BotDiedError
-from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env, free_port
+from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
+from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

@@ -19,8 +19,8 @@ import pytest
 
 from tests.e2e.faults_world import KeyedModel, Script
 from tests.e2e.harness import E2E, WEBHOOK_SECRET, webhook_update
-from tests.e2e.processes import free_port
 from tests.fakes.fm_scripts import Reply
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -16,9 +16,9 @@ import redis
 from bot.checks import Outcome, check_knowledge_base, redacted, run_checks
 from bot.config import Settings
 from tests.conftest import REPO_ROOT
-from tests.e2e.processes import free_port
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
+from tests.ports import free_port
 
 TOKEN = "123456:check-token"
 API_KEY = "check-key"

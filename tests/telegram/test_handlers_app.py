@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import os
 import signal
-import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -18,6 +17,7 @@ from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageRole, MessageStatus
 from bot.telegram import maintenance
+from tests.ports import free_port
 from tests.telegram.harness import ANNA, Harness, running_app
 
 
@@ -25,13 +25,6 @@ from tests.telegram.harness import ANNA, Harness, running_app
 async def h(sqlite_database: Database) -> AsyncIterator[Harness]:
     async with running_app(sqlite_database) as harness:
         yield harness
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def answers(h: Harness) -> list[StoredMessage]:
