@@ -18,12 +18,12 @@ graceful shutdown, cut short if the lease is lost during it), standing down (onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiogram import Dispatcher
 
 from bot.coordination import Leadership
+from bot.coordination.stopping import stop_tasks
 from bot.metrics import registry as metrics
 from bot.telegram.app import TelegramApp
 from bot.telegram.startup import restore_signals, stop_on_signals
@@ -51,9 +51,9 @@ async def poll_when_leading(
                 stopped.cancel()
             if not term.done() and not leading.is_set():
                 log.warning("signal received while standing by: stopping")
-                term.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await term
+                # Waiting for the lease calls Redis, where a cancellation can be lost: cancel
+                # again until it ends (coordination/stopping.py).
+                await stop_tasks(term)
                 break
             # A term that is polling handles the signal itself (and shuts the app down).
             stood_down = await term
