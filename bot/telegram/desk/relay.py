@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
 from aiogram.methods import CopyMessage, CopyMessages, SendMessage
 
+from bot.coordination.stopping import stop_tasks
 from bot.desk import DeskService, RelayView
 from bot.storage.models import RelayDirection
 from bot.telegram.desk.topics import Hold, TopicLocks
@@ -110,10 +111,8 @@ class Relayer:
 
     async def aclose(self) -> None:
         self._closed = True
-        tasks = [t for t in [self._topic_task, *self._user_tasks.values()] if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # The loops call Redis (the relay lease), where a cancellation can be lost.
+        await stop_tasks(self._topic_task, *self._user_tasks.values())
 
     def _later(self, relays: list[RelayView], delay: float | None = None) -> None:
         """Still pending in the database: submitted again after `delay` (``retry_after``)."""

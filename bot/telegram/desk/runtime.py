@@ -18,6 +18,7 @@ from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.conversation import TurnResult
 from bot.coordination import Coordinator
+from bot.coordination.stopping import stop_tasks
 from bot.desk import CaseView, DeskService, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
 from bot.foundation_models.types import ChatModel
@@ -96,10 +97,7 @@ class SupportDesk:
                 await self.wait_idle()
         except TimeoutError:
             log.warning("support desk: stopping with relays still queued (sent on next start)")
-        tasks = [*self.forum.preparing.values(), *self._background]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(*self.forum.preparing.values(), *self._background)
         await self.relayer.aclose()
 
     async def wait_idle(self) -> None:
