@@ -1,0 +1,17 @@
+"""What the model may call: the toolbox, HTTP actions, MCP servers, Python functions.
+
+Knows nothing of Telegram; the conversation core stores each call before it runs it.
+"""
+
+from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult, ToolSource
+from bot.tools.toolbox import Toolbox, ToolNameClashError
+
+__all__ = [
+    "ToolContext",
+    "ToolDefinition",
+    "ToolNameClashError",
+    "ToolOutcome",
+    "ToolRunResult",
+    "ToolSource",
+    "Toolbox",
+]

@@ -1,0 +1,98 @@
+"""The contract between the tool loop and the places tools come from.
+
+A `ToolSource` (HTTP actions from `TOOLS_FILE`, an MCP server, Python functions) lists
+`ToolDefinition`s and runs calls; the `Toolbox` holds every source, offers each user the tools
+they may see and routes a call to its source. Who is asking travels in the `ToolContext`, beside
+the model's arguments and never inside them. Knows nothing of Telegram or the database: the
+conversation core stores each call before it asks the toolbox to run it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """Who asks, filled by fmbot: never shown to the model, never taken from its arguments."""
+
+    user_id: int
+    chat_id: int
+    language: str
+    # The same for one stored call across retries and restarts (writes send it as
+    # `Idempotency-Key`).
+    idempotency_key: str
+    # The conversation's support-desk state (`bot`, `waiting`, `with_operator`, `resolved`),
+    # or None when the desk is off.
+    desk_state: str | None = None
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDefinition:
+    """A tool as offered to the model, with the bot's own rules for it."""
+
+    name: str
+    description: str
+    # JSON Schema of the arguments object.
+    parameters: Mapping[str, object] = field(default_factory=dict)
+    # Each call waits for the user's press on a stored pending call.
+    confirm: bool = False
+    # Only admins see it (the others see neither the tool nor its description).
+    admins_only: bool = False
+    # Side-effecting: after a crash with its outcome unknown it is repeated only with the same
+    # idempotency key (HTTP: every method but GET; MCP and Python: confirmed tools).
+    writes: bool = False
+    # Where it comes from, for messages and the audit: "http:<file>", "mcp:<server>",
+    # "python:<module>".
+    source: str = ""
+    # Seconds a call may take before it is reported to the model as timed out.
+    timeout_s: float = 10.0
+
+
+class ToolOutcome(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRunResult:
+    """What a call returned. `text` is what the model is given (as data): the result, or a
+    short `error: ...` line (`error: HTTP 500: <short body>`, `error: timed out after 10 s`).
+    Never a stack trace."""
+
+    outcome: ToolOutcome
+    text: str
+    # For the audit: HTTP status, MCP isError, ... (free-form, short).
+    detail: str = ""
+
+
+class ToolSource(Protocol):
+    """One place tools come from."""
+
+    @property
+    def name(self) -> str:
+        """For messages and logs: "http:tools.toml", "mcp:tracker", "python:mybot"."""
+        ...
+
+    def definitions(self) -> Sequence[ToolDefinition]:
+        """The tools it offers now (an MCP server not yet reached offers none)."""
+        ...
+
+    async def start(self) -> None:
+        """Connect (MCP); a server that cannot be reached is retried in the background."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def call(
+        self, name: str, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> ToolRunResult:
+        """Run one call. Tool failures come back as ToolRunResult(ERROR/TIMEOUT), not raised."""
+        ...

@@ -1,0 +1,97 @@
+"""The toolbox: every source's tools under one set of unique names."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+
+from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult, ToolSource
+
+logger = logging.getLogger(__name__)
+
+
+class ToolNameClashError(ValueError):
+    """Two sources offer a tool under the same name."""
+
+
+class Toolbox:
+    """Offers each user the tools they may see and routes a call to the source that owns it."""
+
+    def __init__(self, sources: Sequence[ToolSource] = ()) -> None:
+        self._sources = list(sources)
+        # Static sources (HTTP actions, Python functions) are checked now; a clash with a tool an
+        # MCP server lists later is logged and that tool is left out (see `_index`).
+        self._check_unique()
+
+    @property
+    def sources(self) -> tuple[ToolSource, ...]:
+        return tuple(self._sources)
+
+    def __bool__(self) -> bool:
+        return bool(self._sources)
+
+    def _check_unique(self) -> None:
+        seen: dict[str, str] = {}
+        for source in self._sources:
+            for definition in source.definitions():
+                owner = seen.get(definition.name)
+                if owner is not None:
+                    raise ToolNameClashError(
+                        f"tool name {definition.name!r} is used by both {owner} and "
+                        f"{source.name}: rename one of them"
+                    )
+                seen[definition.name] = source.name
+
+    def _index(self) -> dict[str, tuple[ToolDefinition, ToolSource]]:
+        index: dict[str, tuple[ToolDefinition, ToolSource]] = {}
+        for source in self._sources:
+            for definition in source.definitions():
+                if definition.name in index:
+                    logger.warning(
+                        "tool %r from %s is left out: %s offers a tool of that name",
+                        definition.name,
+                        source.name,
+                        index[definition.name][1].name,
+                    )
+                    continue
+                index[definition.name] = (definition, source)
+        return index
+
+    def offered(self, *, is_admin: bool) -> tuple[ToolDefinition, ...]:
+        return tuple(
+            definition
+            for definition, _ in self._index().values()
+            if is_admin or not definition.admins_only
+        )
+
+    def get(self, name: str) -> ToolDefinition | None:
+        found = self._index().get(name)
+        return found[0] if found else None
+
+    async def call(
+        self, name: str, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> ToolRunResult:
+        found = self._index().get(name)
+        if found is None or (found[0].admins_only and not ctx.is_admin):
+            return ToolRunResult(ToolOutcome.ERROR, f"error: no tool named {name!r}")
+        definition, source = found
+        try:
+            return await asyncio.wait_for(
+                source.call(name, arguments, ctx), timeout=definition.timeout_s
+            )
+        except TimeoutError:
+            return ToolRunResult(
+                ToolOutcome.TIMEOUT, f"error: timed out after {definition.timeout_s:g} s"
+            )
+
+    async def start(self) -> None:
+        for source in self._sources:
+            await source.start()
+
+    async def close(self) -> None:
+        for source in self._sources:
+            try:
+                await source.close()
+            except Exception:
+                logger.exception("closing the tool source %s failed", source.name)
