@@ -9,8 +9,9 @@ import pytest
 from tests.e2e import faults_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures" / "foundation-models"
+# Recorded Yandex responses (Apache-2.0, see its LICENSE), kept in the repository so that a
+# clone with nothing beside it runs the whole suite.
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "foundation-models"
 
 
 @pytest.fixture(autouse=True)

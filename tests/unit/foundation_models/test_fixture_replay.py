@@ -1,4 +1,4 @@
-"""Every recorded REST exchange in ../shared/fixtures/foundation-models/rest/ replayed over real
+"""Every recorded REST exchange in tests/fixtures/foundation-models/rest/ replayed over real
 HTTP through the fake server: the client must send the recorded request (fields the SDK left at
 defaults aside) and read the recorded answer."""
 
