@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.indexer import Progress, SyncReport
 from bot.knowledge.types import label
@@ -26,13 +26,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search.add_argument("-k", type=int, default=None, help="how many (default KB_TOP_K)")
     evaluate = actions.add_parser("eval", help="retrieval and abstention quality on a JSONL file")
     evaluate.add_argument("file", type=Path)
-
-
-def check(settings: Settings) -> None:
-    settings.check_yandex()
-    if not settings.kb_path:
-        raise ConfigError("KB_PATH is not set: the folders of documents to index")
-    settings.check_kb()
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:

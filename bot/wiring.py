@@ -240,7 +240,10 @@ async def run_report(settings: Settings, *, days: int, csv_path: Path | None) ->
         await db.dispose()
     print(format_report(report, limit_gaps=30))
     if csv_path is not None:
-        rows = write_csv(report, csv_path)
+        try:
+            rows = write_csv(report, csv_path)
+        except OSError as exc:
+            raise ConfigError(f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
         print(f"{rows} conversations written to {csv_path}")
 
 
