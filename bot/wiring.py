@@ -215,6 +215,7 @@ def build_desk(
         feedback_buttons=settings.kb_effective_mode == "strict",
         summary_model=settings.text_model,
         retention_days=settings.retention_days,
+        admins=tuple(settings.admin_user_ids),
     )
     service = DeskService(
         c.db.sessionmaker, support_chat_id=settings.support_chat_id, shared=shared is not None
