@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     # Embedding requests per second (the folder's quota; Yandex's default is 10).
     embedding_rps: float = Field(default=10.0, gt=0, le=1000)
 
+    # --- Knowledge base: removal guard (issue 27) -----------------------------------------------
+    # A sync that would remove this share of the indexed documents or more (an empty or
+    # unmounted folder) keeps them and says so, until `kb sync --allow-removal`; 1 = only one
+    # that would remove every document, 0.5 = half of them or more.
+    kb_removal_limit: float = Field(default=1.0, gt=0, le=1)
+
     @field_validator("kb_path", mode="before")
     @classmethod
     def _split_paths(cls, value: object) -> object:

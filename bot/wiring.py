@@ -115,6 +115,7 @@ def build_knowledge(
         min_score=settings.kb_min_score,
         read_sessionmaker=db.read_sessionmaker,
         search_sessionmaker=db.search_sessionmaker,
+        removal_limit=settings.kb_removal_limit,
     )
 
 
