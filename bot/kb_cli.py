@@ -122,10 +122,17 @@ async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int
 
 
 async def _eval(knowledge: KnowledgeBase, file: Path) -> int:
-    from bot.knowledge.evaluation import EvalFileError, evaluate, format_report, read_cases
+    from bot.knowledge.evaluation import (
+        EvalFileError,
+        check_expected,
+        evaluate,
+        format_report,
+        read_cases,
+    )
 
     try:
         cases = read_cases(file)
+        check_expected(file, cases, await knowledge.indexed_paths())
     except (OSError, EvalFileError) as exc:
         print(f"fmbot: {exc}", file=sys.stderr)
         return 2

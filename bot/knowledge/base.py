@@ -104,6 +104,11 @@ class KnowledgeBase:
             raise next(item for item in found if isinstance(item, BaseException))
         return max(results, key=lambda retrieval: retrieval.best_score)
 
+    async def indexed_paths(self) -> set[str]:
+        """The indexed documents' paths, relative to their KB_PATH folder."""
+        async with self._sessionmaker() as session:
+            return {document.path for document in await KnowledgeRepository(session).documents()}
+
     async def status(self) -> KbStatus:
         async with self._sessionmaker() as session:
             repo = KnowledgeRepository(session)
