@@ -18,11 +18,11 @@ from bot.config import ConfigError, Settings
 
 # What each command needs (`check` validates as `run` does).
 _STEPS: dict[str, tuple[str, ...]] = {
-    "run": ("database", "telegram", "yandex", "kb", "support", "replicas", "metrics", "webhook",
-            "prompt"),
-    "chat": ("database", "yandex", "prompt"),
+    "run": ("database", "telegram", "yandex", "yandex_key", "kb", "support", "replicas",
+            "metrics", "webhook", "prompt"),
+    "chat": ("database", "yandex", "yandex_key", "prompt"),
     "report": ("database", "support", "replicas", "metrics"),
-    "kb": ("database", "yandex", "kb_path", "kb"),
+    "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
     "migrate": ("database",),
 }
 
@@ -33,6 +33,7 @@ def problems(settings: Settings, command: str) -> list[str]:
         "database": lambda: check_database_url(settings.database_url),
         "telegram": settings.check_telegram,
         "yandex": settings.check_yandex,
+        "yandex_key": lambda: check_key_file(settings.yandex_sa_key_file),
         "kb_path": lambda: _kb_path_set(settings),
         "kb": settings.check_kb,
         "support": lambda: _check_support(settings),
@@ -89,6 +90,21 @@ def check_database_url(url: str) -> None:
         if not folder.is_dir():
             raise ConfigError(f"DATABASE_URL: the folder {str(folder)!r} of the SQLite file "
                               "does not exist; create it or point DATABASE_URL elsewhere")
+
+
+def check_key_file(path: Path | None) -> None:
+    """YANDEX_SA_KEY_FILE must be an authorized key JSON, read as the client reads it."""
+    if path is None or not path.is_file():
+        return  # not set, or missing (check_yandex names it)
+    from bot.foundation_models.auth import ServiceAccountKeyAuth
+    from bot.foundation_models.errors import FoundationModelsError
+
+    try:
+        ServiceAccountKeyAuth.from_file(path)
+    except FoundationModelsError as exc:
+        raise ConfigError(f"YANDEX_SA_KEY_FILE: {exc}; expected the authorized key JSON "
+                          "(id, service_account_id, private_key) that `yc iam key create` "
+                          "writes") from None
 
 
 def _kb_path_set(settings: Settings) -> None:

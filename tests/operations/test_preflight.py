@@ -107,6 +107,18 @@ def test_a_database_url_that_is_a_file_name_is_one_line(
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
+@pytest.mark.parametrize("args", [("run",), ("chat",), ("kb", "sync")])
+def test_a_key_file_that_is_not_a_key_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    (tmp_path / "key.json").write_text("{}", encoding="utf-8")
+    settings = {k: v for k, v in COMPLETE.items() if k != "YANDEX_API_KEY"}
+    result = cli(*args, cwd=tmp_path, **settings, YANDEX_SA_KEY_FILE="key.json",
+                 KB_PATH=str(tmp_path))  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("fmbot: YANDEX_SA_KEY_FILE: cannot read")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_a_sqlite_file_in_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/missing/dir/bot.db"
     result = cli("migrate", cwd=tmp_path, DATABASE_URL=url)
