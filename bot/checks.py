@@ -85,13 +85,13 @@ async def check_telegram(token: str, api_url: str, support_chat_id: int = 0) -> 
         except TelegramAPIError as exc:
             return [failed("telegram", f"getMe failed: {exc}",
                            "check TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL")]
-        except Exception as exc:
+        except Exception as exc:  # a reply aiogram could not read, and the like
             return [unexpected("telegram", exc)]
         outcomes = [passed("telegram", f"token accepted: @{me.username} (id {me.id})")]
         if support_chat_id:
             try:
                 outcomes.append(await _check_support_chat(bot, me.id, support_chat_id))
-            except Exception as exc:
+            except Exception as exc:  # its own FAIL line; the rest still print
                 outcomes.append(unexpected("support chat", exc))
         return outcomes
     finally:
@@ -290,7 +290,7 @@ async def _within(name: str, seconds: float, check: Awaitable[list[Outcome]]) ->
             return await check
     except TimeoutError:
         return [failed(name, f"no answer within {seconds:g} s", "check the network")]
-    except Exception as exc:
+    except Exception as exc:  # whatever went wrong is this check's FAIL
         return [unexpected(name, exc)]
 
 
@@ -316,7 +316,7 @@ async def run_checks(
 ) -> list[Outcome]:
     try:
         outcomes = check_configuration(settings)
-    except Exception as exc:
+    except Exception as exc:  # its own FAIL line; the others still run
         outcomes = [unexpected("configuration", exc)]
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     jobs: list[Awaitable[list[Outcome]]] = []
@@ -336,6 +336,6 @@ async def run_checks(
     if kb_folders:
         try:
             outcomes.append(check_knowledge_base(kb_folders))
-        except Exception as exc:
+        except Exception as exc:  # its own FAIL line
             outcomes.append(unexpected("knowledge base", exc))
     return outcomes
