@@ -1,9 +1,10 @@
 """Command line: `fmbot run | migrate | chat | check | report | kb sync|search|eval`
 (also `python -m bot ...`).
 
-Settings are read and checked before anything else starts, so a missing token or credential
-ends the process at once with one line naming the variable to set (exit code 2). A database
-migrated by a newer fmbot is refused with exit code 3.
+Settings are read and checked before anything else starts (bot/preflight.py, which `check`
+uses too), so missing or bad settings end the process at once with one line per problem, each
+naming the variable to set (exit code 2). A database migrated by a newer fmbot is refused with
+exit code 3.
 """
 
 from __future__ import annotations

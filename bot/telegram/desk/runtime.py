@@ -222,7 +222,7 @@ class SupportDesk:
                     InlineKeyboardButton(text="👎", callback_data=f"fb:{turn_id}:down"),
                 ]
             )
-        if not_found:
+        if not_found and not self.support_chat.known_unusable():  # no person to ask now
             rows.append(
                 [InlineKeyboardButton(text=t("desk_ask_button"), callback_data="desk:ask")]
             )
