@@ -86,7 +86,7 @@ def check_database_url(url: str) -> None:
     if backend == "sqlite" and database not in ("", ":memory:") and not database.startswith(
         "file:"
     ):
-        folder = Path(database).expanduser().parent
+        folder = Path(database).parent  # SQLite does not expand ~
         if not folder.is_dir():
             raise ConfigError(f"DATABASE_URL: the folder {str(folder)!r} of the SQLite file "
                               "does not exist; create it or point DATABASE_URL elsewhere")
