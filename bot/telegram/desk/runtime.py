@@ -257,7 +257,7 @@ class SupportDesk:
         markup = self.answer_markup(turn_id=note.turn_id, not_found=result.not_found, t=t)
         if markup is not None and ids:
             await self.attach_markup(chat_id, ids[-1], markup)
-        if note.hand_over:
+        if note.hand_over and not self.support_chat.known_unusable():  # nobody asked for it
             await self.hand_over(who, HandoffReason.KB_MISS, t)
 
     # -- erasure ---------------------------------------------------------------------------------
