@@ -1,9 +1,10 @@
 """Command line: `fmbot run | migrate | chat | check | report | kb sync|search|eval`
 (also `python -m bot ...`).
 
-Settings are read and checked before anything else starts, so a missing token or credential
-ends the process at once with one line naming the variable to set (exit code 2). A database
-migrated by a newer fmbot is refused with exit code 3.
+Settings are read and checked before anything else starts (bot/preflight.py, which `check`
+uses too), so missing or bad settings end the process at once with one line per problem, each
+naming the variable to set (exit code 2). A database migrated by a newer fmbot is refused with
+exit code 3.
 """
 
 from __future__ import annotations
@@ -75,32 +76,21 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 def _check(command: str, settings: Settings) -> str:
-    """Check what `command` needs; returns the resolved system prompt."""
-    if command == "kb":
-        from bot import kb_cli
+    """Check what `command` needs (every problem at once); returns the resolved system
+    prompt. `check` validates the same way, in its own lines."""
+    from bot.preflight import validate
 
-        kb_cli.check(settings)
-        return ""
-    if command == "run":
-        settings.check_telegram()
-        settings.check_kb()
-    if command in ("run", "report"):
-        settings.check_support()
-        from bot.desk import HoursFormatError, SupportHours
-
-        try:
-            SupportHours.parse(settings.support_hours, settings.support_timezone)
-        except HoursFormatError as exc:
-            raise ConfigError(str(exc)) from None
-        settings.check_replicas()
-        if settings.metrics_listen:
-            settings.metrics_host_port  # noqa: B018 - validates METRICS_LISTEN
+    if command != "check":
+        validate(settings, command)
     if command in ("run", "chat"):
-        settings.check_yandex()
-        if settings.telegram_mode == "webhook" and command == "run":
-            settings.webhook_host_port  # noqa: B018 - validates TELEGRAM_WEBHOOK_LISTEN
         return settings.resolved_system_prompt()
     return ""
+
+
+def _fail(exc: Exception) -> None:
+    """One line per problem, each prefixed as the shell expects of a command's error."""
+    for line in str(exc).splitlines() or [""]:
+        print(f"fmbot: {line}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         system_prompt = _check(args.command, settings)
     except ConfigError as exc:
-        print(f"fmbot: {exc}", file=sys.stderr)
+        _fail(exc)
         return EXIT_CONFIG
     try:
         setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
@@ -133,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if args.days < 1:
                 raise ConfigError("report: --days must be at least 1")
+            if args.csv is not None and not args.csv.expanduser().parent.is_dir():
+                raise ConfigError(f"report: --csv: no such folder {args.csv.parent}")
             run_async(run_report(settings, days=args.days, csv_path=args.csv))
         elif args.command == "run":
             from bot.wiring import run_bot
@@ -148,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fmbot: {exc}", file=sys.stderr)
         return EXIT_SCHEMA
     except ConfigError as exc:
-        print(f"fmbot: {exc}", file=sys.stderr)
+        _fail(exc)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130

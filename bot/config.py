@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     # Embedding requests per second (the folder's quota; Yandex's default is 10).
     embedding_rps: float = Field(default=10.0, gt=0, le=1000)
 
+    # --- Knowledge base: removal guard (issue 27) -----------------------------------------------
+    # A sync that would remove this share of the indexed documents or more (an empty or
+    # unmounted folder) keeps them and says so, until `kb sync --allow-removal`; 1 = only one
+    # that would remove every document, 0.5 = half of them or more.
+    kb_removal_limit: float = Field(default=1.0, gt=0, le=1)
+
     @field_validator("kb_path", mode="before")
     @classmethod
     def _split_paths(cls, value: object) -> object:
@@ -237,7 +243,8 @@ class Settings(BaseSettings):
         return self.system_prompt.strip()
 
     def check_yandex(self) -> None:
-        """Fail with one clear message when the Foundation Models settings cannot work."""
+        """Fail with one message (a line per problem) when the Foundation Models settings
+        cannot work."""
         methods = [
             name
             for name, present in (
@@ -248,34 +255,38 @@ class Settings(BaseSettings):
             )
             if present
         ]
+        problems: list[str] = []
         if not methods:
-            raise ConfigError(
+            problems.append(
                 "Yandex credentials are missing: set one of YANDEX_API_KEY, YANDEX_IAM_TOKEN, "
                 "YANDEX_SA_KEY_FILE or YANDEX_USE_METADATA=true"
             )
         if len(methods) > 1:
-            raise ConfigError(
+            problems.append(
                 f"Contradictory Yandex credentials: {' and '.join(methods)} are both set; "
                 "keep exactly one"
             )
         if not self.yandex_folder_id.strip():
-            raise ConfigError("YANDEX_FOLDER_ID is not set: the id of your Yandex Cloud folder")
+            problems.append("YANDEX_FOLDER_ID is not set: the id of your Yandex Cloud folder")
         if self.yandex_sa_key_file is not None and not self.yandex_sa_key_file.is_file():
-            raise ConfigError(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
+            problems.append(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
+        _raise_all(problems)
 
     def check_telegram(self) -> None:
+        problems: list[str] = []
         if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
-            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: the token @BotFather gave you")
+            problems.append("TELEGRAM_BOT_TOKEN is not set: the token @BotFather gave you")
         if self.telegram_mode == "webhook":
             if not self.telegram_webhook_url:
-                raise ConfigError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
+                problems.append("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
             if self.telegram_webhook_secret is None:
-                raise ConfigError(
+                problems.append(
                     "TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook "
                     "(1-256 characters A-Z, a-z, 0-9, _ and -)"
                 )
         if self.system_prompt and self.system_prompt_file is not None:
-            raise ConfigError("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
+            problems.append("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
+        _raise_all(problems)
 
     @field_validator("support_chat_id", "allowed_chat_members_of", mode="before")
     @classmethod
@@ -286,20 +297,23 @@ class Settings(BaseSettings):
         return value
 
     def check_support(self) -> None:
-        """SUPPORT_HOURS and SUPPORT_TIMEZONE must parse before the bot starts."""
+        """SUPPORT_TIMEZONE and SUPPORT_CHAT_ID must make sense before the bot starts
+        (SUPPORT_HOURS is parsed by `bot.preflight`, which knows its form)."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        problems: list[str] = []
         try:
             ZoneInfo(self.support_timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
+            problems.append(
                 f"SUPPORT_TIMEZONE: unknown time zone {self.support_timezone!r} "
                 "(an IANA name such as Europe/Moscow)"
-            ) from None
+            )
         if self.support_chat_id > 0:
-            raise ConfigError(
+            problems.append(
                 "SUPPORT_CHAT_ID must be a supergroup id (negative, starting with -100)"
             )
+        _raise_all(problems)
 
     def check_replicas(self) -> None:
         """REDIS_URL means several replicas: they need one database server, not a file each."""
@@ -332,6 +346,12 @@ class Settings(BaseSettings):
             ) from exc
 
 
+def _raise_all(problems: list[str]) -> None:
+    """One ConfigError naming every problem found, a line each."""
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def _default_replica_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -348,10 +368,12 @@ def _host_port(name: str, value: str) -> tuple[str, int]:
 
 
 def load_settings() -> Settings:
-    """Read Settings, turning pydantic's report into one message naming the variable."""
+    """Read Settings, turning pydantic's report into one message naming every variable."""
     try:
         return Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigError(f"{name}: {first['msg']}") from None
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            lines.append(f"{name}: {error['msg']}")
+        raise ConfigError("\n".join(dict.fromkeys(lines))) from None

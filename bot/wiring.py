@@ -115,6 +115,7 @@ def build_knowledge(
         min_score=settings.kb_min_score,
         read_sessionmaker=db.read_sessionmaker,
         search_sessionmaker=db.search_sessionmaker,
+        removal_limit=settings.kb_removal_limit,
     )
 
 
@@ -215,6 +216,7 @@ def build_desk(
         feedback_buttons=settings.kb_effective_mode == "strict",
         summary_model=settings.text_model,
         retention_days=settings.retention_days,
+        admins=tuple(settings.admin_user_ids),
     )
     service = DeskService(
         c.db.sessionmaker, support_chat_id=settings.support_chat_id, shared=shared is not None
@@ -240,7 +242,10 @@ async def run_report(settings: Settings, *, days: int, csv_path: Path | None) ->
         await db.dispose()
     print(format_report(report, limit_gaps=30))
     if csv_path is not None:
-        rows = write_csv(report, csv_path)
+        try:
+            rows = write_csv(report, csv_path)
+        except OSError as exc:
+            raise ConfigError(f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
         print(f"{rows} conversations written to {csv_path}")
 
 

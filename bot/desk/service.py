@@ -373,6 +373,11 @@ class DeskService:
         """/bot: the bot answers again; no rating."""
         return await self._end(case_id, DeskStatus.BOT, "returned", False)
 
+    async def give_up(self, case_id: int) -> CaseView | None:
+        """The handoff could not reach any person (the support chat cannot hold topics): the
+        bot answers again, and the report shows the conversation as "failed"."""
+        return await self._end(case_id, DeskStatus.BOT, "failed", False)
+
     async def _end(
         self, case_id: int, status: DeskStatus, resolution: str, ask_rating: bool
     ) -> CaseView | None:

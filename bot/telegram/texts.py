@@ -281,6 +281,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The sync failed; the index stays as it was. The log has the details.",
         "ru": "Синхронизация не удалась; индекс остался прежним. Подробности в логе.",
     },
+    "kb_sync_kept": {
+        "en": "\n⚠️ {kept} of the {total} indexed documents are gone from KB_PATH (an empty or "
+        "unmounted folder?): they stay indexed. If they were removed on purpose, run "
+        "`python -m bot kb sync --allow-removal`.",
+        "ru": "\n⚠️ {kept} из {total} проиндексированных документов нет в KB_PATH (папка пуста "
+        "или не смонтирована?): они остаются в индексе. Если их удалили намеренно, "
+        "выполните `python -m bot kb sync --allow-removal`.",
+    },
     "kb_usage": {
         "en": "/kb - what is indexed; /kb sync - index new and changed documents now",
         "ru": "/kb - что проиндексировано; /kb sync - проиндексировать изменения сейчас",

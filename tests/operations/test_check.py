@@ -58,7 +58,7 @@ async def test_a_good_replica_setup_passes_every_check(
     tmp_path: Path,
 ) -> None:
     tg, fm = fakes
-    tg.add_chat(SUPPORT_CHAT, "supergroup", title="Support")
+    tg.add_forum(SUPPORT_CHAT, title="Support")
     tg.set_member(SUPPORT_CHAT, 123456, "administrator", can_manage_topics=True)
     kb = tmp_path / "kb"
     kb.mkdir()
