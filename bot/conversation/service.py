@@ -228,6 +228,7 @@ class ConversationService:
                     session, chat, speaker, model, system_prompt, question, (),
                     answer_id=answer_id,
                 )
+            turn.continued = True
             return await self._run(turn, on_snapshot)
 
     async def reset(self, chat_id: int, *, receipts: Sequence[UpdateReceipt] = ()) -> None:
