@@ -310,6 +310,7 @@ class ConversationService:
         """Add the placeholder answer (or go on with `answer_id`), read the prompt window,
         settle the updates that carried the question, commit (first unit of work)."""
         messages = MessageRepository(session)
+        reopened = answer_id is not None
         if answer_id is None:
             answer_id = await messages.insert(
                 question.conversation_id,
@@ -336,6 +337,7 @@ class ConversationService:
         mark_settled(receipts)
         turn = TurnState(chat, speaker, model, system_prompt, question, answer_id, window)
         turn.exchanges = exchanges
+        turn.has_calls = bool(carried) or reopened
         self._streaming[chat.chat_id] = turn
         return turn
 

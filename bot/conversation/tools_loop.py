@@ -290,9 +290,11 @@ class ToolLoop:
         sum of every round's), or a TOOL_CALLS one when the turn waits for a press."""
         messages = _with_note(messages)
         tools = self._tools(turn.speaker.user_id)
-        async with self._sessionmaker() as session:
-            stored = await ToolCallRepository(session).for_answer(turn.answer_id)
-            await session.commit()
+        stored: list[StoredCall] = []
+        if turn.has_calls:  # a new answer has none: no read on the usual path
+            async with self._sessionmaker() as session:
+                stored = await ToolCallRepository(session).for_answer(turn.answer_id)
+                await session.commit()
         exchange: list[ChatMessage] = []
         shown, usage = "", Usage()
         rounds = _rounds(stored)
