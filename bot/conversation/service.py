@@ -426,6 +426,8 @@ class ConversationService:
         if last.status is CompletionStatus.CONTENT_FILTER:
             error = ContentFilteredError(last.text)
         status = STATUS_FOR.get(last.status, MessageStatus.COMPLETE)
+        if status is MessageStatus.WAITING and not turn.waiting:
+            status = MessageStatus.COMPLETE  # calls nobody offered: the text is the answer
         # Shielded: a cancel arriving while the answer is stored must not leave it `streaming`.
         return await asyncio.shield(self._finish(turn, last, status, error))
 

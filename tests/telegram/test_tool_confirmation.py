@@ -17,8 +17,9 @@ from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
 from bot.telegram.deps import BotOptions
+from bot.tools import ToolDefinition
 from tests.core.conftest import fake_client
-from tests.core.tool_doubles import ShopSource, tool_loop
+from tests.core.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 
 OPTIONS = BotOptions(
@@ -192,3 +193,44 @@ async def test_an_unpressed_confirmation_expires_and_the_model_answers(
         assert answer.status is MessageStatus.COMPLETE
         await h.app.queues.wait_idle()
         await model.aclose()
+
+
+async def test_a_restart_resumes_a_turn_cut_short_in_its_tool_calls(
+    sqlite_database: Database,
+) -> None:
+    """As a SIGKILL leaves it: the answer `streaming`, a read done, a write `running` (outcome
+    unknown). Start-up answers again: the read is not run again, the write runs again with
+    the same Idempotency-Key, and the user gets one answer."""
+    write = ToolDefinition("open_ticket", "Open a ticket.", {"type": "object"}, writes=True)
+    first = ShopSource(tools=(ORDER_STATUS, write))
+    async with tools_app(sqlite_database, first) as h:
+        h.fm.queue_reply("", tool_calls=[{"name": "order_status",
+                                          "arguments": {"order_id": "A-1"}}])
+        h.fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"s": "x"}}])
+        h.fm.queue_reply("Opened.")
+        await h.send("check A-1 and open a ticket")
+        await h.settle()
+    read, written = await calls(sqlite_database)
+    async with sqlite_database.sessionmaker() as session:
+        answer = await session.get(StoredMessage, written.answer_id)
+        row = await session.get(ToolCall, written.id)
+        assert answer is not None
+        assert row is not None
+        answer.status = MessageStatus.STREAMING
+        row.state, row.result = ToolCallState.RUNNING, None
+        await session.commit()
+
+    again = ShopSource(tools=(ORDER_STATUS, write))
+    async with tools_app(sqlite_database, again) as h:
+        h.fm.queue_reply("Checked, and the ticket is open.")
+        await h.app.startup()
+        await h.settle()
+        assert h.texts(ANNA.id) == ["Checked, and the ticket is open."]
+        assert [c.name for c in again.calls] == ["open_ticket"]
+        assert again.calls[0].ctx.idempotency_key == written.idempotency_key
+        # The model was asked once, with both rounds' results already there.
+        (resumed,) = h.completions()
+        assert len([m for m in resumed["messages"] if "toolResultList" in m]) == 2
+    rows = await calls(sqlite_database)
+    assert [r.id for r in rows] == [read.id, written.id]
+    assert {r.state for r in rows} == {ToolCallState.DONE}
