@@ -176,6 +176,15 @@ class ToolLoop:
     async def attach(self, session: AsyncSession, call_ids: Sequence[int], answer_id: int) -> None:
         await ToolCallRepository(session).attach(call_ids, answer_id)
 
+    async def reopen_for_resume(self, answer_id: int) -> bool:
+        """Several replicas: a waiting answer goes back to `streaming`, so the holder of its
+        chat's lease answers it again as a turn cut short (`retry_last(resume=True)`: the
+        stored calls carry over, the confirmed ones run). False when it was not waiting."""
+        async with self._sessionmaker() as session:
+            reopened = await ToolCallRepository(session).reopen_answer(answer_id)
+            await session.commit()
+        return reopened is not None
+
     async def reopen(self, session: AsyncSession, answer_id: int) -> tuple[int, int] | None:
         return await ToolCallRepository(session).reopen_answer(answer_id)
 
