@@ -457,3 +457,30 @@ async def test_tools_are_told_the_conversations_desk_state(
     fm.queue_reply("", tool_calls=A_1042)
     await service.run_turn(PRIVATE, ANNA, "and now?")
     assert [c.ctx.desk_state for c in source.calls] == [None, "waiting"]
+
+
+async def test_the_terminal_asks_before_a_confirmed_tool_runs(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    import io
+
+    from bot.terminal import TerminalChat
+
+    source = ShopSource()
+    service = build(database, client, source)
+    lines = iter(["open a ticket", "y", "/exit"])
+    asked: list[str] = []
+
+    def read_line(prompt: str) -> str:
+        asked.append(prompt)
+        return next(lines)
+
+    out = io.StringIO()
+    fm.queue_reply("Sure.", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
+    fm.queue_reply("Opened.")
+    await TerminalChat(service, database.sessionmaker, chat_id=7, read_line=read_line,
+                       out=out).run()
+    assert asked[1] == '[Open a support ticket.: open_ticket {"subject": "x"}] run it? [y/N] '
+    assert [c.name for c in source.calls] == ["open_ticket"]
+    assert out.getvalue().count("Opened.") == 1
+    assert "Sure." in out.getvalue()
