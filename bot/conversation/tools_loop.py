@@ -50,7 +50,7 @@ from bot.foundation_models.types import (
 from bot.prompting import model_base_name
 from bot.storage.models import Message, ToolCallState
 from bot.storage.models import ToolCall as StoredCall
-from bot.storage.repositories import NewToolCall, ToolCallRepository
+from bot.storage.repositories import NewToolCall, ToolCallRepository, UsageRepository
 from bot.tools import Toolbox, ToolContext, ToolOutcome, ToolRunResult
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ class ToolLoopSettings:
     parallel: int = 4
     models: frozenset[str] = DEFAULT_TOOL_MODELS
     admins: frozenset[int] = frozenset()
+    # DAILY_TOKEN_LIMIT (0 = none): a turn whose rounds reach the speaker's budget gets no
+    # more tools; the model must answer (admins are not limited, as for messages).
+    daily_tokens: int = 0
 
 
 class DecisionKind(StrEnum):
@@ -322,8 +325,16 @@ class ToolLoop:
             if not turn.continued:
                 shown = _join(shown, round_.preface)
         number = len(rounds)
+        spent_before: int | None = None  # today's usage before this turn, read when needed
         while True:
             offer = bool(tools) and number < self.settings.max_rounds
+            if offer and number and self._budgeted(turn):
+                if spent_before is None:
+                    spent_before = await self._spent_today(turn.speaker.user_id)
+                if spent_before + usage.total_tokens >= self.settings.daily_tokens:
+                    offer = False  # the budget is spent: answer now, no more tools
+                    logger.info("user %s: daily tokens spent; no more tool rounds",
+                                turn.speaker.user_id)
             prompt = messages + exchange
             round_options = options
             if offer:
@@ -360,6 +371,15 @@ class ToolLoop:
             exchange.extend(self._exchange(round_, with_preface=True))
             shown = _join(shown, text)
             number += 1
+
+    def _budgeted(self, turn: TurnState) -> bool:
+        return self.settings.daily_tokens > 0 and not self.is_admin(turn.speaker.user_id)
+
+    async def _spent_today(self, user_id: int) -> int:
+        async with self._sessionmaker() as session:
+            used = await UsageRepository(session).for_user(user_id, dt.datetime.now(dt.UTC).date())
+            await session.commit()
+        return used.tokens
 
     def _waiting(self, round_: _Round) -> tuple[WaitingCall, ...]:
         waiting = []

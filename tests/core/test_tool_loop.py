@@ -484,3 +484,17 @@ async def test_the_terminal_asks_before_a_confirmed_tool_runs(
     assert [c.name for c in source.calls] == ["open_ticket"]
     assert out.getvalue().count("Opened.") == 1
     assert "Sure." in out.getvalue()
+
+
+async def test_a_spent_daily_budget_ends_the_tool_rounds(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    source = ShopSource()
+    service = build(database, client, source, daily_tokens=5)  # the first round spends more
+    fm.queue_reply("", tool_calls=A_1042)
+    fm.queue_reply("", tool_calls=A_1042)  # not asked for: no tools are offered any more
+    result = await service.run_turn(PRIVATE, ANNA, "where is A-1042?")
+    bodies = requests(fm)
+    assert [bool(tool_names(b)) for b in bodies] == [True, False]
+    assert len(source.calls) == 1
+    assert result.status is MessageStatus.COMPLETE
