@@ -47,7 +47,7 @@ from bot.foundation_models.types import (
     ToolResult,
     Usage,
 )
-from bot.prompting import model_base_name
+from bot.prompting import PROMPT_OVERHEAD, exchange_cost, model_base_name
 from bot.storage.models import Message, ToolCallState
 from bot.storage.models import ToolCall as StoredCall
 from bot.storage.repositories import NewToolCall, ToolCallRepository, UsageRepository
@@ -67,6 +67,7 @@ ANSWER_NOW = (
 CUT_NOTE = "\n[the result was cut here: it was longer]"
 DECLINED_TEXT = "declined: the user declined this action; it was not run."
 EXPIRED_TEXT = "expired: the user did not confirm in time; the action was not run."
+LEFT_OUT = "[this result was left out: the conversation has no room for it any more]"
 SUPERSEDED_TEXT = "declined: the user sent a new message instead; the action was not run."
 # States whose calls still have to run when a turn goes on.
 TO_RUN = frozenset({ToolCallState.PENDING, ToolCallState.CONFIRMED, ToolCallState.RUNNING})
@@ -335,7 +336,7 @@ class ToolLoop:
                     offer = False  # the budget is spent: answer now, no more tools
                     logger.info("user %s: daily tokens spent; no more tool rounds",
                                 turn.speaker.user_id)
-            prompt = messages + exchange
+            prompt = messages + _fitted(messages, exchange, turn.room)
             round_options = options
             if offer:
                 round_options = dataclasses.replace(options, tools=tools)
@@ -489,6 +490,26 @@ class ToolLoop:
         latency = int((time.monotonic() - started) * 1000)
         logger.info("tool %s: %s in %d ms", call.name, result.outcome.value, latency)
         return result, latency
+
+
+def _fitted(
+    messages: list[ChatMessage], exchange: list[ChatMessage], room: int
+) -> list[ChatMessage]:
+    """The turn's rounds as they fit the prompt: when the results would overflow `room`, the
+    oldest rounds' results are left out (each call still gets a result: a note), so the
+    newest data stays and a call never goes without its result."""
+    base = PROMPT_OVERHEAD + exchange_cost(messages)
+    if not room or base + exchange_cost(exchange) <= room:
+        return exchange
+    fitted = list(exchange)
+    for index in range(1, len(fitted), 2):  # [calls, results, calls, results, ...]
+        results = fitted[index]
+        fitted[index] = dataclasses.replace(results, tool_results=tuple(
+            dataclasses.replace(r, content=LEFT_OUT) for r in results.tool_results
+        ))
+        if base + exchange_cost(fitted) <= room:
+            break
+    return fitted
 
 
 def _rounds(calls: Sequence[StoredCall]) -> list[_Round]:

@@ -498,3 +498,25 @@ async def test_a_spent_daily_budget_ends_the_tool_rounds(
     assert [bool(tool_names(b)) for b in bodies] == [True, False]
     assert len(source.calls) == 1
     assert result.status is MessageStatus.COMPLETE
+
+
+async def test_old_rounds_results_make_room_for_new_ones(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    async def big(name: str, arguments: Mapping[str, object], ctx: ToolContext) -> ToolRunResult:
+        return ToolRunResult(ToolOutcome.OK, f"{arguments['order_id']}: " + "x" * 1500)
+
+    source = ShopSource(handler=big)
+    service = make_service(database, client, default_model=PRO, reply_reserve=1000,
+                           context_overrides={PRO: 2500})
+    service.tools = tool_loop(database, client, source, result_chars=1600)
+    for n in range(3):
+        fm.queue_reply("", tool_calls=[{"name": "order_status",
+                                        "arguments": {"order_id": f"A-{n}"}}])
+    fm.queue_reply("Done.")
+    result = await service.run_turn(PRIVATE, ANNA, "three orders")
+    assert result.text == "Done."
+    last = [c for _, c in results_sent(requests(fm)[-1])]
+    assert len(last) == 3  # every call keeps a result
+    assert "A-2: xxx" in last[-1]  # the newest data stays
+    assert "left out" in last[0]
