@@ -180,12 +180,19 @@ class ToolLoop:
     async def attach(self, session: AsyncSession, call_ids: Sequence[int], answer_id: int) -> None:
         await ToolCallRepository(session).attach(call_ids, answer_id)
 
-    async def reopen_for_resume(self, answer_id: int) -> bool:
+    async def reopen_for_resume(self, answer_id: int) -> bool | None:
         """Several replicas: a waiting answer goes back to `streaming`, so the holder of its
         chat's lease answers it again as a turn cut short (`retry_last(resume=True)`: the
-        stored calls carry over, the confirmed ones run). False when it was not waiting."""
+        stored calls carry over, the confirmed ones run). False when it was not waiting;
+        None (nothing changed) when its question is no longer the conversation's last (a
+        group member wrote since): a resume answers the last question, so this one must be
+        carried on where it is."""
         async with self._sessionmaker() as session:
-            reopened = await ToolCallRepository(session).reopen_answer(answer_id)
+            repo = ToolCallRepository(session)
+            if not await repo.answers_last_question(answer_id):
+                await session.commit()
+                return None
+            reopened = await repo.reopen_answer(answer_id)
             await session.commit()
         return reopened is not None
 

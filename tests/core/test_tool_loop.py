@@ -520,3 +520,21 @@ async def test_old_rounds_results_make_room_for_new_ones(
     assert len(last) == 3  # every call keeps a result
     assert "A-2: xxx" in last[-1]  # the newest data stays
     assert "left out" in last[0]
+
+
+async def test_in_a_group_another_members_message_leaves_the_confirmation_waiting(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    from bot.conversation import Speaker
+
+    group = ChatRef(-100, "supergroup", "Team")
+    service = build(database, client, ShopSource())
+    fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
+    result = await service.run_turn(group, ANNA, "open a ticket")
+    await service.run_turn(group, Speaker(99, "Boris"), "unrelated question")
+    (row,) = await calls(database)
+    assert row.state is ToolCallState.PENDING_CONFIRMATION
+    await service.run_turn(group, ANNA, "forget it")
+    (row,) = await calls(database)
+    assert row.state is ToolCallState.DECLINED
+    assert result.status is MessageStatus.WAITING
