@@ -10,17 +10,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, SendMessageDraft
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 from sqlalchemy import select
 
 from bot.coordination import LocalCoordinator
+from bot.foundation_models.auth import ApiKeyAuth
+from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
 from bot.telegram.deps import BotOptions
 from bot.tools import ToolDefinition
-from tests.core.conftest import fake_client
+from tests.core.conftest import API_KEY, FOLDER, fake_client
 from tests.core.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 
@@ -31,9 +34,14 @@ TICKET = [{"name": "open_ticket", "arguments": {"subject": "Broken kettle"}}]
 
 
 @asynccontextmanager
-async def tools_app(db: Database, source: ShopSource, **settings: Any) -> AsyncIterator[Harness]:
+async def tools_app(
+    db: Database, source: ShopSource, wire: str = "native", **settings: Any
+) -> AsyncIterator[Harness]:
     async with running_app(db, options=OPTIONS) as h:
-        model = fake_client(h.fm.url)
+        model: Any = fake_client(h.fm.url)
+        if wire == "openai":  # TEXT_API=openai: the loop speaks /v1/chat/completions
+            model = OpenAICompatibleChatModel(base_url=f"{h.fm.url}/v1",
+                                              auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
         h.app.conversation.tools = tool_loop(db, model, source, **settings)
         try:
             yield h
@@ -89,11 +97,12 @@ async def test_russian_status(sqlite_database: Database) -> None:
         assert "Обращаюсь к order_status…" in [d.text for d in h.calls(SendMessageDraft)]
 
 
+@pytest.mark.parametrize("wire", ["native", "openai"])
 async def test_a_confirmation_pressed_after_a_restart_runs_once(
-    sqlite_database: Database,
+    sqlite_database: Database, wire: str
 ) -> None:
     before = ShopSource()
-    async with tools_app(sqlite_database, before) as h:
+    async with tools_app(sqlite_database, before, wire) as h:
         h.fm.queue_reply("I can open a ticket for you.", tool_calls=TICKET)
         await h.send("please open a ticket, my kettle is broken")
         await h.settle()
@@ -109,10 +118,11 @@ async def test_a_confirmation_pressed_after_a_restart_runs_once(
         assert cancel is not None
         assert before.calls == []  # nothing before the press
         card_message_in_first = card_message(h, card)
+        assert any("/v1/chat/completions" in p for p in h.fm.paths()) == (wire == "openai")
     assert (await calls(sqlite_database))[0].state is ToolCallState.PENDING_CONFIRMATION
 
     after = ShopSource()
-    async with tools_app(sqlite_database, after) as h:  # a new process on the same file
+    async with tools_app(sqlite_database, after, wire) as h:  # a new process, the same file
         on = card_message_in_first  # not shown by this new simulator
         h.fm.queue_reply("Done: ticket opened.")
         await h.press(confirm, ANNA, on=on)
