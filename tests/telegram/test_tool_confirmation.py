@@ -297,3 +297,18 @@ async def test_with_replicas_a_press_elsewhere_is_carried_on_by_the_chats_holder
         assert b.texts(ANNA.id)[-1] == "I can open one.\n\nOpened."
     (row,) = await calls(sqlite_database)
     assert row.state is ToolCallState.DONE
+
+
+async def test_stop_during_a_call_stops_the_turn(sqlite_database: Database) -> None:
+    source = ShopSource(delay=30)
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("Let me look.", tool_calls=[{"name": "order_status",
+                                                      "arguments": {"order_id": "A-1"}}])
+        await h.send("where is A-1?")
+        await h.wait_until(lambda: bool(source.calls), within=10)
+        await h.send("/stop")
+        await h.settle()
+        assert h.texts(ANNA.id) == ["Let me look.\n\n[stopped]"]
+        assert len(h.completions()) == 1
+    (row,) = await calls(sqlite_database)
+    assert (row.state, row.outcome) == (ToolCallState.FAILED, "cancelled")
