@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from bot.clients import build_auth_from, build_chat_model, build_client
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
-from bot.conversation.tools_loop import ToolLoop, ToolLoopSettings
+from bot.conversation.tool_turns import ToolLoopSettings
+from bot.conversation.tools_loop import ToolLoop
 from bot.desk import DeskService, HoursFormatError, SupportHours
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy

@@ -15,7 +15,7 @@ from aiogram.methods import EditMessageReplyMarkup, EditMessageText
 from aiogram.types import CallbackQuery, Message
 
 from bot.conversation import ChatRef, Speaker
-from bot.conversation.tools_loop import Decision, DecisionKind
+from bot.conversation.tool_turns import Decision, DecisionKind
 from bot.storage.models import Chat, User
 from bot.telegram.answers import Target
 from bot.telegram.chatqueue import Ticket
