@@ -100,6 +100,9 @@ class ToolTurns:
         # The support desk's state of a user's conversation, for ToolContext.desk_state (set
         # when the desk is on).
         self.desk_state: Callable[[int], Awaitable[str | None]] | None = None
+        # Told (chat, card message ids) when a new message declined calls waiting for a
+        # press: the front end takes the buttons off those cards.
+        self.on_superseded: Callable[[int, list[int]], None] | None = None
 
     async def supersede(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
         """A new message: calls waiting for a press in the chat are declined, and the answers
@@ -107,10 +110,12 @@ class ToolTurns:
         if not self.toolbox:
             return  # no tools, nothing can wait: no query on the hot path
         repo = ToolCallRepository(session)
-        answers = await repo.decline_waiting(chat_id, by=user_id, text=SUPERSEDED_TEXT)
-        if answers:
-            await repo.cancel_answers(answers)
+        declined = await repo.decline_waiting(chat_id, by=user_id, text=SUPERSEDED_TEXT)
+        if declined.answers:
+            await repo.cancel_answers(declined.answers)
             logger.info("chat %s: a new message declined the confirmation waiting", chat_id)
+        if declined.cards and self.on_superseded is not None:
+            self.on_superseded(chat_id, declined.cards)
 
     async def release(self, session: AsyncSession, answer_id: int, resume: bool) -> list[int]:
         """The answer is about to be replaced: a resumed turn takes its calls along (returned,

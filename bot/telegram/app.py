@@ -119,6 +119,8 @@ class TelegramApp:
         bot.session.middleware(DurablePolling(self.intake))
         self.notify = OutboxNotifier(self.outbox)
         self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
+        if conversation.tools is not None:  # a new message takes the buttons off its cards
+            conversation.tools.on_superseded = self.answers.cards_superseded
         self.images = ImageDelivery(
             service=images,
             outbox=self.outbox,

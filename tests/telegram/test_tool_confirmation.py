@@ -11,7 +11,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, SendMessageDraft
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendMessage,
+    SendMessageDraft,
+)
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 from sqlalchemy import select
 
@@ -43,6 +49,7 @@ async def tools_app(
             model = OpenAICompatibleChatModel(base_url=f"{h.fm.url}/v1",
                                               auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
         h.app.conversation.tools = tool_loop(db, model, source, **settings)
+        h.app.conversation.tools.on_superseded = h.app.answers.cards_superseded  # as the app
         try:
             yield h
         finally:
@@ -312,3 +319,25 @@ async def test_stop_during_a_call_stops_the_turn(sqlite_database: Database) -> N
         assert len(h.completions()) == 1
     (row,) = await calls(sqlite_database)
     assert (row.state, row.outcome) == (ToolCallState.FAILED, "cancelled")
+
+
+async def test_a_new_message_takes_the_buttons_off_the_waiting_card(
+    sqlite_database: Database,
+) -> None:
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("open a ticket")
+        await h.settle()
+        (card,) = cards(h)
+        for _ in range(100):  # the card's message id is noted in the background
+            if (await calls(sqlite_database))[0].confirm_message_id is not None:
+                break
+            await asyncio.sleep(0.02)
+        await h.send("actually, what are your opening hours?")
+        await h.settle()
+        await h.wait_until(lambda: h.calls(EditMessageReplyMarkup), within=5)
+        (edit,) = h.calls(EditMessageReplyMarkup)
+        assert edit.reply_markup is None
+        assert edit.message_id == card_message(h, card).message_id
+        assert source.calls == []

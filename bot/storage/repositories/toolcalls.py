@@ -50,6 +50,14 @@ class NewToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Declined:
+    """Calls a new message declined: the answers that waited for them, and their cards."""
+
+    answers: list[int]
+    cards: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class ToolStats:
     """`bot report`: per tool, how many calls, how many failed, how many were declined."""
 
@@ -190,10 +198,10 @@ class ToolCallRepository:
 
     async def decline_waiting(
         self, chat_id: int, *, by: int | None = None, text: str | None = None
-    ) -> list[int]:
+    ) -> Declined:
         """Decline the calls of the chat still waiting for a press, those `by` asked for when
         given (a new message from the user cancels theirs, not another group member's);
-        returns the answers they belong to."""
+        returns the answers they belong to and their cards."""
         now = utcnow()
         mine = [ToolCall.user_id == by] if by is not None else []
         result = await self.session.execute(
@@ -212,9 +220,13 @@ class ToolCallRepository:
                 result=text,
                 result_digest=digest(text) if text is not None else None,
             )
-            .returning(ToolCall.answer_id)
+            .returning(ToolCall.answer_id, ToolCall.confirm_message_id)
         )
-        return sorted({row[0] for row in result.all() if row[0] is not None})
+        rows = result.all()
+        return Declined(
+            answers=sorted({row[0] for row in rows if row[0] is not None}),
+            cards=sorted({row[1] for row in rows if row[1] is not None}),
+        )
 
     async def expire(self, now: dt.datetime | None = None) -> list[ToolCall]:
         """Calls nobody pressed in time become `expired`; returns them (their turns go on)."""

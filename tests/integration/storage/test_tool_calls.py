@@ -100,10 +100,12 @@ async def test_a_new_message_declines_what_waits(database: Database) -> None:
     q, a = await _turn(database)
     _, write = await _store(database, q, a)
     async with database.session() as session:
-        answers = await ToolCallRepository(session).decline_waiting(ANN, by=ANN, text="declined")
+        declined = await ToolCallRepository(session).decline_waiting(ANN, by=ANN,
+                                                                     text="declined")
     async with database.session() as session:
         row = await ToolCallRepository(session).get(write)
-    assert answers == [a]
+    assert declined.answers == [a]
+    assert declined.cards == []  # no card was noted for it
     assert row is not None
     assert row.state is ToolCallState.DECLINED
     assert row.result == "declined"
