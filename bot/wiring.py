@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING
 from bot.clients import build_auth_from, build_chat_model, build_client
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
+from bot.conversation.tool_turns import ToolLoopSettings
+from bot.conversation.tools_loop import ToolLoop
 from bot.desk import DeskService, HoursFormatError, SupportHours
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.knowledge import KbMode
 from bot.storage.database import Database, migrate
+from bot.tools import Toolbox
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -80,6 +83,9 @@ async def core(
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
             knowledge=knowledge,
+            # The Toolbox from TOOLS_FILE comes with the tool sources (issue 24, part b);
+            # until then an empty one: no tools, every turn exactly as before.
+            tools=build_tool_loop(settings, db, chat_model, Toolbox()),
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -88,6 +94,26 @@ async def core(
             policy=PollPolicy(),
         )
         yield Core(db, client, chat_model, conversation, images, knowledge)
+
+
+def build_tool_loop(
+    settings: Settings, db: Database, chat_model: ChatModel, toolbox: Toolbox
+) -> ToolLoop:
+    """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools."""
+    return ToolLoop(
+        toolbox=toolbox,
+        settings=ToolLoopSettings(
+            max_rounds=settings.tools_max_rounds,
+            confirm_ttl=settings.tools_confirm_ttl,
+            result_chars=settings.tools_result_chars,
+            parallel=settings.tools_parallel,
+            models=frozenset(settings.tools_models),
+            admins=frozenset(settings.admin_user_ids),
+            daily_tokens=settings.daily_token_limit,
+        ),
+        sessionmaker=db.sessionmaker,
+        model=chat_model,
+    )
 
 
 def build_knowledge(
@@ -226,7 +252,19 @@ def build_desk(
     desk = SupportDesk(
         service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator
     )
+    if c.conversation.tools is not None:  # tools see the conversation's desk state
+        c.conversation.tools.desk_state = desk_state_of(service)
     return outbox, desk
+
+
+def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]]:
+    """ToolContext.desk_state: the state of the user's newest support conversation."""
+
+    async def desk_state(user_id: int) -> str | None:
+        case = await service.latest_case(user_id)
+        return None if case is None else case.status.value
+
+    return desk_state
 
 
 async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:

@@ -119,6 +119,8 @@ class TelegramApp:
         bot.session.middleware(DurablePolling(self.intake))
         self.notify = OutboxNotifier(self.outbox)
         self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
+        if conversation.tools is not None:  # a new message takes the buttons off its cards
+            conversation.tools.on_superseded = self.answers.cards_superseded
         self.images = ImageDelivery(
             service=images,
             outbox=self.outbox,
@@ -162,6 +164,7 @@ class TelegramApp:
             sessionmaker=self.sessionmaker,
         )
         self.deps.signals = self.leases.signals  # the stop button reaches the streaming replica
+        self.deps.offer_chat = self.leases.offer  # a pressed tool turn goes on at the holder
 
     def _backlog(self) -> Backlog:
         max_age = self.options.queue_max_age
@@ -202,6 +205,12 @@ class TelegramApp:
                 "retention",
             )
         self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
+        tools = self.conversation.tools
+        if tools is not None and tools.toolbox:  # tools (issue 24): expired confirmations
+            from bot.telegram.handlers.tools import expire_forever
+
+            interval = min(30.0, max(0.05, tools.settings.confirm_ttl / 4))
+            self._spawn(expire_forever(self.deps, interval), "tool-expiry")
 
     async def process(self, update: Update) -> Any:
         """Accept one update through the intake and handle it (tests, embedding apps)."""

@@ -1,0 +1,343 @@
+"""Tools in the chat, through the real Dispatcher: the status while a call runs, the
+confirmation card with exactly two buttons, a press after a restart (a new app and service
+on the same SQLite file) that runs the call once, a cancel, an expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendMessage,
+    SendMessageDraft,
+)
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
+from sqlalchemy import select
+
+from bot.coordination import LocalCoordinator
+from bot.foundation_models.auth import ApiKeyAuth
+from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+from bot.storage.database import Database
+from bot.storage.models import Message as StoredMessage
+from bot.storage.models import MessageStatus, ToolCall, ToolCallState
+from bot.telegram.deps import BotOptions
+from bot.tools import ToolDefinition
+from tests.core.conftest import API_KEY, FOLDER, fake_client
+from tests.core.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
+from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
+
+OPTIONS = BotOptions(
+    text_models=("yandexgpt/latest",), default_system_prompt="You are a helpful assistant."
+)
+TICKET = [{"name": "open_ticket", "arguments": {"subject": "Broken kettle"}}]
+
+
+@asynccontextmanager
+async def tools_app(
+    db: Database, source: ShopSource, wire: str = "native", **settings: Any
+) -> AsyncIterator[Harness]:
+    async with running_app(db, options=OPTIONS) as h:
+        model: Any = fake_client(h.fm.url)
+        if wire == "openai":  # TEXT_API=openai: the loop speaks /v1/chat/completions
+            model = OpenAICompatibleChatModel(base_url=f"{h.fm.url}/v1",
+                                              auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
+        h.app.conversation.tools = tool_loop(db, model, source, **settings)
+        h.app.conversation.tools.on_superseded = h.app.answers.cards_superseded  # as the app
+        try:
+            yield h
+        finally:
+            await h.app.queues.wait_idle()
+            await model.aclose()
+
+
+def card_message(h: Harness, card: SendMessage, chat: Chat | None = None) -> Message:
+    """The card as Telegram shows it (its real message id), for a press on it."""
+    shown = h.telegram.messages.get(int(card.chat_id), {})
+    message_id = next((i for i, m in shown.items() if m.text == card.text), 9999)
+    chat = chat or Chat(id=int(card.chat_id), type="private", first_name="Anna")
+    return Message(message_id=message_id, date=int(time.time()), chat=chat,
+                   from_user=User(id=42, is_bot=True, first_name="Test"), text=card.text)
+
+
+def cards(h: Harness) -> list[SendMessage]:
+    return [m for m in h.calls(SendMessage) if isinstance(m.reply_markup, InlineKeyboardMarkup)]
+
+
+async def calls(db: Database) -> list[ToolCall]:
+    async with db.sessionmaker() as session:
+        return list(await session.scalars(select(ToolCall).order_by(ToolCall.id)))
+
+
+async def test_the_draft_names_the_running_tool_and_keeps_the_text_before(
+    sqlite_database: Database,
+) -> None:
+    # Longer than the outbox's draft interval (1 s): the status frame's slot comes.
+    source = ShopSource(delay=1.5)
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("Let me look that up.", tool_calls=[
+            {"name": "order_status", "arguments": {"order_id": "A-1042"}}
+        ])
+        h.fm.queue_reply("Your order A-1042 has shipped.")
+        await h.send("where is my order A-1042?")
+        await h.settle()
+        drafts = [d.text for d in h.calls(SendMessageDraft)]
+        assert "Let me look that up.\n\nLooking up order_status…" in drafts
+        assert h.texts(ANNA.id) == ["Let me look that up.\n\nYour order A-1042 has shipped."]
+        assert [c.name for c in source.calls] == ["order_status"]
+
+
+async def test_russian_status(sqlite_database: Database) -> None:
+    source = ShopSource(delay=1.5)
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=[{"name": "order_status",
+                                          "arguments": {"order_id": "A-1"}}])
+        h.fm.queue_reply("Отправлен.")
+        await h.send("где заказ A-1?", who=BORIS)
+        await h.settle()
+        assert "Обращаюсь к order_status…" in [d.text for d in h.calls(SendMessageDraft)]
+
+
+@pytest.mark.parametrize("wire", ["native", "openai"])
+async def test_a_confirmation_pressed_after_a_restart_runs_once(
+    sqlite_database: Database, wire: str
+) -> None:
+    before = ShopSource()
+    async with tools_app(sqlite_database, before, wire) as h:
+        h.fm.queue_reply("I can open a ticket for you.", tool_calls=TICKET)
+        await h.send("please open a ticket, my kettle is broken")
+        await h.settle()
+        (card,) = cards(h)
+        assert h.texts(ANNA.id)[0] == "I can open a ticket for you."
+        assert card.text.startswith("Please confirm: Open a support ticket.")
+        assert "subject: Broken kettle" in card.text
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        (row,) = card.reply_markup.inline_keyboard
+        assert [b.text for b in row] == ["✅ Confirm", "✖ Cancel"]
+        confirm, cancel = (b.callback_data for b in row)
+        assert confirm is not None
+        assert cancel is not None
+        assert before.calls == []  # nothing before the press
+        card_message_in_first = card_message(h, card)
+        assert any("/v1/chat/completions" in p for p in h.fm.paths()) == (wire == "openai")
+    assert (await calls(sqlite_database))[0].state is ToolCallState.PENDING_CONFIRMATION
+
+    after = ShopSource()
+    async with tools_app(sqlite_database, after, wire) as h:  # a new process, the same file
+        on = card_message_in_first  # not shown by this new simulator
+        h.fm.queue_reply("Done: ticket opened.")
+        await h.press(confirm, ANNA, on=on)
+        await h.settle()
+        await h.press(confirm, ANNA, on=on)  # pressed again
+        await h.press(cancel, ANNA, on=on)
+        await h.settle()
+        assert [c.name for c in after.calls] == ["open_ticket"]
+        assert after.calls[0].arguments == {"subject": "Broken kettle"}
+        assert h.texts(ANNA.id) == ["Done: ticket opened."]
+        toasts = [a.text for a in h.calls(AnswerCallbackQuery)]
+        assert toasts == ["Confirmed.", "This was already answered.",
+                          "This was already answered."]
+    (row_after,) = await calls(sqlite_database)
+    assert (row_after.state, row_after.decided_by) == (ToolCallState.DONE, ANNA.id)
+
+
+async def test_cancel_tells_the_model_and_it_answers(sqlite_database: Database) -> None:
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("open a ticket")
+        await h.settle()
+        (card,) = cards(h)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        cancel = card.reply_markup.inline_keyboard[0][1].callback_data
+        assert cancel is not None
+        h.fm.queue_reply("All right, I did not open a ticket.")
+        await h.press(cancel, ANNA, on=card_message(h, card))
+        await h.settle()
+        assert source.calls == []
+        assert h.texts(ANNA.id)[-1] == "All right, I did not open a ticket."
+        # The card says so and has no buttons left.
+        assert any("Cancelled." in text for text in h.texts(ANNA.id))
+        sent = h.completions()[-1]["messages"]
+        assert "declined" in str(sent[-1])
+
+
+async def test_in_a_group_only_the_asker_may_press(sqlite_database: Database) -> None:
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("@test_bot open a ticket", who=ANNA, chat=GROUP,
+                     entities=[{"type": "mention", "offset": 0, "length": 9}])
+        await h.settle()
+        (card,) = cards(h)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        confirm = card.reply_markup.inline_keyboard[0][0].callback_data
+        assert confirm is not None
+        on = card_message(h, card, Chat(id=GROUP.id, type="supergroup", title="Team"))
+        await h.press(confirm, BORIS, on=on)
+        await h.settle()
+        assert source.calls == []
+        assert h.calls(AnswerCallbackQuery)[-1].text == (
+            "Подтвердить может только тот, кто попросил."
+        )
+
+
+async def test_an_unpressed_confirmation_expires_and_the_model_answers(
+    sqlite_database: Database,
+) -> None:
+    source = ShopSource()
+    async with running_app(sqlite_database, options=OPTIONS) as h:
+        model = fake_client(h.fm.url)
+        h.app.conversation.tools = tool_loop(sqlite_database, model, source, confirm_ttl=0.2)
+        await h.app.startup()  # starts the expiry sweep (tools are set now)
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("open a ticket")
+        await h.settle()
+        h.fm.queue_reply("The confirmation expired; tell me if you still want it.")
+        await h.wait_until(lambda: "expired" in " ".join(h.texts(ANNA.id)), within=5)
+        await h.settle()
+        assert source.calls == []
+        assert "expired" in str(h.completions()[-1]["messages"][-1])
+        async with sqlite_database.sessionmaker() as session:
+            answer = await session.scalar(
+                select(StoredMessage).order_by(StoredMessage.id.desc()).limit(1)
+            )
+        assert answer is not None
+        assert answer.status is MessageStatus.COMPLETE
+        await h.app.queues.wait_idle()
+        await model.aclose()
+
+
+async def test_a_restart_resumes_a_turn_cut_short_in_its_tool_calls(
+    sqlite_database: Database,
+) -> None:
+    """As a SIGKILL leaves it: the answer `streaming`, a read done, a write `running` (outcome
+    unknown). Start-up answers again: the read is not run again, the write runs again with
+    the same Idempotency-Key, and the user gets one answer."""
+    write = ToolDefinition("open_ticket", "Open a ticket.", {"type": "object"}, writes=True)
+    first = ShopSource(tools=(ORDER_STATUS, write))
+    async with tools_app(sqlite_database, first) as h:
+        h.fm.queue_reply("", tool_calls=[{"name": "order_status",
+                                          "arguments": {"order_id": "A-1"}}])
+        h.fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"s": "x"}}])
+        h.fm.queue_reply("Opened.")
+        await h.send("check A-1 and open a ticket")
+        await h.settle()
+    read, written = await calls(sqlite_database)
+    async with sqlite_database.sessionmaker() as session:
+        answer = await session.get(StoredMessage, written.answer_id)
+        row = await session.get(ToolCall, written.id)
+        assert answer is not None
+        assert row is not None
+        answer.status = MessageStatus.STREAMING
+        row.state, row.result = ToolCallState.RUNNING, None
+        await session.commit()
+
+    again = ShopSource(tools=(ORDER_STATUS, write))
+    async with tools_app(sqlite_database, again) as h:
+        h.fm.queue_reply("Checked, and the ticket is open.")
+        await h.app.startup()
+        await h.settle()
+        assert h.texts(ANNA.id) == ["Checked, and the ticket is open."]
+        assert [c.name for c in again.calls] == ["open_ticket"]
+        assert again.calls[0].ctx.idempotency_key == written.idempotency_key
+        # The model was asked once, with both rounds' results already there.
+        (resumed,) = h.completions()
+        assert len([m for m in resumed["messages"] if "toolResultList" in m]) == 2
+    rows = await calls(sqlite_database)
+    assert [r.id for r in rows] == [read.id, written.id]
+    assert {r.state for r in rows} == {ToolCallState.DONE}
+
+
+async def test_a_group_message_shows_the_status_while_the_tool_runs(
+    sqlite_database: Database,
+) -> None:
+    source = ShopSource(delay=1.0)
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("Checking.", tool_calls=[{"name": "order_status",
+                                                   "arguments": {"order_id": "A-7"}}])
+        h.fm.queue_reply("A-7 has shipped.")
+        await h.send("@test_bot where is A-7?", who=ANNA, chat=GROUP,
+                     entities=[{"type": "mention", "offset": 0, "length": 9}])
+        await h.settle()
+        shown = [m.text for m in h.calls(SendMessage)] + [e.text for e in h.calls(EditMessageText)]
+        assert "Checking.\n\nLooking up order_status…" in shown
+        assert h.texts(GROUP.id) == ["Checking.\n\nA-7 has shipped."]
+
+
+async def test_with_replicas_a_press_elsewhere_is_carried_on_by_the_chats_holder(
+    sqlite_database: Database,
+) -> None:
+    """Two replicas on one database and one coordinator: the press reaches b, which takes
+    the chat's lease (a is idle) and carries the turn on as a resumed one; a runs nothing."""
+    shared = LocalCoordinator()
+    on_a, on_b = ShopSource(), ShopSource()
+    async with tools_app(sqlite_database, on_a) as a, tools_app(sqlite_database, on_b) as b:
+        a.app.coordinate(shared, "a")
+        b.app.coordinate(shared, "b")
+        a.fm.queue_reply("I can open one.", tool_calls=TICKET)
+        update = a.update(message=a.message("open a ticket"))
+        assert await a.app.intake.accept([update], dispatch_here=False)
+        assert a.app.leases is not None
+        assert a.app.leases.route(update)
+        await a.wait_until(lambda: cards(a), within=10)
+        await a.settle()
+        (card,) = cards(a)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        confirm = card.reply_markup.inline_keyboard[0][0].callback_data
+        assert confirm is not None
+        async with asyncio.timeout(5):
+            while await shared.lease_token(f"chat:{ANNA.id}") is not None:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        b.fm.queue_reply("Opened.")
+        await b.press(confirm, ANNA, on=card_message(a, card))
+        await b.wait_until(lambda: any("Opened." in x for x in b.texts(ANNA.id)), within=10)
+        await b.settle()
+        assert [c.name for c in on_b.calls] == ["open_ticket"]
+        assert on_a.calls == []
+        assert b.texts(ANNA.id)[-1] == "I can open one.\n\nOpened."
+    (row,) = await calls(sqlite_database)
+    assert row.state is ToolCallState.DONE
+
+
+async def test_stop_during_a_call_stops_the_turn(sqlite_database: Database) -> None:
+    source = ShopSource(delay=30)
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("Let me look.", tool_calls=[{"name": "order_status",
+                                                      "arguments": {"order_id": "A-1"}}])
+        await h.send("where is A-1?")
+        await h.wait_until(lambda: bool(source.calls), within=10)
+        await h.send("/stop")
+        await h.settle()
+        assert h.texts(ANNA.id) == ["Let me look.\n\n[stopped]"]
+        assert len(h.completions()) == 1
+    (row,) = await calls(sqlite_database)
+    assert (row.state, row.outcome) == (ToolCallState.FAILED, "cancelled")
+
+
+async def test_a_new_message_takes_the_buttons_off_the_waiting_card(
+    sqlite_database: Database,
+) -> None:
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("open a ticket")
+        await h.settle()
+        (card,) = cards(h)
+        for _ in range(100):  # the card's message id is noted in the background
+            if (await calls(sqlite_database))[0].confirm_message_id is not None:
+                break
+            await asyncio.sleep(0.02)
+        await h.send("actually, what are your opening hours?")
+        await h.settle()
+        await h.wait_until(lambda: h.calls(EditMessageReplyMarkup), within=5)
+        (edit,) = h.calls(EditMessageReplyMarkup)
+        assert edit.reply_markup is None
+        assert edit.message_id == card_message(h, card).message_id
+        assert source.calls == []
