@@ -236,7 +236,9 @@ class McpServerSource:
         from mcp import MCPError
 
         client = self._client
-        if client is None or not any(d.name == name for d in self._definitions):
+        if client is not None and not any(d.name == name for d in self._definitions):
+            return ToolRunResult(ToolOutcome.ERROR, f"error: no tool named {name!r}")
+        if client is None:
             return ToolRunResult(
                 ToolOutcome.ERROR,
                 f"error: the tool {name!r} is not available now (its MCP server does not "
