@@ -21,6 +21,11 @@ from bot.storage.repositories.knowledge import (
     StoredDocument,
 )
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
+from bot.storage.repositories.toolcalls import (
+    NewToolCall,
+    ToolCallRepository,
+    ToolStats,
+)
 from bot.storage.repositories.updates import (
     IncomingUpdate,
     PendingUpdate,
@@ -46,11 +51,14 @@ __all__ = [
     "KnowledgeRepository",
     "MessageRepository",
     "NewPassage",
+    "NewToolCall",
     "PassageRow",
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
     "StoredDocument",
+    "ToolCallRepository",
+    "ToolStats",
     "Turn",
     "UpdateReceipt",
     "UpdateRepository",
