@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.knowledge import KbMode
 from bot.storage.database import Database, migrate
+from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -45,6 +47,7 @@ class Core:
     conversation: ConversationService
     images: ImageService
     knowledge: KnowledgeBase | None = None
+    toolbox: Toolbox | None = None
 
 
 @asynccontextmanager
@@ -53,8 +56,11 @@ async def core(
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services;
     `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL."""
+    toolbox = build_toolbox(settings)  # a bad TOOLS_FILE stops here, before anything starts
     await migrate(settings.database_url)
     async with AsyncExitStack() as stack:
+        stack.push_async_callback(toolbox.close)
+        await start_toolbox_of(toolbox)
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         auth = build_auth_from(settings)
@@ -87,7 +93,39 @@ async def core(
             image_model=settings.image_model,
             policy=PollPolicy(),
         )
-        yield Core(db, client, chat_model, conversation, images, knowledge)
+        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox)
+
+
+def tool_environment(env_file: Path = Path(".env")) -> dict[str, str]:
+    """Where TOOLS_FILE's `${VAR}` come from: the environment, over `.env` (as for Settings)."""
+    from dotenv import dotenv_values
+
+    values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    values.update(os.environ)
+    return values
+
+
+def build_toolbox(settings: Settings, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
+    """TOOLS_FILE's HTTP actions and MCP servers (not yet connected), and `extra_sources`
+    (Python function tools); a bad file is one ConfigError line."""
+    secret = settings.tools_signing_secret
+    try:
+        return load_toolbox(
+            settings.tools_file,
+            environ=tool_environment(),
+            signing_secret=secret.get_secret_value() if secret is not None else None,
+            extra_sources=extra_sources,
+        )
+    except ToolsFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+async def start_toolbox_of(toolbox: Toolbox) -> None:
+    """Connect the MCP servers (one unreachable is retried in the background)."""
+    try:
+        await start_toolbox(toolbox)
+    except ToolsFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def build_knowledge(

@@ -126,6 +126,15 @@ class McpServerSource:
             return False
         return True
 
+    async def probe(self) -> tuple[str, ...]:
+        """`bot check`: connect once, list the tools, disconnect; the names the server lists.
+        Raises what the transport raised (see `reason_of`)."""
+        async with asyncio.timeout(self._connect_timeout):
+            async with self._make_client() as client:
+                tools = await _list_tools(client)
+        self._offer(tools)
+        return self.listed
+
     async def _supervise(self) -> None:
         delay = self._backoff[0]
         while True:
@@ -148,6 +157,9 @@ class McpServerSource:
                 client = await stack.enter_async_context(self._make_client())
                 tools = await _list_tools(client)
             self._offer(tools)
+            if self.unlisted:
+                logger.warning("%s: [mcp.%s] tools names %s, which the server does not list",
+                               self._label, self._server, ", ".join(self.unlisted))
             self._lost.clear()
             self._client = client
             self._up.set()
@@ -183,7 +195,7 @@ class McpServerSource:
         return Client(streamable_http_client(self._spec.url, http_client=http), cache=None)
 
     def _failed(self, exc: BaseException, delay: float) -> None:
-        reason = _reason(exc)
+        reason = reason_of(exc)
         self.last_error = reason
         self._failures += 1
         if self._failures == 1:
@@ -224,11 +236,12 @@ class McpServerSource:
                 source=self.name,
                 timeout_s=spec.timeout_s,
             ))
-        missing = sorted((allowed or set()) - set(self.listed))
-        if missing:
-            logger.warning("%s: [mcp.%s] tools names %s, which the server does not list",
-                           self._label, self._server, ", ".join(missing))
         self._definitions = tuple(offered)
+
+    @property
+    def unlisted(self) -> list[str]:
+        """Names in the allow-list the server did not list (a typo, or a tool removed)."""
+        return sorted(set(self._spec.tools or ()) - set(self.listed))
 
     async def call(
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
@@ -261,10 +274,10 @@ class McpServerSource:
                                  f"MCP error {exc.error.code}")
         except Exception as exc:  # the transport failed: reconnect in the background
             logger.warning("MCP server %r: call to %s failed: %s", self._server, name,
-                           _reason(exc))
+                           reason_of(exc))
             self._lost.set()
             return ToolRunResult(ToolOutcome.ERROR,
-                                 f"error: the MCP server does not answer ({_reason(exc)})",
+                                 f"error: the MCP server does not answer ({reason_of(exc)})",
                                  type(exc).__name__)
         text = result_text(result)
         if result.is_error:
@@ -300,7 +313,7 @@ def result_text(result: Any) -> str:
     return "\n".join(parts)
 
 
-def _reason(exc: BaseException) -> str:
+def reason_of(exc: BaseException) -> str:
     """The innermost useful message of an exception (task groups wrap the real one)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
