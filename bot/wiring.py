@@ -110,14 +110,22 @@ def build_toolbox(settings: Settings, extra_sources: Sequence[ToolSource] = ()) 
     (Python function tools); a bad file is one ConfigError line."""
     secret = settings.tools_signing_secret
     try:
-        return load_toolbox(
+        toolbox = load_toolbox(
             settings.tools_file,
             environ=tool_environment(),
             signing_secret=secret.get_secret_value() if secret is not None else None,
             extra_sources=extra_sources,
         )
+        toolbox.observer = _tool_metrics
+        return toolbox
     except ToolsFileError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _tool_metrics(name: str, outcome: str, seconds: float) -> None:
+    from bot.metrics import registry as metrics
+
+    metrics.tool_call(name, outcome, seconds)
 
 
 async def start_toolbox_of(toolbox: Toolbox) -> None:
