@@ -165,6 +165,23 @@ class Settings(BaseSettings):
     # Admit exactly the members of this chat (checked with getChatMember); 0 = not used.
     allowed_chat_members_of: int = 0
 
+    # --- Tools: the loop (issue 24) -----------------------------------------------------------
+    # Rounds of tool calls in one turn; after that the model is asked once more without tools
+    # and told to answer now.
+    tools_max_rounds: int = Field(default=6, ge=1, le=50)
+    # Seconds a confirmation waits for the user's press before the call expires.
+    tools_confirm_ttl: float = Field(default=600.0, gt=0)
+    # Characters of one tool result given to the model (the rest is cut, and it is told so).
+    tools_result_chars: int = Field(default=4000, ge=200, le=100_000)
+    # Calls of one round that run at once.
+    tools_parallel: int = Field(default=4, ge=1, le=32)
+    # Models offered tools (base names, as in TEXT_MODEL without folder or version); the
+    # others answer without them. Default: those Yandex records as calling functions.
+    tools_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"]
+    )
+    _split_tools_models = field_validator("tools_models", mode="before")(_split_names)
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"

@@ -189,11 +189,11 @@ class TextHandlers:
                 await asyncio.sleep(reply.interval)
         if calls and reply.tool_style == "whole":
             # YandexGPT: every call whole, in the chunk that finishes the answer.
-            delta = p.openai_tool_deltas(calls, "whole")[0]
-            await response.write(p.openai_chunk(model, delta, finish=finish))
+            whole = p.openai_tool_deltas(calls, "whole")[0]
+            await response.write(p.openai_chunk(model, whole, finish=finish))
         else:
-            for delta in p.openai_tool_deltas(calls, "fragments") if calls else []:
-                await response.write(p.openai_chunk(model, delta))
+            for piece in p.openai_tool_deltas(calls, "fragments") if calls else []:
+                await response.write(p.openai_chunk(model, piece))
             await response.write(p.openai_chunk(model, {}, finish=finish))
         usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
                  "choices": [], "usage": {"prompt_tokens": prompt_tokens,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -12,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ToolCall, ToolCallState, utcnow
+from bot.storage.models import Message, MessageStatus, ToolCall, ToolCallState, utcnow
 
 # States in which a call has its result for the model.
 SETTLED_STATES = frozenset({
@@ -65,15 +66,22 @@ class ToolCallRepository:
         user_id: int,
         calls: Sequence[NewToolCall],
         confirm_ttl: dt.timedelta | None = None,
+        start: bool = False,
     ) -> list[ToolCall]:
         """Store one round's calls (flushed, ids set, uncommitted). A call needing the user's
         press is stored `pending_confirmation` and expires `confirm_ttl` from now; the
-        others `pending`. The idempotency key is derived from the question, the round and
-        the position, so it is the same for that call across retries and restarts."""
+        others `pending`, or `running` with `start` (they run as soon as this commits, which
+        saves a second write). Each gets a new random idempotency key, stored with it: the
+        same for that call across retries and restarts, never another call's (row ids are
+        reused on SQLite, so a key derived from them could repeat)."""
         now = utcnow()
         rows = []
         for call in calls:
             confirm = call.confirm
+            if confirm:
+                state = ToolCallState.PENDING_CONFIRMATION
+            else:
+                state = ToolCallState.RUNNING if start else ToolCallState.PENDING
             row = ToolCall(
                 question_id=question_id,
                 answer_id=answer_id,
@@ -85,11 +93,10 @@ class ToolCallRepository:
                 arguments=dict(call.arguments),
                 call_id=call.call_id,
                 preface=call.preface,
-                idempotency_key=idempotency_key(question_id, answer_id, call.round, call.position),
+                idempotency_key=new_idempotency_key(),
                 writes=call.writes,
-                state=(
-                    ToolCallState.PENDING_CONFIRMATION if confirm else ToolCallState.PENDING
-                ),
+                state=state,
+                started_at=now if state is ToolCallState.RUNNING else None,
                 expires_at=now + confirm_ttl if confirm and confirm_ttl is not None else None,
                 created_at=now,
                 updated_at=now,
@@ -265,6 +272,29 @@ class ToolCallRepository:
             )
         )
 
+    async def finish_unfinished(self, call_ids: Collection[int], *, detail: str) -> None:
+        """Calls stopped before they gave a result (/stop, shutdown): failed, `cancelled`."""
+        now = utcnow()
+        await self.session.execute(
+            update(ToolCall)
+            .where(
+                ToolCall.id.in_(list(call_ids)),
+                ToolCall.state.in_([ToolCallState.RUNNING, ToolCallState.PENDING,
+                                    ToolCallState.CONFIRMED]),
+            )
+            .values(state=ToolCallState.FAILED, outcome="cancelled", detail=detail,
+                    finished_at=now, updated_at=now)
+        )
+
+    async def attach(self, call_ids: Collection[int], answer_id: int) -> None:
+        """Calls carried over to a new answer (a turn resumed after a crash)."""
+        if call_ids:
+            await self.session.execute(
+                update(ToolCall)
+                .where(ToolCall.id.in_(list(call_ids)))
+                .values(answer_id=answer_id, updated_at=utcnow())
+            )
+
     async def waiting(self, answer_id: int) -> list[ToolCall]:
         """The answer's calls still waiting for a press."""
         rows = await self.session.scalars(
@@ -276,6 +306,33 @@ class ToolCallRepository:
             .order_by(ToolCall.round, ToolCall.position)
         )
         return list(rows)
+
+    # -- the answer a confirmation holds ---------------------------------------------------
+
+    async def reopen_answer(self, answer_id: int) -> tuple[int, int] | None:
+        """A waiting answer goes on (`waiting` -> `streaming`), atomically: returns its
+        question's id and conversation, or None when it is not waiting (any more)."""
+        row = (
+            await self.session.execute(
+                update(Message)
+                .where(Message.id == answer_id, Message.status == MessageStatus.WAITING)
+                .values(status=MessageStatus.STREAMING, updated_at=utcnow())
+                .returning(Message.reply_to_id, Message.conversation_id)
+            )
+        ).first()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    async def cancel_answers(self, answer_ids: Collection[int]) -> None:
+        """Waiting answers given up (the user wrote something else): `cancelled`."""
+        if answer_ids:
+            await self.session.execute(
+                update(Message)
+                .where(Message.id.in_(list(answer_ids)),
+                       Message.status == MessageStatus.WAITING)
+                .values(status=MessageStatus.CANCELLED, updated_at=utcnow())
+            )
 
     # -- audit -----------------------------------------------------------------------------
 
@@ -321,9 +378,6 @@ class ToolCallRepository:
         return cast(CursorResult[Any], result).rowcount
 
 
-def idempotency_key(question_id: int, answer_id: int, round_: int, position: int) -> str:
-    """Stable for one stored call: `fmbot-<sha256 of question, answer, round, position>`,
-    32 hex digits (Stripe suggests at most 255 characters)."""
-    raw = f"{question_id}:{answer_id}:{round_}:{position}".encode()
-    return "fmbot-" + hashlib.sha256(raw).hexdigest()[:32]
-
+def new_idempotency_key() -> str:
+    """`fmbot-<32 hex digits>` (a V4 UUID, as Stripe suggests; at most 255 characters)."""
+    return f"fmbot-{uuid.uuid4().hex}"
