@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
+    from bot.storage.repositories.toolcalls import ToolStats
     from bot.telegram.desk import SupportDesk
     from bot.telegram.outbox import Outbox
 
@@ -276,18 +277,36 @@ def build_desk(
 async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:
     """`fmbot report`: the support desk's figures from the database (no Telegram, no model)."""
     from bot.desk.report import build_report, format_report, write_csv
+    from bot.tools.audit import stats_table, tools_csv_path, write_stats_csv
 
     hours = support_hours(settings)
     await migrate(settings.database_url)
     db = Database(settings.database_url)
     try:
         report = await build_report(db.sessionmaker, days=days, hours=hours)
+        tools = await tool_stats(db, days)
     finally:
         await db.dispose()
     print(format_report(report, limit_gaps=30))
+    print()
+    print(stats_table(tools, days))
     if csv_path is not None:
         rows = write_csv(report, csv_path)
         print(f"{rows} conversations written to {csv_path}")
+        tools_path = tools_csv_path(csv_path)
+        print(f"{write_stats_csv(tools, tools_path)} tools written to {tools_path}")
+
+
+async def tool_stats(db: Database, days: int) -> list[ToolStats]:
+    """Per tool over the last `days`: calls, failures, declines, expiries (issue 24)."""
+    import datetime as dt
+
+    from bot.storage.models import utcnow
+    from bot.storage.repositories.toolcalls import ToolCallRepository
+
+    since = utcnow() - dt.timedelta(days=days)
+    async with db.sessionmaker() as session:
+        return await ToolCallRepository(session).stats(since=since)
 
 
 async def run_terminal_chat(

@@ -65,3 +65,19 @@ def test_without_tools_file_the_toolbox_is_empty() -> None:
     settings = Settings(_env_file=None, tools_file="")  # type: ignore[call-arg]
     assert settings.tools_file is None
     assert not build_toolbox(settings)
+
+
+def test_report_has_the_tools_section_and_csv(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "report", "--days", "3", "--csv", str(tmp_path / "r.csv")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Tools (last 3 days): no calls" in done.stdout
+    assert f"0 tools written to {tmp_path / 'r-tools.csv'}" in done.stdout
+    assert (tmp_path / "r-tools.csv").read_text().startswith("tool,calls,failures,declines")
