@@ -171,3 +171,17 @@ def test_a_file_without_mcp_never_imports_the_sdk(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_readme_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Tools", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setitem(sys.modules, "mcp", None)  # the HTTP part without the extra
+    http_only = block.split("[mcp.tracker]", 1)[0]
+    toolbox = load_toolbox(write(tmp_path, http_only), environ={"SHOP_TOKEN": "t"})
+    ticket = toolbox.get("open_ticket")
+    assert ticket is not None
+    assert ticket.confirm
+    assert ticket.writes
+    parsed = read_tools_file(write(tmp_path, block), {"SHOP_TOKEN": "t", "MCP_KEY": "k"})
+    assert parsed.mcp["tracker"].confirm == ["create_issue"]
