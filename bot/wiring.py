@@ -29,6 +29,7 @@ from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_t
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.conversation.tools_loop import ToolLoop
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.storage.repositories.toolcalls import ToolStats
@@ -87,6 +88,7 @@ async def core(
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
             knowledge=knowledge,
+            tools=build_tool_loop(settings, toolbox, db, chat_model),
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -95,6 +97,29 @@ async def core(
             policy=PollPolicy(),
         )
         yield Core(db, client, chat_model, conversation, images, knowledge, toolbox)
+
+
+def build_tool_loop(
+    settings: Settings, toolbox: Toolbox, db: Database, chat_model: ChatModel
+) -> ToolLoop | None:
+    """The conversation core's tool loop (TOOLS_*), or None without tools."""
+    if not toolbox:
+        return None
+    from bot.conversation.tools_loop import ToolLoop, ToolLoopSettings
+
+    return ToolLoop(
+        toolbox=toolbox,
+        settings=ToolLoopSettings(
+            max_rounds=settings.tools_max_rounds,
+            confirm_ttl=settings.tools_confirm_ttl,
+            result_chars=settings.tools_result_chars,
+            parallel=settings.tools_parallel,
+            models=frozenset(settings.tools_models),
+            admins=frozenset(settings.admin_user_ids),
+        ),
+        sessionmaker=db.sessionmaker,
+        model=chat_model,
+    )
 
 
 def tool_environment(env_file: Path = Path(".env")) -> dict[str, str]:

@@ -1,0 +1,166 @@
+"""Issue 24 end to end: `python -m bot run` with a TOOLS_FILE against the fake Telegram and
+Yandex servers, a company API on loopback (it checks the identity headers and the signature)
+and an MCP tracker built with the official SDK, on both wires (native and TEXT_API=openai)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import E2E
+from tests.e2e.tools_world import (
+    MCP_KEY,
+    SECRET,
+    SHOP_TOKEN,
+    CompanyApi,
+    offered_tools,
+    start_tracker,
+    stop_tracker,
+    tools_file,
+)
+from tests.ports import free_port
+
+pytest.importorskip("mcp", reason="the MCP extra is not installed (pip install 'fmbot[mcp]')")
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+USER = 4242
+
+
+@dataclass
+class ToolsWorld:
+    e2e: E2E
+    api: CompanyApi
+    wire: str
+
+    def completions(self) -> list[dict[str, Any]]:
+        path = "/v1/chat/completions" if self.wire == "openai" else "/completion"
+        return [r.json for r in self.e2e.fm.requests if r.path.endswith(path)]
+
+    def call(self, name: str, arguments: dict[str, Any], call_id: str | None = None) -> dict[
+            str, Any]:
+        return {"name": name, "arguments": arguments, **({"id": call_id} if call_id else {})}
+
+    async def ask(self, text: str, *, answers: int = 1) -> list[str]:
+        before = len(self.e2e.texts(USER))
+        self.e2e.tg.send_user_message(USER, text, language_code="en")
+        await self.e2e.wait_for(lambda: len(self.e2e.texts(USER)) >= before + answers, 30)
+        return self.e2e.texts(USER)[before:]
+
+
+def strings(node: Any) -> list[str]:
+    """Every string inside a request body."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in strings(value)]
+    return []
+
+
+@pytest.fixture(scope="module")
+def tracker_port() -> AsyncIterator[int]:
+    port = free_port()
+    process = start_tracker(port)
+    yield port  # type: ignore[misc]
+    stop_tracker(process)
+
+
+@pytest.fixture(params=["native", "openai"])
+async def world(
+    request: pytest.FixtureRequest, tmp_path: Path, tracker_port: int
+) -> AsyncIterator[ToolsWorld]:
+    wire = request.param
+    async with CompanyApi() as api:
+        env = {
+            "TOOLS_FILE": str(tools_file(tmp_path, api.url, tracker_port)),
+            "TOOLS_SIGNING_SECRET": SECRET,
+            "SHOP_TOKEN": SHOP_TOKEN,
+            "MCP_KEY": MCP_KEY,
+            "TOOLS_MAX_ROUNDS": "3",
+        }
+        if wire == "openai":
+            env["TEXT_API"] = "openai"
+        async with E2E(tmp_path, extra_env=env) as e2e:
+            try:
+                yield ToolsWorld(e2e, api, wire)
+            finally:
+                report = getattr(request.node, "report_call", None)
+                if report is not None and report.failed and e2e.bot.log_path.exists():
+                    print(f"--- bot log, last lines:\n{e2e.bot.log_tail(80)}")
+
+
+async def test_a_read_is_answered_with_its_result_and_the_api_knows_who_asked(
+    world: ToolsWorld,
+) -> None:
+    e2e = world.e2e
+    e2e.fm.queue_reply("", tool_calls=[world.call("order_status", {"order_id": "A-1042"})])
+    await e2e.start_bot()
+    (answer,) = await world.ask("Where is my order A-1042?")
+    # The fake model answers from the tool result it was given (its default after results).
+    assert "shipped" in answer
+    assert "2026-11-27" in answer
+    (seen,) = world.api.to("/api/orders/A-1042")
+    assert seen.method == "GET"
+    assert seen.headers["X-Fmbot-User-Id"] == str(USER)
+    assert seen.headers["X-Fmbot-Chat-Id"] == str(USER)
+    assert seen.headers["X-Fmbot-Language"] == "en"
+    assert seen.signed
+    assert "Idempotency-Key" not in seen.headers
+    first, second = world.completions()
+    offered = offered_tools(first)
+    # The MCP tracker's allow-listed tools are offered beside the HTTP actions; the tool the
+    # allow-list leaves out never is.
+    assert {"order_status", "open_ticket", "find_issue", "create_issue"} <= set(offered)
+    assert "delete_everything" not in offered
+    assert all("delete_everything" not in json.dumps(r) for r in world.completions())
+    # The result went back to the model as data from the tool.
+    assert any('"for_user": "4242"' in text for text in strings(second))
+
+
+async def test_an_mcp_tool_is_called_on_the_tracker(world: ToolsWorld) -> None:
+    e2e = world.e2e
+    e2e.fm.queue_reply("", tool_calls=[world.call("find_issue", {"key": "HELP-7"})])
+    await e2e.start_bot()
+    (answer,) = await world.ask("What is the status of HELP-7?")
+    assert "in progress" in answer
+    assert "Olga" in answer
+
+
+async def test_a_500_and_a_hang_past_timeout_s_reach_the_model_as_short_errors(
+    world: ToolsWorld,
+) -> None:
+    e2e = world.e2e
+    e2e.fm.queue_reply("", tool_calls=[world.call("stock_report", {})])
+    await e2e.start_bot()
+    (broken,) = await world.ask("How much stock is left?")
+    assert "error: HTTP 500: Internal Server Error: the shop database is down" in broken
+    e2e.fm.queue_reply("", tool_calls=[world.call("slow_report", {})])
+    started = asyncio.get_running_loop().time()
+    (slow,) = await world.ask("And the slow report?")
+    assert "error: timed out after 1 s" in slow
+    assert asyncio.get_running_loop().time() - started < 15
+    assert "Traceback" not in broken + slow
+
+
+async def test_a_model_calling_tools_forever_is_stopped_at_tools_max_rounds(
+    world: ToolsWorld,
+) -> None:
+    e2e = world.e2e
+    for n in range(10):  # it would call forever
+        e2e.fm.queue_reply("", tool_calls=[world.call("order_status", {"order_id": f"L-{n}"})])
+    await e2e.start_bot()
+    (answer,) = await world.ask("Check all my orders")
+    assert answer
+    requests = world.completions()
+    # TOOLS_MAX_ROUNDS=3 rounds of calls, then once more without tools, told to answer now.
+    assert len(requests) == 4
+    assert all(offered_tools(r) for r in requests[:3])
+    assert "tools" not in requests[3]
+    assert len([r for r in world.api.requests if r.path.startswith("/api/orders/L-")]) == 3
