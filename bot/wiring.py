@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.clients import build_auth_from, build_chat_model, build_client
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
+from bot.conversation.tools_loop import ToolLoop, ToolLoopSettings
 from bot.desk import DeskService, HoursFormatError, SupportHours
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
@@ -29,7 +30,6 @@ from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_t
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from bot.conversation.tools_loop import ToolLoop
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.storage.repositories.toolcalls import ToolStats
@@ -88,7 +88,8 @@ async def core(
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
             knowledge=knowledge,
-            tools=build_tool_loop(settings, toolbox, db, chat_model),
+            # Without TOOLS_FILE the toolbox is empty: no tools, every turn as before.
+            tools=build_tool_loop(settings, db, chat_model, toolbox),
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -97,29 +98,6 @@ async def core(
             policy=PollPolicy(),
         )
         yield Core(db, client, chat_model, conversation, images, knowledge, toolbox)
-
-
-def build_tool_loop(
-    settings: Settings, toolbox: Toolbox, db: Database, chat_model: ChatModel
-) -> ToolLoop | None:
-    """The conversation core's tool loop (TOOLS_*), or None without tools."""
-    if not toolbox:
-        return None
-    from bot.conversation.tools_loop import ToolLoop, ToolLoopSettings
-
-    return ToolLoop(
-        toolbox=toolbox,
-        settings=ToolLoopSettings(
-            max_rounds=settings.tools_max_rounds,
-            confirm_ttl=settings.tools_confirm_ttl,
-            result_chars=settings.tools_result_chars,
-            parallel=settings.tools_parallel,
-            models=frozenset(settings.tools_models),
-            admins=frozenset(settings.admin_user_ids),
-        ),
-        sessionmaker=db.sessionmaker,
-        model=chat_model,
-    )
 
 
 def tool_environment(env_file: Path = Path(".env")) -> dict[str, str]:
@@ -160,6 +138,25 @@ async def start_toolbox_of(toolbox: Toolbox) -> None:
         await start_toolbox(toolbox)
     except ToolsFileError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def build_tool_loop(
+    settings: Settings, db: Database, chat_model: ChatModel, toolbox: Toolbox
+) -> ToolLoop:
+    """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools."""
+    return ToolLoop(
+        toolbox=toolbox,
+        settings=ToolLoopSettings(
+            max_rounds=settings.tools_max_rounds,
+            confirm_ttl=settings.tools_confirm_ttl,
+            result_chars=settings.tools_result_chars,
+            parallel=settings.tools_parallel,
+            models=frozenset(settings.tools_models),
+            admins=frozenset(settings.admin_user_ids),
+        ),
+        sessionmaker=db.sessionmaker,
+        model=chat_model,
+    )
 
 
 def build_knowledge(

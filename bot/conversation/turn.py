@@ -59,6 +59,11 @@ class TurnState:
     # calls waiting for the user's press when the turn stops to ask.
     exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
     waiting: tuple[WaitingCall, ...] = ()
+    # Carried on after a press: the text before the calls is on screen already (its own
+    # message), so the answer goes on without it.
+    continued: bool = False
+    # The answer has stored tool calls (resumed or carried on): the loop reads them first.
+    has_calls: bool = False
 
     @property
     def question_id(self) -> int:
