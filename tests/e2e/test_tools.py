@@ -164,3 +164,63 @@ async def test_a_model_calling_tools_forever_is_stopped_at_tools_max_rounds(
     assert all(offered_tools(r) for r in requests[:3])
     assert "tools" not in requests[3]
     assert len([r for r in world.api.requests if r.path.startswith("/api/orders/L-")]) == 3
+
+
+def card_buttons(world: ToolsWorld) -> tuple[int, list[str]] | None:
+    """The newest confirmation card in the user's chat: (message id, its buttons' data)."""
+    chat = world.e2e.tg.chats.get(USER)
+    for message in reversed(chat.bot_messages if chat is not None else []):
+        rows = (message.reply_markup or {}).get("inline_keyboard") or []
+        data = [button.get("callback_data", "") for row in rows for button in row]
+        if data and all(d.startswith("tool:") for d in data):
+            return message.message_id, data
+    return None
+
+
+async def test_a_write_is_confirmed_once_after_a_sigkill_between_card_and_press(
+    world: ToolsWorld,
+) -> None:
+    e2e = world.e2e
+    e2e.fm.queue_reply("", tool_calls=[world.call("open_ticket", {"subject": "Broken kettle"})])
+    await e2e.start_bot()
+    e2e.tg.send_user_message(USER, "My kettle arrived broken, open a ticket", language_code="en")
+    message_id, buttons = await e2e.wait_for(lambda: card_buttons(world), 30)
+    assert len(buttons) == 2  # exactly two: the first confirms, the second cancels
+    card = e2e.tg.chat(USER).find(message_id)
+    assert card is not None
+    assert "open_ticket" in (card.text or "")
+    assert "Broken kettle" in (card.text or "")
+    assert world.api.to("/api/tickets") == []  # nothing is called before the press
+    # The bot dies between the card and the press, and comes back.
+    await e2e.restart_bot(hard=True)
+    before = len(e2e.texts(USER))
+    e2e.tg.send_callback_query(USER, message_id, buttons[0])
+    e2e.tg.send_callback_query(USER, message_id, buttons[0])  # pressed twice
+    await e2e.wait_for(lambda: any("T-1" in t for t in e2e.texts(USER)[before:]), 30)
+    await asyncio.sleep(1.0)  # a second run would show by now
+    posts = world.api.to("/api/tickets")
+    assert len(posts) == 1
+    assert len(world.api.tickets) == 1
+    assert posts[0].signed
+    assert posts[0].headers["X-Fmbot-User-Id"] == str(USER)
+    key = posts[0].headers["Idempotency-Key"]
+    assert key
+    assert json.loads(posts[0].body) == {"subject": "Broken kettle"}
+    rows = e2e.db.query("SELECT state, decided_by, idempotency_key FROM tool_calls")
+    assert [tuple(r.values()) for r in rows] == [("done", USER, key)]
+
+
+async def test_a_cancel_runs_nothing_and_the_model_is_told(world: ToolsWorld) -> None:
+    e2e = world.e2e
+    e2e.fm.queue_reply("", tool_calls=[world.call("open_ticket", {"subject": "Refund"})])
+    await e2e.start_bot()
+    e2e.tg.send_user_message(USER, "Open a ticket about my refund", language_code="en")
+    message_id, buttons = await e2e.wait_for(lambda: card_buttons(world), 30)
+    before = len(e2e.texts(USER))
+    e2e.tg.send_callback_query(USER, message_id, buttons[1])
+    answer = await e2e.wait_for(
+        lambda: next((t for t in e2e.texts(USER)[before:] if "declined" in t), None), 30)
+    assert "the user declined this action" in answer
+    assert world.api.to("/api/tickets") == []
+    rows = e2e.db.query("SELECT state FROM tool_calls")
+    assert [tuple(r.values()) for r in rows] == [("declined",)]
