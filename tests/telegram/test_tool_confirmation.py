@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiogram.methods import AnswerCallbackQuery, SendMessage, SendMessageDraft
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, SendMessageDraft
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 from sqlalchemy import select
 
@@ -234,3 +234,19 @@ async def test_a_restart_resumes_a_turn_cut_short_in_its_tool_calls(
     rows = await calls(sqlite_database)
     assert [r.id for r in rows] == [read.id, written.id]
     assert {r.state for r in rows} == {ToolCallState.DONE}
+
+
+async def test_a_group_message_shows_the_status_while_the_tool_runs(
+    sqlite_database: Database,
+) -> None:
+    source = ShopSource(delay=1.0)
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("Checking.", tool_calls=[{"name": "order_status",
+                                                   "arguments": {"order_id": "A-7"}}])
+        h.fm.queue_reply("A-7 has shipped.")
+        await h.send("@test_bot where is A-7?", who=ANNA, chat=GROUP,
+                     entities=[{"type": "mention", "offset": 0, "length": 9}])
+        await h.settle()
+        shown = [m.text for m in h.calls(SendMessage)] + [e.text for e in h.calls(EditMessageText)]
+        assert "Checking.\n\nLooking up order_status…" in shown
+        assert h.texts(GROUP.id) == ["Checking.\n\nA-7 has shipped."]
