@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,7 +293,19 @@ def build_desk(
     desk = SupportDesk(
         service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator
     )
+    if c.conversation.tools is not None:  # tools see the conversation's desk state
+        c.conversation.tools.desk_state = desk_state_of(service)
     return outbox, desk
+
+
+def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]]:
+    """ToolContext.desk_state: the state of the user's newest support conversation."""
+
+    async def desk_state(user_id: int) -> str | None:
+        case = await service.latest_case(user_id)
+        return None if case is None else case.status.value
+
+    return desk_state
 
 
 async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:

@@ -26,7 +26,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -133,6 +133,9 @@ class ToolLoop:
         self.settings = settings
         self._sessionmaker = sessionmaker
         self._model = model
+        # The support desk's state of a user's conversation, for ToolContext.desk_state (set
+        # when the desk is on).
+        self.desk_state: Callable[[int], Awaitable[str | None]] | None = None
 
     def offers(self, model: str) -> bool:
         """Whether a turn on `model` runs through the loop (tools exist and the model takes
@@ -172,6 +175,15 @@ class ToolLoop:
 
     async def attach(self, session: AsyncSession, call_ids: Sequence[int], answer_id: int) -> None:
         await ToolCallRepository(session).attach(call_ids, answer_id)
+
+    async def reopen_for_resume(self, answer_id: int) -> bool:
+        """Several replicas: a waiting answer goes back to `streaming`, so the holder of its
+        chat's lease answers it again as a turn cut short (`retry_last(resume=True)`: the
+        stored calls carry over, the confirmed ones run). False when it was not waiting."""
+        async with self._sessionmaker() as session:
+            reopened = await ToolCallRepository(session).reopen_answer(answer_id)
+            await session.commit()
+        return reopened is not None
 
     async def reopen(self, session: AsyncSession, answer_id: int) -> tuple[int, int] | None:
         return await ToolCallRepository(session).reopen_answer(answer_id)
@@ -431,11 +443,18 @@ class ToolLoop:
             logger.exception("could not store the stopped tool calls %s", ids)
 
     async def _call(self, turn: TurnState, call: StoredCall) -> tuple[ToolRunResult, int]:
+        desk_state = None
+        if self.desk_state is not None:
+            try:
+                desk_state = await self.desk_state(turn.speaker.user_id)
+            except Exception:  # the call goes on without it
+                logger.exception("the desk state of user %s was not read", turn.speaker.user_id)
         ctx = ToolContext(
             user_id=turn.speaker.user_id,
             chat_id=turn.chat.chat_id,
             language=turn.speaker.language or "",
             idempotency_key=call.idempotency_key,
+            desk_state=desk_state,
             is_admin=self.is_admin(turn.speaker.user_id),
         )
         started = time.monotonic()

@@ -162,6 +162,7 @@ class TelegramApp:
             sessionmaker=self.sessionmaker,
         )
         self.deps.signals = self.leases.signals  # the stop button reaches the streaming replica
+        self.deps.offer_chat = self.leases.offer  # a pressed tool turn goes on at the holder
 
     def _backlog(self) -> Backlog:
         max_age = self.options.queue_max_age

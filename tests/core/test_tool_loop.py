@@ -437,3 +437,23 @@ async def test_groups_are_given_the_asker_not_the_chat(
     (call,) = source.calls
     assert (call.ctx.user_id, call.ctx.chat_id, call.ctx.is_admin) == (ANNA.user_id, -100, True)
     assert "secret_stats" in tool_names(requests(fm)[0])
+
+
+async def test_tools_are_told_the_conversations_desk_state(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    from bot.desk import DeskService
+    from bot.desk.service import Requester
+    from bot.storage.models import HandoffReason
+    from bot.wiring import desk_state_of
+
+    source = ShopSource()
+    service = build(database, client, source)
+    desk = DeskService(database.sessionmaker, support_chat_id=-100777)
+    tools_of(service).desk_state = desk_state_of(desk)
+    fm.queue_reply("", tool_calls=A_1042)
+    await service.run_turn(PRIVATE, ANNA, "where?")
+    await desk.hand_over(Requester(ANNA.user_id, "Anna"), HandoffReason.USER_REQUEST)
+    fm.queue_reply("", tool_calls=A_1042)
+    await service.run_turn(PRIVATE, ANNA, "and now?")
+    assert [c.ctx.desk_state for c in source.calls] == [None, "waiting"]

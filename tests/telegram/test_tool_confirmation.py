@@ -4,6 +4,7 @@ on the same SQLite file) that runs the call once, a cancel, an expiry."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, S
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 from sqlalchemy import select
 
+from bot.coordination import LocalCoordinator
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
@@ -250,3 +252,38 @@ async def test_a_group_message_shows_the_status_while_the_tool_runs(
         shown = [m.text for m in h.calls(SendMessage)] + [e.text for e in h.calls(EditMessageText)]
         assert "Checking.\n\nLooking up order_status…" in shown
         assert h.texts(GROUP.id) == ["Checking.\n\nA-7 has shipped."]
+
+
+async def test_with_replicas_a_press_elsewhere_is_carried_on_by_the_chats_holder(
+    sqlite_database: Database,
+) -> None:
+    """Two replicas on one database and one coordinator: the press reaches b, which takes
+    the chat's lease (a is idle) and carries the turn on as a resumed one; a runs nothing."""
+    shared = LocalCoordinator()
+    on_a, on_b = ShopSource(), ShopSource()
+    async with tools_app(sqlite_database, on_a) as a, tools_app(sqlite_database, on_b) as b:
+        a.app.coordinate(shared, "a")
+        b.app.coordinate(shared, "b")
+        a.fm.queue_reply("I can open one.", tool_calls=TICKET)
+        update = a.update(message=a.message("open a ticket"))
+        assert await a.app.intake.accept([update], dispatch_here=False)
+        assert a.app.leases is not None
+        assert a.app.leases.route(update)
+        await a.wait_until(lambda: cards(a), within=10)
+        await a.settle()
+        (card,) = cards(a)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        confirm = card.reply_markup.inline_keyboard[0][0].callback_data
+        assert confirm is not None
+        async with asyncio.timeout(5):
+            while await shared.lease_token(f"chat:{ANNA.id}") is not None:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        b.fm.queue_reply("Opened.")
+        await b.press(confirm, ANNA, on=card_message(a, card))
+        await b.wait_until(lambda: any("Opened." in x for x in b.texts(ANNA.id)), within=10)
+        await b.settle()
+        assert [c.name for c in on_b.calls] == ["open_ticket"]
+        assert on_a.calls == []
+        assert b.texts(ANNA.id)[-1] == "I can open one.\n\nOpened."
+    (row,) = await calls(sqlite_database)
+    assert row.state is ToolCallState.DONE
