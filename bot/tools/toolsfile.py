@@ -112,6 +112,14 @@ def read_tools_file(path: Path, environ: Mapping[str, str]) -> ToolsFile:
     return _expanded(label, parsed, environ)
 
 
+def referenced_variables(path: Path) -> set[str]:
+    """The `${VAR}` names the file uses (for the log scrubber); none when it cannot be read."""
+    try:
+        return set(_VARIABLE.findall(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError):
+        return set()
+
+
 def _one_line(label: str, raw: Mapping[str, Any], exc: ValidationError) -> str:
     """pydantic's first error as `file: tool 'x': what: fix`."""
     error = exc.errors()[0]
