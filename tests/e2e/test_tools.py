@@ -224,3 +224,36 @@ async def test_a_cancel_runs_nothing_and_the_model_is_told(world: ToolsWorld) ->
     assert world.api.to("/api/tickets") == []
     rows = e2e.db.query("SELECT state FROM tool_calls")
     assert [tuple(r.values()) for r in rows] == [("declined",)]
+
+
+async def test_an_mcp_server_down_at_start_is_one_line_and_offered_once_it_answers(
+    tmp_path: Path,
+) -> None:
+    port = free_port()  # the tracker is not running yet
+    async with CompanyApi() as api:
+        env = {"TOOLS_FILE": str(tools_file(tmp_path, api.url, port)),
+               "TOOLS_SIGNING_SECRET": SECRET, "SHOP_TOKEN": SHOP_TOKEN, "MCP_KEY": MCP_KEY}
+        async with E2E(tmp_path, extra_env=env) as e2e:
+            await e2e.start_bot()
+            world = ToolsWorld(e2e, api, "native")
+            (answer,) = await world.ask("hello")  # the rest of the bot runs
+            assert answer == "Echo: hello"
+            assert "find_issue" not in offered_tools(world.completions()[-1])
+            assert "order_status" in offered_tools(world.completions()[-1])
+            lines = [r["message"] for r in e2e.bot.log_records()
+                     if r.get("logger") == "bot.tools.mcpservers" and r["level"] == "WARNING"]
+            assert len(lines) == 1
+            assert lines[0].startswith(f"tools.toml: MCP server 'tracker' cannot be reached at "
+                                       f"http://127.0.0.1:{port}/mcp (")
+            assert "check url and headers in [mcp.tracker]" in lines[0]
+            process = await asyncio.to_thread(start_tracker, port)
+            try:
+                await e2e.wait_for(lambda: any(
+                    "MCP server 'tracker' answers again" in r.get("message", "")
+                    for r in e2e.bot.log_records()), 60)
+                e2e.fm.queue_reply("", tool_calls=[world.call("find_issue", {"key": "HELP-7"})])
+                (found,) = await world.ask("What is the status of HELP-7?")
+            finally:
+                await asyncio.to_thread(stop_tracker, process)
+            assert "in progress" in found
+            assert "find_issue" in offered_tools(world.completions()[-2])
