@@ -153,6 +153,7 @@ def build_tool_loop(
             parallel=settings.tools_parallel,
             models=frozenset(settings.tools_models),
             admins=frozenset(settings.admin_user_ids),
+            daily_tokens=settings.daily_token_limit,
         ),
         sessionmaker=db.sessionmaker,
         model=chat_model,

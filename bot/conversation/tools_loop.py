@@ -47,10 +47,10 @@ from bot.foundation_models.types import (
     ToolResult,
     Usage,
 )
-from bot.prompting import model_base_name
+from bot.prompting import PROMPT_OVERHEAD, exchange_cost, model_base_name
 from bot.storage.models import Message, ToolCallState
 from bot.storage.models import ToolCall as StoredCall
-from bot.storage.repositories import NewToolCall, ToolCallRepository
+from bot.storage.repositories import NewToolCall, ToolCallRepository, UsageRepository
 from bot.tools import Toolbox, ToolContext, ToolOutcome, ToolRunResult
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ ANSWER_NOW = (
 CUT_NOTE = "\n[the result was cut here: it was longer]"
 DECLINED_TEXT = "declined: the user declined this action; it was not run."
 EXPIRED_TEXT = "expired: the user did not confirm in time; the action was not run."
+LEFT_OUT = "[this result was left out: the conversation has no room for it any more]"
 SUPERSEDED_TEXT = "declined: the user sent a new message instead; the action was not run."
 # States whose calls still have to run when a turn goes on.
 TO_RUN = frozenset({ToolCallState.PENDING, ToolCallState.CONFIRMED, ToolCallState.RUNNING})
@@ -80,6 +81,9 @@ class ToolLoopSettings:
     parallel: int = 4
     models: frozenset[str] = DEFAULT_TOOL_MODELS
     admins: frozenset[int] = frozenset()
+    # DAILY_TOKEN_LIMIT (0 = none): a turn whose rounds reach the speaker's budget gets no
+    # more tools; the model must answer (admins are not limited, as for messages).
+    daily_tokens: int = 0
 
 
 class DecisionKind(StrEnum):
@@ -176,12 +180,19 @@ class ToolLoop:
     async def attach(self, session: AsyncSession, call_ids: Sequence[int], answer_id: int) -> None:
         await ToolCallRepository(session).attach(call_ids, answer_id)
 
-    async def reopen_for_resume(self, answer_id: int) -> bool:
+    async def reopen_for_resume(self, answer_id: int) -> bool | None:
         """Several replicas: a waiting answer goes back to `streaming`, so the holder of its
         chat's lease answers it again as a turn cut short (`retry_last(resume=True)`: the
-        stored calls carry over, the confirmed ones run). False when it was not waiting."""
+        stored calls carry over, the confirmed ones run). False when it was not waiting;
+        None (nothing changed) when its question is no longer the conversation's last (a
+        group member wrote since): a resume answers the last question, so this one must be
+        carried on where it is."""
         async with self._sessionmaker() as session:
-            reopened = await ToolCallRepository(session).reopen_answer(answer_id)
+            repo = ToolCallRepository(session)
+            if not await repo.answers_last_question(answer_id):
+                await session.commit()
+                return None
+            reopened = await repo.reopen_answer(answer_id)
             await session.commit()
         return reopened is not None
 
@@ -322,9 +333,17 @@ class ToolLoop:
             if not turn.continued:
                 shown = _join(shown, round_.preface)
         number = len(rounds)
+        spent_before: int | None = None  # today's usage before this turn, read when needed
         while True:
             offer = bool(tools) and number < self.settings.max_rounds
-            prompt = messages + exchange
+            if offer and number and self._budgeted(turn):
+                if spent_before is None:
+                    spent_before = await self._spent_today(turn.speaker.user_id)
+                if spent_before + usage.total_tokens >= self.settings.daily_tokens:
+                    offer = False  # the budget is spent: answer now, no more tools
+                    logger.info("user %s: daily tokens spent; no more tool rounds",
+                                turn.speaker.user_id)
+            prompt = messages + _fitted(messages, exchange, turn.room)
             round_options = options
             if offer:
                 round_options = dataclasses.replace(options, tools=tools)
@@ -360,6 +379,15 @@ class ToolLoop:
             exchange.extend(self._exchange(round_, with_preface=True))
             shown = _join(shown, text)
             number += 1
+
+    def _budgeted(self, turn: TurnState) -> bool:
+        return self.settings.daily_tokens > 0 and not self.is_admin(turn.speaker.user_id)
+
+    async def _spent_today(self, user_id: int) -> int:
+        async with self._sessionmaker() as session:
+            used = await UsageRepository(session).for_user(user_id, dt.datetime.now(dt.UTC).date())
+            await session.commit()
+        return used.tokens
 
     def _waiting(self, round_: _Round) -> tuple[WaitingCall, ...]:
         waiting = []
@@ -469,6 +497,26 @@ class ToolLoop:
         latency = int((time.monotonic() - started) * 1000)
         logger.info("tool %s: %s in %d ms", call.name, result.outcome.value, latency)
         return result, latency
+
+
+def _fitted(
+    messages: list[ChatMessage], exchange: list[ChatMessage], room: int
+) -> list[ChatMessage]:
+    """The turn's rounds as they fit the prompt: when the results would overflow `room`, the
+    oldest rounds' results are left out (each call still gets a result: a note), so the
+    newest data stays and a call never goes without its result."""
+    base = PROMPT_OVERHEAD + exchange_cost(messages)
+    if not room or base + exchange_cost(exchange) <= room:
+        return exchange
+    fitted = list(exchange)
+    for index in range(1, len(fitted), 2):  # [calls, results, calls, results, ...]
+        results = fitted[index]
+        fitted[index] = dataclasses.replace(results, tool_results=tuple(
+            dataclasses.replace(r, content=LEFT_OUT) for r in results.tool_results
+        ))
+        if base + exchange_cost(fitted) <= room:
+            break
+    return fitted
 
 
 def _rounds(calls: Sequence[StoredCall]) -> list[_Round]:

@@ -13,7 +13,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Message, MessageStatus, ToolCall, ToolCallState, utcnow
+from bot.storage.models import (
+    Message,
+    MessageRole,
+    MessageStatus,
+    ToolCall,
+    ToolCallState,
+    utcnow,
+)
 
 # States in which a call has its result for the model.
 SETTLED_STATES = frozenset({
@@ -184,14 +191,17 @@ class ToolCallRepository:
     async def decline_waiting(
         self, chat_id: int, *, by: int | None = None, text: str | None = None
     ) -> list[int]:
-        """Decline every call of the chat still waiting for a press (a new message from the
-        user cancels them); returns the answers they belong to."""
+        """Decline the calls of the chat still waiting for a press, those `by` asked for when
+        given (a new message from the user cancels theirs, not another group member's);
+        returns the answers they belong to."""
         now = utcnow()
+        mine = [ToolCall.user_id == by] if by is not None else []
         result = await self.session.execute(
             update(ToolCall)
             .where(
                 ToolCall.chat_id == chat_id,
                 ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
+                *mine,
             )
             .values(
                 state=ToolCallState.DECLINED,
@@ -323,6 +333,19 @@ class ToolCallRepository:
         if row is None or row[0] is None:
             return None
         return int(row[0]), int(row[1])
+
+    async def answers_last_question(self, answer_id: int) -> bool:
+        """Whether the answer replies to its conversation's newest user message."""
+        answer = await self.session.get(Message, answer_id)
+        if answer is None or answer.reply_to_id is None:
+            return False
+        newest = await self.session.scalar(
+            select(func.max(Message.id)).where(
+                Message.conversation_id == answer.conversation_id,
+                Message.role == MessageRole.USER,
+            )
+        )
+        return newest == answer.reply_to_id
 
     async def cancel_answers(self, answer_ids: Collection[int]) -> None:
         """Waiting answers given up (the user wrote something else): `cancelled`."""

@@ -167,3 +167,13 @@ async def test_retention_deletes_the_calls_of_old_questions(database: Database) 
         )
     async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(ToolCall)) == 0
+
+
+async def test_whether_an_answer_replies_to_the_last_question(database: Database) -> None:
+    _, a = await _turn(database)
+    async with database.session() as session:
+        assert await ToolCallRepository(session).answers_last_question(a)
+        conv = await ConversationRepository(session).current(ANN)
+        await MessageRepository(session).add(conv.id, MessageRole.USER, "a newer question")
+    async with database.session() as session:
+        assert not await ToolCallRepository(session).answers_last_question(a)
