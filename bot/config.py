@@ -202,6 +202,21 @@ class Settings(BaseSettings):
     # host:port serving /metrics, /healthz and /readyz; empty = not served.
     metrics_listen: str = ""
 
+    # --- Tools: sources (issue 24) ------------------------------------------------------------
+    # A TOML file of the tools the model may call: [[http]] actions and [mcp.<name>] servers
+    # (README "Tools"); empty = none.
+    tools_file: Path | None = None
+    # Signs every HTTP action's request (X-Fmbot-Timestamp, X-Fmbot-Signature) so the API can
+    # trust the X-Fmbot-User-Id/-Chat-Id/-Language headers; empty = unsigned.
+    tools_signing_secret: SecretStr | None = None
+
+    @field_validator("tools_file", "tools_signing_secret", mode="before")
+    @classmethod
+    def _blank_tools_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     _split_id_lists = field_validator(
         "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
     )(_split_ids)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher
 
-from bot.telegram.handlers import chat, commands, errors, images, kb, other, tools
+from bot.telegram.handlers import chat, commands, errors, images, kb, other, toolcalls, tools
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
 if TYPE_CHECKING:
@@ -33,7 +33,10 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
         daily_tokens=app.options.daily_token_limit,
         daily_images=app.options.daily_image_limit,
     )
-    routers = [m.build_router() for m in (errors, commands, kb, images, chat, tools, other)]
+    routers = [
+        m.build_router()
+        for m in (errors, commands, kb, toolcalls, images, chat, tools, other)
+    ]
     for router in routers[1:]:
         router.message.middleware(quota)
     _add_desk(app, dp, routers)
