@@ -80,6 +80,9 @@ async def core(
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
             knowledge=knowledge,
+            # Without a desk a "not found" answer names the deployment's next step (issue 27);
+            # with one, its "Ask a person" button is the next step.
+            not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -151,6 +154,8 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             outbox=outbox,
             desk=desk,
             members_of=settings.allowed_chat_members_of,
+            # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
+            feedback_buttons=settings.kb_effective_mode == "strict",
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
         models = limited(c.client, c.chat_model)

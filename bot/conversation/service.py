@@ -39,8 +39,13 @@ from bot.foundation_models.types import (
     Role,
     Snapshot,
 )
-from bot.knowledge import NOT_FOUND_MARKER
-from bot.knowledge.grounding import for_stream, grounded_prompt, is_not_found, mark_cited
+from bot.knowledge.grounding import (
+    for_stream,
+    grounded_prompt,
+    is_not_found,
+    mark_cited,
+    not_found_text,
+)
 from bot.metrics import registry as metrics
 from bot.prompting import (
     MIN_AVAILABLE,
@@ -95,6 +100,7 @@ class ConversationService:
         count_threshold: int = 64,
         today: Callable[[], dt.date] = utc_today,
         knowledge: KnowledgeBase | None = None,
+        not_found_next_step: str = "",
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -117,6 +123,8 @@ class ConversationService:
         # they were delivered (`mark_delivered`), so a replica dying in between is noticed.
         self.track_delivery = False
         self.knowledge = knowledge
+        # Shown (and stored) below a "not found" answer: KB_NOT_FOUND_CONTACT without a desk.
+        self.not_found_next_step = not_found_next_step
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -336,9 +344,7 @@ class ConversationService:
             if self.knowledge is not None:
                 await self._retrieve(turn, self.knowledge)
                 if turn.abstained:
-                    finish = self._finish(
-                        turn, None, MessageStatus.COMPLETE, None, NOT_FOUND_MARKER
-                    )
+                    finish = self._finish(turn, None, MessageStatus.COMPLETE, None, "")
                     return await asyncio.shield(finish)
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
@@ -424,6 +430,10 @@ class ConversationService:
             and status in PROMPT_STATUSES
             and is_not_found(text)
         )
+        if not_found:
+            # What the user sees, stored as it is shown: the history, the desk's card and its
+            # summary never see the model's marker (the flag is `kb_answers.covered`).
+            text = not_found_text(turn.speaker.language, self.not_found_next_step)
         async with self._sessionmaker() as session:
             messages = MessageRepository(session)
             stored = await messages.finish_answer(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.knowledge.grounding import NOT_FOUND_TEXT
 from bot.plurals import inflect
 
 LANGUAGES = ("en", "ru")
@@ -251,10 +252,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Картинку нарисовать не удалось. Попробуйте позже.",
     },
     # --- knowledge base (issue 16) ---
-    "kb_not_found": {
-        "en": "I could not find this in our knowledge base.",
-        "ru": "Я не нашёл ответа на этот вопрос в нашей базе знаний.",
-    },
+    "kb_not_found": NOT_FOUND_TEXT,
     "kb_sources": {"en": "Sources:", "ru": "Источники:"},
     "kb_off": {
         "en": "The knowledge base is off (set KB_PATH to a folder of documents).",
