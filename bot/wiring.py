@@ -22,6 +22,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.knowledge import KbMode
+from bot.plurals import quantity
 from bot.storage.database import Database, migrate
 
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ async def run_report(settings: Settings, *, days: int, csv_path: Path | None) ->
     print(format_report(report, limit_gaps=30))
     if csv_path is not None:
         rows = write_csv(report, csv_path)
-        print(f"{rows} conversations written to {csv_path}")
+        print(f"{quantity(rows, 'en', 'conversation', 'conversations')} written to {csv_path}")
 
 
 async def run_terminal_chat(

@@ -97,6 +97,17 @@ class TurnNote:
 
 
 @dataclass(frozen=True, slots=True)
+class RatingComment:
+    """What a user wrote after rating the help; `thread_id`: their topic, when one exists."""
+
+    case_id: int
+    user_id: int
+    score: int | None
+    text: str
+    thread_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Purge:
     topics: list[tuple[int, int]]  # (user, thread) to delete whole
     messages: list[int]  # message ids to delete in topics that stay
@@ -429,17 +440,24 @@ class DeskService:
         self._commenting.add(user_id)
         return True
 
-    async def take_comment(self, user_id: int, text: str) -> bool:
-        """The message after "add a comment" is the comment (stored once, then locked)."""
+    async def take_comment(self, user_id: int, text: str) -> RatingComment | None:
+        """The message after "add a comment" is the comment (stored once, then locked); the
+        comment with where to post it for the operators. None: no comment was asked for."""
         self._commenting.discard(user_id)
         async with self.sessionmaker() as session:
-            case = await DeskRepository(session).pending_comment_case(user_id)
+            repo = DeskRepository(session)
+            case = await repo.pending_comment_case(user_id)
             if case is None:
-                return False
+                return None
             case.csat_comment = text[:4000]
             case.csat_comment_pending = False
+            topic = await repo.topic(user_id)
+            comment = RatingComment(
+                case.id, user_id, case.csat_score, case.csat_comment,
+                topic.thread_id if topic is not None else None,
+            )  # fmt: skip
             await session.commit()
-            return True
+            return comment
 
     def commenting(self, user_id: int) -> bool:
         """The user pressed "add a comment" and has not written it yet."""

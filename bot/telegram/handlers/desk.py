@@ -103,8 +103,11 @@ async def handle_owned_message(message: Message, desk: SupportDesk) -> None:
 async def handle_comment(message: Message, desk: SupportDesk, t: Translator) -> None:
     user = message.from_user
     assert user is not None
-    if await desk.service.take_comment(user.id, message.text or ""):
+    comment = await desk.service.take_comment(user.id, message.text or "")
+    if comment is not None:
         await desk.tell(user.id, t("desk_comment_thanks"))
+        # "The team will read it": in the user's topic, where the operators look (issue 27).
+        await desk.post_comment(comment)
 
 
 async def cmd_operator(message: Message, desk: SupportDesk, t: Translator) -> None:
