@@ -23,10 +23,16 @@ from bot.storage.models import (
     DeskRelay,
     DeskStatus,
     HandoffReason,
+    MessageRole,
     RelayDirection,
     utcnow,
 )
-from bot.storage.repositories import DeskRepository, UserRepository
+from bot.storage.repositories import (
+    ConversationRepository,
+    DeskRepository,
+    MessageRepository,
+    UserRepository,
+)
 
 log = logging.getLogger(__name__)
 
@@ -465,9 +471,10 @@ class DeskService:
 
     # -- relays --------------------------------------------------------------------------------
     async def relay_from_user(
-        self, user_id: int, chat_id: int, message_id: int
+        self, user_id: int, chat_id: int, message_id: int, text: str = ""
     ) -> RelayView | None:
-        """Record a user's message for their topic (pending). None: not owned, or known."""
+        """Record a user's message for their topic (pending). None: not owned, or known.
+        `text` (a text or caption) joins the conversation's history (see `_remember`)."""
         async with self._serialized(user_id) as session:
             repo = DeskRepository(session)
             case = await repo.current_case(user_id)
@@ -481,14 +488,19 @@ class DeskService:
                 topic.thread_id if topic else None, now,
             )  # fmt: skip
             view = RelayView.of(relay) if relay is not None else None
+            if view is not None:
+                await _remember(session, user_id, MessageRole.USER, text, user_id, None)
             await session.commit()
         if view is not None:
             metrics.relay(view.direction.value)
         return view
 
-    async def relay_from_operator(self, thread_id: int, message_id: int) -> RelayView | None:
+    async def relay_from_operator(
+        self, thread_id: int, message_id: int, text: str = "", author: Requester | None = None
+    ) -> RelayView | None:
         """Record an operator's message for the topic's user (pending); the first one moves the
-        conversation to with_operator. None: no conversation a person owns in that topic."""
+        conversation to with_operator. None: no conversation a person owns in that topic.
+        `text` joins the user's conversation as an answer by `author` (see `_remember`)."""
         async with self.sessionmaker() as session:
             repo = DeskRepository(session)
             topic = await repo.topic_by_thread(self.support_chat_id, thread_id)
@@ -508,6 +520,11 @@ class DeskService:
                 case.user_id, None, now,
             )  # fmt: skip
             view = RelayView.of(relay) if relay is not None else None
+            if view is not None:
+                await _remember(
+                    session, case.user_id, MessageRole.ASSISTANT, text,
+                    author.user_id if author else None, author.name if author else "operator",
+                )  # fmt: skip
             await session.commit()
         if view is not None:
             metrics.relay(view.direction.value)
@@ -542,6 +559,11 @@ class DeskService:
         async with self.sessionmaker() as session:
             await UserRepository(session).set_blocked(user_id, blocked)
             await session.commit()
+
+    async def is_blocked(self, user_id: int) -> bool:
+        async with self.sessionmaker() as session:
+            user = await UserRepository(session).get(user_id)
+        return user is not None and user.blocked
 
     # -- erasure -------------------------------------------------------------------------------
     async def forget(self, user_id: int) -> int | None:
@@ -582,3 +604,25 @@ class DeskService:
             log.info("retention: removed %d support conversations older than %d days", count, days)
         gone = {user for user, _ in topics}
         return Purge(topics, sorted(m for user, m in messages if user not in gone))
+
+
+async def _remember(
+    session: AsyncSession,
+    chat_id: int,
+    role: MessageRole,
+    text: str,
+    author_id: int | None,
+    author_name: str | None,
+) -> None:
+    """A message of the dialogue with a person, in the user's conversation: after /bot the
+    model knows what was asked and what a person promised (issue 27). An operator's message is
+    an assistant message with its author (the bot's own have none)."""
+    if not text.strip():
+        return  # media without a caption: nothing the model could read
+    conversations = ConversationRepository(session)
+    if await conversations.chat_state(chat_id) is None:
+        return  # the user's chat is not stored (erased meanwhile)
+    conversation = await conversations.current(chat_id)
+    await MessageRepository(session).insert(
+        conversation.id, role, text, author_user_id=author_id, author_name=author_name
+    )

@@ -63,18 +63,22 @@ def card_text(
     return text if len(text) <= CARD_LIMIT else text[: CARD_LIMIT - 1] + "…"
 
 
-def card_keyboard(case: CaseView) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text="✅ Close", callback_data=f"desk:close:{case.id}"),
-                InlineKeyboardButton(text="🤖 Back to bot", callback_data=f"desk:bot:{case.id}"),
-            ],
-            [
-                InlineKeyboardButton(text="⛔ Block", callback_data=f"desk:block:{case.user_id}"),
-                InlineKeyboardButton(
-                    text="♻️ Unblock", callback_data=f"desk:unblock:{case.user_id}"
-                ),
-            ],
-        ]
-    )
+def card_keyboard(
+    case: CaseView, *, blocked: bool, open_case: bool = True
+) -> InlineKeyboardMarkup:
+    """Close and Back to bot while a person owns the conversation; Block or Unblock, whichever
+    applies now (the card is edited when either changes)."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if open_case:
+        rows.append([
+            InlineKeyboardButton(text="✅ Close", callback_data=f"desk:close:{case.id}"),
+            InlineKeyboardButton(text="🤖 Back to bot", callback_data=f"desk:bot:{case.id}"),
+        ])  # fmt: skip
+    if blocked:
+        block = InlineKeyboardButton(
+            text="♻️ Unblock", callback_data=f"desk:unblock:{case.user_id}"
+        )
+    else:
+        block = InlineKeyboardButton(text="⛔ Block", callback_data=f"desk:block:{case.user_id}")
+    rows.append([block])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

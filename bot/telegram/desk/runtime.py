@@ -141,6 +141,7 @@ class SupportDesk:
         await self.tell(case.user_id, t("desk_closed_user"))
         if self.options.csat:
             await self._ask_rating(case, t)
+        await self.forum.refresh_card(case)  # no Close/Back on a closed conversation
         await self.forum.close_topic(case)
         return True
 
@@ -150,6 +151,7 @@ class SupportDesk:
             return False
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_back_to_bot"))
+        await self.forum.refresh_card(case)
         await self.forum.close_topic(case)
         return True
 
