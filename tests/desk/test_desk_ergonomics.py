@@ -119,3 +119,9 @@ async def test_after_bot_the_model_knows_what_the_person_said(sqlite_database: D
         assert ("assistant", "Yes: a refund of 500 rubles by Friday.") in said
         assert not any("internal" in text for _, text in said)  # a note stays in the topic
         assert said[-1] == ("user", "What did you promise me?")
+        # Handed over again, the new card shows who said what.
+        w.tg.send_user_message(user, "/operator")
+        cards = await w.wait_for(lambda: [m for m in w.in_topic(thread)
+                                          if (m.text or "").startswith("🆘")][1:])
+        assert "🧑‍💼 Yes: a refund of 500 rubles by Friday." in (cards[0].text or "")
+        assert "👤 Can I get my money back?" in (cards[0].text or "")

@@ -47,7 +47,7 @@ def card_text(
         lines.append("")
         lines.append("Last messages:")
         for role, text in dialogue:
-            who = "👤" if role == "user" else "🤖"
+            who = {"user": "👤", "operator": "🧑‍💼"}.get(role, "🤖")
             short = " ".join(text.split())
             lines.append(f"{who} {short[:300] + '…' if len(short) > 300 else short}")
     lines.append("")
