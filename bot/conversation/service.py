@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ from bot.foundation_models.types import (
     CompletionStatus,
     Role,
     Snapshot,
+    Usage,
 )
 from bot.knowledge.grounding import (
     for_stream,
@@ -293,6 +295,7 @@ class ConversationService:
         await session.commit()
         mark_settled(receipts)
         turn = TurnState(chat, speaker, model, system_prompt, question, answer_id, window)
+        turn.started = time.monotonic()
         self._streaming[chat.chat_id] = turn
         return turn
 
@@ -466,6 +469,7 @@ class ConversationService:
                 await session.rollback()
                 logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
         metrics.turn_finished(status.value)
+        _log_answer(turn, status, usage, not_found)
         if turn.retrieval is not None:
             metrics.kb_answer(covered=not not_found and turn.grounding is not None)
         return TurnResult(
@@ -481,6 +485,26 @@ class ConversationService:
             not_found=not_found,
             sources=sources,
         )
+
+
+def _log_answer(
+    turn: TurnState, status: MessageStatus, usage: Usage | None, not_found: bool
+) -> None:
+    """One INFO line per answer: what an operator needs to follow load and cost (model,
+    tokens, latency), never what the user or the model wrote."""
+    tokens = (
+        f"{usage.input_tokens} in + {usage.completion_tokens} out tokens"
+        if usage is not None
+        else "no model call" if turn.abstained else "tokens unknown"
+    )
+    kb = " (knowledge base: not found)" if not_found else (
+        f" (knowledge base: {len(turn.grounding.sources)} sources)" if turn.grounding else ""
+    )
+    logger.info(
+        "answer %s in chat %s: %s, model %s, %s, %.2f s%s",
+        turn.answer_id, turn.chat.chat_id, status.value, turn.model, tokens,
+        time.monotonic() - turn.started, kb,
+    )  # fmt: skip
 
 
 def _hiding_citations(on_snapshot: Callable[[Snapshot], None]) -> Callable[[Snapshot], None]:

@@ -52,6 +52,7 @@ class TurnState:
     retrieval: Retrieval | None = None
     grounding: Grounding | None = None
     abstained: bool = False  # strict mode found nothing: answered "not found", no model call
+    started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
 
     @property
     def question_id(self) -> int:
