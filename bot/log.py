@@ -100,6 +100,8 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Per-request lines from the HTTP libraries drown the bot's own log at INFO.
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "alembic.runtime.plugins"):
+    # Alembic's "Context impl SQLiteImpl." on every command says nothing to an operator
+    # (`migrate` logs the revision it reached).
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return scrubber

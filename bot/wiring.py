@@ -251,7 +251,12 @@ async def run_report(settings: Settings, *, days: int, csv_path: Path | None) ->
 
 
 async def run_terminal_chat(
-    settings: Settings, system_prompt: str, *, chat_id: int, model: str | None
+    settings: Settings,
+    system_prompt: str,
+    *,
+    chat_id: int,
+    model: str | None,
+    history: Path | None = None,
 ) -> None:
     from bot.terminal import TerminalChat
 
@@ -260,4 +265,7 @@ async def run_terminal_chat(
             log.warning(
                 "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model
             )
-        await TerminalChat(c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model).run()
+        chat = TerminalChat(
+            c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history
+        )
+        await chat.run()
