@@ -62,7 +62,7 @@ class Terminal:
 
     async def exit_code(self) -> int:
         for _ in range(200):
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: no wait
             if pid:
                 return os.waitstatus_to_exitcode(status)
             await asyncio.sleep(0.05)
