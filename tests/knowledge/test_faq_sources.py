@@ -68,3 +68,26 @@ async def test_a_cited_pair_links_to_its_own_page_under_its_question(
         "\\[2\\] Is there a gym in the office?",
     ]
     assert "Office faq" not in footer
+
+
+def test_the_upgrade_has_faq_tables_indexed_again(tmp_path: Path) -> None:
+    """Tables indexed before 0009 carry the file's name and first url on every pair: the
+    next sync indexes them again (from the embedding cache), other files stay as they are."""
+    import sqlite3
+
+    from bot.storage.database import migrate_blocking
+
+    path = tmp_path / "kb.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate_blocking(url, "0007")
+    with sqlite3.connect(path) as db:
+        for name in ("faq.csv", "more/FAQ.JSONL", "guide.md"):
+            db.execute(
+                "INSERT INTO kb_documents (root, path, title, url, content_hash, model, "
+                "passage_count, synced_at) VALUES ('/kb', ?, 'Faq', 'https://x', 'digest', "
+                "'m', 1, '2026-11-24 00:00:00')", (name,),
+            )
+    migrate_blocking(url, "head")
+    with sqlite3.connect(path) as db:
+        hashes = dict(db.execute("SELECT path, content_hash FROM kb_documents").fetchall())
+    assert hashes == {"faq.csv": "", "more/FAQ.JSONL": "", "guide.md": "digest"}
