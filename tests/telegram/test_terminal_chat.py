@@ -115,7 +115,7 @@ async def test_a_pleasant_repl_in_a_real_terminal(
     assert questions(fm) == []  # none of it went to the model
 
     # Ctrl-C stops the answer being written; the chat goes on.
-    fm.queue_reply("Once upon a time " + "and then " * 60 + "the end.", chunks=60, interval=0.1)
+    fm.queue_reply("Once upon a time " + "and then " * 60 + "the end.", chunks=60, interval=0.2)
     term.type("tell me a long story\r")
     at = await term.expect(r"bot> Once upon a time", at)
     term.type("\x03")
