@@ -61,7 +61,7 @@ class Terminal:
                 await self._more.wait()
 
     async def exit_code(self) -> int:
-        for _ in range(200):
+        for _ in range(600):  # 30 s: a loaded machine shuts a process down slowly
             pid, status = os.waitpid(self.pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: no wait
             if pid:
                 return os.waitstatus_to_exitcode(status)
