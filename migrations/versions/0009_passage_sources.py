@@ -1,5 +1,6 @@
 """A passage's own title and link (kb_passages.title, .url): each pair of a FAQ table is its
-own source, cited with its question and its `url` (issue 27).
+own source, cited with its question and its `url`; and "not found" answers stored as the user
+saw them, never as the model's marker (issue 27).
 
 Revision ID: 0009
 Revises: 0007
@@ -30,6 +31,28 @@ def upgrade() -> None:
         "UPDATE kb_documents SET content_hash = '' "
         "WHERE lower(path) LIKE '%.csv' OR lower(path) LIKE '%.jsonl'"
     )
+    _rewrite_markers()
+
+
+# The texts users were shown (bot/knowledge/grounding.py NOT_FOUND_TEXT, as of this revision).
+NOT_FOUND_EN = "I could not find this in our knowledge base."
+NOT_FOUND_RU = "Я не нашёл ответа на этот вопрос в нашей базе знаний."
+MARKED = "role = 'assistant' AND text LIKE '%NO_ANSWER_IN_SOURCES%'"
+
+
+def _rewrite_markers() -> None:
+    """Answers stored as the marker get the text their user saw (Russian for a private chat
+    of a Russian-speaking user, as the bot chose it; English otherwise)."""
+    russian = (
+        "conversation_id IN (SELECT c.id FROM conversations c JOIN users u ON u.id = c.chat_id "
+        "WHERE lower(u.language) LIKE 'ru%')"
+    )
+    op.execute(
+        sa.text(f"UPDATE messages SET text = :text WHERE {MARKED} AND {russian}")
+        .bindparams(text=NOT_FOUND_RU)
+    )
+    op.execute(sa.text(f"UPDATE messages SET text = :text WHERE {MARKED}")
+               .bindparams(text=NOT_FOUND_EN))
 
 
 def downgrade() -> None:

@@ -3,12 +3,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from bot.conversation import Speaker
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge import NOT_FOUND_MARKER, KbMode
 from bot.knowledge.grounding import NOT_FOUND_TEXT
-from bot.storage.database import Database
+from bot.storage.database import Database, migrate_blocking
 from bot.storage.models import MessageRole
+from bot.storage.repositories import (
+    ChatRepository,
+    ConversationRepository,
+    MessageRepository,
+    UserRepository,
+)
 from tests.core.conftest import PRIVATE, make_service
 from tests.core.helpers import prompts, stored
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -50,3 +59,23 @@ async def test_the_models_marker_never_reaches_the_history(
     history = [m["text"] for m in prompts(fm)[-1]]
     assert NOT_FOUND_TEXT["ru"] in history
     assert not any(NOT_FOUND_MARKER in text for text in history[1:])  # [0]: the instructions
+
+
+async def test_the_upgrade_rewrites_stored_markers_as_users_saw_them(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(migrate_blocking, url, "0007")
+    db = Database(url)
+    try:
+        async with db.sessionmaker() as session:
+            for user_id, language in ((21, "ru-RU"), (22, "en")):
+                await UserRepository(session).upsert(user_id, "U", language=language)
+                await ChatRepository(session).upsert(user_id, "private")
+                conversation = await ConversationRepository(session).current(user_id)
+                await MessageRepository(session).insert(
+                    conversation.id, MessageRole.ASSISTANT, NOT_FOUND_MARKER
+                )
+            await session.commit()
+        await asyncio.to_thread(migrate_blocking, url, "head")
+        assert sorted(m.text for m in await stored(db)) == sorted(NOT_FOUND_TEXT.values())
+    finally:
+        await db.dispose()
