@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
         help="conversation to continue (default 0: the terminal's own)",
     )
     chat.add_argument("--model", default=None, help="model to use instead of TEXT_MODEL")
+    chat.add_argument(
+        "--log-file", type=Path, default=None,
+        help="write the log (at LOG_LEVEL) to this file; without it only warnings and errors "
+        "are shown, so that log lines do not break into answers",
+    )  # fmt: skip
+    chat.add_argument(
+        "--history", type=Path, default=Path("~/.fmbot_history"),
+        help="file keeping the lines you typed, for the arrow keys (default ~/.fmbot_history)",
+    )  # fmt: skip
     from bot import kb_cli
 
     kb_cli.add_parser(commands)
@@ -116,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(exc)
         return EXIT_CONFIG
     try:
-        setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
+        _logging_for(args, settings)
+    except OSError as exc:
+        print(f"fmbot: --log-file: cannot write {args.log_file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CONFIG
     except ValueError:
         print(f"fmbot: LOG_LEVEL: unknown level {settings.log_level!r}", file=sys.stderr)
         return EXIT_CONFIG
@@ -148,7 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.wiring import run_terminal_chat
 
             run_async(
-                run_terminal_chat(settings, system_prompt, chat_id=args.chat_id, model=args.model)
+                run_terminal_chat(
+                    settings, system_prompt, chat_id=args.chat_id, model=args.model,
+                    history=args.history.expanduser(),
+                )
             )
     except SchemaTooNewError as exc:
         print(f"fmbot: {exc}", file=sys.stderr)
@@ -159,6 +174,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _logging_for(args: argparse.Namespace, settings: Settings) -> None:
+    """The log on stderr at LOG_LEVEL; for `chat`, in --log-file, else warnings and errors only
+    (an INFO line would land inside an answer)."""
+    secrets = secrets_of(settings)
+    if args.command != "chat":
+        setup_logging(settings.log_level, settings.log_format, secrets)
+        return
+    if args.log_file is not None:
+        stream = args.log_file.expanduser().open("a", encoding="utf-8")  # open for the process
+        setup_logging(settings.log_level, settings.log_format, secrets, stream=stream)
+        return
+    level = logging.getLevelName(settings.log_level.upper())
+    if not isinstance(level, int):
+        raise ValueError(settings.log_level)
+    setup_logging(logging.getLevelName(max(level, logging.WARNING)), settings.log_format, secrets)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
             if not folder.expanduser().is_dir():
                 raise ConfigError(f"KB_PATH: no such folder {folder}")
 
+    # --- "Not found" next step (issue 27) -----------------------------------------------------
+    # Shown under a "not found" answer of the knowledge base when there is no support desk
+    # (SUPPORT_CHAT_ID unset): where to turn next, e.g. "Write to help@example.com". Empty: none.
+    kb_not_found_contact: str = Field(default="", max_length=1000)
+
     # --- Support desk (issue 17) ---------------------------------------------------------------
     # The operators' supergroup (topics enabled, the bot an admin that may manage topics);
     # 0 = no handoff at all.

@@ -25,6 +25,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.knowledge import KbMode
+from bot.plurals import quantity
 from bot.storage.database import Database, migrate
 from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 
@@ -91,6 +92,9 @@ async def core(
             knowledge=knowledge,
             # Without TOOLS_FILE the toolbox is empty: no tools, every turn as before.
             tools=build_tool_loop(settings, db, chat_model, toolbox),
+            # Without a desk a "not found" answer names the deployment's next step (issue 27);
+            # with one, its "Ask a person" button is the next step.
+            not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -223,6 +227,8 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             outbox=outbox,
             desk=desk,
             members_of=settings.allowed_chat_members_of,
+            # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
+            feedback_buttons=settings.kb_effective_mode == "strict",
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
         models = limited(c.client, c.chat_model)
@@ -333,7 +339,7 @@ async def run_report(settings: Settings, *, days: int, csv_path: Path | None) ->
             rows = write_csv(report, csv_path)
         except OSError as exc:
             raise ConfigError(f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
-        print(f"{rows} conversations written to {csv_path}")
+        print(f"{quantity(rows, 'en', 'conversation', 'conversations')} written to {csv_path}")
         tools_path = tools_csv_path(csv_path)
         print(f"{write_stats_csv(tools, tools_path)} tools written to {tools_path}")
 
@@ -351,7 +357,12 @@ async def tool_stats(db: Database, days: int) -> list[ToolStats]:
 
 
 async def run_terminal_chat(
-    settings: Settings, system_prompt: str, *, chat_id: int, model: str | None
+    settings: Settings,
+    system_prompt: str,
+    *,
+    chat_id: int,
+    model: str | None,
+    history: Path | None = None,
 ) -> None:
     from bot.terminal import TerminalChat
 
@@ -360,4 +371,7 @@ async def run_terminal_chat(
             log.warning(
                 "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model
             )
-        await TerminalChat(c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model).run()
+        chat = TerminalChat(
+            c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history
+        )
+        await chat.run()

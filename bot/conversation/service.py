@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -38,9 +39,15 @@ from bot.foundation_models.types import (
     CompletionStatus,
     Role,
     Snapshot,
+    Usage,
 )
-from bot.knowledge import NOT_FOUND_MARKER
-from bot.knowledge.grounding import for_stream, grounded_prompt, is_not_found, mark_cited
+from bot.knowledge.grounding import (
+    for_stream,
+    grounded_prompt,
+    is_not_found,
+    mark_cited,
+    not_found_text,
+)
 from bot.metrics import registry as metrics
 from bot.prompting import (
     MIN_AVAILABLE,
@@ -97,6 +104,7 @@ class ConversationService:
         today: Callable[[], dt.date] = utc_today,
         knowledge: KnowledgeBase | None = None,
         tools: ToolLoop | None = None,
+        not_found_next_step: str = "",
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -121,6 +129,8 @@ class ConversationService:
         self.knowledge = knowledge
         # Tools (issue 24): the loop for models that take tools (bot/conversation/tools_loop.py).
         self.tools = tools
+        # Shown (and stored) below a "not found" answer: KB_NOT_FOUND_CONTACT without a desk.
+        self.not_found_next_step = not_found_next_step
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -339,6 +349,7 @@ class ConversationService:
         turn.exchanges = exchanges
         turn.has_calls = bool(carried) or reopened
         turn.room = self._room(model)
+        turn.started = time.monotonic()
         self._streaming[chat.chat_id] = turn
         return turn
 
@@ -390,9 +401,7 @@ class ConversationService:
             if self.knowledge is not None:
                 await self._retrieve(turn, self.knowledge)
                 if turn.abstained:
-                    finish = self._finish(
-                        turn, None, MessageStatus.COMPLETE, None, NOT_FOUND_MARKER
-                    )
+                    finish = self._finish(turn, None, MessageStatus.COMPLETE, None, "")
                     return await asyncio.shield(finish)
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
@@ -483,6 +492,10 @@ class ConversationService:
             and status in PROMPT_STATUSES
             and is_not_found(text)
         )
+        if not_found:
+            # What the user sees, stored as it is shown: the history, the desk's card and its
+            # summary never see the model's marker (the flag is `kb_answers.covered`).
+            text = not_found_text(turn.speaker.language, self.not_found_next_step)
         async with self._sessionmaker() as session:
             messages = MessageRepository(session)
             stored = await messages.finish_answer(
@@ -515,6 +528,7 @@ class ConversationService:
                 await session.rollback()
                 logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
         metrics.turn_finished(status.value)
+        _log_answer(turn, status, usage, not_found)
         if turn.retrieval is not None:
             metrics.kb_answer(covered=not not_found and turn.grounding is not None)
         return TurnResult(
@@ -531,6 +545,26 @@ class ConversationService:
             sources=sources,
             waiting=turn.waiting if status is MessageStatus.WAITING else (),
         )
+
+
+def _log_answer(
+    turn: TurnState, status: MessageStatus, usage: Usage | None, not_found: bool
+) -> None:
+    """One INFO line per answer: what an operator needs to follow load and cost (model,
+    tokens, latency), never what the user or the model wrote."""
+    tokens = (
+        f"{usage.input_tokens} in + {usage.completion_tokens} out tokens"
+        if usage is not None
+        else "no model call" if turn.abstained else "tokens unknown"
+    )
+    kb = " (knowledge base: not found)" if not_found else (
+        f" (knowledge base: {len(turn.grounding.sources)} sources)" if turn.grounding else ""
+    )
+    logger.info(
+        "answer %s in chat %s: %s, model %s, %s, %.2f s%s",
+        turn.answer_id, turn.chat.chat_id, status.value, turn.model, tokens,
+        time.monotonic() - turn.started, kb,
+    )  # fmt: skip
 
 
 def _hiding_citations(on_snapshot: Callable[[Snapshot], None]) -> Callable[[Snapshot], None]:

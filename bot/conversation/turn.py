@@ -66,6 +66,7 @@ class TurnState:
     has_calls: bool = False
     # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
     room: int = 0
+    started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
 
     @property
     def question_id(self) -> int:

@@ -29,6 +29,10 @@ class Block:
     heading: tuple[str, ...]
     text: str
     whole: bool = False  # a FAQ pair: one passage as it is
+    # A FAQ pair is its own source: its question is the title shown, its `url` the link
+    # (None: the document's title and url).
+    title: str | None = None
+    url: str | None = None
 
 
 @dataclass(slots=True)
@@ -106,10 +110,9 @@ def parse(candidate: Candidate, data: bytes) -> Document:
     if suffix in (".csv", ".jsonl"):
         pairs = _csv_pairs(text) if suffix == ".csv" else _jsonl_pairs(text)
         document.blocks = [
-            Block((), f"Q: {question}\nA: {answer}", whole=True) for question, answer, _ in pairs
+            Block((), f"Q: {question}\nA: {answer}", whole=True, title=question, url=url)
+            for question, answer, url in pairs
         ]
-        # One URL per pair would need a document per pair; the first one stands for the file.
-        document.url = next((url for _, _, url in pairs if url), None)
     else:
         if suffix in (".html", ".htm"):
             title, text = html_to_markdown(text)

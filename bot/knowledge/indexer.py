@@ -210,7 +210,7 @@ class Indexer:
         await self._embed_all(document.title, todo, report)
         rows = [
             NewPassage(p.ordinal, p.heading, p.text,
-                       search_text(p.embedded_text(document.title)), h)
+                       search_text(p.embedded_text(document.title)), h, p.title, p.url)
             for h, p in zip(hashes, pieces, strict=True)
         ]
         async with self._sessionmaker() as session:

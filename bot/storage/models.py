@@ -345,6 +345,9 @@ class KbPassage(Base):
     search_text: Mapped[str] = mapped_column(Text)
     # sha256 of what was embedded (title, heading and text): the embedding cache key.
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # A FAQ pair's own title (its question) and link; NULL: the document's (migration 0009).
+    title: Mapped[str | None] = mapped_column(String(512))
+    url: Mapped[str | None] = mapped_column(String(2048))
 
 
 class KbEmbedding(Base):

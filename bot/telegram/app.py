@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from bot.telegram.desk import SupportDesk
+    from bot.telegram.feedback import AnswerFeedback
 
 __all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
 
@@ -88,6 +89,7 @@ class TelegramApp:
         knowledge: KnowledgeBase | None = None,
         desk: SupportDesk | None = None,
         members_of: int = 0,
+        feedback_buttons: bool = False,
     ) -> None:
         self.bot = bot
         self.conversation = conversation
@@ -121,6 +123,15 @@ class TelegramApp:
         self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
         if conversation.tools is not None:  # a new message takes the buttons off its cards
             conversation.tools.on_superseded = self.answers.cards_superseded
+        # 👍/👎 under every answer in KB_MODE=strict (`feedback_buttons`): the desk draws them
+        # when there is one, else AnswerFeedback records them in the desk's tables.
+        self.feedback: AnswerFeedback | None = None
+        if feedback_buttons and desk is None:
+            from bot.desk import DeskService
+            from bot.telegram.feedback import AnswerFeedback
+
+            self.feedback = AnswerFeedback(DeskService(sessionmaker, support_chat_id=0),
+                                           self.outbox)
         self.images = ImageDelivery(
             service=images,
             outbox=self.outbox,

@@ -57,6 +57,12 @@ def _add_desk(app: TelegramApp, dp: Dispatcher, routers: list[Any]) -> None:
         )
         dp.update.outer_middleware(gate)
     if app.desk is None:
+        if app.feedback is not None:  # 👍/👎 without a desk (KB_MODE=strict)
+            from bot.telegram import feedback
+
+            dp["feedback"] = app.feedback
+            app.answers.after_answer = app.feedback.after_answer
+            routers.insert(1, feedback.build_router())
         return
     from bot.telegram.handlers import desk as desk_handlers
 

@@ -151,3 +151,6 @@ async def test_two_not_found_answers_hand_the_user_to_a_person(tmp_path: Path) -
         assert card.text is not None
         assert "two answers in a row not found in the knowledge base" in card.text
         assert "capital of Australia" in card.text  # the last messages are on the card
+        # The card shows what the user saw, never the model's marker (issue 27, item 5).
+        assert f"🤖 {NOT_FOUND}" in card.text
+        assert "NO_ANSWER_IN_SOURCES" not in card.text

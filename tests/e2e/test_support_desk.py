@@ -156,7 +156,7 @@ async def test_full_round_handoff_relay_close_rating_report(desk: E2E) -> None:
     assert "Handed over to a person: 1 (50%)" in out
     assert "user_request: 1" in out
     assert "First operator reply, wall clock: median" in out
-    assert "CSAT: 5.00 of 5 from 1 ratings; response rate 100% (1 of 1 asked)" in out
+    assert "CSAT: 5.00 of 5 from 1 rating; response rate 100% (1 of 1 asked)" in out
     assert "within SUPPORT_HOURS: not set" in out
     lines = csv_path.read_text().splitlines()
     assert len(lines) == 3

@@ -16,6 +16,7 @@ from aiogram.methods import (
     CloseForumTopic,
     CreateForumTopic,
     DeleteForumTopic,
+    EditMessageReplyMarkup,
     ReopenForumTopic,
     SendMessage,
 )
@@ -225,6 +226,24 @@ class Forum:
             log.warning("support desk: topic of user %s not deleted: %s", user_id, exc)
 
     # -- the card --------------------------------------------------------------------------------
+    async def refresh_card(self, case: CaseView) -> None:
+        """The card's buttons as they apply now: Close/Back only while a person owns the
+        conversation, Block or Unblock by the user's flag."""
+        if case.card_message_id is None:
+            return
+        markup = card_keyboard(
+            case, blocked=await self.service.is_blocked(case.user_id),
+            open_case=case.status in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR),
+        )  # fmt: skip
+        edit = EditMessageReplyMarkup(
+            chat_id=self.chat_id, message_id=case.card_message_id, reply_markup=markup
+        )
+        try:
+            await self.outbox.call(self.chat_id, edit)
+        except (OutboxError, TelegramAPIError) as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("support desk: card of user %s not updated: %s", case.user_id, exc)
+
     async def _post_card(self, case: CaseView, thread: int) -> bool:
         dialogue = await self.service.handoff_context(case.user_id)
         summary = ""
@@ -245,7 +264,9 @@ class Forum:
             chat_id=self.chat_id,
             message_thread_id=thread,
             text=text,
-            reply_markup=card_keyboard(case),
+            reply_markup=card_keyboard(
+                case, blocked=await self.service.is_blocked(case.user_id)
+            ),
         )
         try:
             card = await self.outbox.call(self.chat_id, send)

@@ -19,7 +19,7 @@ from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from bot.conversation import TurnResult
 from bot.coordination import Coordinator
 from bot.coordination.stopping import stop_tasks
-from bot.desk import CaseView, DeskService, Requester, is_thanks
+from bot.desk import CaseView, DeskService, RatingComment, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
 from bot.foundation_models.types import ChatModel
 from bot.storage.models import HandoffReason
@@ -183,6 +183,7 @@ class SupportDesk:
         await self.tell(case.user_id, t("desk_closed_user"))
         if self.options.csat:
             await self._ask_rating(case, t)
+        await self.forum.refresh_card(case)  # no Close/Back on a closed conversation
         await self.forum.close_topic(case)
         return True
 
@@ -192,8 +193,26 @@ class SupportDesk:
             return False
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_back_to_bot"))
+        await self.forum.refresh_card(case)
         await self.forum.close_topic(case)
         return True
+
+    async def post_comment(self, comment: RatingComment) -> None:
+        """The user's comment on their rating, in their topic (closed or not: the bot manages
+        topics, so it may still write in a closed one)."""
+        if comment.thread_id is None:
+            log.info("support desk: comment of user %s has no topic to go to", comment.user_id)
+            return
+        rated = f"{comment.score}/5" if comment.score is not None else "no score"
+        send = SendMessage(
+            chat_id=self.chat_id, message_thread_id=comment.thread_id,
+            text=f"💬 Rating {rated}, the user's comment:\n{comment.text}",
+        )  # fmt: skip
+        try:
+            await self.outbox.call(self.chat_id, send)
+        except (OutboxError, TelegramAPIError) as exc:
+            log.warning("support desk: comment not posted in topic %s: %s",
+                        comment.thread_id, exc)
 
     async def _ask_rating(self, case: CaseView, t: Translator) -> None:
         buttons = [
