@@ -43,13 +43,16 @@ def leftovers(directory: Path) -> list[Path]:
     return list(directory.iterdir())
 
 
-def test_a_large_photo_becomes_a_jpeg_of_1600_px_on_its_long_side() -> None:
+def test_a_large_photo_becomes_a_jpeg_of_at_most_1600_px_on_its_long_side() -> None:
     photo = Image.new("RGB", (4000, 3000), (10, 120, 200))
+    # JPEG decodes at 1/4 scale: still more than the 896 px the model looks at.
     jpeg, width, height = reencode(encoded(photo))
-    assert (width, height) == (1600, 1200)
+    assert (width, height) == (1000, 750)
     with Image.open(io.BytesIO(jpeg)) as back:
-        assert (back.format, back.size) == ("JPEG", (1600, 1200))
-        assert back.getpixel((800, 600)) == pytest.approx((10, 120, 200), abs=4)
+        assert (back.format, back.size) == ("JPEG", (1000, 750))
+        assert back.getpixel((500, 375)) == pytest.approx((10, 120, 200), abs=4)
+    png = encoded(Image.new("RGB", (4000, 3000), (10, 120, 200)), "PNG")
+    assert reencode(png)[1:] == (1600, 1200), "other formats are resized to 1,600 px"
 
 
 def test_a_small_image_keeps_its_size_and_transparency_turns_white() -> None:
@@ -138,7 +141,7 @@ async def test_prepared_images_are_cached_for_follow_ups_and_limits_hold(
     file_id = tg.add_file(photo)
     preparer = PhotoPreparer(TelegramFiles(bot, tmp_dir=tmp_path), max_bytes=len(photo))
     ready = await preparer.prepare(ImageRef(file_id, "u1", len(photo)))
-    assert (ready.width, ready.height) == (1600, 800)
+    assert (ready.width, ready.height) == (1000, 500)
     again = await preparer.fetch(StoredImage(file_id, "u1"))
     assert again == ready.jpeg
     assert len(tg.downloads) == 1, "the follow-up used the cache"
