@@ -65,6 +65,7 @@ from bot.storage.repositories import (
     ConversationRepository,
     HistoryEntry,
     KnowledgeRepository,
+    MediaUsageRepository,
     MessageImageRepository,
     MessageRepository,
     UpdateReceipt,
@@ -187,6 +188,9 @@ class ConversationService:
                     assert self.vision is not None
                     await MessageImageRepository(session).add(
                         question_id, self.vision.stored(images)
+                    )
+                    await MediaUsageRepository(session).add(
+                        speaker.user_id, self._today(), photos=len(images)
                     )
                 question = Question(
                     question_id, conversation_id, text, tokens, speaker.display_name

@@ -78,6 +78,8 @@ async def test_a_photo_with_a_caption_is_answered_and_a_follow_up_sees_it_again(
     assert await e2e.bot.terminate() == 0
     images = e2e.db.query("SELECT file_id, width, height, token_count FROM message_images")
     assert [(r["width"], r["height"], r["token_count"]) for r in images] == [(1200, 900, 256)]
+    [usage] = e2e.db.query("SELECT photos, speech_seconds FROM daily_usage")
+    assert (usage["photos"], usage["speech_seconds"]) == (1, 0), "the daily usage counts photos"
     assert e2e.db.check_consistency() == []
 
 
@@ -116,6 +118,8 @@ async def test_a_voice_note_is_transcribed_shown_and_answered(e2e: E2E) -> None:
     assert await e2e.bot.terminate() == 0
     rows = e2e.db.messages(USER)
     assert rows[0]["text"] == "how do I reset my password", "the transcript is the question"
+    [usage] = e2e.db.query("SELECT speech_seconds FROM daily_usage")
+    assert usage["speech_seconds"] == 5, "the daily usage counts recognised seconds"
 
 
 async def test_an_oversized_image_and_a_40_second_voice_note_are_refused_clearly(

@@ -20,7 +20,12 @@ from bot.storage.repositories.knowledge import (
     PassageRow,
     StoredDocument,
 )
-from bot.storage.repositories.message_images import MessageImageRepository, StoredImage
+from bot.storage.repositories.message_images import (
+    MediaUsage,
+    MediaUsageRepository,
+    MessageImageRepository,
+    StoredImage,
+)
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.updates import (
     IncomingUpdate,
@@ -45,6 +50,8 @@ __all__ = [
     "IncomingUpdate",
     "KbStats",
     "KnowledgeRepository",
+    "MediaUsage",
+    "MediaUsageRepository",
     "MessageImageRepository",
     "MessageRepository",
     "NewPassage",
