@@ -137,6 +137,9 @@ async def test_an_oversized_image_and_a_40_second_voice_note_are_refused_clearly
         USER, b"\xff\xd8not really a jpeg", file_name="x.jpg", mime_type="image/jpeg"
     )
     await e2e.wait_for(answers(e2e, lambda t: "could not read this image" in t), 30)
+    e2e.tg.send_user_audio(USER, b"ID3" + b"\0" * 5000, duration=20, mime_type="audio/mpeg",
+                           file_name="note.mp3")  # fmt: skip
+    await e2e.wait_for(answers(e2e, lambda t: "this kind of file" in t), 30)
     e2e.tg.send_user_message(USER, "still there?")  # nothing else is lost
     await e2e.wait_for(answers(e2e, lambda t: t == "Echo: still there?"), 30)
     assert len(e2e.tg.downloads) == 1, "the big file and the long voice were not downloaded"
@@ -144,3 +147,19 @@ async def test_an_oversized_image_and_a_40_second_voice_note_are_refused_clearly
     assert e2e.fm.images_received == []
     assert await e2e.bot.terminate() == 0
     assert e2e.roles(USER) == [("user", "complete"), ("assistant", "complete")]
+
+
+async def test_a_failing_vision_model_gets_a_localized_reply_not_a_trace(e2e: E2E) -> None:
+    await e2e.start_bot()
+    e2e.fm.fail_next(500, path="/v1/chat/completions", times=3)  # every retry of one turn
+    e2e.tg.send_user_photo_message(
+        USER, [jpeg(screenshot(640, 480))], "что здесь?", language_code="ru"
+    )
+    [reply] = await e2e.wait_for(answers(e2e, lambda t: "что-то пошло не так" in t), 60)
+    assert "Traceback" not in (reply.text or "")
+    e2e.tg.send_user_message(USER, "а так?", language_code="ru")
+    # The follow-up still sees the photo (the vision model is back).
+    [again] = await e2e.wait_for(answers(e2e, lambda t: t.startswith("Echo: ")), 30)
+    assert "а так?" in (again.text or "")
+    assert "[image 640x480]" in (again.text or "")
+    assert await e2e.bot.terminate() == 0
