@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
@@ -163,3 +164,23 @@ async def test_a_failing_vision_model_gets_a_localized_reply_not_a_trace(e2e: E2
     assert "а так?" in (again.text or "")
     assert "[image 640x480]" in (again.text or "")
     assert await e2e.bot.terminate() == 0
+
+
+async def test_an_album_addressed_in_a_group_by_its_caption_is_one_question(e2e: E2E) -> None:
+    await e2e.start_bot()
+    group: dict[str, Any] = {"chat_type": "supergroup", "title": "Team", "user": {"id": 7}}
+    for index, color in enumerate([RED, (40, 200, 40)]):
+        caption = "@fm_test_bot which one is broken?" if index == 0 else ""
+        e2e.tg.send_user_photo_message(
+            -2802, [jpeg(screenshot(800, 600, color))], caption, media_group_id="g-2",
+            extra={"caption_entities": [{"type": "mention", "offset": 0, "length": 12}]}
+            if caption else None, **group,
+        )  # fmt: skip
+    chat = await e2e.wait_for(lambda: e2e.tg.chats.get(-2802))
+    [answer] = await e2e.wait_for(
+        lambda: [m for m in chat.bot_messages if "image 800x600]" in (m.text or "")], 60
+    )  # the final text (a group's answer is one message edited as it streams)
+    assert "which one is broken?" in (answer.text or "")
+    assert "@fm_test_bot" not in (answer.text or "")
+    assert (answer.text or "").count("image 800x600") == 2
+    assert len(e2e.fm.images_received) == 1
