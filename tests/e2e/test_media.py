@@ -184,3 +184,16 @@ async def test_an_album_addressed_in_a_group_by_its_caption_is_one_question(e2e:
     assert "@fm_test_bot" not in (answer.text or "")
     assert (answer.text or "").count("image 800x600") == 2
     assert len(e2e.fm.images_received) == 1
+
+
+async def test_a_missing_speechkit_role_is_told_to_the_user_and_logged_once(e2e: E2E) -> None:
+    await e2e.start_bot()
+    e2e.fm.stt_forbidden = True  # the service account lacks ai.speechkit-stt.user: 403
+    e2e.tg.send_user_voice(USER, ogg_opus(3), duration=3)
+    await e2e.wait_for(answers(e2e, lambda t: "not available right now" in t), 30)
+    assert await e2e.bot.terminate() == 0
+    naming = [r for r in e2e.bot.log_records() if "ai.speechkit-stt.user" in r.get("message", "")]
+    assert len(naming) == 1
+    assert naming[0]["level"] == "ERROR"
+    assert "Traceback" not in e2e.bot.log_path.read_text()
+    assert e2e.roles(USER) == [], "nothing was asked, nothing stored"
