@@ -31,6 +31,15 @@ from bot.conversation.types import (
     TurnResult,
     relinquished,
 )
+from bot.conversation.vision import (
+    ImageInput,
+    TurnImages,
+    Vision,
+    fetch_all,
+    name_images,
+    pick_resend,
+    with_images,
+)
 from bot.foundation_models.errors import FoundationModelsError, InvalidRequestError, StreamError
 from bot.foundation_models.types import (
     ChatMessage,
@@ -60,7 +69,10 @@ from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
+    HistoryEntry,
     KnowledgeRepository,
+    MediaUsageRepository,
+    MessageImageRepository,
     MessageRepository,
     UpdateReceipt,
     UsageRepository,
@@ -80,6 +92,8 @@ COUNT_FIRST_SHARE = 0.25
 COUNT_GRACE = 1.0
 # Of the prompt room, the share the knowledge base's sources may take (history gets the rest).
 SOURCES_SHARE = 0.5
+# Photos (issue 28): how long a conversation seen without images skips the image query.
+IMAGELESS_TTL = 60.0
 
 
 def utc_today() -> dt.date:
@@ -105,6 +119,7 @@ class ConversationService:
         knowledge: KnowledgeBase | None = None,
         tools: ToolLoop | None = None,
         not_found_next_step: str = "",
+        vision: Vision | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -131,6 +146,10 @@ class ConversationService:
         self.tools = tools
         # Shown (and stored) below a "not found" answer: KB_NOT_FOUND_CONTACT without a desk.
         self.not_found_next_step = not_found_next_step
+        self.vision = vision  # photos (issue 28): None = images are not taken
+        # Conversations whose window held no image, until when: their text turns skip the
+        # image query. A short time, as another replica may store images in one meanwhile.
+        self._imageless: dict[int, float] = {}
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -145,14 +164,18 @@ class ConversationService:
         on_snapshot: Callable[[Snapshot], None] | None = None,
         telegram_message_id: int | None = None,
         receipts: Sequence[UpdateReceipt] = (),
+        images: Sequence[ImageInput] = (),
     ) -> TurnResult:
         """Answer `text`. Turns of one chat run one at a time, in call order.
 
         `receipts`: the queued updates that carried the question; they leave the durable
-        queue in the transaction that stores it. Raises InvalidRequestError for a blank text
-        (nothing is stored)."""
-        if not text.strip():
+        queue in the transaction that stores it. `images` (with `vision` set) are stored with
+        the question by file id and shown to the vision model. Raises InvalidRequestError for
+        a blank text without images (nothing is stored)."""
+        if not text.strip() and not images:
             raise InvalidRequestError("the message is empty")
+        if images and self.vision is None:
+            raise InvalidRequestError("images are not taken (no vision model)")
         async with self._locks.hold(chat.chat_id):
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat_settings(session, chat)
@@ -161,6 +184,12 @@ class ConversationService:
                 # A short question's count is its estimate (see tokens.py): stored with it, so
                 # the answer's unit of work has nothing left to update on the question.
                 tokens = self._tokens.short_count(text)
+                if images:
+                    assert self.vision is not None
+                    # Counted now: the vision model has no tokenizer of its own here.
+                    tokens = (tokens or estimate_tokens(text)) + sum(
+                        self.vision.image_tokens for _ in images
+                    )
                 question_id = await MessageRepository(session).insert(
                     conversation_id,
                     MessageRole.USER,
@@ -170,12 +199,21 @@ class ConversationService:
                     token_count=tokens,
                     telegram_message_ids=[telegram_message_id] if telegram_message_id else (),
                 )
+                if images:
+                    assert self.vision is not None
+                    await MessageImageRepository(session).add(
+                        question_id, self.vision.stored(images)
+                    )
+                    await MediaUsageRepository(session).add(
+                        speaker.user_id, self._today(), photos=len(images)
+                    )
                 question = Question(
                     question_id, conversation_id, text, tokens, speaker.display_name
                 )
                 turn = await self._open(
-                    session, chat, speaker, model, system_prompt, question, receipts
-                )
+                    session, chat, speaker, model, system_prompt, question, receipts,
+                    new_images=tuple(image.jpeg for image in images),
+                )  # fmt: skip
             return await self._run(turn, on_snapshot)
 
     async def retry_last(
@@ -316,11 +354,24 @@ class ConversationService:
         carried: Sequence[int] = (),
         *,
         answer_id: int | None = None,
+        new_images: tuple[bytes, ...] = (),
     ) -> TurnState:
-        """Add the placeholder answer (or go on with `answer_id`), read the prompt window,
+        """Read the prompt window, add the placeholder answer (or go on with `answer_id`),
         settle the updates that carried the question, commit (first unit of work)."""
         messages = MessageRepository(session)
         reopened = answer_id is not None
+        system_tokens = self._tokens.known_system(model, system_prompt) if system_prompt else 0
+        budget = self._room(model) - system_tokens
+        window = await messages.recent_for_prompt(
+            question.conversation_id, budget, self._statuses, estimate=estimate_tokens
+        )
+        images: TurnImages | None = None
+        if self.vision is not None:  # photos (issue 28): the vision model when it sees any
+            images = await self._images(session, window, question, new_images)
+            if images.uses_vision:
+                model = self.vision.model_name
+            if images.earlier:
+                window = name_images(window, images.earlier)
         if answer_id is None:
             answer_id = await messages.insert(
                 question.conversation_id,
@@ -330,11 +381,6 @@ class ConversationService:
                 reply_to_id=question.id,
                 model=model,
             )
-        system_tokens = self._tokens.known_system(model, system_prompt) if system_prompt else 0
-        budget = self._room(model) - system_tokens
-        window = await messages.recent_for_prompt(
-            question.conversation_id, budget, self._statuses, estimate=estimate_tokens
-        )
         exchanges: dict[int, tuple[ChatMessage, ...]] = {}
         if self.tools is not None and carried:
             await self.tools.attach(session, carried, answer_id)
@@ -350,8 +396,37 @@ class ConversationService:
         turn.has_calls = bool(carried) or reopened
         turn.room = self._room(model)
         turn.started = time.monotonic()
+        turn.images = images
         self._streaming[chat.chat_id] = turn
         return turn
+
+    async def _images(
+        self,
+        session: AsyncSession,
+        window: list[HistoryEntry],
+        question: Question,
+        new_images: tuple[bytes, ...],
+    ) -> TurnImages:
+        """The turn's images: its own, and those stored with the window's latest questions."""
+        assert self.vision is not None
+        vision = self.vision
+        conversation = question.conversation_id
+        now = time.monotonic()
+        if not new_images and self._imageless.get(conversation, 0.0) > now:
+            return TurnImages()  # known to hold no images: a text turn pays no extra query
+        asked = [e.id for e in window if e.role is MessageRole.USER and e.id < question.id]
+        if not new_images:  # /retry of a question with images: its own are fetched again
+            asked.append(question.id)
+        earlier = await MessageImageRepository(session).for_messages(asked) if asked else {}
+        images = TurnImages(new_images, earlier)
+        images.resend = pick_resend(asked[-vision.recent_questions :], earlier, vision.max_images)
+        if earlier or new_images:
+            self._imageless.pop(conversation, None)
+        else:
+            self._imageless[conversation] = now + IMAGELESS_TTL
+            if len(self._imageless) > 10_000:  # forget the expired ones now and then
+                self._imageless = {k: v for k, v in self._imageless.items() if v > now}
+        return images
 
     def _room(self, model: str) -> int:
         """Tokens for the prompt: the context minus the reply reserve. A chat's model with a
@@ -389,6 +464,10 @@ class ConversationService:
             system_tokens=system_tokens,
         )
         turn.trimmed = result.trimmed or dropped
+        images = turn.images
+        if images is not None and images.uses_vision and self.vision is not None:
+            earlier = await fetch_all(self.vision, images.resend or [])
+            return with_images(result.messages, earlier, images.new)
         return result.messages
 
     async def _run(
@@ -406,7 +485,12 @@ class ConversationService:
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
             messages = await self._prompt(turn)
-            if self.tools is not None and self.tools.offers(turn.model):
+            if turn.images is not None and turn.images.uses_vision and self.vision is not None:
+                # A turn that shows images goes to the vision model, without tools.
+                stream = self.vision.model.stream(
+                    messages, model=turn.model, options=self._options
+                )
+            elif self.tools is not None and self.tools.offers(turn.model):
                 stream = self.tools.stream(turn, messages, self._options)
             else:
                 stream = self._model.stream(messages, model=turn.model, options=self._options)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.conversation.types import ChatRef, Speaker, WaitingCall
+from bot.conversation.vision import TurnImages
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
 from bot.knowledge.grounding import Grounding
 from bot.knowledge.types import Retrieval
@@ -67,6 +68,7 @@ class TurnState:
     # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
     room: int = 0
     started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
+    images: TurnImages | None = None  # photos (issue 28): shown to the vision model
 
     @property
     def question_id(self) -> int:

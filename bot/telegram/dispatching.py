@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher
 
-from bot.telegram.handlers import chat, commands, errors, images, kb, other, toolcalls, tools
+from bot.telegram.handlers import (
+    chat,
+    commands,
+    errors,
+    images,
+    kb,
+    media,
+    other,
+    toolcalls,
+    tools,
+)
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
 if TYPE_CHECKING:
@@ -35,7 +45,7 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
     )
     routers = [
         m.build_router()
-        for m in (errors, commands, kb, toolcalls, images, chat, tools, other)
+        for m in (errors, commands, kb, toolcalls, images, chat, media, tools, other)
     ]
     for router in routers[1:]:
         router.message.middleware(quota)

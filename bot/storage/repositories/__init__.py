@@ -20,6 +20,12 @@ from bot.storage.repositories.knowledge import (
     PassageRow,
     StoredDocument,
 )
+from bot.storage.repositories.message_images import (
+    MediaUsage,
+    MediaUsageRepository,
+    MessageImageRepository,
+    StoredImage,
+)
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.toolcalls import (
     NewToolCall,
@@ -49,6 +55,9 @@ __all__ = [
     "IncomingUpdate",
     "KbStats",
     "KnowledgeRepository",
+    "MediaUsage",
+    "MediaUsageRepository",
+    "MessageImageRepository",
     "MessageRepository",
     "NewPassage",
     "NewToolCall",
@@ -57,6 +66,7 @@ __all__ = [
     "PrivacyRepository",
     "PurgeReport",
     "StoredDocument",
+    "StoredImage",
     "ToolCallRepository",
     "ToolStats",
     "Turn",
