@@ -102,7 +102,7 @@ async def test_knowledge_base_answers_cite_abstain_follow_edits_and_survive_a_re
         assert after_edit == first_sync + 1
 
         status = await ask(e2e, "/kb")
-        assert "33 documents" in status.text
+        assert "39 documents" in status.text
         assert "Last sync: done" in status.text
 
         # SIGKILL only once every handled update is settled: one killed between its reply and

@@ -26,7 +26,7 @@ from tests.e2e.processes import FM_API_KEY, FM_FOLDER, start_fm_process
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import KbFactory, embedding_calls
 
-FILES = 33
+FILES = 39
 
 
 async def test_first_sync_indexes_everything_and_a_second_makes_no_embedding_calls(
@@ -107,7 +107,7 @@ async def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
     assert report.indexed == FILES
     # What /kb shows admins: the state and the files it could not index, with the reasons.
     shown = describe(await kb.status(), Translator("en"))
-    assert f"{FILES} documents, 48 passages, 48 searchable" in shown
+    assert f"{FILES} documents, 71 passages, 71 searchable" in shown
     assert "Last sync: done" in shown
     failures = shown[shown.index("Not indexed:"):].splitlines()[1:]
     assert sorted(failures) == sorted(f"- {path}: {reason}" for path, reason in reasons.items())
