@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.speech import SpeechRecognizer
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel
 from bot.metrics.registry import YandexMetrics
@@ -64,3 +65,39 @@ def build_chat_model(
     )
     stack.push_async_callback(model.aclose)
     return model
+
+
+# --- Photos and voice notes (issue 28) ---------------------------------------------------------
+def build_vision_model(
+    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+) -> ChatModel | None:
+    """The OpenAI-compatible model for images (None when VISION_MODEL is empty); the chat
+    model itself when it already speaks that API."""
+    if not settings.vision_model:
+        return None
+    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+
+    if isinstance(chat_model, OpenAICompatibleChatModel):
+        return chat_model
+    model = OpenAICompatibleChatModel(
+        base_url=settings.openai_url,
+        auth=auth,
+        folder_id=settings.yandex_folder_id,
+        data_logging=settings.yandex_data_logging,
+        max_concurrent_generations=settings.yandex_max_concurrent_generations,
+        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
+        observer=YandexMetrics(),
+    )
+    stack.push_async_callback(model.aclose)
+    return model
+
+
+def build_speech(settings: Settings, auth: Auth, stack: AsyncExitStack) -> SpeechRecognizer | None:
+    """SpeechKit STT with the models' credentials (None when SPEECH_RECOGNITION is off)."""
+    if not settings.speech_on:
+        return None
+    recognizer = SpeechRecognizer(
+        base_url=settings.stt_url, auth=auth, folder_id=settings.yandex_folder_id
+    )
+    stack.push_async_callback(recognizer.aclose)
+    return recognizer

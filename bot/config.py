@@ -165,6 +165,19 @@ class Settings(BaseSettings):
     # Admit exactly the members of this chat (checked with getChatMember); 0 = not used.
     allowed_chat_members_of: int = 0
 
+    # --- Photos and voice notes (issue 28) ------------------------------------------------------
+    # The model that answers photos and screenshots (OpenAI-compatible API, images as data:
+    # URLs); empty = photos are answered "text only", as before.
+    vision_model: str = "gemma-3-27b-it/latest"
+    # Largest image taken, in MB (Telegram lets bots download at most 20 MB).
+    max_image_mb: float = Field(default=10.0, gt=0, le=20)
+    # Voice notes and OGG/Opus audio (up to 30 s, 1 MB) through SpeechKit STT with the models'
+    # credentials; unset = on when credentials are set.
+    speech_recognition: Literal["on", "off"] | None = None
+    stt_url: str = "https://stt.api.cloud.yandex.net"
+    # Seconds a file download from Telegram may take in all.
+    media_download_timeout: float = Field(default=30.0, gt=0)
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"
@@ -209,7 +222,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
-                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url")
+                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url", "stt_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -218,6 +231,16 @@ class Settings(BaseSettings):
     @property
     def openai_url(self) -> str:
         return self.yandex_openai_url or f"{self.yandex_llm_url}/v1"
+
+    @property
+    def speech_on(self) -> bool:
+        """SPEECH_RECOGNITION, unset meaning on when model credentials are set."""
+        if self.speech_recognition is not None:
+            return self.speech_recognition == "on"
+        return bool(
+            self.yandex_api_key or self.yandex_iam_token or self.yandex_sa_key_file
+            or self.yandex_use_metadata
+        )  # fmt: skip
 
     @property
     def text_models(self) -> list[str]:

@@ -6,6 +6,7 @@ receives plain values. Resources are closed in reverse order of creation, whatev
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -14,10 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.clients import build_auth_from, build_chat_model, build_client
+from bot.clients import (
+    build_auth_from,
+    build_chat_model,
+    build_client,
+    build_speech,
+    build_vision_model,
+)
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
+from bot.conversation.vision import Vision
 from bot.desk import DeskService, HoursFormatError, SupportHours
+from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
@@ -30,6 +39,7 @@ if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.telegram.desk import SupportDesk
+    from bot.telegram.media import MediaSupport
     from bot.telegram.outbox import Outbox
 
 log = logging.getLogger("bot")
@@ -45,6 +55,7 @@ class Core:
     conversation: ConversationService
     images: ImageService
     knowledge: KnowledgeBase | None = None
+    auth: Auth | None = None  # photos and voice notes (issue 28): SpeechKit's credentials
 
 
 @asynccontextmanager
@@ -80,6 +91,7 @@ async def core(
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
             knowledge=knowledge,
+            vision=build_vision(settings, chat_model, auth, stack),
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -87,7 +99,38 @@ async def core(
             image_model=settings.image_model,
             policy=PollPolicy(),
         )
-        yield Core(db, client, chat_model, conversation, images, knowledge)
+        yield Core(db, client, chat_model, conversation, images, knowledge, auth)
+
+
+def build_vision(
+    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+) -> Vision | None:
+    """Photos (issue 28): the vision model; images are fetched again once Telegram is up."""
+    model = build_vision_model(settings, chat_model, auth, stack)
+    return Vision(model, settings.vision_model) if model is not None else None
+
+
+def build_media(
+    settings: Settings, c: Core, bot: Bot, stack: AsyncExitStack
+) -> MediaSupport:
+    """Photos and voice notes (issue 28): downloads from Telegram, the vision model's image
+    source, SpeechKit."""
+    from bot.telegram.downloads import TelegramFiles
+    from bot.telegram.media import MediaSupport
+    from bot.telegram.media.photos import PhotoPreparer
+    from bot.telegram.media.voice import VoiceNotes
+
+    files = TelegramFiles(bot, timeout=settings.media_download_timeout)
+    media = MediaSupport(max_image_mb=settings.max_image_mb)
+    vision = c.conversation.vision
+    if vision is not None:
+        media.photos = PhotoPreparer(files, max_bytes=int(settings.max_image_mb * 1024 * 1024))
+        c.conversation.vision = dataclasses.replace(vision, fetch=media.photos.fetch)
+    assert c.auth is not None
+    recognizer = build_speech(settings, c.auth, stack)
+    if recognizer is not None:
+        media.voice = VoiceNotes(files, recognizer)
+    return media
 
 
 def build_knowledge(
@@ -151,6 +194,7 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             outbox=outbox,
             desk=desk,
             members_of=settings.allowed_chat_members_of,
+            media=build_media(settings, c, bot, stack),
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
         models = limited(c.client, c.chat_model)

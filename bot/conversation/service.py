@@ -30,6 +30,15 @@ from bot.conversation.types import (
     TurnResult,
     relinquished,
 )
+from bot.conversation.vision import (
+    ImageInput,
+    TurnImages,
+    Vision,
+    fetch_all,
+    name_images,
+    pick_resend,
+    with_images,
+)
 from bot.foundation_models.errors import FoundationModelsError, InvalidRequestError, StreamError
 from bot.foundation_models.types import (
     ChatMessage,
@@ -53,7 +62,9 @@ from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
+    HistoryEntry,
     KnowledgeRepository,
+    MessageImageRepository,
     MessageRepository,
     UpdateReceipt,
     UsageRepository,
@@ -95,6 +106,7 @@ class ConversationService:
         count_threshold: int = 64,
         today: Callable[[], dt.date] = utc_today,
         knowledge: KnowledgeBase | None = None,
+        vision: Vision | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -117,6 +129,7 @@ class ConversationService:
         # they were delivered (`mark_delivered`), so a replica dying in between is noticed.
         self.track_delivery = False
         self.knowledge = knowledge
+        self.vision = vision  # photos (issue 28): None = images are not taken
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -131,20 +144,30 @@ class ConversationService:
         on_snapshot: Callable[[Snapshot], None] | None = None,
         telegram_message_id: int | None = None,
         receipts: Sequence[UpdateReceipt] = (),
+        images: Sequence[ImageInput] = (),
     ) -> TurnResult:
         """Answer `text`. Turns of one chat run one at a time, in call order.
 
         `receipts`: the queued updates that carried the question; they leave the durable
-        queue in the transaction that stores it. Raises InvalidRequestError for a blank text
-        (nothing is stored)."""
-        if not text.strip():
+        queue in the transaction that stores it. `images` (with `vision` set) are stored with
+        the question by file id and shown to the vision model. Raises InvalidRequestError for
+        a blank text without images (nothing is stored)."""
+        if not text.strip() and not images:
             raise InvalidRequestError("the message is empty")
+        if images and self.vision is None:
+            raise InvalidRequestError("images are not taken (no vision model)")
         async with self._locks.hold(chat.chat_id):
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat_settings(session, chat)
                 # A short question's count is its estimate (see tokens.py): stored with it, so
                 # the answer's unit of work has nothing left to update on the question.
                 tokens = self._tokens.short_count(text)
+                if images:
+                    assert self.vision is not None
+                    # Counted now: the vision model has no tokenizer of its own here.
+                    tokens = (tokens or estimate_tokens(text)) + sum(
+                        self.vision.image_tokens for _ in images
+                    )
                 question_id = await MessageRepository(session).insert(
                     conversation_id,
                     MessageRole.USER,
@@ -154,12 +177,18 @@ class ConversationService:
                     token_count=tokens,
                     telegram_message_ids=[telegram_message_id] if telegram_message_id else (),
                 )
+                if images:
+                    assert self.vision is not None
+                    await MessageImageRepository(session).add(
+                        question_id, self.vision.stored(images)
+                    )
                 question = Question(
                     question_id, conversation_id, text, tokens, speaker.display_name
                 )
                 turn = await self._open(
-                    session, chat, speaker, model, system_prompt, question, receipts
-                )
+                    session, chat, speaker, model, system_prompt, question, receipts,
+                    new_images=tuple(image.jpeg for image in images),
+                )  # fmt: skip
             return await self._run(turn, on_snapshot)
 
     async def retry_last(
@@ -264,10 +293,23 @@ class ConversationService:
         system_prompt: str,
         question: Question,
         receipts: Sequence[UpdateReceipt],
+        new_images: tuple[bytes, ...] = (),
     ) -> TurnState:
-        """Add the placeholder answer, read the prompt window, settle the updates that
+        """Read the prompt window, add the placeholder answer, settle the updates that
         carried the question, commit (first unit of work)."""
         messages = MessageRepository(session)
+        system_tokens = self._tokens.known_system(model, system_prompt) if system_prompt else 0
+        budget = self._room(model) - system_tokens
+        window = await messages.recent_for_prompt(
+            question.conversation_id, budget, self._statuses, estimate=estimate_tokens
+        )
+        images: TurnImages | None = None
+        if self.vision is not None:  # photos (issue 28): the vision model when it sees any
+            images = await self._images(session, window, question, new_images)
+            if images.uses_vision:
+                model = self.vision.model_name
+            if images.earlier:
+                window = name_images(window, images.earlier)
         answer_id = await messages.insert(
             question.conversation_id,
             MessageRole.ASSISTANT,
@@ -276,17 +318,31 @@ class ConversationService:
             reply_to_id=question.id,
             model=model,
         )
-        system_tokens = self._tokens.known_system(model, system_prompt) if system_prompt else 0
-        budget = self._room(model) - system_tokens
-        window = await messages.recent_for_prompt(
-            question.conversation_id, budget, self._statuses, estimate=estimate_tokens
-        )
         await settle_in(session, receipts)
         await session.commit()
         mark_settled(receipts)
         turn = TurnState(chat, speaker, model, system_prompt, question, answer_id, window)
+        turn.images = images
         self._streaming[chat.chat_id] = turn
         return turn
+
+    async def _images(
+        self,
+        session: AsyncSession,
+        window: list[HistoryEntry],
+        question: Question,
+        new_images: tuple[bytes, ...],
+    ) -> TurnImages:
+        """The turn's images: its own, and those stored with the window's latest questions."""
+        assert self.vision is not None
+        asked = [e.id for e in window if e.role is MessageRole.USER and e.id < question.id]
+        if not new_images:  # /retry of a question with images: its own are fetched again
+            asked.append(question.id)
+        recent = asked[-self.vision.recent_questions :]
+        earlier = await MessageImageRepository(session).for_messages(recent) if recent else {}
+        images = TurnImages(new_images, earlier)
+        images.resend = pick_resend(recent, earlier, self.vision.max_images)
+        return images
 
     def _room(self, model: str) -> int:
         """Tokens for the prompt: the context minus the reply reserve. A chat's model with a
@@ -324,6 +380,10 @@ class ConversationService:
             system_tokens=system_tokens,
         )
         turn.trimmed = result.trimmed or dropped
+        images = turn.images
+        if images is not None and images.uses_vision and self.vision is not None:
+            earlier = await fetch_all(self.vision, images.resend or [])
+            return with_images(result.messages, earlier, images.new)
         return result.messages
 
     async def _run(
@@ -343,7 +403,10 @@ class ConversationService:
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
             messages = await self._prompt(turn)
-            stream = self._model.stream(messages, model=turn.model, options=self._options)
+            chat_model = self._model
+            if turn.images is not None and turn.images.uses_vision and self.vision is not None:
+                chat_model = self.vision.model
+            stream = chat_model.stream(messages, model=turn.model, options=self._options)
             async with aclosing(stream) as snapshots:
                 async for snapshot in snapshots:
                     last = snapshot

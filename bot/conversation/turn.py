@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.conversation.types import ChatRef, Speaker
+from bot.conversation.vision import TurnImages
 from bot.foundation_models.types import CompletionStatus, Role
 from bot.knowledge.grounding import Grounding
 from bot.knowledge.types import Retrieval
@@ -52,6 +53,7 @@ class TurnState:
     retrieval: Retrieval | None = None
     grounding: Grounding | None = None
     abstained: bool = False  # strict mode found nothing: answered "not found", no model call
+    images: TurnImages | None = None  # photos (issue 28): shown to the vision model
 
     @property
     def question_id(self) -> int:

@@ -55,6 +55,7 @@ from bot.telegram.webhook import serve_webhook
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
+    from bot.telegram.media import MediaSupport
 
 if TYPE_CHECKING:
     from bot.telegram.desk import SupportDesk
@@ -88,6 +89,7 @@ class TelegramApp:
         knowledge: KnowledgeBase | None = None,
         desk: SupportDesk | None = None,
         members_of: int = 0,
+        media: MediaSupport | None = None,
     ) -> None:
         self.bot = bot
         self.conversation = conversation
@@ -138,6 +140,7 @@ class TelegramApp:
             pastes=PasteJoiner(),
             seen=self.seen,
             knowledge=knowledge,
+            media=media,
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
         self.dp = build_dispatcher(self)

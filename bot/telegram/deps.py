@@ -20,6 +20,7 @@ from bot.telegram.pastes import PasteJoiner
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
     from bot.telegram.imagejobs import ImageDelivery
+    from bot.telegram.media import MediaSupport
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class Deps:
     seen: RecentlySeen
     knowledge: KnowledgeBase | None = None  # /kb (issue 16)
     signals: ChatSignals | None = None  # several webhook replicas (chatleases.py)
+    media: MediaSupport | None = None  # photos and voice notes (issue 28)
 
 
 def chat_ref(message: Message) -> ChatRef:

@@ -29,6 +29,11 @@ class TextHandlers:
 
     quote_sources: bool
 
+    def flatten_messages(
+        self, messages: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], int] | str:
+        raise NotImplementedError  # MediaHandlers'
+
     def reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
         if self.replies:
             return self.replies.popleft()
@@ -137,11 +142,16 @@ class TextHandlers:
             return self.error(400, "model is required")
         if not isinstance(messages, list) or not messages:
             return self.error(400, "messages must not be empty")
+        flat = self.flatten_messages(messages)  # image parts decoded (fm_media.py)
+        if isinstance(flat, str):
+            return self.error(400, flat)
+        messages, image_count = flat
         reply = self.reply_for(messages, key="content")
         texts = reply.cumulative(p.split_cumulative)
         finish = {"ALTERNATIVE_STATUS_TRUNCATED_FINAL": "length",
                   "ALTERNATIVE_STATUS_CONTENT_FILTER": "content_filter"}.get(reply.status, "stop")
         prompt_tokens = sum(p.word_count(str(m.get("content") or "")) for m in messages)
+        prompt_tokens += 256 * image_count  # Gemma 3: 256 tokens per image
         if not body.get("stream"):
             return web.json_response(p.openai_completion(model, texts[-1], finish, prompt_tokens))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

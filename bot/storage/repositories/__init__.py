@@ -20,6 +20,7 @@ from bot.storage.repositories.knowledge import (
     PassageRow,
     StoredDocument,
 )
+from bot.storage.repositories.message_images import MessageImageRepository, StoredImage
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.updates import (
     IncomingUpdate,
@@ -44,6 +45,7 @@ __all__ = [
     "IncomingUpdate",
     "KbStats",
     "KnowledgeRepository",
+    "MessageImageRepository",
     "MessageRepository",
     "NewPassage",
     "PassageRow",
@@ -51,6 +53,7 @@ __all__ = [
     "PrivacyRepository",
     "PurgeReport",
     "StoredDocument",
+    "StoredImage",
     "Turn",
     "UpdateReceipt",
     "UpdateRepository",
