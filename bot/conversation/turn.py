@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from bot.conversation.documents import DocumentContext
 from bot.conversation.types import ChatRef, Speaker
 from bot.conversation.vision import TurnImages
 from bot.foundation_models.types import CompletionStatus, Role
@@ -54,6 +55,7 @@ class TurnState:
     grounding: Grounding | None = None
     abstained: bool = False  # strict mode found nothing: answered "not found", no model call
     images: TurnImages | None = None  # photos (issue 28): shown to the vision model
+    documents: DocumentContext | None = None  # documents sent in chat (issue 28)
 
     @property
     def question_id(self) -> int:

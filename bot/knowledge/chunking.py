@@ -36,8 +36,13 @@ class Passage:
 
 
 def passages(document: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
+    return block_passages(document.blocks, max_chars)
+
+
+def block_passages(blocks: list[Block], max_chars: int = MAX_CHARS) -> list[Passage]:
+    """Passages of any reader's blocks (a document sent in chat has no Document)."""
     out: list[Passage] = []
-    for heading, text in _pieces(document.blocks, max_chars):
+    for heading, text in _pieces(blocks, max_chars):
         out.append(Passage(len(out), heading, text))
     return out
 
