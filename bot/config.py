@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     # Seconds a file download from Telegram may take in all.
     media_download_timeout: float = Field(default=30.0, gt=0)
 
+    # --- Documents sent in chat (issue 28) ------------------------------------------------------
+    # Largest PDF, DOCX or text file read in chat, in MB (Telegram lets bots download at most
+    # 20 MB). Its text is kept for the conversation; /reset and /forget drop it.
+    max_document_mb: float = Field(default=20.0, gt=0, le=20)
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"

@@ -13,6 +13,10 @@ from bot.knowledge.text_formats import TEXT_SUFFIXES, extract_text_file
 
 BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".pptx", ".xlsx"})
 SUFFIXES = TEXT_SUFFIXES | BINARY_SUFFIXES
+# A file sent in chat with one of these is read as plain text (a CSV sent in chat is a table to
+# ask about, not the knowledge base's FAQ format).
+PLAIN_SUFFIXES = frozenset({".txt", ".csv", ".log", ".json", ".jsonl", ".xml", ".yaml", ".yml"})
+CHAT_SUFFIXES = BINARY_SUFFIXES | PLAIN_SUFFIXES | {".md", ".markdown", ".html", ".htm"}
 
 
 def suffix_of(name: str) -> str:
@@ -40,3 +44,10 @@ def extract(name: str, data: bytes) -> Extracted:
     if suffix in TEXT_SUFFIXES:
         return extract_text_file(suffix, data)
     raise UnsupportedDocumentError(f"unsupported file type {suffix or '(none)'}")
+
+
+def extract_sent(name: str, data: bytes) -> Extracted:
+    """A file sent in chat: like `extract`, but every plain-text type read as plain text."""
+    if suffix_of(name) in PLAIN_SUFFIXES:
+        return extract_text_file(".txt", data)
+    return extract(name, data)

@@ -19,6 +19,7 @@ from bot.telegram.pastes import PasteJoiner
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
+    from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.media import MediaSupport
 
@@ -59,6 +60,7 @@ class Deps:
     knowledge: KnowledgeBase | None = None  # /kb (issue 16)
     signals: ChatSignals | None = None  # several webhook replicas (chatleases.py)
     media: MediaSupport | None = None  # photos and voice notes (issue 28)
+    documents: DocumentSupport | None = None  # documents sent in chat (issue 28)
 
 
 def chat_ref(message: Message) -> ChatRef:

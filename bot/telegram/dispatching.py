@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher
 
-from bot.telegram.handlers import chat, commands, errors, images, kb, media, other
+from bot.telegram.handlers import chat, commands, documents, errors, images, kb, media, other
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
         daily_tokens=app.options.daily_token_limit,
         daily_images=app.options.daily_image_limit,
     )
-    routers = [m.build_router() for m in (errors, commands, kb, images, chat, media, other)]
+    handlers = (errors, commands, kb, images, chat, media, documents, other)
+    routers = [m.build_router() for m in handlers]
     for router in routers[1:]:
         router.message.middleware(quota)
     _add_desk(app, dp, routers)
