@@ -110,3 +110,14 @@ def test_replica_id_and_metrics_listen(monkeypatch: pytest.MonkeyPatch) -> None:
     assert make(monkeypatch, REPLICA_ID=" ").replica_id == f"{socket.gethostname()}-{os.getpid()}"
     with pytest.raises(ConfigError, match="METRICS_LISTEN must be host:port"):
         make(monkeypatch, METRICS_LISTEN="9090x").metrics_host_port  # noqa: B018
+
+
+def test_max_document_mb_defaults_to_telegrams_limit_and_stays_within_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    assert make(monkeypatch).max_document_mb == 20.0
+    assert make(monkeypatch, MAX_DOCUMENT_MB="2.5").max_document_mb == 2.5
+    with pytest.raises(ValidationError, match="max_document_mb"):
+        make(monkeypatch, MAX_DOCUMENT_MB="25")
