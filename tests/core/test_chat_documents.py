@@ -128,3 +128,23 @@ def test_the_prompt_part_is_data_ranked_fitted_and_cannot_be_closed_from_inside(
     assert "Apples" not in context.text
     assert build_context(docs, "apple", 40) is None  # nothing fits
     assert build_context([], "apple", 2_000) is None
+
+
+async def test_retention_removes_documents_older_than_its_days(database: Database) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    documents = ChatDocuments(database.sessionmaker)
+    data = extract("invoice.pdf", pdf_bytes(INVOICE))
+    await documents.add(PRIVATE, ANNA, "old.pdf", "u1", data)
+    await documents.add(PRIVATE, ANNA, "new.pdf", "u2", data)
+    async with database.sessionmaker() as session:
+        await session.execute(
+            update(ChatDocument).where(ChatDocument.file_name == "old.pdf")
+            .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+        )  # fmt: skip
+        await PrivacyRepository(session).purge_older_than(30)
+        await session.commit()
+        names = (await session.scalars(select(ChatDocument.file_name))).all()
+    assert names == ["new.pdf"]
