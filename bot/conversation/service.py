@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -65,6 +66,7 @@ from bot.storage.repositories import (
     ConversationRepository,
     HistoryEntry,
     KnowledgeRepository,
+    MediaUsageRepository,
     MessageImageRepository,
     MessageRepository,
     UpdateReceipt,
@@ -84,6 +86,8 @@ COUNT_FIRST_SHARE = 0.25
 COUNT_GRACE = 1.0
 # Of the prompt room, the share the knowledge base's sources may take (history gets the rest).
 SOURCES_SHARE = 0.5
+# Photos (issue 28): how long a conversation seen without images skips the image query.
+IMAGELESS_TTL = 60.0
 # Of the prompt room, the share passages of documents sent in chat may take.
 DOCUMENTS_SHARE = 0.4
 
@@ -133,6 +137,9 @@ class ConversationService:
         self.track_delivery = False
         self.knowledge = knowledge
         self.vision = vision  # photos (issue 28): None = images are not taken
+        # Conversations whose window held no image, until when: their text turns skip the
+        # image query. A short time, as another replica may store images in one meanwhile.
+        self._imageless: dict[int, float] = {}
         # Documents sent in chat (issue 28), set by the wiring: None = not taken.
         self.documents: ChatDocuments | None = None
 
@@ -186,6 +193,9 @@ class ConversationService:
                     assert self.vision is not None
                     await MessageImageRepository(session).add(
                         question_id, self.vision.stored(images)
+                    )
+                    await MediaUsageRepository(session).add(
+                        speaker.user_id, self._today(), photos=len(images)
                     )
                 question = Question(
                     question_id, conversation_id, text, tokens, speaker.display_name
@@ -342,13 +352,23 @@ class ConversationService:
     ) -> TurnImages:
         """The turn's images: its own, and those stored with the window's latest questions."""
         assert self.vision is not None
+        vision = self.vision
+        conversation = question.conversation_id
+        now = time.monotonic()
+        if not new_images and self._imageless.get(conversation, 0.0) > now:
+            return TurnImages()  # known to hold no images: a text turn pays no extra query
         asked = [e.id for e in window if e.role is MessageRole.USER and e.id < question.id]
         if not new_images:  # /retry of a question with images: its own are fetched again
             asked.append(question.id)
-        recent = asked[-self.vision.recent_questions :]
-        earlier = await MessageImageRepository(session).for_messages(recent) if recent else {}
+        earlier = await MessageImageRepository(session).for_messages(asked) if asked else {}
         images = TurnImages(new_images, earlier)
-        images.resend = pick_resend(recent, earlier, self.vision.max_images)
+        images.resend = pick_resend(asked[-vision.recent_questions :], earlier, vision.max_images)
+        if earlier or new_images:
+            self._imageless.pop(conversation, None)
+        else:
+            self._imageless[conversation] = now + IMAGELESS_TTL
+            if len(self._imageless) > 10_000:  # forget the expired ones now and then
+                self._imageless = {k: v for k, v in self._imageless.items() if v > now}
         return images
 
     def _room(self, model: str) -> int:

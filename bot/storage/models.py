@@ -293,6 +293,9 @@ class DailyUsage(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     images: Mapped[int] = mapped_column(Integer, default=0)
+    # Photos and voice notes (issue 28): images shown to the vision model, seconds recognised.
+    photos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    speech_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # --- Knowledge base (issue 16) -----------------------------------------------------------------

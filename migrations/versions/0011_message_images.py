@@ -1,4 +1,5 @@
-"""Images user messages carried (photos, screenshots, albums), stored by Telegram file id.
+"""Images user messages carried (photos, screenshots, albums), stored by Telegram file id;
+daily usage counts photos and seconds of recognised speech.
 
 Revision ID: 0011
 Revises: 0007
@@ -38,8 +39,16 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_message_images_message_id"), "message_images", ["message_id"], unique=False
     )
+    # Plain ADD COLUMN with a constant default: no table rebuild on SQLite or PostgreSQL.
+    for column in ("photos", "speech_seconds"):
+        op.add_column(
+            "daily_usage", sa.Column(column, sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("daily_usage") as batch:
+        batch.drop_column("speech_seconds")
+        batch.drop_column("photos")
     op.drop_index(op.f("ix_message_images_message_id"), table_name="message_images")
     op.drop_table("message_images")

@@ -60,23 +60,26 @@ async def test_a_photo_with_a_caption_is_answered_and_a_follow_up_sees_it_again(
     e2e.tg.send_user_photo_message(USER, [small, large], "What does this error mean?")
     [first] = await e2e.wait_for(answers(e2e, lambda t: t.startswith("Echo:")), 60)
     assert "What does this error mean?" in (first.text or "")
-    assert "[image 1600x1200]" in (first.text or ""), "the largest size, re-encoded to 1,600 px"
+    # The largest size, decoded at half scale (1200 px still covers the model's 896).
+    assert "[image 1200x900]" in (first.text or ""), "not the largest size, or not re-encoded"
     [[seen]] = e2e.fm.images_received
-    assert seen.size == (1600, 1200)
+    assert seen.size == (1200, 900)
     assert difference(original, seen) < 6, "the model got other pixels than the photo's"
     assert difference(screenshot(2400, 1800, (40, 200, 40)), seen) > difference(original, seen)
 
     e2e.tg.send_user_message(USER, "and what is the error code?")
     follow = answers(e2e, lambda t: "error code" in t)
     [second] = await e2e.wait_for(follow, 60)
-    assert "[image 1600x1200]" in (second.text or ""), "the follow-up did not see the image"
+    assert "[image 1200x900]" in (second.text or ""), "the follow-up did not see the image"
     assert len(e2e.fm.images_received) == 2
     assert difference(original, e2e.fm.images_received[1][0]) < 6
     chat_paths = [r.path for r in e2e.fm.requests if r.path == "/v1/chat/completions"]
     assert len(chat_paths) == 2
     assert await e2e.bot.terminate() == 0
     images = e2e.db.query("SELECT file_id, width, height, token_count FROM message_images")
-    assert [(r["width"], r["height"], r["token_count"]) for r in images] == [(1600, 1200, 256)]
+    assert [(r["width"], r["height"], r["token_count"]) for r in images] == [(1200, 900, 256)]
+    [usage] = e2e.db.query("SELECT photos, speech_seconds FROM daily_usage")
+    assert (usage["photos"], usage["speech_seconds"]) == (1, 0), "the daily usage counts photos"
     assert e2e.db.check_consistency() == []
 
 
@@ -115,6 +118,8 @@ async def test_a_voice_note_is_transcribed_shown_and_answered(e2e: E2E) -> None:
     assert await e2e.bot.terminate() == 0
     rows = e2e.db.messages(USER)
     assert rows[0]["text"] == "how do I reset my password", "the transcript is the question"
+    [usage] = e2e.db.query("SELECT speech_seconds FROM daily_usage")
+    assert usage["speech_seconds"] == 5, "the daily usage counts recognised seconds"
 
 
 async def test_an_oversized_image_and_a_40_second_voice_note_are_refused_clearly(

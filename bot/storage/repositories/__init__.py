@@ -21,7 +21,12 @@ from bot.storage.repositories.knowledge import (
     PassageRow,
     StoredDocument,
 )
-from bot.storage.repositories.message_images import MessageImageRepository, StoredImage
+from bot.storage.repositories.message_images import (
+    MediaUsage,
+    MediaUsageRepository,
+    MessageImageRepository,
+    StoredImage,
+)
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.updates import (
     IncomingUpdate,
@@ -47,6 +52,8 @@ __all__ = [
     "IncomingUpdate",
     "KbStats",
     "KnowledgeRepository",
+    "MediaUsage",
+    "MediaUsageRepository",
     "MessageImageRepository",
     "MessageRepository",
     "NewPassage",

@@ -20,8 +20,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.desk import Requester, asks_for_person
 from bot.desk.report import build_report, format_report
 from bot.storage.models import DeskStatus, HandoffReason, RelayDirection
+from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.desk import SupportDesk
+from bot.telegram.media.operators import transcript_for_operators
+from bot.telegram.media.voice import audio_of
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
 
@@ -92,12 +95,21 @@ class InSupportTopic(Filter):
 
 
 # -- the user's side ------------------------------------------------------------------------------
-async def handle_owned_message(message: Message, desk: SupportDesk) -> None:
+async def handle_owned_message(
+    message: Message, desk: SupportDesk, deps: Deps, ticket: Ticket
+) -> None:
     user = message.from_user
     assert user is not None
     relay = await desk.service.relay_from_user(user.id, message.chat.id, message.message_id)
     if relay is not None:
         desk.relayer.submit(relay)
+        voice = deps.media.voice if deps.media is not None else None
+        if voice is not None and relay.thread_id is not None and audio_of(message) is not None:
+            # Issue 28: the operators get the transcript beside the voice.
+            thread = relay.thread_id
+            ticket.submit(
+                lambda: transcript_for_operators(voice, desk.outbox, message, desk.chat_id, thread)
+            )
 
 
 async def handle_comment(message: Message, desk: SupportDesk, t: Translator) -> None:

@@ -29,6 +29,10 @@ from bot.telegram.downloads import TelegramFiles
 log = logging.getLogger(__name__)
 
 MAX_SIDE = 1600
+# Gemma 3 scales the long side to 896 px: JPEG decoding may reduce (by 1/2, 1/4, 1/8) as long
+# as the result keeps at least this much (https://yandex.cloud/en/docs/ai-studio/concepts/
+# generation/models: "scales the longer side of the image to 896 pixels").
+MODEL_SIDE = 896
 MAX_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
 JPEG_QUALITY = 85
 CACHE_BYTES = 32 * 1024 * 1024
@@ -72,14 +76,17 @@ def image_of(message: Message, max_bytes: int) -> ImageRef | None:
 def reencode(source: Path | bytes, max_side: int = MAX_SIDE) -> tuple[bytes, int, int]:
     """A JPEG of the image, at most ``max_side`` px on its long side; (bytes, width, height).
 
-    JPEG sources are decoded at a reduced scale when that still covers ``max_side`` (draft
-    mode: libjpeg's DCT scaling), which makes a 12 MP photo a few milliseconds of work."""
+    JPEG sources are decoded at a reduced scale (draft mode: libjpeg's DCT scaling) when that
+    still leaves at least MODEL_SIDE px, what the model looks at: a 3000 x 2250 photo decodes
+    at 1500 x 1125 in about a third of the time of a full decode and resize."""
     try:
         with Image.open(source if isinstance(source, Path) else io.BytesIO(source)) as image:
             # Checked on the header, before a decompression bomb is decoded.
             if image.width * image.height > MAX_PIXELS:
                 raise ImageUnreadableError(f"{image.width}x{image.height} is too many pixels")
-            image.draft("RGB", (max_side, max_side))
+            # Pillow keeps each side at least the size asked: ask it of the long side only.
+            floor = min(MODEL_SIDE, max_side)
+            image.draft("RGB", (floor, 1) if image.width >= image.height else (1, floor))
             image.load()
             picture = image if image.mode == "RGB" else _flatten(image)
             picture.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
