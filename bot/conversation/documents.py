@@ -14,6 +14,7 @@ newest document. /reset and /forget drop the documents (storage: ChatDocumentRep
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ from bot.storage.repositories import (
 # About 50,000 tokens of text a document: a 100-page report, far more than a prompt takes.
 MAX_CHARS = 200_000
 KEEP = 5  # documents a conversation keeps
+# A conversation found without documents is not asked again for this long (a text turn then
+# costs no query); adding a document here forgets that at once. Another replica adding one
+# meanwhile is seen after at most this long (a chat's turns run on one replica at a time).
+WITHOUT_TTL = 60.0
 BM25_K1 = 1.2
 BM25_B = 0.75
 
@@ -86,6 +91,7 @@ class ChatDocuments:
         self._sessionmaker = sessionmaker
         self.max_chars = max_chars
         self.keep = keep
+        self._without: dict[int, float] = {}  # conversation id -> until when
 
     async def add(
         self,
@@ -112,6 +118,7 @@ class ChatDocuments:
             if await conversations.chat_state(chat.chat_id) is None:  # the middleware adds it
                 await ChatRepository(session).upsert(chat.chat_id, chat.type, chat.title)
             conversation = await conversations.current(chat.chat_id)
+            self._without.pop(conversation.id, None)
             await ChatDocumentRepository(session).add(
                 conversation.id, author_user_id=speaker.user_id, file_name=file_name,
                 file_unique_id=file_unique_id, pages=extracted.pages, passages=kept,
@@ -126,9 +133,15 @@ class ChatDocuments:
         self, conversation_id: int, question: str, max_tokens: int
     ) -> DocumentContext | None:
         """The documents' part of the system prompt for `question`; None without documents."""
+        now = time.monotonic()
+        if self._without.get(conversation_id, 0.0) > now:
+            return None
         async with self._sessionmaker() as session:
             repo = ChatDocumentRepository(session)
             if not await repo.any_in(conversation_id):
+                self._without[conversation_id] = now + WITHOUT_TTL
+                if len(self._without) > 10_000:  # forget the expired ones now and then
+                    self._without = {k: v for k, v in self._without.items() if v > now}
                 return None
             documents = await repo.for_conversation(conversation_id)
         return build_context(documents, question, max_tokens)

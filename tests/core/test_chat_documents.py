@@ -40,6 +40,8 @@ async def test_a_question_is_answered_from_the_matching_page(
 ) -> None:
     service = make_service(database, client)
     service.documents = ChatDocuments(database.sessionmaker)
+    await service.run_turn(PRIVATE, ANNA, "Hello")  # no document yet (remembered for a while)
+    assert "<document" not in system_of(fm)
     added = await service.documents.add(
         PRIVATE, ANNA, "invoice.pdf", "u1", extract("invoice.pdf", pdf_bytes(INVOICE))
     )
