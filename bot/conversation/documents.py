@@ -106,7 +106,7 @@ class ChatDocuments:
         (a document without a question) leave the durable queue with it."""
         kept: list[tuple[str, str]] = []
         size = 0
-        truncated = False
+        truncated = extracted.truncated
         for passage in block_passages(extracted.blocks):
             if size + len(passage.text) > self.max_chars:
                 truncated = True

@@ -30,6 +30,7 @@ class Extracted:
     title: str | None = None
     url: str | None = None
     pages: int | None = None
+    truncated: bool = False  # read only up to the caller's `max_chars`
 
 
 class DocumentError(Exception):

@@ -25,14 +25,15 @@ def suffix_of(name: str) -> str:
     return "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
 
 
-def extract(name: str, data: bytes) -> Extracted:
+def extract(name: str, data: bytes, *, max_chars: int | None = None) -> Extracted:
     """The text of the file `name` (only its suffix counts) holding `data`; a DocumentError
-    subclass says why there is none. CPU-bound: run it in a thread from async code."""
+    subclass says why there is none. CPU-bound: run it in a thread from async code.
+    `max_chars`: a PDF's pages are read only until about this much text is read."""
     suffix = suffix_of(name)
     if suffix == ".pdf":
         from bot.knowledge.pdf_text import extract_pdf
 
-        return extract_pdf(data)
+        return extract_pdf(data, max_chars)
     if suffix == ".docx":
         from bot.knowledge.docx_text import extract_docx
 
@@ -46,8 +47,8 @@ def extract(name: str, data: bytes) -> Extracted:
     raise UnsupportedDocumentError(f"unsupported file type {suffix or '(none)'}")
 
 
-def extract_sent(name: str, data: bytes) -> Extracted:
+def extract_sent(name: str, data: bytes, max_chars: int | None = None) -> Extracted:
     """A file sent in chat: like `extract`, but every plain-text type read as plain text."""
     if suffix_of(name) in PLAIN_SUFFIXES:
         return extract_text_file(".txt", data)
-    return extract(name, data)
+    return extract(name, data, max_chars=max_chars)

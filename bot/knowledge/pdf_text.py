@@ -50,12 +50,23 @@ class _Page:
     runs: list[tuple[str, float]] = field(default_factory=list)  # (line, font size)
 
 
-def extract_pdf(data: bytes) -> Extracted:
+def extract_pdf(data: bytes, max_chars: int | None = None) -> Extracted:
+    """`max_chars`: stop reading pages once this much text is read (a document sent in chat
+    keeps only its beginning: a long PDF costs no time for pages that would be dropped)."""
+    truncated = False
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise EncryptedDocumentError()
-        pages = [_read_page(page) for page in reader.pages]
+        pages: list[_Page] = []
+        read = 0
+        for page in reader.pages:
+            if max_chars is not None and read > max_chars:
+                truncated = True
+                break
+            pages.append(_read_page(page))
+            read += len(pages[-1].text)
+        count = len(reader.pages)
         outline = _outline_headings(reader)
         title = _meta_title(reader)
     except DocumentError:
@@ -66,7 +77,8 @@ def extract_pdf(data: bytes) -> Extracted:
     if not any(page.text.strip() for page in pages):
         raise NoTextError()
     headings = outline or _font_headings(pages)
-    return Extracted(list(_blocks(pages, headings)), title=title, pages=len(pages))
+    return Extracted(list(_blocks(pages, headings)), title=title, pages=count,
+                     truncated=truncated)
 
 
 def _read_page(page: Any) -> _Page:

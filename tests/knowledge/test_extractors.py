@@ -156,3 +156,14 @@ def test_without_the_office_extra_the_install_is_named(monkeypatch: pytest.Monke
     for name in ("deck.pptx", "prices.xlsx"):
         with pytest.raises(MissingExtraError, match=r"pip install 'fmbot\[office\]'"):
             extract(name, b"PK")
+
+
+def test_a_pdf_is_read_only_as_far_as_asked() -> None:
+    data = text_pdf_of(30)
+    whole = extract("long.pdf", data)
+    part = extract("long.pdf", data, max_chars=5_000)
+    assert not whole.truncated
+    assert part.truncated
+    assert part.pages == whole.pages == 30  # the document's size, not what was read
+    assert 0 < len(part.blocks) < len(whole.blocks)
+    assert part.blocks == whole.blocks[: len(part.blocks)]

@@ -93,7 +93,7 @@ async def handle_document(
         where = replace(where, reply_to=message.message_id)  # answered later: quote it
 
     async def job() -> None:
-        extracted = await _read(deps, support, message, document, name, t)
+        extracted = await _read(deps, support, message, document, name, documents, t)
         if extracted is not None:
             await _keep_and_answer(
                 deps, documents, message, document, name, extracted, prompt, where, t, receipts
@@ -108,6 +108,7 @@ async def _read(
     message: Message,
     document: Document,
     name: str,
+    documents: ChatDocuments,
     t: Translator,
 ) -> Extracted | None:
     """The document's text, or None once the user was told why there is none."""
@@ -116,7 +117,8 @@ async def _read(
             document.file_id, max_bytes=support.max_bytes, known_size=document.file_size
         ) as got:
             data = await asyncio.to_thread(got.read_bytes)
-        return await asyncio.to_thread(extract_sent, name, data)
+        # Pages past what the conversation keeps are not read (a few more, to fill it).
+        return await asyncio.to_thread(extract_sent, name, data, documents.max_chars + 10_000)
     except FileTooBigError:
         await _say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
     except DownloadError as exc:
