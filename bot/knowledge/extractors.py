@@ -8,8 +8,8 @@ of binary formats are imported on first use: a bot that never reads a PDF never 
 
 from __future__ import annotations
 
-from bot.knowledge.blocks import Extracted, UnsupportedDocumentError
-from bot.knowledge.text_formats import TEXT_SUFFIXES, extract_text_file
+from bot.knowledge.blocks import DocumentError, Extracted, UnsupportedDocumentError
+from bot.knowledge.text_formats import NOT_UTF8, TEXT_SUFFIXES, extract_text_file
 
 BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".pptx", ".xlsx"})
 SUFFIXES = TEXT_SUFFIXES | BINARY_SUFFIXES
@@ -50,5 +50,12 @@ def extract(name: str, data: bytes, *, max_chars: int | None = None) -> Extracte
 def extract_sent(name: str, data: bytes, max_chars: int | None = None) -> Extracted:
     """A file sent in chat: like `extract`, but every plain-text type read as plain text."""
     if suffix_of(name) in PLAIN_SUFFIXES:
-        return extract_text_file(".txt", data)
+        try:
+            return extract_text_file(".txt", data)
+        except DocumentError as exc:
+            if str(exc) != NOT_UTF8:
+                raise
+            # Russian text files saved on Windows are often CP1251; a user's file is read in
+            # it rather than refused (the knowledge base asks for UTF-8 and says so).
+            return extract_text_file(".txt", data.decode("cp1251", "replace").encode())
     return extract(name, data, max_chars=max_chars)

@@ -15,6 +15,7 @@ from bot.knowledge.html_text import html_to_markdown
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".csv", ".jsonl"})
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FRONT_KEY = re.compile(r"^([A-Za-z_]+)\s*:\s*(.*?)\s*$")
+NOT_UTF8 = "not UTF-8 text"
 
 
 def decode_text(data: bytes) -> str:
@@ -23,7 +24,7 @@ def decode_text(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DocumentError("not UTF-8 text") from None
+        raise DocumentError(NOT_UTF8) from None
     if not text.strip():
         raise DocumentError("empty")
     return text

@@ -167,3 +167,15 @@ def test_a_pdf_is_read_only_as_far_as_asked() -> None:
     assert part.pages == whole.pages == 30  # the document's size, not what was read
     assert 0 < len(part.blocks) < len(whole.blocks)
     assert part.blocks == whole.blocks[: len(part.blocks)]
+
+
+def test_text_sent_in_chat_is_plain_text_in_utf8_or_cp1251() -> None:
+    from bot.knowledge.extractors import extract_sent
+
+    table = "name,price\ntea,3\n"
+    [block] = extract_sent("prices.csv", table.encode()).blocks  # not the FAQ format: text
+    assert block.text == table.strip()
+    [block] = extract_sent("заметка.txt", "Пароль от Wi-Fi: кофе2026".encode("cp1251")).blocks
+    assert block.text == "Пароль от Wi-Fi: кофе2026"
+    with pytest.raises(CorruptDocumentError):
+        extract_sent("x.pdf", b"%PDF-1.4 junk")
