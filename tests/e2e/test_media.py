@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
@@ -137,6 +138,9 @@ async def test_an_oversized_image_and_a_40_second_voice_note_are_refused_clearly
         USER, b"\xff\xd8not really a jpeg", file_name="x.jpg", mime_type="image/jpeg"
     )
     await e2e.wait_for(answers(e2e, lambda t: "could not read this image" in t), 30)
+    e2e.tg.send_user_audio(USER, b"ID3" + b"\0" * 5000, duration=20, mime_type="audio/mpeg",
+                           file_name="note.mp3")  # fmt: skip
+    await e2e.wait_for(answers(e2e, lambda t: "this kind of file" in t), 30)
     e2e.tg.send_user_message(USER, "still there?")  # nothing else is lost
     await e2e.wait_for(answers(e2e, lambda t: t == "Echo: still there?"), 30)
     assert len(e2e.tg.downloads) == 1, "the big file and the long voice were not downloaded"
@@ -144,3 +148,52 @@ async def test_an_oversized_image_and_a_40_second_voice_note_are_refused_clearly
     assert e2e.fm.images_received == []
     assert await e2e.bot.terminate() == 0
     assert e2e.roles(USER) == [("user", "complete"), ("assistant", "complete")]
+
+
+async def test_a_failing_vision_model_gets_a_localized_reply_not_a_trace(e2e: E2E) -> None:
+    await e2e.start_bot()
+    e2e.fm.fail_next(500, path="/v1/chat/completions", times=3)  # every retry of one turn
+    e2e.tg.send_user_photo_message(
+        USER, [jpeg(screenshot(640, 480))], "что здесь?", language_code="ru"
+    )
+    [reply] = await e2e.wait_for(answers(e2e, lambda t: "что-то пошло не так" in t), 60)
+    assert "Traceback" not in (reply.text or "")
+    e2e.tg.send_user_message(USER, "а так?", language_code="ru")
+    # The follow-up still sees the photo (the vision model is back).
+    [again] = await e2e.wait_for(answers(e2e, lambda t: t.startswith("Echo: ")), 30)
+    assert "а так?" in (again.text or "")
+    assert "[image 640x480]" in (again.text or "")
+    assert await e2e.bot.terminate() == 0
+
+
+async def test_an_album_addressed_in_a_group_by_its_caption_is_one_question(e2e: E2E) -> None:
+    await e2e.start_bot()
+    group: dict[str, Any] = {"chat_type": "supergroup", "title": "Team", "user": {"id": 7}}
+    for index, color in enumerate([RED, (40, 200, 40)]):
+        caption = "@fm_test_bot which one is broken?" if index == 0 else ""
+        e2e.tg.send_user_photo_message(
+            -2802, [jpeg(screenshot(800, 600, color))], caption, media_group_id="g-2",
+            extra={"caption_entities": [{"type": "mention", "offset": 0, "length": 12}]}
+            if caption else None, **group,
+        )  # fmt: skip
+    chat = await e2e.wait_for(lambda: e2e.tg.chats.get(-2802))
+    [answer] = await e2e.wait_for(
+        lambda: [m for m in chat.bot_messages if "image 800x600]" in (m.text or "")], 60
+    )  # the final text (a group's answer is one message edited as it streams)
+    assert "which one is broken?" in (answer.text or "")
+    assert "@fm_test_bot" not in (answer.text or "")
+    assert (answer.text or "").count("image 800x600") == 2
+    assert len(e2e.fm.images_received) == 1
+
+
+async def test_a_missing_speechkit_role_is_told_to_the_user_and_logged_once(e2e: E2E) -> None:
+    await e2e.start_bot()
+    e2e.fm.stt_forbidden = True  # the service account lacks ai.speechkit-stt.user: 403
+    e2e.tg.send_user_voice(USER, ogg_opus(3), duration=3)
+    await e2e.wait_for(answers(e2e, lambda t: "not available right now" in t), 30)
+    assert await e2e.bot.terminate() == 0
+    naming = [r for r in e2e.bot.log_records() if "ai.speechkit-stt.user" in r.get("message", "")]
+    assert len(naming) == 1
+    assert naming[0]["level"] == "ERROR"
+    assert "Traceback" not in e2e.bot.log_path.read_text()
+    assert e2e.roles(USER) == [], "nothing was asked, nothing stored"

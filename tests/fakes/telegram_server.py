@@ -44,8 +44,9 @@ edit_user_message {chat_id, message_id, text}; callback_query {chat_id, message_
 update {update}; press_stop {chat_id, draft_id?}; fail_next {method, status, description?,
 retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id}; slow_get_updates
 {seconds}; fail_get_updates {times, status?}; delete_message {chat_id, message_id}; limits
-{field: value...}; reset_timing {chat_id?}; reset_counters; user_photo_message {chat_id,
-sizes: [base64], caption?, media_group_id?, language_code?}; user_voice {chat_id, data,
+{field: value...}; reset_timing {chat_id?}; reset_counters; file {data, kind?, ext?,
+mime_type?} -> {file_id}; user_photo_message {chat_id, sizes: [base64], caption?,
+media_group_id?, language_code?}; user_voice {chat_id, data,
 duration}; user_document {chat_id, data, file_name, mime_type, caption?} (tg_files.py: getFile
 and downloads). GET ``/_control/`` + chats;
 chat/{chat_id}[?since=T] (messages with edits, draft, events, calls, timing, and with ``since``

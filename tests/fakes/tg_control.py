@@ -130,6 +130,12 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
         },
         "delete_topic": lambda b: done(tg.delete_topic, int(b["chat_id"]), int(b["thread_id"])),
         # Files users send (tg_files.py); bytes travel as base64.
+        "file": lambda b: {
+            "file_id": tg.add_file(
+                base64.b64decode(b["data"]), kind=b.get("kind", "photos"), ext=b.get("ext"),
+                mime_type=b.get("mime_type"),
+            )
+        },
         "user_photo_message": lambda b: {
             "update_id": tg.send_user_photo_message(
                 int(b["chat_id"]),

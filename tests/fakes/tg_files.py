@@ -237,16 +237,16 @@ class FileSide(BotApiCore):
     def _send_media(
         self,
         chat_id: int,
-        extra: dict[str, Any],
+        fields: dict[str, Any],
         caption: str,
         media_group_id: str | None,
         **kwargs: Any,
     ) -> int:
         if caption:
-            extra["caption"] = caption
+            fields["caption"] = caption
         if media_group_id is not None:
-            extra["media_group_id"] = media_group_id
-        kwargs["extra"] = {**extra, **kwargs.get("extra", {})}
+            fields["media_group_id"] = media_group_id
+        kwargs["extra"] = {**fields, **(kwargs.get("extra") or {})}
         return self.send_user_message(chat_id, "", entities=[], **kwargs)
 
     def send_user_message(self, chat_id: int, text: str, **kwargs: Any) -> int:

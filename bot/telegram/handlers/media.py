@@ -213,12 +213,21 @@ def quoted(transcript: str) -> RenderedText:
     return RenderedText(text, [MessageEntity(type="blockquote", offset=0, length=utf16_len(text))])
 
 
+def part_of_open_album(message: Message, deps: Deps) -> bool | dict[str, str]:
+    """A later part of an album the bot is collecting (in groups only the first part's
+    caption mentions the bot)."""
+    media = deps.media
+    if media is None or not media.albums.is_open(message.chat.id, message.media_group_id):
+        return False
+    return {"prompt": message.caption or ""}
+
+
 def build_router() -> Router:
     router = Router(name=__name__)
     image_file = F.document.func(is_image_document)
-    router.message.register(
-        handle_image, F.photo | image_file, AddressedToBot(), flags={"quota": "text"}
-    )
+    image = F.photo | image_file
+    router.message.register(handle_image, image, AddressedToBot(), flags={"quota": "text"})
+    router.message.register(handle_image, image, part_of_open_album, flags={"quota": "text"})
     router.message.register(
         handle_voice, F.voice | F.audio, AddressedToBot(), flags={"quota": "text"}
     )

@@ -70,6 +70,12 @@ class AlbumJoiner:
             album.closed = True
         return album
 
+    def is_open(self, chat_id: int, group_id: str | None) -> bool:
+        """An album of this group is still collecting parts (groups: its later parts carry no
+        mention, only the first one's caption does)."""
+        album = self._open.get((chat_id, group_id or "")) if group_id else None
+        return album is not None and not album.closed
+
     async def complete(self, chat_id: int, group_id: str | None, album: Album) -> Album:
         """Wait until no more parts can come."""
         while not album.closed:
