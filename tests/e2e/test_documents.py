@@ -99,3 +99,24 @@ async def test_bad_documents_are_refused_clearly_and_nothing_else_is_lost(e2e: E
     assert await e2e.bot.terminate() == 0
     assert e2e.roles(USER) == [("user", "complete"), ("assistant", "complete")]
     assert e2e.db.query("SELECT COUNT(*) AS n FROM chat_documents")[0]["n"] == 0
+
+
+async def test_in_a_group_only_a_document_addressed_to_the_bot_is_read(e2e: E2E) -> None:
+    await e2e.start_bot()
+    e2e.fm.quote_sources = True
+    group = {"chat_type": "supergroup", "title": "Team", "user": {"id": 7}}
+    e2e.tg.send_user_document(-2803, pdf_bytes(INVOICE), file_name="other.pdf", mime_type=PDF,
+                              caption="for the accountants", **group)
+    question = "@fm_test_bot how many days do we have to pay?"
+    e2e.tg.send_user_document(
+        -2803, pdf_bytes(INVOICE), file_name="invoice.pdf", mime_type=PDF, caption=question,
+        extra={"caption_entities": [{"type": "mention", "offset": 0, "length": 12}]}, **group,
+    )  # fmt: skip
+    chat = await e2e.wait_for(lambda: e2e.tg.chats.get(-2803))
+    [answer] = await e2e.wait_for(lambda: [
+        m for m in chat.bot_messages if (m.text or "").endswith("(invoice.pdf, p. 2).")], 60)
+    assert answer.text == "Pay within 14 days by bank transfer (invoice.pdf, p. 2)."
+    assert len(e2e.tg.downloads) == 1, "the document not addressed to the bot was not fetched"
+    [request] = [r for r in e2e.fm.requests if r.path.endswith("/completion")]
+    assert "other.pdf" not in request.json["messages"][0]["text"]
+    assert await e2e.bot.terminate() == 0
