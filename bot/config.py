@@ -202,9 +202,21 @@ class Settings(BaseSettings):
     # Voice notes and OGG/Opus audio (up to 30 s, 1 MB) through SpeechKit STT with the models'
     # credentials; unset = on when credentials are set.
     speech_recognition: Literal["on", "off"] | None = None
+
+    @field_validator("speech_recognition", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `SPEECH_RECOGNITION=` (as .env.example has it) means "not set": on with credentials.
+        return None if isinstance(value, str) and not value.strip() else value
+
     stt_url: str = "https://stt.api.cloud.yandex.net"
     # Seconds a file download from Telegram may take in all.
     media_download_timeout: float = Field(default=30.0, gt=0)
+
+    # --- Documents sent in chat (issue 28) ------------------------------------------------------
+    # Largest PDF, DOCX or text file read in chat, in MB (Telegram lets bots download at most
+    # 20 MB). Its text is kept for the conversation; /reset and /forget drop it.
+    max_document_mb: float = Field(default=20.0, gt=0, le=20)
 
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.storage.repositories.toolcalls import ToolStats
+    from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.desk import SupportDesk
     from bot.telegram.media import MediaSupport
     from bot.telegram.outbox import Outbox
@@ -208,6 +209,17 @@ def build_media(
     return media
 
 
+def build_documents(settings: Settings, c: Core, bot: Bot) -> DocumentSupport:
+    """Documents sent in chat (issue 28): downloads from Telegram, kept per conversation."""
+    from bot.conversation.documents import ChatDocuments
+    from bot.telegram.chatdocs import DocumentSupport
+    from bot.telegram.downloads import TelegramFiles
+
+    c.conversation.documents = ChatDocuments(c.db.sessionmaker)
+    files = TelegramFiles(bot, timeout=settings.media_download_timeout)
+    return DocumentSupport(files, max_mb=settings.max_document_mb)
+
+
 def build_knowledge(
     settings: Settings, db: Database, client: FoundationModelsClient
 ) -> KnowledgeBase | None:
@@ -274,6 +286,7 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             feedback_buttons=settings.kb_effective_mode == "strict",
             media=build_media(settings, c, bot, stack),
         )
+        app.deps.documents = build_documents(settings, c, bot)
         # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(operations(settings, c.db, bot, app, models, shared))

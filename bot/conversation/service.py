@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.conversation.documents import ChatDocuments
 from bot.conversation.locks import ChatLocks
 from bot.conversation.tokens import TokenCounter, settle
 from bot.conversation.turn import (
@@ -94,6 +95,8 @@ COUNT_GRACE = 1.0
 SOURCES_SHARE = 0.5
 # Photos (issue 28): how long a conversation seen without images skips the image query.
 IMAGELESS_TTL = 60.0
+# Of the prompt room, the share passages of documents sent in chat may take.
+DOCUMENTS_SHARE = 0.4
 
 
 def utc_today() -> dt.date:
@@ -150,6 +153,8 @@ class ConversationService:
         # Conversations whose window held no image, until when: their text turns skip the
         # image query. A short time, as another replica may store images in one meanwhile.
         self._imageless: dict[int, float] = {}
+        # Documents sent in chat (issue 28), set by the wiring: None = not taken.
+        self.documents: ChatDocuments | None = None
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -283,6 +288,8 @@ class ConversationService:
         """Close the chat's conversation; the next turn opens a new one. Not serialised with
         turns: an answer in flight still lands in the conversation of its question."""
         async with self._sessionmaker() as session:
+            if self.documents is not None:  # the documents sent in chat go with it
+                await self.documents.drop(chat_id, session)
             await ConversationRepository(session).close_open(chat_id)
             await settle_in(session, receipts)
             await session.commit()
@@ -452,6 +459,9 @@ class ConversationService:
             system_prompt = turn.grounding.system_prompt
         elif turn.system_prompt:
             system_tokens = self._tokens.system(turn.model, turn.system_prompt)
+        if turn.documents is not None:  # documents sent in chat: new every turn, estimated
+            system_prompt = f"{system_prompt.strip()}\n\n{turn.documents.text}".strip()
+            system_tokens = None
         history, dropped = history_before(turn.window, question.id, turn.exchanges)
         new = HistoryItem(Role.USER, question.text, tokens, question.author_name)
         result = build_prompt(
@@ -477,8 +487,13 @@ class ConversationService:
         last: Snapshot | None = None
         error: Exception | None = None
         try:
-            if self.knowledge is not None:
+            if self.documents is not None:
+                await self._read_documents(turn, self.documents)
+            # A question the chat's own documents answer is not searched in the knowledge base.
+            if self.knowledge is not None and not (turn.documents and turn.documents.matched):
                 await self._retrieve(turn, self.knowledge)
+                if turn.grounding is not None:
+                    turn.documents = None  # only the start of a document: the sources win
                 if turn.abstained:
                     finish = self._finish(turn, None, MessageStatus.COMPLETE, None, "")
                     return await asyncio.shield(finish)
@@ -546,6 +561,13 @@ class ConversationService:
         hits = [hit for hit in retrieval.hits if hit.score >= knowledge.retriever.min_score]
         share = int(SOURCES_SHARE * self._room(turn.model))
         turn.grounding = grounded_prompt(turn.system_prompt, hits, share)
+
+    async def _read_documents(self, turn: TurnState, documents: ChatDocuments) -> None:
+        """The passages of the chat's documents that best match the question (issue 28)."""
+        share = int(DOCUMENTS_SHARE * self._room(turn.model))
+        turn.documents = await documents.context_for(
+            turn.question.conversation_id, turn.question.text, share
+        )
 
     def _drop(self, turn: TurnState) -> None:
         """Forget a turn left unfinished on purpose (`RELINQUISHED`)."""

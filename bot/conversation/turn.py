@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.conversation.documents import DocumentContext
 from bot.conversation.types import ChatRef, Speaker, WaitingCall
 from bot.conversation.vision import TurnImages
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
@@ -69,6 +70,7 @@ class TurnState:
     room: int = 0
     started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
     images: TurnImages | None = None  # photos (issue 28): shown to the vision model
+    documents: DocumentContext | None = None  # documents sent in chat (issue 28)
 
     @property
     def question_id(self) -> int:

@@ -40,8 +40,13 @@ class Passage:
 
 
 def passages(document: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
+    return block_passages(document.blocks, max_chars)
+
+
+def block_passages(blocks: list[Block], max_chars: int = MAX_CHARS) -> list[Passage]:
+    """Passages of any reader's blocks (a document sent in chat has no Document)."""
     out: list[Passage] = []
-    for heading, text, own in _pieces(document.blocks, max_chars):
+    for heading, text, own in _pieces(blocks, max_chars):
         title, url = (own.title, own.url) if own is not None else (None, None)
         out.append(Passage(len(out), heading, text, title, url))
     return out

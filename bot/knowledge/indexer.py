@@ -12,6 +12,7 @@ the folders are dropped; a file that cannot be read keeps its earlier version an
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -172,16 +173,19 @@ class Indexer:
     async def _one(
         self, candidate: Candidate, stored: StoredDocument | None, report: SyncReport
     ) -> None:
+        model = self._embedder.doc_model
         try:
             data = await asyncio.to_thread(read_bytes, candidate)
-            document = parse(candidate, data)
+            # Compared before parsing: an unchanged PDF is not read again.
+            if stored is not None and stored.model == model and stored.content_hash == (
+                hashlib.sha256(data).hexdigest()
+            ):
+                report.unchanged += 1
+                return
+            document = await asyncio.to_thread(parse, candidate, data)
         except DocumentError as exc:
             log.warning("knowledge base: skipped %s: %s", candidate.path, exc)
             report.skipped.append(Skipped(candidate.path, str(exc)))
-            return
-        model = self._embedder.doc_model
-        if stored is not None and stored.content_hash == document.digest and stored.model == model:
-            report.unchanged += 1
             return
         pieces = passages(document)
         try:

@@ -10,6 +10,7 @@ from aiogram import Dispatcher
 from bot.telegram.handlers import (
     chat,
     commands,
+    documents,
     errors,
     images,
     kb,
@@ -43,10 +44,8 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
         daily_tokens=app.options.daily_token_limit,
         daily_images=app.options.daily_image_limit,
     )
-    routers = [
-        m.build_router()
-        for m in (errors, commands, kb, toolcalls, images, chat, media, tools, other)
-    ]
+    handlers = (errors, commands, kb, toolcalls, images, chat, media, documents, tools, other)
+    routers = [m.build_router() for m in handlers]
     for router in routers[1:]:
         router.message.middleware(quota)
     _add_desk(app, dp, routers)

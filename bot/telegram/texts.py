@@ -150,11 +150,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "forget_cancelled": {"en": "Nothing was deleted.", "ru": "Ничего не удалено."},
     "privacy": {
         "en": "What I store: your Telegram id, name, username and language; the messages of "
-        "conversations with me and my answers; image prompts; daily usage counts. "
+        "conversations with me and my answers; the text of documents you send me, until "
+        "/reset; image prompts; daily usage counts. "
         "Messages are sent to Yandex Cloud Foundation Models to be answered{logging}.\n\n"
         "How long: {retention}.\n\n/forget deletes your data at any time.",
         "ru": "Что я храню: ваш Telegram id, имя, username и язык; сообщения разговоров со "
-        "мной и мои ответы; описания картинок; счётчики расхода за день. Сообщения "
+        "мной и мои ответы; текст присланных документов, до /reset; описания картинок; "
+        "счётчики расхода за день. Сообщения "
         "отправляются в Yandex Cloud Foundation Models для ответа{logging}.\n\n"
         "Сколько: {retention}.\n\n/forget удалит ваши данные в любой момент.",
     },

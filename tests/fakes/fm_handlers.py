@@ -39,7 +39,11 @@ class TextHandlers:
             return self.replies.popleft()
         if self.quote_sources:
             system = next((m.get(key) or "" for m in messages if m.get("role") == "system"), "")
+            asked = next((m.get(key) or "" for m in reversed(messages)
+                          if m.get("role") == "user"), "")
             quoted = p.quote_first_source(str(system))
+            if quoted is None and isinstance(asked, str):  # documents sent in chat (issue 28)
+                quoted = p.quote_document(str(system), asked)
             if quoted is not None:
                 return Reply(quoted, chunks=self.default_chunks, interval=self.default_interval)
         results = _tool_results(messages[-1])

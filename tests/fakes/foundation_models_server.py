@@ -13,7 +13,9 @@ Unscripted, a completion answers "Echo: <last user message>" in `default_chunks`
 image generation finishes after `image_pending_polls` (2) polls with a small valid JPEG.
 With `quote_sources` set, an unscripted completion whose system message lists numbered sources
 ("[1] Title" then text) answers with the first sentence of source 1 and cites it, as a grounded
-model would. Embeddings behave like real ones where retrieval depends on it (fm_payloads.py:
+model would; one whose system message quotes documents sent in chat (<document file=...
+where=...>) answers with the first sentence of the excerpt nearest the question and says where
+("(file, p. 2)"). Embeddings behave like real ones where retrieval depends on it (fm_payloads.py:
 stemmed words and character trigrams hashed to 256 signed dimensions, normalised), and with
 `embedding_rps_limit` set, a request beyond that many in any second gets 429 like the quota.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.storage.repositories.chat_documents import ChatDocumentRepository, StoredChatDocument
 from bot.storage.repositories.conversations import (
     PROMPT_STATUSES,
     ChatState,
@@ -45,6 +46,7 @@ from bot.storage.repositories.users import ChatRepository, UserRepository
 
 __all__ = [
     "PROMPT_STATUSES",
+    "ChatDocumentRepository",
     "ChatRepository",
     "ChatState",
     "ConversationRepository",
@@ -65,6 +67,7 @@ __all__ = [
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
+    "StoredChatDocument",
     "StoredDocument",
     "StoredImage",
     "ToolCallRepository",

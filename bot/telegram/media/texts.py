@@ -28,10 +28,12 @@ MEDIA_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Не получилось загрузить ваш файл из Telegram. Пришлите его ещё раз через минуту.",
     },
     "media_unsupported": {
-        "en": "I read text, photos, screenshots and voice messages; this kind of file I cannot "
-        "open yet. Please describe it in words or send a screenshot.",
-        "ru": "Я понимаю текст, фото, скриншоты и голосовые сообщения; такой файл я пока не "
-        "открываю. Опишите его словами или пришлите скриншот.",
+        "en": "I read text, photos, screenshots, voice messages and documents (PDF, DOCX, text "
+        "files); this kind of file I cannot open yet. Please describe it in words or send a "
+        "screenshot.",
+        "ru": "Я понимаю текст, фото, скриншоты, голосовые сообщения и документы (PDF, DOCX, "
+        "текстовые файлы); такой файл я пока не открываю. Опишите его словами или пришлите "
+        "скриншот.",
     },
     "voice_too_long": {
         "en": "I recognise voice messages of up to {seconds} seconds. Please send a shorter one "
