@@ -139,7 +139,8 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
     figures = RunFigures(users, groups)
     db_path = workdir / "bot.db"
     token = bench_token() if args.replicas > 1 else TG_TOKEN
-    tg = await start_telegram_process(token)
+    # Replicas take updates by webhook: delivered over up to 40 connections, as Telegram does.
+    tg = await start_telegram_process(token, webhook_parallel=args.replicas > 1)
     fm = await FakeProcess.start(
         "bench.load_fm",
         *("--port", "0", "--api-key", FM_API_KEY, "--folder", FM_FOLDER),
