@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "0.0.0.0:8080"
 
     # --- Outbound pacing (bot/telegram/outbox) --------------------------------------------------
-    # Messages and edits may go this many at once bot-wide, then 30 per second.
+    # No effect since the bot-wide budget is a rolling window (30 in any second); kept so that
+    # existing .env files still load.
     telegram_message_burst: float = Field(default=5.0, ge=1.0, le=30.0)
     # Drafts: seconds between two drafts in one chat; bot-wide drafts per second (the ceiling a
     # draft 429 lowers, halving down to the floor), and seconds to climb back to the ceiling.

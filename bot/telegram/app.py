@@ -51,6 +51,7 @@ from bot.telegram.startup import (
     reach_telegram,
     set_commands,
 )
+from bot.telegram.warmup import warm_models
 from bot.telegram.webhook import serve_webhook
 
 if TYPE_CHECKING:
@@ -196,6 +197,7 @@ class TelegramApp:
         )
 
     async def startup(self) -> None:
+        warm_models()  # off the first users' path (warmup.py)
         await self.set_commands()
         # Support desk (issue 17): who a person owns, before any update is handled; pending
         # relays and unfinished handoffs resume in the background.

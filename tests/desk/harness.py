@@ -93,7 +93,7 @@ async def desk_world(
 ) -> AsyncIterator[DeskWorld]:
     limits = FloodLimits(
         private_rate=1 / SCALE, group_window=60 * SCALE, global_rate=30 / SCALE,
-        global_burst=30,
+        global_window=SCALE,
     )  # fmt: skip
     async with (
         FakeTelegram(TOKEN, limits=limits) as tg,
@@ -123,7 +123,8 @@ async def desk_world(
         )  # fmt: skip
         outbox = Outbox(
             bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
-            global_rate=25 / SCALE, retry_after_scale=SCALE,
+            global_rate=25 / SCALE, global_window=SCALE, group_window=60 * SCALE,
+            retry_after_scale=SCALE,
         )  # fmt: skip
         desk = SupportDesk(
             DeskService(database.sessionmaker, support_chat_id=SUPPORT),

@@ -75,8 +75,11 @@ async def start_fm_process(
     return await FakeProcess.start("tests.fakes.foundation_models_server", *args)
 
 
-async def start_telegram_process(token: str = TG_TOKEN, *, flood: bool = True) -> FakeProcess:
+async def start_telegram_process(
+    token: str = TG_TOKEN, *, flood: bool = True, webhook_parallel: bool = False
+) -> FakeProcess:
     args = ["--port", "0", "--token", token] + ([] if flood else ["--no-flood"])
+    args += ["--webhook-parallel"] if webhook_parallel else []
     return await FakeProcess.start("tests.fakes.telegram_server", *args)
 
 

@@ -167,6 +167,7 @@ async def _serve(args: argparse.Namespace) -> None:
     tg = FakeTelegram(
         args.token, host=args.host, port=args.port, bot_username=args.username, limits=limits
     )
+    tg.updates.parallel = args.webhook_parallel
     await tg.start()
     print(f"LISTENING {tg.url}", flush=True)
     stop = asyncio.Event()
@@ -186,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default="42:TEST")
     parser.add_argument("--username", default="fm_test_bot")
     parser.add_argument("--no-flood", action="store_true", help="do not enforce flood limits")
+    parser.add_argument(
+        "--webhook-parallel", action="store_true",
+        help="deliver to a webhook over up to max_connections at once, as Telegram does",
+    )  # fmt: skip
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")

@@ -207,6 +207,9 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
             {
                 "count_429": tg.count_429,
                 "count_flood_429": tg.count_flood_429,
+                "count_429_by_method": dict(
+                    Counter(c.method for c in tg.calls if c.status == 429)
+                ),
                 "calls": dict(Counter(c.method for c in tg.calls)),
                 "unknown_methods": dict(tg.unknown_methods),
                 "pending_updates": len(tg.updates.pending),
