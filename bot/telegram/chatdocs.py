@@ -25,13 +25,19 @@ DOCUMENT_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Я прочитал {name} ({size}). Спрашивайте о нём: я отвечу по документу и скажу, "
         "где в нём ответ. /reset забудет его.",
     },
-    "document_pages": {"en": "{pages} pages", "ru": "страниц: {pages}"},
-    "document_passages": {"en": "{passages} passages", "ru": "фрагментов: {passages}"},
+    "document_pages": {
+        "en": "{pages} {pages|page|pages}",
+        "ru": "{pages} {pages|страница|страницы|страниц}",
+    },
+    "document_passages": {
+        "en": "{passages} {passages|passage|passages}",
+        "ru": "{passages} {passages|фрагмент|фрагмента|фрагментов}",
+    },
     "document_truncated": {
-        "en": "{name} is long: I kept only its first part ({passages} passages) for our "
-        "conversation.",
+        "en": "{name} is long: I kept only its first part ({passages} "
+        "{passages|passage|passages}) for our conversation.",
         "ru": "{name} слишком длинный: для нашего разговора я сохранил только его начало "
-        "(фрагментов: {passages}).",
+        "({passages} {passages|фрагмент|фрагмента|фрагментов}).",
     },
     "document_too_big": {
         "en": "This file is too big for me: I read documents up to {limit} MB. Please send a "
@@ -40,8 +46,8 @@ DOCUMENT_TEXTS: dict[str, dict[str, str]] = {
         "поменьше или только нужные страницы.",
     },
     "document_unsupported": {
-        "en": "I cannot open {kind} files. I read PDF, DOCX and text files (.txt, .md, .csv): "
-        "please send it in one of those formats.",
+        "en": "I cannot open this type of file ({kind}). I read PDF, DOCX and text files (.txt, "
+        ".md, .csv): please send it in one of those formats.",
         "ru": "Файлы {kind} я не открываю. Я читаю PDF, DOCX и текстовые файлы (.txt, .md, "
         ".csv): пришлите, пожалуйста, в одном из этих форматов.",
     },

@@ -83,7 +83,7 @@ async def test_bad_documents_are_refused_clearly_and_nothing_else_is_lost(e2e: E
         (scanned_pdf_bytes(), "scan.pdf", PDF, "it looks like a scan"),
         (encrypted_pdf_bytes(), "secret.pdf", PDF, "protected by a password"),
         (b"PK\x03\x04", "notes.odt", "application/vnd.oasis.opendocument.text",
-         "I cannot open .odt files"),
+         "I cannot open this type of file (.odt)"),
     ]
     for data, name, mime, reply in cases:
         e2e.tg.send_user_document(USER, data, file_name=name, mime_type=mime,
