@@ -7,6 +7,7 @@ Part of the composition root (wiring.py): `fmbot run`, `fmbot chat`, `fmbot kb` 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -17,6 +18,9 @@ from bot.foundation_models.speech import SpeechRecognizer
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel
 from bot.metrics.registry import YandexMetrics
+
+if TYPE_CHECKING:
+    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 
 
 def build_auth_from(settings: Settings) -> Auth:
@@ -52,6 +56,13 @@ def build_chat_model(
     """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
     if settings.text_api == "native":
         return client
+    return _openai_model(settings, auth, stack)
+
+
+def _openai_model(
+    settings: Settings, auth: Auth, stack: AsyncExitStack
+) -> OpenAICompatibleChatModel:
+    """A client of {YANDEX_OPENAI_URL}, closed with the stack."""
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 
     model = OpenAICompatibleChatModel(
@@ -79,17 +90,7 @@ def build_vision_model(
 
     if isinstance(chat_model, OpenAICompatibleChatModel):
         return chat_model
-    model = OpenAICompatibleChatModel(
-        base_url=settings.openai_url,
-        auth=auth,
-        folder_id=settings.yandex_folder_id,
-        data_logging=settings.yandex_data_logging,
-        max_concurrent_generations=settings.yandex_max_concurrent_generations,
-        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
-        observer=YandexMetrics(),
-    )
-    stack.push_async_callback(model.aclose)
-    return model
+    return _openai_model(settings, auth, stack)
 
 
 def build_speech(settings: Settings, auth: Auth, stack: AsyncExitStack) -> SpeechRecognizer | None:
