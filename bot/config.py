@@ -171,6 +171,22 @@ class Settings(BaseSettings):
     # Admit exactly the members of this chat (checked with getChatMember); 0 = not used.
     allowed_chat_members_of: int = 0
 
+    # --- Desk insights (issue 26) ----------------------------------------------------------------
+    # Handoff summaries and tags, final summaries (and later FAQ drafts and content gaps),
+    # made in Yandex's asynchronous mode; unset = on when SUPPORT_CHAT_ID is set.
+    desk_insights: Literal["on", "off"] | None = None
+    # YandexGPT Pro through completionAsync (half the synchronous price), JSON-schema output;
+    # a model without an asynchronous mode (Qwen, gpt-oss, Gemma) runs the jobs synchronously.
+    insights_model: str = "yandexgpt/latest"
+    # Seconds between two content-gap analyses (default: daily).
+    insights_interval: float = Field(default=86400.0, gt=0)
+
+    @property
+    def desk_insights_on(self) -> bool:
+        if not self.support_chat_id:
+            return False
+        return self.desk_insights != "off"
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"

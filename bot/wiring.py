@@ -27,6 +27,7 @@ from bot.storage.database import Database, migrate
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.insights import InsightJobs
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.telegram.desk import SupportDesk
@@ -224,9 +225,22 @@ def build_desk(
     classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
     coordinator = shared.coordinator if shared is not None else None
     desk = SupportDesk(
-        service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator
-    )
+        service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator,
+        insights=build_insights(settings, c),
+    )  # fmt: skip
     return outbox, desk
+
+
+def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
+    """Deferred model jobs (issue 26) when DESK_INSIGHTS is on."""
+    if not settings.desk_insights_on:
+        return None
+    from bot.insights import InsightJobs
+
+    return InsightJobs(
+        c.db.sessionmaker, c.client, model_name=settings.insights_model,
+        owner=settings.replica_id,
+    )  # fmt: skip
 
 
 async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:

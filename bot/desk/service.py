@@ -343,6 +343,17 @@ class DeskService:
         async with self.sessionmaker() as session:
             return await DeskRepository(session).recent_dialogue(user_id, limit)
 
+    async def case_transcript(self, case_id: int) -> list[tuple[str, str]]:
+        """What was said while a person owned the case: ("user" | "operator", text), oldest
+        first (the relayed messages' text; media without a caption say nothing)."""
+        async with self.sessionmaker() as session:
+            relays = await DeskRepository(session).relays_of(case_id)
+        return [
+            ("user" if r.direction is RelayDirection.TO_TOPIC else "operator", r.text)
+            for r in relays
+            if r.text
+        ]
+
     async def sources_tried(self, case_id: int) -> list[str]:
         async with self.sessionmaker() as session:
             turns = await DeskRepository(session).turns_of([case_id])
@@ -452,7 +463,7 @@ class DeskService:
 
     # -- relays --------------------------------------------------------------------------------
     async def relay_from_user(
-        self, user_id: int, chat_id: int, message_id: int
+        self, user_id: int, chat_id: int, message_id: int, text: str | None = None
     ) -> RelayView | None:
         """Record a user's message for their topic (pending). None: not owned, or known."""
         async with self._serialized(user_id) as session:
@@ -467,13 +478,17 @@ class DeskService:
                 case, RelayDirection.TO_TOPIC, (chat_id, message_id), self.support_chat_id,
                 topic.thread_id if topic else None, now,
             )  # fmt: skip
+            if relay is not None and text:
+                relay.text = text[:4000]  # the transcript of the case (issue 26)
             view = RelayView.of(relay) if relay is not None else None
             await session.commit()
         if view is not None:
             metrics.relay(view.direction.value)
         return view
 
-    async def relay_from_operator(self, thread_id: int, message_id: int) -> RelayView | None:
+    async def relay_from_operator(
+        self, thread_id: int, message_id: int, text: str | None = None
+    ) -> RelayView | None:
         """Record an operator's message for the topic's user (pending); the first one moves the
         conversation to with_operator. None: no conversation a person owns in that topic."""
         async with self.sessionmaker() as session:
@@ -494,6 +509,8 @@ class DeskService:
                 case, RelayDirection.TO_USER, (self.support_chat_id, message_id),
                 case.user_id, None, now,
             )  # fmt: skip
+            if relay is not None and text:
+                relay.text = text[:4000]
             view = RelayView.of(relay) if relay is not None else None
             await session.commit()
         if view is not None:

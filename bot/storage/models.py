@@ -24,6 +24,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -486,6 +487,9 @@ class DeskRelay(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column()
+    # The message's text or caption (issue 26): the case's transcript for its final summary
+    # and FAQ drafts. Erased with the case.
+    text: Mapped[str | None] = mapped_column(Text)
 
 
 class DeskTurn(Base):
@@ -517,3 +521,67 @@ class DeskErasure(Base):
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     conversations: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- Desk insights (issue 26) -----------------------------------------------------------------
+class InsightJobStatus(StrEnum):
+    PENDING = "pending"  # stored, not submitted (or its submit failed and waits for a retry)
+    RUNNING = "running"  # submitted: the operation id is stored, polled until done
+    DONE = "done"  # the result is stored; its effect (a card edit, ...) not applied yet
+    APPLIED = "applied"  # the result reached its place
+    FAILED = "failed"  # gave up after its attempts (error kept)
+
+
+class InsightJob(Base):
+    """One piece of deferred model work (a handoff summary, a case's final summary, FAQ drafts,
+    a gap's label): stored before `completionAsync` is submitted, the operation id stored
+    before it is polled, resumed after a restart or by another replica (`lease_until`)."""
+
+    __tablename__ = "insight_jobs"
+    __table_args__ = (Index("ix_insight_jobs_status", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("desk_cases.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # {"messages": [{"role", "text"}], "schema": {...} | null, "max_tokens": int}
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    model: Mapped[str] = mapped_column(String(256), default="")
+    mode: Mapped[str] = mapped_column(String(8), default="async")  # async | sync
+    operation_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[InsightJobStatus] = mapped_column(
+        _enum(InsightJobStatus), default=InsightJobStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[dt.datetime | None] = mapped_column()
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class DeskInsight(Base):
+    """What the model said about a case: the handoff summary and tags (intent, sentiment,
+    language, each with a confidence) and the final summary. Goes with its case."""
+
+    __tablename__ = "desk_insights"
+
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("desk_cases.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False,
+    )
+    summary: Mapped[str | None] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    intent_confidence: Mapped[float | None] = mapped_column(Float)
+    sentiment: Mapped[str | None] = mapped_column(String(32))
+    sentiment_confidence: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(16))
+    language_confidence: Mapped[float | None] = mapped_column(Float)
+    final_summary: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,9 @@ signature and claims against a public key the test registered), the metadata ser
 OpenAI-compatible `/v1/chat/completions` (SSE). One base URL serves llm, operation, iam and
 metadata paths.
 
-Unscripted, a completion answers "Echo: <last user message>" in `default_chunks` chunks, and an
+Unscripted, a completion with `jsonSchema` answers JSON matching it (fm_structured.py: known
+schemas by title, e.g. a handoff summary read from the transcript); any other completion
+answers "Echo: <last user message>" in `default_chunks` chunks, and an
 image generation finishes after `image_pending_polls` (2) polls with a small valid JPEG.
 With `quote_sources` set, an unscripted completion whose system message lists numbered sources
 ("[1] Title" then text) answers with the first sentence of source 1 and cites it, as a grounded
@@ -97,6 +99,7 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
         self.operations: dict[str, dict[str, Any]] = {}
         self.image_pending_polls = 2
         self.text_pending_polls = 1
+        self.async_completions = 0  # completionAsync requests accepted
         self.refuse_images = False
         self.refuse_images_in_operation = False
         self.image_bytes = p.tiny_jpeg()

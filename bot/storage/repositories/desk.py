@@ -277,6 +277,12 @@ class DeskRepository:
         )
         return list(rows)
 
+    async def relays_of(self, case_id: int) -> list[DeskRelay]:
+        rows = await self.session.scalars(
+            select(DeskRelay).where(DeskRelay.case_id == case_id).order_by(DeskRelay.id)
+        )
+        return list(rows)
+
     async def recent_dialogue(self, user_id: int, limit: int) -> list[tuple[str, str]]:
         """The last ``limit`` messages of the user's private chat, oldest first: (role, text)."""
         rows = (

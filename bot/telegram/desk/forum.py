@@ -16,6 +16,7 @@ from aiogram.methods import (
     CloseForumTopic,
     CreateForumTopic,
     DeleteForumTopic,
+    EditMessageText,
     ReopenForumTopic,
     SendMessage,
 )
@@ -24,6 +25,7 @@ from bot.coordination import Coordinator
 from bot.desk import CaseView, DeskService
 from bot.desk.assist import summarize
 from bot.foundation_models.types import ChatModel
+from bot.insights.summaries import CaseSummaries
 from bot.storage.models import DeskStatus
 from bot.telegram.desk.card import card_keyboard, card_text, topic_name
 from bot.telegram.desk.options import DeskOptions
@@ -43,6 +45,7 @@ class Forum:
         options: DeskOptions,
         *,
         model: ChatModel | None = None,
+        summaries: CaseSummaries | None = None,
         coordinator: Coordinator | None = None,
         support_chat: SupportChat | None = None,
         on_unusable: Callable[[CaseView], Awaitable[None]] | None = None,
@@ -52,6 +55,7 @@ class Forum:
         self.options = options
         self.chat_id = options.support_chat_id
         self.model = model
+        self.summaries = summaries
         self.topic_locks = TopicLocks(coordinator)  # several replicas: leases in Redis too
         self.preparing: dict[int, asyncio.Task[None]] = {}  # user -> their topic and card
         self.retry_delay = 5.0
@@ -224,20 +228,50 @@ class Forum:
             log.warning("support desk: topic of user %s not deleted: %s", user_id, exc)
 
     # -- the card --------------------------------------------------------------------------------
-    async def _post_card(self, case: CaseView, thread: int) -> bool:
+    async def _card_text(self, case: CaseView) -> str:
         dialogue = await self.service.handoff_context(case.user_id)
         summary = ""
-        if self.model is not None:
+        if self.summaries is not None:
+            # DESK_INSIGHTS (issue 26): the card goes up at once; the summary job edits it in.
+            insight = await self.summaries.insight(case.id)
+            summary = "\n".join(insight.card_lines()) if insight and insight.summary else (
+                "being prepared… (this card is edited when it is ready)"
+            )
+        elif self.model is not None:
             summary = await summarize(self.model, self.options.summary_model, dialogue)
         sources = await self.service.sources_tried(case.id)
         now = self.service.clock()
         hours = self.options.hours
         opens = None if hours.is_open(now) else hours.next_open(now).strftime("%a %H:%M %Z")
         username = await self.service.username_of(case.user_id)
-        text = card_text(
+        return card_text(
             case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
             username=username,
         )  # fmt: skip
+
+    async def edit_card(self, case: CaseView) -> bool:
+        """The card again, with what is stored now (the summary and tags once they came).
+        True when Telegram shows it (an unchanged card counts)."""
+        if case.card_message_id is None:
+            return False
+        edit = EditMessageText(
+            chat_id=self.chat_id, message_id=case.card_message_id,
+            text=await self._card_text(case), reply_markup=card_keyboard(case),
+        )  # fmt: skip
+        try:
+            await self.outbox.call(self.chat_id, edit)
+        except (OutboxError, TelegramAPIError) as exc:
+            if "message is not modified" in str(exc).lower():
+                return True
+            if "message to edit not found" in str(exc).lower():
+                log.warning("support desk: card of user %s is gone; summary not shown",
+                            case.user_id)  # fmt: skip
+                return True
+            raise
+        return True
+
+    async def _post_card(self, case: CaseView, thread: int) -> bool:
+        text = await self._card_text(case)
         send = SendMessage(
             chat_id=self.chat_id,
             message_thread_id=thread,

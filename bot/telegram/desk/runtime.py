@@ -22,7 +22,9 @@ from bot.coordination.stopping import stop_tasks
 from bot.desk import CaseView, DeskService, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
 from bot.foundation_models.types import ChatModel
-from bot.storage.models import HandoffReason
+from bot.insights import InsightJobs, JobResult
+from bot.insights.summaries import FINAL, HANDOFF, CaseSummaries
+from bot.storage.models import DeskStatus, HandoffReason
 from bot.telegram.answers import Target
 from bot.telegram.desk.forum import Forum
 from bot.telegram.desk.options import DeskOptions
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 assert DESK_TEXTS  # registers the desk's texts with the Translator
 
 
+class CardNotPostedError(RuntimeError):
+    """A summary arrived before its card was posted (applied again later)."""
+
+
 class SupportDesk:
     def __init__(
         self,
@@ -48,6 +54,7 @@ class SupportDesk:
         model: ChatModel | None = None,
         classify: Classify | None = None,
         coordinator: Coordinator | None = None,
+        insights: InsightJobs | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -55,9 +62,15 @@ class SupportDesk:
         self.chat_id = options.support_chat_id
         self.classify = classify
         self.support_chat = SupportChat(outbox.bot, self.chat_id)
+        # DESK_INSIGHTS (issue 26): summaries and tags by deferred (asynchronous) jobs.
+        self.insights = insights
+        self.summaries = (
+            CaseSummaries(insights, service.sessionmaker) if insights is not None else None
+        )
         self.forum = Forum(
-            service, outbox, options, model=model, coordinator=coordinator,
-            support_chat=self.support_chat, on_unusable=self._handoff_failed,
+            service, outbox, options, model=model, summaries=self.summaries,
+            coordinator=coordinator, support_chat=self.support_chat,
+            on_unusable=self._handoff_failed,
         )  # fmt: skip
         self.relayer = Relayer(
             service,
@@ -88,6 +101,11 @@ class SupportDesk:
             log.info("support desk: finishing the handoff of user %s", case.user_id)
             self.forum.prepare(case)
         await self.relayer.resume()
+        if self.insights is not None:
+            self.insights.on_done(HANDOFF, self._summary_arrived)
+            self.insights.on_done(FINAL, self._final_summary_arrived)
+            await self.insights.sweep()  # what a stop left unfinished, polled (not resubmitted)
+            self._spawn(self.insights.sweep_forever())
         if self.options.retention_days > 0:
             self._spawn(self._purge_forever(self.options.retention_days))
 
@@ -113,6 +131,8 @@ class SupportDesk:
         except TimeoutError:
             log.warning("support desk: stopping with relays still queued (sent on next start)")
         await stop_tasks(*self.forum.preparing.values(), *self._background)
+        if self.insights is not None:
+            await self.insights.aclose()  # running jobs stay running: polled on the next start
         await self.relayer.aclose()
 
     async def wait_idle(self) -> None:
@@ -141,6 +161,7 @@ class SupportDesk:
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
         self.forum.prepare(handoff.case)  # the topic and card do not wait for the user's notice
+        await self._request_summary(handoff.case)
         hours = self.options.hours
         now = self.service.clock()
         if hours.is_open(now):
@@ -181,6 +202,7 @@ class SupportDesk:
             return False
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_closed_user"))
+        await self._request_final_summary(case)
         if self.options.csat:
             await self._ask_rating(case, t)
         await self.forum.close_topic(case)
@@ -209,6 +231,46 @@ class SupportDesk:
             await self.outbox.call(case.user_id, send)
         except (OutboxError, TelegramAPIError) as exc:
             log.warning("support desk: rating request to %s failed: %s", case.user_id, exc)
+
+    # -- insights (issue 26) ---------------------------------------------------------------------
+    async def _request_summary(self, case: CaseView) -> None:
+        if self.summaries is None:
+            return
+        try:
+            dialogue = await self.service.handoff_context(case.user_id)
+            await self.summaries.request_handoff(case.id, case.user_id, dialogue)
+        except Exception:  # the card goes up anyway, without a summary
+            log.exception("support desk: no summary job for the handoff of %s", case.user_id)
+
+    async def _request_final_summary(self, case: CaseView) -> None:
+        if self.summaries is None:
+            return
+        try:
+            before = await self.service.handoff_context(case.user_id)
+            during = await self.service.case_transcript(case.id)
+            lines = [("bot" if r == "assistant" else r, x) for r, x in before] + during
+            await self.summaries.request_final(case.id, case.user_id, lines)
+        except Exception:
+            log.exception("support desk: no final summary job for case %s", case.id)
+
+    async def _summary_arrived(self, result: JobResult) -> None:
+        """Store the summary and tags, and edit them into the card. A card not posted yet
+        raises: the job is applied again later (the card, once posted, shows them)."""
+        assert self.summaries is not None
+        if await self.summaries.store(result) is None or result.case_id is None:
+            return
+        case = await self.service.case_view(result.case_id)
+        if case is None:
+            return
+        if case.card_message_id is None:
+            if case.status in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
+                raise CardNotPostedError(f"case {case.id}: its card is not posted yet")
+            return  # handed back before any card: nobody reads it
+        await self.forum.edit_card(case)
+
+    async def _final_summary_arrived(self, result: JobResult) -> None:
+        assert self.summaries is not None
+        await self.summaries.store(result)
 
     # -- answers of the bot ----------------------------------------------------------------------
     def answer_markup(

@@ -95,7 +95,9 @@ class InSupportTopic(Filter):
 async def handle_owned_message(message: Message, desk: SupportDesk) -> None:
     user = message.from_user
     assert user is not None
-    relay = await desk.service.relay_from_user(user.id, message.chat.id, message.message_id)
+    relay = await desk.service.relay_from_user(
+        user.id, message.chat.id, message.message_id, message.text or message.caption
+    )
     if relay is not None:
         desk.relayer.submit(relay)
 
@@ -213,7 +215,7 @@ async def handle_topic_message(message: Message, desk: SupportDesk, thread_id: i
         return
     if command_name(message) is not None:
         raise SkipHandler  # another command (/stats...) is for the bot, not for the user
-    relay = await desk.service.relay_from_operator(thread_id, message.message_id)
+    relay = await desk.service.relay_from_operator(thread_id, message.message_id, text or None)
     if relay is not None:
         desk.relayer.submit(relay)
         return
