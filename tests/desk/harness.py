@@ -6,6 +6,7 @@ against the fake Yandex server, and a migrated database."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.conversation import ConversationService
 from bot.desk import DeskService, SupportHours
 from bot.images import ImageService
+from bot.insights import InsightJobs
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
@@ -89,8 +91,23 @@ async def desk_world(
     classifier: bool = False,
     forum: bool = True,
     admins: tuple[int, ...] = (),
+    insights: str | None = None,
+    servers: tuple[FakeTelegram, FakeFoundationModels] | None = None,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
+    """`insights`: DESK_INSIGHTS on with this INSIGHTS_MODEL (issue 26). `servers`: the fakes
+    of an earlier world (a restart against the same Telegram and Yandex)."""
+    async with contextlib.AsyncExitStack() as stack:
+        tg, fm = servers if servers is not None else await stack.enter_async_context(fakes())
+        async with _world(database, tg, fm, hours=hours, feedback=feedback, csat=csat,
+                          classifier=classifier, forum=forum, admins=admins, insights=insights,
+                          **app_kwargs) as world:  # fmt: skip
+            yield world
+
+
+@asynccontextmanager
+async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
+    """The fake Bot API (time shrunk) and the fake Yandex server, for one or more worlds."""
     limits = FloodLimits(
         private_rate=1 / SCALE, group_window=60 * SCALE, global_rate=30 / SCALE,
         global_burst=30,
@@ -99,68 +116,93 @@ async def desk_world(
         FakeTelegram(TOKEN, limits=limits) as tg,
         FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm,
     ):
-        if forum:
-            tg.add_forum(SUPPORT)
-        else:  # a plain supergroup (no Topics) where the bot is an admin with every right
-            tg.add_chat(SUPPORT, "supergroup", title="Support")
-            tg.set_member(SUPPORT, int(TOKEN.split(":")[0]), "administrator",
-                          can_manage_topics=True)  # fmt: skip
+        yield tg, fm
+
+
+@asynccontextmanager
+async def _world(
+    database: Database,
+    tg: FakeTelegram,
+    fm: FakeFoundationModels,
+    *,
+    hours: SupportHours | None,
+    feedback: bool,
+    csat: bool,
+    classifier: bool,
+    forum: bool,
+    admins: tuple[int, ...],
+    insights: str | None,
+    **app_kwargs: Any,
+) -> AsyncIterator[DeskWorld]:
+    if SUPPORT in tg.chats:
+        pass  # a restart: the support chat is there already
+    elif forum:
+        tg.add_forum(SUPPORT)
+    else:  # a plain supergroup (no Topics) where the bot is an admin with every right
+        tg.add_chat(SUPPORT, "supergroup", title="Support")
+        tg.set_member(SUPPORT, int(TOKEN.split(":")[0]), "administrator",
+                      can_manage_topics=True)  # fmt: skip
+    if OPERATOR["id"] not in tg.members.get(SUPPORT, {}):
         tg.add_member(SUPPORT, OPERATOR["id"])
-        for admin in admins:
-            tg.add_chat(admin, "private", user={"id": admin, "first_name": "Admin"})
-        fm.default_interval = 0.002
-        client = fake_client(fm.url)
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
-        options = BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help.")
-        conversation = ConversationService(
-            sessionmaker=database.sessionmaker, model=client, default_model="yandexgpt-lite",
-            default_system_prompt="Help.", reply_reserve=2000, max_reply_tokens=500,
-            temperature=0.3,
-        )  # fmt: skip
-        images = ImageService(
-            sessionmaker=database.sessionmaker, model=client, image_model="yandex-art/latest",
-            policy=FAST_POLL,
-        )  # fmt: skip
-        outbox = Outbox(
-            bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
-            global_rate=25 / SCALE, retry_after_scale=SCALE,
-        )  # fmt: skip
-        desk = SupportDesk(
-            DeskService(database.sessionmaker, support_chat_id=SUPPORT),
-            outbox,
-            DeskOptions(
-                support_chat_id=SUPPORT,
-                hours=hours or SupportHours.parse(""),
-                csat=csat,
-                feedback_buttons=feedback,
-                summary_model="yandexgpt-lite",
-                admins=admins,
-            ),
-            model=client,
-            classify=client.classify_few_shot if classifier else None,
+    for admin in admins:
+        tg.add_chat(admin, "private", user={"id": admin, "first_name": "Admin"})
+    fm.default_interval = 0.002
+    client = fake_client(fm.url)
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
+    options = BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help.")
+    conversation = ConversationService(
+        sessionmaker=database.sessionmaker, model=client, default_model="yandexgpt-lite",
+        default_system_prompt="Help.", reply_reserve=2000, max_reply_tokens=500,
+        temperature=0.3,
+    )  # fmt: skip
+    images = ImageService(
+        sessionmaker=database.sessionmaker, model=client, image_model="yandex-art/latest",
+        policy=FAST_POLL,
+    )  # fmt: skip
+    outbox = Outbox(
+        bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
+        global_rate=25 / SCALE, retry_after_scale=SCALE,
+    )  # fmt: skip
+    desk = SupportDesk(
+        DeskService(database.sessionmaker, support_chat_id=SUPPORT),
+        outbox,
+        DeskOptions(
+            support_chat_id=SUPPORT,
+            hours=hours or SupportHours.parse(""),
+            csat=csat,
+            feedback_buttons=feedback,
+            summary_model="yandexgpt-lite",
+            admins=admins,
+        ),
+        model=client,
+        classify=client.classify_few_shot if classifier else None,
+        insights=None if insights is None else InsightJobs(
+            database.sessionmaker, client, model_name=insights, policy=FAST_POLL,
+            retry_base=0.05, poll_rate=100.0, submit_rate=100.0,
+        ),
+    )  # fmt: skip
+    app = TelegramApp(
+        bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
+        images=images, options=options, outbox=outbox, desk=desk, shutdown_grace=2.0,
+        **({"admins": list(admins)} if admins else {}), **app_kwargs,
+    )  # fmt: skip
+    await app.startup()
+    polling = asyncio.create_task(
+        app.dp.start_polling(
+            bot,
+            polling_timeout=1,
+            handle_as_tasks=True,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=app.allowed_updates,
         )
-        app = TelegramApp(
-            bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
-            images=images, options=options, outbox=outbox, desk=desk, shutdown_grace=2.0,
-            **({"admins": list(admins)} if admins else {}), **app_kwargs,
-        )  # fmt: skip
-        await app.startup()
-        polling = asyncio.create_task(
-            app.dp.start_polling(
-                bot,
-                polling_timeout=1,
-                handle_as_tasks=True,
-                handle_signals=False,
-                close_bot_session=False,
-                allowed_updates=app.allowed_updates,
-            )
-        )
-        world = DeskWorld(tg, fm, app, desk, database)
-        try:
-            yield world
-        finally:
-            await app.dp.stop_polling()
-            await asyncio.gather(polling, return_exceptions=True)
-            await app.shutdown()
-            await bot.session.close()
-            await client.aclose()
+    )
+    world = DeskWorld(tg, fm, app, desk, database)
+    try:
+        yield world
+    finally:
+        await app.dp.stop_polling()
+        await asyncio.gather(polling, return_exceptions=True)
+        await app.shutdown()
+        await bot.session.close()
+        await client.aclose()

@@ -1,0 +1,153 @@
+"""Handoff summaries and tags by deferred jobs (issue 26, item 2), through the real TelegramApp
+against the fake Bot API and the fake Yandex server's completionAsync."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import select
+
+from bot.desk.hours import SupportHours
+from bot.desk.report import build_report, write_csv
+from bot.storage.database import Database
+from bot.storage.models import DeskInsight, DeskRelay, InsightJob, InsightJobStatus
+from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world, fakes
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.telegram_server import FakeTelegram
+
+pytestmark = pytest.mark.timeout(120)
+SUBMIT = "/foundationModels/v1/completionAsync"
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], timeout: float = 15.0) -> T:  # noqa: ASYNC109
+    async with asyncio.timeout(timeout):
+        while True:
+            value = await probe()
+            if value:
+                return value
+            await asyncio.sleep(0.02)
+
+
+def card_edits(w: DeskWorld, message_id: int) -> list[str]:
+    return [
+        str(c.params.get("text")) for c in w.tg.calls
+        if c.method == "editMessageText" and c.status == 200
+        and int(c.params.get("message_id") or 0) == message_id
+    ]  # fmt: skip
+
+
+async def insights(db: Database) -> dict[int, DeskInsight]:
+    async with db.sessionmaker() as session:
+        return {r.case_id: r for r in await session.scalars(select(DeskInsight))}
+
+
+async def jobs(db: Database) -> list[InsightJob]:
+    async with db.sessionmaker() as session:
+        return list(await session.scalars(select(InsightJob).order_by(InsightJob.id)))
+
+
+def submits(w: DeskWorld) -> int:
+    return sum(1 for r in w.fm.requests if r.path == SUBMIT)
+
+
+async def test_the_card_is_posted_at_once_and_edited_with_the_summary_and_tags(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    async with desk_world(sqlite_database, insights="yandexgpt/latest") as w:
+        w.fm.text_pending_polls = 4
+        user = 7001
+        w.tg.send_user_message(user, "I want my money back for a broken kettle")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        card = (await w.wait_for(lambda: w.in_topic(thread)))[0]
+        [text] = await w.wait_for(lambda: card_edits(w, card.message_id))
+        assert "Problem: I want my money back for a broken kettle" in text
+        assert "Tags: intent refund (0.90), sentiment neutral (0.80), language en (0.95)" in text
+        assert "being prepared" not in text
+        # Posted before the summary existed: no operator waited for the model.
+        first = next(c for c in w.tg.calls if c.method == "sendMessage"
+                     and c.chat_id == SUPPORT and c.status == 200)  # fmt: skip
+        assert "being prepared" in str(first.params["text"])
+        assert w.in_topic(thread)[0].text == text
+        await eventually(lambda: _all_in(w.db, InsightJobStatus.APPLIED, 1))
+        [job] = await jobs(w.db)
+        assert (job.kind, job.mode) == ("handoff_summary", "async")
+        assert submits(w) == 1
+        # The operator answers and closes: the case gets its final summary from the
+        # transcript (the relayed messages' text is stored for it).
+        answer = "Refunds take 5 business days to reach the card."
+        w.tg.send_user_message(SUPPORT, answer, user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: answer in w.texts(user))
+        await w.close_for_rating(user, thread)
+        found = await eventually(
+            lambda: _with_final(w.db)
+        )
+        assert "Outcome: Refunds take 5 business days" in (found.final_summary or "")
+        assert found.intent == "refund"
+        assert found.language == "en"
+        async with w.db.sessionmaker() as session:
+            texts = list(await session.scalars(select(DeskRelay.text)))
+        assert answer in texts
+    report = await build_report(sqlite_database.sessionmaker, days=1, hours=SupportHours.parse(""))
+    path = tmp_path / "report.csv"
+    write_csv(report, path)
+    [row] = [r for r in csv.DictReader(path.open(encoding="utf-8")) if r["intent"]]
+    assert (row["intent"], row["sentiment"], row["language_tag"]) == ("refund", "neutral", "en")
+    assert float(row["intent_confidence"]) == 0.9
+    assert row["summary"].startswith("Problem: I want my money back")
+    assert "Outcome:" in row["final_summary"]
+
+
+async def _with_final(db: Database) -> DeskInsight | None:
+    return next((r for r in (await insights(db)).values() if r.final_summary), None)
+
+
+async def test_a_restart_while_summaries_are_pending_delivers_each_once(
+    sqlite_database: Database,
+) -> None:
+    users = (7101, 7102, 7103)
+    async with fakes() as (tg, fm):
+        await _restart_while_pending(sqlite_database, tg, fm, users)
+
+
+async def _restart_while_pending(
+    db: Database, tg: FakeTelegram, fm: FakeFoundationModels, users: tuple[int, ...]
+) -> None:
+    async with desk_world(db, insights="yandexgpt/latest", servers=(tg, fm)) as w:
+        w.fm.text_pending_polls = 10_000  # nothing finishes before the stop
+        for user in users:
+            w.tg.send_user_message(user, f"где моя посылка? доставка задерживается ({user})")
+        await w.wait_for(lambda: all(w.texts(u) for u in users))
+        await w.settle()
+        for user in users:
+            w.tg.send_user_message(user, "/operator")
+        await w.wait_for(lambda: all(w.topic_of(u) for u in users))
+        cards = {u: (await w.wait_for(lambda u=u: w.in_topic(w.topic_of(u) or 0)))[0]  # type: ignore[misc]
+                 for u in users}  # fmt: skip
+        await eventually(lambda: _all_in(w.db, InsightJobStatus.RUNNING, len(users)))
+        assert all("being prepared" in (c.text or "") for c in cards.values())
+    for state in fm.operations.values():
+        state["polls_left"] = 1
+    async with desk_world(db, insights="yandexgpt/latest", servers=(tg, fm)) as w2:
+        for card in cards.values():
+            await w2.wait_for(lambda c=card: card_edits(w2, c.message_id))  # type: ignore[misc]
+        await eventually(lambda: _all_in(w2.db, InsightJobStatus.APPLIED, len(users)))
+        await asyncio.sleep(0.3)  # room for a second delivery, if there were one
+        for card in cards.values():
+            [text] = card_edits(w2, card.message_id)
+            assert "intent delivery" in text
+            assert "language ru" in text
+        assert submits(w2) == len(users)  # polled after the restart, never submitted again
+
+
+async def _all_in(db: Database, status: InsightJobStatus, count: int) -> bool:
+    found = await jobs(db)
+    return len(found) == count and all(j.status is status for j in found)
