@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     insights_model: str = "yandexgpt/latest"
     # Seconds between two content-gap analyses (default: daily).
     insights_interval: float = Field(default=86400.0, gt=0)
+    # FAQ drafts a person approved are appended to this .jsonl file in the first KB_PATH
+    # folder (indexed by the next sync); a draft at least this similar (cosine of the
+    # embeddings) to a passage or another draft is dropped as a duplicate.
+    kb_drafts_file: str = "faq-from-desk.jsonl"
+    kb_drafts_similarity: float = Field(default=0.8, gt=0, le=1)
 
     @property
     def desk_insights_on(self) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.clients import build_auth_from, build_chat_model, build_client
 from bot.config import ConfigError, Settings
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.insights import InsightJobs
+    from bot.insights.faq import FaqDrafts
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.telegram.desk import SupportDesk
@@ -224,11 +225,33 @@ def build_desk(
     )
     classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
     coordinator = shared.coordinator if shared is not None else None
+    insights = build_insights(settings, c)
     desk = SupportDesk(
         service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator,
-        insights=build_insights(settings, c),
+        insights=insights, faq=build_faq(settings, c, insights),
     )  # fmt: skip
     return outbox, desk
+
+
+def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqDrafts | None:
+    """FAQ drafts (issue 26) with DESK_INSIGHTS and a knowledge base to write them into."""
+    if insights is None or c.knowledge is None or not settings.kb_path:
+        return None
+    from bot.insights.faq import FaqDrafts
+
+    knowledge = c.knowledge
+
+    async def similar(text: str) -> float:
+        return (await knowledge.search(text, 1, kind="draft")).best_score
+
+    async def embed(text: str) -> Any:
+        return (await knowledge.embedder.query(text)).values
+
+    return FaqDrafts(
+        insights, c.db.sessionmaker, similar=similar, embed=embed,
+        threshold=settings.kb_drafts_similarity,
+        kb_file=settings.kb_path[0].expanduser() / settings.kb_drafts_file,
+    )  # fmt: skip
 
 
 def build_insights(settings: Settings, c: Core) -> InsightJobs | None:

@@ -16,11 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.foundation_models.types import ChatMessage, Role
 from bot.insights.jobs import InsightJobs, JobResult
+from bot.insights.kinds import FINAL, HANDOFF
 from bot.storage.models import DeskInsight
 from bot.storage.repositories import DeskRepository, InsightJobRepository
 
-HANDOFF = "handoff_summary"
-FINAL = "case_summary"
 INTENTS = ("refund", "delivery", "account", "billing", "product", "complaint", "other")
 SENTIMENTS = ("very_negative", "negative", "neutral", "positive", "very_positive")
 TRANSCRIPT_CHARS = 12_000

@@ -585,3 +585,47 @@ class DeskInsight(Base):
     language_confidence: Mapped[float | None] = mapped_column(Float)
     final_summary: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FaqDraftStatus(StrEnum):
+    PENDING = "pending"  # waits for a person's review
+    APPROVED = "approved"  # written to KB_DRAFTS_FILE
+    REJECTED = "rejected"
+
+
+class FaqDraft(Base):
+    """A question/answer pair drawn from a case an operator answered (issue 26, item 3).
+    Nothing reaches the knowledge base before a person approves it. /forget and retention
+    delete a user's pending drafts; reviewed ones lose their link to the case and user."""
+
+    __tablename__ = "faq_drafts"
+    __table_args__ = (Index("ix_faq_drafts_status", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    case_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("desk_cases.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[FaqDraftStatus] = mapped_column(
+        _enum(FaqDraftStatus), default=FaqDraftStatus.PENDING
+    )
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32, normalised
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the "Knowledge base" topic
+    reviewer_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class DeskPlace(Base):
+    """A named place in the support chat the bot made for itself (the "Knowledge base" topic
+    where FAQ drafts are reviewed): made once, found again after a restart."""
+
+    __tablename__ = "desk_places"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int] = mapped_column(BigInteger)

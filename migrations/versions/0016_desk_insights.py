@@ -1,5 +1,6 @@
 """Desk insights (issue 26): durable deferred model jobs, a case's summary and tags, the
-relayed messages' text (the transcript the final summary and FAQ drafts read).
+relayed messages' text (the transcript the final summary and FAQ drafts read), FAQ drafts
+waiting for review, and the support chat's "Knowledge base" topic.
 
 Revision ID: 0016
 Revises: 0007
@@ -76,9 +77,46 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("desk_relays") as batch:
         batch.add_column(sa.Column("text", sa.Text(), nullable=True))
+    op.create_table(
+        "faq_drafts",
+        sa.Column("id", SURROGATE_PK, nullable=False),
+        sa.Column("job_id", sa.BigInteger(), nullable=True),
+        sa.Column("case_id", sa.BigInteger(), nullable=True),
+        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("language", sa.String(length=16), nullable=True),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("vector", sa.LargeBinary(), nullable=True),
+        sa.Column("message_id", sa.BigInteger(), nullable=True),
+        sa.Column("reviewer_id", sa.BigInteger(), nullable=True),
+        _ts("created_at"),
+        _ts("reviewed_at", True),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["desk_cases.id"], name=op.f("fk_faq_drafts_case_id_desk_cases"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_faq_drafts")),
+    )
+    op.create_index("ix_faq_drafts_status", "faq_drafts", ["status"])
+    op.create_index(op.f("ix_faq_drafts_job_id"), "faq_drafts", ["job_id"])
+    op.create_index(op.f("ix_faq_drafts_case_id"), "faq_drafts", ["case_id"])
+    op.create_index(op.f("ix_faq_drafts_user_id"), "faq_drafts", ["user_id"])
+    op.create_table(
+        "desk_places",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("thread_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_desk_places")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("desk_places")
+    for index in ("ix_faq_drafts_user_id", "ix_faq_drafts_case_id", "ix_faq_drafts_job_id"):
+        op.drop_index(op.f(index), table_name="faq_drafts")
+    op.drop_index("ix_faq_drafts_status", table_name="faq_drafts")
+    op.drop_table("faq_drafts")
     with op.batch_alter_table("desk_relays") as batch:
         batch.drop_column("text")
     op.drop_table("desk_insights")

@@ -10,7 +10,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -20,6 +21,10 @@ from bot.conversation import ConversationService
 from bot.desk import DeskService, SupportHours
 from bot.images import ImageService
 from bot.insights import InsightJobs
+
+if TYPE_CHECKING:
+    from bot.insights.faq import FaqDrafts
+from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
@@ -93,6 +98,7 @@ async def desk_world(
     admins: tuple[int, ...] = (),
     insights: str | None = None,
     servers: tuple[FakeTelegram, FakeFoundationModels] | None = None,
+    kb: Path | None = None,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
     """`insights`: DESK_INSIGHTS on with this INSIGHTS_MODEL (issue 26). `servers`: the fakes
@@ -101,7 +107,7 @@ async def desk_world(
         tg, fm = servers if servers is not None else await stack.enter_async_context(fakes())
         async with _world(database, tg, fm, hours=hours, feedback=feedback, csat=csat,
                           classifier=classifier, forum=forum, admins=admins, insights=insights,
-                          **app_kwargs) as world:  # fmt: skip
+                          kb=kb, **app_kwargs) as world:  # fmt: skip
             yield world
 
 
@@ -132,6 +138,7 @@ async def _world(
     forum: bool,
     admins: tuple[int, ...],
     insights: str | None,
+    kb: Path | None,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
     if SUPPORT in tg.chats:
@@ -163,6 +170,13 @@ async def _world(
         bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
         global_rate=25 / SCALE, retry_after_scale=SCALE,
     )  # fmt: skip
+    jobs = None if insights is None else InsightJobs(
+        database.sessionmaker, client, model_name=insights, policy=FAST_POLL,
+        retry_base=0.05, poll_rate=100.0, submit_rate=100.0,
+    )  # fmt: skip
+    faq = None
+    if jobs is not None and kb is not None:
+        faq = await _faq(database, client, jobs, kb)
     desk = SupportDesk(
         DeskService(database.sessionmaker, support_chat_id=SUPPORT),
         outbox,
@@ -176,10 +190,8 @@ async def _world(
         ),
         model=client,
         classify=client.classify_few_shot if classifier else None,
-        insights=None if insights is None else InsightJobs(
-            database.sessionmaker, client, model_name=insights, policy=FAST_POLL,
-            retry_base=0.05, poll_rate=100.0, submit_rate=100.0,
-        ),
+        insights=jobs,
+        faq=faq,
     )  # fmt: skip
     app = TelegramApp(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
@@ -206,3 +218,28 @@ async def _world(
         await app.shutdown()
         await bot.session.close()
         await client.aclose()
+
+
+async def _faq(
+    database: Database, client: FoundationModelsClient, jobs: InsightJobs, folder: Path
+) -> FaqDrafts:
+    """FAQ drafts deduplicated against a knowledge base on `folder` (synced here)."""
+    from bot.insights.faq import FaqDrafts
+    from bot.knowledge.base import KnowledgeBase
+    from bot.knowledge.embedder import Embedder
+    from bot.knowledge.types import KbMode
+
+    embedder = Embedder(client, doc_model="text-search-doc/latest",
+                        query_model="text-search-query/latest", rps=1000.0, backoff=0.01)
+    knowledge = KnowledgeBase(sessionmaker=database.sessionmaker, embedder=embedder,
+                              roots=[folder], mode=KbMode.ASSIST)  # fmt: skip
+    await knowledge.sync()
+
+    async def similar(text: str) -> float:
+        return (await knowledge.search(text, 1, kind="draft")).best_score
+
+    async def embed(text: str) -> Any:
+        return (await embedder.query(text)).values
+
+    return FaqDrafts(jobs, database.sessionmaker, similar=similar, embed=embed, threshold=0.8,
+                     kb_file=folder / "faq-from-desk.jsonl")  # fmt: skip

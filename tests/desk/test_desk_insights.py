@@ -151,3 +151,58 @@ async def _restart_while_pending(
 async def _all_in(db: Database, status: InsightJobStatus, count: int) -> bool:
     found = await jobs(db)
     return len(found) == count and all(j.status is status for j in found)
+
+
+def kb_topic(w: DeskWorld) -> int | None:
+    for topic in w.tg.topics.get(SUPPORT, {}).values():
+        if topic.name == "Knowledge base" and not topic.deleted:
+            return int(topic.thread_id)
+    return None
+
+
+async def test_a_closed_case_gives_a_draft_reviewed_in_the_knowledge_base_topic(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder) as w:
+        user = 7201
+        w.tg.send_user_message(user, "Can I pay for an order with a gift card?")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        await w.wait_for(lambda: w.in_topic(thread))
+        w.tg.send_user_message(user, "Can I pay for an order with a gift card?")
+        answer = ("Yes, gift cards are accepted at checkout: enter the card code in the "
+                  "Payment step, the rest can be paid by bank card.")  # fmt: skip
+        w.tg.send_user_message(SUPPORT, answer, user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: answer in w.texts(user))
+        await w.close_for_rating(user, thread)
+        review = await w.wait_for(lambda: kb_topic(w))
+        [draft] = await w.wait_for(lambda: w.in_topic(review))
+        assert "Q: Can I pay for an order with a gift card?" in (draft.text or "")
+        assert answer in (draft.text or "")
+        labels = [b["text"] for row in draft.reply_markup["inline_keyboard"]  # type: ignore[index]
+                  for b in row]  # fmt: skip
+        assert labels == ["✅ Approve", "✏️ Edit", "🗑 Reject"]
+        assert not (folder / "faq-from-desk.jsonl").exists()  # nothing without a person
+        # Edit: the reviewer replies to the draft with its new text.
+        w.tg.send_user_message(
+            SUPPORT, "Can I pay with a gift card?\nYes: enter its code at the Payment step.",
+            user=OPERATOR, thread_id=review, reply_to=draft.message_id,
+        )  # fmt: skip
+        await w.wait_for(lambda: "edited by" in (w.tg.chat(SUPPORT).find(draft.message_id)
+                                                 .text or ""))  # type: ignore[union-attr]
+        assert not w.texts(user)[-1].startswith("Can I pay with")  # not relayed to anyone
+        approve = draft.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+        w.tg.send_callback_query(SUPPORT, draft.message_id, approve, user=OPERATOR)
+        await w.wait_for(lambda: (folder / "faq-from-desk.jsonl").exists())
+        entries = (folder / "faq-from-desk.jsonl").read_text(encoding="utf-8").splitlines()
+        assert entries == ['{"question": "Can I pay with a gift card?", "answer": "Yes: enter '
+                           'its code at the Payment step."}']  # fmt: skip
+        shown = await w.wait_for(
+            lambda: "approved" in (w.tg.chat(SUPPORT).find(draft.message_id).text or "")  # type: ignore[union-attr]
+            and w.tg.chat(SUPPORT).find(draft.message_id)
+        )
+        assert not shown.reply_markup  # type: ignore[union-attr]

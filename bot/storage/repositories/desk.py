@@ -17,6 +17,8 @@ from bot.storage.models import (
     DeskStatus,
     DeskTopic,
     DeskTurn,
+    FaqDraft,
+    FaqDraftStatus,
     Message,
     MessageRole,
     RelayDirection,
@@ -322,6 +324,13 @@ class DeskRepository:
             else:
                 row.conversations += count
         ids = select(DeskCase.id).where(condition)
+        # Issue 26: FAQ drafts nobody reviewed go with their case; reviewed ones were unlinked
+        # from it at review. Summaries, tags and jobs go with the case (ON DELETE CASCADE).
+        await self._run(
+            delete(FaqDraft).where(
+                FaqDraft.case_id.in_(ids), FaqDraft.status == FaqDraftStatus.PENDING
+            )
+        )
         await self._run(delete(DeskRelay).where(DeskRelay.case_id.in_(ids)))
         await self._run(delete(DeskTurn).where(DeskTurn.case_id.in_(ids)))
         await self._run(delete(DeskCase).where(condition))

@@ -16,7 +16,14 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import DeskInsight, InsightJob, InsightJobStatus, utcnow
+from bot.storage.models import (
+    DeskInsight,
+    FaqDraft,
+    FaqDraftStatus,
+    InsightJob,
+    InsightJobStatus,
+    utcnow,
+)
 
 UNFINISHED = (InsightJobStatus.PENDING, InsightJobStatus.RUNNING, InsightJobStatus.DONE)
 
@@ -148,3 +155,10 @@ class InsightJobRepository:
             ).limit(1)
         )
         return found is not None
+
+    # -- FAQ drafts ------------------------------------------------------------------------------
+    async def pending_drafts(self) -> list[FaqDraft]:
+        rows = await self.session.scalars(
+            select(FaqDraft).where(FaqDraft.status == FaqDraftStatus.PENDING).order_by(FaqDraft.id)
+        )
+        return list(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteMessages, EditMessageReplyMarkup, SendMessage, SetMyCommands
@@ -23,10 +23,15 @@ from bot.desk import CaseView, DeskService, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
 from bot.foundation_models.types import ChatModel
 from bot.insights import InsightJobs, JobResult
-from bot.insights.summaries import FINAL, HANDOFF, CaseSummaries
+from bot.insights.kinds import FAQ, FINAL, HANDOFF
+
+if TYPE_CHECKING:
+    from bot.insights.faq import FaqDrafts
+from bot.insights.summaries import CaseSummaries
 from bot.storage.models import DeskStatus, HandoffReason
 from bot.telegram.answers import Target
 from bot.telegram.desk.forum import Forum
+from bot.telegram.desk.kbreview import KbReview
 from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import Relayer
 from bot.telegram.desk.supportchat import FIX, SupportChat
@@ -55,6 +60,7 @@ class SupportDesk:
         classify: Classify | None = None,
         coordinator: Coordinator | None = None,
         insights: InsightJobs | None = None,
+        faq: FaqDrafts | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -66,6 +72,13 @@ class SupportDesk:
         self.insights = insights
         self.summaries = (
             CaseSummaries(insights, service.sessionmaker) if insights is not None else None
+        )
+        # FAQ drafts (needs DESK_INSIGHTS and a knowledge base): reviewed in a topic.
+        self.faq = faq if insights is not None else None
+        self.kb_review = (
+            KbReview(self.faq, outbox, self.chat_id, service.sessionmaker)
+            if self.faq is not None
+            else None
         )
         self.forum = Forum(
             service, outbox, options, model=model, summaries=self.summaries,
@@ -104,6 +117,10 @@ class SupportDesk:
         if self.insights is not None:
             self.insights.on_done(HANDOFF, self._summary_arrived)
             self.insights.on_done(FINAL, self._final_summary_arrived)
+            if self.kb_review is not None:
+                self.insights.on_done(FAQ, self._drafts_arrived)
+                await self.kb_review.load()
+                self._spawn(self._post_drafts())
             await self.insights.sweep()  # what a stop left unfinished, polled (not resubmitted)
             self._spawn(self.insights.sweep_forever())
         if self.options.retention_days > 0:
@@ -250,6 +267,8 @@ class SupportDesk:
             during = await self.service.case_transcript(case.id)
             lines = [("bot" if r == "assistant" else r, x) for r, x in before] + during
             await self.summaries.request_final(case.id, case.user_id, lines)
+            if self.faq is not None:
+                await self.faq.request(case.id, case.user_id, lines)
         except Exception:
             log.exception("support desk: no final summary job for case %s", case.id)
 
@@ -267,6 +286,22 @@ class SupportDesk:
                 raise CardNotPostedError(f"case {case.id}: its card is not posted yet")
             return  # handed back before any card: nobody reads it
         await self.forum.edit_card(case)
+
+    async def _drafts_arrived(self, result: JobResult) -> None:
+        """Store the case's FAQ drafts (scrubbed, deduplicated) and post them for review;
+        raising (Telegram refused) applies the job again later: stored once, posted once."""
+        assert self.faq is not None
+        assert self.kb_review is not None
+        drafts = await self.faq.store(result)
+        log.info("support desk: %d FAQ drafts from case %s", len(drafts), result.case_id)
+        await self.kb_review.post_unposted()
+
+    async def _post_drafts(self) -> None:
+        assert self.kb_review is not None
+        try:
+            await self.kb_review.post_unposted()
+        except (OutboxError, TelegramAPIError) as exc:
+            log.warning("support desk: FAQ drafts not posted yet: %s", exc)
 
     async def _final_summary_arrived(self, result: JobResult) -> None:
         assert self.summaries is not None

@@ -22,6 +22,7 @@ from bot.desk.report import build_report, format_report
 from bot.storage.models import DeskStatus, HandoffReason, RelayDirection
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.desk import SupportDesk
+from bot.telegram.handlers import kbreview
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
 
@@ -343,6 +344,7 @@ def build_router(support_chat_id: int) -> Router:
     router.callback_query.register(handle_card_button, F.data.startswith("desk:"))
     router.callback_query.register(handle_rating, F.data.startswith("csat:"))
     router.callback_query.register(handle_feedback, F.data.startswith("fb:"))
+    kbreview.register(router, support_chat_id)  # issue 26: FAQ drafts' topic, before relays
     topic = InSupportTopic()
     for name in ("close", "bot", "block", "unblock"):
         router.message.register(cmd_topic, support, topic, Command(name))

@@ -1,0 +1,58 @@
+"""`fmbot insights ...`: what the desk learned (issue 26), read from the database.
+
+    insights faq                         FAQ drafts waiting for review
+    insights gaps [--days N] [--csv F]   content gaps: unanswered questions grouped by topic
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.config import ConfigError, Settings
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    insights = commands.add_parser(
+        "insights", help="what the support desk learned: FAQ drafts, content gaps"
+    )
+    verbs = insights.add_subparsers(dest="insights_command", required=True, metavar="VERB")
+    verbs.add_parser("faq", help="list the FAQ drafts waiting for review")
+    gaps = verbs.add_parser("gaps", help="the questions the bot could not answer, by topic")
+    gaps.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
+    gaps.add_argument("--csv", type=Path, default=None, help="also write the gaps to this CSV")
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.database import Database, migrate
+
+    await migrate(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        if args.insights_command == "faq":
+            return await _faq(db)
+        raise ConfigError(f"insights: unknown verb {args.insights_command!r}")
+    finally:
+        await db.dispose()
+
+
+async def _faq(db: object) -> int:
+    from bot.storage.database import Database
+    from bot.storage.repositories import InsightJobRepository
+
+    assert isinstance(db, Database)
+    async with db.sessionmaker() as session:
+        drafts = await InsightJobRepository(session).pending_drafts()
+    if not drafts:
+        print("No FAQ drafts waiting for review.")
+        return 0
+    print(f"{len(drafts)} FAQ drafts waiting for review (Approve / Edit / Reject in the "
+          "support chat's \"Knowledge base\" topic):")  # fmt: skip
+    for draft in drafts:
+        source = f"conversation {draft.case_id}" if draft.case_id else "conversation deleted"
+        posted = "posted" if draft.message_id else "not posted yet"
+        print(f"\n#{draft.id}  {draft.created_at:%Y-%m-%d %H:%M}  {source}, {posted}")
+        print(f"  Q: {draft.question}")
+        answer = " ".join(draft.answer.split())
+        print(f"  A: {answer[:300] + '…' if len(answer) > 300 else answer}")
+    return 0
