@@ -26,6 +26,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.storage.database import Database, migrate
 
+    if args.insights_command == "gaps":
+        from bot.wiring import run_gaps
+
+        if args.days < 1:
+            raise ConfigError("insights gaps: --days must be at least 1")
+        if args.csv is not None and not args.csv.expanduser().parent.is_dir():
+            raise ConfigError(f"insights gaps: --csv: no such folder {args.csv.parent}")
+        settings.check_yandex()  # the questions are embedded
+        await run_gaps(settings, days=args.days, csv_path=args.csv)
+        return 0
+
     await migrate(settings.database_url)
     db = Database(settings.database_url)
     try:

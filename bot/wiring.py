@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from bot.insights import InsightJobs
     from bot.insights.faq import FaqDrafts
+    from bot.insights.gaps import GapAnalysis
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.telegram.desk import SupportDesk
@@ -229,6 +230,9 @@ def build_desk(
     desk = SupportDesk(
         service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator,
         insights=insights, faq=build_faq(settings, c, insights),
+        # numpy loads only with a knowledge base (DESIGN.md): without one, `insights gaps`.
+        gaps=build_gaps(settings, c, insights) if insights and c.knowledge else None,
+        gaps_every=settings.insights_interval,
     )  # fmt: skip
     return outbox, desk
 
@@ -264,6 +268,53 @@ def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
         c.db.sessionmaker, c.client, model_name=settings.insights_model,
         owner=settings.replica_id,
     )  # fmt: skip
+
+
+def build_gaps(settings: Settings, c: Core, insights: InsightJobs | None) -> GapAnalysis:
+    """Content gaps (issue 26): the knowledge base's query embeddings when there is one."""
+    from bot.insights.gaps import GapAnalysis
+    from bot.knowledge.embedder import Embedder
+
+    knowledge = c.knowledge
+    embedder = knowledge.embedder if knowledge is not None else Embedder(
+        c.client, doc_model=settings.embedding_doc_model,
+        query_model=settings.embedding_query_model, rps=settings.embedding_rps,
+    )  # fmt: skip
+
+    async def similar(text: str) -> float:
+        if knowledge is None:
+            return 0.0
+        return (await knowledge.search(text, 1, kind="gap")).best_score
+
+    async def embed(text: str) -> Any:
+        return (await embedder.query(text)).values
+
+    return GapAnalysis(
+        c.db.sessionmaker, embed=embed, similar=similar, jobs=insights,
+        covered_at=settings.kb_drafts_similarity,
+    )  # fmt: skip
+
+
+async def run_gaps(settings: Settings, *, days: int, csv_path: Path | None) -> None:
+    """`fmbot insights gaps`: the period's unanswered questions by topic."""
+    from bot.insights import InsightJobs
+    from bot.insights.gaps import format_gaps, write_gaps_csv
+
+    async with core(settings, "") as c:
+        jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
+                           owner=settings.replica_id)  # fmt: skip
+        try:
+            gaps = await build_gaps(settings, c, jobs).run(days)
+        finally:
+            await jobs.aclose()
+    print(format_gaps(gaps, days))
+    if csv_path is not None:
+        try:
+            rows = write_gaps_csv(gaps, csv_path)
+        except OSError as exc:
+            raise ConfigError(f"insights gaps: --csv: cannot write {csv_path}: "
+                              f"{exc.strerror}") from None  # fmt: skip
+        print(f"{rows} gaps written to {csv_path}")
 
 
 async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:

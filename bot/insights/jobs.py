@@ -221,6 +221,14 @@ class InsightJobs:
         while self._tasks:
             await asyncio.wait(list(self._tasks.values()))
 
+    async def wait_for(self, job_ids: Sequence[int]) -> None:
+        """Until these jobs have stopped here (finished, failed, or left for a retry)."""
+        while True:
+            tasks = [self._tasks[i] for i in job_ids if i in self._tasks]
+            if not tasks:
+                return
+            await asyncio.wait(tasks)
+
     async def aclose(self) -> None:
         """Stop working; running jobs stay running (polled again on the next start)."""
         self._closed = True

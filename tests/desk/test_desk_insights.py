@@ -206,3 +206,36 @@ async def test_a_closed_case_gives_a_draft_reviewed_in_the_knowledge_base_topic(
             and w.tg.chat(SUPPORT).find(draft.message_id)
         )
         assert not shown.reply_markup  # type: ignore[union-attr]
+
+
+async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    from bot.insights.gaps import GapAnalysis
+    from bot.knowledge.embedder import Embedder
+    from tests.core.conftest import fake_client
+    from tests.insights.test_gaps import seed
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    await seed(sqlite_database)
+    async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder) as w:
+        client = fake_client(w.fm.url)
+        embedder = Embedder(client, doc_model="text-search-doc/latest",
+                            query_model="text-search-query/latest", rps=1000.0)
+
+        async def embed(text: str):  # type: ignore[no-untyped-def]
+            return (await embedder.query(text)).values
+
+        async def similar(text: str) -> float:
+            return 0.0
+
+        w.desk.gaps = GapAnalysis(w.db.sessionmaker, embed=embed, similar=similar,
+                                  jobs=w.desk.insights, threshold=0.35)  # fmt: skip
+        assert await w.desk.post_gaps(days=3650)
+        review = await w.wait_for(lambda: kb_topic(w))
+        [report] = await w.wait_for(lambda: w.in_topic(review))
+        text = report.text or ""
+        assert text.startswith("📊 Content gaps, last 3650 days")
+        assert text.index("3 users") < text.index("2 users")
+        await client.aclose()

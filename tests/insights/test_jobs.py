@@ -217,3 +217,22 @@ def test_jobs_are_counted_by_kind_and_outcome() -> None:
     before = metrics.INSIGHT_JOBS.child("faq_drafts", "done")._value.get()
     metrics.insight_job("faq_drafts", "done")
     assert metrics.INSIGHT_JOBS.child("faq_drafts", "done")._value.get() == before + 1
+
+
+async def test_a_periodic_run_is_claimed_by_one_replica_per_period(
+    sqlite_database: Database,
+) -> None:
+    now = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
+    day = dt.timedelta(days=1)
+
+    async def claim(at: dt.datetime) -> bool:
+        async with sqlite_database.sessionmaker() as session:
+            won = await InsightJobRepository(session).claim_run("gap_report", at, day)
+            await session.commit()
+            return won
+
+    assert await claim(now)
+    assert not await claim(now)  # another replica, the same moment
+    assert not await claim(now + dt.timedelta(hours=23))
+    assert await claim(now + day)
+    assert not await claim(now + day)

@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
     DeskInsight,
+    DeskPlace,
     FaqDraft,
     FaqDraftStatus,
     InsightJob,
@@ -155,6 +157,29 @@ class InsightJobRepository:
             ).limit(1)
         )
         return found is not None
+
+    # -- periodic runs shared by replicas ------------------------------------------------------
+    async def claim_run(self, name: str, now: dt.datetime, every: dt.timedelta) -> bool:
+        """Whether this process runs `name` now: its row holds the next run's Unix time, moved
+        on by the one conditional UPDATE that wins (several replicas run it once)."""
+        due, following = int(now.timestamp()), int((now + every).timestamp())
+        row = await self.session.get(DeskPlace, name)
+        if row is None:
+            self.session.add(DeskPlace(name=name, chat_id=0, thread_id=following))
+            try:
+                await self.session.flush()
+            except IntegrityError:
+                await self.session.rollback()
+                return False
+            return True
+        result = await self.session.execute(
+            update(DeskPlace)
+            .where(DeskPlace.name == name, DeskPlace.thread_id <= due)
+            .values(thread_id=following)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
 
     # -- FAQ drafts ------------------------------------------------------------------------------
     async def pending_drafts(self) -> list[FaqDraft]:

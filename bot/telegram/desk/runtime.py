@@ -8,6 +8,7 @@ cards are the Forum's (forum.py); `start` finishes handoffs a stop interrupted.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,10 @@ from bot.insights.kinds import FAQ, FINAL, HANDOFF
 
 if TYPE_CHECKING:
     from bot.insights.faq import FaqDrafts
+    from bot.insights.gaps import GapAnalysis
 from bot.insights.summaries import CaseSummaries
 from bot.storage.models import DeskStatus, HandoffReason
+from bot.storage.repositories import InsightJobRepository
 from bot.telegram.answers import Target
 from bot.telegram.desk.forum import Forum
 from bot.telegram.desk.kbreview import KbReview
@@ -61,6 +64,8 @@ class SupportDesk:
         coordinator: Coordinator | None = None,
         insights: InsightJobs | None = None,
         faq: FaqDrafts | None = None,
+        gaps: GapAnalysis | None = None,
+        gaps_every: float = 86400.0,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -80,6 +85,8 @@ class SupportDesk:
             if self.faq is not None
             else None
         )
+        self.gaps = gaps if insights is not None else None
+        self.gaps_every = gaps_every
         self.forum = Forum(
             service, outbox, options, model=model, summaries=self.summaries,
             coordinator=coordinator, support_chat=self.support_chat,
@@ -121,6 +128,8 @@ class SupportDesk:
                 self.insights.on_done(FAQ, self._drafts_arrived)
                 await self.kb_review.load()
                 self._spawn(self._post_drafts())
+            if self.gaps is not None:
+                self._spawn(self._gaps_forever())
             await self.insights.sweep()  # what a stop left unfinished, polled (not resubmitted)
             self._spawn(self.insights.sweep_forever())
         if self.options.retention_days > 0:
@@ -302,6 +311,37 @@ class SupportDesk:
             await self.kb_review.post_unposted()
         except (OutboxError, TelegramAPIError) as exc:
             log.warning("support desk: FAQ drafts not posted yet: %s", exc)
+
+    async def post_gaps(self, days: int = 7) -> bool:
+        """The top content gaps of the last `days`, in the "Knowledge base" topic (the support
+        chat itself when there is no review topic). False when nothing was posted."""
+        assert self.gaps is not None
+        from bot.insights.gaps import format_gaps
+
+        gaps = await self.gaps.run(days)
+        text = "📊 " + format_gaps(gaps, days, limit=10)
+        thread = await self.kb_review.thread() if self.kb_review is not None else None
+        send = SendMessage(chat_id=self.chat_id, message_thread_id=thread, text=text[:4000])
+        await self.outbox.call(self.chat_id, send)
+        return True
+
+    async def _gaps_forever(self) -> None:
+        """Every INSIGHTS_INTERVAL, one replica (the one whose claim wins) posts the gaps."""
+        every = dt.timedelta(seconds=self.gaps_every)
+        while True:
+            await asyncio.sleep(min(60.0, self.gaps_every / 4))
+            try:
+                async with self.service.sessionmaker() as session:
+                    mine = await InsightJobRepository(session).claim_run(
+                        "gap_report", dt.datetime.now(dt.UTC), every
+                    )
+                    await session.commit()
+                if mine:
+                    await self.post_gaps()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("support desk: the content-gap report failed; tried next time")
 
     async def _final_summary_arrived(self, result: JobResult) -> None:
         assert self.summaries is not None
