@@ -3,6 +3,7 @@ the real pipeline (scrub, dedup against a real knowledge base, review, the KB fi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.embedder import Embedder
 from bot.knowledge.types import KbMode
 from bot.storage.database import Database
-from bot.storage.models import DeskCase, DeskStatus, FaqDraft, FaqDraftStatus, InsightJob
+from bot.storage.models import (
+    DeskCase,
+    DeskInsight,
+    DeskStatus,
+    FaqDraft,
+    FaqDraftStatus,
+    InsightJob,
+)
 from tests.insights.test_jobs import FAST
 
 OPERATOR_ANSWER = (
@@ -125,8 +133,9 @@ async def test_drafts_are_scrubbed_deduplicated_reviewed_and_written_to_the_kb(
     await jobs.aclose()
 
 
-async def test_forget_deletes_pending_drafts_summaries_and_jobs_but_not_approved_entries(
-    sqlite_database: Database, client: FoundationModelsClient, kb_folder: Path
+@pytest.mark.parametrize("erase", ["forget", "retention"])
+async def test_erasure_deletes_pending_drafts_summaries_and_jobs_but_not_approved_entries(
+    sqlite_database: Database, client: FoundationModelsClient, kb_folder: Path, erase: str
 ) -> None:
     (kb_folder / "faq.jsonl").unlink()  # an empty knowledge base: both drafts are new
     _, jobs, faq = await make(sqlite_database, client, kb_folder)
@@ -135,8 +144,19 @@ async def test_forget_deletes_pending_drafts_summaries_and_jobs_but_not_approved
     approved, pending = await faq.pending()
     await faq.approve(approved.id, reviewer_id=501)
     assert pending.case_id == case
+    async with sqlite_database.sessionmaker() as session:
+        session.add(DeskInsight(case_id=case, summary="Problem: …", intent="delivery"))
+        await session.commit()
     service = DeskService(sqlite_database.sessionmaker, support_chat_id=-100)
-    await service.forget(8101)
+    if erase == "forget":
+        await service.forget(8101)
+    else:  # retention: the case was resolved long ago
+        async with sqlite_database.sessionmaker() as session:
+            row = await session.get(DeskCase, case)
+            assert row is not None
+            row.resolved_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+            await session.commit()
+        await service.purge_older_than(30)
     async with sqlite_database.sessionmaker() as session:
         drafts = list(await session.scalars(select(FaqDraft)))
         jobs_left = list(await session.scalars(select(InsightJob)))
@@ -144,6 +164,8 @@ async def test_forget_deletes_pending_drafts_summaries_and_jobs_but_not_approved
         (approved.id, FaqDraftStatus.APPROVED, None, None)
     ]
     assert jobs_left == []
+    async with sqlite_database.sessionmaker() as session:
+        assert list(await session.scalars(select(DeskInsight))) == []
     await jobs.aclose()
 
 
