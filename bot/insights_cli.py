@@ -2,6 +2,7 @@
 
     insights faq                         FAQ drafts waiting for review
     insights gaps [--days N] [--csv F]   content gaps: unanswered questions grouped by topic
+    insights eval-faq FILE               drafts scored against a fixture; dedup threshold tuned
 """
 
 from __future__ import annotations
@@ -21,11 +22,24 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     gaps = verbs.add_parser("gaps", help="the questions the bot could not answer, by topic")
     gaps.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
     gaps.add_argument("--csv", type=Path, default=None, help="also write the gaps to this CSV")
+    evaluate = verbs.add_parser(
+        "eval-faq", help="score FAQ drafts against a file of conversations and tune the dedup "
+        "threshold (KB_DRAFTS_SIMILARITY)",
+    )  # fmt: skip
+    evaluate.add_argument("file", type=Path, help="JSONL: transcript, expected entries")
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.storage.database import Database, migrate
 
+    if args.insights_command == "eval-faq":
+        from bot.wiring import run_faq_eval
+
+        if not args.file.is_file():
+            raise ConfigError(f"insights eval-faq: no such file {args.file}")
+        settings.check_yandex()
+        await run_faq_eval(settings, args.file)
+        return 0
     if args.insights_command == "gaps":
         from bot.wiring import run_gaps
 

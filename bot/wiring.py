@@ -295,6 +295,31 @@ def build_gaps(settings: Settings, c: Core, insights: InsightJobs | None) -> Gap
     )  # fmt: skip
 
 
+async def run_faq_eval(settings: Settings, path: Path) -> None:
+    """`fmbot insights eval-faq FILE`: the drafts' precision and recall, and the threshold."""
+    from bot.insights.faq_eval import evaluate, format_eval, load_cases
+    from bot.knowledge.embedder import Embedder
+
+    try:
+        cases = load_cases(path)
+    except ValueError as exc:
+        raise ConfigError(f"insights eval-faq: {exc}") from None
+    auth = build_auth_from(settings)
+    client = build_client(settings, auth)
+    try:
+        embedder = Embedder(client, doc_model=settings.embedding_doc_model,
+                            query_model=settings.embedding_query_model,
+                            rps=settings.embedding_rps)  # fmt: skip
+
+        async def embed(text: str) -> Any:
+            return (await embedder.query(text)).values
+
+        result = await evaluate(cases, client, settings.insights_model, embed)
+    finally:
+        await client.aclose()
+    print(format_eval(result, settings.kb_drafts_similarity))
+
+
 async def run_gaps(settings: Settings, *, days: int, csv_path: Path | None) -> None:
     """`fmbot insights gaps`: the period's unanswered questions by topic."""
     from bot.insights import InsightJobs
