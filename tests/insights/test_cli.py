@@ -75,7 +75,8 @@ async def test_insights_eval_faq_reports_the_tuned_threshold(
         **_yandex(fm, tmp_path),
     )  # fmt: skip
     assert missing.returncode == 2
-    assert missing.stderr.strip() == f"fmbot: insights eval-faq: no such file {tmp_path}/nope.jsonl"
+    expected = f"fmbot: insights eval-faq: no such file {tmp_path}/nope.jsonl"
+    assert missing.stderr.strip() == expected
 
 
 async def test_insights_gaps_prints_and_writes_the_gaps(
