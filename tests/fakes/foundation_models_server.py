@@ -75,7 +75,7 @@ from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, repl
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
             "refuse_images_in_operation", "default_chunks", "default_interval",
-            "quote_sources", "embedding_rps_limit")
+            "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit")
 
 
 @dataclass
@@ -117,6 +117,14 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
         self.embedding_rps_limit = 0.0
         self.embedding_times: deque[float] = deque()
         self.embedding_429s = 0
+        # Async mode (issue 26): completionAsync submits above `async_rps_limit` and operation
+        # GETs above `operation_rps_limit` in any second get 429 (quotas 10 and 50 a second);
+        # `async_429s` counts both.
+        self.async_rps_limit = 0.0
+        self.operation_rps_limit = 0.0
+        self.async_times: deque[float] = deque()
+        self.operation_times: deque[float] = deque()
+        self.async_429s = 0
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -249,6 +257,9 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
             return web.json_response([asdict(r) for r in self.requests
                                       if not r.path.startswith("/_control")])
         if path.startswith("/operations/"):
+            if self._over(self.operation_times, self.operation_rps_limit):
+                self.async_429s += 1
+                return self.error(429, "ai.operationsGetRequestsPerSecond.rate quota limit exceed")
             return self._operation(request.method, path.removeprefix("/operations/"))
         if path == "/computeMetadata/v1/instance/service-accounts/default/token":
             if request.headers.get("Metadata-Flavor") != "Google":
@@ -264,6 +275,10 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
         if path == "/v1/chat/completions":
             return await self.openai_chat(request, body)
         if method == "completionAsync":
+            if self._over(self.async_times, self.async_rps_limit):
+                self.async_429s += 1
+                return self.error(429, "ai.textGenerationAsyncRequestsPerSecond.rate quota "
+                                       "limit exceed")  # fmt: skip
             return self._start_text_operation(body)
         if method == "imageGenerationAsync":
             return self._start_image_operation(body)
@@ -287,6 +302,18 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
             return self._classify(body)
         return self.error(404, f"no such method: {path}")
 
+
+    @staticmethod
+    def _over(times: deque[float], limit: float) -> bool:
+        if not limit:
+            return False
+        now = asyncio.get_running_loop().time()
+        while times and times[0] <= now - 1.0:
+            times.popleft()
+        if len(times) >= limit:
+            return True
+        times.append(now)
+        return False
 
     def _embedding_over_quota(self) -> bool:
         if not self.embedding_rps_limit:

@@ -236,3 +236,36 @@ async def test_a_periodic_run_is_claimed_by_one_replica_per_period(
     assert not await claim(now + dt.timedelta(hours=23))
     assert await claim(now + day)
     assert not await claim(now + day)
+
+
+async def test_submits_stay_under_the_hourly_quota(
+    sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+) -> None:
+    """5,000 submits an hour: the third of three jobs under a cap of 2 per (shrunk) hour waits
+    for the hour to pass."""
+    jobs = jobs_for(sqlite_database, client, submits_per_hour=2, hour=0.6)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(3):
+        await jobs.submit("gap_label", ASK, schema=SCHEMA)
+    await jobs.wait_idle()
+    assert submits(fm) == 3
+    assert loop.time() - started >= 0.55
+    await jobs.aclose()
+
+
+async def test_default_pacing_never_trips_the_async_quotas(
+    sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+) -> None:
+    """The fake refuses beyond 10 submits and 50 operation GETs in any second (the folder's
+    quotas); twenty jobs at once at the default pacing get no 429."""
+    fm.async_rps_limit, fm.operation_rps_limit = 10, 50
+    fm.text_pending_polls = 2
+    jobs = InsightJobs(sqlite_database.sessionmaker, client, model_name="yandexgpt/latest",
+                       policy=FAST)  # the default submit and poll rates  # fmt: skip
+    for _ in range(20):
+        await jobs.submit("gap_label", ASK, schema=SCHEMA)
+    await jobs.wait_idle()
+    assert fm.async_429s == 0
+    assert submits(fm) == 20
+    await jobs.aclose()
