@@ -103,13 +103,15 @@ async def build_report(
         found = insights.get(int(str(row["conversation"])))
         if found is not None:
             row.update({
-                "summary": found.summary or "", "intent": found.intent or "",
+                # One line per conversation: the summary's lines joined.
+                "summary": " / ".join((found.summary or "").splitlines()),
+                "intent": found.intent or "",
                 "intent_confidence": found.intent_confidence,
                 "sentiment": found.sentiment or "",
                 "sentiment_confidence": found.sentiment_confidence,
                 "language_tag": found.language or "",
                 "language_confidence": found.language_confidence,
-                "final_summary": found.final_summary or "",
+                "final_summary": " ".join((found.final_summary or "").split()),
             })  # fmt: skip
     return dataclasses.replace(report, jobs=jobs)
 
