@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.desk.hours import SupportHours
-from bot.desk.report import build_report, write_csv
+from bot.desk.report import build_report, format_report, write_csv
 from bot.storage.database import Database
 from bot.storage.models import DeskInsight, DeskRelay, InsightJob, InsightJobStatus
 from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world, fakes
@@ -97,6 +97,9 @@ async def test_the_card_is_posted_at_once_and_edited_with_the_summary_and_tags(
             texts = list(await session.scalars(select(DeskRelay.text)))
         assert answer in texts
     report = await build_report(sqlite_database.sessionmaker, days=1, hours=SupportHours.parse(""))
+    text = format_report(report)
+    assert "Deferred model jobs (asynchronous mode):" in text
+    assert "  handoff_summary: applied 1; tokens " in text
     path = tmp_path / "report.csv"
     write_csv(report, path)
     [row] = [r for r in csv.DictReader(path.open(encoding="utf-8")) if r["intent"]]

@@ -135,36 +135,36 @@ async def test_drafts_are_scrubbed_deduplicated_reviewed_and_written_to_the_kb(
 
 @pytest.mark.parametrize("erase", ["forget", "retention"])
 async def test_erasure_deletes_pending_drafts_summaries_and_jobs_but_not_approved_entries(
-    sqlite_database: Database, client: FoundationModelsClient, kb_folder: Path, erase: str
+    database: Database, client: FoundationModelsClient, kb_folder: Path, erase: str
 ) -> None:
     (kb_folder / "faq.jsonl").unlink()  # an empty knowledge base: both drafts are new
-    _, jobs, faq = await make(sqlite_database, client, kb_folder)
-    case = await closed_case(sqlite_database, 8101, "Ivan Petrov")
+    _, jobs, faq = await make(database, client, kb_folder)
+    case = await closed_case(database, 8101, "Ivan Petrov")
     await drafts_after(jobs, faq, case, 8101)
     approved, pending = await faq.pending()
     await faq.approve(approved.id, reviewer_id=501)
     assert pending.case_id == case
-    async with sqlite_database.sessionmaker() as session:
+    async with database.sessionmaker() as session:
         session.add(DeskInsight(case_id=case, summary="Problem: …", intent="delivery"))
         await session.commit()
-    service = DeskService(sqlite_database.sessionmaker, support_chat_id=-100)
+    service = DeskService(database.sessionmaker, support_chat_id=-100)
     if erase == "forget":
         await service.forget(8101)
     else:  # retention: the case was resolved long ago
-        async with sqlite_database.sessionmaker() as session:
+        async with database.sessionmaker() as session:
             row = await session.get(DeskCase, case)
             assert row is not None
             row.resolved_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
             await session.commit()
         await service.purge_older_than(30)
-    async with sqlite_database.sessionmaker() as session:
+    async with database.sessionmaker() as session:
         drafts = list(await session.scalars(select(FaqDraft)))
         jobs_left = list(await session.scalars(select(InsightJob)))
     assert [(d.id, d.status, d.case_id, d.user_id) for d in drafts] == [
         (approved.id, FaqDraftStatus.APPROVED, None, None)
     ]
     assert jobs_left == []
-    async with sqlite_database.sessionmaker() as session:
+    async with database.sessionmaker() as session:
         assert list(await session.scalars(select(DeskInsight))) == []
     await jobs.aclose()
 

@@ -72,44 +72,44 @@ async def test_a_job_is_stored_submitted_async_polled_and_applied_once(
 
 
 async def test_a_running_job_is_resumed_after_a_restart_by_polling_never_resubmitting(
-    sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
     fm.text_pending_polls = 1000  # the first process never sees it finish
-    first = jobs_for(sqlite_database, client, lease=dt.timedelta(seconds=0.3))
+    first = jobs_for(database, client, lease=dt.timedelta(seconds=0.3))
     job_id = await first.submit("case_summary", ASK, schema=SCHEMA)
     for _ in range(200):
-        if (await row(sqlite_database, job_id)).status is InsightJobStatus.RUNNING:
+        if (await row(database, job_id)).status is InsightJobStatus.RUNNING:
             break
         await asyncio.sleep(0.01)
     await first.aclose()  # killed while polling: the job stays running with its operation id
-    job = await row(sqlite_database, job_id)
+    job = await row(database, job_id)
     assert job.status is InsightJobStatus.RUNNING
     assert job.operation_id
     fm.operations[job.operation_id]["polls_left"] = 1
     # Another process (or replica) finds it once the lease has expired.
-    second = jobs_for(sqlite_database, client, owner="replica-2")
-    async with sqlite_database.sessionmaker() as session:
+    second = jobs_for(database, client, owner="replica-2")
+    async with database.sessionmaker() as session:
         await session.execute(update(InsightJob).values(lease_until=None))
         await session.commit()
     assert await second.sweep() == 1
     await second.wait_idle()
-    assert (await row(sqlite_database, job_id)).status is InsightJobStatus.APPLIED
+    assert (await row(database, job_id)).status is InsightJobStatus.APPLIED
     assert submits(fm) == 1
     await second.aclose()
 
 
 async def test_a_job_leased_by_a_live_owner_is_not_taken_by_another(
-    sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
-    one = jobs_for(sqlite_database, client, owner="a")
+    one = jobs_for(database, client, owner="a")
     job_id = await one.submit("gap_label", ASK, schema=SCHEMA, start=False)
-    async with sqlite_database.sessionmaker() as session:
+    async with database.sessionmaker() as session:
         repo = InsightJobRepository(session)
         now = dt.datetime.now(dt.UTC)
         assert await repo.claim(job_id, "a", now, dt.timedelta(seconds=60))
         assert not await repo.claim(job_id, "b", now, dt.timedelta(seconds=60))
         await session.commit()
-    other = jobs_for(sqlite_database, client, owner="b")
+    other = jobs_for(database, client, owner="b")
     assert await other.sweep() == 0
     assert submits(fm) == 0
 
@@ -220,13 +220,13 @@ def test_jobs_are_counted_by_kind_and_outcome() -> None:
 
 
 async def test_a_periodic_run_is_claimed_by_one_replica_per_period(
-    sqlite_database: Database,
+    database: Database,
 ) -> None:
     now = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
     day = dt.timedelta(days=1)
 
     async def claim(at: dt.datetime) -> bool:
-        async with sqlite_database.sessionmaker() as session:
+        async with database.sessionmaker() as session:
             won = await InsightJobRepository(session).claim_run("gap_report", at, day)
             await session.commit()
             return won
