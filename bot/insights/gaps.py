@@ -228,6 +228,11 @@ class GapAnalysis:
                     InsightJobStatus.DONE, InsightJobStatus.APPLIED
                 ) and title:  # fmt: skip
                     gap.title, gap.labelled = title[:120], True
+                if job is not None and job.status is not InsightJobStatus.RUNNING:
+                    # The users' questions are kept by no job once it is over: a gap's job
+                    # belongs to no case, so /forget could not find it.
+                    job.request = {**job.request, "messages": []}
+            await session.commit()
 
 
 def format_gaps(gaps: Sequence[Gap], days: int, limit: int = 20) -> str:

@@ -152,6 +152,7 @@ class InsightJobs:
         retry_base: float = 5.0,
         lease: dt.timedelta = dt.timedelta(seconds=60),
         concurrency: int = 50,
+        sweep_every: float = 5.0,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.model = model
@@ -163,6 +164,7 @@ class InsightJobs:
         self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.lease = lease
+        self.sweep_every = sweep_every
         self._polls = _Pacer(poll_rate)
         self._submits = _Pacer(submit_rate)
         # Under Yandex's async quotas (10 submits a second, 5,000 an hour, 50 GETs a second)
@@ -170,9 +172,14 @@ class InsightJobs:
         self._hourly = _HourlyCap(submits_per_hour, hour)
         self._slots = asyncio.Semaphore(concurrency)
         self._handlers: dict[str, Handler] = {}
+        self._failed: dict[str, Handler] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._closed = False
         self._said_sync = False
+
+    def on_failed(self, kind: str, handler: Handler) -> None:
+        """`handler` hears of a job given up (its `data` is empty); best effort."""
+        self._failed[kind] = handler
 
     def on_done(self, kind: str, handler: Handler) -> None:
         """`handler` puts a finished job's result in its place; raising leaves it `done`, to be
@@ -236,7 +243,8 @@ class InsightJobs:
                 started += 1
         return started
 
-    async def sweep_forever(self, every: float = 5.0) -> None:
+    async def sweep_forever(self, every: float | None = None) -> None:
+        every = self.sweep_every if every is None else every
         while True:
             try:
                 await self.sweep()
@@ -473,6 +481,12 @@ class InsightJobs:
             await session.commit()
         log.warning("insights: job %s (%s) %s: %s", job.id, job.kind, outcome, exc)
         metrics.insight_job(job.kind, outcome)
+        handler = self._failed.get(job.kind)
+        if outcome == "failed" and handler is not None:
+            try:
+                await handler(JobResult(job.id, job.kind, job.case_id, job.user_id, {}))
+            except Exception:  # best effort: the job is failed either way
+                log.exception("insights: telling of failed job %s failed", job.id)
 
     async def _later(self, job: InsightJob, seconds: float) -> None:
         async with self.sessionmaker() as session:

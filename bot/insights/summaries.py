@@ -8,7 +8,7 @@ Both are stored with the case (desk_insights) and erased with it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,6 +158,20 @@ class CaseSummaries:
             insight = CaseInsight.of(row)
             await session.commit()
         return insight
+
+    async def resume(self, dialogue_of: Callable[[int], Awaitable[Sequence[tuple[str, str]]]]
+                     ) -> int:
+        """Ask for the summary of every open handoff that has none (a stop came between the
+        handoff and its job); returns how many were asked for."""
+        async with self.sessionmaker() as session:
+            missing = await InsightJobRepository(session).handoffs_without(HANDOFF)
+        for case_id, user_id in missing:
+            await self.request_handoff(case_id, user_id, await dialogue_of(user_id))
+        return len(missing)
+
+    async def summary_failed(self, case_id: int) -> bool:
+        async with self.sessionmaker() as session:
+            return await InsightJobRepository(session).job_failed(case_id, HANDOFF)
 
     async def insight(self, case_id: int) -> CaseInsight | None:
         async with self.sessionmaker() as session:

@@ -172,7 +172,7 @@ async def _world(
     )  # fmt: skip
     jobs = None if insights is None else InsightJobs(
         database.sessionmaker, client, model_name=insights, policy=FAST_POLL,
-        retry_base=0.05, poll_rate=100.0, submit_rate=100.0,
+        retry_base=0.05, poll_rate=100.0, submit_rate=100.0, sweep_every=0.1,
     )  # fmt: skip
     faq = None
     if jobs is not None and kb is not None:

@@ -242,3 +242,41 @@ async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
         assert text.startswith("📊 Content gaps, last 3650 days")
         assert text.index("3 users") < text.index("2 users")
         await client.aclose()
+
+
+async def test_a_summary_the_model_never_gives_says_so_on_the_card(
+    sqlite_database: Database,
+) -> None:
+    async with desk_world(sqlite_database, insights="yandexgpt/latest") as w:
+        for _ in range(5):  # every attempt refused
+            w.fm.fail_next(500, path=SUBMIT)
+        user = 7301
+        thread = None
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        card = (await w.wait_for(lambda: w.in_topic(thread)))[0]
+        edits = await w.wait_for(
+            lambda: [t for t in card_edits(w, card.message_id) if "not available" in t], 20
+        )
+        assert "(no summary: the model was not available)" in edits[-1]
+        [job] = await jobs(w.db)
+        assert (job.status, job.attempts) == (InsightJobStatus.FAILED, 5)
+
+
+async def test_a_handoff_left_without_its_summary_job_gets_one_at_the_next_start(
+    sqlite_database: Database,
+) -> None:
+    async with fakes() as (tg, fm):
+        async with desk_world(sqlite_database, servers=(tg, fm)) as w:  # insights off
+            user = 7401
+            w.tg.send_user_message(user, "Where is my parcel? It is late")
+            await w.wait_for(lambda: w.texts(user))
+            await w.settle()
+            w.tg.send_user_message(user, "/operator")
+            thread = await w.wait_for(lambda: w.topic_of(user))
+            card = (await w.wait_for(lambda: w.in_topic(thread)))[0]
+        assert await jobs(sqlite_database) == []
+        async with desk_world(sqlite_database, insights="yandexgpt/latest",
+                              servers=(tg, fm)) as w2:  # fmt: skip
+            [text] = await w2.wait_for(lambda: card_edits(w2, card.message_id), 20)
+            assert "Problem: Where is my parcel? It is late" in text

@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 from bot.foundation_models.client import FoundationModelsClient
 from bot.insights import InsightJobs
@@ -22,6 +23,7 @@ from bot.storage.models import (
     DeskTurn,
     FaqDraft,
     FaqDraftStatus,
+    InsightJob,
     RelayDirection,
 )
 from tests.insights.test_jobs import FAST
@@ -90,6 +92,9 @@ async def test_questions_are_grouped_ranked_by_users_and_labelled(
     assert kettle.title == "How do i return a broken"
     assert "How do I return a broken kettle?" in kettle.examples
     assert not any(g.covered for g in gaps)
+    async with sqlite_database.sessionmaker() as session:
+        for job in await session.scalars(select(InsightJob)):
+            assert job.request["messages"] == []  # no question kept once labelled
     text = format_gaps(gaps, 7)
     assert "1. How do i return a broken — 3 users, 4 questions" in text
     path = tmp_path / "gaps.csv"

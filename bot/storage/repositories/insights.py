@@ -18,8 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
+    DeskCase,
     DeskInsight,
     DeskPlace,
+    DeskStatus,
     FaqDraft,
     FaqDraftStatus,
     InsightJob,
@@ -149,6 +151,28 @@ class InsightJobRepository:
             select(DeskInsight).where(DeskInsight.case_id.in_(case_ids))
         )
         return {row.case_id: row for row in rows}
+
+    async def handoffs_without(self, kind: str) -> list[tuple[int, int]]:
+        """(case, user) of conversations a person owns that have no job of `kind` (a stop
+        between the handoff's commit and its job's)."""
+        has = select(InsightJob.id).where(
+            InsightJob.case_id == DeskCase.id, InsightJob.kind == kind
+        )
+        rows = await self.session.execute(
+            select(DeskCase.id, DeskCase.user_id).where(
+                DeskCase.status.in_((DeskStatus.WAITING, DeskStatus.WITH_OPERATOR)),
+                ~has.exists(),
+            )
+        )
+        return [(int(c), int(u)) for c, u in rows.all()]
+
+    async def job_failed(self, case_id: int, kind: str) -> bool:
+        found = await self.session.scalar(
+            select(InsightJob.status).where(
+                InsightJob.case_id == case_id, InsightJob.kind == kind
+            ).order_by(InsightJob.id.desc()).limit(1)
+        )
+        return found is InsightJobStatus.FAILED
 
     async def pending_for_case(self, case_id: int, kind: str) -> bool:
         found = await self.session.scalar(

@@ -234,9 +234,12 @@ class Forum:
         if self.summaries is not None:
             # DESK_INSIGHTS (issue 26): the card goes up at once; the summary job edits it in.
             insight = await self.summaries.insight(case.id)
-            summary = "\n".join(insight.card_lines()) if insight and insight.summary else (
-                "being prepared… (this card is edited when it is ready)"
-            )
+            if insight is not None and insight.summary:
+                summary = "\n".join(insight.card_lines())
+            elif await self.summaries.summary_failed(case.id):
+                summary = ""  # card_text says the model was not available
+            else:
+                summary = "being prepared… (this card is edited when it is ready)"
         elif self.model is not None:
             summary = await summarize(self.model, self.options.summary_model, dialogue)
         sources = await self.service.sources_tried(case.id)

@@ -124,6 +124,9 @@ class SupportDesk:
         if self.insights is not None:
             self.insights.on_done(HANDOFF, self._summary_arrived)
             self.insights.on_done(FINAL, self._final_summary_arrived)
+            self.insights.on_failed(HANDOFF, self._summary_failed)
+            if self.summaries is not None:
+                await self.summaries.resume(self.service.handoff_context)
             if self.kb_review is not None:
                 self.insights.on_done(FAQ, self._drafts_arrived)
                 await self.kb_review.load()
@@ -295,6 +298,12 @@ class SupportDesk:
                 raise CardNotPostedError(f"case {case.id}: its card is not posted yet")
             return  # handed back before any card: nobody reads it
         await self.forum.edit_card(case)
+
+    async def _summary_failed(self, result: JobResult) -> None:
+        """Given up: the card says the model was not available instead of "being prepared"."""
+        case = await self.service.case_view(result.case_id) if result.case_id else None
+        if case is not None and case.card_message_id is not None:
+            await self.forum.edit_card(case)
 
     async def _drafts_arrived(self, result: JobResult) -> None:
         """Store the case's FAQ drafts (scrubbed, deduplicated) and post them for review;
