@@ -561,6 +561,12 @@ class DeskService:
         self._commenting.discard(user_id)
         return topic.thread_id if topic is not None else None
 
+    async def draft_messages_of(self, user_id: int) -> list[int]:
+        """The "Knowledge base" topic's messages of the user's unreviewed FAQ drafts (issue
+        26), to delete with them on /forget."""
+        async with self.sessionmaker() as session:
+            return await DeskRepository(session).draft_messages(DeskCase.user_id == user_id)
+
     async def purge_older_than(self, days: int) -> Purge:
         """Retention: conversations over (resolved, or the bot's and quiet) before the cutoff
         go, counted; returns what to delete in the support chat: the topics left without any
@@ -573,6 +579,7 @@ class DeskService:
         async with self.sessionmaker() as session:
             repo = DeskRepository(session)
             messages = await repo.support_messages(condition)
+            drafts = await repo.draft_messages(condition)  # issue 26: in the KB topic
             count, users = await repo.erase_cases(condition)
             remaining = await repo.users_with_cases(users)
             topics = []
@@ -585,4 +592,4 @@ class DeskService:
         if count:
             log.info("retention: removed %d support conversations older than %d days", count, days)
         gone = {user for user, _ in topics}
-        return Purge(topics, sorted(m for user, m in messages if user not in gone))
+        return Purge(topics, sorted([m for user, m in messages if user not in gone] + drafts))

@@ -280,3 +280,37 @@ async def test_a_handoff_left_without_its_summary_job_gets_one_at_the_next_start
                               servers=(tg, fm)) as w2:  # fmt: skip
             [text] = await w2.wait_for(lambda: card_edits(w2, card.message_id), 20)
             assert "Problem: Where is my parcel? It is late" in text
+
+
+async def test_forget_removes_the_users_unreviewed_draft_from_the_topic(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder) as w:
+        user = 7501
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        await w.wait_for(lambda: w.in_topic(thread))
+        w.tg.send_user_message(user, "Do you deliver on Sundays?")
+        await w.wait_for(lambda: len(w.in_topic(thread)) == 2)  # the operator sees it
+        answer = "Couriers deliver on Saturdays from 10 to 18; there is no delivery on Sundays."
+        w.tg.send_user_message(SUPPORT, answer, user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: answer in w.texts(user))
+        await w.close_for_rating(user, thread)
+        review = await w.wait_for(lambda: kb_topic(w))
+        [draft] = await w.wait_for(lambda: w.in_topic(review))
+        assert w.desk.kb_review is not None
+        await eventually(lambda: _posted(w))
+        await w.desk.forget(user)
+        await w.wait_for(lambda: w.tg.chat(SUPPORT).find(draft.message_id) is None
+                         or w.tg.chat(SUPPORT).find(draft.message_id).deleted)  # type: ignore[union-attr]
+        async with w.db.sessionmaker() as session:
+            from bot.storage.models import FaqDraft
+
+            assert list(await session.scalars(select(FaqDraft))) == []
+
+
+async def _posted(w: DeskWorld) -> bool:
+    assert w.desk.faq is not None
+    return any(d.message_id for d in await w.desk.faq.pending())

@@ -361,6 +361,18 @@ class DeskRepository:
         out += [(user, card) for user, card in cards.all() if card is not None]
         return out
 
+    async def draft_messages(self, condition: Any) -> list[int]:
+        """The "Knowledge base" topic's messages of the matching cases' unreviewed FAQ drafts
+        (issue 26): they go with the drafts."""
+        cases = select(DeskCase.id).where(condition)
+        rows = await self.session.scalars(
+            select(FaqDraft.message_id).where(
+                FaqDraft.case_id.in_(cases), FaqDraft.status == FaqDraftStatus.PENDING,
+                FaqDraft.message_id.is_not(None),
+            )
+        )
+        return [int(m) for m in rows if m is not None]
+
     async def users_with_cases(self, users: set[int]) -> set[int]:
         if not users:
             return set()

@@ -408,10 +408,19 @@ class SupportDesk:
 
     # -- erasure ---------------------------------------------------------------------------------
     async def forget(self, user_id: int) -> None:
-        """/forget: the user's desk records and their topic in the support chat."""
+        """/forget: the user's desk records and their topic in the support chat, and their
+        unreviewed FAQ drafts' messages in the "Knowledge base" topic."""
+        drafts = await self.service.draft_messages_of(user_id)
         thread = await self.service.forget(user_id)
         if thread is not None:
             await self.forum.delete_topic(user_id, thread)
+        if drafts:
+            try:
+                await self.outbox.call(
+                    self.chat_id, DeleteMessages(chat_id=self.chat_id, message_ids=drafts[:100])
+                )
+            except (OutboxError, TelegramAPIError) as exc:
+                log.warning("support desk: FAQ drafts of user %s not deleted: %s", user_id, exc)
 
     async def purge(self, days: int) -> None:
         """Retention in the support chat: topics of users with nothing left are deleted; in
