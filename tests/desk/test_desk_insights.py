@@ -314,3 +314,38 @@ async def test_forget_removes_the_users_unreviewed_draft_from_the_topic(
 async def _posted(w: DeskWorld) -> bool:
     assert w.desk.faq is not None
     return any(d.message_id for d in await w.desk.faq.pending())
+
+
+async def test_reject_and_edit_buttons_keep_the_draft_out_of_the_knowledge_base(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder) as w:
+        user = 7601
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        await w.wait_for(lambda: w.in_topic(thread))
+        w.tg.send_user_message(user, "Is there a student discount?")
+        await w.wait_for(lambda: len(w.in_topic(thread)) == 2)
+        answer = "Students get 10 percent off with a student card checked in the Profile section."
+        w.tg.send_user_message(SUPPORT, answer, user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: answer in w.texts(user))
+        await w.close_for_rating(user, thread)
+        review = await w.wait_for(lambda: kb_topic(w))
+        [draft] = await w.wait_for(lambda: w.in_topic(review))
+        await eventually(lambda: _posted(w))
+        buttons = draft.reply_markup["inline_keyboard"][0]  # type: ignore[index]
+        w.tg.send_callback_query(SUPPORT, draft.message_id, buttons[1]["callback_data"],
+                                 user=OPERATOR)  # fmt: skip
+        await w.wait_for(lambda: any("Reply to the draft with its new text" in (m.text or "")
+                                     for m in w.in_topic(review)))  # fmt: skip
+        w.tg.send_callback_query(SUPPORT, draft.message_id, buttons[2]["callback_data"],
+                                 user=OPERATOR)  # fmt: skip
+        await w.wait_for(lambda: "rejected" in (w.tg.chat(SUPPORT).find(draft.message_id)
+                                                .text or ""))  # type: ignore[union-attr]
+        # Approve after Reject: nothing is written.
+        w.tg.send_callback_query(SUPPORT, draft.message_id, buttons[0]["callback_data"],
+                                 user=OPERATOR)  # fmt: skip
+        await w.wait_for(lambda: len(w.tg.callback_answers) >= 3)
+        assert not (folder / "faq-from-desk.jsonl").exists()
