@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.foundation_models.types import ChatMessage, Role
@@ -190,8 +190,34 @@ class FaqDrafts:
             )  # fmt: skip
             return [DraftView.of(row) for row in rows]
 
-    async def unposted(self) -> list[DraftView]:
-        return [d for d in await self.pending() if d.message_id is None]
+    async def unposted(self, *, claimed_too: bool = False) -> list[DraftView]:
+        """Pending drafts not in the topic yet; `claimed_too` (at start-up): also those a
+        stopped process had claimed for posting (message id 0) and never posted."""
+        return [
+            d for d in await self.pending()
+            if d.message_id is None or (claimed_too and d.message_id == 0)
+        ]
+
+    async def claim_post(self, draft_id: int) -> bool:
+        """Whether this process posts the draft (one conditional UPDATE: with several
+        replicas applying jobs at once, each draft is posted once)."""
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(FaqDraft)
+                .where(FaqDraft.id == draft_id, FaqDraft.message_id.is_(None))
+                .values(message_id=0)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        return getattr(result, "rowcount", 0) == 1
+
+    async def unclaim_post(self, draft_id: int) -> None:
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(FaqDraft).where(FaqDraft.id == draft_id, FaqDraft.message_id == 0)
+                .values(message_id=None).execution_options(synchronize_session=False)
+            )  # fmt: skip
+            await session.commit()
 
     async def set_message(self, draft_id: int, message_id: int) -> None:
         async with self.sessionmaker() as session:

@@ -349,3 +349,29 @@ async def test_reject_and_edit_buttons_keep_the_draft_out_of_the_knowledge_base(
                                  user=OPERATOR)  # fmt: skip
         await w.wait_for(lambda: len(w.tg.callback_answers) >= 3)
         assert not (folder / "faq-from-desk.jsonl").exists()
+
+
+async def test_two_replicas_make_one_review_topic_and_post_each_draft_once(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    from bot.storage.models import FaqDraft, FaqDraftStatus
+    from bot.telegram.desk.kbreview import KbReview
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder) as w:
+        assert w.desk.faq is not None
+        async with w.db.sessionmaker() as session:
+            session.add_all(FaqDraft(question=f"Question {n}?", answer=f"Answer {n}.",
+                                     status=FaqDraftStatus.PENDING) for n in range(4))
+            await session.commit()
+        one, two = (KbReview(w.desk.faq, w.desk.outbox, SUPPORT, w.db.sessionmaker)
+                    for _ in range(2))  # fmt: skip
+        posted = await asyncio.gather(one.post_unposted(), two.post_unposted())
+        assert sum(posted) == 4
+        assert one.thread_id == two.thread_id
+        assert [t.name for t in w.tg.topics[SUPPORT].values()].count("Knowledge base") == 1
+        texts = [m.text or "" for m in w.in_topic(one.thread_id or 0)]
+        assert sorted(t.split("Q: ")[1].split("\n")[0] for t in texts) == [
+            f"Question {n}?" for n in range(4)
+        ]

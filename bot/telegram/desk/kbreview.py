@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import CreateForumTopic, EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import DeskPlace, FaqDraftStatus
@@ -71,43 +73,77 @@ class KbReview:
         self.chat_id = chat_id
         self.sessionmaker = sessionmaker
         self.thread_id: int | None = None
+        self.wait = 30.0
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
         async with self.sessionmaker() as session:
             place = await session.get(DeskPlace, TOPIC)
-        if place is not None and place.chat_id == self.chat_id:
+            if place is not None and place.chat_id != self.chat_id:
+                await session.delete(place)  # SUPPORT_CHAT_ID changed: a new topic there
+                await session.commit()
+                place = None
+        if place is not None and place.thread_id:
             self.thread_id = place.thread_id
 
     async def thread(self) -> int:
-        """The "Knowledge base" topic, made the first time a draft needs it."""
+        """The "Knowledge base" topic, made the first time a draft needs it. With several
+        replicas, the one whose placeholder row (thread 0) went in makes it; the others wait
+        for its thread id (and take over after `wait` seconds, when its maker died)."""
         if self.thread_id is not None:
             return self.thread_id
-        topic = await self.outbox.call(
-            self.chat_id, CreateForumTopic(chat_id=self.chat_id, name=TOPIC_NAME)
-        )
         async with self.sessionmaker() as session:
-            place = await session.get(DeskPlace, TOPIC)
-            if place is None:
-                session.add(DeskPlace(name=TOPIC, chat_id=self.chat_id,
-                                      thread_id=topic.message_thread_id))  # fmt: skip
-            else:
-                place.chat_id, place.thread_id = self.chat_id, topic.message_thread_id
+            session.add(DeskPlace(name=TOPIC, chat_id=self.chat_id, thread_id=0))
+            try:
+                await session.commit()
+                mine = True
+            except IntegrityError:
+                mine = False
+        if not mine:
+            for _ in range(int(self.wait / 0.2)):
+                await self.load()
+                if self.thread_id is not None:
+                    return self.thread_id
+                await asyncio.sleep(0.2)
+        try:
+            topic = await self.outbox.call(
+                self.chat_id, CreateForumTopic(chat_id=self.chat_id, name=TOPIC_NAME)
+            )
+        except BaseException:
+            if mine:  # another process may try
+                async with self.sessionmaker() as session:
+                    await session.execute(
+                        delete(DeskPlace).where(DeskPlace.name == TOPIC, DeskPlace.thread_id == 0)
+                    )
+                    await session.commit()
+            raise
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(DeskPlace).where(DeskPlace.name == TOPIC)
+                .values(chat_id=self.chat_id, thread_id=topic.message_thread_id)
+            )  # fmt: skip
             await session.commit()
         self.thread_id = topic.message_thread_id
         return self.thread_id
 
-    async def post_unposted(self) -> int:
-        """Post every pending draft not in the topic yet; raises when Telegram refuses (the
-        caller tries again later). Returns how many were posted."""
+    async def post_unposted(self, *, at_start: bool = False) -> int:
+        """Post every pending draft not in the topic yet (`at_start`: also those a stopped
+        process had claimed); raises when Telegram refuses (the caller tries again later).
+        Returns how many were posted."""
         async with self._lock:
             posted = 0
-            for draft in await self.drafts.unposted():
-                thread = await self.thread()
-                message = await self.outbox.call(self.chat_id, SendMessage(
-                    chat_id=self.chat_id, message_thread_id=thread, text=draft_text(draft),
-                    reply_markup=draft_keyboard(draft),
-                ))  # fmt: skip
+            for draft in await self.drafts.unposted(claimed_too=at_start):
+                if draft.message_id is None and not await self.drafts.claim_post(draft.id):
+                    continue  # another replica posts it
+                try:
+                    thread = await self.thread()
+                    message = await self.outbox.call(self.chat_id, SendMessage(
+                        chat_id=self.chat_id, message_thread_id=thread,
+                        text=draft_text(draft), reply_markup=draft_keyboard(draft),
+                    ))  # fmt: skip
+                except BaseException:
+                    await asyncio.shield(self.drafts.unclaim_post(draft.id))
+                    raise
                 await self.drafts.set_message(draft.id, message.message_id)
                 posted += 1
             return posted

@@ -317,7 +317,7 @@ class SupportDesk:
     async def _post_drafts(self) -> None:
         assert self.kb_review is not None
         try:
-            await self.kb_review.post_unposted()
+            await self.kb_review.post_unposted(at_start=True)
         except (OutboxError, TelegramAPIError) as exc:
             log.warning("support desk: FAQ drafts not posted yet: %s", exc)
 
