@@ -375,3 +375,30 @@ async def test_two_replicas_make_one_review_topic_and_post_each_draft_once(
         assert sorted(t.split("Q: ")[1].split("\n")[0] for t in texts) == [
             f"Question {n}?" for n in range(4)
         ]
+
+
+async def test_a_case_closed_without_its_jobs_gets_them_at_the_next_start(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    async with fakes() as (tg, fm):
+        async with desk_world(sqlite_database, servers=(tg, fm)) as w:  # insights off
+            user = 7701
+            w.tg.send_user_message(user, "/operator")
+            thread = await w.wait_for(lambda: w.topic_of(user))
+            await w.wait_for(lambda: w.in_topic(thread))
+            w.tg.send_user_message(user, "Do you ship abroad?")
+            await w.wait_for(lambda: len(w.in_topic(thread)) == 2)
+            answer = "We ship to Kazakhstan, Belarus and Armenia; other countries are not served."
+            w.tg.send_user_message(SUPPORT, answer, user=OPERATOR, thread_id=thread)
+            await w.wait_for(lambda: answer in w.texts(user))
+            await w.close_for_rating(user, thread)
+        assert await jobs(sqlite_database) == []
+        async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder,
+                              servers=(tg, fm)) as w2:  # fmt: skip
+            found = await eventually(lambda: _with_final(w2.db))
+            assert "Outcome: We ship to Kazakhstan" in (found.final_summary or "")
+            review = await w2.wait_for(lambda: kb_topic(w2))
+            [draft] = await w2.wait_for(lambda: w2.in_topic(review))
+            assert "Q: Do you ship abroad?" in (draft.text or "")

@@ -166,6 +166,20 @@ class InsightJobRepository:
         )
         return [(int(c), int(u)) for c, u in rows.all()]
 
+    async def closed_without(self, kind: str, since: dt.datetime) -> list[int]:
+        """Cases closed (/close) since `since` that have no job of `kind` (a stop between the
+        close's commit and its jobs')."""
+        has = select(InsightJob.id).where(
+            InsightJob.case_id == DeskCase.id, InsightJob.kind == kind
+        )
+        rows = await self.session.scalars(
+            select(DeskCase.id).where(
+                DeskCase.status == DeskStatus.RESOLVED, DeskCase.resolution == "closed",
+                DeskCase.resolved_at >= since, ~has.exists(),
+            )
+        )
+        return [int(c) for c in rows]
+
     async def job_failed(self, case_id: int, kind: str) -> bool:
         found = await self.session.scalar(
             select(InsightJob.status).where(

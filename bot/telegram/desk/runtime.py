@@ -127,6 +127,7 @@ class SupportDesk:
             self.insights.on_failed(HANDOFF, self._summary_failed)
             if self.summaries is not None:
                 await self.summaries.resume(self.service.handoff_context)
+                await self._resume_closed()
             if self.kb_review is not None:
                 self.insights.on_done(FAQ, self._drafts_arrived)
                 await self.kb_review.load()
@@ -298,6 +299,17 @@ class SupportDesk:
                 raise CardNotPostedError(f"case {case.id}: its card is not posted yet")
             return  # handed back before any card: nobody reads it
         await self.forum.edit_card(case)
+
+    async def _resume_closed(self) -> None:
+        """Cases closed in the last day whose final summary (and drafts) were never asked for
+        (a stop between the close and its jobs)."""
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        async with self.service.sessionmaker() as session:
+            missing = await InsightJobRepository(session).closed_without(FINAL, since)
+        for case_id in missing:
+            case = await self.service.case_view(case_id)
+            if case is not None:
+                await self._request_final_summary(case)
 
     async def _summary_failed(self, result: JobResult) -> None:
         """Given up: the card says the model was not available instead of "being prepared"."""
