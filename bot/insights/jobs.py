@@ -150,7 +150,7 @@ class InsightJobs:
         hour: float = 3600.0,
         max_attempts: int = 5,
         retry_base: float = 5.0,
-        lease: dt.timedelta = dt.timedelta(seconds=60),
+        lease: dt.timedelta = dt.timedelta(seconds=30),
         concurrency: int = 50,
         sweep_every: float = 5.0,
     ) -> None:
@@ -229,13 +229,19 @@ class InsightJobs:
         task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
 
     # -- resuming --------------------------------------------------------------------------------
-    async def sweep(self) -> int:
+    async def sweep(self, *, take_over: bool = False) -> int:
         """Start every unfinished job that is due and whose lease is free (after a restart, or
-        left by a dead replica); returns how many were started."""
+        left by a dead replica); returns how many were started. `take_over` (one process, at
+        start): the leases left by the killed process before it are released first, instead
+        of waiting for them to expire."""
         if self._closed:
             return 0
         async with self.sessionmaker() as session:
-            due = await InsightJobRepository(session).due(utcnow(), limit=500)
+            repo = InsightJobRepository(session)
+            if take_over:
+                await repo.release_all()
+                await session.commit()
+            due = await repo.due(utcnow(), limit=500)
         started = 0
         for job_id in due:
             if job_id not in self._tasks:

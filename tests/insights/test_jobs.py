@@ -269,3 +269,21 @@ async def test_default_pacing_never_trips_the_async_quotas(
     assert fm.async_429s == 0
     assert submits(fm) == 20
     await jobs.aclose()
+
+
+async def test_one_process_starting_takes_over_the_leases_its_killed_predecessor_left(
+    sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+) -> None:
+    dead = jobs_for(sqlite_database, client, owner="killed")
+    job_id = await dead.submit("gap_label", ASK, schema=SCHEMA, start=False)
+    async with sqlite_database.sessionmaker() as session:
+        repo = InsightJobRepository(session)
+        assert await repo.claim(job_id, "killed", dt.datetime.now(dt.UTC),
+                                dt.timedelta(minutes=5))  # fmt: skip
+        await session.commit()
+    starting = jobs_for(sqlite_database, client, owner="new")
+    assert await starting.sweep() == 0  # a replica waits for the lease to expire
+    assert await starting.sweep(take_over=True) == 1
+    await starting.wait_idle()
+    assert (await row(sqlite_database, job_id)).status is InsightJobStatus.APPLIED
+    await starting.aclose()

@@ -67,19 +67,28 @@ class InsightJobRepository:
     async def get(self, job_id: int) -> InsightJob | None:
         return await self.session.get(InsightJob, job_id)
 
-    async def due(self, now: dt.datetime, limit: int = 100) -> list[int]:
-        """Unfinished jobs whose retry time has come and whose lease is free, oldest first."""
-        rows = await self.session.scalars(
-            select(InsightJob.id)
-            .where(
-                InsightJob.status.in_(UNFINISHED),
-                InsightJob.next_try_at <= now,
-                or_(InsightJob.lease_until.is_(None), InsightJob.lease_until < now),
-            )
-            .order_by(InsightJob.id)
-            .limit(limit)
+    async def due(
+        self, now: dt.datetime, limit: int = 100, *, take_over: bool = False
+    ) -> list[int]:
+        """Unfinished jobs whose retry time has come and whose lease is free, oldest first;
+        `take_over`: leased or not (one process starting: every lease is a dead process's)."""
+        query = select(InsightJob.id).where(
+            InsightJob.status.in_(UNFINISHED), InsightJob.next_try_at <= now
         )
+        if not take_over:
+            query = query.where(
+                or_(InsightJob.lease_until.is_(None), InsightJob.lease_until < now)
+            )
+        rows = await self.session.scalars(query.order_by(InsightJob.id).limit(limit))
         return list(rows)
+
+    async def release_all(self) -> None:
+        """Every lease: the one process starting inherits them from its dead predecessor."""
+        await self.session.execute(
+            update(InsightJob).where(InsightJob.lease_until.is_not(None))
+            .values(owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
 
     async def claim(self, job_id: int, owner: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
         """Take (or renew) the job's lease; False when another owner holds it."""

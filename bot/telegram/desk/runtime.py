@@ -134,7 +134,9 @@ class SupportDesk:
                 self._spawn(self._post_drafts())
             if self.gaps is not None:
                 self._spawn(self._gaps_forever())
-            await self.insights.sweep()  # what a stop left unfinished, polled (not resubmitted)
+            # What a stop left unfinished, polled (not resubmitted); one process takes over the
+            # leases its killed predecessor left, replicas wait for them to expire.
+            await self.insights.sweep(take_over=self.forum.topic_locks.coordinator is None)
             self._spawn(self.insights.sweep_forever())
         if self.options.retention_days > 0:
             self._spawn(self._purge_forever(self.options.retention_days))
