@@ -233,9 +233,11 @@ async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
         async def similar(text: str) -> float:
             return 0.0
 
-        w.desk.gaps = GapAnalysis(w.db.sessionmaker, embed=embed, similar=similar,
-                                  jobs=w.desk.insights, threshold=0.35)  # fmt: skip
-        assert await w.desk.post_gaps(days=3650)
+        learning = w.desk.learning
+        assert learning is not None
+        learning.gaps = GapAnalysis(w.db.sessionmaker, embed=embed, similar=similar,
+                                    jobs=learning.insights, threshold=0.35)  # fmt: skip
+        assert await learning.post_gaps(days=3650)
         review = await w.wait_for(lambda: kb_topic(w))
         [report] = await w.wait_for(lambda: w.in_topic(review))
         text = report.text or ""
@@ -312,8 +314,9 @@ async def test_forget_removes_the_users_unreviewed_draft_from_the_topic(
 
 
 async def _posted(w: DeskWorld) -> bool:
-    assert w.desk.faq is not None
-    return any(d.message_id for d in await w.desk.faq.pending())
+    assert w.desk.learning is not None
+    assert w.desk.learning.faq is not None
+    return any(d.message_id for d in await w.desk.learning.faq.pending())
 
 
 async def test_reject_and_edit_buttons_keep_the_draft_out_of_the_knowledge_base(
@@ -360,12 +363,14 @@ async def test_two_replicas_make_one_review_topic_and_post_each_draft_once(
     folder = tmp_path / "kb"
     folder.mkdir()
     async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder) as w:
-        assert w.desk.faq is not None
+        assert w.desk.learning is not None
+        faq = w.desk.learning.faq
+        assert faq is not None
         async with w.db.sessionmaker() as session:
             session.add_all(FaqDraft(question=f"Question {n}?", answer=f"Answer {n}.",
                                      status=FaqDraftStatus.PENDING) for n in range(4))
             await session.commit()
-        one, two = (KbReview(w.desk.faq, w.desk.outbox, SUPPORT, w.db.sessionmaker)
+        one, two = (KbReview(faq, w.desk.outbox, SUPPORT, w.db.sessionmaker)
                     for _ in range(2))  # fmt: skip
         posted = await asyncio.gather(one.post_unposted(), two.post_unposted())
         assert sum(posted) == 4

@@ -8,7 +8,6 @@ cards are the Forum's (forum.py); `start` finishes handoffs a stop interrupted.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
@@ -23,18 +22,17 @@ from bot.coordination.stopping import stop_tasks
 from bot.desk import CaseView, DeskService, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
 from bot.foundation_models.types import ChatModel
-from bot.insights import InsightJobs, JobResult
-from bot.insights.kinds import FAQ, FINAL, HANDOFF
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
     from bot.insights.faq import FaqDrafts
     from bot.insights.gaps import GapAnalysis
+from bot.insights import InsightJobs
 from bot.insights.summaries import CaseSummaries
-from bot.storage.models import DeskStatus, HandoffReason
-from bot.storage.repositories import InsightJobRepository
+from bot.storage.models import HandoffReason
 from bot.telegram.answers import Target
 from bot.telegram.desk.forum import Forum
 from bot.telegram.desk.kbreview import KbReview
+from bot.telegram.desk.learning import DeskLearning
 from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import Relayer
 from bot.telegram.desk.supportchat import FIX, SupportChat
@@ -46,10 +44,6 @@ from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
 log = logging.getLogger(__name__)
 
 assert DESK_TEXTS  # registers the desk's texts with the Translator
-
-
-class CardNotPostedError(RuntimeError):
-    """A summary arrived before its card was posted (applied again later)."""
 
 
 class SupportDesk:
@@ -74,23 +68,19 @@ class SupportDesk:
         self.classify = classify
         self.support_chat = SupportChat(outbox.bot, self.chat_id)
         # DESK_INSIGHTS (issue 26): summaries and tags by deferred (asynchronous) jobs.
-        self.insights = insights
-        self.summaries = (
+        summaries = (
             CaseSummaries(insights, service.sessionmaker) if insights is not None else None
         )
-        # FAQ drafts (needs DESK_INSIGHTS and a knowledge base): reviewed in a topic.
-        self.faq = faq if insights is not None else None
-        self.kb_review = (
-            KbReview(self.faq, outbox, self.chat_id, service.sessionmaker)
-            if self.faq is not None
-            else None
-        )
-        self.gaps = gaps if insights is not None else None
-        self.gaps_every = gaps_every
         self.forum = Forum(
-            service, outbox, options, model=model, summaries=self.summaries,
+            service, outbox, options, model=model, summaries=summaries,
             coordinator=coordinator, support_chat=self.support_chat,
             on_unusable=self._handoff_failed,
+        )  # fmt: skip
+        self.learning = (
+            DeskLearning(service, outbox, self.forum, insights, summaries, faq=faq, gaps=gaps,
+                         gaps_every=gaps_every, one_process=coordinator is None)
+            if insights is not None and summaries is not None
+            else None
         )  # fmt: skip
         self.relayer = Relayer(
             service,
@@ -104,6 +94,11 @@ class SupportDesk:
         self._background: set[asyncio.Task[Any]] = set()
         self._alerted_at = float("-inf")
         self.alert_interval = 600.0  # admins hear of an unusable support chat this often
+
+    @property
+    def kb_review(self) -> KbReview | None:
+        """The "Knowledge base" topic's FAQ drafts (DESK_INSIGHTS with a knowledge base)."""
+        return self.learning.kb_review if self.learning is not None else None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -121,23 +116,8 @@ class SupportDesk:
             log.info("support desk: finishing the handoff of user %s", case.user_id)
             self.forum.prepare(case)
         await self.relayer.resume()
-        if self.insights is not None:
-            self.insights.on_done(HANDOFF, self._summary_arrived)
-            self.insights.on_done(FINAL, self._final_summary_arrived)
-            self.insights.on_failed(HANDOFF, self._summary_failed)
-            if self.summaries is not None:
-                await self.summaries.resume(self.service.handoff_context)
-                await self._resume_closed()
-            if self.kb_review is not None:
-                self.insights.on_done(FAQ, self._drafts_arrived)
-                await self.kb_review.load()
-                self._spawn(self._post_drafts())
-            if self.gaps is not None:
-                self._spawn(self._gaps_forever())
-            # What a stop left unfinished, polled (not resubmitted); one process takes over the
-            # leases its killed predecessor left, replicas wait for them to expire.
-            await self.insights.sweep(take_over=self.forum.topic_locks.coordinator is None)
-            self._spawn(self.insights.sweep_forever())
+        if self.learning is not None:
+            await self.learning.start(self._spawn)
         if self.options.retention_days > 0:
             self._spawn(self._purge_forever(self.options.retention_days))
 
@@ -163,8 +143,8 @@ class SupportDesk:
         except TimeoutError:
             log.warning("support desk: stopping with relays still queued (sent on next start)")
         await stop_tasks(*self.forum.preparing.values(), *self._background)
-        if self.insights is not None:
-            await self.insights.aclose()  # running jobs stay running: polled on the next start
+        if self.learning is not None:
+            await self.learning.insights.aclose()  # running jobs stay running: polled later
         await self.relayer.aclose()
 
     async def wait_idle(self) -> None:
@@ -193,7 +173,8 @@ class SupportDesk:
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
         self.forum.prepare(handoff.case)  # the topic and card do not wait for the user's notice
-        await self._request_summary(handoff.case)
+        if self.learning is not None:
+            await self.learning.request_summary(handoff.case)
         hours = self.options.hours
         now = self.service.clock()
         if hours.is_open(now):
@@ -234,7 +215,8 @@ class SupportDesk:
             return False
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_closed_user"))
-        await self._request_final_summary(case)
+        if self.learning is not None:
+            await self.learning.request_final_summary(case)
         if self.options.csat:
             await self._ask_rating(case, t)
         await self.forum.close_topic(case)
@@ -263,112 +245,6 @@ class SupportDesk:
             await self.outbox.call(case.user_id, send)
         except (OutboxError, TelegramAPIError) as exc:
             log.warning("support desk: rating request to %s failed: %s", case.user_id, exc)
-
-    # -- insights (issue 26) ---------------------------------------------------------------------
-    async def _request_summary(self, case: CaseView) -> None:
-        if self.summaries is None:
-            return
-        try:
-            dialogue = await self.service.handoff_context(case.user_id)
-            await self.summaries.request_handoff(case.id, case.user_id, dialogue)
-        except Exception:  # the card goes up anyway, without a summary
-            log.exception("support desk: no summary job for the handoff of %s", case.user_id)
-
-    async def _request_final_summary(self, case: CaseView) -> None:
-        if self.summaries is None:
-            return
-        try:
-            before = await self.service.handoff_context(case.user_id)
-            during = await self.service.case_transcript(case.id)
-            lines = [("bot" if r == "assistant" else r, x) for r, x in before] + during
-            await self.summaries.request_final(case.id, case.user_id, lines)
-            if self.faq is not None:
-                await self.faq.request(case.id, case.user_id, lines)
-        except Exception:
-            log.exception("support desk: no final summary job for case %s", case.id)
-
-    async def _summary_arrived(self, result: JobResult) -> None:
-        """Store the summary and tags, and edit them into the card. A card not posted yet
-        raises: the job is applied again later (the card, once posted, shows them)."""
-        assert self.summaries is not None
-        if await self.summaries.store(result) is None or result.case_id is None:
-            return
-        case = await self.service.case_view(result.case_id)
-        if case is None:
-            return
-        if case.card_message_id is None:
-            if case.status in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
-                raise CardNotPostedError(f"case {case.id}: its card is not posted yet")
-            return  # handed back before any card: nobody reads it
-        await self.forum.edit_card(case)
-
-    async def _resume_closed(self) -> None:
-        """Cases closed in the last day whose final summary (and drafts) were never asked for
-        (a stop between the close and its jobs)."""
-        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-        async with self.service.sessionmaker() as session:
-            missing = await InsightJobRepository(session).closed_without(FINAL, since)
-        for case_id in missing:
-            case = await self.service.case_view(case_id)
-            if case is not None:
-                await self._request_final_summary(case)
-
-    async def _summary_failed(self, result: JobResult) -> None:
-        """Given up: the card says the model was not available instead of "being prepared"."""
-        case = await self.service.case_view(result.case_id) if result.case_id else None
-        if case is not None and case.card_message_id is not None:
-            await self.forum.edit_card(case)
-
-    async def _drafts_arrived(self, result: JobResult) -> None:
-        """Store the case's FAQ drafts (scrubbed, deduplicated) and post them for review;
-        raising (Telegram refused) applies the job again later: stored once, posted once."""
-        assert self.faq is not None
-        assert self.kb_review is not None
-        drafts = await self.faq.store(result)
-        log.info("support desk: %d FAQ drafts from case %s", len(drafts), result.case_id)
-        await self.kb_review.post_unposted()
-
-    async def _post_drafts(self) -> None:
-        assert self.kb_review is not None
-        try:
-            await self.kb_review.post_unposted(at_start=True)
-        except (OutboxError, TelegramAPIError) as exc:
-            log.warning("support desk: FAQ drafts not posted yet: %s", exc)
-
-    async def post_gaps(self, days: int = 7) -> bool:
-        """The top content gaps of the last `days`, in the "Knowledge base" topic (the support
-        chat itself when there is no review topic). False when nothing was posted."""
-        assert self.gaps is not None
-        from bot.insights.gaps import format_gaps
-
-        gaps = await self.gaps.run(days)
-        text = "📊 " + format_gaps(gaps, days, limit=10)
-        thread = await self.kb_review.thread() if self.kb_review is not None else None
-        send = SendMessage(chat_id=self.chat_id, message_thread_id=thread, text=text[:4000])
-        await self.outbox.call(self.chat_id, send)
-        return True
-
-    async def _gaps_forever(self) -> None:
-        """Every INSIGHTS_INTERVAL, one replica (the one whose claim wins) posts the gaps."""
-        every = dt.timedelta(seconds=self.gaps_every)
-        while True:
-            await asyncio.sleep(min(60.0, self.gaps_every / 4))
-            try:
-                async with self.service.sessionmaker() as session:
-                    mine = await InsightJobRepository(session).claim_run(
-                        "gap_report", dt.datetime.now(dt.UTC), every
-                    )
-                    await session.commit()
-                if mine:
-                    await self.post_gaps()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("support desk: the content-gap report failed; tried next time")
-
-    async def _final_summary_arrived(self, result: JobResult) -> None:
-        assert self.summaries is not None
-        await self.summaries.store(result)
 
     # -- answers of the bot ----------------------------------------------------------------------
     def answer_markup(
@@ -424,7 +300,7 @@ class SupportDesk:
     async def forget(self, user_id: int) -> None:
         """/forget: the user's desk records and their topic in the support chat, and their
         unreviewed FAQ drafts' messages in the "Knowledge base" topic."""
-        drafts = await self.service.draft_messages_of(user_id)
+        drafts = await self.service.draft_messages_of(user_id)  # issue 26
         thread = await self.service.forget(user_id)
         if thread is not None:
             await self.forum.delete_topic(user_id, thread)
