@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot import kb_cli
 
     kb_cli.add_parser(commands)
+    from bot import insights_cli
+
+    insights_cli.add_parser(commands)
 
     # Support desk (issue 17).
     report = commands.add_parser("report", help="print the support desk's figures")
@@ -140,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import kb_cli
 
             return run_async_value(kb_cli.run(settings, args))
+        if args.command == "insights":
+            from bot import insights_cli
+
+            return run_async_value(insights_cli.run(settings, args))
         if args.command == "check":
             return run_checks(settings)
         if args.command == "migrate":

@@ -219,6 +219,27 @@ class Settings(BaseSettings):
     # 20 MB). Its text is kept for the conversation; /reset and /forget drop it.
     max_document_mb: float = Field(default=20.0, gt=0, le=20)
 
+    # --- Desk insights (issue 26) ----------------------------------------------------------------
+    # Handoff summaries and tags, final summaries (and later FAQ drafts and content gaps),
+    # made in Yandex's asynchronous mode; unset = on when SUPPORT_CHAT_ID is set.
+    desk_insights: Literal["on", "off"] | None = None
+    # YandexGPT Pro through completionAsync (half the synchronous price), JSON-schema output;
+    # a model without an asynchronous mode (Qwen, gpt-oss, Gemma) runs the jobs synchronously.
+    insights_model: str = "yandexgpt/latest"
+    # Seconds between two content-gap analyses (default: daily).
+    insights_interval: float = Field(default=86400.0, gt=0)
+    # FAQ drafts a person approved are appended to this .jsonl file in the first KB_PATH
+    # folder (indexed by the next sync); a draft at least this similar (cosine of the
+    # embeddings) to a passage or another draft is dropped as a duplicate.
+    kb_drafts_file: str = "faq-from-desk.jsonl"
+    kb_drafts_similarity: float = Field(default=0.76, gt=0, le=1)  # `insights eval-faq`
+
+    @property
+    def desk_insights_on(self) -> bool:
+        if not self.support_chat_id:
+            return False
+        return self.desk_insights != "off"
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"

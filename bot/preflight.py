@@ -24,6 +24,7 @@ _STEPS: dict[str, tuple[str, ...]] = {
     "report": ("database", "support", "replicas", "metrics"),
     "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
     "migrate": ("database",),
+    "insights": ("database",),
 }
 
 

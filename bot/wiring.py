@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.clients import (
     build_auth_from,
@@ -41,6 +41,9 @@ from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_t
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.insights import InsightJobs
+    from bot.insights.faq import FaqDrafts
+    from bot.insights.gaps import GapAnalysis
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.storage.repositories.toolcalls import ToolStats
@@ -357,9 +360,14 @@ def build_desk(
     )
     classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
     coordinator = shared.coordinator if shared is not None else None
+    insights = build_insights(settings, c)
     desk = SupportDesk(
-        service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator
-    )
+        service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator,
+        insights=insights, faq=build_faq(settings, c, insights),
+        # numpy loads only with a knowledge base (DESIGN.md): without one, `insights gaps`.
+        gaps=build_gaps(settings, c, insights) if insights and c.knowledge else None,
+        gaps_every=settings.insights_interval,
+    )  # fmt: skip
     if c.conversation.tools is not None:  # tools see the conversation's desk state
         c.conversation.tools.desk_state = desk_state_of(service)
     return outbox, desk
@@ -373,6 +381,111 @@ def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]
         return None if case is None else case.status.value
 
     return desk_state
+
+
+def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqDrafts | None:
+    """FAQ drafts (issue 26) with DESK_INSIGHTS and a knowledge base to write them into."""
+    if insights is None or c.knowledge is None or not settings.kb_path:
+        return None
+    from bot.insights.faq import FaqDrafts
+
+    knowledge = c.knowledge
+
+    async def similar(text: str) -> float:
+        return (await knowledge.search(text, 1, kind="draft")).best_score
+
+    async def embed(text: str) -> Any:
+        return (await knowledge.embedder.query(text)).values
+
+    return FaqDrafts(
+        insights, c.db.sessionmaker, similar=similar, embed=embed,
+        threshold=settings.kb_drafts_similarity,
+        kb_file=settings.kb_path[0].expanduser() / settings.kb_drafts_file,
+    )  # fmt: skip
+
+
+def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
+    """Deferred model jobs (issue 26) when DESK_INSIGHTS is on."""
+    if not settings.desk_insights_on:
+        return None
+    from bot.insights import InsightJobs
+
+    return InsightJobs(
+        c.db.sessionmaker, c.client, model_name=settings.insights_model,
+        owner=settings.replica_id,
+    )  # fmt: skip
+
+
+def build_gaps(settings: Settings, c: Core, insights: InsightJobs | None) -> GapAnalysis:
+    """Content gaps (issue 26): the knowledge base's query embeddings when there is one."""
+    from bot.insights.gaps import GapAnalysis
+    from bot.knowledge.embedder import Embedder
+
+    knowledge = c.knowledge
+    embedder = knowledge.embedder if knowledge is not None else Embedder(
+        c.client, doc_model=settings.embedding_doc_model,
+        query_model=settings.embedding_query_model, rps=settings.embedding_rps,
+    )  # fmt: skip
+
+    async def similar(text: str) -> float:
+        if knowledge is None:
+            return 0.0
+        return (await knowledge.search(text, 1, kind="gap")).best_score
+
+    async def embed(text: str) -> Any:
+        return (await embedder.query(text)).values
+
+    return GapAnalysis(
+        c.db.sessionmaker, embed=embed, similar=similar, jobs=insights,
+        covered_at=settings.kb_drafts_similarity,
+    )  # fmt: skip
+
+
+async def run_faq_eval(settings: Settings, path: Path) -> None:
+    """`fmbot insights eval-faq FILE`: the drafts' precision and recall, and the threshold."""
+    from bot.insights.faq_eval import evaluate, format_eval, load_cases
+    from bot.knowledge.embedder import Embedder
+
+    try:
+        cases = load_cases(path)
+    except ValueError as exc:
+        raise ConfigError(f"insights eval-faq: {exc}") from None
+    auth = build_auth_from(settings)
+    client = build_client(settings, auth)
+    try:
+        embedder = Embedder(client, doc_model=settings.embedding_doc_model,
+                            query_model=settings.embedding_query_model,
+                            rps=settings.embedding_rps)  # fmt: skip
+
+        async def embed(text: str) -> Any:
+            return (await embedder.query(text)).values
+
+        result = await evaluate(cases, client, settings.insights_model, embed)
+    finally:
+        await client.aclose()
+    print(format_eval(result, settings.kb_drafts_similarity))
+
+
+async def run_gaps(settings: Settings, *, days: int, csv_path: Path | None) -> None:
+    """`fmbot insights gaps`: the period's unanswered questions by topic."""
+    from bot.insights import InsightJobs
+    from bot.insights.gaps import format_gaps, write_gaps_csv
+
+    async with core(settings, "") as c:
+        jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
+                           owner=settings.replica_id)  # fmt: skip
+        try:
+            gaps = await build_gaps(settings, c, jobs).run(days)
+        finally:
+            await jobs.aclose()
+    print(format_gaps(gaps, days))
+    if csv_path is not None:
+        try:
+            rows = write_gaps_csv(gaps, csv_path)
+        except OSError as exc:
+            raise ConfigError(f"insights gaps: --csv: cannot write {csv_path}: "
+                              f"{exc.strerror}") from None  # fmt: skip
+        print(f"{rows} gaps written to {csv_path}")
 
 
 async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:

@@ -13,6 +13,7 @@ Definitions (../shared/reference/support-deployments.md §4.5):
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import re
 import statistics
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.desk.hours import SupportHours
 from bot.plurals import quantity
 from bot.storage.models import DeskCase, DeskStatus, DeskTurn, utcnow
-from bot.storage.repositories import DeskRepository
+from bot.storage.repositories import DeskRepository, InsightJobRepository, JobCount
 
 IDLE = dt.timedelta(hours=24)
 _WORD = re.compile(r"\w+")
@@ -54,6 +55,7 @@ class Report:
     rows: list[dict[str, object]] = field(default_factory=list)
     # What users wrote after rating (newest first): when, the score, the text.
     comments: list[tuple[dt.datetime, int | None, str]] = field(default_factory=list)
+    jobs: list[JobCount] = field(default_factory=list)  # deferred model jobs (issue 26)
 
 
 # Words that say nothing about the topic of a question (grouping ignores them).
@@ -96,7 +98,25 @@ async def build_report(
         cases = await repo.cases_between(start, end)
         turns = await repo.turns_of([c.id for c in cases])
         deleted = await repo.erased_between(start.date(), end.date() + dt.timedelta(days=1))
-    return compute(cases, turns, deleted, hours, start, end)
+        insights_repo = InsightJobRepository(session)
+        insights = await insights_repo.insights([c.id for c in cases])
+        jobs = await insights_repo.counts(start)
+    report = compute(cases, turns, deleted, hours, start, end)
+    for row in report.rows:
+        found = insights.get(int(str(row["conversation"])))
+        if found is not None:
+            row.update({
+                # One line per conversation: the summary's lines joined.
+                "summary": " / ".join((found.summary or "").splitlines()),
+                "intent": found.intent or "",
+                "intent_confidence": found.intent_confidence,
+                "sentiment": found.sentiment or "",
+                "sentiment_confidence": found.sentiment_confidence,
+                "language_tag": found.language or "",
+                "language_confidence": found.language_confidence,
+                "final_summary": " ".join((found.final_summary or "").split()),
+            })  # fmt: skip
+    return dataclasses.replace(report, jobs=jobs)
 
 
 def compute(
@@ -283,13 +303,31 @@ def format_report(r: Report, limit_gaps: int = 10, limit_comments: int = 10) -> 
             lines.append(f"  {count} × {question[:200]}")
     else:
         lines.append("Questions the knowledge base did not cover: none recorded")
+    lines.extend(_jobs_lines(r.jobs))
     return "\n".join(lines)
+
+
+def _jobs_lines(jobs: list[JobCount]) -> list[str]:
+    """Deferred model jobs (summaries, tags, FAQ drafts, gap labels) by kind and outcome."""
+    if not jobs:
+        return ["Deferred model jobs: none in the period"]
+    lines = ["Deferred model jobs (asynchronous mode):"]
+    for kind in sorted({j.kind for j in jobs}):
+        mine = [j for j in jobs if j.kind == kind]
+        states = ", ".join(f"{j.status} {j.jobs}" for j in sorted(mine, key=lambda j: j.status))
+        tokens_in = sum(j.input_tokens for j in mine)
+        tokens_out = sum(j.output_tokens for j in mine)
+        lines.append(f"  {kind}: {states}; tokens {tokens_in} in, {tokens_out} out")
+    return lines
 
 
 CSV_FIELDS = (
     "conversation", "user_id", "opened_at", "outcome", "status", "handoff_reason", "handoff_at",
     "first_reply_seconds", "resolved_at", "resolution", "csat", "csat_comment", "questions",
     "not_found", "thumbs_up", "thumbs_down",
+    # Issue 26: what the model said about the case (empty when DESK_INSIGHTS=off).
+    "summary", "intent", "intent_confidence", "sentiment", "sentiment_confidence",
+    "language_tag", "language_confidence", "final_summary",
 )  # fmt: skip
 
 

@@ -367,6 +367,17 @@ class DeskService:
         async with self.sessionmaker() as session:
             return await ToolCallRepository(session).for_chat(user_id, limit)
 
+    async def case_transcript(self, case_id: int) -> list[tuple[str, str]]:
+        """What was said while a person owned the case: ("user" | "operator", text), oldest
+        first (the relayed messages' text; media without a caption say nothing)."""
+        async with self.sessionmaker() as session:
+            relays = await DeskRepository(session).relays_of(case_id)
+        return [
+            ("user" if r.direction is RelayDirection.TO_TOPIC else "operator", r.text)
+            for r in relays
+            if r.text
+        ]
+
     async def sources_tried(self, case_id: int) -> list[str]:
         async with self.sessionmaker() as session:
             turns = await DeskRepository(session).turns_of([case_id])
@@ -499,6 +510,8 @@ class DeskService:
                 case, RelayDirection.TO_TOPIC, (chat_id, message_id), self.support_chat_id,
                 topic.thread_id if topic else None, now,
             )  # fmt: skip
+            if relay is not None and text:
+                relay.text = text[:4000]  # the transcript of the case (issue 26)
             view = RelayView.of(relay) if relay is not None else None
             if view is not None:
                 await _remember(session, user_id, MessageRole.USER, text, user_id, None)
@@ -531,6 +544,8 @@ class DeskService:
                 case, RelayDirection.TO_USER, (self.support_chat_id, message_id),
                 case.user_id, None, now,
             )  # fmt: skip
+            if relay is not None and text:
+                relay.text = text[:4000]
             view = RelayView.of(relay) if relay is not None else None
             if view is not None:
                 await _remember(
@@ -591,6 +606,12 @@ class DeskService:
         self._commenting.discard(user_id)
         return topic.thread_id if topic is not None else None
 
+    async def draft_messages_of(self, user_id: int) -> list[int]:
+        """The "Knowledge base" topic's messages of the user's unreviewed FAQ drafts (issue
+        26), to delete with them on /forget."""
+        async with self.sessionmaker() as session:
+            return await DeskRepository(session).draft_messages(DeskCase.user_id == user_id)
+
     async def purge_older_than(self, days: int) -> Purge:
         """Retention: conversations over (resolved, or the bot's and quiet) before the cutoff
         go, counted; returns what to delete in the support chat: the topics left without any
@@ -603,6 +624,7 @@ class DeskService:
         async with self.sessionmaker() as session:
             repo = DeskRepository(session)
             messages = await repo.support_messages(condition)
+            drafts = await repo.draft_messages(condition)  # issue 26: in the KB topic
             count, users = await repo.erase_cases(condition)
             remaining = await repo.users_with_cases(users)
             topics = []
@@ -615,7 +637,7 @@ class DeskService:
         if count:
             log.info("retention: removed %d support conversations older than %d days", count, days)
         gone = {user for user, _ in topics}
-        return Purge(topics, sorted(m for user, m in messages if user not in gone))
+        return Purge(topics, sorted([m for user, m in messages if user not in gone] + drafts))
 
 
 async def _remember(

@@ -241,3 +241,22 @@ class YandexMetrics:
             TOKENS.child(model, "input").inc(input_tokens)
         if output_tokens:
             TOKENS.child(model, "output").inc(output_tokens)
+
+
+# --- Desk insights (issue 26) -----------------------------------------------------------------
+INSIGHT_JOBS = _counter(
+    "fmbot_insight_jobs", "Deferred model jobs (summaries, tags, FAQ drafts, gap labels) "
+    "reaching a step, by kind and outcome (stored, submitted, done, applied, retried, failed)",
+    "kind", "outcome",
+)  # fmt: skip
+INSIGHT_TOKENS = _counter("fmbot_insight_tokens", "Tokens used by deferred model jobs",
+                          "kind", "direction")  # fmt: skip
+
+
+def insight_job(kind: str, outcome: str) -> None:
+    INSIGHT_JOBS.child(kind, outcome).inc()
+
+
+def insight_tokens(kind: str, input_tokens: int, output_tokens: int) -> None:
+    INSIGHT_TOKENS.child(kind, "input").inc(input_tokens)
+    INSIGHT_TOKENS.child(kind, "output").inc(output_tokens)

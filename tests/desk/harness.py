@@ -6,10 +6,12 @@ against the fake Yandex server, and a migrated database."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -18,6 +20,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.conversation import ConversationService
 from bot.desk import DeskService, SupportHours
 from bot.images import ImageService
+from bot.insights import InsightJobs
+
+if TYPE_CHECKING:
+    from bot.insights.faq import FaqDrafts
+from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
@@ -89,8 +96,24 @@ async def desk_world(
     classifier: bool = False,
     forum: bool = True,
     admins: tuple[int, ...] = (),
+    insights: str | None = None,
+    servers: tuple[FakeTelegram, FakeFoundationModels] | None = None,
+    kb: Path | None = None,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
+    """`insights`: DESK_INSIGHTS on with this INSIGHTS_MODEL (issue 26). `servers`: the fakes
+    of an earlier world (a restart against the same Telegram and Yandex)."""
+    async with contextlib.AsyncExitStack() as stack:
+        tg, fm = servers if servers is not None else await stack.enter_async_context(fakes())
+        async with _world(database, tg, fm, hours=hours, feedback=feedback, csat=csat,
+                          classifier=classifier, forum=forum, admins=admins, insights=insights,
+                          kb=kb, **app_kwargs) as world:  # fmt: skip
+            yield world
+
+
+@asynccontextmanager
+async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
+    """The fake Bot API (time shrunk) and the fake Yandex server, for one or more worlds."""
     limits = FloodLimits(
         private_rate=1 / SCALE, group_window=60 * SCALE, global_rate=30 / SCALE,
         global_window=SCALE,
@@ -99,69 +122,125 @@ async def desk_world(
         FakeTelegram(TOKEN, limits=limits) as tg,
         FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm,
     ):
-        if forum:
-            tg.add_forum(SUPPORT)
-        else:  # a plain supergroup (no Topics) where the bot is an admin with every right
-            tg.add_chat(SUPPORT, "supergroup", title="Support")
-            tg.set_member(SUPPORT, int(TOKEN.split(":")[0]), "administrator",
-                          can_manage_topics=True)  # fmt: skip
+        yield tg, fm
+
+
+@asynccontextmanager
+async def _world(
+    database: Database,
+    tg: FakeTelegram,
+    fm: FakeFoundationModels,
+    *,
+    hours: SupportHours | None,
+    feedback: bool,
+    csat: bool,
+    classifier: bool,
+    forum: bool,
+    admins: tuple[int, ...],
+    insights: str | None,
+    kb: Path | None,
+    **app_kwargs: Any,
+) -> AsyncIterator[DeskWorld]:
+    if SUPPORT in tg.chats:
+        pass  # a restart: the support chat is there already
+    elif forum:
+        tg.add_forum(SUPPORT)
+    else:  # a plain supergroup (no Topics) where the bot is an admin with every right
+        tg.add_chat(SUPPORT, "supergroup", title="Support")
+        tg.set_member(SUPPORT, int(TOKEN.split(":")[0]), "administrator",
+                      can_manage_topics=True)  # fmt: skip
+    if OPERATOR["id"] not in tg.members.get(SUPPORT, {}):
         tg.add_member(SUPPORT, OPERATOR["id"])
-        for admin in admins:
-            tg.add_chat(admin, "private", user={"id": admin, "first_name": "Admin"})
-        fm.default_interval = 0.002
-        client = fake_client(fm.url)
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
-        options = BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help.")
-        conversation = ConversationService(
-            sessionmaker=database.sessionmaker, model=client, default_model="yandexgpt-lite",
-            default_system_prompt="Help.", reply_reserve=2000, max_reply_tokens=500,
-            temperature=0.3,
-        )  # fmt: skip
-        images = ImageService(
-            sessionmaker=database.sessionmaker, model=client, image_model="yandex-art/latest",
-            policy=FAST_POLL,
-        )  # fmt: skip
-        outbox = Outbox(
-            bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
-            global_rate=25 / SCALE, global_window=SCALE, group_window=60 * SCALE,
-            retry_after_scale=SCALE,
-        )  # fmt: skip
-        desk = SupportDesk(
-            DeskService(database.sessionmaker, support_chat_id=SUPPORT),
-            outbox,
-            DeskOptions(
-                support_chat_id=SUPPORT,
-                hours=hours or SupportHours.parse(""),
-                csat=csat,
-                feedback_buttons=feedback,
-                summary_model="yandexgpt-lite",
-                admins=admins,
-            ),
-            model=client,
-            classify=client.classify_few_shot if classifier else None,
+    for admin in admins:
+        tg.add_chat(admin, "private", user={"id": admin, "first_name": "Admin"})
+    fm.default_interval = 0.002
+    client = fake_client(fm.url)
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
+    options = BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help.")
+    conversation = ConversationService(
+        sessionmaker=database.sessionmaker, model=client, default_model="yandexgpt-lite",
+        default_system_prompt="Help.", reply_reserve=2000, max_reply_tokens=500,
+        temperature=0.3,
+    )  # fmt: skip
+    images = ImageService(
+        sessionmaker=database.sessionmaker, model=client, image_model="yandex-art/latest",
+        policy=FAST_POLL,
+    )  # fmt: skip
+    outbox = Outbox(
+        bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
+        global_rate=25 / SCALE, global_window=SCALE, group_window=60 * SCALE,
+        retry_after_scale=SCALE,
+    )  # fmt: skip
+    jobs = None if insights is None else InsightJobs(
+        database.sessionmaker, client, model_name=insights, policy=FAST_POLL,
+        retry_base=0.05, poll_rate=100.0, submit_rate=100.0, sweep_every=0.1,
+    )  # fmt: skip
+    faq = None
+    if jobs is not None and kb is not None:
+        faq = await _faq(database, client, jobs, kb)
+    desk = SupportDesk(
+        DeskService(database.sessionmaker, support_chat_id=SUPPORT),
+        outbox,
+        DeskOptions(
+            support_chat_id=SUPPORT,
+            hours=hours or SupportHours.parse(""),
+            csat=csat,
+            feedback_buttons=feedback,
+            summary_model="yandexgpt-lite",
+            admins=admins,
+        ),
+        model=client,
+        classify=client.classify_few_shot if classifier else None,
+        insights=jobs,
+        faq=faq,
+    )  # fmt: skip
+    app = TelegramApp(
+        bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
+        images=images, options=options, outbox=outbox, desk=desk, shutdown_grace=2.0,
+        **({"admins": list(admins)} if admins else {}), **app_kwargs,
+    )  # fmt: skip
+    await app.startup()
+    polling = asyncio.create_task(
+        app.dp.start_polling(
+            bot,
+            polling_timeout=1,
+            handle_as_tasks=True,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=app.allowed_updates,
         )
-        app = TelegramApp(
-            bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
-            images=images, options=options, outbox=outbox, desk=desk, shutdown_grace=2.0,
-            **({"admins": list(admins)} if admins else {}), **app_kwargs,
-        )  # fmt: skip
-        await app.startup()
-        polling = asyncio.create_task(
-            app.dp.start_polling(
-                bot,
-                polling_timeout=1,
-                handle_as_tasks=True,
-                handle_signals=False,
-                close_bot_session=False,
-                allowed_updates=app.allowed_updates,
-            )
-        )
-        world = DeskWorld(tg, fm, app, desk, database)
-        try:
-            yield world
-        finally:
-            await app.dp.stop_polling()
-            await asyncio.gather(polling, return_exceptions=True)
-            await app.shutdown()
-            await bot.session.close()
-            await client.aclose()
+    )
+    world = DeskWorld(tg, fm, app, desk, database)
+    try:
+        yield world
+    finally:
+        await app.dp.stop_polling()
+        await asyncio.gather(polling, return_exceptions=True)
+        await app.shutdown()
+        await bot.session.close()
+        await client.aclose()
+
+
+async def _faq(
+    database: Database, client: FoundationModelsClient, jobs: InsightJobs, folder: Path
+) -> FaqDrafts:
+    """FAQ drafts deduplicated against a knowledge base on `folder` (synced here)."""
+    from bot.insights.faq import FaqDrafts
+    from bot.knowledge.base import KnowledgeBase
+    from bot.knowledge.embedder import Embedder
+    from bot.knowledge.types import KbMode
+
+    embedder = Embedder(client, doc_model="text-search-doc/latest",
+                        query_model="text-search-query/latest", rps=1000.0, backoff=0.01)
+    knowledge = KnowledgeBase(sessionmaker=database.sessionmaker, embedder=embedder,
+                              roots=[folder], mode=KbMode.ASSIST)  # fmt: skip
+    await knowledge.sync()
+
+    async def similar(text: str) -> float:
+        return (await knowledge.search(text, 1, kind="draft")).best_score
+
+    async def embed(text: str) -> Any:
+        return (await embedder.query(text)).values
+
+    return FaqDrafts(jobs, database.sessionmaker, similar=similar, embed=embed, threshold=0.8,
+                     kb_file=folder / "faq-from-desk.jsonl")  # fmt: skip

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from tests.fakes import fm_payloads as p
 from tests.fakes.fm_scripts import Fault, RawReply, Reply
+from tests.fakes.fm_structured import structured_answer
 
 
 class TextHandlers:
@@ -92,7 +93,10 @@ class TextHandlers:
         if problem is not None:
             return self.error(400, problem)
         assert isinstance(messages, list)
-        reply = self.reply_for(messages)
+        if body.get("jsonSchema") and not self.replies:
+            reply = Reply(structured_answer(body["jsonSchema"], messages))
+        else:
+            reply = self.reply_for(messages)
         prompt_tokens = sum(p.word_count(str(m.get("text") or "")) for m in messages)
         texts = reply.cumulative(p.split_cumulative)
         options = body.get("completionOptions") or {}

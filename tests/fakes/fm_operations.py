@@ -12,6 +12,7 @@ from aiohttp import web
 from tests.fakes import fm_payloads as p
 from tests.fakes.fm_auth import IAM_AUDIENCE, AuthState
 from tests.fakes.fm_scripts import Reply
+from tests.fakes.fm_structured import structured_answer
 
 
 class OperationHandlers:
@@ -20,6 +21,7 @@ class OperationHandlers:
     operations: dict[str, dict[str, Any]]
     image_pending_polls: int
     text_pending_polls: int
+    async_completions: int
     refuse_images: bool
     refuse_images_in_operation: bool
     image_bytes: bytes
@@ -53,7 +55,11 @@ class OperationHandlers:
         if problem is not None:
             return self.error(400, problem)
         messages = body.get("messages") or []
-        reply = self.reply_for(messages)
+        if body.get("jsonSchema") and not self.replies:
+            reply = Reply(structured_answer(body["jsonSchema"], messages))
+        else:
+            reply = self.reply_for(messages)
+        self.async_completions += 1
         result = p.completion_result(reply.cumulative(p.split_cumulative)[-1], reply.status,
                                      input_tokens=sum(p.word_count(str(m.get("text") or ""))
                                                       for m in messages))

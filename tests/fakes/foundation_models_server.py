@@ -9,7 +9,9 @@ signature and claims against a public key the test registered), the metadata ser
 OpenAI-compatible `/v1/chat/completions` (SSE). One base URL serves llm, operation, iam and
 metadata paths; images in OpenAI-compatible messages and SpeechKit STT v1: fm_media.py.
 
-Unscripted, a completion answers "Echo: <last user message>" in `default_chunks` chunks, and an
+Unscripted, a completion with `jsonSchema` answers JSON matching it (fm_structured.py: known
+schemas by title, e.g. a handoff summary read from the transcript); any other completion
+answers "Echo: <last user message>" in `default_chunks` chunks, and an
 image generation finishes after `image_pending_polls` (2) polls with a small valid JPEG.
 With `quote_sources` set, an unscripted completion whose system message lists numbered sources
 ("[1] Title" then text) answers with the first sentence of source 1 and cites it, as a grounded
@@ -78,7 +80,7 @@ from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, repl
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
             "refuse_images_in_operation", "default_chunks", "default_interval",
-            "quote_sources", "embedding_rps_limit")
+            "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit")
 
 
 @dataclass
@@ -102,6 +104,7 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
         self.operations: dict[str, dict[str, Any]] = {}
         self.image_pending_polls = 2
         self.text_pending_polls = 1
+        self.async_completions = 0  # completionAsync requests accepted
         self.refuse_images = False
         self.refuse_images_in_operation = False
         self.image_bytes = p.tiny_jpeg()
@@ -120,6 +123,14 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
         self.embedding_times: deque[float] = deque()
         self.embedding_429s = 0
         self.init_media()  # images and SpeechKit STT (issue 28): fm_media.py
+        # Async mode (issue 26): completionAsync submits above `async_rps_limit` and operation
+        # GETs above `operation_rps_limit` in any second get 429 (quotas 10 and 50 a second);
+        # `async_429s` counts both.
+        self.async_rps_limit = 0.0
+        self.operation_rps_limit = 0.0
+        self.async_times: deque[float] = deque()
+        self.operation_times: deque[float] = deque()
+        self.async_429s = 0
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -252,6 +263,9 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
             return web.json_response([asdict(r) for r in self.requests
                                       if not r.path.startswith("/_control")])
         if path.startswith("/operations/"):
+            if self._over(self.operation_times, self.operation_rps_limit):
+                self.async_429s += 1
+                return self.error(429, "ai.operationsGetRequestsPerSecond.rate quota limit exceed")
             return self._operation(request.method, path.removeprefix("/operations/"))
         if path == "/computeMetadata/v1/instance/service-accounts/default/token":
             if request.headers.get("Metadata-Flavor") != "Google":
@@ -269,6 +283,10 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
         if path == "/v1/chat/completions":
             return await self.openai_chat(request, body)
         if method == "completionAsync":
+            if self._over(self.async_times, self.async_rps_limit):
+                self.async_429s += 1
+                return self.error(429, "ai.textGenerationAsyncRequestsPerSecond.rate quota "
+                                       "limit exceed")  # fmt: skip
             return self._start_text_operation(body)
         if method == "imageGenerationAsync":
             return self._start_image_operation(body)
@@ -292,6 +310,18 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
             return self._classify(body)
         return self.error(404, f"no such method: {path}")
 
+
+    @staticmethod
+    def _over(times: deque[float], limit: float) -> bool:
+        if not limit:
+            return False
+        now = asyncio.get_running_loop().time()
+        while times and times[0] <= now - 1.0:
+            times.popleft()
+        if len(times) >= limit:
+            return True
+        times.append(now)
+        return False
 
     def _embedding_over_quota(self) -> bool:
         if not self.embedding_rps_limit:

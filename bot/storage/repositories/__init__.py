@@ -14,6 +14,7 @@ from bot.storage.repositories.conversations import (
 )
 from bot.storage.repositories.desk import DeskRepository
 from bot.storage.repositories.images import ImageJobRepository
+from bot.storage.repositories.insights import InsightJobRepository, JobCount
 from bot.storage.repositories.knowledge import (
     KbStats,
     KnowledgeRepository,
@@ -55,6 +56,8 @@ __all__ = [
     "HistoryEntry",
     "ImageJobRepository",
     "IncomingUpdate",
+    "InsightJobRepository",
+    "JobCount",
     "KbStats",
     "KnowledgeRepository",
     "MediaUsage",

@@ -17,6 +17,8 @@ from bot.storage.models import (
     DeskStatus,
     DeskTopic,
     DeskTurn,
+    FaqDraft,
+    FaqDraftStatus,
     Message,
     MessageRole,
     RelayDirection,
@@ -277,6 +279,12 @@ class DeskRepository:
         )
         return list(rows)
 
+    async def relays_of(self, case_id: int) -> list[DeskRelay]:
+        rows = await self.session.scalars(
+            select(DeskRelay).where(DeskRelay.case_id == case_id).order_by(DeskRelay.id)
+        )
+        return list(rows)
+
     async def recent_dialogue(self, user_id: int, limit: int) -> list[tuple[str, str]]:
         """The last ``limit`` messages of the user's private chat, oldest first: (role, text);
         role "operator" for what a person answered (an assistant message with an author)."""
@@ -320,6 +328,13 @@ class DeskRepository:
             else:
                 row.conversations += count
         ids = select(DeskCase.id).where(condition)
+        # Issue 26: FAQ drafts nobody reviewed go with their case; reviewed ones were unlinked
+        # from it at review. Summaries, tags and jobs go with the case (ON DELETE CASCADE).
+        await self._run(
+            delete(FaqDraft).where(
+                FaqDraft.case_id.in_(ids), FaqDraft.status == FaqDraftStatus.PENDING
+            )
+        )
         await self._run(delete(DeskRelay).where(DeskRelay.case_id.in_(ids)))
         await self._run(delete(DeskTurn).where(DeskTurn.case_id.in_(ids)))
         await self._run(delete(DeskCase).where(condition))
@@ -349,6 +364,18 @@ class DeskRepository:
         )
         out += [(user, card) for user, card in cards.all() if card is not None]
         return out
+
+    async def draft_messages(self, condition: Any) -> list[int]:
+        """The "Knowledge base" topic's messages of the matching cases' unreviewed FAQ drafts
+        (issue 26): they go with the drafts."""
+        cases = select(DeskCase.id).where(condition)
+        rows = await self.session.scalars(
+            select(FaqDraft.message_id).where(
+                FaqDraft.case_id.in_(cases), FaqDraft.status == FaqDraftStatus.PENDING,
+                FaqDraft.message_id.is_not(None),
+            )
+        )
+        return [int(m) for m in rows if m is not None]
 
     async def users_with_cases(self, users: set[int]) -> set[int]:
         if not users:

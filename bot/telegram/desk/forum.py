@@ -17,14 +17,17 @@ from aiogram.methods import (
     CreateForumTopic,
     DeleteForumTopic,
     EditMessageReplyMarkup,
+    EditMessageText,
     ReopenForumTopic,
     SendMessage,
 )
+from aiogram.types import InlineKeyboardMarkup
 
 from bot.coordination import Coordinator
 from bot.desk import CaseView, DeskService
 from bot.desk.assist import summarize
 from bot.foundation_models.types import ChatModel
+from bot.insights.summaries import CaseSummaries
 from bot.storage.models import DeskStatus
 from bot.telegram.desk.card import card_keyboard, card_text, topic_name
 from bot.telegram.desk.options import DeskOptions
@@ -45,6 +48,7 @@ class Forum:
         options: DeskOptions,
         *,
         model: ChatModel | None = None,
+        summaries: CaseSummaries | None = None,
         coordinator: Coordinator | None = None,
         support_chat: SupportChat | None = None,
         on_unusable: Callable[[CaseView], Awaitable[None]] | None = None,
@@ -54,6 +58,7 @@ class Forum:
         self.options = options
         self.chat_id = options.support_chat_id
         self.model = model
+        self.summaries = summaries
         self.topic_locks = TopicLocks(coordinator)  # several replicas: leases in Redis too
         self.preparing: dict[int, asyncio.Task[None]] = {}  # user -> their topic and card
         self.retry_delay = 5.0
@@ -226,28 +231,41 @@ class Forum:
             log.warning("support desk: topic of user %s not deleted: %s", user_id, exc)
 
     # -- the card --------------------------------------------------------------------------------
-    async def refresh_card(self, case: CaseView) -> None:
+    async def _keyboard(self, case: CaseView) -> InlineKeyboardMarkup:
         """The card's buttons as they apply now: Close/Back only while a person owns the
         conversation, Block or Unblock by the user's flag."""
-        if case.card_message_id is None:
-            return
-        markup = card_keyboard(
+        return card_keyboard(
             case, blocked=await self.service.is_blocked(case.user_id),
             open_case=case.status in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR),
         )  # fmt: skip
+
+    async def refresh_card(self, case: CaseView) -> None:
+        """The card's buttons as they apply now (see `_keyboard`)."""
+        if case.card_message_id is None:
+            return
         edit = EditMessageReplyMarkup(
-            chat_id=self.chat_id, message_id=case.card_message_id, reply_markup=markup
-        )
+            chat_id=self.chat_id, message_id=case.card_message_id,
+            reply_markup=await self._keyboard(case),
+        )  # fmt: skip
         try:
             await self.outbox.call(self.chat_id, edit)
         except (OutboxError, TelegramAPIError) as exc:
             if "not modified" not in str(exc).lower():
                 log.info("support desk: card of user %s not updated: %s", case.user_id, exc)
 
-    async def _post_card(self, case: CaseView, thread: int) -> bool:
+    async def _card_text(self, case: CaseView) -> str:
         dialogue = await self.service.handoff_context(case.user_id)
         summary = ""
-        if self.model is not None:
+        if self.summaries is not None:
+            # DESK_INSIGHTS (issue 26): the card goes up at once; the summary job edits it in.
+            insight = await self.summaries.insight(case.id)
+            if insight is not None and insight.summary:
+                summary = "\n".join(insight.card_lines())
+            elif await self.summaries.summary_failed(case.id):
+                summary = ""  # card_text says the model was not available
+            else:
+                summary = "being prepared… (this card is edited when it is ready)"
+        elif self.model is not None:
             summary = await summarize(self.model, self.options.summary_model, dialogue)
         sources = await self.service.sources_tried(case.id)
         now = self.service.clock()
@@ -256,17 +274,39 @@ class Forum:
         username = await self.service.username_of(case.user_id)
         calls = [call_line(call, with_user=False)
                  for call in await self.service.tool_calls(case.user_id)]
-        text = card_text(
+        return card_text(
             case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
             username=username, tool_calls=calls,
         )  # fmt: skip
+
+    async def edit_card(self, case: CaseView) -> bool:
+        """The card again, with what is stored now (the summary and tags once they came).
+        True when Telegram shows it (an unchanged card counts)."""
+        if case.card_message_id is None:
+            return False
+        edit = EditMessageText(
+            chat_id=self.chat_id, message_id=case.card_message_id,
+            text=await self._card_text(case), reply_markup=await self._keyboard(case),
+        )  # fmt: skip
+        try:
+            await self.outbox.call(self.chat_id, edit)
+        except (OutboxError, TelegramAPIError) as exc:
+            if "message is not modified" in str(exc).lower():
+                return True
+            if "message to edit not found" in str(exc).lower():
+                log.warning("support desk: card of user %s is gone; summary not shown",
+                            case.user_id)  # fmt: skip
+                return True
+            raise
+        return True
+
+    async def _post_card(self, case: CaseView, thread: int) -> bool:
+        text = await self._card_text(case)
         send = SendMessage(
             chat_id=self.chat_id,
             message_thread_id=thread,
             text=text,
-            reply_markup=card_keyboard(
-                case, blocked=await self.service.is_blocked(case.user_id)
-            ),
+            reply_markup=await self._keyboard(case),
         )
         try:
             card = await self.outbox.call(self.chat_id, send)

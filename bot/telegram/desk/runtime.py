@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteMessages, EditMessageReplyMarkup, SendMessage, SetMyCommands
@@ -22,9 +22,17 @@ from bot.coordination.stopping import stop_tasks
 from bot.desk import CaseView, DeskService, RatingComment, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
 from bot.foundation_models.types import ChatModel
+
+if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
+    from bot.insights.faq import FaqDrafts
+    from bot.insights.gaps import GapAnalysis
+from bot.insights import InsightJobs
+from bot.insights.summaries import CaseSummaries
 from bot.storage.models import HandoffReason
 from bot.telegram.answers import Target
 from bot.telegram.desk.forum import Forum
+from bot.telegram.desk.kbreview import KbReview
+from bot.telegram.desk.learning import DeskLearning
 from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import Relayer
 from bot.telegram.desk.supportchat import FIX, SupportChat
@@ -48,6 +56,10 @@ class SupportDesk:
         model: ChatModel | None = None,
         classify: Classify | None = None,
         coordinator: Coordinator | None = None,
+        insights: InsightJobs | None = None,
+        faq: FaqDrafts | None = None,
+        gaps: GapAnalysis | None = None,
+        gaps_every: float = 86400.0,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -55,9 +67,20 @@ class SupportDesk:
         self.chat_id = options.support_chat_id
         self.classify = classify
         self.support_chat = SupportChat(outbox.bot, self.chat_id)
+        # DESK_INSIGHTS (issue 26): summaries and tags by deferred (asynchronous) jobs.
+        summaries = (
+            CaseSummaries(insights, service.sessionmaker) if insights is not None else None
+        )
         self.forum = Forum(
-            service, outbox, options, model=model, coordinator=coordinator,
-            support_chat=self.support_chat, on_unusable=self._handoff_failed,
+            service, outbox, options, model=model, summaries=summaries,
+            coordinator=coordinator, support_chat=self.support_chat,
+            on_unusable=self._handoff_failed,
+        )  # fmt: skip
+        self.learning = (
+            DeskLearning(service, outbox, self.forum, insights, summaries, faq=faq, gaps=gaps,
+                         gaps_every=gaps_every, one_process=coordinator is None)
+            if insights is not None and summaries is not None
+            else None
         )  # fmt: skip
         self.relayer = Relayer(
             service,
@@ -71,6 +94,11 @@ class SupportDesk:
         self._background: set[asyncio.Task[Any]] = set()
         self._alerted_at = float("-inf")
         self.alert_interval = 600.0  # admins hear of an unusable support chat this often
+
+    @property
+    def kb_review(self) -> KbReview | None:
+        """The "Knowledge base" topic's FAQ drafts (DESK_INSIGHTS with a knowledge base)."""
+        return self.learning.kb_review if self.learning is not None else None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -88,6 +116,8 @@ class SupportDesk:
             log.info("support desk: finishing the handoff of user %s", case.user_id)
             self.forum.prepare(case)
         await self.relayer.resume()
+        if self.learning is not None:
+            await self.learning.start(self._spawn)
         if self.options.retention_days > 0:
             self._spawn(self._purge_forever(self.options.retention_days))
 
@@ -113,6 +143,8 @@ class SupportDesk:
         except TimeoutError:
             log.warning("support desk: stopping with relays still queued (sent on next start)")
         await stop_tasks(*self.forum.preparing.values(), *self._background)
+        if self.learning is not None:
+            await self.learning.insights.aclose()  # running jobs stay running: polled later
         await self.relayer.aclose()
 
     async def wait_idle(self) -> None:
@@ -141,6 +173,8 @@ class SupportDesk:
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
         self.forum.prepare(handoff.case)  # the topic and card do not wait for the user's notice
+        if self.learning is not None:
+            await self.learning.request_summary(handoff.case)
         hours = self.options.hours
         now = self.service.clock()
         if hours.is_open(now):
@@ -181,6 +215,8 @@ class SupportDesk:
             return False
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_closed_user"))
+        if self.learning is not None:
+            await self.learning.request_final_summary(case)
         if self.options.csat:
             await self._ask_rating(case, t)
         await self.forum.refresh_card(case)  # no Close/Back on a closed conversation
@@ -281,10 +317,19 @@ class SupportDesk:
 
     # -- erasure ---------------------------------------------------------------------------------
     async def forget(self, user_id: int) -> None:
-        """/forget: the user's desk records and their topic in the support chat."""
+        """/forget: the user's desk records and their topic in the support chat, and their
+        unreviewed FAQ drafts' messages in the "Knowledge base" topic."""
+        drafts = await self.service.draft_messages_of(user_id)  # issue 26
         thread = await self.service.forget(user_id)
         if thread is not None:
             await self.forum.delete_topic(user_id, thread)
+        if drafts:
+            try:
+                await self.outbox.call(
+                    self.chat_id, DeleteMessages(chat_id=self.chat_id, message_ids=drafts[:100])
+                )
+            except (OutboxError, TelegramAPIError) as exc:
+                log.warning("support desk: FAQ drafts of user %s not deleted: %s", user_id, exc)
 
     async def purge(self, days: int) -> None:
         """Retention in the support chat: topics of users with nothing left are deleted; in

@@ -23,6 +23,7 @@ from bot.storage.models import DeskStatus, HandoffReason, RelayDirection
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.desk import SupportDesk
+from bot.telegram.handlers import kbreview
 from bot.telegram.media.operators import transcript_for_operators
 from bot.telegram.media.voice import audio_of
 from bot.telegram.outbox import OutboxError
@@ -382,6 +383,7 @@ def build_router(support_chat_id: int) -> Router:
     router.callback_query.register(handle_card_button, F.data.startswith("desk:"))
     router.callback_query.register(handle_rating, F.data.startswith("csat:"))
     router.callback_query.register(handle_feedback, F.data.startswith("fb:"))
+    kbreview.register(router, support_chat_id)  # issue 26: FAQ drafts' topic, before relays
     topic = InSupportTopic()
     for name in ("close", "bot", "block", "unblock"):
         router.message.register(cmd_topic, support, topic, Command(name))

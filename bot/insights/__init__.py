@@ -1,0 +1,10 @@
+"""What the desk learns (issue 26): deferred model work on its conversations, done in Yandex's
+asynchronous mode (half the price, nobody waits for it): handoff summaries and tags, final
+summaries, FAQ drafts, content gaps. Knows nothing of Telegram.
+"""
+
+from __future__ import annotations
+
+from bot.insights.jobs import AsyncModel, InsightJobs, JobResult, supports_async
+
+__all__ = ["AsyncModel", "InsightJobs", "JobResult", "supports_async"]

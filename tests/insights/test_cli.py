@@ -1,0 +1,101 @@
+"""`fmbot insights faq` and the insight settings (issue 26)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.storage.database import Database, migrate
+from bot.storage.models import FaqDraft, FaqDraftStatus
+from tests.core.conftest import API_KEY, FOLDER
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.telegram.test_cli import run_cli
+
+
+def test_insights_are_on_with_the_desk_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir("/")
+    assert not Settings().desk_insights_on  # no desk, no insights
+    monkeypatch.setenv("SUPPORT_CHAT_ID", "-1001234567890")
+    settings = Settings()
+    assert settings.desk_insights_on
+    assert settings.insights_model == "yandexgpt/latest"
+    assert settings.kb_drafts_file == "faq-from-desk.jsonl"
+    monkeypatch.setenv("DESK_INSIGHTS", "off")
+    assert not Settings().desk_insights_on
+
+
+def test_insights_faq_lists_the_drafts_waiting_for_review(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+
+    async def seed() -> None:
+        await migrate(url)
+        db = Database(url)
+        async with db.sessionmaker() as session:
+            session.add_all([
+                FaqDraft(question="Can I pay with a gift card?", answer="Yes, at checkout.",
+                         status=FaqDraftStatus.PENDING, case_id=None),
+                FaqDraft(question="Old one", answer="Approved already.",
+                         status=FaqDraftStatus.APPROVED),
+            ])  # fmt: skip
+            await session.commit()
+        await db.dispose()
+
+    empty = run_cli("insights", "faq", cwd=tmp_path, DATABASE_URL=url)
+    assert empty.returncode == 0, empty.stderr
+    assert "No FAQ drafts waiting for review." in empty.stdout
+    asyncio.run(seed())
+    result = run_cli("insights", "faq", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert "1 FAQ drafts waiting for review" in result.stdout
+    assert "Q: Can I pay with a gift card?" in result.stdout
+    assert "Old one" not in result.stdout
+
+
+def _yandex(fm: FakeFoundationModels, tmp_path: Path) -> dict[str, str]:
+    return {"YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER, "YANDEX_LLM_URL": fm.url,
+            "YANDEX_OPERATION_URL": fm.url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"}  # fmt: skip
+
+
+async def test_insights_eval_faq_reports_the_tuned_threshold(
+    fm: FakeFoundationModels, tmp_path: Path
+) -> None:
+    fixture = Path(__file__).parent / "fixture" / "faq_cases.jsonl"
+    result = await asyncio.to_thread(
+        run_cli, "insights", "eval-faq", str(fixture), cwd=tmp_path, **_yandex(fm, tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "FAQ drafts from 80 conversations" in result.stdout
+    assert "Best threshold 0.76 (0 wrong decisions); KB_DRAFTS_SIMILARITY is 0.76" in result.stdout
+    missing = await asyncio.to_thread(
+        run_cli, "insights", "eval-faq", str(tmp_path / "nope.jsonl"), cwd=tmp_path,
+        **_yandex(fm, tmp_path),
+    )  # fmt: skip
+    assert missing.returncode == 2
+    expected = f"fmbot: insights eval-faq: no such file {tmp_path}/nope.jsonl"
+    assert missing.stderr.strip() == expected
+
+
+async def test_insights_gaps_prints_and_writes_the_gaps(
+    fm: FakeFoundationModels, tmp_path: Path
+) -> None:
+    from tests.insights.test_gaps import seed
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await migrate(url)
+    db = Database(url)
+    await seed(db)
+    await db.dispose()
+    out = tmp_path / "gaps.csv"
+    result = await asyncio.to_thread(
+        run_cli, "insights", "gaps", "--days", "3650", "--csv", str(out), cwd=tmp_path,
+        **_yandex(fm, tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Content gaps, last 3650 days" in result.stdout
+    assert "1. How do i return a broken — 3 users" in result.stdout
+    assert "gaps written to" in result.stdout
+    assert out.read_text(encoding="utf-8").startswith("rank,title,users,")
