@@ -362,6 +362,17 @@ class DeskService:
         async with self.sessionmaker() as session:
             return await DeskRepository(session).recent_dialogue(user_id, limit)
 
+    async def dialogue_before_case(self, case_id: int, limit: int = 8) -> list[tuple[str, str]]:
+        """What was said before the case opened: the dialogue with a person is in the same
+        history (issue 27), and comes from the case's relays instead (`case_transcript`)."""
+        async with self.sessionmaker() as session:
+            case = await session.get(DeskCase, case_id)
+            if case is None:
+                return []
+            return await DeskRepository(session).recent_dialogue(
+                case.user_id, limit, before=case.opened_at
+            )
+
     async def tool_calls(self, user_id: int, limit: int = 10) -> list[ToolCall]:
         """The last tool calls made in the user's chat, oldest first (for the card)."""
         async with self.sessionmaker() as session:

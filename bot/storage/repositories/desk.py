@@ -285,18 +285,20 @@ class DeskRepository:
         )
         return list(rows)
 
-    async def recent_dialogue(self, user_id: int, limit: int) -> list[tuple[str, str]]:
-        """The last ``limit`` messages of the user's private chat, oldest first: (role, text);
-        role "operator" for what a person answered (an assistant message with an author)."""
-        rows = (
-            await self.session.execute(
-                select(Message.role, Message.text, Message.author_user_id)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(Conversation.chat_id == user_id, Message.role != MessageRole.SYSTEM)
-                .order_by(Message.id.desc())
-                .limit(limit)
-            )
-        ).all()
+    async def recent_dialogue(
+        self, user_id: int, limit: int, *, before: dt.datetime | None = None
+    ) -> list[tuple[str, str]]:
+        """The last ``limit`` messages of the user's private chat (stored before `before`, when
+        given), oldest first: (role, text); role "operator" for what a person answered (an
+        assistant message with an author)."""
+        query = (
+            select(Message.role, Message.text, Message.author_user_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.chat_id == user_id, Message.role != MessageRole.SYSTEM)
+        )
+        if before is not None:
+            query = query.where(Message.created_at < before)
+        rows = (await self.session.execute(query.order_by(Message.id.desc()).limit(limit))).all()
         return [
             ("operator" if role is MessageRole.ASSISTANT and author else str(role), text)
             for role, text, author in reversed(rows)

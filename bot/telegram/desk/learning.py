@@ -93,7 +93,7 @@ class DeskLearning:
 
     async def request_final_summary(self, case: CaseView) -> None:
         try:
-            before = await self.service.handoff_context(case.user_id)
+            before = await self.service.dialogue_before_case(case.id)
             during = await self.service.case_transcript(case.id)
             lines = [("bot" if r == "assistant" else r, x) for r, x in before] + during
             await self.summaries.request_final(case.id, case.user_id, lines)
