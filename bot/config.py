@@ -179,6 +179,13 @@ class Settings(BaseSettings):
     # host:port serving /metrics, /healthz and /readyz; empty = not served.
     metrics_listen: str = ""
 
+    # --- Extending fmbot: plugins and the App's added parts (issue 25) -------------------------
+    # Installed plugins to set up, by name (entry points of the group `fmbot.plugins`),
+    # comma-separated; none by default.
+    fmbot_plugins: str = ""
+    # Seconds a context provider or a hook may take before the turn goes on without it.
+    extension_timeout: float = Field(default=5.0, gt=0, le=300)
+
     _split_id_lists = field_validator(
         "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
     )(_split_ids)
@@ -347,10 +354,11 @@ def _host_port(name: str, value: str) -> tuple[str, int]:
     return host or "0.0.0.0", number
 
 
-def load_settings() -> Settings:
-    """Read Settings, turning pydantic's report into one message naming the variable."""
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read Settings (the environment, then `env_file`), turning pydantic's report into one
+    message naming the variable."""
     try:
-        return Settings()
+        return Settings(_env_file=env_file)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.conversation.context import add_context, answer_event, with_context
 from bot.conversation.locks import ChatLocks
 from bot.conversation.tokens import TokenCounter, settle
 from bot.conversation.turn import (
@@ -58,10 +59,12 @@ from bot.storage.repositories import (
     UpdateReceipt,
     UsageRepository,
     mark_settled,
+    record_context,
     settle_in,
 )
 
 if TYPE_CHECKING:
+    from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -95,6 +98,7 @@ class ConversationService:
         count_threshold: int = 64,
         today: Callable[[], dt.date] = utc_today,
         knowledge: KnowledgeBase | None = None,
+        extras: ExtensionRunner | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -117,6 +121,8 @@ class ConversationService:
         # they were delivered (`mark_delivered`), so a replica dying in between is noticed.
         self.track_delivery = False
         self.knowledge = knowledge
+        # The App's context providers and on_answer hooks (bot/extensions/).
+        self.extras = extras
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -310,6 +316,12 @@ class ConversationService:
         if turn.grounding is not None:
             # A new prompt every turn: estimated, not sent to the tokenizer.
             system_prompt = turn.grounding.system_prompt
+        elif turn.context_text:
+            # A new prompt every turn: the chat's prompt as counted, the context estimated.
+            system_prompt = with_context(turn.system_prompt, turn)
+            base = turn.system_prompt
+            known = self._tokens.known_system(turn.model, base) if base else 0
+            system_tokens = known + turn.context_tokens
         elif turn.system_prompt:
             system_tokens = self._tokens.system(turn.model, turn.system_prompt)
         history, dropped = history_before(turn.window, question.id)
@@ -333,6 +345,8 @@ class ConversationService:
         last: Snapshot | None = None
         error: Exception | None = None
         try:
+            if self.extras is not None and self.extras.providers:
+                await add_context(turn, self.extras, self._room(turn.model))
             if self.knowledge is not None:
                 await self._retrieve(turn, self.knowledge)
                 if turn.abstained:
@@ -393,7 +407,7 @@ class ConversationService:
         # Only passages that are relevant themselves: a weak one dilutes the sources.
         hits = [hit for hit in retrieval.hits if hit.score >= knowledge.retriever.min_score]
         share = int(SOURCES_SHARE * self._room(turn.model))
-        turn.grounding = grounded_prompt(turn.system_prompt, hits, share)
+        turn.grounding = grounded_prompt(with_context(turn.system_prompt, turn), hits, share)
 
     def _drop(self, turn: TurnState) -> None:
         """Forget a turn left unfinished on purpose (`RELINQUISHED`)."""
@@ -446,6 +460,8 @@ class ConversationService:
                     )
                 if question_tokens is not None:
                     await messages.set_token_count(turn.question_id, question_tokens)
+                if turn.context_providers:
+                    await record_context(session, turn.answer_id, turn.context_providers)
                 if usage is not None:
                     await UsageRepository(session).add(
                         turn.speaker.user_id, self._today(), tokens=usage.total_tokens
@@ -458,7 +474,7 @@ class ConversationService:
         metrics.turn_finished(status.value)
         if turn.retrieval is not None:
             metrics.kb_answer(covered=not not_found and turn.grounding is not None)
-        return TurnResult(
+        result = TurnResult(
             message_id=turn.answer_id,
             text=text,
             status=status,
@@ -471,6 +487,9 @@ class ConversationService:
             not_found=not_found,
             sources=sources,
         )
+        if self.extras is not None and self.extras.on_answer:
+            self.extras.answered(answer_event(turn, result))  # in tasks of their own
+        return result
 
 
 def _hiding_citations(on_snapshot: Callable[[Snapshot], None]) -> Callable[[Snapshot], None]:

@@ -52,6 +52,11 @@ class TurnState:
     retrieval: Retrieval | None = None
     grounding: Grounding | None = None
     abstained: bool = False  # strict mode found nothing: answered "not found", no model call
+    # Context providers (the App's `@app.context`): their text for the system prompt, its
+    # estimated tokens, and which providers it came from (stored with the answer).
+    context_text: str = ""
+    context_tokens: int = 0
+    context_providers: tuple[str, ...] = ()
 
     @property
     def question_id(self) -> int:

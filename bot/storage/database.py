@@ -17,7 +17,7 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -263,13 +263,19 @@ def _writer_pool(url: str) -> dict[str, Any]:
 # -- migrations ------------------------------------------------------------------------------
 
 
-def alembic_config(url: str) -> Any:
-    """An Alembic Config for `url` pointing at the repository's migrations/ directory."""
+def alembic_config(url: str, plugin: tuple[str, Path] | None = None) -> Any:
+    """An Alembic Config for `url` pointing at the repository's migrations/ directory; for a
+    `plugin` (name, folder), at that folder's revisions, tracked in `alembic_version_<name>`
+    (fmbot's env.py runs them, so they get the same engine, batch mode and lock)."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["url"] = normalize_url(url)
+    if plugin is not None:
+        name, folder = plugin
+        config.set_main_option("version_locations", str(folder))
+        config.attributes["version_table"] = f"alembic_version_{name}"
     return config
 
 
@@ -330,7 +336,18 @@ def downgrade_blocking(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-async def migrate(url: str, revision: str = "head") -> None:
-    """Refuse a database newer than the code, then upgrade it to `revision` (in a thread)."""
+async def migrate(
+    url: str, revision: str = "head", *, extra: Sequence[tuple[str, Path]] = ()
+) -> None:
+    """Refuse a database newer than the code, then upgrade it to `revision` (in a thread);
+    then each plugin's own migrations in `extra` (name, folder) to their head."""
     await check_schema_current(url)
     await asyncio.to_thread(migrate_blocking, url, revision)
+    for plugin in extra:
+        await asyncio.to_thread(_upgrade_plugin, url, plugin)
+
+
+def _upgrade_plugin(url: str, plugin: tuple[str, Path]) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url, plugin), "head")

@@ -12,6 +12,7 @@ from bot.storage.repositories.conversations import (
     chars_as_tokens,
 )
 from bot.storage.repositories.desk import DeskRepository
+from bot.storage.repositories.extensions import record_context
 from bot.storage.repositories.images import ImageJobRepository
 from bot.storage.repositories.knowledge import (
     KbStats,
@@ -59,5 +60,6 @@ __all__ = [
     "UserRepository",
     "chars_as_tokens",
     "mark_settled",
+    "record_context",
     "settle_in",
 ]

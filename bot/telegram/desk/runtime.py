@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
@@ -21,6 +21,7 @@ from bot.coordination import Coordinator
 from bot.coordination.stopping import stop_tasks
 from bot.desk import CaseView, DeskService, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
+from bot.extensions import HandoffEvent
 from bot.foundation_models.types import ChatModel
 from bot.storage.models import HandoffReason
 from bot.telegram.answers import Target
@@ -64,6 +65,9 @@ class SupportDesk:
             locks=self.forum.topic_locks,
         )
         self._background: set[asyncio.Task[Any]] = set()
+        # The App's menu commands and on_handoff hooks (issue 25; set by the app and wiring).
+        self.menu_extra: dict[str, dict[str, str]] = {}
+        self.on_handoff: Callable[[HandoffEvent], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -81,7 +85,7 @@ class SupportDesk:
         for language in LANGUAGES:
             menu = [
                 BotCommand(command=c, description=d[language])
-                for c, d in {**COMMANDS, "operator": OPERATOR_COMMAND}.items()
+                for c, d in {**COMMANDS, "operator": OPERATOR_COMMAND, **self.menu_extra}.items()
             ]
             code = None if language == "en" else language
             try:
@@ -118,6 +122,8 @@ class SupportDesk:
             await self.tell(who.user_id, t("desk_already"))
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
+        if self.on_handoff is not None:  # the App's hooks, in tasks of their own
+            self.on_handoff(HandoffEvent(who.user_id, who.user_id, str(reason.value)))
         self.forum.prepare(handoff.case)  # the topic and card do not wait for the user's notice
         hours = self.options.hours
         now = self.service.clock()
