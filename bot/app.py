@@ -226,9 +226,12 @@ class App:
 
         def register(fn: CP) -> CP:
             _require_async(fn, "a context provider")
-            label = name or name_of(fn)
+            label = name or getattr(fn, "__name__", "") or name_of(fn)
             if any(p.name == label for p in self._providers):
-                raise AppError(f"a context provider named {label!r} is already added")
+                raise AppError(
+                    f"a context provider named {label!r} is already added: give this one "
+                    "another with @app.context(name=...)"
+                )
             self._providers.append(NamedProvider(label, fn))
             return fn
 
@@ -301,15 +304,16 @@ class App:
         from bot.config import ConfigError
 
         found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
-        for name in wanted:
-            if name in self._plugins:
-                continue
-            point = found.get(name)
-            if point is None:
+        for name in wanted:  # every name checked before any plugin is set up
+            if name not in found:
                 installed = ", ".join(sorted(found)) or "none"
                 raise ConfigError(
                     f"FMBOT_PLUGINS: no installed plugin named {name!r} (installed: {installed})"
                 )
+        for name in wanted:
+            if name in self._plugins:
+                continue
+            point = found[name]
             try:
                 setup = point.load()
                 setup(self)
