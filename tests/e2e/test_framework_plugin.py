@@ -65,7 +65,8 @@ async def test_the_plugin_answers_its_command_and_adds_its_context(
         e2e.fm.queue_reply("Finance files expenses in the ledger.", chunks=2, interval=0.05)
         await e2e.start_bot()
         e2e.tg.send_user_message(ANNA, "/whoami")
-        await e2e.wait_for(lambda: e2e.texts(ANNA) == ["You are Anna Petrova, Finance department."])
+        anna = "You are Anna Petrova, Finance department."
+        await e2e.wait_for(lambda: e2e.texts(ANNA) == [anna])
         e2e.tg.send_user_message(STRANGER, "/whoami", language_code="ru")
         await e2e.wait_for(lambda: e2e.texts(STRANGER))
         assert e2e.texts(STRANGER)[0].startswith("Вас пока нет в справочнике")
