@@ -35,6 +35,7 @@ from pydantic_settings import BaseSettings
 from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
 from bot.extensions.runner import name_of
 from bot.tools.base import ToolContext
+from bot.tools.functions import FunctionTools
 
 if TYPE_CHECKING:
     from aiogram import Router
@@ -97,7 +98,7 @@ class App:
         only). Prefer `App.from_env()`."""
         self._env_file = env_file
         self._settings: Settings | None = None
-        self._functions: Any = None  # bot.tools.functions.FunctionTools, made on first use
+        self._functions: FunctionTools | None = None  # made on first use
         self._providers: list[NamedProvider] = []
         self._routers: list[Router] = []
         self._commands: dict[str, MenuCommand] = {}
@@ -181,25 +182,22 @@ class App:
         (default: `confirm`) marks a side effect: after a crash with the outcome unknown it
         is repeated only with the same idempotency key. `timeout`: seconds a call may take.
         """
-        options = {
-            "name": name,
-            "description": description,
-            "confirm": confirm,
-            "admins_only": admins_only,
-            "writes": writes,
-            "timeout_s": timeout,
-        }
-
         def register(fn: F) -> F:
-            return self._function_tools().tool(**options)(fn)  # type: ignore[no-any-return]
+            return self._function_tools().tool(
+                name=name,
+                description=description,
+                confirm=confirm,
+                admins_only=admins_only,
+                writes=writes,
+                timeout_s=timeout,
+            )(fn)
 
         return register(function) if function is not None else register
 
-    def _function_tools(self) -> Any:
+    def _function_tools(self) -> FunctionTools:
         if self._functions is None:
             # The Python-function tool source (issue 24): one per App.
-            functions = importlib.import_module("bot.tools.functions")
-            self._functions = functions.FunctionTools("app")
+            self._functions = FunctionTools("app")
             self._tool_sources.insert(0, self._functions)
         return self._functions
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -279,6 +279,7 @@ async def run_checks(
     support_chat_id: int = 0,
     kb_folders: Sequence[Path] = (),
     each_within: float = 20.0,
+    tools_environ: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
     outcomes = check_configuration(settings)
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
@@ -294,8 +295,74 @@ async def run_checks(
     if settings.redis_url:
         jobs.append(_within("redis", each_within,
                             _one(check_redis(settings.redis_url, settings.replica_id))))
+    if settings.tools_file is not None:
+        environ = tools_environ if tools_environ is not None else dict(os.environ)
+        jobs.append(_within("tools", each_within,
+                            check_tools(settings.tools_file, environ=environ)))
     for found in await asyncio.gather(*jobs):
         outcomes.extend(found)
     if kb_folders:
         outcomes.append(check_knowledge_base(kb_folders))
     return outcomes
+
+
+async def check_tools(path: Path, *, environ: Mapping[str, str]) -> list[Outcome]:
+    """TOOLS_FILE parses; each HTTP action's host resolves; each MCP server lists its tools."""
+    from bot.tools import ToolsFileError, load_toolbox
+    from bot.tools.httpactions import HttpActionSource
+
+    try:
+        toolbox = load_toolbox(path, environ=environ)
+    except ToolsFileError as exc:
+        return [failed("tools file", str(exc), f"edit {path}")]
+    https = [s for s in toolbox.sources if isinstance(s, HttpActionSource)]
+    servers = [s for s in toolbox.sources if not isinstance(s, HttpActionSource)]
+    actions = [action for source in https for action in source.actions]
+    outcomes = [passed("tools file", f"{path.name}: {len(actions)} HTTP action(s), "
+                       f"{len(servers)} MCP server(s)")]
+    hosts: dict[tuple[str, int], list[str]] = {}
+    for action in actions:
+        parts = urlsplit(action.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        hosts.setdefault((parts.hostname or "", port), []).append(action.name)
+    jobs: list[Awaitable[Outcome]] = [
+        _resolve(host, port, names, path.name) for (host, port), names in hosts.items()
+    ]
+    jobs += [_list_mcp_tools(server) for server in servers]
+    try:
+        outcomes += await asyncio.gather(*jobs)
+    finally:
+        await toolbox.close()
+    return outcomes
+
+
+async def _resolve(host: str, port: int, names: Sequence[str], label: str) -> Outcome:
+    name = f"tools: http {host}"
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port)
+    except (OSError, UnicodeError) as exc:  # UnicodeError: not a valid host name at all
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return failed(name, f"cannot resolve {host} ({reason}), used by "
+                      f"{', '.join(names)}", f"check the url of {names[0]} in {label}, or DNS")
+    addresses = sorted({str(info[4][0]) for info in found})
+    return passed(name, f"{host} resolves to {', '.join(addresses[:3])} "
+                  f"({', '.join(names)})")
+
+
+async def _list_mcp_tools(server: object) -> Outcome:
+    from bot.tools.mcpservers import McpServerSource, reason_of
+
+    assert isinstance(server, McpServerSource)
+    table = server.name.removeprefix("mcp:")
+    name = f"tools: mcp {table}"
+    try:
+        listed = await server.probe()
+    except Exception as exc:  # any transport's failure: the line names it
+        return failed(name, f"cannot list the tools of {server.where}: {reason_of(exc)}",
+                      f"check url/command and headers/env in [mcp.{table}]")
+    if server.unlisted:
+        return failed(name, f"the server does not list {', '.join(server.unlisted)} "
+                      f"(it lists {', '.join(listed) or 'nothing'})",
+                      f"correct tools in [mcp.{table}]")
+    offered = [d.name for d in server.definitions()]
+    return passed(name, f"lists {len(listed)} tool(s); offered: {', '.join(offered) or 'none'}")

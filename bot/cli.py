@@ -106,6 +106,7 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.yandex_iam_token,
         settings.telegram_bot_token,
         settings.telegram_webhook_secret,
+        settings.tools_signing_secret,
     ]
     found = [v.get_secret_value() for v in values if v is not None]
     redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
@@ -245,6 +246,7 @@ def run_async_value(main: Coroutine[Any, Any, int]) -> int:
 def run_checks(settings: Settings) -> int:
     """`fmbot check`: one line per check on stdout; 0 only if all pass, else 1."""
     from bot.checks import run_checks as checks
+    from bot.wiring import tool_environment
 
     outcomes = []
 
@@ -254,6 +256,7 @@ def run_checks(settings: Settings) -> int:
                 settings,
                 support_chat_id=settings.support_chat_id,
                 kb_folders=list(settings.kb_path),
+                tools_environ=tool_environment(),
             )
         )
 

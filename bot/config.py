@@ -165,6 +165,23 @@ class Settings(BaseSettings):
     # Admit exactly the members of this chat (checked with getChatMember); 0 = not used.
     allowed_chat_members_of: int = 0
 
+    # --- Tools: the loop (issue 24) -----------------------------------------------------------
+    # Rounds of tool calls in one turn; after that the model is asked once more without tools
+    # and told to answer now.
+    tools_max_rounds: int = Field(default=6, ge=1, le=50)
+    # Seconds a confirmation waits for the user's press before the call expires.
+    tools_confirm_ttl: float = Field(default=600.0, gt=0)
+    # Characters of one tool result given to the model (the rest is cut, and it is told so).
+    tools_result_chars: int = Field(default=4000, ge=200, le=100_000)
+    # Calls of one round that run at once.
+    tools_parallel: int = Field(default=4, ge=1, le=32)
+    # Models offered tools (base names, as in TEXT_MODEL without folder or version); the
+    # others answer without them. Default: those Yandex records as calling functions.
+    tools_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"]
+    )
+    _split_tools_models = field_validator("tools_models", mode="before")(_split_names)
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"
@@ -179,6 +196,20 @@ class Settings(BaseSettings):
     # host:port serving /metrics, /healthz and /readyz; empty = not served.
     metrics_listen: str = ""
 
+    # --- Tools: sources (issue 24) ------------------------------------------------------------
+    # A TOML file of the tools the model may call: [[http]] actions and [mcp.<name>] servers
+    # (README "Tools"); empty = none.
+    tools_file: Path | None = None
+    # Signs every HTTP action's request (X-Fmbot-Timestamp, X-Fmbot-Signature) so the API can
+    # trust the X-Fmbot-User-Id/-Chat-Id/-Language headers; empty = unsigned.
+    tools_signing_secret: SecretStr | None = None
+
+    @field_validator("tools_file", "tools_signing_secret", mode="before")
+    @classmethod
+    def _blank_tools_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
     # --- Extending fmbot: plugins and the App's added parts (issue 25) -------------------------
     # Installed plugins to set up, by name (entry points of the group `fmbot.plugins`),
     # comma-separated; none by default.

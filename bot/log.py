@@ -100,6 +100,8 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Per-request lines from the HTTP libraries drown the bot's own log at INFO.
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "alembic.runtime.plugins"):
+    # httpx2 and mcp: the MCP client's HTTP stack and SDK (fmbot[mcp]) log every request.
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "alembic.runtime.plugins", "httpx2",
+                  "mcp"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return scrubber

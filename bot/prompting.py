@@ -15,6 +15,7 @@ rather than lost, since the new message most likely refers to it.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,12 +50,15 @@ class HistoryItem:
     """One stored message as the prompt builder sees it.
 
     `tokens` is the stored count (None: estimate it); `author` is the speaker's display name,
-    used for user messages in group chats."""
+    used for user messages in group chats. `exchange` (answers only): the tool calls and their
+    results that came before the answer's text, oldest first; they go into a prompt whole with
+    the answer, or not at all (a call without its result is never sent)."""
 
     role: Role
     text: str
     tokens: int | None = None
     author: str | None = None
+    exchange: tuple[ChatMessage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,18 @@ def _keep(text: str, keep: int) -> str:
     return text[: keep - tail] + (text[len(text) - tail :] if tail else "")
 
 
+def exchange_cost(messages: Sequence[ChatMessage]) -> int:
+    """The estimated cost of tool-call and tool-result messages (names, arguments, results)."""
+    total = 0
+    for message in messages:
+        parts = [message.text]
+        parts.extend(f"{c.name}{json.dumps(c.arguments, ensure_ascii=False)}"
+                     for c in message.tool_calls)
+        parts.extend(f"{r.name}{r.content}" for r in message.tool_results)
+        total += estimate_tokens("".join(parts)) + MESSAGE_OVERHEAD
+    return total
+
+
 def _render(item: HistoryItem, is_group: bool) -> tuple[str, int]:
     """The message text as the model sees it and its cost without MESSAGE_OVERHEAD."""
     tokens = item.tokens if item.tokens is not None else estimate_tokens(item.text)
@@ -205,9 +221,11 @@ def build_prompt(
     for index, turn in enumerate(_turns_backwards(history)):
         rendered = [_render(item, is_group) for item in turn]
         turn_cost = sum(tokens + MESSAGE_OVERHEAD for _, tokens in rendered)
+        turn_cost += sum(exchange_cost(item.exchange) for item in turn if item.exchange)
         if used + turn_cost <= budget:
-            pairs = zip(reversed(turn), reversed(rendered), strict=True)
-            taken.extend(ChatMessage(item.role, text) for item, (text, _) in pairs)
+            for item, (text, _) in zip(reversed(turn), reversed(rendered), strict=True):
+                taken.append(ChatMessage(item.role, text))
+                taken.extend(reversed(item.exchange))  # `taken` is newest first
             used += turn_cost
             continue
         trimmed = True

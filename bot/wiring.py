@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.knowledge import KbMode
 from bot.storage.database import Database, migrate
+from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
+    from bot.storage.repositories.toolcalls import ToolStats
     from bot.telegram.desk import SupportDesk
     from bot.telegram.outbox import Outbox
 
@@ -46,6 +49,7 @@ class Core:
     conversation: ConversationService
     images: ImageService
     knowledge: KnowledgeBase | None = None
+    toolbox: Toolbox | None = None
 
 
 @asynccontextmanager
@@ -58,9 +62,13 @@ async def core(
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services;
     `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL. `app`'s
-    context providers and hooks join every turn."""
+    tools, context providers and hooks join every turn."""
+    # A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
+    toolbox = build_toolbox(settings, app.tool_sources if app is not None else ())
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
     async with AsyncExitStack() as stack:
+        stack.push_async_callback(toolbox.close)
+        await start_toolbox_of(toolbox)
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         auth = build_auth_from(settings)
@@ -97,7 +105,47 @@ async def core(
             image_model=settings.image_model,
             policy=PollPolicy(),
         )
-        yield Core(db, client, chat_model, conversation, images, knowledge)
+        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox)
+
+
+def tool_environment(env_file: Path = Path(".env")) -> dict[str, str]:
+    """Where TOOLS_FILE's `${VAR}` come from: the environment, over `.env` (as for Settings)."""
+    from dotenv import dotenv_values
+
+    values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    values.update(os.environ)
+    return values
+
+
+def build_toolbox(settings: Settings, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
+    """TOOLS_FILE's HTTP actions and MCP servers (not yet connected), and `extra_sources`
+    (Python function tools); a bad file is one ConfigError line."""
+    secret = settings.tools_signing_secret
+    try:
+        toolbox = load_toolbox(
+            settings.tools_file,
+            environ=tool_environment(),
+            signing_secret=secret.get_secret_value() if secret is not None else None,
+            extra_sources=extra_sources,
+        )
+        toolbox.observer = _tool_metrics
+        return toolbox
+    except ToolsFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _tool_metrics(name: str, outcome: str, seconds: float) -> None:
+    from bot.metrics import registry as metrics
+
+    metrics.tool_call(name, outcome, seconds)
+
+
+async def start_toolbox_of(toolbox: Toolbox) -> None:
+    """Connect the MCP servers (one unreachable is retried in the background)."""
+    try:
+        await start_toolbox(toolbox)
+    except ToolsFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def build_knowledge(
@@ -266,18 +314,36 @@ async def run_report(
 ) -> None:
     """`fmbot report`: the support desk's figures from the database (no Telegram, no model)."""
     from bot.desk.report import build_report, format_report, write_csv
+    from bot.tools.audit import stats_table, tools_csv_path, write_stats_csv
 
     hours = support_hours(settings)
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
     db = Database(settings.database_url)
     try:
         report = await build_report(db.sessionmaker, days=days, hours=hours)
+        tools = await tool_stats(db, days)
     finally:
         await db.dispose()
     print(format_report(report, limit_gaps=30))
+    print()
+    print(stats_table(tools, days))
     if csv_path is not None:
         rows = write_csv(report, csv_path)
         print(f"{rows} conversations written to {csv_path}")
+        tools_path = tools_csv_path(csv_path)
+        print(f"{write_stats_csv(tools, tools_path)} tools written to {tools_path}")
+
+
+async def tool_stats(db: Database, days: int) -> list[ToolStats]:
+    """Per tool over the last `days`: calls, failures, declines, expiries (issue 24)."""
+    import datetime as dt
+
+    from bot.storage.models import utcnow
+    from bot.storage.repositories.toolcalls import ToolCallRepository
+
+    since = utcnow() - dt.timedelta(days=days)
+    async with db.sessionmaker() as session:
+        return await ToolCallRepository(session).stats(since=since)
 
 
 async def run_terminal_chat(

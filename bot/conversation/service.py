@@ -64,6 +64,7 @@ from bot.storage.repositories import (
 )
 
 if TYPE_CHECKING:
+    from bot.conversation.tools_loop import ToolLoop
     from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
 
@@ -98,6 +99,7 @@ class ConversationService:
         count_threshold: int = 64,
         today: Callable[[], dt.date] = utc_today,
         knowledge: KnowledgeBase | None = None,
+        tools: ToolLoop | None = None,
         extras: ExtensionRunner | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
@@ -121,6 +123,8 @@ class ConversationService:
         # they were delivered (`mark_delivered`), so a replica dying in between is noticed.
         self.track_delivery = False
         self.knowledge = knowledge
+        # Tools (issue 24): the loop for models that take tools (bot/conversation/tools_loop.py).
+        self.tools = tools
         # The App's context providers and on_answer hooks (bot/extensions/).
         self.extras = extras
 
@@ -148,6 +152,8 @@ class ConversationService:
         async with self._locks.hold(chat.chat_id):
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat_settings(session, chat)
+                if self.tools is not None:  # a confirmation waiting in the chat is declined
+                    await self.tools.supersede(session, chat.chat_id, speaker.user_id)
                 # A short question's count is its estimate (see tokens.py): stored with it, so
                 # the answer's unit of work has nothing left to update on the question.
                 tokens = self._tokens.short_count(text)
@@ -175,8 +181,11 @@ class ConversationService:
         *,
         on_snapshot: Callable[[Snapshot], None] | None = None,
         receipts: Sequence[UpdateReceipt] = (),
+        resume: bool = False,
     ) -> TurnResult | None:
-        """Answer the conversation's last question again; None when there is none yet."""
+        """Answer the conversation's last question again; None when there is none yet.
+        `resume` (a turn a crash cut short): its stored tool calls carry over, so nothing
+        done is done again; otherwise (/retry) the turn starts afresh."""
         async with self._locks.hold(chat.chat_id):
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat_settings(session, chat)
@@ -186,7 +195,10 @@ class ConversationService:
                     await session.commit()
                     mark_settled(receipts)
                     return None
+                carried: list[int] = []
                 if last.answer is not None:
+                    if self.tools is not None:
+                        carried = await self.tools.release(session, last.answer.id, resume)
                     await session.delete(last.answer)
                     await session.flush()  # gone before the window is read
                 user = last.user
@@ -194,7 +206,33 @@ class ConversationService:
                     user.id, user.conversation_id, user.text, user.token_count, user.author_name
                 )
                 turn = await self._open(
-                    session, chat, speaker, model, system_prompt, question, receipts
+                    session, chat, speaker, model, system_prompt, question, receipts, carried
+                )
+            return await self._run(turn, on_snapshot)
+
+    async def continue_waiting(
+        self,
+        chat: ChatRef,
+        speaker: Speaker,
+        answer_id: int,
+        *,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+    ) -> TurnResult | None:
+        """Carry on a turn that waited for a press on a tool call (pressed, or expired): the
+        loop runs what was confirmed and asks the model again. None when the answer is not
+        waiting any more (another press or replica carried it on, or it was given up)."""
+        assert self.tools is not None
+        async with self._locks.hold(chat.chat_id):
+            async with self._sessionmaker() as session:
+                reopened = await self.tools.reopen(session, answer_id)
+                if reopened is None:
+                    await session.rollback()
+                    return None
+                model, system_prompt, _ = await self._chat_settings(session, chat)
+                question = await self.tools.question(session, reopened)
+                turn = await self._open(
+                    session, chat, speaker, model, system_prompt, question, (),
+                    answer_id=answer_id,
                 )
             return await self._run(turn, on_snapshot)
 
@@ -270,27 +308,39 @@ class ConversationService:
         system_prompt: str,
         question: Question,
         receipts: Sequence[UpdateReceipt],
+        carried: Sequence[int] = (),
+        *,
+        answer_id: int | None = None,
     ) -> TurnState:
-        """Add the placeholder answer, read the prompt window, settle the updates that
-        carried the question, commit (first unit of work)."""
+        """Add the placeholder answer (or go on with `answer_id`), read the prompt window,
+        settle the updates that carried the question, commit (first unit of work)."""
         messages = MessageRepository(session)
-        answer_id = await messages.insert(
-            question.conversation_id,
-            MessageRole.ASSISTANT,
-            "",
-            status=MessageStatus.STREAMING,
-            reply_to_id=question.id,
-            model=model,
-        )
+        if answer_id is None:
+            answer_id = await messages.insert(
+                question.conversation_id,
+                MessageRole.ASSISTANT,
+                "",
+                status=MessageStatus.STREAMING,
+                reply_to_id=question.id,
+                model=model,
+            )
         system_tokens = self._tokens.known_system(model, system_prompt) if system_prompt else 0
         budget = self._room(model) - system_tokens
         window = await messages.recent_for_prompt(
             question.conversation_id, budget, self._statuses, estimate=estimate_tokens
         )
+        exchanges: dict[int, tuple[ChatMessage, ...]] = {}
+        if self.tools is not None and carried:
+            await self.tools.attach(session, carried, answer_id)
+        if self.tools is not None and self.tools.offers(model):
+            exchanges = await self.tools.exchanges(
+                session, [e.id for e in window if e.role is MessageRole.ASSISTANT]
+            )
         await settle_in(session, receipts)
         await session.commit()
         mark_settled(receipts)
         turn = TurnState(chat, speaker, model, system_prompt, question, answer_id, window)
+        turn.exchanges = exchanges
         self._streaming[chat.chat_id] = turn
         return turn
 
@@ -324,7 +374,7 @@ class ConversationService:
             system_tokens = known + turn.context_tokens
         elif turn.system_prompt:
             system_tokens = self._tokens.system(turn.model, turn.system_prompt)
-        history, dropped = history_before(turn.window, question.id)
+        history, dropped = history_before(turn.window, question.id, turn.exchanges)
         new = HistoryItem(Role.USER, question.text, tokens, question.author_name)
         result = build_prompt(
             system_prompt,
@@ -357,7 +407,10 @@ class ConversationService:
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
             messages = await self._prompt(turn)
-            stream = self._model.stream(messages, model=turn.model, options=self._options)
+            if self.tools is not None and self.tools.offers(turn.model):
+                stream = self.tools.stream(turn, messages, self._options)
+            else:
+                stream = self._model.stream(messages, model=turn.model, options=self._options)
             async with aclosing(stream) as snapshots:
                 async for snapshot in snapshots:
                     last = snapshot
@@ -486,6 +539,7 @@ class ConversationService:
             telegram_message_ids=shown or (),
             not_found=not_found,
             sources=sources,
+            waiting=turn.waiting if status is MessageStatus.WAITING else (),
         )
         if self.extras is not None and self.extras.on_answer:
             self.extras.answered(answer_event(turn, result))  # in tasks of their own

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from bot.conversation.types import ChatRef, Speaker
-from bot.foundation_models.types import CompletionStatus, Role
+from bot.conversation.types import ChatRef, Speaker, WaitingCall
+from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
 from bot.knowledge.grounding import Grounding
 from bot.knowledge.types import Retrieval
 from bot.prompting import HistoryItem
@@ -19,6 +20,8 @@ STATUS_FOR = {
     CompletionStatus.FINAL: MessageStatus.COMPLETE,
     CompletionStatus.TRUNCATED_FINAL: MessageStatus.TRUNCATED,
     CompletionStatus.CONTENT_FILTER: MessageStatus.FAILED,
+    # The tool loop ends a stream with TOOL_CALLS only when a call waits for the user's press.
+    CompletionStatus.TOOL_CALLS: MessageStatus.WAITING,
 }
 
 
@@ -52,6 +55,10 @@ class TurnState:
     retrieval: Retrieval | None = None
     grounding: Grounding | None = None
     abstained: bool = False  # strict mode found nothing: answered "not found", no model call
+    # Tools (issue 24): the tool exchanges of the window's answers (by answer id), and the
+    # calls waiting for the user's press when the turn stops to ask.
+    exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
+    waiting: tuple[WaitingCall, ...] = ()
     # Context providers (the App's `@app.context`): their text for the system prompt, its
     # estimated tokens, and which providers it came from (stored with the answer).
     context_text: str = ""
@@ -68,15 +75,24 @@ def previous_questions(window: list[HistoryEntry], question_id: int) -> list[str
     return [e.text for e in window if e.id < question_id and e.role is MessageRole.USER]
 
 
-def history_before(window: list[HistoryEntry], question_id: int) -> tuple[list[HistoryItem], bool]:
+def history_before(
+    window: list[HistoryEntry],
+    question_id: int,
+    exchanges: Mapping[int, tuple[ChatMessage, ...]] | None = None,
+) -> tuple[list[HistoryItem], bool]:
     """The window's messages older than the question, for the prompt builder; and whether an
     answer was dropped because its question is outside the window (the window is contiguous,
-    so only its oldest message can be such a half turn, which never goes into a prompt)."""
+    so only its oldest message can be such a half turn, which never goes into a prompt).
+    An answer's tool calls and results (`exchanges`) go with it."""
     entries = [entry for entry in window if entry.id < question_id]
     dropped = bool(entries) and entries[0].role is MessageRole.ASSISTANT
-    return [_item(entry) for entry in (entries[1:] if dropped else entries)], dropped
+    kept = entries[1:] if dropped else entries
+    return [_item(entry, exchanges) for entry in kept], dropped
 
 
-def _item(entry: HistoryEntry) -> HistoryItem:
+def _item(
+    entry: HistoryEntry, exchanges: Mapping[int, tuple[ChatMessage, ...]] | None
+) -> HistoryItem:
     role = Role.USER if entry.role is MessageRole.USER else Role.ASSISTANT
-    return HistoryItem(role, entry.text, entry.token_count, entry.author_name)
+    exchange = exchanges.get(entry.id, ()) if exchanges else ()
+    return HistoryItem(role, entry.text, entry.token_count, entry.author_name, exchange)

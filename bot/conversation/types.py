@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.types import Usage
@@ -29,6 +32,17 @@ class ContentFilteredError(FoundationModelsError):
     def __init__(self, text: str) -> None:
         super().__init__("the model withheld its answer (content filter)")
         self.text = text
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCall:
+    """A stored tool call waiting for the user's press (what the front end draws)."""
+
+    id: int
+    name: str
+    arguments: Mapping[str, Any]
+    description: str
+    expires_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -68,3 +82,6 @@ class TurnResult:
     # The numbered sources given to the model (empty when the answer was not grounded), each
     # with `cited` set when the answer cites it; `text` keeps the raw [n] citations.
     sources: tuple[Source, ...] = ()
+    # Tools (issue 24): the calls waiting for the user's press (status `waiting`); the front
+    # end asks for each.
+    waiting: tuple[WaitingCall, ...] = ()

@@ -24,9 +24,10 @@ from bot.storage.models import (
     DeskStatus,
     HandoffReason,
     RelayDirection,
+    ToolCall,
     utcnow,
 )
-from bot.storage.repositories import DeskRepository, UserRepository
+from bot.storage.repositories import DeskRepository, ToolCallRepository, UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +343,11 @@ class DeskService:
     async def handoff_context(self, user_id: int, limit: int = 8) -> list[tuple[str, str]]:
         async with self.sessionmaker() as session:
             return await DeskRepository(session).recent_dialogue(user_id, limit)
+
+    async def tool_calls(self, user_id: int, limit: int = 10) -> list[ToolCall]:
+        """The last tool calls made in the user's chat, oldest first (for the card)."""
+        async with self.sessionmaker() as session:
+            return await ToolCallRepository(session).for_chat(user_id, limit)
 
     async def sources_tried(self, case_id: int) -> list[str]:
         async with self.sessionmaker() as session:

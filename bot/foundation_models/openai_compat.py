@@ -136,7 +136,7 @@ class OpenAICompatibleChatModel:
             raise errors.APIError("the answer has no choices")
         choice = answer.choices[0]
         calls = tuple(
-            ToolCall(call.function.name, _arguments(call.function.arguments))
+            ToolCall(call.function.name, _arguments(call.function.arguments), call.id or None)
             for call in choice.message.tool_calls or []
         )
         usage = _usage(answer.usage)
@@ -183,6 +183,7 @@ async def _events(
     response: httpx.Response, timeouts: Timeouts
 ) -> AsyncGenerator[Snapshot, None]:
     text, status, usage, model = "", CompletionStatus.PARTIAL, Usage(), ""
+    calls = _CallFragments()
     lines = read_lines(response, first_byte=timeouts.first_byte, idle=timeouts.idle)
     try:
         async with aclosing(lines):
@@ -198,6 +199,8 @@ async def _events(
                 if not chunk.choices:
                     continue
                 choice = chunk.choices[0]
+                if choice.delta.tool_calls:
+                    calls.add(choice.delta.tool_calls)
                 content = choice.delta.content or ""
                 if choice.finish_reason:
                     status = FINISH.get(choice.finish_reason, CompletionStatus.FINAL)
@@ -208,10 +211,37 @@ async def _events(
                     yield Snapshot(text.rstrip("\ufffd"), CompletionStatus.PARTIAL, usage, model)
         if status is CompletionStatus.PARTIAL:
             raise errors.StreamError("stream ended without a finish reason")
-        yield Snapshot(text, status, usage, model)
+        tool_calls = calls.whole()
+        if tool_calls and status is CompletionStatus.FINAL:
+            status = CompletionStatus.TOOL_CALLS  # some servers end calls with "stop"
+        yield Snapshot(text, status, usage, model, tool_calls)
     except errors.FoundationModelsError as exc:
         exc.partial_text = text
         raise
+
+
+class _CallFragments:
+    """Streamed tool calls put together: fragments accumulate by `index`; `""` counts as
+    absent (Qwen and Gemma send empty strings, not missing keys, after the first fragment)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, tuple[str, str, list[str]]] = {}
+
+    def add(self, fragments: list[ow.DeltaToolCall]) -> None:
+        for fragment in fragments:
+            call_id, name, parts = self._calls.get(fragment.index, ("", "", []))
+            call_id = call_id or fragment.id or ""
+            name = name or fragment.function.name or ""
+            if fragment.function.arguments:
+                parts.append(fragment.function.arguments)
+            self._calls[fragment.index] = (call_id, name, parts)
+
+    def whole(self) -> tuple[ToolCall, ...]:
+        return tuple(
+            ToolCall(name, _arguments("".join(parts)), call_id or None)
+            for _, (call_id, name, parts) in sorted(self._calls.items())
+            if name
+        )
 
 
 def _chunk(data: bytes) -> ow.ChatChunk:

@@ -72,11 +72,32 @@ class ChatCompletion(_Model):
     """Token counts."""
 
 
+class DeltaFunction(_Model):
+    name: str | None = None
+    """The function's name: whole in the call's first fragment, `""` in the rest (Qwen)."""
+    arguments: str | None = None
+    """A fragment of the arguments' JSON text, to append."""
+
+
+class DeltaToolCall(_Model):
+    index: int = 0
+    """Which call this fragment belongs to (fragments of one call share it)."""
+    id: str | None = None
+    """The call's id on its first fragment; `""` on the rest (Qwen, Gemma)."""
+    type: str | None = None
+    """`function`, or `""` on later fragments."""
+    function: DeltaFunction = Field(default_factory=DeltaFunction)
+    """The name and an arguments fragment."""
+
+
 class Delta(_Model):
     role: str | None = None
     """Set on the first chunk."""
     content: str | None = None
     """New text."""
+    tool_calls: list[DeltaToolCall] | None = None
+    """Tool call fragments: YandexGPT sends each call whole in one chunk, Qwen and Gemma in
+    pieces accumulated by `index` (reference tools.md §1.3)."""
 
 
 class ChunkChoice(_Model):
@@ -101,10 +122,14 @@ def message_body(message: ChatMessage) -> dict[str, Any]:
     if message.tool_calls:
         return {
             "role": "assistant",
-            "content": None,
+            # Text the model wrote before its calls stays with them (null when none).
+            "content": message.text or None,
             "tool_calls": [
-                {"id": call.name, "type": "function",
-                 "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+                # The call's own id; YandexGPT's ids are the function's name, so a call
+                # without one (stored from the native wire) falls back to that.
+                {"id": call.id or call.name, "type": "function",
+                 "function": {"name": call.name,
+                              "arguments": json.dumps(call.arguments, ensure_ascii=False)}}
                 for call in message.tool_calls
             ],
         }
@@ -122,7 +147,8 @@ def chat_body(
     for message in messages:
         if message.tool_results:
             body["messages"].extend(
-                {"role": "tool", "tool_call_id": result.name, "content": result.content}
+                {"role": "tool", "tool_call_id": result.call_id or result.name,
+                 "content": result.content}
                 for result in message.tool_results
             )
         else:
@@ -133,8 +159,10 @@ def chat_body(
         body["max_tokens"] = options.max_tokens
     if options.tools:
         body["tools"] = [
-            {"type": "function", "function": {"name": t.name, "description": t.description,
-                                              "parameters": t.parameters}}
+            {"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters,
+                **({"strict": t.strict} if t.strict is not None else {}),
+            }}
             for t in options.tools
         ]
     if options.tool_choice is not None:

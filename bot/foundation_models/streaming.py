@@ -14,6 +14,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
@@ -84,13 +85,28 @@ def usage_of(result: CompletionResult) -> Usage:
 
 
 def tool_calls_of(result: CompletionResult) -> tuple[ToolCall, ...]:
+    """The native calls, in order (no ids: results are matched by name and order).
+    Whole-number floats become ints: `arguments` is a protobuf Struct, where every number is
+    a double, so `5` comes back as `5.0` (reference §2.5)."""
     if not result.alternatives or result.alternatives[0].message.tool_call_list is None:
         return ()
     return tuple(
-        ToolCall(name=item.function_call.name, arguments=dict(item.function_call.arguments))
+        ToolCall(
+            name=item.function_call.name, arguments=_whole(dict(item.function_call.arguments))
+        )
         for item in result.alternatives[0].message.tool_call_list.tool_calls
         if item.function_call is not None
     )
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole(item) for item in value]
+    return value
 
 
 def snapshot_of(result: CompletionResult) -> Snapshot:
@@ -102,7 +118,9 @@ def snapshot_of(result: CompletionResult) -> Snapshot:
     text = alternative.message.text or ""
     if not status.is_final:
         text = text.rstrip("\ufffd")
-    return Snapshot(text, status, usage_of(result), result.model_version)
+    return Snapshot(
+        text, status, usage_of(result), result.model_version, tool_calls_of(result)
+    )
 
 
 _RESULT_KEYS = frozenset({"alternatives", "usage", "modelVersion"})

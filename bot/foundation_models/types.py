@@ -23,18 +23,25 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A function call the model asks for (`toolCallList`); `arguments` is a JSON object."""
+    """A function call the model asks for; `arguments` is a JSON object.
+
+    Natively (`toolCallList`) a call has no id: its result is matched by name and order. Over
+    the OpenAI-compatible API `id` is the call's id (YandexGPT repeats the function name,
+    Qwen and Gemma send `chatcmpl-tool-...`), sent back as the result's `tool_call_id`."""
 
     name: str
     arguments: dict[str, object] = field(default_factory=dict)
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
-    """The result of a tool call, sent back in a user message (`toolResultList`)."""
+    """The result of a tool call, sent back in a user message (`toolResultList`) natively,
+    or as a `role: tool` message with `tool_call_id` = `call_id` (the name when None)."""
 
     name: str
     content: str
+    call_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +57,9 @@ class Tool:
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
     """One message; ordinary chat uses only `role` and `text`. A message carrying
-    `tool_calls` (assistant) or `tool_results` (user) is sent without text."""
+    `tool_calls` (assistant) or `tool_results` (user) is sent without text natively (the
+    fields are a oneof); the OpenAI-compatible wire keeps an assistant's text beside its
+    calls."""
 
     role: Role
     text: str
@@ -111,12 +120,14 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One state of a streamed answer: the whole text so far (never a delta)."""
+    """One state of a streamed answer: the whole text so far (never a delta). The final
+    snapshot of a round that ends in function calls has status TOOL_CALLS and the calls."""
 
     text: str
     status: CompletionStatus
     usage: Usage = field(default_factory=Usage)
     model_version: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @property
     def is_final(self) -> bool:

@@ -102,6 +102,14 @@ CHAT_SIGNALS = _counter(
     "again after a loss, every chat held here woken",
     "kind", "outcome",
 )  # fmt: skip
+# Tools (issue 24): per tool (names come from TOOLS_FILE and code, capped like every label).
+TOOL_CALLS = _counter("fmbot_tool_calls", "Tool calls run, by tool and outcome (ok, error, "
+                      "timeout)", "tool", "outcome")
+TOOL_SECONDS = Histogram(
+    "fmbot_tool_call_seconds", "Seconds a tool call took, by tool", ["tool"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0), registry=REGISTRY,
+)
+_TOOL_TIMERS: dict[str, Histogram] = {}
 QUEUE_DEPTH = Gauge("fmbot_queue_depth", "Items waiting, by queue", ["queue"], registry=REGISTRY)
 LEADER = Gauge("fmbot_poller_leader", "1 while this replica holds the poller's lease",
                registry=REGISTRY)
@@ -188,6 +196,20 @@ def rating(score: int) -> None:
 
 def feedback(helpful: bool) -> None:
     FEEDBACK.child("up" if helpful else "down").inc()
+
+
+def tool_call(tool: str, outcome: str, seconds: float) -> None:
+    """A call the toolbox ran (bot.tools.toolbox.ToolObserver); errors are the outcomes other
+    than ok."""
+    TOOL_CALLS.child(tool, outcome).inc()
+    timer = _TOOL_TIMERS.get(tool)
+    if timer is None:
+        if len(_TOOL_TIMERS) >= MAX_VALUES:
+            tool = "other"
+        timer = _TOOL_TIMERS.get(tool)
+        if timer is None:
+            timer = _TOOL_TIMERS[tool] = TOOL_SECONDS.labels(tool)
+    timer.observe(seconds)
 
 
 def leader(is_leader: bool) -> None:

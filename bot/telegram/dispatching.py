@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher
 
-from bot.telegram.handlers import chat, commands, errors, images, kb, other
+from bot.telegram.handlers import chat, commands, errors, images, kb, other, toolcalls
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
 if TYPE_CHECKING:
@@ -33,7 +33,9 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
         daily_tokens=app.options.daily_token_limit,
         daily_images=app.options.daily_image_limit,
     )
-    routers = [m.build_router() for m in (errors, commands, kb, images, chat, other)]
+    routers = [
+        m.build_router() for m in (errors, commands, kb, toolcalls, images, chat, other)
+    ]
     for router in routers[1:]:
         router.message.middleware(quota)
     if app.added_routers:

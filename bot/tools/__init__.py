@@ -4,7 +4,9 @@ Knows nothing of Telegram; the conversation core stores each call before it runs
 """
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult, ToolSource
+from bot.tools.loading import load_toolbox, start_toolbox
 from bot.tools.toolbox import Toolbox, ToolNameClashError
+from bot.tools.toolsfile import ToolsFileError
 
 __all__ = [
     "ToolContext",
@@ -14,4 +16,7 @@ __all__ = [
     "ToolRunResult",
     "ToolSource",
     "Toolbox",
+    "ToolsFileError",
+    "load_toolbox",
+    "start_toolbox",
 ]

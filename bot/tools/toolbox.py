@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult, ToolSource
 
 logger = logging.getLogger(__name__)
+
+
+# Told of every call the toolbox ran: (tool name, outcome, seconds). Metrics live above this
+# layer (bot/metrics), so they come in through here. A name no source offers is "unknown".
+ToolObserver = Callable[[str, ToolOutcome, float], None]
 
 
 class ToolNameClashError(ValueError):
@@ -18,8 +24,11 @@ class ToolNameClashError(ValueError):
 class Toolbox:
     """Offers each user the tools they may see and routes a call to the source that owns it."""
 
-    def __init__(self, sources: Sequence[ToolSource] = ()) -> None:
+    def __init__(
+        self, sources: Sequence[ToolSource] = (), *, observer: ToolObserver | None = None
+    ) -> None:
         self._sources = list(sources)
+        self.observer = observer
         # Static sources (HTTP actions, Python functions) are checked now; a clash with a tool an
         # MCP server lists later is logged and that tool is left out (see `_index`).
         self._check_unique()
@@ -72,18 +81,27 @@ class Toolbox:
     async def call(
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
     ) -> ToolRunResult:
+        started = time.monotonic()
         found = self._index().get(name)
         if found is None or (found[0].admins_only and not ctx.is_admin):
-            return ToolRunResult(ToolOutcome.ERROR, f"error: no tool named {name!r}")
+            result = ToolRunResult(ToolOutcome.ERROR, f"error: no tool named {name!r}")
+            self._observe("unknown" if found is None else name, result, started)
+            return result
         definition, source = found
         try:
-            return await asyncio.wait_for(
+            result = await asyncio.wait_for(
                 source.call(name, arguments, ctx), timeout=definition.timeout_s
             )
         except TimeoutError:
-            return ToolRunResult(
+            result = ToolRunResult(
                 ToolOutcome.TIMEOUT, f"error: timed out after {definition.timeout_s:g} s"
             )
+        self._observe(name, result, started)
+        return result
+
+    def _observe(self, name: str, result: ToolRunResult, started: float) -> None:
+        if self.observer is not None:
+            self.observer(name, result.outcome, time.monotonic() - started)
 
     async def start(self) -> None:
         for source in self._sources:

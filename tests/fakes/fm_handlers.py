@@ -37,6 +37,10 @@ class TextHandlers:
             quoted = p.quote_first_source(str(system))
             if quoted is not None:
                 return Reply(quoted, chunks=self.default_chunks, interval=self.default_interval)
+        results = _tool_results(messages[-1])
+        if results is not None:
+            return Reply(f"Result: {results}", chunks=self.default_chunks,
+                         interval=self.default_interval)
         last = next((m.get(key) or "" for m in reversed(messages) if m.get("role") == "user"), "")
         if not isinstance(last, str):
             last = json.dumps(last)
@@ -83,21 +87,33 @@ class TextHandlers:
         prompt_tokens = sum(p.word_count(str(m.get("text") or "")) for m in messages)
         texts = reply.cumulative(p.split_cumulative)
         options = body.get("completionOptions") or {}
+        calls = reply.tool_calls
+        if calls and not reply.text:
+            texts = []
         if not options.get("stream"):
             if reply.fault == "stall":
                 await asyncio.sleep(reply.stall)
-            result = p.completion_result(texts[-1], reply.status, input_tokens=prompt_tokens)
+            if calls:
+                result = p.tool_call_result(calls, input_tokens=prompt_tokens,
+                                            completion_tokens=5 * len(calls))
+            else:
+                result = p.completion_result(texts[-1], reply.status, input_tokens=prompt_tokens)
             return web.json_response({"result": result}, headers={"x-request-id": "fake-sync"})
         await response.prepare(request)
         for index, text in enumerate(texts):
             if reply.fault is not None and index == reply.fault_after:
                 return await self._stream_fault(request, response, reply)
-            final = index == len(texts) - 1
+            final = index == len(texts) - 1 and not calls
             status = reply.status if final else "ALTERNATIVE_STATUS_PARTIAL"
             result = p.completion_result(text, status, input_tokens=prompt_tokens)
             await response.write(p.ndjson_line({"result": result}))
             if not final and reply.interval:
                 await asyncio.sleep(reply.interval)
+        if calls:
+            done = p.word_count(texts[-1]) if texts else 0
+            result = p.tool_call_result(calls, input_tokens=prompt_tokens,
+                                        completion_tokens=done + 5 * len(calls))
+            await response.write(p.ndjson_line({"result": result}))
         await response.write_eof()
         return response
 
@@ -139,11 +155,21 @@ class TextHandlers:
             return self.error(400, "messages must not be empty")
         reply = self.reply_for(messages, key="content")
         texts = reply.cumulative(p.split_cumulative)
+        calls = reply.tool_calls
+        if calls and not reply.text:
+            texts = []
         finish = {"ALTERNATIVE_STATUS_TRUNCATED_FINAL": "length",
                   "ALTERNATIVE_STATUS_CONTENT_FILTER": "content_filter"}.get(reply.status, "stop")
+        if calls:
+            finish = "tool_calls"
         prompt_tokens = sum(p.word_count(str(m.get("content") or "")) for m in messages)
         if not body.get("stream"):
-            return web.json_response(p.openai_completion(model, texts[-1], finish, prompt_tokens))
+            answer = p.openai_completion(model, texts[-1] if texts else "", finish,
+                                         prompt_tokens)
+            if calls:
+                deltas = p.openai_tool_deltas(calls, "whole")
+                answer["choices"][0]["message"]["tool_calls"] = deltas[0]["tool_calls"]
+            return web.json_response(answer)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         await response.write(p.openai_chunk(model, {"role": "assistant"}))
@@ -161,7 +187,14 @@ class TextHandlers:
             await response.write(p.openai_chunk(model, {"content": delta}))
             if reply.interval:
                 await asyncio.sleep(reply.interval)
-        await response.write(p.openai_chunk(model, {}, finish=finish))
+        if calls and reply.tool_style == "whole":
+            # YandexGPT: every call whole, in the chunk that finishes the answer.
+            whole = p.openai_tool_deltas(calls, "whole")[0]
+            await response.write(p.openai_chunk(model, whole, finish=finish))
+        else:
+            for piece in p.openai_tool_deltas(calls, "fragments") if calls else []:
+                await response.write(p.openai_chunk(model, piece))
+            await response.write(p.openai_chunk(model, {}, finish=finish))
         usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
                  "choices": [], "usage": {"prompt_tokens": prompt_tokens,
                                           "completion_tokens": p.word_count(previous),
@@ -170,3 +203,14 @@ class TextHandlers:
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+def _tool_results(message: dict[str, Any]) -> str | None:
+    """The results a last message carries (native `toolResultList`, or an OpenAI `role: tool`
+    message), joined; None for any other message."""
+    if message.get("role") == "tool":
+        return str(message.get("content") or "")
+    results = (message.get("toolResultList") or {}).get("toolResults")
+    if not results:
+        return None
+    return "; ".join(str((r.get("functionResult") or {}).get("content", "")) for r in results)

@@ -222,3 +222,66 @@ def openai_completion(model: str, text: str, finish: str, prompt_tokens: int) ->
         "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens + done,
                   "completion_tokens": done},
     }
+
+
+def as_doubles(value: Any) -> Any:
+    """Numbers as a protobuf Struct gives them back: every one a double (`5` -> `5.0`)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: as_doubles(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_doubles(item) for item in value]
+    return value
+
+
+def tool_call_result(
+    calls: list[dict[str, Any]], *, input_tokens: int, completion_tokens: int
+) -> dict[str, Any]:
+    """A native result whose message is a `toolCallList` (status TOOL_CALLS, no text)."""
+    return {
+        "alternatives": [{
+            "message": {"role": "assistant", "toolCallList": {"toolCalls": [
+                {"functionCall": {"name": call["name"],
+                                  "arguments": as_doubles(call.get("arguments", {}))}}
+                for call in calls
+            ]}},
+            "status": "ALTERNATIVE_STATUS_TOOL_CALLS",
+        }],
+        "usage": {
+            "inputTextTokens": str(input_tokens),
+            "completionTokens": str(completion_tokens),
+            "totalTokens": str(input_tokens + completion_tokens),
+            "completionTokensDetails": {},
+        },
+        "modelVersion": "23.10.2024",
+    }
+
+
+def openai_tool_deltas(calls: list[dict[str, Any]], style: str) -> list[dict[str, Any]]:
+    """The `delta`s that carry `calls`: whole (YandexGPT: id = name, one chunk for all) or in
+    fragments (Qwen: a first fragment with a real id and empty arguments, then argument
+    pieces with `""` for id, type and name)."""
+    if style == "whole":
+        return [{"tool_calls": [
+            {"index": i, "id": call.get("id") or call["name"], "type": "function",
+             "function": {"name": call["name"],
+                          "arguments": json.dumps(call.get("arguments", {}),
+                                                  ensure_ascii=False)}}
+            for i, call in enumerate(calls)
+        ]}]
+    deltas: list[dict[str, Any]] = []
+    for i, call in enumerate(calls):
+        call_id = call.get("id") or "chatcmpl-tool-" + hashlib.md5(
+            f"{i}:{call['name']}:{json.dumps(call.get('arguments'))}".encode()
+        ).hexdigest()
+        deltas.append({"tool_calls": [{"index": i, "id": call_id, "type": "function",
+                                       "function": {"name": call["name"], "arguments": ""}}]})
+        text = json.dumps(call.get("arguments", {}), ensure_ascii=False)
+        for start in range(0, len(text), 5):
+            deltas.append({"tool_calls": [{"index": i, "id": "", "type": "",
+                                           "function": {"name": "",
+                                                        "arguments": text[start:start + 5]}}]})
+    return deltas

@@ -27,6 +27,13 @@ class Reply:
     cumulative texts (to script a revised prefix or a trailing U+FFFD); `interval` seconds
     between chunks (real time); `status` of the final chunk. For a non-streamed request a
     `stall` fault delays the whole answer.
+
+    `tool_calls` ([{"name", "arguments", "id"?}]): the answer ends in function calls after
+    `text` (which may be empty). Natively a last frame with status TOOL_CALLS carries
+    `toolCallList` and no text, numbers as doubles (`5.0`: a protobuf Struct). Over the
+    OpenAI-compatible API `tool_style` "whole" sends each call in one chunk with the name
+    as its id (YandexGPT, Llama), "fragments" sends a first fragment with a real id and
+    then pieces with `""` id, type and name (Qwen, Gemma).
     """
 
     text: str
@@ -38,6 +45,8 @@ class Reply:
     stall: float = 30.0
     error_grpc: int = 8
     error_message: str = "ai.textGenerationCompletionSessionsCount.count gauge quota limit exceed"
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_style: str = "fragments"
 
     def cumulative(self, split: Any) -> list[str]:
         if isinstance(self.chunks, list):

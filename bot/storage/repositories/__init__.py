@@ -22,6 +22,11 @@ from bot.storage.repositories.knowledge import (
     StoredDocument,
 )
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
+from bot.storage.repositories.toolcalls import (
+    NewToolCall,
+    ToolCallRepository,
+    ToolStats,
+)
 from bot.storage.repositories.updates import (
     IncomingUpdate,
     PendingUpdate,
@@ -47,11 +52,14 @@ __all__ = [
     "KnowledgeRepository",
     "MessageRepository",
     "NewPassage",
+    "NewToolCall",
     "PassageRow",
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
     "StoredDocument",
+    "ToolCallRepository",
+    "ToolStats",
     "Turn",
     "UpdateReceipt",
     "UpdateRepository",

@@ -32,6 +32,7 @@ def card_text(
     sources: Sequence[str],
     opens: str | None,
     username: str | None = None,
+    tool_calls: Sequence[str] = (),
 ) -> str:
     handle = f" @{username}" if username else ""
     lines = [
@@ -54,6 +55,10 @@ def card_text(
     lines.append(
         "Knowledge-base sources tried: " + (", ".join(sources[:10]) if sources else "none")
     )
+    if tool_calls:
+        lines.append("")
+        lines.append("Tool calls in this chat:")
+        lines.extend(f"🔧 {line}" for line in tool_calls)
     lines.append("")
     lines.append(
         "Reply in this topic to answer the user. // starts an internal note (not sent). "

@@ -29,6 +29,7 @@ from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import topic_gone
 from bot.telegram.desk.topics import TopicLocks
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
+from bot.tools.audit import call_line
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +207,11 @@ class Forum:
         hours = self.options.hours
         opens = None if hours.is_open(now) else hours.next_open(now).strftime("%a %H:%M %Z")
         username = await self.service.username_of(case.user_id)
+        calls = [call_line(call, with_user=False)
+                 for call in await self.service.tool_calls(case.user_id)]
         text = card_text(
             case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
-            username=username,
+            username=username, tool_calls=calls,
         )  # fmt: skip
         send = SendMessage(
             chat_id=self.chat_id,

@@ -1,0 +1,383 @@
+"""Stored tool calls: written before they run, changed by atomic state moves, read for the
+prompt (a turn's rounds), for resuming a turn after a crash, and for the audit views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import Message, MessageStatus, ToolCall, ToolCallState, utcnow
+
+# States in which a call has its result for the model.
+SETTLED_STATES = frozenset({
+    ToolCallState.DONE, ToolCallState.FAILED, ToolCallState.DECLINED, ToolCallState.EXPIRED,
+})
+# States a turn may still have to act on (run, wait for, or resume).
+OPEN_STATES = frozenset(ToolCallState) - SETTLED_STATES
+
+
+def digest(text: str) -> str:
+    """The audit's digest of a result: sha256 hex of its UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewToolCall:
+    """One call as the model asked for it, about to be stored."""
+
+    round: int
+    position: int
+    name: str
+    arguments: Mapping[str, Any]
+    call_id: str | None = None
+    preface: str | None = None
+    writes: bool = False
+    confirm: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStats:
+    """`bot report`: per tool, how many calls, how many failed, how many were declined."""
+
+    name: str
+    calls: int
+    failures: int
+    declines: int
+    expired: int
+
+
+class ToolCallRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_round(
+        self,
+        *,
+        question_id: int,
+        answer_id: int,
+        chat_id: int,
+        user_id: int,
+        calls: Sequence[NewToolCall],
+        confirm_ttl: dt.timedelta | None = None,
+        start: bool = False,
+    ) -> list[ToolCall]:
+        """Store one round's calls (flushed, ids set, uncommitted). A call needing the user's
+        press is stored `pending_confirmation` and expires `confirm_ttl` from now; the
+        others `pending`, or `running` with `start` (they run as soon as this commits, which
+        saves a second write). Each gets a new random idempotency key, stored with it: the
+        same for that call across retries and restarts, never another call's (row ids are
+        reused on SQLite, so a key derived from them could repeat)."""
+        now = utcnow()
+        rows = []
+        for call in calls:
+            confirm = call.confirm
+            if confirm:
+                state = ToolCallState.PENDING_CONFIRMATION
+            else:
+                state = ToolCallState.RUNNING if start else ToolCallState.PENDING
+            row = ToolCall(
+                question_id=question_id,
+                answer_id=answer_id,
+                chat_id=chat_id,
+                user_id=user_id,
+                round=call.round,
+                position=call.position,
+                name=call.name,
+                arguments=dict(call.arguments),
+                call_id=call.call_id,
+                preface=call.preface,
+                idempotency_key=new_idempotency_key(),
+                writes=call.writes,
+                state=state,
+                started_at=now if state is ToolCallState.RUNNING else None,
+                expires_at=now + confirm_ttl if confirm and confirm_ttl is not None else None,
+                created_at=now,
+                updated_at=now,
+            )
+            self.session.add(row)
+            rows.append(row)
+        await self.session.flush()
+        return rows
+
+    async def get(self, call_id: int) -> ToolCall | None:
+        return await self.session.get(ToolCall, call_id)
+
+    async def for_answer(self, answer_id: int) -> list[ToolCall]:
+        """The calls of an answer, in round and position order (the prompt's order)."""
+        rows = await self.session.scalars(
+            select(ToolCall)
+            .where(ToolCall.answer_id == answer_id)
+            .order_by(ToolCall.round, ToolCall.position)
+            .execution_options(populate_existing=True)
+        )
+        return list(rows)
+
+    async def for_answers(self, answer_ids: Collection[int]) -> dict[int, list[ToolCall]]:
+        """The calls of several answers (the prompt window), each list in prompt order."""
+        found: dict[int, list[ToolCall]] = {}
+        if not answer_ids:
+            return found
+        rows = await self.session.scalars(
+            select(ToolCall)
+            .where(ToolCall.answer_id.in_(list(answer_ids)))
+            .order_by(ToolCall.answer_id, ToolCall.round, ToolCall.position)
+        )
+        for row in rows:
+            assert row.answer_id is not None
+            found.setdefault(row.answer_id, []).append(row)
+        return found
+
+    async def move_to_answer(self, old_answer_id: int, new_answer_id: int) -> int:
+        """A resumed turn carries on with the calls of the answer a crash cut short."""
+        return await self._count(
+            update(ToolCall)
+            .where(ToolCall.answer_id == old_answer_id)
+            .values(answer_id=new_answer_id, updated_at=utcnow())
+        )
+
+    async def detach(self, answer_id: int) -> int:
+        """A /retry starts the turn afresh: the old attempt's calls stay for the audit but
+        leave its history. Calls still waiting for a press are declined."""
+        now = utcnow()
+        await self._count(
+            update(ToolCall)
+            .where(
+                ToolCall.answer_id == answer_id,
+                ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
+            )
+            .values(state=ToolCallState.DECLINED, decided_at=now, updated_at=now)
+        )
+        return await self._count(
+            update(ToolCall)
+            .where(ToolCall.answer_id == answer_id)
+            .values(answer_id=None, updated_at=now)
+        )
+
+    async def decide(
+        self, call_id: int, *, confirmed: bool, by: int, now: dt.datetime | None = None
+    ) -> bool:
+        """The user's press, as one atomic state move: True only for the press that moved the
+        call out of `pending_confirmation` before it expired (a second press, another
+        replica's press or a late one gets False)."""
+        now = now or utcnow()
+        state = ToolCallState.CONFIRMED if confirmed else ToolCallState.DECLINED
+        return (
+            await self._count(
+                update(ToolCall)
+                .where(
+                    ToolCall.id == call_id,
+                    ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
+                    ToolCall.expires_at > now,
+                )
+                .values(state=state, decided_by=by, decided_at=now, updated_at=now)
+            )
+            > 0
+        )
+
+    async def decline_waiting(
+        self, chat_id: int, *, by: int | None = None, text: str | None = None
+    ) -> list[int]:
+        """Decline every call of the chat still waiting for a press (a new message from the
+        user cancels them); returns the answers they belong to."""
+        now = utcnow()
+        result = await self.session.execute(
+            update(ToolCall)
+            .where(
+                ToolCall.chat_id == chat_id,
+                ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
+            )
+            .values(
+                state=ToolCallState.DECLINED,
+                decided_by=by,
+                decided_at=now,
+                updated_at=now,
+                outcome="declined",
+                result=text,
+                result_digest=digest(text) if text is not None else None,
+            )
+            .returning(ToolCall.answer_id)
+        )
+        return sorted({row[0] for row in result.all() if row[0] is not None})
+
+    async def expire(self, now: dt.datetime | None = None) -> list[ToolCall]:
+        """Calls nobody pressed in time become `expired`; returns them (their turns go on)."""
+        now = now or utcnow()
+        ids = list(
+            await self.session.scalars(
+                update(ToolCall)
+                .where(
+                    ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
+                    ToolCall.expires_at <= now,
+                )
+                .values(state=ToolCallState.EXPIRED, outcome="expired", updated_at=now)
+                .returning(ToolCall.id)
+            )
+        )
+        if not ids:
+            return []
+        rows = await self.session.scalars(
+            select(ToolCall)
+            .where(ToolCall.id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
+        return list(rows)
+
+    async def set_confirm_message(self, call_id: int, telegram_message_id: int) -> None:
+        await self.session.execute(
+            update(ToolCall)
+            .where(ToolCall.id == call_id)
+            .values(confirm_message_id=telegram_message_id, updated_at=utcnow())
+        )
+
+    async def start(self, call_ids: Collection[int]) -> None:
+        """The calls are about to run: from here a crash leaves their outcome unknown."""
+        now = utcnow()
+        await self.session.execute(
+            update(ToolCall)
+            .where(ToolCall.id.in_(list(call_ids)))
+            .values(state=ToolCallState.RUNNING, started_at=now, updated_at=now)
+        )
+
+    async def finish(
+        self,
+        call_id: int,
+        *,
+        state: ToolCallState,
+        outcome: str,
+        result: str,
+        detail: str = "",
+        latency_ms: int | None = None,
+    ) -> None:
+        """Store what the call gave the model (and its audit figures)."""
+        now = utcnow()
+        await self.session.execute(
+            update(ToolCall)
+            .where(ToolCall.id == call_id)
+            .values(
+                state=state,
+                outcome=outcome,
+                result=result,
+                result_digest=digest(result),
+                detail=detail or None,
+                latency_ms=latency_ms,
+                finished_at=now,
+                updated_at=now,
+            )
+        )
+
+    async def finish_unfinished(self, call_ids: Collection[int], *, detail: str) -> None:
+        """Calls stopped before they gave a result (/stop, shutdown): failed, `cancelled`."""
+        now = utcnow()
+        await self.session.execute(
+            update(ToolCall)
+            .where(
+                ToolCall.id.in_(list(call_ids)),
+                ToolCall.state.in_([ToolCallState.RUNNING, ToolCallState.PENDING,
+                                    ToolCallState.CONFIRMED]),
+            )
+            .values(state=ToolCallState.FAILED, outcome="cancelled", detail=detail,
+                    finished_at=now, updated_at=now)
+        )
+
+    async def attach(self, call_ids: Collection[int], answer_id: int) -> None:
+        """Calls carried over to a new answer (a turn resumed after a crash)."""
+        if call_ids:
+            await self.session.execute(
+                update(ToolCall)
+                .where(ToolCall.id.in_(list(call_ids)))
+                .values(answer_id=answer_id, updated_at=utcnow())
+            )
+
+    async def waiting(self, answer_id: int) -> list[ToolCall]:
+        """The answer's calls still waiting for a press."""
+        rows = await self.session.scalars(
+            select(ToolCall)
+            .where(
+                ToolCall.answer_id == answer_id,
+                ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
+            )
+            .order_by(ToolCall.round, ToolCall.position)
+        )
+        return list(rows)
+
+    # -- the answer a confirmation holds ---------------------------------------------------
+
+    async def reopen_answer(self, answer_id: int) -> tuple[int, int] | None:
+        """A waiting answer goes on (`waiting` -> `streaming`), atomically: returns its
+        question's id and conversation, or None when it is not waiting (any more)."""
+        row = (
+            await self.session.execute(
+                update(Message)
+                .where(Message.id == answer_id, Message.status == MessageStatus.WAITING)
+                .values(status=MessageStatus.STREAMING, updated_at=utcnow())
+                .returning(Message.reply_to_id, Message.conversation_id)
+            )
+        ).first()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    async def cancel_answers(self, answer_ids: Collection[int]) -> None:
+        """Waiting answers given up (the user wrote something else): `cancelled`."""
+        if answer_ids:
+            await self.session.execute(
+                update(Message)
+                .where(Message.id.in_(list(answer_ids)),
+                       Message.status == MessageStatus.WAITING)
+                .values(status=MessageStatus.CANCELLED, updated_at=utcnow())
+            )
+
+    # -- audit -----------------------------------------------------------------------------
+
+    async def recent(self, limit: int = 20, *, name: str | None = None) -> list[ToolCall]:
+        """The newest calls, newest first (admins' command)."""
+        stmt = select(ToolCall).order_by(ToolCall.id.desc()).limit(limit)
+        if name is not None:
+            stmt = stmt.where(ToolCall.name == name)
+        return list(await self.session.scalars(stmt))
+
+    async def for_chat(self, chat_id: int, limit: int = 50) -> list[ToolCall]:
+        """A chat's calls, oldest first (the support-desk card)."""
+        rows = await self.session.scalars(
+            select(ToolCall)
+            .where(ToolCall.chat_id == chat_id)
+            .order_by(ToolCall.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(rows)))
+
+    async def stats(self, since: dt.datetime | None = None) -> list[ToolStats]:
+        """Per tool: calls, failures (failed or timed out), declines, expiries."""
+        failed = func.sum(case((ToolCall.state == ToolCallState.FAILED, 1), else_=0))
+        declined = func.sum(case((ToolCall.state == ToolCallState.DECLINED, 1), else_=0))
+        expired = func.sum(case((ToolCall.state == ToolCallState.EXPIRED, 1), else_=0))
+        stmt = (
+            select(ToolCall.name, func.count(), failed, declined, expired)
+            .group_by(ToolCall.name)
+            .order_by(ToolCall.name)
+        )
+        if since is not None:
+            stmt = stmt.where(ToolCall.created_at >= since)
+        rows = (await self.session.execute(stmt)).all()
+        return [
+            ToolStats(name, int(calls), int(f or 0), int(d or 0), int(e or 0))
+            for name, calls, f, d, e in rows
+        ]
+
+    async def _count(self, statement: Any) -> int:
+        result = await self.session.execute(
+            statement, execution_options={"synchronize_session": False}
+        )
+        return cast(CursorResult[Any], result).rowcount
+
+
+def new_idempotency_key() -> str:
+    """`fmbot-<32 hex digits>` (a V4 UUID, as Stripe suggests; at most 255 characters)."""
+    return f"fmbot-{uuid.uuid4().hex}"

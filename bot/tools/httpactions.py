@@ -1,0 +1,241 @@
+"""HTTP actions: the `[[http]]` tables of TOOLS_FILE as one tool source.
+
+A call fills the URL's `{arg}` from the arguments (URL-encoded), puts the other arguments in
+the query string (GET, DELETE) or a JSON object body (POST, PUT, PATCH), and adds who is asking
+from the ToolContext (`X-Fmbot-User-Id`, `-Chat-Id`, `-Language`): never from the model's
+arguments. A write (every method but GET) carries `Idempotency-Key`, the same for one stored
+call across retries and restarts, so a request repeated after a lost answer is repeated with
+it. With a signing secret, `X-Fmbot-Timestamp` and `X-Fmbot-Signature` (bot/tools/signing.py).
+
+Failures come back as a short line for the model (`error: HTTP 500: <short body>`,
+`error: timed out after 10 s`), never raised and never a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.tools.signing import signature
+from bot.tools.toolsfile import HttpAction
+
+logger = logging.getLogger(__name__)
+
+# The most of a response body read (the conversation core cuts results further to fit the
+# prompt); a larger body is cut here, so a huge download cannot fill memory.
+MAX_BODY = 256 * 1024
+# An error body is shown to the model this short.
+ERROR_BODY = 200
+# Connection failures are retried this many times (a read freely, a write with its same key).
+ATTEMPTS = 3
+RETRY_PAUSE = 0.2
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class HttpActionSource:
+    """Every `[[http]]` action of one TOOLS_FILE."""
+
+    def __init__(
+        self,
+        actions: Sequence[HttpAction],
+        *,
+        label: str = "tools.toml",
+        signing_secret: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._label = label
+        self._actions = {action.name: action for action in actions}
+        self._secret = signing_secret
+        # No redirects: the identity headers and the key go only where the file says.
+        self._client = httpx.AsyncClient(follow_redirects=False, transport=transport)
+        self._definitions = tuple(
+            ToolDefinition(
+                name=action.name,
+                description=action.description,
+                parameters=action.parameters,
+                confirm=action.confirm,
+                admins_only=action.admins_only,
+                writes=action.method != "GET",
+                source=self.name,
+                timeout_s=action.timeout_s,
+            )
+            for action in actions
+        )
+
+    @property
+    def name(self) -> str:
+        return f"http:{self._label}"
+
+    @property
+    def actions(self) -> tuple[HttpAction, ...]:
+        return tuple(self._actions.values())
+
+    def definitions(self) -> Sequence[ToolDefinition]:
+        return self._definitions
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def call(
+        self, name: str, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> ToolRunResult:
+        action = self._actions.get(name)
+        if action is None:
+            return ToolRunResult(ToolOutcome.ERROR, f"error: no tool named {name!r}")
+        try:
+            request = self._request(action, arguments, ctx)
+        except ValueError as exc:
+            return ToolRunResult(ToolOutcome.ERROR, f"error: invalid arguments: {exc}")
+        try:
+            async with asyncio.timeout(action.timeout_s):
+                return await self._send(action, request)
+        except TimeoutError:
+            return ToolRunResult(
+                ToolOutcome.TIMEOUT, f"error: timed out after {action.timeout_s:g} s", "timeout"
+            )
+
+    def _request(
+        self, action: HttpAction, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> httpx.Request:
+        rest = _coerced(arguments, action.parameters)
+        url = action.url
+        for placeholder in action.placeholders:
+            if placeholder not in rest or rest[placeholder] is None:
+                raise ValueError(f"{placeholder!r} is required")
+            url = url.replace(
+                "{" + placeholder + "}", quote(_scalar(rest.pop(placeholder)), safe="")
+            )
+        headers = dict(action.headers)
+        headers["X-Fmbot-User-Id"] = str(ctx.user_id)
+        headers["X-Fmbot-Chat-Id"] = str(ctx.chat_id)
+        headers["X-Fmbot-Language"] = ctx.language
+        if action.method != "GET":
+            headers["Idempotency-Key"] = ctx.idempotency_key
+        body = b""
+        params: list[tuple[str, str]] = []
+        if action.method in BODY_METHODS:
+            body = json.dumps(rest, ensure_ascii=False, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        else:
+            params = _query(rest)
+        if self._secret is not None:
+            timestamp = str(int(time.time()))
+            headers["X-Fmbot-Timestamp"] = timestamp
+            headers["X-Fmbot-Signature"] = signature(self._secret, timestamp, body)
+        return self._client.build_request(
+            action.method,
+            url,
+            params=tuple(params) if params else None,
+            content=body or None,
+            headers=headers,
+            timeout=action.timeout_s,
+        )
+
+    async def _send(self, action: HttpAction, request: httpx.Request) -> ToolRunResult:
+        host = urlsplit(str(request.url)).hostname or "the server"
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = await self._client.send(request, stream=True)
+                try:
+                    body = await _read_capped(response)
+                finally:
+                    await response.aclose()
+            except httpx.TimeoutException:
+                return ToolRunResult(
+                    ToolOutcome.TIMEOUT, f"error: timed out after {action.timeout_s:g} s",
+                    "timeout",
+                )
+            except httpx.TransportError as exc:
+                # The request may not have reached the server (connect) or its answer was lost:
+                # a read is simply sent again; a write is sent again with the same
+                # Idempotency-Key, which the API uses to run it once.
+                reason = str(exc) or type(exc).__name__
+                if attempt < ATTEMPTS:
+                    logger.info("tool %s: %s (%s); attempt %d of %d", action.name, host,
+                                reason, attempt + 1, ATTEMPTS)
+                    await asyncio.sleep(RETRY_PAUSE * attempt)
+                    continue
+                logger.warning("tool %s: cannot reach %s: %s", action.name, host, reason)
+                return ToolRunResult(
+                    ToolOutcome.ERROR, f"error: cannot connect to {host}: {reason}",
+                    type(exc).__name__,
+                )
+            text = body.decode(response.encoding or "utf-8", errors="replace")
+            if response.is_success:
+                return ToolRunResult(ToolOutcome.OK, text, f"HTTP {response.status_code}")
+            logger.warning("tool %s: %s answered HTTP %d", action.name, host,
+                           response.status_code)
+            return ToolRunResult(
+                ToolOutcome.ERROR,
+                f"error: HTTP {response.status_code}: {_short(text)}".rstrip(": "),
+                f"HTTP {response.status_code}",
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_BODY:
+            break
+    return b"".join(chunks)[:MAX_BODY]
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= ERROR_BODY else flat[: ERROR_BODY - 1] + "…"
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        # Native tool calls come back as protobuf numbers: 1042 arrives as 1042.0.
+        return str(int(value))
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _coerced(arguments: Mapping[str, object], schema: Mapping[str, object]) -> dict[str, object]:
+    """The arguments, with a whole float given for an `integer` property made an int (native
+    calls carry numbers as floats: `5.0`), so the API gets `5` in its body."""
+    properties = schema.get("properties")
+    result = dict(arguments)
+    if not isinstance(properties, Mapping):
+        return result
+    for key, value in result.items():
+        spec = properties.get(key)
+        if (
+            isinstance(spec, Mapping)
+            and spec.get("type") == "integer"
+            and isinstance(value, float)
+            and value.is_integer()
+        ):
+            result[key] = int(value)
+    return result
+
+
+def _query(arguments: Mapping[str, object]) -> list[tuple[str, str]]:
+    params: list[tuple[str, str]] = []
+    for key, value in arguments.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            params.extend((key, _scalar(item)) for item in value)
+        else:
+            params.append((key, _scalar(value)))
+    return params

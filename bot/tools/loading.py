@@ -1,0 +1,74 @@
+"""TOOLS_FILE (and Python function sources) -> a Toolbox, refused at start when anything clashes.
+
+`load_toolbox` reads and checks the whole file first (one line per problem, naming the file,
+the tool and the fix) and builds the sources without connecting anything; `start_toolbox`
+connects the MCP servers and refuses a tool name an MCP server lists that another source has.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from bot.tools.base import ToolSource
+from bot.tools.httpactions import HttpActionSource
+from bot.tools.toolbox import Toolbox, ToolNameClashError
+from bot.tools.toolsfile import ToolsFileError, read_tools_file
+
+logger = logging.getLogger(__name__)
+
+
+def load_toolbox(
+    path: Path | None,
+    *,
+    environ: Mapping[str, str],
+    signing_secret: str | None = None,
+    extra_sources: Sequence[ToolSource] = (),
+) -> Toolbox:
+    """The toolbox of `path` (None: no file) and `extra_sources` (e.g. Python functions).
+
+    Raises ToolsFileError (one line) for a bad file, a missing `mcp` extra or a name clash.
+    """
+    sources: list[ToolSource] = list(extra_sources)
+    if path is not None:
+        parsed = read_tools_file(path, environ)
+        label = path.name
+        if parsed.http:
+            sources.insert(0, HttpActionSource(parsed.http, label=label,
+                                               signing_secret=signing_secret))
+        if parsed.mcp:
+            from bot.tools.mcpservers import McpMissingError, McpServerSource, require_mcp
+
+            try:
+                require_mcp(label, list(parsed.mcp))
+            except McpMissingError as exc:
+                raise ToolsFileError(str(exc)) from None
+            sources.extend(
+                McpServerSource(name, spec, label=label) for name, spec in parsed.mcp.items()
+            )
+    try:
+        return Toolbox(sources)
+    except ToolNameClashError as exc:
+        raise ToolsFileError(f"{path.name if path else 'tools'}: {exc}") from None
+
+
+async def start_toolbox(toolbox: Toolbox) -> None:
+    """Connect every source; a name an MCP server lists that another source also offers is
+    refused (the servers reached now; one reached later has the clashing tool left out, with a
+    warning, by the Toolbox)."""
+    await toolbox.start()
+    seen: dict[str, str] = {}
+    for source in toolbox.sources:
+        for definition in source.definitions():
+            owner = seen.get(definition.name)
+            if owner is not None:
+                await toolbox.close()
+                raise ToolsFileError(
+                    f"tool name {definition.name!r} is used by both {owner} and "
+                    f"{source.name}: rename one, or leave it out of the MCP server's tools"
+                )
+            seen[definition.name] = source.name
+    offered = [d.name for d in toolbox.offered(is_admin=True)]
+    if offered:
+        logger.info("tools offered: %s", ", ".join(offered))

@@ -1,0 +1,323 @@
+"""MCP servers as tool sources, through the official `mcp` SDK's client (`fmbot[mcp]`).
+
+One `McpServerSource` per `[mcp.<name>]` table: Streamable HTTP (`url`, `headers`) or stdio
+(`command`, `env`). Its tools are offered under their own names, limited to the `tools`
+allow-list when there is one. A server that cannot be reached at start is reported in one line
+and retried in the background with backoff; its tools are offered once it answers, and the rest
+of the bot runs meanwhile. A connection lost later is retried the same way.
+
+The SDK is imported only here and only when a file declares a server, so the bot without the
+extra never loads it. The connection lives in one task (the SDK's task groups must be entered
+and left in the same task); calls from the turns' tasks go through the client it holds.
+
+Results reach the model as text: the text content joined (other content named, not inlined),
+or the structured content as JSON; `isError` becomes `error: ...` (the spec's tool execution
+error, for the model to correct itself). Who asks goes in the request's `_meta`
+(`fmbot/user_id`, `fmbot/chat_id`, `fmbot/language`, `fmbot/idempotency_key`), never in the
+arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
+
+from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.tools.toolsfile import NAME_PATTERN, McpServer
+
+if TYPE_CHECKING:
+    from mcp import Client
+
+logger = logging.getLogger(__name__)
+
+INSTALL = "pip install 'fmbot[mcp]'"
+MAX_PAGES = 20
+# Seconds to wait before connecting again: doubled after each failure up to the last value.
+BACKOFF = (1.0, 60.0)
+
+
+class McpMissingError(RuntimeError):
+    """TOOLS_FILE declares MCP servers but the `mcp` package is not installed."""
+
+
+def require_mcp(label: str, servers: Sequence[str]) -> None:
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        names = ", ".join(f"[mcp.{name}]" for name in servers)
+        raise McpMissingError(
+            f"{label}: {names} needs the MCP client, which is not installed: run {INSTALL}"
+        ) from None
+
+
+class McpServerSource:
+    """One MCP server's tools."""
+
+    def __init__(
+        self,
+        server: str,
+        spec: McpServer,
+        *,
+        label: str = "tools.toml",
+        connect_timeout: float = 10.0,
+        backoff: tuple[float, float] = BACKOFF,
+    ) -> None:
+        self._server = server
+        self._spec = spec
+        self._label = label
+        self._connect_timeout = connect_timeout
+        self._backoff = backoff
+        self._definitions: tuple[ToolDefinition, ...] = ()
+        self._client: Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._tried = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._up = asyncio.Event()
+        self._failures = 0
+        self.last_error: str | None = None
+        # Every tool the server listed (allow-list or not), for `bot check` and the logs.
+        self.listed: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"mcp:{self._server}"
+
+    @property
+    def where(self) -> str:
+        return self._spec.url if self._spec.url is not None else " ".join(self._spec.command or ())
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def definitions(self) -> Sequence[ToolDefinition]:
+        return self._definitions
+
+    async def start(self) -> None:
+        """Connect once (waiting at most the connect timeout); then keep connected in the
+        background."""
+        if self._task is not None:
+            return
+        self._task = asyncio.create_task(self._supervise(), name=f"mcp:{self._server}")
+        try:
+            async with asyncio.timeout(self._connect_timeout + 1):
+                await self._tried.wait()
+        except TimeoutError:
+            pass
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+
+    async def wait_connected(self, within: float) -> bool:
+        """For tests and `bot check`: True once the server's tools are offered."""
+        try:
+            async with asyncio.timeout(within):
+                await self._up.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def probe(self) -> tuple[str, ...]:
+        """`bot check`: connect once, list the tools, disconnect; the names the server lists.
+        Raises what the transport raised (see `reason_of`)."""
+        async with asyncio.timeout(self._connect_timeout):
+            async with self._make_client() as client:
+                tools = await _list_tools(client)
+        self._offer(tools)
+        return self.listed
+
+    async def _supervise(self) -> None:
+        delay = self._backoff[0]
+        while True:
+            try:
+                await self._connected_session()
+                delay = self._backoff[0]
+            except Exception as exc:  # any transport's failure: retried, named in one line
+                self._failed(exc, delay)
+            finally:
+                self._up.clear()
+                self._client = None
+                self._definitions = ()
+                self._tried.set()
+            await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
+            delay = min(delay * 2, self._backoff[1])
+
+    async def _connected_session(self) -> None:
+        async with AsyncExitStack() as stack:
+            async with asyncio.timeout(self._connect_timeout):
+                client = await stack.enter_async_context(self._make_client())
+                tools = await _list_tools(client)
+            self._offer(tools)
+            if self.unlisted:
+                logger.warning("%s: [mcp.%s] tools names %s, which the server does not list",
+                               self._label, self._server, ", ".join(self.unlisted))
+            self._lost.clear()
+            self._client = client
+            self._up.set()
+            self._tried.set()
+            if self._failures:
+                logger.info("MCP server %r answers again: %d tool(s) offered", self._server,
+                            len(self._definitions))
+            else:
+                logger.info("MCP server %r connected: %d tool(s) offered (%s)", self._server,
+                            len(self._definitions),
+                            ", ".join(d.name for d in self._definitions) or "none")
+            self._failures = 0
+            self.last_error = None
+            await self._lost.wait()
+            logger.warning("MCP server %r: connection lost; connecting again", self._server)
+
+    def _make_client(self) -> Client:
+        from mcp import Client, StdioServerParameters
+
+        if self._spec.command is not None:
+            command, *args = self._spec.command
+            params = StdioServerParameters(command=command, args=args, env=dict(self._spec.env))
+            return Client(params, cache=None)
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        assert self._spec.url is not None
+        # The MCP client's own defaults (30 s to connect, 300 s to read a stream); a call's
+        # own limit is timeout_s, enforced around it.
+        http = httpx2.AsyncClient(
+            headers=dict(self._spec.headers), timeout=httpx2.Timeout(30.0, read=300.0)
+        )
+        return Client(streamable_http_client(self._spec.url, http_client=http), cache=None)
+
+    def _failed(self, exc: BaseException, delay: float) -> None:
+        reason = reason_of(exc)
+        self.last_error = reason
+        self._failures += 1
+        if self._failures == 1:
+            fix = (f"check url and headers in [mcp.{self._server}]" if self._spec.url
+                   else f"check command and env in [mcp.{self._server}]")
+            logger.warning(
+                "%s: MCP server %r cannot be reached at %s (%s): %s; retrying in the "
+                "background, its tools are offered once it answers", self._label,
+                self._server, self.where, reason, fix,
+            )
+        else:
+            logger.info("MCP server %r still unreachable (%s); next try in %.0f s",
+                        self._server, reason, delay)
+
+    def _offer(self, tools: Sequence[Any]) -> None:
+        spec = self._spec
+        self.listed = tuple(tool.name for tool in tools)
+        allowed = set(spec.tools) if spec.tools is not None else None
+        admins = spec.admins_only
+        offered = []
+        for tool in tools:
+            if allowed is not None and tool.name not in allowed:
+                continue
+            if not re.match(NAME_PATTERN, tool.name):
+                logger.warning("MCP server %r: tool %r is left out: a model's tool name is "
+                               "1-64 of A-Z, a-z, 0-9, _ and -", self._server, tool.name)
+                continue
+            confirm = tool.name in spec.confirm
+            offered.append(ToolDefinition(
+                name=tool.name,
+                description=(tool.description or tool.title or tool.name).strip(),
+                parameters=tool.input_schema or {"type": "object", "properties": {}},
+                confirm=confirm,
+                admins_only=admins if isinstance(admins, bool) else tool.name in admins,
+                # The server's annotations are hints from a party we do not control (the spec
+                # says to treat them as untrusted): what the file says decides.
+                writes=confirm,
+                source=self.name,
+                timeout_s=spec.timeout_s,
+            ))
+        self._definitions = tuple(offered)
+
+    @property
+    def unlisted(self) -> list[str]:
+        """Names in the allow-list the server did not list (a typo, or a tool removed)."""
+        return sorted(set(self._spec.tools or ()) - set(self.listed))
+
+    async def call(
+        self, name: str, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> ToolRunResult:
+        from mcp import MCPError
+
+        client = self._client
+        if client is not None and not any(d.name == name for d in self._definitions):
+            return ToolRunResult(ToolOutcome.ERROR, f"error: no tool named {name!r}")
+        if client is None:
+            return ToolRunResult(
+                ToolOutcome.ERROR,
+                f"error: the tool {name!r} is not available now (its MCP server does not "
+                "answer)", "unreachable",
+            )
+        meta = {
+            "fmbot/user_id": str(ctx.user_id),
+            "fmbot/chat_id": str(ctx.chat_id),
+            "fmbot/language": ctx.language,
+            "fmbot/idempotency_key": ctx.idempotency_key,
+        }
+        try:
+            async with asyncio.timeout(self._spec.timeout_s):
+                result = await client.call_tool(name, dict(arguments), meta=meta)  # type: ignore[arg-type]
+        except TimeoutError:
+            return ToolRunResult(ToolOutcome.TIMEOUT,
+                                 f"error: timed out after {self._spec.timeout_s:g} s", "timeout")
+        except MCPError as exc:
+            return ToolRunResult(ToolOutcome.ERROR, f"error: {exc.error.message}",
+                                 f"MCP error {exc.error.code}")
+        except Exception as exc:  # the transport failed: reconnect in the background
+            logger.warning("MCP server %r: call to %s failed: %s", self._server, name,
+                           reason_of(exc))
+            self._lost.set()
+            return ToolRunResult(ToolOutcome.ERROR,
+                                 f"error: the MCP server does not answer ({reason_of(exc)})",
+                                 type(exc).__name__)
+        text = result_text(result)
+        if result.is_error:
+            return ToolRunResult(ToolOutcome.ERROR, f"error: {text}", "isError")
+        return ToolRunResult(ToolOutcome.OK, text)
+
+
+async def _list_tools(client: Client) -> list[Any]:
+    tools: list[Any] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return tools
+
+
+def result_text(result: Any) -> str:
+    """A CallToolResult as the text the model gets."""
+    parts: list[str] = []
+    for block in result.content:
+        kind = getattr(block, "type", "")
+        if kind == "text":
+            parts.append(block.text)
+        elif kind == "resource" and getattr(block.resource, "text", None) is not None:
+            parts.append(block.resource.text)
+        else:
+            parts.append(f"[{kind or 'content'} not shown]")
+    if not parts and result.structured_content is not None:
+        return json.dumps(result.structured_content, ensure_ascii=False)
+    return "\n".join(parts)
+
+
+def reason_of(exc: BaseException) -> str:
+    """The innermost useful message of an exception (task groups wrap the real one)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,98 @@
+"""A helpdesk tracker as an MCP server built with the official SDK, for tests and the e2e run.
+
+    python tests/tools/mcp_tracker.py stdio
+    python tests/tools/mcp_tracker.py http PORT [TOKEN]
+
+Tools: find_issue (read), create_issue (write; one issue per fmbot idempotency key),
+delete_everything (never in the allow-list), broken (isError), whoami (echoes fmbot's `_meta`).
+Over HTTP a TOKEN makes it require `Authorization: Api-Key TOKEN`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+ISSUES = {"HELP-7": {"key": "HELP-7", "status": "in progress", "assignee": "Olga"}}
+CREATED: dict[str, str] = {}
+
+
+def build() -> MCPServer:
+    server = MCPServer("tracker")
+
+    @server.tool()
+    def find_issue(key: str) -> str:
+        """Find a tracker issue by its key, e.g. HELP-7: its status and assignee."""
+        issue = ISSUES.get(key)
+        if issue is None:
+            raise ToolError(f"no issue {key}")
+        return json.dumps(issue)
+
+    @server.tool()
+    def create_issue(summary: str, ctx: Context) -> str:
+        """Create a tracker issue."""
+        meta: Any = ctx.request_context.meta or {}
+        key = str(meta.get("fmbot/idempotency_key", ""))
+        if key not in CREATED:
+            CREATED[key] = f"HELP-{100 + len(CREATED)}"
+            ISSUES[CREATED[key]] = {"key": CREATED[key], "status": "open", "summary": summary}
+        return f"created {CREATED[key]} ({len(CREATED)} created so far)"
+
+    @server.tool()
+    def delete_everything() -> str:
+        """Delete every issue."""
+        ISSUES.clear()
+        return "deleted"
+
+    @server.tool()
+    def broken() -> str:
+        """Always fails."""
+        raise ToolError("the tracker database is read-only")
+
+    @server.tool()
+    def whoami(ctx: Context) -> str:
+        """Who fmbot says is asking."""
+        meta: Any = ctx.request_context.meta or {}
+        return json.dumps({k: v for k, v in dict(meta).items() if k.startswith("fmbot/")})
+
+    return server
+
+
+def http_app(token: str | None) -> Any:
+    from starlette.responses import JSONResponse
+
+    app = build().streamable_http_app(stateless_http=False)
+    if token is None:
+        return app
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            if headers.get(b"authorization") != f"Api-Key {token}".encode():
+                await JSONResponse({"error": "unauthorized"}, status_code=401)(
+                    scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def main() -> None:
+    if sys.argv[1] == "stdio":
+        build().run("stdio")
+        return
+    import uvicorn
+
+    port = int(sys.argv[2])
+    token = sys.argv[3] if len(sys.argv) > 3 else None
+    uvicorn.run(http_app(token), host="127.0.0.1", port=port, log_level="warning",
+                lifespan="on")
+
+
+if __name__ == "__main__":
+    main()

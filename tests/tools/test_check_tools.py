@@ -1,0 +1,111 @@
+"""`bot check` with TOOLS_FILE: the file parses, each HTTP action's host resolves, each MCP
+server lists its tools (and the allow-list names tools it lists); OK/FAIL lines with the fix."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.checks import check_tools
+from tests.ports import free_port
+
+# A label longer than 63 characters: the resolver refuses it locally, no query leaves.
+UNRESOLVABLE = "a" * 64 + ".example"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tools.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def test_http_hosts_are_resolved(tmp_path: Path) -> None:
+    path = write(tmp_path, f"""
+[[http]]
+name = "order_status"
+description = "d"
+url = "http://localhost:8080/orders"
+[[http]]
+name = "open_ticket"
+description = "d"
+method = "POST"
+url = "http://localhost:8080/tickets"
+[[http]]
+name = "nowhere"
+description = "d"
+url = "https://{UNRESOLVABLE}/x"
+""")
+    outcomes = await check_tools(path, environ={})
+    lines = [o.line() for o in outcomes]
+    assert [o.name for o in outcomes] == [
+        "tools file", "tools: http localhost", f"tools: http {UNRESOLVABLE}"]
+    assert outcomes[0].ok
+    assert outcomes[0].detail == "tools.toml: 3 HTTP action(s), 0 MCP server(s)"
+    assert outcomes[1].ok
+    assert "127.0.0.1" in outcomes[1].detail
+    assert "(order_status, open_ticket)" in outcomes[1].detail
+    assert not outcomes[2].ok
+    assert lines[2].startswith(f"FAIL  tools: http {UNRESOLVABLE}: cannot resolve ")
+    assert "fix: check the url of nowhere in tools.toml, or DNS" in lines[2]
+
+
+async def test_a_bad_file_is_one_fail_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[http]]\nname = "a b"\ndescription = "d"\nurl = "https://x"\n')
+    (outcome,) = await check_tools(path, environ={})
+    assert not outcome.ok
+    assert outcome.line() == (
+        "FAIL  tools file: tools.toml: tool 'a b': name 'a b' is not a valid name: use 1-64 "
+        f"characters of A-Z, a-z, 0-9, _ and -\n      fix: edit {path}"
+    )
+
+
+@pytest.fixture(scope="module")
+def tracker_port() -> Iterator[int]:
+    pytest.importorskip("mcp")
+    from tests.tools.test_mcpservers import start_tracker, stop
+
+    port = free_port()
+    process = start_tracker(port)
+    yield port
+    stop(process)
+
+
+async def test_mcp_servers_list_their_tools(tmp_path: Path, tracker_port: int) -> None:
+    down = free_port()
+    tracker = Path(__file__).with_name("mcp_tracker.py")
+    path = write(tmp_path, f"""
+[mcp.tracker]
+url = "http://127.0.0.1:{tracker_port}/mcp"
+headers = {{ Authorization = "Api-Key ${{KEY}}" }}
+tools = ["find_issue", "create_issue"]
+confirm = ["create_issue"]
+
+[mcp.typo]
+url = "http://127.0.0.1:{tracker_port}/mcp"
+headers = {{ Authorization = "Api-Key ${{KEY}}" }}
+tools = ["find_isue"]
+
+[mcp.down]
+url = "http://127.0.0.1:{down}/mcp"
+
+[mcp.local]
+command = ["{sys.executable}", "{tracker}", "stdio"]
+tools = ["whoami"]
+""")
+    outcomes = {o.name: o for o in await check_tools(path, environ={"KEY": "mcp-key"})}
+    assert outcomes["tools file"].detail == "tools.toml: 0 HTTP action(s), 4 MCP server(s)"
+    tracker = outcomes["tools: mcp tracker"]
+    assert tracker.ok, tracker.line()
+    assert tracker.detail == "lists 5 tool(s); offered: find_issue, create_issue"
+    typo = outcomes["tools: mcp typo"]
+    assert not typo.ok
+    assert typo.detail.startswith("the server does not list find_isue (it lists find_issue, ")
+    assert typo.fix == "correct tools in [mcp.typo]"
+    gone = outcomes["tools: mcp down"]
+    assert not gone.ok
+    assert gone.detail.startswith(f"cannot list the tools of http://127.0.0.1:{down}/mcp: ")
+    assert gone.fix == "check url/command and headers/env in [mcp.down]"
+    assert outcomes["tools: mcp local"].ok, outcomes["tools: mcp local"].line()

@@ -1,0 +1,83 @@
+"""`run` and `chat` read TOOLS_FILE before anything starts: a bad file ends the process with one
+line naming the file, the tool and the fix (exit status 2); `${VAR}` also comes from `.env`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.wiring import build_toolbox, tool_environment
+from tests.conftest import REPO_ROOT
+
+
+def run_cli(tmp_path: Path, command: str, tools: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "tools.toml").write_text(tools, encoding="utf-8")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO_ROOT),
+        "TELEGRAM_BOT_TOKEN": "1:x",
+        "YANDEX_API_KEY": "k",
+        "YANDEX_FOLDER_ID": "f",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "TOOLS_FILE": str(tmp_path / "tools.toml"),
+    }
+    return subprocess.run([sys.executable, "-m", "bot", command], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("command", ["run", "chat"])
+def test_a_bad_tools_file_stops_the_bot_with_one_line(tmp_path: Path, command: str) -> None:
+    done = run_cli(tmp_path, command,
+                   '[[http]]\nname = "order_status"\ndescription = "d"\nurl = "https://x"\n'
+                   'methd = "GET"\n')
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "fmbot: tools.toml: tool 'order_status': unknown key 'methd': the keys of an [[http]] "
+        "action are name, description, method, url, parameters, confirm, timeout_s, headers, "
+        "admins_only"
+    )
+    assert not (tmp_path / "bot.db").exists()  # nothing started
+
+
+def test_variables_come_from_the_environment_over_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("SHOP_TOKEN=from-dotenv\nOTHER=dotenv\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OTHER", "from-env")
+    environ = tool_environment()
+    assert environ["SHOP_TOKEN"] == "from-dotenv"
+    assert environ["OTHER"] == "from-env"
+    (tmp_path / "tools.toml").write_text(
+        '[[http]]\nname = "a"\ndescription = "d"\nurl = "https://x"\n'
+        'headers = { Authorization = "Bearer ${SHOP_TOKEN}" }\n', encoding="utf-8")
+    settings = Settings(_env_file=None, tools_file=tmp_path / "tools.toml")  # type: ignore[call-arg]
+    toolbox = build_toolbox(settings)
+    assert [d.name for d in toolbox.offered(is_admin=False)] == ["a"]
+
+
+def test_without_tools_file_the_toolbox_is_empty() -> None:
+    settings = Settings(_env_file=None, tools_file="")  # type: ignore[call-arg]
+    assert settings.tools_file is None
+    assert not build_toolbox(settings)
+
+
+def test_report_has_the_tools_section_and_csv(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO_ROOT),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "report", "--days", "3", "--csv", str(tmp_path / "r.csv")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Tools (last 3 days): no calls" in done.stdout
+    assert f"0 tools written to {tmp_path / 'r-tools.csv'}" in done.stdout
+    assert (tmp_path / "r-tools.csv").read_text().startswith("tool,calls,failures,declines")
