@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.clients import build_auth_from, build_chat_model, build_client
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
+from bot.conversation.tools_loop import ToolLoop, ToolLoopSettings
 from bot.desk import DeskService, HoursFormatError, SupportHours
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
@@ -98,6 +99,7 @@ async def core(
             context_overrides=settings.model_context_sizes,
             knowledge=knowledge,
             extras=extras,
+            tools=build_tool_loop(settings, db, chat_model, toolbox),
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -146,6 +148,25 @@ async def start_toolbox_of(toolbox: Toolbox) -> None:
         await start_toolbox(toolbox)
     except ToolsFileError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def build_tool_loop(
+    settings: Settings, db: Database, chat_model: ChatModel, toolbox: Toolbox
+) -> ToolLoop:
+    """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools."""
+    return ToolLoop(
+        toolbox=toolbox,
+        settings=ToolLoopSettings(
+            max_rounds=settings.tools_max_rounds,
+            confirm_ttl=settings.tools_confirm_ttl,
+            result_chars=settings.tools_result_chars,
+            parallel=settings.tools_parallel,
+            models=frozenset(settings.tools_models),
+            admins=frozenset(settings.admin_user_ids),
+        ),
+        sessionmaker=db.sessionmaker,
+        model=chat_model,
+    )
 
 
 def build_knowledge(

@@ -41,6 +41,7 @@ from bot.conversation.types import (
     ContentFilteredError,
     Speaker,
     TurnResult,
+    WaitingCall,
     relinquished,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "ConversationService",
     "Speaker",
     "TurnResult",
+    "WaitingCall",
     "relinquished",
     "utc_today",
 ]

@@ -234,6 +234,7 @@ class ConversationService:
                     session, chat, speaker, model, system_prompt, question, (),
                     answer_id=answer_id,
                 )
+            turn.continued = True
             return await self._run(turn, on_snapshot)
 
     async def reset(self, chat_id: int, *, receipts: Sequence[UpdateReceipt] = ()) -> None:
@@ -315,6 +316,7 @@ class ConversationService:
         """Add the placeholder answer (or go on with `answer_id`), read the prompt window,
         settle the updates that carried the question, commit (first unit of work)."""
         messages = MessageRepository(session)
+        reopened = answer_id is not None
         if answer_id is None:
             answer_id = await messages.insert(
                 question.conversation_id,
@@ -341,6 +343,7 @@ class ConversationService:
         mark_settled(receipts)
         turn = TurnState(chat, speaker, model, system_prompt, question, answer_id, window)
         turn.exchanges = exchanges
+        turn.has_calls = bool(carried) or reopened
         self._streaming[chat.chat_id] = turn
         return turn
 
@@ -437,6 +440,8 @@ class ConversationService:
         if last.status is CompletionStatus.CONTENT_FILTER:
             error = ContentFilteredError(last.text)
         status = STATUS_FOR.get(last.status, MessageStatus.COMPLETE)
+        if status is MessageStatus.WAITING and not turn.waiting:
+            status = MessageStatus.COMPLETE  # calls nobody offered: the text is the answer
         # Shielded: a cancel arriving while the answer is stored must not leave it `streaming`.
         return await asyncio.shield(self._finish(turn, last, status, error))
 

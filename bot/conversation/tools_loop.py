@@ -87,6 +87,7 @@ class DecisionKind(StrEnum):
     DECLINED = "declined"
     EXPIRED = "expired"  # too late: the call expired (the model is told)
     ALREADY = "already"  # pressed before (or declined by a new message): nothing to do
+    NOT_YOURS = "not_yours"  # someone else in a group pressed it: nothing happens
     GONE = "gone"  # no such call (erased)
 
 
@@ -101,6 +102,7 @@ class Decision:
     user_id: int = 0
     name: str = ""
     ready: bool = False
+    message_id: int | None = None  # the confirmation card (when known)
 
 
 @dataclass(slots=True)
@@ -151,6 +153,8 @@ class ToolLoop:
     async def supersede(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
         """A new message: calls waiting for a press in the chat are declined, and the answers
         that waited for them are given up (`cancelled`)."""
+        if not self.toolbox:
+            return  # no tools, nothing can wait: no query on the hot path
         repo = ToolCallRepository(session)
         answers = await repo.decline_waiting(chat_id, by=user_id, text=SUPERSEDED_TEXT)
         if answers:
@@ -179,22 +183,44 @@ class ToolLoop:
             row.id, row.conversation_id, row.text, row.token_count, row.author_name
         )
 
+    async def note_card(self, call_id: int, message_id: int) -> None:
+        """Where the confirmation card is (to mark it when the call expires)."""
+        try:
+            async with self._sessionmaker() as session:
+                await ToolCallRepository(session).set_confirm_message(call_id, message_id)
+                await session.commit()
+        except Exception:  # bookkeeping only
+            logger.exception("could not note the card of tool call %s", call_id)
+
     async def decide(self, call_id: int, *, confirmed: bool, by: int) -> Decision:
-        """The user's press on a call's button, as one atomic state move (any replica)."""
+        """The user's press on a call's button, as one atomic state move (any replica). Only
+        the user who asked may press."""
         async with self._sessionmaker() as session:
             repo = ToolCallRepository(session)
+            row = await repo.get(call_id)
+            if row is None:
+                await session.commit()
+                return Decision(DecisionKind.GONE)
+            if row.user_id != by:
+                await session.commit()
+                return Decision(DecisionKind.NOT_YOURS, row.answer_id, row.chat_id,
+                                row.user_id, row.name)
             won = await repo.decide(call_id, confirmed=confirmed, by=by)
             if not won:
                 await repo.expire()
-            row = await repo.get(call_id)
+            await session.refresh(row)  # the UPDATEs went around the loaded row
             await session.commit()
-        if row is None:
-            return Decision(DecisionKind.GONE)
         if not won:
-            kind = DecisionKind.EXPIRED if row.state is ToolCallState.EXPIRED else (
-                DecisionKind.ALREADY
-            )
-            return Decision(kind, row.answer_id, row.chat_id, row.user_id, row.name)
+            if row.state is not ToolCallState.EXPIRED:
+                return Decision(DecisionKind.ALREADY, row.answer_id, row.chat_id, row.user_id,
+                                row.name)
+            async with self._sessionmaker() as session:
+                others = await ToolCallRepository(session).waiting(row.answer_id or 0)
+                await session.commit()
+            # Expired by this very press or by the sweep: carrying on twice is harmless
+            # (continue_waiting finds the answer waiting only once).
+            return Decision(DecisionKind.EXPIRED, row.answer_id, row.chat_id, row.user_id,
+                            row.name, ready=not others)
         async with self._sessionmaker() as session:
             others = await ToolCallRepository(session).waiting(row.answer_id or 0)
             await session.commit()
@@ -213,7 +239,8 @@ class ToolLoop:
                 if not await repo.waiting(answer_id):
                     call = next(c for c in expired if c.answer_id == answer_id)
                     ready.append(Decision(DecisionKind.EXPIRED, answer_id, call.chat_id,
-                                          call.user_id, call.name, ready=True))
+                                          call.user_id, call.name, ready=True,
+                                          message_id=call.confirm_message_id))
             await session.commit()
         return ready
 
@@ -263,9 +290,11 @@ class ToolLoop:
         sum of every round's), or a TOOL_CALLS one when the turn waits for a press."""
         messages = _with_note(messages)
         tools = self._tools(turn.speaker.user_id)
-        async with self._sessionmaker() as session:
-            stored = await ToolCallRepository(session).for_answer(turn.answer_id)
-            await session.commit()
+        stored: list[StoredCall] = []
+        if turn.has_calls:  # a new answer has none: no read on the usual path
+            async with self._sessionmaker() as session:
+                stored = await ToolCallRepository(session).for_answer(turn.answer_id)
+                await session.commit()
         exchange: list[ChatMessage] = []
         shown, usage = "", Usage()
         rounds = _rounds(stored)
@@ -278,7 +307,8 @@ class ToolLoop:
                 yield _status(_join(shown, round_.preface), usage, round_)
                 await self._run_round(turn, round_)
             exchange.extend(self._exchange(round_, with_preface=True))
-            shown = _join(shown, round_.preface)
+            if not turn.continued:
+                shown = _join(shown, round_.preface)
         number = len(rounds)
         while True:
             offer = bool(tools) and number < self.settings.max_rounds

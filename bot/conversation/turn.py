@@ -64,6 +64,11 @@ class TurnState:
     context_text: str = ""
     context_tokens: int = 0
     context_providers: tuple[str, ...] = ()
+    # Carried on after a press: the text before the calls is on screen already (its own
+    # message), so the answer goes on without it.
+    continued: bool = False
+    # The answer has stored tool calls (resumed or carried on): the loop reads them first.
+    has_calls: bool = False
 
     @property
     def question_id(self) -> int:

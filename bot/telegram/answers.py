@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import DeleteMessage
+from aiogram.methods import DeleteMessage, SendMessage
+from aiogram.types import ReplyParameters
 
 from bot.conversation import (
     ChatRef,
@@ -32,16 +33,17 @@ from bot.foundation_models.errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
-from bot.foundation_models.types import Snapshot
+from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.knowledge.grounding import for_stream
 from bot.metrics import registry as metrics
 from bot.storage.database import unavailable
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import ChatQueues, Ticket
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
+from bot.telegram.toolcards import card_keyboard, card_text, running_status
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +133,17 @@ class Answerer:
         t: Translator,
         stale_ids: Sequence[int] = (),
         receipts: Sequence[UpdateReceipt] = (),
+        *,
+        resume: bool = False,
     ) -> None:
         """Answer the last question again; `stale_ids` are messages showing a partial answer
-        a crash left behind: they are deleted first, so the chat shows one answer."""
+        a crash left behind: they are deleted first, so the chat shows one answer. `resume`:
+        a crash cut the answer short (its tool calls carry over; /retry starts afresh)."""
 
         async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult | None:
             return await self.conversation.retry_last(
-                target.chat, speaker, on_snapshot=on_snapshot, receipts=receipts
+                target.chat, speaker, on_snapshot=on_snapshot, receipts=receipts,
+                resume=resume,
             )
 
         async def job() -> None:
@@ -150,6 +156,19 @@ class Answerer:
             await self.deliver(target, t, runner)
 
         ticket.submit(job)
+
+    def submit_continue(
+        self, ticket: Ticket, target: Target, speaker: Speaker, t: Translator, answer_id: int
+    ) -> None:
+        """Carry on a turn that waited for a press on a tool call (tools, issue 24): the
+        answer streams as usual; nothing is sent when it was carried on already."""
+
+        async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult | None:
+            return await self.conversation.continue_waiting(
+                target.chat, speaker, answer_id, on_snapshot=on_snapshot
+            )
+
+        ticket.submit(lambda: self.deliver(target, t, runner, nothing=None))
 
     def stop_draft(self, chat_id: int, draft_id: int) -> bool:
         """The draft's stop button: cancel the answer it belongs to, not a later one (a chat
@@ -174,13 +193,19 @@ class Answerer:
     def forget_trimmed_notice(self, chat_id: int) -> None:
         self._told_trimmed.discard(chat_id)
 
-    async def deliver(self, target: Target, t: Translator, run: Runner) -> None:
+    async def deliver(
+        self, target: Target, t: Translator, run: Runner, *, nothing: str | None = "retry_nothing"
+    ) -> None:
+        """Run a turn and deliver its answer; a turn with nothing to answer (None) says the
+        text `nothing` names, or nothing at all when it is None."""
         try:
-            await self._deliver(target, t, run)
+            await self._deliver(target, t, run, nothing)
         finally:
             self._settling.discard(target.chat.chat_id)
 
-    async def _deliver(self, target: Target, t: Translator, run: Runner) -> None:
+    async def _deliver(
+        self, target: Target, t: Translator, run: Runner, nothing: str | None
+    ) -> None:
         chat = target.chat
         # The handle shows "Thinking…" (an empty draft) or a typing indicator until text comes.
         handle = self.outbox.stream(
@@ -197,7 +222,10 @@ class Answerer:
         def on_snapshot(snapshot: Snapshot) -> None:
             nonlocal seen
             seen = snapshot.text
-            if handle.error is not None and job is not None and not job.cancelling():
+            if snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls:
+                # Tools (issue 24): what the model wrote stays, the running calls are named.
+                handle.update(_join(seen, running_status(snapshot.tool_calls, t)))
+            elif handle.error is not None and job is not None and not job.cancelling():
                 # The user blocked the bot or the chat is gone: stop paying for tokens.
                 log.info("chat %s is unreachable; stopping its answer", chat.chat_id)
                 job.cancel()
@@ -225,9 +253,14 @@ class Answerer:
             await _settle(handle.fail(describe_error(exc, t), seen or None))
             return
         if result is None:
-            await _settle(handle.finish(t("retry_nothing")))
+            if nothing is None:
+                handle.drop()
+            else:
+                await _settle(handle.finish(t(nothing)))
             return
-        if isinstance(result.error, ContentFilteredError):
+        if result.status is MessageStatus.WAITING:
+            ids = await self._ask(target, handle, result, t)
+        elif isinstance(result.error, ContentFilteredError):
             # The withheld text is stored for the record, never shown.
             ids = await _settle(handle.finish(t("error_refused")))
         elif result.error is not None:
@@ -260,6 +293,36 @@ class Answerer:
                 await self.after_answer(target, result, ids)
             except Exception:  # bookkeeping only: the answer is delivered
                 log.exception("after-answer bookkeeping failed in chat %s", chat.chat_id)
+
+    async def _ask(
+        self, target: Target, handle: StreamHandle, result: TurnResult, t: Translator
+    ) -> list[int]:
+        """The turn waits for a press: what the model wrote stays, then one card per call."""
+        ids = await _settle(handle.finish(result.text)) if result.text.strip() else []
+        if not ids:
+            handle.drop()
+        tools = self.conversation.tools
+        ttl = tools.settings.confirm_ttl if tools is not None else 600.0
+        chat_id = target.chat.chat_id
+        for call in result.waiting:
+            method = SendMessage(
+                chat_id=chat_id,
+                text=card_text(call, t, ttl),
+                reply_markup=card_keyboard(call.id, t),
+                message_thread_id=target.thread_id,
+                reply_parameters=(
+                    ReplyParameters(message_id=target.reply_to, allow_sending_without_reply=True)
+                    if target.reply_to else None
+                ),
+            )
+            try:
+                sent = await self.outbox.call(chat_id, method)
+            except (TelegramAPIError, OutboxError) as exc:
+                log.warning("chat %s: the confirmation card was not delivered: %s", chat_id, exc)
+                continue
+            if tools is not None:
+                self._keep(tools.note_card(call.id, sent.message_id))
+        return ids
 
     async def _note_shown(self, chat_id: int, ids: list[int]) -> None:
         try:

@@ -215,6 +215,12 @@ class TelegramApp:
                 "retention",
             )
         self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
+        tools = self.conversation.tools
+        if tools is not None and tools.toolbox:  # tools (issue 24): expired confirmations
+            from bot.telegram.handlers.tools import expire_forever
+
+            interval = min(30.0, max(0.05, tools.settings.confirm_ttl / 4))
+            self._spawn(expire_forever(self.deps, interval), "tool-expiry")
 
     async def process(self, update: Update) -> Any:
         """Accept one update through the intake and handle it (tests, embedding apps)."""

@@ -183,7 +183,8 @@ class Backlog:
         speaker = Speaker(turn.author_id, turn.author_name, turn.language)
         t = Translator.for_code(turn.language)
         self.answers.submit_retry(
-            self.queues.take(turn.chat_id), target, speaker, t, turn.stale_message_ids
+            self.queues.take(turn.chat_id), target, speaker, t, turn.stale_message_ids,
+            resume=True,  # its stored tool calls carry over: nothing done is done again
         )
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher
 
-from bot.telegram.handlers import chat, commands, errors, images, kb, other, toolcalls
+from bot.telegram.handlers import chat, commands, errors, images, kb, other, toolcalls, tools
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
         daily_images=app.options.daily_image_limit,
     )
     routers = [
-        m.build_router() for m in (errors, commands, kb, toolcalls, images, chat, other)
+        m.build_router()
+        for m in (errors, commands, kb, toolcalls, images, chat, tools, other)
     ]
     for router in routers[1:]:
         router.message.middleware(quota)

@@ -110,3 +110,16 @@ def test_replica_id_and_metrics_listen(monkeypatch: pytest.MonkeyPatch) -> None:
     assert make(monkeypatch, REPLICA_ID=" ").replica_id == f"{socket.gethostname()}-{os.getpid()}"
     with pytest.raises(ConfigError, match="METRICS_LISTEN must be host:port"):
         make(monkeypatch, METRICS_LISTEN="9090x").metrics_host_port  # noqa: B018
+
+
+def test_the_tool_loop_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = make(monkeypatch)
+    assert (default.tools_max_rounds, default.tools_confirm_ttl) == (6, 600.0)
+    assert default.tools_models == ["yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"]
+    settings = make(monkeypatch, TOOLS_MODELS="yandexgpt, qwen3-235b-a22b-fp8",
+                    TOOLS_MAX_ROUNDS="3", TOOLS_PARALLEL="2", TOOLS_RESULT_CHARS="1000")
+    assert settings.tools_models == ["yandexgpt", "qwen3-235b-a22b-fp8"]
+    assert (settings.tools_max_rounds, settings.tools_parallel) == (3, 2)
+    monkeypatch.setenv("TOOLS_MAX_ROUNDS", "0")
+    with pytest.raises(ValueError, match="tools_max_rounds"):
+        Settings()

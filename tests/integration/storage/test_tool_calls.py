@@ -156,3 +156,14 @@ async def test_audit_counts_per_tool(database: Database) -> None:
     assert [c.id for c in mine] == [read, write]
     assert recent[1].result_digest is not None
     assert recent[1].latency_ms == 12
+
+
+async def test_retention_deletes_the_calls_of_old_questions(database: Database) -> None:
+    q, a = await _turn(database)
+    await _store(database, q, a)
+    async with database.session() as session:
+        await PrivacyRepository(session).purge_older_than(
+            1, now=utcnow() + dt.timedelta(days=2)
+        )
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ToolCall)) == 0

@@ -1,0 +1,125 @@
+"""Tools (issue 24): the presses on a confirmation card, and the sweep of expired ones.
+
+A press is decided by one atomic change of the stored call (any replica, after any
+restart); the turn then goes on in the chat's queue and streams its answer as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText
+from aiogram.types import CallbackQuery, Message
+
+from bot.conversation import ChatRef, Speaker
+from bot.conversation.tools_loop import Decision, DecisionKind
+from bot.storage.models import Chat, User
+from bot.telegram.answers import Target
+from bot.telegram.deps import Deps
+from bot.telegram.outbox import OutboxError
+from bot.telegram.texts import Translator
+from bot.telegram.toolcards import PREFIX, parse
+
+log = logging.getLogger(__name__)
+
+NOTES = {
+    DecisionKind.CONFIRMED: ("✅", "tool_confirmed"),
+    DecisionKind.DECLINED: ("✖", "tool_cancelled"),
+    DecisionKind.EXPIRED: ("⌛", "tool_expired"),
+    DecisionKind.ALREADY: ("", "tool_already"),
+}
+
+
+async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> None:
+    parsed = parse(query.data or "")
+    message = query.message
+    tools = deps.conversation.tools
+    if parsed is None or tools is None or message is None:
+        await query.answer()
+        return
+    chat = message.chat
+    # Taken before the first await, so the turn carried on keeps its place in the chat.
+    ticket = deps.queues.take(chat.id)
+    try:
+        confirmed, call_id = parsed
+        decision = await tools.decide(call_id, confirmed=confirmed, by=query.from_user.id)
+        log.info("tool call %s in chat %s: %s", call_id, chat.id, decision.kind.value)
+        if decision.kind is DecisionKind.NOT_YOURS:
+            await query.answer(t("tool_not_yours"), show_alert=True)
+            return
+        mark, key = NOTES.get(decision.kind, ("", "tool_already"))
+        await query.answer(t(key))
+        text = message.text if isinstance(message, Message) else None
+        await _close_card(deps, chat.id, message.message_id, text, f"{mark} {t(key)}".strip())
+        if decision.ready and decision.answer_id is not None:
+            user = query.from_user
+            private = chat.type == "private"
+            thread = message.message_thread_id if isinstance(message, Message) else None
+            target = Target(
+                ChatRef(chat.id, chat.type, None if private else chat.title),
+                reply_to=None if private else message.message_id,
+                thread_id=thread if isinstance(message, Message) and message.is_topic_message
+                else None,
+            )
+            who = Speaker(user.id, user.full_name, user.language_code)
+            deps.answers.submit_continue(ticket, target, who, t, decision.answer_id)
+    finally:
+        ticket.release()  # a no-op once a job was submitted
+
+
+async def _close_card(
+    deps: Deps, chat_id: int, message_id: int, text: str | None, note: str
+) -> None:
+    """The card says what happened and loses its buttons (nothing is lost if it fails)."""
+    method: EditMessageText | EditMessageReplyMarkup
+    if text:
+        method = EditMessageText(chat_id=chat_id, message_id=message_id,
+                                 text=f"{text}\n\n{note}", reply_markup=None)
+    else:
+        method = EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id,
+                                        reply_markup=None)
+    try:
+        await deps.outbox.call(chat_id, method)
+    except (TelegramAPIError, OutboxError) as exc:
+        log.info("chat %s: the confirmation card %s was not updated: %s",
+                 chat_id, message_id, exc)
+
+
+async def expire_forever(deps: Deps, interval: float) -> None:
+    """Every `interval` seconds: confirmations nobody pressed in time expire, and their turns
+    go on (the model is told, and answers)."""
+    tools = deps.conversation.tools
+    assert tools is not None
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            for decision in await tools.expire_due():
+                await _carry_on_expired(deps, decision)
+        except Exception:
+            log.exception("the sweep of expired confirmations failed; retrying")
+
+
+async def _carry_on_expired(deps: Deps, decision: Decision) -> None:
+    async with deps.sessionmaker() as session:
+        chat = await session.get(Chat, decision.chat_id)
+        user = await session.get(User, decision.user_id)
+        await session.commit()
+    if chat is None or decision.answer_id is None:
+        return  # erased meanwhile
+    t = Translator.for_code(user.language if user else None)
+    if decision.message_id is not None:
+        await _close_card(deps, chat.id, decision.message_id, None, "")
+    ticket = deps.queues.take(chat.id)
+    name = user.first_name if user else ""
+    target = Target(ChatRef(chat.id, chat.type, chat.title if chat.type != "private" else None))
+    speaker = Speaker(decision.user_id, name, user.language if user else None)
+    deps.answers.submit_continue(ticket, target, speaker, t, decision.answer_id)
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(handle_tool_press, F.data.startswith(PREFIX))
+    return router
