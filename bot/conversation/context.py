@@ -9,11 +9,13 @@ records which providers contributed (`messages.context_providers`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult
-from bot.extensions import AnswerEvent, ExtensionRunner, SourceInfo
+from bot.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
 from bot.prompting import estimate_tokens
+from bot.storage.models import MessageStatus, ToolCall
 from bot.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
@@ -67,7 +69,13 @@ def with_context(system_prompt: str, turn: TurnState) -> str:
     return f"{system_prompt}\n\n{turn.context_text}" if system_prompt else turn.context_text
 
 
-def answer_event(turn: TurnState, result: TurnResult) -> AnswerEvent:
+# A turn waiting for a press on a tool's card is not answered yet: its hooks run when it is.
+FINAL_FOR_HOOKS = frozenset(set(MessageStatus) - {MessageStatus.WAITING, MessageStatus.STREAMING})
+
+
+def answer_event(
+    turn: TurnState, result: TurnResult, calls: Sequence[ToolCall] = ()
+) -> AnswerEvent:
     return AnswerEvent(
         chat_id=turn.chat.chat_id,
         user_id=turn.speaker.user_id,
@@ -81,4 +89,13 @@ def answer_event(turn: TurnState, result: TurnResult) -> AnswerEvent:
             for s in result.sources
         ),
         context_providers=turn.context_providers,
+        tool_calls=tuple(
+            ToolCallInfo(
+                name=call.name,
+                arguments=dict(call.arguments),
+                outcome=call.outcome or "",
+                result=call.result or "",
+            )
+            for call in sorted(calls, key=lambda c: (c.round, c.position))
+        ),
     )

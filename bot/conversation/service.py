@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.context import add_context, answer_event, with_context
+from bot.conversation.context import FINAL_FOR_HOOKS, add_context, answer_event, with_context
 from bot.conversation.locks import ChatLocks
 from bot.conversation.tokens import TokenCounter, settle
 from bot.conversation.turn import (
@@ -50,12 +50,13 @@ from bot.prompting import (
     context_size_for,
     estimate_tokens,
 )
-from bot.storage.models import MessageRole, MessageStatus
+from bot.storage.models import MessageRole, MessageStatus, ToolCall
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
     KnowledgeRepository,
     MessageRepository,
+    ToolCallRepository,
     UpdateReceipt,
     UsageRepository,
     mark_settled,
@@ -467,6 +468,14 @@ class ConversationService:
         share = int(SOURCES_SHARE * self._room(turn.model))
         turn.grounding = grounded_prompt(with_context(turn.system_prompt, turn), hits, share)
 
+    def _reports_calls(self, status: MessageStatus) -> bool:
+        return (
+            self.tools is not None
+            and self.extras is not None
+            and bool(self.extras.on_answer)
+            and status in FINAL_FOR_HOOKS
+        )
+
     def _drop(self, turn: TurnState) -> None:
         """Forget a turn left unfinished on purpose (`RELINQUISHED`)."""
         if turn.count is not None:
@@ -509,7 +518,10 @@ class ConversationService:
                 # A cancelled answer (/stop, shutdown, a lost lease) is not answered again.
                 delivery_pending=self.track_delivery and status is not MessageStatus.CANCELLED,
             )
+            calls: list[ToolCall] = []
             if stored:
+                if self._reports_calls(status):  # for the App's on_answer hooks
+                    calls = await ToolCallRepository(session).for_answer(turn.answer_id)
                 if turn.retrieval is not None:
                     await KnowledgeRepository(session).save_answer(
                         turn.answer_id, covered=not not_found and turn.grounding is not None,
@@ -546,8 +558,8 @@ class ConversationService:
             sources=sources,
             waiting=turn.waiting if status is MessageStatus.WAITING else (),
         )
-        if self.extras is not None and self.extras.on_answer:
-            self.extras.answered(answer_event(turn, result))  # in tasks of their own
+        if self.extras is not None and self.extras.on_answer and status in FINAL_FOR_HOOKS:
+            self.extras.answered(answer_event(turn, result, calls))  # in tasks of their own
         return result
 
 
