@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -42,7 +43,23 @@ BUSY_TIMEOUT_MS = 5000
 # Execution option read by the "begin" hook: "IMMEDIATE" (default) or "DEFERRED".
 SQLITE_BEGIN_OPTION = "fmbot_sqlite_begin"
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+def _migrations_dir() -> Path:
+    """Alembic's folder: beside the package in a checkout (and an editable install); from a
+    wheel, where pip put its data files (`share/fmbot/migrations`, pyproject.toml)."""
+    checkout = Path(__file__).resolve().parent.parent.parent / "migrations"
+    if (checkout / "env.py").is_file():
+        return checkout
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution("fmbot").files or []
+        found = next(f for f in files if str(f).endswith("share/fmbot/migrations/env.py"))
+        return Path(str(distribution("fmbot").locate_file(found))).resolve().parent
+    except (PackageNotFoundError, StopIteration):
+        return Path(sys.prefix) / "share" / "fmbot" / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 
 class SchemaTooNewError(RuntimeError):
