@@ -45,7 +45,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(REPO_ROOT / name, source / name)
     dist = tmp_path_factory.mktemp("dist")
     run(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-        "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source, cwd=source)  # fmt: skip
+        "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source,
+        cwd=source)  # fmt: skip
     (found,) = dist.glob("fmbot-*.whl")
     return found
 
