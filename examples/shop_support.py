@@ -76,6 +76,11 @@ app.include_router(router)
 app.command("plan", "Show your plan", ru="Показать ваш тариф")
 
 
+@app.on_startup
+async def announce() -> None:
+    log.info("shop support ready: %d orders, %d customers", len(ORDERS), len(PLANS))
+
+
 @app.on_answer
 async def log_answer(event: AnswerEvent) -> None:
     tools = ", ".join(call.name for call in event.tool_calls) or "none"

@@ -77,5 +77,6 @@ async def test_the_shop_example_runs_end_to_end(tmp_path: Path) -> None:
         assert await e2e.bot.terminate() == 0
         log = e2e.bot.log_text()
         assert f"answered chat {GOLD} (tools: order_status)" in log
+        assert "shop support ready: 2 orders, 2 customers" in log
         documents = e2e.db.query("SELECT path FROM kb_documents ORDER BY path")
         assert [d["path"] for d in documents] == ["delivery.md", "warranty.md"], log[-2000:]

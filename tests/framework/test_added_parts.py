@@ -161,6 +161,10 @@ def context_app(seen: list[Any]) -> App:
     async def failing_hook(event: AnswerEvent) -> None:
         raise RuntimeError("the hook's bug")
 
+    @app.on_answer
+    async def hanging_hook(event: AnswerEvent) -> None:
+        await asyncio.sleep(30)
+
     return app
 
 
@@ -194,6 +198,7 @@ async def test_a_raising_context_provider_leaves_the_turn_answered(
     assert any("context provider slow did not answer within 0.3 s" in m for m in logs)
     assert any("context from huge left out of the prompt" in m for m in logs)
     assert any("on_answer hook" in m and "failing_hook failed" in m for m in logs)
+    assert any("hanging_hook did not finish within 0.3 s" in m for m in logs)
     ctx = seen[0]
     assert isinstance(ctx, ToolContext)
     assert (ctx.user_id, ctx.chat_id, ctx.language) == (ANNA.id, ANNA.id, "en")
