@@ -49,7 +49,8 @@ class AnswerEvent:
     answer: str
     """The answer's stored text (for a failed turn, what was written before the failure)."""
     status: str
-    """`complete`, `truncated`, `failed`, `cancelled` or `filtered`."""
+    """`complete`, `truncated`, `failed` (a model error or its content filter) or `cancelled`
+    (/stop, shutdown)."""
     message_id: int
     """The stored answer's id (the `messages` table)."""
     sources: tuple[SourceInfo, ...] = ()
