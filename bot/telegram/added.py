@@ -25,12 +25,13 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.dispatcher.middlewares.base import BaseMiddleware
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
 
 from bot.telegram.middlewares import Handler
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import ChatUnreachableError, Outbox
 
 # True while a handler of an added router runs (and in what it awaits).
 IN_ADDED_PART: ContextVar[bool] = ContextVar("fmbot_in_added_part", default=False)
@@ -72,7 +73,13 @@ class PacedCalls(BaseRequestMiddleware):
             or not method.__api_method__.startswith(PACED_PREFIXES)
         ):
             return await make_request(bot, method)
-        return await self.outbox.call(chat_id, method)
+        try:
+            return await self.outbox.call(chat_id, method)
+        except ChatUnreachableError as exc:
+            # The developer's code sees what aiogram raises (TelegramForbiddenError...).
+            if isinstance(exc.__cause__, TelegramAPIError):
+                raise exc.__cause__ from None
+            raise
 
 
 def added_router(routers: Sequence[Router], message_middlewares: Sequence[Any]) -> Router:

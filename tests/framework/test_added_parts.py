@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiogram import Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command
 from aiogram.methods import SetMyCommands
 from aiogram.types import Message
@@ -46,6 +47,13 @@ def app() -> App:
     async def burst(message: Message) -> None:
         for n in range(8):
             await message.answer(f"part {n}")
+
+    @router.message(Command("blocked"))
+    async def blocked(message: Message) -> None:
+        try:
+            await message.answer("unseen")
+        except TelegramForbiddenError:
+            await message.bot.send_message(BORIS.id, "Anna blocked me")  # type: ignore[union-attr]
 
     @router.message(Command("boom"))
     async def boom(message: Message) -> None:
@@ -97,6 +105,12 @@ async def test_message_answer_is_paced_by_the_outbox_never_a_429(h: Harness) -> 
     await h.wait_until(lambda: len(h.texts(ANNA.id)) == 8, within=10)
     assert h.texts(ANNA.id) == [f"part {n}" for n in range(8)]
     assert h.telegram.violations == [], "every call waited for its slot"
+
+
+async def test_the_developers_code_sees_aiograms_own_errors(h: Harness) -> None:
+    h.telegram.blocked.add(ANNA.id)
+    await h.send("/blocked")
+    await h.wait_until(lambda: h.texts(BORIS.id) == ["Anna blocked me"])
 
 
 async def test_a_raising_handler_gets_an_apology_and_a_traceback_in_the_log(
