@@ -39,9 +39,10 @@ def helpdesk_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def helpdesk(tmp_path: Path, site: Path) -> E2E:
+def helpdesk(tmp_path: Path, site: Path, mode: str = "polling") -> E2E:
     return E2E(
         tmp_path,
+        mode=mode,
         extra_env={
             "PYTHONPATH": str(site),
             "FMBOT_PLUGINS": "helpdesk",
@@ -95,10 +96,11 @@ async def test_the_plugin_answers_its_command_and_adds_its_context(
         assert "plugin helpdesk set up" in e2e.bot.log_text()
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_a_crash_between_the_commands_receipt_and_its_reply_is_replayed_once(
-    tmp_path: Path, helpdesk_site: Path
+    tmp_path: Path, helpdesk_site: Path, mode: str
 ) -> None:
-    async with helpdesk(tmp_path, helpdesk_site) as e2e:
+    async with helpdesk(tmp_path, helpdesk_site, mode) as e2e:
         await e2e.start_bot()
         killed = asyncio.Event()
 
