@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,11 @@ def pip_install(package: Path, target: Path) -> None:
 @pytest.fixture(scope="module")
 def helpdesk_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = tmp_path_factory.mktemp("helpdesk-site")
-    pip_install(PLUGIN, site)
+    # Built from a copy: pip builds in the source tree, and another worker may build too.
+    source = tmp_path_factory.mktemp("helpdesk-source") / "helpdesk_plugin"
+    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns(
+        "build", "*.egg-info", "__pycache__"))  # fmt: skip
+    pip_install(source, site)
     return site
 
 
