@@ -97,6 +97,27 @@ async def test_the_plugin_answers_its_command_and_adds_its_context(
             "SELECT context_providers FROM messages WHERE role = 'assistant'"
         )
         assert [r["context_providers"] for r in rows] == ['["helpdesk.department"]']
+        # Its own table, made by its own migration, written in fmbot's session of the update.
+        looked_up = e2e.db.query("SELECT telegram_id FROM helpdesk_whoami_log ORDER BY id")
+        assert [r["telegram_id"] for r in looked_up] == [ANNA, STRANGER]
+        assert e2e.db.query("SELECT version_num FROM alembic_version_helpdesk") == [
+            {"version_num": "helpdesk_0001"}
+        ]
+        # Its tool writes, so the model's call waits for the employee's press.
+        call = {"name": "open_it_ticket", "arguments": {"summary": "Laptop broken"}}
+        e2e.fm.queue_reply("", tool_calls=[call])
+        e2e.fm.queue_reply("I opened ticket HD-1 for you.")
+        e2e.tg.send_user_message(ANNA, "My laptop does not start")
+        card = await e2e.wait_for(lambda: next(
+            (m for m in e2e.tg.chat(ANNA).bot_messages if m.reply_markup), None), 30)
+        assert "open_it_ticket" in (card.text or "")
+        confirm = card.reply_markup["inline_keyboard"][0][0]["callback_data"]
+        e2e.tg.send_callback_query(ANNA, card.message_id, confirm)
+        await e2e.wait_for(lambda: "I opened ticket HD-1 for you." in e2e.texts(ANNA), 30)
+        await e2e.wait_for(
+            lambda: "helpdesk: answered 7301 (tools: open_it_ticket)" in e2e.bot.log_text()
+        )
+        assert "helpdesk: ticket HD-1 for 7301 (Finance): Laptop broken" in e2e.bot.log_text()
         assert await e2e.bot.terminate() == 0
         assert "plugin helpdesk set up" in e2e.bot.log_text()
 

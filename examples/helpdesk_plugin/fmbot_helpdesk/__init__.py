@@ -1,4 +1,5 @@
-"""An fmbot plugin: the employee's department in every prompt, and `/whoami`.
+"""An fmbot plugin: the employee's department in every prompt, `/whoami`, an IT-ticket tool
+the model may call (after the employee's press), and a table of its own.
 
 Enabled with `FMBOT_PLUGINS=helpdesk` once installed; fmbot calls `setup(app)` at start.
 """
@@ -6,6 +7,8 @@ Enabled with `FMBOT_PLUGINS=helpdesk` once installed; fmbot calls `setup(app)` a
 from __future__ import annotations
 
 import csv
+import itertools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +16,12 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import App, ToolContext
+from bot import AnswerEvent, App, ToolContext
+
+log = logging.getLogger("helpdesk")
 
 
 class HelpdeskSettings(BaseSettings):
@@ -53,28 +60,36 @@ TEXTS = {
 }
 
 
-def text(key: str, language: str | None, **values: object) -> str:
+def say(key: str, language: str | None, **values: object) -> str:
     lang = "ru" if (language or "").lower().startswith("ru") else "en"
     return TEXTS[key][lang].format(**values)
 
 
 def setup(app: App) -> None:
-    """Add the /whoami command and the department context provider to `app`."""
+    """Add to `app`: /whoami (logged in the plugin's own table), the department as context,
+    the IT-ticket tool (confirmed by the employee) and a hook after every answer."""
     settings = app.load_settings(HelpdeskSettings)
     directory = read_directory(settings.employees_csv)
+    app.add_migrations("helpdesk", Path(__file__).parent / "migrations")
+    numbers = itertools.count(1)
+    tickets: dict[str, str] = {}  # by idempotency key: a repeated call opens no second one
     router = Router(name="helpdesk")
 
     @router.message(Command("whoami"))
-    async def cmd_whoami(message: Message) -> None:
+    async def cmd_whoami(message: Message, session: AsyncSession) -> None:
         user = message.from_user
         if user is None:
             return
         found = directory.get(user.id)
         if found is None:
-            reply = text("unknown", user.language_code, user_id=user.id)
+            reply = say("unknown", user.language_code, user_id=user.id)
         else:
-            reply = text("known", user.language_code, name=found.name,
-                         department=found.department)  # fmt: skip
+            reply = say("known", user.language_code, name=found.name,
+                        department=found.department)  # fmt: skip
+        # fmbot's session for this update: written and committed before Telegram is called.
+        await session.execute(sql("INSERT INTO helpdesk_whoami_log (telegram_id) VALUES (:id)"),
+                              {"id": user.id})  # fmt: skip
+        await session.commit()
         await message.answer(reply)
 
     app.include_router(router)
@@ -89,3 +104,19 @@ def setup(app: App) -> None:
             f"The user is {found.name} from the {found.department} department; answer with "
             f"that department's procedures in mind."
         )
+
+    @app.tool(confirm=True)
+    async def open_it_ticket(ctx: ToolContext, summary: str) -> str:
+        """Open an IT support ticket for the employee (a broken laptop, a missing access...)."""
+        employee = directory.get(ctx.user_id)
+        department = employee.department if employee else "unknown"
+        if ctx.idempotency_key not in tickets:
+            tickets[ctx.idempotency_key] = f"HD-{next(numbers)}"
+        number = tickets[ctx.idempotency_key]
+        log.info("helpdesk: ticket %s for %s (%s): %s", number, ctx.user_id, department, summary)
+        return f"IT ticket {number} opened for the {department} department"
+
+    @app.on_answer
+    async def note_answer(event: AnswerEvent) -> None:
+        tools = ",".join(call.name for call in event.tool_calls) or "-"
+        log.info("helpdesk: answered %s (tools: %s)", event.user_id, tools)
