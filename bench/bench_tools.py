@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.conversation import ChatRef, ConversationService, Speaker  # noqa: E402
-from bot.conversation.tools_loop import ToolLoop, ToolLoopSettings  # noqa: E402
+from bot.conversation.tool_turns import ToolLoopSettings  # noqa: E402
+from bot.conversation.tools_loop import ToolLoop  # noqa: E402
 from bot.foundation_models.auth import ApiKeyAuth  # noqa: E402
 from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
 from bot.foundation_models.types import ChatMessage, CompletionOptions, Role, Tool  # noqa: E402

@@ -6,6 +6,7 @@ Answers stream to the terminal as they arrive. Commands: /reset, /retry, /exit (
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -80,6 +81,29 @@ class TerminalChat:
                 continue
             await self._answer(line)
 
+    async def _confirm(
+        self, result: TurnResult, printer: SnapshotPrinter
+    ) -> tuple[TurnResult | None, SnapshotPrinter]:
+        """Ask about each call waiting for confirmation, then carry the turn on."""
+        tools = self.conversation.tools
+        assert tools is not None
+        if result.text and not printer.shown:
+            self.out.write(result.text)
+        self.out.write("\n")
+        for call in result.waiting:
+            arguments = json.dumps(dict(call.arguments), ensure_ascii=False)
+            question = f"[{call.description or call.name}: {call.name} {arguments}] run it? [y/N] "
+            answer = (await asyncio.to_thread(self.read_line, question)).strip().lower()
+            await tools.decide(call.id, confirmed=answer in ("y", "yes", "д", "да"),
+                               by=self.speaker.user_id)
+        printer = SnapshotPrinter(self.out)
+        self.out.write("bot> ")
+        self.out.flush()
+        carried = await self.conversation.continue_waiting(
+            self.chat, self.speaker, result.message_id, on_snapshot=printer
+        )
+        return carried, printer
+
     async def _answer(self, line: str) -> None:
         printer = SnapshotPrinter(self.out)
         self.out.write("bot> ")
@@ -95,6 +119,10 @@ class TerminalChat:
             )
         if result is None:
             self.out.write("[nothing to retry]\n")
+            return
+        while result is not None and result.waiting:  # tools: a call waits for a "yes"
+            result, printer = await self._confirm(result, printer)
+        if result is None:
             return
         if result.not_found:  # knowledge base: nothing was streamed
             self.out.write("[not found in the knowledge base]")

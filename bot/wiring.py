@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from bot.clients import build_auth_from, build_chat_model, build_client
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
-from bot.conversation.tools_loop import ToolLoop, ToolLoopSettings
+from bot.conversation.tool_turns import ToolLoopSettings
+from bot.conversation.tools_loop import ToolLoop
 from bot.desk import DeskService, HoursFormatError, SupportHours
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
@@ -163,6 +164,7 @@ def build_tool_loop(
             parallel=settings.tools_parallel,
             models=frozenset(settings.tools_models),
             admins=frozenset(settings.admin_user_ids),
+            daily_tokens=settings.daily_token_limit,
         ),
         sessionmaker=db.sessionmaker,
         model=chat_model,
@@ -327,7 +329,19 @@ def build_desk(
     desk = SupportDesk(
         service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator
     )
+    if c.conversation.tools is not None:  # tools see the conversation's desk state
+        c.conversation.tools.desk_state = desk_state_of(service)
     return outbox, desk
+
+
+def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]]:
+    """ToolContext.desk_state: the state of the user's newest support conversation."""
+
+    async def desk_state(user_id: int) -> str | None:
+        case = await service.latest_case(user_id)
+        return None if case is None else case.status.value
+
+    return desk_state
 
 
 async def run_report(

@@ -345,6 +345,7 @@ class ConversationService:
         turn = TurnState(chat, speaker, model, system_prompt, question, answer_id, window)
         turn.exchanges = exchanges
         turn.has_calls = bool(carried) or reopened
+        turn.room = self._room(model)
         self._streaming[chat.chat_id] = turn
         return turn
 

@@ -69,6 +69,8 @@ class TurnState:
     continued: bool = False
     # The answer has stored tool calls (resumed or carried on): the loop reads them first.
     has_calls: bool = False
+    # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
+    room: int = 0
 
     @property
     def question_id(self) -> int:

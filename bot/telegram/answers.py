@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import DeleteMessage, SendMessage
+from aiogram.methods import DeleteMessage, EditMessageReplyMarkup, SendMessage
 from aiogram.types import ReplyParameters
 
 from bot.conversation import (
@@ -323,6 +323,18 @@ class Answerer:
             if tools is not None:
                 self._keep(tools.note_card(call.id, sent.message_id))
         return ids
+
+    def cards_superseded(self, chat_id: int, cards: list[int]) -> None:
+        """A new message declined the calls these cards asked about: their buttons go."""
+        for card in cards:
+            self._keep(self._uncard(chat_id, card))
+
+    async def _uncard(self, chat_id: int, card: int) -> None:
+        method = EditMessageReplyMarkup(chat_id=chat_id, message_id=card, reply_markup=None)
+        try:
+            await self.outbox.call(chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.info("chat %s: the buttons of card %s stay: %s", chat_id, card, exc)
 
     async def _note_shown(self, chat_id: int, ids: list[int]) -> None:
         try:

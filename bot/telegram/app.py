@@ -122,6 +122,8 @@ class TelegramApp:
         bot.session.middleware(DurablePolling(self.intake))
         self.notify = OutboxNotifier(self.outbox)
         self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
+        if conversation.tools is not None:  # a new message takes the buttons off its cards
+            conversation.tools.on_superseded = self.answers.cards_superseded
         self.images = ImageDelivery(
             service=images,
             outbox=self.outbox,
@@ -175,6 +177,7 @@ class TelegramApp:
             sessionmaker=self.sessionmaker,
         )
         self.deps.signals = self.leases.signals  # the stop button reaches the streaming replica
+        self.deps.offer_chat = self.leases.offer  # a pressed tool turn goes on at the holder
 
     def _backlog(self) -> Backlog:
         max_age = self.options.queue_max_age

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,9 @@ class Deps:
     seen: RecentlySeen
     knowledge: KnowledgeBase | None = None  # /kb (issue 16)
     signals: ChatSignals | None = None  # several webhook replicas (chatleases.py)
+    # Several replicas: offer a chat to its lease holder (ChatLeases.offer); a tool turn
+    # carried on after a press then runs there, as a resumed turn (handlers/tools.py).
+    offer_chat: Callable[[int], None] | None = None
 
 
 def chat_ref(message: Message) -> ChatRef:

@@ -3,7 +3,7 @@
 A card names the action in words (the tool's description), shows the arguments, and has
 exactly two buttons: the first confirms, the second cancels. Their callback_data carries only
 the stored call's id (1-64 bytes: tools.md §6), never the arguments; the press is an atomic
-state change on the stored call (bot/conversation/tools_loop.py `decide`), so it runs once
+state change on the stored call (bot/conversation/tool_turns.py `decide`), so it runs once
 however often it is pressed, on any replica, after any restart.
 """
 

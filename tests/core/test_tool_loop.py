@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversation import RELINQUISHED, ChatRef, ConversationService
-from bot.conversation.tools_loop import ANSWER_NOW, DATA_NOTE, DecisionKind, ToolLoop
+from bot.conversation.tool_turns import DecisionKind
+from bot.conversation.tools_loop import ANSWER_NOW, DATA_NOTE, ToolLoop
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
@@ -437,3 +438,104 @@ async def test_groups_are_given_the_asker_not_the_chat(
     (call,) = source.calls
     assert (call.ctx.user_id, call.ctx.chat_id, call.ctx.is_admin) == (ANNA.user_id, -100, True)
     assert "secret_stats" in tool_names(requests(fm)[0])
+
+
+async def test_tools_are_told_the_conversations_desk_state(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    from bot.desk import DeskService
+    from bot.desk.service import Requester
+    from bot.storage.models import HandoffReason
+    from bot.wiring import desk_state_of
+
+    source = ShopSource()
+    service = build(database, client, source)
+    desk = DeskService(database.sessionmaker, support_chat_id=-100777)
+    tools_of(service).desk_state = desk_state_of(desk)
+    fm.queue_reply("", tool_calls=A_1042)
+    await service.run_turn(PRIVATE, ANNA, "where?")
+    await desk.hand_over(Requester(ANNA.user_id, "Anna"), HandoffReason.USER_REQUEST)
+    fm.queue_reply("", tool_calls=A_1042)
+    await service.run_turn(PRIVATE, ANNA, "and now?")
+    assert [c.ctx.desk_state for c in source.calls] == [None, "waiting"]
+
+
+async def test_the_terminal_asks_before_a_confirmed_tool_runs(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    import io
+
+    from bot.terminal import TerminalChat
+
+    source = ShopSource()
+    service = build(database, client, source)
+    lines = iter(["open a ticket", "y", "/exit"])
+    asked: list[str] = []
+
+    def read_line(prompt: str) -> str:
+        asked.append(prompt)
+        return next(lines)
+
+    out = io.StringIO()
+    fm.queue_reply("Sure.", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
+    fm.queue_reply("Opened.")
+    await TerminalChat(service, database.sessionmaker, chat_id=7, read_line=read_line,
+                       out=out).run()
+    assert asked[1] == '[Open a support ticket.: open_ticket {"subject": "x"}] run it? [y/N] '
+    assert [c.name for c in source.calls] == ["open_ticket"]
+    assert out.getvalue().count("Opened.") == 1
+    assert "Sure." in out.getvalue()
+
+
+async def test_a_spent_daily_budget_ends_the_tool_rounds(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    source = ShopSource()
+    service = build(database, client, source, daily_tokens=5)  # the first round spends more
+    fm.queue_reply("", tool_calls=A_1042)
+    fm.queue_reply("", tool_calls=A_1042)  # not asked for: no tools are offered any more
+    result = await service.run_turn(PRIVATE, ANNA, "where is A-1042?")
+    bodies = requests(fm)
+    assert [bool(tool_names(b)) for b in bodies] == [True, False]
+    assert len(source.calls) == 1
+    assert result.status is MessageStatus.COMPLETE
+
+
+async def test_old_rounds_results_make_room_for_new_ones(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    async def big(name: str, arguments: Mapping[str, object], ctx: ToolContext) -> ToolRunResult:
+        return ToolRunResult(ToolOutcome.OK, f"{arguments['order_id']}: " + "x" * 1500)
+
+    source = ShopSource(handler=big)
+    service = make_service(database, client, default_model=PRO, reply_reserve=1000,
+                           context_overrides={PRO: 2500})
+    service.tools = tool_loop(database, client, source, result_chars=1600)
+    for n in range(3):
+        fm.queue_reply("", tool_calls=[{"name": "order_status",
+                                        "arguments": {"order_id": f"A-{n}"}}])
+    fm.queue_reply("Done.")
+    result = await service.run_turn(PRIVATE, ANNA, "three orders")
+    assert result.text == "Done."
+    last = [c for _, c in results_sent(requests(fm)[-1])]
+    assert len(last) == 3  # every call keeps a result
+    assert "A-2: xxx" in last[-1]  # the newest data stays
+    assert "left out" in last[0]
+
+
+async def test_in_a_group_another_members_message_leaves_the_confirmation_waiting(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    from bot.conversation import Speaker
+
+    group = ChatRef(-100, "supergroup", "Team")
+    service = build(database, client, ShopSource())
+    fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
+    result = await service.run_turn(group, ANNA, "open a ticket")
+    await service.run_turn(group, Speaker(99, "Boris"), "unrelated question")
+    (row,) = await calls(database)
+    assert row.state is ToolCallState.PENDING_CONFIRMATION
+    await service.run_turn(group, ANNA, "forget it")
+    (row,) = await calls(database)
+    assert row.state is ToolCallState.DECLINED
+    assert result.status is MessageStatus.WAITING

@@ -4,21 +4,32 @@ on the same SQLite file) that runs the call once, a cancel, an expiry."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiogram.methods import AnswerCallbackQuery, SendMessage, SendMessageDraft
+import pytest
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendMessage,
+    SendMessageDraft,
+)
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 from sqlalchemy import select
 
+from bot.coordination import LocalCoordinator
+from bot.foundation_models.auth import ApiKeyAuth
+from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
 from bot.telegram.deps import BotOptions
 from bot.tools import ToolDefinition
-from tests.core.conftest import fake_client
+from tests.core.conftest import API_KEY, FOLDER, fake_client
 from tests.core.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 
@@ -29,10 +40,16 @@ TICKET = [{"name": "open_ticket", "arguments": {"subject": "Broken kettle"}}]
 
 
 @asynccontextmanager
-async def tools_app(db: Database, source: ShopSource, **settings: Any) -> AsyncIterator[Harness]:
+async def tools_app(
+    db: Database, source: ShopSource, wire: str = "native", **settings: Any
+) -> AsyncIterator[Harness]:
     async with running_app(db, options=OPTIONS) as h:
-        model = fake_client(h.fm.url)
+        model: Any = fake_client(h.fm.url)
+        if wire == "openai":  # TEXT_API=openai: the loop speaks /v1/chat/completions
+            model = OpenAICompatibleChatModel(base_url=f"{h.fm.url}/v1",
+                                              auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
         h.app.conversation.tools = tool_loop(db, model, source, **settings)
+        h.app.conversation.tools.on_superseded = h.app.answers.cards_superseded  # as the app
         try:
             yield h
         finally:
@@ -87,11 +104,12 @@ async def test_russian_status(sqlite_database: Database) -> None:
         assert "Обращаюсь к order_status…" in [d.text for d in h.calls(SendMessageDraft)]
 
 
+@pytest.mark.parametrize("wire", ["native", "openai"])
 async def test_a_confirmation_pressed_after_a_restart_runs_once(
-    sqlite_database: Database,
+    sqlite_database: Database, wire: str
 ) -> None:
     before = ShopSource()
-    async with tools_app(sqlite_database, before) as h:
+    async with tools_app(sqlite_database, before, wire) as h:
         h.fm.queue_reply("I can open a ticket for you.", tool_calls=TICKET)
         await h.send("please open a ticket, my kettle is broken")
         await h.settle()
@@ -107,10 +125,11 @@ async def test_a_confirmation_pressed_after_a_restart_runs_once(
         assert cancel is not None
         assert before.calls == []  # nothing before the press
         card_message_in_first = card_message(h, card)
+        assert any("/v1/chat/completions" in p for p in h.fm.paths()) == (wire == "openai")
     assert (await calls(sqlite_database))[0].state is ToolCallState.PENDING_CONFIRMATION
 
     after = ShopSource()
-    async with tools_app(sqlite_database, after) as h:  # a new process on the same file
+    async with tools_app(sqlite_database, after, wire) as h:  # a new process, the same file
         on = card_message_in_first  # not shown by this new simulator
         h.fm.queue_reply("Done: ticket opened.")
         await h.press(confirm, ANNA, on=on)
@@ -234,3 +253,91 @@ async def test_a_restart_resumes_a_turn_cut_short_in_its_tool_calls(
     rows = await calls(sqlite_database)
     assert [r.id for r in rows] == [read.id, written.id]
     assert {r.state for r in rows} == {ToolCallState.DONE}
+
+
+async def test_a_group_message_shows_the_status_while_the_tool_runs(
+    sqlite_database: Database,
+) -> None:
+    source = ShopSource(delay=1.0)
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("Checking.", tool_calls=[{"name": "order_status",
+                                                   "arguments": {"order_id": "A-7"}}])
+        h.fm.queue_reply("A-7 has shipped.")
+        await h.send("@test_bot where is A-7?", who=ANNA, chat=GROUP,
+                     entities=[{"type": "mention", "offset": 0, "length": 9}])
+        await h.settle()
+        shown = [m.text for m in h.calls(SendMessage)] + [e.text for e in h.calls(EditMessageText)]
+        assert "Checking.\n\nLooking up order_status…" in shown
+        assert h.texts(GROUP.id) == ["Checking.\n\nA-7 has shipped."]
+
+
+async def test_with_replicas_a_press_elsewhere_is_carried_on_by_the_chats_holder(
+    sqlite_database: Database,
+) -> None:
+    """Two replicas on one database and one coordinator: the press reaches b, which takes
+    the chat's lease (a is idle) and carries the turn on as a resumed one; a runs nothing."""
+    shared = LocalCoordinator()
+    on_a, on_b = ShopSource(), ShopSource()
+    async with tools_app(sqlite_database, on_a) as a, tools_app(sqlite_database, on_b) as b:
+        a.app.coordinate(shared, "a")
+        b.app.coordinate(shared, "b")
+        a.fm.queue_reply("I can open one.", tool_calls=TICKET)
+        update = a.update(message=a.message("open a ticket"))
+        assert await a.app.intake.accept([update], dispatch_here=False)
+        assert a.app.leases is not None
+        assert a.app.leases.route(update)
+        await a.wait_until(lambda: cards(a), within=10)
+        await a.settle()
+        (card,) = cards(a)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        confirm = card.reply_markup.inline_keyboard[0][0].callback_data
+        assert confirm is not None
+        async with asyncio.timeout(5):
+            while await shared.lease_token(f"chat:{ANNA.id}") is not None:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        b.fm.queue_reply("Opened.")
+        await b.press(confirm, ANNA, on=card_message(a, card))
+        await b.wait_until(lambda: any("Opened." in x for x in b.texts(ANNA.id)), within=10)
+        await b.settle()
+        assert [c.name for c in on_b.calls] == ["open_ticket"]
+        assert on_a.calls == []
+        assert b.texts(ANNA.id)[-1] == "I can open one.\n\nOpened."
+    (row,) = await calls(sqlite_database)
+    assert row.state is ToolCallState.DONE
+
+
+async def test_stop_during_a_call_stops_the_turn(sqlite_database: Database) -> None:
+    source = ShopSource(delay=30)
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("Let me look.", tool_calls=[{"name": "order_status",
+                                                      "arguments": {"order_id": "A-1"}}])
+        await h.send("where is A-1?")
+        await h.wait_until(lambda: bool(source.calls), within=10)
+        await h.send("/stop")
+        await h.settle()
+        assert h.texts(ANNA.id) == ["Let me look.\n\n[stopped]"]
+        assert len(h.completions()) == 1
+    (row,) = await calls(sqlite_database)
+    assert (row.state, row.outcome) == (ToolCallState.FAILED, "cancelled")
+
+
+async def test_a_new_message_takes_the_buttons_off_the_waiting_card(
+    sqlite_database: Database,
+) -> None:
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("open a ticket")
+        await h.settle()
+        (card,) = cards(h)
+        for _ in range(100):  # the card's message id is noted in the background
+            if (await calls(sqlite_database))[0].confirm_message_id is not None:
+                break
+            await asyncio.sleep(0.02)
+        await h.send("actually, what are your opening hours?")
+        await h.settle()
+        await h.wait_until(lambda: h.calls(EditMessageReplyMarkup), within=5)
+        (edit,) = h.calls(EditMessageReplyMarkup)
+        assert edit.reply_markup is None
+        assert edit.message_id == card_message(h, card).message_id
+        assert source.calls == []

@@ -13,7 +13,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Message, MessageStatus, ToolCall, ToolCallState, utcnow
+from bot.storage.models import (
+    Message,
+    MessageRole,
+    MessageStatus,
+    ToolCall,
+    ToolCallState,
+    utcnow,
+)
 
 # States in which a call has its result for the model.
 SETTLED_STATES = frozenset({
@@ -40,6 +47,14 @@ class NewToolCall:
     preface: str | None = None
     writes: bool = False
     confirm: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Declined:
+    """Calls a new message declined: the answers that waited for them, and their cards."""
+
+    answers: list[int]
+    cards: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +198,18 @@ class ToolCallRepository:
 
     async def decline_waiting(
         self, chat_id: int, *, by: int | None = None, text: str | None = None
-    ) -> list[int]:
-        """Decline every call of the chat still waiting for a press (a new message from the
-        user cancels them); returns the answers they belong to."""
+    ) -> Declined:
+        """Decline the calls of the chat still waiting for a press, those `by` asked for when
+        given (a new message from the user cancels theirs, not another group member's);
+        returns the answers they belong to and their cards."""
         now = utcnow()
+        mine = [ToolCall.user_id == by] if by is not None else []
         result = await self.session.execute(
             update(ToolCall)
             .where(
                 ToolCall.chat_id == chat_id,
                 ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
+                *mine,
             )
             .values(
                 state=ToolCallState.DECLINED,
@@ -202,9 +220,13 @@ class ToolCallRepository:
                 result=text,
                 result_digest=digest(text) if text is not None else None,
             )
-            .returning(ToolCall.answer_id)
+            .returning(ToolCall.answer_id, ToolCall.confirm_message_id)
         )
-        return sorted({row[0] for row in result.all() if row[0] is not None})
+        rows = result.all()
+        return Declined(
+            answers=sorted({row[0] for row in rows if row[0] is not None}),
+            cards=sorted({row[1] for row in rows if row[1] is not None}),
+        )
 
     async def expire(self, now: dt.datetime | None = None) -> list[ToolCall]:
         """Calls nobody pressed in time become `expired`; returns them (their turns go on)."""
@@ -323,6 +345,19 @@ class ToolCallRepository:
         if row is None or row[0] is None:
             return None
         return int(row[0]), int(row[1])
+
+    async def answers_last_question(self, answer_id: int) -> bool:
+        """Whether the answer replies to its conversation's newest user message."""
+        answer = await self.session.get(Message, answer_id)
+        if answer is None or answer.reply_to_id is None:
+            return False
+        newest = await self.session.scalar(
+            select(func.max(Message.id)).where(
+                Message.conversation_id == answer.conversation_id,
+                Message.role == MessageRole.USER,
+            )
+        )
+        return newest == answer.reply_to_id
 
     async def cancel_answers(self, answer_ids: Collection[int]) -> None:
         """Waiting answers given up (the user wrote something else): `cancelled`."""

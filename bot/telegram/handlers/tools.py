@@ -15,9 +15,10 @@ from aiogram.methods import EditMessageReplyMarkup, EditMessageText
 from aiogram.types import CallbackQuery, Message
 
 from bot.conversation import ChatRef, Speaker
-from bot.conversation.tools_loop import Decision, DecisionKind
+from bot.conversation.tool_turns import Decision, DecisionKind
 from bot.storage.models import Chat, User
 from bot.telegram.answers import Target
+from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
@@ -65,9 +66,26 @@ async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> 
                 else None,
             )
             who = Speaker(user.id, user.full_name, user.language_code)
-            deps.answers.submit_continue(ticket, target, who, t, decision.answer_id)
+            await _carry_on(deps, ticket, target, who, t, decision.answer_id)
     finally:
         ticket.release()  # a no-op once a job was submitted
+
+
+async def _carry_on(
+    deps: Deps, ticket: Ticket, target: Target, who: Speaker, t: Translator, answer_id: int
+) -> None:
+    """One process: the turn goes on in the chat's queue here. Several replicas: the holder
+    of the chat's lease answers it, as a turn cut short (the stored calls carry over), so no
+    two replicas ever run one chat's turns at once."""
+    tools = deps.conversation.tools
+    if deps.offer_chat is not None and tools is not None:
+        reopened = await tools.reopen_for_resume(answer_id)
+        if reopened is not None:  # None: not the chat's last question; carried on here
+            ticket.release()
+            if reopened:
+                deps.offer_chat(target.chat.chat_id)
+            return
+    deps.answers.submit_continue(ticket, target, who, t, answer_id)
 
 
 async def _close_card(
@@ -116,7 +134,7 @@ async def _carry_on_expired(deps: Deps, decision: Decision) -> None:
     name = user.first_name if user else ""
     target = Target(ChatRef(chat.id, chat.type, chat.title if chat.type != "private" else None))
     speaker = Speaker(decision.user_id, name, user.language if user else None)
-    deps.answers.submit_continue(ticket, target, speaker, t, decision.answer_id)
+    await _carry_on(deps, ticket, target, speaker, t, decision.answer_id)
 
 
 def build_router() -> Router:

@@ -100,10 +100,12 @@ async def test_a_new_message_declines_what_waits(database: Database) -> None:
     q, a = await _turn(database)
     _, write = await _store(database, q, a)
     async with database.session() as session:
-        answers = await ToolCallRepository(session).decline_waiting(ANN, by=ANN, text="declined")
+        declined = await ToolCallRepository(session).decline_waiting(ANN, by=ANN,
+                                                                     text="declined")
     async with database.session() as session:
         row = await ToolCallRepository(session).get(write)
-    assert answers == [a]
+    assert declined.answers == [a]
+    assert declined.cards == []  # no card was noted for it
     assert row is not None
     assert row.state is ToolCallState.DECLINED
     assert row.result == "declined"
@@ -167,3 +169,13 @@ async def test_retention_deletes_the_calls_of_old_questions(database: Database) 
         )
     async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(ToolCall)) == 0
+
+
+async def test_whether_an_answer_replies_to_the_last_question(database: Database) -> None:
+    _, a = await _turn(database)
+    async with database.session() as session:
+        assert await ToolCallRepository(session).answers_last_question(a)
+        conv = await ConversationRepository(session).current(ANN)
+        await MessageRepository(session).add(conv.id, MessageRole.USER, "a newer question")
+    async with database.session() as session:
+        assert not await ToolCallRepository(session).answers_last_question(a)

@@ -1,0 +1,235 @@
+"""A turn's stored tool calls across its units of work: the confirmation's state machine.
+
+A new message declines what waits; /retry detaches the old attempt's calls and a resume after a
+crash carries them over; a press is one atomic state change (any replica, after any restart);
+expired confirmations are found by a sweep. The loop itself is in tools_loop.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversation.turn import Question
+from bot.conversation.types import WaitingCall
+from bot.storage.models import Message, ToolCallState
+from bot.storage.models import ToolCall as StoredCall
+from bot.storage.repositories import ToolCallRepository
+from bot.tools import Toolbox
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TOOL_MODELS = frozenset({"yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"})
+DECLINED_TEXT = "declined: the user declined this action; it was not run."
+EXPIRED_TEXT = "expired: the user did not confirm in time; the action was not run."
+SUPERSEDED_TEXT = "declined: the user sent a new message instead; the action was not run."
+# States whose calls still have to run when a turn goes on.
+TO_RUN = frozenset({ToolCallState.PENDING, ToolCallState.CONFIRMED, ToolCallState.RUNNING})
+
+
+@dataclass(frozen=True, slots=True)
+class ToolLoopSettings:
+    max_rounds: int = 6
+    confirm_ttl: float = 600.0  # seconds
+    result_chars: int = 4000
+    parallel: int = 4
+    models: frozenset[str] = DEFAULT_TOOL_MODELS
+    admins: frozenset[int] = frozenset()
+    # DAILY_TOKEN_LIMIT (0 = none): a turn whose rounds reach the speaker's budget gets no
+    # more tools; the model must answer (admins are not limited, as for messages).
+    daily_tokens: int = 0
+
+
+class DecisionKind(StrEnum):
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    EXPIRED = "expired"  # too late: the call expired (the model is told)
+    ALREADY = "already"  # pressed before (or declined by a new message): nothing to do
+    NOT_YOURS = "not_yours"  # someone else in a group pressed it: nothing happens
+    GONE = "gone"  # no such call (erased)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a press (or the expiry sweep) did; `ready`: the turn can go on now (no other
+    call of it waits)."""
+
+    kind: DecisionKind
+    answer_id: int | None = None
+    chat_id: int = 0
+    user_id: int = 0
+    name: str = ""
+    ready: bool = False
+    message_id: int | None = None  # the confirmation card (when known)
+
+
+@dataclass(slots=True)
+class Round:
+    """One model round's stored calls, in position order."""
+
+    calls: list[StoredCall] = field(default_factory=list)
+
+    @property
+    def preface(self) -> str:
+        return (self.calls[0].preface or "") if self.calls else ""
+
+    def settled(self) -> bool:
+        return all(call.state not in TO_RUN for call in self.calls) and not self.waiting()
+
+    def waiting(self) -> bool:
+        return any(c.state is ToolCallState.PENDING_CONFIRMATION for c in self.calls)
+
+
+class ToolTurns:
+    """The stored calls of turns, across their units of work (the base of ToolLoop)."""
+
+    def __init__(
+        self,
+        *,
+        toolbox: Toolbox,
+        settings: ToolLoopSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.toolbox = toolbox
+        self.settings = settings
+        self._sessionmaker = sessionmaker
+        # The support desk's state of a user's conversation, for ToolContext.desk_state (set
+        # when the desk is on).
+        self.desk_state: Callable[[int], Awaitable[str | None]] | None = None
+        # Told (chat, card message ids) when a new message declined calls waiting for a
+        # press: the front end takes the buttons off those cards.
+        self.on_superseded: Callable[[int, list[int]], None] | None = None
+
+    async def supersede(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+        """A new message: calls waiting for a press in the chat are declined, and the answers
+        that waited for them are given up (`cancelled`)."""
+        if not self.toolbox:
+            return  # no tools, nothing can wait: no query on the hot path
+        repo = ToolCallRepository(session)
+        declined = await repo.decline_waiting(chat_id, by=user_id, text=SUPERSEDED_TEXT)
+        if declined.answers:
+            await repo.cancel_answers(declined.answers)
+            logger.info("chat %s: a new message declined the confirmation waiting", chat_id)
+        if declined.cards and self.on_superseded is not None:
+            self.on_superseded(chat_id, declined.cards)
+
+    async def release(self, session: AsyncSession, answer_id: int, resume: bool) -> list[int]:
+        """The answer is about to be replaced: a resumed turn takes its calls along (returned,
+        for `attach`), a /retry leaves them to the audit."""
+        repo = ToolCallRepository(session)
+        if not resume:
+            await repo.detach(answer_id)
+            return []
+        return [call.id for call in await repo.for_answer(answer_id)]
+
+    async def attach(self, session: AsyncSession, call_ids: Sequence[int], answer_id: int) -> None:
+        await ToolCallRepository(session).attach(call_ids, answer_id)
+
+    async def reopen_for_resume(self, answer_id: int) -> bool | None:
+        """Several replicas: a waiting answer goes back to `streaming`, so the holder of its
+        chat's lease answers it again as a turn cut short (`retry_last(resume=True)`: the
+        stored calls carry over, the confirmed ones run). False when it was not waiting;
+        None (nothing changed) when its question is no longer the conversation's last (a
+        group member wrote since): a resume answers the last question, so this one must be
+        carried on where it is."""
+        async with self._sessionmaker() as session:
+            repo = ToolCallRepository(session)
+            if not await repo.answers_last_question(answer_id):
+                await session.commit()
+                return None
+            reopened = await repo.reopen_answer(answer_id)
+            await session.commit()
+        return reopened is not None
+
+    async def reopen(self, session: AsyncSession, answer_id: int) -> tuple[int, int] | None:
+        return await ToolCallRepository(session).reopen_answer(answer_id)
+
+    async def question(self, session: AsyncSession, reopened: tuple[int, int]) -> Question:
+        row = await session.get(Message, reopened[0])
+        assert row is not None, "a waiting answer's question is gone (cascade deletes both)"
+        return Question(
+            row.id, row.conversation_id, row.text, row.token_count, row.author_name
+        )
+
+    async def note_card(self, call_id: int, message_id: int) -> None:
+        """Where the confirmation card is (to mark it when the call expires)."""
+        try:
+            async with self._sessionmaker() as session:
+                await ToolCallRepository(session).set_confirm_message(call_id, message_id)
+                await session.commit()
+        except Exception:  # bookkeeping only
+            logger.exception("could not note the card of tool call %s", call_id)
+
+    async def decide(self, call_id: int, *, confirmed: bool, by: int) -> Decision:
+        """The user's press on a call's button, as one atomic state move (any replica). Only
+        the user who asked may press."""
+        async with self._sessionmaker() as session:
+            repo = ToolCallRepository(session)
+            row = await repo.get(call_id)
+            if row is None:
+                await session.commit()
+                return Decision(DecisionKind.GONE)
+            if row.user_id != by:
+                await session.commit()
+                return Decision(DecisionKind.NOT_YOURS, row.answer_id, row.chat_id,
+                                row.user_id, row.name)
+            won = await repo.decide(call_id, confirmed=confirmed, by=by)
+            if not won:
+                await repo.expire()
+            await session.refresh(row)  # the UPDATEs went around the loaded row
+            await session.commit()
+        if not won:
+            if row.state is not ToolCallState.EXPIRED:
+                return Decision(DecisionKind.ALREADY, row.answer_id, row.chat_id, row.user_id,
+                                row.name)
+            async with self._sessionmaker() as session:
+                others = await ToolCallRepository(session).waiting(row.answer_id or 0)
+                await session.commit()
+            # Expired by this very press or by the sweep: carrying on twice is harmless
+            # (continue_waiting finds the answer waiting only once).
+            return Decision(DecisionKind.EXPIRED, row.answer_id, row.chat_id, row.user_id,
+                            row.name, ready=not others)
+        async with self._sessionmaker() as session:
+            others = await ToolCallRepository(session).waiting(row.answer_id or 0)
+            await session.commit()
+        kind = DecisionKind.CONFIRMED if confirmed else DecisionKind.DECLINED
+        return Decision(kind, row.answer_id, row.chat_id, row.user_id, row.name,
+                        ready=not others)
+
+    async def expire_due(self) -> list[Decision]:
+        """Calls nobody pressed in time become `expired`; the turns they held, with nothing
+        else waiting, are returned to be carried on (the model is told)."""
+        async with self._sessionmaker() as session:
+            repo = ToolCallRepository(session)
+            expired = await repo.expire()
+            ready = []
+            for answer_id in sorted({c.answer_id for c in expired if c.answer_id is not None}):
+                if not await repo.waiting(answer_id):
+                    call = next(c for c in expired if c.answer_id == answer_id)
+                    ready.append(Decision(DecisionKind.EXPIRED, answer_id, call.chat_id,
+                                          call.user_id, call.name, ready=True,
+                                          message_id=call.confirm_message_id))
+            await session.commit()
+        return ready
+
+    def _waiting(self, round_: Round) -> tuple[WaitingCall, ...]:
+        waiting = []
+        for call in round_.calls:
+            if call.state is ToolCallState.PENDING_CONFIRMATION:
+                definition = self.toolbox.get(call.name)
+                waiting.append(WaitingCall(
+                    call.id, call.name, dict(call.arguments),
+                    definition.description if definition else "", call.expires_at,
+                ))
+        return tuple(waiting)
+
+
+def rounds_of(calls: Sequence[StoredCall]) -> list[Round]:
+    rounds: dict[int, Round] = {}
+    for call in sorted(calls, key=lambda c: (c.round, c.position)):
+        rounds.setdefault(call.round, Round()).calls.append(call)
+    return [rounds[number] for number in sorted(rounds)]
