@@ -314,7 +314,8 @@ async def check_tools(path: Path, *, environ: Mapping[str, str]) -> list[Outcome
     try:
         toolbox = load_toolbox(path, environ=environ)
     except ToolsFileError as exc:
-        return [failed("tools file", str(exc), f"edit {path}")]
+        fix = "pip install 'fmbot[mcp]'" if "pip install" in str(exc) else f"edit {path}"
+        return [failed("tools file", str(exc), fix)]
     https = [s for s in toolbox.sources if isinstance(s, HttpActionSource)]
     servers = [s for s in toolbox.sources if not isinstance(s, HttpActionSource)]
     actions = [action for source in https for action in source.actions]

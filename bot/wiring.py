@@ -100,6 +100,8 @@ async def core(
             context_overrides=settings.model_context_sizes,
             knowledge=knowledge,
             extras=extras,
+            # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
+            # turn as before.
             tools=build_tool_loop(settings, db, chat_model, toolbox),
         )
         images = ImageService(

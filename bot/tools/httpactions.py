@@ -132,10 +132,14 @@ class HttpActionSource:
             timestamp = str(int(time.time()))
             headers["X-Fmbot-Timestamp"] = timestamp
             headers["X-Fmbot-Signature"] = signature(self._secret, timestamp, body)
+        target = httpx.URL(url)
+        if params:
+            # Merged with a query the file's URL has (`?key=${KEY}`): httpx's `params=` would
+            # replace it.
+            target = target.copy_merge_params(tuple(params))
         return self._client.build_request(
             action.method,
-            url,
-            params=tuple(params) if params else None,
+            target,
             content=body or None,
             headers=headers,
             timeout=action.timeout_s,

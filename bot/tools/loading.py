@@ -7,6 +7,7 @@ connects the MCP servers and refuses a tool name an MCP server lists that anothe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -57,7 +58,8 @@ async def start_toolbox(toolbox: Toolbox) -> None:
     """Connect every source; a name an MCP server lists that another source also offers is
     refused (the servers reached now; one reached later has the clashing tool left out, with a
     warning, by the Toolbox)."""
-    await toolbox.start()
+    # At once: each MCP server waits at most its connect timeout, not one after another.
+    await asyncio.gather(*(source.start() for source in toolbox.sources))
     seen: dict[str, str] = {}
     for source in toolbox.sources:
         for definition in source.definitions():

@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.tools.toolsfile import NAME_PATTERN, McpServer
@@ -90,7 +91,14 @@ class McpServerSource:
 
     @property
     def where(self) -> str:
-        return self._spec.url if self._spec.url is not None else " ".join(self._spec.command or ())
+        """The address for logs and `bot check`: a URL without its query or credentials (a key
+        may sit there), or the command."""
+        if self._spec.url is None:
+            return " ".join(self._spec.command or ())
+        parts = urlsplit(self._spec.url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
     @property
     def connected(self) -> bool:

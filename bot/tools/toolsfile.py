@@ -112,6 +112,14 @@ def read_tools_file(path: Path, environ: Mapping[str, str]) -> ToolsFile:
     return _expanded(label, parsed, environ)
 
 
+def referenced_variables(path: Path) -> set[str]:
+    """The `${VAR}` names the file uses (for the log scrubber); none when it cannot be read."""
+    try:
+        return set(_VARIABLE.findall(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError):
+        return set()
+
+
 def _one_line(label: str, raw: Mapping[str, Any], exc: ValidationError) -> str:
     """pydantic's first error as `file: tool 'x': what: fix`."""
     error = exc.errors()[0]
@@ -133,7 +141,10 @@ def _one_line(label: str, raw: Mapping[str, Any], exc: ValidationError) -> str:
         return f"{label}: {where}{key} {error['input']!r} is not a valid name: use {NAME_RULE}"
     if kind == "literal_error" and key_path and key_path[-1] == "method":
         return f"{label}: {where}method {error['input']!r}: use one of {', '.join(METHODS)}"
-    return f"{label}: {where}{key}: {error['msg']}"
+    message = str(error["msg"])
+    # TOML words: pydantic's "dictionary" is a table there.
+    message = (message[:1].lower() + message[1:]).replace("dictionary", "table")
+    return f"{label}: {where}{key}: {message}: fix {key} (README \"Tools\" shows the format)"
 
 
 def _where(raw: Mapping[str, Any], loc: list[int | str]) -> tuple[str, list[int | str]]:

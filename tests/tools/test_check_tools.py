@@ -109,3 +109,23 @@ tools = ["whoami"]
     assert gone.detail.startswith(f"cannot list the tools of http://127.0.0.1:{down}/mcp: ")
     assert gone.fix == "check url/command and headers/env in [mcp.down]"
     assert outcomes["tools: mcp local"].ok, outcomes["tools: mcp local"].line()
+
+
+async def test_run_checks_includes_the_tools_lines(tmp_path: Path) -> None:
+    from bot.checks import run_checks
+    from bot.config import Settings
+
+    path = write(tmp_path, '[[http]]\nname = "a"\ndescription = "d"\n'
+                 'url = "http://localhost:1/x"\nheaders = { K = "${TOKEN}" }\n')
+    closed = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, tools_file=path, yandex_api_key="k", yandex_folder_id="f",
+        yandex_llm_url=closed, database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+    )
+    outcomes = await run_checks(settings, tools_environ={"TOKEN": "t"}, each_within=5)
+    names = [o.name for o in outcomes]
+    assert names[-2:] == ["tools file", "tools: http localhost"]
+    assert outcomes[-1].ok
+    missing = await run_checks(settings, tools_environ={}, each_within=5)
+    assert missing[-1].line().startswith(
+        "FAIL  tools file: tools.toml: tool 'a': headers.K uses ${TOKEN}, which is not set")

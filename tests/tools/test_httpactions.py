@@ -82,6 +82,18 @@ async def test_a_read_fills_the_url_puts_the_rest_in_the_query_and_says_who_asks
     assert '"customer": "4242"' in result.text
 
 
+async def test_a_query_in_the_files_url_is_kept(api: CompanyApi) -> None:
+    source = HttpActionSource([HttpAction(
+        name="search", description="d", url=api.url + "/api/orders/{order_id}?key=k1&v=2",
+        parameters=ORDER_PARAMS)], signing_secret=SECRET)
+    try:
+        await source.call("search", {"order_id": "7", "verbose": False}, CTX)
+    finally:
+        await source.close()
+    (seen,) = api.requests
+    assert seen.query == {"key": ["k1"], "v": ["2"], "verbose": ["false"]}
+
+
 async def test_the_url_placeholder_is_url_encoded(api: CompanyApi) -> None:
     source = source_for(api.url)
     try:

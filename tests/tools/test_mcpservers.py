@@ -224,3 +224,8 @@ async def test_a_tool_name_clashing_with_an_http_action_is_refused_at_start(
         "tool name 'whoami' is used by both http:tools.toml and mcp:tracker: rename one, or "
         "leave it out of the MCP server's tools"
     )
+
+
+def test_the_address_in_logs_has_no_key() -> None:
+    source = McpServerSource("hub", McpServer(url="https://u:p@hub.example:8443/mcp?api_key=s3cret"))
+    assert source.where == "https://hub.example:8443/mcp"

@@ -81,3 +81,20 @@ def test_report_has_the_tools_section_and_csv(tmp_path: Path) -> None:
     assert "Tools (last 3 days): no calls" in done.stdout
     assert f"0 tools written to {tmp_path / 'r-tools.csv'}" in done.stdout
     assert (tmp_path / "r-tools.csv").read_text().startswith("tool,calls,failures,declines")
+
+
+def test_the_files_secrets_are_scrubbed_from_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import secrets_of
+
+    (tmp_path / "tools.toml").write_text(
+        '[[http]]\nname = "a"\ndescription = "d"\nurl = "https://x/?lang=${LANG_CODE}"\n'
+        'headers = { Authorization = "Bearer ${SHOP_TOKEN}" }\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHOP_TOKEN", "shop-secret-token")
+    monkeypatch.setenv("LANG_CODE", "en")
+    settings = Settings(_env_file=None, tools_file=tmp_path / "tools.toml")  # type: ignore[call-arg]
+    found = secrets_of(settings)
+    assert "shop-secret-token" in found
+    assert "en" not in found  # too short to scrub

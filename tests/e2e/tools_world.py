@@ -1,0 +1,169 @@
+"""What the tools end-to-end test runs beside the bot: a company API on loopback that checks
+fmbot's identity headers and signature, the MCP tracker built with the official SDK as its own
+process, and the TOOLS_FILE that names them. Nothing here imports ``bot``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from tests.ports import free_port
+
+SECRET = "e2e-signing-secret"
+SHOP_TOKEN = "e2e-shop-token"
+MCP_KEY = "e2e-mcp-key"
+TRACKER = Path(__file__).resolve().parents[1] / "tools" / "mcp_tracker.py"
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    signed: bool
+
+
+@dataclass
+class CompanyApi:
+    requests: list[Seen] = field(default_factory=list)
+    tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hang_s: float = 20.0
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> CompanyApi:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
+        await self._runner.setup()
+        self.port = free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._runner.cleanup()
+
+    def to(self, path: str) -> list[Seen]:
+        return [r for r in self.requests if r.path == path]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        timestamp = request.headers.get("X-Fmbot-Timestamp", "")
+        expected = "sha256=" + hmac.new(SECRET.encode(), timestamp.encode() + b"." + body,
+                                        hashlib.sha256).hexdigest()
+        signed = hmac.compare_digest(expected, request.headers.get("X-Fmbot-Signature", ""))
+        self.requests.append(Seen(request.method, request.path, dict(request.query),
+                                  dict(request.headers), body, signed))
+        if not signed or request.headers.get("Authorization") != f"Bearer {SHOP_TOKEN}":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if request.path.startswith("/api/orders/"):
+            return web.json_response({
+                "order": request.path.rsplit("/", 1)[1], "status": "shipped",
+                "delivery": "2026-11-27", "for_user": request.headers.get("X-Fmbot-User-Id"),
+            })
+        if request.path == "/api/tickets":
+            key = request.headers.get("Idempotency-Key", "")
+            if key not in self.tickets:
+                self.tickets[key] = {"id": f"T-{len(self.tickets) + 1}",
+                                     **json.loads(body or b"{}")}
+            return web.json_response(self.tickets[key], status=201)
+        if request.path == "/api/broken":
+            return web.Response(status=500, text="Internal Server Error: the shop database "
+                                "is down")
+        if request.path == "/api/slow":
+            await asyncio.sleep(self.hang_s)
+            return web.json_response({"late": True})
+        return web.json_response({"error": "no such route"}, status=404)
+
+
+def start_tracker(port: int) -> subprocess.Popen[bytes]:
+    """The MCP tracker over Streamable HTTP on 127.0.0.1:port (API key MCP_KEY)."""
+    process = subprocess.Popen(
+        [sys.executable, str(TRACKER), "http", str(port), MCP_KEY],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("the MCP tracker exited") from None
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the MCP tracker did not listen within 30 s")
+
+
+def stop_tracker(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def tools_file(workdir: Path, api_url: str, mcp_port: int) -> Path:
+    path = workdir / "tools.toml"
+    path.write_text(f"""
+[[http]]
+name = "order_status"
+description = "Look up the status and delivery date of a customer's order by its number."
+url = "{api_url}/api/orders/{{order_id}}"
+parameters = {{ type = "object", properties = {{ order_id = {{ type = "string" }} }}, \
+required = ["order_id"] }}
+headers = {{ Authorization = "Bearer ${{SHOP_TOKEN}}" }}
+
+[[http]]
+name = "open_ticket"
+description = "Open a support ticket."
+method = "POST"
+url = "{api_url}/api/tickets"
+parameters = {{ type = "object", properties = {{ subject = {{ type = "string" }} }}, \
+required = ["subject"] }}
+headers = {{ Authorization = "Bearer ${{SHOP_TOKEN}}" }}
+confirm = true
+
+[[http]]
+name = "stock_report"
+description = "The stock report (its server fails)."
+url = "{api_url}/api/broken"
+headers = {{ Authorization = "Bearer ${{SHOP_TOKEN}}" }}
+
+[[http]]
+name = "slow_report"
+description = "A report that takes too long."
+url = "{api_url}/api/slow"
+headers = {{ Authorization = "Bearer ${{SHOP_TOKEN}}" }}
+timeout_s = 1
+
+[mcp.tracker]
+url = "http://127.0.0.1:{mcp_port}/mcp"
+headers = {{ Authorization = "Api-Key ${{MCP_KEY}}" }}
+tools = ["find_issue", "create_issue"]
+confirm = ["create_issue"]
+""", encoding="utf-8")
+    return path
+
+
+def offered_tools(request_body: dict[str, Any]) -> list[str]:
+    """The tool names a model request offered (native `tools[].function.name`, OpenAI
+    `tools[].function.name`)."""
+    return [t["function"]["name"] for t in request_body.get("tools") or []]
