@@ -50,7 +50,9 @@ from bench.load_report import (  # noqa: E402
     by_kind,
     collect,
     complete_visible,
+    final_floor,
     table,
+    user_side,
 )
 from tests.e2e.processes import (  # noqa: E402
     FM_API_KEY,
@@ -137,7 +139,8 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
     figures = RunFigures(users, groups)
     db_path = workdir / "bot.db"
     token = bench_token() if args.replicas > 1 else TG_TOKEN
-    tg = await start_telegram_process(token)
+    # Replicas take updates by webhook: delivered over up to 40 connections, as Telegram does.
+    tg = await start_telegram_process(token, webhook_parallel=args.replicas > 1)
     fm = await FakeProcess.start(
         "bench.load_fm",
         *("--port", "0", "--api-key", FM_API_KEY, "--folder", FM_FOLDER),
@@ -218,6 +221,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
                 )
             )
         figures.tg_429 = stats["count_429"]
+        figures.tg_429_by_method = stats.get("count_429_by_method", {})
         figures.tg_calls = stats["calls"]
         figures.fm_429 = load["quota_429"]
         collect(figures, turns, chats, load["records"])
@@ -230,13 +234,22 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
     return figures
 
 
+def loadavg() -> str:
+    """The machine's load average over 1, 5 and 15 minutes (the machine is shared)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def db_megabytes(workdir: Path) -> float:
     return sum(p.stat().st_size for p in workdir.glob("bot.db*") if p.is_file()) / 2**20
 
 
 def print_point(figures: RunFigures) -> None:
     print(table([figures]), flush=True)
-    print(f"  p50/p95/p99 by chat type: {by_kind(figures)}", flush=True)
+    print(f"  load average before -> after: {figures.load_before} -> {figures.load_after}",
+          flush=True)  # fmt: skip
+    print(f"  the user's wait, p50/p95/p99: {user_side(figures)}", flush=True)
+    print(f"  after the model, p50/p95/p99 by chat type: {by_kind(figures)}", flush=True)
+    print(f"  {final_floor(figures)}", flush=True)
     print(
         "  complete text visible (a draft or the message, after the model's last chunk) "
         f"p50/95/99: {complete_visible(figures)}",
@@ -250,8 +263,10 @@ def print_point(figures: RunFigures) -> None:
         f"({figures.wakeups / max(1, figures.answered):.1f} per turn)",
         flush=True,
     )
+    print(f"  Telegram 429s by method: {figures.tg_429_by_method or 'none'}", flush=True)
     if figures.tg_429_detail:
         print(f"  Telegram 429s: {figures.tg_429_detail}", flush=True)
+    print(f"  bot CPU per answered turn: {figures.cpu_ms_per_turn:.2f} ms", flush=True)
     for problem in figures.problems:
         print(f"  problem: {problem}", flush=True)
 
@@ -260,7 +275,9 @@ async def main_async(args: argparse.Namespace) -> None:
     runs = []
     for users in [int(u) for u in args.users.split(",")]:
         with tempfile.TemporaryDirectory(prefix=f"bench-load-{users}-") as tmp:
+            load_before = loadavg()
             figures = await run_point(args, users, Path(tmp))
+            figures.load_before, figures.load_after = load_before, loadavg()
             if args.keep_log:
                 await asyncio.to_thread(shutil.copyfile, Path(tmp) / "bot.log", args.keep_log)
         print_point(figures)

@@ -21,8 +21,9 @@ from typing import Any
 import aiohttp
 
 from bench.throwaway_postgres import DEFAULT_POSTGRES, throwaway_postgres
-from tests.e2e.processes import WEBHOOK_SECRET, BotProcess, free_port
+from tests.e2e.processes import WEBHOOK_SECRET, BotProcess
 from tests.e2e.rrproxy import RoundRobinProxy
+from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
 

@@ -9,6 +9,13 @@ Per text turn (see load_driver.py for the markers):
 - complete = the first event of any kind (a draft too) whose text equals the whole answer,
   minus the model's last chunk: when the user could read all of it (the final message may
   come later: drafts are outside the bot-wide 30 messages a second). Never part of "final".
+- the user's side: from the user's message (the driver's clock) to the first visible text
+  ("first words") and to the final message, whatever happened in between (the queue before
+  the model, the model's first-token delay, the bot's CPU);
+- the floor of "final": the model's own last-chunk times of the run sent through an ideal
+  rolling window of 30 messages in any second, first come first served, each final the
+  instant its answer ends or the window has room (``window_floor``): the least wait a sender
+  of one message per answer can have, in the order the answers end.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ class TurnFigures:
     final: float | None = None  # seconds after the model's last chunk
     complete: float | None = None  # whole text visible (draft or message), after the last chunk
     queue: float | None = None  # user message -> model's first chunk
+    first_wait: float | None = None  # user message -> first visible text
+    final_wait: float | None = None  # user message -> final message
 
 
 @dataclass
@@ -50,6 +59,9 @@ class RunFigures:
     complete: dict[str, list[float]] = field(default_factory=dict)  # by chat type
     queue: list[float] = field(default_factory=list)
     by_kind: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    # the user's side, by chat type: (message -> first words, message -> final message)
+    user_side: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    answer_ends: list[float] = field(default_factory=list)  # the model's last chunks
     cpu_seconds: float = 0.0
     cpu_system_seconds: float = 0.0
     # voluntary context switches of the bot's main thread: each is a sleep in the event loop
@@ -59,6 +71,9 @@ class RunFigures:
     wall: float = 0.0
     tg_calls: dict[str, int] = field(default_factory=dict)
     tg_429_detail: dict[str, int] = field(default_factory=dict)
+    tg_429_by_method: dict[str, int] = field(default_factory=dict)
+    load_before: str = ""
+    load_after: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -90,9 +105,11 @@ def figure_turn(
     first = next((e for e in window if e["text"]), None)
     if first is not None:
         out.first_visible = first["at"] - record["first_chunk_at"]
+        out.first_wait = first["at"] - turn.sent_at
     final = next((e for e in finals if e["text"] == record["text"]), None)
     if final is not None:
         out.final = final["at"] - record["last_chunk_at"]
+        out.final_wait = final["at"] - turn.sent_at
     complete = next((e for e in window if e["text"] == record["text"]), None)
     if complete is not None:
         out.complete = complete["at"] - record["last_chunk_at"]
@@ -106,6 +123,7 @@ def collect(
     records: Sequence[dict[str, Any]],
 ) -> None:
     by_marker = records_by_marker(records)
+    figures.answer_ends = sorted(r["last_chunk_at"] for r in by_marker.values())
     by_chat: dict[int, list[Turn]] = {}
     for turn in turns:
         by_chat.setdefault(turn.chat_id, []).append(turn)
@@ -132,6 +150,7 @@ def collect(
             elif not got.answered and len(figures.problems) < 5:
                 figures.problems.append(f"no answer in chat {chat_id} turn {turn.index}")
             first_of_kind, final_of_kind = figures.by_kind.setdefault(turn.kind, ([], []))
+            words_of_kind, ended_of_kind = figures.user_side.setdefault(turn.kind, ([], []))
             if got.complete is not None:
                 figures.complete.setdefault(turn.kind, []).append(got.complete)
             for value, bucket in (
@@ -140,6 +159,8 @@ def collect(
                 (got.queue, figures.queue),
                 (got.first_visible, first_of_kind),
                 (got.final, final_of_kind),
+                (got.first_wait, words_of_kind),
+                (got.final_wait, ended_of_kind),
             ):
                 if value is not None:
                     bucket.append(value)
@@ -158,6 +179,46 @@ def by_kind(figures: RunFigures) -> str:
     return "; ".join(
         f"{kind}: first visible {_ms(first)} ms, final {_ms(final)} ms ({len(final)} turns)"
         for kind, (first, final) in sorted(figures.by_kind.items())
+    )
+
+
+def user_side(figures: RunFigures) -> str:
+    """p50/p95/p99 from the user's message to the first words and to the final message."""
+    every_first = [v for first, _ in figures.user_side.values() for v in first]
+    every_final = [v for _, final in figures.user_side.values() for v in final]
+    kinds = "; ".join(
+        f"{kind}: first words {_ms(first)} ms, final {_ms(final)} ms"
+        for kind, (first, final) in sorted(figures.user_side.items())
+    )
+    return f"all: first words {_ms(every_first)} ms, final {_ms(every_final)} ms; {kinds}"
+
+
+def window_floor(ends: Sequence[float], limit: int = 30, span: float = 1.0) -> list[float]:
+    """Seconds each final waits when the answers ending at ``ends`` are sent first come first
+    served through an ideal rolling window (``limit`` in any ``span`` seconds, no CPU, no
+    network): the i-th send goes at max(its end, the previous send, the (i - limit)-th send
+    + span)."""
+    sends: list[float] = []
+    waits = []
+    for end in sorted(ends):
+        at = end
+        if sends:
+            at = max(at, sends[-1])
+        if len(sends) >= limit:
+            at = max(at, sends[-limit] + span)
+        sends.append(at)
+        waits.append(at - end)
+    return waits
+
+
+def final_floor(figures: RunFigures) -> str:
+    """The final's p50/p95/p99 (after the model's last chunk) against the window's floor."""
+    floor = window_floor(figures.answer_ends)
+    return (
+        f"final {_ms(figures.final)} ms after the model's last chunk; the floor that 30 sends "
+        f"in any rolling second allow for this run's answer ends: {_ms(floor)} ms; "
+        f"p95 over the floor: {1000 * (percentile(figures.final, 95) - percentile(floor, 95)):.0f}"
+        " ms"
     )
 
 

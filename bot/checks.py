@@ -8,9 +8,10 @@ is not created, the schema not migrated; in Redis one lease "check" is taken and
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from aiogram import Bot
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,24 +50,14 @@ def failed(name: str, detail: str, fix: str) -> Outcome:
 
 
 def check_configuration(settings: Settings) -> list[Outcome]:
-    """The same validation `run` does before it starts anything."""
-    problems: list[Outcome] = []
-    steps: list[Callable[[], object]] = [
-        settings.check_telegram,
-        settings.check_yandex,
-        settings.check_replicas,
-        settings.resolved_system_prompt,
-    ]
-    if settings.telegram_mode == "webhook":
-        steps.append(lambda: settings.webhook_host_port)
-    if settings.metrics_listen:
-        steps.append(lambda: settings.metrics_host_port)
-    for step in steps:
-        try:
-            step()
-        except ConfigError as exc:
-            problems.append(failed("configuration", str(exc), "edit .env or the environment"))
-    return problems or [passed("configuration", "settings are complete and consistent")]
+    """The same validation `run` does before it starts anything (by the same function)."""
+    from bot.preflight import problems
+
+    found = problems(settings, "run")
+    return [failed("configuration", problem, "edit .env or the environment")
+            for problem in found] or [
+        passed("configuration", "settings are complete and consistent")
+    ]  # fmt: skip
 
 
 
@@ -92,9 +85,14 @@ async def check_telegram(token: str, api_url: str, support_chat_id: int = 0) -> 
         except TelegramAPIError as exc:
             return [failed("telegram", f"getMe failed: {exc}",
                            "check TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL")]
+        except Exception as exc:  # a reply aiogram could not read, and the like
+            return [unexpected("telegram", exc)]
         outcomes = [passed("telegram", f"token accepted: @{me.username} (id {me.id})")]
         if support_chat_id:
-            outcomes.append(await _check_support_chat(bot, me.id, support_chat_id))
+            try:
+                outcomes.append(await _check_support_chat(bot, me.id, support_chat_id))
+            except Exception as exc:  # its own FAIL line; the rest still print
+                outcomes.append(unexpected("support chat", exc))
         return outcomes
     finally:
         await bot.session.close()
@@ -116,14 +114,32 @@ async def _check_support_chat(bot: Bot, bot_id: int, chat_id: int) -> Outcome:
                       "check SUPPORT_CHAT_ID (a supergroup id such as -1001234567890) and "
                       "add the bot to that group")
     if isinstance(member, ChatMemberOwner):
-        return passed(name, f"the bot owns chat {chat_id}")
-    if not isinstance(member, ChatMemberAdministrator):
+        pass
+    elif not isinstance(member, ChatMemberAdministrator):
         return failed(name, f"the bot is {member.status!r} in chat {chat_id}, not an "
                       "administrator", promote)
-    if not member.can_manage_topics:
+    elif not member.can_manage_topics:
         return failed(name, f"the bot is an administrator of {chat_id} without the right to "
                       "manage topics", promote)
-    return passed(name, f"the bot administers chat {chat_id} and may manage topics")
+    return await _check_forum(bot, chat_id)
+
+
+async def _check_forum(bot: Bot, chat_id: int) -> Outcome:
+    """Each handed-over user gets a topic (createForumTopic), which only a forum has: in a
+    plain supergroup every handoff would fail with "the chat is not a forum"."""
+    from aiogram.exceptions import TelegramAPIError
+
+    name = "support chat"
+    try:
+        chat = await bot.get_chat(chat_id)
+    except TelegramAPIError as exc:
+        return failed(name, f"getChat {chat_id} failed: {exc}",
+                      "check SUPPORT_CHAT_ID and add the bot to that group")
+    if not chat.is_forum:
+        return failed(name, f"chat {chat_id} ({chat.title or chat.type}) has no Topics: the "
+                      "desk opens one topic per user and cannot hand anyone over",
+                      "in the group's settings turn Topics on (the group becomes a forum)")
+    return passed(name, f"the bot may manage topics in the forum {chat_id}")
 
 
 
@@ -168,9 +184,14 @@ async def check_yandex(settings: Settings) -> Outcome:
 
 
 async def check_database(url: str) -> Outcome:
+    from bot.preflight import check_database_url
     from bot.storage.database import current_revision, head_revision, is_sqlite
 
     name = "database"
+    try:
+        check_database_url(url)
+    except ConfigError as exc:
+        return failed(name, str(exc), "set DATABASE_URL in .env or the environment")
     safe = make_url(url).render_as_string(hide_password=True)
     head = head_revision()
     if is_sqlite(url) and _missing_file(make_url(url).database):
@@ -261,12 +282,61 @@ def check_knowledge_base(folders: Sequence[Path]) -> Outcome:
 
 
 
+# --- Photos and voice notes (issue 28) ---------------------------------------------------------
+async def check_speech(settings: Settings) -> Outcome:
+    """SpeechKit recognises the built-in sample (a short OGG/Opus note) with the models'
+    credentials: this proves the key's scope and the role ai.speechkit-stt.user."""
+    from importlib.resources import files
+
+    from bot.clients import build_auth_from
+    from bot.foundation_models import errors
+    from bot.foundation_models.speech import STT_ROLE, SpeechPermissionError, SpeechRecognizer
+
+    name = "speech recognition"
+    off = "or set SPEECH_RECOGNITION=off to answer voice messages with a text-only notice"
+    try:
+        recognizer = SpeechRecognizer(
+            base_url=settings.stt_url, auth=build_auth_from(settings),
+            folder_id=settings.yandex_folder_id,
+        )  # fmt: skip
+    except errors.FoundationModelsError as exc:
+        return failed(name, str(exc), "check the Yandex credentials")
+    sample = files("bot").joinpath("data/speech_sample.ogg").read_bytes()
+    try:
+        await recognizer.recognize(sample, language="ru-RU", seconds=2)
+    except SpeechPermissionError:
+        return failed(name, f"SpeechKit refused the credentials (401/403) at {settings.stt_url}",
+                      f"give the service account the role {STT_ROLE} in folder "
+                      f"{settings.yandex_folder_id} (ai.editor includes it), {off}")
+    except errors.APIConnectionError as exc:
+        return failed(name, f"cannot reach {settings.stt_url}: {exc}",
+                      f"check the network, a proxy or STT_URL, {off}")
+    except errors.FoundationModelsError as exc:
+        return failed(name, f"recognition failed: {exc}", f"retry later, {off}")
+    finally:
+        await recognizer.aclose()
+    return passed(name, f"SpeechKit recognised the built-in sample ({settings.stt_url})")
+
+
 async def _within(name: str, seconds: float, check: Awaitable[list[Outcome]]) -> list[Outcome]:
+    """The check's lines; any failure of its own (a reply it could not parse, a bad URL) is
+    its FAIL line, never the end of the others."""
     try:
         async with asyncio.timeout(seconds):
             return await check
     except TimeoutError:
         return [failed(name, f"no answer within {seconds:g} s", "check the network")]
+    except Exception as exc:  # whatever went wrong is this check's FAIL
+        return [unexpected(name, exc)]
+
+
+def unexpected(name: str, exc: BaseException) -> Outcome:
+    """A failure no check foresaw, as its one line (the traceback at DEBUG)."""
+    log.debug("check %s failed", name, exc_info=exc)
+    reason = (str(exc).strip().splitlines() or [""])[0]
+    return failed(name, f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__,
+                  "unexpected: run with LOG_LEVEL=DEBUG for the details, and report it if "
+                  "the setting looks right")  # fmt: skip
 
 
 async def _one(check: Awaitable[Outcome]) -> list[Outcome]:
@@ -281,7 +351,10 @@ async def run_checks(
     each_within: float = 20.0,
     tools_environ: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
-    outcomes = check_configuration(settings)
+    try:
+        outcomes = check_configuration(settings)
+    except Exception as exc:  # its own FAIL line; the others still run
+        outcomes = [unexpected("configuration", exc)]
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     jobs: list[Awaitable[list[Outcome]]] = []
     if token:
@@ -291,6 +364,8 @@ async def run_checks(
         outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
                                "set the token @BotFather gave you"))
     jobs.append(_within("yandex", each_within, _one(check_yandex(settings))))
+    if settings.speech_on:
+        jobs.append(_within("speech recognition", each_within, _one(check_speech(settings))))
     jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
     if settings.redis_url:
         jobs.append(_within("redis", each_within,
@@ -302,7 +377,10 @@ async def run_checks(
     for found in await asyncio.gather(*jobs):
         outcomes.extend(found)
     if kb_folders:
-        outcomes.append(check_knowledge_base(kb_folders))
+        try:
+            outcomes.append(check_knowledge_base(kb_folders))
+        except Exception as exc:  # its own FAIL line
+            outcomes.append(unexpected("knowledge base", exc))
     return outcomes
 
 

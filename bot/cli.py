@@ -2,9 +2,10 @@
 (also `python -m bot ...`), each with `--app module:attribute` to run a developer's `App`
 (bot/app.py) instead of the plain one; `FMBOT_PLUGINS` sets up installed plugins either way.
 
-Settings are read and checked before anything else starts, so a missing token or credential
-ends the process at once with one line naming the variable to set (exit code 2). A database
-migrated by a newer fmbot is refused with exit code 3.
+Settings are read and checked before anything else starts (bot/preflight.py, which `check`
+uses too), so missing or bad settings end the process at once with one line per problem, each
+naming the variable to set (exit code 2). A database migrated by a newer fmbot is refused with
+exit code 3.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
         help="conversation to continue (default 0: the terminal's own)",
     )
     chat.add_argument("--model", default=None, help="model to use instead of TEXT_MODEL")
+    chat.add_argument(
+        "--log-file", type=Path, default=None,
+        help="write the log (at LOG_LEVEL) to this file; without it only warnings and errors "
+        "are shown, so that log lines do not break into answers",
+    )  # fmt: skip
+    chat.add_argument(
+        "--history", type=Path, default=Path("~/.fmbot_history"),
+        help="file keeping the lines you typed, for the arrow keys (default ~/.fmbot_history)",
+    )  # fmt: skip
     from bot import kb_cli
 
     kb_cli.add_parser(commands)
@@ -127,32 +137,21 @@ def tool_secrets(settings: Settings) -> list[str]:
 
 
 def _check(command: str, settings: Settings) -> str:
-    """Check what `command` needs; returns the resolved system prompt."""
-    if command == "kb":
-        from bot import kb_cli
+    """Check what `command` needs (every problem at once); returns the resolved system
+    prompt. `check` validates the same way, in its own lines."""
+    from bot.preflight import validate
 
-        kb_cli.check(settings)
-        return ""
-    if command == "run":
-        settings.check_telegram()
-        settings.check_kb()
-    if command in ("run", "report"):
-        settings.check_support()
-        from bot.desk import HoursFormatError, SupportHours
-
-        try:
-            SupportHours.parse(settings.support_hours, settings.support_timezone)
-        except HoursFormatError as exc:
-            raise ConfigError(str(exc)) from None
-        settings.check_replicas()
-        if settings.metrics_listen:
-            settings.metrics_host_port  # noqa: B018 - validates METRICS_LISTEN
+    if command != "check":
+        validate(settings, command)
     if command in ("run", "chat"):
-        settings.check_yandex()
-        if settings.telegram_mode == "webhook" and command == "run":
-            settings.webhook_host_port  # noqa: B018 - validates TELEGRAM_WEBHOOK_LISTEN
         return settings.resolved_system_prompt()
     return ""
+
+
+def _fail(exc: Exception) -> None:
+    """One line per problem, each prefixed as the shell expects of a command's error."""
+    for line in str(exc).splitlines() or [""]:
+        print(f"fmbot: {line}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,10 +179,13 @@ def run_app(app: App | None, argv: Sequence[str]) -> int:
         settings = app.settings
         system_prompt = _check(args.command, settings)
     except ConfigError as exc:
-        print(f"fmbot: {exc}", file=sys.stderr)
+        _fail(exc)
         return EXIT_CONFIG
     try:
-        setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
+        _logging_for(args, settings)
+    except OSError as exc:
+        print(f"fmbot: --log-file: cannot write {args.log_file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CONFIG
     except ValueError:
         print(f"fmbot: LOG_LEVEL: unknown level {settings.log_level!r}", file=sys.stderr)
         return EXIT_CONFIG
@@ -207,6 +209,8 @@ def run_app(app: App | None, argv: Sequence[str]) -> int:
 
             if args.days < 1:
                 raise ConfigError("report: --days must be at least 1")
+            if args.csv is not None and not args.csv.expanduser().parent.is_dir():
+                raise ConfigError(f"report: --csv: no such folder {args.csv.parent}")
             run_async(run_report(settings, days=args.days, csv_path=args.csv, app=app))
         elif args.command == "run":
             from bot.wiring import run_bot
@@ -217,18 +221,36 @@ def run_app(app: App | None, argv: Sequence[str]) -> int:
 
             run_async(
                 run_terminal_chat(
-                    settings, system_prompt, chat_id=args.chat_id, model=args.model, app=app
+                    settings, system_prompt, chat_id=args.chat_id, model=args.model,
+                    history=args.history.expanduser(), app=app,
                 )
             )
     except SchemaTooNewError as exc:
         print(f"fmbot: {exc}", file=sys.stderr)
         return EXIT_SCHEMA
     except ConfigError as exc:
-        print(f"fmbot: {exc}", file=sys.stderr)
+        _fail(exc)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _logging_for(args: argparse.Namespace, settings: Settings) -> None:
+    """The log on stderr at LOG_LEVEL; for `chat`, in --log-file, else warnings and errors only
+    (an INFO line would land inside an answer)."""
+    secrets = secrets_of(settings)
+    if args.command != "chat":
+        setup_logging(settings.log_level, settings.log_format, secrets)
+        return
+    if args.log_file is not None:
+        stream = args.log_file.expanduser().open("a", encoding="utf-8")  # open for the process
+        setup_logging(settings.log_level, settings.log_format, secrets, stream=stream)
+        return
+    level = logging.getLevelName(settings.log_level.upper())
+    if not isinstance(level, int):
+        raise ValueError(settings.log_level)
+    setup_logging(logging.getLevelName(max(level, logging.WARNING)), settings.log_format, secrets)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:

@@ -7,15 +7,20 @@ Part of the composition root (wiring.py): `fmbot run`, `fmbot chat`, `fmbot kb` 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.speech import SpeechRecognizer
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel
 from bot.metrics.registry import YandexMetrics
+
+if TYPE_CHECKING:
+    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 
 
 def build_auth_from(settings: Settings) -> Auth:
@@ -51,6 +56,13 @@ def build_chat_model(
     """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
     if settings.text_api == "native":
         return client
+    return _openai_model(settings, auth, stack)
+
+
+def _openai_model(
+    settings: Settings, auth: Auth, stack: AsyncExitStack
+) -> OpenAICompatibleChatModel:
+    """A client of {YANDEX_OPENAI_URL}, closed with the stack."""
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 
     model = OpenAICompatibleChatModel(
@@ -64,3 +76,29 @@ def build_chat_model(
     )
     stack.push_async_callback(model.aclose)
     return model
+
+
+# --- Photos and voice notes (issue 28) ---------------------------------------------------------
+def build_vision_model(
+    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+) -> ChatModel | None:
+    """The OpenAI-compatible model for images (None when VISION_MODEL is empty); the chat
+    model itself when it already speaks that API."""
+    if not settings.vision_model:
+        return None
+    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+
+    if isinstance(chat_model, OpenAICompatibleChatModel):
+        return chat_model
+    return _openai_model(settings, auth, stack)
+
+
+def build_speech(settings: Settings, auth: Auth, stack: AsyncExitStack) -> SpeechRecognizer | None:
+    """SpeechKit STT with the models' credentials (None when SPEECH_RECOGNITION is off)."""
+    if not settings.speech_on:
+        return None
+    recognizer = SpeechRecognizer(
+        base_url=settings.stt_url, auth=auth, folder_id=settings.yandex_folder_id
+    )
+    stack.push_async_callback(recognizer.aclose)
+    return recognizer

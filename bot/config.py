@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "0.0.0.0:8080"
 
     # --- Outbound pacing (bot/telegram/outbox) --------------------------------------------------
-    # Messages and edits may go this many at once bot-wide, then 30 per second.
+    # No effect since the bot-wide budget is a rolling window (30 in any second); kept so that
+    # existing .env files still load.
     telegram_message_burst: float = Field(default=5.0, ge=1.0, le=30.0)
     # Drafts: seconds between two drafts in one chat; bot-wide drafts per second (the ceiling a
     # draft 429 lowers, halving down to the floor), and seconds to climb back to the ceiling.
@@ -123,6 +124,12 @@ class Settings(BaseSettings):
     # Embedding requests per second (the folder's quota; Yandex's default is 10).
     embedding_rps: float = Field(default=10.0, gt=0, le=1000)
 
+    # --- Knowledge base: removal guard (issue 27) -----------------------------------------------
+    # A sync that would remove this share of the indexed documents or more (an empty or
+    # unmounted folder) keeps them and says so, until `kb sync --allow-removal`; 1 = only one
+    # that would remove every document, 0.5 = half of them or more.
+    kb_removal_limit: float = Field(default=1.0, gt=0, le=1)
+
     @field_validator("kb_path", mode="before")
     @classmethod
     def _split_paths(cls, value: object) -> object:
@@ -151,6 +158,11 @@ class Settings(BaseSettings):
         for folder in self.kb_path:
             if not folder.expanduser().is_dir():
                 raise ConfigError(f"KB_PATH: no such folder {folder}")
+
+    # --- "Not found" next step (issue 27) -----------------------------------------------------
+    # Shown under a "not found" answer of the knowledge base when there is no support desk
+    # (SUPPORT_CHAT_ID unset): where to turn next, e.g. "Write to help@example.com". Empty: none.
+    kb_not_found_contact: str = Field(default="", max_length=1000)
 
     # --- Support desk (issue 17) ---------------------------------------------------------------
     # The operators' supergroup (topics enabled, the bot an admin that may manage topics);
@@ -182,6 +194,31 @@ class Settings(BaseSettings):
     )
     _split_tools_models = field_validator("tools_models", mode="before")(_split_names)
 
+    # --- Photos and voice notes (issue 28) ------------------------------------------------------
+    # The model that answers photos and screenshots (OpenAI-compatible API, images as data:
+    # URLs); empty = photos are answered "text only", as before.
+    vision_model: str = "gemma-3-27b-it/latest"
+    # Largest image taken, in MB (Telegram lets bots download at most 20 MB).
+    max_image_mb: float = Field(default=10.0, gt=0, le=20)
+    # Voice notes and OGG/Opus audio (up to 30 s, 1 MB) through SpeechKit STT with the models'
+    # credentials; unset = on when credentials are set.
+    speech_recognition: Literal["on", "off"] | None = None
+
+    @field_validator("speech_recognition", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `SPEECH_RECOGNITION=` (as .env.example has it) means "not set": on with credentials.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    stt_url: str = "https://stt.api.cloud.yandex.net"
+    # Seconds a file download from Telegram may take in all.
+    media_download_timeout: float = Field(default=30.0, gt=0)
+
+    # --- Documents sent in chat (issue 28) ------------------------------------------------------
+    # Largest PDF, DOCX or text file read in chat, in MB (Telegram lets bots download at most
+    # 20 MB). Its text is kept for the conversation; /reset and /forget drop it.
+    max_document_mb: float = Field(default=20.0, gt=0, le=20)
+
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
     log_level: str = "INFO"
@@ -198,7 +235,7 @@ class Settings(BaseSettings):
 
     # --- Tools: sources (issue 24) ------------------------------------------------------------
     # A TOML file of the tools the model may call: [[http]] actions and [mcp.<name>] servers
-    # (README "Tools"); empty = none.
+    # (docs/tools.md); empty = none.
     tools_file: Path | None = None
     # Signs every HTTP action's request (X-Fmbot-Timestamp, X-Fmbot-Signature) so the API can
     # trust the X-Fmbot-User-Id/-Chat-Id/-Language headers; empty = unsigned.
@@ -247,7 +284,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
-                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url")
+                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url", "stt_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -256,6 +293,16 @@ class Settings(BaseSettings):
     @property
     def openai_url(self) -> str:
         return self.yandex_openai_url or f"{self.yandex_llm_url}/v1"
+
+    @property
+    def speech_on(self) -> bool:
+        """SPEECH_RECOGNITION, unset meaning on when model credentials are set."""
+        if self.speech_recognition is not None:
+            return self.speech_recognition == "on"
+        return bool(
+            self.yandex_api_key or self.yandex_iam_token or self.yandex_sa_key_file
+            or self.yandex_use_metadata
+        )  # fmt: skip
 
     @property
     def text_models(self) -> list[str]:
@@ -275,7 +322,8 @@ class Settings(BaseSettings):
         return self.system_prompt.strip()
 
     def check_yandex(self) -> None:
-        """Fail with one clear message when the Foundation Models settings cannot work."""
+        """Fail with one message (a line per problem) when the Foundation Models settings
+        cannot work."""
         methods = [
             name
             for name, present in (
@@ -286,34 +334,38 @@ class Settings(BaseSettings):
             )
             if present
         ]
+        problems: list[str] = []
         if not methods:
-            raise ConfigError(
+            problems.append(
                 "Yandex credentials are missing: set one of YANDEX_API_KEY, YANDEX_IAM_TOKEN, "
                 "YANDEX_SA_KEY_FILE or YANDEX_USE_METADATA=true"
             )
         if len(methods) > 1:
-            raise ConfigError(
+            problems.append(
                 f"Contradictory Yandex credentials: {' and '.join(methods)} are both set; "
                 "keep exactly one"
             )
         if not self.yandex_folder_id.strip():
-            raise ConfigError("YANDEX_FOLDER_ID is not set: the id of your Yandex Cloud folder")
+            problems.append("YANDEX_FOLDER_ID is not set: the id of your Yandex Cloud folder")
         if self.yandex_sa_key_file is not None and not self.yandex_sa_key_file.is_file():
-            raise ConfigError(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
+            problems.append(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
+        _raise_all(problems)
 
     def check_telegram(self) -> None:
+        problems: list[str] = []
         if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
-            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: the token @BotFather gave you")
+            problems.append("TELEGRAM_BOT_TOKEN is not set: the token @BotFather gave you")
         if self.telegram_mode == "webhook":
             if not self.telegram_webhook_url:
-                raise ConfigError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
+                problems.append("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
             if self.telegram_webhook_secret is None:
-                raise ConfigError(
+                problems.append(
                     "TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook "
                     "(1-256 characters A-Z, a-z, 0-9, _ and -)"
                 )
         if self.system_prompt and self.system_prompt_file is not None:
-            raise ConfigError("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
+            problems.append("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
+        _raise_all(problems)
 
     @field_validator("support_chat_id", "allowed_chat_members_of", mode="before")
     @classmethod
@@ -324,20 +376,23 @@ class Settings(BaseSettings):
         return value
 
     def check_support(self) -> None:
-        """SUPPORT_HOURS and SUPPORT_TIMEZONE must parse before the bot starts."""
+        """SUPPORT_TIMEZONE and SUPPORT_CHAT_ID must make sense before the bot starts
+        (SUPPORT_HOURS is parsed by `bot.preflight`, which knows its form)."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        problems: list[str] = []
         try:
             ZoneInfo(self.support_timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
+            problems.append(
                 f"SUPPORT_TIMEZONE: unknown time zone {self.support_timezone!r} "
                 "(an IANA name such as Europe/Moscow)"
-            ) from None
+            )
         if self.support_chat_id > 0:
-            raise ConfigError(
+            problems.append(
                 "SUPPORT_CHAT_ID must be a supergroup id (negative, starting with -100)"
             )
+        _raise_all(problems)
 
     def check_replicas(self) -> None:
         """REDIS_URL means several replicas: they need one database server, not a file each."""
@@ -370,6 +425,12 @@ class Settings(BaseSettings):
             ) from exc
 
 
+def _raise_all(problems: list[str]) -> None:
+    """One ConfigError naming every problem found, a line each."""
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def _default_replica_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -387,10 +448,12 @@ def _host_port(name: str, value: str) -> tuple[str, int]:
 
 def load_settings(env_file: str | Path | None = ".env") -> Settings:
     """Read Settings (the environment, then `env_file`), turning pydantic's report into one
-    message naming the variable."""
+    message naming every variable."""
     try:
         return Settings(_env_file=env_file)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigError(f"{name}: {first['msg']}") from None
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            lines.append(f"{name}: {error['msg']}")
+        raise ConfigError("\n".join(dict.fromkeys(lines))) from None

@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.indexer import Progress, SyncReport
 from bot.knowledge.types import label
@@ -21,19 +21,15 @@ BAR = 30
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     kb = commands.add_parser("kb", help="the knowledge base: sync, search, eval (KB_PATH)")
     actions = kb.add_subparsers(dest="kb_command", required=True, metavar="ACTION")
-    actions.add_parser("sync", help="index new and changed documents, drop removed ones")
+    sync = actions.add_parser("sync", help="index new and changed documents, drop removed ones")
+    sync.add_argument("--allow-removal", action="store_true",
+                      help="remove documents gone from KB_PATH even when they are "
+                      "KB_REMOVAL_LIMIT of the index or more (default: refuse and keep them)")
     search = actions.add_parser("search", help="show the passages found for a question")
     search.add_argument("question")
     search.add_argument("-k", type=int, default=None, help="how many (default KB_TOP_K)")
     evaluate = actions.add_parser("eval", help="retrieval and abstention quality on a JSONL file")
     evaluate.add_argument("file", type=Path)
-
-
-def check(settings: Settings) -> None:
-    settings.check_yandex()
-    if not settings.kb_path:
-        raise ConfigError("KB_PATH is not set: the folders of documents to index")
-    settings.check_kb()
 
 
 async def run(
@@ -54,18 +50,21 @@ async def run(
         knowledge = build_knowledge(settings, db, client)
         assert knowledge is not None
         if args.kb_command == "sync":
-            return await _sync(knowledge)
+            return await _sync(knowledge, allow_removal=args.allow_removal)
         await knowledge.load()
         if args.kb_command == "search":
             return await _search(knowledge, args.question, args.k)
         return await _eval(knowledge, args.file)
 
 
-async def _sync(knowledge: KnowledgeBase) -> int:
+async def _sync(knowledge: KnowledgeBase, *, allow_removal: bool = False) -> int:
     bar = ProgressBar(sys.stderr)
-    report = await knowledge.sync(bar)
+    report = await knowledge.sync(bar, allow_removal=allow_removal)
     bar.close()
     print(summary(report))
+    if report.removal_refused:
+        print(f"fmbot: kb sync refused to remove documents: {report.refusal()}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -73,6 +72,8 @@ def summary(report: SyncReport) -> str:
     lines = [
         f"files: {report.files} ({report.indexed} indexed, {report.unchanged} unchanged, "
         f"{report.removed} removed)",
+        *([f"kept: {report.kept} documents gone from KB_PATH stay indexed"]
+          if report.removal_refused else []),
         f"passages indexed now: {report.passages}",
         f"embedded now: {report.embedded}, reused from the cache: {report.reused}",
         f"skipped: {len(report.skipped)}",
@@ -124,10 +125,17 @@ async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int
 
 
 async def _eval(knowledge: KnowledgeBase, file: Path) -> int:
-    from bot.knowledge.evaluation import EvalFileError, evaluate, format_report, read_cases
+    from bot.knowledge.evaluation import (
+        EvalFileError,
+        check_expected,
+        evaluate,
+        format_report,
+        read_cases,
+    )
 
     try:
         cases = read_cases(file)
+        check_expected(file, cases, await knowledge.indexed_paths())
     except (OSError, EvalFileError) as exc:
         print(f"fmbot: {exc}", file=sys.stderr)
         return 2

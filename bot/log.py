@@ -101,7 +101,8 @@ def setup_logging(
     root.setLevel(level.upper())
     # Per-request lines from the HTTP libraries drown the bot's own log at INFO.
     # httpx2 and mcp: the MCP client's HTTP stack and SDK (fmbot[mcp]) log every request.
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "alembic.runtime.plugins", "httpx2",
-                  "mcp"):
+    # Alembic's "Context impl SQLiteImpl." on every command says nothing to an operator
+    # (`migrate` logs the revision it reached).
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "alembic", "httpx2", "mcp"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return scrubber

@@ -104,9 +104,9 @@ async def coordination(settings: Settings, bot: Bot) -> AsyncIterator[Shared | N
 
 
 def outbox_budgets(settings: Settings, shared: Shared | None) -> dict[str, Any]:
-    """The Outbox's bot-wide budgets: in-process without Redis; with it, messages (and each
-    chat's) through a shared bucket, and drafts at this replica's share of TELEGRAM_DRAFT_RATE,
-    a draft 429 lowering every replica's rate (shareddrafts.py)."""
+    """The Outbox's bot-wide budgets: in-process without Redis; with it, messages through a
+    shared rolling window (and each chat's bucket), and drafts at this replica's share of
+    TELEGRAM_DRAFT_RATE, a draft 429 lowering every replica's rate (shareddrafts.py)."""
     drafts = {
         "draft_rate": settings.telegram_draft_rate,
         "draft_rate_floor": settings.telegram_draft_rate_floor,
@@ -114,12 +114,7 @@ def outbox_budgets(settings: Settings, shared: Shared | None) -> dict[str, Any]:
     if shared is None:
         return drafts
     census = shared.census
-    budget = SharedBudget(
-        shared.coordinator,
-        rate=30.0,
-        burst=settings.telegram_message_burst,
-        replicas=lambda: census.known,
-    )
+    budget = SharedBudget(shared.coordinator, limit=30, replicas=lambda: census.known)
     share = settings.telegram_draft_rate / census.known
     drafts_budget = SharedAdaptiveBudget(
         shared.coordinator,

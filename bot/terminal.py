@@ -1,14 +1,25 @@
 """`fmbot chat`: a terminal chat over the same ConversationService and database as the bot.
 
-Answers stream to the terminal as they arrive. Commands: /reset, /retry, /exit (or Ctrl-D).
+A small REPL: answers stream as they arrive; line editing and a history kept between runs
+(GNU readline, when the terminal has it); its own commands (`/help` lists them), never sent
+to the model. Ctrl-C stops the answer being written (stored as cancelled, as /stop does in
+Telegram); Ctrl-C at the prompt, Ctrl-D or /exit quits.
+
+The prompt is read on the event loop's thread on purpose: nothing else runs while the user
+types, and only the main thread gets SIGINT as a KeyboardInterrupt inside `input()`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,7 +29,20 @@ from bot.foundation_models.types import Snapshot
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import ChatRepository
 
-BANNER = "fmbot terminal chat. /reset starts over, /retry answers again, /exit quits.\n"
+PROMPT = "you> "
+COMMANDS = {
+    "/help": "this list",
+    "/reset": "start a new conversation (the model forgets the earlier one)",
+    "/retry": "answer the last question again",
+    "/image": "not here: pictures are drawn in Telegram",
+    "/exit": "quit (also /quit, Ctrl-D, or Ctrl-C at the prompt)",
+}
+BANNER = (
+    "fmbot terminal chat. /help lists the commands; Ctrl-C stops an answer, Ctrl-D quits.\n"
+)
+HISTORY_LENGTH = 1000
+# "/word" or "/word arguments": a command; "/etc/hosts is..." is a question.
+_COMMAND = re.compile(r"^(/[A-Za-z_]+)(?:\s+(.*))?$", re.DOTALL)
 
 
 class SnapshotPrinter:
@@ -39,6 +63,37 @@ class SnapshotPrinter:
         self.out.flush()
 
 
+class LineHistory:
+    """Readline's history in a file, when stdin is a terminal with readline."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.readline: ModuleType | None = None
+        if path is None or not sys.stdin.isatty():
+            return
+        try:
+            import readline
+        except ImportError:  # pragma: no cover - Windows without pyreadline
+            return
+        self.readline = readline
+        readline.set_history_length(HISTORY_LENGTH)
+        with contextlib.suppress(OSError):
+            readline.read_history_file(path)
+        names = sorted({*COMMANDS, "/quit"})
+        readline.set_completer(
+            lambda text, state: ([n for n in names if n.startswith(text)] + [None])[state]
+        )
+        readline.set_completer_delims(" \t\n")
+        readline.parse_and_bind("tab: complete")
+
+    def save(self) -> None:
+        if self.readline is None or self.path is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.readline.write_history_file(self.path)
+
+
 class TerminalChat:
     def __init__(
         self,
@@ -49,6 +104,7 @@ class TerminalChat:
         model: str | None = None,
         read_line: Callable[[str], str] = input,
         out: TextIO = sys.stdout,
+        history: Path | None = None,
     ) -> None:
         self.conversation = conversation
         self.sessionmaker = sessionmaker
@@ -57,6 +113,7 @@ class TerminalChat:
         self.model = model
         self.read_line = read_line
         self.out = out
+        self.history = history
 
     async def run(self) -> None:
         if self.model is not None:
@@ -64,22 +121,23 @@ class TerminalChat:
                 await ChatRepository(session).upsert(self.chat.chat_id, "private", "terminal")
                 await ChatRepository(session).set_model(self.chat.chat_id, self.model)
                 await session.commit()
+        lines = LineHistory(self.history)
         self.out.write(BANNER)
-        while True:
-            try:
-                line = (await asyncio.to_thread(self.read_line, "you> ")).strip()
-            except EOFError:
-                self.out.write("\n")
-                return
-            if not line:
-                continue
-            if line in ("/exit", "/quit"):
-                return
-            if line == "/reset":
-                await self.conversation.reset(self.chat.chat_id)
-                self.out.write("[new conversation]\n")
-                continue
-            await self._answer(line)
+        self.out.flush()
+        try:
+            while True:
+                line = self._prompt()
+                if line is None:
+                    return
+                if not line:
+                    continue
+                match = _COMMAND.match(line)
+                if match is None:
+                    await self._interruptible(self._answer(line))
+                elif not await self._command(match.group(1).lower(), line):
+                    return
+        finally:
+            lines.save()
 
     async def _confirm(
         self, result: TurnResult, printer: SnapshotPrinter
@@ -104,12 +162,64 @@ class TerminalChat:
         )
         return carried, printer
 
-    async def _answer(self, line: str) -> None:
+    def _prompt(self) -> str | None:
+        """The next line; None to quit (Ctrl-D, or Ctrl-C at the prompt)."""
+        with _sigint_raises():
+            try:
+                return self.read_line(PROMPT).strip()
+            except (EOFError, KeyboardInterrupt):
+                self.out.write("\n")
+                self.out.flush()
+                return None
+
+    async def _command(self, name: str, line: str) -> bool:
+        """Run one of the chat's own commands; False to quit."""
+        if name in ("/exit", "/quit"):
+            return False
+        if name == "/help":
+            width = max(map(len, COMMANDS))
+            self._say("\n".join(f"  {c:<{width}}  {what}" for c, what in COMMANDS.items()))
+        elif name == "/reset":
+            await self.conversation.reset(self.chat.chat_id)
+            self._say("[new conversation]")
+        elif name == "/retry":
+            await self._interruptible(self._answer(line, retry=True))
+        elif name == "/image":
+            self._say("[the terminal chat is text only: /image draws pictures in Telegram]")
+        else:
+            self._say(f"[unknown command {name}: /help lists the commands]")
+        return True
+
+    def _say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def _interruptible(self, work: Awaitable[None]) -> None:
+        """Run `work`; Ctrl-C meanwhile stops it (the chat goes on)."""
+        task = asyncio.ensure_future(work)
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, task.cancel)
+            handled = True
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+            handled = False
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the chat itself is being stopped
+            self._say("\n[stopped]")
+        finally:
+            if handled:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    async def _answer(self, line: str, *, retry: bool = False) -> None:
         printer = SnapshotPrinter(self.out)
         self.out.write("bot> ")
         self.out.flush()
         result: TurnResult | None
-        if line == "/retry":
+        if retry:
             result = await self.conversation.retry_last(
                 self.chat, self.speaker, on_snapshot=printer
             )
@@ -118,16 +228,14 @@ class TerminalChat:
                 self.chat, self.speaker, line, on_snapshot=printer
             )
         if result is None:
-            self.out.write("[nothing to retry]\n")
+            self._say("[nothing to retry]")
             return
         while result is not None and result.waiting:  # tools: a call waits for a "yes"
             result, printer = await self._confirm(result, printer)
         if result is None:
             return
-        if result.not_found:  # knowledge base: nothing was streamed
-            self.out.write("[not found in the knowledge base]")
-        elif not printer.shown and result.text:
-            self.out.write(result.text)
+        if result.not_found or (not printer.shown and result.text):
+            self.out.write(result.text)  # "not found" (nothing was streamed) is stored as shown
         self.out.write("\n")
         for source in result.sources:
             if source.cited:
@@ -139,3 +247,18 @@ class TerminalChat:
         if result.trimmed_history:
             self.out.write("[older messages were left out of the context]\n")
         self.out.flush()
+
+
+@contextlib.contextmanager
+def _sigint_raises() -> Iterator[None]:
+    """Ctrl-C as a KeyboardInterrupt inside `input()` (asyncio's own handler would cancel the
+    whole chat instead); the handler in place before comes back afterwards."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -6,6 +6,7 @@ receives plain values. Resources are closed in reverse order of creation, whatev
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
@@ -15,16 +16,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.clients import build_auth_from, build_chat_model, build_client
+from bot.clients import (
+    build_auth_from,
+    build_chat_model,
+    build_client,
+    build_speech,
+    build_vision_model,
+)
 from bot.config import ConfigError, Settings
 from bot.conversation import ConversationService
 from bot.conversation.tool_turns import ToolLoopSettings
 from bot.conversation.tools_loop import ToolLoop
+from bot.conversation.vision import Vision
 from bot.desk import DeskService, HoursFormatError, SupportHours
+from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.knowledge import KbMode
+from bot.plurals import quantity
 from bot.storage.database import Database, migrate
 from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 
@@ -35,7 +45,9 @@ if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
     from bot.operations import Shared
     from bot.storage.repositories.toolcalls import ToolStats
+    from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.desk import SupportDesk
+    from bot.telegram.media import MediaSupport
     from bot.telegram.outbox import Outbox
 
 log = logging.getLogger("bot")
@@ -52,6 +64,7 @@ class Core:
     images: ImageService
     knowledge: KnowledgeBase | None = None
     toolbox: Toolbox | None = None
+    auth: Auth | None = None  # photos and voice notes (issue 28): SpeechKit's credentials
 
 
 @asynccontextmanager
@@ -103,6 +116,10 @@ async def core(
             # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
             # turn as before.
             tools=build_tool_loop(settings, db, chat_model, toolbox),
+            # Without a desk a "not found" answer names the deployment's next step (issue 27);
+            # with one, its "Ask a person" button is the next step.
+            not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
+            vision=build_vision(settings, chat_model, auth, stack),
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -110,7 +127,7 @@ async def core(
             image_model=settings.image_model,
             policy=PollPolicy(),
         )
-        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox)
+        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox, auth)
 
 
 def tool_environment(env_file: Path = Path(".env")) -> dict[str, str]:
@@ -173,6 +190,48 @@ def build_tool_loop(
     )
 
 
+def build_vision(
+    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+) -> Vision | None:
+    """Photos (issue 28): the vision model; images are fetched again once Telegram is up."""
+    model = build_vision_model(settings, chat_model, auth, stack)
+    return Vision(model, settings.vision_model) if model is not None else None
+
+
+def build_media(
+    settings: Settings, c: Core, bot: Bot, stack: AsyncExitStack
+) -> MediaSupport:
+    """Photos and voice notes (issue 28): downloads from Telegram, the vision model's image
+    source, SpeechKit."""
+    from bot.telegram.downloads import TelegramFiles
+    from bot.telegram.media import MediaSupport
+    from bot.telegram.media.photos import PhotoPreparer
+    from bot.telegram.media.voice import VoiceNotes
+
+    files = TelegramFiles(bot, timeout=settings.media_download_timeout)
+    media = MediaSupport(max_image_mb=settings.max_image_mb)
+    vision = c.conversation.vision
+    if vision is not None:
+        media.photos = PhotoPreparer(files, max_bytes=int(settings.max_image_mb * 1024 * 1024))
+        c.conversation.vision = dataclasses.replace(vision, fetch=media.photos.fetch)
+    assert c.auth is not None
+    recognizer = build_speech(settings, c.auth, stack)
+    if recognizer is not None:
+        media.voice = VoiceNotes(files, recognizer)
+    return media
+
+
+def build_documents(settings: Settings, c: Core, bot: Bot) -> DocumentSupport:
+    """Documents sent in chat (issue 28): downloads from Telegram, kept per conversation."""
+    from bot.conversation.documents import ChatDocuments
+    from bot.telegram.chatdocs import DocumentSupport
+    from bot.telegram.downloads import TelegramFiles
+
+    c.conversation.documents = ChatDocuments(c.db.sessionmaker)
+    files = TelegramFiles(bot, timeout=settings.media_download_timeout)
+    return DocumentSupport(files, max_mb=settings.max_document_mb)
+
+
 def build_knowledge(
     settings: Settings, db: Database, client: FoundationModelsClient
 ) -> KnowledgeBase | None:
@@ -198,6 +257,7 @@ def build_knowledge(
         min_score=settings.kb_min_score,
         read_sessionmaker=db.read_sessionmaker,
         search_sessionmaker=db.search_sessionmaker,
+        removal_limit=settings.kb_removal_limit,
     )
 
 
@@ -240,10 +300,14 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
             outbox=outbox,
             desk=desk,
             members_of=settings.allowed_chat_members_of,
+            # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
+            feedback_buttons=settings.kb_effective_mode == "strict",
+            media=build_media(settings, c, bot, stack),
             # The developer's and plugins' routers and menu commands (issue 25).
             routers=extensions.routers if extensions is not None else (),
             commands=extensions.commands if extensions is not None else (),
         )
+        telegram.deps.documents = build_documents(settings, c, bot)
         # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(
@@ -322,6 +386,7 @@ def build_desk(
         feedback_buttons=settings.kb_effective_mode == "strict",
         summary_model=settings.text_model,
         retention_days=settings.retention_days,
+        admins=tuple(settings.admin_user_ids),
     )
     service = DeskService(
         c.db.sessionmaker, support_chat_id=settings.support_chat_id, shared=shared is not None
@@ -365,8 +430,11 @@ async def run_report(
     print()
     print(stats_table(tools, days))
     if csv_path is not None:
-        rows = write_csv(report, csv_path)
-        print(f"{rows} conversations written to {csv_path}")
+        try:
+            rows = write_csv(report, csv_path)
+        except OSError as exc:
+            raise ConfigError(f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
+        print(f"{quantity(rows, 'en', 'conversation', 'conversations')} written to {csv_path}")
         tools_path = tools_csv_path(csv_path)
         print(f"{write_stats_csv(tools, tools_path)} tools written to {tools_path}")
 
@@ -389,6 +457,7 @@ async def run_terminal_chat(
     *,
     chat_id: int,
     model: str | None,
+    history: Path | None = None,
     app: App | None = None,
 ) -> None:
     from bot.terminal import TerminalChat
@@ -398,4 +467,7 @@ async def run_terminal_chat(
             log.warning(
                 "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model
             )
-        await TerminalChat(c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model).run()
+        chat = TerminalChat(
+            c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history
+        )
+        await chat.run()

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.context import FINAL_FOR_HOOKS, add_context, answer_event, with_context
+from bot.conversation.documents import ChatDocuments
 from bot.conversation.locks import ChatLocks
 from bot.conversation.tokens import TokenCounter, settle
 from bot.conversation.turn import (
@@ -31,6 +33,15 @@ from bot.conversation.types import (
     TurnResult,
     relinquished,
 )
+from bot.conversation.vision import (
+    ImageInput,
+    TurnImages,
+    Vision,
+    fetch_all,
+    name_images,
+    pick_resend,
+    with_images,
+)
 from bot.foundation_models.errors import FoundationModelsError, InvalidRequestError, StreamError
 from bot.foundation_models.types import (
     ChatMessage,
@@ -39,9 +50,15 @@ from bot.foundation_models.types import (
     CompletionStatus,
     Role,
     Snapshot,
+    Usage,
 )
-from bot.knowledge import NOT_FOUND_MARKER
-from bot.knowledge.grounding import for_stream, grounded_prompt, is_not_found, mark_cited
+from bot.knowledge.grounding import (
+    for_stream,
+    grounded_prompt,
+    is_not_found,
+    mark_cited,
+    not_found_text,
+)
 from bot.metrics import registry as metrics
 from bot.prompting import (
     MIN_AVAILABLE,
@@ -54,7 +71,10 @@ from bot.storage.models import MessageRole, MessageStatus, ToolCall
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
+    HistoryEntry,
     KnowledgeRepository,
+    MediaUsageRepository,
+    MessageImageRepository,
     MessageRepository,
     ToolCallRepository,
     UpdateReceipt,
@@ -77,6 +97,10 @@ COUNT_FIRST_SHARE = 0.25
 COUNT_GRACE = 1.0
 # Of the prompt room, the share the knowledge base's sources may take (history gets the rest).
 SOURCES_SHARE = 0.5
+# Photos (issue 28): how long a conversation seen without images skips the image query.
+IMAGELESS_TTL = 60.0
+# Of the prompt room, the share passages of documents sent in chat may take.
+DOCUMENTS_SHARE = 0.4
 
 
 def utc_today() -> dt.date:
@@ -101,6 +125,8 @@ class ConversationService:
         today: Callable[[], dt.date] = utc_today,
         knowledge: KnowledgeBase | None = None,
         tools: ToolLoop | None = None,
+        not_found_next_step: str = "",
+        vision: Vision | None = None,
         extras: ExtensionRunner | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
@@ -126,6 +152,14 @@ class ConversationService:
         self.knowledge = knowledge
         # Tools (issue 24): the loop for models that take tools (bot/conversation/tools_loop.py).
         self.tools = tools
+        # Shown (and stored) below a "not found" answer: KB_NOT_FOUND_CONTACT without a desk.
+        self.not_found_next_step = not_found_next_step
+        self.vision = vision  # photos (issue 28): None = images are not taken
+        # Conversations whose window held no image, until when: their text turns skip the
+        # image query. A short time, as another replica may store images in one meanwhile.
+        self._imageless: dict[int, float] = {}
+        # Documents sent in chat (issue 28), set by the wiring: None = not taken.
+        self.documents: ChatDocuments | None = None
         # The App's context providers and on_answer hooks (bot/extensions/).
         self.extras = extras
 
@@ -142,14 +176,18 @@ class ConversationService:
         on_snapshot: Callable[[Snapshot], None] | None = None,
         telegram_message_id: int | None = None,
         receipts: Sequence[UpdateReceipt] = (),
+        images: Sequence[ImageInput] = (),
     ) -> TurnResult:
         """Answer `text`. Turns of one chat run one at a time, in call order.
 
         `receipts`: the queued updates that carried the question; they leave the durable
-        queue in the transaction that stores it. Raises InvalidRequestError for a blank text
-        (nothing is stored)."""
-        if not text.strip():
+        queue in the transaction that stores it. `images` (with `vision` set) are stored with
+        the question by file id and shown to the vision model. Raises InvalidRequestError for
+        a blank text without images (nothing is stored)."""
+        if not text.strip() and not images:
             raise InvalidRequestError("the message is empty")
+        if images and self.vision is None:
+            raise InvalidRequestError("images are not taken (no vision model)")
         async with self._locks.hold(chat.chat_id):
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat_settings(session, chat)
@@ -158,6 +196,12 @@ class ConversationService:
                 # A short question's count is its estimate (see tokens.py): stored with it, so
                 # the answer's unit of work has nothing left to update on the question.
                 tokens = self._tokens.short_count(text)
+                if images:
+                    assert self.vision is not None
+                    # Counted now: the vision model has no tokenizer of its own here.
+                    tokens = (tokens or estimate_tokens(text)) + sum(
+                        self.vision.image_tokens for _ in images
+                    )
                 question_id = await MessageRepository(session).insert(
                     conversation_id,
                     MessageRole.USER,
@@ -167,12 +211,21 @@ class ConversationService:
                     token_count=tokens,
                     telegram_message_ids=[telegram_message_id] if telegram_message_id else (),
                 )
+                if images:
+                    assert self.vision is not None
+                    await MessageImageRepository(session).add(
+                        question_id, self.vision.stored(images)
+                    )
+                    await MediaUsageRepository(session).add(
+                        speaker.user_id, self._today(), photos=len(images)
+                    )
                 question = Question(
                     question_id, conversation_id, text, tokens, speaker.display_name
                 )
                 turn = await self._open(
-                    session, chat, speaker, model, system_prompt, question, receipts
-                )
+                    session, chat, speaker, model, system_prompt, question, receipts,
+                    new_images=tuple(image.jpeg for image in images),
+                )  # fmt: skip
             return await self._run(turn, on_snapshot)
 
     async def retry_last(
@@ -242,6 +295,8 @@ class ConversationService:
         """Close the chat's conversation; the next turn opens a new one. Not serialised with
         turns: an answer in flight still lands in the conversation of its question."""
         async with self._sessionmaker() as session:
+            if self.documents is not None:  # the documents sent in chat go with it
+                await self.documents.drop(chat_id, session)
             await ConversationRepository(session).close_open(chat_id)
             await settle_in(session, receipts)
             await session.commit()
@@ -313,11 +368,24 @@ class ConversationService:
         carried: Sequence[int] = (),
         *,
         answer_id: int | None = None,
+        new_images: tuple[bytes, ...] = (),
     ) -> TurnState:
-        """Add the placeholder answer (or go on with `answer_id`), read the prompt window,
+        """Read the prompt window, add the placeholder answer (or go on with `answer_id`),
         settle the updates that carried the question, commit (first unit of work)."""
         messages = MessageRepository(session)
         reopened = answer_id is not None
+        system_tokens = self._tokens.known_system(model, system_prompt) if system_prompt else 0
+        budget = self._room(model) - system_tokens
+        window = await messages.recent_for_prompt(
+            question.conversation_id, budget, self._statuses, estimate=estimate_tokens
+        )
+        images: TurnImages | None = None
+        if self.vision is not None:  # photos (issue 28): the vision model when it sees any
+            images = await self._images(session, window, question, new_images)
+            if images.uses_vision:
+                model = self.vision.model_name
+            if images.earlier:
+                window = name_images(window, images.earlier)
         if answer_id is None:
             answer_id = await messages.insert(
                 question.conversation_id,
@@ -327,11 +395,6 @@ class ConversationService:
                 reply_to_id=question.id,
                 model=model,
             )
-        system_tokens = self._tokens.known_system(model, system_prompt) if system_prompt else 0
-        budget = self._room(model) - system_tokens
-        window = await messages.recent_for_prompt(
-            question.conversation_id, budget, self._statuses, estimate=estimate_tokens
-        )
         exchanges: dict[int, tuple[ChatMessage, ...]] = {}
         if self.tools is not None and carried:
             await self.tools.attach(session, carried, answer_id)
@@ -346,8 +409,38 @@ class ConversationService:
         turn.exchanges = exchanges
         turn.has_calls = bool(carried) or reopened
         turn.room = self._room(model)
+        turn.started = time.monotonic()
+        turn.images = images
         self._streaming[chat.chat_id] = turn
         return turn
+
+    async def _images(
+        self,
+        session: AsyncSession,
+        window: list[HistoryEntry],
+        question: Question,
+        new_images: tuple[bytes, ...],
+    ) -> TurnImages:
+        """The turn's images: its own, and those stored with the window's latest questions."""
+        assert self.vision is not None
+        vision = self.vision
+        conversation = question.conversation_id
+        now = time.monotonic()
+        if not new_images and self._imageless.get(conversation, 0.0) > now:
+            return TurnImages()  # known to hold no images: a text turn pays no extra query
+        asked = [e.id for e in window if e.role is MessageRole.USER and e.id < question.id]
+        if not new_images:  # /retry of a question with images: its own are fetched again
+            asked.append(question.id)
+        earlier = await MessageImageRepository(session).for_messages(asked) if asked else {}
+        images = TurnImages(new_images, earlier)
+        images.resend = pick_resend(asked[-vision.recent_questions :], earlier, vision.max_images)
+        if earlier or new_images:
+            self._imageless.pop(conversation, None)
+        else:
+            self._imageless[conversation] = now + IMAGELESS_TTL
+            if len(self._imageless) > 10_000:  # forget the expired ones now and then
+                self._imageless = {k: v for k, v in self._imageless.items() if v > now}
+        return images
 
     def _room(self, model: str) -> int:
         """Tokens for the prompt: the context minus the reply reserve. A chat's model with a
@@ -379,6 +472,9 @@ class ConversationService:
             system_tokens = known + turn.context_tokens
         elif turn.system_prompt:
             system_tokens = self._tokens.system(turn.model, turn.system_prompt)
+        if turn.documents is not None:  # documents sent in chat: new every turn, estimated
+            system_prompt = f"{system_prompt.strip()}\n\n{turn.documents.text}".strip()
+            system_tokens = None
         history, dropped = history_before(turn.window, question.id, turn.exchanges)
         new = HistoryItem(Role.USER, question.text, tokens, question.author_name)
         result = build_prompt(
@@ -391,6 +487,10 @@ class ConversationService:
             system_tokens=system_tokens,
         )
         turn.trimmed = result.trimmed or dropped
+        images = turn.images
+        if images is not None and images.uses_vision and self.vision is not None:
+            earlier = await fetch_all(self.vision, images.resend or [])
+            return with_images(result.messages, earlier, images.new)
         return result.messages
 
     async def _run(
@@ -402,17 +502,25 @@ class ConversationService:
         try:
             if self.extras is not None and self.extras.providers:
                 await add_context(turn, self.extras, self._room(turn.model))
-            if self.knowledge is not None:
+            if self.documents is not None:
+                await self._read_documents(turn, self.documents)
+            # A question the chat's own documents answer is not searched in the knowledge base.
+            if self.knowledge is not None and not (turn.documents and turn.documents.matched):
                 await self._retrieve(turn, self.knowledge)
+                if turn.grounding is not None:
+                    turn.documents = None  # only the start of a document: the sources win
                 if turn.abstained:
-                    finish = self._finish(
-                        turn, None, MessageStatus.COMPLETE, None, NOT_FOUND_MARKER
-                    )
+                    finish = self._finish(turn, None, MessageStatus.COMPLETE, None, "")
                     return await asyncio.shield(finish)
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
             messages = await self._prompt(turn)
-            if self.tools is not None and self.tools.offers(turn.model):
+            if turn.images is not None and turn.images.uses_vision and self.vision is not None:
+                # A turn that shows images goes to the vision model, without tools.
+                stream = self.vision.model.stream(
+                    messages, model=turn.model, options=self._options
+                )
+            elif self.tools is not None and self.tools.offers(turn.model):
                 stream = self.tools.stream(turn, messages, self._options)
             else:
                 stream = self._model.stream(messages, model=turn.model, options=self._options)
@@ -477,6 +585,13 @@ class ConversationService:
             and status in FINAL_FOR_HOOKS
         )
 
+    async def _read_documents(self, turn: TurnState, documents: ChatDocuments) -> None:
+        """The passages of the chat's documents that best match the question (issue 28)."""
+        share = int(DOCUMENTS_SHARE * self._room(turn.model))
+        turn.documents = await documents.context_for(
+            turn.question.conversation_id, turn.question.text, share
+        )
+
     def _drop(self, turn: TurnState) -> None:
         """Forget a turn left unfinished on purpose (`RELINQUISHED`)."""
         if turn.count is not None:
@@ -506,6 +621,10 @@ class ConversationService:
             and status in PROMPT_STATUSES
             and is_not_found(text)
         )
+        if not_found:
+            # What the user sees, stored as it is shown: the history, the desk's card and its
+            # summary never see the model's marker (the flag is `kb_answers.covered`).
+            text = not_found_text(turn.speaker.language, self.not_found_next_step)
         async with self._sessionmaker() as session:
             messages = MessageRepository(session)
             stored = await messages.finish_answer(
@@ -543,6 +662,7 @@ class ConversationService:
                 await session.rollback()
                 logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
         metrics.turn_finished(status.value)
+        _log_answer(turn, status, usage, not_found)
         if turn.retrieval is not None:
             metrics.kb_answer(covered=not not_found and turn.grounding is not None)
         result = TurnResult(
@@ -562,6 +682,26 @@ class ConversationService:
         if self.extras is not None and self.extras.on_answer and status in FINAL_FOR_HOOKS:
             self.extras.answered(answer_event(turn, result, calls))  # in tasks of their own
         return result
+
+
+def _log_answer(
+    turn: TurnState, status: MessageStatus, usage: Usage | None, not_found: bool
+) -> None:
+    """One INFO line per answer: what an operator needs to follow load and cost (model,
+    tokens, latency), never what the user or the model wrote."""
+    tokens = (
+        f"{usage.input_tokens} in + {usage.completion_tokens} out tokens"
+        if usage is not None
+        else "no model call" if turn.abstained else "tokens unknown"
+    )
+    kb = " (knowledge base: not found)" if not_found else (
+        f" (knowledge base: {len(turn.grounding.sources)} sources)" if turn.grounding else ""
+    )
+    logger.info(
+        "answer %s in chat %s: %s, model %s, %s, %.2f s%s",
+        turn.answer_id, turn.chat.chat_id, status.value, turn.model, tokens,
+        time.monotonic() - turn.started, kb,
+    )  # fmt: skip
 
 
 def _hiding_citations(on_snapshot: Callable[[Snapshot], None]) -> Callable[[Snapshot], None]:

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.conversation.documents import DocumentContext
 from bot.conversation.types import ChatRef, Speaker, WaitingCall
+from bot.conversation.vision import TurnImages
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
 from bot.knowledge.grounding import Grounding
 from bot.knowledge.types import Retrieval
@@ -71,6 +73,9 @@ class TurnState:
     has_calls: bool = False
     # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
     room: int = 0
+    started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
+    images: TurnImages | None = None  # photos (issue 28): shown to the vision model
+    documents: DocumentContext | None = None  # documents sent in chat (issue 28)
 
     @property
     def question_id(self) -> int:

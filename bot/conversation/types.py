@@ -76,8 +76,8 @@ class TurnResult:
     # The Telegram messages stored with the answer (those that showed it while it streamed).
     telegram_message_ids: tuple[int, ...] = ()
     # Knowledge base (issue 16). True when the knowledge base did not cover the question:
-    # strict-mode abstention (no model call; `text` is the not-found marker) or the model's
-    # not-found marker. The front end shows its localized "not found" text instead of `text`.
+    # strict-mode abstention (no model call) or the model's not-found marker. `text` is then
+    # the localized "not found" text (with KB_NOT_FOUND_CONTACT's next step), as stored.
     not_found: bool = False
     # The numbered sources given to the model (empty when the answer was not grounded), each
     # with `cited` set when the answer cites it; `text` keeps the raw [n] citations.

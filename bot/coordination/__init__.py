@@ -1,4 +1,5 @@
-"""What several replicas share: leases, token buckets, semaphores, the poller's lease.
+"""What several replicas share: leases, token buckets, rolling windows, semaphores, the
+poller's lease.
 
 `LocalCoordinator` for one process; `RedisCoordinator` (REDIS_URL) for several.
 """
@@ -16,6 +17,7 @@ from bot.coordination.protocol import (
     Gap,
     Lease,
     Subscription,
+    Window,
 )
 from bot.coordination.semaphores import slot, spend
 
@@ -32,6 +34,7 @@ __all__ = [
     "LocalCoordinator",
     "SharedGenerationLimit",
     "Subscription",
+    "Window",
     "acquire_waiting",
     "held_lease",
     "run_while_held",

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.coordination.protocol import Bucket, Gap, Lease
+from bot.coordination.protocol import Bucket, Gap, Lease, Window
 
 
 @dataclass(slots=True)
@@ -32,6 +32,7 @@ class LocalCoordinator:
         self._leases: dict[str, _Held] = {}
         self._fences: dict[str, itertools.count[int]] = {}
         self._buckets: dict[str, _Bucket] = {}
+        self._windows: dict[str, dict[str, float]] = {}  # name -> member -> stops counting
         self._slots: dict[str, dict[str, float]] = {}
         self._signals: dict[str, tuple[int, float, float]] = {}  # name -> (seq, value, expires)
         self._channels: dict[str, set[LocalSubscription]] = {}
@@ -110,6 +111,42 @@ class LocalCoordinator:
                 tokens = min(b.burst, level + wait * b.rate) - 1.0
                 self._buckets[b.name] = _Bucket(tokens, now + wait)
         return wait, limit
+
+    # -- rolling windows ------------------------------------------------------------------------
+
+    async def admit(
+        self,
+        window: Window,
+        member: str | None,
+        *,
+        bucket: Bucket | None = None,
+        settle: Sequence[str] = (),
+        hold: float = 30.0,
+        poll: float = 0.02,
+    ) -> tuple[float, int]:
+        now = self.clock()
+        members = self._windows.setdefault(window.name, {})
+        for settled in settle:
+            if settled in members:
+                members[settled] = now + window.span
+        for gone in [m for m, until in members.items() if until <= now]:
+            del members[gone]
+        if member is None:
+            return 0.0, -1
+        over = len(members) + 1 + window.keep - window.limit
+        if over > 0:
+            ends = sorted(members.values())
+            at = ends[min(over, len(ends)) - 1] if ends else now + poll
+            return (poll if at > now + window.span else max(0.0, at - now)), 0
+        state = None
+        if bucket is not None:
+            state = self._buckets.get(bucket.name) or _Bucket(bucket.burst, now)
+            level = min(bucket.burst, state.tokens + max(0.0, now - state.at) * bucket.rate)
+            if level < 1.0 + bucket.keep:
+                return (1.0 + bucket.keep - level) / bucket.rate, 1
+            self._buckets[bucket.name] = _Bucket(level - 1.0, now)
+        members[member] = now + hold
+        return 0.0, -1
 
     # -- signals --------------------------------------------------------------------------------
 

@@ -7,6 +7,10 @@
   0.0 when granted, else the seconds to wait; `take_all` takes one token from several buckets
   at once (a chat's and the bot's), leaving each at least its `keep` (headroom that calls of
   a lower priority must not spend).
+- **Rolling windows** (the bot-wide 30 messages in any second): `admit` lets a member in
+  while fewer than `limit` members count; a member counts from its admission until `span`
+  after it is settled (its call answered), at most `hold` while never settled (a dead
+  replica's calls stop counting by themselves).
 - **Signals** (a draft 429 lowering every replica's draft rate): a value with a sequence
   number and an expiry, read by polling.
 - **Semaphores with leases** (the generation cap): at most `limit` holders; each slot expires
@@ -57,6 +61,17 @@ class Bucket:
     rate: float
     burst: float
     keep: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A rolling window of `admit`: at most `limit` members counted in any `span` seconds; an
+    admission must leave `keep` places free (for members of a higher priority)."""
+
+    name: str
+    limit: int
+    span: float
+    keep: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +133,24 @@ class Coordinator(Protocol):
         1 + `keep` (then all are debited); otherwise the seconds until they will, and the index
         of the bucket that needs longest. With `reserve` (keeps ignored) all are debited
         anyway, like `take`."""
+        ...
+
+    async def admit(
+        self,
+        window: Window,
+        member: str | None,
+        *,
+        bucket: Bucket | None = None,
+        settle: Sequence[str] = (),
+        hold: float = 30.0,
+        poll: float = 0.02,
+    ) -> tuple[float, int]:
+        """First `settle` earlier members of `window` (answered now: they count until `span`
+        from now), then admit `member` (unique) and take a token from `bucket`, both or
+        neither: (0.0, -1) when admitted (or `member` is None); else the seconds to look again
+        and what is short, 0 the window, 1 the bucket. A window full of members never settled
+        says `poll` (they may be answered any moment). An unsettled member counts `hold`
+        seconds at most."""
         ...
 
     async def signal(self, name: str, value: float, ttl: float) -> int:

@@ -19,7 +19,7 @@ from redis.backoff import ExponentialBackoff
 
 from bot.coordination import scripts
 from bot.coordination.channels import RedisSubscription
-from bot.coordination.protocol import Bucket, CoordinationUnavailableError, Lease
+from bot.coordination.protocol import Bucket, CoordinationUnavailableError, Lease, Window
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +53,7 @@ class RedisCoordinator:
         self._release_lease = redis.register_script(scripts.RELEASE_LEASE)
         self._take = redis.register_script(scripts.TAKE)
         self._take_all = redis.register_script(scripts.TAKE_ALL)
+        self._admit = redis.register_script(scripts.ADMIT)
         self._signal = redis.register_script(scripts.SIGNAL)
         self._acquire_slot = redis.register_script(scripts.ACQUIRE_SLOT)
         self._renew_slot = redis.register_script(scripts.RENEW_SLOT)
@@ -120,6 +121,31 @@ class RedisCoordinator:
         answer = await self._call("take tokens", lambda: self._take_all(keys=keys, args=args))
         wait, limit = bytes(answer).split(b":")
         return float(wait), int(limit) - 1
+
+    # -- rolling windows ------------------------------------------------------------------------
+
+    async def admit(
+        self,
+        window: Window,
+        member: str | None,
+        *,
+        bucket: Bucket | None = None,
+        settle: Sequence[str] = (),
+        hold: float = 30.0,
+        poll: float = 0.02,
+    ) -> tuple[float, int]:
+        keys = [self._key("window", window.name)]
+        args: list[Any] = [member or "", window.limit, _ms(window.span), window.keep]
+        args += [_ms(hold), _ms(poll)]
+        if bucket is None:
+            args += ["0", "0", "0", "0"]
+        else:
+            keys.append(self._key("bucket", bucket.name))
+            args += ["1", repr(bucket.rate), repr(bucket.burst), repr(bucket.keep)]
+        args += list(settle)
+        answer = await self._call("admit", lambda: self._admit(keys=keys, args=args))
+        wait, short = bytes(answer).split(b":")
+        return float(wait), int(short) - 1
 
     # -- signals --------------------------------------------------------------------------------
 

@@ -119,6 +119,53 @@ return tostring(wait) .. ':' .. tostring(limit)
 """
 )
 
+# KEYS[1] window: sorted set member -> when it stops counting (ms), KEYS[2] bucket hash;
+# ARGV member ('' = only settle), limit, span_ms, keep, hold_ms, poll_ms, bucket (0/1), rate/s,
+# burst, bucket keep, then the members to settle -> "0:0" admitted, else "<seconds>:<n>", n = 1
+# the window is short, 2 the bucket. A member admitted counts `hold` ms (in flight: its call has
+# no answer yet), settled it counts `span` ms from the settling; expired members are dropped.
+ADMIT = (
+    _NOW_MS
+    + """
+local span = tonumber(ARGV[3])
+for i = 11, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + span, ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if ARGV[1] == '' then return '0:0' end
+local count = redis.call('ZCARD', KEYS[1])
+local over = count + 1 + tonumber(ARGV[4]) - tonumber(ARGV[2])
+if over > 0 then
+  if over > count then over = count end
+  local poll = tonumber(ARGV[6]) / 1000
+  if over == 0 then return tostring(poll) .. ':1' end
+  local found = redis.call('ZRANGE', KEYS[1], over - 1, over - 1, 'WITHSCORES')
+  local at = tonumber(found[2])
+  if at > now + span then return tostring(poll) .. ':1' end
+  return tostring(math.max(0, at - now) / 1000) .. ':1'
+end
+local hold = tonumber(ARGV[5])
+if ARGV[7] == '1' then
+  local rate = tonumber(ARGV[8])
+  local burst = tonumber(ARGV[9])
+  local need = 1 + tonumber(ARGV[10])
+  local state = redis.call('HMGET', KEYS[2], 'tokens', 'at')
+  local tokens = tonumber(state[1])
+  local at = tonumber(state[2])
+  if tokens == nil or at == nil then
+    tokens = burst
+    at = now
+  end
+  tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rate)
+  if tokens < need then return tostring((need - tokens) / rate) .. ':2' end
+  tokens = tokens - 1
+  redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('PEXPIRE', KEYS[2], math.ceil((burst - tokens) / rate * 1000) + 1000)
+end
+redis.call('ZADD', KEYS[1], now + hold, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < hold + span then redis.call('PEXPIRE', KEYS[1], hold + span) end
+return '0:0'
+"""
+)
+
 # KEYS[1] signal, KEYS[2] its sequence counter; ARGV value, ttl_ms -> the sequence number.
 SIGNAL = """
 local seq = redis.call('INCR', KEYS[2])

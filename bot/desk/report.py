@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.desk.hours import SupportHours
+from bot.plurals import quantity
 from bot.storage.models import DeskCase, DeskStatus, DeskTurn, utcnow
 from bot.storage.repositories import DeskRepository
 
@@ -51,6 +52,8 @@ class Report:
     thumbs_down: int
     gaps: list[tuple[str, int]]
     rows: list[dict[str, object]] = field(default_factory=list)
+    # What users wrote after rating (newest first): when, the score, the text.
+    comments: list[tuple[dt.datetime, int | None, str]] = field(default_factory=list)
 
 
 # Words that say nothing about the topic of a question (grouping ignores them).
@@ -117,6 +120,7 @@ def compute(
     gaps: Counter[str] = Counter()
     examples: dict[str, str] = {}
     rows: list[dict[str, object]] = []
+    comments: list[tuple[dt.datetime, int | None, str]] = []
     for case in cases:
         own = by_case.get(case.id, [])
         outcome = "open"
@@ -143,6 +147,9 @@ def compute(
             asked += 1
         if case.csat_score is not None:
             scores.append(case.csat_score)
+        if case.csat_comment:
+            when = case.resolved_at or case.opened_at
+            comments.append((when, case.csat_score, case.csat_comment))
         for turn in own:
             if turn.not_found and (key := _key(turn.question)):
                 gaps[key] += 1
@@ -164,6 +171,7 @@ def compute(
                 "resolved_at": case.resolved_at.isoformat() if case.resolved_at else "",
                 "resolution": case.resolution or "",
                 "csat": case.csat_score if case.csat_score is not None else "",
+                "csat_comment": case.csat_comment or "",
                 "questions": len(own),
                 "not_found": sum(t.not_found for t in own),
                 "thumbs_up": sum(t.feedback == 1 for t in own),
@@ -190,6 +198,7 @@ def compute(
         thumbs_down=sum(t.feedback == -1 for t in turns),
         gaps=[(examples[k], n) for k, n in gaps.most_common()],
         rows=rows,
+        comments=sorted(comments, key=lambda c: c[0], reverse=True),
     )
 
 
@@ -208,10 +217,11 @@ def _times(values: list[float] | None, missing: str) -> str:
     if not values:
         return "cannot be computed: no operator reply in the period"
     median = _duration(statistics.median(values))
-    return f"median {median}, p90 {_duration(_percentile(values, 0.9))} ({len(values)} replies)"
+    replies = quantity(len(values), "en", "reply", "replies")
+    return f"median {median}, p90 {_duration(_percentile(values, 0.9))} ({replies})"
 
 
-def format_report(r: Report, limit_gaps: int = 10) -> str:
+def format_report(r: Report, limit_gaps: int = 10, limit_comments: int = 10) -> str:
     """Plain text for /stats and the terminal (the report's figures, each said or explained)."""
     lines = [f"Support desk, {r.start:%Y-%m-%d %H:%M} - {r.end:%Y-%m-%d %H:%M} UTC"]
     lines.append(f"Conversations: {r.conversations}" + (
@@ -248,13 +258,21 @@ def format_report(r: Report, limit_gaps: int = 10) -> str:
         average = statistics.fmean(r.csat_scores)
         rate = f"{100 * len(r.csat_scores) / r.csat_asked:.0f}%" if r.csat_asked else "n/a"
         lines.append(
-            f"CSAT: {average:.2f} of 5 from {len(r.csat_scores)} ratings; "
+            f"CSAT: {average:.2f} of 5 from "
+            f"{quantity(len(r.csat_scores), 'en', 'rating', 'ratings')}; "
             f"response rate {rate} ({len(r.csat_scores)} of {r.csat_asked} asked)"
         )
     elif r.csat_asked:
         lines.append(f"CSAT: cannot be computed: no rating yet (0 of {r.csat_asked} asked)")
     else:
         lines.append("CSAT: cannot be computed: nobody was asked to rate")
+    if r.comments:
+        lines.append("Rating comments (newest first):")
+        for when, score, text in r.comments[:limit_comments]:
+            rated = f"{score}/5" if score is not None else "not rated"
+            lines.append(f"  {when:%Y-%m-%d} {rated}: {' '.join(text.split())[:300]}")
+        if len(r.comments) > limit_comments:
+            lines.append(f"  … and {len(r.comments) - limit_comments} more (--csv has all)")
     if r.thumbs_up or r.thumbs_down:
         lines.append(f"Answer feedback: 👍 {r.thumbs_up}, 👎 {r.thumbs_down}")
     else:
@@ -270,8 +288,8 @@ def format_report(r: Report, limit_gaps: int = 10) -> str:
 
 CSV_FIELDS = (
     "conversation", "user_id", "opened_at", "outcome", "status", "handoff_reason", "handoff_at",
-    "first_reply_seconds", "resolved_at", "resolution", "csat", "questions", "not_found",
-    "thumbs_up", "thumbs_down",
+    "first_reply_seconds", "resolved_at", "resolution", "csat", "csat_comment", "questions",
+    "not_found", "thumbs_up", "thumbs_down",
 )  # fmt: skip
 
 

@@ -23,11 +23,18 @@ from bot.storage.models import (
     DeskRelay,
     DeskStatus,
     HandoffReason,
+    MessageRole,
     RelayDirection,
     ToolCall,
     utcnow,
 )
-from bot.storage.repositories import DeskRepository, ToolCallRepository, UserRepository
+from bot.storage.repositories import (
+    ConversationRepository,
+    DeskRepository,
+    MessageRepository,
+    ToolCallRepository,
+    UserRepository,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,17 @@ class TurnNote:
     turn_id: int
     case_id: int
     hand_over: bool  # the second "not found" in a row
+
+
+@dataclass(frozen=True, slots=True)
+class RatingComment:
+    """What a user wrote after rating the help; `thread_id`: their topic, when one exists."""
+
+    case_id: int
+    user_id: int
+    score: int | None
+    text: str
+    thread_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +397,11 @@ class DeskService:
         """/bot: the bot answers again; no rating."""
         return await self._end(case_id, DeskStatus.BOT, "returned", False)
 
+    async def give_up(self, case_id: int) -> CaseView | None:
+        """The handoff could not reach any person (the support chat cannot hold topics): the
+        bot answers again, and the report shows the conversation as "failed"."""
+        return await self._end(case_id, DeskStatus.BOT, "failed", False)
+
     async def _end(
         self, case_id: int, status: DeskStatus, resolution: str, ask_rating: bool
     ) -> CaseView | None:
@@ -435,17 +458,24 @@ class DeskService:
         self._commenting.add(user_id)
         return True
 
-    async def take_comment(self, user_id: int, text: str) -> bool:
-        """The message after "add a comment" is the comment (stored once, then locked)."""
+    async def take_comment(self, user_id: int, text: str) -> RatingComment | None:
+        """The message after "add a comment" is the comment (stored once, then locked); the
+        comment with where to post it for the operators. None: no comment was asked for."""
         self._commenting.discard(user_id)
         async with self.sessionmaker() as session:
-            case = await DeskRepository(session).pending_comment_case(user_id)
+            repo = DeskRepository(session)
+            case = await repo.pending_comment_case(user_id)
             if case is None:
-                return False
+                return None
             case.csat_comment = text[:4000]
             case.csat_comment_pending = False
+            topic = await repo.topic(user_id)
+            comment = RatingComment(
+                case.id, user_id, case.csat_score, case.csat_comment,
+                topic.thread_id if topic is not None else None,
+            )  # fmt: skip
             await session.commit()
-            return True
+            return comment
 
     def commenting(self, user_id: int) -> bool:
         """The user pressed "add a comment" and has not written it yet."""
@@ -453,9 +483,10 @@ class DeskService:
 
     # -- relays --------------------------------------------------------------------------------
     async def relay_from_user(
-        self, user_id: int, chat_id: int, message_id: int
+        self, user_id: int, chat_id: int, message_id: int, text: str = ""
     ) -> RelayView | None:
-        """Record a user's message for their topic (pending). None: not owned, or known."""
+        """Record a user's message for their topic (pending). None: not owned, or known.
+        `text` (a text or caption) joins the conversation's history (see `_remember`)."""
         async with self._serialized(user_id) as session:
             repo = DeskRepository(session)
             case = await repo.current_case(user_id)
@@ -469,14 +500,19 @@ class DeskService:
                 topic.thread_id if topic else None, now,
             )  # fmt: skip
             view = RelayView.of(relay) if relay is not None else None
+            if view is not None:
+                await _remember(session, user_id, MessageRole.USER, text, user_id, None)
             await session.commit()
         if view is not None:
             metrics.relay(view.direction.value)
         return view
 
-    async def relay_from_operator(self, thread_id: int, message_id: int) -> RelayView | None:
+    async def relay_from_operator(
+        self, thread_id: int, message_id: int, text: str = "", author: Requester | None = None
+    ) -> RelayView | None:
         """Record an operator's message for the topic's user (pending); the first one moves the
-        conversation to with_operator. None: no conversation a person owns in that topic."""
+        conversation to with_operator. None: no conversation a person owns in that topic.
+        `text` joins the user's conversation as an answer by `author` (see `_remember`)."""
         async with self.sessionmaker() as session:
             repo = DeskRepository(session)
             topic = await repo.topic_by_thread(self.support_chat_id, thread_id)
@@ -496,6 +532,11 @@ class DeskService:
                 case.user_id, None, now,
             )  # fmt: skip
             view = RelayView.of(relay) if relay is not None else None
+            if view is not None:
+                await _remember(
+                    session, case.user_id, MessageRole.ASSISTANT, text,
+                    author.user_id if author else None, author.name if author else "operator",
+                )  # fmt: skip
             await session.commit()
         if view is not None:
             metrics.relay(view.direction.value)
@@ -530,6 +571,11 @@ class DeskService:
         async with self.sessionmaker() as session:
             await UserRepository(session).set_blocked(user_id, blocked)
             await session.commit()
+
+    async def is_blocked(self, user_id: int) -> bool:
+        async with self.sessionmaker() as session:
+            user = await UserRepository(session).get(user_id)
+        return user is not None and user.blocked
 
     # -- erasure -------------------------------------------------------------------------------
     async def forget(self, user_id: int) -> int | None:
@@ -570,3 +616,25 @@ class DeskService:
             log.info("retention: removed %d support conversations older than %d days", count, days)
         gone = {user for user, _ in topics}
         return Purge(topics, sorted(m for user, m in messages if user not in gone))
+
+
+async def _remember(
+    session: AsyncSession,
+    chat_id: int,
+    role: MessageRole,
+    text: str,
+    author_id: int | None,
+    author_name: str | None,
+) -> None:
+    """A message of the dialogue with a person, in the user's conversation: after /bot the
+    model knows what was asked and what a person promised (issue 27). An operator's message is
+    an assistant message with its author (the bot's own have none)."""
+    if not text.strip():
+        return  # media without a caption: nothing the model could read
+    conversations = ConversationRepository(session)
+    if await conversations.chat_state(chat_id) is None:
+        return  # the user's chat is not stored (erased meanwhile)
+    conversation = await conversations.current(chat_id)
+    await MessageRepository(session).insert(
+        conversation.id, role, text, author_user_id=author_id, author_name=author_name
+    )

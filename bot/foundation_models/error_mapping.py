@@ -38,7 +38,7 @@ def parse_error_body(body: bytes) -> tuple[str, int | None]:
         parsed = ErrorBody.model_validate_json(body)
     except ValidationError:
         return "", None
-    return describe(parsed.error, parsed.code, parsed.message)
+    return describe(parsed.error, parsed.code, parsed.message or parsed.error_message)
 
 
 def describe(

@@ -24,6 +24,8 @@ from typing import Any, cast
 import httpcore
 import httpx
 
+from bot.foundation_models.pools import pooled_transport
+
 # Stop reading the socket when this much is buffered and nobody reads (flow control).
 _HIGH_WATER = 1 << 20
 
@@ -238,20 +240,12 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 def http_client(
     *, timeout: httpx.Timeout, limits: httpx.Limits, verify: ssl.SSLContext | bool = True
 ) -> httpx.AsyncClient:
-    """An `httpx.AsyncClient` whose direct connections use `AsyncioBackend`.
+    """An `httpx.AsyncClient` whose direct connections use `AsyncioBackend`, in pools of a
+    few dozen connections each (pools.py: httpcore's pool costs the square of its size).
 
     Proxies from the environment keep httpx's own transports (httpx mounts them itself).
     """
-    transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
-    # httpx builds its pool without a way to pass a network backend; the pool is rebuilt
-    # with the settings httpx uses (httpx/_transports/default.py) plus ours.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(verify=verify),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=AsyncioBackend(),
-    )
+    transport = pooled_transport(limits, verify, AsyncioBackend())
     return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
 
 

@@ -6,6 +6,7 @@ https://yandex.cloud/en/docs/ai-studio/concepts/openai-compatibility.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -133,6 +134,16 @@ def message_body(message: ChatMessage) -> dict[str, Any]:
                 for call in message.tool_calls
             ],
         }
+    if message.images:
+        # https://yandex.cloud/en/docs/ai-studio/operations/generation/multimodels-request:
+        # images only as base64 `data:` URLs in `image_url` parts.
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
+        parts.extend(
+            {"type": "image_url",
+             "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(image).decode()}}
+            for image in message.images
+        )  # fmt: skip
+        return {"role": str(message.role), "content": parts}
     return {"role": str(message.role), "content": message.text}
 
 

@@ -114,10 +114,12 @@ class Transport:
         json: Any = None,
         folder_header: bool = True,
         retry: RetryPolicy | None = None,
+        content: bytes | None = None,
     ) -> bytes:
-        """Send and return the body of a 2xx answer; raise the mapped error otherwise."""
+        """Send and return the body of a 2xx answer; raise the mapped error otherwise.
+        `content`: a raw body instead of JSON (SpeechKit takes the audio as it is)."""
         async with self.open(
-            method, url, json=json, folder_header=folder_header, retry=retry
+            method, url, json=json, folder_header=folder_header, retry=retry, content=content
         ) as response:
             return await self.read_body(response)
 
@@ -130,6 +132,7 @@ class Transport:
         json: Any = None,
         folder_header: bool = True,
         retry: RetryPolicy | None = None,
+        content: bytes | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """Send, retrying until a 2xx answer's headers arrive; yield it with the body unread."""
         policy = retry or self.retry
@@ -148,7 +151,7 @@ class Transport:
             started = time.monotonic()
             observer.request(endpoint)
             try:
-                response = await self._send(method, url, json, headers)
+                response = await self._send(method, url, json, headers, content)
             except APIConnectionError as exc:
                 delay = policy.delay(attempt, None, self._rand())
                 if attempt >= policy.max_attempts or delay is None:
@@ -213,9 +216,12 @@ class Transport:
         return policy.delay(attempt, retry_after, self._rand())
 
     async def _send(
-        self, method: str, url: str, json: Any, headers: dict[str, str]
+        self, method: str, url: str, json: Any, headers: dict[str, str],
+        content: bytes | None = None,
     ) -> httpx.Response:
-        request = self.http.build_request(method, url, json=json, headers=headers)
+        request = self.http.build_request(
+            method, url, json=json, headers=headers, content=content
+        )
         try:
             async with asyncio.timeout(self.timeouts.first_byte):
                 return await self.http.send(request, stream=True)

@@ -59,12 +59,14 @@ class ChatMessage:
     """One message; ordinary chat uses only `role` and `text`. A message carrying
     `tool_calls` (assistant) or `tool_results` (user) is sent without text natively (the
     fields are a oneof); the OpenAI-compatible wire keeps an assistant's text beside its
-    calls."""
+    calls. `images` (JPEG bytes) go only through the OpenAI-compatible API, as `image_url`
+    parts after the text."""
 
     role: Role
     text: str
     tool_calls: tuple[ToolCall, ...] = ()
     tool_results: tuple[ToolResult, ...] = ()
+    images: tuple[bytes, ...] = ()
 
 
 class CompletionStatus(StrEnum):

@@ -137,6 +137,8 @@ class ErrorBody(Wire):
     """gRPC code at top level (grpc-gateway form)."""
     message: str = ""
     """Message at top level (grpc-gateway form)."""
+    error_message: str = Field(default="", alias="error_message")
+    """SpeechKit v1's form: `{"error_code": "BAD_REQUEST", "error_message": "..."}`."""
 
 
 class StreamLine(Wire):

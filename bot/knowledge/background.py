@@ -54,6 +54,8 @@ async def sync_logged(knowledge: KnowledgeBase) -> SyncReport | None:
     except Exception:
         log.exception("knowledge base sync failed; the index stays as it was")
         return None
+    if report.removal_refused:
+        log.warning("knowledge base sync kept the index: %s", report.refusal())
     for skipped in report.skipped:
         log.warning("knowledge base: skipped %s: %s", skipped.path, skipped.reason)
     log.info(

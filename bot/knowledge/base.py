@@ -47,6 +47,7 @@ class KnowledgeBase:
         min_score: float = 0.35,
         read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
         search_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        removal_limit: float = 1.0,
     ) -> None:
         """`read_sessionmaker`: sessions for loading the index (on SQLite the database's read
         engine, so it never queues behind a sync's writes); the writer's by default.
@@ -57,7 +58,8 @@ class KnowledgeBase:
         self.roots = tuple(roots)
         self._sessionmaker = sessionmaker
         self.embedder = embedder
-        self.indexer = Indexer(sessionmaker=sessionmaker, embedder=embedder, roots=roots)
+        self.indexer = Indexer(sessionmaker=sessionmaker, embedder=embedder, roots=roots,
+                               removal_limit=removal_limit)
         self.retriever = Retriever(sessionmaker=read_sessionmaker or sessionmaker,
                                    embedder=embedder, min_score=min_score,
                                    search_sessionmaker=search_sessionmaker)
@@ -73,8 +75,12 @@ class KnowledgeBase:
     async def refresh(self) -> bool:
         return await self.retriever.refresh()
 
-    async def sync(self, progress: Callable[[Progress], None] | None = None) -> SyncReport:
-        report = await self.indexer.sync(progress)
+    async def sync(
+        self, progress: Callable[[Progress], None] | None = None, *, allow_removal: bool = False
+    ) -> SyncReport:
+        """`allow_removal`: remove documents gone from the folders even when they are
+        KB_REMOVAL_LIMIT of the index or more (an admin's confirmation)."""
+        report = await self.indexer.sync(progress, allow_removal=allow_removal)
         metrics.kb_embedded(report.embedded)
         await self.retriever.refresh()
         return report
@@ -97,6 +103,11 @@ class KnowledgeBase:
         if not results:  # every search failed: the first error says why
             raise next(item for item in found if isinstance(item, BaseException))
         return max(results, key=lambda retrieval: retrieval.best_score)
+
+    async def indexed_paths(self) -> set[str]:
+        """The indexed documents' paths, relative to their KB_PATH folder."""
+        async with self._sessionmaker() as session:
+            return {document.path for document in await KnowledgeRepository(session).documents()}
 
     async def status(self) -> KbStatus:
         async with self._sessionmaker() as session:

@@ -25,6 +25,10 @@ class Passage:
     ordinal: int
     heading: str  # "Returns > Refund times"
     text: str
+    # A FAQ pair's own title (its question) and url, shown in its citation instead of the
+    # document's; what is embedded keeps the document's title (so the cache key is stable).
+    title: str | None = None
+    url: str | None = None
 
     def embedded_text(self, title: str) -> str:
         """What is embedded and indexed: the document title, the heading path and the text."""
@@ -36,34 +40,43 @@ class Passage:
 
 
 def passages(document: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
+    return block_passages(document.blocks, max_chars)
+
+
+def block_passages(blocks: list[Block], max_chars: int = MAX_CHARS) -> list[Passage]:
+    """Passages of any reader's blocks (a document sent in chat has no Document)."""
     out: list[Passage] = []
-    for heading, text in _pieces(document.blocks, max_chars):
-        out.append(Passage(len(out), heading, text))
+    for heading, text, own in _pieces(blocks, max_chars):
+        title, url = (own.title, own.url) if own is not None else (None, None)
+        out.append(Passage(len(out), heading, text, title, url))
     return out
 
 
-def _pieces(blocks: list[Block], max_chars: int) -> Iterator[tuple[str, str]]:
+def _pieces(
+    blocks: list[Block], max_chars: int
+) -> Iterator[tuple[str, str, Block | None]]:
+    """(heading path, text, the whole block it is when it is one) of each passage."""
     current: list[str] = []
     size = 0
     heading: tuple[str, ...] | None = None
     for block in blocks:
         if block.whole or block.heading != heading or size + len(block.text) > max_chars:
             if current:
-                yield " > ".join(heading or ()), "\n\n".join(current)
+                yield " > ".join(heading or ()), "\n\n".join(current), None
             current, size = [], 0
         heading = block.heading
         if block.whole:
-            yield " > ".join(block.heading), block.text
+            yield " > ".join(block.heading), block.text, block
             heading = None
             continue
         for part in _split_long(block.text, max_chars):
             if current and size + len(part) > max_chars:
-                yield " > ".join(heading), "\n\n".join(current)
+                yield " > ".join(heading), "\n\n".join(current), None
                 current, size = [], 0
             current.append(part)
             size += len(part) + 2
     if current:
-        yield " > ".join(heading or ()), "\n\n".join(current)
+        yield " > ".join(heading or ()), "\n\n".join(current), None
 
 
 def _split_long(text: str, max_chars: int) -> Iterator[str]:

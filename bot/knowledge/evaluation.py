@@ -2,9 +2,12 @@
 
 Each line is `{"question": ..., "expected": ["<path relative to KB_PATH>", ...]}` or
 `{"question": ..., "expect_abstain": true}`. Recall@k counts a question as found when one of
-its expected documents is among the first k passages; MRR uses the first such passage
-among the first 10. Abstention is what `strict` mode does: the best cosine score below
-KB_MIN_SCORE. The threshold that would maximise abstain F1 on this set is reported too.
+its expected documents is among the first k passages (k = 1, 3, 5 and 10: compare @5 with @10
+to choose KB_TOP_K); MRR uses the first such passage among the first 10. Abstention is what
+`strict` mode does: the best cosine score below KB_MIN_SCORE. The threshold that would maximise
+abstain F1 on this set is reported too, with the answerable questions the current threshold
+wrongly abstains on. An `expected` path that is not indexed is refused (a typo would count as
+a miss and mislead the tuning).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from pathlib import Path
 
 from bot.knowledge.base import KnowledgeBase
 
-KS = (1, 3, 5)
+KS = (1, 3, 5, 10)
+MISS_DEPTH = 5  # a "miss": the expected document is not among the first 5 passages
 MRR_DEPTH = 10
+SHOWN = 20  # misses and wrong abstentions listed
 
 
 class EvalFileError(Exception):
@@ -53,6 +58,11 @@ class EvalReport:
     misses: list[Outcome] = field(default_factory=list)
     wrong_abstains: list[Outcome] = field(default_factory=list)
 
+    @property
+    def abstained_wrongly(self) -> list[Outcome]:
+        """Answerable questions the current KB_MIN_SCORE abstains on."""
+        return [o for o in self.wrong_abstains if not o.case.expect_abstain]
+
 
 def read_cases(path: Path) -> list[Case]:
     cases = []
@@ -71,6 +81,17 @@ def read_cases(path: Path) -> list[Case]:
             raise EvalFileError(f'{path}:{number}: needs "expected" or "expect_abstain"')
         cases.append(Case(str(item["question"]), tuple(str(p) for p in expected), abstain))
     return cases
+
+
+def check_expected(path: Path, cases: Sequence[Case], indexed: set[str]) -> None:
+    """Every `expected` document must be indexed: a typo would count as a miss."""
+    unknown = sorted({p for case in cases for p in case.expected if p not in indexed})
+    if unknown:
+        shown = ", ".join(repr(p) for p in unknown[:3]) + (" ..." if len(unknown) > 3 else "")
+        raise EvalFileError(
+            f"{path}: {len(unknown)} expected document(s) not indexed: {shown}; give paths "
+            "relative to their KB_PATH folder as `kb search` prints them, and run `kb sync`"
+        )
 
 
 async def evaluate(kb: KnowledgeBase, cases: Sequence[Case]) -> EvalReport:
@@ -93,7 +114,7 @@ def score(outcomes: Sequence[Outcome], min_score: float) -> EvalReport:
     for outcome in answerable:
         rank = next((i for i, p in enumerate(outcome.paths, 1) if p in outcome.case.expected), 0)
         ranks.append(1.0 / rank if rank else 0.0)
-        if not rank or rank > max(KS):
+        if not rank or rank > MISS_DEPTH:
             report.misses.append(outcome)
     report.mrr = sum(ranks) / len(ranks) if ranks else 0.0
     p, r, f = _abstain(outcomes, min_score)
@@ -125,12 +146,26 @@ def format_report(report: EvalReport) -> str:
         f"questions: {report.answerable} answerable, {report.unanswerable} to abstain on",
         "recall@" + ", recall@".join(f"{k}: {report.recall[k]:.3f}" for k in KS),
         f"MRR@{MRR_DEPTH}: {report.mrr:.3f}",
-        f"abstain at KB_MIN_SCORE={report.min_score:g}: precision {report.abstain_precision:.3f}, "
-        f"recall {report.abstain_recall:.3f}, F1 {report.abstain_f1:.3f}",
-        f"best KB_MIN_SCORE on this set: {report.best_min_score:.3f} (abstain F1 "
-        f"{report.best_f1:.3f})",
     ]
-    for outcome in report.misses[:20]:
+    if report.unanswerable:
+        lines += [
+            f"abstain at KB_MIN_SCORE={report.min_score:g}: precision "
+            f"{report.abstain_precision:.3f}, recall {report.abstain_recall:.3f}, F1 "
+            f"{report.abstain_f1:.3f}",
+            f"best KB_MIN_SCORE on this set: {report.best_min_score:.3f} (abstain F1 "
+            f"{report.best_f1:.3f})",
+        ]
+    else:
+        lines.append('no questions to abstain on ("expect_abstain": true): abstain precision '
+                     "and recall and the best KB_MIN_SCORE cannot be measured; add questions "
+                     "your documents do not answer")  # fmt: skip
+    wrong = report.abstained_wrongly
+    lines.append(f"answerable questions abstained on at KB_MIN_SCORE={report.min_score:g}: "
+                 f"{len(wrong)}")  # fmt: skip
+    for outcome in wrong[:SHOWN]:
+        lines.append(f"  abstained: {outcome.case.question!r} (best score "
+                     f"{outcome.best_score:.3f})")  # fmt: skip
+    for outcome in report.misses[:SHOWN]:
         lines.append(f"  miss: {outcome.case.question!r} expected {list(outcome.case.expected)}, "
                      f"got {list(dict.fromkeys(outcome.paths))[:3]}")
     return "\n".join(lines)

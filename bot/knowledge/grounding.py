@@ -18,6 +18,12 @@ from bot.knowledge.types import Hit, Source, label
 from bot.prompting import estimate_tokens
 
 NOT_FOUND_MARKER = "NO_ANSWER_IN_SOURCES"
+# What the user sees, and the conversation stores, for an answer the sources do not hold (the
+# marker never leaves the model's reply: issue 27). Telegram's texts use these too.
+NOT_FOUND_TEXT = {
+    "en": "I could not find this in our knowledge base.",
+    "ru": "Я не нашёл ответа на этот вопрос в нашей базе знаний.",
+}
 # [1], [2, 3], [1][2] — numbers in square brackets, separated by commas or spaces.
 CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _SPACED_CITATION = re.compile(r"[ \t]*" + CITATION.pattern)
@@ -57,6 +63,14 @@ def grounded_prompt(base: str, hits: Sequence[Hit], max_tokens: int) -> Groundin
         blocks.append(block)
         sources.append(Source(number, hit.path, hit.title, hit.url, hit.heading, hit.score))
     return Grounding(f"{head}\n\nSources:\n\n" + "\n\n".join(blocks), tuple(sources))
+
+
+def not_found_text(language: str | None, next_step: str = "") -> str:
+    """The "not found" answer in the user's language ("ru-RU" -> ru, else English), with the
+    deployment's next step (KB_NOT_FOUND_CONTACT) below it when there is one."""
+    base = (language or "").replace("_", "-").split("-", 1)[0].lower()
+    text = NOT_FOUND_TEXT.get(base, NOT_FOUND_TEXT["en"])
+    return f"{text}\n\n{next_step.strip()}" if next_step.strip() else text
 
 
 def is_not_found(text: str) -> bool:

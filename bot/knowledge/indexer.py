@@ -12,6 +12,7 @@ the folders are dropped; a file that cannot be read keeps its earlier version an
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -56,6 +57,21 @@ class SyncReport:
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     status: str = "done"
+    # Documents that are gone from the folders but were kept: removing them would have taken
+    # `removal_limit` of the index or more (an empty or unmounted folder), and it was not
+    # confirmed (`allow_removal`).
+    kept: int = 0
+    indexed_before: int = 0
+
+    @property
+    def removal_refused(self) -> bool:
+        return self.kept > 0
+
+    def refusal(self) -> str:
+        """Why the removal was refused, in one line."""
+        return (f"{self.kept} of the {self.indexed_before} indexed documents are gone from "
+                "KB_PATH (an empty or unmounted folder?); they stay indexed until an admin "
+                "confirms with `python -m bot kb sync --allow-removal`")  # fmt: skip
 
     @property
     def changed(self) -> bool:
@@ -77,22 +93,30 @@ class Indexer:
         sessionmaker: async_sessionmaker[AsyncSession],
         embedder: Embedder,
         roots: Sequence[Path],
+        removal_limit: float = 1.0,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._embedder = embedder
         self._roots = [root.expanduser().resolve() for root in roots]
         self._lock = asyncio.Lock()
+        # A sync that would remove this share of the indexed documents or more keeps them
+        # (1.0: only one that would remove every document), unless `allow_removal`.
+        self.removal_limit = removal_limit
 
     @property
     def running(self) -> bool:
         return self._lock.locked()
 
-    async def sync(self, progress: Callable[[Progress], None] | None = None) -> SyncReport:
+    async def sync(
+        self, progress: Callable[[Progress], None] | None = None, *, allow_removal: bool = False
+    ) -> SyncReport:
         """Bring the index in line with the folders. One sync at a time per process."""
         async with self._lock:
-            return await self._sync(progress)
+            return await self._sync(progress, allow_removal)
 
-    async def _sync(self, progress: Callable[[Progress], None] | None) -> SyncReport:
+    async def _sync(
+        self, progress: Callable[[Progress], None] | None, allow_removal: bool
+    ) -> SyncReport:
         started = time.monotonic()
         report = SyncReport()
         async with self._sessionmaker() as session:
@@ -106,6 +130,12 @@ class Indexer:
             candidates = [item for item in found if isinstance(item, Candidate)]
             report.skipped.extend(item for item in found if isinstance(item, Skipped))
             report.files = len(candidates)
+            report.indexed_before = len(stored)
+            found_keys = {(c.root, c.path) for c in candidates}
+            missing = sum(1 for key in stored if key not in found_keys)
+            if (stored and missing and not allow_removal
+                    and missing / len(stored) >= self.removal_limit):  # fmt: skip
+                report.kept = missing
             seen: set[tuple[str, str]] = set()
             for number, candidate in enumerate(candidates, start=1):
                 seen.add((candidate.root, candidate.path))
@@ -113,7 +143,7 @@ class Indexer:
                 if progress is not None:
                     progress(Progress(number, len(candidates), candidate.path, report.embedded))
             gone = [key for key in stored if key not in seen]
-            if gone:
+            if gone and not report.removal_refused:
                 async with self._sessionmaker() as session:
                     report.removed = await KnowledgeRepository(session).delete_documents_at(gone)
                     await session.commit()
@@ -143,16 +173,19 @@ class Indexer:
     async def _one(
         self, candidate: Candidate, stored: StoredDocument | None, report: SyncReport
     ) -> None:
+        model = self._embedder.doc_model
         try:
             data = await asyncio.to_thread(read_bytes, candidate)
-            document = parse(candidate, data)
+            # Compared before parsing: an unchanged PDF is not read again.
+            if stored is not None and stored.model == model and stored.content_hash == (
+                hashlib.sha256(data).hexdigest()
+            ):
+                report.unchanged += 1
+                return
+            document = await asyncio.to_thread(parse, candidate, data)
         except DocumentError as exc:
             log.warning("knowledge base: skipped %s: %s", candidate.path, exc)
             report.skipped.append(Skipped(candidate.path, str(exc)))
-            return
-        model = self._embedder.doc_model
-        if stored is not None and stored.content_hash == document.digest and stored.model == model:
-            report.unchanged += 1
             return
         pieces = passages(document)
         try:
@@ -181,7 +214,7 @@ class Indexer:
         await self._embed_all(document.title, todo, report)
         rows = [
             NewPassage(p.ordinal, p.heading, p.text,
-                       search_text(p.embedded_text(document.title)), h)
+                       search_text(p.embedded_text(document.title)), h, p.title, p.url)
             for h, p in zip(hashes, pieces, strict=True)
         ]
         async with self._sessionmaker() as session:

@@ -181,7 +181,7 @@ def handoff(reason: str) -> None:
 
 
 def desk_ended(resolution: str) -> None:
-    """`resolution`: closed (/close) or returned (/bot)."""
+    """`resolution`: closed (/close), returned (/bot) or failed (no person could see it)."""
     DESK_ENDS.child(resolution).inc()
 
 

@@ -350,8 +350,8 @@ class Answerer:
     def _final_text(self, result: TurnResult, chat_id: int, t: Translator) -> str:
         text = result.text or t("error_generic")
         # Knowledge base (issue 16): "not found", or the answer with its citations as links.
-        if result.not_found:
-            text = t("kb_not_found")
+        if result.not_found:  # the stored text: localized, with the next step if any
+            text = result.text or t("kb_not_found")
         elif result.sources:
             text = with_citations(result.text, result.sources, t("kb_sources"))
         if result.status is MessageStatus.TRUNCATED:

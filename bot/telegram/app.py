@@ -51,14 +51,17 @@ from bot.telegram.startup import (
     reach_telegram,
     set_commands,
 )
+from bot.telegram.warmup import warm_models
 from bot.telegram.webhook import serve_webhook
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
+    from bot.telegram.media import MediaSupport
 
 if TYPE_CHECKING:
     from bot.app import MenuCommand
     from bot.telegram.desk import SupportDesk
+    from bot.telegram.feedback import AnswerFeedback
 
 __all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
 
@@ -89,6 +92,8 @@ class TelegramApp:
         knowledge: KnowledgeBase | None = None,
         desk: SupportDesk | None = None,
         members_of: int = 0,
+        feedback_buttons: bool = False,
+        media: MediaSupport | None = None,
         routers: Sequence[Router] = (),
         commands: Sequence[MenuCommand] = (),
     ) -> None:
@@ -124,6 +129,15 @@ class TelegramApp:
         self.answers = Answerer(conversation=conversation, outbox=self.outbox, queues=self.queues)
         if conversation.tools is not None:  # a new message takes the buttons off its cards
             conversation.tools.on_superseded = self.answers.cards_superseded
+        # 👍/👎 under every answer in KB_MODE=strict (`feedback_buttons`): the desk draws them
+        # when there is one, else AnswerFeedback records them in the desk's tables.
+        self.feedback: AnswerFeedback | None = None
+        if feedback_buttons and desk is None:
+            from bot.desk import DeskService
+            from bot.telegram.feedback import AnswerFeedback
+
+            self.feedback = AnswerFeedback(DeskService(sessionmaker, support_chat_id=0),
+                                           self.outbox)
         self.images = ImageDelivery(
             service=images,
             outbox=self.outbox,
@@ -143,6 +157,7 @@ class TelegramApp:
             pastes=PasteJoiner(),
             seen=self.seen,
             knowledge=knowledge,
+            media=media,
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
         # The App's routers and menu commands (issue 25): see added.py.
@@ -195,6 +210,7 @@ class TelegramApp:
         )
 
     async def startup(self) -> None:
+        warm_models()  # off the first users' path (warmup.py)
         await self.set_commands()
         # Support desk (issue 17): who a person owns, before any update is handled; pending
         # relays and unfinished handoffs resume in the background.

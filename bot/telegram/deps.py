@@ -20,7 +20,9 @@ from bot.telegram.pastes import PasteJoiner
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
+    from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.imagejobs import ImageDelivery
+    from bot.telegram.media import MediaSupport
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,8 @@ class Deps:
     # Several replicas: offer a chat to its lease holder (ChatLeases.offer); a tool turn
     # carried on after a press then runs there, as a resumed turn (handlers/tools.py).
     offer_chat: Callable[[int], None] | None = None
+    media: MediaSupport | None = None  # photos and voice notes (issue 28)
+    documents: DocumentSupport | None = None  # documents sent in chat (issue 28)
 
 
 def chat_ref(message: Message) -> ChatRef:

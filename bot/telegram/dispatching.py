@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher
 
-from bot.telegram.handlers import chat, commands, errors, images, kb, other, toolcalls, tools
+from bot.telegram.handlers import (
+    chat,
+    commands,
+    documents,
+    errors,
+    images,
+    kb,
+    media,
+    other,
+    toolcalls,
+    tools,
+)
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
 if TYPE_CHECKING:
@@ -33,10 +44,8 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
         daily_tokens=app.options.daily_token_limit,
         daily_images=app.options.daily_image_limit,
     )
-    routers = [
-        m.build_router()
-        for m in (errors, commands, kb, toolcalls, images, chat, tools, other)
-    ]
+    handlers = (errors, commands, kb, toolcalls, images, chat, media, documents, tools, other)
+    routers = [m.build_router() for m in handlers]
     for router in routers[1:]:
         router.message.middleware(quota)
     if app.added_routers:
@@ -64,6 +73,12 @@ def _add_desk(app: TelegramApp, dp: Dispatcher, routers: list[Any]) -> None:
         )
         dp.update.outer_middleware(gate)
     if app.desk is None:
+        if app.feedback is not None:  # 👍/👎 without a desk (KB_MODE=strict)
+            from bot.telegram import feedback
+
+            dp["feedback"] = app.feedback
+            app.answers.after_answer = app.feedback.after_answer
+            routers.insert(1, feedback.build_router())
         return
     from bot.telegram.handlers import desk as desk_handlers
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.knowledge.grounding import NOT_FOUND_TEXT
+from bot.plurals import inflect
+
 LANGUAGES = ("en", "ru")
 DEFAULT_LANGUAGE = "en"
 
@@ -64,10 +67,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "backlog_dropped": {
         "en": "I was unavailable for a while. Messages you sent more than {age} before I was "
-        "back ({count}) are left unanswered: please send again what still matters.",
+        "back ({count} {count|message|messages}) are left unanswered: please send again what "
+        "still matters.",
         "ru": "Я был недоступен. На сообщения, отправленные более чем за {age} до моего "
-        "возвращения ({count}), я не отвечаю: пожалуйста, пришлите снова то, что ещё "
-        "актуально.",
+        "возвращения ({count} {count|сообщение|сообщения|сообщений}), я не отвечаю: "
+        "пожалуйста, пришлите снова то, что ещё актуально.",
     },
     "age_minutes": {"en": "{minutes} min", "ru": "{minutes} мин"},
     "age_hours": {"en": "{hours} h", "ru": "{hours} ч"},
@@ -118,14 +122,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Этот чат снова использует стандартный системный промпт.",
     },
     "stats_user": {
-        "en": "Today you used {tokens} tokens (limit: {token_limit}) and {images} images "
+        "en": "Today you used {tokens} {tokens|token|tokens} (limit: {token_limit}) and {images} "
+        "{images|image|images} "
         "(limit: {image_limit}).",
-        "ru": "Сегодня вы израсходовали {tokens} токенов (лимит: {token_limit}) и {images} "
-        "картинок (лимит: {image_limit}).",
+        "ru": "Сегодня вы израсходовали {tokens} {tokens|токен|токена|токенов} (лимит: "
+        "{token_limit}) и {images} {images|картинку|картинки|картинок} (лимит: {image_limit}).",
     },
     "stats_admin": {
-        "en": "The bot today: {tokens} tokens and {images} images for all users.",
-        "ru": "Бот за сегодня: {tokens} токенов и {images} картинок на всех пользователей.",
+        "en": "The bot today: {tokens} {tokens|token|tokens} and {images} {images|image|images} "
+        "for all users.",
+        "ru": "Бот за сегодня: {tokens} {tokens|токен|токена|токенов} и {images} "
+        "{images|картинка|картинки|картинок} на всех пользователей.",
     },
     "unlimited": {"en": "none", "ru": "нет"},
     "forget_confirm": {
@@ -143,11 +150,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "forget_cancelled": {"en": "Nothing was deleted.", "ru": "Ничего не удалено."},
     "privacy": {
         "en": "What I store: your Telegram id, name, username and language; the messages of "
-        "conversations with me and my answers; image prompts; daily usage counts. "
+        "conversations with me and my answers; the text of documents you send me, until "
+        "/reset; image prompts; daily usage counts. "
         "Messages are sent to Yandex Cloud Foundation Models to be answered{logging}.\n\n"
         "How long: {retention}.\n\n/forget deletes your data at any time.",
         "ru": "Что я храню: ваш Telegram id, имя, username и язык; сообщения разговоров со "
-        "мной и мои ответы; описания картинок; счётчики расхода за день. Сообщения "
+        "мной и мои ответы; текст присланных документов, до /reset; описания картинок; "
+        "счётчики расхода за день. Сообщения "
         "отправляются в Yandex Cloud Foundation Models для ответа{logging}.\n\n"
         "Сколько: {retention}.\n\n/forget удалит ваши данные в любой момент.",
     },
@@ -160,8 +169,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "пока вы не удалите их командой /forget",
     },
     "retention_days": {
-        "en": "{days} days, then conversations are deleted automatically",
-        "ru": "{days} дн., затем разговоры удаляются автоматически",
+        "en": "{days} {days|day|days}, then conversations are deleted automatically",
+        "ru": "{days} {days|день|дня|дней}, затем разговоры удаляются автоматически",
     },
     "unknown_command": {
         "en": "I don't know that command. /help lists the ones I know.",
@@ -180,12 +189,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вы пишете слишком часто. Подождите {seconds} с и попробуйте снова.",
     },
     "token_budget": {
-        "en": "You have used today's limit of {limit} tokens. It resets at midnight UTC.",
-        "ru": "Вы израсходовали дневной лимит в {limit} токенов. Он обновится в полночь UTC.",
+        "en": "You have used today's limit of {limit} {limit|token|tokens}. It resets at "
+        "midnight UTC.",
+        "ru": "Вы израсходовали дневной лимит в {limit} {limit|токен|токена|токенов}. Он "
+        "обновится в полночь UTC.",
     },
     "image_budget": {
-        "en": "You have used today's limit of {limit} images. It resets at midnight UTC.",
-        "ru": "Вы израсходовали дневной лимит в {limit} картинок. Он обновится в полночь UTC.",
+        "en": "You have used today's limit of {limit} {limit|image|images}. It resets at "
+        "midnight UTC.",
+        "ru": "Вы израсходовали дневной лимит в {limit} {limit|картинку|картинки|картинок}. "
+        "Он обновится в полночь UTC.",
     },
     "error_quota": {
         "en": "The model is overloaded right now (quota reached). Please try again in a minute.",
@@ -241,17 +254,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Картинку нарисовать не удалось. Попробуйте позже.",
     },
     # --- knowledge base (issue 16) ---
-    "kb_not_found": {
-        "en": "I could not find this in our knowledge base.",
-        "ru": "Я не нашёл ответа на этот вопрос в нашей базе знаний.",
-    },
+    "kb_not_found": NOT_FOUND_TEXT,
     "kb_sources": {"en": "Sources:", "ru": "Источники:"},
     "kb_off": {
         "en": "The knowledge base is off (set KB_PATH to a folder of documents).",
         "ru": "База знаний выключена (укажите папку с документами в KB_PATH).",
     },
     "kb_status": {
-        "en": "Knowledge base ({mode}): {documents} documents, {passages} passages, "
+        "en": "Knowledge base ({mode}): {documents} {documents|document|documents}, "
+        "{passages} {passages|passage|passages}, "
         "{vectors} searchable.\nFolders: {roots}\nEmbeddings: {versions}\n"
         "Last sync: {last}{syncing}",
         "ru": "База знаний ({mode}): документов {documents}, фрагментов {passages}, "
@@ -259,7 +270,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "Последняя синхронизация: {last}{syncing}",
     },
     "kb_last_run": {
-        "en": "{status} at {finished} UTC: {files} files, {embedded} embedded, {reused} reused, "
+        "en": "{status} at {finished} UTC: {files} {files|file|files}, {embedded} embedded, "
+        "{reused} reused, "
         "{removed} removed",
         "ru": "{status}, {finished} UTC: файлов {files}, новых эмбеддингов {embedded}, "
         "из кэша {reused}, удалено {removed}",
@@ -272,7 +284,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Синхронизация запущена; сообщу, когда закончится.",
     },
     "kb_sync_done": {
-        "en": "Sync done in {seconds:.1f} s: {files} files ({indexed} indexed, "
+        "en": "Sync done in {seconds:.1f} s: {files} {files|file|files} ({indexed} indexed, "
         "{removed} removed), {embedded} embedded, {reused} reused, {skipped} skipped.",
         "ru": "Синхронизация за {seconds:.1f} с: файлов {files} (проиндексировано {indexed}, "
         "удалено {removed}), новых эмбеддингов {embedded}, из кэша {reused}, пропущено {skipped}.",
@@ -280,6 +292,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "kb_sync_failed": {
         "en": "The sync failed; the index stays as it was. The log has the details.",
         "ru": "Синхронизация не удалась; индекс остался прежним. Подробности в логе.",
+    },
+    "kb_sync_kept": {
+        "en": "\n⚠️ {kept} of the {total} indexed documents are gone from KB_PATH (an empty or "
+        "unmounted folder?): they stay indexed. If they were removed on purpose, run "
+        "`python -m bot kb sync --allow-removal`.",
+        "ru": "\n⚠️ {kept} из {total} проиндексированных документов нет в KB_PATH (папка пуста "
+        "или не смонтирована?): они остаются в индексе. Если их удалили намеренно, "
+        "выполните `python -m bot kb sync --allow-removal`.",
     },
     "kb_usage": {
         "en": "/kb - what is indexed; /kb sync - index new and changed documents now",
@@ -319,8 +339,12 @@ class Translator:
 
     def __call__(self, key: str, /, **values: object) -> str:
         variants = TEXTS[key]
-        template = variants.get(self.language) or variants[DEFAULT_LANGUAGE]
-        return template.format(**values) if values else template
+        language = self.language if self.language in variants else DEFAULT_LANGUAGE
+        template = variants[language]
+        if not values:
+            return template
+        # Words beside counts in their plural form: "{tokens|токен|токена|токенов}".
+        return inflect(template, language, values).format(**values)
 
     @classmethod
     def for_code(cls, language_code: str | None) -> Translator:

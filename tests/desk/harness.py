@@ -87,18 +87,27 @@ async def desk_world(
     feedback: bool = False,
     csat: bool = True,
     classifier: bool = False,
+    forum: bool = True,
+    admins: tuple[int, ...] = (),
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
     limits = FloodLimits(
         private_rate=1 / SCALE, group_window=60 * SCALE, global_rate=30 / SCALE,
-        global_burst=30,
+        global_window=SCALE,
     )  # fmt: skip
     async with (
         FakeTelegram(TOKEN, limits=limits) as tg,
         FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm,
     ):
-        tg.add_forum(SUPPORT)
+        if forum:
+            tg.add_forum(SUPPORT)
+        else:  # a plain supergroup (no Topics) where the bot is an admin with every right
+            tg.add_chat(SUPPORT, "supergroup", title="Support")
+            tg.set_member(SUPPORT, int(TOKEN.split(":")[0]), "administrator",
+                          can_manage_topics=True)  # fmt: skip
         tg.add_member(SUPPORT, OPERATOR["id"])
+        for admin in admins:
+            tg.add_chat(admin, "private", user={"id": admin, "first_name": "Admin"})
         fm.default_interval = 0.002
         client = fake_client(fm.url)
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
@@ -114,7 +123,8 @@ async def desk_world(
         )  # fmt: skip
         outbox = Outbox(
             bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
-            global_rate=25 / SCALE, retry_after_scale=SCALE,
+            global_rate=25 / SCALE, global_window=SCALE, group_window=60 * SCALE,
+            retry_after_scale=SCALE,
         )  # fmt: skip
         desk = SupportDesk(
             DeskService(database.sessionmaker, support_chat_id=SUPPORT),
@@ -125,6 +135,7 @@ async def desk_world(
                 csat=csat,
                 feedback_buttons=feedback,
                 summary_model="yandexgpt-lite",
+                admins=admins,
             ),
             model=client,
             classify=client.classify_few_shot if classifier else None,
@@ -132,7 +143,7 @@ async def desk_world(
         app = TelegramApp(
             bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
             images=images, options=options, outbox=outbox, desk=desk, shutdown_grace=2.0,
-            **app_kwargs,
+            **({"admins": list(admins)} if admins else {}), **app_kwargs,
         )  # fmt: skip
         await app.startup()
         polling = asyncio.create_task(

@@ -137,7 +137,7 @@ async def test_report_figures_and_csv(database: Database, tmp_path: Path) -> Non
     text = format_report(report)
     assert "Resolved by the bot: 2 (confirmed by a thanks or 👍: 1;" in text
     assert "First operator reply, wall clock: median 10 min 0 s, p90 10 min 0 s" in text
-    assert "CSAT: 4.00 of 5 from 1 ratings; response rate 100% (1 of 1 asked)" in text
+    assert "CSAT: 4.00 of 5 from 1 rating; response rate 100% (1 of 1 asked)" in text
     assert "3 × Refund for a broken phone?" in text
     assert "Answer feedback: 👍 1, 👎 0" in text
     assert write_csv(report, tmp_path / "r.csv") == 4

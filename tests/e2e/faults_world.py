@@ -54,8 +54,9 @@ SCENARIO_TIMEOUT = 120.0
 
 
 def template(key: str) -> re.Pattern[str]:
-    """A user-facing text with its ``{placeholders}`` matching anything."""
-    parts = re.split(r"\{[a-z_]+\}", EN[key])
+    """A user-facing text with its ``{placeholders}`` and plural forms (``{n|one|many}``)
+    matching anything."""
+    parts = re.split(r"\{[a-z_]+(?:\|[^{}]*)?\}", EN[key])
     return re.compile(".+?".join(re.escape(part) for part in parts), re.DOTALL)
 
 

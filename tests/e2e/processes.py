@@ -75,8 +75,11 @@ async def start_fm_process(
     return await FakeProcess.start("tests.fakes.foundation_models_server", *args)
 
 
-async def start_telegram_process(token: str = TG_TOKEN, *, flood: bool = True) -> FakeProcess:
+async def start_telegram_process(
+    token: str = TG_TOKEN, *, flood: bool = True, webhook_parallel: bool = False
+) -> FakeProcess:
     args = ["--port", "0", "--token", token] + ([] if flood else ["--no-flood"])
+    args += ["--webhook-parallel"] if webhook_parallel else []
     return await FakeProcess.start("tests.fakes.telegram_server", *args)
 
 
@@ -106,6 +109,7 @@ def bot_env(
         YANDEX_LLM_URL=fm_url,
         YANDEX_OPERATION_URL=fm_url,
         YANDEX_IAM_URL=fm_url,
+        STT_URL=fm_url,  # SpeechKit STT (issue 28) on the same fake
         DATABASE_URL=database_url,
         LOG_FORMAT="json",
         # FMBOT_TEST_BOT_LOG_LEVEL=DEBUG: the bots' own debug lines, for chasing a failure.

@@ -156,7 +156,7 @@ async def test_runs_as_a_process_with_control_api() -> None:
 
 
 async def test_concurrent_get_updates_conflict_and_global_limit(bot: Bot) -> None:
-    limits = FloodLimits(global_rate=2, global_burst=2, private_burst=10)
+    limits = FloodLimits(global_rate=2, private_burst=10)
     async with FakeTelegram(TOKEN, limits=limits) as tg:
         await bot.session.close()
         other = make_bot(tg.url)

@@ -77,6 +77,12 @@ async def test_knowledge_base_answers_cite_abstain_follow_edits_and_survive_a_re
         assert answer.text.endswith("Sources:\n[1] Delivery options and times")
         assert links(answer) == [DELIVERY_URL, DELIVERY_URL]  # the citation and the footer
 
+        # PDF and DOCX documents are sources too, named with their section and page.
+        bulk = await ask(e2e, "What discount do we get for 200 units?")
+        assert bulk.text.startswith("The discount grows with the quantity")
+        assert bulk.text.endswith(
+            "Sources:\n[1] Corporate and bulk orders › Volume discounts › p. 1")
+
         # A follow-up that alone names nothing the documents cover finds the earlier topic.
         await ask(e2e, "Как вернуть товар?", language_code="ru")
         follow = await ask(e2e, "А сколько это займёт?", language_code="ru")
@@ -102,7 +108,7 @@ async def test_knowledge_base_answers_cite_abstain_follow_edits_and_survive_a_re
         assert after_edit == first_sync + 1
 
         status = await ask(e2e, "/kb")
-        assert "33 documents" in status.text
+        assert "39 documents" in status.text
         assert "Last sync: done" in status.text
 
         # SIGKILL only once every handled update is settled: one killed between its reply and
@@ -118,7 +124,7 @@ async def test_knowledge_base_answers_cite_abstain_follow_edits_and_survive_a_re
         assert await e2e.bot.terminate() == 0
 
     rows = e2e.db.query("SELECT covered, sources FROM kb_answers ORDER BY message_id")
-    assert [row["covered"] for row in rows] == [1, 1, 1, 0, 1, 1]
+    assert [row["covered"] for row in rows] == [1, 1, 1, 1, 0, 1, 1]
     assert e2e.db.check_consistency() == []
 
 
@@ -151,3 +157,6 @@ async def test_two_not_found_answers_hand_the_user_to_a_person(tmp_path: Path) -
         assert card.text is not None
         assert "two answers in a row not found in the knowledge base" in card.text
         assert "capital of Australia" in card.text  # the last messages are on the card
+        # The card shows what the user saw, never the model's marker (issue 27, item 5).
+        assert f"🤖 {NOT_FOUND}" in card.text
+        assert "NO_ANSWER_IN_SOURCES" not in card.text

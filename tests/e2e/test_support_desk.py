@@ -156,7 +156,7 @@ async def test_full_round_handoff_relay_close_rating_report(desk: E2E) -> None:
     assert "Handed over to a person: 1 (50%)" in out
     assert "user_request: 1" in out
     assert "First operator reply, wall clock: median" in out
-    assert "CSAT: 5.00 of 5 from 1 ratings; response rate 100% (1 of 1 asked)" in out
+    assert "CSAT: 5.00 of 5 from 1 rating; response rate 100% (1 of 1 asked)" in out
     assert "within SUPPORT_HOURS: not set" in out
     lines = csv_path.read_text().splitlines()
     assert len(lines) == 3
@@ -193,3 +193,23 @@ async def test_restart_in_the_middle_of_relays_loses_and_duplicates_nothing(desk
     rows = e2e.db.query("SELECT state, target_message_id FROM desk_relays")
     assert [r["state"] for r in rows] == ["done"] * 4
     assert all(r["target_message_id"] for r in rows)
+
+
+async def test_run_with_a_support_chat_without_topics_says_so_and_strands_nobody(
+    tmp_path: Path,
+) -> None:
+    """Issue 27, item 2, as a process: `run` logs that the chat has no Topics and starts; a
+    user asking for a person hears nobody can see them, and the bot keeps answering."""
+    async with E2E(tmp_path, extra_env={"SUPPORT_CHAT_ID": str(SUPPORT)}) as e2e:
+        e2e.tg.add_chat(SUPPORT, "supergroup", title="Support")  # Topics off
+        e2e.tg.set_member(SUPPORT, int(e2e.tg.token.split(":")[0]), "administrator",
+                          can_manage_topics=True)  # fmt: skip
+        await e2e.start_bot()
+        assert "cannot take handoffs: the chat has no Topics" in e2e.bot.log_text()
+        e2e.tg.send_user_message(USER, "/operator")
+        told = await e2e.wait_for(lambda: [t for t in user_texts(e2e) if "support team" in t])
+        assert "no person would see" in told[0]
+        e2e.fm.queue_reply("We open at nine.")
+        e2e.tg.send_user_message(USER, "When do you open?")
+        await e2e.wait_for(lambda: "We open at nine." in user_texts(e2e))
+        assert e2e.tg.calls_for(SUPPORT, "createForumTopic") == []

@@ -29,12 +29,21 @@ class TextHandlers:
 
     quote_sources: bool
 
+    def flatten_messages(
+        self, messages: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], int] | str:
+        raise NotImplementedError  # MediaHandlers'
+
     def reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
         if self.replies:
             return self.replies.popleft()
         if self.quote_sources:
             system = next((m.get(key) or "" for m in messages if m.get("role") == "system"), "")
+            asked = next((m.get(key) or "" for m in reversed(messages)
+                          if m.get("role") == "user"), "")
             quoted = p.quote_first_source(str(system))
+            if quoted is None and isinstance(asked, str):  # documents sent in chat (issue 28)
+                quoted = p.quote_document(str(system), asked)
             if quoted is not None:
                 return Reply(quoted, chunks=self.default_chunks, interval=self.default_interval)
         results = _tool_results(messages[-1])
@@ -153,6 +162,10 @@ class TextHandlers:
             return self.error(400, "model is required")
         if not isinstance(messages, list) or not messages:
             return self.error(400, "messages must not be empty")
+        flat = self.flatten_messages(messages)  # image parts decoded (fm_media.py)
+        if isinstance(flat, str):
+            return self.error(400, flat)
+        messages, image_count = flat
         reply = self.reply_for(messages, key="content")
         texts = reply.cumulative(p.split_cumulative)
         calls = reply.tool_calls
@@ -163,6 +176,7 @@ class TextHandlers:
         if calls:
             finish = "tool_calls"
         prompt_tokens = sum(p.word_count(str(m.get("content") or "")) for m in messages)
+        prompt_tokens += 256 * image_count  # Gemma 3: 256 tokens per image
         if not body.get("stream"):
             answer = p.openai_completion(model, texts[-1] if texts else "", finish,
                                          prompt_tokens)

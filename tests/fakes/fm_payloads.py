@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import struct
 from typing import Any
 
@@ -153,6 +154,26 @@ def quote_first_source(system: str) -> str | None:
     body = " ".join(lines[1:3]).strip() if len(lines) > 1 else ""
     sentence = body.split(". ")[0].rstrip(".")
     return f"{sentence}. [1]" if sentence else None
+
+
+_DOCUMENT = re.compile(r'<document file="([^"]*)"(?: where="([^"]*)")?>\n(.*?)\n</document>', re.S)
+
+
+def quote_document(system: str, question: str) -> str | None:
+    """An answer from documents sent in chat as a model would give it: the first sentence of
+    the excerpt sharing most words with the question, and where it is ("(file, p. 2)")."""
+    asked = set(re.findall(r"\w{3,}", question.lower()))
+    best: tuple[int, str, str, str] | None = None
+    for file, where, body in _DOCUMENT.findall(system):
+        shared = len(asked & set(re.findall(r"\w{3,}", body.lower())))
+        if best is None or shared > best[0]:
+            best = (shared, file, where, body)
+    if best is None:
+        return None
+    _, file, where, body = best
+    sentence = " ".join(body.split()).split(". ")[0].rstrip(".")
+    place = where.rsplit(" > ", 1)[-1] if where else ""
+    return f"{sentence} ({file}, {place})." if place else f"{sentence} ({file})."
 
 
 def embedding_of(text: str, dim: int = 256) -> list[float]:

@@ -7,13 +7,15 @@ for N polls; injects 429 (with or without Retry-After), 5xx, malformed lines, cu
 streams, stalls and YandexART refusals; serves the IAM token exchange (verifying the JWT's PS256
 signature and claims against a public key the test registered), the metadata service and the
 OpenAI-compatible `/v1/chat/completions` (SSE). One base URL serves llm, operation, iam and
-metadata paths.
+metadata paths; images in OpenAI-compatible messages and SpeechKit STT v1: fm_media.py.
 
 Unscripted, a completion answers "Echo: <last user message>" in `default_chunks` chunks, and an
 image generation finishes after `image_pending_polls` (2) polls with a small valid JPEG.
 With `quote_sources` set, an unscripted completion whose system message lists numbered sources
 ("[1] Title" then text) answers with the first sentence of source 1 and cites it, as a grounded
-model would. Embeddings behave like real ones where retrieval depends on it (fm_payloads.py:
+model would; one whose system message quotes documents sent in chat (<document file=...
+where=...>) answers with the first sentence of the excerpt nearest the question and says where
+("(file, p. 2)"). Embeddings behave like real ones where retrieval depends on it (fm_payloads.py:
 stemmed words and character trigrams hashed to 256 signed dimensions, normalised), and with
 `embedding_rps_limit` set, a request beyond that many in any second gets 429 like the quota.
 
@@ -27,6 +29,8 @@ Python API::
         fm.expire_tokens(); fm.reject_next_auth(1)
         fm.requests  # RecordedRequest(method, path, headers, json); fm.paths()
         fm.max_active_generations; fm.stream_disconnects; fm.auth.iam_exchanges
+        fm.images_received  # decoded images per request; fm.queue_transcript("text")
+        fm.stt_requests; fm.stt_forbidden = True  # SpeechKit STT (fm_media.py)
 
 Process and control API (for out-of-process tests)::
 
@@ -67,6 +71,7 @@ from aiohttp import web
 from tests.fakes import fm_payloads as p
 from tests.fakes.fm_auth import AuthState
 from tests.fakes.fm_handlers import TextHandlers
+from tests.fakes.fm_media import STT_PATH, MediaHandlers
 from tests.fakes.fm_operations import OperationHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
 
@@ -85,7 +90,7 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(TextHandlers, OperationHandlers):
+class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -114,6 +119,7 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
         self.embedding_rps_limit = 0.0
         self.embedding_times: deque[float] = deque()
         self.embedding_429s = 0
+        self.init_media()  # images and SpeechKit STT (issue 28): fm_media.py
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -251,6 +257,8 @@ class FakeFoundationModels(TextHandlers, OperationHandlers):
             if request.headers.get("Metadata-Flavor") != "Google":
                 return self.error(403, "Metadata-Flavor: Google header is required")
             return web.json_response(self.auth.metadata_answer())
+        if path == STT_PATH and request.method == "POST":
+            return await self.stt(request)
         if request.method != "POST" or not isinstance(body, dict):
             return self.error(404, f"no such method: {request.method} {path}")
         if path == "/iam/v1/tokens":

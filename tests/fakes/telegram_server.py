@@ -32,6 +32,9 @@ In-process API::
         tg.block_user(1); tg.unblock_user(1); tg.delete_message(1, message_id)
         tg.slow_get_updates(3.0); tg.fail_get_updates(2, status=502)
         tg.updates.secret_override = "wrong"  # webhook deliveries send a wrong secret
+        tg.add_file(data, kind="voice"); tg.send_user_photo_message(1, [jpeg], "caption")
+        tg.send_user_voice(1, ogg, duration=3); tg.send_user_document(1, data, file_name=...,
+        mime_type=...); tg.file_faults(file_id, delay=...); tg.downloads  # see tg_files.py
 
 As a process: ``python -m tests.fakes.telegram_server --port 0 --token T [--username U]
 [--no-flood]`` prints ``LISTENING http://127.0.0.1:PORT`` and serves until SIGTERM. The
@@ -41,7 +44,11 @@ edit_user_message {chat_id, message_id, text}; callback_query {chat_id, message_
 update {update}; press_stop {chat_id, draft_id?}; fail_next {method, status, description?,
 retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id}; slow_get_updates
 {seconds}; fail_get_updates {times, status?}; delete_message {chat_id, message_id}; limits
-{field: value...}; reset_timing {chat_id?}; reset_counters. GET ``/_control/`` + chats;
+{field: value...}; reset_timing {chat_id?}; reset_counters; file {data, kind?, ext?,
+mime_type?} -> {file_id}; user_photo_message {chat_id, sizes: [base64], caption?,
+media_group_id?, language_code?}; user_voice {chat_id, data,
+duration}; user_document {chat_id, data, file_name, mime_type, caption?} (tg_files.py: getFile
+and downloads). GET ``/_control/`` + chats;
 chat/{chat_id}[?since=T] (messages with edits, draft, events, calls, timing, and with ``since``
 the first visible / final text times after T); photo/{chat_id}/{message_id} (the JPEG);
 stats (429 counts, calls per method, pending updates, webhook); calls?since=N&chat_id=;
@@ -91,7 +98,7 @@ class FakeTelegram(UserSide):
     async def start(self) -> FakeTelegram:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        app.router.add_get("/file/bot{token}/{path:.+}", self.handle_file_download)
         add_control_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -154,20 +161,13 @@ class FakeTelegram(UserSide):
             await self.before_reply(call)
         return ok_response(result)
 
-    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return error_response(TelegramError(401, "Unauthorized"))
-        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".jpg")
-        if file_id not in self.files:
-            return error_response(TelegramError(404, "Not Found"))
-        return web.Response(body=self.files[file_id], content_type="image/jpeg")
-
 
 async def _serve(args: argparse.Namespace) -> None:
     limits = FloodLimits(enabled=not args.no_flood)
     tg = FakeTelegram(
         args.token, host=args.host, port=args.port, bot_username=args.username, limits=limits
     )
+    tg.updates.parallel = args.webhook_parallel
     await tg.start()
     print(f"LISTENING {tg.url}", flush=True)
     stop = asyncio.Event()
@@ -187,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default="42:TEST")
     parser.add_argument("--username", default="fm_test_bot")
     parser.add_argument("--no-flood", action="store_true", help="do not enforce flood limits")
+    parser.add_argument(
+        "--webhook-parallel", action="store_true",
+        help="deliver to a webhook over up to max_connections at once, as Telegram does",
+    )  # fmt: skip
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")

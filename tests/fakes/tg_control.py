@@ -7,6 +7,7 @@ list). Bodies and answers are JSON; errors answer 400 ``{"error": "..."}``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -128,6 +129,40 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
             )
         },
         "delete_topic": lambda b: done(tg.delete_topic, int(b["chat_id"]), int(b["thread_id"])),
+        # Files users send (tg_files.py); bytes travel as base64.
+        "file": lambda b: {
+            "file_id": tg.add_file(
+                base64.b64decode(b["data"]), kind=b.get("kind", "photos"), ext=b.get("ext"),
+                mime_type=b.get("mime_type"),
+            )
+        },
+        "user_photo_message": lambda b: {
+            "update_id": tg.send_user_photo_message(
+                int(b["chat_id"]),
+                [base64.b64decode(size) for size in b["sizes"]],
+                b.get("caption", ""),
+                media_group_id=b.get("media_group_id"),
+                language_code=b.get("language_code", "en"),
+            )
+        },
+        "user_voice": lambda b: {
+            "update_id": tg.send_user_voice(
+                int(b["chat_id"]),
+                base64.b64decode(b["data"]),
+                duration=int(b["duration"]),
+                language_code=b.get("language_code", "en"),
+            )
+        },
+        "user_document": lambda b: {
+            "update_id": tg.send_user_document(
+                int(b["chat_id"]),
+                base64.b64decode(b["data"]),
+                file_name=b["file_name"],
+                mime_type=b["mime_type"],
+                caption=b.get("caption", ""),
+                language_code=b.get("language_code", "en"),
+            )
+        },
     }
     for name, action in posts.items():
         app.router.add_post(f"/_control/{name}", post(action))
@@ -172,6 +207,9 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
             {
                 "count_429": tg.count_429,
                 "count_flood_429": tg.count_flood_429,
+                "count_429_by_method": dict(
+                    Counter(c.method for c in tg.calls if c.status == 429)
+                ),
                 "calls": dict(Counter(c.method for c in tg.calls)),
                 "unknown_methods": dict(tg.unknown_methods),
                 "pending_updates": len(tg.updates.pending),

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.fakes.tg_flood import FloodControl
 from tests.fakes.tg_html import parse_html
@@ -29,6 +29,9 @@ from tests.fakes.tg_wire import (
 )
 
 log = logging.getLogger("fake_telegram")
+
+if TYPE_CHECKING:
+    from tests.fakes.tg_files import FakeFile
 
 Handler = Callable[[Params, Call], Awaitable[Any]]
 # Real method names (for "answered generically" versus 404 "Not Found"), lower-cased because
@@ -105,6 +108,8 @@ class BotApiCore:
         self.flood = FloodControl()
         self.updates = UpdateQueue()
         self.files: dict[str, bytes] = {}
+        self.file_meta: dict[str, FakeFile] = {}  # paths, types and faults (tg_files.py)
+        self.downloads: list[str] = []  # file paths served by /file/bot<token>/..., in order
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.unknown_methods: Counter[str] = Counter()

@@ -2,10 +2,14 @@
 
 Official guidance (core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
 about one message per second per chat with short bursts tolerated, at most 20 messages per
-minute to one group, about 30 messages per second in total. Streaming projects found that edits
-spend the same budget (see ../shared/reference/telegram-bot-api.md §1.2), so every method in
-``COUNTED`` does. A 429 also opens a penalty window for the chat: calls inside it are refused
-again until ``retry_after`` has passed, as real Telegram does.
+minute to one group, about 30 messages per second in total. The bot-wide and the group limits
+are rolling windows, as a client must assume: at most ``global_rate * global_window`` counted
+calls in any ``global_window`` seconds (30 in any second), ``group_per_minute`` in any
+``group_window`` seconds in one group; a bucket with a burst on top would let more through.
+Streaming projects found that edits spend the same budget (see
+../shared/reference/telegram-bot-api.md §1.2), so every method in ``COUNTED`` does. A 429 also
+opens a penalty window for the chat: calls inside it are refused again until ``retry_after``
+has passed, as real Telegram does.
 
 Drafts (``sendMessageDraft``) have limits of their own: ``draft_rate`` per chat (5/s after a
 burst), none bot-wide by default (they do not count in the 30/s), and a draft 429's penalty
@@ -49,8 +53,9 @@ class FloodLimits:
     private_burst: float = 3.0  # ... after a burst of this many
     group_per_minute: int = 20  # sliding 60 s window per group/supergroup
     group_window: float = 60.0  # the window's length (tests shrink time with it)
-    global_rate: float = 30.0
-    global_burst: float = 30.0
+    global_rate: float = 30.0  # messages per second for the whole bot ...
+    global_window: float = 1.0  # ... counted in any window of this many seconds
+    global_burst: float = 30.0  # unused: the bot-wide limit is a rolling window
     drafts_count: bool = True  # False: drafts are not limited at all
     draft_rate: float = 5.0  # drafts per second in one chat ...
     draft_burst: float = 5.0  # ... after a burst of this many
@@ -79,7 +84,7 @@ class FloodControl:
     limits: FloodLimits = field(default_factory=FloodLimits)
     _private: dict[int, _Bucket] = field(default_factory=dict)
     _groups: dict[int, deque[float]] = field(default_factory=dict)
-    _global: _Bucket | None = None
+    _global: deque[float] = field(default_factory=deque)
     _penalty: dict[int, float] = field(default_factory=dict)
     _drafts: dict[int, _Bucket] = field(default_factory=dict)
     _draft_global: _Bucket | None = None
@@ -100,11 +105,13 @@ class FloodControl:
         if now < penalty:
             return max(1, math.ceil(penalty - now))
         limits = self.limits
-        if self._global is None:
-            self._global = _Bucket(
-                limits.global_rate, limits.global_burst, limits.global_burst, now
-            )
-        waits = [self._global.wait_time(now)]
+        sent = self._global
+        while sent and sent[0] <= now - limits.global_window:
+            sent.popleft()
+        allowed = max(1, round(limits.global_rate * limits.global_window))
+        waits = [0.0]
+        if len(sent) >= allowed:
+            waits.append(sent[len(sent) - allowed] + limits.global_window - now)
         window: deque[float] | None = None
         bucket: _Bucket | None = None
         if chat_type == "private":
@@ -126,7 +133,7 @@ class FloodControl:
             retry_after = max(1, math.ceil(wait))
             self.penalise(chat_id, now + wait)
             return retry_after
-        self._global.take()
+        sent.append(now)
         if bucket is not None:
             bucket.take()
         if window is not None:

@@ -8,9 +8,12 @@ changes, ``TOPIC_ID_INVALID`` for an unknown topic); a send into a deleted topic
 "message thread not found", into a closed one ``TOPIC_CLOSED`` unless the bot may manage
 topics; ``copyMessage`` -> MessageId (the copy has no link to the original and no sender),
 ``copyMessages`` (1-100 increasing ids; messages that cannot be copied are skipped) -> [MessageId];
-``getChatMember`` -> ChatMember (``left`` for someone not in the chat). Service messages cannot
-be copied ("message can't be copied"). One ``copyMessages`` request spends one message of the
-chat's flood budget (an assumption: Telegram does not document how it counts).
+``getChatMember`` -> ChatMember (``left`` for someone not in the chat); ``getChat`` ->
+ChatFullInfo (``is_forum`` only for a forum). A plain supergroup (``add_chat(id,
+"supergroup")``) refuses the topic methods with "the chat is not a forum", as Telegram does.
+Service messages cannot be copied ("message can't be copied"). One ``copyMessages`` request
+spends one message of the chat's flood budget (an assumption: Telegram does not document
+how it counts).
 """
 
 from __future__ import annotations
@@ -237,6 +240,21 @@ class ForumSide(BotApiCore):
             if message is not None:
                 message.deleted = True
         return True
+
+    async def m_getChat(self, p: Params, call: Call) -> Any:
+        """ChatFullInfo: ``is_forum`` is present (true) only in a supergroup with topics
+        enabled, as the Bot API sends optional fields; the bot must be in the chat."""
+        chat = self.target(p, call)
+        body: dict[str, Any] = {
+            **chat.chat_json(), "accent_color_id": 0, "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
+                "premium_subscription": False, "gifts_from_channels": False,
+            },
+        }  # fmt: skip
+        if chat.chat_id in self.forums:
+            body["is_forum"] = True
+        return body
 
     async def m_getChatMember(self, p: Params, call: Call) -> Any:
         chat = self.target(p, call)

@@ -229,14 +229,3 @@ class BotApiMethods(BotApiCore):
             "show_alert": p.get_bool("show_alert"),
         }
         return True
-
-    async def m_getFile(self, p: Params, call: Call) -> Any:
-        file_id = p.get_str("file_id") or ""
-        if file_id not in self.files:
-            raise bad_request("invalid file_id")
-        return {
-            "file_id": file_id,
-            "file_unique_id": f"u{file_id}",
-            "file_size": len(self.files[file_id]),
-            "file_path": f"photos/{file_id}.jpg",
-        }

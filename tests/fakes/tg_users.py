@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from tests.fakes.tg_core import Fault
+from tests.fakes.tg_files import FileSide
 from tests.fakes.tg_forum import ForumSide
 from tests.fakes.tg_methods import BotApiMethods
 from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
@@ -26,7 +27,7 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-class UserSide(BotApiMethods, ForumSide):
+class UserSide(FileSide, BotApiMethods, ForumSide):
     """The test API (documented in telegram_server.py); synchronous calls act at once."""
 
     # --- test API: what users do ------------------------------------------------------------

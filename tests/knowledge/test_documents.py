@@ -70,7 +70,10 @@ def test_faq_tables_give_one_whole_passage_per_pair(tmp_path: Path) -> None:
     pieces = passages(csv_doc)
     assert [p.text.split("\n")[0] for p in pieces] == ["Q: Opening hours?", "Q: Long?"]
     assert len(pieces[1].text) > MAX_CHARS  # kept whole
-    assert csv_doc.url == "https://x.example/c"
+    assert csv_doc.url is None  # each pair is its own source (issue 27)
+    assert [(p.title, p.url) for p in pieces] == [
+        ("Opening hours?", "https://x.example/c"), ("Long?", None)
+    ]
     assert len(passages(parse(*load(tmp_path / "faq.jsonl", tmp_path)))) == 2
 
 

@@ -49,11 +49,11 @@ async def test_the_fixture_reaches_the_quality_targets(
     env = environment(fm, tmp_path)
     code, out, err = await fmbot("kb", "sync", env=env)
     assert code == 0, err
-    assert "files: 33 (33 indexed, 0 unchanged, 0 removed)" in out
-    assert "33/33 files" in err  # the progress bar
+    assert "files: 39 (39 indexed, 0 unchanged, 0 removed)" in out
+    assert "39/39 files" in err  # the progress bar
     code, out, err = await fmbot("kb", "eval", str(FIXTURE / "eval.jsonl"), env=env)
     assert code == 0, err
-    assert "questions: 164 answerable, 35 to abstain on" in out
+    assert "questions: 183 answerable, 37 to abstain on" in out
     assert figure(r"recall@5: ([\d.]+)", out) >= 0.90
     assert figure(r"abstain at KB_MIN_SCORE=[\d.]+: precision [\d.]+, recall [\d.]+, F1 ([\d.]+)",
                   out) >= 0.80
@@ -80,7 +80,7 @@ async def test_search_prints_ranked_passages_and_a_second_sync_reuses_everything
     assert len([line for line in lines if re.match(r"\d\. score", line)]) == 3
     code, out, _ = await fmbot("kb", "sync", env=env)
     assert "embedded now: 0, reused from the cache: 0" in out
-    assert "files: 33 (0 indexed, 33 unchanged, 0 removed)" in out
+    assert "files: 39 (0 indexed, 39 unchanged, 0 removed)" in out
 
 
 async def test_kb_commands_explain_bad_settings_and_files(

@@ -9,6 +9,7 @@ from bot.conversation import ChatRef
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge import NOT_FOUND_MARKER, KbMode
 from bot.knowledge.embedder import ATTEMPTS
+from bot.knowledge.grounding import NOT_FOUND_TEXT
 from bot.storage.database import Database
 from bot.storage.models import KbAnswer, MessageStatus
 from tests.core.conftest import ANNA, PRIVATE, make_service
@@ -63,7 +64,7 @@ async def test_strict_mode_answers_not_found_without_calling_the_model(
     service = make_service(database, client, knowledge=kb)
     result = await service.run_turn(PRIVATE, ANNA, "Who won the football world cup in 2018?")
     assert result.not_found
-    assert result.text == NOT_FOUND_MARKER
+    assert result.text == NOT_FOUND_TEXT["en"]  # stored as the user sees it (issue 27)
     assert result.sources == ()
     assert COMPLETION not in fm.paths()
     record = await kb_answer(database, result.message_id)

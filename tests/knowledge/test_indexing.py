@@ -26,7 +26,7 @@ from tests.e2e.processes import FM_API_KEY, FM_FOLDER, start_fm_process
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import KbFactory, embedding_calls
 
-FILES = 33
+FILES = 39
 
 
 async def test_first_sync_indexes_everything_and_a_second_makes_no_embedding_calls(
@@ -94,18 +94,20 @@ async def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
     (docs / "empty.md").write_text("\n\n", encoding="utf-8")
     (docs / "picture.txt").write_bytes(b"\x89PNG\x00\x00binary")
     (docs / "notes.docx").write_bytes(b"PK")
+    (docs / "notes.odt").write_bytes(b"PK")
     (docs / "heading.md").write_text("# Only a heading", encoding="utf-8")
     kb = make_kb()
     report = await kb.sync()
     reasons = {s.path: s.reason for s in report.skipped}
     assert reasons["empty.md"] == "empty"
     assert reasons["picture.txt"] == "binary file"
-    assert reasons["notes.docx"] == "unsupported file type .docx"
+    assert reasons["notes.docx"] == "not a readable DOCX (damaged?)"
+    assert reasons["notes.odt"] == "unsupported file type .odt"
     assert reasons["heading.md"] == "no text to index"
     assert report.indexed == FILES
     # What /kb shows admins: the state and the files it could not index, with the reasons.
     shown = describe(await kb.status(), Translator("en"))
-    assert f"{FILES} documents, 48 passages, 48 searchable" in shown
+    assert f"{FILES} documents, 71 passages, 71 searchable" in shown
     assert "Last sync: done" in shown
     failures = shown[shown.index("Not indexed:"):].splitlines()[1:]
     assert sorted(failures) == sorted(f"- {path}: {reason}" for path, reason in reasons.items())

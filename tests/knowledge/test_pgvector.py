@@ -118,7 +118,7 @@ async def test_pgvector_ranks_and_scores_as_the_numpy_path(
             repo = KnowledgeRepository(session)
             in_memory = await VectorIndex.from_stream(repo.vectors(DOC_MODEL), 100)
             in_database = PgVectorRepository(session)
-            assert len(in_memory) == 48
+            assert len(in_memory) == 71
             for question in QUESTIONS:
                 query = (await kb.embedder.query(question)).values
                 expected = in_memory.search(query, 30)
@@ -192,7 +192,7 @@ async def test_on_postgresql_without_pgvector_the_vectors_are_searched_with_nump
     try:
         await kb.sync()
         assert not kb.retriever.pgvector
-        assert len(kb.retriever.index) == 48
+        assert len(kb.retriever.index) == 71
         retrieval = await kb.search("Как сбросить пароль?")
         assert retrieval.covered
         assert retrieval.hits[0].path == "it/parol.md"

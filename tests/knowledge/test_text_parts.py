@@ -118,7 +118,7 @@ def test_eval_scores_recall_mrr_abstention_and_the_best_threshold() -> None:
         Outcome(Case("q5", expect_abstain=True), ("b",), 0.45),
     ]
     report = score(outcomes, 0.25)
-    assert report.recall == {1: 1 / 3, 3: 2 / 3, 5: 2 / 3}
+    assert report.recall == {1: 1 / 3, 3: 2 / 3, 5: 2 / 3, 10: 2 / 3}
     assert abs(report.mrr - (1 + 1 / 3) / 3) < 1e-9
     assert (report.abstain_precision, report.abstain_recall) == (1.0, 0.5)
     assert report.best_f1 > report.abstain_f1

@@ -43,6 +43,7 @@ def settings_for(tg: FakeTelegram, fm: FakeFoundationModels, database_url: str,
         "yandex_folder_id": FOLDER,
         "yandex_llm_url": fm.url,
         "yandex_operation_url": fm.url,
+        "stt_url": fm.url,
         "database_url": database_url,
     }
     values.update(overrides)
@@ -58,7 +59,7 @@ async def test_a_good_replica_setup_passes_every_check(
     tmp_path: Path,
 ) -> None:
     tg, fm = fakes
-    tg.add_chat(SUPPORT_CHAT, "supergroup", title="Support")
+    tg.add_forum(SUPPORT_CHAT, title="Support")
     tg.set_member(SUPPORT_CHAT, 123456, "administrator", can_manage_topics=True)
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -66,8 +67,8 @@ async def test_a_good_replica_setup_passes_every_check(
     settings = settings_for(tg, fm, postgres_url, redis_url=redis_url)
     outcomes = await run_checks(settings, support_chat_id=SUPPORT_CHAT, kb_folders=[kb])
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "support chat", "yandex", "database", "redis",
-        "knowledge base",
+        "configuration", "telegram", "support chat", "yandex", "speech recognition", "database",
+        "redis", "knowledge base",
     ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
     names = by_name(outcomes)
@@ -97,7 +98,9 @@ async def test_single_process_setup_passes(
 ) -> None:
     tg, fm = fakes
     outcomes = await run_checks(settings_for(tg, fm, sqlite_url))
-    assert [o.name for o in outcomes] == ["configuration", "telegram", "yandex", "database"]
+    assert [o.name for o in outcomes] == [
+        "configuration", "telegram", "yandex", "speech recognition", "database"
+    ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
 
 
@@ -232,13 +235,32 @@ async def test_the_command_prints_one_line_per_check_and_exits_by_result(
         "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": tg.url, "YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER,
         "YANDEX_LLM_URL": fm.url, "DATABASE_URL": sqlite_url, "LOG_LEVEL": "WARNING",
+        "STT_URL": fm.url,
     }  # fmt: skip
     code, out = await _cli_check(env, tmp_path)
     assert code == 0, out
-    assert [line.split()[0] for line in out.splitlines()[:4]] == ["ok"] * 4
-    assert "4 passed, 0 failed" in out
+    assert [line.split()[0] for line in out.splitlines()[:5]] == ["ok"] * 5
+    assert "5 passed, 0 failed" in out
     env["YANDEX_API_KEY"] = "wrong"
     code, out = await _cli_check(env, tmp_path)
     assert code == 1, out
     assert "FAIL  yandex:" in out
     assert "fix:" in out
+
+
+async def test_speech_recognition_is_checked_with_the_built_in_sample(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    tg, fm = fakes
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert names["speech recognition"].ok, names["speech recognition"].line()
+    [sample] = fm.stt_requests
+    assert sample.format == "oggopus"
+    assert sample.seconds is not None
+    assert 0 < sample.seconds <= 30
+    fm.stt_forbidden = True
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert not names["speech recognition"].ok
+    assert "ai.speechkit-stt.user" in names["speech recognition"].fix
+    off = await run_checks(settings_for(tg, fm, sqlite_url, speech_recognition="off"))
+    assert "speech recognition" not in by_name(off)

@@ -50,7 +50,7 @@ async def test_the_outboxs_own_calls_and_429s_are_counted() -> None:
 async def test_outbox_queue_depths_at_scrape_time() -> None:
     async with FakeTelegram("4244:depth") as tg:
         bot = make_bot("4244:depth", tg.url)
-        outbox = Outbox(bot, global_rate=5.0, global_burst=1.0)  # one call per 200 ms
+        outbox = Outbox(bot, global_rate=5.0, global_window=0.2)  # one call per 200 ms
         metrics.queue_depth_from("outbox", lambda: gauges.deliveries(outbox))
         metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(outbox))
         for chat in (11, 12, 13):

@@ -14,9 +14,12 @@ MIXED = [
     ("final 1", Priority.FINAL),
     ("first 2", Priority.FIRST),
     ("final 2", Priority.FINAL),
+    ("opening 1", Priority.OPENING),
 ]
-# ... and granted in this one: by priority, then first come first served.
-SERVED = ["final 1", "final 2", "first 1", "first 2", "frame 1", "frame 2"]
+# ... and granted in this one: by priority, then first come first served. A chat that shows
+# nothing yet goes first (a final that is its first text, then first frames: a group's first
+# words before the finals of private chats that already show their text as a draft).
+SERVED = ["opening 1", "first 1", "first 2", "final 1", "final 2", "frame 1", "frame 2"]
 
 
 async def served_order(budget: BotBudget) -> list[str]:
@@ -25,5 +28,6 @@ async def served_order(budget: BotBudget) -> list[str]:
     for name, future in waits.items():
         assert future is not None
         future.add_done_callback(lambda _, name=name: order.append(name))
+        future.add_done_callback(lambda _: budget.sent())  # answered at once
     await asyncio.gather(*(f for f in waits.values() if f is not None))
     return order

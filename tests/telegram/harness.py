@@ -193,7 +193,8 @@ async def running_app(
             policy=FAST_POLL,
         )
         outbox = Outbox(
-            bot, private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=30
+            bot, private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=30,
+            group_window=60 * SCALE,
         )
         app = TelegramApp(
             bot=bot,

@@ -16,7 +16,7 @@ from bot.storage.database import Database
 from bot.storage.models import Conversation, MessageStatus, ProcessedUpdate
 from bot.storage.models import Message as StoredMessage
 from bot.telegram.deps import BotOptions
-from bot.telegram.texts import TEXTS
+from bot.telegram.texts import TEXTS, Translator
 from tests.telegram.harness import ANNA, BORIS, Harness, running_app
 
 APOLOGY = TEXTS["backlog_apology"]["en"]
@@ -148,10 +148,10 @@ async def test_old_queued_messages_are_dropped_with_one_message(sqlite_database:
         await h.app.startup()
         await h.settle()
         assert h.texts(ANNA.id) == [
-            TEXTS["backlog_dropped"]["en"].format(count=2, age="1 h"),
+            Translator("en")("backlog_dropped", count=2, age="1 h"),
             "answer to the new one",
         ]
-        assert h.texts(BORIS.id) == [TEXTS["backlog_dropped"]["ru"].format(count=1, age="1 ч")]
+        assert h.texts(BORIS.id) == [Translator("ru")("backlog_dropped", count=1, age="1 ч")]
         assert len(h.completions()) == 1
         assert await pending(h) == 0
 

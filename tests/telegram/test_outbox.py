@@ -37,7 +37,8 @@ def setup(
         "draft_interval": 1.0 * scale,
         "group_interval": 3.6 * scale,
         "global_rate": 30 / scale,
-        "global_burst": 1,  # the simulator counts 30 in any (scaled) second, burst or not
+        "global_window": scale,  # the simulator counts 30 in any (scaled) second
+        "group_window": 60 * scale,
         "typing_interval": 4.5 * scale,
         "draft_keepalive": 20 * scale,
         "final_preview_after": 0.25 * scale,

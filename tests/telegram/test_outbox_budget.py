@@ -95,7 +95,7 @@ async def test_a_429_slows_the_drafts_that_wait() -> None:
 async def test_finals_go_first_when_the_bot_wide_budget_is_short() -> None:
     """Chats that stream by edits, the bot-wide budget at 20 calls a second: the first frames
     of 30 streams queue for it (1.5 s), and a final that comes meanwhile goes before them."""
-    outbox, _, sim = setup(global_rate=20, global_burst=1)
+    outbox, _, sim = setup(global_rate=20, global_window=1 / 20)
     chats = [PRIVATE + i for i in range(30)]
     handles = [outbox.stream(chat, "private", draft=False) for chat in chats]
     for i, handle in enumerate(handles):
@@ -114,7 +114,7 @@ async def test_finals_go_first_when_the_bot_wide_budget_is_short() -> None:
 
 
 async def test_first_frames_go_before_later_frames() -> None:
-    outbox, session, _ = setup(global_rate=20, global_burst=1)
+    outbox, session, _ = setup(global_rate=20, global_window=1 / 20)
     old = [outbox.stream(PRIVATE + i, "private", draft=False) for i in range(30)]
     for i, handle in enumerate(old):
         handle.update(f"old answer {i} begins")
@@ -137,7 +137,7 @@ async def test_first_frames_go_before_later_frames() -> None:
 async def test_drafts_do_not_spend_the_message_budget() -> None:
     """Private chats stream drafts while the bot-wide message budget is one call per scaled
     second: the drafts keep flowing, at the chat's draft pace."""
-    outbox, session, sim = setup(global_rate=1 / SCALE, global_burst=1)
+    outbox, session, sim = setup(global_rate=1 / SCALE, global_window=SCALE)
     handles = [outbox.stream(PRIVATE + i, "private", draft=True) for i in range(10)]
     for step in range(12):
         for i, handle in enumerate(handles):
@@ -196,7 +196,7 @@ async def test_the_whole_final_shows_as_a_draft_while_its_message_waits_its_turn
     """Ten private chats finish at once and the bot-wide budget sends 10 messages a second:
     each chat's whole final text is shown at once as a draft (drafts are outside that budget),
     and the message that keeps it follows in its turn."""
-    outbox, session, sim = setup(global_rate=10, global_burst=1)
+    outbox, session, sim = setup(global_rate=10, global_window=0.1)
     chats = [PRIVATE + i for i in range(10)]
     handles = [outbox.stream(chat, "private", draft=True) for chat in chats]
     for i, handle in enumerate(handles):
@@ -245,7 +245,7 @@ async def test_no_preview_draft_when_the_final_goes_at_once() -> None:
 async def test_the_preview_spends_the_drafts_that_frames_leave_in_reserve() -> None:
     """Frames spend the chat's drafts down to the reserve; a final that must wait for the
     bot-wide budget still shows its whole text at once, with the reserved draft."""
-    outbox, session, _ = setup(global_rate=10, global_burst=1, final_preview_after=0)
+    outbox, session, _ = setup(global_rate=10, global_window=0.1, final_preview_after=0)
     busy = outbox.stream(PRIVATE + 50, "private", draft=False)
     busy.update("takes the bot-wide slot")
     handle = outbox.stream(PRIVATE, "private", draft=True)
@@ -268,7 +268,7 @@ async def test_the_preview_spends_the_drafts_that_frames_leave_in_reserve() -> N
 
 
 async def test_no_preview_when_turned_off() -> None:
-    outbox, session, sim = setup(global_rate=10, global_burst=1, final_preview=False)
+    outbox, session, sim = setup(global_rate=10, global_window=0.1, final_preview=False)
     handles = [outbox.stream(PRIVATE + i, "private", draft=True) for i in range(5)]
     for i, handle in enumerate(handles):
         handle.update(f"answer {i} so")

@@ -47,7 +47,7 @@ def outbox_for(session: RecordingSession, budget: SharedBudget | None) -> Outbox
         private_interval=1.05 * SCALE,
         group_interval=3.6 * SCALE,
         global_rate=27 / SCALE,
-        global_burst=3,
+        global_window=SCALE,
         retry_after_scale=SCALE,
         backoff=0.01,
         message_budget=budget,
@@ -69,13 +69,13 @@ async def send_everything(outboxes: list[Outbox], chats: range, per_chat: int) -
 
 async def test_three_replicas_never_exceed_the_limits_together(coordinators: Make) -> None:
     sim = ChatSimulator(time_scale=SCALE, drafts=False)
-    budgets = [SharedBudget(coordinators(), rate=27 / SCALE, burst=3.0) for _ in range(3)]
+    budgets = [SharedBudget(coordinators(), limit=27, span=SCALE) for _ in range(3)]
     outboxes = [outbox_for(RecordingSession(sim), budget) for budget in budgets]
     chats = range(1, 21)  # each replica writes to the same 20 chats
     elapsed = await send_everything(outboxes, chats, per_chat=2)
     assert sim.violations == []
     assert sum(len(sim.visible(chat)) for chat in chats) == 120
-    # 120 messages at 108 per second need >= 1.05 s; a chat's 6 need 3 * 0.26 s after its burst.
+    # 120 messages, 27 in any 0.25 s, need >= 0.9 s; a chat's 6 need 3 * 0.26 s after its burst.
     assert 0.9 < elapsed < 4.0
     for outbox, budget in zip(outboxes, budgets, strict=True):
         await outbox.aclose()
@@ -98,10 +98,9 @@ async def test_frames_of_one_replica_leave_room_for_finals_of_another(
     coordinators: Make, headroom: bool
 ) -> None:
     """And without the headroom (the control) the finals wait their turn behind the frames."""
-    rate = 20.0
-    kept = HEADROOM if headroom else dict.fromkeys(Priority, 0.0)
-    framer = SharedBudget(coordinators(), rate=rate, burst=3.0, headroom=kept)
-    finisher = SharedBudget(coordinators(), rate=rate, burst=3.0)
+    kept = HEADROOM if headroom else dict.fromkeys(Priority, 0)
+    framer = SharedBudget(coordinators(), limit=10, span=0.5, headroom=kept)
+    finisher = SharedBudget(coordinators(), limit=10, span=0.5)
     frames = 0
     stop = asyncio.Event()
 
@@ -111,22 +110,24 @@ async def test_frames_of_one_replica_leave_room_for_finals_of_another(
             grant = framer.reserve(Priority.FRAME, ChatPace(chat, 100.0, 0.001, 1.0))
             assert grant is not None
             await grant
+            framer.sent()
             frames += 1
 
     flooders = [asyncio.create_task(flood_frames(chat)) for chat in range(1, 6)]
-    await asyncio.sleep(0.3)  # the frames have drained the burst: the bucket is at its floor
+    await asyncio.sleep(0.3)  # the frames have filled the window (as far as they may)
     waits = []
     for n in range(8):
         started = time.monotonic()
         grant = finisher.reserve(Priority.FINAL, ChatPace(100 + n, 3.0, 1.0, 1.0))
         assert grant is not None
         await grant
+        finisher.sent()
         waits.append(time.monotonic() - started)
         await asyncio.sleep(0.15)  # finals at ~6/s, frames free to take the rest
     stop.set()
     await asyncio.gather(*flooders)
-    # The frames left two tokens: a final goes at once (one Redis round trip), instead of
-    # waiting its turn behind them (up to 1 / rate = 50 ms). (Not every one: a busy test
+    # The frames left two places: a final goes at once (one Redis round trip), instead of
+    # waiting for a place to free (up to 50 ms: 10 in 0.5 s). (Not every one: a busy test
     # machine delays a few wake-ups.)
     median = sorted(waits)[len(waits) // 2]
     if headroom:
@@ -145,9 +146,7 @@ async def test_outage_falls_back_to_a_local_share_and_recovers(
     coordinator = RedisCoordinator(
         connect(f"redis://127.0.0.1:{proxy.port}/0", timeout=0.3), prefix=redis_prefix
     )
-    budget = SharedBudget(
-        coordinator, rate=20.0, burst=1.0, replicas=lambda: 4, retry_every=0.2
-    )
+    budget = SharedBudget(coordinator, limit=20, replicas=lambda: 4, retry_every=0.2)
 
     async def finals(count: int) -> float:
         started = time.monotonic()
@@ -155,9 +154,10 @@ async def test_outage_falls_back_to_a_local_share_and_recovers(
             grant = budget.reserve(Priority.FINAL)
             assert grant is not None
             await grant
+            budget.sent()
         return time.monotonic() - started
 
-    assert await finals(5) < 0.4  # shared: 20/s
+    assert await finals(5) < 0.4  # shared: 20 in any second
     assert not budget.degraded
     await proxy.stop()
     caplog.set_level(logging.WARNING, "bot.telegram.outbox.shared")
@@ -165,8 +165,9 @@ async def test_outage_falls_back_to_a_local_share_and_recovers(
     await finals(1)  # found out within the timeout and redis-py's retries: never stalled
     assert time.monotonic() - started < 3.0
     assert budget.degraded
-    # A quarter of the rate (4 replicas were known): 5/s, so 5 more finals take ~1 s.
-    assert 0.8 < await finals(5) < 1.6
+    # A quarter of the window (4 replicas were known): 5 in any second, one of them kept for
+    # first texts; so after the one above 3 more go at once and the 4 after them a second later.
+    assert 0.8 < await finals(7) < 1.8
     fallbacks = [r for r in caplog.records if "falls back" in r.getMessage()]
     assert len(fallbacks) == 1  # logged once
     assert "Redis unreachable" in fallbacks[0].getMessage()
@@ -185,10 +186,10 @@ async def test_outage_falls_back_to_a_local_share_and_recovers(
 async def test_within_a_replica_finals_then_first_frames_then_frames() -> None:
     """The local queue in front of the shared bucket (here in-process: the order is the
     budget's, whatever the store)."""
-    budget = SharedBudget(LocalCoordinator(), rate=20.0, burst=1.0)
+    budget = SharedBudget(LocalCoordinator(), limit=1, span=0.05)
     started = time.monotonic()
     assert await served_order(budget) == SERVED
-    assert time.monotonic() - started >= 0.2  # 1 at once, then 20/s
+    assert time.monotonic() - started >= 0.3  # one at a time, each 50 ms after the last
     await budget.aclose()
 
 
@@ -220,20 +221,21 @@ async def test_an_unexpected_redis_error_never_strands_a_waiting_call(
     # The bucket's key holds a string (say, an operator's mistake): the take script fails with
     # WRONGTYPE, which is not a lost connection. The call still goes, on this replica's share.
     admin = Redis.from_url(redis_url)
-    await admin.set(f"{redis_prefix}bucket:messages", "not a bucket")
+    await admin.set(f"{redis_prefix}window:messages", "not a window")
     coordinator = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
-    budget = SharedBudget(coordinator, rate=20.0, burst=1.0, replicas=lambda: 2)
+    budget = SharedBudget(coordinator, limit=20, replicas=lambda: 2)
     caplog.set_level(logging.WARNING, "bot.telegram.outbox.shared")
     try:
         for _ in range(3):
             grant = budget.reserve(Priority.FINAL)
             assert grant is not None
             await asyncio.wait_for(grant, 2.0)
+            budget.sent()
         assert budget.degraded
-        assert any("Redis failed (take tokens): WRONGTYPE" in r.getMessage()
+        assert any("Redis failed (admit): WRONGTYPE" in r.getMessage()
                    for r in caplog.records)  # fmt: skip
     finally:
         await budget.aclose()
         await coordinator.aclose()
-        await admin.delete(f"{redis_prefix}bucket:messages")
+        await admin.delete(f"{redis_prefix}window:messages")
         await admin.aclose()

@@ -112,7 +112,7 @@ def test_a_good_file_gives_the_tools_with_their_rules(tmp_path: Path) -> None:
          "tool name 'a' is used by both [[http]] and [mcp.tracker]"),
         ('[tools]\nx = 1\n', "unknown table 'tools'"),
         ('[[http]]\nname = "a"\ndescription = "d"\nurl = "https://x"\nheaders = 5\n',
-         "tool 'a': headers: input should be a valid table: fix headers (README \"Tools\""),
+         "tool 'a': headers: input should be a valid table: fix headers (docs/tools.md"),
         ('[[http]]\nname = "a"\ndescription = "d"\nurl = "https://x"\ntimeout_s = 0\n',
          "tool 'a': timeout_s: input should be greater than 0: fix timeout_s"),
     ],

@@ -123,3 +123,14 @@ def test_the_tool_loop_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOOLS_MAX_ROUNDS", "0")
     with pytest.raises(ValueError, match="tools_max_rounds"):
         Settings()
+
+
+def test_max_document_mb_defaults_to_telegrams_limit_and_stays_within_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    assert make(monkeypatch).max_document_mb == 20.0
+    assert make(monkeypatch, MAX_DOCUMENT_MB="2.5").max_document_mb == 2.5
+    with pytest.raises(ValidationError, match="max_document_mb"):
+        make(monkeypatch, MAX_DOCUMENT_MB="25")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.storage.repositories.chat_documents import ChatDocumentRepository, StoredChatDocument
 from bot.storage.repositories.conversations import (
     PROMPT_STATUSES,
     ChatState,
@@ -20,6 +21,12 @@ from bot.storage.repositories.knowledge import (
     NewPassage,
     PassageRow,
     StoredDocument,
+)
+from bot.storage.repositories.message_images import (
+    MediaUsage,
+    MediaUsageRepository,
+    MessageImageRepository,
+    StoredImage,
 )
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.toolcalls import (
@@ -40,6 +47,7 @@ from bot.storage.repositories.users import ChatRepository, UserRepository
 
 __all__ = [
     "PROMPT_STATUSES",
+    "ChatDocumentRepository",
     "ChatRepository",
     "ChatState",
     "ConversationRepository",
@@ -50,6 +58,9 @@ __all__ = [
     "IncomingUpdate",
     "KbStats",
     "KnowledgeRepository",
+    "MediaUsage",
+    "MediaUsageRepository",
+    "MessageImageRepository",
     "MessageRepository",
     "NewPassage",
     "NewToolCall",
@@ -57,7 +68,9 @@ __all__ = [
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
+    "StoredChatDocument",
     "StoredDocument",
+    "StoredImage",
     "ToolCallRepository",
     "ToolStats",
     "Turn",

@@ -278,17 +278,21 @@ class DeskRepository:
         return list(rows)
 
     async def recent_dialogue(self, user_id: int, limit: int) -> list[tuple[str, str]]:
-        """The last ``limit`` messages of the user's private chat, oldest first: (role, text)."""
+        """The last ``limit`` messages of the user's private chat, oldest first: (role, text);
+        role "operator" for what a person answered (an assistant message with an author)."""
         rows = (
             await self.session.execute(
-                select(Message.role, Message.text)
+                select(Message.role, Message.text, Message.author_user_id)
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .where(Conversation.chat_id == user_id, Message.role != MessageRole.SYSTEM)
                 .order_by(Message.id.desc())
                 .limit(limit)
             )
         ).all()
-        return [(str(role), text) for role, text in reversed(rows)]
+        return [
+            ("operator" if role is MessageRole.ASSISTANT and author else str(role), text)
+            for role, text, author in reversed(rows)
+        ]
 
     async def question_of(self, message_id: int) -> str:
         return (

@@ -32,6 +32,8 @@ class NewPassage:
     text: str
     search_text: str
     content_hash: str
+    title: str | None = None  # a FAQ pair's question; None: the document's title
+    url: str | None = None  # a FAQ pair's link; None: the document's url
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +87,17 @@ class KnowledgeRepository:
         )
         self.session.add(document)
         await self.session.flush()
+        # A passage's own title and url (FAQ pairs) are named only when some passage has
+        # them: most documents' inserts then read as before 0009 (a test indexes at 0004).
+        own = any(p.title is not None or p.url is not None for p in passages)
         if passages:
             await self.session.execute(
                 KbPassage.__table__.insert(),  # type: ignore[attr-defined]
                 [
                     {"document_id": document.id, "ordinal": p.ordinal, "heading": p.heading,
                      "text": p.text, "search_text": p.search_text,
-                     "content_hash": p.content_hash}
+                     "content_hash": p.content_hash,
+                     **({"title": p.title, "url": p.url} if own else {})}
                     for p in passages
                 ],
             )
@@ -223,8 +229,9 @@ class KnowledgeRepository:
         if not ids:
             return {}
         rows = await self.session.execute(
-            select(KbPassage.id, KbPassage.document_id, KbDocument.path, KbDocument.title,
-                   KbDocument.url, KbPassage.heading, KbPassage.text)
+            select(KbPassage.id, KbPassage.document_id, KbDocument.path,
+                   func.coalesce(KbPassage.title, KbDocument.title),
+                   func.coalesce(KbPassage.url, KbDocument.url), KbPassage.heading, KbPassage.text)
             .join(KbDocument, KbDocument.id == KbPassage.document_id)
             .where(KbPassage.id.in_(list(ids)))
         )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
     Chat,
+    ChatDocument,
     Conversation,
     DailyUsage,
     ImageJob,
@@ -50,6 +51,8 @@ class PrivacyRepository:
         counters and their user row.
         """
         messages = await self._delete_messages(Message.author_user_id == user_id)
+        # Documents they sent in groups (their private chat's go with its conversations).
+        await self._count(delete(ChatDocument).where(ChatDocument.author_user_id == user_id))
         # A private chat's id is the user's id (group ids are negative, so never collide).
         private = select(Conversation.id).where(Conversation.chat_id == user_id)
         messages += await self._delete_messages(Message.conversation_id.in_(private))
@@ -88,6 +91,8 @@ class PrivacyRepository:
             )
         )
         messages += await self._delete_messages(Message.created_at < cutoff)
+        # Documents sent in chat, older than the cutoff, in conversations still open.
+        await self._count(delete(ChatDocument).where(ChatDocument.created_at < cutoff))
         image_jobs = await self._count(
             delete(ImageJob).where(
                 ImageJob.status.not_in(UNFINISHED_STATUSES), ImageJob.created_at < cutoff

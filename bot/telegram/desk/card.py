@@ -48,7 +48,7 @@ def card_text(
         lines.append("")
         lines.append("Last messages:")
         for role, text in dialogue:
-            who = "👤" if role == "user" else "🤖"
+            who = {"user": "👤", "operator": "🧑‍💼"}.get(role, "🤖")
             short = " ".join(text.split())
             lines.append(f"{who} {short[:300] + '…' if len(short) > 300 else short}")
     lines.append("")
@@ -68,18 +68,22 @@ def card_text(
     return text if len(text) <= CARD_LIMIT else text[: CARD_LIMIT - 1] + "…"
 
 
-def card_keyboard(case: CaseView) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text="✅ Close", callback_data=f"desk:close:{case.id}"),
-                InlineKeyboardButton(text="🤖 Back to bot", callback_data=f"desk:bot:{case.id}"),
-            ],
-            [
-                InlineKeyboardButton(text="⛔ Block", callback_data=f"desk:block:{case.user_id}"),
-                InlineKeyboardButton(
-                    text="♻️ Unblock", callback_data=f"desk:unblock:{case.user_id}"
-                ),
-            ],
-        ]
-    )
+def card_keyboard(
+    case: CaseView, *, blocked: bool, open_case: bool = True
+) -> InlineKeyboardMarkup:
+    """Close and Back to bot while a person owns the conversation; Block or Unblock, whichever
+    applies now (the card is edited when either changes)."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if open_case:
+        rows.append([
+            InlineKeyboardButton(text="✅ Close", callback_data=f"desk:close:{case.id}"),
+            InlineKeyboardButton(text="🤖 Back to bot", callback_data=f"desk:bot:{case.id}"),
+        ])  # fmt: skip
+    if blocked:
+        block = InlineKeyboardButton(
+            text="♻️ Unblock", callback_data=f"desk:unblock:{case.user_id}"
+        )
+    else:
+        block = InlineKeyboardButton(text="⛔ Block", callback_data=f"desk:block:{case.user_id}")
+    rows.append([block])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

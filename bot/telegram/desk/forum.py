@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.methods import (
     CloseForumTopic,
     CreateForumTopic,
     DeleteForumTopic,
+    EditMessageReplyMarkup,
     ReopenForumTopic,
     SendMessage,
 )
@@ -27,6 +29,7 @@ from bot.storage.models import DeskStatus
 from bot.telegram.desk.card import card_keyboard, card_text, topic_name
 from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import topic_gone
+from bot.telegram.desk.supportchat import FIX, SupportChat, chat_unusable
 from bot.telegram.desk.topics import TopicLocks
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
 from bot.tools.audit import call_line
@@ -43,6 +46,8 @@ class Forum:
         *,
         model: ChatModel | None = None,
         coordinator: Coordinator | None = None,
+        support_chat: SupportChat | None = None,
+        on_unusable: Callable[[CaseView], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -52,6 +57,10 @@ class Forum:
         self.topic_locks = TopicLocks(coordinator)  # several replicas: leases in Redis too
         self.preparing: dict[int, asyncio.Task[None]] = {}  # user -> their topic and card
         self.retry_delay = 5.0
+        # Whether the support chat can hold topics at all; a handoff it cannot take is given
+        # up (`on_unusable`: the user is told, the bot answers again) instead of retried.
+        self.support_chat = support_chat or SupportChat(outbox.bot, self.chat_id)
+        self.on_unusable = on_unusable
 
     # -- handoff ---------------------------------------------------------------------------------
     def prepare(self, case: CaseView) -> None:
@@ -66,6 +75,9 @@ class Forum:
         refuses, as long as the conversation waits for a person."""
         delay = self.retry_delay
         while True:
+            if self.support_chat.known_unusable():
+                await self._give_up(case)
+                return
             try:
                 if await self._topic_and_card(case):
                     return
@@ -73,6 +85,9 @@ class Forum:
                 raise
             except Exception:
                 log.exception("support desk: handoff of user %s not prepared", case.user_id)
+            if self.support_chat.known_unusable():
+                await self._give_up(case)
+                return
             log.warning("support desk: handoff of user %s retried in %.0f s", case.user_id, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 300.0)
@@ -84,6 +99,13 @@ class Forum:
             ):
                 return
             case = fresh
+
+    async def _give_up(self, case: CaseView) -> None:
+        """No topic can be made for anyone: nobody would see this user; say so instead."""
+        log.error("support desk: handoff of user %s given up: SUPPORT_CHAT_ID %s: %s",
+                  case.user_id, self.chat_id, self.support_chat.problem)  # fmt: skip
+        if self.on_unusable is not None:
+            await self.on_unusable(case)
 
     async def _topic_and_card(self, case: CaseView) -> bool:
         """Both under the user's topic lock: a replica that finishes the same handoff (each
@@ -121,6 +143,8 @@ class Forum:
                 if "topic_not_modified" in str(exc).lower():
                     await self.service.mark_topic(case.user_id, closed=False)
                     return case.thread_id
+                if chat_unusable(exc):
+                    self.support_chat.refused(exc)
                 if not topic_gone(exc):
                     log.error("support desk: cannot reopen topic of %s: %s", case.user_id, exc)
                     return None
@@ -133,7 +157,12 @@ class Forum:
                 self.chat_id, CreateForumTopic(chat_id=self.chat_id, name=topic_name(case))
             )
         except (OutboxError, TelegramAPIError) as exc:
-            # Not a forum, no can_manage_topics right, bot removed: the admin must fix it.
+            if chat_unusable(exc):  # not a forum, bot removed: retrying cannot help
+                self.support_chat.refused(exc)
+                log.error("support desk: SUPPORT_CHAT_ID %s cannot hold topics (%s): %s",
+                          self.chat_id, exc, FIX)  # fmt: skip
+                return None
+            # No can_manage_topics right: the admin must give it back; tried again until then.
             log.error(
                 "support desk: cannot create a topic in SUPPORT_CHAT_ID %s (is it a forum and "
                 "the bot an admin with 'Manage topics'?): %s", self.chat_id, exc,
@@ -197,6 +226,24 @@ class Forum:
             log.warning("support desk: topic of user %s not deleted: %s", user_id, exc)
 
     # -- the card --------------------------------------------------------------------------------
+    async def refresh_card(self, case: CaseView) -> None:
+        """The card's buttons as they apply now: Close/Back only while a person owns the
+        conversation, Block or Unblock by the user's flag."""
+        if case.card_message_id is None:
+            return
+        markup = card_keyboard(
+            case, blocked=await self.service.is_blocked(case.user_id),
+            open_case=case.status in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR),
+        )  # fmt: skip
+        edit = EditMessageReplyMarkup(
+            chat_id=self.chat_id, message_id=case.card_message_id, reply_markup=markup
+        )
+        try:
+            await self.outbox.call(self.chat_id, edit)
+        except (OutboxError, TelegramAPIError) as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("support desk: card of user %s not updated: %s", case.user_id, exc)
+
     async def _post_card(self, case: CaseView, thread: int) -> bool:
         dialogue = await self.service.handoff_context(case.user_id)
         summary = ""
@@ -217,7 +264,9 @@ class Forum:
             chat_id=self.chat_id,
             message_thread_id=thread,
             text=text,
-            reply_markup=card_keyboard(case),
+            reply_markup=card_keyboard(
+                case, blocked=await self.service.is_blocked(case.user_id)
+            ),
         )
         try:
             card = await self.outbox.call(self.chat_id, send)

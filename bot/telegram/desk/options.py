@@ -15,3 +15,5 @@ class DeskOptions:
     feedback_buttons: bool = False  # KB_MODE=strict: 👍/👎 under every answer
     summary_model: str = "yandexgpt-lite/latest"
     retention_days: int = 0
+    # ADMIN_USER_IDS: told when the support chat cannot take handoffs (no Topics, bot removed).
+    admins: tuple[int, ...] = ()

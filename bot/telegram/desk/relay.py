@@ -159,6 +159,12 @@ class Relayer:
     ) -> None:
         ids = [r.id for r in batch]
         thread = await self.thread_for(user_id)
+        if thread is None and not await self.desk.is_owned(user_id):
+            # The handoff was given up (the support chat cannot hold topics) and the user was
+            # told to write again: nobody will ever see these.
+            log.warning("relays of user %s dropped: their handoff failed", user_id)
+            await self.desk.relays_failed(ids, "the handoff failed: no topic")
+            return
         if thread is None:  # the support chat refuses topics now: keep them, try again later
             log.error("no topic for user %s: %d relays wait %.0f s", user_id, len(batch),
                       self.retry_after)  # fmt: skip

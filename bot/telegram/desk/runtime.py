@@ -19,7 +19,7 @@ from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from bot.conversation import TurnResult
 from bot.coordination import Coordinator
 from bot.coordination.stopping import stop_tasks
-from bot.desk import CaseView, DeskService, Requester, is_thanks
+from bot.desk import CaseView, DeskService, RatingComment, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
 from bot.extensions import HandoffEvent
 from bot.foundation_models.types import ChatModel
@@ -28,6 +28,7 @@ from bot.telegram.answers import Target
 from bot.telegram.desk.forum import Forum
 from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import Relayer
+from bot.telegram.desk.supportchat import FIX, SupportChat
 from bot.telegram.desk.texts import DESK_TEXTS, OPERATOR_COMMAND
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.startup import patiently
@@ -54,7 +55,11 @@ class SupportDesk:
         self.options = options
         self.chat_id = options.support_chat_id
         self.classify = classify
-        self.forum = Forum(service, outbox, options, model=model, coordinator=coordinator)
+        self.support_chat = SupportChat(outbox.bot, self.chat_id)
+        self.forum = Forum(
+            service, outbox, options, model=model, coordinator=coordinator,
+            support_chat=self.support_chat, on_unusable=self._handoff_failed,
+        )  # fmt: skip
         self.relayer = Relayer(
             service,
             outbox,
@@ -65,6 +70,8 @@ class SupportDesk:
             locks=self.forum.topic_locks,
         )
         self._background: set[asyncio.Task[Any]] = set()
+        self._alerted_at = float("-inf")
+        self.alert_interval = 600.0  # admins hear of an unusable support chat this often
         # The App's menu commands and on_handoff hooks (issue 25; set by the app and wiring).
         self.menu_extra: dict[str, dict[str, str]] = {}
         self.on_handoff: Callable[[HandoffEvent], None] | None = None
@@ -73,6 +80,14 @@ class SupportDesk:
     async def start(self) -> None:
         await self.service.load()
         await self._add_menu_entry()
+        # Said plainly at start: a support chat without Topics cannot take a single handoff.
+        # The bot still starts (its answers do not need the desk) and refuses handoffs, telling
+        # each user so, until an admin turns Topics on (no restart needed).
+        if await self.support_chat.refresh() is False:
+            log.error("support desk: SUPPORT_CHAT_ID %s cannot take handoffs: %s; %s. Until "
+                      "then /operator tells users no person can see them and the bot keeps "
+                      "answering", self.chat_id, self.support_chat.problem, FIX)  # fmt: skip
+            await self._alert_admins()
         for case in await self.service.unfinished_handoffs():
             log.info("support desk: finishing the handoff of user %s", case.user_id)
             self.forum.prepare(case)
@@ -116,7 +131,14 @@ class SupportDesk:
 
     # -- handoff ---------------------------------------------------------------------------------
     async def hand_over(self, who: Requester, reason: HandoffReason, t: Translator) -> None:
-        """Tell the user, then make their topic and card in the background."""
+        """Tell the user, then make their topic and card in the background. A support chat
+        known unable to hold topics takes no handoff: the user hears so, the bot answers on."""
+        if not await self.support_chat.can_hand_over():
+            log.warning("support desk: user %s not handed over: SUPPORT_CHAT_ID %s: %s",
+                        who.user_id, self.chat_id, self.support_chat.problem)  # fmt: skip
+            await self.tell(who.user_id, t("desk_unavailable"))
+            await self._alert_admins()
+            return
         handoff = await self.service.hand_over(who, reason)
         if not handoff.started:
             await self.tell(who.user_id, t("desk_already"))
@@ -133,6 +155,26 @@ class SupportDesk:
             when = hours.next_open(now).strftime("%a %d %b %H:%M %Z")
             await self.tell(who.user_id, t("desk_handed_over_closed", when=when))
 
+    async def _handoff_failed(self, case: CaseView) -> None:
+        """The topic cannot be made (the chat lost its Topics, the bot was removed): the
+        conversation goes back to the bot, and the user learns nobody saw it."""
+        if await self.service.give_up(case.id) is None:
+            return  # closed or handed back meanwhile
+        t = Translator.for_code(case.language)
+        await self.tell(case.user_id, t("desk_handoff_failed"))
+        await self._alert_admins()
+
+    async def _alert_admins(self) -> None:
+        """ADMIN_USER_IDS hear that the support chat cannot take handoffs (once in a while)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._alerted_at < self.alert_interval:
+            return
+        self._alerted_at = now
+        for admin in self.options.admins:
+            t = Translator.for_code((await self.service.requester(admin)).language)
+            await self.tell(admin, t("desk_admin_unusable", chat=self.chat_id,
+                                     problem=self.support_chat.problem))  # fmt: skip
+
     async def classify_message(self, text: str) -> HandoffReason | None:
         if self.classify is None or not text.strip():
             return None
@@ -147,6 +189,7 @@ class SupportDesk:
         await self.tell(case.user_id, t("desk_closed_user"))
         if self.options.csat:
             await self._ask_rating(case, t)
+        await self.forum.refresh_card(case)  # no Close/Back on a closed conversation
         await self.forum.close_topic(case)
         return True
 
@@ -156,8 +199,26 @@ class SupportDesk:
             return False
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_back_to_bot"))
+        await self.forum.refresh_card(case)
         await self.forum.close_topic(case)
         return True
+
+    async def post_comment(self, comment: RatingComment) -> None:
+        """The user's comment on their rating, in their topic (closed or not: the bot manages
+        topics, so it may still write in a closed one)."""
+        if comment.thread_id is None:
+            log.info("support desk: comment of user %s has no topic to go to", comment.user_id)
+            return
+        rated = f"{comment.score}/5" if comment.score is not None else "no score"
+        send = SendMessage(
+            chat_id=self.chat_id, message_thread_id=comment.thread_id,
+            text=f"💬 Rating {rated}, the user's comment:\n{comment.text}",
+        )  # fmt: skip
+        try:
+            await self.outbox.call(self.chat_id, send)
+        except (OutboxError, TelegramAPIError) as exc:
+            log.warning("support desk: comment not posted in topic %s: %s",
+                        comment.thread_id, exc)
 
     async def _ask_rating(self, case: CaseView, t: Translator) -> None:
         buttons = [
@@ -186,7 +247,7 @@ class SupportDesk:
                     InlineKeyboardButton(text="👎", callback_data=f"fb:{turn_id}:down"),
                 ]
             )
-        if not_found:
+        if not_found and not self.support_chat.known_unusable():  # no person to ask now
             rows.append(
                 [InlineKeyboardButton(text=t("desk_ask_button"), callback_data="desk:ask")]
             )
@@ -221,7 +282,7 @@ class SupportDesk:
         markup = self.answer_markup(turn_id=note.turn_id, not_found=result.not_found, t=t)
         if markup is not None and ids:
             await self.attach_markup(chat_id, ids[-1], markup)
-        if note.hand_over:
+        if note.hand_over and not self.support_chat.known_unusable():  # nobody asked for it
             await self.hand_over(who, HandoffReason.KB_MISS, t)
 
     # -- erasure ---------------------------------------------------------------------------------

@@ -27,9 +27,28 @@ DESK_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Ваш разговор уже у поддержки; сотрудник ответит здесь.",
     },
     "desk_unavailable": {
-        "en": "Sorry, I could not reach the support team right now. Please try /operator "
-        "again in a few minutes.",
-        "ru": "Не получилось связаться с поддержкой. Попробуйте /operator через несколько минут.",
+        "en": "Sorry, I cannot reach our support team right now, so no person would see this "
+        "conversation. I keep answering you here myself; please try /operator again later.",
+        "ru": "Не получается связаться с поддержкой: сейчас этот разговор не увидит ни один "
+        "сотрудник. Я продолжаю отвечать сам; попробуйте /operator позже.",
+    },
+    "desk_handoff_failed": {
+        "en": "Sorry, passing your conversation to our support team failed: no person can see "
+        "it. I keep answering you here myself; please repeat what you wrote since, and try "
+        "/operator again later.",
+        "ru": "Не получилось передать разговор поддержке: его не видит ни один сотрудник. Я "
+        "продолжаю отвечать сам; повторите, пожалуйста, что вы написали после этого, и "
+        "попробуйте /operator позже.",
+    },
+    "desk_admin_unusable": {
+        "en": "⚠️ The support chat {chat} cannot take handoffs: {problem}. Users who ask for "
+        "a person are told nobody can see them, and the bot keeps answering. Fix: turn Topics "
+        "on in the group's settings (the bot must be an admin allowed to manage topics); "
+        "`python -m bot check` confirms it.",
+        "ru": "⚠️ Чат поддержки {chat} не может принимать обращения: {problem}. Тем, кто зовёт "
+        "оператора, бот отвечает, что их никто не увидит, и отвечает сам. Что сделать: "
+        "включите Темы (Topics) в настройках группы (бот должен быть админом с правом "
+        "управлять темами); проверка: `python -m bot check`.",
     },
     "desk_closed_user": {
         "en": "Our support team has closed this conversation. Write again any time: I will "

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repositories import (
     ChatRepository,
+    MediaUsageRepository,
     PrivacyRepository,
     UpdateReceipt,
     UsageRepository,
@@ -171,6 +172,9 @@ async def cmd_stats(
         images=mine.images,
         image_limit=opts.daily_image_limit or t("unlimited"),
     )
+    media = await MediaUsageRepository(session).for_user(message.from_user.id, today())
+    if media.photos or media.speech_seconds:  # issue 28
+        text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
     if is_admin:
         total = await usage.totals(today())
         text += "\n\n" + t("stats_admin", tokens=total.tokens, images=total.images)

@@ -20,8 +20,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.desk import Requester, asks_for_person
 from bot.desk.report import build_report, format_report
 from bot.storage.models import DeskStatus, HandoffReason, RelayDirection
+from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.desk import SupportDesk
+from bot.telegram.media.operators import transcript_for_operators
+from bot.telegram.media.voice import audio_of
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
 
@@ -92,19 +95,33 @@ class InSupportTopic(Filter):
 
 
 # -- the user's side ------------------------------------------------------------------------------
-async def handle_owned_message(message: Message, desk: SupportDesk) -> None:
+async def handle_owned_message(
+    message: Message, desk: SupportDesk, deps: Deps, ticket: Ticket
+) -> None:
     user = message.from_user
     assert user is not None
-    relay = await desk.service.relay_from_user(user.id, message.chat.id, message.message_id)
+    relay = await desk.service.relay_from_user(
+        user.id, message.chat.id, message.message_id, message.text or message.caption or ""
+    )
     if relay is not None:
         desk.relayer.submit(relay)
+        voice = deps.media.voice if deps.media is not None else None
+        if voice is not None and relay.thread_id is not None and audio_of(message) is not None:
+            # Issue 28: the operators get the transcript beside the voice.
+            thread = relay.thread_id
+            ticket.submit(
+                lambda: transcript_for_operators(voice, desk.outbox, message, desk.chat_id, thread)
+            )
 
 
 async def handle_comment(message: Message, desk: SupportDesk, t: Translator) -> None:
     user = message.from_user
     assert user is not None
-    if await desk.service.take_comment(user.id, message.text or ""):
+    comment = await desk.service.take_comment(user.id, message.text or "")
+    if comment is not None:
         await desk.tell(user.id, t("desk_comment_thanks"))
+        # "The team will read it": in the user's topic, where the operators look (issue 27).
+        await desk.post_comment(comment)
 
 
 async def cmd_operator(message: Message, desk: SupportDesk, t: Translator) -> None:
@@ -213,7 +230,9 @@ async def handle_topic_message(message: Message, desk: SupportDesk, thread_id: i
         return
     if command_name(message) is not None:
         raise SkipHandler  # another command (/stats...) is for the bot, not for the user
-    relay = await desk.service.relay_from_operator(thread_id, message.message_id)
+    relay = await desk.service.relay_from_operator(
+        thread_id, message.message_id, text, requester(message)
+    )
     if relay is not None:
         desk.relayer.submit(relay)
         return
@@ -264,18 +283,40 @@ async def operator_action(
 ) -> None:
     if action == "close":
         done = await desk.close(case_id)
-        note = "✅ Closed." if done else "Nothing to close: the bot has this conversation."
+        note = "✅ Closed." if done else (
+            "Nothing to close: this conversation is closed already and the bot answers the "
+            "user. It comes back here when the user asks for a person again."
+        )
     elif action == "bot":
         done = await desk.give_back(case_id)
-        note = "🤖 Handed back to the bot." if done else "The bot has this conversation already."
+        note = "🤖 Handed back to the bot." if done else (
+            "The bot has this conversation already (closed or handed back): nothing to do."
+        )
     elif action in ("block", "unblock"):
         await desk.service.set_block(user_id, action == "block")
         deps.seen.forget(user_id)  # the flag takes effect on the user's next update
         note = "⛔ User blocked." if action == "block" else "♻️ User unblocked."
+        view = await desk.service.case_for_thread(thread) if thread is not None else None
+        if view is not None and view.user_id == user_id:
+            await desk.forum.refresh_card(view)  # Unblock in place of Block, or back
     else:
         return
     if thread is not None:
         await _note(desk, thread, note)
+
+
+async def cmd_outside_topic(message: Message, desk: SupportDesk, command: CommandObject) -> None:
+    """/close, /bot, /block or /unblock in the support chat's General: say where they work."""
+    name = command.command.lower()
+    send = SendMessage(
+        chat_id=desk.chat_id, message_thread_id=message.message_thread_id,
+        text=f"/{name} works inside a user's topic: open the topic of the conversation (its "
+        f"name ends with the user's id) and send /{name} there.",
+    )  # fmt: skip
+    try:
+        await desk.outbox.call(desk.chat_id, send)
+    except (OutboxError, TelegramAPIError) as exc:
+        log.info("reply to /%s outside a topic not posted: %s", name, exc)
 
 
 async def _note(desk: SupportDesk, thread: int, text: str) -> None:
@@ -345,6 +386,9 @@ def build_router(support_chat_id: int) -> Router:
     for name in ("close", "bot", "block", "unblock"):
         router.message.register(cmd_topic, support, topic, Command(name))
     router.message.register(handle_topic_message, support, topic)
+    router.message.register(
+        cmd_outside_topic, support, Command("close", "bot", "block", "unblock")
+    )
     router.edited_message.register(handle_operator_edit, support, topic)
     router.edited_message.register(handle_user_edit, private)
     router.message.register(handle_owned_message, private, OwnedByPerson())

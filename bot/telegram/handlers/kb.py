@@ -59,11 +59,14 @@ async def _sync_and_report(
     if report is None:
         await _reply(deps, message, t("kb_sync_failed"))
         return
-    await _reply(deps, message, t(
+    text = t(
         "kb_sync_done", seconds=report.seconds, files=report.files, indexed=report.indexed,
         removed=report.removed, embedded=report.embedded, reused=report.reused,
         skipped=len(report.skipped),
-    ))
+    )
+    if report.removal_refused:
+        text += t("kb_sync_kept", kept=report.kept, total=report.indexed_before)
+    await _reply(deps, message, text)
 
 
 def describe(status: KbStatus, t: Translator) -> str:

@@ -3,12 +3,13 @@
 This is the seam between the outbox and whatever shares Telegram's bot-wide limits: the
 in-process ``LocalBudget`` here, and later one backed by Redis when several replicas share a
 bot. A lane asks ``reserve(priority)`` just before it makes a call; the budget answers "now"
-(``None``) or a future resolved when the call may go. Waiting calls are served by priority,
-first come first served within one: final messages before an answer's first visible frame,
-and both before later frames, so a frame never delays a final.
+(``None``) or a future resolved when the call may go, and says ``sent()`` when Telegram's answer
+came (or ``refund()`` when the slot went unused). Waiting calls are served by priority, first
+come first served within one (``Priority``: what the user sees decides).
 
 Two budgets per bot: messages (sends and edits, Telegram's ~30 per second,
-https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this) and drafts
+https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this: a rolling
+window, ``WindowBudget`` in window.py, never a 31st message in any second) and drafts
 (``sendMessageDraft``: no documented limit, but floods of drafts are answered with 429 and long
 ``retry_after`` values, so its rate adapts: ``AdaptiveBudget``).
 """
@@ -29,11 +30,16 @@ logger = logging.getLogger(__name__)
 
 
 class Priority(enum.IntEnum):
-    """Smaller goes first."""
+    """Smaller goes first. The rule: a chat that shows nothing of its answer yet goes before a
+    chat that shows some of it, and a complete text before a partial one. Each answer has one
+    first visible text, so the finals behind the first texts wait at most one slot per answer
+    started meanwhile: they are never starved."""
 
-    FINAL = 0  # final messages, parts of a split answer, other calls someone awaits
-    FIRST = 1  # the first visible frame of an answer
-    FRAME = 2  # later frames, keepalives, chat actions: coalesced, they wait for spare slots
+    OPENING = 0  # a final (or notice) of an answer that shows nothing yet: first and whole
+    FIRST = 1  # the first visible frame of an answer (a group's first words)
+    FINAL = 2  # final messages of answers partly shown (a private chat's draft, a group's
+    # edited message), parts of a split answer, other calls someone awaits
+    FRAME = 3  # later frames, keepalives, chat actions: coalesced, they wait for spare slots
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,10 @@ class BotBudget(abc.ABC):
     @abc.abstractmethod
     def refund(self) -> None:
         """A slot granted by ``reserve`` was not used."""
+
+    def sent(self) -> None:  # noqa: B027 - optional hook
+        """A call made with a slot of this budget has its answer (or failed): budgets that
+        count a call until Telegram answered it (window.py) count it from now on as sent."""
 
     def flooded(self, retry_after: float) -> None:  # noqa: B027 - optional hook
         """Telegram answered a call of this budget with 429 (``retry_after`` in seconds)."""

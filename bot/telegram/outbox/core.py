@@ -7,9 +7,11 @@ request inside the penalty window extends it. Drafts (``sendMessageDraft``) spen
 their own: per chat, and a bot-wide rate that a draft 429 lowers (budget.py); a draft 429
 pauses only that chat's drafts, never its final message.
 
-Bot-wide, every call waits for its slot by priority (budget.py): finals first, then an
-answer's first visible frame, then later frames. A frame is built only once its slot is
-granted, from the newest text, so frames that waited are coalesced (latest wins).
+Bot-wide, messages count in a rolling window (window.py: never a 31st in any second), and
+every call waits for its slot by priority (budget.py): an answer's first visible text (a
+group's first words, or a final that is the first text) before the finals of answers already
+partly shown, and those before later frames. A frame is built only once its slot is granted,
+from the newest text, so frames that waited are coalesced (latest wins).
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from typing import TypeVar
 from aiogram import Bot
 from aiogram.methods import SendChatAction, TelegramMethod
 
-from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget, LocalBudget
+from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget
 from bot.telegram.outbox.errors import OutboxClosedError
 from bot.telegram.outbox.jobs import CallJob, Job
-from bot.telegram.outbox.lane import Budget, Lane
+from bot.telegram.outbox.lane import Budget, ChatWindow, Lane
 from bot.telegram.outbox.runner import LaneRunner
 from bot.telegram.outbox.stream import StreamHandle
+from bot.telegram.outbox.window import WindowBudget
 from bot.telegram.render import TELEGRAM_TEXT_LIMIT, RenderedText
 
 T = TypeVar("T")
@@ -45,9 +48,12 @@ class Outbox:
     any minute); stream frames leave ``frame_reserve`` (groups: ``group_frame_reserve``)
     calls in the bucket, so an answer's final message goes out at once (and in a group, where
     a budget refills in minutes, the first frame of the next answer as well);
-    ``global_rate`` / ``global_burst``: messages and edits per second for the whole bot,
-    after a burst (python-telegram-bot's AIORateLimiter allows a burst of 30; ``message_budget``
-    replaces the in-process budget, e.g. with one shared by replicas);
+    ``global_rate`` / ``global_window``: messages and edits per second for the whole bot,
+    counted in a rolling window of ``global_window`` seconds (window.py: never more than
+    ``global_rate * global_window`` in any window; ``global_burst`` is ignored, kept for
+    callers of the token bucket it replaced; ``message_budget`` replaces the in-process
+    budget, e.g. with one shared by replicas); ``group_limit`` / ``group_window``: at most
+    that many messages in any window of that many seconds in one group (20 a minute);
     ``draft_interval`` / ``draft_burst``: seconds per draft in one chat after a burst;
     ``draft_reserve``: drafts kept on top of that burst for the preview of a final that waits
     for its bot-wide slot (later frames leave them: the frames' pace does not change);
@@ -78,7 +84,10 @@ class Outbox:
         frame_reserve: float = 1.0,
         group_frame_reserve: float = 2.0,
         global_rate: float = 30.0,
+        global_window: float = 1.0,
         global_burst: float = 5.0,
+        group_limit: int = 20,
+        group_window: float = 60.0,
         draft_interval: float = 1.0,
         draft_burst: float = 2.0,
         draft_reserve: float = 1.0,
@@ -118,8 +127,10 @@ class Outbox:
         self.draft_interval = draft_interval
         self.draft_burst = draft_burst
         self.draft_reserve = draft_reserve
-        self._messages = message_budget or LocalBudget(
-            global_rate, burst=global_burst, clock=clock
+        self.group_limit = group_limit
+        self.group_window = group_window
+        self._messages = message_budget or WindowBudget(
+            max(1, round(global_rate * global_window)), global_window, clock=clock
         )
         # A tenth of a second of drafts may go at once: with a burst of one, every late timer
         # (a busy loop) would lose slots, and 200 chats need every slot they can get.
@@ -261,12 +272,18 @@ class Outbox:
             if len(self._lanes) > 1024:
                 self._prune()
             drafts = Budget(self.draft_burst + self.draft_reserve, self.draft_interval, now)
-            lane = Lane(chat_id, burst, period, reserve, now, drafts, self.draft_reserve)
+            window = None if private else self._group_window()
+            lane = Lane(chat_id, burst, period, reserve, now, drafts, self.draft_reserve, window)
             self._lanes[chat_id] = lane
         elif chat_type is not None and lane.budget.period != period:
             lane.budget.reshape(burst, period, now)
             lane.reserve = reserve
+            lane.window = None if private else lane.window or self._group_window()
         return lane
+
+    def _group_window(self) -> ChatWindow:
+        # 20 in any minute (Telegram's documented group limit; the bucket paces under it).
+        return ChatWindow(self.group_limit, self.group_window)
 
     def _prune(self) -> None:
         now = self.clock()
@@ -276,6 +293,7 @@ class Outbox:
                 and max(lane.paused_until, lane.draft_paused_until) < now
                 and lane.budget.full(now)
                 and lane.drafts.full(now)
+                and (lane.window is None or lane.window.full(now))
             ):
                 del self._lanes[chat_id]
 

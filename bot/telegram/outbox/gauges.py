@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.telegram.outbox.budget import LocalBudget
 from bot.telegram.outbox.core import Outbox
 from bot.telegram.outbox.shared import SharedBudget
+from bot.telegram.outbox.window import WindowBudget
 
 
 def deliveries(outbox: Outbox) -> int:
@@ -20,6 +21,6 @@ def deliveries(outbox: Outbox) -> int:
 def budget_waiters(outbox: Outbox) -> int:
     """Calls of this process waiting for a bot-wide message slot (shared or not)."""
     budget = outbox._messages
-    if isinstance(budget, LocalBudget | SharedBudget):
+    if isinstance(budget, LocalBudget | SharedBudget | WindowBudget):
         return budget.waiting
     return 0

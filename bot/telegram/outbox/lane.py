@@ -52,6 +52,38 @@ class Budget:
         self.capacity, self.period = capacity, period
 
 
+class ChatWindow:
+    """A group's hard limit: at most ``limit`` messages in any ``span`` seconds (Telegram's
+    20 a minute). The chat's ``Budget`` paces the group well under it (3 at once, then one
+    every 3.6 s); this window makes the limit exact whatever the timers do. A lane makes one
+    call at a time and stamps it when the answer came (after the request reached Telegram),
+    so the stamps never hold fewer calls than Telegram counted in any window."""
+
+    def __init__(self, limit: int, span: float) -> None:
+        self.limit = limit
+        self.span = span
+        self._stamps: deque[float] = deque()
+
+    def ready_at(self, need: float, now: float) -> float:
+        """The earliest time at or after ``now`` when ``need`` more calls fit (``need`` - 1
+        left for calls that matter more: the final, the next answer's first text)."""
+        stamps = self._stamps
+        while stamps and stamps[0] <= now - self.span:
+            stamps.popleft()
+        over = len(stamps) + math.ceil(need - 1e-9) - self.limit
+        if over <= 0:
+            return now
+        if over > len(stamps):  # a reserve larger than the window: keep one call for frames
+            return stamps[-1] + self.span if stamps else now
+        return stamps[over - 1] + self.span
+
+    def spend(self, now: float) -> None:
+        self._stamps.append(now)
+
+    def full(self, now: float) -> bool:
+        return self.ready_at(self.limit, now) <= now
+
+
 class Lane:
     """Everything pending for one chat. Ops (finals, calls) run in order before frames.
 
@@ -71,9 +103,11 @@ class Lane:
         now: float,
         drafts: Budget,
         draft_reserve: float = 0.0,
+        window: ChatWindow | None = None,
     ) -> None:
         self.chat_id = chat_id
         self.budget = Budget(capacity, period, now)
+        self.window = window  # groups: 20 a minute, exactly
         self.drafts = drafts
         self.draft_reserve = draft_reserve
         self.reserve = reserve
@@ -90,15 +124,29 @@ class Lane:
     def slots(self, now: float) -> Slots:
         gate = max(now, self.paused_until)
         draft_gate = max(gate, self.draft_paused_until)
+        message = self.budget.ready_at(1.0, gate)
+        # a bucket smaller than the reserve would starve frames: keep at least one call
+        frame = self.budget.ready_at(min(1.0 + self.reserve, self.budget.capacity), gate)
+        if self.window is not None:
+            message = max(message, self.window.ready_at(1.0, gate))
+            frame = max(frame, self.window.ready_at(1.0 + self.reserve, gate))
         return Slots(
             now,
             gate,
-            self.budget.ready_at(1.0, gate),
-            # a bucket smaller than the reserve would starve frames: keep at least one call
-            self.budget.ready_at(min(1.0 + self.reserve, self.budget.capacity), gate),
+            message,
+            frame,
             self.drafts.ready_at(1.0, draft_gate),
             self.drafts.ready_at(min(1.0 + self.draft_reserve, self.drafts.capacity), draft_gate),
         )
+
+    def spend(self, call: Call, now: float) -> None:
+        """A heavy call's answer came: it counts in the chat's budgets from now."""
+        if call.is_draft:
+            self.drafts.spend(now)
+            return
+        self.budget.spend(now)
+        if self.window is not None:
+            self.window.spend(now)
 
     def pace(self, call: Call) -> ChatPace | None:
         """The chat's message budget, for a bot-wide budget that shares it across replicas

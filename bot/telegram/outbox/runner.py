@@ -123,14 +123,17 @@ class LaneRunner:
                         budget.refund()
                         continue
                     call = retry
-                await self._send(lane, job, call)
+                try:
+                    await self._send(lane, job, call)
+                finally:  # the call counts in a rolling window until its answer came
+                    budget.sent()
                 if call.heavy:
                     # Spent when the answer came: the request reached Telegram before that,
                     # however long it waited for a pooled connection, so the chat's next call
                     # arrives at least the budget's interval after it (a lane makes one call
                     # at a time; stamped at the start, a first call that waited in the pool
                     # arrived together with the next, and the fake answered 429).
-                    (lane.drafts if call.is_draft else lane.budget).spend(self.clock())
+                    lane.spend(call, self.clock())
         finally:
             lane.task = None
 

@@ -1,20 +1,24 @@
 """The bot-wide message budget shared by replicas through Redis (REDIS_URL).
 
-Telegram's limits are per bot (about 30 messages per second) and per chat (about one per
+Telegram's limits are per bot (about 30 messages in any second) and per chat (about one per
 second in a private chat, 20 per minute in a group), however many processes send. So every
-message or edit takes a token from the bot's bucket and from its chat's bucket in Redis, both
-in one atomic step (`Coordinator.take_all`, server time).
+message or edit is admitted into the bot's rolling window in Redis (a sorted set, one Lua
+script: `Coordinator.admit`, server time) and takes a token from its chat's bucket there, both
+in one atomic step. As in the one-process budget (window.py), a call counts from its admission
+until a second after its answer came: each replica tells Redis which of its calls were
+answered (`sent()`), with its next admission or at once when it has none to ask for, so every
+replica together never has a 31st message reach Telegram in any second.
 
 Priorities hold across replicas in two ways:
 - Within a replica, waiting calls form one local priority queue served by one task (the
-  *pump*): finals, then first frames, then later frames, first come first served within one.
-- Across replicas, a lower priority may only take a token when the shared bucket keeps
-  ``headroom[priority]`` more (by default one for first frames, two for later frames), so
-  frames of one replica never spend the tokens another replica's finals need. Finals reserve
-  (the bucket goes into debt and they wait their turn, in arrival order across replicas);
-  frames never reserve: they wait and look again, newest text first (the lane rebuilds them).
+  *pump*), in the order of budget.py's ``Priority``, first come first served within one.
+- Across replicas, a lower priority may only be admitted while the window keeps
+  ``headroom[priority]`` more places free (by default one for finals, two for later frames,
+  none for first texts), so frames of one replica never take the places another replica's
+  first texts and finals need. Calls that are not admitted wait and look again (frames with
+  the newest text: the lane rebuilds them).
 
-When Redis is unreachable the budget falls back to a local share, ``rate / replicas`` (the
+When Redis is unreachable the budget falls back to a local share, ``limit / replicas`` (the
 replicas counted before the outage: census.py), logs it once, and checks Redis every
 ``retry_every`` seconds in the background; finals keep going at that share, never stalled.
 """
@@ -25,18 +29,27 @@ import asyncio
 import heapq
 import itertools
 import logging
+import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 
-from bot.coordination import Bucket, CoordinationUnavailableError, Coordinator, LocalCoordinator
+from bot.coordination import (
+    Bucket,
+    CoordinationUnavailableError,
+    Coordinator,
+    LocalCoordinator,
+    Window,
+)
 from bot.coordination.stopping import stop_tasks
 from bot.telegram.outbox.budget import BotBudget, ChatPace, Priority
 
 log = logging.getLogger(__name__)
 
-HEADROOM: Mapping[Priority, float] = {
-    Priority.FINAL: 0.0,
-    Priority.FIRST: 1.0,
-    Priority.FRAME: 2.0,
+HEADROOM: Mapping[Priority, int] = {
+    Priority.OPENING: 0,
+    Priority.FIRST: 0,
+    Priority.FINAL: 1,
+    Priority.FRAME: 2,
 }
 
 _Entry = tuple[int, int, asyncio.Future[None], ChatPace | None]
@@ -47,28 +60,35 @@ class SharedBudget(BotBudget):
         self,
         coordinator: Coordinator,
         *,
-        rate: float,
-        burst: float,
+        limit: int = 30,
+        span: float = 1.0,
         name: str = "messages",
-        headroom: Mapping[Priority, float] = HEADROOM,
+        headroom: Mapping[Priority, int] = HEADROOM,
         replicas: Callable[[], int] = lambda: 1,
         retry_every: float = 2.0,
+        hold: float = 30.0,
+        poll: float = 0.02,
     ) -> None:
         self.coordinator = coordinator
-        self.rate = rate
-        self.burst = burst
+        self.limit = limit
+        self.span = span
         self.name = name
-        # A bucket smaller than the headroom would starve frames: keep one call for them.
-        self.headroom = {p: min(keep, max(0.0, burst - 1.0)) for p, keep in headroom.items()}
+        self.headroom = dict(headroom)
         self.replicas = replicas
         self.retry_every = retry_every
+        self.hold = hold
+        self.poll = poll
+        self._tag = uuid.uuid4().hex[:12]
+        self._ids = itertools.count()
+        self._flying: deque[str] = deque()  # admitted here, not answered yet
+        self._settle: list[str] = []  # answered, not told to the store yet
         self._queue: list[_Entry] = []
         self._order = itertools.count()
         self._pump: asyncio.Task[None] | None = None
         self._nap: asyncio.Future[None] | None = None
         self._napping_for = int(Priority.FRAME) + 1
         self._fallback: LocalCoordinator | None = None  # while Redis is unreachable
-        self._share = rate
+        self._share = limit
         self._probe: asyncio.Task[None] | None = None
 
     @property
@@ -88,54 +108,83 @@ class SharedBudget(BotBudget):
         return future
 
     def refund(self) -> None:
-        """The token stays spent: it cannot be given back to a chat's bucket without knowing
-        the chat, and one token is 1/rate of a second."""
+        """Unused: it counts as sent (whose call it was is not known; the place is given back
+        a second later, one of 30)."""
+        self.sent()
+
+    def sent(self) -> None:
+        if not self._flying:
+            return
+        self._settle.append(self._flying.popleft())  # any of ours: they are alike to the store
+        if self._pump is None:
+            self._start()
+        elif self._nap is not None and not self._nap.done():
+            self._nap.set_result(None)  # a place may be free: look again now
 
     # -- the pump -----------------------------------------------------------------------------
-    def _buckets(self, priority: int, chat: ChatPace | None, rate: float) -> list[Bucket]:
-        keep = self.headroom.get(Priority(priority), 0.0)
-        buckets = [Bucket(self.name, rate, self.burst, keep)]
-        if chat is not None and chat.period > 0:
-            frame = priority == Priority.FRAME
-            buckets.append(
-                Bucket(f"chat:{chat.chat_id}", 1.0 / chat.period, chat.burst,
-                       min(chat.keep, chat.burst - 1.0) if frame else 0.0)
-            )  # fmt: skip
-        return buckets
+    def _window(self, priority: int) -> Window:
+        limit = self._share if self._fallback is not None else self.limit
+        keep = min(self.headroom.get(Priority(priority), 0), limit - 1)
+        return Window(self.name, limit, self.span, keep)
+
+    @staticmethod
+    def _bucket(priority: int, chat: ChatPace | None) -> Bucket | None:
+        if chat is None or chat.period <= 0:
+            return None
+        keep = min(chat.keep, chat.burst - 1.0) if priority == Priority.FRAME else 0.0
+        return Bucket(f"chat:{chat.chat_id}", 1.0 / chat.period, chat.burst, keep)
+
+    def _start(self) -> None:
+        self._pump = asyncio.get_running_loop().create_task(
+            self._run(), name=f"budget-{self.name}"
+        )
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while self._queue:
-                entry = heapq.heappop(self._queue)
-                priority, _, future, chat = entry
-                if future.done():  # the lane left the queue
-                    continue
-                final = priority == Priority.FINAL
+            while self._queue or self._settle:
+                entry: _Entry | None = None
+                while self._queue and entry is None:
+                    entry = heapq.heappop(self._queue)
+                    if entry[2].done():  # the lane left the queue
+                        entry = None
+                settle, self._settle = self._settle, []
+                priority = entry[0] if entry is not None else int(Priority.FRAME)
+                member = f"{self._tag}:{next(self._ids)}" if entry is not None else None
                 store = self._fallback or self.coordinator
-                rate = self._share if self._fallback is not None else self.rate
                 try:
-                    wait, limit = await store.take_all(
-                        self._buckets(priority, chat, rate), reserve=final
+                    wait, short = await store.admit(
+                        self._window(priority),
+                        member,
+                        bucket=self._bucket(priority, entry[3]) if entry is not None else None,
+                        settle=settle,
+                        hold=self.hold,
+                        poll=self.poll,
                     )
-                except CoordinationUnavailableError as exc:
-                    heapq.heappush(self._queue, entry)
+                except Exception as exc:  # a dead pump would strand every waiting call
+                    if not isinstance(exc, CoordinationUnavailableError):
+                        # Anything else Redis may answer (a script error, a server refusing
+                        # writes): the call must not be lost with the pump; spend the share.
+                        log.exception("bot-wide %s budget: admission failed", self.name)
+                        exc = CoordinationUnavailableError(f"{type(exc).__name__}: {exc}")
+                    if entry is not None:
+                        heapq.heappush(self._queue, entry)
+                    self._settle = settle + self._settle
                     self._degrade(exc)
                     continue
-                except Exception as exc:  # a dead pump would strand every waiting call
-                    # Anything else Redis may answer (a script error, a server refusing
-                    # writes): the call must not be lost with the pump; spend the local share.
-                    log.exception("bot-wide %s budget: take failed", self.name)
-                    heapq.heappush(self._queue, entry)
-                    self._degrade(CoordinationUnavailableError(f"{type(exc).__name__}: {exc}"))
+                if entry is None:
                     continue
-                if wait <= 0:
-                    _grant(future)
-                elif final:  # reserved: the tokens are this call's once the wait is over
-                    loop.call_later(wait, _grant, future)
-                elif limit > 0:  # only its chat is short: others need not wait for it
+                future = entry[2]
+                if short < 0:
+                    assert member is not None
+                    if future.done():  # left the queue meanwhile: the place goes back
+                        self._settle.append(member)
+                    else:
+                        self._flying.append(member)
+                        future.set_result(None)
+                elif short == 1:  # only its chat is short: others need not wait for it
                     loop.call_later(wait, self._requeue, entry)
-                else:  # the bot is short: look again then, or when something more urgent comes
+                else:  # the bot is short: look again then, or when something frees or matters
                     heapq.heappush(self._queue, entry)
                     await self._sleep(wait, priority)
         finally:
@@ -146,9 +195,7 @@ class SharedBudget(BotBudget):
             return
         heapq.heappush(self._queue, entry)
         if self._pump is None:
-            self._pump = asyncio.get_running_loop().create_task(
-                self._run(), name=f"budget-{self.name}"
-            )
+            self._start()
         elif entry[0] < self._napping_for and self._nap is not None and not self._nap.done():
             self._nap.set_result(None)  # a more urgent call: look again now
 
@@ -169,10 +216,10 @@ class SharedBudget(BotBudget):
         if self._fallback is not None:
             return
         replicas = max(1, self.replicas())
-        self._share = self.rate / replicas
+        self._share = max(1, self.limit // replicas)
         self._fallback = LocalCoordinator()
         log.warning(
-            "%s; bot-wide %s budget falls back to this replica's share, %.1f/s (1/%d)",
+            "%s; bot-wide %s budget falls back to this replica's share, %d/s (1/%d)",
             exc, self.name, self._share, replicas,
         )  # fmt: skip
         self._probe = asyncio.get_running_loop().create_task(self._recover())

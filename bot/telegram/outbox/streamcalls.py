@@ -150,6 +150,8 @@ class StreamCalls(Job):
             call = self._messages.next_call(self._target, final=True)
             if call is None:
                 self._complete(self._messages.ids[: len(self._target)])
+            elif self._nothing_shown():  # the user's first text, and the whole of it
+                call.priority = Priority.OPENING
             return call
         if self._empty_draft_pending and slots.draft_ok:
             method = self._draft_method(RenderedText(""))

@@ -1,0 +1,108 @@
+"""Connection pools of at most ``SHARD`` connections each, behind one httpx transport.
+
+httpcore's pool (1.0.x) scans every connection for every connection each time a request
+starts or a response is closed (``AsyncConnectionPool._assign_requests_to_connections``: the
+keep-alive check counts the whole pool inside the loop over it), so its cost grows with the
+square of the pool's size. With the pool sized for the generation limit (210 answers at once,
+230 connections) that was a third of the bot's CPU in a burst of users (py-spy, 2026-11-24,
+docs/performance.md), and every turn's request waited behind it. Several small pools cost
+the same per request whatever the limit: a request goes to the pool with the fewest
+requests open, so the limits still add up to the client's.
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections.abc import AsyncIterator, Callable
+
+import httpcore
+import httpx
+
+SHARD = 24  # connections per pool: a scan of 24 x 24 is cheap; more pools cost nothing
+
+
+class _Released(httpx.AsyncByteStream):
+    """The response's body; closing it tells the transport the request is over."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._stream = stream
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if self._release is not None:
+                self._release()
+                self._release = None
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """``shards`` transports sharing ``limits``; each request goes to the least busy one."""
+
+    def __init__(self, transports: list[httpx.AsyncHTTPTransport]) -> None:
+        self._transports = transports
+        self._open = [0] * len(transports)
+
+    @classmethod
+    def build(
+        cls,
+        limits: httpx.Limits,
+        make: Callable[[httpx.Limits], httpx.AsyncHTTPTransport],
+    ) -> ShardedTransport:
+        total = limits.max_connections or SHARD
+        shards = max(1, math.ceil(total / SHARD))
+        keepalive = limits.max_keepalive_connections
+        per_shard = httpx.Limits(
+            max_connections=math.ceil(total / shards),
+            max_keepalive_connections=None if keepalive is None else math.ceil(keepalive / shards),
+            keepalive_expiry=limits.keepalive_expiry,
+        )
+        return cls([make(per_shard) for _ in range(shards)])
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = min(range(len(self._open)), key=self._open.__getitem__)
+        self._open[index] += 1
+        try:
+            response = await self._transports[index].handle_async_request(request)
+        except BaseException:
+            self._open[index] -= 1
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _Released(response.stream, lambda: self._done(index))
+        return response
+
+    def _done(self, index: int) -> None:
+        self._open[index] -= 1
+
+    async def aclose(self) -> None:
+        for transport in self._transports:
+            await transport.aclose()
+
+
+def pooled_transport(
+    limits: httpx.Limits,
+    verify: ssl.SSLContext | bool,
+    network_backend: httpcore.AsyncNetworkBackend,
+) -> ShardedTransport:
+    """Pools of at most ``SHARD`` connections on ``network_backend`` (see the module)."""
+
+    def make(shard: httpx.Limits) -> httpx.AsyncHTTPTransport:
+        transport = httpx.AsyncHTTPTransport(verify=verify, limits=shard)
+        # httpx builds its pool without a way to pass a network backend; the pool is rebuilt
+        # with the settings httpx uses (httpx/_transports/default.py) plus ours.
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify),
+            max_connections=shard.max_connections,
+            max_keepalive_connections=shard.max_keepalive_connections,
+            keepalive_expiry=shard.keepalive_expiry,
+            network_backend=network_backend,
+        )
+        return transport
+
+    return ShardedTransport.build(limits, make)

@@ -1,0 +1,61 @@
+"""A file's bytes -> its text as blocks, by type: the one reader used by the knowledge base
+(KB_PATH) and by documents sent in a chat.
+
+PDF (pypdf) and DOCX (python-docx) are always read; PPTX and XLSX need the `office` extra
+(MissingExtraError names the pip install); text types are read by text_formats.py. Parsers
+of binary formats are imported on first use: a bot that never reads a PDF never loads them.
+"""
+
+from __future__ import annotations
+
+from bot.knowledge.blocks import DocumentError, Extracted, UnsupportedDocumentError
+from bot.knowledge.text_formats import NOT_UTF8, TEXT_SUFFIXES, extract_text_file
+
+BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".pptx", ".xlsx"})
+SUFFIXES = TEXT_SUFFIXES | BINARY_SUFFIXES
+# A file sent in chat with one of these is read as plain text (a CSV sent in chat is a table to
+# ask about, not the knowledge base's FAQ format).
+PLAIN_SUFFIXES = frozenset({".txt", ".csv", ".log", ".json", ".jsonl", ".xml", ".yaml", ".yml"})
+CHAT_SUFFIXES = BINARY_SUFFIXES | PLAIN_SUFFIXES | {".md", ".markdown", ".html", ".htm"}
+
+
+def suffix_of(name: str) -> str:
+    """".pdf" for "Report.PDF"; "" without one."""
+    base = name.rsplit("/", 1)[-1]
+    return "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
+
+
+def extract(name: str, data: bytes, *, max_chars: int | None = None) -> Extracted:
+    """The text of the file `name` (only its suffix counts) holding `data`; a DocumentError
+    subclass says why there is none. CPU-bound: run it in a thread from async code.
+    `max_chars`: a PDF's pages are read only until about this much text is read."""
+    suffix = suffix_of(name)
+    if suffix == ".pdf":
+        from bot.knowledge.pdf_text import extract_pdf
+
+        return extract_pdf(data, max_chars)
+    if suffix == ".docx":
+        from bot.knowledge.docx_text import extract_docx
+
+        return extract_docx(data)
+    if suffix in (".pptx", ".xlsx"):
+        from bot.knowledge.office_text import extract_pptx, extract_xlsx
+
+        return extract_pptx(data) if suffix == ".pptx" else extract_xlsx(data)
+    if suffix in TEXT_SUFFIXES:
+        return extract_text_file(suffix, data)
+    raise UnsupportedDocumentError(f"unsupported file type {suffix or '(none)'}")
+
+
+def extract_sent(name: str, data: bytes, max_chars: int | None = None) -> Extracted:
+    """A file sent in chat: like `extract`, but every plain-text type read as plain text."""
+    if suffix_of(name) in PLAIN_SUFFIXES:
+        try:
+            return extract_text_file(".txt", data)
+        except DocumentError as exc:
+            if str(exc) != NOT_UTF8:
+                raise
+            # Russian text files saved on Windows are often CP1251; a user's file is read in
+            # it rather than refused (the knowledge base asks for UTF-8 and says so).
+            return extract_text_file(".txt", data.decode("cp1251", "replace").encode())
+    return extract(name, data, max_chars=max_chars)

@@ -1,0 +1,85 @@
+"""PPTX and XLSX -> blocks, with python-pptx and openpyxl from the `office` extra (imported
+here only, when such a file is read): a slide's title heads its text and tables; a sheet is a
+Markdown table under the sheet's name."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from bot.knowledge.blocks import (
+    Block,
+    CorruptDocumentError,
+    Extracted,
+    MissingExtraError,
+    NoTextError,
+    cell_text,
+    table_blocks,
+)
+
+log = logging.getLogger(__name__)
+INSTALL = "pip install 'fmbot[office]'"
+MAX_ROWS = 10_000  # of a sheet: a knowledge base is not a data warehouse
+
+
+def extract_pptx(data: bytes) -> Extracted:
+    try:
+        import pptx
+    except ImportError:
+        raise MissingExtraError(f"PowerPoint files need the office extra: {INSTALL}") from None
+    try:
+        presentation = pptx.Presentation(io.BytesIO(data))
+        blocks = list(_slides(presentation))
+    except Exception as exc:  # untrusted bytes: the parser may fail in any way
+        log.info("unreadable PPTX: %r", exc)
+        raise CorruptDocumentError("not a readable PPTX (damaged?)") from None
+    if not blocks:
+        raise NoTextError("no text")
+    return Extracted(blocks, pages=len(presentation.slides))
+
+
+def _slides(presentation: Any) -> Iterator[Block]:
+    for number, slide in enumerate(presentation.slides, start=1):
+        title_shape = slide.shapes.title
+        title = " ".join(title_shape.text_frame.text.split()) if title_shape is not None else ""
+        heading = (f"Slide {number}: {title}" if title else f"Slide {number}",)
+        for shape in slide.shapes:
+            if title_shape is not None and shape.shape_id == title_shape.shape_id:
+                continue
+            if getattr(shape, "has_table", False) and shape.has_table:
+                rows = [[cell_text(cell.text) for cell in row.cells] for row in shape.table.rows]
+                yield from table_blocks(heading, rows)
+            elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+                text = "\n".join(
+                    " ".join(p.text.split()) for p in shape.text_frame.paragraphs if p.text.strip()
+                )
+                if text:
+                    yield Block(heading, text)
+        if slide.has_notes_slide:
+            notes = slide.notes_slide.notes_text_frame.text.strip()
+            if notes:
+                yield Block(heading, notes)
+
+
+def extract_xlsx(data: bytes) -> Extracted:
+    try:
+        import openpyxl
+    except ImportError:
+        raise MissingExtraError(f"Excel files need the office extra: {INSTALL}") from None
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        blocks: list[Block] = []
+        for sheet in workbook.worksheets:
+            rows = []
+            for row in sheet.iter_rows(max_row=MAX_ROWS, values_only=True):
+                rows.append([cell_text(value) for value in row])
+            blocks.extend(table_blocks((sheet.title,), rows))
+        workbook.close()
+    except Exception as exc:  # untrusted bytes: the parser may fail in any way
+        log.info("unreadable XLSX: %r", exc)
+        raise CorruptDocumentError("not a readable XLSX (damaged?)") from None
+    if not blocks:
+        raise NoTextError("no text")
+    return Extracted(blocks)

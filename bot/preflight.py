@@ -1,0 +1,128 @@
+"""What each command validates in its settings before it starts anything: one function, used
+by the commands themselves (`cli`) and by `fmbot check`, so `check` passes exactly what `run`
+accepts.
+
+Every step runs, whatever the others found: a deployment missing three settings is told all
+three at once, not one per try.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from bot.config import ConfigError, Settings
+
+# What each command needs (`check` validates as `run` does).
+_STEPS: dict[str, tuple[str, ...]] = {
+    "run": ("database", "telegram", "yandex", "yandex_key", "kb", "support", "replicas",
+            "metrics", "webhook", "prompt"),
+    "chat": ("database", "yandex", "yandex_key", "prompt"),
+    "report": ("database", "support", "replicas", "metrics"),
+    "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
+    "migrate": ("database",),
+}
+
+
+def problems(settings: Settings, command: str) -> list[str]:
+    """Every problem `command` would refuse to start with, one line each (empty: it starts)."""
+    steps: dict[str, Callable[[], object]] = {
+        "database": lambda: check_database_url(settings.database_url),
+        "telegram": settings.check_telegram,
+        "yandex": settings.check_yandex,
+        "yandex_key": lambda: check_key_file(settings.yandex_sa_key_file),
+        "kb_path": lambda: _kb_path_set(settings),
+        "kb": settings.check_kb,
+        "support": lambda: _check_support(settings),
+        "replicas": settings.check_replicas,
+        "metrics": lambda: settings.metrics_listen and settings.metrics_host_port,
+        "webhook": lambda: settings.telegram_mode == "webhook" and settings.webhook_host_port,
+        "prompt": settings.resolved_system_prompt,
+    }
+    found: list[str] = []
+    for name in _STEPS.get(command, ()):
+        try:
+            steps[name]()
+        except ConfigError as exc:
+            found += [line for line in str(exc).splitlines() if line not in found]
+    return found
+
+
+def validate(settings: Settings, command: str) -> None:
+    """Raise one ConfigError naming every problem (one per line)."""
+    found = problems(settings, command)
+    if found:
+        raise ConfigError("\n".join(found))
+
+
+def check_database_url(url: str) -> None:
+    """DATABASE_URL must parse, name an async driver, and (SQLite) lie in an existing folder."""
+    example = "sqlite+aiosqlite:///fmbot.db or postgresql+asyncpg://user:pass@host/db"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL: cannot read {url!r} as a database URL "
+                          f"(expected e.g. {example})") from None  # fmt: skip
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "postgres"):
+        raise ConfigError(f"DATABASE_URL: unsupported database {backend!r} (expected e.g. "
+                          f"{example})")  # fmt: skip
+    if backend == "sqlite" and parsed.drivername not in ("sqlite", "sqlite+aiosqlite"):
+        raise ConfigError(f"DATABASE_URL: driver {parsed.drivername!r} is not asynchronous; "
+                          "use sqlite+aiosqlite:///...")  # fmt: skip
+    if backend != "sqlite" and parsed.drivername not in ("postgres", "postgresql",
+                                                         "postgresql+asyncpg"):
+        try:
+            is_async = bool(parsed.get_dialect().is_async)
+        except NoSuchModuleError:
+            is_async = False
+        if not is_async:
+            raise ConfigError(f"DATABASE_URL: driver {parsed.drivername!r} is not "
+                              "asynchronous; use postgresql+asyncpg://...")  # fmt: skip
+    database = parsed.database or ""
+    if backend == "sqlite" and database not in ("", ":memory:") and not database.startswith(
+        "file:"
+    ):
+        folder = Path(database).parent  # SQLite does not expand ~
+        if not folder.is_dir():
+            raise ConfigError(f"DATABASE_URL: the folder {str(folder)!r} of the SQLite file "
+                              "does not exist; create it or point DATABASE_URL elsewhere")
+
+
+def check_key_file(path: Path | None) -> None:
+    """YANDEX_SA_KEY_FILE must be an authorized key JSON, read as the client reads it."""
+    if path is None or not path.is_file():
+        return  # not set, or missing (check_yandex names it)
+    from bot.foundation_models.auth import ServiceAccountKeyAuth
+    from bot.foundation_models.errors import FoundationModelsError
+
+    try:
+        ServiceAccountKeyAuth.from_file(path)
+    except FoundationModelsError as exc:
+        raise ConfigError(f"YANDEX_SA_KEY_FILE: {exc}; expected the authorized key JSON "
+                          "(id, service_account_id, private_key) that `yc iam key create` "
+                          "writes") from None
+
+
+def _kb_path_set(settings: Settings) -> None:
+    if not settings.kb_path:
+        raise ConfigError("KB_PATH is not set: the folders of documents to index")
+
+
+def _check_support(settings: Settings) -> None:
+    from bot.desk import HoursFormatError, SupportHours
+
+    found: list[str] = []
+    try:
+        settings.check_support()
+    except ConfigError as exc:
+        found.append(str(exc))
+    try:  # the form of the hours, whatever the time zone (checked just above)
+        SupportHours.parse(settings.support_hours, "UTC")
+    except HoursFormatError as exc:
+        found.append(str(exc))
+    if found:
+        raise ConfigError("\n".join(found))

@@ -1,0 +1,77 @@
+"""Documents sent in chat (issue 28): what the handler needs, and its texts (en, ru)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.telegram.downloads import TelegramFiles
+from bot.telegram.texts import TEXTS
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSupport:
+    files: TelegramFiles
+    max_mb: float = 20.0
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
+
+
+DOCUMENT_TEXTS: dict[str, dict[str, str]] = {
+    "document_read": {
+        "en": "I have read {name} ({size}). Ask me anything about it: I will answer from it and "
+        "say where in it the answer is. /reset forgets it.",
+        "ru": "Я прочитал {name} ({size}). Спрашивайте о нём: я отвечу по документу и скажу, "
+        "где в нём ответ. /reset забудет его.",
+    },
+    "document_pages": {
+        "en": "{pages} {pages|page|pages}",
+        "ru": "{pages} {pages|страница|страницы|страниц}",
+    },
+    "document_passages": {
+        "en": "{passages} {passages|passage|passages}",
+        "ru": "{passages} {passages|фрагмент|фрагмента|фрагментов}",
+    },
+    "document_truncated": {
+        "en": "{name} is long: I kept only its first part ({passages} "
+        "{passages|passage|passages}) for our conversation.",
+        "ru": "{name} слишком длинный: для нашего разговора я сохранил только его начало "
+        "({passages} {passages|фрагмент|фрагмента|фрагментов}).",
+    },
+    "document_too_big": {
+        "en": "This file is too big for me: I read documents up to {limit} MB. Please send a "
+        "smaller file or only the pages you need.",
+        "ru": "Этот файл слишком большой: я читаю документы до {limit} МБ. Пришлите файл "
+        "поменьше или только нужные страницы.",
+    },
+    "document_unsupported": {
+        "en": "I cannot open this type of file ({kind}). I read PDF, DOCX and text files (.txt, "
+        ".md, .csv): please send it in one of those formats.",
+        "ru": "Файлы {kind} я не открываю. Я читаю PDF, DOCX и текстовые файлы (.txt, .md, "
+        ".csv): пришлите, пожалуйста, в одном из этих форматов.",
+    },
+    "document_no_text": {
+        "en": "There is no text in this document: it looks like a scan. Please send a PDF with "
+        "a text layer, or photos of the pages.",
+        "ru": "В этом документе нет текста: похоже, это скан. Пришлите PDF с текстовым слоем "
+        "или фотографии страниц.",
+    },
+    "document_locked": {
+        "en": "This document is protected by a password, so I cannot read it. Please send a "
+        "copy without the password.",
+        "ru": "Документ защищён паролем, и я не могу его прочитать. Пришлите копию без пароля.",
+    },
+    "document_corrupt": {
+        "en": "I could not read this document: the file seems damaged. Please save it again "
+        "and send it, or send it in another format.",
+        "ru": "Не получилось прочитать документ: файл, похоже, повреждён. Сохраните его заново "
+        "и пришлите ещё раз или пришлите в другом формате.",
+    },
+    "document_download_failed": {
+        "en": "I could not get your file from Telegram. Please send it again in a minute.",
+        "ru": "Не получилось загрузить ваш файл из Telegram. Пришлите его ещё раз через минуту.",
+    },
+}
+
+TEXTS.update(DOCUMENT_TEXTS)

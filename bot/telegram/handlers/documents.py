@@ -1,0 +1,189 @@
+"""Documents sent in chat (PDF, DOCX, text) -> kept for the conversation and answered from.
+
+The job, in the chat's FIFO like a text: download (bounded, to a temporary file deleted once
+read: downloads.py), read with the knowledge base's extractors (in a thread), keep the text
+for the conversation (bot/conversation/documents.py), then answer the caption as a question,
+or say the document was read. A file over MAX_DOCUMENT_MB, of a type not read, scanned,
+password-protected or damaged gets a clear localized reply; the update still leaves the
+durable queue and nothing else is lost. Images sent as files go to the photo handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from aiogram import F, Router
+from aiogram.types import Document, Message
+
+from bot.conversation import TurnResult
+from bot.conversation.documents import AddedDocument, ChatDocuments
+from bot.foundation_models.types import Snapshot
+from bot.knowledge.blocks import (
+    DocumentError,
+    EncryptedDocumentError,
+    Extracted,
+    MissingExtraError,
+    NoTextError,
+    UnsupportedDocumentError,
+)
+from bot.knowledge.extractors import CHAT_SUFFIXES, extract_sent, suffix_of
+from bot.storage.repositories import UpdateReceipt
+from bot.telegram.answers import Target
+from bot.telegram.chatdocs import DocumentSupport
+from bot.telegram.chatqueue import Ticket
+from bot.telegram.deps import Deps, speaker, target, thread_of
+from bot.telegram.downloads import DownloadError, FileTooBigError
+from bot.telegram.handlers.chat import AddressedToBot
+from bot.telegram.texts import Translator
+
+log = logging.getLogger(__name__)
+
+
+def is_readable_document(document: Document | None) -> bool:
+    """A document for this handler: anything but an image (the photo handler's)."""
+    return document is not None and not (document.mime_type or "").startswith("image/")
+
+
+def _name(document: Document) -> str:
+    name = " ".join((document.file_name or "").split())
+    if name:
+        return name
+    # No name: a text/plain or PDF document still says what it is by its MIME type.
+    mime = document.mime_type or ""
+    return {"application/pdf": "document.pdf", "text/plain": "document.txt"}.get(mime, "file")
+
+
+async def _say(deps: Deps, message: Message, text: str) -> None:
+    private = message.chat.type == "private"
+    await deps.notify(
+        message.chat.id, text, reply_to=None if private else message.message_id,
+        thread_id=thread_of(message),
+    )  # fmt: skip
+
+
+async def handle_document(
+    message: Message,
+    prompt: str,
+    ticket: Ticket,
+    deps: Deps,
+    t: Translator,
+    receipts: tuple[UpdateReceipt, ...] = (),
+    replayed: bool = False,
+) -> None:
+    support = deps.documents
+    documents = deps.conversation.documents
+    document = message.document
+    assert document is not None
+    if support is None or documents is None:
+        await _say(deps, message, t("text_only"))  # documents are not taken: today's answer
+        return
+    name = _name(document)
+    suffix = suffix_of(name)
+    if suffix not in CHAT_SUFFIXES:
+        await _say(deps, message, t("document_unsupported", kind=suffix or name))
+        return
+    if document.file_size is not None and document.file_size > support.max_bytes:
+        await _say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
+        return
+    where = target(message)
+    if where.reply_to is None and (replayed or deps.answers.answered_later(ticket)):
+        where = replace(where, reply_to=message.message_id)  # answered later: quote it
+
+    async def job() -> None:
+        extracted = await _read(deps, support, message, document, name, documents, t)
+        if extracted is not None:
+            await _keep_and_answer(
+                deps, documents, message, document, name, extracted, prompt, where, t, receipts
+            )
+
+    ticket.submit(job)
+
+
+async def _read(
+    deps: Deps,
+    support: DocumentSupport,
+    message: Message,
+    document: Document,
+    name: str,
+    documents: ChatDocuments,
+    t: Translator,
+) -> Extracted | None:
+    """The document's text, or None once the user was told why there is none."""
+    try:
+        async with support.files.download(
+            document.file_id, max_bytes=support.max_bytes, known_size=document.file_size
+        ) as got:
+            data = await asyncio.to_thread(got.read_bytes)
+        # Pages past what the conversation keeps are not read (a few more, to fill it).
+        return await asyncio.to_thread(extract_sent, name, data, documents.max_chars + 10_000)
+    except FileTooBigError:
+        await _say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
+    except DownloadError as exc:
+        log.warning("document download failed in chat %s: %s", message.chat.id, exc)
+        await _say(deps, message, t("document_download_failed"))
+    except NoTextError:
+        await _say(deps, message, t("document_no_text"))
+    except EncryptedDocumentError:
+        await _say(deps, message, t("document_locked"))
+    except (UnsupportedDocumentError, MissingExtraError) as exc:
+        log.info("document %r in chat %s not read: %s", name, message.chat.id, exc)
+        await _say(deps, message, t("document_unsupported", kind=suffix_of(name) or name))
+    except DocumentError as exc:
+        log.info("document %r in chat %s unreadable: %s", name, message.chat.id, exc)
+        await _say(deps, message, t("document_corrupt"))
+    return None
+
+
+async def _keep_and_answer(
+    deps: Deps,
+    documents: ChatDocuments,
+    message: Message,
+    document: Document,
+    name: str,
+    extracted: Extracted,
+    prompt: str,
+    where: Target,
+    t: Translator,
+    receipts: tuple[UpdateReceipt, ...],
+) -> None:
+    who = speaker(message)
+    question = prompt.strip()
+    # Without a question the document's storing settles the update; with one, the question's.
+    added = await documents.add(
+        where.chat, who, name, document.file_unique_id, extracted,
+        receipts=() if question else receipts,
+    )  # fmt: skip
+    if not question:
+        await _say(deps, message, _read_text(t, name, added))
+        return
+    if added.truncated:
+        await _say(deps, message, t("document_truncated", name=name, passages=added.passages))
+
+    async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult:
+        return await deps.conversation.run_turn(
+            where.chat, who, question, on_snapshot=on_snapshot,
+            telegram_message_id=message.message_id, receipts=receipts,
+        )  # fmt: skip
+
+    await deps.answers.deliver(where, t, runner)
+
+
+def _read_text(t: Translator, name: str, added: AddedDocument) -> str:
+    size = (t("document_pages", pages=added.pages) if added.pages
+            else t("document_passages", passages=added.passages))  # fmt: skip
+    text = t("document_read", name=name, size=size)
+    if added.truncated:
+        text += "\n\n" + t("document_truncated", name=name, passages=added.passages)
+    return text
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(
+        handle_document, F.document.func(is_readable_document), AddressedToBot(),
+        flags={"quota": "text"},
+    )  # fmt: skip
+    return router

@@ -1,0 +1,25 @@
+"""Photos, albums and voice notes users send (issue 28): what the handlers need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.telegram.media.albums import AlbumJoiner
+from bot.telegram.media.photos import PhotoPreparer
+from bot.telegram.media.texts import MEDIA_TEXTS
+from bot.telegram.media.voice import VoiceNotes
+
+assert MEDIA_TEXTS  # registers the texts with the Translator
+
+
+@dataclass(slots=True)
+class MediaSupport:
+    """None parts are off: photos without VISION_MODEL, voice without SPEECH_RECOGNITION."""
+
+    photos: PhotoPreparer | None = None
+    voice: VoiceNotes | None = None
+    albums: AlbumJoiner = field(default_factory=AlbumJoiner)
+    max_image_mb: float = 10.0
+
+
+__all__ = ["MediaSupport"]

@@ -1,0 +1,103 @@
+"""An album (several photos sent at once) is one question.
+
+Telegram delivers an album as separate messages sharing ``media_group_id``
+(https://core.telegram.org/bots/api#message), usually within a fraction of a second. The first
+message opens the album and its job waits until no part came for ``window`` seconds; later
+parts join it (their own updates produce no turn) and leave the durable queue with it. The
+caption is usually on the first part, but any part's caption counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.storage.repositories import UpdateReceipt
+from bot.telegram.media.photos import ImageRef
+
+WINDOW = 0.8  # seconds after the latest part
+MAX_PARTS = 10  # Telegram's album limit
+
+
+@dataclass(slots=True)
+class Album:
+    images: list[ImageRef]
+    captions: list[str]
+    first_message_id: int
+    last_at: float
+    closed: bool = False
+    receipts: list[UpdateReceipt] = field(default_factory=list)
+    too_big: int = 0  # parts over the size limit in every size (refused, said once)
+
+    @property
+    def caption(self) -> str:
+        return "\n".join(c for c in self.captions if c.strip())
+
+
+@dataclass(slots=True)
+class AlbumJoiner:
+    window: float = WINDOW
+    clock: Callable[[], float] = time.monotonic
+    _open: dict[tuple[int, str], Album] = field(default_factory=dict)
+
+    def offer(
+        self,
+        chat_id: int,
+        group_id: str | None,
+        message_id: int,
+        image: ImageRef | None,
+        caption: str,
+        receipts: Sequence[UpdateReceipt] = (),
+    ) -> Album | None:
+        """None when the message joined an open album (its turn must not run); else the album
+        it starts (``image`` None: the part is over the size limit)."""
+        now = self.clock()
+        key = (chat_id, group_id or "")
+        album = self._open.get(key) if group_id else None
+        if album is not None and not album.closed and now - album.last_at <= self.window:
+            self._add(album, image, caption, receipts)
+            album.last_at = now
+            if len(album.images) + album.too_big >= MAX_PARTS:
+                self._close(key, album)
+            return None
+        album = Album([], [], message_id, now)
+        self._add(album, image, caption, receipts)
+        if group_id:
+            self._open[key] = album
+        else:
+            album.closed = True
+        return album
+
+    def is_open(self, chat_id: int, group_id: str | None) -> bool:
+        """An album of this group is still collecting parts (groups: its later parts carry no
+        mention, only the first one's caption does)."""
+        album = self._open.get((chat_id, group_id or "")) if group_id else None
+        return album is not None and not album.closed
+
+    async def complete(self, chat_id: int, group_id: str | None, album: Album) -> Album:
+        """Wait until no more parts can come."""
+        while not album.closed:
+            delay = album.last_at + self.window - self.clock()
+            if delay <= 0:
+                self._close((chat_id, group_id or ""), album)
+                break
+            await asyncio.sleep(delay)
+        return album
+
+    @staticmethod
+    def _add(
+        album: Album, image: ImageRef | None, caption: str, receipts: Sequence[UpdateReceipt]
+    ) -> None:
+        if image is None:
+            album.too_big += 1
+        else:
+            album.images.append(image)
+        album.captions.append(caption)
+        album.receipts.extend(receipts)
+
+    def _close(self, key: tuple[int, str], album: Album) -> None:
+        album.closed = True
+        if self._open.get(key) is album:
+            del self._open[key]

@@ -1,0 +1,34 @@
+"""A voice note in a conversation a person owns: the voice and its transcript reach the topic."""
+
+from __future__ import annotations
+
+from bot.foundation_models.auth import ApiKeyAuth
+from bot.foundation_models.speech import SpeechRecognizer
+from bot.storage.database import Database
+from bot.telegram.downloads import TelegramFiles
+from bot.telegram.media import MediaSupport
+from bot.telegram.media.voice import VoiceNotes
+from tests.core.conftest import API_KEY, FOLDER
+from tests.desk.harness import desk_world
+from tests.desk.test_desk_app import hand_over
+from tests.fakes.ogg_opus import ogg_opus
+
+
+async def test_the_operator_gets_the_voice_and_its_transcript(sqlite_database: Database) -> None:
+    async with desk_world(sqlite_database) as w:
+        recognizer = SpeechRecognizer(base_url=w.fm.url, auth=ApiKeyAuth(API_KEY),
+                                      folder_id=FOLDER)  # fmt: skip
+        w.app.deps.media = MediaSupport(voice=VoiceNotes(TelegramFiles(w.app.bot), recognizer))
+        try:
+            user = 6801
+            thread = await hand_over(w, user)
+            w.fm.queue_transcript("my parcel arrived broken")
+            w.tg.send_user_voice(user, ogg_opus(3), duration=3)
+            note = await w.wait_for(
+                lambda: [m for m in w.in_topic(thread) if (m.text or "").startswith("🎤")]
+            )
+            assert note[0].text == "🎤 my parcel arrived broken"
+            assert any(c.method == "copyMessage" for c in w.tg.calls), "the voice is relayed"
+            assert not any("my parcel" in t for t in w.texts(user)), "the bot stays quiet"
+        finally:
+            await recognizer.aclose()

@@ -1,0 +1,253 @@
+"""Files on the fake Bot API: ``getFile``, the ``/file/bot<token>/<file_path>`` downloads, and
+users sending photos, albums, voice notes, audio and documents that refer to them.
+
+As real Telegram does (https://core.telegram.org/bots/api#getfile): ``getFile`` answers a
+``File`` with ``file_id``, ``file_unique_id``, ``file_size`` and a ``file_path`` such as
+``photos/file_3.jpg`` or ``voice/file_4.oga``; files over 20 MB answer "Bad Request: file is too
+big"; an unknown id answers "Bad Request: invalid file_id". The download is a GET of
+``/file/bot<token>/<file_path>`` (404 "Not Found" for an unknown path, 401 for a wrong token).
+
+Test API::
+
+    file_id = tg.add_file(jpeg_bytes, kind="photos")           # -> "AgAD..." registered
+    tg.send_user_photo_message(1, [small, large], caption="what is this?")
+    tg.send_user_photo_message(1, [a], media_group_id="g1"); ... same group id for an album
+    tg.send_user_voice(1, ogg_bytes, duration=5)
+    tg.send_user_document(1, data, file_name="shot.png", mime_type="image/png")
+    tg.file_faults(file_id, delay=3.0, announced_size=5, body_size=None)  # slow, lying sizes
+    tg.downloads  # list of file paths served, in order
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.tg_core import BotApiCore
+from tests.fakes.tg_state import Call
+from tests.fakes.tg_wire import Params, TelegramError, bad_request, error_response, image_size
+
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+_EXTENSIONS = {"photos": "jpg", "voice": "oga", "music": "mp3", "documents": "bin"}
+_MIME = {"photos": "image/jpeg", "voice": "audio/ogg", "music": "audio/mpeg"}
+
+
+@dataclass(slots=True)
+class FakeFile:
+    file_id: str
+    file_path: str
+    mime_type: str
+    delay: float = 0.0  # seconds before the body is sent
+    announced_size: int | None = None  # getFile's file_size when it should lie (None: true)
+    omit_size: bool = False  # getFile answers without file_size
+    chunk_delay: float = 0.0  # seconds between 64 KB chunks of the body
+
+
+class FileSide(BotApiCore):
+    """Files and the user messages that carry them (mixed into FakeTelegram)."""
+
+    def _meta(self) -> dict[str, FakeFile]:
+        return self.file_meta
+
+    def add_file(
+        self,
+        data: bytes,
+        *,
+        kind: str = "photos",
+        ext: str | None = None,
+        mime_type: str | None = None,
+        file_id: str | None = None,
+    ) -> str:
+        """Register ``data`` as a file Telegram holds; -> its file_id."""
+        number = len(self.file_meta) + 1
+        file_id = file_id or f"AgAD{kind[:3]}{number:06d}"
+        extension = ext or _EXTENSIONS.get(kind, "bin")
+        self.files[file_id] = data
+        self._meta()[file_id] = FakeFile(
+            file_id,
+            f"{kind}/file_{number}.{extension}",
+            mime_type or _MIME.get(kind, "application/octet-stream"),
+        )
+        return file_id
+
+    def file_faults(
+        self,
+        file_id: str,
+        *,
+        delay: float = 0.0,
+        chunk_delay: float = 0.0,
+        announced_size: int | None = None,
+        omit_size: bool = False,
+    ) -> None:
+        """Make a registered file slow to serve, or getFile lie about (or omit) its size."""
+        meta = self._meta()[file_id]
+        meta.delay, meta.chunk_delay = delay, chunk_delay
+        meta.announced_size, meta.omit_size = announced_size, omit_size
+
+    def _file_meta_of(self, file_id: str) -> FakeFile:
+        meta = self._meta().get(file_id)
+        if meta is None:  # uploaded with sendPhoto, or an older test's send_user_photo
+            meta = FakeFile(file_id, f"photos/{file_id}.jpg", "image/jpeg")
+            self._meta()[file_id] = meta
+        return meta
+
+    # --- Bot API ---------------------------------------------------------------------------
+
+    async def m_getFile(self, p: Params, call: Call) -> Any:
+        file_id = p.get_str("file_id") or ""
+        if file_id not in self.files:
+            raise bad_request("invalid file_id")
+        size = len(self.files[file_id])
+        if size > TELEGRAM_DOWNLOAD_LIMIT:
+            raise bad_request("file is too big")
+        meta = self._file_meta_of(file_id)
+        out: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_path": meta.file_path,
+        }
+        if not meta.omit_size:
+            out["file_size"] = size if meta.announced_size is None else meta.announced_size
+        return out
+
+    async def handle_file_download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return error_response(TelegramError(401, "Unauthorized"))
+        path = request.match_info["path"]
+        for file_id in list(self.files):
+            meta = self._file_meta_of(file_id)
+            if meta.file_path == path:
+                break
+        else:
+            return error_response(TelegramError(404, "Not Found"))
+        self.downloads.append(path)
+        data = self.files[file_id]
+        if meta.delay:
+            await asyncio.sleep(meta.delay)
+        if not meta.chunk_delay:
+            return web.Response(body=data, content_type=meta.mime_type)
+        response = web.StreamResponse(headers={"Content-Type": meta.mime_type})
+        await response.prepare(request)
+        for start in range(0, len(data), 64 * 1024):
+            await response.write(data[start : start + 64 * 1024])
+            await asyncio.sleep(meta.chunk_delay)
+        await response.write_eof()
+        return response
+
+    # --- test API: users sending files -----------------------------------------------------
+
+    def photo_sizes(self, sizes: list[bytes]) -> list[dict[str, Any]]:
+        """PhotoSize objects for ``sizes`` (smallest first, as Telegram lists them)."""
+        out = []
+        for data in sizes:
+            file_id = self.add_file(data, kind="photos")
+            width, height = image_size(data) or (1, 1)
+            out.append(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "width": width,
+                    "height": height,
+                    "file_size": len(data),
+                }
+            )
+        return out
+
+    def send_user_photo_message(
+        self,
+        chat_id: int,
+        sizes: list[bytes],
+        caption: str = "",
+        *,
+        media_group_id: str | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """A user sends a photo (every size given is one PhotoSize); -> update_id."""
+        extra: dict[str, Any] = {"photo": self.photo_sizes(sizes)}
+        return self._send_media(chat_id, extra, caption, media_group_id, **kwargs)
+
+    def send_user_voice(
+        self, chat_id: int, data: bytes, *, duration: int, caption: str = "", **kwargs: Any
+    ) -> int:
+        file_id = self.add_file(data, kind="voice")
+        extra = {
+            "voice": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "duration": duration,
+                "mime_type": "audio/ogg",
+                "file_size": len(data),
+            }
+        }
+        return self._send_media(chat_id, extra, caption, None, **kwargs)
+
+    def send_user_audio(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        duration: int,
+        mime_type: str = "audio/ogg",
+        file_name: str = "audio.ogg",
+        **kwargs: Any,
+    ) -> int:
+        file_id = self.add_file(data, kind="music", ext=file_name.rsplit(".", 1)[-1])
+        extra = {
+            "audio": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "duration": duration,
+                "mime_type": mime_type,
+                "file_name": file_name,
+                "file_size": len(data),
+            }
+        }
+        return self._send_media(chat_id, extra, kwargs.pop("caption", ""), None, **kwargs)
+
+    def send_user_document(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        file_name: str,
+        mime_type: str,
+        caption: str = "",
+        media_group_id: str | None = None,
+        file_size: int | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """A file sent "as a document"; ``file_size`` lets the message announce another size."""
+        file_id = self.add_file(
+            data, kind="documents", ext=file_name.rsplit(".", 1)[-1], mime_type=mime_type
+        )
+        extra = {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": file_name,
+                "mime_type": mime_type,
+                "file_size": len(data) if file_size is None else file_size,
+            }
+        }
+        return self._send_media(chat_id, extra, caption, media_group_id, **kwargs)
+
+    def _send_media(
+        self,
+        chat_id: int,
+        fields: dict[str, Any],
+        caption: str,
+        media_group_id: str | None,
+        **kwargs: Any,
+    ) -> int:
+        if caption:
+            fields["caption"] = caption
+        if media_group_id is not None:
+            fields["media_group_id"] = media_group_id
+        kwargs["extra"] = {**fields, **(kwargs.get("extra") or {})}
+        return self.send_user_message(chat_id, "", entities=[], **kwargs)
+
+    def send_user_message(self, chat_id: int, text: str, **kwargs: Any) -> int:
+        raise NotImplementedError  # UserSide's

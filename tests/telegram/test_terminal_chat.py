@@ -1,0 +1,167 @@
+"""`python -m bot chat` as a person uses it: in a real pseudo-terminal, against the fake
+Yandex server (issue 27, item 10). Line editing and history, its own commands, Ctrl-C stops
+an answer and a second one at the prompt quits, no log lines inside answers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.fakes.foundation_models_server import FakeFoundationModels
+
+pytestmark = pytest.mark.timeout(90)
+COMPLETION = "/foundationModels/v1/completion"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
+
+
+class Terminal:
+    """A child process on a pty: what it printed so far, and keys to type."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
+        self.raw = b""
+        self._more = asyncio.Event()
+        asyncio.get_running_loop().add_reader(fd, self._read)
+
+    def _read(self) -> None:
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:  # the child closed the terminal
+            chunk = b""
+        if not chunk:
+            asyncio.get_running_loop().remove_reader(self.fd)
+        self.raw += chunk
+        self._more.set()
+
+    @property
+    def text(self) -> str:
+        return _ANSI.sub("", self.raw.decode("utf-8", "replace"))
+
+    def type(self, keys: str) -> None:
+        os.write(self.fd, keys.encode())
+
+    async def expect(self, pattern: str, after: int = 0, timeout: float = 20.0) -> int:  # noqa: ASYNC109
+        """Wait for `pattern` (a regex) in the output past `after`; the end of the match."""
+        async with asyncio.timeout(timeout):
+            while True:
+                match = re.compile(pattern).search(self.text, after)
+                if match:
+                    return match.end()
+                self._more.clear()
+                await self._more.wait()
+
+    async def exit_code(self) -> int:
+        for _ in range(600):  # 30 s: a loaded machine shuts a process down slowly
+            pid, status = os.waitpid(self.pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: no wait
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            await asyncio.sleep(0.05)
+        raise TimeoutError("the chat did not exit")
+
+
+def chat_env(tmp_path: Path, fm: FakeFoundationModels) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
+    env.update(
+        PYTHONPATH=str(REPO_ROOT), HOME=str(tmp_path), TERM="xterm", LOG_LEVEL="INFO",
+        YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f", YANDEX_LLM_URL=fm.url,
+        YANDEX_OPERATION_URL=fm.url, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    )  # fmt: skip
+    return env
+
+
+async def spawn(*args: str, cwd: Path, env: dict[str, str]) -> Terminal:
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal, as in a real shell
+        os.chdir(cwd)
+        os.execve(sys.executable, [sys.executable, "-m", "bot", *args], env)
+    return Terminal(pid, fd)
+
+
+@pytest.fixture
+async def fm() -> AsyncIterator[FakeFoundationModels]:
+    async with FakeFoundationModels(api_key="k", folder_id="f") as server:
+        yield server
+
+
+def questions(fm: FakeFoundationModels) -> list[str]:
+    return [r.json["messages"][-1]["text"] for r in fm.requests if r.path == COMPLETION]
+
+
+async def test_a_pleasant_repl_in_a_real_terminal(
+    tmp_path: Path, fm: FakeFoundationModels
+) -> None:
+    term = await spawn("chat", cwd=tmp_path, env=chat_env(tmp_path, fm))
+    at = await term.expect(r"you> ")
+    assert "/help" in term.text  # the banner names it
+
+    term.type("/help\r")
+    at = await term.expect(r"/retry.*\n(.*\n)*.*/exit.*\n(.*\n)*you> ", at)
+    for command in ("/reset", "/retry", "/image", "/exit"):
+        assert command in term.text
+    term.type("/image a cat on a sofa\r")
+    at = await term.expect(r"text only.*\n(.*\n)*you> ", at)
+    term.type("/imagine something\r")
+    at = await term.expect(r"unknown command /imagine.*\n(.*\n)*you> ", at)
+    assert questions(fm) == []  # none of it went to the model
+
+    # Ctrl-C stops the answer being written; the chat goes on.
+    fm.queue_reply("Once upon a time " + "and then " * 60 + "the end.", chunks=60, interval=0.2)
+    term.type("tell me a long story\r")
+    at = await term.expect(r"bot> Once upon a time", at)
+    term.type("\x03")
+    at = await term.expect(r"\[stopped\]\n(.*\n)*you> ", at)
+    assert "the end." not in term.text
+
+    # The up arrow brings the last line back (readline), edited with the left arrow.
+    fm.queue_reply("A shorter one.")
+    term.type("\x1b[A" + "\x1b[D" * 6 + "ish\r")
+    at = await term.expect(r"bot> A shorter one\.\n(.*\n)*you> ", at)
+    assert questions(fm) == ["tell me a long story", "tell me a longish story"]
+
+    # A second Ctrl-C, at the prompt, quits.
+    term.type("\x03")
+    assert await term.exit_code() == 0
+    shown = term.text
+    assert "^[[A" not in shown
+    assert not re.search(r"\b(INFO|DEBUG)\b", shown), shown  # no log line inside answers
+    assert "alembic.runtime" not in shown
+    assert "tell me a longish story" in (tmp_path / ".fmbot_history").read_text()
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        statuses = [row[0] for row in db.execute(
+            "SELECT status FROM messages WHERE role = 'assistant' ORDER BY id")]
+    assert statuses == ["cancelled", "complete"]
+
+
+async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundationModels) -> None:
+    fm.queue_reply("Hi.")
+    log = tmp_path / "chat.log"
+    term = await spawn("chat", "--log-file", str(log), cwd=tmp_path, env=chat_env(tmp_path, fm))
+    at = await term.expect(r"you> ")
+    term.type("hello\r")
+    await term.expect(r"bot> Hi\.\n(.*\n)*you> ", at)
+    term.type("\x04")  # Ctrl-D quits too
+    assert await term.exit_code() == 0
+    assert re.search(r"INFO +bot\.conversation\.service: answer \d+ in chat 0: complete",
+                     log.read_text())
+
+
+def test_no_command_prints_the_migration_tools_info_lines(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
+    env.update(PYTHONPATH=str(REPO_ROOT), LOG_LEVEL="INFO",
+               DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    for command in (["migrate"], ["report"]):
+        done = subprocess.run([sys.executable, "-m", "bot", *command], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "alembic.runtime" not in done.stderr + done.stdout
+        assert "Context impl" not in done.stderr

@@ -1,0 +1,73 @@
+"""The model client's connections in pools of at most `SHARD` (pools.py): many streams at once
+spread over the pools, within the client's limits, and a pool's place is given back whether
+the response was read, closed early or never came."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiohttp import web
+
+from bot.foundation_models.net import http_client
+from bot.foundation_models.pools import SHARD, ShardedTransport
+
+STREAMS = 60
+
+
+async def slow_stream(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse()
+    await response.prepare(request)
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    for n in range(3):
+        await response.write(f"{peer[1] if peer else 0}:{n}\n".encode())
+        await asyncio.sleep(0.05)
+    await response.write_eof()
+    return response
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_get("/stream", slow_stream)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+def pools(http: httpx.AsyncClient) -> ShardedTransport:
+    transport = http._transport
+    assert isinstance(transport, ShardedTransport)
+    return transport
+
+
+async def test_many_streams_spread_over_small_pools_and_give_their_places_back(
+    server: str,
+) -> None:
+    limits = httpx.Limits(max_connections=STREAMS + 10, max_keepalive_connections=STREAMS)
+    async with http_client(timeout=httpx.Timeout(5.0), limits=limits) as http:
+        sharded = pools(http)
+        assert len(sharded._transports) == -(-(STREAMS + 10) // SHARD)  # 3 pools of 24
+
+        async def one() -> set[str]:
+            async with http.stream("GET", f"{server}/stream") as response:
+                return {line.split(":")[0] async for line in response.aiter_lines()}
+
+        peers = await asyncio.gather(*(one() for _ in range(STREAMS)))
+        assert all(len(p) == 1 for p in peers)  # each stream on one connection ...
+        assert len(set().union(*peers)) == STREAMS  # ... of its own: all at once
+        assert sharded._open == [0] * len(sharded._open)  # every place given back
+        for transport in sharded._transports:  # no pool above its share
+            assert len(transport._pool.connections) <= SHARD
+
+        # Closed before its body was read, and refused before any answer: given back too.
+        async with http.stream("GET", f"{server}/stream"):
+            assert sum(sharded._open) == 1
+        with pytest.raises(httpx.ConnectError):
+            await http.get("http://127.0.0.1:1/nothing-listens")
+        assert sharded._open == [0] * len(sharded._open)
