@@ -1,7 +1,7 @@
 """The context providers whose text went into an answer's prompt (issue 25).
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0012
 Create Date: 2026-11-24 20:40:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
