@@ -1,3 +1,37 @@
-"""fmbot: Telegram chatbots powered by Yandex Cloud Foundation Models."""
+"""fmbot: Telegram chatbots powered by Yandex Cloud Foundation Models.
 
-__version__ = "0.1.0"
+The public API is what this package exports (`__all__`); everything under `bot.*` is internal
+and may change between versions. A developer's bot:
+
+```python
+from bot import App, ToolContext
+
+app = App.from_env()
+
+@app.context
+async def customer_plan(ctx: ToolContext) -> str | None:
+    return "The customer is on the Pro plan."
+```
+
+run with `python -m bot run --app mybot:app`.
+"""
+
+from __future__ import annotations
+
+from bot.app import App, AppError, MenuCommand
+from bot.extensions.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
+from bot.tools.base import ToolContext
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "AnswerEvent",
+    "App",
+    "AppError",
+    "HandoffEvent",
+    "MenuCommand",
+    "SourceInfo",
+    "ToolCallInfo",
+    "ToolContext",
+    "__version__",
+]

@@ -1,5 +1,6 @@
 """Command line: `fmbot run | migrate | chat | check | report | kb sync|search|eval`
-(also `python -m bot ...`).
+(also `python -m bot ...`), each with `--app module:attribute` to run a developer's `App`
+(bot/app.py) instead of the plain one; `FMBOT_PLUGINS` sets up installed plugins either way.
 
 Settings are read and checked before anything else starts (bot/preflight.py, which `check`
 uses too), so missing or bad settings end the process at once with one line per problem, each
@@ -15,11 +16,14 @@ import logging
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings
 from bot.log import setup_logging
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger("bot")
 
@@ -71,7 +75,41 @@ def _parser() -> argparse.ArgumentParser:
         help="check the configuration and every dependency (Telegram, Yandex, database, "
         "Redis, support chat, knowledge base); exit status 0 only if all pass",
     )
+    # Read before argparse (`_take_app`); declared here so that every --help shows it.
+    for sub in [*commands.choices.values(), *_nested(commands)]:
+        sub.add_argument(
+            "--app",
+            metavar="MODULE:ATTR",
+            default=argparse.SUPPRESS,
+            help="run the fmbot.App named so (e.g. mybot:app) instead of the plain bot",
+        )
     return parser
+
+
+def _nested(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> list[argparse.ArgumentParser]:
+    found: list[argparse.ArgumentParser] = []
+    for sub in commands.choices.values():
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found.extend(action.choices.values())
+    return found
+
+
+def _take_app(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """`--app X` / `--app=X` anywhere on the line, and the line without it."""
+    spec, rest = None, []
+    items = list(argv)
+    while items:
+        item = items.pop(0)
+        if item == "--app" and items:
+            spec = items.pop(0)
+        elif item.startswith("--app="):
+            spec = item.removeprefix("--app=")
+        else:
+            rest.append(item)
+    return spec, rest
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -120,9 +158,28 @@ def _fail(exc: Exception) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    spec, rest = _take_app(sys.argv[1:] if argv is None else argv)
+    app = None
+    if spec is not None:
+        from bot.app import AppLoadError, load_app
+
+        try:
+            app = load_app(spec)
+        except AppLoadError as exc:
+            print(f"fmbot: --app {spec}: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    return run_app(app, rest)
+
+
+def run_app(app: App | None, argv: Sequence[str]) -> int:
+    """Run a command line (without `--app`) for `app` (None: the plain bot)."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
+        if app is None:
+            from bot.app import App
+
+            app = App.from_env()
+        settings = app.settings
         system_prompt = _check(args.command, settings)
     except ConfigError as exc:
         _fail(exc)
@@ -139,10 +196,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.storage.database import SchemaTooNewError
 
     try:
+        # Plugins after the checks (a missing token is named before a plugin's setting) and
+        # the logging set-up (their set-up is logged).
+        app.use_plugins(settings.fmbot_plugins)
         if args.command == "kb":
             from bot import kb_cli
 
-            return run_async_value(kb_cli.run(settings, args))
+            return run_async_value(kb_cli.run(settings, args, extra=app.migration_folders()))
         if args.command == "insights":
             from bot import insights_cli
 
@@ -150,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return run_checks(settings)
         if args.command == "migrate":
-            run_async(_migrate(settings.database_url))
+            run_async(_migrate(settings.database_url, app.migration_folders()))
         elif args.command == "report":
             from bot.wiring import run_report
 
@@ -158,18 +218,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError("report: --days must be at least 1")
             if args.csv is not None and not args.csv.expanduser().parent.is_dir():
                 raise ConfigError(f"report: --csv: no such folder {args.csv.parent}")
-            run_async(run_report(settings, days=args.days, csv_path=args.csv))
+            run_async(run_report(settings, days=args.days, csv_path=args.csv, app=app))
         elif args.command == "run":
             from bot.wiring import run_bot
 
-            run_async(run_bot(settings, system_prompt))
+            run_async(run_bot(settings, system_prompt, app=app))
         else:
             from bot.wiring import run_terminal_chat
 
             run_async(
                 run_terminal_chat(
                     settings, system_prompt, chat_id=args.chat_id, model=args.model,
-                    history=args.history.expanduser(),
+                    history=args.history.expanduser(), app=app,
                 )
             )
     except SchemaTooNewError as exc:
@@ -250,10 +310,10 @@ def run_checks(settings: Settings) -> int:
     return 1 if failures else 0
 
 
-async def _migrate(url: str) -> None:
+async def _migrate(url: str, extra: Sequence[tuple[str, Path]] = ()) -> None:
     from bot.storage.database import current_revision, migrate
 
-    await migrate(url)
+    await migrate(url, extra=extra)
     log.info("database %s is at revision %s", _safe_url(url), await current_revision(url))
 
 

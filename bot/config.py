@@ -256,7 +256,7 @@ class Settings(BaseSettings):
 
     # --- Tools: sources (issue 24) ------------------------------------------------------------
     # A TOML file of the tools the model may call: [[http]] actions and [mcp.<name>] servers
-    # (README "Tools"); empty = none.
+    # (docs/tools.md); empty = none.
     tools_file: Path | None = None
     # Signs every HTTP action's request (X-Fmbot-Timestamp, X-Fmbot-Signature) so the API can
     # trust the X-Fmbot-User-Id/-Chat-Id/-Language headers; empty = unsigned.
@@ -268,6 +268,12 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+    # --- Extending fmbot: plugins and the App's added parts (issue 25) -------------------------
+    # Installed plugins to set up, by name (entry points of the group `fmbot.plugins`),
+    # comma-separated; none by default.
+    fmbot_plugins: str = ""
+    # Seconds a context provider or a hook may take before the turn goes on without it.
+    extension_timeout: float = Field(default=5.0, gt=0, le=300)
 
     _split_id_lists = field_validator(
         "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
@@ -461,10 +467,11 @@ def _host_port(name: str, value: str) -> tuple[str, int]:
     return host or "0.0.0.0", number
 
 
-def load_settings() -> Settings:
-    """Read Settings, turning pydantic's report into one message naming every variable."""
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read Settings (the environment, then `env_file`), turning pydantic's report into one
+    message naming every variable."""
     try:
-        return Settings()
+        return Settings(_env_file=env_file)
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TextIO
@@ -31,12 +32,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     evaluate.add_argument("file", type=Path)
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
+async def run(
+    settings: Settings, args: argparse.Namespace, *, extra: Sequence[tuple[str, Path]] = ()
+) -> int:
     from bot.clients import build_auth_from, build_client
     from bot.storage.database import Database, migrate
     from bot.wiring import build_knowledge
 
-    await migrate(settings.database_url)
+    await migrate(settings.database_url, extra=extra)
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)

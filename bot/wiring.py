@@ -41,6 +41,7 @@ from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_t
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.app import App
     from bot.insights import InsightJobs
     from bot.insights.faq import FaqDrafts
     from bot.insights.gaps import GapAnalysis
@@ -71,12 +72,18 @@ class Core:
 
 @asynccontextmanager
 async def core(
-    settings: Settings, system_prompt: str, *, kb_background: bool = False
+    settings: Settings,
+    system_prompt: str,
+    *,
+    kb_background: bool = False,
+    app: App | None = None,
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services;
-    `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL."""
-    toolbox = build_toolbox(settings)  # a bad TOOLS_FILE stops here, before anything starts
-    await migrate(settings.database_url)
+    `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL. `app`'s
+    tools, context providers and hooks join every turn."""
+    # A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
+    toolbox = build_toolbox(settings, app.tool_sources if app is not None else ())
+    await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
     async with AsyncExitStack() as stack:
         stack.push_async_callback(toolbox.close)
         await start_toolbox_of(toolbox)
@@ -86,6 +93,9 @@ async def core(
         client = build_client(settings, auth)
         stack.push_async_callback(client.aclose)
         chat_model = build_chat_model(settings, client, auth, stack)
+        extras = app.runner(settings.extension_timeout) if app is not None else None
+        if extras is not None:
+            stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
         knowledge = build_knowledge(settings, db, client)
         if knowledge is not None:
             await knowledge.load()
@@ -105,7 +115,9 @@ async def core(
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
             knowledge=knowledge,
-            # Without TOOLS_FILE the toolbox is empty: no tools, every turn as before.
+            extras=extras,
+            # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
+            # turn as before.
             tools=build_tool_loop(settings, db, chat_model, toolbox),
             # Without a desk a "not found" answer names the deployment's next step (issue 27);
             # with one, its "Ask a person" button is the next step.
@@ -252,17 +264,23 @@ def build_knowledge(
     )
 
 
-async def run_bot(settings: Settings, system_prompt: str) -> None:
+async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = None) -> None:
     from bot.operations import coordination, limited, operations
     from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
-    async with core(settings, system_prompt, kb_background=True) as c, AsyncExitStack() as stack:
+    extensions = app
+    async with (
+        core(settings, system_prompt, kb_background=True, app=extensions) as c,
+        AsyncExitStack() as stack,
+    ):
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
         shared = await stack.enter_async_context(coordination(settings, bot))
         outbox, desk = build_desk(settings, c, bot, shared)
-        app = TelegramApp(
+        if desk is not None and c.conversation.extras is not None:
+            desk.on_handoff = c.conversation.extras.handed_over
+        telegram = TelegramApp(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
             conversation=c.conversation,
@@ -288,11 +306,16 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
             # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
             feedback_buttons=settings.kb_effective_mode == "strict",
             media=build_media(settings, c, bot, stack),
+            # The developer's and plugins' routers and menu commands (issue 25).
+            routers=extensions.routers if extensions is not None else (),
+            commands=extensions.commands if extensions is not None else (),
         )
-        app.deps.documents = build_documents(settings, c, bot)
+        telegram.deps.documents = build_documents(settings, c, bot)
         # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
         models = limited(c.client, c.chat_model)
-        ops = await stack.enter_async_context(operations(settings, c.db, bot, app, models, shared))
+        ops = await stack.enter_async_context(
+            operations(settings, c.db, bot, telegram, models, shared)
+        )
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
         # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.
@@ -302,20 +325,33 @@ async def run_bot(settings: Settings, system_prompt: str) -> None:
         # then, so the collector runs and scans far less. bench_load --users 100: 26.4 ->
         # 24.4 ms CPU per turn, peak RSS 137 -> 139 MB.
         gc.set_threshold(20_000, 20, 20)
+        if extensions is not None:
+            await lifecycle(extensions, "on_startup", settings.extension_timeout)
+            stack.push_async_callback(
+                lifecycle, extensions, "on_shutdown", settings.extension_timeout
+            )
         try:
             if settings.telegram_mode == "webhook":
                 assert settings.telegram_webhook_secret is not None
                 host, port = settings.webhook_host_port
-                await app.run_webhook(
+                await telegram.run_webhook(
                     url=settings.telegram_webhook_url,
                     secret=settings.telegram_webhook_secret.get_secret_value(),
                     host=host,
                     port=port,
                 )
             else:
-                await ops.run_polling(app)
+                await ops.run_polling(telegram)
         except TokenRejectedError as exc:
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
+
+
+async def lifecycle(app: App, kind: str, limit: float) -> None:
+    """The App's on_startup or on_shutdown hooks (a failing one is logged, never fatal)."""
+    from bot.extensions.runner import run_lifecycle
+
+    hooks = app.startup_hooks if kind == "on_startup" else app.shutdown_hooks
+    await run_lifecycle(kind, hooks, limit)
 
 
 def support_hours(settings: Settings) -> SupportHours:
@@ -488,13 +524,15 @@ async def run_gaps(settings: Settings, *, days: int, csv_path: Path | None) -> N
         print(f"{rows} gaps written to {csv_path}")
 
 
-async def run_report(settings: Settings, *, days: int, csv_path: Path | None) -> None:
+async def run_report(
+    settings: Settings, *, days: int, csv_path: Path | None, app: App | None = None
+) -> None:
     """`fmbot report`: the support desk's figures from the database (no Telegram, no model)."""
     from bot.desk.report import build_report, format_report, write_csv
     from bot.tools.audit import stats_table, tools_csv_path, write_stats_csv
 
     hours = support_hours(settings)
-    await migrate(settings.database_url)
+    await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
     db = Database(settings.database_url)
     try:
         report = await build_report(db.sessionmaker, days=days, hours=hours)
@@ -533,10 +571,11 @@ async def run_terminal_chat(
     chat_id: int,
     model: str | None,
     history: Path | None = None,
+    app: App | None = None,
 ) -> None:
     from bot.terminal import TerminalChat
 
-    async with core(settings, system_prompt) as c:
+    async with core(settings, system_prompt, app=app) as c:
         if model is not None and model not in settings.text_models:
             log.warning(
                 "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model

@@ -46,6 +46,8 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         # at once cannot both apply the same revision.
         transactional_ddl=True,
         literal_binds=connection is None,
+        # A plugin's own migrations are tracked apart (bot.storage.database.alembic_config).
+        version_table=config.attributes.get("version_table", "alembic_version"),
     )
 
 

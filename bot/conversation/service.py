@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.conversation.context import FINAL_FOR_HOOKS, add_context, answer_event, with_context
 from bot.conversation.documents import ChatDocuments
 from bot.conversation.locks import ChatLocks
 from bot.conversation.tokens import TokenCounter, settle
@@ -66,7 +67,7 @@ from bot.prompting import (
     context_size_for,
     estimate_tokens,
 )
-from bot.storage.models import MessageRole, MessageStatus
+from bot.storage.models import MessageRole, MessageStatus, ToolCall
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
@@ -75,14 +76,17 @@ from bot.storage.repositories import (
     MediaUsageRepository,
     MessageImageRepository,
     MessageRepository,
+    ToolCallRepository,
     UpdateReceipt,
     UsageRepository,
     mark_settled,
+    record_context,
     settle_in,
 )
 
 if TYPE_CHECKING:
     from bot.conversation.tools_loop import ToolLoop
+    from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -123,6 +127,7 @@ class ConversationService:
         tools: ToolLoop | None = None,
         not_found_next_step: str = "",
         vision: Vision | None = None,
+        extras: ExtensionRunner | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -155,6 +160,8 @@ class ConversationService:
         self._imageless: dict[int, float] = {}
         # Documents sent in chat (issue 28), set by the wiring: None = not taken.
         self.documents: ChatDocuments | None = None
+        # The App's context providers and on_answer hooks (bot/extensions/).
+        self.extras = extras
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -457,6 +464,12 @@ class ConversationService:
         if turn.grounding is not None:
             # A new prompt every turn: estimated, not sent to the tokenizer.
             system_prompt = turn.grounding.system_prompt
+        elif turn.context_text:
+            # A new prompt every turn: the chat's prompt as counted, the context estimated.
+            system_prompt = with_context(turn.system_prompt, turn)
+            base = turn.system_prompt
+            known = self._tokens.known_system(turn.model, base) if base else 0
+            system_tokens = known + turn.context_tokens
         elif turn.system_prompt:
             system_tokens = self._tokens.system(turn.model, turn.system_prompt)
         if turn.documents is not None:  # documents sent in chat: new every turn, estimated
@@ -487,6 +500,8 @@ class ConversationService:
         last: Snapshot | None = None
         error: Exception | None = None
         try:
+            if self.extras is not None and self.extras.providers:
+                await add_context(turn, self.extras, self._room(turn.model))
             if self.documents is not None:
                 await self._read_documents(turn, self.documents)
             # A question the chat's own documents answer is not searched in the knowledge base.
@@ -560,7 +575,15 @@ class ConversationService:
         # Only passages that are relevant themselves: a weak one dilutes the sources.
         hits = [hit for hit in retrieval.hits if hit.score >= knowledge.retriever.min_score]
         share = int(SOURCES_SHARE * self._room(turn.model))
-        turn.grounding = grounded_prompt(turn.system_prompt, hits, share)
+        turn.grounding = grounded_prompt(with_context(turn.system_prompt, turn), hits, share)
+
+    def _reports_calls(self, status: MessageStatus) -> bool:
+        return (
+            self.tools is not None
+            and self.extras is not None
+            and bool(self.extras.on_answer)
+            and status in FINAL_FOR_HOOKS
+        )
 
     async def _read_documents(self, turn: TurnState, documents: ChatDocuments) -> None:
         """The passages of the chat's documents that best match the question (issue 28)."""
@@ -615,7 +638,10 @@ class ConversationService:
                 # A cancelled answer (/stop, shutdown, a lost lease) is not answered again.
                 delivery_pending=self.track_delivery and status is not MessageStatus.CANCELLED,
             )
+            calls: list[ToolCall] = []
             if stored:
+                if self._reports_calls(status):  # for the App's on_answer hooks
+                    calls = await ToolCallRepository(session).for_answer(turn.answer_id)
                 if turn.retrieval is not None:
                     await KnowledgeRepository(session).save_answer(
                         turn.answer_id, covered=not not_found and turn.grounding is not None,
@@ -624,6 +650,8 @@ class ConversationService:
                     )
                 if question_tokens is not None:
                     await messages.set_token_count(turn.question_id, question_tokens)
+                if turn.context_providers:
+                    await record_context(session, turn.answer_id, turn.context_providers)
                 if usage is not None:
                     await UsageRepository(session).add(
                         turn.speaker.user_id, self._today(), tokens=usage.total_tokens
@@ -637,7 +665,7 @@ class ConversationService:
         _log_answer(turn, status, usage, not_found)
         if turn.retrieval is not None:
             metrics.kb_answer(covered=not not_found and turn.grounding is not None)
-        return TurnResult(
+        result = TurnResult(
             message_id=turn.answer_id,
             text=text,
             status=status,
@@ -651,6 +679,9 @@ class ConversationService:
             sources=sources,
             waiting=turn.waiting if status is MessageStatus.WAITING else (),
         )
+        if self.extras is not None and self.extras.on_answer and status in FINAL_FOR_HOOKS:
+            self.extras.answered(answer_event(turn, result, calls))  # in tasks of their own
+        return result
 
 
 def _log_answer(

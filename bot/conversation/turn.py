@@ -61,6 +61,11 @@ class TurnState:
     # calls waiting for the user's press when the turn stops to ask.
     exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
     waiting: tuple[WaitingCall, ...] = ()
+    # Context providers (the App's `@app.context`): their text for the system prompt, its
+    # estimated tokens, and which providers it came from (stored with the answer).
+    context_text: str = ""
+    context_tokens: int = 0
+    context_providers: tuple[str, ...] = ()
     # Carried on after a press: the text before the calls is on screen already (its own
     # message), so the answer goes on without it.
     continued: bool = False

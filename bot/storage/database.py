@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,23 @@ BUSY_TIMEOUT_MS = 5000
 # Execution option read by the "begin" hook: "IMMEDIATE" (default) or "DEFERRED".
 SQLITE_BEGIN_OPTION = "fmbot_sqlite_begin"
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+def _migrations_dir() -> Path:
+    """Alembic's folder: beside the package in a checkout (and an editable install); from a
+    wheel, where pip put its data files (`share/fmbot/migrations`, pyproject.toml)."""
+    checkout = Path(__file__).resolve().parent.parent.parent / "migrations"
+    if (checkout / "env.py").is_file():
+        return checkout
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution("fmbot").files or []
+        found = next(f for f in files if str(f).endswith("share/fmbot/migrations/env.py"))
+        return Path(str(distribution("fmbot").locate_file(found))).resolve().parent
+    except (PackageNotFoundError, StopIteration):
+        return Path(sys.prefix) / "share" / "fmbot" / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 
 class SchemaTooNewError(RuntimeError):
@@ -263,13 +280,19 @@ def _writer_pool(url: str) -> dict[str, Any]:
 # -- migrations ------------------------------------------------------------------------------
 
 
-def alembic_config(url: str) -> Any:
-    """An Alembic Config for `url` pointing at the repository's migrations/ directory."""
+def alembic_config(url: str, plugin: tuple[str, Path] | None = None) -> Any:
+    """An Alembic Config for `url` pointing at the repository's migrations/ directory; for a
+    `plugin` (name, folder), at that folder's revisions, tracked in `alembic_version_<name>`
+    (fmbot's env.py runs them, so they get the same engine, batch mode and lock)."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["url"] = normalize_url(url)
+    if plugin is not None:
+        name, folder = plugin
+        config.set_main_option("version_locations", str(folder))
+        config.attributes["version_table"] = f"alembic_version_{name}"
     return config
 
 
@@ -330,7 +353,18 @@ def downgrade_blocking(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-async def migrate(url: str, revision: str = "head") -> None:
-    """Refuse a database newer than the code, then upgrade it to `revision` (in a thread)."""
+async def migrate(
+    url: str, revision: str = "head", *, extra: Sequence[tuple[str, Path]] = ()
+) -> None:
+    """Refuse a database newer than the code, then upgrade it to `revision` (in a thread);
+    then each plugin's own migrations in `extra` (name, folder) to their head."""
     await check_schema_current(url)
     await asyncio.to_thread(migrate_blocking, url, revision)
+    for plugin in extra:
+        await asyncio.to_thread(_upgrade_plugin, url, plugin)
+
+
+def _upgrade_plugin(url: str, plugin: tuple[str, Path]) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url, plugin), "head")

@@ -220,6 +220,8 @@ class Message(Base):
     # Telegram (the final message may wait for a flood limit). A replica dying then leaves it
     # True, and the one taking the chat over answers the question again. NULL otherwise.
     delivery_pending: Mapped[bool | None] = mapped_column()
+    # The App's context providers whose text went into this answer's prompt (issue 25).
+    context_providers: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 # An answer not finished: still `streaming`, or stored but not delivered yet. Every replica

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aiogram import Bot
+from aiogram import Bot, Router
 from aiogram.methods import DeleteWebhook
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from bot.telegram.media import MediaSupport
 
 if TYPE_CHECKING:
+    from bot.app import MenuCommand
     from bot.telegram.desk import SupportDesk
     from bot.telegram.feedback import AnswerFeedback
 
@@ -93,6 +94,8 @@ class TelegramApp:
         members_of: int = 0,
         feedback_buttons: bool = False,
         media: MediaSupport | None = None,
+        routers: Sequence[Router] = (),
+        commands: Sequence[MenuCommand] = (),
     ) -> None:
         self.bot = bot
         self.conversation = conversation
@@ -157,6 +160,16 @@ class TelegramApp:
             media=media,
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
+        # The App's routers and menu commands (issue 25): see added.py.
+        self.added_routers = tuple(routers)
+        self.menu = {c.name: {"en": c.description, "ru": c.description_ru or c.description}
+                     for c in commands}  # fmt: skip
+        if desk is not None:
+            desk.menu_extra = self.menu
+        if self.added_routers:
+            from bot.telegram.added import PacedCalls
+
+            bot.session.middleware(PacedCalls(self.outbox))
         self.dp = build_dispatcher(self)
         self._background: set[asyncio.Task[Any]] = set()
         self.leases: ChatLeases | None = None  # several replicas: `coordinate`
@@ -235,7 +248,7 @@ class TelegramApp:
         return await self.dp.feed_update(self.bot, update)
 
     async def set_commands(self) -> None:
-        await set_commands(self.bot)
+        await set_commands(self.bot, self.menu)
 
     async def shutdown(self) -> None:
         self.stopping = True

@@ -48,6 +48,13 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
     routers = [m.build_router() for m in handlers]
     for router in routers[1:]:
         router.message.middleware(quota)
+    if app.added_routers:
+        # The App's routers (issue 25): before fmbot's commands (an App may give its own
+        # /start or /help) and the model's chat handler, after the desk's (a user a person
+        # owns stays with the person), inside the same middlewares and rate limit (added.py).
+        from bot.telegram.added import added_router
+
+        routers.insert(1, added_router(app.added_routers, [quota]))
     _add_desk(app, dp, routers)
     # errors first (it only sees errors); other last (it takes what nobody else did).
     dp.include_routers(*routers)

@@ -62,11 +62,18 @@ async def reach_telegram(bot: Bot, max_delay: float = 30.0) -> None:
         return
 
 
-async def set_commands(bot: Bot) -> None:
+def menu_of(extra: dict[str, dict[str, str]], language: str) -> list[BotCommand]:
+    """fmbot's commands, then the App's (`extra`: name -> descriptions by language); an App
+    command of the same name as one of fmbot's replaces its description."""
+    merged = {**COMMANDS, **extra}
+    return [BotCommand(command=c, description=d[language]) for c, d in merged.items()]
+
+
+async def set_commands(bot: Bot, extra: dict[str, dict[str, str]] | None = None) -> None:
     """The command menu in English (every language without its own list) and Russian.
     A failure here is logged: the bot works without a menu."""
     for language in LANGUAGES:
-        menu = [BotCommand(command=c, description=d[language]) for c, d in COMMANDS.items()]
+        menu = menu_of(extra or {}, language)
         code = None if language == "en" else language
         try:
             await patiently(bot, SetMyCommands(commands=menu, language_code=code))

@@ -20,15 +20,19 @@ class ToolContext:
     """Who asks, filled by fmbot: never shown to the model, never taken from its arguments."""
 
     user_id: int
+    """The Telegram user who asks (verified by Telegram, never the model's word)."""
     chat_id: int
+    """The chat the question came from."""
     language: str
-    # The same for one stored call across retries and restarts (writes send it as
-    # `Idempotency-Key`).
+    """The user's language code (`en`, `ru`, ...)."""
     idempotency_key: str
-    # The conversation's support-desk state (`bot`, `waiting`, `with_operator`, `resolved`),
-    # or None when the desk is off.
+    """The same for one stored call across retries and restarts (writes send it as
+    `Idempotency-Key`)."""
     desk_state: str | None = None
+    """The conversation's support-desk state (`bot`, `waiting`, `with_operator`,
+    `resolved`), or None when the desk is off."""
     is_admin: bool = False
+    """Whether the user is one of the bot's admins."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,7 +144,7 @@ def _one_line(label: str, raw: Mapping[str, Any], exc: ValidationError) -> str:
     message = str(error["msg"])
     # TOML words: pydantic's "dictionary" is a table there.
     message = (message[:1].lower() + message[1:]).replace("dictionary", "table")
-    return f"{label}: {where}{key}: {message}: fix {key} (README \"Tools\" shows the format)"
+    return f"{label}: {where}{key}: {message}: fix {key} (docs/tools.md shows the format)"
 
 
 def _where(raw: Mapping[str, Any], loc: list[int | str]) -> tuple[str, list[int | str]]:

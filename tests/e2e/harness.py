@@ -83,8 +83,10 @@ class E2E:
         mode: str = "polling",
         limits: FloodLimits | None = None,
         extra_env: dict[str, str] | None = None,
+        bot_args: tuple[str, ...] = ("run",),
     ) -> None:
         self.workdir = tmp_path
+        self.bot_args = bot_args
         self.mode = mode
         self.tg = FakeTelegram(TG_TOKEN, limits=limits)
         self._fm: FakeFoundationModels | None = None
@@ -122,7 +124,7 @@ class E2E:
             database_url=f"sqlite+aiosqlite:///{self.db.path}",
             extra=extra,
         )
-        self._bot = BotProcess(env, self.workdir, self.workdir / "bot.log")
+        self._bot = BotProcess(env, self.workdir, self.workdir / "bot.log", self.bot_args)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

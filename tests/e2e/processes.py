@@ -134,8 +134,15 @@ async def migrate_database(db_path: Path, workdir: Path) -> None:
 class BotProcess:
     """``python -m bot run`` with stdout+stderr appended to ``log_path``."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, log_path: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        log_path: Path,
+        args: tuple[str, ...] = ("run",),
+    ) -> None:
         self.env, self.workdir, self.log_path = env, workdir, log_path
+        self.args = args  # after `python -m bot`: ("run", "--app", "mybot:app") for an App
         self.proc: asyncio.subprocess.Process | None = None
         self.started_at = 0.0
         self.starts = 0
@@ -158,7 +165,7 @@ class BotProcess:
                 sys.executable,
                 "-m",
                 "bot",
-                "run",
+                *self.args,
                 cwd=self.workdir,
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,

@@ -28,6 +28,7 @@ from aiogram.types import (
 )
 
 from bot.conversation import ConversationService
+from bot.extensions import ExtensionRunner
 from bot.images import ImageService
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
@@ -159,7 +160,11 @@ class Harness:
 
 @asynccontextmanager
 async def running_app(
-    database: Database, *, options: BotOptions | None = None, **app_kwargs: Any
+    database: Database,
+    *,
+    options: BotOptions | None = None,
+    extras: ExtensionRunner | None = None,
+    **app_kwargs: Any,
 ) -> AsyncIterator[Harness]:
     async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm:
         fm.default_interval = 0.005
@@ -179,6 +184,7 @@ async def running_app(
             reply_reserve=2000,
             max_reply_tokens=1500,
             temperature=0.3,
+            extras=extras,
         )
         images = ImageService(
             sessionmaker=database.sessionmaker,

@@ -13,6 +13,7 @@ from bot.storage.repositories.conversations import (
     chars_as_tokens,
 )
 from bot.storage.repositories.desk import DeskRepository
+from bot.storage.repositories.extensions import record_context
 from bot.storage.repositories.images import ImageJobRepository
 from bot.storage.repositories.insights import InsightJobRepository, JobCount
 from bot.storage.repositories.knowledge import (
@@ -83,5 +84,6 @@ __all__ = [
     "UserRepository",
     "chars_as_tokens",
     "mark_settled",
+    "record_context",
     "settle_in",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
@@ -21,6 +21,7 @@ from bot.coordination import Coordinator
 from bot.coordination.stopping import stop_tasks
 from bot.desk import CaseView, DeskService, RatingComment, Requester, is_thanks
 from bot.desk.assist import Classify, classify_handoff
+from bot.extensions import HandoffEvent
 from bot.foundation_models.types import ChatModel
 
 if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
@@ -94,6 +95,9 @@ class SupportDesk:
         self._background: set[asyncio.Task[Any]] = set()
         self._alerted_at = float("-inf")
         self.alert_interval = 600.0  # admins hear of an unusable support chat this often
+        # The App's menu commands and on_handoff hooks (issue 25; set by the app and wiring).
+        self.menu_extra: dict[str, dict[str, str]] = {}
+        self.on_handoff: Callable[[HandoffEvent], None] | None = None
 
     @property
     def kb_review(self) -> KbReview | None:
@@ -126,7 +130,7 @@ class SupportDesk:
         for language in LANGUAGES:
             menu = [
                 BotCommand(command=c, description=d[language])
-                for c, d in {**COMMANDS, "operator": OPERATOR_COMMAND}.items()
+                for c, d in {**COMMANDS, "operator": OPERATOR_COMMAND, **self.menu_extra}.items()
             ]
             code = None if language == "en" else language
             try:
@@ -172,6 +176,8 @@ class SupportDesk:
             await self.tell(who.user_id, t("desk_already"))
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
+        if self.on_handoff is not None:  # the App's hooks, in tasks of their own
+            self.on_handoff(HandoffEvent(who.user_id, who.user_id, str(reason.value)))
         self.forum.prepare(handoff.case)  # the topic and card do not wait for the user's notice
         if self.learning is not None:
             await self.learning.request_summary(handoff.case)

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot
@@ -21,6 +22,8 @@ from bot.telegram.outbox.lane import Lane
 
 logger = logging.getLogger(__name__)
 
+# Set in every lane task: its Bot API calls are made by the outbox itself.
+IN_OUTBOX: ContextVar[bool] = ContextVar("fmbot_in_outbox", default=False)
 SLOW_GRANT = 20.0  # seconds a call may wait for a bot-wide slot before the log says so
 
 
@@ -62,6 +65,9 @@ class LaneRunner:
         self.preview_after = preview_after
 
     async def run(self, lane: Lane) -> None:
+        # This lane task's calls are the outbox's own, even when an added router's handler
+        # created the task (bot/telegram/added.py routes only the calls made outside it).
+        IN_OUTBOX.set(True)
         try:
             idle_calls = 0
             while True:

@@ -1,0 +1,449 @@
+"""The public API: an `App` is fmbot's bot plus what a developer or a plugin adds to it.
+
+```python
+from bot import App, ToolContext
+
+app = App.from_env()          # exactly today's bot, configured from the environment / .env
+
+@app.tool
+async def order_status(ctx: ToolContext, order_id: str) -> dict[str, str]:
+    \"\"\"Look up the status of an order by its number.\"\"\"
+    ...
+```
+
+Run it with `python -m bot run --app mybot:app`. Everything registered here runs inside fmbot's
+guarantees: routers behind the access lists, rate limits and the durable queue, hooks and
+context providers bounded by a timeout and never able to break a turn.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
+from bot.extensions.runner import name_of
+from bot.tools.base import ToolContext
+from bot.tools.functions import FunctionTools
+
+if TYPE_CHECKING:
+    from aiogram import Router
+
+    from bot.config import Settings
+    from bot.tools.base import ToolSource
+
+log = logging.getLogger("bot")
+
+PLUGIN_GROUP = "fmbot.plugins"
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
+CP = TypeVar("CP", bound=ContextProvider)
+AnswerHook = Callable[[AnswerEvent], Awaitable[None]]
+HandoffHook = Callable[[HandoffEvent], Awaitable[None]]
+LifecycleHook = Callable[[], Awaitable[None]]
+AH = TypeVar("AH", bound=AnswerHook)
+HH = TypeVar("HH", bound=HandoffHook)
+LH = TypeVar("LH", bound=LifecycleHook)
+S = TypeVar("S", bound=BaseSettings)
+
+
+class AppError(Exception):
+    """A part that cannot be added (a sync function, a clashing name, an unknown plugin...);
+    the message says what to change."""
+
+
+@dataclass(frozen=True, slots=True)
+class MenuCommand:
+    """A command shown in Telegram's command menu next to fmbot's own."""
+
+    name: str
+    """The command without the slash (`ping`)."""
+    description: str
+    """Its description in English (and every language without its own)."""
+    description_ru: str | None = None
+    """Its description in Russian (the English one when None)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migrations:
+    """A plugin's own Alembic migrations, kept in a version table of their own."""
+
+    name: str
+    """Whose they are; the version table is `alembic_version_<name>`."""
+    folder: Path
+    """The folder holding the revision files."""
+
+
+class App:
+    """fmbot's bot, and the parts added to it (tools, context, routers, commands, hooks).
+
+    Build it with `App.from_env()`; the configuration is read when the bot starts, so a module
+    defining an `App` imports without a `.env`.
+    """
+
+    def __init__(self, *, env_file: str | Path | None = ".env") -> None:
+        """An App configured from the environment and `env_file` (None: the environment
+        only). Prefer `App.from_env()`."""
+        self._env_file = env_file
+        self._settings: Settings | None = None
+        self._functions: FunctionTools | None = None  # made on first use
+        self._providers: list[NamedProvider] = []
+        self._routers: list[Router] = []
+        self._commands: dict[str, MenuCommand] = {}
+        self._on_startup: list[LifecycleHook] = []
+        self._on_shutdown: list[LifecycleHook] = []
+        self._on_answer: list[AnswerHook] = []
+        self._on_handoff: list[HandoffHook] = []
+        self._migrations: list[Migrations] = []
+        self._tool_sources: list[ToolSource] = []
+        self._plugins: list[str] = []
+        self._runner: ExtensionRunner | None = None
+
+    @classmethod
+    def from_env(cls, env_file: str | Path | None = ".env") -> App:
+        """Exactly today's bot, configured from the environment and `.env` (see
+        `.env.example`); nothing is read until the bot starts."""
+        return cls(env_file=env_file)
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """fmbot's own settings, read on first use (raises `bot.config.ConfigError`)."""
+        if self._settings is None:
+            from bot.config import load_settings
+
+            self._settings = load_settings(self._env_file)
+        return self._settings
+
+    def load_settings(self, model: type[S]) -> S:
+        """Read a plugin's or developer's own pydantic-settings model (with its own
+        `env_prefix`) from the environment and the App's `.env`. A missing or invalid value
+        stops the start with one line naming the variable."""
+        from bot.config import ConfigError
+
+        try:
+            return model(_env_file=self._env_file)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            prefix = str(model.model_config.get("env_prefix") or "")
+            field = str(first["loc"][0]) if first["loc"] else "settings"
+            raise ConfigError(f"{(prefix + field).upper()}: {first['msg']}") from None
+
+    # -- tools and context -------------------------------------------------------------------
+
+    @overload
+    def tool(self, function: F, /) -> F: ...
+
+    @overload
+    def tool(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        confirm: bool = False,
+        admins_only: bool = False,
+        writes: bool | None = None,
+        timeout: float = 10.0,
+    ) -> Callable[[F], F]: ...
+
+    def tool(
+        self,
+        function: Any = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        confirm: bool = False,
+        admins_only: bool = False,
+        writes: bool | None = None,
+        timeout: float = 10.0,
+    ) -> Any:
+        """Offer an async function to the model as a tool.
+
+        The arguments' JSON Schema comes from the type hints, the description from the
+        docstring; a first parameter annotated `ToolContext` is filled by fmbot (who asks,
+        the idempotency key) and never shown to the model. `confirm=True` for a tool that
+        writes: each call waits for the user's press on a stored pending call. `writes`
+        (default: `confirm`) marks a side effect: after a crash with the outcome unknown it
+        is repeated only with the same idempotency key. `timeout`: seconds a call may take.
+        """
+        def register(fn: F) -> F:
+            return self._function_tools().tool(
+                name=name,
+                description=description,
+                confirm=confirm,
+                admins_only=admins_only,
+                writes=writes,
+                timeout_s=timeout,
+            )(fn)
+
+        return register(function) if function is not None else register
+
+    def _function_tools(self) -> FunctionTools:
+        if self._functions is None:
+            # The Python-function tool source (issue 24): one per App.
+            self._functions = FunctionTools("app")
+            self._tool_sources.insert(0, self._functions)
+        return self._functions
+
+    def add_tool_source(self, source: ToolSource) -> None:
+        """Add a whole tool source (HTTP actions, an MCP server, a plugin's own)."""
+        self._tool_sources.append(source)
+
+    @overload
+    def context(self, function: CP, /) -> CP: ...
+
+    @overload
+    def context(self, function: None = None, /, *, name: str | None = None) -> Callable[[CP], CP]:
+        ...
+
+    def context(self, function: Any = None, /, *, name: str | None = None) -> Any:
+        """Add a context provider: an async function of a `ToolContext` returning text for
+        the system prompt of every turn (or None for nothing this turn).
+
+        Providers run concurrently; one that raises or takes longer than
+        EXTENSION_TIMEOUT is left out of that turn (and logged); text that does not fit in
+        the prompt's budget is left out too. The stored answer records which providers
+        contributed (`messages.context_providers`).
+        """
+
+        def register(fn: CP) -> CP:
+            _require_async(fn, "a context provider")
+            label = name or getattr(fn, "__name__", "") or name_of(fn)
+            if any(p.name == label for p in self._providers):
+                raise AppError(
+                    f"a context provider named {label!r} is already added: give this one "
+                    "another with @app.context(name=...)"
+                )
+            self._providers.append(NamedProvider(label, fn))
+            return fn
+
+        return register(function) if function is not None else register
+
+    # -- Telegram ------------------------------------------------------------------------------
+
+    def include_router(self, router: Router) -> Router:
+        """Add a plain aiogram router. Its handlers run before the model's chat handler,
+        inside fmbot's middlewares (access lists, rate limits, the durable queue, one
+        database session per update as `session`), and its `message.answer` calls are paced
+        like fmbot's own. Its commands join Telegram's command menu, described by
+        `App.command` or else by the first line of the handler's docstring."""
+        if router in self._routers:
+            raise AppError(f"router {router.name!r} is already included")
+        self._routers.append(router)
+        for command, doc in _commands_of(router):
+            self._commands.setdefault(command, MenuCommand(command, doc))
+        return router
+
+    def command(self, name: str, description: str, *, ru: str | None = None) -> None:
+        """Describe a command for Telegram's menu (English, and Russian with `ru`)."""
+        name = name.lstrip("/").lower()
+        self._commands[name] = MenuCommand(name, description, ru)
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def on_startup(self, hook: LH) -> LH:
+        """Run `hook()` once the bot has started, before the first update is handled."""
+        self._on_startup.append(_require_async(hook, "an on_startup hook"))
+        return hook
+
+    def on_shutdown(self, hook: LH) -> LH:
+        """Run `hook()` when the bot stops, after the last answer."""
+        self._on_shutdown.append(_require_async(hook, "an on_shutdown hook"))
+        return hook
+
+    def on_answer(self, hook: AH) -> AH:
+        """Run `hook(event)` after every turn, with an `AnswerEvent` (in a task of its own:
+        the answer is not held back by it)."""
+        self._on_answer.append(_require_async(hook, "an on_answer hook"))
+        return hook
+
+    def on_handoff(self, hook: HH) -> HH:
+        """Run `hook(event)` when a conversation is handed to a person (support desk), with
+        a `HandoffEvent`."""
+        self._on_handoff.append(_require_async(hook, "an on_handoff hook"))
+        return hook
+
+    # -- plugins ---------------------------------------------------------------------------------
+
+    def add_migrations(self, name: str, folder: str | Path) -> None:
+        """Apply a plugin's own Alembic migrations (revision files in `folder`) with
+        `migrate` and `run`, after fmbot's, tracked in the table `alembic_version_<name>`."""
+        if not name.isidentifier():
+            raise AppError(f"migrations name {name!r} must be a Python identifier")
+        path = Path(folder)
+        if not path.is_dir():
+            raise AppError(f"migrations folder {path} does not exist")
+        self._migrations.append(Migrations(name, path))
+
+    def use_plugins(self, names: str | list[str]) -> None:
+        """Set up installed plugins by name (entry points of the group `fmbot.plugins`);
+        `FMBOT_PLUGINS` does this at start. An unknown name is refused with the list of
+        installed plugins."""
+        wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
+        wanted = [n for n in wanted if n]
+        if not wanted:
+            return
+        from bot.config import ConfigError
+
+        found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+        for name in wanted:  # every name checked before any plugin is set up
+            if name not in found:
+                installed = ", ".join(sorted(found)) or "none"
+                raise ConfigError(
+                    f"FMBOT_PLUGINS: no installed plugin named {name!r} (installed: {installed})"
+                )
+        for name in wanted:
+            if name in self._plugins:
+                continue
+            point = found[name]
+            try:
+                setup = point.load()
+                setup(self)
+            except ConfigError:
+                raise
+            except Exception as exc:
+                log.exception("plugin %s failed to set up", name)
+                raise ConfigError(
+                    f"FMBOT_PLUGINS: plugin {name!r} failed to set up: {exc!r}"
+                ) from None
+            self._plugins.append(name)
+            log.info("plugin %s set up (%s)", name, point.value)
+
+    @property
+    def plugins(self) -> tuple[str, ...]:
+        """The plugins set up so far, by name."""
+        return tuple(self._plugins)
+
+    # -- what fmbot's composition root reads -------------------------------------------------
+
+    @property
+    def routers(self) -> tuple[Router, ...]:
+        """The routers added with `include_router`, in order."""
+        return tuple(self._routers)
+
+    @property
+    def commands(self) -> tuple[MenuCommand, ...]:
+        """The commands added to the menu, in order."""
+        return tuple(self._commands.values())
+
+    @property
+    def migrations(self) -> tuple[Migrations, ...]:
+        """The plugins' own migrations, in order."""
+        return tuple(self._migrations)
+
+    def migration_folders(self) -> list[tuple[str, Path]]:
+        """The plugins' own migrations as (name, folder), as the database module takes them."""
+        return [(m.name, m.folder) for m in self._migrations]
+
+    @property
+    def tool_sources(self) -> tuple[ToolSource, ...]:
+        """The tool sources added (the App's own functions first)."""
+        return tuple(self._tool_sources)
+
+    @property
+    def startup_hooks(self) -> tuple[LifecycleHook, ...]:
+        """The `on_startup` hooks, in order."""
+        return tuple(self._on_startup)
+
+    @property
+    def shutdown_hooks(self) -> tuple[LifecycleHook, ...]:
+        """The `on_shutdown` hooks, in order."""
+        return tuple(self._on_shutdown)
+
+    def runner(self, timeout: float = 5.0) -> ExtensionRunner | None:
+        """The context providers and turn hooks, run safely; None when there are none."""
+        if self._runner is None:
+            runner = ExtensionRunner(
+                providers=self._providers,
+                on_answer=self._on_answer,
+                on_handoff=self._on_handoff,
+                timeout=timeout,
+            )
+            self._runner = runner if runner else None
+        return self._runner
+
+    def run(self) -> None:
+        """Run the bot (`python mybot.py`): the same as `python -m bot run --app`."""
+        from bot.cli import run_app
+
+        raise SystemExit(run_app(self, ["run"]))
+
+
+def _require_async(function: Any, what: str) -> Any:
+    if not inspect.iscoroutinefunction(function):
+        raise AppError(f"{what} must be an async function: {name_of(function)} is not")
+    return function
+
+
+def _commands_of(router: Router) -> list[tuple[str, str]]:
+    """(command, first docstring line) of every Command filter in the router and its
+    children, for the menu."""
+    from aiogram.filters import Command
+    from aiogram.types import BotCommand
+
+    found: list[tuple[str, str]] = []
+    for each in router.chain_tail:
+        for handler in each.message.handlers:
+            doc = (inspect.getdoc(handler.callback) or "").strip().splitlines()
+            for flt in handler.filters or ():
+                command = flt.callback
+                if not isinstance(command, Command):
+                    continue
+                for item in command.commands:
+                    if isinstance(item, BotCommand):
+                        found.append((item.command, item.description))
+                    elif isinstance(item, str):
+                        found.append((item.lower(), doc[0] if doc else item))
+    return found
+
+
+class AppLoadError(Exception):
+    """`--app module:attribute` names no App; the message is one line saying why."""
+
+
+def load_app(spec: str) -> App:
+    """The App named by `module:attribute` (`attribute` defaults to `app`), importing the
+    module from the current directory or the import path."""
+    module_name, _, attribute = spec.partition(":")
+    attribute = attribute or "app"
+    if not module_name or not all(part.isidentifier() for part in module_name.split(".")):
+        raise AppLoadError("expected module:attribute, e.g. mybot:app")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` does; the `fmbot` script does not
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None:  # the innermost line of the developer's own code, if any
+            if tb.tb_frame.f_code.co_filename.endswith(f"{module_name.split('.')[-1]}.py"):
+                where = f" (line {tb.tb_lineno})"
+            tb = tb.tb_next
+        raise AppLoadError(
+            f"cannot import module {module_name!r}{where}: {type(exc).__name__}: {exc}"
+        ) from None
+    found = getattr(module, attribute, None)
+    if found is None:
+        raise AppLoadError(f"module {module_name!r} has no attribute {attribute!r}")
+    if not isinstance(found, App):
+        raise AppLoadError(
+            f"{module_name}.{attribute} is a {type(found).__name__}, not a bot.App "
+            "(make it with App.from_env())"
+        )
+    return found

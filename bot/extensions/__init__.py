@@ -1,0 +1,18 @@
+"""What a developer's `App` or a plugin adds to a turn: context providers and hooks, run so
+that one that raises or hangs never breaks the turn (runner.py), and the events hooks get
+(events.py). Knows nothing of Telegram, the database or the configuration."""
+
+from __future__ import annotations
+
+from bot.extensions.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
+from bot.extensions.runner import ContextFragment, ExtensionRunner, NamedProvider
+
+__all__ = [
+    "AnswerEvent",
+    "ContextFragment",
+    "ExtensionRunner",
+    "HandoffEvent",
+    "NamedProvider",
+    "SourceInfo",
+    "ToolCallInfo",
+]

@@ -1,0 +1,74 @@
+"""The events hooks receive: plain, frozen values (no ORM rows, no aiogram objects)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """A knowledge-base document an answer was grounded on."""
+
+    title: str
+    """The document's title."""
+    path: str
+    """Its path under KB_PATH."""
+    url: str | None = None
+    """Its public address, when the document names one."""
+    cited: bool = False
+    """Whether the answer cites it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallInfo:
+    """One tool call made during a turn."""
+
+    name: str
+    """The tool's name."""
+    arguments: Mapping[str, object] = field(default_factory=dict)
+    """The arguments the model gave."""
+    outcome: str = ""
+    """`ok`, `error`, `timeout`, `declined` or `expired`."""
+    result: str = ""
+    """What the model was given back."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEvent:
+    """A turn that was answered: what `App.on_answer` hooks receive."""
+
+    chat_id: int
+    """The Telegram chat the turn belongs to (0 for the terminal chat)."""
+    user_id: int
+    """Who asked."""
+    language: str
+    """The asker's language code (`en`, `ru`, ...)."""
+    question: str
+    """The question's text."""
+    answer: str
+    """The answer's stored text (for a failed turn, what was written before the failure)."""
+    status: str
+    """`complete`, `truncated`, `failed` (a model error or its content filter) or `cancelled`
+    (/stop, shutdown)."""
+    message_id: int
+    """The stored answer's id (the `messages` table)."""
+    sources: tuple[SourceInfo, ...] = ()
+    """The knowledge-base documents the answer was grounded on."""
+    tool_calls: tuple[ToolCallInfo, ...] = ()
+    """The tool calls made during the turn, in order."""
+    context_providers: tuple[str, ...] = ()
+    """The context providers whose text went into the prompt."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffEvent:
+    """A conversation handed to a person (the support desk): what `App.on_handoff` hooks
+    receive."""
+
+    chat_id: int
+    """The user's private chat."""
+    user_id: int
+    """Who is handed over."""
+    reason: str
+    """Why: `user_request`, `kb_miss`, `classifier` or `complaint`."""

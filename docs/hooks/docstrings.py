@@ -1,0 +1,42 @@
+"""mkdocs hook: every public name of fmbot (`bot.__all__`) and each of its public members has
+a docstring. A missing one is a warning, so `mkdocs build --strict` (the suite runs it) fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import griffe
+
+log = logging.getLogger("mkdocs.hooks.docstrings")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def missing_docstrings(root: Path = ROOT) -> list[str]:
+    """The public names (and their public members) of the `bot` package under `root` that
+    have no docstring."""
+    package = griffe.load("bot", search_paths=[str(root)], resolve_aliases=True)
+    missing = []
+    for name in package.exports or ():
+        name = str(name)
+        if name.startswith("__"):
+            continue
+        target: Any = package[name]
+        target = target.final_target if target.is_alias else target
+        if not target.docstring:
+            missing.append(f"bot.{name}")
+        if not target.is_class:
+            continue
+        for member_name, member in target.members.items():
+            if member_name.startswith("_") or member.is_alias:
+                continue
+            if not member.docstring:
+                missing.append(f"bot.{name}.{member_name}")
+    return missing
+
+
+def on_pre_build(config: Any, **kwargs: Any) -> None:
+    for name in missing_docstrings():
+        log.warning("public name %s has no docstring", name)

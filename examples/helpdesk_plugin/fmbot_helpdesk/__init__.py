@@ -1,0 +1,122 @@
+"""An fmbot plugin: the employee's department in every prompt, `/whoami`, an IT-ticket tool
+the model may call (after the employee's press), and a table of its own.
+
+Enabled with `FMBOT_PLUGINS=helpdesk` once installed; fmbot calls `setup(app)` at start.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import AnswerEvent, App, ToolContext
+
+log = logging.getLogger("helpdesk")
+
+
+class HelpdeskSettings(BaseSettings):
+    """The plugin's own settings: `HELPDESK_*` in the environment or `.env`."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_", extra="ignore")
+
+    employees_csv: Path
+
+
+@dataclass(frozen=True)
+class Employee:
+    name: str
+    department: str
+
+
+def read_directory(path: Path) -> dict[int, Employee]:
+    """`telegram_id,name,department` rows, by Telegram user id."""
+    with path.open(encoding="utf-8", newline="") as file:
+        return {
+            int(row["telegram_id"]): Employee(row["name"].strip(), row["department"].strip())
+            for row in csv.DictReader(file)
+        }
+
+
+TEXTS = {
+    "known": {
+        "en": "You are {name}, {department} department.",
+        "ru": "Вы {name}, отдел: {department}.",
+    },
+    "unknown": {
+        "en": "You are not in the staff directory yet: ask HR to add Telegram id {user_id}.",
+        "ru": "Вас пока нет в справочнике сотрудников: попросите отдел кадров добавить "
+        "Telegram id {user_id}.",
+    },
+}
+
+
+def say(key: str, language: str | None, **values: object) -> str:
+    lang = "ru" if (language or "").lower().startswith("ru") else "en"
+    return TEXTS[key][lang].format(**values)
+
+
+def setup(app: App) -> None:
+    """Add to `app`: /whoami (logged in the plugin's own table), the department as context,
+    the IT-ticket tool (confirmed by the employee) and a hook after every answer."""
+    settings = app.load_settings(HelpdeskSettings)
+    directory = read_directory(settings.employees_csv)
+    app.add_migrations("helpdesk", Path(__file__).parent / "migrations")
+    numbers = itertools.count(1)
+    tickets: dict[str, str] = {}  # by idempotency key: a repeated call opens no second one
+    router = Router(name="helpdesk")
+
+    @router.message(Command("whoami"))
+    async def cmd_whoami(message: Message, session: AsyncSession) -> None:
+        user = message.from_user
+        if user is None:
+            return
+        found = directory.get(user.id)
+        if found is None:
+            reply = say("unknown", user.language_code, user_id=user.id)
+        else:
+            reply = say("known", user.language_code, name=found.name,
+                        department=found.department)  # fmt: skip
+        # fmbot's session for this update: written and committed before Telegram is called.
+        await session.execute(sql("INSERT INTO helpdesk_whoami_log (telegram_id) VALUES (:id)"),
+                              {"id": user.id})  # fmt: skip
+        await session.commit()
+        await message.answer(reply)
+
+    app.include_router(router)
+    app.command("whoami", "Who I am in the staff directory", ru="Кто я в справочнике сотрудников")
+
+    @app.context(name="helpdesk.department")
+    async def department(ctx: ToolContext) -> str | None:
+        found = directory.get(ctx.user_id)
+        if found is None:
+            return None
+        return (
+            f"The user is {found.name} from the {found.department} department; answer with "
+            f"that department's procedures in mind."
+        )
+
+    @app.tool(confirm=True)
+    async def open_it_ticket(ctx: ToolContext, summary: str) -> str:
+        """Open an IT support ticket for the employee (a broken laptop, a missing access...)."""
+        employee = directory.get(ctx.user_id)
+        department = employee.department if employee else "unknown"
+        if ctx.idempotency_key not in tickets:
+            tickets[ctx.idempotency_key] = f"HD-{next(numbers)}"
+        number = tickets[ctx.idempotency_key]
+        log.info("helpdesk: ticket %s for %s (%s): %s", number, ctx.user_id, department, summary)
+        return f"IT ticket {number} opened for the {department} department"
+
+    @app.on_answer
+    async def note_answer(event: AnswerEvent) -> None:
+        tools = ",".join(call.name for call in event.tool_calls) or "-"
+        log.info("helpdesk: answered %s (tools: %s)", event.user_id, tools)

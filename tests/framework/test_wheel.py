@@ -1,0 +1,97 @@
+"""`pip install fmbot` from a built wheel, in a fresh virtual environment elsewhere.
+
+Offline: the wheel is built from a copy of the sources with this environment's setuptools
+(`--no-build-isolation`), and installed with `--no-deps` into a new venv made without pip.
+fmbot's dependencies are not downloaded: a `.pth` file in the new venv points at this
+environment's site-packages, after the venv's own (a folder a `.pth` adds is not a site
+folder, so this environment's editable `bot` finder is not loaded: `bot` comes from the
+wheel, which the test checks).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+import venv
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.timeout(180)]
+
+
+def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=150
+    )
+    assert result.returncode == 0, f"{args}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("source")
+    for name in ("bot", "migrations"):
+        shutil.copytree(REPO_ROOT / name, source / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, source / name)
+    dist = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+        "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source,
+        cwd=source)  # fmt: skip
+    (found,) = dist.glob("fmbot-*.whl")
+    return found
+
+
+def test_the_wheel_declares_the_extras_and_bounded_dependencies(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = Parser().parsestr(archive.read(metadata_name).decode())
+    assert {"postgres", "redis", "mcp"} <= set(metadata.get_all("Provides-Extra") or [])
+    requires = metadata.get_all("Requires-Dist") or []
+    for name in ("aiogram", "httpx", "sqlalchemy", "pydantic", "redis"):
+        line = next(r for r in requires if r.lower().startswith(name))
+        assert "<" in line, f"{line}: unbounded"
+    assert "bot/py.typed" in names
+    assert any(n.endswith("share/fmbot/migrations/env.py") for n in names)
+    assert any(n.endswith("versions/0001_initial_schema.py") for n in names)
+    assert not any(n.startswith(("tests/", "examples/")) for n in names)
+
+
+def test_the_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
+        "--disable-pip-version-check", "--no-deps", "--no-index", wheel, cwd=tmp_path)  # fmt: skip
+    new_site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
+                        cwd=tmp_path).strip())  # fmt: skip
+    (new_site / "zz_fmbot_test_dependencies.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\n"
+    )
+    work = tmp_path / "work"  # no .env, no checkout on the path
+    work.mkdir()
+    clean = {k: v for k, v in os.environ.items()
+             if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}  # fmt: skip
+    where = run(python, "-c", "import bot; print(bot.__file__)", cwd=work, env=clean)
+    assert Path(where.strip()).is_relative_to(env_dir), "bot comes from the wheel"
+    assert "migrate" in run(python, "-m", "bot", "--help", cwd=work, env=clean)
+    help_text = run(python, "-m", "bot", "run", "--help", cwd=work, env=clean)
+    assert "--app MODULE:ATTR" in help_text
+    database = f"sqlite+aiosqlite:///{work / 'bot.db'}"
+    run(python, "-m", "bot", "migrate", cwd=work, env={**clean, "DATABASE_URL": database})
+    assert (work / "bot.db").is_file(), "the migrations ship in the wheel"
+    imported = run(
+        python, "-c", "import shop_support; print(type(shop_support.app).__name__)",
+        cwd=work, env={**clean, "PYTHONPATH": str(REPO_ROOT / "examples")},
+    )  # fmt: skip
+    assert imported.strip() == "App"
