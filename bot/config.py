@@ -204,10 +204,11 @@ class Settings(BaseSettings):
     # credentials; unset = on when credentials are set.
     speech_recognition: Literal["on", "off"] | None = None
 
-    @field_validator("speech_recognition", mode="before")
+    @field_validator("speech_recognition", "desk_insights", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
-        # `SPEECH_RECOGNITION=` (as .env.example has it) means "not set": on with credentials.
+        # `SPEECH_RECOGNITION=` and `DESK_INSIGHTS=` (as .env.example has them) mean "not
+        # set": on when credentials (a support chat) are there.
         return None if isinstance(value, str) and not value.strip() else value
 
     stt_url: str = "https://stt.api.cloud.yandex.net"
