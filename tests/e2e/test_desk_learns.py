@@ -105,6 +105,10 @@ async def test_the_desk_learns_from_what_operators_answered(tmp_path: Path) -> N
         ]
         await e2e.wait_for(lambda: e2e.db.count(
             "kb_documents", "path = 'faq-from-desk.jsonl'") == 1, 60)
+        # The row is there before the sync ends; the search index the bot answers from is
+        # whole once the sync says so (the first sync indexed the 40 fixture files).
+        log = workdir / "bot.log"
+        await e2e.wait_for(lambda: "(1 indexed" in log.read_text("utf-8", "replace"), 60)
 
         # Another user asks the same: answered from the approved entry, cited, no handoff.
         topics = len(e2e.tg.topics[SUPPORT])

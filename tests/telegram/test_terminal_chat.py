@@ -61,12 +61,12 @@ class Terminal:
                 await self._more.wait()
 
     async def exit_code(self) -> int:
-        for _ in range(600):  # 30 s: a loaded machine shuts a process down slowly
+        for _ in range(1200):  # 60 s: a loaded machine (the whole suite) shuts down slowly
             pid, status = os.waitpid(self.pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: no wait
             if pid:
                 return os.waitstatus_to_exitcode(status)
             await asyncio.sleep(0.05)
-        raise TimeoutError("the chat did not exit")
+        raise TimeoutError(f"the chat did not exit; its terminal:\n{self.text[-2000:]}")
 
 
 def chat_env(tmp_path: Path, fm: FakeFoundationModels) -> dict[str, str]:
