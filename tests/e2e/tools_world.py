@@ -8,10 +8,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from tests.ports import free_port
+from tests.tools import tracker_process
 
 SECRET = "e2e-signing-secret"
 SHOP_TOKEN = "e2e-shop-token"
 MCP_KEY = "e2e-mcp-key"
-TRACKER = Path(__file__).resolve().parents[1] / "tools" / "mcp_tracker.py"
 
 
 @dataclass
@@ -94,30 +91,10 @@ class CompanyApi:
 
 def start_tracker(port: int) -> subprocess.Popen[bytes]:
     """The MCP tracker over Streamable HTTP on 127.0.0.1:port (API key MCP_KEY)."""
-    process = subprocess.Popen(
-        [sys.executable, str(TRACKER), "http", str(port), MCP_KEY],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError("the MCP tracker exited") from None
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the MCP tracker did not listen within 30 s")
+    return tracker_process.start_tracker(port, MCP_KEY)
 
 
-def stop_tracker(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+stop_tracker = tracker_process.stop_tracker
 
 
 def tools_file(workdir: Path, api_url: str, mcp_port: int) -> Path:

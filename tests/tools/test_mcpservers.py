@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from bot.tools.loading import start_toolbox
 from bot.tools.mcpservers import McpServerSource
 from bot.tools.toolsfile import McpServer
 from tests.ports import free_port
+from tests.tools import tracker_process
 
 TRACKER = Path(__file__).with_name("mcp_tracker.py")
 TOKEN = "mcp-key"
@@ -29,28 +29,10 @@ CTX = ToolContext(user_id=4242, chat_id=-100777, language="ru", idempotency_key=
 
 
 def start_tracker(port: int, token: str | None = TOKEN) -> subprocess.Popen[bytes]:
-    args = [sys.executable, str(TRACKER), "http", str(port)] + ([token] if token else [])
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError("the MCP tracker exited") from None
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the MCP tracker did not listen within 20 s")
+    return tracker_process.start_tracker(port, token, within=20)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+stop = tracker_process.stop_tracker
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,41 @@
+"""The MCP tracker (tests/tools/mcp_tracker.py, built with the official SDK) as a process on
+loopback, for the tool tests and the end-to-end test."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TRACKER = Path(__file__).with_name("mcp_tracker.py")
+
+
+def start_tracker(
+    port: int, token: str | None, *, within: float = 30.0
+) -> subprocess.Popen[bytes]:
+    """The tracker over Streamable HTTP on 127.0.0.1:port (API key `token`, None: no key),
+    once it listens."""
+    args = [sys.executable, str(TRACKER), "http", str(port)] + ([token] if token else [])
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("the MCP tracker exited") from None
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the MCP tracker did not listen within {within:g} s")
+
+
+def stop_tracker(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
