@@ -81,3 +81,15 @@ def test_a_public_name_without_a_docstring_is_caught(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)  # fmt: skip
     assert result.stdout.strip() == "['bot.App.plugins']", result.stderr
+
+
+def test_the_tools_guide_example_is_a_valid_tools_file(tmp_path: Path) -> None:
+    from bot.tools.toolsfile import read_tools_file
+
+    guide = (REPO_ROOT / "docs" / "tools.md").read_text()
+    (example,) = re.findall(r"```toml\n(.*?)```", guide, re.S)
+    path = tmp_path / "tools.toml"
+    path.write_text(example)
+    parsed = read_tools_file(path, {"SHOP_TOKEN": "t", "MCP_KEY": "k"})
+    assert [action.name for action in parsed.http] == ["order_status", "open_ticket"]
+    assert list(parsed.mcp) == ["tracker"]
