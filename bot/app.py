@@ -113,8 +113,8 @@ class App:
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> App:
-        """Exactly today's bot, configured from the environment and `.env` (see
-        `.env.example`); nothing is read until the bot starts."""
+        """The whole bot that `python -m bot run` starts, configured from the environment and
+        `.env` (see `.env.example`); nothing is read until the bot starts."""
         return cls(env_file=env_file)
 
     # -- configuration ---------------------------------------------------------------------------
