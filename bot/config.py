@@ -7,6 +7,7 @@ Only `bot.cli` reads Settings; lower layers receive plain values.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
@@ -31,6 +32,10 @@ def _split_names(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+# What @BotFather issues: the bot id, a colon, then the secret (letters, digits, _ and -).
+_TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 
 
 class Settings(BaseSettings):
@@ -292,6 +297,22 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("telegram_bot_token", mode="after")
+    @classmethod
+    def _token_has_botfathers_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # aiogram refuses a malformed token with a traceback deep inside Bot(); say it here,
+        # in one line, without echoing the secret. Surrounding whitespace (a copy-paste) is
+        # simply dropped.
+        if value is None:
+            return None
+        token = value.get_secret_value().strip()
+        if not _TOKEN_SHAPE.fullmatch(token):
+            raise ValueError(
+                "is not a bot token: expected the digits of the bot's id, a colon and the "
+                "secret (like 123456789:AAH4x...) exactly as @BotFather gave it"
+            )
+        return SecretStr(token)
+
     @field_validator("replica_id")
     @classmethod
     def _blank_replica_is_default(cls, value: str) -> str:
@@ -477,5 +498,6 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         lines = []
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-            lines.append(f"{name}: {error['msg']}")
+            message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix says nothing
+            lines.append(f"{name}: {message}")
         raise ConfigError("\n".join(dict.fromkeys(lines))) from None
