@@ -34,6 +34,7 @@ from pydantic_settings import BaseSettings
 
 from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
 from bot.extensions.runner import name_of
+from bot.menu import menu_entry_problem
 from bot.tools.base import ToolContext
 from bot.tools.functions import FunctionTools
 
@@ -102,6 +103,7 @@ class App:
         self._providers: list[NamedProvider] = []
         self._routers: list[Router] = []
         self._commands: dict[str, MenuCommand] = {}
+        self._described: set[str] = set()  # names given to app.command
         self._on_startup: list[LifecycleHook] = []
         self._on_shutdown: list[LifecycleHook] = []
         self._on_answer: list[AnswerHook] = []
@@ -247,12 +249,29 @@ class App:
             raise AppError(f"router {router.name!r} is already included")
         self._routers.append(router)
         for command, doc in _commands_of(router):
+            problem = menu_entry_problem(command, doc)
+            if problem:  # the handler still answers it; Telegram's menu cannot show it
+                log.warning("router %r: /%s is left out of the menu: %s", router.name, command,
+                            problem)
+                continue
             self._commands.setdefault(command, MenuCommand(command, doc))
         return router
 
     def command(self, name: str, description: str, *, ru: str | None = None) -> None:
-        """Describe a command for Telegram's menu (English, and Russian with `ru`)."""
+        """Describe a command for Telegram's menu (English, and Russian with `ru`).
+
+        The name is what Telegram accepts in a menu: 1-32 of `a-z`, `0-9` and `_` (a leading
+        slash is dropped); the descriptions 1-256 characters. A name described twice is
+        refused, as a tool or a context provider is."""
         name = name.lstrip("/").lower()
+        problem = menu_entry_problem(name, description) or (
+            menu_entry_problem(name, ru) if ru is not None else None
+        )
+        if problem:
+            raise AppError(f"app.command({name!r}): {problem}")
+        if name in self._described:
+            raise AppError(f"app.command({name!r}): the command /{name} is already described")
+        self._described.add(name)
         self._commands[name] = MenuCommand(name, description, ru)
 
     # -- hooks ---------------------------------------------------------------------------------

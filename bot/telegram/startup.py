@@ -17,6 +17,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramAPIError,
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -25,6 +26,7 @@ from aiogram.exceptions import (
 from aiogram.methods import SetMyCommands, TelegramMethod
 from aiogram.types import BotCommand
 
+from bot.menu import menu_entry_problem
 from bot.telegram.responsetypes import PinResponseTypes
 from bot.telegram.shutdownwatch import watch_shutdown
 from bot.telegram.texts import COMMANDS, LANGUAGES
@@ -64,21 +66,40 @@ async def reach_telegram(bot: Bot, max_delay: float = 30.0) -> None:
 
 def menu_of(extra: dict[str, dict[str, str]], language: str) -> list[BotCommand]:
     """fmbot's commands, then the App's (`extra`: name -> descriptions by language); an App
-    command of the same name as one of fmbot's replaces its description."""
+    command of the same name as one of fmbot's replaces its description. An entry Telegram
+    would refuse is left out (logged), so it cannot cost the rest of the menu."""
     merged = {**COMMANDS, **extra}
-    return [BotCommand(command=c, description=d[language]) for c, d in merged.items()]
+    menu = []
+    for command, descriptions in merged.items():
+        problem = menu_entry_problem(command, descriptions[language])
+        if problem:
+            log.warning("the menu leaves out /%s (%s): %s", command, language, problem)
+            continue
+        menu.append(BotCommand(command=command, description=descriptions[language]))
+    return menu
 
 
 async def set_commands(bot: Bot, extra: dict[str, dict[str, str]] | None = None) -> None:
     """The command menu in English (every language without its own list) and Russian.
-    A failure here is logged: the bot works without a menu."""
+    A failure here is logged: the bot works without a menu. If Telegram refuses the whole
+    list for an entry of the App's, fmbot's own commands are set without them."""
     for language in LANGUAGES:
-        menu = menu_of(extra or {}, language)
         code = None if language == "en" else language
-        try:
-            await patiently(bot, SetMyCommands(commands=menu, language_code=code))
-        except TelegramAPIError as exc:
-            log.warning("setMyCommands (%s) failed: %s", language, exc)
+        menus = [menu_of(extra or {}, language)]
+        if extra:
+            menus.append(menu_of({}, language))
+        for attempt, menu in enumerate(menus):
+            try:
+                await patiently(bot, SetMyCommands(commands=menu, language_code=code))
+            except TelegramBadRequest as exc:
+                if attempt + 1 < len(menus):
+                    log.warning("setMyCommands (%s) refused the App's commands (%s); the menu "
+                                "keeps fmbot's own", language, exc.message)
+                    continue
+                log.warning("setMyCommands (%s) failed: %s", language, exc)
+            except TelegramAPIError as exc:
+                log.warning("setMyCommands (%s) failed: %s", language, exc)
+            break
 
 
 async def patiently(bot: Bot, method: TelegramMethod[T], attempts: int = 5) -> T:

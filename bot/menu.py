@@ -1,0 +1,25 @@
+"""What Telegram accepts as an entry of a bot's command menu (setMyCommands' BotCommand).
+
+One rule for the App (refused when a command is declared) and for start-up (an entry that
+breaks it is left out, so one bad name never costs the rest of the menu).
+https://core.telegram.org/bots/api#botcommand
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME = re.compile(r"[a-z0-9_]{1,32}")
+DESCRIPTION_LIMIT = 256
+
+
+def menu_entry_problem(name: str, description: str) -> str | None:
+    """Why Telegram would refuse this menu entry (BOT_COMMAND_INVALID), or None."""
+    if not _NAME.fullmatch(name):
+        return (
+            "a menu command is 1-32 characters of a-z, 0-9 and _ "
+            f"(Telegram's rule); {name!r} is not"
+        )
+    if not description.strip() or len(description) > DESCRIPTION_LIMIT:
+        return f"its description must be 1-{DESCRIPTION_LIMIT} characters"
+    return None
