@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bot.app import App, AppError, MenuCommand
 from bot.extensions.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
-from bot.tools.base import ToolContext
+from bot.tools.base import ToolContext, ToolSource
 
 __version__ = "0.2.0"
 
@@ -33,5 +33,6 @@ __all__ = [
     "SourceInfo",
     "ToolCallInfo",
     "ToolContext",
+    "ToolSource",
     "__version__",
 ]

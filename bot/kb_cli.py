@@ -39,6 +39,13 @@ async def run(
     from bot.storage.database import Database, migrate
     from bot.wiring import build_knowledge
 
+    if args.kb_command == "search" and not args.question.strip():
+        print('fmbot: kb search: give a question to search for, e.g. kb search "delivery times"',
+              file=sys.stderr)
+        return 2
+    if args.kb_command == "search" and args.k is not None and args.k < 1:
+        print("fmbot: kb search: -k must be at least 1", file=sys.stderr)
+        return 2
     await migrate(settings.database_url, extra=extra)
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)
@@ -113,12 +120,21 @@ class ProgressBar:
 async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int:
     retrieval = await knowledge.search(question, k)
     verdict = "covered" if retrieval.covered else "NOT covered"
-    print(f"{verdict} (best score {retrieval.best_score:.3f}, "
+    print(f"{verdict} (best similarity {retrieval.best_score:.3f}, "
           f"KB_MIN_SCORE {knowledge.retriever.min_score:g})")
+    if retrieval.hits:
+        # Hits are ordered by the fusion of the word and meaning rankings; the similarity is
+        # what KB_MIN_SCORE compares with, so a lower one can rank above a higher one.
+        print("ranked by words and meaning together; similarity is what KB_MIN_SCORE compares")
     for rank, hit in enumerate(retrieval.hits, start=1):
         where = label(hit.title, hit.heading)
-        print(f"{rank}. score {hit.score:.3f}  {hit.path}  {where}" + (f"  {hit.url}" if hit.url
-                                                                       else ""))
+        ranks = ", ".join(
+            f"{name} #{place}"
+            for name, place in (("words", hit.lexical_rank), ("meaning", hit.vector_rank))
+            if place is not None
+        )
+        print(f"{rank}. similarity {hit.score:.3f} ({ranks or 'fused'})  {hit.path}  {where}"
+              + (f"  {hit.url}" if hit.url else ""))
         snippet = " ".join(hit.text.split())
         print(f"   {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
     return 0

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.foundation_models.types import ChatMessage, Role
 from bot.insights.jobs import InsightJobs
 from bot.insights.kinds import GAP
+from bot.plurals import quantity
 from bot.storage.models import (
     DeskCase,
     DeskRelay,
@@ -238,12 +239,15 @@ class GapAnalysis:
 def format_gaps(gaps: Sequence[Gap], days: int, limit: int = 20) -> str:
     if not gaps:
         return f"No content gaps in the last {days} days: every question found an answer."
-    lines = [f"Content gaps, last {days} days (by users who asked; {len(gaps)} topics):"]
+    topics = quantity(len(gaps), "en", "topic", "topics")
+    lines = [f"Content gaps, last {days} days (by users who asked; {topics}):"]
     for number, gap in enumerate(gaps[:limit], start=1):
         state = "covered now" if gap.covered else "open"
         operator = (f", an operator answered {gap.operator_answered}"
                     if gap.operator_answered else ", no operator answer")  # fmt: skip
-        lines.append(f"{number}. {gap.title} — {gap.users} users, {gap.questions} questions"
+        users = quantity(gap.users, "en", "user", "users")
+        questions = quantity(gap.questions, "en", "question", "questions")
+        lines.append(f"{number}. {gap.title} — {users}, {questions}"
                      f"{operator}; {state}")  # fmt: skip
         for example in gap.examples:
             lines.append(f"     · {example[:150]}")

@@ -172,6 +172,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{days} {days|day|days}, then conversations are deleted automatically",
         "ru": "{days} {days|день|дня|дней}, затем разговоры удаляются автоматически",
     },
+    "no_desk": {
+        "en": "There is no support desk here: this bot has no people to hand the conversation "
+              "to. I will keep answering your questions myself.",
+        "ru": "Здесь нет службы поддержки: этому боту некому передать разговор. "
+              "Я продолжу отвечать на ваши вопросы сам.",
+    },
     "unknown_command": {
         "en": "I don't know that command. /help lists the ones I know.",
         "ru": "Я не знаю такой команды. /help покажет те, что я знаю.",

@@ -93,7 +93,9 @@ class ToolSource(Protocol):
         """Connect (MCP); a server that cannot be reached is retried in the background."""
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release what `start` opened (connections, subprocesses); called once at stop."""
+        ...
 
     async def call(
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext

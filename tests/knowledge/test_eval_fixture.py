@@ -75,9 +75,14 @@ async def test_search_prints_ranked_passages_and_a_second_sync_reuses_everything
     code, out, _ = await fmbot("kb", "search", "Как сбросить пароль?", "-k", "3", env=env)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("covered (best score")
-    assert re.match(r"1\. score 0\.\d+  it/parol\.md  Сброс пароля учётной записи", lines[1])
-    assert len([line for line in lines if re.match(r"\d\. score", line)]) == 3
+    assert lines[0].startswith("covered (best similarity")
+    # The order is the fused one, and the line says so: the similarity is KB_MIN_SCORE's number.
+    assert lines[1].startswith("ranked by words and meaning together")
+    assert re.match(
+        r"1\. similarity 0\.\d+ \((words #\d+|meaning #\d+)(, meaning #\d+)?\)  it/parol\.md  "
+        r"Сброс пароля учётной записи", lines[2],
+    )
+    assert len([line for line in lines if re.match(r"\d\. similarity", line)]) == 3
     code, out, _ = await fmbot("kb", "sync", env=env)
     assert "embedded now: 0, reused from the cache: 0" in out
     assert "files: 39 (0 indexed, 39 unchanged, 0 removed)" in out

@@ -14,7 +14,7 @@ from tests.knowledge.test_eval_fixture import environment, fmbot
 
 
 def hits(out: str) -> list[str]:
-    return [line for line in out.splitlines() if re.match(r"\d+\. score", line)]
+    return [line for line in out.splitlines() if re.match(r"\d+\. similarity", line)]
 
 
 async def test_pdf_and_docx_are_found_and_unreadable_ones_are_reported(

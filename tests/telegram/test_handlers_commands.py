@@ -310,3 +310,12 @@ async def test_kb_is_for_admins_and_says_when_the_knowledge_base_is_off(h: Harne
     assert h.texts(BORIS.id) == ["Это могут только администраторы бота."]
     off = "The knowledge base is off (set KB_PATH to a folder of documents)."
     assert h.texts(ANNA.id) == [off]
+
+
+async def test_operator_without_a_desk_says_there_is_no_desk(h: Harness) -> None:
+    await h.send("/operator")
+    await h.settle()
+    assert h.texts(ANNA.id) == [
+        "There is no support desk here: this bot has no people to hand the conversation to. "
+        "I will keep answering your questions myself."
+    ]

@@ -52,9 +52,13 @@ async def _addressed_command(message: Message, bot: Bot) -> bool:
 
 async def handle_unknown_command(message: Message, deps: Deps, t: Translator) -> None:
     private = message.chat.type == "private"
+    command = (message.text or "").split(maxsplit=1)[0].partition("@")[0].lstrip("/").lower()
+    # /operator is in the README and in other bots' habits: without a desk, say there is no
+    # person to hand over to rather than "I don't know that command".
+    text = t("no_desk") if command == "operator" else t("unknown_command")
     await deps.notify(
         message.chat.id,
-        t("unknown_command"),
+        text,
         reply_to=None if private else message.message_id,
         thread_id=thread_of(message),
     )
