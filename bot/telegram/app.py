@@ -144,6 +144,8 @@ class TelegramApp:
             sessionmaker=sessionmaker,
             status_interval=image_status_interval,
         )
+        self.menu = {c.name: {"en": c.description, "ru": c.description_ru or c.description}
+                     for c in commands}  # fmt: skip
         self.deps = Deps(
             options=options,
             policy=self.policy,
@@ -158,12 +160,11 @@ class TelegramApp:
             seen=self.seen,
             knowledge=knowledge,
             media=media,
+            menu=self.menu,
         )
         self.limiter = RateLimiter(rate_limit_per_minute)
-        # The App's routers and menu commands (issue 25): see added.py.
+        # The App's routers and menu commands: see added.py.
         self.added_routers = tuple(routers)
-        self.menu = {c.name: {"en": c.description, "ru": c.description_ru or c.description}
-                     for c in commands}  # fmt: skip
         if desk is not None:
             desk.menu_extra = self.menu
         if self.added_routers:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiogram.types import Message
@@ -65,6 +65,8 @@ class Deps:
     offer_chat: Callable[[int], None] | None = None
     media: MediaSupport | None = None  # photos and voice notes (issue 28)
     documents: DocumentSupport | None = None  # documents sent in chat (issue 28)
+    # The App's own menu commands (name -> description by language), listed by /help too.
+    menu: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def chat_ref(message: Message) -> ChatRef:

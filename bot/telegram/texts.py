@@ -172,6 +172,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{days} {days|day|days}, then conversations are deleted automatically",
         "ru": "{days} {days|день|дня|дней}, затем разговоры удаляются автоматически",
     },
+    "help_takes": {
+        "en": "Besides text, send me:",
+        "ru": "Кроме текста, можно прислать:",
+    },
+    "help_takes_photos": {
+        "en": "photos and screenshots, with a question in the caption or after them",
+        "ru": "фото и скриншоты, с вопросом в подписи или следующим сообщением",
+    },
+    "help_takes_voice": {
+        "en": "voice notes: I recognise the speech and answer it",
+        "ru": "голосовые сообщения: я распознаю речь и отвечу",
+    },
+    "help_takes_documents": {
+        "en": "PDF, DOCX and text files: I read them and answer from them",
+        "ru": "файлы PDF, DOCX и текстовые: я прочитаю их и отвечу по ним",
+    },
     "no_desk": {
         "en": "There is no support desk here: this bot has no people to hand the conversation "
               "to. I will keep answering your questions myself.",

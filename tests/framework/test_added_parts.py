@@ -137,6 +137,17 @@ async def test_added_commands_join_the_menu_in_english_and_russian(h: Harness) -
     assert {"start", "help", "reset"} <= set(english), "fmbot's own stay"
 
 
+async def test_help_lists_the_added_commands_in_the_users_language(h: Harness) -> None:
+    await h.send("/help")
+    await h.send("/help", who=BORIS)
+    await h.settle()
+    english, russian = h.texts(ANNA.id)[-1], h.texts(BORIS.id)[-1]
+    assert "/reset - start a new conversation" in english, "fmbot's own stay"
+    assert "/ping - Check that the bot answers" in english
+    assert "/burst - Send eight messages" in english
+    assert "/burst - Прислать восемь сообщений" in russian
+
+
 # -- context providers and hooks ---------------------------------------------------------------
 
 

@@ -45,6 +45,7 @@ async def test_start_and_help_in_the_users_language(h: Harness) -> None:
     assert h.texts(ANNA.id)[0].startswith("Hi, Anna!")
     assert h.texts(BORIS.id)[0].startswith("Напишите любой текст")
     assert h.model_requests() == []
+    assert "Besides text" not in h.texts(ANNA.id)[-1], "no photos, voice or documents here"
 
 
 async def test_commands_are_registered_in_english_and_russian(h: Harness) -> None:
@@ -319,3 +320,26 @@ async def test_operator_without_a_desk_says_there_is_no_desk(h: Harness) -> None
         "There is no support desk here: this bot has no people to hand the conversation to. "
         "I will keep answering your questions myself."
     ]
+
+
+async def test_help_says_which_media_the_bot_takes(h: Harness) -> None:
+    from bot.foundation_models.auth import ApiKeyAuth
+    from bot.foundation_models.speech import SpeechRecognizer
+    from bot.telegram.chatdocs import DocumentSupport
+    from bot.telegram.downloads import TelegramFiles
+    from bot.telegram.media import MediaSupport
+    from bot.telegram.media.voice import VoiceNotes
+
+    files = TelegramFiles(h.app.bot)
+    recognizer = SpeechRecognizer(base_url="http://127.0.0.1:9", auth=ApiKeyAuth("k"),
+                                  folder_id="f")  # fmt: skip
+    h.app.deps.media = MediaSupport(voice=VoiceNotes(files, recognizer))
+    h.app.deps.documents = DocumentSupport(files)
+    await h.send("/help")
+    await h.send("/help", who=BORIS)
+    await h.settle()
+    english, russian = h.texts(ANNA.id)[-1], h.texts(BORIS.id)[-1]
+    assert "Besides text, send me:\n• voice notes" in english
+    assert "PDF, DOCX and text files" in english
+    assert "photos" not in english, "no VISION_MODEL: photos are not offered"
+    assert "голосовые сообщения" in russian

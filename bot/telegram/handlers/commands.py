@@ -18,7 +18,7 @@ from bot.storage.repositories import (
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.middlewares import today
-from bot.telegram.texts import Translator
+from bot.telegram.texts import COMMANDS, Translator
 
 CLEAR_WORDS = frozenset({"clear", "reset", "default", "-", "сброс", "очистить"})
 
@@ -39,7 +39,26 @@ async def cmd_start(message: Message, deps: Deps, t: Translator) -> None:
 
 
 async def cmd_help(message: Message, deps: Deps, t: Translator) -> None:
-    await reply(deps, message, t("help"))
+    await reply(deps, message, help_text(deps, t))
+
+
+def help_text(deps: Deps, t: Translator) -> str:
+    """fmbot's commands, then the ones the App added (routers, `app.command`), then what the
+    bot takes besides text: the menu and /help never disagree."""
+    parts = [t("help")]
+    added = [f"/{name} - {descriptions.get(t.language) or descriptions['en']}"
+             for name, descriptions in deps.menu.items() if name not in COMMANDS]  # fmt: skip
+    if added:
+        parts.append("\n".join(added))
+    media = deps.media
+    takes = [t(key) for key, on in (
+        ("help_takes_photos", media is not None and media.photos is not None),
+        ("help_takes_voice", media is not None and media.voice is not None),
+        ("help_takes_documents", deps.documents is not None),
+    ) if on]  # fmt: skip
+    if takes:
+        parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))
+    return "\n\n".join(parts)
 
 
 async def cmd_reset(
