@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,8 +33,11 @@ class Outcome:
     ok: bool
     detail: str
     fix: str = ""
+    skipped: bool = False  # a prerequisite failed: not run, neither passed nor failed
 
     def line(self) -> str:
+        if self.skipped:
+            return f"skip  {self.name}: skipped: {self.detail}"
         if self.ok:
             return f"ok    {self.name}: {self.detail}"
         return f"FAIL  {self.name}: {self.detail}\n      fix: {self.fix}"
@@ -46,6 +49,11 @@ def passed(name: str, detail: str) -> Outcome:
 
 def failed(name: str, detail: str, fix: str) -> Outcome:
     return Outcome(name, False, detail, fix)
+
+
+def skipped(name: str, because: str) -> Outcome:
+    """A check not run because one it depends on failed (that one's line says why)."""
+    return Outcome(name, True, because, skipped=True)
 
 
 
@@ -343,6 +351,16 @@ async def _one(check: Awaitable[Outcome]) -> list[Outcome]:
     return [await check]
 
 
+async def _after_credentials(
+    yandex: Awaitable[list[Outcome]], name: str, check: Callable[[], Awaitable[list[Outcome]]]
+) -> list[Outcome]:
+    """`check` needs the Yandex credentials: when the yandex check failed, blaming a missing
+    role here would send the reader the wrong way, so it is skipped, pointing there."""
+    if not all(outcome.ok for outcome in await yandex):
+        return [skipped(name, "the Yandex check above failed; fix that first")]
+    return await check()
+
+
 async def run_checks(
     settings: Settings,
     *,
@@ -363,9 +381,11 @@ async def run_checks(
     else:
         outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
                                "set the token @BotFather gave you"))
-    jobs.append(_within("yandex", each_within, _one(check_yandex(settings))))
+    yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
+    jobs.append(yandex)
     if settings.speech_on:
-        jobs.append(_within("speech recognition", each_within, _one(check_speech(settings))))
+        jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
+            "speech recognition", each_within, _one(check_speech(settings)))))
     jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
     if settings.redis_url:
         jobs.append(_within("redis", each_within,

@@ -118,6 +118,14 @@ async def test_a_rejected_token_and_key_are_named_with_their_fix(
     assert "401" in names["yandex"].detail
     assert "API key" in names["yandex"].fix
     assert names["database"].ok
+    # Speech needs the same key: it is skipped, pointing at the yandex line, never blaming a
+    # missing SpeechKit role (and SpeechKit is not called with a key already refused).
+    speech = names["speech recognition"]
+    assert speech.skipped
+    assert speech.line() == ("skip  speech recognition: skipped: the Yandex check above "
+                             "failed; fix that first")
+    assert "ai.speechkit-stt.user" not in speech.line()
+    assert fm.stt_requests == []
 
 
 async def test_a_wrong_folder_and_an_unreachable_telegram(
