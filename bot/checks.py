@@ -8,8 +8,10 @@ is not created, the schema not migrated; in Redis one lease "check" is taken and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -419,13 +421,14 @@ async def check_tools(path: Path, *, environ: Mapping[str, str]) -> list[Outcome
     actions = [action for source in https for action in source.actions]
     outcomes = [passed("tools file", f"{path.name}: {len(actions)} HTTP action(s), "
                        f"{len(servers)} MCP server(s)")]
-    hosts: dict[tuple[str, int], list[str]] = {}
+    hosts: dict[tuple[str, str, int], list[str]] = {}
     for action in actions:
         parts = urlsplit(action.url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        hosts.setdefault((parts.hostname or "", port), []).append(action.name)
+        hosts.setdefault((parts.scheme, parts.hostname or "", port), []).append(action.name)
     jobs: list[Awaitable[Outcome]] = [
-        _resolve(host, port, names, path.name) for (host, port), names in hosts.items()
+        _reach(scheme, host, port, names, path.name)
+        for (scheme, host, port), names in hosts.items()
     ]
     jobs += [_list_mcp_tools(server) for server in servers]
     try:
@@ -435,17 +438,42 @@ async def check_tools(path: Path, *, environ: Mapping[str, str]) -> list[Outcome
     return outcomes
 
 
-async def _resolve(host: str, port: int, names: Sequence[str], label: str) -> Outcome:
-    name = f"tools: http {host}"
+async def _reach(
+    scheme: str, host: str, port: int, names: Sequence[str], label: str
+) -> Outcome:
+    """One line per host: it resolves and a TCP connection (and the TLS handshake, for https)
+    opens; the line names the tools that use it. A resolving host with nothing listening is
+    what a typo in the port or a stopped API looks like, and resolving alone passed it."""
+    default = 443 if scheme == "https" else 80
+    where = host if port == default else f"{host}:{port}"
+    name = f"tools: http {where}"
+    used_by = ", ".join(names)
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, port)
     except (OSError, UnicodeError) as exc:  # UnicodeError: not a valid host name at all
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return failed(name, f"cannot resolve {host} ({reason}), used by "
-                      f"{', '.join(names)}", f"check the url of {names[0]} in {label}, or DNS")
+        return failed(name, f"cannot resolve {host} ({reason}), used by {used_by}",
+                      f"check the url of {names[0]} in {label}, or DNS")  # fmt: skip
     addresses = sorted({str(info[4][0]) for info in found})
-    return passed(name, f"{host} resolves to {', '.join(addresses[:3])} "
-                  f"({', '.join(names)})")
+    tls = ssl.create_default_context() if scheme == "https" else None
+    try:
+        async with asyncio.timeout(5):
+            _, writer = await asyncio.open_connection(
+                host, port, ssl=tls, server_hostname=host if tls else None
+            )
+    except ssl.SSLError as exc:
+        return failed(name, f"the TLS handshake with {where} failed ({exc.reason or exc}), "
+                      f"used by {used_by}", f"check the certificate of {host}")  # fmt: skip
+    except (OSError, TimeoutError) as exc:
+        reason = "no answer within 5 s" if isinstance(exc, TimeoutError) else (
+            exc.strerror or str(exc))
+        return failed(name, f"cannot connect to {where} ({reason}), used by {used_by}",
+                      f"check the url of {names[0]} in {label} and that the API is up")
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    how = "TLS connection" if tls else "connection"
+    return passed(name, f"{how} opened ({', '.join(addresses[:3])}); used by {used_by}")
 
 
 async def _list_mcp_tools(server: object) -> Outcome:

@@ -3,6 +3,7 @@ server lists its tools (and the allow-list names tools it lists); OK/FAIL lines 
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,34 +23,55 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-async def test_http_hosts_are_resolved(tmp_path: Path) -> None:
+async def test_each_host_is_connected_to_once_naming_its_tools(tmp_path: Path) -> None:
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    listening = server.sockets[0].getsockname()[1]
+    closed = free_port()  # nothing listens there: resolving alone passed it
     path = write(tmp_path, f"""
 [[http]]
 name = "order_status"
 description = "d"
-url = "http://localhost:8080/orders"
+url = "http://127.0.0.1:{listening}/orders"
 [[http]]
 name = "open_ticket"
 description = "d"
 method = "POST"
-url = "http://localhost:8080/tickets"
+url = "http://127.0.0.1:{listening}/tickets"
+[[http]]
+name = "refund"
+description = "d"
+method = "POST"
+url = "http://localhost:{closed}/refunds"
 [[http]]
 name = "nowhere"
 description = "d"
 url = "https://{UNRESOLVABLE}/x"
 """)
-    outcomes = await check_tools(path, environ={})
+    try:
+        outcomes = await check_tools(path, environ={})
+    finally:
+        server.close()
+        await server.wait_closed()
     lines = [o.line() for o in outcomes]
     assert [o.name for o in outcomes] == [
-        "tools file", "tools: http localhost", f"tools: http {UNRESOLVABLE}"]
+        "tools file", f"tools: http 127.0.0.1:{listening}", f"tools: http localhost:{closed}",
+        f"tools: http {UNRESOLVABLE}"]  # one line a host, not one an action
     assert outcomes[0].ok
-    assert outcomes[0].detail == "tools.toml: 3 HTTP action(s), 0 MCP server(s)"
-    assert outcomes[1].ok
-    assert "127.0.0.1" in outcomes[1].detail
-    assert "(order_status, open_ticket)" in outcomes[1].detail
+    assert outcomes[0].detail == "tools.toml: 4 HTTP action(s), 0 MCP server(s)"
+    assert outcomes[1].ok, lines[1]
+    assert outcomes[1].detail == (
+        "connection opened (127.0.0.1); used by order_status, open_ticket")
     assert not outcomes[2].ok
-    assert lines[2].startswith(f"FAIL  tools: http {UNRESOLVABLE}: cannot resolve ")
-    assert "fix: check the url of nowhere in tools.toml, or DNS" in lines[2]
+    assert lines[2].startswith(f"FAIL  tools: http localhost:{closed}: cannot connect to "
+                               f"localhost:{closed} (")
+    assert "used by refund" in lines[2]
+    assert "fix: check the url of refund in tools.toml and that the API is up" in lines[2]
+    assert not outcomes[3].ok
+    assert lines[3].startswith(f"FAIL  tools: http {UNRESOLVABLE}: cannot resolve ")
+    assert "fix: check the url of nowhere in tools.toml, or DNS" in lines[3]
 
 
 async def test_a_bad_file_is_one_fail_line(tmp_path: Path) -> None:
@@ -124,8 +146,8 @@ async def test_run_checks_includes_the_tools_lines(tmp_path: Path) -> None:
     )
     outcomes = await run_checks(settings, tools_environ={"TOKEN": "t"}, each_within=5)
     names = [o.name for o in outcomes]
-    assert names[-2:] == ["tools file", "tools: http localhost"]
-    assert outcomes[-1].ok
+    assert names[-2:] == ["tools file", "tools: http localhost:1"]
+    assert not outcomes[-1].ok, "nothing listens on port 1"
     missing = await run_checks(settings, tools_environ={}, each_within=5)
     assert missing[-1].line().startswith(
         "FAIL  tools file: tools.toml: tool 'a': headers.K uses ${TOKEN}, which is not set")
