@@ -71,6 +71,7 @@ async def test_the_card_shows_the_buttons_that_apply_and_commands_always_answer(
     sqlite_database: Database,
 ) -> None:
     async with desk_world(sqlite_database) as w:
+        w.tg.closed_topics_refuse_all = True  # the notes must go in before the topic closes
         user = 7101
         thread = await hand_over(w, user)
         assert buttons(w, thread) == ["✅ Close", "🤖 Back to bot", "⛔ Block"]

@@ -8,12 +8,20 @@ cards are the Forum's (forum.py); `start` finishes handoffs a stop interrupted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import DeleteMessages, EditMessageReplyMarkup, SendMessage, SetMyCommands
+from aiogram.methods import (
+    CloseForumTopic,
+    DeleteMessages,
+    EditMessageReplyMarkup,
+    ReopenForumTopic,
+    SendMessage,
+    SetMyCommands,
+)
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.conversation import TurnResult
@@ -38,7 +46,7 @@ from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import Relayer
 from bot.telegram.desk.supportchat import FIX, SupportChat
 from bot.telegram.desk.texts import DESK_TEXTS, OPERATOR_COMMAND
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
 from bot.telegram.startup import patiently
 from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
 
@@ -215,7 +223,9 @@ class SupportDesk:
         return await classify_handoff(self.classify, text)
 
     # -- closing ---------------------------------------------------------------------------------
-    async def close(self, case_id: int) -> bool:
+    async def close(self, case_id: int, *, note: str | None = None) -> bool:
+        """Close the case; `note` is posted in its topic before the topic closes (a bot
+        without the right to manage topics gets TOPIC_CLOSED writing into a closed one)."""
         case = await self.service.close(case_id, ask_rating=self.options.csat)
         if case is None:
             return False
@@ -226,18 +236,50 @@ class SupportDesk:
         if self.options.csat:
             await self._ask_rating(case, t)
         await self.forum.refresh_card(case)  # no Close/Back on a closed conversation
-        await self.forum.close_topic(case)
+        await self._note_then_close(case, note)
         return True
 
-    async def give_back(self, case_id: int) -> bool:
+    async def give_back(self, case_id: int, *, note: str | None = None) -> bool:
+        """Hand the case back to the bot; `note` as in `close`."""
         case = await self.service.give_back(case_id)
         if case is None:
             return False
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_back_to_bot"))
         await self.forum.refresh_card(case)
-        await self.forum.close_topic(case)
+        await self._note_then_close(case, note)
         return True
+
+    async def _note_then_close(self, case: CaseView, note: str | None) -> None:
+        if note is not None and case.thread_id is not None:
+            await self.note(case.thread_id, note)
+        await self.forum.close_topic(case)
+
+    async def note(self, thread: int, text: str) -> None:
+        """A note of the bot's in a topic. A closed topic can refuse the bot (TOPIC_CLOSED):
+        it is reopened for the note and closed again, so an operator's command in a closed
+        topic still gets its answer."""
+        send = SendMessage(chat_id=self.chat_id, message_thread_id=thread, text=text)
+        try:
+            await self.outbox.call(self.chat_id, send)
+            return
+        except ChatUnreachableError as exc:
+            if "topic_closed" not in exc.reason.lower():
+                log.warning("support desk: note not posted in topic %s: %s", thread, exc.reason)
+                return
+        except (OutboxError, TelegramAPIError) as exc:
+            log.warning("support desk: note not posted in topic %s: %s", thread, exc)
+            return
+        try:
+            await self.outbox.call(self.chat_id, ReopenForumTopic(
+                chat_id=self.chat_id, message_thread_id=thread))
+            await self.outbox.call(self.chat_id, send)
+        except (OutboxError, TelegramAPIError) as exc:
+            log.warning("support desk: note not posted in closed topic %s: %s", thread, exc)
+        finally:
+            with contextlib.suppress(OutboxError, TelegramAPIError):
+                await self.outbox.call(self.chat_id, CloseForumTopic(
+                    chat_id=self.chat_id, message_thread_id=thread))
 
     async def post_comment(self, comment: RatingComment) -> None:
         """The user's comment on their rating, in their topic (closed or not: the bot manages

@@ -282,17 +282,16 @@ async def handle_card_button(query: CallbackQuery, desk: SupportDesk, deps: Deps
 async def operator_action(
     desk: SupportDesk, deps: Deps, action: str, case_id: int, user_id: int, thread: int | None
 ) -> None:
+    # Closing and handing back post their note before the topic closes (desk.close).
     if action == "close":
-        done = await desk.close(case_id)
-        note = "✅ Closed." if done else (
-            "Nothing to close: this conversation is closed already and the bot answers the "
-            "user. It comes back here when the user asks for a person again."
-        )
+        if await desk.close(case_id, note="✅ Closed."):
+            return
+        note = ("Nothing to close: this conversation is closed already and the bot answers the "
+                "user. It comes back here when the user asks for a person again.")
     elif action == "bot":
-        done = await desk.give_back(case_id)
-        note = "🤖 Handed back to the bot." if done else (
-            "The bot has this conversation already (closed or handed back): nothing to do."
-        )
+        if await desk.give_back(case_id, note="🤖 Handed back to the bot."):
+            return
+        note = "The bot has this conversation already (closed or handed back): nothing to do."
     elif action in ("block", "unblock"):
         await desk.service.set_block(user_id, action == "block")
         deps.seen.forget(user_id)  # the flag takes effect on the user's next update
@@ -321,11 +320,7 @@ async def cmd_outside_topic(message: Message, desk: SupportDesk, command: Comman
 
 
 async def _note(desk: SupportDesk, thread: int, text: str) -> None:
-    send = SendMessage(chat_id=desk.chat_id, message_thread_id=thread, text=text)
-    try:
-        await desk.outbox.call(desk.chat_id, send)
-    except (OutboxError, TelegramAPIError) as exc:
-        log.info("note not posted in topic %s: %s", thread, exc)
+    await desk.note(thread, text)
 
 
 async def handle_operator_edit(message: Message, desk: SupportDesk) -> None:
