@@ -24,7 +24,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, get_type_hints, overload
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PydanticUserError,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 from pydantic_core import to_jsonable_python
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
@@ -199,6 +206,7 @@ def arguments_model(function: ToolFunction, tool_name: str) -> tuple[type[BaseMo
             raise ToolFunctionError(f"tool {tool_name!r}: parameter {parameter.name!r} needs "
                                     "a type hint (it becomes the JSON Schema)")
         default = ... if parameter.default is parameter.empty else parameter.default
+        _check_describable(tool_name, parameter.name, hint)
         fields[parameter.name] = (hint, default)
     model = create_model(
         f"{tool_name}_arguments",
@@ -206,6 +214,20 @@ def arguments_model(function: ToolFunction, tool_name: str) -> tuple[type[BaseMo
         **fields,
     )
     return model, wants_context
+
+
+def _check_describable(tool_name: str, parameter: str, hint: Any) -> None:
+    """A parameter type pydantic cannot turn into JSON Schema is refused in one line naming
+    the tool and the parameter (pydantic's own report is several lines naming neither)."""
+    try:
+        TypeAdapter(hint).json_schema()
+    except PydanticUserError:
+        kind = getattr(hint, "__name__", None) or repr(hint)
+        raise ToolFunctionError(
+            f"tool {tool_name!r}: parameter {parameter!r} has a type with no JSON Schema "
+            f"({kind}), so the model cannot be told what to pass; use str, int, float, bool, "
+            "a Literal, an Enum, a list or dict of those, or a pydantic model"
+        ) from None
 
 
 def parameters_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -3,7 +3,9 @@ lax validation before the function runs, errors as lines for the model."""
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+from collections.abc import Callable
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel
@@ -145,3 +147,24 @@ def test_functions_that_cannot_be_tools_are_refused_with_the_reason() -> None:
         tools.add(late_context)
     with pytest.raises(ToolFunctionError, match="is not valid"):
         tools.add(late_context, name="no spaces")
+
+
+class Opaque:
+    """A class pydantic has no schema for."""
+
+
+@pytest.mark.parametrize("hint", [Opaque, Callable[[], int], asyncio.Lock])
+def test_a_parameter_type_with_no_schema_is_one_line_naming_tool_and_parameter(
+    hint: Any,
+) -> None:
+    async def lookup(order: str, helper: Any) -> str:
+        """Look up."""
+        return order
+
+    lookup.__annotations__["helper"] = hint
+    with pytest.raises(ToolFunctionError) as refused:
+        FunctionTools().add(lookup)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith("tool 'lookup': parameter 'helper' has a type with no JSON Schema")
+    assert "pydantic" not in message.split(";")[0]
