@@ -161,6 +161,8 @@ class App:
         admins_only: bool = False,
         writes: bool | None = None,
         timeout: float = 10.0,
+        title: str = "",
+        title_ru: str = "",
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -174,6 +176,8 @@ class App:
         admins_only: bool = False,
         writes: bool | None = None,
         timeout: float = 10.0,
+        title: str = "",
+        title_ru: str = "",
     ) -> Any:
         """Offer an async function to the model as a tool.
 
@@ -183,6 +187,8 @@ class App:
         writes: each call waits for the user's press on a stored pending call. `writes`
         (default: `confirm`) marks a side effect: after a crash with the outcome unknown it
         is repeated only with the same idempotency key. `timeout`: seconds a call may take.
+        `title` / `title_ru`: the action as the confirmation card names it to the user, in
+        English and Russian (the description is written for the model); default: the name.
         """
         def register(fn: F) -> F:
             return self._function_tools().tool(
@@ -192,6 +198,8 @@ class App:
                 admins_only=admins_only,
                 writes=writes,
                 timeout_s=timeout,
+                title=title,
+                title_ru=title_ru,
             )(fn)
 
         return register(function) if function is not None else register

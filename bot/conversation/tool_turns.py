@@ -221,9 +221,11 @@ class ToolTurns:
         for call in round_.calls:
             if call.state is ToolCallState.PENDING_CONFIRMATION:
                 definition = self.toolbox.get(call.name)
+                titles = ({language: definition.title_in(language) for language in ("en", "ru")}
+                          if definition else {})  # fmt: skip
                 waiting.append(WaitingCall(
                     call.id, call.name, dict(call.arguments),
-                    definition.description if definition else "", call.expires_at,
+                    definition.description if definition else "", call.expires_at, titles,
                 ))
         return tuple(waiting)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.foundation_models.errors import FoundationModelsError
@@ -43,6 +43,8 @@ class WaitingCall:
     arguments: Mapping[str, Any]
     description: str
     expires_at: dt.datetime | None
+    # The action's name for the person, by language ("en", "ru"); see ToolDefinition.title.
+    titles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Tools in the chat (issue 24): the status shown while a call runs, and the confirmation card.
+"""Tools in the chat: the status shown while a call runs, and the confirmation card.
 
-A card names the action in words (the tool's description), shows the arguments, and has
+A card names the action in the user's language (the tool's title; the description is written
+for the model, not the person), shows the arguments, and has
 exactly two buttons: the first confirms, the second cancels. Their callback_data carries only
 the stored call's id (1-64 bytes: tools.md §6), never the arguments; the press is an atomic
 state change on the stored call (bot/conversation/tool_turns.py `decide`), so it runs once
@@ -32,9 +33,9 @@ TOOL_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Подтвердите действие: {what}",
     },
     "tool_confirm_body": {
-        "en": "Action: {name}\n{arguments}\n\nNothing is done until you press “Confirm”. "
+        "en": "{arguments}\n\nNothing is done until you press “Confirm”. "
         "This waits {minutes} min.",
-        "ru": "Действие: {name}\n{arguments}\n\nНичего не будет сделано, пока вы не нажмёте "
+        "ru": "{arguments}\n\nНичего не будет сделано, пока вы не нажмёте "
         "«Подтвердить». Ожидание: {minutes} мин.",
     },
     "tool_no_arguments": {"en": "(no details)", "ru": "(без параметров)"},
@@ -65,13 +66,14 @@ def running_status(calls: tuple[ToolCall, ...], t: Translator) -> str:
 
 
 def card_text(call: WaitingCall, t: Translator, ttl: float) -> str:
-    what = call.description.strip() or call.name
+    """The action in the user's language (its title, else the tool's name: the description
+    is English written for the model), its arguments, and what the buttons do."""
+    what = call.titles.get(t.language) or call.titles.get("en") or call.name
     return (
         t("tool_confirm_title", what=what)
         + "\n\n"
         + t(
             "tool_confirm_body",
-            name=call.name,
             arguments=_arguments(call.arguments, t),
             minutes=max(1, round(ttl / 60)),
         )

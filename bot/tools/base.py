@@ -55,6 +55,16 @@ class ToolDefinition:
     source: str = ""
     # Seconds a call may take before it is reported to the model as timed out.
     timeout_s: float = 10.0
+    # The action named for the person asked to confirm it, in their language (the
+    # description is written for the model); empty: the card shows the tool's name.
+    title: str = ""
+    title_ru: str = ""
+
+    def title_in(self, language: str | None) -> str:
+        """The confirmation card's name for the action in `language`."""
+        if language == "ru" and self.title_ru:
+            return self.title_ru
+        return self.title or self.name
 
 
 class ToolOutcome(StrEnum):

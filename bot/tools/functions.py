@@ -81,6 +81,8 @@ class FunctionTools:
         admins_only: bool = False,
         writes: bool | None = None,
         timeout_s: float = 10.0,
+        title: str = "",
+        title_ru: str = "",
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -94,13 +96,16 @@ class FunctionTools:
         admins_only: bool = False,
         writes: bool | None = None,
         timeout_s: float = 10.0,
+        title: str = "",
+        title_ru: str = "",
     ) -> F | Callable[[F], F]:
         """Register `function` as a tool; `@tools.tool` or `@tools.tool(confirm=True, ...)`.
         `writes` defaults to `confirm` (a confirmed tool is taken to change something)."""
 
         def register(fn: F) -> F:
             self.add(fn, name=name, description=description, confirm=confirm,
-                     admins_only=admins_only, writes=writes, timeout_s=timeout_s)
+                     admins_only=admins_only, writes=writes, timeout_s=timeout_s,
+                     title=title, title_ru=title_ru)
             return fn
 
         return register(function) if function is not None else register
@@ -115,6 +120,8 @@ class FunctionTools:
         admins_only: bool = False,
         writes: bool | None = None,
         timeout_s: float = 10.0,
+        title: str = "",
+        title_ru: str = "",
     ) -> ToolDefinition:
         tool_name = name or function.__name__
         if not re.match(NAME_PATTERN, tool_name):
@@ -139,6 +146,8 @@ class FunctionTools:
             writes=confirm if writes is None else writes,
             source=self.name,
             timeout_s=timeout_s,
+            title=title.strip(),
+            title_ru=title_ru.strip(),
         )
         self._tools[tool_name] = _Registered(definition, function, arguments, wants_context)
         return definition

@@ -65,6 +65,8 @@ class HttpActionSource:
                 writes=action.method != "GET",
                 source=self.name,
                 timeout_s=action.timeout_s,
+                title=action.title,
+                title_ru=action.title_ru,
             )
             for action in actions
         )

@@ -53,6 +53,9 @@ class HttpAction(_Strict):
     timeout_s: Seconds = 10.0
     headers: dict[str, str] = Field(default_factory=dict)
     admins_only: bool = False
+    # The action named on the confirmation card, in English and Russian (default: the name).
+    title: Annotated[str, Field(max_length=100)] = ""
+    title_ru: Annotated[str, Field(max_length=100)] = ""
 
     @field_validator("method", mode="before")
     @classmethod

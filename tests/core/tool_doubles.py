@@ -27,6 +27,8 @@ OPEN_TICKET = ToolDefinition(
     confirm=True,
     writes=True,
     source="test:desk",
+    title="Open a support ticket",
+    title_ru="Открыть обращение в поддержку",
 )
 SECRET_STATS = ToolDefinition("secret_stats", "Admins only.", {"type": "object"},
                               admins_only=True, source="test:shop")

@@ -115,7 +115,7 @@ async def test_a_confirmation_pressed_after_a_restart_runs_once(
         await h.settle()
         (card,) = cards(h)
         assert h.texts(ANNA.id)[0] == "I can open a ticket for you."
-        assert card.text.startswith("Please confirm: Open a support ticket.")
+        assert card.text.startswith("Please confirm: Open a support ticket\n")
         assert "subject: Broken kettle" in card.text
         assert isinstance(card.reply_markup, InlineKeyboardMarkup)
         (row,) = card.reply_markup.inline_keyboard
@@ -143,6 +143,9 @@ async def test_a_confirmation_pressed_after_a_restart_runs_once(
         toasts = [a.text for a in h.calls(AnswerCallbackQuery)]
         assert toasts == ["Confirmed.", "This was already answered.",
                           "This was already answered."]
+        # Later presses only answer the callback: the card keeps the one note of the first.
+        (edit,) = h.calls(EditMessageText)
+        assert edit.text.endswith("\n\n✅ Confirmed.")
     (row_after,) = await calls(sqlite_database)
     assert (row_after.state, row_after.decided_by) == (ToolCallState.DONE, ANNA.id)
 
@@ -341,3 +344,20 @@ async def test_a_new_message_takes_the_buttons_off_the_waiting_card(
         assert edit.reply_markup is None
         assert edit.message_id == card_message(h, card).message_id
         assert source.calls == []
+
+
+async def test_the_card_names_the_action_in_the_users_language(
+    sqlite_database: Database,
+) -> None:
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("откройте обращение, чайник сломался", who=BORIS)
+        await h.settle()
+        (card,) = cards(h)
+        assert card.text.startswith("Подтвердите действие: Открыть обращение в поддержку\n")
+        assert "• subject: Broken kettle" in card.text
+        assert "Open a support ticket." not in card.text, "the model's description stays out"
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        assert [b.text for b in card.reply_markup.inline_keyboard[0]] == [
+            "✅ Подтвердить", "✖ Отменить"]

@@ -30,7 +30,6 @@ NOTES = {
     DecisionKind.CONFIRMED: ("✅", "tool_confirmed"),
     DecisionKind.DECLINED: ("✖", "tool_cancelled"),
     DecisionKind.EXPIRED: ("⌛", "tool_expired"),
-    DecisionKind.ALREADY: ("", "tool_already"),
 }
 
 
@@ -53,6 +52,8 @@ async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> 
             return
         mark, key = NOTES.get(decision.kind, ("", "tool_already"))
         await query.answer(t(key))
+        if decision.kind is DecisionKind.ALREADY:
+            return  # the first press already closed the card: a second one only hears so
         text = message.text if isinstance(message, Message) else None
         await _close_card(deps, chat.id, message.message_id, text, f"{mark} {t(key)}".strip())
         if decision.ready and decision.answer_id is not None:
