@@ -18,13 +18,14 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.tools.signing import signature
 from bot.tools.toolsfile import HttpAction
+from bot.tools.urlpath import fill_path
 
 logger = logging.getLogger(__name__)
 
@@ -110,13 +111,14 @@ class HttpActionSource:
         self, action: HttpAction, arguments: Mapping[str, object], ctx: ToolContext
     ) -> httpx.Request:
         rest = _coerced(arguments, action.parameters)
-        url = action.url
         for placeholder in action.placeholders:
             if placeholder not in rest or rest[placeholder] is None:
                 raise ValueError(f"{placeholder!r} is required")
-            url = url.replace(
-                "{" + placeholder + "}", quote(_scalar(rest.pop(placeholder)), safe="")
-            )
+        # Each value fills exactly one path segment (bot/tools/urlpath.py): a model cannot
+        # move the call to another endpoint with "..", "/" or "?".
+        url = fill_path(action.url, rest, _scalar)
+        for placeholder in action.placeholders:
+            rest.pop(placeholder, None)
         headers = dict(action.headers)
         headers["X-Fmbot-User-Id"] = str(ctx.user_id)
         headers["X-Fmbot-Chat-Id"] = str(ctx.chat_id)

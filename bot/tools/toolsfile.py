@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.tools.schema import SchemaError, check_parameters
+from bot.tools.urlpath import placeholders_outside_path
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 NAME_RULE = "1-64 characters of A-Z, a-z, 0-9, _ and -"
@@ -175,6 +176,13 @@ def _check_http(label: str, actions: list[HttpAction]) -> None:
             check_parameters(action.parameters)
         except SchemaError as exc:
             raise ToolsFileError(f"{where}: parameters: {exc}") from None
+        outside = placeholders_outside_path(action.url)
+        if outside:
+            raise ToolsFileError(
+                f"{where}: url puts {{{outside[0]}}} outside the path: placeholders fill path "
+                "segments only (the model's values must not choose the host or the query; "
+                "other arguments go in the query string or the body by themselves)"
+            )
         properties = action.parameters.get("properties", {})
         required = action.parameters.get("required", [])
         for placeholder in action.placeholders:

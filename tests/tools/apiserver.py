@@ -24,6 +24,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     signed: bool | None  # None: no secret configured
+    raw_path: str = ""  # the request-target's path as it came on the wire, not decoded
 
     @property
     def json(self) -> Any:
@@ -66,7 +67,7 @@ class CompanyApi:
                             request.headers.get("X-Fmbot-Signature", ""), now=time.time())
         seen = Seen(request.method, request.path,
                     {k: request.query.getall(k) for k in request.query},
-                    dict(request.headers), body, signed)
+                    dict(request.headers), body, signed, request.raw_path.split("?")[0])
         self.requests.append(seen)
         if self.drop_next > 0:
             self.drop_next -= 1
