@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bot.tools import ToolContext  # noqa: E402
 from bot.tools.functions import FunctionTools  # noqa: E402
 from bot.tools.httpactions import HttpActionSource  # noqa: E402
+from bot.tools.signing import RequestSigner  # noqa: E402
 from bot.tools.toolsfile import HttpAction, McpServer  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
@@ -75,7 +76,7 @@ async def bench_http(calls: int) -> None:
                    parameters=params),
         HttpAction(name="post", description="d", method="POST", url=url + "/tickets",
                    parameters=params),
-    ], signing_secret="bench-secret")
+    ], signer=RequestSigner.with_secret("bench-secret"))
     bare = httpx.AsyncClient()
     try:
         raw_get = await timed(calls, lambda: bare.get(url + "/orders/A-1042"))
@@ -156,10 +157,46 @@ def bench_import() -> None:
         print(f"{'import ' + module:<34} {float(out.stdout) * 1000:7.1f} ms")
 
 
+def bench_signing(calls: int) -> None:
+    """What signing adds to a call: RFC 9421 over one request, hmac-sha256 and ed25519."""
+    import tempfile
+
+    import httpx
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    with tempfile.TemporaryDirectory() as folder:
+        pem = Path(folder) / "key.pem"
+        pem.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+        signers = {"hmac-sha256": RequestSigner.with_secret("bench-secret"),
+                   "ed25519": RequestSigner.with_key_file(pem)}
+    headers = {"X-Fmbot-User-Id": "1", "X-Fmbot-Chat-Id": "1", "X-Fmbot-Language": "en",
+               "Idempotency-Key": "bench-key"}
+    BODY = b'{"subject":"Broken kettle"}'
+    client = httpx.Client()
+    for name, signer in signers.items():
+        for writes in (False, True):
+            request = client.build_request("POST" if writes else "GET",
+                                           "https://shop.example/v1/orders/A-1042/status",
+                                           headers=headers,
+                                           content=BODY if writes else None)
+            for _ in range(50):
+                signer.sign(request, writes=writes)
+            samples = []
+            for _ in range(calls):
+                started = time.perf_counter()
+                signer.sign(request, writes=writes)
+                samples.append(time.perf_counter() - started)
+            print(figures(f"signing, {name}, {'write' if writes else 'read'}", samples))
+    client.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500)
     args = parser.parse_args()
+    bench_signing(args.calls)
     await bench_http(args.calls)
     await bench_mcp(args.calls)
     await bench_python(args.calls)

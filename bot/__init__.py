@@ -22,7 +22,7 @@ from bot.app import App, AppError, MenuCommand
 from bot.extensions.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
 from bot.tools.base import ToolContext, ToolSource
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "AnswerEvent",

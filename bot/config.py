@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///fmbot.db"
@@ -264,11 +264,26 @@ class Settings(BaseSettings):
     # A TOML file of the tools the model may call: [[http]] actions and [mcp.<name>] servers
     # (docs/tools.md); empty = none.
     tools_file: Path | None = None
-    # Signs every HTTP action's request (X-Fmbot-Timestamp, X-Fmbot-Signature) so the API can
-    # trust the X-Fmbot-User-Id/-Chat-Id/-Language headers; empty = unsigned.
+    # Signs every HTTP action's request (RFC 9421, hmac-sha256) so the API can trust who is
+    # asking, the path, the query and the body; empty = unsigned.
     tools_signing_secret: SecretStr | None = None
+    # Or: an Ed25519 private key (PEM) to sign with (RFC 9421, ed25519): the API holds only the
+    # public key. Not both.
+    tools_signing_key: Path | None = None
+    # The `keyid` of the signatures (the API looks the key up by it).
+    tools_signing_key_id: str = Field(default="fmbot", min_length=1, max_length=100)
 
-    @field_validator("tools_file", "tools_signing_secret", mode="before")
+    @field_validator("tools_signing_key", mode="after")
+    @classmethod
+    def _one_signing_key(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None and info.data.get("tools_signing_secret") is not None:
+            raise ValueError(
+                "set together with TOOLS_SIGNING_SECRET: keep one (the key signs with ed25519 "
+                "and the API holds only its public key; the secret signs with hmac-sha256)"
+            )
+        return value
+
+    @field_validator("tools_file", "tools_signing_secret", "tools_signing_key", mode="before")
     @classmethod
     def _blank_tools_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

@@ -37,6 +37,7 @@ from bot.knowledge import KbMode
 from bot.plurals import quantity
 from bot.storage.database import Database, migrate
 from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
+from bot.tools.signing import RequestSigner, SigningKeyError
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -147,15 +148,22 @@ def build_toolbox(settings: Settings, extra_sources: Sequence[ToolSource] = ()) 
     (Python function tools); a bad file is one ConfigError line."""
     secret = settings.tools_signing_secret
     try:
+        signer = None
+        if secret is not None:
+            signer = RequestSigner.with_secret(secret.get_secret_value(),
+                                               settings.tools_signing_key_id)
+        elif settings.tools_signing_key is not None:
+            signer = RequestSigner.with_key_file(settings.tools_signing_key,
+                                                 settings.tools_signing_key_id)
         toolbox = load_toolbox(
             settings.tools_file,
             environ=tool_environment(),
-            signing_secret=secret.get_secret_value() if secret is not None else None,
+            signer=signer,
             extra_sources=extra_sources,
         )
         toolbox.observer = _tool_metrics
         return toolbox
-    except ToolsFileError as exc:
+    except (ToolsFileError, SigningKeyError) as exc:
         raise ConfigError(str(exc)) from None
 
 

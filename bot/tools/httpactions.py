@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 import httpx
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
-from bot.tools.signing import signature
+from bot.tools.signing import RequestSigner
 from bot.tools.toolsfile import HttpAction
 from bot.tools.urlpath import fill_path
 
@@ -48,12 +47,12 @@ class HttpActionSource:
         actions: Sequence[HttpAction],
         *,
         label: str = "tools.toml",
-        signing_secret: str | None = None,
+        signer: RequestSigner | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._label = label
         self._actions = {action.name: action for action in actions}
-        self._secret = signing_secret
+        self._signer = signer
         # No redirects: the identity headers and the key go only where the file says.
         self._client = httpx.AsyncClient(follow_redirects=False, transport=transport)
         self._definitions = tuple(
@@ -132,10 +131,6 @@ class HttpActionSource:
             headers["Content-Type"] = "application/json"
         else:
             params = _query(rest)
-        if self._secret is not None:
-            timestamp = str(int(time.time()))
-            headers["X-Fmbot-Timestamp"] = timestamp
-            headers["X-Fmbot-Signature"] = signature(self._secret, timestamp, body)
         target = httpx.URL(url)
         if params:
             # Merged with a query the file's URL has (`?key=${KEY}`): httpx's `params=` would
@@ -152,6 +147,10 @@ class HttpActionSource:
     async def _send(self, action: HttpAction, request: httpx.Request) -> ToolRunResult:
         host = urlsplit(str(request.url)).hostname or "the server"
         for attempt in range(1, ATTEMPTS + 1):
+            if self._signer is not None:
+                # Signed at each attempt: a fresh nonce and `created`, so an API that refuses
+                # a nonce it has seen still takes the retry (a write keeps its Idempotency-Key).
+                self._signer.sign(request, writes=action.method != "GET")
             try:
                 response = await self._client.send(request, stream=True)
                 try:

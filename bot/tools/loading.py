@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.tools.base import ToolSource
 from bot.tools.httpactions import HttpActionSource
+from bot.tools.signing import RequestSigner
 from bot.tools.toolbox import Toolbox, ToolNameClashError
 from bot.tools.toolsfile import ToolsFileError, read_tools_file
 
@@ -24,7 +25,7 @@ def load_toolbox(
     path: Path | None,
     *,
     environ: Mapping[str, str],
-    signing_secret: str | None = None,
+    signer: RequestSigner | None = None,
     extra_sources: Sequence[ToolSource] = (),
 ) -> Toolbox:
     """The toolbox of `path` (None: no file) and `extra_sources` (e.g. Python functions).
@@ -37,7 +38,7 @@ def load_toolbox(
         label = path.name
         if parsed.http:
             sources.insert(0, HttpActionSource(parsed.http, label=label,
-                                               signing_secret=signing_secret))
+                                               signer=signer))
         if parsed.mcp:
             from bot.tools.mcpservers import McpMissingError, McpServerSource, require_mcp
 

@@ -1,32 +1,102 @@
-"""`X-Fmbot-Signature`: lets an API trust the identity headers of an HTTP action.
+"""RFC 9421 HTTP Message Signatures on the requests fmbot makes for tools.
 
-The signature is `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` with TOOLS_SIGNING_SECRET as
-the key and `X-Fmbot-Timestamp` (Unix seconds) as the timestamp; the body is the request's
-bytes (empty for GET and DELETE). The identity headers themselves are not signed: the API
-verifies that the request came from fmbot, and fmbot never takes them from the model. To bind
-them too, an API can require that the body or query it receives is what fmbot signed.
+An API that receives a tool call must be able to trust who is asking. Each request carries
+`Signature-Input` and `Signature` with the label `fmbot`, covering the method, the whole target
+URI (path and query), the identity headers `X-Fmbot-User-Id`, `-Chat-Id` and `-Language`, and on
+writes the `Idempotency-Key` and an RFC 9530 `Content-Digest` of the exact body bytes; with
+`created`, `expires` (`created` + 60 s), a random `nonce` and the tag `fmbot`, so a captured
+signature is worth nothing for another path, another user, another body, or after a minute
+(and, with the nonce kept for that minute, not even once more).
+
+Keys: `TOOLS_SIGNING_SECRET` signs with `hmac-sha256` (the API holds the same secret);
+`TOOLS_SIGNING_KEY` names an Ed25519 private key in PEM, signing with `ed25519`, so the API
+holds only the public key. `TOOLS_SIGNING_KEY_ID` is the `keyid` (default `fmbot`).
+The signing itself is the `http-message-signatures` library's, which APIs can also verify with.
+https://www.rfc-editor.org/rfc/rfc9421 · https://www.rfc-editor.org/rfc/rfc9530
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
 
-PREFIX = "sha256="
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
+from http_message_signatures.algorithms import HTTPSignatureAlgorithm
+
+LABEL = "fmbot"
+LIFETIME_S = 60
+# What every request's signature covers; a write adds the two below.
+COVERED = ("@method", "@target-uri", "x-fmbot-user-id", "x-fmbot-chat-id", "x-fmbot-language")
+WRITE_COVERED = (*COVERED, "idempotency-key", "content-digest")
+_SIGNATURE_FIELDS = ("signature-input", "signature", "content-digest")
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return PREFIX + digest.hexdigest()
+class SigningKeyError(ValueError):
+    """TOOLS_SIGNING_KEY cannot be used; the message is one line saying why."""
 
 
-def verify(
-    secret: str, timestamp: str, body: bytes, header: str, *, now: float, tolerance: float = 300
-) -> bool:
-    """What an API does with a request: the signature matches and the timestamp is recent
-    (a replayed request older than `tolerance` seconds is refused)."""
-    try:
-        age = abs(now - int(timestamp))
-    except ValueError:
-        return False
-    return age <= tolerance and hmac.compare_digest(signature(secret, timestamp, body), header)
+@dataclass(frozen=True)
+class RequestSigner:
+    """Signs an `httpx.Request` in place (RFC 9421)."""
+
+    algorithm: type[HTTPSignatureAlgorithm]
+    key: bytes | Ed25519PrivateKey
+    key_id: str = LABEL
+
+    @classmethod
+    def with_secret(cls, secret: str, key_id: str = LABEL) -> RequestSigner:
+        """`hmac-sha256` with a shared secret (TOOLS_SIGNING_SECRET)."""
+        return cls(algorithms.HMAC_SHA256, secret.encode(), key_id)
+
+    @classmethod
+    def with_key_file(cls, path: Path, key_id: str = LABEL) -> RequestSigner:
+        """`ed25519` with the private key in `path` (PEM, unencrypted: TOOLS_SIGNING_KEY)."""
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise SigningKeyError(
+                f"TOOLS_SIGNING_KEY: cannot read {path}: {exc.strerror or exc}"
+            ) from None
+        try:
+            key = load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SigningKeyError(
+                f"TOOLS_SIGNING_KEY: {path} is not an unencrypted PEM private key ({reason}); "
+                "make one with: openssl genpkey -algorithm ed25519 -out fmbot-signing.pem"
+            ) from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise SigningKeyError(
+                f"TOOLS_SIGNING_KEY: {path} holds a {type(key).__name__.removeprefix('_')}, not "
+                "an Ed25519 key; make one with: openssl genpkey -algorithm ed25519 -out "
+                "fmbot-signing.pem"
+            )
+        return cls(algorithms.ED25519, key, key_id)
+
+    def sign(self, request: httpx.Request, *, writes: bool, now: float | None = None) -> None:
+        """Add `Signature-Input` and `Signature` (and on writes `Content-Digest`); a request
+        signed before (a retry) gets a fresh signature and nonce."""
+        for name in _SIGNATURE_FIELDS:
+            request.headers.pop(name, None)
+        created = (dt.datetime.fromtimestamp(now, dt.UTC) if now is not None
+                   else dt.datetime.now(dt.UTC))  # fmt: skip
+        signer = HTTPMessageSigner(
+            signature_algorithm=self.algorithm,
+            key_resolver=MappingKeyResolver(public_keys={}, private_keys={self.key_id: self.key}),
+        )
+        signer.sign(
+            request,
+            key_id=self.key_id,
+            created=created,
+            expires=created + dt.timedelta(seconds=LIFETIME_S),
+            nonce=secrets.token_urlsafe(16),
+            label=LABEL,
+            tag=LABEL,  # signed, unlike the label: what a verifier selects the signature by
+            covered_component_ids=WRITE_COVERED[:-1] if writes else COVERED,
+            body=request.content if writes else None,
+        )

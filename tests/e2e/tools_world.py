@@ -5,8 +5,6 @@ process, and the TOOLS_FILE that names them. Nothing here imports ``bot``."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import subprocess
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from aiohttp import web
 
 from tests.ports import free_port
 from tests.tools import tracker_process
+from tests.tools.verifier import SignatureChecker
 
 SECRET = "e2e-signing-secret"
 SHOP_TOKEN = "e2e-shop-token"
@@ -39,6 +38,7 @@ class CompanyApi:
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     hang_s: float = 20.0
     port: int = 0
+    checker: SignatureChecker = field(default_factory=lambda: SignatureChecker(secret=SECRET))
 
     @property
     def url(self) -> str:
@@ -61,10 +61,9 @@ class CompanyApi:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        timestamp = request.headers.get("X-Fmbot-Timestamp", "")
-        expected = "sha256=" + hmac.new(SECRET.encode(), timestamp.encode() + b"." + body,
-                                        hashlib.sha256).hexdigest()
-        signed = hmac.compare_digest(expected, request.headers.get("X-Fmbot-Signature", ""))
+        # RFC 9421, verified with the library as an API team would (tests/tools/verifier.py).
+        signed = self.checker.check(request.method, f"http://{request.host}{request.raw_path}",
+                                    request.headers, body)
         self.requests.append(Seen(request.method, request.path, dict(request.query),
                                   dict(request.headers), body, signed))
         if not signed or request.headers.get("Authorization") != f"Bearer {SHOP_TOKEN}":

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from bot.tools.signing import verify
 from tests.ports import free_port
+from tests.tools.verifier import SignatureChecker
 
 
 @dataclass
@@ -33,9 +32,11 @@ class Seen:
 
 @dataclass
 class CompanyApi:
-    """Orders and tickets. `secret`: requests must carry a valid signature (else 401)."""
+    """Orders and tickets. `secret` (hmac-sha256) or `public_key` (ed25519, PEM): requests
+    must carry a valid RFC 9421 signature (else 401), verified as an API team would."""
 
     secret: str | None = None
+    public_key: bytes | None = None
     requests: list[Seen] = field(default_factory=list)
     # Idempotency-Key -> the ticket it created: a repeated write creates nothing new.
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -48,6 +49,7 @@ class CompanyApi:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> CompanyApi:
+        self.checker = SignatureChecker(secret=self.secret, public_key=self.public_key)
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
@@ -62,9 +64,9 @@ class CompanyApi:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         signed = None
-        if self.secret is not None:
-            signed = verify(self.secret, request.headers.get("X-Fmbot-Timestamp", ""), body,
-                            request.headers.get("X-Fmbot-Signature", ""), now=time.time())
+        if self.secret is not None or self.public_key is not None:
+            signed = self.checker.check(request.method, f"http://{request.host}{request.raw_path}",
+                                        request.headers, body)
         seen = Seen(request.method, request.path,
                     {k: request.query.getall(k) for k in request.query},
                     dict(request.headers), body, signed, request.raw_path.split("?")[0])
