@@ -270,6 +270,10 @@ class Settings(BaseSettings):
     # Or: an Ed25519 private key (PEM) to sign with (RFC 9421, ed25519): the API holds only the
     # public key. Not both.
     tools_signing_key: Path | None = None
+    # Per-user limits on tool calls (rolling windows, across replicas; admins exempt; 0 = none):
+    # past them the call is not made, the model is told and the user sees one line.
+    tools_calls_per_user_hour: int = Field(default=60, ge=0)
+    tools_writes_per_user_day: int = Field(default=20, ge=0)
     # The `keyid` of the signatures (the API looks the key up by it).
     tools_signing_key_id: str = Field(default="fmbot", min_length=1, max_length=100)
 

@@ -195,6 +195,8 @@ def build_tool_loop(
             models=frozenset(settings.tools_models),
             admins=frozenset(settings.admin_user_ids),
             daily_tokens=settings.daily_token_limit,
+            calls_per_user_hour=settings.tools_calls_per_user_hour,
+            writes_per_user_day=settings.tools_writes_per_user_day,
         ),
         sessionmaker=db.sessionmaker,
         model=chat_model,

@@ -678,6 +678,7 @@ class ConversationService:
             not_found=not_found,
             sources=sources,
             waiting=turn.waiting if status is MessageStatus.WAITING else (),
+            tool_limit=turn.tool_limit,
         )
         if self.extras is not None and self.extras.on_answer and status in FINAL_FOR_HOOKS:
             self.extras.answered(answer_event(turn, result, calls))  # in tasks of their own

@@ -42,6 +42,9 @@ class ToolLoopSettings:
     # DAILY_TOKEN_LIMIT (0 = none): a turn whose rounds reach the speaker's budget gets no
     # more tools; the model must answer (admins are not limited, as for messages).
     daily_tokens: int = 0
+    # TOOLS_CALLS_PER_USER_HOUR / TOOLS_WRITES_PER_USER_DAY (0 = none; admins exempt).
+    calls_per_user_hour: int = 60
+    writes_per_user_day: int = 20
 
 
 class DecisionKind(StrEnum):

@@ -34,6 +34,7 @@ from contextlib import aclosing
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.conversation.tool_limits import ToolLimits
 from bot.conversation.tool_turns import (
     DECLINED_TEXT,
     EXPIRED_TEXT,
@@ -310,6 +311,17 @@ class ToolLoop(ToolTurns):
             desk_state=desk_state,
             is_admin=self.is_admin(turn.speaker.user_id),
         )
+        if not ctx.is_admin:
+            limits = ToolLimits(self.settings.calls_per_user_hour,
+                                self.settings.writes_per_user_day)  # fmt: skip
+            refused = await limits.refusal(self._sessionmaker, user_id=ctx.user_id,
+                                           call_id=call.id, writes=call.writes)  # fmt: skip
+            if refused is not None:
+                kind, result = refused
+                turn.tool_limit = kind
+                logger.info("tool %s for user %s not made: %s reached", call.name,
+                            ctx.user_id, kind)
+                return result, 0
         started = time.monotonic()
         try:
             result = await self.toolbox.call(call.name, dict(call.arguments), ctx)

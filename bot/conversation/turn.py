@@ -71,6 +71,8 @@ class TurnState:
     continued: bool = False
     # The answer has stored tool calls (resumed or carried on): the loop reads them first.
     has_calls: bool = False
+    # A per-user tool limit this turn reached ("calls_per_hour", "writes_per_day"), if any.
+    tool_limit: str | None = None
     # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
     room: int = 0
     started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)

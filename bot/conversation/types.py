@@ -87,3 +87,5 @@ class TurnResult:
     # Tools (issue 24): the calls waiting for the user's press (status `waiting`); the front
     # end asks for each.
     waiting: tuple[WaitingCall, ...] = ()
+    # A per-user tool limit the turn reached (the front end tells the user in their language).
+    tool_limit: str | None = None

@@ -272,6 +272,8 @@ class Answerer:
         else:
             ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
+        if result.tool_limit is not None:  # the model was told; the user hears it from us
+            await self._tell_limit(target, result.tool_limit, t)
         if ids:  # latencies from the turn's start (its queue wait excluded)
             first = handle.first_text_at
             metrics.turn_latency(
@@ -293,6 +295,21 @@ class Answerer:
                 await self.after_answer(target, result, ids)
             except Exception:  # bookkeeping only: the answer is delivered
                 log.exception("after-answer bookkeeping failed in chat %s", chat.chat_id)
+
+    async def _tell_limit(self, target: Target, kind: str, t: Translator) -> None:
+        """One line in the user's language: a per-user tool limit was reached this turn."""
+        tools = self.conversation.tools
+        settings = tools.settings if tools is not None else None
+        count = 0 if settings is None else (settings.writes_per_user_day
+                                            if kind == "writes_per_day"
+                                            else settings.calls_per_user_hour)  # fmt: skip
+        method = SendMessage(chat_id=target.chat.chat_id, text=t(f"tool_limit_{kind}", n=count),
+                             message_thread_id=target.thread_id)  # fmt: skip
+        try:
+            await self.outbox.call(target.chat.chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("chat %s: the tool limit notice was not delivered: %s",
+                        target.chat.chat_id, exc)
 
     async def _ask(
         self, target: Target, handle: StreamHandle, result: TurnResult, t: Translator

@@ -51,6 +51,18 @@ TOOL_TEXTS: dict[str, dict[str, str]] = {
         "en": "This was already answered.",
         "ru": "На этот запрос уже ответили.",
     },
+    "tool_limit_calls_per_hour": {
+        "en": "You have reached the limit of {n} {n|action|actions} an hour: "
+              "please try again later.",
+        "ru": "Вы достигли предела в {n} {n|действие|действия|действий} в час: "
+              "попробуйте позже.",
+    },
+    "tool_limit_writes_per_day": {
+        "en": "You have reached the limit of {n} {n|change|changes} a day: "
+              "please try again tomorrow.",
+        "ru": "Вы достигли предела в {n} {n|изменение|изменения|изменений} в сутки: "
+              "попробуйте завтра.",
+    },
     "tool_not_yours": {
         "en": "Only the person who asked can confirm this.",
         "ru": "Подтвердить может только тот, кто попросил.",
