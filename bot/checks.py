@@ -492,4 +492,9 @@ async def _list_mcp_tools(server: object) -> Outcome:
                       f"(it lists {', '.join(listed) or 'nothing'})",
                       f"correct tools in [mcp.{table}]")
     offered = [d.name for d in server.definitions()]
+    if server.withheld:
+        tool, why = next(iter(sorted(server.withheld.items())))
+        more = f" (and {len(server.withheld) - 1} more)" if len(server.withheld) > 1 else ""
+        return failed(name, f"tool {tool} is withheld: {why}{more}",
+                      "review the server's change, then run python -m bot tools pin")
     return passed(name, f"lists {len(listed)} tool(s); offered: {', '.join(offered) or 'none'}")

@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot import insights_cli
 
     insights_cli.add_parser(commands)
+    from bot import tools_cli
+
+    tools_cli.add_parser(commands)
 
     # Support desk (issue 17).
     report = commands.add_parser("report", help="print the support desk's figures")
@@ -207,6 +210,10 @@ def run_app(app: App | None, argv: Sequence[str]) -> int:
             from bot import insights_cli
 
             return run_async_value(insights_cli.run(settings, args))
+        if args.command == "tools":
+            from bot import tools_cli
+
+            return run_async_value(tools_cli.run(settings, args))
         if args.command == "check":
             return run_checks(settings)
         if args.command == "migrate":

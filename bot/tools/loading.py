@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.tools.base import ToolSource
 from bot.tools.httpactions import HttpActionSource
+from bot.tools.pinning import LOCK_NAME, LockFileError, PinnedTools
 from bot.tools.signing import RequestSigner
 from bot.tools.toolbox import Toolbox, ToolNameClashError
 from bot.tools.toolsfile import ToolsFileError, read_tools_file
@@ -27,6 +28,7 @@ def load_toolbox(
     environ: Mapping[str, str],
     signer: RequestSigner | None = None,
     extra_sources: Sequence[ToolSource] = (),
+    unpinned_warning: bool = True,
 ) -> Toolbox:
     """The toolbox of `path` (None: no file) and `extra_sources` (e.g. Python functions).
 
@@ -46,8 +48,18 @@ def load_toolbox(
                 require_mcp(label, list(parsed.mcp))
             except McpMissingError as exc:
                 raise ToolsFileError(str(exc)) from None
+            try:
+                pins = PinnedTools.beside(path)
+            except LockFileError as exc:
+                raise ToolsFileError(str(exc)) from None
+            if pins is None and unpinned_warning:
+                logger.warning(
+                    "%s: no %s beside it: the MCP servers' tool definitions are not pinned, so "
+                    "a server can change what the model reads; review them and run "
+                    "python -m bot tools pin", label, LOCK_NAME)
             sources.extend(
-                McpServerSource(name, spec, label=label) for name, spec in parsed.mcp.items()
+                McpServerSource(name, spec, label=label, pins=pins)
+                for name, spec in parsed.mcp.items()
             )
     try:
         return Toolbox(sources)

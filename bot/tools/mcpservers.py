@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.tools.pinning import PinnedTools, clean_schema, clean_text
 from bot.tools.toolsfile import NAME_PATTERN, McpServer
 
 if TYPE_CHECKING:
@@ -68,8 +69,14 @@ class McpServerSource:
         label: str = "tools.toml",
         connect_timeout: float = 10.0,
         backoff: tuple[float, float] = BACKOFF,
+        pins: PinnedTools | None = None,
     ) -> None:
         self._server = server
+        self._pins = pins
+        # Tools withheld because their definition is not the pinned one: name -> why.
+        self.withheld: dict[str, str] = {}
+        # The allowed tools' definitions as the server sent them: name -> (description, schema).
+        self.received: dict[str, tuple[str, dict[str, Any]]] = {}
         self._spec = spec
         self._label = label
         self._connect_timeout = connect_timeout
@@ -224,6 +231,8 @@ class McpServerSource:
         allowed = set(spec.tools) if spec.tools is not None else None
         admins = spec.admins_only
         offered = []
+        withheld: dict[str, str] = {}
+        received: dict[str, tuple[str, dict[str, Any]]] = {}
         for tool in tools:
             if allowed is not None and tool.name not in allowed:
                 continue
@@ -231,11 +240,21 @@ class McpServerSource:
                 logger.warning("MCP server %r: tool %r is left out: a model's tool name is "
                                "1-64 of A-Z, a-z, 0-9, _ and -", self._server, tool.name)
                 continue
+            description, schema = tool.description or "", dict(tool.input_schema or {})
+            received[tool.name] = (description, schema)
+            problem = (self._pins.problem(self._server, tool.name, description, schema)
+                       if self._pins is not None else None)  # fmt: skip
+            if problem is not None:
+                withheld[tool.name] = problem
+                logger.warning("MCP server %r: tool %r is withheld: %s", self._server,
+                               tool.name, problem)
+                continue
             confirm = tool.name in spec.confirm
             offered.append(ToolDefinition(
                 name=tool.name,
-                description=(tool.description or tool.title or tool.name).strip(),
-                parameters=tool.input_schema or {"type": "object", "properties": {}},
+                # Third-party text for the model: no hidden characters, bounded.
+                description=clean_text(description or tool.title or tool.name),
+                parameters=clean_schema(schema) or {"type": "object", "properties": {}},
                 confirm=confirm,
                 admins_only=admins if isinstance(admins, bool) else tool.name in admins,
                 # The server's annotations are hints from a party we do not control (the spec
@@ -245,6 +264,7 @@ class McpServerSource:
                 timeout_s=spec.timeout_s,
             ))
         self._definitions = tuple(offered)
+        self.withheld, self.received = withheld, received
 
     @property
     def unlisted(self) -> list[str]:

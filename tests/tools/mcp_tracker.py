@@ -11,6 +11,7 @@ Over HTTP a TOKEN makes it require `Authorization: Api-Key TOKEN`.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -25,7 +26,9 @@ CREATED: dict[str, str] = {}
 def build() -> MCPServer:
     server = MCPServer("tracker")
 
-    @server.tool()
+    # TRACKER_FIND_DESCRIPTION: what the server says find_issue does (a server that changes a
+    # description after it was reviewed, or hides text in it).
+    @server.tool(description=os.environ.get("TRACKER_FIND_DESCRIPTION") or None)
     def find_issue(key: str) -> str:
         """Find a tracker issue by its key, e.g. HELP-7: its status and assignee."""
         issue = ISSUES.get(key)

@@ -1,0 +1,64 @@
+"""`fmbot tools pin`: review the MCP servers' tool definitions once, then pin them.
+
+Connects to every MCP server of TOOLS_FILE, lists its allowed tools and writes their
+definitions (description and input schema, as the server sent them) to `tools.lock` beside the
+file. From then on a tool whose definition changes is withheld until it is pinned again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from bot.config import Settings
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tools = commands.add_parser("tools", help="the tools of TOOLS_FILE: pin MCP definitions")
+    actions = tools.add_subparsers(dest="tools_command", required=True, metavar="ACTION")
+    actions.add_parser("pin", help="record the MCP servers' tool definitions in tools.lock")
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.tools import ToolsFileError, load_toolbox
+    from bot.tools.mcpservers import McpServerSource, reason_of
+    from bot.tools.pinning import LOCK_NAME, PinnedTools, clean_text
+
+    path = settings.tools_file
+    if path is None:
+        print("fmbot: tools pin: TOOLS_FILE is not set", file=sys.stderr)
+        return 2
+    try:
+        toolbox = load_toolbox(path, environ=dict(os.environ), unpinned_warning=False)
+    except ToolsFileError as exc:
+        print(f"fmbot: {exc}", file=sys.stderr)
+        return 2
+    servers = [s for s in toolbox.sources if isinstance(s, McpServerSource)]
+    if not servers:
+        print(f"fmbot: tools pin: {path.name} has no MCP servers: nothing to pin",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    pins = PinnedTools(path.with_name(LOCK_NAME))
+    failed = False
+    try:
+        for server in servers:
+            table = server.name.removeprefix("mcp:")
+            try:
+                await server.probe()
+            except Exception as exc:  # any transport's failure: named, nothing written
+                print(f"fmbot: tools pin: cannot list the tools of [mcp.{table}] at "
+                      f"{server.where}: {reason_of(exc)}", file=sys.stderr)  # fmt: skip
+                failed = True
+                continue
+            for name, (description, schema) in sorted(server.received.items()):
+                pins.pin(table, name, description, schema)
+                print(f"pinned {table}.{name}: {clean_text(description, 80)!r}")
+    finally:
+        await toolbox.close()
+    if failed:
+        print(f"fmbot: tools pin: {LOCK_NAME} not written", file=sys.stderr)
+        return 1
+    pins.write()
+    print(f"wrote {pins.path}")
+    return 0
