@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.tools import ToolContext, ToolOutcome
+from bot.tools import ToolContext, ToolOutcome, ToolRunResult
 from bot.tools.httpactions import HttpActionSource
 from bot.tools.toolsfile import HttpAction, ToolsFileError, read_tools_file
 from tests.tools.apiserver import CompanyApi
@@ -22,6 +22,18 @@ PARAMS = {"type": "object", "properties": {"order_id": {"type": "string"}},
 async def api() -> AsyncIterator[CompanyApi]:
     async with CompanyApi() as server:
         yield server
+
+
+async def order_status(api: CompanyApi, value: str) -> ToolRunResult:
+    """One call of `GET /v1/orders/{order_id}/status` with the model's value."""
+    source = HttpActionSource([HttpAction(
+        name="order_status", description="Order status.",
+        url=api.url + "/v1/orders/{order_id}/status", parameters=PARAMS,
+    )])  # fmt: skip
+    try:
+        return await source.call("order_status", {"order_id": value}, CTX)
+    finally:
+        await source.close()
 
 
 @pytest.mark.parametrize(("value", "segment"), [
@@ -38,14 +50,7 @@ async def api() -> AsyncIterator[CompanyApi]:
 async def test_a_value_fills_one_segment_and_never_moves_the_call(
     api: CompanyApi, value: str, segment: str
 ) -> None:
-    source = HttpActionSource([HttpAction(
-        name="order_status", description="Order status.",
-        url=api.url + "/v1/orders/{order_id}/status", parameters=PARAMS,
-    )])  # fmt: skip
-    try:
-        result = await source.call("order_status", {"order_id": value}, CTX)
-    finally:
-        await source.close()
+    result = await order_status(api, value)
     (seen,) = api.requests
     assert seen.raw_path == f"/v1/orders/{segment}/status"
     assert seen.query == {}, "a value never adds query parameters"
@@ -62,14 +67,7 @@ async def test_a_value_fills_one_segment_and_never_moves_the_call(
 async def test_an_empty_or_control_value_is_a_tool_error_never_a_request(
     api: CompanyApi, value: str, says: str
 ) -> None:
-    source = HttpActionSource([HttpAction(
-        name="order_status", description="Order status.",
-        url=api.url + "/v1/orders/{order_id}/status", parameters=PARAMS,
-    )])  # fmt: skip
-    try:
-        result = await source.call("order_status", {"order_id": value}, CTX)
-    finally:
-        await source.close()
+    result = await order_status(api, value)
     assert api.requests == []
     assert result.outcome is ToolOutcome.ERROR
     assert result.text.startswith(f"error: invalid arguments: {says}")

@@ -179,17 +179,22 @@ def _docs_block(after: str, language: str) -> str:
     return text[start:text.index("```", start)]
 
 
+def docs_request() -> httpx.Request:
+    """The request docs/tools.md writes out."""
+    with httpx.Client() as client:
+        return client.build_request(
+            "POST", "https://desk.example/api/tickets", content=b'{"subject":"Broken kettle"}',
+            headers={"X-Fmbot-User-Id": "4242", "X-Fmbot-Chat-Id": "4242",
+                     "X-Fmbot-Language": "ru", "Idempotency-Key": "call-17-0"},
+        )  # fmt: skip
+
+
 def test_the_docs_verifier_accepts_fmbots_request_once_and_refuses_a_change() -> None:
     namespace: dict[str, object] = {}
     exec(_docs_block("### Verifying a request", "python"), namespace)
     verify = namespace["verify_fmbot"]
     assert callable(verify)
-    with httpx.Client() as client:
-        request = client.build_request(
-            "POST", "https://desk.example/api/tickets", content=b'{"subject":"Broken kettle"}',
-            headers={"X-Fmbot-User-Id": "4242", "X-Fmbot-Chat-Id": "4242",
-                     "X-Fmbot-Language": "ru", "Idempotency-Key": "call-17-0"},
-        )  # fmt: skip
+    request = docs_request()
     RequestSigner.with_secret("change-me").sign(request, writes=True)
     args = ("POST", str(request.url), request.headers)
     assert verify(*args, request.content, b"change-me")
@@ -205,12 +210,7 @@ def test_the_docs_signature_base_is_what_fmbot_signs() -> None:
 
     from bot.tools.signing import COVERED, LABEL, LIFETIME_S
 
-    with httpx.Client() as client:
-        request = client.build_request(
-            "POST", "https://desk.example/api/tickets", content=b'{"subject":"Broken kettle"}',
-            headers={"X-Fmbot-User-Id": "4242", "X-Fmbot-Chat-Id": "4242",
-                     "X-Fmbot-Language": "ru", "Idempotency-Key": "call-17-0"},
-        )  # fmt: skip
+    request = docs_request()
     signer = HTTPMessageSigner(signature_algorithm=algorithms.HMAC_SHA256, key_resolver=(
         MappingKeyResolver(public_keys={}, private_keys={"fmbot": b"change-me"})))
     created = dt.datetime.fromtimestamp(1795600000, dt.UTC)
