@@ -48,6 +48,11 @@ def load_toolbox(
                 require_mcp(label, list(parsed.mcp))
             except McpMissingError as exc:
                 raise ToolsFileError(str(exc)) from None
+            unsigned = [name for name, spec in parsed.mcp.items() if spec.sign and signer is None]
+            if unsigned:
+                raise ToolsFileError(
+                    f"{label}: MCP server {unsigned[0]!r} has sign = true, but neither "
+                    "TOOLS_SIGNING_SECRET nor TOOLS_SIGNING_KEY is set")
             try:
                 pins = PinnedTools.beside(path)
             except LockFileError as exc:
@@ -58,7 +63,7 @@ def load_toolbox(
                     "a server can change what the model reads; review them and run "
                     "python -m bot tools pin", label, LOCK_NAME)
             sources.extend(
-                McpServerSource(name, spec, label=label, pins=pins)
+                McpServerSource(name, spec, label=label, pins=pins, signer=signer)
                 for name, spec in parsed.mcp.items()
             )
     try:

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.tools.pinning import PinnedTools, clean_schema, clean_text
+from bot.tools.signing import RequestSigner
 from bot.tools.toolsfile import NAME_PATTERN, McpServer
 
 if TYPE_CHECKING:
@@ -70,8 +71,10 @@ class McpServerSource:
         connect_timeout: float = 10.0,
         backoff: tuple[float, float] = BACKOFF,
         pins: PinnedTools | None = None,
+        signer: RequestSigner | None = None,
     ) -> None:
         self._server = server
+        self._signer = signer if spec.sign else None
         self._pins = pins
         # Tools withheld because their definition is not the pinned one: name -> why.
         self.withheld: dict[str, str] = {}
@@ -204,8 +207,17 @@ class McpServerSource:
         assert self._spec.url is not None
         # The MCP client's own defaults (30 s to connect, 300 s to read a stream); a call's
         # own limit is timeout_s, enforced around it.
+        hooks: dict[str, list[Any]] = {}
+        signer = self._signer
+        if signer is not None:  # `sign = true`: every request, signed as HTTP actions are
+
+            async def sign(request: httpx2.Request) -> None:
+                signer.sign_mcp(request)
+
+            hooks["request"] = [sign]
         http = httpx2.AsyncClient(
-            headers=dict(self._spec.headers), timeout=httpx2.Timeout(30.0, read=300.0)
+            headers=dict(self._spec.headers), timeout=httpx2.Timeout(30.0, read=300.0),
+            event_hooks=hooks,
         )
         return Client(streamable_http_client(self._spec.url, http_client=http), cache=None)
 

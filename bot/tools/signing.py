@@ -18,9 +18,11 @@ https://www.rfc-editor.org/rfc/rfc9421 · https://www.rfc-editor.org/rfc/rfc9530
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -81,6 +83,28 @@ class RequestSigner:
     def sign(self, request: httpx.Request, *, writes: bool, now: float | None = None) -> None:
         """Add `Signature-Input` and `Signature` (and on writes `Content-Digest`); a request
         signed before (a retry) gets a fresh signature and nonce."""
+        self.sign_covering(request, WRITE_COVERED[:-1] if writes else COVERED,
+                           body=request.content if writes else None, now=now)
+
+    def sign_mcp(self, request: Any) -> None:
+        """A request to an MCP server over HTTP (`sign = true`; an `httpx2.Request`). A
+        `tools/call` carries who asks in its `_meta`: those values become the identity headers
+        (and the Idempotency-Key), signed with the body; other requests (initialize, listing,
+        the event stream) sign their method, URL and body."""
+        meta = _call_meta(request.content) if request.content else {}
+        covered = ["@method", "@target-uri"]
+        for key, header in _MCP_IDENTITY:
+            value = meta.get(key)
+            if value is not None:
+                request.headers[header] = str(value)
+                covered.append(header.lower())
+        self.sign_covering(request, tuple(covered), body=request.content or None)
+
+    def sign_covering(
+        self, request: Any, covered: tuple[str, ...], *, body: bytes | None,
+        now: float | None = None,
+    ) -> None:
+        """Sign `covered` (and the body's Content-Digest when `body` is given)."""
         for name in _SIGNATURE_FIELDS:
             request.headers.pop(name, None)
         created = (dt.datetime.fromtimestamp(now, dt.UTC) if now is not None
@@ -97,6 +121,26 @@ class RequestSigner:
             nonce=secrets.token_urlsafe(16),
             label=LABEL,
             tag=LABEL,  # signed, unlike the label: what a verifier selects the signature by
-            covered_component_ids=WRITE_COVERED[:-1] if writes else COVERED,
-            body=request.content if writes else None,
+            covered_component_ids=covered,
+            body=body,
         )
+
+
+# `_meta` keys of a tools/call (bot/tools/mcpservers.py) and the headers they become.
+_MCP_IDENTITY = (
+    ("fmbot/user_id", "X-Fmbot-User-Id"),
+    ("fmbot/chat_id", "X-Fmbot-Chat-Id"),
+    ("fmbot/language", "X-Fmbot-Language"),
+    ("fmbot/idempotency_key", "Idempotency-Key"),
+)
+
+
+def _call_meta(body: bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(message, dict) or message.get("method") != "tools/call":
+        return {}
+    meta = (message.get("params") or {}).get("_meta")
+    return meta if isinstance(meta, dict) else {}

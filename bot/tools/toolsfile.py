@@ -83,6 +83,8 @@ class McpServer(_Strict):
     # true: every tool of this server; a list: those tools.
     admins_only: bool | list[Name] = False
     timeout_s: Seconds = 10.0
+    # Over HTTP: sign every request with TOOLS_SIGNING_SECRET / TOOLS_SIGNING_KEY (RFC 9421).
+    sign: bool = False
 
 
 class ToolsFile(_Strict):
@@ -226,6 +228,9 @@ def _check_mcp(label: str, servers: Mapping[str, McpServer]) -> None:
         if server.url is not None and server.env:
             raise ToolsFileError(f"{where}: env is for a stdio server (command); a url "
                                  "server takes headers")
+        if server.command is not None and server.sign:
+            raise ToolsFileError(f"{where}: sign is for a url server (signed HTTP requests); "
+                                 "a stdio server runs on this machine")
         if server.command is not None and server.headers:
             raise ToolsFileError(f"{where}: headers are for a url server; a stdio server "
                                  "(command) takes env")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from mcp.server import MCPServer
@@ -70,6 +71,9 @@ def http_app(token: str | None) -> Any:
     from starlette.responses import JSONResponse
 
     app = build().streamable_http_app(stateless_http=False)
+    secret = os.environ.get("TRACKER_SIGNING_SECRET")
+    if secret:
+        app = signed_only(app, secret)
     if token is None:
         return app
 
@@ -81,6 +85,53 @@ def http_app(token: str | None) -> Any:
                     scope, receive, send)
                 return
         await app(scope, receive, send)
+
+    return guarded
+
+
+def signed_only(app: Any, secret: str) -> Any:
+    """Refuse (401) any request without a valid RFC 9421 signature from fmbot, as a tracker
+    behind `sign = true` would; each verdict is appended to TRACKER_VERDICTS (a file)."""
+    from starlette.responses import JSONResponse
+    from verifier import SignatureChecker  # tests/tools/verifier.py, this script's folder
+
+    checker = SignatureChecker(secret=secret)
+    verdicts = os.environ.get("TRACKER_VERDICTS")
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        target = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        url = f"http://{headers.get('host', '')}{target}" + (f"?{query}" if query else "")
+        ok = checker.check_mcp(scope["method"], url, headers, body)
+        if verdicts:  # a test's record: a few small lines on local disk
+            with Path(verdicts).open("a", encoding="utf-8") as out:  # noqa: ASYNC230
+                out.write(json.dumps({"ok": ok, "method": scope["method"],
+                                      "user": headers.get("x-fmbot-user-id"),
+                                      "why": checker.reasons[-1] if not ok else ""}) + "\n")
+        if not ok:
+            await JSONResponse({"error": "bad signature"}, status_code=401)(scope, receive, send)
+            return
+        sent = False
+
+        async def replay() -> Any:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await app(scope, replay, send)
 
     return guarded
 

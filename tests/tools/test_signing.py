@@ -225,3 +225,44 @@ def test_the_docs_signature_base_is_what_fmbot_signs() -> None:
         "and its signature base", "text").rstrip("\n")
     headers = _docs_block("signed with `TOOLS_SIGNING_SECRET=change-me`", "text")
     assert f"Content-Digest: {request.headers['content-digest']}" in headers
+
+
+async def test_an_mcp_server_with_sign_true_gets_every_request_signed(tmp_path: Path) -> None:
+    """The SDK tracker behind a verifier that refuses unsigned requests: with `sign = true`
+    fmbot connects, lists and calls (a tools/call's identity headers are its `_meta`, signed
+    with the body); without it the server refuses fmbot."""
+    import json
+
+    from bot.tools.mcpservers import McpServerSource, reason_of
+    from bot.tools.toolsfile import McpServer
+    from tests.ports import free_port
+    from tests.tools.tracker_process import start_tracker, stop_tracker
+
+    port, verdicts = free_port(), tmp_path / "verdicts.jsonl"
+    process = start_tracker(port, None, within=30, env={
+        "TRACKER_SIGNING_SECRET": SECRET, "TRACKER_VERDICTS": str(verdicts)})
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        signed = McpServerSource("tracker", McpServer(url=url, tools=["whoami"], sign=True),
+                                 signer=RequestSigner.with_secret(SECRET), connect_timeout=20)
+        await signed.start()
+        try:
+            assert await signed.wait_connected(20)
+            answer = await signed.call("whoami", {}, CTX)
+        finally:
+            await signed.close()
+        assert answer.outcome is ToolOutcome.OK, answer
+        assert '"fmbot/user_id": "4242"' in answer.text
+        lines = [json.loads(line) for line in verdicts.read_text().splitlines()]
+        assert lines
+        assert all(line["ok"] for line in lines), lines
+        assert "4242" in [line["user"] for line in lines]  # the call carried who asks, signed
+        unsigned = McpServerSource("tracker", McpServer(url=url, tools=["whoami"]))
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - the SDK's transport error
+            await unsigned.probe()
+        assert reason_of(refused.value).startswith("MCPError")  # the SDK hides the 401
+        refusal = json.loads(verdicts.read_text().splitlines()[-1])
+        assert refusal["ok"] is False
+        assert refusal["why"]
+    finally:
+        stop_tracker(process)

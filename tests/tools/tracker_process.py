@@ -3,6 +3,7 @@ loopback, for the tool tests and the end-to-end test."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -13,12 +14,13 @@ TRACKER = Path(__file__).with_name("mcp_tracker.py")
 
 
 def start_tracker(
-    port: int, token: str | None, *, within: float = 30.0
+    port: int, token: str | None, *, within: float = 30.0, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """The tracker over Streamable HTTP on 127.0.0.1:port (API key `token`, None: no key),
-    once it listens."""
+    once it listens; `env` adds to its environment (TRACKER_SIGNING_SECRET...)."""
     args = [sys.executable, str(TRACKER), "http", str(port)] + ([token] if token else [])
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, **(env or {})})  # fmt: skip
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
