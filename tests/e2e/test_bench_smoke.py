@@ -6,8 +6,9 @@ CPU per turn differs from machine to machine (and with the load other processes 
 so the guard compares the ratio fmbot / plain bot, measured side by side in the same run,
 with the ratio stored in ``bench/cpu_baseline.json``: more than 10% above it fails. A busy
 machine can still tip one pair, so up to three pairs are measured and the best one counts
-(a real regression makes every pair slower). After a change that makes fmbot cheaper or dearer on purpose, run
-this test with ``FMBOT_RECORD_CPU_BASELINE=1`` and commit the file it writes.
+(a real regression makes every pair slower). After a change that makes fmbot cheaper or
+dearer on purpose, run this test with ``FMBOT_RECORD_CPU_BASELINE=1`` and commit the file it
+writes.
 """
 
 from __future__ import annotations
