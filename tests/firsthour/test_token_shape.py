@@ -11,11 +11,12 @@ from bot.config import ConfigError, load_settings
 from tests.operations.test_preflight import COMPLETE, cli
 
 
-@pytest.mark.parametrize("token", ["hello", "123456:ABC DEF", ":abc", "12a:abc", "123:"])
 @pytest.mark.parametrize("command", [["run"], ["check"], ["migrate"], ["kb", "search", "x"]])
 def test_a_malformed_token_is_one_line_naming_the_variable(
-    tmp_path: Path, token: str, command: list[str]
+    tmp_path: Path, command: list[str]
 ) -> None:
+    """What a user sees in the terminal, from every command (the shapes are checked below)."""
+    token = "123456:ABC DEF"
     done = cli(*command, cwd=tmp_path, **{**COMPLETE, "TELEGRAM_BOT_TOKEN": token})
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
@@ -24,8 +25,20 @@ def test_a_malformed_token_is_one_line_naming_the_variable(
     assert "@BotFather" in lines[0]
     assert "Traceback" not in done.stderr
     assert "Value error" not in done.stderr
-    if len(token) > 4:
-        assert token not in done.stderr  # the secret is never echoed
+    assert token not in done.stderr  # the secret is never echoed
+
+
+@pytest.mark.parametrize("token", ["hello", "123456:ABC DEF", ":abc", "12a:abc", "123:",
+                                   "123:abc:def", "123\n:abc"])  # fmt: skip
+def test_every_malformed_shape_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key, value in COMPLETE.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    with pytest.raises(ConfigError, match=r"^TELEGRAM_BOT_TOKEN: is not a bot token: .*Father"):
+        load_settings(None)
 
 
 def test_surrounding_whitespace_is_stripped(
