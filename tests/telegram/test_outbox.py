@@ -22,6 +22,9 @@ from bot.telegram.outbox import Outbox
 from bot.telegram.render import render_markdown, split_rendered
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, Shown, make_bot
 
+# Pacing on looptime's virtual clock: exact, and the same on a busy machine.
+pytestmark = pytest.mark.looptime
+
 SCALE = 0.05
 PRIVATE, GROUP = 7, -1007
 
@@ -29,6 +32,7 @@ PRIVATE, GROUP = 7, -1007
 def setup(
     *, drafts: bool = True, scale: float = SCALE, **outbox_kwargs: Any
 ) -> tuple[Outbox, RecordingSession, ChatSimulator]:
+
     """Outbox + simulator with Telegram's limits scaled by ``scale`` (seconds per second)."""
     sim = ChatSimulator(time_scale=scale, drafts=drafts)
     session = RecordingSession(sim)

@@ -5,14 +5,17 @@ delays a final)."""
 from __future__ import annotations
 
 import asyncio
-import time
 
+import pytest
 from aiogram.methods import EditMessageText, SendMessage, SendMessageDraft
 
 from bot.telegram.outbox.budget import AdaptiveBudget, LocalBudget, Priority
 from tests.telegram.budget_order import SERVED, served_order
-from tests.telegram.recording_session import Reply
+from tests.telegram.recording_session import Reply, loop_now
 from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE, expected, setup
+
+# Pacing on looptime's virtual clock: exact, and the same on a busy machine.
+pytestmark = pytest.mark.looptime
 
 
 class Clock:
@@ -37,9 +40,9 @@ async def test_cancelled_waiter_gives_its_place_and_refund_gives_the_slot_back()
     assert frame is not None
     assert final is not None
     frame.cancel()
-    started = time.monotonic()
+    started = loop_now()
     await final
-    assert 0.05 < time.monotonic() - started < 0.2
+    assert 0.05 < loop_now() - started < 0.2
     budget.refund()  # the slot went unused: the next call need not wait for a new one
     assert budget.reserve(Priority.FRAME) is None
     assert budget.waiting == 0
@@ -47,12 +50,12 @@ async def test_cancelled_waiter_gives_its_place_and_refund_gives_the_slot_back()
 
 async def test_rate_spacing_holds_over_many_calls() -> None:
     budget = LocalBudget(100.0, burst=5.0)
-    started = time.monotonic()
+    started = loop_now()
     for _ in range(25):
         grant = budget.reserve(Priority.FINAL)
         if grant is not None:
             await grant
-    elapsed = time.monotonic() - started
+    elapsed = loop_now() - started
     assert 0.17 <= elapsed < 0.5  # 5 at once, then 20 at 100/s
 
 
@@ -87,9 +90,9 @@ async def test_a_429_slows_the_drafts_that_wait() -> None:
     budget.flooded(retry_after=0.0)  # 100/s -> 50/s; the bucket is emptied
     grant = budget.reserve(Priority.FRAME)
     assert grant is not None
-    started = time.monotonic()
+    started = loop_now()
     await grant
-    assert time.monotonic() - started >= 0.015  # 20 ms at 50/s, not 10 ms at 100/s
+    assert loop_now() - started >= 0.015  # 20 ms at 50/s, not 10 ms at 100/s
 
 
 async def test_finals_go_first_when_the_bot_wide_budget_is_short() -> None:
@@ -101,9 +104,9 @@ async def test_finals_go_first_when_the_bot_wide_budget_is_short() -> None:
     for i, handle in enumerate(handles):
         handle.update(f"first text of {i}")
     await asyncio.sleep(0.2)  # a few first frames are out, the rest wait for the budget
-    asked = time.monotonic()
+    asked = loop_now()
     ids = await handles[-1].finish("the final answer")
-    took = time.monotonic() - asked
+    took = loop_now() - asked
     assert ids
     assert took < 0.3  # a slot or two (50 ms each), not the 1.3 s of the queued frames
     assert sim.visible(chats[-1]) == expected("the final answer")
@@ -124,11 +127,11 @@ async def test_first_frames_go_before_later_frames() -> None:
     await asyncio.sleep(0.06)
     new = outbox.stream(PRIVATE + 100, "private", draft=False)
     new.update("a new answer")
-    asked = time.monotonic()
+    asked = loop_now()
     sent = session.requests
     while not [r for r in sent if r.method.chat_id == PRIVATE + 100]:  # noqa: ASYNC110
         await asyncio.sleep(0.005)
-    assert time.monotonic() - asked < 0.3  # ahead of the queued later frames (1.5 s)
+    assert loop_now() - asked < 0.3  # ahead of the queued later frames (1.5 s)
     for handle in [*old, new]:
         await handle.finish("end")
     await outbox.aclose()
@@ -169,7 +172,7 @@ async def test_draft_429_pauses_drafts_only_and_never_delays_the_final() -> None
     assert final.at - flood_at < 0.3  # not the 1 s the drafts wait
     assert ids
     assert sim.visible(PRIVATE) == expected("the answer, final")
-    assert outbox._drafts.rate(time.monotonic()) < 200.0  # lowered for the whole bot
+    assert outbox._drafts.rate(loop_now()) < 200.0  # lowered for the whole bot
     await outbox.aclose()
 
 
@@ -181,11 +184,11 @@ async def test_group_keeps_its_budget_for_the_next_answers_first_frame() -> None
         await asyncio.sleep(0.5 * SCALE)
     await first.finish("first answer")
     second = outbox.stream(GROUP, "supergroup", draft=False)
-    asked = time.monotonic()
+    asked = loop_now()
     second.update("second answer starts")
     while len(session.calls(SendMessage)) < 2:  # noqa: ASYNC110 - what the simulator records
         await asyncio.sleep(0.005)
-    assert time.monotonic() - asked < 0.5 * SCALE  # not a group interval (3.6 s scaled)
+    assert loop_now() - asked < 0.5 * SCALE  # not a group interval (3.6 s scaled)
     await second.finish("second answer")
     await outbox.aclose()
     assert len(session.calls(EditMessageText)) >= 1
@@ -202,7 +205,7 @@ async def test_the_whole_final_shows_as_a_draft_while_its_message_waits_its_turn
     for i, handle in enumerate(handles):
         handle.update(f"answer {i} so")
     await asyncio.sleep(0.2)  # the frames are out; the chats' draft budgets refill
-    asked = time.monotonic()
+    asked = loop_now()
     await asyncio.gather(
         *(h.finish(f"answer {i} so far, and done") for i, h in enumerate(handles))
     )
@@ -254,7 +257,7 @@ async def test_the_preview_spends_the_drafts_that_frames_leave_in_reserve() -> N
         await asyncio.sleep(0.005)
     drafts = [r for r in session.requests if isinstance(r.method, SendMessageDraft)]
     assert len(drafts) == 2  # the third frame waits: one draft is kept in reserve
-    asked = time.monotonic()
+    asked = loop_now()
     await handle.finish("one two three four five")
     mine = [r for r in session.requests if r.at >= asked and r.method.chat_id == PRIVATE]
     preview, final = mine  # the whole text as a draft, then the message in its slot

@@ -18,6 +18,9 @@ from aiogram.types import Message, MessageEntity
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, Reply, make_bot
 from tests.telegram.test_outbox import GROUP, PRIVATE, expected, setup
 
+# Pacing on looptime's virtual clock: exact, and the same on a busy machine.
+pytestmark = pytest.mark.looptime
+
 
 async def test_queued_replies_are_fifo_per_method_and_raise_real_errors() -> None:
     session = RecordingSession()

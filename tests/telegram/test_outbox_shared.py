@@ -75,8 +75,9 @@ async def test_three_replicas_never_exceed_the_limits_together(coordinators: Mak
     elapsed = await send_everything(outboxes, chats, per_chat=2)
     assert sim.violations == []
     assert sum(len(sim.visible(chat)) for chat in chats) == 120
-    # 120 messages, 27 in any 0.25 s, need >= 0.9 s; a chat's 6 need 3 * 0.26 s after its burst.
-    assert 0.9 < elapsed < 4.0
+    # 120 messages, 27 in any 0.25 s, need >= 0.9 s (faster would have broken the limit; that
+    # all of them arrived at all is the liveness, whatever the machine's load).
+    assert elapsed > 0.9
     for outbox, budget in zip(outboxes, budgets, strict=True):
         await outbox.aclose()
         await budget.aclose()
@@ -93,11 +94,28 @@ async def test_the_same_load_with_budgets_per_replica_trips_the_limits() -> None
         await outbox.aclose()
 
 
+async def uncontended_wait(budget: SharedBudget, count: int = 8) -> float:
+    """The median wait for a final on an empty budget: one Redis round trip on this machine,
+    now (a busy machine stretches it, and the waits compared with it, alike)."""
+    waits = []
+    for n in range(count):
+        started = time.monotonic()
+        grant = budget.reserve(Priority.FINAL, ChatPace(900 + n, 3.0, 1.0, 1.0))
+        if grant is not None:
+            await grant
+        budget.sent()
+        waits.append(time.monotonic() - started)
+    return sorted(waits)[len(waits) // 2]
+
+
 @pytest.mark.parametrize("headroom", [True, False])
 async def test_frames_of_one_replica_leave_room_for_finals_of_another(
-    coordinators: Make, headroom: bool
+    coordinators: Make, redis_url: str, redis_prefix: str, headroom: bool
 ) -> None:
     """And without the headroom (the control) the finals wait their turn behind the frames."""
+    alone = RedisCoordinator.from_url(redis_url, prefix=redis_prefix + "probe:")
+    probe = SharedBudget(alone, limit=100, span=0.5)
+    round_trip = await uncontended_wait(probe)
     kept = HEADROOM if headroom else dict.fromkeys(Priority, 0)
     framer = SharedBudget(coordinators(), limit=10, span=0.5, headroom=kept)
     finisher = SharedBudget(coordinators(), limit=10, span=0.5)
@@ -126,18 +144,21 @@ async def test_frames_of_one_replica_leave_room_for_finals_of_another(
         await asyncio.sleep(0.15)  # finals at ~6/s, frames free to take the rest
     stop.set()
     await asyncio.gather(*flooders)
-    # The frames left two places: a final goes at once (one Redis round trip), instead of
-    # waiting for a place to free (up to 50 ms: 10 in 0.5 s). (Not every one: a busy test
-    # machine delays a few wake-ups.)
+    # The frames left two places: a final goes at once, in about the round trip an empty
+    # budget takes on this machine now, instead of waiting for a place to free (up to 50 ms:
+    # 10 in 0.5 s; 25 ms on average). Both sides are measured here, so a busy machine
+    # stretches them alike.
     median = sorted(waits)[len(waits) // 2]
     if headroom:
-        assert median < 0.015, waits
+        assert median < 2 * round_trip + 0.005, (waits, round_trip)
     else:
-        assert median > 0.015, waits
+        assert median > round_trip + 0.008, (waits, round_trip)
     # ... and the frames got the rest of the budget: 20/s less the finals, for ~1.5 s.
     assert frames > 12
     await framer.aclose()
     await finisher.aclose()
+    await probe.aclose()
+    await alone.aclose()
 
 
 async def test_outage_falls_back_to_a_local_share_and_recovers(

@@ -78,12 +78,27 @@ class BotBudget(abc.ABC):
         """Telegram answered a call of this budget with 429 (``retry_after`` in seconds)."""
 
 
+# A timer set for the moment the bucket holds a whole token may run a hair early, and float
+# sums leave the bucket at 0.9999999999: that counts as whole, or the timer is set again for
+# a hair later, and again (forever on a clock that steps exactly to its timers).
+FULL_TOKEN = 1.0 - 1e-9
+
+
+def loop_time() -> float:
+    """The running event loop's clock (``time.monotonic`` outside one): the clock of the
+    timers the budgets set, so that a loop with a virtual clock (the tests') paces exactly."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
 class LocalBudget(BotBudget):
     """A token bucket of ``burst`` calls refilled at ``rate`` per second, with a priority queue
     of waiters served by one timer (no task per waiter)."""
 
     def __init__(
-        self, rate: float, *, burst: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self, rate: float, *, burst: float = 1.0, clock: Callable[[], float] = loop_time
     ) -> None:
         self.burst = burst
         self._rate = rate
@@ -106,7 +121,7 @@ class LocalBudget(BotBudget):
         self, priority: Priority, chat: ChatPace | None = None
     ) -> asyncio.Future[None] | None:
         self._refill()
-        if not self._queue and self._tokens >= 1.0:
+        if not self._queue and self._tokens >= FULL_TOKEN:
             self._tokens -= 1.0
             return None
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -140,7 +155,7 @@ class LocalBudget(BotBudget):
     def _grant(self) -> None:
         self._refill()
         queue = self._queue
-        while queue and self._tokens >= 1.0:
+        while queue and self._tokens >= FULL_TOKEN:
             future = heapq.heappop(queue)[2]
             if future.done():  # cancelled by a lane that found other work
                 continue
@@ -171,7 +186,7 @@ class AdaptiveBudget(LocalBudget):
         settle: float = 1.0,
         name: str = "draft",
         burst: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         super().__init__(rate, burst=burst, clock=clock)
         self.ceiling = rate

@@ -19,14 +19,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.methods import SendChatAction, TelegramMethod
 
-from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget
+from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget, loop_time
 from bot.telegram.outbox.errors import OutboxClosedError
 from bot.telegram.outbox.jobs import CallJob, Job
 from bot.telegram.outbox.lane import Budget, ChatWindow, Lane
@@ -69,8 +68,8 @@ class Outbox:
     ``retry_after_scale``: seconds per unit of ``retry_after`` (1.0; tests shrink it);
     ``max_attempts`` / ``backoff``: retries of 5xx and network errors; ``abandon_after``: a
     stream without update() for this long stops its typing and keepalives; ``clock``:
-    monotonic time source.
-    Time is real (asyncio); tests run it with all intervals scaled down.
+    time source (the event loop's, which its timers use).
+    Tests run it on a virtual clock (looptime) or with all intervals scaled down.
     """
 
     def __init__(
@@ -106,7 +105,7 @@ class Outbox:
         backoff: float = 0.5,
         text_limit: int = TELEGRAM_TEXT_LIMIT,
         abandon_after: float = 600.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         self.bot = bot
         self.private_interval = private_interval
