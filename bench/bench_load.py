@@ -160,7 +160,11 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             **dict(item.split("=", 1) for item in args.bot_env),
         },
     )
-    bot = (PlainBotProcess if args.plain else BotProcess)(env, workdir, workdir / "bot.log")
+    if args.plain:
+        bot: BotProcess = PlainBotProcess(env, workdir, workdir / "bot.log")
+    else:
+        app_args = ("--app", args.bot_app) if args.bot_app else ()
+        bot = BotProcess(env, workdir, workdir / "bot.log", args=("run", *app_args))
     try:
         async with aiohttp.ClientSession() as session, AsyncExitStack() as stack:
             if args.replicas > 1:
@@ -325,6 +329,12 @@ def main() -> None:
         default=[],
         metavar="NAME=VALUE",
         help="a setting for the bot process, e.g. TELEGRAM_MESSAGE_BURST=30 (repeatable)",
+    )
+    parser.add_argument(
+        "--bot-app",
+        default=None,
+        metavar="MODULE:APP",
+        help="run fmbot with this App (`python -m bot run --app`), e.g. bench.cpu_burner:app",
     )
     parser.add_argument(
         "--plain",
