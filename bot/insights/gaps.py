@@ -229,10 +229,18 @@ class GapAnalysis:
                     InsightJobStatus.DONE, InsightJobStatus.APPLIED
                 ) and title:  # fmt: skip
                     gap.title, gap.labelled = title[:120], True
-                if job is not None and job.status is not InsightJobStatus.RUNNING:
-                    # The users' questions are kept by no job once it is over: a gap's job
-                    # belongs to no case, so /forget could not find it.
-                    job.request = {**job.request, "messages": []}
+                if job is None:
+                    continue
+                if job.status not in (InsightJobStatus.DONE, InsightJobStatus.APPLIED):
+                    # Not ready (its answer was not JSON and it waits for a retry, or it is
+                    # still running): this report goes on without it and no later one reads
+                    # it, so it ends here rather than being asked again for nobody.
+                    job.status = InsightJobStatus.FAILED
+                    job.error = "the gaps report went on without this title"
+                    job.finished_at = utcnow()
+                # The users' questions are kept by no job once it is over: a gap's job
+                # belongs to no case, so /forget could not find it.
+                job.request = {**job.request, "messages": []}
             await session.commit()
 
 

@@ -359,6 +359,11 @@ class InsightJobs:
 
     async def _submit(self, job: InsightJob) -> None:
         messages, options = self._request(job)
+        if not messages:
+            # Its questions were erased (/forget, retention, a finished report): nothing to ask,
+            # and asking would only fail the same way at every retry.
+            await self._give_up(job, "nothing to ask: the job's messages were erased")
+            return
         if job.mode == "async":
             await self._hourly.wait()
         await self._submits.wait()
@@ -493,6 +498,18 @@ class InsightJobs:
                 await handler(JobResult(job.id, job.kind, job.case_id, job.user_id, {}))
             except Exception:  # best effort: the job is failed either way
                 log.exception("insights: telling of failed job %s failed", job.id)
+
+    async def _give_up(self, job: InsightJob, reason: str) -> None:
+        async with self.sessionmaker() as session:
+            row = await InsightJobRepository(session).get(job.id)
+            if row is None:
+                return
+            row.status = InsightJobStatus.FAILED
+            row.error = reason
+            row.finished_at = utcnow()
+            await session.commit()
+        log.info("insights: job %s (%s) given up: %s", job.id, job.kind, reason)
+        metrics.insight_job(job.kind, "failed")
 
     async def _later(self, job: InsightJob, seconds: float) -> None:
         async with self.sessionmaker() as session:

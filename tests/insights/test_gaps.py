@@ -4,16 +4,19 @@ make texts close), ranked by users, labelled by the model, marked covered."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from bot.foundation_models.client import FoundationModelsClient
 from bot.insights import InsightJobs
 from bot.insights.gaps import GapAnalysis, cluster, format_gaps, write_gaps_csv
+from bot.insights.kinds import GAP
 from bot.knowledge.embedder import Embedder
 from bot.storage.database import Database
 from bot.storage.models import (
@@ -24,8 +27,10 @@ from bot.storage.models import (
     FaqDraft,
     FaqDraftStatus,
     InsightJob,
+    InsightJobStatus,
     RelayDirection,
 )
+from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.insights.test_jobs import FAST
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -134,3 +139,49 @@ def test_leader_clustering_groups_close_vectors() -> None:
 def test_no_gaps_is_said_plainly() -> None:
     assert "every question found an answer" in format_gaps([], 7)
 
+
+
+async def test_a_title_that_was_not_json_ends_with_the_report_and_is_never_asked_empty(
+    sqlite_database: Database,
+    client: FoundationModelsClient,
+    fm: FakeFoundationModels,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The first title's answer is not JSON: the report goes on with the first question as
+    its title, and the job ends there; before, it was left for a retry with its messages
+    erased, and the retries failed with "a completion needs at least one message"."""
+    await seed(sqlite_database)
+    fm.queue_reply("Sorry, here is a title: Returns")  # not JSON
+    jobs = InsightJobs(sqlite_database.sessionmaker, client, model_name="yandexgpt/latest",
+                       policy=FAST, poll_rate=500.0, submit_rate=500.0,
+                       retry_base=0.05)  # fmt: skip
+    gaps = await analysis(sqlite_database, client, jobs=jobs).run(7, now=NOW)
+    assert sum(1 for g in gaps if not g.labelled) == 1
+    asked = len(fm.requests)
+    await asyncio.sleep(0.1)  # past the retry's backoff
+    await jobs.sweep()
+    await jobs.wait_idle()
+    assert len(fm.requests) == asked  # nothing asked again
+    async with sqlite_database.sessionmaker() as session:
+        rows = list(await session.scalars(select(InsightJob)))
+    assert {job.status for job in rows} <= {InsightJobStatus.APPLIED, InsightJobStatus.FAILED}
+    assert all(job.request["messages"] == [] for job in rows)
+    assert "at least one message" not in caplog.text
+    await jobs.aclose()
+
+
+async def test_a_job_whose_messages_were_erased_is_given_up_without_asking(
+    sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+) -> None:
+    jobs = InsightJobs(sqlite_database.sessionmaker, client, model_name="yandexgpt/latest",
+                       policy=FAST, poll_rate=500.0, submit_rate=500.0)  # fmt: skip
+    job_id = await jobs.submit(GAP, [], schema=None, max_tokens=60)
+    await jobs.wait_idle()
+    async with sqlite_database.sessionmaker() as session:
+        job = await session.get(InsightJob, job_id)
+    assert job is not None
+    assert job.status is InsightJobStatus.FAILED
+    assert job.error is not None
+    assert "erased" in job.error
+    assert fm.requests == []
+    await jobs.aclose()
