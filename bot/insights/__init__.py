@@ -5,6 +5,6 @@ summaries, FAQ drafts, content gaps. Knows nothing of Telegram.
 
 from __future__ import annotations
 
-from bot.insights.jobs import AsyncModel, InsightJobs, JobResult, supports_async
+from bot.insights.jobs import AsyncModel, InsightJobs, JobResult, NotYet, supports_async
 
-__all__ = ["AsyncModel", "InsightJobs", "JobResult", "supports_async"]
+__all__ = ["AsyncModel", "InsightJobs", "JobResult", "NotYet", "supports_async"]

@@ -63,6 +63,12 @@ def supports_async(model: str) -> bool:
     return base.startswith(("yandexgpt", "aliceai", "alice-ai")) and base not in NO_ASYNC
 
 
+class NotYet(Exception):
+    """Raised by a result handler when what the result updates is not there yet (a case's
+    card not posted): an expected race, so the job is applied again later and the log
+    says so in one INFO line, without a traceback."""
+
+
 class AsyncModel(Protocol):
     """What deferred jobs need from Foundation Models (FoundationModelsClient has it)."""
 
@@ -455,6 +461,9 @@ class InsightJobs:
                 )
             except asyncio.CancelledError:
                 raise
+            except NotYet as exc:
+                await self._retry(job, exc, resubmit=False, expected=True)
+                return
             except Exception as exc:
                 log.exception("insights: applying job %s (%s) failed", job.id, job.kind)
                 await self._retry(job, exc, resubmit=False)
@@ -467,9 +476,11 @@ class InsightJobs:
                 await session.commit()
         metrics.insight_job(job.kind, "applied")
 
-    async def _retry(self, job: InsightJob, exc: Exception, *, resubmit: bool = False) -> None:
+    async def _retry(
+        self, job: InsightJob, exc: Exception, *, resubmit: bool = False, expected: bool = False
+    ) -> None:
         """Try again later with backoff (a failed operation is submitted anew); `failed` after
-        `max_attempts`."""
+        `max_attempts`. ``expected``: a race the job waits out (`NotYet`), logged at INFO."""
         async with self.sessionmaker() as session:
             row = await InsightJobRepository(session).get(job.id)
             if row is None:
@@ -490,7 +501,8 @@ class InsightJobs:
                 row.next_try_at = utcnow() + dt.timedelta(seconds=delay)
                 outcome = "retried"
             await session.commit()
-        log.warning("insights: job %s (%s) %s: %s", job.id, job.kind, outcome, exc)
+        level = logging.INFO if expected and outcome == "retried" else logging.WARNING
+        log.log(level, "insights: job %s (%s) %s: %s", job.id, job.kind, outcome, exc)
         metrics.insight_job(job.kind, outcome)
         handler = self._failed.get(job.kind)
         if outcome == "failed" and handler is not None:

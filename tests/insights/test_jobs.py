@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatMessage, PollPolicy, Role
-from bot.insights import InsightJobs, JobResult, supports_async
+from bot.insights import InsightJobs, JobResult, NotYet, supports_async
 from bot.metrics import registry as metrics
 from bot.storage.database import Database
 from bot.storage.models import InsightJob, InsightJobStatus
@@ -201,6 +201,36 @@ async def test_a_failing_handler_leaves_the_result_for_another_try(
     assert (await row(sqlite_database, job_id)).status is InsightJobStatus.APPLIED
     assert calls == [job_id, job_id]
     assert submits(fm) == 1
+
+
+async def test_a_result_that_cannot_be_applied_yet_waits_quietly(
+    sqlite_database: Database,
+    client: FoundationModelsClient,
+    fm: FakeFoundationModels,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An expected race (a summary before its case's card is posted) is one INFO line, not
+    an ERROR with a traceback, and the result is applied on the next try."""
+    caplog.set_level(logging.INFO, "bot.insights")
+    jobs = jobs_for(sqlite_database, client, retry_base=0.2)
+    calls: list[int] = []
+
+    async def early(result: JobResult) -> None:
+        calls.append(result.job_id)
+        if len(calls) == 1:
+            raise NotYet("case 2: its card is not posted yet")
+
+    jobs.on_done("handoff_summary", early)
+    job_id = await jobs.submit("handoff_summary", ASK, schema=SCHEMA)
+    await jobs.wait_idle()
+    await asyncio.sleep(0.25)
+    await jobs.sweep()
+    await jobs.wait_idle()
+    assert (await row(sqlite_database, job_id)).status is InsightJobStatus.APPLIED
+    assert calls == [job_id, job_id]
+    said = [r for r in caplog.records if "not posted yet" in r.getMessage()]
+    assert [(r.levelno, r.exc_info) for r in said] == [(logging.INFO, None)]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_which_models_have_an_async_mode() -> None:

@@ -18,7 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
 
 from bot.desk import CaseView, DeskService
-from bot.insights import InsightJobs, JobResult
+from bot.insights import InsightJobs, JobResult, NotYet
 from bot.insights.kinds import FAQ, FINAL, HANDOFF
 from bot.insights.summaries import CaseSummaries
 from bot.storage.models import DeskStatus
@@ -34,8 +34,9 @@ if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
 log = logging.getLogger(__name__)
 
 
-class CardNotPostedError(RuntimeError):
-    """A summary arrived before its card was posted (applied again later)."""
+class CardNotPostedError(NotYet):
+    """A summary arrived before its card was posted (applied again later: an expected race,
+    one INFO line in the log)."""
 
 
 class DeskLearning:
