@@ -515,13 +515,15 @@ class ConversationService:
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
             messages = await self._prompt(turn)
-            if turn.images is not None and turn.images.uses_vision and self.vision is not None:
-                # A turn that shows images goes to the vision model, without tools.
-                stream = self.vision.model.stream(
-                    messages, model=turn.model, options=self._options
-                )
-            elif self.tools is not None and self.tools.offers(turn.model):
-                stream = self.tools.stream(turn, messages, self._options)
+            # A turn that shows images goes to the vision model, with the chat's tools when
+            # it calls functions (Gemma 3 does on the OpenAI-compatible API: TOOLS_MODELS),
+            # so "what is the status of the order in this screenshot?" can look it up.
+            seeing = self.vision if turn.images is not None and turn.images.uses_vision else None
+            if self.tools is not None and self.tools.offers(turn.model):
+                client = seeing.model if seeing is not None else None
+                stream = self.tools.stream(turn, messages, self._options, client=client)
+            elif seeing is not None:
+                stream = seeing.model.stream(messages, model=turn.model, options=self._options)
             else:
                 stream = self._model.stream(messages, model=turn.model, options=self._options)
             async with aclosing(stream) as snapshots:

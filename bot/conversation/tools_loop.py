@@ -144,10 +144,18 @@ class ToolLoop(ToolTurns):
     # -- the loop --------------------------------------------------------------------------
 
     async def stream(
-        self, turn: TurnState, messages: list[ChatMessage], options: CompletionOptions
+        self,
+        turn: TurnState,
+        messages: list[ChatMessage],
+        options: CompletionOptions,
+        *,
+        client: ChatModel | None = None,
     ) -> AsyncGenerator[Snapshot, None]:
         """The turn's rounds as one stream; the last snapshot is the answer (its usage the
-        sum of every round's), or a TOOL_CALLS one when the turn waits for a press."""
+        sum of every round's), or a TOOL_CALLS one when the turn waits for a press.
+        ``client``: the model client of this turn when it is not the chat's (the vision
+        model's, for a turn that shows images)."""
+        model = client or self._model
         messages = _with_note(messages)
         tools = self._tools(turn.speaker.user_id)
         stored: list[StoredCall] = []
@@ -188,7 +196,7 @@ class ToolLoop(ToolTurns):
                 prompt.append(ChatMessage(Role.USER, ANSWER_NOW))
             last: Snapshot | None = None
             text = ""
-            stream = self._model.stream(prompt, model=turn.model, options=round_options)
+            stream = model.stream(prompt, model=turn.model, options=round_options)
             async with aclosing(stream) as snapshots:
                 async for snapshot in snapshots:
                     last = snapshot

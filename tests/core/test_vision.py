@@ -22,6 +22,7 @@ from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import StoredImage
 from tests.core.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
+from tests.core.tool_doubles import ShopSource, tool_loop
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
 CHAT = "/v1/chat/completions"
@@ -163,3 +164,41 @@ async def test_images_without_a_vision_model_are_refused(
     plain = make_service(database, client)
     with pytest.raises(InvalidRequestError):
         await plain.run_turn(PRIVATE, ANNA, "x", images=[photo(1)])
+
+
+async def test_a_turn_that_shows_a_screenshot_keeps_the_chats_tools(
+    database: Database,
+    client: FoundationModelsClient,
+    vision_model: OpenAICompatibleChatModel,
+    files: TelegramFiles,
+    fm: FakeFoundationModels,
+) -> None:
+    """"What is the status of the order in this screenshot?" is looked up: the vision model
+    (Gemma 3 calls functions on the OpenAI-compatible API) is offered the tools, on the photo's
+    turn and on the follow-ups that show it again. Before, those turns went without tools."""
+    vision = Vision(vision_model, "gemma-3-27b-it/latest", fetch=files, max_images=2)
+    service = make_service(database, client, vision=vision)
+    source = ShopSource()
+    service.tools = tool_loop(database, vision_model, source)
+    shot = photo(90)
+    files.files[shot.file_id] = shot.jpeg
+    fm.queue_reply("Let me look.", tool_calls=[
+        {"name": "order_status", "arguments": {"order_id": "A-1042"}}
+    ])  # fmt: skip
+    fm.queue_reply("Order A-1042 has shipped.")
+    result = await service.run_turn(
+        PRIVATE, ANNA, "what is the status of the order in this screenshot?", images=[shot]
+    )
+    assert result.status is MessageStatus.COMPLETE
+    assert result.text.endswith("Order A-1042 has shipped.")
+    assert [c.arguments for c in source.calls] == [{"order_id": "A-1042"}]
+    first, second = chat_requests(fm)
+    assert first["model"] == f"gpt://{FOLDER}/gemma-3-27b-it/latest"
+    assert [t["function"]["name"] for t in first["tools"]] == ["order_status", "open_ticket"]
+    assert shades(fm.images_received[0]) == [pytest.approx(90, abs=3)]
+    assert any(m.get("role") == "tool" for m in second["messages"])
+    # A follow-up shows the screenshot again, and still has the tools.
+    fm.queue_reply("It was sent on Monday.")
+    follow = await service.run_turn(PRIVATE, ANNA, "when was it sent?")
+    assert follow.model == "gemma-3-27b-it/latest"
+    assert "tools" in chat_requests(fm)[-1]
