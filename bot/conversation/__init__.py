@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from bot.conversation.locks import ChatLocks
 from bot.conversation.service import ConversationService, utc_today
-from bot.conversation.turn import PROMPT_STATUSES
 from bot.conversation.types import (
     GROUP_TYPES,
     RELINQUISHED,
@@ -44,6 +43,7 @@ from bot.conversation.types import (
     WaitingCall,
     relinquished,
 )
+from bot.storage.repositories import PROMPT_STATUSES
 
 __all__ = [
     "GROUP_TYPES",

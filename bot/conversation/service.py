@@ -18,7 +18,6 @@ from bot.conversation.documents import ChatDocuments
 from bot.conversation.locks import ChatLocks
 from bot.conversation.tokens import TokenCounter, settle
 from bot.conversation.turn import (
-    PROMPT_STATUSES,
     STATUS_FOR,
     WITH_FAILED,
     Question,
@@ -69,6 +68,7 @@ from bot.prompting import (
 )
 from bot.storage.models import MessageRole, MessageStatus, ToolCall
 from bot.storage.repositories import (
+    PROMPT_STATUSES,
     ChatRepository,
     ConversationRepository,
     HistoryEntry,

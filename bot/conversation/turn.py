@@ -14,9 +14,8 @@ from bot.knowledge.grounding import Grounding
 from bot.knowledge.types import Retrieval
 from bot.prompting import HistoryItem
 from bot.storage.models import MessageRole, MessageStatus
-from bot.storage.repositories import HistoryEntry
+from bot.storage.repositories import PROMPT_STATUSES, HistoryEntry
 
-PROMPT_STATUSES = frozenset({MessageStatus.COMPLETE, MessageStatus.TRUNCATED})
 WITH_FAILED = PROMPT_STATUSES | {MessageStatus.CANCELLED, MessageStatus.FAILED}
 STATUS_FOR = {
     CompletionStatus.FINAL: MessageStatus.COMPLETE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 # giving up (then it is answered again once the database is back): longer than the outages a
 # supervisor or a failover usually takes.
 STORE_PATIENCE = 300.0
+TOLD_TRIMMED_CHATS = 10_000  # chats remembered as told that older turns were left out
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
 # Support desk (issue 17): called after an answer was delivered (chat, result, message ids).
@@ -91,8 +93,10 @@ class Answerer:
         self.conversation = conversation
         self.outbox = outbox
         self.queues = queues
-        # Chats already told that older turns were left out of the prompt.
-        self._told_trimmed: set[int] = set()
+        # Chats already told that older turns were left out of the prompt, newest last and
+        # at most TOLD_TRIMMED_CHATS: a chat forgotten here is told once more, no harm, and
+        # a bot with millions of chats does not keep an entry for each (it grew forever).
+        self._told_trimmed: OrderedDict[int, None] = OrderedDict()
         # Chats whose running answer is delivered and only its bookkeeping is left.
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
@@ -191,7 +195,7 @@ class Answerer:
         return self.queues.is_busy(chat_id) and chat_id not in self._settling
 
     def forget_trimmed_notice(self, chat_id: int) -> None:
-        self._told_trimmed.discard(chat_id)
+        self._told_trimmed.pop(chat_id, None)
 
     async def deliver(
         self, target: Target, t: Translator, run: Runner, *, nothing: str | None = "retry_nothing"
@@ -374,7 +378,9 @@ class Answerer:
         if result.status is MessageStatus.TRUNCATED:
             text = _join(text, t("truncated_marker"))
         if result.trimmed_history and chat_id not in self._told_trimmed:
-            self._told_trimmed.add(chat_id)
+            self._told_trimmed[chat_id] = None
+            if len(self._told_trimmed) > TOLD_TRIMMED_CHATS:
+                self._told_trimmed.popitem(last=False)
             text = _join(text, t("trimmed_notice"))
         return text
 

@@ -20,6 +20,7 @@ from bot.storage.repositories import UsageRepository, UserRepository
 from bot.telegram.deps import BotOptions
 from bot.telegram.middlewares import today
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
+from tests.telegram.recording_session import Reply
 
 OPTIONS = BotOptions(
     text_models=("yandexgpt-lite", "yandexgpt/latest"),
@@ -275,6 +276,23 @@ async def test_handler_errors_are_logged_and_apologised_for(
     ]
     record = next(r for r in caplog.records if "kaboom" in repr(r.exc_info))
     assert record.update_id == update.update_id  # type: ignore[attr-defined]
+
+
+async def test_the_apology_goes_through_the_outbox_and_outlasts_a_flood_wait(
+    h: Harness,
+) -> None:
+    """Sent outside the outbox, a 429 lost the apology (and it counted in no budget)."""
+
+    async def boom(message: Message) -> None:
+        raise RuntimeError("kaboom")
+
+    h.app.dp.message.register(boom, Command("boom"))
+    h.session.add_reply(Reply.flood(1), SendMessage)
+    await h.send("/boom")
+    await h.settle()
+    assert h.texts(ANNA.id) == ["Sorry, something went wrong on my side. Please try again."]
+    sends = [r for r in h.session.requests if isinstance(r.method, SendMessage)]
+    assert [r.reply.error_code for r in sends] == [429, None]
 
 
 async def test_reset_in_a_group(h: Harness) -> None:

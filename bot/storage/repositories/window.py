@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import Message, MessageRole, MessageStatus
 
-# Statuses whose text goes back into prompts by default: a cancelled answer is what the user
-# saw and stopped; failed and still-streaming answers are left out.
+# Statuses whose text goes back into prompts by default (the one definition: the
+# conversation core uses it too): cancelled, failed and still-streaming answers are left out;
+# INCLUDE_FAILED_IN_PROMPT adds the cancelled and failed ones.
 PROMPT_STATUSES: frozenset[MessageStatus] = frozenset(
-    {MessageStatus.COMPLETE, MessageStatus.TRUNCATED, MessageStatus.CANCELLED}
+    {MessageStatus.COMPLETE, MessageStatus.TRUNCATED}
 )
 SCAN_PAGE = 512
 HEAD_ROWS = 32

@@ -172,17 +172,22 @@ async def test_window_filters_statuses_and_estimates_unknown_counts(database: Da
         await messages.add(conv, MessageRole.ASSISTANT, "cut", status=MessageStatus.CANCELLED)
     async with database.read_session() as session:
         messages = MessageRepository(session)
-        window = await messages.recent_for_prompt(conv, 1000)
+        default = await messages.recent_for_prompt(conv, 1000)
+        assert [e.text[:4] for e in default] == ["kept", "xxxx"]  # the cancelled one left out
+        stopped = {*PROMPT_STATUSES, MessageStatus.CANCELLED}
+        window = await messages.recent_for_prompt(conv, 1000, statuses=stopped)
         assert [e.text[:4] for e in window] == ["kept", "xxxx", "cut"]
         assert window[-1].status is MessageStatus.CANCELLED
         with_failed = await messages.recent_for_prompt(
             conv, 1000, statuses={MessageStatus.COMPLETE, MessageStatus.FAILED}
         )
         assert [e.text[:4] for e in with_failed] == ["kept", "boom", "xxxx"]
-        tight = await messages.recent_for_prompt(conv, 20, include_overflow=False)
+        tight = await messages.recent_for_prompt(
+            conv, 20, statuses=stopped, include_overflow=False
+        )
         assert [e.text for e in tight] == ["cut"]
         estimated = await messages.recent_for_prompt(
-            conv, 20, include_overflow=False, estimate=lambda text: len(text) // 4
+            conv, 20, statuses=stopped, include_overflow=False, estimate=lambda t: len(t) // 4
         )
         assert [e.text[:4] for e in estimated] == ["kept", "xxxx", "cut"]
 
@@ -310,3 +315,13 @@ async def test_window_matches_a_plain_walk_across_the_head_and_the_scan(
                     )
                     got = [entry.id - first_id for entry in window]
                     assert got == walk(budget, overflow, cap), (budget, overflow, cap)
+
+
+def test_prompt_statuses_are_defined_once_and_are_the_ones_the_core_uses() -> None:
+    """The storage default and the conversation core's set were two definitions with
+    different members (CANCELLED in one): a test of the storage one proved nothing of the
+    bot's prompts."""
+    from bot.conversation import PROMPT_STATUSES as core_statuses
+
+    assert core_statuses is PROMPT_STATUSES
+    assert MessageStatus.CANCELLED not in PROMPT_STATUSES  # INCLUDE_FAILED_IN_PROMPT adds it
