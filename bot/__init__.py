@@ -18,8 +18,9 @@ run with `python -m bot run --app mybot:app`.
 
 from __future__ import annotations
 
-from bot.app import App, AppError, MenuCommand
+from bot.app import App, AppError
 from bot.extensions.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
+from bot.menu import MenuCommand
 from bot.tools.base import ToolContext, ToolSource
 
 __version__ = "0.3.0"

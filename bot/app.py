@@ -34,7 +34,7 @@ from pydantic_settings import BaseSettings
 
 from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
 from bot.extensions.runner import name_of
-from bot.menu import menu_entry_problem
+from bot.menu import MenuCommand, menu_entry_problem
 from bot.tools.base import ToolContext
 from bot.tools.functions import FunctionTools
 
@@ -63,18 +63,6 @@ S = TypeVar("S", bound=BaseSettings)
 class AppError(Exception):
     """A part that cannot be added (a sync function, a clashing name, an unknown plugin...);
     the message says what to change."""
-
-
-@dataclass(frozen=True, slots=True)
-class MenuCommand:
-    """A command shown in Telegram's command menu next to fmbot's own."""
-
-    name: str
-    """The command without the slash (`ping`)."""
-    description: str
-    """Its description in English (and every language without its own)."""
-    description_ru: str | None = None
-    """Its description in Russian (the English one when None)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +395,7 @@ class App:
 
     def run(self) -> None:
         """Run the bot (`python mybot.py`): the same as `python -m bot run --app`."""
-        from bot.cli import run_app
+        from bot.commands import run_app
 
         raise SystemExit(run_app(self, ["run"]))
 

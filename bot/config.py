@@ -1,7 +1,8 @@
 """Settings: every knob of a deployment, read from the environment and `.env`.
 
 The variable names are the public contract (documented one by one in `.env.example`).
-Only `bot.cli` reads Settings; lower layers receive plain values.
+Only the command layer (`bot.commands`, `bot.wiring`) reads Settings; lower layers receive
+plain values.
 """
 
 from __future__ import annotations

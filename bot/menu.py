@@ -1,4 +1,5 @@
-"""What Telegram accepts as an entry of a bot's command menu (setMyCommands' BotCommand).
+"""A bot's command menu entries (`MenuCommand`) and what Telegram accepts as one
+(setMyCommands' BotCommand).
 
 One rule for the App (refused when a command is declared) and for start-up (an entry that
 breaks it is left out, so one bad name never costs the rest of the menu).
@@ -8,9 +9,22 @@ https://core.telegram.org/bots/api#botcommand
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _NAME = re.compile(r"[a-z0-9_]{1,32}")
 DESCRIPTION_LIMIT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class MenuCommand:
+    """A command shown in Telegram's command menu next to fmbot's own."""
+
+    name: str
+    """The command without the slash (`ping`)."""
+    description: str
+    """Its description in English (and every language without its own)."""
+    description_ru: str | None = None
+    """Its description in Russian (the English one when None)."""
 
 
 def menu_entry_problem(name: str, description: str) -> str | None:

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from bot.telegram.media import MediaSupport
 
 if TYPE_CHECKING:
-    from bot.app import MenuCommand
+    from bot.menu import MenuCommand
     from bot.telegram.desk import SupportDesk
     from bot.telegram.feedback import AnswerFeedback
 
