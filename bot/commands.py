@@ -187,7 +187,7 @@ def run_app(app: App, argv: Sequence[str]) -> int:
         if args.command == "migrate":
             run_async(_migrate(settings.database_url, app.migration_folders()))
         elif args.command == "report":
-            from bot.wiring import run_report
+            from bot.reports import run_report
 
             if args.days < 1:
                 raise ConfigError("report: --days must be at least 1")
@@ -199,8 +199,6 @@ def run_app(app: App, argv: Sequence[str]) -> int:
 
             run_async(run_bot(settings, system_prompt, app=app))
         else:
-            from bot.wiring import run_terminal_chat
-
             run_async(
                 run_terminal_chat(
                     settings, system_prompt, chat_id=args.chat_id, model=args.model,
@@ -296,3 +294,26 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+async def run_terminal_chat(
+    settings: Settings,
+    system_prompt: str,
+    *,
+    chat_id: int,
+    model: str | None,
+    history: Path | None = None,
+    app: App | None = None,
+) -> None:
+    from bot.terminal import TerminalChat
+    from bot.wiring import core
+
+    async with core(settings, system_prompt, app=app) as c:
+        if model is not None and model not in settings.text_models:
+            log.warning(
+                "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model
+            )
+        chat = TerminalChat(
+            c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history
+        )
+        await chat.run()

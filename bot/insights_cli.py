@@ -33,7 +33,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.storage.database import Database, migrate
 
     if args.insights_command == "eval-faq":
-        from bot.wiring import run_faq_eval
+        from bot.reports import run_faq_eval
 
         if not args.file.is_file():
             raise ConfigError(f"insights eval-faq: no such file {args.file}")
@@ -41,7 +41,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         await run_faq_eval(settings, args.file)
         return 0
     if args.insights_command == "gaps":
-        from bot.wiring import run_gaps
+        from bot.reports import run_gaps
 
         if args.days < 1:
             raise ConfigError("insights gaps: --days must be at least 1")

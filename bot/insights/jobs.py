@@ -23,10 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,6 +42,7 @@ from bot.foundation_models.types import (
     PollPolicy,
     Role,
 )
+from bot.insights.pacing import HourlyCap, Pacer, parse_json
 from bot.metrics import registry as metrics
 from bot.storage.models import InsightJob, InsightJobStatus, utcnow
 from bot.storage.repositories import InsightJobRepository
@@ -97,50 +96,6 @@ class JobResult:
 Handler = Callable[[JobResult], Awaitable[None]]
 
 
-class _Pacer:
-    """At most `rate` calls a second in this process (the operations quota)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
-class _HourlyCap:
-    """At most `limit` events in any `hour` seconds (the 5,000 submits an hour quota)."""
-
-    def __init__(self, limit: int, hour: float = 3600.0) -> None:
-        self.limit = limit
-        self.hour = hour
-        self._times: deque[float] = deque()
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if self.limit <= 0:
-            return
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            while True:
-                now = loop.time()
-                while self._times and self._times[0] <= now - self.hour:
-                    self._times.popleft()
-                if len(self._times) < self.limit:
-                    self._times.append(now)
-                    return
-                await asyncio.sleep(self._times[0] + self.hour - now)
-
-
 class InsightJobs:
     def __init__(
         self,
@@ -171,11 +126,11 @@ class InsightJobs:
         self.retry_base = retry_base
         self.lease = lease
         self.sweep_every = sweep_every
-        self._polls = _Pacer(poll_rate)
-        self._submits = _Pacer(submit_rate)
+        self._polls = Pacer(poll_rate)
+        self._submits = Pacer(submit_rate)
         # Under Yandex's async quotas (10 submits a second, 5,000 an hour, 50 GETs a second)
         # with room for the other replicas' and the CLI's jobs.
-        self._hourly = _HourlyCap(submits_per_hour, hour)
+        self._hourly = HourlyCap(submits_per_hour, hour)
         self._slots = asyncio.Semaphore(concurrency)
         self._handlers: dict[str, Handler] = {}
         self._failed: dict[str, Handler] = {}
@@ -529,19 +484,3 @@ class InsightJobs:
             if row is not None:
                 row.next_try_at = utcnow() + dt.timedelta(seconds=seconds)
                 await session.commit()
-
-
-def parse_json(text: str) -> dict[str, Any] | None:
-    """The JSON object in the model's answer (a ```json fence tolerated); None when none."""
-    body = text.strip()
-    if body.startswith("```"):
-        body = body.strip("`")
-        body = body.split("\n", 1)[1] if "\n" in body else body
-    start, end = body.find("{"), body.rfind("}")
-    if start < 0 or end < start:
-        return None
-    try:
-        data = json.loads(body[start : end + 1])
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None

@@ -1,62 +1,26 @@
-"""`python -m bot check`: every dependency verified the way `run` uses it, one line each.
-
-Each check returns an `Outcome`; a failure carries the fix. The checks run concurrently (each
-within `each_within` seconds), print in a fixed order, and write nothing (a missing SQLite file
-is not created, the schema not migrated; in Redis one lease "check" is taken and given back).
-"""
+"""The checks of what `run` depends on: the configuration, Telegram (and the support chat),
+Yandex, the database, Redis, the knowledge base and speech recognition."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import ssl
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from bot.checks.outcome import Outcome, failed, passed, unexpected
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from aiogram import Bot
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    skipped: bool = False  # a prerequisite failed: not run, neither passed nor failed
-
-    def line(self) -> str:
-        if self.skipped:
-            return f"skip  {self.name}: skipped: {self.detail}"
-        if self.ok:
-            return f"ok    {self.name}: {self.detail}"
-        return f"FAIL  {self.name}: {self.detail}\n      fix: {self.fix}"
-
-
-def passed(name: str, detail: str) -> Outcome:
-    return Outcome(name, True, detail)
-
-
-def failed(name: str, detail: str, fix: str) -> Outcome:
-    return Outcome(name, False, detail, fix)
-
-
-def skipped(name: str, because: str) -> Outcome:
-    """A check not run because one it depends on failed (that one's line says why)."""
-    return Outcome(name, True, because, skipped=True)
-
 
 
 def check_configuration(settings: Settings) -> list[Outcome]:
@@ -326,175 +290,3 @@ async def check_speech(settings: Settings) -> Outcome:
     finally:
         await recognizer.aclose()
     return passed(name, f"SpeechKit recognised the built-in sample ({settings.stt_url})")
-
-
-async def _within(name: str, seconds: float, check: Awaitable[list[Outcome]]) -> list[Outcome]:
-    """The check's lines; any failure of its own (a reply it could not parse, a bad URL) is
-    its FAIL line, never the end of the others."""
-    try:
-        async with asyncio.timeout(seconds):
-            return await check
-    except TimeoutError:
-        return [failed(name, f"no answer within {seconds:g} s", "check the network")]
-    except Exception as exc:  # whatever went wrong is this check's FAIL
-        return [unexpected(name, exc)]
-
-
-def unexpected(name: str, exc: BaseException) -> Outcome:
-    """A failure no check foresaw, as its one line (the traceback at DEBUG)."""
-    log.debug("check %s failed", name, exc_info=exc)
-    reason = (str(exc).strip().splitlines() or [""])[0]
-    return failed(name, f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__,
-                  "unexpected: run with LOG_LEVEL=DEBUG for the details, and report it if "
-                  "the setting looks right")  # fmt: skip
-
-
-async def _one(check: Awaitable[Outcome]) -> list[Outcome]:
-    return [await check]
-
-
-async def _after_credentials(
-    yandex: Awaitable[list[Outcome]], name: str, check: Callable[[], Awaitable[list[Outcome]]]
-) -> list[Outcome]:
-    """`check` needs the Yandex credentials: when the yandex check failed, blaming a missing
-    role here would send the reader the wrong way, so it is skipped, pointing there."""
-    if not all(outcome.ok for outcome in await yandex):
-        return [skipped(name, "the Yandex check above failed; fix that first")]
-    return await check()
-
-
-async def run_checks(
-    settings: Settings,
-    *,
-    support_chat_id: int = 0,
-    kb_folders: Sequence[Path] = (),
-    each_within: float = 20.0,
-    tools_environ: Mapping[str, str] | None = None,
-) -> list[Outcome]:
-    try:
-        outcomes = check_configuration(settings)
-    except Exception as exc:  # its own FAIL line; the others still run
-        outcomes = [unexpected("configuration", exc)]
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    jobs: list[Awaitable[list[Outcome]]] = []
-    if token:
-        jobs.append(_within("telegram", each_within,
-                            check_telegram(token, settings.telegram_api_url, support_chat_id)))
-    else:
-        outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
-                               "set the token @BotFather gave you"))
-    yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
-    jobs.append(yandex)
-    if settings.speech_on:
-        jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
-            "speech recognition", each_within, _one(check_speech(settings)))))
-    jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
-    if settings.redis_url:
-        jobs.append(_within("redis", each_within,
-                            _one(check_redis(settings.redis_url, settings.replica_id))))
-    if settings.tools_file is not None:
-        environ = tools_environ if tools_environ is not None else dict(os.environ)
-        jobs.append(_within("tools", each_within,
-                            check_tools(settings.tools_file, environ=environ)))
-    for found in await asyncio.gather(*jobs):
-        outcomes.extend(found)
-    if kb_folders:
-        try:
-            outcomes.append(check_knowledge_base(kb_folders))
-        except Exception as exc:  # its own FAIL line
-            outcomes.append(unexpected("knowledge base", exc))
-    return outcomes
-
-
-async def check_tools(path: Path, *, environ: Mapping[str, str]) -> list[Outcome]:
-    """TOOLS_FILE parses; each HTTP action's host resolves; each MCP server lists its tools."""
-    from bot.tools import ToolsFileError, load_toolbox
-    from bot.tools.httpactions import HttpActionSource
-
-    try:
-        toolbox = load_toolbox(path, environ=environ)
-    except ToolsFileError as exc:
-        fix = "pip install 'fmbot[mcp]'" if "pip install" in str(exc) else f"edit {path}"
-        return [failed("tools file", str(exc), fix)]
-    https = [s for s in toolbox.sources if isinstance(s, HttpActionSource)]
-    servers = [s for s in toolbox.sources if not isinstance(s, HttpActionSource)]
-    actions = [action for source in https for action in source.actions]
-    outcomes = [passed("tools file", f"{path.name}: {len(actions)} HTTP action(s), "
-                       f"{len(servers)} MCP server(s)")]
-    hosts: dict[tuple[str, str, int], list[str]] = {}
-    for action in actions:
-        parts = urlsplit(action.url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        hosts.setdefault((parts.scheme, parts.hostname or "", port), []).append(action.name)
-    jobs: list[Awaitable[Outcome]] = [
-        _reach(scheme, host, port, names, path.name)
-        for (scheme, host, port), names in hosts.items()
-    ]
-    jobs += [_list_mcp_tools(server) for server in servers]
-    try:
-        outcomes += await asyncio.gather(*jobs)
-    finally:
-        await toolbox.close()
-    return outcomes
-
-
-async def _reach(
-    scheme: str, host: str, port: int, names: Sequence[str], label: str
-) -> Outcome:
-    """One line per host: it resolves and a TCP connection (and the TLS handshake, for https)
-    opens; the line names the tools that use it. A resolving host with nothing listening is
-    what a typo in the port or a stopped API looks like, and resolving alone passed it."""
-    default = 443 if scheme == "https" else 80
-    where = host if port == default else f"{host}:{port}"
-    name = f"tools: http {where}"
-    used_by = ", ".join(names)
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port)
-    except (OSError, UnicodeError) as exc:  # UnicodeError: not a valid host name at all
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return failed(name, f"cannot resolve {host} ({reason}), used by {used_by}",
-                      f"check the url of {names[0]} in {label}, or DNS")  # fmt: skip
-    addresses = sorted({str(info[4][0]) for info in found})
-    tls = ssl.create_default_context() if scheme == "https" else None
-    try:
-        async with asyncio.timeout(5):
-            _, writer = await asyncio.open_connection(
-                host, port, ssl=tls, server_hostname=host if tls else None
-            )
-    except ssl.SSLError as exc:
-        return failed(name, f"the TLS handshake with {where} failed ({exc.reason or exc}), "
-                      f"used by {used_by}", f"check the certificate of {host}")  # fmt: skip
-    except (OSError, TimeoutError) as exc:
-        reason = "no answer within 5 s" if isinstance(exc, TimeoutError) else (
-            exc.strerror or str(exc))
-        return failed(name, f"cannot connect to {where} ({reason}), used by {used_by}",
-                      f"check the url of {names[0]} in {label} and that the API is up")
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    how = "TLS connection" if tls else "connection"
-    return passed(name, f"{how} opened ({', '.join(addresses[:3])}); used by {used_by}")
-
-
-async def _list_mcp_tools(server: object) -> Outcome:
-    from bot.tools.mcpservers import McpServerSource, reason_of
-
-    assert isinstance(server, McpServerSource)
-    table = server.name.removeprefix("mcp:")
-    name = f"tools: mcp {table}"
-    try:
-        listed = await server.probe()
-    except Exception as exc:  # any transport's failure: the line names it
-        return failed(name, f"cannot list the tools of {server.where}: {reason_of(exc)}",
-                      f"check url/command and headers/env in [mcp.{table}]")
-    if server.unlisted:
-        return failed(name, f"the server does not list {', '.join(server.unlisted)} "
-                      f"(it lists {', '.join(listed) or 'nothing'})",
-                      f"correct tools in [mcp.{table}]")
-    offered = [d.name for d in server.definitions()]
-    if server.withheld:
-        tool, why = next(iter(sorted(server.withheld.items())))
-        more = f" (and {len(server.withheld) - 1} more)" if len(server.withheld) > 1 else ""
-        return failed(name, f"tool {tool} is withheld: {why}{more}",
-                      "review the server's change, then run python -m bot tools pin")
-    return passed(name, f"lists {len(listed)} tool(s); offered: {', '.join(offered) or 'none'}")

@@ -1,0 +1,118 @@
+"""`python -m bot check`: every dependency verified the way `run` uses it, one line each.
+
+Each check returns an `Outcome`; a failure carries the fix. The checks run concurrently (each
+within `each_within` seconds), print in a fixed order, and write nothing (a missing SQLite file
+is not created, the schema not migrated; in Redis one lease "check" is taken and given back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+
+from bot.checks.outcome import Outcome, failed, passed, skipped, unexpected
+from bot.checks.services import (
+    check_configuration,
+    check_database,
+    check_knowledge_base,
+    check_redis,
+    check_speech,
+    check_telegram,
+    check_yandex,
+    redacted,
+)
+from bot.checks.tools import check_tools
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def _within(name: str, seconds: float, check: Awaitable[list[Outcome]]) -> list[Outcome]:
+    """The check's lines; any failure of its own (a reply it could not parse, a bad URL) is
+    its FAIL line, never the end of the others."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await check
+    except TimeoutError:
+        return [failed(name, f"no answer within {seconds:g} s", "check the network")]
+    except Exception as exc:  # whatever went wrong is this check's FAIL
+        return [unexpected(name, exc)]
+
+
+async def _one(check: Awaitable[Outcome]) -> list[Outcome]:
+    return [await check]
+
+
+async def _after_credentials(
+    yandex: Awaitable[list[Outcome]], name: str, check: Callable[[], Awaitable[list[Outcome]]]
+) -> list[Outcome]:
+    """`check` needs the Yandex credentials: when the yandex check failed, blaming a missing
+    role here would send the reader the wrong way, so it is skipped, pointing there."""
+    if not all(outcome.ok for outcome in await yandex):
+        return [skipped(name, "the Yandex check above failed; fix that first")]
+    return await check()
+
+
+async def run_checks(
+    settings: Settings,
+    *,
+    support_chat_id: int = 0,
+    kb_folders: Sequence[Path] = (),
+    each_within: float = 20.0,
+    tools_environ: Mapping[str, str] | None = None,
+) -> list[Outcome]:
+    try:
+        outcomes = check_configuration(settings)
+    except Exception as exc:  # its own FAIL line; the others still run
+        outcomes = [unexpected("configuration", exc)]
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    jobs: list[Awaitable[list[Outcome]]] = []
+    if token:
+        jobs.append(_within("telegram", each_within,
+                            check_telegram(token, settings.telegram_api_url, support_chat_id)))
+    else:
+        outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
+                               "set the token @BotFather gave you"))
+    yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
+    jobs.append(yandex)
+    if settings.speech_on:
+        jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
+            "speech recognition", each_within, _one(check_speech(settings)))))
+    jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
+    if settings.redis_url:
+        jobs.append(_within("redis", each_within,
+                            _one(check_redis(settings.redis_url, settings.replica_id))))
+    if settings.tools_file is not None:
+        environ = tools_environ if tools_environ is not None else dict(os.environ)
+        jobs.append(_within("tools", each_within,
+                            check_tools(settings.tools_file, environ=environ)))
+    for found in await asyncio.gather(*jobs):
+        outcomes.extend(found)
+    if kb_folders:
+        try:
+            outcomes.append(check_knowledge_base(kb_folders))
+        except Exception as exc:  # its own FAIL line
+            outcomes.append(unexpected("knowledge base", exc))
+    return outcomes
+
+
+__all__ = [
+    "Outcome",
+    "check_configuration",
+    "check_database",
+    "check_knowledge_base",
+    "check_redis",
+    "check_speech",
+    "check_telegram",
+    "check_tools",
+    "check_yandex",
+    "failed",
+    "passed",
+    "redacted",
+    "run_checks",
+    "skipped",
+    "unexpected",
+]

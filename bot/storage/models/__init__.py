@@ -1,0 +1,119 @@
+"""The schema: ORM models shared by the repositories and the Alembic migrations.
+
+Portable between SQLite and PostgreSQL: enums are stored as short strings (no native enum
+types, so adding a value never needs a migration on either database), timestamps are stored
+as UTC and always come back timezone-aware, and every constraint is named through the
+metadata's naming convention so Alembic batch mode can rebuild SQLite tables.
+
+Telegram ids (users, chats, messages) are 64-bit. Surrogate keys use `BigIntegerPK`, which is
+BIGINT on PostgreSQL and INTEGER on SQLite, where only `INTEGER PRIMARY KEY` is the rowid
+alias that auto-increments.
+"""
+
+from __future__ import annotations
+
+from bot.storage.models.base import (
+    NAMING_CONVENTION,
+    Base,
+    BigIntegerPK,
+    ImageJobStatus,
+    MessageRole,
+    MessageStatus,
+    TimestampMixin,
+    UserRole,
+    UTCDateTime,
+    string_enum,
+    utcnow,
+)
+from bot.storage.models.chats import (
+    UNFINISHED_ANSWER,
+    Chat,
+    Conversation,
+    DailyUsage,
+    ImageJob,
+    Message,
+    ProcessedUpdate,
+    User,
+)
+from bot.storage.models.desk import (
+    DeskCase,
+    DeskErasure,
+    DeskRelay,
+    DeskStatus,
+    DeskTopic,
+    DeskTurn,
+    HandoffReason,
+    RelayDirection,
+    RelayState,
+)
+from bot.storage.models.insights import (
+    DeskInsight,
+    DeskPlace,
+    FaqDraft,
+    FaqDraftStatus,
+    InsightJob,
+    InsightJobStatus,
+)
+from bot.storage.models.knowledge import (
+    UNMAPPED_SCHEMA_NAMES,
+    KbAnswer,
+    KbDocument,
+    KbEmbedding,
+    KbPassage,
+    KbSyncRun,
+)
+from bot.storage.models.media import (
+    ChatDocument,
+    MessageImage,
+)
+from bot.storage.models.tools import (
+    ToolCall,
+    ToolCallState,
+)
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "UNFINISHED_ANSWER",
+    "UNMAPPED_SCHEMA_NAMES",
+    "Base",
+    "BigIntegerPK",
+    "Chat",
+    "ChatDocument",
+    "Conversation",
+    "DailyUsage",
+    "DeskCase",
+    "DeskErasure",
+    "DeskInsight",
+    "DeskPlace",
+    "DeskRelay",
+    "DeskStatus",
+    "DeskTopic",
+    "DeskTurn",
+    "FaqDraft",
+    "FaqDraftStatus",
+    "HandoffReason",
+    "ImageJob",
+    "ImageJobStatus",
+    "InsightJob",
+    "InsightJobStatus",
+    "KbAnswer",
+    "KbDocument",
+    "KbEmbedding",
+    "KbPassage",
+    "KbSyncRun",
+    "Message",
+    "MessageImage",
+    "MessageRole",
+    "MessageStatus",
+    "ProcessedUpdate",
+    "RelayDirection",
+    "RelayState",
+    "TimestampMixin",
+    "ToolCall",
+    "ToolCallState",
+    "UTCDateTime",
+    "User",
+    "UserRole",
+    "string_enum",
+    "utcnow",
+]

@@ -1,0 +1,51 @@
+"""The composition root: Settings -> objects, for `fmbot run` and `fmbot chat`.
+
+With bot/commands.py and clients.py (the model clients), the only reader of Settings; what
+it builds receives plain values. Resources are closed in reverse order of creation, whatever
+happens. By area: core.py (what both front ends share), parts.py (tools, vision, media,
+documents, knowledge), desk.py (the support desk and its learning loop), run.py (`fmbot run`).
+"""
+
+from __future__ import annotations
+
+from bot.wiring.core import Core, core
+from bot.wiring.desk import (
+    build_desk,
+    build_faq,
+    build_gaps,
+    build_insights,
+    desk_state_of,
+    support_hours,
+)
+from bot.wiring.parts import (
+    build_documents,
+    build_knowledge,
+    build_media,
+    build_tool_loop,
+    build_toolbox,
+    build_vision,
+    start_toolbox_of,
+    tool_environment,
+)
+from bot.wiring.run import lifecycle, run_bot
+
+__all__ = [
+    "Core",
+    "build_desk",
+    "build_documents",
+    "build_faq",
+    "build_gaps",
+    "build_insights",
+    "build_knowledge",
+    "build_media",
+    "build_tool_loop",
+    "build_toolbox",
+    "build_vision",
+    "core",
+    "desk_state_of",
+    "lifecycle",
+    "run_bot",
+    "start_toolbox_of",
+    "support_hours",
+    "tool_environment",
+]

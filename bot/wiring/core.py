@@ -1,0 +1,116 @@
+"""The shared core both front ends (Telegram, the terminal chat) run on: the database, the
+model clients, the conversation service, images, knowledge and tools."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.clients import (
+    build_auth_from,
+    build_chat_model,
+    build_client,
+)
+from bot.config import Settings
+from bot.conversation import ConversationService
+from bot.foundation_models.auth import Auth
+from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.types import ChatModel, PollPolicy
+from bot.images import ImageService
+from bot.storage.database import Database, migrate
+from bot.tools import Toolbox
+
+if TYPE_CHECKING:
+
+    from bot.app import App
+    from bot.knowledge.base import KnowledgeBase
+
+from bot.wiring.parts import (
+    build_knowledge,
+    build_tool_loop,
+    build_toolbox,
+    build_vision,
+    start_toolbox_of,
+)
+
+log = logging.getLogger("bot")
+
+
+@dataclass(slots=True)
+class Core:
+    """What both front ends (Telegram, terminal) share."""
+
+    db: Database
+    client: FoundationModelsClient
+    chat_model: ChatModel
+    conversation: ConversationService
+    images: ImageService
+    knowledge: KnowledgeBase | None = None
+    toolbox: Toolbox | None = None
+    auth: Auth | None = None  # photos and voice notes (issue 28): SpeechKit's credentials
+
+
+@asynccontextmanager
+async def core(
+    settings: Settings,
+    system_prompt: str,
+    *,
+    kb_background: bool = False,
+    app: App | None = None,
+) -> AsyncIterator[Core]:
+    """Migrate the database (refusing a newer schema), then build the shared services;
+    `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL. `app`'s
+    tools, context providers and hooks join every turn."""
+    # A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
+    toolbox = build_toolbox(settings, app.tool_sources if app is not None else ())
+    await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(toolbox.close)
+        await start_toolbox_of(toolbox)
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        auth = build_auth_from(settings)
+        client = build_client(settings, auth)
+        stack.push_async_callback(client.aclose)
+        chat_model = build_chat_model(settings, client, auth, stack)
+        extras = app.runner(settings.extension_timeout) if app is not None else None
+        if extras is not None:
+            stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
+        knowledge = build_knowledge(settings, db, client)
+        if knowledge is not None:
+            await knowledge.load()
+            if kb_background:
+                from bot.knowledge.background import BackgroundSync
+
+                syncer = BackgroundSync(knowledge, interval=settings.kb_sync_interval)
+                syncer.start()
+                stack.push_async_callback(syncer.stop)
+        conversation = ConversationService(
+            sessionmaker=db.sessionmaker,
+            model=chat_model,
+            default_model=settings.text_model,
+            default_system_prompt=system_prompt,
+            reply_reserve=settings.max_reply_tokens,
+            max_reply_tokens=settings.max_reply_tokens,
+            temperature=settings.temperature,
+            context_overrides=settings.model_context_sizes,
+            knowledge=knowledge,
+            extras=extras,
+            # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
+            # turn as before.
+            tools=build_tool_loop(settings, db, chat_model, toolbox),
+            # Without a desk a "not found" answer names the deployment's next step (issue 27);
+            # with one, its "Ask a person" button is the next step.
+            not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
+            vision=build_vision(settings, chat_model, auth, stack),
+        )
+        images = ImageService(
+            sessionmaker=db.sessionmaker,
+            model=client,
+            image_model=settings.image_model,
+            policy=PollPolicy(),
+        )
+        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox, auth)
