@@ -18,11 +18,8 @@ context providers bounded by a timeout and never able to break a turn.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
-import os
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -34,7 +31,7 @@ from pydantic_settings import BaseSettings
 
 from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
 from bot.extensions.runner import name_of
-from bot.menu import MenuCommand, menu_entry_problem
+from bot.menu import MenuCommand, commands_of, menu_entry_problem
 from bot.tools.base import ToolContext
 from bot.tools.functions import FunctionTools
 
@@ -244,7 +241,7 @@ class App:
         if router in self._routers:
             raise AppError(f"router {router.name!r} is already included")
         self._routers.append(router)
-        for command, doc in _commands_of(router):
+        for command, doc in commands_of(router):
             problem = menu_entry_problem(command, doc)
             if problem:  # the handler still answers it; Telegram's menu cannot show it
                 log.warning("router %r: /%s is left out of the menu: %s", router.name, command,
@@ -404,61 +401,3 @@ def _require_async(function: Any, what: str) -> Any:
     if not inspect.iscoroutinefunction(function):
         raise AppError(f"{what} must be an async function: {name_of(function)} is not")
     return function
-
-
-def _commands_of(router: Router) -> list[tuple[str, str]]:
-    """(command, first docstring line) of every Command filter in the router and its
-    children, for the menu."""
-    from aiogram.filters import Command
-    from aiogram.types import BotCommand
-
-    found: list[tuple[str, str]] = []
-    for each in router.chain_tail:
-        for handler in each.message.handlers:
-            doc = (inspect.getdoc(handler.callback) or "").strip().splitlines()
-            for flt in handler.filters or ():
-                command = flt.callback
-                if not isinstance(command, Command):
-                    continue
-                for item in command.commands:
-                    if isinstance(item, BotCommand):
-                        found.append((item.command, item.description))
-                    elif isinstance(item, str):
-                        found.append((item.lower(), doc[0] if doc else item))
-    return found
-
-
-class AppLoadError(Exception):
-    """`--app module:attribute` names no App; the message is one line saying why."""
-
-
-def load_app(spec: str) -> App:
-    """The App named by `module:attribute` (`attribute` defaults to `app`), importing the
-    module from the current directory or the import path."""
-    module_name, _, attribute = spec.partition(":")
-    attribute = attribute or "app"
-    if not module_name or not all(part.isidentifier() for part in module_name.split(".")):
-        raise AppLoadError("expected module:attribute, e.g. mybot:app")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())  # as `python -m` does; the `fmbot` script does not
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        where = ""
-        tb = exc.__traceback__
-        while tb is not None:  # the innermost line of the developer's own code, if any
-            if tb.tb_frame.f_code.co_filename.endswith(f"{module_name.split('.')[-1]}.py"):
-                where = f" (line {tb.tb_lineno})"
-            tb = tb.tb_next
-        raise AppLoadError(
-            f"cannot import module {module_name!r}{where}: {type(exc).__name__}: {exc}"
-        ) from None
-    found = getattr(module, attribute, None)
-    if found is None:
-        raise AppLoadError(f"module {module_name!r} has no attribute {attribute!r}")
-    if not isinstance(found, App):
-        raise AppLoadError(
-            f"{module_name}.{attribute} is a {type(found).__name__}, not a bot.App "
-            "(make it with App.from_env())"
-        )
-    return found

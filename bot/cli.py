@@ -6,10 +6,12 @@ the line to bot/commands.py.
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from bot.app import App, AppLoadError, load_app
+from bot.app import App
 from bot.commands import EXIT_CONFIG, run_app
 
 
@@ -38,3 +40,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fmbot: --app {spec}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     return run_app(app, rest)
+
+
+class AppLoadError(Exception):
+    """`--app module:attribute` names no App; the message is one line saying why."""
+
+
+def load_app(spec: str) -> App:
+    """The App named by `module:attribute` (`attribute` defaults to `app`), importing the
+    module from the current directory or the import path."""
+    module_name, _, attribute = spec.partition(":")
+    attribute = attribute or "app"
+    if not module_name or not all(part.isidentifier() for part in module_name.split(".")):
+        raise AppLoadError("expected module:attribute, e.g. mybot:app")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` does; the `fmbot` script does not
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None:  # the innermost line of the developer's own code, if any
+            if tb.tb_frame.f_code.co_filename.endswith(f"{module_name.split('.')[-1]}.py"):
+                where = f" (line {tb.tb_lineno})"
+            tb = tb.tb_next
+        raise AppLoadError(
+            f"cannot import module {module_name!r}{where}: {type(exc).__name__}: {exc}"
+        ) from None
+    found = getattr(module, attribute, None)
+    if found is None:
+        raise AppLoadError(f"module {module_name!r} has no attribute {attribute!r}")
+    if not isinstance(found, App):
+        raise AppLoadError(
+            f"{module_name}.{attribute} is a {type(found).__name__}, not a bot.App "
+            "(make it with App.from_env())"
+        )
+    return found

@@ -8,8 +8,13 @@ https://core.telegram.org/bots/api#botcommand
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiogram import Router
 
 _NAME = re.compile(r"[a-z0-9_]{1,32}")
 DESCRIPTION_LIMIT = 256
@@ -37,3 +42,25 @@ def menu_entry_problem(name: str, description: str) -> str | None:
     if not description.strip() or len(description) > DESCRIPTION_LIMIT:
         return f"its description must be 1-{DESCRIPTION_LIMIT} characters"
     return None
+
+
+def commands_of(router: Router) -> list[tuple[str, str]]:
+    """(command, first docstring line) of every Command filter in the router and its
+    children, for the menu."""
+    from aiogram.filters import Command
+    from aiogram.types import BotCommand
+
+    found: list[tuple[str, str]] = []
+    for each in router.chain_tail:
+        for handler in each.message.handlers:
+            doc = (inspect.getdoc(handler.callback) or "").strip().splitlines()
+            for flt in handler.filters or ():
+                command = flt.callback
+                if not isinstance(command, Command):
+                    continue
+                for item in command.commands:
+                    if isinstance(item, BotCommand):
+                        found.append((item.command, item.description))
+                    elif isinstance(item, str):
+                        found.append((item.lower(), doc[0] if doc else item))
+    return found

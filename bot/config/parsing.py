@@ -1,0 +1,51 @@
+"""What the settings are read with: the error that names a variable, list and token parsing,
+the default replica id and host:port values."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///fmbot.db"
+
+
+class ConfigError(Exception):
+    """A missing or contradictory setting; the message names the variable to set."""
+
+
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+    return value
+
+
+def _split_names(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+# What @BotFather issues: the bot id, a colon, then the secret (letters, digits, _ and -).
+_TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
+
+
+def _raise_all(problems: list[str]) -> None:
+    """One ConfigError naming every problem found, a line each."""
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _default_replica_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _host_port(name: str, value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise ConfigError(f"{name} must be host:port, got {value!r}")
+    return host or "0.0.0.0", number
