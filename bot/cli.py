@@ -53,6 +53,13 @@ def load_app(spec: str) -> App:
     attribute = attribute or "app"
     if not module_name or not all(part.isidentifier() for part in module_name.split(".")):
         raise AppLoadError("expected module:attribute, e.g. mybot:app")
+    if module_name.split(".")[0] == "bot":
+        # fmbot's package is `bot`, imported already: a project's own bot.py or bot/ is never
+        # the one found (docs/extending.md).
+        raise AppLoadError(
+            "'bot' is fmbot's own package: name your module or package something else "
+            "(e.g. mybot) and run it with --app mybot:app"
+        )
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m` does; the `fmbot` script does not
     try:

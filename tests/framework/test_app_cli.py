@@ -64,6 +64,33 @@ def test_an_attribute_that_is_not_an_app_is_one_line(tmp_path: Path) -> None:
     assert line == "fmbot: --app mybot:nothing: module 'mybot' has no attribute 'nothing'"
 
 
+def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
+    tmp_path: Path,
+) -> None:
+    """`bot` is fmbot's package: a project folder with a `bot.py` (or `bot/`) of its own runs
+    its App from another module with the `fmbot` command, and `--app bot:app` says why not."""
+    (tmp_path / "bot.py").write_text("raise SystemExit('the project bot.py was imported')\n")
+    (tmp_path / "bot").mkdir()  # a package folder of the same name, too
+    (tmp_path / "mybot.py").write_text("from bot import App\napp = App.from_env()\n")
+    fmbot = Path(sys.executable).parent / "fmbot"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
+    result = subprocess.run(
+        [str(fmbot), "migrate", "--app", "mybot:app"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=60, env=clean | {"DATABASE_URL": url},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "project bot.py" not in result.stderr
+    refused = subprocess.run(
+        [str(fmbot), "migrate", "--app", "bot:app"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=60, env=clean | {"DATABASE_URL": url},
+    )  # fmt: skip
+    assert one_line(refused) == (
+        "fmbot: --app bot:app: 'bot' is fmbot's own package: name your module or package "
+        "something else (e.g. mybot) and run it with --app mybot:app"
+    )
+
+
 def test_every_command_offers_app_in_its_help(tmp_path: Path) -> None:
     for command in (["run"], ["chat"], ["check"], ["report"], ["migrate"], ["kb", "sync"]):
         result = run_cli(*command, "--help", cwd=tmp_path)
