@@ -46,8 +46,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.foundation_models.auth import ApiKeyAuth  # noqa: E402
+from bot.foundation_models.chunks import quick_snapshot  # noqa: E402
 from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
-from bot.foundation_models.streaming import LineBuffer, quick_snapshot  # noqa: E402
+from bot.foundation_models.streaming import LineBuffer  # noqa: E402
 from bot.foundation_models.types import ChatMessage, Role  # noqa: E402
 
 FOLDER = "bench"

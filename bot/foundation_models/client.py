@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from bot.foundation_models import wire
 from bot.foundation_models.auth import Auth
+from bot.foundation_models.chunks import completion_of
 from bot.foundation_models.error_mapping import is_refusal
 from bot.foundation_models.errors import (
     BadRequestError,
@@ -37,7 +38,7 @@ from bot.foundation_models.operations import (
     raise_if_failed,
 )
 from bot.foundation_models.requests import completion_body, image_body
-from bot.foundation_models.streaming import completion_of, snapshots
+from bot.foundation_models.streaming import snapshots
 from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
 from bot.foundation_models.types import (
     ChatMessage,

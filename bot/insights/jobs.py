@@ -32,8 +32,8 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.foundation_models import wire
+from bot.foundation_models.chunks import completion_of
 from bot.foundation_models.errors import FoundationModelsError, RateLimitError
-from bot.foundation_models.streaming import completion_of
 from bot.foundation_models.types import (
     ChatMessage,
     Completion,

@@ -37,10 +37,10 @@ from bot.foundation_models.errors import (
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.knowledge.grounding import for_stream
 from bot.metrics import registry as metrics
-from bot.storage.database import unavailable
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import ChatQueues, Ticket
+from bot.telegram.delivered import settled_ids, until_stored
 from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
@@ -48,10 +48,6 @@ from bot.telegram.toolcards import card_keyboard, card_text, running_status
 
 log = logging.getLogger(__name__)
 
-# How long a delivered answer waits for the database to note it (several replicas) before
-# giving up (then it is answered again once the database is back): longer than the outages a
-# supervisor or a failover usually takes.
-STORE_PATIENCE = 300.0
 TOLD_TRIMMED_CHATS = 10_000  # chats remembered as told that older turns were left out
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
@@ -249,32 +245,32 @@ class Answerer:
                 raise
             # /stop, the stop button or shutdown: what was written stays, marked as stopped.
             stopped = t("stopped_marker")
-            await _settle(handle.finish(_join(seen, stopped) if seen.strip() else stopped))
+            await settled_ids(handle.finish(_join(seen, stopped) if seen.strip() else stopped))
             raise
         except Exception as exc:
             # The core reports model errors in the result; this is a storage error or a bug.
             log.exception("turn failed in chat %s", chat.chat_id)
-            await _settle(handle.fail(describe_error(exc, t), seen or None))
+            await settled_ids(handle.fail(describe_error(exc, t), seen or None))
             return
         if result is None:
             if nothing is None:
                 handle.drop()
             else:
-                await _settle(handle.finish(t(nothing)))
+                await settled_ids(handle.finish(t(nothing)))
             return
         if result.status is MessageStatus.WAITING:
             ids = await self._ask(target, handle, result, t)
         elif isinstance(result.error, ContentFilteredError):
             # The withheld text is stored for the record, never shown.
-            ids = await _settle(handle.finish(t("error_refused")))
+            ids = await settled_ids(handle.finish(t("error_refused")))
         elif result.error is not None:
             log.warning("answer in chat %s failed: %r", chat.chat_id, result.error)
             notice = describe_error(result.error, t)
             # A grounded answer's partial text without raw citations or marker (issue 16).
             partial = for_stream(result.text) if result.sources else result.text
-            ids = await _settle(handle.fail(notice, partial or None))
+            ids = await settled_ids(handle.fail(notice, partial or None))
         else:
-            ids = await _settle(handle.finish(self._final_text(result, chat.chat_id, t)))
+            ids = await settled_ids(handle.finish(self._final_text(result, chat.chat_id, t)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
         if result.tool_limit is not None:  # the model was told; the user hears it from us
             await self._tell_limit(target, result.tool_limit, t)
@@ -286,7 +282,7 @@ class Answerer:
         # Stored with the answer already when the final text is where it streamed (groups).
         changed = bool(ids) and tuple(ids) != result.telegram_message_ids
         if self.conversation.track_delivery:  # several replicas: the answer is out
-            await _until_stored(
+            await until_stored(
                 chat.chat_id,
                 lambda: self.conversation.mark_delivered(
                     result.message_id, ids if changed else None
@@ -319,7 +315,7 @@ class Answerer:
         self, target: Target, handle: StreamHandle, result: TurnResult, t: Translator
     ) -> list[int]:
         """The turn waits for a press: what the model wrote stays, then one card per call."""
-        ids = await _settle(handle.finish(result.text)) if result.text.strip() else []
+        ids = await settled_ids(handle.finish(result.text)) if result.text.strip() else []
         if not ids:
             handle.drop()
         tools = self.conversation.tools
@@ -383,43 +379,6 @@ class Answerer:
                 self._told_trimmed.popitem(last=False)
             text = _join(text, t("trimmed_notice"))
         return text
-
-
-async def _until_stored(
-    chat_id: int, store: Callable[[], Awaitable[None]], patience: float = STORE_PATIENCE
-) -> None:
-    """Note that a delivered answer is out, waiting for the database if it is away: noted
-    too late, the answer counts as not delivered and is sent again (several replicas). The
-    chat's next turns wait meanwhile, as they would for the database anyway."""
-    delay, deadline = 0.25, asyncio.get_running_loop().time() + patience
-    waiting = False
-    while True:
-        try:
-            await store()
-        except Exception as exc:
-            if not unavailable(exc) or asyncio.get_running_loop().time() > deadline:
-                raise
-            if not waiting:
-                log.warning(
-                    "chat %s: answer delivered, waiting for the database to note it (%s)",
-                    chat_id, type(exc).__name__,
-                )  # fmt: skip
-                waiting = True
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            continue
-        if waiting:
-            log.info("chat %s: answer noted as delivered once the database was back", chat_id)
-        return
-
-
-async def _settle(delivery: Awaitable[list[int]]) -> list[int]:
-    """Wait for a final delivery; a chat that cannot receive it is logged, not raised."""
-    try:
-        return await delivery
-    except (TelegramAPIError, OutboxError) as exc:
-        log.warning("could not deliver an answer: %s", exc)
-        return []
 
 
 def _join(text: str, note: str) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.conversation.documents import ChatDocuments
+from bot.conversation.tool_text import DATA_NOTE
 from bot.conversation.tool_turns import DecisionKind
-from bot.conversation.tools_loop import DATA_NOTE
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge.extractors import extract
 from bot.knowledge.grounding import grounded_prompt

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversation import RELINQUISHED, ChatRef, ConversationService
+from bot.conversation.tool_text import ANSWER_NOW, DATA_NOTE
 from bot.conversation.tool_turns import DecisionKind
-from bot.conversation.tools_loop import ANSWER_NOW, DATA_NOTE, ToolLoop
+from bot.conversation.tools_loop import ToolLoop
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel

@@ -8,7 +8,6 @@ from bot.storage.repositories.conversations import (
     ChatState,
     ConversationRepository,
     HistoryEntry,
-    MessageRepository,
     Turn,
     chars_as_tokens,
 )
@@ -29,6 +28,7 @@ from bot.storage.repositories.message_images import (
     MessageImageRepository,
     StoredImage,
 )
+from bot.storage.repositories.messages import MessageRepository
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.toolcalls import (
     NewToolCall,

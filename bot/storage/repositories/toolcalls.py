@@ -4,10 +4,7 @@ prompt (a turn's rounds), for resuming a turn after a crash, and for the audit v
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import uuid
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, case, func, select, update
@@ -22,50 +19,11 @@ from bot.storage.models import (
     utcnow,
 )
 
-# States in which a call has its result for the model.
-SETTLED_STATES = frozenset({
-    ToolCallState.DONE, ToolCallState.FAILED, ToolCallState.DECLINED, ToolCallState.EXPIRED,
-})
-# States a turn may still have to act on (run, wait for, or resume).
-OPEN_STATES = frozenset(ToolCallState) - SETTLED_STATES
-
-
-def digest(text: str) -> str:
-    """The audit's digest of a result: sha256 hex of its UTF-8 text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class NewToolCall:
-    """One call as the model asked for it, about to be stored."""
-
-    round: int
-    position: int
-    name: str
-    arguments: Mapping[str, Any]
-    call_id: str | None = None
-    preface: str | None = None
-    writes: bool = False
-    confirm: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Declined:
-    """Calls a new message declined: the answers that waited for them, and their cards."""
-
-    answers: list[int]
-    cards: list[int]
-
-
-@dataclass(frozen=True, slots=True)
-class ToolStats:
-    """`bot report`: per tool, how many calls, how many failed, how many were declined."""
-
-    name: str
-    calls: int
-    failures: int
-    declines: int
-    expired: int
+# The rows' types are imported from here too (the repository's public names).
+from bot.storage.repositories.toolcall_rows import Declined as Declined
+from bot.storage.repositories.toolcall_rows import NewToolCall as NewToolCall
+from bot.storage.repositories.toolcall_rows import ToolStats as ToolStats
+from bot.storage.repositories.toolcall_rows import digest, new_idempotency_key
 
 
 class ToolCallRepository:
@@ -411,8 +369,3 @@ class ToolCallRepository:
             statement, execution_options={"synchronize_session": False}
         )
         return cast(CursorResult[Any], result).rowcount
-
-
-def new_idempotency_key() -> str:
-    """`fmbot-<32 hex digits>` (a V4 UUID, as Stripe suggests; at most 255 characters)."""
-    return f"fmbot-{uuid.uuid4().hex}"

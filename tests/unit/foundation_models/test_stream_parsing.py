@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.foundation_models.streaming import quick_snapshot, snapshot_of
+from bot.foundation_models.chunks import quick_snapshot, snapshot_of
 from bot.foundation_models.types import CompletionStatus, Snapshot, Usage
 from bot.foundation_models.wire import StreamLine
 from tests.conftest import FIXTURES
