@@ -164,6 +164,9 @@ def run_app(app: App, argv: Sequence[str]) -> int:
         print(f"fmbot: LOG_LEVEL: unknown level {settings.log_level!r}", file=sys.stderr)
         return EXIT_CONFIG
 
+    for line in settings.no_effect():
+        log.warning("%s", line)
+
     from bot.storage.database import SchemaTooNewError
 
     try:
@@ -177,7 +180,9 @@ def run_app(app: App, argv: Sequence[str]) -> int:
         if args.command == "insights":
             from bot import insights_cli
 
-            return run_async_value(insights_cli.run(settings, args))
+            return run_async_value(
+                insights_cli.run(settings, args, extra=app.migration_folders(), app=app)
+            )
         if args.command == "tools":
             from bot import tools_cli
 

@@ -34,7 +34,7 @@ from bot.foundation_models.errors import (
 )
 from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
 from bot.metrics import registry as metrics
-from bot.storage.models import ImageJob, ImageJobStatus
+from bot.storage.models import ImageJob, ImageJobStatus, utc_today
 from bot.storage.repositories import (
     ImageJobRepository,
     UpdateReceipt,
@@ -71,10 +71,6 @@ def validate_prompt(prompt: str) -> str:
             f"YandexART takes at most {MAX_PROMPT_CHARS}"
         )
     return prompt
-
-
-def utc_today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 class ImageService:

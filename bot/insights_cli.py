@@ -8,9 +8,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +34,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     evaluate.add_argument("file", type=Path, help="JSONL: transcript, expected entries")
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
+async def run(
+    settings: Settings,
+    args: argparse.Namespace,
+    *,
+    extra: Sequence[tuple[str, Path]] = (),
+    app: App | None = None,
+) -> int:
+    """`extra`: the App's and its plugins' migrations, applied with fmbot's."""
     from bot.storage.database import Database, migrate
 
     if args.insights_command == "eval-faq":
@@ -48,10 +60,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         if args.csv is not None and not args.csv.expanduser().parent.is_dir():
             raise ConfigError(f"insights gaps: --csv: no such folder {args.csv.parent}")
         settings.check_yandex()  # the questions are embedded
-        await run_gaps(settings, days=args.days, csv_path=args.csv)
+        await run_gaps(settings, days=args.days, csv_path=args.csv, app=app)
         return 0
 
-    await migrate(settings.database_url)
+    await migrate(settings.database_url, extra=extra)
     db = Database(settings.database_url)
     try:
         if args.insights_command == "faq":

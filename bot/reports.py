@@ -42,12 +42,14 @@ async def run_faq_eval(settings: Settings, path: Path) -> None:
     print(format_eval(result, settings.kb_drafts_similarity))
 
 
-async def run_gaps(settings: Settings, *, days: int, csv_path: Path | None) -> None:
+async def run_gaps(
+    settings: Settings, *, days: int, csv_path: Path | None, app: App | None = None
+) -> None:
     """`fmbot insights gaps`: the period's unanswered questions by topic."""
     from bot.insights import InsightJobs
     from bot.insights.gaps import format_gaps, write_gaps_csv
 
-    async with core(settings, "") as c:
+    async with core(settings, "", app=app) as c:  # the App's migrations too
         jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
                            owner=settings.replica_id)  # fmt: skip
         try:

@@ -177,6 +177,17 @@ class Settings(
             problems.append(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
         _raise_all(problems)
 
+    def no_effect(self) -> list[str]:
+        """Settings this deployment set that no longer do anything: one line each, for the log
+        (accepted so that old .env files still load, never silently)."""
+        lines = []
+        if "telegram_message_burst" in self.model_fields_set:
+            lines.append(
+                "TELEGRAM_MESSAGE_BURST has no effect any more (the bot-wide limit is 30 "
+                "messages in any second); remove it from your settings"
+            )
+        return lines
+
     def check_telegram(self) -> None:
         problems: list[str] = []
         if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():

@@ -56,7 +56,7 @@ class TelegramSettings(BaseSettings):
 
     # --- Outbound pacing (bot/telegram/outbox) --------------------------------------------------
     # No effect since the bot-wide budget is a rolling window (30 in any second); kept so that
-    # existing .env files still load.
+    # existing .env files still load, and named in the log when it is set (`no_effect`).
     telegram_message_burst: float = Field(default=5.0, ge=1.0, le=30.0)
     # Drafts: seconds between two drafts in one chat; bot-wide drafts per second (the ceiling a
     # draft 429 lowers, halving down to the floor), and seconds to climb back to the ceiling.

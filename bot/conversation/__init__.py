@@ -32,7 +32,7 @@ never holds two answers to one question (Telegram still shows the old message).
 from __future__ import annotations
 
 from bot.conversation.locks import ChatLocks
-from bot.conversation.service import ConversationService, utc_today
+from bot.conversation.service import ConversationService
 from bot.conversation.types import (
     GROUP_TYPES,
     RELINQUISHED,
@@ -43,6 +43,7 @@ from bot.conversation.types import (
     WaitingCall,
     relinquished,
 )
+from bot.storage.models import utc_today
 from bot.storage.repositories import PROMPT_STATUSES
 
 __all__ = [

@@ -66,7 +66,7 @@ from bot.prompting import (
     context_size_for,
     estimate_tokens,
 )
-from bot.storage.models import MessageRole, MessageStatus, ToolCall
+from bot.storage.models import MessageRole, MessageStatus, ToolCall, utc_today
 from bot.storage.repositories import (
     PROMPT_STATUSES,
     ChatRepository,
@@ -101,10 +101,6 @@ SOURCES_SHARE = 0.5
 IMAGELESS_TTL = 60.0
 # Of the prompt room, the share passages of documents sent in chat may take.
 DOCUMENTS_SHARE = 0.4
-
-
-def utc_today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 class ConversationService:

@@ -19,7 +19,6 @@ holds the write lock until it returns: handlers never call services while holdin
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +32,7 @@ from aiogram.types import Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import User as StoredUser
-from bot.storage.models import UserRole
+from bot.storage.models import UserRole, utc_today
 from bot.storage.repositories import ChatRepository, UsageRepository, UserRepository
 from bot.telegram.access import AccessPolicy, RefusalMemory
 from bot.telegram.chatqueue import ChatQueues
@@ -52,10 +51,6 @@ class Notifier(Protocol):
     async def __call__(
         self, chat_id: int, text: str, *, reply_to: int | None = None, thread_id: int | None = None
     ) -> None: ...
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 class OrderingMiddleware(BaseMiddleware):
@@ -290,7 +285,7 @@ class QuotaMiddleware(BaseMiddleware):
         limit = self.daily_tokens if kind == "text" else self.daily_images
         if limit:
             session: AsyncSession = data["session"]
-            usage = await UsageRepository(session).for_user(user.id, today())
+            usage = await UsageRepository(session).for_user(user.id, utc_today())
             await session.commit()
             used = usage.tokens if kind == "text" else usage.images
             if used >= limit:

@@ -44,7 +44,6 @@ def build_desk(
 
     outbox = Outbox(
         bot,
-        global_burst=settings.telegram_message_burst,
         draft_interval=settings.telegram_draft_interval,
         draft_recovery=settings.telegram_draft_recovery,
         final_preview=settings.telegram_final_preview,

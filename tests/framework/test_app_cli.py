@@ -211,3 +211,12 @@ def test_parts_must_be_async_and_uniquely_named() -> None:
         app.on_answer(print)  # type: ignore[arg-type]
     with pytest.raises(AppError, match="does not exist"):
         app.add_migrations("x", "/nonexistent")
+
+
+def test_a_setting_that_no_longer_does_anything_is_named_in_the_log(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    result = run_cli("migrate", cwd=tmp_path, DATABASE_URL=url, TELEGRAM_MESSAGE_BURST="10")
+    assert result.returncode == 0, result.stderr
+    assert "TELEGRAM_MESSAGE_BURST has no effect any more" in result.stderr
+    quiet = run_cli("migrate", cwd=tmp_path, DATABASE_URL=url)
+    assert "TELEGRAM_MESSAGE_BURST" not in quiet.stderr

@@ -105,3 +105,32 @@ async def test_insights_gaps_prints_and_writes_the_gaps(
     assert "1. How do i return a broken — 3 users" in result.stdout
     assert "gaps written to" in result.stdout
     assert out.read_text(encoding="utf-8").startswith("rank,title,users,")
+
+
+async def test_insights_with_an_app_apply_its_plugins_migrations(
+    fm: FakeFoundationModels, tmp_path: Path
+) -> None:
+    """`insights gaps --app` and `insights faq --app` migrate the App's plugins too (they
+    skipped them: a database a plugin had migrated was then an unknown revision to them)."""
+    import sqlite3
+    import textwrap
+
+    from tests.framework.plugins import NOTES_MIGRATION
+
+    versions = tmp_path / "notes_migrations"
+    versions.mkdir()
+    (versions / "notes_0001_table.py").write_text(NOTES_MIGRATION)
+    (tmp_path / "mybot.py").write_text(textwrap.dedent(f"""
+        from bot import App
+        app = App.from_env()
+        app.add_migrations("notes", {str(versions)!r})
+    """))
+    env = _yandex(fm, tmp_path)
+    for command in (["insights", "gaps", "--days", "1"], ["insights", "faq"]):
+        result = await asyncio.to_thread(
+            run_cli, *command, "--app", "mybot:app", cwd=tmp_path, **env
+        )
+        assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "notes_plugin_notes" in tables

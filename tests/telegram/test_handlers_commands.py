@@ -14,11 +14,10 @@ from sqlalchemy import func, select
 
 from bot.storage.database import Database
 from bot.storage.models import Chat as StoredChat
-from bot.storage.models import DailyUsage, MessageRole, User
+from bot.storage.models import DailyUsage, MessageRole, User, utc_today
 from bot.storage.models import Message as StoredMessage
 from bot.storage.repositories import UsageRepository, UserRepository
 from bot.telegram.deps import BotOptions
-from bot.telegram.middlewares import today
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 from tests.telegram.recording_session import Reply
 
@@ -207,7 +206,7 @@ async def test_daily_token_budget(sqlite_database: Database) -> None:
     options = BotOptions(text_models=("yandexgpt-lite",), daily_token_limit=100)
     async with running_app(sqlite_database, options=options) as h:
         async with h.db.sessionmaker() as session:
-            await UsageRepository(session).add(ANNA.id, today(), tokens=100)
+            await UsageRepository(session).add(ANNA.id, utc_today(), tokens=100)
             await session.commit()
         await h.send("one more?")
         await h.settle()
@@ -221,7 +220,7 @@ async def test_answers_are_charged_to_the_speaker(h: Harness) -> None:
     await h.send("charge me")
     await h.settle()
     async with h.db.sessionmaker() as session:
-        usage = await session.get(DailyUsage, (ANNA.id, today()))
+        usage = await session.get(DailyUsage, (ANNA.id, utc_today()))
         assert usage is not None
         assert usage.tokens > 0
 

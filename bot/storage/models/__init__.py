@@ -23,6 +23,7 @@ from bot.storage.models.base import (
     UserRole,
     UTCDateTime,
     string_enum,
+    utc_today,
     utcnow,
 )
 from bot.storage.models.chats import (
@@ -115,5 +116,6 @@ __all__ = [
     "User",
     "UserRole",
     "string_enum",
+    "utc_today",
     "utcnow",
 ]

@@ -43,6 +43,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc_today() -> dt.date:
+    """Today in UTC: the day daily budgets and usage count in."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite drops the offset on its own)."""
 

@@ -8,6 +8,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.models import utc_today
 from bot.storage.repositories import (
     ChatRepository,
     MediaUsageRepository,
@@ -17,7 +18,6 @@ from bot.storage.repositories import (
 )
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
-from bot.telegram.middlewares import today
 from bot.telegram.texts import COMMANDS, Translator
 
 CLEAR_WORDS = frozenset({"clear", "reset", "default", "-", "сброс", "очистить"})
@@ -182,7 +182,7 @@ async def cmd_stats(
     if message.from_user is None:
         return
     usage = UsageRepository(session)
-    mine = await usage.for_user(message.from_user.id, today())
+    mine = await usage.for_user(message.from_user.id, utc_today())
     opts = deps.options
     text = t(
         "stats_user",
@@ -191,11 +191,11 @@ async def cmd_stats(
         images=mine.images,
         image_limit=opts.daily_image_limit or t("unlimited"),
     )
-    media = await MediaUsageRepository(session).for_user(message.from_user.id, today())
+    media = await MediaUsageRepository(session).for_user(message.from_user.id, utc_today())
     if media.photos or media.speech_seconds:  # issue 28
         text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
     if is_admin:
-        total = await usage.totals(today())
+        total = await usage.totals(utc_today())
         text += "\n\n" + t("stats_admin", tokens=total.tokens, images=total.images)
     await session.commit()
     await reply(deps, message, text)

@@ -21,6 +21,7 @@ from bot.conversation.vision import ImageInput
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechPermissionError
 from bot.foundation_models.types import Snapshot
+from bot.storage.models import utc_today
 from bot.storage.repositories import MediaUsageRepository, UpdateReceipt
 from bot.telegram.answers import Target
 from bot.telegram.chatqueue import Ticket
@@ -31,7 +32,6 @@ from bot.telegram.media import MediaSupport
 from bot.telegram.media.albums import Album
 from bot.telegram.media.photos import ImageUnreadableError, image_of, is_image_document
 from bot.telegram.media.voice import AudioRef, audio_of
-from bot.telegram.middlewares import today
 from bot.telegram.render.text import RenderedText, utf16_len
 from bot.telegram.texts import Translator
 
@@ -201,7 +201,7 @@ async def _charge_seconds(deps: Deps, user_id: int, seconds: int) -> None:
     """Recognised seconds in the daily usage (/stats); bookkeeping: a failure is logged."""
     try:
         async with deps.sessionmaker() as session:
-            await MediaUsageRepository(session).add(user_id, today(), speech_seconds=seconds)
+            await MediaUsageRepository(session).add(user_id, utc_today(), speech_seconds=seconds)
             await session.commit()
     except Exception:
         log.exception("recognised seconds of user %s not counted", user_id)

@@ -49,8 +49,7 @@ class Outbox:
     a budget refills in minutes, the first frame of the next answer as well);
     ``global_rate`` / ``global_window``: messages and edits per second for the whole bot,
     counted in a rolling window of ``global_window`` seconds (window.py: never more than
-    ``global_rate * global_window`` in any window; ``global_burst`` is ignored, kept for
-    callers of the token bucket it replaced; ``message_budget`` replaces the in-process
+    ``global_rate * global_window`` in any window); ``message_budget`` replaces the in-process
     budget, e.g. with one shared by replicas); ``group_limit`` / ``group_window``: at most
     that many messages in any window of that many seconds in one group (20 a minute);
     ``draft_interval`` / ``draft_burst``: seconds per draft in one chat after a burst;
@@ -84,7 +83,6 @@ class Outbox:
         group_frame_reserve: float = 2.0,
         global_rate: float = 30.0,
         global_window: float = 1.0,
-        global_burst: float = 5.0,
         group_limit: int = 20,
         group_window: float = 60.0,
         draft_interval: float = 1.0,
