@@ -191,7 +191,7 @@ class App:
 
     def _function_tools(self) -> FunctionTools:
         if self._functions is None:
-            # The Python-function tool source (issue 24): one per App.
+            # The Python-function tool source: one per App.
             self._functions = FunctionTools("app")
             self._tool_sources.insert(0, self._functions)
         return self._functions

@@ -78,7 +78,7 @@ def _openai_model(
     return model
 
 
-# --- Photos and voice notes (issue 28) ---------------------------------------------------------
+# --- Photos and voice notes ---------------------------------------------------------
 def build_vision_model(
     settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
 ) -> ChatModel | None:

@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     tools_cli.add_parser(commands)
 
-    # Support desk (issue 17).
+    # Support desk.
     report = commands.add_parser("report", help="print the support desk's figures")
     report.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
     report.add_argument("--csv", type=Path, default=None, help="also write one row per "

@@ -1,4 +1,4 @@
-"""`fmbot insights ...`: what the desk learned (issue 26), read from the database.
+"""`fmbot insights ...`: what the desk learned, read from the database.
 
     insights faq                         FAQ drafts waiting for review
     insights gaps [--days N] [--csv F]   content gaps: unanswered questions grouped by topic

@@ -95,7 +95,7 @@ async def run_report(
 
 
 async def tool_stats(db: Database, days: int) -> list[ToolStats]:
-    """Per tool over the last `days`: calls, failures, declines, expiries (issue 24)."""
+    """Per tool over the last `days`: calls, failures, declines, expiries."""
     import datetime as dt
 
     from bot.storage.models import utcnow

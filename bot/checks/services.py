@@ -256,7 +256,7 @@ def check_knowledge_base(folders: Sequence[Path]) -> Outcome:
 
 
 
-# --- Photos and voice notes (issue 28) ---------------------------------------------------------
+# --- Photos and voice notes ---------------------------------------------------------
 async def check_speech(settings: Settings) -> Outcome:
     """SpeechKit recognises the built-in sample (a short OGG/Opus note) with the models'
     credentials: this proves the key's scope and the role ai.speechkit-stt.user."""

@@ -50,7 +50,7 @@ class Settings(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    # --- Extending fmbot: plugins and the App's added parts (issue 25) -------------------------
+    # --- Extending fmbot: plugins and the App's added parts -------------------------
     # Installed plugins to set up, by name (entry points of the group `fmbot.plugins`),
     # comma-separated; none by default.
     fmbot_plugins: str = ""

@@ -1,4 +1,4 @@
-"""Documents sent in chat (issue 28): read once, kept for the conversation, and the passages
+"""Documents sent in chat: read once, kept for the conversation, and the passages
 most relevant to each question put into the prompt as quoted data.
 
 A document's text is cut into passages like the knowledge base's (chunking.py) and stored with

@@ -97,7 +97,7 @@ COUNT_FIRST_SHARE = 0.25
 COUNT_GRACE = 1.0
 # Of the prompt room, the share the knowledge base's sources may take (history gets the rest).
 SOURCES_SHARE = 0.5
-# Photos (issue 28): how long a conversation seen without images skips the image query.
+# Photos: how long a conversation seen without images skips the image query.
 IMAGELESS_TTL = 60.0
 # Of the prompt room, the share passages of documents sent in chat may take.
 DOCUMENTS_SHARE = 0.4
@@ -146,15 +146,15 @@ class ConversationService:
         # they were delivered (`mark_delivered`), so a replica dying in between is noticed.
         self.track_delivery = False
         self.knowledge = knowledge
-        # Tools (issue 24): the loop for models that take tools (bot/conversation/tools_loop.py).
+        # Tools: the loop for models that take tools (bot/conversation/tools_loop.py).
         self.tools = tools
         # Shown (and stored) below a "not found" answer: KB_NOT_FOUND_CONTACT without a desk.
         self.not_found_next_step = not_found_next_step
-        self.vision = vision  # photos (issue 28): None = images are not taken
+        self.vision = vision  # photos: None = images are not taken
         # Conversations whose window held no image, until when: their text turns skip the
         # image query. A short time, as another replica may store images in one meanwhile.
         self._imageless: dict[int, float] = {}
-        # Documents sent in chat (issue 28), set by the wiring: None = not taken.
+        # Documents sent in chat, set by the wiring: None = not taken.
         self.documents: ChatDocuments | None = None
         # The App's context providers and on_answer hooks (bot/extensions/).
         self.extras = extras
@@ -376,7 +376,7 @@ class ConversationService:
             question.conversation_id, budget, self._statuses, estimate=estimate_tokens
         )
         images: TurnImages | None = None
-        if self.vision is not None:  # photos (issue 28): the vision model when it sees any
+        if self.vision is not None:  # photos: the vision model when it sees any
             images = await self._images(session, window, question, new_images)
             if images.uses_vision:
                 model = self.vision.model_name
@@ -584,7 +584,7 @@ class ConversationService:
         )
 
     async def _read_documents(self, turn: TurnState, documents: ChatDocuments) -> None:
-        """The passages of the chat's documents that best match the question (issue 28)."""
+        """The passages of the chat's documents that best match the question."""
         share = int(DOCUMENTS_SHARE * self._room(turn.model))
         turn.documents = await documents.context_for(
             turn.question.conversation_id, turn.question.text, share

@@ -56,7 +56,7 @@ class TurnState:
     retrieval: Retrieval | None = None
     grounding: Grounding | None = None
     abstained: bool = False  # strict mode found nothing: answered "not found", no model call
-    # Tools (issue 24): the tool exchanges of the window's answers (by answer id), and the
+    # Tools: the tool exchanges of the window's answers (by answer id), and the
     # calls waiting for the user's press when the turn stops to ask.
     exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
     waiting: tuple[WaitingCall, ...] = ()
@@ -75,8 +75,8 @@ class TurnState:
     # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
     room: int = 0
     started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
-    images: TurnImages | None = None  # photos (issue 28): shown to the vision model
-    documents: DocumentContext | None = None  # documents sent in chat (issue 28)
+    images: TurnImages | None = None  # photos: shown to the vision model
+    documents: DocumentContext | None = None  # documents sent in chat
 
     @property
     def question_id(self) -> int:

@@ -77,14 +77,14 @@ class TurnResult:
     model: str = ""
     # The Telegram messages stored with the answer (those that showed it while it streamed).
     telegram_message_ids: tuple[int, ...] = ()
-    # Knowledge base (issue 16). True when the knowledge base did not cover the question:
+    # Knowledge base. True when the knowledge base did not cover the question:
     # strict-mode abstention (no model call) or the model's not-found marker. `text` is then
     # the localized "not found" text (with KB_NOT_FOUND_CONTACT's next step), as stored.
     not_found: bool = False
     # The numbered sources given to the model (empty when the answer was not grounded), each
     # with `cited` set when the answer cites it; `text` keeps the raw [n] citations.
     sources: tuple[Source, ...] = ()
-    # Tools (issue 24): the calls waiting for the user's press (status `waiting`); the front
+    # Tools: the calls waiting for the user's press (status `waiting`); the front
     # end asks for each.
     waiting: tuple[WaitingCall, ...] = ()
     # A per-user tool limit the turn reached (the front end tells the user in their language).

@@ -1,4 +1,4 @@
-"""Images in a conversation (issue 28): which ones a prompt shows the vision model, and how.
+"""Images in a conversation: which ones a prompt shows the vision model, and how.
 
 A question may carry images (a photo, a screenshot, an album). They are stored by their
 Telegram file id with the question and cost `image_tokens` each in prompts (Gemma 3: "each

@@ -55,7 +55,7 @@ class Report:
     rows: list[dict[str, object]] = field(default_factory=list)
     # What users wrote after rating (newest first): when, the score, the text.
     comments: list[tuple[dt.datetime, int | None, str]] = field(default_factory=list)
-    jobs: list[JobCount] = field(default_factory=list)  # deferred model jobs (issue 26)
+    jobs: list[JobCount] = field(default_factory=list)  # deferred model jobs
 
 
 # Words that say nothing about the topic of a question (grouping ignores them).

@@ -364,7 +364,7 @@ class DeskService:
 
     async def dialogue_before_case(self, case_id: int, limit: int = 8) -> list[tuple[str, str]]:
         """What was said before the case opened: the dialogue with a person is in the same
-        history (issue 27), and comes from the case's relays instead (`case_transcript`)."""
+        history, and comes from the case's relays instead (`case_transcript`)."""
         async with self.sessionmaker() as session:
             case = await session.get(DeskCase, case_id)
             if case is None:
@@ -522,7 +522,7 @@ class DeskService:
                 topic.thread_id if topic else None, now,
             )  # fmt: skip
             if relay is not None and text:
-                relay.text = text[:4000]  # the transcript of the case (issue 26)
+                relay.text = text[:4000]  # the transcript of the case
             view = RelayView.of(relay) if relay is not None else None
             if view is not None:
                 await _remember(session, user_id, MessageRole.USER, text, user_id, None)
@@ -635,7 +635,7 @@ class DeskService:
         async with self.sessionmaker() as session:
             repo = DeskRepository(session)
             messages = await repo.support_messages(condition)
-            drafts = await repo.draft_messages(condition)  # issue 26: in the KB topic
+            drafts = await repo.draft_messages(condition)  # in the KB topic
             count, users = await repo.erase_cases(condition)
             remaining = await repo.users_with_cases(users)
             topics = []
@@ -660,7 +660,7 @@ async def _remember(
     author_name: str | None,
 ) -> None:
     """A message of the dialogue with a person, in the user's conversation: after /bot the
-    model knows what was asked and what a person promised (issue 27). An operator's message is
+    model knows what was asked and what a person promised. An operator's message is
     an assistant message with its author (the bot's own have none)."""
     if not text.strip():
         return  # media without a caption: nothing the model could read

@@ -1,4 +1,4 @@
-"""What the desk learns (issue 26): deferred model work on its conversations, done in Yandex's
+"""What the desk learns: deferred model work on its conversations, done in Yandex's
 asynchronous mode (half the price, nobody waits for it): handoff summaries and tags, final
 summaries, FAQ drafts, content gaps. Knows nothing of Telegram.
 """

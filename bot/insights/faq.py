@@ -1,4 +1,4 @@
-"""FAQ drafts from the cases operators answered (issue 26, item 3; Chatwoot Captain's loop).
+"""FAQ drafts from the cases operators answered (Chatwoot Captain's loop).
 
 When a case a person answered is closed, its transcript goes to the model (a deferred job,
 JSON schema) for zero or more question/answer pairs a help centre could hold. Each pair is

@@ -1,5 +1,5 @@
 """Scoring FAQ drafts against what a person would write, and tuning the dedup threshold
-(issue 26, item 6; `fmbot insights eval-faq FILE`, the drafts' `kb eval`).
+(`fmbot insights eval-faq FILE`, the drafts' `kb eval`).
 
 The file holds resolved conversations, one JSON object a line: `id`, `transcript` ([role,
 text] pairs), `expected` (the FAQ entries a person would write: [{question, answer}], empty when

@@ -1,4 +1,4 @@
-"""Content gaps (issue 26, item 4; Intercom's content-gap recommendations, Zendesk's Content
+"""Content gaps (Intercom's content-gap recommendations, Zendesk's Content
 Cues): the questions of a period the bot did not answer well, grouped by topic.
 
 The questions: those answered "not found", those whose answer got 👎, and the last question

@@ -1,4 +1,4 @@
-"""Handoff summaries and tags, and each resolved case's final summary (issue 26, item 2).
+"""Handoff summaries and tags, and each resolved case's final summary.
 
 A handoff's summary (problem, what was tried, what the user expects) and its intent,
 sentiment and language tags, each with a confidence (Zendesk's intelligent triage), come back

@@ -19,7 +19,7 @@ from bot.prompting import estimate_tokens
 
 NOT_FOUND_MARKER = "NO_ANSWER_IN_SOURCES"
 # What the user sees, and the conversation stores, for an answer the sources do not hold (the
-# marker never leaves the model's reply: issue 27). Telegram's texts use these too.
+# marker never leaves the model's reply). Telegram's texts use these too.
 NOT_FOUND_TEXT = {
     "en": "I could not find this in our knowledge base.",
     "ru": "Я не нашёл ответа на этот вопрос в нашей базе знаний.",

@@ -102,7 +102,7 @@ CHAT_SIGNALS = _counter(
     "again after a loss, every chat held here woken",
     "kind", "outcome",
 )  # fmt: skip
-# Tools (issue 24): per tool (names come from TOOLS_FILE and code, capped like every label).
+# Tools: per tool (names come from TOOLS_FILE and code, capped like every label).
 TOOL_CALLS = _counter("fmbot_tool_calls", "Tool calls run, by tool and outcome (ok, error, "
                       "timeout)", "tool", "outcome")
 TOOL_SECONDS = Histogram(
@@ -243,7 +243,7 @@ class YandexMetrics:
             TOKENS.child(model, "output").inc(output_tokens)
 
 
-# --- Desk insights (issue 26) -----------------------------------------------------------------
+# --- Desk insights -----------------------------------------------------------------
 INSIGHT_JOBS = _counter(
     "fmbot_insight_jobs", "Deferred model jobs (summaries, tags, FAQ drafts, gap labels) "
     "reaching a step, by kind and outcome (stored, submitted, done, applied, retried, failed)",

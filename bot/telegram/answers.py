@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 TOLD_TRIMMED_CHATS = 10_000  # chats remembered as told that older turns were left out
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
-# Support desk (issue 17): called after an answer was delivered (chat, result, message ids).
+# Support desk: called after an answer was delivered (chat, result, message ids).
 AfterAnswer = Callable[["Target", TurnResult, list[int]], Awaitable[None]]
 
 
@@ -96,7 +96,7 @@ class Answerer:
         # Chats whose running answer is delivered and only its bookkeeping is left.
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
-        self.after_answer: AfterAnswer | None = None  # support desk (issue 17)
+        self.after_answer: AfterAnswer | None = None  # support desk
 
     def submit_turn(
         self,
@@ -160,7 +160,7 @@ class Answerer:
     def submit_continue(
         self, ticket: Ticket, target: Target, speaker: Speaker, t: Translator, answer_id: int
     ) -> None:
-        """Carry on a turn that waited for a press on a tool call (tools, issue 24): the
+        """Carry on a turn that waited for a press on a tool call (tools): the
         answer streams as usual; nothing is sent when it was carried on already."""
 
         async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult | None:
@@ -223,7 +223,7 @@ class Answerer:
             nonlocal seen
             seen = snapshot.text
             if snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls:
-                # Tools (issue 24): what the model wrote stays, the running calls are named.
+                # Tools: what the model wrote stays, the running calls are named.
                 handle.update(_join(seen, running_status(snapshot.tool_calls, t)))
             elif handle.error is not None and job is not None and not job.cancelling():
                 # The user blocked the bot or the chat is gone: stop paying for tokens.
@@ -266,7 +266,7 @@ class Answerer:
         elif result.error is not None:
             log.warning("answer in chat %s failed: %r", chat.chat_id, result.error)
             notice = describe_error(result.error, t)
-            # A grounded answer's partial text without raw citations or marker (issue 16).
+            # A grounded answer's partial text without raw citations or marker.
             partial = for_stream(result.text) if result.sources else result.text
             ids = await settled_ids(handle.fail(notice, partial or None))
         else:
@@ -290,7 +290,7 @@ class Answerer:
             )
         elif changed:
             await self.conversation.set_answer_telegram_ids(result.message_id, ids)
-        if self.after_answer is not None:  # support desk (issue 17)
+        if self.after_answer is not None:  # support desk
             try:
                 await self.after_answer(target, result, ids)
             except Exception:  # bookkeeping only: the answer is delivered
@@ -366,7 +366,7 @@ class Answerer:
 
     def _final_text(self, result: TurnResult, chat_id: int, t: Translator) -> str:
         text = result.text or t("error_generic")
-        # Knowledge base (issue 16): "not found", or the answer with its citations as links.
+        # Knowledge base: "not found", or the answer with its citations as links.
         if result.not_found:  # the stored text: localized, with the next step if any
             text = result.text or t("kb_not_found")
         elif result.sources:

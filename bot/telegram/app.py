@@ -108,7 +108,7 @@ class TelegramApp:
         self.outbox = outbox or Outbox(bot)
         self.queues = ChatQueues()
         self.policy = AccessPolicy.build(allowed_users, allowed_chats, admins)
-        # Support desk and ALLOWED_CHAT_MEMBERS_OF (issue 17).
+        # Support desk and ALLOWED_CHAT_MEMBERS_OF.
         self.desk = desk
         self.members_of = members_of
         self.member_lists = self.policy
@@ -213,7 +213,7 @@ class TelegramApp:
     async def startup(self) -> None:
         warm_models()  # off the first users' path (warmup.py)
         await self.set_commands()
-        # Support desk (issue 17): who a person owns, before any update is handled; pending
+        # Support desk: who a person owns, before any update is handled; pending
         # relays and unfinished handoffs resume in the background.
         if self.desk is not None:
             await self.desk.start()
@@ -236,7 +236,7 @@ class TelegramApp:
             )
         self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
         tools = self.conversation.tools
-        if tools is not None and tools.toolbox:  # tools (issue 24): expired confirmations
+        if tools is not None and tools.toolbox:  # tools: expired confirmations
             from bot.telegram.handlers.tools import expire_forever
 
             interval = min(30.0, max(0.05, tools.settings.confirm_ttl / 4))

@@ -1,4 +1,4 @@
-"""Documents sent in chat (issue 28): what the handler needs, and its texts (en, ru)."""
+"""Documents sent in chat: what the handler needs, and its texts (en, ru)."""
 
 from __future__ import annotations
 

@@ -58,13 +58,13 @@ class Deps:
     outbox: Outbox
     pastes: PasteJoiner
     seen: RecentlySeen
-    knowledge: KnowledgeBase | None = None  # /kb (issue 16)
+    knowledge: KnowledgeBase | None = None  # /kb
     signals: ChatSignals | None = None  # several webhook replicas (chatleases.py)
     # Several replicas: offer a chat to its lease holder (ChatLeases.offer); a tool turn
     # carried on after a press then runs there, as a resumed turn (handlers/tools.py).
     offer_chat: Callable[[int], None] | None = None
-    media: MediaSupport | None = None  # photos and voice notes (issue 28)
-    documents: DocumentSupport | None = None  # documents sent in chat (issue 28)
+    media: MediaSupport | None = None  # photos and voice notes
+    documents: DocumentSupport | None = None  # documents sent in chat
     # The App's own menu commands (name -> description by language), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)
 

@@ -49,7 +49,7 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
     for router in routers[1:]:
         router.message.middleware(quota)
     if app.added_routers:
-        # The App's routers (issue 25): before fmbot's commands (an App may give its own
+        # The App's routers: before fmbot's commands (an App may give its own
         # /start or /help) and the model's chat handler, after the desk's (a user a person
         # owns stays with the person), inside the same middlewares and rate limit (added.py).
         from bot.telegram.added import added_router
@@ -62,7 +62,7 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
 
 
 def _add_desk(app: TelegramApp, dp: Dispatcher, routers: list[Any]) -> None:
-    """Support desk (issue 17): its router right after errors (a user a person owns never
+    """Support desk: its router right after errors (a user a person owns never
     reaches the model), the membership gate after the database middleware."""
     if app.members_of:
         from bot.telegram.membership import MembershipCache, MembershipMiddleware

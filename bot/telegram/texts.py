@@ -275,7 +275,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The picture could not be drawn. Please try again later.",
         "ru": "Картинку нарисовать не удалось. Попробуйте позже.",
     },
-    # --- knowledge base (issue 16) ---
+    # --- knowledge base ---
     "kb_not_found": NOT_FOUND_TEXT,
     "kb_sources": {"en": "Sources:", "ru": "Источники:"},
     "kb_off": {

@@ -50,7 +50,7 @@ class Core:
     images: ImageService
     knowledge: KnowledgeBase | None = None
     toolbox: Toolbox | None = None
-    auth: Auth | None = None  # photos and voice notes (issue 28): SpeechKit's credentials
+    auth: Auth | None = None  # photos and voice notes: SpeechKit's credentials
 
 
 @asynccontextmanager
@@ -102,7 +102,7 @@ async def core(
             # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
             # turn as before.
             tools=build_tool_loop(settings, db, chat_model, toolbox),
-            # Without a desk a "not found" answer names the deployment's next step (issue 27);
+            # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
             vision=build_vision(settings, chat_model, auth, stack),

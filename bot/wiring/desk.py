@@ -56,7 +56,7 @@ def build_desk(
         support_chat_id=settings.support_chat_id,
         hours=support_hours(settings),
         csat=settings.csat == "on",
-        # 👍/👎 under every answer in KB_MODE=strict deployments (KB_MODE: issue 16).
+        # 👍/👎 under every answer in KB_MODE=strict deployments.
         feedback_buttons=settings.kb_effective_mode == "strict",
         summary_model=settings.text_model,
         retention_days=settings.retention_days,
@@ -91,7 +91,7 @@ def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]
 
 
 def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqDrafts | None:
-    """FAQ drafts (issue 26) with DESK_INSIGHTS and a knowledge base to write them into."""
+    """FAQ drafts with DESK_INSIGHTS and a knowledge base to write them into."""
     if insights is None or c.knowledge is None or not settings.kb_path:
         return None
     from bot.insights.faq import FaqDrafts
@@ -112,7 +112,7 @@ def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqD
 
 
 def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
-    """Deferred model jobs (issue 26) when DESK_INSIGHTS is on."""
+    """Deferred model jobs when DESK_INSIGHTS is on."""
     if not settings.desk_insights_on:
         return None
     from bot.insights import InsightJobs
@@ -124,7 +124,7 @@ def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
 
 
 def build_gaps(settings: Settings, c: Core, insights: InsightJobs | None) -> GapAnalysis:
-    """Content gaps (issue 26): the knowledge base's query embeddings when there is one."""
+    """Content gaps: the knowledge base's query embeddings when there is one."""
     from bot.insights.gaps import GapAnalysis
     from bot.knowledge.embedder import Embedder
 

@@ -112,7 +112,7 @@ def build_tool_loop(
 def build_vision(
     settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
 ) -> Vision | None:
-    """Photos (issue 28): the vision model; images are fetched again once Telegram is up."""
+    """Photos: the vision model; images are fetched again once Telegram is up."""
     model = build_vision_model(settings, chat_model, auth, stack)
     return Vision(model, settings.vision_model) if model is not None else None
 
@@ -120,7 +120,7 @@ def build_vision(
 def build_media(
     settings: Settings, c: Core, bot: Bot, stack: AsyncExitStack
 ) -> MediaSupport:
-    """Photos and voice notes (issue 28): downloads from Telegram, the vision model's image
+    """Photos and voice notes: downloads from Telegram, the vision model's image
     source, SpeechKit."""
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
@@ -141,7 +141,7 @@ def build_media(
 
 
 def build_documents(settings: Settings, c: Core, bot: Bot) -> DocumentSupport:
-    """Documents sent in chat (issue 28): downloads from Telegram, kept per conversation."""
+    """Documents sent in chat: downloads from Telegram, kept per conversation."""
     from bot.conversation.documents import ChatDocuments
     from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.downloads import TelegramFiles

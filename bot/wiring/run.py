@@ -64,12 +64,12 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
             # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
             feedback_buttons=settings.kb_effective_mode == "strict",
             media=build_media(settings, c, bot, stack),
-            # The developer's and plugins' routers and menu commands (issue 25).
+            # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
             commands=extensions.commands if extensions is not None else (),
         )
         telegram.deps.documents = build_documents(settings, c, bot)
-        # Redis coordination, metrics and health endpoints, telemetry hooks (issue 18).
+        # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(
             operations(settings, c.db, bot, telegram, models, shared)

@@ -85,7 +85,7 @@ class MessageStatus(StrEnum):
     CANCELLED = "cancelled"
     FAILED = "failed"
     TRUNCATED = "truncated"
-    # Tools (issue 24): the turn waits for the user's press on a call to confirm; the press
+    # Tools: the turn waits for the user's press on a call to confirm; the press
     # (or the call's expiry) carries it on. Not in prompts, not swept as unfinished.
     WAITING = "waiting"
 

@@ -120,7 +120,7 @@ class Message(Base):
     # Telegram (the final message may wait for a flood limit). A replica dying then leaves it
     # True, and the one taking the chat over answers the question again. NULL otherwise.
     delivery_pending: Mapped[bool | None] = mapped_column()
-    # The App's context providers whose text went into this answer's prompt (issue 25).
+    # The App's context providers whose text went into this answer's prompt.
     context_providers: Mapped[list[str] | None] = mapped_column(JSON)
 
 
@@ -199,6 +199,6 @@ class DailyUsage(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     images: Mapped[int] = mapped_column(Integer, default=0)
-    # Photos and voice notes (issue 28): images shown to the vision model, seconds recognised.
+    # Photos and voice notes: images shown to the vision model, seconds recognised.
     photos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     speech_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -120,7 +120,7 @@ class DeskRelay(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     done_at: Mapped[dt.datetime | None] = mapped_column()
-    # The message's text or caption (issue 26): the case's transcript for its final summary
+    # The message's text or caption: the case's transcript for its final summary
     # and FAQ drafts. Erased with the case.
     text: Mapped[str | None] = mapped_column(Text)
 

@@ -97,7 +97,7 @@ class FaqDraftStatus(StrEnum):
 
 
 class FaqDraft(Base):
-    """A question/answer pair drawn from a case an operator answered (issue 26, item 3).
+    """A question/answer pair drawn from a case an operator answered.
     Nothing reaches the knowledge base before a person approves it. /forget and retention
     delete a user's pending drafts; reviewed ones lose their link to the case and user."""
 

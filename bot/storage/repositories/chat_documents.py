@@ -1,4 +1,4 @@
-"""Documents sent in chat (issue 28): stored per conversation, newest last."""
+"""Documents sent in chat: stored per conversation, newest last."""
 
 from __future__ import annotations
 

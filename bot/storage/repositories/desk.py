@@ -1,4 +1,4 @@
-"""The support desk's tables: cases, topics, relays, turns, erasure counts (issue 17)."""
+"""The support desk's tables: cases, topics, relays, turns, erasure counts."""
 
 from __future__ import annotations
 
@@ -369,7 +369,7 @@ class DeskRepository:
 
     async def draft_messages(self, condition: Any) -> list[int]:
         """The "Knowledge base" topic's messages of the matching cases' unreviewed FAQ drafts
-        (issue 26): they go with the drafts."""
+       : they go with the drafts."""
         cases = select(DeskCase.id).where(condition)
         rows = await self.session.scalars(
             select(FaqDraft.message_id).where(

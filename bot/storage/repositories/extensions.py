@@ -1,4 +1,4 @@
-"""What the App's added parts leave in the database (issue 25)."""
+"""What the App's added parts leave in the database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Deferred model jobs (issue 26) and what they said about desk cases.
+"""Deferred model jobs and what they said about desk cases.
 
 A job is claimed under a lease stored in its row (`owner`, `lease_until`): whichever process
 or replica claims it works on it; a lease left to expire (the process died) lets another

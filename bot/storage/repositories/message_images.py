@@ -1,5 +1,5 @@
 """Images stored with user messages, by Telegram file id in message order; photos and
-recognised seconds in the daily usage (issue 28)."""
+recognised seconds in the daily usage."""
 
 from __future__ import annotations
 

@@ -257,7 +257,7 @@ class Forum:
         dialogue = await self.service.handoff_context(case.user_id)
         summary = ""
         if self.summaries is not None:
-            # DESK_INSIGHTS (issue 26): the card goes up at once; the summary job edits it in.
+            # DESK_INSIGHTS: the card goes up at once; the summary job edits it in.
             insight = await self.summaries.insight(case.id)
             if insight is not None and insight.summary:
                 summary = "\n".join(insight.card_lines())

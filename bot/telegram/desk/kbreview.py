@@ -1,4 +1,4 @@
-"""FAQ drafts under review in the support chat's "Knowledge base" topic (issue 26, item 3).
+"""FAQ drafts under review in the support chat's "Knowledge base" topic.
 
 The topic is made once (stored in desk_places, found again after a restart); each draft is
 posted there with Approve / Edit / Reject; a reply to a draft's message replaces its text;

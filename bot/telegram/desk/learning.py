@@ -1,4 +1,4 @@
-"""What the desk learns, on Telegram (issue 26): the deferred jobs' results put in their places.
+"""What the desk learns, on Telegram: the deferred jobs' results put in their places.
 
 The handoff's summary and tags edited into its card, the final summary stored, FAQ drafts
 posted for review in the "Knowledge base" topic, the content-gap report posted there every

@@ -76,7 +76,7 @@ class SupportDesk:
         self.chat_id = options.support_chat_id
         self.classify = classify
         self.support_chat = SupportChat(outbox.bot, self.chat_id)
-        # DESK_INSIGHTS (issue 26): summaries and tags by deferred (asynchronous) jobs.
+        # DESK_INSIGHTS: summaries and tags by deferred (asynchronous) jobs.
         summaries = (
             CaseSummaries(insights, service.sessionmaker) if insights is not None else None
         )
@@ -103,7 +103,7 @@ class SupportDesk:
         self._background: set[asyncio.Task[Any]] = set()
         self._alerted_at = float("-inf")
         self.alert_interval = 600.0  # admins hear of an unusable support chat this often
-        # The App's menu commands and on_handoff hooks (issue 25; set by the app and wiring).
+        # The App's menu commands and on_handoff hooks (set by the app and wiring).
         self.menu_extra: dict[str, dict[str, str]] = {}
         self.on_handoff: Callable[[HandoffEvent], None] | None = None
 
@@ -367,7 +367,7 @@ class SupportDesk:
     async def forget(self, user_id: int) -> None:
         """/forget: the user's desk records and their topic in the support chat, and their
         unreviewed FAQ drafts' messages in the "Knowledge base" topic."""
-        drafts = await self.service.draft_messages_of(user_id)  # issue 26
+        drafts = await self.service.draft_messages_of(user_id)
         thread = await self.service.forget(user_id)
         if thread is not None:
             await self.forum.delete_topic(user_id, thread)

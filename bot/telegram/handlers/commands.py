@@ -192,7 +192,7 @@ async def cmd_stats(
         image_limit=opts.daily_image_limit or t("unlimited"),
     )
     media = await MediaUsageRepository(session).for_user(message.from_user.id, utc_today())
-    if media.photos or media.speech_seconds:  # issue 28
+    if media.photos or media.speech_seconds:
         text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
     if is_admin:
         total = await usage.totals(utc_today())

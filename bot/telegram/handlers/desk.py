@@ -121,7 +121,7 @@ async def handle_comment(message: Message, desk: SupportDesk, t: Translator) -> 
     comment = await desk.service.take_comment(user.id, message.text or "")
     if comment is not None:
         await desk.tell(user.id, t("desk_comment_thanks"))
-        # "The team will read it": in the user's topic, where the operators look (issue 27).
+        # "The team will read it": in the user's topic, where the operators look.
         await desk.post_comment(comment)
 
 
@@ -378,7 +378,7 @@ def build_router(support_chat_id: int) -> Router:
     router.callback_query.register(handle_card_button, F.data.startswith("desk:"))
     router.callback_query.register(handle_rating, F.data.startswith("csat:"))
     router.callback_query.register(handle_feedback, F.data.startswith("fb:"))
-    kbreview.register(router, support_chat_id)  # issue 26: FAQ drafts' topic, before relays
+    kbreview.register(router, support_chat_id)  # FAQ drafts' topic, before relays
     topic = InSupportTopic()
     for name in ("close", "bot", "block", "unblock"):
         router.message.register(cmd_topic, support, topic, Command(name))

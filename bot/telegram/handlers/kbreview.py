@@ -1,5 +1,5 @@
 """The "Knowledge base" topic: Approve / Edit / Reject on FAQ drafts, and replies that replace
-a draft's text (issue 26, item 3)."""
+a draft's text."""
 
 from __future__ import annotations
 

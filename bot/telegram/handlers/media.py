@@ -1,4 +1,4 @@
-"""Photos, images sent as files, albums and voice notes -> answers (issue 28).
+"""Photos, images sent as files, albums and voice notes -> answers.
 
 Each is a turn in the chat's FIFO like a text: the job downloads (bounded: downloads.py),
 prepares (re-encodes the image, or recognises the voice) and then answers through the same

@@ -69,7 +69,7 @@ async def handle_other_content(message: Message, deps: Deps, t: Translator) -> N
     if message.content_type not in MEDIA:
         return  # service messages (members joining, pins...) are not addressed to anyone
     private = message.chat.type == "private"
-    media = deps.media  # photos and voice taken (issue 28): say what is, not "text only"
+    media = deps.media  # photos and voice taken: say what is, not "text only"
     taken = media is not None and (media.photos is not None or media.voice is not None)
     await deps.notify(
         message.chat.id,

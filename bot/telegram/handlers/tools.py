@@ -1,4 +1,4 @@
-"""Tools (issue 24): the presses on a confirmation card, and the sweep of expired ones.
+"""Tools: the presses on a confirmation card, and the sweep of expired ones.
 
 A press is decided by one atomic change of the stored call (any replica, after any
 restart); the turn then goes on in the chat's queue and streams its answer as usual.

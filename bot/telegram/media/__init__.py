@@ -1,4 +1,4 @@
-"""Photos, albums and voice notes users send (issue 28): what the handlers need."""
+"""Photos, albums and voice notes users send: what the handlers need."""
 
 from __future__ import annotations
 

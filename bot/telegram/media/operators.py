@@ -1,5 +1,5 @@
 """A voice note in a conversation a person owns: the operators get the voice (relayed as any
-message) and, beside it in the topic, its transcript (issue 28)."""
+message) and, beside it in the topic, its transcript."""
 
 from __future__ import annotations
 

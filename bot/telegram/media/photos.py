@@ -1,4 +1,4 @@
-"""Photos and images users send, made ready for the vision model (issue 28).
+"""Photos and images users send, made ready for the vision model.
 
 A photo arrives as several sizes (``Message.photo``, smallest first): the largest whose size
 fits MAX_IMAGE_MB is taken. An image sent "as a file" is a ``Document`` with an ``image/*``

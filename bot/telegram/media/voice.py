@@ -1,4 +1,4 @@
-"""Voice notes and OGG/Opus audio, recognised by SpeechKit as they are (issue 28).
+"""Voice notes and OGG/Opus audio, recognised by SpeechKit as they are.
 
 The synchronous API takes up to 30 s and 1 MB (bot/foundation_models/speech.py): longer notes
 are refused by their announced duration and size, before any download.
