@@ -53,10 +53,30 @@ def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
 def build_chat_model(
     settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack
 ) -> ChatModel:
-    """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
+    """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions,
+    TEXT_API=responses {YANDEX_RESPONSES_URL}/responses."""
     if settings.text_api == "native":
         return client
+    if settings.text_api == "responses":
+        return _responses_model(settings, auth, stack)
     return _openai_model(settings, auth, stack)
+
+
+def _responses_model(settings: Settings, auth: Auth, stack: AsyncExitStack) -> ChatModel:
+    """A client of the Responses API, closed with the stack."""
+    from bot.foundation_models.responses import ResponsesChatModel
+
+    model = ResponsesChatModel(
+        base_url=settings.responses_url,
+        auth=auth,
+        folder_id=settings.yandex_folder_id,
+        data_logging=settings.yandex_data_logging,
+        max_concurrent_generations=settings.yandex_max_concurrent_generations,
+        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
+        observer=YandexMetrics(),
+    )
+    stack.push_async_callback(model.aclose)
+    return model
 
 
 def _openai_model(
@@ -82,13 +102,15 @@ def _openai_model(
 def build_vision_model(
     settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
 ) -> ChatModel | None:
-    """The OpenAI-compatible model for images (None when VISION_MODEL is empty); the chat
-    model itself when it already speaks that API."""
+    """The model for images (None when VISION_MODEL is empty): the chat model itself when it
+    speaks the OpenAI-compatible or the Responses API (`input_image` parts), else a client of
+    the OpenAI-compatible API."""
     if not settings.vision_model:
         return None
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+    from bot.foundation_models.responses import ResponsesChatModel
 
-    if isinstance(chat_model, OpenAICompatibleChatModel):
+    if isinstance(chat_model, OpenAICompatibleChatModel | ResponsesChatModel):
         return chat_model
     return _openai_model(settings, auth, stack)
 

@@ -46,7 +46,7 @@ FINISH = {
 }
 
 
-class _BearerAuth(Auth):
+class BearerAuth(Auth):
     """OpenAI clients send `Bearer <API key>`; Yandex accepts both forms (reference §6)."""
 
     def __init__(self, inner: Auth) -> None:
@@ -92,7 +92,7 @@ class OpenAICompatibleChatModel:
             limits=pool_limits(max_concurrent_generations),
         )
         self._transport = Transport(
-            self._http, _BearerAuth(auth) if bearer else auth, folder_id=folder_id,
+            self._http, BearerAuth(auth) if bearer else auth, folder_id=folder_id,
             data_logging=data_logging, timeouts=self.timeouts, retry=retry, sleep=sleep,
             observer=self.observer,
         )

@@ -6,7 +6,8 @@ URIs and `x-folder-id`; streams cumulative NDJSON paced in real time; keeps oper
 for N polls; injects 429 (with or without Retry-After), 5xx, malformed lines, cut or dropped
 streams, stalls and YandexART refusals; serves the IAM token exchange (verifying the JWT's PS256
 signature and claims against a public key the test registered), the metadata service and the
-OpenAI-compatible `/v1/chat/completions` (SSE). One base URL serves llm, operation, iam and
+OpenAI-compatible `/v1/chat/completions` (SSE) and the Responses API `/v1/responses`
+(fm_responses.py). One base URL serves llm, operation, iam and
 metadata paths; images in OpenAI-compatible messages and SpeechKit STT v1: fm_media.py.
 
 Unscripted, a completion with `jsonSchema` answers JSON matching it (fm_structured.py: known
@@ -75,12 +76,14 @@ from tests.fakes.fm_auth import AuthState
 from tests.fakes.fm_handlers import TextHandlers
 from tests.fakes.fm_media import STT_PATH, MediaHandlers
 from tests.fakes.fm_operations import OperationHandlers
+from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
             "refuse_images_in_operation", "default_chunks", "default_interval",
-            "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit")
+            "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit",
+            "responses_usage_null")
 
 
 @dataclass
@@ -92,7 +95,7 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
+class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, OperationHandlers):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -131,6 +134,8 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
         self.async_times: deque[float] = deque()
         self.operation_times: deque[float] = deque()
         self.async_429s = 0
+        # The Responses API (fm_responses.py): `usage: null`, as in Yandex's own example.
+        self.responses_usage_null = False
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -282,6 +287,8 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
             return await self.completion(request, body)
         if path == "/v1/chat/completions":
             return await self.openai_chat(request, body)
+        if path == RESPONSES_PATH:
+            return await self.responses(request, body)
         if method == "completionAsync":
             if self._over(self.async_times, self.async_rps_limit):
                 self.async_429s += 1
