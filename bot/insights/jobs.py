@@ -36,6 +36,7 @@ from bot.foundation_models.chunks import completion_of
 from bot.foundation_models.errors import FoundationModelsError, RateLimitError
 from bot.foundation_models.types import (
     ChatMessage,
+    ChatModel,
     Completion,
     CompletionOptions,
     Operation,
@@ -114,9 +115,14 @@ class InsightJobs:
         lease: dt.timedelta = dt.timedelta(seconds=30),
         concurrency: int = 50,
         sweep_every: float = 5.0,
+        sync_model: ChatModel | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.model = model
+        # Synchronous jobs go through the deployment's wire (TEXT_API), where the open models
+        # live, with its structured output (response_format, text.format); async ones are
+        # native only (completionAsync).
+        self.sync_model: ChatModel | AsyncModel = sync_model or model
         self.model_name = model_name
         self.owner = owner
         self.policy = policy or PollPolicy(initial=2.0, multiplier=1.5, max_interval=30.0,
@@ -330,7 +336,7 @@ class InsightJobs:
         await self._submits.wait()
         try:
             if job.mode == "sync":
-                completion = await self.model.complete(
+                completion = await self.sync_model.complete(
                     messages, model=job.model, options=options
                 )
                 await self._finish(job, completion)

@@ -170,7 +170,12 @@ class TextHandlers:
         if isinstance(flat, str):
             return self.error(400, flat)
         messages, image_count = flat
-        reply = self.reply_for(messages, key="content")
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") == "json_schema" and not self.replies:
+            transcript = [{"role": m.get("role"), "text": m.get("content")} for m in messages]
+            reply = Reply(structured_answer(fmt.get("json_schema") or {}, transcript))
+        else:
+            reply = self.reply_for(messages, key="content")
         texts = reply.cumulative(p.split_cumulative)
         calls = reply.tool_calls
         if calls and not reply.text:
