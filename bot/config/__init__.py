@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from bot.config.agent import AgentToolSettings
 from bot.config.areas import (
     BehaviourSettings,
     DeskSettings,
@@ -43,6 +44,7 @@ class Settings(
     ToolsSettings,
     MediaSettings,
     InfrastructureSettings,
+    AgentToolSettings,
 ):
     """One deployment's configuration. Field names map to upper-case environment variables."""
 

@@ -78,12 +78,13 @@ from tests.fakes.fm_media import STT_PATH, MediaHandlers
 from tests.fakes.fm_operations import OperationHandlers
 from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
+from tests.fakes.fm_vector_stores import FILES_PATH, STORES_PATH, VectorStoreHandlers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
             "refuse_images_in_operation", "default_chunks", "default_interval",
             "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit",
-            "responses_usage_null")
+            "responses_usage_null", "vector_stores_forbidden")
 
 
 @dataclass
@@ -95,7 +96,8 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, OperationHandlers):
+class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, OperationHandlers,
+                          VectorStoreHandlers):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -136,6 +138,7 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
         self.async_429s = 0
         # The Responses API (fm_responses.py): `usage: null`, as in Yandex's own example.
         self.responses_usage_null = False
+        self.init_vector_stores()  # Files and Vector Stores: fm_vector_stores.py
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -278,6 +281,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
             return web.json_response(self.auth.metadata_answer())
         if path == STT_PATH and request.method == "POST":
             return await self.stt(request)
+        if path.startswith((FILES_PATH, STORES_PATH)):
+            return await self.vector_store_route(request, await request.read())
         if request.method != "POST" or not isinstance(body, dict):
             return self.error(404, f"no such method: {request.method} {path}")
         if path == "/iam/v1/tokens":
