@@ -79,11 +79,14 @@ async def run_report(
     try:
         report = await build_report(db.sessionmaker, days=days, hours=hours)
         tools = await tool_stats(db, days)
+        searches = await web_search_stats(db, days)
     finally:
         await db.dispose()
     print(format_report(report, limit_gaps=30))
     print()
     print(stats_table(tools, days))
+    print()
+    print(searches)
     if csv_path is not None:
         try:
             rows = write_csv(report, csv_path)
@@ -104,3 +107,18 @@ async def tool_stats(db: Database, days: int) -> list[ToolStats]:
     since = utcnow() - dt.timedelta(days=days)
     async with db.sessionmaker() as session:
         return await ToolCallRepository(session).stats(since=since)
+
+
+async def web_search_stats(db: Database, days: int) -> str:
+    """One line: the web searches the model ran over the last `days` days, and for how many
+    users (WEB_SEARCH; Yandex bills each)."""
+    import datetime as dt
+
+    from bot.storage.models import utc_today
+    from bot.storage.repositories.web_searches import WebSearchUsageRepository
+
+    async with db.sessionmaker() as session:
+        searches, users = await WebSearchUsageRepository(session).since(
+            utc_today() - dt.timedelta(days=days - 1))
+    return (f"Web searches in the last {quantity(days, 'en', 'day', 'days')}: {searches} "
+            f"(for {quantity(users, 'en', 'user', 'users')})")

@@ -107,6 +107,9 @@ async def core(
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
             vision=build_vision(settings, chat_model, auth, stack),
         )
+        from bot.wiring.agent_tools import build_hosted
+
+        conversation.hosted = build_hosted(settings, db)  # web and file search, if offered
         images = ImageService(
             sessionmaker=db.sessionmaker,
             model=client,

@@ -73,6 +73,7 @@ from aiohttp import web
 
 from tests.fakes import fm_payloads as p
 from tests.fakes.fm_auth import AuthState
+from tests.fakes.fm_builtin_tools import BuiltinToolHandlers
 from tests.fakes.fm_handlers import TextHandlers
 from tests.fakes.fm_media import STT_PATH, MediaHandlers
 from tests.fakes.fm_operations import OperationHandlers
@@ -96,8 +97,8 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, OperationHandlers,
-                          VectorStoreHandlers):
+class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers, TextHandlers,
+                           OperationHandlers, VectorStoreHandlers):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -139,6 +140,7 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
         # The Responses API (fm_responses.py): `usage: null`, as in Yandex's own example.
         self.responses_usage_null = False
         self.init_vector_stores()  # Files and Vector Stores: fm_vector_stores.py
+        self.init_builtin_tools()  # web_search and file_search: fm_builtin_tools.py
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -292,8 +294,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
             return await self.completion(request, body)
         if path == "/v1/chat/completions":
             return await self.openai_chat(request, body)
-        if path == RESPONSES_PATH:
-            return await self.responses(request, body)
+        if path == RESPONSES_PATH:  # built-in tools first (fm_builtin_tools.py)
+            return await self.builtin_first(request, body)
         if method == "completionAsync":
             if self._over(self.async_times, self.async_rps_limit):
                 self.async_429s += 1

@@ -16,6 +16,7 @@ from bot.storage.repositories import (
     UpdateReceipt,
     UsageRepository,
 )
+from bot.storage.repositories.web_searches import WebSearchUsageRepository
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.texts import COMMANDS, Translator
@@ -194,9 +195,14 @@ async def cmd_stats(
     media = await MediaUsageRepository(session).for_user(message.from_user.id, utc_today())
     if media.photos or media.speech_seconds:
         text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
+    searches = WebSearchUsageRepository(session)
+    if web := await searches.for_user(message.from_user.id, utc_today()):
+        text += "\n" + t("stats_web", searches=web)
     if is_admin:
         total = await usage.totals(utc_today())
         text += "\n\n" + t("stats_admin", tokens=total.tokens, images=total.images)
+        if web_total := await searches.total(utc_today()):
+            text += "\n" + t("stats_web_admin", searches=web_total)
     await session.commit()
     await reply(deps, message, text)
 
