@@ -4,6 +4,8 @@ root: what is built receives plain values."""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
+
 from bot.config import Settings
 from bot.conversation.hosted import HostedSearch, web_search_tool
 from bot.foundation_models.auth import Auth
@@ -59,3 +61,18 @@ def build_hosted(settings: Settings, db: Database) -> HostedSearch | None:
         store_id=store_id, file_results=settings.kb_top_k,
         strict=files and settings.kb_effective_mode == "strict",
     )
+
+
+async def start_store_sync(
+    settings: Settings, db: Database, auth: Auth, stack: AsyncExitStack
+) -> None:
+    """KB_BACKEND=yandex in `run`: the store synced at start and every KB_SYNC_INTERVAL, like
+    the local index (stopped, then its client closed, with the stack)."""
+    from bot.knowledge.background import BackgroundSync
+
+    client = build_store_client(settings, auth)
+    stack.push_async_callback(client.aclose)
+    syncer = BackgroundSync(build_store_sync(settings, db, client),
+                            interval=settings.kb_sync_interval)
+    syncer.start()
+    stack.push_async_callback(syncer.stop)

@@ -105,10 +105,13 @@ async def test_strict_file_search_answers_from_the_store_or_not_found(tmp_path: 
     workdir.mkdir()
     async with E2E(workdir, extra_env=env) as e2e:
         fm = e2e.fm
-        store = fm.create_store("support")
-        fm.add_file(store.id, "delivery.md", (docs / "delivery.md").read_text())
-        e2e.bot.env["KB_VECTOR_STORE_ID"] = store.id
         await e2e.start_bot()
+        # `run` syncs KB_PATH at start: without KB_VECTOR_STORE_ID it creates a store.
+        [store] = await e2e.wait_for(lambda: list(fm.stores.values()), 30)
+        await e2e.wait_for(lambda: e2e.db.path.exists() and e2e.db.query(
+            "SELECT name FROM sqlite_master WHERE name = 'kb_store_files'") and e2e.db.count(
+            "kb_store_files") == 1, 30)
+        assert len(store.files) == 1
         answer = await ask(e2e, USER, "How many days do parcels take to arrive in Moscow?")
         assert answer.text == ("Parcels arrive within three working days in Moscow.\n\n"
                                "Sources:\n[1] delivery.md")
