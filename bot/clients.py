@@ -47,6 +47,7 @@ def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        reasoning_mode="ENABLED_HIDDEN" if settings.reasoning == "on" else None,
     )
 
 
@@ -93,6 +94,7 @@ def _openai_model(
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        reasoning_effort=settings.reasoning_effort if settings.reasoning == "on" else None,
     )
     stack.push_async_callback(model.aclose)
     return model

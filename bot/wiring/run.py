@@ -17,6 +17,7 @@ from bot.wiring.core import core
 from bot.wiring.desk import (
     build_desk,
 )
+from bot.wiring.models import watch_models
 from bot.wiring.parts import build_documents, build_media
 
 log = logging.getLogger("bot")
@@ -83,6 +84,9 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
         # then, so the collector runs and scans far less. bench_load --users 100: 26.4 ->
         # 24.4 ms CPU per turn, peak RSS 137 -> 139 MB.
         gc.set_threshold(20_000, 20, 20)
+        # The wire, its built-in tools and reasoning, then (in the background, the bot
+        # already answering) each configured model against what the folder serves.
+        stack.enter_context(watch_models(settings, c))
         if extensions is not None:
             await lifecycle(extensions, "on_startup", settings.extension_timeout)
             stack.push_async_callback(

@@ -75,6 +75,7 @@ from tests.fakes import fm_payloads as p
 from tests.fakes.fm_auth import AuthState
 from tests.fakes.fm_handlers import TextHandlers
 from tests.fakes.fm_media import STT_PATH, MediaHandlers
+from tests.fakes.fm_models import MODELS_PATH, ModelCatalog
 from tests.fakes.fm_operations import OperationHandlers
 from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
@@ -95,7 +96,8 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, OperationHandlers):
+class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, OperationHandlers,
+                           ModelCatalog):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -136,6 +138,7 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
         self.async_429s = 0
         # The Responses API (fm_responses.py): `usage: null`, as in Yandex's own example.
         self.responses_usage_null = False
+        self.init_models()  # GET /v1/models and unknown models (fm_models.py)
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -176,6 +179,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
             for key, value in data.items():
                 if key == "iam_token_lifetime":
                     self.auth.iam_token_lifetime = float(value)
+                elif key in ("served_models", "unlisted_models"):  # JSON lists -> sets
+                    setattr(self, key, None if value is None else set(value))
                 elif key in SETTABLE:
                     setattr(self, key, value)
                 else:
@@ -241,6 +246,9 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
             if folder is not None and folder != self.folder_id:
                 return self.error(400, f"Specified folder ID '{folder}' does not match with "
                                        "service account folder ID")
+        unknown = self.unknown_model(body)
+        if unknown is not None:
+            return self.error(404, unknown)
         for fault in self.faults:
             if fault.matches(path):
                 fault.times -= 1
@@ -276,6 +284,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
             if request.headers.get("Metadata-Flavor") != "Google":
                 return self.error(403, "Metadata-Flavor: Google header is required")
             return web.json_response(self.auth.metadata_answer())
+        if path == MODELS_PATH and request.method == "GET":
+            return self.models_listing()
         if path == STT_PATH and request.method == "POST":
             return await self.stt(request)
         if request.method != "POST" or not isinstance(body, dict):
