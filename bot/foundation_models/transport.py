@@ -118,8 +118,8 @@ class Transport:
         content_type: str | None = None,
     ) -> bytes:
         """Send and return the body of a 2xx answer; raise the mapped error otherwise.
-        `content`: a raw body instead of JSON (SpeechKit takes the audio as it is, and the
-        text to speak as a form, `content_type` naming it)."""
+        `content`: a raw body instead of JSON (SpeechKit takes the audio as it is), of
+        `content_type` when given (a multipart upload names its boundary there)."""
         async with self.open(
             method, url, json=json, folder_header=folder_header, retry=retry, content=content,
             content_type=content_type,
@@ -152,7 +152,7 @@ class Transport:
             headers = self.headers(authorization, client_request_id, folder=folder_header)
             if attempt > 1:
                 headers["x-retry-attempt"] = str(attempt - 1)
-            if content_type is not None:
+            if content_type:
                 headers["Content-Type"] = content_type
             started = time.monotonic()
             observer.request(endpoint)
