@@ -76,17 +76,28 @@ class VoiceRepository:
         )  # fmt: skip
         return bool(getattr(result, "rowcount", 0))
 
-    async def totals(self, day: dt.date) -> VoiceDay:
+    async def totals(self, day: dt.date, until: dt.date | None = None) -> VoiceDay:
+        """All users' counters from ``day`` to ``until`` (that day alone when None)."""
+        last = until or day
         row = (
             await self.session.execute(
                 select(
                     func.coalesce(func.sum(VoiceUsage.chars), 0),
                     func.coalesce(func.sum(VoiceUsage.replies), 0),
                     func.coalesce(func.sum(VoiceUsage.failures), 0),
-                ).where(VoiceUsage.day == day)
+                ).where(VoiceUsage.day >= day, VoiceUsage.day <= last)
             )
         ).one()
         return VoiceDay(int(row[0]), int(row[1]), int(row[2]))
+
+    async def users_at_budget(self, day: dt.date, until: dt.date, budget: int) -> int:
+        """Users who reached ``budget`` characters on some day of the period."""
+        count = await self.session.scalar(
+            select(func.count(func.distinct(VoiceUsage.user_id))).where(
+                VoiceUsage.day >= day, VoiceUsage.day <= until, VoiceUsage.chars >= budget
+            )
+        )
+        return int(count or 0)
 
     # --- the replies ------------------------------------------------------------------------
     async def reply_for(self, answer_id: int) -> VoiceReply | None:
