@@ -129,6 +129,7 @@ class BotTester:
         settings = run_settings(folder, self._overrides)
         self.settings = settings
         self.app.use_plugins(settings.fmbot_plugins)
+        self._stack.callback(_release, self.app)
         http = httpx.AsyncClient(transport=self.model.transport())
         self._stack.push_async_callback(http.aclose)
         built = await self._stack.enter_async_context(built_bot(
@@ -226,3 +227,14 @@ class BotTester:
             tool_calls=turned.tool_calls,
             status=turned.status,
         )
+
+
+def _release(app: App) -> None:
+    """Let the App's routers go when a tester stops. aiogram attaches a router to one parent
+    for life (it has no public way to detach one), while a test session runs the same
+    module-level App in one tester after another, each with its own dispatcher."""
+    for router in app.routers:
+        parent = router.parent_router
+        if parent is not None:
+            parent.sub_routers.remove(router)
+            router._parent_router = None
