@@ -83,6 +83,11 @@ async def run_checks(
     if settings.speech_on:
         jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
             "speech recognition", each_within, _one(check_speech(settings)))))
+    if settings.voice_replies_mode != "off":
+        from bot.checks.voice import check_synthesis
+
+        jobs.append(_after_credentials(yandex, "speech synthesis", lambda: _within(
+            "speech synthesis", each_within, _one(check_synthesis(settings)))))
     jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
     if settings.redis_url:
         jobs.append(_within("redis", each_within,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 
-@contextlib.contextmanager
-def watch_models(settings: Settings, c: Core) -> Iterator[None]:
+@contextlib.asynccontextmanager
+async def watch_models(settings: Settings, c: Core) -> AsyncIterator[None]:
     from bot.model_catalog import log_models
 
     for name, detail in wire_lines(settings):
@@ -30,3 +30,5 @@ def watch_models(settings: Settings, c: Core) -> Iterator[None]:
         yield
     finally:
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

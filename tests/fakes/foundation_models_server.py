@@ -34,6 +34,7 @@ Python API::
         fm.max_active_generations; fm.stream_disconnects; fm.auth.iam_exchanges
         fm.images_received  # decoded images per request; fm.queue_transcript("text")
         fm.stt_requests; fm.stt_forbidden = True  # SpeechKit STT (fm_media.py)
+        fm.tts_requests; fm.tts_forbidden = True; fm.tts_gate = asyncio.Event()  # fm_speech.py
 
 Process and control API (for out-of-process tests)::
 
@@ -79,6 +80,7 @@ from tests.fakes.fm_models import MODELS_PATH, ModelCatalog
 from tests.fakes.fm_operations import OperationHandlers
 from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
+from tests.fakes.fm_speech import TTS_PATH, SpeechHandlers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
@@ -96,8 +98,8 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, OperationHandlers,
-                           ModelCatalog):
+class FakeFoundationModels(ResponsesHandlers, MediaHandlers, SpeechHandlers, TextHandlers,
+                           OperationHandlers, ModelCatalog):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -128,6 +130,7 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
         self.embedding_times: deque[float] = deque()
         self.embedding_429s = 0
         self.init_media()  # images and SpeechKit STT (issue 28): fm_media.py
+        self.init_speech()  # SpeechKit TTS and STT v3 async: fm_speech.py
         # Async mode (issue 26): completionAsync submits above `async_rps_limit` and operation
         # GETs above `operation_rps_limit` in any second get 429 (quotas 10 and 50 a second);
         # `async_429s` counts both.
@@ -288,6 +291,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, TextHandlers, Opera
             return self.models_listing()
         if path == STT_PATH and request.method == "POST":
             return await self.stt(request)
+        if path == TTS_PATH and request.method == "POST":
+            return await self.tts(request)
         if request.method != "POST" or not isinstance(body, dict):
             return self.error(404, f"no such method: {request.method} {path}")
         if path == "/iam/v1/tokens":

@@ -71,6 +71,12 @@ from bot.storage.models.tools import (
     ToolCall,
     ToolCallState,
 )
+from bot.storage.models.voice import (
+    VoicePreference,
+    VoiceReply,
+    VoiceReplyStatus,
+    VoiceUsage,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -115,6 +121,10 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserRole",
+    "VoicePreference",
+    "VoiceReply",
+    "VoiceReplyStatus",
+    "VoiceUsage",
     "string_enum",
     "utc_today",
     "utcnow",
