@@ -33,6 +33,7 @@ from bot.config.parsing import (
     _split_ids,
     _split_names,
 )
+from bot.config.voice import VoiceSettings
 
 
 class Settings(
@@ -43,6 +44,7 @@ class Settings(
     DeskSettings,
     ToolsSettings,
     MediaSettings,
+    VoiceSettings,
     InfrastructureSettings,
     AgentToolSettings,
 ):
@@ -142,6 +144,13 @@ class Settings(
             self.yandex_api_key or self.yandex_iam_token or self.yandex_sa_key_file
             or self.yandex_use_metadata
         )  # fmt: skip
+
+    @property
+    def voice_replies_mode(self) -> str:
+        """VOICE_REPLIES, unset meaning mirror when speech recognition is on."""
+        if self.voice_replies is not None:
+            return self.voice_replies
+        return "mirror" if self.speech_on else "off"
 
     @property
     def text_models(self) -> list[str]:

@@ -35,6 +35,10 @@ class YandexSettings(BaseSettings):
     text_api: Literal["native", "openai", "responses"] = "native"
     yandex_openai_url: str = ""
     yandex_responses_url: str = ""
+    # Hidden reasoning where the model takes it: the native API's ENABLED_HIDDEN (YandexGPT
+    # Pro), the OpenAI-compatible reasoning_effort (gpt-oss). Not on TEXT_API=responses.
+    reasoning: Literal["off", "on"] = "off"
+    reasoning_effort: Literal["low", "medium", "high"] = "medium"
     text_model: str = "yandexgpt/latest"
     image_model: str = "yandex-art/latest"
     # Text models a chat may pick with /model (short names or URIs); empty = only TEXT_MODEL.

@@ -34,6 +34,7 @@ Python API::
         fm.max_active_generations; fm.stream_disconnects; fm.auth.iam_exchanges
         fm.images_received  # decoded images per request; fm.queue_transcript("text")
         fm.stt_requests; fm.stt_forbidden = True  # SpeechKit STT (fm_media.py)
+        fm.tts_requests; fm.tts_forbidden = True; fm.tts_gate = asyncio.Event()  # fm_speech.py
 
 Process and control API (for out-of-process tests)::
 
@@ -76,9 +77,11 @@ from tests.fakes.fm_auth import AuthState
 from tests.fakes.fm_builtin_tools import BuiltinToolHandlers
 from tests.fakes.fm_handlers import TextHandlers
 from tests.fakes.fm_media import STT_PATH, MediaHandlers
+from tests.fakes.fm_models import MODELS_PATH, ModelCatalog
 from tests.fakes.fm_operations import OperationHandlers
 from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
+from tests.fakes.fm_speech import TTS_PATH, SpeechHandlers
 from tests.fakes.fm_vector_stores import FILES_PATH, STORES_PATH, VectorStoreHandlers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -97,8 +100,9 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers, TextHandlers,
-                           OperationHandlers, VectorStoreHandlers):
+class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers,
+                           SpeechHandlers, TextHandlers, OperationHandlers, ModelCatalog,
+                           VectorStoreHandlers):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -129,6 +133,7 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
         self.embedding_times: deque[float] = deque()
         self.embedding_429s = 0
         self.init_media()  # images and SpeechKit STT (issue 28): fm_media.py
+        self.init_speech()  # SpeechKit TTS and STT v3 async: fm_speech.py
         # Async mode (issue 26): completionAsync submits above `async_rps_limit` and operation
         # GETs above `operation_rps_limit` in any second get 429 (quotas 10 and 50 a second);
         # `async_429s` counts both.
@@ -139,6 +144,7 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
         self.async_429s = 0
         # The Responses API (fm_responses.py): `usage: null`, as in Yandex's own example.
         self.responses_usage_null = False
+        self.init_models()  # GET /v1/models and unknown models (fm_models.py)
         self.init_vector_stores()  # Files and Vector Stores: fm_vector_stores.py
         self.init_builtin_tools()  # web_search and file_search: fm_builtin_tools.py
 
@@ -181,6 +187,8 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
             for key, value in data.items():
                 if key == "iam_token_lifetime":
                     self.auth.iam_token_lifetime = float(value)
+                elif key in ("served_models", "unlisted_models"):  # JSON lists -> sets
+                    setattr(self, key, None if value is None else set(value))
                 elif key in SETTABLE:
                     setattr(self, key, value)
                 else:
@@ -246,6 +254,9 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
             if folder is not None and folder != self.folder_id:
                 return self.error(400, f"Specified folder ID '{folder}' does not match with "
                                        "service account folder ID")
+        unknown = self.unknown_model(body)
+        if unknown is not None:
+            return self.error(404, unknown)
         for fault in self.faults:
             if fault.matches(path):
                 fault.times -= 1
@@ -281,8 +292,12 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
             if request.headers.get("Metadata-Flavor") != "Google":
                 return self.error(403, "Metadata-Flavor: Google header is required")
             return web.json_response(self.auth.metadata_answer())
+        if path == MODELS_PATH and request.method == "GET":
+            return self.models_listing()
         if path == STT_PATH and request.method == "POST":
             return await self.stt(request)
+        if path == TTS_PATH and request.method == "POST":
+            return await self.tts(request)
         if path.startswith((FILES_PATH, STORES_PATH)):
             return await self.vector_store_route(request, await request.read())
         if request.method != "POST" or not isinstance(body, dict):

@@ -72,6 +72,12 @@ from bot.storage.models.tools import (
     ToolCall,
     ToolCallState,
 )
+from bot.storage.models.voice import (
+    VoicePreference,
+    VoiceReply,
+    VoiceReplyStatus,
+    VoiceUsage,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -117,6 +123,10 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserRole",
+    "VoicePreference",
+    "VoiceReply",
+    "VoiceReplyStatus",
+    "VoiceUsage",
     "string_enum",
     "utc_today",
     "utcnow",

@@ -167,6 +167,8 @@ async def _answer_voice(
 ) -> None:
     assert media.voice is not None
     who = speaker(message)
+    if where.voice is not None:  # asked by voice: answered by voice too (VOICE_REPLIES)
+        where = replace(where, voice=replace(where.voice, spoken=True))
     try:
         text = await media.voice.transcribe(ref, who.language)
     except AudioTooLongError:
