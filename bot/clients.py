@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
+import httpx
 from pydantic import SecretStr
 
 from bot.config import Settings
@@ -37,7 +38,10 @@ def build_auth_from(settings: Settings) -> Auth:
     )
 
 
-def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
+def build_client(
+    settings: Settings, auth: Auth, http: httpx.AsyncClient | None = None
+) -> FoundationModelsClient:
+    """`http`: an HTTP client to use instead of the client's own (bot.testing's model)."""
     return FoundationModelsClient(
         folder_id=settings.yandex_folder_id,
         auth=auth,
@@ -47,20 +51,22 @@ def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        http=http,
     )
 
 
 def build_chat_model(
-    settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack
+    settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack,
+    http: httpx.AsyncClient | None = None,
 ) -> ChatModel:
     """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
     if settings.text_api == "native":
         return client
-    return _openai_model(settings, auth, stack)
+    return _openai_model(settings, auth, stack, http)
 
 
 def _openai_model(
-    settings: Settings, auth: Auth, stack: AsyncExitStack
+    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None
 ) -> OpenAICompatibleChatModel:
     """A client of {YANDEX_OPENAI_URL}, closed with the stack."""
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
@@ -73,6 +79,7 @@ def _openai_model(
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        http=http,
     )
     stack.push_async_callback(model.aclose)
     return model
@@ -80,7 +87,8 @@ def _openai_model(
 
 # --- Photos and voice notes ---------------------------------------------------------
 def build_vision_model(
-    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack,
+    http: httpx.AsyncClient | None = None,
 ) -> ChatModel | None:
     """The OpenAI-compatible model for images (None when VISION_MODEL is empty); the chat
     model itself when it already speaks that API."""
@@ -90,15 +98,17 @@ def build_vision_model(
 
     if isinstance(chat_model, OpenAICompatibleChatModel):
         return chat_model
-    return _openai_model(settings, auth, stack)
+    return _openai_model(settings, auth, stack, http)
 
 
-def build_speech(settings: Settings, auth: Auth, stack: AsyncExitStack) -> SpeechRecognizer | None:
+def build_speech(
+    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None
+) -> SpeechRecognizer | None:
     """SpeechKit STT with the models' credentials (None when SPEECH_RECOGNITION is off)."""
     if not settings.speech_on:
         return None
     recognizer = SpeechRecognizer(
-        base_url=settings.stt_url, auth=auth, folder_id=settings.yandex_folder_id
+        base_url=settings.stt_url, auth=auth, folder_id=settings.yandex_folder_id, http=http
     )
     stack.push_async_callback(recognizer.aclose)
     return recognizer

@@ -9,6 +9,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import httpx
+
 from bot.clients import (
     build_auth_from,
     build_chat_model,
@@ -51,6 +53,7 @@ class Core:
     knowledge: KnowledgeBase | None = None
     toolbox: Toolbox | None = None
     auth: Auth | None = None  # photos and voice notes: SpeechKit's credentials
+    http: httpx.AsyncClient | None = None  # the models' HTTP client when given (bot.testing)
 
 
 @asynccontextmanager
@@ -60,10 +63,12 @@ async def core(
     *,
     kb_background: bool = False,
     app: App | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services;
     `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL. `app`'s
-    tools, context providers and hooks join every turn."""
+    tools, context providers and hooks join every turn. `http`: the HTTP client every model
+    client uses instead of its own (bot.testing answers Yandex's API in process)."""
     # A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
     toolbox = build_toolbox(settings, app.tool_sources if app is not None else ())
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
@@ -73,9 +78,9 @@ async def core(
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         auth = build_auth_from(settings)
-        client = build_client(settings, auth)
+        client = build_client(settings, auth, http)
         stack.push_async_callback(client.aclose)
-        chat_model = build_chat_model(settings, client, auth, stack)
+        chat_model = build_chat_model(settings, client, auth, stack, http)
         extras = app.runner(settings.extension_timeout) if app is not None else None
         if extras is not None:
             stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
@@ -105,7 +110,7 @@ async def core(
             # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
-            vision=build_vision(settings, chat_model, auth, stack),
+            vision=build_vision(settings, chat_model, auth, stack, http),
         )
         images = ImageService(
             sessionmaker=db.sessionmaker,
@@ -113,4 +118,4 @@ async def core(
             image_model=settings.image_model,
             policy=PollPolicy(),
         )
-        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox, auth)
+        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox, auth, http)

@@ -4,7 +4,7 @@ jobs, FAQ drafts and content gaps."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings
@@ -34,22 +34,24 @@ def support_hours(settings: Settings) -> SupportHours:
 
 
 def build_desk(
-    settings: Settings, c: Core, bot: Bot, shared: Shared | None = None
+    settings: Settings, c: Core, bot: Bot, shared: Shared | None = None,
+    pacing: Mapping[str, Any] | None = None,
 ) -> tuple[Outbox, SupportDesk | None]:
     """The outbound scheduler (its pacing from TELEGRAM_*, its budgets shared with the other
-    replicas when `shared`), and the support desk when SUPPORT_CHAT_ID is set."""
+    replicas when `shared`), and the support desk when SUPPORT_CHAT_ID is set. `pacing`:
+    Outbox arguments over those (bot.testing shrinks Telegram's intervals)."""
     from bot.operations import outbox_budgets
     from bot.telegram.desk import DeskOptions, SupportDesk
     from bot.telegram.outbox import Outbox
 
-    outbox = Outbox(
-        bot,
-        draft_interval=settings.telegram_draft_interval,
-        draft_recovery=settings.telegram_draft_recovery,
-        final_preview=settings.telegram_final_preview,
-        frame_grace=settings.telegram_frame_grace,
+    arguments: dict[str, Any] = {
+        "draft_interval": settings.telegram_draft_interval,
+        "draft_recovery": settings.telegram_draft_recovery,
+        "final_preview": settings.telegram_final_preview,
+        "frame_grace": settings.telegram_frame_grace,
         **outbox_budgets(settings, shared),
-    )
+    }
+    outbox = Outbox(bot, **{**arguments, **(pacing or {})})
     if not settings.support_chat_id:
         return outbox, None
     options = DeskOptions(

@@ -11,6 +11,8 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
 from bot.clients import (
     build_speech,
     build_vision_model,
@@ -110,10 +112,11 @@ def build_tool_loop(
 
 
 def build_vision(
-    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack,
+    http: httpx.AsyncClient | None = None,
 ) -> Vision | None:
     """Photos: the vision model; images are fetched again once Telegram is up."""
-    model = build_vision_model(settings, chat_model, auth, stack)
+    model = build_vision_model(settings, chat_model, auth, stack, http)
     return Vision(model, settings.vision_model) if model is not None else None
 
 
@@ -134,7 +137,7 @@ def build_media(
         media.photos = PhotoPreparer(files, max_bytes=int(settings.max_image_mb * 1024 * 1024))
         c.conversation.vision = dataclasses.replace(vision, fetch=media.photos.fetch)
     assert c.auth is not None
-    recognizer = build_speech(settings, c.auth, stack)
+    recognizer = build_speech(settings, c.auth, stack, c.http)
     if recognizer is not None:
         media.voice = VoiceNotes(files, recognizer)
     return media
