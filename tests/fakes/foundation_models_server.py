@@ -80,7 +80,7 @@ from tests.fakes.fm_models import MODELS_PATH, ModelCatalog
 from tests.fakes.fm_operations import OperationHandlers
 from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
-from tests.fakes.fm_speech import TTS_PATH, SpeechHandlers
+from tests.fakes.fm_speech import STT_ASYNC_PATH, STT_RESULT_PATH, TTS_PATH, SpeechHandlers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
@@ -293,6 +293,10 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, SpeechHandlers, Tex
             return await self.stt(request)
         if path == TTS_PATH and request.method == "POST":
             return await self.tts(request)
+        if path == STT_ASYNC_PATH and request.method == "POST":
+            return await self.stt_async(request)
+        if path == STT_RESULT_PATH and request.method == "GET":
+            return await self.stt_result(request)
         if request.method != "POST" or not isinstance(body, dict):
             return self.error(404, f"no such method: {request.method} {path}")
         if path == "/iam/v1/tokens":

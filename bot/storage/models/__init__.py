@@ -72,6 +72,8 @@ from bot.storage.models.tools import (
     ToolCallState,
 )
 from bot.storage.models.voice import (
+    SpeechJob,
+    SpeechJobStatus,
     VoicePreference,
     VoiceReply,
     VoiceReplyStatus,
@@ -115,6 +117,8 @@ __all__ = [
     "ProcessedUpdate",
     "RelayDirection",
     "RelayState",
+    "SpeechJob",
+    "SpeechJobStatus",
     "TimestampMixin",
     "ToolCall",
     "ToolCallState",
