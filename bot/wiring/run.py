@@ -31,7 +31,7 @@ from bot.wiring.desk import (
 )
 from bot.wiring.models import watch_models
 from bot.wiring.parts import build_documents, build_media
-from bot.wiring.voice import build_voice
+from bot.wiring.voice import build_long_voice, build_voice
 
 log = logging.getLogger("bot")
 
@@ -110,6 +110,7 @@ async def built_bot(
         )
         telegram.deps.documents = build_documents(settings, c, bot)
         build_voice(settings, c, telegram, stack)  # answers spoken (VOICE_REPLIES)
+        build_long_voice(settings, c, telegram, stack)  # notes over 30 s (MAX_VOICE_SECONDS)
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(

@@ -1,5 +1,6 @@
-"""Voice replies wired: SpeechKit TTS with the models' credentials, the policy from
-VOICE_REPLIES, and the Answerer's hook that speaks a delivered answer."""
+"""Voice wired: replies spoken by SpeechKit TTS (the policy from VOICE_REPLIES, the
+Answerer's hook that speaks a delivered answer) and long voice notes heard through SpeechKit's
+asynchronous recognition, both with the models' credentials."""
 
 from __future__ import annotations
 
@@ -43,3 +44,24 @@ def build_voice(
     telegram.answers.voice = voice.after_delivery
     telegram.deps.voice = voice
     return voice
+
+
+def build_long_voice(
+    settings: Settings, c: Core, telegram: TelegramApp, stack: AsyncExitStack
+) -> None:
+    """Voice notes over 30 s through SpeechKit's asynchronous API (with recognition on)."""
+    media = telegram.deps.media
+    if media is None or media.voice is None or c.auth is None:
+        return
+    from bot.foundation_models.speech_async import AsyncSpeechRecognizer
+    from bot.telegram.media.longvoice import LongNotes
+
+    recognizer = AsyncSpeechRecognizer(
+        base_url=settings.stt_url, operation_url=settings.yandex_operation_url, auth=c.auth,
+        folder_id=settings.yandex_folder_id,
+    )  # fmt: skip
+    stack.push_async_callback(recognizer.aclose)
+    media.long_voice = LongNotes(
+        files=media.voice.files, recognizer=recognizer, sessionmaker=c.db.sessionmaker,
+        max_seconds=settings.max_voice_seconds, poll_interval=settings.stt_poll_interval,
+    )  # fmt: skip

@@ -81,7 +81,7 @@ from tests.fakes.fm_models import MODELS_PATH, ModelCatalog
 from tests.fakes.fm_operations import OperationHandlers
 from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
-from tests.fakes.fm_speech import TTS_PATH, SpeechHandlers
+from tests.fakes.fm_speech import STT_ASYNC_PATH, STT_RESULT_PATH, TTS_PATH, SpeechHandlers
 from tests.fakes.fm_vector_stores import FILES_PATH, STORES_PATH, VectorStoreHandlers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -298,6 +298,10 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
             return await self.stt(request)
         if path == TTS_PATH and request.method == "POST":
             return await self.tts(request)
+        if path == STT_ASYNC_PATH and request.method == "POST":
+            return await self.stt_async(request)
+        if path == STT_RESULT_PATH and request.method == "GET":
+            return await self.stt_result(request)
         if path.startswith((FILES_PATH, STORES_PATH)):
             return await self.vector_store_route(request, await request.read())
         if request.method != "POST" or not isinstance(body, dict):

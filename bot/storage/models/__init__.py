@@ -73,6 +73,8 @@ from bot.storage.models.tools import (
     ToolCallState,
 )
 from bot.storage.models.voice import (
+    SpeechJob,
+    SpeechJobStatus,
     VoicePreference,
     VoiceReply,
     VoiceReplyStatus,
@@ -117,6 +119,8 @@ __all__ = [
     "ProcessedUpdate",
     "RelayDirection",
     "RelayState",
+    "SpeechJob",
+    "SpeechJobStatus",
     "TimestampMixin",
     "ToolCall",
     "ToolCallState",
