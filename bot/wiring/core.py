@@ -112,6 +112,11 @@ async def core(
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
             vision=build_vision(settings, chat_model, auth, stack, http),
         )
+        from bot.wiring.agent_tools import build_hosted, start_store_sync
+
+        conversation.hosted = build_hosted(settings, db)  # web and file search, if offered
+        if kb_background and conversation.hosted and conversation.hosted.store_id is not None:
+            await start_store_sync(settings, db, auth, stack)  # KB_BACKEND=yandex
         images = ImageService(
             sessionmaker=db.sessionmaker,
             model=client,

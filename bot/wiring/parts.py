@@ -159,7 +159,7 @@ def build_knowledge(
 ) -> KnowledgeBase | None:
     """The knowledge base of KB_PATH, or None when KB_MODE is off (numpy is not even loaded)."""
     mode = KbMode(settings.kb_effective_mode)
-    if mode is KbMode.OFF:
+    if mode is KbMode.OFF or settings.kb_backend == "yandex":  # Yandex keeps that one
         return None
     from bot.knowledge.base import KnowledgeBase
     from bot.knowledge.embedder import Embedder
