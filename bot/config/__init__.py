@@ -112,7 +112,8 @@ class Settings(
         return value
 
     @field_validator("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
-                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url", "stt_url")
+                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url", "stt_url",
+                     "yandex_responses_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -121,6 +122,16 @@ class Settings(
     @property
     def openai_url(self) -> str:
         return self.yandex_openai_url or f"{self.yandex_llm_url}/v1"
+
+    @property
+    def responses_url(self) -> str:
+        """YANDEX_RESPONSES_URL; unset, Yandex's documented host, or {YANDEX_LLM_URL}/v1 when
+        that points elsewhere (a proxy, or the fake server in tests)."""
+        if self.yandex_responses_url:
+            return self.yandex_responses_url
+        if self.yandex_llm_url == "https://llm.api.cloud.yandex.net":
+            return "https://ai.api.cloud.yandex.net/v1"
+        return f"{self.yandex_llm_url}/v1"
 
     @property
     def speech_on(self) -> bool:

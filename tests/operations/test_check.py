@@ -69,7 +69,8 @@ async def test_a_good_replica_setup_passes_every_check(
     outcomes = await run_checks(settings, support_chat_id=SUPPORT_CHAT, kb_folders=[kb])
     assert [o.name for o in outcomes] == [
         "configuration", "telegram", "support chat", "yandex", "speech recognition",
-        "speech synthesis", "database", "redis", "knowledge base",
+        "speech synthesis", "database", "redis", "models", "wire", "built-in tools",
+        "reasoning", "knowledge base",
     ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
     names = by_name(outcomes)
@@ -101,7 +102,7 @@ async def test_single_process_setup_passes(
     outcomes = await run_checks(settings_for(tg, fm, sqlite_url))
     assert [o.name for o in outcomes] == [
         "configuration", "telegram", "yandex", "speech recognition", "speech synthesis",
-        "database",
+        "database", "models", "wire", "built-in tools", "reasoning",
     ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
 
@@ -249,8 +250,8 @@ async def test_the_command_prints_one_line_per_check_and_exits_by_result(
     }  # fmt: skip
     code, out = await _cli_check(env, tmp_path)
     assert code == 0, out
-    assert [line.split()[0] for line in out.splitlines()[:6]] == ["ok"] * 6
-    assert "6 passed, 0 failed" in out
+    assert [line.split()[0] for line in out.splitlines()[:10]] == ["ok"] * 10
+    assert "10 passed, 0 failed" in out
     env["YANDEX_API_KEY"] = "wrong"
     code, out = await _cli_check(env, tmp_path)
     assert code == 1, out

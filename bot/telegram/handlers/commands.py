@@ -194,6 +194,8 @@ async def cmd_stats(
         images=mine.images,
         image_limit=opts.daily_image_limit or t("unlimited"),
     )
+    if mine.reasoning_tokens:
+        text += "\n" + t("stats_reasoning", tokens=mine.reasoning_tokens)
     media = await MediaUsageRepository(session).for_user(message.from_user.id, utc_today())
     if media.photos or media.speech_seconds:
         text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
