@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", type=Path, default=None, help="also write one row per "
                         "conversation to this CSV file")  # fmt: skip
 
+    # Read by bot/cli.py before any App or settings (bot/scaffold): listed here for --help.
+    new = commands.add_parser("new", help="create a new bot project: fmbot new NAME "
+                              "[--template chat|support|helpdesk]")  # fmt: skip
+    new.add_argument("name", metavar="NAME")
     commands.add_parser(
         "check",
         help="check the configuration and every dependency (Telegram, Yandex, database, "
