@@ -21,6 +21,7 @@ _STEPS: dict[str, tuple[str, ...]] = {
     "run": ("database", "telegram", "yandex", "yandex_key", "kb", "support", "replicas",
             "metrics", "webhook", "prompt"),
     "chat": ("database", "yandex", "yandex_key", "prompt"),
+    "record": ("database", "yandex", "yandex_key", "prompt"),
     "report": ("database", "support", "replicas", "metrics"),
     "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
     "migrate": ("database",),

@@ -23,6 +23,7 @@ import bot.telegram  # noqa: F401  # isort: skip
 from bot.extensions import SourceInfo, ToolCallInfo
 from bot.testing.models import EchoModel, Rule, ScriptedModel
 from bot.testing.people import TestGroup, TestUser
+from bot.testing.recorded import RecordedModel, RecordingFormatError
 from bot.testing.reply import Reply
 from bot.testing.telegram import SentCall, Shown
 from bot.testing.tester import BotTester, BotTesterError
@@ -34,6 +35,8 @@ __all__ = [
     "EchoModel",
     "ModelAnswer",
     "ModelRequest",
+    "RecordedModel",
+    "RecordingFormatError",
     "Reply",
     "Rule",
     "ScriptedModel",
