@@ -51,6 +51,7 @@ def build_client(
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        reasoning_mode="ENABLED_HIDDEN" if settings.reasoning == "on" else None,
         http=http,
     )
 
@@ -59,10 +60,33 @@ def build_chat_model(
     settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack,
     http: httpx.AsyncClient | None = None,
 ) -> ChatModel:
-    """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
+    """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions,
+    TEXT_API=responses {YANDEX_RESPONSES_URL}/responses."""
     if settings.text_api == "native":
         return client
+    if settings.text_api == "responses":
+        return _responses_model(settings, auth, stack, http)
     return _openai_model(settings, auth, stack, http)
+
+
+def _responses_model(
+    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None
+) -> ChatModel:
+    """A client of the Responses API, closed with the stack."""
+    from bot.foundation_models.responses import ResponsesChatModel
+
+    model = ResponsesChatModel(
+        base_url=settings.responses_url,
+        auth=auth,
+        folder_id=settings.yandex_folder_id,
+        data_logging=settings.yandex_data_logging,
+        max_concurrent_generations=settings.yandex_max_concurrent_generations,
+        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
+        observer=YandexMetrics(),
+        http=http,
+    )
+    stack.push_async_callback(model.aclose)
+    return model
 
 
 def _openai_model(
@@ -79,6 +103,7 @@ def _openai_model(
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        reasoning_effort=settings.reasoning_effort if settings.reasoning == "on" else None,
         http=http,
     )
     stack.push_async_callback(model.aclose)
@@ -90,13 +115,15 @@ def build_vision_model(
     settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack,
     http: httpx.AsyncClient | None = None,
 ) -> ChatModel | None:
-    """The OpenAI-compatible model for images (None when VISION_MODEL is empty); the chat
-    model itself when it already speaks that API."""
+    """The model for images (None when VISION_MODEL is empty): the chat model itself when it
+    speaks the OpenAI-compatible or the Responses API (`input_image` parts), else a client of
+    the OpenAI-compatible API."""
     if not settings.vision_model:
         return None
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+    from bot.foundation_models.responses import ResponsesChatModel
 
-    if isinstance(chat_model, OpenAICompatibleChatModel):
+    if isinstance(chat_model, OpenAICompatibleChatModel | ResponsesChatModel):
         return chat_model
     return _openai_model(settings, auth, stack, http)
 

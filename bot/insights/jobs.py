@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.foundation_models.types import ChatMessage, PollPolicy
+from bot.foundation_models.types import ChatMessage, ChatModel, PollPolicy
 from bot.insights.pacing import HourlyCap, Pacer
 from bot.insights.protocol import (
     AsyncModel,
@@ -70,9 +70,14 @@ class InsightJobs(JobSteps):
         lease: dt.timedelta = dt.timedelta(seconds=30),
         concurrency: int = 50,
         sweep_every: float = 5.0,
+        sync_model: ChatModel | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.model = model
+        # Synchronous jobs go through the deployment's wire (TEXT_API), where the open models
+        # live, with its structured output (response_format, text.format); async ones are
+        # native only (completionAsync).
+        self.sync_model: ChatModel | AsyncModel = sync_model or model
         self.model_name = model_name
         self.owner = owner
         self.policy = policy or PollPolicy(initial=2.0, multiplier=1.5, max_interval=30.0,

@@ -16,6 +16,7 @@ from bot.foundation_models.chunks import completion_of
 from bot.foundation_models.errors import FoundationModelsError, RateLimitError
 from bot.foundation_models.types import (
     ChatMessage,
+    ChatModel,
     Completion,
     CompletionOptions,
     Operation,
@@ -36,6 +37,7 @@ class JobSteps:
 
     sessionmaker: async_sessionmaker[AsyncSession]
     model: AsyncModel
+    sync_model: ChatModel | AsyncModel
     policy: PollPolicy
     max_attempts: int
     retry_base: float
@@ -90,7 +92,7 @@ class JobSteps:
         await self._submits.wait()
         try:
             if job.mode == "sync":
-                completion = await self.model.complete(
+                completion = await self.sync_model.complete(
                     messages, model=job.model, options=options
                 )
                 await self._finish(job, completion)

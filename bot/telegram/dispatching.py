@@ -18,6 +18,7 @@ from bot.telegram.handlers import (
     other,
     toolcalls,
     tools,
+    voice,
 )
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
@@ -44,7 +45,8 @@ def build_dispatcher(app: TelegramApp) -> Dispatcher:
         daily_tokens=app.options.daily_token_limit,
         daily_images=app.options.daily_image_limit,
     )
-    handlers = (errors, commands, kb, toolcalls, images, chat, media, documents, tools, other)
+    handlers = (errors, commands, voice, kb, toolcalls, images, chat, media, documents, tools,
+                other)
     routers = [m.build_router() for m in handlers]
     for router in routers[1:]:
         router.message.middleware(quota)

@@ -121,7 +121,7 @@ def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
 
     return InsightJobs(
         c.db.sessionmaker, c.client, model_name=settings.insights_model,
-        owner=settings.replica_id,
+        owner=settings.replica_id, sync_model=c.chat_model,
     )  # fmt: skip
 
 

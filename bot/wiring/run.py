@@ -29,7 +29,9 @@ from bot.wiring.core import core
 from bot.wiring.desk import (
     build_desk,
 )
+from bot.wiring.models import watch_models
 from bot.wiring.parts import build_documents, build_media
+from bot.wiring.voice import build_long_voice, build_voice
 
 log = logging.getLogger("bot")
 
@@ -107,6 +109,8 @@ async def built_bot(
             commands=extensions.commands if extensions is not None else (),
         )
         telegram.deps.documents = build_documents(settings, c, bot)
+        build_voice(settings, c, telegram, stack)  # answers spoken (VOICE_REPLIES)
+        build_long_voice(settings, c, telegram, stack)  # notes over 30 s (MAX_VOICE_SECONDS)
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(
@@ -123,7 +127,11 @@ async def built_bot(
 async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = None) -> None:
     from bot.telegram.app import TokenRejectedError
 
-    async with built_bot(settings, system_prompt, app=app) as built:
+    # The wire, its built-in tools and reasoning in the log; then, in the background while the
+    # bot answers, each configured model against what the folder serves.
+    async with built_bot(settings, system_prompt, app=app) as built, watch_models(
+        settings, built.core
+    ):
         telegram, ops = built.telegram, built.ops
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
