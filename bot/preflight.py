@@ -22,6 +22,7 @@ _STEPS: dict[str, tuple[str, ...]] = {
     "run": ("database", "telegram", "yandex", "yandex_key", "kb", "support", "replicas",
             "metrics", "webhook", "prompt", "wire", "agent_tools"),
     "chat": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
+    "record": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
     "report": ("database", "support", "replicas", "metrics"),
     "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
     "migrate": ("database",),
