@@ -49,6 +49,8 @@ class SharedGenerationLimit:
         async with AsyncExitStack() as stack:
             name = f"generations:{folder}"
             turn, backoff = self._asking.setdefault(folder, (asyncio.Lock(), Backoff()))
+            # Run last on the way out, once the slot is released: the next one here asks now.
+            stack.callback(backoff.freed.set)
             shared = slot(self.coordinator, name, limit=self.limit, ttl=self.ttl,
                           backoff=backoff)  # fmt: skip
             started = time.monotonic()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
 from bot.coordination.stopping import stop_tasks
@@ -19,12 +20,14 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class Backoff:
     """How long to wait before asking again: from `poll`, times 1.5 per refusal, up to
-    `max_poll`. Shared by the waiters that take turns asking (SharedGenerationLimit), so the
-    next one goes on at the pace the store has been refusing at instead of starting fast."""
+    `max_poll`, or until `freed` says a slot came free in this process. Shared by the waiters
+    that take turns asking (SharedGenerationLimit), so the next one goes on at the pace the
+    store has been refusing at instead of starting fast (and asking in vain at once)."""
 
     poll: float = 0.05
     max_poll: float = 0.5
     delay: float = 0.0
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def next(self) -> float:
         self.delay = min(self.max_poll, self.delay * 1.5) if self.delay else self.poll
@@ -32,6 +35,13 @@ class Backoff:
 
     def reset(self) -> None:
         self.delay = 0.0
+
+    async def pause(self) -> None:
+        """`delay` seconds, or less if a slot is freed here meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.delay):
+                await self.freed.wait()
+        self.freed.clear()
 
 
 @asynccontextmanager
@@ -51,8 +61,11 @@ async def slot(
     holder = uuid.uuid4().hex
     started = time.monotonic()
     backoff = backoff or Backoff(poll, max_poll)
-    while not await coordinator.acquire_slot(semaphore, holder, limit=limit, ttl=ttl):  # noqa: ASYNC110
-        await asyncio.sleep(backoff.next())  # another replica's release tells no one: poll
+    if backoff.delay:  # the store has been refusing: wait for a release here, or one poll
+        await backoff.pause()
+    while not await coordinator.acquire_slot(semaphore, holder, limit=limit, ttl=ttl):
+        backoff.next()  # another replica's release tells no one: poll
+        await backoff.pause()
     renewer = asyncio.create_task(_renew(coordinator, semaphore, holder, ttl))
     try:
         yield time.monotonic() - started
