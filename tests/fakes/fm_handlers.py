@@ -27,6 +27,8 @@ class TextHandlers:
     active_generations: int
     max_active_generations: int
     stream_disconnects: int
+    stream_closed: asyncio.Event
+    stream_lines_written: int
 
     quote_sources: bool
 
@@ -80,6 +82,7 @@ class TextHandlers:
         except ConnectionResetError:
             # The client closed the stream early (aiohttp's ClientConnectionResetError).
             self.stream_disconnects += 1
+            self.stream_closed.set()
             return response
         finally:
             self.active_generations -= 1
@@ -120,6 +123,7 @@ class TextHandlers:
             status = reply.status if final else "ALTERNATIVE_STATUS_PARTIAL"
             result = p.completion_result(text, status, input_tokens=prompt_tokens)
             await response.write(p.ndjson_line({"result": result}))
+            self.stream_lines_written = index + 1
             if not final and reply.interval:
                 await asyncio.sleep(reply.interval)
         if calls:
