@@ -123,6 +123,8 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
         self.active_generations = 0
         self.max_active_generations = 0
         self.stream_disconnects = 0
+        self.stream_closed = asyncio.Event()  # set when a client closes a stream early
+        self.stream_lines_written = 0  # lines of the last stream the server wrote
         self.url = ""
         self._runner: web.AppRunner | None = None
         # Knowledge base (issue 16): an unscripted grounded prompt is answered by quoting its
