@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.limits import GenerationLimit
 from bot.foundation_models.speech import SpeechRecognizer
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel
@@ -37,7 +38,10 @@ def build_auth_from(settings: Settings) -> Auth:
     )
 
 
-def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
+def build_client(
+    settings: Settings, auth: Auth, generation_limit: GenerationLimit | None = None
+) -> FoundationModelsClient:
+    """`generation_limit`: a cap shared with other replicas (None: this process's own)."""
     return FoundationModelsClient(
         folder_id=settings.yandex_folder_id,
         auth=auth,
@@ -47,20 +51,28 @@ def build_client(settings: Settings, auth: Auth) -> FoundationModelsClient:
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        generation_limit=generation_limit,
     )
 
 
 def build_chat_model(
-    settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack
+    settings: Settings,
+    client: FoundationModelsClient,
+    auth: Auth,
+    stack: AsyncExitStack,
+    generation_limit: GenerationLimit | None = None,
 ) -> ChatModel:
     """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
     if settings.text_api == "native":
         return client
-    return _openai_model(settings, auth, stack)
+    return _openai_model(settings, auth, stack, generation_limit)
 
 
 def _openai_model(
-    settings: Settings, auth: Auth, stack: AsyncExitStack
+    settings: Settings,
+    auth: Auth,
+    stack: AsyncExitStack,
+    generation_limit: GenerationLimit | None = None,
 ) -> OpenAICompatibleChatModel:
     """A client of {YANDEX_OPENAI_URL}, closed with the stack."""
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
@@ -73,6 +85,7 @@ def _openai_model(
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        generation_limit=generation_limit,
     )
     stack.push_async_callback(model.aclose)
     return model

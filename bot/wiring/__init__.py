@@ -8,7 +8,7 @@ documents, knowledge), desk.py (the support desk and its learning loop), run.py 
 
 from __future__ import annotations
 
-from bot.wiring.core import Core, core
+from bot.wiring.core import Core, FrontEnd, core
 from bot.wiring.desk import (
     build_desk,
     build_faq,
@@ -19,6 +19,7 @@ from bot.wiring.desk import (
 )
 from bot.wiring.parts import (
     build_documents,
+    build_embedder,
     build_knowledge,
     build_media,
     build_tool_loop,
@@ -31,8 +32,10 @@ from bot.wiring.run import lifecycle, run_bot
 
 __all__ = [
     "Core",
+    "FrontEnd",
     "build_desk",
     "build_documents",
+    "build_embedder",
     "build_faq",
     "build_gaps",
     "build_insights",

@@ -3,10 +3,9 @@ vision model, photos and voice notes, documents in chat, the knowledge base."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,10 +29,13 @@ from bot.tools.signing import RequestSigner, SigningKeyError
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.conversation.vision import ImageSource
     from bot.knowledge.base import KnowledgeBase
+    from bot.knowledge.embedder import Embedder
     from bot.telegram.chatdocs import DocumentSupport
+    from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
-    from bot.wiring.core import Core
+    from bot.telegram.media.photos import PhotoPreparer
 
 
 
@@ -66,8 +68,8 @@ def build_toolbox(settings: Settings, extra_sources: Sequence[ToolSource] = ()) 
             environ=tool_environment(),
             signer=signer,
             extra_sources=extra_sources,
+            observer=_tool_metrics,
         )
-        toolbox.observer = _tool_metrics
         return toolbox
     except (ToolsFileError, SigningKeyError) as exc:
         raise ConfigError(str(exc)) from None
@@ -88,9 +90,17 @@ async def start_toolbox_of(toolbox: Toolbox) -> None:
 
 
 def build_tool_loop(
-    settings: Settings, db: Database, chat_model: ChatModel, toolbox: Toolbox
+    settings: Settings,
+    db: Database,
+    chat_model: ChatModel,
+    toolbox: Toolbox,
+    *,
+    desk_state: Callable[[int], Awaitable[str | None]] | None = None,
+    on_superseded: Callable[[int, list[int]], None] | None = None,
 ) -> ToolLoop:
-    """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools."""
+    """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools.
+    `desk_state`: the state of a user's support conversation, for the tools to see;
+    `on_superseded`: told which cards a new message took the buttons off."""
     return ToolLoop(
         toolbox=toolbox,
         settings=ToolLoopSettings(
@@ -106,49 +116,73 @@ def build_tool_loop(
         ),
         sessionmaker=db.sessionmaker,
         model=chat_model,
+        desk_state=desk_state,
+        on_superseded=on_superseded,
     )
 
 
 def build_vision(
-    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+    settings: Settings,
+    chat_model: ChatModel,
+    auth: Auth,
+    stack: AsyncExitStack,
+    fetch: ImageSource | None = None,
 ) -> Vision | None:
-    """Photos: the vision model; images are fetched again once Telegram is up."""
+    """Photos: the vision model; `fetch` gets earlier images again (from Telegram)."""
     model = build_vision_model(settings, chat_model, auth, stack)
-    return Vision(model, settings.vision_model) if model is not None else None
+    return Vision(model, settings.vision_model, fetch=fetch) if model is not None else None
+
+
+def telegram_files(settings: Settings, bot: Bot) -> TelegramFiles:
+    """Downloads from Telegram (photos, voice notes, documents)."""
+    from bot.telegram.downloads import TelegramFiles
+
+    return TelegramFiles(bot, timeout=settings.media_download_timeout)
+
+
+def build_photos(settings: Settings, files: TelegramFiles) -> PhotoPreparer | None:
+    """Photos for the vision model (None without VISION_MODEL): its image source too."""
+    if not settings.vision_model:
+        return None
+    from bot.telegram.media.photos import PhotoPreparer
+
+    return PhotoPreparer(files, max_bytes=int(settings.max_image_mb * 1024 * 1024))
 
 
 def build_media(
-    settings: Settings, c: Core, bot: Bot, stack: AsyncExitStack
+    settings: Settings,
+    files: TelegramFiles,
+    photos: PhotoPreparer | None,
+    auth: Auth,
+    stack: AsyncExitStack,
 ) -> MediaSupport:
     """Photos and voice notes: downloads from Telegram, the vision model's image
     source, SpeechKit."""
-    from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
-    from bot.telegram.media.photos import PhotoPreparer
     from bot.telegram.media.voice import VoiceNotes
 
-    files = TelegramFiles(bot, timeout=settings.media_download_timeout)
-    media = MediaSupport(max_image_mb=settings.max_image_mb)
-    vision = c.conversation.vision
-    if vision is not None:
-        media.photos = PhotoPreparer(files, max_bytes=int(settings.max_image_mb * 1024 * 1024))
-        c.conversation.vision = dataclasses.replace(vision, fetch=media.photos.fetch)
-    assert c.auth is not None
-    recognizer = build_speech(settings, c.auth, stack)
-    if recognizer is not None:
-        media.voice = VoiceNotes(files, recognizer)
-    return media
+    recognizer = build_speech(settings, auth, stack)
+    voice = VoiceNotes(files, recognizer) if recognizer is not None else None
+    return MediaSupport(photos=photos, voice=voice, max_image_mb=settings.max_image_mb)
 
 
-def build_documents(settings: Settings, c: Core, bot: Bot) -> DocumentSupport:
+def build_documents(settings: Settings, files: TelegramFiles) -> DocumentSupport:
     """Documents sent in chat: downloads from Telegram, kept per conversation."""
-    from bot.conversation.documents import ChatDocuments
     from bot.telegram.chatdocs import DocumentSupport
-    from bot.telegram.downloads import TelegramFiles
 
-    c.conversation.documents = ChatDocuments(c.db.sessionmaker)
-    files = TelegramFiles(bot, timeout=settings.media_download_timeout)
     return DocumentSupport(files, max_mb=settings.max_document_mb)
+
+
+def build_embedder(settings: Settings, client: FoundationModelsClient) -> Embedder:
+    """The embedding models (EMBEDDING_*): the knowledge base's, content gaps', FAQ evals'."""
+    from bot.knowledge.embedder import Embedder
+
+    return Embedder(
+        client,
+        doc_model=settings.embedding_doc_model,
+        query_model=settings.embedding_query_model,
+        rps=settings.embedding_rps,
+    )
 
 
 def build_knowledge(
@@ -159,17 +193,10 @@ def build_knowledge(
     if mode is KbMode.OFF:
         return None
     from bot.knowledge.base import KnowledgeBase
-    from bot.knowledge.embedder import Embedder
 
-    embedder = Embedder(
-        client,
-        doc_model=settings.embedding_doc_model,
-        query_model=settings.embedding_query_model,
-        rps=settings.embedding_rps,
-    )
     return KnowledgeBase(
         sessionmaker=db.sessionmaker,
-        embedder=embedder,
+        embedder=build_embedder(settings, client),
         roots=settings.kb_path,
         mode=mode,
         top_k=settings.kb_top_k,

@@ -13,32 +13,52 @@ if TYPE_CHECKING:
 
     from bot.app import App
 
-from bot.wiring.core import core
-from bot.wiring.desk import (
-    build_desk,
-)
-from bot.wiring.parts import build_documents, build_media
+from bot.wiring.core import FrontEnd, core
+from bot.wiring.desk import build_desk
+from bot.wiring.parts import build_documents, build_media, build_photos, telegram_files
 
 log = logging.getLogger("bot")
 
 
 async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = None) -> None:
+    from bot.conversation.listeners import Listeners
     from bot.operations import coordination, limited, operations
-    from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
+    from bot.telegram.app import TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
+    from bot.wiring.telegram import build_telegram, menu_of
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
     extensions = app
-    async with (
-        core(settings, system_prompt, kb_background=True, app=extensions) as c,
-        AsyncExitStack() as stack,
-    ):
-        bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
+    bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
+    async with AsyncExitStack() as stack:
         shared = await stack.enter_async_context(coordination(settings, bot))
-        outbox, desk = build_desk(settings, c, bot, shared)
-        if desk is not None and c.conversation.extras is not None:
-            desk.on_handoff = c.conversation.extras.handed_over
-        telegram = TelegramApp(
+        # Several webhook replicas: any replica may receive any update, and a chat's turns
+        # run on its lease holder. (Polling: the one poller dispatches everything itself.)
+        leased = shared is not None and settings.telegram_mode == "webhook"
+        files = telegram_files(settings, bot)
+        photos = build_photos(settings, files)
+        # The tool loop tells the front end which cards lost their buttons; the front end is
+        # built on the conversation that holds the loop.
+        superseded: Listeners[[int, list[int]]] = Listeners()
+        front = FrontEnd(
+            telegram=True,
+            fetch_image=photos.fetch if photos is not None else None,
+            superseded=superseded,
+            track_delivery=leased,
+            generation_limit=shared.generation_limit if shared is not None else None,
+            shared=shared is not None,
+        )
+        c = await stack.enter_async_context(
+            core(settings, system_prompt, kb_background=True, app=extensions, front=front)
+        )
+        extras = c.conversation.extras
+        commands = extensions.commands if extensions is not None else ()
+        outbox, desk = build_desk(
+            settings, c, bot, shared, menu=menu_of(commands),
+            on_handoff=extras.handed_over if extras is not None else None,
+        )  # fmt: skip
+        assert c.auth is not None
+        telegram = build_telegram(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
             conversation=c.conversation,
@@ -63,12 +83,15 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
             members_of=settings.allowed_chat_members_of,
             # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
             feedback_buttons=settings.kb_effective_mode == "strict",
-            media=build_media(settings, c, bot, stack),
+            media=build_media(settings, files, photos, c.auth, stack),
+            documents=build_documents(settings, files),
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
-            commands=extensions.commands if extensions is not None else (),
+            commands=commands,
+            superseded=superseded,
+            coordinator=shared.coordinator if leased and shared is not None else None,
+            owner=settings.replica_id,
         )
-        telegram.deps.documents = build_documents(settings, c, bot)
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(

@@ -12,7 +12,7 @@ from bot.telegram.media.voice import VoiceNotes
 assert MEDIA_TEXTS  # registers the texts with the Translator
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class MediaSupport:
     """None parts are off: photos without VISION_MODEL, voice without SPEECH_RECOGNITION."""
 
