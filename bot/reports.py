@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.clients import build_auth_from, build_client
 from bot.config import ConfigError, Settings
 from bot.plurals import quantity
 from bot.storage.database import Database, migrate
 from bot.wiring import build_embedder, build_gaps, core, support_hours
+from bot.wiring.clients import build_auth_from, build_client
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -1,9 +1,13 @@
-"""The composition root: Settings -> objects, for `fmbot run` and `fmbot chat`.
+"""The composition root: Settings -> objects, for `fmbot run` and `fmbot chat` (the other
+commands build theirs in the CLI layer from the parts here).
 
-With bot/commands.py and clients.py (the model clients), the only reader of Settings; what
-it builds receives plain values. Resources are closed in reverse order of creation, whatever
-happens. By area: core.py (what both front ends share), parts.py (tools, vision, media,
-documents, knowledge), desk.py (the support desk and its learning loop), run.py (`fmbot run`).
+With the config package and the command bodies, the only reader of Settings; what it builds
+receives plain values and built collaborators (nothing is set on an object after it is built).
+Resources are closed in reverse order of creation, whatever happens. By area: core.py (what
+both front ends share), clients.py (the model clients), parts.py (tools, vision, media,
+documents, knowledge), desk.py (the support desk and its learning loop), telegram.py (the
+Telegram front from plain values), operations.py (coordination, metrics, telemetry),
+preflight.py (what each command checks in its settings first), run.py (`fmbot run`).
 """
 
 from __future__ import annotations

@@ -9,11 +9,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.clients import (
-    build_auth_from,
-    build_chat_model,
-    build_client,
-)
 from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.conversation.documents import ChatDocuments
@@ -27,6 +22,11 @@ from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.storage.database import Database, migrate
 from bot.tools import Toolbox
+from bot.wiring.clients import (
+    build_auth_from,
+    build_chat_model,
+    build_client,
+)
 
 if TYPE_CHECKING:
 

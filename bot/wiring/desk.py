@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from bot.insights.faq import FaqDrafts
     from bot.insights.gaps import GapAnalysis
     from bot.knowledge.embedder import Embedder
-    from bot.operations import Shared
     from bot.telegram.desk import SupportDesk
     from bot.telegram.outbox import Outbox
     from bot.wiring.core import Core
+    from bot.wiring.operations import Shared
 
 
 
@@ -47,9 +47,9 @@ def build_desk(
     """The outbound scheduler (its pacing from TELEGRAM_*, its budgets shared with the other
     replicas when `shared`), and the support desk when SUPPORT_CHAT_ID is set (`c.desk`):
     it lists the App's `menu` commands to operators and tells `on_handoff` of each handoff."""
-    from bot.operations import outbox_budgets
     from bot.telegram.desk import DeskOptions, SupportDesk
     from bot.telegram.outbox import Outbox
+    from bot.wiring.operations import outbox_budgets
 
     outbox = Outbox(
         bot,

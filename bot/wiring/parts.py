@@ -10,10 +10,6 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.clients import (
-    build_speech,
-    build_vision_model,
-)
 from bot.config import ConfigError, Settings
 from bot.conversation.tool_turns import ToolLoopSettings
 from bot.conversation.tools_loop import ToolLoop
@@ -25,6 +21,10 @@ from bot.knowledge import KbMode
 from bot.storage.database import Database
 from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 from bot.tools.signing import RequestSigner, SigningKeyError
+from bot.wiring.clients import (
+    build_speech,
+    build_vision_model,
+)
 
 if TYPE_CHECKING:
     from aiogram import Bot

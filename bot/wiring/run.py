@@ -22,9 +22,9 @@ log = logging.getLogger("bot")
 
 async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = None) -> None:
     from bot.conversation.listeners import Listeners
-    from bot.operations import coordination, limited, operations
     from bot.telegram.app import TokenRejectedError, make_bot
     from bot.telegram.deps import BotOptions
+    from bot.wiring.operations import coordination, limited, operations
     from bot.wiring.telegram import build_telegram, menu_of
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran

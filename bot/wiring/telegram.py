@@ -91,8 +91,15 @@ def build_telegram(
     # getUpdates answers are stored before aiogram's next call acknowledges them.
     bot.session.middleware(DurablePolling(intake))
     notify = OutboxNotifier(outbox)
-    feedback = answer_feedback(sessionmaker, outbox) if feedback_buttons and not desk else None
-    after_answer = desk.after_answer if desk else feedback.after_answer if feedback else None
+    # 👍/👎 under every answer (KB_MODE=strict): the desk draws them when there is one.
+    feedback = None
+    if feedback_buttons and desk is None:
+        feedback = answer_feedback(sessionmaker, outbox)
+    after_answer = None
+    if desk is not None:
+        after_answer = desk.after_answer
+    elif feedback is not None:
+        after_answer = feedback.after_answer
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
                        after_answer=after_answer, superseded=superseded)  # fmt: skip
     delivery = ImageDelivery(service=images, outbox=outbox, sessionmaker=sessionmaker,

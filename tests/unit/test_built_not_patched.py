@@ -39,8 +39,7 @@ LIBRARY_SETTINGS = {
 
 # The composition root and the application that only starts and stops: no assignment to any
 # attribute outside `self`, records included.
-BUILDERS = ("bot/wiring/", "bot/telegram/app.py", "bot/telegram/dispatching.py",
-            "bot/operations.py")  # fmt: skip
+BUILDERS = ("bot/wiring/", "bot/telegram/app.py", "bot/telegram/dispatching.py")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The Foundation Models clients from Settings: auth, the client, the chat model.
 
-Part of the composition root (wiring.py): `fmbot run`, `fmbot chat`, `fmbot kb` and
+Part of the composition root: `fmbot run`, `fmbot chat`, `fmbot kb` and
 `fmbot check` build their clients here; what is built receives plain values.
 """
 

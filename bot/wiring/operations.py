@@ -1,6 +1,6 @@
 """What runs beside the bot for operators: coordination with other replicas (REDIS_URL), the
 metrics and health endpoints (METRICS_LISTEN), and telemetry hooks. Part of the composition
-root: built from Settings by `run_bot` (wiring.py)."""
+root: built from Settings by `run_bot` (run.py)."""
 
 from __future__ import annotations
 
