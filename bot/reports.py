@@ -71,6 +71,7 @@ async def run_report(
     """`fmbot report`: the support desk's figures from the database (no Telegram, no model)."""
     from bot.desk.report import build_report, format_report, write_csv
     from bot.tools.audit import stats_table, tools_csv_path, write_stats_csv
+    from bot.voice.report import voice_report
 
     hours = support_hours(settings)
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
@@ -78,11 +79,15 @@ async def run_report(
     try:
         report = await build_report(db.sessionmaker, days=days, hours=hours)
         tools = await tool_stats(db, days)
+        voice = await voice_report(db.sessionmaker, days=days,
+                                   budget=settings.tts_chars_per_user_day)  # fmt: skip
     finally:
         await db.dispose()
     print(format_report(report, limit_gaps=30))
     print()
     print(stats_table(tools, days))
+    print()
+    print(voice)
     if csv_path is not None:
         try:
             rows = write_csv(report, csv_path)

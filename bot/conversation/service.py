@@ -654,7 +654,8 @@ class ConversationService:
                     await record_context(session, turn.answer_id, turn.context_providers)
                 if usage is not None:
                     await UsageRepository(session).add(
-                        turn.speaker.user_id, self._today(), tokens=usage.total_tokens
+                        turn.speaker.user_id, self._today(), tokens=usage.total_tokens,
+                        reasoning_tokens=usage.reasoning_tokens,
                     )
                 await session.commit()
             else:

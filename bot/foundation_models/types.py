@@ -98,6 +98,8 @@ class CompletionOptions:
     max_tokens: int | None = None
     # "DISABLED" or "ENABLED_HIDDEN" (reasoningOptions.mode); None = the model's default.
     reasoning_mode: str | None = None
+    # "low" | "medium" | "high" (OpenAI-compatible `reasoning_effort`, gpt-oss); None = none.
+    reasoning_effort: str | None = None
     # Structured output: ask for any JSON object, or for JSON matching a schema (oneof).
     json_object: bool = False
     json_schema: dict[str, object] | None = None

@@ -260,3 +260,21 @@ def insight_job(kind: str, outcome: str) -> None:
 def insight_tokens(kind: str, input_tokens: int, output_tokens: int) -> None:
     INSIGHT_TOKENS.child(kind, "input").inc(input_tokens)
     INSIGHT_TOKENS.child(kind, "output").inc(output_tokens)
+
+
+# --- Voice replies and long voice notes ---------------------------------------------
+VOICE_REPLIES = _counter("fmbot_voice_replies", "Spoken answers reaching a state (sent, failed, "
+                         "over_budget, resumed)", "state")  # fmt: skip
+TTS_CHARS = Counter("fmbot_tts_chars", "Characters synthesised by SpeechKit", registry=REGISTRY)
+SPEECH_JOBS = _counter("fmbot_speech_jobs", "Long voice notes recognised asynchronously, by "
+                       "step (stored, submitted, done, failed, resumed)", "state")  # fmt: skip
+
+
+def voice_reply(state: str, chars: int = 0) -> None:
+    VOICE_REPLIES.child(state).inc()
+    if chars:
+        TTS_CHARS.inc(chars)
+
+
+def speech_job(state: str) -> None:
+    SPEECH_JOBS.child(state).inc()

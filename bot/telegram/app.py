@@ -146,6 +146,8 @@ class TelegramApp:
             resumed = await self.backlog.resume()
             for task in resumed.feeds:
                 self._keep(task)
+            if self.deps.voice is not None:  # voice replies a restart cut short
+                self._spawn(self.deps.voice.resume(), "voice-resume")
         if self.options.retention_days > 0:
             self._spawn(
                 maintenance.purge_forever(self.sessionmaker, self.options.retention_days),

@@ -16,12 +16,14 @@ from bot.telegram.chatsignals import ReplicaRequests
 from bot.telegram.middlewares import Notifier, RecentlySeen
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
+from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
     from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.media import MediaSupport
+    from bot.telegram.voicereplies import VoiceReplies
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class Deps:
     replicas: ReplicaRequests | None = None
     media: MediaSupport | None = None  # photos and voice notes
     documents: DocumentSupport | None = None  # documents sent in chat
+    voice: VoiceReplies | None = None  # answers spoken (VOICE_REPLIES), /voice
     # The App's own menu commands (name -> description by language), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -88,8 +91,10 @@ def target(message: Message) -> Target:
     """Answers in groups reply to the question (several people talk there); private ones
     don't need to."""
     private = message.chat.type == "private"
+    user = message.from_user
     return Target(
         chat=chat_ref(message),
         reply_to=None if private else message.message_id,
         thread_id=thread_of(message),
+        voice=None if user is None else VoiceAsk(user.id, user.language_code, message.message_id),
     )

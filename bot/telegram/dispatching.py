@@ -19,6 +19,7 @@ from bot.telegram.handlers import (
     other,
     toolcalls,
     tools,
+    voice,
 )
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
@@ -67,7 +68,8 @@ def build_dispatcher(
         daily_tokens=deps.options.daily_token_limit,
         daily_images=deps.options.daily_image_limit,
     )
-    handlers = (errors, commands, kb, toolcalls, images, chat, media, documents, tools, other)
+    handlers = (errors, commands, voice, kb, toolcalls, images, chat, media, documents, tools,
+                other)
     routers = [m.build_router() for m in handlers]
     for router in routers[1:]:
         router.message.middleware(quota)

@@ -32,9 +32,10 @@ from bot.wiring.parts import (
     start_toolbox_of,
     tool_environment,
 )
-from bot.wiring.run import lifecycle, run_bot
+from bot.wiring.run import BuiltBot, built_bot, lifecycle, run_bot
 
 __all__ = [
+    "BuiltBot",
     "Core",
     "FrontEnd",
     "build_desk",
@@ -48,6 +49,7 @@ __all__ = [
     "build_tool_loop",
     "build_toolbox",
     "build_vision",
+    "built_bot",
     "core",
     "desk_state_of",
     "lifecycle",

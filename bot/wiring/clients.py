@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
+import httpx
 from pydantic import SecretStr
 
 from bot.config import Settings
@@ -39,9 +40,13 @@ def build_auth_from(settings: Settings) -> Auth:
 
 
 def build_client(
-    settings: Settings, auth: Auth, generation_limit: GenerationLimit | None = None
+    settings: Settings,
+    auth: Auth,
+    http: httpx.AsyncClient | None = None,
+    generation_limit: GenerationLimit | None = None,
 ) -> FoundationModelsClient:
-    """`generation_limit`: a cap shared with other replicas (None: this process's own)."""
+    """`http`: an HTTP client to use instead of the client's own (bot.testing's model);
+    `generation_limit`: a cap shared with other replicas (None: this process's own)."""
     return FoundationModelsClient(
         folder_id=settings.yandex_folder_id,
         auth=auth,
@@ -51,27 +56,49 @@ def build_client(
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        reasoning_mode="ENABLED_HIDDEN" if settings.reasoning == "on" else None,
+        http=http,
         generation_limit=generation_limit,
     )
 
 
 def build_chat_model(
-    settings: Settings,
-    client: FoundationModelsClient,
-    auth: Auth,
-    stack: AsyncExitStack,
-    generation_limit: GenerationLimit | None = None,
+    settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack,
+    http: httpx.AsyncClient | None = None, generation_limit: GenerationLimit | None = None,
 ) -> ChatModel:
-    """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions."""
+    """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions,
+    TEXT_API=responses {YANDEX_RESPONSES_URL}/responses."""
     if settings.text_api == "native":
         return client
-    return _openai_model(settings, auth, stack, generation_limit)
+    if settings.text_api == "responses":
+        return _responses_model(settings, auth, stack, http, generation_limit)
+    return _openai_model(settings, auth, stack, http, generation_limit)
+
+
+def _responses_model(
+    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None,
+    generation_limit: GenerationLimit | None = None,
+) -> ChatModel:
+    """A client of the Responses API, closed with the stack."""
+    from bot.foundation_models.responses import ResponsesChatModel
+
+    model = ResponsesChatModel(
+        base_url=settings.responses_url,
+        auth=auth,
+        folder_id=settings.yandex_folder_id,
+        data_logging=settings.yandex_data_logging,
+        max_concurrent_generations=settings.yandex_max_concurrent_generations,
+        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
+        observer=YandexMetrics(),
+        http=http,
+        generation_limit=generation_limit,
+    )
+    stack.push_async_callback(model.aclose)
+    return model
 
 
 def _openai_model(
-    settings: Settings,
-    auth: Auth,
-    stack: AsyncExitStack,
+    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None,
     generation_limit: GenerationLimit | None = None,
 ) -> OpenAICompatibleChatModel:
     """A client of {YANDEX_OPENAI_URL}, closed with the stack."""
@@ -85,6 +112,8 @@ def _openai_model(
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
+        reasoning_effort=settings.reasoning_effort if settings.reasoning == "on" else None,
+        http=http,
         generation_limit=generation_limit,
     )
     stack.push_async_callback(model.aclose)
@@ -93,25 +122,30 @@ def _openai_model(
 
 # --- Photos and voice notes ---------------------------------------------------------
 def build_vision_model(
-    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack,
+    http: httpx.AsyncClient | None = None,
 ) -> ChatModel | None:
-    """The OpenAI-compatible model for images (None when VISION_MODEL is empty); the chat
-    model itself when it already speaks that API."""
+    """The model for images (None when VISION_MODEL is empty): the chat model itself when it
+    speaks the OpenAI-compatible or the Responses API (`input_image` parts), else a client of
+    the OpenAI-compatible API."""
     if not settings.vision_model:
         return None
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+    from bot.foundation_models.responses import ResponsesChatModel
 
-    if isinstance(chat_model, OpenAICompatibleChatModel):
+    if isinstance(chat_model, OpenAICompatibleChatModel | ResponsesChatModel):
         return chat_model
-    return _openai_model(settings, auth, stack)
+    return _openai_model(settings, auth, stack, http)
 
 
-def build_speech(settings: Settings, auth: Auth, stack: AsyncExitStack) -> SpeechRecognizer | None:
+def build_speech(
+    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None
+) -> SpeechRecognizer | None:
     """SpeechKit STT with the models' credentials (None when SPEECH_RECOGNITION is off)."""
     if not settings.speech_on:
         return None
     recognizer = SpeechRecognizer(
-        base_url=settings.stt_url, auth=auth, folder_id=settings.yandex_folder_id
+        base_url=settings.stt_url, auth=auth, folder_id=settings.yandex_folder_id, http=http
     )
     stack.push_async_callback(recognizer.aclose)
     return recognizer

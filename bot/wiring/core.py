@@ -9,6 +9,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import httpx
+
 from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.conversation.documents import ChatDocuments
@@ -57,6 +59,7 @@ class Core:
     knowledge: KnowledgeBase | None = None
     toolbox: Toolbox | None = None
     auth: Auth | None = None  # photos and voice notes: SpeechKit's credentials
+    http: httpx.AsyncClient | None = None  # the models' HTTP client when given (bot.testing)
     desk: DeskService | None = None  # the support desk's records (SUPPORT_CHAT_ID, Telegram)
 
 
@@ -82,12 +85,14 @@ async def core(
     *,
     kb_background: bool = False,
     app: App | None = None,
+    http: httpx.AsyncClient | None = None,
     front: FrontEnd | None = None,
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services;
     `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL. `app`'s
-    tools, context providers and hooks join every turn; `front`: the Telegram front end's
-    parts (None: the terminal chat, the reports)."""
+    tools, context providers and hooks join every turn. `http`: the HTTP client every model
+    client uses instead of its own (bot.testing answers Yandex's API in process); `front`:
+    the Telegram front end's parts (None: the terminal chat, the reports)."""
     front = front or FrontEnd()
     # A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
     toolbox = build_toolbox(settings, app.tool_sources if app is not None else ())
@@ -98,9 +103,11 @@ async def core(
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         auth = build_auth_from(settings)
-        client = build_client(settings, auth, front.generation_limit)
+        client = build_client(settings, auth, http, front.generation_limit)
         stack.push_async_callback(client.aclose)
-        chat_model = build_chat_model(settings, client, auth, stack, front.generation_limit)
+        chat_model = build_chat_model(
+            settings, client, auth, stack, http, generation_limit=front.generation_limit
+        )
         extras = app.runner(settings.extension_timeout) if app is not None else None
         if extras is not None:
             stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
@@ -142,7 +149,7 @@ async def core(
             # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
-            vision=build_vision(settings, chat_model, auth, stack, front.fetch_image),
+            vision=build_vision(settings, chat_model, auth, stack, http, front.fetch_image),
             documents=ChatDocuments(db.sessionmaker) if front.telegram else None,
             track_delivery=front.track_delivery,
         )
@@ -152,4 +159,6 @@ async def core(
             image_model=settings.image_model,
             policy=PollPolicy(),
         )
-        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox, auth, desk)
+        yield Core(
+            db, client, chat_model, conversation, images, knowledge, toolbox, auth, http, desk
+        )

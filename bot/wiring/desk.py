@@ -4,7 +4,7 @@ jobs, FAQ drafts and content gaps."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings
@@ -40,25 +40,27 @@ def build_desk(
     c: Core,
     bot: Bot,
     shared: Shared | None = None,
+    pacing: Mapping[str, Any] | None = None,
     *,
     menu: dict[str, dict[str, str]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
 ) -> tuple[Outbox, SupportDesk | None]:
     """The outbound scheduler (its pacing from TELEGRAM_*, its budgets shared with the other
     replicas when `shared`), and the support desk when SUPPORT_CHAT_ID is set (`c.desk`):
-    it lists the App's `menu` commands to operators and tells `on_handoff` of each handoff."""
+    it lists the App's `menu` commands to operators and tells `on_handoff` of each handoff.
+    `pacing`: Outbox arguments over those (bot.testing shrinks Telegram's intervals)."""
     from bot.telegram.desk import DeskOptions, SupportDesk
     from bot.telegram.outbox import Outbox
     from bot.wiring.operations import outbox_budgets
 
-    outbox = Outbox(
-        bot,
-        draft_interval=settings.telegram_draft_interval,
-        draft_recovery=settings.telegram_draft_recovery,
-        final_preview=settings.telegram_final_preview,
-        frame_grace=settings.telegram_frame_grace,
+    arguments: dict[str, Any] = {
+        "draft_interval": settings.telegram_draft_interval,
+        "draft_recovery": settings.telegram_draft_recovery,
+        "final_preview": settings.telegram_final_preview,
+        "frame_grace": settings.telegram_frame_grace,
         **outbox_budgets(settings, shared),
-    )
+    }
+    outbox = Outbox(bot, **{**arguments, **(pacing or {})})
     service = c.desk
     if service is None:
         return outbox, None
@@ -125,7 +127,7 @@ def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
 
     return InsightJobs(
         c.db.sessionmaker, c.client, model_name=settings.insights_model,
-        owner=settings.replica_id,
+        owner=settings.replica_id, sync_model=c.chat_model,
     )  # fmt: skip
 
 

@@ -49,10 +49,12 @@ def limited(*models: object) -> list[Limited]:
     """The model clients among `models` (each once) with a generation cap."""
     from bot.foundation_models.client import FoundationModelsClient
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+    from bot.foundation_models.responses import ResponsesChatModel
 
+    kinds = (FoundationModelsClient, OpenAICompatibleChatModel, ResponsesChatModel)
     found: list[Limited] = []
     for model in models:
-        if isinstance(model, FoundationModelsClient | OpenAICompatibleChatModel) and not any(
+        if isinstance(model, kinds) and not any(
             model is seen for seen in found
         ):
             found.append(model)

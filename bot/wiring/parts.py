@@ -10,6 +10,8 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
 from bot.config import ConfigError, Settings
 from bot.conversation.tool_turns import ToolLoopSettings
 from bot.conversation.tools_loop import ToolLoop
@@ -28,6 +30,7 @@ from bot.wiring.clients import (
 
 if TYPE_CHECKING:
     from aiogram import Bot
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation.vision import ImageSource
     from bot.knowledge.base import KnowledgeBase
@@ -35,8 +38,8 @@ if TYPE_CHECKING:
     from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
+    from bot.telegram.media.longvoice import LongNotes
     from bot.telegram.media.photos import PhotoPreparer
-
 
 
 log = logging.getLogger("bot")
@@ -126,10 +129,11 @@ def build_vision(
     chat_model: ChatModel,
     auth: Auth,
     stack: AsyncExitStack,
+    http: httpx.AsyncClient | None = None,
     fetch: ImageSource | None = None,
 ) -> Vision | None:
     """Photos: the vision model; `fetch` gets earlier images again (from Telegram)."""
-    model = build_vision_model(settings, chat_model, auth, stack)
+    model = build_vision_model(settings, chat_model, auth, stack, http)
     return Vision(model, settings.vision_model, fetch=fetch) if model is not None else None
 
 
@@ -155,15 +159,46 @@ def build_media(
     photos: PhotoPreparer | None,
     auth: Auth,
     stack: AsyncExitStack,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient | None = None,
 ) -> MediaSupport:
     """Photos and voice notes: downloads from Telegram, the vision model's image
-    source, SpeechKit."""
+    source, SpeechKit (long notes through its asynchronous API)."""
     from bot.telegram.media import MediaSupport
     from bot.telegram.media.voice import VoiceNotes
 
-    recognizer = build_speech(settings, auth, stack)
+    recognizer = build_speech(settings, auth, stack, http)
     voice = VoiceNotes(files, recognizer) if recognizer is not None else None
-    return MediaSupport(photos=photos, voice=voice, max_image_mb=settings.max_image_mb)
+    return MediaSupport(
+        photos=photos,
+        voice=voice,
+        max_image_mb=settings.max_image_mb,
+        long_voice=build_long_voice(settings, files, auth, stack, sessionmaker)
+        if voice is not None
+        else None,
+    )
+
+
+def build_long_voice(
+    settings: Settings,
+    files: TelegramFiles,
+    auth: Auth,
+    stack: AsyncExitStack,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> LongNotes:
+    """Voice notes over 30 s through SpeechKit's asynchronous API (with recognition on)."""
+    from bot.foundation_models.speech_async import AsyncSpeechRecognizer
+    from bot.telegram.media.longvoice import LongNotes
+
+    recognizer = AsyncSpeechRecognizer(
+        base_url=settings.stt_url, operation_url=settings.yandex_operation_url, auth=auth,
+        folder_id=settings.yandex_folder_id,
+    )  # fmt: skip
+    stack.push_async_callback(recognizer.aclose)
+    return LongNotes(
+        files=files, recognizer=recognizer, sessionmaker=sessionmaker,
+        max_seconds=settings.max_voice_seconds, poll_interval=settings.stt_poll_interval,
+    )  # fmt: skip
 
 
 def build_documents(settings: Settings, files: TelegramFiles) -> DocumentSupport:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from bot.telegram.desk import SupportDesk
     from bot.telegram.feedback import AnswerFeedback
     from bot.telegram.media import MediaSupport
+    from bot.telegram.voicereplies import VoiceReplies
 
 Menu = dict[str, dict[str, str]]
 
@@ -75,10 +76,12 @@ def build_telegram(
     superseded: Listeners[[int, list[int]]] | None = None,
     coordinator: Coordinator | None = None,
     owner: str = "",
+    voice: VoiceReplies | None = None,
 ) -> TelegramApp:
     """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
     new message took the buttons off. `coordinator` (several webhook replicas): a chat's turns
-    run on the holder of its lease (chatleases.py); `conversation` must then track delivery."""
+    run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
+    `voice`: answers spoken (VOICE_REPLIES) and /voice."""
     if coordinator is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     outbox = outbox or Outbox(bot)
@@ -101,7 +104,8 @@ def build_telegram(
     elif feedback is not None:
         after_answer = feedback.after_answer
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
-                       after_answer=after_answer, superseded=superseded)  # fmt: skip
+                       after_answer=after_answer, superseded=superseded,
+                       voice=voice.after_delivery if voice is not None else None)  # fmt: skip
     delivery = ImageDelivery(service=images, outbox=outbox, sessionmaker=sessionmaker,
                              status_interval=image_status_interval, coordinator=coordinator,
                              owner=owner)  # fmt: skip
@@ -114,7 +118,7 @@ def build_telegram(
         options=options, policy=policy, sessionmaker=sessionmaker, conversation=conversation,
         answers=answers, queues=queues, notify=notify, images=delivery, outbox=outbox,
         pastes=PasteJoiner(), seen=seen, knowledge=knowledge, replicas=replicas, media=media,
-        documents=documents, menu=menu_of(commands),
+        documents=documents, menu=menu_of(commands), voice=voice,
     )  # fmt: skip
     if routers:  # the App's routers call Telegram through the outbox's pacing (added.py)
         from bot.telegram.added import PacedCalls

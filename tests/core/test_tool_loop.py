@@ -443,8 +443,7 @@ async def test_groups_are_given_the_asker_not_the_chat(
 async def test_tools_are_told_the_conversations_desk_state(
     fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
 ) -> None:
-    from bot.desk import DeskService
-    from bot.desk.service import Requester
+    from bot.desk import DeskService, Requester
     from bot.storage.models import HandoffReason
     from bot.wiring import desk_state_of
 

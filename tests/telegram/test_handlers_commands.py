@@ -136,6 +136,20 @@ async def test_stats_show_usage_and_admin_totals(h: Harness) -> None:
     assert mine.startswith("Today you used ")
     assert "The bot today:" in mine  # Anna is an admin
     assert "Бот за сегодня" not in h.texts(BORIS.id)[-1]
+    assert "hidden reasoning" not in mine  # none spent yet
+
+
+async def test_stats_name_the_reasoning_tokens_of_the_day(h: Harness) -> None:
+    from bot.storage.repositories.usage import UsageRepository
+
+    async with h.db.sessionmaker() as session:
+        await UsageRepository(session).add(BORIS.id, utc_today(), tokens=40, reasoning_tokens=12)
+        await session.commit()
+    await h.send("/stats", who=BORIS)
+    await h.settle()
+    mine = h.texts(BORIS.id)[-1]
+    assert "40 токенов" in mine
+    assert "Из них 12 токенов ушло на скрытые рассуждения модели." in mine
 
 
 async def test_forget_deletes_my_data_after_confirmation(h: Harness) -> None:

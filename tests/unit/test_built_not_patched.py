@@ -35,6 +35,10 @@ LIBRARY_SETTINGS = {
         "pydantic has no hook to defer building aiogram's models; patched and restored",
     ("bot/telegram/lazy_models.py", "ModelMetaclass.__new__"):
         "pydantic has no hook to defer building aiogram's models; patched and restored",
+    ("bot/testing/telegram.py", "bot._me"):
+        "aiogram's Bot caches getMe there and takes no argument for it; a test bot never asks",
+    ("bot/testing/tester.py", "router._parent_router"):
+        "aiogram has no public way to detach a router, and a test session reuses the App's",
 }
 
 # The composition root and the application that only starts and stops: no assignment to any

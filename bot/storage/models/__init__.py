@@ -71,6 +71,14 @@ from bot.storage.models.tools import (
     ToolCall,
     ToolCallState,
 )
+from bot.storage.models.voice import (
+    SpeechJob,
+    SpeechJobStatus,
+    VoicePreference,
+    VoiceReply,
+    VoiceReplyStatus,
+    VoiceUsage,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -109,12 +117,18 @@ __all__ = [
     "ProcessedUpdate",
     "RelayDirection",
     "RelayState",
+    "SpeechJob",
+    "SpeechJobStatus",
     "TimestampMixin",
     "ToolCall",
     "ToolCallState",
     "UTCDateTime",
     "User",
     "UserRole",
+    "VoicePreference",
+    "VoiceReply",
+    "VoiceReplyStatus",
+    "VoiceUsage",
     "string_enum",
     "utc_today",
     "utcnow",
