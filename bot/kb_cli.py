@@ -35,9 +35,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 async def run(
     settings: Settings, args: argparse.Namespace, *, extra: Sequence[tuple[str, Path]] = ()
 ) -> int:
-    from bot.clients import build_auth_from, build_client
     from bot.storage.database import Database, migrate
     from bot.wiring import build_knowledge
+    from bot.wiring.clients import build_auth_from, build_client
 
     if args.kb_command == "search" and not args.question.strip():
         print('fmbot: kb search: give a question to search for, e.g. kb search "delivery times"',

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.clients import build_auth_from, build_client
 from bot.config import ConfigError, Settings
 from bot.plurals import quantity
 from bot.storage.database import Database, migrate
-from bot.wiring import build_gaps, core, support_hours
+from bot.wiring import build_embedder, build_gaps, core, support_hours
+from bot.wiring.clients import build_auth_from, build_client
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 async def run_faq_eval(settings: Settings, path: Path) -> None:
     """`fmbot insights eval-faq FILE`: the drafts' precision and recall, and the threshold."""
     from bot.insights.faq_eval import evaluate, format_eval, load_cases
-    from bot.knowledge.embedder import Embedder
 
     try:
         cases = load_cases(path)
@@ -29,9 +28,7 @@ async def run_faq_eval(settings: Settings, path: Path) -> None:
     auth = build_auth_from(settings)
     client = build_client(settings, auth)
     try:
-        embedder = Embedder(client, doc_model=settings.embedding_doc_model,
-                            query_model=settings.embedding_query_model,
-                            rps=settings.embedding_rps)  # fmt: skip
+        embedder = build_embedder(settings, client)
 
         async def embed(text: str) -> Any:
             return (await embedder.query(text)).values
@@ -53,7 +50,9 @@ async def run_gaps(
         jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
                            owner=settings.replica_id)  # fmt: skip
         try:
-            gaps = await build_gaps(settings, c, jobs).run(days)
+            knowledge = c.knowledge
+            embedder = knowledge.embedder if knowledge else build_embedder(settings, c.client)
+            gaps = await build_gaps(settings, c, jobs, embedder).run(days)
         finally:
             await jobs.aclose()
     print(format_gaps(gaps, days))

@@ -236,7 +236,7 @@ class Settings(
 
     def check_support(self) -> None:
         """SUPPORT_TIMEZONE and SUPPORT_CHAT_ID must make sense before the bot starts
-        (SUPPORT_HOURS is parsed by `bot.preflight`, which knows its form)."""
+        (SUPPORT_HOURS is parsed by `bot.wiring.preflight`, which knows its form)."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         problems: list[str] = []

@@ -125,6 +125,8 @@ class ConversationService:
         not_found_next_step: str = "",
         vision: Vision | None = None,
         extras: ExtensionRunner | None = None,
+        documents: ChatDocuments | None = None,
+        track_delivery: bool = False,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -145,7 +147,7 @@ class ConversationService:
         self._streaming: dict[int, TurnState] = {}
         # Several replicas: answers are stored `delivery_pending` until the front end says
         # they were delivered (`mark_delivered`), so a replica dying in between is noticed.
-        self.track_delivery = False
+        self.track_delivery = track_delivery
         self.knowledge = knowledge
         # Tools: the loop for models that take tools (bot/conversation/tools_loop.py).
         self.tools = tools
@@ -155,8 +157,8 @@ class ConversationService:
         # Conversations whose window held no image, until when: their text turns skip the
         # image query. A short time, as another replica may store images in one meanwhile.
         self._imageless: dict[int, float] = {}
-        # Documents sent in chat, set by the wiring: None = not taken.
-        self.documents: ChatDocuments | None = None
+        # Documents sent in chat: None = not taken.
+        self.documents = documents
         # The App's context providers and on_answer hooks (bot/extensions/).
         self.extras = extras
         # Web and file search on the Responses API, set by the wiring: None = not offered.

@@ -56,7 +56,7 @@ from bot.storage.repositories import UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
-from bot.telegram.chatsignals import ChatSignals
+from bot.telegram.chatsignals import ChatSignals, ReplicaRequests
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,12 @@ class ChatLeases:
         ttl: float = 6.0,
         sweep_every: float = 1.0,
         grace: float = 2.0,
+        requests: ReplicaRequests | None = None,
     ) -> None:
         """`owner` names this replica in the leases; `grace`: how old queued updates and
         streaming answers must be before the sweep offers their chat (younger ones are being
-        handled by whoever received them)."""
+        handled by whoever received them); `requests`: the handlers' stop buttons and pressed
+        tool turns, carried out here."""
         self.coordinator = coordinator
         self.owner = owner
         self.backlog = backlog
@@ -103,6 +105,8 @@ class ChatLeases:
         )
         self._listening = False
         self._closed = False
+        if requests is not None:
+            requests.carried_out_by(stop_draft=self.signals.stop_draft, offer=self.offer)
 
     def start(self) -> None:
         """Listen to the other replicas' wakes and stops (until `aclose`)."""

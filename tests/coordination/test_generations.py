@@ -39,12 +39,10 @@ async def stream_all(clients: list[FoundationModelsClient], n: int) -> list[str]
 
 
 def client_for(fm: FakeFoundationModels, limit: SharedGenerationLimit) -> FoundationModelsClient:
-    client = FoundationModelsClient(
+    return FoundationModelsClient(
         folder_id=FOLDER, auth=ApiKeyAuth("k"), llm_url=fm.url, operation_url=fm.url,
-        max_concurrent_generations=100,
+        max_concurrent_generations=100, generation_limit=limit,
     )  # fmt: skip
-    client.generation_limit = limit
-    return client
 
 
 async def test_two_replicas_share_one_cap(

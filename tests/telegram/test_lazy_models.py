@@ -97,10 +97,10 @@ def test_lazy_import_leaves_pydantic_as_it_was() -> None:
 
 
 def test_run_and_check_paths_import_aiogram_lazily() -> None:
-    """bot.operations and bot.checks must not import aiogram before bot.telegram does."""
+    """bot.wiring.operations and bot.checks must not import aiogram before bot.telegram does."""
     probe = textwrap.dedent(
         """
-        import bot.operations, bot.checks, bot.wiring, bot.cli
+        import bot.wiring.operations, bot.checks, bot.wiring, bot.cli
         from aiogram.types import Message
         print(Message.__pydantic_complete__)
         """
