@@ -22,7 +22,7 @@ def store_lines(report: StoreSyncReport) -> list[str]:
 
 
 async def run_store(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.clients import build_auth_from
+    from bot.wiring.clients import build_auth_from
     from bot.storage.database import Database
     from bot.wiring.agent_tools import build_store_client, build_store_sync
 
