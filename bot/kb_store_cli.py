@@ -22,9 +22,9 @@ def store_lines(report: StoreSyncReport) -> list[str]:
 
 
 async def run_store(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.wiring.clients import build_auth_from
     from bot.storage.database import Database
     from bot.wiring.agent_tools import build_store_client, build_store_sync
+    from bot.wiring.clients import build_auth_from
 
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)

@@ -12,10 +12,10 @@ NAME = "vector store"
 async def check_vector_store(settings: Settings) -> Outcome:
     """KB_VECTOR_STORE_ID is fetched (or, unset, the folder's stores listed): a 403 names the
     role the service account lacks, a 404 the setting to fix."""
-    from bot.wiring.clients import build_auth_from
     from bot.foundation_models import errors
     from bot.foundation_models.vector_stores import STORE_ROLE
     from bot.wiring.agent_tools import build_store_client
+    from bot.wiring.clients import build_auth_from
 
     folder = settings.yandex_folder_id
     store_id = settings.kb_vector_store_id
