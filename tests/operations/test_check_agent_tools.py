@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from bot.preflight import problems
 
 from bot.checks import run_checks
+from bot.wiring.preflight import problems
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
