@@ -1,5 +1,6 @@
-"""Voice replies wired: SpeechKit TTS with the models' credentials, the policy from
-VOICE_REPLIES, and the Answerer's hook that speaks a delivered answer."""
+"""Voice replies wired: answers spoken by SpeechKit TTS with the models' credentials (the
+policy from VOICE_REPLIES; the Answerer speaks a delivered answer through it). Long voice
+notes are heard through SpeechKit's asynchronous recognition (parts.py, build_media)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from bot.config import Settings
 from bot.wiring.core import Core
 
 if TYPE_CHECKING:
-    from bot.telegram.app import TelegramApp
+    from bot.telegram.outbox import Outbox
     from bot.telegram.voicereplies import VoiceReplies
 
 
 def build_voice(
-    settings: Settings, c: Core, telegram: TelegramApp, stack: AsyncExitStack
+    settings: Settings, c: Core, outbox: Outbox, stack: AsyncExitStack
 ) -> VoiceReplies | None:
     """None when VOICE_REPLIES is off (or unset with speech recognition off)."""
     mode = settings.voice_replies_mode
@@ -37,9 +38,6 @@ def build_voice(
         chars_per_day=settings.tts_chars_per_user_day,
     )
     voice = VoiceReplies(
-        synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=telegram.outbox,
-        config=config,
+        synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=outbox, config=config,
     )  # fmt: skip
-    telegram.answers.voice = voice.after_delivery
-    telegram.deps.voice = voice
     return voice

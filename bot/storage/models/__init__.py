@@ -61,6 +61,7 @@ from bot.storage.models.knowledge import (
     KbDocument,
     KbEmbedding,
     KbPassage,
+    KbStoreFile,
     KbSyncRun,
 )
 from bot.storage.models.media import (
@@ -72,6 +73,8 @@ from bot.storage.models.tools import (
     ToolCallState,
 )
 from bot.storage.models.voice import (
+    SpeechJob,
+    SpeechJobStatus,
     VoicePreference,
     VoiceReply,
     VoiceReplyStatus,
@@ -107,6 +110,7 @@ __all__ = [
     "KbDocument",
     "KbEmbedding",
     "KbPassage",
+    "KbStoreFile",
     "KbSyncRun",
     "Message",
     "MessageImage",
@@ -115,6 +119,8 @@ __all__ = [
     "ProcessedUpdate",
     "RelayDirection",
     "RelayState",
+    "SpeechJob",
+    "SpeechJobStatus",
     "TimestampMixin",
     "ToolCall",
     "ToolCallState",

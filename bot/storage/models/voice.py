@@ -66,3 +66,34 @@ class VoiceUsage(Base):
     replies: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SpeechJobStatus(enum.StrEnum):
+    PENDING = "pending"  # stored, not submitted yet
+    SUBMITTED = "submitted"  # SpeechKit has it: poll `operation_id`, never submit again
+    DONE = "done"  # `text` recognised
+    FAILED = "failed"
+
+
+class SpeechJob(TimestampMixin, Base):
+    """A long voice note recognised through SpeechKit's asynchronous API: stored before it is
+    submitted, so a restart (the update replayed) polls the same operation instead of
+    submitting the audio twice."""
+
+    __tablename__ = "speech_jobs"
+    __table_args__ = (Index("uq_speech_jobs_chat_message", "chat_id", "message_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)  # the voice note's Telegram id
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    file_id: Mapped[str] = mapped_column(String(256))
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    language: Mapped[str] = mapped_column(String(16), default="ru-RU")
+    operation_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[SpeechJobStatus] = mapped_column(
+        string_enum(SpeechJobStatus), default=SpeechJobStatus.PENDING
+    )
+    text: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)  # "Listening…"
