@@ -42,7 +42,7 @@ from bot.telegram.answers import Target
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
 from bot.telegram.voicetexts import VOICE_TEXTS
-from bot.voice.oggjoin import OggError, join
+from bot.voice.oggjoin import OggError, voice_messages
 from bot.voice.policy import VoiceAsk, VoicePolicy
 from bot.voice.speakable import parts, speakable
 
@@ -209,16 +209,7 @@ class VoiceReplies:
                 )
 
         audio = await asyncio.gather(*(one(piece) for piece in pieces))
-        messages: list[bytes] = []
-        group: list[bytes] = []
-        for clip in audio:
-            if group and sum(map(len, group)) + len(clip) > self.config.max_bytes:
-                messages.append(join(group))
-                group = []
-            group.append(clip)
-        if group:
-            messages.append(join(group))
-        return messages
+        return voice_messages(audio, self.config.max_bytes)
 
     async def _record_voice(self, job: _Job) -> None:
         action = SendChatAction(chat_id=job.chat_id, action="record_voice",

@@ -117,6 +117,21 @@ def join(files: Sequence[bytes]) -> bytes:
     return b"".join(out)
 
 
+def voice_messages(clips: Sequence[bytes], max_bytes: int) -> list[bytes]:
+    """``clips`` in order as few OggOpus streams as fit ``max_bytes`` each (one clip larger
+    than that is a message of its own)."""
+    messages: list[bytes] = []
+    group: list[bytes] = []
+    for clip in clips:
+        if group and sum(map(len, group)) + len(clip) > max_bytes:
+            messages.append(join(group))
+            group = []
+        group.append(clip)
+    if group:
+        messages.append(join(group))
+    return messages
+
+
 def _audio_start(file_pages: list[Page]) -> int:
     """Index of the first audio page: after OpusHead and OpusTags (granule 0, or -1 while a
     long comment header spans pages)."""
