@@ -193,6 +193,7 @@ class BotTester:
                     count = len(self.telegram.sent)
                     await telegram.queues.wait_idle()
                     await telegram.images.wait_idle()
+                    await telegram.answers.wait_idle()
                     if telegram.desk is not None:
                         await telegram.desk.wait_idle()
                     await telegram.outbox.drain()

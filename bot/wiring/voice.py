@@ -27,7 +27,7 @@ def build_voice(
     from bot.voice.policy import VoiceMode, VoicePolicy
 
     synthesizer = SpeechSynthesizer(
-        base_url=settings.tts_url, auth=c.auth, folder_id=settings.yandex_folder_id
+        base_url=settings.tts_url, auth=c.auth, folder_id=settings.yandex_folder_id, http=c.http
     )
     stack.push_async_callback(synthesizer.aclose)
     config = VoiceConfig(
@@ -58,7 +58,7 @@ def build_long_voice(
 
     recognizer = AsyncSpeechRecognizer(
         base_url=settings.stt_url, operation_url=settings.yandex_operation_url, auth=c.auth,
-        folder_id=settings.yandex_folder_id,
+        folder_id=settings.yandex_folder_id, http=c.http,
     )  # fmt: skip
     stack.push_async_callback(recognizer.aclose)
     media.long_voice = LongNotes(

@@ -181,3 +181,5 @@ async def test_a_voice_note_is_transcribed_and_answered() -> None:
         assert reply.text == "warm up"
         heard = await tester.user("Vera").sends_voice("Where is my parcel?")
     assert "Where is my parcel?" in heard.text
+    assert [m.kind for m in heard.messages][-1] == "voice", "answered in voice too (mirror)"
+    assert any(c.method == "sendVoice" for c in tester.sent)
