@@ -49,6 +49,7 @@ class TestGroup:
     forum: bool = False
 
     def chat(self) -> Chat:
+        """The group as Telegram describes it in an update."""
         return Chat(id=self.id, type="supergroup", title=self.title, is_forum=self.forum or None)
 
     async def says(self, user: TestUser, text: str) -> Reply:
@@ -68,6 +69,7 @@ class TestUser:
     language: str = "en"
 
     def telegram_user(self) -> User:
+        """The user as Telegram describes them in an update."""
         return User(id=self.id, is_bot=False, first_name=self.name, language_code=self.language)
 
     def _chat(self, group: TestGroup | None) -> Chat:
