@@ -3,7 +3,7 @@ parsed and run for the App that bot/cli.py loaded (`--app`) or `App.run()` was c
 `FMBOT_PLUGINS` sets up installed plugins either way. Below the public API (bot/app.py),
 which calls `run_app` for `App.run()`; the command line (bot/cli.py) sits above both.
 
-Settings are read and checked before anything else starts (bot/preflight.py, which `check`
+Settings are read and checked before anything else starts (bot/wiring/preflight.py, which `check`
 uses too), so missing or bad settings end the process at once with one line per problem, each
 naming the variable to set (exit code 2). A database migrated by a newer fmbot is refused with
 exit code 3.
@@ -143,7 +143,7 @@ def tool_secrets(settings: Settings) -> list[str]:
 def _check(command: str, settings: Settings) -> str:
     """Check what `command` needs (every problem at once); returns the resolved system
     prompt. `check` validates the same way, in its own lines."""
-    from bot.preflight import validate
+    from bot.wiring.preflight import validate
 
     if command != "check":
         validate(settings, command)

@@ -15,13 +15,13 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.clients import build_vision_model
 from bot.config import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Role
 from bot.foundation_models.uris import Scheme, resolve_model_uri
+from bot.wiring.clients import build_vision_model
 
 log = logging.getLogger("bot.models")
 

@@ -10,7 +10,6 @@ SAMPLE = "Проверка"  # one word; a few characters of the budget
 
 
 async def check_synthesis(settings: Settings) -> Outcome:
-    from bot.clients import build_auth_from
     from bot.foundation_models import errors
     from bot.foundation_models.speech_synthesis import (
         TTS_ROLE,
@@ -18,6 +17,7 @@ async def check_synthesis(settings: Settings) -> Outcome:
         SynthesisPermissionError,
         SynthesisQuotaError,
     )
+    from bot.wiring.clients import build_auth_from
 
     name = "speech synthesis"
     off = "or set VOICE_REPLIES=off to answer in text only"

@@ -78,6 +78,7 @@ class FoundationModelsClient:
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observer: Observer | None = None,
+        generation_limit: GenerationLimit | None = None,
         reasoning_mode: str | None = None,
     ) -> None:
         self.folder_id = folder_id
@@ -103,8 +104,12 @@ class FoundationModelsClient:
         # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.
         self._stream_retry = stream_retry or retry
         self._sleep = sleep
-        #: The generation cap; several replicas replace it with a shared one.
-        self.generation_limit: GenerationLimit = GenerationLimiter(max_concurrent_generations)
+        #: The generation cap: this process's own, or one shared by every replica.
+        self.generation_limit: GenerationLimit = (
+            generation_limit
+            if generation_limit is not None
+            else GenerationLimiter(max_concurrent_generations)
+        )
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 

@@ -81,6 +81,7 @@ class OpenAICompatibleChatModel:
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observer: Observer | None = None,
+        generation_limit: GenerationLimit | None = None,
         reasoning_effort: str | None = None,
     ) -> None:
         self.observer: Observer = observer or NullObserver()
@@ -100,8 +101,12 @@ class OpenAICompatibleChatModel:
             data_logging=data_logging, timeouts=self.timeouts, retry=retry, sleep=sleep,
             observer=self.observer,
         )
-        #: The generation cap; several replicas replace it with a shared one.
-        self.generation_limit: GenerationLimit = GenerationLimiter(max_concurrent_generations)
+        #: The generation cap: this process's own, or one shared by every replica.
+        self.generation_limit: GenerationLimit = (
+            generation_limit
+            if generation_limit is not None
+            else GenerationLimiter(max_concurrent_generations)
+        )
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 

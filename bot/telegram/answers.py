@@ -28,6 +28,7 @@ from bot.conversation import (
     TurnResult,
     relinquished,
 )
+from bot.conversation.listeners import Listeners
 from bot.foundation_models.errors import (
     APITimeoutError,
     OperationTimeoutError,
@@ -89,7 +90,14 @@ class Answerer:
         conversation: ConversationService,
         outbox: Outbox,
         queues: ChatQueues,
+        after_answer: AfterAnswer | None = None,
+        superseded: Listeners[[int, list[int]]] | None = None,
+        voice: VoiceHook | None = None,
     ) -> None:
+        """`after_answer`: the support desk's (or the 👍/👎 buttons') look at each answer;
+        `superseded`: where the tool loop tells which cards a new message took the buttons
+        off (this takes them off in Telegram); `voice`: speaks a delivered answer
+        (VOICE_REPLIES)."""
         self.conversation = conversation
         self.outbox = outbox
         self.queues = queues
@@ -100,8 +108,10 @@ class Answerer:
         # Chats whose running answer is delivered and only its bookkeeping is left.
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
-        self.after_answer: AfterAnswer | None = None  # support desk
-        self.voice: VoiceHook | None = None  # voice replies
+        self.after_answer = after_answer
+        if superseded is not None:
+            superseded.subscribe(self.cards_superseded)
+        self.voice = voice  # voice replies
 
     def submit_turn(
         self,

@@ -1,6 +1,6 @@
-"""Voice wired: replies spoken by SpeechKit TTS (the policy from VOICE_REPLIES, the
-Answerer's hook that speaks a delivered answer) and long voice notes heard through SpeechKit's
-asynchronous recognition, both with the models' credentials."""
+"""Voice replies wired: answers spoken by SpeechKit TTS with the models' credentials (the
+policy from VOICE_REPLIES; the Answerer speaks a delivered answer through it). Long voice
+notes are heard through SpeechKit's asynchronous recognition (parts.py, build_media)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from bot.config import Settings
 from bot.wiring.core import Core
 
 if TYPE_CHECKING:
-    from bot.telegram.app import TelegramApp
+    from bot.telegram.outbox import Outbox
     from bot.telegram.voicereplies import VoiceReplies
 
 
 def build_voice(
-    settings: Settings, c: Core, telegram: TelegramApp, stack: AsyncExitStack
+    settings: Settings, c: Core, outbox: Outbox, stack: AsyncExitStack
 ) -> VoiceReplies | None:
     """None when VOICE_REPLIES is off (or unset with speech recognition off)."""
     mode = settings.voice_replies_mode
@@ -38,30 +38,6 @@ def build_voice(
         chars_per_day=settings.tts_chars_per_user_day,
     )
     voice = VoiceReplies(
-        synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=telegram.outbox,
-        config=config,
+        synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=outbox, config=config,
     )  # fmt: skip
-    telegram.answers.voice = voice.after_delivery
-    telegram.deps.voice = voice
     return voice
-
-
-def build_long_voice(
-    settings: Settings, c: Core, telegram: TelegramApp, stack: AsyncExitStack
-) -> None:
-    """Voice notes over 30 s through SpeechKit's asynchronous API (with recognition on)."""
-    media = telegram.deps.media
-    if media is None or media.voice is None or c.auth is None:
-        return
-    from bot.foundation_models.speech_async import AsyncSpeechRecognizer
-    from bot.telegram.media.longvoice import LongNotes
-
-    recognizer = AsyncSpeechRecognizer(
-        base_url=settings.stt_url, operation_url=settings.yandex_operation_url, auth=c.auth,
-        folder_id=settings.yandex_folder_id, http=c.http,
-    )  # fmt: skip
-    stack.push_async_callback(recognizer.aclose)
-    media.long_voice = LongNotes(
-        files=media.voice.files, recognizer=recognizer, sessionmaker=c.db.sessionmaker,
-        max_seconds=settings.max_voice_seconds, poll_interval=settings.stt_poll_interval,
-    )  # fmt: skip

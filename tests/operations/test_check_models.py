@@ -11,10 +11,10 @@ import pytest
 
 from bot.checks.models import check_models
 from bot.checks.wire import wire_outcomes
-from bot.clients import build_auth_from, build_client
 from bot.config import Settings
 from bot.model_catalog import log_models
-from bot.preflight import problems
+from bot.wiring.clients import build_auth_from, build_client
+from bot.wiring.preflight import problems
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
 API_KEY = "models-key"

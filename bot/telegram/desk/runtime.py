@@ -65,6 +65,8 @@ class SupportDesk:
         faq: FaqDrafts | None = None,
         gaps: GapAnalysis | None = None,
         gaps_every: float = 86400.0,
+        menu_extra: dict[str, dict[str, str]] | None = None,
+        on_handoff: Callable[[HandoffEvent], None] | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -102,9 +104,9 @@ class SupportDesk:
         self._background: set[asyncio.Task[Any]] = set()
         self._alerted_at = float("-inf")
         self.alert_interval = 600.0  # admins hear of an unusable support chat this often
-        # The App's menu commands and on_handoff hooks (set by the app and wiring).
-        self.menu_extra: dict[str, dict[str, str]] = {}
-        self.on_handoff: Callable[[HandoffEvent], None] | None = None
+        # The App's menu commands and on_handoff hooks.
+        self.menu_extra = dict(menu_extra or {})
+        self.on_handoff = on_handoff
 
     @property
     def kb_review(self) -> KbReview | None:

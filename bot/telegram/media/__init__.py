@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.telegram.media.longvoice import LongNotes
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class MediaSupport:
     """None parts are off: photos without VISION_MODEL, voice without SPEECH_RECOGNITION."""
 

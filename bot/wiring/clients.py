@@ -1,6 +1,6 @@
 """The Foundation Models clients from Settings: auth, the client, the chat model.
 
-Part of the composition root (wiring.py): `fmbot run`, `fmbot chat`, `fmbot kb` and
+Part of the composition root: `fmbot run`, `fmbot chat`, `fmbot kb` and
 `fmbot check` build their clients here; what is built receives plain values.
 """
 
@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.limits import GenerationLimit
 from bot.foundation_models.speech import SpeechRecognizer
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel
@@ -39,9 +40,13 @@ def build_auth_from(settings: Settings) -> Auth:
 
 
 def build_client(
-    settings: Settings, auth: Auth, http: httpx.AsyncClient | None = None
+    settings: Settings,
+    auth: Auth,
+    http: httpx.AsyncClient | None = None,
+    generation_limit: GenerationLimit | None = None,
 ) -> FoundationModelsClient:
-    """`http`: an HTTP client to use instead of the client's own (bot.testing's model)."""
+    """`http`: an HTTP client to use instead of the client's own (bot.testing's model);
+    `generation_limit`: a cap shared with other replicas (None: this process's own)."""
     return FoundationModelsClient(
         folder_id=settings.yandex_folder_id,
         auth=auth,
@@ -53,24 +58,26 @@ def build_client(
         observer=YandexMetrics(),
         reasoning_mode="ENABLED_HIDDEN" if settings.reasoning == "on" else None,
         http=http,
+        generation_limit=generation_limit,
     )
 
 
 def build_chat_model(
     settings: Settings, client: FoundationModelsClient, auth: Auth, stack: AsyncExitStack,
-    http: httpx.AsyncClient | None = None,
+    http: httpx.AsyncClient | None = None, generation_limit: GenerationLimit | None = None,
 ) -> ChatModel:
     """The native API by default; TEXT_API=openai speaks {YANDEX_OPENAI_URL}/chat/completions,
     TEXT_API=responses {YANDEX_RESPONSES_URL}/responses."""
     if settings.text_api == "native":
         return client
     if settings.text_api == "responses":
-        return _responses_model(settings, auth, stack, http)
-    return _openai_model(settings, auth, stack, http)
+        return _responses_model(settings, auth, stack, http, generation_limit)
+    return _openai_model(settings, auth, stack, http, generation_limit)
 
 
 def _responses_model(
-    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None
+    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None,
+    generation_limit: GenerationLimit | None = None,
 ) -> ChatModel:
     """A client of the Responses API, closed with the stack."""
     from bot.foundation_models.responses import ResponsesChatModel
@@ -84,13 +91,15 @@ def _responses_model(
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),
         observer=YandexMetrics(),
         http=http,
+        generation_limit=generation_limit,
     )
     stack.push_async_callback(model.aclose)
     return model
 
 
 def _openai_model(
-    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None
+    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None,
+    generation_limit: GenerationLimit | None = None,
 ) -> OpenAICompatibleChatModel:
     """A client of {YANDEX_OPENAI_URL}, closed with the stack."""
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
@@ -105,6 +114,7 @@ def _openai_model(
         observer=YandexMetrics(),
         reasoning_effort=settings.reasoning_effort if settings.reasoning == "on" else None,
         http=http,
+        generation_limit=generation_limit,
     )
     stack.push_async_callback(model.aclose)
     return model
