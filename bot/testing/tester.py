@@ -152,6 +152,7 @@ class BotTester:
 
     @property
     def built(self) -> BuiltBot:
+        """The running bot (fmbot's own objects), for a test that needs to look inside."""
         if self._built is None:
             raise BotTesterError("the tester is not running: use `async with BotTester(app)`")
         return self._built
@@ -173,6 +174,7 @@ class BotTester:
         return TestGroup(self, id, title, forum)
 
     def next_update_id(self) -> int:
+        """A new update id (the people's updates are numbered in order)."""
         self._next_update += 1
         return self._next_update
 
@@ -193,6 +195,7 @@ class BotTester:
                     count = len(self.telegram.sent)
                     await telegram.queues.wait_idle()
                     await telegram.images.wait_idle()
+                    await telegram.answers.wait_idle()
                     if telegram.desk is not None:
                         await telegram.desk.wait_idle()
                     await telegram.outbox.drain()

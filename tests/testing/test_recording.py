@@ -16,7 +16,7 @@ from bot.testing import BotTester, RecordedModel, RecordingFormatError
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
-pytestmark = [pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.timeout(240)]
 
 KEY, FOLDER = "AQVNfake-secret-api-key-0123456789", "b1gsecretfolder42"
 USER = 734501
@@ -39,7 +39,7 @@ async def test_a_recorded_conversation_replays_offline(tmp_path: Path) -> None:
             stderr=asyncio.subprocess.PIPE, cwd=tmp_path, env=env,
         )  # fmt: skip
         stdout, stderr = await asyncio.wait_for(
-            process.communicate(b"Where is my order A-7?\n"), 90
+            process.communicate(b"Where is my order A-7?\n"), 200
         )
     said = stderr.decode()
     assert process.returncode == 0, said
