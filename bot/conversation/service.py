@@ -85,6 +85,7 @@ from bot.storage.repositories import (
 )
 
 if TYPE_CHECKING:
+    from bot.conversation.hosted import HostedSearch
     from bot.conversation.tools_loop import ToolLoop
     from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
@@ -124,6 +125,8 @@ class ConversationService:
         not_found_next_step: str = "",
         vision: Vision | None = None,
         extras: ExtensionRunner | None = None,
+        documents: ChatDocuments | None = None,
+        track_delivery: bool = False,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -144,7 +147,7 @@ class ConversationService:
         self._streaming: dict[int, TurnState] = {}
         # Several replicas: answers are stored `delivery_pending` until the front end says
         # they were delivered (`mark_delivered`), so a replica dying in between is noticed.
-        self.track_delivery = False
+        self.track_delivery = track_delivery
         self.knowledge = knowledge
         # Tools: the loop for models that take tools (bot/conversation/tools_loop.py).
         self.tools = tools
@@ -154,10 +157,12 @@ class ConversationService:
         # Conversations whose window held no image, until when: their text turns skip the
         # image query. A short time, as another replica may store images in one meanwhile.
         self._imageless: dict[int, float] = {}
-        # Documents sent in chat, set by the wiring: None = not taken.
-        self.documents: ChatDocuments | None = None
+        # Documents sent in chat: None = not taken.
+        self.documents = documents
         # The App's context providers and on_answer hooks (bot/extensions/).
         self.extras = extras
+        # Web and file search on the Responses API, set by the wiring: None = not offered.
+        self.hosted: HostedSearch | None = None
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -510,6 +515,13 @@ class ConversationService:
                     return await asyncio.shield(finish)
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
+            options = self._options
+            if self.hosted is not None:  # the Responses API's web and file search (hosted.py)
+                options = await self.hosted.prepare(turn, options)
+                if on_snapshot is not None:
+                    if turn.grounding is not None:
+                        on_snapshot = _hiding_citations(on_snapshot)
+                    on_snapshot = self.hosted.showing_activity(on_snapshot, turn.speaker.language)
             messages = await self._prompt(turn)
             # A turn that shows images goes to the vision model, with the chat's tools when
             # it calls functions (Gemma 3 does on the OpenAI-compatible API: TOOLS_MODELS),
@@ -517,11 +529,11 @@ class ConversationService:
             seeing = self.vision if turn.images is not None and turn.images.uses_vision else None
             if self.tools is not None and self.tools.offers(turn.model):
                 client = seeing.model if seeing is not None else None
-                stream = self.tools.stream(turn, messages, self._options, client=client)
+                stream = self.tools.stream(turn, messages, options, client=client)
             elif seeing is not None:
-                stream = seeing.model.stream(messages, model=turn.model, options=self._options)
+                stream = seeing.model.stream(messages, model=turn.model, options=options)
             else:
-                stream = self._model.stream(messages, model=turn.model, options=self._options)
+                stream = self._model.stream(messages, model=turn.model, options=options)
             async with aclosing(stream) as snapshots:
                 async for snapshot in snapshots:
                     last = snapshot
@@ -619,6 +631,10 @@ class ConversationService:
             and status in PROMPT_STATUSES
             and is_not_found(text)
         )
+        if self.hosted is not None:  # web and file search: their sources, strict's verdict
+            found, missing = await self.hosted.settle(turn, last)
+            not_found = not_found or (missing and status in PROMPT_STATUSES)
+            sources = () if not_found else (sources or found)
         if not_found:
             # What the user sees, stored as it is shown: the history, the desk's card and its
             # summary never see the model's marker (the flag is `kb_answers.covered`).
@@ -652,7 +668,8 @@ class ConversationService:
                     await record_context(session, turn.answer_id, turn.context_providers)
                 if usage is not None:
                     await UsageRepository(session).add(
-                        turn.speaker.user_id, self._today(), tokens=usage.total_tokens
+                        turn.speaker.user_id, self._today(), tokens=usage.total_tokens,
+                        reasoning_tokens=usage.reasoning_tokens,
                     )
                 await session.commit()
             else:

@@ -45,9 +45,8 @@ async def wire(request: pytest.FixtureRequest, fm: FakeFoundationModels) -> Asyn
 
 
 def build(db: Database, model: Any, source: ShopSource, **settings: Any) -> ConversationService:
-    service = make_service(db, model, default_model=PRO)
-    service.tools = tool_loop(db, model, source, **settings)
-    return service
+    tools = tool_loop(db, model, source, **settings)
+    return make_service(db, model, default_model=PRO, tools=tools)
 
 
 def tools_of(service: ConversationService) -> ToolLoop:
@@ -444,15 +443,13 @@ async def test_groups_are_given_the_asker_not_the_chat(
 async def test_tools_are_told_the_conversations_desk_state(
     fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
 ) -> None:
-    from bot.desk import DeskService
-    from bot.desk.service import Requester
+    from bot.desk import DeskService, Requester
     from bot.storage.models import HandoffReason
     from bot.wiring import desk_state_of
 
     source = ShopSource()
-    service = build(database, client, source)
     desk = DeskService(database.sessionmaker, support_chat_id=-100777)
-    tools_of(service).desk_state = desk_state_of(desk)
+    service = build(database, client, source, desk_state=desk_state_of(desk))
     fm.queue_reply("", tool_calls=A_1042)
     await service.run_turn(PRIVATE, ANNA, "where?")
     await desk.hand_over(Requester(ANNA.user_id, "Anna"), HandoffReason.USER_REQUEST)

@@ -29,6 +29,7 @@ from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.leader import poll_when_leading
 from bot.telegram.outbox import Outbox
+from bot.wiring.telegram import build_telegram
 from tests.core.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
@@ -74,7 +75,7 @@ async def world(
         client = fake_client(fm.url)
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
         db = sqlite_database
-        app = TelegramApp(
+        app = build_telegram(
             bot=bot, sessionmaker=db.sessionmaker,
             conversation=ConversationService(
                 sessionmaker=db.sessionmaker, model=client, default_model="yandexgpt-lite",

@@ -18,7 +18,7 @@ from bot.coordination.redisstore import RedisCoordinator, connect
 from bot.telegram.outbox import Outbox
 from bot.telegram.outbox.budget import AdaptiveBudget, ChatPace, Priority
 from bot.telegram.outbox.shared import HEADROOM, SharedBudget
-from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
+from bot.telegram.outbox.shareddrafts import SIGNAL, SharedAdaptiveBudget
 from tests.coordination.proxy import TcpProxy
 from tests.telegram.budget_order import SERVED, served_order
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
@@ -241,6 +241,28 @@ async def test_a_draft_429_on_one_replica_lowers_every_replicas_draft_rate(
     assert alone.rate(time.monotonic()) == 100.0
     await asyncio.sleep(0.3)  # a's own signal, read back, does not lower it again
     assert a.rate(time.monotonic()) == 50.0
+    for budget in (a, b):
+        await budget.aclose()
+
+
+async def test_a_draft_429_reaches_the_other_replicas_on_the_channel_without_polling(
+    coordinators: Make,
+) -> None:
+    a = SharedAdaptiveBudget(coordinators(), 100.0, floor=5.0, recovery=60.0, every=3600.0)
+    b = SharedAdaptiveBudget(coordinators(), 100.0, floor=5.0, recovery=60.0, every=3600.0)
+    for budget in (a, b):
+        budget.start()
+    probe = coordinators()
+    for _ in range(100):  # until both listen ("0 0.0" is older than any signal: ignored)
+        if await probe.publish(SIGNAL, "0 0.0") >= 2:
+            break
+        await asyncio.sleep(0.02)
+    a.flooded(retry_after=2.0)
+    for _ in range(100):
+        if b.rate(time.monotonic()) < 100.0:
+            break
+        await asyncio.sleep(0.02)
+    assert b.rate(time.monotonic()) == 50.0  # heard at once, an hour before its next read
     for budget in (a, b):
         await budget.aclose()
 
