@@ -127,6 +127,7 @@ class ConversationService:
         extras: ExtensionRunner | None = None,
         documents: ChatDocuments | None = None,
         track_delivery: bool = False,
+        hosted: HostedSearch | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -161,8 +162,8 @@ class ConversationService:
         self.documents = documents
         # The App's context providers and on_answer hooks (bot/extensions/).
         self.extras = extras
-        # Web and file search on the Responses API, set by the wiring: None = not offered.
-        self.hosted: HostedSearch | None = None
+        # Web and file search on the Responses API: None = not offered.
+        self.hosted = hosted
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
