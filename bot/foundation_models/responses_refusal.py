@@ -23,6 +23,7 @@ logger = logging.getLogger("bot.foundation_models")
 #: within ten minutes, without a restart.
 REMEMBER = 600.0
 _WEB = ("web_search", "web search", "websearch", "web-search")
+_UNSUPPORTED = ("not supported", "unsupported", "not available", "not allowed")
 _FILE = ("file_search", "file search", "vector_store", "vector store", "search index")
 
 
@@ -43,13 +44,19 @@ def without_web_search(body: dict[str, Any]) -> dict[str, Any]:
 
 def may_be_web_refusal(error: BaseException, body: dict[str, Any]) -> bool:
     """Whether the request may have been refused for its `web_search` tool: a 400/403/404
-    naming the tool, or a 403 naming no other built-in tool (the retry tells which)."""
+    naming the tool, a 403 naming no other built-in tool, or a 400 saying tools are not
+    supported (the retry tells which)."""
     if not isinstance(error, errors.APIStatusError) or not has_web_search(body):
         return False
     text = error.message.lower()
     if any(name in text for name in _WEB):
         return error.status_code in (400, 403, 404, 422)
-    return error.status_code == 403 and not any(name in text for name in _FILE)
+    if any(name in text for name in _FILE):
+        return False
+    # "tools are not supported for this model" names no tool: the retry tells whether it was
+    # the web search (nothing is remembered when the request without it is refused too).
+    unsupported = "tool" in text and any(word in text for word in _UNSUPPORTED)
+    return error.status_code == 403 or (error.status_code == 400 and unsupported)
 
 
 def cause_of(error: errors.APIStatusError) -> str:

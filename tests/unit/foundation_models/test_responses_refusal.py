@@ -117,6 +117,17 @@ async def test_other_refusals_stay_errors_and_are_not_retried(
     with pytest.raises(errors.BadRequestError):
         await ask(model)
     assert tools_sent(fm) == [["web_search", "file_search"]]
+    # "Tools are not supported" names no tool, and the request without web_search is refused
+    # too: it was not the web search's, so that error is raised and nothing is remembered.
+    fm.web_search_refused = None
+    fm.fail_next(400, message="Tools are not supported for this model", path=PATH, times=2)
+    with pytest.raises(errors.BadRequestError):
+        await ask(model)
+    assert tools_sent(fm)[1:] == [["web_search", "file_search"], ["file_search"]]
+    fm.queue_reply("Fine.")
+    await ask(model)
+    assert tools_sent(fm)[3] == ["web_search", "file_search"]  # not remembered
+    del fm.requests[1:]
     # A 403 naming file search is not the web tool's.
     fm.web_search_refused = (403, "Permission denied to vector_store vs_1")
     with pytest.raises(errors.PermissionDeniedError):
