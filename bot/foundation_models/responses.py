@@ -4,6 +4,7 @@ fmbot keeps the conversation itself: each turn sends the whole prompt with `stor
 never `previous_response_id`, so /reset, retention and replicas work as on the other wires.
 Streams are SSE events (responses_events.py) folded into the same cumulative `Snapshot`s as
 the native and OpenAI-compatible wires, so drafts, the stop button and the tool loop are shared.
+A request refused for its `web_search` tool is sent again without it (responses_refusal.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 
 from bot.foundation_models import errors
 from bot.foundation_models import responses_events as events
+from bot.foundation_models import responses_refusal as refusal
 from bot.foundation_models import responses_wire as rw
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
@@ -65,6 +67,7 @@ class ResponsesChatModel:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observer: Observer | None = None,
         generation_limit: GenerationLimit | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.observer: Observer = observer or NullObserver()
         self.base_url = base_url.rstrip("/")
@@ -88,6 +91,9 @@ class ResponsesChatModel:
         )
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
+        #: Models whose requests Yandex refused for the `web_search` tool, for a while.
+        self.web_refusal = (refusal.WebSearchRefusal(clock=clock) if clock is not None
+                            else refusal.WebSearchRefusal())
 
     def __repr__(self) -> str:
         return f"ResponsesChatModel(base_url={self.base_url!r})"
@@ -114,11 +120,16 @@ class ResponsesChatModel:
         self, messages: Sequence[ChatMessage], *, model: str,
         options: CompletionOptions | None = None,
     ) -> Completion:
-        body = self.body(messages, model=model, options=options, stream=False)
-        async with self.generation_limit.slot(folder_of(str(body["model"]))) as waited:
-            self.last_queue_wait = waited
-            self.observer.generation_wait(waited)
-            raw = await self._transport.request("POST", f"{self.base_url}/responses", json=body)
+        body = self.web_refusal.strip(model, self.body(messages, model=model, options=options,
+                                                       stream=False))
+        try:
+            raw = await self._post(body)
+        except errors.APIStatusError as exc:
+            if not refusal.may_be_web_refusal(exc, body):
+                raise
+            body = refusal.without_web_search(body)  # answered without web search
+            raw = await self._post(body)
+            self.web_refusal.confirm(model, exc)
         try:
             answer = json.loads(raw)
         except ValueError:
@@ -138,7 +149,34 @@ class ResponsesChatModel:
         self, messages: Sequence[ChatMessage], *, model: str,
         options: CompletionOptions | None = None,
     ) -> AsyncGenerator[Snapshot, None]:
-        body = self.body(messages, model=model, options=options, stream=True)
+        body = self.web_refusal.strip(model, self.body(messages, model=model, options=options,
+                                                       stream=True))
+        started = False
+        try:
+            async with aclosing(self._stream(body, model)) as snapshots:
+                async for snapshot in snapshots:
+                    started = True
+                    yield snapshot
+        except errors.APIStatusError as exc:
+            # Refused before the stream began: possibly for the web_search tool alone.
+            if started or not refusal.may_be_web_refusal(exc, body):
+                raise
+            confirmed = False
+            async with aclosing(self._stream(refusal.without_web_search(body), model)) as again:
+                async for snapshot in again:
+                    if not confirmed:
+                        confirmed = True
+                        self.web_refusal.confirm(model, exc)
+                    yield snapshot
+
+    async def _post(self, body: dict[str, object]) -> bytes:
+        async with self.generation_limit.slot(folder_of(str(body["model"]))) as waited:
+            self.last_queue_wait = waited
+            self.observer.generation_wait(waited)
+            return await self._transport.request("POST", f"{self.base_url}/responses", json=body)
+
+    async def _stream(self, body: dict[str, object], model: str
+                      ) -> AsyncGenerator[Snapshot, None]:
         state = events.ResponseState(rw.estimate_tokens(body))
         async with self.generation_limit.slot(folder_of(str(body["model"]))) as waited:
             self.last_queue_wait = waited

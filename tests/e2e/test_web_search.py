@@ -1,8 +1,9 @@
 """`python -m bot run` on the Responses wire with WEB_SEARCH=on, and with KB_BACKEND=yandex,
 against the fake Telegram and Yandex servers: url_citations become numbered links and a
 "Sources:" footer (private and group chats), a status line shows while the search runs, a
-failed search is answered without sources and logged once, the per-user limit holds, and
-strict file search answers "not found" when the store has nothing relevant."""
+failed search is answered without sources and logged once, the per-user limit holds, a
+request refused for the tool is answered without it (and the refusal remembered), and strict
+file search answers "not found" when the store has nothing relevant."""
 
 from __future__ import annotations
 
@@ -89,6 +90,20 @@ async def test_web_search_answers_cite_numbered_sources_within_the_daily_limit(
         stats = await ask(e2e, USER, "/stats")
         assert "Web searches: 3." in stats.text
         assert "Web searches today for all users: 3." in stats.text
+
+        # Yandex refuses the whole request for the tool (no permission): another user is
+        # answered without it and without sources, the log says why once, and the next turn
+        # leaves the tool out instead of being refused again.
+        fm.web_search_refused = (403, "Permission denied")
+        fm.queue_reply("Answered without the web.")
+        other = await ask(e2e, USER + 1, "What is new today?")
+        assert other.text == "Answered without the web."
+        assert links(other) == []
+        fm.queue_reply("Still without the web.")
+        again = await ask(e2e, USER + 1, "And tomorrow?")
+        assert again.text == "Still without the web."
+        assert fm.web_search_refusals == 1
+        assert e2e.bot.log_text().count("web search refused by the API") == 1
         assert await e2e.bot.terminate() == 0
     rows = e2e.db.query("SELECT SUM(web_searches) AS n FROM daily_usage")
     assert rows[0]["n"] == 3

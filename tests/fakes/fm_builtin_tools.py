@@ -6,7 +6,11 @@ item with the progress events `response.web_search_call.in_progress`, `.searchin
 `.completed` (or `.failed`), and the answer's text carries one `url_citation` per scripted
 result with only `url` filled (`title` "", indexes 0), as
 https://yandex.cloud/en/docs/ai-studio/concepts/agents/tools/websearch shows. Script it with
-`queue_web_search(urls, fail=False)`; unscripted, a search finds nothing.
+`queue_web_search(urls, fail=False)`; unscripted, a search finds nothing. With
+`web_search_refused = (status, message)` every request carrying `web_search` is refused whole
+with that status in the gateway's error body (`{"error": {grpcCode, httpCode, message,
+httpStatus, details}}`), as an account without the permission (403) or a model that does not
+take the tool (400) is; `web_search_refusals` counts them.
 
 A request with `file_search` searches the fake's Vector Stores (fm_vector_stores.py) for the
 last user message; unscripted, the model quotes the best passage's first sentence with a
@@ -70,6 +74,10 @@ class BuiltinToolHandlers:
         async def responses(self, request: web.Request,
                             body: dict[str, Any]) -> web.StreamResponse: ...
 
+        @staticmethod
+        def error(status: int, message: str, *, form: str = "object",
+                  headers: dict[str, str] | None = None) -> web.Response: ...
+
         def file_search(self, store_ids: list[str], query: str, limit: int = 10,
                         threshold: float = 0.2) -> list[Found]: ...
 
@@ -78,6 +86,8 @@ class BuiltinToolHandlers:
         self.web_search_requests: list[dict[str, Any]] = []  # the web_search tools received
         self.file_search_requests: list[dict[str, Any]] = []
         self._found: dict[int, list[Found]] = {}
+        self.web_search_refused: tuple[int, str] | None = None
+        self.web_search_refusals = 0
 
     def queue_web_search(self, urls: list[str], *, titles: list[str] | None = None,
                          fail: bool = False, seconds: float = 0.0) -> None:
@@ -87,6 +97,10 @@ class BuiltinToolHandlers:
     async def builtin_first(self, request: web.Request,
                             body: dict[str, Any]) -> web.StreamResponse:
         """Run file_search before the answer is chosen: an unscripted answer quotes it."""
+        if self.web_search_refused is not None and _tools(body, "web_search"):
+            self.web_search_refusals += 1
+            status, message = self.web_search_refused
+            return self.error(status, message)
         searches = _tools(body, "file_search")
         if searches:
             from tests.fakes.fm_responses import messages_of

@@ -88,7 +88,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
             "refuse_images_in_operation", "default_chunks", "default_interval",
             "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit",
-            "responses_usage_null", "vector_stores_forbidden")
+            "responses_usage_null", "vector_stores_forbidden", "web_search_refused")
 
 
 @dataclass
