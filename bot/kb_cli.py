@@ -47,6 +47,10 @@ async def run(
         print("fmbot: kb search: -k must be at least 1", file=sys.stderr)
         return 2
     await migrate(settings.database_url, extra=extra)
+    if settings.kb_backend == "yandex":  # the files go to a Yandex Vector Store
+        from bot.kb_store_cli import run_store
+
+        return await run_store(settings, args)
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)

@@ -81,6 +81,7 @@ async def run_report(
         tools = await tool_stats(db, days)
         voice = await voice_report(db.sessionmaker, days=days,
                                    budget=settings.tts_chars_per_user_day)  # fmt: skip
+        searches = await web_search_stats(db, days)
     finally:
         await db.dispose()
     print(format_report(report, limit_gaps=30))
@@ -88,6 +89,8 @@ async def run_report(
     print(stats_table(tools, days))
     print()
     print(voice)
+    print()
+    print(searches)
     if csv_path is not None:
         try:
             rows = write_csv(report, csv_path)
@@ -108,3 +111,18 @@ async def tool_stats(db: Database, days: int) -> list[ToolStats]:
     since = utcnow() - dt.timedelta(days=days)
     async with db.sessionmaker() as session:
         return await ToolCallRepository(session).stats(since=since)
+
+
+async def web_search_stats(db: Database, days: int) -> str:
+    """One line: the web searches the model ran over the last `days` days, and for how many
+    users (WEB_SEARCH; Yandex bills each)."""
+    import datetime as dt
+
+    from bot.storage.models import utc_today
+    from bot.storage.repositories.web_searches import WebSearchUsageRepository
+
+    async with db.sessionmaker() as session:
+        searches, users = await WebSearchUsageRepository(session).since(
+            utc_today() - dt.timedelta(days=days - 1))
+    return (f"Web searches in the last {quantity(days, 'en', 'day', 'days')}: {searches} "
+            f"(for {quantity(users, 'en', 'user', 'users')})")

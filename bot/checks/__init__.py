@@ -80,6 +80,15 @@ async def run_checks(
                                "set the token @BotFather gave you"))
     yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
     jobs.append(yandex)
+    if settings.kb_backend == "yandex":
+        from bot.checks.agent_tools import check_vector_store
+
+        jobs.append(_after_credentials(yandex, "vector store", lambda: _within(
+            "vector store", each_within, _one(check_vector_store(settings)))))
+    if settings.web_search == "on" and settings.text_api == "responses":
+        from bot.checks.agent_tools import check_web_search
+
+        outcomes.append(check_web_search(settings))
     if settings.speech_on:
         jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
             "speech recognition", each_within, _one(check_speech(settings)))))

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from bot.config.agent import AgentToolSettings
 from bot.config.areas import (
     BehaviourSettings,
     DeskSettings,
@@ -45,6 +46,7 @@ class Settings(
     MediaSettings,
     VoiceSettings,
     InfrastructureSettings,
+    AgentToolSettings,
 ):
     """One deployment's configuration. Field names map to upper-case environment variables."""
 

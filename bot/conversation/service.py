@@ -85,6 +85,7 @@ from bot.storage.repositories import (
 )
 
 if TYPE_CHECKING:
+    from bot.conversation.hosted import HostedSearch
     from bot.conversation.tools_loop import ToolLoop
     from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
@@ -126,6 +127,7 @@ class ConversationService:
         extras: ExtensionRunner | None = None,
         documents: ChatDocuments | None = None,
         track_delivery: bool = False,
+        hosted: HostedSearch | None = None,
     ) -> None:
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
@@ -160,6 +162,8 @@ class ConversationService:
         self.documents = documents
         # The App's context providers and on_answer hooks (bot/extensions/).
         self.extras = extras
+        # Web and file search on the Responses API: None = not offered.
+        self.hosted = hosted
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
@@ -512,6 +516,13 @@ class ConversationService:
                     return await asyncio.shield(finish)
                 if turn.grounding is not None and on_snapshot is not None:
                     on_snapshot = _hiding_citations(on_snapshot)
+            options = self._options
+            if self.hosted is not None:  # the Responses API's web and file search (hosted.py)
+                options = await self.hosted.prepare(turn, options)
+                if on_snapshot is not None:
+                    if turn.grounding is not None:
+                        on_snapshot = _hiding_citations(on_snapshot)
+                    on_snapshot = self.hosted.showing_activity(on_snapshot, turn.speaker.language)
             messages = await self._prompt(turn)
             # A turn that shows images goes to the vision model, with the chat's tools when
             # it calls functions (Gemma 3 does on the OpenAI-compatible API: TOOLS_MODELS),
@@ -519,11 +530,11 @@ class ConversationService:
             seeing = self.vision if turn.images is not None and turn.images.uses_vision else None
             if self.tools is not None and self.tools.offers(turn.model):
                 client = seeing.model if seeing is not None else None
-                stream = self.tools.stream(turn, messages, self._options, client=client)
+                stream = self.tools.stream(turn, messages, options, client=client)
             elif seeing is not None:
-                stream = seeing.model.stream(messages, model=turn.model, options=self._options)
+                stream = seeing.model.stream(messages, model=turn.model, options=options)
             else:
-                stream = self._model.stream(messages, model=turn.model, options=self._options)
+                stream = self._model.stream(messages, model=turn.model, options=options)
             async with aclosing(stream) as snapshots:
                 async for snapshot in snapshots:
                     last = snapshot
@@ -621,6 +632,10 @@ class ConversationService:
             and status in PROMPT_STATUSES
             and is_not_found(text)
         )
+        if self.hosted is not None:  # web and file search: their sources, strict's verdict
+            found, missing = await self.hosted.settle(turn, last)
+            not_found = not_found or (missing and status in PROMPT_STATUSES)
+            sources = () if not_found else (sources or found)
         if not_found:
             # What the user sees, stored as it is shown: the history, the desk's card and its
             # summary never see the model's marker (the flag is `kb_answers.covered`).

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from bot.foundation_models import errors
+from bot.foundation_models import errors, hosted
 from bot.foundation_models import responses_wire as rw
 from bot.foundation_models.streaming import read_lines
 from bot.foundation_models.transport import Timeouts
@@ -35,8 +35,8 @@ class ResponseState:
     web and file search); `tool_events` counts built-in tool events by type (e.g.
     `response.web_search_call.searching`), for a status line while a search runs."""
 
-    __slots__ = ("annotations", "calls", "estimate", "model", "response", "status", "text",
-                 "tool_events", "usage")
+    __slots__ = ("activity", "annotations", "calls", "estimate", "hosted", "model", "response",
+                 "status", "text", "tool_events", "usage")
 
     def __init__(self, estimate: int = 0) -> None:
         self.text = ""
@@ -48,6 +48,8 @@ class ResponseState:
         self.annotations: list[dict[str, Any]] = []
         self.tool_events: dict[str, int] = {}
         self.response: dict[str, Any] = {}
+        self.activity = ""  # the built-in tool running now (hosted.py)
+        self.hosted: dict[str, tuple[str, str]] = {}  # item id -> (tool, status)
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return tuple(
@@ -64,9 +66,12 @@ class ResponseState:
                 self.text += delta
                 return True
             return False
-        if kind == "response.output_item.added":
+        if kind in ("response.output_item.added", "response.output_item.done"):
             item = event.get("item") or {}
-            if item.get("type") == "function_call":
+            changed = hosted.track(self, item, _key(event), done=kind.endswith("done"))
+            if changed is not None:
+                return changed
+            if item.get("type") == "function_call" and kind.endswith("added"):
                 key = _key(event) or str(len(self.calls))
                 self.calls[key] = [str(item.get("name") or ""), str(item.get("call_id") or ""),
                                    str(item.get("arguments") or "")]
@@ -90,8 +95,9 @@ class ResponseState:
         elif kind == "error":
             raise _failure(event, "error in stream")
         elif isinstance(kind, str) and kind.endswith(("_call.in_progress", "_call.searching",
-                                                       "_call.completed")):
+                                                       "_call.completed", "_call.failed")):
             self.tool_events[kind] = self.tool_events.get(kind, 0) + 1
+            return hosted.progress(self, kind, _key(event))
         elif kind == "response.created":
             self.model = str((event.get("response") or {}).get("model") or "")
         return False
@@ -117,6 +123,7 @@ class ResponseState:
                 found = part.get("annotations") if isinstance(part, dict) else None
                 if found and not self.annotations:
                     self.annotations.extend(a for a in found if isinstance(a, dict))
+        hosted.finish(self, response.get("output") or [])
         self.usage = rw.usage_of(response.get("usage"), estimate_input=self.estimate,
                                  text=self.text)
         self.status = rw.status_of(response, bool(self.calls))
@@ -184,13 +191,16 @@ async def snapshots(
                 if data == b"[DONE]":
                     break
                 if state.handle(event_of(data)):
-                    yield Snapshot(state.text, CompletionStatus.PARTIAL, state.usage, state.model)
+                    yield Snapshot(state.text, CompletionStatus.PARTIAL, state.usage, state.model,
+                                   activity=state.activity)
                 if state.status is not CompletionStatus.PARTIAL:
                     await _drain(lines)
                     break
         if state.status is CompletionStatus.PARTIAL:
             raise errors.StreamError("stream ended without response.completed")
-        yield Snapshot(state.text, state.status, state.usage, state.model, state.tool_calls())
+        yield Snapshot(state.text, state.status, state.usage, state.model, state.tool_calls(),
+                       annotations=hosted.annotations_of(state.annotations),
+                       hosted_calls=tuple(state.hosted.values()))
     except errors.FoundationModelsError as exc:
         exc.partial_text = state.text
         if isinstance(exc, errors.APIError) and exc.request_id is None:

@@ -89,12 +89,12 @@ def response_body(
         body["temperature"] = options.temperature
     if options.max_tokens is not None:
         body["max_output_tokens"] = options.max_tokens
-    if options.tools:
+    if options.tools or options.hosted_tools:
         body["tools"] = [
             {"type": "function", "name": t.name, "description": t.description,
              "parameters": t.parameters, **({"strict": t.strict} if t.strict is not None else {})}
             for t in options.tools
-        ]
+        ] + [dict(tool) for tool in options.hosted_tools]
     if options.tool_choice_function:
         body["tool_choice"] = {"type": "function", "name": options.tool_choice_function}
     elif options.tool_choice is not None:

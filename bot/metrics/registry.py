@@ -86,6 +86,8 @@ KB_EMBEDDED = Counter(
     "fmbot_kb_passages_embedded", "Passages embedded by knowledge base syncs (new or changed)",
     registry=REGISTRY,
 )  # fmt: skip
+WEB_SEARCHES = Counter("fmbot_web_searches", "Web searches the model ran (the web_search tool)",
+                       registry=REGISTRY)
 HANDOFFS = _counter("fmbot_handoffs", "Conversations handed to a person, by reason", "reason")
 DESK_ENDS = _counter(
     "fmbot_desk_conversations_ended", "Conversations a person owned, ended by resolution",
@@ -174,6 +176,11 @@ def kb_answer(covered: bool) -> None:
 def kb_embedded(passages: int) -> None:
     if passages:
         KB_EMBEDDED.inc(passages)
+
+
+def web_searches(count: int) -> None:
+    if count:
+        WEB_SEARCHES.inc(count)
 
 
 def handoff(reason: str) -> None:

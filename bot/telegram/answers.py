@@ -376,6 +376,12 @@ class Answerer:
         except Exception:  # bookkeeping only: the answer itself goes on
             log.exception("could not record the messages of the answer in chat %s", chat_id)
 
+    async def wait_idle(self) -> None:
+        """Until the work started after delivered answers (voice replies...) is done (tests,
+        bot.testing)."""
+        while self._bookkeeping:
+            await asyncio.wait(set(self._bookkeeping))
+
     def _keep(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._bookkeeping.add(task)

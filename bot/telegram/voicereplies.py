@@ -42,7 +42,7 @@ from bot.telegram.answers import Target
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
 from bot.telegram.voicetexts import VOICE_TEXTS
-from bot.voice.oggjoin import OggError, join
+from bot.voice.oggjoin import OggError, voice_messages
 from bot.voice.policy import VoiceAsk, VoicePolicy
 from bot.voice.speakable import parts, speakable
 
@@ -96,6 +96,7 @@ class VoiceReplies:
         self._sleep = sleep
 
     async def choice(self, user_id: int) -> bool | None:
+        """The user's /voice on|off (None: never chosen)."""
         async with self.sessionmaker() as session:
             return await VoiceRepository(session).preference(user_id)
 
@@ -119,28 +120,27 @@ class VoiceReplies:
             return
         if not result.text.strip() or result.waiting:
             return
-        try:
-            wanted = self.config.policy.wanted(
-                ask, private=private, choice=await self.choice(ask.user_id)
-            )
-            if not wanted:
-                return
-            language = tts_language(ask.language)
+        try:  # one transaction: the choice, the pending row, today's usage
             async with self.sessionmaker() as session:
-                row = await VoiceRepository(session).create_reply(
-                    answer_id=result.message_id, chat_id=chat_id,
-                    user_id=ask.user_id, reply_to=ask.question_id, thread_id=thread_id,
-                    language=language,
+                repo = VoiceRepository(session)
+                choice = await repo.preference(ask.user_id)
+                if not self.config.policy.wanted(ask, private=private, choice=choice):
+                    return
+                language = tts_language(ask.language)
+                row = await repo.create_reply(
+                    answer_id=result.message_id, chat_id=chat_id, user_id=ask.user_id,
+                    reply_to=ask.question_id, thread_id=thread_id, language=language,
                 )  # fmt: skip
-                await session.commit()
                 if row is None:  # spoken already (a replayed update): never twice
                     return
+                used = (await repo.day(ask.user_id, utc_today())).chars
+                await session.commit()
                 job = _Job(row.id, row.chat_id, ask.user_id, ask.question_id, thread_id,
                            language, 0)  # fmt: skip
         except Exception:  # bookkeeping of an optional extra: the text answer stands
             log.exception("voice reply for answer %s not started", result.message_id)
             return
-        await self._speak(job, result.text, t)
+        await self._speak(job, result.text, t, used)
 
     async def resume(self) -> int:
         """Finish the voice replies a restart interrupted; the number resumed."""
@@ -155,16 +155,15 @@ class VoiceReplies:
         for job, text in jobs:
             metrics.voice_reply("resumed")
             log.info("resuming the voice reply %s in chat %s", job.reply_id, job.chat_id)
-            await self._speak(job, text, Translator.for_code(job.language))
+            async with self.sessionmaker() as session:
+                used = (await VoiceRepository(session).day(job.user_id, utc_today())).chars
+            await self._speak(job, text, Translator.for_code(job.language), used)
         return len(jobs)
 
     # --- making and sending -----------------------------------------------------------------
-    async def _speak(self, job: _Job, markdown: str, t: Translator) -> None:
+    async def _speak(self, job: _Job, markdown: str, t: Translator, used: int) -> None:
         text = speakable(markdown, t("voice_code"))
         chars = len(text)
-        today = utc_today()
-        async with self.sessionmaker() as session:
-            used = (await VoiceRepository(session).day(job.user_id, today)).chars
         if job.sent == 0 and used + chars > self.config.chars_per_day:
             log.info("voice reply %s skipped: user %s is over TTS_CHARS_PER_USER_DAY (%d + %d "
                      "> %d)", job.reply_id, job.user_id, used, chars,
@@ -181,6 +180,7 @@ class VoiceReplies:
             return
         finally:
             ticker.cancel()
+        last = len(audio) - 1
         for index, voice in enumerate(audio):
             if index < job.sent:
                 continue  # out before a restart
@@ -188,10 +188,12 @@ class VoiceReplies:
             if message is None:
                 await self._end(job, VoiceReplyStatus.FAILED, chars, "not delivered")
                 return
-            async with self.sessionmaker() as session:
-                await VoiceRepository(session).note_sent(job.reply_id, *message)
-                await session.commit()
-        await self._end(job, VoiceReplyStatus.SENT, chars, None, replies=1)
+            if index == last:  # noted with the reply's end: one transaction
+                await self._end(job, VoiceReplyStatus.SENT, chars, None, replies=1, sent=message)
+            else:
+                async with self.sessionmaker() as session:
+                    await VoiceRepository(session).note_sent(job.reply_id, *message)
+                    await session.commit()
         metrics.voice_reply("sent", chars)
 
     async def _synthesize(self, text: str, language: str) -> list[bytes]:
@@ -207,16 +209,7 @@ class VoiceReplies:
                 )
 
         audio = await asyncio.gather(*(one(piece) for piece in pieces))
-        messages: list[bytes] = []
-        group: list[bytes] = []
-        for clip in audio:
-            if group and sum(map(len, group)) + len(clip) > self.config.max_bytes:
-                messages.append(join(group))
-                group = []
-            group.append(clip)
-        if group:
-            messages.append(join(group))
-        return messages
+        return voice_messages(audio, self.config.max_bytes)
 
     async def _record_voice(self, job: _Job) -> None:
         action = SendChatAction(chat_id=job.chat_id, action="record_voice",
@@ -277,11 +270,13 @@ class VoiceReplies:
 
     async def _end(
         self, job: _Job, status: VoiceReplyStatus, chars: int, error: str | None,
-        *, replies: int = 0, failures: int = 0,
+        *, replies: int = 0, failures: int = 0, sent: tuple[str, int] | None = None,
     ) -> None:
         try:
             async with self.sessionmaker() as session:
                 repo = VoiceRepository(session)
+                if sent is not None:
+                    await repo.note_sent(job.reply_id, *sent)
                 await repo.finish(job.reply_id, status, chars=chars, error=error)
                 if chars or replies or failures:
                     await repo.add_usage(job.user_id, utc_today(), chars=chars, replies=replies,

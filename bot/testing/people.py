@@ -49,6 +49,7 @@ class TestGroup:
     forum: bool = False
 
     def chat(self) -> Chat:
+        """The group as Telegram describes it in an update."""
         return Chat(id=self.id, type="supergroup", title=self.title, is_forum=self.forum or None)
 
     async def says(self, user: TestUser, text: str) -> Reply:
@@ -68,6 +69,7 @@ class TestUser:
     language: str = "en"
 
     def telegram_user(self) -> User:
+        """The user as Telegram describes them in an update."""
         return User(id=self.id, is_bot=False, first_name=self.name, language_code=self.language)
 
     def _chat(self, group: TestGroup | None) -> Chat:
@@ -137,7 +139,8 @@ class TestUser:
             content = await asyncio.to_thread(Path(path).read_bytes)
         self.tester.model.transcripts[content] = said
         file_id = self.tester.telegram.add_file(content)
-        voice = Voice(file_id=file_id, file_unique_id=file_id, duration=max(1, len(said) // 12),
+        seconds = min(29, max(1, len(said) // 12))  # a short note: recognised at once
+        voice = Voice(file_id=file_id, file_unique_id=file_id, duration=seconds,
                       mime_type="audio/ogg", file_size=len(content))  # fmt: skip
         return await self._send(self._chat(chat), voice=voice)
 

@@ -75,6 +75,9 @@ class TestModel:
         if path.endswith("/stt:recognize"):
             said = self.transcripts.get(request.content, "")
             return httpx.Response(200, json={"result": said})
+        if path.endswith("/tts:synthesize"):  # a spoken answer: an Ogg stand-in
+            return httpx.Response(200, headers={"content-type": "audio/ogg"},
+                                  content=b"OggS" + bytes(60))  # fmt: skip
         body = json.loads(request.content or b"{}")
         method = path.rsplit("/", 1)[-1]
         if path.endswith("/chat/completions"):

@@ -13,6 +13,7 @@ computed again. The parts must have the same channel count (SpeechKit's always d
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -33,25 +34,16 @@ class Page:
     body: bytes
 
 
-def _crc_table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else (crc << 1)
-        table.append(crc & 0xFFFFFFFF)
-    return table
-
-
-_TABLE = _crc_table()
+# Ogg's CRC-32 is the unreflected one (polynomial 0x04C11DB7, initial 0, no final xor);
+# zlib's is the reflected form of the same polynomial, so reflecting every input byte and the
+# result gives Ogg's at zlib's speed (a pure-Python loop took ~0.2 s per megabyte of audio).
+_REFLECT = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
 def crc(data: bytes) -> int:
-    """Ogg's CRC-32 (polynomial 0x04C11DB7, no reflection, initial 0)."""
-    value = 0
-    for byte in data:
-        value = ((value << 8) ^ _TABLE[((value >> 24) & 0xFF) ^ byte]) & 0xFFFFFFFF
-    return value
+    """Ogg's CRC-32 of ``data``."""
+    raw = zlib.crc32(data.translate(_REFLECT), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{raw:032b}"[::-1], 2)
 
 
 def pages(data: bytes) -> Iterator[Page]:
@@ -123,6 +115,21 @@ def join(files: Sequence[bytes]) -> bytes:
             sequence += 1
         offset = last_granule
     return b"".join(out)
+
+
+def voice_messages(clips: Sequence[bytes], max_bytes: int) -> list[bytes]:
+    """``clips`` in order as few OggOpus streams as fit ``max_bytes`` each (one clip larger
+    than that is a message of its own)."""
+    messages: list[bytes] = []
+    group: list[bytes] = []
+    for clip in clips:
+        if group and sum(map(len, group)) + len(clip) > max_bytes:
+            messages.append(join(group))
+            group = []
+        group.append(clip)
+    if group:
+        messages.append(join(group))
+    return messages
 
 
 def _audio_start(file_pages: list[Page]) -> int:

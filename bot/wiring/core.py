@@ -125,6 +125,9 @@ async def core(
             desk = DeskService(
                 db.sessionmaker, support_chat_id=settings.support_chat_id, shared=front.shared
             )
+        from bot.wiring.agent_tools import build_hosted, start_store_sync
+
+        hosted = build_hosted(settings, db)  # web and file search, if offered
         conversation = ConversationService(
             sessionmaker=db.sessionmaker,
             model=chat_model,
@@ -152,7 +155,10 @@ async def core(
             vision=build_vision(settings, chat_model, auth, stack, http, front.fetch_image),
             documents=ChatDocuments(db.sessionmaker) if front.telegram else None,
             track_delivery=front.track_delivery,
+            hosted=hosted,
         )
+        if kb_background and hosted is not None and hosted.store_id is not None:
+            await start_store_sync(settings, db, auth, stack)  # KB_BACKEND=yandex
         images = ImageService(
             sessionmaker=db.sessionmaker,
             model=client,

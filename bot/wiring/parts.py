@@ -173,7 +173,7 @@ def build_media(
         photos=photos,
         voice=voice,
         max_image_mb=settings.max_image_mb,
-        long_voice=build_long_voice(settings, files, auth, stack, sessionmaker)
+        long_voice=build_long_voice(settings, files, auth, stack, sessionmaker, http)
         if voice is not None
         else None,
     )
@@ -185,6 +185,7 @@ def build_long_voice(
     auth: Auth,
     stack: AsyncExitStack,
     sessionmaker: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient | None = None,
 ) -> LongNotes:
     """Voice notes over 30 s through SpeechKit's asynchronous API (with recognition on)."""
     from bot.foundation_models.speech_async import AsyncSpeechRecognizer
@@ -192,7 +193,7 @@ def build_long_voice(
 
     recognizer = AsyncSpeechRecognizer(
         base_url=settings.stt_url, operation_url=settings.yandex_operation_url, auth=auth,
-        folder_id=settings.yandex_folder_id,
+        folder_id=settings.yandex_folder_id, http=http,
     )  # fmt: skip
     stack.push_async_callback(recognizer.aclose)
     return LongNotes(
@@ -225,7 +226,7 @@ def build_knowledge(
 ) -> KnowledgeBase | None:
     """The knowledge base of KB_PATH, or None when KB_MODE is off (numpy is not even loaded)."""
     mode = KbMode(settings.kb_effective_mode)
-    if mode is KbMode.OFF:
+    if mode is KbMode.OFF or settings.kb_backend == "yandex":  # Yandex keeps that one
         return None
     from bot.knowledge.base import KnowledgeBase
 

@@ -20,8 +20,9 @@ from bot.config.wire import check_wire
 # What each command needs (`check` validates as `run` does).
 _STEPS: dict[str, tuple[str, ...]] = {
     "run": ("database", "telegram", "yandex", "yandex_key", "kb", "support", "replicas",
-            "metrics", "webhook", "prompt", "wire"),
-    "chat": ("database", "yandex", "yandex_key", "prompt", "wire"),
+            "metrics", "webhook", "prompt", "wire", "agent_tools"),
+    "chat": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
+    "record": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
     "report": ("database", "support", "replicas", "metrics"),
     "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
     "migrate": ("database",),
@@ -44,6 +45,7 @@ def problems(settings: Settings, command: str) -> list[str]:
         "webhook": lambda: settings.telegram_mode == "webhook" and settings.webhook_host_port,
         "prompt": settings.resolved_system_prompt,
         "wire": lambda: check_wire(settings),
+        "agent_tools": lambda: settings.check_agent_tools(settings.text_api),
     }
     found: list[str] = []
     for name in _STEPS.get(command, ()):

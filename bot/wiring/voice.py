@@ -27,7 +27,7 @@ def build_voice(
     from bot.voice.policy import VoiceMode, VoicePolicy
 
     synthesizer = SpeechSynthesizer(
-        base_url=settings.tts_url, auth=c.auth, folder_id=settings.yandex_folder_id
+        base_url=settings.tts_url, auth=c.auth, folder_id=settings.yandex_folder_id, http=c.http
     )
     stack.push_async_callback(synthesizer.aclose)
     config = VoiceConfig(

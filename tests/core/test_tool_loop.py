@@ -18,6 +18,7 @@ from bot.conversation.tools_loop import ToolLoop
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+from bot.foundation_models.responses import ResponsesChatModel
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.storage.database import Database
 from bot.storage.models import DailyUsage, MessageStatus, ToolCall, ToolCallState
@@ -29,14 +30,18 @@ from tests.fakes.foundation_models_server import FakeFoundationModels
 
 COMPLETION = "/foundationModels/v1/completion"
 CHAT = "/v1/chat/completions"
+RESPONSES = "/v1/responses"
 PRO = "yandexgpt/latest"
 A_1042 = [{"name": "order_status", "arguments": {"order_id": "A-1042"}}]
 
 
-@pytest.fixture(params=["native", "openai"])
+@pytest.fixture(params=["native", "openai", "responses"])
 async def wire(request: pytest.FixtureRequest, fm: FakeFoundationModels) -> AsyncIterator[Any]:
     if request.param == "native":
         model: Any = fake_client(fm.url)
+    elif request.param == "responses":
+        model = ResponsesChatModel(base_url=f"{fm.url}/v1", auth=ApiKeyAuth(API_KEY),
+                                   folder_id=FOLDER)
     else:
         model = OpenAICompatibleChatModel(base_url=f"{fm.url}/v1", auth=ApiKeyAuth(API_KEY),
                                           folder_id=FOLDER)
@@ -55,7 +60,32 @@ def tools_of(service: ConversationService) -> ToolLoop:
 
 
 def requests(fm: FakeFoundationModels) -> list[dict[str, Any]]:
-    return [r.json for r in fm.requests if r.path in (COMPLETION, CHAT)]
+    return [as_chat(r.json) for r in fm.requests if r.path in (COMPLETION, CHAT, RESPONSES)]
+
+
+def as_chat(body: dict[str, Any]) -> dict[str, Any]:
+    """A Responses API body in the OpenAI chat form the assertions read (`messages` with
+    `tool_calls` and `role: tool` results, `tools[].function`); other bodies as they are."""
+    if "input" not in body:
+        return body
+    messages: list[dict[str, Any]] = []
+    if body.get("instructions"):
+        messages.append({"role": "system", "content": body["instructions"]})
+    for item in body["input"]:
+        if item.get("type") == "function_call":
+            call = {"id": item["call_id"], "function": {"name": item["name"],
+                                                        "arguments": item["arguments"]}}
+            if messages and messages[-1].get("tool_calls"):
+                messages[-1]["tool_calls"].append(call)
+            else:
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif item.get("type") == "function_call_output":
+            messages.append({"role": "tool", "tool_call_id": item["call_id"],
+                             "content": item["output"]})
+        else:
+            messages.append({"role": item["role"], "content": item["content"]})
+    tools = [{"function": {"name": t["name"]}} for t in body.get("tools", [])]
+    return {**body, "messages": messages, **({"tools": tools} if tools else {})}
 
 
 def tool_names(body: dict[str, Any]) -> list[str]:

@@ -138,3 +138,25 @@ async def test_a_kill_between_the_text_and_the_voice_sends_the_voice_once(voice_
     [row] = e2e.db.query("SELECT status, file_ids FROM voice_replies")
     assert row["status"] == "sent"
     assert voice.voice_file_id in row["file_ids"]
+
+
+@pytest.mark.parametrize("voice_e2e", [{"TTS_CHARS_PER_USER_DAY": "30"}], indirect=True)
+async def test_past_the_daily_budget_answers_stay_text_and_the_user_is_told_once(
+    voice_e2e: E2E,
+) -> None:
+    e2e = voice_e2e
+    await e2e.start_bot()
+    for n, words in enumerate(("a short one", "second question", "third question")):
+        e2e.fm.queue_transcript(words)
+        e2e.tg.send_user_voice(USER, ogg_opus(2), duration=2, language_code="en")
+        await e2e.wait_for(lambda w=words: texts(e2e, f"Echo: {w}"), 60)
+        if n == 0:
+            await e2e.wait_for(lambda: voices(e2e), 30)
+    [notice] = await e2e.wait_for(lambda: texts(e2e, "today's voice replies"), 30)
+    assert "30 characters" in (notice.text or "")
+    assert await e2e.bot.terminate() == 0
+    assert len(voices(e2e)) == 1, "only the answer within the budget was spoken"
+    assert [r.text for r in e2e.fm.tts_requests] == ["Echo: a short one"]
+    assert len(texts(e2e, "today's voice replies")) == 1, "told once a day"
+    rows = e2e.db.query("SELECT status FROM voice_replies ORDER BY id")
+    assert [r["status"] for r in rows] == ["sent", "skipped", "skipped"]

@@ -27,6 +27,8 @@ class TextHandlers:
     active_generations: int
     max_active_generations: int
     stream_disconnects: int
+    stream_closed: asyncio.Event
+    stream_lines_written: int
 
     quote_sources: bool
 
@@ -83,6 +85,7 @@ class TextHandlers:
         except ConnectionResetError:
             # The client closed the stream early (aiohttp's ClientConnectionResetError).
             self.stream_disconnects += 1
+            self.stream_closed.set()
             return response
         finally:
             self.active_generations -= 1
@@ -125,6 +128,7 @@ class TextHandlers:
             result = p.completion_result(text, status, input_tokens=prompt_tokens)
             p.add_reasoning(result, options)
             await response.write(p.ndjson_line({"result": result}))
+            self.stream_lines_written = index + 1
             if not final and reply.interval:
                 await asyncio.sleep(reply.interval)
         if calls:

@@ -230,6 +230,9 @@ class _Answer:
         await response.write(self._event("response.created", response=started))
         await response.write(self._event("response.in_progress", response=started))
         for event in before:
+            if event.get("type") == "_sleep":  # a built-in tool taking its time
+                await asyncio.sleep(float(event["seconds"]))
+                continue
             await response.write(self._event(event["type"], **{
                 k: v for k, v in event.items() if k != "type"}))
         index = 0

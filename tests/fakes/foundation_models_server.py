@@ -74,6 +74,7 @@ from aiohttp import web
 
 from tests.fakes import fm_payloads as p
 from tests.fakes.fm_auth import AuthState
+from tests.fakes.fm_builtin_tools import BuiltinToolHandlers
 from tests.fakes.fm_handlers import TextHandlers
 from tests.fakes.fm_media import STT_PATH, MediaHandlers
 from tests.fakes.fm_models import MODELS_PATH, ModelCatalog
@@ -81,12 +82,13 @@ from tests.fakes.fm_operations import OperationHandlers
 from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
 from tests.fakes.fm_speech import STT_ASYNC_PATH, STT_RESULT_PATH, TTS_PATH, SpeechHandlers
+from tests.fakes.fm_vector_stores import FILES_PATH, STORES_PATH, VectorStoreHandlers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
             "refuse_images_in_operation", "default_chunks", "default_interval",
             "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit",
-            "responses_usage_null")
+            "responses_usage_null", "vector_stores_forbidden")
 
 
 @dataclass
@@ -98,8 +100,9 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(ResponsesHandlers, MediaHandlers, SpeechHandlers, TextHandlers,
-                           OperationHandlers, ModelCatalog):
+class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers,
+                           SpeechHandlers, TextHandlers, OperationHandlers, ModelCatalog,
+                           VectorStoreHandlers):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -120,6 +123,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, SpeechHandlers, Tex
         self.active_generations = 0
         self.max_active_generations = 0
         self.stream_disconnects = 0
+        self.stream_closed = asyncio.Event()  # set when a client closes a stream early
+        self.stream_lines_written = 0  # lines of the last stream the server wrote
         self.url = ""
         self._runner: web.AppRunner | None = None
         # Knowledge base (issue 16): an unscripted grounded prompt is answered by quoting its
@@ -142,6 +147,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, SpeechHandlers, Tex
         # The Responses API (fm_responses.py): `usage: null`, as in Yandex's own example.
         self.responses_usage_null = False
         self.init_models()  # GET /v1/models and unknown models (fm_models.py)
+        self.init_vector_stores()  # Files and Vector Stores: fm_vector_stores.py
+        self.init_builtin_tools()  # web_search and file_search: fm_builtin_tools.py
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -297,6 +304,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, SpeechHandlers, Tex
             return await self.stt_async(request)
         if path == STT_RESULT_PATH and request.method == "GET":
             return await self.stt_result(request)
+        if path.startswith((FILES_PATH, STORES_PATH)):
+            return await self.vector_store_route(request, await request.read())
         if request.method != "POST" or not isinstance(body, dict):
             return self.error(404, f"no such method: {request.method} {path}")
         if path == "/iam/v1/tokens":
@@ -306,8 +315,8 @@ class FakeFoundationModels(ResponsesHandlers, MediaHandlers, SpeechHandlers, Tex
             return await self.completion(request, body)
         if path == "/v1/chat/completions":
             return await self.openai_chat(request, body)
-        if path == RESPONSES_PATH:
-            return await self.responses(request, body)
+        if path == RESPONSES_PATH:  # built-in tools first (fm_builtin_tools.py)
+            return await self.builtin_first(request, body)
         if method == "completionAsync":
             if self._over(self.async_times, self.async_rps_limit):
                 self.async_429s += 1

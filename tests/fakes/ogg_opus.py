@@ -11,6 +11,7 @@ built-in `bot check` sample.
 from __future__ import annotations
 
 import struct
+import zlib
 
 PRE_SKIP = 312
 FRAME = b"\xf8\xff\xfe"
@@ -19,24 +20,14 @@ FRAMES_PER_PAGE = 50
 SERIAL = 0x0F4B0001
 
 
-def _crc_table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else (crc << 1)
-        table.append(crc & 0xFFFFFFFF)
-    return table
-
-
-_TABLE = _crc_table()
+_REFLECT = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
 def _crc(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc = ((crc << 8) ^ _TABLE[((crc >> 24) & 0xFF) ^ byte]) & 0xFFFFFFFF
-    return crc
+    """Ogg's CRC-32 (unreflected polynomial 0x04C11DB7, initial 0, no final xor), computed with
+    zlib's reflected CRC-32 on bit-reversed bytes (fast enough for a fake checking megabytes)."""
+    raw = zlib.crc32(data.translate(_REFLECT), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{raw:032b}"[::-1], 2)
 
 
 def _page(packets: list[bytes], granule: int, sequence: int, flags: int) -> bytes:

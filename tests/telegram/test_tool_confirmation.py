@@ -26,6 +26,7 @@ from bot.conversation.tools_loop import ToolLoop
 from bot.coordination import Coordinator, LocalCoordinator
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+from bot.foundation_models.responses import ResponsesChatModel
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
@@ -58,6 +59,9 @@ async def tools_app(
         if wire == "openai":  # TEXT_API=openai: the loop speaks /v1/chat/completions
             model = OpenAICompatibleChatModel(base_url=f"{fm.url}/v1",
                                               auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
+        elif wire == "responses":  # TEXT_API=responses: /v1/responses
+            model = ResponsesChatModel(base_url=f"{fm.url}/v1", auth=ApiKeyAuth(API_KEY),
+                                       folder_id=FOLDER)
         models.append(model)
         return tool_loop(db, model, source, on_superseded=superseded, **settings)
 
@@ -119,7 +123,7 @@ async def test_russian_status(sqlite_database: Database) -> None:
         assert "Обращаюсь к order_status…" in [d.text for d in h.calls(SendMessageDraft)]
 
 
-@pytest.mark.parametrize("wire", ["native", "openai"])
+@pytest.mark.parametrize("wire", ["native", "openai", "responses"])
 async def test_a_confirmation_pressed_after_a_restart_runs_once(
     sqlite_database: Database, wire: str
 ) -> None:
@@ -141,6 +145,7 @@ async def test_a_confirmation_pressed_after_a_restart_runs_once(
         assert before.calls == []  # nothing before the press
         card_message_in_first = card_message(h, card)
         assert any("/v1/chat/completions" in p for p in h.fm.paths()) == (wire == "openai")
+        assert any("/v1/responses" in p for p in h.fm.paths()) == (wire == "responses")
     assert (await calls(sqlite_database))[0].state is ToolCallState.PENDING_CONFIRMATION
 
     after = ShopSource()

@@ -1,7 +1,7 @@
 """bot.testing's BotTester, tested on Apps built here: what a user would see (a confirmation
 card with two buttons whose tool runs only after the press, the knowledge base's citations
 in `reply.sources`, a context provider that raises logged and not fatal), commands and
-routers, groups, files, and every Bot API call in `tester.sent`."""
+routers, groups, documents, photos and voice notes, and every Bot API call in `tester.sent`."""
 
 from __future__ import annotations
 
@@ -181,3 +181,21 @@ async def test_a_voice_note_is_transcribed_and_answered() -> None:
         assert reply.text == "warm up"
         heard = await tester.user("Vera").sends_voice("Where is my parcel?")
     assert "Where is my parcel?" in heard.text
+    assert [m.kind for m in heard.messages][-1] == "voice", "answered in voice too (mirror)"
+    assert any(c.method == "sendVoice" for c in tester.sent)
+
+
+async def test_a_photo_goes_to_the_vision_model(tmp_path: Path) -> None:
+    from PIL import Image
+
+    photo = tmp_path / "receipt.jpg"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(photo, "JPEG")
+    model = ScriptedModel()
+    model.when("receipt").answer("A red receipt.")
+    async with BotTester(App(env_file=None), model=model) as tester:
+        reply = await tester.user().sends_photo(photo, caption="What is on this receipt?")
+    assert reply.text == "A red receipt."
+    vision = tester.model.requests[-1]
+    assert vision["model"].endswith("gemma-3-27b-it/latest"), "the OpenAI-compatible vision model"
+    parts = vision["messages"][-1]["content"]
+    assert any(p.get("type") == "image_url" for p in parts)

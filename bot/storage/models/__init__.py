@@ -61,6 +61,7 @@ from bot.storage.models.knowledge import (
     KbDocument,
     KbEmbedding,
     KbPassage,
+    KbStoreFile,
     KbSyncRun,
 )
 from bot.storage.models.media import (
@@ -109,6 +110,7 @@ __all__ = [
     "KbDocument",
     "KbEmbedding",
     "KbPassage",
+    "KbStoreFile",
     "KbSyncRun",
     "Message",
     "MessageImage",

@@ -17,6 +17,7 @@ from bot.storage.repositories import (
     UsageRepository,
 )
 from bot.storage.repositories.voice import VoiceRepository
+from bot.storage.repositories.web_searches import WebSearchUsageRepository
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.texts import COMMANDS, Translator
@@ -203,9 +204,14 @@ async def cmd_stats(
         spoken = await VoiceRepository(session).day(message.from_user.id, utc_today())
         text += "\n" + t("stats_voice", replies=spoken.replies, chars=spoken.chars,
                           limit=deps.voice.config.chars_per_day)  # fmt: skip
+    searches = WebSearchUsageRepository(session)
+    if web := await searches.for_user(message.from_user.id, utc_today()):
+        text += "\n" + t("stats_web", searches=web)
     if is_admin:
         total = await usage.totals(utc_today())
         text += "\n\n" + t("stats_admin", tokens=total.tokens, images=total.images)
+        if web_total := await searches.total(utc_today()):
+            text += "\n" + t("stats_web_admin", searches=web_total)
     await session.commit()
     await reply(deps, message, text)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from bot.storage.database import Database
 from bot.storage.models import (
     Chat,
@@ -12,9 +14,15 @@ from bot.storage.models import (
     Message,
     MessageRole,
     MessageStatus,
+    SpeechJob,
+    VoicePreference,
+    VoiceReply,
     VoiceReplyStatus,
+    VoiceUsage,
     utc_today,
 )
+from bot.storage.repositories import PrivacyRepository
+from bot.storage.repositories.speech_jobs import SpeechJobRepository
 from bot.storage.repositories.voice import VoiceRepository
 from bot.voice.report import voice_report
 
@@ -77,3 +85,29 @@ async def test_budget_counters_choice_and_one_notice_a_day(database: Database) -
     assert line == ("Voice replies, last 7 days: 2 sent, 1 failed, 1400 characters spoken; "
                     "1 user(s) reached the daily budget of 800 characters "
                     "(TTS_CHARS_PER_USER_DAY).")  # fmt: skip
+
+
+async def test_forget_removes_the_users_voice_data(database: Database) -> None:
+    answer_id = await _answer(database)
+    today = utc_today()
+    async with database.sessionmaker() as session:
+        repo = VoiceRepository(session)
+        await repo.set_preference(7, True)
+        await repo.add_usage(7, today, chars=10, replies=1)
+        await repo.create_reply(answer_id=answer_id, chat_id=7, user_id=7, reply_to=None,
+                                thread_id=None, language="ru-RU")  # fmt: skip
+        job = await SpeechJobRepository(session).get_or_create(
+            chat_id=7, message_id=5, user_id=7, file_id="f", seconds=40, language="ru-RU"
+        )
+        again = await SpeechJobRepository(session).get_or_create(
+            chat_id=7, message_id=5, user_id=7, file_id="f", seconds=40, language="ru-RU"
+        )
+        assert again.id == job.id, "a replayed note finds its job"
+        await SpeechJobRepository(session).set(job.id, text="my secret words")
+        await session.commit()
+    async with database.sessionmaker() as session:
+        await PrivacyRepository(session).forget_user(7)
+        await session.commit()
+    async with database.sessionmaker() as session:
+        for model in (SpeechJob, VoicePreference, VoiceUsage, VoiceReply):
+            assert (await session.execute(select(model))).first() is None, model.__name__

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.voice.oggjoin import OggError, duration, join, pages
+from bot.voice.oggjoin import OggError, duration, join, pages, voice_messages
 from tests.fakes.ogg_opus import ogg_duration, ogg_opus, ogg_problem
 
 HELLO = (Path(__file__).parents[2] / "fixtures" / "speech" / "hello.ogg").read_bytes()
@@ -60,3 +60,15 @@ def test_broken_input_is_refused() -> None:
         join([HELLO, bytes(stereo)])
     with pytest.raises(OggError):
         join([])
+
+
+def test_past_one_messages_size_the_parts_go_as_several_in_order() -> None:
+    clips = [ogg_opus(1.0), HELLO, ogg_opus(3.0), HELLO]
+    limit = len(clips[0]) + len(HELLO)  # the first two fit together, then no more
+    messages = voice_messages(clips, limit)
+    assert len(messages) == 3
+    assert all(ogg_problem(m) is None for m in messages)
+    assert all(len(m) <= limit for m in messages)
+    lengths = [duration(m) for m in messages]
+    assert lengths == pytest.approx([1.0 + duration(HELLO), 3.0, duration(HELLO)], abs=0.03)
+    assert voice_messages(clips, 10**9) == [join(clips)]
