@@ -19,7 +19,7 @@ from pathlib import Path
 import bot
 from bot.telegram.app import TelegramApp
 
-PACKAGE = Path(bot.__file__).parent
+PACKAGE = Path(bot.__file__).parent  # bot/, named as bot/... below
 
 # (module, assigned expression): why it cannot be a constructor argument.
 LIBRARY_SETTINGS = {
@@ -58,7 +58,7 @@ class Assignment:
 
 def modules() -> list[tuple[str, ast.Module]]:
     return [
-        (f"bot/{path.relative_to(PACKAGE).as_posix()}", ast.parse(path.read_text(), str(path)))
+        ("bot/" + path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text(), str(path)))
         for path in sorted(PACKAGE.rglob("*.py"))
     ]
 
