@@ -122,16 +122,12 @@ class VoiceRepository:
             return None
         return await self.reply_for(answer_id)
 
-    async def pending(self) -> list[VoiceReply]:
-        return list(
-            (
-                await self.session.execute(
-                    select(VoiceReply)
-                    .where(VoiceReply.status == VoiceReplyStatus.PENDING)
-                    .order_by(VoiceReply.id)
-                )
-            ).scalars()
-        )
+    async def pending(self, *, before: dt.datetime | None = None) -> list[VoiceReply]:
+        """Replies not finished (stored before ``before`` when given), oldest first."""
+        stmt = select(VoiceReply).where(VoiceReply.status == VoiceReplyStatus.PENDING)
+        if before is not None:
+            stmt = stmt.where(VoiceReply.created_at < before)
+        return list((await self.session.execute(stmt.order_by(VoiceReply.id))).scalars())
 
     async def note_sent(self, reply_id: int, file_id: str, message_id: int) -> None:
         """One more voice message of the reply is out (so a restart does not send it again)."""
