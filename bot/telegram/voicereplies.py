@@ -94,6 +94,7 @@ class _Job:
     thread_id: int | None
     language: str
     sent: int  # voice messages already out (a resumed reply)
+    unsure: bool = False  # a restart cut a sendVoice short: that message may be out already
 
 
 class VoiceReplies:
@@ -233,15 +234,22 @@ class VoiceReplies:
         one another replica finished meanwhile is left alone)."""
         async with self.sessionmaker() as session:
             row = await session.get(VoiceReply, reply_id)
-            if row is None or row.status != VoiceReplyStatus.PENDING:
+            if row is None or row.status not in (VoiceReplyStatus.PENDING,
+                                                 VoiceReplyStatus.SENDING):
                 return
             answer = await session.get(Message, row.answer_id)
             text = answer.text if answer is not None else ""
             job = _Job(row.id, row.chat_id, row.user_id, row.reply_to, row.thread_id,
-                       row.language, len(row.file_ids))  # fmt: skip
+                       row.language, len(row.file_ids),
+                       unsure=row.status == VoiceReplyStatus.SENDING)  # fmt: skip
             used = (await VoiceRepository(session).day(job.user_id, utc_today())).chars
         metrics.voice_reply("resumed")
         log.info("resuming the voice reply %s in chat %s", job.reply_id, job.chat_id)
+        if job.unsure:  # at least once: a voice message twice beats one never sent
+            metrics.voice_reply("resent")
+            log.warning("voice reply %s: voice message %d was being sent when the process "
+                        "stopped; sending it again (it may arrive twice)", job.reply_id,
+                        job.sent + 1)  # fmt: skip
         await self._speak(job, text, Translator.for_code(job.language), used)
 
     # --- making and sending -----------------------------------------------------------------
@@ -268,6 +276,8 @@ class VoiceReplies:
         for index, voice in enumerate(audio):
             if index < job.sent:
                 continue  # out before a restart
+            if not await self._note_sending(job):
+                return
             message = await self._send(job, voice)
             if message is None:
                 await self._end(job, VoiceReplyStatus.FAILED, chars, "not delivered")
@@ -279,6 +289,17 @@ class VoiceReplies:
                     await VoiceRepository(session).note_sent(job.reply_id, *message)
                     await session.commit()
         metrics.voice_reply("sent", chars)
+
+    async def _note_sending(self, job: _Job) -> bool:
+        """Committed before each sendVoice, so a restart knows whether one was under way."""
+        try:
+            async with self.sessionmaker() as session:
+                await VoiceRepository(session).note_sending(job.reply_id)
+                await session.commit()
+        except Exception:  # not sent unrecorded: a restart (or the sweep) sends it then
+            log.exception("voice reply %s: sending not recorded", job.reply_id)
+            return False
+        return True
 
     async def _synthesize(self, text: str, language: str) -> list[bytes]:
         """The voice messages of ``text``: parts synthesised (a few at once) and joined."""

@@ -34,7 +34,7 @@ from bot.telegram.voicereplies import VoiceConfig, VoiceReplies
 from bot.voice.policy import VoiceMode, VoicePolicy
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_state import ChatMessage
+from tests.fakes.tg_state import Call, ChatMessage
 
 TOKEN = "44:TEST"
 USER = 4401
@@ -172,3 +172,34 @@ async def test_without_the_lease_each_replica_speaks_it(
     async with replicas(tg, fm, sqlite_database, [None, None]) as both:
         await asyncio.gather(*(voice.resume() for voice in both))
     assert len(voices(tg)) == 2
+
+
+async def test_a_kill_inside_send_voice_is_recorded_and_the_message_sent_again(
+    tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Telegram took the voice, the process died before it heard so: the reply is found
+    `sending` (not plain pending), and the restart says it may send that message twice."""
+    reply_id = await pending_reply(tg, sqlite_database)
+    answered, in_chat = asyncio.Event(), asyncio.Event()
+
+    async def hang(call: Call) -> None:
+        if call.method == "sendVoice":
+            in_chat.set()
+            await answered.wait()  # the voice is in the chat; its answer never arrives
+
+    tg.before_reply = hang
+    async with replicas(tg, fm, sqlite_database, [None]) as [dying]:
+        speaking = asyncio.create_task(dying.resume())
+        await in_chat.wait()
+        assert len(voices(tg)) == 1
+        speaking.cancel()  # the process is killed
+        await asyncio.gather(speaking, return_exceptions=True)
+    answered.set()
+    tg.before_reply = None
+    assert await status_of(sqlite_database, reply_id) == VoiceReplyStatus.SENDING
+    async with replicas(tg, fm, sqlite_database, [None]) as [restarted]:
+        assert await restarted.resume() == 1
+    assert await status_of(sqlite_database, reply_id) == VoiceReplyStatus.SENT
+    assert len(voices(tg)) == 2, "at least once: the unsure message is sent again"
+    assert any("may arrive twice" in r.getMessage() for r in caplog.records)
