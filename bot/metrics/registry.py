@@ -271,7 +271,7 @@ def insight_tokens(kind: str, input_tokens: int, output_tokens: int) -> None:
 
 # --- Voice replies and long voice notes ---------------------------------------------
 VOICE_REPLIES = _counter("fmbot_voice_replies", "Spoken answers reaching a state (sent, failed, "
-                         "over_budget, resumed)", "state")  # fmt: skip
+                         "over_budget, resumed, resent)", "state")  # fmt: skip
 TTS_CHARS = Counter("fmbot_tts_chars", "Characters synthesised by SpeechKit", registry=REGISTRY)
 SPEECH_JOBS = _counter("fmbot_speech_jobs", "Long voice notes recognised asynchronously, by "
                        "step (stored, submitted, done, failed, resumed)", "state")  # fmt: skip

@@ -142,6 +142,9 @@ class TelegramApp:
             await self.leases.sweep(grace=dt.timedelta(0))
             self._spawn(self.leases.sweep_forever(), "chat-sweep")
             self._spawn(self.images.sweep_forever(), "image-sweep")
+            if self.deps.voice is not None:  # a dead replica's pending voice replies
+                await self.deps.voice.resume()
+                self._spawn(self.deps.voice.sweep_forever(), "voice-sweep")
         else:
             resumed = await self.backlog.resume()
             for task in resumed.feeds:

@@ -9,14 +9,23 @@ voice message, into several sent in order, and each voice message sent is noted 
 restart never sends one twice. Any failure (a missing role, the quota, an error) leaves the
 text answer as it is: one log line naming the role or limit, and at most one short notice per
 user per day.
+
+With several replicas (a `coordinator`), a reply is spoken only under its lease
+`voice:<id>`: the replica that stored it takes the lease at once, and every replica sweeps
+for pending replies older than `grace` whose lease is free (their replica died) and finishes
+them; the row is read again under the lease, so one finished meanwhile is never spoken twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+import random
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendChatAction, SendMessage, SendVoice
@@ -24,6 +33,7 @@ from aiogram.types import BufferedInputFile, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import TurnResult
+from bot.coordination import Coordinator, run_while_held
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech_synthesis import (
     MAX_BODY,
@@ -36,7 +46,14 @@ from bot.foundation_models.speech_synthesis import (
     tts_language,
 )
 from bot.metrics import registry as metrics
-from bot.storage.models import Message, MessageStatus, VoiceReplyStatus, utc_today
+from bot.storage.models import (
+    Message,
+    MessageStatus,
+    VoiceReply,
+    VoiceReplyStatus,
+    utc_today,
+    utcnow,
+)
 from bot.storage.repositories.voice import VoiceRepository
 from bot.telegram.answers import Target
 from bot.telegram.outbox import Outbox, OutboxError
@@ -77,6 +94,7 @@ class _Job:
     thread_id: int | None
     language: str
     sent: int  # voice messages already out (a resumed reply)
+    unsure: bool = False  # a restart cut a sendVoice short: that message may be out already
 
 
 class VoiceReplies:
@@ -88,12 +106,22 @@ class VoiceReplies:
         outbox: Outbox,
         config: VoiceConfig,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        coordinator: Coordinator | None = None,
+        owner: str = "",
     ) -> None:
+        """With a `coordinator` (several replicas), `owner` names this replica in the
+        replies' leases."""
         self.synthesizer = synthesizer
         self.sessionmaker = sessionmaker
         self.outbox = outbox
         self.config = config
         self._sleep = sleep
+        self.coordinator = coordinator  # None: one process
+        self.owner = owner
+        self.ttl = 6.0
+        self.grace = dt.timedelta(seconds=2)
+        self._owned: set[int] = set()  # replies whose lease this replica holds or asks for
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def choice(self, user_id: int) -> bool | None:
         """The user's /voice on|off (None: never chosen)."""
@@ -140,25 +168,89 @@ class VoiceReplies:
         except Exception:  # bookkeeping of an optional extra: the text answer stands
             log.exception("voice reply for answer %s not started", result.message_id)
             return
-        await self._speak(job, result.text, t, used)
+        text = result.text
+        await self._owning(job.reply_id, lambda: self._speak(job, text, t, used))
 
     async def resume(self) -> int:
-        """Finish the voice replies a restart interrupted; the number resumed."""
+        """Finish the voice replies a restart interrupted; the number resumed (started, with
+        several replicas: only those whose lease is free, in the background)."""
+        if self.coordinator is not None:
+            return await self.sweep(grace=dt.timedelta(0))
         async with self.sessionmaker() as session:
             rows = await VoiceRepository(session).pending()
-            jobs = []
-            for row in rows:
-                answer = await session.get(Message, row.answer_id)
-                text = answer.text if answer is not None else ""
-                jobs.append((_Job(row.id, row.chat_id, row.user_id, row.reply_to, row.thread_id,
-                                  row.language, len(row.file_ids)), text))  # fmt: skip
-        for job, text in jobs:
-            metrics.voice_reply("resumed")
-            log.info("resuming the voice reply %s in chat %s", job.reply_id, job.chat_id)
-            async with self.sessionmaker() as session:
-                used = (await VoiceRepository(session).day(job.user_id, utc_today())).chars
-            await self._speak(job, text, Translator.for_code(job.language), used)
-        return len(jobs)
+            ids = [row.id for row in rows]
+        for reply_id in ids:
+            await self._resume_one(reply_id)
+        return len(ids)
+
+    async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
+        """Several replicas: try to own every pending reply older than `grace` that this
+        replica does not own; the owner of one a dead replica left finishes it."""
+        before = utcnow() - (self.grace if grace is None else grace)
+        async with self.sessionmaker() as session:
+            rows = await VoiceRepository(session).pending(before=before)
+        ids = [row.id for row in rows if row.id not in self._owned]
+        for reply_id in ids:
+            self._owned.add(reply_id)  # before the task runs: the next sweep skips it
+            self._spawn(self._owning(reply_id, functools.partial(self._resume_one, reply_id)))
+        return len(ids)
+
+    async def sweep_forever(self, every: float = 1.0) -> None:
+        while True:
+            await self._sleep(every * random.uniform(0.75, 1.25))
+            try:
+                await self.sweep()
+            except Exception:  # the database may be away; the next sweep tries again
+                log.exception("sweeping for pending voice replies failed")
+
+    async def wait_idle(self) -> None:
+        """For tests and shutdown: until every reply started in the background has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _owning(self, reply_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `work` for the reply while holding its lease (one process: at once)."""
+        if self.coordinator is None:
+            await work()
+            return
+        self._owned.add(reply_id)
+        try:
+            await run_while_held(self.coordinator, f"voice:{reply_id}", self.owner, self.ttl, work)
+        finally:
+            self._owned.discard(reply_id)
+
+    async def _resume_one(self, reply_id: int) -> None:
+        """Finish one pending reply, read afresh (under its lease with several replicas:
+        one another replica finished meanwhile is left alone)."""
+        async with self.sessionmaker() as session:
+            row = await session.get(VoiceReply, reply_id)
+            if row is None or row.status not in (VoiceReplyStatus.PENDING,
+                                                 VoiceReplyStatus.SENDING):
+                return
+            answer = await session.get(Message, row.answer_id)
+            text = answer.text if answer is not None else ""
+            job = _Job(row.id, row.chat_id, row.user_id, row.reply_to, row.thread_id,
+                       row.language, len(row.file_ids),
+                       unsure=row.status == VoiceReplyStatus.SENDING)  # fmt: skip
+            used = (await VoiceRepository(session).day(job.user_id, utc_today())).chars
+        metrics.voice_reply("resumed")
+        log.info("resuming the voice reply %s in chat %s", job.reply_id, job.chat_id)
+        if job.unsure:  # at least once: a voice message twice beats one never sent
+            metrics.voice_reply("resent")
+            log.warning("voice reply %s: voice message %d was being sent when the process "
+                        "stopped; sending it again (it may arrive twice)", job.reply_id,
+                        job.sent + 1)  # fmt: skip
+        await self._speak(job, text, Translator.for_code(job.language), used)
 
     # --- making and sending -----------------------------------------------------------------
     async def _speak(self, job: _Job, markdown: str, t: Translator, used: int) -> None:
@@ -184,6 +276,8 @@ class VoiceReplies:
         for index, voice in enumerate(audio):
             if index < job.sent:
                 continue  # out before a restart
+            if not await self._note_sending(job):
+                return
             message = await self._send(job, voice)
             if message is None:
                 await self._end(job, VoiceReplyStatus.FAILED, chars, "not delivered")
@@ -195,6 +289,17 @@ class VoiceReplies:
                     await VoiceRepository(session).note_sent(job.reply_id, *message)
                     await session.commit()
         metrics.voice_reply("sent", chars)
+
+    async def _note_sending(self, job: _Job) -> bool:
+        """Committed before each sendVoice, so a restart knows whether one was under way."""
+        try:
+            async with self.sessionmaker() as session:
+                await VoiceRepository(session).note_sending(job.reply_id)
+                await session.commit()
+        except Exception:  # not sent unrecorded: a restart (or the sweep) sends it then
+            log.exception("voice reply %s: sending not recorded", job.reply_id)
+            return False
+        return True
 
     async def _synthesize(self, text: str, language: str) -> list[bytes]:
         """The voice messages of ``text``: parts synthesised (a few at once) and joined."""

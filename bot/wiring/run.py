@@ -73,6 +73,7 @@ async def built_bot(
         # Several webhook replicas: any replica may receive any update, and a chat's turns
         # run on its lease holder. (Polling: the one poller dispatches everything itself.)
         leased = shared is not None and settings.telegram_mode == "webhook"
+        coordinator = shared.coordinator if leased and shared is not None else None
         files = telegram_files(settings, bot)
         photos = build_photos(settings, files)
         # The tool loop tells the front end which cards lost their buttons; the front end is
@@ -120,9 +121,10 @@ async def built_bot(
             routers=extensions.routers if extensions is not None else (),
             commands=commands,
             superseded=superseded,
-            coordinator=shared.coordinator if leased and shared is not None else None,
+            coordinator=coordinator,
             owner=settings.replica_id,
-            voice=build_voice(settings, c, outbox, stack),  # answers spoken (VOICE_REPLIES)
+            # Answers spoken (VOICE_REPLIES); with replicas, each reply under its lease.
+            voice=build_voice(settings, c, outbox, stack, coordinator),
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)

@@ -11,14 +11,17 @@ from bot.config import Settings
 from bot.wiring.core import Core
 
 if TYPE_CHECKING:
+    from bot.coordination import Coordinator
     from bot.telegram.outbox import Outbox
     from bot.telegram.voicereplies import VoiceReplies
 
 
 def build_voice(
-    settings: Settings, c: Core, outbox: Outbox, stack: AsyncExitStack
+    settings: Settings, c: Core, outbox: Outbox, stack: AsyncExitStack,
+    coordinator: Coordinator | None = None,
 ) -> VoiceReplies | None:
-    """None when VOICE_REPLIES is off (or unset with speech recognition off)."""
+    """None when VOICE_REPLIES is off (or unset with speech recognition off). `coordinator`
+    (several replicas): each reply is spoken under its lease, a dead replica's taken over."""
     mode = settings.voice_replies_mode
     if mode == "off" or c.auth is None:
         return None
@@ -39,5 +42,7 @@ def build_voice(
     )
     voice = VoiceReplies(
         synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=outbox, config=config,
+        coordinator=coordinator, owner=settings.replica_id,
     )  # fmt: skip
+    stack.push_async_callback(voice.aclose)
     return voice

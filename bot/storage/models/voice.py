@@ -14,6 +14,9 @@ from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_e
 
 class VoiceReplyStatus(enum.StrEnum):
     PENDING = "pending"  # the text is out; the voice is being made or sent
+    # A voice message is being sent: a restart finding this cannot tell whether Telegram
+    # took it (the Bot API has no way to ask), so it sends it again (docs/voice.md).
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"  # synthesis refused (role, quota, error): the text answer stands
     SKIPPED = "skipped"  # over the user's daily budget

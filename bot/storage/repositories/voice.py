@@ -122,21 +122,26 @@ class VoiceRepository:
             return None
         return await self.reply_for(answer_id)
 
-    async def pending(self) -> list[VoiceReply]:
-        return list(
-            (
-                await self.session.execute(
-                    select(VoiceReply)
-                    .where(VoiceReply.status == VoiceReplyStatus.PENDING)
-                    .order_by(VoiceReply.id)
-                )
-            ).scalars()
-        )
+    async def pending(self, *, before: dt.datetime | None = None) -> list[VoiceReply]:
+        """Replies not finished (stored before ``before`` when given), oldest first."""
+        unfinished = (VoiceReplyStatus.PENDING, VoiceReplyStatus.SENDING)
+        stmt = select(VoiceReply).where(VoiceReply.status.in_(unfinished))
+        if before is not None:
+            stmt = stmt.where(VoiceReply.created_at < before)
+        return list((await self.session.execute(stmt.order_by(VoiceReply.id))).scalars())
+
+    async def note_sending(self, reply_id: int) -> None:
+        """A voice message of the reply is about to be sent (committed before the call)."""
+        await self.session.execute(
+            update(VoiceReply).where(VoiceReply.id == reply_id)
+            .values(status=VoiceReplyStatus.SENDING, updated_at=dt.datetime.now(dt.UTC))
+        )  # fmt: skip
 
     async def note_sent(self, reply_id: int, file_id: str, message_id: int) -> None:
         """One more voice message of the reply is out (so a restart does not send it again)."""
         row = await self.session.get(VoiceReply, reply_id)
         if row is not None:
+            row.status = VoiceReplyStatus.PENDING
             row.file_ids = [*row.file_ids, file_id]
             row.message_ids = [*row.message_ids, message_id]
 
