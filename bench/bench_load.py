@@ -101,8 +101,13 @@ async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
         return await resp.json()
 
 
+READY_WITHIN = 180.0
+
+
 async def wait_ready(session: aiohttp.ClientSession, tg: str, bot: BotProcess) -> None:
-    deadline = time.monotonic() + 60
+    # A liveness bound (a start that hangs), generous: the suite's smoke run starts several
+    # bots at once, and the machine may be busy with other work.
+    deadline = time.monotonic() + READY_WITHIN
     while time.monotonic() < deadline:
         stats = await get_json(session, f"{tg}/_control/stats")
         if stats["calls"].get("getUpdates"):
@@ -110,7 +115,7 @@ async def wait_ready(session: aiohttp.ClientSession, tg: str, bot: BotProcess) -
         if not bot.running:
             raise RuntimeError(f"bot exited:\n{bot.log_tail()}")
         await asyncio.sleep(0.2)
-    raise RuntimeError(f"bot did not poll within 60 s:\n{bot.log_tail()}")
+    raise RuntimeError(f"bot did not poll within {READY_WITHIN:g} s:\n{bot.log_tail()}")
 
 
 async def start_profiler(

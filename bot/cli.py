@@ -1,4 +1,4 @@
-"""Command line: `fmbot run | migrate | chat | check | report | kb sync|search|eval`
+"""Command line: `fmbot run | migrate | chat | record | check | report | kb ... | new`
 (also `python -m bot ...`), each with `--app module:attribute` to run a developer's `App`
 (bot/app.py) instead of the plain one. The top layer: it loads the App and hands the rest of
 the line to bot/commands.py.
@@ -31,7 +31,12 @@ def _take_app(argv: Sequence[str]) -> tuple[str | None, list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    spec, rest = _take_app(sys.argv[1:] if argv is None else argv)
+    line = list(sys.argv[1:] if argv is None else argv)
+    if line[:1] == ["new"]:  # a new project: no App, no settings
+        from bot.scaffold import main as new_project
+
+        return new_project(line[1:])
+    spec, rest = _take_app(line)
     if spec is None:
         return run_app(App.from_env(), rest)
     try:

@@ -3,7 +3,7 @@ parsed and run for the App that bot/cli.py loaded (`--app`) or `App.run()` was c
 `FMBOT_PLUGINS` sets up installed plugins either way. Below the public API (bot/app.py),
 which calls `run_app` for `App.run()`; the command line (bot/cli.py) sits above both.
 
-Settings are read and checked before anything else starts (bot/preflight.py, which `check`
+Settings are read and checked before anything else starts (bot/wiring/preflight.py, which `check`
 uses too), so missing or bad settings end the process at once with one line per problem, each
 naming the variable to set (exit code 2). A database migrated by a newer fmbot is refused with
 exit code 3.
@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         "--history", type=Path, default=Path("~/.fmbot_history"),
         help="file keeping the lines you typed, for the arrow keys (default ~/.fmbot_history)",
     )  # fmt: skip
+    record = commands.add_parser(
+        "record", help="chat in this terminal against the real Yandex API and write every "
+        "model request and response (credentials and user ids scrubbed) to a JSON file for "
+        "bot.testing.RecordedModel",
+    )  # fmt: skip
+    record.add_argument("--out", type=Path, required=True, help="the recording to write")
+    for option in chat._actions[1:]:  # the chat's own options (--chat-id, --model, ...)
+        record._add_action(option)
     from bot import kb_cli
 
     kb_cli.add_parser(commands)
@@ -74,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", type=Path, default=None, help="also write one row per "
                         "conversation to this CSV file")  # fmt: skip
 
+    # Read by bot/cli.py before any App or settings (bot/scaffold): listed here for --help.
+    new = commands.add_parser("new", help="create a new bot project: fmbot new NAME "
+                              "[--template chat|support|helpdesk]")  # fmt: skip
+    new.add_argument("name", metavar="NAME")
     commands.add_parser(
         "check",
         help="check the configuration and every dependency (Telegram, Yandex, database, "
@@ -131,11 +143,11 @@ def tool_secrets(settings: Settings) -> list[str]:
 def _check(command: str, settings: Settings) -> str:
     """Check what `command` needs (every problem at once); returns the resolved system
     prompt. `check` validates the same way, in its own lines."""
-    from bot.preflight import validate
+    from bot.wiring.preflight import validate
 
     if command != "check":
         validate(settings, command)
-    if command in ("run", "chat"):
+    if command in ("run", "chat", "record"):
         return settings.resolved_system_prompt()
     return ""
 
@@ -199,6 +211,8 @@ def run_app(app: App, argv: Sequence[str]) -> int:
             if args.csv is not None and not args.csv.expanduser().parent.is_dir():
                 raise ConfigError(f"report: --csv: no such folder {args.csv.parent}")
             run_async(run_report(settings, days=args.days, csv_path=args.csv, app=app))
+        elif args.command == "record":
+            run_async(_record(settings, system_prompt, args, app))
         elif args.command == "run":
             from bot.wiring import run_bot
 
@@ -225,7 +239,7 @@ def _logging_for(args: argparse.Namespace, settings: Settings) -> None:
     """The log on stderr at LOG_LEVEL; for `chat`, in --log-file, else warnings and errors only
     (an INFO line would land inside an answer)."""
     secrets = secrets_of(settings)
-    if args.command != "chat":
+    if args.command not in ("chat", "record"):
         setup_logging(settings.log_level, settings.log_format, secrets)
         return
     if args.log_file is not None:
@@ -309,11 +323,13 @@ async def run_terminal_chat(
     model: str | None,
     history: Path | None = None,
     app: App | None = None,
+    http: Any = None,
 ) -> None:
+    """The terminal chat; `http`: the models' HTTP client (`record`'s recording one)."""
     from bot.terminal import TerminalChat
     from bot.wiring import core
 
-    async with core(settings, system_prompt, app=app) as c:
+    async with core(settings, system_prompt, app=app, http=http) as c:
         if model is not None and model not in settings.text_models:
             log.warning(
                 "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model
@@ -322,3 +338,23 @@ async def run_terminal_chat(
             c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history
         )
         await chat.run()
+
+
+async def _record(
+    settings: Settings, system_prompt: str, args: argparse.Namespace, app: App
+) -> None:
+    """`fmbot record`: the terminal chat, its model traffic recorded (bot/recording.py)."""
+    from bot.recording import Scrubber, recording_client
+
+    scrubber = Scrubber(secrets_of(settings), settings.yandex_folder_id, args.chat_id)
+    http, recorder = recording_client(scrubber)
+    try:
+        await run_terminal_chat(
+            settings, system_prompt, chat_id=args.chat_id, model=args.model,
+            history=args.history.expanduser(), app=app, http=http,
+        )  # fmt: skip
+    finally:
+        await http.aclose()
+        count = recorder.save(args.out)
+        print(f"fmbot record: {count} model requests and responses written to {args.out}",
+              file=sys.stderr)  # fmt: skip

@@ -35,9 +35,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 async def run(
     settings: Settings, args: argparse.Namespace, *, extra: Sequence[tuple[str, Path]] = ()
 ) -> int:
-    from bot.clients import build_auth_from, build_client
     from bot.storage.database import Database, migrate
     from bot.wiring import build_knowledge
+    from bot.wiring.clients import build_auth_from, build_client
 
     if args.kb_command == "search" and not args.question.strip():
         print('fmbot: kb search: give a question to search for, e.g. kb search "delivery times"',
@@ -47,6 +47,10 @@ async def run(
         print("fmbot: kb search: -k must be at least 1", file=sys.stderr)
         return 2
     await migrate(settings.database_url, extra=extra)
+    if settings.kb_backend == "yandex":  # the files go to a Yandex Vector Store
+        from bot.kb_store_cli import run_store
+
+        return await run_store(settings, args)
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)

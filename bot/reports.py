@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.clients import build_auth_from, build_client
 from bot.config import ConfigError, Settings
 from bot.plurals import quantity
 from bot.storage.database import Database, migrate
-from bot.wiring import build_gaps, core, support_hours
+from bot.wiring import build_embedder, build_gaps, core, support_hours
+from bot.wiring.clients import build_auth_from, build_client
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 async def run_faq_eval(settings: Settings, path: Path) -> None:
     """`fmbot insights eval-faq FILE`: the drafts' precision and recall, and the threshold."""
     from bot.insights.faq_eval import evaluate, format_eval, load_cases
-    from bot.knowledge.embedder import Embedder
 
     try:
         cases = load_cases(path)
@@ -29,9 +28,7 @@ async def run_faq_eval(settings: Settings, path: Path) -> None:
     auth = build_auth_from(settings)
     client = build_client(settings, auth)
     try:
-        embedder = Embedder(client, doc_model=settings.embedding_doc_model,
-                            query_model=settings.embedding_query_model,
-                            rps=settings.embedding_rps)  # fmt: skip
+        embedder = build_embedder(settings, client)
 
         async def embed(text: str) -> Any:
             return (await embedder.query(text)).values
@@ -53,7 +50,9 @@ async def run_gaps(
         jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
                            owner=settings.replica_id)  # fmt: skip
         try:
-            gaps = await build_gaps(settings, c, jobs).run(days)
+            knowledge = c.knowledge
+            embedder = knowledge.embedder if knowledge else build_embedder(settings, c.client)
+            gaps = await build_gaps(settings, c, jobs, embedder).run(days)
         finally:
             await jobs.aclose()
     print(format_gaps(gaps, days))
@@ -72,6 +71,7 @@ async def run_report(
     """`fmbot report`: the support desk's figures from the database (no Telegram, no model)."""
     from bot.desk.report import build_report, format_report, write_csv
     from bot.tools.audit import stats_table, tools_csv_path, write_stats_csv
+    from bot.voice.report import voice_report
 
     hours = support_hours(settings)
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
@@ -79,11 +79,18 @@ async def run_report(
     try:
         report = await build_report(db.sessionmaker, days=days, hours=hours)
         tools = await tool_stats(db, days)
+        voice = await voice_report(db.sessionmaker, days=days,
+                                   budget=settings.tts_chars_per_user_day)  # fmt: skip
+        searches = await web_search_stats(db, days)
     finally:
         await db.dispose()
     print(format_report(report, limit_gaps=30))
     print()
     print(stats_table(tools, days))
+    print()
+    print(voice)
+    print()
+    print(searches)
     if csv_path is not None:
         try:
             rows = write_csv(report, csv_path)
@@ -104,3 +111,18 @@ async def tool_stats(db: Database, days: int) -> list[ToolStats]:
     since = utcnow() - dt.timedelta(days=days)
     async with db.sessionmaker() as session:
         return await ToolCallRepository(session).stats(since=since)
+
+
+async def web_search_stats(db: Database, days: int) -> str:
+    """One line: the web searches the model ran over the last `days` days, and for how many
+    users (WEB_SEARCH; Yandex bills each)."""
+    import datetime as dt
+
+    from bot.storage.models import utc_today
+    from bot.storage.repositories.web_searches import WebSearchUsageRepository
+
+    async with db.sessionmaker() as session:
+        searches, users = await WebSearchUsageRepository(session).since(
+            utc_today() - dt.timedelta(days=days - 1))
+    return (f"Web searches in the last {quantity(days, 'en', 'day', 'days')}: {searches} "
+            f"(for {quantity(users, 'en', 'user', 'users')})")

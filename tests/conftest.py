@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.e2e import faults_table
 
@@ -12,6 +13,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Recorded Yandex responses (Apache-2.0, see its LICENSE), kept in the repository so that a
 # clone with nothing beside it runs the whole suite.
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "foundation-models"
+
+# Hypothesis's per-example deadline (200 ms) and its "too slow" health check are wall-clock
+# checks: on a busy machine they fail properties that hold. Properties are judged by their
+# examples only; the pytest timeout still catches a hang.
+settings.register_profile(
+    "fmbot", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("fmbot")
 
 
 @pytest.fixture(autouse=True)

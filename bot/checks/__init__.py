@@ -13,6 +13,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
+from bot.checks.models import check_models
 from bot.checks.outcome import Outcome, failed, passed, skipped, unexpected
 from bot.checks.services import (
     check_configuration,
@@ -25,6 +26,7 @@ from bot.checks.services import (
     redacted,
 )
 from bot.checks.tools import check_tools
+from bot.checks.wire import wire_outcomes
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -78,9 +80,23 @@ async def run_checks(
                                "set the token @BotFather gave you"))
     yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
     jobs.append(yandex)
+    if settings.kb_backend == "yandex":
+        from bot.checks.agent_tools import check_vector_store
+
+        jobs.append(_after_credentials(yandex, "vector store", lambda: _within(
+            "vector store", each_within, _one(check_vector_store(settings)))))
+    if settings.web_search == "on" and settings.text_api == "responses":
+        from bot.checks.agent_tools import check_web_search
+
+        outcomes.append(check_web_search(settings))
     if settings.speech_on:
         jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
             "speech recognition", each_within, _one(check_speech(settings)))))
+    if settings.voice_replies_mode != "off":
+        from bot.checks.voice import check_synthesis
+
+        jobs.append(_after_credentials(yandex, "speech synthesis", lambda: _within(
+            "speech synthesis", each_within, _one(check_synthesis(settings)))))
     jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
     if settings.redis_url:
         jobs.append(_within("redis", each_within,
@@ -89,8 +105,11 @@ async def run_checks(
         environ = tools_environ if tools_environ is not None else dict(os.environ)
         jobs.append(_within("tools", each_within,
                             check_tools(settings.tools_file, environ=environ)))
+    jobs.append(_after_credentials(yandex, "models", lambda: _within(
+        "models", each_within * 2, check_models(settings))))
     for found in await asyncio.gather(*jobs):
         outcomes.extend(found)
+    outcomes.extend(wire_outcomes(settings))
     if kb_folders:
         try:
             outcomes.append(check_knowledge_base(kb_folders))

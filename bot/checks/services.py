@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def check_configuration(settings: Settings) -> list[Outcome]:
     """The same validation `run` does before it starts anything (by the same function)."""
-    from bot.preflight import problems
+    from bot.wiring.preflight import problems
 
     found = problems(settings, "run")
     return [failed("configuration", problem, "edit .env or the environment")
@@ -119,8 +119,8 @@ async def _check_forum(bot: Bot, chat_id: int) -> Outcome:
 
 async def check_yandex(settings: Settings) -> Outcome:
     """A tokenizer call: cheap, not billed, and it needs valid credentials and folder."""
-    from bot.clients import build_auth_from, build_client
     from bot.foundation_models import errors
+    from bot.wiring.clients import build_auth_from, build_client
 
     name = "yandex"
     try:
@@ -158,8 +158,8 @@ async def check_yandex(settings: Settings) -> Outcome:
 
 
 async def check_database(url: str) -> Outcome:
-    from bot.preflight import check_database_url
     from bot.storage.database import current_revision, head_revision, is_sqlite
+    from bot.wiring.preflight import check_database_url
 
     name = "database"
     try:
@@ -262,9 +262,9 @@ async def check_speech(settings: Settings) -> Outcome:
     credentials: this proves the key's scope and the role ai.speechkit-stt.user."""
     from importlib.resources import files
 
-    from bot.clients import build_auth_from
     from bot.foundation_models import errors
     from bot.foundation_models.speech import STT_ROLE, SpeechPermissionError, SpeechRecognizer
+    from bot.wiring.clients import build_auth_from
 
     name = "speech recognition"
     off = "or set SPEECH_RECOGNITION=off to answer voice messages with a text-only notice"

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from bot.config.agent import AgentToolSettings
 from bot.config.areas import (
     BehaviourSettings,
     DeskSettings,
@@ -32,6 +33,7 @@ from bot.config.parsing import (
     _split_ids,
     _split_names,
 )
+from bot.config.voice import VoiceSettings
 
 
 class Settings(
@@ -42,7 +44,9 @@ class Settings(
     DeskSettings,
     ToolsSettings,
     MediaSettings,
+    VoiceSettings,
     InfrastructureSettings,
+    AgentToolSettings,
 ):
     """One deployment's configuration. Field names map to upper-case environment variables."""
 
@@ -110,7 +114,8 @@ class Settings(
         return value
 
     @field_validator("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
-                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url", "stt_url")
+                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url", "stt_url",
+                     "yandex_responses_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -121,6 +126,16 @@ class Settings(
         return self.yandex_openai_url or f"{self.yandex_llm_url}/v1"
 
     @property
+    def responses_url(self) -> str:
+        """YANDEX_RESPONSES_URL; unset, Yandex's documented host, or {YANDEX_LLM_URL}/v1 when
+        that points elsewhere (a proxy, or the fake server in tests)."""
+        if self.yandex_responses_url:
+            return self.yandex_responses_url
+        if self.yandex_llm_url == "https://llm.api.cloud.yandex.net":
+            return "https://ai.api.cloud.yandex.net/v1"
+        return f"{self.yandex_llm_url}/v1"
+
+    @property
     def speech_on(self) -> bool:
         """SPEECH_RECOGNITION, unset meaning on when model credentials are set."""
         if self.speech_recognition is not None:
@@ -129,6 +144,13 @@ class Settings(
             self.yandex_api_key or self.yandex_iam_token or self.yandex_sa_key_file
             or self.yandex_use_metadata
         )  # fmt: skip
+
+    @property
+    def voice_replies_mode(self) -> str:
+        """VOICE_REPLIES, unset meaning mirror when speech recognition is on."""
+        if self.voice_replies is not None:
+            return self.voice_replies
+        return "mirror" if self.speech_on else "off"
 
     @property
     def text_models(self) -> list[str]:
@@ -214,7 +236,7 @@ class Settings(
 
     def check_support(self) -> None:
         """SUPPORT_TIMEZONE and SUPPORT_CHAT_ID must make sense before the bot starts
-        (SUPPORT_HOURS is parsed by `bot.preflight`, which knows its form)."""
+        (SUPPORT_HOURS is parsed by `bot.wiring.preflight`, which knows its form)."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         problems: list[str] = []

@@ -30,9 +30,15 @@ class YandexSettings(BaseSettings):
     # Seconds of silence between streamed chunks before an answer is given up as stalled.
     yandex_idle_timeout: float = Field(default=30.0, gt=0)
     # "native" speaks /foundationModels/v1/completion; "openai" speaks {llm}/v1/chat/completions
-    # (Yandex's OpenAI-compatible models, or any compatible server at YANDEX_OPENAI_URL).
-    text_api: Literal["native", "openai"] = "native"
+    # (Yandex's OpenAI-compatible models, or any compatible server at YANDEX_OPENAI_URL);
+    # "responses" speaks AI Studio's Responses API at YANDEX_RESPONSES_URL/responses.
+    text_api: Literal["native", "openai", "responses"] = "native"
     yandex_openai_url: str = ""
+    yandex_responses_url: str = ""
+    # Hidden reasoning where the model takes it: the native API's ENABLED_HIDDEN (YandexGPT
+    # Pro), the OpenAI-compatible reasoning_effort (gpt-oss). Not on TEXT_API=responses.
+    reasoning: Literal["off", "on"] = "off"
+    reasoning_effort: Literal["low", "medium", "high"] = "medium"
     text_model: str = "yandexgpt/latest"
     image_model: str = "yandex-art/latest"
     # Text models a chat may pick with /model (short names or URIs); empty = only TEXT_MODEL.

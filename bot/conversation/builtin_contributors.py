@@ -86,10 +86,10 @@ class KnowledgeContributor:
         grounding = grounded_prompt(draft.system_prompt(turn.system_prompt), hits, share)
         turn.knowledge.grounding = grounding
         draft.add(self.name, grounding.section)  # new every turn: estimated
-        draft.frame_filters.append(_hiding_citations)
+        draft.frame_filters.append(hiding_citations)
 
 
-def _hiding_citations(snapshot: Snapshot) -> Snapshot:
+def hiding_citations(snapshot: Snapshot) -> Snapshot:
     """A streamed frame of a grounded answer without citation numbers or the not-found
     marker (the final message shows citations as links, the marker as the "not found" text)."""
     return dataclasses.replace(snapshot, text=for_stream(snapshot.text))

@@ -70,6 +70,10 @@ async def finish(
     not_found = kb.abstained or (
         kb.grounding is not None and status in PROMPT_STATUSES and is_not_found(text)
     )
+    if parts.hosted is not None:  # web and file search: their sources, strict's verdict
+        found, missing = await parts.hosted.settle(turn, last)
+        not_found = not_found or (missing and status in PROMPT_STATUSES)
+        sources = () if not_found else (sources or found)
     if not_found:
         # What the user sees, stored as it is shown: the history, the desk's card and its
         # summary never see the model's marker (the flag is `kb_answers.covered`).
@@ -105,7 +109,10 @@ async def finish(
                 await record_context(session, turn.answer_id, turn.context_providers)
             if usage is not None:
                 await UsageRepository(session).add(
-                    turn.speaker.user_id, parts.today(), tokens=usage.total_tokens
+                    turn.speaker.user_id,
+                    parts.today(),
+                    tokens=usage.total_tokens,
+                    reasoning_tokens=usage.reasoning_tokens,
                 )
             await session.commit()
         else:

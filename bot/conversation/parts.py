@@ -26,6 +26,7 @@ from bot.prompting import MIN_AVAILABLE, context_size_for
 from bot.storage.models import MessageStatus
 
 if TYPE_CHECKING:
+    from bot.conversation.hosted import HostedSearch
     from bot.conversation.tools_loop import ToolLoop
     from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
@@ -50,6 +51,7 @@ class TurnParts:
     vision: Vision | None = None
     documents: ChatDocuments | None = None
     extras: ExtensionRunner | None = None
+    hosted: HostedSearch | None = None  # web and file search on the Responses API
     # Contributors beyond the built-in ones, asked after the knowledge base, before images.
     contributors: tuple[PromptContributor, ...] = ()
     # Shown (and stored) below a "not found" answer: KB_NOT_FOUND_CONTACT without a desk.

@@ -7,8 +7,10 @@ import asyncio
 from collections.abc import Callable
 from contextlib import aclosing
 
+from bot.conversation.builtin_contributors import hiding_citations
 from bot.conversation.contributors import PromptDraft, contribute_all
 from bot.conversation.finishing import drop, finish
+from bot.conversation.hosted import FILE_SEARCH_STRICT
 from bot.conversation.parts import TurnParts
 from bot.conversation.turn import STATUS_FOR, TurnState, history_before
 from bot.conversation.types import ContentFilteredError, TurnResult, relinquished
@@ -36,6 +38,17 @@ async def run(
             return await asyncio.shield(answered)
         if on_snapshot is not None and draft.frame_filters:
             on_snapshot = _filtered(on_snapshot, draft)
+        options = parts.options
+        if parts.hosted is not None:  # the Responses API's web and file search (hosted.py)
+            grounded = turn.knowledge.grounding
+            options = await parts.hosted.prepare(turn, options)
+            if turn.knowledge.grounding is not grounded:  # strict file search: its instruction
+                draft.add("hosted", FILE_SEARCH_STRICT)
+            if on_snapshot is not None:
+                if turn.knowledge.grounding is not None and not draft.frame_filters:
+                    hiding = PromptDraft(frame_filters=[hiding_citations])
+                    on_snapshot = _filtered(on_snapshot, hiding)
+                on_snapshot = parts.hosted.showing_activity(on_snapshot, turn.speaker.language)
         messages = await prompt_messages(parts, turn, draft)
         # A turn that shows images goes to the vision model, with the chat's tools when
         # it calls functions (Gemma 3 does on the OpenAI-compatible API: TOOLS_MODELS),
@@ -43,11 +56,11 @@ async def run(
         seeing = parts.vision if turn.images is not None and turn.images.uses_vision else None
         if parts.tools is not None and parts.tools.offers(turn.model):
             client = seeing.model if seeing is not None else None
-            stream = parts.tools.stream(turn, messages, parts.options, client=client)
+            stream = parts.tools.stream(turn, messages, options, client=client)
         elif seeing is not None:
-            stream = seeing.model.stream(messages, model=turn.model, options=parts.options)
+            stream = seeing.model.stream(messages, model=turn.model, options=options)
         else:
-            stream = parts.model.stream(messages, model=turn.model, options=parts.options)
+            stream = parts.model.stream(messages, model=turn.model, options=options)
         async with aclosing(stream) as snapshots:
             async for snapshot in snapshots:
                 last = snapshot

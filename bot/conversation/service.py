@@ -38,6 +38,7 @@ from bot.storage.repositories import (
 )
 
 if TYPE_CHECKING:
+    from bot.conversation.hosted import HostedSearch
     from bot.conversation.tools_loop import ToolLoop
     from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
@@ -54,6 +55,7 @@ class ConversationService:
     not_found_next_step: Shared[str] = Shared()
     # Several replicas: answers are stored `delivery_pending` until `mark_delivered`.
     track_delivery: Shared[bool] = Shared()
+    hosted: Shared[HostedSearch | None] = Shared()  # web and file search (Responses API)
 
     def __init__(
         self,
@@ -77,6 +79,8 @@ class ConversationService:
         extras: ExtensionRunner | None = None,
         documents: ChatDocuments | None = None,
         contributors: Sequence[PromptContributor] = (),
+        track_delivery: bool = False,
+        hosted: HostedSearch | None = None,
     ) -> None:
         """`contributors`: prompt contributors beyond the built-in ones (contributors.py),
         asked after the knowledge base and before images, in this order."""
@@ -103,6 +107,8 @@ class ConversationService:
             extras=extras,
             contributors=tuple(contributors),
             not_found_next_step=not_found_next_step,
+            track_delivery=track_delivery,
+            hosted=hosted,
         )
         self._today = today
         self._locks = ChatLocks()

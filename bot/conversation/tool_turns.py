@@ -96,16 +96,18 @@ class ToolTurns:
         toolbox: Toolbox,
         settings: ToolLoopSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
+        desk_state: Callable[[int], Awaitable[str | None]] | None = None,
+        on_superseded: Callable[[int, list[int]], None] | None = None,
     ) -> None:
         self.toolbox = toolbox
         self.settings = settings
         self._sessionmaker = sessionmaker
-        # The support desk's state of a user's conversation, for ToolContext.desk_state (set
-        # when the desk is on).
-        self.desk_state: Callable[[int], Awaitable[str | None]] | None = None
+        # The support desk's state of a user's conversation, for ToolContext.desk_state (None
+        # without a desk).
+        self.desk_state = desk_state
         # Told (chat, card message ids) when a new message declined calls waiting for a
         # press: the front end takes the buttons off those cards.
-        self.on_superseded: Callable[[int, list[int]], None] | None = None
+        self.on_superseded = on_superseded
 
     async def supersede(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
         """A new message: calls waiting for a press in the chat are declined, and the answers

@@ -29,7 +29,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Sequence
 from contextlib import aclosing
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -84,8 +84,11 @@ class ToolLoop(ToolTurns):
         settings: ToolLoopSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
         model: ChatModel,
+        desk_state: Callable[[int], Awaitable[str | None]] | None = None,
+        on_superseded: Callable[[int, list[int]], None] | None = None,
     ) -> None:
-        super().__init__(toolbox=toolbox, settings=settings, sessionmaker=sessionmaker)
+        super().__init__(toolbox=toolbox, settings=settings, sessionmaker=sessionmaker,
+                         desk_state=desk_state, on_superseded=on_superseded)
         self._model = model
 
     def offers(self, model: str) -> bool:

@@ -6,7 +6,13 @@ poller's lease.
 
 from bot.coordination.generations import SharedGenerationLimit
 from bot.coordination.leadership import Leadership
-from bot.coordination.leases import LeaseKeeper, acquire_waiting, held_lease, run_while_held
+from bot.coordination.leases import (
+    LeaseGroup,
+    LeaseKeeper,
+    acquire_waiting,
+    held_lease,
+    run_while_held,
+)
 from bot.coordination.local import LocalCoordinator
 from bot.coordination.protocol import (
     GAP,
@@ -30,6 +36,7 @@ __all__ = [
     "Gap",
     "Leadership",
     "Lease",
+    "LeaseGroup",
     "LeaseKeeper",
     "LocalCoordinator",
     "SharedGenerationLimit",

@@ -71,6 +71,12 @@ class LocalCoordinator:
         held = self._live(name)
         return None if held is None else held.token
 
+    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
+        return [await self.renew_lease(lease, ttl) for lease in leases]
+
+    async def held_leases(self, names: Sequence[str]) -> set[str]:
+        return {name for name in names if self._live(name) is not None}
+
     # -- token buckets --------------------------------------------------------------------------
 
     async def take(

@@ -118,6 +118,15 @@ class Coordinator(Protocol):
         """The fencing token of the lease's current holder, None when nobody holds it."""
         ...
 
+    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
+        """`renew_lease` for each, in one step: a replica holding many leases renews them all
+        with one call."""
+        ...
+
+    async def held_leases(self, names: Sequence[str]) -> set[str]:
+        """Which of these leases somebody holds now, in one step."""
+        ...
+
     async def take(
         self, bucket: str, *, rate: float, burst: float, cost: float = 1.0, reserve: bool = False
     ) -> float:

@@ -51,6 +51,7 @@ class RedisCoordinator:
         self._acquire_lease = redis.register_script(scripts.ACQUIRE_LEASE)
         self._renew_lease = redis.register_script(scripts.RENEW_LEASE)
         self._release_lease = redis.register_script(scripts.RELEASE_LEASE)
+        self._renew_leases = redis.register_script(scripts.RENEW_LEASES)
         self._take = redis.register_script(scripts.TAKE)
         self._take_all = redis.register_script(scripts.TAKE_ALL)
         self._admit = redis.register_script(scripts.ADMIT)
@@ -100,6 +101,23 @@ class RedisCoordinator:
         if value is None:
             return None
         return int(bytes(value).split(b":", 1)[0])
+
+    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
+        if not leases:
+            return []
+        keys = [self._key("lease", lease.name) for lease in leases]
+        args: list[Any] = [_ms(ttl), *(f"{lease.token}:{lease.owner}" for lease in leases)]
+        answer = await self._call(
+            "renew leases", lambda: self._renew_leases(keys=keys, args=args)
+        )
+        return [flag == ord("1") for flag in bytes(answer)]
+
+    async def held_leases(self, names: Sequence[str]) -> set[str]:
+        if not names:
+            return set()
+        keys = [self._key("lease", name) for name in names]
+        values = await self._call("read leases", lambda: self.redis.mget(keys))
+        return {name for name, value in zip(names, values, strict=True) if value is not None}
 
     # -- token buckets --------------------------------------------------------------------------
 

@@ -31,6 +31,20 @@ end
 return 0
 """
 
+# KEYS[i] lease i; ARGV[1] ttl_ms, ARGV[i + 1] "<token>:<owner>" of lease i -> "1" or "0" each.
+RENEW_LEASES = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i + 1] then
+    redis.call('PEXPIRE', key, ARGV[1])
+    out[i] = '1'
+  else
+    out[i] = '0'
+  end
+end
+return table.concat(out)
+"""
+
 # KEYS[1] lease; ARGV "<token>:<owner>" -> 1 released, 0 not ours.
 RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then

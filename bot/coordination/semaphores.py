@@ -3,16 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
 from bot.coordination.stopping import stop_tasks
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Backoff:
+    """How long to wait before asking again: from `poll`, times 1.5 per refusal, up to
+    `max_poll`, or until `freed` says a slot came free in this process. Shared by the waiters
+    that take turns asking (SharedGenerationLimit), so the next one goes on at the pace the
+    store has been refusing at instead of starting fast (and asking in vain at once)."""
+
+    poll: float = 0.05
+    max_poll: float = 0.5
+    delay: float = 0.0
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def next(self) -> float:
+        self.delay = min(self.max_poll, self.delay * 1.5) if self.delay else self.poll
+        return self.delay
+
+    def reset(self) -> None:
+        self.delay = 0.0
+
+    async def pause(self) -> None:
+        """`delay` seconds, or less if a slot is freed here meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.delay):
+                await self.freed.wait()
+        self.freed.clear()
 
 
 @asynccontextmanager
@@ -24,16 +53,19 @@ async def slot(
     ttl: float = 30.0,
     poll: float = 0.05,
     max_poll: float = 0.5,
+    backoff: Backoff | None = None,
 ) -> AsyncIterator[float]:
     """Hold one of `limit` slots for the block, renewed every `ttl / 3` seconds; yields the
     seconds spent waiting. A holder that dies stops renewing: its slot is free after `ttl`.
     CoordinationUnavailableError while waiting propagates (the caller decides)."""
     holder = uuid.uuid4().hex
     started = time.monotonic()
-    delay = poll
+    backoff = backoff or Backoff(poll, max_poll)
+    if backoff.delay:  # the store has been refusing: wait for a release here, or one poll
+        await backoff.pause()
     while not await coordinator.acquire_slot(semaphore, holder, limit=limit, ttl=ttl):
-        await asyncio.sleep(delay)
-        delay = min(max_poll, delay * 1.5)
+        backoff.next()  # another replica's release tells no one: poll
+        await backoff.pause()
     renewer = asyncio.create_task(_renew(coordinator, semaphore, holder, ttl))
     try:
         yield time.monotonic() - started

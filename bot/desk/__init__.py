@@ -6,22 +6,24 @@ Knows nothing of Telegram (bot/telegram/desk turns its decisions into topics and
 from __future__ import annotations
 
 from bot.desk.hours import HoursFormatError, SupportHours
-from bot.desk.service import (
+from bot.desk.service import DeskService
+from bot.desk.triggers import asks_for_person, is_thanks
+from bot.desk.views import (
     CaseView,
-    DeskService,
     Handoff,
+    Purge,
     RatingComment,
     RelayView,
     Requester,
     TurnNote,
 )
-from bot.desk.triggers import asks_for_person, is_thanks
 
 __all__ = [
     "CaseView",
     "DeskService",
     "Handoff",
     "HoursFormatError",
+    "Purge",
     "RatingComment",
     "RelayView",
     "Requester",

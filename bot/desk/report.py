@@ -26,7 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.desk.hours import SupportHours
 from bot.plurals import quantity
 from bot.storage.models import DeskCase, DeskStatus, DeskTurn, utcnow
-from bot.storage.repositories import DeskRepository, InsightJobRepository, JobCount
+from bot.storage.repositories import (
+    DeskErasureRepository,
+    DeskRepository,
+    InsightJobRepository,
+    JobCount,
+)
 
 IDLE = dt.timedelta(hours=24)
 _WORD = re.compile(r"\w+")
@@ -97,7 +102,8 @@ async def build_report(
         repo = DeskRepository(session)
         cases = await repo.cases_between(start, end)
         turns = await repo.turns_of([c.id for c in cases])
-        deleted = await repo.erased_between(start.date(), end.date() + dt.timedelta(days=1))
+        erasure = DeskErasureRepository(session)
+        deleted = await erasure.erased_between(start.date(), end.date() + dt.timedelta(days=1))
         insights_repo = InsightJobRepository(session)
         insights = await insights_repo.insights([c.id for c in cases])
         jobs = await insights_repo.counts(start)

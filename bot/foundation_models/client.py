@@ -37,6 +37,7 @@ from bot.foundation_models.operations import (
     poll_until_done,
     raise_if_failed,
 )
+from bot.foundation_models.reasoning import with_reasoning_mode
 from bot.foundation_models.requests import completion_body, image_body
 from bot.foundation_models.streaming import snapshots
 from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
@@ -77,8 +78,12 @@ class FoundationModelsClient:
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observer: Observer | None = None,
+        generation_limit: GenerationLimit | None = None,
+        reasoning_mode: str | None = None,
     ) -> None:
         self.folder_id = folder_id
+        #: REASONING=on: `ENABLED_HIDDEN` for every generation on a model that takes it.
+        self.reasoning_mode = reasoning_mode
         self.observer: Observer = observer or NullObserver()
         self.llm_url = llm_url.rstrip("/")
         self.operation_url = operation_url.rstrip("/")
@@ -99,8 +104,12 @@ class FoundationModelsClient:
         # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.
         self._stream_retry = stream_retry or retry
         self._sleep = sleep
-        #: The generation cap; several replicas replace it with a shared one.
-        self.generation_limit: GenerationLimit = GenerationLimiter(max_concurrent_generations)
+        #: The generation cap: this process's own, or one shared by every replica.
+        self.generation_limit: GenerationLimit = (
+            generation_limit
+            if generation_limit is not None
+            else GenerationLimiter(max_concurrent_generations)
+        )
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 
@@ -146,6 +155,7 @@ class FoundationModelsClient:
     ) -> Completion:
         """One completion, not streamed (`POST /foundationModels/v1/completion`)."""
         uri = self.model_uri(model)
+        options = with_reasoning_mode(uri, options, self.reasoning_mode)
         body = completion_body(uri, messages, options, stream=False)
         async with self.generation_limit.slot(folder_of(uri)) as waited:
             self._note_wait(waited)
@@ -169,6 +179,7 @@ class FoundationModelsClient:
         and the concurrency slot is released. Raises StreamError if the stream breaks.
         """
         uri = self.model_uri(model)
+        options = with_reasoning_mode(uri, options, self.reasoning_mode)
         body = completion_body(uri, messages, options, stream=True)
         url = f"{self.llm_url}/foundationModels/v1/completion"
         async with self.generation_limit.slot(folder_of(uri)) as waited:
@@ -261,6 +272,13 @@ class FoundationModelsClient:
                                   wire.ClassificationResponse)
         return [Prediction(p.label, p.confidence) for p in answer.predictions]
 
+    async def list_models(self) -> list[str]:
+        """The model URIs the folder's `GET /v1/models` lists (not every served model: image
+        models, for one, are left out)."""
+        raw = await self._transport.request("GET", f"{self.llm_url}/v1/models")
+        answer = wire.parse(raw, wire.ModelList)
+        return [model.id for model in answer.data if model.id]
+
     # --- operations -----------------------------------------------------------------------
 
     async def completion_async(
@@ -271,7 +289,9 @@ class FoundationModelsClient:
         options: CompletionOptions | None = None,
     ) -> Operation:
         """Submit a deferred completion; poll with `wait_for_completion`."""
-        body = completion_body(self.model_uri(model), messages, options, stream=None)
+        uri = self.model_uri(model)
+        options = with_reasoning_mode(uri, options, self.reasoning_mode)
+        body = completion_body(uri, messages, options, stream=None)
         answer = await self._post("/foundationModels/v1/completionAsync", body, wire.Operation)
         return operation_of(answer)
 

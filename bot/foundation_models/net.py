@@ -169,7 +169,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError(str(exc)) from exc
         if transport is None:  # the connection closed during the handshake
             raise httpcore.ConnectError("connection closed during the TLS handshake")
-        self._protocol.transport = transport
+        self._protocol.connection_made(transport)  # the protocol now reads through TLS
         return AsyncioStream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:

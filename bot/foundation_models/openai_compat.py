@@ -24,6 +24,7 @@ from bot.foundation_models.auth import Auth
 from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
 from bot.foundation_models.net import http_client, pool_limits
 from bot.foundation_models.observer import NullObserver, Observer, model_label
+from bot.foundation_models.reasoning import with_reasoning_effort
 from bot.foundation_models.streaming import read_lines
 from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
 from bot.foundation_models.types import (
@@ -46,7 +47,7 @@ FINISH = {
 }
 
 
-class _BearerAuth(Auth):
+class BearerAuth(Auth):
     """OpenAI clients send `Bearer <API key>`; Yandex accepts both forms (reference §6)."""
 
     def __init__(self, inner: Auth) -> None:
@@ -80,9 +81,13 @@ class OpenAICompatibleChatModel:
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observer: Observer | None = None,
+        generation_limit: GenerationLimit | None = None,
+        reasoning_effort: str | None = None,
     ) -> None:
         self.observer: Observer = observer or NullObserver()
         self.base_url = base_url.rstrip("/")
+        #: REASONING=on: `reasoning_effort` for every generation on a model that takes it.
+        self.reasoning_effort = reasoning_effort
         self.folder_id = folder_id
         self.timeouts = timeouts or Timeouts()
         self._own_http = http is None
@@ -92,12 +97,16 @@ class OpenAICompatibleChatModel:
             limits=pool_limits(max_concurrent_generations),
         )
         self._transport = Transport(
-            self._http, _BearerAuth(auth) if bearer else auth, folder_id=folder_id,
+            self._http, BearerAuth(auth) if bearer else auth, folder_id=folder_id,
             data_logging=data_logging, timeouts=self.timeouts, retry=retry, sleep=sleep,
             observer=self.observer,
         )
-        #: The generation cap; several replicas replace it with a shared one.
-        self.generation_limit: GenerationLimit = GenerationLimiter(max_concurrent_generations)
+        #: The generation cap: this process's own, or one shared by every replica.
+        self.generation_limit: GenerationLimit = (
+            generation_limit
+            if generation_limit is not None
+            else GenerationLimiter(max_concurrent_generations)
+        )
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 
@@ -122,6 +131,7 @@ class OpenAICompatibleChatModel:
         options: CompletionOptions | None = None,
     ) -> Completion:
         name = self._model(model)
+        options = with_reasoning_effort(name, options, self.reasoning_effort)
         body = ow.chat_body(name, messages, options, stream=False)
         async with self.generation_limit.slot(folder_of(name)) as waited:
             self.last_queue_wait = waited
@@ -152,6 +162,7 @@ class OpenAICompatibleChatModel:
         options: CompletionOptions | None = None,
     ) -> AsyncGenerator[Snapshot, None]:
         name = self._model(model)
+        options = with_reasoning_effort(name, options, self.reasoning_effort)
         body = ow.chat_body(name, messages, options, stream=True)
         async with self.generation_limit.slot(folder_of(name)) as waited:
             self.last_queue_wait = waited
@@ -262,8 +273,10 @@ def _chunk(data: bytes) -> ow.ChatChunk:
 def _usage(usage: ow.ChatUsage | None) -> Usage:
     if usage is None:
         return Usage()
+    details = usage.completion_tokens_details
     return Usage(input_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                 total_tokens=usage.total_tokens)
+                 total_tokens=usage.total_tokens,
+                 reasoning_tokens=details.reasoning_tokens if details else 0)
 
 
 def _arguments(text: str) -> dict[str, Any]:

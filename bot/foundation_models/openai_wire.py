@@ -44,6 +44,11 @@ class ChatMessageBody(_Model):
     """Tool calls asked for."""
 
 
+class CompletionTokensDetails(_Model):
+    reasoning_tokens: int = 0
+    """Tokens of hidden reasoning (gpt-oss), inside `completion_tokens`."""
+
+
 class ChatUsage(_Model):
     prompt_tokens: int = 0
     """Prompt tokens."""
@@ -51,6 +56,8 @@ class ChatUsage(_Model):
     """Generated tokens."""
     total_tokens: int = 0
     """Both."""
+    completion_tokens_details: CompletionTokensDetails | None = None
+    """Reasoning tokens, when the model reasoned."""
 
 
 class Choice(_Model):
@@ -168,6 +175,8 @@ def chat_body(
         body["temperature"] = options.temperature
     if options.max_tokens is not None:
         body["max_tokens"] = options.max_tokens
+    if options.reasoning_effort is not None:
+        body["reasoning_effort"] = options.reasoning_effort
     if options.tools:
         body["tools"] = [
             {"type": "function", "function": {

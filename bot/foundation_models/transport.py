@@ -115,11 +115,14 @@ class Transport:
         folder_header: bool = True,
         retry: RetryPolicy | None = None,
         content: bytes | None = None,
+        content_type: str | None = None,
     ) -> bytes:
         """Send and return the body of a 2xx answer; raise the mapped error otherwise.
-        `content`: a raw body instead of JSON (SpeechKit takes the audio as it is)."""
+        `content`: a raw body instead of JSON (SpeechKit takes the audio as it is), of
+        `content_type` when given (a multipart upload names its boundary there)."""
         async with self.open(
-            method, url, json=json, folder_header=folder_header, retry=retry, content=content
+            method, url, json=json, folder_header=folder_header, retry=retry, content=content,
+            content_type=content_type,
         ) as response:
             return await self.read_body(response)
 
@@ -133,6 +136,7 @@ class Transport:
         folder_header: bool = True,
         retry: RetryPolicy | None = None,
         content: bytes | None = None,
+        content_type: str | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """Send, retrying until a 2xx answer's headers arrive; yield it with the body unread."""
         policy = retry or self.retry
@@ -148,6 +152,8 @@ class Transport:
             headers = self.headers(authorization, client_request_id, folder=folder_header)
             if attempt > 1:
                 headers["x-retry-attempt"] = str(attempt - 1)
+            if content_type:
+                headers["Content-Type"] = content_type
             started = time.monotonic()
             observer.request(endpoint)
             try:

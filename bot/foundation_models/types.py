@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.foundation_models.transport import RetryPolicy
@@ -98,6 +98,8 @@ class CompletionOptions:
     max_tokens: int | None = None
     # "DISABLED" or "ENABLED_HIDDEN" (reasoningOptions.mode); None = the model's default.
     reasoning_mode: str | None = None
+    # "low" | "medium" | "high" (OpenAI-compatible `reasoning_effort`, gpt-oss); None = none.
+    reasoning_effort: str | None = None
     # Structured output: ask for any JSON object, or for JSON matching a schema (oneof).
     json_object: bool = False
     json_schema: dict[str, object] | None = None
@@ -107,6 +109,9 @@ class CompletionOptions:
     tool_choice: str | None = None
     tool_choice_function: str | None = None
     parallel_tool_calls: bool | None = None
+    # Built-in tools of the Responses API, as sent (`{"type": "web_search", ...}`,
+    # `{"type": "file_search", ...}`): Yandex runs them itself. Other wires ignore them.
+    hosted_tools: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +135,28 @@ class Snapshot:
     usage: Usage = field(default_factory=Usage)
     model_version: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+    # A built-in tool running now ("web_search", "file_search"): a status line while it runs.
+    activity: str = ""
+    # The final snapshot's sources (url_citation / file_citation annotations) and the
+    # built-in tools that ran, each with its outcome ("web_search": "completed" | "failed").
+    annotations: tuple[Annotation, ...] = ()
+    hosted_calls: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_final(self) -> bool:
         return self.status.is_final
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A source the answer cites: `url_citation` (web search: only `url` is filled, the title
+    may be "") or `file_citation` (file search: `file_id`, `filename`)."""
+
+    kind: str
+    url: str = ""
+    title: str = ""
+    file_id: str = ""
+    filename: str = ""
 
 
 class ChatModel(Protocol):

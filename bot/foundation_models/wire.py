@@ -239,3 +239,15 @@ class CompletionResponse(Wire):
 
     result: CompletionResult
     """The completion."""
+
+
+class ListedModel(Wire):
+    id: str = ""
+    """The model's URI (`gpt://<folder>/yandexgpt/latest`, `emb://...`)."""
+
+
+class ModelList(Wire):
+    """`GET /v1/models`: `{"object": "list", "data": [{"id", "object", "owned_by"}]}`."""
+
+    data: list[ListedModel] = Field(default_factory=list)
+    """The models listed."""

@@ -5,6 +5,7 @@ summaries, FAQ drafts, content gaps. Knows nothing of Telegram.
 
 from __future__ import annotations
 
-from bot.insights.jobs import AsyncModel, InsightJobs, JobResult, NotYet, supports_async
+from bot.insights.jobs import InsightJobs
+from bot.insights.protocol import AsyncModel, JobResult, NotYet, supports_async
 
 __all__ = ["AsyncModel", "InsightJobs", "JobResult", "NotYet", "supports_async"]

@@ -24,8 +24,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.foundation_models.types import ChatMessage, Role
-from bot.insights.jobs import InsightJobs, JobResult
+from bot.insights.jobs import InsightJobs
 from bot.insights.kinds import FAQ
+from bot.insights.protocol import JobResult
 from bot.insights.scrub import scrub
 from bot.insights.summaries import transcript
 from bot.storage.models import DeskCase, FaqDraft, FaqDraftStatus, utcnow

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.foundation_models.types import ChatMessage, Role
-from bot.insights.jobs import InsightJobs, JobResult
+from bot.insights.jobs import InsightJobs
 from bot.insights.kinds import FINAL, HANDOFF
+from bot.insights.protocol import JobResult
 from bot.storage.models import DeskInsight
 from bot.storage.repositories import DeskRepository, InsightJobRepository
 

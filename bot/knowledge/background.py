@@ -1,21 +1,28 @@
 """`fmbot run` keeps the index current: a sync at start, then every KB_SYNC_INTERVAL seconds
 (and on demand, `/kb sync`). The bot answers from what is indexed meanwhile. A failed sync is
-logged and tried again at the next interval; it never stops the bot."""
+logged and tried again at the next interval; it never stops the bot. The same loop keeps a
+Yandex Vector Store current (KB_BACKEND=yandex: store_sync.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
-from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.indexer import SyncReport
 
 log = logging.getLogger(__name__)
 
 
+class Syncable(Protocol):
+    """The local knowledge base, or the sync of a Yandex Vector Store."""
+
+    async def sync(self) -> SyncReport: ...
+
+
 class BackgroundSync:
-    def __init__(self, knowledge: KnowledgeBase, *, interval: float) -> None:
+    def __init__(self, knowledge: Syncable, *, interval: float) -> None:
         self.knowledge = knowledge
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
@@ -45,7 +52,7 @@ class BackgroundSync:
                     await self._wake.wait()
 
 
-async def sync_logged(knowledge: KnowledgeBase) -> SyncReport | None:
+async def sync_logged(knowledge: Syncable) -> SyncReport | None:
     """One sync, its summary logged; None (logged with the traceback) when it failed."""
     try:
         report = await knowledge.sync()

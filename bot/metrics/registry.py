@@ -86,6 +86,8 @@ KB_EMBEDDED = Counter(
     "fmbot_kb_passages_embedded", "Passages embedded by knowledge base syncs (new or changed)",
     registry=REGISTRY,
 )  # fmt: skip
+WEB_SEARCHES = Counter("fmbot_web_searches", "Web searches the model ran (the web_search tool)",
+                       registry=REGISTRY)
 HANDOFFS = _counter("fmbot_handoffs", "Conversations handed to a person, by reason", "reason")
 DESK_ENDS = _counter(
     "fmbot_desk_conversations_ended", "Conversations a person owned, ended by resolution",
@@ -176,6 +178,11 @@ def kb_embedded(passages: int) -> None:
         KB_EMBEDDED.inc(passages)
 
 
+def web_searches(count: int) -> None:
+    if count:
+        WEB_SEARCHES.inc(count)
+
+
 def handoff(reason: str) -> None:
     HANDOFFS.child(reason).inc()
 
@@ -260,3 +267,21 @@ def insight_job(kind: str, outcome: str) -> None:
 def insight_tokens(kind: str, input_tokens: int, output_tokens: int) -> None:
     INSIGHT_TOKENS.child(kind, "input").inc(input_tokens)
     INSIGHT_TOKENS.child(kind, "output").inc(output_tokens)
+
+
+# --- Voice replies and long voice notes ---------------------------------------------
+VOICE_REPLIES = _counter("fmbot_voice_replies", "Spoken answers reaching a state (sent, failed, "
+                         "over_budget, resumed)", "state")  # fmt: skip
+TTS_CHARS = Counter("fmbot_tts_chars", "Characters synthesised by SpeechKit", registry=REGISTRY)
+SPEECH_JOBS = _counter("fmbot_speech_jobs", "Long voice notes recognised asynchronously, by "
+                       "step (stored, submitted, done, failed, resumed)", "state")  # fmt: skip
+
+
+def voice_reply(state: str, chars: int = 0) -> None:
+    VOICE_REPLIES.child(state).inc()
+    if chars:
+        TTS_CHARS.inc(chars)
+
+
+def speech_job(state: str) -> None:
+    SPEECH_JOBS.child(state).inc()

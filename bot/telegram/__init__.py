@@ -3,4 +3,4 @@
 
 from bot.telegram.lazy_models import import_aiogram
 
-import_aiogram()
+AIOGRAM_IMPORT = import_aiogram()  # "lazy", or "plain" on untested pydantic/aiogram versions

@@ -28,6 +28,7 @@ from bot.conversation import (
     TurnResult,
     relinquished,
 )
+from bot.conversation.listeners import Listeners
 from bot.foundation_models.errors import (
     APITimeoutError,
     OperationTimeoutError,
@@ -45,6 +46,7 @@ from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
 from bot.telegram.toolcards import card_keyboard, card_text, running_status
+from bot.voice.policy import VoiceAsk
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ TOLD_TRIMMED_CHATS = 10_000  # chats remembered as told that older turns were le
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
 # Support desk: called after an answer was delivered (chat, result, message ids).
 AfterAnswer = Callable[["Target", TurnResult, list[int]], Awaitable[None]]
+# Voice replies: run beside the chat's queue once the text answer is out.
+VoiceHook = Callable[["Target", TurnResult, Translator], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class Target:
     chat: ChatRef
     reply_to: int | None = None
     thread_id: int | None = None
+    voice: VoiceAsk | None = None  # who asked and how, for a spoken answer
 
     @property
     def private(self) -> bool:
@@ -85,7 +90,14 @@ class Answerer:
         conversation: ConversationService,
         outbox: Outbox,
         queues: ChatQueues,
+        after_answer: AfterAnswer | None = None,
+        superseded: Listeners[[int, list[int]]] | None = None,
+        voice: VoiceHook | None = None,
     ) -> None:
+        """`after_answer`: the support desk's (or the 👍/👎 buttons') look at each answer;
+        `superseded`: where the tool loop tells which cards a new message took the buttons
+        off (this takes them off in Telegram); `voice`: speaks a delivered answer
+        (VOICE_REPLIES)."""
         self.conversation = conversation
         self.outbox = outbox
         self.queues = queues
@@ -96,7 +108,10 @@ class Answerer:
         # Chats whose running answer is delivered and only its bookkeeping is left.
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
-        self.after_answer: AfterAnswer | None = None  # support desk
+        self.after_answer = after_answer
+        if superseded is not None:
+            superseded.subscribe(self.cards_superseded)
+        self.voice = voice  # voice replies
 
     def submit_turn(
         self,
@@ -295,6 +310,8 @@ class Answerer:
                 await self.after_answer(target, result, ids)
             except Exception:  # bookkeeping only: the answer is delivered
                 log.exception("after-answer bookkeeping failed in chat %s", chat.chat_id)
+        if self.voice is not None and ids and target.voice is not None:
+            self._keep(self.voice(target, result, t))  # the next question need not wait
 
     async def _tell_limit(self, target: Target, kind: str, t: Translator) -> None:
         """One line in the user's language: a per-user tool limit was reached this turn."""
@@ -358,6 +375,12 @@ class Answerer:
             await self.conversation.note_streaming_ids(chat_id, ids)
         except Exception:  # bookkeeping only: the answer itself goes on
             log.exception("could not record the messages of the answer in chat %s", chat_id)
+
+    async def wait_idle(self) -> None:
+        """Until the work started after delivered answers (voice replies...) is done (tests,
+        bot.testing)."""
+        while self._bookkeeping:
+            await asyncio.wait(set(self._bookkeeping))
 
     def _keep(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

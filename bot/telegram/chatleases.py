@@ -3,9 +3,9 @@ what a dead replica left undone.
 
 Whichever replica receives an update stores it in the durable queue (intake.py), as always.
 Then, instead of dispatching it, it *offers* the chat: the holder of the chat's lease
-`chat:<id>` (Coordinator, renewed by a LeaseKeeper) runs that chat's queue from the database
-in update_id order, whichever replica received each update. A replica that cannot get the
-lease leaves the update queued for the holder, who reads the chat's queue again:
+`chat:<id>` (Coordinator; one LeaseGroup renews all a replica holds) runs that chat's queue
+from the database in update_id order, whichever replica received each update. A replica that
+cannot get the lease leaves the update queued for the holder, who reads the chat's queue again:
 
 - while holding, whenever an update of the chat arrives here, or is announced by another
   replica's *wake* (chatsignals.py: the replica whose offer found the lease held publishes
@@ -31,7 +31,7 @@ at start), then the queued messages, each once.
 The fencing check is the answer's row: it is stored only while still `streaming`
 (MessageRepository.finish_answer), and a new holder marks a dead holder's answer failed before
 answering again, so a replica that lost its lease cannot overwrite the new holder's turn. A
-holder whose LeaseKeeper reports the lease lost abandons the chat at once (its running answer
+holder whose LeaseGroup reports the lease lost abandons the chat at once (its running answer
 is relinquished: nothing more is sent and its row stays `streaming`, so the next holder
 answers it again; queued updates stay in the durable queue for the next holder).
 """
@@ -49,14 +49,14 @@ from typing import Any
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.coordination import CoordinationUnavailableError, Coordinator, Lease, LeaseKeeper
+from bot.coordination import CoordinationUnavailableError, Coordinator, Lease, LeaseGroup
 from bot.coordination.stopping import stop_tasks
 from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
-from bot.telegram.chatsignals import ChatSignals
+from bot.telegram.chatsignals import ChatSignals, ReplicaRequests
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,12 @@ class ChatLeases:
         ttl: float = 6.0,
         sweep_every: float = 1.0,
         grace: float = 2.0,
+        requests: ReplicaRequests | None = None,
     ) -> None:
         """`owner` names this replica in the leases; `grace`: how old queued updates and
         streaming answers must be before the sweep offers their chat (younger ones are being
-        handled by whoever received them)."""
+        handled by whoever received them); `requests`: the handlers' stop buttons and pressed
+        tool turns, carried out here."""
         self.coordinator = coordinator
         self.owner = owner
         self.backlog = backlog
@@ -93,6 +95,8 @@ class ChatLeases:
         # most ttl/2 more before a dead replica's chat is taken over.
         self._busy_until: dict[int, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Every chat lease held here is renewed by one call every ttl/3 (not one per chat).
+        self.renewals = LeaseGroup(coordinator, ttl)
         self.signals = ChatSignals(
             coordinator,
             on_wake=self._woken,
@@ -101,6 +105,8 @@ class ChatLeases:
         )
         self._listening = False
         self._closed = False
+        if requests is not None:
+            requests.carried_out_by(stop_draft=self.signals.stop_draft, offer=self.offer)
 
     def start(self) -> None:
         """Listen to the other replicas' wakes and stops (until `aclose`)."""
@@ -155,11 +161,27 @@ class ChatLeases:
         chats |= set(await maintenance.streaming_chats(self.sessionmaker, before))
         now = time.monotonic()
         self._busy_until = {c: t for c, t in self._busy_until.items() if t > now}
+        candidates = sorted(chats - self._held.keys() - self._busy_until.keys())
+        held = await self._held_elsewhere(candidates)
         offered = 0
-        for chat_id in chats - self._held.keys() - self._busy_until.keys():
+        for chat_id in candidates:
+            if chat_id in held:
+                self._busy_until[chat_id] = now + self.ttl / 2
+                continue
             self.offer(chat_id)
             offered += 1
         return offered
+
+    async def _held_elsewhere(self, chats: list[int]) -> set[int]:
+        """The chats whose lease a live replica holds, asked in one call (a queue waiting
+        behind the generation cap is dozens of chats, most of them held)."""
+        if not chats:
+            return set()
+        try:
+            names = await self.coordinator.held_leases([f"chat:{c}" for c in chats])
+        except CoordinationUnavailableError:
+            return set()  # the offers find out the same, and log it
+        return {int(name.split(":", 1)[1]) for name in names}
 
     async def sweep_forever(self) -> None:
         while True:
@@ -174,6 +196,7 @@ class ChatLeases:
         self._closed = True  # a sweep still running offers nothing more
         # Again and again if need be: a cancellation can be lost in a Redis call (stopping.py).
         await stop_tasks(*self._tasks)
+        await self.renewals.aclose()
 
     # -- holding a chat ------------------------------------------------------------------------
 
@@ -209,8 +232,7 @@ class ChatLeases:
         self, chat_id: int, lease: Lease, wake: asyncio.Event, fed: set[int]
     ) -> bool:
         """Run the chat's queue while holding `lease`; False when the lease was lost."""
-        keeper = LeaseKeeper(self.coordinator, lease, self.ttl)
-        keeper.start()
+        keeper = self.renewals.keep(lease)
         try:
             found = await self.backlog.resume(chat_id, skip=fed, late=self.late)
             feeds = list(found.feeds)

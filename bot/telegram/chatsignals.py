@@ -18,7 +18,7 @@ is not theirs (no held chat, no such draft): that costs a dictionary lookup.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.coordination import GAP, CoordinationUnavailableError, Coordinator
 from bot.metrics import registry as metrics
@@ -99,3 +99,32 @@ class ChatSignals:
             log.warning("ignored a chat signal this version does not know: %r", payload)
             return
         metrics.chat_signal(kind, "acted" if acted else "not_here")
+
+
+class ReplicaRequests:
+    """What a handler asks of the other replicas (several webhook replicas): stop a draft
+    streaming on another one, offer a chat to its lease holder. Built first and handed both
+    to the handlers' deps and to the chat leases that carry the requests out: the leases
+    replay updates through the Dispatcher, whose handlers hold this, so neither can be
+    built from the other."""
+
+    def __init__(self) -> None:
+        self._stop_draft: Callable[[int, int], Awaitable[None]] | None = None
+        self._offer: Callable[[int], None] | None = None
+
+    def carried_out_by(
+        self, *, stop_draft: Callable[[int, int], Awaitable[None]], offer: Callable[[int], None]
+    ) -> None:
+        """The chat leases say how (once, as they are built)."""
+        if self._offer is not None:
+            raise RuntimeError("replica requests are carried out by one set of chat leases")
+        self._stop_draft = stop_draft
+        self._offer = offer
+
+    async def stop_draft(self, chat_id: int, draft_id: int) -> None:
+        if self._stop_draft is not None:
+            await self._stop_draft(chat_id, draft_id)
+
+    def offer(self, chat_id: int) -> None:
+        if self._offer is not None:
+            self._offer(chat_id)

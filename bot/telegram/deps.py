@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,16 +12,18 @@ from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer, Target
 from bot.telegram.chatqueue import ChatQueues
-from bot.telegram.chatsignals import ChatSignals
+from bot.telegram.chatsignals import ReplicaRequests
 from bot.telegram.middlewares import Notifier, RecentlySeen
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
+from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
     from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.media import MediaSupport
+    from bot.telegram.voicereplies import VoiceReplies
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class BotOptions:
         return self.text_models[0]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Deps:
     options: BotOptions
     policy: AccessPolicy
@@ -59,12 +60,13 @@ class Deps:
     pastes: PasteJoiner
     seen: RecentlySeen
     knowledge: KnowledgeBase | None = None  # /kb
-    signals: ChatSignals | None = None  # several webhook replicas (chatleases.py)
-    # Several replicas: offer a chat to its lease holder (ChatLeases.offer); a tool turn
-    # carried on after a press then runs there, as a resumed turn (handlers/tools.py).
-    offer_chat: Callable[[int], None] | None = None
+    # Several webhook replicas (chatleases.py): the stop button reaches the streaming
+    # replica, and a tool turn carried on after a press runs at the chat's lease holder, as a
+    # resumed turn (handlers/tools.py).
+    replicas: ReplicaRequests | None = None
     media: MediaSupport | None = None  # photos and voice notes
     documents: DocumentSupport | None = None  # documents sent in chat
+    voice: VoiceReplies | None = None  # answers spoken (VOICE_REPLIES), /voice
     # The App's own menu commands (name -> description by language), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -89,8 +91,10 @@ def target(message: Message) -> Target:
     """Answers in groups reply to the question (several people talk there); private ones
     don't need to."""
     private = message.chat.type == "private"
+    user = message.from_user
     return Target(
         chat=chat_ref(message),
         reply_to=None if private else message.message_id,
         thread_id=thread_of(message),
+        voice=None if user is None else VoiceAsk(user.id, user.language_code, message.message_id),
     )

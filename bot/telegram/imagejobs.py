@@ -63,22 +63,22 @@ class ImageDelivery:
         sessionmaker: async_sessionmaker[AsyncSession],
         status_interval: float = 3.0,
         action_interval: float = 4.5,
+        coordinator: Coordinator | None = None,
+        owner: str = "",
     ) -> None:
+        """With a `coordinator` (several replicas), `owner` names this replica in the image
+        jobs' leases."""
         self.service = service
         self.outbox = outbox
         self.sessionmaker = sessionmaker
         self.status_interval = status_interval
         self.action_interval = action_interval
         self._tasks: set[asyncio.Task[None]] = set()
-        self.coordinator: Coordinator | None = None  # several replicas: `coordinate`
-        self.owner = ""
+        self.coordinator = coordinator  # None: one process
+        self.owner = owner
         self.ttl = 6.0
         self.grace = dt.timedelta(seconds=2)
         self._owned: set[int] = set()  # jobs whose lease this replica holds or is asking for
-
-    def coordinate(self, coordinator: Coordinator, owner: str) -> None:
-        self.coordinator = coordinator
-        self.owner = owner
 
     async def start(
         self,

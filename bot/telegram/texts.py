@@ -128,11 +128,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Сегодня вы израсходовали {tokens} {tokens|токен|токена|токенов} (лимит: "
         "{token_limit}) и {images} {images|картинку|картинки|картинок} (лимит: {image_limit}).",
     },
+    "stats_reasoning": {
+        "en": "Of these, {tokens} {tokens|token|tokens} went on the model's hidden reasoning.",
+        "ru": "Из них {tokens} {tokens|токен|токена|токенов} ушло на скрытые рассуждения модели.",
+    },
     "stats_admin": {
         "en": "The bot today: {tokens} {tokens|token|tokens} and {images} {images|image|images} "
         "for all users.",
         "ru": "Бот за сегодня: {tokens} {tokens|токен|токена|токенов} и {images} "
         "{images|картинка|картинки|картинок} на всех пользователей.",
+    },
+    "stats_web": {
+        "en": "Web searches: {searches}.",
+        "ru": "Поисков в интернете: {searches}.",
+    },
+    "stats_web_admin": {
+        "en": "Web searches today for all users: {searches}.",
+        "ru": "Поисков в интернете за сегодня на всех: {searches}.",
     },
     "unlimited": {"en": "none", "ru": "нет"},
     "forget_confirm": {

@@ -62,7 +62,7 @@ async def serve_webhook(
         await stop.wait()
         log.warning("signal received: shutting down")
     finally:
-        app.stopping = True  # /readyz: 503 from now on
+        app.announce_stopping()  # /readyz: 503 from now on
         restore_signals()
         # Stop taking work: no new connections, and nothing more read from those left open
         # (kept alive by a balancer or Telegram): pre_shutdown closes the idle ones and stops

@@ -16,7 +16,7 @@ from bot.tools.base import ToolSource
 from bot.tools.httpactions import HttpActionSource
 from bot.tools.pinning import LOCK_NAME, LockFileError, PinnedTools
 from bot.tools.signing import RequestSigner
-from bot.tools.toolbox import Toolbox, ToolNameClashError
+from bot.tools.toolbox import Toolbox, ToolNameClashError, ToolObserver
 from bot.tools.toolsfile import ToolsFileError, read_tools_file
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ def load_toolbox(
     signer: RequestSigner | None = None,
     extra_sources: Sequence[ToolSource] = (),
     unpinned_warning: bool = True,
+    observer: ToolObserver | None = None,
 ) -> Toolbox:
     """The toolbox of `path` (None: no file) and `extra_sources` (e.g. Python functions).
 
@@ -67,7 +68,7 @@ def load_toolbox(
                 for name, spec in parsed.mcp.items()
             )
     try:
-        return Toolbox(sources)
+        return Toolbox(sources, observer=observer)
     except ToolNameClashError as exc:
         raise ToolsFileError(f"{path.name if path else 'tools'}: {exc}") from None
 

@@ -1,14 +1,18 @@
-"""The composition root: Settings -> objects, for `fmbot run` and `fmbot chat`.
+"""The composition root: Settings -> objects, for `fmbot run` and `fmbot chat` (the other
+commands build theirs in the CLI layer from the parts here).
 
-With bot/commands.py and clients.py (the model clients), the only reader of Settings; what
-it builds receives plain values. Resources are closed in reverse order of creation, whatever
-happens. By area: core.py (what both front ends share), parts.py (tools, vision, media,
-documents, knowledge), desk.py (the support desk and its learning loop), run.py (`fmbot run`).
+With the config package and the command bodies, the only reader of Settings; what it builds
+receives plain values and built collaborators (nothing is set on an object after it is built).
+Resources are closed in reverse order of creation, whatever happens. By area: core.py (what
+both front ends share), clients.py (the model clients), parts.py (tools, vision, media,
+documents, knowledge), desk.py (the support desk and its learning loop), telegram.py (the
+Telegram front from plain values), operations.py (coordination, metrics, telemetry),
+preflight.py (what each command checks in its settings first), run.py (`fmbot run`).
 """
 
 from __future__ import annotations
 
-from bot.wiring.core import Core, core
+from bot.wiring.core import Core, FrontEnd, core
 from bot.wiring.desk import (
     build_desk,
     build_faq,
@@ -19,6 +23,7 @@ from bot.wiring.desk import (
 )
 from bot.wiring.parts import (
     build_documents,
+    build_embedder,
     build_knowledge,
     build_media,
     build_tool_loop,
@@ -27,12 +32,15 @@ from bot.wiring.parts import (
     start_toolbox_of,
     tool_environment,
 )
-from bot.wiring.run import lifecycle, run_bot
+from bot.wiring.run import BuiltBot, built_bot, lifecycle, run_bot
 
 __all__ = [
+    "BuiltBot",
     "Core",
+    "FrontEnd",
     "build_desk",
     "build_documents",
+    "build_embedder",
     "build_faq",
     "build_gaps",
     "build_insights",
@@ -41,6 +49,7 @@ __all__ = [
     "build_tool_loop",
     "build_toolbox",
     "build_vision",
+    "built_bot",
     "core",
     "desk_state_of",
     "lifecycle",

@@ -9,25 +9,33 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.clients import (
-    build_auth_from,
-    build_chat_model,
-    build_client,
-)
+import httpx
+
 from bot.config import Settings
 from bot.conversation import ConversationService
+from bot.conversation.documents import ChatDocuments
+from bot.conversation.listeners import Listeners
+from bot.conversation.vision import ImageSource
+from bot.desk import DeskService
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.limits import GenerationLimit
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.storage.database import Database, migrate
 from bot.tools import Toolbox
+from bot.wiring.clients import (
+    build_auth_from,
+    build_chat_model,
+    build_client,
+)
 
 if TYPE_CHECKING:
 
     from bot.app import App
     from bot.knowledge.base import KnowledgeBase
 
+from bot.wiring.desk import desk_state_of
 from bot.wiring.parts import (
     build_knowledge,
     build_tool_loop,
@@ -39,7 +47,7 @@ from bot.wiring.parts import (
 log = logging.getLogger("bot")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Core:
     """What both front ends (Telegram, terminal) share."""
 
@@ -51,6 +59,23 @@ class Core:
     knowledge: KnowledgeBase | None = None
     toolbox: Toolbox | None = None
     auth: Auth | None = None  # photos and voice notes: SpeechKit's credentials
+    http: httpx.AsyncClient | None = None  # the models' HTTP client when given (bot.testing)
+    desk: DeskService | None = None  # the support desk's records (SUPPORT_CHAT_ID, Telegram)
+
+
+@dataclass(frozen=True, slots=True)
+class FrontEnd:
+    """What the Telegram front end gives the core, built before it (the terminal chat gives
+    none of it): earlier photos fetched again from Telegram, documents sent in chat kept,
+    the tool cards a new message took the buttons off, and with several replicas, answers
+    tracked until delivered and one generation cap shared by all."""
+
+    telegram: bool = False  # the support desk and documents in chat need Telegram
+    fetch_image: ImageSource | None = None
+    superseded: Listeners[[int, list[int]]] | None = None
+    track_delivery: bool = False
+    generation_limit: GenerationLimit | None = None
+    shared: bool = False  # several replicas (REDIS_URL)
 
 
 @asynccontextmanager
@@ -60,10 +85,15 @@ async def core(
     *,
     kb_background: bool = False,
     app: App | None = None,
+    http: httpx.AsyncClient | None = None,
+    front: FrontEnd | None = None,
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services;
     `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL. `app`'s
-    tools, context providers and hooks join every turn."""
+    tools, context providers and hooks join every turn. `http`: the HTTP client every model
+    client uses instead of its own (bot.testing answers Yandex's API in process); `front`:
+    the Telegram front end's parts (None: the terminal chat, the reports)."""
+    front = front or FrontEnd()
     # A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
     toolbox = build_toolbox(settings, app.tool_sources if app is not None else ())
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
@@ -73,9 +103,11 @@ async def core(
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         auth = build_auth_from(settings)
-        client = build_client(settings, auth)
+        client = build_client(settings, auth, http, front.generation_limit)
         stack.push_async_callback(client.aclose)
-        chat_model = build_chat_model(settings, client, auth, stack)
+        chat_model = build_chat_model(
+            settings, client, auth, stack, http, generation_limit=front.generation_limit
+        )
         extras = app.runner(settings.extension_timeout) if app is not None else None
         if extras is not None:
             stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
@@ -88,6 +120,14 @@ async def core(
                 syncer = BackgroundSync(knowledge, interval=settings.kb_sync_interval)
                 syncer.start()
                 stack.push_async_callback(syncer.stop)
+        desk = None
+        if settings.support_chat_id and front.telegram:
+            desk = DeskService(
+                db.sessionmaker, support_chat_id=settings.support_chat_id, shared=front.shared
+            )
+        from bot.wiring.agent_tools import build_hosted, start_store_sync
+
+        hosted = build_hosted(settings, db)  # web and file search, if offered
         conversation = ConversationService(
             sessionmaker=db.sessionmaker,
             model=chat_model,
@@ -100,17 +140,31 @@ async def core(
             knowledge=knowledge,
             extras=extras,
             # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
-            # turn as before.
-            tools=build_tool_loop(settings, db, chat_model, toolbox),
+            # turn as before. Tools see the state of the user's support conversation.
+            tools=build_tool_loop(
+                settings,
+                db,
+                chat_model,
+                toolbox,
+                desk_state=desk_state_of(desk) if desk is not None else None,
+                on_superseded=front.superseded,
+            ),
             # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
-            vision=build_vision(settings, chat_model, auth, stack),
+            vision=build_vision(settings, chat_model, auth, stack, http, front.fetch_image),
+            documents=ChatDocuments(db.sessionmaker) if front.telegram else None,
+            track_delivery=front.track_delivery,
+            hosted=hosted,
         )
+        if kb_background and hosted is not None and hosted.store_id is not None:
+            await start_store_sync(settings, db, auth, stack)  # KB_BACKEND=yandex
         images = ImageService(
             sessionmaker=db.sessionmaker,
             model=client,
             image_model=settings.image_model,
             policy=PollPolicy(),
         )
-        yield Core(db, client, chat_model, conversation, images, knowledge, toolbox, auth)
+        yield Core(
+            db, client, chat_model, conversation, images, knowledge, toolbox, auth, http, desk
+        )

@@ -4,11 +4,12 @@ jobs, FAQ drafts and content gaps."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings
 from bot.desk import DeskService, HoursFormatError, SupportHours
+from bot.extensions.events import HandoffEvent
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -16,10 +17,11 @@ if TYPE_CHECKING:
     from bot.insights import InsightJobs
     from bot.insights.faq import FaqDrafts
     from bot.insights.gaps import GapAnalysis
-    from bot.operations import Shared
+    from bot.knowledge.embedder import Embedder
     from bot.telegram.desk import SupportDesk
     from bot.telegram.outbox import Outbox
     from bot.wiring.core import Core
+    from bot.wiring.operations import Shared
 
 
 
@@ -34,23 +36,33 @@ def support_hours(settings: Settings) -> SupportHours:
 
 
 def build_desk(
-    settings: Settings, c: Core, bot: Bot, shared: Shared | None = None
+    settings: Settings,
+    c: Core,
+    bot: Bot,
+    shared: Shared | None = None,
+    pacing: Mapping[str, Any] | None = None,
+    *,
+    menu: dict[str, dict[str, str]] | None = None,
+    on_handoff: Callable[[HandoffEvent], None] | None = None,
 ) -> tuple[Outbox, SupportDesk | None]:
     """The outbound scheduler (its pacing from TELEGRAM_*, its budgets shared with the other
-    replicas when `shared`), and the support desk when SUPPORT_CHAT_ID is set."""
-    from bot.operations import outbox_budgets
+    replicas when `shared`), and the support desk when SUPPORT_CHAT_ID is set (`c.desk`):
+    it lists the App's `menu` commands to operators and tells `on_handoff` of each handoff.
+    `pacing`: Outbox arguments over those (bot.testing shrinks Telegram's intervals)."""
     from bot.telegram.desk import DeskOptions, SupportDesk
     from bot.telegram.outbox import Outbox
+    from bot.wiring.operations import outbox_budgets
 
-    outbox = Outbox(
-        bot,
-        draft_interval=settings.telegram_draft_interval,
-        draft_recovery=settings.telegram_draft_recovery,
-        final_preview=settings.telegram_final_preview,
-        frame_grace=settings.telegram_frame_grace,
+    arguments: dict[str, Any] = {
+        "draft_interval": settings.telegram_draft_interval,
+        "draft_recovery": settings.telegram_draft_recovery,
+        "final_preview": settings.telegram_final_preview,
+        "frame_grace": settings.telegram_frame_grace,
         **outbox_budgets(settings, shared),
-    )
-    if not settings.support_chat_id:
+    }
+    outbox = Outbox(bot, **{**arguments, **(pacing or {})})
+    service = c.desk
+    if service is None:
         return outbox, None
     options = DeskOptions(
         support_chat_id=settings.support_chat_id,
@@ -62,9 +74,6 @@ def build_desk(
         retention_days=settings.retention_days,
         admins=tuple(settings.admin_user_ids),
     )
-    service = DeskService(
-        c.db.sessionmaker, support_chat_id=settings.support_chat_id, shared=shared is not None
-    )
     classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
     coordinator = shared.coordinator if shared is not None else None
     insights = build_insights(settings, c)
@@ -72,11 +81,10 @@ def build_desk(
         service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator,
         insights=insights, faq=build_faq(settings, c, insights),
         # numpy loads only with a knowledge base (DESIGN.md): without one, `insights gaps`.
-        gaps=build_gaps(settings, c, insights) if insights and c.knowledge else None,
-        gaps_every=settings.insights_interval,
+        gaps=build_gaps(settings, c, insights, c.knowledge.embedder)
+        if insights and c.knowledge else None,
+        gaps_every=settings.insights_interval, menu_extra=menu, on_handoff=on_handoff,
     )  # fmt: skip
-    if c.conversation.tools is not None:  # tools see the conversation's desk state
-        c.conversation.tools.desk_state = desk_state_of(service)
     return outbox, desk
 
 
@@ -119,20 +127,18 @@ def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
 
     return InsightJobs(
         c.db.sessionmaker, c.client, model_name=settings.insights_model,
-        owner=settings.replica_id,
+        owner=settings.replica_id, sync_model=c.chat_model,
     )  # fmt: skip
 
 
-def build_gaps(settings: Settings, c: Core, insights: InsightJobs | None) -> GapAnalysis:
-    """Content gaps: the knowledge base's query embeddings when there is one."""
+def build_gaps(
+    settings: Settings, c: Core, insights: InsightJobs | None, embedder: Embedder
+) -> GapAnalysis:
+    """Content gaps: questions embedded by `embedder` (the knowledge base's when there is
+    one), compared with the knowledge base."""
     from bot.insights.gaps import GapAnalysis
-    from bot.knowledge.embedder import Embedder
 
     knowledge = c.knowledge
-    embedder = knowledge.embedder if knowledge is not None else Embedder(
-        c.client, doc_model=settings.embedding_doc_model,
-        query_model=settings.embedding_query_model, rps=settings.embedding_rps,
-    )  # fmt: skip
 
     async def similar(text: str) -> float:
         if knowledge is None:

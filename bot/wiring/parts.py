@@ -3,18 +3,15 @@ vision model, photos and voice notes, documents in chat, the knowledge base."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.clients import (
-    build_speech,
-    build_vision_model,
-)
+import httpx
+
 from bot.config import ConfigError, Settings
 from bot.conversation.tool_turns import ToolLoopSettings
 from bot.conversation.tools_loop import ToolLoop
@@ -26,15 +23,23 @@ from bot.knowledge import KbMode
 from bot.storage.database import Database
 from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 from bot.tools.signing import RequestSigner, SigningKeyError
+from bot.wiring.clients import (
+    build_speech,
+    build_vision_model,
+)
 
 if TYPE_CHECKING:
     from aiogram import Bot
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from bot.conversation.vision import ImageSource
     from bot.knowledge.base import KnowledgeBase
+    from bot.knowledge.embedder import Embedder
     from bot.telegram.chatdocs import DocumentSupport
+    from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
-    from bot.wiring.core import Core
-
+    from bot.telegram.media.longvoice import LongNotes
+    from bot.telegram.media.photos import PhotoPreparer
 
 
 log = logging.getLogger("bot")
@@ -66,8 +71,8 @@ def build_toolbox(settings: Settings, extra_sources: Sequence[ToolSource] = ()) 
             environ=tool_environment(),
             signer=signer,
             extra_sources=extra_sources,
+            observer=_tool_metrics,
         )
-        toolbox.observer = _tool_metrics
         return toolbox
     except (ToolsFileError, SigningKeyError) as exc:
         raise ConfigError(str(exc)) from None
@@ -88,9 +93,17 @@ async def start_toolbox_of(toolbox: Toolbox) -> None:
 
 
 def build_tool_loop(
-    settings: Settings, db: Database, chat_model: ChatModel, toolbox: Toolbox
+    settings: Settings,
+    db: Database,
+    chat_model: ChatModel,
+    toolbox: Toolbox,
+    *,
+    desk_state: Callable[[int], Awaitable[str | None]] | None = None,
+    on_superseded: Callable[[int, list[int]], None] | None = None,
 ) -> ToolLoop:
-    """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools."""
+    """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools.
+    `desk_state`: the state of a user's support conversation, for the tools to see;
+    `on_superseded`: told which cards a new message took the buttons off."""
     return ToolLoop(
         toolbox=toolbox,
         settings=ToolLoopSettings(
@@ -106,49 +119,106 @@ def build_tool_loop(
         ),
         sessionmaker=db.sessionmaker,
         model=chat_model,
+        desk_state=desk_state,
+        on_superseded=on_superseded,
     )
 
 
 def build_vision(
-    settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack
+    settings: Settings,
+    chat_model: ChatModel,
+    auth: Auth,
+    stack: AsyncExitStack,
+    http: httpx.AsyncClient | None = None,
+    fetch: ImageSource | None = None,
 ) -> Vision | None:
-    """Photos: the vision model; images are fetched again once Telegram is up."""
-    model = build_vision_model(settings, chat_model, auth, stack)
-    return Vision(model, settings.vision_model) if model is not None else None
+    """Photos: the vision model; `fetch` gets earlier images again (from Telegram)."""
+    model = build_vision_model(settings, chat_model, auth, stack, http)
+    return Vision(model, settings.vision_model, fetch=fetch) if model is not None else None
+
+
+def telegram_files(settings: Settings, bot: Bot) -> TelegramFiles:
+    """Downloads from Telegram (photos, voice notes, documents)."""
+    from bot.telegram.downloads import TelegramFiles
+
+    return TelegramFiles(bot, timeout=settings.media_download_timeout)
+
+
+def build_photos(settings: Settings, files: TelegramFiles) -> PhotoPreparer | None:
+    """Photos for the vision model (None without VISION_MODEL): its image source too."""
+    if not settings.vision_model:
+        return None
+    from bot.telegram.media.photos import PhotoPreparer
+
+    return PhotoPreparer(files, max_bytes=int(settings.max_image_mb * 1024 * 1024))
 
 
 def build_media(
-    settings: Settings, c: Core, bot: Bot, stack: AsyncExitStack
+    settings: Settings,
+    files: TelegramFiles,
+    photos: PhotoPreparer | None,
+    auth: Auth,
+    stack: AsyncExitStack,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient | None = None,
 ) -> MediaSupport:
     """Photos and voice notes: downloads from Telegram, the vision model's image
-    source, SpeechKit."""
-    from bot.telegram.downloads import TelegramFiles
+    source, SpeechKit (long notes through its asynchronous API)."""
     from bot.telegram.media import MediaSupport
-    from bot.telegram.media.photos import PhotoPreparer
     from bot.telegram.media.voice import VoiceNotes
 
-    files = TelegramFiles(bot, timeout=settings.media_download_timeout)
-    media = MediaSupport(max_image_mb=settings.max_image_mb)
-    vision = c.conversation.vision
-    if vision is not None:
-        media.photos = PhotoPreparer(files, max_bytes=int(settings.max_image_mb * 1024 * 1024))
-        c.conversation.vision = dataclasses.replace(vision, fetch=media.photos.fetch)
-    assert c.auth is not None
-    recognizer = build_speech(settings, c.auth, stack)
-    if recognizer is not None:
-        media.voice = VoiceNotes(files, recognizer)
-    return media
+    recognizer = build_speech(settings, auth, stack, http)
+    voice = VoiceNotes(files, recognizer) if recognizer is not None else None
+    return MediaSupport(
+        photos=photos,
+        voice=voice,
+        max_image_mb=settings.max_image_mb,
+        long_voice=build_long_voice(settings, files, auth, stack, sessionmaker, http)
+        if voice is not None
+        else None,
+    )
 
 
-def build_documents(settings: Settings, c: Core, bot: Bot) -> DocumentSupport:
+def build_long_voice(
+    settings: Settings,
+    files: TelegramFiles,
+    auth: Auth,
+    stack: AsyncExitStack,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient | None = None,
+) -> LongNotes:
+    """Voice notes over 30 s through SpeechKit's asynchronous API (with recognition on)."""
+    from bot.foundation_models.speech_async import AsyncSpeechRecognizer
+    from bot.telegram.media.longvoice import LongNotes
+
+    recognizer = AsyncSpeechRecognizer(
+        base_url=settings.stt_url, operation_url=settings.yandex_operation_url, auth=auth,
+        folder_id=settings.yandex_folder_id, http=http,
+    )  # fmt: skip
+    stack.push_async_callback(recognizer.aclose)
+    return LongNotes(
+        files=files, recognizer=recognizer, sessionmaker=sessionmaker,
+        max_seconds=settings.max_voice_seconds, poll_interval=settings.stt_poll_interval,
+    )  # fmt: skip
+
+
+def build_documents(settings: Settings, files: TelegramFiles) -> DocumentSupport:
     """Documents sent in chat: downloads from Telegram, kept per conversation."""
-    from bot.conversation.documents import ChatDocuments
     from bot.telegram.chatdocs import DocumentSupport
-    from bot.telegram.downloads import TelegramFiles
 
-    c.conversation.documents = ChatDocuments(c.db.sessionmaker)
-    files = TelegramFiles(bot, timeout=settings.media_download_timeout)
     return DocumentSupport(files, max_mb=settings.max_document_mb)
+
+
+def build_embedder(settings: Settings, client: FoundationModelsClient) -> Embedder:
+    """The embedding models (EMBEDDING_*): the knowledge base's, content gaps', FAQ evals'."""
+    from bot.knowledge.embedder import Embedder
+
+    return Embedder(
+        client,
+        doc_model=settings.embedding_doc_model,
+        query_model=settings.embedding_query_model,
+        rps=settings.embedding_rps,
+    )
 
 
 def build_knowledge(
@@ -156,20 +226,13 @@ def build_knowledge(
 ) -> KnowledgeBase | None:
     """The knowledge base of KB_PATH, or None when KB_MODE is off (numpy is not even loaded)."""
     mode = KbMode(settings.kb_effective_mode)
-    if mode is KbMode.OFF:
+    if mode is KbMode.OFF or settings.kb_backend == "yandex":  # Yandex keeps that one
         return None
     from bot.knowledge.base import KnowledgeBase
-    from bot.knowledge.embedder import Embedder
 
-    embedder = Embedder(
-        client,
-        doc_model=settings.embedding_doc_model,
-        query_model=settings.embedding_query_model,
-        rps=settings.embedding_rps,
-    )
     return KnowledgeBase(
         sessionmaker=db.sessionmaker,
-        embedder=embedder,
+        embedder=build_embedder(settings, client),
         roots=settings.kb_path,
         mode=mode,
         top_k=settings.kb_top_k,

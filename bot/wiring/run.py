@@ -1,58 +1,108 @@
-"""`fmbot run`: the whole bot built from Settings, run until it is stopped."""
+"""`fmbot run`: the whole bot built from Settings (`built_bot`), run until it is stopped.
+
+`built_bot` is also what bot.testing runs a developer's App on, with its own bot session and
+model HTTP client: the same wiring, fed updates in process instead of polling.
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
-from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from aiogram import Bot
 
     from bot.app import App
+    from bot.telegram.app import TelegramApp
+    from bot.telegram.deps import BotOptions
+    from bot.wiring.core import Core
+    from bot.wiring.operations import Operations
 
-from bot.wiring.core import core
-from bot.wiring.desk import (
-    build_desk,
-)
-from bot.wiring.parts import build_documents, build_media
+from bot.wiring.core import FrontEnd, core
+from bot.wiring.desk import build_desk
+from bot.wiring.models import watch_models
+from bot.wiring.parts import build_documents, build_media, build_photos, telegram_files
+from bot.wiring.voice import build_voice
 
 log = logging.getLogger("bot")
 
 
-async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = None) -> None:
-    from bot.operations import coordination, limited, operations
-    from bot.telegram.app import TelegramApp, TokenRejectedError, make_bot
-    from bot.telegram.deps import BotOptions
+@dataclass(frozen=True, slots=True)
+class BuiltBot:
+    """The whole bot, built and its App's on_startup hooks run; not yet taking updates."""
+
+    core: Core
+    telegram: TelegramApp
+    ops: Operations
+
+
+@asynccontextmanager
+async def built_bot(
+    settings: Settings,
+    system_prompt: str,
+    *,
+    app: App | None = None,
+    bot: Bot | None = None,
+    http: httpx.AsyncClient | None = None,
+    kb_background: bool = True,
+    pacing: Mapping[str, Any] | None = None,
+) -> AsyncIterator[BuiltBot]:
+    """Build the bot `fmbot run` runs; closed in reverse order on exit (the App's
+    on_shutdown hooks first). `bot`: an aiogram Bot to use instead of one on
+    TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: the outbox's intervals
+    (all three: bot.testing)."""
+    from bot.conversation.listeners import Listeners
+    from bot.telegram.app import make_bot
+    from bot.wiring.operations import coordination, limited, operations
+    from bot.wiring.telegram import build_telegram, menu_of
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
     extensions = app
-    async with (
-        core(settings, system_prompt, kb_background=True, app=extensions) as c,
-        AsyncExitStack() as stack,
-    ):
+    if bot is None:
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
+    async with AsyncExitStack() as stack:
         shared = await stack.enter_async_context(coordination(settings, bot))
-        outbox, desk = build_desk(settings, c, bot, shared)
-        if desk is not None and c.conversation.extras is not None:
-            desk.on_handoff = c.conversation.extras.handed_over
-        telegram = TelegramApp(
+        # Several webhook replicas: any replica may receive any update, and a chat's turns
+        # run on its lease holder. (Polling: the one poller dispatches everything itself.)
+        leased = shared is not None and settings.telegram_mode == "webhook"
+        files = telegram_files(settings, bot)
+        photos = build_photos(settings, files)
+        # The tool loop tells the front end which cards lost their buttons; the front end is
+        # built on the conversation that holds the loop.
+        superseded: Listeners[[int, list[int]]] = Listeners()
+        front = FrontEnd(
+            telegram=True,
+            fetch_image=photos.fetch if photos is not None else None,
+            superseded=superseded,
+            track_delivery=leased,
+            generation_limit=shared.generation_limit if shared is not None else None,
+            shared=shared is not None,
+        )
+        c = await stack.enter_async_context(core(
+            settings, system_prompt, kb_background=kb_background, app=extensions, http=http,
+            front=front,
+        ))  # fmt: skip
+        extras = c.conversation.extras
+        commands = extensions.commands if extensions is not None else ()
+        outbox, desk = build_desk(
+            settings, c, bot, shared, pacing, menu=menu_of(commands),
+            on_handoff=extras.handed_over if extras is not None else None,
+        )  # fmt: skip
+        assert c.auth is not None
+        telegram = build_telegram(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
             conversation=c.conversation,
             images=c.images,
-            options=BotOptions(
-                text_models=tuple(settings.text_models),
-                default_system_prompt=system_prompt,
-                daily_token_limit=settings.daily_token_limit,
-                daily_image_limit=settings.daily_image_limit,
-                retention_days=settings.retention_days,
-                data_logging=settings.yandex_data_logging,
-                queue_max_age=settings.queue_max_age,
-                queue_stale_action=settings.queue_stale_action,
-            ),
+            options=bot_options(settings, system_prompt),
             allowed_users=settings.allowed_user_ids,
             allowed_chats=settings.allowed_chat_ids,
             admins=settings.admin_user_ids,
@@ -63,17 +113,55 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
             members_of=settings.allowed_chat_members_of,
             # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
             feedback_buttons=settings.kb_effective_mode == "strict",
-            media=build_media(settings, c, bot, stack),
+            # Photos, voice notes (over 30 s too: MAX_VOICE_SECONDS), documents.
+            media=build_media(settings, files, photos, c.auth, stack, c.db.sessionmaker, http),
+            documents=build_documents(settings, files),
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
-            commands=extensions.commands if extensions is not None else (),
+            commands=commands,
+            superseded=superseded,
+            coordinator=shared.coordinator if leased and shared is not None else None,
+            owner=settings.replica_id,
+            voice=build_voice(settings, c, outbox, stack),  # answers spoken (VOICE_REPLIES)
         )
-        telegram.deps.documents = build_documents(settings, c, bot)
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(
             operations(settings, c.db, bot, telegram, models, shared)
         )
+        if extensions is not None:
+            await lifecycle(extensions, "on_startup", settings.extension_timeout)
+            stack.push_async_callback(
+                lifecycle, extensions, "on_shutdown", settings.extension_timeout
+            )
+        yield BuiltBot(c, telegram, ops)
+
+
+def bot_options(settings: Settings, system_prompt: str) -> BotOptions:
+    """What the handlers show or enforce, as plain values."""
+    from bot.telegram.deps import BotOptions
+
+    return BotOptions(
+        text_models=tuple(settings.text_models),
+        default_system_prompt=system_prompt,
+        daily_token_limit=settings.daily_token_limit,
+        daily_image_limit=settings.daily_image_limit,
+        retention_days=settings.retention_days,
+        data_logging=settings.yandex_data_logging,
+        queue_max_age=settings.queue_max_age,
+        queue_stale_action=settings.queue_stale_action,
+    )
+
+
+async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = None) -> None:
+    from bot.telegram.app import TokenRejectedError
+
+    # The wire, its built-in tools and reasoning in the log; then, in the background while the
+    # bot answers, each configured model against what the folder serves.
+    async with built_bot(settings, system_prompt, app=app) as built, watch_models(
+        settings, built.core
+    ):
+        telegram, ops = built.telegram, built.ops
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
         # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.
@@ -83,11 +171,6 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
         # then, so the collector runs and scans far less. bench_load --users 100: 26.4 ->
         # 24.4 ms CPU per turn, peak RSS 137 -> 139 MB.
         gc.set_threshold(20_000, 20, 20)
-        if extensions is not None:
-            await lifecycle(extensions, "on_startup", settings.extension_timeout)
-            stack.push_async_callback(
-                lifecycle, extensions, "on_shutdown", settings.extension_timeout
-            )
         try:
             if settings.telegram_mode == "webhook":
                 assert settings.telegram_webhook_secret is not None

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 
-import pytest
-
 from bot.coordination import Coordinator, spend
-from tests.coordination.conftest import Factory
+from tests.coordination.conftest import Factory, Since
 
 
 async def test_burst_then_wait(coordinator: Coordinator) -> None:
+    since = Since()
     for _ in range(3):
         assert await coordinator.take("b", rate=2.0, burst=3.0) == 0.0
     wait = await coordinator.take("b", rate=2.0, burst=3.0)
-    # Empty: one token takes 1/rate = 0.5 s (a little less, time passed since).
-    assert 0.4 < wait <= 0.5
+    # Empty: one token takes 1/rate = 0.5 s (less the time passed since).
+    assert since.about(wait, 0.5), wait
     # Without reserve nothing was taken: the same answer again.
     # (Had it been taken, the next one would wait 0.5 s longer.)
-    assert await coordinator.take("b", rate=2.0, burst=3.0) == pytest.approx(wait, abs=0.2)
+    again = await coordinator.take("b", rate=2.0, burst=3.0)
+    assert since.about(again, 0.5), again
 
 
 async def test_refill(coordinator: Coordinator) -> None:
@@ -32,18 +31,20 @@ async def test_refill(coordinator: Coordinator) -> None:
 
 
 async def test_reserve_queues_callers(coordinator: Coordinator) -> None:
+    since = Since()
     assert await coordinator.take("b", rate=10.0, burst=1.0, reserve=True) == 0.0
     waits = [await coordinator.take("b", rate=10.0, burst=1.0, reserve=True) for _ in range(3)]
-    # Each reservation waits one more token's time: about 0.1, 0.2, 0.3 s (less the time
-    # between the calls); unreserved, each would wait about 0.1 s.
-    assert 0.05 < waits[0] <= 0.1
-    assert all(0.05 < later - earlier <= 0.1 for earlier, later in itertools.pairwise(waits))
+    # Each reservation waits one more token's time: 0.1, 0.2, 0.3 s less the time since the
+    # first; unreserved, each would wait at most 0.1 s.
+    for n, wait in enumerate(waits, start=1):
+        assert since.about(wait, 0.1 * n), waits
 
 
 async def test_cost_above_one(coordinator: Coordinator) -> None:
+    since = Since()
     assert await coordinator.take("b", rate=1.0, burst=5.0, cost=4.0) == 0.0
     wait = await coordinator.take("b", rate=1.0, burst=5.0, cost=4.0)
-    assert wait == pytest.approx(3.0, abs=0.05)
+    assert since.about(wait, 3.0), wait
 
 
 async def test_contention_never_exceeds_the_budget(coordinators: Factory) -> None:
@@ -69,9 +70,11 @@ async def test_contention_never_exceeds_the_budget(coordinators: Factory) -> Non
 
 async def test_spend_paces_callers(coordinators: Factory) -> None:
     clients = [coordinators() for _ in range(3)]
-    started = time.monotonic()
-    await asyncio.gather(
+    since = Since()
+    waits = await asyncio.gather(
         *(spend(clients[i % 3], "chat:5", rate=20.0, burst=1.0) for i in range(9))
     )
-    # One from the burst, then 8 more at 20/s: about 0.4 s.
-    assert 0.3 < time.monotonic() - started < 1.5
+    # One from the burst, then 8 more at 20/s, reserved in turn: the last waits its turn
+    # (0.4 s from the first take, less the time since), and nobody waits beyond it.
+    assert since.about(max(waits), 0.4), waits
+    assert time.monotonic() - since.started >= 0.4 - 0.005  # they did wait

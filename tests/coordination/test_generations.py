@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from bot.coordination import SharedGenerationLimit
+from bot.coordination import LocalCoordinator, SharedGenerationLimit
 from bot.coordination.redisstore import RedisCoordinator, connect
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
@@ -39,12 +39,10 @@ async def stream_all(clients: list[FoundationModelsClient], n: int) -> list[str]
 
 
 def client_for(fm: FakeFoundationModels, limit: SharedGenerationLimit) -> FoundationModelsClient:
-    client = FoundationModelsClient(
+    return FoundationModelsClient(
         folder_id=FOLDER, auth=ApiKeyAuth("k"), llm_url=fm.url, operation_url=fm.url,
-        max_concurrent_generations=100,
+        max_concurrent_generations=100, generation_limit=limit,
     )  # fmt: skip
-    client.generation_limit = limit
-    return client
 
 
 async def test_two_replicas_share_one_cap(
@@ -97,3 +95,42 @@ async def test_redis_away_caps_each_replica_alone_then_shares_again(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("capping this replica alone" in m for m in messages) == 1, messages
     assert "generation cap: shared again" in messages
+
+
+class CountingStore(LocalCoordinator):
+    """The in-process store, counting how often a slot is asked for (a replica's Redis calls)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(clock)
+        self.asks = 0
+
+    async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:
+        self.asks += 1
+        return await super().acquire_slot(semaphore, holder, limit=limit, ttl=ttl)
+
+
+@pytest.mark.looptime
+async def test_one_generation_per_replica_asks_for_a_slot_and_the_rest_queue_in_order() -> None:
+    loop = asyncio.get_running_loop()
+    store = CountingStore(loop.time)
+    limit = SharedGenerationLimit(store, 1)
+    started = loop.time()
+    order: list[int] = []
+
+    async def generation(i: int, hold: float) -> None:
+        async with limit.slot(FOLDER):
+            order.append(i)
+            await asyncio.sleep(hold)
+
+    first = asyncio.create_task(generation(0, 10.0))
+    await asyncio.sleep(0)
+    queued = [asyncio.create_task(generation(i, 1.0)) for i in range(1, 21)]
+    await asyncio.gather(first, *queued)
+    assert order == list(range(21))
+    # One asker at a time, every 0.5 s at most (another replica's release tells no one), plus
+    # one ask per grant: about 80 over the 29 s. Twenty waiters each polling every 0.5 s would
+    # ask some 700 times (each waits 10 s and more).
+    assert store.asks <= 29 / 0.5 + 21 + 10, store.asks
+    # A release here wakes the asker at once (virtual time: exact): no slot stood idle.
+    assert loop.time() - started == pytest.approx(10.0 + 20 * 1.0, abs=0.01)
+    assert limit.waiting == 0

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.coordination import Coordinator, Lease, LeaseKeeper, held_lease, run_while_held
+from bot.coordination import (
+    Coordinator,
+    Lease,
+    LeaseGroup,
+    LeaseKeeper,
+    held_lease,
+    run_while_held,
+)
 from tests.coordination.conftest import Factory
 
 
@@ -127,3 +134,52 @@ async def test_run_while_held_runs_once_and_stops_when_the_lease_is_lost(
     assert finished == []
     assert await run_while_held(b, "image:1", "b", 0.6, other)
     assert finished == ["b"]
+
+
+async def test_renew_leases_renews_each_still_held_in_one_call(coordinators: Factory) -> None:
+    mine, theirs = coordinators(), coordinators()
+    a = await mine.acquire_lease("chat:1", "me", 0.3)
+    b = await mine.acquire_lease("chat:2", "me", 0.3)
+    assert a is not None
+    assert b is not None
+    await asyncio.sleep(0.4)  # b expired, then another took it
+    assert await theirs.acquire_lease("chat:2", "them", 5.0) is not None
+    assert await mine.renew_leases([a, b], 5.0) == [False, False]  # a expired too
+    c = await mine.acquire_lease("chat:3", "me", 0.3)
+    assert c is not None
+    assert await mine.renew_leases([c], 5.0) == [True]
+    await asyncio.sleep(0.4)
+    assert await theirs.acquire_lease("chat:3", "them", 5.0) is None  # renewed past 0.3 s
+    assert await mine.renew_leases([], 5.0) == []
+
+
+async def test_held_leases_says_which_are_held(coordinators: Factory) -> None:
+    mine, theirs = coordinators(), coordinators()
+    assert await mine.acquire_lease("chat:1", "me", 5.0) is not None
+    assert await theirs.acquire_lease("chat:3", "them", 5.0) is not None
+    assert await theirs.held_leases(["chat:1", "chat:2", "chat:3"]) == {"chat:1", "chat:3"}
+    assert await theirs.held_leases([]) == set()
+
+
+async def test_a_lease_group_keeps_many_leases_and_tells_each_loss(coordinators: Factory) -> None:
+    mine, theirs = coordinators(), coordinators()
+    group = LeaseGroup(mine, 1.0)  # renewals every 0.33 s, one call for the three
+    leases = [await mine.acquire_lease(f"chat:{i}", "me", 1.0) for i in range(3)]
+    assert all(lease is not None for lease in leases)
+    kept = [group.keep(lease) for lease in leases if lease is not None]
+    try:
+        await asyncio.sleep(1.5)  # past the ttl: renewed together
+        for i in range(3):
+            assert await theirs.acquire_lease(f"chat:{i}", "them", 5.0) is None
+        await kept[2].stop()  # this one leaves the group: it expires
+        await asyncio.sleep(1.5)
+        assert await theirs.acquire_lease("chat:2", "them", 5.0) is not None
+        # Taken over behind the group's back (a release by force): only that one is lost.
+        assert leases[0] is not None
+        assert await mine.release_lease(leases[0])
+        assert await theirs.acquire_lease("chat:0", "them", 5.0) is not None
+        await asyncio.wait_for(kept[0].lost.wait(), 2.0)
+        assert not kept[1].lost.is_set()
+        assert not kept[2].lost.is_set()  # stopped, not lost
+    finally:
+        await group.aclose()

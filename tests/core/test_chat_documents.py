@@ -38,8 +38,7 @@ async def documents_stored(database: Database) -> int:
 async def test_a_question_is_answered_from_the_matching_page(
     database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
-    service = make_service(database, client)
-    service.documents = ChatDocuments(database.sessionmaker)
+    service = make_service(database, client, documents=ChatDocuments(database.sessionmaker))
     await service.run_turn(PRIVATE, ANNA, "Hello")  # no document yet (remembered for a while)
     assert "<document" not in system_of(fm)
     added = await service.documents.add(
@@ -62,8 +61,7 @@ async def test_a_question_is_answered_from_the_matching_page(
 async def test_reset_and_forget_drop_the_documents(
     database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
-    service = make_service(database, client)
-    service.documents = ChatDocuments(database.sessionmaker)
+    service = make_service(database, client, documents=ChatDocuments(database.sessionmaker))
     data = extract("invoice.pdf", pdf_bytes(INVOICE))
     await service.documents.add(PRIVATE, ANNA, "invoice.pdf", "u1", data)
     await service.documents.add(PRIVATE, ANNA, "invoice.pdf", "u1", data)  # replayed: replaced

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from sqlalchemy import select
 
@@ -31,7 +30,6 @@ async def test_many_chats_at_once(
     fm.default_chunks = 5
     fm.default_interval = 0.01  # streams overlap in time
     tasks: dict[tuple[int, int], asyncio.Task[TurnResult]] = {}
-    start = time.perf_counter()
     for turn in range(TURNS):  # all turns of all chats queued at once, in order per chat
         for n in range(CHATS):
             speaker = Speaker(n, f"User{n}")
@@ -39,8 +37,8 @@ async def test_many_chats_at_once(
                 service.run_turn(chat_of(n), speaker, question(n, turn))
             )
     await asyncio.gather(*tasks.values())
-    elapsed = time.perf_counter() - start
-    assert elapsed < 60
+    # The chats' turns ran side by side (what the pytest timeout bounds, not a clock here).
+    assert fm.max_active_generations > 1
 
     for (n, turn), task in tasks.items():
         result = task.result()

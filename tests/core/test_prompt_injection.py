@@ -53,10 +53,11 @@ async def test_injected_text_cannot_run_a_write_or_change_who_asks(
     database: Database, client: FoundationModelsClient, fm: FakeFoundationModels, source: str
 ) -> None:
     shop = ShopSource(handler=poisoned_result)
-    service = make_service(database, client, default_model="yandexgpt/latest")
-    service.tools = tool_loop(database, client, shop)
+    service = make_service(database, client, default_model="yandexgpt/latest",
+                           tools=tool_loop(database, client, shop),
+                           documents=ChatDocuments(database.sessionmaker))  # fmt: skip
     if source == "document":
-        service.documents = ChatDocuments(database.sessionmaker)
+        assert service.documents is not None
         await service.documents.add(PRIVATE, ANNA, "notes.txt", "u1", extract(
             "notes.txt", f"Delivery notes for the ticket.\n\n{INJECTION}".encode()))
         fm.queue_reply("", tool_calls=OBEY)  # the model obeys the document

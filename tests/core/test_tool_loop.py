@@ -18,6 +18,7 @@ from bot.conversation.tools_loop import ToolLoop
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+from bot.foundation_models.responses import ResponsesChatModel
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.storage.database import Database
 from bot.storage.models import DailyUsage, MessageStatus, ToolCall, ToolCallState
@@ -29,14 +30,18 @@ from tests.fakes.foundation_models_server import FakeFoundationModels
 
 COMPLETION = "/foundationModels/v1/completion"
 CHAT = "/v1/chat/completions"
+RESPONSES = "/v1/responses"
 PRO = "yandexgpt/latest"
 A_1042 = [{"name": "order_status", "arguments": {"order_id": "A-1042"}}]
 
 
-@pytest.fixture(params=["native", "openai"])
+@pytest.fixture(params=["native", "openai", "responses"])
 async def wire(request: pytest.FixtureRequest, fm: FakeFoundationModels) -> AsyncIterator[Any]:
     if request.param == "native":
         model: Any = fake_client(fm.url)
+    elif request.param == "responses":
+        model = ResponsesChatModel(base_url=f"{fm.url}/v1", auth=ApiKeyAuth(API_KEY),
+                                   folder_id=FOLDER)
     else:
         model = OpenAICompatibleChatModel(base_url=f"{fm.url}/v1", auth=ApiKeyAuth(API_KEY),
                                           folder_id=FOLDER)
@@ -45,9 +50,8 @@ async def wire(request: pytest.FixtureRequest, fm: FakeFoundationModels) -> Asyn
 
 
 def build(db: Database, model: Any, source: ShopSource, **settings: Any) -> ConversationService:
-    service = make_service(db, model, default_model=PRO)
-    service.tools = tool_loop(db, model, source, **settings)
-    return service
+    tools = tool_loop(db, model, source, **settings)
+    return make_service(db, model, default_model=PRO, tools=tools)
 
 
 def tools_of(service: ConversationService) -> ToolLoop:
@@ -56,7 +60,32 @@ def tools_of(service: ConversationService) -> ToolLoop:
 
 
 def requests(fm: FakeFoundationModels) -> list[dict[str, Any]]:
-    return [r.json for r in fm.requests if r.path in (COMPLETION, CHAT)]
+    return [as_chat(r.json) for r in fm.requests if r.path in (COMPLETION, CHAT, RESPONSES)]
+
+
+def as_chat(body: dict[str, Any]) -> dict[str, Any]:
+    """A Responses API body in the OpenAI chat form the assertions read (`messages` with
+    `tool_calls` and `role: tool` results, `tools[].function`); other bodies as they are."""
+    if "input" not in body:
+        return body
+    messages: list[dict[str, Any]] = []
+    if body.get("instructions"):
+        messages.append({"role": "system", "content": body["instructions"]})
+    for item in body["input"]:
+        if item.get("type") == "function_call":
+            call = {"id": item["call_id"], "function": {"name": item["name"],
+                                                        "arguments": item["arguments"]}}
+            if messages and messages[-1].get("tool_calls"):
+                messages[-1]["tool_calls"].append(call)
+            else:
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif item.get("type") == "function_call_output":
+            messages.append({"role": "tool", "tool_call_id": item["call_id"],
+                             "content": item["output"]})
+        else:
+            messages.append({"role": item["role"], "content": item["content"]})
+    tools = [{"function": {"name": t["name"]}} for t in body.get("tools", [])]
+    return {**body, "messages": messages, **({"tools": tools} if tools else {})}
 
 
 def tool_names(body: dict[str, Any]) -> list[str]:
@@ -444,15 +473,13 @@ async def test_groups_are_given_the_asker_not_the_chat(
 async def test_tools_are_told_the_conversations_desk_state(
     fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
 ) -> None:
-    from bot.desk import DeskService
-    from bot.desk.service import Requester
+    from bot.desk import DeskService, Requester
     from bot.storage.models import HandoffReason
     from bot.wiring import desk_state_of
 
     source = ShopSource()
-    service = build(database, client, source)
     desk = DeskService(database.sessionmaker, support_chat_id=-100777)
-    tools_of(service).desk_state = desk_state_of(desk)
+    service = build(database, client, source, desk_state=desk_state_of(desk))
     fm.queue_reply("", tool_calls=A_1042)
     await service.run_turn(PRIVATE, ANNA, "where?")
     await desk.hand_over(Requester(ANNA.user_id, "Anna"), HandoffReason.USER_REQUEST)

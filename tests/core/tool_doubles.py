@@ -87,10 +87,20 @@ class ShopSource:
             self.running -= 1
 
 
-def tool_loop(db: Database, model: Any, source: ShopSource, **settings: Any) -> ToolLoop:
+def tool_loop(
+    db: Database,
+    model: Any,
+    source: ShopSource,
+    *,
+    desk_state: Callable[[int], Awaitable[str | None]] | None = None,
+    on_superseded: Callable[[int, list[int]], None] | None = None,
+    **settings: Any,
+) -> ToolLoop:
     return ToolLoop(
         toolbox=Toolbox([source]),
         settings=ToolLoopSettings(**settings),
         sessionmaker=db.sessionmaker,
         model=model,
+        desk_state=desk_state,
+        on_superseded=on_superseded,
     )

@@ -19,6 +19,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.conversation import ConversationService
 from bot.desk import DeskService, SupportHours
+from bot.extensions import HandoffEvent
 from bot.images import ImageService
 from bot.insights import InsightJobs
 
@@ -30,6 +31,7 @@ from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.desk import DeskOptions, SupportDesk
 from bot.telegram.outbox import Outbox
+from bot.wiring.telegram import build_telegram
 from tests.core.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
@@ -139,8 +141,12 @@ async def _world(
     admins: tuple[int, ...],
     insights: str | None,
     kb: Path | None,
+    parts: Callable[[Bot, str], dict[str, Any]] | None = None,
+    on_handoff: Callable[[HandoffEvent], None] | None = None,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
+    """`parts`: more parts of the app, built from the bot and the model server's URL;
+    `on_handoff`: told of each handoff (the App's hooks)."""
     if SUPPORT in tg.chats:
         pass  # a restart: the support chat is there already
     elif forum:
@@ -193,11 +199,13 @@ async def _world(
         classify=client.classify_few_shot if classifier else None,
         insights=jobs,
         faq=faq,
+        on_handoff=on_handoff,
     )  # fmt: skip
-    app = TelegramApp(
+    app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
         images=images, options=options, outbox=outbox, desk=desk, shutdown_grace=2.0,
-        **({"admins": list(admins)} if admins else {}), **app_kwargs,
+        **({"admins": list(admins)} if admins else {}),
+        **(parts(bot, fm.url) if parts is not None else {}), **app_kwargs,
     )  # fmt: skip
     await app.startup()
     polling = asyncio.create_task(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import replace
 
 import pytest
@@ -38,12 +37,13 @@ async def test_fifty_handoffs_within_a_minute_make_no_429_in_the_support_chat(
 ) -> None:
     async with desk_world(sqlite_database) as w:
         users = range(5001, 5051)
-        started = time.monotonic()
         for user in users:
             w.tg.send_user_message(user, "позовите оператора")
         # Everybody is told at once; the support chat gets every topic and card, paced.
         await w.wait_for(lambda: all(w.texts(u) for u in users), 30)
-        told = time.monotonic() - started
+        # Users hear back whatever the group's pace: before its 50 cards (20 a minute, scaled)
+        # are all posted; an order, so a busy machine slows both sides alike.
+        cards_when_told = sum(1 for u in users if w.in_topic(w.topic_of(u) or 0))
         await w.wait_for(lambda: all(w.topic_of(u) for u in users), 60)
         await w.wait_for(lambda: all(w.in_topic(w.topic_of(u) or 0) for u in users), 60)
         # A burst of messages from every user is relayed, nothing dropped.
@@ -59,7 +59,7 @@ async def test_fifty_handoffs_within_a_minute_make_no_429_in_the_support_chat(
         # Coalesced: far fewer requests than the 150 messages relayed.
         copies_calls = [c for c in group_calls if c.method in ("copyMessage", "copyMessages")]
         assert len(copies_calls) < 150
-        assert told < 60 * 0.2  # users hear back within seconds, whatever the group's pace
+        assert cards_when_told < 50
         assert await _count(w.db, DeskCase) == 50
 
 

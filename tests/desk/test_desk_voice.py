@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiogram import Bot
+
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech import SpeechRecognizer
 from bot.storage.database import Database
@@ -15,10 +19,15 @@ from tests.fakes.ogg_opus import ogg_opus
 
 
 async def test_the_operator_gets_the_voice_and_its_transcript(sqlite_database: Database) -> None:
-    async with desk_world(sqlite_database) as w:
-        recognizer = SpeechRecognizer(base_url=w.fm.url, auth=ApiKeyAuth(API_KEY),
-                                      folder_id=FOLDER)  # fmt: skip
-        w.app.deps.media = MediaSupport(voice=VoiceNotes(TelegramFiles(w.app.bot), recognizer))
+    recognizers: list[SpeechRecognizer] = []
+
+    def media(bot: Bot, fm_url: str) -> dict[str, Any]:
+        recognizer = SpeechRecognizer(base_url=fm_url, auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
+        recognizers.append(recognizer)
+        return {"media": MediaSupport(voice=VoiceNotes(TelegramFiles(bot), recognizer))}
+
+    async with desk_world(sqlite_database, parts=media) as w:
+        (recognizer,) = recognizers
         try:
             user = 6801
             thread = await hand_over(w, user)

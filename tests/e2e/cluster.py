@@ -34,7 +34,7 @@ async def webhook_cluster(
     redis_url: str,
     label: str,
     extra: dict[str, str] | None = None,
-    ready_within: float = 60.0,
+    ready_within: float = 180.0,  # liveness, generous on a busy machine
 ) -> AsyncIterator[Replicas]:
     """The replicas `names`, each listening once this enters; killed if still running after,
     and their Redis keys deleted. A bot id of its own: the keys ("fmbot:<bot id>:...") and the

@@ -67,6 +67,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# How long a bot process may take to poll (or set its webhook) after it starts: a liveness
+# bound, not a speed check. Several bots start at once on the suite's workers, and another
+# job may hold the machine's two cores; a start that hangs is still caught (and the pytest
+# timeout stops the test).
+START_WITHIN = 180.0
 
 
 class BotDiedError(AssertionError):
@@ -152,13 +157,13 @@ class E2E:
             return []
         return [m.photo for m in chat.bot_messages if m.photo is not None]
 
-    async def restart_bot(self, *, hard: bool = True, within: float = 60.0) -> BotProcess:
+    async def restart_bot(self, *, hard: bool = True, within: float = START_WITHIN) -> BotProcess:
         """SIGKILL (``hard``) or SIGTERM the bot, then start it again and wait until ready."""
         if self.bot.running:
             await (self.bot.kill() if hard else self.bot.terminate())
         return await self.start_bot(within)
 
-    async def start_bot(self, within: float = 60.0) -> BotProcess:
+    async def start_bot(self, within: float = START_WITHIN) -> BotProcess:
         """Start the bot and wait until it polls getUpdates (or has set its webhook)."""
         await self.bot.start()
         since = self.bot.started_at

@@ -110,6 +110,7 @@ def bot_env(
         YANDEX_OPERATION_URL=fm_url,
         YANDEX_IAM_URL=fm_url,
         STT_URL=fm_url,  # SpeechKit STT (issue 28) on the same fake
+        TTS_URL=fm_url,  # SpeechKit TTS (voice replies) on the same fake
         DATABASE_URL=database_url,
         LOG_FORMAT="json",
         # FMBOT_TEST_BOT_LOG_LEVEL=DEBUG: the bots' own debug lines, for chasing a failure.

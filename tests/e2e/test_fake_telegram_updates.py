@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 
 import aiohttp
 import pytest
@@ -24,13 +23,12 @@ from tests.fakes.tg_flood import FloodLimits
 
 
 async def test_get_updates_long_polls_and_confirms_by_offset(tg: FakeTelegram, bot: Bot) -> None:
-    started = time.monotonic()
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await asyncio.sleep(0.2)
     assert not poll.done()
     update_id = tg.send_user_message(1, "/start", language_code="ru")
-    [update] = await asyncio.wait_for(poll, 2)
-    assert time.monotonic() - started < 1.5
+    # Answered with the update as it came, not empty at the poll's 5 s timeout.
+    [update] = await poll
     assert update.update_id == update_id
     assert update.message is not None
     assert update.message.text == "/start"

@@ -1,6 +1,7 @@
 """Issue 24 end to end: `python -m bot run` with a TOOLS_FILE against the fake Telegram and
 Yandex servers, a company API on loopback (it checks the identity headers and the signature)
-and an MCP tracker built with the official SDK, on both wires (native and TEXT_API=openai)."""
+and an MCP tracker built with the official SDK, on the three wires (native, TEXT_API=openai
+and TEXT_API=responses)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ class ToolsWorld:
     wire: str
 
     def completions(self) -> list[dict[str, Any]]:
-        path = "/v1/chat/completions" if self.wire == "openai" else "/completion"
+        path = {"openai": "/v1/chat/completions", "responses": "/v1/responses"}.get(
+            self.wire, "/completion")
         return [r.json for r in self.e2e.fm.requests if r.path.endswith(path)]
 
     def call(self, name: str, arguments: dict[str, Any], call_id: str | None = None) -> dict[
@@ -72,7 +74,7 @@ def tracker_port() -> AsyncIterator[int]:
     stop_tracker(process)
 
 
-@pytest.fixture(params=["native", "openai"])
+@pytest.fixture(params=["native", "openai", "responses"])
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, tracker_port: int
 ) -> AsyncIterator[ToolsWorld]:
@@ -85,8 +87,8 @@ async def world(
             "MCP_KEY": MCP_KEY,
             "TOOLS_MAX_ROUNDS": "3",
         }
-        if wire == "openai":
-            env["TEXT_API"] = "openai"
+        if wire != "native":
+            env["TEXT_API"] = wire
         async with E2E(tmp_path, extra_env=env) as e2e:
             try:
                 yield ToolsWorld(e2e, api, wire)

@@ -140,6 +140,7 @@ confirm = ["create_issue"]
 
 
 def offered_tools(request_body: dict[str, Any]) -> list[str]:
-    """The tool names a model request offered (native `tools[].function.name`, OpenAI
-    `tools[].function.name`)."""
-    return [t["function"]["name"] for t in request_body.get("tools") or []]
+    """The tool names a model request offered (native and OpenAI `tools[].function.name`,
+    the Responses API's `tools[].name`)."""
+    return [t["function"]["name"] if "function" in t else t["name"]
+            for t in request_body.get("tools") or []]

@@ -27,6 +27,8 @@ class TextHandlers:
     active_generations: int
     max_active_generations: int
     stream_disconnects: int
+    stream_closed: asyncio.Event
+    stream_lines_written: int
 
     quote_sources: bool
 
@@ -36,6 +38,9 @@ class TextHandlers:
         raise NotImplementedError  # MediaHandlers'
 
     def reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
+        if len(messages) == 1 and messages[0].get(key) == "ping":
+            # fmbot's models check probes with one "ping": it never takes a scripted reply.
+            return Reply("pong", chunks=1)
         if self.replies:
             return self.replies.popleft()
         if self.quote_sources:
@@ -80,6 +85,7 @@ class TextHandlers:
         except ConnectionResetError:
             # The client closed the stream early (aiohttp's ClientConnectionResetError).
             self.stream_disconnects += 1
+            self.stream_closed.set()
             return response
         finally:
             self.active_generations -= 1
@@ -111,6 +117,7 @@ class TextHandlers:
                                             completion_tokens=5 * len(calls))
             else:
                 result = p.completion_result(texts[-1], reply.status, input_tokens=prompt_tokens)
+            p.add_reasoning(result, options)
             return web.json_response({"result": result}, headers={"x-request-id": "fake-sync"})
         await response.prepare(request)
         for index, text in enumerate(texts):
@@ -119,13 +126,16 @@ class TextHandlers:
             final = index == len(texts) - 1 and not calls
             status = reply.status if final else "ALTERNATIVE_STATUS_PARTIAL"
             result = p.completion_result(text, status, input_tokens=prompt_tokens)
+            p.add_reasoning(result, options)
             await response.write(p.ndjson_line({"result": result}))
+            self.stream_lines_written = index + 1
             if not final and reply.interval:
                 await asyncio.sleep(reply.interval)
         if calls:
             done = p.word_count(texts[-1]) if texts else 0
             result = p.tool_call_result(calls, input_tokens=prompt_tokens,
                                         completion_tokens=done + 5 * len(calls))
+            p.add_reasoning(result, options)
             await response.write(p.ndjson_line({"result": result}))
         await response.write_eof()
         return response
@@ -170,7 +180,12 @@ class TextHandlers:
         if isinstance(flat, str):
             return self.error(400, flat)
         messages, image_count = flat
-        reply = self.reply_for(messages, key="content")
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") == "json_schema" and not self.replies:
+            transcript = [{"role": m.get("role"), "text": m.get("content")} for m in messages]
+            reply = Reply(structured_answer(fmt.get("json_schema") or {}, transcript))
+        else:
+            reply = self.reply_for(messages, key="content")
         texts = reply.cumulative(p.split_cumulative)
         calls = reply.tool_calls
         if calls and not reply.text:
@@ -191,6 +206,9 @@ class TextHandlers:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         await response.write(p.openai_chunk(model, {"role": "assistant"}))
+        reasoning = p.REASONING_TOKENS if body.get("reasoning_effort") else 0
+        if reasoning:  # gpt-oss streams its reasoning apart from the answer
+            await response.write(p.openai_chunk(model, {"reasoning_content": p.REASONING_TEXT}))
         previous = ""
         for index, text in enumerate(texts):
             if reply.fault is not None and index == reply.fault_after:
@@ -214,9 +232,11 @@ class TextHandlers:
                 await response.write(p.openai_chunk(model, piece))
             await response.write(p.openai_chunk(model, {}, finish=finish))
         usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
-                 "choices": [], "usage": {"prompt_tokens": prompt_tokens,
-                                          "completion_tokens": p.word_count(previous),
-                                          "total_tokens": prompt_tokens + p.word_count(previous)}}
+                 "choices": [], "usage": {
+                     "prompt_tokens": prompt_tokens,
+                     "completion_tokens": p.word_count(previous) + reasoning,
+                     "total_tokens": prompt_tokens + p.word_count(previous) + reasoning,
+                     "completion_tokens_details": {"reasoning_tokens": reasoning}}}
         await response.write(b"data: " + json.dumps(usage).encode() + b"\n\n")
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

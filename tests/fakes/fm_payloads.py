@@ -63,6 +63,22 @@ def completion_result(
     }
 
 
+# Hidden reasoning (REASONING=on): its size and, where a wire streams it apart, its text.
+REASONING_TOKENS = 12
+REASONING_TEXT = "Let me think about this step by step (hidden reasoning)."
+
+
+def add_reasoning(result: dict[str, Any], options: dict[str, Any]) -> None:
+    """With `reasoningOptions.mode = ENABLED_HIDDEN`, the tokens the model spent thinking, in
+    `completionTokens` and its `completionTokensDetails.reasoningTokens` (text never shown)."""
+    if (options.get("reasoningOptions") or {}).get("mode") != "ENABLED_HIDDEN":
+        return
+    usage = result["usage"]
+    for key in ("completionTokens", "totalTokens"):
+        usage[key] = str(int(usage[key]) + REASONING_TOKENS)
+    usage["completionTokensDetails"] = {"reasoningTokens": str(REASONING_TOKENS)}
+
+
 def ndjson_line(obj: dict[str, Any]) -> bytes:
     # ensure_ascii=False: the real service sends raw UTF-8 text.
     return json.dumps(obj, ensure_ascii=False).encode() + b"\n"

@@ -6,7 +6,8 @@ URIs and `x-folder-id`; streams cumulative NDJSON paced in real time; keeps oper
 for N polls; injects 429 (with or without Retry-After), 5xx, malformed lines, cut or dropped
 streams, stalls and YandexART refusals; serves the IAM token exchange (verifying the JWT's PS256
 signature and claims against a public key the test registered), the metadata service and the
-OpenAI-compatible `/v1/chat/completions` (SSE). One base URL serves llm, operation, iam and
+OpenAI-compatible `/v1/chat/completions` (SSE) and the Responses API `/v1/responses`
+(fm_responses.py). One base URL serves llm, operation, iam and
 metadata paths; images in OpenAI-compatible messages and SpeechKit STT v1: fm_media.py.
 
 Unscripted, a completion with `jsonSchema` answers JSON matching it (fm_structured.py: known
@@ -33,6 +34,7 @@ Python API::
         fm.max_active_generations; fm.stream_disconnects; fm.auth.iam_exchanges
         fm.images_received  # decoded images per request; fm.queue_transcript("text")
         fm.stt_requests; fm.stt_forbidden = True  # SpeechKit STT (fm_media.py)
+        fm.tts_requests; fm.tts_forbidden = True; fm.tts_gate = asyncio.Event()  # fm_speech.py
 
 Process and control API (for out-of-process tests)::
 
@@ -72,15 +74,21 @@ from aiohttp import web
 
 from tests.fakes import fm_payloads as p
 from tests.fakes.fm_auth import AuthState
+from tests.fakes.fm_builtin_tools import BuiltinToolHandlers
 from tests.fakes.fm_handlers import TextHandlers
 from tests.fakes.fm_media import STT_PATH, MediaHandlers
+from tests.fakes.fm_models import MODELS_PATH, ModelCatalog
 from tests.fakes.fm_operations import OperationHandlers
+from tests.fakes.fm_responses import RESPONSES_PATH, ResponsesHandlers
 from tests.fakes.fm_scripts import Fault, RawReply, Reply, fault_from_json, reply_from_json
+from tests.fakes.fm_speech import STT_ASYNC_PATH, STT_RESULT_PATH, TTS_PATH, SpeechHandlers
+from tests.fakes.fm_vector_stores import FILES_PATH, STORES_PATH, VectorStoreHandlers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTABLE = ("image_pending_polls", "text_pending_polls", "refuse_images",
             "refuse_images_in_operation", "default_chunks", "default_interval",
-            "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit")
+            "quote_sources", "embedding_rps_limit", "async_rps_limit", "operation_rps_limit",
+            "responses_usage_null", "vector_stores_forbidden", "web_search_refused")
 
 
 @dataclass
@@ -92,7 +100,9 @@ class RecordedRequest:
     peer: str = ""  # client "host:port": one value per TCP connection
 
 
-class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
+class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers,
+                           SpeechHandlers, TextHandlers, OperationHandlers, ModelCatalog,
+                           VectorStoreHandlers):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -113,6 +123,8 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
         self.active_generations = 0
         self.max_active_generations = 0
         self.stream_disconnects = 0
+        self.stream_closed = asyncio.Event()  # set when a client closes a stream early
+        self.stream_lines_written = 0  # lines of the last stream the server wrote
         self.url = ""
         self._runner: web.AppRunner | None = None
         # Knowledge base (issue 16): an unscripted grounded prompt is answered by quoting its
@@ -123,6 +135,7 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
         self.embedding_times: deque[float] = deque()
         self.embedding_429s = 0
         self.init_media()  # images and SpeechKit STT (issue 28): fm_media.py
+        self.init_speech()  # SpeechKit TTS and STT v3 async: fm_speech.py
         # Async mode (issue 26): completionAsync submits above `async_rps_limit` and operation
         # GETs above `operation_rps_limit` in any second get 429 (quotas 10 and 50 a second);
         # `async_429s` counts both.
@@ -131,6 +144,11 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
         self.async_times: deque[float] = deque()
         self.operation_times: deque[float] = deque()
         self.async_429s = 0
+        # The Responses API (fm_responses.py): `usage: null`, as in Yandex's own example.
+        self.responses_usage_null = False
+        self.init_models()  # GET /v1/models and unknown models (fm_models.py)
+        self.init_vector_stores()  # Files and Vector Stores: fm_vector_stores.py
+        self.init_builtin_tools()  # web_search and file_search: fm_builtin_tools.py
 
     # --- scripting ----------------------------------------------------------------------------
     def queue_reply(self, text: str, **kwargs: Any) -> None:
@@ -171,6 +189,8 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
             for key, value in data.items():
                 if key == "iam_token_lifetime":
                     self.auth.iam_token_lifetime = float(value)
+                elif key in ("served_models", "unlisted_models"):  # JSON lists -> sets
+                    setattr(self, key, None if value is None else set(value))
                 elif key in SETTABLE:
                     setattr(self, key, value)
                 else:
@@ -236,6 +256,9 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
             if folder is not None and folder != self.folder_id:
                 return self.error(400, f"Specified folder ID '{folder}' does not match with "
                                        "service account folder ID")
+        unknown = self.unknown_model(body)
+        if unknown is not None:
+            return self.error(404, unknown)
         for fault in self.faults:
             if fault.matches(path):
                 fault.times -= 1
@@ -271,8 +294,18 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
             if request.headers.get("Metadata-Flavor") != "Google":
                 return self.error(403, "Metadata-Flavor: Google header is required")
             return web.json_response(self.auth.metadata_answer())
+        if path == MODELS_PATH and request.method == "GET":
+            return self.models_listing()
         if path == STT_PATH and request.method == "POST":
             return await self.stt(request)
+        if path == TTS_PATH and request.method == "POST":
+            return await self.tts(request)
+        if path == STT_ASYNC_PATH and request.method == "POST":
+            return await self.stt_async(request)
+        if path == STT_RESULT_PATH and request.method == "GET":
+            return await self.stt_result(request)
+        if path.startswith((FILES_PATH, STORES_PATH)):
+            return await self.vector_store_route(request, await request.read())
         if request.method != "POST" or not isinstance(body, dict):
             return self.error(404, f"no such method: {request.method} {path}")
         if path == "/iam/v1/tokens":
@@ -282,6 +315,8 @@ class FakeFoundationModels(MediaHandlers, TextHandlers, OperationHandlers):
             return await self.completion(request, body)
         if path == "/v1/chat/completions":
             return await self.openai_chat(request, body)
+        if path == RESPONSES_PATH:  # built-in tools first (fm_builtin_tools.py)
+            return await self.builtin_first(request, body)
         if method == "completionAsync":
             if self._over(self.async_times, self.async_rps_limit):
                 self.async_429s += 1

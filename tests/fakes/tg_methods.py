@@ -10,6 +10,7 @@ import re
 import time
 from typing import Any
 
+from tests.fakes.ogg_opus import ogg_problem
 from tests.fakes.tg_core import (
     CHAT_ACTIONS,
     MAX_PHOTO_BYTES,
@@ -20,6 +21,8 @@ from tests.fakes.tg_core import (
 from tests.fakes.tg_state import Call, ChatMessage, ChatState, Draft, Version
 from tests.fakes.tg_updates import Webhook
 from tests.fakes.tg_wire import Params, TelegramError, bad_request, image_size
+
+MAX_VOICE_BYTES = 50 * 1024 * 1024  # Bot API: "voice messages of up to 50 MB"
 
 
 class BotApiMethods(BotApiCore):
@@ -214,6 +217,33 @@ class BotApiMethods(BotApiCore):
             reply_to=reply_to,
         )
         chat.record_event("photo", message.message_id, caption, final=True)
+        return self.message_json(chat, message)
+
+    async def m_sendVoice(self, p: Params, call: Call) -> Any:
+        """A voice message: an uploaded OggOpus file (checked page by page: one stream, as
+        Telegram's clients play) or a known file id; at most 50 MB."""
+        chat = self.target(p, call)
+        upload = p.file("voice")
+        if upload is not None:
+            data = upload.data
+            if len(data) > MAX_VOICE_BYTES:
+                raise TelegramError(413, "Request Entity Too Large")
+            problem = ogg_problem(data)
+            if problem is not None:
+                raise bad_request(f"VOICE_MESSAGES_FORBIDDEN: not OggOpus ({problem})")
+            file_id = f"AwAC{len(self.files) + 1:06d}"
+        else:
+            file_id = p.get_str("voice") or ""
+            if file_id not in self.files:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            data = self.files[file_id]
+        caption, entities = self.text_of(p, "caption", limit=1024, empty_ok=True)
+        reply_to = self.reply_of(p, chat)
+        self.spend(call, chat)
+        self.files[file_id] = data
+        message = self._bot_message(chat, p, caption=caption or None, entities=entities,
+                                    voice=data, voice_file_id=file_id, reply_to=reply_to)
+        chat.record_event("voice", message.message_id, caption, final=True)
         return self.message_json(chat, message)
 
     async def m_answerCallbackQuery(self, p: Params, call: Call) -> Any:

@@ -35,6 +35,8 @@ class ChatMessage:
     caption: str | None = None
     photo: bytes | None = None
     photo_file_id: str | None = None
+    voice: bytes | None = None  # sendVoice: the OggOpus file and its file id
+    voice_file_id: str | None = None
     reply_markup: dict[str, Any] | None = None
     reply_to: int | None = None
     thread_id: int | None = None
@@ -60,6 +62,7 @@ class ChatMessage:
             "caption": self.caption,
             "has_photo": self.photo is not None,
             "photo_size": len(self.photo) if self.photo is not None else None,
+            "voice_size": len(self.voice) if self.voice is not None else None,
             "reply_markup": self.reply_markup,
             "reply_to": self.reply_to,
             "thread_id": self.thread_id,

@@ -33,8 +33,7 @@ async def test_on_handoff_hooks_run_and_cannot_break_the_handoff(
 
     runner = app.runner(timeout=0.2)
     assert runner is not None
-    async with desk_world(sqlite_database) as w:
-        w.desk.on_handoff = runner.handed_over  # as wiring.py does
+    async with desk_world(sqlite_database, on_handoff=runner.handed_over) as w:  # as the wiring
         user = 6101
         with caplog.at_level(logging.WARNING):
             w.tg.send_user_message(user, "/operator")

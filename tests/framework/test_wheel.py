@@ -24,7 +24,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-pytestmark = [pytest.mark.timeout(180)]
+# One worker builds the wheel and the venv for all of them (--dist loadgroup).
+pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("wheel")]
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -67,21 +68,35 @@ def test_the_wheel_declares_the_extras_and_bounded_dependencies(wheel: Path) -> 
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
 
 
-def test_the_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
-    env_dir = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new venv with the wheel installed (its dependencies from this environment); its
+    folder."""
+    env_dir = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
-        "--disable-pip-version-check", "--no-deps", "--no-index", wheel, cwd=tmp_path)  # fmt: skip
+        "--disable-pip-version-check", "--no-deps", "--no-index", wheel,
+        cwd=env_dir)  # fmt: skip
     new_site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
-                        cwd=tmp_path).strip())  # fmt: skip
+                        cwd=env_dir).strip())  # fmt: skip
     (new_site / "zz_fmbot_test_dependencies.pth").write_text(
         "\n".join(site.getsitepackages()) + "\n"
     )
+    return env_dir
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}  # fmt: skip
+
+
+def test_the_wheel_installs_and_runs_in_a_fresh_venv(fresh_venv: Path, tmp_path: Path) -> None:
+    env_dir = fresh_venv
+    python = env_dir / "bin" / "python"
     work = tmp_path / "work"  # no .env, no checkout on the path
     work.mkdir()
-    clean = {k: v for k, v in os.environ.items()
-             if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}  # fmt: skip
+    clean = clean_env()
     where = run(python, "-c", "import bot; print(bot.__file__)", cwd=work, env=clean)
     assert Path(where.strip()).is_relative_to(env_dir), "bot comes from the wheel"
     assert "migrate" in run(python, "-m", "bot", "--help", cwd=work, env=clean)
@@ -95,3 +110,24 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path
         cwd=work, env={**clean, "PYTHONPATH": str(REPO_ROOT / "examples")},
     )  # fmt: skip
     assert imported.strip() == "App"
+
+
+def test_new_projects_of_every_template_pass_their_own_tests(
+    fresh_venv: Path, tmp_path: Path
+) -> None:
+    """`fmbot new` with each template, then each project's own test command (`pytest` in its
+    folder, offline): fmbot and its pytest plugin come from the wheel."""
+    python = fresh_venv / "bin" / "python"
+    clean = clean_env()
+    projects = {"chat": "chat_bot", "support": "shop_bot", "helpdesk": "desk_bot"}
+    for template, name in projects.items():
+        said = run(python, "-m", "bot", "new", name, "--template", template, cwd=tmp_path,
+                   env=clean)  # fmt: skip
+        assert f"{name}/tests/test_app.py" in said, "it names what it created"
+    assert (tmp_path / "shop_bot" / "kb" / "delivery.md").is_file()
+    assert (tmp_path / "desk_bot" / "desk_bot" / "tools.py").is_file()
+    for name in projects.values():
+        tested = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                     cwd=tmp_path / name, env=clean)  # fmt: skip
+        assert " passed" in tested, tested
+        assert "failed" not in tested, tested

@@ -180,6 +180,37 @@ async def test_a_model_without_async_mode_runs_synchronously_and_says_so_once(
     assert len(said) == 1
 
 
+@pytest.mark.parametrize("wire", ["openai", "responses"])
+async def test_a_synchronous_job_uses_the_deployments_wire_with_structured_output(
+    sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels,
+    wire: str,
+) -> None:
+    from bot.foundation_models.auth import ApiKeyAuth
+    from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+    from bot.foundation_models.responses import ResponsesChatModel
+    from tests.core.conftest import API_KEY, FOLDER
+
+    kind = OpenAICompatibleChatModel if wire == "openai" else ResponsesChatModel
+    async with kind(base_url=f"{fm.url}/v1", auth=ApiKeyAuth(API_KEY),
+                    folder_id=FOLDER) as chat:
+        jobs = jobs_for(sqlite_database, client, model_name="qwen3-235b-a22b-fp8/latest",
+                        sync_model=chat)
+        job_id = await jobs.submit("handoff_summary", ASK, schema=SCHEMA)
+        await jobs.wait_idle()
+    job = await row(sqlite_database, job_id)
+    assert job.status is InsightJobStatus.APPLIED
+    assert job.result is not None
+    assert job.result["problem"] == "где мой заказ?"
+    path = "/v1/chat/completions" if wire == "openai" else "/v1/responses"
+    (body,) = [r.json for r in fm.requests if r.path == path]
+    if wire == "openai":
+        assert body["response_format"]["json_schema"]["schema"] == SCHEMA
+    else:
+        assert body["text"]["format"] == {"type": "json_schema", "name": "answer",
+                                          "schema": SCHEMA}
+    assert "/foundationModels/v1/completion" not in fm.paths()
+
+
 async def test_a_failing_handler_leaves_the_result_for_another_try(
     sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:

@@ -44,6 +44,7 @@ def settings_for(tg: FakeTelegram, fm: FakeFoundationModels, database_url: str,
         "yandex_llm_url": fm.url,
         "yandex_operation_url": fm.url,
         "stt_url": fm.url,
+        "tts_url": fm.url,
         "database_url": database_url,
     }
     values.update(overrides)
@@ -67,8 +68,9 @@ async def test_a_good_replica_setup_passes_every_check(
     settings = settings_for(tg, fm, postgres_url, redis_url=redis_url)
     outcomes = await run_checks(settings, support_chat_id=SUPPORT_CHAT, kb_folders=[kb])
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "support chat", "yandex", "speech recognition", "database",
-        "redis", "knowledge base",
+        "configuration", "telegram", "support chat", "yandex", "speech recognition",
+        "speech synthesis", "database", "redis", "models", "wire", "built-in tools",
+        "reasoning", "knowledge base",
     ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
     names = by_name(outcomes)
@@ -99,7 +101,8 @@ async def test_single_process_setup_passes(
     tg, fm = fakes
     outcomes = await run_checks(settings_for(tg, fm, sqlite_url))
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "yandex", "speech recognition", "database"
+        "configuration", "telegram", "yandex", "speech recognition", "speech synthesis",
+        "database", "models", "wire", "built-in tools", "reasoning",
     ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
 
@@ -243,12 +246,12 @@ async def test_the_command_prints_one_line_per_check_and_exits_by_result(
         "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": tg.url, "YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER,
         "YANDEX_LLM_URL": fm.url, "DATABASE_URL": sqlite_url, "LOG_LEVEL": "WARNING",
-        "STT_URL": fm.url,
+        "STT_URL": fm.url, "TTS_URL": fm.url,
     }  # fmt: skip
     code, out = await _cli_check(env, tmp_path)
     assert code == 0, out
-    assert [line.split()[0] for line in out.splitlines()[:5]] == ["ok"] * 5
-    assert "5 passed, 0 failed" in out
+    assert [line.split()[0] for line in out.splitlines()[:10]] == ["ok"] * 10
+    assert "10 passed, 0 failed" in out
     env["YANDEX_API_KEY"] = "wrong"
     code, out = await _cli_check(env, tmp_path)
     assert code == 1, out
@@ -272,3 +275,20 @@ async def test_speech_recognition_is_checked_with_the_built_in_sample(
     assert "ai.speechkit-stt.user" in names["speech recognition"].fix
     off = await run_checks(settings_for(tg, fm, sqlite_url, speech_recognition="off"))
     assert "speech recognition" not in by_name(off)
+
+
+async def test_speech_synthesis_speaks_a_sample_and_names_a_missing_role(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    tg, fm = fakes
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert names["speech synthesis"].ok, names["speech synthesis"].line()
+    [sample] = fm.tts_requests
+    assert (sample.text, sample.format, sample.lang) == ("Проверка", "oggopus", "ru-RU")
+    fm.tts_forbidden = True
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert not names["speech synthesis"].ok
+    assert "ai.speechkit-tts.user" in names["speech synthesis"].fix
+    assert "VOICE_REPLIES=off" in names["speech synthesis"].fix
+    off = await run_checks(settings_for(tg, fm, sqlite_url, voice_replies="off"))
+    assert "speech synthesis" not in by_name(off)

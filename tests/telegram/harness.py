@@ -28,12 +28,16 @@ from aiogram.types import (
 )
 
 from bot.conversation import ConversationService
+from bot.conversation.listeners import Listeners
+from bot.conversation.tools_loop import ToolLoop
+from bot.coordination import Coordinator
 from bot.extensions import ExtensionRunner
 from bot.images import ImageService
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.outbox import Outbox
+from bot.wiring.telegram import build_telegram
 from tests.core.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
@@ -164,14 +168,22 @@ async def running_app(
     *,
     options: BotOptions | None = None,
     extras: ExtensionRunner | None = None,
+    tools: Callable[[FakeFoundationModels, Listeners[[int, list[int]]]], ToolLoop] | None = None,
+    coordinator: Coordinator | None = None,
+    owner: str = "",
+    parts: Callable[[Bot, str], dict[str, Any]] | None = None,
     **app_kwargs: Any,
 ) -> AsyncIterator[Harness]:
+    """`tools`: the tool loop, built on the fake model server and told where superseded
+    cards go (as the wiring does); `coordinator`: one of several replicas, named `owner`;
+    `parts`: more parts of the app, built from the bot and the model server's URL."""
     async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm:
         fm.default_interval = 0.005
         client = fake_client(fm.url)
         telegram = ChatSimulator(time_scale=SCALE)
         session = RecordingSession(responder=telegram)
         bot = make_bot(session)
+        superseded: Listeners[[int, list[int]]] = Listeners()
         options = options or BotOptions(
             text_models=("yandexgpt-lite", "yandexgpt/latest"),
             default_system_prompt="You are a helpful assistant.",
@@ -185,6 +197,8 @@ async def running_app(
             max_reply_tokens=1500,
             temperature=0.3,
             extras=extras,
+            tools=tools(fm, superseded) if tools is not None else None,
+            track_delivery=coordinator is not None,
         )
         images = ImageService(
             sessionmaker=database.sessionmaker,
@@ -196,7 +210,7 @@ async def running_app(
             bot, private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=30,
             group_window=60 * SCALE,
         )
-        app = TelegramApp(
+        app = build_telegram(
             bot=bot,
             sessionmaker=database.sessionmaker,
             conversation=conversation,
@@ -205,6 +219,10 @@ async def running_app(
             outbox=outbox,
             shutdown_grace=2.0,
             image_status_interval=0.05,
+            superseded=superseded,
+            coordinator=coordinator,
+            owner=owner,
+            **(parts(bot, fm.url) if parts is not None else {}),
             **app_kwargs,
         )
         harness = Harness(app, bot, session, telegram, fm, database)

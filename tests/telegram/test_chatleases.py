@@ -26,9 +26,10 @@ async def test_the_lease_holder_answers_what_another_replica_stored(
     sqlite_database: Database,
 ) -> None:
     shared = LocalCoordinator()
-    async with running_app(sqlite_database) as a, running_app(sqlite_database) as b:
-        a.app.coordinate(shared, "a")
-        b.app.coordinate(shared, "b")
+    async with (
+        running_app(sqlite_database, coordinator=shared, owner="a") as a,
+        running_app(sqlite_database, coordinator=shared, owner="b") as b,
+    ):
         a.fm.queue_reply("First answer, slowly.", chunks=6, interval=0.1)
         first = a.update(message=a.message("first question"))
         await receive(a, first)
@@ -62,9 +63,10 @@ async def test_a_closed_replica_takes_no_chat_and_leaves_the_message_queued(
     """Shutting down, a replica's chat leases are closed first; a sweep or a request still
     under way then offers nothing more: the message stays queued for another replica."""
     shared = LocalCoordinator()
-    async with running_app(sqlite_database) as a, running_app(sqlite_database) as b:
-        a.app.coordinate(shared, "a")
-        b.app.coordinate(shared, "b")
+    async with (
+        running_app(sqlite_database, coordinator=shared, owner="a") as a,
+        running_app(sqlite_database, coordinator=shared, owner="b") as b,
+    ):
         assert a.app.leases is not None
         await a.app.leases.aclose()
         await receive(a, a.update(message=a.message("asked as a shuts down")))

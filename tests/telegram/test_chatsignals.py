@@ -64,9 +64,11 @@ class Pair:
 
 @asynccontextmanager
 async def paired(database: Database, a_to: Coordinator, b_to: Coordinator) -> AsyncIterator[Pair]:
-    async with running_app(database) as a, running_app(database) as b:
-        for h, coordinator, name in ((a, a_to, "a"), (b, b_to, "b")):
-            h.app.coordinate(coordinator, name)
+    async with (
+        running_app(database, coordinator=a_to, owner="a") as a,
+        running_app(database, coordinator=b_to, owner="b") as b,
+    ):
+        for h in (a, b):
             assert h.app.leases is not None
             h.app.leases.start()
         await asyncio.sleep(0)  # both listen

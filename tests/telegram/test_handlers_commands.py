@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from aiogram import Bot
 from aiogram.filters import Command
 from aiogram.methods import AnswerCallbackQuery, SendMessage, SetMyCommands
 from aiogram.types import Message, Sticker
@@ -134,6 +136,20 @@ async def test_stats_show_usage_and_admin_totals(h: Harness) -> None:
     assert mine.startswith("Today you used ")
     assert "The bot today:" in mine  # Anna is an admin
     assert "Бот за сегодня" not in h.texts(BORIS.id)[-1]
+    assert "hidden reasoning" not in mine  # none spent yet
+
+
+async def test_stats_name_the_reasoning_tokens_of_the_day(h: Harness) -> None:
+    from bot.storage.repositories.usage import UsageRepository
+
+    async with h.db.sessionmaker() as session:
+        await UsageRepository(session).add(BORIS.id, utc_today(), tokens=40, reasoning_tokens=12)
+        await session.commit()
+    await h.send("/stats", who=BORIS)
+    await h.settle()
+    mine = h.texts(BORIS.id)[-1]
+    assert "40 токенов" in mine
+    assert "Из них 12 токенов ушло на скрытые рассуждения модели." in mine
 
 
 async def test_forget_deletes_my_data_after_confirmation(h: Harness) -> None:
@@ -182,7 +198,7 @@ async def test_blocked_users_are_ignored(h: Harness) -> None:
     async with h.db.sessionmaker() as session:
         await UserRepository(session).set_blocked(BORIS.id, True)
         await session.commit()
-    h.app.seen.forget(BORIS.id)  # flags set in the database apply within RecentlySeen.ttl
+    h.app.deps.seen.forget(BORIS.id)  # flags set in the database apply within RecentlySeen.ttl
     await h.send("hello", who=BORIS)
     await h.settle()
     assert len(h.texts(BORIS.id)) == 1
@@ -339,7 +355,7 @@ async def test_operator_without_a_desk_says_there_is_no_desk(h: Harness) -> None
     ]
 
 
-async def test_help_says_which_media_the_bot_takes(h: Harness) -> None:
+async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) -> None:
     from bot.foundation_models.auth import ApiKeyAuth
     from bot.foundation_models.speech import SpeechRecognizer
     from bot.telegram.chatdocs import DocumentSupport
@@ -347,15 +363,19 @@ async def test_help_says_which_media_the_bot_takes(h: Harness) -> None:
     from bot.telegram.media import MediaSupport
     from bot.telegram.media.voice import VoiceNotes
 
-    files = TelegramFiles(h.app.bot)
     recognizer = SpeechRecognizer(base_url="http://127.0.0.1:9", auth=ApiKeyAuth("k"),
                                   folder_id="f")  # fmt: skip
-    h.app.deps.media = MediaSupport(voice=VoiceNotes(files, recognizer))
-    h.app.deps.documents = DocumentSupport(files)
-    await h.send("/help")
-    await h.send("/help", who=BORIS)
-    await h.settle()
-    english, russian = h.texts(ANNA.id)[-1], h.texts(BORIS.id)[-1]
+
+    def media(bot: Bot, fm_url: str) -> dict[str, Any]:
+        files = TelegramFiles(bot)
+        return {"media": MediaSupport(voice=VoiceNotes(files, recognizer)),
+                "documents": DocumentSupport(files)}  # fmt: skip
+
+    async with running_app(sqlite_database, parts=media) as h:
+        await h.send("/help")
+        await h.send("/help", who=BORIS)
+        await h.settle()
+        english, russian = h.texts(ANNA.id)[-1], h.texts(BORIS.id)[-1]
     assert "Besides text, send me:\n• voice notes" in english
     assert "PDF, DOCX and text files" in english
     assert "photos" not in english, "no VISION_MODEL: photos are not offered"

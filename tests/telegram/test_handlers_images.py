@@ -94,7 +94,7 @@ async def test_unfinished_jobs_resume_after_a_restart(sqlite_database: Database)
     async with running_app(sqlite_database) as h:
         h.fm.image_pending_polls = 2
         # What a killed process left: a job stored and submitted, never delivered.
-        ref = await h.app.image_service.submit(
+        ref = await h.app.images.service.submit(
             ANNA.id, ANNA.id, "a resumed picture", ImageOptions(), status_message_id=None
         )
         await h.send("/start")  # Anna is known, with her language

@@ -21,9 +21,12 @@ from aiogram.methods import (
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 from sqlalchemy import select
 
-from bot.coordination import LocalCoordinator
+from bot.conversation.listeners import Listeners
+from bot.conversation.tools_loop import ToolLoop
+from bot.coordination import Coordinator, LocalCoordinator
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+from bot.foundation_models.responses import ResponsesChatModel
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
@@ -31,6 +34,7 @@ from bot.telegram.deps import BotOptions
 from bot.tools import ToolDefinition
 from tests.core.conftest import API_KEY, FOLDER, fake_client
 from tests.core.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
+from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 
 OPTIONS = BotOptions(
@@ -41,20 +45,35 @@ TICKET = [{"name": "open_ticket", "arguments": {"subject": "Broken kettle"}}]
 
 @asynccontextmanager
 async def tools_app(
-    db: Database, source: ShopSource, wire: str = "native", **settings: Any
+    db: Database,
+    source: ShopSource,
+    wire: str = "native",
+    coordinator: Coordinator | None = None,
+    owner: str = "",
+    **settings: Any,
 ) -> AsyncIterator[Harness]:
-    async with running_app(db, options=OPTIONS) as h:
-        model: Any = fake_client(h.fm.url)
+    models: list[Any] = []
+
+    def tools(fm: FakeFoundationModels, superseded: Listeners[[int, list[int]]]) -> ToolLoop:
+        model: Any = fake_client(fm.url)
         if wire == "openai":  # TEXT_API=openai: the loop speaks /v1/chat/completions
-            model = OpenAICompatibleChatModel(base_url=f"{h.fm.url}/v1",
+            model = OpenAICompatibleChatModel(base_url=f"{fm.url}/v1",
                                               auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
-        h.app.conversation.tools = tool_loop(db, model, source, **settings)
-        h.app.conversation.tools.on_superseded = h.app.answers.cards_superseded  # as the app
+        elif wire == "responses":  # TEXT_API=responses: /v1/responses
+            model = ResponsesChatModel(base_url=f"{fm.url}/v1", auth=ApiKeyAuth(API_KEY),
+                                       folder_id=FOLDER)
+        models.append(model)
+        return tool_loop(db, model, source, on_superseded=superseded, **settings)
+
+    async with running_app(
+        db, options=OPTIONS, tools=tools, coordinator=coordinator, owner=owner
+    ) as h:
         try:
             yield h
         finally:
             await h.app.queues.wait_idle()
-            await model.aclose()
+            for model in models:
+                await model.aclose()
 
 
 def card_message(h: Harness, card: SendMessage, chat: Chat | None = None) -> Message:
@@ -104,7 +123,7 @@ async def test_russian_status(sqlite_database: Database) -> None:
         assert "Обращаюсь к order_status…" in [d.text for d in h.calls(SendMessageDraft)]
 
 
-@pytest.mark.parametrize("wire", ["native", "openai"])
+@pytest.mark.parametrize("wire", ["native", "openai", "responses"])
 async def test_a_confirmation_pressed_after_a_restart_runs_once(
     sqlite_database: Database, wire: str
 ) -> None:
@@ -126,6 +145,7 @@ async def test_a_confirmation_pressed_after_a_restart_runs_once(
         assert before.calls == []  # nothing before the press
         card_message_in_first = card_message(h, card)
         assert any("/v1/chat/completions" in p for p in h.fm.paths()) == (wire == "openai")
+        assert any("/v1/responses" in p for p in h.fm.paths()) == (wire == "responses")
     assert (await calls(sqlite_database))[0].state is ToolCallState.PENDING_CONFIRMATION
 
     after = ShopSource()
@@ -195,10 +215,8 @@ async def test_an_unpressed_confirmation_expires_and_the_model_answers(
     sqlite_database: Database,
 ) -> None:
     source = ShopSource()
-    async with running_app(sqlite_database, options=OPTIONS) as h:
-        model = fake_client(h.fm.url)
-        h.app.conversation.tools = tool_loop(sqlite_database, model, source, confirm_ttl=0.2)
-        await h.app.startup()  # starts the expiry sweep (tools are set now)
+    async with tools_app(sqlite_database, source, confirm_ttl=0.2) as h:
+        await h.app.startup()  # starts the expiry sweep
         h.fm.queue_reply("", tool_calls=TICKET)
         await h.send("open a ticket")
         await h.settle()
@@ -213,8 +231,6 @@ async def test_an_unpressed_confirmation_expires_and_the_model_answers(
             )
         assert answer is not None
         assert answer.status is MessageStatus.COMPLETE
-        await h.app.queues.wait_idle()
-        await model.aclose()
 
 
 async def test_a_restart_resumes_a_turn_cut_short_in_its_tool_calls(
@@ -281,9 +297,10 @@ async def test_with_replicas_a_press_elsewhere_is_carried_on_by_the_chats_holder
     the chat's lease (a is idle) and carries the turn on as a resumed one; a runs nothing."""
     shared = LocalCoordinator()
     on_a, on_b = ShopSource(), ShopSource()
-    async with tools_app(sqlite_database, on_a) as a, tools_app(sqlite_database, on_b) as b:
-        a.app.coordinate(shared, "a")
-        b.app.coordinate(shared, "b")
+    async with (
+        tools_app(sqlite_database, on_a, coordinator=shared, owner="a") as a,
+        tools_app(sqlite_database, on_b, coordinator=shared, owner="b") as b,
+    ):
         a.fm.queue_reply("I can open one.", tool_calls=TICKET)
         update = a.update(message=a.message("open a ticket"))
         assert await a.app.intake.accept([update], dispatch_here=False)

@@ -4,7 +4,6 @@ and errors as short lines for the model."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -175,12 +174,13 @@ async def test_a_server_error_is_a_short_line_for_the_model(api: CompanyApi) -> 
 
 async def test_a_hang_past_timeout_s_is_reported_as_timed_out(api: CompanyApi) -> None:
     source = source_for(api.url, timeout_s=0.3)
-    started = time.monotonic()
     try:
         result = await source.call("slow", {}, CTX)
     finally:
         await source.close()
-    assert time.monotonic() - started < 2
+    # The company API hangs 30 s and then answers: a timeout, not that answer, is the proof
+    # that the 0.3 s bound cut it (no clock needed).
+    assert api.hang_s > 10 * 0.3
     assert result.outcome is ToolOutcome.TIMEOUT
     assert result.text == "error: timed out after 0.3 s"
 

@@ -8,7 +8,6 @@ import json
 import logging
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -29,7 +28,7 @@ CTX = ToolContext(user_id=4242, chat_id=-100777, language="ru", idempotency_key=
 
 
 def start_tracker(port: int, token: str | None = TOKEN) -> subprocess.Popen[bytes]:
-    return tracker_process.start_tracker(port, token, within=20)
+    return tracker_process.start_tracker(port, token)
 
 
 stop = tracker_process.stop_tracker
@@ -142,10 +141,10 @@ async def test_a_server_down_at_start_is_offered_once_it_answers(
     port = free_port()
     source = McpServerSource("tracker", spec(port), connect_timeout=2, backoff=(0.2, 0.5))
     box = Toolbox([source])
-    started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="bot.tools.mcpservers"):
-        await start_toolbox(box)
-    assert time.monotonic() - started < 4  # the rest of the bot is not held up
+        # The rest of the bot is not held up: the start returns with the server still down
+        # (it only comes up below, so a start that waited for it would never return).
+        await asyncio.wait_for(start_toolbox(box), 60)
     assert box.offered(is_admin=True) == ()
     down = await box.call("find_issue", {"key": "HELP-7"}, CTX)
     assert down.outcome is ToolOutcome.ERROR

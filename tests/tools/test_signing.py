@@ -239,7 +239,7 @@ async def test_an_mcp_server_with_sign_true_gets_every_request_signed(tmp_path: 
     from tests.tools.tracker_process import start_tracker, stop_tracker
 
     port, verdicts = free_port(), tmp_path / "verdicts.jsonl"
-    process = start_tracker(port, None, within=30, env={
+    process = start_tracker(port, None, env={
         "TRACKER_SIGNING_SECRET": SECRET, "TRACKER_VERDICTS": str(verdicts)})
     try:
         url = f"http://127.0.0.1:{port}/mcp"

@@ -14,14 +14,14 @@ TRACKER = Path(__file__).with_name("mcp_tracker.py")
 
 
 def start_tracker(
-    port: int, token: str | None, *, within: float = 30.0, env: dict[str, str] | None = None
+    port: int, token: str | None, *, within: float = 90.0, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     """The tracker over Streamable HTTP on 127.0.0.1:port (API key `token`, None: no key),
     once it listens; `env` adds to its environment (TRACKER_SIGNING_SECRET...)."""
     args = [sys.executable, str(TRACKER), "http", str(port)] + ([token] if token else [])
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, **(env or {})})  # fmt: skip
-    deadline = time.monotonic() + within
+    deadline = time.monotonic() + within  # a start-up deadline: generous, a busy machine is slow
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

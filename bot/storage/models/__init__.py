@@ -61,6 +61,7 @@ from bot.storage.models.knowledge import (
     KbDocument,
     KbEmbedding,
     KbPassage,
+    KbStoreFile,
     KbSyncRun,
 )
 from bot.storage.models.media import (
@@ -70,6 +71,14 @@ from bot.storage.models.media import (
 from bot.storage.models.tools import (
     ToolCall,
     ToolCallState,
+)
+from bot.storage.models.voice import (
+    SpeechJob,
+    SpeechJobStatus,
+    VoicePreference,
+    VoiceReply,
+    VoiceReplyStatus,
+    VoiceUsage,
 )
 
 __all__ = [
@@ -101,6 +110,7 @@ __all__ = [
     "KbDocument",
     "KbEmbedding",
     "KbPassage",
+    "KbStoreFile",
     "KbSyncRun",
     "Message",
     "MessageImage",
@@ -109,12 +119,18 @@ __all__ = [
     "ProcessedUpdate",
     "RelayDirection",
     "RelayState",
+    "SpeechJob",
+    "SpeechJobStatus",
     "TimestampMixin",
     "ToolCall",
     "ToolCallState",
     "UTCDateTime",
     "User",
     "UserRole",
+    "VoicePreference",
+    "VoiceReply",
+    "VoiceReplyStatus",
+    "VoiceUsage",
     "string_enum",
     "utc_today",
     "utcnow",

@@ -202,3 +202,7 @@ class DailyUsage(Base):
     # Photos and voice notes: images shown to the vision model, seconds recognised.
     photos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     speech_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Of `tokens`, those the model spent on hidden reasoning (REASONING=on): shown in /stats.
+    reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Web searches the model ran for the user's answers (WEB_SEARCHES_PER_USER_DAY).
+    web_searches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -12,6 +12,8 @@ from bot.storage.repositories.conversations import (
     chars_as_tokens,
 )
 from bot.storage.repositories.desk import DeskRepository
+from bot.storage.repositories.desk_erasure import DeskErasureRepository
+from bot.storage.repositories.desk_relays import DeskRelayRepository
 from bot.storage.repositories.extensions import record_context
 from bot.storage.repositories.images import ImageJobRepository
 from bot.storage.repositories.insights import InsightJobRepository, JobCount
@@ -52,6 +54,8 @@ __all__ = [
     "ChatRepository",
     "ChatState",
     "ConversationRepository",
+    "DeskErasureRepository",
+    "DeskRelayRepository",
     "DeskRepository",
     "ForgetReport",
     "HistoryEntry",

@@ -1,28 +1,22 @@
-"""The support desk's tables: cases, topics, relays, turns, erasure counts."""
+"""The support desk's cases, topics and answered turns (relays: desk_relays.py; erasure and
+its counts: desk_erasure.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
     Conversation,
     DeskCase,
-    DeskErasure,
-    DeskRelay,
     DeskStatus,
     DeskTopic,
     DeskTurn,
-    FaqDraft,
-    FaqDraftStatus,
     Message,
     MessageRole,
-    RelayDirection,
-    RelayState,
 )
 from bot.storage.repositories._upsert import dialect_name
 
@@ -150,93 +144,6 @@ class DeskRepository:
     async def drop_topic(self, user_id: int) -> None:
         await self.session.execute(delete(DeskTopic).where(DeskTopic.user_id == user_id))
 
-    # -- relays ----------------------------------------------------------------------------------
-    async def add_relay(
-        self,
-        case: DeskCase,
-        direction: RelayDirection,
-        source: tuple[int, int],
-        target_chat_id: int,
-        thread_id: int | None,
-        now: dt.datetime,
-    ) -> DeskRelay | None:
-        """A pending relay; None when that source message was relayed (or queued) already."""
-        known = await self.session.scalar(
-            select(DeskRelay.id).where(
-                DeskRelay.source_chat_id == source[0], DeskRelay.source_message_id == source[1]
-            )
-        )
-        if known is not None:
-            return None
-        relay = DeskRelay(
-            case_id=case.id,
-            user_id=case.user_id,
-            direction=direction,
-            source_chat_id=source[0],
-            source_message_id=source[1],
-            target_chat_id=target_chat_id,
-            thread_id=thread_id,
-            state=RelayState.PENDING,
-            created_at=now,
-        )
-        self.session.add(relay)
-        await self.session.flush()
-        return relay
-
-    async def relay_by_source(self, chat_id: int, message_id: int) -> DeskRelay | None:
-        return await self.session.scalar(
-            select(DeskRelay).where(
-                DeskRelay.source_chat_id == chat_id, DeskRelay.source_message_id == message_id
-            )
-        )
-
-    async def relay_by_target(self, chat_id: int, message_id: int) -> DeskRelay | None:
-        return await self.session.scalar(
-            select(DeskRelay).where(
-                DeskRelay.target_chat_id == chat_id, DeskRelay.target_message_id == message_id
-            )
-        )
-
-    async def pending_relays(self) -> list[DeskRelay]:
-        rows = await self.session.scalars(
-            select(DeskRelay).where(DeskRelay.state == RelayState.PENDING).order_by(DeskRelay.id)
-        )
-        return list(rows)
-
-    async def still_pending(self, ids: Sequence[int]) -> set[int]:
-        rows = await self.session.scalars(
-            select(DeskRelay.id).where(
-                DeskRelay.id.in_(ids), DeskRelay.state == RelayState.PENDING
-            )
-        )
-        return set(rows)
-
-    async def finish_relays(self, done: Sequence[tuple[int, int]], now: dt.datetime) -> None:
-        """``done``: (relay id, the copy's message id) pairs."""
-        for relay_id, target in done:
-            await self.session.execute(
-                update(DeskRelay)
-                .where(DeskRelay.id == relay_id)
-                .values(target_message_id=target, state=RelayState.DONE, done_at=now)
-            )
-
-    async def fail_relays(self, ids: Sequence[int], error: str, now: dt.datetime) -> None:
-        await self.session.execute(
-            update(DeskRelay)
-            .where(DeskRelay.id.in_(ids))
-            .values(state=RelayState.FAILED, error=error[:1000], done_at=now)
-        )
-
-    async def relay_count(self, case_id: int, direction: RelayDirection) -> int:
-        return int(
-            await self.session.scalar(
-                select(func.count(DeskRelay.id)).where(
-                    DeskRelay.case_id == case_id, DeskRelay.direction == direction
-                )
-            )
-            or 0
-        )
-
     # -- turns -----------------------------------------------------------------------------------
     async def add_turn(
         self,
@@ -279,12 +186,6 @@ class DeskRepository:
         )
         return list(rows)
 
-    async def relays_of(self, case_id: int) -> list[DeskRelay]:
-        rows = await self.session.scalars(
-            select(DeskRelay).where(DeskRelay.case_id == case_id).order_by(DeskRelay.id)
-        )
-        return list(rows)
-
     async def recent_dialogue(
         self, user_id: int, limit: int, *, before: dt.datetime | None = None
     ) -> list[tuple[str, str]]:
@@ -308,97 +209,3 @@ class DeskRepository:
         return (
             await self.session.scalar(select(Message.text).where(Message.id == message_id)) or ""
         )
-
-    # -- erasure ---------------------------------------------------------------------------------
-    async def erase_cases(self, condition: Any) -> tuple[int, set[int]]:
-        """Delete matching cases (with their relays and turns), counting them per opening day;
-        returns (how many, their users)."""
-        rows = (
-            await self.session.execute(
-                select(DeskCase.opened_at, DeskCase.user_id).where(condition)
-            )
-        ).all()
-        if not rows:
-            return 0, set()
-        per_day: dict[dt.date, int] = {}
-        for opened_at, _ in rows:
-            per_day[opened_at.date()] = per_day.get(opened_at.date(), 0) + 1
-        for day, count in per_day.items():
-            row = await self.session.get(DeskErasure, day)
-            if row is None:
-                self.session.add(DeskErasure(day=day, conversations=count))
-            else:
-                row.conversations += count
-        ids = select(DeskCase.id).where(condition)
-        # Issue 26: FAQ drafts nobody reviewed go with their case; reviewed ones were unlinked
-        # from it at review. Summaries, tags and jobs go with the case (ON DELETE CASCADE).
-        await self._run(
-            delete(FaqDraft).where(
-                FaqDraft.case_id.in_(ids), FaqDraft.status == FaqDraftStatus.PENDING
-            )
-        )
-        await self._run(delete(DeskRelay).where(DeskRelay.case_id.in_(ids)))
-        await self._run(delete(DeskTurn).where(DeskTurn.case_id.in_(ids)))
-        await self._run(delete(DeskCase).where(condition))
-        await self.session.flush()
-        return len(rows), {user for _, user in rows}
-
-    async def support_messages(self, condition: Any) -> list[tuple[int, int]]:
-        """(user, message id) of what matching cases left in the support chat: the cards, the
-        copies of users' messages and the operators' messages relayed to users."""
-        cases = select(DeskCase.id).where(condition)
-        rows = (
-            await self.session.execute(
-                select(DeskRelay.user_id, DeskRelay.direction, DeskRelay.source_message_id,
-                       DeskRelay.target_message_id)
-                .where(DeskRelay.case_id.in_(cases))
-            )
-        ).all()  # fmt: skip
-        out = []
-        for user, direction, source, target in rows:
-            message = target if direction is RelayDirection.TO_TOPIC else source
-            if message is not None:
-                out.append((user, message))
-        cards = await self.session.execute(
-            select(DeskCase.user_id, DeskCase.card_message_id).where(
-                condition, DeskCase.card_message_id.is_not(None)
-            )
-        )
-        out += [(user, card) for user, card in cards.all() if card is not None]
-        return out
-
-    async def draft_messages(self, condition: Any) -> list[int]:
-        """The "Knowledge base" topic's messages of the matching cases' unreviewed FAQ drafts
-       : they go with the drafts."""
-        cases = select(DeskCase.id).where(condition)
-        rows = await self.session.scalars(
-            select(FaqDraft.message_id).where(
-                FaqDraft.case_id.in_(cases), FaqDraft.status == FaqDraftStatus.PENDING,
-                FaqDraft.message_id.is_not(None),
-            )
-        )
-        return [int(m) for m in rows if m is not None]
-
-    async def users_with_cases(self, users: set[int]) -> set[int]:
-        if not users:
-            return set()
-        rows = await self.session.scalars(
-            select(DeskCase.user_id).where(DeskCase.user_id.in_(users)).distinct()
-        )
-        return set(rows)
-
-    async def erased_between(self, start: dt.date, end: dt.date) -> int:
-        return int(
-            await self.session.scalar(
-                select(func.coalesce(func.sum(DeskErasure.conversations), 0)).where(
-                    DeskErasure.day >= start, DeskErasure.day < end
-                )
-            )
-            or 0
-        )
-
-    async def _run(self, statement: Executable) -> int:
-        result = await self.session.execute(
-            statement, execution_options={"synchronize_session": False}
-        )
-        return cast(CursorResult[Any], result).rowcount

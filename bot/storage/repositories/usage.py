@@ -21,11 +21,13 @@ def _add(insert: Any) -> Any:
         day=bindparam("add_day"),
         tokens=bindparam("add_tokens"),
         images=bindparam("add_images"),
+        reasoning_tokens=bindparam("add_reasoning"),
     )
     new = excluded(stmt)
     return stmt.on_conflict_do_update(
         index_elements=[table.c.user_id, table.c.day],
-        set_={"tokens": table.c.tokens + new.tokens, "images": table.c.images + new.images},
+        set_={"tokens": table.c.tokens + new.tokens, "images": table.c.images + new.images,
+              "reasoning_tokens": table.c.reasoning_tokens + new.reasoning_tokens},
     )
 
 
@@ -33,27 +35,32 @@ def _add(insert: Any) -> Any:
 class UsageCount:
     tokens: int = 0
     images: int = 0
+    reasoning_tokens: int = 0  # of `tokens`
 
 
 class UsageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, user_id: int, day: dt.date, tokens: int = 0, images: int = 0) -> None:
-        """Add to the user's counters for `day` (created at zero when missing)."""
+    async def add(self, user_id: int, day: dt.date, tokens: int = 0, images: int = 0,
+                  reasoning_tokens: int = 0) -> None:
+        """Add to the user's counters for `day` (created at zero when missing);
+        `reasoning_tokens` are a part of `tokens`, counted apart for /stats."""
         params = {"add_user_id": user_id, "add_day": day}
-        params |= {"add_tokens": tokens, "add_images": images}
+        params |= {"add_tokens": tokens, "add_images": images, "add_reasoning": reasoning_tokens}
         await self.session.execute(prebuilt(self.session, "usage_add", _add), params)
 
     async def for_user(self, user_id: int, day: dt.date) -> UsageCount:
         row = (
             await self.session.execute(
-                select(DailyUsage.tokens, DailyUsage.images).where(
+                select(DailyUsage.tokens, DailyUsage.images, DailyUsage.reasoning_tokens).where(
                     DailyUsage.user_id == user_id, DailyUsage.day == day
                 )
             )
         ).first()
-        return UsageCount(int(row.tokens), int(row.images)) if row else UsageCount()
+        if row is None:
+            return UsageCount()
+        return UsageCount(int(row.tokens), int(row.images), int(row.reasoning_tokens or 0))
 
     async def totals(self, day: dt.date) -> UsageCount:
         """All users' counters for `day` summed."""

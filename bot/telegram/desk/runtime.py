@@ -1,4 +1,5 @@
-"""The support desk on Telegram: handoffs, closing, the answers' buttons, erasure.
+"""The support desk on Telegram: its start and stop, handoffs and closing; the parts it
+gathers: forum.py (topics, cards), relay.py, buttons.py (under answers), notes.py, erasure.py.
 
 Every call to the support chat goes through the Outbox (one group lane: ~20 messages a
 minute), so fifty handoffs at once queue up instead of tripping 429s. The topics and their
@@ -8,26 +9,18 @@ cards are the Forum's (forum.py); `start` finishes handoffs a stop interrupted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import (
-    CloseForumTopic,
-    DeleteMessages,
-    EditMessageReplyMarkup,
-    ReopenForumTopic,
-    SendMessage,
-    SetMyCommands,
-)
-from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods import SetMyCommands
+from aiogram.types import BotCommand
 
 from bot.conversation import TurnResult
 from bot.coordination import Coordinator
 from bot.coordination.stopping import stop_tasks
-from bot.desk import CaseView, DeskService, RatingComment, Requester, is_thanks
+from bot.desk import CaseView, DeskService, RatingComment, Requester
 from bot.desk.assist import Classify, classify_handoff
 from bot.extensions import HandoffEvent
 from bot.foundation_models.types import ChatModel
@@ -39,14 +32,17 @@ from bot.insights import InsightJobs
 from bot.insights.summaries import CaseSummaries
 from bot.storage.models import HandoffReason
 from bot.telegram.answers import Target
+from bot.telegram.desk.buttons import AnswerButtons
+from bot.telegram.desk.erasure import DeskErasure
 from bot.telegram.desk.forum import Forum
 from bot.telegram.desk.kbreview import KbReview
 from bot.telegram.desk.learning import DeskLearning
+from bot.telegram.desk.notes import TopicNotes
 from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import Relayer
 from bot.telegram.desk.supportchat import FIX, SupportChat
 from bot.telegram.desk.texts import DESK_TEXTS, OPERATOR_COMMAND
-from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
+from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.startup import patiently
 from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
 
@@ -69,6 +65,8 @@ class SupportDesk:
         faq: FaqDrafts | None = None,
         gaps: GapAnalysis | None = None,
         gaps_every: float = 86400.0,
+        menu_extra: dict[str, dict[str, str]] | None = None,
+        on_handoff: Callable[[HandoffEvent], None] | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -100,12 +98,15 @@ class SupportDesk:
             preparing=lambda user_id: user_id in self.forum.preparing,
             locks=self.forum.topic_locks,
         )
+        self.notes = TopicNotes(outbox, self.chat_id)
+        self.buttons = AnswerButtons(service, outbox, options, self.support_chat, self.hand_over)
+        self.erasure = DeskErasure(service, outbox, self.forum, self.chat_id)
         self._background: set[asyncio.Task[Any]] = set()
         self._alerted_at = float("-inf")
         self.alert_interval = 600.0  # admins hear of an unusable support chat this often
-        # The App's menu commands and on_handoff hooks (set by the app and wiring).
-        self.menu_extra: dict[str, dict[str, str]] = {}
-        self.on_handoff: Callable[[HandoffEvent], None] | None = None
+        # The App's menu commands and on_handoff hooks.
+        self.menu_extra = dict(menu_extra or {})
+        self.on_handoff = on_handoff
 
     @property
     def kb_review(self) -> KbReview | None:
@@ -131,7 +132,7 @@ class SupportDesk:
         if self.learning is not None:
             await self.learning.start(self._spawn)
         if self.options.retention_days > 0:
-            self._spawn(self._purge_forever(self.options.retention_days))
+            self._spawn(self.erasure.purge_forever(self.options.retention_days))
 
     async def _add_menu_entry(self) -> None:
         """/operator in the command menu (the app has set the rest just before)."""
@@ -234,7 +235,7 @@ class SupportDesk:
         if self.learning is not None:
             await self.learning.request_final_summary(case)
         if self.options.csat:
-            await self._ask_rating(case, t)
+            await self.notes.ask_rating(case, t)
         await self.forum.refresh_card(case)  # no Close/Back on a closed conversation
         await self._note_then_close(case, note)
         return True
@@ -256,153 +257,25 @@ class SupportDesk:
         await self.forum.close_topic(case)
 
     async def note(self, thread: int, text: str) -> None:
-        """A note of the bot's in a topic. A closed topic can refuse the bot (TOPIC_CLOSED):
-        it is reopened for the note and closed again, so an operator's command in a closed
-        topic still gets its answer."""
-        send = SendMessage(chat_id=self.chat_id, message_thread_id=thread, text=text)
-        try:
-            await self.outbox.call(self.chat_id, send)
-            return
-        except ChatUnreachableError as exc:
-            if "topic_closed" not in exc.reason.lower():
-                log.warning("support desk: note not posted in topic %s: %s", thread, exc.reason)
-                return
-        except (OutboxError, TelegramAPIError) as exc:
-            log.warning("support desk: note not posted in topic %s: %s", thread, exc)
-            return
-        try:
-            await self.outbox.call(self.chat_id, ReopenForumTopic(
-                chat_id=self.chat_id, message_thread_id=thread))
-            await self.outbox.call(self.chat_id, send)
-        except (OutboxError, TelegramAPIError) as exc:
-            log.warning("support desk: note not posted in closed topic %s: %s", thread, exc)
-        finally:
-            with contextlib.suppress(OutboxError, TelegramAPIError):
-                await self.outbox.call(self.chat_id, CloseForumTopic(
-                    chat_id=self.chat_id, message_thread_id=thread))
+        """A note of the bot's in a topic (reopened for it when closed: notes.py)."""
+        await self.notes.note(thread, text)
 
     async def post_comment(self, comment: RatingComment) -> None:
-        """The user's comment on their rating, in their topic (closed or not: the bot manages
-        topics, so it may still write in a closed one)."""
-        if comment.thread_id is None:
-            log.info("support desk: comment of user %s has no topic to go to", comment.user_id)
-            return
-        rated = f"{comment.score}/5" if comment.score is not None else "no score"
-        send = SendMessage(
-            chat_id=self.chat_id, message_thread_id=comment.thread_id,
-            text=f"💬 Rating {rated}, the user's comment:\n{comment.text}",
-        )  # fmt: skip
-        try:
-            await self.outbox.call(self.chat_id, send)
-        except (OutboxError, TelegramAPIError) as exc:
-            log.warning("support desk: comment not posted in topic %s: %s",
-                        comment.thread_id, exc)
-
-    async def _ask_rating(self, case: CaseView, t: Translator) -> None:
-        buttons = [
-            InlineKeyboardButton(text=str(n), callback_data=f"csat:{case.id}:{n}")
-            for n in range(1, 6)
-        ]
-        send = SendMessage(
-            chat_id=case.user_id,
-            text=t("desk_rate"),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=[buttons]),
-        )
-        try:
-            await self.outbox.call(case.user_id, send)
-        except (OutboxError, TelegramAPIError) as exc:
-            log.warning("support desk: rating request to %s failed: %s", case.user_id, exc)
+        await self.notes.post_comment(comment)
 
     # -- answers of the bot ----------------------------------------------------------------------
-    def answer_markup(
-        self, *, turn_id: int, not_found: bool, t: Translator
-    ) -> InlineKeyboardMarkup | None:
-        rows: list[list[InlineKeyboardButton]] = []
-        if self.options.feedback_buttons:
-            rows.append(
-                [
-                    InlineKeyboardButton(text="👍", callback_data=f"fb:{turn_id}:up"),
-                    InlineKeyboardButton(text="👎", callback_data=f"fb:{turn_id}:down"),
-                ]
-            )
-        if not_found and not self.support_chat.known_unusable():  # no person to ask now
-            rows.append(
-                [InlineKeyboardButton(text=t("desk_ask_button"), callback_data="desk:ask")]
-            )
-        return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-
-    async def attach_markup(
-        self, chat_id: int, message_id: int, markup: InlineKeyboardMarkup
-    ) -> None:
-        edit = EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id, reply_markup=markup)
-        try:
-            await self.outbox.call(chat_id, edit)
-        except (OutboxError, TelegramAPIError) as exc:
-            log.info("buttons not added to answer %s in %s: %s", message_id, chat_id, exc)
-
     async def after_answer(self, target: Target, result: TurnResult, ids: list[int]) -> None:
-        """Bookkeeping after the bot answered in a private chat: the turn (for the report),
-        the answer's buttons, a thanks, and the handoff after two "not found" in a row."""
-        chat_id, chat_type = target.chat.chat_id, target.chat.type
-        if chat_type != "private" or result.error is not None:
-            return
-        who = await self.service.requester(chat_id)
-        question = await self.service.question_of(result.user_message_id)
-        if is_thanks(question):
-            await self.service.note_thanks(who)
-        sources = [source.title or source.path for source in result.sources]
-        note = await self.service.note_turn(
-            who, question, not_found=result.not_found, sources=sources,
-            answer_message_id=ids[-1] if ids else None,
-            question_message_id=result.user_message_id or None,
-        )  # fmt: skip
-        t = Translator.for_code(who.language)
-        markup = self.answer_markup(turn_id=note.turn_id, not_found=result.not_found, t=t)
-        if markup is not None and ids:
-            await self.attach_markup(chat_id, ids[-1], markup)
-        if note.hand_over and not self.support_chat.known_unusable():  # nobody asked for it
-            await self.hand_over(who, HandoffReason.KB_MISS, t)
+        """The turn recorded, the answer's buttons, the handoff after two "not found"."""
+        await self.buttons.after_answer(target, result, ids)
 
     # -- erasure ---------------------------------------------------------------------------------
     async def forget(self, user_id: int) -> None:
-        """/forget: the user's desk records and their topic in the support chat, and their
-        unreviewed FAQ drafts' messages in the "Knowledge base" topic."""
-        drafts = await self.service.draft_messages_of(user_id)
-        thread = await self.service.forget(user_id)
-        if thread is not None:
-            await self.forum.delete_topic(user_id, thread)
-        if drafts:
-            try:
-                await self.outbox.call(
-                    self.chat_id, DeleteMessages(chat_id=self.chat_id, message_ids=drafts[:100])
-                )
-            except (OutboxError, TelegramAPIError) as exc:
-                log.warning("support desk: FAQ drafts of user %s not deleted: %s", user_id, exc)
+        """/forget: the user's desk records, topic and unreviewed FAQ drafts (erasure.py)."""
+        await self.erasure.forget(user_id)
 
     async def purge(self, days: int) -> None:
-        """Retention in the support chat: topics of users with nothing left are deleted; in
-        the others, the cards and relayed messages of the purged conversations."""
-        purge = await self.service.purge_older_than(days)
-        for user_id, thread in purge.topics:
-            await self.forum.delete_topic(user_id, thread)
-        for start in range(0, len(purge.messages), 100):  # deleteMessages takes 1-100 ids
-            ids = purge.messages[start : start + 100]
-            try:
-                await self.outbox.call(
-                    self.chat_id, DeleteMessages(chat_id=self.chat_id, message_ids=ids)
-                )
-            except (OutboxError, TelegramAPIError) as exc:
-                log.warning("support desk: %d old messages not deleted: %s", len(ids), exc)
-
-    async def _purge_forever(self, days: int, interval: float = 3600.0) -> None:
-        while True:
-            try:
-                await self.purge(days)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("support desk retention failed; retrying in %.0f s", interval)
-            await asyncio.sleep(interval)
+        """Retention in the support chat (erasure.py)."""
+        await self.erasure.purge(days)
 
     # -- plumbing --------------------------------------------------------------------------------
     async def tell(self, user_id: int, text: str) -> None:

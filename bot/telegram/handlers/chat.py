@@ -103,9 +103,9 @@ async def handle_text(
 async def handle_stop_button(event: MessageGenerationStopped, deps: Deps) -> None:
     stopped = deps.answers.stop_draft(event.chat.id, event.draft_id)
     log.info("stop button in chat %s (draft %s): %s", event.chat.id, event.draft_id, stopped)
-    if not stopped and deps.signals is not None:
+    if not stopped and deps.replicas is not None:
         # Several replicas: the draft may be streaming on another one (the chat's holder).
-        await deps.signals.stop_draft(event.chat.id, event.draft_id)
+        await deps.replicas.stop_draft(event.chat.id, event.draft_id)
 
 
 def build_router() -> Router:

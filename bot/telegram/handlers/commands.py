@@ -16,6 +16,8 @@ from bot.storage.repositories import (
     UpdateReceipt,
     UsageRepository,
 )
+from bot.storage.repositories.voice import VoiceRepository
+from bot.storage.repositories.web_searches import WebSearchUsageRepository
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.texts import COMMANDS, Translator
@@ -50,6 +52,8 @@ def help_text(deps: Deps, t: Translator) -> str:
              for name, descriptions in deps.menu.items() if name not in COMMANDS]  # fmt: skip
     if added:
         parts.append("\n".join(added))
+    if deps.voice is not None:
+        parts.append(t("help_voice"))
     media = deps.media
     takes = [t(key) for key, on in (
         ("help_takes_photos", media is not None and media.photos is not None),
@@ -191,12 +195,23 @@ async def cmd_stats(
         images=mine.images,
         image_limit=opts.daily_image_limit or t("unlimited"),
     )
+    if mine.reasoning_tokens:
+        text += "\n" + t("stats_reasoning", tokens=mine.reasoning_tokens)
     media = await MediaUsageRepository(session).for_user(message.from_user.id, utc_today())
     if media.photos or media.speech_seconds:
         text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
+    if deps.voice is not None:  # voice replies: characters spoken today, of the budget
+        spoken = await VoiceRepository(session).day(message.from_user.id, utc_today())
+        text += "\n" + t("stats_voice", replies=spoken.replies, chars=spoken.chars,
+                          limit=deps.voice.config.chars_per_day)  # fmt: skip
+    searches = WebSearchUsageRepository(session)
+    if web := await searches.for_user(message.from_user.id, utc_today()):
+        text += "\n" + t("stats_web", searches=web)
     if is_admin:
         total = await usage.totals(utc_today())
         text += "\n\n" + t("stats_admin", tokens=total.tokens, images=total.images)
+        if web_total := await searches.total(utc_today()):
+            text += "\n" + t("stats_web_admin", searches=web_total)
     await session.commit()
     await reply(deps, message, text)
 

@@ -149,7 +149,12 @@ async def handle_voice(
     if ref is None:
         await _say(deps, message, t("media_unsupported"))
         return
-    if ref.too_long:
+    long = media.long_voice
+    if long is not None and ref.duration > long.max_seconds:
+        await _say(deps, message, t("voice_too_long_limit", seconds=ref.duration,
+                                    limit=long.max_seconds))  # fmt: skip
+        return
+    if ref.too_long and long is None:
         await _say(deps, message, t("voice_too_long", seconds=MAX_SECONDS))
         return
     where = _where(message, ticket, deps, replayed)
@@ -167,8 +172,16 @@ async def _answer_voice(
 ) -> None:
     assert media.voice is not None
     who = speaker(message)
+    if where.voice is not None:  # asked by voice: answered by voice too (VOICE_REPLIES)
+        where = replace(where, voice=replace(where.voice, spoken=True))
     try:
-        text = await media.voice.transcribe(ref, who.language)
+        if ref.too_long and media.long_voice is not None:  # over 30 s: asynchronous, durable
+            text = await media.long_voice.transcribe(
+                ref, chat_id=message.chat.id, message_id=message.message_id, user_id=who.user_id,
+                language_code=who.language, thread_id=where.thread_id, outbox=deps.outbox, t=t,
+            )  # fmt: skip
+        else:
+            text = await media.voice.transcribe(ref, who.language)
     except AudioTooLongError:
         await _say(deps, message, t("voice_too_long", seconds=MAX_SECONDS))
         return

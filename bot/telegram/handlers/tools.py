@@ -79,12 +79,12 @@ async def _carry_on(
     of the chat's lease answers it, as a turn cut short (the stored calls carry over), so no
     two replicas ever run one chat's turns at once."""
     tools = deps.conversation.tools
-    if deps.offer_chat is not None and tools is not None:
+    if deps.replicas is not None and tools is not None:
         reopened = await tools.reopen_for_resume(answer_id)
         if reopened is not None:  # None: not the chat's last question; carried on here
             ticket.release()
             if reopened:
-                deps.offer_chat(target.chat.chat_id)
+                deps.replicas.offer(target.chat.chat_id)
             return
     deps.answers.submit_continue(ticket, target, who, t, answer_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.telegram.media.albums import AlbumJoiner
 from bot.telegram.media.photos import PhotoPreparer
@@ -11,8 +12,11 @@ from bot.telegram.media.voice import VoiceNotes
 
 assert MEDIA_TEXTS  # registers the texts with the Translator
 
+if TYPE_CHECKING:
+    from bot.telegram.media.longvoice import LongNotes
 
-@dataclass(slots=True)
+
+@dataclass(frozen=True, slots=True)
 class MediaSupport:
     """None parts are off: photos without VISION_MODEL, voice without SPEECH_RECOGNITION."""
 
@@ -20,6 +24,7 @@ class MediaSupport:
     voice: VoiceNotes | None = None
     albums: AlbumJoiner = field(default_factory=AlbumJoiner)
     max_image_mb: float = 10.0
+    long_voice: LongNotes | None = None  # notes over 30 s, up to MAX_VOICE_SECONDS
 
 
 __all__ = ["MediaSupport"]

@@ -21,6 +21,10 @@ class ShownMessages:
         self.shown: list[RenderedText] = []
         self.stale: list[int] = []  # messages to delete before anything else is sent
 
+    def send_plain(self) -> None:
+        """Telegram refused our entities: text only from now on."""
+        self.plain = True
+
     def next_call(self, target: list[RenderedText], *, final: bool) -> Call | None:
         """The next call that brings the messages closer to ``target`` (None: they show it).
 

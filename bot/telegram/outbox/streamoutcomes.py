@@ -62,7 +62,7 @@ class StreamOutcomes(StreamCalls):
             logger.warning(
                 "entities refused in chat %s, sending plain text: %s", self.chat_id, exc
             )
-            self._messages.plain = True
+            self._messages.send_plain()
         elif self._state is _State.FINISHING:
             logger.error("final delivery to chat %s failed: %s", self.chat_id, exc)
             error = OutboxError(f"final delivery to chat {self.chat_id} failed: {exc}")

@@ -49,8 +49,11 @@ def test_line_buffer_cost_does_not_grow_with_lines_seen() -> None:
     feed_time(early, line, 10)
     late = LineBuffer()
     feed_time(late, line, 20000)
-    # the same 2000 lines cost about the same after 20 000 lines as at the start
-    assert feed_time(late, line, 2000) < 5 * feed_time(early, line, 2000) + 0.01
+    # The same 200 lines cost about the same after 20 000 lines as at the start: measured in
+    # interleaved pairs and compared by their fastest, so a burst of load elsewhere on the
+    # machine weighs on both sides (a cost that grew with the lines seen would be ~100x).
+    pairs = [(feed_time(early, line, 200), feed_time(late, line, 200)) for _ in range(7)]
+    assert min(t for _, t in pairs) < 5 * min(t for t, _ in pairs) + 0.002
 
 
 async def test_stream_yields_cumulative_snapshots_ending_final(
@@ -146,19 +149,15 @@ async def test_closing_early_closes_the_response_and_frees_the_slot(
 ) -> None:
     client = make_client(max_concurrent_generations=1)
     fm.queue_reply(" ".join(f"w{i}" for i in range(60)), chunks=60, interval=0.05)
-    started = time.monotonic()
     generator = cast(AsyncGenerator[Snapshot, None], client.stream(HELLO, model="yandexgpt"))
     async with aclosing(generator) as stream:
         async for snap in stream:
             if snap.text.count("w") >= 2:
                 break
-    # the server notices the closed connection on its next write, long before the 3 s end
-    for _ in range(100):
-        if fm.stream_disconnects:
-            break
-        await asyncio.sleep(0.01)
+    # the server notices the closed connection on its next write, long before its last line
+    await asyncio.wait_for(fm.stream_closed.wait(), 30)
     assert fm.stream_disconnects == 1
-    assert time.monotonic() - started < 1.5
+    assert fm.stream_lines_written < 60
     # the single concurrency slot is free again
     answer = await asyncio.wait_for(client.complete(HELLO, model="yandexgpt"), 1)
     assert answer.text == "Echo: hello"
@@ -226,7 +225,10 @@ async def test_idle_timeout_does_not_count_time_spent_by_the_consumer(
 ) -> None:
     """The timeout covers waiting for the network, never the consumer's own pauses, even
     when the first-byte timeout (armed first) is longer than the idle one."""
-    client = make_client(timeouts=Timeouts(connect=1, first_byte=1.0, idle=0.15), retry=NO_RETRY)
+    # The first-byte timeout outlasts the server's stall below: if that timer (or a deadline
+    # set before the consumer's pause) were the one running, the stall would end first and the
+    # stream would end without a final line (a StreamError) instead of an idle timeout.
+    client = make_client(timeouts=Timeouts(connect=1, first_byte=60.0, idle=0.15), retry=NO_RETRY)
     fm.queue_reply("a b c d", chunks=4, interval=0.05)
     texts = []
     async with aclosing(client.stream(HELLO, model="yandexgpt")) as stream:
@@ -237,22 +239,18 @@ async def test_idle_timeout_does_not_count_time_spent_by_the_consumer(
     # ...and a stall after such a pause is still caught, after `idle`, not `first_byte`
     fm.queue_reply("a b c d", chunks=4, fault="stall", fault_after=2, stall=2.0)
     seen = []
-    started = 0.0
 
     async def consume_slowly() -> None:
-        nonlocal started
         async with aclosing(client.stream(HELLO, model="yandexgpt")) as stream:
             async for snap in stream:
                 seen.append(snap.text)
                 await asyncio.sleep(0.3)
-                started = time.monotonic()
 
     with pytest.raises(APITimeoutError) as info:
         await consume_slowly()
     assert info.value.phase == "idle"
     assert info.value.partial_text == "a b"
     assert seen == ["a", "a b"]
-    assert time.monotonic() - started < 0.9
 
 
 async def test_cancelling_a_read_is_a_cancellation_not_a_timeout(

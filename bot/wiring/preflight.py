@@ -15,12 +15,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.config import ConfigError, Settings
+from bot.config.wire import check_wire
 
 # What each command needs (`check` validates as `run` does).
 _STEPS: dict[str, tuple[str, ...]] = {
     "run": ("database", "telegram", "yandex", "yandex_key", "kb", "support", "replicas",
-            "metrics", "webhook", "prompt"),
-    "chat": ("database", "yandex", "yandex_key", "prompt"),
+            "metrics", "webhook", "prompt", "wire", "agent_tools"),
+    "chat": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
+    "record": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
     "report": ("database", "support", "replicas", "metrics"),
     "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
     "migrate": ("database",),
@@ -42,6 +44,8 @@ def problems(settings: Settings, command: str) -> list[str]:
         "metrics": lambda: settings.metrics_listen and settings.metrics_host_port,
         "webhook": lambda: settings.telegram_mode == "webhook" and settings.webhook_host_port,
         "prompt": settings.resolved_system_prompt,
+        "wire": lambda: check_wire(settings),
+        "agent_tools": lambda: settings.check_agent_tools(settings.text_api),
     }
     found: list[str] = []
     for name in _STEPS.get(command, ()):

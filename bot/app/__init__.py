@@ -13,26 +13,40 @@ async def order_status(ctx: ToolContext, order_id: str) -> dict[str, str]:
 
 Run it with `python -m bot run --app mybot:app`. Everything registered here runs inside fmbot's
 guarantees: routers behind the access lists, rate limits and the durable queue, hooks and
-context providers bounded by a timeout and never able to break a turn.
+context providers bounded by a timeout and never able to break a turn. What an App holds and
+how fmbot reads it: parts.py; installed plugins: plugins.py.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from importlib.metadata import entry_points
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings
 
-from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
+from bot.app import plugins
+from bot.app.parts import (
+    AH,
+    CP,
+    HH,
+    LH,
+    AnswerHook,
+    AppError,
+    AppParts,
+    ContextProvider,
+    F,
+    HandoffHook,
+    LifecycleHook,
+    Migrations,
+    S,
+    require_async,
+)
+from bot.app.plugins import PLUGIN_GROUP
+from bot.extensions import NamedProvider
 from bot.extensions.runner import name_of
 from bot.menu import MenuCommand, commands_of, menu_entry_problem
-from bot.tools.base import ToolContext
 from bot.tools.functions import FunctionTools
 
 if TYPE_CHECKING:
@@ -41,38 +55,14 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.tools.base import ToolSource
 
+# The App, and the names its methods' signatures use (from bot.app, as before the split).
+__all__ = ["PLUGIN_GROUP", "AnswerHook", "App", "AppError", "ContextProvider", "HandoffHook",
+           "LifecycleHook", "Migrations"]  # fmt: skip
+
 log = logging.getLogger("bot")
 
-PLUGIN_GROUP = "fmbot.plugins"
 
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
-CP = TypeVar("CP", bound=ContextProvider)
-AnswerHook = Callable[[AnswerEvent], Awaitable[None]]
-HandoffHook = Callable[[HandoffEvent], Awaitable[None]]
-LifecycleHook = Callable[[], Awaitable[None]]
-AH = TypeVar("AH", bound=AnswerHook)
-HH = TypeVar("HH", bound=HandoffHook)
-LH = TypeVar("LH", bound=LifecycleHook)
-S = TypeVar("S", bound=BaseSettings)
-
-
-class AppError(Exception):
-    """A part that cannot be added (a sync function, a clashing name, an unknown plugin...);
-    the message says what to change."""
-
-
-@dataclass(frozen=True, slots=True)
-class Migrations:
-    """A plugin's own Alembic migrations, kept in a version table of their own."""
-
-    name: str
-    """Whose they are; the version table is `alembic_version_<name>`."""
-    folder: Path
-    """The folder holding the revision files."""
-
-
-class App:
+class App(AppParts):
     """fmbot's bot, and the parts added to it (tools, context, routers, commands, hooks).
 
     Build it with `App.from_env()`; the configuration is read when the bot starts, so a module
@@ -82,21 +72,9 @@ class App:
     def __init__(self, *, env_file: str | Path | None = ".env") -> None:
         """An App configured from the environment and `env_file` (None: the environment
         only). Prefer `App.from_env()`."""
+        super().__init__()
         self._env_file = env_file
         self._settings: Settings | None = None
-        self._functions: FunctionTools | None = None  # made on first use
-        self._providers: list[NamedProvider] = []
-        self._routers: list[Router] = []
-        self._commands: dict[str, MenuCommand] = {}
-        self._described: set[str] = set()  # names given to app.command
-        self._on_startup: list[LifecycleHook] = []
-        self._on_shutdown: list[LifecycleHook] = []
-        self._on_answer: list[AnswerHook] = []
-        self._on_handoff: list[HandoffHook] = []
-        self._migrations: list[Migrations] = []
-        self._tool_sources: list[ToolSource] = []
-        self._plugins: list[str] = []
-        self._runner: ExtensionRunner | None = None
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> App:
@@ -218,7 +196,7 @@ class App:
         """
 
         def register(fn: CP) -> CP:
-            _require_async(fn, "a context provider")
+            require_async(fn, "a context provider")
             label = name or getattr(fn, "__name__", "") or name_of(fn)
             if any(p.name == label for p in self._providers):
                 raise AppError(
@@ -271,24 +249,24 @@ class App:
 
     def on_startup(self, hook: LH) -> LH:
         """Run `hook()` once the bot has started, before the first update is handled."""
-        self._on_startup.append(_require_async(hook, "an on_startup hook"))
+        self._on_startup.append(require_async(hook, "an on_startup hook"))
         return hook
 
     def on_shutdown(self, hook: LH) -> LH:
         """Run `hook()` when the bot stops, after the last answer."""
-        self._on_shutdown.append(_require_async(hook, "an on_shutdown hook"))
+        self._on_shutdown.append(require_async(hook, "an on_shutdown hook"))
         return hook
 
     def on_answer(self, hook: AH) -> AH:
         """Run `hook(event)` after every turn, with an `AnswerEvent` (in a task of its own:
         the answer is not held back by it)."""
-        self._on_answer.append(_require_async(hook, "an on_answer hook"))
+        self._on_answer.append(require_async(hook, "an on_answer hook"))
         return hook
 
     def on_handoff(self, hook: HH) -> HH:
         """Run `hook(event)` when a conversation is handed to a person (support desk), with
         a `HandoffEvent`."""
-        self._on_handoff.append(_require_async(hook, "an on_handoff hook"))
+        self._on_handoff.append(require_async(hook, "an on_handoff hook"))
         return hook
 
     # -- plugins ---------------------------------------------------------------------------------
@@ -308,87 +286,8 @@ class App:
         `FMBOT_PLUGINS` does this at start. An unknown name is refused with the list of
         installed plugins."""
         wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
-        wanted = [n for n in wanted if n]
-        if not wanted:
-            return
-        from bot.config import ConfigError
-
-        found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
-        for name in wanted:  # every name checked before any plugin is set up
-            if name not in found:
-                installed = ", ".join(sorted(found)) or "none"
-                raise ConfigError(
-                    f"FMBOT_PLUGINS: no installed plugin named {name!r} (installed: {installed})"
-                )
-        for name in wanted:
-            if name in self._plugins:
-                continue
-            point = found[name]
-            try:
-                setup = point.load()
-                setup(self)
-            except ConfigError:
-                raise
-            except Exception as exc:
-                log.exception("plugin %s failed to set up", name)
-                raise ConfigError(
-                    f"FMBOT_PLUGINS: plugin {name!r} failed to set up: {exc!r}"
-                ) from None
+        for name in plugins.set_up(self, [n for n in wanted if n], self._plugins):
             self._plugins.append(name)
-            log.info("plugin %s set up (%s)", name, point.value)
-
-    @property
-    def plugins(self) -> tuple[str, ...]:
-        """The plugins set up so far, by name."""
-        return tuple(self._plugins)
-
-    # -- what fmbot's composition root reads -------------------------------------------------
-
-    @property
-    def routers(self) -> tuple[Router, ...]:
-        """The routers added with `include_router`, in order."""
-        return tuple(self._routers)
-
-    @property
-    def commands(self) -> tuple[MenuCommand, ...]:
-        """The commands added to the menu, in order."""
-        return tuple(self._commands.values())
-
-    @property
-    def migrations(self) -> tuple[Migrations, ...]:
-        """The plugins' own migrations, in order."""
-        return tuple(self._migrations)
-
-    def migration_folders(self) -> list[tuple[str, Path]]:
-        """The plugins' own migrations as (name, folder), as the database module takes them."""
-        return [(m.name, m.folder) for m in self._migrations]
-
-    @property
-    def tool_sources(self) -> tuple[ToolSource, ...]:
-        """The tool sources added (the App's own functions first)."""
-        return tuple(self._tool_sources)
-
-    @property
-    def startup_hooks(self) -> tuple[LifecycleHook, ...]:
-        """The `on_startup` hooks, in order."""
-        return tuple(self._on_startup)
-
-    @property
-    def shutdown_hooks(self) -> tuple[LifecycleHook, ...]:
-        """The `on_shutdown` hooks, in order."""
-        return tuple(self._on_shutdown)
-
-    def runner(self, timeout: float = 5.0) -> ExtensionRunner | None:
-        """The context providers and turn hooks, run safely; None when there are none."""
-        if self._runner is None:
-            runner = ExtensionRunner(
-                providers=self._providers,
-                on_answer=self._on_answer,
-                on_handoff=self._on_handoff,
-                timeout=timeout,
-            )
-            self._runner = runner if runner else None
-        return self._runner
 
     def run(self) -> None:
         """Run the bot (`python mybot.py`): the same as `python -m bot run --app`."""
@@ -397,7 +296,3 @@ class App:
         raise SystemExit(run_app(self, ["run"]))
 
 
-def _require_async(function: Any, what: str) -> Any:
-    if not inspect.iscoroutinefunction(function):
-        raise AppError(f"{what} must be an async function: {name_of(function)} is not")
-    return function

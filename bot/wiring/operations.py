@@ -1,6 +1,6 @@
 """What runs beside the bot for operators: coordination with other replicas (REDIS_URL), the
 metrics and health endpoints (METRICS_LISTEN), and telemetry hooks. Part of the composition
-root: built from Settings by `run_bot` (wiring.py)."""
+root: built from Settings by `run_bot` (run.py)."""
 
 from __future__ import annotations
 
@@ -39,19 +39,22 @@ log = logging.getLogger("bot")
 
 
 class Limited(Protocol):
-    """A model client with a replaceable generation cap."""
+    """A model client with a generation cap (whose waiters are a gauge)."""
 
-    generation_limit: GenerationLimit
+    @property
+    def generation_limit(self) -> GenerationLimit: ...
 
 
 def limited(*models: object) -> list[Limited]:
-    """The model clients among `models` (each once) whose generation cap can be shared."""
+    """The model clients among `models` (each once) with a generation cap."""
     from bot.foundation_models.client import FoundationModelsClient
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+    from bot.foundation_models.responses import ResponsesChatModel
 
+    kinds = (FoundationModelsClient, OpenAICompatibleChatModel, ResponsesChatModel)
     found: list[Limited] = []
     for model in models:
-        if isinstance(model, FoundationModelsClient | OpenAICompatibleChatModel) and not any(
+        if isinstance(model, kinds) and not any(
             model is seen for seen in found
         ):
             found.append(model)
@@ -65,6 +68,8 @@ class Shared:
 
     coordinator: Coordinator
     census: Census
+    # Every replica's generations at once (YANDEX_MAX_CONCURRENT_GENERATIONS), for the clients.
+    generation_limit: SharedGenerationLimit
     budgets: list[SharedBudget | SharedAdaptiveBudget] = field(default_factory=list)
 
 
@@ -87,7 +92,8 @@ async def coordination(settings: Settings, bot: Bot) -> AsyncIterator[Shared | N
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL: {exc}") from None
     census = Census(coordinator, settings.replica_id, minimum=MIN_REPLICAS)
-    shared = Shared(coordinator, census)
+    cap = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
+    shared = Shared(coordinator, census, cap)
     try:
         try:
             log.info("replica %s coordinates through Redis (%d replicas live)",
@@ -124,11 +130,11 @@ def outbox_budgets(settings: Settings, shared: Shared | None) -> dict[str, Any]:
         burst=max(1.0, share / 10),  # as the Outbox's own: a tenth of a second at once
     )
     drafts_budget.start()
-    shared.budgets += [budget, drafts_budget]
+    shared.budgets.extend([budget, drafts_budget])  # closed with the coordination
     return {"message_budget": budget, "draft_budget": drafts_budget}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Operations:
     replica_id: str
     coordinator: Coordinator | None  # None: one process, nothing shared
@@ -171,18 +177,10 @@ async def operations(
     models: Sequence[Limited] = (),
     shared: Shared | None = None,
 ) -> AsyncIterator[Operations]:
-    """Coordination (`shared`: the poller's lease, and the generation cap of `models` shared
-    by every replica), telemetry, and the metrics endpoints (METRICS_LISTEN)."""
+    """Coordination (`shared`: the poller's lease), telemetry, and the metrics endpoints
+    (METRICS_LISTEN); `models`' generation waiters are a gauge."""
     async with AsyncExitStack() as stack:
         coordinator = shared.coordinator if shared is not None else None
-        if coordinator is not None:
-            cap = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
-            for model in models:
-                model.generation_limit = cap
-            if settings.telegram_mode == "webhook":
-                # Any replica may receive any update: a chat's turns run on its lease holder.
-                # (Polling: the one poller dispatches everything, in order, by itself.)
-                app.coordinate(coordinator, settings.replica_id)
         install_telemetry(bot, app.dp)
         metrics.replica(settings.replica_id)
         metrics.queue_depth_from(
@@ -191,16 +189,16 @@ async def operations(
         metrics.queue_depth_from("chats", app.queues.waiting)
         metrics.queue_depth_from("outbox", lambda: gauges.deliveries(app.outbox))
         metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(app.outbox))
-        ops = Operations(settings.replica_id, coordinator)
+        metrics_port = None
         if settings.metrics_listen:
             host, port = settings.metrics_host_port
             readiness = readiness_for(db, bot, coordinator, stopping=lambda: app.stopping)
             try:
-                ops.metrics_port = await stack.enter_async_context(
+                metrics_port = await stack.enter_async_context(
                     serve_metrics(host, port, readiness)
                 )
             except OSError as exc:
                 raise ConfigError(
                     f"METRICS_LISTEN: cannot listen on {host}:{port} ({exc.strerror})"
                 ) from None
-        yield ops
+        yield Operations(settings.replica_id, coordinator, metrics_port)

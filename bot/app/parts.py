@@ -1,0 +1,130 @@
+"""What an App holds: the parts a developer or a plugin added (tool sources, context
+providers, routers, menu commands, hooks, migrations, plugins) as fmbot's composition root
+reads them, the hooks' types, and AppError."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic_settings import BaseSettings
+
+from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
+from bot.extensions.runner import name_of
+from bot.menu import MenuCommand
+from bot.tools.base import ToolContext
+from bot.tools.functions import FunctionTools
+
+if TYPE_CHECKING:
+    from aiogram import Router
+
+    from bot.tools.base import ToolSource
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
+CP = TypeVar("CP", bound=ContextProvider)
+AnswerHook = Callable[[AnswerEvent], Awaitable[None]]
+HandoffHook = Callable[[HandoffEvent], Awaitable[None]]
+LifecycleHook = Callable[[], Awaitable[None]]
+AH = TypeVar("AH", bound=AnswerHook)
+HH = TypeVar("HH", bound=HandoffHook)
+LH = TypeVar("LH", bound=LifecycleHook)
+S = TypeVar("S", bound=BaseSettings)
+
+
+class AppError(Exception):
+    """A part that cannot be added (a sync function, a clashing name, an unknown plugin...);
+    the message says what to change."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migrations:
+    """A plugin's own Alembic migrations, kept in a version table of their own."""
+
+    name: str
+    """Whose they are; the version table is `alembic_version_<name>`."""
+    folder: Path
+    """The folder holding the revision files."""
+
+
+class AppParts:
+    """The parts added to an App (by `App`'s methods), and how fmbot reads them."""
+
+    def __init__(self) -> None:
+        self._functions: FunctionTools | None = None  # made on first use
+        self._providers: list[NamedProvider] = []
+        self._routers: list[Router] = []
+        self._commands: dict[str, MenuCommand] = {}
+        self._described: set[str] = set()  # names given to app.command
+        self._on_startup: list[LifecycleHook] = []
+        self._on_shutdown: list[LifecycleHook] = []
+        self._on_answer: list[AnswerHook] = []
+        self._on_handoff: list[HandoffHook] = []
+        self._migrations: list[Migrations] = []
+        self._tool_sources: list[ToolSource] = []
+        self._plugins: list[str] = []
+        self._runner: ExtensionRunner | None = None
+
+
+    @property
+    def plugins(self) -> tuple[str, ...]:
+        """The plugins set up so far, by name."""
+        return tuple(self._plugins)
+
+    # -- what fmbot's composition root reads -------------------------------------------------
+
+    @property
+    def routers(self) -> tuple[Router, ...]:
+        """The routers added with `include_router`, in order."""
+        return tuple(self._routers)
+
+    @property
+    def commands(self) -> tuple[MenuCommand, ...]:
+        """The commands added to the menu, in order."""
+        return tuple(self._commands.values())
+
+    @property
+    def migrations(self) -> tuple[Migrations, ...]:
+        """The plugins' own migrations, in order."""
+        return tuple(self._migrations)
+
+    def migration_folders(self) -> list[tuple[str, Path]]:
+        """The plugins' own migrations as (name, folder), as the database module takes them."""
+        return [(m.name, m.folder) for m in self._migrations]
+
+    @property
+    def tool_sources(self) -> tuple[ToolSource, ...]:
+        """The tool sources added (the App's own functions first)."""
+        return tuple(self._tool_sources)
+
+    @property
+    def startup_hooks(self) -> tuple[LifecycleHook, ...]:
+        """The `on_startup` hooks, in order."""
+        return tuple(self._on_startup)
+
+    @property
+    def shutdown_hooks(self) -> tuple[LifecycleHook, ...]:
+        """The `on_shutdown` hooks, in order."""
+        return tuple(self._on_shutdown)
+
+    def runner(self, timeout: float = 5.0) -> ExtensionRunner | None:
+        """The context providers and turn hooks, run safely; None when there are none."""
+        if self._runner is None:
+            runner = ExtensionRunner(
+                providers=self._providers,
+                on_answer=self._on_answer,
+                on_handoff=self._on_handoff,
+                timeout=timeout,
+            )
+            self._runner = runner if runner else None
+        return self._runner
+
+
+def require_async(function: Any, what: str) -> Any:
+    """`function`, refused with an AppError unless it is an async function."""
+    if not inspect.iscoroutinefunction(function):
+        raise AppError(f"{what} must be an async function: {name_of(function)} is not")
+    return function

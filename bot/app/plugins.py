@@ -1,0 +1,47 @@
+"""Installed plugins: entry points of the group `fmbot.plugins`, set up on an App by name
+(`App.use_plugins`, `FMBOT_PLUGINS`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("bot")
+
+PLUGIN_GROUP = "fmbot.plugins"
+
+
+def set_up(app: App, wanted: Sequence[str], done: Sequence[str]) -> Iterator[str]:
+    """Set up each plugin of `wanted` not in `done` on `app`, yielding its name once it is;
+    every name is checked before any plugin is set up (an unknown one is refused with the
+    list of installed plugins)."""
+    from bot.config import ConfigError
+
+    found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+    for name in wanted:
+        if name not in found:
+            installed = ", ".join(sorted(found)) or "none"
+            raise ConfigError(
+                f"FMBOT_PLUGINS: no installed plugin named {name!r} (installed: {installed})"
+            )
+    for name in wanted:
+        if name in done:
+            continue
+        point = found[name]
+        try:
+            setup = point.load()
+            setup(app)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            log.exception("plugin %s failed to set up", name)
+            raise ConfigError(
+                f"FMBOT_PLUGINS: plugin {name!r} failed to set up: {exc!r}"
+            ) from None
+        log.info("plugin %s set up (%s)", name, point.value)
+        yield name

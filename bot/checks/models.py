@@ -1,0 +1,29 @@
+"""`fmbot check`'s models line: each configured model is listed by the folder or answers a
+minimal probe; a model the API refuses as unknown FAILs, naming the setting to change."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from bot.checks.outcome import Outcome, failed, passed
+from bot.config import Settings
+
+
+async def check_models(settings: Settings) -> list[Outcome]:
+    from bot.model_catalog import refusal, review_models, summary
+    from bot.wiring.clients import build_auth_from, build_chat_model, build_client
+
+    name = "models"
+    auth = build_auth_from(settings)
+    async with AsyncExitStack() as stack:
+        client = build_client(settings, auth)
+        stack.push_async_callback(client.aclose)
+        chat = build_chat_model(settings, client, auth, stack)
+        findings, note = await review_models(settings, client, chat, auth)
+    outcomes = [
+        failed(name, refusal(f), f"set {f.model.setting} to a model the folder serves (see "
+                                 "https://yandex.cloud/en/docs/ai-studio/concepts/generation/"
+                                 "models and the retirement dates there)")
+        for f in findings if f.state == "unknown"
+    ]
+    return outcomes or [passed(name, summary(findings) + (f"; {note}" if note else ""))]

@@ -1,0 +1,49 @@
+"""`bot check` for voice replies: SpeechKit speaks a one-word sample with the models'
+credentials, which proves the role ai.speechkit-tts.user (named when it is missing)."""
+
+from __future__ import annotations
+
+from bot.checks.outcome import Outcome, failed, passed
+from bot.config import Settings
+
+SAMPLE = "Проверка"  # one word; a few characters of the budget
+
+
+async def check_synthesis(settings: Settings) -> Outcome:
+    from bot.foundation_models import errors
+    from bot.foundation_models.speech_synthesis import (
+        TTS_ROLE,
+        SpeechSynthesizer,
+        SynthesisPermissionError,
+        SynthesisQuotaError,
+    )
+    from bot.wiring.clients import build_auth_from
+
+    name = "speech synthesis"
+    off = "or set VOICE_REPLIES=off to answer in text only"
+    try:
+        synthesizer = SpeechSynthesizer(
+            base_url=settings.tts_url, auth=build_auth_from(settings),
+            folder_id=settings.yandex_folder_id,
+        )  # fmt: skip
+    except errors.FoundationModelsError as exc:
+        return failed(name, str(exc), "check the Yandex credentials")
+    try:
+        audio = await synthesizer.synthesize(SAMPLE, language="ru-RU",
+                                             voice=settings.tts_voice_ru, speed=settings.tts_speed)
+    except SynthesisPermissionError:
+        return failed(name, f"SpeechKit refused the credentials (401/403) at {settings.tts_url}",
+                      f"give the service account the role {TTS_ROLE} in folder "
+                      f"{settings.yandex_folder_id}, {off}")  # fmt: skip
+    except SynthesisQuotaError as exc:
+        return failed(name, f"over SpeechKit's quota: {exc}", f"retry later, {off}")
+    except errors.APIConnectionError as exc:
+        return failed(name, f"cannot reach {settings.tts_url}: {exc}",
+                      f"check the network, a proxy or TTS_URL, {off}")
+    except errors.FoundationModelsError as exc:
+        return failed(name, f"synthesis failed: {exc}",
+                      f"check TTS_VOICE_RU ({settings.tts_voice_ru}) and TTS_SPEED, {off}")
+    finally:
+        await synthesizer.aclose()
+    return passed(name, f"SpeechKit spoke a one-word sample ({len(audio)} bytes of OggOpus, "
+                        f"{settings.tts_url})")  # fmt: skip

@@ -1,0 +1,19 @@
+"""`fmbot check`'s lines on how the bot talks to the models: the wire (TEXT_API), the
+built-in tools it offers and the reasoning mode, as `run` will use them."""
+
+from __future__ import annotations
+
+from bot.checks.outcome import Outcome, failed, passed
+from bot.config import Settings
+from bot.config.wire import check_wire, wire_lines
+
+
+def wire_outcomes(settings: Settings) -> list[Outcome]:
+    from bot.config import ConfigError
+
+    lines = [passed(name, detail) for name, detail in wire_lines(settings)]
+    try:
+        check_wire(settings)
+    except ConfigError as exc:
+        lines[-1] = failed("reasoning", str(exc), "change REASONING or TEXT_API")
+    return lines

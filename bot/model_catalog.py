@@ -1,0 +1,151 @@
+"""The deployment's models against what the folder serves: `fmbot check` and the start-up log.
+
+Yandex retires model versions on announced dates, so every configured model URI (text, vision,
+image, embeddings) is compared with the folder's `GET /v1/models` listing. The listing is not
+complete (image models, for one, never appear), so a model missing from it is probed with a
+minimal request (one output token; one embedding) on the client that uses it; only a model
+the API refuses as unknown is reported, naming the setting to change. YandexART is not
+probed: any request would draw (and bill) an image.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.config import Settings
+from bot.foundation_models import errors
+from bot.foundation_models.auth import Auth
+from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Role
+from bot.foundation_models.uris import Scheme, resolve_model_uri
+from bot.wiring.clients import build_vision_model
+
+log = logging.getLogger("bot.models")
+
+Kind = Literal["text", "vision", "image", "embedding"]
+State = Literal["listed", "answered", "unknown", "unverified"]
+_SCHEME: dict[Kind, Scheme] = {"text": "gpt", "vision": "gpt", "image": "art",
+                               "embedding": "emb"}
+# What an "unknown model" refusal says (404, or a 400 naming the model).
+_UNKNOWN = ("not found", "unknown model", "does not exist", "no such model", "invalid model")
+_PING = (ChatMessage(Role.USER, "ping"),)
+
+
+@dataclass(frozen=True, slots=True)
+class Configured:
+    setting: str
+    name: str
+    kind: Kind
+    uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    model: Configured
+    state: State
+    detail: str = ""
+
+
+def configured_models(settings: Settings) -> list[Configured]:
+    """Every model this deployment uses, once per (setting, name)."""
+    found: list[tuple[str, str, Kind]] = [("TEXT_MODEL", settings.text_model, "text")]
+    found += [("ALLOWED_TEXT_MODELS", m, "text") for m in settings.text_models[1:]]
+    if settings.vision_model:
+        found.append(("VISION_MODEL", settings.vision_model, "vision"))
+    found.append(("IMAGE_MODEL", settings.image_model, "image"))
+    if settings.kb_path:
+        found += [("EMBEDDING_DOC_MODEL", settings.embedding_doc_model, "embedding"),
+                  ("EMBEDDING_QUERY_MODEL", settings.embedding_query_model, "embedding")]
+    if settings.desk_insights_on:
+        found.append(("INSIGHTS_MODEL", settings.insights_model, "text"))
+    models = []
+    for setting, name, kind in found:
+        try:
+            uri = resolve_model_uri(name, settings.yandex_folder_id, _SCHEME[kind])
+        except errors.InvalidRequestError:
+            uri = name
+        models.append(Configured(setting, name, kind, uri))
+    return models
+
+
+def _is_unknown(exc: errors.FoundationModelsError) -> bool:
+    if isinstance(exc, errors.NotFoundError):
+        return True
+    if isinstance(exc, errors.BadRequestError):
+        return any(marker in exc.message.lower() for marker in _UNKNOWN)
+    return False
+
+
+async def _probe(model: Configured, client: FoundationModelsClient, chat: ChatModel,
+                 vision: ChatModel | None) -> Finding:
+    try:
+        if model.kind == "embedding":
+            await client.embedding("ping", model=model.name)
+        elif model.kind == "image":
+            return Finding(model, "unverified", "image models are not listed and a probe "
+                                                "would draw an image")
+        else:
+            target = vision if model.kind == "vision" and vision is not None else chat
+            await target.complete(_PING, model=model.name,
+                                  options=CompletionOptions(max_tokens=1, temperature=0.0))
+    except errors.FoundationModelsError as exc:
+        if _is_unknown(exc):
+            return Finding(model, "unknown", getattr(exc, "message", str(exc)))
+        return Finding(model, "unverified", f"the probe failed: {exc}")
+    return Finding(model, "answered")
+
+
+async def review_models(settings: Settings, client: FoundationModelsClient, chat: ChatModel,
+                        auth: Auth | None) -> tuple[list[Finding], str]:
+    """A finding per configured model, and a note on the listing ("" when it was read)."""
+    note = ""
+    try:
+        listed = set(await client.list_models())
+    except errors.FoundationModelsError as exc:
+        listed, note = set(), f"the listing failed ({exc}); every model was probed"
+    findings: list[Finding] = []
+    async with AsyncExitStack() as stack:
+        vision = None
+        if auth is not None and any(m.kind == "vision" for m in configured_models(settings)):
+            vision = build_vision_model(settings, chat, auth, stack)
+        for model in configured_models(settings):
+            if model.uri in listed:
+                findings.append(Finding(model, "listed"))
+            else:
+                findings.append(await _probe(model, client, chat, vision))
+    return findings, note
+
+
+def summary(findings: list[Finding]) -> str:
+    count = {state: sum(f.state == state for f in findings)
+             for state in ("listed", "answered", "unverified")}
+    line = (f"{len(findings)} configured: {count['listed']} listed, {count['answered']} not "
+            f"listed but answered a probe")
+    unverified = [f"{f.model.setting}={f.model.name} ({f.detail})"
+                  for f in findings if f.state == "unverified"]
+    return line + (f"; not verified: {'; '.join(unverified)}" if unverified else "")
+
+
+def refusal(finding: Finding) -> str:
+    return (f"{finding.model.setting}={finding.model.name}: the API refuses "
+            f"{finding.model.uri} as unknown ({finding.detail})")
+
+
+async def log_models(settings: Settings, client: FoundationModelsClient, chat: ChatModel,
+                     auth: Auth | None) -> None:
+    """At start-up: a warning per model the API refuses, a line for the rest; never fails."""
+    try:
+        findings, note = await review_models(settings, client, chat, auth)
+    except Exception:  # the bot runs on; this is advice
+        log.warning("models: the check could not run", exc_info=True)
+        return
+    if note:
+        log.warning("models: %s", note)
+    for finding in findings:
+        if finding.state == "unknown":
+            log.warning("models: %s; set %s to a model the folder serves",
+                        refusal(finding), finding.model.setting)
+    log.info("models: %s", summary(findings))

@@ -1,0 +1,111 @@
+"""`fmbot new NAME [--template chat|support|helpdesk]`: a new bot project in the folder NAME.
+
+It holds `pyproject.toml` (depending on fmbot), `NAME/app.py` on the public API,
+`.env.example`, `tests/test_app.py` testing the bot with `bot.testing` (green as written), a
+README with the commands to test and run it, and for `support` and `helpdesk` a knowledge-base
+folder (`kb/`) and the model's tools (`NAME/tools.py`) with a worked example of a read and of
+a change confirmed by the user. Nothing is ever overwritten: an existing folder is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.scaffold import templates as t
+
+TEMPLATES = ("chat", "support", "helpdesk")
+
+
+class ScaffoldError(Exception):
+    """The project cannot be created; the message says why."""
+
+
+def project_files(name: str, template: str) -> dict[str, str]:
+    """Each file's path in the project and its text."""
+    from bot import __version__
+
+    values = {"name": name, "template": template, "version": __version__,
+              "env_extra": "", "readme_extra": ""}  # fmt: skip
+    files = {"pyproject.toml": t.PYPROJECT, ".env.example": t.ENV_EXAMPLE,
+             "README.md": t.README, f"{name}/__init__.py": t.INIT}  # fmt: skip
+    if template == "chat":
+        files |= {f"{name}/app.py": t.CHAT_APP, "tests/test_app.py": t.CHAT_TEST}
+    else:
+        kit = t.SUPPORT if template == "support" else t.HELPDESK
+        values |= kit
+        values["env_extra"] = (
+            "# The knowledge base: the documents the bot answers from (strict: only from them).\n"
+            "KB_PATH=kb\nKB_MODE=strict\n"
+            "# A support group (a forum) where people take conversations over: its chat id.\n"
+            "# SUPPORT_CHAT_ID=\n"
+        )
+        values["readme_extra"] = (
+            f"\n\nThe knowledge base is `kb/` (add Markdown, PDF or DOCX files); the model's "
+            f"tools are in `{name}/tools.py`: replace the stand-in data with calls to your "
+            f"systems."
+        )
+        files |= {f"{name}/app.py": t.KB_APP, f"{name}/tools.py": kit["tools"],
+                  f"kb/{kit['kb_file']}": kit["kb_text"], "tests/test_app.py": t.KB_TEST}
+    rendered = {}
+    for path, text in files.items():
+        for key, value in values.items():
+            text = text.replace("{{" + key + "}}", value)
+        rendered[path] = text
+    return rendered
+
+
+def check_name(name: str) -> None:
+    if not name.isidentifier() or keyword.iskeyword(name) or name != name.lower():
+        raise ScaffoldError(
+            f"{name!r} is not a project name: use lower-case letters, digits and _, starting "
+            "with a letter (it is the Python package's name too), e.g. shop_bot"
+        )
+    if name in ("bot", "tests", "test", "kb") or name in sys.stdlib_module_names:
+        raise ScaffoldError(f"{name!r} is taken (by fmbot, Python or the project's folders): "
+                            "choose another name")  # fmt: skip
+
+
+def create(name: str, template: str, where: Path) -> list[Path]:
+    """Write the project `where/name`; the files created, in order."""
+    check_name(name)
+    if template not in TEMPLATES:
+        raise ScaffoldError(f"unknown template {template!r} (choose {', '.join(TEMPLATES)})")
+    root = where / name
+    if root.exists():
+        raise ScaffoldError(f"{root} already exists: nothing was written (choose another name "
+                            "or remove it)")  # fmt: skip
+    files = project_files(name, template)
+    created = []
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as file:  # "x": never overwrite
+            file.write(text)
+        created.append(path)
+    return created
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fmbot new", description="Create a new bot project in the folder NAME."
+    )
+    parser.add_argument("name", metavar="NAME", help="the project's (and its package's) name")
+    parser.add_argument("--template", choices=TEMPLATES, default="chat",
+                        help="chat (default), support or helpdesk (with a knowledge base and "
+                        "tools)")  # fmt: skip
+    args = parser.parse_args(list(argv))
+    try:
+        created = create(args.name, args.template, Path.cwd())
+    except (ScaffoldError, OSError) as exc:
+        print(f"fmbot new: {exc}", file=sys.stderr)
+        return 2
+    print(f"Created {args.name}/ ({args.template}):")
+    for path in created:
+        print(f"  {path.relative_to(Path.cwd())}")
+    print(f"\nNext:\n  cd {args.name}\n  pip install -e '.[test]'\n  pytest\n"
+          f"  python -m bot run --app {args.name}.app:app")  # fmt: skip
+    return 0

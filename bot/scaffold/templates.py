@@ -1,0 +1,240 @@
+"""The files `fmbot new` writes, by template (`{{name}}` is the project's package name)."""
+
+# Lines holding `{{placeholders}}` are longer here than in the files written.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+PYPROJECT = '''[build-system]
+requires = ["setuptools>=69"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{{name}}"
+version = "0.1.0"
+description = "A Telegram bot on fmbot"
+requires-python = ">=3.11"
+dependencies = ["fmbot>={{version}}"]
+
+[project.optional-dependencies]
+# `pip install -e '.[test]'`: pytest, pytest-asyncio and fmbot's bot_tester fixture.
+test = ["fmbot[testing]>={{version}}"]
+
+[tool.setuptools.packages.find]
+include = ["{{name}}*"]
+
+[tool.pytest.ini_options]
+asyncio_mode = "auto"
+pythonpath = ["."]
+testpaths = ["tests"]
+# The App the bot_tester fixture runs.
+fmbot_app = "{{name}}.app:app"
+'''
+
+ENV_EXAMPLE = '''# Copy to .env and fill in. Every setting: fmbot's .env.example and docs/configuration.md.
+TELEGRAM_BOT_TOKEN=
+YANDEX_API_KEY=
+YANDEX_FOLDER_ID=
+DATABASE_URL=sqlite+aiosqlite:///{{name}}.db
+{{env_extra}}'''
+
+README = '''# {{name}}
+
+A Telegram bot built on [fmbot](https://pypi.org/project/fmbot/) (template: {{template}}).
+
+```bash
+pip install -e '.[test]'
+pytest                                       # the tests: no Telegram, no Yandex, no network
+cp .env.example .env                         # then fill in the token and the keys
+python -m bot run --app {{name}}.app:app     # run the bot
+```
+
+`{{name}}/app.py` is the bot; `tests/test_app.py` tests it with `bot.testing`
+(fmbot's docs/testing.md).{{readme_extra}}
+'''
+
+INIT = '''"""{{name}}: a Telegram bot built on fmbot."""
+'''
+
+CHAT_APP = '''"""{{name}}: fmbot's chat bot, with a command and what the model knows of the user."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from bot import App, ToolContext
+
+app = App.from_env()  # configured from the environment and .env when the bot starts
+
+router = Router(name="{{name}}")
+
+
+@router.message(Command("about"))
+async def about(message: Message) -> None:
+    """What this bot is"""
+    await message.answer("I am {{name}}, a chat bot on fmbot.")
+
+
+app.include_router(router)
+
+
+@app.context  # text added to the system prompt of every turn
+async def who_asks(ctx: ToolContext) -> str | None:
+    return "Answer in English." if ctx.language == "en" else None
+'''
+
+CHAT_TEST = '''"""{{name}}'s tests: bot.testing runs the bot against a fake Telegram and a test model."""
+
+from __future__ import annotations
+
+from bot.testing import BotTester
+
+
+async def test_about_answers(bot_tester: BotTester) -> None:
+    reply = await bot_tester.user("Anna").says("/about")
+    assert reply.text == "I am {{name}}, a chat bot on fmbot."
+
+
+async def test_a_question_is_answered(bot_tester: BotTester) -> None:
+    reply = await bot_tester.user("Anna").says("Hello!")
+    assert reply.text == "Hello!"  # the default EchoModel repeats the question
+    assert "Answer in English." in bot_tester.model.requests[0]["messages"][0]["text"]
+'''
+
+KB_APP = '''"""{{name}}: a {{template}} bot on fmbot: answers from the knowledge base in kb/ (KB_PATH),
+and the model's tools in tools.py."""
+
+from __future__ import annotations
+
+from bot import App
+from {{name}} import tools
+
+app = App.from_env()  # configured from the environment and .env when the bot starts
+tools.register(app)
+'''
+
+SUPPORT_TOOLS = '''"""The tools the model may call. A tool that changes something waits for the user's press
+on a confirmation card (`confirm=True`), and runs once however often it is pressed."""
+
+from __future__ import annotations
+
+from bot import App, ToolContext
+
+# Stand-ins for your systems: replace them with calls to your shop's API.
+ORDERS = {"A-1": {"status": "shipped", "delivery": "2026-12-01"}}
+TICKETS: dict[str, str] = {}  # by idempotency key: a repeated call opens no second ticket
+
+
+def register(app: App) -> None:
+    @app.tool
+    async def order_status(ctx: ToolContext, order_id: str) -> dict[str, str]:
+        """Look up the status and delivery date of an order by its number (like A-1)."""
+        order = ORDERS.get(order_id.strip().upper())
+        return {"order_id": order_id, **order} if order else {"error": f"no order {order_id}"}
+
+    @app.tool(confirm=True, title="Open a support ticket", title_ru="Открыть обращение")
+    async def open_ticket(ctx: ToolContext, subject: str) -> str:
+        """Open a support ticket for a problem that cannot be solved in the chat."""
+        number = TICKETS.setdefault(ctx.idempotency_key, f"T-{len(TICKETS) + 1}")
+        return f"ticket {number} opened"
+'''
+
+HELPDESK_TOOLS = '''"""The tools the model may call. A tool that changes something waits for the employee's
+press on a confirmation card (`confirm=True`), and runs once however often it is pressed."""
+
+from __future__ import annotations
+
+from bot import App, ToolContext
+
+# Stand-ins for your systems: replace them with calls to your directory and ticket desk.
+DEVICES = {"LT-100": {"owner": "Anna", "model": "ThinkPad T14", "warranty": "2027-03"}}
+RESETS: dict[str, str] = {}  # by idempotency key: a repeated call resets once
+
+
+def register(app: App) -> None:
+    @app.tool
+    async def device_info(ctx: ToolContext, asset_tag: str) -> dict[str, str]:
+        """Look up a company device by its asset tag (like LT-100)."""
+        device = DEVICES.get(asset_tag.strip().upper())
+        return {"asset_tag": asset_tag, **device} if device else {"error": "unknown tag"}
+
+    @app.tool(confirm=True, title="Reset your password", title_ru="Сбросить пароль")
+    async def reset_password(ctx: ToolContext, system: str) -> str:
+        """Reset the employee's password in a company system (mail, VPN, CRM...)."""
+        RESETS.setdefault(ctx.idempotency_key, system)
+        return f"a reset link for {system} was sent to the employee's work e-mail"
+'''
+
+KB_TEST = '''"""{{name}}'s tests: bot.testing runs the bot against a fake Telegram and a scripted model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.testing import BotTester, ScriptedModel
+from {{name}}.app import app
+
+KB = Path(__file__).resolve().parent.parent / "kb"
+
+
+def model() -> ScriptedModel:
+    scripted = ScriptedModel()
+    scripted.when("{{read_words}}").call("{{read_tool}}", {{read_args}}).answer("{{read_answer}}")
+    scripted.when("{{write_words}}").call("{{write_tool}}", {{write_args}}).answer("Done: {result}.")
+    scripted.when("{{kb_words}}").answer("{{kb_answer}} [1]")
+    return scripted
+
+
+async def test_the_model_looks_it_up() -> None:
+    async with BotTester(app, model=model(), settings={"KB_PATH": str(KB)}) as tester:
+        reply = await tester.user("Anna").says("{{read_question}}")
+    assert [call.name for call in reply.tool_calls] == ["{{read_tool}}"]
+    assert reply.text == "{{read_answer}}"
+
+
+async def test_a_change_waits_for_the_press() -> None:
+    async with BotTester(app, model=model(), settings={"KB_PATH": str(KB)}) as tester:
+        anna = tester.user("Anna")
+        card = await anna.says("{{write_question}}")
+        assert len(card.buttons) == 2  # Confirm / Cancel: nothing has run yet
+        done = await anna.presses("Confirm")
+    assert [call.outcome for call in done.tool_calls] == ["ok"]
+    assert "Done:" in done.text
+
+
+async def test_answers_cite_the_knowledge_base() -> None:
+    async with BotTester(app, model=model(), settings={"KB_PATH": str(KB)}) as tester:
+        reply = await tester.user("Anna").says("{{kb_question}}")
+    assert reply.sources[0].path.endswith("{{kb_file}}")
+    assert reply.sources[0].cited
+'''
+
+SUPPORT = {
+    "tools": SUPPORT_TOOLS,
+    "kb_file": "delivery.md",
+    "kb_text": "# Delivery and returns\n\nOrders ship within one working day; delivery "
+    "takes two to five working days.\n\nAny item may be returned within 30 days of "
+    "delivery, unused and in its box.\n",
+    "read_words": "A-1", "read_tool": "order_status", "read_args": 'order_id="A-1"',
+    "read_question": "Where is my order A-1?",
+    "read_answer": "Your order A-1 has shipped; it arrives on 1 December.",
+    "write_words": "broken", "write_tool": "open_ticket", "write_args": 'subject="Broken item"',
+    "write_question": "My kettle arrived broken",
+    "kb_words": "return", "kb_question": "Can I return an item?",
+    "kb_answer": "Any item may be returned within 30 days of delivery.",
+}
+HELPDESK = {
+    "tools": HELPDESK_TOOLS,
+    "kb_file": "vpn.md",
+    "kb_text": "# VPN\n\nThe VPN client is installed on every company laptop. Connect with "
+    "your work e-mail and the code from the authenticator app.\n",
+    "read_words": "LT-100", "read_tool": "device_info", "read_args": 'asset_tag="LT-100"',
+    "read_question": "Whose laptop is LT-100?",
+    "read_answer": "LT-100 is Anna's ThinkPad T14, under warranty until March 2027.",
+    "write_words": "password", "write_tool": "reset_password", "write_args": 'system="VPN"',
+    "write_question": "I forgot my VPN password",
+    "kb_words": "VPN client", "kb_question": "How do I connect with the VPN client?",
+    "kb_answer": "Connect with your work e-mail and the code from the authenticator app.",
+}

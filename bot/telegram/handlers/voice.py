@@ -1,0 +1,54 @@
+"""/voice on|off: each user's choice of spoken answers (VOICE_REPLIES), and what it is now."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.telegram.deps import Deps, thread_of
+from bot.telegram.texts import Translator
+from bot.telegram.voicetexts import VOICE_TEXTS
+
+assert VOICE_TEXTS  # registers the texts with the Translator
+ON_WORDS = frozenset({"on", "yes", "1", "вкл", "да", "включить"})
+OFF_WORDS = frozenset({"off", "no", "0", "выкл", "нет", "выключить"})
+
+
+async def cmd_voice(
+    message: Message, command: CommandObject, deps: Deps, t: Translator
+) -> None:
+    user = message.from_user
+    voice = deps.voice
+    if user is None:
+        return
+    if voice is None:
+        await _reply(deps, message, t("voice_unavailable_here"))
+        return
+    word = (command.args or "").strip().lower()
+    if word in ON_WORDS or word in OFF_WORDS:
+        enabled = word in ON_WORDS
+        await voice.choose(user.id, enabled)
+        await _reply(deps, message, t("voice_on" if enabled else "voice_off"))
+        return
+    choice = await voice.choice(user.id)
+    if choice is None:
+        mode = voice.config.policy.mode.value
+        state = {"always": "voice_state_on", "mirror": "voice_state_mirror"}.get(
+            mode, "voice_state_off"
+        )
+    else:
+        state = "voice_state_on" if choice else "voice_state_off"
+    await _reply(deps, message, t("voice_status", state=t(state)))
+
+
+async def _reply(deps: Deps, message: Message, text: str) -> None:
+    private = message.chat.type == "private"
+    await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
+                      thread_id=thread_of(message))  # fmt: skip
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(cmd_voice, Command("voice"))
+    return router

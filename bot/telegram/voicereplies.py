@@ -1,0 +1,292 @@
+"""Answers spoken: after the text answer is delivered, SpeechKit speaks it and the voice goes
+as a reply to the question (sendVoice), made once and stored with the answer.
+
+The order of a reply: a pending row is stored with the answer (so a restart finishes it),
+the user's daily character budget is checked, the Markdown becomes plain words (speakable.py)
+cut into parts SpeechKit takes in one request, the parts are synthesised (a "recording voice"
+action shows meanwhile), joined into one OggOpus stream (oggjoin.py) or, past the size of one
+voice message, into several sent in order, and each voice message sent is noted at once, so a
+restart never sends one twice. Any failure (a missing role, the quota, an error) leaves the
+text answer as it is: one log line naming the role or limit, and at most one short notice per
+user per day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import SendChatAction, SendMessage, SendVoice
+from aiogram.types import BufferedInputFile, ReplyParameters
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversation import TurnResult
+from bot.foundation_models.errors import FoundationModelsError
+from bot.foundation_models.speech_synthesis import (
+    MAX_BODY,
+    MAX_CHARS,
+    TTS_ROLE,
+    SpeechSynthesizer,
+    SynthesisPermissionError,
+    SynthesisQuotaError,
+    form_size,
+    tts_language,
+)
+from bot.metrics import registry as metrics
+from bot.storage.models import Message, MessageStatus, VoiceReplyStatus, utc_today
+from bot.storage.repositories.voice import VoiceRepository
+from bot.telegram.answers import Target
+from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.texts import Translator
+from bot.telegram.voicetexts import VOICE_TEXTS
+from bot.voice.oggjoin import OggError, voice_messages
+from bot.voice.policy import VoiceAsk, VoicePolicy
+from bot.voice.speakable import parts, speakable
+
+log = logging.getLogger(__name__)
+assert VOICE_TEXTS  # registers the texts with the Translator
+
+VOICE_MAX_BYTES = 45 * 1024 * 1024  # one voice message (the Bot API takes up to 50 MB)
+ACTION_EVERY = 4.0  # seconds between "recording voice" actions (Telegram shows one for 5 s)
+SPOKEN = (MessageStatus.COMPLETE, MessageStatus.TRUNCATED)
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceConfig:
+    policy: VoicePolicy
+    voice: str = ""  # TTS_VOICE, for a language without its own
+    voices: dict[str, str] = field(default_factory=dict)  # "ru" -> TTS_VOICE_RU, ...
+    speed: float = 1.0
+    chars_per_day: int = 20_000
+    max_bytes: int = VOICE_MAX_BYTES
+    concurrency: int = 4  # parts synthesised at once (SpeechKit's quota is 40 a second)
+
+    def voice_for(self, language: str) -> str:
+        return self.voices.get(language.split("-", 1)[0].lower(), self.voice)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    reply_id: int
+    chat_id: int
+    user_id: int
+    reply_to: int | None
+    thread_id: int | None
+    language: str
+    sent: int  # voice messages already out (a resumed reply)
+
+
+class VoiceReplies:
+    def __init__(
+        self,
+        *,
+        synthesizer: SpeechSynthesizer,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        config: VoiceConfig,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.synthesizer = synthesizer
+        self.sessionmaker = sessionmaker
+        self.outbox = outbox
+        self.config = config
+        self._sleep = sleep
+
+    async def choice(self, user_id: int) -> bool | None:
+        """The user's /voice on|off (None: never chosen)."""
+        async with self.sessionmaker() as session:
+            return await VoiceRepository(session).preference(user_id)
+
+    async def choose(self, user_id: int, enabled: bool) -> None:
+        async with self.sessionmaker() as session:
+            await VoiceRepository(session).set_preference(user_id, enabled)
+            await session.commit()
+
+    async def after_delivery(self, target: Target, result: TurnResult, t: Translator) -> None:
+        """The Answerer's hook: speak a delivered answer when wanted."""
+        await self.after_answer(
+            target.voice, target.chat.chat_id, target.private, result, t, target.thread_id
+        )
+
+    async def after_answer(
+        self, ask: VoiceAsk | None, chat_id: int, private: bool, result: TurnResult,
+        t: Translator, thread_id: int | None = None,
+    ) -> None:
+        """Speak a delivered answer when the policy and the user want it."""
+        if ask is None or result.error is not None or result.status not in SPOKEN:
+            return
+        if not result.text.strip() or result.waiting:
+            return
+        try:  # one transaction: the choice, the pending row, today's usage
+            async with self.sessionmaker() as session:
+                repo = VoiceRepository(session)
+                choice = await repo.preference(ask.user_id)
+                if not self.config.policy.wanted(ask, private=private, choice=choice):
+                    return
+                language = tts_language(ask.language)
+                row = await repo.create_reply(
+                    answer_id=result.message_id, chat_id=chat_id, user_id=ask.user_id,
+                    reply_to=ask.question_id, thread_id=thread_id, language=language,
+                )  # fmt: skip
+                if row is None:  # spoken already (a replayed update): never twice
+                    return
+                used = (await repo.day(ask.user_id, utc_today())).chars
+                await session.commit()
+                job = _Job(row.id, row.chat_id, ask.user_id, ask.question_id, thread_id,
+                           language, 0)  # fmt: skip
+        except Exception:  # bookkeeping of an optional extra: the text answer stands
+            log.exception("voice reply for answer %s not started", result.message_id)
+            return
+        await self._speak(job, result.text, t, used)
+
+    async def resume(self) -> int:
+        """Finish the voice replies a restart interrupted; the number resumed."""
+        async with self.sessionmaker() as session:
+            rows = await VoiceRepository(session).pending()
+            jobs = []
+            for row in rows:
+                answer = await session.get(Message, row.answer_id)
+                text = answer.text if answer is not None else ""
+                jobs.append((_Job(row.id, row.chat_id, row.user_id, row.reply_to, row.thread_id,
+                                  row.language, len(row.file_ids)), text))  # fmt: skip
+        for job, text in jobs:
+            metrics.voice_reply("resumed")
+            log.info("resuming the voice reply %s in chat %s", job.reply_id, job.chat_id)
+            async with self.sessionmaker() as session:
+                used = (await VoiceRepository(session).day(job.user_id, utc_today())).chars
+            await self._speak(job, text, Translator.for_code(job.language), used)
+        return len(jobs)
+
+    # --- making and sending -----------------------------------------------------------------
+    async def _speak(self, job: _Job, markdown: str, t: Translator, used: int) -> None:
+        text = speakable(markdown, t("voice_code"))
+        chars = len(text)
+        if job.sent == 0 and used + chars > self.config.chars_per_day:
+            log.info("voice reply %s skipped: user %s is over TTS_CHARS_PER_USER_DAY (%d + %d "
+                     "> %d)", job.reply_id, job.user_id, used, chars,
+                     self.config.chars_per_day)  # fmt: skip
+            await self._end(job, VoiceReplyStatus.SKIPPED, 0, "over the daily budget")
+            metrics.voice_reply("over_budget")
+            await self._notice(job, t("voice_reply_budget", chars=self.config.chars_per_day))
+            return
+        ticker = asyncio.create_task(self._record_voice(job))
+        try:
+            audio = await self._synthesize(text, job.language)
+        except (FoundationModelsError, OggError) as exc:
+            await self._failed(job, exc, t)
+            return
+        finally:
+            ticker.cancel()
+        last = len(audio) - 1
+        for index, voice in enumerate(audio):
+            if index < job.sent:
+                continue  # out before a restart
+            message = await self._send(job, voice)
+            if message is None:
+                await self._end(job, VoiceReplyStatus.FAILED, chars, "not delivered")
+                return
+            if index == last:  # noted with the reply's end: one transaction
+                await self._end(job, VoiceReplyStatus.SENT, chars, None, replies=1, sent=message)
+            else:
+                async with self.sessionmaker() as session:
+                    await VoiceRepository(session).note_sent(job.reply_id, *message)
+                    await session.commit()
+        metrics.voice_reply("sent", chars)
+
+    async def _synthesize(self, text: str, language: str) -> list[bytes]:
+        """The voice messages of ``text``: parts synthesised (a few at once) and joined."""
+        pieces = parts(text, MAX_CHARS, lambda s: form_size(s) <= MAX_BODY - 256)
+        gate = asyncio.Semaphore(self.config.concurrency)
+        voice = self.config.voice_for(language)
+
+        async def one(piece: str) -> bytes:
+            async with gate:
+                return await self.synthesizer.synthesize(
+                    piece, language=language, voice=voice, speed=self.config.speed
+                )
+
+        audio = await asyncio.gather(*(one(piece) for piece in pieces))
+        return voice_messages(audio, self.config.max_bytes)
+
+    async def _record_voice(self, job: _Job) -> None:
+        action = SendChatAction(chat_id=job.chat_id, action="record_voice",
+                                message_thread_id=job.thread_id)  # fmt: skip
+        while True:
+            try:
+                await self.outbox.call(job.chat_id, action)
+            except (TelegramAPIError, OutboxError) as exc:
+                log.debug("record_voice in chat %s not shown: %s", job.chat_id, exc)
+            await self._sleep(ACTION_EVERY)
+
+    async def _send(self, job: _Job, voice: bytes) -> tuple[str, int] | None:
+        method = SendVoice(
+            chat_id=job.chat_id,
+            voice=BufferedInputFile(voice, filename="answer.ogg"),
+            message_thread_id=job.thread_id,
+            reply_parameters=_reply(job.reply_to),
+        )
+        try:
+            sent = await self.outbox.call(job.chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("voice reply %s not delivered to chat %s: %s", job.reply_id,
+                        job.chat_id, exc)  # fmt: skip
+            return None
+        file_id = sent.voice.file_id if sent.voice is not None else ""
+        return file_id, sent.message_id
+
+    async def _failed(self, job: _Job, exc: Exception, t: Translator) -> None:
+        if isinstance(exc, SynthesisPermissionError):
+            reason = f"the service account needs the role {TTS_ROLE}"  # logged by the client too
+        elif isinstance(exc, SynthesisQuotaError):
+            reason = "SpeechKit's quota (40 requests a second) was exceeded"
+        else:
+            reason = str(exc) or type(exc).__name__
+        log.warning("voice reply %s in chat %s failed, the text answer stands: %s",
+                    job.reply_id, job.chat_id, reason)  # fmt: skip
+        await self._end(job, VoiceReplyStatus.FAILED, 0, reason[:500], failures=1)
+        metrics.voice_reply("failed")
+        await self._notice(job, t("voice_reply_failed"))
+
+    async def _notice(self, job: _Job, text: str) -> None:
+        """Tell the user, at most once per day (whatever went wrong)."""
+        try:
+            async with self.sessionmaker() as session:
+                claimed = await VoiceRepository(session).claim_notice(job.user_id, utc_today())
+                await session.commit()
+        except Exception:
+            log.exception("voice notice for user %s not recorded", job.user_id)
+            return
+        if not claimed:
+            return
+        method = SendMessage(chat_id=job.chat_id, text=text, message_thread_id=job.thread_id,
+                             reply_parameters=_reply(job.reply_to))  # fmt: skip
+        try:
+            await self.outbox.call(job.chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.info("voice notice not delivered to chat %s: %s", job.chat_id, exc)
+
+    async def _end(
+        self, job: _Job, status: VoiceReplyStatus, chars: int, error: str | None,
+        *, replies: int = 0, failures: int = 0, sent: tuple[str, int] | None = None,
+    ) -> None:
+        try:
+            async with self.sessionmaker() as session:
+                repo = VoiceRepository(session)
+                if sent is not None:
+                    await repo.note_sent(job.reply_id, *sent)
+                await repo.finish(job.reply_id, status, chars=chars, error=error)
+                if chars or replies or failures:
+                    await repo.add_usage(job.user_id, utc_today(), chars=chars, replies=replies,
+                                         failures=failures)  # fmt: skip
+                await session.commit()
+        except Exception:
+            log.exception("voice reply %s not recorded as %s", job.reply_id, status.value)
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)

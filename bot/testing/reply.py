@@ -1,0 +1,43 @@
+"""What the bot did in answer to one thing a test user did: a `Reply`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.extensions import SourceInfo, ToolCallInfo
+from bot.testing.telegram import SentCall, Shown
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the user sees after a message or a press, and what happened behind it."""
+
+    messages: tuple[Shown, ...]
+    """The messages the bot sent in answer, as the chat shows them now (edits applied)."""
+    drafts: tuple[str, ...]
+    """What streamed before the answer settled: each draft (private chats) or intermediate
+    edit (groups) in order."""
+    calls: tuple[SentCall, ...]
+    """Every Bot API call made in answer, in order."""
+    sources: tuple[SourceInfo, ...] = ()
+    """The knowledge-base documents the answer was grounded on (`cited`: the answer cites
+    it)."""
+    tool_calls: tuple[ToolCallInfo, ...] = ()
+    """The tool calls of the turn, in order: name, arguments, outcome (`ok`, `error`,
+    `declined`...) and result; a call waiting for a press has no outcome yet."""
+    status: str = ""
+    """The stored answer's status (`complete`, `waiting` for a press, `failed`...), or empty
+    when no model turn ran (a command)."""
+
+    @property
+    def text(self) -> str:
+        """The text of the messages sent, joined by a blank line."""
+        return "\n\n".join(m.text for m in self.messages if not m.deleted and m.text)
+
+    @property
+    def buttons(self) -> list[str]:
+        """The inline buttons under the messages sent, in order (their texts)."""
+        return [text for m in self.messages if not m.deleted for text in m.button_texts()]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,100 @@
+"""What the bot stored about a chat's turns, read back for a `Reply`: the answers' statuses,
+their tool calls and knowledge-base sources, as they changed during one exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.extensions import SourceInfo, ToolCallInfo
+from bot.storage.models import (
+    Conversation,
+    KbAnswer,
+    Message,
+    MessageRole,
+    ToolCall,
+    ToolCallState,
+)
+
+# A call that never ran has no outcome; its state says why.
+_UNRUN = {ToolCallState.DECLINED: "declined", ToolCallState.EXPIRED: "expired"}
+# An answer and a tool call as they stood: a change between two looks is part of the exchange.
+AnswerKey = tuple[int, str, str]
+CallKey = tuple[int, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    answers: frozenset[AnswerKey]
+    calls: frozenset[CallKey]
+
+
+@dataclass(frozen=True, slots=True)
+class Turned:
+    """What changed in a chat's stored turns between two looks."""
+
+    status: str
+    sources: tuple[SourceInfo, ...]
+    tool_calls: tuple[ToolCallInfo, ...]
+
+
+async def look(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> ChatState:
+    async with sessions() as session:
+        answers = await session.execute(
+            select(Message.id, Message.status, Message.text)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.chat_id == chat_id, Message.role == MessageRole.ASSISTANT)
+        )
+        calls = await session.execute(
+            select(ToolCall.id, ToolCall.state, ToolCall.outcome).where(
+                ToolCall.chat_id == chat_id
+            )
+        )
+        return ChatState(
+            frozenset((i, str(s), t or "") for i, s, t in answers),
+            frozenset((i, str(s), o or "") for i, s, o in calls),
+        )
+
+
+async def changes(
+    sessions: async_sessionmaker[AsyncSession], chat_id: int, before: ChatState
+) -> Turned:
+    after = await look(sessions, chat_id)
+    answer_ids = sorted({key[0] for key in after.answers - before.answers})
+    call_ids = sorted({key[0] for key in after.calls - before.calls})
+    status = ""
+    if answer_ids:
+        status = next(s for i, s, _ in after.answers if i == answer_ids[-1])
+    async with sessions() as session:
+        sources: list[SourceInfo] = []
+        if answer_ids:
+            rows = await session.scalars(
+                select(KbAnswer).where(KbAnswer.message_id.in_(answer_ids))
+                .order_by(KbAnswer.message_id)
+            )  # fmt: skip
+            sources = [_source(s) for row in rows for s in row.sources or []]
+        calls: list[ToolCallInfo] = []
+        if call_ids:
+            found = await session.scalars(
+                select(ToolCall).where(ToolCall.id.in_(call_ids))
+                .order_by(ToolCall.answer_id, ToolCall.round, ToolCall.position)
+            )  # fmt: skip
+            calls = [
+                ToolCallInfo(name=c.name, arguments=dict(c.arguments or {}),
+                             outcome=c.outcome or _UNRUN.get(c.state, ""),
+                             result=c.result or "")
+                for c in found
+            ]  # fmt: skip
+    return Turned(status, tuple(sources), tuple(calls))
+
+
+def _source(record: dict[str, Any]) -> SourceInfo:
+    return SourceInfo(
+        title=str(record.get("title", "")),
+        path=str(record.get("path", "")),
+        url=record.get("url") or None,
+        cited=bool(record.get("cited", False)),
+    )

@@ -1,0 +1,267 @@
+"""An in-process Telegram for `BotTester`: an aiogram session that answers the Bot API in
+memory and keeps what every chat shows.
+
+It is a real aiogram `BaseSession`: the bot's calls are built, sent and checked by aiogram
+itself (`check_response`), so a call's answer has the shape Telegram gives it (a `Message`
+for sendMessage, `True` for sendChatAction...). Each call is recorded (`SentCall`); sent
+messages get ids per chat, edits change them, deletes remove them, and the files a test user
+sends can be downloaded with getFile as from Telegram's file server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import types
+import typing
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import (
+    ChatFullInfo,
+    ChatMemberMember,
+    File,
+    ForumTopic,
+    Message,
+    MessageId,
+    User,
+)
+
+BOT_ID = 5000000001
+BOT_USERNAME = "fmbot_test_bot"
+BOT_TOKEN = f"{BOT_ID}:TEST-token-of-the-bot-under-test"
+_TEXT_KEYS = ("text", "caption")
+
+
+@dataclass(frozen=True, slots=True)
+class SentCall:
+    """One Bot API call the bot made."""
+
+    method: str
+    """The Bot API method, e.g. `sendMessage`."""
+    params: dict[str, Any]
+    """Its parameters as sent (JSON values; empty ones left out)."""
+    chat_id: int | None = None
+    """The chat it addressed, when it addressed one."""
+
+
+@dataclass(slots=True)
+class Shown:
+    """A message the bot sent, as the chat shows it now."""
+
+    message_id: int
+    chat_id: int
+    kind: str  # text, photo, document, voice, ...
+    text: str = ""
+    buttons: list[list[dict[str, Any]]] = field(default_factory=list)
+    deleted: bool = False
+
+    def button_texts(self) -> list[str]:
+        return [button.get("text", "") for row in self.buttons for button in row]
+
+
+class FakeTelegram(BaseSession):
+    """The Bot API in memory (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[SentCall] = []
+        self.shown: dict[tuple[int, int], Shown] = {}  # (chat, message id) -> message
+        self.files: dict[str, bytes] = {}  # file_id -> content
+        self.created: list[tuple[int, int]] = []  # (chat, message id) of what the bot sent
+        self._ids: dict[int, itertools.count[int]] = {}
+        self._file_ids = itertools.count(1)
+        self.me = User(id=BOT_ID, is_bot=True, first_name="Test bot", username=BOT_USERNAME,
+                       can_join_groups=True, can_read_all_group_messages=False)  # fmt: skip
+
+    def make_bot(self) -> Bot:
+        bot = Bot(BOT_TOKEN, session=self)
+        bot._me = self.me  # getMe is answered from memory anyway; this saves the call
+        return bot
+
+    def next_message_id(self, chat_id: int) -> int:
+        return next(self._ids.setdefault(chat_id, itertools.count(1)))
+
+    def add_file(self, content: bytes) -> str:
+        """Keep `content` as a file a user sent; its file_id."""
+        file_id = f"file-{next(self._file_ids)}"
+        self.files[file_id] = content
+        return file_id
+
+    # -- aiogram's session interface ------------------------------------------------------------
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - BaseSession's signature
+    ) -> TelegramType:
+        params = _params(bot, method)
+        chat = params.get("chat_id")
+        chat_id = int(chat) if isinstance(chat, int | str) and _numeric(chat) else None
+        self.sent.append(SentCall(method.__api_method__, params, chat_id))
+        status, result = self._answer(method.__api_method__, params, chat_id,
+                                      method.__returning__)  # fmt: skip
+        body = {"ok": True, "result": result} if status == 200 else result
+        response = self.check_response(bot, method, status, json.dumps(body))
+        return typing.cast(TelegramType, response.result)
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 - BaseSession's signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        file_id = url.rsplit("/", 1)[-1]
+        yield self.files.get(file_id, b"")
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    def _answer(
+        self, name: str, params: dict[str, Any], chat_id: int | None, returning: Any
+    ) -> tuple[int, Any]:
+        if name == "getMe":
+            return 200, self.me.model_dump(mode="json", exclude_none=True)
+        if name == "getFile":
+            file_id = str(params.get("file_id"))
+            if file_id not in self.files:
+                return 400, {"ok": False, "error_code": 400,
+                             "description": "Bad Request: invalid file_id"}  # fmt: skip
+            return 200, {"file_id": file_id, "file_unique_id": file_id,
+                         "file_size": len(self.files[file_id]), "file_path": file_id}  # fmt: skip
+        if name.startswith("edit") and chat_id is not None:
+            return self._edit(name, params, chat_id)
+        if name == "deleteMessage" and chat_id is not None:
+            shown = self.shown.get((chat_id, int(params.get("message_id", 0))))
+            if shown is None or shown.deleted:
+                return 400, _error("Bad Request: message to delete not found")
+            shown.deleted = True
+            return 200, True
+        if _returns(returning, Message) and chat_id is not None:
+            return 200, self._new_message(name, params, chat_id)
+        if _returns(returning, MessageId) and chat_id is not None:
+            return 200, {"message_id": self._new_message(name, params, chat_id)["message_id"]}
+        if _returns(returning, File):
+            return 200, {"file_id": "f", "file_unique_id": "f"}
+        if _returns(returning, ForumTopic):
+            thread = self.next_message_id(chat_id or 0)
+            return 200, {"message_thread_id": thread, "name": params.get("name", ""),
+                         "icon_color": 7322096}  # fmt: skip
+        if _returns(returning, ChatMemberMember):
+            user = params.get("user_id", 0)
+            return 200, {"status": "member", "user": {"id": user, "is_bot": False,
+                                                      "first_name": str(user)}}  # fmt: skip
+        if _returns(returning, ChatFullInfo):
+            return 200, {"id": chat_id or 0, "type": "private" if (chat_id or 0) > 0
+                         else "supergroup", "accent_color_id": 0, "max_reaction_count": 11,
+                         "accepted_gift_types": {"unlimited_gifts": False,
+                         "limited_gifts": False, "unique_gifts": False,
+                         "premium_subscription": False}}  # fmt: skip
+        if _returns(returning, list):
+            return 200, []
+        return 200, True
+
+    def _new_message(self, name: str, params: dict[str, Any], chat_id: int) -> dict[str, Any]:
+        message_id = self.next_message_id(chat_id)
+        kind = name.removeprefix("send").lower() or "message"
+        kind = "text" if kind in ("message", "copymessage") else kind
+        text = next((str(params[k]) for k in _TEXT_KEYS if params.get(k)), "")
+        shown = Shown(message_id, chat_id, kind, text, _keyboard(params))
+        self.shown[(chat_id, message_id)] = shown
+        self.created.append((chat_id, message_id))
+        return message_of(shown, self.me)
+
+    def _edit(self, name: str, params: dict[str, Any], chat_id: int) -> tuple[int, Any]:
+        shown = self.shown.get((chat_id, int(params.get("message_id", 0))))
+        if shown is None or shown.deleted:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: message to edit not found"}  # fmt: skip
+        before = (shown.text, shown.buttons)
+        if name in ("editMessageText", "editMessageCaption"):
+            shown.text = next((str(params[k]) for k in _TEXT_KEYS if k in params), "")
+        shown.buttons = _keyboard(params)  # an edit without a keyboard removes it
+        if (shown.text, shown.buttons) == before:
+            return 400, {"ok": False, "error_code": 400, "description":
+                         "Bad Request: message is not modified: specified new message content "
+                         "and reply markup are exactly the same"}  # fmt: skip
+        return 200, message_of(shown, self.me)
+
+
+def message_of(shown: Shown, me: User) -> dict[str, Any]:
+    """The Bot API's Message for a message the bot sent."""
+    chat_type = "private" if shown.chat_id > 0 else "supergroup"
+    message: dict[str, Any] = {
+        "message_id": shown.message_id,
+        "date": int(time.time()),
+        "chat": {"id": shown.chat_id, "type": chat_type},
+        "from": me.model_dump(mode="json", exclude_none=True),
+    }
+    if shown.kind == "text":
+        message["text"] = shown.text
+    elif shown.kind == "photo":
+        message["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+        message["caption"] = shown.text or None
+    elif shown.kind == "document":
+        message["document"] = {"file_id": "d", "file_unique_id": "d"}
+    else:
+        message["text"] = shown.text
+    if shown.buttons:
+        message["reply_markup"] = {"inline_keyboard": shown.buttons}
+    return {k: v for k, v in message.items() if v is not None}
+
+
+def _params(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
+    """The method's parameters as aiogram sends them (the bot's defaults filled in, empty
+    ones left out), as JSON values."""
+    session = bot.session
+    params: dict[str, Any] = {}
+    for name in type(method).model_fields:
+        value = session.prepare_value(getattr(method, name), bot=bot, files={},
+                                      _dumps_json=False)  # fmt: skip
+        if value is None or value in ({}, [], ""):
+            continue
+        params[name] = json.loads(json.dumps(value, default=_plain))
+    return params
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_none=True)
+    return str(value)
+
+
+def _numeric(value: int | str) -> bool:
+    return str(value).lstrip("-").isdigit()
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": 400, "description": description}
+
+
+def _keyboard(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    markup = params.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if isinstance(markup, dict):
+        return list(markup.get("inline_keyboard") or [])
+    return []
+
+
+def _returns(returning: Any, kind: type) -> bool:
+    """Whether a method's result type is `kind` (or a union holding it, or a list)."""
+    if returning is kind or typing.get_origin(returning) is kind:
+        return True
+    if isinstance(returning, types.UnionType) or typing.get_origin(returning) is typing.Union:
+        return any(_returns(arg, kind) for arg in typing.get_args(returning))
+    return isinstance(returning, type) and issubclass(returning, kind)

@@ -1,0 +1,267 @@
+"""`BotTester`: a developer's `App` run in the test's event loop, against an in-process
+Telegram and a test model, on SQLite in a temporary folder; no network.
+
+The App goes through fmbot's own composition root (`bot.wiring.built_bot`, what
+`python -m bot run` runs): its commands, routers, tools, context providers, hooks, plugins,
+knowledge base and support desk are the real ones. Updates are fed as polling feeds them
+(the durable intake, then the dispatcher), and each `says`/`presses` waits until the bot is
+idle (queued answers, image jobs, the outbox, hooks, the desk's relays) before it returns
+what the user would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from bot.testing.models import EchoModel
+from bot.testing.people import TestGroup, TestUser
+from bot.testing.reply import Reply
+from bot.testing.stored import changes, look
+from bot.testing.telegram import BOT_TOKEN, FakeTelegram, SentCall
+from bot.testing.wire import TestModel
+
+if TYPE_CHECKING:
+    from aiogram.types import Update
+
+    from bot.app import App
+    from bot.config import Settings
+    from bot.wiring import BuiltBot
+
+log = logging.getLogger("bot.testing")
+
+FOLDER_ID = "test-folder"
+# Telegram's pacing (a message a second per private chat, 20 a minute per group) shrunk a
+# thousand times: the same order of calls, without the waiting.
+PACING = {
+    "private_interval": 0.001, "group_interval": 0.001, "group_window": 0.06,
+    "draft_interval": 0.001, "typing_interval": 0.01, "frame_grace": 0.0,
+    "final_preview_after": 0.0, "global_window": 0.001,
+}
+API_KEY = "test-key"
+
+
+class BotTesterError(Exception):
+    """The tester cannot do what the test asked (no such button, the bot never settled)."""
+
+
+def run_settings(folder: Path, overrides: Mapping[str, object] | None = None) -> Settings:
+    """The Settings a tester runs with: the environment (never `.env`), fake credentials, a
+    SQLite file in `folder`, and `overrides` (by variable name, e.g. `{"KB_PATH": "kb"}`)."""
+    from bot.config import ConfigError, Settings
+
+    values: dict[str, Any] = {
+        "telegram_bot_token": BOT_TOKEN,
+        "telegram_mode": "polling",
+        "yandex_api_key": API_KEY,
+        "yandex_iam_token": None,
+        "yandex_sa_key_file": None,
+        "yandex_use_metadata": False,
+        "yandex_folder_id": FOLDER_ID,
+        "database_url": f"sqlite+aiosqlite:///{folder / 'bot.db'}",
+        "redis_url": "",
+        "metrics_listen": "",
+    }
+    values.update({str(k).lower(): v for k, v in (overrides or {}).items()})
+    try:
+        return Settings(_env_file=None, **values)
+    except Exception as exc:  # pydantic's ValidationError: one line per variable
+        raise ConfigError(f"BotTester settings: {exc}") from None
+
+
+class BotTester:
+    """Runs `app` for a test (an async context manager).
+
+    ```python
+    async with BotTester(app, model=ScriptedModel()) as tester:
+        anna = tester.user("Anna")
+        reply = await anna.says("Where is my order A-1?")
+        assert "shipped" in reply.text
+    ```
+
+    `settings`: fmbot's settings for this run by variable name (the environment is read, a
+    `.env` file never); `model`: the test model (default `EchoModel()`); `timeout`: seconds
+    a `says` or `presses` may take before the tester gives up.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        model: TestModel | None = None,
+        settings: Mapping[str, object] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.app = app
+        self.model = model if model is not None else EchoModel()
+        self._overrides = dict(settings or {})
+        self.timeout = timeout
+        self.telegram = FakeTelegram()
+        self._stack = AsyncExitStack()
+        self._built: BuiltBot | None = None
+        self._next_user = 1001
+        self._next_group = 1
+        self._next_update = 0
+        self.settings: Settings | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> BotTester:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _start(self) -> None:
+        from bot.wiring import built_bot
+
+        folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
+        settings = run_settings(folder, self._overrides)
+        self.settings = settings
+        self.app.use_plugins(settings.fmbot_plugins)
+        self._stack.callback(_release, self.app)
+        await _migrated_copy(folder / "bot.db", self.app.migration_folders())
+        http = httpx.AsyncClient(transport=self.model.transport())
+        self._stack.push_async_callback(http.aclose)
+        built = await self._stack.enter_async_context(built_bot(
+            settings, settings.resolved_system_prompt(), app=self.app,
+            bot=self.telegram.make_bot(), http=http, kb_background=False, pacing=PACING,
+        ))  # fmt: skip
+        if built.core.knowledge is not None:
+            await built.core.knowledge.sync()  # before the first question, not beside it
+        self._stack.push_async_callback(built.telegram.shutdown)
+        await built.telegram.startup()
+        self._built = built
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    @property
+    def built(self) -> BuiltBot:
+        """The running bot (fmbot's own objects), for a test that needs to look inside."""
+        if self._built is None:
+            raise BotTesterError("the tester is not running: use `async with BotTester(app)`")
+        return self._built
+
+    # -- people ----------------------------------------------------------------------------------
+
+    def user(self, name: str = "Anna", *, language: str = "en", id: int | None = None) -> TestUser:
+        """A Telegram user who writes to the bot (ids are given from 1001 on)."""
+        if id is None:
+            id, self._next_user = self._next_user, self._next_user + 1
+        return TestUser(self, id, name, language)
+
+    def group(
+        self, title: str = "Team", *, id: int | None = None, forum: bool = False
+    ) -> TestGroup:
+        """A supergroup the bot is in (ids from -1001000000001 down)."""
+        if id is None:
+            id, self._next_group = -1001000000000 - self._next_group, self._next_group + 1
+        return TestGroup(self, id, title, forum)
+
+    def next_update_id(self) -> int:
+        """A new update id (the people's updates are numbered in order)."""
+        self._next_update += 1
+        return self._next_update
+
+    # -- what happened ---------------------------------------------------------------------------
+
+    @property
+    def sent(self) -> list[SentCall]:
+        """Every Bot API call the bot made, in order."""
+        return list(self.telegram.sent)
+
+    async def settle(self) -> None:
+        """Wait until the bot has nothing more to do for now."""
+        telegram = self.built.telegram
+        extras = self.built.core.conversation.extras
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    count = len(self.telegram.sent)
+                    await telegram.queues.wait_idle()
+                    await telegram.images.wait_idle()
+                    await telegram.answers.wait_idle()
+                    if telegram.desk is not None:
+                        await telegram.desk.wait_idle()
+                    await telegram.outbox.drain()
+                    if extras is not None:
+                        await extras.wait_idle()
+                    await asyncio.sleep(0)
+                    if len(self.telegram.sent) == count and not telegram.queues.waiting():
+                        return
+        except TimeoutError:
+            raise BotTesterError(
+                f"the bot was still busy after {self.timeout:g} s"
+            ) from None
+
+    async def exchange(self, chat_id: int, update: Update) -> Reply:
+        """Feed `update` and wait; what the bot did in `chat_id` meanwhile."""
+        built = self.built
+        first_call = len(self.telegram.sent)
+        first_message = len(self.telegram.created)
+        before = await look(built.core.db.sessionmaker, chat_id)
+        await built.telegram.process(update)
+        await self.settle()
+        calls = tuple(c for c in self.telegram.sent[first_call:] if c.chat_id == chat_id)
+        created = [key for key in self.telegram.created[first_message:] if key[0] == chat_id]
+        turned = await changes(built.core.db.sessionmaker, chat_id, before)
+        drafts = tuple(
+            str(c.params.get("text", "")) for c in calls
+            if c.method in ("sendMessageDraft", "editMessageText") and c.params.get("text")
+        )  # fmt: skip
+        return Reply(
+            messages=tuple(self.telegram.shown[key] for key in created),
+            drafts=drafts,
+            calls=calls,
+            sources=turned.sources,
+            tool_calls=turned.tool_calls,
+            status=turned.status,
+        )
+
+
+def _release(app: App) -> None:
+    """Let the App's routers go when a tester stops. aiogram attaches a router to one parent
+    for life (it has no public way to detach one), while a test session runs the same
+    module-level App in one tester after another, each with its own dispatcher."""
+    for router in app.routers:
+        parent = router.parent_router
+        if parent is not None:
+            parent.sub_routers.remove(router)
+            router._parent_router = None
+
+
+# Migrated databases, one per set of plugin migrations, copied for each tester: migrating a
+# new SQLite file takes about a second and a half, copying one a millisecond.
+_templates: dict[tuple[tuple[str, str], ...], Path] = {}
+_template_folder: tempfile.TemporaryDirectory[str] | None = None
+
+
+async def _migrated_copy(target: Path, extra: list[tuple[str, Path]]) -> None:
+    """A database at `target` migrated to the head of fmbot's and `extra`'s migrations."""
+    global _template_folder
+    from bot.storage.database import migrate
+
+    key = tuple((name, str(folder)) for name, folder in extra)
+    template = _templates.get(key)
+    if template is None:
+        if _template_folder is None:
+            _template_folder = tempfile.TemporaryDirectory(prefix="fmbot-templates-")
+        template = Path(_template_folder.name) / f"template-{len(_templates)}.db"
+        await migrate(f"sqlite+aiosqlite:///{template}", extra=extra)
+        _templates[key] = template
+    await asyncio.to_thread(shutil.copyfile, template, target)

@@ -1,0 +1,1 @@
+"""Voice replies: answers spoken with SpeechKit, and long voice notes heard asynchronously."""

@@ -1,0 +1,44 @@
+"""Who hears an answer spoken: the deployment's VOICE_REPLIES, the chat type, the user's own
+/voice choice and whether the question itself was spoken."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class VoiceMode(StrEnum):
+    OFF = "off"
+    MIRROR = "mirror"  # a question asked by voice is answered by voice (and text)
+    ALWAYS = "always"  # every answer in private chats
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceAsk:
+    """Who asked, in which language, by which message, and whether by voice."""
+
+    user_id: int
+    language: str | None
+    question_id: int
+    spoken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePolicy:
+    mode: VoiceMode = VoiceMode.OFF
+    groups: bool = False  # VOICE_REPLIES_GROUPS
+
+    def wanted(self, ask: VoiceAsk, *, private: bool, choice: bool | None) -> bool:
+        """Whether this answer is spoken. ``choice``: the user's /voice on|off (None: never
+        said). /voice on in a mirror deployment speaks every private answer, /voice off
+        speaks none; groups follow VOICE_REPLIES_GROUPS first."""
+        if self.mode is VoiceMode.OFF or (not private and not self.groups):
+            return False
+        if choice is False:
+            return False
+        if ask.spoken:
+            return True
+        return private and (choice is True or self.mode is VoiceMode.ALWAYS)
+
+    def default_on(self) -> bool:
+        return self.mode is not VoiceMode.OFF

@@ -1,0 +1,176 @@
+"""The Telegram front built from plain values and built services: access, the durable intake,
+the chat queues, answers, images, 👍/👎, the Dispatcher and (several webhook replicas) the chat
+leases, handed to a TelegramApp that only starts and stops them. `fmbot run` calls this from
+run.py; tests call it with their own parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from bot.telegram.access import AccessPolicy
+from bot.telegram.answers import Answerer
+from bot.telegram.app import TelegramApp
+from bot.telegram.backlog import Backlog
+from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.deps import BotOptions, Deps
+from bot.telegram.dispatching import build_dispatcher
+from bot.telegram.imagejobs import ImageDelivery
+from bot.telegram.intake import DurablePolling, Intake
+from bot.telegram.middlewares import RecentlySeen
+from bot.telegram.notifier import OutboxNotifier
+from bot.telegram.outbox import Outbox
+from bot.telegram.pastes import PasteJoiner
+from bot.telegram.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from aiogram import Bot, Router
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.conversation import ConversationService
+    from bot.conversation.listeners import Listeners
+    from bot.coordination import Coordinator
+    from bot.images import ImageService
+    from bot.knowledge.base import KnowledgeBase
+    from bot.menu import MenuCommand
+    from bot.telegram.chatdocs import DocumentSupport
+    from bot.telegram.desk import SupportDesk
+    from bot.telegram.feedback import AnswerFeedback
+    from bot.telegram.media import MediaSupport
+    from bot.telegram.voicereplies import VoiceReplies
+
+Menu = dict[str, dict[str, str]]
+
+
+def menu_of(commands: Sequence[MenuCommand]) -> Menu:
+    """The App's menu commands: name -> description by language (/help and the desk list
+    them too)."""
+    return {c.name: {"en": c.description, "ru": c.description_ru or c.description}
+            for c in commands}  # fmt: skip
+
+
+def build_telegram(
+    *,
+    bot: Bot,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    conversation: ConversationService,
+    images: ImageService,
+    options: BotOptions,
+    allowed_users: Iterable[int] = (),
+    allowed_chats: Iterable[int] = (),
+    admins: Iterable[int] = (),
+    rate_limit_per_minute: int = 0,
+    outbox: Outbox | None = None,
+    shutdown_grace: float = 6.0,
+    shutdown_settle: float = 3.0,
+    image_status_interval: float = 3.0,
+    knowledge: KnowledgeBase | None = None,
+    desk: SupportDesk | None = None,
+    members_of: int = 0,
+    feedback_buttons: bool = False,
+    media: MediaSupport | None = None,
+    documents: DocumentSupport | None = None,
+    routers: Sequence[Router] = (),
+    commands: Sequence[MenuCommand] = (),
+    superseded: Listeners[[int, list[int]]] | None = None,
+    coordinator: Coordinator | None = None,
+    owner: str = "",
+    voice: VoiceReplies | None = None,
+) -> TelegramApp:
+    """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
+    new message took the buttons off. `coordinator` (several webhook replicas): a chat's turns
+    run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
+    `voice`: answers spoken (VOICE_REPLIES) and /voice."""
+    if coordinator is not None and not conversation.track_delivery:
+        raise ValueError("several replicas: the conversation must track delivery")
+    outbox = outbox or Outbox(bot)
+    queues = ChatQueues()
+    policy, member_lists = access_of(allowed_users, allowed_chats, admins, members_of, desk)
+    seen = RecentlySeen(policy=policy)
+    # Senders are stored with the claim, unless a membership check (getChatMember) must
+    # admit them first: then the DatabaseMiddleware stores them after it.
+    intake = Intake(sessionmaker, bot.id, bookkeeping=None if members_of else seen.store_senders)
+    # getUpdates answers are stored before aiogram's next call acknowledges them.
+    bot.session.middleware(DurablePolling(intake))
+    notify = OutboxNotifier(outbox)
+    # 👍/👎 under every answer (KB_MODE=strict): the desk draws them when there is one.
+    feedback = None
+    if feedback_buttons and desk is None:
+        feedback = answer_feedback(sessionmaker, outbox)
+    after_answer = None
+    if desk is not None:
+        after_answer = desk.after_answer
+    elif feedback is not None:
+        after_answer = feedback.after_answer
+    answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
+                       after_answer=after_answer, superseded=superseded,
+                       voice=voice.after_delivery if voice is not None else None)  # fmt: skip
+    delivery = ImageDelivery(service=images, outbox=outbox, sessionmaker=sessionmaker,
+                             status_interval=image_status_interval, coordinator=coordinator,
+                             owner=owner)  # fmt: skip
+    replicas = None
+    if coordinator is not None:
+        from bot.telegram.chatsignals import ReplicaRequests
+
+        replicas = ReplicaRequests()
+    deps = Deps(
+        options=options, policy=policy, sessionmaker=sessionmaker, conversation=conversation,
+        answers=answers, queues=queues, notify=notify, images=delivery, outbox=outbox,
+        pastes=PasteJoiner(), seen=seen, knowledge=knowledge, replicas=replicas, media=media,
+        documents=documents, menu=menu_of(commands), voice=voice,
+    )  # fmt: skip
+    if routers:  # the App's routers call Telegram through the outbox's pacing (added.py)
+        from bot.telegram.added import PacedCalls
+
+        bot.session.middleware(PacedCalls(outbox))
+    dp = build_dispatcher(
+        deps, intake=intake, limiter=RateLimiter(rate_limit_per_minute), members_of=members_of,
+        member_lists=member_lists, desk=desk, feedback=feedback, added_routers=tuple(routers),
+    )  # fmt: skip
+    max_age = options.queue_max_age
+    backlog = Backlog(
+        bot=bot, dp=dp, intake=intake, queues=queues, answers=answers,
+        conversation=conversation, notify=notify, sessionmaker=sessionmaker,
+        max_age=dt.timedelta(seconds=max_age) if max_age > 0 else None,
+        stale_action="drop" if options.queue_stale_action == "drop" else "apologize",
+    )  # fmt: skip
+    leases = None
+    if coordinator is not None:
+        from bot.telegram.chatleases import ChatLeases
+
+        leases = ChatLeases(coordinator=coordinator, owner=owner, backlog=backlog,
+                            sessionmaker=sessionmaker, requests=replicas)  # fmt: skip
+    return TelegramApp(
+        bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk,
+        shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
+    )  # fmt: skip
+
+
+def access_of(
+    allowed_users: Iterable[int],
+    allowed_chats: Iterable[int],
+    admins: Iterable[int],
+    members_of: int,
+    desk: SupportDesk | None,
+) -> tuple[AccessPolicy, AccessPolicy]:
+    """Who may write (the middlewares' policy), and the ALLOWED_* lists as configured (the
+    membership gate admits by them too, membership.py)."""
+    users, chats, admins = list(allowed_users), list(allowed_chats), list(admins)
+    lists = AccessPolicy.build(users, chats, admins)
+    if members_of:  # the membership gate decides; the lists admit too
+        return AccessPolicy.build((), (), admins), lists
+    if desk is not None and not lists.open:  # operators write in the support chat
+        return AccessPolicy.build(users, [*chats, desk.chat_id], admins), lists
+    return lists, lists
+
+
+def answer_feedback(
+    sessionmaker: async_sessionmaker[AsyncSession], outbox: Outbox
+) -> AnswerFeedback:
+    """👍/👎 under every answer in KB_MODE=strict without a desk, recorded in the desk's
+    tables."""
+    from bot.desk import DeskService
+    from bot.telegram.feedback import AnswerFeedback
+
+    return AnswerFeedback(DeskService(sessionmaker, support_chat_id=0), outbox)

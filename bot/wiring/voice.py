@@ -1,0 +1,43 @@
+"""Voice replies wired: answers spoken by SpeechKit TTS with the models' credentials (the
+policy from VOICE_REPLIES; the Answerer speaks a delivered answer through it). Long voice
+notes are heard through SpeechKit's asynchronous recognition (parts.py, build_media)."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+from bot.wiring.core import Core
+
+if TYPE_CHECKING:
+    from bot.telegram.outbox import Outbox
+    from bot.telegram.voicereplies import VoiceReplies
+
+
+def build_voice(
+    settings: Settings, c: Core, outbox: Outbox, stack: AsyncExitStack
+) -> VoiceReplies | None:
+    """None when VOICE_REPLIES is off (or unset with speech recognition off)."""
+    mode = settings.voice_replies_mode
+    if mode == "off" or c.auth is None:
+        return None
+    from bot.foundation_models.speech_synthesis import SpeechSynthesizer
+    from bot.telegram.voicereplies import VoiceConfig, VoiceReplies
+    from bot.voice.policy import VoiceMode, VoicePolicy
+
+    synthesizer = SpeechSynthesizer(
+        base_url=settings.tts_url, auth=c.auth, folder_id=settings.yandex_folder_id, http=c.http
+    )
+    stack.push_async_callback(synthesizer.aclose)
+    config = VoiceConfig(
+        policy=VoicePolicy(VoiceMode(mode), groups=settings.voice_replies_groups == "on"),
+        voice=settings.tts_voice,
+        voices={"ru": settings.tts_voice_ru, "en": settings.tts_voice_en},
+        speed=settings.tts_speed,
+        chars_per_day=settings.tts_chars_per_user_day,
+    )
+    voice = VoiceReplies(
+        synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=outbox, config=config,
+    )  # fmt: skip
+    return voice

@@ -1,0 +1,113 @@
+"""Voice replies in the database, on SQLite and PostgreSQL: one reply per answer, the daily
+budget's counters, the notice claimed once a day, and `bot report`'s voice line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.storage.database import Database
+from bot.storage.models import (
+    Chat,
+    Conversation,
+    Message,
+    MessageRole,
+    MessageStatus,
+    SpeechJob,
+    VoicePreference,
+    VoiceReply,
+    VoiceReplyStatus,
+    VoiceUsage,
+    utc_today,
+)
+from bot.storage.repositories import PrivacyRepository
+from bot.storage.repositories.speech_jobs import SpeechJobRepository
+from bot.storage.repositories.voice import VoiceRepository
+from bot.voice.report import voice_report
+
+
+async def _answer(database: Database) -> int:
+    async with database.sessionmaker() as session:
+        session.add(Chat(id=7, type="private"))
+        conversation = Conversation(chat_id=7)
+        session.add(conversation)
+        await session.flush()
+        answer = Message(conversation_id=conversation.id, role=MessageRole.ASSISTANT,
+                         status=MessageStatus.COMPLETE, text="Hello")  # fmt: skip
+        session.add(answer)
+        await session.commit()
+        return answer.id
+
+
+async def test_one_reply_per_answer_and_its_voice_messages(database: Database) -> None:
+    answer_id = await _answer(database)
+    async with database.sessionmaker() as session:
+        repo = VoiceRepository(session)
+        reply = await repo.create_reply(answer_id=answer_id, chat_id=7, user_id=7, reply_to=3,
+                                        thread_id=None, language="en-US")  # fmt: skip
+        assert reply is not None
+        again = await repo.create_reply(answer_id=answer_id, chat_id=7, user_id=7, reply_to=3,
+                                        thread_id=None, language="en-US")  # fmt: skip
+        assert again is None, "a replayed answer is never spoken twice"
+        await repo.note_sent(reply.id, "AwAC1", 11)
+        await session.commit()
+    async with database.sessionmaker() as session:
+        repo = VoiceRepository(session)
+        [pending] = await repo.pending()
+        assert (pending.file_ids, pending.message_ids) == (["AwAC1"], [11])
+        await repo.finish(pending.id, VoiceReplyStatus.SENT, chars=5)
+        await session.commit()
+    async with database.sessionmaker() as session:
+        assert await VoiceRepository(session).pending() == []
+
+
+async def test_budget_counters_choice_and_one_notice_a_day(database: Database) -> None:
+    today = utc_today()
+    async with database.sessionmaker() as session:
+        repo = VoiceRepository(session)
+        assert await repo.preference(5) is None
+        await repo.set_preference(5, False)
+        await repo.set_preference(5, True)
+        await repo.add_usage(5, today, chars=300, replies=1)
+        await repo.add_usage(5, today, chars=200, replies=1)
+        await repo.add_usage(6, today - dt.timedelta(days=1), chars=900, failures=1)
+        assert await repo.claim_notice(5, today) is True
+        assert await repo.claim_notice(5, today) is False
+        assert await repo.claim_notice(5, today + dt.timedelta(days=1)) is True
+        await session.commit()
+    async with database.sessionmaker() as session:
+        repo = VoiceRepository(session)
+        assert await repo.preference(5) is True
+        day = await repo.day(5, today)
+        assert (day.chars, day.replies, day.notified) == (500, 2, True)
+    line = await voice_report(database.sessionmaker, days=7, budget=800)
+    assert line == ("Voice replies, last 7 days: 2 sent, 1 failed, 1400 characters spoken; "
+                    "1 user(s) reached the daily budget of 800 characters "
+                    "(TTS_CHARS_PER_USER_DAY).")  # fmt: skip
+
+
+async def test_forget_removes_the_users_voice_data(database: Database) -> None:
+    answer_id = await _answer(database)
+    today = utc_today()
+    async with database.sessionmaker() as session:
+        repo = VoiceRepository(session)
+        await repo.set_preference(7, True)
+        await repo.add_usage(7, today, chars=10, replies=1)
+        await repo.create_reply(answer_id=answer_id, chat_id=7, user_id=7, reply_to=None,
+                                thread_id=None, language="ru-RU")  # fmt: skip
+        job = await SpeechJobRepository(session).get_or_create(
+            chat_id=7, message_id=5, user_id=7, file_id="f", seconds=40, language="ru-RU"
+        )
+        again = await SpeechJobRepository(session).get_or_create(
+            chat_id=7, message_id=5, user_id=7, file_id="f", seconds=40, language="ru-RU"
+        )
+        assert again.id == job.id, "a replayed note finds its job"
+        await SpeechJobRepository(session).set(job.id, text="my secret words")
+        await session.commit()
+    async with database.sessionmaker() as session:
+        await PrivacyRepository(session).forget_user(7)
+        await session.commit()
+    async with database.sessionmaker() as session:
+        for model in (SpeechJob, VoicePreference, VoiceUsage, VoiceReply):
+            assert (await session.execute(select(model))).first() is None, model.__name__

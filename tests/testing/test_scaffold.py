@@ -1,0 +1,61 @@
+"""`fmbot new`: the files of each template, names refused with the reason, and nothing ever
+overwritten. (Each template's project passing its own tests in a fresh venv is in
+tests/framework/test_wheel.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.scaffold import ScaffoldError, create
+
+
+def test_each_template_writes_its_files(tmp_path: Path) -> None:
+    chat = {p.relative_to(tmp_path).as_posix() for p in create("chat_bot", "chat", tmp_path)}
+    assert chat == {"chat_bot/pyproject.toml", "chat_bot/.env.example", "chat_bot/README.md",
+                    "chat_bot/chat_bot/__init__.py", "chat_bot/chat_bot/app.py",
+                    "chat_bot/tests/test_app.py"}  # fmt: skip
+    support = {p.relative_to(tmp_path).as_posix()
+               for p in create("shop_bot", "support", tmp_path)}  # fmt: skip
+    assert {"shop_bot/kb/delivery.md", "shop_bot/shop_bot/tools.py"} <= support
+    pyproject = (tmp_path / "shop_bot" / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dependencies = ["fmbot>=' in pyproject
+    assert 'fmbot_app = "shop_bot.app:app"' in pyproject
+    readme = (tmp_path / "shop_bot" / "README.md").read_text(encoding="utf-8")
+    assert "pytest" in readme
+    assert "python -m bot run --app shop_bot.app:app" in readme
+    test = (tmp_path / "shop_bot" / "tests" / "test_app.py").read_text(encoding="utf-8")
+    assert "from bot.testing import BotTester" in test
+    assert "{{" not in test
+    assert "KB_PATH=kb" in (tmp_path / "shop_bot" / ".env.example").read_text(encoding="utf-8")
+
+
+def test_nothing_is_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "shop_bot").mkdir()
+    (tmp_path / "shop_bot" / "mine.txt").write_text("keep", encoding="utf-8")
+    with pytest.raises(ScaffoldError, match="already exists: nothing was written"):
+        create("shop_bot", "support", tmp_path)
+    assert [p.name for p in (tmp_path / "shop_bot").iterdir()] == ["mine.txt"]
+
+
+@pytest.mark.parametrize("name", ["Shop", "shop-bot", "1bot", "bot", "class", "json"])
+def test_names_that_cannot_be_a_package_are_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ScaffoldError):
+        create(name, "chat", tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_command_line_names_what_it_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "desk_bot", "--template", "helpdesk"]) == 0
+    said = capsys.readouterr().out
+    assert "desk_bot/desk_bot/tools.py" in said
+    assert "desk_bot/kb/vpn.md" in said
+    assert main(["new", "desk_bot"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["new", "x_bot", "--template", "nope"])
