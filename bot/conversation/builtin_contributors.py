@@ -73,10 +73,12 @@ class KnowledgeContributor:
                 raise
             logger.warning("knowledge base search failed; answering without it", exc_info=True)
             return
-        turn.knowledge.retrieval = retrieval
+        found = turn.knowledge
+        found.retrieval = retrieval
         if not retrieval.covered:
             if knowledge.strict:  # finishing shows "not found" in the user's language
-                turn.knowledge.abstained = True
+                found = turn.knowledge
+                found.abstained = True
                 draft.answer = ""
             return
         # Only passages that are relevant themselves: a weak one dilutes the sources.
@@ -84,7 +86,8 @@ class KnowledgeContributor:
         draft.withdraw(DocumentsContributor.name)  # only the start of a document: sources win
         share = int(SOURCES_SHARE * turn.room)
         grounding = grounded_prompt(draft.system_prompt(turn.system_prompt), hits, share)
-        turn.knowledge.grounding = grounding
+        found = turn.knowledge
+        found.grounding = grounding
         draft.add(self.name, grounding.section)  # new every turn: estimated
         draft.frame_filters.append(hiding_citations)
 

@@ -254,7 +254,8 @@ class ConversationService:
                     self._parts, session, chat, speaker, model, system_prompt, question, (),
                     answer_id=answer_id,
                 )
-            turn.tools.continued = True
+            calls = turn.tools
+            calls.continued = True
             return await run(self._parts, turn, on_snapshot)
 
     async def reset(self, chat_id: int, *, receipts: Sequence[UpdateReceipt] = ()) -> None:

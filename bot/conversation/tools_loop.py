@@ -169,7 +169,8 @@ class ToolLoop(ToolTurns):
         rounds = rounds_of(stored)
         for round_ in rounds:
             if round_.waiting():
-                turn.tools.waiting = self._waiting(round_)
+                calls = turn.tools
+                calls.waiting = self._waiting(round_)
                 yield Snapshot(joined(shown, round_.preface), CompletionStatus.TOOL_CALLS, usage)
                 return
             if not round_.settled():
@@ -216,7 +217,8 @@ class ToolLoop(ToolTurns):
                 return
             round_ = await self._store(turn, number, last.tool_calls, text)
             if round_.waiting():
-                turn.tools.waiting = self._waiting(round_)
+                calls = turn.tools
+                calls.waiting = self._waiting(round_)
                 yield Snapshot(joined(shown, text), CompletionStatus.TOOL_CALLS, usage,
                                tool_calls=last.tool_calls)
                 return
@@ -327,7 +329,8 @@ class ToolLoop(ToolTurns):
                                            call_id=call.id, writes=call.writes)  # fmt: skip
             if refused is not None:
                 kind, result = refused
-                turn.tools.limit = kind
+                calls = turn.tools
+                calls.limit = kind
                 logger.info("tool %s for user %s not made: %s reached", call.name,
                             ctx.user_id, kind)
                 return result, 0
