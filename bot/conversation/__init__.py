@@ -11,6 +11,13 @@ while the model streams (on SQLite a held write lock would stall every other cha
 2. after the stream: store the answer's text, final status and usage, the question's token
    count, and charge the speaker's daily usage; commit.
 
+The turn is a pipeline, a module a step: `opening.py` (the first unit of work: settings,
+window, images, placeholder), the prompt contributors (`contributors.py`: the
+`PromptContributor` protocol; the App's context providers in `context.py`, documents, the
+knowledge base and images in `builtin_contributors.py`), `running.py` (the prompt, the
+stream) and `finishing.py` (the second unit of work, usage, hooks). `parts.py` holds what the
+steps share; `service.py` the use cases.
+
 The tokenizer is called alongside the stream, not before it, so it never delays the first
 token: this turn's prompt uses the conservative estimate for the new message (unless the
 estimate is large enough to risk a needless cut; then the real count is awaited first), and

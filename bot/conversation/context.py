@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from bot.conversation.contributors import PromptDraft
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult
 from bot.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
@@ -39,34 +40,38 @@ def turn_context(turn: TurnState) -> ToolContext:
     )
 
 
-async def add_context(turn: TurnState, extras: ExtensionRunner, room: int) -> None:
-    """Ask the providers and keep what fits in `CONTEXT_SHARE` of `room` tokens."""
-    fragments = await extras.context(turn_context(turn))
-    budget = int(CONTEXT_SHARE * room)
-    kept: list[str] = []
-    names: list[str] = []
-    used = 0
-    for fragment in fragments:
-        tokens = estimate_tokens(fragment.text) + 1  # the blank line between fragments
-        if used + tokens > budget:
-            logger.warning(
-                "context from %s left out of the prompt: %d tokens, %d of %d left",
-                fragment.provider, tokens, budget - used, budget,
-            )  # fmt: skip
-            continue
-        used += tokens
-        kept.append(fragment.text)
-        names.append(fragment.provider)
-    turn.context_text = "\n\n".join(kept)
-    turn.context_tokens = used
-    turn.context_providers = tuple(names)
+class AppContext:
+    """The App's context providers as a prompt contributor: their text after the chat's
+    system prompt, what fits in `CONTEXT_SHARE` of the room (counted, not estimated later)."""
 
+    name = "context"
+    required = False  # the runner already leaves a failing provider out
 
-def with_context(system_prompt: str, turn: TurnState) -> str:
-    """The system prompt followed by the providers' text."""
-    if not turn.context_text:
-        return system_prompt
-    return f"{system_prompt}\n\n{turn.context_text}" if system_prompt else turn.context_text
+    def __init__(self, extras: ExtensionRunner) -> None:
+        self.extras = extras
+
+    async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
+        fragments = await self.extras.context(turn_context(turn))
+        budget = int(CONTEXT_SHARE * turn.room)
+        kept: list[str] = []
+        names: list[str] = []
+        used = 0
+        for fragment in fragments:
+            tokens = estimate_tokens(fragment.text) + 1  # the blank line between fragments
+            if used + tokens > budget:
+                logger.warning(
+                    "context from %s left out of the prompt: %d tokens, %d of %d left",
+                    fragment.provider,
+                    tokens,
+                    budget - used,
+                    budget,
+                )
+                continue
+            used += tokens
+            kept.append(fragment.text)
+            names.append(fragment.provider)
+        draft.add(self.name, "\n\n".join(kept), used)
+        turn.context_providers = tuple(names)
 
 
 # A turn waiting for a press on a tool's card is not answered yet: its hooks run when it is.

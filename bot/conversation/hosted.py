@@ -113,7 +113,8 @@ class HostedSearch:
             if self.strict:
                 base = turn.system_prompt.strip()
                 prompt = f"{base}\n\n{FILE_SEARCH_STRICT}" if base else FILE_SEARCH_STRICT
-                turn.grounding = Grounding(prompt, ())
+                found = turn.knowledge
+                found.grounding = Grounding(prompt, ())
         return dataclasses.replace(options, hosted_tools=tuple(tools)) if tools else options
 
     async def _web_allowed(self, user_id: int) -> bool:

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.conversation.documents import DocumentContext
 from bot.conversation.types import ChatRef, Speaker, WaitingCall
 from bot.conversation.vision import TurnImages
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
@@ -38,8 +37,35 @@ class Question:
 
 
 @dataclass(slots=True)
+class ToolsPart:
+    """What the tool loop keeps of a turn (bot/conversation/tools_loop.py)."""
+
+    # The tool exchanges of the window's answers (by answer id), and the calls waiting for
+    # the user's press when the turn stops to ask.
+    exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
+    waiting: tuple[WaitingCall, ...] = ()
+    # Carried on after a press: the text before the calls is on screen already (its own
+    # message), so the answer goes on without it.
+    continued: bool = False
+    # The answer has stored tool calls (resumed or carried on): the loop reads them first.
+    has_calls: bool = False
+    # A per-user tool limit this turn reached ("calls_per_hour", "writes_per_day"), if any.
+    limit: str | None = None
+
+
+@dataclass(slots=True)
+class KnowledgePart:
+    """What the knowledge base's contributor found, for the answer's record."""
+
+    retrieval: Retrieval | None = None
+    grounding: Grounding | None = None
+    abstained: bool = False  # strict mode found nothing: answered "not found", no model call
+
+
+@dataclass(slots=True)
 class TurnState:
-    """A turn between its two units of work."""
+    """A turn between its two units of work: what opening it decided, then what each later
+    step (the contributors, the tool loop, the stream) adds, grouped by the step."""
 
     chat: ChatRef
     speaker: Speaker
@@ -48,35 +74,18 @@ class TurnState:
     question: Question
     answer_id: int
     window: list[HistoryEntry]
+    # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
+    room: int = 0
+    started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
     count: asyncio.Future[int] | None = None  # the tokenizer's count of the question
     trimmed: bool = False
     # The Telegram messages showing the answer while it streams (stored with the answer).
     shown: tuple[int, ...] | None = None
-    # Knowledge base: what was found for the question, and the grounded prompt if any.
-    retrieval: Retrieval | None = None
-    grounding: Grounding | None = None
-    abstained: bool = False  # strict mode found nothing: answered "not found", no model call
-    # Tools: the tool exchanges of the window's answers (by answer id), and the
-    # calls waiting for the user's press when the turn stops to ask.
-    exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
-    waiting: tuple[WaitingCall, ...] = ()
-    # Context providers (the App's `@app.context`): their text for the system prompt, its
-    # estimated tokens, and which providers it came from (stored with the answer).
-    context_text: str = ""
-    context_tokens: int = 0
-    context_providers: tuple[str, ...] = ()
-    # Carried on after a press: the text before the calls is on screen already (its own
-    # message), so the answer goes on without it.
-    continued: bool = False
-    # The answer has stored tool calls (resumed or carried on): the loop reads them first.
-    has_calls: bool = False
-    # A per-user tool limit this turn reached ("calls_per_hour", "writes_per_day"), if any.
-    tool_limit: str | None = None
-    # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
-    room: int = 0
-    started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
     images: TurnImages | None = None  # photos: shown to the vision model
-    documents: DocumentContext | None = None  # documents sent in chat
+    # The App's context providers whose text went into the prompt (stored with the answer).
+    context_providers: tuple[str, ...] = ()
+    knowledge: KnowledgePart = field(default_factory=KnowledgePart)
+    tools: ToolsPart = field(default_factory=ToolsPart)
 
     @property
     def question_id(self) -> int:

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.foundation_models.types import ChatMessage, ChatModel
-from bot.storage.repositories import HistoryEntry, StoredImage
+from bot.storage.models import MessageRole
+from bot.storage.repositories import HistoryEntry, MessageImageRepository, StoredImage
 
 logger = logging.getLogger(__name__)
 
 IMAGE_TOKENS = 256
+# How long a conversation seen without images skips the image query.
+IMAGELESS_TTL = 60.0
 # An earlier image that cannot be fetched again (expired, Telegram away) is named, not sent.
 ImageSource = Callable[[StoredImage], Awaitable[bytes]]
 
@@ -68,6 +74,42 @@ class TurnImages:
     @property
     def uses_vision(self) -> bool:
         return bool(self.new or self.resend)
+
+
+@dataclass(slots=True)
+class SeenImages:
+    """Which images a turn shows, read when the turn is opened; and which conversations were
+    lately seen without any, so that their text turns pay no extra query. Only for a short
+    time, as another replica may store images in one meanwhile."""
+
+    imageless: dict[int, float] = field(default_factory=dict)  # conversation -> until when
+
+    async def for_turn(
+        self,
+        session: AsyncSession,
+        vision: Vision,
+        window: list[HistoryEntry],
+        question_id: int,
+        conversation_id: int,
+        new_images: tuple[bytes, ...],
+    ) -> TurnImages:
+        """The turn's images: its own, and those stored with the window's latest questions."""
+        now = time.monotonic()
+        if not new_images and self.imageless.get(conversation_id, 0.0) > now:
+            return TurnImages()  # known to hold no images: a text turn pays no extra query
+        asked = [e.id for e in window if e.role is MessageRole.USER and e.id < question_id]
+        if not new_images:  # /retry of a question with images: its own are fetched again
+            asked.append(question_id)
+        earlier = await MessageImageRepository(session).for_messages(asked) if asked else {}
+        images = TurnImages(new_images, earlier)
+        images.resend = pick_resend(asked[-vision.recent_questions :], earlier, vision.max_images)
+        if earlier or new_images:
+            self.imageless.pop(conversation_id, None)
+        else:
+            self.imageless[conversation_id] = now + IMAGELESS_TTL
+            if len(self.imageless) > 10_000:  # forget the expired ones now and then
+                self.imageless = {k: v for k, v in self.imageless.items() if v > now}
+        return images
 
 
 def pick_resend(

@@ -44,6 +44,8 @@ INSTRUCTIONS = (
 class Grounding:
     system_prompt: str
     sources: tuple[Source, ...]
+    # The instructions and the sources without the base prompt: what follows it.
+    section: str = ""
 
 
 def grounded_prompt(base: str, hits: Sequence[Hit], max_tokens: int) -> Grounding:
@@ -65,7 +67,9 @@ def grounded_prompt(base: str, hits: Sequence[Hit], max_tokens: int) -> Groundin
         used += cost
         blocks.append(block)
         sources.append(Source(number, hit.path, hit.title, hit.url, hit.heading, hit.score))
-    return Grounding(f"{head}\n\nSources:\n\n" + "\n\n".join(blocks), tuple(sources))
+    section = f"{INSTRUCTIONS}\n\nSources:\n\n" + "\n\n".join(blocks)
+    prompt = f"{base.strip()}\n\n{section}" if base.strip() else section
+    return Grounding(prompt, tuple(sources), section)
 
 
 def not_found_text(language: str | None, next_step: str = "") -> str:

@@ -1,0 +1,171 @@
+"""Finishing a turn, the second unit of work: store the answer with its status and usage,
+the question's count, the knowledge base's record and the context providers; charge usage;
+log one line; start the App's `on_answer` hooks."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.conversation.context import FINAL_FOR_HOOKS, answer_event
+from bot.conversation.parts import TurnParts
+from bot.conversation.tokens import settle
+from bot.conversation.turn import TurnState
+from bot.conversation.types import TurnResult
+from bot.foundation_models.types import Snapshot, Usage
+from bot.knowledge.grounding import is_not_found, mark_cited, not_found_text
+from bot.metrics import registry as metrics
+from bot.prompting import estimate_tokens
+from bot.storage.models import MessageStatus, ToolCall
+from bot.storage.repositories import (
+    PROMPT_STATUSES,
+    KnowledgeRepository,
+    MessageRepository,
+    ToolCallRepository,
+    UsageRepository,
+    record_context,
+)
+
+logger = logging.getLogger(__name__)
+
+# How long a finished answer waits for the question's token count before storing without it.
+COUNT_GRACE = 1.0
+
+
+def drop(parts: TurnParts, turn: TurnState) -> None:
+    """Forget a turn left unfinished on purpose (`RELINQUISHED`)."""
+    if turn.count is not None:
+        turn.count.cancel()
+    if parts.streaming.get(turn.chat.chat_id) is turn:
+        del parts.streaming[turn.chat.chat_id]
+
+
+def _reports_calls(parts: TurnParts, status: MessageStatus) -> bool:
+    return (
+        parts.tools is not None
+        and parts.extras is not None
+        and bool(parts.extras.on_answer)
+        and status in FINAL_FOR_HOOKS
+    )
+
+
+async def finish(
+    parts: TurnParts,
+    turn: TurnState,
+    last: Snapshot | None,
+    status: MessageStatus,
+    error: Exception | None = None,
+    text: str | None = None,
+) -> TurnResult:
+    """Store the answer with its status and usage, the question's count, charge usage."""
+    text = text if text is not None else (last.text if last else "")
+    usage = last.usage if last is not None and last.usage.total_tokens else None
+    grace = 0.0 if status is MessageStatus.CANCELLED else COUNT_GRACE
+    question_tokens = await settle(turn.count, grace)
+    if parts.streaming.get(turn.chat.chat_id) is turn:
+        del parts.streaming[turn.chat.chat_id]
+    shown = turn.shown
+    kb = turn.knowledge
+    sources = mark_cited(kb.grounding.sources, text) if kb.grounding else ()
+    not_found = kb.abstained or (
+        kb.grounding is not None and status in PROMPT_STATUSES and is_not_found(text)
+    )
+    if parts.hosted is not None:  # web and file search: their sources, strict's verdict
+        found, missing = await parts.hosted.settle(turn, last)
+        not_found = not_found or (missing and status in PROMPT_STATUSES)
+        sources = () if not_found else (sources or found)
+    if not_found:
+        # What the user sees, stored as it is shown: the history, the desk's card and its
+        # summary never see the model's marker (the flag is `kb_answers.covered`).
+        text = not_found_text(turn.speaker.language, parts.not_found_next_step)
+    covered = not not_found and kb.grounding is not None
+    async with parts.sessionmaker() as session:
+        messages = MessageRepository(session)
+        stored = await messages.finish_answer(
+            turn.answer_id,
+            text=text,
+            status=status,
+            token_count=usage.completion_tokens if usage else estimate_tokens(text),
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.completion_tokens if usage else None,
+            telegram_message_ids=shown,
+            # A cancelled answer (/stop, shutdown, a lost lease) is not answered again.
+            delivery_pending=parts.track_delivery and status is not MessageStatus.CANCELLED,
+        )
+        calls: list[ToolCall] = []
+        if stored:
+            if _reports_calls(parts, status):  # for the App's on_answer hooks
+                calls = await ToolCallRepository(session).for_answer(turn.answer_id)
+            if kb.retrieval is not None:
+                await KnowledgeRepository(session).save_answer(
+                    turn.answer_id,
+                    covered=covered,
+                    sources=[source.as_record() for source in sources],
+                    query=kb.retrieval.query,
+                )
+            if question_tokens is not None:
+                await messages.set_token_count(turn.question_id, question_tokens)
+            if turn.context_providers:
+                await record_context(session, turn.answer_id, turn.context_providers)
+            if usage is not None:
+                await UsageRepository(session).add(
+                    turn.speaker.user_id,
+                    parts.today(),
+                    tokens=usage.total_tokens,
+                    reasoning_tokens=usage.reasoning_tokens,
+                )
+            await session.commit()
+        else:
+            # The rows were deleted meanwhile (/forget or retention): nothing to update.
+            await session.rollback()
+            logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
+    metrics.turn_finished(status.value)
+    _log_answer(turn, status, usage, not_found)
+    if kb.retrieval is not None:
+        metrics.kb_answer(covered=covered)
+    result = TurnResult(
+        message_id=turn.answer_id,
+        text=text,
+        status=status,
+        usage=usage,
+        trimmed_history=turn.trimmed,
+        error=error,
+        user_message_id=turn.question_id,
+        model=turn.model,
+        telegram_message_ids=shown or (),
+        not_found=not_found,
+        sources=sources,
+        waiting=turn.tools.waiting if status is MessageStatus.WAITING else (),
+        tool_limit=turn.tools.limit,
+    )
+    extras = parts.extras
+    if extras is not None and extras.on_answer and status in FINAL_FOR_HOOKS:
+        extras.answered(answer_event(turn, result, calls))  # in tasks of their own
+    return result
+
+
+def _log_answer(
+    turn: TurnState, status: MessageStatus, usage: Usage | None, not_found: bool
+) -> None:
+    """One INFO line per answer: what an operator needs to follow load and cost (model,
+    tokens, latency), never what the user or the model wrote."""
+    grounding = turn.knowledge.grounding
+    if usage is not None:
+        tokens = f"{usage.input_tokens} in + {usage.completion_tokens} out tokens"
+    else:
+        tokens = "no model call" if turn.knowledge.abstained else "tokens unknown"
+    kb = ""
+    if not_found:
+        kb = " (knowledge base: not found)"
+    elif grounding is not None:
+        kb = f" (knowledge base: {len(grounding.sources)} sources)"
+    logger.info(
+        "answer %s in chat %s: %s, model %s, %s, %.2f s%s",
+        turn.answer_id,
+        turn.chat.chat_id,
+        status.value,
+        turn.model,
+        tokens,
+        time.monotonic() - turn.started,
+        kb,
+    )
