@@ -57,6 +57,7 @@ from bot.storage.models import (
 from bot.storage.repositories.voice import VoiceRepository
 from bot.telegram.answers import Target
 from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.spokenquestions import as_asked
 from bot.telegram.texts import Translator
 from bot.telegram.voicetexts import VOICE_TEXTS
 from bot.voice.oggjoin import OggError, voice_messages
@@ -151,6 +152,7 @@ class VoiceReplies:
         try:  # one transaction: the choice, the pending row, today's usage
             async with self.sessionmaker() as session:
                 repo = VoiceRepository(session)
+                ask = await as_asked(repo, ask, result.user_message_id)  # /retry, restart
                 choice = await repo.preference(ask.user_id)
                 if not self.config.policy.wanted(ask, private=private, choice=choice):
                     return
