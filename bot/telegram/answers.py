@@ -319,9 +319,9 @@ class Answerer:
         settings = tools.settings if tools is not None else None
         count = 0 if settings is None else (settings.writes_per_user_day
                                             if kind == "writes_per_day"
-                                            else settings.calls_per_user_hour)  # fmt: skip
+                                            else settings.calls_per_user_hour)
         method = SendMessage(chat_id=target.chat.chat_id, text=t(f"tool_limit_{kind}", n=count),
-                             message_thread_id=target.thread_id)  # fmt: skip
+                             message_thread_id=target.thread_id)
         try:
             await self.outbox.call(target.chat.chat_id, method)
         except (TelegramAPIError, OutboxError) as exc:

@@ -145,7 +145,7 @@ class Backlog:
                 log.warning(
                     "chat %s: an answer cut short by a replica that stopped: answering %d "
                     "again, then %d queued messages", chat_id, found.interrupted, found.queued,
-                )  # fmt: skip
+                )
         elif cut_short or queued:
             log.info(
                 "the last stop left %d answers cut short and %d queued messages: answering "

@@ -61,7 +61,7 @@ class AnswerFeedback:
             who, question, not_found=result.not_found,
             sources=[source.title or source.path for source in result.sources],
             answer_message_id=ids[-1], question_message_id=result.user_message_id or None,
-        )  # fmt: skip
+        )
         markup = InlineKeyboardMarkup(inline_keyboard=[feedback_row(note.turn_id)])
         await attach_markup(self.outbox, chat_id, ids[-1], markup)
 

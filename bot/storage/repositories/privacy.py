@@ -110,7 +110,7 @@ class PrivacyRepository:
         await self._count(delete(SpeechJob).where(
             SpeechJob.status.in_((SpeechJobStatus.DONE, SpeechJobStatus.FAILED)),
             SpeechJob.created_at < cutoff,
-        ))  # fmt: skip
+        ))
         return PurgeReport(conversations, messages, image_jobs)
 
     async def _delete_messages(self, condition: ColumnElement[bool]) -> int:

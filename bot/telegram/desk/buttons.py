@@ -80,7 +80,7 @@ class AnswerButtons:
             who, question, not_found=result.not_found, sources=sources,
             answer_message_id=ids[-1] if ids else None,
             question_message_id=result.user_message_id or None,
-        )  # fmt: skip
+        )
         t = Translator.for_code(who.language)
         markup = self.answer_markup(turn_id=note.turn_id, not_found=result.not_found, t=t)
         if markup is not None and ids:

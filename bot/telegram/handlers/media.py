@@ -127,7 +127,7 @@ async def _answer_images(
             where.chat, who, question, on_snapshot=on_snapshot,
             telegram_message_id=album.first_message_id, receipts=tuple(album.receipts),
             images=images,
-        )  # fmt: skip
+        )
 
     await deps.answers.deliver(where, t, runner)
 
@@ -152,7 +152,7 @@ async def handle_voice(
     long = media.long_voice
     if long is not None and ref.duration > long.max_seconds:
         await _say(deps, message, t("voice_too_long_limit", seconds=ref.duration,
-                                    limit=long.max_seconds))  # fmt: skip
+                                    limit=long.max_seconds))
         return
     if ref.too_long and long is None:
         await _say(deps, message, t("voice_too_long", seconds=MAX_SECONDS))
@@ -179,7 +179,7 @@ async def _answer_voice(
             text = await media.long_voice.transcribe(
                 ref, chat_id=message.chat.id, message_id=message.message_id, user_id=who.user_id,
                 language_code=who.language, thread_id=where.thread_id, outbox=deps.outbox, t=t,
-            )  # fmt: skip
+            )
         else:
             text = await media.voice.transcribe(ref, who.language)
     except AudioTooLongError:
@@ -205,7 +205,7 @@ async def _answer_voice(
         return await deps.conversation.run_turn(
             where.chat, who, text, on_snapshot=on_snapshot,
             telegram_message_id=message.message_id, receipts=receipts,
-        )  # fmt: skip
+        )
 
     await deps.answers.deliver(where, t, runner)
 
