@@ -28,7 +28,8 @@ from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram import maintenance
-from bot.telegram.answers import Answerer, Target
+from bot.telegram.answer_parts import Target
+from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.middlewares import Notifier

@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.conversation import TurnResult
 from bot.desk import DeskService, is_thanks
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.desk.texts import DESK_TEXTS
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator

@@ -55,7 +55,7 @@ from bot.storage.models import (
     utcnow,
 )
 from bot.storage.repositories.voice import VoiceRepository
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
 from bot.telegram.voicetexts import VOICE_TEXTS

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.conversation import ChatRef, TurnResult
 from bot.storage.database import Database
 from bot.storage.models import DeskCase, DeskRelay, DeskTurn, MessageStatus, User
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world
 from tests.fakes.tg_images import tiny_jpeg
 

@@ -13,7 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.conversation import TurnResult
 from bot.desk import DeskService, Requester, is_thanks
 from bot.storage.models import HandoffReason
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.supportchat import SupportChat
 from bot.telegram.outbox import Outbox, OutboxError

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
 from bot.insights import InsightJobs
 from bot.insights.summaries import CaseSummaries
 from bot.storage.models import HandoffReason
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.desk.buttons import AnswerButtons
 from bot.telegram.desk.erasure import DeskErasure
 from bot.telegram.desk.forum import Forum

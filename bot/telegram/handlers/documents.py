@@ -31,7 +31,7 @@ from bot.knowledge.blocks import (
 )
 from bot.knowledge.extractors import CHAT_SUFFIXES, extract_sent, suffix_of
 from bot.storage.repositories import UpdateReceipt
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.chatdocs import DocumentSupport
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of

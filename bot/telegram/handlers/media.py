@@ -23,7 +23,7 @@ from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechP
 from bot.foundation_models.types import Snapshot
 from bot.storage.models import utc_today
 from bot.storage.repositories import MediaUsageRepository, UpdateReceipt
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.downloads import DownloadError, FileTooBigError
