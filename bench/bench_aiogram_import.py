@@ -62,7 +62,7 @@ def main() -> None:
             runs[way].append(sample(way))
     load_after = os.getloadavg()
     print(f"{args.pairs} interleaved pairs; load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after (nproc {os.cpu_count()})")  # fmt: skip
+          f"{load_after[0]:.2f} after (nproc {os.cpu_count()})")
     print(f"{'import':8} {'how':6} {'import CPU s':>13} {'warm-up CPU s':>14} {'peak RSS MB':>12}")
     for way, samples in runs.items():
         hows = {str(s["how"]) for s in samples}
@@ -71,7 +71,7 @@ def main() -> None:
             return statistics.median(float(s[key]) for s in samples)
 
         print(f"{way:8} {','.join(sorted(hows)):6} {median('import_s'):13.2f} "
-              f"{median('warm_s'):14.2f} {median('rss_mb'):12.0f}")  # fmt: skip
+              f"{median('warm_s'):14.2f} {median('rss_mb'):12.0f}")
 
 
 if __name__ == "__main__":

@@ -66,10 +66,10 @@ async def bench_jobs(cases: int, speedup: float) -> None:
                 submit_rate=SUBMITS * 0.9 * speedup, poll_rate=GETS * 0.2 * speedup,
                 submits_per_hour=int(PER_HOUR * 0.9), hour=3600.0 / speedup,
                 retry_base=5.0 / speedup, concurrency=200,
-            )  # fmt: skip
+            )
             async with db.sessionmaker() as session:
                 rows = [DeskCase(user_id=i, user_name=f"u{i}", status=DeskStatus.RESOLVED)
-                        for i in range(cases)]  # fmt: skip
+                        for i in range(cases)]
                 session.add_all(rows)
                 await session.commit()
                 ids = [(row.id, row.user_id) for row in rows]
@@ -78,10 +78,10 @@ async def bench_jobs(cases: int, speedup: float) -> None:
                 text = f"user: where is my parcel number {user}?\noperator: It ships in 2 days."
                 await jobs.submit("handoff_summary", [ChatMessage(Role.SYSTEM, HANDOFF_PROMPT),
                                   ChatMessage(Role.USER, text)], schema=HANDOFF_SCHEMA,
-                                  case_id=case_id, user_id=user)  # fmt: skip
+                                  case_id=case_id, user_id=user)
                 await jobs.submit("faq_drafts", [ChatMessage(Role.SYSTEM, FAQ_PROMPT),
                                   ChatMessage(Role.USER, text)], schema=FAQ_SCHEMA,
-                                  case_id=case_id, user_id=user)  # fmt: skip
+                                  case_id=case_id, user_id=user)
             while True:
                 await jobs.wait_idle()
                 if not await jobs.sweep():
@@ -94,7 +94,7 @@ async def bench_jobs(cases: int, speedup: float) -> None:
 
                 states = dict((await session.execute(
                     select(InsightJob.status, func.count()).group_by(InsightJob.status)
-                )).all())  # fmt: skip
+                )).all())
             submits = sum(1 for r in fm.requests if r.path.endswith("/completionAsync"))
             polls = sum(1 for r in fm.requests if r.path.startswith("/operations/"))
             await jobs.aclose()
@@ -144,12 +144,12 @@ async def bench_gaps(count: int) -> None:
         async with db.sessionmaker() as session:
             for start in range(0, count, 1000):
                 cases = [DeskCase(user_id=i, user_name="u", status=DeskStatus.BOT)
-                         for i in range(start, min(count, start + 1000))]  # fmt: skip
+                         for i in range(start, min(count, start + 1000))]
                 session.add_all(cases)
                 await session.flush()
                 session.add_all(DeskTurn(case_id=c.id, question=texts[c.user_id], not_found=True,
                                          created_at=now - dt.timedelta(hours=1))
-                                for c in cases)  # fmt: skip
+                                for c in cases)
             await session.commit()
 
         async def embed(text: str) -> np.ndarray:

@@ -78,7 +78,7 @@ class PlainBotProcess(BotProcess):
                 sys.executable, str(ROOT / "bench" / "plain_bot.py"),
                 cwd=self.workdir, env=self.env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=log, stderr=log,
-            )  # fmt: skip
+            )
 
 
 def cpu_times(pid: int) -> tuple[float, float]:
@@ -128,7 +128,7 @@ async def start_profiler(
     return await asyncio.create_subprocess_exec(
         str(py_spy), "record", "-p", str(pid), "-r", "100", "--gil", "-f", "raw",
         "-o", f"{prefix}-{users}.txt", stdout=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    )
 
 
 async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunFigures:
@@ -209,7 +209,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             if redis is not None:
                 trips = redis.writes - redis0
                 print(f"  Redis: {trips} round trips from {len(pids)} replicas, "
-                      f"{trips / max(1, len(turns)):.1f} per turn", flush=True)  # fmt: skip
+                      f"{trips / max(1, len(turns)):.1f} per turn", flush=True)
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 await profiler.wait()
@@ -255,7 +255,7 @@ def db_megabytes(workdir: Path) -> float:
 def print_point(figures: RunFigures) -> None:
     print(table([figures]), flush=True)
     print(f"  load average before -> after: {figures.load_before} -> {figures.load_after}",
-          flush=True)  # fmt: skip
+          flush=True)
     print(f"  the user's wait, p50/p95/p99: {user_side(figures)}", flush=True)
     print(f"  after the model, p50/p95/p99 by chat type: {by_kind(figures)}", flush=True)
     print(f"  {final_floor(figures)}", flush=True)
@@ -349,7 +349,7 @@ def main() -> None:
     parser.add_argument(
         "--replicas", type=int, default=1,
         help="N>1: N webhook replicas on PostgreSQL and Redis behind a round-robin proxy",
-    )  # fmt: skip
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")
     parser.add_argument("--profile", default=None, help="py-spy raw output prefix")

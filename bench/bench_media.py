@@ -68,13 +68,13 @@ class StampingModel:
     async def complete(
         self, messages: Sequence[ChatMessage], *, model: str,
         options: CompletionOptions | None = None,
-    ) -> Completion:  # fmt: skip
+    ) -> Completion:
         return Completion("ok", CompletionStatus.FINAL, Usage(10, 1, 11))
 
     async def stream(
         self, messages: Sequence[ChatMessage], *, model: str,
         options: CompletionOptions | None = None,
-    ) -> AsyncGenerator[Snapshot, None]:  # fmt: skip
+    ) -> AsyncGenerator[Snapshot, None]:
         self.called_at = time.perf_counter()
         yield Snapshot("ok", CompletionStatus.FINAL, Usage(10, 1, 11))
 
@@ -103,14 +103,14 @@ def service(db: Database, model: StampingModel, vision: Vision | None) -> Conver
         sessionmaker=db.sessionmaker, model=model, default_model="yandexgpt/latest",
         default_system_prompt="You are a support assistant.", reply_reserve=2000,
         max_reply_tokens=2000, temperature=0.3, vision=vision,
-    )  # fmt: skip
+    )
 
 
 def summary(name: str, samples: list[float]) -> str:
     ordered = sorted(samples)
     p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     return (f"{name}: n={len(samples)} median {statistics.median(samples) * 1000:.1f} ms, "
-            f"p95 {p95 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms")  # fmt: skip
+            f"p95 {p95 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms")
 
 
 class Files:
@@ -173,7 +173,7 @@ async def main(turns: int, photo_mb: float, in_process: bool) -> None:
                     ready = await preparer.prepare(ImageRef(file_id, f"u{file_id}", len(photo)))
                     prepared = time.perf_counter()
                     await with_vision.run_turn(chat, Speaker(chat.chat_id, "U"), "what is it?",
-                                               images=[ready])  # fmt: skip
+                                               images=[ready])
                     if turn >= 5:  # warm-up excluded
                         cpu += time.process_time() - cpu_started
                         photo_samples.append(model.called_at - started)
@@ -188,12 +188,12 @@ async def main(turns: int, photo_mb: float, in_process: bool) -> None:
                         chat = ChatRef(base + turn % 10, "private")  # 10 chats: some history
                         started = time.perf_counter()
                         await svc.run_turn(chat, Speaker(chat.chat_id, "U"),
-                                           f"question number {turn}")  # fmt: skip
+                                           f"question number {turn}")
                         if turn >= 5:
                             samples.append(model.called_at - started)
         await db.dispose()
     print(f"photo: {len(photo) / 1024 / 1024:.2f} MB JPEG, 3000x2250 -> {ready.width}x"
-          f"{ready.height} JPEG of {len(ready.jpeg) / 1024:.0f} KB")  # fmt: skip
+          f"{ready.height} JPEG of {len(ready.jpeg) / 1024:.0f} KB")
     print(summary("photo turn before the model call", photo_samples))
     print(f"  CPU (this process, every thread): {cpu / len(photo_samples) * 1000:.1f} ms a turn")
     for name, samples in stages.items():

@@ -115,7 +115,7 @@ class FakeProcess:
             [sys.executable, "-m", "tests.fakes.foundation_models_server", "--port", "0",
              "--api-key", API_KEY, "--folder", FOLDER],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         self.url = line.removeprefix("LISTENING ")
@@ -141,7 +141,7 @@ async def bench_turns(url: str, label: str, fake: FakeProcess, messages: int, tu
             sessionmaker=db.sessionmaker, model=client, default_model="yandexgpt-lite",
             default_system_prompt="You are helpful.", reply_reserve=2_000,
             max_reply_tokens=1_500, temperature=0.3,
-        )  # fmt: skip
+        )
         await service.run_turn(CHAT, SPEAKER, "warm-up")
         walls, firsts, bare = [], [], []
         cpu_before = time.process_time()
@@ -154,7 +154,7 @@ async def bench_turns(url: str, label: str, fake: FakeProcess, messages: int, tu
                     first.append(time.perf_counter() - start)
 
             result = await service.run_turn(CHAT, SPEAKER, f"question number {n}",
-                                             on_snapshot=on_snapshot)  # fmt: skip
+                                             on_snapshot=on_snapshot)
             assert result.error is None, result.error
             walls.append(time.perf_counter() - start)
             firsts.append(first[0])

@@ -56,13 +56,13 @@ async def fill(engine: AsyncEngine, messages: int) -> None:
                  MessageRole.ASSISTANT, "status": MessageStatus.COMPLETE, "text": "history",
                  "updated_at": old}
                 for i in range(start, min(messages, start + batch))
-            ]  # fmt: skip
+            ]
             await conn.execute(insert(Message), rows)
         await conn.execute(insert(Message), [
             {"conversation_id": 1 + c * 97 % CHATS, "role": MessageRole.ASSISTANT,
              "status": MessageStatus.STREAMING, "updated_at": old}
             for c in range(UNFINISHED)
-        ])  # fmt: skip
+        ])
         await conn.execute(text("ANALYZE"))
 
 

@@ -93,13 +93,13 @@ async def main(replies: int, chars: int) -> None:
             synthesizer=synthesizer, sessionmaker=db.sessionmaker, outbox=outbox,
             config=VoiceConfig(policy=VoicePolicy(VoiceMode.ALWAYS), voice="alena",
                                chars_per_day=10**9),
-        )  # fmt: skip
+        )
         t = Translator.for_code("ru")
         times: list[float] = []
         cpu: list[float] = []
         for n, answer_id in enumerate(ids):
             result = TurnResult(message_id=answer_id, text=text, status=MessageStatus.COMPLETE,
-                                usage=None, trimmed_history=False, error=None)  # fmt: skip
+                                usage=None, trimmed_history=False, error=None)
             ask = VoiceAsk(user_id=CHAT, language="ru", question_id=1, spoken=True)
             started, cpu_started = time.perf_counter(), time.process_time()
             await voice.after_answer(ask, CHAT, True, result, t)

@@ -48,7 +48,7 @@ def main() -> None:
     records = json.loads(args.dump.read_text())["fm"]["records"]
     ends = sorted(r["last_chunk_at"] for r in records if r["status"] == 200 and r["last_chunk_at"])
     print(f"{len(ends)} answers; the first {min(len(ends), 210)} end within "
-          f"{ends[min(len(ends), 210) - 1] - ends[0]:.2f} s")  # fmt: skip
+          f"{ends[min(len(ends), 210) - 1] - ends[0]:.2f} s")
     for burst in (float(b) for b in args.bursts.split(",")):
         got = waits(ends, args.rate, burst)
         figures = "/".join(f"{1000 * percentile(got, q):.0f}" for q in (50, 95, 99))

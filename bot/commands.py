@@ -53,16 +53,16 @@ def _parser() -> argparse.ArgumentParser:
         "--log-file", type=Path, default=None,
         help="write the log (at LOG_LEVEL) to this file; without it only warnings and errors "
         "are shown, so that log lines do not break into answers",
-    )  # fmt: skip
+    )
     chat.add_argument(
         "--history", type=Path, default=Path("~/.fmbot_history"),
         help="file keeping the lines you typed, for the arrow keys (default ~/.fmbot_history)",
-    )  # fmt: skip
+    )
     record = commands.add_parser(
         "record", help="chat in this terminal against the real Yandex API and write every "
         "model request and response (credentials and user ids scrubbed) to a JSON file for "
         "bot.testing.RecordedModel",
-    )  # fmt: skip
+    )
     record.add_argument("--out", type=Path, required=True, help="the recording to write")
     for option in chat._actions[1:]:  # the chat's own options (--chat-id, --model, ...)
         record._add_action(option)
@@ -80,11 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="print the support desk's figures")
     report.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
     report.add_argument("--csv", type=Path, default=None, help="also write one row per "
-                        "conversation to this CSV file")  # fmt: skip
+                        "conversation to this CSV file")
 
     # Read by bot/cli.py before any App or settings (bot/scaffold): listed here for --help.
     new = commands.add_parser("new", help="create a new bot project: fmbot new NAME "
-                              "[--template chat|support|helpdesk]")  # fmt: skip
+                              "[--template chat|support|helpdesk]")
     new.add_argument("name", metavar="NAME")
     commands.add_parser(
         "check",
@@ -352,9 +352,9 @@ async def _record(
         await run_terminal_chat(
             settings, system_prompt, chat_id=args.chat_id, model=args.model,
             history=args.history.expanduser(), app=app, http=http,
-        )  # fmt: skip
+        )
     finally:
         await http.aclose()
         count = recorder.save(args.out)
         print(f"fmbot record: {count} model requests and responses written to {args.out}",
-              file=sys.stderr)  # fmt: skip
+              file=sys.stderr)

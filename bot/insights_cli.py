@@ -30,7 +30,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     evaluate = verbs.add_parser(
         "eval-faq", help="score FAQ drafts against a file of conversations and tune the dedup "
         "threshold (KB_DRAFTS_SIMILARITY)",
-    )  # fmt: skip
+    )
     evaluate.add_argument("file", type=Path, help="JSONL: transcript, expected entries")
 
 
@@ -84,7 +84,7 @@ async def _faq(db: object) -> int:
         print("No FAQ drafts waiting for review.")
         return 0
     print(f"{len(drafts)} FAQ drafts waiting for review (Approve / Edit / Reject in the "
-          "support chat's \"Knowledge base\" topic):")  # fmt: skip
+          "support chat's \"Knowledge base\" topic):")
     for draft in drafts:
         source = f"conversation {draft.case_id}" if draft.case_id else "conversation deleted"
         posted = "posted" if draft.message_id else "not posted yet"

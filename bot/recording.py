@@ -71,7 +71,7 @@ class Exchange:
     def as_json(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.path, "request": self.request,
                 "status": self.status, "content_type": self.content_type,
-                "chunks": self.chunks}  # fmt: skip
+                "chunks": self.chunks}
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -96,7 +96,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             response.status_code, headers=response.headers,
             stream=_Recorded(response, exchange, self.scrubber), extensions=response.extensions,
-        )  # fmt: skip
+        )
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -48,7 +48,7 @@ async def run_gaps(
 
     async with core(settings, "", app=app) as c:  # the App's migrations too
         jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
-                           owner=settings.replica_id)  # fmt: skip
+                           owner=settings.replica_id)
         try:
             knowledge = c.knowledge
             embedder = knowledge.embedder if knowledge else build_embedder(settings, c.client)
@@ -61,7 +61,7 @@ async def run_gaps(
             rows = write_gaps_csv(gaps, csv_path)
         except OSError as exc:
             raise ConfigError(f"insights gaps: --csv: cannot write {csv_path}: "
-                              f"{exc.strerror}") from None  # fmt: skip
+                              f"{exc.strerror}") from None
         print(f"{rows} gaps written to {csv_path}")
 
 
@@ -80,7 +80,7 @@ async def run_report(
         report = await build_report(db.sessionmaker, days=days, hours=hours)
         tools = await tool_stats(db, days)
         voice = await voice_report(db.sessionmaker, days=days,
-                                   budget=settings.tts_chars_per_user_day)  # fmt: skip
+                                   budget=settings.tts_chars_per_user_day)
         searches = await web_search_stats(db, days)
     finally:
         await db.dispose()

@@ -37,7 +37,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     servers = [s for s in toolbox.sources if isinstance(s, McpServerSource)]
     if not servers:
         print(f"fmbot: tools pin: {path.name} has no MCP servers: nothing to pin",
-              file=sys.stderr)  # fmt: skip
+              file=sys.stderr)
         return 2
     pins = PinnedTools(path.with_name(LOCK_NAME))
     failed = False
@@ -48,7 +48,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 await server.probe()
             except Exception as exc:  # any transport's failure: named, nothing written
                 print(f"fmbot: tools pin: cannot list the tools of [mcp.{table}] at "
-                      f"{server.where}: {reason_of(exc)}", file=sys.stderr)  # fmt: skip
+                      f"{server.where}: {reason_of(exc)}", file=sys.stderr)
                 failed = True
                 continue
             for name, (description, schema) in sorted(server.received.items()):

@@ -51,7 +51,7 @@ async def open_ticket(ctx: ToolContext, subject: str, order_id: str = "") -> str
         ctx.idempotency_key,
         {"id": f"T-{len(TICKETS) + 1}", "subject": subject, "order_id": order_id,
          "customer": str(ctx.user_id)},
-    )  # fmt: skip
+    )
     return f"ticket {ticket['id']} opened"
 
 

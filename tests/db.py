@@ -158,7 +158,7 @@ def postgres_url(_postgres_migrated: str) -> str:
     head = head_revision()
     asyncio.run(_execute_autocommit(
         _postgres_migrated, f"UPDATE alembic_version SET version_num = '{head}'"
-    ))  # fmt: skip
+    ))
     return _postgres_migrated
 
 

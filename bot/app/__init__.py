@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 # The App, and the names its methods' signatures use (from bot.app, as before the split).
 __all__ = ["PLUGIN_GROUP", "AnswerHook", "App", "AppError", "ContextProvider", "HandoffHook",
-           "LifecycleHook", "Migrations"]  # fmt: skip
+           "LifecycleHook", "Migrations"]
 
 log = logging.getLogger("bot")
 

@@ -48,4 +48,4 @@ def unexpected(name: str, exc: BaseException) -> Outcome:
     reason = (str(exc).strip().splitlines() or [""])[0]
     return failed(name, f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__,
                   "unexpected: run with LOG_LEVEL=DEBUG for the details, and report it if "
-                  "the setting looks right")  # fmt: skip
+                  "the setting looks right")

@@ -31,7 +31,7 @@ def check_configuration(settings: Settings) -> list[Outcome]:
     return [failed("configuration", problem, "edit .env or the environment")
             for problem in found] or [
         passed("configuration", "settings are complete and consistent")
-    ]  # fmt: skip
+    ]
 
 
 
@@ -272,7 +272,7 @@ async def check_speech(settings: Settings) -> Outcome:
         recognizer = SpeechRecognizer(
             base_url=settings.stt_url, auth=build_auth_from(settings),
             folder_id=settings.yandex_folder_id,
-        )  # fmt: skip
+        )
     except errors.FoundationModelsError as exc:
         return failed(name, str(exc), "check the Yandex credentials")
     sample = files("bot").joinpath("data/speech_sample.ogg").read_bytes()

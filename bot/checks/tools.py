@@ -66,7 +66,7 @@ async def _reach(
     except (OSError, UnicodeError) as exc:  # UnicodeError: not a valid host name at all
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return failed(name, f"cannot resolve {host} ({reason}), used by {used_by}",
-                      f"check the url of {names[0]} in {label}, or DNS")  # fmt: skip
+                      f"check the url of {names[0]} in {label}, or DNS")
     addresses = sorted({str(info[4][0]) for info in found})
     tls = ssl.create_default_context() if scheme == "https" else None
     try:
@@ -76,7 +76,7 @@ async def _reach(
             )
     except ssl.SSLError as exc:
         return failed(name, f"the TLS handshake with {where} failed ({exc.reason or exc}), "
-                      f"used by {used_by}", f"check the certificate of {host}")  # fmt: skip
+                      f"used by {used_by}", f"check the certificate of {host}")
     except (OSError, TimeoutError) as exc:
         reason = "no answer within 5 s" if isinstance(exc, TimeoutError) else (
             exc.strerror or str(exc))

@@ -25,7 +25,7 @@ async def check_synthesis(settings: Settings) -> Outcome:
         synthesizer = SpeechSynthesizer(
             base_url=settings.tts_url, auth=build_auth_from(settings),
             folder_id=settings.yandex_folder_id,
-        )  # fmt: skip
+        )
     except errors.FoundationModelsError as exc:
         return failed(name, str(exc), "check the Yandex credentials")
     try:
@@ -34,7 +34,7 @@ async def check_synthesis(settings: Settings) -> Outcome:
     except SynthesisPermissionError:
         return failed(name, f"SpeechKit refused the credentials (401/403) at {settings.tts_url}",
                       f"give the service account the role {TTS_ROLE} in folder "
-                      f"{settings.yandex_folder_id}, {off}")  # fmt: skip
+                      f"{settings.yandex_folder_id}, {off}")
     except SynthesisQuotaError as exc:
         return failed(name, f"over SpeechKit's quota: {exc}", f"retry later, {off}")
     except errors.APIConnectionError as exc:
@@ -46,4 +46,4 @@ async def check_synthesis(settings: Settings) -> Outcome:
     finally:
         await synthesizer.aclose()
     return passed(name, f"SpeechKit spoke a one-word sample ({len(audio)} bytes of OggOpus, "
-                        f"{settings.tts_url})")  # fmt: skip
+                        f"{settings.tts_url})")

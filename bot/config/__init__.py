@@ -143,7 +143,7 @@ class Settings(
         return bool(
             self.yandex_api_key or self.yandex_iam_token or self.yandex_sa_key_file
             or self.yandex_use_metadata
-        )  # fmt: skip
+        )
 
     @property
     def voice_replies_mode(self) -> str:

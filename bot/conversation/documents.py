@@ -123,7 +123,7 @@ class ChatDocuments:
                 conversation.id, author_user_id=speaker.user_id, file_name=file_name,
                 file_unique_id=file_unique_id, pages=extracted.pages, passages=kept,
                 truncated=truncated, keep=self.keep,
-            )  # fmt: skip
+            )
             await settle_in(session, receipts)
             await session.commit()
         mark_settled(receipts)

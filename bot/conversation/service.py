@@ -183,7 +183,7 @@ class ConversationService:
                 turn = await open_turn(
                     self._parts, session, chat, speaker, model, system_prompt, question, receipts,
                     new_images=tuple(image.jpeg for image in images),
-                )  # fmt: skip
+                )
             return await run(self._parts, turn, on_snapshot)
 
     async def retry_last(

@@ -50,5 +50,5 @@ class ToolLimits:
             return None
         kind, what = over
         text = (f"error: limit reached: this user may make {what}; the call was not made. "
-                "Tell the user to try again later.")  # fmt: skip
+                "Tell the user to try again later.")
         return kind, ToolRunResult(ToolOutcome.ERROR, text, LIMITED)

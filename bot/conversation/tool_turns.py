@@ -227,7 +227,7 @@ class ToolTurns:
             if call.state is ToolCallState.PENDING_CONFIRMATION:
                 definition = self.toolbox.get(call.name)
                 titles = ({language: definition.title_in(language) for language in ("en", "ru")}
-                          if definition else {})  # fmt: skip
+                          if definition else {})
                 waiting.append(WaitingCall(
                     call.id, call.name, dict(call.arguments),
                     definition.description if definition else "", call.expires_at, titles,

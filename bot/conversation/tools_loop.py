@@ -324,9 +324,9 @@ class ToolLoop(ToolTurns):
         )
         if not ctx.is_admin:
             limits = ToolLimits(self.settings.calls_per_user_hour,
-                                self.settings.writes_per_user_day)  # fmt: skip
+                                self.settings.writes_per_user_day)
             refused = await limits.refusal(self._sessionmaker, user_id=ctx.user_id,
-                                           call_id=call.id, writes=call.writes)  # fmt: skip
+                                           call_id=call.id, writes=call.writes)
             if refused is not None:
                 kind, result = refused
                 calls = turn.tools

@@ -123,7 +123,7 @@ class RedisSubscription:
             log.warning(
                 "subscription to %s lost (Redis unreachable: %s); subscribing again when "
                 "Redis answers", self.channel, exc,
-            )  # fmt: skip
+            )
         else:
             log.debug("subscription to %s: still unreachable (%s)", self.channel, exc)
         connection = self._pubsub.connection
@@ -142,5 +142,5 @@ class RedisSubscription:
             log.warning(
                 "subscription to %s is back after %.1f s",
                 self.channel, time.monotonic() - self._down_since,
-            )  # fmt: skip
+            )
             self._down_since = None

@@ -52,7 +52,7 @@ class SharedGenerationLimit:
             # Run last on the way out, once the slot is released: the next one here asks now.
             stack.callback(backoff.freed.set)
             shared = slot(self.coordinator, name, limit=self.limit, ttl=self.ttl,
-                          backoff=backoff)  # fmt: skip
+                          backoff=backoff)
             started = time.monotonic()
             self._waiting += 1
             try:

@@ -93,6 +93,6 @@ class Closing(DeskState):
             comment = RatingComment(
                 case.id, user_id, case.csat_score, case.csat_comment,
                 topic.thread_id if topic is not None else None,
-            )  # fmt: skip
+            )
             await session.commit()
             return comment

@@ -36,7 +36,7 @@ class Relays(DeskState):
             relay = await DeskRelayRepository(session).add_relay(
                 case, RelayDirection.TO_TOPIC, (chat_id, message_id), self.support_chat_id,
                 topic.thread_id if topic else None, now,
-            )  # fmt: skip
+            )
             if relay is not None and text:
                 relay.text = text[:4000]  # the transcript of the case
             view = RelayView.of(relay) if relay is not None else None
@@ -70,7 +70,7 @@ class Relays(DeskState):
             relay = await DeskRelayRepository(session).add_relay(
                 case, RelayDirection.TO_USER, (self.support_chat_id, message_id),
                 case.user_id, None, now,
-            )  # fmt: skip
+            )
             if relay is not None and text:
                 relay.text = text[:4000]
             view = RelayView.of(relay) if relay is not None else None
@@ -78,7 +78,7 @@ class Relays(DeskState):
                 await _remember(
                     session, case.user_id, MessageRole.ASSISTANT, text,
                     author.user_id if author else None, author.name if author else "operator",
-                )  # fmt: skip
+                )
             await session.commit()
         if view is not None:
             metrics.relay(view.direction.value)

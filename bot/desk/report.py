@@ -121,7 +121,7 @@ async def build_report(
                 "language_tag": found.language or "",
                 "language_confidence": found.language_confidence,
                 "final_summary": " ".join((found.final_summary or "").split()),
-            })  # fmt: skip
+            })
     return dataclasses.replace(report, jobs=jobs)
 
 
@@ -252,7 +252,7 @@ def format_report(r: Report, limit_gaps: int = 10, limit_comments: int = 10) -> 
     lines = [f"Support desk, {r.start:%Y-%m-%d %H:%M} - {r.end:%Y-%m-%d %H:%M} UTC"]
     lines.append(f"Conversations: {r.conversations}" + (
         f" (+{r.deleted} deleted since, counted only)" if r.deleted else ""
-    ))  # fmt: skip
+    ))
     if r.conversations:
         lines.append(
             f"Resolved by the bot: {r.bot_confirmed + r.bot_assumed} "
@@ -334,7 +334,7 @@ CSV_FIELDS = (
     # Issue 26: what the model said about the case (empty when DESK_INSIGHTS=off).
     "summary", "intent", "intent_confidence", "sentiment", "sentiment_confidence",
     "language_tag", "language_confidence", "final_summary",
-)  # fmt: skip
+)
 
 
 def write_csv(r: Report, path: Path) -> int:

@@ -74,7 +74,7 @@ class DeskService(CaseReads, Closing, Relays, Erasure):
                 turn = await repo.add_turn(
                     case, question, not_found, sources, answer_message_id, now,
                     question_message_id,
-                )  # fmt: skip
+                )
             hand_over = case.status is DeskStatus.BOT and case.not_found_streak >= NOT_FOUND_LIMIT
             note = TurnNote(turn.id, case.id, hand_over)
             await session.commit()

@@ -41,7 +41,7 @@ class CaseView:
             case.handoff_reason, case.card_message_id,
             topic.thread_id if topic is not None else None,
             topic.closed if topic is not None else False,
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class RelayView:
         return cls(
             r.id, r.case_id, r.user_id, r.direction, r.source_chat_id, r.source_message_id,
             r.target_chat_id, r.thread_id, r.target_message_id,
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,14 +80,14 @@ class ExtensionRunner:
                 log.warning(
                     "context provider %s did not answer within %g s; the turn goes on "
                     "without it", provider.name, self.timeout,
-                )  # fmt: skip
+                )
                 continue
             error = task.exception()
             if error is not None:
                 log.error(
                     "context provider %s failed; the turn goes on without it: %r",
                     provider.name, error, exc_info=error,
-                )  # fmt: skip
+                )
                 continue
             text = task.result()
             if text:
@@ -114,7 +114,7 @@ class ExtensionRunner:
                 await hook(event)
         except TimeoutError:
             log.warning("%s hook %s did not finish within %g s; cancelled",
-                        kind, name_of(hook), self.timeout)  # fmt: skip
+                        kind, name_of(hook), self.timeout)
         except Exception as exc:
             log.error("%s hook %s failed: %r", kind, name_of(hook), exc, exc_info=exc)
 
@@ -152,6 +152,6 @@ async def run_lifecycle(
                 await hook()
         except TimeoutError:
             log.warning("%s hook %s did not finish within %g s; cancelled",
-                        kind, name_of(hook), limit)  # fmt: skip
+                        kind, name_of(hook), limit)
         except Exception as exc:
             log.error("%s hook %s failed: %r", kind, name_of(hook), exc, exc_info=exc)

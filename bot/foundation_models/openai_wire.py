@@ -149,7 +149,7 @@ def message_body(message: ChatMessage) -> dict[str, Any]:
             {"type": "image_url",
              "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(image).decode()}}
             for image in message.images
-        )  # fmt: skip
+        )
         return {"role": str(message.role), "content": parts}
     return {"role": str(message.role), "content": message.text}
 

@@ -38,7 +38,7 @@ def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
         {"type": "input_image",
          "image_url": "data:image/jpeg;base64," + base64.b64encode(image).decode()}
         for image in message.images
-    )  # fmt: skip
+    )
     return parts
 
 

@@ -35,7 +35,7 @@ _LANGUAGES = {
     "ru": "ru-RU", "en": "en-US", "de": "de-DE", "es": "es-ES", "fi": "fi-FI", "fr": "fr-FR",
     "he": "he-IL", "it": "it-IT", "kk": "kk-KZ", "nl": "nl-NL", "pl": "pl-PL", "pt": "pt-PT",
     "sv": "sv-SE", "tr": "tr-TR", "uz": "uz-UZ",
-}  # fmt: skip
+}
 
 
 class SpeechError(errors.FoundationModelsError):
@@ -80,11 +80,11 @@ class SpeechRecognizer:
             timeout=httpx.Timeout(connect=self.timeouts.connect, read=30.0,
                                   write=self.timeouts.write, pool=None),
             limits=pool_limits(10),
-        )  # fmt: skip
+        )
         self._transport = Transport(
             self._http, auth, folder_id=folder_id, timeouts=self.timeouts, retry=retry,
             sleep=sleep,
-        )  # fmt: skip
+        )
 
     async def aclose(self) -> None:
         if self._own_http:
@@ -111,7 +111,7 @@ class SpeechRecognizer:
             logger.error(
                 "speech recognition refused (HTTP %s): the service account needs the role %s",
                 exc.status_code, STT_ROLE,
-            )  # fmt: skip
+            )
             raise SpeechPermissionError(f"{exc.message} (role {STT_ROLE} needed)") from None
         except errors.BadRequestError as exc:
             raise SpeechError(f"recognition refused: {exc.message}") from None

@@ -60,11 +60,11 @@ class AsyncSpeechRecognizer:
             timeout=httpx.Timeout(connect=self.timeouts.connect, read=60.0,
                                   write=self.timeouts.write, pool=None),
             limits=pool_limits(10),
-        )  # fmt: skip
+        )
         self._transport = Transport(
             self._http, auth, folder_id=folder_id, timeouts=self.timeouts, retry=retry,
             sleep=sleep,
-        )  # fmt: skip
+        )
 
     async def aclose(self) -> None:
         if self._own_http:
@@ -82,7 +82,7 @@ class AsyncSpeechRecognizer:
                 "languageRestriction": {"restrictionType": "WHITELIST",
                                         "languageCode": [language]},
             },
-        }  # fmt: skip
+        }
         raw = await self._call("POST", f"{self.base_url}/stt/v3/recognizeFileAsync", json=body)
         operation = _object(raw)
         operation_id = operation.get("id")
@@ -111,7 +111,7 @@ class AsyncSpeechRecognizer:
             logger.error(
                 "speech recognition refused (HTTP %s): the service account needs the role %s",
                 exc.status_code, STT_ROLE,
-            )  # fmt: skip
+            )
             raise SpeechPermissionError(f"{exc.message} (role {STT_ROLE} needed)") from None
         except errors.BadRequestError as exc:
             raise SpeechError(f"recognition refused: {exc.message}") from None

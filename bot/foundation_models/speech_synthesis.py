@@ -35,7 +35,7 @@ MAX_BODY = 15 * 1024  # bytes of the form-encoded body of one request
 FORM = "application/x-www-form-urlencoded"
 # SpeechKit's languages for synthesis, by Telegram's two-letter code.
 LANGUAGES = {"ru": "ru-RU", "en": "en-US", "de": "de-DE", "kk": "kk-KK", "uz": "uz-UZ",
-             "he": "he-IL"}  # fmt: skip
+             "he": "he-IL"}
 
 
 class SynthesisError(errors.FoundationModelsError):
@@ -83,11 +83,11 @@ class SpeechSynthesizer:
             timeout=httpx.Timeout(connect=self.timeouts.connect, read=60.0,
                                   write=self.timeouts.write, pool=None),
             limits=pool_limits(10),
-        )  # fmt: skip
+        )
         self._transport = Transport(
             self._http, auth, folder_id=folder_id, timeouts=self.timeouts, retry=retry,
             sleep=sleep,
-        )  # fmt: skip
+        )
 
     async def aclose(self) -> None:
         if self._own_http:
@@ -114,12 +114,12 @@ class SpeechSynthesizer:
             audio = await self._transport.request(
                 "POST", self.url, content=urlencode(form).encode(), content_type=FORM,
                 folder_header=False,
-            )  # fmt: skip
+            )
         except (errors.AuthenticationError, errors.PermissionDeniedError) as exc:
             logger.error(
                 "speech synthesis refused (HTTP %s): the service account needs the role %s",
                 exc.status_code, TTS_ROLE,
-            )  # fmt: skip
+            )
             raise SynthesisPermissionError(f"{exc.message} (role {TTS_ROLE} needed)") from None
         except errors.RateLimitError as exc:
             logger.warning("speech synthesis over SpeechKit's quota: %s", exc.message)

@@ -110,7 +110,7 @@ class FaqDrafts:
             FAQ,
             [ChatMessage(Role.SYSTEM, FAQ_PROMPT), ChatMessage(Role.USER, transcript(lines))],
             schema=FAQ_SCHEMA, case_id=case_id, user_id=user_id, max_tokens=1200,
-        )  # fmt: skip
+        )
 
     async def store(self, result: JobResult) -> list[DraftView]:
         """The job's drafts, scrubbed and deduplicated, stored pending (once per job: applied
@@ -118,7 +118,7 @@ class FaqDrafts:
         async with self.sessionmaker() as session:
             stored = list(await session.scalars(
                 select(FaqDraft).where(FaqDraft.job_id == result.job_id).order_by(FaqDraft.id)
-            ))  # fmt: skip
+            ))
             if stored:
                 return [DraftView.of(row) for row in stored]
             case = (
@@ -188,7 +188,7 @@ class FaqDrafts:
             rows = await session.scalars(
                 select(FaqDraft).where(FaqDraft.status == FaqDraftStatus.PENDING)
                 .order_by(FaqDraft.id)
-            )  # fmt: skip
+            )
             return [DraftView.of(row) for row in rows]
 
     async def unposted(self, *, claimed_too: bool = False) -> list[DraftView]:
@@ -217,7 +217,7 @@ class FaqDrafts:
             await session.execute(
                 update(FaqDraft).where(FaqDraft.id == draft_id, FaqDraft.message_id == 0)
                 .values(message_id=None).execution_options(synchronize_session=False)
-            )  # fmt: skip
+            )
             await session.commit()
 
     async def set_message(self, draft_id: int, message_id: int) -> None:
@@ -254,7 +254,7 @@ class FaqDrafts:
             if row is None or row.status is not FaqDraftStatus.PENDING:
                 return None
             line = json.dumps({"question": row.question, "answer": row.answer},
-                              ensure_ascii=False)  # fmt: skip
+                              ensure_ascii=False)
             await asyncio.to_thread(_append_once, self.kb_file, line)
             row.status = FaqDraftStatus.APPROVED
             row.reviewer_id = reviewer_id

@@ -91,22 +91,22 @@ def load_cases(path: Path) -> list[Case]:
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"{path}:{number}: needs transcript and expected") from None
         cases.append(Case(str(item.get("id", number)), lines, expected,
-                          "duplicate_of_topic" in item))  # fmt: skip
+                          "duplicate_of_topic" in item))
     return cases
 
 
 async def evaluate(
     cases: Sequence[Case], model: AsyncModel, model_name: str, embed: Embed,
     *, match_at: float = 0.8, grid: Sequence[float] = GRID,
-) -> FaqEval:  # fmt: skip
+) -> FaqEval:
     drafts: list[tuple[Case, str, str, np.ndarray]] = []
     matched = found = none_with = 0
     for case in cases:
         messages = [ChatMessage(Role.SYSTEM, FAQ_PROMPT),
-                    ChatMessage(Role.USER, transcript(case.lines))]  # fmt: skip
+                    ChatMessage(Role.USER, transcript(case.lines))]
         completion = await model.complete(messages, model=model_name, options=CompletionOptions(
             temperature=0.1, max_tokens=1200, json_schema=FAQ_SCHEMA,
-        ))  # fmt: skip
+        ))
         pairs = [(scrub(q), scrub(a)) for q, a in pairs_of(parse_json(completion.text) or {})]
         if not case.expected and not case.repeat and pairs:
             none_with += 1
@@ -126,7 +126,7 @@ async def evaluate(
         drafts=sum(1 for c, *_ in drafts if not c.repeat), matched=matched, found=found,
         none_cases=sum(1 for c in cases if not c.expected and not c.repeat),
         none_with_drafts=none_with,
-    )  # fmt: skip
+    )
     for value in grid:
         kept: list[np.ndarray] = []
         row = Threshold(value, 0, 0, 0)
@@ -159,8 +159,8 @@ def format_eval(r: FaqEval, current: float) -> str:
         mark = " <- best" if t is r.best else (" <- KB_DRAFTS_SIMILARITY" if
                                                abs(t.value - current) < 1e-9 else "")
         lines.append(f"  {t.value:>15.2f}   {t.kept_new:>8}   {t.dropped_new:>11}   "
-                     f"{t.kept_repeats:>12}{mark}")  # fmt: skip
+                     f"{t.kept_repeats:>12}{mark}")
     best = r.best
     lines.append(f"Best threshold {best.value:.2f} ({best.errors} wrong decisions); "
-                 f"KB_DRAFTS_SIMILARITY is {current:.2f}")  # fmt: skip
+                 f"KB_DRAFTS_SIMILARITY is {current:.2f}")
     return "\n".join(lines)

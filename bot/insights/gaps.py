@@ -110,7 +110,7 @@ def rank(questions: Sequence[Question], groups: list[list[int]]) -> list[Gap]:
             title=next(iter(texts))[:120], questions=len(items),
             users=len({item.user_id for item in items}), examples=list(texts)[:3],
             operator_answered=sum(item.operator_answered for item in items), sources=sources,
-        ))  # fmt: skip
+        ))
     gaps.sort(key=lambda g: (-g.users, -g.questions, g.title))
     return gaps
 
@@ -125,16 +125,16 @@ async def collect(
             .join(DeskCase, DeskCase.id == DeskTurn.case_id)
             .where(DeskTurn.created_at >= start, DeskTurn.created_at < end)
             .order_by(DeskTurn.id)
-        )).all()  # fmt: skip
+        )).all()
         handoffs = (await session.execute(
             select(DeskCase.id, DeskCase.user_id).where(
                 DeskCase.handoff_at >= start, DeskCase.handoff_at < end
             )
-        )).all()  # fmt: skip
+        )).all()
         answered = set(await session.scalars(
             select(DeskRelay.case_id).where(DeskRelay.direction == RelayDirection.TO_USER)
             .distinct()
-        ))  # fmt: skip
+        ))
     out: list[Question] = []
     used: set[int] = set()
     last_of_case: dict[int, tuple[DeskTurn, int]] = {}
@@ -193,7 +193,7 @@ class GapAnalysis:
         async with self.sessionmaker() as session:
             rows = await session.scalars(select(FaqDraft.vector).where(
                 FaqDraft.status == FaqDraftStatus.APPROVED, FaqDraft.vector.is_not(None)
-            ))  # fmt: skip
+            ))
             approved = [np.frombuffer(v, dtype=np.float32) for v in rows if v]
         drafts = np.stack(approved) if approved else None
         for gap in gaps:
@@ -214,7 +214,7 @@ class GapAnalysis:
             ids.append(await self.jobs.submit(
                 GAP, [ChatMessage(Role.SYSTEM, GAP_PROMPT), ChatMessage(Role.USER, text)],
                 schema=GAP_SCHEMA, max_tokens=60,
-            ))  # fmt: skip
+            ))
         try:
             async with asyncio.timeout(self.label_wait):
                 await self.jobs.wait_for(ids)
@@ -227,7 +227,7 @@ class GapAnalysis:
                 title = str((job.result or {}).get("title") or "").strip() if job else ""
                 if job is not None and job.status in (
                     InsightJobStatus.DONE, InsightJobStatus.APPLIED
-                ) and title:  # fmt: skip
+                ) and title:
                     gap.title, gap.labelled = title[:120], True
                 if job is None:
                     continue
@@ -252,18 +252,18 @@ def format_gaps(gaps: Sequence[Gap], days: int, limit: int = 20) -> str:
     for number, gap in enumerate(gaps[:limit], start=1):
         state = "covered now" if gap.covered else "open"
         operator = (f", an operator answered {gap.operator_answered}"
-                    if gap.operator_answered else ", no operator answer")  # fmt: skip
+                    if gap.operator_answered else ", no operator answer")
         users = quantity(gap.users, "en", "user", "users")
         questions = quantity(gap.questions, "en", "question", "questions")
         lines.append(f"{number}. {gap.title} — {users}, {questions}"
-                     f"{operator}; {state}")  # fmt: skip
+                     f"{operator}; {state}")
         for example in gap.examples:
             lines.append(f"     · {example[:150]}")
     return "\n".join(lines)
 
 
 CSV_FIELDS = ("rank", "title", "users", "questions", "operator_answered", "covered",
-              "not_found", "low_rated", "handoff", "examples")  # fmt: skip
+              "not_found", "low_rated", "handoff", "examples")
 
 
 def write_gaps_csv(gaps: Sequence[Gap], path: Path) -> int:
@@ -278,5 +278,5 @@ def write_gaps_csv(gaps: Sequence[Gap], path: Path) -> int:
                 "not_found": gap.sources.get("not_found", 0),
                 "low_rated": gap.sources.get("low_rated", 0),
                 "handoff": gap.sources.get("handoff", 0), "examples": " | ".join(gap.examples),
-            })  # fmt: skip
+            })
     return len(gaps)

@@ -81,7 +81,7 @@ class InsightJobs(JobSteps):
         self.model_name = model_name
         self.owner = owner
         self.policy = policy or PollPolicy(initial=2.0, multiplier=1.5, max_interval=30.0,
-                                           deadline=600.0)  # fmt: skip
+                                           deadline=600.0)
         self.mode = "async" if supports_async(model_name) else "sync"
         self.max_attempts = max_attempts
         self.retry_base = retry_base
@@ -124,7 +124,7 @@ class InsightJobs(JobSteps):
             self._said_sync = True
             log.warning("insights: %s has no asynchronous mode (only YandexGPT and Alice AI "
                         "do); deferred jobs run synchronously, at the synchronous price",
-                        self.model_name)  # fmt: skip
+                        self.model_name)
         request = {
             "messages": [{"role": m.role.value, "text": m.text} for m in messages],
             "schema": dict(schema) if schema is not None else None,
@@ -134,7 +134,7 @@ class InsightJobs(JobSteps):
             job = await InsightJobRepository(session).create(
                 kind, request, model=self.model_name, mode=self.mode, case_id=case_id,
                 user_id=user_id,
-            )  # fmt: skip
+            )
             await session.commit()
             job_id = job.id
         metrics.insight_job(kind, "stored")
@@ -218,7 +218,7 @@ class InsightJobs(JobSteps):
             raise
         except Exception:
             log.exception("insights: job %s stopped by an error; the sweep takes it again",
-                          job_id)  # fmt: skip
+                          job_id)
         finally:
             renew.cancel()
             with contextlib.suppress(asyncio.CancelledError):

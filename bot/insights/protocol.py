@@ -35,14 +35,14 @@ class AsyncModel(Protocol):
     async def completion_async(
         self, messages: Sequence[ChatMessage], *, model: str,
         options: CompletionOptions | None = None,
-    ) -> Operation: ...  # fmt: skip
+    ) -> Operation: ...
 
     async def get_operation(self, operation_id: str) -> Operation: ...
 
     async def complete(
         self, messages: Sequence[ChatMessage], *, model: str,
         options: CompletionOptions | None = None,
-    ) -> Completion: ...  # fmt: skip
+    ) -> Completion: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ class JobSteps:
         job = await self._load(job_id)
         while job is not None and job.status in (
             InsightJobStatus.PENDING, InsightJobStatus.RUNNING, InsightJobStatus.DONE
-        ):  # fmt: skip
+        ):
             if job.next_try_at > utcnow():
                 return  # a retry later; the sweep starts it when due
             if job.status is InsightJobStatus.PENDING:
@@ -139,7 +139,7 @@ class JobSteps:
         if operation.error is not None:
             await self._retry(job, FoundationModelsError(
                 operation.error.message or f"operation failed (code {operation.error.code})"
-            ), resubmit=True)  # fmt: skip
+            ), resubmit=True)
             return
         try:
             result = wire.parse_obj(operation.response or {}, wire.CompletionResult)
@@ -166,7 +166,7 @@ class JobSteps:
             row.error = None
             await session.commit()
         metrics.insight_tokens(job.kind, completion.usage.input_tokens,
-                               completion.usage.completion_tokens)  # fmt: skip
+                               completion.usage.completion_tokens)
         metrics.insight_job(job.kind, "done")
 
     async def _apply(self, job: InsightJob) -> None:

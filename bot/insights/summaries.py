@@ -42,7 +42,7 @@ HANDOFF_SCHEMA: dict[str, Any] = {
     },
     "required": ["problem", "tried", "expects", "intent", "intent_confidence", "sentiment",
                  "sentiment_confidence", "language", "language_confidence"],
-}  # fmt: skip
+}
 CASE_SCHEMA: dict[str, Any] = {
     "title": FINAL,
     "type": "object",
@@ -81,7 +81,7 @@ class CaseInsight:
         return cls(
             row.summary or "", row.intent, row.intent_confidence, row.sentiment,
             row.sentiment_confidence, row.language, row.language_confidence, row.final_summary,
-        )  # fmt: skip
+        )
 
     def card_lines(self) -> list[str]:
         tags = ", ".join(
@@ -122,7 +122,7 @@ class CaseSummaries:
             HANDOFF,
             [ChatMessage(Role.SYSTEM, HANDOFF_PROMPT), ChatMessage(Role.USER, transcript(lines))],
             schema=HANDOFF_SCHEMA, case_id=case_id, user_id=user_id, max_tokens=500,
-        )  # fmt: skip
+        )
 
     async def request_final(
         self, case_id: int, user_id: int, lines: Sequence[tuple[str, str]]
@@ -134,7 +134,7 @@ class CaseSummaries:
             FINAL,
             [ChatMessage(Role.SYSTEM, FINAL_PROMPT), ChatMessage(Role.USER, transcript(lines))],
             schema=CASE_SCHEMA, case_id=case_id, user_id=user_id, max_tokens=400,
-        )  # fmt: skip
+        )
 
     async def store(self, result: JobResult) -> CaseInsight | None:
         """Put a finished job's answer with its case; None when the case is gone."""

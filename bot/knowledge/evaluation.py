@@ -158,13 +158,13 @@ def format_report(report: EvalReport) -> str:
     else:
         lines.append('no questions to abstain on ("expect_abstain": true): abstain precision '
                      "and recall and the best KB_MIN_SCORE cannot be measured; add questions "
-                     "your documents do not answer")  # fmt: skip
+                     "your documents do not answer")
     wrong = report.abstained_wrongly
     lines.append(f"answerable questions abstained on at KB_MIN_SCORE={report.min_score:g}: "
-                 f"{len(wrong)}")  # fmt: skip
+                 f"{len(wrong)}")
     for outcome in wrong[:SHOWN]:
         lines.append(f"  abstained: {outcome.case.question!r} (best score "
-                     f"{outcome.best_score:.3f})")  # fmt: skip
+                     f"{outcome.best_score:.3f})")
     for outcome in report.misses[:SHOWN]:
         lines.append(f"  miss: {outcome.case.question!r} expected {list(outcome.case.expected)}, "
                      f"got {list(dict.fromkeys(outcome.paths))[:3]}")

@@ -71,7 +71,7 @@ class SyncReport:
         """Why the removal was refused, in one line."""
         return (f"{self.kept} of the {self.indexed_before} indexed documents are gone from "
                 "KB_PATH (an empty or unmounted folder?); they stay indexed until an admin "
-                "confirms with `python -m bot kb sync --allow-removal`")  # fmt: skip
+                "confirms with `python -m bot kb sync --allow-removal`")
 
     @property
     def changed(self) -> bool:
@@ -134,7 +134,7 @@ class Indexer:
             found_keys = {(c.root, c.path) for c in candidates}
             missing = sum(1 for key in stored if key not in found_keys)
             if (stored and missing and not allow_removal
-                    and missing / len(stored) >= self.removal_limit):  # fmt: skip
+                    and missing / len(stored) >= self.removal_limit):
                 report.kept = missing
             seen: set[tuple[str, str]] = set()
             for number, candidate in enumerate(candidates, start=1):

@@ -106,7 +106,7 @@ class StoreSync:
         keys = {(c.root, c.path) for c in candidates}
         gone = [record for key, record in stored.items() if key not in keys]
         if (gone and not allow_removal
-                and len(gone) / len(stored) >= self.removal_limit):  # fmt: skip
+                and len(gone) / len(stored) >= self.removal_limit):
             report.kept = len(gone)
         for number, candidate in enumerate(candidates, start=1):
             await self._one(report, candidate, stored.get((candidate.root, candidate.path)))

@@ -85,17 +85,17 @@ KB_ANSWERS = _counter(
 KB_EMBEDDED = Counter(
     "fmbot_kb_passages_embedded", "Passages embedded by knowledge base syncs (new or changed)",
     registry=REGISTRY,
-)  # fmt: skip
+)
 WEB_SEARCHES = Counter("fmbot_web_searches", "Web searches the model ran (the web_search tool)",
                        registry=REGISTRY)
 HANDOFFS = _counter("fmbot_handoffs", "Conversations handed to a person, by reason", "reason")
 DESK_ENDS = _counter(
     "fmbot_desk_conversations_ended", "Conversations a person owned, ended by resolution",
     "resolution",
-)  # fmt: skip
+)
 RELAYS = _counter("fmbot_relays", "Messages relayed between users and operators", "direction")
 RATINGS = _counter("fmbot_ratings", "Ratings of conversations a person handled, by score",
-                   "score")  # fmt: skip
+                   "score")
 FEEDBACK = _counter("fmbot_answer_feedback", "👍/👎 pressed under answers", "value")
 CHAT_SIGNALS = _counter(
     "fmbot_chat_signals",
@@ -103,7 +103,7 @@ CHAT_SIGNALS = _counter(
     "receipt acted on here or not_here (another replica's chat or draft); gap: subscribed "
     "again after a loss, every chat held here woken",
     "kind", "outcome",
-)  # fmt: skip
+)
 # Tools: per tool (names come from TOOLS_FILE and code, capped like every label).
 TOOL_CALLS = _counter("fmbot_tool_calls", "Tool calls run, by tool and outcome (ok, error, "
                       "timeout)", "tool", "outcome")
@@ -255,9 +255,9 @@ INSIGHT_JOBS = _counter(
     "fmbot_insight_jobs", "Deferred model jobs (summaries, tags, FAQ drafts, gap labels) "
     "reaching a step, by kind and outcome (stored, submitted, done, applied, retried, failed)",
     "kind", "outcome",
-)  # fmt: skip
+)
 INSIGHT_TOKENS = _counter("fmbot_insight_tokens", "Tokens used by deferred model jobs",
-                          "kind", "direction")  # fmt: skip
+                          "kind", "direction")
 
 
 def insight_job(kind: str, outcome: str) -> None:
@@ -271,10 +271,10 @@ def insight_tokens(kind: str, input_tokens: int, output_tokens: int) -> None:
 
 # --- Voice replies and long voice notes ---------------------------------------------
 VOICE_REPLIES = _counter("fmbot_voice_replies", "Spoken answers reaching a state (sent, failed, "
-                         "over_budget, resumed, resent)", "state")  # fmt: skip
+                         "over_budget, resumed, resent)", "state")
 TTS_CHARS = Counter("fmbot_tts_chars", "Characters synthesised by SpeechKit", registry=REGISTRY)
 SPEECH_JOBS = _counter("fmbot_speech_jobs", "Long voice notes recognised asynchronously, by "
-                       "step (stored, submitted, done, failed, resumed)", "state")  # fmt: skip
+                       "step (stored, submitted, done, failed, resumed)", "state")
 
 
 def voice_reply(state: str, chars: int = 0) -> None:

@@ -29,9 +29,9 @@ def project_files(name: str, template: str) -> dict[str, str]:
     from bot import __version__
 
     values = {"name": name, "template": template, "version": __version__,
-              "env_extra": "", "readme_extra": ""}  # fmt: skip
+              "env_extra": "", "readme_extra": ""}
     files = {"pyproject.toml": t.PYPROJECT, ".env.example": t.ENV_EXAMPLE,
-             "README.md": t.README, f"{name}/__init__.py": t.INIT}  # fmt: skip
+             "README.md": t.README, f"{name}/__init__.py": t.INIT}
     if template == "chat":
         files |= {f"{name}/app.py": t.CHAT_APP, "tests/test_app.py": t.CHAT_TEST}
     else:
@@ -66,7 +66,7 @@ def check_name(name: str) -> None:
         )
     if name in ("bot", "tests", "test", "kb") or name in sys.stdlib_module_names:
         raise ScaffoldError(f"{name!r} is taken (by fmbot, Python or the project's folders): "
-                            "choose another name")  # fmt: skip
+                            "choose another name")
 
 
 def create(name: str, template: str, where: Path) -> list[Path]:
@@ -77,7 +77,7 @@ def create(name: str, template: str, where: Path) -> list[Path]:
     root = where / name
     if root.exists():
         raise ScaffoldError(f"{root} already exists: nothing was written (choose another name "
-                            "or remove it)")  # fmt: skip
+                            "or remove it)")
     files = project_files(name, template)
     created = []
     for relative, text in files.items():
@@ -96,7 +96,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("name", metavar="NAME", help="the project's (and its package's) name")
     parser.add_argument("--template", choices=TEMPLATES, default="chat",
                         help="chat (default), support or helpdesk (with a knowledge base and "
-                        "tools)")  # fmt: skip
+                        "tools)")
     args = parser.parse_args(list(argv))
     try:
         created = create(args.name, args.template, Path.cwd())
@@ -107,5 +107,5 @@ def main(argv: Sequence[str]) -> int:
     for path in created:
         print(f"  {path.relative_to(Path.cwd())}")
     print(f"\nNext:\n  cd {args.name}\n  pip install -e '.[test]'\n  pytest\n"
-          f"  python -m bot run --app {args.name}.app:app")  # fmt: skip
+          f"  python -m bot run --app {args.name}.app:app")
     return 0

@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
@@ -21,7 +20,6 @@ from aiogram.methods import DeleteMessage, EditMessageReplyMarkup, SendMessage
 from aiogram.types import ReplyParameters
 
 from bot.conversation import (
-    ChatRef,
     ContentFilteredError,
     ConversationService,
     Speaker,
@@ -29,59 +27,29 @@ from bot.conversation import (
     relinquished,
 )
 from bot.conversation.listeners import Listeners
-from bot.foundation_models.errors import (
-    APITimeoutError,
-    OperationTimeoutError,
-    RateLimitError,
-    ServiceUnavailableError,
-)
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.knowledge.grounding import for_stream
 from bot.metrics import registry as metrics
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
+from bot.telegram.answer_parts import (
+    AfterAnswer,
+    Runner,
+    Target,
+    VoiceHook,
+    describe_error,
+    join_note,
+)
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.delivered import settled_ids, until_stored
 from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
 from bot.telegram.toolcards import card_keyboard, card_text, running_status
-from bot.voice.policy import VoiceAsk
 
 log = logging.getLogger(__name__)
 
 TOLD_TRIMMED_CHATS = 10_000  # chats remembered as told that older turns were left out
-
-Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
-# Support desk: called after an answer was delivered (chat, result, message ids).
-AfterAnswer = Callable[["Target", TurnResult, list[int]], Awaitable[None]]
-# Voice replies: run beside the chat's queue once the text answer is out.
-VoiceHook = Callable[["Target", TurnResult, Translator], Coroutine[Any, Any, None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where an answer goes."""
-
-    chat: ChatRef
-    reply_to: int | None = None
-    thread_id: int | None = None
-    voice: VoiceAsk | None = None  # who asked and how, for a spoken answer
-
-    @property
-    def private(self) -> bool:
-        return self.chat.type == "private"
-
-
-def describe_error(error: Exception, t: Translator) -> str:
-    if isinstance(error, ContentFilteredError):
-        return t("error_refused")
-    if isinstance(error, RateLimitError | ServiceUnavailableError):
-        return t("error_quota")
-    if isinstance(error, APITimeoutError | OperationTimeoutError | TimeoutError):
-        return t("error_timeout")
-    return t("error_generic")
-
 
 class Answerer:
     def __init__(
@@ -239,7 +207,7 @@ class Answerer:
             seen = snapshot.text
             if snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls:
                 # Tools: what the model wrote stays, the running calls are named.
-                handle.update(_join(seen, running_status(snapshot.tool_calls, t)))
+                handle.update(join_note(seen, running_status(snapshot.tool_calls, t)))
             elif handle.error is not None and job is not None and not job.cancelling():
                 # The user blocked the bot or the chat is gone: stop paying for tokens.
                 log.info("chat %s is unreachable; stopping its answer", chat.chat_id)
@@ -260,7 +228,7 @@ class Answerer:
                 raise
             # /stop, the stop button or shutdown: what was written stays, marked as stopped.
             stopped = t("stopped_marker")
-            await settled_ids(handle.finish(_join(seen, stopped) if seen.strip() else stopped))
+            await settled_ids(handle.finish(join_note(seen, stopped) if seen.strip() else stopped))
             raise
         except Exception as exc:
             # The core reports model errors in the result; this is a storage error or a bug.
@@ -319,9 +287,9 @@ class Answerer:
         settings = tools.settings if tools is not None else None
         count = 0 if settings is None else (settings.writes_per_user_day
                                             if kind == "writes_per_day"
-                                            else settings.calls_per_user_hour)  # fmt: skip
+                                            else settings.calls_per_user_hour)
         method = SendMessage(chat_id=target.chat.chat_id, text=t(f"tool_limit_{kind}", n=count),
-                             message_thread_id=target.thread_id)  # fmt: skip
+                             message_thread_id=target.thread_id)
         try:
             await self.outbox.call(target.chat.chat_id, method)
         except (TelegramAPIError, OutboxError) as exc:
@@ -395,14 +363,11 @@ class Answerer:
         elif result.sources:
             text = with_citations(result.text, result.sources, t("kb_sources"))
         if result.status is MessageStatus.TRUNCATED:
-            text = _join(text, t("truncated_marker"))
+            text = join_note(text, t("truncated_marker"))
         if result.trimmed_history and chat_id not in self._told_trimmed:
             self._told_trimmed[chat_id] = None
             if len(self._told_trimmed) > TOLD_TRIMMED_CHATS:
                 self._told_trimmed.popitem(last=False)
-            text = _join(text, t("trimmed_notice"))
+            text = join_note(text, t("trimmed_notice"))
         return text
 
-
-def _join(text: str, note: str) -> str:
-    return f"{text.rstrip()}\n\n{note}" if text.strip() else note

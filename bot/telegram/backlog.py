@@ -28,7 +28,8 @@ from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram import maintenance
-from bot.telegram.answers import Answerer, Target
+from bot.telegram.answer_parts import Target
+from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.middlewares import Notifier
@@ -146,7 +147,7 @@ class Backlog:
                 log.warning(
                     "chat %s: an answer cut short by a replica that stopped: answering %d "
                     "again, then %d queued messages", chat_id, found.interrupted, found.queued,
-                )  # fmt: skip
+                )
         elif cut_short or queued:
             log.info(
                 "the last stop left %d answers cut short and %d queued messages: answering "

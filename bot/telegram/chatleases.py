@@ -255,7 +255,7 @@ class ChatLeases:
                     "chat %s: read its queue (%s): %s new",
                     chat_id, "idle" if idle.done() and not idle.cancelled() else "woken",
                     [update.update_id for update, _, _ in new],
-                )  # fmt: skip
+                )
                 if not new and idle.done() and not idle.cancelled():
                     return True
                 for update, _receipt, row in new:

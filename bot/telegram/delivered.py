@@ -38,7 +38,7 @@ async def until_stored(
                 log.warning(
                     "chat %s: answer delivered, waiting for the database to note it (%s)",
                     chat_id, type(exc).__name__,
-                )  # fmt: skip
+                )
                 waiting = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

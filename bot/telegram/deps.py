@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.telegram.access import AccessPolicy
-from bot.telegram.answers import Answerer, Target
+from bot.telegram.answer_parts import Target
+from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.chatsignals import ReplicaRequests
 from bot.telegram.middlewares import Notifier, RecentlySeen

@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.conversation import TurnResult
 from bot.desk import DeskService, is_thanks
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.desk.texts import DESK_TEXTS
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
@@ -61,7 +61,7 @@ class AnswerFeedback:
             who, question, not_found=result.not_found,
             sources=[source.title or source.path for source in result.sources],
             answer_message_id=ids[-1], question_message_id=result.user_message_id or None,
-        )  # fmt: skip
+        )
         markup = InlineKeyboardMarkup(inline_keyboard=[feedback_row(note.turn_id)])
         await attach_markup(self.outbox, chat_id, ids[-1], markup)
 

@@ -10,7 +10,7 @@ from bot.telegram.texts import Translator
 
 ALLOWED_RATIOS: tuple[tuple[int, int], ...] = (
     (1, 1), (16, 9), (9, 16), (4, 3), (3, 4), (3, 2), (2, 3), (2, 1), (1, 2), (21, 9), (9, 21),
-)  # fmt: skip
+)
 MAX_SEED = 2**63 - 1
 _RATIO = re.compile(r"^(\d{1,3})[:x×](\d{1,3})$")
 _SEED = re.compile(r"^seed=(.*)$", re.IGNORECASE)

@@ -62,7 +62,7 @@ def untested(pydantic_version: str, aiogram_version: str) -> str | None:
         minor = _minor(version)
         if minor is None or not low <= minor <= high:
             return (f"{name} {version} is outside the tested "
-                    f"{low[0]}.{low[1]}-{high[0]}.{high[1]}")  # fmt: skip
+                    f"{low[0]}.{low[1]}-{high[0]}.{high[1]}")
     return None
 
 
@@ -84,7 +84,7 @@ def import_aiogram() -> How:
                 del sys.modules[name]
             why = f"the lazy import failed ({type(exc).__name__}: {exc})"
     log.warning("aiogram imported with every model built (about 100 MB and 2 s of CPU more "
-                "than the lazy import): %s", why)  # fmt: skip
+                "than the lazy import): %s", why)
     _import_plainly()
     return "plain"
 

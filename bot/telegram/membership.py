@@ -104,7 +104,7 @@ class MembershipMiddleware(BaseMiddleware):
         ):
             return await handler(event, data)
         log.info("update %s refused: user %s is not a member of %s", event.update_id, user.id,
-                 self.cache.chat_id)  # fmt: skip
+                 self.cache.chat_id)
         if event.message is not None and self.refused.first_time(user.id):
             t = Translator.for_code(user.language_code)
             await self.notify(event.message.chat.id, t("access_refused"))

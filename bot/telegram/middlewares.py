@@ -63,7 +63,7 @@ class OrderingMiddleware(BaseMiddleware):
         accepted, receipt = self.intake.take(event.update_id)
         if not accepted:
             log.info("update %s was not accepted by the intake (a duplicate); dropped",
-                     event.update_id)  # fmt: skip
+                     event.update_id)
             return None
         # Handlers pass `receipts` to the use case whose transaction stores the effect.
         data["receipts"] = (receipt,) if receipt is not None else ()

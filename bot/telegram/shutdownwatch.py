@@ -47,7 +47,7 @@ def report_pending(after: float) -> None:
     log.warning(
         "shutdown still running %g s after the signal; %d tasks pending:\n%s",
         after, len(tasks), "\n".join(lines),
-    )  # fmt: skip
+    )
 
 
 def where(coro: Any) -> str:

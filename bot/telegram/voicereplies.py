@@ -51,7 +51,7 @@ from bot.storage.models import (
     utc_today,
 )
 from bot.storage.repositories.voice import VoiceRepository
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.spokenquestions import as_asked
 from bot.telegram.texts import Translator
@@ -157,13 +157,13 @@ class VoiceReplies(LeasedReplies):
                 row = await repo.create_reply(
                     answer_id=result.message_id, chat_id=chat_id, user_id=ask.user_id,
                     reply_to=ask.question_id, thread_id=thread_id, language=language,
-                )  # fmt: skip
+                )
                 if row is None:  # spoken already (a replayed update): never twice
                     return
                 used = (await repo.day(ask.user_id, utc_today())).chars
                 await session.commit()
                 job = _Job(row.id, row.chat_id, ask.user_id, ask.question_id, thread_id,
-                           language, 0)  # fmt: skip
+                           language, 0)
         except Exception:  # bookkeeping of an optional extra: the text answer stands
             log.exception("voice reply for answer %s not started", result.message_id)
             return
@@ -195,7 +195,7 @@ class VoiceReplies(LeasedReplies):
             text = answer.text if answer is not None else ""
             job = _Job(row.id, row.chat_id, row.user_id, row.reply_to, row.thread_id,
                        row.language, len(row.file_ids),
-                       unsure=row.status == VoiceReplyStatus.SENDING)  # fmt: skip
+                       unsure=row.status == VoiceReplyStatus.SENDING)
             used = (await VoiceRepository(session).day(job.user_id, utc_today())).chars
         metrics.voice_reply("resumed")
         log.info("resuming the voice reply %s in chat %s", job.reply_id, job.chat_id)
@@ -203,7 +203,7 @@ class VoiceReplies(LeasedReplies):
             metrics.voice_reply("resent")
             log.warning("voice reply %s: voice message %d was being sent when the process "
                         "stopped; sending it again (it may arrive twice)", job.reply_id,
-                        job.sent + 1)  # fmt: skip
+                        job.sent + 1)
         await self._speak(job, text, Translator.for_code(job.language), used)
 
     # --- making and sending -----------------------------------------------------------------
@@ -213,7 +213,7 @@ class VoiceReplies(LeasedReplies):
         if job.sent == 0 and used + chars > self.config.chars_per_day:
             log.info("voice reply %s skipped: user %s is over TTS_CHARS_PER_USER_DAY (%d + %d "
                      "> %d)", job.reply_id, job.user_id, used, chars,
-                     self.config.chars_per_day)  # fmt: skip
+                     self.config.chars_per_day)
             await self._end(job, VoiceReplyStatus.SKIPPED, 0, "over the daily budget")
             metrics.voice_reply("over_budget")
             await self._notice(job, t("voice_reply_budget", chars=self.config.chars_per_day))
@@ -272,7 +272,7 @@ class VoiceReplies(LeasedReplies):
 
     async def _record_voice(self, job: _Job) -> None:
         action = SendChatAction(chat_id=job.chat_id, action="record_voice",
-                                message_thread_id=job.thread_id)  # fmt: skip
+                                message_thread_id=job.thread_id)
         while True:
             try:
                 await self.outbox.call(job.chat_id, action)
@@ -291,7 +291,7 @@ class VoiceReplies(LeasedReplies):
             sent = await self.outbox.call(job.chat_id, method)
         except (TelegramAPIError, OutboxError) as exc:
             log.warning("voice reply %s not delivered to chat %s: %s", job.reply_id,
-                        job.chat_id, exc)  # fmt: skip
+                        job.chat_id, exc)
             return None
         file_id = sent.voice.file_id if sent.voice is not None else ""
         return file_id, sent.message_id
@@ -304,7 +304,7 @@ class VoiceReplies(LeasedReplies):
         else:
             reason = str(exc) or type(exc).__name__
         log.warning("voice reply %s in chat %s failed, the text answer stands: %s",
-                    job.reply_id, job.chat_id, reason)  # fmt: skip
+                    job.reply_id, job.chat_id, reason)
         await self._end(job, VoiceReplyStatus.FAILED, 0, reason[:500], failures=1)
         metrics.voice_reply("failed")
         await self._notice(job, t("voice_reply_failed"))
@@ -321,7 +321,7 @@ class VoiceReplies(LeasedReplies):
         if not claimed:
             return
         method = SendMessage(chat_id=job.chat_id, text=text, message_thread_id=job.thread_id,
-                             reply_parameters=_reply(job.reply_to))  # fmt: skip
+                             reply_parameters=_reply(job.reply_to))
         try:
             await self.outbox.call(job.chat_id, method)
         except (TelegramAPIError, OutboxError) as exc:
@@ -339,7 +339,7 @@ class VoiceReplies(LeasedReplies):
                 await repo.finish(job.reply_id, status, chars=chars, error=error)
                 if chars or replies or failures:
                     await repo.add_usage(job.user_id, utc_today(), chars=chars, replies=replies,
-                                         failures=failures)  # fmt: skip
+                                         failures=failures)
                 await session.commit()
         except Exception:
             log.exception("voice reply %s not recorded as %s", job.reply_id, status.value)

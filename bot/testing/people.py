@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 _MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".md": "text/markdown",
          ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-         ".csv": "text/csv", ".html": "text/html"}  # fmt: skip
+         ".csv": "text/csv", ".html": "text/html"}
 _OGG_OPUS = b"OggS" + bytes(24)  # the start of an Ogg page: what a voice note's file is
 
 
@@ -88,7 +88,7 @@ class TestUser:
 
     async def _send(self, chat: Chat, **content: Any) -> Reply:
         update = Update(update_id=self.tester.next_update_id(),
-                        message=self._message(chat, **content))  # fmt: skip
+                        message=self._message(chat, **content))
         return await self.tester.exchange(chat.id, update)
 
     # -- what a user does ------------------------------------------------------------------------
@@ -105,7 +105,7 @@ class TestUser:
 
             reply = Message.model_validate(message_of(reply_to, self.tester.telegram.me))
         return await self._send(self._chat(chat), text=text, entities=entities or None,
-                                reply_to_message=reply)  # fmt: skip
+                                reply_to_message=reply)
 
     async def sends_photo(
         self, path: str | Path, caption: str = "", *, chat: TestGroup | None = None
@@ -114,7 +114,7 @@ class TestUser:
         content = await asyncio.to_thread(Path(path).read_bytes)
         file_id = self.tester.telegram.add_file(content)
         sizes = [PhotoSize(file_id=file_id, file_unique_id=file_id, width=1280, height=960,
-                           file_size=len(content))]  # fmt: skip
+                           file_size=len(content))]
         return await self._send(self._chat(chat), photo=sizes, caption=caption or None)
 
     async def sends_document(
@@ -126,7 +126,7 @@ class TestUser:
         file_id = self.tester.telegram.add_file(content)
         document = Document(file_id=file_id, file_unique_id=file_id, file_name=file.name,
                             mime_type=_MIME.get(file.suffix.lower(), "application/octet-stream"),
-                            file_size=len(content))  # fmt: skip
+                            file_size=len(content))
         return await self._send(self._chat(chat), document=document, caption=caption or None)
 
     async def sends_voice(
@@ -141,7 +141,7 @@ class TestUser:
         file_id = self.tester.telegram.add_file(content)
         seconds = min(29, max(1, len(said) // 12))  # a short note: recognised at once
         voice = Voice(file_id=file_id, file_unique_id=file_id, duration=seconds,
-                      mime_type="audio/ogg", file_size=len(content))  # fmt: skip
+                      mime_type="audio/ogg", file_size=len(content))
         return await self._send(self._chat(chat), voice=voice)
 
     async def presses(self, button: str, *, on: Shown | None = None) -> Reply:
@@ -177,7 +177,7 @@ class TestUser:
         if shown.buttons:
             message = message.model_copy(update={
                 "reply_markup": InlineKeyboardMarkup.model_validate(
-                    {"inline_keyboard": shown.buttons})})  # fmt: skip
+                    {"inline_keyboard": shown.buttons})})
         query = CallbackQuery(
             id=str(self.tester.next_update_id()),
             from_user=self.telegram_user(),
@@ -199,7 +199,7 @@ def _entities(text: str) -> list[MessageEntity]:
     start = text.find(mention)
     if start >= 0:
         found.append(MessageEntity(type="mention", offset=_utf16(text[:start]),
-                                   length=len(mention)))  # fmt: skip
+                                   length=len(mention)))
     return found
 
 

@@ -42,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("fmbot_app", "the fmbot App bot_tester runs, as module:attribute "
-                  "(e.g. mybot:app)", default="")  # fmt: skip
+                  "(e.g. mybot:app)", default="")
 
 
 @pytest.fixture

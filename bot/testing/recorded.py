@@ -56,7 +56,7 @@ class RecordedModel(TestModel):
                 return httpx.Response(400, json={"error": {
                     "grpcCode": 3, "httpCode": 400, "httpStatus": "Bad Request",
                     "message": f"RecordedModel: {self.path.name} holds no more responses to "
-                               f"{request.url.path}"}})  # fmt: skip
+                               f"{request.url.path}"}})
             return await super().respond(request)
         exchange = queue.popleft()
         body = json.loads(request.content or b"null")

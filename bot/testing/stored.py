@@ -74,20 +74,20 @@ async def changes(
             rows = await session.scalars(
                 select(KbAnswer).where(KbAnswer.message_id.in_(answer_ids))
                 .order_by(KbAnswer.message_id)
-            )  # fmt: skip
+            )
             sources = [_source(s) for row in rows for s in row.sources or []]
         calls: list[ToolCallInfo] = []
         if call_ids:
             found = await session.scalars(
                 select(ToolCall).where(ToolCall.id.in_(call_ids))
                 .order_by(ToolCall.answer_id, ToolCall.round, ToolCall.position)
-            )  # fmt: skip
+            )
             calls = [
                 ToolCallInfo(name=c.name, arguments=dict(c.arguments or {}),
                              outcome=c.outcome or _UNRUN.get(c.state, ""),
                              result=c.result or "")
                 for c in found
-            ]  # fmt: skip
+            ]
     return Turned(status, tuple(sources), tuple(calls))
 
 

@@ -78,7 +78,7 @@ class FakeTelegram(BaseSession):
         self._ids: dict[int, itertools.count[int]] = {}
         self._file_ids = itertools.count(1)
         self.me = User(id=BOT_ID, is_bot=True, first_name="Test bot", username=BOT_USERNAME,
-                       can_join_groups=True, can_read_all_group_messages=False)  # fmt: skip
+                       can_join_groups=True, can_read_all_group_messages=False)
 
     def make_bot(self) -> Bot:
         bot = Bot(BOT_TOKEN, session=self)
@@ -107,7 +107,7 @@ class FakeTelegram(BaseSession):
         chat_id = int(chat) if isinstance(chat, int | str) and _numeric(chat) else None
         self.sent.append(SentCall(method.__api_method__, params, chat_id))
         status, result = self._answer(method.__api_method__, params, chat_id,
-                                      method.__returning__)  # fmt: skip
+                                      method.__returning__)
         body = {"ok": True, "result": result} if status == 200 else result
         response = self.check_response(bot, method, status, json.dumps(body))
         return typing.cast(TelegramType, response.result)
@@ -137,9 +137,9 @@ class FakeTelegram(BaseSession):
             file_id = str(params.get("file_id"))
             if file_id not in self.files:
                 return 400, {"ok": False, "error_code": 400,
-                             "description": "Bad Request: invalid file_id"}  # fmt: skip
+                             "description": "Bad Request: invalid file_id"}
             return 200, {"file_id": file_id, "file_unique_id": file_id,
-                         "file_size": len(self.files[file_id]), "file_path": file_id}  # fmt: skip
+                         "file_size": len(self.files[file_id]), "file_path": file_id}
         if name.startswith("edit") and chat_id is not None:
             return self._edit(name, params, chat_id)
         if name == "deleteMessage" and chat_id is not None:
@@ -157,17 +157,17 @@ class FakeTelegram(BaseSession):
         if _returns(returning, ForumTopic):
             thread = self.next_message_id(chat_id or 0)
             return 200, {"message_thread_id": thread, "name": params.get("name", ""),
-                         "icon_color": 7322096}  # fmt: skip
+                         "icon_color": 7322096}
         if _returns(returning, ChatMemberMember):
             user = params.get("user_id", 0)
             return 200, {"status": "member", "user": {"id": user, "is_bot": False,
-                                                      "first_name": str(user)}}  # fmt: skip
+                                                      "first_name": str(user)}}
         if _returns(returning, ChatFullInfo):
             return 200, {"id": chat_id or 0, "type": "private" if (chat_id or 0) > 0
                          else "supergroup", "accent_color_id": 0, "max_reaction_count": 11,
                          "accepted_gift_types": {"unlimited_gifts": False,
                          "limited_gifts": False, "unique_gifts": False,
-                         "premium_subscription": False}}  # fmt: skip
+                         "premium_subscription": False}}
         if _returns(returning, list):
             return 200, []
         return 200, True
@@ -186,7 +186,7 @@ class FakeTelegram(BaseSession):
         shown = self.shown.get((chat_id, int(params.get("message_id", 0))))
         if shown is None or shown.deleted:
             return 400, {"ok": False, "error_code": 400,
-                         "description": "Bad Request: message to edit not found"}  # fmt: skip
+                         "description": "Bad Request: message to edit not found"}
         before = (shown.text, shown.buttons)
         if name in ("editMessageText", "editMessageCaption"):
             shown.text = next((str(params[k]) for k in _TEXT_KEYS if k in params), "")
@@ -194,7 +194,7 @@ class FakeTelegram(BaseSession):
         if (shown.text, shown.buttons) == before:
             return 400, {"ok": False, "error_code": 400, "description":
                          "Bad Request: message is not modified: specified new message content "
-                         "and reply markup are exactly the same"}  # fmt: skip
+                         "and reply markup are exactly the same"}
         return 200, message_of(shown, self.me)
 
 
@@ -228,7 +228,7 @@ def _params(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for name in type(method).model_fields:
         value = session.prepare_value(getattr(method, name), bot=bot, files={},
-                                      _dumps_json=False)  # fmt: skip
+                                      _dumps_json=False)
         if value is None or value in ({}, [], ""):
             continue
         params[name] = json.loads(json.dumps(value, default=_plain))

@@ -137,7 +137,7 @@ class BotTester:
         built = await self._stack.enter_async_context(built_bot(
             settings, settings.resolved_system_prompt(), app=self.app,
             bot=self.telegram.make_bot(), http=http, kb_background=False, pacing=PACING,
-        ))  # fmt: skip
+        ))
         if built.core.knowledge is not None:
             await built.core.knowledge.sync()  # before the first question, not beside it
         self._stack.push_async_callback(built.telegram.shutdown)
@@ -223,7 +223,7 @@ class BotTester:
         drafts = tuple(
             str(c.params.get("text", "")) for c in calls
             if c.method in ("sendMessageDraft", "editMessageText") and c.params.get("text")
-        )  # fmt: skip
+        )
         return Reply(
             messages=tuple(self.telegram.shown[key] for key in created),
             drafts=drafts,

@@ -77,7 +77,7 @@ class TestModel:
             return httpx.Response(200, json={"result": said})
         if path.endswith("/tts:synthesize"):  # a spoken answer: an Ogg stand-in
             return httpx.Response(200, headers={"content-type": "audio/ogg"},
-                                  content=b"OggS" + bytes(60))  # fmt: skip
+                                  content=b"OggS" + bytes(60))
         body = json.loads(request.content or b"{}")
         method = path.rsplit("/", 1)[-1]
         if path.endswith("/chat/completions"):
@@ -89,23 +89,23 @@ class TestModel:
                 str(body.get("text") or "")
             ]
             tokens = [{"id": str(i), "text": "\u2581" + w}
-                      for i, w in enumerate(" ".join(texts).split())]  # fmt: skip
+                      for i, w in enumerate(" ".join(texts).split())]
             return httpx.Response(200, json={"tokens": tokens, "modelVersion": "test"})
         if method == "textEmbedding":
             text = str(body.get("text") or "")
             return httpx.Response(200, json={"embedding": embedding_of(text),
                                              "numTokens": str(len(text.split())),
-                                             "modelVersion": "test"})  # fmt: skip
+                                             "modelVersion": "test"})
         if method in ("fewShotTextClassification", "textClassification"):
             labels = [str(d.get("label")) for d in body.get("samples", [])] or ["none"]
             labels = list(dict.fromkeys(labels))
             predictions = [{"label": label, "confidence": 1.0 if i == 0 else 0.0}
-                           for i, label in enumerate(labels)]  # fmt: skip
+                           for i, label in enumerate(labels)]
             return httpx.Response(200, json={"predictions": predictions,
-                                             "modelVersion": "test"})  # fmt: skip
+                                             "modelVersion": "test"})
         return httpx.Response(404, json={"error": {"grpcCode": 5, "httpCode": 404,
                                          "message": f"no such method: {path}",
-                                         "httpStatus": "Not Found"}})  # fmt: skip
+                                         "httpStatus": "Not Found"}})
 
     # -- the native completion API ---------------------------------------------------------------
 
@@ -124,9 +124,9 @@ class TestModel:
         if not stream:
             return httpx.Response(200, json={"result": lines[-1]})
         encoded = [json.dumps({"result": line}, ensure_ascii=False).encode() + b"\n"
-                   for line in lines]  # fmt: skip
+                   for line in lines]
         return httpx.Response(200, headers={"content-type": "application/json"},
-                              stream=_Lines(encoded))  # fmt: skip
+                              stream=_Lines(encoded))
 
     # -- the OpenAI-compatible API (TEXT_API=openai, the vision model) -------------------------
 
@@ -146,14 +146,14 @@ class TestModel:
                 {"id": f"call-{i}", "type": "function",
                  "function": {"name": name, "arguments": json.dumps(dict(args))}}
                 for i, (name, args) in enumerate(answer.tool_calls)
-            ]  # fmt: skip
+            ]
         usage = {"prompt_tokens": 1, "completion_tokens": len(answer.text.split()),
-                 "total_tokens": 1 + len(answer.text.split())}  # fmt: skip
+                 "total_tokens": 1 + len(answer.text.split())}
         if not body.get("stream"):
             return httpx.Response(200, json={
                 "id": "test", "object": "chat.completion", "created": 0, "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": usage})  # fmt: skip
+                "usage": usage})
         chunks: list[dict[str, Any]] = [{"role": "assistant", "content": answer.text}]
         if answer.tool_calls:
             chunks.append({"tool_calls": [{"index": i, **call}
@@ -161,14 +161,14 @@ class TestModel:
         events = [
             {"id": "test", "object": "chat.completion.chunk", "created": 0, "model": model,
              "choices": [{"index": 0, "delta": delta}]} for delta in chunks
-        ]  # fmt: skip
+        ]
         events.append({"id": "test", "object": "chat.completion.chunk", "created": 0,
                        "model": model, "choices": [{"index": 0, "delta": {},
-                       "finish_reason": finish}], "usage": usage})  # fmt: skip
+                       "finish_reason": finish}], "usage": usage})
         encoded = [b"data: " + json.dumps(e, ensure_ascii=False).encode() + b"\n\n"
-                   for e in events] + [b"data: [DONE]\n\n"]  # fmt: skip
+                   for e in events] + [b"data: [DONE]\n\n"]
         return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                              stream=_Lines(encoded))  # fmt: skip
+                              stream=_Lines(encoded))
 
 
 def request_of(
@@ -178,7 +178,7 @@ def request_of(
     `ModelRequest`."""
     system = "\n\n".join(_text(m.get(key)) for m in messages if m.get("role") == "system")
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"
-                     and _text(m.get(key))), default=-1)  # fmt: skip
+                     and _text(m.get(key))), default=-1)
     question = _text(messages[last_user].get(key)) if last_user >= 0 else ""
     results: list[str] = []
     for message in messages[last_user + 1:]:
@@ -210,13 +210,13 @@ def _frames(answer: ModelAnswer) -> list[tuple[str, str]]:
 
 def _usage(tokens_in: int, tokens_out: int) -> dict[str, Any]:
     return {"inputTextTokens": str(tokens_in), "completionTokens": str(tokens_out),
-            "totalTokens": str(tokens_in + tokens_out)}  # fmt: skip
+            "totalTokens": str(tokens_in + tokens_out)}
 
 
 def _result(text: str, status: str, tokens_in: int) -> dict[str, Any]:
     return {"alternatives": [{"message": {"role": "assistant", "text": text},
                               "status": status}],
-            "usage": _usage(tokens_in, len(text.split())), "modelVersion": "test"}  # fmt: skip
+            "usage": _usage(tokens_in, len(text.split())), "modelVersion": "test"}
 
 
 def _calls_result(
@@ -226,7 +226,7 @@ def _calls_result(
     return {"alternatives": [{"message": {"role": "assistant",
                                           "toolCallList": {"toolCalls": listed}},
                               "status": "ALTERNATIVE_STATUS_TOOL_CALLS"}],
-            "usage": _usage(tokens_in, 5 * len(calls)), "modelVersion": "test"}  # fmt: skip
+            "usage": _usage(tokens_in, 5 * len(calls)), "modelVersion": "test"}
 
 
 def embedding_of(text: str, dim: int = 256) -> list[float]:

@@ -255,7 +255,7 @@ class McpServerSource:
             description, schema = tool.description or "", dict(tool.input_schema or {})
             received[tool.name] = (description, schema)
             problem = (self._pins.problem(self._server, tool.name, description, schema)
-                       if self._pins is not None else None)  # fmt: skip
+                       if self._pins is not None else None)
             if problem is not None:
                 withheld[tool.name] = problem
                 logger.warning("MCP server %r: tool %r is withheld: %s", self._server,

@@ -32,7 +32,7 @@ def clean_text(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     kept = "".join(
         char for char in text
         if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf", "Co", "Cs", "Cn")
-    )  # fmt: skip
+    )
     kept = kept.strip()
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
@@ -44,7 +44,7 @@ def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(node, Mapping):
             return {key: (clean_text(value) if key in ("description", "title")
                           and isinstance(value, str) else walk(value))
-                    for key, value in node.items()}  # fmt: skip
+                    for key, value in node.items()}
         if isinstance(node, list):
             return [walk(item) for item in node]
         return node
@@ -59,7 +59,7 @@ def definition_of(name: str, description: str, schema: Mapping[str, Any]) -> dic
 
 def fingerprint(name: str, definition: Mapping[str, Any]) -> str:
     canonical = json.dumps({"name": name, **definition}, sort_keys=True, ensure_ascii=False,
-                           separators=(",", ":"))  # fmt: skip
+                           separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -111,21 +111,21 @@ class PinnedTools:
         changes = []
         if pinned.get("description") != description:
             changes.append(f"description was {_short(pinned.get('description'))}, now "
-                           f"{_short(description)}")  # fmt: skip
+                           f"{_short(description)}")
         if pinned.get("input_schema") != now["input_schema"]:
             changes.append(f"input schema was {_short(pinned.get('input_schema'))}, now "
-                           f"{_short(now['input_schema'])}")  # fmt: skip
+                           f"{_short(now['input_schema'])}")
         return "its definition changed since it was pinned: " + "; ".join(
             changes or ["its fingerprint differs"])
 
     def write(self) -> None:
         text = json.dumps({"version": 1, "servers": self.servers}, indent=2, sort_keys=True,
-                          ensure_ascii=False)  # fmt: skip
+                          ensure_ascii=False)
         self.path.write_text(text + "\n", encoding="utf-8")
 
 
 def _short(value: object, limit: int = 160) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
-                                                          sort_keys=True)  # fmt: skip
+                                                          sort_keys=True)
     text = text.encode("unicode_escape").decode("ascii")  # hidden characters made visible
     return repr(text if len(text) <= limit else text[:limit] + "…")

@@ -108,7 +108,7 @@ class RequestSigner:
         for name in _SIGNATURE_FIELDS:
             request.headers.pop(name, None)
         created = (dt.datetime.fromtimestamp(now, dt.UTC) if now is not None
-                   else dt.datetime.now(dt.UTC))  # fmt: skip
+                   else dt.datetime.now(dt.UTC))
         signer = HTTPMessageSigner(
             signature_algorithm=self.algorithm,
             key_resolver=MappingKeyResolver(public_keys={}, private_keys={self.key_id: self.key}),

@@ -44,7 +44,7 @@ def fill_path(url: str, values: Mapping[str, object], scalar: Callable[[object],
             filled = filled.replace(".", "%2E")  # a dot segment would be removed, and more
         segments.append(filled)
     return urlunsplit((parts.scheme, parts.netloc, "/".join(segments), parts.query,
-                       parts.fragment))  # fmt: skip
+                       parts.fragment))
 
 
 def _checked(name: str, value: str) -> str:
@@ -52,5 +52,5 @@ def _checked(name: str, value: str) -> str:
         raise PathValueError(f"{name!r} is empty: it fills a part of the URL and needs a value")
     if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
         raise PathValueError(f"{name!r} has control or invisible characters: pass the value "
-                             "as the user wrote it")  # fmt: skip
+                             "as the user wrote it")
     return value

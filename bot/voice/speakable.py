@@ -25,7 +25,7 @@ _QUOTE = re.compile(r"^[ \t]*>+[ \t]?", re.M)
 _BULLET = re.compile(r"^[ \t]*[-*+•][ \t]+", re.M)
 _RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$", re.M)
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$",
-                         re.M)  # fmt: skip
+                         re.M)
 _EMPHASIS = re.compile(r"(\*\*|__|~~|\*|(?<!\w)_(?=\S)|(?<=\S)_(?!\w))")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BEFORE_MARK = re.compile(r" +([.,!?;:…])")

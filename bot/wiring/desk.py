@@ -84,7 +84,7 @@ def build_desk(
         gaps=build_gaps(settings, c, insights, c.knowledge.embedder)
         if insights and c.knowledge else None,
         gaps_every=settings.insights_interval, menu_extra=menu, on_handoff=on_handoff,
-    )  # fmt: skip
+    )
     return outbox, desk
 
 
@@ -116,7 +116,7 @@ def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqD
         insights, c.db.sessionmaker, similar=similar, embed=embed,
         threshold=settings.kb_drafts_similarity,
         kb_file=settings.kb_path[0].expanduser() / settings.kb_drafts_file,
-    )  # fmt: skip
+    )
 
 
 def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
@@ -128,7 +128,7 @@ def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
     return InsightJobs(
         c.db.sessionmaker, c.client, model_name=settings.insights_model,
         owner=settings.replica_id, sync_model=c.chat_model,
-    )  # fmt: skip
+    )
 
 
 def build_gaps(
@@ -151,4 +151,4 @@ def build_gaps(
     return GapAnalysis(
         c.db.sessionmaker, embed=embed, similar=similar, jobs=insights,
         covered_at=settings.kb_drafts_similarity,
-    )  # fmt: skip
+    )

@@ -97,7 +97,7 @@ async def coordination(settings: Settings, bot: Bot) -> AsyncIterator[Shared | N
     try:
         try:
             log.info("replica %s coordinates through Redis (%d replicas live)",
-                     settings.replica_id, await census.count())  # fmt: skip
+                     settings.replica_id, await census.count())
         except CoordinationUnavailableError as exc:
             log.warning("%s at start; assuming %d replicas", exc, census.known)
         census.start()

@@ -194,12 +194,12 @@ def build_long_voice(
     recognizer = AsyncSpeechRecognizer(
         base_url=settings.stt_url, operation_url=settings.yandex_operation_url, auth=auth,
         folder_id=settings.yandex_folder_id, http=http,
-    )  # fmt: skip
+    )
     stack.push_async_callback(recognizer.aclose)
     return LongNotes(
         files=files, recognizer=recognizer, sessionmaker=sessionmaker,
         max_seconds=settings.max_voice_seconds, poll_interval=settings.stt_poll_interval,
-    )  # fmt: skip
+    )
 
 
 def build_documents(settings: Settings, files: TelegramFiles) -> DocumentSupport:

@@ -70,14 +70,14 @@ def check_database_url(url: str) -> None:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"DATABASE_URL: cannot read {url!r} as a database URL "
-                          f"(expected e.g. {example})") from None  # fmt: skip
+                          f"(expected e.g. {example})") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql", "postgres"):
         raise ConfigError(f"DATABASE_URL: unsupported database {backend!r} (expected e.g. "
-                          f"{example})")  # fmt: skip
+                          f"{example})")
     if backend == "sqlite" and parsed.drivername not in ("sqlite", "sqlite+aiosqlite"):
         raise ConfigError(f"DATABASE_URL: driver {parsed.drivername!r} is not asynchronous; "
-                          "use sqlite+aiosqlite:///...")  # fmt: skip
+                          "use sqlite+aiosqlite:///...")
     if backend != "sqlite" and parsed.drivername not in ("postgres", "postgresql",
                                                          "postgresql+asyncpg"):
         try:
@@ -86,7 +86,7 @@ def check_database_url(url: str) -> None:
             is_async = False
         if not is_async:
             raise ConfigError(f"DATABASE_URL: driver {parsed.drivername!r} is not "
-                              "asynchronous; use postgresql+asyncpg://...")  # fmt: skip
+                              "asynchronous; use postgresql+asyncpg://...")
     database = parsed.database or ""
     if backend == "sqlite" and database not in ("", ":memory:") and not database.startswith(
         "file:"

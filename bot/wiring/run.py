@@ -90,13 +90,13 @@ async def built_bot(
         c = await stack.enter_async_context(core(
             settings, system_prompt, kb_background=kb_background, app=extensions, http=http,
             front=front,
-        ))  # fmt: skip
+        ))
         extras = c.conversation.extras
         commands = extensions.commands if extensions is not None else ()
         outbox, desk = build_desk(
             settings, c, bot, shared, pacing, menu=menu_of(commands),
             on_handoff=extras.handed_over if extras is not None else None,
-        )  # fmt: skip
+        )
         assert c.auth is not None
         telegram = build_telegram(
             bot=bot,

@@ -47,7 +47,7 @@ def menu_of(commands: Sequence[MenuCommand]) -> Menu:
     """The App's menu commands: name -> description by language (/help and the desk list
     them too)."""
     return {c.name: {"en": c.description, "ru": c.description_ru or c.description}
-            for c in commands}  # fmt: skip
+            for c in commands}
 
 
 def build_telegram(
@@ -105,10 +105,10 @@ def build_telegram(
         after_answer = feedback.after_answer
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
                        after_answer=after_answer, superseded=superseded,
-                       voice=voice.after_delivery if voice is not None else None)  # fmt: skip
+                       voice=voice.after_delivery if voice is not None else None)
     delivery = ImageDelivery(service=images, outbox=outbox, sessionmaker=sessionmaker,
                              status_interval=image_status_interval, coordinator=coordinator,
-                             owner=owner)  # fmt: skip
+                             owner=owner)
     replicas = None
     if coordinator is not None:
         from bot.telegram.chatsignals import ReplicaRequests
@@ -119,7 +119,7 @@ def build_telegram(
         answers=answers, queues=queues, notify=notify, images=delivery, outbox=outbox,
         pastes=PasteJoiner(), seen=seen, knowledge=knowledge, replicas=replicas, media=media,
         documents=documents, menu=menu_of(commands), voice=voice,
-    )  # fmt: skip
+    )
     if routers:  # the App's routers call Telegram through the outbox's pacing (added.py)
         from bot.telegram.added import PacedCalls
 
@@ -127,24 +127,24 @@ def build_telegram(
     dp = build_dispatcher(
         deps, intake=intake, limiter=RateLimiter(rate_limit_per_minute), members_of=members_of,
         member_lists=member_lists, desk=desk, feedback=feedback, added_routers=tuple(routers),
-    )  # fmt: skip
+    )
     max_age = options.queue_max_age
     backlog = Backlog(
         bot=bot, dp=dp, intake=intake, queues=queues, answers=answers,
         conversation=conversation, notify=notify, sessionmaker=sessionmaker,
         max_age=dt.timedelta(seconds=max_age) if max_age > 0 else None,
         stale_action="drop" if options.queue_stale_action == "drop" else "apologize",
-    )  # fmt: skip
+    )
     leases = None
     if coordinator is not None:
         from bot.telegram.chatleases import ChatLeases
 
         leases = ChatLeases(coordinator=coordinator, owner=owner, backlog=backlog,
-                            sessionmaker=sessionmaker, requests=replicas)  # fmt: skip
+                            sessionmaker=sessionmaker, requests=replicas)
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk,
         shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
-    )  # fmt: skip
+    )
 
 
 def access_of(

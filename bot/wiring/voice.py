@@ -43,6 +43,6 @@ def build_voice(
     voice = VoiceReplies(
         synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=outbox, config=config,
         coordinator=coordinator, owner=settings.replica_id,
-    )  # fmt: skip
+    )
     stack.push_async_callback(voice.aclose)
     return voice

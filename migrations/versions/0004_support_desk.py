@@ -87,7 +87,7 @@ def upgrade() -> None:
             name=op.f("fk_desk_relays_case_id_desk_cases"), ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_relays")),
-    )  # fmt: skip
+    )
     op.create_index(
         "uq_desk_relays_source",
         "desk_relays",
@@ -113,7 +113,7 @@ def upgrade() -> None:
             name=op.f("fk_desk_turns_case_id_desk_cases"), ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_turns")),
-    )  # fmt: skip
+    )
     op.create_index(op.f("ix_desk_turns_case_id"), "desk_turns", ["case_id"])
     op.create_index(
         op.f("ix_desk_turns_question_message_id"), "desk_turns", ["question_message_id"]

@@ -35,7 +35,7 @@ def upgrade() -> None:
             name=op.f("fk_message_images_message_id_messages"), ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_message_images")),
-    )  # fmt: skip
+    )
     op.create_index(
         op.f("ix_message_images_message_id"), "message_images", ["message_id"], unique=False
     )

@@ -37,7 +37,7 @@ def upgrade() -> None:
             name=op.f("fk_chat_documents_conversation_id_conversations"), ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_documents")),
-    )  # fmt: skip
+    )
     op.create_index(
         op.f("ix_chat_documents_conversation_id"), "chat_documents", ["conversation_id"]
     )

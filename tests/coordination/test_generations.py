@@ -42,7 +42,7 @@ def client_for(fm: FakeFoundationModels, limit: SharedGenerationLimit) -> Founda
     return FoundationModelsClient(
         folder_id=FOLDER, auth=ApiKeyAuth("k"), llm_url=fm.url, operation_url=fm.url,
         max_concurrent_generations=100, generation_limit=limit,
-    )  # fmt: skip
+    )
 
 
 async def test_two_replicas_share_one_cap(

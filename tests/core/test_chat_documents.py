@@ -143,7 +143,7 @@ async def test_retention_removes_documents_older_than_its_days(database: Databas
         await session.execute(
             update(ChatDocument).where(ChatDocument.file_name == "old.pdf")
             .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
-        )  # fmt: skip
+        )
         await PrivacyRepository(session).purge_older_than(30)
         await session.commit()
         names = (await session.scalars(select(ChatDocument.file_name))).all()

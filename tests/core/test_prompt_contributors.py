@@ -66,7 +66,7 @@ async def test_an_added_contributor_puts_its_part_after_the_chats_system_prompt(
         {"role": "system", "text": SYSTEM["text"] + "\n\nOpening hours: 9 to 18. "
          "(asked: When do you open?)"},
         user("When do you open?"),
-    ]]  # fmt: skip
+    ]]
     assert notes.seen == [("When do you open?", [])]
 
 

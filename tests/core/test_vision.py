@@ -96,7 +96,7 @@ async def test_images_are_answered_by_the_vision_model_and_stored_by_file_id(
         rows = (await session.execute(text(
             "SELECT m.text, m.token_count, i.file_id, i.token_count FROM message_images i "
             "JOIN messages m ON m.id = i.message_id"
-        ))).all()  # fmt: skip
+        ))).all()
     tokens = 256 + estimate_tokens("what is this?")
     assert [tuple(r) for r in rows] == [("what is this?", tokens, "file-30", 256)]
 
@@ -184,7 +184,7 @@ async def test_a_turn_that_shows_a_screenshot_keeps_the_chats_tools(
     files.files[shot.file_id] = shot.jpeg
     fm.queue_reply("Let me look.", tool_calls=[
         {"name": "order_status", "arguments": {"order_id": "A-1042"}}
-    ])  # fmt: skip
+    ])
     fm.queue_reply("Order A-1042 has shipped.")
     result = await service.run_turn(
         PRIVATE, ANNA, "what is the status of the order in this screenshot?", images=[shot]

@@ -79,7 +79,7 @@ class DeskWorld:
         rate = await self.wait_for(
             lambda: [m for m in self.tg.chat(user_id).bot_messages
                      if "csat:" in str(m.reply_markup)]
-        )  # fmt: skip
+        )
         return rate[0], str(data).split(":")[2]
 
     async def settle(self) -> None:
@@ -109,7 +109,7 @@ async def desk_world(
         tg, fm = servers if servers is not None else await stack.enter_async_context(fakes())
         async with _world(database, tg, fm, hours=hours, feedback=feedback, csat=csat,
                           classifier=classifier, forum=forum, admins=admins, insights=insights,
-                          kb=kb, **app_kwargs) as world:  # fmt: skip
+                          kb=kb, **app_kwargs) as world:
             yield world
 
 
@@ -119,7 +119,7 @@ async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
     limits = FloodLimits(
         private_rate=1 / SCALE, group_window=60 * SCALE, global_rate=30 / SCALE,
         global_window=SCALE,
-    )  # fmt: skip
+    )
     async with (
         FakeTelegram(TOKEN, limits=limits) as tg,
         FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm,
@@ -154,7 +154,7 @@ async def _world(
     else:  # a plain supergroup (no Topics) where the bot is an admin with every right
         tg.add_chat(SUPPORT, "supergroup", title="Support")
         tg.set_member(SUPPORT, int(TOKEN.split(":")[0]), "administrator",
-                      can_manage_topics=True)  # fmt: skip
+                      can_manage_topics=True)
     if OPERATOR["id"] not in tg.members.get(SUPPORT, {}):
         tg.add_member(SUPPORT, OPERATOR["id"])
     for admin in admins:
@@ -167,20 +167,20 @@ async def _world(
         sessionmaker=database.sessionmaker, model=client, default_model="yandexgpt-lite",
         default_system_prompt="Help.", reply_reserve=2000, max_reply_tokens=500,
         temperature=0.3,
-    )  # fmt: skip
+    )
     images = ImageService(
         sessionmaker=database.sessionmaker, model=client, image_model="yandex-art/latest",
         policy=FAST_POLL,
-    )  # fmt: skip
+    )
     outbox = Outbox(
         bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
         global_rate=25 / SCALE, global_window=SCALE, group_window=60 * SCALE,
         retry_after_scale=SCALE,
-    )  # fmt: skip
+    )
     jobs = None if insights is None else InsightJobs(
         database.sessionmaker, client, model_name=insights, policy=FAST_POLL,
         retry_base=0.05, poll_rate=100.0, submit_rate=100.0, sweep_every=0.1,
-    )  # fmt: skip
+    )
     faq = None
     if jobs is not None and kb is not None:
         faq = await _faq(database, client, jobs, kb)
@@ -200,13 +200,13 @@ async def _world(
         insights=jobs,
         faq=faq,
         on_handoff=on_handoff,
-    )  # fmt: skip
+    )
     app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
         images=images, options=options, outbox=outbox, desk=desk, shutdown_grace=2.0,
         **({"admins": list(admins)} if admins else {}),
         **(parts(bot, fm.url) if parts is not None else {}), **app_kwargs,
-    )  # fmt: skip
+    )
     await app.startup()
     polling = asyncio.create_task(
         app.dp.start_polling(
@@ -241,7 +241,7 @@ async def _faq(
     embedder = Embedder(client, doc_model="text-search-doc/latest",
                         query_model="text-search-query/latest", rps=1000.0, backoff=0.01)
     knowledge = KnowledgeBase(sessionmaker=database.sessionmaker, embedder=embedder,
-                              roots=[folder], mode=KbMode.ASSIST)  # fmt: skip
+                              roots=[folder], mode=KbMode.ASSIST)
     await knowledge.sync()
 
     async def similar(text: str) -> float:
@@ -251,4 +251,4 @@ async def _faq(
         return (await embedder.query(text)).values
 
     return FaqDrafts(jobs, database.sessionmaker, similar=similar, embed=embed, threshold=0.8,
-                     kb_file=folder / "faq-from-desk.jsonl")  # fmt: skip
+                     kb_file=folder / "faq-from-desk.jsonl")

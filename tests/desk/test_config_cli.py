@@ -18,7 +18,7 @@ def test_blank_support_settings_mean_off(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (settings.support_chat_id, settings.allowed_chat_members_of) == (0, 0)
     assert (settings.csat, settings.handoff_classifier, settings.support_timezone) == (
         "on", "off", "UTC",
-    )  # fmt: skip
+    )
 
 
 def test_support_chat_must_be_a_supergroup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,7 +32,7 @@ def test_support_chat_must_be_a_supergroup(monkeypatch: pytest.MonkeyPatch) -> N
     ("name", "value"),
     [("SUPPORT_HOURS", "weekdays 9 to 6"), ("SUPPORT_TIMEZONE", "Mars/Olympus"),
      ("CSAT", "maybe")],
-)  # fmt: skip
+)
 def test_bad_desk_setting_is_named_in_one_line(tmp_path: Path, name: str, value: str) -> None:
     result = run_cli("report", cwd=tmp_path, **{name: value})
     assert result.returncode == 2, result.stderr
@@ -45,7 +45,7 @@ def test_report_on_a_fresh_database_says_what_cannot_be_computed(tmp_path: Path)
     result = run_cli(
         "report", "--days", "3", "--csv", str(csv), cwd=tmp_path,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     assert "Conversations: 0" in result.stdout
     assert "CSAT: cannot be computed" in result.stdout

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.conversation import ChatRef, TurnResult
 from bot.storage.database import Database
 from bot.storage.models import DeskCase, DeskRelay, DeskTurn, MessageStatus, User
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world
 from tests.fakes.tg_images import tiny_jpeg
 
@@ -77,7 +77,7 @@ async def test_two_not_found_answers_in_a_row_hand_over_and_offer_a_person(
         result = TurnResult(
             message_id=0, text="not found", status=MessageStatus.COMPLETE, usage=None,
             trimmed_history=False, error=None, user_message_id=1, not_found=True,
-        )  # fmt: skip
+        )
         target = Target(ChatRef(user, "private"))
         await w.desk.after_answer(target, result, [answer_id])
         markup = w.tg.chat(user).find(answer_id).reply_markup  # type: ignore[union-attr]
@@ -171,7 +171,7 @@ async def test_card_buttons_close_with_rating_and_comment(sqlite_database: Datab
         rated, case = await w.close_for_rating(user, thread)
         w.tg.send_callback_query(user, rated.message_id, f"csat:{case}:4")
         await w.wait_for(lambda: "comment" in str(w.tg.chat(user).find(rated.message_id)
-                                                 .reply_markup))  # type: ignore[union-attr]  # fmt: skip
+                                                 .reply_markup))  # type: ignore[union-attr]
         w.tg.send_callback_query(user, rated.message_id, f"csat:{case}:comment")
         await w.wait_for(lambda: any("one message" in t for t in w.texts(user)))
         w.tg.send_user_message(user, "Quick and kind, thank you")
@@ -194,7 +194,7 @@ async def test_forget_deletes_the_topic_relays_and_ratings(sqlite_database: Data
             lambda: [m for m in w.tg.chat(user).bot_messages if "csat:" in str(m.reply_markup)]
         )
         w.tg.send_callback_query(user, rate[0].message_id, rate[0].reply_markup[  # type: ignore[index]
-            "inline_keyboard"][0][2]["callback_data"])  # fmt: skip
+            "inline_keyboard"][0][2]["callback_data"])
         await w.wait_for(lambda: any("rated" in t for t in w.texts(user)))
         w.tg.send_user_message(user, "/forget")
         ask = await w.wait_for(
@@ -304,7 +304,7 @@ async def test_admin_stats_shows_the_desk_report(sqlite_database: Database) -> N
         assert "Handed over to a person: 1" in w.texts(9001)[0]
         w.tg.send_user_message(6701, "/stats")  # not an admin: usage only, even when owned
         await w.wait_for(lambda: any("usage" in t.lower() or "token" in t.lower()
-                                     for t in w.texts(6701)))  # fmt: skip
+                                     for t in w.texts(6701)))
         assert not any(t.startswith("Support desk") for t in w.texts(6701))
         # In a topic, /stats is for the bot: the admin gets the report there, the user nothing.
         thread = w.topic_of(6701)
@@ -420,7 +420,7 @@ async def test_an_app_that_stood_down_relays_again_when_it_polls_again(
                 w.app.bot, polling_timeout=1, handle_signals=False, close_bot_session=False,
                 allowed_updates=w.app.allowed_updates,
             )
-        )  # fmt: skip
+        )
         relayed = await w.wait_for(lambda: [m.text for m in w.in_topic(thread)][1:])
         await w.wait_for(lambda: len(w.in_topic(thread)) == 3)
         assert [m.text for m in w.in_topic(thread)][1:] == ["first", "second"], relayed

@@ -33,13 +33,13 @@ async def test_a_rating_comment_reaches_the_topic_the_report_and_the_csv(
         rated, case = await w.close_for_rating(user, thread)
         w.tg.send_callback_query(user, rated.message_id, f"csat:{case}:2")
         await w.wait_for(lambda: "comment" in str(w.tg.chat(user).find(rated.message_id)
-                                                 .reply_markup))  # type: ignore[union-attr]  # fmt: skip
+                                                 .reply_markup))  # type: ignore[union-attr]
         w.tg.send_callback_query(user, rated.message_id, f"csat:{case}:comment")
         await w.wait_for(lambda: any("one message" in t for t in w.texts(user)))
         w.tg.send_user_message(user, "Slow, and the refund is still missing")
         posted = await w.wait_for(lambda: [
             m for m in w.in_topic(thread) if "refund is still missing" in (m.text or "")
-        ])  # fmt: skip
+        ])
         assert posted[0].text == (
             "💬 Rating 2/5, the user's comment:\nSlow, and the refund is still missing"
         )

@@ -39,7 +39,7 @@ def card_edits(w: DeskWorld, message_id: int) -> list[str]:
         str(c.params.get("text")) for c in w.tg.calls
         if c.method == "editMessageText" and c.status == 200
         and int(c.params.get("message_id") or 0) == message_id
-    ]  # fmt: skip
+    ]
 
 
 async def insights(db: Database) -> dict[int, DeskInsight]:
@@ -74,7 +74,7 @@ async def test_the_card_is_posted_at_once_and_edited_with_the_summary_and_tags(
         assert "being prepared" not in text
         # Posted before the summary existed: no operator waited for the model.
         first = next(c for c in w.tg.calls if c.method == "sendMessage"
-                     and c.chat_id == SUPPORT and c.status == 200)  # fmt: skip
+                     and c.chat_id == SUPPORT and c.status == 200)
         assert "being prepared" in str(first.params["text"])
         assert w.in_topic(thread)[0].text == text
         await eventually(lambda: _all_in(w.db, InsightJobStatus.APPLIED, 1))
@@ -134,7 +134,7 @@ async def _restart_while_pending(
             w.tg.send_user_message(user, "/operator")
         await w.wait_for(lambda: all(w.topic_of(u) for u in users))
         cards = {u: (await w.wait_for(lambda u=u: w.in_topic(w.topic_of(u) or 0)))[0]  # type: ignore[misc]
-                 for u in users}  # fmt: skip
+                 for u in users}
         await eventually(lambda: _all_in(w.db, InsightJobStatus.RUNNING, len(users)))
         assert all("being prepared" in (c.text or "") for c in cards.values())
     for state in fm.operations.values():
@@ -178,7 +178,7 @@ async def test_a_closed_case_gives_a_draft_reviewed_in_the_knowledge_base_topic(
         await w.wait_for(lambda: w.in_topic(thread))
         w.tg.send_user_message(user, "Can I pay for an order with a gift card?")
         answer = ("Yes, gift cards are accepted at checkout: enter the card code in the "
-                  "Payment step, the rest can be paid by bank card.")  # fmt: skip
+                  "Payment step, the rest can be paid by bank card.")
         w.tg.send_user_message(SUPPORT, answer, user=OPERATOR, thread_id=thread)
         await w.wait_for(lambda: answer in w.texts(user))
         await w.close_for_rating(user, thread)
@@ -187,14 +187,14 @@ async def test_a_closed_case_gives_a_draft_reviewed_in_the_knowledge_base_topic(
         assert "Q: Can I pay for an order with a gift card?" in (draft.text or "")
         assert answer in (draft.text or "")
         labels = [b["text"] for row in draft.reply_markup["inline_keyboard"]  # type: ignore[index]
-                  for b in row]  # fmt: skip
+                  for b in row]
         assert labels == ["✅ Approve", "✏️ Edit", "🗑 Reject"]
         assert not (folder / "faq-from-desk.jsonl").exists()  # nothing without a person
         # Edit: the reviewer replies to the draft with its new text.
         w.tg.send_user_message(
             SUPPORT, "Can I pay with a gift card?\nYes: enter its code at the Payment step.",
             user=OPERATOR, thread_id=review, reply_to=draft.message_id,
-        )  # fmt: skip
+        )
         await w.wait_for(lambda: "edited by" in (w.tg.chat(SUPPORT).find(draft.message_id)
                                                  .text or ""))  # type: ignore[union-attr]
         assert not w.texts(user)[-1].startswith("Can I pay with")  # not relayed to anyone
@@ -203,7 +203,7 @@ async def test_a_closed_case_gives_a_draft_reviewed_in_the_knowledge_base_topic(
         await w.wait_for(lambda: (folder / "faq-from-desk.jsonl").exists())
         entries = (folder / "faq-from-desk.jsonl").read_text(encoding="utf-8").splitlines()
         assert entries == ['{"question": "Can I pay with a gift card?", "answer": "Yes: enter '
-                           'its code at the Payment step."}']  # fmt: skip
+                           'its code at the Payment step."}']
         shown = await w.wait_for(
             lambda: "approved" in (w.tg.chat(SUPPORT).find(draft.message_id).text or "")  # type: ignore[union-attr]
             and w.tg.chat(SUPPORT).find(draft.message_id)
@@ -236,7 +236,7 @@ async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
         learning = w.desk.learning
         assert learning is not None
         learning.gaps = GapAnalysis(w.db.sessionmaker, embed=embed, similar=similar,
-                                    jobs=learning.insights, threshold=0.35)  # fmt: skip
+                                    jobs=learning.insights, threshold=0.35)
         assert await learning.post_gaps(days=3650)
         review = await w.wait_for(lambda: kb_topic(w))
         [report] = await w.wait_for(lambda: w.in_topic(review))
@@ -279,7 +279,7 @@ async def test_a_handoff_left_without_its_summary_job_gets_one_at_the_next_start
             card = (await w.wait_for(lambda: w.in_topic(thread)))[0]
         assert await jobs(sqlite_database) == []
         async with desk_world(sqlite_database, insights="yandexgpt/latest",
-                              servers=(tg, fm)) as w2:  # fmt: skip
+                              servers=(tg, fm)) as w2:
             [text] = await w2.wait_for(lambda: card_edits(w2, card.message_id), 20)
             assert "Problem: Where is my parcel? It is late" in text
 
@@ -340,16 +340,16 @@ async def test_reject_and_edit_buttons_keep_the_draft_out_of_the_knowledge_base(
         await eventually(lambda: _posted(w))
         buttons = draft.reply_markup["inline_keyboard"][0]  # type: ignore[index]
         w.tg.send_callback_query(SUPPORT, draft.message_id, buttons[1]["callback_data"],
-                                 user=OPERATOR)  # fmt: skip
+                                 user=OPERATOR)
         await w.wait_for(lambda: any("Reply to the draft with its new text" in (m.text or "")
-                                     for m in w.in_topic(review)))  # fmt: skip
+                                     for m in w.in_topic(review)))
         w.tg.send_callback_query(SUPPORT, draft.message_id, buttons[2]["callback_data"],
-                                 user=OPERATOR)  # fmt: skip
+                                 user=OPERATOR)
         await w.wait_for(lambda: "rejected" in (w.tg.chat(SUPPORT).find(draft.message_id)
                                                 .text or ""))  # type: ignore[union-attr]
         # Approve after Reject: nothing is written.
         w.tg.send_callback_query(SUPPORT, draft.message_id, buttons[0]["callback_data"],
-                                 user=OPERATOR)  # fmt: skip
+                                 user=OPERATOR)
         await w.wait_for(lambda: len(w.tg.callback_answers) >= 3)
         assert not (folder / "faq-from-desk.jsonl").exists()
 
@@ -371,7 +371,7 @@ async def test_two_replicas_make_one_review_topic_and_post_each_draft_once(
                                      status=FaqDraftStatus.PENDING) for n in range(4))
             await session.commit()
         one, two = (KbReview(faq, w.desk.outbox, SUPPORT, w.db.sessionmaker)
-                    for _ in range(2))  # fmt: skip
+                    for _ in range(2))
         posted = await asyncio.gather(one.post_unposted(), two.post_unposted())
         assert sum(posted) == 4
         assert one.thread_id == two.thread_id
@@ -401,7 +401,7 @@ async def test_a_case_closed_without_its_jobs_gets_them_at_the_next_start(
             await w.close_for_rating(user, thread)
         assert await jobs(sqlite_database) == []
         async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder,
-                              servers=(tg, fm)) as w2:  # fmt: skip
+                              servers=(tg, fm)) as w2:
             found = await eventually(lambda: _with_final(w2.db))
             assert "Outcome: We ship to Kazakhstan" in (found.final_summary or "")
             review = await w2.wait_for(lambda: kb_topic(w2))

@@ -53,7 +53,7 @@ def test_bad_hours_say_what_is_expected(spec: str) -> None:
     "text",
     ["оператор", "Позовите оператора!", "хочу поговорить с живым человеком", "human please",
      "I need an agent", "соедините с человеком", "talk to someone"],
-)  # fmt: skip
+)
 def test_requests_for_a_person(text: str) -> None:
     assert asks_for_person(text)
 
@@ -62,7 +62,7 @@ def test_requests_for_a_person(text: str) -> None:
     "text",
     ["Сколько человек в команде?", "how do I reset my password", "",
      "The operator precedence in C++ is confusing me a lot and I do not understand the rules"],
-)  # fmt: skip
+)
 def test_questions_are_not_requests(text: str) -> None:
     assert not asks_for_person(text)
 

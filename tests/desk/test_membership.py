@@ -39,7 +39,7 @@ class Clock:
     ("status", "member"),
     [("creator", True), ("administrator", True), ("member", True), ("restricted", True),
      ("left", False), ("kicked", False)],
-)  # fmt: skip
+)
 async def test_statuses(tg: FakeTelegram, bot: Bot, status: str, member: bool) -> None:
     tg.add_member(COMPANY, 5, status)
     assert await MembershipCache(COMPANY).is_member(bot, 5) is member

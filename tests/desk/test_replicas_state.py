@@ -52,7 +52,7 @@ async def test_two_replicas_handing_over_one_user_at_once_start_one_handoff(
         service.hand_over(who, reason)
         for who in users
         for service, reason in ((a, HandoffReason.USER_REQUEST), (b, HandoffReason.KB_MISS))
-    ))  # fmt: skip
+    ))
     for i, who in enumerate(users):
         first, second = both[2 * i], both[2 * i + 1]
         assert [first.started, second.started].count(True) == 1, who
@@ -69,6 +69,6 @@ async def test_two_replicas_ending_one_case_at_once_end_it_once(database: Databa
     ended = await asyncio.gather(*(
         call for case in cases
         for call in (a.close(case, ask_rating=True), b.give_back(case))
-    ))  # fmt: skip
+    ))
     for i, case in enumerate(cases):
         assert [ended[2 * i] is None, ended[2 * i + 1] is None].count(False) == 1, case

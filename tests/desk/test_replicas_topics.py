@@ -127,7 +127,7 @@ def cards(tg: FakeTelegram) -> int:
     return sum(
         1 for topic in tg.topics.get(SUPPORT, {}).values()
         for m in tg.topic_messages(SUPPORT, topic.thread_id) if m.from_bot
-    )  # fmt: skip
+    )
 
 
 async def test_one_card_when_two_replicas_finish_a_handoff(

@@ -73,7 +73,7 @@ async def test_not_found_streak_idle_conversations_and_one_rating(database: Data
     four = await desk.note_turn(boris, "а в Казань?", not_found=True)
     assert [one.hand_over, two.hand_over, three.hand_over, four.hand_over] == [
         False, False, False, True,
-    ]  # fmt: skip
+    ]
     assert len({one.case_id, four.case_id}) == 1
     clock.advance(hours=25)  # a day of silence ends a bot conversation
     later = await desk.note_turn(boris, "снова я", not_found=False)
@@ -172,7 +172,7 @@ async def test_retention_deletes_old_conversations_and_orphan_topics(database: D
     assert purge.topics == [(31, 9)]
     assert purge.messages == []  # the whole topic goes
     report = await build_report(database.sessionmaker, days=60, hours=SupportHours.parse(""),
-                                now=clock.now)  # fmt: skip
+                                now=clock.now)
     assert (report.conversations, report.deleted) == (1, 1)
 
 

@@ -35,7 +35,7 @@ async def test_a_plain_supergroup_refuses_handoffs_and_the_bot_keeps_answering(
     async with desk_world(sqlite_database, forum=False, admins=(ADMIN,)) as w:
         # Said plainly at start, in the log and to the admins.
         assert any("cannot take handoffs" in r.getMessage() and "Topics" in r.getMessage()
-                   for r in caplog.records)  # fmt: skip
+                   for r in caplog.records)
         alert = await w.wait_for(lambda: [t for t in w.texts(ADMIN) if str(SUPPORT) in t])
         assert "Topics" in alert[0]
         user = 7101

@@ -51,13 +51,13 @@ async def webhook_cluster(
                 ports, workdir, webhook_url=f"{proxy.url}/webhook", telegram_url=tg.url,
                 fm_url=fm.url, database_url=database_url, redis_url=redis_url, token=token,
                 extra=extra,
-            )  # fmt: skip
+            )
             try:
                 for bot in bots.values():
                     await bot.start()
                 await tg.wait_for(lambda: all(
                     any("webhook listening" in str(r.get("message")) for r in b.log_records())
-                    for b in bots.values()), ready_within)  # fmt: skip
+                    for b in bots.values()), ready_within)
                 yield Replicas(tg, fm, bots, proxy)
             finally:
                 for bot in bots.values():

@@ -287,7 +287,7 @@ def service_account_key(workdir: Path, fm: FakeFoundationModels) -> Path:
     fm.register_key("ajefaultkey", "ajefaultsa", public_pem.decode())
     path = workdir / "authorized_key.json"
     key = {"id": "ajefaultkey", "service_account_id": "ajefaultsa",
-           "private_key": private_pem.decode()}  # fmt: skip
+           "private_key": private_pem.decode()}
     path.write_text(json.dumps(key), encoding="utf-8")
     return path
 

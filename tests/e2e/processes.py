@@ -126,7 +126,7 @@ async def migrate_database(db_path: Path, workdir: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "migrate", cwd=workdir, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    )
     output, _ = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"bot migrate failed ({proc.returncode}): {output.decode()}")
@@ -241,6 +241,6 @@ def webhook_replicas(
                 "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{port}", **(extra or {}),
             },
-        )  # fmt: skip
+        )
         bots[name] = BotProcess(env, workdir, workdir / f"bot-{name}.log")
     return bots

@@ -43,7 +43,7 @@ def options(*, plain: bool, app: str | None = None) -> argparse.Namespace:
         bot_path=str(REPO_ROOT) if app else None, bot_app=app,
         bot_env=[], plain=plain, replicas=1, redis_url="", dump=None, profile=None,
         keep_log=None,
-    )  # fmt: skip
+    )
 
 
 async def pair(workdir: Path, n: int, app: str | None = None) -> float:

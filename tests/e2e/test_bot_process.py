@@ -41,7 +41,7 @@ async def test_streamed_answers_equal_the_model_text_in_private_and_group_chats(
     e2e.tg.send_user_message(
         -2001, "@fm_test_bot what do you think?", chat_type="supergroup", title="Team",
         user={"id": 7, "first_name": "Ann"},
-    )  # fmt: skip
+    )
     group = e2e.tg.chat(-2001)
     await e2e.wait_for(lambda: [m for m in group.bot_messages if m.text == group_reply], 30)
     assert group.drafts == [], "drafts are refused in groups; edits must be used"

@@ -24,7 +24,7 @@ OPERATOR = {"id": 501, "first_name": "Olga"}
 ASKER, OTHER, LATE = 6001, 6002, 6003
 QUESTION = "Do you sell spare parts for kettles?"
 ANSWER = ("Spare parts for our own kettles are sold in the Parts section of the site; for other "
-          "brands please contact the maker.")  # fmt: skip
+          "brands please contact the maker.")
 NOT_FOUND = "I could not find this in our knowledge base."
 SUBMIT = "/foundationModels/v1/completionAsync"
 
@@ -43,7 +43,7 @@ def topic_named(e2e: E2E, name: str) -> int | None:
 def card_edits(e2e: E2E, message_id: int) -> list[str]:
     return [str(c.params.get("text")) for c in e2e.tg.calls_for(SUPPORT)
             if c.method == "editMessageText" and c.status == 200
-            and int(c.params.get("message_id") or 0) == message_id]  # fmt: skip
+            and int(c.params.get("message_id") or 0) == message_id]
 
 
 async def ask(e2e: E2E, user: int, text: str) -> Any:
@@ -68,7 +68,7 @@ async def test_the_desk_learns_from_what_operators_answered(tmp_path: Path) -> N
         "SUPPORT_CHAT_ID": str(SUPPORT), "CSAT": "off", "KB_PATH": str(docs),
         "KB_MODE": "strict", "KB_MIN_SCORE": str(FIXTURE_MIN_SCORE), "EMBEDDING_RPS": "200",
         "KB_SYNC_INTERVAL": "2",
-    }  # fmt: skip
+    }
     workdir = tmp_path / "run"
     workdir.mkdir()
     async with E2E(workdir, extra_env=env) as e2e:
@@ -130,7 +130,7 @@ async def test_the_desk_learns_from_what_operators_answered(tmp_path: Path) -> N
         # and the bot recording it posts the card again at start (a window of its own, tested
         # with the desk), and this test is about the pending summary.
         carded = ("SELECT count(*) AS n FROM desk_cases WHERE user_id = "
-                  f"{LATE} AND card_message_id IS NOT NULL")  # fmt: skip
+                  f"{LATE} AND card_message_id IS NOT NULL")
         await e2e.wait_for(lambda: e2e.db.query(carded)[0]["n"] == 1, 30)
         await e2e.bot.kill()
         for state in e2e.fm.operations.values():

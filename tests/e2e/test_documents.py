@@ -111,7 +111,7 @@ async def test_in_a_group_only_a_document_addressed_to_the_bot_is_read(e2e: E2E)
     e2e.tg.send_user_document(
         -2803, pdf_bytes(INVOICE), file_name="invoice.pdf", mime_type=PDF, caption=question,
         extra={"caption_entities": [{"type": "mention", "offset": 0, "length": 12}]}, **group,
-    )  # fmt: skip
+    )
     chat = await e2e.wait_for(lambda: e2e.tg.chats.get(-2803))
     [answer] = await e2e.wait_for(lambda: [
         m for m in chat.bot_messages if (m.text or "").endswith("(invoice.pdf, p. 2).")], 60)

@@ -211,7 +211,7 @@ async def test_webhook_with_a_wrong_secret_is_retried_and_reported(tg: FakeTeleg
     bot = make_bot(tg.url)
     try:
         await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook",
-                              secret_token="right")  # fmt: skip
+                              secret_token="right")
         tg.updates.secret_override = "forged"
         tg.send_user_message(1, "hi")
         await tg.wait_for(lambda: len(secrets) >= 2, timeout=5)

@@ -22,7 +22,7 @@ from tests.fakes.fm_scripts import Reply
 from tests.fakes.tg_wire import utf16_len
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session"),
-              pytest.mark.timeout(180)]  # fmt: skip
+              pytest.mark.timeout(180)]
 
 OK = [("user", "complete"), ("assistant", "complete")]
 # Scripts, emoji (surrogate pairs, ZWJ sequences, flags, skin tones), combining marks and
@@ -31,7 +31,7 @@ PIECES = [
     "Привет, мир", "مرحبا بالعالم", "你好，世界", "こんにちは世界", "안녕하세요", "नमस्ते दुनिया",
     "שלום עולם", "Γειά σου κόσμε", "Ça va bien, naïve café", "e\u0301te\u0301", "😀", "👩‍💻",
     "🇫🇷🇯🇵", "👍🏽", "\u200fעברית\u200e", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "ไทย", "ქართული",
-]  # fmt: skip
+]
 
 
 def mixed_text(units: int, tail: str) -> str:
@@ -97,7 +97,7 @@ async def test_input_long_mixed_scripts(w: World) -> None:
     w.script(chat, Script(Reply(reply, chunks=4, interval=0.2)))
     w.tg.send_user_message(chat, text)
     shown = await w.until("the whole answer", lambda: squeeze("".join(w.texts(chat))) ==
-                          squeeze(reply) and w.texts(chat))  # fmt: skip
+                          squeeze(reply) and w.texts(chat))
     assert len(shown) == 2
     assert all(utf16_len(t) <= 4096 for t in shown)
     w.settled[chat] = list(shown)
@@ -175,14 +175,14 @@ MEDIA: list[dict[str, Any]] = [
     {"sticker": {"file_id": "st1", "file_unique_id": "ust1", "type": "regular", "width": 512,
                  "height": 512, "is_animated": False, "is_video": False}},
     {"location": {"latitude": 55.75, "longitude": 37.62}},
-]  # fmt: skip
+]
 # Photos and voice are taken (issue 28): ones whose file Telegram no longer has are refused.
 GONE: list[tuple[dict[str, Any], str]] = [
     ({"photo": [{"file_id": "ph1", "file_unique_id": "uph1", "width": 90, "height": 90}],
       "caption": "what is this?"}, MEDIA_TEXTS["media_download_failed"]["en"]),
     ({"voice": {"file_id": "vo1", "file_unique_id": "uvo1", "duration": 3}},
      MEDIA_TEXTS["voice_failed"]["en"]),
-]  # fmt: skip
+]
 
 
 @shared("media the bot does not read (sticker, archive, location): what it does read; a photo "
@@ -210,12 +210,12 @@ async def test_input_channels_and_bots(w: World) -> None:
     w.tg.send_update({"channel_post": {
         "message_id": 1, "date": 1_700_000_000, "chat": channel, "sender_chat": channel,
         "text": f"@fm_test_bot hello from a channel {tag}",
-    }})  # fmt: skip
+    }})
     group: dict[str, Any] = {"chat_type": "supergroup", "title": "Mixed"}
     as_channel = {"id": 136817688, "is_bot": True, "first_name": "Channel",
-                  "username": "Channel_Bot"}  # fmt: skip
+                  "username": "Channel_Bot"}
     w.tg.send_user_message(-4117, f"@fm_test_bot posted as a channel {tag}", user=as_channel,
-                           extra={"sender_chat": channel}, **group)  # fmt: skip
+                           extra={"sender_chat": channel}, **group)
     other_bot = {"id": 5550001, "is_bot": True, "first_name": "Other", "username": "other_bot"}
     w.tg.send_user_message(-4117, f"@fm_test_bot hello from a bot {tag}", user=other_bot, **group)
     # A person last: once they are answered, the earlier updates were handled too.

@@ -21,7 +21,7 @@ from tests.fakes.fm_scripts import Reply
 # The tests are steps of one story on one bot (a module fixture): one pytest-xdist worker
 # runs them all, in order (--dist loadgroup).
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"),
-              pytest.mark.timeout(180), pytest.mark.xdist_group("process-story")]  # fmt: skip
+              pytest.mark.timeout(180), pytest.mark.xdist_group("process-story")]
 
 STREAM, IMAGE, WHILE_DOWN, TERM, GROUP = 5101, 5102, 5103, 5104, -5105
 ANSWER = (
@@ -74,7 +74,7 @@ async def killed(story: Story) -> Story:
     e2e.tg.send_user_message(
         GROUP, f"@fm_test_bot tell us about lighthouses (case {GROUP})",
         chat_type="supergroup", title="Keepers", user={"id": 5105, "first_name": "Ann"},
-    )  # fmt: skip
+    )
     stream, group = e2e.tg.chat(STREAM), e2e.tg.chat(GROUP)
     await e2e.wait_for(lambda: [d for d in stream.drafts if d.text], 30)
     await e2e.wait_for(lambda: group.bot_messages, 30)  # the group's first frame is shown
@@ -86,7 +86,7 @@ async def killed(story: Story) -> Story:
             if m["role"] == "assistant" and m["telegram_message_ids"] not in (None, "[]")
         ],
         30,
-    )  # fmt: skip
+    )
     await e2e.wait_for(lambda: [j for j in e2e.db.image_jobs() if j["operation_id"]], 30)
     await e2e.bot.kill()
     assert e2e.texts(STREAM) == [], "only drafts were shown before the kill"

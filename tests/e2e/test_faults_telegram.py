@@ -20,7 +20,7 @@ from tests.fakes.fm_scripts import Reply
 from tests.fakes.tg_core import NOT_MODIFIED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session"),
-              pytest.mark.timeout(180)]  # fmt: skip
+              pytest.mark.timeout(180)]
 
 OK = [("user", "complete"), ("assistant", "complete")]
 STOPPED = [("user", "complete"), ("assistant", "cancelled")]
@@ -48,7 +48,7 @@ async def answered_despite(
         w.tg.send_user_message(
             chat, f"@fm_test_bot how do rivers make valleys? {tag}", chat_type="supergroup",
             title=f"Group {chat}", user=group_user(chat),
-        )  # fmt: skip
+        )
     await w.shows(chat, [LONG])
     await w.stored(chat, OK)
     failed = [(c.method, c.description) for c in w.tg.calls_for(chat_id=chat) if c.status == 429]
@@ -92,7 +92,7 @@ async def test_telegram_not_modified(w: World) -> None:
     w.tg.send_user_message(
         chat, f"@fm_test_bot tell me about rivers {tag}", chat_type="supergroup",
         title="Rivers", user=group_user(chat),
-    )  # fmt: skip
+    )
     group = w.tg.chat(chat)
     await w.until("the first frame", lambda: group.bot_messages)
     w.tg.fail_next("editMessageText", 400, f"Bad Request: {NOT_MODIFIED}", chat_id=chat)
@@ -109,7 +109,7 @@ async def test_telegram_message_deleted_mid_stream(w: World) -> None:
     w.tg.send_user_message(
         chat, f"@fm_test_bot why are valleys deep? {tag}", chat_type="supergroup",
         title="Valleys", user=group_user(chat),
-    )  # fmt: skip
+    )
     group = w.tg.chat(chat)
     [first] = await w.until("the first frame", lambda: group.bot_messages[:1])
     assert first.text != LONG, "the stream must still be running when the user deletes it"

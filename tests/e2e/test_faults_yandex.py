@@ -15,7 +15,7 @@ from tests.e2e.faults_world import EN, HttpFault, Script, World, shared, templat
 from tests.fakes.fm_scripts import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session"),
-              pytest.mark.timeout(180)]  # fmt: skip
+              pytest.mark.timeout(180)]
 
 ANSWER = "Paris is the capital of France."
 OK = [("user", "complete"), ("assistant", "complete")]
@@ -119,7 +119,7 @@ async def test_yandex_connection_dropped(w: World) -> None:
 @shared("Yandex stream stalls longer than the idle timeout: partial kept, timeout message")
 async def test_yandex_stall(w: World) -> None:
     reply = Reply(CHUNKS[-1], chunks=CHUNKS, interval=0.05, fault="stall", fault_after=2,
-                  stall=6.0)  # fmt: skip
+                  stall=6.0)
     await broken_stream(w, 2112, reply, "error_timeout")
 
 
@@ -137,7 +137,7 @@ async def test_yandex_broken_stream_in_a_group(w: World) -> None:
     w.tg.send_user_message(
         chat, f"@fm_test_bot how do I make bread? {tag}", chat_type="supergroup",
         title="Bakers", user={"id": 2120, "first_name": "Baker"},
-    )  # fmt: skip
+    )
     await w.shows(chat, [PARTIAL, EN["error_generic"]])
     await w.stored(chat, FAILED)
 

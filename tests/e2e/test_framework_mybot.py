@@ -31,7 +31,7 @@ async def test_mybot_runs_with_every_part(tmp_path: Path) -> None:
         e2e.tg.send_user_message(USER, "/ping")
         await e2e.wait_for(lambda: e2e.texts(USER) == ["pong"])
         e2e.fm.queue_reply("", tool_calls=[{"name": "order_status",
-                                            "arguments": {"order_id": "A-7"}}])  # fmt: skip
+                                            "arguments": {"order_id": "A-7"}}])
         e2e.fm.queue_reply("Order A-7 has shipped.")
         e2e.tg.send_user_message(USER, "Where is A-7?")
         await e2e.wait_for(lambda: e2e.texts(USER) == ["pong", "Order A-7 has shipped."], 30)

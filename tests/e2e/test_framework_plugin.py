@@ -30,7 +30,7 @@ def pip_install(package: Path, target: Path) -> None:
          "--no-deps", "--no-build-isolation", "--no-index", "--target", str(target),
          str(package)],
         check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def helpdesk_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Built from a copy: pip builds in the source tree, and another worker may build too.
     source = tmp_path_factory.mktemp("helpdesk-source") / "helpdesk_plugin"
     shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns(
-        "build", "*.egg-info", "__pycache__"))  # fmt: skip
+        "build", "*.egg-info", "__pycache__"))
     pip_install(source, site)
     return site
 
@@ -61,7 +61,7 @@ def whoami_replies(e2e: E2E, chat: int) -> list[Call]:
         c for c in e2e.tg.calls
         if c.method == "sendMessage" and c.chat_id == chat
         and str(c.params.get("text", "")).startswith("You are")
-    ]  # fmt: skip
+    ]
 
 
 async def test_the_plugin_answers_its_command_and_adds_its_context(
@@ -82,14 +82,14 @@ async def test_the_plugin_answers_its_command_and_adds_its_context(
             m["text"]
             for r in e2e.fm.requests if r.path.endswith("/completion")
             for m in r.json["messages"] if m["role"] == "system"
-        ]  # fmt: skip
+        ]
         assert any("Anna Petrova from the Finance department" in s for s in system), system
         menus = {
             c.params.get("language_code"): {
                 item["command"]: item["description"] for item in json.loads(c.params["commands"])
             }
             for c in e2e.tg.calls if c.method == "setMyCommands"
-        }  # fmt: skip
+        }
         assert menus[None]["whoami"] == "Who I am in the staff directory"
         assert menus["ru"]["whoami"] == "Кто я в справочнике сотрудников"
         assert {"start", "help", "reset"} <= set(menus["ru"]), "next to fmbot's own"

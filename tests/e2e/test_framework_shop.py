@@ -39,7 +39,7 @@ async def test_the_shop_example_runs_end_to_end(tmp_path: Path) -> None:
 
         # A read: the model calls order_status and answers from its result.
         e2e.fm.queue_reply("", tool_calls=[{"name": "order_status",
-                                            "arguments": {"order_id": "A-1042"}}])  # fmt: skip
+                                            "arguments": {"order_id": "A-1042"}}])
         e2e.fm.queue_reply("Your kettle has shipped; it arrives on 27 November.", chunks=2)
         e2e.tg.send_user_message(GOLD, "Where is my order A-1042?")
         await e2e.wait_for(lambda: len(e2e.texts(GOLD)) == 2, 30)
@@ -52,7 +52,7 @@ async def test_the_shop_example_runs_end_to_end(tmp_path: Path) -> None:
 
         # A write: the ticket waits for the customer's press, then is opened once.
         e2e.fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {
-            "subject": "Broken kettle", "order_id": "A-1042"}}])  # fmt: skip
+            "subject": "Broken kettle", "order_id": "A-1042"}}])
         e2e.fm.queue_reply("Ticket T-1 is open; we will call you tomorrow.")
         e2e.tg.send_user_message(GOLD, "The kettle from A-1042 is broken")
         card = await e2e.wait_for(lambda: next(
@@ -67,7 +67,7 @@ async def test_the_shop_example_runs_end_to_end(tmp_path: Path) -> None:
         rows = e2e.db.query("SELECT name, state, result FROM tool_calls ORDER BY id")
         assert [(r["name"], r["state"]) for r in rows] == [
             ("order_status", "done"), ("open_ticket", "done"),
-        ]  # fmt: skip
+        ]
         assert "ticket T-1 opened" in rows[1]["result"]
         contributed = e2e.db.query(
             "SELECT context_providers FROM messages WHERE role = 'assistant' "

@@ -21,7 +21,7 @@ async def test_fakes_run_as_processes_with_their_control_apis() -> None:
     try:
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{tg.url}/_control/user_message",
-                                 json={"chat_id": 5, "text": "hi"}) as resp:  # fmt: skip
+                                 json={"chat_id": 5, "text": "hi"}) as resp:
                 assert resp.status == 200
             async with http.get(f"{tg.url}/_control/stats") as resp:
                 assert (await resp.json())["pending_updates"] == 1

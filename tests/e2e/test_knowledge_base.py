@@ -136,7 +136,7 @@ async def test_two_not_found_answers_hand_the_user_to_a_person(tmp_path: Path) -
     env = {
         "KB_PATH": str(FIXTURE_KB), "KB_MODE": "strict", "KB_MIN_SCORE": str(FIXTURE_MIN_SCORE),
         "EMBEDDING_RPS": "200", "SUPPORT_CHAT_ID": str(support),
-    }  # fmt: skip
+    }
     workdir = tmp_path / "run"
     workdir.mkdir()
     async with E2E(workdir, extra_env=env) as e2e:

@@ -21,7 +21,7 @@ USER = 3302
 @pytest.fixture
 async def e2e(tmp_path: Path) -> AsyncIterator[E2E]:
     async with E2E(tmp_path, extra_env={"STT_POLL_INTERVAL": "0.2",
-                                        "VOICE_REPLIES": "off"}) as setup:  # fmt: skip
+                                        "VOICE_REPLIES": "off"}) as setup:
         yield setup
 
 

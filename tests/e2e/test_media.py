@@ -91,7 +91,7 @@ async def test_an_album_is_one_question(e2e: E2E) -> None:
         e2e.tg.send_user_photo_message(
             USER, [jpeg(screenshot(800, 600, color))],
             "Which of these is broken?" if index == 0 else "", media_group_id="album-1",
-        )  # fmt: skip
+        )
     [answer] = await e2e.wait_for(answers(e2e, lambda t: t.startswith("Echo:")), 60)
     assert "Which of these is broken?" in (answer.text or "")
     assert (answer.text or "").count("image 800x600") == 3
@@ -139,7 +139,7 @@ async def test_an_oversized_image_and_a_6_minute_voice_note_are_refused_clearly(
     )
     await e2e.wait_for(answers(e2e, lambda t: "could not read this image" in t), 30)
     e2e.tg.send_user_audio(USER, b"ID3" + b"\0" * 5000, duration=20, mime_type="audio/mpeg",
-                           file_name="note.mp3")  # fmt: skip
+                           file_name="note.mp3")
     await e2e.wait_for(answers(e2e, lambda t: "this kind of file" in t), 30)
     e2e.tg.send_user_message(USER, "still there?")  # nothing else is lost
     await e2e.wait_for(answers(e2e, lambda t: t == "Echo: still there?"), 30)
@@ -176,7 +176,7 @@ async def test_an_album_addressed_in_a_group_by_its_caption_is_one_question(e2e:
             -2802, [jpeg(screenshot(800, 600, color))], caption, media_group_id="g-2",
             extra={"caption_entities": [{"type": "mention", "offset": 0, "length": 12}]}
             if caption else None, **group,
-        )  # fmt: skip
+        )
     chat = await e2e.wait_for(lambda: e2e.tg.chats.get(-2802))
     [answer] = await e2e.wait_for(
         lambda: [m for m in chat.bot_messages if "image 800x600]" in (m.text or "")], 60

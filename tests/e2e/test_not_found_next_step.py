@@ -29,7 +29,7 @@ async def test_not_found_without_a_desk_names_the_next_step_and_takes_feedback(
     env = {
         "KB_PATH": str(FIXTURE_KB), "KB_MODE": "strict", "KB_MIN_SCORE": str(FIXTURE_MIN_SCORE),
         "EMBEDDING_RPS": "200", "KB_NOT_FOUND_CONTACT": CONTACT,
-    }  # fmt: skip
+    }
     workdir = tmp_path / "run"
     workdir.mkdir()
     async with E2E(workdir, extra_env=env) as e2e:

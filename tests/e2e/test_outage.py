@@ -101,7 +101,7 @@ async def world(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncItera
                 "TELEGRAM_WEBHOOK_SECRET": SECRET,
                 "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{hook_port}",
             },
-        )  # fmt: skip
+        )
         bot = BotProcess(env, tmp_path, tmp_path / "bot.log")
         w = World(tg, bot, f"http://127.0.0.1:{metrics_port}", proxies, fm)
         try:
@@ -207,7 +207,7 @@ async def test_redis_lost_while_an_answer_streams(world: World) -> None:
     w.tg.send_user_message(
         group, "@fm_test_bot tell us a long story", chat_type="supergroup", title="Keepers",
         user={"id": 77, "first_name": "Ann"},
-    )  # fmt: skip
+    )
     await w.wait_for(lambda: w.answers(group), 30)
     await asyncio.sleep(1.0)  # the partial message's id is stored right after it shows
     await w.proxies["redis"].stop()

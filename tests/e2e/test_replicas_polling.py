@@ -56,7 +56,7 @@ class Replicas:
         return sum(
             1 for c in self.tg.calls
             if c.method == "getUpdates" and c.status == 409 and c.at >= since
-        )  # fmt: skip
+        )
 
     def answers(self, chat_id: int) -> list[str]:
         chat = self.tg.chats.get(chat_id)
@@ -99,7 +99,7 @@ async def replicas(
                 telegram_url=tg.url, fm_url=fm.url, database_url=postgres_url, token=token,
                 extra={"REDIS_URL": redis, "REPLICA_ID": f"replica-{name}",
                        "METRICS_LISTEN": f"127.0.0.1:{port}"},
-            )  # fmt: skip
+            )
             bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log")
         try:
             yield Replicas(tg, fm, bots, metrics, proxy)
@@ -139,7 +139,7 @@ async def test_standby_takes_over_polling_without_losing_or_repeating(
         lambda: r.leading("b") and any(
             c.method == "getUpdates" and c.status == 200 for c in r.tg.calls[polls_before:]),
         TAKEOVER_LIMIT + 5, "b",
-    )  # fmt: skip
+    )
     took_over = time.monotonic() - died
     print(f"takeover in {took_over:.1f} s")
     assert took_over < TAKEOVER_LIMIT, f"the standby took {took_over:.1f} s to poll"
@@ -175,7 +175,7 @@ async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
     r.tg.send_user_message(
         group, "@fm_test_bot tell us about lighthouses", chat_type="supergroup",
         title="Keepers", user={"id": 777, "first_name": "Ann"},
-    )  # fmt: skip
+    )
     await r.wait_for(lambda: r.answers(group), 30, "a", "b")
     # The first frame's message id is stored right after Telegram answers the send.
     await asyncio.sleep(1.0)
@@ -192,7 +192,7 @@ async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
     await a.start()
     await r.wait_for(lambda: sum(
         1 for rec in a.log_records() if "(standby)" in rec.get("message", "")) > standbys,
-        60, "a", "b")  # fmt: skip
+        60, "a", "b")
     assert await a.terminate(within=10) == 0
     assert b.running
 
@@ -257,7 +257,7 @@ def live_conflicts(r: Replicas) -> list[float]:
     return [
         c.at for c in r.tg.calls
         if c.method == "getUpdates" and c.status == 409 and not c.unread
-    ]  # fmt: skip
+    ]
 
 
 async def test_a_poller_cut_off_from_redis_stands_by_and_leads_again(
@@ -324,10 +324,10 @@ async def test_a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_qu
     await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
     keeper = {"id": 777, "first_name": "Ann"}
     r.tg.send_user_message(group, "@fm_test_bot tell us about lighthouses",
-                           chat_type="supergroup", title="Keepers", user=keeper)  # fmt: skip
+                           chat_type="supergroup", title="Keepers", user=keeper)
     await r.wait_for(lambda: r.answers(group), 30, "a", "b")
     r.tg.send_user_message(group, "@fm_test_bot and the keepers?",
-                           chat_type="supergroup", title="Keepers", user=keeper)  # fmt: skip
+                           chat_type="supergroup", title="Keepers", user=keeper)
     await asyncio.sleep(1.0)  # a stores it and queues it behind the answer
     assert r.answers(group) != [ANSWER]
 

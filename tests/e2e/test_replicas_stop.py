@@ -24,7 +24,7 @@ from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120),
-              pytest.mark.xdist_group("replicas-stop")]  # fmt: skip
+              pytest.mark.xdist_group("replicas-stop")]
 
 A, B = 0, 1  # the proxy's backends
 STOPPED = "[stopped]"
@@ -60,9 +60,9 @@ class Pair:
                     if f"chat {chat_id}" in line or "chats" in line or "signal" in line
                 )[-3000:]
                 for n, b in self.bots.items()
-            )  # fmt: skip
+            )
             raise AssertionError(f"not stopped within {seconds} s; shown {self.texts(chat_id)}"
-                                 f"\n{logs}") from None  # fmt: skip
+                                 f"\n{logs}") from None
         took = time.monotonic() - began
         [shown] = self.texts(chat_id)
         assert shown.endswith(STOPPED), shown
@@ -85,7 +85,7 @@ class Pair:
 
     def logged(self, name: str, words: str) -> list[str]:
         return [str(r.get("message")) for r in self.bots[name].log_records()
-                if words in str(r.get("message"))]  # fmt: skip
+                if words in str(r.get("message"))]
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ async def pair(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncIterat
     async with webhook_cluster(
         ("a", "b"), tmp_path, database_url=postgres_url, redis_url=redis_url,
         label="E2E-replicas-stop",
-    ) as r:  # fmt: skip
+    ) as r:
         # Slow answers: 10 s each, so only a stop ends one within a second.
         r.fm.default_chunks, r.fm.default_interval = 40, 0.25
         yield Pair(r.tg, r.fm, r.bots, r.proxy, postgres_url)

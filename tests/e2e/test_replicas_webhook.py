@@ -26,7 +26,7 @@ from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240),
-              pytest.mark.xdist_group("replicas-webhook")]  # fmt: skip
+              pytest.mark.xdist_group("replicas-webhook")]
 
 NAMES = ("a", "b", "c")
 PRIVATE = range(1, 91)  # 90 private chats ...
@@ -53,7 +53,7 @@ class Cluster:
     def refused(self) -> list[tuple[float, str, int | None, str | None]]:
         """The calls Telegram answered 429 (for the failure message)."""
         return [(round(call.at % 1000, 2), call.method, call.chat_id, call.description)
-                for call in self.tg.calls if call.status == 429]  # fmt: skip
+                for call in self.tg.calls if call.status == 429]
 
     def ask(self, chat_id: int, text: str) -> None:
         if chat_id > 0:
@@ -62,7 +62,7 @@ class Cluster:
             self.tg.send_user_message(
                 chat_id, f"@{BOT_USERNAME} {text}", chat_type="supergroup",
                 title=f"Group {chat_id}", user={"id": -chat_id, "first_name": "G"},
-            )  # fmt: skip
+            )
 
     async def wait_for(self, predicate: Callable[[], object], timeout: float) -> None:  # noqa: ASYNC109
         def check() -> object:
@@ -83,7 +83,7 @@ class Cluster:
                     if any(f"chat {ch}" in line or f"chat-{ch}" in line for ch in wrong)
                 )[-4000:]
                 for n, b in self.bots.items()
-            )  # fmt: skip
+            )
             raise AssertionError(
                 f"timed out after {timeout} s; chats now: {self.sample()}\n{tails}"
             ) from None
@@ -101,7 +101,7 @@ async def cluster(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncIte
         label="E2E-webhook-replicas", ready_within=90,
         # Every chat streams at once in the second part (the cap is shared).
         extra={"YANDEX_MAX_CONCURRENT_GENERATIONS": "120"},
-    ) as r:  # fmt: skip
+    ) as r:
         yield Cluster(r.tg, r.fm, r.bots, r.proxy)
 
 
@@ -187,10 +187,10 @@ async def test_three_webhook_replicas_answer_in_order_once_and_take_over_a_kille
     assert c.photos(IMAGE) == [c.fm.image_bytes]
     assert len(c.tg.chats[IMAGE].bot_messages) == 1
     assert any("resuming 1 image jobs" in r.get("message", "")
-               for name in ("b", "c") for r in c.bots[name].log_records())  # fmt: skip
+               for name in ("b", "c") for r in c.bots[name].log_records())
     # The dead replica's partial group answers were deleted and answered again.
     took_over = [r for name in ("b", "c") for r in c.bots[name].log_records()
-                 if "cut short by a replica" in r.get("message", "")]  # fmt: skip
+                 if "cut short by a replica" in r.get("message", "")]
     assert took_over, "no replica took over an answer cut short"
     deletes = sum(1 for call in c.tg.calls if call.method == "deleteMessage") - deletes_before
     assert deletes >= 1, "no partial answer was removed"

@@ -29,7 +29,7 @@ def desk_env(**extra: str) -> dict[str, str]:
         # summaries, drafts and gaps: test_desk_learns.py).
         "DESK_INSIGHTS": "off",
         **extra,
-    }  # fmt: skip
+    }
 
 
 def topic_messages(e2e: E2E, thread: int) -> list[ChatMessage]:
@@ -53,11 +53,11 @@ async def run_report(e2e: E2E, *args: str) -> str:
     env = bot_env(
         telegram_url=e2e.tg.url, fm_url=e2e.fm.url,
         database_url=f"sqlite+aiosqlite:///{e2e.db.path}", extra=desk_env(),
-    )  # fmt: skip
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "report", *args, cwd=e2e.workdir, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    )
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
     return out.decode()
@@ -117,9 +117,9 @@ async def test_full_round_handoff_relay_close_rating_report(desk: E2E) -> None:
     # Operator replies reach the user; an internal note does not.
     shown = len(user_texts(e2e))
     e2e.tg.send_user_message(SUPPORT, "// check the warehouse first", user=OPERATOR,
-                             thread_id=topic.thread_id)  # fmt: skip
+                             thread_id=topic.thread_id)
     e2e.tg.send_user_message(SUPPORT, "Hello, I am sorry. A refund is on its way.",
-                             user=OPERATOR, thread_id=topic.thread_id)  # fmt: skip
+                             user=OPERATOR, thread_id=topic.thread_id)
     await e2e.wait_for(lambda: "A refund is on its way" in " ".join(user_texts(e2e)), 30)
     await asyncio.sleep(1.0)
     new = user_texts(e2e)[shown:]
@@ -131,7 +131,7 @@ async def test_full_round_handoff_relay_close_rating_report(desk: E2E) -> None:
     rating = await e2e.wait_for(
         lambda: [m for m in e2e.tg.chat(USER).bot_messages if m.reply_markup
                  and "csat:" in str(m.reply_markup)], 30,
-    )  # fmt: skip
+    )
     await e2e.wait_for(lambda: e2e.tg.topic(SUPPORT, topic.thread_id).closed, 30)
     case_id = rating[0].reply_markup["inline_keyboard"][0][4]["callback_data"].split(":")[1]
     e2e.tg.send_callback_query(USER, rating[0].message_id, f"csat:{case_id}:5")
@@ -149,7 +149,7 @@ async def test_full_round_handoff_relay_close_rating_report(desk: E2E) -> None:
     relays = e2e.db.query("SELECT direction, state, target_message_id FROM desk_relays")
     assert sorted((r["direction"], r["state"]) for r in relays) == [
         ("to_topic", "done"), ("to_topic", "done"), ("to_user", "done"),
-    ]  # fmt: skip
+    ]
     assert all(r["target_message_id"] for r in relays)
 
     csv_path = e2e.workdir / "desk.csv"
@@ -206,7 +206,7 @@ async def test_run_with_a_support_chat_without_topics_says_so_and_strands_nobody
     async with E2E(tmp_path, extra_env={"SUPPORT_CHAT_ID": str(SUPPORT)}) as e2e:
         e2e.tg.add_chat(SUPPORT, "supergroup", title="Support")  # Topics off
         e2e.tg.set_member(SUPPORT, int(e2e.tg.token.split(":")[0]), "administrator",
-                          can_manage_topics=True)  # fmt: skip
+                          can_manage_topics=True)
         await e2e.start_bot()
         assert "cannot take handoffs: the chat has no Topics" in e2e.bot.log_text()
         e2e.tg.send_user_message(USER, "/operator")

@@ -89,7 +89,7 @@ class SpeechHandlers:
         entry = TtsRequest(form.get("text", ""), form.get("lang", "ru-RU"),
                            form.get("voice", ""), form.get("speed", "1.0"),
                            form.get("format", "oggopus"),
-                           request.headers.get("Content-Type", ""))  # fmt: skip
+                           request.headers.get("Content-Type", ""))
         self.tts_requests.append(entry)
         if self.tts_gate is not None and not self.tts_gate.is_set():
             self.tts_waiting += 1
@@ -98,7 +98,7 @@ class SpeechHandlers:
             return _error(403, "PERMISSION_DENIED", "Permission denied")
         if self.tts_quota:
             return _error(429, "RESOURCE_EXHAUSTED", "ai.speechkitTts.requestsPerSecond.rate "
-                          "quota limit exceed")  # fmt: skip
+                          "quota limit exceed")
         if not entry.content_type.startswith("application/x-www-form-urlencoded"):
             return _error(400, "BAD_REQUEST", "the body must be a form")
         if not entry.text.strip():
@@ -129,11 +129,11 @@ class SpeechHandlers:
         self.stt_results[operation_id] = text
         self.operations[operation_id] = {"polls_left": self.stt_pending_polls,
                                          "description": "STT async recognition",
-                                         "response": None}  # fmt: skip
+                                         "response": None}
         return web.json_response({"id": operation_id, "description": "STT async recognition",
                                   "createdAt": "2026-11-25T07:00:00Z", "createdBy": "fake",
                                   "modifiedAt": "2026-11-25T07:00:00Z", "done": False,
-                                  "metadata": None})  # fmt: skip
+                                  "metadata": None})
 
     async def stt_result(self, request: web.Request) -> web.StreamResponse:
         operation_id = request.query.get("operationId") or request.query.get("operation_id", "")
@@ -148,11 +148,11 @@ class SpeechHandlers:
             lines.append({"result": {"final": {"alternatives": [{"text": raw, "words": [],
                                                                  "confidence": 0}],
                                                "channelTag": "0"},
-                                     "channelTag": "0"}})  # fmt: skip
+                                     "channelTag": "0"}})
             lines.append({"result": {"finalRefinement": {
                 "finalIndex": str(index),
                 "normalizedText": {"alternatives": [{"text": sentence}], "channelTag": "0"}},
-                "channelTag": "0"}})  # fmt: skip
+                "channelTag": "0"}})
         body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
         return web.Response(text=body, content_type="application/json")
 

@@ -68,7 +68,7 @@ def handoff_summary(transcript: str) -> dict[str, Any]:
         "intent": intent(said), "intent_confidence": 0.9 if intent(said) != "other" else 0.4,
         "sentiment": sentiment(said), "sentiment_confidence": 0.8,
         "language": language(said), "language_confidence": 0.95,
-    }  # fmt: skip
+    }
 
 
 def case_summary(transcript: str) -> dict[str, Any]:

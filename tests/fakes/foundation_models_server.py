@@ -321,7 +321,7 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
             if self._over(self.async_times, self.async_rps_limit):
                 self.async_429s += 1
                 return self.error(429, "ai.textGenerationAsyncRequestsPerSecond.rate quota "
-                                       "limit exceed")  # fmt: skip
+                                       "limit exceed")
             return self._start_text_operation(body)
         if method == "imageGenerationAsync":
             return self._start_image_operation(body)

@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--webhook-parallel", action="store_true",
         help="deliver to a webhook over up to max_connections at once, as Telegram does",
-    )  # fmt: skip
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")

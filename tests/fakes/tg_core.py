@@ -51,7 +51,7 @@ CHAT_ACTIONS = frozenset(
         "upload_document", "choose_sticker", "find_location", "record_video_note",
         "upload_video_note",
     }
-)  # fmt: skip
+)
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"

@@ -99,7 +99,7 @@ class ForumSide(BotApiCore):
         message = ChatMessage(
             chat.take_message_id(), chat_id, False, now, caption=caption or None, photo=photo,
             photo_file_id=file_id, thread_id=thread_id, user=sender,
-        )  # fmt: skip
+        )
         message.versions.append(Version(now, caption or None, []))
         chat.history.append(message)
         body = self.message_json(chat, message)
@@ -192,11 +192,11 @@ class ForumSide(BotApiCore):
             entities=list(original.entities), caption=original.caption, photo=original.photo,
             photo_file_id=original.photo_file_id, thread_id=p.get_int("message_thread_id"),
             reply_markup=self.markup_of(p),
-        )  # fmt: skip
+        )
         copy.versions.append(Version(now, copy.text or copy.caption, copy.entities))
         chat.history.append(copy)
         chat.record_event("photo" if copy.photo else "message", copy.message_id,
-                          copy.text or copy.caption or "", final=True)  # fmt: skip
+                          copy.text or copy.caption or "", final=True)
         return copy.message_id
 
     def _source(self, p: Params) -> ChatState:
@@ -255,7 +255,7 @@ class ForumSide(BotApiCore):
                 "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
                 "premium_subscription": False, "gifts_from_channels": False,
             },
-        }  # fmt: skip
+        }
         if chat.chat_id in self.forums:
             body["is_forum"] = True
         return body
@@ -278,13 +278,13 @@ class ForumSide(BotApiCore):
             return {
                 "status": "restricted", "user": user, "is_member": True, "until_date": 0,
                 **{k: True for k in _RESTRICTED_RIGHTS},
-            }  # fmt: skip
+            }
         if status == "administrator":
             granted = {k: True for k in _ADMIN_RIGHTS} if rights is None else {
                 **{k: False for k in _ADMIN_RIGHTS}, **rights
             }
             return {"status": status, "user": user, "can_be_edited": False, "is_anonymous": False,
-                    **granted}  # fmt: skip
+                    **granted}
         if status == "creator":
             return {"status": status, "user": user, "is_anonymous": False}
         if status == "kicked":
@@ -296,11 +296,11 @@ _ADMIN_RIGHTS = (
     "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
     "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
     "can_edit_stories", "can_delete_stories", "can_send_welcome_messages",
-)  # fmt: skip
+)
 _RESTRICTED_RIGHTS = (
     "can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos",
     "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_send_polls",
     "can_send_other_messages", "can_add_web_page_previews", "can_react_to_messages",
     "can_edit_tag", "can_change_info",
     "can_invite_users", "can_pin_messages", "can_manage_topics",
-)  # fmt: skip
+)

@@ -14,7 +14,7 @@ from tests.operations.test_preflight import COMPLETE, cli
     (["kb", "search", ""], "give a question to search for"),
     (["kb", "search", "   "], "give a question to search for"),
     (["kb", "search", "delivery", "-k", "0"], "-k must be at least 1"),
-])  # fmt: skip
+])
 def test_kb_search_without_a_question_is_one_line(
     tmp_path: Path, args: list[str], says: str
 ) -> None:

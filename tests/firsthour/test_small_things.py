@@ -9,7 +9,7 @@ from bot.insights.gaps import Gap, format_gaps
 
 def test_gap_report_counts_read_as_english() -> None:
     gap = Gap(title="Refunds", users=1, questions=1, operator_answered=0, covered=False,
-              examples=["how do I get a refund?"])  # fmt: skip
+              examples=["how do I get a refund?"])
     text = format_gaps([gap], days=7)
     assert "(by users who asked; 1 topic):" in text
     assert "Refunds — 1 user, 1 question, no operator answer; open" in text

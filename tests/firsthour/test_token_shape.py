@@ -29,7 +29,7 @@ def test_a_malformed_token_is_one_line_naming_the_variable(
 
 
 @pytest.mark.parametrize("token", ["hello", "123456:ABC DEF", ":abc", "12a:abc", "123:",
-                                   "123:abc:def", "123\n:abc"])  # fmt: skip
+                                   "123:abc:def", "123\n:abc"])
 def test_every_malformed_shape_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str
 ) -> None:

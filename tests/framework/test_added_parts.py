@@ -232,7 +232,7 @@ async def test_a_raising_context_provider_leaves_the_turn_answered(
     assert isinstance(event, AnswerEvent)
     assert (event.chat_id, event.question, event.answer, event.status) == (
         ANNA.id, "What is my plan?", "You are on the Gold plan.", "complete",
-    )  # fmt: skip
+    )
     assert event.context_providers == ("customer_plan",)
 
 

@@ -78,13 +78,13 @@ def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
     result = subprocess.run(
         [str(fmbot), "migrate", "--app", "mybot:app"], cwd=tmp_path, capture_output=True,
         text=True, timeout=60, env=clean | {"DATABASE_URL": url},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     assert "project bot.py" not in result.stderr
     refused = subprocess.run(
         [str(fmbot), "migrate", "--app", "bot:app"], cwd=tmp_path, capture_output=True,
         text=True, timeout=60, env=clean | {"DATABASE_URL": url},
-    )  # fmt: skip
+    )
     assert one_line(refused) == (
         "fmbot: --app bot:app: 'bot' is fmbot's own package: name your module or package "
         "something else (e.g. mybot) and run it with --app mybot:app"
@@ -148,7 +148,7 @@ def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:
     result = run_cli(
         "migrate", cwd=work, path=site, DATABASE_URL=f"sqlite+aiosqlite:///{db}",
         FMBOT_PLUGINS="notes",
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
@@ -158,7 +158,7 @@ def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:
 def test_an_unknown_plugin_is_refused_with_the_installed_ones(tmp_path: Path) -> None:
     site = write_plugin(tmp_path / "site", "notes", "def setup(app):\n    pass\n")
     line = one_line(run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="notes,nope",
-                            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db"))  # fmt: skip
+                            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db"))
     assert line.startswith("fmbot: FMBOT_PLUGINS: no installed plugin named 'nope' (installed: ")
     assert "notes" in line
 
@@ -166,7 +166,7 @@ def test_an_unknown_plugin_is_refused_with_the_installed_ones(tmp_path: Path) ->
 def test_a_plugin_whose_setup_fails_is_one_line(tmp_path: Path) -> None:
     site = write_plugin(tmp_path / "site", "bad", "def setup(app):\n    raise KeyError('x')\n")
     result = run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="bad",
-                     DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db")  # fmt: skip
+                     DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db")
     assert result.returncode == 2
     assert "fmbot: FMBOT_PLUGINS: plugin 'bad' failed to set up: KeyError('x')" in result.stderr
 

@@ -42,7 +42,7 @@ def test_mkdocs_build_strict_passes(tmp_path: Path) -> None:
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=100,
         # Material prints a banner about MkDocs 2 on every build; it is no warning of ours.
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     reference = text_of(site / "reference" / "index.html")
     for name in ("App", "ToolContext", "AnswerEvent", "include_router", "idempotency_key"):
@@ -65,7 +65,7 @@ def test_every_public_name_has_a_docstring() -> None:
 
 def test_a_public_name_without_a_docstring_is_caught(tmp_path: Path) -> None:
     shutil.copytree(REPO_ROOT / "bot", tmp_path / "bot",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+                    ignore=shutil.ignore_patterns("__pycache__"))
     app = tmp_path / "bot" / "app" / "parts.py"
     source = app.read_text()
     doc = '        """The plugins set up so far, by name."""\n'
@@ -79,7 +79,7 @@ def test_a_public_name_without_a_docstring_is_caught(tmp_path: Path) -> None:
         f"print(hook.missing_docstrings(__import__('pathlib').Path({str(tmp_path)!r})))\n"
     )
     result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
+                            text=True, timeout=60)
     assert result.stdout.strip() == "['bot.App.plugins']", result.stderr
 
 

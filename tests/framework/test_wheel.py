@@ -41,13 +41,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in ("bot", "migrations"):
         shutil.copytree(REPO_ROOT / name, source / name,
-                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+                        ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO_ROOT / name, source / name)
     dist = tmp_path_factory.mktemp("dist")
     run(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
         "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source,
-        cwd=source)  # fmt: skip
+        cwd=source)
     (found,) = dist.glob("fmbot-*.whl")
     return found
 
@@ -77,9 +77,9 @@ def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = env_dir / "bin" / "python"
     run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
         "--disable-pip-version-check", "--no-deps", "--no-index", wheel,
-        cwd=env_dir)  # fmt: skip
+        cwd=env_dir)
     new_site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
-                        cwd=env_dir).strip())  # fmt: skip
+                        cwd=env_dir).strip())
     (new_site / "zz_fmbot_test_dependencies.pth").write_text(
         "\n".join(site.getsitepackages()) + "\n"
     )
@@ -88,7 +88,7 @@ def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items()
-            if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}  # fmt: skip
+            if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
 
 
 def test_the_wheel_installs_and_runs_in_a_fresh_venv(fresh_venv: Path, tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(fresh_venv: Path, tmp_path:
     imported = run(
         python, "-c", "import shop_support; print(type(shop_support.app).__name__)",
         cwd=work, env={**clean, "PYTHONPATH": str(REPO_ROOT / "examples")},
-    )  # fmt: skip
+    )
     assert imported.strip() == "App"
 
 
@@ -122,12 +122,12 @@ def test_new_projects_of_every_template_pass_their_own_tests(
     projects = {"chat": "chat_bot", "support": "shop_bot", "helpdesk": "desk_bot"}
     for template, name in projects.items():
         said = run(python, "-m", "bot", "new", name, "--template", template, cwd=tmp_path,
-                   env=clean)  # fmt: skip
+                   env=clean)
         assert f"{name}/tests/test_app.py" in said, "it names what it created"
     assert (tmp_path / "shop_bot" / "kb" / "delivery.md").is_file()
     assert (tmp_path / "desk_bot" / "desk_bot" / "tools.py").is_file()
     for name in projects.values():
         tested = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                     cwd=tmp_path / name, env=clean)  # fmt: skip
+                     cwd=tmp_path / name, env=clean)
         assert " passed" in tested, tested
         assert "failed" not in tested, tested

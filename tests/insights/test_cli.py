@@ -39,7 +39,7 @@ def test_insights_faq_lists_the_drafts_waiting_for_review(tmp_path: Path) -> Non
                          status=FaqDraftStatus.PENDING, case_id=None),
                 FaqDraft(question="Old one", answer="Approved already.",
                          status=FaqDraftStatus.APPROVED),
-            ])  # fmt: skip
+            ])
             await session.commit()
         await db.dispose()
 
@@ -57,7 +57,7 @@ def test_insights_faq_lists_the_drafts_waiting_for_review(tmp_path: Path) -> Non
 def _yandex(fm: FakeFoundationModels, tmp_path: Path) -> dict[str, str]:
     return {"YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER, "YANDEX_LLM_URL": fm.url,
             "YANDEX_OPERATION_URL": fm.url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"}  # fmt: skip
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"}
 
 
 async def test_insights_eval_faq_reports_the_tuned_threshold(
@@ -79,7 +79,7 @@ async def test_insights_eval_faq_reports_the_tuned_threshold(
     missing = await asyncio.to_thread(
         run_cli, "insights", "eval-faq", str(tmp_path / "nope.jsonl"), cwd=tmp_path,
         **_yandex(fm, tmp_path),
-    )  # fmt: skip
+    )
     assert missing.returncode == 2
     expected = f"fmbot: insights eval-faq: no such file {tmp_path}/nope.jsonl"
     assert missing.stderr.strip() == expected
@@ -99,7 +99,7 @@ async def test_insights_gaps_prints_and_writes_the_gaps(
     result = await asyncio.to_thread(
         run_cli, "insights", "gaps", "--days", "3650", "--csv", str(out), cwd=tmp_path,
         **_yandex(fm, tmp_path),
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     assert "Content gaps, last 3650 days" in result.stdout
     assert "1. How do i return a broken — 3 users" in result.stdout

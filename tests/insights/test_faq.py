@@ -48,7 +48,7 @@ def kb_folder(tmp_path: Path) -> Path:
     (folder / "faq.jsonl").write_text(json.dumps({
         "question": "How long does a refund take?",
         "answer": "Refunds reach your card within 5 business days after we receive the item.",
-    }) + "\n", encoding="utf-8")  # fmt: skip
+    }) + "\n", encoding="utf-8")
     return folder
 
 
@@ -58,10 +58,10 @@ async def make(
     embedder = Embedder(client, doc_model="text-search-doc/latest",
                         query_model="text-search-query/latest", rps=1000.0, backoff=0.01)
     kb = KnowledgeBase(sessionmaker=db.sessionmaker, embedder=embedder, roots=[folder],
-                       mode=KbMode.ASSIST, min_score=0.3)  # fmt: skip
+                       mode=KbMode.ASSIST, min_score=0.3)
     await kb.sync()
     jobs = InsightJobs(db.sessionmaker, client, model_name="yandexgpt/latest", policy=FAST,
-                       retry_base=0.05, poll_rate=500.0, submit_rate=500.0)  # fmt: skip
+                       retry_base=0.05, poll_rate=500.0, submit_rate=500.0)
 
     async def similar(text: str) -> float:
         return (await kb.search(text, 1, kind="draft")).best_score
@@ -70,7 +70,7 @@ async def make(
         return (await embedder.query(text)).values
 
     faq = FaqDrafts(jobs, db.sessionmaker, similar=similar, embed=embed, threshold=0.8,
-                    kb_file=folder / "faq-from-desk.jsonl")  # fmt: skip
+                    kb_file=folder / "faq-from-desk.jsonl")
     return kb, jobs, faq
 
 
@@ -114,7 +114,7 @@ async def test_drafts_are_scrubbed_deduplicated_reviewed_and_written_to_the_kb(
     # Nothing reached the knowledge base yet.
     assert not (kb_folder / "faq-from-desk.jsonl").exists()
     edited = await faq.edit(draft.id, "Can I change the delivery address?\nYes: Orders > Edit, "
-                            "until the parcel ships.")  # fmt: skip
+                            "until the parcel ships.")
     assert edited is not None
     assert edited.question == "Can I change the delivery address?"
     approved = await faq.approve(draft.id, reviewer_id=501)
@@ -126,7 +126,7 @@ async def test_drafts_are_scrubbed_deduplicated_reviewed_and_written_to_the_kb(
     assert [json.loads(line) for line in lines] == [{
         "question": "Can I change the delivery address?",
         "answer": "Yes: Orders > Edit, until the parcel ships.",
-    }]  # fmt: skip
+    }]
     await kb.sync()
     found = await kb.search("can I change my delivery address", 1)
     assert found.hits[0].path == "faq-from-desk.jsonl"
@@ -177,7 +177,7 @@ async def test_erasure_deletes_pending_drafts_summaries_and_jobs_but_not_approve
     ("Refunds take 5 business days, 24 hours, since 2024", "Refunds take 5 business days, "
      "24 hours, since 2024"),
     ("iPhone 15 and Windows 11", "iPhone 15 and Windows 11"),
-])  # fmt: skip
+])
 def test_the_scrub_removes_contacts_and_numbers_but_not_ordinary_figures(
     text: str, expected: str
 ) -> None:

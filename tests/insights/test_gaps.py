@@ -51,16 +51,16 @@ async def seed(db: Database, *, old: bool = False) -> None:
     async with db.sessionmaker() as session:
         for user, question, not_found, down, answered in ASKED:
             case = DeskCase(user_id=user, user_name=f"u{user}", status=DeskStatus.RESOLVED,
-                            opened_at=when, last_user_at=when)  # fmt: skip
+                            opened_at=when, last_user_at=when)
             session.add(case)
             await session.flush()
             session.add(DeskTurn(case_id=case.id, question=question, not_found=not_found,
-                                 feedback=-1 if down else None, created_at=when))  # fmt: skip
+                                 feedback=-1 if down else None, created_at=when))
             if answered:
                 session.add(DeskRelay(case_id=case.id, user_id=user,
                                       direction=RelayDirection.TO_USER, source_chat_id=-1,
                                       source_message_id=case.id, target_chat_id=user,
-                                      created_at=when))  # fmt: skip
+                                      created_at=when))
         await session.commit()
 
 
@@ -85,7 +85,7 @@ async def test_questions_are_grouped_ranked_by_users_and_labelled(
     await seed(sqlite_database)
     await seed(sqlite_database, old=True)  # outside the period
     jobs = InsightJobs(sqlite_database.sessionmaker, client, model_name="yandexgpt/latest",
-                       policy=FAST, poll_rate=500.0, submit_rate=500.0)  # fmt: skip
+                       policy=FAST, poll_rate=500.0, submit_rate=500.0)
     gaps = await analysis(sqlite_database, client, jobs=jobs).run(7, now=NOW)
     assert [(g.users, g.questions) for g in gaps] == [(3, 4), (2, 2), (1, 1)]
     kettle, kazan, discount = gaps
@@ -124,12 +124,12 @@ async def test_a_gap_an_approved_draft_covers_is_marked_covered(
     covered = {g.examples[0]: g.covered for g in gaps}
     assert covered == {"How do I return a broken kettle?": False,
                        "Do you deliver to Kazan?": True,
-                       "Is there a student discount?": False}  # fmt: skip
+                       "Is there a student discount?": False}
 
 
 def test_leader_clustering_groups_close_vectors() -> None:
     rows = np.array([[1, 0, 0], [0.95, 0.3, 0], [0, 1, 0], [0, 0.9, 0.4], [0, 0, 1]],
-                    dtype=np.float32)  # fmt: skip
+                    dtype=np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     assert cluster(rows, 0.9) == [[0, 1], [2, 3], [4]]
     assert cluster(rows, 0.999) == [[0], [1], [2], [3], [4]]
@@ -154,7 +154,7 @@ async def test_a_title_that_was_not_json_ends_with_the_report_and_is_never_asked
     fm.queue_reply("Sorry, here is a title: Returns")  # not JSON
     jobs = InsightJobs(sqlite_database.sessionmaker, client, model_name="yandexgpt/latest",
                        policy=FAST, poll_rate=500.0, submit_rate=500.0,
-                       retry_base=0.05)  # fmt: skip
+                       retry_base=0.05)
     gaps = await analysis(sqlite_database, client, jobs=jobs).run(7, now=NOW)
     assert sum(1 for g in gaps if not g.labelled) == 1
     asked = len(fm.requests)
@@ -174,7 +174,7 @@ async def test_a_job_whose_messages_were_erased_is_given_up_without_asking(
     sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
     jobs = InsightJobs(sqlite_database.sessionmaker, client, model_name="yandexgpt/latest",
-                       policy=FAST, poll_rate=500.0, submit_rate=500.0)  # fmt: skip
+                       policy=FAST, poll_rate=500.0, submit_rate=500.0)
     job_id = await jobs.submit(GAP, [], schema=None, max_tokens=60)
     await jobs.wait_idle()
     async with sqlite_database.sessionmaker() as session:

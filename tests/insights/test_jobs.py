@@ -20,7 +20,7 @@ from tests.fakes.foundation_models_server import FakeFoundationModels
 
 FAST = PollPolicy(initial=0.01, multiplier=1.5, max_interval=0.05, deadline=5.0)
 SCHEMA = {"title": "handoff_summary", "type": "object",
-          "properties": {"problem": {"type": "string"}}, "required": ["problem"]}  # fmt: skip
+          "properties": {"problem": {"type": "string"}}, "required": ["problem"]}
 ASK = [ChatMessage(Role.SYSTEM, "Summarise."), ChatMessage(Role.USER, "user: где мой заказ?")]
 SUBMIT = "/foundationModels/v1/completionAsync"
 
@@ -323,7 +323,7 @@ async def test_default_pacing_never_trips_the_async_quotas(
     fm.async_rps_limit, fm.operation_rps_limit = 10, 50
     fm.text_pending_polls = 2
     jobs = InsightJobs(sqlite_database.sessionmaker, client, model_name="yandexgpt/latest",
-                       policy=FAST)  # the default submit and poll rates  # fmt: skip
+                       policy=FAST)  # the default submit and poll rates
     for _ in range(20):
         await jobs.submit("gap_label", ASK, schema=SCHEMA)
     await jobs.wait_idle()
@@ -340,7 +340,7 @@ async def test_one_process_starting_takes_over_the_leases_its_killed_predecessor
     async with sqlite_database.sessionmaker() as session:
         repo = InsightJobRepository(session)
         assert await repo.claim(job_id, "killed", dt.datetime.now(dt.UTC),
-                                dt.timedelta(minutes=5))  # fmt: skip
+                                dt.timedelta(minutes=5))
         await session.commit()
     starting = jobs_for(sqlite_database, client, owner="new")
     assert await starting.sweep() == 0  # a replica waits for the lease to expire

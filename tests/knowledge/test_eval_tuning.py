@@ -15,7 +15,7 @@ from tests.knowledge.test_eval_fixture import environment, figure, fmbot
 
 def _jsonl(path: Path, items: list[dict[str, object]]) -> Path:
     path.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items),
-                    encoding="utf-8")  # fmt: skip
+                    encoding="utf-8")
     return path
 
 
@@ -53,7 +53,7 @@ async def test_kb_eval_from_the_command_line(fm: FakeFoundationModels, tmp_path:
 
     # A threshold set too high: the answerable questions it turns away are listed.
     code, out, err = await fmbot("kb", "eval", str(FIXTURE / "eval.jsonl"),
-                                 env={**env, "KB_MIN_SCORE": "0.9"})  # fmt: skip
+                                 env={**env, "KB_MIN_SCORE": "0.9"})
     assert code == 0, err
     wrongly = figure(r"answerable questions abstained on at KB_MIN_SCORE=0.9: (\d+)", out)
     assert wrongly > 0
@@ -63,7 +63,7 @@ async def test_kb_eval_from_the_command_line(fm: FakeFoundationModels, tmp_path:
     typo = _jsonl(tmp_path / "typo.jsonl", [
         {"question": "How long do refunds take?", "expected": ["shop/refunds.md"]},
         {"question": "Warranty?", "expected": ["shop/waranty.md"]},
-    ])  # fmt: skip
+    ])
     code, out, err = await fmbot("kb", "eval", str(typo), env=env)
     assert code == 2
     assert out == ""
@@ -74,7 +74,7 @@ async def test_kb_eval_from_the_command_line(fm: FakeFoundationModels, tmp_path:
     # No abstain questions: said so, no meaningless abstain figures.
     answerable = _jsonl(tmp_path / "answerable.jsonl", [
         {"question": "How long do refunds take?", "expected": ["shop/refunds.md"]},
-    ])  # fmt: skip
+    ])
     code, out, err = await fmbot("kb", "eval", str(answerable), env=env)
     assert code == 0, err
     assert "no questions to abstain on" in out

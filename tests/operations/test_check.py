@@ -232,7 +232,7 @@ async def _cli_check(env: dict[str, str], cwd: Path) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "check", cwd=cwd, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode()
@@ -247,7 +247,7 @@ async def test_the_command_prints_one_line_per_check_and_exits_by_result(
         "TELEGRAM_API_URL": tg.url, "YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER,
         "YANDEX_LLM_URL": fm.url, "DATABASE_URL": sqlite_url, "LOG_LEVEL": "WARNING",
         "STT_URL": fm.url, "TTS_URL": fm.url,
-    }  # fmt: skip
+    }
     code, out = await _cli_check(env, tmp_path)
     assert code == 0, out
     assert [line.split()[0] for line in out.splitlines()[:10]] == ["ok"] * 10

@@ -30,7 +30,7 @@ def settings_for(fm: FakeFoundationModels, **overrides: Any) -> Settings:
         "telegram_bot_token": "1:t", "yandex_api_key": API_KEY, "yandex_folder_id": FOLDER,
         "yandex_llm_url": fm.url, "yandex_operation_url": fm.url, "stt_url": fm.url,
         "database_url": "sqlite+aiosqlite:///:memory:",
-    }  # fmt: skip
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -36,14 +36,14 @@ def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=cwd, env=clean, capture_output=True,
         text=True, timeout=60,
-    )  # fmt: skip
+    )
 
 
 COMPLETE = {
     "TELEGRAM_BOT_TOKEN": TOKEN, "YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER,
     # Nothing listens there: `run` must refuse before it calls anyone.
     "TELEGRAM_API_URL": "http://127.0.0.1:9", "YANDEX_LLM_URL": "http://127.0.0.1:9",
-}  # fmt: skip
+}
 
 
 # --- item 7: `check` validates as `run` does, by the same code ------------------------------
@@ -52,7 +52,7 @@ COMPLETE = {
     [("SUPPORT_TIMEZONE", "Moscow"), ("SUPPORT_HOURS", "Mon-Fri 9-18"),
      ("DATABASE_URL", "fmbot.db"), ("METRICS_LISTEN", "9090x"),
      ("SYSTEM_PROMPT_FILE", "no/such/prompt.txt")],
-)  # fmt: skip
+)
 def test_check_refuses_what_run_refuses_with_the_same_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
@@ -81,7 +81,7 @@ def test_run_names_every_missing_setting_at_once(tmp_path: Path) -> None:
 
 def test_every_bad_value_is_named_at_once(tmp_path: Path) -> None:
     result = cli("run", cwd=tmp_path, **COMPLETE, RATE_LIMIT_PER_MINUTE="many",
-                 TEMPERATURE="hot")  # fmt: skip
+                 TEMPERATURE="hot")
     assert result.returncode == 2
     assert "RATE_LIMIT_PER_MINUTE" in result.stderr
     assert "TEMPERATURE" in result.stderr
@@ -98,7 +98,7 @@ def test_a_database_url_that_is_a_file_name_is_one_line(
     kb = tmp_path / "kb"
     kb.mkdir()
     result = cli(*args, cwd=tmp_path, **COMPLETE, DATABASE_URL="fmbot.db", KB_PATH=str(kb),
-                 LOG_LEVEL="WARNING")  # fmt: skip
+                 LOG_LEVEL="WARNING")
     out = result.stdout + result.stderr
     assert "Traceback" not in out
     assert "DATABASE_URL: cannot read 'fmbot.db'" in out
@@ -112,7 +112,7 @@ def test_a_key_file_that_is_not_a_key_is_one_line(tmp_path: Path, args: tuple[st
     (tmp_path / "key.json").write_text("{}", encoding="utf-8")
     settings = {k: v for k, v in COMPLETE.items() if k != "YANDEX_API_KEY"}
     result = cli(*args, cwd=tmp_path, **settings, YANDEX_SA_KEY_FILE="key.json",
-                 KB_PATH=str(tmp_path))  # fmt: skip
+                 KB_PATH=str(tmp_path))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("fmbot: YANDEX_SA_KEY_FILE: cannot read")
@@ -178,7 +178,7 @@ async def test_check_fails_a_support_chat_without_topics(
     tg.add_chat(SUPPORT_CHAT, "supergroup", title="Support")
     tg.set_member(SUPPORT_CHAT, 123456, "administrator", can_manage_topics=True)
     names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
-                                     support_chat_id=SUPPORT_CHAT))  # fmt: skip
+                                     support_chat_id=SUPPORT_CHAT))
     support = names["support chat"]
     assert not support.ok
     assert "has no Topics" in support.detail
@@ -187,5 +187,5 @@ async def test_check_fails_a_support_chat_without_topics(
 
     tg.add_forum(SUPPORT_CHAT)  # the admin turns Topics on
     names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
-                                     support_chat_id=SUPPORT_CHAT))  # fmt: skip
+                                     support_chat_id=SUPPORT_CHAT))
     assert names["support chat"].ok, names["support chat"].line()

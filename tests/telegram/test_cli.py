@@ -132,7 +132,7 @@ async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) 
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        )
         out, err = await asyncio.wait_for(
             proc.communicate(b"hi there\n/retry\n/reset\n/exit\n"), 60
         )
@@ -148,7 +148,7 @@ def test_run_refuses_redis_with_sqlite(tmp_path: Path) -> None:
     result = run_cli(
         "run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc", YANDEX_API_KEY="k",
         YANDEX_FOLDER_ID="f", REDIS_URL="redis://127.0.0.1:6379/0",
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert "several replicas need one PostgreSQL database" in result.stderr
     assert not list(tmp_path.iterdir()), "nothing may be created before the check"
@@ -165,6 +165,6 @@ def test_run_names_a_metrics_port_in_use(tmp_path: Path) -> None:
             "run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc", YANDEX_API_KEY="k",
             YANDEX_FOLDER_ID="f", TELEGRAM_API_URL="http://127.0.0.1:9",
             METRICS_LISTEN=f"127.0.0.1:{port}",
-        )  # fmt: skip
+        )
     assert result.returncode == 2, result.stderr
     assert f"METRICS_LISTEN: cannot listen on 127.0.0.1:{port}" in result.stderr

@@ -167,7 +167,7 @@ async def test_media_messages_parse_as_aiogram_messages(tg: FakeTelegram, bot: B
     from tests.fakes.tg_images import tiny_jpeg
 
     tg.send_user_photo_message(1, [tiny_jpeg(90, 60), tiny_jpeg(900, 600)], "what?",
-                               media_group_id="g1")  # fmt: skip
+                               media_group_id="g1")
     tg.send_user_voice(1, b"OggS-voice", duration=4)
     tg.send_user_document(1, b"%PDF-1.7", file_name="a.pdf", mime_type="application/pdf")
     photo, voice, document = [u.message for u in await bot.get_updates(timeout=0)]

@@ -324,7 +324,7 @@ async def test_a_flood_of_stickers_gets_few_replies_and_stop_always_works(
     sticker = Sticker(
         file_id="s", file_unique_id="s", type="regular", width=1, height=1,
         is_animated=False, is_video=False,
-    )  # fmt: skip
+    )
     async with running_app(sqlite_database, rate_limit_per_minute=3) as h:
         for _ in range(10):
             await h.send(None, sticker=sticker)
@@ -364,12 +364,12 @@ async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) ->
     from bot.telegram.media.voice import VoiceNotes
 
     recognizer = SpeechRecognizer(base_url="http://127.0.0.1:9", auth=ApiKeyAuth("k"),
-                                  folder_id="f")  # fmt: skip
+                                  folder_id="f")
 
     def media(bot: Bot, fm_url: str) -> dict[str, Any]:
         files = TelegramFiles(bot)
         return {"media": MediaSupport(voice=VoiceNotes(files, recognizer)),
-                "documents": DocumentSupport(files)}  # fmt: skip
+                "documents": DocumentSupport(files)}
 
     async with running_app(sqlite_database, parts=media) as h:
         await h.send("/help")

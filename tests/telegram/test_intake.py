@@ -122,7 +122,7 @@ async def test_webhook_answers_503_until_the_update_is_stored(
             assert await post({**update, "update_id": 901}) == 200
             press = {"update_id": 902, "callback_query": {
                 "id": "7", "chat_instance": "1", "data": "x",
-                "from": {"id": 5, "is_bot": False, "first_name": "A"}}}  # fmt: skip
+                "from": {"id": 5, "is_bot": False, "first_name": "A"}}}
             assert await post(press) == 503
             assert await stored(unmigrated, bot.id) == [900, 901]
             await asyncio.sleep(0.1)
@@ -147,10 +147,10 @@ async def test_a_message_for_the_chat_holder_is_registered_by_the_holder_alone(
     bot = make_bot(TOKEN, "http://127.0.0.1:9")
     message = {"message_id": 1, "date": 1_700_000_000, "text": "hi",
                "chat": {"id": 5, "type": "private", "first_name": "A"},
-               "from": {"id": 5, "is_bot": False, "first_name": "A"}}  # fmt: skip
+               "from": {"id": 5, "is_bot": False, "first_name": "A"}}
     update = Update.model_validate({"update_id": 901, "message": message})
     button = Update.model_validate({"update_id": 902, "callback_query": {
-        "id": "q", "chat_instance": "c", "data": "x", "from": message["from"]}})  # fmt: skip
+        "id": "q", "chat_instance": "c", "data": "x", "from": message["from"]}})
     try:
         assert await intake.accept([update, button], dispatch_here=False) == 2
         held = await intake.pending(bot, 5)  # the holder reads the chat's queue

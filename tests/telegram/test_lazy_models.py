@@ -143,7 +143,7 @@ def _plain_probe(setup: str) -> tuple[list[str], list[str]]:
     out = subprocess.run(
         [sys.executable, "-c", PLAIN.format(setup=setup)],
         capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
+    ).stdout
     lines = out.strip().splitlines()
     warnings = [line for line in lines if line.startswith("WARNING bot.telegram.lazy_models")]
     return next(line for line in lines if line.startswith("how ")).split(), warnings

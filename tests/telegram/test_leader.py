@@ -89,7 +89,7 @@ async def world(
             options=BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help."),
             outbox=Outbox(bot, private_interval=0.05, group_interval=0.1),
             shutdown_grace=1.0, shutdown_settle=1.0,
-        )  # fmt: skip
+        )
         coordinator = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
         leadership = Leadership(coordinator, "replica-t", ttl=TTL, poll=0.05)
         leading = asyncio.create_task(poll_when_leading(app, leadership, polling_timeout=1))
@@ -172,7 +172,7 @@ async def test_a_lease_lost_during_the_shutdown_relinquishes_the_answers_at_once
     caplog.set_level(logging.INFO)
     w.app.shutdown_grace = 6.0
     w.fm.queue_reply("A lighthouse keeper trimmed the wick every evening. " * 4, chunks=20,
-                     interval=0.4)  # fmt: skip
+                     interval=0.4)
     await w.wait_for(lambda: w.polls() > 0)
     w.tg.send_user_message(1, "tell me a story")
     await w.wait_for(lambda: w.tg.chat(1).drafts, 10)
@@ -191,7 +191,7 @@ async def test_a_lease_lost_during_the_shutdown_relinquishes_the_answers_at_once
     async with sqlite_database.session() as session:
         statuses = (await session.scalars(
             select(Message.status).where(Message.role == MessageRole.ASSISTANT)
-        )).all()  # fmt: skip
+        )).all()
         queued = await UpdateRepository(session, w.app.bot.id).pending()
     assert statuses == [MessageStatus.STREAMING]
     assert [row.update_id for row in queued] != []

@@ -285,7 +285,7 @@ async def test_an_unexpected_redis_error_never_strands_a_waiting_call(
             budget.sent()
         assert budget.degraded
         assert any("Redis failed (admit): WRONGTYPE" in r.getMessage()
-                   for r in caplog.records)  # fmt: skip
+                   for r in caplog.records)
     finally:
         await budget.aclose()
         await coordinator.aclose()

@@ -108,7 +108,7 @@ async def test_replicas_sharing_the_budget_through_redis_never_admit_a_31st(
     kinds = [Priority.OPENING, Priority.FIRST]
     reached = [r for got in await asyncio.gather(
         *(arrivals(budget, 60, rng, kinds) for budget in budgets)
-    ) for r in got]  # fmt: skip
+    ) for r in got]
     # All 180 got through (a budget that hoarded slots would hang into the test's timeout);
     # how fast is the virtual-clock tests' to say, where a busy machine does not weigh.
     assert len(reached) == 180

@@ -75,7 +75,7 @@ def chat_env(tmp_path: Path, fm: FakeFoundationModels) -> dict[str, str]:
         PYTHONPATH=str(REPO_ROOT), HOME=str(tmp_path), TERM="xterm", LOG_LEVEL="INFO",
         YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f", YANDEX_LLM_URL=fm.url,
         YANDEX_OPERATION_URL=fm.url, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-    )  # fmt: skip
+    )
     return env
 
 

@@ -61,7 +61,7 @@ async def test_a_write_past_the_daily_limit_is_refused_after_the_press(
 async def test_admins_are_exempt(sqlite_database: Database) -> None:
     source = ShopSource()
     async with tools_app(sqlite_database, source, calls_per_user_hour=1,
-                         admins=frozenset({ANNA.id})) as h:  # fmt: skip
+                         admins=frozenset({ANNA.id})) as h:
         for n in range(3):
             h.fm.queue_reply("", tool_calls=LOOKUP)
             await h.send(f"where is my order? ({n})")

@@ -69,13 +69,13 @@ async def pending_reply(tg: FakeTelegram, database: Database) -> int:
         session.add(conversation)
         await session.flush()
         answer = Message(conversation_id=conversation.id, role=MessageRole.ASSISTANT,
-                         status=MessageStatus.COMPLETE, text="The plan is simple.")  # fmt: skip
+                         status=MessageStatus.COMPLETE, text="The plan is simple.")
         session.add(answer)
         await session.flush()
         row = await VoiceRepository(session).create_reply(
             answer_id=answer.id, chat_id=USER, user_id=USER, reply_to=question,
             thread_id=None, language="en-US",
-        )  # fmt: skip
+        )
         assert row is not None
         row.created_at = row.created_at - dt.timedelta(minutes=1)
         await session.commit()
@@ -86,7 +86,7 @@ async def pending_reply(tg: FakeTelegram, database: Database) -> int:
 async def replicas(
     tg: FakeTelegram, fm: FakeFoundationModels, database: Database,
     coordinators: Sequence[Coordinator | None],
-) -> AsyncIterator[list[VoiceReplies]]:  # fmt: skip
+) -> AsyncIterator[list[VoiceReplies]]:
     """A VoiceReplies per coordinator (one replica each, its own Bot and outbox)."""
     made, closers = [], []
     config = VoiceConfig(policy=VoicePolicy(VoiceMode.MIRROR), voice="john")
@@ -94,10 +94,10 @@ async def replicas(
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
         outbox = Outbox(bot)
         synthesizer = SpeechSynthesizer(base_url=fm.url + "/", auth=ApiKeyAuth(API_KEY),
-                                        folder_id=FOLDER)  # fmt: skip
+                                        folder_id=FOLDER)
         voice = VoiceReplies(synthesizer=synthesizer, sessionmaker=database.sessionmaker,
                              outbox=outbox, config=config, coordinator=coordinator,
-                             owner=f"replica-{index}")  # fmt: skip
+                             owner=f"replica-{index}")
         made.append(voice)
         closers += [voice.aclose, synthesizer.aclose, outbox.aclose, bot.session.close]
     try:
@@ -127,7 +127,7 @@ async def coordinators(url: str, prefix: str, count: int) -> AsyncIterator[list[
 async def test_a_dead_replicas_pending_voice_reply_is_spoken_once_by_a_live_one(
     tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
     redis_url: str, redis_prefix: str,
-) -> None:  # fmt: skip
+) -> None:
     reply_id = await pending_reply(tg, sqlite_database)
     async with (
         coordinators(redis_url, redis_prefix, 2) as clients,
@@ -146,7 +146,7 @@ async def test_a_dead_replicas_pending_voice_reply_is_spoken_once_by_a_live_one(
 async def test_a_reply_whose_replica_is_alive_is_left_to_it(
     tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
     redis_url: str, redis_prefix: str,
-) -> None:  # fmt: skip
+) -> None:
     reply_id = await pending_reply(tg, sqlite_database)
     async with (
         coordinators(redis_url, redis_prefix, 2) as clients,
@@ -177,7 +177,7 @@ async def test_without_the_lease_each_replica_speaks_it(
 async def test_a_kill_inside_send_voice_is_recorded_and_the_message_sent_again(
     tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     """Telegram took the voice, the process died before it heard so: the reply is found
     `sending` (not plain pending), and the restart says it may send that message twice."""
     reply_id = await pending_reply(tg, sqlite_database)

@@ -26,7 +26,7 @@ async def test_a_recorded_conversation_replays_offline(tmp_path: Path) -> None:
     out = tmp_path / "conversation.json"
     async with FakeFoundationModels(api_key=KEY, folder_id=FOLDER) as fm:
         fm.queue_reply("", tool_calls=[{"name": "order_status",
-                                        "arguments": {"order_id": "A-7"}}])  # fmt: skip
+                                        "arguments": {"order_id": "A-7"}}])
         fm.queue_reply("Order A-7 has shipped; it arrives on 27 November.", chunks=3)
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
         env |= {"YANDEX_API_KEY": KEY, "YANDEX_FOLDER_ID": FOLDER, "YANDEX_LLM_URL": fm.url,
@@ -37,7 +37,7 @@ async def test_a_recorded_conversation_replays_offline(tmp_path: Path) -> None:
             "--chat-id", str(USER), "--history", str(tmp_path / "history"),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, cwd=tmp_path, env=env,
-        )  # fmt: skip
+        )
         stdout, stderr = await asyncio.wait_for(
             process.communicate(b"Where is my order A-7?\n"), 200
         )

@@ -16,9 +16,9 @@ def test_each_template_writes_its_files(tmp_path: Path) -> None:
     chat = {p.relative_to(tmp_path).as_posix() for p in create("chat_bot", "chat", tmp_path)}
     assert chat == {"chat_bot/pyproject.toml", "chat_bot/.env.example", "chat_bot/README.md",
                     "chat_bot/chat_bot/__init__.py", "chat_bot/chat_bot/app.py",
-                    "chat_bot/tests/test_app.py"}  # fmt: skip
+                    "chat_bot/tests/test_app.py"}
     support = {p.relative_to(tmp_path).as_posix()
-               for p in create("shop_bot", "support", tmp_path)}  # fmt: skip
+               for p in create("shop_bot", "support", tmp_path)}
     assert {"shop_bot/kb/delivery.md", "shop_bot/shop_bot/tools.py"} <= support
     pyproject = (tmp_path / "shop_bot" / "pyproject.toml").read_text(encoding="utf-8")
     assert 'dependencies = ["fmbot>=' in pyproject

@@ -15,7 +15,7 @@ from tests.tools.apiserver import CompanyApi
 
 CTX = ToolContext(user_id=4242, chat_id=4242, language="en", idempotency_key="k-1")
 PARAMS = {"type": "object", "properties": {"order_id": {"type": "string"}},
-          "required": ["order_id"]}  # fmt: skip
+          "required": ["order_id"]}
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ async def order_status(api: CompanyApi, value: str) -> ToolRunResult:
     source = HttpActionSource([HttpAction(
         name="order_status", description="Order status.",
         url=api.url + "/v1/orders/{order_id}/status", parameters=PARAMS,
-    )])  # fmt: skip
+    )])
     try:
         return await source.call("order_status", {"order_id": value}, CTX)
     finally:
@@ -46,7 +46,7 @@ async def order_status(api: CompanyApi, value: str) -> ToolRunResult:
     ("A-1042", "A-1042"),
     ("A.1042", "A.1042"),
     ("...", "..."),
-])  # fmt: skip
+])
 async def test_a_value_fills_one_segment_and_never_moves_the_call(
     api: CompanyApi, value: str, segment: str
 ) -> None:
@@ -63,7 +63,7 @@ async def test_a_value_fills_one_segment_and_never_moves_the_call(
     ("A-1\r\nX-Fmbot-User-Id: 42", "'order_id' has control or invisible characters"),
     ("A-1\u200b", "'order_id' has control or invisible characters"),
     ("A-1\x00", "'order_id' has control or invisible characters"),
-])  # fmt: skip
+])
 async def test_an_empty_or_control_value_is_a_tool_error_never_a_request(
     api: CompanyApi, value: str, says: str
 ) -> None:
@@ -77,7 +77,7 @@ async def test_an_empty_or_control_value_is_a_tool_error_never_a_request(
     "https://{order_id}.shop.example/v1/status",
     "https://shop.example:{order_id}/v1",
     "https://shop.example/v1/orders?id={order_id}",
-])  # fmt: skip
+])
 def test_a_placeholder_outside_the_path_is_refused_at_start(tmp_path: object, url: str) -> None:
     from pathlib import Path
 

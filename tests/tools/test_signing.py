@@ -30,9 +30,9 @@ from tests.tools.apiserver import CompanyApi
 SECRET = "sign-me"
 CTX = ToolContext(user_id=4242, chat_id=4242, language="ru", idempotency_key="call-7-0")
 ORDER = {"type": "object", "properties": {"order_id": {"type": "string"}},
-         "required": ["order_id"]}  # fmt: skip
+         "required": ["order_id"]}
 TICKET = {"type": "object", "properties": {"subject": {"type": "string"}},
-          "required": ["subject"]}  # fmt: skip
+          "required": ["subject"]}
 
 
 def ed25519_pair(tmp_path: Path) -> tuple[Path, bytes]:
@@ -48,7 +48,7 @@ def actions(url: str) -> list[HttpAction]:
                    parameters=ORDER),
         HttpAction(name="open_ticket", description="d", method="POST", url=url + "/tickets",
                    parameters=TICKET, confirm=True),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture(params=["hmac", "ed25519"])
@@ -91,7 +91,7 @@ def with_header(name: str, value: str) -> Callable[[httpx.Request], httpx.Reques
 def elsewhere(url: str) -> Callable[[httpx.Request], httpx.Request]:
     def change(request: httpx.Request) -> httpx.Request:
         return httpx.Request(request.method, url, headers=request.headers,
-                             content=request.content)  # fmt: skip
+                             content=request.content)
 
     return change
 
@@ -104,7 +104,7 @@ def elsewhere(url: str) -> Callable[[httpx.Request], httpx.Request]:
     ("another query", "GET", "/api/orders/A-1", elsewhere("/api/orders/A-1?all=true")),
     ("another body", "POST", "/tickets", None),
     ("another key", "POST", "/tickets", with_header("Idempotency-Key", "call-8-0")),
-])  # fmt: skip
+])
 async def test_a_changed_request_fails_verification(
     world: tuple[CompanyApi, RequestSigner],
     what: str, method: str, path: str, change: Callable[[httpx.Request], httpx.Request] | None,
@@ -119,12 +119,12 @@ async def test_a_changed_request_fails_verification(
         signer.sign(original, writes=method != "GET")
         if change is None:  # the body: same length, other words
             sent = client.build_request(method, path, headers=original.headers,
-                                        content=b'{"subject":"Refund me 999"}')  # fmt: skip
+                                        content=b'{"subject":"Refund me 999"}')
         else:
             sent = change(original)
             if sent.url.is_relative_url:
                 sent = client.build_request(method, str(sent.url), headers=sent.headers,
-                                            content=sent.content)  # fmt: skip
+                                            content=sent.content)
         response = await client.send(sent)
     assert response.status_code == 401, what
     assert api.requests[-1].signed is False
@@ -186,7 +186,7 @@ def docs_request() -> httpx.Request:
             "POST", "https://desk.example/api/tickets", content=b'{"subject":"Broken kettle"}',
             headers={"X-Fmbot-User-Id": "4242", "X-Fmbot-Chat-Id": "4242",
                      "X-Fmbot-Language": "ru", "Idempotency-Key": "call-17-0"},
-        )  # fmt: skip
+        )
 
 
 def test_the_docs_verifier_accepts_fmbots_request_once_and_refuses_a_change() -> None:
@@ -219,7 +219,7 @@ def test_the_docs_signature_base_is_what_fmbot_signs() -> None:
         expires=created + dt.timedelta(seconds=LIFETIME_S), nonce="q5m1xT0vYb6cPz2hJ8rW4g",
         label=LABEL, tag=LABEL, covered_component_ids=(*COVERED, "idempotency-key"),
         body=request.content,
-    )  # fmt: skip
+    )
     base = prepared.signature_base
     assert (base.decode() if isinstance(base, bytes) else base) == _docs_block(
         "and its signature base", "text").rstrip("\n")

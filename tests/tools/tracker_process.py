@@ -20,7 +20,7 @@ def start_tracker(
     once it listens; `env` adds to its environment (TRACKER_SIGNING_SECRET...)."""
     args = [sys.executable, str(TRACKER), "http", str(port)] + ([token] if token else [])
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, **(env or {})})  # fmt: skip
+                               env={**os.environ, **(env or {})})
     deadline = time.monotonic() + within  # a start-up deadline: generous, a busy machine is slow
     while time.monotonic() < deadline:
         try:

@@ -20,7 +20,7 @@ from http_message_signatures import (
 )
 
 READ_COMPONENTS = ("@method", "@target-uri", "x-fmbot-user-id", "x-fmbot-chat-id",
-                   "x-fmbot-language")  # fmt: skip
+                   "x-fmbot-language")
 WRITE_COMPONENTS = (*READ_COMPONENTS, "idempotency-key", "content-digest")
 
 
@@ -52,7 +52,7 @@ class SignatureChecker:
                 meta = (message.get("params") or {}).get("_meta") or {}
         for key, header in (("fmbot/user_id", "x-fmbot-user-id"),
                             ("fmbot/chat_id", "x-fmbot-chat-id"),
-                            ("fmbot/idempotency_key", "idempotency-key")):  # fmt: skip
+                            ("fmbot/idempotency_key", "idempotency-key")):
             if key in meta:
                 required.append(header)
                 if headers.get(header) != str(meta[key]):

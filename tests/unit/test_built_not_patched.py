@@ -88,7 +88,7 @@ def record_fields(trees: list[tuple[str, ast.Module]]) -> set[str]:
             annotated = [
                 item for item in node.body
                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
-            ]  # fmt: skip
+            ]
             mapped = any("Mapped[" in ast.unparse(item.annotation) for item in annotated)
             if (dataclass_ and not frozen) or mapped:
                 fields.update(item.target.id for item in annotated)  # type: ignore[union-attr]
@@ -213,7 +213,7 @@ def test_the_guard_finds_a_patch_like_the_ones_it_replaced() -> None:
 def test_every_allowed_library_setting_is_still_there() -> None:
     """An allow-list entry whose assignment is gone is removed with it."""
     present = {(module, ast.unparse(t)) for module, tree in modules()
-               for node in ast.walk(tree) for t in _targets(node)}  # fmt: skip
+               for node in ast.walk(tree) for t in _targets(node)}
     assert set(LIBRARY_SETTINGS) <= present
 
 

@@ -16,7 +16,7 @@ ENV_EXAMPLE = REPO_ROOT / ".env.example"
 FIELDS = {name.upper() for name in Settings.model_fields}
 # Commented lines that show another way to set something, not the default.
 EXAMPLES = {"YANDEX_SA_KEY_FILE", "YANDEX_USE_METADATA", "SYSTEM_PROMPT", "SYSTEM_PROMPT_FILE",
-            "ALLOWED_TEXT_MODELS"}  # fmt: skip
+            "ALLOWED_TEXT_MODELS"}
 _LINE = re.compile(
     r"^(?P<comment>#\s*(?:e\.g\.\s+|or\s+)?)?(?P<name>[A-Z][A-Z0-9_]+)=(?P<value>.*)$"
 )

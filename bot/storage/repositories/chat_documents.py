@@ -49,7 +49,7 @@ class ChatDocumentRepository:
             file_name=file_name[:256], file_unique_id=file_unique_id, pages=pages,
             chars=sum(len(text) for _, text in passages), truncated=truncated,
             passages=[[heading, text] for heading, text in passages],
-        )  # fmt: skip
+        )
         self.session.add(row)
         await self.session.flush()
         older = (
@@ -67,7 +67,7 @@ class ChatDocumentRepository:
                    ChatDocument.passages)
             .where(ChatDocument.conversation_id == conversation_id)
             .order_by(ChatDocument.id)
-        )  # fmt: skip
+        )
         return [
             StoredChatDocument(id_, name, pages, [(str(h), str(t)) for h, t in passages])
             for id_, name, pages, passages in rows
@@ -77,7 +77,7 @@ class ChatDocumentRepository:
         found = await self.session.scalar(
             select(ChatDocument.id).where(ChatDocument.conversation_id == conversation_id)
             .limit(1)
-        )  # fmt: skip
+        )
         return found is not None
 
     async def delete_for_chat(self, chat_id: int) -> int:

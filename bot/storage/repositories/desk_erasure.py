@@ -67,7 +67,7 @@ class DeskErasureRepository:
                        DeskRelay.target_message_id)
                 .where(DeskRelay.case_id.in_(cases))
             )
-        ).all()  # fmt: skip
+        ).all()
         out = []
         for user, direction, source, target in rows:
             message = target if direction is RelayDirection.TO_TOPIC else source

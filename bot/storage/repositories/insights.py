@@ -59,7 +59,7 @@ class InsightJobRepository:
             kind=kind, request=dict(request), model=model, mode=mode, case_id=case_id,
             user_id=user_id, status=InsightJobStatus.PENDING, attempts=0,
             next_try_at=utcnow(), input_tokens=0, output_tokens=0,
-        )  # fmt: skip
+        )
         self.session.add(job)
         await self.session.flush()
         return job
@@ -88,7 +88,7 @@ class InsightJobRepository:
             update(InsightJob).where(InsightJob.lease_until.is_not(None))
             .values(owner=None, lease_until=None)
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        )
 
     async def claim(self, job_id: int, owner: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
         """Take (or renew) the job's lease; False when another owner holds it."""

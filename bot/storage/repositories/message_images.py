@@ -109,7 +109,7 @@ class MediaUsageRepository:
         self, user_id: int, day: dt.date, *, photos: int = 0, speech_seconds: int = 0
     ) -> None:
         params = {"m_user_id": user_id, "m_day": day, "m_photos": photos,
-                  "m_seconds": speech_seconds}  # fmt: skip
+                  "m_seconds": speech_seconds}
         await self.session.execute(prebuilt(self.session, "media_usage_add", _add_media), params)
 
     async def for_user(self, user_id: int, day: dt.date) -> MediaUsage:

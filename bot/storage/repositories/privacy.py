@@ -111,7 +111,7 @@ class PrivacyRepository:
         await self._count(delete(SpeechJob).where(
             SpeechJob.status.in_((SpeechJobStatus.DONE, SpeechJobStatus.FAILED)),
             SpeechJob.created_at < cutoff,
-        ))  # fmt: skip
+        ))
         await self._count(delete(SpokenQuestion).where(SpokenQuestion.created_at < cutoff))
         return PurgeReport(conversations, messages, image_jobs)
 

@@ -28,13 +28,13 @@ class SpeechJobRepository:
                 seconds=seconds, language=language, status=SpeechJobStatus.PENDING.value,
                 created_at=now, updated_at=now,
             ).on_conflict_do_nothing(index_elements=[table.c.chat_id, table.c.message_id])
-        )  # fmt: skip
+        )
         job = (
             await self.session.execute(
                 select(SpeechJob).where(SpeechJob.chat_id == chat_id,
                                         SpeechJob.message_id == message_id)
             )
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
         return job
 
     async def get(self, job_id: int) -> SpeechJob | None:
@@ -44,10 +44,10 @@ class SpeechJobRepository:
         await self.session.execute(
             update(SpeechJob).where(SpeechJob.id == job_id)
             .values(**values, updated_at=dt.datetime.now(dt.UTC))
-        )  # fmt: skip
+        )
 
     async def unfinished(self) -> list[SpeechJob]:
         done = (SpeechJobStatus.DONE, SpeechJobStatus.FAILED)
         return list((await self.session.execute(
             select(SpeechJob).where(SpeechJob.status.not_in(done)).order_by(SpeechJob.id)
-        )).scalars())  # fmt: skip
+        )).scalars())

@@ -59,13 +59,13 @@ class VoiceRepository:
         stmt = insert_for(self.session, table).values(
             user_id=user_id, day=day, chars=chars, replies=replies, failures=failures,
             notified=False,
-        )  # fmt: skip
+        )
         new = excluded(stmt)
         stmt = stmt.on_conflict_do_update(
             index_elements=[table.c.user_id, table.c.day],
             set_={"chars": table.c.chars + new.chars, "replies": table.c.replies + new.replies,
                   "failures": table.c.failures + new.failures},
-        )  # fmt: skip
+        )
         await self.session.execute(stmt)
 
     async def day(self, user_id: int, day: dt.date) -> VoiceDay:
@@ -82,7 +82,7 @@ class VoiceRepository:
             .where(VoiceUsage.user_id == user_id, VoiceUsage.day == day,
                    VoiceUsage.notified.is_(False))
             .values(notified=True)
-        )  # fmt: skip
+        )
         return bool(getattr(result, "rowcount", 0))
 
     async def totals(self, day: dt.date, until: dt.date | None = None) -> VoiceDay:
@@ -125,7 +125,7 @@ class VoiceRepository:
             answer_id=answer_id, chat_id=chat_id, user_id=user_id, reply_to=reply_to,
             thread_id=thread_id, language=language, status=VoiceReplyStatus.PENDING.value,
             chars=0, file_ids=[], message_ids=[], created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=[table.c.answer_id])  # fmt: skip
+        ).on_conflict_do_nothing(index_elements=[table.c.answer_id])
         result = await self.session.execute(stmt)
         if not getattr(result, "rowcount", 0):
             return None
@@ -144,7 +144,7 @@ class VoiceRepository:
         await self.session.execute(
             update(VoiceReply).where(VoiceReply.id == reply_id)
             .values(status=VoiceReplyStatus.SENDING, updated_at=dt.datetime.now(dt.UTC))
-        )  # fmt: skip
+        )
 
     async def note_sent(self, reply_id: int, file_id: str, message_id: int) -> None:
         """One more voice message of the reply is out (so a restart does not send it again)."""
@@ -160,7 +160,7 @@ class VoiceRepository:
         await self.session.execute(
             update(VoiceReply).where(VoiceReply.id == reply_id)
             .values(status=status, chars=chars, error=error, updated_at=dt.datetime.now(dt.UTC))
-        )  # fmt: skip
+        )
 
     # --- questions asked by voice -----------------------------------------------------------
     async def note_spoken_question(self, chat_id: int, message_id: int, user_id: int) -> None:
@@ -179,7 +179,7 @@ class VoiceRepository:
             select(Conversation.chat_id, Message.telegram_message_ids)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(Message.id == question_id)
-        )).first()  # fmt: skip
+        )).first()
         if row is None or not row.telegram_message_ids:
             return None
         telegram_id = int(row.telegram_message_ids[0])

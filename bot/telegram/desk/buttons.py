@@ -13,7 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.conversation import TurnResult
 from bot.desk import DeskService, Requester, is_thanks
 from bot.storage.models import HandoffReason
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.supportchat import SupportChat
 from bot.telegram.outbox import Outbox, OutboxError
@@ -80,7 +80,7 @@ class AnswerButtons:
             who, question, not_found=result.not_found, sources=sources,
             answer_message_id=ids[-1] if ids else None,
             question_message_id=result.user_message_id or None,
-        )  # fmt: skip
+        )
         t = Translator.for_code(who.language)
         markup = self.answer_markup(turn_id=note.turn_id, not_found=result.not_found, t=t)
         if markup is not None and ids:

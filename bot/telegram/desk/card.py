@@ -78,7 +78,7 @@ def card_keyboard(
         rows.append([
             InlineKeyboardButton(text="✅ Close", callback_data=f"desk:close:{case.id}"),
             InlineKeyboardButton(text="🤖 Back to bot", callback_data=f"desk:bot:{case.id}"),
-        ])  # fmt: skip
+        ])
     if blocked:
         block = InlineKeyboardButton(
             text="♻️ Unblock", callback_data=f"desk:unblock:{case.user_id}"

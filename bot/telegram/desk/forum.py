@@ -108,7 +108,7 @@ class Forum:
     async def _give_up(self, case: CaseView) -> None:
         """No topic can be made for anyone: nobody would see this user; say so instead."""
         log.error("support desk: handoff of user %s given up: SUPPORT_CHAT_ID %s: %s",
-                  case.user_id, self.chat_id, self.support_chat.problem)  # fmt: skip
+                  case.user_id, self.chat_id, self.support_chat.problem)
         if self.on_unusable is not None:
             await self.on_unusable(case)
 
@@ -165,13 +165,13 @@ class Forum:
             if chat_unusable(exc):  # not a forum, bot removed: retrying cannot help
                 self.support_chat.refused(exc)
                 log.error("support desk: SUPPORT_CHAT_ID %s cannot hold topics (%s): %s",
-                          self.chat_id, exc, FIX)  # fmt: skip
+                          self.chat_id, exc, FIX)
                 return None
             # No can_manage_topics right: the admin must give it back; tried again until then.
             log.error(
                 "support desk: cannot create a topic in SUPPORT_CHAT_ID %s (is it a forum and "
                 "the bot an admin with 'Manage topics'?): %s", self.chat_id, exc,
-            )  # fmt: skip
+            )
             return None
         await self.service.set_topic(case.user_id, topic.message_thread_id)
         return topic.message_thread_id
@@ -237,7 +237,7 @@ class Forum:
         return card_keyboard(
             case, blocked=await self.service.is_blocked(case.user_id),
             open_case=case.status in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR),
-        )  # fmt: skip
+        )
 
     async def refresh_card(self, case: CaseView) -> None:
         """The card's buttons as they apply now (see `_keyboard`)."""
@@ -246,7 +246,7 @@ class Forum:
         edit = EditMessageReplyMarkup(
             chat_id=self.chat_id, message_id=case.card_message_id,
             reply_markup=await self._keyboard(case),
-        )  # fmt: skip
+        )
         try:
             await self.outbox.call(self.chat_id, edit)
         except (OutboxError, TelegramAPIError) as exc:
@@ -277,7 +277,7 @@ class Forum:
         return card_text(
             case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
             username=username, tool_calls=calls,
-        )  # fmt: skip
+        )
 
     async def edit_card(self, case: CaseView) -> bool:
         """The card again, with what is stored now (the summary and tags once they came).
@@ -287,7 +287,7 @@ class Forum:
         edit = EditMessageText(
             chat_id=self.chat_id, message_id=case.card_message_id,
             text=await self._card_text(case), reply_markup=await self._keyboard(case),
-        )  # fmt: skip
+        )
         try:
             await self.outbox.call(self.chat_id, edit)
         except (OutboxError, TelegramAPIError) as exc:
@@ -295,7 +295,7 @@ class Forum:
                 return True
             if "message to edit not found" in str(exc).lower():
                 log.warning("support desk: card of user %s is gone; summary not shown",
-                            case.user_id)  # fmt: skip
+                            case.user_id)
                 return True
             raise
         return True

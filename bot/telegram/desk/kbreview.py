@@ -42,7 +42,7 @@ def draft_text(draft: DraftView, note: str = "") -> str:
         FaqDraftStatus.APPROVED: f"✅ FAQ draft #{draft.id}: approved, written to the knowledge "
                                  "base (indexed by the next sync)",
         FaqDraftStatus.REJECTED: f"🗑 FAQ draft #{draft.id}: rejected",
-    }[draft.status]  # fmt: skip
+    }[draft.status]
     source = f" (from conversation {draft.case_id})" if draft.case_id else ""
     text = f"{head}{source}\n\nQ: {draft.question}\n\nA: {draft.answer}"
     if note:
@@ -57,7 +57,7 @@ def draft_keyboard(draft: DraftView) -> InlineKeyboardMarkup | None:
         InlineKeyboardButton(text="✅ Approve", callback_data=f"kbd:approve:{draft.id}"),
         InlineKeyboardButton(text="✏️ Edit", callback_data=f"kbd:edit:{draft.id}"),
         InlineKeyboardButton(text="🗑 Reject", callback_data=f"kbd:reject:{draft.id}"),
-    ]])  # fmt: skip
+    ]])
 
 
 class KbReview:
@@ -121,7 +121,7 @@ class KbReview:
             await session.execute(
                 update(DeskPlace).where(DeskPlace.name == TOPIC)
                 .values(chat_id=self.chat_id, thread_id=topic.message_thread_id)
-            )  # fmt: skip
+            )
             await session.commit()
         self.thread_id = topic.message_thread_id
         return self.thread_id
@@ -140,7 +140,7 @@ class KbReview:
                     message = await self.outbox.call(self.chat_id, SendMessage(
                         chat_id=self.chat_id, message_thread_id=thread,
                         text=draft_text(draft), reply_markup=draft_keyboard(draft),
-                    ))  # fmt: skip
+                    ))
                 except BaseException:
                     await asyncio.shield(self.drafts.unclaim_post(draft.id))
                     raise
@@ -154,7 +154,7 @@ class KbReview:
         edit = EditMessageText(
             chat_id=self.chat_id, message_id=draft.message_id, text=draft_text(draft, note),
             reply_markup=draft_keyboard(draft),
-        )  # fmt: skip
+        )
         try:
             await self.outbox.call(self.chat_id, edit)
         except (OutboxError, TelegramAPIError) as exc:

@@ -58,7 +58,7 @@ class TopicNotes:
         send = SendMessage(
             chat_id=self.chat_id, message_thread_id=comment.thread_id,
             text=f"💬 Rating {rated}, the user's comment:\n{comment.text}",
-        )  # fmt: skip
+        )
         try:
             await self.outbox.call(self.chat_id, send)
         except (OutboxError, TelegramAPIError) as exc:

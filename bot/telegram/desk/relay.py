@@ -167,7 +167,7 @@ class Relayer:
             return
         if thread is None:  # the support chat refuses topics now: keep them, try again later
             log.error("no topic for user %s: %d relays wait %.0f s", user_id, len(batch),
-                      self.retry_after)  # fmt: skip
+                      self.retry_after)
             self._later(batch)
             return
         chat = self.support_chat_id
@@ -177,13 +177,13 @@ class Relayer:
                 copied = await self.outbox.call(chat, CopyMessage(
                     chat_id=chat, from_chat_id=user_id, message_id=sources[0],
                     message_thread_id=thread,
-                ))  # fmt: skip
+                ))
                 targets = [copied.message_id]
             else:
                 many = await self.outbox.call(chat, CopyMessages(
                     chat_id=chat, from_chat_id=user_id, message_ids=sources,
                     message_thread_id=thread,
-                ))  # fmt: skip
+                ))
                 targets = [m.message_id for m in many]
         except OutboxClosedError:
             raise asyncio.CancelledError from None  # shutting down: stays pending
@@ -195,7 +195,7 @@ class Relayer:
                     return
             if transient(exc):
                 log.warning("relay of user %s failed (%s); again in %.0f s", user_id, exc,
-                            self.retry_after)  # fmt: skip
+                            self.retry_after)
                 self._later(batch)
                 return
             log.warning("relay of user %s to the support chat failed: %s", user_id, exc)
@@ -253,13 +253,13 @@ class Relayer:
             copied = await self.outbox.call(relay.user_id, CopyMessage(
                 chat_id=relay.user_id, from_chat_id=relay.source_chat_id,
                 message_id=relay.source_message_id,
-            ))  # fmt: skip
+            ))
         except OutboxClosedError:
             raise asyncio.CancelledError from None
         except (OutboxError, TelegramAPIError) as exc:
             if transient(exc):
                 log.warning("relay %s to user %s failed (%s); again in %.0f s", relay.id,
-                            relay.user_id, exc, self.retry_after)  # fmt: skip
+                            relay.user_id, exc, self.retry_after)
                 self._later([relay])
                 return
             log.warning("relay %s to user %s failed: %s", relay.id, relay.user_id, exc)

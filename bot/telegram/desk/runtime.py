@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
 from bot.insights import InsightJobs
 from bot.insights.summaries import CaseSummaries
 from bot.storage.models import HandoffReason
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.desk.buttons import AnswerButtons
 from bot.telegram.desk.erasure import DeskErasure
 from bot.telegram.desk.forum import Forum
@@ -82,13 +82,13 @@ class SupportDesk:
             service, outbox, options, model=model, summaries=summaries,
             coordinator=coordinator, support_chat=self.support_chat,
             on_unusable=self._handoff_failed,
-        )  # fmt: skip
+        )
         self.learning = (
             DeskLearning(service, outbox, self.forum, insights, summaries, faq=faq, gaps=gaps,
                          gaps_every=gaps_every, one_process=coordinator is None)
             if insights is not None and summaries is not None
             else None
-        )  # fmt: skip
+        )
         self.relayer = Relayer(
             service,
             outbox,
@@ -123,7 +123,7 @@ class SupportDesk:
         if await self.support_chat.refresh() is False:
             log.error("support desk: SUPPORT_CHAT_ID %s cannot take handoffs: %s; %s. Until "
                       "then /operator tells users no person can see them and the bot keeps "
-                      "answering", self.chat_id, self.support_chat.problem, FIX)  # fmt: skip
+                      "answering", self.chat_id, self.support_chat.problem, FIX)
             await self._alert_admins()
         for case in await self.service.unfinished_handoffs():
             log.info("support desk: finishing the handoff of user %s", case.user_id)
@@ -176,7 +176,7 @@ class SupportDesk:
         known unable to hold topics takes no handoff: the user hears so, the bot answers on."""
         if not await self.support_chat.can_hand_over():
             log.warning("support desk: user %s not handed over: SUPPORT_CHAT_ID %s: %s",
-                        who.user_id, self.chat_id, self.support_chat.problem)  # fmt: skip
+                        who.user_id, self.chat_id, self.support_chat.problem)
             await self.tell(who.user_id, t("desk_unavailable"))
             await self._alert_admins()
             return
@@ -216,7 +216,7 @@ class SupportDesk:
         for admin in self.options.admins:
             t = Translator.for_code((await self.service.requester(admin)).language)
             await self.tell(admin, t("desk_admin_unusable", chat=self.chat_id,
-                                     problem=self.support_chat.problem))  # fmt: skip
+                                     problem=self.support_chat.problem))
 
     async def classify_message(self, text: str) -> HandoffReason | None:
         if self.classify is None or not text.strip():

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # What Telegram answers when the support chat itself cannot hold topics (not a retry's matter).
 _UNUSABLE = ("not a forum", "chat not found", "bot was kicked", "bot is not a member",
-             "chat was deleted", "group chat was upgraded")  # fmt: skip
+             "chat was deleted", "group chat was upgraded")
 
 NOT_A_FORUM = "the chat has no Topics (it is not a forum)"
 FIX = "turn Topics on in the group's settings (the group becomes a forum)"

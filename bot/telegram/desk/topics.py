@@ -67,7 +67,7 @@ class TopicLocks:
                     lease = await acquire_waiting(self.coordinator, name, uuid.uuid4().hex, TTL)
             except TimeoutError:
                 log.warning("support desk: topic of user %s made without the replicas' lease "
-                            "(not granted within %.0f s)", user_id, self.wait)  # fmt: skip
+                            "(not granted within %.0f s)", user_id, self.wait)
                 yield False
                 return
             async with self._kept(lease):

@@ -49,7 +49,7 @@ def help_text(deps: Deps, t: Translator) -> str:
     bot takes besides text: the menu and /help never disagree."""
     parts = [t("help")]
     added = [f"/{name} - {descriptions.get(t.language) or descriptions['en']}"
-             for name, descriptions in deps.menu.items() if name not in COMMANDS]  # fmt: skip
+             for name, descriptions in deps.menu.items() if name not in COMMANDS]
     if added:
         parts.append("\n".join(added))
     if deps.voice is not None:
@@ -59,7 +59,7 @@ def help_text(deps: Deps, t: Translator) -> str:
         ("help_takes_photos", media is not None and media.photos is not None),
         ("help_takes_voice", media is not None and media.voice is not None),
         ("help_takes_documents", deps.documents is not None),
-    ) if on]  # fmt: skip
+    ) if on]
     if takes:
         parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))
     return "\n\n".join(parts)
@@ -203,7 +203,7 @@ async def cmd_stats(
     if deps.voice is not None:  # voice replies: characters spoken today, of the budget
         spoken = await VoiceRepository(session).day(message.from_user.id, utc_today())
         text += "\n" + t("stats_voice", replies=spoken.replies, chars=spoken.chars,
-                          limit=deps.voice.config.chars_per_day)  # fmt: skip
+                          limit=deps.voice.config.chars_per_day)
     searches = WebSearchUsageRepository(session)
     if web := await searches.for_user(message.from_user.id, utc_today()):
         text += "\n" + t("stats_web", searches=web)

@@ -244,7 +244,7 @@ async def handle_topic_message(message: Message, desk: SupportDesk, thread_id: i
             desk, thread_id,
             "Not sent: the bot has this user's conversation now (closed or handed back). "
             "It comes back here when the user asks for a person again.",
-        )  # fmt: skip
+        )
 
 
 async def cmd_topic(
@@ -312,7 +312,7 @@ async def cmd_outside_topic(message: Message, desk: SupportDesk, command: Comman
         chat_id=desk.chat_id, message_thread_id=message.message_thread_id,
         text=f"/{name} works inside a user's topic: open the topic of the conversation (its "
         f"name ends with the user's id) and send /{name} there.",
-    )  # fmt: skip
+    )
     try:
         await desk.outbox.call(desk.chat_id, send)
     except (OutboxError, TelegramAPIError) as exc:

@@ -31,7 +31,7 @@ from bot.knowledge.blocks import (
 )
 from bot.knowledge.extractors import CHAT_SUFFIXES, extract_sent, suffix_of
 from bot.storage.repositories import UpdateReceipt
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.chatdocs import DocumentSupport
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
@@ -61,7 +61,7 @@ async def _say(deps: Deps, message: Message, text: str) -> None:
     await deps.notify(
         message.chat.id, text, reply_to=None if private else message.message_id,
         thread_id=thread_of(message),
-    )  # fmt: skip
+    )
 
 
 async def handle_document(
@@ -155,7 +155,7 @@ async def _keep_and_answer(
     added = await documents.add(
         where.chat, who, name, document.file_unique_id, extracted,
         receipts=() if question else receipts,
-    )  # fmt: skip
+    )
     if not question:
         await _say(deps, message, _read_text(t, name, added))
         return
@@ -166,14 +166,14 @@ async def _keep_and_answer(
         return await deps.conversation.run_turn(
             where.chat, who, question, on_snapshot=on_snapshot,
             telegram_message_id=message.message_id, receipts=receipts,
-        )  # fmt: skip
+        )
 
     await deps.answers.deliver(where, t, runner)
 
 
 def _read_text(t: Translator, name: str, added: AddedDocument) -> str:
     size = (t("document_pages", pages=added.pages) if added.pages
-            else t("document_passages", passages=added.passages))  # fmt: skip
+            else t("document_passages", passages=added.passages))
     text = t("document_read", name=name, size=size)
     if added.truncated:
         text += "\n\n" + t("document_truncated", name=name, passages=added.passages)
@@ -185,5 +185,5 @@ def build_router() -> Router:
     router.message.register(
         handle_document, F.document.func(is_readable_document), AddressedToBot(),
         flags={"quota": "text"},
-    )  # fmt: skip
+    )
     return router

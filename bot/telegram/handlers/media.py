@@ -23,7 +23,7 @@ from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechP
 from bot.foundation_models.types import Snapshot
 from bot.storage.models import utc_today
 from bot.storage.repositories import MediaUsageRepository, UpdateReceipt
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.downloads import DownloadError, FileTooBigError
@@ -128,7 +128,7 @@ async def _answer_images(
             where.chat, who, question, on_snapshot=on_snapshot,
             telegram_message_id=album.first_message_id, receipts=tuple(album.receipts),
             images=images,
-        )  # fmt: skip
+        )
 
     await deps.answers.deliver(where, t, runner)
 
@@ -153,7 +153,7 @@ async def handle_voice(
     long = media.long_voice
     if long is not None and ref.duration > long.max_seconds:
         await _say(deps, message, t("voice_too_long_limit", seconds=ref.duration,
-                                    limit=long.max_seconds))  # fmt: skip
+                                    limit=long.max_seconds))
         return
     if ref.too_long and long is None:
         await _say(deps, message, t("voice_too_long", seconds=MAX_SECONDS))
@@ -182,7 +182,7 @@ async def _answer_voice(
             text = await media.long_voice.transcribe(
                 ref, chat_id=message.chat.id, message_id=message.message_id, user_id=who.user_id,
                 language_code=who.language, thread_id=where.thread_id, outbox=deps.outbox, t=t,
-            )  # fmt: skip
+            )
         else:
             text = await media.voice.transcribe(ref, who.language)
     except AudioTooLongError:
@@ -208,7 +208,7 @@ async def _answer_voice(
         return await deps.conversation.run_turn(
             where.chat, who, text, on_snapshot=on_snapshot,
             telegram_message_id=message.message_id, receipts=receipts,
-        )  # fmt: skip
+        )
 
     await deps.answers.deliver(where, t, runner)
 

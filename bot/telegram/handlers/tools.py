@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.conversation import ChatRef, Speaker
 from bot.conversation.tool_turns import Decision, DecisionKind
 from bot.storage.models import Chat, User
-from bot.telegram.answers import Target
+from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps
 from bot.telegram.outbox import OutboxError

@@ -45,7 +45,7 @@ async def cmd_voice(
 async def _reply(deps: Deps, message: Message, text: str) -> None:
     private = message.chat.type == "private"
     await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
-                      thread_id=thread_of(message))  # fmt: skip
+                      thread_id=thread_of(message))
 
 
 def build_router() -> Router:

@@ -69,7 +69,7 @@ class LongNotes:
             job = await SpeechJobRepository(session).get_or_create(
                 chat_id=chat_id, message_id=message_id, user_id=user_id, file_id=ref.file_id,
                 seconds=ref.duration, language=language,
-            )  # fmt: skip
+            )
             await session.commit()
             job_id, status, text = job.id, job.status, job.text
             operation_id, old_status = job.operation_id, job.status_message_id
@@ -82,7 +82,7 @@ class LongNotes:
         else:
             metrics.speech_job("resumed")
         shown = await _status(outbox, chat_id, thread_id, message_id,
-                              t("voice_listening", seconds=ref.duration))  # fmt: skip
+                              t("voice_listening", seconds=ref.duration))
         await self._set(job_id, status_message_id=shown)
         try:
             if operation_id is None:
@@ -92,10 +92,10 @@ class LongNotes:
                     audio = got.read_bytes()
                 operation_id = await self.recognizer.submit(audio, language=language)
                 await self._set(job_id, operation_id=operation_id,
-                                status=SpeechJobStatus.SUBMITTED)  # fmt: skip
+                                status=SpeechJobStatus.SUBMITTED)
                 metrics.speech_job("submitted")
                 log.info("voice note %s in chat %s submitted for recognition (%d s): %s",
-                         message_id, chat_id, ref.duration, operation_id)  # fmt: skip
+                         message_id, chat_id, ref.duration, operation_id)
             text = await self._wait(operation_id, ref.duration)
         except SpeechError as exc:
             await self._set(job_id, status=SpeechJobStatus.FAILED, error=str(exc)[:500])

@@ -238,7 +238,7 @@ class AdaptiveBudget(LocalBudget):
         logger.warning(
             "429 on a %s: bot-wide %s rate %.1f -> %.1f/s for %.1f s, then recovering",
             self.name, self.name, before, self._low, retry_after,
-        )  # fmt: skip
+        )
 
     def _check_recovered(self) -> None:
         self._recovered = None

@@ -37,7 +37,7 @@ def _slow_grant(chat_id: int, priority: Priority, budget: BotBudget) -> None:
         "chat %s: a %s call has waited %.0f s for a bot-wide slot (%d waiting in %s)",
         chat_id, priority.name, SLOW_GRANT, getattr(budget, "waiting", -1),
         type(budget).__name__,
-    )  # fmt: skip
+    )
 
 
 class LaneRunner:

@@ -221,7 +221,7 @@ class SharedBudget(BotBudget):
         log.warning(
             "%s; bot-wide %s budget falls back to this replica's share, %d/s (1/%d)",
             exc, self.name, self._share, replicas,
-        )  # fmt: skip
+        )
         self._probe = asyncio.get_running_loop().create_task(self._recover())
 
     async def _recover(self) -> None:

@@ -85,10 +85,10 @@ def setup(app: App) -> None:
             reply = say("unknown", user.language_code, user_id=user.id)
         else:
             reply = say("known", user.language_code, name=found.name,
-                        department=found.department)  # fmt: skip
+                        department=found.department)
         # fmbot's session for this update: written and committed before Telegram is called.
         await session.execute(sql("INSERT INTO helpdesk_whoami_log (telegram_id) VALUES (:id)"),
-                              {"id": user.id})  # fmt: skip
+                              {"id": user.id})
         await session.commit()
         await message.answer(reply)
 

@@ -90,7 +90,7 @@ async def test_an_answer_is_stored_only_while_streaming(database: Database) -> N
             return await MessageRepository(session).finish_answer(
                 answer.id, text=text, status=MessageStatus.COMPLETE, token_count=1,
                 input_tokens=None, output_tokens=None,
-            )  # fmt: skip
+            )
 
     assert not await finish("late")
     async with database.session() as session:
@@ -105,7 +105,7 @@ async def test_an_answer_not_yet_delivered_counts_as_cut_short(database: Databas
         assert await MessageRepository(session).finish_answer(
             answer.id, text="done", status=MessageStatus.COMPLETE, token_count=1,
             input_tokens=None, output_tokens=None, delivery_pending=True,
-        )  # fmt: skip
+        )
     async with database.session() as session:
         stored = await MessageRepository(session).get(answer.id)
         assert stored is not None

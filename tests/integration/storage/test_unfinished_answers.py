@@ -33,7 +33,7 @@ async def test_the_sweep_finds_old_unfinished_answers_through_their_partial_inde
                 {"conversation_id": 4, "role": MessageRole.USER, "status": MessageStatus.COMPLETE,
                  "text": "x", "updated_at": OLD}
                 for _ in range(5000)
-            ]  # fmt: skip
+            ]
             await conn.execute(insert(Message), history)
             unfinished = [
                 (1, MessageStatus.STREAMING, None, OLD),
@@ -46,7 +46,7 @@ async def test_the_sweep_finds_old_unfinished_answers_through_their_partial_inde
                 {"conversation_id": c, "role": MessageRole.ASSISTANT, "status": status,
                  "delivery_pending": pending, "updated_at": at}
                 for c, status, pending, at in unfinished
-            ])  # fmt: skip
+            ])
             if conn.dialect.name == "postgresql":
                 await conn.execute(text("ANALYZE messages"))
 
@@ -62,14 +62,14 @@ async def test_the_sweep_finds_old_unfinished_answers_through_their_partial_inde
                 params = query.compile(conn.sync_engine).params
                 plan = (await conn.exec_driver_sql(
                     "EXPLAIN QUERY PLAN " + sql, tuple(params.values())
-                )).all()  # fmt: skip
+                )).all()
                 lines = [str(row[-1]) for row in plan]
             else:
                 # The plan PostgreSQL picks for the values bound (asyncpg prepares the
                 # statement; the partial index is chosen on the values' plan as here).
                 sql = str(query.compile(
                     dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-                ))  # fmt: skip
+                ))
                 plan = (await conn.exec_driver_sql("EXPLAIN " + sql)).all()
                 lines = [str(row[0]) for row in plan]
         assert any("ix_messages_unfinished" in line for line in lines), lines

@@ -35,7 +35,7 @@ async def _answer(database: Database) -> int:
         session.add(conversation)
         await session.flush()
         answer = Message(conversation_id=conversation.id, role=MessageRole.ASSISTANT,
-                         status=MessageStatus.COMPLETE, text="Hello")  # fmt: skip
+                         status=MessageStatus.COMPLETE, text="Hello")
         session.add(answer)
         await session.commit()
         return answer.id
@@ -46,10 +46,10 @@ async def test_one_reply_per_answer_and_its_voice_messages(database: Database) -
     async with database.sessionmaker() as session:
         repo = VoiceRepository(session)
         reply = await repo.create_reply(answer_id=answer_id, chat_id=7, user_id=7, reply_to=3,
-                                        thread_id=None, language="en-US")  # fmt: skip
+                                        thread_id=None, language="en-US")
         assert reply is not None
         again = await repo.create_reply(answer_id=answer_id, chat_id=7, user_id=7, reply_to=3,
-                                        thread_id=None, language="en-US")  # fmt: skip
+                                        thread_id=None, language="en-US")
         assert again is None, "a replayed answer is never spoken twice"
         await repo.note_sent(reply.id, "AwAC1", 11)
         await session.commit()
@@ -85,7 +85,7 @@ async def test_budget_counters_choice_and_one_notice_a_day(database: Database) -
     line = await voice_report(database.sessionmaker, days=7, budget=800)
     assert line == ("Voice replies, last 7 days: 2 sent, 1 failed, 1400 characters spoken; "
                     "1 user(s) reached the daily budget of 800 characters "
-                    "(TTS_CHARS_PER_USER_DAY).")  # fmt: skip
+                    "(TTS_CHARS_PER_USER_DAY).")
 
 
 async def test_forget_removes_the_users_voice_data(database: Database) -> None:
@@ -96,7 +96,7 @@ async def test_forget_removes_the_users_voice_data(database: Database) -> None:
         await repo.set_preference(7, True)
         await repo.add_usage(7, today, chars=10, replies=1)
         await repo.create_reply(answer_id=answer_id, chat_id=7, user_id=7, reply_to=None,
-                                thread_id=None, language="ru-RU")  # fmt: skip
+                                thread_id=None, language="ru-RU")
         job = await SpeechJobRepository(session).get_or_create(
             chat_id=7, message_id=5, user_id=7, file_id="f", seconds=40, language="ru-RU"
         )
@@ -121,9 +121,9 @@ async def test_a_question_asked_by_voice_is_known_by_its_stored_row(database: Da
         session.add(conversation)
         await session.flush()
         spoken = Message(conversation_id=conversation.id, role=MessageRole.USER, text="hi",
-                         telegram_message_ids=[41])  # fmt: skip
+                         telegram_message_ids=[41])
         typed = Message(conversation_id=conversation.id, role=MessageRole.USER, text="yo",
-                        telegram_message_ids=[42])  # fmt: skip
+                        telegram_message_ids=[42])
         session.add_all([spoken, typed])
         repo = VoiceRepository(session)
         await repo.note_spoken_question(7, 41, user_id=7)

@@ -45,7 +45,7 @@ async def recognizer(
     stt = SpeechRecognizer(
         base_url=fm.url + "/", auth=ApiKeyAuth(API_KEY), folder_id=FOLDER,
         timeouts=FAST_TIMEOUTS, retry=FAST_RETRY, sleep=sleeps,
-    )  # fmt: skip
+    )
     yield stt
     await stt.aclose()
 

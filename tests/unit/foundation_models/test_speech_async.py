@@ -33,7 +33,7 @@ async def stt(
     recognizer = AsyncSpeechRecognizer(
         base_url=fm.url, operation_url=fm.url, auth=ApiKeyAuth(API_KEY), folder_id=FOLDER,
         timeouts=FAST_TIMEOUTS, retry=FAST_RETRY, sleep=sleeps,
-    )  # fmt: skip
+    )
     yield recognizer
     await recognizer.aclose()
 
@@ -74,7 +74,7 @@ def test_each_utterance_once_refined_when_given_and_other_channels_skipped() -> 
         {"result": {"final": {"alternatives": [{"text": "two"}]}, "channelTag": "1"}},
         {"result": {"final": {"alternatives": [{"text": "three"}]}, "channelTag": "0"}},
         {"result": {"partial": {"alternatives": [{"text": "thr"}]}, "channelTag": "0"}},
-    ]  # fmt: skip
+    ]
     raw = "\n".join(json.dumps(line) for line in lines).encode()
     assert transcript(raw) == "One. three"
     with pytest.raises(SpeechError):

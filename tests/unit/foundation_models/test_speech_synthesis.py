@@ -34,7 +34,7 @@ async def tts(fm: FakeFoundationModels, sleeps: SleepRecorder) -> AsyncIterator[
     synthesizer = SpeechSynthesizer(
         base_url=fm.url + "/", auth=ApiKeyAuth(API_KEY), folder_id=FOLDER,
         timeouts=FAST_TIMEOUTS, retry=FAST_RETRY, sleep=sleeps,
-    )  # fmt: skip
+    )
     yield synthesizer
     await synthesizer.aclose()
 

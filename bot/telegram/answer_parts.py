@@ -1,0 +1,53 @@
+"""What an answer is delivered to and how its failures read: the answerer's small parts."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from bot.conversation import ChatRef, ContentFilteredError, TurnResult
+from bot.foundation_models.errors import (
+    APITimeoutError,
+    OperationTimeoutError,
+    RateLimitError,
+    ServiceUnavailableError,
+)
+from bot.foundation_models.types import Snapshot
+from bot.telegram.texts import Translator
+from bot.voice.policy import VoiceAsk
+
+Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
+# Support desk: called after an answer was delivered (chat, result, message ids).
+AfterAnswer = Callable[["Target", TurnResult, list[int]], Awaitable[None]]
+# Voice replies: run beside the chat's queue once the text answer is out.
+VoiceHook = Callable[["Target", TurnResult, Translator], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where an answer goes."""
+
+    chat: ChatRef
+    reply_to: int | None = None
+    thread_id: int | None = None
+    voice: VoiceAsk | None = None  # who asked and how, for a spoken answer
+
+    @property
+    def private(self) -> bool:
+        return self.chat.type == "private"
+
+
+def describe_error(error: Exception, t: Translator) -> str:
+    if isinstance(error, ContentFilteredError):
+        return t("error_refused")
+    if isinstance(error, RateLimitError | ServiceUnavailableError):
+        return t("error_quota")
+    if isinstance(error, APITimeoutError | OperationTimeoutError | TimeoutError):
+        return t("error_timeout")
+    return t("error_generic")
+
+
+def join_note(text: str, note: str) -> str:
+    """The answer with a note below it (or the note alone when the answer is empty)."""
+    return f"{text.rstrip()}\n\n{note}" if text.strip() else note
