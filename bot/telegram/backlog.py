@@ -34,6 +34,7 @@ from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.middlewares import Notifier
 from bot.telegram.texts import Translator
+from bot.voice.policy import VoiceAsk
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,9 @@ class Backlog:
         target = Target(
             ChatRef(turn.chat_id, turn.chat_type),
             reply_to=turn.question_telegram_id if group else None,
+            # Spoken again when it was (VOICE_REPLIES): the stored question tells if by voice.
+            voice=None if turn.question_telegram_id is None or turn.author_id is None
+            else VoiceAsk(turn.author_id, turn.language, turn.question_telegram_id),
         )
         speaker = Speaker(turn.author_id, turn.author_name, turn.language)
         t = Translator.for_code(turn.language)

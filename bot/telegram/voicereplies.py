@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import logging
-import random
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendChatAction, SendMessage, SendVoice
@@ -33,7 +30,7 @@ from aiogram.types import BufferedInputFile, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import TurnResult
-from bot.coordination import Coordinator, run_while_held
+from bot.coordination import Coordinator
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech_synthesis import (
     MAX_BODY,
@@ -52,12 +49,13 @@ from bot.storage.models import (
     VoiceReply,
     VoiceReplyStatus,
     utc_today,
-    utcnow,
 )
 from bot.storage.repositories.voice import VoiceRepository
 from bot.telegram.answer_parts import Target
 from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.spokenquestions import as_asked
 from bot.telegram.texts import Translator
+from bot.telegram.voiceleases import LeasedReplies
 from bot.telegram.voicetexts import VOICE_TEXTS
 from bot.voice.oggjoin import OggError, voice_messages
 from bot.voice.policy import VoiceAsk, VoicePolicy
@@ -97,7 +95,7 @@ class _Job:
     unsure: bool = False  # a restart cut a sendVoice short: that message may be out already
 
 
-class VoiceReplies:
+class VoiceReplies(LeasedReplies):
     def __init__(
         self,
         *,
@@ -151,6 +149,7 @@ class VoiceReplies:
         try:  # one transaction: the choice, the pending row, today's usage
             async with self.sessionmaker() as session:
                 repo = VoiceRepository(session)
+                ask = await as_asked(repo, ask, result.user_message_id)  # /retry, restart
                 choice = await repo.preference(ask.user_id)
                 if not self.config.policy.wanted(ask, private=private, choice=choice):
                     return
@@ -183,51 +182,6 @@ class VoiceReplies:
             await self._resume_one(reply_id)
         return len(ids)
 
-    async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
-        """Several replicas: try to own every pending reply older than `grace` that this
-        replica does not own; the owner of one a dead replica left finishes it."""
-        before = utcnow() - (self.grace if grace is None else grace)
-        async with self.sessionmaker() as session:
-            rows = await VoiceRepository(session).pending(before=before)
-        ids = [row.id for row in rows if row.id not in self._owned]
-        for reply_id in ids:
-            self._owned.add(reply_id)  # before the task runs: the next sweep skips it
-            self._spawn(self._owning(reply_id, functools.partial(self._resume_one, reply_id)))
-        return len(ids)
-
-    async def sweep_forever(self, every: float = 1.0) -> None:
-        while True:
-            await self._sleep(every * random.uniform(0.75, 1.25))
-            try:
-                await self.sweep()
-            except Exception:  # the database may be away; the next sweep tries again
-                log.exception("sweeping for pending voice replies failed")
-
-    async def wait_idle(self) -> None:
-        """For tests and shutdown: until every reply started in the background has ended."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _owning(self, reply_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run `work` for the reply while holding its lease (one process: at once)."""
-        if self.coordinator is None:
-            await work()
-            return
-        self._owned.add(reply_id)
-        try:
-            await run_while_held(self.coordinator, f"voice:{reply_id}", self.owner, self.ttl, work)
-        finally:
-            self._owned.discard(reply_id)
 
     async def _resume_one(self, reply_id: int) -> None:
         """Finish one pending reply, read afresh (under its lease with several replicas:

@@ -1,7 +1,8 @@
 """Voice replies: ``python -m bot run`` against the fake Bot API and the fake SpeechKit. A voice
 question is answered by text and voice, /voice off stops the voice, VOICE_REPLIES=always speaks
 a typed question's answer, a long answer is spoken completely, a failing synthesis keeps the
-text answer and says so once, and a kill between the text and the voice sends it once."""
+text answer and says so once, a kill between the text and the voice sends it once, and an
+answer given again (/retry, after a kill mid-stream) to a voice question is spoken once more."""
 
 from __future__ import annotations
 
@@ -132,12 +133,47 @@ async def test_a_kill_between_the_text_and_the_voice_sends_the_voice_once(voice_
     e2e.fm.tts_gate.set()
     await e2e.start_bot()
     [voice] = await e2e.wait_for(lambda: voices(e2e), 60)
-    assert await e2e.bot.terminate() == 0
     assert len(voices(e2e)) == 1
     assert len(texts(e2e, "Echo: what is the plan")) == 1, "the text answer is not repeated"
-    [row] = e2e.db.query("SELECT status, file_ids FROM voice_replies")
-    assert row["status"] == "sent"
+    sent = "SELECT status, file_ids FROM voice_replies WHERE status = 'sent'"
+    [row] = await e2e.wait_for(lambda: e2e.db.query(sent), 30)
     assert voice.voice_file_id in row["file_ids"]
+    question = next(m for m in e2e.tg.chat(USER).history if not m.from_bot)
+
+    # /retry of a question asked by voice: the new answer is spoken too, once, as a reply
+    # to the voice note (the stored question's text holds no trace of the voice).
+    synthesised = len(e2e.fm.tts_requests)  # the killed request and the resumed one
+    e2e.tg.send_user_message(USER, "/retry")
+    await e2e.wait_for(lambda: len(voices(e2e)) == 2, 60)
+    assert voices(e2e)[1].reply_to == question.message_id
+    assert len(e2e.fm.tts_requests) == synthesised + 1
+
+    # Killed while a voice question's answer streams: the answer given again after the
+    # restart is spoken, once.
+    e2e.fm.queue_transcript("tell me about lighthouses")
+    e2e.fm.queue_reply("Lighthouses guide ships at night.", chunks=8, interval=0.4)
+    e2e.tg.send_user_voice(USER, ogg_opus(2), duration=2, language_code="en")
+    await e2e.wait_for(
+        lambda: [d for d in e2e.tg.chat(USER).drafts if "Lighthouses" in (d.text or "")], 60
+    )
+    note = [m for m in e2e.tg.chat(USER).history if not m.from_bot][-1]
+    await e2e.bot.kill()
+    assert len(voices(e2e)) == 2
+    e2e.fm.queue_reply("Lighthouses guide ships at night.", chunks=2)
+    await e2e.start_bot()
+    await e2e.wait_for(lambda: len(voices(e2e)) == 3, 60)
+    assert voices(e2e)[2].reply_to == note.message_id
+    assert await e2e.bot.terminate() == 0
+    assert len(voices(e2e)) == 3, "each answer spoken once"
+    assert len(texts(e2e, "Lighthouses guide ships at night.")) == 1
+    assert [r.text for r in e2e.fm.tts_requests][synthesised + 1 :] == [
+        "Lighthouses guide ships at night."
+    ]
+    # /retry replaced the first answer (its voice row went with it): the two answers left.
+    rows = e2e.db.query("SELECT status FROM voice_replies ORDER BY id")
+    assert [r["status"] for r in rows] == ["sent", "sent"]
+    [spoken] = e2e.db.query("SELECT count(*) AS n FROM spoken_questions")
+    assert spoken["n"] == 2
 
 
 @pytest.mark.parametrize("voice_e2e", [{"TTS_CHARS_PER_USER_DAY": "30"}], indirect=True)

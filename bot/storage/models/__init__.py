@@ -75,6 +75,7 @@ from bot.storage.models.tools import (
 from bot.storage.models.voice import (
     SpeechJob,
     SpeechJobStatus,
+    SpokenQuestion,
     VoicePreference,
     VoiceReply,
     VoiceReplyStatus,
@@ -121,6 +122,7 @@ __all__ = [
     "RelayState",
     "SpeechJob",
     "SpeechJobStatus",
+    "SpokenQuestion",
     "TimestampMixin",
     "ToolCall",
     "ToolCallState",

@@ -9,7 +9,7 @@ import enum
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum
+from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum, utcnow
 
 
 class VoiceReplyStatus(enum.StrEnum):
@@ -100,3 +100,19 @@ class SpeechJob(TimestampMixin, Base):
     text: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)  # "Listening…"
+
+
+class SpokenQuestion(Base):
+    """A question asked by voice: the note leaves no trace in the stored question's text, so
+    an answer given again (/retry, a restart) still knows to be spoken (VOICE_REPLIES=mirror)."""
+
+    __tablename__ = "spoken_questions"
+    __table_args__ = (
+        Index("uq_spoken_questions_chat_message", "chat_id", "message_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)  # the voice note's Telegram id
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -19,6 +19,7 @@ from bot.storage.models import (
     ProcessedUpdate,
     SpeechJob,
     SpeechJobStatus,
+    SpokenQuestion,
     User,
     VoicePreference,
     VoiceReply,
@@ -68,7 +69,7 @@ class PrivacyRepository:
         image_jobs = await self._count(delete(ImageJob).where(ImageJob.user_id == user_id))
         usage_days = await self._count(delete(DailyUsage).where(DailyUsage.user_id == user_id))
         # Voice: the transcripts of long notes, the /voice choice, the spoken characters.
-        for model in (SpeechJob, VoicePreference, VoiceUsage, VoiceReply):
+        for model in (SpeechJob, SpokenQuestion, VoicePreference, VoiceUsage, VoiceReply):
             await self._count(delete(model).where(model.user_id == user_id))
         user = await self._count(delete(User).where(User.id == user_id))
         # Messages of the private chat still waiting in the durable queue go too.
@@ -111,6 +112,7 @@ class PrivacyRepository:
             SpeechJob.status.in_((SpeechJobStatus.DONE, SpeechJobStatus.FAILED)),
             SpeechJob.created_at < cutoff,
         ))
+        await self._count(delete(SpokenQuestion).where(SpokenQuestion.created_at < cutoff))
         return PurgeReport(conversations, messages, image_jobs)
 
     async def _delete_messages(self, condition: ColumnElement[bool]) -> int:

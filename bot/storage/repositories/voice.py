@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import VoicePreference, VoiceReply, VoiceReplyStatus, VoiceUsage
+from bot.storage.models import (
+    Conversation,
+    Message,
+    SpokenQuestion,
+    VoicePreference,
+    VoiceReply,
+    VoiceReplyStatus,
+    VoiceUsage,
+    utcnow,
+)
 from bot.storage.repositories._upsert import excluded, insert_for
 
 
@@ -152,3 +161,31 @@ class VoiceRepository:
             update(VoiceReply).where(VoiceReply.id == reply_id)
             .values(status=status, chars=chars, error=error, updated_at=dt.datetime.now(dt.UTC))
         )
+
+    # --- questions asked by voice -----------------------------------------------------------
+    async def note_spoken_question(self, chat_id: int, message_id: int, user_id: int) -> None:
+        """The voice note `message_id` is a question (a replayed update: noted once)."""
+        table = SpokenQuestion.__table__
+        stmt = insert_for(self.session, table).values(
+            chat_id=chat_id, message_id=message_id, user_id=user_id, created_at=utcnow()
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_nothing(index_elements=[table.c.chat_id, table.c.message_id])
+        )
+
+    async def spoken_question(self, question_id: int) -> int | None:
+        """The Telegram id of the stored question `question_id` when it was asked by voice."""
+        row = (await self.session.execute(
+            select(Conversation.chat_id, Message.telegram_message_ids)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.id == question_id)
+        )).first()
+        if row is None or not row.telegram_message_ids:
+            return None
+        telegram_id = int(row.telegram_message_ids[0])
+        found = await self.session.scalar(
+            select(SpokenQuestion.id).where(
+                SpokenQuestion.chat_id == row.chat_id, SpokenQuestion.message_id == telegram_id
+            )
+        )
+        return None if found is None else telegram_id

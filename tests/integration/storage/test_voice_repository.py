@@ -15,6 +15,7 @@ from bot.storage.models import (
     MessageRole,
     MessageStatus,
     SpeechJob,
+    SpokenQuestion,
     VoicePreference,
     VoiceReply,
     VoiceReplyStatus,
@@ -111,3 +112,38 @@ async def test_forget_removes_the_users_voice_data(database: Database) -> None:
     async with database.sessionmaker() as session:
         for model in (SpeechJob, VoicePreference, VoiceUsage, VoiceReply):
             assert (await session.execute(select(model))).first() is None, model.__name__
+
+
+async def test_a_question_asked_by_voice_is_known_by_its_stored_row(database: Database) -> None:
+    async with database.sessionmaker() as session:
+        session.add(Chat(id=7, type="private"))
+        conversation = Conversation(chat_id=7)
+        session.add(conversation)
+        await session.flush()
+        spoken = Message(conversation_id=conversation.id, role=MessageRole.USER, text="hi",
+                         telegram_message_ids=[41])
+        typed = Message(conversation_id=conversation.id, role=MessageRole.USER, text="yo",
+                        telegram_message_ids=[42])
+        session.add_all([spoken, typed])
+        repo = VoiceRepository(session)
+        await repo.note_spoken_question(7, 41, user_id=7)
+        await repo.note_spoken_question(7, 41, user_id=7)  # a replayed update: noted once
+        await repo.note_spoken_question(8, 42, user_id=8)  # another chat's note 42
+        await session.commit()
+        assert await repo.spoken_question(spoken.id) == 41
+        assert await repo.spoken_question(typed.id) is None
+        assert await repo.spoken_question(spoken.id + 100) is None
+        assert len((await session.execute(select(SpokenQuestion))).all()) == 2
+    async with database.sessionmaker() as session:  # retention: older than the period
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+        await PrivacyRepository(session).purge_older_than(30, now=later)
+        await session.commit()
+        assert (await session.execute(select(SpokenQuestion))).first() is None
+    async with database.sessionmaker() as session:  # /forget: the user's own notes
+        await VoiceRepository(session).note_spoken_question(7, 43, user_id=7)
+        await VoiceRepository(session).note_spoken_question(8, 44, user_id=8)
+        await session.commit()
+        await PrivacyRepository(session).forget_user(7)
+        await session.commit()
+        rows = (await session.execute(select(SpokenQuestion.message_id))).scalars().all()
+        assert rows == [44]

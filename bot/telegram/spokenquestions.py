@@ -1,0 +1,38 @@
+"""Questions asked by voice, remembered: the note leaves no trace in the stored question's
+text, so an answer given again (/retry, or after a restart cut it short) is still spoken in
+VOICE_REPLIES=mirror, as a reply to the original voice note."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.storage.repositories.voice import VoiceRepository
+from bot.voice.policy import VoiceAsk
+
+log = logging.getLogger(__name__)
+
+
+async def note_spoken(
+    sessionmaker: async_sessionmaker[AsyncSession], chat_id: int, message_id: int, user_id: int
+) -> None:
+    """Before the question is answered: the voice note `message_id` asked it."""
+    try:
+        async with sessionmaker() as session:
+            await VoiceRepository(session).note_spoken_question(chat_id, message_id, user_id)
+            await session.commit()
+    except Exception:  # an optional extra: the answer goes on, a re-given one unspoken
+        log.exception("voice question %s in chat %s not noted", message_id, chat_id)
+
+
+async def as_asked(repo: VoiceRepository, ask: VoiceAsk, question_id: int) -> VoiceAsk:
+    """`ask` for the stored question `question_id`: spoken, replying to its voice note, when
+    it was asked by voice (an answer given again carries the new message's or no trace)."""
+    if ask.spoken or not question_id:
+        return ask
+    telegram_id = await repo.spoken_question(question_id)
+    if telegram_id is None:
+        return ask
+    return dataclasses.replace(ask, question_id=telegram_id, spoken=True)
