@@ -151,7 +151,7 @@ async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundation
     await term.expect(r"bot> Hi\.\n(.*\n)*you> ", at)
     term.type("\x04")  # Ctrl-D quits too
     assert await term.exit_code() == 0
-    assert re.search(r"INFO +bot\.conversation\.service: answer \d+ in chat 0: complete",
+    assert re.search(r"INFO +bot\.conversation\.finishing: answer \d+ in chat 0: complete",
                      log.read_text())
 
 

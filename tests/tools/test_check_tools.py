@@ -146,8 +146,10 @@ async def test_run_checks_includes_the_tools_lines(tmp_path: Path) -> None:
     )
     outcomes = await run_checks(settings, tools_environ={"TOKEN": "t"}, each_within=5)
     names = [o.name for o in outcomes]
-    assert names[-2:] == ["tools file", "tools: http localhost:1"]
-    assert not outcomes[-1].ok, "nothing listens on port 1"
+    at = names.index("tools file")  # the wire's and agent tools' lines follow the tools'
+    assert names[at : at + 2] == ["tools file", "tools: http localhost:1"]
+    assert not outcomes[at + 1].ok, "nothing listens on port 1"
     missing = await run_checks(settings, tools_environ={}, each_within=5)
-    assert missing[-1].line().startswith(
+    [tools_file] = [o for o in missing if o.name == "tools file"]
+    assert tools_file.line().startswith(
         "FAIL  tools file: tools.toml: tool 'a': headers.K uses ${TOKEN}, which is not set")
