@@ -7,7 +7,7 @@ Part of the composition root: `fmbot run`, `fmbot chat`, `fmbot kb` and
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
@@ -75,6 +75,23 @@ def build_chat_model(
     return _openai_model(settings, auth, stack, http, generation_limit)
 
 
+def _wire_options(
+    settings: Settings, auth: Auth, http: httpx.AsyncClient | None,
+    generation_limit: GenerationLimit | None,
+) -> dict[str, Any]:
+    """What the OpenAI-compatible and Responses clients are built with alike."""
+    return {
+        "auth": auth,
+        "folder_id": settings.yandex_folder_id,
+        "data_logging": settings.yandex_data_logging,
+        "max_concurrent_generations": settings.yandex_max_concurrent_generations,
+        "timeouts": Timeouts(idle=settings.yandex_idle_timeout),
+        "observer": YandexMetrics(),
+        "http": http,
+        "generation_limit": generation_limit,
+    }
+
+
 def _responses_model(
     settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None,
     generation_limit: GenerationLimit | None = None,
@@ -83,15 +100,7 @@ def _responses_model(
     from bot.foundation_models.responses import ResponsesChatModel
 
     model = ResponsesChatModel(
-        base_url=settings.responses_url,
-        auth=auth,
-        folder_id=settings.yandex_folder_id,
-        data_logging=settings.yandex_data_logging,
-        max_concurrent_generations=settings.yandex_max_concurrent_generations,
-        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
-        observer=YandexMetrics(),
-        http=http,
-        generation_limit=generation_limit,
+        base_url=settings.responses_url, **_wire_options(settings, auth, http, generation_limit)
     )
     stack.push_async_callback(model.aclose)
     return model
@@ -106,15 +115,8 @@ def _openai_model(
 
     model = OpenAICompatibleChatModel(
         base_url=settings.openai_url,
-        auth=auth,
-        folder_id=settings.yandex_folder_id,
-        data_logging=settings.yandex_data_logging,
-        max_concurrent_generations=settings.yandex_max_concurrent_generations,
-        timeouts=Timeouts(idle=settings.yandex_idle_timeout),
-        observer=YandexMetrics(),
         reasoning_effort=settings.reasoning_effort if settings.reasoning == "on" else None,
-        http=http,
-        generation_limit=generation_limit,
+        **_wire_options(settings, auth, http, generation_limit),
     )
     stack.push_async_callback(model.aclose)
     return model
