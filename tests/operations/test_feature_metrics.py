@@ -50,7 +50,9 @@ async def test_the_outboxs_own_calls_and_429s_are_counted() -> None:
 async def test_outbox_queue_depths_at_scrape_time() -> None:
     async with FakeTelegram("4244:depth") as tg:
         bot = make_bot("4244:depth", tg.url)
-        outbox = Outbox(bot, global_rate=5.0, global_window=0.2)  # one call per 200 ms
+        # One call a second: the first goes at once, the other two wait for the bot's budget
+        # for a whole second each, long enough to read the gauges on a busy machine.
+        outbox = Outbox(bot, global_rate=1.0, global_window=1.0)
         metrics.queue_depth_from("outbox", lambda: gauges.deliveries(outbox))
         metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(outbox))
         for chat in (11, 12, 13):
@@ -60,7 +62,10 @@ async def test_outbox_queue_depths_at_scrape_time() -> None:
                 asyncio.create_task(outbox.send_text(chat, "hi", chat_type="private"))
                 for chat in (11, 12, 13)
             ]
-            await asyncio.sleep(0.05)  # the first went at once; two wait for the bot's budget
+            # Read the gauges once the first has reached Telegram (not after a guessed sleep).
+            await tg.wait_for(lambda: sum(len(tg.chat(c).bot_messages) for c in (11, 12, 13)))
+            # ... and its reply has reached the outbox.
+            await tg.wait_for(lambda: sample("fmbot_queue_depth", queue="outbox") != 3)
             assert sample("fmbot_queue_depth", queue="outbox") == 2
             assert sample("fmbot_queue_depth", queue="telegram_budget") == 2
             await asyncio.gather(*sends)
