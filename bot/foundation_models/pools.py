@@ -12,7 +12,9 @@ requests open, so the limits still add up to the client's.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import ssl
 from collections.abc import AsyncIterator, Callable
 
@@ -92,12 +94,14 @@ def pooled_transport(
 ) -> ShardedTransport:
     """Pools of at most ``SHARD`` connections on ``network_backend`` (see the module)."""
 
+    context = ssl_context(verify)
+
     def make(shard: httpx.Limits) -> httpx.AsyncHTTPTransport:
-        transport = httpx.AsyncHTTPTransport(verify=verify, limits=shard)
+        transport = httpx.AsyncHTTPTransport(verify=context, limits=shard)
         # httpx builds its pool without a way to pass a network backend; the pool is rebuilt
         # with the settings httpx uses (httpx/_transports/default.py) plus ours.
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify),
+            ssl_context=context,
             max_connections=shard.max_connections,
             max_keepalive_connections=shard.max_keepalive_connections,
             keepalive_expiry=shard.keepalive_expiry,
@@ -106,3 +110,23 @@ def pooled_transport(
         return transport
 
     return ShardedTransport.build(limits, make)
+
+
+def ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext:
+    """The TLS context for ``verify``: one per process for ``True`` or ``False``.
+
+    Loading the CA bundle costs 20-50 ms of CPU, and httpx loads it for every transport it
+    builds; a client of five shards loaded it ten times (twice per shard), which made up most of
+    a bot's start-up CPU beside its imports. One context is safe to share: each connection
+    wraps its own socket with it. ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are honoured as httpx
+    honours them, and a change of either builds a new context.
+    """
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    return _shared_context(verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _shared_context(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    del cert_file, cert_dir  # the cache's key: httpx reads them from the environment itself
+    return httpx.create_ssl_context(verify=verify)

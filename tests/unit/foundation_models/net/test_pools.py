@@ -5,8 +5,10 @@ the response was read, closed early or never came."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 
+import certifi
 import httpx
 import pytest
 from aiohttp import web
@@ -71,3 +73,39 @@ async def test_many_streams_spread_over_small_pools_and_give_their_places_back(
         with pytest.raises(httpx.ConnectError):
             await http.get("http://127.0.0.1:1/nothing-listens")
         assert sharded._open == [0] * len(sharded._open)
+
+
+def tls_contexts(client: httpx.AsyncClient) -> list[ssl.SSLContext]:
+    """Each pool's TLS context, without repeats."""
+    transport = client._transport
+    assert isinstance(transport, ShardedTransport)
+    contexts: dict[int, ssl.SSLContext] = {}
+    for shard in transport._transports:
+        context = shard._pool._ssl_context
+        assert context is not None
+        contexts[id(context)] = context
+    return list(contexts.values())
+
+
+def test_every_pool_of_every_client_shares_one_tls_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading the CA bundle costs tens of ms: built once per process, not twice per pool."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    limits = httpx.Limits(max_connections=SHARD * 4)
+    timeout = httpx.Timeout(5.0)
+    first = http_client(timeout=timeout, limits=limits)
+    assert isinstance(first._transport, ShardedTransport)
+    assert len(first._transport._transports) == 4
+    [shared] = tls_contexts(first)
+    assert tls_contexts(http_client(timeout=timeout, limits=limits)) == [shared]
+    assert shared.verify_mode == ssl.CERT_REQUIRED
+    assert shared.check_hostname
+    # verify=False is a context of its own, which does not verify.
+    [plain] = tls_contexts(http_client(timeout=timeout, limits=limits, verify=False))
+    assert plain is not shared
+    assert plain.verify_mode == ssl.CERT_NONE
+    # A CA bundle named in the environment (httpx honours it) gets a context of its own.
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    assert tls_contexts(http_client(timeout=timeout, limits=limits)) != [shared]
