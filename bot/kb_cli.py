@@ -8,12 +8,15 @@ import time
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Settings
-from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.indexer import Progress, SyncReport
-from bot.knowledge.types import label
+
+if TYPE_CHECKING:
+    # Only when a kb command runs: `fmbot --help`, `migrate` and `run` build this module's
+    # parser and should not pay for the knowledge base's imports (numpy, the indexer).
+    from bot.knowledge.base import KnowledgeBase
+    from bot.knowledge.indexer import Progress, SyncReport
 
 BAR = 30
 
@@ -122,6 +125,8 @@ class ProgressBar:
 
 
 async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int:
+    from bot.knowledge.types import label
+
     retrieval = await knowledge.search(question, k)
     verdict = "covered" if retrieval.covered else "NOT covered"
     print(f"{verdict} (best similarity {retrieval.best_score:.3f}, "

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests import cpu_report
 from tests.e2e import faults_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist the process that prints the summary collects nothing, so it loads only
     # this conftest, and it sees the scenarios only through the workers' reports.
     config.pluginmanager.register(faults_table.ScenarioTable(), "fault-scenarios")
+    cpu_report.register(config)
 
 
 # Database fixtures (migrated SQLite files, PostgreSQL when reachable): see tests/db.py.
