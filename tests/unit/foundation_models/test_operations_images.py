@@ -9,6 +9,7 @@ import pytest
 from bot.foundation_models import errors
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.operations import poll_until_done
+from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatMessage, ImageOptions, Operation, PollPolicy, Role
 from tests.fakes.fm_payloads import REFUSAL
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -55,9 +56,13 @@ async def test_poller_deadline() -> None:
         clock[0] += delay
 
     with pytest.raises(errors.OperationTimeoutError) as info:
-        await poll_until_done(get, "op1", PollPolicy(initial=1, multiplier=2, max_interval=4,
-                                                      deadline=10),
-                              sleep=sleep, clock=lambda: clock[0])
+        await poll_until_done(
+            get,
+            "op1",
+            PollPolicy(initial=1, multiplier=2, max_interval=4, deadline=10),
+            sleep=sleep,
+            clock=lambda: clock[0],
+        )
     assert info.value.operation_id == "op1"
     assert slept == [1, 2, 4, 3]  # the last sleep is cut to the deadline
 
@@ -66,14 +71,18 @@ async def test_image_request_shape_and_options(
     fm: FakeFoundationModels, client: FoundationModelsClient
 ) -> None:
     await client.start_image_generation(
-        "succulents, top view", model="yandex-art/latest",
+        "succulents, top view",
+        model="yandex-art/latest",
         options=ImageOptions(aspect_ratio=(2, 1), seed=1863),
     )
     body = fm.requests[-1].json
     assert body == {
         "modelUri": "art://b1gtestfolder/yandex-art/latest",
-        "generationOptions": {"mimeType": "image/jpeg", "seed": "1863",
-                              "aspectRatio": {"widthRatio": "2", "heightRatio": "1"}},
+        "generationOptions": {
+            "mimeType": "image/jpeg",
+            "seed": "1863",
+            "aspectRatio": {"widthRatio": "2", "heightRatio": "1"},
+        },
         "messages": [{"text": "succulents, top view"}],
     }
 
@@ -155,8 +164,11 @@ async def test_tokenizer_embeddings_classifiers(
     assert len(query) == 256
     assert fm.requests[-1].json["modelUri"] == "emb://b1gtestfolder/text-search-query/latest"
     predictions = await client.classify_few_shot(
-        "set an alarm", labels=["alarm", "weather"], task_description="intent",
-        samples=[("rain?", "weather")])
+        "set an alarm",
+        labels=["alarm", "weather"],
+        task_description="intent",
+        samples=[("rain?", "weather")],
+    )
     assert max(predictions, key=lambda p: p.confidence).label == "alarm"
     assert fm.requests[-1].json["modelUri"] == "cls://b1gtestfolder/yandexgpt-lite/latest"
     assert fm.requests[-1].json["samples"] == [{"text": "rain?", "label": "weather"}]
@@ -167,7 +179,12 @@ async def test_raised_quota_streams_every_generation_at_once(
 ) -> None:
     """A quota above the old fixed pool of 100 connections: every generation streams at once
     (the pool follows the limiter), none waits for a connection."""
-    client = make_client(max_concurrent_generations=130)
+    # The suite's short timeouts (2 s) are for the tests of timeouts: here 130 connections open
+    # at once beside a busy machine, and a slow first byte would be retried, taking a second
+    # reply from the fake's queue. What this test proves is how many stream at once.
+    client = make_client(
+        max_concurrent_generations=130, timeouts=Timeouts(connect=30.0, first_byte=30.0, idle=30.0)
+    )
 
     async def one() -> str:
         snaps = [s async for s in client.stream(HELLO, model="yandexgpt")]
