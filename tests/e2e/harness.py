@@ -129,7 +129,9 @@ class E2E:
             database_url=f"sqlite+aiosqlite:///{self.db.path}",
             extra=extra,
         )
-        self._bot = BotProcess(env, self.workdir, self.workdir / "bot.log", self.bot_args)
+        self._bot = BotProcess(
+            env, self.workdir, self.workdir / "bot.log", self.bot_args, fork=True
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO_ROOT
+from tests.forkserver import ForkedProcess, ForkServer
 
 TG_TOKEN = "123456:E2E-test-token"
 FM_API_KEY = "e2e-api-key"
@@ -124,8 +125,14 @@ async def migrate_database(db_path: Path, workdir: Path) -> None:
     """Create the bot's schema with ``python -m bot migrate`` (its own process, no bot imports)."""
     env = bot_env(telegram_url="", fm_url="", database_url=f"sqlite+aiosqlite:///{db_path}")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "migrate", cwd=workdir, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot",
+        "migrate",
+        cwd=workdir,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await proc.communicate()
     if proc.returncode != 0:
@@ -141,10 +148,15 @@ class BotProcess:
         workdir: Path,
         log_path: Path,
         args: tuple[str, ...] = ("run",),
+        *,
+        fork: bool = False,
     ) -> None:
         self.env, self.workdir, self.log_path = env, workdir, log_path
         self.args = args  # after `python -m bot`: ("run", "--app", "mybot:app") for an App
-        self.proc: asyncio.subprocess.Process | None = None
+        # fork: started by the worker's fork server (tests/forkserver.py), imports done once;
+        # the benchmarks keep fresh interpreters (what a deployment runs).
+        self.fork = fork
+        self.proc: asyncio.subprocess.Process | ForkedProcess | None = None
         self.started_at = 0.0
         self.starts = 0
 
@@ -162,6 +174,12 @@ class BotProcess:
         with self.log_path.open("ab") as log:
             log.write(f"--- harness: start #{self.starts} at {time.time():.3f}\n".encode())
             self.started_at = time.time()
+            server = ForkServer.shared() if self.fork else None
+            if server is not None:
+                self.proc = server.spawn(
+                    ["bot", *self.args], env=self.env, cwd=self.workdir, log=self.log_path
+                )
+                return
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -234,13 +252,19 @@ def webhook_replicas(
     bots = {}
     for name, port in ports.items():
         env = bot_env(
-            telegram_url=telegram_url, fm_url=fm_url, database_url=database_url, token=token,
+            telegram_url=telegram_url,
+            fm_url=fm_url,
+            database_url=database_url,
+            token=token,
             extra={
-                "REDIS_URL": redis_url, "REPLICA_ID": f"replica-{name}",
-                "TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_URL": webhook_url,
+                "REDIS_URL": redis_url,
+                "REPLICA_ID": f"replica-{name}",
+                "TELEGRAM_MODE": "webhook",
+                "TELEGRAM_WEBHOOK_URL": webhook_url,
                 "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{port}", **(extra or {}),
+                "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+                **(extra or {}),
             },
         )
-        bots[name] = BotProcess(env, workdir, workdir / f"bot-{name}.log")
+        bots[name] = BotProcess(env, workdir, workdir / f"bot-{name}.log", fork=True)
     return bots

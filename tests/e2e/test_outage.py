@@ -102,7 +102,7 @@ async def world(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncItera
                 "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{hook_port}",
             },
         )
-        bot = BotProcess(env, tmp_path, tmp_path / "bot.log")
+        bot = BotProcess(env, tmp_path, tmp_path / "bot.log", fork=True)
         w = World(tg, bot, f"http://127.0.0.1:{metrics_port}", proxies, fm)
         try:
             await bot.start()

@@ -100,7 +100,7 @@ async def replicas(
                 extra={"REDIS_URL": redis, "REPLICA_ID": f"replica-{name}",
                        "METRICS_LISTEN": f"127.0.0.1:{port}"},
             )
-            bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log")
+            bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log", fork=True)
         try:
             yield Replicas(tg, fm, bots, metrics, proxy)
         finally:

@@ -4,7 +4,6 @@ supergroup with topics, copyMessage(s), getChatMember) and the fake Yandex serve
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from tests.e2e.harness import E2E
 from tests.e2e.processes import bot_env
 from tests.fakes.tg_images import tiny_jpeg
 from tests.fakes.tg_state import ChatMessage
+from tests.forkserver import run_module_async
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -54,13 +54,11 @@ async def run_report(e2e: E2E, *args: str) -> str:
         telegram_url=e2e.tg.url, fm_url=e2e.fm.url,
         database_url=f"sqlite+aiosqlite:///{e2e.db.path}", extra=desk_env(),
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "report", *args, cwd=e2e.workdir, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    done = await run_module_async(
+        ["bot", "report", *args], cwd=e2e.workdir, env=env, merge_stderr=True
     )
-    out, _ = await proc.communicate()
-    assert proc.returncode == 0, out.decode()
-    return out.decode()
+    assert done.returncode == 0, done.stdout
+    return done.stdout
 
 
 @pytest.fixture

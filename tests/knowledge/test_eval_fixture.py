@@ -4,26 +4,20 @@ real ones: shared stems and word pieces bring texts close; they know nothing of 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import sys
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 from tests.core.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.forkserver import run_module_async
 from tests.knowledge.conftest import FIXTURE, FIXTURE_KB, FIXTURE_MIN_SCORE
 
 
 async def fmbot(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=REPO_ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    done = await run_module_async(["bot", *args], cwd=REPO_ROOT, env=env)
+    return done.returncode, done.stdout, done.stderr
 
 
 def environment(fm: FakeFoundationModels, tmp_path: Path, **extra: str) -> dict[str, str]:

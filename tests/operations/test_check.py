@@ -3,9 +3,7 @@ every check passes on a good setup, and each kind of failure is named with its f
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from bot.config import Settings
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
+from tests.forkserver import run_module_async
 from tests.ports import free_port
 
 TOKEN = "123456:check-token"
@@ -229,13 +228,8 @@ def test_redacted() -> None:
 
 
 async def _cli_check(env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "check", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
+    done = await run_module_async(["bot", "check"], cwd=cwd, env=env, merge_stderr=True)
+    return done.returncode, done.stdout
 
 
 async def test_the_command_prints_one_line_per_check_and_exits_by_result(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from bot.config import Settings
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
+from tests.forkserver import run_module
 from tests.operations.test_check import API_KEY, FOLDER, SUPPORT_CHAT, TOKEN, by_name, settings_for
 
 
@@ -33,10 +33,7 @@ def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot ...` in an empty folder, with only the environment given."""
     clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO_ROOT)}
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, env=clean, capture_output=True,
-        text=True, timeout=60,
-    )
+    return run_module(["bot", *args], cwd=cwd, env=clean)
 
 
 COMPLETE = {

@@ -7,27 +7,21 @@ import json
 import logging
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.log import setup_logging
 from tests.conftest import REPO_ROOT
+from tests.forkserver import run_module, run_module_async
 
 
 def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
     clean.update(env)
     clean["PYTHONPATH"] = str(REPO_ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,  # an empty directory: no .env is picked up
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # cwd: an empty directory, so no .env is picked up
+    return run_module(["bot", *args], cwd=cwd, env=clean)
 
 
 def test_run_without_token_names_it(tmp_path: Path) -> None:
@@ -110,7 +104,6 @@ def test_logs_never_show_secrets(fmt: str) -> None:
 
 
 async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) -> None:
-    import asyncio
 
     from tests.fakes.foundation_models_server import FakeFoundationModels
 
@@ -126,18 +119,11 @@ async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) 
             YANDEX_OPERATION_URL=fm.url,
             DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "chat",
-            cwd=tmp_path, env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        done = await run_module_async(
+            ["bot", "chat"], cwd=tmp_path, env=env, stdin="hi there\n/retry\n/reset\n/exit\n"
         )
-        out, err = await asyncio.wait_for(
-            proc.communicate(b"hi there\n/retry\n/reset\n/exit\n"), 60
-        )
-    text = out.decode()
-    assert proc.returncode == 0, err.decode()
+    text = done.stdout
+    assert done.returncode == 0, done.stderr
     assert "Hello from **the model**" in text
     assert "Second take" in text
     assert "[new conversation]" in text

@@ -4,7 +4,6 @@ and no credential, folder id or user id in the file."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -15,6 +14,7 @@ import pytest
 from bot.testing import BotTester, RecordedModel, RecordingFormatError
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.forkserver import run_module_async
 
 pytestmark = [pytest.mark.timeout(240)]
 
@@ -32,18 +32,14 @@ async def test_a_recorded_conversation_replays_offline(tmp_path: Path) -> None:
         env |= {"YANDEX_API_KEY": KEY, "YANDEX_FOLDER_ID": FOLDER, "YANDEX_LLM_URL": fm.url,
                 "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
                 "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "examples"), str(REPO_ROOT)])}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "record", "--app", "mybot:app", "--out", str(out),
-            "--chat-id", str(USER), "--history", str(tmp_path / "history"),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=tmp_path, env=env,
+        done = await run_module_async(
+            ["bot", "record", "--app", "mybot:app", "--out", str(out), "--chat-id", str(USER),
+             "--history", str(tmp_path / "history")],
+            cwd=tmp_path, env=env, stdin="Where is my order A-7?\n", timeout=200,
         )
-        stdout, stderr = await asyncio.wait_for(
-            process.communicate(b"Where is my order A-7?\n"), 200
-        )
-    said = stderr.decode()
-    assert process.returncode == 0, said
-    assert "Order A-7 has shipped" in stdout.decode()
+    said = done.stderr
+    assert done.returncode == 0, said
+    assert "Order A-7 has shipped" in done.stdout
     assert f"written to {out}" in said
     text = out.read_text(encoding="utf-8")
     for secret in (KEY, FOLDER, str(USER)):

@@ -20,6 +20,7 @@ from bot.tools.mcpservers import McpServerSource
 from bot.tools.pinning import PinnedTools, clean_text
 from bot.tools.toolsfile import McpServer
 from tests.conftest import REPO_ROOT
+from tests.forkserver import run_module
 
 TRACKER = REPO_ROOT / "tests" / "tools" / "mcp_tracker.py"
 CTX = ToolContext(user_id=7, chat_id=7, language="en", idempotency_key="k-1")
@@ -42,8 +43,7 @@ def tools_file(folder: Path, description: str | None = None) -> Path:
 def pin(folder: Path) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO_ROOT),
            "TOOLS_FILE": str(folder / "tools.toml")}
-    return subprocess.run([sys.executable, "-m", "bot", "tools", "pin"], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return run_module(["bot", "tools", "pin"], cwd=folder, env=env, timeout=120)
 
 
 def test_clean_text_removes_what_a_reader_cannot_see() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from bot.config import Settings
 from bot.wiring import build_toolbox, tool_environment
 from tests.conftest import REPO_ROOT
+from tests.forkserver import run_module
 
 
 def run_cli(tmp_path: Path, command: str, tools: str) -> subprocess.CompletedProcess[str]:
@@ -26,8 +26,7 @@ def run_cli(tmp_path: Path, command: str, tools: str) -> subprocess.CompletedPro
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         "TOOLS_FILE": str(tmp_path / "tools.toml"),
     }
-    return subprocess.run([sys.executable, "-m", "bot", command], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return run_module(["bot", command], cwd=tmp_path, env=env)
 
 
 @pytest.mark.parametrize("command", ["run", "chat"])
@@ -73,9 +72,8 @@ def test_report_has_the_tools_section_and_csv(tmp_path: Path) -> None:
         "PYTHONPATH": str(REPO_ROOT),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "report", "--days", "3", "--csv", str(tmp_path / "r.csv")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    done = run_module(
+        ["bot", "report", "--days", "3", "--csv", str(tmp_path / "r.csv")], cwd=tmp_path, env=env
     )
     assert done.returncode == 0, done.stderr
     assert "Tools (last 3 days): no calls" in done.stdout

@@ -1,0 +1,65 @@
+"""An opt-in report of the CPU each test file costs (``FMBOT_TEST_CPU_REPORT=path``).
+
+The suite is CPU-bound on a 2-core machine (bot processes, migrations, imports), so wall-clock
+durations mislead: a test that waits costs nothing, one that starts five bot processes costs a
+lot while looking short. Each worker appends one line per test: its own CPU seconds plus those of
+the child processes it reaped during the test (bot processes a test starts and stops), so the
+figures add up to what the suite costs the machine. ``python -m tests.cpu_report path`` sums them
+per file.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class CpuReport:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+        before = _cpu()
+        yield
+        spent = _cpu() - before
+        with self.path.open("a") as out:
+            out.write(f"{spent:.3f}\t{item.nodeid}\n")
+
+
+def register(config: pytest.Config) -> None:
+    path = os.environ.get("FMBOT_TEST_CPU_REPORT")
+    if path:
+        config.pluginmanager.register(CpuReport(Path(path)), "cpu-report")
+
+
+def main(path: str) -> None:
+    per_file: dict[str, float] = defaultdict(float)
+    per_test: list[tuple[float, str]] = []
+    for line in Path(path).read_text().splitlines():
+        spent, nodeid = line.split("\t", 1)
+        per_file[nodeid.split("::", 1)[0]] += float(spent)
+        per_test.append((float(spent), nodeid))
+    total = sum(per_file.values())
+    print(f"{total:.0f} CPU seconds in {len(per_test)} tests")
+    for name, spent in sorted(per_file.items(), key=lambda kv: -kv[1])[:40]:
+        print(f"{spent:8.1f}  {name}")
+    print("--- tests")
+    for spent, nodeid in sorted(per_test, reverse=True)[:40]:
+        print(f"{spent:8.1f}  {nodeid}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
