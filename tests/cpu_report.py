@@ -3,9 +3,10 @@
 The suite is CPU-bound on a 2-core machine (bot processes, migrations, imports), so wall-clock
 durations mislead: a test that waits costs nothing, one that starts five bot processes costs a
 lot while looking short. Each worker appends one line per test: its own CPU seconds plus those of
-the child processes it reaped during the test (bot processes a test starts and stops), so the
-figures add up to what the suite costs the machine. ``python -m tests.cpu_report path`` sums them
-per file.
+the child processes reaped during the test (its own, and those of its fork server: the bot
+processes a test starts and stops), so the figures add up to what the suite costs the machine,
+less collection and the processes a shared fixture keeps past its tests.
+``python -m tests.cpu_report path`` sums them per file.
 """
 
 from __future__ import annotations
@@ -19,11 +20,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.forkserver import ForkServer
+
 
 def _cpu() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime + _forked()
+
+
+def _forked() -> float:
+    """CPU of the processes the worker's fork server (tests/forkserver.py) started and reaped:
+    they are the server's children, not the worker's."""
+    server = ForkServer._instance
+    if server is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
 
 
 class CpuReport:

@@ -58,6 +58,12 @@ PRELOAD = (
     "alembic.runtime.migration",
     "sqlalchemy.dialects.sqlite.aiosqlite",
     "uvloop",
+    # Imported at start-up by the bot's parts (tools, the knowledge base's sync, numpy).
+    "bot.wiring.agent_tools",
+    "bot.knowledge.indexer",
+    "bot.knowledge.store_sync",
+    "bot.telegram.desk",
+    "numpy",
 )
 
 
@@ -68,6 +74,15 @@ def _serve() -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    # The aiogram models every bot builds at start (bot/telegram/warmup.py), built once here:
+    # a child's own warm-up then finds them built, as its second update would.
+    from bot.telegram.warmup import warm_models
+
+    warm_models()
+    # SQLAlchemy configures the mappers of every table on the first query; once, here.
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
     if threading.active_count() != 1:  # a fork copies only the forking thread
         raise SystemExit(f"forkserver: {threading.active_count()} threads after the imports")
     wake_r, wake_w = os.pipe()
@@ -199,6 +214,7 @@ class ForkServer:
         self._codes: dict[int, int] = {}
         self._waiters: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]]] = {}
         self._state = threading.Condition()
+        self.pid = self._proc.pid
         assert self._proc.stdout is not None
         first = json.loads(self._proc.stdout.readline() or b"{}")
         if "ready" not in first:
