@@ -65,16 +65,16 @@ def main(path: str) -> None:
     per_file: dict[str, float] = defaultdict(float)
     per_test: list[tuple[float, str]] = []
     for line in Path(path).read_text().splitlines():
-        spent, nodeid = line.split("\t", 1)
-        per_file[nodeid.split("::", 1)[0]] += float(spent)
-        per_test.append((float(spent), nodeid))
+        seconds, nodeid = line.split("\t", 1)
+        per_file[nodeid.split("::", 1)[0]] += float(seconds)
+        per_test.append((float(seconds), nodeid))
     total = sum(per_file.values())
     print(f"{total:.0f} CPU seconds in {len(per_test)} tests")
-    for name, spent in sorted(per_file.items(), key=lambda kv: -kv[1])[:40]:
-        print(f"{spent:8.1f}  {name}")
+    for name, cost in sorted(per_file.items(), key=lambda kv: -kv[1])[:40]:
+        print(f"{cost:8.1f}  {name}")
     print("--- tests")
-    for spent, nodeid in sorted(per_test, reverse=True)[:40]:
-        print(f"{spent:8.1f}  {nodeid}")
+    for cost, nodeid in sorted(per_test, reverse=True)[:40]:
+        print(f"{cost:8.1f}  {nodeid}")
 
 
 if __name__ == "__main__":
