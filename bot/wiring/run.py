@@ -83,7 +83,10 @@ async def built_bot(
             telegram=True,
             fetch_image=photos.fetch if photos is not None else None,
             superseded=superseded,
-            track_delivery=leased,
+            # Any replicas (webhook or polling): an answer stored whole but not yet delivered
+            # when this replica loses its lease is answered again by the next holder.
+            # Untracked, a polling leader that lost its lease between the two dropped it.
+            track_delivery=shared is not None,
             generation_limit=shared.generation_limit if shared is not None else None,
             shared=shared is not None,
         )

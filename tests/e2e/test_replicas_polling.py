@@ -197,6 +197,34 @@ async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
     assert b.running
 
 
+async def test_an_answer_stored_but_not_yet_delivered_is_answered_by_the_new_poller(
+    replicas: Replicas,
+) -> None:
+    """The poller dies after storing an answer whole and before Telegram took its final
+    message (waiting out a 429 here): the replica taking over answers the question, once.
+    Untracked, the row read as answered and the user never got one."""
+    r = replicas
+    a, b = r.bots["a"], r.bots["b"]
+    user = 4242
+    r.fm.queue_reply(ANSWER, chunks=2, interval=0.05)
+    r.fm.queue_reply(ANSWER, chunks=2, interval=0.05)
+    await a.start()
+    await r.wait_for(lambda: r.leading("a"), 60, "a")
+    await b.start()
+    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+    # The final message waits 8 s for Telegram's flood limit: the answer is stored by then.
+    r.tg.fail_next("sendMessage", 429, retry_after=8, chat_id=user)
+    r.tg.send_user_message(user, "tell me about lighthouses")
+    await r.wait_for(lambda: any(
+        c.method == "sendMessage" and c.status == 429 and c.chat_id == user
+        for c in r.tg.calls), 30, "a", "b")
+    assert r.answers(user) == []
+    await a.kill()
+    await r.wait_for(lambda: r.answers(user) == [ANSWER], 60, "b")
+    await asyncio.sleep(1.0)
+    assert r.answers(user) == [ANSWER], "answered once"
+
+
 def value(text: str, sample: str) -> float:
     """A sample's value in the Prometheus text format (0 when absent)."""
     for line in text.splitlines():

@@ -151,12 +151,16 @@ async def test_a_title_that_was_not_json_ends_with_the_report_and_is_never_asked
     its title, and the job ends there; before, it was left for a retry with its messages
     erased, and the retries failed with "a completion needs at least one message"."""
     await seed(sqlite_database)
-    fm.queue_reply("Sorry, here is a title: Returns")  # not JSON
+    # No title is JSON, not even a retry's (on a busy machine a job's retry can come before
+    # the report reads the titles, and the fake's default answer is JSON).
+    for _ in range(20):
+        fm.queue_reply("Sorry, here is a title: Returns")
     jobs = InsightJobs(sqlite_database.sessionmaker, client, model_name="yandexgpt/latest",
                        policy=FAST, poll_rate=500.0, submit_rate=500.0,
                        retry_base=0.05)
     gaps = await analysis(sqlite_database, client, jobs=jobs).run(7, now=NOW)
-    assert sum(1 for g in gaps if not g.labelled) == 1
+    assert gaps
+    assert not any(g.labelled for g in gaps)  # each goes on under a question of its own
     asked = len(fm.requests)
     await asyncio.sleep(0.1)  # past the retry's backoff
     await jobs.sweep()
