@@ -44,7 +44,7 @@ class Pair:
 
     async def streaming_on_a(self, chat_id: int) -> None:
         self.proxy.pin_next(A)
-        self.tg.send_user_message(chat_id, f"Tell me a long story, please ({chat_id})")
+        self.tg.send_user_message(chat_id, self.question(chat_id))
         chat = self.tg.chat(chat_id)
         await self.tg.wait_for(lambda: [d for d in chat.drafts if d.text], 15)
 
@@ -66,8 +66,15 @@ class Pair:
         took = time.monotonic() - began
         [shown] = self.texts(chat_id)
         assert shown.endswith(STOPPED), shown
-        assert shown.removesuffix(STOPPED).strip(), "some of the answer was shown"
+        written = shown.removesuffix(STOPPED).strip()
+        assert written, "some of the answer was shown"
+        # Cut short: the whole echo takes 10 s; a stop that came late would show all of it.
+        assert len(written) < len(f"Echo: {self.question(chat_id)}"), shown
         return took
+
+    @staticmethod
+    def question(chat_id: int) -> str:
+        return f"Tell me a long story, please ({chat_id})"
 
     async def stored_answers(self, chat_id: int) -> list[str]:
         url = self.database_url.replace("postgresql+asyncpg://", "postgresql://")
@@ -86,6 +93,12 @@ class Pair:
     def logged(self, name: str, words: str) -> list[str]:
         return [str(r.get("message")) for r in self.bots[name].log_records()
                 if words in str(r.get("message"))]
+
+
+# Half the answer's own length (40 chunks, 0.25 s apart): the text cut short proves the stop,
+# and a busy machine cannot push a working stop past it. How fast the stop is (about 0.3 s
+# here) is printed, and measured where timing belongs (bench/).
+STOP_WITHIN = 5.0
 
 
 @pytest.fixture
@@ -108,7 +121,7 @@ async def test_stop_sent_to_the_other_replica_stops_the_answer_at_once(pair: Pai
     await p.streaming_on_a(chat)
     p.proxy.pin_next(B)
     p.tg.send_user_message(chat, "/stop")
-    took = await p.stopped_within(chat, 1.5)
+    took = await p.stopped_within(chat, STOP_WITHIN)
     print(f"/stop through the other replica: stopped after {took:.2f} s")
     assert await p.stored_answers(chat) == ["cancelled"]
     await asyncio.sleep(1.0)  # a "nothing to stop" reply or a second answer would show now
@@ -129,7 +142,7 @@ async def test_stop_button_pressed_through_the_other_replica_stops_its_draft(
     await p.streaming_on_a(chat)
     p.proxy.pin_next(B)
     p.tg.press_stop(chat)
-    took = await p.stopped_within(chat, 1.5)
+    took = await p.stopped_within(chat, STOP_WITHIN)
     print(f"stop button through the other replica: stopped after {took:.2f} s")
     assert await p.stored_answers(chat) == ["cancelled"]
     assert p.logged("b", f"stop button in chat {chat}"), "the button did not reach b"
