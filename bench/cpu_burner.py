@@ -1,8 +1,13 @@
-"""An fmbot App that spends a set amount of CPU after every answer: the regression the CPU guard
-must catch (tests/e2e/test_bench_smoke.py), injected through the public API.
+"""An fmbot App whose CPU per answered turn is a set share above fmbot's own: the regression
+the CPU guard must catch (tests/e2e/test_bench_smoke.py), injected through the public API.
 
-``FMBOT_BENCH_BURN_MS`` (default 2) milliseconds of this thread's CPU time per answered turn,
-whatever else the machine runs: `time.thread_time` counts only the CPU this thread used.
+After every answer it spins for ``FMBOT_BENCH_BURN_SHARE`` (default 0.25) of the CPU the
+process used since the previous answer, its own spinning left out. Summed over a run that is
+the share of all the CPU spent between the first answer and the last, so fmbot is made that
+much dearer whatever a turn costs on this machine: a fixed number of milliseconds was 11% of
+a turn when the guard was written and 7% (below the guard's 10% tolerance) once turns cost
+more, which the guard then rightly let pass on some runs.
+
 Run it with ``bench_load.py --bot-app bench.cpu_burner:app``.
 """
 
@@ -14,12 +19,27 @@ import time
 from bot import AnswerEvent, App
 
 app = App.from_env()
-BURN_SECONDS = float(os.environ.get("FMBOT_BENCH_BURN_MS", "2")) / 1000
+SHARE = float(os.environ.get("FMBOT_BENCH_BURN_SHARE", "0.25"))
+
+
+class _Burner:
+    def __init__(self) -> None:
+        self.since: float | None = None  # process CPU after the previous answer's spin
+
+    def __call__(self) -> None:
+        now = time.process_time()
+        if self.since is not None:
+            # This thread's CPU only: other threads working meanwhile add nothing to the spin.
+            done = time.thread_time() + SHARE * (now - self.since)
+            while time.thread_time() < done:
+                pass
+        self.since = time.process_time()
+
+
+_burn = _Burner()
 
 
 @app.on_answer
 async def burn(event: AnswerEvent) -> None:
-    """Spin until this thread has used ``BURN_SECONDS`` more CPU."""
-    done = time.thread_time() + BURN_SECONDS
-    while time.thread_time() < done:
-        pass
+    """Spin for ``SHARE`` of the CPU used since the previous answer."""
+    _burn()

@@ -166,12 +166,15 @@ async def test_three_webhook_replicas_answer_in_order_once_and_take_over_a_kille
     first = time.monotonic() - began
     print(f"200 turns through 3 replicas in {first:.1f} s")
 
-    # Slow answers (about 16 s): the groups and 20 private chats ask a third question, and `a`
-    # is killed while it streams about a third of them, far from their end (an answer
-    # Telegram took just before a kill, which the database had not noted yet, is sent again).
-    # Then the other chats ask their third and every chat a fourth: those of a's chats land on
-    # b or c and wait behind its lease.
-    c.fm.default_chunks, c.fm.default_interval = 20, 0.8
+    # Slow answers: the groups and 20 private chats ask a third question, and `a` is killed
+    # while it streams about a third of them, far from their end. The fake splits an answer
+    # at words (3 chunks for "Echo: question 9.3", 4 in groups), so 5 s between chunks makes
+    # them last 10-15 s. Far from their end, because an answer Telegram took just before a
+    # kill, which the database had not noted yet, is sent again (docs/design-notes.md:
+    # Telegram has no idempotency key): a private chat's answer is one sendMessage after its
+    # drafts, with no id to remove. With 0.8 s (1.6 s answers) a's private answers were
+    # ending around the kill, and one was sent twice (CI, stop 40).
+    c.fm.default_chunks, c.fm.default_interval = 20, 5.0
     deletes_before = sum(1 for call in c.tg.calls if call.method == "deleteMessage")
     # And an image job owned by a: still pending when a dies (polled at ~1, 2.5, 4.8 s...).
     c.fm.image_pending_polls = 6
@@ -195,7 +198,10 @@ async def test_three_webhook_replicas_answer_in_order_once_and_take_over_a_kille
     await until_partials_noted(postgres_url, list(GROUPS))
     await c.bots["a"].kill()
     killed, killed_at = time.monotonic(), time.time()
-    assert killed - wave < 10, "a's answers were about to end"
+    # The premise, read after the kill (nothing more comes from a): no third answer was
+    # complete yet, a's or another's (the earliest ends 10 s after its question).
+    done = [ch for ch in first_wave if c.texts(ch)[2:3] == expected(ch, 3)[2:]]
+    assert not done, f"answers ended before the kill, {killed - wave:.1f} s in: {done}"
     c.fm.default_chunks, c.fm.default_interval = 4, 0.05
     for chat_id in list(PRIVATE)[20:]:
         c.ask(chat_id, f"question {abs(chat_id)}.3")
