@@ -10,8 +10,8 @@ from bot.config import Settings
 
 
 async def check_models(settings: Settings) -> list[Outcome]:
-    from bot.model_catalog import refusal, review_models, summary
     from bot.wiring.clients import build_auth_from, build_chat_model, build_client
+    from bot.wiring.model_catalog import refusal, review_models, summary
 
     name = "models"
     auth = build_auth_from(settings)

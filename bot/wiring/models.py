@@ -20,7 +20,7 @@ log = logging.getLogger("bot")
 
 @contextlib.asynccontextmanager
 async def watch_models(settings: Settings, c: Core) -> AsyncIterator[None]:
-    from bot.model_catalog import log_models
+    from bot.wiring.model_catalog import log_models
 
     for name, detail in wire_lines(settings):
         log.info("%s: %s", name, detail)

@@ -12,8 +12,8 @@ import pytest
 from bot.checks.models import check_models
 from bot.checks.wire import wire_outcomes
 from bot.config import Settings
-from bot.model_catalog import log_models
 from bot.wiring.clients import build_auth_from, build_client
+from bot.wiring.model_catalog import log_models
 from bot.wiring.preflight import problems
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
