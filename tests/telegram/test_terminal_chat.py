@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import pty
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +23,17 @@ from tests.fakes.foundation_models_server import FakeFoundationModels
 
 pytestmark = pytest.mark.timeout(90)
 COMPLETION = "/foundationModels/v1/completion"
+# Syscall numbers of select, pselect6, poll, ppoll: what /proc/<pid>/syscall shows while
+# readline waits for a key (x86_64 and aarch64; elsewhere the test cannot tell and just types).
+_SELECT_CALLS = {"x86_64": {"7", "23", "270", "271"}, "aarch64": {"72", "73"}}
+
+
+def _syscall(pid: int) -> str:
+    """The syscall `pid`'s main thread waits in ("running" when it runs): a /proc read."""
+    fields = Path(f"/proc/{pid}/syscall").read_text().split()
+    return fields[0] if fields else ""
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
 
 
@@ -50,6 +63,20 @@ class Terminal:
     def type(self, keys: str) -> None:
         os.write(self.fd, keys.encode())
 
+    async def interrupt_at_prompt(self, within: float = 20.0) -> None:
+        """Ctrl-C once the chat waits for keys in readline's select(), not merely once the
+        prompt shows: CPython's readline looks at signals only when select() is interrupted,
+        so a SIGINT that lands between the prompt's drawing and select() is noted and never
+        acted on (the chat sits at the prompt; seen under a loaded machine). A person cannot
+        type that fast; a test can."""
+        waits = _SELECT_CALLS.get(platform.machine(), set())
+        async with asyncio.timeout(within):
+            while waits:
+                if _syscall(self.pid) in waits:
+                    break
+                await asyncio.sleep(0.02)
+        self.type("\x03")
+
     async def expect(self, pattern: str, after: int = 0, timeout: float = 20.0) -> int:  # noqa: ASYNC109
         """Wait for `pattern` (a regex) in the output past `after`; the end of the match."""
         async with asyncio.timeout(timeout):
@@ -66,13 +93,22 @@ class Terminal:
             if pid:
                 return os.waitstatus_to_exitcode(status)
             await asyncio.sleep(0.05)
-        raise TimeoutError(f"the chat did not exit; its terminal:\n{self.text[-2000:]}")
+        # Where it hangs: SIGABRT makes faulthandler (PYTHONFAULTHANDLER, chat_env) print
+        # every thread's stack to the terminal.
+        os.kill(self.pid, signal.SIGABRT)
+        for _ in range(100):
+            if os.waitpid(self.pid, os.WNOHANG)[0]:  # noqa: ASYNC222 - WNOHANG: no wait
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # what it printed last, read
+        raise TimeoutError(f"the chat did not exit; its terminal:\n{self.text[-6000:]}")
 
 
 def chat_env(tmp_path: Path, fm: FakeFoundationModels) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
     env.update(
         PYTHONPATH=str(REPO_ROOT), HOME=str(tmp_path), TERM="xterm", LOG_LEVEL="INFO",
+        PYTHONFAULTHANDLER="1",
         YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f", YANDEX_LLM_URL=fm.url,
         YANDEX_OPERATION_URL=fm.url, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
     )
@@ -129,7 +165,7 @@ async def test_a_pleasant_repl_in_a_real_terminal(
     assert questions(fm) == ["tell me a long story", "tell me a longish story"]
 
     # A second Ctrl-C, at the prompt, quits.
-    term.type("\x03")
+    await term.interrupt_at_prompt()
     assert await term.exit_code() == 0
     shown = term.text
     assert "^[[A" not in shown
