@@ -4,6 +4,7 @@ sync, and a restart that embeds nothing again."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,19 @@ async def ask(e2e: E2E, text: str, **kwargs: Any) -> Any:
 
 
 async def synced_runs(e2e: E2E, count: int) -> None:
+    """Until `count` syncs are done and the running bot searches what they indexed: a sync's
+    run is stored done just before the bot reloads its vectors, and a question in between is
+    answered from the index as it was (under load, "not found" for the first question)."""
     await e2e.wait_for(
         lambda: e2e.db.path.exists()
         and _table(e2e) and e2e.db.count("kb_sync_runs", "status = 'done'") >= count, 60,
     )
+    await e2e.wait_for(lambda: _INDEX_LOADED.search(
+        e2e.bot.log_text().rsplit("--- harness: start #", 1)[-1]), 30)
+
+
+# Logged by the bot each time it loads its vectors (bot/knowledge/search.py), with passages.
+_INDEX_LOADED = re.compile(r"knowledge base: [1-9][0-9]* passages in the vector index")
 
 
 def _table(e2e: E2E) -> bool:
