@@ -127,14 +127,15 @@ async def test_cpu_per_turn_stays_within_10_percent_of_the_plain_bot_baseline(
     )
 
 
-async def test_a_quarter_more_cpu_per_turn_fails_the_guard(tmp_path: Path) -> None:
-    """The guard can fail: the same run with an App that makes every turn cost a quarter more
-    CPU (bench/cpu_burner.py) is over the bound in every pair the guard measures.
+async def test_thirty_percent_more_cpu_per_turn_fails_the_guard(tmp_path: Path) -> None:
+    """The guard can fail: the same run with an App that makes every turn cost 30% more CPU
+    (bench/cpu_burner.py) is over the bound in every pair the guard measures.
 
-    A quarter, not the 10% of the tolerance: one pair's ratio moves by up to 0.15 on a busy
-    machine (1.60-1.86 for one code in one run), so a regression just past 10% can pass one
-    pair, as it should pass the guard's best-of-three. It was 2 ms a turn, 11% when written;
-    when turns cost more it was 7%, and a pair let it through (CI, stop 40)."""
+    30%, not the 10% of the tolerance: beside the rest of the suite and a busy loop one pair's
+    ratio moves by a tenth either way (1.40-1.53 for one code in one run), so a regression
+    just past 10% can pass a pair, as it can pass the guard's best-of-three. It was 2 ms a
+    turn, 11% when written; when turns cost more it was 7%, and a pair let it through (CI,
+    stop 40)."""
     # The guard's pairs, all at once (each pair's two bots still side by side): the guard
     # stops at the first pair within the bound, so failing means every pair is over it.
     ratios = await asyncio.gather(
