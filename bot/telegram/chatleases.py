@@ -9,13 +9,14 @@ cannot get the lease leaves the update queued for the holder, who reads the chat
 
 - while holding, whenever an update of the chat arrives here, or is announced by another
   replica's *wake* (chatsignals.py: the replica whose offer found the lease held publishes
-  it, every replica listens), and when the chat's in-process queue (chatqueue.py) has run dry.
-  The wake is what brings a `/stop` received elsewhere to the streaming answer at once:
-  commands are fed as they are read and act at once (only turns wait in the chat's queue);
-- right after releasing the lease. An update stored by another replica whose offer found the
-  lease held was committed before that failed offer, so before this release: the read after
-  the release sees it, and takes the lease again. Nothing is stranded while the holder lives,
-  even when a wake is lost (pub/sub delivers at most once).
+  it, every replica listens). The wake is what brings a `/stop` received elsewhere to the
+  streaming answer at once: commands are fed as they are read and act at once (only turns
+  wait in the chat's queue);
+- right after releasing the lease, once the chat's in-process queue (chatqueue.py) has run
+  dry. An update stored by another replica whose offer found the lease held was committed
+  before that failed offer, so before this release: the read after the release sees it, and
+  takes the lease again. Nothing is stranded while the holder lives, even when a wake is lost
+  (pub/sub delivers at most once). One read a hold: none before the release as well.
 
 The draft's stop button is not queued: the replica that receives it stops the draft if it
 streams it, and otherwise publishes a *stop* for (chat, draft) that the streaming one obeys
@@ -249,15 +250,16 @@ class ChatLeases:
                     log.error("chat %s: lease lost; leaving the chat to another replica", chat_id)
                     self.queues.abandon(chat_id)
                     return False
+                if not wake.is_set():
+                    # Idle: released without reading the queue first, since `_hold` reads it
+                    # right after the release (which it must: an update stored meanwhile by a
+                    # replica whose offer found the lease held) and takes the lease again if
+                    # there is one. One query a turn fewer than reading before and after.
+                    return True
                 wake.clear()
                 new = await self.backlog.intake.pending(self.backlog.bot, chat_id, fed)
-                log.debug(
-                    "chat %s: read its queue (%s): %s new",
-                    chat_id, "idle" if idle.done() and not idle.cancelled() else "woken",
-                    [update.update_id for update, _, _ in new],
-                )
-                if not new and idle.done() and not idle.cancelled():
-                    return True
+                log.debug("chat %s: read its queue (woken): %s new",
+                          chat_id, [update.update_id for update, _, _ in new])
                 for update, _receipt, row in new:
                     fed.add(update.update_id)
                     replayed = row.accepted_at < utcnow() - self.late

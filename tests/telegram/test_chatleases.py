@@ -77,3 +77,32 @@ async def test_a_closed_replica_takes_no_chat_and_leaves_the_message_queued(
         await b.app.leases.sweep(grace=dt.timedelta(0))
         await b.wait_until(lambda: b.texts(ANNA.id) == ["Echo: asked as a shuts down"], within=10)
         assert a.texts(ANNA.id) == []
+
+
+async def test_a_message_stored_while_the_holder_answers_is_answered_even_if_no_wake_came(
+    sqlite_database: Database,
+) -> None:
+    """The wake is a pub/sub message, delivered at most once: a message stored by another
+    replica whose wake was lost is read by the holder right after it releases the chat, and
+    answered (here the sweeps, which would find it too, only look at hour-old updates)."""
+    shared = LocalCoordinator()
+    async with (
+        running_app(sqlite_database, coordinator=shared, owner="a") as a,
+        running_app(sqlite_database, coordinator=shared, owner="b") as b,
+    ):
+        for replica in (a, b):
+            assert replica.app.leases is not None
+            replica.app.leases.grace = dt.timedelta(hours=1)
+        a.fm.queue_reply("First answer, slowly.", chunks=6, interval=0.1)
+        await receive(a, a.update(message=a.message("first question")))
+        await a.wait_until(lambda: a.app.queues.is_busy(ANNA.id), within=5)
+        # Stored by b, never offered: as if b's offer found the lease held and its wake to a
+        # was lost.
+        assert await b.app.intake.accept(
+            [a.update(message=a.message("second question"))], dispatch_here=False
+        )
+        await a.wait_until(lambda: len(a.texts(ANNA.id)) == 2, within=20)
+        assert a.texts(ANNA.id) == ["First answer, slowly.", "Echo: second question"]
+        assert b.texts(ANNA.id) == []
+        async with sqlite_database.session() as session:
+            assert await UpdateRepository(session, a.bot.id).pending() == []
