@@ -64,6 +64,7 @@ async def poll_when_leading(
     finally:
         restore_signals()
         await app.bot.session.close()
+        stop.finished()
 
 
 async def _term(

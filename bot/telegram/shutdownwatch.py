@@ -26,8 +26,12 @@ log = logging.getLogger(__name__)
 REPORT_AFTER = 15.0
 
 
-def watch_shutdown(loop: asyncio.AbstractEventLoop, after: float = REPORT_AFTER) -> None:
-    """Report what the process still waits for if it has not exited `after` s from now."""
+def watch_shutdown(
+    loop: asyncio.AbstractEventLoop, after: float = REPORT_AFTER
+) -> threading.Timer:
+    """Report what the process still waits for if it has not exited `after` s from now;
+    cancel the timer returned once the shutdown is over (a process that goes on, as when the
+    bot runs inside another program or a test, is not stuck)."""
 
     def fire() -> None:
         # A stderr without a file descriptor (embedded) cannot take the dump; the log can.
@@ -39,6 +43,7 @@ def watch_shutdown(loop: asyncio.AbstractEventLoop, after: float = REPORT_AFTER)
     timer = threading.Timer(after, fire)
     timer.daemon = True  # never keeps the process alive
     timer.start()
+    return timer
 
 
 def report_pending(after: float) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from typing import TypeVar
 
 from aiogram import Bot
@@ -28,7 +29,7 @@ from aiogram.types import BotCommand
 
 from bot.menu import menu_entry_problem
 from bot.telegram.responsetypes import PinResponseTypes
-from bot.telegram.shutdownwatch import watch_shutdown
+from bot.telegram.shutdownwatch import REPORT_AFTER, watch_shutdown
 from bot.telegram.texts import COMMANDS, LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -118,20 +119,36 @@ async def patiently(bot: Bot, method: TelegramMethod[T], attempts: int = 5) -> T
     raise AssertionError("unreachable")
 
 
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGTERM or SIGINT (undo with `restore_signals`). A shutdown still
-    running 15 s after the first signal logs what it waits for (shutdownwatch.py)."""
-    stop = asyncio.Event()
+class StopSignal(asyncio.Event):
+    """Set by SIGTERM or SIGINT. The first signal also starts the shutdown watch: a shutdown
+    still running `report_after` s later logs what it waits for (shutdownwatch.py), unless
+    `finished()` said it is over."""
+
+    def __init__(self, report_after: float = REPORT_AFTER) -> None:
+        super().__init__()
+        self.report_after = report_after
+        self._watch: threading.Timer | None = None
+
+    def signalled(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self.is_set():
+            self._watch = watch_shutdown(loop, self.report_after)
+        self.set()
+
+    def finished(self) -> None:
+        """The shutdown is over: nothing to report, even if the process goes on (the bot
+        run inside another program, or a test's)."""
+        if self._watch is not None:
+            self._watch.cancel()
+
+
+def stop_on_signals(report_after: float = REPORT_AFTER) -> StopSignal:
+    """A StopSignal set by SIGTERM or SIGINT (undo with `restore_signals`; call its
+    `finished()` once the shutdown is done)."""
+    stop = StopSignal(report_after)
     loop = asyncio.get_running_loop()
-
-    def on_signal() -> None:
-        if not stop.is_set():
-            watch_shutdown(loop)
-        stop.set()
-
     for sig in SIGNALS:
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, on_signal)
+            loop.add_signal_handler(sig, stop.signalled, loop)
     return stop
 
 

@@ -75,3 +75,4 @@ async def serve_webhook(
         await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
         await app.shutdown()
         await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)
+        stop.finished()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 
 import pytest
 
 from bot.telegram.shutdownwatch import watch_shutdown
+from bot.telegram.startup import restore_signals, stop_on_signals
 
 
 async def test_a_slow_shutdown_reports_where_each_pending_task_waits(
@@ -36,3 +39,30 @@ async def test_a_slow_shutdown_reports_where_each_pending_task_waits(
     assert "> closing_a_client (test_shutdownwatch.py:" in caplog.text
     assert "> wait (locks.py:" in caplog.text  # down to where it really waits
     assert "most recent call first" in capfd.readouterr().err  # every thread's stack
+
+
+@pytest.mark.parametrize("finished", [True, False])
+async def test_a_finished_shutdown_reports_nothing_in_a_process_that_goes_on(
+    finished: bool, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The bot run inside another process (a test's, a program embedding it): once its
+    shutdown is over, the watch its stop signal started is cancelled; one not told so (the
+    control) reports after its time, as a stuck shutdown would."""
+    caplog.set_level(logging.WARNING, logger="bot.telegram.shutdownwatch")
+    stop = stop_on_signals(report_after=0.3)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        async with asyncio.timeout(5):
+            await stop.wait()
+    finally:
+        restore_signals()
+    if finished:
+        stop.finished()
+        await asyncio.sleep(0.6)  # twice the report's time (cancelled, it never comes)
+        assert "most recent call first" not in capfd.readouterr().err
+        assert "shutdown still running" not in caplog.text
+    else:
+        async with asyncio.timeout(10):
+            while "shutdown still running" not in caplog.text:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert "most recent call first" in capfd.readouterr().err
