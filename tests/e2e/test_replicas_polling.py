@@ -62,6 +62,13 @@ class Replicas:
         chat = self.tg.chats.get(chat_id)
         return [] if chat is None else [m.text or "" for m in chat.bot_messages]
 
+    async def start_leader_then_standby(self) -> None:
+        """Start `a` and wait until it polls, then `b` and wait until it stands by."""
+        await self.bots["a"].start()
+        await self.wait_for(lambda: self.leading("a"), 60, "a")
+        await self.bots["b"].start()
+        await self.wait_for(lambda: self.standing_by("b"), 60, "a", "b")
+
     async def wait_for(self, predicate: object, timeout: float, *alive: str) -> None:  # noqa: ASYNC109
         def check() -> object:
             for name in alive:
@@ -168,10 +175,7 @@ async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
     group = -100777
     r.fm.queue_reply(ANSWER, chunks=8, interval=0.5)
     r.fm.queue_reply(ANSWER, chunks=4, interval=0.1)
-    await a.start()
-    await r.wait_for(lambda: r.leading("a"), 60, "a")
-    await b.start()
-    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+    await r.start_leader_then_standby()
     r.tg.send_user_message(
         group, "@fm_test_bot tell us about lighthouses", chat_type="supergroup",
         title="Keepers", user={"id": 777, "first_name": "Ann"},
@@ -204,14 +208,11 @@ async def test_an_answer_stored_but_not_yet_delivered_is_answered_by_the_new_pol
     message (waiting out a 429 here): the replica taking over answers the question, once.
     Untracked, the row read as answered and the user never got one."""
     r = replicas
-    a, b = r.bots["a"], r.bots["b"]
+    a = r.bots["a"]
     user = 4242
     r.fm.queue_reply(ANSWER, chunks=2, interval=0.05)
     r.fm.queue_reply(ANSWER, chunks=2, interval=0.05)
-    await a.start()
-    await r.wait_for(lambda: r.leading("a"), 60, "a")
-    await b.start()
-    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+    await r.start_leader_then_standby()
     # The final message waits 8 s for Telegram's flood limit: the answer is stored by then.
     r.tg.fail_next("sendMessage", 429, retry_after=8, chat_id=user)
     r.tg.send_user_message(user, "tell me about lighthouses")
@@ -346,10 +347,7 @@ async def test_a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_qu
     a, b = r.bots["a"], r.bots["b"]
     group = -100778
     r.fm.queue_reply(ANSWER, chunks=20, interval=0.5)
-    await a.start()
-    await r.wait_for(lambda: r.leading("a"), 60, "a")
-    await b.start()
-    await r.wait_for(lambda: r.standing_by("b"), 60, "a", "b")
+    await r.start_leader_then_standby()
     keeper = {"id": 777, "first_name": "Ann"}
     r.tg.send_user_message(group, "@fm_test_bot tell us about lighthouses",
                            chat_type="supergroup", title="Keepers", user=keeper)
