@@ -143,9 +143,9 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
     plan = Plan(users, groups, args.turns, images, ramp, words=args.words)
     figures = RunFigures(users, groups)
     db_path = workdir / "bot.db"
-    token = bench_token() if args.replicas > 1 else TG_TOKEN
+    token = bench_token() if args.replicas else TG_TOKEN
     # Replicas take updates by webhook: delivered over up to 40 connections, as Telegram does.
-    tg = await start_telegram_process(token, webhook_parallel=args.replicas > 1)
+    tg = await start_telegram_process(token, webhook_parallel=args.replicas > 0)
     fm = await FakeProcess.start(
         "bench.load_fm",
         *("--port", "0", "--api-key", FM_API_KEY, "--folder", FM_FOLDER),
@@ -172,7 +172,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
         bot = BotProcess(env, workdir, workdir / "bot.log", args=("run", *app_args))
     try:
         async with aiohttp.ClientSession() as session, AsyncExitStack() as stack:
-            if args.replicas > 1:
+            if args.replicas:
                 cluster = await stack.enter_async_context(
                     replicas(args.replicas, token, env, workdir, args.redis_url)
                 )
@@ -347,8 +347,10 @@ def main() -> None:
         help="run bench/plain_bot.py (plain aiogram + httpx) instead of fmbot: the yardstick",
     )
     parser.add_argument(
-        "--replicas", type=int, default=1,
-        help="N>1: N webhook replicas on PostgreSQL and Redis behind a round-robin proxy",
+        "--replicas", type=int, default=0,
+        help="N webhook replicas on PostgreSQL and Redis behind a round-robin proxy (1: the "
+        "same deployment with one replica, the yardstick for N); 0: one polling process on "
+        "SQLite",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")
