@@ -41,7 +41,7 @@ def options(*, plain: bool, app: str | None = None) -> argparse.Namespace:
         groups=1, images=0, turns=2, words=100, rate=40.0, first_delay=0.3,
         generations="chats", load=0.85, ramp=2.0, log_level="WARNING",
         bot_path=str(REPO_ROOT) if app else None, bot_app=app,
-        bot_env=[], plain=plain, replicas=1, redis_url="", dump=None, profile=None,
+        bot_env=[], plain=plain, replicas=0, redis_url="", dump=None, profile=None,
         keep_log=None,
     )
 
