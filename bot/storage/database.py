@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 
+from bot.storage.pooling import PING_AFTER_IDLE, ping_when_idle
 from bot.storage.sqlite_inline import INLINE_BUSY_TIMEOUT_MS, connect_inline, is_inline
 
 DEFAULT_URL = "sqlite+aiosqlite:///fmbot.db"
@@ -182,21 +183,25 @@ def _connect_inline(
 
 
 def create_engine(
-    url: str = DEFAULT_URL, *, inline_sqlite: bool = False, **kwargs: Any
+    url: str = DEFAULT_URL,
+    *,
+    inline_sqlite: bool = False,
+    ping_after_idle: float = PING_AFTER_IDLE,
+    **kwargs: Any,
 ) -> AsyncEngine:
     """An AsyncEngine for `url`; on SQLite with the pragmas and BEGIN handling above.
 
     An SQLite file's directory is created if missing; other backends check a pooled
-    connection before use (a restarted server must not fail the next update).
+    connection that was idle before use (`PING_AFTER_IDLE`).
     `inline_sqlite` runs an aiosqlite engine's calls on the loop's thread: only for a pool of
     one connection (bot/storage/sqlite_inline.py says why).
     """
     url = normalize_url(url)
     if _is_sqlite_file(url):
         Path(str(make_url(url).database)).parent.mkdir(parents=True, exist_ok=True)
-    elif not is_sqlite(url):
-        kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)
+    if not is_sqlite(url) and not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine, ping_after_idle)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         event.listen(engine.sync_engine, "begin", _on_sqlite_begin)

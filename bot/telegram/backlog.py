@@ -24,9 +24,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.conversation import ChatRef, Speaker
 from bot.storage.models import utcnow
-from bot.storage.repositories import UpdateReceipt
+from bot.storage.repositories import MessageRepository, UpdateReceipt, UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.answer_parts import Target
 from bot.telegram.answers import Answerer
@@ -69,7 +69,6 @@ class Backlog:
     intake: Intake
     queues: ChatQueues
     answers: Answerer
-    conversation: ConversationService
     notify: Notifier
     sessionmaker: async_sessionmaker[AsyncSession]
     max_age: dt.timedelta | None  # None: never too old
@@ -85,9 +84,13 @@ class Backlog:
         """Everything at start (one process); with `chat_id`, one chat, by the replica that
         just took its lease (chatleases.py): `skip` the updates it fed already; only those
         accepted more than `late` ago count as replayed (quoted, not counted again)."""
-        interrupted = await maintenance.interrupted_turns(self.sessionmaker, chat_id)
-        cut_short = await self.conversation.recover_interrupted(chat_id)
-        queued = await self.intake.pending(self.bot, chat_id, skip)
+        # One transaction: read the answers left streaming, mark them failed, read the queue.
+        async with self.sessionmaker() as session:
+            interrupted = await maintenance.interrupted_turns(session, chat_id)
+            cut_short = await MessageRepository(session).fail_streaming(chat_id)
+            rows = await UpdateRepository(session, self.intake.bot_id).pending(chat_id)
+            await session.commit()
+        queued = await self.intake.register(self.bot, rows, skip)
         now = utcnow()
         cutoff = now - self.max_age if self.max_age is not None else None
         stale: dict[int, _Stale] = {}

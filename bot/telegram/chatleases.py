@@ -158,8 +158,8 @@ class ChatLeases:
         async with self.sessionmaker() as session:
             repo = UpdateRepository(session, self.backlog.intake.bot_id)
             chats = set(await repo.pending_chats(before))
+            chats |= set(await maintenance.streaming_chats(session, before))
             await session.commit()
-        chats |= set(await maintenance.streaming_chats(self.sessionmaker, before))
         now = time.monotonic()
         self._busy_until = {c: t for c, t in self._busy_until.items() if t > now}
         candidates = sorted(chats - self._held.keys() - self._busy_until.keys())

@@ -145,6 +145,12 @@ class Intake:
         async with self.sessionmaker() as session:
             rows = await UpdateRepository(session, self.bot_id).pending(chat_id)
             await session.commit()
+        return await self.register(bot, rows, skip)
+
+    async def register(
+        self, bot: Bot, rows: Sequence[PendingUpdate], skip: Collection[int] = ()
+    ) -> list[tuple[Update, UpdateReceipt, PendingUpdate]]:
+        """`pending` for rows read already (in a caller's transaction)."""
         replay: list[tuple[Update, UpdateReceipt, PendingUpdate]] = []
         broken: list[UpdateReceipt] = []
         for row in rows:

@@ -82,13 +82,13 @@ class InterruptedTurn:
 
 
 async def interrupted_turns(
-    sessionmaker: async_sessionmaker[AsyncSession], chat_id: int | None = None
+    session: AsyncSession, chat_id: int | None = None
 ) -> list[InterruptedTurn]:
     """Answers left `streaming` in open conversations, one per chat (the newest); with
     `chat_id`, that chat's only (read by the holder of its lease, see chatleases.py).
 
-    Read before `ConversationService.recover_interrupted()` marks them failed, so start-up can
-    answer those questions again (bot/telegram/backlog.py decides what to do with old ones).
+    Read before `MessageRepository.fail_streaming()` marks them failed (in the same
+    transaction: bot/telegram/backlog.py), so they can be answered again.
     """
     question = aliased(Message)
     stmt = (
@@ -116,9 +116,7 @@ async def interrupted_turns(
     )
     if chat_id is not None:
         stmt = stmt.where(Conversation.chat_id == chat_id)
-    async with sessionmaker() as session:
-        rows = (await session.execute(stmt)).all()
-        await session.commit()
+    rows = (await session.execute(stmt)).all()
     turns: dict[int, InterruptedTurn] = {}
     for chat_id, chat_type, author_id, name, language, telegram_ids, shown_in, asked in rows:
         if chat_id in turns or author_id is None:
@@ -149,13 +147,9 @@ def streaming_chats_query(updated_before: dt.datetime) -> Select[int]:
     )
 
 
-async def streaming_chats(
-    sessionmaker: async_sessionmaker[AsyncSession], updated_before: dt.datetime
-) -> list[int]:
+async def streaming_chats(session: AsyncSession, updated_before: dt.datetime) -> list[int]:
     """Chats with an answer `streaming` (or stored but not delivered) since before
     `updated_before`: with several replicas, those whose lease is free were left by a replica
     that died (chatleases.py sweeps them)."""
-    async with sessionmaker() as session:
-        rows = (await session.execute(streaming_chats_query(updated_before))).all()
-        await session.commit()
+    rows = (await session.execute(streaming_chats_query(updated_before))).all()
     return [row[0] for row in rows]

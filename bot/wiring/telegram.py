@@ -131,7 +131,7 @@ def build_telegram(
     max_age = options.queue_max_age
     backlog = Backlog(
         bot=bot, dp=dp, intake=intake, queues=queues, answers=answers,
-        conversation=conversation, notify=notify, sessionmaker=sessionmaker,
+        notify=notify, sessionmaker=sessionmaker,
         max_age=dt.timedelta(seconds=max_age) if max_age > 0 else None,
         stale_action="drop" if options.queue_stale_action == "drop" else "apologize",
     )

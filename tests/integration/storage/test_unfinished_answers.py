@@ -50,9 +50,8 @@ async def test_the_sweep_finds_old_unfinished_answers_through_their_partial_inde
             if conn.dialect.name == "postgresql":
                 await conn.execute(text("ANALYZE messages"))
 
-        found = await maintenance.streaming_chats(
-            async_sessionmaker(engine), NOW - dt.timedelta(seconds=2)
-        )
+        async with async_sessionmaker(engine)() as session:
+            found = await maintenance.streaming_chats(session, NOW - dt.timedelta(seconds=2))
         assert sorted(found) == [1, 2]
 
         query = maintenance.streaming_chats_query(NOW - dt.timedelta(seconds=2))

@@ -1,0 +1,43 @@
+"""Checking pooled PostgreSQL connections before use, only when they sat idle."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+# A pooled connection idle longer than this is checked before use (a restarted server must
+# not fail the next update); one in steady use is not: SQLAlchemy's `pool_pre_ping` checks
+# every checkout, which on asyncpg is three round trips (BEGIN, `;`, ROLLBACK) before each
+# transaction. A connection that broke while in use fails its statement, and SQLAlchemy
+# drops it from the pool then (https://docs.sqlalchemy.org/en/20/core/pooling.html#disconnect-handling-pessimistic).
+PING_AFTER_IDLE = 1.0
+_LAST_USED = "fmbot_last_used"
+
+
+def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
+    """Check a pooled connection of `engine` before use when it was idle over `after` s."""
+    dialect = engine.dialect
+
+    def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        used = record.info.get(_LAST_USED)
+        if used is None or time.monotonic() - used <= after:
+            return  # a fresh connection, or one in steady use
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"an idle pooled connection is gone: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("an idle pooled connection is gone")
+
+    def checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    # The pool retries a checkout whose listener raises DisconnectionError on a new
+    # connection, as it does when its own pre-ping fails.
+    event.listen(engine.sync_engine, "checkout", checkout)
+    event.listen(engine.sync_engine, "checkin", checkin)
