@@ -85,9 +85,13 @@ class Backlog:
         just took its lease (chatleases.py): `skip` the updates it fed already; only those
         accepted more than `late` ago count as replayed (quoted, not counted again)."""
         # One transaction: read the answers left streaming, mark them failed, read the queue.
+        # A holder taking a chat (`chat_id`) asks first whether anything was left at all.
         async with self.sessionmaker() as session:
-            interrupted = await maintenance.interrupted_turns(session, chat_id)
-            cut_short = await MessageRepository(session).fail_streaming(chat_id)
+            interrupted: list[maintenance.InterruptedTurn] = []
+            cut_short = 0
+            if chat_id is None or await maintenance.has_unfinished(session, chat_id):
+                interrupted = await maintenance.interrupted_turns(session, chat_id)
+                cut_short = await MessageRepository(session).fail_streaming(chat_id)
             rows = await UpdateRepository(session, self.intake.bot_id).pending(chat_id)
             await session.commit()
         queued = await self.intake.register(self.bot, rows, skip)

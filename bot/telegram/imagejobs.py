@@ -118,7 +118,9 @@ class ImageDelivery:
             resume = functools.partial(self._resume, {job_id}, owned=True)
             self._spawn(self._owning(job_id, resume))
 
-    async def sweep_forever(self, every: float = 1.0) -> None:
+    async def sweep_forever(self, every: float = 3.0) -> None:
+        # Every 3 s, not every second: an image takes longer than that to make, and each replica's
+        # sweep is a database transaction (replicas pay it once each).
         while True:
             await asyncio.sleep(every * random.uniform(0.75, 1.25))
             try:

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -79,6 +79,22 @@ class InterruptedTurn:
     # Messages that showed the partial answer (groups stream into a real message).
     stale_message_ids: tuple[int, ...] = ()
     asked_at: dt.datetime | None = None
+
+
+# Built once: building a statement costs more CPU than PostgreSQL spends running this one.
+_UNFINISHED_IN_CHAT = (
+    select(Message.id)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(UNFINISHED_ANSWER, Conversation.chat_id == bindparam("chat_id"))
+    .limit(1)
+)
+
+
+async def has_unfinished(session: AsyncSession, chat_id: int) -> bool:
+    """Whether the chat has an answer left `streaming` or undelivered (almost never: only
+    after a replica died mid-answer), before the costlier reads that recover it."""
+    found = await session.execute(_UNFINISHED_IN_CHAT, {"chat_id": chat_id})
+    return found.first() is not None
 
 
 async def interrupted_turns(

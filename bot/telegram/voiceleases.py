@@ -48,7 +48,9 @@ class LeasedReplies:
             self._spawn(self._owning(reply_id, functools.partial(self._resume_one, reply_id)))
         return len(ids)
 
-    async def sweep_forever(self, every: float = 1.0) -> None:
+    async def sweep_forever(self, every: float = 3.0) -> None:
+        # Every 3 s, not every second: synthesizing a reply takes about that long, and each replica's
+        # sweep is a database transaction (replicas pay it once each).
         while True:
             await self._sleep(every * random.uniform(0.75, 1.25))
             try:
