@@ -49,8 +49,8 @@ class LeasedReplies:
         return len(ids)
 
     async def sweep_forever(self, every: float = 3.0) -> None:
-        # Every 3 s, not every second: synthesizing a reply takes about that long, and each replica's
-        # sweep is a database transaction (replicas pay it once each).
+        # Every 3 s, not every second: synthesizing a reply takes about that long, and each
+        # replica's sweep is a database transaction (replicas pay it once each).
         while True:
             await self._sleep(every * random.uniform(0.75, 1.25))
             try:
