@@ -126,15 +126,15 @@ class LocalCoordinator:
         member: str | None,
         *,
         bucket: Bucket | None = None,
-        settle: Sequence[str] = (),
+        settle: Sequence[tuple[str, float]] = (),
         hold: float = 30.0,
         poll: float = 0.02,
     ) -> tuple[float, int]:
         now = self.clock()
         members = self._windows.setdefault(window.name, {})
-        for settled in settle:
+        for settled, age in settle:
             if settled in members:
-                members[settled] = now + window.span
+                members[settled] = now - age + window.span
         for gone in [m for m, until in members.items() if until <= now]:
             del members[gone]
         if member is None:

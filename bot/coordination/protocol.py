@@ -150,16 +150,16 @@ class Coordinator(Protocol):
         member: str | None,
         *,
         bucket: Bucket | None = None,
-        settle: Sequence[str] = (),
+        settle: Sequence[tuple[str, float]] = (),
         hold: float = 30.0,
         poll: float = 0.02,
     ) -> tuple[float, int]:
-        """First `settle` earlier members of `window` (answered now: they count until `span`
-        from now), then admit `member` (unique) and take a token from `bucket`, both or
-        neither: (0.0, -1) when admitted (or `member` is None); else the seconds to look again
-        and what is short, 0 the window, 1 the bucket. A window full of members never settled
-        says `poll` (they may be answered any moment). An unsettled member counts `hold`
-        seconds at most."""
+        """First `settle` earlier members of `window`, each with the seconds since its answer
+        (it counts until `span` after the answer), then admit `member` (unique) and take a
+        token from `bucket`, both or neither: (0.0, -1) when admitted (or `member` is None);
+        else the seconds to look again and what is short, 0 the window, 1 the bucket. A
+        window full of members never settled says `poll` (they may be answered any moment).
+        An unsettled member counts `hold` seconds at most."""
         ...
 
     async def signal(self, name: str, value: float, ttl: float) -> int:

@@ -148,7 +148,7 @@ class RedisCoordinator:
         member: str | None,
         *,
         bucket: Bucket | None = None,
-        settle: Sequence[str] = (),
+        settle: Sequence[tuple[str, float]] = (),
         hold: float = 30.0,
         poll: float = 0.02,
     ) -> tuple[float, int]:
@@ -160,7 +160,8 @@ class RedisCoordinator:
         else:
             keys.append(self._key("bucket", bucket.name))
             args += ["1", repr(bucket.rate), repr(bucket.burst), repr(bucket.keep)]
-        args += list(settle)
+        for settled, age in settle:
+            args += [settled, _ms(age)]
         answer = await self._call("admit", lambda: self._admit(keys=keys, args=args))
         wait, short = bytes(answer).split(b":")
         return float(wait), int(short) - 1

@@ -135,14 +135,17 @@ return tostring(wait) .. ':' .. tostring(limit)
 
 # KEYS[1] window: sorted set member -> when it stops counting (ms), KEYS[2] bucket hash;
 # ARGV member ('' = only settle), limit, span_ms, keep, hold_ms, poll_ms, bucket (0/1), rate/s,
-# burst, bucket keep, then the members to settle -> "0:0" admitted, else "<seconds>:<n>", n = 1
-# the window is short, 2 the bucket. A member admitted counts `hold` ms (in flight: its call has
-# no answer yet), settled it counts `span` ms from the settling; expired members are dropped.
+# burst, bucket keep, then pairs of a member to settle and the ms since its answer -> "0:0"
+# admitted, else "<seconds>:<n>", n = 1 the window is short, 2 the bucket. A member admitted
+# counts `hold` ms (in flight: its call has no answer yet), settled it counts `span` ms from its
+# answer (told late, it counts no longer for that); expired members are dropped.
 ADMIT = (
     _NOW_MS
     + """
 local span = tonumber(ARGV[3])
-for i = 11, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + span, ARGV[i]) end
+for i = 11, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], 'XX', now + span - tonumber(ARGV[i + 1]), ARGV[i])
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if ARGV[1] == '' then return '0:0' end
 local count = redis.call('ZCARD', KEYS[1])

@@ -6,8 +6,11 @@ message or edit is admitted into the bot's rolling window in Redis (a sorted set
 script: `Coordinator.admit`, server time) and takes a token from its chat's bucket there, both
 in one atomic step. As in the one-process budget (window.py), a call counts from its admission
 until a second after its answer came: each replica tells Redis which of its calls were
-answered (`sent()`), with its next admission or at once when it has none to ask for, so every
-replica together never has a 31st message reach Telegram in any second.
+answered and how long ago (`sent()`), with its next admission, so every replica together never
+has a 31st message reach Telegram in any second. With nothing to ask for, it tells Redis
+`settle_after` (half the span) later, unless the window was full lately: a call answered a
+moment ago counts for the span after its answer either way, so telling it late costs no place,
+and most answers then ride on the next admission instead of a call of their own.
 
 Priorities hold across replicas in two ways:
 - Within a replica, waiting calls form one local priority queue served by one task (the
@@ -26,6 +29,7 @@ replicas counted before the outage: census.py), logs it once, and checks Redis e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -68,7 +72,10 @@ class SharedBudget(BotBudget):
         retry_every: float = 2.0,
         hold: float = 30.0,
         poll: float = 0.02,
+        settle_after: float | None = None,
     ) -> None:
+        """`settle_after`: how long answers may wait for an admission to carry them to Redis
+        (default half the span; 0: at once)."""
         self.coordinator = coordinator
         self.limit = limit
         self.span = span
@@ -81,7 +88,11 @@ class SharedBudget(BotBudget):
         self._tag = uuid.uuid4().hex[:12]
         self._ids = itertools.count()
         self._flying: deque[str] = deque()  # admitted here, not answered yet
-        self._settle: list[str] = []  # answered, not told to the store yet
+        self.settle_after = span / 2 if settle_after is None else settle_after
+        # Answered, not told to the store yet: (member, the loop's time of its answer).
+        self._settle: list[tuple[str, float]] = []
+        self._settle_timer: asyncio.TimerHandle | None = None
+        self._busy_until = 0.0  # the window was full lately: settle at once until then
         self._queue: list[_Entry] = []
         self._order = itertools.count()
         self._pump: asyncio.Task[None] | None = None
@@ -115,11 +126,21 @@ class SharedBudget(BotBudget):
     def sent(self) -> None:
         if not self._flying:
             return
-        self._settle.append(self._flying.popleft())  # any of ours: they are alike to the store
+        loop = asyncio.get_running_loop()
+        # Any of ours: they are alike to the store.
+        self._settle.append((self._flying.popleft(), loop.time()))
         if self._pump is None:
-            self._start()
+            if not self.settle_after or loop.time() < self._busy_until:
+                self._start()
+            elif self._settle_timer is None:
+                self._settle_timer = loop.call_later(self.settle_after, self._settle_late)
         elif self._nap is not None and not self._nap.done():
             self._nap.set_result(None)  # a place may be free: look again now
+
+    def _settle_late(self) -> None:
+        self._settle_timer = None
+        if self._pump is None and self._settle:
+            self._start()
 
     # -- the pump -----------------------------------------------------------------------------
     def _window(self, priority: int) -> Window:
@@ -149,6 +170,8 @@ class SharedBudget(BotBudget):
                     if entry[2].done():  # the lane left the queue
                         entry = None
                 settle, self._settle = self._settle, []
+                now = loop.time()
+                ages = [(member, max(0.0, now - at)) for member, at in settle]
                 priority = entry[0] if entry is not None else int(Priority.FRAME)
                 member = f"{self._tag}:{next(self._ids)}" if entry is not None else None
                 store = self._fallback or self.coordinator
@@ -157,7 +180,7 @@ class SharedBudget(BotBudget):
                         self._window(priority),
                         member,
                         bucket=self._bucket(priority, entry[3]) if entry is not None else None,
-                        settle=settle,
+                        settle=ages,
                         hold=self.hold,
                         poll=self.poll,
                     )
@@ -178,13 +201,14 @@ class SharedBudget(BotBudget):
                 if short < 0:
                     assert member is not None
                     if future.done():  # left the queue meanwhile: the place goes back
-                        self._settle.append(member)
+                        self._settle.append((member, loop.time()))
                     else:
                         self._flying.append(member)
                         future.set_result(None)
                 elif short == 1:  # only its chat is short: others need not wait for it
                     loop.call_later(wait, self._requeue, entry)
                 else:  # the bot is short: look again then, or when something frees or matters
+                    self._busy_until = loop.time() + self.span
                     heapq.heappush(self._queue, entry)
                     await self._sleep(wait, priority)
         finally:
@@ -237,7 +261,18 @@ class SharedBudget(BotBudget):
             return
 
     async def aclose(self) -> None:
-        """Stop the pump and the probe; calls still waiting are cancelled."""
+        """Stop the pump and the probe; calls still waiting are cancelled. Answers not told
+        to the store yet are told now (else each would hold a place for `hold` seconds)."""
+        if self._settle_timer is not None:
+            self._settle_timer.cancel()
+            self._settle_timer = None
+        if self._pump is None and self._settle and self._fallback is None:
+            now = asyncio.get_running_loop().time()
+            ages = [(member, max(0.0, now - at)) for member, at in self._settle]
+            self._settle = []
+            with contextlib.suppress(Exception):  # Redis away: they expire after `hold`
+                await self.coordinator.admit(self._window(int(Priority.FRAME)), None,
+                                             settle=ages)
         await stop_tasks(self._pump, self._probe)
         for entry in self._queue:
             entry[2].cancel()
