@@ -7,7 +7,10 @@ while the model streams (on SQLite a held write lock would stall every other cha
 
 1. upsert the chat, store the user message and a placeholder answer (status `streaming`), read
    the prompt window; commit. Nothing is lost if the process dies mid-answer, and
-   `recover_interrupted()` marks such leftover placeholders `failed` at start-up.
+   the next start (or, with replicas, the chat's next holder) marks such leftover
+   placeholders `failed` and answers them again (bot/telegram/backlog.py);
+   `recover_interrupted()` does the marking alone, for a program that runs turns without
+   the Telegram front.
 2. after the stream: store the answer's text, final status and usage, the question's token
    count, and charge the speaker's daily usage; commit.
 

@@ -170,8 +170,6 @@ class SharedBudget(BotBudget):
                     if entry[2].done():  # the lane left the queue
                         entry = None
                 settle, self._settle = self._settle, []
-                now = loop.time()
-                ages = [(member, max(0.0, now - at)) for member, at in settle]
                 priority = entry[0] if entry is not None else int(Priority.FRAME)
                 member = f"{self._tag}:{next(self._ids)}" if entry is not None else None
                 store = self._fallback or self.coordinator
@@ -180,7 +178,7 @@ class SharedBudget(BotBudget):
                         self._window(priority),
                         member,
                         bucket=self._bucket(priority, entry[3]) if entry is not None else None,
-                        settle=ages,
+                        settle=_aged(settle, loop.time()),
                         hold=self.hold,
                         poll=self.poll,
                     )
@@ -267,8 +265,7 @@ class SharedBudget(BotBudget):
             self._settle_timer.cancel()
             self._settle_timer = None
         if self._pump is None and self._settle and self._fallback is None:
-            now = asyncio.get_running_loop().time()
-            ages = [(member, max(0.0, now - at)) for member, at in self._settle]
+            ages = _aged(self._settle, asyncio.get_running_loop().time())
             self._settle = []
             with contextlib.suppress(Exception):  # Redis away: they expire after `hold`
                 await self.coordinator.admit(self._window(int(Priority.FRAME)), None,
@@ -276,6 +273,11 @@ class SharedBudget(BotBudget):
         await stop_tasks(self._pump, self._probe)
         for entry in self._queue:
             entry[2].cancel()
+
+
+def _aged(answered: list[tuple[str, float]], now: float) -> list[tuple[str, float]]:
+    """(member, seconds since its answer) for the store, from (member, loop time)."""
+    return [(member, max(0.0, now - at)) for member, at in answered]
 
 
 def _grant(future: asyncio.Future[None]) -> None:
