@@ -45,6 +45,7 @@ class Plan:
     turn_timeout: float = 120.0
     words: int = 300
     seed: int = 1
+    first_chat: int = 1000  # private chats are first_chat + i, groups -first_chat - g
 
 
 @dataclass
@@ -66,11 +67,13 @@ class Driver:
             watcher = asyncio.create_task(self._watch())
             try:
                 jobs = [
-                    self._private_user(1000 + i, rng.uniform(0, self.plan.ramp), i, rng)
+                    self._private_user(
+                        self.plan.first_chat + i, rng.uniform(0, self.plan.ramp), i, rng
+                    )
                     for i in range(self.plan.users)
                 ]
                 jobs += [
-                    self._group(-1000 - g, rng.uniform(0, self.plan.ramp), rng)
+                    self._group(-self.plan.first_chat - g, rng.uniform(0, self.plan.ramp), rng)
                     for g in range(self.plan.groups)
                 ]
                 await asyncio.gather(*jobs)

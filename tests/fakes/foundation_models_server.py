@@ -53,7 +53,7 @@ Process and control API (for out-of-process tests)::
          "embedding_rps_limit": 0}
         {"action": "register_key", "key_id": ..., "service_account_id": ..., "public_key": PEM}
         {"action": "expire_tokens"}  {"action": "reject_auth", "times": 1}  {"action": "reset"}
-    GET /_control/requests -> [{"method", "path", "headers", "json"}, ...]
+    GET /_control/requests -> [{"method", "path", "headers", "json", "peer", "at", "status"}, ...]
     --script FILE applies a JSON file of such actions at start.
 """
 
@@ -98,6 +98,8 @@ class RecordedRequest:
     headers: dict[str, str]
     json: Any
     peer: str = ""  # client "host:port": one value per TCP connection
+    at: float = 0.0  # arrival, on the server loop's clock (time.monotonic: one per machine)
+    status: int = 0  # of the answer (0 while it is being answered)
 
 
 class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers,
@@ -241,10 +243,18 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
         body = _json(await request.read())
         path = request.path
         peer = request.transport.get_extra_info("peername") if request.transport else None
-        self.requests.append(RecordedRequest(
+        record = RecordedRequest(
             request.method, path, dict(request.headers), body,
-            f"{peer[0]}:{peer[1]}" if peer else "",
-        ))
+            f"{peer[0]}:{peer[1]}" if peer else "", asyncio.get_running_loop().time(),
+        )
+        self.requests.append(record)
+        response = await self._screen(request, handler, path, body)
+        record.status = response.status
+        return response
+
+    async def _screen(self, request: web.Request, handler: Handler, path: str,
+                      body: Any) -> web.StreamResponse:
+        """Auth, folder, model, injected faults and scripted raw replies, then the handler."""
         if path.startswith("/_control/"):
             return await handler(request)
         if not path.startswith(("/iam/", "/computeMetadata/")):
