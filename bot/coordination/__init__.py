@@ -25,7 +25,7 @@ from bot.coordination.protocol import (
     Subscription,
     Window,
 )
-from bot.coordination.semaphores import slot, spend
+from bot.coordination.semaphores import spend
 
 __all__ = [
     "GAP",
@@ -45,6 +45,5 @@ __all__ = [
     "acquire_waiting",
     "held_lease",
     "run_while_held",
-    "slot",
     "spend",
 ]

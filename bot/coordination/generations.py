@@ -1,10 +1,21 @@
 """The per-folder cap on concurrent generations, shared by every replica (Yandex counts them
-per folder: reference §8.3), as a semaphore with leases: a replica that dies mid-stream stops
-renewing, and its slots come back after `ttl` seconds.
+per folder: reference §8.3), as a semaphore with leases in the store: a replica that dies
+mid-stream stops renewing, and its slots come back after `ttl` seconds.
 
-Only one generation per folder and replica asks the store for a slot at a time (the others
-wait in this process, in order, for their turn to ask): a hundred questions queued behind the
-cap cost one poll every half second per replica, not a hundred.
+A slot costs few round trips to the store:
+
+- **One asker per folder and replica.** Generations wait in this process, in order; one task
+  asks the store for a slot for the first of them, so a hundred questions queued behind the
+  cap cost one ask at a time, not a hundred.
+- **A replica keeps its share.** A generation that ends hands its slot to the next one waiting
+  here, without telling the store, while this replica holds no more than its share (the cap
+  divided by the live replicas, rounded down). Under a full quota the store hears of a slot
+  only when it moves between replicas. A slot above the share goes back to the store, and a
+  replica holding its share asks for more only every `AT_SHARE_POLL` seconds, so replicas
+  below theirs, asking every `Backoff.max_poll` at most, get the slots that come free. A
+  replica that has just started gets its share as the others count it in the census (each
+  gives back what is above its new share as its generations end).
+- **One renewal a replica**: every slot held here is renewed by one call every `ttl / 3`.
 
 If the store cannot be reached, generations do not fail for it: the cap falls back to this
 process's own semaphore of the same size (logged once per outage), so an outage costs at most
@@ -15,27 +26,62 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
-from bot.coordination.semaphores import Backoff, slot
+from bot.coordination.semaphores import Backoff
+from bot.coordination.stopping import stop_tasks
 
 log = logging.getLogger(__name__)
 
+# Seconds between asks of a replica already holding its share (see the module docstring).
+AT_SHARE_POLL = 4.0
+# How long a refused ask below the share stays marked short in the store, and how long a slot
+# given to it by a release waits to be claimed: three polls (Backoff.max_poll 0.5 s).
+SHORT_MARK = 1.5
+# Seconds between two offers of a slot above the share to replicas asking short: the ends of
+# generations in between hand it on here without asking the store.
+KEEP_CHECK = 1.0
+
+
+class _Folder:
+    """One folder's slots on this replica."""
+
+    __slots__ = ("asker", "backoff", "checked", "holders", "name", "waiters")
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # the store's semaphore
+        self.waiters: deque[asyncio.Future[str]] = deque()  # generations waiting, in order
+        self.holders: set[str] = set()  # this replica's slots in the store, in use
+        self.asker: asyncio.Task[None] | None = None
+        self.backoff = Backoff()
+        self.checked = float("-inf")  # when a slot above the share was last offered back
+
 
 class SharedGenerationLimit:
-    """Implements bot.foundation_models.limits.GenerationLimit over a Coordinator."""
+    """Implements bot.foundation_models.limits.GenerationLimit over a Coordinator; `replicas`
+    counts the live replicas (the census), for this replica's share."""
 
-    def __init__(self, coordinator: Coordinator, limit: int, *, ttl: float = 30.0) -> None:
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        limit: int,
+        *,
+        ttl: float = 30.0,
+        replicas: Callable[[], int] = lambda: 1,
+    ) -> None:
         if limit < 1:
             raise ValueError("the concurrency limit must be at least 1")
         self.coordinator = coordinator
         self.limit = limit
         self.ttl = ttl
+        self.replicas = replicas
+        self._folders: dict[str, _Folder] = {}
         self._local: dict[str, asyncio.Semaphore] = {}
-        self._asking: dict[str, tuple[asyncio.Lock, Backoff]] = {}  # folder -> its asker
+        self._renewer: asyncio.Task[None] | None = None
         self._degraded = False
         self._waiting = 0
 
@@ -44,50 +90,185 @@ class SharedGenerationLimit:
         """Generations of this replica waiting for a slot right now."""
         return self._waiting
 
+    @property
+    def share(self) -> int:
+        """How many slots this replica keeps for its own next generations."""
+        return self.limit // max(1, self.replicas())
+
     @asynccontextmanager
     async def slot(self, folder: str) -> AsyncIterator[float]:
-        async with AsyncExitStack() as stack:
-            name = f"generations:{folder}"
-            turn, backoff = self._asking.setdefault(folder, (asyncio.Lock(), Backoff()))
-            # Run last on the way out, once the slot is released: the next one here asks now.
-            stack.callback(backoff.freed.set)
-            shared = slot(self.coordinator, name, limit=self.limit, ttl=self.ttl,
-                          backoff=backoff)
-            started = time.monotonic()
-            self._waiting += 1
-            try:
-                await self._ask(turn, lambda: stack.enter_async_context(shared))
-                if self._waiting == 1:
-                    backoff.reset()  # nobody queued behind: the next one starts fast
-                waited = time.monotonic() - started
-            except CoordinationUnavailableError as exc:
-                if not self._degraded:
-                    log.warning("generation cap: %s; capping this replica alone until it is "
-                                "back", exc)
-                self._degraded = True
-                waited = await stack.enter_async_context(self._local_slot(folder))
-            else:
+        started = asyncio.get_running_loop().time()
+        place = self._folders.get(folder)
+        if place is None:
+            place = self._folders[folder] = _Folder(f"generations:{folder}")
+        self._waiting += 1
+        try:
+            holder = await self._take(place)
+        except CoordinationUnavailableError as exc:
+            if not self._degraded:
+                log.warning("generation cap: %s; capping this replica alone until it is "
+                            "back", exc)
+            self._degraded = True
+            holder = None
+        finally:
+            self._waiting -= 1
+        if holder is None:
+            async with self._local_slot(folder):
+                yield asyncio.get_running_loop().time() - started
+            return
+        try:
+            yield asyncio.get_running_loop().time() - started
+        finally:
+            await self._give_back(place, holder)
+
+    async def aclose(self) -> None:
+        """Stop asking and renewing; slots still held expire by themselves."""
+        await stop_tasks(self._renewer, *(place.asker for place in self._folders.values()))
+
+    # -- taking and giving back -------------------------------------------------------------------
+
+    async def _take(self, place: _Folder) -> str:
+        """A slot's holder id: handed on by a generation that ended here, or from the store."""
+        waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        place.waiters.append(waiter)
+        if place.asker is None:
+            place.asker = asyncio.create_task(self._ask(place), name=f"ask-{place.name}")
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                await self._give_back(place, waiter.result())  # handed as it was cancelled
+            raise
+
+    async def _ask(self, place: _Folder) -> None:
+        """Ask the store for slots while generations wait here (one task per folder)."""
+        backoff = place.backoff
+        holder = uuid.uuid4().hex  # kept until granted: a release may give it the slot
+        marked = False  # the store has `holder` marked as asking short
+        eager = False  # just granted: ask again at once
+        try:
+            while _first(place.waiters) is not None:
+                if self.share >= self.limit <= len(place.holders):
+                    # Alone, holding all of them: only a lost renewal frees one here (a
+                    # release is handed on); ask the store again only now and then.
+                    backoff.delay = max(backoff.delay, self.ttl / 3)
+                    eager = False
+                if backoff.delay and not eager:  # refused lately: a release here, or a poll
+                    await backoff.pause()
+                    if _first(place.waiters) is None:
+                        break
+                # Without a share (fewer slots than replicas), one that holds none asks short.
+                short = len(place.holders) < max(1, self.share)
+                try:
+                    granted = await self.coordinator.acquire_slot(
+                        place.name, holder, limit=self.limit, ttl=self.ttl,
+                        short=SHORT_MARK if short else 0.0,
+                    )
+                except Exception as exc:  # each waiter falls back; none may hang
+                    if not isinstance(exc, CoordinationUnavailableError):
+                        log.exception("generation cap: asking for a slot failed")
+                        exc = CoordinationUnavailableError(f"{type(exc).__name__}: {exc}")
+                    while place.waiters:
+                        waiter = place.waiters.popleft()
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    backoff.reset()
+                    return
                 if self._degraded:
                     log.info("generation cap: shared again")
-                self._degraded = False
-            finally:
-                self._waiting -= 1
-            yield waited
-
-    async def _ask(self, turn: asyncio.Lock, ask: Callable[[], Awaitable[float]]) -> None:
-        """`ask` when it is this waiter's turn (FIFO); with Redis away, each asks (and falls
-        back) on its own, so a queue of them does not wait out one timeout after another."""
-        held = False
-        if not self._degraded:
-            await turn.acquire()
-            held = not self._degraded  # Redis went away while this one waited its turn
-            if not held:
-                turn.release()
-        try:
-            await ask()
+                    self._degraded = False
+                if not granted:
+                    marked = short
+                    if not eager or not backoff.delay:  # after an eager ask: the pace it had
+                        backoff.next(backoff.max_poll if short else AT_SHARE_POLL)
+                    eager = False
+                    continue
+                marked = False
+                place.holders.add(holder)
+                if self._renewer is None:
+                    self._renewer = asyncio.create_task(self._renew(), name="renew-generations")
+                if not _hand(place, holder):
+                    await self._release(place, holder)  # its generation left meanwhile
+                holder = uuid.uuid4().hex
+                eager = True  # one was free: there may be more
+                if not place.waiters:
+                    backoff.reset()  # nobody queued behind: the next one starts fast
+            if marked:  # a release must not give a slot to an asker that stopped
+                await self._forget(place, holder)
         finally:
-            if held:
-                turn.release()
+            place.asker = None
+
+    async def _forget(self, place: _Folder, holder: str) -> None:
+        try:
+            await self.coordinator.release_slot(place.name, holder)
+        except CoordinationUnavailableError as exc:
+            log.debug("generation cap: a short ask not withdrawn (%s); it expires", exc)
+
+    async def _give_back(self, place: _Folder, holder: str) -> None:
+        if holder not in place.holders:
+            return  # expired before it was renewed: the store may have given it away
+        if _first(place.waiters) is None:
+            await self._release(place, holder)
+        elif len(place.holders) <= self.share or not self._check_due(place):
+            _hand(place, holder)
+        else:  # above the share: kept for the next one here unless a replica asks short
+            try:
+                left = await self.coordinator.release_slot(
+                    place.name, holder, keep=self.ttl, claim=SHORT_MARK
+                )
+            except CoordinationUnavailableError as exc:
+                log.warning("slot of %s not released (%s); it expires by itself",
+                            place.name, exc)
+                left = True
+            if left:
+                place.holders.discard(holder)
+                place.checked = float("-inf")  # more may ask short: offer the next one too
+            elif not _hand(place, holder):  # the next one left meanwhile
+                await self._release(place, holder)
+
+    @staticmethod
+    def _check_due(place: _Folder) -> bool:
+        """Whether to ask the store if a replica asks short (at most every `KEEP_CHECK`)."""
+        now = asyncio.get_running_loop().time()
+        if now - place.checked < KEEP_CHECK:
+            return False
+        place.checked = now
+        return True
+
+    async def _release(self, place: _Folder, holder: str) -> None:
+        place.holders.discard(holder)
+        try:
+            await self.coordinator.release_slot(place.name, holder, claim=SHORT_MARK)
+        except CoordinationUnavailableError as exc:
+            log.warning("slot of %s not released (%s); it expires by itself", place.name, exc)
+        if place.waiters and len(place.holders) < self.share:
+            place.backoff.freed.set()  # below its share with generations waiting: ask now
+
+    async def _renew(self) -> None:
+        """Every slot held here, renewed by one call a folder every `ttl / 3`; ends when none
+        is held (the next grant starts it again)."""
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            held = [(place, sorted(place.holders)) for place in self._folders.values()]
+            if not any(holders for _, holders in held):
+                self._renewer = None
+                return
+            for place, holders in held:
+                if not holders:
+                    continue
+                try:
+                    kept = await self.coordinator.renew_slots(place.name, holders, self.ttl)
+                except CoordinationUnavailableError as exc:
+                    log.warning("slots of %s not renewed: %s", place.name, exc)
+                    continue
+                except Exception:  # a script error: the next round tries again
+                    log.exception("slots of %s not renewed", place.name)
+                    continue
+                for holder, alive in zip(holders, kept, strict=True):
+                    if not alive and holder in place.holders:
+                        log.warning("slot of %s expired before it was renewed", place.name)
+                        place.holders.discard(holder)  # not handed on: asked for again
+                        place.backoff.freed.set()
 
     @asynccontextmanager
     async def _local_slot(self, folder: str) -> AsyncIterator[float]:
@@ -96,3 +277,20 @@ class SharedGenerationLimit:
         started = loop.time()
         async with semaphore:
             yield loop.time() - started
+
+
+def _first(waiters: deque[asyncio.Future[str]]) -> asyncio.Future[str] | None:
+    """The first generation still waiting (those that left the queue are dropped)."""
+    while waiters and waiters[0].done():
+        waiters.popleft()
+    return waiters[0] if waiters else None
+
+
+def _hand(place: _Folder, holder: str) -> bool:
+    """Give the slot to the first generation waiting here; False when none waits."""
+    waiter = _first(place.waiters)
+    if waiter is None:
+        return False
+    place.waiters.popleft()
+    waiter.set_result(holder)
+    return True

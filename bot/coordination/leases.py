@@ -114,6 +114,13 @@ class KeptLease:
     async def stop(self) -> None:
         self.group.forget(self)
 
+    def release_soon(self) -> asyncio.Future[None]:
+        """Stop renewing the lease and release it with the group's next renewal, at most
+        `renew_every` from now (one call for every lease of the group); resolved once that
+        call is done (or failed: the lease then expires by itself). `LeaseGroup.take_back`
+        keeps it instead, until that call is sent."""
+        return self.group.release_soon(self)
+
 
 class LeaseGroup:
     """Renews many leases of one process (a replica's chats) with one call every `ttl / 3`
@@ -128,22 +135,55 @@ class LeaseGroup:
         self.renew_every = ttl / 3
         self.clock = clock
         self._kept: dict[Lease, KeptLease] = {}
+        self._releasing: dict[Lease, tuple[KeptLease, asyncio.Future[None]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def keep(self, lease: Lease) -> KeptLease:
         """Renew `lease` (just granted) with the others until its `stop`."""
         kept = KeptLease(self, lease, self.clock())
         self._kept[lease] = kept
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._renew(), name="lease-group")
+        self._run()
         return kept
 
     def forget(self, kept: KeptLease) -> None:
         if self._kept.get(kept.lease) is kept:
             del self._kept[kept.lease]
+        pending = self._releasing.get(kept.lease)
+        if pending is not None and pending[0] is kept:
+            del self._releasing[kept.lease]
+            _resolve(pending[1])
+
+    def release_soon(self, kept: KeptLease) -> asyncio.Future[None]:
+        """See KeptLease.release_soon."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._kept.get(kept.lease) is not kept:  # lost or stopped: nothing to release
+            done.set_result(None)
+            return done
+        del self._kept[kept.lease]
+        self._releasing[kept.lease] = (kept, done)
+        self._run()
+        return done
+
+    def take_back(self, kept: KeptLease) -> bool:
+        """Renew a lease waiting to be released (`release_soon`) again instead; False when
+        the call releasing it has been sent."""
+        pending = self._releasing.get(kept.lease)
+        if pending is None or pending[0] is not kept:
+            return False
+        del self._releasing[kept.lease]
+        _resolve(pending[1])
+        self._kept[kept.lease] = kept
+        return True
+
+    def _run(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._renew(), name="lease-group")
 
     async def aclose(self) -> None:
         await stop_tasks(self._task)
+        releasing, self._releasing = self._releasing, {}
+        for _, done in releasing.values():
+            _resolve(done)  # their holders release them themselves, or they expire
 
     def _lose(self, kept: KeptLease, why: str) -> None:
         log.error("lease %s %s", kept.lease.name, why)
@@ -151,31 +191,45 @@ class LeaseGroup:
         kept.lost.set()
 
     async def _renew(self) -> None:
-        while self._kept:
+        while self._kept or self._releasing:
             await asyncio.sleep(self.renew_every)
             batch = list(self._kept.values())
-            if not batch:
+            releasing, self._releasing = self._releasing, {}
+            if not batch and not releasing:
                 return
             sent = self.clock()
-            give_up_at = min(k.confirmed for k in batch) + self.ttl - self.renew_every
+            give_up_at = min((k.confirmed for k in batch), default=sent + self.renew_every)
+            give_up_at += self.ttl - self.renew_every
             try:
                 async with asyncio.timeout(max(0.0, give_up_at - sent)):
                     renewed = await self.coordinator.renew_leases(
-                        [k.lease for k in batch], self.ttl
+                        [k.lease for k in batch], self.ttl, release=list(releasing)
                     )
             except (CoordinationUnavailableError, TimeoutError) as exc:
+                if releasing:
+                    log.warning("%d leases not released (%s); they expire by themselves",
+                                len(releasing), str(exc) or "no answer in time")
                 now = self.clock()
                 for kept in batch:
                     if now >= kept.confirmed + self.ttl - self.renew_every:
                         self._lose(kept, f"not renewed for {now - kept.confirmed:.1f} s "
                                          f"({str(exc) or 'no answer in time'}): giving it up")
-                log.warning("%d leases: renewal failed (%s); retrying", len(batch), exc)
+                if batch:
+                    log.warning("%d leases: renewal failed (%s); retrying", len(batch), exc)
                 continue
+            finally:
+                for _, done in releasing.values():
+                    _resolve(done)
             for kept, ok in zip(batch, renewed, strict=True):
                 if ok:
                     kept.confirmed = sent
                 elif not kept.lost.is_set():
                     self._lose(kept, "was lost (taken over or expired)")
+
+
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
 
 
 @asynccontextmanager

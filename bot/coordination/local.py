@@ -71,8 +71,13 @@ class LocalCoordinator:
         held = self._live(name)
         return None if held is None else held.token
 
-    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
-        return [await self.renew_lease(lease, ttl) for lease in leases]
+    async def renew_leases(
+        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = ()
+    ) -> list[bool]:
+        renewed = [await self.renew_lease(lease, ttl) for lease in leases]
+        for lease in release:
+            await self.release_lease(lease)
+        return renewed
 
     async def held_leases(self, names: Sequence[str]) -> set[str]:
         return {name for name in names if self._live(name) is not None}
@@ -170,28 +175,48 @@ class LocalCoordinator:
     # -- semaphores -----------------------------------------------------------------------------
 
     def _holders(self, semaphore: str) -> dict[str, float]:
-        now = self.clock()
-        holders = self._slots.setdefault(semaphore, {})
-        for holder in [h for h, expires in holders.items() if expires <= now]:
-            del holders[holder]
-        return holders
+        return _alive(self._slots.setdefault(semaphore, {}), self.clock())
 
-    async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:
+    def _short(self, semaphore: str) -> dict[str, float]:
+        return _alive(self._slots.setdefault(f"{semaphore}:short", {}), self.clock())
+
+    async def acquire_slot(
+        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0
+    ) -> bool:
         holders = self._holders(semaphore)
         if holder in holders or len(holders) < limit:
             holders[holder] = self.clock() + ttl
+            self._short(semaphore).pop(holder, None)
             return True
+        if short > 0:
+            self._short(semaphore)[holder] = self.clock() + short
         return False
 
-    async def renew_slot(self, semaphore: str, holder: str, ttl: float) -> bool:
-        holders = self._holders(semaphore)
-        if holder not in holders:
-            return False
-        holders[holder] = self.clock() + ttl
-        return True
+    async def renew_slots(self, semaphore: str, holders: Sequence[str], ttl: float) -> list[bool]:
+        alive = self._holders(semaphore)
+        kept = [holder in alive for holder in holders]
+        for holder, held in zip(holders, kept, strict=True):
+            if held:
+                alive[holder] = self.clock() + ttl
+        return kept
 
-    async def release_slot(self, semaphore: str, holder: str) -> None:
-        self._holders(semaphore).pop(holder, None)
+    async def release_slot(
+        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0
+    ) -> bool:
+        holders, short = self._holders(semaphore), self._short(semaphore)
+        short.pop(holder, None)
+        if holder not in holders:
+            return True
+        del holders[holder]
+        if short:
+            waiter = min(short, key=short.__getitem__)  # marked the longest ago
+            del short[waiter]
+            holders[waiter] = self.clock() + claim
+            return True
+        if keep > 0:
+            holders[holder] = self.clock() + keep
+            return False
+        return True
 
     async def slots_held(self, semaphore: str) -> int:
         return len(self._holders(semaphore))
@@ -242,3 +267,10 @@ class LocalSubscription:
         if self in self._subscribers:
             self._subscribers.discard(self)
             self._queue.put_nowait(None)
+
+
+def _alive(expiries: dict[str, float], now: float) -> dict[str, float]:
+    """`expiries` without the entries expired by `now` (dropped in place)."""
+    for name in [n for n, expires in expiries.items() if expires <= now]:
+        del expiries[name]
+    return expiries

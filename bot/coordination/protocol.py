@@ -14,7 +14,9 @@
 - **Signals** (a draft 429 lowering every replica's draft rate): a value with a sequence
   number and an expiry, read by polling.
 - **Semaphores with leases** (the generation cap): at most `limit` holders; each slot expires
-  unless renewed, so a dead holder's slots come back by themselves.
+  unless renewed, so a dead holder's slots come back by themselves. A holder asking *short*
+  (below its replica's share) is given the next slot released, which it claims by asking
+  again; a release may keep the slot when nobody asks short.
 - **Channels** (a chat's wake and stop between replicas): `publish` a string to every current
   `subscribe`r of a channel (Redis pub/sub). At most once: what is published while a
   subscriber is not subscribed (before it, or while Redis is away) is lost, so a message is a
@@ -118,8 +120,11 @@ class Coordinator(Protocol):
         """The fencing token of the lease's current holder, None when nobody holds it."""
         ...
 
-    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
-        """`renew_lease` for each, in one step: a replica holding many leases renews them all
+    async def renew_leases(
+        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = ()
+    ) -> list[bool]:
+        """`renew_lease` for each, in one step, and `release_lease` for each of `release`: a
+        replica holding many leases renews them all, and gives back those it is done with,
         with one call."""
         ...
 
@@ -170,17 +175,27 @@ class Coordinator(Protocol):
         """The latest signal under `name` still live: (sequence number, value), else None."""
         ...
 
-    async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:
+    async def acquire_slot(
+        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0
+    ) -> bool:
         """A slot for `holder` (unique per acquisition) for `ttl` seconds if fewer than
-        `limit` live holders exist; True when held (also when `holder` already held it)."""
+        `limit` live holders exist; True when held (also when `holder` already held it, or
+        was given it by a release). Refused with `short` > 0, `holder` is marked as asking
+        short for `short` seconds: the next release gives it the slot (see `release_slot`)."""
         ...
 
-    async def renew_slot(self, semaphore: str, holder: str, ttl: float) -> bool:
-        """Extend the holder's slot; False when it expired (and may have been given away)."""
+    async def renew_slots(self, semaphore: str, holders: Sequence[str], ttl: float) -> list[bool]:
+        """Extend each holder's slot, in one step; False for one that expired (and may have
+        been given away): a replica renews every slot it holds with one call."""
         ...
 
-    async def release_slot(self, semaphore: str, holder: str) -> None:
-        """Give the slot back (nothing happens if it already expired)."""
+    async def release_slot(
+        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0
+    ) -> bool:
+        """Give the slot back: to the holder marked short the longest ago (it has `claim`
+        seconds to ask for it again), else with `keep` > 0 it stays `holder`'s (renewed for
+        `keep` seconds), else it is free. True when it left `holder` (also when it had
+        expired); the mark of `holder`'s own short asking goes in any case."""
         ...
 
     async def slots_held(self, semaphore: str) -> int:

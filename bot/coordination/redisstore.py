@@ -57,7 +57,8 @@ class RedisCoordinator:
         self._admit = redis.register_script(scripts.ADMIT)
         self._signal = redis.register_script(scripts.SIGNAL)
         self._acquire_slot = redis.register_script(scripts.ACQUIRE_SLOT)
-        self._renew_slot = redis.register_script(scripts.RENEW_SLOT)
+        self._renew_slots = redis.register_script(scripts.RENEW_SLOTS)
+        self._release_slot = redis.register_script(scripts.RELEASE_SLOT)
         self._count_slots = redis.register_script(scripts.COUNT_SLOTS)
 
     @classmethod
@@ -102,11 +103,15 @@ class RedisCoordinator:
             return None
         return int(bytes(value).split(b":", 1)[0])
 
-    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
-        if not leases:
+    async def renew_leases(
+        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = ()
+    ) -> list[bool]:
+        if not leases and not release:
             return []
-        keys = [self._key("lease", lease.name) for lease in leases]
-        args: list[Any] = [_ms(ttl), *(f"{lease.token}:{lease.owner}" for lease in leases)]
+        both = [*leases, *release]
+        keys = [self._key("lease", lease.name) for lease in both]
+        args: list[Any] = [_ms(ttl), len(leases),
+                           *(f"{lease.token}:{lease.owner}" for lease in both)]
         answer = await self._call(
             "renew leases", lambda: self._renew_leases(keys=keys, args=args)
         )
@@ -182,20 +187,33 @@ class RedisCoordinator:
 
     # -- semaphores -----------------------------------------------------------------------------
 
-    async def acquire_slot(self, semaphore: str, holder: str, *, limit: int, ttl: float) -> bool:
-        args: list[Any] = [holder, limit, _ms(ttl)]
-        key = [self._key("semaphore", semaphore)]
-        held = await self._call("acquire slot", lambda: self._acquire_slot(keys=key, args=args))
+    def _slot_keys(self, semaphore: str) -> list[str]:
+        key = self._key("semaphore", semaphore)
+        return [key, f"{key}:short"]
+
+    async def acquire_slot(
+        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0
+    ) -> bool:
+        args: list[Any] = [holder, limit, _ms(ttl), _ms(short) if short > 0 else 0]
+        keys = self._slot_keys(semaphore)
+        held = await self._call("acquire slot", lambda: self._acquire_slot(keys=keys, args=args))
         return bool(held)
 
-    async def renew_slot(self, semaphore: str, holder: str, ttl: float) -> bool:
-        args: list[Any] = [holder, _ms(ttl)]
+    async def renew_slots(self, semaphore: str, holders: Sequence[str], ttl: float) -> list[bool]:
+        if not holders:
+            return []
+        args: list[Any] = [_ms(ttl), *holders]
         key = [self._key("semaphore", semaphore)]
-        return bool(await self._call("renew slot", lambda: self._renew_slot(keys=key, args=args)))
+        answer = await self._call("renew slots", lambda: self._renew_slots(keys=key, args=args))
+        return [flag == ord("1") for flag in bytes(answer)]
 
-    async def release_slot(self, semaphore: str, holder: str) -> None:
-        key = self._key("semaphore", semaphore)
-        await self._call("release slot", lambda: self.redis.zrem(key, holder))
+    async def release_slot(
+        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0
+    ) -> bool:
+        args: list[Any] = [holder, _ms(keep) if keep > 0 else 0, _ms(claim)]
+        keys = self._slot_keys(semaphore)
+        left = await self._call("release slot", lambda: self._release_slot(keys=keys, args=args))
+        return bool(left)
 
     async def slots_held(self, semaphore: str) -> int:
         key = [self._key("semaphore", semaphore)]

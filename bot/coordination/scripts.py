@@ -31,15 +31,23 @@ end
 return 0
 """
 
-# KEYS[i] lease i; ARGV[1] ttl_ms, ARGV[i + 1] "<token>:<owner>" of lease i -> "1" or "0" each.
+# KEYS[i] lease i; ARGV[1] ttl_ms, ARGV[2] n, ARGV[i + 2] "<token>:<owner>" of lease i. The
+# first n leases are renewed, the others released (each only if still this grant's)
+# -> "1" or "0" for each of the first n.
 RENEW_LEASES = """
+local n = tonumber(ARGV[2])
 local out = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[i + 1] then
-    redis.call('PEXPIRE', key, ARGV[1])
-    out[i] = '1'
-  else
-    out[i] = '0'
+  local ours = redis.call('GET', key) == ARGV[i + 2]
+  if i <= n then
+    if ours then
+      redis.call('PEXPIRE', key, ARGV[1])
+      out[i] = '1'
+    else
+      out[i] = '0'
+    end
+  elseif ours then
+    redis.call('DEL', key)
   end
 end
 return table.concat(out)
@@ -190,7 +198,10 @@ redis.call('SET', KEYS[1], seq .. ':' .. ARGV[1], 'PX', ARGV[2])
 return seq
 """
 
-# KEYS[1] sorted set holder -> expiry (ms); ARGV holder, limit, ttl_ms -> 1 held, 0 full.
+# KEYS[1] sorted set of holders (score: expiry), KEYS[2] sorted set of holders asking short
+# (score: until when); ARGV holder, limit, ttl_ms, short_ms -> 1 held, 0 refused. A refusal
+# with short_ms > 0 marks the holder short: a release gives it the slot (for short_ms, to be
+# claimed by asking again, which makes it the holder's for ttl_ms).
 ACQUIRE_SLOT = (
     _NOW_MS
     + """
@@ -200,24 +211,63 @@ local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if held or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
   if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  redis.call('ZREM', KEYS[2], ARGV[1])
   return 1
+end
+local short = tonumber(ARGV[4])
+if short > 0 then
+  redis.call('ZADD', KEYS[2], now + short, ARGV[1])
+  if redis.call('PTTL', KEYS[2]) < short then redis.call('PEXPIRE', KEYS[2], short) end
 end
 return 0
 """
 )
 
-# KEYS[1] sorted set; ARGV holder, ttl_ms -> 1 renewed, 0 expired.
-RENEW_SLOT = (
+# KEYS as ACQUIRE_SLOT; ARGV holder, keep_ms, claim_ms -> 1 the slot left the holder, 0 kept.
+# The slot goes to the holder asking short the longest (for claim_ms), else with keep_ms > 0
+# it stays the holder's (renewed for keep_ms), else it is free.
+RELEASE_SLOT = (
     _NOW_MS
     + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local ttl = tonumber(ARGV[2])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[1])
-  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZREM', KEYS[2], ARGV[1])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+local waiter = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+if waiter then
+  redis.call('ZREM', KEYS[2], waiter)
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), waiter)
   return 1
 end
-return 0
+local keep = tonumber(ARGV[2])
+if keep > 0 then
+  redis.call('ZADD', KEYS[1], 'XX', now + keep, ARGV[1])
+  if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
+  return 0
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+"""
+)
+
+# KEYS[1] sorted set; ARGV ttl_ms, holder... -> one byte per holder: "1" renewed, "0" expired.
+RENEW_SLOTS = (
+    _NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ttl = tonumber(ARGV[1])
+local kept = {}
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[i])
+    kept[#kept + 1] = '1'
+  else
+    kept[#kept + 1] = '0'
+  end
+end
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return table.concat(kept)
 """
 )
 

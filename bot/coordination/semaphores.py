@@ -1,20 +1,14 @@
-"""Waiting for a shared semaphore's slot and for a token bucket; both coordinators."""
+"""Waiting for a shared semaphore's slot (the pace of asking) and for a token bucket; both
+coordinators."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
-from bot.coordination.stopping import stop_tasks
-
-log = logging.getLogger(__name__)
+from bot.coordination.protocol import Coordinator
 
 
 @dataclass(slots=True)
@@ -29,8 +23,10 @@ class Backoff:
     delay: float = 0.0
     freed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def next(self) -> float:
-        self.delay = min(self.max_poll, self.delay * 1.5) if self.delay else self.poll
+    def next(self, cap: float | None = None) -> float:
+        """The next delay: times 1.5, up to `cap` (default `max_poll`)."""
+        cap = self.max_poll if cap is None else cap
+        self.delay = min(cap, self.delay * 1.5) if self.delay else self.poll
         return self.delay
 
     def reset(self) -> None:
@@ -42,50 +38,6 @@ class Backoff:
             async with asyncio.timeout(self.delay):
                 await self.freed.wait()
         self.freed.clear()
-
-
-@asynccontextmanager
-async def slot(
-    coordinator: Coordinator,
-    semaphore: str,
-    *,
-    limit: int,
-    ttl: float = 30.0,
-    poll: float = 0.05,
-    max_poll: float = 0.5,
-    backoff: Backoff | None = None,
-) -> AsyncIterator[float]:
-    """Hold one of `limit` slots for the block, renewed every `ttl / 3` seconds; yields the
-    seconds spent waiting. A holder that dies stops renewing: its slot is free after `ttl`.
-    CoordinationUnavailableError while waiting propagates (the caller decides)."""
-    holder = uuid.uuid4().hex
-    started = time.monotonic()
-    backoff = backoff or Backoff(poll, max_poll)
-    if backoff.delay:  # the store has been refusing: wait for a release here, or one poll
-        await backoff.pause()
-    while not await coordinator.acquire_slot(semaphore, holder, limit=limit, ttl=ttl):
-        backoff.next()  # another replica's release tells no one: poll
-        await backoff.pause()
-    renewer = asyncio.create_task(_renew(coordinator, semaphore, holder, ttl))
-    try:
-        yield time.monotonic() - started
-    finally:
-        await stop_tasks(renewer)
-        try:
-            await coordinator.release_slot(semaphore, holder)
-        except CoordinationUnavailableError as exc:
-            log.warning("slot of %s not released (%s); it expires by itself", semaphore, exc)
-
-
-async def _renew(coordinator: Coordinator, semaphore: str, holder: str, ttl: float) -> None:
-    while True:
-        await asyncio.sleep(ttl / 3)
-        try:
-            if not await coordinator.renew_slot(semaphore, holder, ttl):
-                log.warning("slot of %s expired before it was renewed", semaphore)
-                return
-        except CoordinationUnavailableError as exc:
-            log.warning("slot of %s not renewed: %s", semaphore, exc)
 
 
 async def spend(

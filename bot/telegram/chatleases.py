@@ -18,16 +18,21 @@ cannot get the lease leaves the update queued for the holder, who reads the chat
   takes the lease again. Nothing is stranded while the holder lives, even when a wake is lost
   (pub/sub delivers at most once). One read a hold: none before the release as well.
 
+The release is not a call of its own: it goes with the LeaseGroup's next renewal of this
+replica's other leases (at most `ttl / 3` later). A wake in between (the chat's next message)
+keeps the lease instead, and the chat runs again without asking for a grant.
+
 The draft's stop button is not queued: the replica that receives it stops the draft if it
 streams it, and otherwise publishes a *stop* for (chat, draft) that the streaming one obeys
 (handlers/chat.py, chatsignals.py).
 
-When a holder dies (SIGKILL) its lease expires after `ttl`. Every replica sweeps every
-`sweep_every` seconds for chats with queued updates or a `streaming` (or undelivered) answer
-older than `grace` and offers them (a chat whose lease was held at the last try, only every
-`ttl / 2`); the replica that gets the lease first answers the cut-short question again after
-deleting the partial messages a group saw (backlog.py, the same path a single process takes
-at start), then the queued messages, each once.
+When a holder dies (SIGKILL) its lease expires after `ttl`. The replicas take turns at
+sweeping (each every `sweep_every` seconds times the live replicas, jittered) for chats with
+queued updates or a `streaming` (or undelivered) answer older than `grace`, and offer them (a
+chat whose lease was held at the last try, only every `ttl / 2` or at the next sweep); the
+replica that gets the lease first answers the cut-short question again after deleting the
+partial messages a group saw (backlog.py, the same path a single process takes at start), then
+the queued messages, each once.
 
 The fencing check is the answer's row: it is stored only while still `streaming`
 (MessageRepository.finish_answer), and a new holder marks a dead holder's answer failed before
@@ -44,13 +49,14 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.coordination import CoordinationUnavailableError, Coordinator, Lease, LeaseGroup
+from bot.coordination import CoordinationUnavailableError, Coordinator, LeaseGroup
+from bot.coordination.leases import KeptLease
 from bot.coordination.stopping import stop_tasks
 from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateRepository
@@ -74,17 +80,20 @@ class ChatLeases:
         sweep_every: float = 1.0,
         grace: float = 2.0,
         requests: ReplicaRequests | None = None,
+        replicas: Callable[[], int] = lambda: 1,
     ) -> None:
         """`owner` names this replica in the leases; `grace`: how old queued updates and
         streaming answers must be before the sweep offers their chat (younger ones are being
         handled by whoever received them); `requests`: the handlers' stop buttons and pressed
-        tool turns, carried out here."""
+        tool turns, carried out here; `replicas`: the live replicas (the census), which
+        share the sweeping: each sweeps every `sweep_every * replicas()` seconds."""
         self.coordinator = coordinator
         self.owner = owner
         self.backlog = backlog
         self.sessionmaker = sessionmaker
         self.ttl = ttl
         self.sweep_every = sweep_every
+        self.replicas = replicas
         self.grace = dt.timedelta(seconds=grace)
         # An update accepted longer ago than this waited behind a dead replica: it is answered
         # as a replay (quoted; not counted again by the rate limit).
@@ -167,11 +176,17 @@ class ChatLeases:
         offered = 0
         for chat_id in candidates:
             if chat_id in held:
-                self._busy_until[chat_id] = now + self.ttl / 2
+                self._busy_until[chat_id] = now + self._recheck_after
                 continue
             self.offer(chat_id)
             offered += 1
         return offered
+
+    @property
+    def _recheck_after(self) -> float:
+        """How long a chat found held is left out of this replica's sweeps: `ttl / 2`, but
+        never past its next sweep (sweeping less often already spaces the tries)."""
+        return min(self.ttl / 2, 0.7 * self.sweep_period)
 
     async def _held_elsewhere(self, chats: list[int]) -> set[int]:
         """The chats whose lease a live replica holds, asked in one call (a queue waiting
@@ -184,10 +199,17 @@ class ChatLeases:
             return set()  # the offers find out the same, and log it
         return {int(name.split(":", 1)[1]) for name in names}
 
+    @property
+    def sweep_period(self) -> float:
+        """Seconds between this replica's sweeps: the cluster sweeps every `sweep_every` (a
+        sweep is two queries and a Redis call: three replicas sweeping every second each
+        read the same chats three times as often, to no use)."""
+        return self.sweep_every * max(1, self.replicas())
+
     async def sweep_forever(self) -> None:
         while True:
             # Jittered, so the replicas' sweeps spread out.
-            await asyncio.sleep(self.sweep_every * random.uniform(0.75, 1.25))
+            await asyncio.sleep(self.sweep_period * random.uniform(0.75, 1.25))
             try:
                 await self.sweep()
             except Exception:  # the database may be away; the next sweep tries again
@@ -204,81 +226,95 @@ class ChatLeases:
     async def _hold(self, chat_id: int, wake_holder: bool) -> None:
         wake = self._held[chat_id]
         fed: set[int] = set()  # updates this replica dispatched (never twice)
+        kept: KeptLease | None = None
         try:
             while True:
                 wake.clear()
+                if kept is None:
+                    try:
+                        lease = await self.coordinator.acquire_lease(
+                            f"chat:{chat_id}", self.owner, self.ttl
+                        )
+                    except CoordinationUnavailableError as exc:
+                        # Stays queued: the sweep offers the chat again once Redis answers.
+                        log.warning("chat %s left queued: %s", chat_id, exc)
+                        return
+                    log.debug("chat %s: lease %s", chat_id, lease)
+                    if lease is None:
+                        self._busy_until[chat_id] = time.monotonic() + self._recheck_after
+                        if wake_holder:  # to read it now: a /stop must not wait for the answer
+                            await self.signals.wake(chat_id)
+                        return  # the holder reads the queue after releasing (module docstring)
+                    wake_holder = False  # after our own turn, a new holder reads everything
+                    kept = self.renewals.keep(lease)
+                if not await self._run_held(chat_id, kept, wake, fed):
+                    kept = None  # lost: the group forgot it
+                    return
+                # Idle: the lease goes back with the group's next renewal (one call for all
+                # of this replica's chats, at most ttl/3 from now), unless the chat wakes
+                # first (its next message, here or announced by another replica): then it
+                # is kept, and no grant is asked for again.
+                released = kept.release_soon()
+                woken = asyncio.create_task(wake.wait())
                 try:
-                    lease = await self.coordinator.acquire_lease(
-                        f"chat:{chat_id}", self.owner, self.ttl
-                    )
-                except CoordinationUnavailableError as exc:
-                    # Stays queued: the sweep offers the chat again once Redis answers.
-                    log.warning("chat %s left queued: %s", chat_id, exc)
-                    return
-                log.debug("chat %s: lease %s", chat_id, lease)
-                if lease is None:
-                    self._busy_until[chat_id] = time.monotonic() + self.ttl / 2
-                    if wake_holder:  # to read it now: a /stop must not wait for the answer
-                        await self.signals.wake(chat_id)
-                    return  # the holder reads the queue after releasing (module docstring)
-                wake_holder = False  # after our own turn, a new holder reads everything
-                if not await self._run_held(chat_id, lease, wake, fed):
-                    return
+                    either: set[asyncio.Future[Any]] = {released, woken}
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
+                if wake.is_set() and self.renewals.take_back(kept):
+                    continue
+                await released
+                kept = None
+                # Read after the release, which it must: an update stored meanwhile by a
+                # replica whose offer found the lease held (module docstring).
                 if not wake.is_set() and not await self._queued(chat_id, fed):
                     return
         finally:
             del self._held[chat_id]
+            if kept is not None:  # cancelled (shutting down) while holding: release now
+                await kept.stop()
+                try:
+                    await self.coordinator.release_lease(kept.lease)
+                except CoordinationUnavailableError as exc:
+                    log.warning("chat %s: lease not released (%s); it expires by itself",
+                                chat_id, exc)
 
     async def _run_held(
-        self, chat_id: int, lease: Lease, wake: asyncio.Event, fed: set[int]
+        self, chat_id: int, kept: KeptLease, wake: asyncio.Event, fed: set[int]
     ) -> bool:
-        """Run the chat's queue while holding `lease`; False when the lease was lost."""
-        keeper = self.renewals.keep(lease)
-        try:
-            found = await self.backlog.resume(chat_id, skip=fed, late=self.late)
-            feeds = list(found.feeds)
-            fed.update(found.update_ids)
-            log.debug("chat %s: held; fed %s", chat_id, found.update_ids)
-            while True:
-                idle = asyncio.create_task(self._idle(chat_id, feeds))
-                woken = asyncio.create_task(wake.wait())
-                lost = asyncio.create_task(keeper.lost.wait())
-                await asyncio.wait({idle, woken, lost}, return_when=asyncio.FIRST_COMPLETED)
-                for task in (idle, woken, lost):
-                    task.cancel()
-                if keeper.lost.is_set():
-                    log.error("chat %s: lease lost; leaving the chat to another replica", chat_id)
-                    self.queues.abandon(chat_id)
-                    return False
-                if not wake.is_set():
-                    # Idle: released without reading the queue first, since `_hold` reads it
-                    # right after the release (which it must: an update stored meanwhile by a
-                    # replica whose offer found the lease held) and takes the lease again if
-                    # there is one. One query a turn fewer than reading before and after.
-                    return True
-                wake.clear()
-                new = await self.backlog.intake.pending(self.backlog.bot, chat_id, fed)
-                log.debug("chat %s: read its queue (woken): %s new",
-                          chat_id, [update.update_id for update, _, _ in new])
-                for update, _receipt, row in new:
-                    fed.add(update.update_id)
-                    replayed = row.accepted_at < utcnow() - self.late
-                    feeds.append(
-                        asyncio.create_task(
-                            self.backlog.dp.feed_update(
-                                self.backlog.bot, update, replayed=replayed
-                            )
-                        )
+        """Run the chat's queue while holding `kept`'s lease; False when it was lost."""
+        found = await self.backlog.resume(chat_id, skip=fed, late=self.late)
+        feeds = list(found.feeds)
+        fed.update(found.update_ids)
+        log.debug("chat %s: held; fed %s", chat_id, found.update_ids)
+        while True:
+            idle = asyncio.create_task(self._idle(chat_id, feeds))
+            woken = asyncio.create_task(wake.wait())
+            lost = asyncio.create_task(kept.lost.wait())
+            await asyncio.wait({idle, woken, lost}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (idle, woken, lost):
+                task.cancel()
+            if kept.lost.is_set():
+                log.error("chat %s: lease lost; leaving the chat to another replica", chat_id)
+                self.queues.abandon(chat_id)
+                return False
+            if not wake.is_set():
+                return True  # idle: `_hold` releases the lease, then reads the queue
+            wake.clear()
+            new = await self.backlog.intake.pending(self.backlog.bot, chat_id, fed)
+            log.debug("chat %s: read its queue (woken): %s new",
+                      chat_id, [update.update_id for update, _, _ in new])
+            for update, _receipt, row in new:
+                fed.add(update.update_id)
+                replayed = row.accepted_at < utcnow() - self.late
+                feeds.append(
+                    asyncio.create_task(
+                        self.backlog.dp.feed_update(self.backlog.bot, update, replayed=replayed)
                     )
-                if new:
-                    # Each feed takes its place in the chat's queue at its first step.
-                    await asyncio.sleep(0)
-        finally:
-            await keeper.stop()
-            try:
-                await self.coordinator.release_lease(lease)
-            except CoordinationUnavailableError as exc:
-                log.warning("chat %s: lease not released (%s); it expires by itself", chat_id, exc)
+                )
+            if new:
+                # Each feed takes its place in the chat's queue at its first step.
+                await asyncio.sleep(0)
 
     async def _idle(self, chat_id: int, feeds: list[asyncio.Task[Any]]) -> None:
         # wait(), not gather(): this is cancelled whenever a wake comes first, and cancelling

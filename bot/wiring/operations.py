@@ -92,7 +92,8 @@ async def coordination(settings: Settings, bot: Bot) -> AsyncIterator[Shared | N
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL: {exc}") from None
     census = Census(coordinator, settings.replica_id, minimum=MIN_REPLICAS)
-    cap = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations)
+    cap = SharedGenerationLimit(coordinator, settings.yandex_max_concurrent_generations,
+                                replicas=lambda: census.known)
     shared = Shared(coordinator, census, cap)
     try:
         try:
@@ -105,6 +106,7 @@ async def coordination(settings: Settings, bot: Bot) -> AsyncIterator[Shared | N
     finally:
         for budget in shared.budgets:
             await budget.aclose()
+        await cap.aclose()
         await census.stop()
         await coordinator.aclose()
 

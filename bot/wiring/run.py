@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
     from bot.wiring.core import Core
-    from bot.wiring.operations import Operations
+    from bot.wiring.operations import Operations, Shared
 
 from bot.wiring.core import FrontEnd, core
 from bot.wiring.desk import build_desk
@@ -126,6 +126,8 @@ async def built_bot(
             superseded=superseded,
             coordinator=coordinator,
             owner=settings.replica_id,
+            # The census: the replicas take turns at sweeping for chats left undone.
+            live_replicas=census_of(shared),
             # Answers spoken (VOICE_REPLIES); with replicas, each reply under its lease.
             voice=build_voice(settings, c, outbox, stack, coordinator),
         )
@@ -198,3 +200,11 @@ async def lifecycle(app: App, kind: str, limit: float) -> None:
 
     hooks = app.startup_hooks if kind == "on_startup" else app.shutdown_hooks
     await run_lifecycle(kind, hooks, limit)
+
+
+def census_of(shared: Shared | None) -> Callable[[], int]:
+    """How many replicas are live now: the census's count, 1 without Redis."""
+    if shared is None:
+        return lambda: 1
+    census = shared.census
+    return lambda: census.known

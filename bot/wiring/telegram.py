@@ -6,7 +6,7 @@ run.py; tests call it with their own parts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.telegram.access import AccessPolicy
@@ -76,6 +76,7 @@ def build_telegram(
     superseded: Listeners[[int, list[int]]] | None = None,
     coordinator: Coordinator | None = None,
     owner: str = "",
+    live_replicas: Callable[[], int] = lambda: 1,
     voice: VoiceReplies | None = None,
 ) -> TelegramApp:
     """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
@@ -140,7 +141,8 @@ def build_telegram(
         from bot.telegram.chatleases import ChatLeases
 
         leases = ChatLeases(coordinator=coordinator, owner=owner, backlog=backlog,
-                            sessionmaker=sessionmaker, requests=replicas)
+                            sessionmaker=sessionmaker, requests=replicas,
+                            replicas=live_replicas)
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk,
         shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,

@@ -183,3 +183,50 @@ async def test_a_lease_group_keeps_many_leases_and_tells_each_loss(coordinators:
         assert not kept[2].lost.is_set()  # stopped, not lost
     finally:
         await group.aclose()
+
+
+async def test_renew_leases_releases_what_it_is_given_in_the_same_call(
+    coordinators: Factory,
+) -> None:
+    mine, theirs = coordinators(), coordinators()
+    kept = await mine.acquire_lease("chat:1", "me", 5.0)
+    done = await mine.acquire_lease("chat:2", "me", 5.0)
+    lost = await mine.acquire_lease("chat:3", "me", 0.2)
+    assert kept is not None
+    assert done is not None
+    assert lost is not None
+    await asyncio.sleep(0.3)
+    taken = await theirs.acquire_lease("chat:3", "them", 5.0)  # ours expired, theirs now
+    assert taken is not None
+    assert await mine.renew_leases([kept], 5.0, release=[done, lost]) == [True]
+    assert await theirs.held_leases(["chat:1", "chat:2", "chat:3"]) == {"chat:1", "chat:3"}
+    assert await theirs.lease_token("chat:3") == taken.token  # not ours to release
+    assert await mine.renew_leases([], 5.0, release=[kept]) == []
+    assert await theirs.held_leases(["chat:1"]) == set()
+
+
+async def test_a_lease_group_releases_with_its_next_renewal_unless_taken_back(
+    coordinators: Factory,
+) -> None:
+    mine, theirs = coordinators(), coordinators()
+    group = LeaseGroup(mine, 0.9)  # renewals every 0.3 s
+    leases = [await mine.acquire_lease(f"chat:{i}", "me", 0.9) for i in range(3)]
+    kept = [group.keep(lease) for lease in leases if lease is not None]
+    try:
+        released = kept[0].release_soon()
+        back = kept[1].release_soon()
+        assert group.take_back(kept[1])  # its chat woke before the call went out
+        assert back.done()
+        assert not released.done()  # not a call of its own: it waits for the renewal
+        await asyncio.wait_for(released, 1.0)
+        assert await theirs.held_leases([f"chat:{i}" for i in range(3)]) == {"chat:1", "chat:2"}
+        assert not group.take_back(kept[0])  # released: asking for it again is the way
+        await asyncio.sleep(1.2)  # past the ttl: the one taken back is still renewed
+        assert await theirs.acquire_lease("chat:1", "them", 5.0) is None
+        assert not kept[1].lost.is_set()
+        # Stopped while waiting for its release: nothing more is waited for.
+        waiting = kept[2].release_soon()
+        await kept[2].stop()
+        assert waiting.done()
+    finally:
+        await group.aclose()

@@ -1,10 +1,11 @@
-"""Semaphores with leases on both coordinators: the limit holds, dead holders' slots return."""
+"""Semaphores with leases on both coordinators: the limit holds, dead holders' slots return;
+the generation cap built on them holds its limit across clients and renews what it holds."""
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.coordination import Coordinator, slot
+from bot.coordination import Coordinator, SharedGenerationLimit
 from tests.coordination.conftest import Factory
 
 
@@ -25,27 +26,31 @@ async def test_dead_holders_slots_come_back(coordinator: Coordinator) -> None:
     assert not await coordinator.acquire_slot("gen", "alive", limit=1, ttl=5.0)
     await asyncio.sleep(0.3)
     assert await coordinator.acquire_slot("gen", "alive", limit=1, ttl=5.0)
-    assert not await coordinator.renew_slot("gen", "dead", 5.0)
+    assert await coordinator.renew_slots("gen", ["dead", "alive"], 5.0) == [False, True]
 
 
 async def test_renewal_keeps_a_slot(coordinator: Coordinator) -> None:
-    assert await coordinator.acquire_slot("gen", "a", limit=1, ttl=0.6)
+    assert await coordinator.acquire_slot("gen", "a", limit=2, ttl=0.6)
+    assert await coordinator.acquire_slot("gen", "b", limit=2, ttl=0.6)
     for _ in range(4):
         await asyncio.sleep(0.2)
-        assert await coordinator.renew_slot("gen", "a", 0.6)
-    assert not await coordinator.acquire_slot("gen", "b", limit=1, ttl=0.6)
+        assert await coordinator.renew_slots("gen", ["a", "b"], 0.6) == [True, True]
+    assert not await coordinator.acquire_slot("gen", "c", limit=2, ttl=0.6)
+    assert await coordinator.renew_slots("gen", [], 0.6) == []
 
 
 async def test_contention_respects_the_limit(coordinators: Factory) -> None:
     """Four clients, 24 generations, limit 3: never more than 3 at once, all of them run."""
-    clients = [coordinators() for _ in range(4)]
+    # Four replicas counted: no share to keep (3 // 4), every slot goes back to the store.
+    caps = [SharedGenerationLimit(coordinators(), 3, ttl=2.0, replicas=lambda: 4)
+            for _ in range(4)]
     running = 0
     most = 0
     done = 0
 
     async def generation(i: int) -> None:
         nonlocal running, most, done
-        async with slot(clients[i % 4], "folder", limit=3, ttl=2.0, poll=0.01, max_poll=0.02):
+        async with caps[i % 4].slot("folder"):
             running += 1
             most = max(most, running)
             await asyncio.sleep(0.03)
@@ -54,11 +59,16 @@ async def test_contention_respects_the_limit(coordinators: Factory) -> None:
 
     await asyncio.wait_for(asyncio.gather(*(generation(i) for i in range(24))), 30)
     assert (most, done) == (3, 24)
+    for cap in caps:
+        await cap.aclose()
 
 
 async def test_slot_outlives_its_ttl_while_held(coordinator: Coordinator) -> None:
-    async with slot(coordinator, "folder", limit=1, ttl=0.6) as waited:
+    cap = SharedGenerationLimit(coordinator, 1, ttl=0.6)
+    async with cap.slot("folder") as waited:
         assert waited < 0.5
         await asyncio.sleep(1.4)  # renewed every 0.2 s meanwhile
-        assert not await coordinator.acquire_slot("folder", "other", limit=1, ttl=0.6)
-    assert await coordinator.slots_held("folder") == 0
+        assert not await coordinator.acquire_slot("generations:folder", "other", limit=1,
+                                                  ttl=0.6)
+    assert await coordinator.slots_held("generations:folder") == 0
+    await cap.aclose()
