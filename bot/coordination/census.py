@@ -17,7 +17,6 @@ from bot.coordination.stopping import stop_tasks
 log = logging.getLogger(__name__)
 
 SEMAPHORE = "replicas"
-NO_LIMIT = 1_000_000
 
 
 class Census:
@@ -41,8 +40,7 @@ class Census:
 
     async def count(self) -> int:
         """Announce this replica and count the live ones (raises when Redis is unreachable)."""
-        await self.coordinator.acquire_slot(SEMAPHORE, self.replica, limit=NO_LIMIT, ttl=self.ttl)
-        self._seen = max(1, await self.coordinator.slots_held(SEMAPHORE))
+        self._seen = max(1, await self.coordinator.announce(SEMAPHORE, self.replica, self.ttl))
         return self._seen
 
     def start(self) -> None:

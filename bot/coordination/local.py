@@ -221,6 +221,11 @@ class LocalCoordinator:
     async def slots_held(self, semaphore: str) -> int:
         return len(self._holders(semaphore))
 
+    async def announce(self, semaphore: str, holder: str, ttl: float) -> int:
+        holders = self._holders(semaphore)
+        holders[holder] = self.clock() + ttl
+        return len(holders)
+
     # -- channels -------------------------------------------------------------------------------
 
     async def publish(self, channel: str, payload: str) -> int:

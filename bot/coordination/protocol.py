@@ -202,6 +202,11 @@ class Coordinator(Protocol):
         """Live holders right now."""
         ...
 
+    async def announce(self, semaphore: str, holder: str, ttl: float) -> int:
+        """Take or renew `holder`'s slot for `ttl` seconds, whatever the number of holders,
+        and count the live ones, in one step (the census of replicas)."""
+        ...
+
     async def publish(self, channel: str, payload: str) -> int:
         """Send `payload` to the channel's current subscribers; how many there were."""
         ...

@@ -60,6 +60,7 @@ class RedisCoordinator:
         self._renew_slots = redis.register_script(scripts.RENEW_SLOTS)
         self._release_slot = redis.register_script(scripts.RELEASE_SLOT)
         self._count_slots = redis.register_script(scripts.COUNT_SLOTS)
+        self._announce = redis.register_script(scripts.ANNOUNCE)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "fmbot:", timeout: float = 2.0) -> RedisCoordinator:
@@ -218,6 +219,11 @@ class RedisCoordinator:
     async def slots_held(self, semaphore: str) -> int:
         key = [self._key("semaphore", semaphore)]
         return int(await self._call("count slots", lambda: self._count_slots(keys=key)))
+
+    async def announce(self, semaphore: str, holder: str, ttl: float) -> int:
+        args: list[Any] = [holder, _ms(ttl)]
+        key = [self._key("semaphore", semaphore)]
+        return int(await self._call("announce", lambda: self._announce(keys=key, args=args)))
 
     # -- channels -------------------------------------------------------------------------------
 

@@ -8,9 +8,10 @@ in one atomic step. As in the one-process budget (window.py), a call counts from
 until a second after its answer came: each replica tells Redis which of its calls were
 answered and how long ago (`sent()`), with its next admission, so every replica together never
 has a 31st message reach Telegram in any second. With nothing to ask for, it tells Redis
-`settle_after` (half the span) later, unless the window was full lately: a call answered a
-moment ago counts for the span after its answer either way, so telling it late costs no place,
-and most answers then ride on the next admission instead of a call of their own.
+`settle_after` (0.8 of the span) later, unless the window was full lately: a call answered a
+moment ago counts for the span after its answer either way, so telling it within the span
+costs no place, and most answers then ride on the next admission instead of a call of their
+own.
 
 Priorities hold across replicas in two ways:
 - Within a replica, waiting calls form one local priority queue served by one task (the
@@ -75,7 +76,7 @@ class SharedBudget(BotBudget):
         settle_after: float | None = None,
     ) -> None:
         """`settle_after`: how long answers may wait for an admission to carry them to Redis
-        (default half the span; 0: at once)."""
+        (default 0.8 of the span: within it, telling late costs no place; 0: at once)."""
         self.coordinator = coordinator
         self.limit = limit
         self.span = span
@@ -88,7 +89,7 @@ class SharedBudget(BotBudget):
         self._tag = uuid.uuid4().hex[:12]
         self._ids = itertools.count()
         self._flying: deque[str] = deque()  # admitted here, not answered yet
-        self.settle_after = span / 2 if settle_after is None else settle_after
+        self.settle_after = 0.8 * span if settle_after is None else settle_after
         # Answered, not told to the store yet: (member, the loop's time of its answer).
         self._settle: list[tuple[str, float]] = []
         self._settle_timer: asyncio.TimerHandle | None = None
