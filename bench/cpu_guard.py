@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -95,6 +96,7 @@ class Rounds:
 
     cpu_ms: dict[str, list[float]] = field(default_factory=dict)
     loads: list[str] = field(default_factory=list)  # load average at each round's end
+    beside: str = "nothing started beside"  # what ran beside the measured rounds
 
     def ratios(self, name: str) -> list[float]:
         """``name``'s CPU per turn over the plain bot's, round by round."""
@@ -109,7 +111,8 @@ class Rounds:
         plain = ", ".join(f"{c:.1f}" for c in self.cpu_ms[PLAIN])
         return (
             f"{name}: median ratio {self.ratio(name):.3f} (rounds {ratios}); "
-            f"{ms} ms/turn against the plain bot's {plain}; load {' | '.join(self.loads)}"
+            f"{ms} ms/turn against the plain bot's {plain}; load {' | '.join(self.loads)}; "
+            f"{self.beside}"
         )
 
 
@@ -217,12 +220,19 @@ async def _check_answers(running: _Running, session: aiohttp.ClientSession) -> N
 
 
 async def measure(
-    contenders: Sequence[Contender], workdir: Path, *, rounds: int = ROUNDS, busy: bool = False
+    contenders: Sequence[Contender],
+    workdir: Path,
+    *,
+    rounds: int = ROUNDS,
+    busy: bool = False,
+    unless_busy: bool = False,
 ) -> Rounds:
     """Start the plain bot and ``contenders`` side by side, run ``WARMUP`` rounds and ``rounds``
     measured rounds; every turn of the measured rounds must be answered exactly. ``busy``: a
     CPU-bound process runs beside the measured rounds (not the start-ups, whose CPU is not
-    measured: it would only cost the machine time)."""
+    measured: it would only cost the machine time); with ``unless_busy``, only when the last
+    warm-up round left a core of the machine idle (inside the test suite, the other workers
+    already keep both cores busy: a busy loop would only slow the suite down)."""
     everyone = [Contender(PLAIN, plain=True), *contenders]
     out = Rounds({c.name: [] for c in everyone})
     async with AsyncExitStack() as stack, aiohttp.ClientSession() as session:
@@ -236,12 +246,18 @@ async def measure(
         async with AsyncExitStack() as beside:
             for number in range(WARMUP + rounds):
                 plan = _plan(number)
+                machine = MachineCpu()
                 spent = await asyncio.gather(*(_one_round(bot, plan) for bot in running))
                 if number < WARMUP:
                     for bot in running:
                         bot.turns.clear()
                     if busy and number == WARMUP - 1:
-                        await beside.enter_async_context(busy_process())
+                        cores = machine.busy_cores()
+                        if unless_busy and cores >= machine.cores - 0.5:
+                            out.beside = f"the machine already busy ({cores:.1f} cores)"
+                        else:
+                            await beside.enter_async_context(busy_process())
+                            out.beside = f"a busy loop beside ({cores:.1f} cores busy before)"
                     continue
                 turns = (USERS + GROUPS) * TURNS
                 for bot, seconds in zip(running, spent, strict=True):
@@ -250,6 +266,26 @@ async def measure(
         for bot in running:
             await _check_answers(bot, session)
     return out
+
+
+class MachineCpu:
+    """How many of the machine's cores were busy since this was made (/proc/stat)."""
+
+    def __init__(self) -> None:
+        self.cores = os.cpu_count() or 1
+        self._start = _cpu_ticks()
+
+    def busy_cores(self) -> float:
+        busy0, total0 = self._start
+        busy1, total1 = _cpu_ticks()
+        return self.cores * (busy1 - busy0) / max(1, total1 - total0)
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, all) jiffies of every core together, from /proc/stat's first line."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
 
 
 @contextlib.asynccontextmanager

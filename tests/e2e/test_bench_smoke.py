@@ -3,11 +3,12 @@ fails for fmbot made 2 ms of CPU a turn dearer.
 
 One measurement serves both tests: the plain aiogram + httpx bot, fmbot and fmbot with
 ``bench/cpu_burner.py`` (2 ms of CPU spun after every answer, through the public API's
-``on_answer`` hook) run side by side in the same rounds, with a CPU-bound process beside them
-that the fixture starts. The guard's rule is applied to each: fmbot's median ratio to the plain
-bot must be within 10% of ``bench/cpu_baseline.json``, and the burner's must not be. After a
-change that makes fmbot cheaper or dearer on purpose, run ``bench/cpu_guard.py --record`` and
-commit the file it writes.
+``on_answer`` hook) run side by side in the same rounds, beside a CPU-bound process that the
+fixture starts unless the machine is busy already (the suite's other workers keep both cores
+busy most of the time: the figures then say so). The guard's rule is applied to each: fmbot's
+median ratio to the plain bot must be within 10% of ``bench/cpu_baseline.json``, and the
+burner's must not be. After a change that makes fmbot cheaper or dearer on purpose, run
+``bench/cpu_guard.py --record`` and commit the file it writes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ BURNER = burner(2.0)
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def rounds(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rounds]:
     workdir: Path = tmp_path_factory.mktemp("cpu-guard")
-    measured = await measure([FMBOT, BURNER], workdir, busy=True)
+    measured = await measure([FMBOT, BURNER], workdir, busy=True, unless_busy=True)
     print(measured.describe(FMBOT.name))
     print(measured.describe(BURNER.name))
     yield measured
