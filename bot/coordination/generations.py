@@ -10,11 +10,15 @@ A slot costs few round trips to the store:
 - **A replica keeps its share.** A generation that ends hands its slot to the next one waiting
   here, without telling the store, while this replica holds no more than its share (the cap
   divided by the live replicas, rounded down). Under a full quota the store hears of a slot
-  only when it moves between replicas. A slot above the share goes back to the store, and a
-  replica holding its share asks for more only every `AT_SHARE_POLL` seconds, so replicas
-  below theirs, asking every `Backoff.max_poll` at most, get the slots that come free. A
-  replica that has just started gets its share as the others count it in the census (each
-  gives back what is above its new share as its generations end).
+  only when it moves between replicas.
+- **Slots above the share move to who is short.** An ask refused while the replica holds less
+  than its share (or, when there are fewer slots than replicas, none) is marked *short* in
+  the store, and the next release anywhere gives that replica the slot, claimed by its next
+  ask. A replica above its share offers a slot back at an end at most every `KEEP_CHECK`
+  seconds, and keeps it when nobody is short; a replica at its share asks for more only every
+  `AT_SHARE_POLL` seconds (to pick up what a replica with nothing queued gave back). A
+  replica that has just started is short until the others count it in the census and give
+  back what is above their new share.
 - **One renewal a replica**: every slot held here is renewed by one call every `ttl / 3`.
 
 If the store cannot be reached, generations do not fail for it: the cap falls back to this
@@ -193,6 +197,8 @@ class SharedGenerationLimit:
                 eager = True  # one was free: there may be more
                 if not place.waiters:
                     backoff.reset()  # nobody queued behind: the next one starts fast
+            # Nobody waits: the next generation here asks at once, not at the pace of these.
+            backoff.reset()
             if marked:  # a release must not give a slot to an asker that stopped
                 await self._forget(place, holder)
         finally:

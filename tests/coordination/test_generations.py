@@ -286,3 +286,31 @@ async def test_a_slot_that_expired_is_not_handed_on() -> None:
     # The second did not run on the lost slot: it waited for "elsewhere" to expire (3.0 s).
     assert running.finished[0][1] >= 3.0 + 1.0
     await limit.aclose()
+
+
+@pytest.mark.looptime
+async def test_a_generation_after_a_quiet_spell_asks_at_once() -> None:
+    """The pace of refused asks does not outlive the queue it was for."""
+    loop = asyncio.get_running_loop()
+    store = CountingStore(loop.time)
+    name = f"generations:{FOLDER}"
+    assert await store.acquire_slot(name, "elsewhere", limit=2, ttl=60.0)
+    limit = SharedGenerationLimit(store, 2, replicas=lambda: 2)  # a share of one
+    running = Running(1)
+    held = asyncio.create_task(running.generation(limit, 0, 30.0))
+    await asyncio.sleep(0)
+    # Refused for 30 s at its share: the asker's pace grows to AT_SHARE_POLL. The slot held
+    # here is then handed to it, and it leaves nothing waiting.
+    await asyncio.gather(held, running.generation(limit, 0, 1.0))
+    await store.release_slot(name, "elsewhere")
+    await asyncio.sleep(10.0)
+    asked = loop.time()
+    started: list[float] = []
+
+    async def later() -> None:
+        async with limit.slot(FOLDER) as waited:
+            started.append(waited)
+
+    await later()
+    assert started == [pytest.approx(0.0, abs=0.001)], (started, asked)
+    await limit.aclose()
