@@ -97,6 +97,7 @@ class Rounds:
     cpu_ms: dict[str, list[float]] = field(default_factory=dict)
     loads: list[str] = field(default_factory=list)  # load average at each round's end
     beside: str = "nothing started beside"  # what ran beside the measured rounds
+    priority: str = "the machine's default priority"  # the measured processes' (nice)
 
     def ratios(self, name: str) -> list[float]:
         """``name``'s CPU per turn over the plain bot's, round by round."""
@@ -112,7 +113,7 @@ class Rounds:
         return (
             f"{name}: median ratio {self.ratio(name):.3f} (rounds {ratios}); "
             f"{ms} ms/turn against the plain bot's {plain}; load {' | '.join(self.loads)}; "
-            f"{self.beside}"
+            f"{self.beside}; {self.priority}"
         )
 
 
@@ -243,6 +244,8 @@ async def measure(
             running.append(await _start(contender, home, stack))
         for bot in running:
             await wait_ready(session, bot.tg.url, bot.bot)
+        pids = [pid for bot in running for pid in (bot.pid, bot.tg.proc.pid, bot.fm.proc.pid)]
+        out.priority = await stack.enter_async_context(ahead_of_the_machine(pids))
         async with AsyncExitStack() as beside:
             for number in range(WARMUP + rounds):
                 plan = _plan(number)
@@ -266,6 +269,34 @@ async def measure(
         for bot in running:
             await _check_answers(bot, session)
     return out
+
+
+# The measured processes' nice value. How much CPU a turn costs depends on how the machine
+# schedules a bot, and not alike for the two: starved of CPU (load 4.5-5.7 on two cores: the
+# suite's workers and busy loops), fmbot's ratio to the plain bot rose to 1.64-1.66 (two runs:
+# once in a fresh-clone suite beside a busy loop, once beside four busy loops), past the
+# bound; beside the same four loops at nice -10 it was 1.49, and the 2 ms burner's 1.83.
+# Ahead of the machine's other work, the bots are scheduled as on a quiet machine, which is
+# what the baseline measures, whatever else runs.
+NICE = -10
+
+
+@contextlib.asynccontextmanager
+async def ahead_of_the_machine(pids: Sequence[int]) -> AsyncIterator[str]:
+    """The measured processes and this one (the driver) at ``NICE`` for the block; says what
+    was done (without the privilege, nothing: then the figures say so)."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        for pid in (0, *pids):
+            os.setpriority(os.PRIO_PROCESS, pid, NICE)
+    except PermissionError:
+        os.setpriority(os.PRIO_PROCESS, 0, own)  # giving a raise back needs no privilege
+        yield "priority unchanged (no permission to raise it)"
+        return
+    try:
+        yield f"measured at nice {NICE}"
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, own)
 
 
 class MachineCpu:
