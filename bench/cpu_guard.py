@@ -232,8 +232,9 @@ async def measure(
     measured rounds; every turn of the measured rounds must be answered exactly. ``busy``: a
     CPU-bound process runs beside the measured rounds (not the start-ups, whose CPU is not
     measured: it would only cost the machine time); with ``unless_busy``, only when the last
-    warm-up round left a core of the machine idle (inside the test suite, the other workers
-    already keep both cores busy: a busy loop would only slow the suite down)."""
+    warm-up round left a whole core of the machine idle (the bots themselves keep about half
+    of one busy; inside the test suite the other workers keep the rest busy: a busy loop
+    would only slow the suite down)."""
     everyone = [Contender(PLAIN, plain=True), *contenders]
     out = Rounds({c.name: [] for c in everyone})
     async with AsyncExitStack() as stack, aiohttp.ClientSession() as session:
@@ -256,7 +257,7 @@ async def measure(
                         bot.turns.clear()
                     if busy and number == WARMUP - 1:
                         cores = machine.busy_cores()
-                        if unless_busy and cores >= machine.cores - 0.5:
+                        if unless_busy and cores >= machine.cores - 1.0:
                             out.beside = f"the machine already busy ({cores:.1f} cores)"
                         else:
                             await beside.enter_async_context(busy_process())
