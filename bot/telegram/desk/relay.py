@@ -157,6 +157,10 @@ class Relayer:
     async def _copy_to_topic(
         self, user_id: int, batch: list[RelayView], retry: bool = True
     ) -> None:
+        # copyMessages wants the ids strictly increasing, and a user's messages may have been
+        # queued out of their order (handled side by side): in the order the user wrote them.
+        # https://core.telegram.org/bots/api#copymessages
+        batch = sorted(batch, key=lambda relay: relay.source_message_id)
         ids = [r.id for r in batch]
         thread = await self.thread_for(user_id)
         if thread is None and not await self.desk.is_owned(user_id):
