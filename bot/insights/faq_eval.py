@@ -23,7 +23,7 @@ import numpy as np
 
 from bot.foundation_models.types import ChatMessage, CompletionOptions, Role
 from bot.insights.faq import FAQ_PROMPT, FAQ_SCHEMA, pair_text, pairs_of
-from bot.insights.pacing import parse_json
+from bot.insights.jsonanswer import parse_json
 from bot.insights.protocol import AsyncModel
 from bot.insights.scrub import scrub
 from bot.insights.summaries import transcript

@@ -33,8 +33,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.foundation_models.pacing import HourlyCap, Pacer
 from bot.foundation_models.types import ChatMessage, ChatModel, PollPolicy
-from bot.insights.pacing import HourlyCap, Pacer
 from bot.insights.protocol import (
     AsyncModel,
     Handler,

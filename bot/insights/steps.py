@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.foundation_models import wire
 from bot.foundation_models.chunks import completion_of
 from bot.foundation_models.errors import FoundationModelsError, RateLimitError
+from bot.foundation_models.pacing import HourlyCap, Pacer
 from bot.foundation_models.types import (
     ChatMessage,
     ChatModel,
@@ -23,7 +24,7 @@ from bot.foundation_models.types import (
     PollPolicy,
     Role,
 )
-from bot.insights.pacing import HourlyCap, Pacer, parse_json
+from bot.insights.jsonanswer import parse_json
 from bot.insights.protocol import AsyncModel, Handler, JobResult, NotYet
 from bot.metrics import registry as metrics
 from bot.storage.models import InsightJob, InsightJobStatus, utcnow

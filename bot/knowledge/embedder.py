@@ -12,16 +12,14 @@ share the pacer; the indexer keeps few requests queued, so a question waits behi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from bot.foundation_models.errors import APIConnectionError, APIStatusError, RateLimitError
+from bot.foundation_models.pacing import Pacer
 from bot.foundation_models.transport import NO_RETRY
 from bot.foundation_models.types import EmbeddingModel
 
@@ -37,31 +35,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 class Vector:
     values: np.ndarray  # float32, L2-normalised
     model_version: str
-
-
-class Pacer:
-    """Spaces events at least `interval` seconds apart, in arrival order."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = SPACING_SLACK / rate if rate > 0 else 0.0
-        self._clock = clock
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    def hold(self, seconds: float) -> None:
-        """No event for `seconds` from now (after a 429 or a failure)."""
-        self._next = max(self._next, self._clock() + seconds)
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        async with self._lock:
-            now = self._clock()
-            delay = self._next - now
-            if delay > 0:
-                await asyncio.sleep(delay)
-                now = self._clock()
-            self._next = max(now, self._next) + self.interval
 
 
 class Embedder:
@@ -80,7 +53,7 @@ class Embedder:
         self._model = model
         self.doc_model = doc_model
         self.query_model = query_model
-        self.pacer = Pacer(rps)
+        self.pacer = Pacer(rps, slack=SPACING_SLACK)
         self.backoff = backoff
 
     async def document(self, text: str) -> Vector:
