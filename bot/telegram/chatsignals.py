@@ -10,17 +10,20 @@ coordinator (`fmbot:<bot id>:channel:chats` in Redis) that every replica listens
 
 Pub/sub delivers at most once. Wakes lost while this replica's subscription was down are
 made up for when it is back (the subscription yields `GAP`): every chat held here reads its
-queue then. Otherwise a lost wake delays a message until the holder's answer ends (the holder
-reads its queue then anyway); a lost stop lets the answer finish. Other replicas ignore what
-is not theirs (no held chat, no such draft): that costs a dictionary lookup.
+queue then. So are wakes published before the subscription was first confirmed (a replica
+that took a chat while its SUBSCRIBE was still on the way, a busy machine at start).
+Otherwise a lost wake delays a message until the holder's answer ends (the holder reads its
+queue then anyway); a lost stop lets the answer finish. Other replicas ignore what is not
+theirs (no held chat, no such draft): that costs a dictionary lookup.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.coordination import GAP, CoordinationUnavailableError, Coordinator
+from bot.coordination import GAP, CoordinationUnavailableError, Coordinator, Subscription
 from bot.metrics import registry as metrics
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,7 @@ class ChatSignals:
     async def listen(self) -> None:
         """Act on what the other replicas publish, until cancelled (at shutdown)."""
         subscription = self.coordinator.subscribe(CHANNEL)
+        first = asyncio.create_task(self._subscribed(subscription), name="chat-signals-first")
         try:
             async for payload in subscription:
                 try:
@@ -75,7 +79,15 @@ class ChatSignals:
                 except Exception:  # one bad message must not end the listening
                     log.exception("handling the chat signal %r failed", payload)
         finally:
+            first.cancel()
             await subscription.aclose()
+
+    async def _subscribed(self, subscription: Subscription) -> None:
+        # The first confirmation: what was published before it is gone as after a gap (its
+        # GAP is yielded only for later ones), and a chat may be held here already.
+        await subscription.wait_subscribed()
+        if self.on_gap():
+            log.info("chat signals: subscribed; the chats held here read their queues")
 
     def missed(self) -> None:
         woken = self.on_gap()
