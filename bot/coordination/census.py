@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 
+from bot.coordination.periodic import Period
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
 from bot.coordination.stopping import stop_tasks
 
@@ -38,9 +39,11 @@ class Census:
     def known(self) -> int:
         return max(self._seen, self.minimum)
 
-    async def count(self) -> int:
-        """Announce this replica and count the live ones (raises when Redis is unreachable)."""
-        self._seen = max(1, await self.coordinator.announce(SEMAPHORE, self.replica, self.ttl))
+    async def count(self, *, within: float = 0.0) -> int:
+        """Announce this replica and count the live ones (raises when Redis is unreachable);
+        `within`: see Coordinator."""
+        seen = await self.coordinator.announce(SEMAPHORE, self.replica, self.ttl, within=within)
+        self._seen = max(1, seen)
         return self._seen
 
     def start(self) -> None:
@@ -48,12 +51,13 @@ class Census:
             self._task = asyncio.create_task(self._run(), name="replica-census")
 
     async def _run(self) -> None:
+        period = Period(self.ttl / 3)  # counted at start: the loop renews
         while True:
+            within = await period.tick()
             try:
-                await self.count()
+                await self.count(within=within)
             except CoordinationUnavailableError as exc:
                 log.debug("replica census skipped: %s", exc)
-            await asyncio.sleep(self.ttl / 3)
 
     async def stop(self) -> None:
         await stop_tasks(self._task)

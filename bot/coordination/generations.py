@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from bot.coordination.periodic import Period
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
 from bot.coordination.semaphores import Backoff
 from bot.coordination.stopping import stop_tasks
@@ -163,10 +164,12 @@ class SharedGenerationLimit:
                         break
                 # Without a share (fewer slots than replicas), one that holds none asks short.
                 short = len(place.holders) < max(1, self.share)
+                # At the share, a paced look for a slot to spare may ride with another call.
+                paced = not short and not eager and bool(backoff.delay)
                 try:
                     granted = await self.coordinator.acquire_slot(
                         place.name, holder, limit=self.limit, ttl=self.ttl,
-                        short=SHORT_MARK if short else 0.0,
+                        short=SHORT_MARK if short else 0.0, within=KEEP_CHECK if paced else 0.0,
                     )
                 except Exception as exc:  # each waiter falls back; none may hang
                     if not isinstance(exc, CoordinationUnavailableError):
@@ -253,8 +256,9 @@ class SharedGenerationLimit:
     async def _renew(self) -> None:
         """Every slot held here, renewed by one call a folder every `ttl / 3`; ends when none
         is held (the next grant starts it again)."""
+        period = Period(self.ttl / 3)  # the second half riding with another call (riding.py)
         while True:
-            await asyncio.sleep(self.ttl / 3)
+            within = await period.tick()
             held = [(place, sorted(place.holders)) for place in self._folders.values()]
             if not any(holders for _, holders in held):
                 self._renewer = None
@@ -263,7 +267,9 @@ class SharedGenerationLimit:
                 if not holders:
                     continue
                 try:
-                    kept = await self.coordinator.renew_slots(place.name, holders, self.ttl)
+                    kept = await self.coordinator.renew_slots(
+                        place.name, holders, self.ttl, within=within
+                    )
                 except CoordinationUnavailableError as exc:
                     log.warning("slots of %s not renewed: %s", place.name, exc)
                     continue

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+from bot.coordination.periodic import Period
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator, Lease
 from bot.coordination.stopping import stop_tasks
 
@@ -191,8 +192,11 @@ class LeaseGroup:
         kept.lost.set()
 
     async def _renew(self) -> None:
+        # Every `renew_every`, as before; the second half of each period waiting for another
+        # call of the process to carry the renewal (riding.py).
+        period = Period(self.renew_every)
         while self._kept or self._releasing:
-            await asyncio.sleep(self.renew_every)
+            within = await period.tick()
             batch = list(self._kept.values())
             releasing, self._releasing = self._releasing, {}
             if not batch and not releasing:
@@ -203,7 +207,8 @@ class LeaseGroup:
             try:
                 async with asyncio.timeout(max(0.0, give_up_at - sent)):
                     renewed = await self.coordinator.renew_leases(
-                        [k.lease for k in batch], self.ttl, release=list(releasing)
+                        [k.lease for k in batch], self.ttl, release=list(releasing),
+                        within=within,
                     )
             except (CoordinationUnavailableError, TimeoutError) as exc:
                 if releasing:

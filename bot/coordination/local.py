@@ -72,14 +72,15 @@ class LocalCoordinator:
         return None if held is None else held.token
 
     async def renew_leases(
-        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = ()
+        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = (),
+        within: float = 0.0,
     ) -> list[bool]:
         renewed = [await self.renew_lease(lease, ttl) for lease in leases]
         for lease in release:
             await self.release_lease(lease)
         return renewed
 
-    async def held_leases(self, names: Sequence[str]) -> set[str]:
+    async def held_leases(self, names: Sequence[str], *, within: float = 0.0) -> set[str]:
         return {name for name in names if self._live(name) is not None}
 
     # -- token buckets --------------------------------------------------------------------------
@@ -134,6 +135,7 @@ class LocalCoordinator:
         settle: Sequence[tuple[str, float]] = (),
         hold: float = 30.0,
         poll: float = 0.02,
+        within: float = 0.0,
     ) -> tuple[float, int]:
         now = self.clock()
         members = self._windows.setdefault(window.name, {})
@@ -166,7 +168,7 @@ class LocalCoordinator:
         self._signals[name] = (seq, value, self.clock() + ttl)
         return seq
 
-    async def last_signal(self, name: str) -> tuple[int, float] | None:
+    async def last_signal(self, name: str, *, within: float = 0.0) -> tuple[int, float] | None:
         found = self._signals.get(name)
         if found is None or found[2] <= self.clock():
             return None
@@ -181,7 +183,8 @@ class LocalCoordinator:
         return _alive(self._slots.setdefault(f"{semaphore}:short", {}), self.clock())
 
     async def acquire_slot(
-        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0
+        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
+        within: float = 0.0,
     ) -> bool:
         holders = self._holders(semaphore)
         if holder in holders or len(holders) < limit:
@@ -192,7 +195,9 @@ class LocalCoordinator:
             self._short(semaphore)[holder] = self.clock() + short
         return False
 
-    async def renew_slots(self, semaphore: str, holders: Sequence[str], ttl: float) -> list[bool]:
+    async def renew_slots(
+        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0
+    ) -> list[bool]:
         alive = self._holders(semaphore)
         kept = [holder in alive for holder in holders]
         for holder, held in zip(holders, kept, strict=True):
@@ -201,7 +206,8 @@ class LocalCoordinator:
         return kept
 
     async def release_slot(
-        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0
+        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0,
+        within: float = 0.0,
     ) -> bool:
         holders, short = self._holders(semaphore), self._short(semaphore)
         short.pop(holder, None)
@@ -221,7 +227,9 @@ class LocalCoordinator:
     async def slots_held(self, semaphore: str) -> int:
         return len(self._holders(semaphore))
 
-    async def announce(self, semaphore: str, holder: str, ttl: float) -> int:
+    async def announce(
+        self, semaphore: str, holder: str, ttl: float, *, within: float = 0.0
+    ) -> int:
         holders = self._holders(semaphore)
         holders[holder] = self.clock() + ttl
         return len(holders)

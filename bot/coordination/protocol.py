@@ -24,8 +24,11 @@
   after it was lost yields `GAP`, so its reader can look at what it may have missed.
 
 Every method is one atomic step (a Lua script in Redis); waiting and renewing loops live in
-`waiting.py` and `leadership.py`, the same for both implementations. Failures of the backing
-store raise `CoordinationUnavailableError` (a subclass of `CoordinationError`).
+`leases.py`, `generations.py` and `leadership.py`, the same for both implementations. A call
+given `within` (renewals, the census, the sweep, answers told: nobody waits on them) may be
+sent up to that many seconds late, to share one round trip with the process's other calls
+(riding.py); the local implementation has nothing to share and answers at once. Failures of
+the backing store raise `CoordinationUnavailableError` (a subclass of `CoordinationError`).
 """
 
 from __future__ import annotations
@@ -121,14 +124,15 @@ class Coordinator(Protocol):
         ...
 
     async def renew_leases(
-        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = ()
+        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = (),
+        within: float = 0.0,
     ) -> list[bool]:
         """`renew_lease` for each, in one step, and `release_lease` for each of `release`: a
         replica holding many leases renews them all, and gives back those it is done with,
         with one call."""
         ...
 
-    async def held_leases(self, names: Sequence[str]) -> set[str]:
+    async def held_leases(self, names: Sequence[str], *, within: float = 0.0) -> set[str]:
         """Which of these leases somebody holds now, in one step."""
         ...
 
@@ -158,6 +162,7 @@ class Coordinator(Protocol):
         settle: Sequence[tuple[str, float]] = (),
         hold: float = 30.0,
         poll: float = 0.02,
+        within: float = 0.0,
     ) -> tuple[float, int]:
         """First `settle` earlier members of `window`, each with the seconds since its answer
         (it counts until `span` after the answer), then admit `member` (unique) and take a
@@ -171,12 +176,13 @@ class Coordinator(Protocol):
         """Publish `value` under `name` for `ttl` seconds; its sequence number (only grows)."""
         ...
 
-    async def last_signal(self, name: str) -> tuple[int, float] | None:
+    async def last_signal(self, name: str, *, within: float = 0.0) -> tuple[int, float] | None:
         """The latest signal under `name` still live: (sequence number, value), else None."""
         ...
 
     async def acquire_slot(
-        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0
+        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
+        within: float = 0.0,
     ) -> bool:
         """A slot for `holder` (unique per acquisition) for `ttl` seconds if fewer than
         `limit` live holders exist; True when held (also when `holder` already held it, or
@@ -184,13 +190,16 @@ class Coordinator(Protocol):
         short for `short` seconds: the next release gives it the slot (see `release_slot`)."""
         ...
 
-    async def renew_slots(self, semaphore: str, holders: Sequence[str], ttl: float) -> list[bool]:
+    async def renew_slots(
+        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0
+    ) -> list[bool]:
         """Extend each holder's slot, in one step; False for one that expired (and may have
         been given away): a replica renews every slot it holds with one call."""
         ...
 
     async def release_slot(
-        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0
+        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0,
+        within: float = 0.0,
     ) -> bool:
         """Give the slot back: to the holder marked short the longest ago (it has `claim`
         seconds to ask for it again), else with `keep` > 0 it stays `holder`'s (renewed for
@@ -202,7 +211,9 @@ class Coordinator(Protocol):
         """Live holders right now."""
         ...
 
-    async def announce(self, semaphore: str, holder: str, ttl: float) -> int:
+    async def announce(
+        self, semaphore: str, holder: str, ttl: float, *, within: float = 0.0
+    ) -> int:
         """Take or renew `holder`'s slot for `ttl` seconds, whatever the number of holders,
         and count the live ones, in one step (the census of replicas)."""
         ...

@@ -3,26 +3,29 @@
 Every operation is one Lua script (scripts.py), run with EVALSHA (redis-py loads it again if
 the server forgot it, e.g. after a restart). A lost connection is retried briefly by redis-py;
 past that, `CoordinationUnavailableError` says Redis is unreachable, and the next call
-reconnects by itself.
+reconnects by itself. A call given `within` may wait that long to share a round trip with
+other calls of the process (riding.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+import time
+from collections.abc import Sequence
+from typing import Any
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
 
 from bot.coordination import scripts
 from bot.coordination.channels import RedisSubscription
-from bot.coordination.protocol import Bucket, CoordinationUnavailableError, Lease, Window
+from bot.coordination.protocol import Bucket, Lease, Window
+from bot.coordination.riding import Rides
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def _ms(seconds: float) -> int:
@@ -61,18 +64,20 @@ class RedisCoordinator:
         self._release_slot = redis.register_script(scripts.RELEASE_SLOT)
         self._count_slots = redis.register_script(scripts.COUNT_SLOTS)
         self._announce = redis.register_script(scripts.ANNOUNCE)
+        self.rides = Rides(redis)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "fmbot:", timeout: float = 2.0) -> RedisCoordinator:
         return cls(connect(url, timeout=timeout), prefix)
 
-    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await call()
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-            raise CoordinationUnavailableError(f"Redis unreachable ({what}): {exc}") from exc
-        except redis_errors.RedisError as exc:
-            raise CoordinationUnavailableError(f"Redis failed ({what}): {exc}") from exc
+    async def _run(
+        self, what: str, script: AsyncScript, keys: Sequence[str], args: Sequence[Any] = (),
+        within: float = 0.0,
+    ) -> Any:
+        return await self.rides.run(what, script, keys, lambda: list(args), within=within)
+
+    async def _command(self, what: str, *command: Any, within: float = 0.0) -> Any:
+        return await self.rides.run(what, None, command, within=within)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self.prefix}{kind}:{name}"
@@ -81,31 +86,30 @@ class RedisCoordinator:
 
     async def acquire_lease(self, name: str, owner: str, ttl: float) -> Lease | None:
         keys = [self._key("lease", name), self._key("fence", name)]
-        token = await self._call(
-            "acquire lease", lambda: self._acquire_lease(keys=keys, args=[owner, _ms(ttl)])
-        )
+        token = await self._run("acquire lease", self._acquire_lease, keys, [owner, _ms(ttl)])
         return Lease(name, owner, int(token)) if int(token) else None
 
     async def renew_lease(self, lease: Lease, ttl: float) -> bool:
         args: list[Any] = [f"{lease.token}:{lease.owner}", _ms(ttl)]
         key = [self._key("lease", lease.name)]
-        renewed = await self._call("renew lease", lambda: self._renew_lease(keys=key, args=args))
+        renewed = await self._run("renew lease", self._renew_lease, key, args)
         return bool(renewed)
 
     async def release_lease(self, lease: Lease) -> bool:
         args = [f"{lease.token}:{lease.owner}"]
         key = [self._key("lease", lease.name)]
-        done = await self._call("release lease", lambda: self._release_lease(keys=key, args=args))
+        done = await self._run("release lease", self._release_lease, key, args)
         return bool(done)
 
     async def lease_token(self, name: str) -> int | None:
-        value = await self._call("read lease", lambda: self.redis.get(self._key("lease", name)))
+        value = await self._command("read lease", "GET", self._key("lease", name))
         if value is None:
             return None
         return int(bytes(value).split(b":", 1)[0])
 
     async def renew_leases(
-        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = ()
+        self, leases: Sequence[Lease], ttl: float, *, release: Sequence[Lease] = (),
+        within: float = 0.0,
     ) -> list[bool]:
         if not leases and not release:
             return []
@@ -113,16 +117,14 @@ class RedisCoordinator:
         keys = [self._key("lease", lease.name) for lease in both]
         args: list[Any] = [_ms(ttl), len(leases),
                            *(f"{lease.token}:{lease.owner}" for lease in both)]
-        answer = await self._call(
-            "renew leases", lambda: self._renew_leases(keys=keys, args=args)
-        )
+        answer = await self._run("renew leases", self._renew_leases, keys, args, within)
         return [flag == ord("1") for flag in bytes(answer)]
 
-    async def held_leases(self, names: Sequence[str]) -> set[str]:
+    async def held_leases(self, names: Sequence[str], *, within: float = 0.0) -> set[str]:
         if not names:
             return set()
         keys = [self._key("lease", name) for name in names]
-        values = await self._call("read leases", lambda: self.redis.mget(keys))
+        values = await self._command("read leases", "MGET", *keys, within=within)
         return {name for name, value in zip(names, values, strict=True) if value is not None}
 
     # -- token buckets --------------------------------------------------------------------------
@@ -132,7 +134,7 @@ class RedisCoordinator:
     ) -> float:
         args: list[Any] = [repr(rate), repr(burst), repr(cost), "1" if reserve else "0"]
         key = [self._key("bucket", bucket)]
-        wait = await self._call("take tokens", lambda: self._take(keys=key, args=args))
+        wait = await self._run("take tokens", self._take, key, args)
         return float(wait)
 
     async def take_all(
@@ -142,7 +144,7 @@ class RedisCoordinator:
         args: list[Any] = ["1" if reserve else "0"]
         for b in buckets:
             args += [repr(b.rate), repr(b.burst), repr(b.keep)]
-        answer = await self._call("take tokens", lambda: self._take_all(keys=keys, args=args))
+        answer = await self._run("take tokens", self._take_all, keys, args)
         wait, limit = bytes(answer).split(b":")
         return float(wait), int(limit) - 1
 
@@ -157,6 +159,7 @@ class RedisCoordinator:
         settle: Sequence[tuple[str, float]] = (),
         hold: float = 30.0,
         poll: float = 0.02,
+        within: float = 0.0,
     ) -> tuple[float, int]:
         keys = [self._key("window", window.name)]
         args: list[Any] = [member or "", window.limit, _ms(window.span), window.keep]
@@ -166,9 +169,15 @@ class RedisCoordinator:
         else:
             keys.append(self._key("bucket", bucket.name))
             args += ["1", repr(bucket.rate), repr(bucket.burst), repr(bucket.keep)]
-        for settled, age in settle:
-            args += [settled, _ms(age)]
-        answer = await self._call("admit", lambda: self._admit(keys=keys, args=args))
+        asked = time.monotonic()
+
+        def aged() -> list[Any]:
+            # The ages as of sending: a call that waited to ride adds its wait.
+            late = time.monotonic() - asked
+            return args + [x for settled, age in settle for x in (settled, _ms(age + late))]
+
+        build = aged if settle else lambda: args  # most admissions carry no answers
+        answer = await self.rides.run("admit", self._admit, keys, build, within=within)
         wait, short = bytes(answer).split(b":")
         return float(wait), int(short) - 1
 
@@ -177,10 +186,11 @@ class RedisCoordinator:
     async def signal(self, name: str, value: float, ttl: float) -> int:
         keys = [self._key("signal", name), self._key("signal-seq", name)]
         args: list[Any] = [repr(value), _ms(ttl)]
-        return int(await self._call("signal", lambda: self._signal(keys=keys, args=args)))
+        return int(await self._run("signal", self._signal, keys, args))
 
-    async def last_signal(self, name: str) -> tuple[int, float] | None:
-        value = await self._call("read signal", lambda: self.redis.get(self._key("signal", name)))
+    async def last_signal(self, name: str, *, within: float = 0.0) -> tuple[int, float] | None:
+        value = await self._command("read signal", "GET", self._key("signal", name),
+                                    within=within)
         if value is None:
             return None
         seq, number = bytes(value).split(b":", 1)
@@ -193,52 +203,56 @@ class RedisCoordinator:
         return [key, f"{key}:short"]
 
     async def acquire_slot(
-        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0
+        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
+        within: float = 0.0,
     ) -> bool:
         args: list[Any] = [holder, limit, _ms(ttl), _ms(short) if short > 0 else 0]
         keys = self._slot_keys(semaphore)
-        held = await self._call("acquire slot", lambda: self._acquire_slot(keys=keys, args=args))
+        held = await self._run("acquire slot", self._acquire_slot, keys, args, within)
         return bool(held)
 
-    async def renew_slots(self, semaphore: str, holders: Sequence[str], ttl: float) -> list[bool]:
+    async def renew_slots(
+        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0
+    ) -> list[bool]:
         if not holders:
             return []
         args: list[Any] = [_ms(ttl), *holders]
         key = [self._key("semaphore", semaphore)]
-        answer = await self._call("renew slots", lambda: self._renew_slots(keys=key, args=args))
+        answer = await self._run("renew slots", self._renew_slots, key, args, within)
         return [flag == ord("1") for flag in bytes(answer)]
 
     async def release_slot(
-        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0
+        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0,
+        within: float = 0.0,
     ) -> bool:
         args: list[Any] = [holder, _ms(keep) if keep > 0 else 0, _ms(claim)]
         keys = self._slot_keys(semaphore)
-        left = await self._call("release slot", lambda: self._release_slot(keys=keys, args=args))
+        left = await self._run("release slot", self._release_slot, keys, args, within)
         return bool(left)
 
     async def slots_held(self, semaphore: str) -> int:
         key = [self._key("semaphore", semaphore)]
-        return int(await self._call("count slots", lambda: self._count_slots(keys=key)))
+        return int(await self._run("count slots", self._count_slots, key))
 
-    async def announce(self, semaphore: str, holder: str, ttl: float) -> int:
+    async def announce(
+        self, semaphore: str, holder: str, ttl: float, *, within: float = 0.0
+    ) -> int:
         args: list[Any] = [holder, _ms(ttl)]
         key = [self._key("semaphore", semaphore)]
-        return int(await self._call("announce", lambda: self._announce(keys=key, args=args)))
+        return int(await self._run("announce", self._announce, key, args, within))
 
     # -- channels -------------------------------------------------------------------------------
 
     async def publish(self, channel: str, payload: str) -> int:
         name = self._key("channel", channel)
-        return int(await self._call("publish", lambda: self.redis.publish(name, payload)))
+        return int(await self._command("publish", "PUBLISH", name, payload))
 
     def subscribe(self, channel: str) -> RedisSubscription:
         return RedisSubscription(self.redis, self._key("channel", channel))
 
     async def ping(self) -> None:
-        async def ping() -> None:
-            await self.redis.ping()  # type: ignore[misc]  # redis-py types sync and async
-
-        await self._call("ping", ping)
+        await self._command("ping", "PING")
 
     async def aclose(self) -> None:
+        await self.rides.aclose()
         await self.redis.aclose()

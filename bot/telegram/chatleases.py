@@ -160,7 +160,7 @@ class ChatLeases:
             wake.set()
         return len(self._held)
 
-    async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
+    async def sweep(self, *, grace: dt.timedelta | None = None, within: float = 0.0) -> int:
         """Offer every chat with queued updates or a streaming answer older than `grace`
         that this replica is not working on; returns how many were offered."""
         before = utcnow() - (self.grace if grace is None else grace)
@@ -172,7 +172,7 @@ class ChatLeases:
         now = time.monotonic()
         self._busy_until = {c: t for c, t in self._busy_until.items() if t > now}
         candidates = sorted(chats - self._held.keys() - self._busy_until.keys())
-        held = await self._held_elsewhere(candidates)
+        held = await self._held_elsewhere(candidates, within)
         offered = 0
         for chat_id in candidates:
             if chat_id in held:
@@ -188,13 +188,15 @@ class ChatLeases:
         never past its next sweep (sweeping less often already spaces the tries)."""
         return min(self.ttl / 2, 0.7 * self.sweep_period)
 
-    async def _held_elsewhere(self, chats: list[int]) -> set[int]:
+    async def _held_elsewhere(self, chats: list[int], within: float = 0.0) -> set[int]:
         """The chats whose lease a live replica holds, asked in one call (a queue waiting
         behind the generation cap is dozens of chats, most of them held)."""
         if not chats:
             return set()
         try:
-            names = await self.coordinator.held_leases([f"chat:{c}" for c in chats])
+            names = await self.coordinator.held_leases(
+                [f"chat:{c}" for c in chats], within=within
+            )
         except CoordinationUnavailableError:
             return set()  # the offers find out the same, and log it
         return {int(name.split(":", 1)[1]) for name in names}
@@ -211,7 +213,8 @@ class ChatLeases:
             # Jittered, so the replicas' sweeps spread out.
             await asyncio.sleep(self.sweep_period * random.uniform(0.75, 1.25))
             try:
-                await self.sweep()
+                # A backstop (a wake was lost): its Redis read may ride with another call.
+                await self.sweep(within=min(0.5, self.sweep_period / 4))
             except Exception:  # the database may be away; the next sweep tries again
                 log.exception("sweeping for chats left undone failed")
 

@@ -108,13 +108,15 @@ class CountingStore(LocalCoordinator):
         self.releases = 0
 
     async def acquire_slot(
-        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0
+        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
+        within: float = 0.0,
     ) -> bool:
         self.asks += 1
         return await super().acquire_slot(semaphore, holder, limit=limit, ttl=ttl, short=short)
 
     async def release_slot(
-        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0
+        self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0,
+        within: float = 0.0,
     ) -> bool:
         self.releases += 1
         return await super().release_slot(semaphore, holder, keep=keep, claim=claim)

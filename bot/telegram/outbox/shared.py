@@ -6,12 +6,12 @@ message or edit is admitted into the bot's rolling window in Redis (a sorted set
 script: `Coordinator.admit`, server time) and takes a token from its chat's bucket there, both
 in one atomic step. As in the one-process budget (window.py), a call counts from its admission
 until a second after its answer came: each replica tells Redis which of its calls were
-answered and how long ago (`sent()`), with its next admission, so every replica together never
-has a 31st message reach Telegram in any second. With nothing to ask for, it tells Redis
-`settle_after` (0.8 of the span) later, unless the window was full lately: a call answered a
-moment ago counts for the span after its answer either way, so telling it within the span
-costs no place, and most answers then ride on the next admission instead of a call of their
-own.
+answered and how long ago (`sent()`), so every replica together never has a 31st message
+reach Telegram in any second. The telling may wait `settle_after` (0.8 of the span) for any
+other call of the replica to ride with (`within`: riding.py), unless the window was full
+lately: a call answered a moment ago counts for the span after its answer either way, so
+telling it within the span costs no place, and most answers then cost no round trip of
+their own.
 
 Priorities hold across replicas in two ways:
 - Within a replica, waiting calls form one local priority queue served by one task (the
@@ -92,8 +92,9 @@ class SharedBudget(BotBudget):
         self.settle_after = 0.8 * span if settle_after is None else settle_after
         # Answered, not told to the store yet: (member, the loop's time of its answer).
         self._settle: list[tuple[str, float]] = []
-        self._settle_timer: asyncio.TimerHandle | None = None
+        self._teller: asyncio.Task[None] | None = None  # telling answers, without an admission
         self._busy_until = 0.0  # the window was full lately: settle at once until then
+        self._closed = False
         self._queue: list[_Entry] = []
         self._order = itertools.count()
         self._pump: asyncio.Task[None] | None = None
@@ -131,17 +132,44 @@ class SharedBudget(BotBudget):
         # Any of ours: they are alike to the store.
         self._settle.append((self._flying.popleft(), loop.time()))
         if self._pump is None:
-            if not self.settle_after or loop.time() < self._busy_until:
-                self._start()
-            elif self._settle_timer is None:
-                self._settle_timer = loop.call_later(self.settle_after, self._settle_late)
+            self._tell_soon()
         elif self._nap is not None and not self._nap.done():
             self._nap.set_result(None)  # a place may be free: look again now
 
-    def _settle_late(self) -> None:
-        self._settle_timer = None
-        if self._pump is None and self._settle:
-            self._start()
+    def _tell_soon(self) -> None:
+        """Answers with no admission to carry them: told by a call that may ride with any
+        other of this replica (`settle_after`), or at once while the window was full."""
+        if self._closed or self._pump is not None or not self._settle:
+            return
+        if self._fallback is not None:
+            self._start()  # the local share: nothing to ride with, nothing to wait for
+        elif self._teller is None:
+            self._teller = asyncio.get_running_loop().create_task(
+                self._tell(), name=f"budget-{self.name}-answers"
+            )
+
+    async def _tell(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._settle and self._pump is None and self._fallback is None:
+                settle, self._settle = self._settle, []
+                busy = not self.settle_after or loop.time() < self._busy_until
+                try:
+                    await self.coordinator.admit(
+                        self._window(int(Priority.FRAME)), None,
+                        settle=_aged(settle, loop.time()), hold=self.hold, poll=self.poll,
+                        within=0.0 if busy else self.settle_after,
+                    )
+                except Exception as exc:
+                    if not isinstance(exc, CoordinationUnavailableError):
+                        log.exception("bot-wide %s budget: telling answers failed", self.name)
+                        exc = CoordinationUnavailableError(f"{type(exc).__name__}: {exc}")
+                    self._settle = settle + self._settle
+                    self._degrade(exc)
+                    break
+        finally:
+            self._teller = None
+        self._tell_soon()  # degraded meanwhile: the pump tells the local share
 
     # -- the pump -----------------------------------------------------------------------------
     def _window(self, priority: int) -> Window:
@@ -164,12 +192,15 @@ class SharedBudget(BotBudget):
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while self._queue or self._settle:
+            # Answers alone are the teller's, but for the local share (no Redis to tell).
+            while self._queue or (self._settle and self._fallback is not None):
                 entry: _Entry | None = None
                 while self._queue and entry is None:
                     entry = heapq.heappop(self._queue)
                     if entry[2].done():  # the lane left the queue
                         entry = None
+                if entry is None and self._fallback is None:
+                    break
                 settle, self._settle = self._settle, []
                 priority = entry[0] if entry is not None else int(Priority.FRAME)
                 member = f"{self._tag}:{next(self._ids)}" if entry is not None else None
@@ -212,6 +243,7 @@ class SharedBudget(BotBudget):
                     await self._sleep(wait, priority)
         finally:
             self._pump = None
+        self._tell_soon()
 
     def _requeue(self, entry: _Entry) -> None:
         if entry[2].done():
@@ -262,9 +294,9 @@ class SharedBudget(BotBudget):
     async def aclose(self) -> None:
         """Stop the pump and the probe; calls still waiting are cancelled. Answers not told
         to the store yet are told now (else each would hold a place for `hold` seconds)."""
-        if self._settle_timer is not None:
-            self._settle_timer.cancel()
-            self._settle_timer = None
+        self._closed = True
+        # A teller's call still waiting to ride goes when the coordinator closes.
+        await stop_tasks(self._teller)
         if self._pump is None and self._settle and self._fallback is None:
             ages = _aged(self._settle, asyncio.get_running_loop().time())
             self._settle = []

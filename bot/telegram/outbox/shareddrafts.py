@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 
 from bot.coordination import GAP, CoordinationUnavailableError, Coordinator
+from bot.coordination.periodic import Period
 from bot.coordination.stopping import stop_tasks
 from bot.telegram.outbox.budget import AdaptiveBudget
 
@@ -79,9 +80,9 @@ class SharedAdaptiveBudget(AdaptiveBudget):
             log.debug("draft 429 not published to the other replicas: %s", exc)
 
     async def _watch(self) -> None:
+        period = Period(self.every)  # a backstop read: it may ride with another call
         while True:
-            await asyncio.sleep(self.every)
-            await self._read()
+            await self._read(within=await period.tick())
 
     async def _listen(self) -> None:
         subscription = self.coordinator.subscribe(SIGNAL)
@@ -98,9 +99,9 @@ class SharedAdaptiveBudget(AdaptiveBudget):
         finally:
             await subscription.aclose()
 
-    async def _read(self) -> None:
+    async def _read(self, within: float = 0.0) -> None:
         try:
-            found = await self.coordinator.last_signal(SIGNAL)
+            found = await self.coordinator.last_signal(SIGNAL, within=within)
         except CoordinationUnavailableError as exc:
             log.debug("draft floods of the other replicas not read: %s", exc)
             return
