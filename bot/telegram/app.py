@@ -141,10 +141,11 @@ class TelegramApp:
             self.leases.start()  # wakes and stops from the other replicas
             await self.leases.sweep(grace=dt.timedelta(0))
             self._spawn(self.leases.sweep_forever(), "chat-sweep")
-            self._spawn(self.images.sweep_forever(), "image-sweep")
+            live = self.leases.replicas  # the census: the replicas take turns at sweeping
+            self._spawn(self.images.sweep_forever(replicas=live), "image-sweep")
             if self.deps.voice is not None:  # a dead replica's pending voice replies
                 await self.deps.voice.resume()
-                self._spawn(self.deps.voice.sweep_forever(), "voice-sweep")
+                self._spawn(self.deps.voice.sweep_forever(replicas=live), "voice-sweep")
         else:
             resumed = await self.backlog.resume()
             for task in resumed.feeds:

@@ -48,11 +48,14 @@ class LeasedReplies:
             self._spawn(self._owning(reply_id, functools.partial(self._resume_one, reply_id)))
         return len(ids)
 
-    async def sweep_forever(self, every: float = 3.0) -> None:
-        # Every 3 s, not every second: synthesizing a reply takes about that long, and each
-        # replica's sweep is a database transaction (replicas pay it once each).
+    async def sweep_forever(
+        self, every: float = 3.0, *, replicas: Callable[[], int] = lambda: 1
+    ) -> None:
+        # The cluster sweeps every 3 s, not every second: synthesizing a reply takes about that
+        # long, and a sweep is a database transaction; the live replicas take turns (each
+        # sweeps every 3 s times their number, jittered so the turns spread out).
         while True:
-            await self._sleep(every * random.uniform(0.75, 1.25))
+            await self._sleep(every * max(1, replicas()) * random.uniform(0.75, 1.25))
             try:
                 await self.sweep()
             except Exception:  # the database may be away; the next sweep tries again

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
@@ -86,6 +86,7 @@ async def pending_reply(tg: FakeTelegram, database: Database) -> int:
 async def replicas(
     tg: FakeTelegram, fm: FakeFoundationModels, database: Database,
     coordinators: Sequence[Coordinator | None],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[list[VoiceReplies]]:
     """A VoiceReplies per coordinator (one replica each, its own Bot and outbox)."""
     made, closers = [], []
@@ -97,7 +98,7 @@ async def replicas(
                                         folder_id=FOLDER)
         voice = VoiceReplies(synthesizer=synthesizer, sessionmaker=database.sessionmaker,
                              outbox=outbox, config=config, coordinator=coordinator,
-                             owner=f"replica-{index}")
+                             owner=f"replica-{index}", sleep=sleep)
         made.append(voice)
         closers += [voice.aclose, synthesizer.aclose, outbox.aclose, bot.session.close]
     try:
@@ -203,3 +204,23 @@ async def test_a_kill_inside_send_voice_is_recorded_and_the_message_sent_again(
     assert await status_of(sqlite_database, reply_id) == VoiceReplyStatus.SENT
     assert len(voices(tg)) == 2, "at least once: the unsure message is sent again"
     assert any("may arrive twice" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("live", [1, 3])
+async def test_the_live_replicas_take_turns_at_the_sweep(
+    tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database, live: int
+) -> None:
+    """Each replica sweeps every 3 s times the live replicas (jittered by a quarter), so the
+    cluster sweeps about every 3 s however many there are."""
+    naps: list[float] = []
+
+    async def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 4:
+            raise asyncio.CancelledError  # enough: three sweeps ran in between
+
+    async with replicas(tg, fm, sqlite_database, [None], sleep=nap) as [voice]:
+        with pytest.raises(asyncio.CancelledError):
+            await voice.sweep_forever(replicas=lambda: live)
+    assert len(naps) == 4
+    assert all(3.0 * live * 0.75 <= seconds <= 3.0 * live * 1.25 for seconds in naps), naps
