@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
 import pytest
@@ -10,10 +11,11 @@ from sqlalchemy import func, select
 
 from bot.conversation import ChatRef, TurnResult
 from bot.storage.database import Database
-from bot.storage.models import DeskCase, DeskRelay, DeskTurn, MessageStatus, User
+from bot.storage.models import DeskCase, DeskRelay, DeskTurn, MessageStatus, RelayState, User
 from bot.telegram.answer_parts import Target
 from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world
 from tests.fakes.tg_images import tiny_jpeg
+from tests.fakes.tg_state import ChatMessage
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -425,3 +427,32 @@ async def test_an_app_that_stood_down_relays_again_when_it_polls_again(
         await w.wait_for(lambda: len(w.in_topic(thread)) == 3)
         assert [m.text for m in w.in_topic(thread)][1:] == ["first", "second"], relayed
         assert not polling.done()
+
+
+async def test_messages_queued_out_of_order_reach_the_topic_in_the_order_written(
+    sqlite_database: Database,
+) -> None:
+    """A user's messages handled side by side may be queued for the topic out of order;
+    copyMessages refuses ids that do not increase (the fake, as Telegram), so the batch must
+    go in the order the user wrote it."""
+    async with desk_world(sqlite_database) as w:
+        user = 6801
+        thread = await hand_over(w, user, "I want a human")
+        await w.settle()
+        chat = w.tg.chat(user)
+        written = []
+        for n in range(3):  # in the chat, as Telegram holds them; no update for the bot
+            message = ChatMessage(chat.take_message_id(), user, False, time.time(),
+                                  text=f"part {n}", user=chat.user)
+            chat.history.append(message)
+            written.append(message)
+        relays = [await w.desk.service.relay_from_user(user, user, m.message_id, m.text or "")
+                  for m in written]
+        for relay in reversed(relays):  # one batch, queued newest first
+            assert relay is not None
+            w.desk.relayer.submit(relay)
+        await w.wait_for(lambda: len(w.in_topic(thread)) == 4)
+        assert [m.text for m in w.in_topic(thread)][1:] == ["part 0", "part 1", "part 2"]
+        assert [c.method for c in w.tg.calls if c.chat_id == SUPPORT][-1] == "copyMessages"
+        await w.settle()
+        assert await _count(w.db, DeskRelay, DeskRelay.state == RelayState.FAILED) == 0

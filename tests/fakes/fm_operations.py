@@ -20,6 +20,8 @@ class OperationHandlers:
     auth: AuthState
     operations: dict[str, dict[str, Any]]
     image_pending_polls: int
+    image_gate: int
+    images_started: int
     text_pending_polls: int
     async_completions: int
     refuse_images: bool
@@ -83,7 +85,8 @@ class OperationHandlers:
         if self.refuse_images_in_operation:
             return self._new_operation(self.image_pending_polls, "",
                                        error={"code": 3, "message": p.REFUSAL, "details": []})
-        return self._new_operation(self.image_pending_polls, "",
+        self.images_started += 1
+        return self._new_operation(self.image_pending_polls, "", image=True,
                                    response=p.image_response(self.image_bytes))
 
     def _operation(self, method: str, tail: str) -> web.Response:
@@ -97,8 +100,9 @@ class OperationHandlers:
                              response=None)
         elif method != "GET" or verb:
             return self.error(404, f"no such method: {method} {tail}")
-        elif state["polls_left"] > 0:
-            state["polls_left"] -= 1
+        elif state["polls_left"] > 0 or (state.get("image") and
+                                         self.images_started < self.image_gate):
+            state["polls_left"] = max(0, state["polls_left"] - 1)
             return web.json_response(p.operation(op_id, done=False,
                                                  description=state["description"]))
         state["done"] = True

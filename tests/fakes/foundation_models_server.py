@@ -28,6 +28,7 @@ Python API::
         fm.url; fm.queue_reply("text", chunks=5, interval=0.05, fault=None)
         fm.fail_next(429, retry_after=1); fm.queue_raw(path, parts=[...])
         fm.image_pending_polls = 3; fm.refuse_images = True; fm.refuse_images_in_operation = True
+        fm.image_gate = fm.images_started + 8  # images pending until 8 more were started
         fm.auth.keys[kid] = (sa_id, public_pem)  # or fm.register_key(...)
         fm.expire_tokens(); fm.reject_next_auth(1)
         fm.requests  # RecordedRequest(method, path, headers, json); fm.paths()
@@ -115,6 +116,10 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
         self.requests: list[RecordedRequest] = []
         self.operations: dict[str, dict[str, Any]] = {}
         self.image_pending_polls = 2
+        # An image operation stays pending while fewer image operations than this were
+        # started (so a test can prove jobs run side by side: the first waits for the last).
+        self.image_gate = 0
+        self.images_started = 0
         self.text_pending_polls = 1
         self.async_completions = 0  # completionAsync requests accepted
         self.refuse_images = False
