@@ -193,6 +193,13 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
                 f"{total_turns} text turns, {images} images",
                 flush=True,
             )
+            if args.idle > 0:  # before any user writes: what the processes cost doing nothing
+                idle0, began = summed(cpu_times, pids), time.monotonic()
+                await asyncio.sleep(args.idle)
+                idle1, lasted = summed(cpu_times, pids), time.monotonic() - began
+                spent = (idle1[0] + idle1[1] - idle0[0] - idle0[1]) / lasted * 1000
+                print(f"  idle: {spent:.1f} ms of CPU a second over {len(pids)} processes "
+                      f"({spent / len(pids):.1f} each), measured for {lasted:.0f} s", flush=True)
             cpu0, t0 = summed(cpu_times, pids), time.monotonic()
             switches0 = sum(status_field(p, "voluntary_ctxt_switches") for p in pids)
             redis0 = redis.writes if redis is not None else 0
@@ -351,6 +358,10 @@ def main() -> None:
         help="N webhook replicas on PostgreSQL and Redis behind a round-robin proxy (1: the "
         "same deployment with one replica, the yardstick for N); 0: one polling process on "
         "SQLite",
+    )
+    parser.add_argument(
+        "--idle", type=float, default=0.0,
+        help="first measure the processes' CPU for this many seconds with nothing to do",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")

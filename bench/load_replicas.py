@@ -35,6 +35,7 @@ class CountingProxy:
         self.writes = 0
         self.port = 0
         self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -43,9 +44,12 @@ class CountingProxy:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        for writer in self._open:  # the pipes end by themselves, not cancelled
+            writer.transport.abort()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self._open.update((writer, up_writer))
         await asyncio.gather(
             self._pipe(reader, up_writer, count=True),
             self._pipe(up_reader, writer, count=False),
