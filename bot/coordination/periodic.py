@@ -1,4 +1,5 @@
-"""The pace of a periodic call that may ride with other calls (`within`, riding.py).
+"""The pace of periodic work: a call that may ride with other calls (`within`, riding.py),
+and a sweep the live replicas take turns at.
 
 Once every `every` seconds, as a plain loop would, but the call is made `ride` seconds before
 it is due with `within` set to what is left: it goes with any other call of the process made
@@ -9,6 +10,11 @@ goes `ride` early and the pace is the same.
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 class Period:
@@ -26,3 +32,23 @@ class Period:
         self._due = now + self.every if self._due is None else max(self._due + self.every, now)
         await asyncio.sleep(max(0.0, self._due - self.ride - now))
         return max(0.0, self._due - loop.time())
+
+
+async def sweep_in_turns(
+    sweep: Callable[[], Awaitable[object]],
+    what: str,
+    *,
+    every: float,
+    replicas: Callable[[], int] = lambda: 1,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Run `sweep` about every `every` seconds across the cluster, until cancelled: the live
+    replicas (`replicas`, the census) take turns, each sweeping every `every` times their
+    number, jittered by a quarter so the turns spread out. A sweep that fails (the database
+    away) is logged, and the next one tries again."""
+    while True:
+        await sleep(every * max(1, replicas()) * random.uniform(0.75, 1.25))
+        try:
+            await sweep()
+        except Exception:
+            log.exception("sweeping for %s failed", what)

@@ -16,7 +16,6 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from aiogram.types import BufferedInputFile, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.coordination import Coordinator, run_while_held
+from bot.coordination.periodic import sweep_in_turns
 from bot.foundation_models.errors import (
     FoundationModelsError,
     ImageRefusedError,
@@ -122,14 +122,8 @@ class ImageDelivery:
         self, every: float = 3.0, *, replicas: Callable[[], int] = lambda: 1
     ) -> None:
         # The cluster sweeps every 3 s, not every second: an image takes longer than that to
-        # make, and a sweep is a database transaction; the live replicas take turns (each
-        # sweeps every 3 s times their number, jittered so the turns spread out).
-        while True:
-            await asyncio.sleep(every * max(1, replicas()) * random.uniform(0.75, 1.25))
-            try:
-                await self.sweep()
-            except Exception:  # the database may be away; the next sweep tries again
-                log.exception("sweeping for unfinished image jobs failed")
+        # make, and a sweep is a database transaction.
+        await sweep_in_turns(self.sweep, "unfinished image jobs", every=every, replicas=replicas)
 
     async def _owning(self, job_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `work` for the job while holding its owner lease (one process: at once)."""

@@ -8,13 +8,13 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import random
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.coordination import Coordinator, run_while_held
+from bot.coordination.periodic import sweep_in_turns
 from bot.storage.models import utcnow
 from bot.storage.repositories.voice import VoiceRepository
 
@@ -52,14 +52,9 @@ class LeasedReplies:
         self, every: float = 3.0, *, replicas: Callable[[], int] = lambda: 1
     ) -> None:
         # The cluster sweeps every 3 s, not every second: synthesizing a reply takes about that
-        # long, and a sweep is a database transaction; the live replicas take turns (each
-        # sweeps every 3 s times their number, jittered so the turns spread out).
-        while True:
-            await self._sleep(every * max(1, replicas()) * random.uniform(0.75, 1.25))
-            try:
-                await self.sweep()
-            except Exception:  # the database may be away; the next sweep tries again
-                log.exception("sweeping for pending voice replies failed")
+        # long, and a sweep is a database transaction.
+        await sweep_in_turns(self.sweep, "pending voice replies", every=every,
+                             replicas=replicas, sleep=self._sleep)
 
     async def wait_idle(self) -> None:
         """For tests and shutdown: until every reply started in the background has ended."""

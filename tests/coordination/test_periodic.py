@@ -9,7 +9,7 @@ import pytest
 
 from bot.coordination import Lease, LocalCoordinator
 from bot.coordination.leases import LeaseGroup
-from bot.coordination.periodic import Period
+from bot.coordination.periodic import Period, sweep_in_turns
 
 
 async def _calls(period: Period, took: float, n: int) -> list[tuple[float, float]]:
@@ -70,3 +70,44 @@ async def test_a_lease_group_renews_once_a_third_of_the_ttl() -> None:
     assert [round(t - start, 6) for t in store.renewals] == [1.0, 3.0, 5.0, 7.0, 9.0]
     assert not kept.lost.is_set()
     await group.aclose()
+
+
+async def _sweeps(live: int, seconds: float, fail: bool = False) -> list[float]:
+    """When a `sweep_in_turns` of every 3 s swept, with `live` replicas, over `seconds`."""
+    loop = asyncio.get_running_loop()
+    start, swept = loop.time(), []
+
+    async def sweep() -> None:
+        swept.append(loop.time() - start)
+        if fail:
+            raise ConnectionError("the database is away")
+
+    task = asyncio.create_task(sweep_in_turns(sweep, "test rows", every=3.0,
+                                              replicas=lambda: live))
+    await asyncio.sleep(seconds)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return swept
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("live", [1, 3])
+async def test_the_live_replicas_take_turns_at_a_sweep(live: int) -> None:
+    """Each replica sweeps every 3 s times the live replicas, jittered by a quarter: the
+    cluster sweeps about every 3 s however many there are."""
+    swept = await _sweeps(live, 300.0)
+    gaps = [b - a for a, b in zip([0.0, *swept], swept, strict=False)]
+    assert all(3.0 * live * 0.75 <= gap <= 3.0 * live * 1.25 for gap in gaps), gaps
+    assert 300 / (3.0 * live * 1.25) - 1 <= len(swept) <= 300 / (3.0 * live * 0.75)
+
+
+@pytest.mark.looptime
+async def test_a_failed_sweep_is_logged_and_the_next_one_still_comes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    swept = await _sweeps(1, 30.0, fail=True)
+    assert len(swept) >= 30 / 3.75 - 1
+    assert sum("sweeping for test rows failed" in r.getMessage() for r in caplog.records) == len(
+        swept
+    )
