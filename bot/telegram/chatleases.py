@@ -47,7 +47,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import random
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -57,6 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.coordination import CoordinationUnavailableError, Coordinator, LeaseGroup
 from bot.coordination.leases import KeptLease
+from bot.coordination.periodic import sweep_in_turns
 from bot.coordination.stopping import stop_tasks
 from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateRepository
@@ -209,14 +209,11 @@ class ChatLeases:
         return self.sweep_every * max(1, self.replicas())
 
     async def sweep_forever(self) -> None:
-        while True:
-            # Jittered, so the replicas' sweeps spread out.
-            await asyncio.sleep(self.sweep_period * random.uniform(0.75, 1.25))
-            try:
-                # A backstop (a wake was lost): its Redis read may ride with another call.
-                await self.sweep(within=min(0.5, self.sweep_period / 4))
-            except Exception:  # the database may be away; the next sweep tries again
-                log.exception("sweeping for chats left undone failed")
+        # A backstop (a wake was lost): its Redis read may ride with another call.
+        await sweep_in_turns(
+            lambda: self.sweep(within=min(0.5, self.sweep_period / 4)), "chats left undone",
+            every=self.sweep_every, replicas=self.replicas,
+        )
 
     async def aclose(self) -> None:
         self._closed = True  # a sweep still running offers nothing more
