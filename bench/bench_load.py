@@ -118,17 +118,24 @@ async def wait_ready(session: aiohttp.ClientSession, tg: str, bot: BotProcess) -
     raise RuntimeError(f"bot did not poll within {READY_WITHIN:g} s:\n{bot.log_tail()}")
 
 
-async def start_profiler(
-    prefix: str | None, users: int, pid: int
-) -> asyncio.subprocess.Process | None:
-    """py-spy (a tool in .venv, not a dependency) sampling the bot over the driving phase."""
+async def start_profilers(
+    prefix: str | None, users: int, pids: list[int]
+) -> list[asyncio.subprocess.Process]:
+    """py-spy (a tool in .venv, not a dependency) sampling each bot process over the driving
+    phase: `<prefix>-<users>.txt` for one process, `<prefix>-<users>-<i>.txt` per replica."""
     if not prefix:
-        return None
+        return []
     py_spy = Path(sys.executable).with_name("py-spy")
-    return await asyncio.create_subprocess_exec(
-        str(py_spy), "record", "-p", str(pid), "-r", "100", "--gil", "-f", "raw",
-        "-o", f"{prefix}-{users}.txt", stdout=asyncio.subprocess.DEVNULL,
-    )
+    names = [f"{prefix}-{users}.txt"] if len(pids) == 1 else [
+        f"{prefix}-{users}-{i}.txt" for i in range(len(pids))
+    ]
+    return [
+        await asyncio.create_subprocess_exec(
+            str(py_spy), "record", "-p", str(pid), "-r", "100", "--gil", "-f", "raw",
+            "-o", name, stdout=asyncio.subprocess.DEVNULL,
+        )
+        for pid, name in zip(pids, names, strict=True)
+    ]
 
 
 async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunFigures:
@@ -184,7 +191,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
                 pids, redis = [bot.proc.pid], None
                 await wait_ready(session, tg.url, bot)
             pid = pids[0]
-            profiler = await start_profiler(args.profile, users, pid)
+            profilers = await start_profilers(args.profile, users, pids)
             rss, peak = status_field(pid, "VmRSS") / 1024, status_field(pid, "VmHWM") / 1024
             print(
                 f"[{users} users] bot pid {pid} ready after {sum(cpu_times(pid)):.2f} s of CPU, "
@@ -217,8 +224,9 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
                 trips = redis.writes - redis0
                 print(f"  Redis: {trips} round trips from {len(pids)} replicas, "
                       f"{trips / max(1, len(turns)):.1f} per turn", flush=True)
-            if profiler is not None:
+            for profiler in profilers:
                 profiler.send_signal(signal.SIGINT)
+            for profiler in profilers:
                 await profiler.wait()
             stats = await get_json(session, f"{tg.url}/_control/stats")
             load = await get_json(session, f"{fm.url}/_control/load")

@@ -8,6 +8,9 @@ time the garbage collector runs, ``Response[bool]`` and ``Response[Message]`` ar
 next call builds them again, 2-10 ms of CPU each (measured with py-spy under bench/bench_load.py:
 about a sixth of the bot's CPU per streamed answer). Holding one strong reference per answer
 type makes every later lookup a cache hit (about 1 µs).
+
+The pins live in this module, not in one middleware: the start-up warm-up (warmup.py) builds
+the answers every turn validates, and the session's middleware must find those same classes.
 """
 
 from __future__ import annotations
@@ -22,12 +25,20 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
+# T -> Response[T], for the life of the process.
+_PINNED: dict[Any, Any] = {}
+
+
+def pinned(returning: Any) -> Any:
+    """``Response[returning]``, kept alive from now on."""
+    model = _PINNED.get(returning)
+    if model is None:
+        model = _PINNED[returning] = Response[returning]
+    return model
+
 
 class PinResponseTypes(BaseRequestMiddleware):
     """A request middleware that keeps ``Response[T]`` alive for every ``T`` the bot has seen."""
-
-    def __init__(self) -> None:
-        self.pinned: dict[Any, Any] = {}
 
     async def __call__(
         self,
@@ -35,7 +46,5 @@ class PinResponseTypes(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        returning = method.__returning__
-        if returning not in self.pinned:
-            self.pinned[returning] = Response[returning]  # type: ignore[valid-type]
+        pinned(method.__returning__)
         return await make_request(bot, method)
