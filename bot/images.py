@@ -35,6 +35,7 @@ from bot.foundation_models.errors import (
 from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
 from bot.metrics import registry as metrics
 from bot.storage.models import ImageJob, ImageJobStatus, utc_today
+from bot.storage.pooling import single_reads
 from bot.storage.repositories import (
     ImageJobRepository,
     UpdateReceipt,
@@ -84,6 +85,7 @@ class ImageService:
         today: Callable[[], dt.date] = utc_today,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._reads = single_reads(sessionmaker)
         self._model = model
         self._image_model = image_model
         self._policy = policy
@@ -194,9 +196,8 @@ class ImageService:
         """The jobs a restart must resume (read at start-up, before new jobs are created);
         with several replicas, those created before `created_before` (the sweep for jobs a
         dead replica owned; each is then resumed only under its owner lease)."""
-        async with self._sessionmaker() as session:
-            jobs = await ImageJobRepository(session).unfinished()
-        return [j.id for j in jobs if created_before is None or j.created_at < created_before]
+        async with self._reads() as session:  # one statement, no transaction (a sweep's)
+            return await ImageJobRepository(session).unfinished_ids(created_before)
 
     async def unfinished(self, only: Collection[int] | None = None) -> list[ImageJobRef]:
         """Jobs to resume after a restart, oldest first (see the module docstring). Call once

@@ -1,4 +1,5 @@
-"""Checking pooled PostgreSQL connections before use, only when they sat idle."""
+"""Pooled PostgreSQL connections: checked before use only when they sat idle; sessions for
+reads of one statement, outside a transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 # A pooled connection idle longer than this is checked before use (a restarted server must
@@ -41,3 +42,22 @@ def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
     # connection, as it does when its own pre-ping fails.
     event.listen(engine.sync_engine, "checkout", checkout)
     event.listen(engine.sync_engine, "checkin", checkin)
+
+
+def single_reads(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for a read of one statement (a sweep, a check), which needs no transaction of
+    its own: on PostgreSQL the same engine in AUTOCOMMIT, sharing its pool, so the read is one
+    round trip instead of three (BEGIN, the statement, ROLLBACK) and SQLAlchemy's transaction
+    bookkeeping is skipped; asyncpg's adapter switches the mode without a call to the server.
+    On SQLite, `sessionmaker` itself (an in-process read; and there the engine's BEGIN
+    IMMEDIATE listener would open a transaction that autocommit never ends).
+
+    Such a session must not write: nothing would roll a failed write back."""
+    bind = sessionmaker.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        return sessionmaker
+    return async_sessionmaker(
+        bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )

@@ -59,6 +59,7 @@ from bot.coordination.leases import KeptLease
 from bot.coordination.periodic import sweep_in_turns
 from bot.coordination.stopping import stop_tasks
 from bot.storage.models import utcnow
+from bot.storage.pooling import single_reads
 from bot.storage.repositories import UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.backlog import Backlog
@@ -91,6 +92,10 @@ class ChatLeases:
         self.owner = owner
         self.backlog = backlog
         self.sessionmaker = sessionmaker
+        # The sweep and the read after a release are one statement each, outside a
+        # transaction: a backstop run every second across the cluster and a check after every
+        # hold (the sweeps' transactions were most of an idle replica's CPU, py-spy).
+        self.reads = single_reads(sessionmaker)
         self.ttl = ttl
         self.sweep_every = sweep_every
         self.replicas = replicas
@@ -164,11 +169,10 @@ class ChatLeases:
         """Offer every chat with queued updates or a streaming answer older than `grace`
         that this replica is not working on; returns how many were offered."""
         before = utcnow() - (self.grace if grace is None else grace)
-        async with self.sessionmaker() as session:
-            repo = UpdateRepository(session, self.backlog.intake.bot_id)
-            chats = set(await repo.pending_chats(before))
-            chats |= set(await maintenance.streaming_chats(session, before))
-            await session.commit()
+        async with self.reads() as session:
+            chats = set(
+                await maintenance.chats_left_undone(session, self.backlog.intake.bot_id, before)
+            )
         now = time.monotonic()
         self._busy_until = {c: t for c, t in self._busy_until.items() if t > now}
         candidates = sorted(chats - self._held.keys() - self._busy_until.keys())
@@ -324,10 +328,9 @@ class ChatLeases:
         await self.queues.wait_chat(chat_id)
 
     async def _queued(self, chat_id: int, fed: set[int]) -> bool:
-        async with self.sessionmaker() as session:
-            rows = await UpdateRepository(session, self.backlog.intake.bot_id).pending(chat_id)
-            await session.commit()
-        return any(row.update_id not in fed for row in rows)
+        async with self.reads() as session:
+            ids = await UpdateRepository(session, self.backlog.intake.bot_id).pending_ids(chat_id)
+        return any(update_id not in fed for update_id in ids)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -161,6 +161,14 @@ def streaming_chats_query(updated_before: dt.datetime) -> Select[int]:
         .where(UNFINISHED_ANSWER, Message.updated_at < updated_before)
         .distinct()
     )
+
+
+async def chats_left_undone(session: AsyncSession, bot_id: int, before: dt.datetime) -> list[int]:
+    """Chats with updates queued or an answer unfinished since before `before`
+    (`UpdateRepository.pending_chats` and `streaming_chats` together): the replicas' sweep,
+    in one statement."""
+    pending = UpdateRepository(session, bot_id).pending_chats_query(before)
+    return list(await session.scalars(union(pending, streaming_chats_query(before))))
 
 
 async def streaming_chats(session: AsyncSession, updated_before: dt.datetime) -> list[int]:

@@ -25,6 +25,7 @@ class LeasedReplies:
     """The sweep and the leases of `VoiceReplies` (which sets these and `_resume_one`)."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
+    reads: async_sessionmaker[AsyncSession]  # storage.pooling.single_reads of sessionmaker
     coordinator: Coordinator | None
     owner: str
     ttl: float
@@ -40,9 +41,9 @@ class LeasedReplies:
         """Several replicas: try to own every pending reply older than `grace` that this
         replica does not own; the owner of one a dead replica left finishes it."""
         before = utcnow() - (self.grace if grace is None else grace)
-        async with self.sessionmaker() as session:
-            rows = await VoiceRepository(session).pending(before=before)
-        ids = [row.id for row in rows if row.id not in self._owned]
+        async with self.reads() as session:  # a backstop read, one statement
+            pending = await VoiceRepository(session).pending_ids(before=before)
+        ids = [reply_id for reply_id in pending if reply_id not in self._owned]
         for reply_id in ids:
             self._owned.add(reply_id)  # before the task runs: the next sweep skips it
             self._spawn(self._owning(reply_id, functools.partial(self._resume_one, reply_id)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,6 +90,13 @@ class ImageJobRepository:
             select(ImageJob).where(ImageJob.status.in_(UNFINISHED_STATUSES)).order_by(ImageJob.id)
         )
         return list(rows)
+
+    async def unfinished_ids(self, created_before: dt.datetime | None = None) -> list[int]:
+        """The ids of `unfinished` (created before `created_before` when given)."""
+        stmt = select(ImageJob.id).where(ImageJob.status.in_(UNFINISHED_STATUSES))
+        if created_before is not None:
+            stmt = stmt.where(ImageJob.created_at < created_before)
+        return list(await self.session.scalars(stmt.order_by(ImageJob.id)))
 
     async def for_user(self, user_id: int, limit: int = 20) -> list[ImageJob]:
         """The user's newest jobs, newest first."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Select, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import ProcessedUpdate, utcnow
@@ -75,6 +75,15 @@ def _settle(many: bool) -> Any:
         update(table)
         .where(table.c.bot_id == bindparam("settle_bot_id"), which, table.c.payload.is_not(None))
         .values(payload=None)
+    )
+
+
+def _pending_ids() -> Any:
+    table = ProcessedUpdate.__table__
+    return select(table.c.update_id).where(
+        table.c.bot_id == bindparam("queue_bot_id"),
+        table.c.chat_id == bindparam("queue_chat"),
+        table.c.payload.is_not(None),
     )
 
 
@@ -155,11 +164,17 @@ class UpdateRepository:
         rows = await self.session.execute(stmt)
         return [PendingUpdate(*row) for row in rows]
 
-    async def pending_chats(self, accepted_before: dt.datetime) -> list[int]:
+    async def pending_ids(self, chat_id: int) -> list[int]:
+        """The ids of the chat's queued updates (whether any is left, without their payloads)."""
+        stmt = prebuilt(self.session, "pending_ids", lambda _: _pending_ids())
+        params = {"queue_bot_id": self.bot_id, "queue_chat": chat_id}
+        return [row[0] for row in await self.session.execute(stmt, params)]
+
+    def pending_chats_query(self, accepted_before: dt.datetime) -> Select[int]:
         """Chats with queued updates accepted before `accepted_before` (the replicas' sweep
         for updates whose chat nobody is working on)."""
         table = ProcessedUpdate.__table__
-        rows = await self.session.execute(
+        return (
             select(table.c.chat_id)
             .where(
                 table.c.bot_id == self.bot_id,
@@ -169,6 +184,9 @@ class UpdateRepository:
             )
             .distinct()
         )
+
+    async def pending_chats(self, accepted_before: dt.datetime) -> list[int]:
+        rows = await self.session.execute(self.pending_chats_query(accepted_before))
         return [row[0] for row in rows]
 
     async def prune(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:

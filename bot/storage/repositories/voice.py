@@ -139,6 +139,14 @@ class VoiceRepository:
             stmt = stmt.where(VoiceReply.created_at < before)
         return list((await self.session.execute(stmt.order_by(VoiceReply.id))).scalars())
 
+    async def pending_ids(self, *, before: dt.datetime) -> list[int]:
+        """The ids of the replies not finished that were stored before ``before``."""
+        unfinished = (VoiceReplyStatus.PENDING, VoiceReplyStatus.SENDING)
+        stmt = select(VoiceReply.id).where(
+            VoiceReply.status.in_(unfinished), VoiceReply.created_at < before
+        )
+        return list((await self.session.execute(stmt.order_by(VoiceReply.id))).scalars())
+
     async def note_sending(self, reply_id: int) -> None:
         """A voice message of the reply is about to be sent (committed before the call)."""
         await self.session.execute(

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bot.storage.database import Database
-from bot.storage.models import ImageJobStatus
+from bot.storage.models import ImageJobStatus, utcnow
 from bot.storage.repositories import (
     ImageJobRepository,
     UpdateRepository,
@@ -37,6 +37,11 @@ async def test_image_job_lifecycle_and_resume_list(database: Database) -> None:
         assert unfinished[0].options == {"seed": 3, "aspect_ratio": [16, 9]}
         assert unfinished[0].status_message_id == 555
         assert unfinished[0].finished_at is None
+        later, earlier = utcnow() + dt.timedelta(seconds=1), utcnow() - dt.timedelta(seconds=60)
+        jobs = ImageJobRepository(session)
+        assert await jobs.unfinished_ids() == [first.id, second.id]
+        assert await jobs.unfinished_ids(later) == [first.id, second.id]
+        assert await jobs.unfinished_ids(earlier) == []  # the sweep's: not old enough yet
     async with database.session() as session:
         jobs = ImageJobRepository(session)
         done = await jobs.set_status(first.id, ImageJobStatus.DELIVERED, result_message_id=556)

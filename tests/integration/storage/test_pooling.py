@@ -5,15 +5,15 @@ server side went away while it sat idle is replaced before the next transaction 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.storage.database import create_engine
-
-pytestmark = pytest.mark.postgres
+from bot.storage.database import Database, create_engine
+from bot.storage.pooling import single_reads
 
 
 async def backend_pid(engine: AsyncEngine) -> int:
@@ -33,6 +33,7 @@ async def terminate(url: str, pid: int) -> None:
     await asyncio.sleep(0.2)  # the server closes the socket after answering
 
 
+@pytest.mark.postgres
 async def test_an_idle_connection_whose_server_side_went_away_is_replaced(
     postgres_url: str,
 ) -> None:
@@ -47,6 +48,7 @@ async def test_an_idle_connection_whose_server_side_went_away_is_replaced(
         await engine.dispose()
 
 
+@pytest.mark.postgres
 async def test_a_connection_in_steady_use_is_not_checked_first(postgres_url: str) -> None:
     """The check's cost is a round trip per transaction; a connection used a moment ago
     skips it. Shown by the one case where skipping shows: its server side was cut just
@@ -62,3 +64,34 @@ async def test_a_connection_in_steady_use_is_not_checked_first(postgres_url: str
         assert await backend_pid(engine) != first
     finally:
         await engine.dispose()
+
+
+async def in_a_transaction(session: AsyncSession) -> bool:
+    """Two statements in one transaction share its id; in autocommit each is its own."""
+    first = await session.scalar(text("SELECT txid_current()"))
+    return bool(first == await session.scalar(text("SELECT txid_current()")))
+
+
+@pytest.mark.postgres
+async def test_single_reads_run_outside_a_transaction_on_the_same_pool(
+    postgres_url: str,
+) -> None:
+    """One round trip a read instead of three; the pooled connection goes back to the
+    ordinary sessions in their mode (each opens its transaction again)."""
+    database = Database(postgres_url, pool_size=1, max_overflow=0)
+    reads = single_reads(database.sessionmaker)
+    try:
+        for _ in range(2):
+            async with reads() as session:
+                assert not await in_a_transaction(session)
+                pid = await session.scalar(text("SELECT pg_backend_pid()"))
+            async with database.sessionmaker() as session:
+                assert await in_a_transaction(session)
+                assert await session.scalar(text("SELECT pg_backend_pid()")) == pid
+    finally:
+        await database.dispose()
+
+
+def test_single_reads_on_sqlite_are_the_ordinary_sessions(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    assert single_reads(database.sessionmaker) is database.sessionmaker

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.database import Database
 from bot.storage.models import Message, MessageRole, MessageStatus, utcnow
+from bot.storage.pooling import single_reads
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
@@ -17,6 +18,7 @@ from bot.storage.repositories import (
     MessageRepository,
     UpdateRepository,
 )
+from bot.telegram import maintenance
 
 
 def message(update_id: int, chat_id: int) -> IncomingUpdate:
@@ -47,12 +49,15 @@ async def test_one_chats_queue_and_the_chats_with_old_queued_updates(database: D
         assert [r.update_id for r in await updates.pending(7)] == [1, 3]
         assert [r.update_id for r in await updates.pending(8)] == [2]
         assert await updates.pending(9) == []
+        assert sorted(await updates.pending_ids(7)) == [1, 3]
+        assert await updates.pending_ids(9) == []
         later = utcnow() + dt.timedelta(seconds=1)
         assert sorted(await updates.pending_chats(later)) == [7, 8]
         # Accepted just now: not old enough for the sweep yet.
         assert await updates.pending_chats(utcnow() - dt.timedelta(seconds=60)) == []
         await updates.settle([1, 3])
         assert await updates.pending_chats(later) == [8]
+        assert await updates.pending_ids(7) == []
         assert await UpdateRepository(session, bot_id=2).pending_chats(later) == []
 
 
@@ -124,3 +129,21 @@ async def test_an_answer_not_yet_delivered_counts_as_cut_short(database: Databas
         stored = await MessageRepository(session).get(answer.id)
         assert stored is not None
         assert (stored.status, stored.delivery_pending) == (MessageStatus.COMPLETE, None)
+
+
+async def test_the_sweep_reads_queued_and_unfinished_chats_in_one_statement(
+    database: Database,
+) -> None:
+    """`chats_left_undone`: chat 7 has an old queued update, chat 8 an answer streaming, chat
+    9 both; each is named once, and neither kind is named before it is old enough."""
+    async with database.session() as session:
+        updates = UpdateRepository(session, bot_id=1)
+        await updates.claim_many([message(1, 7), message(2, 9)])
+    for chat in (8, 9):
+        await _asked(database, chat)
+    later = utcnow() + dt.timedelta(seconds=1)
+    async with single_reads(database.sessionmaker)() as session:
+        assert sorted(await maintenance.chats_left_undone(session, 1, later)) == [7, 8, 9]
+        early = utcnow() - dt.timedelta(seconds=60)
+        assert await maintenance.chats_left_undone(session, 1, early) == []
+        assert sorted(await maintenance.chats_left_undone(session, 2, later)) == [8, 9]

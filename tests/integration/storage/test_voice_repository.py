@@ -21,6 +21,7 @@ from bot.storage.models import (
     VoiceReplyStatus,
     VoiceUsage,
     utc_today,
+    utcnow,
 )
 from bot.storage.repositories import PrivacyRepository
 from bot.storage.repositories.speech_jobs import SpeechJobRepository
@@ -57,6 +58,8 @@ async def test_one_reply_per_answer_and_its_voice_messages(database: Database) -
         repo = VoiceRepository(session)
         [pending] = await repo.pending()
         assert (pending.file_ids, pending.message_ids) == (["AwAC1"], [11])
+        assert await repo.pending_ids(before=utcnow() + dt.timedelta(seconds=1)) == [reply.id]
+        assert await repo.pending_ids(before=utcnow() - dt.timedelta(seconds=60)) == []
         await repo.finish(pending.id, VoiceReplyStatus.SENT, chars=5)
         await session.commit()
     async with database.sessionmaker() as session:
