@@ -202,11 +202,14 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             )
             if args.idle > 0:  # before any user writes: what the processes cost doing nothing
                 idle0, began = summed(cpu_times, pids), time.monotonic()
+                woke0 = sum(status_field(p, "voluntary_ctxt_switches") for p in pids)
                 await asyncio.sleep(args.idle)
                 idle1, lasted = summed(cpu_times, pids), time.monotonic() - began
+                woke = sum(status_field(p, "voluntary_ctxt_switches") for p in pids) - woke0
                 spent = (idle1[0] + idle1[1] - idle0[0] - idle0[1]) / lasted * 1000
                 print(f"  idle: {spent:.1f} ms of CPU a second over {len(pids)} processes "
-                      f"({spent / len(pids):.1f} each), measured for {lasted:.0f} s", flush=True)
+                      f"({spent / len(pids):.1f} each), {woke / lasted:.1f} wake-ups a second, "
+                      f"measured for {lasted:.0f} s", flush=True)
             cpu0, t0 = summed(cpu_times, pids), time.monotonic()
             switches0 = sum(status_field(p, "voluntary_ctxt_switches") for p in pids)
             redis0 = redis.writes if redis is not None else 0

@@ -27,12 +27,10 @@ async def note_spoken(
         log.exception("voice question %s in chat %s not noted", message_id, chat_id)
 
 
-async def as_asked(repo: VoiceRepository, ask: VoiceAsk, question_id: int) -> VoiceAsk:
-    """`ask` for the stored question `question_id`: spoken, replying to its voice note, when
-    it was asked by voice (an answer given again carries the new message's or no trace)."""
-    if ask.spoken or not question_id:
+def as_asked(ask: VoiceAsk, spoken_id: int | None) -> VoiceAsk:
+    """`ask` for its stored question, whose voice note is `spoken_id`
+    (`VoiceRepository.voice_facts`; None: typed): spoken, replying to that note (an answer
+    given again carries the new message's or no trace)."""
+    if ask.spoken or spoken_id is None:
         return ask
-    telegram_id = await repo.spoken_question(question_id)
-    if telegram_id is None:
-        return ask
-    return dataclasses.replace(ask, question_id=telegram_id, spoken=True)
+    return dataclasses.replace(ask, question_id=spoken_id, spoken=True)

@@ -148,13 +148,24 @@ class VoiceReplies(LeasedReplies):
             return
         if not result.text.strip() or result.waiting:
             return
-        try:  # one transaction: the choice, the pending row, today's usage
+        policy = self.config.policy
+        if not policy.may_speak(private=private):
+            return  # whatever was asked and chosen
+        try:
+            # What decides, in one read outside a transaction (every answer asks it; most
+            # are not spoken): whether the question was spoken (/retry, a restart), the
+            # user's /voice.
+            async with self.reads() as session:
+                question_id = 0 if ask.spoken else result.user_message_id
+                spoken_id, choice = await VoiceRepository(session).voice_facts(
+                    question_id, ask.user_id
+                )
+            ask = as_asked(ask, spoken_id)
+            if not policy.wanted(ask, private=private, choice=choice):
+                return
+            # One transaction: the pending row, today's usage.
             async with self.sessionmaker() as session:
                 repo = VoiceRepository(session)
-                ask = await as_asked(repo, ask, result.user_message_id)  # /retry, restart
-                choice = await repo.preference(ask.user_id)
-                if not self.config.policy.wanted(ask, private=private, choice=choice):
-                    return
                 language = tts_language(ask.language)
                 row = await repo.create_reply(
                     answer_id=result.message_id, chat_id=chat_id, user_id=ask.user_id,

@@ -28,13 +28,16 @@ class VoicePolicy:
     mode: VoiceMode = VoiceMode.OFF
     groups: bool = False  # VOICE_REPLIES_GROUPS
 
+    def may_speak(self, *, private: bool) -> bool:
+        """Whether any answer in this kind of chat can be spoken (False: `wanted` is False
+        whatever was asked and chosen)."""
+        return self.mode is not VoiceMode.OFF and (private or self.groups)
+
     def wanted(self, ask: VoiceAsk, *, private: bool, choice: bool | None) -> bool:
         """Whether this answer is spoken. ``choice``: the user's /voice on|off (None: never
         said). /voice on in a mirror deployment speaks every private answer, /voice off
         speaks none; groups follow VOICE_REPLIES_GROUPS first."""
-        if self.mode is VoiceMode.OFF or (not private and not self.groups):
-            return False
-        if choice is False:
+        if not self.may_speak(private=private) or choice is False:
             return False
         if ask.spoken:
             return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, and_, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
@@ -183,17 +183,33 @@ class VoiceRepository:
 
     async def spoken_question(self, question_id: int) -> int | None:
         """The Telegram id of the stored question `question_id` when it was asked by voice."""
-        row = (await self.session.execute(
-            select(Conversation.chat_id, Message.telegram_message_ids)
+        return (await self.voice_facts(question_id, None))[0]
+
+    async def voice_facts(
+        self, question_id: int, user_id: int | None
+    ) -> tuple[int | None, bool | None]:
+        """What decides whether an answer is spoken, in one statement (asked after every
+        answer): `spoken_question(question_id)` (None for 0) and `preference(user_id)`."""
+        # The question's Telegram id is the first of its stored ids (a JSON list).
+        first_id = cast(Message.telegram_message_ids[0].as_string(), BigInteger)
+        spoken = (
+            select(SpokenQuestion.message_id)
+            .select_from(Message)
             .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.id == question_id)
-        )).first()
-        if row is None or not row.telegram_message_ids:
-            return None
-        telegram_id = int(row.telegram_message_ids[0])
-        found = await self.session.scalar(
-            select(SpokenQuestion.id).where(
-                SpokenQuestion.chat_id == row.chat_id, SpokenQuestion.message_id == telegram_id
+            .join(
+                SpokenQuestion,
+                and_(
+                    SpokenQuestion.chat_id == Conversation.chat_id,
+                    SpokenQuestion.message_id == first_id,
+                ),
             )
+            .where(Message.id == question_id)
+            .scalar_subquery()
         )
-        return None if found is None else telegram_id
+        choice = (
+            select(VoicePreference.enabled)
+            .where(VoicePreference.user_id == user_id)
+            .scalar_subquery()
+        )
+        row = (await self.session.execute(select(spoken, choice))).one()
+        return row[0], row[1]

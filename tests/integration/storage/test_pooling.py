@@ -95,3 +95,24 @@ async def test_single_reads_run_outside_a_transaction_on_the_same_pool(
 def test_single_reads_on_sqlite_are_the_ordinary_sessions(tmp_path: Path) -> None:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     assert single_reads(database.sessionmaker) is database.sessionmaker
+
+
+@pytest.mark.postgres
+async def test_after_a_burst_the_pool_hands_out_the_connection_used_last(
+    postgres_url: str,
+) -> None:
+    """Three sessions at once open three connections; one at a time afterwards, each takes
+    the one checked in last (a pool cycling through all three would leave each idle long
+    enough to be checked before use)."""
+    engine = create_engine(postgres_url, pool_size=3)
+    try:
+        async def hold() -> int:
+            async with engine.connect() as conn:
+                pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+                await asyncio.sleep(0.1)
+                return pid
+
+        assert len(set(await asyncio.gather(hold(), hold(), hold()))) == 3
+        assert len({await backend_pid(engine) for _ in range(6)}) == 1
+    finally:
+        await engine.dispose()

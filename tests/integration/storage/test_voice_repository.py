@@ -137,6 +137,19 @@ async def test_a_question_asked_by_voice_is_known_by_its_stored_row(database: Da
         assert await repo.spoken_question(typed.id) is None
         assert await repo.spoken_question(spoken.id + 100) is None
         assert len((await session.execute(select(SpokenQuestion))).all()) == 2
+        # With the user's /voice, in the one read every answer makes.
+        assert await repo.voice_facts(spoken.id, 7) == (41, None)
+        await repo.set_preference(7, False)
+        await session.commit()
+        assert await repo.voice_facts(spoken.id, 7) == (41, False)
+        assert await repo.voice_facts(typed.id, 7) == (None, False)
+        assert await repo.voice_facts(0, 8) == (None, None)
+        big = Message(conversation_id=conversation.id, role=MessageRole.USER, text="big",
+                      telegram_message_ids=[2**40, 5])  # past a 32-bit integer
+        session.add(big)
+        await repo.note_spoken_question(7, 2**40, user_id=7)
+        await session.commit()
+        assert await repo.voice_facts(big.id, 7) == (2**40, False)
     async with database.sessionmaker() as session:  # retention: older than the period
         later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
         await PrivacyRepository(session).purge_older_than(30, now=later)

@@ -32,3 +32,20 @@ def test_who_hears_the_answer(
     wanted: bool,
 ) -> None:
     assert VoicePolicy(mode, groups).wanted(ask, private=private, choice=choice) is wanted
+
+
+@pytest.mark.parametrize("mode", list(VoiceMode))
+@pytest.mark.parametrize("groups", [False, True])
+@pytest.mark.parametrize("private", [False, True])
+def test_may_speak_is_false_only_where_no_answer_is_wanted(
+    mode: VoiceMode, groups: bool, private: bool
+) -> None:
+    """The reads before `wanted` are skipped where `may_speak` says no: it must never say
+    no where some question and choice would be spoken."""
+    policy = VoicePolicy(mode, groups)
+    some = any(
+        policy.wanted(ask, private=private, choice=choice)
+        for ask in (TYPED, SPOKEN)
+        for choice in (None, True, False)
+    )
+    assert policy.may_speak(private=private) is some
