@@ -35,7 +35,7 @@ from bot.foundation_models.errors import (
 from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
 from bot.metrics import registry as metrics
 from bot.storage.models import ImageJob, ImageJobStatus, utc_today
-from bot.storage.pooling import single_reads
+from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     ImageJobRepository,
     UpdateReceipt,
@@ -85,7 +85,7 @@ class ImageService:
         today: Callable[[], dt.date] = utc_today,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._reads = single_reads(sessionmaker)
+        self._reads = one_statement_sessions(sessionmaker)
         self._model = model
         self._image_model = image_model
         self._policy = policy

@@ -26,6 +26,7 @@ from bot.knowledge.blocks import Extracted
 from bot.knowledge.chunking import block_passages
 from bot.knowledge.stemming import stems
 from bot.prompting import estimate_tokens
+from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     ChatDocumentRepository,
     ChatRepository,
@@ -89,6 +90,9 @@ class ChatDocuments:
         keep: int = KEEP,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Every turn asks whether its conversation has documents (almost always not): reads
+        # outside a transaction (PostgreSQL's READ COMMITTED gives each its snapshot anyway).
+        self._reads = one_statement_sessions(sessionmaker)
         self.max_chars = max_chars
         self.keep = keep
         self._without: dict[int, float] = {}  # conversation id -> until when
@@ -136,7 +140,7 @@ class ChatDocuments:
         now = time.monotonic()
         if self._without.get(conversation_id, 0.0) > now:
             return None
-        async with self._sessionmaker() as session:
+        async with self._reads() as session:
             repo = ChatDocumentRepository(session)
             if not await repo.any_in(conversation_id):
                 self._without[conversation_id] = now + WITHOUT_TTL

@@ -26,6 +26,7 @@ from bot.foundation_models.errors import InvalidRequestError
 from bot.foundation_models.types import ChatModel, CompletionOptions, Snapshot
 from bot.prompting import MIN_AVAILABLE, context_size_for, estimate_tokens
 from bot.storage.models import MessageRole, utc_today
+from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     PROMPT_STATUSES,
     ConversationRepository,
@@ -89,6 +90,9 @@ class ConversationService:
                 f"reply reserve {reply_reserve} leaves no room for a prompt in {default_model}"
             )
         self._sessionmaker = sessionmaker
+        # The answer's Telegram ids and its delivery are one UPDATE each, made on every turn:
+        # no transaction around them (two round trips fewer each on PostgreSQL).
+        self._one_statement = one_statement_sessions(sessionmaker)
         self._parts = TurnParts(
             sessionmaker=sessionmaker,
             model=model,
@@ -271,12 +275,12 @@ class ConversationService:
 
     async def mark_delivered(self, message_id: int, telegram_ids: list[int] | None) -> None:
         """The answer reached the user (with `track_delivery`), in `telegram_ids` if given."""
-        async with self._sessionmaker() as session:
+        async with self._one_statement() as session:
             await MessageRepository(session).mark_delivered(message_id, telegram_ids)
             await session.commit()
 
     async def set_answer_telegram_ids(self, message_id: int, telegram_ids: list[int]) -> None:
-        async with self._sessionmaker() as session:
+        async with self._one_statement() as session:
             await MessageRepository(session).set_telegram_ids(message_id, telegram_ids)
             await session.commit()
 
@@ -288,7 +292,7 @@ class ConversationService:
         if turn is None or not telegram_ids:
             return  # no answer of this chat is streaming: it is stored (or never started)
         turn.shown = tuple(telegram_ids)
-        async with self._sessionmaker() as session:
+        async with self._one_statement() as session:
             messages = MessageRepository(session)
             await messages.set_telegram_ids(turn.answer_id, telegram_ids, only_streaming=True)
             await session.commit()

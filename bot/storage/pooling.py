@@ -44,17 +44,19 @@ def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
     event.listen(engine.sync_engine, "checkin", checkin)
 
 
-def single_reads(
+def one_statement_sessions(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions for a read of one statement (a sweep, a check), which needs no transaction of
-    its own: on PostgreSQL the same engine in AUTOCOMMIT, sharing its pool, so the read is one
-    round trip instead of three (BEGIN, the statement, ROLLBACK) and SQLAlchemy's transaction
-    bookkeeping is skipped; asyncpg's adapter switches the mode without a call to the server.
-    On SQLite, `sessionmaker` itself (an in-process read; and there the engine's BEGIN
-    IMMEDIATE listener would open a transaction that autocommit never ends).
+    """Sessions for a unit of work of one statement (a sweep's read, a check, one UPDATE),
+    which needs no transaction around it: on PostgreSQL the same engine in AUTOCOMMIT,
+    sharing its pool, so the statement is one round trip instead of three (BEGIN, the
+    statement, COMMIT or ROLLBACK) and SQLAlchemy's transaction bookkeeping is skipped;
+    asyncpg's adapter switches the mode without a call to the server. A statement is atomic
+    on its own: one that fails changes nothing. On SQLite, `sessionmaker` itself (in-process,
+    nothing to save; and there the engine's BEGIN IMMEDIATE listener would open a transaction
+    that autocommit never ends), so a write still calls `commit()`.
 
-    Such a session must not write: nothing would roll a failed write back."""
+    Never for two statements that must hold together: each commits on its own."""
     bind = sessionmaker.kw.get("bind")
     if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
         return sessionmaker

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, Speaker
 from bot.storage.models import utcnow
+from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import MessageRepository, UpdateReceipt, UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.answer_parts import Target
@@ -73,6 +74,11 @@ class Backlog:
     sessionmaker: async_sessionmaker[AsyncSession]
     max_age: dt.timedelta | None  # None: never too old
     stale_action: StaleAction = "apologize"
+    # storage.pooling.one_statement_sessions of `sessionmaker`: a holder's first look at its chat.
+    reads: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = one_statement_sessions(self.sessionmaker)
 
     async def resume(
         self,
@@ -84,16 +90,24 @@ class Backlog:
         """Everything at start (one process); with `chat_id`, one chat, by the replica that
         just took its lease (chatleases.py): `skip` the updates it fed already; only those
         accepted more than `late` ago count as replayed (quoted, not counted again)."""
-        # One transaction: read the answers left streaming, mark them failed, read the queue.
-        # A holder taking a chat (`chat_id`) asks first whether anything was left at all.
-        async with self.sessionmaker() as session:
-            interrupted: list[maintenance.InterruptedTurn] = []
-            cut_short = 0
-            if chat_id is None or await maintenance.has_unfinished(session, chat_id):
+        interrupted: list[maintenance.InterruptedTurn] = []
+        cut_short = 0
+        rows = None
+        if chat_id is not None:
+            # A holder taking a chat asks first whether anything was left at all (almost
+            # never), then reads the queue: two reads outside a transaction, taken on every
+            # hold (PostgreSQL's READ COMMITTED gave each statement its own snapshot anyway).
+            async with self.reads() as session:
+                if not await maintenance.has_unfinished(session, chat_id):
+                    rows = await UpdateRepository(session, self.intake.bot_id).pending(chat_id)
+        if rows is None:
+            # One transaction: read the answers left streaming, mark them failed, read the
+            # queue.
+            async with self.sessionmaker() as session:
                 interrupted = await maintenance.interrupted_turns(session, chat_id)
                 cut_short = await MessageRepository(session).fail_streaming(chat_id)
-            rows = await UpdateRepository(session, self.intake.bot_id).pending(chat_id)
-            await session.commit()
+                rows = await UpdateRepository(session, self.intake.bot_id).pending(chat_id)
+                await session.commit()
         queued = await self.intake.register(self.bot, rows, skip)
         now = utcnow()
         cutoff = now - self.max_age if self.max_age is not None else None

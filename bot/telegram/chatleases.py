@@ -59,7 +59,7 @@ from bot.coordination.leases import KeptLease
 from bot.coordination.periodic import sweep_in_turns
 from bot.coordination.stopping import stop_tasks
 from bot.storage.models import utcnow
-from bot.storage.pooling import single_reads
+from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.backlog import Backlog
@@ -95,7 +95,7 @@ class ChatLeases:
         # The sweep and the read after a release are one statement each, outside a
         # transaction: a backstop run every second across the cluster and a check after every
         # hold (the sweeps' transactions were most of an idle replica's CPU, py-spy).
-        self.reads = single_reads(sessionmaker)
+        self.reads = one_statement_sessions(sessionmaker)
         self.ttl = ttl
         self.sweep_every = sweep_every
         self.replicas = replicas

@@ -25,7 +25,7 @@ class LeasedReplies:
     """The sweep and the leases of `VoiceReplies` (which sets these and `_resume_one`)."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
-    reads: async_sessionmaker[AsyncSession]  # storage.pooling.single_reads of sessionmaker
+    reads: async_sessionmaker[AsyncSession]  # pooling.one_statement_sessions(sessionmaker)
     coordinator: Coordinator | None
     owner: str
     ttl: float

@@ -50,7 +50,7 @@ from bot.storage.models import (
     VoiceReplyStatus,
     utc_today,
 )
-from bot.storage.pooling import single_reads
+from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories.voice import VoiceRepository
 from bot.telegram.answer_parts import Target
 from bot.telegram.outbox import Outbox, OutboxError
@@ -112,7 +112,7 @@ class VoiceReplies(LeasedReplies):
         replies' leases."""
         self.synthesizer = synthesizer
         self.sessionmaker = sessionmaker
-        self.reads = single_reads(sessionmaker)
+        self.reads = one_statement_sessions(sessionmaker)
         self.outbox = outbox
         self.config = config
         self._sleep = sleep

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.storage.database import Database, create_engine
-from bot.storage.pooling import single_reads
+from bot.storage.pooling import one_statement_sessions
 
 
 async def backend_pid(engine: AsyncEngine) -> int:
@@ -73,13 +73,13 @@ async def in_a_transaction(session: AsyncSession) -> bool:
 
 
 @pytest.mark.postgres
-async def test_single_reads_run_outside_a_transaction_on_the_same_pool(
+async def test_one_statement_sessions_run_outside_a_transaction_on_the_same_pool(
     postgres_url: str,
 ) -> None:
     """One round trip a read instead of three; the pooled connection goes back to the
     ordinary sessions in their mode (each opens its transaction again)."""
     database = Database(postgres_url, pool_size=1, max_overflow=0)
-    reads = single_reads(database.sessionmaker)
+    reads = one_statement_sessions(database.sessionmaker)
     try:
         for _ in range(2):
             async with reads() as session:
@@ -92,9 +92,9 @@ async def test_single_reads_run_outside_a_transaction_on_the_same_pool(
         await database.dispose()
 
 
-def test_single_reads_on_sqlite_are_the_ordinary_sessions(tmp_path: Path) -> None:
+def test_one_statement_sessions_on_sqlite_are_the_ordinary_sessions(tmp_path: Path) -> None:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    assert single_reads(database.sessionmaker) is database.sessionmaker
+    assert one_statement_sessions(database.sessionmaker) is database.sessionmaker
 
 
 @pytest.mark.postgres

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.database import Database
 from bot.storage.models import Message, MessageRole, MessageStatus, utcnow
-from bot.storage.pooling import single_reads
+from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
@@ -142,7 +142,7 @@ async def test_the_sweep_reads_queued_and_unfinished_chats_in_one_statement(
     for chat in (8, 9):
         await _asked(database, chat)
     later = utcnow() + dt.timedelta(seconds=1)
-    async with single_reads(database.sessionmaker)() as session:
+    async with one_statement_sessions(database.sessionmaker)() as session:
         assert sorted(await maintenance.chats_left_undone(session, 1, later)) == [7, 8, 9]
         early = utcnow() - dt.timedelta(seconds=60)
         assert await maintenance.chats_left_undone(session, 1, early) == []
