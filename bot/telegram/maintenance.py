@@ -6,8 +6,9 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select, union
+from sqlalchemy import BindParameter, Select, bindparam, select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -151,7 +152,7 @@ async def interrupted_turns(
     return list(turns.values())
 
 
-def streaming_chats_query(updated_before: dt.datetime) -> Select[int]:
+def streaming_chats_query(updated_before: dt.datetime | BindParameter[Any]) -> Select[int]:
     """The query `streaming_chats` runs (its plan is tested: it reads the partial index of
     unfinished answers, not the messages table)."""
     return (
@@ -163,12 +164,23 @@ def streaming_chats_query(updated_before: dt.datetime) -> Select[int]:
     )
 
 
+def _left_undone() -> Any:
+    # Built once: the sweep runs every second across the cluster, and building this union
+    # cost more CPU than running it (py-spy over idle replicas).
+    pending = UpdateRepository.pending_chats_query_for(bindparam("sweep_bot_id"),
+                                                       bindparam("sweep_before"))
+    return union(pending, streaming_chats_query(bindparam("sweep_before")))
+
+
+_LEFT_UNDONE = _left_undone()
+
+
 async def chats_left_undone(session: AsyncSession, bot_id: int, before: dt.datetime) -> list[int]:
     """Chats with updates queued or an answer unfinished since before `before`
     (`UpdateRepository.pending_chats` and `streaming_chats` together): the replicas' sweep,
     in one statement."""
-    pending = UpdateRepository(session, bot_id).pending_chats_query(before)
-    return list(await session.scalars(union(pending, streaming_chats_query(before))))
+    params = {"sweep_bot_id": bot_id, "sweep_before": before}
+    return list(await session.scalars(_LEFT_UNDONE, params))
 
 
 async def streaming_chats(session: AsyncSession, updated_before: dt.datetime) -> list[int]:

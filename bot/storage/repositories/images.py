@@ -6,13 +6,21 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import ImageJob, ImageJobStatus, utcnow
 
 UNFINISHED_STATUSES = (ImageJobStatus.PENDING, ImageJobStatus.RUNNING)
 FINAL_STATUSES = frozenset(ImageJobStatus) - frozenset(UNFINISHED_STATUSES)
+_UNFINISHED_BEFORE = (
+    select(ImageJob.id)
+    .where(
+        ImageJob.status.in_(UNFINISHED_STATUSES),
+        ImageJob.created_at < bindparam("unfinished_before"),
+    )
+    .order_by(ImageJob.id)
+)
 
 
 class ImageJobRepository:
@@ -92,11 +100,13 @@ class ImageJobRepository:
         return list(rows)
 
     async def unfinished_ids(self, created_before: dt.datetime | None = None) -> list[int]:
-        """The ids of `unfinished` (created before `created_before` when given)."""
-        stmt = select(ImageJob.id).where(ImageJob.status.in_(UNFINISHED_STATUSES))
-        if created_before is not None:
-            stmt = stmt.where(ImageJob.created_at < created_before)
-        return list(await self.session.scalars(stmt.order_by(ImageJob.id)))
+        """The ids of `unfinished` (created before `created_before` when given: the replicas'
+        sweep, every few seconds, with a statement built once)."""
+        if created_before is None:
+            stmt = select(ImageJob.id).where(ImageJob.status.in_(UNFINISHED_STATUSES))
+            return list(await self.session.scalars(stmt.order_by(ImageJob.id)))
+        params = {"unfinished_before": created_before}
+        return list(await self.session.scalars(_UNFINISHED_BEFORE, params))
 
     async def for_user(self, user_id: int, limit: int = 20) -> list[ImageJob]:
         """The user's newest jobs, newest first."""

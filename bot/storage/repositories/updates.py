@@ -170,14 +170,16 @@ class UpdateRepository:
         params = {"queue_bot_id": self.bot_id, "queue_chat": chat_id}
         return [row[0] for row in await self.session.execute(stmt, params)]
 
-    def pending_chats_query(self, accepted_before: dt.datetime) -> Select[int]:
-        """Chats with queued updates accepted before `accepted_before` (the replicas' sweep
-        for updates whose chat nobody is working on)."""
+    @staticmethod
+    def pending_chats_query_for(bot_id: Any, accepted_before: Any) -> Select[int]:
+        """Chats of bot `bot_id` with queued updates accepted before `accepted_before` (the
+        replicas' sweep for updates whose chat nobody is working on); either may be a
+        `bindparam` (a statement built once)."""
         table = ProcessedUpdate.__table__
         return (
             select(table.c.chat_id)
             .where(
-                table.c.bot_id == self.bot_id,
+                table.c.bot_id == bot_id,
                 table.c.payload.is_not(None),
                 table.c.processed_at < accepted_before,
                 table.c.chat_id.is_not(None),
@@ -186,8 +188,8 @@ class UpdateRepository:
         )
 
     async def pending_chats(self, accepted_before: dt.datetime) -> list[int]:
-        rows = await self.session.execute(self.pending_chats_query(accepted_before))
-        return [row[0] for row in rows]
+        stmt = self.pending_chats_query_for(self.bot_id, accepted_before)
+        return [row[0] for row in await self.session.execute(stmt)]
 
     async def prune(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
         """Forget settled claims older than `older_than` (Telegram redelivers for at most a

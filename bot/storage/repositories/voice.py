@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, and_, cast, func, select, update
+from sqlalchemy import BigInteger, and_, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
@@ -27,6 +27,16 @@ class VoiceDay:
     replies: int = 0
     failures: int = 0
     notified: bool = False
+
+
+_PENDING_IDS = (
+    select(VoiceReply.id)
+    .where(
+        VoiceReply.status.in_((VoiceReplyStatus.PENDING, VoiceReplyStatus.SENDING)),
+        VoiceReply.created_at < bindparam("pending_before"),
+    )
+    .order_by(VoiceReply.id)
+)
 
 
 class VoiceRepository:
@@ -140,12 +150,9 @@ class VoiceRepository:
         return list((await self.session.execute(stmt.order_by(VoiceReply.id))).scalars())
 
     async def pending_ids(self, *, before: dt.datetime) -> list[int]:
-        """The ids of the replies not finished that were stored before ``before``."""
-        unfinished = (VoiceReplyStatus.PENDING, VoiceReplyStatus.SENDING)
-        stmt = select(VoiceReply.id).where(
-            VoiceReply.status.in_(unfinished), VoiceReply.created_at < before
-        )
-        return list((await self.session.execute(stmt.order_by(VoiceReply.id))).scalars())
+        """The ids of the replies not finished that were stored before ``before`` (the
+        replicas' sweep, every few seconds: a statement built once)."""
+        return list(await self.session.scalars(_PENDING_IDS, {"pending_before": before}))
 
     async def note_sending(self, reply_id: int) -> None:
         """A voice message of the reply is about to be sent (committed before the call)."""
