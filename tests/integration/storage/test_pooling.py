@@ -105,11 +105,12 @@ async def test_after_a_burst_the_pool_hands_out_the_connection_used_last(
     the one checked in last (a pool cycling through all three would leave each idle long
     enough to be checked before use)."""
     engine = create_engine(postgres_url, pool_size=3)
+    all_in = asyncio.Barrier(3)  # each holds its connection until all three hold one
     try:
         async def hold() -> int:
             async with engine.connect() as conn:
                 pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-                await asyncio.sleep(0.1)
+                await all_in.wait()
                 return pid
 
         assert len(set(await asyncio.gather(hold(), hold(), hold()))) == 3
