@@ -1,5 +1,5 @@
-"""Pooled PostgreSQL connections: checked before use only when they sat idle; sessions for
-reads of one statement, outside a transaction."""
+"""Pooled PostgreSQL connections: checked before use only when they sat idle; sessions for a
+unit of work of one statement, outside a transaction."""
 
 from __future__ import annotations
 

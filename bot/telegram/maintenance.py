@@ -177,8 +177,8 @@ _LEFT_UNDONE = _left_undone()
 
 async def chats_left_undone(session: AsyncSession, bot_id: int, before: dt.datetime) -> list[int]:
     """Chats with updates queued or an answer unfinished since before `before`
-    (`UpdateRepository.pending_chats` and `streaming_chats` together): the replicas' sweep,
-    in one statement."""
+    (`UpdateRepository.pending_chats_query_for` and `streaming_chats` together): the
+    replicas' sweep, in one statement."""
     params = {"sweep_bot_id": bot_id, "sweep_before": before}
     return list(await session.scalars(_LEFT_UNDONE, params))
 

@@ -187,10 +187,6 @@ class UpdateRepository:
             .distinct()
         )
 
-    async def pending_chats(self, accepted_before: dt.datetime) -> list[int]:
-        stmt = self.pending_chats_query_for(self.bot_id, accepted_before)
-        return [row[0] for row in await self.session.execute(stmt)]
-
     async def prune(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
         """Forget settled claims older than `older_than` (Telegram redelivers for at most a
         day); queued updates stay until settled. Returns the number of rows removed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import BigInteger, and_, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +38,35 @@ _PENDING_IDS = (
     )
     .order_by(VoiceReply.id)
 )
+
+
+def _voice_facts() -> Any:
+    # Built once (every answer asks it). The question's Telegram id is the first of its
+    # stored ids (a JSON list).
+    first_id = cast(Message.telegram_message_ids[0].as_string(), BigInteger)
+    spoken = (
+        select(SpokenQuestion.message_id)
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(
+            SpokenQuestion,
+            and_(
+                SpokenQuestion.chat_id == Conversation.chat_id,
+                SpokenQuestion.message_id == first_id,
+            ),
+        )
+        .where(Message.id == bindparam("facts_question"))
+        .scalar_subquery()
+    )
+    choice = (
+        select(VoicePreference.enabled)
+        .where(VoicePreference.user_id == bindparam("facts_user"))
+        .scalar_subquery()
+    )
+    return select(spoken, choice)
+
+
+_VOICE_FACTS = _voice_facts()
 
 
 class VoiceRepository:
@@ -188,35 +218,12 @@ class VoiceRepository:
             stmt.on_conflict_do_nothing(index_elements=[table.c.chat_id, table.c.message_id])
         )
 
-    async def spoken_question(self, question_id: int) -> int | None:
-        """The Telegram id of the stored question `question_id` when it was asked by voice."""
-        return (await self.voice_facts(question_id, None))[0]
-
     async def voice_facts(
         self, question_id: int, user_id: int | None
     ) -> tuple[int | None, bool | None]:
-        """What decides whether an answer is spoken, in one statement (asked after every
-        answer): `spoken_question(question_id)` (None for 0) and `preference(user_id)`."""
-        # The question's Telegram id is the first of its stored ids (a JSON list).
-        first_id = cast(Message.telegram_message_ids[0].as_string(), BigInteger)
-        spoken = (
-            select(SpokenQuestion.message_id)
-            .select_from(Message)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .join(
-                SpokenQuestion,
-                and_(
-                    SpokenQuestion.chat_id == Conversation.chat_id,
-                    SpokenQuestion.message_id == first_id,
-                ),
-            )
-            .where(Message.id == question_id)
-            .scalar_subquery()
-        )
-        choice = (
-            select(VoicePreference.enabled)
-            .where(VoicePreference.user_id == user_id)
-            .scalar_subquery()
-        )
-        row = (await self.session.execute(select(spoken, choice))).one()
+        """What decides whether an answer is spoken, asked after every answer in one
+        statement: the Telegram id of the stored question `question_id` when it was asked by
+        voice (None: typed, or 0), and the user's /voice (`preference`)."""
+        params = {"facts_question": question_id, "facts_user": user_id}
+        row = (await self.session.execute(_VOICE_FACTS, params)).one()
         return row[0], row[1]

@@ -133,9 +133,9 @@ async def test_a_question_asked_by_voice_is_known_by_its_stored_row(database: Da
         await repo.note_spoken_question(7, 41, user_id=7)  # a replayed update: noted once
         await repo.note_spoken_question(8, 42, user_id=8)  # another chat's note 42
         await session.commit()
-        assert await repo.spoken_question(spoken.id) == 41
-        assert await repo.spoken_question(typed.id) is None
-        assert await repo.spoken_question(spoken.id + 100) is None
+        assert (await repo.voice_facts(spoken.id, None))[0] == 41
+        assert (await repo.voice_facts(typed.id, None))[0] is None
+        assert (await repo.voice_facts(spoken.id + 100, None))[0] is None
         assert len((await session.execute(select(SpokenQuestion))).all()) == 2
         # With the user's /voice, in the one read every answer makes.
         assert await repo.voice_facts(spoken.id, 7) == (41, None)
