@@ -81,6 +81,13 @@ class PlainBotProcess(BotProcess):
             )
 
 
+def pin(pids: list[int], cpus: set[int]) -> None:
+    """Every thread of every process in `pids` on `cpus`."""
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), cpus)
+
+
 def cpu_times(pid: int) -> tuple[float, float]:
     """(user, system) CPU seconds of the process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -181,7 +188,7 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
         async with aiohttp.ClientSession() as session, AsyncExitStack() as stack:
             if args.replicas:
                 cluster = await stack.enter_async_context(
-                    replicas(args.replicas, token, env, workdir, args.redis_url)
+                    replicas(args.replicas, token, env, workdir, args.redis_url, args.route)
                 )
                 pids, redis = cluster.pids, cluster.redis
                 await wait_webhooks(session, tg.url, args.replicas)
@@ -191,6 +198,8 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
                 pids, redis = [bot.proc.pid], None
                 await wait_ready(session, tg.url, bot)
             pid = pids[0]
+            if args.pin is not None:
+                pin(pids, args.pin)
             profilers = await start_profilers(args.profile, users, pids)
             rss, peak = status_field(pid, "VmRSS") / 1024, status_field(pid, "VmHWM") / 1024
             print(
@@ -210,7 +219,11 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
                 print(f"  idle: {spent:.1f} ms of CPU a second over {len(pids)} processes "
                       f"({spent / len(pids):.1f} each), {woke / lasted:.1f} wake-ups a second, "
                       f"measured for {lasted:.0f} s", flush=True)
+            if args.warm:  # other users first, so that what the processes do once is done
+                warm = Plan(args.warm, 1, 2, 1, 2.0, words=args.words, first_chat=500_000)
+                await Driver(tg.url, warm).run()
             cpu0, t0 = summed(cpu_times, pids), time.monotonic()
+            each0 = [sum(cpu_times(p)) for p in pids]
             switches0 = sum(status_field(p, "voluntary_ctxt_switches") for p in pids)
             redis0 = redis.writes if redis is not None else 0
             driver = Driver(tg.url, plan)
@@ -220,6 +233,10 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
             now_cpu = summed(cpu_times, pids)
             user, system = (now_cpu[0] - cpu0[0]), (now_cpu[1] - cpu0[1])
             figures.cpu_seconds, figures.cpu_system_seconds = user + system, system
+            if len(pids) > 1:
+                each = [sum(cpu_times(p)) - c for p, c in zip(pids, each0, strict=True)]
+                print("  CPU by replica: " + ", ".join(f"{c:.2f}" for c in each) + " s",
+                      flush=True)
             figures.peak_rss_mb = max(status_field(p, "VmHWM") for p in pids) / 1024
             figures.wakeups = sum(status_field(p, "voluntary_ctxt_switches") for p in pids)
             figures.wakeups -= switches0
@@ -376,6 +393,22 @@ def main() -> None:
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")
+    parser.add_argument(
+        "--route", choices=("round-robin", "chat", "first"), default="round-robin",
+        help="where the replicas' proxy sends each update: in turn (as a balancer in front of "
+        "Telegram's webhook does), by chat (a chat always to one replica: what handing chats "
+        "between replicas costs), or all to the first (the others idle: what spreading costs)",
+    )
+    parser.add_argument(
+        "--warm", type=int, default=0,
+        help="serve this many other users (2 turns, a group, an image) before measuring: what "
+        "each process does once (compiling, first imports) leaves the measured phase",
+    )
+    parser.add_argument(
+        "--pin", type=lambda s: {int(c) for c in s.split(",")}, default=None,
+        help="pin the bot processes to these CPUs (e.g. 0): whether processes running side by "
+        "side on both cores cost more CPU than the same work on one",
+    )
     parser.add_argument("--profile", default=None, help="py-spy raw output prefix")
     parser.add_argument("--keep-log", default=None, help="copy the bot log of the last point")
     asyncio.run(main_async(parser.parse_args()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -88,15 +89,18 @@ def bench_token() -> str:
 
 @asynccontextmanager
 async def replicas(
-    n: int, token: str, env: dict[str, str], workdir: Path, redis_url: str
+    n: int, token: str, env: dict[str, str], workdir: Path, redis_url: str,
+    route: str = "round-robin",
 ) -> AsyncIterator[Cluster]:
     """Start `n` webhook replicas with `env` (the single-process bench's environment); the
-    first alone (it migrates the empty database), then the others."""
+    first alone (it migrates the empty database), then the others. `route`: see
+    bench_load.py's --route."""
     host, port = redis_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
     redis = CountingProxy(host, int(port))
     await redis.start()
     ports = [free_port() for _ in range(n)]
-    proxy = await RoundRobinProxy([f"http://127.0.0.1:{p}" for p in ports]).start()
+    choose = {"round-robin": None, "chat": by_chat, "first": lambda _body: 0}[route]
+    proxy = await RoundRobinProxy([f"http://127.0.0.1:{p}" for p in ports], choose).start()
     cluster = Cluster(token, redis=redis)
     async with throwaway_postgres(DEFAULT_POSTGRES) as database:
         if database is None:
@@ -124,6 +128,13 @@ async def replicas(
             await proxy.close()
             await redis.close()
             delete_prefix(redis_url, f"fmbot:{token.split(':')[0]}:")
+
+
+def by_chat(body: bytes) -> int | None:
+    """The update's chat id (as the proxy's key), or None: in turn."""
+    update = json.loads(body)
+    message = update.get("message") or (update.get("callback_query") or {}).get("message")
+    return None if message is None else abs(int(message["chat"]["id"]))
 
 
 async def _listening(bot: BotProcess, port: int, within: float = 60.0) -> None:

@@ -10,11 +10,11 @@ from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 # A pooled connection idle longer than this is checked before use (a restarted server must
 # not fail the next update); one in steady use is not: SQLAlchemy's `pool_pre_ping` checks
-# every checkout, which on asyncpg is three round trips (BEGIN, `;`, ROLLBACK) before each
-# transaction. A connection that broke while in use fails its statement, and SQLAlchemy
+# every checkout. A connection that broke while in use fails its statement, and SQLAlchemy
 # drops it from the pool then (https://docs.sqlalchemy.org/en/20/core/pooling.html#disconnect-handling-pessimistic).
 PING_AFTER_IDLE = 1.0
 _LAST_USED = "fmbot_last_used"
@@ -29,7 +29,7 @@ def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
         if used is None or time.monotonic() - used <= after:
             return  # a fresh connection, or one in steady use
         try:
-            alive = dialect.do_ping(dbapi_connection)
+            alive = _ping(dialect, dbapi_connection)
         except Exception as exc:
             raise DisconnectionError(f"an idle pooled connection is gone: {exc}") from exc
         if not alive:
@@ -42,6 +42,21 @@ def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
     # connection, as it does when its own pre-ping fails.
     event.listen(engine.sync_engine, "checkout", checkout)
     event.listen(engine.sync_engine, "checkin", checkin)
+
+
+def _ping(dialect: Any, dbapi_connection: Any) -> bool:
+    """One round trip on asyncpg: `SELECT 1` in the simple protocol (no statement is
+    prepared, no transaction opened, so it also passes PgBouncer in transaction mode; an
+    empty query would do, but asyncpg's `execute` fails on its empty status).
+    SQLAlchemy's own asyncpg ping opens a transaction, runs `;` as a prepared statement and
+    rolls back: three round trips, paid by every sweep of an idle replica and by a good part
+    of a replica's checkouts under load (its connections sit idle longer than one process's).
+    Other drivers: the dialect's ping."""
+    raw = getattr(dbapi_connection, "_connection", None)
+    if dialect.driver == "asyncpg" and raw is not None:
+        await_only(raw.execute("SELECT 1"))
+        return True
+    return bool(dialect.do_ping(dbapi_connection))
 
 
 def one_statement_sessions(

@@ -2,7 +2,9 @@
 on the same port: "Redis went away" without touching the shared server. `stall` makes it a
 partition instead: Redis's side of every connection is closed, the client's stays open and
 silent (half-open, as a client sees a network that stopped carrying packets), and new
-connections are accepted but never answered, until `start` again."""
+connections are accepted but never answered, until `start` again. `sent` counts the
+clients' writes that reached the server (a client that waits for each answer, as asyncpg and
+redis-py do, makes one write a round trip)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._upstream: set[asyncio.StreamWriter] = set()
         self.stalled = False
+        self.sent = 0
 
     @property
     def up(self) -> bool:
@@ -71,6 +74,8 @@ class TcpProxy:
             while data := await reader.read(65536):
                 if self.stalled:
                     continue  # swallowed by the partition
+                if writer in self._upstream:
+                    self.sent += 1
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -3,12 +3,15 @@
 Each request goes to the next backend in turn, its method, path, headers and body as
 received; a backend that refuses the connection (a killed replica) is skipped for the next
 one, as a load balancer's health check would; when none answers, 502, and Telegram delivers
-the update again later. `sent` counts the requests each backend answered.
+the update again later. `sent` counts the requests each backend answered. `choose` (for
+benchmarks) maps a request's body to a key: the backend is the key modulo their number
+(None: in turn).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
@@ -17,9 +20,12 @@ HOP_BY_HOP = frozenset({"host", "content-length", "connection", "transfer-encodi
 
 
 class RoundRobinProxy:
-    def __init__(self, backends: list[str]) -> None:
+    def __init__(
+        self, backends: list[str], choose: Callable[[bytes], int | None] | None = None
+    ) -> None:
         """`backends`: base URLs, e.g. http://127.0.0.1:8081."""
         self.backends = backends
+        self.choose = choose
         self.sent = dict.fromkeys(backends, 0)
         self._turn = itertools.cycle(range(len(backends)))
         self._runner: web.AppRunner | None = None
@@ -59,6 +65,8 @@ class RoundRobinProxy:
         first = next(self._turn)
         if self.pinned is not None:
             first, self.pinned = self.pinned, None
+        elif self.choose is not None and (key := self.choose(body)) is not None:
+            first = key % len(self.backends)
         for i in range(len(self.backends)):
             backend = self.backends[(first + i) % len(self.backends)]
             try:

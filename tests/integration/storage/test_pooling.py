@@ -8,12 +8,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.storage.database import Database, create_engine
 from bot.storage.pooling import one_statement_sessions
+from tests.coordination.proxy import TcpProxy
 
 
 async def backend_pid(engine: AsyncEngine) -> int:
@@ -64,6 +65,32 @@ async def test_a_connection_in_steady_use_is_not_checked_first(postgres_url: str
         assert await backend_pid(engine) != first
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_checking_an_idle_connection_is_one_round_trip(postgres_url: str) -> None:
+    """Counted at the wire (a TCP proxy in front of the server): the same unit of work on a
+    connection checked first costs exactly one client write more than on one that is not.
+    SQLAlchemy's own asyncpg ping costs three (BEGIN, `;` prepared, ROLLBACK)."""
+    url = make_url(postgres_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+
+    async def writes_of_a_unit(ping_after_idle: float) -> int:
+        engine = create_engine(through, ping_after_idle=ping_after_idle, pool_size=1)
+        try:
+            await backend_pid(engine)  # a fresh connection: never checked
+            before = proxy.sent
+            await backend_pid(engine)
+            return proxy.sent - before
+        finally:
+            await engine.dispose()
+
+    try:
+        assert await writes_of_a_unit(0.0) - await writes_of_a_unit(600.0) == 1
+    finally:
+        await proxy.stop()
 
 
 async def in_a_transaction(session: AsyncSession) -> bool:
