@@ -188,7 +188,10 @@ async def run_point(args: argparse.Namespace, users: int, workdir: Path) -> RunF
         async with aiohttp.ClientSession() as session, AsyncExitStack() as stack:
             if args.replicas:
                 cluster = await stack.enter_async_context(
-                    replicas(args.replicas, token, env, workdir, args.redis_url, args.route)
+                    replicas(
+                        args.replicas, token, env, workdir, args.redis_url, args.route,
+                        coordinated=not args.no_redis,
+                    )
                 )
                 pids, redis = cluster.pids, cluster.redis
                 await wait_webhooks(session, tg.url, args.replicas)
@@ -393,6 +396,11 @@ def main() -> None:
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--dump", default=None, help="write calls/chats/model records as JSON")
+    parser.add_argument(
+        "--no-redis", action="store_true",
+        help="with --replicas 1: no REDIS_URL (one webhook process on PostgreSQL), what "
+        "the replicas' coordination costs",
+    )
     parser.add_argument(
         "--route", choices=("round-robin", "chat", "first"), default="round-robin",
         help="where the replicas' proxy sends each update: in turn (as a balancer in front of "

@@ -90,11 +90,12 @@ def bench_token() -> str:
 @asynccontextmanager
 async def replicas(
     n: int, token: str, env: dict[str, str], workdir: Path, redis_url: str,
-    route: str = "round-robin",
+    route: str = "round-robin", *, coordinated: bool = True,
 ) -> AsyncIterator[Cluster]:
     """Start `n` webhook replicas with `env` (the single-process bench's environment); the
     first alone (it migrates the empty database), then the others. `route`: see
-    bench_load.py's --route."""
+    bench_load.py's --route; `coordinated=False`: no REDIS_URL (one process in webhook mode
+    on PostgreSQL, the yardstick for what coordination costs)."""
     host, port = redis_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
     redis = CountingProxy(host, int(port))
     await redis.start()
@@ -109,7 +110,7 @@ async def replicas(
             for i, listen in enumerate(ports):
                 extra = {
                     "DATABASE_URL": database,
-                    "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+                    **({"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"} if coordinated else {}),
                     "REPLICA_ID": f"replica-{i}",
                     "TELEGRAM_MODE": "webhook",
                     "TELEGRAM_WEBHOOK_URL": f"{proxy.url}/webhook",
