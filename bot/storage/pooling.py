@@ -3,6 +3,7 @@ unit of work of one statement, outside a transaction."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -19,6 +20,8 @@ from sqlalchemy.util import await_only
 PING_AFTER_IDLE = 1.0
 _LAST_USED = "fmbot_last_used"
 
+log = logging.getLogger(__name__)
+
 
 def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
     """Check a pooled connection of `engine` before use when it was idle over `after` s."""
@@ -31,6 +34,10 @@ def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
         try:
             alive = _ping(dialect, dbapi_connection)
         except Exception as exc:
+            # Seen when the server restarted or a proxy dropped idle connections; one line
+            # per connection replaced, so a check that keeps failing shows in the log.
+            log.warning("an idle pooled database connection is gone (%r); opening a new one",
+                        exc)
             raise DisconnectionError(f"an idle pooled connection is gone: {exc}") from exc
         if not alive:
             raise DisconnectionError("an idle pooled connection is gone")

@@ -5,6 +5,7 @@ server side went away while it sat idle is replaced before the next transaction 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -34,17 +35,28 @@ async def terminate(url: str, pid: int) -> None:
     await asyncio.sleep(0.2)  # the server closes the socket after answering
 
 
+def pooling_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "bot.storage.pooling"]
+
+
 @pytest.mark.postgres
 async def test_an_idle_connection_whose_server_side_went_away_is_replaced(
-    postgres_url: str,
+    postgres_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.storage.pooling")
     engine = create_engine(postgres_url, ping_after_idle=0.0, pool_size=1)
     try:
         first = await backend_pid(engine)
+        await backend_pid(engine)  # checked: alive
+        assert not pooling_records(caplog)  # a live connection's check logs nothing
         await terminate(postgres_url, first)
-        # Idle longer than `ping_after_idle`: checked, found gone, replaced; nothing fails.
+        # Idle longer than `ping_after_idle`: checked, found gone, replaced; nothing fails,
+        # and the log says so once.
         second = await backend_pid(engine)
         assert second != first
+        gone = pooling_records(caplog)
+        assert [r.levelname for r in gone] == ["WARNING"]
+        assert "idle pooled database connection is gone" in gone[0].getMessage()
     finally:
         await engine.dispose()
 
