@@ -26,13 +26,14 @@ log = logging.getLogger(__name__)
 def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
     """Check a pooled connection of `engine` before use when it was idle over `after` s."""
     dialect = engine.dialect
+    ping = _asyncpg_ping if dialect.driver == "asyncpg" else dialect.do_ping
 
     def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         used = record.info.get(_LAST_USED)
         if used is None or time.monotonic() - used <= after:
             return  # a fresh connection, or one in steady use
         try:
-            alive = _ping(dialect, dbapi_connection)
+            alive = ping(dbapi_connection)
         except Exception as exc:
             # Seen when the server restarted or a proxy dropped idle connections; one line
             # per connection replaced, so a check that keeps failing shows in the log.
@@ -51,19 +52,15 @@ def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
     event.listen(engine.sync_engine, "checkin", checkin)
 
 
-def _ping(dialect: Any, dbapi_connection: Any) -> bool:
-    """One round trip on asyncpg: `SELECT 1` in the simple protocol (no statement is
-    prepared, no transaction opened, so it also passes PgBouncer in transaction mode; an
-    empty query would do, but asyncpg's `execute` fails on its empty status).
-    SQLAlchemy's own asyncpg ping opens a transaction, runs `;` as a prepared statement and
-    rolls back: three round trips, paid by every sweep of an idle replica and by a good part
-    of a replica's checkouts under load (its connections sit idle longer than one process's).
-    Other drivers: the dialect's ping."""
-    raw = getattr(dbapi_connection, "_connection", None)
-    if dialect.driver == "asyncpg" and raw is not None:
-        await_only(raw.execute("SELECT 1"))
-        return True
-    return bool(dialect.do_ping(dbapi_connection))
+def _asyncpg_ping(dbapi_connection: Any) -> bool:
+    """One round trip: `SELECT 1` in asyncpg's simple protocol (no statement is prepared, no
+    transaction opened, so it also passes PgBouncer in transaction mode; an empty query would
+    do, but asyncpg's `execute` fails on its empty status). SQLAlchemy's own asyncpg ping
+    opens a transaction, runs `;` as a prepared statement and rolls back: four client writes,
+    paid by every sweep of an idle replica and by a good part of a replica's checkouts under
+    load (its connections sit idle longer than one process's)."""
+    await_only(dbapi_connection._connection.execute("SELECT 1"))
+    return True
 
 
 def one_statement_sessions(

@@ -13,13 +13,12 @@ from bot.storage.models import ImageJob, ImageJobStatus, utcnow
 
 UNFINISHED_STATUSES = (ImageJobStatus.PENDING, ImageJobStatus.RUNNING)
 FINAL_STATUSES = frozenset(ImageJobStatus) - frozenset(UNFINISHED_STATUSES)
-_UNFINISHED_BEFORE = (
-    select(ImageJob.id)
-    .where(
-        ImageJob.status.in_(UNFINISHED_STATUSES),
-        ImageJob.created_at < bindparam("unfinished_before"),
-    )
-    .order_by(ImageJob.id)
+# Built once: the replicas' sweep asks every few seconds.
+_UNFINISHED_IDS = (
+    select(ImageJob.id).where(ImageJob.status.in_(UNFINISHED_STATUSES)).order_by(ImageJob.id)
+)
+_UNFINISHED_IDS_BEFORE = _UNFINISHED_IDS.where(
+    ImageJob.created_at < bindparam("unfinished_before")
 )
 
 
@@ -100,13 +99,11 @@ class ImageJobRepository:
         return list(rows)
 
     async def unfinished_ids(self, created_before: dt.datetime | None = None) -> list[int]:
-        """The ids of `unfinished` (created before `created_before` when given: the replicas'
-        sweep, every few seconds, with a statement built once)."""
+        """The ids of `unfinished` (created before `created_before` when given)."""
         if created_before is None:
-            stmt = select(ImageJob.id).where(ImageJob.status.in_(UNFINISHED_STATUSES))
-            return list(await self.session.scalars(stmt.order_by(ImageJob.id)))
+            return list(await self.session.scalars(_UNFINISHED_IDS))
         params = {"unfinished_before": created_before}
-        return list(await self.session.scalars(_UNFINISHED_BEFORE, params))
+        return list(await self.session.scalars(_UNFINISHED_IDS_BEFORE, params))
 
     async def for_user(self, user_id: int, limit: int = 20) -> list[ImageJob]:
         """The user's newest jobs, newest first."""

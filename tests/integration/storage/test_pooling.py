@@ -83,7 +83,7 @@ async def test_a_connection_in_steady_use_is_not_checked_first(postgres_url: str
 async def test_checking_an_idle_connection_is_one_round_trip(postgres_url: str) -> None:
     """Counted at the wire (a TCP proxy in front of the server): the same unit of work on a
     connection checked first costs exactly one client write more than on one that is not.
-    SQLAlchemy's own asyncpg ping costs three (BEGIN, `;` prepared, ROLLBACK)."""
+    SQLAlchemy's own asyncpg ping costs four (BEGIN, `;` prepared and run, ROLLBACK)."""
     url = make_url(postgres_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
