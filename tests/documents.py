@@ -118,3 +118,71 @@ def text_pdf_of(pages: int, words_per_page: int = 350) -> bytes:
         body.append([("h2", f"Section {number + 1}"),
                      *(("p", text[i:i + 600] + ".") for i in range(0, len(text), 600))])
     return pdf_bytes(body)
+
+
+def _with_paragraphs(data: bytes, part: str, tag: str, paragraph: str, count: int) -> bytes:
+    """The Office file `data` with the paragraph (`tag`) holding BOMB in `part` replaced by
+    `count` copies of `paragraph`: a valid file whose XML has that many paragraphs."""
+    import re
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == part:
+                pattern = rf"<{tag}(?:\s[^>]*)?>(?:(?!</{tag}>).)*BOMB.*?</{tag}>".encode()
+                content = re.sub(pattern, lambda _: paragraph.encode() * count, content,
+                                 count=1, flags=re.DOTALL)
+                assert content.count(paragraph.encode()) == count
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def paragraphs_docx(count: int) -> bytes:
+    """A valid DOCX (made by python-docx, with its styles) of `count` one-letter paragraphs:
+    about 38 KB for 20,000. python-docx once spent a minute of CPU on it."""
+    return _with_paragraphs(docx_bytes([("p", "BOMB")]), "word/document.xml", "w:p",
+                            "<w:p><w:r><w:t>a</w:t></w:r></w:p>", count)
+
+
+def paragraphs_pptx(count: int) -> bytes:
+    """A valid PPTX of one slide whose text box holds `count` one-letter paragraphs."""
+    import pptx
+    from pptx.util import Inches
+
+    presentation = pptx.Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[6])
+    box = slide.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1))
+    box.text_frame.text = "BOMB"
+    out = io.BytesIO()
+    presentation.save(out)
+    return _with_paragraphs(out.getvalue(), "ppt/slides/slide1.xml", "a:p",
+                            "<a:p><a:r><a:t>a</a:t></a:r></a:p>", count)
+
+
+def lines_pdf(count: int) -> bytes:
+    """A valid one-page PDF whose content stream shows `count` one-letter lines."""
+    stream = b"BT /F1 10 Tf 12 TL 72 720 Td\n" + b"(a) Tj T*\n" * count + b"ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))
+    return out.getvalue()

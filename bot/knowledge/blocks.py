@@ -67,6 +67,35 @@ class MissingExtraError(DocumentError):
     """The type is read by an optional extra that is not installed."""
 
 
+class TooComplexDocumentError(DocumentError):
+    """Reading the file would take more CPU time or memory than a document may use."""
+
+    def __init__(self, reason: str = "too complex to read within the limits") -> None:
+        super().__init__(reason)
+
+
+# What a paragraph costs beyond its characters when a reader counts text against a cap: so a
+# file of 200,000 one-letter paragraphs (each costing the parser as much as a long one) is
+# cut after about 10,000, not read whole.
+PARAGRAPH_CHARS = 20
+
+
+@dataclass(slots=True)
+class TextBudget:
+    """About `max_chars` of text to read (None: no cap); `exhausted` once it is spent, and
+    then the reader stops and marks what it returns `truncated`."""
+
+    max_chars: int | None
+    read: int = 0
+
+    def spend(self, text: str) -> None:
+        self.read += len(text) + PARAGRAPH_CHARS
+
+    @property
+    def exhausted(self) -> bool:
+        return self.max_chars is not None and self.read > self.max_chars
+
+
 def cell_text(value: object) -> str:
     """A table cell on one line, safe inside a Markdown table."""
     text = "" if value is None else str(value)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.knowledge.blocks import Block, DocumentError
+from bot.knowledge.blocks import Block, DocumentError, Extracted
 from bot.knowledge.extractors import BINARY_SUFFIXES, SUFFIXES, extract
 
 __all__ = [
@@ -82,9 +82,14 @@ def read_bytes(candidate: Candidate) -> bytes:
 
 
 def parse(candidate: Candidate, data: bytes) -> Document:
-    """The document in `data` (the file's bytes); DocumentError when it cannot be used.
-    CPU-bound for PDF and Office files: call it in a thread."""
-    extracted = extract(candidate.path, data)
+    """The document in `data` (the file's bytes), read in this process without bounds (for
+    tools and tests; the indexer reads through reading.DocumentReader); DocumentError when
+    it cannot be used."""
+    return document_of(candidate, data, extract(candidate.path, data))
+
+
+def document_of(candidate: Candidate, data: bytes, extracted: Extracted) -> Document:
+    """The document of `candidate`, whose bytes `data` were read into `extracted`."""
     if not extracted.blocks:
         raise DocumentError("no text to index")
     return Document(

@@ -8,6 +8,8 @@ of binary formats are imported on first use: a bot that never reads a PDF never 
 
 from __future__ import annotations
 
+import codecs
+
 from bot.knowledge.blocks import DocumentError, Extracted, UnsupportedDocumentError
 from bot.knowledge.text_formats import NOT_UTF8, TEXT_SUFFIXES, extract_text_file
 
@@ -27,8 +29,9 @@ def suffix_of(name: str) -> str:
 
 def extract(name: str, data: bytes, *, max_chars: int | None = None) -> Extracted:
     """The text of the file `name` (only its suffix counts) holding `data`; a DocumentError
-    subclass says why there is none. CPU-bound: run it in a thread from async code.
-    `max_chars`: a PDF's pages are read only until about this much text is read."""
+    subclass says why there is none. CPU-bound and unbounded on hostile input: call it through
+    reading.DocumentReader, which runs it in a worker process with CPU and memory limits.
+    `max_chars`: about this much text is read, whatever the format (`truncated` says so)."""
     suffix = suffix_of(name)
     if suffix == ".pdf":
         from bot.knowledge.pdf_text import extract_pdf
@@ -37,13 +40,14 @@ def extract(name: str, data: bytes, *, max_chars: int | None = None) -> Extracte
     if suffix == ".docx":
         from bot.knowledge.docx_text import extract_docx
 
-        return extract_docx(data)
+        return extract_docx(data, max_chars)
     if suffix in (".pptx", ".xlsx"):
         from bot.knowledge.office_text import extract_pptx, extract_xlsx
 
-        return extract_pptx(data) if suffix == ".pptx" else extract_xlsx(data)
+        read = extract_pptx if suffix == ".pptx" else extract_xlsx
+        return read(data, max_chars)
     if suffix in TEXT_SUFFIXES:
-        return extract_text_file(suffix, data)
+        return _text_file(suffix, data, max_chars)
     raise UnsupportedDocumentError(f"unsupported file type {suffix or '(none)'}")
 
 
@@ -51,11 +55,30 @@ def extract_sent(name: str, data: bytes, max_chars: int | None = None) -> Extrac
     """A file sent in chat: like `extract`, but every plain-text type read as plain text."""
     if suffix_of(name) in PLAIN_SUFFIXES:
         try:
-            return extract_text_file(".txt", data)
+            return _text_file(".txt", data, max_chars)
         except DocumentError as exc:
             if str(exc) != NOT_UTF8:
                 raise
             # Russian text files saved on Windows are often CP1251; a user's file is read in
             # it rather than refused (the knowledge base asks for UTF-8 and says so).
-            return extract_text_file(".txt", data.decode("cp1251", "replace").encode())
+            text = data.decode("cp1251", "replace").encode()
+            return _text_file(".txt", text, max_chars)
     return extract(name, data, max_chars=max_chars)
+
+
+def _text_file(suffix: str, data: bytes, max_chars: int | None) -> Extracted:
+    kept = data if max_chars is None else _prefix(data, max_chars)
+    extracted = extract_text_file(suffix, kept)
+    extracted.truncated = len(kept) < len(data)
+    return extracted
+
+
+def _prefix(data: bytes, max_chars: int) -> bytes:
+    """The bytes of the first `max_chars` characters (a character is at most 4 bytes of
+    UTF-8, so no more is decoded), never ending in half a character."""
+    try:
+        # Not final: a character cut at the end is held back, not an error.
+        text = codecs.getincrementaldecoder("utf-8")().decode(data[:4 * max_chars])
+    except UnicodeDecodeError:
+        return data  # not UTF-8: extract_text_file says so
+    return text[:max_chars].encode() if len(text) > max_chars else data[:len(text.encode())]

@@ -30,11 +30,12 @@ from bot.knowledge.documents import (
     Document,
     DocumentError,
     Skipped,
+    document_of,
     find_files,
-    parse,
     read_bytes,
 )
 from bot.knowledge.embedder import Embedder
+from bot.knowledge.reading import KB_CPU_SECONDS, DocumentReader
 from bot.knowledge.stemming import search_text
 from bot.storage.repositories import KnowledgeRepository, NewPassage, StoredDocument
 from bot.storage.repositories.kb_vectors import PgVectorRepository
@@ -112,10 +113,16 @@ class Indexer:
     ) -> SyncReport:
         """Bring the index in line with the folders. One sync at a time per process."""
         async with self._lock:
-            return await self._sync(progress, allow_removal)
+            # Files are read in bounded worker processes, started only if a file changed.
+            reader = DocumentReader(cpu_seconds=KB_CPU_SECONDS, workers=1)
+            try:
+                return await self._sync(progress, allow_removal, reader)
+            finally:
+                await reader.aclose()
 
     async def _sync(
-        self, progress: Callable[[Progress], None] | None, allow_removal: bool
+        self, progress: Callable[[Progress], None] | None, allow_removal: bool,
+        reader: DocumentReader,
     ) -> SyncReport:
         started = time.monotonic()
         report = SyncReport()
@@ -139,7 +146,9 @@ class Indexer:
             seen: set[tuple[str, str]] = set()
             for number, candidate in enumerate(candidates, start=1):
                 seen.add((candidate.root, candidate.path))
-                await self._one(candidate, stored.get((candidate.root, candidate.path)), report)
+                await self._one(
+                    candidate, stored.get((candidate.root, candidate.path)), report, reader
+                )
                 if progress is not None:
                     progress(Progress(number, len(candidates), candidate.path, report.embedded))
             gone = [key for key in stored if key not in seen]
@@ -171,7 +180,8 @@ class Indexer:
             await session.commit()
 
     async def _one(
-        self, candidate: Candidate, stored: StoredDocument | None, report: SyncReport
+        self, candidate: Candidate, stored: StoredDocument | None, report: SyncReport,
+        reader: DocumentReader,
     ) -> None:
         model = self._embedder.doc_model
         try:
@@ -182,7 +192,8 @@ class Indexer:
             ):
                 report.unchanged += 1
                 return
-            document = await asyncio.to_thread(parse, candidate, data)
+            extracted = await reader.read(candidate.path, data)
+            document = document_of(candidate, data, extracted)
         except DocumentError as exc:
             log.warning("knowledge base: skipped %s: %s", candidate.path, exc)
             report.skipped.append(Skipped(candidate.path, str(exc)))

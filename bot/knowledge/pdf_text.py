@@ -69,7 +69,7 @@ def extract_pdf(data: bytes, max_chars: int | None = None) -> Extracted:
         count = len(reader.pages)
         outline = _outline_headings(reader)
         title = _meta_title(reader)
-    except DocumentError:
+    except (DocumentError, MemoryError):
         raise
     except Exception as exc:  # untrusted bytes: the parser may fail in any way
         log.info("unreadable PDF: %r", exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.knowledge.reading import DocumentReader
 from bot.telegram.downloads import TelegramFiles
 from bot.telegram.texts import TEXTS
 
@@ -11,6 +12,7 @@ from bot.telegram.texts import TEXTS
 @dataclass(frozen=True, slots=True)
 class DocumentSupport:
     files: TelegramFiles
+    reader: DocumentReader
     max_mb: float = 20.0
 
     @property
@@ -67,6 +69,14 @@ DOCUMENT_TEXTS: dict[str, dict[str, str]] = {
         "and send it, or send it in another format.",
         "ru": "Не получилось прочитать документ: файл, похоже, повреждён. Сохраните его заново "
         "и пришлите ещё раз или пришлите в другом формате.",
+    },
+    "document_too_complex": {
+        "en": "This document is too complex for me to read: its structure would take too long "
+        "to process. Please save it as a simpler file (for example, PDF or plain text) or send "
+        "only the part you need.",
+        "ru": "Этот документ слишком сложно устроен, чтобы я мог его прочитать: его разбор занял "
+        "бы слишком много времени. Сохраните его в более простом формате (например, PDF или "
+        "обычный текст) или пришлите только нужную часть.",
     },
     "document_download_failed": {
         "en": "I could not get your file from Telegram. Please send it again in a minute.",

@@ -202,11 +202,17 @@ def build_long_voice(
     )
 
 
-def build_documents(settings: Settings, files: TelegramFiles) -> DocumentSupport:
-    """Documents sent in chat: downloads from Telegram, kept per conversation."""
+def build_documents(
+    settings: Settings, files: TelegramFiles, stack: AsyncExitStack
+) -> DocumentSupport:
+    """Documents sent in chat: downloads from Telegram, read in bounded worker processes
+    (started on the first document), kept per conversation."""
+    from bot.knowledge.reading import DocumentReader
     from bot.telegram.chatdocs import DocumentSupport
 
-    return DocumentSupport(files, max_mb=settings.max_document_mb)
+    reader = DocumentReader()
+    stack.push_async_callback(reader.aclose)
+    return DocumentSupport(files, reader, max_mb=settings.max_document_mb)
 
 
 def build_embedder(settings: Settings, client: FoundationModelsClient) -> Embedder:

@@ -119,7 +119,7 @@ async def built_bot(
             feedback_buttons=settings.kb_effective_mode == "strict",
             # Photos, voice notes (over 30 s too: MAX_VOICE_SECONDS), documents.
             media=build_media(settings, files, photos, c.auth, stack, c.db.sessionmaker, http),
-            documents=build_documents(settings, files),
+            documents=build_documents(settings, files, stack),
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
             commands=commands,

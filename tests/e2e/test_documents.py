@@ -8,7 +8,13 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.documents import docx_bytes, encrypted_pdf_bytes, pdf_bytes, scanned_pdf_bytes
+from tests.documents import (
+    docx_bytes,
+    encrypted_pdf_bytes,
+    lines_pdf,
+    pdf_bytes,
+    scanned_pdf_bytes,
+)
 from tests.e2e.harness import E2E
 from tests.fakes.tg_state import ChatMessage
 
@@ -84,6 +90,8 @@ async def test_bad_documents_are_refused_clearly_and_nothing_else_is_lost(e2e: E
         (encrypted_pdf_bytes(), "secret.pdf", PDF, "protected by a password"),
         (b"PK\x03\x04", "notes.odt", "application/vnd.oasis.opendocument.text",
          "I cannot open this type of file (.odt)"),
+        # 2 MB of one-letter lines: pypdf would spend 14 CPU-seconds; the worker is stopped.
+        (lines_pdf(200_000), "lines.pdf", PDF, "too complex for me to read"),
     ]
     for data, name, mime, reply in cases:
         e2e.tg.send_user_document(USER, data, file_name=name, mime_type=mime,
@@ -95,7 +103,7 @@ async def test_bad_documents_are_refused_clearly_and_nothing_else_is_lost(e2e: E
     await e2e.wait_for(answers(e2e, lambda t: "documents up to 20 MB" in t), 30)
     e2e.tg.send_user_message(USER, "still there?")
     await e2e.wait_for(answers(e2e, lambda t: t == "Echo: still there?"), 30)
-    assert len(e2e.tg.downloads) == 3, "the .odt and the huge file were not downloaded"
+    assert len(e2e.tg.downloads) == 4, "the .odt and the huge file were not downloaded"
     assert await e2e.bot.terminate() == 0
     assert e2e.roles(USER) == [("user", "complete"), ("assistant", "complete")]
     assert e2e.db.query("SELECT COUNT(*) AS n FROM chat_documents")[0]["n"] == 0

@@ -27,9 +27,10 @@ from bot.knowledge.blocks import (
     Extracted,
     MissingExtraError,
     NoTextError,
+    TooComplexDocumentError,
     UnsupportedDocumentError,
 )
-from bot.knowledge.extractors import CHAT_SUFFIXES, extract_sent, suffix_of
+from bot.knowledge.extractors import CHAT_SUFFIXES, suffix_of
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatdocs import DocumentSupport
@@ -117,8 +118,10 @@ async def _read(
             document.file_id, max_bytes=support.max_bytes, known_size=document.file_size
         ) as got:
             data = await asyncio.to_thread(got.read_bytes)
-        # Pages past what the conversation keeps are not read (a few more, to fill it).
-        return await asyncio.to_thread(extract_sent, name, data, documents.max_chars + 10_000)
+        # Text past what the conversation keeps is not read (a little more, to fill it).
+        return await support.reader.read(
+            name, data, max_chars=documents.max_chars + 10_000, sent=True
+        )
     except FileTooBigError:
         await _say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
     except DownloadError as exc:
@@ -128,6 +131,8 @@ async def _read(
         await _say(deps, message, t("document_no_text"))
     except EncryptedDocumentError:
         await _say(deps, message, t("document_locked"))
+    except TooComplexDocumentError:
+        await _say(deps, message, t("document_too_complex"))
     except (UnsupportedDocumentError, MissingExtraError) as exc:
         log.info("document %r in chat %s not read: %s", name, message.chat.id, exc)
         await _say(deps, message, t("document_unsupported", kind=suffix_of(name) or name))

@@ -1,0 +1,102 @@
+"""The worker process that reads documents for `reading.DocumentReader`: untrusted bytes are
+parsed here, under limits the parent cannot enforce on its own threads.
+
+Each read runs under RLIMIT_CPU (the kernel ends the process with SIGXCPU when the read's CPU
+budget is spent, even inside C code: lxml, zlib) and the whole process under RLIMIT_AS (a
+decompression bomb ends in MemoryError). The parent starts it as
+
+    python -P -c BOOTSTRAP <path of the bot package>
+
+and speaks frames on its stdin and stdout: a 4-byte big-endian length, then that many bytes.
+A request is two frames (a JSON header, then the file's bytes); the answer is one JSON frame,
+either {"ok": <Extracted as a dict>} or {"error": <kind>, "message": <reason>}. Results go back
+as JSON, never pickle: a process that parsed hostile input is not trusted to hand the parent
+objects to unpickle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+import struct
+import sys
+from dataclasses import asdict
+from typing import Any, BinaryIO
+
+from bot.knowledge.blocks import (
+    DocumentError,
+    EncryptedDocumentError,
+    MissingExtraError,
+    NoTextError,
+    TooComplexDocumentError,
+    UnsupportedDocumentError,
+)
+from bot.knowledge.extractors import extract, extract_sent
+
+HEADER = struct.Struct(">I")
+# The error kinds the parent turns back into DocumentError subclasses.
+ERROR_KINDS: dict[type[DocumentError], str] = {
+    NoTextError: "no_text",
+    EncryptedDocumentError: "encrypted",
+    UnsupportedDocumentError: "unsupported",
+    MissingExtraError: "missing_extra",
+    TooComplexDocumentError: "too_complex",
+}
+
+
+def _read_frame(stream: BinaryIO) -> bytes | None:
+    head = stream.read(HEADER.size)
+    if len(head) < HEADER.size:
+        return None  # the parent closed the pipe: it stopped, so does the worker
+    (size,) = HEADER.unpack(head)
+    body = stream.read(size)
+    return body if len(body) == size else None
+
+
+def _write_frame(stream: BinaryIO, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    stream.write(HEADER.pack(len(body)) + body)
+    stream.flush()
+
+
+def _cpu_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _answer(header: dict[str, Any], data: bytes) -> dict[str, Any]:
+    name = str(header["name"])
+    max_chars = header.get("max_chars")
+    limit = None if max_chars is None else int(max_chars)
+    # RLIMIT_CPU counts the process's whole life in whole seconds: this read may use what
+    # the process has used so far plus its budget (rounded up to the next second).
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = math.ceil(_cpu_used() + float(header["cpu_seconds"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    try:
+        extracted = (extract_sent(name, data, limit) if header.get("sent")
+                     else extract(name, data, max_chars=limit))
+    except DocumentError as exc:
+        return {"error": ERROR_KINDS.get(type(exc), "corrupt"), "message": str(exc)}
+    except MemoryError:
+        return {"error": "too_complex", "message": "needs more memory than a document may"}
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, hard))
+    return {"ok": asdict(extracted)}
+
+
+def main(memory_bytes: int) -> None:
+    # No core file when the CPU limit ends a read (SIGXCPU dumps core by default).
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    # Nothing else may write to the parent's pipe (a library's print would corrupt a frame).
+    sys.stdout = sys.stderr
+    while True:
+        header = _read_frame(stdin)
+        data = _read_frame(stdin) if header is not None else None
+        if header is None or data is None:
+            return
+        _write_frame(stdout, _answer(json.loads(header), data))
