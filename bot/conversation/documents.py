@@ -14,6 +14,7 @@ newest document. /reset and /forget drop the documents (storage: ChatDocumentRep
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -192,10 +193,15 @@ def build_context(
     return DocumentContext(INSTRUCTIONS + "\n\n" + "\n\n".join(parts), matched, len(chosen))
 
 
+# A tag of ours in any case or spacing ("</DOCUMENT>", "< / document >", "<document file=..."):
+# the model reads tags loosely, so each form is neutralised, not just the exact one.
+_TAG = re.compile(r"<(\s*/?\s*document\b)", re.IGNORECASE)
+
+
 def _excerpt(candidate: _Candidate) -> str:
     where = f' where="{_attribute(candidate.heading)}"' if candidate.heading else ""
-    # The closing tag cannot be forged from inside the document.
-    body = candidate.text.replace("</document", "< /document")
+    # Neither tag can be forged from inside the document: "<" becomes "‹" before them.
+    body = _TAG.sub(r"‹\1", candidate.text)
     return f'<document file="{_attribute(candidate.file_name)}"{where}>\n{body}\n</document>'
 
 

@@ -58,7 +58,7 @@ def grounded_prompt(base: str, hits: Sequence[Hit], max_tokens: int) -> Groundin
     for hit in hits:
         number = len(sources) + 1
         title = label(hit.title, hit.heading)
-        block = f"[{number}] {title}\n{hit.text.strip()}"
+        block = f"[{number}] {_unnumbered(title)}\n{_unnumbered(hit.text.strip())}"
         cost = estimate_tokens(block) + 2
         if used + cost > max_tokens:
             if not sources:
@@ -70,6 +70,12 @@ def grounded_prompt(base: str, hits: Sequence[Hit], max_tokens: int) -> Groundin
     section = f"{INSTRUCTIONS}\n\nSources:\n\n" + "\n\n".join(blocks)
     prompt = f"{base.strip()}\n\n{section}" if base.strip() else section
     return Grounding(prompt, tuple(sources), section)
+
+
+def _unnumbered(text: str) -> str:
+    """A passage's text with its "[7]"s as "(7)": a passage cannot forge a source header
+    ("[7] Refund policy") or a citation the answer would be credited with."""
+    return CITATION.sub(r"(\1)", text)
 
 
 def not_found_text(language: str | None, next_step: str = "") -> str:
