@@ -1,17 +1,24 @@
-"""Document extraction speed (issue 28 target: a 50-page text PDF in <= 2 s).
+"""Document extraction speed (target: a 50-page text PDF in <= 2 s) and the bounded readers'
+cost on files built to be expensive.
 
     .venv/bin/python bench/bench_documents.py [--pages 50] [--runs 5]
 
 Writes, with reportlab (a dev dependency), a text PDF of `--pages` pages (a heading and about
 350 words a page) and a DOCX of the same text (a heading per "page", and a 10-row table every
-fifth one), then times `extract` (bot/knowledge/extractors.py, what `kb sync` and documents
-sent in chat use) `--runs` times each, in this process, one core. Prints the file sizes,
-blocks found and min/median/max seconds, and whether the PDF target holds.
+fifth one), then times `extract` (bot/knowledge/extractors.py) `--runs` times each, in this
+process, one core; then the same files through `DocumentReader` (bot/knowledge/reading.py: a
+worker process, what `kb sync` and documents sent in chat use), its worker warmed. Then the
+"bombs" (DOCX, PPTX and PDF of 20,000 and 200,000 one-letter paragraphs) through the reader
+with the chat's cap: the CPU each costs, worker and this process together, and what came of it.
+Prints the file sizes, blocks found, min/median/max seconds, and whether the targets hold.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import resource
 import statistics
 import sys
 import time
@@ -19,11 +26,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.knowledge.blocks import DocumentError
 from bot.knowledge.chunking import block_passages
 from bot.knowledge.extractors import extract
-from tests.documents import docx_bytes, text_pdf_of
+from bot.knowledge.reading import DocumentReader
+from tests.documents import docx_bytes, lines_pdf, paragraphs_docx, paragraphs_pptx, text_pdf_of
 
 TARGET_PDF_SECONDS = 2.0
+TARGET_BOMB_CPU = 5.0
+CHAT_CAP = 210_000
 
 
 def timed(name: str, data: bytes, runs: int) -> list[float]:
@@ -53,11 +64,64 @@ def main() -> None:
         items += [("h2", f"Section {page + 1}"), ("p", words)]
         if page % 5 == 0:
             items.append(("table", [["Code", "Meaning"]] + [[f"E{n}", "ok"] for n in range(10)]))
-    timed("text.docx", docx_bytes(items), args.runs)
+    docx = docx_bytes(items)
+    timed("text.docx", docx, args.runs)
     worst = max(pdf_seconds)
     verdict = "holds" if worst <= TARGET_PDF_SECONDS else "MISSED"
     print(f"target: {args.pages}-page PDF <= {TARGET_PDF_SECONDS:.0f} s (worst run "
           f"{worst:.3f} s): {verdict}")
+    asyncio.run(through_reader({"text.pdf": pdf, "text.docx": docx}, args.runs))
+
+
+def _process_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def through_reader(files: dict[str, bytes], runs: int) -> None:
+    reader = DocumentReader(workers=1)
+    await reader.read("warm.docx", docx_bytes([("p", "warm")]))
+    for name, data in files.items():
+        seconds = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            await reader.read(name, data)
+            seconds.append(time.perf_counter() - started)
+        print(f"{name} through the reader (worker process): min {min(seconds):.3f} s, "
+              f"median {statistics.median(seconds):.3f} s, max {max(seconds):.3f} s")
+    bombs = {"docx": (".docx", paragraphs_docx), "pptx": (".pptx", paragraphs_pptx),
+             "pdf": (".pdf", lines_pdf)}
+    worst = 0.0
+    for count in (20_000, 200_000):
+        for kind, (suffix, make) in bombs.items():
+            data = make(count)
+            await reader.read("warm.docx", docx_bytes([("p", "warm")]))
+            [pid] = reader.worker_pids
+            worker, children, own = _process_cpu(pid), _children_cpu(), time.process_time()
+            started = time.perf_counter()
+            try:
+                extracted = await reader.read(f"bomb{suffix}", data, max_chars=CHAT_CAP,
+                                              sent=True)
+                outcome = (f"read, {len(extracted.blocks)} blocks"
+                           + (" (capped)" if extracted.truncated else ""))
+            except DocumentError as exc:
+                outcome = f"refused: {type(exc).__name__}"
+            wall = time.perf_counter() - started
+            cpu = time.process_time() - own
+            cpu += (_process_cpu(pid) - worker if pid in reader.worker_pids
+                    else _children_cpu() - children - worker)
+            worst = max(worst, cpu)
+            print(f"{kind} of {count:,} paragraphs ({len(data) / 1024:.0f} KB): "
+                  f"{cpu:.2f} CPU-s, {wall:.2f} s; {outcome}")
+    await reader.aclose()
+    verdict = "holds" if worst < TARGET_BOMB_CPU else "MISSED"
+    print(f"target: each bomb < {TARGET_BOMB_CPU:.0f} CPU-s (worst {worst:.2f}): {verdict}")
 
 
 if __name__ == "__main__":
