@@ -15,9 +15,23 @@ class ConfigError(Exception):
 
 
 def _split_ids(value: object) -> object:
-    if isinstance(value, str):
-        return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
-    return value
+    if not isinstance(value, str):
+        return value
+    ids = []
+    for part in (p.strip() for p in value.replace(";", ",").split(",")):
+        if not part:
+            continue
+        try:
+            ids.append(int(part))
+        except ValueError:
+            # Usernames are what a newcomer tries first; they change hands and Telegram's
+            # updates carry the numeric id, so only ids are accepted.
+            raise ValueError(
+                f"{part!r} is not a numeric Telegram id; list ids (numbers such as 123456789, "
+                "comma-separated), not usernames: a user sees their id by writing to "
+                "@userinfobot (and the bot logs the ids of users it refuses)"
+            ) from None
+    return ids
 
 
 def _split_names(value: object) -> object:
