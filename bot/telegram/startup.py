@@ -14,7 +14,6 @@ import threading
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -31,6 +30,7 @@ from bot.menu import menu_entry_problem
 from bot.telegram.responsetypes import PinResponseTypes
 from bot.telegram.shutdownwatch import REPORT_AFTER, watch_shutdown
 from bot.telegram.texts import COMMANDS, LANGUAGES
+from bot.telegram.uploads import TypedUploadsSession
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,7 +42,7 @@ class TokenRejectedError(Exception):
 
 
 def make_bot(token: str, api_url: str = "https://api.telegram.org") -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    session = TypedUploadsSession(api=TelegramAPIServer.from_base(api_url))
     session.middleware(PinResponseTypes())
     return Bot(token, session=session)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,7 @@ from bot.telegram.texts import Translator
 from bot.telegram.voiceleases import LeasedReplies
 from bot.telegram.voicetexts import VOICE_TEXTS
 from bot.voice.oggjoin import OggError, voice_messages
+from bot.voice.oggjoin import duration as ogg_duration
 from bot.voice.policy import VoiceAsk, VoicePolicy
 from bot.voice.speakable import parts, speakable
 
@@ -297,6 +299,7 @@ class VoiceReplies(LeasedReplies):
         method = SendVoice(
             chat_id=job.chat_id,
             voice=BufferedInputFile(voice, filename="answer.ogg"),
+            duration=_seconds(voice),
             message_thread_id=job.thread_id,
             reply_parameters=_reply(job.reply_to),
         )
@@ -362,3 +365,12 @@ def _reply(message_id: int | None) -> ReplyParameters | None:
     if message_id is None:
         return None
     return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+def _seconds(voice: bytes) -> int | None:
+    """The voice message's length in whole seconds, as sendVoice's `duration` takes it:
+    without it some clients show 0:00 until the message is played."""
+    try:
+        return max(1, math.ceil(ogg_duration(voice)))
+    except OggError:
+        return None

@@ -30,6 +30,12 @@ VOICE_TEXTS: dict[str, dict[str, str]] = {
         "en": "Voice replies are off: I answer in text only.",
         "ru": "Голосовые ответы выключены: отвечаю только текстом.",
     },
+    "voice_usage": {
+        "en": "I do not know “{word}” here. Use /voice on to hear answers, /voice off to read "
+        "them only, or /voice alone to see what is set.",
+        "ru": "Не понимаю «{word}». /voice on — слушать ответы, /voice off — только читать, "
+        "/voice без слов — узнать, что включено.",
+    },
     "voice_status": {
         "en": "Voice replies: {state}. Use /voice on or /voice off to change.",
         "ru": "Голосовые ответы: {state}. Изменить: /voice on или /voice off.",

@@ -152,3 +152,4 @@ def duration(data: bytes) -> float:
     pre_skip: int = struct.unpack_from("<H", head, 10)[0]
     granule = max(p.granule for p in all_pages)
     return max(0, granule - pre_skip) / 48000
+

@@ -7,6 +7,7 @@ answer given again (/retry, after a kill mid-stream) to a voice question is spok
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,17 @@ async def test_a_voice_question_is_answered_by_text_then_voice_and_voice_off_sto
     question = next(m for m in e2e.tg.chat(USER).history if not m.from_bot)
     assert voice.reply_to == question.message_id, "the voice replies to the question"
     assert ogg_problem(voice.voice or b"") is None
+    # Its length and type as the sender declares them (clients show 0:00 without a duration).
+    assert voice.voice_duration == math.ceil(ogg_duration(voice.voice or b"") or 0) > 0
+    assert voice.voice_mime == "audio/ogg"
     [spoken] = e2e.fm.tts_requests
     assert spoken.text == "Echo: how do I reset my password"
     assert (spoken.lang, spoken.voice, spoken.format) == ("en-US", "john", "oggopus")
     actions = [a for _, a in e2e.tg.chat(USER).actions]
     assert "record_voice" in actions
     # /voice off: the next voice question is answered in text only.
+    e2e.tg.send_user_message(USER, "/voice maybe")
+    await e2e.wait_for(lambda: texts(e2e, "I do not know “maybe” here. Use /voice on"), 30)
     e2e.tg.send_user_message(USER, "/voice off")
     await e2e.wait_for(lambda: texts(e2e, "Voice replies are off"), 30)
     e2e.fm.queue_transcript("and my login")

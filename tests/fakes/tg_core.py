@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.ogg_opus import ogg_duration
 from tests.fakes.tg_flood import FloodControl
 from tests.fakes.tg_html import parse_html
 from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
@@ -251,8 +250,9 @@ class BotApiCore:
                     out["caption_entities"] = m.entities
         elif m.voice is not None:
             out["voice"] = {"file_id": m.voice_file_id, "file_unique_id": f"u{m.voice_file_id}",
-                            "duration": round(ogg_duration(m.voice) or 0),
-                            "mime_type": "audio/ogg", "file_size": len(m.voice)}
+                            "duration": m.voice_duration, "file_size": len(m.voice)}
+            if m.voice_mime:
+                out["voice"]["mime_type"] = m.voice_mime
         elif m.text is not None:
             out["text"] = m.text
             if m.entities:

@@ -224,8 +224,9 @@ class BotApiMethods(BotApiCore):
         Telegram's clients play) or a known file id; at most 50 MB."""
         chat = self.target(p, call)
         upload = p.file("voice")
+        mime = None
         if upload is not None:
-            data = upload.data
+            data, mime = upload.data, upload.content_type
             if len(data) > MAX_VOICE_BYTES:
                 raise TelegramError(413, "Request Entity Too Large")
             problem = ogg_problem(data)
@@ -242,7 +243,8 @@ class BotApiMethods(BotApiCore):
         self.spend(call, chat)
         self.files[file_id] = data
         message = self._bot_message(chat, p, caption=caption or None, entities=entities,
-                                    voice=data, voice_file_id=file_id, reply_to=reply_to)
+                                    voice=data, voice_file_id=file_id, reply_to=reply_to,
+                                    voice_duration=p.get_int("duration") or 0, voice_mime=mime)
         chat.record_event("voice", message.message_id, caption, final=True)
         return self.message_json(chat, message)
 

@@ -37,6 +37,11 @@ class ChatMessage:
     photo_file_id: str | None = None
     voice: bytes | None = None  # sendVoice: the OggOpus file and its file id
     voice_file_id: str | None = None
+    # What the sender declared (Voice.duration and Voice.mime_type are "as defined by the
+    # sender": https://core.telegram.org/bots/api#voice): sendVoice's `duration` and the
+    # upload part's content type.
+    voice_duration: int = 0
+    voice_mime: str | None = None
     reply_markup: dict[str, Any] | None = None
     reply_to: int | None = None
     thread_id: int | None = None

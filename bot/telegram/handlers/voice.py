@@ -31,6 +31,9 @@ async def cmd_voice(
         await voice.choose(user.id, enabled)
         await _reply(deps, message, t("voice_on" if enabled else "voice_off"))
         return
+    if word:  # "/voice maybe": say what it takes rather than answer as if nothing was given
+        await _reply(deps, message, t("voice_usage", word=(command.args or "").strip()[:40]))
+        return
     choice = await voice.choice(user.id)
     if choice is None:
         mode = voice.config.policy.mode.value
