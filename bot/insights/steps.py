@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.foundation_models import wire
 from bot.foundation_models.chunks import completion_of
-from bot.foundation_models.errors import FoundationModelsError, RateLimitError
+from bot.foundation_models.errors import BadRequestError, FoundationModelsError, RateLimitError
 from bot.foundation_models.pacing import HourlyCap, Pacer
 from bot.foundation_models.types import (
     ChatMessage,
@@ -208,7 +208,8 @@ class JobSteps:
             if resubmit:
                 row.status = InsightJobStatus.PENDING
                 row.operation_id = None
-            if row.attempts >= self.max_attempts:
+            # A request Yandex refuses as malformed (400) is refused the same way every time.
+            if row.attempts >= self.max_attempts or isinstance(exc, BadRequestError):
                 row.status = InsightJobStatus.FAILED
                 row.finished_at = utcnow()
                 outcome = "failed"

@@ -114,25 +114,31 @@ class CaseSummaries:
         self, case_id: int, user_id: int, dialogue: Sequence[tuple[str, str]]
     ) -> int | None:
         """A handoff summary job for the case, once (a second handoff of it asks nothing)."""
+        lines = [("bot" if role == "assistant" else role, text) for role, text in dialogue]
+        text = transcript(lines)
+        if not text:  # the user wrote nothing before /operator: nothing to summarise
+            return None
         async with self.sessionmaker() as session:
             if await InsightJobRepository(session).pending_for_case(case_id, HANDOFF):
                 return None
-        lines = [("bot" if role == "assistant" else role, text) for role, text in dialogue]
         return await self.jobs.submit(
             HANDOFF,
-            [ChatMessage(Role.SYSTEM, HANDOFF_PROMPT), ChatMessage(Role.USER, transcript(lines))],
+            [ChatMessage(Role.SYSTEM, HANDOFF_PROMPT), ChatMessage(Role.USER, text)],
             schema=HANDOFF_SCHEMA, case_id=case_id, user_id=user_id, max_tokens=500,
         )
 
     async def request_final(
         self, case_id: int, user_id: int, lines: Sequence[tuple[str, str]]
     ) -> int | None:
+        text = transcript(lines)
+        if not text:
+            return None
         async with self.sessionmaker() as session:
             if await InsightJobRepository(session).pending_for_case(case_id, FINAL):
                 return None
         return await self.jobs.submit(
             FINAL,
-            [ChatMessage(Role.SYSTEM, FINAL_PROMPT), ChatMessage(Role.USER, transcript(lines))],
+            [ChatMessage(Role.SYSTEM, FINAL_PROMPT), ChatMessage(Role.USER, text)],
             schema=CASE_SCHEMA, case_id=case_id, user_id=user_id, max_tokens=400,
         )
 

@@ -253,7 +253,9 @@ async def test_a_summary_the_model_never_gives_says_so_on_the_card(
         for _ in range(5):  # every attempt refused
             w.fm.fail_next(500, path=SUBMIT)
         user = 7301
-        thread = None
+        w.tg.send_user_message(user, "My kettle leaks")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
         w.tg.send_user_message(user, "/operator")
         thread = await w.wait_for(lambda: w.topic_of(user))
         card = (await w.wait_for(lambda: w.in_topic(thread)))[0]
@@ -263,6 +265,40 @@ async def test_a_summary_the_model_never_gives_says_so_on_the_card(
         assert "(no summary: the model was not available)" in edits[-1]
         [job] = await jobs(w.db)
         assert (job.status, job.attempts) == (InsightJobStatus.FAILED, 5)
+
+
+async def test_a_handoff_with_nothing_written_asks_no_summary_and_says_so(
+    sqlite_database: Database,
+) -> None:
+    # Yandex answers an empty text 400 "text length is 0": such a job was retried forever.
+    async with desk_world(sqlite_database, insights="yandexgpt/latest") as w:
+        user = 7351
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        card = (await w.wait_for(lambda: w.in_topic(thread)))[0]
+        assert "Summary: none: the user wrote nothing before asking for an operator" in (
+            card.text or "")
+        await w.settle()
+        assert await jobs(w.db) == []
+        assert submits(w) == 0
+
+
+async def test_a_summary_refused_as_malformed_fails_at_once(sqlite_database: Database) -> None:
+    async with desk_world(sqlite_database, insights="yandexgpt/latest") as w:
+        w.fm.fail_next(400, path=SUBMIT)
+        user = 7361
+        w.tg.send_user_message(user, "My parcel never came")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        card = (await w.wait_for(lambda: w.in_topic(thread)))[0]
+        # The card says so when it is posted, or by an edit if the job failed after it.
+        await w.wait_for(lambda: "not available" in (w.in_topic(thread)[0].text or ""), 20)
+        assert card.message_id == w.in_topic(thread)[0].message_id
+        [job] = await jobs(w.db)
+        assert (job.status, job.attempts) == (InsightJobStatus.FAILED, 1)
+        assert submits(w) == 1
 
 
 async def test_a_handoff_left_without_its_summary_job_gets_one_at_the_next_start(

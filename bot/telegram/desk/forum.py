@@ -8,6 +8,7 @@ again when someone deleted it, closed with its conversation, and deleted on eras
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -38,6 +39,7 @@ from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
 from bot.tools.audit import call_line
 
 log = logging.getLogger(__name__)
+NOTHING_TO_SUMMARISE = "none: the user wrote nothing before asking for an operator"
 
 
 class Forum:
@@ -261,6 +263,8 @@ class Forum:
             insight = await self.summaries.insight(case.id)
             if insight is not None and insight.summary:
                 summary = "\n".join(insight.card_lines())
+            elif not any(text.strip() for _, text in dialogue):
+                summary = NOTHING_TO_SUMMARISE  # and no job was asked for
             elif await self.summaries.summary_failed(case.id):
                 summary = ""  # card_text says the model was not available
             else:
@@ -314,4 +318,11 @@ class Forum:
             log.error("support desk: card for user %s not posted: %s", case.user_id, exc)
             return False
         await self.service.set_card(case.id, card.message_id)
+        # A summary job that ended (failed) while the card was on its way found no card to
+        # edit: the card is edited now if what it should say changed meanwhile.
+        if self.summaries is not None and await self._card_text(case) != text:
+            fresh = await self.service.case_view(case.id)
+            if fresh is not None:
+                with contextlib.suppress(OutboxError, TelegramAPIError):
+                    await self.edit_card(fresh)
         return True
