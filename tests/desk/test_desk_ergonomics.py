@@ -126,3 +126,31 @@ async def test_after_bot_the_model_knows_what_the_person_said(sqlite_database: D
                                           if (m.text or "").startswith("🆘")][1:])
         assert "🧑‍💼 Yes: a refund of 500 rubles by Friday." in (cards[0].text or "")
         assert "👤 Can I get my money back?" in (cards[0].text or "")
+
+
+async def test_close_says_so_on_the_card_first_and_the_topic_closes_before_the_note(
+    sqlite_database: Database,
+) -> None:
+    async with desk_world(sqlite_database) as w:
+        threads = [await hand_over(w, user) for user in (7151, 7152)]
+        cards = {thread: w.in_topic(thread)[0].message_id for thread in threads}
+        start = len(w.tg.calls)
+        # Two cases closed in a row: the second /close is taken without waiting on the first
+        # case's calls (the group's pace allows one message every 3 s).
+        for thread in threads:
+            w.tg.send_user_message(SUPPORT, "/close", user=OPERATOR, thread_id=thread)
+        for thread in threads:
+            await w.wait_for(lambda t=thread: "✅ Closed." in notes(w, t), 30)
+        calls = [c for c in w.tg.calls[start:] if c.chat_id == SUPPORT and c.status == 200]
+        for thread in threads:
+            mine = [c for c in calls
+                    if int(c.params.get("message_thread_id") or 0) == thread
+                    or int(c.params.get("message_id") or 0) == cards[thread]]
+            kinds = [c.method for c in mine]
+            assert kinds == ["editMessageText", "closeForumTopic", "sendMessage"], kinds
+            assert "Status: ✅ closed" in str(mine[0].params["text"])
+            assert w.tg.topic(SUPPORT, thread).closed
+        # Both cards said "closed" before either note went out.
+        edits = [i for i, c in enumerate(calls) if c.method == "editMessageText"]
+        sends = [i for i, c in enumerate(calls) if c.method == "sendMessage"]
+        assert max(edits) < min(sends)

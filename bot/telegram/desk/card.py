@@ -7,13 +7,18 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.desk import CaseView
-from bot.storage.models import HandoffReason
+from bot.storage.models import DeskStatus, HandoffReason
 
 REASONS = {
     HandoffReason.USER_REQUEST: "the user asked for a person",
     HandoffReason.KB_MISS: "two answers in a row not found in the knowledge base",
     HandoffReason.CLASSIFIER: "the classifier read a request for a person",
     HandoffReason.COMPLAINT: "the classifier read a complaint",
+}
+# Shown once the conversation left the person's hands (the card says so at once on /close).
+STATUS = {
+    DeskStatus.RESOLVED: "✅ closed",
+    DeskStatus.BOT: "🤖 back with the bot",
 }
 CARD_LIMIT = 4000  # under Telegram's 4096, counted generously (UTF-16)
 
@@ -40,6 +45,9 @@ def card_text(
         f"Language: {case.language or 'unknown'}",
         f"Reason: {REASONS.get(case.reason, str(case.reason)) if case.reason else 'unknown'}",
     ]
+    status = STATUS.get(case.status)
+    if status:
+        lines.append(f"Status: {status}")
     if opens:
         lines.append(f"Outside SUPPORT_HOURS: the user was told the desk opens {opens}")
     lines.append("")

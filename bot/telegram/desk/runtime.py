@@ -102,6 +102,7 @@ class SupportDesk:
         self.buttons = AnswerButtons(service, outbox, options, self.support_chat, self.hand_over)
         self.erasure = DeskErasure(service, outbox, self.forum, self.chat_id)
         self._background: set[asyncio.Task[Any]] = set()
+        self._endings: set[asyncio.Task[Any]] = set()  # cards, topics and notes of /close
         self._alerted_at = float("-inf")
         self.alert_interval = 600.0  # admins hear of an unusable support chat this often
         # The App's menu commands and on_handoff hooks.
@@ -162,13 +163,18 @@ class SupportDesk:
 
     async def wait_idle(self) -> None:
         """Until handoffs are prepared and relays sent (tests)."""
-        while self.forum.preparing or not self.relayer.idle():  # noqa: ASYNC110
+        while (  # noqa: ASYNC110
+            self.forum.preparing or self._endings or not self.relayer.idle()
+        ):
             await asyncio.sleep(0.02)
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def _spawn(self, coro: Awaitable[Any], also: set[asyncio.Task[Any]] | None = None) -> None:
+        """A background task, stopped by `aclose`; `also`: a set that holds it while it runs."""
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        for tasks in (self._background, also):
+            if tasks is not None:
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
 
     # -- handoff ---------------------------------------------------------------------------------
     async def hand_over(self, who: Requester, reason: HandoffReason, t: Translator) -> None:
@@ -225,36 +231,41 @@ class SupportDesk:
 
     # -- closing ---------------------------------------------------------------------------------
     async def close(self, case_id: int, *, note: str | None = None) -> bool:
-        """Close the case; `note` is posted in its topic before the topic closes (a bot
-        without the right to manage topics gets TOPIC_CLOSED writing into a closed one)."""
+        """Close the case: its card says so at once, then the topic closes and `note` follows
+        it there (the bot manages topics, so it may write in a closed one), in the background:
+        an operator closing several cases in a row waits on none of them."""
         case = await self.service.close(case_id, ask_rating=self.options.csat)
         if case is None:
             return False
+        self._spawn(self._ended(case, note), self._endings)
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_closed_user"))
         if self.learning is not None:
             await self.learning.request_final_summary(case)
         if self.options.csat:
             await self.notes.ask_rating(case, t)
-        await self.forum.refresh_card(case)  # no Close/Back on a closed conversation
-        await self._note_then_close(case, note)
         return True
 
     async def give_back(self, case_id: int, *, note: str | None = None) -> bool:
-        """Hand the case back to the bot; `note` as in `close`."""
+        """Hand the case back to the bot; the card, the topic and `note` as in `close`."""
         case = await self.service.give_back(case_id)
         if case is None:
             return False
+        self._spawn(self._ended(case, note), self._endings)
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_back_to_bot"))
-        await self.forum.refresh_card(case)
-        await self._note_then_close(case, note)
         return True
 
-    async def _note_then_close(self, case: CaseView, note: str | None) -> None:
+    async def _ended(self, case: CaseView, note: str | None) -> None:
+        # The card first (its status line and no Close/Back), then the close, then the note:
+        # each waits for the group's pace (20 messages a minute), the close behind nothing.
+        try:
+            await self.forum.edit_card(case)
+        except (OutboxError, TelegramAPIError) as exc:
+            log.info("support desk: card of user %s not updated: %s", case.user_id, exc)
+        await self.forum.close_topic(case)
         if note is not None and case.thread_id is not None:
             await self.note(case.thread_id, note)
-        await self.forum.close_topic(case)
 
     async def note(self, thread: int, text: str) -> None:
         """A note of the bot's in a topic (reopened for it when closed: notes.py)."""
