@@ -29,8 +29,11 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import jsonschema
+
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.tools.pinning import PinnedTools, clean_schema, clean_text
+from bot.tools.schema import ArgumentCheck
 from bot.tools.signing import RequestSigner
 from bot.tools.toolsfile import NAME_PATTERN, McpServer
 
@@ -85,6 +88,8 @@ class McpServerSource:
         self._connect_timeout = connect_timeout
         self._backoff = backoff
         self._definitions: tuple[ToolDefinition, ...] = ()
+        # The offered tools' argument checks (their input schemas): name -> check.
+        self._checks: dict[str, ArgumentCheck] = {}
         self._client: Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._tried = asyncio.Event()
@@ -243,6 +248,7 @@ class McpServerSource:
         allowed = set(spec.tools) if spec.tools is not None else None
         admins = spec.admins_only
         offered = []
+        checks: dict[str, ArgumentCheck] = {}
         withheld: dict[str, str] = {}
         received: dict[str, tuple[str, dict[str, Any]]] = {}
         for tool in tools:
@@ -261,12 +267,20 @@ class McpServerSource:
                 logger.warning("MCP server %r: tool %r is withheld: %s", self._server,
                                tool.name, problem)
                 continue
+            parameters = clean_schema(schema) or {"type": "object", "properties": {}}
+            try:
+                checks[tool.name] = ArgumentCheck(parameters)
+            except jsonschema.SchemaError as exc:
+                withheld[tool.name] = f"its input schema is not valid JSON Schema ({exc.message})"
+                logger.warning("MCP server %r: tool %r is withheld: %s", self._server,
+                               tool.name, withheld[tool.name])
+                continue
             confirm = tool.name in spec.confirm
             offered.append(ToolDefinition(
                 name=tool.name,
                 # Third-party text for the model: no hidden characters, bounded.
                 description=clean_text(description or tool.title or tool.name),
-                parameters=clean_schema(schema) or {"type": "object", "properties": {}},
+                parameters=parameters,
                 confirm=confirm,
                 admins_only=admins if isinstance(admins, bool) else tool.name in admins,
                 # The server's annotations are hints from a party we do not control (the spec
@@ -275,7 +289,7 @@ class McpServerSource:
                 source=self.name,
                 timeout_s=spec.timeout_s,
             ))
-        self._definitions = tuple(offered)
+        self._definitions, self._checks = tuple(offered), checks
         self.withheld, self.received = withheld, received
 
     @property
@@ -297,6 +311,11 @@ class McpServerSource:
                 f"error: the tool {name!r} is not available now (its MCP server does not "
                 "answer)", "unreachable",
             )
+        check = self._checks.get(name)
+        problem = check.problem(arguments) if check is not None else None
+        if problem is not None:
+            return ToolRunResult(ToolOutcome.ERROR, f"error: invalid arguments: {problem}",
+                                 "invalid arguments")
         meta = {
             "fmbot/user_id": str(ctx.user_id),
             "fmbot/chat_id": str(ctx.chat_id),
