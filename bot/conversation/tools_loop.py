@@ -75,6 +75,13 @@ from bot.tools import Toolbox, ToolContext, ToolOutcome, ToolRunResult
 
 logger = logging.getLogger(__name__)
 
+UNCONFIRMED_TEXT = ("error: this action needs the user's confirmation and was not confirmed; "
+                    "it was not run.")
+
+
+def unknown_tool(name: str) -> str:
+    return f"error: no tool named {name!r}"
+
 
 class ToolLoop(ToolTurns):
     def __init__(
@@ -240,23 +247,36 @@ class ToolLoop(ToolTurns):
     async def _store(
         self, turn: TurnState, number: int, calls: Sequence[ToolCall], preface: str
     ) -> Round:
-        """Store a round's calls before any of them runs."""
+        """Store a round's calls before any of them runs. Whether a call needs a press and
+        counts as a write is what the deployment declared for its tool (fail closed): a call
+        of a tool no source knows is stored refused, never as one that needs no press."""
         new = []
+        unknown = set()
         for position, call in enumerate(calls):
-            definition = self.toolbox.get(call.name)
+            definition = self.toolbox.declared(call.name)
+            if definition is None:
+                unknown.add(position)
             new.append(NewToolCall(
                 number, position, call.name, call.arguments, call.id,
                 preface=preface or None if position == 0 else None,
-                writes=definition.writes if definition else False,
+                writes=definition.writes if definition else True,
                 confirm=definition.confirm if definition else False,
             ))
         start = not any(call.confirm for call in new)
         async with self._sessionmaker() as session:
-            rows = await ToolCallRepository(session).add_round(
+            repo = ToolCallRepository(session)
+            rows = await repo.add_round(
                 question_id=turn.question_id, answer_id=turn.answer_id,
                 chat_id=turn.chat.chat_id, user_id=turn.speaker.user_id, calls=new,
                 confirm_ttl=dt.timedelta(seconds=self.settings.confirm_ttl), start=start,
             )
+            for row in rows:
+                if row.position in unknown:
+                    logger.info("tool %s is not known: the call is refused", row.name)
+                    await repo.finish(row.id, state=ToolCallState.FAILED,
+                                      outcome=ToolOutcome.ERROR.value,
+                                      result=unknown_tool(row.name), detail="unknown tool")
+                    await session.refresh(row)
             await session.commit()
         return Round(rows)
 
@@ -322,11 +342,21 @@ class ToolLoop(ToolTurns):
             desk_state=desk_state,
             is_admin=self.is_admin(turn.speaker.user_id),
         )
+        # Decided again from the declaration, never from the row alone: a tool unknown now is
+        # refused, and one declared `confirm` runs only after a person's press.
+        declared = self.toolbox.declared(call.name)
+        if declared is None:
+            logger.info("tool %s is not known: the call is refused", call.name)
+            return ToolRunResult(ToolOutcome.ERROR, unknown_tool(call.name), "unknown tool"), 0
+        if declared.confirm and call.decided_by is None:
+            logger.warning("tool %s needs a press and has none: the call is refused", call.name)
+            return ToolRunResult(ToolOutcome.ERROR, UNCONFIRMED_TEXT, "not confirmed"), 0
         if not ctx.is_admin:
             limits = ToolLimits(self.settings.calls_per_user_hour,
                                 self.settings.writes_per_user_day)
             refused = await limits.refusal(self._sessionmaker, user_id=ctx.user_id,
-                                           call_id=call.id, writes=call.writes)
+                                           call_id=call.id,
+                                           writes=call.writes or declared.writes)
             if refused is not None:
                 kind, result = refused
                 calls = turn.tools

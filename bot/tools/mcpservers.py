@@ -88,6 +88,9 @@ class McpServerSource:
         self._connect_timeout = connect_timeout
         self._backoff = backoff
         self._definitions: tuple[ToolDefinition, ...] = ()
+        # Every tool this server offered since start (the names a call may still name while
+        # it reconnects).
+        self._seen: set[str] = set()
         # The offered tools' argument checks (their input schemas): name -> check.
         self._checks: dict[str, ArgumentCheck] = {}
         self._client: Client | None = None
@@ -290,7 +293,30 @@ class McpServerSource:
                 timeout_s=spec.timeout_s,
             ))
         self._definitions, self._checks = tuple(offered), checks
+        self._seen.update(d.name for d in offered)
         self.withheld, self.received = withheld, received
+
+    def declared(self, name: str) -> ToolDefinition | None:
+        """The file's rules for `name` whether or not the server is connected now: `confirm`
+        and `admins_only` come from [mcp.<name>], never from the server. None for a name this
+        server never offered and the allow-list does not name, or that is withheld."""
+        spec = self._spec
+        if spec.tools is not None and name not in spec.tools:
+            return None
+        if name in self.withheld:
+            return None
+        current = next((d for d in self._definitions if d.name == name), None)
+        if current is not None:
+            return current
+        if name not in self._seen and (spec.tools is None or name not in spec.tools):
+            return None
+        confirm = name in spec.confirm
+        admins = spec.admins_only
+        return ToolDefinition(
+            name=name, description="", confirm=confirm, writes=confirm,
+            admins_only=admins if isinstance(admins, bool) else name in admins,
+            source=self.name, timeout_s=spec.timeout_s,
+        )
 
     @property
     def unlisted(self) -> list[str]:

@@ -1,0 +1,66 @@
+"""Issue 45 in the real ConversationService, against the fake Yandex server and a migrated
+database: a write never runs without a press, whatever the toolbox holds at a moment, and in
+a group a member's tool results stay in that member's turns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.conversation import ChatRef, Speaker
+from bot.foundation_models.client import FoundationModelsClient
+from bot.storage.database import Database
+from bot.storage.models import ToolCall, ToolCallState
+from bot.tools import ToolContext, ToolOutcome, ToolRunResult
+from tests.core.conftest import ANNA, PRIVATE, make_service
+from tests.core.tool_doubles import OPEN_TICKET, ORDER_STATUS, ShopSource, tool_loop
+from tests.fakes.foundation_models_server import FakeFoundationModels
+
+PRO = "yandexgpt/latest"
+GROUP = ChatRef(-100, "supergroup", "Team")
+BORIS = Speaker(12, "Boris")
+
+
+async def stored_calls(db: Database) -> list[ToolCall]:
+    async with db.sessionmaker() as session:
+        return list(await session.scalars(select(ToolCall).order_by(ToolCall.id)))
+
+
+def prompt_text(body: dict[str, Any]) -> str:
+    """Everything a request to the model carried, as one string."""
+    import json
+
+    return json.dumps(body, ensure_ascii=False)
+
+
+async def test_a_confirm_tool_missing_when_its_call_is_stored_never_runs_without_a_press(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    """An MCP server reconnecting offers none of its tools for a moment: the ticket tool is
+    missing when the round is stored and back (the server answers again) while the round's
+    first call runs, before its own call would run. Nothing reaches the desk without a press."""
+    source = ShopSource(tools=(ORDER_STATUS,))
+
+    async def reconnects(
+        name: str, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> ToolRunResult:
+        source.tools = (ORDER_STATUS, OPEN_TICKET)  # the server is back
+        return ToolRunResult(ToolOutcome.OK, f"{name} done")
+
+    source.handler = reconnects
+    service = make_service(database, client, default_model=PRO,
+                           tools=tool_loop(database, client, source, parallel=1))
+    fm.queue_reply("", tool_calls=[
+        {"name": "order_status", "arguments": {"order_id": "A-1"}},
+        {"name": "open_ticket", "arguments": {"subject": "refund everything"}},
+    ])
+    fm.queue_reply("Done.")
+    await service.run_turn(PRIVATE, ANNA, "check A-1 and open a ticket")
+    assert [c.name for c in source.calls] == ["order_status"]  # no ticket without a press
+    _, ticket = await stored_calls(database)
+    assert ticket.name == "open_ticket"
+    assert ticket.state is ToolCallState.FAILED
+    assert ticket.result == "error: no tool named 'open_ticket'"
+    assert ticket.writes  # unknown: counted as a write, never as a free read
