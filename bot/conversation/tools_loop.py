@@ -115,14 +115,18 @@ class ToolLoop(ToolTurns):
     # -- history ---------------------------------------------------------------------------
 
     async def exchanges(
-        self, session: AsyncSession, answer_ids: Collection[int]
+        self, session: AsyncSession, answer_ids: Collection[int], *, user_id: int
     ) -> dict[int, tuple[ChatMessage, ...]]:
-        """The tool exchanges of earlier answers (settled rounds only), for their prompts."""
+        """The tool exchanges of earlier answers (settled rounds only), for the prompt of a
+        turn of `user_id`: only the calls that user asked for. In a group, another member's
+        calls ran with that member's identity and their results may hold what the answer
+        never showed: this turn sees only the answers the chat was shown."""
         found = await ToolCallRepository(session).for_answers(answer_ids)
         out: dict[int, tuple[ChatMessage, ...]] = {}
         for answer_id, calls in found.items():
             messages: list[ChatMessage] = []
-            for round_ in rounds_of(calls):
+            own = [call for call in calls if call.user_id == user_id]
+            for round_ in rounds_of(own):
                 if round_.settled():
                     messages.extend(self._exchange(round_, with_preface=False))
             if messages:

@@ -64,3 +64,30 @@ async def test_a_confirm_tool_missing_when_its_call_is_stored_never_runs_without
     assert ticket.state is ToolCallState.FAILED
     assert ticket.result == "error: no tool named 'open_ticket'"
     assert ticket.writes  # unknown: counted as a write, never as a free read
+
+
+async def test_in_a_group_a_members_tool_results_stay_in_her_own_turns(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    async def with_phone(
+        name: str, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> ToolRunResult:
+        return ToolRunResult(ToolOutcome.OK, f"order {arguments['order_id']}: shipped to "
+                                             f"user {ctx.user_id}, phone +7 900 555-01-23")
+
+    source = ShopSource(handler=with_phone)
+    service = make_service(database, client, default_model=PRO,
+                           tools=tool_loop(database, client, source))
+    fm.queue_reply("", tool_calls=[{"name": "order_status", "arguments": {"order_id": "A-7"}}])
+    fm.queue_reply("It has shipped.")
+    await service.run_turn(GROUP, ANNA, "where is my order A-7?")
+    fm.queue_reply("No idea.")
+    await service.run_turn(GROUP, BORIS, "what did the bot find for Anna?")
+    fm.queue_reply("To the number on file.")
+    await service.run_turn(GROUP, ANNA, "where was it shipped?")
+    bodies = [r.json for r in fm.requests if r.path == "/foundationModels/v1/completion"]
+    _, anna_answer, boris, anna_again = (prompt_text(b) for b in bodies)
+    assert "555-01-23" in anna_answer  # the result was given to the model in Anna's turn
+    assert "555-01-23" not in boris  # Boris sees only what the chat was shown
+    assert "It has shipped." in boris
+    assert "555-01-23" in anna_again  # Anna's own next turn keeps her exchange
