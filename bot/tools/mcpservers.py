@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import jsonschema
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
-from bot.tools.pinning import PinnedTools, clean_schema, clean_text
+from bot.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
 from bot.tools.schema import ArgumentCheck
 from bot.tools.signing import RequestSigner
 from bot.tools.toolsfile import NAME_PATTERN, McpServer
@@ -81,8 +81,9 @@ class McpServerSource:
         self._pins = pins
         # Tools withheld because their definition is not the pinned one: name -> why.
         self.withheld: dict[str, str] = {}
-        # The allowed tools' definitions as the server sent them: name -> (description, schema).
-        self.received: dict[str, tuple[str, dict[str, Any]]] = {}
+        # The allowed tools' definitions as the server sent them (what is pinned of each:
+        # pinning.definition_of): name -> definition.
+        self.received: dict[str, dict[str, Any]] = {}
         self._spec = spec
         self._label = label
         self._connect_timeout = connect_timeout
@@ -253,7 +254,7 @@ class McpServerSource:
         offered = []
         checks: dict[str, ArgumentCheck] = {}
         withheld: dict[str, str] = {}
-        received: dict[str, tuple[str, dict[str, Any]]] = {}
+        received: dict[str, dict[str, Any]] = {}
         for tool in tools:
             if allowed is not None and tool.name not in allowed:
                 continue
@@ -262,8 +263,13 @@ class McpServerSource:
                                "1-64 of A-Z, a-z, 0-9, _ and -", self._server, tool.name)
                 continue
             description, schema = tool.description or "", dict(tool.input_schema or {})
-            received[tool.name] = (description, schema)
-            problem = (self._pins.problem(self._server, tool.name, description, schema)
+            annotations = getattr(tool, "annotations", None)
+            received[tool.name] = definition = definition_of(
+                description, schema, title=getattr(tool, "title", None),
+                annotations=(annotations.model_dump(mode="json", exclude_none=True)
+                             if annotations is not None else None),
+            )
+            problem = (self._pins.problem(self._server, tool.name, definition)
                        if self._pins is not None else None)
             if problem is not None:
                 withheld[tool.name] = problem
