@@ -37,8 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.tool_limits import ToolLimits
 from bot.conversation.tool_text import (
     ANSWER_NOW,
-    CUT_NOTE,
     added_usage,
+    as_data,
     fitted,
     joined,
     result_text,
@@ -147,11 +147,9 @@ class ToolLoop(ToolTurns):
         ]
 
     def _content(self, name: str, text: str) -> str:
-        """A result as the model is given it: marked as the tool's data, cut to size."""
-        limit = self.settings.result_chars
-        if len(text) > limit:
-            text = text[:limit] + CUT_NOTE
-        return f"[data returned by the tool {name}]\n{text}"
+        """A result as the model is given it: cleaned, cut to size, marked as the tool's data
+        from its start to its end."""
+        return as_data(name, text, self.settings.result_chars)
 
     # -- the loop --------------------------------------------------------------------------
 

@@ -29,14 +29,19 @@ LOCK_NAME = "tools.lock"
 DESCRIPTION_LIMIT = 1024
 
 
-def clean_text(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    """`text` without control or invisible characters (tabs and newlines kept), cut to
-    `limit` characters."""
-    kept = "".join(
+def visible(text: str) -> str:
+    """`text` without control or invisible characters (zero-width, bidi controls, the tags
+    block; tabs and newlines kept)."""
+    return "".join(
         char for char in text
         if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf", "Co", "Cs", "Cn")
     )
-    kept = kept.strip()
+
+
+def clean_text(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """`text` without control or invisible characters (tabs and newlines kept), cut to
+    `limit` characters."""
+    kept = visible(text).strip()
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 
