@@ -53,6 +53,7 @@ class DecisionKind(StrEnum):
     EXPIRED = "expired"  # too late: the call expired (the model is told)
     ALREADY = "already"  # pressed before (or declined by a new message): nothing to do
     NOT_YOURS = "not_yours"  # someone else in a group pressed it: nothing happens
+    ELSEWHERE = "elsewhere"  # not pressed on the call's own card (another chat or message)
     GONE = "gone"  # no such call (erased)
 
 
@@ -169,15 +170,25 @@ class ToolTurns:
         except Exception:  # bookkeeping only
             logger.exception("could not note the card of tool call %s", call_id)
 
-    async def decide(self, call_id: int, *, confirmed: bool, by: int) -> Decision:
+    async def decide(
+        self, call_id: int, *, confirmed: bool, by: int, card: tuple[int, int] | None = None
+    ) -> Decision:
         """The user's press on a call's button, as one atomic state move (any replica). Only
-        the user who asked may press."""
+        the user who asked may press. `card`: the (chat, message) the button was pressed on
+        (Telegram): it counts only on the call's own card, in the chat it was asked in (a
+        button copied onto a message elsewhere carries the same id)."""
         async with self._sessionmaker() as session:
             repo = ToolCallRepository(session)
             row = await repo.get(call_id)
             if row is None:
                 await session.commit()
                 return Decision(DecisionKind.GONE)
+            if card is not None and card != (row.chat_id, row.confirm_message_id):
+                await session.commit()
+                logger.warning("tool call %s pressed on message %s in chat %s, not on its "
+                               "card: ignored", call_id, card[1], card[0])
+                return Decision(DecisionKind.ELSEWHERE, row.answer_id, row.chat_id,
+                                row.user_id, row.name)
             if row.user_id != by:
                 await session.commit()
                 return Decision(DecisionKind.NOT_YOURS, row.answer_id, row.chat_id,

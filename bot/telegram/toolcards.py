@@ -63,6 +63,10 @@ TOOL_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вы достигли предела в {n} {n|изменение|изменения|изменений} в сутки: "
               "попробуйте завтра.",
     },
+    "tool_not_this_card": {
+        "en": "This button does not belong to this confirmation: nothing was done.",
+        "ru": "Эта кнопка не относится к этому подтверждению: ничего не сделано.",
+    },
     "tool_not_yours": {
         "en": "Only the person who asked can confirm this.",
         "ru": "Подтвердить может только тот, кто попросил.",

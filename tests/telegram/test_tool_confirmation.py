@@ -378,3 +378,36 @@ async def test_the_card_names_the_action_in_the_users_language(
         assert isinstance(card.reply_markup, InlineKeyboardMarkup)
         assert [b.text for b in card.reply_markup.inline_keyboard[0]] == [
             "✅ Подтвердить", "✖ Отменить"]
+
+
+async def test_a_press_counts_only_on_the_calls_own_card(sqlite_database: Database) -> None:
+    """The button's data names only the call: a copy of it on another message (a forged
+    card in Anna's private chat, another message in the group) confirms nothing (issue 45)."""
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("@test_bot open a ticket", who=ANNA, chat=GROUP,
+                     entities=[{"type": "mention", "offset": 0, "length": 9}])
+        await h.settle()
+        (card,) = cards(h)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        confirm = card.reply_markup.inline_keyboard[0][0].callback_data
+        assert confirm is not None
+        real = card_message(h, card, Chat(id=GROUP.id, type="supergroup", title="Team"))
+        forged_private = real.model_copy(update={
+            "chat": Chat(id=ANNA.id, type="private", first_name="Anna")})
+        other_message = real.model_copy(update={"message_id": real.message_id + 1000})
+        for forged in (forged_private, other_message):
+            await h.press(confirm, ANNA, on=forged)
+            await h.settle()
+        assert source.calls == []
+        toasts = [a.text for a in h.calls(AnswerCallbackQuery)]
+        assert toasts == ["This button does not belong to this confirmation: nothing was "
+                          "done."] * 2
+        (row,) = await calls(sqlite_database)
+        assert row.state is ToolCallState.PENDING_CONFIRMATION
+        h.fm.queue_reply("Ticket opened.")
+        await h.press(confirm, ANNA, on=real)
+        await h.settle()
+        assert [c.name for c in source.calls] == ["open_ticket"]
+        assert source.calls[0].ctx.chat_id == GROUP.id

@@ -45,10 +45,14 @@ async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> 
     ticket = deps.queues.take(chat.id)
     try:
         confirmed, call_id = parsed
-        decision = await tools.decide(call_id, confirmed=confirmed, by=query.from_user.id)
+        decision = await tools.decide(call_id, confirmed=confirmed, by=query.from_user.id,
+                                      card=(chat.id, message.message_id))
         log.info("tool call %s in chat %s: %s", call_id, chat.id, decision.kind.value)
         if decision.kind is DecisionKind.NOT_YOURS:
             await query.answer(t("tool_not_yours"), show_alert=True)
+            return
+        if decision.kind is DecisionKind.ELSEWHERE:
+            await query.answer(t("tool_not_this_card"), show_alert=True)
             return
         mark, key = NOTES.get(decision.kind, ("", "tool_already"))
         await query.answer(t(key))
