@@ -27,6 +27,7 @@ DEFAULT_TOOL_MODELS = frozenset({"yandexgpt", "llama", "qwen3-235b-a22b-fp8", "g
 DECLINED_TEXT = "declined: the user declined this action; it was not run."
 EXPIRED_TEXT = "expired: the user did not confirm in time; the action was not run."
 SUPERSEDED_TEXT = "declined: the user sent a new message instead; the action was not run."
+RESET_TEXT = "declined: the conversation was reset; the action was not run."
 # States whose calls still have to run when a turn goes on.
 TO_RUN = frozenset({ToolCallState.PENDING, ToolCallState.CONFIRMED, ToolCallState.RUNNING})
 
@@ -110,16 +111,21 @@ class ToolTurns:
         # press: the front end takes the buttons off those cards.
         self.on_superseded = on_superseded
 
-    async def supersede(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
-        """A new message: calls waiting for a press in the chat are declined, and the answers
-        that waited for them are given up (`cancelled`)."""
+    async def supersede(
+        self, session: AsyncSession, chat_id: int, user_id: int | None
+    ) -> None:
+        """A new message: calls waiting for a press in the chat are declined (those of
+        `user_id`; every member's when None: /reset), and the answers that waited for them
+        are given up (`cancelled`)."""
         if not self.toolbox:
             return  # no tools, nothing can wait: no query on the hot path
         repo = ToolCallRepository(session)
-        declined = await repo.decline_waiting(chat_id, by=user_id, text=SUPERSEDED_TEXT)
+        text = SUPERSEDED_TEXT if user_id is not None else RESET_TEXT
+        declined = await repo.decline_waiting(chat_id, by=user_id, text=text)
         if declined.answers:
             await repo.cancel_answers(declined.answers)
-            logger.info("chat %s: a new message declined the confirmation waiting", chat_id)
+            logger.info("chat %s: %s declined the confirmation waiting", chat_id,
+                        "a new message" if user_id is not None else "/reset")
         if declined.cards and self.on_superseded is not None:
             self.on_superseded(chat_id, declined.cards)
 

@@ -411,3 +411,27 @@ async def test_a_press_counts_only_on_the_calls_own_card(sqlite_database: Databa
         await h.settle()
         assert [c.name for c in source.calls] == ["open_ticket"]
         assert source.calls[0].ctx.chat_id == GROUP.id
+
+
+async def test_reset_declines_what_waits_for_a_press(sqlite_database: Database) -> None:
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("open a ticket")
+        await h.settle()
+        (card,) = cards(h)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        confirm = card.reply_markup.inline_keyboard[0][0].callback_data
+        assert confirm is not None
+        on = card_message(h, card)
+        await h.send("/reset", entities=[{"type": "bot_command", "offset": 0, "length": 6}])
+        await h.settle()
+        await h.press(confirm, ANNA, on=on)
+        await h.settle()
+        assert source.calls == []
+        (row,) = await calls(sqlite_database)
+        assert row.state is ToolCallState.DECLINED
+        assert h.calls(AnswerCallbackQuery)[-1].text == "This was already answered."
+        # The card lost its buttons.
+        assert any(e.message_id == on.message_id and e.reply_markup is None
+                   for e in h.calls(EditMessageReplyMarkup))
