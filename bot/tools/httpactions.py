@@ -15,7 +15,10 @@ sent exactly as written, the model's arguments are added after it, and an argume
 name is refused (a tool error), never a second or replacing value.
 
 Failures come back as a short line for the model (`error: HTTP 500: <short body>`,
-`error: timed out after 10 s`), never raised and never a stack trace.
+`error: timed out after 10 s`), never raised and never a stack trace. What comes back is
+scrubbed of the file's secrets for the action (its header values, its URL's query values):
+an API that echoes the request's `Authorization` in an error body does not put it in the
+model's context, the database or the desk card (bot/tools/secrets.py).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import httpx
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.tools.schema import ArgumentCheck
+from bot.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.tools.signing import RequestSigner
 from bot.tools.toolsfile import HttpAction
 from bot.tools.urlpath import fill_path
@@ -64,6 +68,12 @@ class HttpActionSource:
         self._label = label
         self._actions = {action.name: action for action in actions}
         self._checks = {action.name: ArgumentCheck(action.parameters) for action in actions}
+        # What an API answers may echo the request: its secrets never reach the model.
+        self._scrubbers = {
+            action.name: SecretScrubber([*header_secrets(action.headers),
+                                         *url_secrets(action.url)])
+            for action in actions
+        }
         self._signer = signer
         # No redirects: the identity headers and the key go only where the file says.
         self._client = httpx.AsyncClient(follow_redirects=False, transport=transport)
@@ -178,6 +188,7 @@ class HttpActionSource:
 
     async def _send(self, action: HttpAction, request: httpx.Request) -> ToolRunResult:
         host = urlsplit(str(request.url)).hostname or "the server"
+        scrub = self._scrubbers[action.name]
         for attempt in range(1, ATTEMPTS + 1):
             if self._signer is not None:
                 # Signed at each attempt: a fresh nonce and `created`, so an API that refuses
@@ -198,7 +209,7 @@ class HttpActionSource:
                 # The request may not have reached the server (connect) or its answer was lost:
                 # a read is simply sent again; a write is sent again with the same
                 # Idempotency-Key, which the API uses to run it once.
-                reason = str(exc) or type(exc).__name__
+                reason = scrub(str(exc) or type(exc).__name__)
                 if attempt < ATTEMPTS:
                     logger.info("tool %s: %s (%s); attempt %d of %d", action.name, host,
                                 reason, attempt + 1, ATTEMPTS)
@@ -209,7 +220,8 @@ class HttpActionSource:
                     ToolOutcome.ERROR, f"error: cannot connect to {host}: {reason}",
                     type(exc).__name__,
                 )
-            text = body.decode(response.encoding or "utf-8", errors="replace")
+            # Scrubbed before it is cut: a secret cut in half would leak its first part.
+            text = scrub(body.decode(response.encoding or "utf-8", errors="replace"))
             if response.is_success:
                 return ToolRunResult(ToolOutcome.OK, text, f"HTTP {response.status_code}")
             logger.warning("tool %s: %s answered HTTP %d", action.name, host,

@@ -34,6 +34,7 @@ import jsonschema
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
 from bot.tools.schema import ArgumentCheck
+from bot.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.tools.signing import RequestSigner
 from bot.tools.toolsfile import NAME_PATTERN, McpServer
 
@@ -85,6 +86,9 @@ class McpServerSource:
         # pinning.definition_of): name -> definition.
         self.received: dict[str, dict[str, Any]] = {}
         self._spec = spec
+        # The file's secrets for this server, kept out of what its tools return.
+        self._scrub = SecretScrubber([*header_secrets(spec.headers), *url_secrets(spec.url),
+                                      *spec.env.values()])
         self._label = label
         self._connect_timeout = connect_timeout
         self._backoff = backoff
@@ -330,6 +334,13 @@ class McpServerSource:
         return sorted(set(self._spec.tools or ()) - set(self.listed))
 
     async def call(
+        self, name: str, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> ToolRunResult:
+        result = await self._call(name, arguments, ctx)
+        return ToolRunResult(result.outcome, self._scrub(result.text),
+                             self._scrub(result.detail))
+
+    async def _call(
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
     ) -> ToolRunResult:
         from mcp import MCPError

@@ -94,6 +94,10 @@ class CompanyApi:
                 ticket = {"id": f"T-{len(self.tickets) + 1}", **json.loads(body or b"{}")}
                 self.tickets[key] = ticket
             return web.json_response(ticket, status=201)
+        if path == "/echo":  # an API that echoes the request in its error body
+            return web.json_response({"error": "forbidden",
+                                      "authorization": request.headers.get("Authorization"),
+                                      "path": request.raw_path}, status=403)
         if path == "/broken":
             return web.Response(status=500, text="Internal Server Error: database is down\n")
         if path == "/slow":
