@@ -435,3 +435,39 @@ async def test_reset_declines_what_waits_for_a_press(sqlite_database: Database) 
         # The card lost its buttons.
         assert any(e.message_id == on.message_id and e.reply_markup is None
                    for e in h.calls(EditMessageReplyMarkup))
+
+
+async def test_the_card_shows_every_argument_whole_and_visible(
+    sqlite_database: Database,
+) -> None:
+    """A long value is folded, never cut; invisible and direction-changing characters are
+    shown as marks, so the person sees what they confirm (issue 45)."""
+    long_subject = "Refund order A-1 " + "x" * 600 + " to account 4242"
+    tricky = "pay to \u202eevil\u202c\u200b"
+    huge = "".join(f"line {n:05d} of the body\n" for n in range(600))  # about 14,000 chars
+    arguments = {"subject": long_subject, "note": tricky, "body": huge}
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": arguments}])
+        await h.send("open a ticket")
+        await h.settle()
+        shown = h.calls(SendMessage)  # the model wrote nothing before its call: cards only
+        *details, card = shown
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        assert card.text.startswith("Please confirm: Open a support ticket\n")
+        assert "(the details are in the messages above)" in card.text
+        assert details
+        assert all(m.reply_markup is None for m in details)
+        assert all(len(m.text.encode("utf-16-le")) // 2 <= 4096 for m in shown)
+        everything = "\n".join(m.text for m in details)
+        assert long_subject in everything  # whole, not cut at 300
+        assert "pay to ⟨U+202E⟩evil⟨U+202C⟩⟨U+200B⟩" in everything
+        assert not any(c in everything for c in "\u202e\u202c\u200b")
+        folded = "".join(
+            m.text.encode("utf-16-le")[2 * e.offset: 2 * (e.offset + e.length)]
+            .decode("utf-16-le")
+            for m in details for e in (m.entities or []) if e.type == "expandable_blockquote"
+        )
+        assert huge.rstrip("\n") in folded  # every line of the body, folded
+        assert long_subject in folded
+    assert source.calls == []
