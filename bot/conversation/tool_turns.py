@@ -181,15 +181,20 @@ class ToolTurns:
     ) -> Decision:
         """The user's press on a call's button, as one atomic state move (any replica). Only
         the user who asked may press. `card`: the (chat, message) the button was pressed on
-        (Telegram): it counts only on the call's own card, in the chat it was asked in (a
-        button copied onto a message elsewhere carries the same id)."""
+        (Telegram): it counts only in the chat the call was asked in, and on the call's own
+        card (a button's data can be sent on any message of the bot). A card whose message id
+        was not stored yet (the bot stopped between sending it and noting it) is the one
+        pressed in its chat."""
         async with self._sessionmaker() as session:
             repo = ToolCallRepository(session)
             row = await repo.get(call_id)
             if row is None:
                 await session.commit()
                 return Decision(DecisionKind.GONE)
-            if card is not None and card != (row.chat_id, row.confirm_message_id):
+            if card is not None and (
+                card[0] != row.chat_id
+                or row.confirm_message_id not in (None, card[1])
+            ):
                 await session.commit()
                 logger.warning("tool call %s pressed on message %s in chat %s, not on its "
                                "card: ignored", call_id, card[1], card[0])
