@@ -228,3 +228,14 @@ def test_a_servers_declared_rules_hold_while_it_offers_nothing() -> None:
     assert box.declared("delete_everything") is None  # not in the allow-list
     open_source = McpServerSource("tracker", spec(free_port(), tools=None))
     assert Toolbox([open_source]).declared("create_issue") is None  # never offered yet
+
+
+async def test_arguments_are_checked_against_the_input_schema(tracker: McpServerSource) -> None:
+    """Issue 45: the call never reaches the server with arguments its schema refuses."""
+    wrong = await tracker.call("find_issue", {"key": 7}, CTX)
+    assert wrong.outcome is ToolOutcome.ERROR
+    assert wrong.text.startswith("error: invalid arguments: key: 7 is not of type 'string'")
+    missing = await tracker.call("create_issue", {}, CTX)
+    assert missing.text == "error: invalid arguments: 'summary' is a required property"
+    found = await tracker.call("find_issue", {"key": "HELP-7"}, CTX)
+    assert found.outcome is ToolOutcome.OK
