@@ -471,3 +471,19 @@ async def test_the_card_shows_every_argument_whole_and_visible(
         assert huge.rstrip("\n") in folded  # every line of the body, folded
         assert long_subject in folded
     assert source.calls == []
+
+
+async def test_a_long_value_is_folded_on_the_card_itself(sqlite_database: Database) -> None:
+    subject = "Refund order A-1 " + "y" * 600 + " to account 4242"
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=[{"name": "open_ticket",
+                                          "arguments": {"subject": subject}}])
+        await h.send("open a ticket")
+        await h.settle()
+        (card,) = h.calls(SendMessage)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        (fold,) = card.entities
+        assert fold.type == "expandable_blockquote"
+        assert card.text[fold.offset:fold.offset + fold.length] == subject  # ASCII: offsets
+        assert card.text.endswith("This waits 10 min.")
