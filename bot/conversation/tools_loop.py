@@ -275,9 +275,8 @@ class ToolLoop(ToolTurns):
             for row in rows:
                 if row.position in unknown:
                     logger.info("tool %s is not known: the call is refused", row.name)
-                    await repo.finish(row.id, state=ToolCallState.FAILED,
-                                      outcome=ToolOutcome.ERROR.value,
-                                      result=unknown_tool(row.name), detail="unknown tool")
+                    await repo.refuse(row.id, result=unknown_tool(row.name),
+                                      detail="unknown tool")
                     await session.refresh(row)
             await session.commit()
         return Round(rows)

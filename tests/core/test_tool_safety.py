@@ -63,7 +63,8 @@ async def test_a_confirm_tool_missing_when_its_call_is_stored_never_runs_without
     assert ticket.name == "open_ticket"
     assert ticket.state is ToolCallState.FAILED
     assert ticket.result == "error: no tool named 'open_ticket'"
-    assert ticket.writes  # unknown: counted as a write, never as a free read
+    assert ticket.writes  # unknown: stored as a write, never as a free read
+    assert ticket.started_at is None  # never started: it counts towards no limit
 
 
 async def test_in_a_group_a_members_tool_results_stay_in_her_own_turns(
