@@ -24,6 +24,7 @@ class Seen:
     body: bytes
     signed: bool | None  # None: no secret configured
     raw_path: str = ""  # the request-target's path as it came on the wire, not decoded
+    raw_query: str = ""  # and its query, as it came
 
     @property
     def json(self) -> Any:
@@ -69,7 +70,8 @@ class CompanyApi:
                                         request.headers, body)
         seen = Seen(request.method, request.path,
                     {k: request.query.getall(k) for k in request.query},
-                    dict(request.headers), body, signed, request.raw_path.split("?")[0])
+                    dict(request.headers), body, signed, request.raw_path.split("?")[0],
+                    request.raw_path.partition("?")[2])
         self.requests.append(seen)
         if self.drop_next > 0:
             self.drop_next -= 1

@@ -59,6 +59,7 @@ async def test_the_urls_own_query_is_sent_as_written_and_cannot_be_replaced(
     assert ok.outcome is ToolOutcome.OK, ok
     (seen,) = api.requests
     assert seen.query == {"tenant": ["acme"], "scope": ["read/only"], "user": ["7"]}
+    assert seen.raw_query == "tenant=acme&scope=read%2Fonly&user=7"  # as written, then ours
     assert seen.headers  # the request reached the API with the deployment's query
     refused = await source.call("order_status", {"order_id": "A-1", "tenant": "globex"}, CTX)
     assert refused.outcome is ToolOutcome.ERROR
