@@ -51,9 +51,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                       f"{server.where}: {reason_of(exc)}", file=sys.stderr)
                 failed = True
                 continue
-            for name, (description, schema) in sorted(server.received.items()):
-                pins.pin(table, name, description, schema)
-                print(f"pinned {table}.{name}: {clean_text(description, 80)!r}")
+            for name, definition in sorted(server.received.items()):
+                pins.pin(table, name, definition)
+                shown = definition["description"] or definition["title"] or ""
+                print(f"pinned {table}.{name}: {clean_text(shown, 80)!r}")
     finally:
         await toolbox.close()
     if failed:

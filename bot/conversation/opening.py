@@ -95,7 +95,8 @@ async def open_turn(
         await tools.attach(session, carried, answer_id)
     if tools is not None and tools.offers(model):
         exchanges = await tools.exchanges(
-            session, [e.id for e in window if e.role is MessageRole.ASSISTANT]
+            session, [e.id for e in window if e.role is MessageRole.ASSISTANT],
+            user_id=speaker.user_id,
         )
     await settle_in(session, receipts)
     await session.commit()

@@ -264,8 +264,11 @@ class ConversationService:
 
     async def reset(self, chat_id: int, *, receipts: Sequence[UpdateReceipt] = ()) -> None:
         """Close the chat's conversation; the next turn opens a new one. Not serialised with
-        turns: an answer in flight still lands in the conversation of its question."""
+        turns: an answer in flight still lands in the conversation of its question. Actions
+        waiting for a press in the chat are declined: a reset leaves nothing pressable."""
         async with self._sessionmaker() as session:
+            if self.tools is not None:
+                await self.tools.supersede(session, chat_id, None)
             if self.documents is not None:  # the documents sent in chat go with it
                 await self.documents.drop(chat_id, session)
             await ConversationRepository(session).close_open(chat_id)

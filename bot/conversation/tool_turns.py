@@ -27,6 +27,7 @@ DEFAULT_TOOL_MODELS = frozenset({"yandexgpt", "llama", "qwen3-235b-a22b-fp8", "g
 DECLINED_TEXT = "declined: the user declined this action; it was not run."
 EXPIRED_TEXT = "expired: the user did not confirm in time; the action was not run."
 SUPERSEDED_TEXT = "declined: the user sent a new message instead; the action was not run."
+RESET_TEXT = "declined: the conversation was reset; the action was not run."
 # States whose calls still have to run when a turn goes on.
 TO_RUN = frozenset({ToolCallState.PENDING, ToolCallState.CONFIRMED, ToolCallState.RUNNING})
 
@@ -53,6 +54,7 @@ class DecisionKind(StrEnum):
     EXPIRED = "expired"  # too late: the call expired (the model is told)
     ALREADY = "already"  # pressed before (or declined by a new message): nothing to do
     NOT_YOURS = "not_yours"  # someone else in a group pressed it: nothing happens
+    ELSEWHERE = "elsewhere"  # not pressed on the call's own card (another chat or message)
     GONE = "gone"  # no such call (erased)
 
 
@@ -109,16 +111,21 @@ class ToolTurns:
         # press: the front end takes the buttons off those cards.
         self.on_superseded = on_superseded
 
-    async def supersede(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
-        """A new message: calls waiting for a press in the chat are declined, and the answers
-        that waited for them are given up (`cancelled`)."""
+    async def supersede(
+        self, session: AsyncSession, chat_id: int, user_id: int | None
+    ) -> None:
+        """A new message: calls waiting for a press in the chat are declined (those of
+        `user_id`; every member's when None: /reset), and the answers that waited for them
+        are given up (`cancelled`)."""
         if not self.toolbox:
             return  # no tools, nothing can wait: no query on the hot path
         repo = ToolCallRepository(session)
-        declined = await repo.decline_waiting(chat_id, by=user_id, text=SUPERSEDED_TEXT)
+        text = SUPERSEDED_TEXT if user_id is not None else RESET_TEXT
+        declined = await repo.decline_waiting(chat_id, by=user_id, text=text)
         if declined.answers:
             await repo.cancel_answers(declined.answers)
-            logger.info("chat %s: a new message declined the confirmation waiting", chat_id)
+            logger.info("chat %s: %s declined the confirmation waiting", chat_id,
+                        "a new message" if user_id is not None else "/reset")
         if declined.cards and self.on_superseded is not None:
             self.on_superseded(chat_id, declined.cards)
 
@@ -169,15 +176,30 @@ class ToolTurns:
         except Exception:  # bookkeeping only
             logger.exception("could not note the card of tool call %s", call_id)
 
-    async def decide(self, call_id: int, *, confirmed: bool, by: int) -> Decision:
+    async def decide(
+        self, call_id: int, *, confirmed: bool, by: int, card: tuple[int, int] | None = None
+    ) -> Decision:
         """The user's press on a call's button, as one atomic state move (any replica). Only
-        the user who asked may press."""
+        the user who asked may press. `card`: the (chat, message) the button was pressed on
+        (Telegram): it counts only in the chat the call was asked in, and on the call's own
+        card (a button's data can be sent on any message of the bot). A card whose message id
+        was not stored yet (the bot stopped between sending it and noting it) is the one
+        pressed in its chat."""
         async with self._sessionmaker() as session:
             repo = ToolCallRepository(session)
             row = await repo.get(call_id)
             if row is None:
                 await session.commit()
                 return Decision(DecisionKind.GONE)
+            if card is not None and (
+                card[0] != row.chat_id
+                or row.confirm_message_id not in (None, card[1])
+            ):
+                await session.commit()
+                logger.warning("tool call %s pressed on message %s in chat %s, not on its "
+                               "card: ignored", call_id, card[1], card[0])
+                return Decision(DecisionKind.ELSEWHERE, row.answer_id, row.chat_id,
+                                row.user_id, row.name)
             if row.user_id != by:
                 await session.commit()
                 return Decision(DecisionKind.NOT_YOURS, row.answer_id, row.chat_id,

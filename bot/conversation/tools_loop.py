@@ -37,8 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.tool_limits import ToolLimits
 from bot.conversation.tool_text import (
     ANSWER_NOW,
-    CUT_NOTE,
     added_usage,
+    as_data,
     fitted,
     joined,
     result_text,
@@ -75,6 +75,13 @@ from bot.tools import Toolbox, ToolContext, ToolOutcome, ToolRunResult
 
 logger = logging.getLogger(__name__)
 
+UNCONFIRMED_TEXT = ("error: this action needs the user's confirmation and was not confirmed; "
+                    "it was not run.")
+
+
+def unknown_tool(name: str) -> str:
+    return f"error: no tool named {name!r}"
+
 
 class ToolLoop(ToolTurns):
     def __init__(
@@ -108,14 +115,18 @@ class ToolLoop(ToolTurns):
     # -- history ---------------------------------------------------------------------------
 
     async def exchanges(
-        self, session: AsyncSession, answer_ids: Collection[int]
+        self, session: AsyncSession, answer_ids: Collection[int], *, user_id: int
     ) -> dict[int, tuple[ChatMessage, ...]]:
-        """The tool exchanges of earlier answers (settled rounds only), for their prompts."""
+        """The tool exchanges of earlier answers (settled rounds only), for the prompt of a
+        turn of `user_id`: only the calls that user asked for. In a group, another member's
+        calls ran with that member's identity and their results may hold what the answer
+        never showed: this turn sees only the answers the chat was shown."""
         found = await ToolCallRepository(session).for_answers(answer_ids)
         out: dict[int, tuple[ChatMessage, ...]] = {}
         for answer_id, calls in found.items():
             messages: list[ChatMessage] = []
-            for round_ in rounds_of(calls):
+            own = [call for call in calls if call.user_id == user_id]
+            for round_ in rounds_of(own):
                 if round_.settled():
                     messages.extend(self._exchange(round_, with_preface=False))
             if messages:
@@ -136,11 +147,9 @@ class ToolLoop(ToolTurns):
         ]
 
     def _content(self, name: str, text: str) -> str:
-        """A result as the model is given it: marked as the tool's data, cut to size."""
-        limit = self.settings.result_chars
-        if len(text) > limit:
-            text = text[:limit] + CUT_NOTE
-        return f"[data returned by the tool {name}]\n{text}"
+        """A result as the model is given it: cleaned, cut to size, marked as the tool's data
+        from its start to its end."""
+        return as_data(name, text, self.settings.result_chars)
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -240,23 +249,35 @@ class ToolLoop(ToolTurns):
     async def _store(
         self, turn: TurnState, number: int, calls: Sequence[ToolCall], preface: str
     ) -> Round:
-        """Store a round's calls before any of them runs."""
+        """Store a round's calls before any of them runs. Whether a call needs a press and
+        counts as a write is what the deployment declared for its tool (fail closed): a call
+        of a tool no source knows is stored refused, never as one that needs no press."""
         new = []
+        unknown = set()
         for position, call in enumerate(calls):
-            definition = self.toolbox.get(call.name)
+            definition = self.toolbox.declared(call.name)
+            if definition is None:
+                unknown.add(position)
             new.append(NewToolCall(
                 number, position, call.name, call.arguments, call.id,
                 preface=preface or None if position == 0 else None,
-                writes=definition.writes if definition else False,
+                writes=definition.writes if definition else True,
                 confirm=definition.confirm if definition else False,
             ))
         start = not any(call.confirm for call in new)
         async with self._sessionmaker() as session:
-            rows = await ToolCallRepository(session).add_round(
+            repo = ToolCallRepository(session)
+            rows = await repo.add_round(
                 question_id=turn.question_id, answer_id=turn.answer_id,
                 chat_id=turn.chat.chat_id, user_id=turn.speaker.user_id, calls=new,
                 confirm_ttl=dt.timedelta(seconds=self.settings.confirm_ttl), start=start,
             )
+            for row in rows:
+                if row.position in unknown:
+                    logger.info("tool %s is not known: the call is refused", row.name)
+                    await repo.refuse(row.id, result=unknown_tool(row.name),
+                                      detail="unknown tool")
+                    await session.refresh(row)
             await session.commit()
         return Round(rows)
 
@@ -322,11 +343,21 @@ class ToolLoop(ToolTurns):
             desk_state=desk_state,
             is_admin=self.is_admin(turn.speaker.user_id),
         )
+        # Decided again from the declaration, never from the row alone: a tool unknown now is
+        # refused, and one declared `confirm` runs only after a person's press.
+        declared = self.toolbox.declared(call.name)
+        if declared is None:
+            logger.info("tool %s is not known: the call is refused", call.name)
+            return ToolRunResult(ToolOutcome.ERROR, unknown_tool(call.name), "unknown tool"), 0
+        if declared.confirm and call.decided_by is None:
+            logger.warning("tool %s needs a press and has none: the call is refused", call.name)
+            return ToolRunResult(ToolOutcome.ERROR, UNCONFIRMED_TEXT, "not confirmed"), 0
         if not ctx.is_admin:
             limits = ToolLimits(self.settings.calls_per_user_hour,
                                 self.settings.writes_per_user_day)
             refused = await limits.refusal(self._sessionmaker, user_id=ctx.user_id,
-                                           call_id=call.id, writes=call.writes)
+                                           call_id=call.id,
+                                           writes=call.writes or declared.writes)
             if refused is not None:
                 kind, result = refused
                 calls = turn.tools

@@ -272,7 +272,7 @@ class QuotaMiddleware(BaseMiddleware):
             return await handler(event, data)
         t: Translator = data["t"]
         thread = event.message_thread_id if event.is_topic_message else None
-        wait = self.limiter.hit(user.id)
+        wait = await self.limiter.check(user.id)
         if wait:
             log.info("user %s rate limited for %.1f s", user.id, wait)
             # One notice per window, so a flood of messages does not become a flood of replies.

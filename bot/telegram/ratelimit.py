@@ -1,11 +1,22 @@
-"""Per-user sliding-window rate limit (RATE_LIMIT_PER_MINUTE), in memory."""
+"""Per-user sliding-window rate limit (RATE_LIMIT_PER_MINUTE).
+
+One process: in memory. Several replicas: one rolling window per user in the coordination
+layer (Redis), so N replicas allow the limit once, not N times (`check`); while the store does
+not answer, each replica limits on its own (the messages are not refused for it).
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
+
+from bot.coordination import CoordinationError, Coordinator, Window
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -16,13 +27,32 @@ class RateLimiter:
         limit: int,
         window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.limit = limit
         self.window = window
         self._clock = clock
+        self._coordinator = coordinator
         self._hits: dict[int, deque[float]] = {}
         self._refused: set[int] = set()
         self._last_sweep = clock()
+
+    async def check(self, key: int) -> float:
+        """`hit`, counted across replicas when there is a coordinator: 0 when allowed, else
+        the seconds until a message is allowed."""
+        if self.limit <= 0 or self._coordinator is None:
+            return self.hit(key)
+        window = Window(f"ratelimit:{key}", self.limit, self.window)
+        try:
+            # Each message counts `window` seconds from its admission (never settled).
+            wait, _ = await self._coordinator.admit(window, uuid.uuid4().hex, hold=self.window)
+        except CoordinationError as exc:
+            log.warning("the shared rate limit is not available (%s): limiting here", exc)
+            return self.hit(key)
+        if wait:
+            return max(wait, 0.001)
+        self._refused.discard(key)
+        return 0.0
 
     def hit(self, key: int) -> float:
         """Record a hit if allowed and return 0; otherwise return seconds until one is allowed.

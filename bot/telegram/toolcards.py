@@ -1,30 +1,39 @@
 """Tools in the chat: the status shown while a call runs, and the confirmation card.
 
 A card names the action in the user's language (the tool's title; the description is written
-for the model, not the person), shows the arguments, and has
-exactly two buttons: the first confirms, the second cancels. Their callback_data carries only
+for the model, not the person), shows every argument whole, and has exactly two buttons: the
+first confirms, the second cancels. A long value is folded (an expandable quote, never cut);
+arguments too long for one message go in messages before the card. Invisible and
+direction-changing characters in the model's arguments are shown as visible marks
+(`⟨U+202E⟩`), so what the person reads is what will be sent. Their callback_data carries only
 the stored call's id (1-64 bytes: tools.md §6), never the arguments; the press is an atomic
 state change on the stored call (bot/conversation/tool_turns.py `decide`), so it runs once
-however often it is pressed, on any replica, after any restart.
+however often it is pressed, on any replica, after any restart, and only on its own card.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from collections.abc import Mapping
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
 from bot.conversation import WaitingCall
 from bot.foundation_models.types import ToolCall
+from bot.telegram.render.text import TELEGRAM_TEXT_LIMIT, RenderedText, utf16_len
 from bot.telegram.texts import TEXTS, Translator
 
 log = logging.getLogger(__name__)
 
 PREFIX = "tool:"
 CONFIRM, CANCEL = "y", "n"
-ARGUMENT_CHARS = 300  # one argument's value on the card; longer ones are cut
+# A value this short, on one line, is shown on its key's line; a longer one is folded.
+INLINE_CHARS = 200
+# One folded piece of a value at most this many UTF-16 units (a message holds 4096).
+PIECE = 3500
+HIDDEN = ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")
 
 TOOL_TEXTS: dict[str, dict[str, str]] = {
     "tool_running": {"en": "Looking up {name}…", "ru": "Обращаюсь к {name}…"},
@@ -37,6 +46,14 @@ TOOL_TEXTS: dict[str, dict[str, str]] = {
         "This waits {minutes} min.",
         "ru": "{arguments}\n\nНичего не будет сделано, пока вы не нажмёте "
         "«Подтвердить». Ожидание: {minutes} мин.",
+    },
+    "tool_confirm_details": {
+        "en": "Details of the action to confirm ({what}):",
+        "ru": "Подробности действия для подтверждения ({what}):",
+    },
+    "tool_details_above": {
+        "en": "(the details are in the messages above)",
+        "ru": "(подробности — в сообщениях выше)",
     },
     "tool_no_arguments": {"en": "(no details)", "ru": "(без параметров)"},
     "tool_confirm_button": {"en": "✅ Confirm", "ru": "✅ Подтвердить"},
@@ -63,6 +80,10 @@ TOOL_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вы достигли предела в {n} {n|изменение|изменения|изменений} в сутки: "
               "попробуйте завтра.",
     },
+    "tool_not_this_card": {
+        "en": "This button does not belong to this confirmation: nothing was done.",
+        "ru": "Эта кнопка не относится к этому подтверждению: ничего не сделано.",
+    },
     "tool_not_yours": {
         "en": "Only the person who asked can confirm this.",
         "ru": "Подтвердить может только тот, кто попросил.",
@@ -77,19 +98,32 @@ def running_status(calls: tuple[ToolCall, ...], t: Translator) -> str:
     return "\n".join(t("tool_running", name=name) for name in names)
 
 
-def card_text(call: WaitingCall, t: Translator, ttl: float) -> str:
-    """The action in the user's language (its title, else the tool's name: the description
-    is English written for the model), its arguments, and what the buttons do."""
+def card_messages(call: WaitingCall, t: Translator, ttl: float) -> list[RenderedText]:
+    """The card: the action in the user's language (its title, else the tool's name: the
+    description is English written for the model), every argument whole, and what the
+    buttons do. One message when it fits; else the arguments in messages before it, and the
+    card (the last, which gets the buttons) says so."""
     what = call.titles.get(t.language) or call.titles.get("en") or call.name
-    return (
-        t("tool_confirm_title", what=what)
-        + "\n\n"
-        + t(
-            "tool_confirm_body",
-            arguments=_arguments(call.arguments, t),
-            minutes=max(1, round(ttl / 60)),
-        )
-    )
+    title = t("tool_confirm_title", what=what)
+    minutes = max(1, round(ttl / 60))
+    blocks = _blocks(call.arguments, t)
+    whole = _joined([(title + "\n\n", False), *blocks], t, minutes)
+    if utf16_len(whole.text) <= TELEGRAM_TEXT_LIMIT:
+        return [whole]
+    messages: list[RenderedText] = []
+    current: list[tuple[str, bool]] = [(t("tool_confirm_details", what=what) + "\n\n", False)]
+    size = utf16_len(current[0][0])
+    for text, folded in blocks:
+        if size + utf16_len(text) + 2 > TELEGRAM_TEXT_LIMIT and len(current) > 1:
+            messages.append(_rendered(current))
+            current, size = [], 0
+        current.append((text, folded))
+        size += utf16_len(text)
+    if current:
+        messages.append(_rendered(current))
+    card = _joined([(title + "\n\n", False)], t, minutes,
+                   arguments=t("tool_details_above"))
+    return [*messages, card]
 
 
 def card_keyboard(call_id: int, t: Translator) -> InlineKeyboardMarkup:
@@ -112,13 +146,75 @@ def parse(data: str) -> tuple[bool, int] | None:
     return parts[0] == CONFIRM, int(parts[1])
 
 
-def _arguments(arguments: Mapping[str, object], t: Translator) -> str:
+def _visible(text: str) -> str:
+    """`text` with each invisible or direction-changing character shown as ⟨U+XXXX⟩ (tabs
+    and newlines kept)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        f"⟨U+{ord(char):04X}⟩"
+        if char not in "\n\t" and unicodedata.category(char) in HIDDEN else char
+        for char in text
+    )
+
+
+def _blocks(arguments: Mapping[str, object], t: Translator) -> list[tuple[str, bool]]:
+    """The arguments as (text, folded) pieces in order: a short value on its key's line, a
+    long one folded under it, in pieces that each fit a message."""
     if not arguments:
-        return t("tool_no_arguments")
-    lines = []
+        return [(t("tool_no_arguments"), False)]
+    blocks: list[tuple[str, bool]] = []
     for key, value in arguments.items():
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        if len(shown) > ARGUMENT_CHARS:
-            shown = shown[:ARGUMENT_CHARS] + "…"
-        lines.append(f"• {key}: {shown}")
-    return "\n".join(lines)
+        shown = _visible(shown)
+        label = f"• {_visible(str(key))}:"
+        if len(shown) <= INLINE_CHARS and "\n" not in shown:
+            blocks.append((f"{label} {shown}\n", False))
+            continue
+        blocks.append((label + "\n", False))
+        for piece in _pieces(shown):
+            blocks.append((piece, True))
+            blocks.append(("\n", False))
+    return blocks
+
+
+def _pieces(text: str) -> list[str]:
+    """`text` in pieces of at most PIECE UTF-16 units (a surrogate pair never split)."""
+    pieces, start, size = [], 0, 0
+    for index, char in enumerate(text):
+        width = 2 if ord(char) > 0xFFFF else 1
+        if size + width > PIECE:
+            pieces.append(text[start:index])
+            start, size = index, 0
+        size += width
+    pieces.append(text[start:])
+    return [piece for piece in pieces if piece]
+
+
+def _rendered(parts: list[tuple[str, bool]]) -> RenderedText:
+    """Plain text, with the folded parts as expandable quotes."""
+    text, entities, offset = "", [], 0
+    for part, folded in parts:
+        length = utf16_len(part)
+        if folded:
+            entities.append(MessageEntity(type="expandable_blockquote", offset=offset,
+                                          length=length))
+        text += part
+        offset += length
+    stripped = text.rstrip("\n")
+    end = utf16_len(stripped)  # a folded part may have ended in the newlines taken off
+    kept = [
+        MessageEntity(type=e.type, offset=e.offset, length=min(e.length, end - e.offset))
+        for e in entities if e.offset < end
+    ]
+    return RenderedText(stripped, kept)
+
+
+def _joined(
+    parts: list[tuple[str, bool]], t: Translator, minutes: int, *, arguments: str = ""
+) -> RenderedText:
+    """The card's text: its parts, then `arguments` (when they are not among the parts) and
+    what the buttons do (tool_confirm_body)."""
+    head = _rendered(parts)
+    body = t("tool_confirm_body", arguments=arguments, minutes=minutes)
+    return RenderedText(head.text + ("\n\n" if arguments else "") + body, head.entities)

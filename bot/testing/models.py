@@ -95,7 +95,11 @@ class ScriptedModel(TestModel):
 
 
 def _data(result: str) -> str:
-    """A tool result without the line fmbot puts before it ("[data returned by the tool
-    X]": the model is told it is data, not instructions)."""
+    """A tool result without the lines fmbot puts around it ("[data returned by the tool
+    X]" ... "[end of the data returned by the tool X]": the model is told it is data, not
+    instructions)."""
     first, _, rest = result.partition("\n")
-    return rest if first.startswith("[") and first.endswith("]") and rest else result
+    if not (first.startswith("[") and first.endswith("]") and rest):
+        return result
+    body, _, last = rest.rpartition("\n")
+    return body if last.startswith("[end of the data") else rest

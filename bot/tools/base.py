@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +111,16 @@ class ToolSource(Protocol):
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
     ) -> ToolRunResult:
         """Run one call. Tool failures come back as ToolRunResult(ERROR/TIMEOUT), not raised."""
+        ...
+
+
+@runtime_checkable
+class DeclaresTools(Protocol):
+    """A source whose tools come and go (an MCP server reconnecting lists none for a while)
+    but whose rules for them are declared ahead (the tools file's `confirm` list): it says
+    what a name's rules are whether or not the tool is offered at this moment."""
+
+    def declared(self, name: str) -> ToolDefinition | None:
+        """The rules declared for `name` (confirm, writes, admins only), or None when the
+        source does not know it."""
         ...

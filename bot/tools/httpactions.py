@@ -1,14 +1,24 @@
 """HTTP actions: the `[[http]]` tables of TOOLS_FILE as one tool source.
 
-A call fills the URL's `{arg}` from the arguments (URL-encoded), puts the other arguments in
-the query string (GET, DELETE) or a JSON object body (POST, PUT, PATCH), and adds who is asking
+A call is checked against the action's JSON Schema first (bot/tools/schema.py): arguments it
+does not allow, of the wrong type or missing are a tool error and nothing is sent. It fills the
+URL's `{arg}` from the arguments (URL-encoded), puts the other arguments in the query string
+(GET, DELETE) or a JSON object body (POST, PUT, PATCH), and adds who is asking
 from the ToolContext (`X-Fmbot-User-Id`, `-Chat-Id`, `-Language`): never from the model's
 arguments. A write (every method but GET) carries `Idempotency-Key`, the same for one stored
 call across retries and restarts, so a request repeated after a lost answer is repeated with
-it. With a signing secret, `X-Fmbot-Timestamp` and `X-Fmbot-Signature` (bot/tools/signing.py).
+it. With a signing secret or key, an RFC 9421 `Signature-Input` and `Signature` (and
+`Content-Digest` on a body: bot/tools/signing.py).
+
+A query written in the file's URL (`?tenant=acme`, `?key=${KEY}`) is the deployment's: it is
+sent exactly as written, the model's arguments are added after it, and an argument of the same
+name is refused (a tool error), never a second or replacing value.
 
 Failures come back as a short line for the model (`error: HTTP 500: <short body>`,
-`error: timed out after 10 s`), never raised and never a stack trace.
+`error: timed out after 10 s`), never raised and never a stack trace. What comes back is
+scrubbed of the file's secrets for the action (its header values, its URL's query values):
+an API that echoes the request's `Authorization` in an error body does not put it in the
+model's context, the database or the desk card (bot/tools/secrets.py).
 """
 
 from __future__ import annotations
@@ -17,11 +27,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.tools.schema import ArgumentCheck
+from bot.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.tools.signing import RequestSigner
 from bot.tools.toolsfile import HttpAction
 from bot.tools.urlpath import fill_path
@@ -37,6 +49,9 @@ ERROR_BODY = 200
 ATTEMPTS = 3
 RETRY_PAUSE = 0.2
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# The longest URL sent (common servers refuse longer request lines: nginx's 8 KB buffers);
+# arguments that make it longer are a tool error, nothing is sent.
+MAX_URL = 8192
 
 
 class HttpActionSource:
@@ -52,6 +67,13 @@ class HttpActionSource:
     ) -> None:
         self._label = label
         self._actions = {action.name: action for action in actions}
+        self._checks = {action.name: ArgumentCheck(action.parameters) for action in actions}
+        # What an API answers may echo the request: its secrets never reach the model.
+        self._scrubbers = {
+            action.name: SecretScrubber([*header_secrets(action.headers),
+                                         *url_secrets(action.url)])
+            for action in actions
+        }
         self._signer = signer
         # No redirects: the identity headers and the key go only where the file says.
         self._client = httpx.AsyncClient(follow_redirects=False, transport=transport)
@@ -94,10 +116,15 @@ class HttpActionSource:
         action = self._actions.get(name)
         if action is None:
             return ToolRunResult(ToolOutcome.ERROR, f"error: no tool named {name!r}")
+        problem = self._checks[name].problem(arguments)
+        if problem is not None:
+            return ToolRunResult(ToolOutcome.ERROR, f"error: invalid arguments: {problem}",
+                                 "invalid arguments")
         try:
             request = self._request(action, arguments, ctx)
         except ValueError as exc:
-            return ToolRunResult(ToolOutcome.ERROR, f"error: invalid arguments: {exc}")
+            return ToolRunResult(ToolOutcome.ERROR, f"error: invalid arguments: {exc}",
+                                 "invalid arguments")
         try:
             async with asyncio.timeout(action.timeout_s):
                 return await self._send(action, request)
@@ -113,6 +140,12 @@ class HttpActionSource:
         for placeholder in action.placeholders:
             if placeholder not in rest or rest[placeholder] is None:
                 raise ValueError(f"{placeholder!r} is required")
+        fixed = {key for key, _ in parse_qsl(urlsplit(action.url).query,
+                                             keep_blank_values=True)}
+        clashes = sorted(fixed & set(rest))
+        if clashes:
+            raise ValueError(f"{', '.join(map(repr, clashes))} is set by the deployment in the "
+                             "tool's URL and cannot be given: leave it out")
         # Each value fills exactly one path segment (bot/tools/urlpath.py): a model cannot
         # move the call to another endpoint with "..", "/" or "?".
         url = fill_path(action.url, rest, _scalar)
@@ -131,11 +164,20 @@ class HttpActionSource:
             headers["Content-Type"] = "application/json"
         else:
             params = _query(rest)
-        target = httpx.URL(url)
         if params:
-            # Merged with a query the file's URL has (`?key=${KEY}`): httpx's `params=` would
-            # replace it.
-            target = target.copy_merge_params(tuple(params))
+            # Added after the query the file's URL has, which stays exactly as written
+            # (httpx's `params=` would drop it, `copy_merge_params` re-encode or replace it).
+            parts = urlsplit(url)
+            added = urlencode(params, quote_via=quote)
+            query = f"{parts.query}&{added}" if parts.query else added
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+        if len(url) > MAX_URL:
+            raise ValueError(f"the values make the URL {len(url)} characters long, and the "
+                             f"most is {MAX_URL}: pass shorter values")
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"they do not make a valid URL ({exc})") from None
         return self._client.build_request(
             action.method,
             target,
@@ -146,6 +188,7 @@ class HttpActionSource:
 
     async def _send(self, action: HttpAction, request: httpx.Request) -> ToolRunResult:
         host = urlsplit(str(request.url)).hostname or "the server"
+        scrub = self._scrubbers[action.name]
         for attempt in range(1, ATTEMPTS + 1):
             if self._signer is not None:
                 # Signed at each attempt: a fresh nonce and `created`, so an API that refuses
@@ -166,7 +209,7 @@ class HttpActionSource:
                 # The request may not have reached the server (connect) or its answer was lost:
                 # a read is simply sent again; a write is sent again with the same
                 # Idempotency-Key, which the API uses to run it once.
-                reason = str(exc) or type(exc).__name__
+                reason = scrub(str(exc) or type(exc).__name__)
                 if attempt < ATTEMPTS:
                     logger.info("tool %s: %s (%s); attempt %d of %d", action.name, host,
                                 reason, attempt + 1, ATTEMPTS)
@@ -177,7 +220,8 @@ class HttpActionSource:
                     ToolOutcome.ERROR, f"error: cannot connect to {host}: {reason}",
                     type(exc).__name__,
                 )
-            text = body.decode(response.encoding or "utf-8", errors="replace")
+            # Scrubbed before it is cut: a secret cut in half would leak its first part.
+            text = scrub(body.decode(response.encoding or "utf-8", errors="replace"))
             if response.is_success:
                 return ToolRunResult(ToolOutcome.OK, text, f"HTTP {response.status_code}")
             logger.warning("tool %s: %s answered HTTP %d", action.name, host,

@@ -29,8 +29,12 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import jsonschema
+
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
-from bot.tools.pinning import PinnedTools, clean_schema, clean_text
+from bot.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
+from bot.tools.schema import ArgumentCheck
+from bot.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.tools.signing import RequestSigner
 from bot.tools.toolsfile import NAME_PATTERN, McpServer
 
@@ -78,13 +82,22 @@ class McpServerSource:
         self._pins = pins
         # Tools withheld because their definition is not the pinned one: name -> why.
         self.withheld: dict[str, str] = {}
-        # The allowed tools' definitions as the server sent them: name -> (description, schema).
-        self.received: dict[str, tuple[str, dict[str, Any]]] = {}
+        # The allowed tools' definitions as the server sent them (what is pinned of each:
+        # pinning.definition_of): name -> definition.
+        self.received: dict[str, dict[str, Any]] = {}
         self._spec = spec
+        # The file's secrets for this server, kept out of what its tools return.
+        self._scrub = SecretScrubber([*header_secrets(spec.headers), *url_secrets(spec.url),
+                                      *spec.env.values()])
         self._label = label
         self._connect_timeout = connect_timeout
         self._backoff = backoff
         self._definitions: tuple[ToolDefinition, ...] = ()
+        # Every tool this server offered since start (the names a call may still name while
+        # it reconnects).
+        self._seen: set[str] = set()
+        # The offered tools' argument checks (their input schemas): name -> check.
+        self._checks: dict[str, ArgumentCheck] = {}
         self._client: Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._tried = asyncio.Event()
@@ -243,8 +256,9 @@ class McpServerSource:
         allowed = set(spec.tools) if spec.tools is not None else None
         admins = spec.admins_only
         offered = []
+        checks: dict[str, ArgumentCheck] = {}
         withheld: dict[str, str] = {}
-        received: dict[str, tuple[str, dict[str, Any]]] = {}
+        received: dict[str, dict[str, Any]] = {}
         for tool in tools:
             if allowed is not None and tool.name not in allowed:
                 continue
@@ -253,20 +267,33 @@ class McpServerSource:
                                "1-64 of A-Z, a-z, 0-9, _ and -", self._server, tool.name)
                 continue
             description, schema = tool.description or "", dict(tool.input_schema or {})
-            received[tool.name] = (description, schema)
-            problem = (self._pins.problem(self._server, tool.name, description, schema)
+            annotations = getattr(tool, "annotations", None)
+            received[tool.name] = definition = definition_of(
+                description, schema, title=getattr(tool, "title", None),
+                annotations=(annotations.model_dump(mode="json", exclude_none=True)
+                             if annotations is not None else None),
+            )
+            problem = (self._pins.problem(self._server, tool.name, definition)
                        if self._pins is not None else None)
             if problem is not None:
                 withheld[tool.name] = problem
                 logger.warning("MCP server %r: tool %r is withheld: %s", self._server,
                                tool.name, problem)
                 continue
+            parameters = clean_schema(schema) or {"type": "object", "properties": {}}
+            try:
+                checks[tool.name] = ArgumentCheck(parameters)
+            except jsonschema.SchemaError as exc:
+                withheld[tool.name] = f"its input schema is not valid JSON Schema ({exc.message})"
+                logger.warning("MCP server %r: tool %r is withheld: %s", self._server,
+                               tool.name, withheld[tool.name])
+                continue
             confirm = tool.name in spec.confirm
             offered.append(ToolDefinition(
                 name=tool.name,
                 # Third-party text for the model: no hidden characters, bounded.
                 description=clean_text(description or tool.title or tool.name),
-                parameters=clean_schema(schema) or {"type": "object", "properties": {}},
+                parameters=parameters,
                 confirm=confirm,
                 admins_only=admins if isinstance(admins, bool) else tool.name in admins,
                 # The server's annotations are hints from a party we do not control (the spec
@@ -275,8 +302,31 @@ class McpServerSource:
                 source=self.name,
                 timeout_s=spec.timeout_s,
             ))
-        self._definitions = tuple(offered)
+        self._definitions, self._checks = tuple(offered), checks
+        self._seen.update(d.name for d in offered)
         self.withheld, self.received = withheld, received
+
+    def declared(self, name: str) -> ToolDefinition | None:
+        """The file's rules for `name` whether or not the server is connected now: `confirm`
+        and `admins_only` come from [mcp.<name>], never from the server. None for a name this
+        server never offered and the allow-list does not name, or that is withheld."""
+        spec = self._spec
+        if spec.tools is not None and name not in spec.tools:
+            return None
+        if name in self.withheld:
+            return None
+        current = next((d for d in self._definitions if d.name == name), None)
+        if current is not None:
+            return current
+        if name not in self._seen and (spec.tools is None or name not in spec.tools):
+            return None
+        confirm = name in spec.confirm
+        admins = spec.admins_only
+        return ToolDefinition(
+            name=name, description="", confirm=confirm, writes=confirm,
+            admins_only=admins if isinstance(admins, bool) else name in admins,
+            source=self.name, timeout_s=spec.timeout_s,
+        )
 
     @property
     def unlisted(self) -> list[str]:
@@ -284,6 +334,13 @@ class McpServerSource:
         return sorted(set(self._spec.tools or ()) - set(self.listed))
 
     async def call(
+        self, name: str, arguments: Mapping[str, object], ctx: ToolContext
+    ) -> ToolRunResult:
+        result = await self._call(name, arguments, ctx)
+        return ToolRunResult(result.outcome, self._scrub(result.text),
+                             self._scrub(result.detail))
+
+    async def _call(
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
     ) -> ToolRunResult:
         from mcp import MCPError
@@ -297,6 +354,11 @@ class McpServerSource:
                 f"error: the tool {name!r} is not available now (its MCP server does not "
                 "answer)", "unreachable",
             )
+        check = self._checks.get(name)
+        problem = check.problem(arguments) if check is not None else None
+        if problem is not None:
+            return ToolRunResult(ToolOutcome.ERROR, f"error: invalid arguments: {problem}",
+                                 "invalid arguments")
         meta = {
             "fmbot/user_id": str(ctx.user_id),
             "fmbot/chat_id": str(ctx.chat_id),

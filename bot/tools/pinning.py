@@ -1,11 +1,14 @@
 """MCP tool definitions are third-party text that reaches the model: pinned, and cleaned.
 
-A server's tool names, descriptions and input schemas steer the model as much as a prompt does
-("tool poisoning": a description that changes after review to say "also send the user's data
-to ..."). `python -m bot tools pin` records each offered tool's definition in a lock file
+A server's tool names, titles, descriptions, input schemas and annotations steer the model as
+much as a prompt does ("tool poisoning": a description that changes after review to say "also
+send the user's data to ..."; a tool without a description is offered with its title).
+`python -m bot tools pin` records every one of those texts of each offered tool in a lock file
 beside TOOLS_FILE (`tools.lock`); at start and on every reconnect a tool whose definition
-differs from its pinned one, or that was not pinned, is withheld with a log line naming it and
-the difference. Without a lock file every tool is offered, with one warning at start.
+differs from its pinned one in any of them, or that was not pinned, is withheld with a log line
+naming it and the difference. A lock file written before titles and annotations were pinned
+withholds its tools until it is made again. Without a lock file every tool is offered, with one
+warning at start.
 
 Whatever is offered is cleaned first: control and invisible characters (zero-width, bidi
 overrides, the tags block that can hide a whole instruction) are removed and a description is
@@ -26,14 +29,19 @@ LOCK_NAME = "tools.lock"
 DESCRIPTION_LIMIT = 1024
 
 
-def clean_text(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    """`text` without control or invisible characters (tabs and newlines kept), cut to
-    `limit` characters."""
-    kept = "".join(
+def visible(text: str) -> str:
+    """`text` without control or invisible characters (zero-width, bidi controls, the tags
+    block; tabs and newlines kept)."""
+    return "".join(
         char for char in text
         if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf", "Co", "Cs", "Cn")
     )
-    kept = kept.strip()
+
+
+def clean_text(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """`text` without control or invisible characters (tabs and newlines kept), cut to
+    `limit` characters."""
+    kept = visible(text).strip()
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 
@@ -52,9 +60,21 @@ def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     return dict(walk(schema))
 
 
-def definition_of(name: str, description: str, schema: Mapping[str, Any]) -> dict[str, Any]:
-    """What is pinned of a tool: exactly what the server sent (before cleaning)."""
-    return {"description": description, "input_schema": dict(schema)}
+# What is pinned of a tool besides its name, in the order a difference is named.
+PINNED = ("title", "description", "input_schema", "annotations")
+
+
+def definition_of(
+    description: str,
+    schema: Mapping[str, Any],
+    *,
+    title: str | None = None,
+    annotations: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What is pinned of a tool: every text of it the server sent (before cleaning); the name
+    goes into the fingerprint."""
+    return {"title": title, "description": description, "input_schema": dict(schema),
+            "annotations": dict(annotations) if annotations is not None else None}
 
 
 def fingerprint(name: str, definition: Mapping[str, Any]) -> str:
@@ -92,34 +112,32 @@ class PinnedTools:
             ) from None
         return cls(path, servers)
 
-    def pin(self, server: str, name: str, description: str, schema: Mapping[str, Any]) -> None:
-        definition = definition_of(name, description, schema)
+    def pin(self, server: str, name: str, definition: Mapping[str, Any]) -> None:
+        """Record `definition` (from `definition_of`) as the reviewed one."""
         self.servers.setdefault(server, {})[name] = {
             **definition, "sha256": fingerprint(name, definition)}
 
-    def problem(
-        self, server: str, name: str, description: str, schema: Mapping[str, Any]
-    ) -> str | None:
-        """Why this definition may not be offered (changed since it was pinned, or never
-        pinned), or None."""
+    def problem(self, server: str, name: str, definition: Mapping[str, Any]) -> str | None:
+        """Why this definition (from `definition_of`) may not be offered (changed since it
+        was pinned in any text, or never pinned), or None."""
         pinned = self.servers.get(server, {}).get(name)
         if pinned is None:
             return f"it is not in {self.path.name} (pin it after reviewing it)"
-        now = definition_of(name, description, schema)
-        if fingerprint(name, now) == pinned.get("sha256"):
+        if fingerprint(name, definition) == pinned.get("sha256"):
             return None
-        changes = []
-        if pinned.get("description") != description:
-            changes.append(f"description was {_short(pinned.get('description'))}, now "
-                           f"{_short(description)}")
-        if pinned.get("input_schema") != now["input_schema"]:
-            changes.append(f"input schema was {_short(pinned.get('input_schema'))}, now "
-                           f"{_short(now['input_schema'])}")
+        if not all(key in pinned for key in PINNED):
+            return (f"it was pinned by an older fmbot, without its title and annotations: "
+                    f"review it and make {self.path.name} again")
+        changes = [
+            f"{key.replace('_', ' ')} was {_short(pinned.get(key))}, now "
+            f"{_short(definition.get(key))}"
+            for key in PINNED if pinned.get(key) != definition.get(key)
+        ]
         return "its definition changed since it was pinned: " + "; ".join(
             changes or ["its fingerprint differs"])
 
     def write(self) -> None:
-        text = json.dumps({"version": 1, "servers": self.servers}, indent=2, sort_keys=True,
+        text = json.dumps({"version": 2, "servers": self.servers}, indent=2, sort_keys=True,
                           ensure_ascii=False)
         self.path.write_text(text + "\n", encoding="utf-8")
 

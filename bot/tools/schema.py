@@ -1,14 +1,23 @@
-"""A tool's `parameters`: a JSON Schema object the model can fill, checked before it is offered.
+"""A tool's `parameters`: a JSON Schema object the model can fill, checked before it is offered,
+and the model's arguments checked against it at call time.
 
-Not a full JSON Schema meta-validator (that would be a dependency for one check); it refuses
-what would make the model's call fail or the request be ambiguous: a top level that is not an
-object, properties that are not schemas, unknown types, `required` naming no property.
+`check_parameters` refuses, with a fix, what would make the model's call fail or the request be
+ambiguous: a top level that is not an object, properties that are not schemas, unknown types,
+`required` naming no property, and anything the JSON Schema meta-schema refuses.
+
+`ArgumentCheck` validates one call's arguments with `jsonschema` (the maintained validator):
+an argument the schema does not declare when `additionalProperties` is false, a wrong type or
+a missing required one is a short line for the model, and nothing is sent. Remote `$ref`s are
+never fetched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+import jsonschema
+from jsonschema.validators import validator_for
 
 TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 
@@ -27,6 +36,40 @@ def check_parameters(schema: Mapping[str, Any]) -> None:
         if name not in properties:
             raise SchemaError(f"required names {name!r}, which is not in properties: add it "
                               "to properties or remove it from required")
+    try:
+        ArgumentCheck(schema)
+    except jsonschema.SchemaError as exc:
+        raise SchemaError(f"parameters is not a valid JSON Schema: {exc.message}") from None
+
+
+# A problem named to the model at most this long (a schema's own texts can be long).
+PROBLEM_CHARS = 300
+# At most this many problems named in one line.
+PROBLEMS = 3
+
+
+class ArgumentCheck:
+    """One tool's arguments schema, ready to check calls (raises jsonschema.SchemaError when
+    the schema itself is not valid JSON Schema)."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        cls = validator_for(dict(schema), default=jsonschema.Draft202012Validator)
+        cls.check_schema(dict(schema))
+        self._validator = cls(dict(schema))
+
+    def problem(self, arguments: Mapping[str, object]) -> str | None:
+        """What is wrong with `arguments`, in one line for the model, or None."""
+        instance: dict[str, Any] = dict(arguments)
+        errors = sorted(self._validator.iter_errors(instance),
+                        key=lambda error: [str(part) for part in error.absolute_path])
+        if not errors:
+            return None
+        lines = []
+        for error in errors[:PROBLEMS]:
+            where = "/".join(str(part) for part in error.absolute_path)
+            text = f"{where}: {error.message}" if where else error.message
+            lines.append(text if len(text) <= PROBLEM_CHARS else text[:PROBLEM_CHARS] + "…")
+        return "; ".join(lines)
 
 
 def _check(schema: Mapping[str, Any], where: str) -> None:

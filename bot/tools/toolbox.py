@@ -7,7 +7,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult, ToolSource
+from bot.tools.base import (
+    DeclaresTools,
+    ToolContext,
+    ToolDefinition,
+    ToolOutcome,
+    ToolRunResult,
+    ToolSource,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +84,21 @@ class Toolbox:
     def get(self, name: str) -> ToolDefinition | None:
         found = self._index().get(name)
         return found[0] if found else None
+
+    def declared(self, name: str) -> ToolDefinition | None:
+        """Whether a call of `name` needs a press and counts as a write, from what the
+        deployment declared (the tools file, a Python tool's decorator), never from whether
+        the tool is offered at this moment: an MCP server reconnecting offers none of its
+        tools, yet its `confirm` tools still need a press. None: no source knows the name
+        (such a call is refused)."""
+        for source in self._sources:
+            if isinstance(source, DeclaresTools):
+                found = source.declared(name)
+            else:  # static sources: what they offer is what they declare
+                found = next((d for d in source.definitions() if d.name == name), None)
+            if found is not None:
+                return found
+        return None
 
     async def call(
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext

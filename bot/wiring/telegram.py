@@ -125,8 +125,10 @@ def build_telegram(
         from bot.telegram.added import PacedCalls
 
         bot.session.middleware(PacedCalls(outbox))
+    # Several replicas: one limit per user across them (the coordination store).
+    limiter = RateLimiter(rate_limit_per_minute, coordinator=coordinator)
     dp = build_dispatcher(
-        deps, intake=intake, limiter=RateLimiter(rate_limit_per_minute), members_of=members_of,
+        deps, intake=intake, limiter=limiter, members_of=members_of,
         member_lists=member_lists, desk=desk, feedback=feedback, added_routers=tuple(routers),
     )
     max_age = options.queue_max_age

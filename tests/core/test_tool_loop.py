@@ -135,7 +135,8 @@ async def test_a_read_round_answers_from_the_tool(
     assert tool_names(first) == ["order_status", "open_ticket"]  # not the admins' tool
     assert DATA_NOTE in str(first["messages"][0])
     (sent,) = results_sent(second)
-    assert sent[1] == "[data returned by the tool order_status]\norder A-1042: shipped"
+    assert sent[1] == ("[data returned by the tool order_status]\norder A-1042: shipped\n"
+                       "[end of the data returned by the tool order_status]")
     # The user saw the text before the call, then the running call, then the answer.
     statuses = [s.status for s in seen]
     assert CompletionStatus.TOOL_CALLS in statuses
@@ -199,7 +200,8 @@ async def test_calls_of_a_round_run_at_once_up_to_the_bound(
     assert [(r.position, r.state) for r in rows] == [(n, ToolCallState.DONE) for n in range(4)]
     # Natively results are matched by name and order: in the order of the calls.
     assert [c for _, c in results_sent(requests(fm)[1])] == [
-        f"[data returned by the tool order_status]\norder A-{n}: shipped" for n in range(4)
+        f"[data returned by the tool order_status]\norder A-{n}: shipped\n"
+        "[end of the data returned by the tool order_status]" for n in range(4)
     ]
 
 
@@ -247,8 +249,9 @@ async def test_tool_errors_reach_the_model_as_short_lines(
     result = await service.run_turn(PRIVATE, ANNA, "two orders")
     assert result.status is MessageStatus.COMPLETE
     contents = [c for _, c in results_sent(requests(fm)[1])]
-    assert contents[0].endswith("error: HTTP 500: boom")
-    assert contents[1].endswith("error: the tool failed (RuntimeError)")
+    end = "\n[end of the data returned by the tool order_status]"
+    assert contents[0].endswith("error: HTTP 500: boom" + end)
+    assert contents[1].endswith("error: the tool failed (RuntimeError)" + end)
     assert "Traceback" not in str(requests(fm)[1])
     assert [(r.state, r.outcome) for r in await calls(database)] == [
         (ToolCallState.FAILED, "error"), (ToolCallState.FAILED, "error")

@@ -378,3 +378,112 @@ async def test_the_card_names_the_action_in_the_users_language(
         assert isinstance(card.reply_markup, InlineKeyboardMarkup)
         assert [b.text for b in card.reply_markup.inline_keyboard[0]] == [
             "✅ Подтвердить", "✖ Отменить"]
+
+
+async def test_a_press_counts_only_on_the_calls_own_card(sqlite_database: Database) -> None:
+    """The button's data names only the call: a copy of it on another message (a forged
+    card in Anna's private chat, another message in the group) confirms nothing (issue 45)."""
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("@test_bot open a ticket", who=ANNA, chat=GROUP,
+                     entities=[{"type": "mention", "offset": 0, "length": 9}])
+        await h.settle()
+        (card,) = cards(h)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        confirm = card.reply_markup.inline_keyboard[0][0].callback_data
+        assert confirm is not None
+        real = card_message(h, card, Chat(id=GROUP.id, type="supergroup", title="Team"))
+        forged_private = real.model_copy(update={
+            "chat": Chat(id=ANNA.id, type="private", first_name="Anna")})
+        other_message = real.model_copy(update={"message_id": real.message_id + 1000})
+        for forged in (forged_private, other_message):
+            await h.press(confirm, ANNA, on=forged)
+            await h.settle()
+        assert source.calls == []
+        toasts = [a.text for a in h.calls(AnswerCallbackQuery)]
+        assert toasts == ["This button does not belong to this confirmation: nothing was "
+                          "done."] * 2
+        (row,) = await calls(sqlite_database)
+        assert row.state is ToolCallState.PENDING_CONFIRMATION
+        h.fm.queue_reply("Ticket opened.")
+        await h.press(confirm, ANNA, on=real)
+        await h.settle()
+        assert [c.name for c in source.calls] == ["open_ticket"]
+        assert source.calls[0].ctx.chat_id == GROUP.id
+
+
+async def test_reset_declines_what_waits_for_a_press(sqlite_database: Database) -> None:
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=TICKET)
+        await h.send("open a ticket")
+        await h.settle()
+        (card,) = cards(h)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        confirm = card.reply_markup.inline_keyboard[0][0].callback_data
+        assert confirm is not None
+        on = card_message(h, card)
+        await h.send("/reset", entities=[{"type": "bot_command", "offset": 0, "length": 6}])
+        await h.settle()
+        await h.press(confirm, ANNA, on=on)
+        await h.settle()
+        assert source.calls == []
+        (row,) = await calls(sqlite_database)
+        assert row.state is ToolCallState.DECLINED
+        assert h.calls(AnswerCallbackQuery)[-1].text == "This was already answered."
+        # The card lost its buttons.
+        assert any(e.message_id == on.message_id and e.reply_markup is None
+                   for e in h.calls(EditMessageReplyMarkup))
+
+
+async def test_the_card_shows_every_argument_whole_and_visible(
+    sqlite_database: Database,
+) -> None:
+    """A long value is folded, never cut; invisible and direction-changing characters are
+    shown as marks, so the person sees what they confirm (issue 45)."""
+    long_subject = "Refund order A-1 " + "x" * 600 + " to account 4242"
+    tricky = "pay to \u202eevil\u202c\u200b"
+    huge = "".join(f"line {n:05d} of the body\n" for n in range(600))  # about 14,000 chars
+    arguments = {"subject": long_subject, "note": tricky, "body": huge}
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": arguments}])
+        await h.send("open a ticket")
+        await h.settle()
+        shown = h.calls(SendMessage)  # the model wrote nothing before its call: cards only
+        *details, card = shown
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        assert card.text.startswith("Please confirm: Open a support ticket\n")
+        assert "(the details are in the messages above)" in card.text
+        assert details
+        assert all(m.reply_markup is None for m in details)
+        assert all(len(m.text.encode("utf-16-le")) // 2 <= 4096 for m in shown)
+        everything = "\n".join(m.text for m in details)
+        assert long_subject in everything  # whole, not cut at 300
+        assert "pay to ⟨U+202E⟩evil⟨U+202C⟩⟨U+200B⟩" in everything
+        assert not any(c in everything for c in "\u202e\u202c\u200b")
+        folded = "".join(
+            m.text.encode("utf-16-le")[2 * e.offset: 2 * (e.offset + e.length)]
+            .decode("utf-16-le")
+            for m in details for e in (m.entities or []) if e.type == "expandable_blockquote"
+        )
+        assert huge.rstrip("\n") in folded  # every line of the body, folded
+        assert long_subject in folded
+    assert source.calls == []
+
+
+async def test_a_long_value_is_folded_on_the_card_itself(sqlite_database: Database) -> None:
+    subject = "Refund order A-1 " + "y" * 600 + " to account 4242"
+    source = ShopSource()
+    async with tools_app(sqlite_database, source) as h:
+        h.fm.queue_reply("", tool_calls=[{"name": "open_ticket",
+                                          "arguments": {"subject": subject}}])
+        await h.send("open a ticket")
+        await h.settle()
+        (card,) = h.calls(SendMessage)
+        assert isinstance(card.reply_markup, InlineKeyboardMarkup)
+        (fold,) = card.entities
+        assert fold.type == "expandable_blockquote"
+        assert card.text[fold.offset:fold.offset + fold.length] == subject  # ASCII: offsets
+        assert card.text.endswith("This waits 10 min.")

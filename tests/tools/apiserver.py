@@ -24,6 +24,7 @@ class Seen:
     body: bytes
     signed: bool | None  # None: no secret configured
     raw_path: str = ""  # the request-target's path as it came on the wire, not decoded
+    raw_query: str = ""  # and its query, as it came
 
     @property
     def json(self) -> Any:
@@ -69,7 +70,8 @@ class CompanyApi:
                                         request.headers, body)
         seen = Seen(request.method, request.path,
                     {k: request.query.getall(k) for k in request.query},
-                    dict(request.headers), body, signed, request.raw_path.split("?")[0])
+                    dict(request.headers), body, signed, request.raw_path.split("?")[0],
+                    request.raw_path.partition("?")[2])
         self.requests.append(seen)
         if self.drop_next > 0:
             self.drop_next -= 1
@@ -94,6 +96,10 @@ class CompanyApi:
                 ticket = {"id": f"T-{len(self.tickets) + 1}", **json.loads(body or b"{}")}
                 self.tickets[key] = ticket
             return web.json_response(ticket, status=201)
+        if path == "/echo":  # an API that echoes the request in its error body
+            return web.json_response({"error": "forbidden",
+                                      "authorization": request.headers.get("Authorization"),
+                                      "path": request.raw_path}, status=403)
         if path == "/broken":
             return web.Response(status=500, text="Internal Server Error: database is down\n")
         if path == "/slow":

@@ -29,7 +29,9 @@ def build() -> MCPServer:
 
     # TRACKER_FIND_DESCRIPTION: what the server says find_issue does (a server that changes a
     # description after it was reviewed, or hides text in it).
-    @server.tool(description=os.environ.get("TRACKER_FIND_DESCRIPTION") or None)
+    # TRACKER_FIND_TITLE: its title (offered as the description when there is none).
+    @server.tool(description=os.environ.get("TRACKER_FIND_DESCRIPTION") or None,
+                 title=os.environ.get("TRACKER_FIND_TITLE") or None)
     def find_issue(key: str) -> str:
         """Find a tracker issue by its key, e.g. HELP-7: its status and assignee."""
         issue = ISSUES.get(key)

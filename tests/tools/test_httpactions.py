@@ -191,7 +191,7 @@ async def test_a_missing_url_argument_goes_back_to_the_model(api: CompanyApi) ->
         result = await source.call("order_status", {}, CTX)
     finally:
         await source.close()
-    assert result.text == "error: invalid arguments: 'order_id' is required"
+    assert result.text == "error: invalid arguments: 'order_id' is a required property"
     assert api.requests == []
 
 

@@ -210,3 +210,32 @@ async def test_a_tool_name_clashing_with_an_http_action_is_refused_at_start(
 def test_the_address_in_logs_has_no_key() -> None:
     source = McpServerSource("hub", McpServer(url="https://u:p@hub.example:8443/mcp?api_key=s3cret"))
     assert source.where == "https://hub.example:8443/mcp"
+
+
+def test_a_servers_declared_rules_hold_while_it_offers_nothing() -> None:
+    """Reconnecting, the server offers no tools; what the file declares still decides (issue
+    45): its confirm tool still needs a press, a name it never offered is unknown."""
+    source = McpServerSource("tracker", spec(free_port()))
+    box = Toolbox([source])
+    assert box.offered(is_admin=True) == ()
+    create = box.declared("create_issue")
+    assert create is not None
+    assert create.confirm
+    assert create.writes
+    find = box.declared("find_issue")
+    assert find is not None
+    assert not find.confirm
+    assert box.declared("delete_everything") is None  # not in the allow-list
+    open_source = McpServerSource("tracker", spec(free_port(), tools=None))
+    assert Toolbox([open_source]).declared("create_issue") is None  # never offered yet
+
+
+async def test_arguments_are_checked_against_the_input_schema(tracker: McpServerSource) -> None:
+    """Issue 45: the call never reaches the server with arguments its schema refuses."""
+    wrong = await tracker.call("find_issue", {"key": 7}, CTX)
+    assert wrong.outcome is ToolOutcome.ERROR
+    assert wrong.text.startswith("error: invalid arguments: key: 7 is not of type 'string'")
+    missing = await tracker.call("create_issue", {}, CTX)
+    assert missing.text == "error: invalid arguments: 'summary' is a required property"
+    found = await tracker.call("find_issue", {"key": "HELP-7"}, CTX)
+    assert found.outcome is ToolOutcome.OK

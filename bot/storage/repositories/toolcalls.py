@@ -252,6 +252,18 @@ class ToolCallRepository:
             )
         )
 
+    async def refuse(self, call_id: int, *, result: str, detail: str) -> None:
+        """A call refused before it ran (its tool is unknown): failed, never started, so it
+        counts towards no limit."""
+        now = utcnow()
+        await self.session.execute(
+            update(ToolCall)
+            .where(ToolCall.id == call_id)
+            .values(state=ToolCallState.FAILED, outcome="error", result=result,
+                    result_digest=digest(result), detail=detail, started_at=None,
+                    finished_at=now, updated_at=now)
+        )
+
     async def finish_unfinished(self, call_ids: Collection[int], *, detail: str) -> None:
         """Calls stopped before they gave a result (/stop, shutdown): failed, `cancelled`."""
         now = utcnow()

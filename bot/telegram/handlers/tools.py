@@ -12,7 +12,7 @@ import logging
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, MessageEntity
 
 from bot.conversation import ChatRef, Speaker
 from bot.conversation.tool_turns import Decision, DecisionKind
@@ -45,17 +45,23 @@ async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> 
     ticket = deps.queues.take(chat.id)
     try:
         confirmed, call_id = parsed
-        decision = await tools.decide(call_id, confirmed=confirmed, by=query.from_user.id)
+        decision = await tools.decide(call_id, confirmed=confirmed, by=query.from_user.id,
+                                      card=(chat.id, message.message_id))
         log.info("tool call %s in chat %s: %s", call_id, chat.id, decision.kind.value)
         if decision.kind is DecisionKind.NOT_YOURS:
             await query.answer(t("tool_not_yours"), show_alert=True)
+            return
+        if decision.kind is DecisionKind.ELSEWHERE:
+            await query.answer(t("tool_not_this_card"), show_alert=True)
             return
         mark, key = NOTES.get(decision.kind, ("", "tool_already"))
         await query.answer(t(key))
         if decision.kind is DecisionKind.ALREADY:
             return  # the first press already closed the card: a second one only hears so
         text = message.text if isinstance(message, Message) else None
-        await _close_card(deps, chat.id, message.message_id, text, f"{mark} {t(key)}".strip())
+        entities = message.entities if isinstance(message, Message) else None
+        await _close_card(deps, chat.id, message.message_id, text, f"{mark} {t(key)}".strip(),
+                          entities)
         if decision.ready and decision.answer_id is not None:
             user = query.from_user
             private = chat.type == "private"
@@ -90,13 +96,16 @@ async def _carry_on(
 
 
 async def _close_card(
-    deps: Deps, chat_id: int, message_id: int, text: str | None, note: str
+    deps: Deps, chat_id: int, message_id: int, text: str | None, note: str,
+    entities: list[MessageEntity] | None = None,
 ) -> None:
-    """The card says what happened and loses its buttons (nothing is lost if it fails)."""
+    """The card says what happened and loses its buttons (nothing is lost if it fails); its
+    folded arguments stay folded (`entities`)."""
     method: EditMessageText | EditMessageReplyMarkup
     if text:
         method = EditMessageText(chat_id=chat_id, message_id=message_id,
-                                 text=f"{text}\n\n{note}", reply_markup=None)
+                                 text=f"{text}\n\n{note}", entities=entities or None,
+                                 parse_mode=None, reply_markup=None)
     else:
         method = EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id,
                                         reply_markup=None)
