@@ -328,8 +328,11 @@ async def run_terminal_chat(
     """The terminal chat; `http`: the models' HTTP client (`record`'s recording one)."""
     from bot.terminal import TerminalChat
     from bot.wiring import core
+    from bot.wiring.yandex_access import YandexAccess
 
     async with core(settings, system_prompt, app=app, http=http) as c:
+        # A refused key, folder or model stops here, before the first question (exit 2).
+        await YandexAccess(settings, c.client, c.chat_model).verify()
         if model is not None and model not in settings.text_models:
             log.warning(
                 "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model

@@ -11,7 +11,7 @@ from bot.config import Settings
 
 async def check_models(settings: Settings) -> list[Outcome]:
     from bot.wiring.clients import build_auth_from, build_chat_model, build_client
-    from bot.wiring.model_catalog import refusal, review_models, summary
+    from bot.wiring.model_catalog import MODELS_PAGE, refusal, review_models, summary
 
     name = "models"
     auth = build_auth_from(settings)
@@ -22,8 +22,7 @@ async def check_models(settings: Settings) -> list[Outcome]:
         findings, note = await review_models(settings, client, chat, auth)
     outcomes = [
         failed(name, refusal(f), f"set {f.model.setting} to a model the folder serves (see "
-                                 "https://yandex.cloud/en/docs/ai-studio/concepts/generation/"
-                                 "models and the retirement dates there)")
+                                 f"{MODELS_PAGE})")
         for f in findings if f.state == "unknown"
     ]
     return outcomes or [passed(name, summary(findings) + (f"; {note}" if note else ""))]

@@ -8,6 +8,7 @@ plain values.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -197,6 +198,15 @@ class Settings(
             problems.append("YANDEX_FOLDER_ID is not set: the id of your Yandex Cloud folder")
         if self.yandex_sa_key_file is not None and not self.yandex_sa_key_file.is_file():
             problems.append(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
+        for field in ("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
+                      "yandex_openai_url", "yandex_responses_url", "stt_url", "tts_url"):
+            value = getattr(self, field)
+            if value and not _is_http_url(value):
+                default = type(self).model_fields[field].default
+                fix = (f"leave it unset for Yandex's own ({default})" if default
+                       else "an https:// URL, or unset")
+                problems.append(f"{field.upper()}: {value!r} cannot be a Yandex endpoint: "
+                                f"{fix}")
         _raise_all(problems)
 
     def no_effect(self) -> list[str]:
@@ -282,6 +292,11 @@ class Settings(
             raise ConfigError(
                 f"TELEGRAM_WEBHOOK_LISTEN must be host:port, got {self.telegram_webhook_listen!r}"
             ) from exc
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def load_settings(env_file: str | Path | None = ".env") -> Settings:

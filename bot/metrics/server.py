@@ -51,6 +51,11 @@ class Readiness:
         self._problems: dict[str, str] = {}
         self._ready: bool | None = None
 
+    def add(self, name: str, probe: Probe) -> None:
+        """One more dependency to answer before the replica is ready."""
+        self.probes[name] = probe
+        self._checked_at = -float("inf")
+
     async def problems(self) -> dict[str, str]:
         """Failing probes and why; empty when ready."""
         async with self._lock:

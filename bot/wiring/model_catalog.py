@@ -32,6 +32,8 @@ _SCHEME: dict[Kind, Scheme] = {"text": "gpt", "vision": "gpt", "image": "art",
 # What an "unknown model" refusal says (404, or a 400 naming the model).
 _UNKNOWN = ("not found", "unknown model", "does not exist", "no such model", "invalid model")
 _PING = (ChatMessage(Role.USER, "ping"),)
+MODELS_PAGE = ("https://yandex.cloud/en/docs/ai-studio/concepts/generation/models and the "
+               "retirement dates there")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,17 @@ async def review_models(settings: Settings, client: FoundationModelsClient, chat
             else:
                 findings.append(await _probe(model, client, chat, vision))
     return findings, note
+
+
+async def find_model(model: Configured, client: FoundationModelsClient,
+                     chat: ChatModel) -> Finding:
+    """One configured model: in the folder's listing, or answering a one-token probe."""
+    try:
+        if model.uri in set(await client.list_models()):
+            return Finding(model, "listed")
+    except errors.FoundationModelsError:
+        pass  # the probe decides
+    return await _probe(model, client, chat, None)
 
 
 def summary(findings: list[Finding]) -> str:

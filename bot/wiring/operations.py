@@ -141,6 +141,7 @@ class Operations:
     replica_id: str
     coordinator: Coordinator | None  # None: one process, nothing shared
     metrics_port: int | None = None
+    readiness: Readiness | None = None  # /readyz's probes (METRICS_LISTEN)
 
     async def run_polling(self, app: TelegramApp) -> None:
         """Poll alone, or (with Redis) only while this replica holds the poller's lease."""
@@ -191,7 +192,7 @@ async def operations(
         metrics.queue_depth_from("chats", app.queues.waiting)
         metrics.queue_depth_from("outbox", lambda: gauges.deliveries(app.outbox))
         metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(app.outbox))
-        metrics_port = None
+        metrics_port, readiness = None, None
         if settings.metrics_listen:
             host, port = settings.metrics_host_port
             readiness = readiness_for(db, bot, coordinator, stopping=lambda: app.stopping)
@@ -203,4 +204,4 @@ async def operations(
                 raise ConfigError(
                     f"METRICS_LISTEN: cannot listen on {host}:{port} ({exc.strerror})"
                 ) from None
-        yield Operations(settings.replica_id, coordinator, metrics_port)
+        yield Operations(settings.replica_id, coordinator, metrics_port, readiness)

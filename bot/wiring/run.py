@@ -31,6 +31,7 @@ from bot.wiring.desk import build_desk
 from bot.wiring.models import watch_models
 from bot.wiring.parts import build_documents, build_media, build_photos, telegram_files
 from bot.wiring.voice import build_voice
+from bot.wiring.yandex_access import YandexAccess
 
 log = logging.getLogger("bot")
 
@@ -169,6 +170,10 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
         settings, built.core
     ):
         telegram, ops = built.telegram, built.ops
+        # Before any update is taken: a refused key, folder or model stops here (exit 2).
+        access = YandexAccess(settings, built.core.client, built.core.chat_model)
+        if not await access.verify() and ops.readiness is not None:
+            ops.readiness.add("yandex", access.probe)
         # Everything built so far (modules, settings, the app) lives as long as the process:
         # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
         # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.
