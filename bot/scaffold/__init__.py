@@ -10,6 +10,8 @@ a change confirmed by the user. Nothing is ever overwritten: an existing folder 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import json
 import keyword
 import sys
 from collections.abc import Sequence
@@ -24,11 +26,38 @@ class ScaffoldError(Exception):
     """The project cannot be created; the message says why."""
 
 
+def fmbot_requirement(extra: str = "") -> str:
+    """What the new project depends on: the fmbot this command runs from, so that a fresh
+    virtual environment can install it. A clone or an editable install is a direct reference
+    to its folder (PEP 508 `fmbot @ file:///...`); an install from a URL (PEP 610's
+    direct_url.json: a wheel, a git checkout) that URL; a release from an index the release."""
+    from bot import __version__
+
+    name = f"fmbot[{extra}]" if extra else "fmbot"
+    source = Path(__file__).resolve().parent.parent.parent
+    pyproject = source / "pyproject.toml"
+    if pyproject.is_file() and 'name = "fmbot"' in pyproject.read_text(encoding="utf-8"):
+        return f"{name} @ {source.as_uri()}"
+    for dist in importlib.metadata.distributions(name="fmbot"):
+        direct = dist.read_text("direct_url.json")
+        if not direct:
+            continue
+        info = json.loads(direct)
+        url = str(info.get("url", ""))
+        vcs = info.get("vcs_info")
+        if isinstance(vcs, dict) and vcs.get("vcs") and vcs.get("commit_id"):
+            url = f"{vcs['vcs']}+{url}@{vcs['commit_id']}"
+        if url:
+            return f"{name} @ {url}"
+    return f"{name}>={__version__}"
+
+
 def project_files(name: str, template: str) -> dict[str, str]:
     """Each file's path in the project and its text."""
     from bot import __version__
 
     values = {"name": name, "template": template, "version": __version__,
+              "fmbot": fmbot_requirement(), "fmbot_testing": fmbot_requirement("testing"),
               "env_extra": "", "readme_extra": ""}
     files = {"pyproject.toml": t.PYPROJECT, ".env.example": t.ENV_EXAMPLE,
              "README.md": t.README, f"{name}/__init__.py": t.INIT}
@@ -106,6 +135,6 @@ def main(argv: Sequence[str]) -> int:
     print(f"Created {args.name}/ ({args.template}):")
     for path in created:
         print(f"  {path.relative_to(Path.cwd())}")
-    print(f"\nNext:\n  cd {args.name}\n  pip install -e '.[test]'\n  pytest\n"
-          f"  python -m bot run --app {args.name}.app:app")
+    print(f"\nNext (in a virtual environment):\n  cd {args.name}\n"
+          f"  pip install -e '.[test]'\n  pytest\n  fmbot run --app {args.name}.app:app")
     return 0

@@ -14,11 +14,12 @@ name = "{{name}}"
 version = "0.1.0"
 description = "A Telegram bot on fmbot"
 requires-python = ">=3.11"
-dependencies = ["fmbot>={{version}}"]
+# The fmbot `fmbot new` ran from: a release, or the checkout it was installed from.
+dependencies = ["{{fmbot}}"]
 
 [project.optional-dependencies]
 # `pip install -e '.[test]'`: pytest, pytest-asyncio and fmbot's bot_tester fixture.
-test = ["fmbot[testing]>={{version}}"]
+test = ["{{fmbot_testing}}"]
 
 [tool.setuptools.packages.find]
 include = ["{{name}}*"]
@@ -40,13 +41,15 @@ DATABASE_URL=sqlite+aiosqlite:///{{name}}.db
 
 README = '''# {{name}}
 
-A Telegram bot built on [fmbot](https://pypi.org/project/fmbot/) (template: {{template}}).
+A Telegram bot built on fmbot (template: {{template}}), which this project depends on as
+`{{fmbot}}` (see `pyproject.toml`).
 
 ```bash
-pip install -e '.[test]'
-pytest                                       # the tests: no Telegram, no Yandex, no network
-cp .env.example .env                         # then fill in the token and the keys
-python -m bot run --app {{name}}.app:app     # run the bot
+python3 -m venv .venv && . .venv/bin/activate   # a virtual environment of its own
+pip install -e '.[test]'                        # the bot, fmbot and the test kit
+pytest                                          # the tests: no Telegram, no Yandex, no network
+cp .env.example .env                            # then fill in the token and the keys
+fmbot run --app {{name}}.app:app                # run the bot
 ```
 
 `{{name}}/app.py` is the bot; `tests/test_app.py` tests it with `bot.testing`

@@ -21,11 +21,15 @@ def test_each_template_writes_its_files(tmp_path: Path) -> None:
                for p in create("shop_bot", "support", tmp_path)}
     assert {"shop_bot/kb/delivery.md", "shop_bot/shop_bot/tools.py"} <= support
     pyproject = (tmp_path / "shop_bot" / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'dependencies = ["fmbot>=' in pyproject
+    # Run from this checkout: the project depends on it, so a fresh venv can install it.
+    checkout = Path(__file__).resolve().parents[2].as_uri()
+    assert f'dependencies = ["fmbot @ {checkout}"]' in pyproject
+    assert f'test = ["fmbot[testing] @ {checkout}"]' in pyproject
     assert 'fmbot_app = "shop_bot.app:app"' in pyproject
     readme = (tmp_path / "shop_bot" / "README.md").read_text(encoding="utf-8")
     assert "pytest" in readme
-    assert "python -m bot run --app shop_bot.app:app" in readme
+    assert "fmbot run --app shop_bot.app:app" in readme
+    assert "python -m bot run" not in readme
     test = (tmp_path / "shop_bot" / "tests" / "test_app.py").read_text(encoding="utf-8")
     assert "from bot.testing import BotTester" in test
     assert "{{" not in test
