@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import struct
 import sys
@@ -91,9 +92,11 @@ def main(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    # Nothing else may write to the parent's pipe (a library's print would corrupt a frame).
-    sys.stdout = sys.stderr
+    # The frames go out on a copy of fd 1, and fd 1 itself now points at stderr: nothing else
+    # (a library's print, C code writing to stdout) can corrupt a frame.
+    stdin = sys.stdin.buffer
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     while True:
         header = _read_frame(stdin)
         data = _read_frame(stdin) if header is not None else None
