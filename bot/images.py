@@ -13,6 +13,13 @@ request could have been accepted unrecorded is one HTTP round trip). A job that 
 is returned with its final status, and `wait()` raises its stored error, so the caller can
 tell the user either way. `wait()` cancelled (shutdown) leaves the job `running` for the next
 start.
+
+Alice AI ART has no operation: the synchronous Images API answers with the picture
+(foundation_models/images_api.py). Its job is stored the same way and becomes `running` without
+an operation id when started; `wait()` counts the request in the job (committed) before sending
+it, and the answer's bytes are the picture. A restart while the request was in flight finds the
+job `running` with one request counted and asks once more; one cut short twice ends `failed`,
+so a job never asks for more than two pictures.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from bot.foundation_models.errors import (
     InvalidRequestError,
     OperationFailedError,
 )
+from bot.foundation_models.images_api import uses_images_api
 from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
 from bot.metrics import registry as metrics
 from bot.storage.models import ImageJob, ImageJobStatus, utc_today
@@ -44,7 +52,8 @@ from bot.storage.repositories import (
     settle_in,
 )
 
-MAX_PROMPT_CHARS = 500  # YandexART's limit (reference §8.4)
+MAX_PROMPT_CHARS = 500  # YandexART's and Alice AI ART's limit (docs/images.md)
+MAX_SYNC_REQUESTS = 2  # a synchronous request cut short by a restart is sent again once
 logger = logging.getLogger(__name__)
 
 
@@ -69,7 +78,7 @@ def validate_prompt(prompt: str) -> str:
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidRequestError(
             f"the image prompt is {len(prompt)} characters long; "
-            f"YandexART takes at most {MAX_PROMPT_CHARS}"
+            f"the image model takes at most {MAX_PROMPT_CHARS}"
         )
     return prompt
 
@@ -155,6 +164,8 @@ class ImageService:
             raise OperationFailedError(
                 job.error or job.status.value, operation_id=job.operation_id or ""
             )
+        if job.operation_id is None and job.status is ImageJobStatus.RUNNING:
+            return await self._generate(job)
         if job.operation_id is None:
             raise LookupError(f"image job {job_id} has not been submitted")
         try:
@@ -211,8 +222,8 @@ class ImageService:
         refs: list[ImageJobRef] = []
         for job in jobs:
             metrics.image_job("resumed")
-            if job.operation_id is not None:
-                refs.append(_ref(job))
+            if job.operation_id is not None or job.status is ImageJobStatus.RUNNING:
+                refs.append(_ref(job))  # polled again, or (Images API) asked again by wait()
                 continue
             try:
                 refs.append(await self._start(job))
@@ -228,11 +239,22 @@ class ImageService:
 
     # -- steps ---------------------------------------------------------------------------------
 
+    def _model_of(self, job: ImageJob) -> str:
+        return job.model or self._image_model
+
     async def _start(self, job: ImageJob) -> ImageJobRef:
-        """Submit a stored job and commit its operation id (and the user's image count)."""
+        """Submit a stored job and commit its operation id (and the user's image count); a job
+        of the synchronous Images API just becomes `running` (wait() asks for the picture)."""
+        if uses_images_api(self._model_of(job)):
+            async with self._sessionmaker() as session:
+                stored = await ImageJobRepository(session).set_running(job.id)
+                await UsageRepository(session).add(job.user_id, self._today(), images=1)
+                await session.commit()
+            metrics.image_job(ImageJobStatus.RUNNING.value)
+            return _ref(stored)
         try:
             operation = await self._model.start_image_generation(
-                job.prompt, model=self._image_model, options=_options_from_json(job.options)
+                job.prompt, model=self._model_of(job), options=_options_from_json(job.options)
             )
         except ImageRefusedError as exc:
             await self._end(job.id, ImageJobStatus.REFUSED, exc.reason)
@@ -253,6 +275,27 @@ class ImageService:
             await session.commit()
         metrics.image_job(ImageJobStatus.RUNNING.value)
         return _ref(stored)
+
+    async def _generate(self, job: ImageJob) -> bytes:
+        """The synchronous Images API: count the request (committed), then send it."""
+        if job.requests >= MAX_SYNC_REQUESTS:
+            error = (f"the picture was asked for {job.requests} times and every request was "
+                     "cut short by a restart")
+            await self._end(job.id, ImageJobStatus.FAILED, error)
+            raise OperationFailedError(error, operation_id="")
+        async with self._sessionmaker() as session:
+            await ImageJobRepository(session).count_request(job.id)
+            await session.commit()
+        try:
+            return await self._model.generate_image(
+                job.prompt, model=self._model_of(job), options=_options_from_json(job.options)
+            )
+        except ImageRefusedError as exc:
+            await self._end(job.id, ImageJobStatus.REFUSED, exc.reason)
+            raise
+        except FoundationModelsError as exc:
+            await self._end(job.id, ImageJobStatus.FAILED, str(exc))
+            raise
 
     async def _end(self, job_id: int, status: ImageJobStatus, error: str) -> None:
         async with self._sessionmaker() as session:

@@ -40,7 +40,7 @@ class YandexSettings(BaseSettings):
     reasoning: Literal["off", "on"] = "off"
     reasoning_effort: Literal["low", "medium", "high"] = "medium"
     text_model: str = "yandexgpt/latest"
-    image_model: str = "yandex-art/latest"
+    image_model: str = "aliceai-image-art-3.0"
     # Text models a chat may pick with /model (short names or URIs); empty = only TEXT_MODEL.
     allowed_text_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     temperature: float = Field(default=0.3, ge=0.0, le=1.0)

@@ -28,6 +28,13 @@ from bot.foundation_models.errors import (
     FoundationModelsError,
     ImageRefusedError,
 )
+from bot.foundation_models.images_api import (
+    IMAGES_PATH,
+    ImagesResponse,
+    image_of,
+    images_body,
+    images_uri,
+)
 from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
 from bot.foundation_models.net import http_client, pool_limits
 from bot.foundation_models.observer import NullObserver, Observer, model_label
@@ -40,7 +47,7 @@ from bot.foundation_models.operations import (
 from bot.foundation_models.reasoning import with_reasoning_mode
 from bot.foundation_models.requests import completion_body, image_body
 from bot.foundation_models.streaming import snapshots
-from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.transport import NO_RETRY, RetryPolicy, Timeouts, Transport
 from bot.foundation_models.types import (
     ChatMessage,
     Completion,
@@ -69,6 +76,7 @@ class FoundationModelsClient:
         auth: Auth,
         llm_url: str = "https://llm.api.cloud.yandex.net",
         operation_url: str = "https://operation.api.cloud.yandex.net",
+        images_url: str | None = None,
         data_logging: bool = False,
         max_concurrent_generations: int = 10,
         timeouts: Timeouts | None = None,
@@ -87,6 +95,8 @@ class FoundationModelsClient:
         self.observer: Observer = observer or NullObserver()
         self.llm_url = llm_url.rstrip("/")
         self.operation_url = operation_url.rstrip("/")
+        #: The OpenAI-compatible base of the Images API (`{llm_url}/v1` unless given).
+        self.images_url = (images_url or f"{self.llm_url}/v1").rstrip("/")
         self.timeouts = timeouts or Timeouts()
         self.poll_policy = poll_policy or PollPolicy()
         self._own_http = http is None
@@ -337,6 +347,24 @@ class FoundationModelsClient:
                 raise ImageRefusedError(exc.message, code=exc.grpc_code) from None
             raise
         return operation_of(answer)
+
+    async def generate_image(
+        self, prompt: str, *, model: str, options: ImageOptions | None = None
+    ) -> bytes:
+        """One picture from the synchronous Images API (Alice AI ART): the bytes Yandex sent.
+
+        Not retried once sent (a second request draws and bills again); raises
+        ImageRefusedError on a moderation refusal."""
+        body = images_body(images_uri(model, self.folder_id), prompt, options)
+        try:
+            raw = await self._transport.request(
+                "POST", f"{self.images_url}{IMAGES_PATH}", json=body, retry=NO_RETRY
+            )
+        except BadRequestError as exc:
+            if is_refusal(exc.message):
+                raise ImageRefusedError(exc.message, code=exc.grpc_code) from None
+            raise
+        return image_of(wire.parse(raw, ImagesResponse))
 
     async def wait_for_image(
         self, operation_id: str, *, policy: PollPolicy | None = None

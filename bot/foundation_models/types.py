@@ -225,12 +225,19 @@ class PollPolicy:
 
 
 class ImageModel(Protocol):
-    """What durable image jobs need from YandexART."""
+    """What durable image jobs need from YandexART (operations) and Alice AI ART (sync)."""
 
     async def start_image_generation(
         self, prompt: str, *, model: str, options: ImageOptions | None = None
     ) -> Operation:
         """Submit; raises ImageRefusedError on a moderation refusal (HTTP 400 at submit)."""
+        ...
+
+    async def generate_image(
+        self, prompt: str, *, model: str, options: ImageOptions | None = None
+    ) -> bytes:
+        """The synchronous Images API (Alice AI ART): the picture's bytes as Yandex sent
+        them; raises ImageRefusedError on a moderation refusal."""
         ...
 
     async def get_operation(self, operation_id: str) -> Operation: ...

@@ -33,6 +33,7 @@ from bot.foundation_models.errors import (
     ImageRefusedError,
     InvalidRequestError,
 )
+from bot.foundation_models.images_api import image_kind
 from bot.images import ImageJobRef, ImageService
 from bot.storage.models import utcnow
 from bot.storage.repositories import UpdateReceipt, UserRepository
@@ -255,7 +256,8 @@ class ImageDelivery:
     async def _send_photo(self, place: Place, jpeg: bytes, prompt: str) -> Message | None:
         method = SendPhoto(
             chat_id=place.chat_id,
-            photo=BufferedInputFile(jpeg, filename="image.jpg"),
+            # The bytes Yandex sent, as they are (a JPEG from either model so far).
+            photo=BufferedInputFile(jpeg, filename=f"image.{image_kind(jpeg) or 'jpg'}"),
             caption=prompt[:CAPTION_LIMIT],
             message_thread_id=place.thread_id,
             reply_parameters=_reply(place.reply_to),

@@ -4,8 +4,10 @@ Yandex retires model versions on announced dates, so every configured model URI 
 image, embeddings) is compared with the folder's `GET /v1/models` listing. The listing is not
 complete (image models, for one, never appear), so a model missing from it is probed with a
 minimal request (one output token; one embedding) on the client that uses it; only a model
-the API refuses as unknown is reported, naming the setting to change. YandexART is not
-probed: any request would draw (and bill) an image.
+the API refuses as unknown is reported, naming the setting to change. Image models are not
+probed (any request that is not refused would draw, and bill, an image): IMAGE_MODEL is
+compared with Yandex's documented model list instead (docs/images.md), so a retired one
+(YandexART 2.0, retired on 18 August 2026) is reported with the model Yandex recommends.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.config import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.images_api import model_name
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Role
 from bot.foundation_models.uris import Scheme, resolve_model_uri
 from bot.wiring.clients import build_vision_model
@@ -26,7 +29,7 @@ from bot.wiring.clients import build_vision_model
 log = logging.getLogger("bot.models")
 
 Kind = Literal["text", "vision", "image", "embedding"]
-State = Literal["listed", "answered", "unknown", "unverified"]
+State = Literal["listed", "answered", "documented", "retired", "unknown", "unverified"]
 _SCHEME: dict[Kind, Scheme] = {"text": "gpt", "vision": "gpt", "image": "art",
                                "embedding": "emb"}
 # What an "unknown model" refusal says (404, or a 400 naming the model).
@@ -34,6 +37,13 @@ _UNKNOWN = ("not found", "unknown model", "does not exist", "no such model", "in
 _PING = (ChatMessage(Role.USER, "ping"),)
 MODELS_PAGE = ("https://yandex.cloud/en/docs/ai-studio/concepts/generation/models and the "
                "retirement dates there")
+# Image models by the model segment of their URI, from Yandex's model list (docs/images.md).
+RECOMMENDED_IMAGE_MODEL = "aliceai-image-art-3.0"
+CURRENT_IMAGE_MODELS = {"aliceai-image-art-3.0": "Alice AI ART 3.0"}
+RETIRED_IMAGE_MODELS = {  # segment -> (name, retired on)
+    "yandex-art": ("YandexART 2.0", "18 August 2026"),
+    "yandex-art-2.0": ("YandexART 2.0", "18 August 2026"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +91,26 @@ def _is_unknown(exc: errors.FoundationModelsError) -> bool:
     return False
 
 
+def image_finding(model: Configured) -> Finding:
+    """An image model against Yandex's documented list (no request: it would draw)."""
+    segment = model_name(model.uri)
+    if segment in RETIRED_IMAGE_MODELS:
+        name, day = RETIRED_IMAGE_MODELS[segment]
+        return Finding(model, "retired", f"{name} was retired on {day}; Yandex recommends "
+                                         f"{RECOMMENDED_IMAGE_MODEL}")
+    if segment in CURRENT_IMAGE_MODELS:
+        return Finding(model, "documented")
+    return Finding(model, "unverified", "image models are not listed and a probe would draw "
+                                        "an image")
+
+
 async def _probe(model: Configured, client: FoundationModelsClient, chat: ChatModel,
                  vision: ChatModel | None) -> Finding:
     try:
         if model.kind == "embedding":
             await client.embedding("ping", model=model.name)
         elif model.kind == "image":
-            return Finding(model, "unverified", "image models are not listed and a probe "
-                                                "would draw an image")
+            return image_finding(model)
         else:
             target = vision if model.kind == "vision" and vision is not None else chat
             await target.complete(_PING, model=model.name,
@@ -134,17 +156,28 @@ async def find_model(model: Configured, client: FoundationModelsClient,
 
 def summary(findings: list[Finding]) -> str:
     count = {state: sum(f.state == state for f in findings)
-             for state in ("listed", "answered", "unverified")}
+             for state in ("listed", "answered", "documented", "unverified")}
     line = (f"{len(findings)} configured: {count['listed']} listed, {count['answered']} not "
             f"listed but answered a probe")
+    if count["documented"]:
+        line += f", {count['documented']} in Yandex's current image model list"
     unverified = [f"{f.model.setting}={f.model.name} ({f.detail})"
                   for f in findings if f.state == "unverified"]
     return line + (f"; not verified: {'; '.join(unverified)}" if unverified else "")
 
 
 def refusal(finding: Finding) -> str:
+    if finding.state == "retired":
+        return f"{finding.model.setting}={finding.model.name}: {finding.detail}"
     return (f"{finding.model.setting}={finding.model.name}: the API refuses "
             f"{finding.model.uri} as unknown ({finding.detail})")
+
+
+def advice(finding: Finding) -> str:
+    """What to do about a refused or retired model: the setting to change, and to what."""
+    if finding.state == "retired":
+        return (f"set {finding.model.setting}={RECOMMENDED_IMAGE_MODEL} (see {MODELS_PAGE})")
+    return f"set {finding.model.setting} to a model the folder serves (see {MODELS_PAGE})"
 
 
 async def log_models(settings: Settings, client: FoundationModelsClient, chat: ChatModel,
@@ -161,4 +194,6 @@ async def log_models(settings: Settings, client: FoundationModelsClient, chat: C
         if finding.state == "unknown":
             log.warning("models: %s; set %s to a model the folder serves",
                         refusal(finding), finding.model.setting)
+        elif finding.state == "retired":
+            log.warning("models: %s; %s", refusal(finding), advice(finding))
     log.info("models: %s", summary(findings))

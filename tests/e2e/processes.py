@@ -114,6 +114,9 @@ def bot_env(
         TTS_URL=fm_url,  # SpeechKit TTS (voice replies) on the same fake
         DATABASE_URL=database_url,
         LOG_FORMAT="json",
+        # The suites that drive YandexART's operations (polls, faults) name it; Alice AI ART's
+        # synchronous path (the default) is tested with IMAGE_MODEL=aliceai-image-art-3.0.
+        IMAGE_MODEL="yandex-art/latest",
         # FMBOT_TEST_BOT_LOG_LEVEL=DEBUG: the bots' own debug lines, for chasing a failure.
         LOG_LEVEL=os.environ.get("FMBOT_TEST_BOT_LOG_LEVEL", "INFO"),
     )

@@ -7,7 +7,8 @@ for N polls; injects 429 (with or without Retry-After), 5xx, malformed lines, cu
 streams, stalls and YandexART refusals; serves the IAM token exchange (verifying the JWT's PS256
 signature and claims against a public key the test registered), the metadata service and the
 OpenAI-compatible `/v1/chat/completions` (SSE) and the Responses API `/v1/responses`
-(fm_responses.py). One base URL serves llm, operation, iam and
+(fm_responses.py) and the Images API `/v1/images/generations` (fm_images.py). One base URL
+serves llm, operation, iam and
 metadata paths; images in OpenAI-compatible messages and SpeechKit STT v1: fm_media.py.
 
 Unscripted, a completion with `jsonSchema` answers JSON matching it (fm_structured.py: known
@@ -34,6 +35,7 @@ Python API::
         fm.requests  # RecordedRequest(method, path, headers, json); fm.paths()
         fm.max_active_generations; fm.stream_disconnects; fm.auth.iam_exchanges
         fm.images_received  # decoded images per request; fm.queue_transcript("text")
+        fm.images_api_requests; fm.images_api_gate = asyncio.Event()  # Images API (fm_images)
         fm.stt_requests; fm.stt_forbidden = True  # SpeechKit STT (fm_media.py)
         fm.tts_requests; fm.tts_forbidden = True; fm.tts_gate = asyncio.Event()  # fm_speech.py
 
@@ -77,6 +79,7 @@ from tests.fakes import fm_payloads as p
 from tests.fakes.fm_auth import AuthState
 from tests.fakes.fm_builtin_tools import BuiltinToolHandlers
 from tests.fakes.fm_handlers import TextHandlers
+from tests.fakes.fm_images import IMAGES_PATH, ImagesApiHandlers
 from tests.fakes.fm_media import STT_PATH, MediaHandlers
 from tests.fakes.fm_models import MODELS_PATH, ModelCatalog
 from tests.fakes.fm_operations import OperationHandlers
@@ -105,7 +108,7 @@ class RecordedRequest:
 
 class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers,
                            SpeechHandlers, TextHandlers, OperationHandlers, ModelCatalog,
-                           VectorStoreHandlers):
+                           VectorStoreHandlers, ImagesApiHandlers):
     def __init__(self, *, api_key: str = "test-key", folder_id: str = "test-folder",
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key, self.folder_id, self.host, self.port = api_key, folder_id, host, port
@@ -154,6 +157,7 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
         # The Responses API (fm_responses.py): `usage: null`, as in Yandex's own example.
         self.responses_usage_null = False
         self.init_models()  # GET /v1/models and unknown models (fm_models.py)
+        self.init_images_api()  # POST /v1/images/generations, Alice AI ART: fm_images.py
         self.init_vector_stores()  # Files and Vector Stores: fm_vector_stores.py
         self.init_builtin_tools()  # web_search and file_search: fm_builtin_tools.py
 
@@ -330,6 +334,8 @@ class FakeFoundationModels(BuiltinToolHandlers, ResponsesHandlers, MediaHandlers
             return await self.completion(request, body)
         if path == "/v1/chat/completions":
             return await self.openai_chat(request, body)
+        if path == IMAGES_PATH:
+            return await self.images_generations(body)
         if path == RESPONSES_PATH:  # built-in tools first (fm_builtin_tools.py)
             return await self.builtin_first(request, body)
         if method == "completionAsync":

@@ -68,8 +68,9 @@ async def test_every_model_served_passes_with_a_summary(fm: FakeFoundationModels
     settings = settings_for(fm, allowed_text_models="yandexgpt-lite")
     (outcome,) = await check_models(settings)
     assert outcome.ok, outcome.line()
-    assert outcome.detail.startswith("4 configured: 2 listed, 1 not listed but answered")
-    assert "IMAGE_MODEL=yandex-art/latest" in outcome.detail
+    assert outcome.detail == ("4 configured: 2 listed, 1 not listed but answered a probe, 1 in "
+                              "Yandex's current image model list")
+    assert not any("images" in r.path or "imageGeneration" in r.path for r in fm.requests)
 
 
 async def test_the_vision_model_is_probed_on_the_openai_wire(fm: FakeFoundationModels) -> None:
@@ -123,3 +124,39 @@ async def test_reasoning_on_the_responses_wire_is_refused_at_start(
                      "TEXT_API=native (YandexGPT Pro) or TEXT_API=openai (gpt-oss)"]
     lines = {o.name: o for o in wire_outcomes(settings)}
     assert not lines["reasoning"].ok
+
+
+@pytest.mark.parametrize("image_model", ["yandex-art/latest", "yandex-art-2.0",
+                                         f"art://{FOLDER}/yandex-art/latest"])
+async def test_a_retired_image_model_fails_the_check_naming_the_setting_and_its_successor(
+    fm: FakeFoundationModels, image_model: str
+) -> None:
+    (outcome,) = await check_models(settings_for(fm, image_model=image_model))
+    assert not outcome.ok
+    assert outcome.detail == (f"IMAGE_MODEL={image_model}: YandexART 2.0 was retired on 18 "
+                              "August 2026; Yandex recommends aliceai-image-art-3.0")
+    assert outcome.fix.startswith("set IMAGE_MODEL=aliceai-image-art-3.0 (see https://")
+    # Found without drawing: no image request of either kind reached the fake.
+    assert not any("images" in r.path or "imageGeneration" in r.path for r in fm.requests)
+
+
+async def test_run_names_a_retired_image_model_at_start_and_goes_on(
+    fm: FakeFoundationModels, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "bot.models")
+    settings = settings_for(fm, image_model="yandex-art/latest")
+    auth = build_auth_from(settings)
+    async with build_client(settings, auth) as client:
+        await log_models(settings, client, client, auth)
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and r.name == "bot.models"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("models: IMAGE_MODEL=yandex-art/latest: YandexART 2.0 was "
+                                  "retired on 18 August 2026; Yandex recommends "
+                                  "aliceai-image-art-3.0; set IMAGE_MODEL=aliceai-image-art-3.0")
+    assert not any("images" in r.path or "imageGeneration" in r.path for r in fm.requests)
+
+
+async def test_the_default_image_model_is_alice_ai_art() -> None:
+    assert Settings(_env_file=None, telegram_bot_token="1:t").image_model == (  # type: ignore[call-arg]
+        "aliceai-image-art-3.0")

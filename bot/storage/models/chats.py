@@ -153,6 +153,9 @@ class ImageJob(TimestampMixin, Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     model: Mapped[str | None] = mapped_column(String(256))
     operation_id: Mapped[str | None] = mapped_column(String(128))
+    # Requests sent to the synchronous Images API (Alice AI ART), counted before each is sent:
+    # a restart mid-request asks again only while this is below 2.
+    requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[ImageJobStatus] = mapped_column(
         string_enum(ImageJobStatus), default=ImageJobStatus.PENDING
     )

@@ -62,6 +62,22 @@ class ImageJobRepository:
         await self.session.flush()
         return job
 
+    async def set_running(self, job_id: int) -> ImageJob:
+        """A job of the synchronous Images API: accepted, no operation to record."""
+        job = await self._require(job_id)
+        job.status = ImageJobStatus.RUNNING
+        job.updated_at = utcnow()
+        await self.session.flush()
+        return job
+
+    async def count_request(self, job_id: int) -> int:
+        """One more request to the synchronous Images API is about to be sent: the count."""
+        job = await self._require(job_id)
+        job.requests += 1
+        job.updated_at = utcnow()
+        await self.session.flush()
+        return job.requests
+
     async def set_status(
         self,
         job_id: int,
