@@ -42,6 +42,9 @@ async def test_errors_surface_and_recover(
     assert await c.take("bot", rate=30.0, burst=30.0) == 0.0
 
 
+# SCRIPT FLUSH empties the shared server's script cache: a test counting round trips on
+# another worker would see an extra one (EVALSHA refused, then reloaded). They share a worker.
+@pytest.mark.xdist_group("redis-scripts")
 async def test_scripts_are_loaded_again_when_the_server_forgot_them(
     through_proxy: RedisCoordinator, redis_url: str
 ) -> None:

@@ -17,6 +17,10 @@ from bot.coordination.redisstore import RedisCoordinator
 from bot.coordination.riding import Rides
 from tests.coordination.proxy import TcpProxy
 
+# Round trips counted here: kept off the worker of the test that flushes Redis's script cache
+# (test_redis_outage.py), which would add a reload to a count.
+pytestmark = pytest.mark.xdist_group("redis-scripts")
+
 
 @pytest.fixture
 async def counted(

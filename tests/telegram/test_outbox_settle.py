@@ -15,6 +15,10 @@ from bot.coordination.redisstore import RedisCoordinator
 from bot.telegram.outbox.budget import Priority
 from bot.telegram.outbox.shared import SharedBudget
 
+# Round trips counted here: kept off the worker of the test that flushes Redis's script cache
+# (test_redis_outage.py), which would add a reload to a count.
+pytestmark = pytest.mark.xdist_group("redis-scripts")
+
 
 @pytest.fixture
 async def counted(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[CountingProxy, Redis]]:
