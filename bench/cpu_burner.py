@@ -1,5 +1,5 @@
 """An fmbot App whose every answered turn costs 2 ms more CPU: the regression the CPU guard
-must catch (bench/cpu_guard.py, tests/e2e/test_bench_smoke.py), injected through the public
+must catch (bench/cpu_guard.py --burn-ms 2), injected through the public
 API.
 
 After every answer it runs a fixed amount of pure-Python work, ``FMBOT_BENCH_BURN_MS``
