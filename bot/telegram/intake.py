@@ -38,6 +38,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage.outage import outage_of
 from bot.storage.repositories import (
     IncomingUpdate,
     PendingUpdate,
@@ -123,9 +124,14 @@ class Intake:
         await asyncio.shield(self._settle(receipt))
 
     async def _settle(self, receipt: UpdateReceipt) -> None:
-        async with self.sessionmaker() as session:
-            await UpdateRepository(session, self.bot_id).settle([receipt.update_id])
-            await session.commit()
+        async def settle() -> None:
+            async with self.sessionmaker() as session:
+                await UpdateRepository(session, self.bot_id).settle([receipt.update_id])
+                await session.commit()
+
+        # Its turn has passed: settled once the database is back if it is away now (until
+        # then it stays queued, and a restart would replay it).
+        await outage_of(self.sessionmaker).ride("settling an update", settle)
         receipt.settled = True
 
     async def settle_many(self, receipts: Sequence[UpdateReceipt]) -> None:
@@ -195,9 +201,16 @@ class DurablePolling(BaseRequestMiddleware):
             updates = cast(list[Update], result)
             try:
                 await self.intake.accept(updates)
-            except Exception:
-                log.exception("storing %d received updates failed; asking again", len(updates))
+            except Exception as exc:
+                outage = outage_of(self.intake.sessionmaker)
+                if outage.failed(exc, f"storing {len(updates)} received updates"):
+                    log.info("storing %d received updates failed (database unreachable); "
+                             "asking again", len(updates))
+                else:
+                    log.exception("storing %d received updates failed; asking again",
+                                  len(updates))
                 raise
+            outage_of(self.intake.sessionmaker).succeeded()
         return result
 
 
@@ -247,11 +260,26 @@ class DurableWebhookHandler(SimpleRequestHandler):
         try:
             dispatch_here = not routed and not closing
             new = await self.intake.accept([update], [raw], dispatch_here=dispatch_here)
-        except Exception:
-            log.exception(
-                "storing update %s failed; Telegram will deliver it again", update.update_id
-            )
+        except Exception as exc:
+            outage = outage_of(self.intake.sessionmaker)
+            if not outage.failed(exc, f"storing update {update.update_id}"):
+                log.exception(
+                    "storing update %s failed; Telegram will deliver it again", update.update_id
+                )
+                return web.Response(status=503, text="storage unavailable")
+            # Expected while the database is away (the outage is logged once): its chat is
+            # told past the grace that it will be answered, once the update is stored.
+            log.info("storing update %s failed (database unreachable); Telegram will deliver "
+                     "it again", update.update_id)
+            message = update.message
+            if message is not None:
+                user = message.from_user
+                outage.wait(
+                    message.chat.id, user.language_code if user else None,
+                    message.message_thread_id if message.is_topic_message else None,
+                )
             return web.Response(status=503, text="storage unavailable")
+        outage_of(self.intake.sessionmaker).succeeded()
         if not new or closing:  # a repeated delivery, or left queued (stop_dispatching)
             return web.json_response({}, dumps=bot.session.json_dumps)
         if routed and self.route is not None and self.route(update):
