@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from tests.ports import free_port
 BOT_USERNAME = "fm_test_bot"
 # Eight words: the fake streams its echo a word or so a chunk.
 TAIL = "about the sea and the light"
+NOTICE = ("I am unavailable for a moment (my storage is being switched over). Your messages "
+          "are kept: I will answer them as soon as I am back.")
 
 
 @dataclass
@@ -37,11 +39,18 @@ class Failover:
     busy: list[int]  # chats with an answer streaming when the database goes away
     late: list[int]  # chats whose first question arrives during the outage
     recovered: float = 0.0  # seconds from the database's return to the last answer
-    notes: list[str] = field(default_factory=list)
+    # Past DATABASE_OUTAGE_GRACE: the notice, which `texts` leaves out (`notices` counts it).
+    notice: str = NOTICE
 
     def texts(self, chat_id: int) -> list[str]:
+        return [t for t in self.shown(chat_id) if t != self.notice]
+
+    def shown(self, chat_id: int) -> list[str]:
         chat = self.r.tg.chats.get(chat_id)
         return [] if chat is None else [m.text or "" for m in chat.bot_messages]
+
+    def notices(self, chat_id: int) -> int:
+        return self.shown(chat_id).count(self.notice)
 
     def ask(self, chat_id: int, n: int) -> None:
         text = f"question {abs(chat_id)}.{n} {TAIL}"
@@ -121,6 +130,7 @@ def through(proxy_port: int, url: str) -> str:
 async def failover_cluster(
     names: Sequence[str], workdir: Path, *, postgres_url: str, redis_url: str,
     busy: Sequence[int], late: Sequence[int], extra: dict[str, str] | None = None,
+    webhook_parallel: bool = False,
 ) -> AsyncIterator[Failover]:
     pg = make_url(postgres_url)
     db = TcpProxy(pg.host or "127.0.0.1", pg.port or 5432)
@@ -131,6 +141,7 @@ async def failover_cluster(
             names, workdir, database_url=through(db.port, postgres_url), redis_url=redis_url,
             label="E2E-db-failover", ready_within=120,
             extra={"YANDEX_MAX_CONCURRENT_GENERATIONS": "60", **(extra or {})},
+            webhook_parallel=webhook_parallel,
         ) as r:
             yield Failover(r, db, list(busy), list(late))
     finally:

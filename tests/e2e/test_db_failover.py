@@ -19,8 +19,10 @@ GROUPS = [-100_002, -100_001]
 LATE = [21, 22, 23]  # first asking during the outage
 
 
-def check(f: Failover) -> None:
+def check(f: Failover, notices: int = 0) -> None:
     assert not f.wrong(), f"{f.wrong()}\n{f.logs()[-8000:]}"
+    told = {ch: f.notices(ch) for ch in [*f.busy, *f.late]}
+    assert told == dict.fromkeys(told, notices), told
     assert not f.history_problems(), f.history_problems()
     logs = f.logs()
     for expected in ("Traceback", "Task exception was never retrieved", "turn failed",
@@ -68,3 +70,18 @@ async def test_one_replica_rides_out_a_20_s_failover(
     ) as f:
         await ride_out(f, 20.0)
         check(f)
+
+
+async def test_past_the_grace_each_waiting_chat_is_told_once_and_still_answered(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    """DATABASE_OUTAGE_GRACE=3 and an 8 s outage: every chat whose question waits (refused by
+    the webhook, which Telegram posts again) gets the notice once, in its language, then
+    its answers as without it."""
+    async with failover_cluster(
+        ("a",), tmp_path, postgres_url=postgres_url, redis_url=redis_url,
+        busy=[*PRIVATE[:3], GROUPS[0]], late=LATE[:2],
+        extra={"DATABASE_OUTAGE_GRACE": "3"}, webhook_parallel=True,
+    ) as f:
+        await ride_out(f, 8.0)
+        check(f, notices=1)
