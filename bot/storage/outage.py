@@ -52,6 +52,8 @@ class Outage:
         self._waiting: dict[int, tuple[str | None, int | None]] = {}
         self._told: set[int] = set()
         self._timer: asyncio.TimerHandle | None = None
+        # Set when the database is back: every unit of work waiting tries again at once.
+        self._back: asyncio.Event | None = None
 
     @property
     def down(self) -> bool:
@@ -75,6 +77,9 @@ class Outage:
             return
         log.info("database is back after %.1f s", self.clock() - self.since)
         self.since = None
+        if self._back is not None:
+            self._back.set()
+            self._back = None
         self._waiting.clear()
         self._told.clear()
         if self._timer is not None:
@@ -116,7 +121,7 @@ class Outage:
                     if not waiting and chat is not None:
                         waiting = True
                         self.wait(chat, language, thread_id)
-                    await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                    await self._pause(delay * random.uniform(0.8, 1.2))
                     delay = min(delay * 2, MAX_DELAY)
                     continue
                 self.succeeded()
@@ -124,6 +129,19 @@ class Outage:
         finally:
             if waiting:
                 self.unwait(chat)
+
+    async def _pause(self, delay: float) -> None:
+        """Sleep `delay`, or less if another unit of work finds the database back first."""
+        if self.since is None:  # back already (another unit of work got through)
+            return
+        if self._back is None:
+            self._back = asyncio.Event()
+        back = self._back
+        try:
+            async with asyncio.timeout(delay):
+                await back.wait()
+        except TimeoutError:
+            pass
 
     def _arm(self) -> None:
         try:
