@@ -39,6 +39,7 @@ class Failover:
     busy: list[int]  # chats with an answer streaming when the database goes away
     late: list[int]  # chats whose first question arrives during the outage
     recovered: float = 0.0  # seconds from the database's return to the last answer
+    back: float = 0.0  # when the database came back (time.monotonic)
     # Past DATABASE_OUTAGE_GRACE: the notice, which `texts` leaves out (`notices` counts it).
     notice: str = NOTICE
 
@@ -148,11 +149,12 @@ async def failover_cluster(
         await db.stop()
 
 
-async def ride_out(f: Failover, outage: float) -> None:
-    """The scenario (module docstring); fills `f.recovered`."""
+async def ride_out(f: Failover, outage: float, *, interval: float = 0.45) -> None:
+    """The scenario (module docstring); fills `f.recovered` and `f.back`. An answer streams
+    in 9 chunks `interval` apart (about 4 s): the database goes away while every first
+    answer streams."""
     fm = f.r.fm
-    # About 4 s an answer: the database goes away while every first answer streams.
-    fm.default_chunks, fm.default_interval = 9, 0.45
+    fm.default_chunks, fm.default_interval = 9, interval
     for chat_id in f.busy:
         f.ask(chat_id, 1)
         await asyncio.sleep(0.02)
@@ -171,7 +173,7 @@ async def ride_out(f: Failover, outage: float) -> None:
         await asyncio.sleep(0.02)
     await asyncio.sleep(max(0.0, outage - (time.monotonic() - cut)))
     await f.db.start()
-    back = time.monotonic()
+    f.back = back = time.monotonic()
     await f.wait_for(lambda: not f.wrong(), 120)
     f.recovered = time.monotonic() - back
     # The sweep would find an answer it thinks was cut short 2 s after the database is back,
