@@ -9,8 +9,11 @@ beside the others', as Telegram does) and the fake Foundation Models server. `--
 ask a question; while every answer streams, the proxy resets the live connections and refuses
 new ones for `--outage` seconds, during which each of those chats asks again and `--late`
 other chats ask their first question (tests/e2e/failover.py has the scenario). Prints, from
-the database's return: when the first and the last question of the backlog reached the model,
-and when the last answer was delivered (an answer streams for 8 x `--interval` s). Checks that
+the database's return: when the answers that ended during the outage were stored, when the first
+and the last question of the backlog reached the model (the questions asked during the outage
+come back when Telegram delivers their refused updates again: the fake retries every 2 s over at
+most `max_connections` at once, as Telegram does, at its own pace), and when the last answer was
+delivered (an answer streams for 8 x `--interval` s). Checks that
 every question was answered once, in order, with no error message, and says if not.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import sys
 import tempfile
@@ -29,6 +33,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.throwaway_postgres import DEFAULT_POSTGRES, throwaway_postgres
 from bot.storage.database import migrate
 from tests.e2e.failover import Failover, failover_cluster, ride_out
+
+
+def answers_stored(f: Failover) -> list[float]:
+    """Seconds from the database's return at which the replicas stored the answers that
+    ended while it was away (their log lines)."""
+    return sorted(
+        dt.datetime.fromisoformat(r["ts"]).timestamp() - f.back_at
+        for bot in f.r.bots.values() for r in bot.log_records()
+        if "stored once the database was back" in str(r.get("message"))
+    )
 
 
 def backlog_reached_model(f: Failover) -> list[float]:
@@ -55,6 +69,7 @@ async def run(args: argparse.Namespace) -> int:
             ) as f:
                 await ride_out(f, args.outage, interval=args.interval)
                 reached = backlog_reached_model(f)
+                kept = answers_stored(f)
                 wrong = f.wrong()
                 problems = f.history_problems()
                 errors = sum(
@@ -64,6 +79,9 @@ async def run(args: argparse.Namespace) -> int:
     print(f"{args.replicas} webhook replicas, {args.chats} chats streaming when PostgreSQL "
           f"went away for {args.outage:g} s, {args.chats + args.late} questions asked during "
           f"the outage; answers stream {8 * args.interval:.1f} s")
+    if kept:
+        print(f"{len(kept)} answers that ended during the outage (delivered then) stored "
+              f"{kept[0]:.2f}-{kept[-1]:.2f} s after the database returned")
     if reached:
         print(f"backlog questions reached the model {reached[0]:.2f}-{reached[-1]:.2f} s after "
               f"the database returned ({len(reached)} questions)")

@@ -40,6 +40,7 @@ class Failover:
     late: list[int]  # chats whose first question arrives during the outage
     recovered: float = 0.0  # seconds from the database's return to the last answer
     back: float = 0.0  # when the database came back (time.monotonic)
+    back_at: float = 0.0  # the same, as time.time() (for the bots' log lines)
     # Past DATABASE_OUTAGE_GRACE: the notice, which `texts` leaves out (`notices` counts it).
     notice: str = NOTICE
 
@@ -174,6 +175,7 @@ async def ride_out(f: Failover, outage: float, *, interval: float = 0.45) -> Non
     await asyncio.sleep(max(0.0, outage - (time.monotonic() - cut)))
     await f.db.start()
     f.back = back = time.monotonic()
+    f.back_at = time.time()
     await f.wait_for(lambda: not f.wrong(), 120)
     f.recovered = time.monotonic() - back
     # The sweep would find an answer it thinks was cut short 2 s after the database is back,
