@@ -38,7 +38,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.outage import outage_of
+from bot.storage.outage import Outage, outage_of
 from bot.storage.repositories import (
     IncomingUpdate,
     PendingUpdate,
@@ -135,9 +135,15 @@ class Intake:
         receipt.settled = True
 
     async def settle_many(self, receipts: Sequence[UpdateReceipt]) -> None:
-        async with self.sessionmaker() as session:
-            await UpdateRepository(session, self.bot_id).settle([r.update_id for r in receipts])
-            await session.commit()
+        async def settle() -> None:
+            async with self.sessionmaker() as session:
+                ids = [r.update_id for r in receipts]
+                await UpdateRepository(session, self.bot_id).settle(ids)
+                await session.commit()
+
+        # Waits for the database if it is away: a caller's work done before this (the
+        # backlog's notices) must not be done again by a caller retrying.
+        await outage_of(self.sessionmaker).ride("settling updates", settle)
         for receipt in receipts:
             receipt.settled = True
 
@@ -176,6 +182,17 @@ class Intake:
         return replay
 
 
+def _waits(outage: Outage, update: Update) -> None:
+    """A message the database could not take: its chat waits (told past the grace)."""
+    message = update.message
+    if message is not None:
+        user = message.from_user
+        outage.wait(
+            message.chat.id, user.language_code if user else None,
+            message.message_thread_id if message.is_topic_message else None,
+        )
+
+
 def _dump(update: Update) -> str:
     # by_alias: "from", not "from_user"; exclude_unset: what Telegram sent, nothing added.
     return update.model_dump_json(by_alias=True, exclude_unset=True)
@@ -206,6 +223,8 @@ class DurablePolling(BaseRequestMiddleware):
                 if outage.failed(exc, f"storing {len(updates)} received updates"):
                     log.info("storing %d received updates failed (database unreachable); "
                              "asking again", len(updates))
+                    for update in updates:
+                        _waits(outage, update)
                 else:
                     log.exception("storing %d received updates failed; asking again",
                                   len(updates))
@@ -271,13 +290,7 @@ class DurableWebhookHandler(SimpleRequestHandler):
             # told past the grace that it will be answered, once the update is stored.
             log.info("storing update %s failed (database unreachable); Telegram will deliver "
                      "it again", update.update_id)
-            message = update.message
-            if message is not None:
-                user = message.from_user
-                outage.wait(
-                    message.chat.id, user.language_code if user else None,
-                    message.message_thread_id if message.is_topic_message else None,
-                )
+            _waits(outage, update)
             return web.Response(status=503, text="storage unavailable")
         outage_of(self.intake.sessionmaker).succeeded()
         if not new or closing:  # a repeated delivery, or left queued (stop_dispatching)
