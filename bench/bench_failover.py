@@ -1,7 +1,7 @@
 """How long after a PostgreSQL failover the backlog is answered (issue 50).
 
     .venv/bin/python bench/bench_failover.py [--replicas 3] [--chats 30] [--late 10]
-        [--outage 8] [--interval 0.2] [--postgres URL] [--redis URL]
+        [--outage 8] [--interval 0.2] [--postgres URL] [--redis URL] [--keep DIR]
 
 Webhook replicas (`python -m bot run`, fresh interpreters) on a throwaway PostgreSQL database
 reached through a loopback TCP proxy, and Redis; the fake Bot API (posting each chat's updates
@@ -62,7 +62,8 @@ async def run(args: argparse.Namespace) -> int:
         names = [chr(ord("a") + i) for i in range(args.replicas)]
         busy = list(range(1, args.chats + 1))
         late = list(range(1001, 1001 + args.late))
-        with tempfile.TemporaryDirectory(prefix="bench-failover-") as workdir:
+        with tempfile.TemporaryDirectory(prefix="bench-failover-") as scratch:
+            workdir = args.keep or scratch
             async with failover_cluster(
                 names, Path(workdir), postgres_url=url, redis_url=args.redis,
                 busy=busy, late=late, webhook_parallel=True,
@@ -100,7 +101,11 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.2)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    sys.exit(asyncio.run(run(parser.parse_args())))
+    parser.add_argument("--keep", help="a folder to keep the replicas' logs in")
+    args = parser.parse_args()
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+    sys.exit(asyncio.run(run(args)))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class Outage:
         self.grace = grace
         self.clock = clock
         self.since: float | None = None  # when the current outage was first seen
+        self.refused = 0  # updates refused in this outage (Telegram delivers them again)
         self.on_past_grace: PastGrace | None = None
         # chat -> (language, thread), waiting on the database in this outage
         self._waiting: dict[int, tuple[str | None, int | None]] = {}
@@ -75,8 +76,10 @@ class Outage:
         """A unit of work reached the database."""
         if self.since is None:
             return
-        log.info("database is back after %.1f s", self.clock() - self.since)
+        refused = f" ({self.refused} updates refused meanwhile)" if self.refused else ""
+        log.info("database is back after %.1f s%s", self.clock() - self.since, refused)
         self.since = None
+        self.refused = 0
         if self._back is not None:
             self._back.set()
             self._back = None

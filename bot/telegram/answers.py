@@ -356,8 +356,8 @@ class Answerer:
             await self.conversation.note_streaming_ids(chat_id, ids)
         except Exception as exc:  # bookkeeping only: the answer itself goes on
             if unavailable(exc):  # they are stored with the answer when it ends
-                log.info("chat %s: the answer's messages not noted yet: database unreachable",
-                         chat_id)
+                log.debug("chat %s: the answer's messages not noted yet: database unreachable",
+                          chat_id)
                 return
             log.exception("could not record the messages of the answer in chat %s", chat_id)
 

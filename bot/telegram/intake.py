@@ -221,8 +221,10 @@ class DurablePolling(BaseRequestMiddleware):
             except Exception as exc:
                 outage = outage_of(self.intake.sessionmaker)
                 if outage.failed(exc, f"storing {len(updates)} received updates"):
-                    log.info("storing %d received updates failed (database unreachable); "
-                             "asking again", len(updates))
+                    outage.refused += len(updates)
+                    log.log(logging.INFO if outage.refused == len(updates) else logging.DEBUG,
+                            "storing %d received updates failed (database unreachable); "
+                            "asking again", len(updates))
                     for update in updates:
                         _waits(outage, update)
                 else:
@@ -286,10 +288,13 @@ class DurableWebhookHandler(SimpleRequestHandler):
                     "storing update %s failed; Telegram will deliver it again", update.update_id
                 )
                 return web.Response(status=503, text="storage unavailable")
-            # Expected while the database is away (the outage is logged once): its chat is
-            # told past the grace that it will be answered, once the update is stored.
-            log.info("storing update %s failed (database unreachable); Telegram will deliver "
-                     "it again", update.update_id)
+            # Expected while the database is away (the outage is logged once, and so is the
+            # first update it refuses): its chat is told past the grace that it will be
+            # answered, once the update is stored.
+            outage.refused += 1
+            log.log(logging.INFO if outage.refused == 1 else logging.DEBUG,
+                    "storing update %s failed (database unreachable); Telegram will deliver "
+                    "it again", update.update_id)
             _waits(outage, update)
             return web.Response(status=503, text="storage unavailable")
         outage_of(self.intake.sessionmaker).succeeded()
