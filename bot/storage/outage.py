@@ -10,8 +10,10 @@ it stayed), until it succeeds or is cancelled. An error of the statement itself 
 once, as before.
 
 Past `grace` seconds of an outage, the chats waiting on it (`ride(..., chat=...)`, and the
-refused updates' chats `wait(...)` is told of) are handed once each to `on_past_grace`: the
-Telegram front tells their users the bot is unavailable and that they will be answered.
+refused updates' chats `wait(...)` is told of) are handed once each to the listeners given
+to `on_past_grace`: the Telegram front tells their users the bot is unavailable and that they
+will be answered. The composition root gives the process's `Outage` (`watch_outages`), with
+DATABASE_OUTAGE_GRACE.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class Outage:
         self.clock = clock
         self.since: float | None = None  # when the current outage was first seen
         self.refused = 0  # updates refused in this outage (Telegram delivers them again)
-        self.on_past_grace: PastGrace | None = None
+        self._past_grace: list[PastGrace] = []
         # chat -> (language, thread), waiting on the database in this outage
         self._waiting: dict[int, tuple[str | None, int | None]] = {}
         self._told: set[int] = set()
@@ -59,6 +61,16 @@ class Outage:
     @property
     def down(self) -> bool:
         return self.since is not None
+
+    def on_past_grace(self, listener: PastGrace) -> None:
+        """Call `listener(chat, language, thread)` for each chat waiting past the grace."""
+        self._past_grace.append(listener)
+
+    def refuse(self, count: int = 1) -> bool:
+        """`count` updates were refused (Telegram delivers them again); True for the first
+        refusal of this outage (logged; the rest need not be)."""
+        self.refused += count
+        return self.refused == count
 
     def failed(self, exc: BaseException, what: str) -> bool:
         """Note a failure of `what`; True when it is the database being unreachable (the
@@ -154,13 +166,14 @@ class Outage:
         self._timer = loop.call_later(self.grace, self._tell)
 
     def _tell(self) -> None:
-        if self.since is None or self.on_past_grace is None:
+        if self.since is None or not self._past_grace:
             return
         for chat_id, (language, thread_id) in list(self._waiting.items()):
             if chat_id in self._told:
                 continue
             self._told.add(chat_id)
-            self.on_past_grace(chat_id, language, thread_id)
+            for listener in self._past_grace:
+                listener(chat_id, language, thread_id)
 
 
 def _short(exc: BaseException) -> str:
@@ -171,12 +184,24 @@ def _short(exc: BaseException) -> str:
 _OUTAGES: weakref.WeakKeyDictionary[Any, Outage] = weakref.WeakKeyDictionary()
 
 
+def _key(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
+    bind = sessionmaker.kw.get("bind")
+    return bind.sync_engine.pool if bind is not None else sessionmaker
+
+
 def outage_of(sessionmaker: async_sessionmaker[AsyncSession]) -> Outage:
     """The process's `Outage` for the database `sessionmaker` reaches (one per connection
-    pool: sessionmakers on the same engine, or on its execution options, share it)."""
-    bind = sessionmaker.kw.get("bind")
-    key: Any = bind.sync_engine.pool if bind is not None else sessionmaker
+    pool: sessionmakers on the same engine, or on its execution options, share it): the one
+    `watch_outages` gave, or one with the default grace."""
+    key = _key(sessionmaker)
     outage = _OUTAGES.get(key)
     if outage is None:
         outage = _OUTAGES[key] = Outage()
+    return outage
+
+
+def watch_outages(sessionmaker: async_sessionmaker[AsyncSession], outage: Outage) -> Outage:
+    """Make `outage` the one every part reaching `sessionmaker`'s database shares (the
+    composition root, before anything uses the database)."""
+    _OUTAGES[_key(sessionmaker)] = outage
     return outage

@@ -221,8 +221,7 @@ class DurablePolling(BaseRequestMiddleware):
             except Exception as exc:
                 outage = outage_of(self.intake.sessionmaker)
                 if outage.failed(exc, f"storing {len(updates)} received updates"):
-                    outage.refused += len(updates)
-                    log.log(logging.INFO if outage.refused == len(updates) else logging.DEBUG,
+                    log.log(logging.INFO if outage.refuse(len(updates)) else logging.DEBUG,
                             "storing %d received updates failed (database unreachable); "
                             "asking again", len(updates))
                     for update in updates:
@@ -291,8 +290,7 @@ class DurableWebhookHandler(SimpleRequestHandler):
             # Expected while the database is away (the outage is logged once, and so is the
             # first update it refuses): its chat is told past the grace that it will be
             # answered, once the update is stored.
-            outage.refused += 1
-            log.log(logging.INFO if outage.refused == 1 else logging.DEBUG,
+            log.log(logging.INFO if outage.refuse() else logging.DEBUG,
                     "storing update %s failed (database unreachable); Telegram will deliver "
                     "it again", update.update_id)
             _waits(outage, update)

@@ -35,7 +35,7 @@ class OutageNotices:
         self.owner = owner
         self.sent = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        outage.on_past_grace = self.tell
+        outage.on_past_grace(self.tell)
 
     def tell(self, chat_id: int, language: str | None, thread_id: int | None) -> None:
         task = asyncio.get_running_loop().create_task(

@@ -16,7 +16,7 @@ from sqlalchemy import make_url, text
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
-from bot.storage.outage import outage_of
+from bot.storage.outage import Outage, outage_of, watch_outages
 from tests.coordination.proxy import TcpProxy
 from tests.core.conftest import ANNA, PRIVATE, make_service
 from tests.core.helpers import assistant, prompts, stored, user, wait_for
@@ -106,10 +106,9 @@ async def test_an_error_of_the_statement_is_not_waited_on(db: Database) -> None:
 async def test_past_the_grace_each_waiting_chat_is_handed_over_once(
     db: Database, proxy: TcpProxy
 ) -> None:
-    outage = outage_of(db.sessionmaker)
-    outage.grace = 0.5
+    outage = watch_outages(db.sessionmaker, Outage(grace=0.5))
     told: list[tuple[int, str | None]] = []
-    outage.on_past_grace = lambda chat, language, _thread: told.append((chat, language))
+    outage.on_past_grace(lambda chat, language, _thread: told.append((chat, language)))
 
     async def read() -> int:
         async with db.sessionmaker() as session:

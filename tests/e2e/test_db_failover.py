@@ -12,7 +12,8 @@ import pytest
 
 from tests.e2e.failover import Failover, failover_cluster, ride_out
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240), pytest.mark.xdist_group("failover")]
+# No xdist group: each test starts its own replicas (and proxy), so loadgroup may spread them.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 PRIVATE = list(range(1, 9))  # answering when the database goes away
 GROUPS = [-100_002, -100_001]
