@@ -137,22 +137,27 @@ class ConversationService:
 
     @asynccontextmanager
     async def _hold(self, chat_id: int) -> AsyncIterator[None]:
-        """The chat's turn: after the one before it, and after that one's answer is stored
-        when the database was away as it ended (finishing.py)."""
+        """The chat's turn: after the one before it (`_ride` waits for that one's answer to
+        be stored, when the database was away as it ended)."""
         async with self._locks.hold(chat_id):
-            saving = self._parts.saving.get(chat_id)
-            if saving is not None:
-                await asyncio.wait({saving})
             yield
 
     async def _ride(
         self, what: str, work: Callable[[], Awaitable[T]], chat: ChatRef, speaker: Speaker
     ) -> T:
-        """`work` (a unit of work), waiting for the database while it is away: the turn
-        waits in its chat's queue instead of failing (bot/storage/outage.py)."""
-        return await outage_of(self._sessionmaker).ride(
-            what, work, chat=chat.chat_id, language=speaker.language
-        )
+        """`work` (a turn's first unit of work), waiting for the database while it is away:
+        the turn waits in its chat's queue instead of failing (bot/storage/outage.py). It
+        starts after the chat's last answer is stored (finishing.py), so its window holds it;
+        waiting for that counts as waiting for the database (told past the grace)."""
+        outage = outage_of(self._sessionmaker)
+        saving = self._parts.saving.get(chat.chat_id)
+        if saving is not None and not saving.done():
+            outage.wait(chat.chat_id, speaker.language)
+            try:
+                await asyncio.wait({saving})
+            finally:
+                outage.unwait(chat.chat_id)
+        return await outage.ride(what, work, chat=chat.chat_id, language=speaker.language)
 
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""

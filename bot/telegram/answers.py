@@ -266,7 +266,7 @@ class Answerer:
         if result.saving is not None:
             # The database was away as the answer ended: delivered already, it is stored once
             # the database is back; the chat's next turn waits for that (history in order).
-            await asyncio.wait({result.saving})
+            await self._until_saved(result.saving, target, t)
             if not result.saving.cancelled() and result.saving.exception() is not None:
                 log.error("chat %s: answer %s not stored: %r", chat.chat_id,
                           result.message_id, result.saving.exception())
@@ -293,6 +293,22 @@ class Answerer:
                 log.exception("after-answer bookkeeping failed in chat %s", chat.chat_id)
         if self.voice is not None and ids and target.voice is not None:
             self._keep(self.voice(target, result, t))  # the next question need not wait
+
+    async def _until_saved(
+        self, saving: asyncio.Task[None], target: Target, t: Translator
+    ) -> None:
+        """Wait for a delivered answer's store; questions of the chat queued behind it wait
+        on the database meanwhile (their chat is told past DATABASE_OUTAGE_GRACE)."""
+        chat_id = target.chat.chat_id
+        outage = self.conversation.outage
+        waited = self.queues.pending(chat_id) > 0
+        if waited:
+            outage.wait(chat_id, t.language, target.thread_id)
+        try:
+            await asyncio.wait({saving})
+        finally:
+            if waited:
+                outage.unwait(chat_id)
 
     async def _tell_limit(self, target: Target, kind: str, t: Translator) -> None:
         """One line in the user's language: a per-user tool limit was reached this turn."""

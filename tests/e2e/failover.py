@@ -1,7 +1,9 @@
 """A database failover under webhook replicas (`python -m bot run` on PostgreSQL and Redis):
 PostgreSQL is reached through a loopback TCP proxy that, while answers stream, resets every
-live connection and refuses new ones for `outage` seconds, then lets them through again; a
-few more questions arrive meanwhile. Used by test_db_failover.py and bench/bench_failover.py.
+live connection and refuses new ones for `outage` seconds, then lets them through again. Half
+the chats asked their next question just before (its turn starts during the outage), the
+others ask it during the outage, with a few new chats. Used by test_db_failover.py and
+bench/bench_failover.py.
 
 What a user may see of it is delay: every question answered exactly once, in order, with the
 answers before it in its prompt, and no error message."""
@@ -164,15 +166,22 @@ async def ride_out(f: Failover, outage: float, *, interval: float = 0.45) -> Non
     await f.wait_for(
         lambda: sum(1 for m in f.prompts() if m and TAIL in m[-1][1]) >= len(f.busy), 60
     )
+    # Every other chat asks again now: stored, its turn queued behind the streaming answer,
+    # it starts while the database is away (and waits for it).
+    early = f.busy[::2]
+    for chat_id in early:
+        f.ask(chat_id, 2)
+    await f.wait_for(lambda: not f.r.tg.updates.pending, 30)
     await asyncio.sleep(0.5)  # the first frames are out (and their ids being noted)
     await f.db.stop()
     cut = time.monotonic()
     await asyncio.sleep(1.0)
-    # Asked while the database is away: the chat's second question, and first questions of
-    # chats that had nothing streaming.
+    # Asked while the database is away: the other chats' second question, and first
+    # questions of chats that had nothing streaming.
     for chat_id in f.busy:
-        f.ask(chat_id, 2)
-        await asyncio.sleep(0.02)
+        if chat_id not in early:
+            f.ask(chat_id, 2)
+            await asyncio.sleep(0.02)
     for chat_id in f.late:
         f.ask(chat_id, 1)
         await asyncio.sleep(0.02)
