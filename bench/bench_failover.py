@@ -6,9 +6,10 @@
 Webhook replicas (`python -m bot run`, fresh interpreters) on a throwaway PostgreSQL database
 reached through a loopback TCP proxy, and Redis; the fake Bot API (posting each chat's updates
 beside the others', as Telegram does) and the fake Foundation Models server. `--chats` chats
-ask a question; while every answer streams, the proxy resets the live connections and refuses
-new ones for `--outage` seconds, during which each of those chats asks again and `--late`
-other chats ask their first question (tests/e2e/failover.py has the scenario). Prints, from
+ask a question; half of them ask again at once (queued behind their answer); while every answer
+streams, the proxy resets the live connections and refuses new ones for `--outage` seconds,
+during which the other half ask again and `--late` other chats ask their first question
+(tests/e2e/failover.py has the scenario). Prints, from
 the database's return: when the answers that ended during the outage were stored, when the first
 and the last question of the backlog reached the model (the questions asked during the outage
 come back when Telegram delivers their refused updates again: the fake retries every 2 s over at
@@ -77,9 +78,11 @@ async def run(args: argparse.Namespace) -> int:
                     1 for ch in [*busy, *late] for text in f.shown(ch)
                     if "went wrong" in text or "unavailable" in text
                 )
+    early = len(busy[::2])  # tests/e2e/failover.py: they ask again just before the cut
     print(f"{args.replicas} webhook replicas, {args.chats} chats streaming when PostgreSQL "
-          f"went away for {args.outage:g} s, {args.chats + args.late} questions asked during "
-          f"the outage; answers stream {8 * args.interval:.1f} s")
+          f"went away for {args.outage:g} s; {early} questions queued just before, "
+          f"{args.chats - early + args.late} asked during the outage; answers stream "
+          f"{8 * args.interval:.1f} s")
     if kept:
         print(f"{len(kept)} answers that ended during the outage (delivered then) stored "
               f"{kept[0]:.2f}-{kept[-1]:.2f} s after the database returned")
