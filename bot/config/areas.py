@@ -279,6 +279,10 @@ class InfrastructureSettings(BaseSettings):
 
     # --- Infrastructure ------------------------------------------------------------------------
     database_url: str = DEFAULT_SQLITE_URL
+    # Seconds a database outage (a failover, a restart) may last unnoticed by users: turns
+    # wait for the database and are answered once it is back. Past it, each waiting chat is
+    # told once that the bot is unavailable and will answer (it still does).
+    database_outage_grace: float = Field(default=60.0, ge=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -4,8 +4,10 @@ log one line; start the App's `on_answer` hooks."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from bot.conversation.context import FINAL_FOR_HOOKS, answer_event
 from bot.conversation.parts import TurnParts
@@ -17,6 +19,7 @@ from bot.knowledge.grounding import is_not_found, mark_cited, not_found_text
 from bot.metrics import registry as metrics
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus, ToolCall
+from bot.storage.outage import outage_of
 from bot.storage.repositories import (
     PROMPT_STATUSES,
     KnowledgeRepository,
@@ -79,21 +82,28 @@ async def finish(
         # summary never see the model's marker (the flag is `kb_answers.covered`).
         text = not_found_text(turn.speaker.language, parts.not_found_next_step)
     covered = not not_found and kb.grounding is not None
-    async with parts.sessionmaker() as session:
-        messages = MessageRepository(session)
-        stored = await messages.finish_answer(
-            turn.answer_id,
-            text=text,
-            status=status,
-            token_count=usage.completion_tokens if usage else estimate_tokens(text),
-            input_tokens=usage.input_tokens if usage else None,
-            output_tokens=usage.completion_tokens if usage else None,
-            telegram_message_ids=shown,
-            # A cancelled answer (/stop, shutdown, a lost lease) is not answered again.
-            delivery_pending=parts.track_delivery and status is not MessageStatus.CANCELLED,
-        )
-        calls: list[ToolCall] = []
-        if stored:
+
+    async def store() -> list[ToolCall]:
+        async with parts.sessionmaker() as session:
+            messages = MessageRepository(session)
+            stored = await messages.finish_answer(
+                turn.answer_id,
+                text=text,
+                status=status,
+                token_count=usage.completion_tokens if usage else estimate_tokens(text),
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.completion_tokens if usage else None,
+                telegram_message_ids=shown,
+                # A cancelled answer (/stop, shutdown, a lost lease) is not answered again.
+                delivery_pending=parts.track_delivery and status is not MessageStatus.CANCELLED,
+            )
+            calls: list[ToolCall] = []
+            if not stored:
+                # The rows were deleted meanwhile (/forget or retention): nothing to update.
+                await session.rollback()
+                logger.info("answer %s was deleted while it streamed; not stored",
+                            turn.answer_id)
+                return calls
             if _reports_calls(parts, status):  # for the App's on_answer hooks
                 calls = await ToolCallRepository(session).for_answer(turn.answer_id)
             if kb.retrieval is not None:
@@ -115,10 +125,28 @@ async def finish(
                     reasoning_tokens=usage.reasoning_tokens,
                 )
             await session.commit()
-        else:
-            # The rows were deleted meanwhile (/forget or retention): nothing to update.
-            await session.rollback()
-            logger.info("answer %s was deleted while it streamed; not stored", turn.answer_id)
+            return calls
+
+    outage = outage_of(parts.sessionmaker)
+    saving: asyncio.Task[None] | None = None
+    calls: list[ToolCall] = []
+    try:
+        calls = await store()
+        outage.succeeded()
+    except Exception as exc:
+        if not outage.failed(exc, f"storing answer {turn.answer_id}"):
+            raise
+        # The database went away while the answer streamed: the text is kept here and
+        # stored once it is back; the answer is delivered meanwhile (TurnResult.saving).
+        saving = asyncio.create_task(
+            _store_later(parts, turn, store, lambda c: _hooks(parts, turn, result, status, c)),
+            name=f"answer-{turn.answer_id}-saving",
+        )
+        parts.saving[turn.chat.chat_id] = saving
+        saving.add_done_callback(
+            lambda task: parts.saving.pop(turn.chat.chat_id, None)
+            if parts.saving.get(turn.chat.chat_id) is task else None
+        )
     metrics.turn_finished(status.value)
     _log_answer(turn, status, usage, not_found)
     if kb.retrieval is not None:
@@ -137,11 +165,33 @@ async def finish(
         sources=sources,
         waiting=turn.tools.waiting if status is MessageStatus.WAITING else (),
         tool_limit=turn.tools.limit,
+        saving=saving,
     )
+    if saving is None:
+        _hooks(parts, turn, result, status, calls)
+    return result
+
+
+def _hooks(
+    parts: TurnParts, turn: TurnState, result: TurnResult, status: MessageStatus,
+    calls: list[ToolCall],
+) -> None:
     extras = parts.extras
     if extras is not None and extras.on_answer and status in FINAL_FOR_HOOKS:
         extras.answered(answer_event(turn, result, calls))  # in tasks of their own
-    return result
+
+
+async def _store_later(
+    parts: TurnParts,
+    turn: TurnState,
+    store: Callable[[], Awaitable[list[ToolCall]]],
+    then: Callable[[list[ToolCall]], None],
+) -> None:
+    """Store an answer that ended while the database was away, once it is back."""
+    calls = await outage_of(parts.sessionmaker).ride(f"storing answer {turn.answer_id}", store)
+    logger.info("answer %s in chat %s stored once the database was back",
+                turn.answer_id, turn.chat.chat_id)
+    then(calls)
 
 
 def _log_answer(

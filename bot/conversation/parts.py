@@ -3,6 +3,7 @@ contributors they add up to (in the order they are asked)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,9 @@ class TurnParts:
     track_delivery: bool = False
     # The turn streaming in each chat (turns of a chat run one at a time).
     streaming: dict[int, TurnState] = field(default_factory=dict)
+    # Answers that ended while the database was away, being stored when it is back (per
+    # chat): the chat's next turn reads its history after them (finishing.py).
+    saving: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     # Which conversations were lately seen without images (their text turns skip the query).
     seen_images: SeenImages = field(default_factory=SeenImages)
 

@@ -6,9 +6,11 @@ work); see the package docstring."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,13 +21,14 @@ from bot.conversation.opening import chat_settings, open_turn
 from bot.conversation.parts import Shared, TurnParts
 from bot.conversation.running import run
 from bot.conversation.tokens import TokenCounter
-from bot.conversation.turn import WITH_FAILED, Question
+from bot.conversation.turn import WITH_FAILED, Question, TurnState
 from bot.conversation.types import ChatRef, Speaker, TurnResult
 from bot.conversation.vision import ImageInput, Vision
 from bot.foundation_models.errors import InvalidRequestError
 from bot.foundation_models.types import ChatModel, CompletionOptions, Snapshot
 from bot.prompting import MIN_AVAILABLE, context_size_for, estimate_tokens
 from bot.storage.models import MessageRole, utc_today
+from bot.storage.outage import Outage, outage_of
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     PROMPT_STATUSES,
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
     from bot.conversation.tools_loop import ToolLoop
     from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
+
+T = TypeVar("T")
 
 
 class ConversationService:
@@ -125,6 +130,35 @@ class ConversationService:
     async def _chat(self, session: AsyncSession, chat: ChatRef) -> tuple[str, str, int]:
         return await chat_settings(self._parts, session, chat)
 
+    @property
+    def outage(self) -> Outage:
+        """The database's reachability as this process sees it (bot/storage/outage.py)."""
+        return outage_of(self._sessionmaker)
+
+    @asynccontextmanager
+    async def _hold(self, chat_id: int) -> AsyncIterator[None]:
+        """The chat's turn: after the one before it (`_ride` waits for that one's answer to
+        be stored, when the database was away as it ended)."""
+        async with self._locks.hold(chat_id):
+            yield
+
+    async def _ride(
+        self, what: str, work: Callable[[], Awaitable[T]], chat: ChatRef, speaker: Speaker
+    ) -> T:
+        """`work` (a turn's first unit of work), waiting for the database while it is away:
+        the turn waits in its chat's queue instead of failing (bot/storage/outage.py). It
+        starts after the chat's last answer is stored (finishing.py), so its window holds it;
+        waiting for that counts as waiting for the database (told past the grace)."""
+        outage = outage_of(self._sessionmaker)
+        saving = self._parts.saving.get(chat.chat_id)
+        if saving is not None and not saving.done():
+            outage.wait(chat.chat_id, speaker.language)
+            try:
+                await asyncio.wait({saving})
+            finally:
+                outage.unwait(chat.chat_id)
+        return await outage.ride(what, work, chat=chat.chat_id, language=speaker.language)
+
     def is_busy(self, chat_id: int) -> bool:
         """True while a turn (or retry) of this chat runs or waits for its turn."""
         return self._locks.busy(chat_id)
@@ -150,7 +184,8 @@ class ConversationService:
             raise InvalidRequestError("the message is empty")
         if images and self.vision is None:
             raise InvalidRequestError("images are not taken (no vision model)")
-        async with self._locks.hold(chat.chat_id):
+
+        async def opening() -> TurnState:
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat(session, chat)
                 if self.tools is not None:  # a confirmation waiting in the chat is declined
@@ -184,10 +219,13 @@ class ConversationService:
                 question = Question(
                     question_id, conversation_id, text, tokens, speaker.display_name
                 )
-                turn = await open_turn(
+                return await open_turn(
                     self._parts, session, chat, speaker, model, system_prompt, question, receipts,
                     new_images=tuple(image.jpeg for image in images),
                 )
+
+        async with self._hold(chat.chat_id):
+            turn = await self._ride("opening a turn", opening, chat, speaker)
             return await run(self._parts, turn, on_snapshot)
 
     async def retry_last(
@@ -202,7 +240,8 @@ class ConversationService:
         """Answer the conversation's last question again; None when there is none yet.
         `resume` (a turn a crash cut short): its stored tool calls carry over, so nothing
         done is done again; otherwise (/retry) the turn starts afresh."""
-        async with self._locks.hold(chat.chat_id):
+
+        async def opening() -> TurnState | None:
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat(session, chat)
                 last = await MessageRepository(session).last_turn(conversation_id)
@@ -221,7 +260,7 @@ class ConversationService:
                 question = Question(
                     user.id, user.conversation_id, user.text, user.token_count, user.author_name
                 )
-                turn = await open_turn(
+                return await open_turn(
                     self._parts,
                     session,
                     chat,
@@ -232,6 +271,11 @@ class ConversationService:
                     receipts,
                     carried,
                 )
+
+        async with self._hold(chat.chat_id):
+            turn = await self._ride("opening a turn", opening, chat, speaker)
+            if turn is None:
+                return None
             return await run(self._parts, turn, on_snapshot)
 
     async def continue_waiting(
@@ -245,19 +289,26 @@ class ConversationService:
         """Carry on a turn that waited for a press on a tool call (pressed, or expired): the
         loop runs what was confirmed and asks the model again. None when the answer is not
         waiting any more (another press or replica carried it on, or it was given up)."""
-        assert self.tools is not None
-        async with self._locks.hold(chat.chat_id):
+        tools = self.tools
+        assert tools is not None
+
+        async def opening() -> TurnState | None:
             async with self._sessionmaker() as session:
-                reopened = await self.tools.reopen(session, answer_id)
+                reopened = await tools.reopen(session, answer_id)
                 if reopened is None:
                     await session.rollback()
                     return None
                 model, system_prompt, _ = await self._chat(session, chat)
-                question = await self.tools.question(session, reopened)
-                turn = await open_turn(
+                question = await tools.question(session, reopened)
+                return await open_turn(
                     self._parts, session, chat, speaker, model, system_prompt, question, (),
                     answer_id=answer_id,
                 )
+
+        async with self._hold(chat.chat_id):
+            turn = await self._ride("opening a turn", opening, chat, speaker)
+            if turn is None:
+                return None
             calls = turn.tools
             calls.continued = True
             return await run(self._parts, turn, on_snapshot)

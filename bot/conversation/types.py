@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,3 +90,7 @@ class TurnResult:
     waiting: tuple[WaitingCall, ...] = ()
     # A per-user tool limit the turn reached (the front end tells the user in their language).
     tool_limit: str | None = None
+    # Set when the database was away as the answer ended: the text is kept here and stored
+    # once the database is back (retried with backoff); done when it is stored. The front
+    # end delivers the answer at once and notes its delivery after this.
+    saving: asyncio.Task[None] | None = field(default=None, compare=False, repr=False)

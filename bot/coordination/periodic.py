@@ -41,14 +41,19 @@ async def sweep_in_turns(
     every: float,
     replicas: Callable[[], int] = lambda: 1,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    expected: Callable[[Exception], bool] = lambda _exc: False,
 ) -> None:
     """Run `sweep` about every `every` seconds across the cluster, until cancelled: the live
     replicas (`replicas`, the census) take turns, each sweeping every `every` times their
     number, jittered by a quarter so the turns spread out. A sweep that fails (the database
-    away) is logged, and the next one tries again."""
+    away) is logged, and the next one tries again; one that fails as `expected` says (a
+    dependency known to be away, logged once by whoever knows) only at debug level."""
     while True:
         await sleep(every * max(1, replicas()) * random.uniform(0.75, 1.25))
         try:
             await sweep()
-        except Exception:
+        except Exception as exc:
+            if expected(exc):
+                log.debug("sweeping for %s failed: %r", what, exc)
+                continue
             log.exception("sweeping for %s failed", what)

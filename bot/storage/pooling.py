@@ -19,6 +19,8 @@ from sqlalchemy.util import await_only
 # drops it from the pool then (https://docs.sqlalchemy.org/en/20/core/pooling.html#disconnect-handling-pessimistic).
 PING_AFTER_IDLE = 1.0
 _LAST_USED = "fmbot_last_used"
+# After a warning that a pooled connection was gone, the next ones of the burst go at debug.
+QUIET_AFTER_WARNING = 60.0
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +29,26 @@ def ping_when_idle(engine: AsyncEngine, after: float = PING_AFTER_IDLE) -> None:
     """Check a pooled connection of `engine` before use when it was idle over `after` s."""
     dialect = engine.dialect
     ping = _asyncpg_ping if dialect.driver == "asyncpg" else dialect.do_ping
+    last_warned = -QUIET_AFTER_WARNING  # when a replacement was last logged as a warning
 
     def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         used = record.info.get(_LAST_USED)
         if used is None or time.monotonic() - used <= after:
             return  # a fresh connection, or one in steady use
+        nonlocal last_warned
         try:
             alive = ping(dbapi_connection)
         except Exception as exc:
-            # Seen when the server restarted or a proxy dropped idle connections; one line
-            # per connection replaced, so a check that keeps failing shows in the log.
-            log.warning("an idle pooled database connection is gone (%r); opening a new one",
-                        exc)
+            # Seen when the server restarted or a proxy dropped idle connections. One warning
+            # for a burst (after a failover, every pooled connection is found gone in turn),
+            # then one debug line per connection replaced, so a check that keeps failing
+            # still shows in the log, once a minute.
+            now = time.monotonic()
+            quiet = now - last_warned < QUIET_AFTER_WARNING
+            if not quiet:
+                last_warned = now
+            log.log(logging.DEBUG if quiet else logging.WARNING,
+                    "an idle pooled database connection is gone (%r); opening a new one", exc)
             raise DisconnectionError(f"an idle pooled connection is gone: {exc}") from exc
         if not alive:
             raise DisconnectionError("an idle pooled connection is gone")

@@ -30,6 +30,7 @@ from bot.conversation.listeners import Listeners
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.knowledge.grounding import for_stream
 from bot.metrics import registry as metrics
+from bot.storage.database import unavailable
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import (
@@ -262,6 +263,13 @@ class Answerer:
             metrics.turn_latency(
                 first - started if first is not None else None, self.outbox.clock() - started
             )
+        if result.saving is not None:
+            # The database was away as the answer ended: delivered already, it is stored once
+            # the database is back; the chat's next turn waits for that (history in order).
+            await self._until_saved(result.saving, target, t)
+            if not result.saving.cancelled() and result.saving.exception() is not None:
+                log.error("chat %s: answer %s not stored: %r", chat.chat_id,
+                          result.message_id, result.saving.exception())
         # Stored with the answer already when the final text is where it streamed (groups).
         changed = bool(ids) and tuple(ids) != result.telegram_message_ids
         if self.conversation.track_delivery:  # several replicas: the answer is out
@@ -270,9 +278,14 @@ class Answerer:
                 lambda: self.conversation.mark_delivered(
                     result.message_id, ids if changed else None
                 ),
+                self.conversation.outage,
             )
         elif changed:
-            await self.conversation.set_answer_telegram_ids(result.message_id, ids)
+            await until_stored(
+                chat.chat_id,
+                lambda: self.conversation.set_answer_telegram_ids(result.message_id, ids),
+                self.conversation.outage,
+            )
         if self.after_answer is not None:  # support desk
             try:
                 await self.after_answer(target, result, ids)
@@ -280,6 +293,22 @@ class Answerer:
                 log.exception("after-answer bookkeeping failed in chat %s", chat.chat_id)
         if self.voice is not None and ids and target.voice is not None:
             self._keep(self.voice(target, result, t))  # the next question need not wait
+
+    async def _until_saved(
+        self, saving: asyncio.Task[None], target: Target, t: Translator
+    ) -> None:
+        """Wait for a delivered answer's store; questions of the chat queued behind it wait
+        on the database meanwhile (their chat is told past DATABASE_OUTAGE_GRACE)."""
+        chat_id = target.chat.chat_id
+        outage = self.conversation.outage
+        waited = self.queues.pending(chat_id) > 0
+        if waited:
+            outage.wait(chat_id, t.language, target.thread_id)
+        try:
+            await asyncio.wait({saving})
+        finally:
+            if waited:
+                outage.unwait(chat_id)
 
     async def _tell_limit(self, target: Target, kind: str, t: Translator) -> None:
         """One line in the user's language: a per-user tool limit was reached this turn."""
@@ -347,7 +376,11 @@ class Answerer:
     async def _note_shown(self, chat_id: int, ids: list[int]) -> None:
         try:
             await self.conversation.note_streaming_ids(chat_id, ids)
-        except Exception:  # bookkeeping only: the answer itself goes on
+        except Exception as exc:  # bookkeeping only: the answer itself goes on
+            if unavailable(exc):  # they are stored with the answer when it ends
+                log.debug("chat %s: the answer's messages not noted yet: database unreachable",
+                          chat_id)
+                return
             log.exception("could not record the messages of the answer in chat %s", chat_id)
 
     async def wait_idle(self) -> None:

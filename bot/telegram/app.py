@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from bot.telegram.desk import SupportDesk
     from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.intake import Intake
+    from bot.telegram.outagenotice import OutageNotices
     from bot.telegram.outbox import Outbox
 
 __all__ = ["TelegramApp", "TokenRejectedError", "make_bot"]
@@ -70,6 +71,7 @@ class TelegramApp:
         backlog: Backlog,
         leases: ChatLeases | None = None,
         desk: SupportDesk | None = None,
+        notices: OutageNotices | None = None,
         # Within Docker's 10 s between SIGTERM and SIGKILL: 6 s to finish, 3 s to finalise.
         shutdown_grace: float = 6.0,
         shutdown_settle: float = 3.0,
@@ -82,6 +84,7 @@ class TelegramApp:
         self.backlog = backlog
         self.leases = leases
         self.desk = desk
+        self.notices = notices  # past DATABASE_OUTAGE_GRACE, users waiting are told
         self.shutdown_grace = shutdown_grace
         self.shutdown_settle = shutdown_settle
         self.stopping = False  # True from SIGTERM on: /readyz answers 503 (metrics/server.py)
@@ -188,6 +191,8 @@ class TelegramApp:
         if self.desk is not None:
             await self.desk.aclose()
         await stop_tasks(*self._background)  # sweeps call Redis (coordination/stopping.py)
+        if self.notices is not None:
+            await self.notices.aclose()
         await self.outbox.aclose()
         log.info("shutdown complete")
 

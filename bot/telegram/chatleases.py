@@ -59,6 +59,7 @@ from bot.coordination.leases import KeptLease
 from bot.coordination.periodic import sweep_in_turns
 from bot.coordination.stopping import stop_tasks
 from bot.storage.models import utcnow
+from bot.storage.outage import outage_of
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import UpdateRepository
 from bot.telegram import maintenance
@@ -120,6 +121,7 @@ class ChatLeases:
         )
         self._listening = False
         self._closed = False
+        self.outage = outage_of(sessionmaker)
         if requests is not None:
             requests.carried_out_by(stop_draft=self.signals.stop_draft, offer=self.offer)
 
@@ -217,6 +219,7 @@ class ChatLeases:
         await sweep_in_turns(
             lambda: self.sweep(within=min(0.5, self.sweep_period / 4)), "chats left undone",
             every=self.sweep_every, replicas=self.replicas,
+            expected=lambda exc: self.outage.failed(exc, "sweeping for chats left undone"),
         )
 
     async def aclose(self) -> None:
@@ -273,6 +276,11 @@ class ChatLeases:
                 # replica whose offer found the lease held (module docstring).
                 if not wake.is_set() and not await self._queued(chat_id, fed):
                     return
+        except Exception as exc:
+            if not self.outage.failed(exc, f"reading chat {chat_id}'s queue"):
+                raise
+            # Not held any more: the sweep offers the chat again once the database is back.
+            log.info("chat %s left queued: database unreachable", chat_id)
         finally:
             del self._held[chat_id]
             if kept is not None:  # cancelled (shutting down) while holding: release now
@@ -287,7 +295,11 @@ class ChatLeases:
         self, chat_id: int, kept: KeptLease, wake: asyncio.Event, fed: set[int]
     ) -> bool:
         """Run the chat's queue while holding `kept`'s lease; False when it was lost."""
-        found = await self.backlog.resume(chat_id, skip=fed, late=self.late)
+        # Held: the chat's queue waits here for the database if it is away (outage.py).
+        found = await self.outage.ride(
+            f"resuming chat {chat_id}",
+            lambda: self.backlog.resume(chat_id, skip=fed, late=self.late),
+        )
         feeds = list(found.feeds)
         fed.update(found.update_ids)
         log.debug("chat %s: held; fed %s", chat_id, found.update_ids)
@@ -305,7 +317,10 @@ class ChatLeases:
             if not wake.is_set():
                 return True  # idle: `_hold` releases the lease, then reads the queue
             wake.clear()
-            new = await self.backlog.intake.pending(self.backlog.bot, chat_id, fed)
+            new = await self.outage.ride(
+                f"reading chat {chat_id}'s queue",
+                lambda: self.backlog.intake.pending(self.backlog.bot, chat_id, fed),
+            )
             log.debug("chat %s: read its queue (woken): %s new",
                       chat_id, [update.update_id for update, _, _ in new])
             for update, _receipt, row in new:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiogram.exceptions import TelegramAPIError
 
 from bot.storage.database import unavailable
+from bot.storage.outage import Outage
 from bot.telegram.outbox import OutboxError
 
 # How long a delivered answer waits for the database to note it (several replicas) before
@@ -21,7 +22,10 @@ STORE_PATIENCE = 300.0
 
 
 async def until_stored(
-    chat_id: int, store: Callable[[], Awaitable[None]], patience: float = STORE_PATIENCE
+    chat_id: int,
+    store: Callable[[], Awaitable[None]],
+    outage: Outage | None = None,
+    patience: float = STORE_PATIENCE,
 ) -> None:
     """Note that a delivered answer is out, waiting for the database if it is away: noted
     too late, the answer counts as not delivered and is sent again (several replicas). The
@@ -34,6 +38,8 @@ async def until_stored(
         except Exception as exc:
             if not unavailable(exc) or asyncio.get_running_loop().time() > deadline:
                 raise
+            if outage is not None:
+                outage.failed(exc, "noting an answer delivered")
             if not waiting:
                 log.warning(
                     "chat %s: answer delivered, waiting for the database to note it (%s)",
@@ -43,6 +49,8 @@ async def until_stored(
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             continue
+        if outage is not None:
+            outage.succeeded()
         if waiting:
             log.info("chat %s: answer noted as delivered once the database was back", chat_id)
         return

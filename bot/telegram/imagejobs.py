@@ -36,6 +36,7 @@ from bot.foundation_models.errors import (
 from bot.foundation_models.images_api import image_kind
 from bot.images import ImageJobRef, ImageService
 from bot.storage.models import utcnow
+from bot.storage.outage import outage_of
 from bot.storage.repositories import UpdateReceipt, UserRepository
 from bot.telegram.imageargs import ImageRequest
 from bot.telegram.outbox import Outbox, OutboxError
@@ -124,7 +125,11 @@ class ImageDelivery:
     ) -> None:
         # The cluster sweeps every 3 s, not every second: an image takes longer than that to
         # make, and a sweep is a database transaction.
-        await sweep_in_turns(self.sweep, "unfinished image jobs", every=every, replicas=replicas)
+        outage = outage_of(self.sessionmaker)
+        await sweep_in_turns(
+            self.sweep, "unfinished image jobs", every=every, replicas=replicas,
+            expected=lambda exc: outage.failed(exc, "sweeping for unfinished image jobs"),
+        )
 
     async def _owning(self, job_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `work` for the job while holding its owner lease (one process: at once)."""

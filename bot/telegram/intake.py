@@ -38,6 +38,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage.outage import Outage, outage_of
 from bot.storage.repositories import (
     IncomingUpdate,
     PendingUpdate,
@@ -123,15 +124,26 @@ class Intake:
         await asyncio.shield(self._settle(receipt))
 
     async def _settle(self, receipt: UpdateReceipt) -> None:
-        async with self.sessionmaker() as session:
-            await UpdateRepository(session, self.bot_id).settle([receipt.update_id])
-            await session.commit()
+        async def settle() -> None:
+            async with self.sessionmaker() as session:
+                await UpdateRepository(session, self.bot_id).settle([receipt.update_id])
+                await session.commit()
+
+        # Its turn has passed: settled once the database is back if it is away now (until
+        # then it stays queued, and a restart would replay it).
+        await outage_of(self.sessionmaker).ride("settling an update", settle)
         receipt.settled = True
 
     async def settle_many(self, receipts: Sequence[UpdateReceipt]) -> None:
-        async with self.sessionmaker() as session:
-            await UpdateRepository(session, self.bot_id).settle([r.update_id for r in receipts])
-            await session.commit()
+        async def settle() -> None:
+            async with self.sessionmaker() as session:
+                ids = [r.update_id for r in receipts]
+                await UpdateRepository(session, self.bot_id).settle(ids)
+                await session.commit()
+
+        # Waits for the database if it is away: a caller's work done before this (the
+        # backlog's notices) must not be done again by a caller retrying.
+        await outage_of(self.sessionmaker).ride("settling updates", settle)
         for receipt in receipts:
             receipt.settled = True
 
@@ -170,6 +182,17 @@ class Intake:
         return replay
 
 
+def _waits(outage: Outage, update: Update) -> None:
+    """A message the database could not take: its chat waits (told past the grace)."""
+    message = update.message
+    if message is not None:
+        user = message.from_user
+        outage.wait(
+            message.chat.id, user.language_code if user else None,
+            message.message_thread_id if message.is_topic_message else None,
+        )
+
+
 def _dump(update: Update) -> str:
     # by_alias: "from", not "from_user"; exclude_unset: what Telegram sent, nothing added.
     return update.model_dump_json(by_alias=True, exclude_unset=True)
@@ -195,9 +218,19 @@ class DurablePolling(BaseRequestMiddleware):
             updates = cast(list[Update], result)
             try:
                 await self.intake.accept(updates)
-            except Exception:
-                log.exception("storing %d received updates failed; asking again", len(updates))
+            except Exception as exc:
+                outage = outage_of(self.intake.sessionmaker)
+                if outage.failed(exc, f"storing {len(updates)} received updates"):
+                    log.log(logging.INFO if outage.refuse(len(updates)) else logging.DEBUG,
+                            "storing %d received updates failed (database unreachable); "
+                            "asking again", len(updates))
+                    for update in updates:
+                        _waits(outage, update)
+                else:
+                    log.exception("storing %d received updates failed; asking again",
+                                  len(updates))
                 raise
+            outage_of(self.intake.sessionmaker).succeeded()
         return result
 
 
@@ -247,11 +280,22 @@ class DurableWebhookHandler(SimpleRequestHandler):
         try:
             dispatch_here = not routed and not closing
             new = await self.intake.accept([update], [raw], dispatch_here=dispatch_here)
-        except Exception:
-            log.exception(
-                "storing update %s failed; Telegram will deliver it again", update.update_id
-            )
+        except Exception as exc:
+            outage = outage_of(self.intake.sessionmaker)
+            if not outage.failed(exc, f"storing update {update.update_id}"):
+                log.exception(
+                    "storing update %s failed; Telegram will deliver it again", update.update_id
+                )
+                return web.Response(status=503, text="storage unavailable")
+            # Expected while the database is away (the outage is logged once, and so is the
+            # first update it refuses): its chat is told past the grace that it will be
+            # answered, once the update is stored.
+            log.log(logging.INFO if outage.refuse() else logging.DEBUG,
+                    "storing update %s failed (database unreachable); Telegram will deliver "
+                    "it again", update.update_id)
+            _waits(outage, update)
             return web.Response(status=503, text="storage unavailable")
+        outage_of(self.intake.sessionmaker).succeeded()
         if not new or closing:  # a repeated delivery, or left queued (stop_dispatching)
             return web.json_response({}, dumps=bot.session.json_dumps)
         if routed and self.route is not None and self.route(update):

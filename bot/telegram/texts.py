@@ -65,6 +65,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Извините за задержку: я был недоступен. Вот ответы на то, что вы мне "
         "написали за это время.",
     },
+    "database_unavailable": {
+        "en": "I am unavailable for a moment (my storage is being switched over). Your "
+        "messages are kept: I will answer them as soon as I am back.",
+        "ru": "Я ненадолго недоступен (переключается хранилище). Ваши сообщения "
+        "сохранены: я отвечу на них, как только вернусь.",
+    },
     "backlog_dropped": {
         "en": "I was unavailable for a while. Messages you sent more than {age} before I was "
         "back ({count} {count|message|messages}) are left unanswered: please send again what "

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.coordination import Coordinator, run_while_held
 from bot.coordination.periodic import sweep_in_turns
 from bot.storage.models import utcnow
+from bot.storage.outage import outage_of
 from bot.storage.repositories.voice import VoiceRepository
 
 log = logging.getLogger("bot.telegram.voicereplies")  # one logger for all voice replies
@@ -54,8 +55,10 @@ class LeasedReplies:
     ) -> None:
         # The cluster sweeps every 3 s, not every second: synthesizing a reply takes about that
         # long, and a sweep is a database transaction.
+        outage = outage_of(self.sessionmaker)
         await sweep_in_turns(self.sweep, "pending voice replies", every=every,
-                             replicas=replicas, sleep=self._sleep)
+                             replicas=replicas, sleep=self._sleep,
+                             expected=lambda exc: outage.failed(exc, "sweeping voice replies"))
 
     async def wait_idle(self) -> None:
         """For tests and shutdown: until every reply started in the background has ended."""

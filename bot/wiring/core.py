@@ -23,6 +23,7 @@ from bot.foundation_models.limits import GenerationLimit
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.images import ImageService
 from bot.storage.database import Database, migrate
+from bot.storage.outage import Outage, watch_outages
 from bot.tools import Toolbox
 from bot.wiring.clients import (
     build_auth_from,
@@ -102,6 +103,7 @@ async def core(
         await start_toolbox_of(toolbox)
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
+        watch_outages(db.sessionmaker, Outage(grace=settings.database_outage_grace))
         auth = build_auth_from(settings)
         client = build_client(settings, auth, http, front.generation_limit)
         stack.push_async_callback(client.aclose)

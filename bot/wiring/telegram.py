@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from bot.storage.outage import outage_of
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answers import Answerer
 from bot.telegram.app import TelegramApp
@@ -20,6 +21,7 @@ from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.intake import DurablePolling, Intake
 from bot.telegram.middlewares import RecentlySeen
 from bot.telegram.notifier import OutboxNotifier
+from bot.telegram.outagenotice import OutageNotices
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
 from bot.telegram.ratelimit import RateLimiter
@@ -145,8 +147,10 @@ def build_telegram(
         leases = ChatLeases(coordinator=coordinator, owner=owner, backlog=backlog,
                             sessionmaker=sessionmaker, requests=replicas,
                             replicas=live_replicas)
+    # Past DATABASE_OUTAGE_GRACE of a database outage, the chats waiting are told once.
+    notices = OutageNotices(outage_of(sessionmaker), notify, coordinator=coordinator, owner=owner)
     return TelegramApp(
-        bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk,
+        bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk, notices=notices,
         shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
     )
 

@@ -35,6 +35,7 @@ async def webhook_cluster(
     label: str,
     extra: dict[str, str] | None = None,
     ready_within: float = 180.0,  # liveness, generous on a busy machine
+    webhook_parallel: bool = False,
 ) -> AsyncIterator[Replicas]:
     """The replicas `names`, each listening once this enters; killed if still running after,
     and their Redis keys deleted. A bot id of its own: the keys ("fmbot:<bot id>:...") and the
@@ -47,6 +48,9 @@ async def webhook_cluster(
         async with FakeTelegram(token) as tg, FakeFoundationModels(
             api_key=FM_API_KEY, folder_id=FM_FOLDER
         ) as fm:
+            # As Telegram does with max_connections > 1: each chat's next update is posted
+            # (and, refused, posted again) beside the other chats', one chat's in order.
+            tg.updates.parallel = webhook_parallel
             bots = webhook_replicas(
                 ports, workdir, webhook_url=f"{proxy.url}/webhook", telegram_url=tg.url,
                 fm_url=fm.url, database_url=database_url, redis_url=redis_url, token=token,

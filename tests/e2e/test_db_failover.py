@@ -1,0 +1,88 @@
+"""PostgreSQL failing over while answers stream (issue 50), under one webhook replica and
+under three behind a round-robin proxy (tests/e2e/failover.py has the scenario): no user sees
+an error, every question is answered exactly once, in order, with its history in the prompt;
+the log says once that the database went away and once that it is back, without tracebacks.
+Skipped when PostgreSQL is not reachable (the `postgres_url` fixture says so)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.failover import Failover, failover_cluster, ride_out
+
+# No xdist group: each test starts its own replicas (and proxy), so loadgroup may spread them.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+PRIVATE = list(range(1, 9))  # answering when the database goes away
+GROUPS = [-100_002, -100_001]
+LATE = [21, 22, 23]  # first asking during the outage
+
+
+def check(f: Failover, notices: int = 0) -> None:
+    assert not f.wrong(), f"{f.wrong()}\n{f.logs()[-8000:]}"
+    told = {ch: f.notices(ch) for ch in [*f.busy, *f.late]}
+    assert told == dict.fromkeys(told, notices), told
+    assert not f.history_problems(), f.history_problems()
+    logs = f.logs()
+    for expected in ("Traceback", "Task exception was never retrieved", "turn failed",
+                     "answer job failed"):
+        assert expected not in logs, f"{expected!r} in the logs:\n{logs[-8000:]}"
+    for name in f.r.bots:
+        messages = f.messages(name)
+        gone = [m for m in messages if m.startswith("database unreachable")]
+        back = [m for m in messages if m.startswith("database is back")]
+        assert len(gone) <= 1, (name, gone)
+        assert len(back) == len(gone), (name, gone, back)
+    print(f"every answer of the outage delivered {f.recovered:.1f} s after the database "
+          f"returned")
+
+
+async def test_one_replica_rides_out_an_8_s_failover(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    async with failover_cluster(
+        ("a",), tmp_path, postgres_url=postgres_url, redis_url=redis_url,
+        busy=[*PRIVATE, *GROUPS], late=LATE,
+    ) as f:
+        await ride_out(f, 8.0)
+        check(f)
+        assert any(m.startswith("database unreachable") for m in f.messages("a"))
+
+
+async def test_three_replicas_ride_out_an_8_s_failover(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    async with failover_cluster(
+        ("a", "b", "c"), tmp_path, postgres_url=postgres_url, redis_url=redis_url,
+        busy=[*PRIVATE, *GROUPS], late=LATE,
+    ) as f:
+        await ride_out(f, 8.0)
+        check(f)
+
+
+async def test_one_replica_rides_out_a_20_s_failover(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    async with failover_cluster(
+        ("a",), tmp_path, postgres_url=postgres_url, redis_url=redis_url,
+        busy=[*PRIVATE[:4], GROUPS[0]], late=LATE[:2],
+    ) as f:
+        await ride_out(f, 20.0)
+        check(f)
+
+
+async def test_past_the_grace_each_waiting_chat_is_told_once_and_still_answered(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    """DATABASE_OUTAGE_GRACE=3 and an 8 s outage: every chat whose question waits (refused by
+    the webhook, which Telegram posts again) gets the notice once, in its language, then
+    its answers as without it."""
+    async with failover_cluster(
+        ("a",), tmp_path, postgres_url=postgres_url, redis_url=redis_url,
+        busy=[*PRIVATE[:3], GROUPS[0]], late=LATE[:2],
+        extra={"DATABASE_OUTAGE_GRACE": "3"}, webhook_parallel=True,
+    ) as f:
+        await ride_out(f, 8.0)
+        check(f, notices=1)
