@@ -20,8 +20,10 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-# Downloads from the package index (fmbot's dependencies) unless cached: slow, and in CI.
-pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("wheel")]
+# Downloads from the package index (fmbot's dependencies) unless cached: slow, and in CI. Not
+# in the wheel tests' xdist group: it builds its own venv, and beside them it would lengthen
+# the suite's longest worker.
+pytestmark = pytest.mark.timeout(600)
 
 
 def run(*args: str | Path, cwd: Path) -> str:
