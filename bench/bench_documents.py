@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import resource
 import statistics
 import sys
 import time
@@ -26,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.process_cpu import children_cpu, process_cpu
 from bot.knowledge.blocks import DocumentError
 from bot.knowledge.chunking import block_passages
 from bot.knowledge.extractors import extract
@@ -73,17 +72,6 @@ def main() -> None:
     asyncio.run(through_reader({"text.pdf": pdf, "text.docx": docx}, args.runs))
 
 
-def _process_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def through_reader(files: dict[str, bytes], runs: int) -> None:
     reader = DocumentReader(workers=1)
     await reader.read("warm.docx", docx_bytes([("p", "warm")]))
@@ -103,7 +91,7 @@ async def through_reader(files: dict[str, bytes], runs: int) -> None:
             data = make(count)
             await reader.read("warm.docx", docx_bytes([("p", "warm")]))
             [pid] = reader.worker_pids
-            worker, children, own = _process_cpu(pid), _children_cpu(), time.process_time()
+            worker, children, own = process_cpu(pid), children_cpu(), time.process_time()
             started = time.perf_counter()
             try:
                 extracted = await reader.read(f"bomb{suffix}", data, max_chars=CHAT_CAP,
@@ -114,8 +102,8 @@ async def through_reader(files: dict[str, bytes], runs: int) -> None:
                 outcome = f"refused: {type(exc).__name__}"
             wall = time.perf_counter() - started
             cpu = time.process_time() - own
-            cpu += (_process_cpu(pid) - worker if pid in reader.worker_pids
-                    else _children_cpu() - children - worker)
+            cpu += (process_cpu(pid) - worker if pid in reader.worker_pids
+                    else children_cpu() - children - worker)
             worst = max(worst, cpu)
             print(f"{kind} of {count:,} paragraphs ({len(data) / 1024:.0f} KB): "
                   f"{cpu:.2f} CPU-s, {wall:.2f} s; {outcome}")

@@ -25,9 +25,10 @@ so a job never asks for more than two pictures.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,15 +254,11 @@ class ImageService:
             metrics.image_job(ImageJobStatus.RUNNING.value)
             return _ref(stored)
         try:
-            operation = await self._model.start_image_generation(
-                job.prompt, model=self._model_of(job), options=_options_from_json(job.options)
-            )
-        except ImageRefusedError as exc:
-            await self._end(job.id, ImageJobStatus.REFUSED, exc.reason)
-            raise
-        except FoundationModelsError as exc:
-            await self._end(job.id, ImageJobStatus.FAILED, str(exc))
-            raise
+            async with self._ended_on_error(job.id):
+                operation = await self._model.start_image_generation(
+                    job.prompt, model=self._model_of(job),
+                    options=_options_from_json(job.options),
+                )
         except asyncio.CancelledError:
             # Whether YandexART accepted it is unknown; without an operation id nobody could
             # ever deliver it, so the job ends here.
@@ -286,15 +283,21 @@ class ImageService:
         async with self._sessionmaker() as session:
             await ImageJobRepository(session).count_request(job.id)
             await session.commit()
-        try:
+        async with self._ended_on_error(job.id):
             return await self._model.generate_image(
                 job.prompt, model=self._model_of(job), options=_options_from_json(job.options)
             )
+
+    @contextlib.asynccontextmanager
+    async def _ended_on_error(self, job_id: int) -> AsyncIterator[None]:
+        """A request Yandex refused or failed ends its job (refused: with the reason)."""
+        try:
+            yield
         except ImageRefusedError as exc:
-            await self._end(job.id, ImageJobStatus.REFUSED, exc.reason)
+            await self._end(job_id, ImageJobStatus.REFUSED, exc.reason)
             raise
         except FoundationModelsError as exc:
-            await self._end(job.id, ImageJobStatus.FAILED, str(exc))
+            await self._end(job_id, ImageJobStatus.FAILED, str(exc))
             raise
 
     async def _end(self, job_id: int, status: ImageJobStatus, error: str) -> None:

@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import io
 import os
-import resource
 import time
 import zipfile
 from collections.abc import Callable
 
 import pytest
 
+from bench.process_cpu import children_cpu, process_cpu
 from bot.knowledge.blocks import Extracted, NoTextError, TooComplexDocumentError
 from bot.knowledge.extractors import extract, extract_sent
 from bot.knowledge.reading import DocumentReader
@@ -35,24 +35,13 @@ BOMBS: dict[str, tuple[str, Callable[[int], bytes]]] = {
 }
 
 
-def _process_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def _read_measured(
     reader: DocumentReader, name: str, data: bytes
 ) -> tuple[Extracted | Exception, float]:
     """What reading `data` gives, and the CPU it cost this process and the worker (one that
     is already started: its start-up is not the read's)."""
     [pid] = reader.worker_pids
-    worker_before, children_before = _process_cpu(pid), _children_cpu()
+    worker_before, children_before = process_cpu(pid), children_cpu()
     own_before = time.process_time()
     outcome: Extracted | Exception
     try:
@@ -61,9 +50,9 @@ async def _read_measured(
         outcome = exc
     own = time.process_time() - own_before
     if pid in reader.worker_pids:
-        return outcome, own + _process_cpu(pid) - worker_before
+        return outcome, own + process_cpu(pid) - worker_before
     # Ended by its CPU limit, and reaped: its whole life is now in RUSAGE_CHILDREN.
-    return outcome, own + _children_cpu() - children_before - worker_before
+    return outcome, own + children_cpu() - children_before - worker_before
 
 
 async def test_files_of_tiny_paragraphs_cost_under_five_cpu_seconds_each() -> None:
@@ -148,10 +137,10 @@ async def test_a_cancelled_read_ends_its_worker_and_the_next_read_works() -> Non
     try:
         await reader.read("warm.docx", docx_bytes([("p", "warm")]))
         [pid] = reader.worker_pids
-        idle = _process_cpu(pid)
+        idle = process_cpu(pid)
         task = asyncio.create_task(reader.read("lines.pdf", lines_pdf(200_000)))
         # Until the worker is busy with the hostile file (another process: no event to await).
-        while _process_cpu(pid) < idle + 0.3:  # noqa: ASYNC110
+        while process_cpu(pid) < idle + 0.3:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
