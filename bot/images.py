@@ -169,14 +169,8 @@ class ImageService:
             return await self._generate(job)
         if job.operation_id is None:
             raise LookupError(f"image job {job_id} has not been submitted")
-        try:
+        async with self._ended_on_error(job_id):
             return await self._model.wait_for_image(job.operation_id, policy=self._policy)
-        except ImageRefusedError as exc:
-            await self._end(job_id, ImageJobStatus.REFUSED, exc.reason)
-            raise
-        except FoundationModelsError as exc:
-            await self._end(job_id, ImageJobStatus.FAILED, str(exc))
-            raise
 
     async def mark_delivered(self, job_id: int, telegram_message_id: int) -> None:
         async with self._sessionmaker() as session:

@@ -17,7 +17,6 @@ from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteMessage, EditMessageReplyMarkup, SendMessage
-from aiogram.types import ReplyParameters
 
 from bot.conversation import (
     ContentFilteredError,
@@ -46,7 +45,7 @@ from bot.telegram.delivered import settled_ids, until_stored
 from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
-from bot.telegram.toolcards import card_keyboard, card_messages, running_status
+from bot.telegram.toolcards import post_card, running_status
 
 log = logging.getLogger(__name__)
 
@@ -334,31 +333,10 @@ class Answerer:
             handle.drop()
         tools = self.conversation.tools
         ttl = tools.settings.confirm_ttl if tools is not None else 600.0
-        chat_id = target.chat.chat_id
         for call in result.waiting:
-            *details, card = card_messages(call, t, ttl)
-            sent = None
-            for index, shown in enumerate([*details, card]):
-                method = SendMessage(
-                    chat_id=chat_id,
-                    **shown.send_kwargs(),  # type: ignore[arg-type]
-                    reply_markup=card_keyboard(call.id, t) if shown is card else None,
-                    message_thread_id=target.thread_id,
-                    reply_parameters=(
-                        ReplyParameters(message_id=target.reply_to,
-                                        allow_sending_without_reply=True)
-                        if target.reply_to and index == 0 else None
-                    ),
-                )
-                try:
-                    sent = await self.outbox.call(chat_id, method)
-                except (TelegramAPIError, OutboxError) as exc:
-                    log.warning("chat %s: the confirmation card was not delivered: %s",
-                                chat_id, exc)
-                    sent = None
-                    break  # no buttons under a card whose details are missing
-            if sent is not None and tools is not None:
-                self._keep(tools.note_card(call.id, sent.message_id))
+            card = await post_card(self.outbox, target, call, t, ttl)
+            if card is not None and tools is not None:
+                self._keep(tools.note_card(call.id, card))
         return ids
 
     def cards_superseded(self, chat_id: int, cards: list[int]) -> None:

@@ -1,4 +1,5 @@
-"""Tools in the chat: the status shown while a call runs, and the confirmation card.
+"""Tools in the chat: the status shown while a call runs, and the confirmation card (its text,
+its buttons, and posting it).
 
 A card names the action in the user's language (the tool's title; the description is written
 for the model, not the person), shows every argument whole, and has exactly two buttons: the
@@ -18,10 +19,19 @@ import logging
 import unicodedata
 from collections.abc import Mapping
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import SendMessage
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageEntity,
+    ReplyParameters,
+)
 
 from bot.conversation import WaitingCall
 from bot.foundation_models.types import ToolCall
+from bot.telegram.answer_parts import Target
+from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.render.text import TELEGRAM_TEXT_LIMIT, RenderedText, utf16_len
 from bot.telegram.texts import TEXTS, Translator
 
@@ -124,6 +134,34 @@ def card_messages(call: WaitingCall, t: Translator, ttl: float) -> list[Rendered
     card = _joined([(title + "\n\n", False)], t, minutes,
                    arguments=t("tool_details_above"))
     return [*messages, card]
+
+
+async def post_card(
+    outbox: Outbox, target: Target, call: WaitingCall, t: Translator, ttl: float
+) -> int | None:
+    """Send a call's confirmation: the messages holding its long values first, then the card
+    with the buttons; the card's message id, or None when any of them was not delivered (no
+    buttons under a card whose details are missing)."""
+    chat_id = target.chat.chat_id
+    *details, card = card_messages(call, t, ttl)
+    sent = None
+    for index, shown in enumerate([*details, card]):
+        method = SendMessage(
+            chat_id=chat_id,
+            **shown.send_kwargs(),  # type: ignore[arg-type]
+            reply_markup=card_keyboard(call.id, t) if shown is card else None,
+            message_thread_id=target.thread_id,
+            reply_parameters=(
+                ReplyParameters(message_id=target.reply_to, allow_sending_without_reply=True)
+                if target.reply_to and index == 0 else None
+            ),
+        )
+        try:
+            sent = await outbox.call(chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("chat %s: the confirmation card was not delivered: %s", chat_id, exc)
+            return None
+    return sent.message_id if sent is not None else None
 
 
 def card_keyboard(call_id: int, t: Translator) -> InlineKeyboardMarkup:

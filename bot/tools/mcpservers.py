@@ -23,20 +23,18 @@ import asyncio
 import json
 import logging
 import random
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import jsonschema
-
 from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
-from bot.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
+from bot.tools.mcpoffer import declared, screen
+from bot.tools.pinning import PinnedTools
 from bot.tools.schema import ArgumentCheck
 from bot.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.tools.signing import RequestSigner
-from bot.tools.toolsfile import NAME_PATTERN, McpServer
+from bot.tools.toolsfile import McpServer
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -251,60 +249,11 @@ class McpServerSource:
                         self._server, reason, delay)
 
     def _offer(self, tools: Sequence[Any]) -> None:
-        spec = self._spec
         self.listed = tuple(tool.name for tool in tools)
-        allowed = set(spec.tools) if spec.tools is not None else None
-        admins = spec.admins_only
-        offered = []
-        checks: dict[str, ArgumentCheck] = {}
-        withheld: dict[str, str] = {}
-        received: dict[str, dict[str, Any]] = {}
-        for tool in tools:
-            if allowed is not None and tool.name not in allowed:
-                continue
-            if not re.match(NAME_PATTERN, tool.name):
-                logger.warning("MCP server %r: tool %r is left out: a model's tool name is "
-                               "1-64 of A-Z, a-z, 0-9, _ and -", self._server, tool.name)
-                continue
-            description, schema = tool.description or "", dict(tool.input_schema or {})
-            annotations = getattr(tool, "annotations", None)
-            received[tool.name] = definition = definition_of(
-                description, schema, title=getattr(tool, "title", None),
-                annotations=(annotations.model_dump(mode="json", exclude_none=True)
-                             if annotations is not None else None),
-            )
-            problem = (self._pins.problem(self._server, tool.name, definition)
-                       if self._pins is not None else None)
-            if problem is not None:
-                withheld[tool.name] = problem
-                logger.warning("MCP server %r: tool %r is withheld: %s", self._server,
-                               tool.name, problem)
-                continue
-            parameters = clean_schema(schema) or {"type": "object", "properties": {}}
-            try:
-                checks[tool.name] = ArgumentCheck(parameters)
-            except jsonschema.SchemaError as exc:
-                withheld[tool.name] = f"its input schema is not valid JSON Schema ({exc.message})"
-                logger.warning("MCP server %r: tool %r is withheld: %s", self._server,
-                               tool.name, withheld[tool.name])
-                continue
-            confirm = tool.name in spec.confirm
-            offered.append(ToolDefinition(
-                name=tool.name,
-                # Third-party text for the model: no hidden characters, bounded.
-                description=clean_text(description or tool.title or tool.name),
-                parameters=parameters,
-                confirm=confirm,
-                admins_only=admins if isinstance(admins, bool) else tool.name in admins,
-                # The server's annotations are hints from a party we do not control (the spec
-                # says to treat them as untrusted): what the file says decides.
-                writes=confirm,
-                source=self.name,
-                timeout_s=spec.timeout_s,
-            ))
-        self._definitions, self._checks = tuple(offered), checks
-        self._seen.update(d.name for d in offered)
-        self.withheld, self.received = withheld, received
+        offer = screen(self._server, self._spec, self.name, tools, self._pins)
+        self._definitions, self._checks = offer.definitions, offer.checks
+        self._seen.update(d.name for d in offer.definitions)
+        self.withheld, self.received = offer.withheld, offer.received
 
     def declared(self, name: str) -> ToolDefinition | None:
         """The file's rules for `name` whether or not the server is connected now: `confirm`
@@ -320,13 +269,7 @@ class McpServerSource:
             return current
         if name not in self._seen and (spec.tools is None or name not in spec.tools):
             return None
-        confirm = name in spec.confirm
-        admins = spec.admins_only
-        return ToolDefinition(
-            name=name, description="", confirm=confirm, writes=confirm,
-            admins_only=admins if isinstance(admins, bool) else name in admins,
-            source=self.name, timeout_s=spec.timeout_s,
-        )
+        return declared(spec, self.name, name)
 
     @property
     def unlisted(self) -> list[str]:
