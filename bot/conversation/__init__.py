@@ -15,11 +15,12 @@ while the model streams (on SQLite a held write lock would stall every other cha
    count, and charge the speaker's daily usage; commit.
 
 The turn is a pipeline, a module a step: `opening.py` (the first unit of work: settings,
-window, images, placeholder), the prompt contributors (`contributors.py`: the
-`PromptContributor` protocol; the App's context providers in `context.py`, documents, the
-knowledge base and images in `builtin_contributors.py`), `running.py` (the prompt, the
-stream) and `finishing.py` (the second unit of work, usage, hooks). `parts.py` holds what the
-steps share; `service.py` the use cases.
+window, placeholder), the prompt contributors (`contributors.py`: the `PromptContributor`
+protocol), `running.py` (the prompt, the stream) and `finishing.py` (the second unit of work,
+usage). Each feature that takes part in a turn (documents sent in chat, the knowledge base,
+images, web search, tools, the App's extensions) is a `TurnFeature` (`features.py`) in its
+own folder under `bot/features/`; the steps ask every feature at fixed points and name none.
+`parts.py` holds what the steps share; `service.py` the use cases.
 
 The tokenizer is called alongside the stream, not before it, so it never delays the first
 token: this turn's prompt uses the conservative estimate for the new message (unless the

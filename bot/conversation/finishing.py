@@ -1,6 +1,7 @@
-"""Finishing a turn, the second unit of work: store the answer with its status and usage,
-the question's count, the knowledge base's record and the context providers; charge usage;
-log one line; start the App's `on_answer` hooks."""
+"""Finishing a turn, the second unit of work: settle the answer's verdict (its sources, the
+strict "not found") with the features; store the answer with its status and usage, the
+question's count and each feature's rows; charge usage; log one line; tell the features the
+answer is stored."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.conversation.context import FINAL_FOR_HOOKS, answer_event
+from bot.conversation.features import Verdict
 from bot.conversation.parts import TurnParts
 from bot.conversation.tokens import settle
 from bot.conversation.turn import TurnState
@@ -18,16 +19,9 @@ from bot.foundation_models.types import Snapshot, Usage
 from bot.knowledge.grounding import is_not_found, mark_cited, not_found_text
 from bot.metrics import registry as metrics
 from bot.prompting import estimate_tokens
-from bot.storage.models import MessageStatus, ToolCall
+from bot.storage.models import MessageStatus
 from bot.storage.outage import outage_of
-from bot.storage.repositories import (
-    PROMPT_STATUSES,
-    KnowledgeRepository,
-    MessageRepository,
-    ToolCallRepository,
-    UsageRepository,
-    record_context,
-)
+from bot.storage.repositories import PROMPT_STATUSES, MessageRepository, UsageRepository
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +35,6 @@ def drop(parts: TurnParts, turn: TurnState) -> None:
         turn.count.cancel()
     if parts.streaming.get(turn.chat.chat_id) is turn:
         del parts.streaming[turn.chat.chat_id]
-
-
-def _reports_calls(parts: TurnParts, status: MessageStatus) -> bool:
-    return (
-        parts.tools is not None
-        and parts.extras is not None
-        and bool(parts.extras.on_answer)
-        and status in FINAL_FOR_HOOKS
-    )
 
 
 async def finish(
@@ -68,22 +53,22 @@ async def finish(
     if parts.streaming.get(turn.chat.chat_id) is turn:
         del parts.streaming[turn.chat.chat_id]
     shown = turn.shown
-    kb = turn.knowledge
-    sources = mark_cited(kb.grounding.sources, text) if kb.grounding else ()
-    not_found = kb.abstained or (
-        kb.grounding is not None and status in PROMPT_STATUSES and is_not_found(text)
-    )
-    if parts.hosted is not None:  # web and file search: their sources, strict's verdict
-        found, missing = await parts.hosted.settle(turn, last)
-        not_found = not_found or (missing and status in PROMPT_STATUSES)
-        sources = () if not_found else (sources or found)
-    if not_found:
+    verdict = Verdict(text, status)
+    grounded = turn.grounded
+    if grounded.grounding is not None:
+        verdict.sources = mark_cited(grounded.grounding.sources, text)
+        verdict.not_found = status in PROMPT_STATUSES and is_not_found(text)
+    verdict.not_found = verdict.not_found or grounded.abstained
+    for feature in parts.features:
+        await feature.settle(turn, last, verdict)
+    if verdict.not_found:
         # What the user sees, stored as it is shown: the history, the desk's card and its
         # summary never see the model's marker (the flag is `kb_answers.covered`).
-        text = not_found_text(turn.speaker.language, parts.not_found_next_step)
-    covered = not not_found and kb.grounding is not None
+        verdict.text = not_found_text(turn.speaker.language, parts.not_found_next_step)
+        verdict.sources = ()
+    text, sources, not_found = verdict.text, verdict.sources, verdict.not_found
 
-    async def store() -> list[ToolCall]:
+    async def store() -> None:
         async with parts.sessionmaker() as session:
             messages = MessageRepository(session)
             stored = await messages.finish_answer(
@@ -97,26 +82,16 @@ async def finish(
                 # A cancelled answer (/stop, shutdown, a lost lease) is not answered again.
                 delivery_pending=parts.track_delivery and status is not MessageStatus.CANCELLED,
             )
-            calls: list[ToolCall] = []
             if not stored:
                 # The rows were deleted meanwhile (/forget or retention): nothing to update.
                 await session.rollback()
                 logger.info("answer %s was deleted while it streamed; not stored",
                             turn.answer_id)
-                return calls
-            if _reports_calls(parts, status):  # for the App's on_answer hooks
-                calls = await ToolCallRepository(session).for_answer(turn.answer_id)
-            if kb.retrieval is not None:
-                await KnowledgeRepository(session).save_answer(
-                    turn.answer_id,
-                    covered=covered,
-                    sources=[source.as_record() for source in sources],
-                    query=kb.retrieval.query,
-                )
+                return
+            for feature in parts.features:
+                await feature.record(session, turn, verdict)
             if question_tokens is not None:
                 await messages.set_token_count(turn.question_id, question_tokens)
-            if turn.context_providers:
-                await record_context(session, turn.answer_id, turn.context_providers)
             if usage is not None:
                 await UsageRepository(session).add(
                     turn.speaker.user_id,
@@ -125,13 +100,11 @@ async def finish(
                     reasoning_tokens=usage.reasoning_tokens,
                 )
             await session.commit()
-            return calls
 
     outage = outage_of(parts.sessionmaker)
     saving: asyncio.Task[None] | None = None
-    calls: list[ToolCall] = []
     try:
-        calls = await store()
+        await store()
         outage.succeeded()
     except Exception as exc:
         if not outage.failed(exc, f"storing answer {turn.answer_id}"):
@@ -139,7 +112,7 @@ async def finish(
         # The database went away while the answer streamed: the text is kept here and
         # stored once it is back; the answer is delivered meanwhile (TurnResult.saving).
         saving = asyncio.create_task(
-            _store_later(parts, turn, store, lambda c: _hooks(parts, turn, result, status, c)),
+            _store_later(parts, turn, store, lambda: _finished(parts, turn, result)),
             name=f"answer-{turn.answer_id}-saving",
         )
         parts.saving[turn.chat.chat_id] = saving
@@ -149,8 +122,6 @@ async def finish(
         )
     metrics.turn_finished(status.value)
     _log_answer(turn, status, usage, not_found)
-    if kb.retrieval is not None:
-        metrics.kb_answer(covered=covered)
     result = TurnResult(
         message_id=turn.answer_id,
         text=text,
@@ -168,30 +139,30 @@ async def finish(
         saving=saving,
     )
     if saving is None:
-        _hooks(parts, turn, result, status, calls)
+        _finished(parts, turn, result)
     return result
 
 
-def _hooks(
-    parts: TurnParts, turn: TurnState, result: TurnResult, status: MessageStatus,
-    calls: list[ToolCall],
-) -> None:
-    extras = parts.extras
-    if extras is not None and extras.on_answer and status in FINAL_FOR_HOOKS:
-        extras.answered(answer_event(turn, result, calls))  # in tasks of their own
+def _finished(parts: TurnParts, turn: TurnState, result: TurnResult) -> None:
+    for feature in parts.features:
+        try:
+            feature.finished(turn, result)
+        except Exception:  # bookkeeping: the answer is stored and delivered all the same
+            logger.exception("feature %s failed after answer %s", feature.name,
+                             turn.answer_id)
 
 
 async def _store_later(
     parts: TurnParts,
     turn: TurnState,
-    store: Callable[[], Awaitable[list[ToolCall]]],
-    then: Callable[[list[ToolCall]], None],
+    store: Callable[[], Awaitable[None]],
+    then: Callable[[], None],
 ) -> None:
     """Store an answer that ended while the database was away, once it is back."""
-    calls = await outage_of(parts.sessionmaker).ride(f"storing answer {turn.answer_id}", store)
+    await outage_of(parts.sessionmaker).ride(f"storing answer {turn.answer_id}", store)
     logger.info("answer %s in chat %s stored once the database was back",
                 turn.answer_id, turn.chat.chat_id)
-    then(calls)
+    then()
 
 
 def _log_answer(
@@ -199,11 +170,11 @@ def _log_answer(
 ) -> None:
     """One INFO line per answer: what an operator needs to follow load and cost (model,
     tokens, latency), never what the user or the model wrote."""
-    grounding = turn.knowledge.grounding
+    grounding = turn.grounded.grounding
     if usage is not None:
         tokens = f"{usage.input_tokens} in + {usage.completion_tokens} out tokens"
     else:
-        tokens = "no model call" if turn.knowledge.abstained else "tokens unknown"
+        tokens = "no model call" if turn.grounded.abstained else "tokens unknown"
     kb = ""
     if not_found:
         kb = " (knowledge base: not found)"

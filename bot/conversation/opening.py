@@ -1,5 +1,6 @@
-"""Opening a turn, the first unit of work: the chat's settings, the prompt window, the
-images the turn shows (which pick the model), the placeholder answer, the tool exchanges."""
+"""Opening a turn, the first unit of work: the chat's settings, the prompt window, what the
+features read before the placeholder answer is stored (images pick the model) and after it
+(the tool exchanges)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.conversation.features import Opening
 from bot.conversation.parts import TurnParts
 from bot.conversation.turn import Question, ToolsPart, TurnState
 from bot.conversation.types import ChatRef, Speaker
-from bot.conversation.vision import TurnImages, name_images
-from bot.foundation_models.types import ChatMessage
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import (
@@ -70,16 +70,11 @@ async def open_turn(
     window = await messages.recent_for_prompt(
         question.conversation_id, budget, parts.statuses, estimate=estimate_tokens
     )
-    images: TurnImages | None = None
-    vision = parts.vision
-    if vision is not None:  # photos: the vision model when it sees any
-        images = await parts.seen_images.for_turn(
-            session, vision, window, question.id, question.conversation_id, new_images
-        )
-        if images.uses_vision:
-            model = vision.model_name
-        if images.earlier:
-            window = name_images(window, images.earlier)
+    opening = Opening(
+        session, chat, speaker, question, model, window, new_images, carried, reopened
+    )
+    for feature in parts.features:  # e.g. images: the vision model when it sees any
+        await feature.opening(opening)
     if answer_id is None:
         answer_id = await messages.insert(
             question.conversation_id,
@@ -87,32 +82,28 @@ async def open_turn(
             "",
             status=MessageStatus.STREAMING,
             reply_to_id=question.id,
-            model=model,
+            model=opening.model,
         )
-    exchanges: dict[int, tuple[ChatMessage, ...]] = {}
-    tools = parts.tools
-    if tools is not None and carried:
-        await tools.attach(session, carried, answer_id)
-    if tools is not None and tools.offers(model):
-        exchanges = await tools.exchanges(
-            session, [e.id for e in window if e.role is MessageRole.ASSISTANT],
-            user_id=speaker.user_id,
-        )
+    opening.answer_id = answer_id
+    for feature in parts.features:  # e.g. tools: the window's tool exchanges
+        await feature.opened(opening)
     await settle_in(session, receipts)
     await session.commit()
     mark_settled(receipts)
+    found = opening.parts.pop(ToolsPart, None)
+    exchanges = found.exchanges if isinstance(found, ToolsPart) else {}
     turn = TurnState(
         chat,
         speaker,
-        model,
+        opening.model,
         system_prompt,
         question,
         answer_id,
-        window,
-        room=parts.room(model),
+        opening.window,
+        room=parts.room(opening.model),
         started=time.monotonic(),
-        images=images,
         tools=ToolsPart(exchanges=exchanges, has_calls=bool(carried) or reopened),
+        parts=opening.parts,
     )
     parts.streaming[chat.chat_id] = turn
     return turn

@@ -1,22 +1,28 @@
-"""Running an opened turn: ask the prompt contributors, build the prompt, stream the answer
-from the right model, then hand it to finishing (the second unit of work)."""
+"""Running an opened turn: ask the prompt contributors, let the features prepare the model's
+options, build the prompt, stream the answer from the client the features choose, then hand
+it to finishing (the second unit of work)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import dataclasses
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 
-from bot.conversation.builtin_contributors import hiding_citations
 from bot.conversation.contributors import PromptDraft, contribute_all
 from bot.conversation.finishing import drop, finish
-from bot.conversation.hosted import FILE_SEARCH_STRICT
 from bot.conversation.parts import TurnParts
 from bot.conversation.turn import STATUS_FOR, TurnState, history_before
 from bot.conversation.types import ContentFilteredError, TurnResult, relinquished
-from bot.conversation.vision import with_images
 from bot.foundation_models.errors import FoundationModelsError, StreamError
-from bot.foundation_models.types import ChatMessage, CompletionStatus, Role, Snapshot
+from bot.foundation_models.types import (
+    ChatMessage,
+    ChatModel,
+    CompletionOptions,
+    CompletionStatus,
+    Role,
+    Snapshot,
+)
 from bot.prompting import HistoryItem, build_prompt, context_size_for
 from bot.storage.models import MessageStatus
 
@@ -32,35 +38,17 @@ async def run(
     last: Snapshot | None = None
     error: Exception | None = None
     try:
-        draft = await contribute_all(parts.prompt_contributors(), turn)
+        draft = await contribute_all(parts.contributors, turn)
         if draft.answer is not None:
             answered = finish(parts, turn, None, MessageStatus.COMPLETE, None, draft.answer)
             return await asyncio.shield(answered)
+        options = parts.options
+        for feature in parts.features:
+            options = await feature.prepare(turn, options, draft)
         if on_snapshot is not None and draft.frame_filters:
             on_snapshot = _filtered(on_snapshot, draft)
-        options = parts.options
-        if parts.hosted is not None:  # the Responses API's web and file search (hosted.py)
-            grounded = turn.knowledge.grounding
-            options = await parts.hosted.prepare(turn, options)
-            if turn.knowledge.grounding is not grounded:  # strict file search: its instruction
-                draft.add("hosted", FILE_SEARCH_STRICT)
-            if on_snapshot is not None:
-                if turn.knowledge.grounding is not None and not draft.frame_filters:
-                    hiding = PromptDraft(frame_filters=[hiding_citations])
-                    on_snapshot = _filtered(on_snapshot, hiding)
-                on_snapshot = parts.hosted.showing_activity(on_snapshot, turn.speaker.language)
         messages = await prompt_messages(parts, turn, draft)
-        # A turn that shows images goes to the vision model, with the chat's tools when
-        # it calls functions (Gemma 3 does on the OpenAI-compatible API: TOOLS_MODELS),
-        # so "what is the status of the order in this screenshot?" can look it up.
-        seeing = parts.vision if turn.images is not None and turn.images.uses_vision else None
-        if parts.tools is not None and parts.tools.offers(turn.model):
-            client = seeing.model if seeing is not None else None
-            stream = parts.tools.stream(turn, messages, options, client=client)
-        elif seeing is not None:
-            stream = seeing.model.stream(messages, model=turn.model, options=options)
-        else:
-            stream = parts.model.stream(messages, model=turn.model, options=options)
+        stream = _stream(parts, turn, messages, options)
         async with aclosing(stream) as snapshots:
             async for snapshot in snapshots:
                 last = snapshot
@@ -131,6 +119,35 @@ async def prompt_messages(
     if draft.attach_images:
         return with_images(result.messages, draft.images_again, draft.images_new)
     return result.messages
+
+
+def _stream(
+    parts: TurnParts, turn: TurnState, messages: list[ChatMessage], options: CompletionOptions
+) -> AsyncGenerator[Snapshot, None]:
+    """The turn's stream: from the client a feature chose (the vision model for a turn with
+    images), else the chat's; run by the first feature that runs it (the tool loop)."""
+    client: ChatModel | None = None
+    for feature in parts.features:
+        client = feature.client(turn) or client
+    for feature in parts.features:
+        stream = feature.stream(turn, messages, options, client)
+        if stream is not None:
+            return stream
+    return (client or parts.model).stream(messages, model=turn.model, options=options)
+
+
+def with_images(
+    messages: list[ChatMessage], earlier: Sequence[bytes], new: Sequence[bytes]
+) -> list[ChatMessage]:
+    """The prompt with the images on its last (the new) message: earlier ones first."""
+    last = messages[-1]
+    text = last.text
+    if earlier:
+        what = "the photo" if len(earlier) == 1 else f"the {len(earlier)} photos"
+        note = f"[{what} from earlier in this conversation attached again"
+        note += ", then this message's]" if new else "]"
+        text = f"{note}\n{text}"
+    return [*messages[:-1], dataclasses.replace(last, text=text, images=(*earlier, *new))]
 
 
 def _filtered(

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.contributors import PromptContributor
-from bot.conversation.documents import ChatDocuments
+from bot.conversation.features import TurnFeature
 from bot.conversation.locks import ChatLocks
 from bot.conversation.opening import chat_settings, open_turn
-from bot.conversation.parts import Shared, TurnParts
+from bot.conversation.parts import TurnParts
 from bot.conversation.running import run
 from bot.conversation.tokens import TokenCounter
 from bot.conversation.turn import WITH_FAILED, Question, TurnState
@@ -42,26 +41,15 @@ from bot.storage.repositories import (
 )
 
 if TYPE_CHECKING:
-    from bot.conversation.hosted import HostedSearch
     from bot.conversation.tools_loop import ToolLoop
-    from bot.extensions import ExtensionRunner
-    from bot.knowledge.base import KnowledgeBase
 
 T = TypeVar("T")
 
 
 class ConversationService:
-    # The collaborators, read by the front end; still settable where the wiring completes
-    # one after the service is built (the vision model's image source, documents in chat).
-    knowledge: Shared[KnowledgeBase | None] = Shared()
-    tools: Shared[ToolLoop | None] = Shared()  # the loop for models that take tools
-    vision: Shared[Vision | None] = Shared()  # photos: None = images are not taken
-    documents: Shared[ChatDocuments | None] = Shared()  # documents sent in chat
-    extras: Shared[ExtensionRunner | None] = Shared()  # context providers, on_answer hooks
-    not_found_next_step: Shared[str] = Shared()
-    # Several replicas: answers are stored `delivery_pending` until `mark_delivered`.
-    track_delivery: Shared[bool] = Shared()
-    hosted: Shared[HostedSearch | None] = Shared()  # web and file search (Responses API)
+    """The conversation's use cases. A turn asks `features` at its fixed points, in order
+    (features.py); `tools` and `vision` also serve the use cases of their own (a press on a
+    tool's card carried on, images stored with the question)."""
 
     def __init__(
         self,
@@ -78,18 +66,14 @@ class ConversationService:
         count_timeout: float = 5.0,
         count_threshold: int = 64,
         today: Callable[[], dt.date] = utc_today,
-        knowledge: KnowledgeBase | None = None,
+        features: Sequence[TurnFeature] = (),
         tools: ToolLoop | None = None,
-        not_found_next_step: str = "",
         vision: Vision | None = None,
-        extras: ExtensionRunner | None = None,
-        documents: ChatDocuments | None = None,
-        contributors: Sequence[PromptContributor] = (),
+        not_found_next_step: str = "",
         track_delivery: bool = False,
-        hosted: HostedSearch | None = None,
     ) -> None:
-        """`contributors`: prompt contributors beyond the built-in ones (contributors.py),
-        asked after the knowledge base and before images, in this order."""
+        """`not_found_next_step`: shown below a grounded "not found" answer; `track_delivery`
+        (several replicas): answers are stored `delivery_pending` until `mark_delivered`."""
         if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
             raise ValueError(
                 f"reply reserve {reply_reserve} leaves no room for a prompt in {default_model}"
@@ -109,23 +93,20 @@ class ConversationService:
             statuses=WITH_FAILED if include_failed_in_prompt else PROMPT_STATUSES,
             tokens=TokenCounter(model, timeout=count_timeout, threshold=count_threshold),
             today=today,
-            knowledge=knowledge,
-            tools=tools,
-            vision=vision,
-            documents=documents,
-            extras=extras,
-            contributors=tuple(contributors),
+            features=tuple(features),
             not_found_next_step=not_found_next_step,
             track_delivery=track_delivery,
-            hosted=hosted,
         )
+        self.tools = tools  # the loop for models that take tools
+        self.vision = vision  # photos: None = images are not taken
+        self.track_delivery = track_delivery
         self._today = today
         self._locks = ChatLocks()
 
     @property
-    def _imageless(self) -> dict[int, float]:
-        """Conversations lately seen without images (vision.SeenImages)."""
-        return self._parts.seen_images.imageless
+    def features(self) -> tuple[TurnFeature, ...]:
+        """The features that take part in every turn, in the order they are asked."""
+        return self._parts.features
 
     async def _chat(self, session: AsyncSession, chat: ChatRef) -> tuple[str, str, int]:
         return await chat_settings(self._parts, session, chat)
@@ -318,10 +299,8 @@ class ConversationService:
         turns: an answer in flight still lands in the conversation of its question. Actions
         waiting for a press in the chat are declined: a reset leaves nothing pressable."""
         async with self._sessionmaker() as session:
-            if self.tools is not None:
-                await self.tools.supersede(session, chat_id, None)
-            if self.documents is not None:  # the documents sent in chat go with it
-                await self.documents.drop(chat_id, session)
+            for feature in self._parts.features:  # e.g. documents sent in chat go with it
+                await feature.reset(session, chat_id)
             await ConversationRepository(session).close_open(chat_id)
             await settle_in(session, receipts)
             await session.commit()

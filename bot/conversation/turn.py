@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from bot.conversation.types import ChatRef, Speaker, WaitingCall
-from bot.conversation.vision import TurnImages
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
 from bot.knowledge.grounding import Grounding
-from bot.knowledge.types import Retrieval
 from bot.prompting import HistoryItem
 from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import PROMPT_STATUSES, HistoryEntry
@@ -54,18 +53,27 @@ class ToolsPart:
 
 
 @dataclass(slots=True)
-class KnowledgePart:
-    """What the knowledge base's contributor found, for the answer's record."""
+class Grounded:
+    """The sources the answer is to be grounded on, when a feature found them (the knowledge
+    base, strict file search): the answer is read back against them when it is finished."""
 
-    retrieval: Retrieval | None = None
     grounding: Grounding | None = None
     abstained: bool = False  # strict mode found nothing: answered "not found", no model call
+
+    def ground(self, grounding: Grounding) -> None:
+        self.grounding = grounding
+
+    def abstain(self) -> None:
+        self.abstained = True
+
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
 class TurnState:
     """A turn between its two units of work: what opening it decided, then what each later
-    step (the contributors, the tool loop, the stream) adds, grouped by the step."""
+    step adds. A feature keeps its own state in a slot (`part`), not in a field here."""
 
     chat: ChatRef
     speaker: Speaker
@@ -81,15 +89,26 @@ class TurnState:
     trimmed: bool = False
     # The Telegram messages showing the answer while it streams (stored with the answer).
     shown: tuple[int, ...] | None = None
-    images: TurnImages | None = None  # photos: shown to the vision model
-    # The App's context providers whose text went into the prompt (stored with the answer).
-    context_providers: tuple[str, ...] = ()
-    knowledge: KnowledgePart = field(default_factory=KnowledgePart)
+    grounded: Grounded = field(default_factory=Grounded)
     tools: ToolsPart = field(default_factory=ToolsPart)
+    # The features' slots (features.py), by their type.
+    parts: dict[type, object] = field(default_factory=dict)
 
     @property
     def question_id(self) -> int:
         return self.question.id
+
+    def part(self, kind: type[T]) -> T:
+        """The slot of `kind` (made on first use; `kind()` must take no arguments)."""
+        return slot(self.parts, kind)
+
+
+def slot(parts: dict[type, object], kind: type[T]) -> T:
+    """`parts[kind]`, made with `kind()` when missing."""
+    found = parts.get(kind)
+    if found is None:
+        found = parts[kind] = kind()
+    return cast(T, found)
 
 
 def previous_questions(window: list[HistoryEntry], question_id: int) -> list[str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.foundation_models.types import ChatMessage, ChatModel
+from bot.foundation_models.types import ChatModel
 from bot.storage.models import MessageRole
 from bot.storage.repositories import HistoryEntry, MessageImageRepository, StoredImage
 
@@ -153,16 +153,3 @@ async def fetch_all(vision: Vision, images: Sequence[StoredImage]) -> list[bytes
         out.append(result)
     return out
 
-
-def with_images(
-    messages: list[ChatMessage], earlier: Sequence[bytes], new: Sequence[bytes]
-) -> list[ChatMessage]:
-    """The prompt with the images on its last (the new) message: earlier ones first."""
-    last = messages[-1]
-    text = last.text
-    if earlier:
-        what = "the photo" if len(earlier) == 1 else f"the {len(earlier)} photos"
-        note = f"[{what} from earlier in this conversation attached again"
-        note += ", then this message's]" if new else "]"
-        text = f"{note}\n{text}"
-    return [*messages[:-1], replace(last, text=text, images=(*earlier, *new))]

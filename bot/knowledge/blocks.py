@@ -1,6 +1,6 @@
 """What every reader of a file produces (blocks of text under heading paths) and how it fails.
 
-The knowledge base (documents.py) and documents sent in a chat (bot/conversation/documents.py)
+The knowledge base (documents.py) and documents sent in a chat (bot/features/documents/chat.py)
 read files with the same extractors (extractors.py); both get an `Extracted` or one of the
 errors below, whose message is a short reason fit for `kb sync` ("no text (scanned?)").
 """

@@ -10,10 +10,12 @@ markers copied from retrieved items, no invented URLs; support-deployments.md [C
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.foundation_models.types import Snapshot
 from bot.knowledge.types import Hit, Source, label
 from bot.prompting import estimate_tokens
 
@@ -115,3 +117,9 @@ def for_stream(text: str) -> str:
     text = _SPACED_CITATION.sub("", text)
     # A citation still being typed at the end: "[", "[1", "[1,".
     return re.sub(r"[ \t]*\[\d{0,3}(?:\s*[,;]\s*\d{0,3})*$", "", text)
+
+
+def hiding_citations(snapshot: Snapshot) -> Snapshot:
+    """A streamed frame of a grounded answer without citation numbers or the not-found
+    marker (the final message shows citations as links, the marker as the "not found" text)."""
+    return dataclasses.replace(snapshot, text=for_stream(snapshot.text))

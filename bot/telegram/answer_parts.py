@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from bot.conversation import ChatRef, ContentFilteredError, TurnResult
 from bot.foundation_models.errors import (
@@ -18,10 +18,21 @@ from bot.telegram.texts import Translator
 from bot.voice.policy import VoiceAsk
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
-# Support desk: called after an answer was delivered (chat, result, message ids).
-AfterAnswer = Callable[["Target", TurnResult, list[int]], Awaitable[None]]
-# Voice replies: run beside the chat's queue once the text answer is out.
-VoiceHook = Callable[["Target", TurnResult, Translator], Coroutine[Any, Any, None]]
+
+
+class AfterDelivery(Protocol):
+    """What a feature does once an answer is delivered (the support desk's card and buttons,
+    👍/👎, a voice reply). The Answerer asks each in order and names none of them."""
+
+    # True: it runs beside the chat's queue (the next question need not wait for it).
+    @property
+    def background(self) -> bool: ...
+
+    async def delivered(
+        self, target: Target, result: TurnResult, ids: list[int], t: Translator
+    ) -> None:
+        """`ids`: the Telegram messages showing the answer (empty when nothing was shown)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

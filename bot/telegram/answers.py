@@ -33,10 +33,9 @@ from bot.storage.database import unavailable
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import (
-    AfterAnswer,
+    AfterDelivery,
     Runner,
     Target,
-    VoiceHook,
     describe_error,
     join_note,
 )
@@ -58,14 +57,13 @@ class Answerer:
         conversation: ConversationService,
         outbox: Outbox,
         queues: ChatQueues,
-        after_answer: AfterAnswer | None = None,
+        after_delivery: Sequence[AfterDelivery] = (),
         superseded: Listeners[[int, list[int]]] | None = None,
-        voice: VoiceHook | None = None,
     ) -> None:
-        """`after_answer`: the support desk's (or the 👍/👎 buttons') look at each answer;
-        `superseded`: where the tool loop tells which cards a new message took the buttons
-        off (this takes them off in Telegram); `voice`: speaks a delivered answer
-        (VOICE_REPLIES)."""
+        """`after_delivery`: what features do once an answer is delivered, in order (the
+        support desk's card or the 👍/👎 buttons, a voice reply); `superseded`: where the
+        tool loop tells which cards a new message took the buttons off (this takes them off
+        in Telegram)."""
         self.conversation = conversation
         self.outbox = outbox
         self.queues = queues
@@ -76,10 +74,9 @@ class Answerer:
         # Chats whose running answer is delivered and only its bookkeeping is left.
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
-        self.after_answer = after_answer
+        self.after_delivery = tuple(after_delivery)
         if superseded is not None:
             superseded.subscribe(self.cards_superseded)
-        self.voice = voice  # voice replies
 
     def submit_turn(
         self,
@@ -285,13 +282,21 @@ class Answerer:
                 lambda: self.conversation.set_answer_telegram_ids(result.message_id, ids),
                 self.conversation.outage,
             )
-        if self.after_answer is not None:  # support desk
-            try:
-                await self.after_answer(target, result, ids)
-            except Exception:  # bookkeeping only: the answer is delivered
-                log.exception("after-answer bookkeeping failed in chat %s", chat.chat_id)
-        if self.voice is not None and ids and target.voice is not None:
-            self._keep(self.voice(target, result, t))  # the next question need not wait
+        for hook in self.after_delivery:
+            if hook.background:  # the next question need not wait
+                self._keep(self._after(hook, target, result, ids, t))
+            else:
+                await self._after(hook, target, result, ids, t)
+
+    async def _after(
+        self, hook: AfterDelivery, target: Target, result: TurnResult, ids: list[int],
+        t: Translator,
+    ) -> None:
+        try:
+            await hook.delivered(target, result, ids, t)
+        except Exception:  # bookkeeping only: the answer is delivered
+            log.exception("after-delivery work %s failed in chat %s", type(hook).__name__,
+                          target.chat.chat_id)
 
     async def _until_saved(
         self, saving: asyncio.Task[None], target: Target, t: Translator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.features.documents.chat import ChatDocuments
 from bot.knowledge.reading import DocumentReader
 from bot.telegram.downloads import TelegramFiles
 from bot.telegram.texts import TEXTS
@@ -13,6 +14,7 @@ from bot.telegram.texts import TEXTS
 class DocumentSupport:
     files: TelegramFiles
     reader: DocumentReader
+    chats: ChatDocuments  # the passages kept per conversation
     max_mb: float = 20.0
 
     @property

@@ -44,11 +44,15 @@ async def attach_markup(
 
 
 class AnswerFeedback:
+    background = False
+
     def __init__(self, service: DeskService, outbox: Outbox) -> None:
         self.service = service
         self.outbox = outbox
 
-    async def after_answer(self, target: Target, result: TurnResult, ids: list[int]) -> None:
+    async def delivered(
+        self, target: Target, result: TurnResult, ids: list[int], t: Translator
+    ) -> None:
         """The turn recorded (for the report), the buttons under the answer's last message."""
         chat_id = target.chat.chat_id
         if target.chat.type != "private" or result.error is not None or not ids:

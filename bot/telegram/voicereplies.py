@@ -135,8 +135,14 @@ class VoiceReplies(LeasedReplies):
             await VoiceRepository(session).set_preference(user_id, enabled)
             await session.commit()
 
-    async def after_delivery(self, target: Target, result: TurnResult, t: Translator) -> None:
+    background = True  # the next question need not wait for the voice reply
+
+    async def delivered(
+        self, target: Target, result: TurnResult, ids: list[int], t: Translator
+    ) -> None:
         """The Answerer's hook: speak a delivered answer when wanted."""
+        if not ids:
+            return
         await self.after_answer(
             target.voice, target.chat.chat_id, target.private, result, t, target.thread_id
         )

@@ -188,7 +188,7 @@ class BotTester:
     async def settle(self) -> None:
         """Wait until the bot has nothing more to do for now."""
         telegram = self.built.telegram
-        extras = self.built.core.conversation.extras
+        extras = self.built.core.extras
         try:
             async with asyncio.timeout(self.timeout):
                 while True:

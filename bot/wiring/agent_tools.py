@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from bot.config import Settings
-from bot.conversation.hosted import HostedSearch, web_search_tool
+from bot.features.websearch.hosted import HostedSearch, web_search_tool
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.vector_stores import VectorStoreClient

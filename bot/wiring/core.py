@@ -13,10 +13,11 @@ import httpx
 
 from bot.config import Settings
 from bot.conversation import ConversationService
-from bot.conversation.documents import ChatDocuments
 from bot.conversation.listeners import Listeners
 from bot.conversation.vision import ImageSource
 from bot.desk import DeskService
+from bot.features import turn_features
+from bot.features.documents.chat import ChatDocuments
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.limits import GenerationLimit
@@ -34,6 +35,7 @@ from bot.wiring.clients import (
 if TYPE_CHECKING:
 
     from bot.app import App
+    from bot.extensions import ExtensionRunner
     from bot.knowledge.base import KnowledgeBase
 
 from bot.wiring.desk import desk_state_of
@@ -62,6 +64,8 @@ class Core:
     auth: Auth | None = None  # photos and voice notes: SpeechKit's credentials
     http: httpx.AsyncClient | None = None  # the models' HTTP client when given (bot.testing)
     desk: DeskService | None = None  # the support desk's records (SUPPORT_CHAT_ID, Telegram)
+    extras: ExtensionRunner | None = None  # the App's context providers, hooks and routers
+    documents: ChatDocuments | None = None  # documents sent in chat (Telegram)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,18 @@ async def core(
         from bot.wiring.agent_tools import build_hosted, start_store_sync
 
         hosted = build_hosted(settings, db)  # web and file search, if offered
+        # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
+        # turn as before. Tools see the state of the user's support conversation.
+        tools = build_tool_loop(
+            settings,
+            db,
+            chat_model,
+            toolbox,
+            desk_state=desk_state_of(desk) if desk is not None else None,
+            on_superseded=front.superseded,
+        )
+        vision = build_vision(settings, chat_model, auth, stack, http, front.fetch_image)
+        documents = ChatDocuments(db.sessionmaker) if front.telegram else None
         conversation = ConversationService(
             sessionmaker=db.sessionmaker,
             model=chat_model,
@@ -139,25 +155,16 @@ async def core(
             max_reply_tokens=settings.max_reply_tokens,
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
-            knowledge=knowledge,
-            extras=extras,
-            # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
-            # turn as before. Tools see the state of the user's support conversation.
-            tools=build_tool_loop(
-                settings,
-                db,
-                chat_model,
-                toolbox,
-                desk_state=desk_state_of(desk) if desk is not None else None,
-                on_superseded=front.superseded,
+            features=turn_features(
+                extras=extras, documents=documents, knowledge=knowledge, vision=vision,
+                hosted=hosted, tools=tools,
             ),
+            tools=tools,
+            vision=vision,
             # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
-            vision=build_vision(settings, chat_model, auth, stack, http, front.fetch_image),
-            documents=ChatDocuments(db.sessionmaker) if front.telegram else None,
             track_delivery=front.track_delivery,
-            hosted=hosted,
         )
         if kb_background and hosted is not None and hosted.store_id is not None:
             await start_store_sync(settings, db, auth, stack)  # KB_BACKEND=yandex
@@ -168,5 +175,6 @@ async def core(
             policy=PollPolicy(),
         )
         yield Core(
-            db, client, chat_model, conversation, images, knowledge, toolbox, auth, http, desk
+            db, client, chat_model, conversation, images, knowledge, toolbox, auth, http, desk,
+            extras, documents,
         )

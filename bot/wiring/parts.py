@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation.vision import ImageSource
+    from bot.features.documents.chat import ChatDocuments
     from bot.knowledge.base import KnowledgeBase
     from bot.knowledge.embedder import Embedder
     from bot.telegram.chatdocs import DocumentSupport
@@ -203,16 +204,19 @@ def build_long_voice(
 
 
 def build_documents(
-    settings: Settings, files: TelegramFiles, stack: AsyncExitStack
-) -> DocumentSupport:
+    settings: Settings, files: TelegramFiles, stack: AsyncExitStack,
+    chats: ChatDocuments | None,
+) -> DocumentSupport | None:
     """Documents sent in chat: downloads from Telegram, read in bounded worker processes
     (started on the first document), kept per conversation."""
     from bot.knowledge.reading import DocumentReader
     from bot.telegram.chatdocs import DocumentSupport
 
+    if chats is None:
+        return None
     reader = DocumentReader()
     stack.push_async_callback(reader.aclose)
-    return DocumentSupport(files, reader, max_mb=settings.max_document_mb)
+    return DocumentSupport(files, reader, chats, max_mb=settings.max_document_mb)
 
 
 def build_embedder(settings: Settings, client: FoundationModelsClient) -> Embedder:

@@ -95,7 +95,7 @@ async def built_bot(
             settings, system_prompt, kb_background=kb_background, app=extensions, http=http,
             front=front,
         ))
-        extras = c.conversation.extras
+        extras = c.extras
         commands = extensions.commands if extensions is not None else ()
         outbox, desk = build_desk(
             settings, c, bot, shared, pacing, menu=menu_of(commands),
@@ -120,7 +120,7 @@ async def built_bot(
             feedback_buttons=settings.kb_effective_mode == "strict",
             # Photos, voice notes (over 30 s too: MAX_VOICE_SECONDS), documents.
             media=build_media(settings, files, photos, c.auth, stack, c.db.sessionmaker, http),
-            documents=build_documents(settings, files, stack),
+            documents=build_documents(settings, files, stack, c.documents),
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
             commands=commands,

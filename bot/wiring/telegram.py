@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.storage.outage import outage_of
 from bot.telegram.access import AccessPolicy
+from bot.telegram.answer_parts import AfterDelivery
 from bot.telegram.answers import Answerer
 from bot.telegram.app import TelegramApp
 from bot.telegram.backlog import Backlog
@@ -101,14 +102,9 @@ def build_telegram(
     feedback = None
     if feedback_buttons and desk is None:
         feedback = answer_feedback(sessionmaker, outbox)
-    after_answer = None
-    if desk is not None:
-        after_answer = desk.after_answer
-    elif feedback is not None:
-        after_answer = feedback.after_answer
+    after: list[AfterDelivery] = [hook for hook in (desk or feedback, voice) if hook is not None]
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
-                       after_answer=after_answer, superseded=superseded,
-                       voice=voice.after_delivery if voice is not None else None)
+                       after_delivery=after, superseded=superseded)
     delivery = ImageDelivery(service=images, outbox=outbox, sessionmaker=sessionmaker,
                              status_interval=image_status_interval, coordinator=coordinator,
                              owner=owner)

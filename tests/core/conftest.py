@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.features import turn_features
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import RetryPolicy, Timeouts
@@ -53,9 +54,18 @@ async def client(fm: FakeFoundationModels) -> AsyncIterator[FoundationModelsClie
         await model.aclose()
 
 
+FEATURES = ("extras", "documents", "knowledge", "contributors", "vision", "hosted", "tools")
+
+
 def make_service(
-    db: Database, client: FoundationModelsClient, **kwargs: object
+    db: Database, client: FoundationModelsClient, **kwargs: Any
 ) -> ConversationService:
+    """The service as the wiring builds it: the features named in `kwargs` (knowledge=...,
+    tools=..., ...) become its turn's features, in fmbot's order (bot.features)."""
+    chosen = {name: kwargs.pop(name) for name in FEATURES if name in kwargs}
+    kwargs["features"] = turn_features(**chosen)
+    kwargs.setdefault("tools", chosen.get("tools"))
+    kwargs.setdefault("vision", chosen.get("vision"))
     settings: dict[str, Any] = {
         "default_model": "yandexgpt-lite",
         "default_system_prompt": "You are a helpful assistant.",

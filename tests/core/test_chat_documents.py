@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.conversation import ChatRef, Speaker
-from bot.conversation.documents import INSTRUCTIONS, ChatDocuments, build_context
+from bot.features.documents.chat import INSTRUCTIONS, ChatDocuments, build_context
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge.extractors import extract
 from bot.storage.database import Database
@@ -38,10 +38,11 @@ async def documents_stored(database: Database) -> int:
 async def test_a_question_is_answered_from_the_matching_page(
     database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
-    service = make_service(database, client, documents=ChatDocuments(database.sessionmaker))
+    documents = ChatDocuments(database.sessionmaker)
+    service = make_service(database, client, documents=documents)
     await service.run_turn(PRIVATE, ANNA, "Hello")  # no document yet (remembered for a while)
     assert "<document" not in system_of(fm)
-    added = await service.documents.add(
+    added = await documents.add(
         PRIVATE, ANNA, "invoice.pdf", "u1", extract("invoice.pdf", pdf_bytes(INVOICE))
     )
     assert (added.pages, added.passages, added.truncated) == (2, 3, False)
@@ -61,10 +62,11 @@ async def test_a_question_is_answered_from_the_matching_page(
 async def test_reset_and_forget_drop_the_documents(
     database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
-    service = make_service(database, client, documents=ChatDocuments(database.sessionmaker))
+    documents = ChatDocuments(database.sessionmaker)
+    service = make_service(database, client, documents=documents)
     data = extract("invoice.pdf", pdf_bytes(INVOICE))
-    await service.documents.add(PRIVATE, ANNA, "invoice.pdf", "u1", data)
-    await service.documents.add(PRIVATE, ANNA, "invoice.pdf", "u1", data)  # replayed: replaced
+    await documents.add(PRIVATE, ANNA, "invoice.pdf", "u1", data)
+    await documents.add(PRIVATE, ANNA, "invoice.pdf", "u1", data)  # replayed: replaced
     assert await documents_stored(database) == 1
     await service.reset(PRIVATE.chat_id)
     assert await documents_stored(database) == 0
@@ -73,9 +75,9 @@ async def test_reset_and_forget_drop_the_documents(
 
     group = ChatRef(-100, "group", "Team")
     boris = Speaker(12, "Boris")
-    await service.documents.add(group, ANNA, "invoice.pdf", "u1", data)
-    await service.documents.add(group, boris, "other.pdf", "u2", data)
-    await service.documents.add(PRIVATE, ANNA, "invoice.pdf", "u1", data)
+    await documents.add(group, ANNA, "invoice.pdf", "u1", data)
+    await documents.add(group, boris, "other.pdf", "u2", data)
+    await documents.add(PRIVATE, ANNA, "invoice.pdf", "u1", data)
     async with database.sessionmaker() as session:
         await PrivacyRepository(session).forget_user(ANNA.user_id)
         await session.commit()

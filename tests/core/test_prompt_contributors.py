@@ -10,8 +10,8 @@ import logging
 import pytest
 
 from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.documents import ChatDocuments
 from bot.conversation.turn import TurnState
+from bot.features.documents.chat import ChatDocuments
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge.blocks import Block, Extracted
 from bot.storage.database import Database

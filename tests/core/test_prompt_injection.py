@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.conversation.documents import ChatDocuments
 from bot.conversation.tool_text import DATA_NOTE
 from bot.conversation.tool_turns import DecisionKind
+from bot.features.documents.chat import ChatDocuments
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge.extractors import extract
 from bot.knowledge.grounding import grounded_prompt
@@ -53,12 +53,11 @@ async def test_injected_text_cannot_run_a_write_or_change_who_asks(
     database: Database, client: FoundationModelsClient, fm: FakeFoundationModels, source: str
 ) -> None:
     shop = ShopSource(handler=poisoned_result)
+    documents = ChatDocuments(database.sessionmaker)
     service = make_service(database, client, default_model="yandexgpt/latest",
-                           tools=tool_loop(database, client, shop),
-                           documents=ChatDocuments(database.sessionmaker))
+                           tools=tool_loop(database, client, shop), documents=documents)
     if source == "document":
-        assert service.documents is not None
-        await service.documents.add(PRIVATE, ANNA, "notes.txt", "u1", extract(
+        await documents.add(PRIVATE, ANNA, "notes.txt", "u1", extract(
             "notes.txt", f"Delivery notes for the ticket.\n\n{INJECTION}".encode()))
         fm.queue_reply("", tool_calls=OBEY)  # the model obeys the document
         question = "What do the delivery notes for the ticket say?"

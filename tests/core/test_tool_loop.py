@@ -227,8 +227,8 @@ async def test_a_model_without_tools_gets_none(
     fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
 ) -> None:
     source = ShopSource()
-    service = make_service(database, client)  # yandexgpt-lite
-    service.tools = tool_loop(database, client, source)
+    service = make_service(database, client,  # yandexgpt-lite
+                           tools=tool_loop(database, client, source))
     await service.run_turn(PRIVATE, ANNA, "where is A-1042?")
     assert "tools" not in requests(fm)[0]
     assert DATA_NOTE not in str(requests(fm)[0])
@@ -540,8 +540,8 @@ async def test_old_rounds_results_make_room_for_new_ones(
 
     source = ShopSource(handler=big)
     service = make_service(database, client, default_model=PRO, reply_reserve=1000,
-                           context_overrides={PRO: 2500})
-    service.tools = tool_loop(database, client, source, result_chars=1600)
+                           context_overrides={PRO: 2500},
+                           tools=tool_loop(database, client, source, result_chars=1600))
     for n in range(3):
         fm.queue_reply("", tool_calls=[{"name": "order_status",
                                         "arguments": {"order_id": f"A-{n}"}}])

@@ -13,6 +13,7 @@ from PIL import Image
 
 from bot.conversation import ConversationService
 from bot.conversation.vision import ImageInput, Vision
+from bot.features.vision.feature import VisionFeature
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import InvalidRequestError
@@ -130,9 +131,10 @@ async def test_text_turns_stay_with_the_text_model_and_skip_the_image_query_afte
     first = await seeing.run_turn(PRIVATE, ANNA, "hello")
     assert first.model == "yandexgpt-lite"
     assert chat_requests(fm) == []
-    assert seeing._imageless, "a conversation seen without images is remembered"
+    seen = next(f for f in seeing.features if isinstance(f, VisionFeature)).seen
+    assert seen.imageless, "a conversation seen without images is remembered"
     await seeing.run_turn(PRIVATE, ANNA, "look", images=[photo(200)])
-    assert not seeing._imageless, "storing an image forgets that"
+    assert not seen.imageless, "storing an image forgets that"
     assert len(chat_requests(fm)) == 1
 
 
@@ -177,9 +179,9 @@ async def test_a_turn_that_shows_a_screenshot_keeps_the_chats_tools(
     (Gemma 3 calls functions on the OpenAI-compatible API) is offered the tools, on the photo's
     turn and on the follow-ups that show it again. Before, those turns went without tools."""
     vision = Vision(vision_model, "gemma-3-27b-it/latest", fetch=files, max_images=2)
-    service = make_service(database, client, vision=vision)
     source = ShopSource()
-    service.tools = tool_loop(database, vision_model, source)
+    service = make_service(database, client, vision=vision,
+                           tools=tool_loop(database, vision_model, source))
     shot = photo(90)
     files.files[shot.file_id] = shot.jpeg
     fm.queue_reply("Let me look.", tool_calls=[

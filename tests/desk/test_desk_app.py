@@ -13,6 +13,7 @@ from bot.conversation import ChatRef, TurnResult
 from bot.storage.database import Database
 from bot.storage.models import DeskCase, DeskRelay, DeskTurn, MessageStatus, RelayState, User
 from bot.telegram.answer_parts import Target
+from bot.telegram.texts import Translator
 from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world
 from tests.fakes.tg_images import tiny_jpeg
 from tests.fakes.tg_state import ChatMessage
@@ -81,13 +82,14 @@ async def test_two_not_found_answers_in_a_row_hand_over_and_offer_a_person(
             trimmed_history=False, error=None, user_message_id=1, not_found=True,
         )
         target = Target(ChatRef(user, "private"))
-        await w.desk.after_answer(target, result, [answer_id])
+        await w.desk.delivered(target, result, [answer_id], Translator("en"))
         markup = w.tg.chat(user).find(answer_id).reply_markup  # type: ignore[union-attr]
         labels = [b["text"] for row in markup["inline_keyboard"] for b in row]
         assert labels == ["👍", "👎", "Ask a person"]
         assert w.topic_of(user) is None
         # The next question (another stored message) is not found either.
-        await w.desk.after_answer(target, replace(result, user_message_id=2), [answer_id])
+        await w.desk.delivered(target, replace(result, user_message_id=2), [answer_id],
+                              Translator("en"))
         thread = await w.wait_for(lambda: w.topic_of(user))
         [card] = await w.wait_for(lambda: w.in_topic(thread))
         assert "two answers in a row not found" in (card.text or "")

@@ -32,6 +32,7 @@ from bot.conversation.listeners import Listeners
 from bot.conversation.tools_loop import ToolLoop
 from bot.coordination import Coordinator
 from bot.extensions import ExtensionRunner
+from bot.features import turn_features
 from bot.images import ImageService
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
@@ -188,6 +189,7 @@ async def running_app(
             text_models=("yandexgpt-lite", "yandexgpt/latest"),
             default_system_prompt="You are a helpful assistant.",
         )
+        loop = tools(fm, superseded) if tools is not None else None
         conversation = ConversationService(
             sessionmaker=database.sessionmaker,
             model=client,
@@ -196,8 +198,8 @@ async def running_app(
             reply_reserve=2000,
             max_reply_tokens=1500,
             temperature=0.3,
-            extras=extras,
-            tools=tools(fm, superseded) if tools is not None else None,
+            features=turn_features(extras=extras, tools=loop),
+            tools=loop,
             track_delivery=coordinator is not None,
         )
         images = ImageService(

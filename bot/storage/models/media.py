@@ -43,7 +43,7 @@ class MessageImage(Base):
 
 class ChatDocument(Base):
     """A document (PDF, DOCX, text) a user sent in a chat, read and kept for its conversation:
-    its passages, searched for each question (bot/conversation/documents.py). Gone with the
+    its passages, searched for each question (bot/features/documents/chat.py). Gone with the
     conversation (/reset, retention) and with its author (/forget)."""
 
     __tablename__ = "chat_documents"

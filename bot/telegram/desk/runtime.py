@@ -275,7 +275,11 @@ class SupportDesk:
         await self.notes.post_comment(comment)
 
     # -- answers of the bot ----------------------------------------------------------------------
-    async def after_answer(self, target: Target, result: TurnResult, ids: list[int]) -> None:
+    background = False  # the answer's buttons come before the chat's next answer
+
+    async def delivered(
+        self, target: Target, result: TurnResult, ids: list[int], t: Translator
+    ) -> None:
         """The turn recorded, the answer's buttons, the handoff after two "not found"."""
         await self.buttons.after_answer(target, result, ids)
 

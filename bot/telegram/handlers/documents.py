@@ -2,7 +2,7 @@
 
 The job, in the chat's FIFO like a text: download (bounded, to a temporary file deleted once
 read: downloads.py), read with the knowledge base's extractors (in a thread), keep the text
-for the conversation (bot/conversation/documents.py), then answer the caption as a question,
+for the conversation (bot/features/documents/chat.py), then answer the caption as a question,
 or say the document was read. A file over MAX_DOCUMENT_MB, of a type not read, scanned,
 password-protected or damaged gets a clear localized reply; the update still leaves the
 durable queue and nothing else is lost. Images sent as files go to the photo handler.
@@ -19,7 +19,7 @@ from aiogram import F, Router
 from aiogram.types import Document, Message
 
 from bot.conversation import TurnResult
-from bot.conversation.documents import AddedDocument, ChatDocuments
+from bot.features.documents.chat import AddedDocument, ChatDocuments
 from bot.foundation_models.types import Snapshot
 from bot.knowledge.blocks import (
     DocumentError,
@@ -75,12 +75,12 @@ async def handle_document(
     replayed: bool = False,
 ) -> None:
     support = deps.documents
-    documents = deps.conversation.documents
     document = message.document
     assert document is not None
-    if support is None or documents is None:
+    if support is None:
         await _say(deps, message, t("text_only"))  # documents are not taken: today's answer
         return
+    documents = support.chats
     name = _name(document)
     suffix = suffix_of(name)
     if suffix not in CHAT_SUFFIXES:

@@ -1,10 +1,10 @@
 """Built-in tool calls in a Responses stream (hosted.py), and their sources numbered for the
-answer (conversation/hosted.py): the status while a search runs, how each call ended, the
+answer (features/websearch/hosted.py): the status while a search runs, how each call ended, the
 annotations as Yandex sends them (only `url` filled), deduplicated in order."""
 
 from __future__ import annotations
 
-from bot.conversation.hosted import host_of, sources_of, web_search_tool
+from bot.features.websearch.hosted import host_of, sources_of, web_search_tool
 from bot.foundation_models.responses_events import ResponseState
 from bot.foundation_models.types import Annotation
 

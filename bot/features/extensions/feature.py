@@ -1,4 +1,8 @@
-"""Context providers' text in a turn's system prompt, and the `on_answer` event.
+"""The App's context providers and `on_answer` hooks in a turn (the public extension API as
+a `TurnFeature`).
+
+Context providers' text goes into the turn's system prompt; the stored answer is told to the
+`on_answer` hooks as an `AnswerEvent`.
 
 The providers' text goes after the chat's system prompt, within a share of the prompt room
 (`CONTEXT_SHARE`), counted with the same estimate the knowledge base's sources use; a fragment
@@ -10,19 +14,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from bot.conversation.contributors import PromptDraft
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation.contributors import PromptContributor, PromptDraft
+from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult
 from bot.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus, ToolCall
+from bot.storage.repositories import ToolCallRepository, record_context
 from bot.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
 
 # Of the prompt room, the share context providers may take (history gets the rest).
 CONTEXT_SHARE = 0.25
+
+
+@dataclass(slots=True)
+class Told:
+    """What the App's extensions took part in: the providers whose text went into the prompt
+    (stored with the answer), the answer's tool calls (for the hooks' event)."""
+
+    context_providers: tuple[str, ...] = ()
+    calls: list[ToolCall] = field(default_factory=list)
 
 
 def language_of(code: str | None) -> str:
@@ -71,7 +89,7 @@ class AppContext:
             kept.append(fragment.text)
             names.append(fragment.provider)
         draft.add(self.name, "\n\n".join(kept), used)
-        turn.context_providers = tuple(names)
+        turn.part(Told).context_providers = tuple(names)
 
 
 # A turn waiting for a press on a tool's card is not answered yet: its hooks run when it is.
@@ -93,7 +111,7 @@ def answer_event(
             SourceInfo(title=s.title, path=s.path, url=s.url, cited=s.cited)
             for s in result.sources
         ),
-        context_providers=turn.context_providers,
+        context_providers=turn.part(Told).context_providers,
         tool_calls=tuple(
             ToolCallInfo(
                 name=call.name,
@@ -104,3 +122,30 @@ def answer_event(
             for call in sorted(calls, key=lambda c: (c.round, c.position))
         ),
     )
+
+
+class ExtensionsFeature(TurnFeature):
+    """The App's context providers (a prompt contributor) and its `on_answer` hooks (told
+    each final answer, in tasks of their own). `tool_calls`: the answer may have tool calls,
+    read for the event when a hook listens."""
+
+    name = "extensions"
+
+    def __init__(self, extras: ExtensionRunner, *, tool_calls: bool = False) -> None:
+        self.extras = extras
+        self._tool_calls = tool_calls
+        self._contributors = (AppContext(extras),) if extras.providers else ()
+
+    def contributors(self) -> Sequence[PromptContributor]:
+        return self._contributors
+
+    async def record(self, session: AsyncSession, turn: TurnState, verdict: Verdict) -> None:
+        told = turn.part(Told)
+        if told.context_providers:
+            await record_context(session, turn.answer_id, told.context_providers)
+        if self._tool_calls and self.extras.on_answer and verdict.status in FINAL_FOR_HOOKS:
+            told.calls = await ToolCallRepository(session).for_answer(turn.answer_id)
+
+    def finished(self, turn: TurnState, result: TurnResult) -> None:
+        if self.extras.on_answer and result.status in FINAL_FOR_HOOKS:
+            self.extras.answered(answer_event(turn, result, turn.part(Told).calls))

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.conversation.contributors import PromptDraft
+from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
 from bot.foundation_models.types import (
     Annotation,
@@ -27,9 +29,10 @@ from bot.foundation_models.types import (
     CompletionStatus,
     Snapshot,
 )
-from bot.knowledge.grounding import NOT_FOUND_MARKER, Grounding
+from bot.knowledge.grounding import NOT_FOUND_MARKER, Grounding, hiding_citations
 from bot.knowledge.types import Source
 from bot.metrics import registry as metrics
+from bot.storage.repositories import PROMPT_STATUSES
 from bot.storage.repositories.kb_store import KbStoreRepository
 from bot.storage.repositories.web_searches import WebSearchUsageRepository
 
@@ -90,8 +93,10 @@ def sources_of(annotations: Sequence[Annotation], paths: dict[str, str]) -> tupl
 
 
 @dataclass
-class HostedSearch:
-    """What the wiring sets on the conversation service (`service.hosted`)."""
+class HostedSearch(TurnFeature):
+    """Web and file search in a turn (a `TurnFeature`)."""
+
+    name = "websearch"
 
     sessionmaker: async_sessionmaker[AsyncSession]
     today: Callable[[], dt.date]
@@ -101,8 +106,28 @@ class HostedSearch:
     file_results: int = 5
     strict: bool = False
 
-    async def prepare(self, turn: TurnState, options: CompletionOptions) -> CompletionOptions:
-        """The options with the turn's built-in tools; strict file search grounds the turn."""
+    async def prepare(
+        self, turn: TurnState, options: CompletionOptions, draft: PromptDraft
+    ) -> CompletionOptions:
+        """The options with the turn's built-in tools; strict file search grounds the turn
+        (with its instruction in the prompt). The streamed frames show a status line while a
+        search runs, and a grounded answer's frames show no citation numbers."""
+        grounded = turn.grounded.grounding
+        options = await self._with_tools(turn, options)
+        if turn.grounded.grounding is not grounded:  # strict file search: its instruction
+            draft.add(self.name, FILE_SEARCH_STRICT)
+        if turn.grounded.grounding is not None and not draft.frame_filters:
+            draft.frame_filters.append(hiding_citations)
+        draft.frame_filters.insert(0, self._activity(turn.speaker.language))
+        return options
+
+    async def settle(self, turn: TurnState, last: Snapshot | None, verdict: Verdict) -> None:
+        found, missing = await self._found(turn, last)
+        verdict.not_found = verdict.not_found or (missing and verdict.status in PROMPT_STATUSES)
+        verdict.sources = verdict.sources or found
+
+    async def _with_tools(self, turn: TurnState, options: CompletionOptions
+                          ) -> CompletionOptions:
         tools: list[dict[str, Any]] = []
         if self.web_tool is not None and await self._web_allowed(turn.speaker.user_id):
             tools.append(self.web_tool)
@@ -113,8 +138,7 @@ class HostedSearch:
             if self.strict:
                 base = turn.system_prompt.strip()
                 prompt = f"{base}\n\n{FILE_SEARCH_STRICT}" if base else FILE_SEARCH_STRICT
-                found = turn.knowledge
-                found.grounding = Grounding(prompt, ())
+                turn.grounded.ground(Grounding(prompt, ()))
         return dataclasses.replace(options, hosted_tools=tuple(tools)) if tools else options
 
     async def _web_allowed(self, user_id: int) -> bool:
@@ -128,19 +152,19 @@ class HostedSearch:
             return False
         return True
 
-    def showing_activity(self, on_snapshot: Callable[[Snapshot], None],
-                         language: str | None) -> Callable[[Snapshot], None]:
+    @staticmethod
+    def _activity(language: str | None) -> Callable[[Snapshot], Snapshot]:
         """Frames with a status line while a search runs and no text has come yet."""
         lang = "ru" if (language or "").lower().startswith("ru") else "en"
 
-        def wrapped(snapshot: Snapshot) -> None:
+        def showing(snapshot: Snapshot) -> Snapshot:
             if snapshot.activity in SEARCHING and not snapshot.text.strip():
                 snapshot = dataclasses.replace(snapshot, text=SEARCHING[snapshot.activity][lang])
-            on_snapshot(snapshot)
+            return snapshot
 
-        return wrapped
+        return showing
 
-    async def settle(self, turn: TurnState, last: Snapshot | None
+    async def _found(self, turn: TurnState, last: Snapshot | None
                      ) -> tuple[tuple[Source, ...], bool]:
         """(the answer's sources, whether strict file search found nothing); counts and logs
         the searches that ran."""

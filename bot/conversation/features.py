@@ -1,0 +1,140 @@
+"""`TurnFeature`: a feature's part in a turn, at the turn's fixed points.
+
+A turn is the same pipeline for every chat (opening.py, running.py, finishing.py). What a
+feature adds to it (documents sent in chat, the knowledge base, images for the vision
+model, web search, tools, the App's context providers and hooks) is one `TurnFeature`: the
+pipeline asks every feature of its list at each point, in the list's order, and names none
+of them. Every hook is optional (the base class does nothing), so a feature overrides only
+the points it takes part in:
+
+- in the first unit of work: `opening` (before the placeholder answer is stored: a feature
+  may pick the turn's model or rename the window's messages) and `opened` (after: the
+  answer's id is known);
+- before the model: `contributors` (what it adds to the prompt, contributors.py) and
+  `prepare` (the model's options, and the draft once every contributor has written it);
+- the model call: `client` (which client answers: the vision model for a turn with images)
+  and `stream` (a feature that runs the stream itself: the tool loop);
+- after the stream: `settle` (the answer's verdict: its sources, "not found"), `record` (its
+  rows, in the transaction that stores the answer; it may run again if the database was away
+  and the store is retried) and `finished` (once the answer is stored).
+
+A feature keeps what it learns about a turn in a slot of its own on the turn
+(`turn.part(SomeState)`), not in a field of `TurnState` named after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation.contributors import PromptContributor, PromptDraft
+from bot.conversation.turn import Question, TurnState, slot
+from bot.conversation.types import ChatRef, Speaker, TurnResult
+from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Snapshot
+from bot.storage.models import MessageStatus
+from bot.storage.repositories import HistoryEntry
+
+if TYPE_CHECKING:
+    from bot.knowledge.types import Source
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Opening:
+    """A turn being opened (the first unit of work), as the features see it: they may change
+    its `model` and `window` in `opening`, and read `answer_id` in `opened`."""
+
+    session: AsyncSession
+    chat: ChatRef
+    speaker: Speaker
+    question: Question
+    model: str
+    window: list[HistoryEntry]
+    new_images: tuple[bytes, ...] = ()
+    carried: Sequence[int] = ()  # tool calls carried on after a press (the tool loop's)
+    reopened: bool = False  # the answer goes on (`answer_id` given), it is not new
+    answer_id: int = 0
+    # The features' slots, handed on to the turn (`TurnState.part`).
+    parts: dict[type, object] = field(default_factory=dict)
+
+    def part(self, kind: type[T]) -> T:
+        """The slot of `kind` (made on first use; `kind()` must take no arguments)."""
+        return slot(self.parts, kind)
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The answer as the features settle it: the text shown and stored, its status, the
+    sources it cites, and whether it is the strict "not found" (then it shows no sources)."""
+
+    text: str
+    status: MessageStatus
+    sources: tuple[Source, ...] = ()
+    not_found: bool = False
+
+
+class TurnFeature:
+    """A feature's part in a turn (see the module docstring); every hook is optional."""
+
+    name: str = "feature"
+
+    def contributors(self) -> Sequence[PromptContributor]:
+        """What it adds to the prompt, asked in the features' order."""
+        return ()
+
+    async def opening(self, opening: Opening) -> None:
+        """Before the placeholder answer is stored (the session's transaction is open)."""
+
+    async def opened(self, opening: Opening) -> None:
+        """After the placeholder answer is stored, before the first unit of work commits."""
+
+    async def prepare(
+        self, turn: TurnState, options: CompletionOptions, draft: PromptDraft
+    ) -> CompletionOptions:
+        """The model's options for this turn; may add to the finished draft too."""
+        return options
+
+    def client(self, turn: TurnState) -> ChatModel | None:
+        """The client that answers this turn instead of the chat's; None = no say."""
+        return None
+
+    def stream(
+        self,
+        turn: TurnState,
+        messages: list[ChatMessage],
+        options: CompletionOptions,
+        client: ChatModel | None,
+    ) -> AsyncGenerator[Snapshot, None] | None:
+        """Run the turn's stream itself (`client`: the one chosen, None = the chat's); the
+        first feature that does wins. None = the chosen client streams it."""
+        return None
+
+    async def settle(self, turn: TurnState, last: Snapshot | None, verdict: Verdict) -> None:
+        """Read the finished stream; may change the verdict."""
+
+    async def record(self, session: AsyncSession, turn: TurnState, verdict: Verdict) -> None:
+        """Add its rows in the transaction that stores the answer (it may be retried)."""
+
+    def finished(self, turn: TurnState, result: TurnResult) -> None:
+        """The answer is stored (at once, or once the database is back)."""
+
+    async def reset(self, session: AsyncSession, chat_id: int) -> None:
+        """The chat's conversation is closed (/reset), in the transaction that closes it:
+        forget what the feature keeps for it."""
+
+
+class Contributing(TurnFeature):
+    """Prompt contributors that are nothing else (a plugin's, or a test's)."""
+
+    name = "contributors"
+
+    def __init__(self, contributors: Sequence[PromptContributor]) -> None:
+        self._contributors = tuple(contributors)
+
+    def contributors(self) -> Sequence[PromptContributor]:
+        return self._contributors
+

@@ -1,0 +1,57 @@
+"""fmbot's features, one folder each, each taking part in a turn as a `TurnFeature`
+(bot/conversation/features.py): the conversation core loops over the list `turn_features`
+builds and names none of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.conversation.contributors import PromptContributor
+from bot.conversation.features import Contributing, TurnFeature
+
+if TYPE_CHECKING:
+    from bot.conversation.tools_loop import ToolLoop
+    from bot.conversation.vision import Vision
+    from bot.extensions import ExtensionRunner
+    from bot.features.documents.chat import ChatDocuments
+    from bot.features.websearch.hosted import HostedSearch
+    from bot.knowledge.base import KnowledgeBase
+
+
+def turn_features(
+    *,
+    extras: ExtensionRunner | None = None,
+    documents: ChatDocuments | None = None,
+    knowledge: KnowledgeBase | None = None,
+    contributors: Sequence[PromptContributor] = (),
+    vision: Vision | None = None,
+    hosted: HostedSearch | None = None,
+    tools: ToolLoop | None = None,
+) -> list[TurnFeature]:
+    """The features that are on, in the order a turn asks them: the App's context providers,
+    the chat's documents, the knowledge base (skipped when the documents answer), the added
+    contributors, images; then web and file search, and the tool loop (which runs the
+    stream when the turn's model takes tools). The App's hooks hear the stored answer."""
+    from bot.features.documents.feature import DocumentsFeature
+    from bot.features.extensions.feature import ExtensionsFeature
+    from bot.features.knowledge.feature import KnowledgeFeature
+    from bot.features.tools.feature import ToolsFeature
+    from bot.features.vision.feature import VisionFeature
+
+    chosen: list[TurnFeature] = []
+    if extras is not None:
+        chosen.append(ExtensionsFeature(extras, tool_calls=tools is not None))
+    if documents is not None:
+        chosen.append(DocumentsFeature(documents))
+    if knowledge is not None:
+        chosen.append(KnowledgeFeature(knowledge))
+    if contributors:
+        chosen.append(Contributing(contributors))
+    if vision is not None:
+        chosen.append(VisionFeature(vision))
+    if hosted is not None:
+        chosen.append(hosted)
+    if tools is not None:
+        chosen.append(ToolsFeature(tools))
+    return chosen

@@ -1,0 +1,69 @@
+"""The turn's pipeline loops over its features and names none of them (bot/conversation/
+features.py): its steps import no feature's package and hold no `parts.<feature>` branch."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+BOT = Path(__file__).resolve().parents[2] / "bot"
+STEPS = ("opening.py", "running.py", "finishing.py", "parts.py", "contributors.py",
+         "features.py")
+# What a step may not import: the features' folders and the packages behind them. (The
+# grounded answer, `bot.knowledge.grounding` and `.types`, is what every step shares.)
+FEATURE_MODULES = (
+    "bot.features", "bot.tools", "bot.extensions", "bot.desk", "bot.voice", "bot.images",
+    "bot.knowledge.base", "bot.knowledge.retrieval", "bot.knowledge.embedder",
+    "bot.conversation.vision", "bot.conversation.tools_loop", "bot.conversation.tool_turns",
+)
+FEATURE_NAMES = {"knowledge", "tools", "vision", "documents", "extras", "hosted", "images",
+                 "desk", "voice", "search", "seen_images"}
+
+
+def imports_of(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+    return found
+
+
+def feature_branches(tree: ast.AST) -> list[str]:
+    """`parts.knowledge`, `self._parts.tools`, ...: a step reaching for a feature by name."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in FEATURE_NAMES:
+            owner = node.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            if name in ("parts", "_parts"):
+                found.append(f"line {node.lineno}: {name}.{node.attr}")
+    return found
+
+
+def test_the_turns_steps_import_no_feature() -> None:
+    wrong = []
+    for step in STEPS:
+        tree = ast.parse((BOT / "conversation" / step).read_text())
+        wrong += [f"{step}: {module}" for module in imports_of(tree)
+                  if module.startswith(FEATURE_MODULES)]
+    assert not wrong, "a step names a feature; give the feature a hook instead:\n" + "\n".join(
+        wrong)
+
+
+def test_no_module_of_the_conversation_branches_on_a_feature_of_the_parts() -> None:
+    wrong = []
+    for path in sorted((BOT / "conversation").glob("*.py")):
+        wrong += [f"{path.name} {hit}" for hit in feature_branches(ast.parse(path.read_text()))]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_checks_see_what_they_look_for() -> None:
+    """The scans above find what they are for (a check that cannot fail is a defect)."""
+    branchy = ast.parse("if parts.tools is not None:\n    x = self._parts.vision\n")
+    assert feature_branches(branchy) == ["line 1: parts.tools", "line 2: _parts.vision"]
+    importing = ast.parse(
+        "from bot.features.vision.feature import VisionFeature\nimport bot.tools")
+    assert [m for m in imports_of(importing) if m.startswith(FEATURE_MODULES)] == [
+        "bot.features.vision.feature", "bot.tools"]
