@@ -19,7 +19,15 @@ run with `python -m bot run --app mybot:app`.
 from __future__ import annotations
 
 from bot.app import App, AppError
-from bot.extensions.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
+from bot.extensions.events import (
+    AnswerEvent,
+    AnswerStatus,
+    HandoffEvent,
+    HandoffReason,
+    SourceInfo,
+    ToolCallInfo,
+    ToolCallOutcome,
+)
 from bot.menu import MenuCommand
 from bot.tools.base import ToolContext, ToolSource
 
@@ -27,12 +35,15 @@ __version__ = "0.3.0"
 
 __all__ = [
     "AnswerEvent",
+    "AnswerStatus",
     "App",
     "AppError",
     "HandoffEvent",
+    "HandoffReason",
     "MenuCommand",
     "SourceInfo",
     "ToolCallInfo",
+    "ToolCallOutcome",
     "ToolContext",
     "ToolSource",
     "__version__",

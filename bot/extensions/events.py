@@ -4,6 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal, cast, get_args
+
+AnswerStatus = Literal["complete", "truncated", "failed", "cancelled"]
+"""How a turn ended (`AnswerEvent.status`)."""
+HandoffReason = Literal["user_request", "kb_miss", "classifier", "complaint"]
+"""Why a conversation went to a person (`HandoffEvent.reason`)."""
+ToolCallOutcome = Literal["ok", "error", "timeout", "declined", "expired", "cancelled", ""]
+"""How a tool call ended (`ToolCallInfo.outcome`); "" while it has not."""
+
+
+
+def _one_of(kind: object, value: str) -> str:
+    if value not in get_args(kind):
+        raise ValueError(f"{value!r} is not one of {get_args(kind)}")
+    return value
+
+
+def answer_status(value: str) -> AnswerStatus:
+    return cast(AnswerStatus, _one_of(AnswerStatus, value))
+
+
+def handoff_reason(value: str) -> HandoffReason:
+    return cast(HandoffReason, _one_of(HandoffReason, value))
+
+
+def tool_call_outcome(value: str | None) -> ToolCallOutcome:
+    return cast(ToolCallOutcome, _one_of(ToolCallOutcome, value or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +55,8 @@ class ToolCallInfo:
     """The tool's name."""
     arguments: Mapping[str, object] = field(default_factory=dict)
     """The arguments the model gave."""
-    outcome: str = ""
-    """`ok`, `error`, `timeout`, `declined` or `expired`."""
+    outcome: ToolCallOutcome = ""
+    """`ok`, `error`, `timeout`, `declined`, `expired` or `cancelled`; "" while it runs."""
     result: str = ""
     """What the model was given back."""
 
@@ -48,7 +75,7 @@ class AnswerEvent:
     """The question's text."""
     answer: str
     """The answer's stored text (for a failed turn, what was written before the failure)."""
-    status: str
+    status: AnswerStatus
     """`complete`, `truncated`, `failed` (a model error or its content filter) or `cancelled`
     (/stop, shutdown)."""
     message_id: int
@@ -70,5 +97,5 @@ class HandoffEvent:
     """The user's private chat."""
     user_id: int
     """Who is handed over."""
-    reason: str
+    reason: HandoffReason
     """Why: `user_request`, `kb_miss`, `classifier` or `complaint`."""

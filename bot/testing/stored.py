@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.extensions import SourceInfo, ToolCallInfo
+from bot.extensions.events import tool_call_outcome
 from bot.storage.models import (
     Conversation,
     KbAnswer,
@@ -84,7 +85,7 @@ async def changes(
             )
             calls = [
                 ToolCallInfo(name=c.name, arguments=dict(c.arguments or {}),
-                             outcome=c.outcome or _UNRUN.get(c.state, ""),
+                             outcome=tool_call_outcome(c.outcome or _UNRUN.get(c.state, "")),
                              result=c.result or "")
                 for c in found
             ]

@@ -356,6 +356,7 @@ async def test_operator_without_a_desk_says_there_is_no_desk(h: Harness) -> None
 
 
 async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) -> None:
+    from bot.features.documents.chat import ChatDocuments
     from bot.foundation_models.auth import ApiKeyAuth
     from bot.foundation_models.speech import SpeechRecognizer
     from bot.knowledge.reading import DocumentReader
@@ -370,7 +371,9 @@ async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) ->
     def media(bot: Bot, fm_url: str) -> dict[str, Any]:
         files = TelegramFiles(bot)
         return {"media": MediaSupport(voice=VoiceNotes(files, recognizer)),
-                "documents": DocumentSupport(files, DocumentReader())}  # no worker until read
+                # No worker until a document is read.
+                "documents": DocumentSupport(files, DocumentReader(),
+                                             ChatDocuments(sqlite_database.sessionmaker))}
 
     async with running_app(sqlite_database, parts=media) as h:
         await h.send("/help")

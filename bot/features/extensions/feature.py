@@ -23,6 +23,7 @@ from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult
 from bot.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
+from bot.extensions.events import answer_status, tool_call_outcome
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus, ToolCall
 from bot.storage.repositories import ToolCallRepository, record_context
@@ -105,7 +106,7 @@ def answer_event(
         language=language_of(turn.speaker.language),
         question=turn.question.text,
         answer=result.text,
-        status=result.status.value,
+        status=answer_status(result.status.value),
         message_id=result.message_id,
         sources=tuple(
             SourceInfo(title=s.title, path=s.path, url=s.url, cited=s.cited)
@@ -116,7 +117,7 @@ def answer_event(
             ToolCallInfo(
                 name=call.name,
                 arguments=dict(call.arguments),
-                outcome=call.outcome or "",
+                outcome=tool_call_outcome(call.outcome),
                 result=call.result or "",
             )
             for call in sorted(calls, key=lambda c: (c.round, c.position))

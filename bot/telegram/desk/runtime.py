@@ -23,6 +23,7 @@ from bot.coordination.stopping import stop_tasks
 from bot.desk import CaseView, DeskService, RatingComment, Requester
 from bot.desk.assist import Classify, classify_handoff
 from bot.extensions import HandoffEvent
+from bot.extensions.events import handoff_reason
 from bot.foundation_models.types import ChatModel
 
 if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
@@ -192,7 +193,7 @@ class SupportDesk:
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
         if self.on_handoff is not None:  # the App's hooks, in tasks of their own
-            self.on_handoff(HandoffEvent(who.user_id, who.user_id, str(reason.value)))
+            self.on_handoff(HandoffEvent(who.user_id, who.user_id, handoff_reason(reason.value)))
         self.forum.prepare(handoff.case)  # the topic and card do not wait for the user's notice
         if self.learning is not None:
             await self.learning.request_summary(handoff.case)
