@@ -41,8 +41,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from PIL import Image
 
 from bot.conversation import ChatRef, ConversationService, Speaker
-from bot.conversation.vision import Vision
 from bot.features import turn_features
+from bot.features.vision.images import Vision
 from bot.foundation_models.types import (
     ChatMessage,
     Completion,
@@ -103,7 +103,7 @@ def service(db: Database, model: StampingModel, vision: Vision | None) -> Conver
     return ConversationService(
         sessionmaker=db.sessionmaker, model=model, default_model="yandexgpt/latest",
         default_system_prompt="You are a support assistant.", reply_reserve=2000,
-        max_reply_tokens=2000, temperature=0.3, vision=vision,
+        max_reply_tokens=2000, temperature=0.3, image_tokens=vision.image_tokens,
         features=turn_features(vision=vision),
     )
 

@@ -21,8 +21,7 @@ from bot.conversation.parts import TurnParts
 from bot.conversation.running import run
 from bot.conversation.tokens import TokenCounter
 from bot.conversation.turn import WITH_FAILED, Question, TurnState
-from bot.conversation.types import ChatRef, Speaker, TurnResult
-from bot.conversation.vision import ImageInput, Vision
+from bot.conversation.types import ChatRef, ImageInput, Speaker, TurnResult
 from bot.foundation_models.errors import InvalidRequestError
 from bot.foundation_models.types import ChatModel, CompletionOptions, Snapshot
 from bot.prompting import MIN_AVAILABLE, context_size_for, estimate_tokens
@@ -35,6 +34,7 @@ from bot.storage.repositories import (
     MediaUsageRepository,
     MessageImageRepository,
     MessageRepository,
+    StoredImage,
     UpdateReceipt,
     mark_settled,
     settle_in,
@@ -48,8 +48,8 @@ T = TypeVar("T")
 
 class ConversationService:
     """The conversation's use cases. A turn asks `features` at its fixed points, in order
-    (features.py); `tools` and `vision` also serve the use cases of their own (a press on a
-    tool's card carried on, images stored with the question)."""
+    (features.py); `tools` also serves use cases of its own (a press on a tool's card
+    carried on)."""
 
     def __init__(
         self,
@@ -68,7 +68,7 @@ class ConversationService:
         today: Callable[[], dt.date] = utc_today,
         features: Sequence[TurnFeature] = (),
         tools: ToolLoop | None = None,
-        vision: Vision | None = None,
+        image_tokens: int | None = None,
         not_found_next_step: str = "",
         track_delivery: bool = False,
     ) -> None:
@@ -98,7 +98,8 @@ class ConversationService:
             track_delivery=track_delivery,
         )
         self.tools = tools  # the loop for models that take tools
-        self.vision = vision  # photos: None = images are not taken
+        # What an image of a question costs in prompts; None = images are not taken.
+        self.image_tokens = image_tokens
         self.track_delivery = track_delivery
         self._today = today
         self._locks = ChatLocks()
@@ -158,12 +159,13 @@ class ConversationService:
         """Answer `text`. Turns of one chat run one at a time, in call order.
 
         `receipts`: the queued updates that carried the question; they leave the durable
-        queue in the transaction that stores it. `images` (with `vision` set) are stored with
-        the question by file id and shown to the vision model. Raises InvalidRequestError for
-        a blank text without images (nothing is stored)."""
+        queue in the transaction that stores it. `images` (with `image_tokens` set) are
+        stored with the question by file id, for the features that show them. Raises
+        InvalidRequestError for a blank text without images (nothing is stored)."""
         if not text.strip() and not images:
             raise InvalidRequestError("the message is empty")
-        if images and self.vision is None:
+        image_tokens = self.image_tokens
+        if images and image_tokens is None:
             raise InvalidRequestError("images are not taken (no vision model)")
 
         async def opening() -> TurnState:
@@ -174,12 +176,9 @@ class ConversationService:
                 # A short question's count is its estimate (see tokens.py): stored with it, so
                 # the answer's unit of work has nothing left to update on the question.
                 tokens = self._parts.tokens.short_count(text)
-                if images:
-                    assert self.vision is not None
+                if images and image_tokens is not None:
                     # Counted now: the vision model has no tokenizer of its own here.
-                    tokens = (tokens or estimate_tokens(text)) + sum(
-                        self.vision.image_tokens for _ in images
-                    )
+                    tokens = (tokens or estimate_tokens(text)) + image_tokens * len(images)
                 question_id = await MessageRepository(session).insert(
                     conversation_id,
                     MessageRole.USER,
@@ -189,11 +188,11 @@ class ConversationService:
                     token_count=tokens,
                     telegram_message_ids=[telegram_message_id] if telegram_message_id else (),
                 )
-                if images:
-                    assert self.vision is not None
-                    await MessageImageRepository(session).add(
-                        question_id, self.vision.stored(images)
-                    )
+                if images and image_tokens is not None:
+                    await MessageImageRepository(session).add(question_id, [
+                        StoredImage(i.file_id, i.file_unique_id, i.width, i.height, image_tokens)
+                        for i in images
+                    ])
                     await MediaUsageRepository(session).add(
                         speaker.user_id, self._today(), photos=len(images)
                     )

@@ -48,6 +48,17 @@ class WaitingCall:
     titles: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ImageInput:
+    """An image of the new question, ready for the model (JPEG) and for storage."""
+
+    file_id: str
+    file_unique_id: str
+    jpeg: bytes
+    width: int
+    height: int
+
+
 @dataclass(frozen=True)
 class Speaker:
     user_id: int

@@ -12,9 +12,9 @@ from bot.conversation.features import Contributing, TurnFeature
 
 if TYPE_CHECKING:
     from bot.conversation.tools_loop import ToolLoop
-    from bot.conversation.vision import Vision
     from bot.extensions import ExtensionRunner
     from bot.features.documents.chat import ChatDocuments
+    from bot.features.vision.images import Vision
     from bot.features.websearch.hosted import HostedSearch
     from bot.knowledge.base import KnowledgeBase
 

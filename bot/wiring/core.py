@@ -14,10 +14,10 @@ import httpx
 from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.conversation.listeners import Listeners
-from bot.conversation.vision import ImageSource
 from bot.desk import DeskService
 from bot.features import turn_features
 from bot.features.documents.chat import ChatDocuments
+from bot.features.vision.images import ImageSource
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.limits import GenerationLimit
@@ -160,7 +160,7 @@ async def core(
                 hosted=hosted, tools=tools,
             ),
             tools=tools,
-            vision=vision,
+            image_tokens=vision.image_tokens if vision is not None else None,
             # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,

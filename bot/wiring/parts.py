@@ -15,7 +15,7 @@ import httpx
 from bot.config import ConfigError, Settings
 from bot.conversation.tool_turns import ToolLoopSettings
 from bot.conversation.tools_loop import ToolLoop
-from bot.conversation.vision import Vision
+from bot.features.vision.images import Vision
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.conversation.vision import ImageSource
     from bot.features.documents.chat import ChatDocuments
+    from bot.features.vision.images import ImageSource
     from bot.knowledge.base import KnowledgeBase
     from bot.knowledge.embedder import Embedder
     from bot.telegram.chatdocs import DocumentSupport

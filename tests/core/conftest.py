@@ -65,7 +65,8 @@ def make_service(
     chosen = {name: kwargs.pop(name) for name in FEATURES if name in kwargs}
     kwargs["features"] = turn_features(**chosen)
     kwargs.setdefault("tools", chosen.get("tools"))
-    kwargs.setdefault("vision", chosen.get("vision"))
+    vision = chosen.get("vision")
+    kwargs.setdefault("image_tokens", vision.image_tokens if vision is not None else None)
     settings: dict[str, Any] = {
         "default_model": "yandexgpt-lite",
         "default_system_prompt": "You are a helpful assistant.",

@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from bot.conversation import ConversationService
-from bot.conversation.vision import ImageInput, Vision
+from bot.conversation.types import ImageInput
 from bot.features.vision.feature import VisionFeature
+from bot.features.vision.images import Vision
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import InvalidRequestError

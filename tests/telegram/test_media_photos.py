@@ -15,7 +15,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import PhotoSize
 from PIL import Image
 
-from bot.conversation.vision import pick_resend
+from bot.features.vision.images import pick_resend
 from bot.storage.repositories import StoredImage
 from bot.telegram.downloads import FileTooBigError, TelegramFiles
 from bot.telegram.media.albums import AlbumJoiner

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.features import Opening, TurnFeature
 from bot.conversation.turn import TurnState
-from bot.conversation.vision import SeenImages, TurnImages, Vision, fetch_all, name_images
+from bot.features.vision.images import SeenImages, TurnImages, Vision, fetch_all, name_images
 from bot.foundation_models.types import ChatModel
 
 

@@ -17,7 +17,7 @@ from aiogram import F, Router
 from aiogram.types import Message, MessageEntity
 
 from bot.conversation import TurnResult
-from bot.conversation.vision import ImageInput
+from bot.conversation.types import ImageInput
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechPermissionError
 from bot.foundation_models.types import Snapshot

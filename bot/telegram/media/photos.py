@@ -22,7 +22,7 @@ from pathlib import Path
 from aiogram.types import Document, Message, PhotoSize
 from PIL import Image, UnidentifiedImageError
 
-from bot.conversation.vision import ImageInput
+from bot.conversation.types import ImageInput
 from bot.storage.repositories import StoredImage
 from bot.telegram.downloads import TelegramFiles
 

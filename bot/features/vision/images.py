@@ -35,17 +35,6 @@ ImageSource = Callable[[StoredImage], Awaitable[bytes]]
 
 
 @dataclass(frozen=True, slots=True)
-class ImageInput:
-    """An image of the new question, ready for the model (JPEG) and for storage."""
-
-    file_id: str
-    file_unique_id: str
-    jpeg: bytes
-    width: int
-    height: int
-
-
-@dataclass(frozen=True, slots=True)
 class Vision:
     """The vision model and how many earlier images a prompt shows again."""
 
@@ -56,11 +45,6 @@ class Vision:
     max_images: int = 3  # images per prompt, newest kept
     recent_questions: int = 3  # earlier images come only from this many latest questions
 
-    def stored(self, images: Sequence[ImageInput]) -> list[StoredImage]:
-        return [
-            StoredImage(i.file_id, i.file_unique_id, i.width, i.height, self.image_tokens)
-            for i in images
-        ]
 
 
 @dataclass(slots=True)
