@@ -13,14 +13,14 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
-from bot.foundation_models import wire
+import bot.foundation_models.wire as wire
 from bot.foundation_models.auth import Auth
+from bot.foundation_models.base import ApiClient, generation_cap
 from bot.foundation_models.chunks import completion_of
 from bot.foundation_models.error_mapping import is_refusal
 from bot.foundation_models.errors import (
@@ -35,9 +35,9 @@ from bot.foundation_models.images_api import (
     images_body,
     images_uri,
 )
-from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
-from bot.foundation_models.net import http_client, pool_limits
-from bot.foundation_models.observer import NullObserver, Observer, model_label
+from bot.foundation_models.limits import GenerationLimit
+from bot.foundation_models.net import pool_limits
+from bot.foundation_models.observer import Observer, model_label
 from bot.foundation_models.operations import (
     jpeg_of,
     operation_of,
@@ -47,7 +47,7 @@ from bot.foundation_models.operations import (
 from bot.foundation_models.reasoning import with_reasoning_mode
 from bot.foundation_models.requests import completion_body, image_body
 from bot.foundation_models.streaming import snapshots
-from bot.foundation_models.transport import NO_RETRY, RetryPolicy, Timeouts, Transport
+from bot.foundation_models.transport import NO_RETRY, RetryPolicy, Timeouts
 from bot.foundation_models.types import (
     ChatMessage,
     Completion,
@@ -66,7 +66,7 @@ logger = logging.getLogger("bot.foundation_models")
 _W = TypeVar("_W", bound=BaseModel)
 
 
-class FoundationModelsClient:
+class FoundationModelsClient(ApiClient):
     """Yandex Cloud Foundation Models over REST. Use as `async with` or call `aclose()`."""
 
     def __init__(
@@ -89,56 +89,30 @@ class FoundationModelsClient:
         generation_limit: GenerationLimit | None = None,
         reasoning_mode: str | None = None,
     ) -> None:
-        self.folder_id = folder_id
+        super().__init__(
+            auth=auth, folder_id=folder_id, timeouts=timeouts, retry=retry, http=http,
+            sleep=sleep, observer=observer, data_logging=data_logging,
+            limits=pool_limits(max_concurrent_generations),
+        )
         #: REASONING=on: `ENABLED_HIDDEN` for every generation on a model that takes it.
         self.reasoning_mode = reasoning_mode
-        self.observer: Observer = observer or NullObserver()
         self.llm_url = llm_url.rstrip("/")
         self.operation_url = operation_url.rstrip("/")
         #: The OpenAI-compatible base of the Images API (`{llm_url}/v1` unless given).
         self.images_url = (images_url or f"{self.llm_url}/v1").rstrip("/")
-        self.timeouts = timeouts or Timeouts()
         self.poll_policy = poll_policy or PollPolicy()
-        self._own_http = http is None
-        self._http = http or http_client(
-            timeout=httpx.Timeout(
-                connect=self.timeouts.connect, read=None, write=self.timeouts.write, pool=None
-            ),
-            limits=pool_limits(max_concurrent_generations),
-        )
-        self._transport = Transport(
-            self._http, auth, folder_id=folder_id, data_logging=data_logging,
-            timeouts=self.timeouts, retry=retry, sleep=sleep, observer=self.observer,
-        )
         # Sync generations are not idempotent and re-bill: by default a stream is retried
         # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.
         self._stream_retry = stream_retry or retry
         self._sleep = sleep
         #: The generation cap: this process's own, or one shared by every replica.
-        self.generation_limit: GenerationLimit = (
-            generation_limit
-            if generation_limit is not None
-            else GenerationLimiter(max_concurrent_generations)
-        )
+        self.generation_limit = generation_cap(generation_limit, max_concurrent_generations)
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 
     def __repr__(self) -> str:
         auth = self._transport.auth
         return f"FoundationModelsClient(folder_id={self.folder_id!r}, auth={auth!r})"
-
-    async def __aenter__(self) -> FoundationModelsClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
 
     def model_uri(self, model: str, scheme: Scheme = "gpt") -> str:
         """A short name or full URI -> the full URI (the folder from configuration)."""

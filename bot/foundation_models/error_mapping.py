@@ -14,7 +14,7 @@ import time
 
 from pydantic import ValidationError
 
-from bot.foundation_models import errors
+import bot.foundation_models.errors as errors
 from bot.foundation_models.wire import ErrorBody, ErrorObject
 
 _BY_STATUS: dict[int, type[errors.APIStatusError]] = {

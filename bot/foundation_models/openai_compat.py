@@ -18,15 +18,16 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from bot.foundation_models import errors
-from bot.foundation_models import openai_wire as ow
+import bot.foundation_models.errors as errors
+import bot.foundation_models.openai_wire as ow
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
-from bot.foundation_models.net import http_client, pool_limits
-from bot.foundation_models.observer import NullObserver, Observer, model_label
+from bot.foundation_models.base import ApiClient, generation_cap
+from bot.foundation_models.limits import GenerationLimit
+from bot.foundation_models.net import pool_limits
+from bot.foundation_models.observer import Observer, model_label
 from bot.foundation_models.reasoning import with_reasoning_effort
 from bot.foundation_models.streaming import read_lines
-from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import (
     ChatMessage,
     Completion,
@@ -63,7 +64,7 @@ class BearerAuth(Auth):
         await self.inner.invalidate(authorization)
 
 
-class OpenAICompatibleChatModel:
+class OpenAICompatibleChatModel(ApiClient):
     """Chat over `{base_url}/chat/completions`. With a `folder_id`, short model names become
     `gpt://folder/name/latest` (Yandex); without one, names are sent as given."""
 
@@ -84,44 +85,21 @@ class OpenAICompatibleChatModel:
         generation_limit: GenerationLimit | None = None,
         reasoning_effort: str | None = None,
     ) -> None:
-        self.observer: Observer = observer or NullObserver()
+        super().__init__(
+            auth=BearerAuth(auth) if bearer else auth, folder_id=folder_id, timeouts=timeouts,
+            retry=retry, http=http, sleep=sleep, observer=observer, data_logging=data_logging,
+            limits=pool_limits(max_concurrent_generations),
+        )
         self.base_url = base_url.rstrip("/")
         #: REASONING=on: `reasoning_effort` for every generation on a model that takes it.
         self.reasoning_effort = reasoning_effort
-        self.folder_id = folder_id
-        self.timeouts = timeouts or Timeouts()
-        self._own_http = http is None
-        self._http = http or http_client(
-            timeout=httpx.Timeout(connect=self.timeouts.connect, read=None,
-                                  write=self.timeouts.write, pool=None),
-            limits=pool_limits(max_concurrent_generations),
-        )
-        self._transport = Transport(
-            self._http, BearerAuth(auth) if bearer else auth, folder_id=folder_id,
-            data_logging=data_logging, timeouts=self.timeouts, retry=retry, sleep=sleep,
-            observer=self.observer,
-        )
         #: The generation cap: this process's own, or one shared by every replica.
-        self.generation_limit: GenerationLimit = (
-            generation_limit
-            if generation_limit is not None
-            else GenerationLimiter(max_concurrent_generations)
-        )
+        self.generation_limit = generation_cap(generation_limit, max_concurrent_generations)
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleChatModel(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> OpenAICompatibleChatModel:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
 
     def _model(self, model: str) -> str:
         return resolve_model_uri(model, self.folder_id) if self.folder_id else model

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.foundation_models import wire
+import bot.foundation_models.wire as wire
 from bot.foundation_models.errors import OperationFailedError, OperationTimeoutError
 from bot.foundation_models.types import Operation, OperationError, PollPolicy
 

@@ -16,16 +16,17 @@ from contextlib import aclosing
 
 import httpx
 
-from bot.foundation_models import errors
-from bot.foundation_models import responses_events as events
-from bot.foundation_models import responses_refusal as refusal
-from bot.foundation_models import responses_wire as rw
+import bot.foundation_models.errors as errors
+import bot.foundation_models.responses_events as events
+import bot.foundation_models.responses_refusal as refusal
+import bot.foundation_models.responses_wire as rw
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
-from bot.foundation_models.net import http_client, pool_limits
-from bot.foundation_models.observer import NullObserver, Observer, model_label
+from bot.foundation_models.base import ApiClient, ProjectTransport, generation_cap
+from bot.foundation_models.limits import GenerationLimit
+from bot.foundation_models.net import pool_limits
+from bot.foundation_models.observer import Observer, model_label
 from bot.foundation_models.openai_compat import BearerAuth
-from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import (
     ChatMessage,
     Completion,
@@ -38,19 +39,7 @@ from bot.foundation_models.uris import folder_of, resolve_model_uri
 DEFAULT_RESPONSES_URL = "https://ai.api.cloud.yandex.net/v1"
 
 
-class _ProjectTransport(Transport):
-    """Sends the folder as `OpenAI-Project` too: Yandex's examples pass it as the OpenAI SDK's
-    `project`, which becomes that header."""
-
-    def headers(self, authorization: str, client_request_id: str, *, folder: bool
-                ) -> dict[str, str]:
-        headers = super().headers(authorization, client_request_id, folder=folder)
-        if self.folder_id:
-            headers["OpenAI-Project"] = self.folder_id
-        return headers
-
-
-class ResponsesChatModel:
+class ResponsesChatModel(ApiClient):
     """Chat over `{base_url}/responses`; short model names become `gpt://folder/name/latest`."""
 
     def __init__(
@@ -69,26 +58,14 @@ class ResponsesChatModel:
         generation_limit: GenerationLimit | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.observer: Observer = observer or NullObserver()
+        super().__init__(
+            auth=BearerAuth(auth), folder_id=folder_id, timeouts=timeouts, retry=retry,
+            http=http, sleep=sleep, observer=observer, data_logging=data_logging,
+            limits=pool_limits(max_concurrent_generations), transport=ProjectTransport,
+        )
         self.base_url = base_url.rstrip("/")
-        self.folder_id = folder_id
-        self.timeouts = timeouts or Timeouts()
-        self._own_http = http is None
-        self._http = http or http_client(
-            timeout=httpx.Timeout(connect=self.timeouts.connect, read=None,
-                                  write=self.timeouts.write, pool=None),
-            limits=pool_limits(max_concurrent_generations),
-        )
-        self._transport = _ProjectTransport(
-            self._http, BearerAuth(auth), folder_id=folder_id, data_logging=data_logging,
-            timeouts=self.timeouts, retry=retry, sleep=sleep, observer=self.observer,
-        )
         #: The generation cap: this process's own, or one shared by every replica.
-        self.generation_limit: GenerationLimit = (
-            generation_limit
-            if generation_limit is not None
-            else GenerationLimiter(max_concurrent_generations)
-        )
+        self.generation_limit = generation_cap(generation_limit, max_concurrent_generations)
         #: Seconds the last generation waited for a concurrency slot.
         self.last_queue_wait = 0.0
         #: Models whose requests Yandex refused for the `web_search` tool, for a while.
@@ -97,16 +74,6 @@ class ResponsesChatModel:
 
     def __repr__(self) -> str:
         return f"ResponsesChatModel(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> ResponsesChatModel:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
 
     def _model(self, model: str) -> str:
         return resolve_model_uri(model, self.folder_id) if self.folder_id else model

@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 
-from bot.foundation_models import errors, hosted
-from bot.foundation_models import responses_wire as rw
+import bot.foundation_models.errors as errors
+import bot.foundation_models.hosted as hosted
+import bot.foundation_models.responses_wire as rw
 from bot.foundation_models.streaming import read_lines
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import CompletionStatus, Snapshot, ToolCall, Usage

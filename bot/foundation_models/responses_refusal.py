@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.foundation_models import errors
+import bot.foundation_models.errors as errors
 
 logger = logging.getLogger("bot.foundation_models")
 

@@ -19,10 +19,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.foundation_models import errors
+import bot.foundation_models.errors as errors
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.net import http_client, pool_limits
-from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.base import ApiClient
+from bot.foundation_models.transport import RetryPolicy, Timeouts
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def stt_language(code: str | None, default: str = "ru-RU") -> str:
     return _LANGUAGES.get(code.split("-", 1)[0].lower(), default)
 
 
-class SpeechRecognizer:
+class SpeechRecognizer(ApiClient):
     """Recognises short OGG/Opus audio (a voice note) as text."""
 
     def __init__(
@@ -72,23 +72,11 @@ class SpeechRecognizer:
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        super().__init__(
+            auth=auth, folder_id=folder_id, timeouts=timeouts or Timeouts(first_byte=30.0),
+            retry=retry, http=http, sleep=sleep, read_timeout=30.0,
+        )
         self.url = base_url.rstrip("/") + "/speech/v1/stt:recognize"
-        self.folder_id = folder_id
-        self._own_http = http is None
-        self.timeouts = timeouts or Timeouts(first_byte=30.0)
-        self._http = http or http_client(
-            timeout=httpx.Timeout(connect=self.timeouts.connect, read=30.0,
-                                  write=self.timeouts.write, pool=None),
-            limits=pool_limits(10),
-        )
-        self._transport = Transport(
-            self._http, auth, folder_id=folder_id, timeouts=self.timeouts, retry=retry,
-            sleep=sleep,
-        )
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
 
     async def recognize(
         self, audio: bytes, *, language: str = "ru-RU", seconds: float | None = None

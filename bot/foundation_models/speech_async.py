@@ -24,11 +24,11 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.foundation_models import errors
+import bot.foundation_models.errors as errors
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.net import http_client, pool_limits
+from bot.foundation_models.base import ApiClient
 from bot.foundation_models.speech import STT_ROLE, SpeechError, SpeechPermissionError
-from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.transport import RetryPolicy, Timeouts
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class RecognitionPending(SpeechError):
     """The operation is not done yet (poll again later)."""
 
 
-class AsyncSpeechRecognizer:
+class AsyncSpeechRecognizer(ApiClient):
     """Submits long OGG/Opus audio and reads its text when SpeechKit is done."""
 
     def __init__(
@@ -54,21 +54,10 @@ class AsyncSpeechRecognizer:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.operation_url = operation_url.rstrip("/")
-        self._own_http = http is None
-        self.timeouts = timeouts or Timeouts(first_byte=60.0)
-        self._http = http or http_client(
-            timeout=httpx.Timeout(connect=self.timeouts.connect, read=60.0,
-                                  write=self.timeouts.write, pool=None),
-            limits=pool_limits(10),
+        super().__init__(
+            auth=auth, folder_id=folder_id, timeouts=timeouts or Timeouts(first_byte=60.0),
+            retry=retry, http=http, sleep=sleep, read_timeout=60.0,
         )
-        self._transport = Transport(
-            self._http, auth, folder_id=folder_id, timeouts=self.timeouts, retry=retry,
-            sleep=sleep,
-        )
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
 
     async def submit(self, audio: bytes, *, language: str = "ru-RU") -> str:
         """Start recognising ``audio`` (OGG/Opus); the operation's id."""

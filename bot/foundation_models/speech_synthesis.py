@@ -22,10 +22,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.foundation_models import errors
+import bot.foundation_models.errors as errors
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.net import http_client, pool_limits
-from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.base import ApiClient
+from bot.foundation_models.transport import RetryPolicy, Timeouts
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def form_size(text: str) -> int:
     return len(urlencode({"text": text}))
 
 
-class SpeechSynthesizer:
+class SpeechSynthesizer(ApiClient):
     """Speaks text as OggOpus audio."""
 
     def __init__(
@@ -76,22 +76,10 @@ class SpeechSynthesizer:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + "/speech/v1/tts:synthesize"
-        self.folder_id = folder_id
-        self._own_http = http is None
-        self.timeouts = timeouts or Timeouts(first_byte=60.0)
-        self._http = http or http_client(
-            timeout=httpx.Timeout(connect=self.timeouts.connect, read=60.0,
-                                  write=self.timeouts.write, pool=None),
-            limits=pool_limits(10),
+        super().__init__(
+            auth=auth, folder_id=folder_id, timeouts=timeouts or Timeouts(first_byte=60.0),
+            retry=retry, http=http, sleep=sleep, read_timeout=60.0,
         )
-        self._transport = Transport(
-            self._http, auth, folder_id=folder_id, timeouts=self.timeouts, retry=retry,
-            sleep=sleep,
-        )
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
 
     async def synthesize(
         self, text: str, *, language: str = "ru-RU", voice: str = "", speed: float = 1.0

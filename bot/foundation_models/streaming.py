@@ -17,7 +17,7 @@ from contextlib import aclosing
 import httpx
 from pydantic import ValidationError
 
-from bot.foundation_models import errors
+import bot.foundation_models.errors as errors
 from bot.foundation_models.chunks import GRPC_TO_HTTP, quick_snapshot, snapshot_of
 from bot.foundation_models.error_mapping import describe
 from bot.foundation_models.types import Snapshot

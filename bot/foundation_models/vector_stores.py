@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from bot.foundation_models import errors
+import bot.foundation_models.errors as errors
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.net import http_client
+from bot.foundation_models.base import ApiClient, ProjectTransport
 from bot.foundation_models.openai_compat import BearerAuth
-from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.transport import RetryPolicy, Timeouts
 
 #: What the service account needs for search indexes (Yandex's guide to managing them).
 STORE_ROLE = "ai.assistants.editor"
@@ -46,18 +46,6 @@ class StoreHit:
     text: str
 
 
-class _ProjectTransport(Transport):
-    """The folder goes as `OpenAI-Project` too, as the OpenAI SDK's `project` sends it in
-    Yandex's examples."""
-
-    def headers(self, authorization: str, client_request_id: str, *, folder: bool
-                ) -> dict[str, str]:
-        headers = super().headers(authorization, client_request_id, folder=folder)
-        if self.folder_id:
-            headers["OpenAI-Project"] = self.folder_id
-        return headers
-
-
 def _read(raw: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
@@ -74,7 +62,7 @@ def _store(value: dict[str, Any]) -> VectorStore:
                        str(value.get("status") or ""), int(counts.get("total") or 0))
 
 
-class VectorStoreClient:
+class VectorStoreClient(ApiClient):
     """`{base_url}/files` and `{base_url}/vector_stores` (base: the Responses API's, `/v1`)."""
 
     def __init__(
@@ -88,20 +76,12 @@ class VectorStoreClient:
         http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        super().__init__(
+            auth=BearerAuth(auth), folder_id=folder_id, timeouts=timeouts, retry=retry,
+            http=http, sleep=sleep, transport=ProjectTransport,
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10),
+        )
         self.base_url = base_url.rstrip("/")
-        self.folder_id = folder_id
-        timeouts = timeouts or Timeouts()
-        self._own_http = http is None
-        self._http = http or http_client(
-            timeout=httpx.Timeout(connect=timeouts.connect, read=None, write=timeouts.write,
-                                  pool=None),
-            limits=httpx.Limits(max_connections=10, max_keepalive_connections=10))
-        self._transport = _ProjectTransport(self._http, BearerAuth(auth), folder_id=folder_id,
-                                            timeouts=timeouts, retry=retry, sleep=sleep)
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
 
     async def _call(self, method: str, path: str, what: str, *, json: Any = None
                     ) -> dict[str, Any]:

@@ -1,0 +1,92 @@
+"""What every Foundation Models client shares: its HTTP client, the `Transport` that sends each
+request (auth, headers, timeouts, retries, error mapping), and its lifecycle.
+
+Each API (the native completion and operations, the OpenAI-compatible and Responses wires,
+SpeechKit, the Vector Stores) is a subclass that adds its requests, as the OpenAI SDK's
+resources sit on one client base. A client makes its own `httpx.AsyncClient` (closed by
+`aclose()` or `async with`), or uses one it is given (`http`: shared by several clients,
+bot.testing's in-process transport) and leaves that open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from bot.foundation_models.auth import Auth
+from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
+from bot.foundation_models.net import http_client, pool_limits
+from bot.foundation_models.observer import NullObserver, Observer
+from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+
+
+class ProjectTransport(Transport):
+    """Sends the folder as `OpenAI-Project` too: Yandex's examples pass it as the OpenAI SDK's
+    `project`, which becomes that header (the Responses API, Files, Vector Stores)."""
+
+    def headers(self, authorization: str, client_request_id: str, *, folder: bool
+                ) -> dict[str, str]:
+        headers = super().headers(authorization, client_request_id, folder=folder)
+        if self.folder_id:
+            headers["OpenAI-Project"] = self.folder_id
+        return headers
+
+
+class ApiClient:
+    """The HTTP client, the transport and the lifecycle of one Foundation Models API.
+
+    `read_timeout`: httpx's read timeout (None for streams, which the transport's
+    `first_byte` and `idle` bound instead); `limits`: the pool of an own HTTP client."""
+
+    def __init__(
+        self,
+        *,
+        auth: Auth,
+        folder_id: str = "",
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observer: Observer | None = None,
+        data_logging: bool = False,
+        read_timeout: float | None = None,
+        limits: httpx.Limits | None = None,
+        transport: type[Transport] = Transport,
+    ) -> None:
+        self.folder_id = folder_id
+        self.timeouts = timeouts or Timeouts()
+        self.observer: Observer = observer or NullObserver()
+        self._own_http = http is None
+        self._http = http or http_client(
+            timeout=httpx.Timeout(connect=self.timeouts.connect, read=read_timeout,
+                                  write=self.timeouts.write, pool=None),
+            limits=limits or pool_limits(10),
+        )
+        self._transport = transport(
+            self._http, auth, folder_id=folder_id, data_logging=data_logging,
+            timeouts=self.timeouts, retry=retry, sleep=sleep, observer=self.observer,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if it is the client's own (a given one stays open)."""
+        if self._own_http:
+            await self._http.aclose()
+
+
+def generation_cap(limit: GenerationLimit | None, max_concurrent: int) -> GenerationLimit:
+    """The generation cap of a chat client: the one given (shared by every replica), or this
+    process's own of `max_concurrent` generations at once."""
+    return limit if limit is not None else GenerationLimiter(max_concurrent)
