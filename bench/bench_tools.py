@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.conversation import ChatRef, ConversationService, Speaker  # noqa: E402
-from bot.conversation.tool_turns import ToolLoopSettings  # noqa: E402
-from bot.conversation.tools_loop import ToolLoop  # noqa: E402
 from bot.features import turn_features  # noqa: E402
+from bot.features.tools.loop import ToolLoop  # noqa: E402
+from bot.features.tools.turns import ToolLoopSettings  # noqa: E402
 from bot.foundation_models.auth import ApiKeyAuth  # noqa: E402
 from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
 from bot.foundation_models.types import ChatMessage, CompletionOptions, Role, Tool  # noqa: E402
@@ -92,7 +92,7 @@ def service(db: Database, client: FoundationModelsClient, tools: ToolLoop | None
     return ConversationService(
         sessionmaker=db.sessionmaker, model=client, default_model=MODEL,
         default_system_prompt="You are the shop's assistant.", reply_reserve=2000,
-        max_reply_tokens=1500, temperature=0.3, tools=tools,
+        max_reply_tokens=1500, temperature=0.3, pauses=tools,
         features=turn_features(tools=tools),
     )
 

@@ -338,7 +338,8 @@ async def run_terminal_chat(
                 "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model
             )
         chat = TerminalChat(
-            c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history
+            c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history,
+            tools=c.tools,
         )
         await chat.run()
 

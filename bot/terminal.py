@@ -20,7 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,6 +37,9 @@ COMMANDS = {
     "/image": "not here: pictures are drawn in Telegram",
     "/exit": "quit (also /quit, Ctrl-D, or Ctrl-C at the prompt)",
 }
+if TYPE_CHECKING:
+    from bot.features.tools.loop import ToolLoop
+
 BANNER = (
     "fmbot terminal chat. /help lists the commands; Ctrl-C stops an answer, Ctrl-D quits.\n"
 )
@@ -105,8 +108,11 @@ class TerminalChat:
         read_line: Callable[[str], str] = input,
         out: TextIO = sys.stdout,
         history: Path | None = None,
+        tools: ToolLoop | None = None,
     ) -> None:
+        """`tools`: the tool loop, which asks here about each call waiting for a yes."""
         self.conversation = conversation
+        self.tools = tools
         self.sessionmaker = sessionmaker
         self.chat = ChatRef(chat_id, "private", "terminal")
         self.speaker = Speaker(chat_id, "you")
@@ -143,8 +149,9 @@ class TerminalChat:
         self, result: TurnResult, printer: SnapshotPrinter
     ) -> tuple[TurnResult | None, SnapshotPrinter]:
         """Ask about each call waiting for confirmation, then carry the turn on."""
-        tools = self.conversation.tools
-        assert tools is not None
+        tools = self.tools
+        if tools is None:  # nothing can wait for a press without the tool loop
+            raise RuntimeError("a call waits for a press, but the chat has no tool loop")
         if result.text and not printer.shown:
             self.out.write(result.text)
         self.out.write("\n")

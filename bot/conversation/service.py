@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,6 +18,7 @@ from bot.conversation.features import TurnFeature
 from bot.conversation.locks import ChatLocks
 from bot.conversation.opening import chat_settings, open_turn
 from bot.conversation.parts import TurnParts
+from bot.conversation.pauses import Pauses
 from bot.conversation.running import run
 from bot.conversation.tokens import TokenCounter
 from bot.conversation.turn import WITH_FAILED, Question, TurnState
@@ -40,16 +41,13 @@ from bot.storage.repositories import (
     settle_in,
 )
 
-if TYPE_CHECKING:
-    from bot.conversation.tools_loop import ToolLoop
-
 T = TypeVar("T")
 
 
 class ConversationService:
     """The conversation's use cases. A turn asks `features` at its fixed points, in order
-    (features.py); `tools` also serves use cases of its own (a press on a tool's card
-    carried on)."""
+    (features.py). `pauses`: turns that wait for a press (a tool call to confirm), met by the
+    use cases (a new question declines what waits, /retry, the press carried on)."""
 
     def __init__(
         self,
@@ -67,7 +65,7 @@ class ConversationService:
         count_threshold: int = 64,
         today: Callable[[], dt.date] = utc_today,
         features: Sequence[TurnFeature] = (),
-        tools: ToolLoop | None = None,
+        pauses: Pauses | None = None,
         image_tokens: int | None = None,
         not_found_next_step: str = "",
         track_delivery: bool = False,
@@ -97,7 +95,7 @@ class ConversationService:
             not_found_next_step=not_found_next_step,
             track_delivery=track_delivery,
         )
-        self.tools = tools  # the loop for models that take tools
+        self._pauses = pauses
         # What an image of a question costs in prompts; None = images are not taken.
         self.image_tokens = image_tokens
         self.track_delivery = track_delivery
@@ -171,8 +169,8 @@ class ConversationService:
         async def opening() -> TurnState:
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat(session, chat)
-                if self.tools is not None:  # a confirmation waiting in the chat is declined
-                    await self.tools.supersede(session, chat.chat_id, speaker.user_id)
+                if self._pauses is not None:  # a confirmation waiting in the chat is declined
+                    await self._pauses.supersede(session, chat.chat_id, speaker.user_id)
                 # A short question's count is its estimate (see tokens.py): stored with it, so
                 # the answer's unit of work has nothing left to update on the question.
                 tokens = self._parts.tokens.short_count(text)
@@ -232,8 +230,8 @@ class ConversationService:
                     return None
                 carried: list[int] = []
                 if last.answer is not None:
-                    if self.tools is not None:
-                        carried = await self.tools.release(session, last.answer.id, resume)
+                    if self._pauses is not None:
+                        carried = await self._pauses.release(session, last.answer.id, resume)
                     await session.delete(last.answer)
                     await session.flush()  # gone before the window is read
                 user = last.user
@@ -269,17 +267,18 @@ class ConversationService:
         """Carry on a turn that waited for a press on a tool call (pressed, or expired): the
         loop runs what was confirmed and asks the model again. None when the answer is not
         waiting any more (another press or replica carried it on, or it was given up)."""
-        tools = self.tools
-        assert tools is not None
+        pauses = self._pauses
+        if pauses is None:
+            raise InvalidRequestError("no turn of this bot waits for a press")
 
         async def opening() -> TurnState | None:
             async with self._sessionmaker() as session:
-                reopened = await tools.reopen(session, answer_id)
+                reopened = await pauses.reopen(session, answer_id)
                 if reopened is None:
                     await session.rollback()
                     return None
                 model, system_prompt, _ = await self._chat(session, chat)
-                question = await tools.question(session, reopened)
+                question = await pauses.question(session, reopened)
                 return await open_turn(
                     self._parts, session, chat, speaker, model, system_prompt, question, (),
                     answer_id=answer_id,

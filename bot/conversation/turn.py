@@ -37,7 +37,7 @@ class Question:
 
 @dataclass(slots=True)
 class ToolsPart:
-    """What the tool loop keeps of a turn (bot/conversation/tools_loop.py)."""
+    """What the tool loop keeps of a turn (bot/features/tools/loop.py)."""
 
     # The tool exchanges of the window's answers (by answer id), and the calls waiting for
     # the user's press when the turn stops to ask.

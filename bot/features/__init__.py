@@ -11,9 +11,9 @@ from bot.conversation.contributors import PromptContributor
 from bot.conversation.features import Contributing, TurnFeature
 
 if TYPE_CHECKING:
-    from bot.conversation.tools_loop import ToolLoop
     from bot.extensions import ExtensionRunner
     from bot.features.documents.chat import ChatDocuments
+    from bot.features.tools.loop import ToolLoop
     from bot.features.vision.images import Vision
     from bot.features.websearch.hosted import HostedSearch
     from bot.knowledge.base import KnowledgeBase

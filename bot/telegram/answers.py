@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteMessage, EditMessageReplyMarkup, SendMessage
@@ -46,6 +46,9 @@ from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
 from bot.telegram.toolcards import post_card, running_status
 
+if TYPE_CHECKING:
+    from bot.features.tools.loop import ToolLoop
+
 log = logging.getLogger(__name__)
 
 TOLD_TRIMMED_CHATS = 10_000  # chats remembered as told that older turns were left out
@@ -59,11 +62,12 @@ class Answerer:
         queues: ChatQueues,
         after_delivery: Sequence[AfterDelivery] = (),
         superseded: Listeners[[int, list[int]]] | None = None,
+        tools: ToolLoop | None = None,
     ) -> None:
         """`after_delivery`: what features do once an answer is delivered, in order (the
         support desk's card or the 👍/👎 buttons, a voice reply); `superseded`: where the
         tool loop tells which cards a new message took the buttons off (this takes them off
-        in Telegram)."""
+        in Telegram); `tools`: the tool loop (its cards, their time to live, its limits)."""
         self.conversation = conversation
         self.outbox = outbox
         self.queues = queues
@@ -75,6 +79,7 @@ class Answerer:
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self.after_delivery = tuple(after_delivery)
+        self.tools = tools
         if superseded is not None:
             superseded.subscribe(self.cards_superseded)
 
@@ -316,7 +321,7 @@ class Answerer:
 
     async def _tell_limit(self, target: Target, kind: str, t: Translator) -> None:
         """One line in the user's language: a per-user tool limit was reached this turn."""
-        tools = self.conversation.tools
+        tools = self.tools
         settings = tools.settings if tools is not None else None
         count = 0 if settings is None else (settings.writes_per_user_day
                                             if kind == "writes_per_day"
@@ -336,7 +341,7 @@ class Answerer:
         ids = await settled_ids(handle.finish(result.text)) if result.text.strip() else []
         if not ids:
             handle.drop()
-        tools = self.conversation.tools
+        tools = self.tools
         ttl = tools.settings.confirm_ttl if tools is not None else 600.0
         for call in result.waiting:
             card = await post_card(self.outbox, target, call, t, ttl)

@@ -161,7 +161,7 @@ class TelegramApp:
                 "retention",
             )
         self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
-        tools = self.conversation.tools
+        tools = self.deps.tools
         if tools is not None and tools.toolbox:  # tools: expired confirmations
             from bot.telegram.handlers.tools import expire_forever
 

@@ -20,6 +20,7 @@ from bot.telegram.pastes import PasteJoiner
 from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
+    from bot.features.tools.loop import ToolLoop
     from bot.knowledge.base import KnowledgeBase
     from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.imagejobs import ImageDelivery
@@ -61,6 +62,7 @@ class Deps:
     pastes: PasteJoiner
     seen: RecentlySeen
     knowledge: KnowledgeBase | None = None  # /kb
+    tools: ToolLoop | None = None  # presses on tool cards, expired confirmations
     # Several webhook replicas (chatleases.py): the stop button reaches the streaming
     # replica, and a tool turn carried on after a press runs at the chat's lease holder, as a
     # resumed turn (handlers/tools.py).

@@ -8,7 +8,7 @@ arguments too long for one message go in messages before the card. Invisible and
 direction-changing characters in the model's arguments are shown as visible marks
 (`⟨U+202E⟩`), so what the person reads is what will be sent. Their callback_data carries only
 the stored call's id (1-64 bytes: tools.md §6), never the arguments; the press is an atomic
-state change on the stored call (bot/conversation/tool_turns.py `decide`), so it runs once
+state change on the stored call (bot/features/tools/turns.py `decide`), so it runs once
 however often it is pressed, on any replica, after any restart, and only on its own card.
 """
 

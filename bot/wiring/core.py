@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from bot.app import App
     from bot.extensions import ExtensionRunner
+    from bot.features.tools.loop import ToolLoop
     from bot.knowledge.base import KnowledgeBase
 
 from bot.wiring.desk import desk_state_of
@@ -64,6 +65,7 @@ class Core:
     auth: Auth | None = None  # photos and voice notes: SpeechKit's credentials
     http: httpx.AsyncClient | None = None  # the models' HTTP client when given (bot.testing)
     desk: DeskService | None = None  # the support desk's records (SUPPORT_CHAT_ID, Telegram)
+    tools: ToolLoop | None = None  # the tool loop: cards, presses, limits, expiry
     extras: ExtensionRunner | None = None  # the App's context providers, hooks and routers
     documents: ChatDocuments | None = None  # documents sent in chat (Telegram)
 
@@ -159,7 +161,7 @@ async def core(
                 extras=extras, documents=documents, knowledge=knowledge, vision=vision,
                 hosted=hosted, tools=tools,
             ),
-            tools=tools,
+            pauses=tools,
             image_tokens=vision.image_tokens if vision is not None else None,
             # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
@@ -176,5 +178,5 @@ async def core(
         )
         yield Core(
             db, client, chat_model, conversation, images, knowledge, toolbox, auth, http, desk,
-            extras, documents,
+            tools, extras, documents,
         )

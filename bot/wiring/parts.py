@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.config import ConfigError, Settings
-from bot.conversation.tool_turns import ToolLoopSettings
-from bot.conversation.tools_loop import ToolLoop
+from bot.features.tools.loop import ToolLoop
+from bot.features.tools.turns import ToolLoopSettings
 from bot.features.vision.images import Vision
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient

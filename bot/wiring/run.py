@@ -113,6 +113,7 @@ async def built_bot(
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
             knowledge=c.knowledge,
+            tools=c.tools,
             outbox=outbox,
             desk=desk,
             members_of=settings.allowed_chat_members_of,

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bot.conversation import ConversationService
     from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
+    from bot.features.tools.loop import ToolLoop
     from bot.images import ImageService
     from bot.knowledge.base import KnowledgeBase
     from bot.menu import MenuCommand
@@ -69,6 +70,7 @@ def build_telegram(
     shutdown_settle: float = 3.0,
     image_status_interval: float = 3.0,
     knowledge: KnowledgeBase | None = None,
+    tools: ToolLoop | None = None,
     desk: SupportDesk | None = None,
     members_of: int = 0,
     feedback_buttons: bool = False,
@@ -85,7 +87,8 @@ def build_telegram(
     """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
     new message took the buttons off. `coordinator` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
-    `voice`: answers spoken (VOICE_REPLIES) and /voice."""
+    `voice`: answers spoken (VOICE_REPLIES) and /voice; `tools`: the tool loop (its cards,
+    presses, limits and expiry)."""
     if coordinator is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     outbox = outbox or Outbox(bot)
@@ -104,7 +107,7 @@ def build_telegram(
         feedback = answer_feedback(sessionmaker, outbox)
     after: list[AfterDelivery] = [hook for hook in (desk or feedback, voice) if hook is not None]
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
-                       after_delivery=after, superseded=superseded)
+                       after_delivery=after, superseded=superseded, tools=tools)
     delivery = ImageDelivery(service=images, outbox=outbox, sessionmaker=sessionmaker,
                              status_interval=image_status_interval, coordinator=coordinator,
                              owner=owner)
@@ -116,7 +119,8 @@ def build_telegram(
     deps = Deps(
         options=options, policy=policy, sessionmaker=sessionmaker, conversation=conversation,
         answers=answers, queues=queues, notify=notify, images=delivery, outbox=outbox,
-        pastes=PasteJoiner(), seen=seen, knowledge=knowledge, replicas=replicas, media=media,
+        pastes=PasteJoiner(), seen=seen, knowledge=knowledge, tools=tools, replicas=replicas,
+        media=media,
         documents=documents, menu=menu_of(commands), voice=voice,
     )
     if routers:  # the App's routers call Telegram through the outbox's pacing (added.py)

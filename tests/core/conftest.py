@@ -64,7 +64,7 @@ def make_service(
     tools=..., ...) become its turn's features, in fmbot's order (bot.features)."""
     chosen = {name: kwargs.pop(name) for name in FEATURES if name in kwargs}
     kwargs["features"] = turn_features(**chosen)
-    kwargs.setdefault("tools", chosen.get("tools"))
+    kwargs.setdefault("pauses", chosen.get("tools"))
     vision = chosen.get("vision")
     kwargs.setdefault("image_tokens", vision.image_tokens if vision is not None else None)
     settings: dict[str, Any] = {

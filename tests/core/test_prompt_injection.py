@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.conversation.tool_text import DATA_NOTE
-from bot.conversation.tool_turns import DecisionKind
 from bot.features.documents.chat import ChatDocuments
+from bot.features.tools.text import DATA_NOTE
+from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge.extractors import extract
 from bot.knowledge.grounding import grounded_prompt
@@ -54,8 +54,9 @@ async def test_injected_text_cannot_run_a_write_or_change_who_asks(
 ) -> None:
     shop = ShopSource(handler=poisoned_result)
     documents = ChatDocuments(database.sessionmaker)
+    tools = tool_loop(database, client, shop)
     service = make_service(database, client, default_model="yandexgpt/latest",
-                           tools=tool_loop(database, client, shop), documents=documents)
+                           tools=tools, documents=documents)
     if source == "document":
         await documents.add(PRIVATE, ANNA, "notes.txt", "u1", extract(
             "notes.txt", f"Delivery notes for the ticket.\n\n{INJECTION}".encode()))
@@ -83,8 +84,6 @@ async def test_injected_text_cannot_run_a_write_or_change_who_asks(
         assert marked in texts
         assert DATA_NOTE in texts
     # 3. Someone else's press does nothing; the asker's press runs it as the asker.
-    tools = service.tools
-    assert tools is not None
     waiting = result.waiting[0]
     other = await tools.decide(waiting.id, confirmed=True, by=42)
     assert other.kind is DecisionKind.NOT_YOURS

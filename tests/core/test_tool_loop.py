@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversation import RELINQUISHED, ChatRef, ConversationService
-from bot.conversation.tool_text import ANSWER_NOW, DATA_NOTE
-from bot.conversation.tool_turns import DecisionKind
-from bot.conversation.tools_loop import ToolLoop
+from bot.features.tools.feature import ToolsFeature
+from bot.features.tools.loop import ToolLoop
+from bot.features.tools.text import ANSWER_NOW, DATA_NOTE
+from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
@@ -55,8 +56,8 @@ def build(db: Database, model: Any, source: ShopSource, **settings: Any) -> Conv
 
 
 def tools_of(service: ConversationService) -> ToolLoop:
-    assert service.tools is not None
-    return service.tools
+    """The service's tool loop: its turns' tools feature's."""
+    return next(f.loop for f in service.features if isinstance(f, ToolsFeature))
 
 
 def requests(fm: FakeFoundationModels) -> list[dict[str, Any]]:
@@ -499,7 +500,8 @@ async def test_the_terminal_asks_before_a_confirmed_tool_runs(
     from bot.terminal import TerminalChat
 
     source = ShopSource()
-    service = build(database, client, source)
+    tools = tool_loop(database, client, source)
+    service = make_service(database, client, default_model=PRO, tools=tools)
     lines = iter(["open a ticket", "y", "/exit"])
     asked: list[str] = []
 
@@ -511,7 +513,7 @@ async def test_the_terminal_asks_before_a_confirmed_tool_runs(
     fm.queue_reply("Sure.", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
     fm.queue_reply("Opened.")
     await TerminalChat(service, database.sessionmaker, chat_id=7, read_line=read_line,
-                       out=out).run()
+                       out=out, tools=tools).run()
     assert asked[1] == '[Open a support ticket.: open_ticket {"subject": "x"}] run it? [y/N] '
     assert [c.name for c in source.calls] == ["open_ticket"]
     assert out.getvalue().count("Opened.") == 1

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.conversation.tool_turns import ToolLoopSettings
-from bot.conversation.tools_loop import ToolLoop
+from bot.features.tools.loop import ToolLoop
+from bot.features.tools.turns import ToolLoopSettings
 from bot.storage.database import Database
 from bot.tools import Toolbox, ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 

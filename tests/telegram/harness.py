@@ -29,10 +29,10 @@ from aiogram.types import (
 
 from bot.conversation import ConversationService
 from bot.conversation.listeners import Listeners
-from bot.conversation.tools_loop import ToolLoop
 from bot.coordination import Coordinator
 from bot.extensions import ExtensionRunner
 from bot.features import turn_features
+from bot.features.tools.loop import ToolLoop
 from bot.images import ImageService
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
@@ -199,7 +199,7 @@ async def running_app(
             max_reply_tokens=1500,
             temperature=0.3,
             features=turn_features(extras=extras, tools=loop),
-            tools=loop,
+            pauses=loop,
             track_delivery=coordinator is not None,
         )
         images = ImageService(
@@ -224,6 +224,7 @@ async def running_app(
             superseded=superseded,
             coordinator=coordinator,
             owner=owner,
+            tools=loop,
             **(parts(bot, fm.url) if parts is not None else {}),
             **app_kwargs,
         )

@@ -22,8 +22,8 @@ from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 from sqlalchemy import select
 
 from bot.conversation.listeners import Listeners
-from bot.conversation.tools_loop import ToolLoop
 from bot.coordination import Coordinator, LocalCoordinator
+from bot.features.tools.loop import ToolLoop
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.foundation_models.responses import ResponsesChatModel

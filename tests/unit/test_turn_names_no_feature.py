@@ -14,7 +14,7 @@ STEPS = ("opening.py", "running.py", "finishing.py", "parts.py", "contributors.p
 FEATURE_MODULES = (
     "bot.features", "bot.tools", "bot.extensions", "bot.desk", "bot.voice", "bot.images",
     "bot.knowledge.base", "bot.knowledge.retrieval", "bot.knowledge.embedder",
-    "bot.features.vision.images", "bot.conversation.tools_loop", "bot.conversation.tool_turns",
+    "bot.features.vision.images", "bot.features.tools.loop", "bot.features.tools.turns",
 )
 FEATURE_NAMES = {"knowledge", "tools", "vision", "documents", "extras", "hosted", "images",
                  "desk", "voice", "search", "seen_images"}

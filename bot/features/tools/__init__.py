@@ -1,2 +1,2 @@
-"""Tools in a turn (feature.py); the tool loop is bot/conversation/tools_loop.py and the
+"""Tools in a turn (feature.py); the tool loop is bot/features/tools/loop.py and the
 toolbox bot/tools."""

@@ -8,8 +8,8 @@ from collections.abc import AsyncGenerator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.features import Opening, TurnFeature
-from bot.conversation.tools_loop import ToolLoop
 from bot.conversation.turn import ToolsPart, TurnState
+from bot.features.tools.loop import ToolLoop
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Snapshot
 from bot.storage.models import MessageRole
 

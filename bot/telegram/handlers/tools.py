@@ -15,7 +15,7 @@ from aiogram.methods import EditMessageReplyMarkup, EditMessageText
 from aiogram.types import CallbackQuery, Message, MessageEntity
 
 from bot.conversation import ChatRef, Speaker
-from bot.conversation.tool_turns import Decision, DecisionKind
+from bot.features.tools.turns import Decision, DecisionKind
 from bot.storage.models import Chat, User
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
@@ -36,7 +36,7 @@ NOTES = {
 async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> None:
     parsed = parse(query.data or "")
     message = query.message
-    tools = deps.conversation.tools
+    tools = deps.tools
     if parsed is None or tools is None or message is None:
         await query.answer()
         return
@@ -84,7 +84,7 @@ async def _carry_on(
     """One process: the turn goes on in the chat's queue here. Several replicas: the holder
     of the chat's lease answers it, as a turn cut short (the stored calls carry over), so no
     two replicas ever run one chat's turns at once."""
-    tools = deps.conversation.tools
+    tools = deps.tools
     if deps.replicas is not None and tools is not None:
         reopened = await tools.reopen_for_resume(answer_id)
         if reopened is not None:  # None: not the chat's last question; carried on here
@@ -119,7 +119,7 @@ async def _close_card(
 async def expire_forever(deps: Deps, interval: float) -> None:
     """Every `interval` seconds: confirmations nobody pressed in time expire, and their turns
     go on (the model is told, and answers)."""
-    tools = deps.conversation.tools
+    tools = deps.tools
     assert tools is not None
     while True:
         await asyncio.sleep(interval)

@@ -19,7 +19,7 @@ One turn's rounds, as one stream of snapshots for the conversation core:
   run, a TOOL_CALLS snapshot names them (the front end shows a status).
 
 The stored calls' life across units of work (supersede, retry, resume, presses, expiry) is in
-tool_turns.py, the base class.
+turns.py, the base class.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from contextlib import aclosing
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.tool_limits import ToolLimits
-from bot.conversation.tool_text import (
+from bot.conversation.turn import TurnState
+from bot.conversation.types import relinquished
+from bot.features.tools.limits import ToolLimits
+from bot.features.tools.text import (
     ANSWER_NOW,
     added_usage,
     as_data,
@@ -46,15 +48,13 @@ from bot.conversation.tool_text import (
     with_data_note,
     with_text,
 )
-from bot.conversation.tool_turns import (
+from bot.features.tools.turns import (
     TO_RUN,
     Round,
     ToolLoopSettings,
     ToolTurns,
     rounds_of,
 )
-from bot.conversation.turn import TurnState
-from bot.conversation.types import relinquished
 from bot.foundation_models.types import (
     ChatMessage,
     ChatModel,

@@ -2,7 +2,7 @@
 
 A new message declines what waits; /retry detaches the old attempt's calls and a resume after a
 crash carries them over; a press is one atomic state change (any replica, after any restart);
-expired confirmations are found by a sweep. The loop itself is in tools_loop.py.
+expired confirmations are found by a sweep. The loop itself is in loop.py.
 """
 
 from __future__ import annotations

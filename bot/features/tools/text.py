@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from bot.conversation.tool_turns import (
+from bot.features.tools.turns import (
     DECLINED_TEXT,
     EXPIRED_TEXT,
     Round,
