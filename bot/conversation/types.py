@@ -105,3 +105,8 @@ class TurnResult:
     # once the database is back (retried with backoff); done when it is stored. The front
     # end delivers the answer at once and notes its delivery after this.
     saving: asyncio.Task[None] | None = field(default=None, compare=False, repr=False)
+
+
+def language_code(code: str | None) -> str:
+    """A user's language as a short code: "ru-RU" -> "ru"; none -> "en"."""
+    return (code or "en").split("-")[0].lower() or "en"

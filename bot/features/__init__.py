@@ -12,6 +12,7 @@ from bot.conversation.features import Contributing, TurnFeature
 
 if TYPE_CHECKING:
     from bot.extensions import ExtensionRunner
+    from bot.features.asker import Asker
     from bot.features.documents.chat import ChatDocuments
     from bot.features.tools.loop import ToolLoop
     from bot.features.vision.images import Vision
@@ -28,11 +29,13 @@ def turn_features(
     vision: Vision | None = None,
     hosted: HostedSearch | None = None,
     tools: ToolLoop | None = None,
+    asker: Asker | None = None,
 ) -> list[TurnFeature]:
     """The features that are on, in the order a turn asks them: the App's context providers,
     the chat's documents, the knowledge base (skipped when the documents answer), the added
     contributors, images; then web and file search, and the tool loop (which runs the
-    stream when the turn's model takes tools). The App's hooks hear the stored answer."""
+    stream when the turn's model takes tools). The App's hooks hear the stored answer.
+    `asker`: who asks, as the App's context providers see it (the tools' own says the same)."""
     from bot.features.documents.feature import DocumentsFeature
     from bot.features.extensions.feature import ExtensionsFeature
     from bot.features.knowledge.feature import KnowledgeFeature
@@ -41,7 +44,7 @@ def turn_features(
 
     chosen: list[TurnFeature] = []
     if extras is not None:
-        chosen.append(ExtensionsFeature(extras, tool_calls=tools is not None))
+        chosen.append(ExtensionsFeature(extras, tool_calls=tools is not None, asker=asker))
     if documents is not None:
         chosen.append(DocumentsFeature(documents))
     if knowledge is not None:

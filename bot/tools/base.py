@@ -17,7 +17,8 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """Who asks, filled by fmbot: never shown to the model, never taken from its arguments."""
+    """Who asks, filled by fmbot: never shown to the model, never taken from its arguments.
+    Tools and the App's context providers get it built the same way."""
 
     user_id: int
     """The Telegram user who asks (verified by Telegram, never the model's word)."""
@@ -27,7 +28,7 @@ class ToolContext:
     """The user's language code (`en`, `ru`, ...)."""
     idempotency_key: str
     """The same for one stored call across retries and restarts (writes send it as
-    `Idempotency-Key`)."""
+    `Idempotency-Key`); for a context provider, the same for one turn."""
     desk_state: str | None = None
     """The conversation's support-desk state (`bot`, `waiting`, `with_operator`,
     `resolved`), or None when the desk is off."""

@@ -16,6 +16,7 @@ from bot.conversation import ConversationService
 from bot.conversation.listeners import Listeners
 from bot.desk import DeskService
 from bot.features import turn_features
+from bot.features.asker import Asker
 from bot.features.documents.chat import ChatDocuments
 from bot.features.vision.images import ImageSource
 from bot.foundation_models.auth import Auth
@@ -138,12 +139,9 @@ async def core(
         hosted = build_hosted(settings, db)  # web and file search, if offered
         # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
         # turn as before. Tools see the state of the user's support conversation.
+        desk_state = desk_state_of(desk) if desk is not None else None
         tools = build_tool_loop(
-            settings,
-            db,
-            chat_model,
-            toolbox,
-            desk_state=desk_state_of(desk) if desk is not None else None,
+            settings, db, chat_model, toolbox, desk_state=desk_state,
             on_superseded=front.superseded,
         )
         vision = build_vision(settings, chat_model, auth, stack, http, front.fetch_image)
@@ -160,6 +158,7 @@ async def core(
             features=turn_features(
                 extras=extras, documents=documents, knowledge=knowledge, vision=vision,
                 hosted=hosted, tools=tools,
+                asker=Asker(frozenset(settings.admin_user_ids), desk_state),
             ),
             pauses=tools,
             image_tokens=vision.image_tokens if vision is not None else None,

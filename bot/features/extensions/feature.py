@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
-from bot.conversation.types import TurnResult
+from bot.conversation.types import TurnResult, language_code
 from bot.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
 from bot.extensions.events import answer_status, tool_call_outcome
+from bot.features.asker import Asker
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus, ToolCall
 from bot.storage.repositories import ToolCallRepository, record_context
-from bot.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
 
@@ -44,21 +44,6 @@ class Told:
     calls: list[ToolCall] = field(default_factory=list)
 
 
-def language_of(code: str | None) -> str:
-    """"ru-RU" -> "ru"; no code -> "en"."""
-    return (code or "en").split("-")[0].lower() or "en"
-
-
-def turn_context(turn: TurnState) -> ToolContext:
-    """Who asks, for the providers: the same for every provider of one turn."""
-    return ToolContext(
-        user_id=turn.speaker.user_id,
-        chat_id=turn.chat.chat_id,
-        language=language_of(turn.speaker.language),
-        idempotency_key=f"turn-{turn.answer_id}",
-    )
-
-
 class AppContext:
     """The App's context providers as a prompt contributor: their text after the chat's
     system prompt, what fits in `CONTEXT_SHARE` of the room (counted, not estimated later)."""
@@ -66,11 +51,13 @@ class AppContext:
     name = "context"
     required = False  # the runner already leaves a failing provider out
 
-    def __init__(self, extras: ExtensionRunner) -> None:
+    def __init__(self, extras: ExtensionRunner, asker: Asker) -> None:
         self.extras = extras
+        self.asker = asker
 
     async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
-        fragments = await self.extras.context(turn_context(turn))
+        ctx = await self.asker.context(turn, f"turn-{turn.answer_id}")
+        fragments = await self.extras.context(ctx)
         budget = int(CONTEXT_SHARE * turn.room)
         kept: list[str] = []
         names: list[str] = []
@@ -103,7 +90,7 @@ def answer_event(
     return AnswerEvent(
         chat_id=turn.chat.chat_id,
         user_id=turn.speaker.user_id,
-        language=language_of(turn.speaker.language),
+        language=language_code(turn.speaker.language),
         question=turn.question.text,
         answer=result.text,
         status=answer_status(result.status.value),
@@ -128,14 +115,17 @@ def answer_event(
 class ExtensionsFeature(TurnFeature):
     """The App's context providers (a prompt contributor) and its `on_answer` hooks (told
     each final answer, in tasks of their own). `tool_calls`: the answer may have tool calls,
-    read for the event when a hook listens."""
+    read for the event when a hook listens; `asker`: who asks, as the providers see it."""
 
     name = "extensions"
 
-    def __init__(self, extras: ExtensionRunner, *, tool_calls: bool = False) -> None:
+    def __init__(
+        self, extras: ExtensionRunner, *, tool_calls: bool = False, asker: Asker | None = None
+    ) -> None:
         self.extras = extras
         self._tool_calls = tool_calls
-        self._contributors = (AppContext(extras),) if extras.providers else ()
+        providers = (AppContext(extras, asker or Asker()),) if extras.providers else ()
+        self._contributors = providers
 
     def contributors(self) -> Sequence[PromptContributor]:
         return self._contributors

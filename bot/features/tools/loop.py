@@ -71,7 +71,7 @@ from bot.prompting import model_base_name
 from bot.storage.models import ToolCall as StoredCall
 from bot.storage.models import ToolCallState
 from bot.storage.repositories import NewToolCall, ToolCallRepository, UsageRepository
-from bot.tools import Toolbox, ToolContext, ToolOutcome, ToolRunResult
+from bot.tools import Toolbox, ToolOutcome, ToolRunResult
 
 logger = logging.getLogger(__name__)
 
@@ -329,20 +329,7 @@ class ToolLoop(ToolTurns):
             logger.exception("could not store the stopped tool calls %s", ids)
 
     async def _call(self, turn: TurnState, call: StoredCall) -> tuple[ToolRunResult, int]:
-        desk_state = None
-        if self.desk_state is not None:
-            try:
-                desk_state = await self.desk_state(turn.speaker.user_id)
-            except Exception:  # the call goes on without it
-                logger.exception("the desk state of user %s was not read", turn.speaker.user_id)
-        ctx = ToolContext(
-            user_id=turn.speaker.user_id,
-            chat_id=turn.chat.chat_id,
-            language=turn.speaker.language or "",
-            idempotency_key=call.idempotency_key,
-            desk_state=desk_state,
-            is_admin=self.is_admin(turn.speaker.user_id),
-        )
+        ctx = await self.asker.context(turn, call.idempotency_key)
         # Decided again from the declaration, never from the row alone: a tool unknown now is
         # refused, and one declared `confirm` runs only after a person's press.
         declared = self.toolbox.declared(call.name)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.turn import Question
 from bot.conversation.types import WaitingCall
+from bot.features.asker import Asker
 from bot.storage.models import Message, ToolCallState
 from bot.storage.models import ToolCall as StoredCall
 from bot.storage.repositories import ToolCallRepository
@@ -104,9 +105,8 @@ class ToolTurns:
         self.toolbox = toolbox
         self.settings = settings
         self._sessionmaker = sessionmaker
-        # The support desk's state of a user's conversation, for ToolContext.desk_state (None
-        # without a desk).
-        self.desk_state = desk_state
+        # Who asks, as the tools see it (the same as the App's context providers do).
+        self.asker = Asker(settings.admins, desk_state)
         # Told (chat, card message ids) when a new message declined calls waiting for a
         # press: the front end takes the buttons off those cards.
         self.on_superseded = on_superseded

@@ -1,0 +1,41 @@
+"""Who asks in a turn, as the App's context providers and the tools see it: one `ToolContext`,
+built one way for both (the language as a short code, whether the user is an admin, the
+state of their support conversation)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+
+from bot.conversation.turn import TurnState
+from bot.conversation.types import language_code
+from bot.tools.base import ToolContext
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    admins: Collection[int] = field(default_factory=frozenset)
+    # The state of a user's newest support conversation (None without a desk).
+    desk_state: Callable[[int], Awaitable[str | None]] | None = None
+
+    async def context(self, turn: TurnState, key: str) -> ToolContext:
+        """`key`: the idempotency key (a stored tool call's own; for context providers, the
+        turn's answer)."""
+        user = turn.speaker.user_id
+        state = None
+        if self.desk_state is not None:
+            try:
+                state = await self.desk_state(user)
+            except Exception:  # the call goes on without it
+                logger.exception("the desk state of user %s was not read", user)
+        return ToolContext(
+            user_id=user,
+            chat_id=turn.chat.chat_id,
+            language=language_code(turn.speaker.language),
+            idempotency_key=key,
+            desk_state=state,
+            is_admin=user in self.admins,
+        )
