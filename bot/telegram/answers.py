@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import DeleteMessage, EditMessageReplyMarkup, SendMessage
+from aiogram.methods import DeleteMessage
 
 from bot.conversation import (
     ContentFilteredError,
@@ -41,10 +41,10 @@ from bot.telegram.answer_parts import (
 )
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.delivered import settled_ids, until_stored
-from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
+from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
-from bot.telegram.toolcards import post_card, running_status
+from bot.telegram.toolcards import ToolCards, running_status
 
 if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop
@@ -79,9 +79,9 @@ class Answerer:
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self.after_delivery = tuple(after_delivery)
-        self.tools = tools
+        self.cards = ToolCards(outbox, tools, self._keep)
         if superseded is not None:
-            superseded.subscribe(self.cards_superseded)
+            superseded.subscribe(self.cards.superseded)
 
     def submit_turn(
         self,
@@ -244,7 +244,7 @@ class Answerer:
                 await settled_ids(handle.finish(t(nothing)))
             return
         if result.status is MessageStatus.WAITING:
-            ids = await self._ask(target, handle, result, t)
+            ids = await self.cards.ask(target, handle, result, t)
         elif isinstance(result.error, ContentFilteredError):
             # The withheld text is stored for the record, never shown.
             ids = await settled_ids(handle.finish(t("error_refused")))
@@ -258,7 +258,7 @@ class Answerer:
             ids = await settled_ids(handle.finish(self._final_text(result, chat.chat_id, t)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
         if result.tool_limit is not None:  # the model was told; the user hears it from us
-            await self._tell_limit(target, result.tool_limit, t)
+            await self.cards.tell_limit(target, result.tool_limit, t)
         if ids:  # latencies from the turn's start (its queue wait excluded)
             first = handle.first_text_at
             metrics.turn_latency(
@@ -318,48 +318,6 @@ class Answerer:
         finally:
             if waited:
                 outage.unwait(chat_id)
-
-    async def _tell_limit(self, target: Target, kind: str, t: Translator) -> None:
-        """One line in the user's language: a per-user tool limit was reached this turn."""
-        tools = self.tools
-        settings = tools.settings if tools is not None else None
-        count = 0 if settings is None else (settings.writes_per_user_day
-                                            if kind == "writes_per_day"
-                                            else settings.calls_per_user_hour)
-        method = SendMessage(chat_id=target.chat.chat_id, text=t(f"tool_limit_{kind}", n=count),
-                             message_thread_id=target.thread_id)
-        try:
-            await self.outbox.call(target.chat.chat_id, method)
-        except (TelegramAPIError, OutboxError) as exc:
-            log.warning("chat %s: the tool limit notice was not delivered: %s",
-                        target.chat.chat_id, exc)
-
-    async def _ask(
-        self, target: Target, handle: StreamHandle, result: TurnResult, t: Translator
-    ) -> list[int]:
-        """The turn waits for a press: what the model wrote stays, then one card per call."""
-        ids = await settled_ids(handle.finish(result.text)) if result.text.strip() else []
-        if not ids:
-            handle.drop()
-        tools = self.tools
-        ttl = tools.settings.confirm_ttl if tools is not None else 600.0
-        for call in result.waiting:
-            card = await post_card(self.outbox, target, call, t, ttl)
-            if card is not None and tools is not None:
-                self._keep(tools.note_card(call.id, card))
-        return ids
-
-    def cards_superseded(self, chat_id: int, cards: list[int]) -> None:
-        """A new message declined the calls these cards asked about: their buttons go."""
-        for card in cards:
-            self._keep(self._uncard(chat_id, card))
-
-    async def _uncard(self, chat_id: int, card: int) -> None:
-        method = EditMessageReplyMarkup(chat_id=chat_id, message_id=card, reply_markup=None)
-        try:
-            await self.outbox.call(chat_id, method)
-        except (TelegramAPIError, OutboxError) as exc:
-            log.info("chat %s: the buttons of card %s stay: %s", chat_id, card, exc)
 
     async def _note_shown(self, chat_id: int, ids: list[int]) -> None:
         try:

@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiogram.methods import DeleteWebhook
 
 from bot.coordination.stopping import stop_tasks
 from bot.telegram import maintenance
+from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.startup import (
     TokenRejectedError,
     make_bot,
@@ -72,12 +74,14 @@ class TelegramApp:
         leases: ChatLeases | None = None,
         desk: SupportDesk | None = None,
         notices: OutageNotices | None = None,
+        services: Sequence[BotService] = (),
         # Within Docker's 10 s between SIGTERM and SIGKILL: 6 s to finish, 3 s to finalise.
         shutdown_grace: float = 6.0,
         shutdown_settle: float = 3.0,
     ) -> None:
         """`backlog` resumes what was left undone at start (one process); with `leases`
-        (several replicas), only chats whose lease is free are taken over."""
+        (several replicas), only chats whose lease is free are taken over. `services` start
+        and stop with the bot, in this order (lifecycle.py)."""
         self.bot = bot
         self.dp = dp
         self.deps = deps
@@ -85,6 +89,7 @@ class TelegramApp:
         self.leases = leases
         self.desk = desk
         self.notices = notices  # past DATABASE_OUTAGE_GRACE, users waiting are told
+        self.services = tuple(services)
         self.shutdown_grace = shutdown_grace
         self.shutdown_settle = shutdown_settle
         self.stopping = False  # True from SIGTERM on: /readyz answers 503 (metrics/server.py)
@@ -133,40 +138,27 @@ class TelegramApp:
     async def startup(self) -> None:
         warm_models()  # off the first users' path (warmup.py)
         await self.set_commands()
-        # Support desk: who a person owns, before any update is handled; pending
-        # relays and unfinished handoffs resume in the background.
-        if self.desk is not None:
-            await self.desk.start()
-        # Image jobs first: the replayed /image commands below create new ones.
-        await self.images.resume()
+        # The census: with replicas, they take turns at sweeping.
+        run = BotRun(self._spawn, self.leases.replicas if self.leases is not None else None)
+        for service in self.services:
+            await service.startup(run)
         if self.leases is not None:
             # Other replicas may be at work: only chats whose lease is free are taken over.
             self.leases.start()  # wakes and stops from the other replicas
             await self.leases.sweep(grace=dt.timedelta(0))
             self._spawn(self.leases.sweep_forever(), "chat-sweep")
-            live = self.leases.replicas  # the census: the replicas take turns at sweeping
-            self._spawn(self.images.sweep_forever(replicas=live), "image-sweep")
-            if self.deps.voice is not None:  # a dead replica's pending voice replies
-                await self.deps.voice.resume()
-                self._spawn(self.deps.voice.sweep_forever(replicas=live), "voice-sweep")
         else:
             resumed = await self.backlog.resume()
             for task in resumed.feeds:
                 self._keep(task)
-            if self.deps.voice is not None:  # voice replies a restart cut short
-                self._spawn(self.deps.voice.resume(), "voice-resume")
+        for service in self.services:
+            await service.ready(run)
         if self.options.retention_days > 0:
             self._spawn(
                 maintenance.purge_forever(self.sessionmaker, self.options.retention_days),
                 "retention",
             )
         self._spawn(maintenance.prune_updates_forever(self.sessionmaker, self.bot.id), "prune")
-        tools = self.deps.tools
-        if tools is not None and tools.toolbox:  # tools: expired confirmations
-            from bot.telegram.handlers.tools import expire_forever
-
-            interval = min(30.0, max(0.05, tools.settings.confirm_ttl / 4))
-            self._spawn(expire_forever(self.deps, interval), "tool-expiry")
 
     async def process(self, update: Update) -> Any:
         """Accept one update through the intake and handle it (tests, embedding apps)."""
@@ -187,9 +179,8 @@ class TelegramApp:
         await self.queues.drain(self.shutdown_grace, self.shutdown_settle)
         if self.leases is not None:
             await self.leases.aclose()
-        await self.images.stop()
-        if self.desk is not None:
-            await self.desk.aclose()
+        for service in reversed(self.services):
+            await service.shutdown()
         await stop_tasks(*self._background)  # sweeps call Redis (coordination/stopping.py)
         if self.notices is not None:
             await self.notices.aclose()

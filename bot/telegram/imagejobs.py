@@ -39,6 +39,7 @@ from bot.storage.models import utcnow
 from bot.storage.outage import outage_of
 from bot.storage.repositories import UpdateReceipt, UserRepository
 from bot.telegram.imageargs import ImageRequest
+from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
 
@@ -56,7 +57,7 @@ class Place:
     thread_id: int | None = None
 
 
-class ImageDelivery:
+class ImageDelivery(BotService):
     def __init__(
         self,
         *,
@@ -158,6 +159,16 @@ class ImageDelivery:
                 await delivery
             else:
                 self._spawn(delivery)
+
+    async def startup(self, run: BotRun) -> None:
+        """Image jobs resume before the replayed /image commands make new ones; with
+        replicas, a dead one's jobs are swept for."""
+        await self.resume()
+        if run.replicas is not None:
+            run.spawn(self.sweep_forever(replicas=run.replicas), "image-sweep")
+
+    async def shutdown(self) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         for task in list(self._tasks):

@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import SendMessage
+from aiogram.methods import EditMessageReplyMarkup, SendMessage
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -28,12 +29,16 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.conversation import WaitingCall
+from bot.conversation import TurnResult, WaitingCall
 from bot.foundation_models.types import ToolCall
 from bot.telegram.answer_parts import Target
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.delivered import settled_ids
+from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.render.text import TELEGRAM_TEXT_LIMIT, RenderedText, utf16_len
 from bot.telegram.texts import TEXTS, Translator
+
+if TYPE_CHECKING:
+    from bot.features.tools.loop import ToolLoop
 
 log = logging.getLogger(__name__)
 
@@ -256,3 +261,59 @@ def _joined(
     head = _rendered(parts)
     body = t("tool_confirm_body", arguments=arguments, minutes=minutes)
     return RenderedText(head.text + ("\n\n" if arguments else "") + body, head.entities)
+
+
+class ToolCards:
+    """The tool loop's side of an answer: a card per call that waits for a press, the notice
+    of a per-user tool limit reached, the buttons taken off cards a new message declined.
+    `keep`: where work that may finish after the answer goes (the answerer's tasks)."""
+
+    def __init__(
+        self, outbox: Outbox, tools: ToolLoop | None,
+        keep: Callable[[Coroutine[Any, Any, None]], None],
+    ) -> None:
+        self.outbox = outbox
+        self.tools = tools
+        self._keep = keep
+
+    async def tell_limit(self, target: Target, kind: str, t: Translator) -> None:
+        """One line in the user's language: a per-user tool limit was reached this turn."""
+        tools = self.tools
+        settings = tools.settings if tools is not None else None
+        count = 0 if settings is None else (settings.writes_per_user_day
+                                            if kind == "writes_per_day"
+                                            else settings.calls_per_user_hour)
+        method = SendMessage(chat_id=target.chat.chat_id, text=t(f"tool_limit_{kind}", n=count),
+                             message_thread_id=target.thread_id)
+        try:
+            await self.outbox.call(target.chat.chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("chat %s: the tool limit notice was not delivered: %s",
+                        target.chat.chat_id, exc)
+
+    async def ask(
+        self, target: Target, handle: StreamHandle, result: TurnResult, t: Translator
+    ) -> list[int]:
+        """The turn waits for a press: what the model wrote stays, then one card per call."""
+        ids = await settled_ids(handle.finish(result.text)) if result.text.strip() else []
+        if not ids:
+            handle.drop()
+        tools = self.tools
+        ttl = tools.settings.confirm_ttl if tools is not None else 600.0
+        for call in result.waiting:
+            card = await post_card(self.outbox, target, call, t, ttl)
+            if card is not None and tools is not None:
+                self._keep(tools.note_card(call.id, card))
+        return ids
+
+    def superseded(self, chat_id: int, cards: list[int]) -> None:
+        """A new message declined the calls these cards asked about: their buttons go."""
+        for card in cards:
+            self._keep(self._uncard(chat_id, card))
+
+    async def _uncard(self, chat_id: int, card: int) -> None:
+        method = EditMessageReplyMarkup(chat_id=chat_id, message_id=card, reply_markup=None)
+        try:
+            await self.outbox.call(chat_id, method)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.info("chat %s: the buttons of card %s stay: %s", chat_id, card, exc)

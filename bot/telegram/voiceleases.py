@@ -18,11 +18,12 @@ from bot.coordination.periodic import sweep_in_turns
 from bot.storage.models import utcnow
 from bot.storage.outage import outage_of
 from bot.storage.repositories.voice import VoiceRepository
+from bot.telegram.lifecycle import BotService
 
 log = logging.getLogger("bot.telegram.voicereplies")  # one logger for all voice replies
 
 
-class LeasedReplies:
+class LeasedReplies(BotService):
     """The sweep and the leases of `VoiceReplies` (which sets these and `_resume_one`)."""
 
     sessionmaker: async_sessionmaker[AsyncSession]

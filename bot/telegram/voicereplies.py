@@ -54,6 +54,7 @@ from bot.storage.models import (
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories.voice import VoiceRepository
 from bot.telegram.answer_parts import Target
+from bot.telegram.lifecycle import BotRun
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.spokenquestions import as_asked
 from bot.telegram.texts import Translator
@@ -190,6 +191,15 @@ class VoiceReplies(LeasedReplies):
             return
         text = result.text
         await self._owning(job.reply_id, lambda: self._speak(job, text, t, used))
+
+    async def ready(self, run: BotRun) -> None:
+        """Voice replies a restart cut short are finished; with replicas, a dead one's too
+        (swept for)."""
+        if run.replicas is None:
+            run.spawn(self.resume(), "voice-resume")
+            return
+        await self.resume()
+        run.spawn(self.sweep_forever(replicas=run.replicas), "voice-sweep")
 
     async def resume(self) -> int:
         """Finish the voice replies a restart interrupted; the number resumed (started, with

@@ -18,8 +18,10 @@ from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
 from bot.telegram.dispatching import build_dispatcher
+from bot.telegram.handlers.tools import ToolExpiry
 from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.intake import DurablePolling, Intake
+from bot.telegram.lifecycle import BotService
 from bot.telegram.middlewares import RecentlySeen
 from bot.telegram.notifier import OutboxNotifier
 from bot.telegram.outagenotice import OutageNotices
@@ -149,9 +151,13 @@ def build_telegram(
                             replicas=live_replicas)
     # Past DATABASE_OUTAGE_GRACE of a database outage, the chats waiting are told once.
     notices = OutageNotices(outage_of(sessionmaker), notify, coordinator=coordinator, owner=owner)
+    # Started in this order (the desk before anything is handled, image jobs before replayed
+    # /image commands), stopped in the reverse one.
+    services: list[BotService] = [s for s in (desk, delivery, voice) if s is not None]
+    services.append(ToolExpiry(deps))
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk, notices=notices,
-        shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
+        services=services, shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
     )
 
 

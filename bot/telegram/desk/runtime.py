@@ -43,6 +43,7 @@ from bot.telegram.desk.options import DeskOptions
 from bot.telegram.desk.relay import Relayer
 from bot.telegram.desk.supportchat import FIX, SupportChat
 from bot.telegram.desk.texts import DESK_TEXTS, OPERATOR_COMMAND
+from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.startup import patiently
 from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 assert DESK_TEXTS  # registers the desk's texts with the Translator
 
 
-class SupportDesk:
+class SupportDesk(BotService):
     def __init__(
         self,
         service: DeskService,
@@ -116,6 +117,14 @@ class SupportDesk:
         return self.learning.kb_review if self.learning is not None else None
 
     # -- lifecycle -------------------------------------------------------------------------------
+    async def startup(self, run: BotRun) -> None:
+        """Who a person owns, before any update is handled; pending relays and unfinished
+        handoffs resume in the background."""
+        await self.start()
+
+    async def shutdown(self) -> None:
+        await self.aclose()
+
     async def start(self) -> None:
         await self.service.load()
         await self._add_menu_entry()

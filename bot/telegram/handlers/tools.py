@@ -20,6 +20,7 @@ from bot.storage.models import Chat, User
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps
+from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
 from bot.telegram.toolcards import PREFIX, parse
@@ -114,6 +115,20 @@ async def _close_card(
     except (TelegramAPIError, OutboxError) as exc:
         log.info("chat %s: the confirmation card %s was not updated: %s",
                  chat_id, message_id, exc)
+
+
+class ToolExpiry(BotService):
+    """Confirmations nobody pressed in time expire, and their turns go on, checked every
+    quarter of TOOLS_CONFIRM_TTL (at most every 30 s)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def ready(self, run: BotRun) -> None:
+        tools = self.deps.tools
+        if tools is not None and tools.toolbox:
+            interval = min(30.0, max(0.05, tools.settings.confirm_ttl / 4))
+            run.spawn(expire_forever(self.deps, interval), "tool-expiry")
 
 
 async def expire_forever(deps: Deps, interval: float) -> None:
