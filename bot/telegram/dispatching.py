@@ -3,24 +3,13 @@ order they must see updates."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher
 
-from bot.telegram.handlers import (
-    chat,
-    commands,
-    documents,
-    errors,
-    images,
-    kb,
-    media,
-    other,
-    toolcalls,
-    tools,
-    voice,
-)
+from bot.telegram.handlers import chat, commands, errors, other
 from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 
 if TYPE_CHECKING:
@@ -28,10 +17,26 @@ if TYPE_CHECKING:
 
     from bot.telegram.access import AccessPolicy
     from bot.telegram.deps import Deps
-    from bot.telegram.desk import SupportDesk
-    from bot.telegram.feedback import AnswerFeedback
     from bot.telegram.intake import Intake
     from bot.telegram.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRouters:
+    """The features' routers, by where they see updates (each list in its order):
+
+    - `front`: right after the errors router, before everything else (the support desk's: a
+      user a person owns never reaches the model; or the 👍/👎 buttons');
+    - `early`: after fmbot's commands, before the chat handler takes text (their commands:
+      /voice, /kb, /image; a press on a tool's card);
+    - `late`: after the chat handler (photos, voice notes, documents, the tools' commands).
+
+    `data`: what their handlers get injected by name (aiogram's workflow data)."""
+
+    front: Sequence[Router] = ()
+    early: Sequence[Router] = ()
+    late: Sequence[Router] = ()
+    data: Mapping[str, object] = field(default_factory=dict)
 
 
 def build_dispatcher(
@@ -39,18 +44,17 @@ def build_dispatcher(
     *,
     intake: Intake,
     limiter: RateLimiter,
+    features: FeatureRouters | None = None,
     members_of: int = 0,
     member_lists: AccessPolicy | None = None,
-    desk: SupportDesk | None = None,
-    feedback: AnswerFeedback | None = None,
+    support_chat_id: int = 0,
     added_routers: Sequence[Router] = (),
 ) -> Dispatcher:
-    """The Dispatcher: middlewares, routers in order, the desk's when it is on."""
-    data: dict[str, Any] = {"deps": deps}
-    if desk is not None:
-        data["desk"] = desk
-    elif feedback is not None:  # 👍/👎 without a desk (KB_MODE=strict)
-        data["feedback"] = feedback
+    """The Dispatcher: middlewares, then the routers in order: errors, the features' front
+    ones, the App's, fmbot's commands, the features' early ones, chat, the late ones, other.
+    `support_chat_id`: the support desk's chat, which the membership gate lets through."""
+    features = features or FeatureRouters()
+    data: dict[str, Any] = {"deps": deps, **features.data}
     # No FSM: nothing here is a dialog, and its storage lock would serialise updates.
     dp = Dispatcher(disable_fsm=True, **data)
     install_middlewares(
@@ -68,37 +72,25 @@ def build_dispatcher(
         daily_tokens=deps.options.daily_token_limit,
         daily_images=deps.options.daily_image_limit,
     )
-    handlers = (errors, commands, voice, kb, toolcalls, images, chat, media, documents, tools,
-                other)
-    routers = [m.build_router() for m in handlers]
-    for router in routers[1:]:
+    quoted = [commands.build_router(), *features.early, chat.build_router(), *features.late,
+              other.build_router()]
+    for router in quoted:
         router.message.middleware(quota)
     if added_routers:
         # The App's routers: before fmbot's commands (an App may give its own
-        # /start or /help) and the model's chat handler, after the desk's (a user a person
-        # owns stays with the person), inside the same middlewares and rate limit (added.py).
+        # /start or /help) and the model's chat handler, after the front ones (a user a
+        # person owns stays with the person), inside the same middlewares and rate limit.
         from bot.telegram.added import added_router
 
-        routers.insert(1, added_router(added_routers, [quota]))
+        quoted.insert(0, added_router(added_routers, [quota]))
     if members_of:  # the membership gate, after the database middleware
         from bot.telegram.membership import MembershipCache, MembershipMiddleware
 
         assert member_lists is not None
-        support = desk.chat_id if desk is not None else 0
         gate = MembershipMiddleware(
-            MembershipCache(members_of), member_lists, deps.notify, support
+            MembershipCache(members_of), member_lists, deps.notify, support_chat_id
         )
         dp.update.outer_middleware(gate)
-    # The support desk's router right after errors: a user a person owns never reaches the
-    # model.
-    if desk is not None:
-        from bot.telegram.handlers import desk as desk_handlers
-
-        routers.insert(1, desk_handlers.build_router(desk.chat_id))
-    elif feedback is not None:
-        from bot.telegram import feedback as feedback_handlers
-
-        routers.insert(1, feedback_handlers.build_router())
     # errors first (it only sees errors); other last (it takes what nobody else did).
-    dp.include_routers(*routers)
+    dp.include_routers(errors.build_router(), *features.front, *quoted)
     return dp

@@ -17,7 +17,7 @@ from bot.telegram.app import TelegramApp
 from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
-from bot.telegram.dispatching import build_dispatcher
+from bot.telegram.dispatching import FeatureRouters, build_dispatcher
 from bot.telegram.handlers.tools import ToolExpiry
 from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.intake import DurablePolling, Intake
@@ -132,8 +132,9 @@ def build_telegram(
     # Several replicas: one limit per user across them (the coordination store).
     limiter = RateLimiter(rate_limit_per_minute, coordinator=coordinator)
     dp = build_dispatcher(
-        deps, intake=intake, limiter=limiter, members_of=members_of,
-        member_lists=member_lists, desk=desk, feedback=feedback, added_routers=tuple(routers),
+        deps, intake=intake, limiter=limiter, features=feature_routers(desk, feedback),
+        members_of=members_of, member_lists=member_lists,
+        support_chat_id=desk.chat_id if desk is not None else 0, added_routers=tuple(routers),
     )
     max_age = options.queue_max_age
     backlog = Backlog(
@@ -158,6 +159,32 @@ def build_telegram(
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk, notices=notices,
         services=services, shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
+    )
+
+
+def feature_routers(
+    desk: SupportDesk | None, feedback: AnswerFeedback | None
+) -> FeatureRouters:
+    """The features' routers, in the order they see updates (dispatching.py)."""
+    from bot.telegram.handlers import documents, images, kb, media, toolcalls, tools, voice
+
+    front: list[Router] = []
+    data: dict[str, object] = {}
+    if desk is not None:
+        from bot.telegram.handlers import desk as desk_handlers
+
+        front.append(desk_handlers.build_router(desk.chat_id))
+        data["desk"] = desk
+    elif feedback is not None:  # 👍/👎 without a desk (KB_MODE=strict)
+        from bot.telegram import feedback as feedback_handlers
+
+        front.append(feedback_handlers.build_router())
+        data["feedback"] = feedback
+    return FeatureRouters(
+        front=front,
+        early=[m.build_router() for m in (voice, kb, toolcalls, images)],
+        late=[m.build_router() for m in (media, documents, tools)],
+        data=data,
     )
 
 
