@@ -20,7 +20,7 @@ from bot.config import ConfigError, Settings
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from bot.app import App
+    from bot.app.parts import AppParts
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
     from bot.wiring.core import Core
@@ -50,7 +50,7 @@ async def built_bot(
     settings: Settings,
     system_prompt: str,
     *,
-    app: App | None = None,
+    app: AppParts | None = None,
     bot: Bot | None = None,
     http: httpx.AsyncClient | None = None,
     kb_background: bool = True,
@@ -161,7 +161,7 @@ def bot_options(settings: Settings, system_prompt: str) -> BotOptions:
     )
 
 
-async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = None) -> None:
+async def run_bot(settings: Settings, system_prompt: str, *, app: AppParts | None = None) -> None:
     from bot.telegram.app import TokenRejectedError
 
     # The wire, its built-in tools and reasoning in the log; then, in the background while the
@@ -199,7 +199,7 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
 
 
-async def lifecycle(app: App, kind: str, limit: float) -> None:
+async def lifecycle(app: AppParts, kind: str, limit: float) -> None:
     """The App's on_startup or on_shutdown hooks (a failing one is logged, never fatal)."""
     from bot.extensions.runner import run_lifecycle
 
