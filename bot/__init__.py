@@ -22,8 +22,7 @@ from bot.app import App, AppError
 from bot.extensions.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
 from bot.menu import MenuCommand
 from bot.tools.base import ToolContext, ToolSource
-
-__version__ = "0.3.0"
+from bot.version import __version__
 
 __all__ = [
     "AnswerEvent",
