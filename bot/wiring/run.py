@@ -6,7 +6,6 @@ model HTTP client: the same wiring, fed updates in process instead of polling.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -174,15 +173,6 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: AppParts | Non
         access = YandexAccess(settings, built.core.client, built.core.chat_model)
         if not await access.verify() and ops.readiness is not None:
             ops.readiness.add("yandex", access.probe)
-        # Everything built so far (modules, settings, the app) lives as long as the process:
-        # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
-        # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.
-        gc.freeze()
-        # A collection every 20,000 new container objects instead of 700: a turn allocates
-        # thousands of short-lived ones (parsed lines, requests, rows), most already freed by
-        # then, so the collector runs and scans far less. bench_load --users 100: 26.4 ->
-        # 24.4 ms CPU per turn, peak RSS 137 -> 139 MB.
-        gc.set_threshold(20_000, 20, 20)
         try:
             if settings.telegram_mode == "webhook":
                 assert settings.telegram_webhook_secret is not None
