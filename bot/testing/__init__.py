@@ -17,9 +17,6 @@ async def test_order_status() -> None:
 
 from __future__ import annotations
 
-# aiogram with its models built on first use (bot/telegram/lazy_models.py): 2-3 s less at the
-# start of every test run. Before anything below imports aiogram.
-import bot.telegram  # noqa: F401  # isort: skip
 from bot.extensions import SourceInfo, ToolCallInfo
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel, Rule, ScriptedModel

@@ -31,12 +31,6 @@ LIBRARY_SETTINGS = {
         "httpx.AsyncHTTPTransport builds its own pool; ours needs options it does not pass on",
     ("bot/foundation_models/pools.py", "response.stream"):
         "httpx hands the response back: wrapping its stream is how a pool hears it was read",
-    ("bot/telegram/lazy_models.py", "BaseModel.model_rebuild"):
-        "pydantic has no hook to defer building aiogram's models; patched and restored",
-    ("bot/telegram/lazy_models.py", "ModelMetaclass.__new__"):
-        "pydantic has no hook to defer building aiogram's models; patched and restored",
-    ("bot/testing/telegram.py", "bot._me"):
-        "aiogram's Bot caches getMe there and takes no argument for it; a test bot never asks",
     ("bot/testing/tester.py", "router._parent_router"):
         "aiogram has no public way to detach a router, and a test session reuses the App's",
 }
