@@ -27,8 +27,6 @@ LIBRARY_SETTINGS = {
         "threading.Timer takes no `daemon` argument; a daemon timer never keeps the process up",
     ("bot/storage/database.py", "dbapi_connection.isolation_level"):
         "sqlite3's connection, given by SQLAlchemy's connect event: autocommit off its driver",
-    ("bot/foundation_models/pools.py", "transport._pool"):
-        "httpx.AsyncHTTPTransport builds its own pool; ours needs options it does not pass on",
     ("bot/foundation_models/pools.py", "response.stream"):
         "httpx hands the response back: wrapping its stream is how a pool hears it was read",
     ("bot/testing/tester.py", "router._parent_router"):
