@@ -37,6 +37,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 
 from bot.storage.pooling import PING_AFTER_IDLE, ping_when_idle
+from bot.storage.sqlite_inline import INLINE_BUSY_TIMEOUT_MS, connect_inline, is_inline
 
 DEFAULT_URL = "sqlite+aiosqlite:///fmbot.db"
 BUSY_TIMEOUT_MS = 5000
@@ -110,11 +111,15 @@ def _is_sqlite_file(url: str) -> bool:
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # Let SQLAlchemy's "begin" hook emit BEGIN itself (the driver would emit a DEFERRED one).
+    # An inline connection is opened that way already (and its setter would queue the change
+    # for aiosqlite's thread, which it never starts).
     if dbapi_connection.isolation_level is not None:
         dbapi_connection.isolation_level = None
+    inline = is_inline(dbapi_connection.driver_connection)
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        busy_ms = INLINE_BUSY_TIMEOUT_MS if inline else BUSY_TIMEOUT_MS
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         # WAL + NORMAL is durable against application crashes; only an OS crash or power
@@ -150,17 +155,37 @@ def _on_sqlite_begin(conn: Connection) -> None:
         return
     # Straight to aiosqlite: one hop to its thread, where SQLAlchemy's cursor would take three
     # (open, execute, close) plus its statement bookkeeping; every transaction pays this.
-    # A lock held by another process is waited for on aiosqlite's thread (busy_timeout).
     driver = conn.connection.driver_connection
-    try:
-        await_only(driver.execute(statement))  # type: ignore[union-attr]
-    except sqlite3.Error as error:  # raised as SQLAlchemy would (OperationalError, ...)
-        raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+    # An inline connection waits for another process's write lock here, off the loop's
+    # thread, for as long as SQLite's busy handler would (bot/storage/sqlite_inline.py).
+    retry_until = time.monotonic() + BUSY_TIMEOUT_MS / 1000 if is_inline(driver) else 0.0
+    pause = 0.005
+    while True:
+        try:
+            await_only(driver.execute(statement))  # type: ignore[union-attr]
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) and time.monotonic() < retry_until:
+                await_only(asyncio.sleep(pause))
+                pause = min(pause * 2, 0.1)
+                continue
+            raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+        except sqlite3.Error as error:  # raised as SQLAlchemy would (OperationalError, ...)
+            raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+
+
+def _connect_inline(
+    dialect: Any, _record: ConnectionPoolEntry, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    """`do_connect` hook: open the DBAPI connection over an `InlineConnection`."""
+    cparams["isolation_level"] = None
+    return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=connect_inline, **cparams)
 
 
 def create_engine(
     url: str = DEFAULT_URL,
     *,
+    inline_sqlite: bool = False,
     ping_after_idle: float = PING_AFTER_IDLE,
     **kwargs: Any,
 ) -> AsyncEngine:
@@ -168,6 +193,8 @@ def create_engine(
 
     An SQLite file's directory is created if missing; other backends check a pooled
     connection that was idle before use (`PING_AFTER_IDLE`).
+    `inline_sqlite` runs an aiosqlite engine's calls on the loop's thread: only for a pool of
+    one connection (bot/storage/sqlite_inline.py says why).
     """
     url = normalize_url(url)
     if _is_sqlite_file(url):
@@ -185,6 +212,8 @@ def create_engine(
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+        if inline_sqlite and engine.dialect.driver == "aiosqlite":
+            event.listen(engine.sync_engine, "do_connect", _connect_inline)
     return engine
 
 
@@ -202,7 +231,7 @@ class Database:
     def __init__(self, url: str = DEFAULT_URL, **engine_kwargs: Any) -> None:
         self.url = url = normalize_url(url)
         self.engine = create_engine(
-            url, **_writer_pool(url), **engine_kwargs
+            url, inline_sqlite=_is_sqlite_file(url), **_writer_pool(url), **engine_kwargs
         )
         self.read_engine = (
             create_engine(url, **engine_kwargs) if _is_sqlite_file(url) else self.engine

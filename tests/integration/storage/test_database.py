@@ -38,8 +38,8 @@ async def test_a_write_lock_held_elsewhere_fails_the_begin_as_sqlalchemy_reports
     sqlite_url: str,
 ) -> None:
     """BEGIN IMMEDIATE goes to the driver directly: a lock held by another process still
-    surfaces as SQLAlchemy's OperationalError (after the connection's busy timeout), and the
-    writer works once it is free."""
+    surfaces as SQLAlchemy's OperationalError (after the writer's asynchronous wait of
+    BUSY_TIMEOUT_MS, see sqlite_inline.py), and the writer works once it is free."""
     db = Database(sqlite_url)
     other = sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
     try:
