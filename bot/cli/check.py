@@ -1,5 +1,5 @@
 """`fmbot check`: the configuration and every dependency, one line per check on stdout; exit
-status 0 only if all pass, else 1 (bot/checks)."""
+status 0 only if all pass, else 1 (bot/cli/checks)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 
 async def run(factory: Factory, args: argparse.Namespace) -> int:
-    from bot.checks import run_checks
+    from bot.cli.checks import run_checks
     from bot.wiring import tool_environment
 
     settings = factory.settings

@@ -38,6 +38,7 @@ class InlineCursor:
 
     def __init__(self, cursor: sqlite3.Cursor) -> None:
         self.cursor = cursor
+        self.arraysize = cursor.arraysize  # fetchmany's default size
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -62,7 +63,7 @@ class InlineCursor:
         return self.cursor.fetchone()
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self.cursor.fetchmany(self.cursor.arraysize if size is None else size)
+        return self.cursor.fetchmany(self.arraysize if size is None else size)
 
     async def fetchall(self) -> list[Any]:
         return self.cursor.fetchall()
@@ -82,13 +83,6 @@ class InlineCursor:
     def lastrowid(self) -> int | None:
         return self.cursor.lastrowid
 
-    @property
-    def arraysize(self) -> int:
-        return self.cursor.arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self.cursor.arraysize = value
 
 
 class InlineConnection:
