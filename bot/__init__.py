@@ -30,8 +30,7 @@ from bot.extensions.events import (
 )
 from bot.menu import MenuCommand
 from bot.tools.base import ToolContext, ToolSource
-
-__version__ = "0.3.0"
+from bot.version import __version__
 
 __all__ = [
     "AnswerEvent",

@@ -291,7 +291,7 @@ class App(AppParts):
 
     def run(self) -> None:
         """Run the bot (`python mybot.py`): the same as `python -m bot run --app`."""
-        from bot.commands import run_app
+        from bot.cli.dispatch import run_app
 
         raise SystemExit(run_app(self, ["run"]))
 

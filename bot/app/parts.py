@@ -21,6 +21,7 @@ from bot.tools.functions import FunctionTools
 if TYPE_CHECKING:
     from aiogram import Router
 
+    from bot.config import Settings
     from bot.tools.base import ToolSource
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -68,6 +69,17 @@ class AppParts:
         self._plugins: list[str] = []
         self._runner: ExtensionRunner | None = None
 
+
+    # -- what the command line reads (bot/cli; `App` defines them) -----------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """fmbot's own settings."""
+        raise NotImplementedError
+
+    def use_plugins(self, names: str | list[str]) -> None:
+        """Set up installed plugins by name."""
+        raise NotImplementedError
 
     @property
     def plugins(self) -> tuple[str, ...]:

@@ -9,14 +9,14 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.app.parts import AppParts
 
 log = logging.getLogger("bot")
 
 PLUGIN_GROUP = "fmbot.plugins"
 
 
-def set_up(app: App, wanted: Sequence[str], done: Sequence[str]) -> Iterator[str]:
+def set_up(app: AppParts, wanted: Sequence[str], done: Sequence[str]) -> Iterator[str]:
     """Set up each plugin of `wanted` not in `done` on `app`, yielding its name once it is;
     every name is checked before any plugin is set up (an unknown one is refused with the
     list of installed plugins)."""

@@ -1,7 +1,7 @@
 """Settings: every knob of a deployment, read from the environment and `.env`.
 
 The variable names are the public contract (documented one by one in `.env.example`).
-Only the command layer (`bot.commands`, `bot.wiring`) reads Settings; lower layers receive
+Only the command layer (`bot.cli`, `bot.wiring`) reads Settings; lower layers receive
 plain values.
 """
 

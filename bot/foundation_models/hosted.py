@@ -11,19 +11,24 @@ line), how each call ended, and the annotations as `Annotation`s.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.foundation_models.types import Annotation
-
-if TYPE_CHECKING:
-    from bot.foundation_models.responses_events import ResponseState
 
 #: Output item type -> the tool's name in `tools[]`.
 HOSTED = {"web_search_call": "web_search", "file_search_call": "file_search"}
 _ENDED = ("completed", "failed", "incomplete", "cancelled")
 
 
-def _set(state: ResponseState, key: str, tool: str, status: str) -> bool:
+class HostedState(Protocol):
+    """What these functions keep on a stream's state (`ResponseState`): each call's tool and
+    status by item id, and the built-in tool running now."""
+
+    hosted: dict[str, tuple[str, str]]
+    activity: str
+
+
+def _set(state: HostedState, key: str, tool: str, status: str) -> bool:
     """Record the call's status; True when the running tool changed."""
     state.hosted[key] = (tool, status)
     running = "" if status in _ENDED else tool
@@ -32,7 +37,7 @@ def _set(state: ResponseState, key: str, tool: str, status: str) -> bool:
     return changed
 
 
-def track(state: ResponseState, item: Any, key: str, *, done: bool) -> bool | None:
+def track(state: HostedState, item: Any, key: str, *, done: bool) -> bool | None:
     """An output item added or done: None when it is not a built-in tool's call, else
     whether the running tool changed."""
     if not isinstance(item, dict) or item.get("type") not in HOSTED:
@@ -44,7 +49,7 @@ def track(state: ResponseState, item: Any, key: str, *, done: bool) -> bool | No
                 HOSTED[str(item["type"])], status)
 
 
-def progress(state: ResponseState, kind: str, key: str) -> bool:
+def progress(state: HostedState, kind: str, key: str) -> bool:
     """`response.web_search_call.searching` and the like; True when the running tool changed."""
     name, _, phase = kind.removeprefix("response.").rpartition(".")
     tool = HOSTED.get(name)
@@ -53,7 +58,7 @@ def progress(state: ResponseState, kind: str, key: str) -> bool:
     return _set(state, key or name, tool, "in_progress" if phase == "searching" else phase)
 
 
-def finish(state: ResponseState, output: Iterable[Any]) -> None:
+def finish(state: HostedState, output: Iterable[Any]) -> None:
     """The final response's call items, for a server that sent no item events."""
     if state.hosted:
         state.activity = ""

@@ -8,20 +8,107 @@ square of the pool's size. With the pool sized for the generation limit (210 ans
 docs/performance.md), and every turn's request waited behind it. Several small pools cost
 the same per request whatever the limit: a request goes to the pool with the fewest
 requests open, so the limits still add up to the client's.
+
+Each pool is httpcore's, built with the network backend of net.py (an option httpx's own
+transport does not pass on), behind `PoolTransport`: httpx's public transport interface over
+httpcore's public pool, as httpx's `AsyncHTTPTransport` is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 
 import httpcore
 import httpx
 
 SHARD = 24  # connections per pool: a scan of 24 x 24 is cheap; more pools cost nothing
+
+
+# httpcore's errors as httpx raises them (the most specific one that matches wins).
+_ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
+    httpcore.TimeoutException: httpx.TimeoutException,
+    httpcore.ConnectTimeout: httpx.ConnectTimeout,
+    httpcore.ReadTimeout: httpx.ReadTimeout,
+    httpcore.WriteTimeout: httpx.WriteTimeout,
+    httpcore.PoolTimeout: httpx.PoolTimeout,
+    httpcore.NetworkError: httpx.NetworkError,
+    httpcore.ConnectError: httpx.ConnectError,
+    httpcore.ReadError: httpx.ReadError,
+    httpcore.WriteError: httpx.WriteError,
+    httpcore.ProxyError: httpx.ProxyError,
+    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
+    httpcore.ProtocolError: httpx.ProtocolError,
+    httpcore.LocalProtocolError: httpx.LocalProtocolError,
+    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
+}
+
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        mapped: type[httpx.TransportError] | None = None
+        for source, target in _ERRORS.items():
+            if isinstance(exc, source) and (mapped is None or issubclass(target, mapped)):
+                mapped = target
+        if mapped is None:
+            raise
+        raise mapped(str(exc)) from exc
+
+
+class _PoolStream(httpx.AsyncByteStream):
+    """A response body read from httpcore, its errors raised as httpx's."""
+
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class PoolTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over one `httpcore.AsyncConnectionPool`."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        url = request.url
+        sent = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            answer = await self.pool.handle_async_request(sent)
+        assert isinstance(answer.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.headers,
+            stream=_PoolStream(answer.stream),
+            extensions=answer.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
 
 
 class _Released(httpx.AsyncByteStream):
@@ -47,7 +134,7 @@ class _Released(httpx.AsyncByteStream):
 class ShardedTransport(httpx.AsyncBaseTransport):
     """``shards`` transports sharing ``limits``; each request goes to the least busy one."""
 
-    def __init__(self, transports: list[httpx.AsyncHTTPTransport]) -> None:
+    def __init__(self, transports: list[httpx.AsyncBaseTransport]) -> None:
         self._transports = transports
         self._open = [0] * len(transports)
 
@@ -55,7 +142,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     def build(
         cls,
         limits: httpx.Limits,
-        make: Callable[[httpx.Limits], httpx.AsyncHTTPTransport],
+        make: Callable[[httpx.Limits], httpx.AsyncBaseTransport],
     ) -> ShardedTransport:
         total = limits.max_connections or SHARD
         shards = max(1, math.ceil(total / SHARD))
@@ -96,18 +183,15 @@ def pooled_transport(
 
     context = ssl_context(verify)
 
-    def make(shard: httpx.Limits) -> httpx.AsyncHTTPTransport:
-        transport = httpx.AsyncHTTPTransport(verify=context, limits=shard)
-        # httpx builds its pool without a way to pass a network backend; the pool is rebuilt
-        # with the settings httpx uses (httpx/_transports/default.py) plus ours.
-        transport._pool = httpcore.AsyncConnectionPool(
+    def make(shard: httpx.Limits) -> httpx.AsyncBaseTransport:
+        # The settings httpx's own transport gives its pool (HTTP/1.1, no retries), plus ours.
+        return PoolTransport(httpcore.AsyncConnectionPool(
             ssl_context=context,
             max_connections=shard.max_connections,
             max_keepalive_connections=shard.max_keepalive_connections,
             keepalive_expiry=shard.keepalive_expiry,
             network_backend=network_backend,
-        )
-        return transport
+        ))
 
     return ShardedTransport.build(limits, make)
 

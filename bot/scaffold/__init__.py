@@ -31,7 +31,7 @@ def fmbot_requirement(extra: str = "") -> str:
     virtual environment can install it. A clone or an editable install is a direct reference
     to its folder (PEP 508 `fmbot @ file:///...`); an install from a URL (PEP 610's
     direct_url.json: a wheel, a git checkout) that URL; a release from an index the release."""
-    from bot import __version__
+    from bot.version import __version__
 
     name = f"fmbot[{extra}]" if extra else "fmbot"
     source = Path(__file__).resolve().parent.parent.parent
@@ -54,7 +54,7 @@ def fmbot_requirement(extra: str = "") -> str:
 
 def project_files(name: str, template: str) -> dict[str, str]:
     """Each file's path in the project and its text."""
-    from bot import __version__
+    from bot.version import __version__
 
     values = {"name": name, "template": template, "version": __version__,
               "fmbot": fmbot_requirement(), "fmbot_testing": fmbot_requirement("testing"),

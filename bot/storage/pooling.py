@@ -69,7 +69,7 @@ def _asyncpg_ping(dbapi_connection: Any) -> bool:
     opens a transaction, runs `;` as a prepared statement and rolls back: four client writes,
     paid by every sweep of an idle replica and by a good part of a replica's checkouts under
     load (its connections sit idle longer than one process's)."""
-    await_only(dbapi_connection._connection.execute("SELECT 1"))
+    await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
     return True
 
 

@@ -48,6 +48,9 @@ from bot.storage.repositories import (
 
 log = logging.getLogger(__name__)
 
+# The header Telegram sends the webhook secret in (setWebhook's `secret_token`).
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
 Bookkeeping = Callable[[AsyncSession, Sequence[Update]], Awaitable[None]]
 
 
@@ -251,6 +254,7 @@ class DurableWebhookHandler(SimpleRequestHandler):
         self.intake = intake
         self.route = route
         self.closing = False
+        self.dispatching: set[asyncio.Task[Any]] = set()
 
     def stop_dispatching(self) -> None:
         """Shutting down, for what still comes on connections left open (a balancer's or
@@ -259,11 +263,22 @@ class DurableWebhookHandler(SimpleRequestHandler):
         other update is refused, and Telegram delivers it again. Nothing starts here."""
         self.closing = True
 
-    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
+        """aiogram's `handle` (the secret checked, then the update) with the store before
+        the 200; the update runs in the background, in `self.dispatching`."""
+        bot = await self.resolve_bot(request)
+        if not self.verify_secret(request.headers.get(SECRET_HEADER, ""), bot):
+            return web.Response(body="Unauthorized", status=401)
         response = await self._store_and_dispatch(bot, request)
         if self.closing:
             response.force_close()  # the balancer's next connection reaches another replica
         return response
+
+    __call__ = handle
+
+    async def dispatched(self) -> None:
+        """Wait for the updates still running (shutting down, after `stop_dispatching`)."""
+        await asyncio.gather(*self.dispatching, return_exceptions=True)
 
     async def _store_and_dispatch(self, bot: Bot, request: web.Request) -> web.Response:
         raw = await request.text()
@@ -301,6 +316,6 @@ class DurableWebhookHandler(SimpleRequestHandler):
         if routed and self.route is not None and self.route(update):
             return web.json_response({}, dumps=bot.session.json_dumps)
         task = asyncio.create_task(self.dispatcher.feed_update(bot, update, **self.data))
-        self._background_feed_update_tasks.add(task)
-        task.add_done_callback(self._background_feed_update_tasks.discard)
+        self.dispatching.add(task)
+        task.add_done_callback(self.dispatching.discard)
         return web.json_response({}, dumps=bot.session.json_dumps)

@@ -1,14 +1,6 @@
 """Build, before the first update, the aiogram models that every turn's first steps use.
 
-aiogram's models are built on first use (lazy_models.py), which saves memory and start-up time
-for the hundreds a bot never uses; but the ones every update needs were built by the first
-user's message: parsing the getUpdates batch (``Update`` and every type it nests), dumping it
-for the durable queue, and in groups the first ``sendMessage``/``editMessageText``. That is
-0.2-0.3 s of CPU (py-spy over a 3-user bench_load run: 14 of 22 samples in pydantic's schema
-build under ``DurablePolling``), and on a loaded machine the users of the first second waited
-about a second longer for their first words. Done once here, at start-up, instead.
-
-The same goes for the answers to those calls: aiogram validates each with ``Response[T]``, a
+The answers to the calls every turn makes: aiogram validates each with ``Response[T]``, a
 generic model whose schema pydantic builds for each ``T`` on its first validation, nested
 models and all, without reusing the ones built for ``Update`` (0.09 s of CPU for
 ``Response[Message]``, 0.11 s for ``Response[Message | bool]`` from ``editMessageText``). A

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from aiogram.methods import SetWebhook
@@ -14,7 +13,10 @@ from bot.telegram.intake import DurableWebhookHandler
 from bot.telegram.startup import patiently, reach_telegram, restore_signals, stop_on_signals
 
 if TYPE_CHECKING:
-    from bot.telegram.app import TelegramApp
+    from aiogram import Bot, Dispatcher
+
+    from bot.telegram.chatleases import ChatLeases
+    from bot.telegram.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +27,33 @@ log = logging.getLogger(__name__)
 REQUEST_SHUTDOWN_TIMEOUT = 5.0
 
 
+class WebhookApp(Protocol):
+    """What the server needs of the application (`TelegramApp`)."""
+
+    @property
+    def bot(self) -> Bot: ...
+
+    @property
+    def dp(self) -> Dispatcher: ...
+
+    @property
+    def intake(self) -> Intake: ...
+
+    @property
+    def leases(self) -> ChatLeases | None: ...
+
+    @property
+    def allowed_updates(self) -> list[str]: ...
+
+    async def startup(self) -> None: ...
+
+    def announce_stopping(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+
 async def serve_webhook(
-    app: TelegramApp, *, url: str, secret: str, host: str, port: int
+    app: WebhookApp, *, url: str, secret: str, host: str, port: int
 ) -> None:
     """Serve `url`'s path on host:port; Telegram must send `secret` in the
     X-Telegram-Bot-Api-Secret-Token header (401 otherwise). Returns after SIGTERM/SIGINT."""
@@ -72,7 +99,7 @@ async def serve_webhook(
         handler.stop_dispatching()
         if runner.server is not None:
             runner.server.pre_shutdown()
-        await asyncio.gather(*handler._background_feed_update_tasks, return_exceptions=True)
+        await handler.dispatched()
         await app.shutdown()
         await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)
         stop.finished()

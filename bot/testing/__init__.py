@@ -17,16 +17,14 @@ async def test_order_status() -> None:
 
 from __future__ import annotations
 
-# aiogram with its models built on first use (bot/telegram/lazy_models.py): 2-3 s less at the
-# start of every test run. Before anything below imports aiogram.
-import bot.telegram  # noqa: F401  # isort: skip
 from bot.extensions import SourceInfo, ToolCallInfo
+from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel, Rule, ScriptedModel
 from bot.testing.people import TestGroup, TestUser
 from bot.testing.recorded import RecordedModel, RecordingFormatError
 from bot.testing.reply import Reply
 from bot.testing.telegram import SentCall, Shown
-from bot.testing.tester import BotTester, BotTesterError
+from bot.testing.tester import BotTester
 from bot.testing.wire import ModelAnswer, ModelRequest, TestModel
 
 __all__ = [

@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram.types import (
     CallbackQuery,
@@ -26,11 +26,13 @@ from aiogram.types import (
     Voice,
 )
 
+from bot.testing.errors import BotTesterError
 from bot.testing.telegram import BOT_USERNAME, Shown
 
 if TYPE_CHECKING:
     from bot.testing.reply import Reply
-    from bot.testing.tester import BotTester
+    from bot.testing.telegram import FakeTelegram
+    from bot.testing.wire import TestModel
 
 _MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".md": "text/markdown",
          ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -38,12 +40,27 @@ _MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".md": "text/markdown"
 _OGG_OPUS = b"OggS" + bytes(24)  # the start of an Ogg page: what a voice note's file is
 
 
+class Tester(Protocol):
+    """What the people need of their `BotTester`: the fake Telegram and model, update ids,
+    and one exchange (an update in, the chat's reply out)."""
+
+    @property
+    def telegram(self) -> FakeTelegram: ...
+
+    @property
+    def model(self) -> TestModel: ...
+
+    def next_update_id(self) -> int: ...
+
+    async def exchange(self, chat_id: int, update: Update) -> Reply: ...
+
+
 @dataclass(frozen=True, slots=True)
 class TestGroup:
     """A supergroup the bot is a member of."""
 
     __test__ = False
-    tester: BotTester
+    tester: Tester
     id: int
     title: str
     forum: bool = False
@@ -63,7 +80,7 @@ class TestUser:
     """A Telegram user; their private chat with the bot has their id."""
 
     __test__ = False
-    tester: BotTester
+    tester: Tester
     id: int
     name: str
     language: str = "en"
@@ -161,15 +178,11 @@ class TestUser:
                     seen.append(text)
                     if text == button or button.casefold() in text.casefold():
                         return await self._press(shown, item)
-        from bot.testing.tester import BotTesterError
-
         raise BotTesterError(f"no button {button!r} to press (buttons shown: {seen or 'none'})")
 
     async def _press(self, shown: Shown, button: dict[str, Any]) -> Reply:
         data = button.get("callback_data")
         if data is None:
-            from bot.testing.tester import BotTesterError
-
             raise BotTesterError(f"button {button.get('text')!r} is not a callback button")
         from bot.testing.telegram import message_of
 

@@ -31,15 +31,6 @@ except ImportError:  # fmbot without its `testing` extra: the fixture says what 
     ASYNC_FIXTURES = False
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # A bot's tests import aiogram (its routers, fmbot's Telegram layer): imported here with
-    # its pydantic models built on first use (bot/telegram/lazy_models.py), before a test
-    # module imports it the costly way (2-3 s and 100 MB per process).
-    from bot.telegram.lazy_models import import_aiogram
-
-    import_aiogram()
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("fmbot_app", "the fmbot App bot_tester runs, as module:attribute "
                   "(e.g. mybot:app)", default="")

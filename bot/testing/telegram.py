@@ -81,9 +81,7 @@ class FakeTelegram(BaseSession):
                        can_join_groups=True, can_read_all_group_messages=False)
 
     def make_bot(self) -> Bot:
-        bot = Bot(BOT_TOKEN, session=self)
-        bot._me = self.me  # getMe is answered from memory anyway; this saves the call
-        return bot
+        return Bot(BOT_TOKEN, session=self)
 
     def next_message_id(self, chat_id: int) -> int:
         return next(self._ids.setdefault(chat_id, itertools.count(1)))

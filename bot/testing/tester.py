@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
 from bot.testing.reply import Reply
@@ -48,10 +49,6 @@ PACING = {
     "final_preview_after": 0.0, "global_window": 0.001,
 }
 API_KEY = "test-key"
-
-
-class BotTesterError(Exception):
-    """The tester cannot do what the test asked (no such button, the bot never settled)."""
 
 
 def run_settings(folder: Path, overrides: Mapping[str, object] | None = None) -> Settings:

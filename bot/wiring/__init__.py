@@ -12,13 +12,12 @@ preflight.py (what each command checks in its settings first), run.py (`fmbot ru
 
 from __future__ import annotations
 
-from bot.wiring.core import Core, FrontEnd, core
+from bot.wiring.core import Core, FrontEnd, core, desk_state_of
 from bot.wiring.desk import (
     build_desk,
     build_faq,
     build_gaps,
     build_insights,
-    desk_state_of,
     support_hours,
 )
 from bot.wiring.parts import (

@@ -4,7 +4,7 @@ model clients, the conversation service, images, knowledge and tools."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,12 +35,11 @@ from bot.wiring.clients import (
 
 if TYPE_CHECKING:
 
-    from bot.app import App
+    from bot.app.parts import AppParts
     from bot.extensions import ExtensionRunner
     from bot.features.tools.loop import ToolLoop
     from bot.knowledge.base import KnowledgeBase
 
-from bot.wiring.desk import desk_state_of
 from bot.wiring.parts import (
     build_knowledge,
     build_tool_loop,
@@ -92,7 +91,7 @@ async def core(
     system_prompt: str,
     *,
     kb_background: bool = False,
-    app: App | None = None,
+    app: AppParts | None = None,
     http: httpx.AsyncClient | None = None,
     front: FrontEnd | None = None,
 ) -> AsyncIterator[Core]:
@@ -179,3 +178,13 @@ async def core(
             db, client, chat_model, conversation, images, knowledge, toolbox, auth, http, desk,
             tools, extras, documents,
         )
+
+
+def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]]:
+    """ToolContext.desk_state: the state of the user's newest support conversation."""
+
+    async def desk_state(user_id: int) -> str | None:
+        case = await service.latest_case(user_id)
+        return None if case is None else case.status.value
+
+    return desk_state

@@ -4,11 +4,11 @@ jobs, FAQ drafts and content gaps."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings
-from bot.desk import DeskService, HoursFormatError, SupportHours
+from bot.desk import HoursFormatError, SupportHours
 from bot.extensions.events import HandoffEvent
 
 if TYPE_CHECKING:
@@ -86,16 +86,6 @@ def build_desk(
         gaps_every=settings.insights_interval, menu_extra=menu, on_handoff=on_handoff,
     )
     return outbox, desk
-
-
-def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]]:
-    """ToolContext.desk_state: the state of the user's newest support conversation."""
-
-    async def desk_state(user_id: int) -> str | None:
-        case = await service.latest_case(user_id)
-        return None if case is None else case.status.value
-
-    return desk_state
 
 
 def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqDrafts | None:

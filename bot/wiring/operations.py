@@ -30,8 +30,6 @@ from bot.telegram.outbox.shared import SharedBudget
 from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
 from bot.telegram.telemetry import install_telemetry
 
-# aiogram only through bot.telegram, which imports it with lazily built models
-# (telegram/lazy_models.py): a plain `import aiogram` first costs ~100 MB and 2 s of CPU.
 if TYPE_CHECKING:
     from aiogram import Bot
 

@@ -6,7 +6,6 @@ model HTTP client: the same wiring, fed updates in process instead of polling.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -20,7 +19,7 @@ from bot.config import ConfigError, Settings
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from bot.app import App
+    from bot.app.parts import AppParts
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
     from bot.wiring.core import Core
@@ -50,7 +49,7 @@ async def built_bot(
     settings: Settings,
     system_prompt: str,
     *,
-    app: App | None = None,
+    app: AppParts | None = None,
     bot: Bot | None = None,
     http: httpx.AsyncClient | None = None,
     kb_background: bool = True,
@@ -162,7 +161,7 @@ def bot_options(settings: Settings, system_prompt: str) -> BotOptions:
     )
 
 
-async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = None) -> None:
+async def run_bot(settings: Settings, system_prompt: str, *, app: AppParts | None = None) -> None:
     from bot.telegram.app import TokenRejectedError
 
     # The wire, its built-in tools and reasoning in the log; then, in the background while the
@@ -175,15 +174,6 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
         access = YandexAccess(settings, built.core.client, built.core.chat_model)
         if not await access.verify() and ops.readiness is not None:
             ops.readiness.add("yandex", access.probe)
-        # Everything built so far (modules, settings, the app) lives as long as the process:
-        # keep it out of the collector's scans. GC CPU over bench_load --users 50 fell from
-        # 0.34 to 0.23 s (2.2 to 1.5 ms per turn) and the tracked heap from 212k to 33k objects.
-        gc.freeze()
-        # A collection every 20,000 new container objects instead of 700: a turn allocates
-        # thousands of short-lived ones (parsed lines, requests, rows), most already freed by
-        # then, so the collector runs and scans far less. bench_load --users 100: 26.4 ->
-        # 24.4 ms CPU per turn, peak RSS 137 -> 139 MB.
-        gc.set_threshold(20_000, 20, 20)
         try:
             if settings.telegram_mode == "webhook":
                 assert settings.telegram_webhook_secret is not None
@@ -200,7 +190,7 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: App | None = N
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
 
 
-async def lifecycle(app: App, kind: str, limit: float) -> None:
+async def lifecycle(app: AppParts, kind: str, limit: float) -> None:
     """The App's on_startup or on_shutdown hooks (a failing one is logged, never fatal)."""
     from bot.extensions.runner import run_lifecycle
 

@@ -497,7 +497,7 @@ async def test_the_terminal_asks_before_a_confirmed_tool_runs(
 ) -> None:
     import io
 
-    from bot.terminal import TerminalChat
+    from bot.cli.terminal import TerminalChat
 
     source = ShopSource()
     tools = tool_loop(database, client, source)

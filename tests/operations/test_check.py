@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 
-from bot.checks import Outcome, check_knowledge_base, redacted, run_checks
+from bot.cli.checks import Outcome, check_knowledge_base, redacted, run_checks
 from bot.config import Settings
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.checks.models import check_models
-from bot.checks.wire import wire_outcomes
+from bot.cli.checks.models import check_models
+from bot.cli.checks.wire import wire_outcomes
 from bot.config import Settings
 from bot.wiring.clients import build_auth_from, build_client
 from bot.wiring.model_catalog import log_models

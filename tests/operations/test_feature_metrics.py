@@ -15,6 +15,7 @@ from bot.metrics.registry import REGISTRY
 from bot.storage.database import Database
 from bot.telegram.outbox import Outbox, gauges
 from bot.telegram.startup import make_bot
+from bot.telegram.telemetry import CallMetrics
 from tests.core.conftest import ANNA, PRIVATE, make_service
 from tests.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -31,6 +32,7 @@ def sample(name: str, **labels: str) -> float:
 async def test_the_outboxs_own_calls_and_429s_are_counted() -> None:
     async with FakeTelegram("4243:outbox") as tg:
         bot = make_bot("4243:outbox", tg.url)  # aiohttp session: the outbox posts JSON itself
+        bot.session.middleware(CallMetrics())  # as the running bot has it (telemetry.py)
         outbox = Outbox(bot)  # honours the whole retry_after (1 s)
         tg.add_chat(5, "private")
         calls = sample("fmbot_telegram_calls_total", method="sendMessage")

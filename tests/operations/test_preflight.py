@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.checks import check_configuration, run_checks
+from bot.cli.checks import check_configuration, run_checks
 from bot.config import Settings
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.reports import web_search_stats
+from bot.cli.report import web_search_stats
 from bot.storage.database import Database
 from bot.storage.models import utc_today
 from bot.storage.repositories import UsageRepository

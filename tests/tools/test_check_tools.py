@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import check_tools
+from bot.cli.checks import check_tools
 from tests.ports import free_port
 
 # A label longer than 63 characters: the resolver refuses it locally, no query leaves.
@@ -134,7 +134,7 @@ tools = ["whoami"]
 
 
 async def test_run_checks_includes_the_tools_lines(tmp_path: Path) -> None:
-    from bot.checks import run_checks
+    from bot.cli.checks import run_checks
     from bot.config import Settings
 
     path = write(tmp_path, '[[http]]\nname = "a"\ndescription = "d"\n'

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import check_tools
+from bot.cli.checks import check_tools
 from bot.tools import ToolContext, ToolOutcome
 from bot.tools.mcpservers import McpServerSource
 from bot.tools.pinning import PinnedTools, clean_text

@@ -84,7 +84,7 @@ def test_report_has_the_tools_section_and_csv(tmp_path: Path) -> None:
 def test_the_files_secrets_are_scrubbed_from_logs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.commands import secrets_of
+    from bot.cli.factory import secrets_of
 
     (tmp_path / "tools.toml").write_text(
         '[[http]]\nname = "a"\ndescription = "d"\nurl = "https://x/?lang=${LANG_CODE}"\n'

@@ -27,16 +27,8 @@ LIBRARY_SETTINGS = {
         "threading.Timer takes no `daemon` argument; a daemon timer never keeps the process up",
     ("bot/storage/database.py", "dbapi_connection.isolation_level"):
         "sqlite3's connection, given by SQLAlchemy's connect event: autocommit off its driver",
-    ("bot/foundation_models/pools.py", "transport._pool"):
-        "httpx.AsyncHTTPTransport builds its own pool; ours needs options it does not pass on",
     ("bot/foundation_models/pools.py", "response.stream"):
         "httpx hands the response back: wrapping its stream is how a pool hears it was read",
-    ("bot/telegram/lazy_models.py", "BaseModel.model_rebuild"):
-        "pydantic has no hook to defer building aiogram's models; patched and restored",
-    ("bot/telegram/lazy_models.py", "ModelMetaclass.__new__"):
-        "pydantic has no hook to defer building aiogram's models; patched and restored",
-    ("bot/testing/telegram.py", "bot._me"):
-        "aiogram's Bot caches getMe there and takes no argument for it; a test bot never asks",
     ("bot/testing/tester.py", "router._parent_router"):
         "aiogram has no public way to detach a router, and a test session reuses the App's",
 }

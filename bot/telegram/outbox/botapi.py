@@ -13,8 +13,9 @@ from the same fields, so the outbox's error handling cannot tell the two paths a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import Any, Protocol, runtime_checkable
 
@@ -45,7 +46,6 @@ from aiogram.methods import (
 )
 from aiohttp import ClientError, ClientTimeout
 
-from bot.metrics import registry as metrics
 from bot.telegram.render import RenderedText
 
 _METHODS: dict[str, type[TelegramMethod[Any]]] = {
@@ -163,19 +163,22 @@ class BotApi:
 
     async def __call__(self, call: ApiCall) -> Any:
         session = self.bot.session
-        content: str | bytes
-        # Counted here: these calls bypass the session's middlewares (telemetry.py).
+        post: Callable[[], Awaitable[tuple[int, str | bytes]]]
         if isinstance(session, AiohttpSession):
-            metrics.telegram_call(call.name)
-            status, content = await self._post(session, call)
+            post = partial(self._post, session, call)
         elif isinstance(session, JsonSession):
-            metrics.telegram_call(call.name)
-            status, content = await session.post_json(self.bot, call.name, call.body())
+            post = partial(session.post_json, self.bot, call.name, call.body())
         else:  # another kind of aiogram session: let it make the call its own way
             return await self.bot(call.as_method())
-        if status == HTTPStatus.TOO_MANY_REQUESTS:
-            metrics.telegram_429(call.name)
-        return read_answer(call, status, content, session.json_loads)
+
+        async def json_request(bot: Bot, method: TelegramMethod[Any]) -> Any:
+            status, content = await post()
+            return read_answer(call, status, content, session.json_loads)
+
+        # Through the session's request middlewares (aiogram's public chain), as every call
+        # of aiogram's own goes: telemetry.py counts it there, a developer's middleware sees it.
+        chain = session.middleware.wrap_middlewares(json_request)
+        return await chain(self.bot, call.as_method())
 
     async def _post(self, session: AiohttpSession, call: ApiCall) -> tuple[int, bytes]:
         client = await session.create_session()

@@ -180,7 +180,7 @@ class Outbox:
             now=self.clock(),
         )
         lane.streams.append(handle)
-        self._kick(lane)
+        self.kick(lane)
         return handle
 
     async def send_text(
@@ -215,7 +215,7 @@ class Outbox:
         """
         lane = self._lane(chat_id, None)
         job = CallJob(chat_id, method, heavy=not isinstance(method, SendChatAction))
-        self._enqueue(lane, job)
+        self.enqueue(lane, job)
         result: T = await asyncio.shield(job.future)
         return result
 
@@ -224,7 +224,9 @@ class Outbox:
         lane = self._lanes.get(chat_id)
         if lane is None:
             return None
-        return next((s for s in lane.streams if s.draft_id == draft_id and s.streaming), None)
+        return next((s for s in lane.streams
+                     if isinstance(s, StreamHandle) and s.draft_id == draft_id and s.streaming),
+                    None)
 
     def drafts_refused(self, chat_id: int) -> bool:
         return chat_id in self._no_drafts
@@ -294,14 +296,14 @@ class Outbox:
             ):
                 del self._lanes[chat_id]
 
-    def _enqueue(self, lane: Lane, job: Job) -> None:
+    def enqueue(self, lane: Lane, job: Job) -> None:
         if self._closed:
             job.abort(OutboxClosedError("outbox closed"))
             return
         lane.ops.append(job)
-        self._kick(lane)
+        self.kick(lane)
 
-    def _kick(self, lane: Lane) -> None:
+    def kick(self, lane: Lane) -> None:
         if self._closed:
             return
         if lane.task is None:
@@ -309,5 +311,5 @@ class Outbox:
         else:
             lane.wake()
 
-    def _refuse_drafts(self, chat_id: int) -> None:
+    def refuse_drafts(self, chat_id: int) -> None:
         self._no_drafts.add(chat_id)

@@ -103,6 +103,15 @@ class Job(abc.ABC):
         """The outbox is closing: fail whoever waits for this job."""
 
 
+class StreamJob(Job):
+    """A job that stays on its lane while its answer streams (a `StreamHandle`): the lane
+    picks its next frame beside the ops, until `streaming` is False."""
+
+    @property
+    @abc.abstractmethod
+    def streaming(self) -> bool: ...
+
+
 class CallJob(Job):
     """A single paced call made for a caller who awaits its result (``Outbox.call``)."""
 

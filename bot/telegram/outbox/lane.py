@@ -5,13 +5,9 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from typing import TYPE_CHECKING
 
 from bot.telegram.outbox.budget import ChatPace
-from bot.telegram.outbox.jobs import Call, Job, Slots
-
-if TYPE_CHECKING:
-    from bot.telegram.outbox.stream import StreamHandle
+from bot.telegram.outbox.jobs import Call, Job, Slots, StreamJob
 
 
 class Budget:
@@ -117,7 +113,7 @@ class Lane:
         self.draft_paused_until = 0.0  # retry_after of a draft
         self.failures = 0
         self.ops: deque[Job] = deque()
-        self.streams: list[StreamHandle] = []
+        self.streams: list[StreamJob] = []
         self.task: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
 

@@ -38,9 +38,9 @@ class StreamHandle(StreamOutcomes):
         self._empty_draft_pending = False
         if not self._dirty:
             self._dirty = True
-            self._outbox._kick(self._lane)
+            self._outbox.kick(self._lane)
         elif self._outbox.clock() >= self._lane.update_wakes_at:
-            self._outbox._kick(self._lane)  # the frame's slot has come: it goes now
+            self._outbox.kick(self._lane)  # the frame's slot has come: it goes now
 
     def drop(self) -> None:
         """Send nothing more, not even a final message: the answer is relinquished (a lost
@@ -77,6 +77,6 @@ class StreamHandle(StreamOutcomes):
         self._state = _State.FINISHING
         self._target = target
         self._future = asyncio.get_running_loop().create_future()
-        self._outbox._enqueue(self._lane, self)
+        self._outbox.enqueue(self._lane, self)
         # Shielded: a cancelled caller must not cancel the delivery itself.
         return await asyncio.shield(self._future)

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 from bot.telegram.outbox.botapi import ApiCall, draft_call, typing_call
 from bot.telegram.outbox.budget import Priority
 from bot.telegram.outbox.errors import ChatUnreachableError
-from bot.telegram.outbox.jobs import Call, Job, Slots
+from bot.telegram.outbox.jobs import Call, Slots, StreamJob
+from bot.telegram.outbox.lane import Lane
 from bot.telegram.outbox.messages import ShownMessages
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
 from bot.telegram.render.chunks import BlockCache
 
 if TYPE_CHECKING:
-    from bot.telegram.outbox.core import Outbox
-    from bot.telegram.outbox.lane import Lane
+    from bot.telegram.outbox.streamhost import StreamHost
 
 Content = str | RenderedText
 
@@ -35,12 +35,12 @@ class _State(enum.Enum):
     DONE = "done"
 
 
-class StreamCalls(Job):
+class StreamCalls(StreamJob):
     """A streamed answer's state, and the calls the lane makes for it."""
 
     def __init__(
         self,
-        outbox: Outbox,
+        outbox: StreamHost,
         lane: Lane,
         *,
         draft_id: int,

@@ -47,7 +47,7 @@ class StreamOutcomes(StreamCalls):
             self._die(ChatUnreachableError(self.chat_id, str(exc)), exc)
         elif tag in ("draft", "empty_draft") and failure is not Failure.BAD_ENTITIES:
             logger.info("drafts refused in chat %s (%s); streaming by edits", self.chat_id, exc)
-            self._outbox._refuse_drafts(self.chat_id)
+            self._outbox.refuse_drafts(self.chat_id)
             self.uses_draft = False
             self._empty_draft_pending = False
             self._typing_at = now if not self._messages.ids else None

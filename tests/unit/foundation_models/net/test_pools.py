@@ -65,7 +65,7 @@ async def test_many_streams_spread_over_small_pools_and_give_their_places_back(
         assert len(set().union(*peers)) == STREAMS  # ... of its own: all at once
         assert sharded._open == [0] * len(sharded._open)  # every place given back
         for transport in sharded._transports:  # no pool above its share
-            assert len(transport._pool.connections) <= SHARD
+            assert len(transport.pool.connections) <= SHARD
 
         # Closed before its body was read, and refused before any answer: given back too.
         async with http.stream("GET", f"{server}/stream"):
@@ -81,7 +81,7 @@ def tls_contexts(client: httpx.AsyncClient) -> list[ssl.SSLContext]:
     assert isinstance(transport, ShardedTransport)
     contexts: dict[int, ssl.SSLContext] = {}
     for shard in transport._transports:
-        context = shard._pool._ssl_context
+        context = shard.pool._ssl_context
         assert context is not None
         contexts[id(context)] = context
     return list(contexts.values())

@@ -3,7 +3,7 @@ credentials, which proves the role ai.speechkit-tts.user (named when it is missi
 
 from __future__ import annotations
 
-from bot.checks.outcome import Outcome, failed, passed
+from bot.cli.checks.outcome import Outcome, failed, passed
 from bot.config import Settings
 
 SAMPLE = "Проверка"  # one word; a few characters of the budget

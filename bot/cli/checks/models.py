@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-from bot.checks.outcome import Outcome, failed, passed
+from bot.cli.checks.outcome import Outcome, failed, passed
 from bot.config import Settings
 
 

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Sequence
-from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from bot.config import Settings
+from bot.cli.factory import Command, Factory, Subcommands
+from bot.cli.progress import ProgressBar, summary
 
 if TYPE_CHECKING:
     # Only when a kb command runs: `fmbot --help`, `migrate` and `run` build this module's
     # parser and should not pay for the knowledge base's imports (numpy, the indexer).
     from bot.knowledge.base import KnowledgeBase
-    from bot.knowledge.indexer import Progress, SyncReport
-
-BAR = 30
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
     kb = commands.add_parser("kb", help="the knowledge base: sync, search, eval (KB_PATH)")
     actions = kb.add_subparsers(dest="kb_command", required=True, metavar="ACTION")
     sync = actions.add_parser("sync", help="index new and changed documents, drop removed ones")
@@ -33,15 +28,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search.add_argument("-k", type=int, default=None, help="how many (default KB_TOP_K)")
     evaluate = actions.add_parser("eval", help="retrieval and abstention quality on a JSONL file")
     evaluate.add_argument("file", type=Path)
+    return [kb, sync, search, evaluate]
 
 
-async def run(
-    settings: Settings, args: argparse.Namespace, *, extra: Sequence[tuple[str, Path]] = ()
-) -> int:
-    from bot.storage.database import Database, migrate
+async def run(factory: Factory, args: argparse.Namespace) -> int:
     from bot.wiring import build_knowledge
-    from bot.wiring.clients import build_auth_from, build_client
 
+    settings = factory.settings
     if args.kb_command == "search" and not args.question.strip():
         print('fmbot: kb search: give a question to search for, e.g. kb search "delivery times"',
               file=sys.stderr)
@@ -49,16 +42,12 @@ async def run(
     if args.kb_command == "search" and args.k is not None and args.k < 1:
         print("fmbot: kb search: -k must be at least 1", file=sys.stderr)
         return 2
-    await migrate(settings.database_url, extra=extra)
+    await factory.migrate()
     if settings.kb_backend == "yandex":  # the files go to a Yandex Vector Store
-        from bot.kb_store_cli import run_store
+        from bot.cli.kb_store import run_store
 
-        return await run_store(settings, args)
-    async with AsyncExitStack() as stack:
-        db = Database(settings.database_url)
-        stack.push_async_callback(db.dispose)
-        client = build_client(settings, build_auth_from(settings))
-        stack.push_async_callback(client.aclose)
+        return await run_store(factory, args)
+    async with factory.database() as db, factory.client() as client:
         if settings.kb_mode == "off":
             settings = settings.model_copy(update={"kb_mode": "assist"})
         knowledge = build_knowledge(settings, db, client)
@@ -80,48 +69,6 @@ async def _sync(knowledge: KnowledgeBase, *, allow_removal: bool = False) -> int
         print(f"fmbot: kb sync refused to remove documents: {report.refusal()}", file=sys.stderr)
         return 1
     return 0
-
-
-def summary(report: SyncReport) -> str:
-    lines = [
-        f"files: {report.files} ({report.indexed} indexed, {report.unchanged} unchanged, "
-        f"{report.removed} removed)",
-        *([f"kept: {report.kept} documents gone from KB_PATH stay indexed"]
-          if report.removal_refused else []),
-        f"passages indexed now: {report.passages}",
-        f"embedded now: {report.embedded}, reused from the cache: {report.reused}",
-        f"skipped: {len(report.skipped)}",
-    ]
-    lines += [f"  {skipped.path}: {skipped.reason}" for skipped in report.skipped]
-    lines.append(f"time: {report.seconds:.1f} s")
-    return "\n".join(lines)
-
-
-class ProgressBar:
-    """`[#####.....] 12/40 files, 37 embedded, path` on a terminal; a line per tenth elsewhere."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._last_tenth = -1
-        self._started = time.monotonic()
-
-    def __call__(self, progress: Progress) -> None:
-        share = progress.done / progress.total if progress.total else 1.0
-        filled = int(share * BAR)
-        line = (f"[{'#' * filled}{'.' * (BAR - filled)}] {progress.done}/{progress.total} files, "
-                f"{progress.embedded} embedded, {time.monotonic() - self._started:.0f} s")
-        if self.tty:
-            self.stream.write(f"\r{line} {progress.path[:40]:<40}")
-        elif int(share * 10) != self._last_tenth:
-            self._last_tenth = int(share * 10)
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int:
@@ -166,3 +113,6 @@ async def _eval(knowledge: KnowledgeBase, file: Path) -> int:
         return 2
     print(format_report(await evaluate(knowledge, cases)))
     return 0
+
+
+command = Command("kb", add_parser, run)

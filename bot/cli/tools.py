@@ -11,21 +11,22 @@ import argparse
 import os
 import sys
 
-from bot.config import Settings
+from bot.cli.factory import Command, Factory, Subcommands
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
     tools = commands.add_parser("tools", help="the tools of TOOLS_FILE: pin MCP definitions")
     actions = tools.add_subparsers(dest="tools_command", required=True, metavar="ACTION")
-    actions.add_parser("pin", help="record the MCP servers' tool definitions in tools.lock")
+    pin = actions.add_parser("pin", help="record the MCP servers' tool definitions in tools.lock")
+    return [tools, pin]
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
+async def run(factory: Factory, args: argparse.Namespace) -> int:
     from bot.tools import ToolsFileError, load_toolbox
     from bot.tools.mcpservers import McpServerSource, reason_of
     from bot.tools.pinning import LOCK_NAME, PinnedTools, clean_text
 
-    path = settings.tools_file
+    path = factory.settings.tools_file
     if path is None:
         print("fmbot: tools pin: TOOLS_FILE is not set", file=sys.stderr)
         return 2
@@ -63,3 +64,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     pins.write()
     print(f"wrote {pins.path}")
     return 0
+
+
+command = Command("tools", add_parser, run)

@@ -6,10 +6,10 @@ import argparse
 import sys
 from contextlib import AsyncExitStack
 
-from bot.config import Settings
+from bot.cli.factory import Factory
+from bot.cli.progress import ProgressBar, summary
 from bot.foundation_models.errors import FoundationModelsError, NotFoundError
 from bot.foundation_models.vector_stores import STORE_ROLE
-from bot.kb_cli import ProgressBar, summary
 from bot.knowledge.store_sync import StoreSyncReport
 
 
@@ -21,14 +21,13 @@ def store_lines(report: StoreSyncReport) -> list[str]:
     return [f"vector store: {report.store_id}"]
 
 
-async def run_store(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.storage.database import Database
+async def run_store(factory: Factory, args: argparse.Namespace) -> int:
     from bot.wiring.agent_tools import build_store_client, build_store_sync
     from bot.wiring.clients import build_auth_from
 
+    settings = factory.settings
     async with AsyncExitStack() as stack:
-        db = Database(settings.database_url)
-        stack.push_async_callback(db.dispose)
+        db = await stack.enter_async_context(factory.database())
         client = build_store_client(settings, build_auth_from(settings))
         stack.push_async_callback(client.aclose)
         syncer = build_store_sync(settings, db, client)

@@ -3,7 +3,7 @@ built-in tools it offers and the reasoning mode, as `run` will use them."""
 
 from __future__ import annotations
 
-from bot.checks.outcome import Outcome, failed, passed
+from bot.cli.checks.outcome import Outcome, failed, passed
 from bot.config import Settings
 from bot.config.wire import check_wire, wire_lines
 

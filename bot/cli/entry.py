@@ -1,7 +1,6 @@
-"""Command line: `fmbot run | migrate | chat | record | check | report | kb ... | new`
-(also `python -m bot ...`), each with `--app module:attribute` to run a developer's `App`
-(bot/app.py) instead of the plain one. The top layer: it loads the App and hands the rest of
-the line to bot/commands.py.
+"""The command line's entry: `fmbot ...` (also `python -m bot ...`), each command with
+`--app module:attribute` to run a developer's `App` (bot/app) instead of the plain one. The top
+layer: it loads the App and hands the rest of the line to dispatch.py.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.app import App
-from bot.commands import EXIT_CONFIG, run_app
+from bot.cli.dispatch import EXIT_CONFIG, run_app
 
 
 def _take_app(argv: Sequence[str]) -> tuple[str | None, list[str]]:

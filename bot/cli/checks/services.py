@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from bot.checks.outcome import Outcome, failed, passed, unexpected
+from bot.cli.checks.outcome import Outcome, failed, passed, unexpected
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:

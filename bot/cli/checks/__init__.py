@@ -13,9 +13,9 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
-from bot.checks.models import check_models
-from bot.checks.outcome import Outcome, failed, passed, skipped, unexpected
-from bot.checks.services import (
+from bot.cli.checks.models import check_models
+from bot.cli.checks.outcome import Outcome, failed, passed, skipped, unexpected
+from bot.cli.checks.services import (
     check_configuration,
     check_database,
     check_knowledge_base,
@@ -25,8 +25,8 @@ from bot.checks.services import (
     check_yandex,
     redacted,
 )
-from bot.checks.tools import check_tools
-from bot.checks.wire import wire_outcomes
+from bot.cli.checks.tools import check_tools
+from bot.cli.checks.wire import wire_outcomes
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -81,19 +81,19 @@ async def run_checks(
     yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
     jobs.append(yandex)
     if settings.kb_backend == "yandex":
-        from bot.checks.agent_tools import check_vector_store
+        from bot.cli.checks.agent_tools import check_vector_store
 
         jobs.append(_after_credentials(yandex, "vector store", lambda: _within(
             "vector store", each_within, _one(check_vector_store(settings)))))
     if settings.web_search == "on" and settings.text_api == "responses":
-        from bot.checks.agent_tools import check_web_search
+        from bot.cli.checks.agent_tools import check_web_search
 
         outcomes.append(check_web_search(settings))
     if settings.speech_on:
         jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
             "speech recognition", each_within, _one(check_speech(settings)))))
     if settings.voice_replies_mode != "off":
-        from bot.checks.voice import check_synthesis
+        from bot.cli.checks.voice import check_synthesis
 
         jobs.append(_after_credentials(yandex, "speech synthesis", lambda: _within(
             "speech synthesis", each_within, _one(check_synthesis(settings)))))

@@ -1,0 +1,37 @@
+"""`fmbot check`: the configuration and every dependency, one line per check on stdout; exit
+status 0 only if all pass, else 1 (bot/cli/checks)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.cli.factory import Command, Factory, Subcommands
+
+
+def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
+    return [commands.add_parser(
+        "check",
+        help="check the configuration and every dependency (Telegram, Yandex, database, "
+        "Redis, support chat, knowledge base); exit status 0 only if all pass",
+    )]
+
+
+async def run(factory: Factory, args: argparse.Namespace) -> int:
+    from bot.cli.checks import run_checks
+    from bot.wiring import tool_environment
+
+    settings = factory.settings
+    outcomes = await run_checks(
+        settings,
+        support_chat_id=settings.support_chat_id,
+        kb_folders=list(settings.kb_path),
+        tools_environ=tool_environment(),
+    )
+    for outcome in outcomes:
+        print(outcome.line())
+    failures = sum(not outcome.ok for outcome in outcomes)
+    print(f"{len(outcomes) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+command = Command("check", add_parser, run)

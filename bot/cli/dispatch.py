@@ -1,0 +1,150 @@
+"""The commands of an `App`: `run | migrate | chat | record | kb | insights | tools | report |
+new | check`, parsed and run for the App that entry.py loaded (`--app`) or `App.run()` was
+called on; `FMBOT_PLUGINS` sets up installed plugins either way. `COMMANDS` is the table: one
+module of this package per command, each declaring its parser and its body (factory.py).
+
+Settings are read and checked before anything else starts (bot/wiring/preflight.py, which `check`
+uses too), so missing or bad settings end the process at once with one line per problem, each
+naming the variable to set (exit code 2). A database migrated by a newer fmbot is refused with
+exit code 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.cli.chat import command as chat_command
+from bot.cli.check import command as check_command
+from bot.cli.factory import Command, Factory, run_async_value, secrets_of
+from bot.cli.insights import command as insights_command
+from bot.cli.kb import command as kb_command
+from bot.cli.migrate import command as migrate_command
+from bot.cli.new import command as new_command
+from bot.cli.record import command as record_command
+from bot.cli.report import command as report_command
+from bot.cli.run import command as run_command
+from bot.cli.tools import command as tools_command
+from bot.config import ConfigError, Settings
+from bot.log import setup_logging
+
+if TYPE_CHECKING:
+    from bot.app.parts import AppParts
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+EXIT_SCHEMA = 3
+
+#: Every command, in the order `fmbot --help` lists them.
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        run_command,
+        migrate_command,
+        chat_command,
+        record_command,
+        kb_command,
+        insights_command,
+        tools_command,
+        report_command,
+        new_command,
+        check_command,
+    )
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fmbot",
+        description="Telegram chatbot on Yandex Cloud Foundation Models. "
+        "Configuration comes from the environment and .env (see .env.example).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    takes_app = [sub for command in COMMANDS.values() for sub in command.add_parser(commands)]
+    # Read before argparse (entry.py); declared here so that every --help shows it.
+    for sub in takes_app:
+        sub.add_argument(
+            "--app",
+            metavar="MODULE:ATTR",
+            default=argparse.SUPPRESS,
+            help="run the fmbot.App named so (e.g. mybot:app) instead of the plain bot",
+        )
+    return parser
+
+
+def _check(command: str, settings: Settings) -> str:
+    """Check what `command` needs (every problem at once); returns the resolved system
+    prompt. `check` validates the same way, in its own lines."""
+    from bot.wiring.preflight import validate
+
+    if command != "check":
+        validate(settings, command)
+    if command in ("run", "chat", "record"):
+        return settings.resolved_system_prompt()
+    return ""
+
+
+def _fail(exc: Exception) -> None:
+    """One line per problem, each prefixed as the shell expects of a command's error."""
+    for line in str(exc).splitlines() or [""]:
+        print(f"fmbot: {line}", file=sys.stderr)
+
+
+def run_app(app: AppParts, argv: Sequence[str]) -> int:
+    """Run a command line (without `--app`) for `app`."""
+    args = parser().parse_args(argv)
+    try:
+        settings = app.settings
+        system_prompt = _check(args.command, settings)
+    except ConfigError as exc:
+        _fail(exc)
+        return EXIT_CONFIG
+    try:
+        _logging_for(args, settings)
+    except OSError as exc:
+        print(f"fmbot: --log-file: cannot write {args.log_file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ValueError:
+        print(f"fmbot: LOG_LEVEL: unknown level {settings.log_level!r}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    for line in settings.no_effect():
+        log.warning("%s", line)
+
+    from bot.storage.database import SchemaTooNewError
+
+    try:
+        # Plugins after the checks (a missing token is named before a plugin's setting) and
+        # the logging set-up (their set-up is logged).
+        app.use_plugins(settings.fmbot_plugins)
+        factory = Factory(app, settings, system_prompt)
+        return run_async_value(COMMANDS[args.command].run(factory, args))
+    except SchemaTooNewError as exc:
+        print(f"fmbot: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA
+    except ConfigError as exc:
+        _fail(exc)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _logging_for(args: argparse.Namespace, settings: Settings) -> None:
+    """The log on stderr at LOG_LEVEL; for `chat`, in --log-file, else warnings and errors only
+    (an INFO line would land inside an answer)."""
+    secrets = secrets_of(settings)
+    if args.command not in ("chat", "record"):
+        setup_logging(settings.log_level, settings.log_format, secrets)
+        return
+    if args.log_file is not None:
+        stream = args.log_file.expanduser().open("a", encoding="utf-8")  # open for the process
+        setup_logging(settings.log_level, settings.log_format, secrets, stream=stream)
+        return
+    level = logging.getLevelName(settings.log_level.upper())
+    if not isinstance(level, int):
+        raise ValueError(settings.log_level)
+    setup_logging(logging.getLevelName(max(level, logging.WARNING)), settings.log_format, secrets)

@@ -1,0 +1,145 @@
+"""What every command takes its parts from: one `Factory` per command line, made by the
+dispatcher (dispatch.py) once the settings are read and checked, and the `Command` each module
+of this package declares (its parser and its body).
+
+The factory builds from the App's settings only what a command asks for (a database, the
+model client, the whole core of wiring), so `fmbot report` never builds a model client and
+`fmbot --help` imports neither the wiring nor the storage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.app.parts import AppParts
+    from bot.config import Settings
+    from bot.foundation_models.client import FoundationModelsClient
+    from bot.storage.database import Database
+    from bot.wiring import Core
+
+class Subcommands(Protocol):
+    """What `ArgumentParser.add_subparsers()` returns, as far as the commands use it."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One `fmbot` command: `add_parser` declares it (returning every parser of it that takes
+    `--app`, its own and its sub-commands'), `run` carries it out; the exit status."""
+
+    name: str
+    add_parser: Callable[[Subcommands], list[argparse.ArgumentParser]]
+    run: Callable[[Factory, argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Factory:
+    """The settings, checked for the command; the App whose parts join (its tools, hooks and
+    migrations); the resolved system prompt (for `run`, `chat` and `record`)."""
+
+    app: AppParts
+    settings: Settings
+    system_prompt: str = ""
+
+    def migrations(self) -> list[tuple[str, Path]]:
+        """The App's and its plugins' migrations, applied with fmbot's."""
+        return self.app.migration_folders()
+
+    async def migrate(self) -> None:
+        from bot.storage.database import migrate
+
+        await migrate(self.settings.database_url, extra=self.migrations())
+
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[Database]:
+        """The database (not migrated: `migrate` first), disposed of on exit."""
+        from bot.storage.database import Database
+
+        db = Database(self.settings.database_url)
+        try:
+            yield db
+        finally:
+            await db.dispose()
+
+    @asynccontextmanager
+    async def client(self) -> AsyncIterator[FoundationModelsClient]:
+        """The Foundation Models client, closed on exit."""
+        from bot.wiring.clients import build_auth_from, build_client
+
+        client = build_client(self.settings, build_auth_from(self.settings))
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+    def core(
+        self, *, http: httpx.AsyncClient | None = None
+    ) -> AbstractAsyncContextManager[Core]:
+        """wiring's core (the database migrated, the model, the conversation) with the App's
+        parts; `http`: the models' HTTP client (`record`'s recording one)."""
+        from bot.wiring import core
+
+        return core(self.settings, self.system_prompt, app=self.app, http=http)
+
+
+def run_async(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on uvloop where it is installed (every platform but Windows), else asyncio.
+
+    Measured with bench/bench_load.py --users 50: 52 -> 48 ms of bot CPU per answered turn.
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
+def run_async_value(main: Coroutine[Any, Any, int]) -> int:
+    """`run_async` for a coroutine whose result is the exit code."""
+    result: list[int] = []
+
+    async def keep() -> None:
+        result.append(await main)
+
+    run_async(keep())
+    return result[0]
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Values the log scrubber must never let through."""
+    values = [
+        settings.yandex_api_key,
+        settings.yandex_iam_token,
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+        settings.tools_signing_secret,
+    ]
+    found = [v.get_secret_value() for v in values if v is not None]
+    redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
+    return found + ([redis_password] if redis_password else []) + tool_secrets(settings)
+
+
+def tool_secrets(settings: Settings) -> list[str]:
+    """The values of the `${VAR}` TOOLS_FILE uses (API tokens, MCP keys); short ones (a
+    language, a number) would blank out ordinary words, so only 8 characters and more."""
+    if settings.tools_file is None:
+        return []
+    from bot.tools.toolsfile import referenced_variables
+    from bot.wiring import tool_environment
+
+    environ = tool_environment()
+    values = (environ.get(name, "") for name in referenced_variables(settings.tools_file))
+    return [value for value in values if len(value) >= 8]

@@ -1,0 +1,95 @@
+"""`fmbot report`: the support desk's figures, the tools' table, the voice replies and the
+web searches, from the database (no Telegram, no model)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli.factory import Command, Factory, Subcommands
+from bot.config import ConfigError
+from bot.plurals import quantity
+
+if TYPE_CHECKING:
+    from bot.storage.database import Database
+    from bot.storage.repositories.toolcalls import ToolStats
+
+
+def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
+    report = commands.add_parser("report", help="print the support desk's figures")
+    report.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
+    report.add_argument("--csv", type=Path, default=None, help="also write one row per "
+                        "conversation to this CSV file")
+    return [report]
+
+
+async def run(factory: Factory, args: argparse.Namespace) -> int:
+    if args.days < 1:
+        raise ConfigError("report: --days must be at least 1")
+    if args.csv is not None and not args.csv.expanduser().parent.is_dir():
+        raise ConfigError(f"report: --csv: no such folder {args.csv.parent}")
+    await run_report(factory, days=args.days, csv_path=args.csv)
+    return 0
+
+
+async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> None:
+    from bot.desk.report import build_report, format_report, write_csv
+    from bot.tools.audit import stats_table, tools_csv_path, write_stats_csv
+    from bot.voice.report import voice_report
+    from bot.wiring import support_hours
+
+    settings = factory.settings
+    hours = support_hours(settings)
+    await factory.migrate()
+    async with factory.database() as db:
+        report = await build_report(db.sessionmaker, days=days, hours=hours)
+        tools = await tool_stats(db, days)
+        voice = await voice_report(db.sessionmaker, days=days,
+                                   budget=settings.tts_chars_per_user_day)
+        searches = await web_search_stats(db, days)
+    print(format_report(report, limit_gaps=30))
+    print()
+    print(stats_table(tools, days))
+    print()
+    print(voice)
+    print()
+    print(searches)
+    if csv_path is not None:
+        try:
+            rows = write_csv(report, csv_path)
+        except OSError as exc:
+            raise ConfigError(f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
+        print(f"{quantity(rows, 'en', 'conversation', 'conversations')} written to {csv_path}")
+        tools_path = tools_csv_path(csv_path)
+        print(f"{write_stats_csv(tools, tools_path)} tools written to {tools_path}")
+
+
+async def tool_stats(db: Database, days: int) -> list[ToolStats]:
+    """Per tool over the last `days`: calls, failures, declines, expiries."""
+    import datetime as dt
+
+    from bot.storage.models import utcnow
+    from bot.storage.repositories.toolcalls import ToolCallRepository
+
+    since = utcnow() - dt.timedelta(days=days)
+    async with db.sessionmaker() as session:
+        return await ToolCallRepository(session).stats(since=since)
+
+
+async def web_search_stats(db: Database, days: int) -> str:
+    """One line: the web searches the model ran over the last `days` days, and for how many
+    users (WEB_SEARCH; Yandex bills each)."""
+    import datetime as dt
+
+    from bot.storage.models import utc_today
+    from bot.storage.repositories.web_searches import WebSearchUsageRepository
+
+    async with db.sessionmaker() as session:
+        searches, users = await WebSearchUsageRepository(session).since(
+            utc_today() - dt.timedelta(days=days - 1))
+    return (f"Web searches in the last {quantity(days, 'en', 'day', 'days')}: {searches} "
+            f"(for {quantity(users, 'en', 'user', 'users')})")
+
+
+command = Command("report", add_parser, run)
