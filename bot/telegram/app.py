@@ -89,7 +89,7 @@ class TelegramApp:
         self.leases = leases
         self.desk = desk
         self.notices = notices  # past DATABASE_OUTAGE_GRACE, users waiting are told
-        self.services = tuple(services)
+        self.services = services
         self.shutdown_grace = shutdown_grace
         self.shutdown_settle = shutdown_settle
         self.stopping = False  # True from SIGTERM on: /readyz answers 503 (metrics/server.py)

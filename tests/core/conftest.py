@@ -32,13 +32,15 @@ async def fm() -> AsyncIterator[FakeFoundationModels]:
 
 
 def fake_client(url: str, *, timeouts: Timeouts | None = None) -> FoundationModelsClient:
-    """The real client pointed at the fake server: no retries, short timeouts, fast polls."""
+    """The real client pointed at the fake server: no retries, fast polls. The timeouts only
+    catch a hang (the fake answers at once): a busy machine must not fail a happy path, so
+    tests of a stall give their own."""
     return FoundationModelsClient(
         folder_id=FOLDER,
         auth=ApiKeyAuth(API_KEY),
         llm_url=url,
         operation_url=url,
-        timeouts=timeouts or Timeouts(connect=2, first_byte=5, idle=2),
+        timeouts=timeouts or Timeouts(connect=10, first_byte=30, idle=10),
         retry=RetryPolicy(max_attempts=1),
         stream_retry=RetryPolicy(max_attempts=1),
         poll_policy=FAST_POLL,

@@ -211,12 +211,12 @@ def test_every_allowed_library_setting_is_still_there() -> None:
 
 def test_the_telegram_app_is_handed_built_parts_and_builds_none() -> None:
     """`TelegramApp.__init__` takes the built Bot, Dispatcher, handler deps, backlog, leases,
-    desk and database outage notices (and two durations), and only keeps them: no call, no
-    construction."""
+    desk, database outage notices and the services started with the bot (and two durations),
+    and only keeps them: no call, no construction."""
     parameters = inspect.signature(TelegramApp).parameters
     assert list(parameters) == [
-        "bot", "dp", "deps", "backlog", "leases", "desk", "notices", "shutdown_grace",
-        "shutdown_settle",
+        "bot", "dp", "deps", "backlog", "leases", "desk", "notices", "services",
+        "shutdown_grace", "shutdown_settle",
     ]
     init = ast.parse(textwrap.dedent(inspect.getsource(TelegramApp.__init__))).body[0]
     assert isinstance(init, ast.FunctionDef)
