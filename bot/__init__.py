@@ -19,6 +19,7 @@ run with `python -m bot run --app mybot:app`.
 from __future__ import annotations
 
 from bot.app import App, AppError
+from bot.config import Settings
 from bot.extensions.events import (
     AnswerEvent,
     AnswerStatus,
@@ -40,6 +41,7 @@ __all__ = [
     "HandoffEvent",
     "HandoffReason",
     "MenuCommand",
+    "Settings",
     "SourceInfo",
     "ToolCallInfo",
     "ToolCallOutcome",

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, overload
 
 from pydantic import ValidationError
 
-from bot.app import plugins
 from bot.app.parts import (
     AH,
     CP,
@@ -47,7 +46,6 @@ from bot.app.plugins import PLUGIN_GROUP
 from bot.extensions import NamedProvider
 from bot.extensions.runner import name_of
 from bot.menu import MenuCommand, commands_of, menu_entry_problem
-from bot.tools.functions import FunctionTools
 
 if TYPE_CHECKING:
     from aiogram import Router
@@ -62,19 +60,20 @@ __all__ = ["PLUGIN_GROUP", "AnswerHook", "App", "AppError", "ContextProvider", "
 log = logging.getLogger("bot")
 
 
-class App(AppParts):
+class App:
     """fmbot's bot, and the parts added to it (tools, context, routers, commands, hooks).
 
-    Build it with `App.from_env()`; the configuration is read when the bot starts, so a module
-    defining an `App` imports without a `.env`.
+    Build it with `App.from_env()` (the configuration is read when the bot starts, so a module
+    defining an `App` imports without a `.env`), or from a `Settings` object:
+    `App(settings=Settings(telegram_bot_token=..., yandex_folder_id=...))`.
     """
 
-    def __init__(self, *, env_file: str | Path | None = ".env") -> None:
-        """An App configured from the environment and `env_file` (None: the environment
-        only). Prefer `App.from_env()`."""
-        super().__init__()
-        self._env_file = env_file
-        self._settings: Settings | None = None
+    def __init__(
+        self, *, settings: Settings | None = None, env_file: str | Path | None = ".env"
+    ) -> None:
+        """An App configured by `settings`, else from the environment and `env_file` (None:
+        the environment only) when the bot starts."""
+        self._parts = AppParts(self, env_file=env_file, settings=settings)
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> App:
@@ -86,12 +85,9 @@ class App(AppParts):
 
     @property
     def settings(self) -> Settings:
-        """fmbot's own settings, read on first use (raises `bot.config.ConfigError`)."""
-        if self._settings is None:
-            from bot.config import load_settings
-
-            self._settings = load_settings(self._env_file)
-        return self._settings
+        """fmbot's settings: those given, or read from the environment on first use (raises
+        `ConfigError` naming the variable)."""
+        return self._parts.settings
 
     def load_settings(self, model: type[S]) -> S:
         """Read a plugin's or developer's own pydantic-settings model (with its own
@@ -100,7 +96,7 @@ class App(AppParts):
         from bot.config import ConfigError
 
         try:
-            return model(_env_file=self._env_file)
+            return model(_env_file=self._parts.env_file)
         except ValidationError as exc:
             first = exc.errors()[0]
             prefix = str(model.model_config.get("env_prefix") or "")
@@ -154,7 +150,7 @@ class App(AppParts):
         English and Russian (the description is written for the model); default: the name.
         """
         def register(fn: F) -> F:
-            return self._function_tools().tool(
+            return self._parts.function_tools().tool(
                 name=name,
                 description=description,
                 confirm=confirm,
@@ -167,16 +163,9 @@ class App(AppParts):
 
         return register(function) if function is not None else register
 
-    def _function_tools(self) -> FunctionTools:
-        if self._functions is None:
-            # The Python-function tool source: one per App.
-            self._functions = FunctionTools("app")
-            self._tool_sources.insert(0, self._functions)
-        return self._functions
-
     def add_tool_source(self, source: ToolSource) -> None:
         """Add a whole tool source (HTTP actions, an MCP server, a plugin's own)."""
-        self._tool_sources.append(source)
+        self._parts._tool_sources.append(source)
 
     @overload
     def context(self, function: CP, /) -> CP: ...
@@ -198,12 +187,12 @@ class App(AppParts):
         def register(fn: CP) -> CP:
             require_async(fn, "a context provider")
             label = name or getattr(fn, "__name__", "") or name_of(fn)
-            if any(p.name == label for p in self._providers):
+            if any(p.name == label for p in self._parts._providers):
                 raise AppError(
                     f"a context provider named {label!r} is already added: give this one "
                     "another with @app.context(name=...)"
                 )
-            self._providers.append(NamedProvider(label, fn))
+            self._parts._providers.append(NamedProvider(label, fn))
             return fn
 
         return register(function) if function is not None else register
@@ -216,16 +205,17 @@ class App(AppParts):
         database session per update as `session`), and its `message.answer` calls are paced
         like fmbot's own. Its commands join Telegram's command menu, described by
         `App.command` or else by the first line of the handler's docstring."""
-        if router in self._routers:
+        parts = self._parts
+        if router in parts._routers:
             raise AppError(f"router {router.name!r} is already included")
-        self._routers.append(router)
+        parts._routers.append(router)
         for command, doc in commands_of(router):
             problem = menu_entry_problem(command, doc)
             if problem:  # the handler still answers it; Telegram's menu cannot show it
                 log.warning("router %r: /%s is left out of the menu: %s", router.name, command,
                             problem)
                 continue
-            self._commands.setdefault(command, MenuCommand(command, doc))
+            parts._commands.setdefault(command, MenuCommand(command, doc))
         return router
 
     def command(self, name: str, description: str, *, ru: str | None = None) -> None:
@@ -240,33 +230,34 @@ class App(AppParts):
         )
         if problem:
             raise AppError(f"app.command({name!r}): {problem}")
-        if name in self._described:
+        parts = self._parts
+        if name in parts._described:
             raise AppError(f"app.command({name!r}): the command /{name} is already described")
-        self._described.add(name)
-        self._commands[name] = MenuCommand(name, description, ru)
+        parts._described.add(name)
+        parts._commands[name] = MenuCommand(name, description, ru)
 
     # -- hooks ---------------------------------------------------------------------------------
 
     def on_startup(self, hook: LH) -> LH:
         """Run `hook()` once the bot has started, before the first update is handled."""
-        self._on_startup.append(require_async(hook, "an on_startup hook"))
+        self._parts._on_startup.append(require_async(hook, "an on_startup hook"))
         return hook
 
     def on_shutdown(self, hook: LH) -> LH:
         """Run `hook()` when the bot stops, after the last answer."""
-        self._on_shutdown.append(require_async(hook, "an on_shutdown hook"))
+        self._parts._on_shutdown.append(require_async(hook, "an on_shutdown hook"))
         return hook
 
     def on_answer(self, hook: AH) -> AH:
         """Run `hook(event)` after every turn, with an `AnswerEvent` (in a task of its own:
         the answer is not held back by it)."""
-        self._on_answer.append(require_async(hook, "an on_answer hook"))
+        self._parts._on_answer.append(require_async(hook, "an on_answer hook"))
         return hook
 
     def on_handoff(self, hook: HH) -> HH:
         """Run `hook(event)` when a conversation is handed to a person (support desk), with
         a `HandoffEvent`."""
-        self._on_handoff.append(require_async(hook, "an on_handoff hook"))
+        self._parts._on_handoff.append(require_async(hook, "an on_handoff hook"))
         return hook
 
     # -- plugins ---------------------------------------------------------------------------------
@@ -279,20 +270,28 @@ class App(AppParts):
         path = Path(folder)
         if not path.is_dir():
             raise AppError(f"migrations folder {path} does not exist")
-        self._migrations.append(Migrations(name, path))
+        self._parts._migrations.append(Migrations(name, path))
 
     def use_plugins(self, names: str | list[str]) -> None:
         """Set up installed plugins by name (entry points of the group `fmbot.plugins`);
         `FMBOT_PLUGINS` does this at start. An unknown name is refused with the list of
         installed plugins."""
-        wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
-        for name in plugins.set_up(self, [n for n in wanted if n], self._plugins):
-            self._plugins.append(name)
+        self._parts.use_plugins(names)
+
+    @property
+    def plugins(self) -> tuple[str, ...]:
+        """The plugins set up so far, by name."""
+        return self._parts.plugins
 
     def run(self) -> None:
         """Run the bot (`python mybot.py`): the same as `python -m bot run --app`."""
         from bot.cli.dispatch import run_app
 
-        raise SystemExit(run_app(self, ["run"]))
+        raise SystemExit(run_app(self._parts, ["run"]))
 
 
+
+
+def parts_of(app: App) -> AppParts:
+    """What `app` holds, for fmbot's command line, wiring and bot.testing (internal)."""
+    return app._parts

@@ -1,6 +1,7 @@
 """What an App holds: the parts a developer or a plugin added (tool sources, context
-providers, routers, menu commands, hooks, migrations, plugins) as fmbot's composition root
-reads them, the hooks' types, and AppError."""
+providers, routers, menu commands, hooks, migrations, plugins) as fmbot's composition root and
+command line read them (`parts_of(app)`: internal, never on the public `App`), the hooks'
+types, and AppError."""
 
 from __future__ import annotations
 
@@ -52,9 +53,19 @@ class Migrations:
 
 
 class AppParts:
-    """The parts added to an App (by `App`'s methods), and how fmbot reads them."""
+    """The parts added to an App (by `App`'s methods), and how fmbot reads them. `App` holds
+    one; the command line, the wiring and bot.testing read it through `parts_of(app)`."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        app: object,
+        *,
+        env_file: str | Path | None = ".env",
+        settings: Settings | None = None,
+    ) -> None:
+        self._app = app  # the public App: plugins are set up on it
+        self._env_file = env_file
+        self._settings = settings
         self._functions: FunctionTools | None = None  # made on first use
         self._providers: list[NamedProvider] = []
         self._routers: list[Router] = []
@@ -70,16 +81,29 @@ class AppParts:
         self._runner: ExtensionRunner | None = None
 
 
-    # -- what the command line reads (bot/cli; `App` defines them) -----------------------------
+    # -- what the command line reads ---------------------------------------------------------
+
+    @property
+    def env_file(self) -> str | Path | None:
+        return self._env_file
 
     @property
     def settings(self) -> Settings:
-        """fmbot's own settings."""
-        raise NotImplementedError
+        """fmbot's own settings: those the App was given, else read from the environment and
+        its `.env` on first use (raises `bot.config.ConfigError`)."""
+        if self._settings is None:
+            from bot.config import load_settings
+
+            self._settings = load_settings(self._env_file)
+        return self._settings
 
     def use_plugins(self, names: str | list[str]) -> None:
-        """Set up installed plugins by name."""
-        raise NotImplementedError
+        """Set up installed plugins by name, on the App (plugins.py)."""
+        from bot.app.plugins import set_up
+
+        wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
+        for name in set_up(self._app, [n for n in wanted if n], self._plugins):
+            self._plugins.append(name)
 
     @property
     def plugins(self) -> tuple[str, ...]:
@@ -122,6 +146,13 @@ class AppParts:
         """The `on_shutdown` hooks, in order."""
         return tuple(self._on_shutdown)
 
+    def function_tools(self) -> FunctionTools:
+        """The App's Python-function tool source, made on first use (one per App)."""
+        if self._functions is None:
+            self._functions = FunctionTools("app")
+            self._tool_sources.insert(0, self._functions)
+        return self._functions
+
     def runner(self, timeout: float = 5.0) -> ExtensionRunner | None:
         """The context providers and turn hooks, run safely; None when there are none."""
         if self._runner is None:
@@ -140,3 +171,4 @@ def require_async(function: Any, what: str) -> Any:
     if not inspect.iscoroutinefunction(function):
         raise AppError(f"{what} must be an async function: {name_of(function)} is not")
     return function
+

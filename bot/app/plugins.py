@@ -6,17 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.app.parts import AppParts
 
 log = logging.getLogger("bot")
 
 PLUGIN_GROUP = "fmbot.plugins"
 
 
-def set_up(app: AppParts, wanted: Sequence[str], done: Sequence[str]) -> Iterator[str]:
+def set_up(app: object, wanted: Sequence[str], done: Sequence[str]) -> Iterator[str]:
     """Set up each plugin of `wanted` not in `done` on `app`, yielding its name once it is;
     every name is checked before any plugin is set up (an unknown one is refused with the
     list of installed plugins)."""

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.app import App
+from bot.app import App, parts_of
 from bot.cli.dispatch import EXIT_CONFIG, run_app
 
 
@@ -37,13 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return new_project(line[1:])
     spec, rest = _take_app(line)
     if spec is None:
-        return run_app(App.from_env(), rest)
+        return run_app(parts_of(App.from_env()), rest)
     try:
         app = load_app(spec)
     except AppLoadError as exc:
         print(f"fmbot: --app {spec}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return run_app(app, rest)
+    return run_app(parts_of(app), rest)
 
 
 class AppLoadError(Exception):

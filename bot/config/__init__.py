@@ -49,7 +49,12 @@ class Settings(
     InfrastructureSettings,
     AgentToolSettings,
 ):
-    """One deployment's configuration. Field names map to upper-case environment variables."""
+    """One deployment's configuration. Field names map to upper-case environment variables
+    (`.env.example` documents each).
+
+    In code, name them in lower case: `App(settings=Settings(telegram_bot_token="...",
+    yandex_folder_id="...", yandex_api_key="..."))`. What is given wins over the environment
+    and `.env`, which fill the rest."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
@@ -161,6 +166,8 @@ class Settings(
         return models
 
     def resolved_system_prompt(self) -> str:
+        """The system prompt: SYSTEM_PROMPT_FILE's text, else SYSTEM_PROMPT (fmbot's own
+        unless set)."""
         if self.system_prompt_file is not None:
             try:
                 return self.system_prompt_file.read_text(encoding="utf-8").strip()
@@ -221,6 +228,8 @@ class Settings(
         return lines
 
     def check_telegram(self) -> None:
+        """Fail with one message (a line per problem) when the Telegram settings cannot work:
+        no token, a webhook without its URL or secret, two system prompts."""
         problems: list[str] = []
         if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
             problems.append("TELEGRAM_BOT_TOKEN is not set: the token @BotFather gave you")

@@ -145,6 +145,7 @@ class KnowledgeSettings(BaseSettings):
         return "assist" if self.kb_path else "off"
 
     def check_kb(self) -> None:
+        """KB_MODE=assist or strict needs KB_PATH (the folders the knowledge base reads)."""
         if self.kb_effective_mode != "off" and not self.kb_path:
             raise ConfigError(f"KB_MODE={self.kb_effective_mode} needs KB_PATH: the folders "
                               "of documents to answer from")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bot.app import parts_of
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from aiogram.types import Update
 
     from bot.app import App
+    from bot.app.parts import AppParts
     from bot.config import Settings
     from bot.wiring import BuiltBot
 
@@ -126,13 +128,14 @@ class BotTester:
         folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
         settings = run_settings(folder, self._overrides)
         self.settings = settings
-        self.app.use_plugins(settings.fmbot_plugins)
-        self._stack.callback(_release, self.app)
-        await _migrated_copy(folder / "bot.db", self.app.migration_folders())
+        parts = parts_of(self.app)
+        parts.use_plugins(settings.fmbot_plugins)
+        self._stack.callback(_release, parts)
+        await _migrated_copy(folder / "bot.db", parts.migration_folders())
         http = httpx.AsyncClient(transport=self.model.transport())
         self._stack.push_async_callback(http.aclose)
         built = await self._stack.enter_async_context(built_bot(
-            settings, settings.resolved_system_prompt(), app=self.app,
+            settings, settings.resolved_system_prompt(), app=parts,
             bot=self.telegram.make_bot(), http=http, kb_background=False, pacing=PACING,
         ))
         if built.core.knowledge is not None:
@@ -231,7 +234,7 @@ class BotTester:
         )
 
 
-def _release(app: App) -> None:
+def _release(app: AppParts) -> None:
     """Let the App's routers go when a tester stops. aiogram attaches a router to one parent
     for life (it has no public way to detach one), while a test session runs the same
     module-level App in one tester after another, each with its own dispatcher."""

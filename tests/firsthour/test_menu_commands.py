@@ -12,6 +12,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot import App, AppError
+from bot.app import parts_of
 from bot.telegram.startup import make_bot, set_commands
 from tests.fakes.telegram_server import FakeTelegram
 
@@ -39,7 +40,7 @@ def test_a_command_described_twice_is_refused() -> None:
     app.command("ping", "Check the bot")
     with pytest.raises(AppError, match="/ping is already described"):
         app.command("/Ping", "Another")
-    assert [c.description for c in app.commands] == ["Check the bot"]
+    assert [c.description for c in parts_of(app).commands] == ["Check the bot"]
 
 
 def test_a_router_command_can_still_be_described_once() -> None:
@@ -52,7 +53,8 @@ def test_a_router_command_can_still_be_described_once() -> None:
     app = App(env_file=None)
     app.include_router(router)
     app.command("order", "Find your order", ru="Найти заказ")
-    assert [(c.name, c.description) for c in app.commands] == [("order", "Find your order")]
+    commands = parts_of(app).commands
+    assert [(c.name, c.description) for c in commands] == [("order", "Find your order")]
 
 
 def test_a_router_command_telegram_cannot_show_is_left_out_of_the_menu() -> None:
@@ -64,7 +66,7 @@ def test_a_router_command_telegram_cannot_show_is_left_out_of_the_menu() -> None
 
     app = App(env_file=None)
     app.include_router(router)
-    assert app.commands == ()
+    assert parts_of(app).commands == ()
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_every_public_name_has_a_docstring() -> None:
 def test_a_public_name_without_a_docstring_is_caught(tmp_path: Path) -> None:
     shutil.copytree(REPO_ROOT / "bot", tmp_path / "bot",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    app = tmp_path / "bot" / "app" / "parts.py"
+    app = tmp_path / "bot" / "app" / "__init__.py"
     source = app.read_text()
     doc = '        """The plugins set up so far, by name."""\n'
     assert doc in source

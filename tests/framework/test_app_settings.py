@@ -1,0 +1,28 @@
+"""An App built from a `Settings` object runs on those settings; one built without reads the
+environment when it starts. What an App holds is not on its public face."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import App, Settings
+from bot.app import parts_of
+
+
+def test_an_app_built_from_settings_runs_on_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:from-the-environment")
+    given = Settings(_env_file=None, telegram_bot_token="1:given", yandex_folder_id="f")
+    app = App(settings=given)
+    assert app.settings is given
+    assert parts_of(app).settings is given  # what the command line and the wiring read
+    from_env = App(env_file=None)
+    assert from_env.settings.telegram_bot_token is not None
+    assert from_env.settings.telegram_bot_token.get_secret_value() == "1:from-the-environment"
+
+
+def test_what_an_app_holds_is_not_on_its_public_face() -> None:
+    app = App(env_file=None)
+    for internal in ("runner", "migration_folders", "tool_sources", "startup_hooks",
+                     "shutdown_hooks", "routers", "commands", "migrations"):
+        assert not hasattr(app, internal), internal
+    assert hasattr(parts_of(app), "runner")
