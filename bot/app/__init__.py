@@ -37,14 +37,14 @@ from bot.app.parts import (
     ContextProvider,
     F,
     HandoffHook,
-    LifecycleHook,
     Migrations,
     S,
+    lifecycle_hook,
     require_async,
 )
 from bot.app.plugins import PLUGIN_GROUP
 from bot.extensions import NamedProvider
-from bot.extensions.runner import name_of
+from bot.extensions.runner import LifecycleHook, name_of
 from bot.menu import MenuCommand, commands_of, menu_entry_problem
 
 if TYPE_CHECKING:
@@ -239,13 +239,15 @@ class App:
     # -- hooks ---------------------------------------------------------------------------------
 
     def on_startup(self, hook: LH) -> LH:
-        """Run `hook()` once the bot has started, before the first update is handled."""
-        self._parts._on_startup.append(require_async(hook, "an on_startup hook"))
+        """Run `hook()`, or `hook(ctx)` with a `RunContext` (the aiogram `Bot`, the settings),
+        once the bot has started, before the first update is handled."""
+        self._parts._on_startup.append(lifecycle_hook(hook, "an on_startup hook"))
         return hook
 
     def on_shutdown(self, hook: LH) -> LH:
-        """Run `hook()` when the bot stops, after the last answer."""
-        self._parts._on_shutdown.append(require_async(hook, "an on_shutdown hook"))
+        """Run `hook()`, or `hook(ctx)` with a `RunContext`, when the bot stops, after the last
+        answer."""
+        self._parts._on_shutdown.append(lifecycle_hook(hook, "an on_shutdown hook"))
         return hook
 
     def on_answer(self, hook: AH) -> AH:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic_settings import BaseSettings
 
 from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
-from bot.extensions.runner import name_of
+from bot.extensions.runner import LifecycleHook, name_of
 from bot.menu import MenuCommand
 from bot.tools.base import ToolContext
 from bot.tools.functions import FunctionTools
@@ -30,7 +30,6 @@ ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
 CP = TypeVar("CP", bound=ContextProvider)
 AnswerHook = Callable[[AnswerEvent], Awaitable[None]]
 HandoffHook = Callable[[HandoffEvent], Awaitable[None]]
-LifecycleHook = Callable[[], Awaitable[None]]
 AH = TypeVar("AH", bound=AnswerHook)
 HH = TypeVar("HH", bound=HandoffHook)
 LH = TypeVar("LH", bound=LifecycleHook)
@@ -172,3 +171,15 @@ def require_async(function: Any, what: str) -> Any:
         raise AppError(f"{what} must be an async function: {name_of(function)} is not")
     return function
 
+
+
+def lifecycle_hook(function: Any, what: str) -> Any:
+    """`function`, refused with an AppError unless it is an async function taking nothing or
+    one `RunContext`."""
+    require_async(function, what)
+    required = [p for p in inspect.signature(function).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(required) > 1:
+        raise AppError(f"{what} takes nothing or one RunContext, not {len(required)} arguments: "
+                       f"{name_of(function)}")
+    return function

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, cast, get_args
+from typing import TYPE_CHECKING, Literal, cast, get_args
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+    from bot.config import Settings
 
 AnswerStatus = Literal["complete", "truncated", "failed", "cancelled"]
 """How a turn ended (`AnswerEvent.status`)."""
@@ -99,3 +104,13 @@ class HandoffEvent:
     """Who is handed over."""
     reason: HandoffReason
     """Why: `user_request`, `kb_miss`, `classifier` or `complaint`."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What `App.on_startup` and `App.on_shutdown` hooks that take an argument receive."""
+
+    bot: Bot
+    """The aiogram `Bot` the App runs as (send a message to an admin, read `get_me()`)."""
+    settings: Settings
+    """fmbot's settings, as the bot runs with them."""

@@ -9,11 +9,13 @@ a failure is logged by name. `aclose` gives the hooks still running a grace peri
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from bot.extensions.events import RunContext
 from bot.tools.base import ToolContext
 
 log = logging.getLogger(__name__)
@@ -141,15 +143,30 @@ async def _text_of(provider: NamedProvider, ctx: ToolContext) -> str | None:
     return text.strip() if text else None
 
 
+LifecycleHook = Callable[[], Awaitable[None]] | Callable[[RunContext], Awaitable[None]]
+
+
+def takes_context(hook: object) -> bool:
+    """Whether a lifecycle hook takes the `RunContext` (one parameter) or nothing."""
+    try:
+        parameters = inspect.signature(hook).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return len(parameters) == 1
+
+
 async def run_lifecycle(
-    kind: str, hooks: Sequence[Callable[[], Awaitable[None]]], limit: float
+    kind: str, hooks: Sequence[LifecycleHook], limit: float, context: RunContext
 ) -> None:
     """`on_startup` / `on_shutdown` hooks, one after the other, each bounded by `limit` seconds;
-    a failure is logged and the next one runs."""
+    a failure is logged and the next one runs. A hook that takes an argument gets `context`."""
     for hook in hooks:
         try:
             async with asyncio.timeout(limit):
-                await hook()
+                if takes_context(hook):
+                    await cast(Callable[[RunContext], Awaitable[None]], hook)(context)
+                else:
+                    await cast(Callable[[], Awaitable[None]], hook)()
         except TimeoutError:
             log.warning("%s hook %s did not finish within %g s; cancelled",
                         kind, name_of(hook), limit)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.config import ConfigError, Settings
+from bot.extensions.events import RunContext
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -138,9 +139,10 @@ async def built_bot(
             operations(settings, c.db, bot, telegram, models, shared)
         )
         if extensions is not None:
-            await lifecycle(extensions, "on_startup", settings.extension_timeout)
+            running = RunContext(bot=bot, settings=settings)
+            await lifecycle(extensions, "on_startup", settings.extension_timeout, running)
             stack.push_async_callback(
-                lifecycle, extensions, "on_shutdown", settings.extension_timeout
+                lifecycle, extensions, "on_shutdown", settings.extension_timeout, running
             )
         yield BuiltBot(c, telegram, ops)
 
@@ -190,12 +192,12 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: AppParts | Non
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
 
 
-async def lifecycle(app: AppParts, kind: str, limit: float) -> None:
+async def lifecycle(app: AppParts, kind: str, limit: float, context: RunContext) -> None:
     """The App's on_startup or on_shutdown hooks (a failing one is logged, never fatal)."""
     from bot.extensions.runner import run_lifecycle
 
     hooks = app.startup_hooks if kind == "on_startup" else app.shutdown_hooks
-    await run_lifecycle(kind, hooks, limit)
+    await run_lifecycle(kind, hooks, limit, context)
 
 
 def census_of(shared: Shared | None) -> Callable[[], int]:

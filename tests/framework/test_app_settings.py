@@ -26,3 +26,43 @@ def test_what_an_app_holds_is_not_on_its_public_face() -> None:
                      "shutdown_hooks", "routers", "commands", "migrations"):
         assert not hasattr(app, internal), internal
     assert hasattr(parts_of(app), "runner")
+
+
+async def test_lifecycle_hooks_that_ask_get_the_bot_and_its_settings() -> None:
+    from aiogram import Bot
+
+    from bot import RunContext
+    from bot.testing import BotTester, ScriptedModel
+
+    app = App(env_file=None)
+    seen: list[tuple[object, ...]] = []
+
+    @app.on_startup
+    async def started(ctx: RunContext) -> None:
+        me = await ctx.bot.get_me()
+        seen.append(("started", isinstance(ctx.bot, Bot), me.is_bot, ctx.settings.text_model))
+
+    @app.on_startup
+    async def plain() -> None:  # hooks that take nothing still run
+        seen.append(("plain",))
+
+    @app.on_shutdown
+    async def stopped(ctx: RunContext) -> None:
+        seen.append(("stopped", ctx.bot.id))
+
+    async with BotTester(app, model=ScriptedModel()) as tester:
+        assert seen == [("started", True, True, tester.settings.text_model), ("plain",)]
+    stop, bot_id = seen[-1]
+    assert stop == "stopped"
+    assert isinstance(bot_id, int)
+
+
+def test_a_lifecycle_hook_taking_two_arguments_is_refused() -> None:
+    from bot import AppError
+
+    app = App(env_file=None)
+
+    async def two(a: object, b: object) -> None: ...
+
+    with pytest.raises(AppError, match="takes nothing or one RunContext"):
+        app.on_startup(two)  # type: ignore[type-var]
