@@ -44,3 +44,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(faults_table.ScenarioTable(), "fault-scenarios")
     cpu_report.register(config)
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        # A test on the PostgreSQL server (directly or with pgvector) is marked `postgres`,
+        # as the database fixtures' PostgreSQL case is (tests/db.py).
+        if {"postgres_server", "pgvector_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+        # ./scripts/test's build step collects tests/framework alone: a `build` test elsewhere
+        # would run in neither step.
+        if item.get_closest_marker("build") and not item.nodeid.startswith("tests/framework/"):
+            raise pytest.UsageError(f"{item.nodeid}: `build` tests live in tests/framework")
