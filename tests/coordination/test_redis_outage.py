@@ -15,6 +15,7 @@ from bot.coordination.redisstore import RedisCoordinator
 from tests.coordination.proxy import TcpProxy
 
 
+@pytest.mark.slow
 async def test_errors_surface_and_recover(
     proxy: TcpProxy, through_proxy: RedisCoordinator
 ) -> None:
@@ -57,6 +58,7 @@ async def test_scripts_are_loaded_again_when_the_server_forgot_them(
     assert await through_proxy.acquire_lease("chat:2", "a", 5.0) is not None
 
 
+@pytest.mark.slow
 async def test_a_holder_cut_off_gives_its_lease_up_in_time(
     proxy: TcpProxy, through_proxy: RedisCoordinator, redis_url: str, redis_prefix: str
 ) -> None:

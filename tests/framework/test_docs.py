@@ -60,6 +60,7 @@ def test_mkdocs_build_strict_passes(tmp_path: Path) -> None:
     assert '<span class="' in (site / "tools" / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_every_public_name_has_a_docstring() -> None:
     assert docstring_hook().missing_docstrings() == []
 

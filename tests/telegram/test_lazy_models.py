@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from bot.telegram.lazy_models import TESTED, untested
 
 PROBE = textwrap.dedent(
@@ -62,6 +64,7 @@ PROBE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_lazy_import_defers_every_model_and_each_still_builds() -> None:
     out = subprocess.run(
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=120
@@ -77,6 +80,7 @@ def test_lazy_import_defers_every_model_and_each_still_builds() -> None:
     assert report["unbuildable"] == []
 
 
+@pytest.mark.slow
 def test_lazy_import_leaves_pydantic_as_it_was() -> None:
     probe = textwrap.dedent(
         """
@@ -96,6 +100,7 @@ def test_lazy_import_leaves_pydantic_as_it_was() -> None:
     assert out.split() == ["True", "True", "3"]
 
 
+@pytest.mark.slow
 def test_run_and_check_paths_import_aiogram_lazily() -> None:
     """bot.wiring.operations and bot.checks must not import aiogram before bot.telegram does."""
     probe = textwrap.dedent(
@@ -149,6 +154,7 @@ def _plain_probe(setup: str) -> tuple[list[str], list[str]]:
     return next(line for line in lines if line.startswith("how ")).split(), warnings
 
 
+@pytest.mark.slow
 def test_an_untested_pydantic_gets_the_plain_import_and_one_warning() -> None:
     how, warnings = _plain_probe("import pydantic.version; pydantic.version.VERSION = '2.99.0'")
     assert how == ["how", "plain", "True", "True", "x"]  # every model built at import
@@ -156,6 +162,7 @@ def test_an_untested_pydantic_gets_the_plain_import_and_one_warning() -> None:
     assert "pydantic 2.99.0 is outside the tested" in warnings[0]
 
 
+@pytest.mark.slow
 def test_a_failing_lazy_import_falls_back_to_the_plain_one() -> None:
     # pydantic moving its internals is the likeliest way for the lazy import to break.
     how, warnings = _plain_probe(
