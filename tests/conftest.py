@@ -10,6 +10,12 @@ from hypothesis import HealthCheck, settings
 from tests import cpu_report
 from tests.e2e import faults_table
 
+# The shared fixtures live in their own modules, loaded as pytest plugins (not re-exported):
+# databases (migrated SQLite files, PostgreSQL when reachable), Redis (the shared server, a
+# unique key prefix per test, a cuttable proxy to it) and PostgreSQL with pgvector (the
+# pgserver wheel's binaries, started on a Unix socket).
+pytest_plugins = ("tests.db", "tests.redis_server", "tests.pgvector_server")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Recorded Yandex responses (Apache-2.0, see its LICENSE), kept in the repository so that a
 # clone with nothing beside it runs the whole suite.
@@ -39,41 +45,13 @@ def pytest_configure(config: pytest.Config) -> None:
     cpu_report.register(config)
 
 
-# Database fixtures (migrated SQLite files, PostgreSQL when reachable): see tests/db.py.
-from tests.db import (  # noqa: E402
-    _postgres_migrated,
-    _postgres_scratch,
-    _sqlite_template,
-    database,
-    database_url,
-    empty_database_url,
-    postgres_server,
-    postgres_url,
-    sqlite_database,
-    sqlite_url,
-)
-
-__all__ = [
-    "_postgres_migrated",
-    "_postgres_scratch",
-    "_sqlite_template",
-    "database",
-    "database_url",
-    "empty_database_url",
-    "postgres_server",
-    "postgres_url",
-    "sqlite_database",
-    "sqlite_url",
-]
-
-# Redis fixtures (the shared server, a unique key prefix per test, a cuttable proxy to it):
-# see tests/redis_server.py.
-from tests.redis_server import proxy, redis_prefix, redis_url, through_proxy  # noqa: E402
-
-__all__ += ["proxy", "redis_prefix", "redis_url", "through_proxy"]
-
-# PostgreSQL with pgvector (the pgserver wheel's binaries, started on a Unix socket): see
-# tests/pgvector_server.py.
-from tests.pgvector_server import pgvector_server, pgvector_url  # noqa: E402
-
-__all__ += ["pgvector_server", "pgvector_url"]
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        # A test on the PostgreSQL server (directly or with pgvector) is marked `postgres`,
+        # as the database fixtures' PostgreSQL case is (tests/db.py).
+        if {"postgres_server", "pgvector_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+        # ./scripts/test's build step collects tests/framework alone: a `build` test elsewhere
+        # would run in neither step.
+        if item.get_closest_marker("build") and not item.nodeid.startswith("tests/framework/"):
+            raise pytest.UsageError(f"{item.nodeid}: `build` tests live in tests/framework")

@@ -36,7 +36,9 @@ from bot.storage.models import Base
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DATABASE_PREFIX = "fmbot_test_"
 STALE_AFTER = 3600.0  # seconds
-BACKENDS = ("sqlite", "postgres")
+# The PostgreSQL case carries the `postgres` mark (./scripts/test --fast leaves it out).
+BACKENDS = (pytest.param("sqlite", id="sqlite"),
+            pytest.param("postgres", id="postgres", marks=pytest.mark.postgres))
 
 
 def postgres_base_url() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from bot.coordination import Coordinator, spend
 from tests.coordination.conftest import Factory, Since
 
@@ -47,6 +49,7 @@ async def test_cost_above_one(coordinator: Coordinator) -> None:
     assert since.about(wait, 3.0), wait
 
 
+@pytest.mark.slow
 async def test_contention_never_exceeds_the_budget(coordinators: Factory) -> None:
     """Five clients hammer one bucket until 15 grants: never faster than burst + rate allows.
 

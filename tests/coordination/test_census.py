@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.coordination.census import Census
 from tests.coordination.conftest import Factory
 
 
+@pytest.mark.slow
 async def test_counts_live_replicas(coordinators: Factory) -> None:
     a = Census(coordinators(), "a", ttl=0.6)
     b = Census(coordinators(), "b", ttl=0.6)

@@ -129,6 +129,7 @@ async def publish_until(publisher: RedisCoordinator, payload: str, received: Rec
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_the_subscription_survives_redis_going_away(
     proxy: TcpProxy,
     through_proxy: RedisCoordinator,
@@ -159,6 +160,7 @@ async def test_the_subscription_survives_redis_going_away(
         await received.close()
 
 
+@pytest.mark.slow
 async def test_a_half_open_connection_is_noticed_and_replaced(
     proxy: TcpProxy,
     through_proxy: RedisCoordinator,

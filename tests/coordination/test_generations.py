@@ -46,6 +46,7 @@ def client_for(fm: FakeFoundationModels, limit: SharedGenerationLimit) -> Founda
     )
 
 
+@pytest.mark.slow
 async def test_two_replicas_share_one_cap(
     fm: FakeFoundationModels, redis_url: str, redis_prefix: str
 ) -> None:
@@ -71,6 +72,7 @@ async def test_two_replicas_share_one_cap(
     assert fm.max_active_generations == 2
 
 
+@pytest.mark.slow
 async def test_redis_away_caps_each_replica_alone_then_shares_again(
     fm: FakeFoundationModels, redis_url: str, redis_prefix: str,
     caplog: pytest.LogCaptureFixture,

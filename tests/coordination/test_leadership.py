@@ -37,6 +37,7 @@ async def _leader_dies(make: Factory, clock: Callable[[], float]) -> tuple[float
     return clock() - died, keeper.lease.token, token
 
 
+@pytest.mark.slow
 async def test_standby_takes_over_when_the_leader_dies(coordinators: Factory) -> None:
     took, old, new = await _leader_dies(coordinators, time.monotonic)
     # Not before the lease can have expired (renewed at most RENEW_EVERY before the death);

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.coordination import (
     Coordinator,
     Lease,
@@ -48,6 +50,7 @@ async def test_expired_lease_is_taken_over(coordinator: Coordinator) -> None:
     assert not await coordinator.renew_lease(dead, 5.0)
 
 
+@pytest.mark.slow
 async def test_renewal_keeps_the_lease(coordinator: Coordinator) -> None:
     lease = await coordinator.acquire_lease("chat:1", "a", 0.6)
     assert lease is not None
@@ -87,6 +90,7 @@ async def test_held_lease_serialises_holders(coordinators: Factory) -> None:
     assert (most, done) == (1, 6)
 
 
+@pytest.mark.slow
 async def test_keeper_notices_a_takeover(coordinators: Factory) -> None:
     holder, rival = coordinators(), coordinators()
     lease = await holder.acquire_lease("poller", "me", 1.0)
@@ -136,6 +140,7 @@ async def test_run_while_held_runs_once_and_stops_when_the_lease_is_lost(
     assert finished == ["b"]
 
 
+@pytest.mark.slow
 async def test_renew_leases_renews_each_still_held_in_one_call(coordinators: Factory) -> None:
     mine, theirs = coordinators(), coordinators()
     a = await mine.acquire_lease("chat:1", "me", 0.3)
@@ -161,6 +166,7 @@ async def test_held_leases_says_which_are_held(coordinators: Factory) -> None:
     assert await theirs.held_leases([]) == set()
 
 
+@pytest.mark.slow
 async def test_a_lease_group_keeps_many_leases_and_tells_each_loss(coordinators: Factory) -> None:
     mine, theirs = coordinators(), coordinators()
     group = LeaseGroup(mine, 1.0)  # renewals every 0.33 s, one call for the three
@@ -205,6 +211,7 @@ async def test_renew_leases_releases_what_it_is_given_in_the_same_call(
     assert await theirs.held_leases(["chat:1"]) == set()
 
 
+@pytest.mark.slow
 async def test_a_lease_group_releases_with_its_next_renewal_unless_taken_back(
     coordinators: Factory,
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.coordination import Coordinator, SharedGenerationLimit
 from tests.coordination.conftest import Factory
 
@@ -29,6 +31,7 @@ async def test_dead_holders_slots_come_back(coordinator: Coordinator) -> None:
     assert await coordinator.renew_slots("gen", ["dead", "alive"], 5.0) == [False, True]
 
 
+@pytest.mark.slow
 async def test_renewal_keeps_a_slot(coordinator: Coordinator) -> None:
     assert await coordinator.acquire_slot("gen", "a", limit=2, ttl=0.6)
     assert await coordinator.acquire_slot("gen", "b", limit=2, ttl=0.6)
@@ -63,6 +66,7 @@ async def test_contention_respects_the_limit(coordinators: Factory) -> None:
         await cap.aclose()
 
 
+@pytest.mark.slow
 async def test_slot_outlives_its_ttl_while_held(coordinator: Coordinator) -> None:
     cap = SharedGenerationLimit(coordinator, 1, ttl=0.6)
     async with cap.slot("folder") as waited:

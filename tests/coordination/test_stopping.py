@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import random
 
+import pytest
+
 from bot.coordination import LeaseKeeper
 from bot.coordination.redisstore import RedisCoordinator
 from bot.coordination.stopping import stop_tasks
@@ -41,6 +43,7 @@ async def test_stop_tasks_takes_nothing_and_finished_tasks() -> None:
     assert not done.cancelled()
 
 
+@pytest.mark.slow
 async def test_the_lease_keeper_stops_whenever_it_is_stopped(
     redis_url: str, redis_prefix: str
 ) -> None:

@@ -3,6 +3,7 @@ question put into the prompt as marked data with their page, dropped by /reset a
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.conversation import ChatRef, Speaker
@@ -85,6 +86,7 @@ async def test_reset_and_forget_drop_the_documents(
     assert names == ["other.pdf"]  # Anna's, in the group and in her private chat, are gone
 
 
+@pytest.mark.slow
 async def test_a_conversation_keeps_its_newest_documents_within_the_budget(
     database: Database,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
@@ -24,6 +25,7 @@ def question(n: int, turn: int) -> str:
     return f"chat{n} question{turn}"
 
 
+@pytest.mark.slow
 async def test_many_chats_at_once(
     service: ConversationService, fm: FakeFoundationModels, database: Database
 ) -> None:

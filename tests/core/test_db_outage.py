@@ -52,6 +52,7 @@ def outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "bot.storage.outage"]
 
 
+@pytest.mark.slow
 async def test_a_turn_waits_for_the_database_and_an_answer_ended_meanwhile_is_stored_later(
     fm: FakeFoundationModels, client: FoundationModelsClient, db: Database, proxy: TcpProxy,
     caplog: pytest.LogCaptureFixture,
@@ -103,6 +104,7 @@ async def test_an_error_of_the_statement_is_not_waited_on(db: Database) -> None:
     assert not outage_of(db.sessionmaker).down
 
 
+@pytest.mark.slow
 async def test_past_the_grace_each_waiting_chat_is_handed_over_once(
     db: Database, proxy: TcpProxy
 ) -> None:

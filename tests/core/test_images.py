@@ -211,6 +211,7 @@ async def test_cancel(images: ImageService, fm: FakeFoundationModels, database: 
     assert await images.unfinished() == []
 
 
+@pytest.mark.slow
 async def test_jobs_run_concurrently(
     database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:

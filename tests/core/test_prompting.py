@@ -154,6 +154,7 @@ def histories(draw: st.DrawFn) -> list[HistoryItem]:
     context=st.integers(400, 3_000),
     is_group=st.booleans(),
 )
+@pytest.mark.slow
 def test_properties(
     system: str, history: list[HistoryItem], new: str, context: int, is_group: bool
 ) -> None:
@@ -212,6 +213,7 @@ def test_properties(
             assert kept >= len(newest_turn)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(ALPHABET, min_size=1, max_size=2_000), budget=st.integers(6, 500))
 def test_cut_text_fits(text: str, budget: int) -> None:

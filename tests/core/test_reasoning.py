@@ -49,6 +49,7 @@ async def test_native_reasoning_is_asked_of_pro_only_and_its_tokens_are_counted(
     assert day.reasoning_tokens == reasoning
 
 
+@pytest.mark.slow
 async def test_openai_reasoning_effort_goes_to_gpt_oss_and_its_text_is_never_shown(
     database: Database, fm: FakeFoundationModels
 ) -> None:

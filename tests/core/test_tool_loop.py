@@ -188,6 +188,7 @@ async def test_rounds_stop_at_the_cap_and_the_model_must_answer(
     assert [c.round for c in await calls(database)] == [0, 1]
 
 
+@pytest.mark.slow
 async def test_calls_of_a_round_run_at_once_up_to_the_bound(
     fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
 ) -> None:

@@ -24,6 +24,7 @@ from tests.core.helpers import SYSTEM, assistant, prompts, stored, user, wait_fo
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
 
+@pytest.mark.slow
 async def test_question_is_committed_before_the_model_is_called(
     service: ConversationService, fm: FakeFoundationModels, database: Database
 ) -> None:
@@ -101,6 +102,7 @@ async def test_cancel_keeps_the_partial_answer_as_cancelled(
     assert prompts(fm)[1] == [SYSTEM, user("tell me"), user("again")]
 
 
+@pytest.mark.slow
 async def test_second_message_waits_for_the_first_answer(
     service: ConversationService, fm: FakeFoundationModels
 ) -> None:
@@ -140,6 +142,7 @@ async def test_content_filter_is_failed_with_its_own_error(
     assert prompts(fm)[1] == [SYSTEM, user("something bad"), user("next")]
 
 
+@pytest.mark.slow
 async def test_recover_interrupted_marks_leftover_placeholders_failed(
     service: ConversationService,
     fm: FakeFoundationModels,
@@ -179,6 +182,7 @@ async def test_data_forgotten_mid_answer_is_not_written_back(
     assert await stored(database) == []
 
 
+@pytest.mark.slow
 async def test_stalled_stream_times_out_and_keeps_the_partial_answer(
     database: Database, fm: FakeFoundationModels
 ) -> None:
@@ -200,6 +204,7 @@ async def test_stalled_stream_times_out_and_keeps_the_partial_answer(
     ]
 
 
+@pytest.mark.slow
 async def test_a_queued_turn_cancelled_before_its_turn_leaves_nothing(
     service: ConversationService, fm: FakeFoundationModels, database: Database
 ) -> None:

@@ -152,6 +152,7 @@ async def test_retry_of_a_photo_question_shows_its_image_again(
     assert files.fetched == ["file-120"]
 
 
+@pytest.mark.slow
 async def test_a_vision_failure_is_a_failed_answer_not_a_raise(
     seeing: ConversationService, fm: FakeFoundationModels
 ) -> None:

@@ -35,6 +35,7 @@ async def hand_over(w: DeskWorld, user_id: int, text: str = "/operator") -> int:
     return thread
 
 
+@pytest.mark.slow
 async def test_fifty_handoffs_within_a_minute_make_no_429_in_the_support_chat(
     sqlite_database: Database,
 ) -> None:
@@ -66,6 +67,7 @@ async def test_fifty_handoffs_within_a_minute_make_no_429_in_the_support_chat(
         assert await _count(w.db, DeskCase) == 50
 
 
+@pytest.mark.slow
 async def test_two_not_found_answers_in_a_row_hand_over_and_offer_a_person(
     sqlite_database: Database,
 ) -> None:
@@ -106,6 +108,7 @@ async def test_two_not_found_answers_in_a_row_hand_over_and_offer_a_person(
         assert await _count(w.db, DeskTurn, DeskTurn.feedback == 1) == 1
 
 
+@pytest.mark.slow
 async def test_bot_block_unblock_and_edits_from_the_topic(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database) as w:
         user = 6101
@@ -155,6 +158,7 @@ async def test_bot_block_unblock_and_edits_from_the_topic(sqlite_database: Datab
         await w.wait_for(lambda: w.in_topic(thread)[-1].text == "hello again")
 
 
+@pytest.mark.slow
 async def test_a_deleted_topic_is_created_again(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database) as w:
         user = 6201
@@ -166,6 +170,7 @@ async def test_a_deleted_topic_is_created_again(sqlite_database: Database) -> No
         assert "Reason:" in (w.in_topic(new)[0].text or "")  # a fresh card
 
 
+@pytest.mark.slow
 async def test_card_buttons_close_with_rating_and_comment(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database) as w:
         user = 6301
@@ -187,6 +192,7 @@ async def test_card_buttons_close_with_rating_and_comment(sqlite_database: Datab
         assert not w.desk.service.owned(user)
 
 
+@pytest.mark.slow
 async def test_forget_deletes_the_topic_relays_and_ratings(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database) as w:
         user = 6401
@@ -221,6 +227,7 @@ async def test_forget_deletes_the_topic_relays_and_ratings(sqlite_database: Data
         assert (report.conversations, report.deleted) == (0, 1)
 
 
+@pytest.mark.slow
 async def test_members_of_a_company_chat_only(sqlite_database: Database) -> None:
     company = -1005550001
     async with desk_world(sqlite_database, members_of=company) as w:
@@ -246,6 +253,7 @@ async def test_members_of_a_company_chat_only(sqlite_database: Database) -> None
         await w.wait_for(lambda: "Operator here" in w.texts(7001))
 
 
+@pytest.mark.slow
 async def test_classifier_hands_over_a_complaint_and_lets_questions_through(
     sqlite_database: Database,
 ) -> None:
@@ -278,6 +286,7 @@ async def test_classifier_hands_over_a_complaint_and_lets_questions_through(
         assert w.topic_of(6502) is None
 
 
+@pytest.mark.slow
 async def test_a_handoff_cut_short_by_a_stop_is_finished_on_the_next_start(
     sqlite_database: Database,
 ) -> None:
@@ -294,6 +303,7 @@ async def test_a_handoff_cut_short_by_a_stop_is_finished_on_the_next_start(
         assert w.desk.service.owned(6601)
 
 
+@pytest.mark.slow
 async def test_admin_stats_shows_the_desk_report(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database, admins=[9001]) as w:
         default = str(sorted({"type": "default"}.items()))
@@ -320,6 +330,7 @@ async def test_admin_stats_shows_the_desk_report(sqlite_database: Database) -> N
         assert "/stats" not in w.texts(6701)
 
 
+@pytest.mark.slow
 async def test_a_support_chat_without_rights_delays_handoffs_and_loses_nothing(
     sqlite_database: Database,
 ) -> None:
@@ -340,6 +351,7 @@ async def test_a_support_chat_without_rights_delays_handoffs_and_loses_nothing(
         assert await _count(w.db, DeskRelay, DeskRelay.state == "failed") == 0
 
 
+@pytest.mark.slow
 async def test_retention_deletes_what_old_conversations_left_in_the_support_chat(
     sqlite_database: Database,
 ) -> None:
@@ -374,6 +386,7 @@ async def test_retention_deletes_what_old_conversations_left_in_the_support_chat
         assert await _count(w.db, DeskCase) == 1  # the new one
 
 
+@pytest.mark.slow
 async def test_outside_support_hours_the_user_is_told_when_the_desk_opens(
     sqlite_database: Database,
 ) -> None:
@@ -392,6 +405,7 @@ async def test_outside_support_hours_the_user_is_told_when_the_desk_opens(
         assert "Outside SUPPORT_HOURS" in (w.in_topic(thread)[0].text or "")
 
 
+@pytest.mark.slow
 async def test_operators_are_admitted_when_allow_lists_are_set(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database, allowed_users=[7201]) as w:
         w.tg.send_user_message(7202, "hello")  # not on ALLOWED_USER_IDS
@@ -402,6 +416,7 @@ async def test_operators_are_admitted_when_allow_lists_are_set(sqlite_database: 
         await w.wait_for(lambda: "Operator here" in w.texts(7201))
 
 
+@pytest.mark.slow
 async def test_an_app_that_stood_down_relays_again_when_it_polls_again(
     sqlite_database: Database,
 ) -> None:
@@ -431,6 +446,7 @@ async def test_an_app_that_stood_down_relays_again_when_it_polls_again(
         assert not polling.done()
 
 
+@pytest.mark.slow
 async def test_messages_queued_out_of_order_reach_the_topic_in_the_order_written(
     sqlite_database: Database,
 ) -> None:

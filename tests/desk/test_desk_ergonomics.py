@@ -24,6 +24,7 @@ async def hand_over(w: DeskWorld, user_id: int, text: str = "/operator") -> int:
     return thread
 
 
+@pytest.mark.slow
 async def test_a_rating_comment_reaches_the_topic_the_report_and_the_csv(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
@@ -67,6 +68,7 @@ def notes(w: DeskWorld, thread: int | None = None) -> list[str]:
             if thread is None or m.thread_id == thread]
 
 
+@pytest.mark.slow
 async def test_the_card_shows_the_buttons_that_apply_and_commands_always_answer(
     sqlite_database: Database,
 ) -> None:
@@ -95,6 +97,7 @@ async def test_the_card_shows_the_buttons_that_apply_and_commands_always_answer(
         assert notes(w, thread)[-1].startswith("Nothing to close: this conversation is closed")
 
 
+@pytest.mark.slow
 async def test_after_bot_the_model_knows_what_the_person_said(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database) as w:
         user = 7201
@@ -128,6 +131,7 @@ async def test_after_bot_the_model_knows_what_the_person_said(sqlite_database: D
         assert "👤 Can I get my money back?" in (cards[0].text or "")
 
 
+@pytest.mark.slow
 async def test_close_says_so_on_the_card_first_and_the_topic_closes_before_the_note(
     sqlite_database: Database,
 ) -> None:

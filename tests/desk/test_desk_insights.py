@@ -56,6 +56,7 @@ def submits(w: DeskWorld) -> int:
     return sum(1 for r in w.fm.requests if r.path == SUBMIT)
 
 
+@pytest.mark.slow
 async def test_the_card_is_posted_at_once_and_edited_with_the_summary_and_tags(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
@@ -113,6 +114,7 @@ async def _with_final(db: Database) -> DeskInsight | None:
     return next((r for r in (await insights(db)).values() if r.final_summary), None)
 
 
+@pytest.mark.slow
 async def test_a_restart_while_summaries_are_pending_delivers_each_once(
     sqlite_database: Database,
 ) -> None:
@@ -163,6 +165,7 @@ def kb_topic(w: DeskWorld) -> int | None:
     return None
 
 
+@pytest.mark.slow
 async def test_a_closed_case_gives_a_draft_reviewed_in_the_knowledge_base_topic(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
@@ -211,6 +214,7 @@ async def test_a_closed_case_gives_a_draft_reviewed_in_the_knowledge_base_topic(
         assert not shown.reply_markup  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
@@ -246,6 +250,7 @@ async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
         await client.aclose()
 
 
+@pytest.mark.slow
 async def test_a_summary_the_model_never_gives_says_so_on_the_card(
     sqlite_database: Database,
 ) -> None:
@@ -267,6 +272,7 @@ async def test_a_summary_the_model_never_gives_says_so_on_the_card(
         assert (job.status, job.attempts) == (InsightJobStatus.FAILED, 5)
 
 
+@pytest.mark.slow
 async def test_a_handoff_with_nothing_written_asks_no_summary_and_says_so(
     sqlite_database: Database,
 ) -> None:
@@ -283,6 +289,7 @@ async def test_a_handoff_with_nothing_written_asks_no_summary_and_says_so(
         assert submits(w) == 0
 
 
+@pytest.mark.slow
 async def test_a_summary_refused_as_malformed_fails_at_once(sqlite_database: Database) -> None:
     async with desk_world(sqlite_database, insights="yandexgpt/latest") as w:
         w.fm.fail_next(400, path=SUBMIT)
@@ -301,6 +308,7 @@ async def test_a_summary_refused_as_malformed_fails_at_once(sqlite_database: Dat
         assert submits(w) == 1
 
 
+@pytest.mark.slow
 async def test_a_handoff_left_without_its_summary_job_gets_one_at_the_next_start(
     sqlite_database: Database,
 ) -> None:
@@ -320,6 +328,7 @@ async def test_a_handoff_left_without_its_summary_job_gets_one_at_the_next_start
             assert "Problem: Where is my parcel? It is late" in text
 
 
+@pytest.mark.slow
 async def test_forget_removes_the_users_unreviewed_draft_from_the_topic(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
@@ -355,6 +364,7 @@ async def _posted(w: DeskWorld) -> bool:
     return any(d.message_id for d in await w.desk.learning.faq.pending())
 
 
+@pytest.mark.slow
 async def test_reject_and_edit_buttons_keep_the_draft_out_of_the_knowledge_base(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
@@ -390,6 +400,7 @@ async def test_reject_and_edit_buttons_keep_the_draft_out_of_the_knowledge_base(
         assert not (folder / "faq-from-desk.jsonl").exists()
 
 
+@pytest.mark.slow
 async def test_two_replicas_make_one_review_topic_and_post_each_draft_once(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
@@ -418,6 +429,7 @@ async def test_two_replicas_make_one_review_topic_and_post_each_draft_once(
         ]
 
 
+@pytest.mark.slow
 async def test_a_case_closed_without_its_jobs_gets_them_at_the_next_start(
     sqlite_database: Database, tmp_path: Path
 ) -> None:

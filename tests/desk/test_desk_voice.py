@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiogram import Bot
 
 from bot.foundation_models.auth import ApiKeyAuth
@@ -18,6 +19,7 @@ from tests.desk.test_desk_app import hand_over
 from tests.fakes.ogg_opus import ogg_opus
 
 
+@pytest.mark.slow
 async def test_the_operator_gets_the_voice_and_its_transcript(sqlite_database: Database) -> None:
     recognizers: list[SpeechRecognizer] = []
 

@@ -100,6 +100,7 @@ async def topics_made(
     return set(threads), len(made)
 
 
+@pytest.mark.slow
 async def test_one_topic_across_replicas(
     tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
@@ -114,6 +115,7 @@ async def test_one_topic_across_replicas(
     assert None not in threads
 
 
+@pytest.mark.slow
 async def test_without_the_lease_each_replica_makes_one(
     tg: FakeTelegram, sqlite_database: Database
 ) -> None:
@@ -130,6 +132,7 @@ def cards(tg: FakeTelegram) -> int:
     )
 
 
+@pytest.mark.slow
 async def test_one_card_when_two_replicas_finish_a_handoff(
     tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
@@ -144,6 +147,7 @@ async def test_one_card_when_two_replicas_finish_a_handoff(
     assert (made, len(threads), cards(tg)) == (1, 1, 1)
 
 
+@pytest.mark.slow
 async def test_without_the_lease_each_replica_posts_a_card(
     tg: FakeTelegram, sqlite_database: Database
 ) -> None:
@@ -166,6 +170,7 @@ async def relay_copies(
     return sum(1 for m in tg.topic_messages(SUPPORT, thread) if m.from_bot)
 
 
+@pytest.mark.slow
 async def test_a_relay_pending_on_two_replicas_is_copied_once(
     tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
@@ -178,12 +183,14 @@ async def test_a_relay_pending_on_two_replicas_is_copied_once(
     assert copies == 1
 
 
+@pytest.mark.slow
 async def test_without_the_lease_both_replicas_copy_it(
     tg: FakeTelegram, sqlite_database: Database
 ) -> None:
     assert await relay_copies(tg, sqlite_database, [None, None]) == 2
 
 
+@pytest.mark.slow
 async def test_a_message_reaching_another_replica_goes_into_the_topic_after_the_card(
     tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
@@ -229,6 +236,7 @@ async def card_and_message_at_once(tg: FakeTelegram, a: SupportDesk, b: SupportD
     await asyncio.gather(a.wait_idle(), b.wait_idle())
 
 
+@pytest.mark.slow
 async def test_a_relay_pending_on_two_replicas_while_redis_is_away_is_copied_once_after(
     tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:

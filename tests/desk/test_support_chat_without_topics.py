@@ -29,6 +29,7 @@ async def _cases(w: DeskWorld) -> list[DeskCase]:
         return list(await session.scalars(select(DeskCase)))
 
 
+@pytest.mark.slow
 async def test_a_plain_supergroup_refuses_handoffs_and_the_bot_keeps_answering(
     sqlite_database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -53,6 +54,7 @@ async def test_a_plain_supergroup_refuses_handoffs_and_the_bot_keeps_answering(
         await w.wait_for(lambda: any("поддержк" in t for t in w.texts(7102)))
 
 
+@pytest.mark.slow
 async def test_a_chat_that_loses_topics_gives_the_handoff_back_and_says_so(
     sqlite_database: Database,
 ) -> None:
@@ -85,6 +87,7 @@ async def _relay_states(w: DeskWorld) -> list[RelayState]:
         return [r.state for r in await session.scalars(select(DeskRelay))]
 
 
+@pytest.mark.slow
 async def test_a_message_written_before_the_handoff_fails_is_not_retried_forever(
     sqlite_database: Database,
 ) -> None:

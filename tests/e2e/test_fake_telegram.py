@@ -115,6 +115,7 @@ async def test_private_flood_limit_raises_real_retry_after(tg: FakeTelegram, bot
     await bot.send_message(2, "fine")
 
 
+@pytest.mark.slow
 async def test_drafts_have_their_own_limits(tg: FakeTelegram, bot: Bot) -> None:
     """5 drafts/s per chat after a burst of 5, outside the message budgets; a draft 429 holds
     back only the chat's drafts; a bot-wide draft limit answers with its long retry_after."""

@@ -28,6 +28,7 @@ async def tg() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
+@pytest.mark.slow
 async def test_the_bot_wide_limit_is_30_in_any_rolling_second(tg: FakeTelegram) -> None:
     bot = make_bot(tg.url)
     try:
@@ -58,6 +59,7 @@ async def test_the_bot_wide_limit_is_30_in_any_rolling_second(tg: FakeTelegram) 
         await bot.session.close()
 
 
+@pytest.mark.slow
 async def test_parallel_webhook_delivery_keeps_each_chats_order(tg: FakeTelegram) -> None:
     seen: list[tuple[int, str]] = []
     active = 0

@@ -22,6 +22,7 @@ from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.tg_flood import FloodLimits
 
 
+@pytest.mark.slow
 async def test_get_updates_long_polls_and_confirms_by_offset(tg: FakeTelegram, bot: Bot) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await asyncio.sleep(0.2)
@@ -44,6 +45,7 @@ async def test_get_updates_long_polls_and_confirms_by_offset(tg: FakeTelegram, b
         await bot.get_updates(timeout=0)
 
 
+@pytest.mark.slow
 async def test_webhook_delivery_with_secret_and_retries(tg: FakeTelegram, bot: Bot) -> None:
     received: list[tuple[str | None, dict[str, object]]] = []
 
@@ -99,6 +101,7 @@ async def test_dispatcher_polling_against_the_fake(tg: FakeTelegram, bot: Bot) -
         await asyncio.wait_for(polling, 5)
 
 
+@pytest.mark.slow
 async def test_runs_as_a_process_with_control_api() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -153,6 +156,7 @@ async def test_runs_as_a_process_with_control_api() -> None:
         assert await asyncio.wait_for(proc.wait(), 10) == 0
 
 
+@pytest.mark.slow
 async def test_concurrent_get_updates_conflict_and_global_limit(bot: Bot) -> None:
     limits = FloodLimits(global_rate=2, private_burst=10)
     async with FakeTelegram(TOKEN, limits=limits) as tg:
@@ -174,6 +178,7 @@ async def test_concurrent_get_updates_conflict_and_global_limit(bot: Bot) -> Non
             await other.session.close()
 
 
+@pytest.mark.slow
 async def test_a_conflict_tells_a_hung_up_poll_from_a_live_one(tg: FakeTelegram) -> None:
     """A poller that stops cancels its long poll; the fake, which cannot answer it, ends it
     with 409 at the next call as for a live one, and records that nobody read that answer."""
@@ -195,6 +200,7 @@ async def test_a_conflict_tells_a_hung_up_poll_from_a_live_one(tg: FakeTelegram)
             await bot.session.close()
 
 
+@pytest.mark.slow
 async def test_webhook_with_a_wrong_secret_is_retried_and_reported(tg: FakeTelegram) -> None:
     secrets: list[str | None] = []
 

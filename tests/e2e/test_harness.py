@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.e2e.harness import (
     Database,
@@ -15,6 +16,7 @@ from tests.e2e.harness import (
 )
 
 
+@pytest.mark.slow
 async def test_fakes_run_as_processes_with_their_control_apis() -> None:
     tg = await start_telegram_process(flood=False)
     fm = await start_fm_process()
@@ -33,6 +35,7 @@ async def test_fakes_run_as_processes_with_their_control_apis() -> None:
         await fm.stop()
 
 
+@pytest.mark.slow
 async def test_consistency_check_finds_broken_rows(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     await migrate_database(path, tmp_path)

@@ -1,5 +1,8 @@
 """Two `python -m bot run` replicas on PostgreSQL and Redis in polling mode: exactly one polls;
-SIGKILL it and the standby polls within 10 s; every message is answered exactly once."""
+SIGKILL it and the standby polls; every message is answered exactly once. How soon a standby
+takes over (within the lease's ttl plus one poll) is checked exactly under looptime's virtual
+clock in tests/coordination/test_leadership.py; here the order is asserted, never a number of
+seconds a busy machine could exceed."""
 
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from tests.redis_server import delete_prefix
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
-TAKEOVER_LIMIT = 10.0
+# A liveness bound for the takeover (generous: a busy machine is slow), not a measurement.
+TAKEOVER_LIMIT = 60.0
 
 
 @dataclass
@@ -147,9 +151,9 @@ async def test_standby_takes_over_polling_without_losing_or_repeating(
             c.method == "getUpdates" and c.status == 200 for c in r.tg.calls[polls_before:]),
         TAKEOVER_LIMIT + 5, "b",
     )
-    took_over = time.monotonic() - died
-    print(f"takeover in {took_over:.1f} s")
-    assert took_over < TAKEOVER_LIMIT, f"the standby took {took_over:.1f} s to poll"
+    print(f"takeover in {time.monotonic() - died:.1f} s")
+    # b led only after a died (it stood by while a lived, asserted above), and from then on
+    # nobody met another poller.
 
     await r.wait_for(lambda: all(r.answers(u) for u in range(6, 11)), 60, "b")
     await asyncio.sleep(2.0)  # a repeated answer would arrive by now
@@ -361,10 +365,10 @@ async def test_a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_qu
     intruder = redis.Redis.from_url(redis_url)
     try:
         intruder.set(lease, "999:intruder", px=60_000)
-        taken = time.monotonic()
-        await r.wait_for(lambda: count(a, "lease lost: stopped polling, standing by"), 10, "a")
-        # Noticed at its next renewal (every ttl/3), stopped within the shutdown's settle.
-        assert time.monotonic() - taken < 5.0 + 3.0
+        # Noticed at its next renewal (every ttl/3), stopped within the shutdown's settle; the
+        # wait is a liveness bound (how soon a keeper notices a lost lease is checked in
+        # tests/coordination/test_leases.py); what follows checks what a did.
+        await r.wait_for(lambda: count(a, "lease lost: stopped polling, standing by"), 60, "a")
         shown = r.answers(group)
         await asyncio.sleep(2.0)
         # Relinquished: the partial answer stays as it was, nothing more comes from a.

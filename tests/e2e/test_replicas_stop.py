@@ -95,10 +95,10 @@ class Pair:
                 if words in str(r.get("message"))]
 
 
-# Half the answer's own length (40 chunks, 0.25 s apart): the text cut short proves the stop,
-# and a busy machine cannot push a working stop past it. How fast the stop is (about 0.3 s
-# here) is printed, and measured where timing belongs (bench/).
-STOP_WITHIN = 5.0
+# A liveness bound, not a measurement: the text cut short (the answer is 40 chunks 0.25 s
+# apart) proves the stop came before the answer's end, whatever the machine's load. How fast
+# the stop is (about 0.3 s here) is printed, and measured where timing belongs (bench/).
+STOP_WITHIN = 30.0
 
 
 @pytest.fixture

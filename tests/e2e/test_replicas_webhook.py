@@ -232,6 +232,10 @@ async def test_three_webhook_replicas_answer_in_order_once_and_take_over_a_kille
     after = sorted(dt.datetime.fromisoformat(r["ts"]).timestamp() - killed_at for r in took_over)
     print(f"killed a: {len(took_over)} answers taken over {after[0]:.1f}-{after[-1]:.1f} s after "
           f"the kill, {deletes} partial messages removed, all answered {recovered:.1f} s after")
-    assert after[-1] < 15, "taking a dead replica's chats over took too long"
+    # Only a dead replica's answers are taken over: none before the kill. How soon after is
+    # a figure (printed above), not a bound a busy machine could miss: the wait for every
+    # answer (60 s) is the liveness bound, and the lease's timing is checked exactly under
+    # virtual time (tests/coordination/test_leadership.py).
+    assert after[0] > 0, "an answer was taken over while its replica was alive"
     for name in ("b", "c"):
         assert await c.bots[name].terminate() == 0

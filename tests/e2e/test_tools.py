@@ -144,10 +144,10 @@ async def test_a_500_and_a_hang_past_timeout_s_reach_the_model_as_short_errors(
     (broken,) = await world.ask("How much stock is left?")
     assert "error: HTTP 500: Internal Server Error: the shop database is down" in broken
     e2e.fm.queue_reply("", tool_calls=[world.call("slow_report", {})])
-    started = asyncio.get_running_loop().time()
     (slow,) = await world.ask("And the slow report?")
+    # The API hangs for an hour: an answer at all means the bot's timeout ended the call,
+    # and the answer names the 1 s of timeout_s.
     assert "error: timed out after 1 s" in slow
-    assert asyncio.get_running_loop().time() - started < 15
     assert "Traceback" not in broken + slow
 
 

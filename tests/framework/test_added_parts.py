@@ -101,6 +101,7 @@ async def test_the_rate_limit_applies_to_the_router(h: Harness) -> None:
     assert any(t.startswith("Вы пишете слишком часто") for t in texts), texts
 
 
+@pytest.mark.slow
 async def test_message_answer_is_paced_by_the_outbox_never_a_429(h: Harness) -> None:
     await h.send("/burst")
     await h.wait_until(lambda: len(h.texts(ANNA.id)) == 8, within=10)
@@ -138,6 +139,7 @@ async def test_added_commands_join_the_menu_in_english_and_russian(h: Harness) -
     assert {"start", "help", "reset"} <= set(english), "fmbot's own stay"
 
 
+@pytest.mark.slow
 async def test_help_lists_the_added_commands_in_the_users_language(h: Harness) -> None:
     await h.send("/help")
     await h.send("/help", who=BORIS)
@@ -194,6 +196,7 @@ def context_app(seen: list[Any]) -> App:
     return app
 
 
+@pytest.mark.slow
 async def test_a_raising_context_provider_leaves_the_turn_answered(
     sqlite_database: Database,
     context_app: App,

@@ -42,12 +42,14 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_module_that_does_not_import_is_one_line(tmp_path: Path) -> None:
     line = one_line(run_cli("run", "--app", "nosuchbot:app", cwd=tmp_path))
     assert line.startswith("fmbot: --app nosuchbot:app: cannot import module 'nosuchbot'")
     assert "No module named 'nosuchbot'" in line
 
 
+@pytest.mark.slow
 def test_a_module_that_raises_names_its_line(tmp_path: Path) -> None:
     source = "from bot import App\n\napp = App.from_env(\n)\n1 / 0\n"
     (tmp_path / "brokenbot.py").write_text(source)
@@ -55,6 +57,7 @@ def test_a_module_that_raises_names_its_line(tmp_path: Path) -> None:
     assert "cannot import module 'brokenbot' (line 5): ZeroDivisionError" in line
 
 
+@pytest.mark.slow
 def test_an_attribute_that_is_not_an_app_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "mybot.py").write_text("def app() -> None: ...\nbot = 1\n")
     line = one_line(run_cli("migrate", "--app=mybot:app", cwd=tmp_path))
@@ -64,6 +67,7 @@ def test_an_attribute_that_is_not_an_app_is_one_line(tmp_path: Path) -> None:
     assert line == "fmbot: --app mybot:nothing: module 'mybot' has no attribute 'nothing'"
 
 
+@pytest.mark.slow
 def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
     tmp_path: Path,
 ) -> None:
@@ -91,6 +95,7 @@ def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
     )
 
 
+@pytest.mark.slow
 def test_every_command_offers_app_in_its_help(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,6 +111,7 @@ def test_every_command_offers_app_in_its_help(
         assert "--app MODULE:ATTR" in capsys.readouterr().out, command
 
 
+@pytest.mark.slow
 def test_migrate_with_app_applies_its_own_migrations(tmp_path: Path) -> None:
     versions = tmp_path / "notes_migrations"
     versions.mkdir()
@@ -132,6 +138,7 @@ def test_migrate_with_app_applies_its_own_migrations(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.slow
 def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:
     site = tmp_path / "site"
     versions = site / "notes_versions"
@@ -155,6 +162,7 @@ def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:
     assert "notes_plugin_notes" in tables
 
 
+@pytest.mark.slow
 def test_an_unknown_plugin_is_refused_with_the_installed_ones(tmp_path: Path) -> None:
     site = write_plugin(tmp_path / "site", "notes", "def setup(app):\n    pass\n")
     line = one_line(run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="notes,nope",
@@ -163,6 +171,7 @@ def test_an_unknown_plugin_is_refused_with_the_installed_ones(tmp_path: Path) ->
     assert "notes" in line
 
 
+@pytest.mark.slow
 def test_a_plugin_whose_setup_fails_is_one_line(tmp_path: Path) -> None:
     site = write_plugin(tmp_path / "site", "bad", "def setup(app):\n    raise KeyError('x')\n")
     result = run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="bad",
@@ -221,6 +230,7 @@ def test_parts_must_be_async_and_uniquely_named() -> None:
         app.add_migrations("x", "/nonexistent")
 
 
+@pytest.mark.slow
 def test_a_setting_that_no_longer_does_anything_is_named_in_the_log(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     result = run_cli("migrate", cwd=tmp_path, DATABASE_URL=url, TELEGRAM_MESSAGE_BURST="10")

@@ -35,6 +35,7 @@ def text_of(page: Path) -> str:
     return re.sub(r"<[^>]+>", "", page.read_text())
 
 
+@pytest.mark.build
 def test_mkdocs_build_strict_passes(tmp_path: Path) -> None:
     site = tmp_path / "site"
     result = subprocess.run(
@@ -59,10 +60,12 @@ def test_mkdocs_build_strict_passes(tmp_path: Path) -> None:
     assert '<span class="' in (site / "tools" / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_every_public_name_has_a_docstring() -> None:
     assert docstring_hook().missing_docstrings() == []
 
 
+@pytest.mark.build
 def test_a_public_name_without_a_docstring_is_caught(tmp_path: Path) -> None:
     shutil.copytree(REPO_ROOT / "bot", tmp_path / "bot",
                     ignore=shutil.ignore_patterns("__pycache__"))

@@ -14,6 +14,7 @@ from bot.storage.database import Database
 from tests.desk.harness import desk_world
 
 
+@pytest.mark.slow
 async def test_on_handoff_hooks_run_and_cannot_break_the_handoff(
     sqlite_database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

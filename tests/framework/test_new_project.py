@@ -23,7 +23,7 @@ from tests.conftest import REPO_ROOT
 # Downloads from the package index (fmbot's dependencies) unless cached: slow, and in CI. Not
 # in the wheel tests' xdist group: it builds its own venv, and beside them it would lengthen
 # the suite's longest worker.
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.build, pytest.mark.timeout(600)]
 
 
 def run(*args: str | Path, cwd: Path) -> str:

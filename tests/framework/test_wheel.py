@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 # One worker builds the wheel and the venv for all of them (--dist loadgroup).
-pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("wheel")]
+pytestmark = [pytest.mark.build, pytest.mark.timeout(240), pytest.mark.xdist_group("wheel")]
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:

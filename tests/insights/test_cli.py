@@ -27,6 +27,7 @@ def test_insights_are_on_with_the_desk_unless_turned_off(monkeypatch: pytest.Mon
     assert not Settings().desk_insights_on
 
 
+@pytest.mark.slow
 def test_insights_faq_lists_the_drafts_waiting_for_review(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
 
@@ -60,6 +61,7 @@ def _yandex(fm: FakeFoundationModels, tmp_path: Path) -> dict[str, str]:
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"}
 
 
+@pytest.mark.slow
 async def test_insights_eval_faq_reports_the_tuned_threshold(
     fm: FakeFoundationModels, tmp_path: Path
 ) -> None:
@@ -85,6 +87,7 @@ async def test_insights_eval_faq_reports_the_tuned_threshold(
     assert missing.stderr.strip() == expected
 
 
+@pytest.mark.slow
 async def test_insights_gaps_prints_and_writes_the_gaps(
     fm: FakeFoundationModels, tmp_path: Path
 ) -> None:
@@ -107,6 +110,7 @@ async def test_insights_gaps_prints_and_writes_the_gaps(
     assert out.read_text(encoding="utf-8").startswith("rank,title,users,")
 
 
+@pytest.mark.slow
 async def test_insights_with_an_app_apply_its_plugins_migrations(
     fm: FakeFoundationModels, tmp_path: Path
 ) -> None:

@@ -93,6 +93,7 @@ async def drafts_after(jobs: InsightJobs, faq: FaqDrafts, case_id: int, user: in
     await jobs.wait_idle()
 
 
+@pytest.mark.slow
 async def test_drafts_are_scrubbed_deduplicated_reviewed_and_written_to_the_kb(
     sqlite_database: Database, client: FoundationModelsClient, kb_folder: Path
 ) -> None:
@@ -134,6 +135,7 @@ async def test_drafts_are_scrubbed_deduplicated_reviewed_and_written_to_the_kb(
 
 
 @pytest.mark.parametrize("erase", ["forget", "retention"])
+@pytest.mark.slow
 async def test_erasure_deletes_pending_drafts_summaries_and_jobs_but_not_approved_entries(
     database: Database, client: FoundationModelsClient, kb_folder: Path, erase: str
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.config import Settings
 from bot.foundation_models.client import FoundationModelsClient
@@ -24,6 +25,7 @@ def test_the_fixture_holds_what_the_issue_asks() -> None:
     assert sum(1 for c in cases if not c.expected and not c.repeat) >= 10
 
 
+@pytest.mark.slow
 async def test_the_fake_models_drafts_are_scored_and_the_threshold_tuned(
     client: FoundationModelsClient,
 ) -> None:

@@ -114,6 +114,7 @@ async def test_a_job_leased_by_a_live_owner_is_not_taken_by_another(
     assert submits(fm) == 0
 
 
+@pytest.mark.slow
 async def test_failures_are_retried_with_backoff_then_the_job_fails(
     sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
@@ -299,6 +300,7 @@ async def test_a_periodic_run_is_claimed_by_one_replica_per_period(
     assert not await claim(now + day)
 
 
+@pytest.mark.slow
 async def test_submits_stay_under_the_hourly_quota(
     sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:
@@ -315,6 +317,7 @@ async def test_submits_stay_under_the_hourly_quota(
     await jobs.aclose()
 
 
+@pytest.mark.slow
 async def test_default_pacing_never_trips_the_async_quotas(
     sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
 ) -> None:

@@ -8,6 +8,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 from tests.core.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -37,6 +39,7 @@ def figure(pattern: str, text: str) -> float:
     return float(match.group(1))
 
 
+@pytest.mark.slow
 async def test_the_fixture_reaches_the_quality_targets(
     fm: FakeFoundationModels, tmp_path: Path
 ) -> None:
@@ -61,6 +64,7 @@ async def test_the_fixture_reaches_the_quality_targets(
                         out) <= 1.0
 
 
+@pytest.mark.slow
 async def test_search_prints_ranked_passages_and_a_second_sync_reuses_everything(
     fm: FakeFoundationModels, tmp_path: Path
 ) -> None:
@@ -82,6 +86,7 @@ async def test_search_prints_ranked_passages_and_a_second_sync_reuses_everything
     assert "files: 39 (0 indexed, 39 unchanged, 0 removed)" in out
 
 
+@pytest.mark.slow
 async def test_kb_commands_explain_bad_settings_and_files(
     fm: FakeFoundationModels, tmp_path: Path
 ) -> None:

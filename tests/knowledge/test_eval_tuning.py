@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.knowledge.evaluation import Case, Outcome, format_report, score
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import FIXTURE
@@ -41,6 +43,7 @@ def test_a_file_without_abstain_questions_says_what_cannot_be_measured() -> None
     assert "abstain at" not in text
 
 
+@pytest.mark.slow
 async def test_kb_eval_from_the_command_line(fm: FakeFoundationModels, tmp_path: Path) -> None:
     env = environment(fm, tmp_path)
     code, _, err = await fmbot("kb", "sync", env=env)

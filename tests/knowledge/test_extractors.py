@@ -103,6 +103,7 @@ def test_docx_headings_lists_and_tables_in_body_order() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_long_table_is_cut_with_its_header_repeated() -> None:
     rows = [["Code", "Meaning"]] + [[f"E{n:03}", "x" * 40] for n in range(100)]
     blocks = extract("codes.docx", docx_bytes([("table", rows)])).blocks
@@ -158,6 +159,7 @@ def test_without_the_office_extra_the_install_is_named(monkeypatch: pytest.Monke
             extract(name, b"PK")
 
 
+@pytest.mark.slow
 def test_a_pdf_is_read_only_as_far_as_asked() -> None:
     data = text_pdf_of(30)
     whole = extract("long.pdf", data)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.knowledge import KbMode
 from bot.knowledge.chunking import passages
 from bot.knowledge.documents import Candidate, parse, read_bytes
@@ -42,6 +44,7 @@ def test_every_pair_keeps_its_question_and_url(tmp_path: Path) -> None:
         ]
 
 
+@pytest.mark.slow
 async def test_a_cited_pair_links_to_its_own_page_under_its_question(
     make_kb: KbFactory, docs: Path
 ) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.conversation import ChatRef
@@ -23,6 +24,7 @@ async def kb_answer(db: Database, message_id: int) -> KbAnswer | None:
         return await session.scalar(select(KbAnswer).where(KbAnswer.message_id == message_id))
 
 
+@pytest.mark.slow
 async def test_a_covered_question_gets_a_grounded_prompt_and_cited_sources(
     make_kb: KbFactory, database: Database, client: FoundationModelsClient,
     fm: FakeFoundationModels,
@@ -55,6 +57,7 @@ async def test_a_covered_question_gets_a_grounded_prompt_and_cited_sources(
     assert record.query == "How long does standard delivery take?"
 
 
+@pytest.mark.slow
 async def test_strict_mode_answers_not_found_without_calling_the_model(
     make_kb: KbFactory, database: Database, client: FoundationModelsClient,
     fm: FakeFoundationModels,
@@ -75,6 +78,7 @@ async def test_strict_mode_answers_not_found_without_calling_the_model(
     assert [m.status for m in messages] == [MessageStatus.COMPLETE, MessageStatus.COMPLETE]
 
 
+@pytest.mark.slow
 async def test_the_models_marker_means_not_found(
     make_kb: KbFactory, database: Database, client: FoundationModelsClient,
     fm: FakeFoundationModels,
@@ -93,6 +97,7 @@ async def test_the_models_marker_means_not_found(
     assert not record.covered
 
 
+@pytest.mark.slow
 async def test_assist_mode_chats_as_before_when_nothing_is_relevant(
     make_kb: KbFactory, database: Database, client: FoundationModelsClient,
     fm: FakeFoundationModels,
@@ -119,6 +124,7 @@ async def test_assist_mode_chats_as_before_when_nothing_is_relevant(
     assert len(sent[2]) == 4  # system, the first question and answer, the second question
 
 
+@pytest.mark.slow
 async def test_a_follow_up_finds_the_document_of_the_question_before(
     make_kb: KbFactory, database: Database, client: FoundationModelsClient,
     fm: FakeFoundationModels,
@@ -146,6 +152,7 @@ async def test_a_follow_up_finds_the_document_of_the_question_before(
     assert not (await kb.search("А сколько это займёт?")).covered
 
 
+@pytest.mark.slow
 async def test_a_failed_search_fails_a_strict_turn_and_is_skipped_in_assist_mode(
     make_kb: KbFactory, database: Database, client: FoundationModelsClient,
     fm: FakeFoundationModels,

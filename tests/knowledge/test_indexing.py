@@ -30,6 +30,7 @@ from tests.knowledge.conftest import KbFactory, embedding_calls
 FILES = 39
 
 
+@pytest.mark.slow
 async def test_first_sync_indexes_everything_and_a_second_makes_no_embedding_calls(
     make_kb: KbFactory, fm: FakeFoundationModels, database: Database
 ) -> None:
@@ -51,6 +52,7 @@ async def test_first_sync_indexes_everything_and_a_second_makes_no_embedding_cal
     assert found.hits[0].url == "https://help.northwind-shop.example/delivery"
 
 
+@pytest.mark.slow
 async def test_changed_removed_and_new_files(
     make_kb: KbFactory, fm: FakeFoundationModels, docs: Path, database: Database
 ) -> None:
@@ -79,6 +81,7 @@ async def test_changed_removed_and_new_files(
     assert "shop/new.md" in paths
 
 
+@pytest.mark.slow
 async def test_a_new_embedding_model_embeds_again(
     make_kb: KbFactory, fm: FakeFoundationModels
 ) -> None:
@@ -89,6 +92,7 @@ async def test_a_new_embedding_model_embeds_again(
     assert [r.json["modelUri"] for r in fm.requests][-1].endswith("/text-search-doc/rc")
 
 
+@pytest.mark.slow
 async def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
     make_kb: KbFactory, docs: Path
 ) -> None:
@@ -114,6 +118,7 @@ async def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
     assert sorted(failures) == sorted(f"- {path}: {reason}" for path, reason in reasons.items())
 
 
+@pytest.mark.slow
 async def test_an_interrupted_sync_continues_where_it_stopped(
     make_kb: KbFactory, fm: FakeFoundationModels, database: Database
 ) -> None:
@@ -143,6 +148,7 @@ async def test_an_interrupted_sync_continues_where_it_stopped(
     assert runs == ["interrupted", "done"]
 
 
+@pytest.mark.slow
 async def test_embeddings_failing_skip_the_file_and_the_sync_goes_on(
     make_kb: KbFactory, fm: FakeFoundationModels
 ) -> None:
@@ -156,6 +162,7 @@ async def test_embeddings_failing_skip_the_file_and_the_sync_goes_on(
     assert not again.skipped
 
 
+@pytest.mark.slow
 async def test_a_429_is_retried_through_the_pacer(
     make_kb: KbFactory, fm: FakeFoundationModels
 ) -> None:
@@ -168,6 +175,7 @@ async def test_a_429_is_retried_through_the_pacer(
     assert len(statuses) == report.embedded + 3
 
 
+@pytest.mark.slow
 async def test_never_past_the_embedding_quota(sqlite_database: Database, docs: Path) -> None:
     # The fake runs as its own process here, so that its clock of arrivals is not stalled
     # along with the client's event loop on a busy machine.
@@ -217,6 +225,7 @@ async def test_never_past_the_embedding_quota(sqlite_database: Database, docs: P
         assert rejected < 10, (rejected, late)
 
 
+@pytest.mark.slow
 async def test_two_syncs_at_once_leave_one_copy_of_each_document(
     make_kb: KbFactory, database: Database
 ) -> None:

@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.documents import encrypted_pdf_bytes, scanned_pdf_bytes
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import FIXTURE_KB
@@ -17,6 +19,7 @@ def hits(out: str) -> list[str]:
     return [line for line in out.splitlines() if re.match(r"\d+\. similarity", line)]
 
 
+@pytest.mark.slow
 async def test_pdf_and_docx_are_found_and_unreadable_ones_are_reported(
     fm: FakeFoundationModels, tmp_path: Path
 ) -> None:

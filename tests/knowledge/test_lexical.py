@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+import pytest
 from sqlalchemy import text
 
 from bot.knowledge.embedder import Embedder
@@ -70,6 +71,7 @@ async def test_at_least_two_terms_ranks_only_passages_holding_two_with_the_same_
             assert abs(score - every[passage]) < 1e-6
 
 
+@pytest.mark.slow
 async def test_a_question_of_only_common_words_keeps_the_rarest_and_needs_two(
     database: Database,
 ) -> None:
@@ -122,6 +124,7 @@ async def test_search_sessions_run_without_begin_and_rollback_on_postgresql(
     assert fourth == third
 
 
+@pytest.mark.slow
 async def test_a_sync_that_changed_passages_leaves_statistics_for_the_planner(
     make_kb: KbFactory, database: Database
 ) -> None:

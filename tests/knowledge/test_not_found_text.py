@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.conversation import Speaker
 from bot.foundation_models.client import FoundationModelsClient
 from bot.knowledge import NOT_FOUND_MARKER, KbMode
@@ -27,6 +29,7 @@ BORIS = Speaker(12, "Борис", "ru-RU")
 NEXT = "Write to help@example.com or call +7 495 000-00-00."
 
 
+@pytest.mark.slow
 async def test_strict_not_found_is_stored_in_the_users_language_with_the_next_step(
     make_kb: KbFactory, database: Database, client: FoundationModelsClient,
 ) -> None:
@@ -41,6 +44,7 @@ async def test_strict_not_found_is_stored_in_the_users_language_with_the_next_st
     assert answer.text == result.text
 
 
+@pytest.mark.slow
 async def test_the_models_marker_never_reaches_the_history(
     make_kb: KbFactory, database: Database, client: FoundationModelsClient,
     fm: FakeFoundationModels,

@@ -55,6 +55,7 @@ async def _read_measured(
     return outcome, own + children_cpu() - children_before - worker_before
 
 
+@pytest.mark.slow
 async def test_files_of_tiny_paragraphs_cost_under_five_cpu_seconds_each() -> None:
     reader = DocumentReader(workers=1)
     outcomes: dict[str, Extracted | Exception] = {}
@@ -98,6 +99,7 @@ def _zip_bomb(megabytes: int) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 async def test_a_decompression_bomb_is_refused_by_the_memory_limit() -> None:
     reader = DocumentReader(memory_mb=256)
     try:
@@ -110,6 +112,7 @@ async def test_a_decompression_bomb_is_refused_by_the_memory_limit() -> None:
         await reader.aclose()
 
 
+@pytest.mark.slow
 async def test_no_read_waits_behind_a_hostile_one() -> None:
     reader = DocumentReader()
     finished: list[str] = []
@@ -132,6 +135,7 @@ async def test_no_read_waits_behind_a_hostile_one() -> None:
     assert finished[-1] == "lines.pdf"
 
 
+@pytest.mark.slow
 async def test_a_cancelled_read_ends_its_worker_and_the_next_read_works() -> None:
     reader = DocumentReader()
     try:

@@ -31,6 +31,7 @@ def _empty(folder: Path) -> None:
     folder.mkdir()
 
 
+@pytest.mark.slow
 async def test_an_emptied_folder_keeps_the_index_until_removal_is_allowed(
     make_kb: KbFactory, docs: Path, database: Database
 ) -> None:
@@ -50,6 +51,7 @@ async def test_an_emptied_folder_keeps_the_index_until_removal_is_allowed(
     assert await _documents(database) == 0
 
 
+@pytest.mark.slow
 async def test_removing_a_few_documents_is_no_matter_for_the_guard(
     make_kb: KbFactory, docs: Path
 ) -> None:
@@ -60,6 +62,7 @@ async def test_removing_a_few_documents_is_no_matter_for_the_guard(
     assert (report.removed, report.kept) == (1, 0)
 
 
+@pytest.mark.slow
 async def test_a_lower_limit_refuses_a_large_share(make_kb: KbFactory, docs: Path) -> None:
     kb = make_kb(removal_limit=0.5)
     first = await kb.sync()
@@ -71,6 +74,7 @@ async def test_a_lower_limit_refuses_a_large_share(make_kb: KbFactory, docs: Pat
     assert report.removed == 0
 
 
+@pytest.mark.slow
 async def test_the_periodic_sync_logs_a_warning_and_keeps_the_index(
     make_kb: KbFactory, docs: Path, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -87,6 +91,7 @@ async def test_the_periodic_sync_logs_a_warning_and_keeps_the_index(
     assert await _documents(database) == indexed
 
 
+@pytest.mark.slow
 async def test_kb_sync_refuses_on_the_command_line_and_allow_removal_confirms(
     fm: FakeFoundationModels, tmp_path: Path
 ) -> None:

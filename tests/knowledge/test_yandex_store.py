@@ -61,6 +61,7 @@ def _store_files(fm: FakeFoundationModels, store_id: str) -> dict[str, bytes]:
             for f in fm.stores[store_id].files}
 
 
+@pytest.mark.slow
 async def test_kb_sync_twice_uploads_once(fm: FakeFoundationModels, tmp_path: Path,
                                           folder: Path) -> None:
     env = environment(fm, tmp_path, KB_PATH=str(folder), KB_BACKEND="yandex",

@@ -54,6 +54,7 @@ def by_name(outcomes: list[Outcome]) -> dict[str, Outcome]:
     return {o.name: o for o in outcomes}
 
 
+@pytest.mark.slow
 async def test_a_good_replica_setup_passes_every_check(
     fakes: tuple[FakeTelegram, FakeFoundationModels], postgres_url: str, redis_url: str,
     tmp_path: Path,
@@ -177,6 +178,7 @@ async def test_unknown_support_chat(
     assert "SUPPORT_CHAT_ID" in names["support chat"].fix
 
 
+@pytest.mark.slow
 async def test_database_states(
     fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -232,6 +234,7 @@ async def _cli_check(env: dict[str, str], cwd: Path) -> tuple[int, str]:
     return done.returncode, done.stdout
 
 
+@pytest.mark.slow
 async def test_the_command_prints_one_line_per_check_and_exits_by_result(
     fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -253,6 +256,7 @@ async def test_the_command_prints_one_line_per_check_and_exits_by_result(
     assert "fix:" in out
 
 
+@pytest.mark.slow
 async def test_speech_recognition_is_checked_with_the_built_in_sample(
     fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
 ) -> None:
@@ -271,6 +275,7 @@ async def test_speech_recognition_is_checked_with_the_built_in_sample(
     assert "speech recognition" not in by_name(off)
 
 
+@pytest.mark.slow
 async def test_speech_synthesis_speaks_a_sample_and_names_a_missing_role(
     fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
 ) -> None:

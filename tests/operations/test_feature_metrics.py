@@ -29,6 +29,7 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+@pytest.mark.slow
 async def test_the_outboxs_own_calls_and_429s_are_counted() -> None:
     async with FakeTelegram("4243:outbox") as tg:
         bot = make_bot("4243:outbox", tg.url)  # aiohttp session: the outbox posts JSON itself
@@ -49,6 +50,7 @@ async def test_the_outboxs_own_calls_and_429s_are_counted() -> None:
         assert sample("fmbot_telegram_429_total", method="sendMessage") == floods + 1
 
 
+@pytest.mark.slow
 async def test_outbox_queue_depths_at_scrape_time() -> None:
     async with FakeTelegram("4244:depth") as tg:
         bot = make_bot("4244:depth", tg.url)
@@ -78,6 +80,7 @@ async def test_outbox_queue_depths_at_scrape_time() -> None:
             await bot.session.close()
 
 
+@pytest.mark.slow
 async def test_knowledge_base_counters(
     make_kb: KbFactory,  # noqa: F811
     database: Database,
@@ -106,6 +109,7 @@ async def test_knowledge_base_counters(
     assert sample("fmbot_kb_passages_embedded_total") == embedded + report.embedded
 
 
+@pytest.mark.slow
 async def test_desk_counters(sqlite_database: Database) -> None:
     before = {
         "handoffs": sample("fmbot_handoffs_total", reason="user_request"),

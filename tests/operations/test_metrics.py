@@ -147,6 +147,7 @@ async def get(url: str) -> tuple[int, str, str]:
         return response.status, response.headers.get("Content-Type", ""), await response.text()
 
 
+@pytest.mark.slow
 async def test_endpoints(caplog: pytest.LogCaptureFixture) -> None:
     state = {"redis": "down"}
     calls = {"database": 0}

@@ -89,6 +89,7 @@ def test_every_bad_value_is_named_at_once(tmp_path: Path) -> None:
     "args",
     [("run",), ("check",), ("migrate",), ("report",), ("chat",), ("kb", "sync")],
 )
+@pytest.mark.slow
 def test_a_database_url_that_is_a_file_name_is_one_line(
     tmp_path: Path, args: tuple[str, ...]
 ) -> None:
@@ -168,6 +169,7 @@ async def test_a_broken_check_does_not_hide_the_others(
 
 
 # --- item 2: a support chat without Topics -----------------------------------------------------
+@pytest.mark.slow
 async def test_check_fails_a_support_chat_without_topics(
     fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
 ) -> None:

@@ -54,6 +54,7 @@ async def pending(h: Harness) -> int:
         return int(await session.scalar(stmt) or 0)
 
 
+@pytest.mark.slow
 async def test_queued_messages_are_answered_after_a_restart_in_order(h: Harness) -> None:
     first, second = queued(h, "first question"), queued(h, "second question")
     await crash_after_accepting(h, first, second)
@@ -95,6 +96,7 @@ async def test_replay_comes_after_the_answer_cut_short(h: Harness) -> None:
     assert h.texts(ANNA.id)[-2:] == ["answer one again", "answer two"]
 
 
+@pytest.mark.slow
 async def test_a_reset_queued_behind_an_answer_survives_a_restart(h: Harness) -> None:
     h.fm.queue_reply("before")
     await h.send("hello")
@@ -156,6 +158,7 @@ async def test_old_queued_messages_are_dropped_with_one_message(sqlite_database:
         assert await pending(h) == 0
 
 
+@pytest.mark.slow
 async def test_max_age_zero_never_calls_anything_old(sqlite_database: Database) -> None:
     async with running_app(sqlite_database, options=options(queue_max_age=0)) as h:
         await crash_after_accepting(h, queued(h, "from last week", age=7 * 86400))

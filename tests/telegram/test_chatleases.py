@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from aiogram.types import Update
 
 from bot.coordination import LocalCoordinator
@@ -22,6 +23,7 @@ async def receive(h: Harness, update: Update) -> None:
     assert h.app.leases.route(update)
 
 
+@pytest.mark.slow
 async def test_the_lease_holder_answers_what_another_replica_stored(
     sqlite_database: Database,
 ) -> None:
@@ -83,6 +85,7 @@ async def test_a_closed_replica_takes_no_chat_and_leaves_the_message_queued(
         assert a.texts(ANNA.id) == []
 
 
+@pytest.mark.slow
 async def test_a_message_stored_while_the_holder_answers_is_answered_even_if_no_wake_came(
     sqlite_database: Database,
 ) -> None:

@@ -89,6 +89,7 @@ async def pair(sqlite_database: Database) -> AsyncIterator[Pair]:
         yield pair
 
 
+@pytest.mark.slow
 async def test_stop_sent_to_another_replica_stops_the_streaming_answer(pair: Pair) -> None:
     await pair.streaming()
     await pair.deliver(pair.b, pair.a.update(message=pair.a.message("/stop")))
@@ -106,6 +107,7 @@ async def test_stop_sent_to_another_replica_stops_the_streaming_answer(pair: Pai
     assert pair.a.texts(ANNA.id)[1:] + pair.b.texts(ANNA.id) == nothing
 
 
+@pytest.mark.slow
 async def test_stop_button_pressed_through_another_replica_stops_its_draft(pair: Pair) -> None:
     draft_id = await pair.streaming()
     stopped = MessageGenerationStopped(chat=Chat(id=ANNA.id, type="private"), draft_id=draft_id)
@@ -115,6 +117,7 @@ async def test_stop_button_pressed_through_another_replica_stops_its_draft(pair:
     assert pair.b.texts(ANNA.id) == []
 
 
+@pytest.mark.slow
 async def test_stop_button_of_another_draft_stops_nothing(pair: Pair) -> None:
     draft_id = await pair.streaming(interval=0.05)  # 2 s: it runs to its end
     other = MessageGenerationStopped(chat=Chat(id=ANNA.id, type="private"), draft_id=draft_id + 1)
@@ -142,6 +145,7 @@ def test_signals_this_version_does_not_know_are_ignored(caplog: pytest.LogCaptur
     assert len(caplog.records) == 5
 
 
+@pytest.mark.slow
 async def test_wakes_in_quick_succession_lose_no_message(pair: Pair) -> None:
     """Each wake ends the holder's wait for its feeds; a feed still in its middlewares then
     must go on (a `gather` there cancelled it: the message was settled unanswered)."""
@@ -187,6 +191,7 @@ async def test_a_failing_handler_does_not_end_the_listening(
     assert await coordinator.publish("chats", "wake 4") == 0  # unsubscribed on cancel
 
 
+@pytest.mark.slow
 async def test_a_stop_published_while_the_holder_was_not_listening_still_stops_it(
     sqlite_database: Database,
     proxy: TcpProxy,

@@ -24,6 +24,7 @@ def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[st
     return run_module(["bot", *args], cwd=cwd, env=clean)
 
 
+@pytest.mark.slow
 def test_run_without_token_names_it(tmp_path: Path) -> None:
     result = run_cli("run", cwd=tmp_path, YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f")
     assert result.returncode == 2
@@ -32,18 +33,21 @@ def test_run_without_token_names_it(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir()), "nothing may be created before the check"
 
 
+@pytest.mark.slow
 def test_run_without_yandex_credentials_names_them(tmp_path: Path) -> None:
     result = run_cli("run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc")
     assert result.returncode == 2
     assert "YANDEX_API_KEY" in result.stderr
 
 
+@pytest.mark.slow
 def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
     result = run_cli("run", cwd=tmp_path, RATE_LIMIT_PER_MINUTE="many")
     assert result.returncode == 2
     assert "RATE_LIMIT_PER_MINUTE" in result.stderr
 
 
+@pytest.mark.slow
 def test_webhook_mode_needs_its_secret(tmp_path: Path) -> None:
     result = run_cli(
         "run",
@@ -56,6 +60,7 @@ def test_webhook_mode_needs_its_secret(tmp_path: Path) -> None:
     assert "TELEGRAM_WEBHOOK_SECRET" in result.stderr
 
 
+@pytest.mark.slow
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     db = tmp_path / "bot.db"
     result = run_cli("migrate", cwd=tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{db}")
@@ -65,6 +70,7 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.slow
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     import sqlite3
 
@@ -130,6 +136,7 @@ async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) 
     assert (tmp_path / "bot.db").exists()
 
 
+@pytest.mark.slow
 def test_run_refuses_redis_with_sqlite(tmp_path: Path) -> None:
     result = run_cli(
         "run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc", YANDEX_API_KEY="k",
@@ -140,6 +147,7 @@ def test_run_refuses_redis_with_sqlite(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir()), "nothing may be created before the check"
 
 
+@pytest.mark.slow
 def test_run_names_a_metrics_port_in_use(tmp_path: Path) -> None:
     import socket
 

@@ -123,6 +123,7 @@ async def test_an_unknown_file_id_is_unavailable(bot: Bot, tmp_path: Path) -> No
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 async def test_a_slow_download_times_out(tg: FakeTelegram, bot: Bot, tmp_path: Path) -> None:
     file_id = tg.add_file(b"y" * 10)
     tg.file_faults(file_id, delay=5.0)
@@ -133,6 +134,7 @@ async def test_a_slow_download_times_out(tg: FakeTelegram, bot: Bot, tmp_path: P
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 async def test_a_server_error_is_retried_once_then_reported(
     tg: FakeTelegram, bot: Bot, tmp_path: Path
 ) -> None:

@@ -64,6 +64,7 @@ async def test_duplicate_update_is_answered_once(h: Harness) -> None:
     assert len(h.model_requests()) == 1
 
 
+@pytest.mark.slow
 async def test_messages_sent_while_streaming_are_answered_in_order(h: Harness) -> None:
     h.fm.queue_reply("first answer", chunks=6, interval=0.03)
     # Polling hands every update to its own task at once; order must still hold.
@@ -211,6 +212,7 @@ async def test_answers_in_russian_for_russian_users(h: Harness) -> None:
     assert h.texts(BORIS.id) == ["При ответе что-то пошло не так. Попробуйте ещё раз."]
 
 
+@pytest.mark.slow
 async def test_a_long_paste_split_by_telegram_is_one_question(h: Harness) -> None:
     parts = ["a" * 4000, "b" * 4000, "c" * 500]
     # The client sends the parts at once; polling hands each to its own task.
@@ -222,6 +224,7 @@ async def test_a_long_paste_split_by_telegram_is_one_question(h: Harness) -> Non
     assert len(h.completions()) == 2
 
 
+@pytest.mark.slow
 async def test_an_answer_stops_when_the_user_blocks_the_bot(h: Harness) -> None:
     h.fm.queue_reply("word " * 60, chunks=60, interval=0.05)
     await h.send("a long story please")

@@ -170,6 +170,7 @@ async def test_forget_deletes_my_data_after_confirmation(h: Harness) -> None:
         assert await session.get(User, ANNA.id) is None
 
 
+@pytest.mark.slow
 async def test_privacy_tells_the_retention(sqlite_database: Database) -> None:
     options = BotOptions(text_models=("yandexgpt-lite",), retention_days=30)
     async with running_app(sqlite_database, options=options) as h:
@@ -293,6 +294,7 @@ async def test_handler_errors_are_logged_and_apologised_for(
     assert record.update_id == update.update_id  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 async def test_the_apology_goes_through_the_outbox_and_outlasts_a_flood_wait(
     h: Harness,
 ) -> None:

@@ -43,6 +43,7 @@ async def test_image_is_drawn_and_delivered(h: Harness) -> None:
     assert job.operation_id
 
 
+@pytest.mark.slow
 async def test_status_message_shows_elapsed_time(h: Harness) -> None:
     h.fm.image_pending_polls = 15
     await h.send("/image a slow painting")
@@ -52,6 +53,7 @@ async def test_status_message_shows_elapsed_time(h: Harness) -> None:
     assert all(e.startswith("Drawing your picture…") for e in edits)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
@@ -80,6 +82,7 @@ async def test_refusal_is_explained_plainly(h: Harness) -> None:
     assert job.status is ImageJobStatus.REFUSED
 
 
+@pytest.mark.slow
 async def test_images_do_not_block_chat_answers(h: Harness) -> None:
     h.fm.image_pending_polls = 30
     await h.send("/image a very slow picture")

@@ -111,6 +111,7 @@ def gauge() -> float | None:
     return metrics.REGISTRY.get_sample_value("fmbot_poller_leader")
 
 
+@pytest.mark.slow
 async def test_lease_lost_stands_by_in_process_and_leads_again(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -146,6 +147,7 @@ async def test_lease_lost_stands_by_in_process_and_leads_again(
 
 
 @pytest.mark.parametrize("pause", [0.0, 1 / 3, 2 / 3, 1.0, 4 / 3])
+@pytest.mark.slow
 async def test_a_signal_around_a_lost_lease_ends_the_process_cleanly(
     world: World, caplog: pytest.LogCaptureFixture, pause: float
 ) -> None:
@@ -164,6 +166,7 @@ async def test_a_signal_around_a_lost_lease_ends_the_process_cleanly(
     assert "shutdown complete" in caplog.text
 
 
+@pytest.mark.slow
 async def test_a_lease_lost_during_the_shutdown_relinquishes_the_answers_at_once(
     world: World, sqlite_database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

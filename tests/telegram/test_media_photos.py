@@ -43,6 +43,7 @@ def leftovers(directory: Path) -> list[Path]:
     return list(directory.iterdir())
 
 
+@pytest.mark.slow
 def test_a_large_photo_becomes_a_jpeg_of_at_most_1600_px_on_its_long_side() -> None:
     photo = Image.new("RGB", (4000, 3000), (10, 120, 200))
     # JPEG decodes at 1/4 scale: still more than the 896 px the model looks at.

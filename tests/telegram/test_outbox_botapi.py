@@ -280,6 +280,7 @@ async def test_network_errors_match_aiogram(unused_tcp_port: int) -> None:
         await bot.session.close()
 
 
+@pytest.mark.slow
 async def test_timeout_and_undecodable_answers_match_aiogram() -> None:
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(1)

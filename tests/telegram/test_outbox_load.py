@@ -53,6 +53,7 @@ async def stream_one(handle: StreamHandle, final: str) -> list[int]:
     return await handle.finish(final)
 
 
+@pytest.mark.slow
 async def test_hundred_chats_stream_without_a_single_429() -> None:
     outbox, session, sim = setup(scale=0.1)
     chats = [1000 + i for i in range(50)] + [-1000 - i for i in range(50)]

@@ -33,6 +33,7 @@ async def counted(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Coun
         await proxy.close()
 
 
+@pytest.mark.slow
 async def test_answers_ride_on_the_next_admission_and_settle_alone_only_later(
     counted: tuple[CountingProxy, Redis], redis_prefix: str
 ) -> None:

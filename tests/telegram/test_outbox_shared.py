@@ -67,6 +67,7 @@ async def send_everything(outboxes: list[Outbox], chats: range, per_chat: int) -
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 async def test_three_replicas_never_exceed_the_limits_together(coordinators: Make) -> None:
     sim = ChatSimulator(time_scale=SCALE, drafts=False)
     budgets = [SharedBudget(coordinators(), limit=27, span=SCALE) for _ in range(3)]
@@ -83,6 +84,7 @@ async def test_three_replicas_never_exceed_the_limits_together(coordinators: Mak
         await budget.aclose()
 
 
+@pytest.mark.slow
 async def test_the_same_load_with_budgets_per_replica_trips_the_limits() -> None:
     """The control: what the shared budget prevents (so the test above can fail)."""
     sim = ChatSimulator(time_scale=SCALE, drafts=False)
@@ -144,6 +146,7 @@ class FlooredPair:
             await store.aclose()
 
 
+@pytest.mark.slow
 async def test_frames_of_one_replica_leave_room_for_finals_of_another(
     redis_url: str, redis_prefix: str
 ) -> None:
@@ -167,6 +170,7 @@ async def test_frames_of_one_replica_leave_room_for_finals_of_another(
     assert full.frames > 12
 
 
+@pytest.mark.slow
 async def test_outage_falls_back_to_a_local_share_and_recovers(
     proxy: TcpProxy, redis_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -98,6 +98,7 @@ async def coordinators(redis_url: str, redis_prefix: str) -> AsyncIterator[Make]
 
 
 @pytest.mark.looptime(False)  # real Redis round trips: a virtual clock would skip past them
+@pytest.mark.slow
 async def test_replicas_sharing_the_budget_through_redis_never_admit_a_31st(
     coordinators: Make,
 ) -> None:

@@ -41,6 +41,7 @@ async def test_a_slow_shutdown_reports_where_each_pending_task_waits(
     assert "most recent call first" in capfd.readouterr().err  # every thread's stack
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("finished", [True, False])
 async def test_a_finished_shutdown_reports_nothing_in_a_process_that_goes_on(
     finished: bool, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]

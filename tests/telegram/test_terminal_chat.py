@@ -133,6 +133,7 @@ def questions(fm: FakeFoundationModels) -> list[str]:
     return [r.json["messages"][-1]["text"] for r in fm.requests if r.path == COMPLETION]
 
 
+@pytest.mark.slow
 async def test_a_pleasant_repl_in_a_real_terminal(
     tmp_path: Path, fm: FakeFoundationModels
 ) -> None:
@@ -178,6 +179,7 @@ async def test_a_pleasant_repl_in_a_real_terminal(
     assert statuses == ["cancelled", "complete"]
 
 
+@pytest.mark.slow
 async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundationModels) -> None:
     fm.queue_reply("Hi.")
     log = tmp_path / "chat.log"
@@ -191,6 +193,7 @@ async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundation
                      log.read_text())
 
 
+@pytest.mark.slow
 def test_no_command_prints_the_migration_tools_info_lines(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
     env.update(PYTHONPATH=str(REPO_ROOT), LOG_LEVEL="INFO",

@@ -94,6 +94,7 @@ async def calls(db: Database) -> list[ToolCall]:
         return list(await session.scalars(select(ToolCall).order_by(ToolCall.id)))
 
 
+@pytest.mark.slow
 async def test_the_draft_names_the_running_tool_and_keeps_the_text_before(
     sqlite_database: Database,
 ) -> None:
@@ -112,6 +113,7 @@ async def test_the_draft_names_the_running_tool_and_keeps_the_text_before(
         assert [c.name for c in source.calls] == ["order_status"]
 
 
+@pytest.mark.slow
 async def test_russian_status(sqlite_database: Database) -> None:
     source = ShopSource(delay=1.5)
     async with tools_app(sqlite_database, source) as h:
@@ -124,6 +126,7 @@ async def test_russian_status(sqlite_database: Database) -> None:
 
 
 @pytest.mark.parametrize("wire", ["native", "openai", "responses"])
+@pytest.mark.slow
 async def test_a_confirmation_pressed_after_a_restart_runs_once(
     sqlite_database: Database, wire: str
 ) -> None:
@@ -211,6 +214,7 @@ async def test_in_a_group_only_the_asker_may_press(sqlite_database: Database) ->
         )
 
 
+@pytest.mark.slow
 async def test_an_unpressed_confirmation_expires_and_the_model_answers(
     sqlite_database: Database,
 ) -> None:
@@ -233,6 +237,7 @@ async def test_an_unpressed_confirmation_expires_and_the_model_answers(
         assert answer.status is MessageStatus.COMPLETE
 
 
+@pytest.mark.slow
 async def test_a_restart_resumes_a_turn_cut_short_in_its_tool_calls(
     sqlite_database: Database,
 ) -> None:
@@ -274,6 +279,7 @@ async def test_a_restart_resumes_a_turn_cut_short_in_its_tool_calls(
     assert {r.state for r in rows} == {ToolCallState.DONE}
 
 
+@pytest.mark.slow
 async def test_a_group_message_shows_the_status_while_the_tool_runs(
     sqlite_database: Database,
 ) -> None:
@@ -290,6 +296,7 @@ async def test_a_group_message_shows_the_status_while_the_tool_runs(
         assert h.texts(GROUP.id) == ["Checking.\n\nA-7 has shipped."]
 
 
+@pytest.mark.slow
 async def test_with_replicas_a_press_elsewhere_is_carried_on_by_the_chats_holder(
     sqlite_database: Database,
 ) -> None:
@@ -413,6 +420,7 @@ async def test_a_press_counts_only_on_the_calls_own_card(sqlite_database: Databa
         assert source.calls[0].ctx.chat_id == GROUP.id
 
 
+@pytest.mark.slow
 async def test_reset_declines_what_waits_for_a_press(sqlite_database: Database) -> None:
     source = ShopSource()
     async with tools_app(sqlite_database, source) as h:

@@ -125,6 +125,7 @@ async def coordinators(url: str, prefix: str, count: int) -> AsyncIterator[list[
             await client.aclose()
 
 
+@pytest.mark.slow
 async def test_a_dead_replicas_pending_voice_reply_is_spoken_once_by_a_live_one(
     tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
     redis_url: str, redis_prefix: str,
@@ -166,6 +167,7 @@ async def test_a_reply_whose_replica_is_alive_is_left_to_it(
     assert await status_of(sqlite_database, reply_id) == VoiceReplyStatus.SENT
 
 
+@pytest.mark.slow
 async def test_without_the_lease_each_replica_speaks_it(
     tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database
 ) -> None:
@@ -175,6 +177,7 @@ async def test_without_the_lease_each_replica_speaks_it(
     assert len(voices(tg)) == 2
 
 
+@pytest.mark.slow
 async def test_a_kill_inside_send_voice_is_recorded_and_the_message_sent_again(
     tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
     caplog: pytest.LogCaptureFixture,

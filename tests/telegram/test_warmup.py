@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 PROBE = textwrap.dedent(
     """
     import gc, json
@@ -49,6 +51,7 @@ PROBE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_warmed_answers_build_no_schema_and_a_cold_one_does() -> None:
     run = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
                          timeout=120)

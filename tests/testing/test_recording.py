@@ -22,6 +22,7 @@ KEY, FOLDER = "AQVNfake-secret-api-key-0123456789", "b1gsecretfolder42"
 USER = 734501
 
 
+@pytest.mark.slow
 async def test_a_recorded_conversation_replays_offline(tmp_path: Path) -> None:
     out = tmp_path / "conversation.json"
     async with FakeFoundationModels(api_key=KEY, folder_id=FOLDER) as fm:

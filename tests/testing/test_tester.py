@@ -46,6 +46,7 @@ def shop() -> tuple[App, list[str]]:
     return app, opened
 
 
+@pytest.mark.slow
 async def test_a_question_is_answered_and_every_call_is_recorded() -> None:
     app, _ = shop()
     async with BotTester(app) as tester:
@@ -98,6 +99,7 @@ async def test_a_confirmed_tool_shows_two_buttons_and_runs_only_after_the_press(
             await anna.presses("Confirm")  # the card's buttons are gone
 
 
+@pytest.mark.slow
 async def test_cancel_declines_the_call() -> None:
     app, opened = shop()
     model = ScriptedModel()
@@ -110,6 +112,7 @@ async def test_cancel_declines_the_call() -> None:
     assert [c.outcome for c in cancelled.tool_calls] == ["declined"]
 
 
+@pytest.mark.slow
 async def test_knowledge_base_citations_are_in_the_sources(tmp_path: Path) -> None:
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -185,6 +188,7 @@ async def test_a_voice_note_is_transcribed_and_answered() -> None:
     assert any(c.method == "sendVoice" for c in tester.sent)
 
 
+@pytest.mark.slow
 async def test_a_photo_goes_to_the_vision_model(tmp_path: Path) -> None:
     from PIL import Image
 

@@ -127,6 +127,7 @@ async def test_lines_fit_one_message(sqlite_database: Database) -> None:
     assert text.splitlines()[-1].endswith("more")
 
 
+@pytest.mark.slow
 async def test_the_desk_card_lists_the_calls_made_in_the_chat(sqlite_database: Database) -> None:
     from tests.desk.harness import desk_world
 

@@ -95,6 +95,7 @@ def tracker_port() -> Iterator[int]:
     stop(process)
 
 
+@pytest.mark.slow
 async def test_mcp_servers_list_their_tools(tmp_path: Path, tracker_port: int) -> None:
     down = free_port()
     tracker = Path(__file__).with_name("mcp_tracker.py")
@@ -133,6 +134,7 @@ tools = ["whoami"]
     assert outcomes["tools: mcp local"].ok, outcomes["tools: mcp local"].line()
 
 
+@pytest.mark.slow
 async def test_run_checks_includes_the_tools_lines(tmp_path: Path) -> None:
     from bot.cli.checks import run_checks
     from bot.config import Settings

@@ -172,6 +172,7 @@ async def test_a_server_error_is_a_short_line_for_the_model(api: CompanyApi) -> 
     assert result.detail == "HTTP 500"
 
 
+@pytest.mark.slow
 async def test_a_hang_past_timeout_s_is_reported_as_timed_out(api: CompanyApi) -> None:
     source = source_for(api.url, timeout_s=0.3)
     try:
@@ -208,6 +209,7 @@ async def test_a_dropped_connection_is_retried_with_the_same_key(api: CompanyApi
     assert len(api.tickets) == 1
 
 
+@pytest.mark.slow
 async def test_a_refused_connection_is_a_short_line() -> None:
     port = free_port()  # nothing listens there
     source = source_for(f"http://127.0.0.1:{port}")

@@ -61,6 +61,7 @@ async def tracker(tracker_port: int) -> AsyncIterator[McpServerSource]:
     await source.close()
 
 
+@pytest.mark.slow
 async def test_the_allow_list_is_offered_under_the_servers_names(
     tracker: McpServerSource,
 ) -> None:
@@ -78,6 +79,7 @@ async def test_the_allow_list_is_offered_under_the_servers_names(
     assert refused.text == "error: no tool named 'delete_everything'"
 
 
+@pytest.mark.slow
 async def test_a_call_returns_the_text_and_errors_as_lines(tracker: McpServerSource) -> None:
     found = await tracker.call("find_issue", {"key": "HELP-7"}, CTX)
     assert found.outcome is ToolOutcome.OK
@@ -89,6 +91,7 @@ async def test_a_call_returns_the_text_and_errors_as_lines(tracker: McpServerSou
     assert broken.detail == "isError"
 
 
+@pytest.mark.slow
 async def test_who_asks_and_the_key_travel_in_meta_not_in_arguments(
     tracker: McpServerSource,
 ) -> None:
@@ -116,6 +119,7 @@ async def test_without_the_allow_list_every_listed_tool_is_offered(tracker_port:
     assert not offered["find_issue"].admins_only
 
 
+@pytest.mark.slow
 async def test_a_wrong_key_is_one_line_and_the_server_is_retried(
     tracker_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -140,6 +144,7 @@ async def test_a_wrong_key_is_one_line_and_the_server_is_retried(
     assert any("still unreachable" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow
 async def test_a_server_down_at_start_is_offered_once_it_answers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -176,6 +181,7 @@ async def test_a_server_down_at_start_is_offered_once_it_answers(
     assert sum("cannot be reached" in r.getMessage() for r in caplog.records) == 2
 
 
+@pytest.mark.slow
 async def test_a_stdio_server(tmp_path: Path) -> None:
     source = McpServerSource(
         "tracker",
@@ -193,6 +199,7 @@ async def test_a_stdio_server(tmp_path: Path) -> None:
     assert "Olga" in found.text
 
 
+@pytest.mark.slow
 async def test_a_tool_name_clashing_with_an_http_action_is_refused_at_start(
     tracker_port: int, tmp_path: Path
 ) -> None:

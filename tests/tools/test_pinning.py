@@ -53,6 +53,7 @@ def test_clean_text_removes_what_a_reader_cannot_see() -> None:
     assert len(clean_text("x" * 5000)) == 1024
 
 
+@pytest.mark.slow
 async def test_a_description_changed_after_pinning_withholds_only_that_tool(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -91,6 +92,7 @@ async def test_a_description_changed_after_pinning_withholds_only_that_tool(
     assert fail.fix == "review the server's change, then run python -m bot tools pin"
 
 
+@pytest.mark.slow
 async def test_hidden_characters_never_reach_the_model() -> None:
     spec = McpServer(command=[sys.executable, str(TRACKER), "stdio"],
                      env={"TRACKER_FIND_DESCRIPTION": POISONED}, tools=["find_issue"])
@@ -105,6 +107,7 @@ async def test_hidden_characters_never_reach_the_model() -> None:
     assert all(ord(c) < 0xE0000 for c in definition.description)
 
 
+@pytest.mark.slow
 async def test_a_title_changed_after_pinning_withholds_the_tool(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -227,6 +227,7 @@ def test_the_docs_signature_base_is_what_fmbot_signs() -> None:
     assert f"Content-Digest: {request.headers['content-digest']}" in headers
 
 
+@pytest.mark.slow
 async def test_an_mcp_server_with_sign_true_gets_every_request_signed(tmp_path: Path) -> None:
     """The SDK tracker behind a verifier that refuses unsigned requests: with `sign = true`
     fmbot connects, lists and calls (a tools/call's identity headers are its `_meta`, signed

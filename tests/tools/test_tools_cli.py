@@ -30,6 +30,7 @@ def run_cli(tmp_path: Path, command: str, tools: str) -> subprocess.CompletedPro
 
 
 @pytest.mark.parametrize("command", ["run", "chat"])
+@pytest.mark.slow
 def test_a_bad_tools_file_stops_the_bot_with_one_line(tmp_path: Path, command: str) -> None:
     done = run_cli(tmp_path, command,
                    '[[http]]\nname = "order_status"\ndescription = "d"\nurl = "https://x"\n'

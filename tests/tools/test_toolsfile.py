@@ -163,6 +163,7 @@ def test_mcp_without_the_extra_names_the_install_command(
     )
 
 
+@pytest.mark.slow
 def test_a_file_without_mcp_never_imports_the_sdk(tmp_path: Path) -> None:
     import subprocess
 

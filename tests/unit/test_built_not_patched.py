@@ -16,6 +16,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 import bot
 from bot.telegram.app import TelegramApp
 
@@ -165,6 +167,7 @@ def patches(trees: list[tuple[str, ast.Module]]) -> list[Assignment]:
     return found
 
 
+@pytest.mark.slow
 def test_no_built_object_is_patched_from_outside() -> None:
     found = patches(modules())
     assert not found, "pass these to constructors instead:\n" + "\n".join(map(str, found))
@@ -202,6 +205,7 @@ def test_the_guard_finds_a_patch_like_the_ones_it_replaced() -> None:
             if "row." in a.target] == ["bot/wiring/x.py:6: row.status = ..."]
 
 
+@pytest.mark.slow
 def test_every_allowed_library_setting_is_still_there() -> None:
     """An allow-list entry whose assignment is gone is removed with it."""
     present = {(module, ast.unparse(t)) for module, tree in modules()

@@ -16,6 +16,7 @@ def make(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
     return Settings()
 
 
+@pytest.mark.slow
 def test_blank_credentials_from_a_copied_env_example_count_as_unset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

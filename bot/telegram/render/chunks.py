@@ -44,6 +44,9 @@ _REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:", re.MULTILINE)
 # A list item with nothing after its marker: how the next block joins it is the renderer's
 # business (an empty bullet and a paragraph may be rendered on one line), so no cut after it.
 _BARE_ITEM = re.compile(r" {0,3}([-+*]|\d{1,9}[.)])\s*")
+# Likewise an empty block quote ("1\n>\n\n1"): rendered alone it leaves blank lines that the
+# whole text's rendering does not have.
+_BARE_QUOTE = re.compile(r" {0,3}>[\s>]*")
 
 
 def split_blocks(markdown: str) -> list[str]:
@@ -71,6 +74,7 @@ def split_blocks(markdown: str) -> list[str]:
             and not line[0].isspace()
             and not _LIST_ITEM.match(line)
             and not _BARE_ITEM.fullmatch(previous)
+            and not _BARE_QUOTE.fullmatch(previous)
         ):
             groups.append("\n".join(lines[start:index]))
             start = index

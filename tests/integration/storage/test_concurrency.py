@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.storage.database import Database
@@ -43,6 +44,7 @@ async def _check(url: str, chats: list[int]) -> None:
     assert totals == UsageCount(tokens=2 * 8 * TURNS * len(chats))
 
 
+@pytest.mark.slow
 async def test_many_writers_in_one_process(database_url: str) -> None:
     databases = [Database(database_url) for _ in range(3)]
     chats = list(range(1, 16))
@@ -54,6 +56,7 @@ async def test_many_writers_in_one_process(database_url: str) -> None:
     await _check(database_url, chats)
 
 
+@pytest.mark.slow
 async def test_many_writer_processes_on_one_file(sqlite_url: str) -> None:
     groups = [[1, 2, 3, 4], [5, 6, 7, 8]]
     script = Path(__file__).with_name("workload.py")

@@ -58,6 +58,7 @@ def test_revisions_are_one_linear_chain_named_by_number() -> None:
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
 
 
+@pytest.mark.slow
 async def test_stairway(empty_database_url: str) -> None:
     """Each revision upgrades, downgrades cleanly and upgrades again."""
     for revision in _revisions():
@@ -116,6 +117,7 @@ async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None
     assert "newer fmbot" in str(caught.value)
 
 
+@pytest.mark.slow
 async def test_processes_migrating_at_once_do_not_collide(empty_database_url: str) -> None:
     """Two bot processes starting together on a fresh database both come up."""
     code = "import sys; from bot.storage.database import migrate_blocking as m; m(sys.argv[1])"

@@ -40,6 +40,7 @@ def pooling_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 async def test_an_idle_connection_whose_server_side_went_away_is_replaced(
     postgres_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -62,6 +63,7 @@ async def test_an_idle_connection_whose_server_side_went_away_is_replaced(
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 async def test_a_connection_in_steady_use_is_not_checked_first(postgres_url: str) -> None:
     """The check's cost is a round trip per transaction; a connection used a moment ago
     skips it. Shown by the one case where skipping shows: its server side was cut just

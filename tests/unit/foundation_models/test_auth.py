@@ -139,6 +139,7 @@ async def test_expired_token_mid_run_recovers_once(
     assert fm.paths().count(COMPLETION) == 3  # ok, 401, ok
 
 
+@pytest.mark.slow
 async def test_bad_signature_is_rejected_by_iam(
     fm: FakeFoundationModels, make_client: MakeClient, tmp_path: Path
 ) -> None:

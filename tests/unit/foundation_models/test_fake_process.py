@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
@@ -15,6 +16,7 @@ from bot.foundation_models.types import ChatMessage, PollPolicy, Role
 from tests.conftest import REPO_ROOT
 
 
+@pytest.mark.slow
 async def test_process_mode_with_control_api(tmp_path: Path) -> None:
     script = tmp_path / "script.json"
     script.write_text(json.dumps([{"action": "set", "image_pending_polls": 1}]))

@@ -174,6 +174,7 @@ async def test_tokenizer_embeddings_classifiers(
     assert fm.requests[-1].json["samples"] == [{"text": "rain?", "label": "weather"}]
 
 
+@pytest.mark.slow
 async def test_raised_quota_streams_every_generation_at_once(
     fm: FakeFoundationModels, make_client: MakeClient
 ) -> None:

@@ -13,6 +13,7 @@ import pytest
 from bot.foundation_models.pacing import Pacer
 
 
+@pytest.mark.slow
 async def test_a_stalled_loop_does_not_release_the_waiters_at_once() -> None:
     pacer = Pacer(10.0)  # 0.1 s apart
     loop = asyncio.get_running_loop()

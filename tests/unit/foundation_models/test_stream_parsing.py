@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -152,6 +153,7 @@ def lines(draw: st.DrawFn) -> bytes:
     return encode(value, ascii_only=draw(st.booleans()))
 
 
+@pytest.mark.slow
 @settings(max_examples=400)
 @given(raw=lines())
 def test_any_line_agrees_with_the_model_or_falls_back(raw: bytes) -> None:

@@ -56,6 +56,7 @@ def test_line_buffer_cost_does_not_grow_with_lines_seen() -> None:
     assert min(t for _, t in pairs) < 5 * min(t for t, _ in pairs) + 0.002
 
 
+@pytest.mark.slow
 async def test_stream_yields_cumulative_snapshots_ending_final(
     fm: FakeFoundationModels, client: FoundationModelsClient
 ) -> None:
@@ -125,6 +126,7 @@ async def test_dropped_connection_is_a_stream_error_and_not_retried(
     assert fm.paths().count("/foundationModels/v1/completion") == 1
 
 
+@pytest.mark.slow
 async def test_idle_and_first_byte_timeouts(
     fm: FakeFoundationModels, make_client: MakeClient
 ) -> None:
@@ -163,6 +165,7 @@ async def test_closing_early_closes_the_response_and_frees_the_slot(
     assert answer.text == "Echo: hello"
 
 
+@pytest.mark.slow
 @given(
     lines=st.lists(
         st.text(
@@ -220,6 +223,7 @@ async def test_consecutive_streams_reuse_one_connection(
     assert len(peers) == 1, peers
 
 
+@pytest.mark.slow
 async def test_idle_timeout_does_not_count_time_spent_by_the_consumer(
     fm: FakeFoundationModels, make_client: MakeClient
 ) -> None:
@@ -253,6 +257,7 @@ async def test_idle_timeout_does_not_count_time_spent_by_the_consumer(
     assert seen == ["a", "a b"]
 
 
+@pytest.mark.slow
 async def test_cancelling_a_read_is_a_cancellation_not_a_timeout(
     fm: FakeFoundationModels, make_client: MakeClient
 ) -> None:
@@ -275,6 +280,7 @@ async def test_cancelling_a_read_is_a_cancellation_not_a_timeout(
 
 
 @pytest.mark.parametrize("outside", [False, True])
+@pytest.mark.slow
 async def test_watchdog_owns_only_its_own_cancellation(outside: bool) -> None:
     """The stream's timeout turns its own cancel into a timeout; a cancel from outside that
     lands in the same loop iteration is not swallowed (as with `asyncio.timeout`)."""

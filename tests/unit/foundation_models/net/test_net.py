@@ -140,6 +140,7 @@ async def test_a_keep_alive_connection_the_server_closed_is_not_reused() -> None
         await runner.cleanup()
 
 
+@pytest.mark.slow
 async def test_read_timeout_and_refused_connection(plain: str) -> None:
     async with client(timeout=httpx.Timeout(5.0, read=0.1)) as http:
         with pytest.raises(httpx.ReadTimeout):
