@@ -140,7 +140,7 @@ def build_telegram(
     if guest is not None:
         from bot.features.guest.telegram import GuestQueries
 
-        guests = GuestQueries(guest, limiter, edit_interval=guest_edit_interval)
+        guests = GuestQueries(guest, limiter, outbox=outbox, edit_interval=guest_edit_interval)
     dp = build_dispatcher(
         deps, intake=intake, limiter=limiter, features=feature_routers(desk, feedback, guests),
         members_of=members_of, member_lists=member_lists,

@@ -8,6 +8,7 @@ a conversation."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,12 @@ async def test_a_guest_query_is_answered_once_and_streamed_by_edits(tmp_path: Pa
         assert guest.answers == 1
         assert guest.versions[0] == "Thinking…"
         assert {"type": "bold", "offset": 18, "length": 4} in guest.entities
+        # Paced: no two calls on that message within a second.
+        times = [c.at for c in e2e.tg.calls if c.status == 200 and (
+            c.method == "answerGuestQuery" or (c.method == "editMessageText" and c.params.get(
+                "inline_message_id") == guest.inline_message_id))]
+        assert len(times) == len(guest.versions) >= 2
+        assert all(b - a >= 0.9 for a, b in itertools.pairwise(times)), times
         (request,) = [r for r in e2e.fm.requests if "completion" in r.path]
         texts = [m.get("text", "") for m in request.json["messages"]]
         assert texts[0].startswith("You are Helper.")

@@ -3,7 +3,8 @@
 A guest query is answered once, with `answerGuestQuery` (the placeholder "Thinking…"); the
 answer then streams into that message by `editMessageText` with its `inline_message_id`, at
 most one edit per `edit_interval` seconds, the last one carrying the whole answer rendered as
-the bot's other answers are (bot/telegram/render). An inline message is one message: a longer
+the bot's other answers are (bot/telegram/render). The calls go through the outbox: paced in
+the guest chat's lane and within the bot-wide budget. An inline message is one message: a longer
 answer is cut at Telegram's 4,096 characters with a marker. A refused query (a second answer,
 an expired query: Telegram's `QUERY_ID_INVALID`) costs no model call.
 
@@ -24,12 +25,14 @@ from collections.abc import Callable
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
-from aiogram.methods import AnswerGuestQuery, EditMessageText
+from aiogram.methods import AnswerGuestQuery, EditMessageText, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import InlineQueryResultArticle, InputTextMessageContent, Message
 
 from bot.features.guest.answering import GuestAnswers, GuestQuestion
 from bot.foundation_models.types import Snapshot
 from bot.telegram.answer_parts import describe_error
+from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.ratelimit import RateLimiter, whole_seconds
 from bot.telegram.render.markdown import render_markdown
 from bot.telegram.render.split import split_rendered
@@ -81,11 +84,16 @@ class GuestQueries:
         answers: GuestAnswers,
         limiter: RateLimiter,
         *,
+        outbox: Outbox | None = None,
         edit_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`outbox`: the calls go through its pacing (per chat, and the bot-wide budget every
+        message and edit shares; a retry_after waited out); without it, straight to the Bot
+        API."""
         self.answers = answers
         self.limiter = limiter
+        self.outbox = outbox
         self.edit_interval = edit_interval
         self.clock = clock
 
@@ -104,19 +112,20 @@ class GuestQueries:
         replied = message.reply_to_message
         replied_text = (replied.text or replied.caption or "") if replied is not None else ""
         author = replied.from_user.full_name if replied and replied.from_user else ""
+        chat_id = message.chat.id
         if not question and not replied_text.strip():
-            await self._answer(bot, query_id, _text(EMPTY, t))
+            await self._answer(bot, chat_id, query_id, _text(EMPTY, t))
             return
         refusal = await self._refusal(user.id, t, is_admin)
         if refusal is not None:
-            await self._answer(bot, query_id, refusal)
+            await self._answer(bot, chat_id, query_id, refusal)
             return
-        inline_id = await self._answer(bot, query_id, _text(THINKING, t))
+        inline_id = await self._answer(bot, chat_id, query_id, _text(THINKING, t))
         if inline_id is None:
             return  # refused by Telegram (answered already, expired): no model call
-        log.info("guest query %s from user %s in chat %s", query_id, user.id, message.chat.id)
+        log.info("guest query %s from user %s in chat %s", query_id, user.id, chat_id)
         asked = GuestQuestion(user.id, question, replied_text, author)
-        await self._stream(bot, inline_id, asked, t)
+        await self._stream(bot, chat_id, inline_id, asked, t)
 
     async def _refusal(self, user_id: int, t: Translator, is_admin: bool) -> str | None:
         """The rate limit's or the budget's notice, or None when the asker may ask."""
@@ -130,7 +139,14 @@ class GuestQueries:
             return t("token_budget", limit=self.answers.daily_token_limit)
         return None
 
-    async def _answer(self, bot: Bot, query_id: str, text: str) -> str | None:
+    async def _call(
+        self, bot: Bot, chat_id: int, method: TelegramMethod[TelegramType]
+    ) -> TelegramType:
+        if self.outbox is None:
+            return await bot(method)
+        return await self.outbox.call(chat_id, method)
+
+    async def _answer(self, bot: Bot, chat_id: int, query_id: str, text: str) -> str | None:
         """The query's one answer; the posted message's inline_message_id, or None when
         Telegram refused it."""
         result = InlineQueryResultArticle(
@@ -138,14 +154,16 @@ class GuestQueries:
             input_message_content=InputTextMessageContent(message_text=text, parse_mode=None),
         )
         try:
-            sent = await bot(AnswerGuestQuery(guest_query_id=query_id, result=result))
-        except TelegramAPIError as exc:
+            sent = await self._call(
+                bot, chat_id, AnswerGuestQuery(guest_query_id=query_id, result=result)
+            )
+        except (TelegramAPIError, OutboxError) as exc:
             log.warning("guest query %s could not be answered: %s", query_id, exc)
             return None
         return sent.inline_message_id
 
     async def _stream(
-        self, bot: Bot, inline_id: str, question: GuestQuestion, t: Translator
+        self, bot: Bot, chat_id: int, inline_id: str, question: GuestQuestion, t: Translator
     ) -> None:
         last_edit = self.clock()
         shown = ""
@@ -158,7 +176,7 @@ class GuestQueries:
                 if self.clock() - last_edit < self.edit_interval or not final.strip():
                     continue
                 frame = fitted(render_markdown(final, partial=True), marker)
-                if frame.text != shown and await self._edit(bot, inline_id, frame):
+                if frame.text != shown and await self._edit(bot, chat_id, inline_id, frame):
                     shown = frame.text
                 last_edit = self.clock()
         except Exception as exc:  # the model's failure: the usual text, in that message
@@ -171,22 +189,27 @@ class GuestQueries:
         if wait > 0:  # the last edit keeps the pace too
             await asyncio.sleep(wait)
         if rendered.text != shown:
-            await self._edit(bot, inline_id, rendered)
+            await self._edit(bot, chat_id, inline_id, rendered)
 
-    async def _edit(self, bot: Bot, inline_id: str, rendered: RenderedText) -> bool:
+    async def _edit(
+        self, bot: Bot, chat_id: int, inline_id: str, rendered: RenderedText
+    ) -> bool:
         call = EditMessageText(
             inline_message_id=inline_id, text=rendered.text,
             entities=rendered.entities or None, parse_mode=None,
         )
         for _ in range(3):
             try:
-                await bot(call)
+                await self._call(bot, chat_id, call)
                 return True
-            except TelegramRetryAfter as exc:
+            except TelegramRetryAfter as exc:  # straight to the Bot API (the outbox waits)
                 await asyncio.sleep(exc.retry_after)
             except TelegramBadRequest as exc:
                 if "not modified" in str(exc):
                     return True
+                log.warning("guest answer %s could not be edited: %s", inline_id, exc)
+                return False
+            except (TelegramAPIError, OutboxError) as exc:
                 log.warning("guest answer %s could not be edited: %s", inline_id, exc)
                 return False
         return False
