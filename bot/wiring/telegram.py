@@ -140,7 +140,8 @@ def build_telegram(
     if guest is not None:
         from bot.features.guest.telegram import GuestQueries
 
-        guests = GuestQueries(guest, limiter, outbox=outbox, edit_interval=guest_edit_interval)
+        guests = GuestQueries(guest, limiter, outbox=outbox, edit_interval=guest_edit_interval,
+                              shutdown_grace=shutdown_grace)
     dp = build_dispatcher(
         deps, intake=intake, limiter=limiter, features=feature_routers(desk, feedback, guests),
         members_of=members_of, member_lists=member_lists,
@@ -166,6 +167,8 @@ def build_telegram(
     # /image commands), stopped in the reverse one.
     services: list[BotService] = [s for s in (desk, delivery, voice) if s is not None]
     services.append(ToolExpiry(deps))
+    if guests is not None:  # stopped first: its answers finish before the outbox closes
+        services.append(guests)
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk, notices=notices,
         services=services, shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,

@@ -130,3 +130,32 @@ async def test_the_usage_is_charged_to_the_asker_and_the_budget_applies() -> Non
         second = await tester.guest(anna, "what time is it now?")
         assert "limit" in second.text
         assert len(tester.model.requests) == 1
+
+
+async def test_the_rate_limit_is_the_querys_one_answer_and_costs_no_model_call() -> None:
+    async with BotTester(App(env_file=None), model=model(),
+                         settings={"RATE_LIMIT_PER_MINUTE": "1"}) as tester:
+        anna = tester.user("Anna")
+        assert (await tester.guest(anna, "what time is it?")).text.startswith("The meeting")
+        limited = await tester.guest(anna, "what time is it now?")
+        assert [c.method for c in limited.calls] == ["answerGuestQuery"]
+        assert "seconds" in limited.text or "wait" in limited.text.lower()
+        assert len(tester.model.requests) == 1
+
+
+async def test_an_answer_over_telegrams_limit_is_cut_with_a_marker() -> None:
+    scripted = ScriptedModel()
+    scripted.when("long").answer("word " * 1500)
+    async with BotTester(App(env_file=None), model=scripted) as tester:
+        reply = await tester.guest(tester.user("Anna"), "a long answer, please")
+    assert reply.text.endswith("[the answer reached the length limit]")
+    assert len(reply.text.encode("utf-16-le")) // 2 <= 4096
+    assert reply.text.startswith("word word")
+
+
+def test_the_mention_is_taken_out_of_the_question() -> None:
+    from bot.features.guest.telegram import question_text
+
+    assert question_text("@MyBot what is  this?", "mybot") == "what is this?"
+    assert question_text("so, @mybot, explain", "mybot") == "so, , explain"
+    assert question_text("@mybot", "mybot") == ""

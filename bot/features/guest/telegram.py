@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
@@ -32,6 +33,7 @@ from aiogram.types import InlineQueryResultArticle, InputTextMessageContent, Mes
 from bot.features.guest.answering import GuestAnswers, GuestQuestion
 from bot.foundation_models.types import Snapshot
 from bot.telegram.answer_parts import describe_error
+from bot.telegram.lifecycle import BotService
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.ratelimit import RateLimiter, whole_seconds
 from bot.telegram.render.markdown import render_markdown
@@ -76,8 +78,10 @@ def fitted(rendered: RenderedText, marker: str) -> RenderedText:
     return RenderedText(f"{first.text.rstrip()}\n\n{marker}", first.entities)
 
 
-class GuestQueries:
-    """Answers `guest_message` updates (see the module docstring)."""
+class GuestQueries(BotService):
+    """Answers `guest_message` updates (see the module docstring). As a `BotService`, its
+    shutdown lets the answers under way finish (up to `shutdown_grace` seconds) before the
+    outbox closes; an answer still running then is cancelled and keeps its last edit."""
 
     def __init__(
         self,
@@ -87,6 +91,7 @@ class GuestQueries:
         outbox: Outbox | None = None,
         edit_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        shutdown_grace: float = 6.0,
     ) -> None:
         """`outbox`: the calls go through its pacing (per chat, and the bot-wide budget every
         message and edit shares; a retry_after waited out); without it, straight to the Bot
@@ -96,13 +101,35 @@ class GuestQueries:
         self.outbox = outbox
         self.edit_interval = edit_interval
         self.clock = clock
+        self.shutdown_grace = shutdown_grace
+        self._running: set[asyncio.Task[Any]] = set()
 
     def build_router(self) -> Router:
         router = Router(name="guest")
         router.guest_message.register(self.handle)
         return router
 
+    async def shutdown(self) -> None:
+        running = [task for task in self._running if not task.done()]
+        if not running:
+            return
+        log.info("waiting for %d guest answers (up to %.0f s)", len(running),
+                 self.shutdown_grace)
+        _, late = await asyncio.wait(running, timeout=self.shutdown_grace)
+        for task in late:
+            task.cancel()
+
     async def handle(self, message: Message, bot: Bot, t: Translator, is_admin: bool) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self._handle(message, bot, t, is_admin)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def _handle(self, message: Message, bot: Bot, t: Translator, is_admin: bool) -> None:
         query_id = message.guest_query_id
         user = message.from_user
         if query_id is None or user is None:
