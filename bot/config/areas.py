@@ -59,6 +59,9 @@ class TelegramSettings(BaseSettings):
     telegram_webhook_url: str = ""
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_listen: str = "0.0.0.0:8080"
+    # Guest mode (Bot API 10.0): answer when @mentioned in a chat the bot is not a member of
+    # (switched on in @BotFather); off: guest queries are not even asked for.
+    guest_mode: Literal["on", "off"] = "on"
 
     # --- Outbound pacing (bot/telegram/outbox) --------------------------------------------------
     # No effect since the bot-wide budget is a rolling window (30 in any second); kept so that

@@ -228,8 +228,10 @@ class DatabaseMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         async with self.sessionmaker() as session:
-            # Usually stored already, by the intake (`store_senders`).
-            known = await self.seen.store(session, user, chat)
+            # Usually stored already, by the intake (`store_senders`). A guest query's chat
+            # is one the bot is not a member of: nothing of it is stored (its asker is).
+            stored_chat = chat if event.guest_message is None else None
+            known = await self.seen.store(session, user, stored_chat)
             # Committed at once: no write lock may be held during the handler.
             await session.commit()
             if known is not None and known.blocked:

@@ -78,13 +78,35 @@ class FakeTelegram(BaseSession):
         self._ids: dict[int, itertools.count[int]] = {}
         self._file_ids = itertools.count(1)
         self.me = User(id=BOT_ID, is_bot=True, first_name="Test bot", username=BOT_USERNAME,
-                       can_join_groups=True, can_read_all_group_messages=False)
+                       can_join_groups=True, can_read_all_group_messages=False,
+                       supports_guest_queries=True)
+        # Guest queries: asked (query id -> the guest chat) and answered (-> inline id); the
+        # messages posted in answer, by inline_message_id.
+        self.guest_asked: dict[str, int] = {}
+        self.guest_answered: dict[str, str] = {}
+        self.inline: dict[str, Shown] = {}
+        self._guest_ids = itertools.count(1)
 
     def make_bot(self) -> Bot:
         return Bot(BOT_TOKEN, session=self)
 
     def next_message_id(self, chat_id: int) -> int:
         return next(self._ids.setdefault(chat_id, itertools.count(1)))
+
+    @property
+    def guest_queries(self) -> bool:
+        """Whether the bot supports guest queries (getMe's `supports_guest_queries`)."""
+        return bool(self.me.supports_guest_queries)
+
+    @guest_queries.setter
+    def guest_queries(self, on: bool) -> None:
+        self.me = self.me.model_copy(update={"supports_guest_queries": on or None})
+
+    def guest_query(self, chat_id: int) -> str:
+        """A new guest query asked in `chat_id`; its id."""
+        query_id = f"guest-{next(self._guest_ids)}"
+        self.guest_asked[query_id] = chat_id
+        return query_id
 
     def add_file(self, content: bytes) -> str:
         """Keep `content` as a file a user sent; its file_id."""
@@ -138,6 +160,10 @@ class FakeTelegram(BaseSession):
                              "description": "Bad Request: invalid file_id"}
             return 200, {"file_id": file_id, "file_unique_id": file_id,
                          "file_size": len(self.files[file_id]), "file_path": file_id}
+        if name == "answerGuestQuery":
+            return self._answer_guest(params)
+        if name.startswith("edit") and chat_id is None and "inline_message_id" in params:
+            return self._edit_inline(name, params)
         if name.startswith("edit") and chat_id is not None:
             return self._edit(name, params, chat_id)
         if name == "deleteMessage" and chat_id is not None:
@@ -194,6 +220,35 @@ class FakeTelegram(BaseSession):
                          "Bad Request: message is not modified: specified new message content "
                          "and reply markup are exactly the same"}
         return 200, message_of(shown, self.me)
+
+
+    def _answer_guest(self, params: dict[str, Any]) -> tuple[int, Any]:
+        query_id = str(params.get("guest_query_id", ""))
+        if query_id not in self.guest_asked or query_id in self.guest_answered:
+            return 400, _error("Bad Request: QUERY_ID_INVALID")
+        result = params.get("result") or {}
+        content = result.get("input_message_content") or {}
+        text = str(content.get("message_text", ""))
+        if not text:
+            return 400, _error("Bad Request: MESSAGE_EMPTY")
+        inline_id = f"inline-{query_id}"
+        chat_id = self.guest_asked[query_id]
+        self.guest_answered[query_id] = inline_id
+        self.inline[inline_id] = Shown(self.next_message_id(chat_id), chat_id, "text", text)
+        return 200, {"inline_message_id": inline_id}
+
+    def _edit_inline(self, name: str, params: dict[str, Any]) -> tuple[int, Any]:
+        shown = self.inline.get(str(params["inline_message_id"]))
+        if shown is None:
+            return 400, _error("Bad Request: MESSAGE_ID_INVALID")
+        before = (shown.text, shown.buttons)
+        if name == "editMessageText":
+            shown.text = str(params.get("text", ""))
+        shown.buttons = _keyboard(params)
+        if (shown.text, shown.buttons) == before:
+            return 400, _error("Bad Request: message is not modified: specified new message "
+                               "content and reply markup are exactly the same")
+        return 200, True
 
 
 def message_of(shown: Shown, me: User) -> dict[str, Any]:

@@ -49,6 +49,7 @@ PACING = {
     "private_interval": 0.001, "group_interval": 0.001, "group_window": 0.06,
     "draft_interval": 0.001, "typing_interval": 0.01, "frame_grace": 0.0,
     "final_preview_after": 0.0, "global_window": 0.001,
+    "guest_interval": 0.001,  # a guest answer's edits (bot/features/guest), not the outbox's
 }
 API_KEY = "test-key"
 
@@ -178,6 +179,68 @@ class BotTester:
         self._next_update += 1
         return self._next_update
 
+    # -- guest mode ------------------------------------------------------------------------------
+
+    async def guest(
+        self,
+        user: TestUser,
+        text: str,
+        *,
+        replying_to: str | None = None,
+        replied_author: str = "Bob",
+        chat_title: str = "Friends",
+        chat_id: int = -1009000000001,
+    ) -> Reply:
+        """`user` @mentions the bot in a group it is not a member of (guest mode, Bot API
+        10.0): the bot gets a `guest_message` update with `text` (the mention is put in front
+        when `text` lacks it) and, with `replying_to`, the text of the message it replies to
+        (written by `replied_author`). The `Reply`'s one message is what the bot posted with
+        answerGuestQuery, as the chat shows it after the edits (`drafts`: the texts of the
+        edits); no message at all when the bot did not answer."""
+        import datetime as dt
+
+        from aiogram.types import Chat, Message, MessageEntity, User
+
+        from bot.testing.telegram import BOT_USERNAME
+
+        mention = f"@{BOT_USERNAME}"
+        if mention.lower() not in text.lower():
+            text = f"{mention} {text}"
+        at = text.lower().find(mention.lower())
+        chat = Chat(id=chat_id, type="supergroup", title=chat_title)
+        replied = None
+        if replying_to is not None:
+            author = User(id=user.id + 500_000, is_bot=False, first_name=replied_author)
+            replied = Message(message_id=self.telegram.next_message_id(chat_id),
+                              date=dt.datetime.now(dt.UTC), chat=chat, from_user=author,
+                              text=replying_to)
+        query_id = self.telegram.guest_query(chat_id)
+        message = Message(
+            message_id=self.telegram.next_message_id(chat_id), date=dt.datetime.now(dt.UTC),
+            chat=chat, from_user=user.telegram_user(), text=text,
+            entities=[MessageEntity(type="mention", offset=_utf16(text[:at]),
+                                    length=_utf16(mention))],
+            reply_to_message=replied, guest_query_id=query_id,
+        )
+        from aiogram.types import Update
+
+        first_call = len(self.telegram.sent)
+        await self.built.telegram.process(
+            Update(update_id=self.next_update_id(), guest_message=message)
+        )
+        await self.settle()
+        inline_id = self.telegram.guest_answered.get(query_id)
+        calls = tuple(
+            c for c in self.telegram.sent[first_call:]
+            if c.params.get("guest_query_id") == query_id
+            or (inline_id is not None and c.params.get("inline_message_id") == inline_id)
+        )
+        shown = self.telegram.inline.get(inline_id) if inline_id is not None else None
+        drafts = tuple(str(c.params.get("text", "")) for c in calls
+                       if c.method == "editMessageText")
+        return Reply(messages=(shown,) if shown is not None else (), drafts=drafts,
+                     calls=calls)
+
     # -- what happened ---------------------------------------------------------------------------
 
     @property
@@ -232,6 +295,10 @@ class BotTester:
             tool_calls=turned.tool_calls,
             status=turned.status,
         )
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _release(app: AppParts) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.app.parts import AppParts
+    from bot.features.guest.answering import GuestAnswers
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
     from bot.wiring.core import Core
@@ -97,6 +98,9 @@ async def built_bot(
         ))
         extras = c.extras
         commands = extensions.commands if extensions is not None else ()
+        # bot.testing shrinks the guest answers' pace with the outbox's (not an Outbox argument).
+        pacing = dict(pacing or {})
+        guest_interval = float(pacing.pop("guest_interval", 1.0))
         outbox, desk = build_desk(
             settings, c, bot, shared, pacing, menu=menu_of(commands),
             on_handoff=extras.handed_over if extras is not None else None,
@@ -132,6 +136,9 @@ async def built_bot(
             live_replicas=census_of(shared),
             # Answers spoken (VOICE_REPLIES); with replicas, each reply under its lease.
             voice=build_voice(settings, c, outbox, stack, coordinator),
+            # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
+            guest=build_guest(settings, c, system_prompt),
+            guest_edit_interval=guest_interval,
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
@@ -145,6 +152,26 @@ async def built_bot(
                 lifecycle, extensions, "on_shutdown", settings.extension_timeout, running
             )
         yield BuiltBot(c, telegram, ops)
+
+
+def build_guest(settings: Settings, c: Core, system_prompt: str) -> GuestAnswers | None:
+    """Guest mode's answers (bot/features/guest): the chat model, the bot's system prompt
+    and reply settings, the daily token budget; None with GUEST_MODE=off."""
+    if settings.guest_mode == "off":
+        return None
+    from bot.features.guest.answering import GuestAnswers
+    from bot.foundation_models.types import CompletionOptions
+
+    return GuestAnswers(
+        sessionmaker=c.db.sessionmaker,
+        model=c.chat_model,
+        model_name=settings.text_model,
+        system_prompt=system_prompt,
+        options=CompletionOptions(
+            temperature=settings.temperature, max_tokens=settings.max_reply_tokens
+        ),
+        daily_token_limit=settings.daily_token_limit,
+    )
 
 
 def bot_options(settings: Settings, system_prompt: str) -> BotOptions:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from bot.conversation import ConversationService
     from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
+    from bot.features.guest.answering import GuestAnswers
+    from bot.features.guest.telegram import GuestQueries
     from bot.features.tools.loop import ToolLoop
     from bot.images import ImageService
     from bot.knowledge.base import KnowledgeBase
@@ -85,12 +87,15 @@ def build_telegram(
     owner: str = "",
     live_replicas: Callable[[], int] = lambda: 1,
     voice: VoiceReplies | None = None,
+    guest: GuestAnswers | None = None,
+    guest_edit_interval: float = 1.0,
 ) -> TelegramApp:
     """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
     new message took the buttons off. `coordinator` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
     `voice`: answers spoken (VOICE_REPLIES) and /voice; `tools`: the tool loop (its cards,
-    presses, limits and expiry)."""
+    presses, limits and expiry); `guest`: guest queries answered (GUEST_MODE), their answer's
+    edits at most one per `guest_edit_interval` seconds."""
     if coordinator is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     outbox = outbox or Outbox(bot)
@@ -131,8 +136,14 @@ def build_telegram(
         bot.session.middleware(PacedCalls(outbox))
     # Several replicas: one limit per user across them (the coordination store).
     limiter = RateLimiter(rate_limit_per_minute, coordinator=coordinator)
+    guests = None
+    if guest is not None:
+        from bot.features.guest.telegram import GuestQueries
+
+        guests = GuestQueries(guest, limiter, outbox=outbox, edit_interval=guest_edit_interval,
+                              shutdown_grace=shutdown_grace)
     dp = build_dispatcher(
-        deps, intake=intake, limiter=limiter, features=feature_routers(desk, feedback),
+        deps, intake=intake, limiter=limiter, features=feature_routers(desk, feedback, guests),
         members_of=members_of, member_lists=member_lists,
         support_chat_id=desk.chat_id if desk is not None else 0, added_routers=tuple(routers),
     )
@@ -156,6 +167,8 @@ def build_telegram(
     # /image commands), stopped in the reverse one.
     services: list[BotService] = [s for s in (desk, delivery, voice) if s is not None]
     services.append(ToolExpiry(deps))
+    if guests is not None:  # stopped first: its answers finish before the outbox closes
+        services.append(guests)
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk, notices=notices,
         services=services, shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
@@ -163,12 +176,17 @@ def build_telegram(
 
 
 def feature_routers(
-    desk: SupportDesk | None, feedback: AnswerFeedback | None
+    desk: SupportDesk | None,
+    feedback: AnswerFeedback | None,
+    guests: GuestQueries | None = None,
 ) -> FeatureRouters:
-    """The features' routers, in the order they see updates (dispatching.py)."""
+    """The features' routers, in the order they see updates (dispatching.py). `guests`:
+    guest queries (a `guest_message` router: no other router sees those updates)."""
     from bot.telegram.handlers import documents, images, kb, media, toolcalls, tools, voice
 
     front: list[Router] = []
+    if guests is not None:
+        front.append(guests.build_router())
     data: dict[str, object] = {}
     if desk is not None:
         from bot.telegram.handlers import desk as desk_handlers

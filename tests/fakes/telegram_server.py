@@ -10,7 +10,9 @@ Modelled: getMe, getUpdates (long polling, offset confirmation, allowed_updates,
 concurrent poll), setWebhook/deleteWebhook/getWebhookInfo (deliveries with the secret header,
 retried on non-2xx), set/get/deleteMyCommands, sendMessage, editMessageText,
 editMessageReplyMarkup, deleteMessage, sendMessageDraft (private chats only), sendChatAction,
-sendPhoto (multipart, JPEG/PNG checked, uploaded bytes kept), answerCallbackQuery, getFile.
+sendPhoto (multipart, JPEG/PNG checked, uploaded bytes kept), answerCallbackQuery, getFile,
+guest mode (tg_guest.py: guest_message updates, answerGuestQuery once, editMessageText with
+inline_message_id, getMe's supports_guest_queries).
 Checks: text 1-4096 and captions 0-1024 UTF-16 units, entity bounds, "message is not modified",
 "message to edit not found", 403 for blocked users, flood limits (tg_flood.py) answering 429
 with ``retry_after``. Chats must exist (a user wrote, or ``add_chat``) or sends answer "chat not
@@ -23,6 +25,8 @@ In-process API::
         update_id = tg.send_user_message(1, "hi")          # private chat 1, user id 1
         tg.send_user_message(-100, "@fm_test_bot hi", chat_type="group", user={"id": 7})
         tg.send_update({...}); tg.press_stop(1)             # stopped_message_generation
+        update_id, query = tg.send_guest_message(-5, "what is it?", reply_to_text="...")
+        tg.guest[query].text, .versions, .answers           # the guest answer (tg_guest.py)
         tg.edit_user_message(1, message_id, "new"); tg.send_callback_query(1, message_id, "x")
         chat = tg.chat(1)  # .messages .bot_messages .history .draft .drafts .events .actions
                            # .calls .first_visible_at .final_text_at .timing_since(t)
@@ -38,8 +42,10 @@ In-process API::
 
 As a process: ``python -m tests.fakes.telegram_server --port 0 --token T [--username U]
 [--no-flood]`` prints ``LISTENING http://127.0.0.1:PORT`` and serves until SIGTERM. The
-control API (JSON): POST ``/_control/`` + user_message {chat_id, text, user?, chat_type?,
-title?, reply_to?, thread_id?, entities?, language_code?, extra?} -> {update_id};
+control API (JSON): POST ``/_control/`` + guest_message {chat_id, text, user?, title?,
+reply_to_text?, reply_author?} -> {update_id, guest_query_id}; user_message {chat_id, text,
+user?, chat_type?, title?, reply_to?, thread_id?, entities?, language_code?, extra?} ->
+{update_id};
 edit_user_message {chat_id, message_id, text}; callback_query {chat_id, message_id, data};
 update {update}; press_stop {chat_id, draft_id?}; fail_next {method, status, description?,
 retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id}; slow_get_updates
@@ -51,6 +57,7 @@ duration}; user_document {chat_id, data, file_name, mime_type, caption?} (tg_fil
 and downloads). GET ``/_control/`` + chats;
 chat/{chat_id}[?since=T] (messages with edits, draft, events, calls, timing, and with ``since``
 the first visible / final text times after T); photo/{chat_id}/{message_id} (the JPEG);
+guest/{guest_query_id} (answers, inline_message_id, text, versions);
 stats (429 counts, calls per method, pending updates, webhook); calls?since=N&chat_id=;
 wait?version=V&timeout=T (long-polls until the state changes).
 """

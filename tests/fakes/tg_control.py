@@ -79,7 +79,16 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
         action(*args)
         return {}
 
+    def guest_message(b: dict[str, Any]) -> dict[str, Any]:
+        update_id, query_id = tg.send_guest_message(
+            int(b["chat_id"]), b.get("text", ""), user=b.get("user"),
+            title=b.get("title", "Friends"), reply_to_text=b.get("reply_to_text"),
+            reply_author=b.get("reply_author"), language_code=b.get("language_code", "en"),
+        )
+        return {"update_id": update_id, "guest_query_id": query_id}
+
     posts: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "guest_message": guest_message,
         "user_message": user_message,
         "edit_user_message": lambda b: {
             "update_id": tg.edit_user_message(int(b["chat_id"]), int(b["message_id"]), b["text"])
@@ -166,6 +175,14 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
     }
     for name, action in posts.items():
         app.router.add_post(f"/_control/{name}", post(action))
+
+    async def guest(request: web.Request) -> web.StreamResponse:
+        query = tg.guest.get(request.match_info["query_id"])
+        if query is None:
+            return web.json_response({"error": "no such guest query"}, status=404)
+        return web.json_response(asdict(query))
+
+    app.router.add_get("/_control/guest/{query_id}", guest)
 
     async def chats(request: web.Request) -> web.StreamResponse:
         return web.json_response(

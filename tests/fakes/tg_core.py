@@ -102,6 +102,7 @@ class BotApiCore:
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
+            "supports_guest_queries": True,  # guest mode on in @BotFather (tg_guest.py)
         }
         self.chats: dict[int, ChatState] = {}
         self.calls: list[Call] = []

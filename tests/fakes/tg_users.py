@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from tests.fakes.tg_core import Fault
 from tests.fakes.tg_files import FileSide
 from tests.fakes.tg_forum import ForumSide
+from tests.fakes.tg_guest import GuestSide
 from tests.fakes.tg_methods import BotApiMethods
 from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
 from tests.fakes.tg_wire import utf16_len
@@ -27,7 +28,7 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-class UserSide(FileSide, BotApiMethods, ForumSide):
+class UserSide(GuestSide, FileSide, BotApiMethods, ForumSide):
     """The test API (documented in telegram_server.py); synchronous calls act at once."""
 
     # --- test API: what users do ------------------------------------------------------------

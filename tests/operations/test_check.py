@@ -68,7 +68,8 @@ async def test_a_good_replica_setup_passes_every_check(
     settings = settings_for(tg, fm, postgres_url, redis_url=redis_url)
     outcomes = await run_checks(settings, support_chat_id=SUPPORT_CHAT, kb_folders=[kb])
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "support chat", "yandex", "speech recognition",
+        "configuration", "telegram", "guest mode", "support chat", "yandex",
+        "speech recognition",
         "speech synthesis", "database", "redis", "models", "wire", "built-in tools",
         "reasoning", "knowledge base",
     ]
@@ -101,10 +102,28 @@ async def test_single_process_setup_passes(
     tg, fm = fakes
     outcomes = await run_checks(settings_for(tg, fm, sqlite_url))
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "yandex", "speech recognition", "speech synthesis",
-        "database", "models", "wire", "built-in tools", "reasoning",
+        "configuration", "telegram", "guest mode", "yandex", "speech recognition",
+        "speech synthesis", "database", "models", "wire", "built-in tools", "reasoning",
     ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
+
+
+async def test_guest_mode_is_reported_from_get_me(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    """getMe's `supports_guest_queries` (Bot API 10.0): whether @mentions in chats the bot is
+    not a member of reach it; never a failure."""
+    tg, fm = fakes
+    outcomes = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert outcomes["guest mode"].ok
+    assert "supports guest queries" in outcomes["guest mode"].detail
+    tg.guest_queries = False
+    outcomes = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert outcomes["guest mode"].ok
+    assert "does not support guest queries" in outcomes["guest mode"].detail
+    assert "@BotFather" in outcomes["guest mode"].detail
+    outcomes = by_name(await run_checks(settings_for(tg, fm, sqlite_url, guest_mode="off")))
+    assert "GUEST_MODE=off" in outcomes["guest mode"].detail
 
 
 async def test_a_rejected_token_and_key_are_named_with_their_fix(
@@ -247,8 +266,9 @@ async def test_the_command_prints_one_line_per_check_and_exits_by_result(
     }
     code, out = await _cli_check(env, tmp_path)
     assert code == 0, out
-    assert [line.split()[0] for line in out.splitlines()[:10]] == ["ok"] * 10
-    assert "10 passed, 0 failed" in out
+    assert [line.split()[0] for line in out.splitlines()[:11]] == ["ok"] * 11
+    assert "ok    guest mode: the bot supports guest queries" in out
+    assert "11 passed, 0 failed" in out
     env["YANDEX_API_KEY"] = "wrong"
     code, out = await _cli_check(env, tmp_path)
     assert code == 1, out

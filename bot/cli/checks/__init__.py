@@ -74,7 +74,8 @@ async def run_checks(
     jobs: list[Awaitable[list[Outcome]]] = []
     if token:
         jobs.append(_within("telegram", each_within,
-                            check_telegram(token, settings.telegram_api_url, support_chat_id)))
+                            check_telegram(token, settings.telegram_api_url, support_chat_id,
+                                           settings.guest_mode)))
     else:
         outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
                                "set the token @BotFather gave you"))

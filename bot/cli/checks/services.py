@@ -35,8 +35,11 @@ def check_configuration(settings: Settings) -> list[Outcome]:
 
 
 
-async def check_telegram(token: str, api_url: str, support_chat_id: int = 0) -> list[Outcome]:
-    """getMe with the token; with a support chat, the bot's rights there (getChatMember)."""
+async def check_telegram(
+    token: str, api_url: str, support_chat_id: int = 0, guest_mode: str = "on"
+) -> list[Outcome]:
+    """getMe with the token, and whether the bot supports guest queries (its
+    `supports_guest_queries`); with a support chat, the bot's rights there (getChatMember)."""
     from bot.telegram.startup import make_bot  # first: aiogram with lazily built models
 
     make_bot  # noqa: B018 - aiogram is imported now, lazily
@@ -61,7 +64,8 @@ async def check_telegram(token: str, api_url: str, support_chat_id: int = 0) -> 
                            "check TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL")]
         except Exception as exc:  # a reply aiogram could not read, and the like
             return [unexpected("telegram", exc)]
-        outcomes = [passed("telegram", f"token accepted: @{me.username} (id {me.id})")]
+        outcomes = [passed("telegram", f"token accepted: @{me.username} (id {me.id})"),
+                    guest_queries(bool(me.supports_guest_queries), guest_mode)]
         if support_chat_id:
             try:
                 outcomes.append(await _check_support_chat(bot, me.id, support_chat_id))
@@ -70,6 +74,20 @@ async def check_telegram(token: str, api_url: str, support_chat_id: int = 0) -> 
         return outcomes
     finally:
         await bot.session.close()
+
+
+def guest_queries(supported: bool, guest_mode: str) -> Outcome:
+    """Guest mode (Bot API 10.0) as getMe tells it: informational, never a failure."""
+    name = "guest mode"
+    if guest_mode == "off":
+        state = "supports" if supported else "does not support"
+        return passed(name, f"GUEST_MODE=off: not answered (the bot {state} guest queries)")
+    if supported:
+        return passed(name, "the bot supports guest queries: it answers when @mentioned in "
+                      "chats it is not a member of")
+    return passed(name, "the bot does not support guest queries (getMe: "
+                  "supports_guest_queries is false); to answer @mentions in chats it is not "
+                  "a member of, switch Guest mode on in @BotFather")
 
 
 async def _check_support_chat(bot: Bot, bot_id: int, chat_id: int) -> Outcome:
