@@ -42,7 +42,7 @@ from bot.insights.gaps import GapAnalysis
 from bot.insights.summaries import HANDOFF_PROMPT, HANDOFF_SCHEMA
 from bot.storage.database import Database, migrate
 from bot.storage.models import DeskCase, DeskStatus, DeskTurn, InsightJobStatus
-from tests.core.conftest import API_KEY, FOLDER, fake_client
+from tests.conversation.conftest import API_KEY, FOLDER, fake_client
 from tests.fakes import fm_payloads
 from tests.fakes.foundation_models_server import FakeFoundationModels
 

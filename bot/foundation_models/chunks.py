@@ -114,7 +114,7 @@ def quick_snapshot(raw: bytes) -> Snapshot | None:
     fields `snapshot_of` reads, each of the usual type) are read directly; anything else
     (errors, tool calls, unknown or snake_case fields, nulls, numbers in other spellings,
     escaped surrogates, invalid JSON) returns None and goes through `StreamLine`, so leniency
-    and errors stay the model's. tests/unit/foundation_models checks both agree.
+    and errors stay the model's. tests/foundation_models checks both agree.
     """
     try:
         line = json.loads(raw.decode())

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # Classes whose attributes are environment variables, documented in `.env.example` (which
-# tests/unit/test_env_example.py keeps complete); the reference links there.
+# tests/config/test_env_example.py keeps complete); the reference links there.
 ENVIRONMENT_DOCUMENTED = {"Settings"}
 
 

@@ -32,7 +32,7 @@ from bot.telegram.deps import BotOptions
 from bot.telegram.desk import DeskOptions, SupportDesk
 from bot.telegram.outbox import Outbox
 from bot.wiring.telegram import build_telegram
-from tests.core.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
+from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.tg_flood import FloodLimits

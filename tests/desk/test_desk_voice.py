@@ -13,7 +13,7 @@ from bot.storage.database import Database
 from bot.telegram.downloads import TelegramFiles
 from bot.telegram.media import MediaSupport
 from bot.telegram.media.voice import VoiceNotes
-from tests.core.conftest import API_KEY, FOLDER
+from tests.conversation.conftest import API_KEY, FOLDER
 from tests.desk.harness import desk_world
 from tests.desk.test_desk_app import hand_over
 from tests.fakes.ogg_opus import ogg_opus

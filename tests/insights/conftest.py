@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.foundation_models.client import FoundationModelsClient
-from tests.core.conftest import API_KEY, FOLDER, fake_client
+from tests.conversation.conftest import API_KEY, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
 

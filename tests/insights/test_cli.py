@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.storage.database import Database, migrate
 from bot.storage.models import FaqDraft, FaqDraftStatus
-from tests.core.conftest import API_KEY, FOLDER
+from tests.conversation.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.test_cli import run_cli
 

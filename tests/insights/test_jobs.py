@@ -189,7 +189,7 @@ async def test_a_synchronous_job_uses_the_deployments_wire_with_structured_outpu
     from bot.foundation_models.auth import ApiKeyAuth
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
     from bot.foundation_models.responses import ResponsesChatModel
-    from tests.core.conftest import API_KEY, FOLDER
+    from tests.conversation.conftest import API_KEY, FOLDER
 
     kind = OpenAICompatibleChatModel if wire == "openai" else ResponsesChatModel
     async with kind(base_url=f"{fm.url}/v1", auth=ApiKeyAuth(API_KEY),

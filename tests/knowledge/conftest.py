@@ -14,7 +14,7 @@ from bot.knowledge import KbMode
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.embedder import Embedder
 from bot.storage.database import Database
-from tests.core.conftest import API_KEY, FOLDER, fake_client
+from tests.conversation.conftest import API_KEY, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
 FIXTURE = Path(__file__).parent / "fixture"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.core.conftest import API_KEY, FOLDER
+from tests.conversation.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.forkserver import run_module_async
 from tests.knowledge.conftest import FIXTURE, FIXTURE_KB, FIXTURE_MIN_SCORE

@@ -13,8 +13,8 @@ from bot.knowledge.embedder import ATTEMPTS
 from bot.knowledge.grounding import NOT_FOUND_TEXT
 from bot.storage.database import Database
 from bot.storage.models import KbAnswer, MessageStatus
-from tests.core.conftest import ANNA, PRIVATE, make_service
-from tests.core.helpers import COMPLETION, prompts, stored
+from tests.conversation.conftest import ANNA, PRIVATE, make_service
+from tests.conversation.helpers import COMPLETION, prompts, stored
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import KbFactory
 

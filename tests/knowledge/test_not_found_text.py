@@ -20,8 +20,8 @@ from bot.storage.repositories import (
     MessageRepository,
     UserRepository,
 )
-from tests.core.conftest import PRIVATE, make_service
-from tests.core.helpers import prompts, stored
+from tests.conversation.conftest import PRIVATE, make_service
+from tests.conversation.helpers import prompts, stored
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import KbFactory
 

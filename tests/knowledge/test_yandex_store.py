@@ -13,7 +13,7 @@ from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.vector_stores import VectorStoreClient
 from bot.knowledge.store_sync import StoreSync
 from bot.storage.database import Database
-from tests.core.conftest import API_KEY, FOLDER
+from tests.conversation.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.test_eval_fixture import environment, fmbot
 

@@ -16,7 +16,7 @@ from bot.storage.database import Database
 from bot.telegram.outbox import Outbox, gauges
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import CallMetrics
-from tests.core.conftest import ANNA, PRIVATE, make_service
+from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram

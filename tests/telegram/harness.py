@@ -39,7 +39,7 @@ from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.outbox import Outbox
 from bot.wiring.telegram import build_telegram
-from tests.core.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
+from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
 

@@ -30,7 +30,7 @@ from bot.telegram.deps import BotOptions
 from bot.telegram.leader import poll_when_leading
 from bot.telegram.outbox import Outbox
 from bot.wiring.telegram import build_telegram
-from tests.core.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
+from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 

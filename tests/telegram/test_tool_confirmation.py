@@ -32,8 +32,8 @@ from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
 from bot.telegram.deps import BotOptions
 from bot.tools import ToolDefinition
-from tests.core.conftest import API_KEY, FOLDER, fake_client
-from tests.core.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
+from tests.conversation.conftest import API_KEY, FOLDER, fake_client
+from tests.conversation.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 

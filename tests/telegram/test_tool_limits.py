@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from bot.storage.database import Database
-from tests.core.tool_doubles import ShopSource
+from tests.conversation.tool_doubles import ShopSource
 from tests.telegram.harness import ANNA, BORIS
 from tests.telegram.test_tool_confirmation import TICKET, cards, tools_app
 
