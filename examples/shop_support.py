@@ -18,7 +18,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot import AnswerEvent, App, ToolContext
+from bot import AnswerEvent, AnswerStatus, App, RunContext, ToolContext
 
 # The shop's own knowledge base, unless the deployment names another.
 os.environ.setdefault("KB_PATH", str(Path(__file__).parent / "shop_kb"))
@@ -76,12 +76,20 @@ app.include_router(router)
 app.command("plan", "Show your plan", ru="Показать ваш тариф")
 
 
+READY: list[str] = []  # the bot's username once it has started
+ANSWERED: dict[AnswerStatus, int] = {}  # answers by how they ended
+
+
 @app.on_startup
-async def announce() -> None:
+async def announce(ctx: RunContext) -> None:
+    me = await ctx.bot.get_me()
+    READY.append(me.username or "")
     log.info("shop support ready: %d orders, %d customers", len(ORDERS), len(PLANS))
+    log.info("answering as @%s with %s", me.username, ctx.settings.text_model)
 
 
 @app.on_answer
 async def log_answer(event: AnswerEvent) -> None:
+    ANSWERED[event.status] = ANSWERED.get(event.status, 0) + 1
     tools = ", ".join(call.name for call in event.tool_calls) or "none"
     log.info("answered chat %s (tools: %s)", event.chat_id, tools)

@@ -43,6 +43,8 @@ async def test_the_plan_and_an_order(shop: ModuleType) -> None:
     assert reply.text == "Your kettle has shipped; it arrives on 27 November."
     assert [c.name for c in reply.tool_calls] == ["order_status"]
     assert "The customer is on the Gold plan." in tester.model.requests[0]["messages"][0]["text"]
+    assert shop.READY[-1]  # the startup hook asked the bot who it is
+    assert shop.ANSWERED.get("complete", 0) >= 1
 
 
 async def test_a_ticket_is_opened_only_after_the_press(shop: ModuleType) -> None:
