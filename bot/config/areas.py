@@ -62,6 +62,9 @@ class TelegramSettings(BaseSettings):
     # Guest mode (Bot API 10.0): answer when @mentioned in a chat the bot is not a member of
     # (switched on in @BotFather); off: guest queries are not even asked for.
     guest_mode: Literal["on", "off"] = "on"
+    # Rich messages (Bot API 10.1): an answer with a table, a heading, math or a nested list is
+    # sent as a rich message Telegram renders (off: as text, tables as aligned `pre` blocks).
+    rich_messages: Literal["on", "off"] = "on"
 
     # --- Outbound pacing (bot/telegram/outbox) --------------------------------------------------
     # No effect since the bot-wide budget is a rolling window (30 in any second); kept so that

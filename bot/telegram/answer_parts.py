@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.conversation import ChatRef, ContentFilteredError, TurnResult
 from bot.foundation_models.errors import (
@@ -16,6 +16,9 @@ from bot.foundation_models.errors import (
 from bot.foundation_models.types import Snapshot
 from bot.telegram.texts import Translator
 from bot.voice.policy import VoiceAsk
+
+if TYPE_CHECKING:
+    from bot.telegram.outbox import RichFinal
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
 
@@ -32,6 +35,16 @@ class AfterDelivery(Protocol):
         self, target: Target, result: TurnResult, ids: list[int], t: Translator
     ) -> None:
         """`ids`: the Telegram messages showing the answer (empty when nothing was shown)."""
+        ...
+
+
+class FinalForm(Protocol):
+    """Another form a feature may give a finished answer than its rendered text (a rich
+    message: a table that arrives as a table). The Answerer asks each in order, names none of
+    them, and delivers the first form given; the text stays the fallback (richfinal.py)."""
+
+    def final(self, chat_id: int, markdown: str) -> RichFinal | None:
+        """The answer's final Markdown in this form, or None: delivered as text."""
         ...
 
 

@@ -34,6 +34,7 @@ from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import (
     AfterDelivery,
+    FinalForm,
     Runner,
     Target,
     describe_error,
@@ -41,7 +42,7 @@ from bot.telegram.answer_parts import (
 )
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.delivered import settled_ids, until_stored
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox import Outbox, OutboxError, RichFinal
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
 from bot.telegram.toolcards import ToolCards, running_status
@@ -63,9 +64,11 @@ class Answerer:
         after_delivery: Sequence[AfterDelivery] = (),
         superseded: Listeners[[int, list[int]]] | None = None,
         tools: ToolLoop | None = None,
+        final_forms: Sequence[FinalForm] = (),
     ) -> None:
         """`after_delivery`: what features do once an answer is delivered, in order (the
-        support desk's card or the 👍/👎 buttons, a voice reply); `superseded`: where the
+        support desk's card or the 👍/👎 buttons, a voice reply); `final_forms`: other forms
+        features may give a finished answer (the first given is delivered); `superseded`: where the
         tool loop tells which cards a new message took the buttons off (this takes them off
         in Telegram); `tools`: the tool loop (its cards, their time to live, its limits)."""
         self.conversation = conversation
@@ -79,6 +82,7 @@ class Answerer:
         self._settling: set[int] = set()
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self.after_delivery = tuple(after_delivery)
+        self.final_forms = tuple(final_forms)
         self.cards = ToolCards(outbox, tools, self._keep)
         if superseded is not None:
             superseded.subscribe(self.cards.superseded)
@@ -255,7 +259,8 @@ class Answerer:
             partial = for_stream(result.text) if result.sources else result.text
             ids = await settled_ids(handle.fail(notice, partial or None))
         else:
-            ids = await settled_ids(handle.finish(self._final_text(result, chat.chat_id, t)))
+            final = self._final_text(result, chat.chat_id, t)
+            ids = await settled_ids(handle.finish(final, self._final_form(chat.chat_id, final)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
         if result.tool_limit is not None:  # the model was told; the user hears it from us
             await self.cards.tell_limit(target, result.tool_limit, t)
@@ -339,6 +344,13 @@ class Answerer:
         task = asyncio.create_task(coro)
         self._bookkeeping.add(task)
         task.add_done_callback(self._bookkeeping.discard)
+
+    def _final_form(self, chat_id: int, markdown: str) -> RichFinal | None:
+        for form in self.final_forms:
+            given = form.final(chat_id, markdown)
+            if given is not None:
+                return given
+        return None
 
     def _final_text(self, result: TurnResult, chat_id: int, t: Translator) -> str:
         text = result.text or t("error_generic")

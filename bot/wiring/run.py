@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bot.app.parts import AppParts
     from bot.features.guest.answering import GuestAnswers
+    from bot.telegram.answer_parts import FinalForm
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
     from bot.wiring.core import Core
@@ -139,6 +140,8 @@ async def built_bot(
             # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
             guest=build_guest(settings, c, system_prompt),
             guest_edit_interval=guest_interval,
+            # Tables, headings, math and nested lists as rich messages (RICH_MESSAGES).
+            final_forms=build_final_forms(settings),
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
@@ -152,6 +155,16 @@ async def built_bot(
                 lifecycle, extensions, "on_shutdown", settings.extension_timeout, running
             )
         yield BuiltBot(c, telegram, ops)
+
+
+def build_final_forms(settings: Settings) -> list[FinalForm]:
+    """The forms a finished answer may take besides its text: rich messages
+    (bot/features/rich) unless RICH_MESSAGES=off."""
+    if settings.rich_messages == "off":
+        return []
+    from bot.features.rich import RichAnswers
+
+    return [RichAnswers()]
 
 
 def build_guest(settings: Settings, c: Core, system_prompt: str) -> GuestAnswers | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.storage.outage import outage_of
 from bot.telegram.access import AccessPolicy
-from bot.telegram.answer_parts import AfterDelivery
+from bot.telegram.answer_parts import AfterDelivery, FinalForm
 from bot.telegram.answers import Answerer
 from bot.telegram.app import TelegramApp
 from bot.telegram.backlog import Backlog
@@ -89,13 +89,15 @@ def build_telegram(
     voice: VoiceReplies | None = None,
     guest: GuestAnswers | None = None,
     guest_edit_interval: float = 1.0,
+    final_forms: Sequence[FinalForm] = (),
 ) -> TelegramApp:
     """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
     new message took the buttons off. `coordinator` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
     `voice`: answers spoken (VOICE_REPLIES) and /voice; `tools`: the tool loop (its cards,
     presses, limits and expiry); `guest`: guest queries answered (GUEST_MODE), their answer's
-    edits at most one per `guest_edit_interval` seconds."""
+    edits at most one per `guest_edit_interval` seconds; `final_forms`: other forms of a
+    finished answer than its text (RICH_MESSAGES: bot/features/rich)."""
     if coordinator is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     outbox = outbox or Outbox(bot)
@@ -114,7 +116,8 @@ def build_telegram(
         feedback = answer_feedback(sessionmaker, outbox)
     after: list[AfterDelivery] = [hook for hook in (desk or feedback, voice) if hook is not None]
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
-                       after_delivery=after, superseded=superseded, tools=tools)
+                       after_delivery=after, superseded=superseded, tools=tools,
+                       final_forms=final_forms)
     delivery = ImageDelivery(service=images, outbox=outbox, sessionmaker=sessionmaker,
                              status_interval=image_status_interval, coordinator=coordinator,
                              owner=owner)

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from bot.telegram.outbox.core import Outbox
 from bot.telegram.outbox.errors import ChatUnreachableError, OutboxClosedError, OutboxError
+from bot.telegram.outbox.richfinal import RichFinal
 from bot.telegram.outbox.stream import StreamHandle
 
-__all__ = ["ChatUnreachableError", "Outbox", "OutboxClosedError", "OutboxError", "StreamHandle"]
+__all__ = [
+    "ChatUnreachableError",
+    "Outbox",
+    "OutboxClosedError",
+    "OutboxError",
+    "RichFinal",
+    "StreamHandle",
+]

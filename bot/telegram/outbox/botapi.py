@@ -42,6 +42,7 @@ from aiogram.methods import (
     SendChatAction,
     SendMessage,
     SendMessageDraft,
+    SendRichMessage,
     TelegramMethod,
 )
 from aiohttp import ClientError, ClientTimeout
@@ -54,6 +55,7 @@ _METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "editMessageText": EditMessageText,
     "sendChatAction": SendChatAction,
     "deleteMessage": DeleteMessage,
+    "sendRichMessage": SendRichMessage,  # richfinal.py
 }
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

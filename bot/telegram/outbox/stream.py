@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.telegram.outbox.errors import OutboxClosedError
+from bot.telegram.outbox.richfinal import RichFinal
 from bot.telegram.outbox.streamcalls import Content, _State
 from bot.telegram.outbox.streamoutcomes import StreamOutcomes
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
@@ -49,13 +50,18 @@ class StreamHandle(StreamOutcomes):
         if self._state is not _State.DONE:
             self.abort(OutboxClosedError("answer relinquished to another replica"))
 
-    async def finish(self, final: Content) -> list[int]:
+    async def finish(self, final: Content, rich: RichFinal | None = None) -> list[int]:
         """Deliver the final text (split over several messages when long); its message ids.
 
-        Raises ``ChatUnreachableError`` when the chat cannot receive it (e.g. bot blocked).
+        ``rich``: deliver it as this rich message instead (one message), the text being the
+        fallback when Telegram refuses it (richfinal.py). Raises ``ChatUnreachableError``
+        when the chat cannot receive it (e.g. bot blocked).
         """
         rendered = render_markdown(final, cache=self._blocks) if isinstance(final, str) else final
-        return await self._deliver(split_rendered(rendered, self._outbox.text_limit))
+        target = split_rendered(rendered, self._outbox.text_limit)
+        if rich is not None and self._state is _State.OPEN:
+            self._rich = rich
+        return await self._deliver(target)
 
     async def fail(self, user_text: str, partial_markdown: Content | None = None) -> list[int]:
         """Keep the partial answer (default: latest frame), add ``user_text``; all message ids."""

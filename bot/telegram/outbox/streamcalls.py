@@ -20,6 +20,7 @@ from bot.telegram.outbox.errors import ChatUnreachableError
 from bot.telegram.outbox.jobs import Call, Slots, StreamJob
 from bot.telegram.outbox.lane import Lane
 from bot.telegram.outbox.messages import ShownMessages
+from bot.telegram.outbox.richfinal import RichFinal, next_rich_call
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
 from bot.telegram.render.chunks import BlockCache
 
@@ -79,6 +80,9 @@ class StreamCalls(StreamJob):
         self._active_at = now  # last update(): a stream forgotten by its caller goes quiet
         self._messages = ShownMessages(self.chat_id, reply_to, thread_id)
         self._target: list[RenderedText] | None = None
+        # The final as a rich message (richfinal.py), until it is shown or refused.
+        self._rich: RichFinal | None = None
+        self._rich_shown = False
         self._future: asyncio.Future[list[int]] | None = None
         self._aborted: BaseException | None = None
 
@@ -147,9 +151,17 @@ class StreamCalls(StreamJob):
     def next_call(self, slots: Slots) -> Call | None:
         if self._state is _State.FINISHING:
             assert self._target is not None
-            call = self._messages.next_call(self._target, final=True)
+            if self._rich is not None:
+                preview = self._target[0] if self._target else None
+                call = next_rich_call(
+                    self._messages, self._rich, shown=self._rich_shown, preview=preview
+                )
+                parts = 1
+            else:
+                call = self._messages.next_call(self._target, final=True)
+                parts = len(self._target)
             if call is None:
-                self._complete(self._messages.ids[: len(self._target)])
+                self._complete(self._messages.ids[:parts])
             elif self._nothing_shown():  # the user's first text, and the whole of it
                 call.priority = Priority.OPENING
             return call
@@ -234,5 +246,6 @@ class StreamCalls(StreamJob):
     def _complete(self, ids: list[int]) -> None:
         self._state = _State.DONE
         self._blocks, self._parts, self._source = {}, [], None  # free the answer's copies
+        self._rich = None
         if self._future is not None and not self._future.done():
             self._future.set_result(ids)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.telegram.outbox.botapi import message_id_of
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxError
 from bot.telegram.outbox.jobs import Call
+from bot.telegram.outbox.richfinal import RICH_TAGS
 from bot.telegram.outbox.streamcalls import StreamCalls, _State
 from bot.telegram.render import RenderedText
 
@@ -24,9 +26,16 @@ class StreamOutcomes(StreamCalls):
     def on_success(self, call: Call, result: Any, now: float) -> None:
         tag = call.tag
         self._messages.succeeded(call, result)
-        if self.first_text_at is None and tag in ("send", "edit", "draft") and call.payload:
+        if self.first_text_at is None and tag in ("send", "edit", "draft", *RICH_TAGS) and (
+            call.payload
+        ):
             self.first_text_at = now
-        if tag == "send":
+        if tag in RICH_TAGS:
+            self._rich_shown = True
+            if tag == "rich_send":
+                self._messages.ids.append(message_id_of(result))
+                self._messages.shown.append(call.payload or RenderedText(""))
+        elif tag == "send":
             self._typing_at = None
             if self.on_shown is not None and self._state is not _State.FINISHING:
                 self.on_shown(self.message_ids)
@@ -45,6 +54,10 @@ class StreamOutcomes(StreamCalls):
         if failure is Failure.CHAT_GONE:
             logger.info("chat %s unreachable, stream stopped: %s", self.chat_id, exc)
             self._die(ChatUnreachableError(self.chat_id, str(exc)), exc)
+        elif tag == "rich_edit" and failure is Failure.MESSAGE_GONE:
+            self._messages.lost(0)  # the user deleted the streamed message: send it anew
+        elif tag in RICH_TAGS:
+            self._rich_refused(failure, exc)
         elif tag in ("draft", "empty_draft") and failure is not Failure.BAD_ENTITIES:
             logger.info("drafts refused in chat %s (%s); streaming by edits", self.chat_id, exc)
             self._outbox.refuse_drafts(self.chat_id)
@@ -72,6 +85,16 @@ class StreamOutcomes(StreamCalls):
         else:  # a frame that cannot be shown: wait for the next one instead of looping
             logger.warning("frame for chat %s dropped: %s", self.chat_id, exc)
             self._dirty = False
+
+    def _rich_refused(self, failure: Failure, exc: BaseException) -> None:
+        """The rich message could not be shown: the rendered text goes instead, in this
+        stream (its messages are where the rich one would have been). The caller hears of a
+        refusal (not of a 5xx that outlasted the retries, which says nothing of rich messages)
+        and logs it."""
+        rich, self._rich = self._rich, None
+        logger.info("rich message not shown in chat %s (%s): sending text", self.chat_id, exc)
+        if rich is not None and failure is not Failure.TRANSIENT:
+            rich.refused(str(exc))
 
     def abort(self, exc: BaseException) -> None:
         self._aborted = exc

@@ -1,0 +1,115 @@
+"""Does an answer's Markdown need a rich message, and does it fit one?
+
+A plain message shows bold, italic, code, links, quotes and a flat list well (our entities,
+bot/telegram/render); it cannot show a table (an aligned ``pre`` block is the best it can do), a
+heading (bold text), math, or a list inside a list (its indents are lost). Those answers go as
+rich messages (Bot API 10.1). The Markdown is parsed with markdown-it as the renderer parses it
+(CommonMark with GFM tables), so what counts as a table here is what would have been drawn as a
+``pre`` block there.
+
+Limits of a rich message (https://core.telegram.org/bots/api#inputrichmessage, "Rich Message
+Limits"): 32,768 characters of text, 500 blocks (nested blocks, list items and table rows
+included), 16 levels of nesting, 20 columns in a table. An answer over one of them is sent as
+text, as before (split at 4,096).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+MAX_TEXT = 32_768
+MAX_BLOCKS = 500
+MAX_DEPTH = 16
+MAX_COLUMNS = 20
+
+_PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+# Display math `$$…$$`, LaTeX's `\[…\]` and inline `\(…\)`. A single `$…$` is not taken for
+# math ("$5 and $10" is money): the model is asked for nothing, it writes what it writes.
+_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)", re.DOTALL)
+# Code first, so that what looks like math inside code stays code.
+_CODE_OR_LATEX = re.compile(
+    r"(?P<code>```.*?```|~~~.*?~~~|`[^`\n]+`)|\\\[(?P<block>.+?)\\\]|\\\((?P<inline>.+?)\\\)",
+    re.DOTALL,
+)
+_BLOCK_OPENS = frozenset({
+    "paragraph_open", "heading_open", "blockquote_open", "bullet_list_open",
+    "ordered_list_open", "list_item_open", "table_open", "tr_open",
+})
+_BLOCK_LEAVES = frozenset({"fence", "code_block", "hr", "html_block"})
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What an answer's Markdown holds, as far as rich messages care."""
+
+    rich: bool  # a table, a heading, math or a nested list: a plain message cannot show it
+    blocks: int  # blocks as Telegram counts them (list items and table rows included)
+    depth: int  # the deepest nesting of blocks
+    columns: int  # the widest table
+
+    @property
+    def fits(self) -> bool:
+        return self.blocks <= MAX_BLOCKS and self.depth <= MAX_DEPTH and (
+            self.columns <= MAX_COLUMNS
+        )
+
+
+def shape_of(markdown: str) -> Shape:
+    tokens = _PARSER.parse(markdown)
+    rich = False
+    blocks = depth = columns = 0
+    lists = 0  # lists open around the token
+    row = 0  # cells in the table row being read
+    for token in tokens:
+        if token.type in _BLOCK_OPENS or token.type in _BLOCK_LEAVES:
+            blocks += 1
+            depth = max(depth, token.level + 1)
+        kind = token.type
+        if kind in ("table_open", "heading_open"):
+            rich = True
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            rich = rich or lists > 0
+            lists += 1
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists -= 1
+        elif kind == "tr_open":
+            row = 0
+        elif kind in ("th_open", "td_open"):
+            row += 1
+            columns = max(columns, row)
+        elif kind == "inline" and not rich and _has_math(token):
+            rich = True
+    return Shape(rich, blocks, depth, columns)
+
+
+def _has_math(token: Token) -> bool:
+    # The inline's source (`content`) keeps the backslashes markdown-it reads as escapes.
+    return bool(_MATH.search(_CODE.sub("", token.content)))
+
+
+_CODE = re.compile(r"`[^`\n]+`")
+
+
+def needs_rich(markdown: str) -> bool:
+    """Whether the answer holds what only a rich message shows (a table, a heading, math, a
+    nested list)."""
+    return shape_of(markdown).rich
+
+
+def for_telegram(markdown: str) -> str:
+    """The Markdown as Telegram's rich dialect reads math: `$…$` inline and `$$…$$` as a block
+    (LaTeX's `\\(…\\)` and `\\[…\\]`, which models write too, are turned into them); the
+    rest is CommonMark with GFM tables, which the dialect takes as is."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("code") is not None:
+            return match.group(0)
+        if match.group("block") is not None:
+            return f"$${match.group('block').strip()}$$"
+        return f"${match.group('inline').strip()}$"
+
+    return _CODE_OR_LATEX.sub(replace, markdown)

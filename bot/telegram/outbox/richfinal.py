@@ -1,0 +1,75 @@
+"""A final answer Telegram renders itself: a rich message (Bot API 10.1), with today's rendered
+text as its fallback.
+
+``sendRichMessage`` (https://core.telegram.org/bots/api#sendrichmessage) posts it when the answer
+shows no message yet (private chats stream as drafts); ``editMessageText`` with ``rich_message``
+(https://core.telegram.org/bots/api#editmessagetext) turns the streamed message of a group into
+it, and the messages a long streamed text rolled over into are deleted. What goes in the
+``InputRichMessage`` is not the outbox's business: the caller (a feature, through the
+Answerer's ``FinalForm`` hook) built it and is told when Telegram refuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.telegram.outbox.botapi import ApiCall, delete_call
+from bot.telegram.outbox.jobs import Call
+from bot.telegram.outbox.messages import ShownMessages
+from bot.telegram.render import RenderedText
+
+
+@dataclass(frozen=True, slots=True)
+class RichFinal:
+    """The final answer as a rich message: ``rich_message`` is an ``InputRichMessage`` as JSON
+    (https://core.telegram.org/bots/api#inputrichmessage). ``refused(reason)`` is called once
+    when Telegram refuses it for good (a 400, not a 429 or a 5xx): the rendered text goes out
+    instead, in the same stream."""
+
+    rich_message: dict[str, Any]
+    refused: Callable[[str], None]
+
+
+def rich_send_call(
+    chat_id: int, rich: RichFinal, reply_to: int | None, thread_id: int | None
+) -> ApiCall:
+    params: dict[str, Any] = {"chat_id": chat_id, "rich_message": rich.rich_message}
+    if thread_id is not None:
+        params["message_thread_id"] = thread_id
+    if reply_to is not None:
+        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+    return ApiCall("sendRichMessage", params)
+
+
+def rich_edit_call(chat_id: int, message_id: int, rich: RichFinal) -> ApiCall:
+    params = {"chat_id": chat_id, "message_id": message_id, "rich_message": rich.rich_message}
+    return ApiCall("editMessageText", params)
+
+
+RICH_TAGS = ("rich_send", "rich_edit")
+
+
+def next_rich_call(
+    messages: ShownMessages, rich: RichFinal, *, shown: bool, preview: RenderedText | None
+) -> Call | None:
+    """The next call that brings the answer's messages to the one rich message (None: they
+    show it). Messages left to delete go first (a part the user deleted), then the rich
+    message (sent, or the streamed first message edited into it), then the messages after
+    the first (a long streamed text's later parts). ``preview``: the plain first part, the
+    call's payload (what the user's first text is, for the latencies)."""
+    chat_id = messages.chat_id
+    if messages.stale:
+        method = delete_call(chat_id, messages.stale[0])
+        return Call(method, True, "delete_stale", index=messages.stale[0])
+    if not shown:
+        if not messages.ids:
+            send = rich_send_call(chat_id, rich, messages.reply_to, messages.thread_id)
+            return Call(send, True, "rich_send", 0, preview)
+        edit = rich_edit_call(chat_id, messages.ids[0], rich)
+        return Call(edit, True, "rich_edit", 0, preview)
+    if len(messages.ids) > 1:
+        last = len(messages.ids) - 1
+        return Call(delete_call(chat_id, messages.ids[last]), True, "delete_extra", index=last)
+    return None
