@@ -105,6 +105,8 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
             )
         },
         "fail_next": fail_next,
+        # Rich messages refused with a 400 (tg_rich.py) while on.
+        "refuse_rich": lambda b: done(lambda: setattr(tg, "refuse_rich", bool(b.get("on", True)))),
         "block_user": lambda b: done(tg.block_user, int(b["chat_id"])),
         "unblock_user": lambda b: done(tg.unblock_user, int(b["chat_id"])),
         "slow_get_updates": lambda b: done(tg.slow_get_updates, float(b["seconds"])),

@@ -254,6 +254,8 @@ class BotApiCore:
                             "duration": m.voice_duration, "file_size": len(m.voice)}
             if m.voice_mime:
                 out["voice"]["mime_type"] = m.voice_mime
+        elif m.rich is not None:  # a rich message (tg_rich.py)
+            out["rich_message"] = m.rich
         elif m.text is not None:
             out["text"] = m.text
             if m.entities:

@@ -46,6 +46,7 @@ class ChatMessage:
     reply_to: int | None = None
     thread_id: int | None = None
     user: dict[str, Any] | None = None
+    rich: dict[str, Any] | None = None  # a rich message's RichMessage (tg_rich.py)
     versions: list[Version] = field(default_factory=list)
     deleted: bool = False
 
@@ -69,6 +70,7 @@ class ChatMessage:
             "photo_size": len(self.photo) if self.photo is not None else None,
             "voice_size": len(self.voice) if self.voice is not None else None,
             "reply_markup": self.reply_markup,
+            "rich": self.rich,
             "reply_to": self.reply_to,
             "thread_id": self.thread_id,
             "deleted": self.deleted,

@@ -14,6 +14,7 @@ from tests.fakes.tg_files import FileSide
 from tests.fakes.tg_forum import ForumSide
 from tests.fakes.tg_guest import GuestSide
 from tests.fakes.tg_methods import BotApiMethods
+from tests.fakes.tg_rich import RichSide
 from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
 from tests.fakes.tg_wire import utf16_len
 
@@ -28,7 +29,7 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-class UserSide(GuestSide, FileSide, BotApiMethods, ForumSide):
+class UserSide(RichSide, GuestSide, FileSide, BotApiMethods, ForumSide):
     """The test API (documented in telegram_server.py); synchronous calls act at once."""
 
     # --- test API: what users do ------------------------------------------------------------
