@@ -27,14 +27,33 @@ MAX_DEPTH = 16
 MAX_COLUMNS = 20
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-# Display math `$$…$$`, LaTeX's `\[…\]` and inline `\(…\)`. A single `$…$` is not taken for
-# math ("$5 and $10" is money): the model is asked for nothing, it writes what it writes.
-_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)", re.DOTALL)
-# Code first, so that what looks like math inside code stays code.
-_CODE_OR_LATEX = re.compile(
-    r"(?P<code>```.*?```|~~~.*?~~~|`[^`\n]+`)|\\\[(?P<block>.+?)\\\]|\\\((?P<inline>.+?)\\\)",
-    re.DOTALL,
+# Math: display `$$…$$`, LaTeX's display `\[…\]` on lines of its own and inline `\(…\)`, each
+# read past the code around it (math inside code stays code). A single `$…$` is not taken for
+# math ("$5 and $10" is money). `\[`, `\]`, `\(` and `\)` are also Markdown's escaped brackets
+# (the citations' `\[1\]`, a title's `\(PDF\)`): LaTeX's are math only when what they hold
+# looks like it (an operator not escaped, a command such as `\frac`, or one letter).
+_SPANS = re.compile(
+    r"(?P<code>```.*?```|~~~.*?~~~|`[^`\n]+`)"
+    r"|\$\$(?P<dollars>.+?)\$\$"
+    r"|^[ \t]*\\\[(?P<block>.+?)\\\][ \t]*$"
+    r"|\\\((?P<inline>[^\n]+?)\\\)",
+    re.DOTALL | re.MULTILINE,
 )
+_MATHY = re.compile(r"(?<!\\)[\^_=+\-*/<>{}]|\\[A-Za-z]{2,}|^\s*[A-Za-z]\s*$")
+
+
+def _math(match: re.Match[str]) -> str | None:
+    """The `$…$` or `$$…$$` Telegram reads for a math span; None: not math."""
+    if match.group("dollars") is not None:
+        return match.group(0)
+    block, inline = match.group("block"), match.group("inline")
+    if block is not None and _MATHY.search(block):
+        return f"$${block.strip()}$$"
+    if inline is not None and _MATHY.search(inline):
+        return f"${inline.strip()}$"
+    return None
+
+
 _BLOCK_OPENS = frozenset({
     "paragraph_open", "heading_open", "blockquote_open", "bullet_list_open",
     "ordered_list_open", "list_item_open", "table_open", "tr_open",
@@ -88,10 +107,7 @@ def shape_of(markdown: str) -> Shape:
 
 def _has_math(token: Token) -> bool:
     # The inline's source (`content`) keeps the backslashes markdown-it reads as escapes.
-    return bool(_MATH.search(_CODE.sub("", token.content)))
-
-
-_CODE = re.compile(r"`[^`\n]+`")
+    return any(_math(match) is not None for match in _SPANS.finditer(token.content))
 
 
 def needs_rich(markdown: str) -> bool:
@@ -104,12 +120,4 @@ def for_telegram(markdown: str) -> str:
     """The Markdown as Telegram's rich dialect reads math: `$…$` inline and `$$…$$` as a block
     (LaTeX's `\\(…\\)` and `\\[…\\]`, which models write too, are turned into them); the
     rest is CommonMark with GFM tables, which the dialect takes as is."""
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group("code") is not None:
-            return match.group(0)
-        if match.group("block") is not None:
-            return f"$${match.group('block').strip()}$$"
-        return f"${match.group('inline').strip()}$"
-
-    return _CODE_OR_LATEX.sub(replace, markdown)
+    return _SPANS.sub(lambda match: _math(match) or match.group(0), markdown)
