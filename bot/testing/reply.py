@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.extensions import SourceInfo, ToolCallInfo
 from bot.testing.telegram import SentCall, Shown
@@ -33,6 +34,13 @@ class Reply:
     def text(self) -> str:
         """The text of the messages sent, joined by a blank line."""
         return "\n\n".join(m.text for m in self.messages if not m.deleted and m.text)
+
+    @property
+    def rich(self) -> list[dict[str, Any]]:
+        """The rich messages sent (Bot API 10.1: a table, a heading, math or a nested list),
+        each as the bot sent it: an `InputRichMessage` such as `{"markdown": "| a | b |..."}`.
+        Empty when the answer went as text (`RICH_MESSAGES=off`, or Telegram refused it)."""
+        return [m.rich for m in self.messages if not m.deleted and m.rich is not None]
 
     @property
     def buttons(self) -> list[str]:

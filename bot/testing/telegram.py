@@ -57,10 +57,13 @@ class Shown:
 
     message_id: int
     chat_id: int
-    kind: str  # text, photo, document, voice, ...
+    kind: str  # text, rich, photo, document, voice, ...
     text: str = ""
     buttons: list[list[dict[str, Any]]] = field(default_factory=list)
     deleted: bool = False
+    rich: dict[str, Any] | None = None
+    """A rich message's content as the bot sent it (an `InputRichMessage`: `markdown`,
+    `html` or `blocks`), None for a text message; `text` is then its Markdown or HTML."""
 
     def button_texts(self) -> list[str]:
         return [button.get("text", "") for row in self.buttons for button in row]
@@ -86,6 +89,9 @@ class FakeTelegram(BaseSession):
         self.guest_answered: dict[str, str] = {}
         self.inline: dict[str, Shown] = {}
         self._guest_ids = itertools.count(1)
+        # Rich messages (Bot API 10.1) refused with a 400 while on, as a Bot API server without
+        # them or a chat where they are not allowed refuses them.
+        self.refuse_rich = False
 
     def make_bot(self) -> Bot:
         return Bot(BOT_TOKEN, session=self)
@@ -162,6 +168,8 @@ class FakeTelegram(BaseSession):
                          "file_size": len(self.files[file_id]), "file_path": file_id}
         if name == "answerGuestQuery":
             return self._answer_guest(params)
+        if "rich_message" in params and self.refuse_rich:
+            return 400, _error("Bad Request: RICH_MESSAGE_FORBIDDEN")
         if name.startswith("edit") and chat_id is None and "inline_message_id" in params:
             return self._edit_inline(name, params)
         if name.startswith("edit") and chat_id is not None:
@@ -201,7 +209,11 @@ class FakeTelegram(BaseSession):
         kind = name.removeprefix("send").lower() or "message"
         kind = "text" if kind in ("message", "copymessage") else kind
         text = next((str(params[k]) for k in _TEXT_KEYS if params.get(k)), "")
-        shown = Shown(message_id, chat_id, kind, text, _keyboard(params))
+        rich = params.get("rich_message")
+        if isinstance(rich, dict):
+            kind, text = "rich", _rich_source(rich)
+        shown = Shown(message_id, chat_id, kind, text, _keyboard(params),
+                      rich=rich if isinstance(rich, dict) else None)
         self.shown[(chat_id, message_id)] = shown
         self.created.append((chat_id, message_id))
         return message_of(shown, self.me)
@@ -211,11 +223,16 @@ class FakeTelegram(BaseSession):
         if shown is None or shown.deleted:
             return 400, {"ok": False, "error_code": 400,
                          "description": "Bad Request: message to edit not found"}
-        before = (shown.text, shown.buttons)
-        if name in ("editMessageText", "editMessageCaption"):
+        before = (shown.text, shown.buttons, shown.rich)
+        rich = params.get("rich_message")
+        if name == "editMessageText" and isinstance(rich, dict):  # into a rich message
+            shown.kind, shown.text, shown.rich = "rich", _rich_source(rich), rich
+        elif name in ("editMessageText", "editMessageCaption"):
             shown.text = next((str(params[k]) for k in _TEXT_KEYS if k in params), "")
+            if shown.kind == "rich":
+                shown.kind, shown.rich = "text", None
         shown.buttons = _keyboard(params)  # an edit without a keyboard removes it
-        if (shown.text, shown.buttons) == before:
+        if (shown.text, shown.buttons, shown.rich) == before:
             return 400, {"ok": False, "error_code": 400, "description":
                          "Bad Request: message is not modified: specified new message content "
                          "and reply markup are exactly the same"}
@@ -267,11 +284,17 @@ def message_of(shown: Shown, me: User) -> dict[str, Any]:
         message["caption"] = shown.text or None
     elif shown.kind == "document":
         message["document"] = {"file_id": "d", "file_unique_id": "d"}
+    elif shown.kind == "rich":  # its source as one paragraph: the blocks are Telegram's
+        message["rich_message"] = {"blocks": [{"type": "paragraph", "text": shown.text}]}
     else:
         message["text"] = shown.text
     if shown.buttons:
         message["reply_markup"] = {"inline_keyboard": shown.buttons}
     return {k: v for k, v in message.items() if v is not None}
+
+
+def _rich_source(rich: dict[str, Any]) -> str:
+    return str(rich.get("markdown") or rich.get("html") or json.dumps(rich.get("blocks", [])))
 
 
 def _params(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
