@@ -12,7 +12,8 @@ retried on non-2xx), set/get/deleteMyCommands, sendMessage, editMessageText,
 editMessageReplyMarkup, deleteMessage, sendMessageDraft (private chats only), sendChatAction,
 sendPhoto (multipart, JPEG/PNG checked, uploaded bytes kept), answerCallbackQuery, getFile,
 guest mode (tg_guest.py: guest_message updates, answerGuestQuery once, editMessageText with
-inline_message_id, getMe's supports_guest_queries).
+inline_message_id, getMe's supports_guest_queries), rich messages (tg_rich.py: sendRichMessage
+and editMessageText with rich_message, Markdown turned into blocks, ``refuse_rich``).
 Checks: text 1-4096 and captions 0-1024 UTF-16 units, entity bounds, "message is not modified",
 "message to edit not found", 403 for blocked users, flood limits (tg_flood.py) answering 429
 with ``retry_after``. Chats must exist (a user wrote, or ``add_chat``) or sends answer "chat not
@@ -47,8 +48,8 @@ reply_to_text?, reply_author?} -> {update_id, guest_query_id}; user_message {cha
 user?, chat_type?, title?, reply_to?, thread_id?, entities?, language_code?, extra?} ->
 {update_id};
 edit_user_message {chat_id, message_id, text}; callback_query {chat_id, message_id, data};
-update {update}; press_stop {chat_id, draft_id?}; fail_next {method, status, description?,
-retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id}; slow_get_updates
+update {update}; press_stop {chat_id, draft_id?}; refuse_rich {on?}; fail_next {method,
+status, description?, retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id}; slow_get_updates
 {seconds}; fail_get_updates {times, status?}; delete_message {chat_id, message_id}; limits
 {field: value...}; reset_timing {chat_id?}; reset_counters; file {data, kind?, ext?,
 mime_type?} -> {file_id}; user_photo_message {chat_id, sizes: [base64], caption?,

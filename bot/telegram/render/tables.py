@@ -1,6 +1,10 @@
 """Markdown tables as aligned monospace text (shown in a ``pre`` block).
 
-Telegram has no table entity; a pre block keeps the columns lined up on every client.
+A plain message has no table entity; a pre block keeps the columns lined up on every client.
+Since Bot API 10.1 a rich message has a table block, and an answer with a table is sent as
+one (bot/features/rich, ``RICH_MESSAGES=on``): this rendering is the fallback, for
+``RICH_MESSAGES=off``, a refused rich message, an answer over a rich message's limits, and the
+frames streamed before the final message.
 """
 
 from __future__ import annotations
