@@ -49,10 +49,10 @@ user?, chat_type?, title?, reply_to?, thread_id?, entities?, language_code?, ext
 {update_id};
 edit_user_message {chat_id, message_id, text}; callback_query {chat_id, message_id, data};
 update {update}; press_stop {chat_id, draft_id?}; refuse_rich {on?}; fail_next {method,
-status, description?, retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id}; slow_get_updates
-{seconds}; fail_get_updates {times, status?}; delete_message {chat_id, message_id}; limits
-{field: value...}; reset_timing {chat_id?}; reset_counters; file {data, kind?, ext?,
-mime_type?} -> {file_id}; user_photo_message {chat_id, sizes: [base64], caption?,
+status, description?, retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id};
+slow_get_updates {seconds}; fail_get_updates {times, status?}; delete_message {chat_id,
+message_id}; limits {field: value...}; reset_timing {chat_id?}; reset_counters; file {data,
+kind?, ext?, mime_type?} -> {file_id}; user_photo_message {chat_id, sizes: [base64], caption?,
 media_group_id?, language_code?}; user_voice {chat_id, data,
 duration}; user_document {chat_id, data, file_name, mime_type, caption?} (tg_files.py: getFile
 and downloads). GET ``/_control/`` + chats;
