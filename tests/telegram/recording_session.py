@@ -37,6 +37,7 @@ from aiogram.methods import (
     SendMessage,
     SendMessageDraft,
     SendPhoto,
+    SendRichMessage,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
@@ -92,6 +93,7 @@ class RecordedRequest:
 WIRE_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
     SendMessageDraft,
     SendMessage,
+    SendRichMessage,
     EditMessageText,
     SendChatAction,
     DeleteMessage,
@@ -156,7 +158,7 @@ class RecordingSession(BaseSession):
         return None
 
     def default_reply(self, method: TelegramMethod[Any]) -> Reply:
-        if isinstance(method, SendMessage | SendPhoto):
+        if isinstance(method, SendMessage | SendPhoto | SendRichMessage):
             self._next_id += 1
             return Reply(result=message_dict(method.chat_id, self._next_id, method))
         if isinstance(method, EditMessageText):
