@@ -19,6 +19,7 @@ from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
     from bot.telegram.outbox import RichFinal
+    from bot.telegram.outbox.richfinal import RichFrames
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
 
@@ -45,6 +46,11 @@ class FinalForm(Protocol):
 
     def final(self, chat_id: int, markdown: str) -> RichFinal | None:
         """The answer's final Markdown in this form, or None: delivered as text."""
+        ...
+
+    def frames(self, chat_id: int) -> RichFrames | None:
+        """How the drafts of an answer in this chat may show a frame in this form (None:
+        as text drafts)."""
         ...
 
 

@@ -221,6 +221,9 @@ class Answerer:
             elif seen:
                 handle.update(seen)
 
+        handle.rich_frames = next(
+            (f for f in (form.frames(chat.chat_id) for form in self.final_forms) if f), None
+        )
         # Stored at once, so a restart after a crash can remove the partial messages.
         handle.on_shown = lambda ids: self._keep(self._note_shown(chat.chat_id, ids))
 

@@ -16,8 +16,8 @@ class Reply:
     messages: tuple[Shown, ...]
     """The messages the bot sent in answer, as the chat shows them now (edits applied)."""
     drafts: tuple[str, ...]
-    """What streamed before the answer settled: each draft (private chats) or intermediate
-    edit (groups) in order."""
+    """What streamed before the answer settled: each draft (private chats; a rich draft's
+    Markdown) or intermediate edit (groups) in order."""
     calls: tuple[SentCall, ...]
     """Every Bot API call made in answer, in order."""
     sources: tuple[SourceInfo, ...] = ()

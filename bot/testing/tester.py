@@ -283,9 +283,11 @@ class BotTester:
         calls = tuple(c for c in self.telegram.sent[first_call:] if c.chat_id == chat_id)
         created = [key for key in self.telegram.created[first_message:] if key[0] == chat_id]
         turned = await changes(built.core.db.sessionmaker, chat_id, before)
-        drafts = tuple(
-            str(c.params.get("text", "")) for c in calls
-            if c.method in ("sendMessageDraft", "editMessageText") and c.params.get("text")
+        drafts = tuple(  # a rich draft's (sendRichMessageDraft): its Markdown
+            str(c.params.get("text") or c.params.get("rich_message", {}).get("markdown", ""))
+            for c in calls
+            if c.method in ("sendMessageDraft", "editMessageText", "sendRichMessageDraft")
+            and (c.params.get("text") or c.params.get("rich_message"))
         )
         return Reply(
             messages=tuple(self.telegram.shown[key] for key in created),

@@ -62,6 +62,10 @@ async def test_private_table_answer_arrives_as_a_rich_message_and_plain_stays_te
         assert table_of(rich.rich) == CELLS
         assert rich.rich["blocks"][0] == {"type": "paragraph", "text": "Here are the plans:"}
         assert chat.drafts, "the answer streamed as drafts first"
+        # Drafts are text until the frame holds a table, then rich drafts showing it.
+        assert chat.drafts[-1].rich is not None
+        assert table_of(chat.drafts[-1].rich) is not None
+        assert any(d.rich is None and d.text for d in chat.drafts)
         assert len(chat.bot_messages) == 1
         assert [c.status for c in calls(e2e, "sendRichMessage", USER)] == [429, 502, 200]
         assert not calls(e2e, "sendMessage", USER)
@@ -110,6 +114,7 @@ async def test_refused_rich_message_falls_back_to_text_once_and_is_remembered(
         refused = calls(e2e, "sendRichMessage", USER)
         assert len(refused) == 1
         assert REFUSED in (refused[0].description or "")
+        assert all(d.rich is None for d in e2e.tg.chat(USER).drafts)  # refused: text drafts
         assert len(e2e.tg.chat(USER).bot_messages) == 1  # no lost answer, no duplicate
 
         second = await answer(e2e, USER, "once more")
@@ -131,6 +136,7 @@ async def test_rich_messages_off_keeps_todays_text(tmp_path: Path) -> None:
         assert "pre" in [e["type"] for e in message.entities]
         assert not calls(e2e, "sendRichMessage", USER)
         assert not [c for c in e2e.tg.calls if "rich_message" in c.params]
+        assert all(d.rich is None for d in e2e.tg.chat(USER).drafts)
 
 
 async def test_grounded_table_answer_keeps_its_source_links(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ COUNTED = frozenset(
         "sendPhoto",
         "sendDocument",
         "sendMessageDraft",
+        "sendRichMessage",  # tg_rich.py
+        "sendRichMessageDraft",
         "copyMessage",
         "copyMessages",
         "createForumTopic",
@@ -99,7 +101,7 @@ class FloodControl:
         """Spend one message of the budget, or return retry_after (seconds) when over it."""
         if method not in COUNTED or not self.limits.enabled:
             return None
-        if method == "sendMessageDraft":
+        if method in ("sendMessageDraft", "sendRichMessageDraft"):
             return self._check_draft(chat_id, now) if self.limits.drafts_count else None
         penalty = self._penalty.get(chat_id, 0.0)
         if now < penalty:

@@ -1,5 +1,6 @@
-"""Rich messages (Bot API 10.1, core.telegram.org/bots/api#sendrichmessage): ``sendRichMessage``
-and ``editMessageText`` with ``rich_message`` take an ``InputRichMessage`` (exactly one of
+"""Rich messages (Bot API 10.1, core.telegram.org/bots/api#sendrichmessage): ``sendRichMessage``,
+``sendRichMessageDraft`` (private chats, like sendMessageDraft; ``chat.drafts[i].rich``) and
+``editMessageText`` with ``rich_message`` take an ``InputRichMessage`` (exactly one of
 ``html``, ``markdown`` or ``blocks``) and the message shows a ``RichMessage`` (``blocks``).
 
 The fake turns ``markdown`` into blocks itself (with markdown-it, CommonMark with GFM tables, as
@@ -29,7 +30,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from tests.fakes.tg_core import NOT_MODIFIED, BotApiCore
-from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
+from tests.fakes.tg_state import Call, ChatMessage, ChatState, Draft, Version
 from tests.fakes.tg_wire import Params, bad_request
 
 log = logging.getLogger("fake_telegram")
@@ -263,6 +264,25 @@ class RichSide(BotApiCore):
         message.versions.append(Version(time.time(), text, [], markup))
         chat.record_event("edit", message.message_id, text, final=True)
         return self.message_json(chat, message)
+
+    async def m_sendRichMessageDraft(self, p: Params, call: Call) -> Any:
+        """A rich draft (core.telegram.org/bots/api#sendrichmessagedraft): private chats only,
+        like sendMessageDraft, in the same chat's draft budget."""
+        chat = self.target(p, call)
+        if chat.type != "private":
+            raise bad_request("TEXTDRAFT_PEER_INVALID")
+        draft_id = p.get_int("draft_id", required=True)
+        if not draft_id:
+            raise bad_request("DRAFT_ID_INVALID")
+        rich = self.rich_of(p)
+        self.spend(call, chat)
+        text = plain_text(rich)
+        draft = Draft(time.time(), draft_id, text, [], p.get_int("message_thread_id"),
+                      p.get_bool("can_stop"), p.get_bool("keep_on_stop"), rich=rich)
+        chat.drafts.append(draft)
+        chat.current_draft = draft
+        chat.record_event("draft", draft_id, text, final=False)
+        return True
 
     def _rich_editable(self, p: Params, call: Call) -> tuple[ChatState, ChatMessage]:
         chat = self.target(p, call)

@@ -87,6 +87,7 @@ class Draft:
     thread_id: int | None = None
     can_stop: bool = False
     keep_on_stop: bool = False
+    rich: dict[str, Any] | None = None  # a rich draft's RichMessage (tg_rich.py)
 
 
 @dataclass

@@ -38,6 +38,7 @@ from aiogram.methods import (
     SendMessageDraft,
     SendPhoto,
     SendRichMessage,
+    SendRichMessageDraft,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
@@ -94,6 +95,7 @@ WIRE_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
     SendMessageDraft,
     SendMessage,
     SendRichMessage,
+    SendRichMessageDraft,
     EditMessageText,
     SendChatAction,
     DeleteMessage,

@@ -14,6 +14,7 @@ from aiogram.methods import (
     SendMessage,
     SendMessageDraft,
     SendRichMessage,
+    SendRichMessageDraft,
 )
 
 from bot.telegram.outbox import Outbox, RichFinal
@@ -114,4 +115,41 @@ async def test_a_server_error_outlasting_the_retries_is_no_refusal() -> None:
     assert len(methods(session, SendMessage)) == 1  # the text went instead
     assert refusals == []
     assert len(ids) == 1
+    await outbox.aclose()
+
+
+def table_frames(markdown: str) -> dict[str, Any] | None:
+    return {"markdown": markdown} if "|---|" in markdown else None
+
+
+async def test_drafts_turn_rich_once_the_frame_holds_a_table() -> None:
+    outbox, session = setup()
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    handle.rich_frames = table_frames
+    handle.update("Intro")
+    await asyncio.sleep(0.2)
+    handle.update("Intro\n\n| a | b |\n|---|---|")
+    await asyncio.sleep(0.2)
+    await handle.finish(TABLE, rich_final([]))
+    texts = [m.text for m in methods(session, SendMessageDraft) if m.text]
+    assert texts == ["Intro"]
+    (rich_draft,) = methods(session, SendRichMessageDraft)
+    assert rich_draft.rich_message.markdown == "Intro\n\n| a | b |\n|---|---|"
+    assert rich_draft.draft_id == methods(session, SendMessageDraft)[0].draft_id
+    assert len(methods(session, SendRichMessage)) == 1
+    await outbox.aclose()
+
+
+async def test_a_refused_rich_draft_goes_on_as_text_drafts() -> None:
+    outbox, session = setup()
+    session.add_reply(Reply.error(400, "Bad Request: RICH_MESSAGE_FORBIDDEN"),
+                      SendRichMessageDraft)
+    handle = outbox.stream(PRIVATE, "private", draft=True)
+    handle.rich_frames = table_frames
+    handle.update("Intro\n\n| a | b |\n|---|---|")
+    await asyncio.sleep(0.3)
+    assert len(methods(session, SendRichMessageDraft)) == 1
+    assert [m.text for m in methods(session, SendMessageDraft) if m.text]  # shown as text
+    assert not outbox.drafts_refused(PRIVATE)
+    await handle.finish(TABLE)
     await outbox.aclose()

@@ -1,5 +1,6 @@
 """Rich answers (Bot API 10.1) through bot.testing: a developer's test sees a table answer as a
-rich message (`Reply.rich`), in a private chat and in a group, and a plain answer as text; the
+rich message (`Reply.rich`; its draft a rich draft), in a private chat and in a group, and a
+plain answer as text; the
 in-memory Telegram refusing rich messages (`refuse_rich`) gives today's text."""
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ async def test_a_table_answer_is_a_rich_message_and_a_plain_one_is_text() -> Non
         anna = tester.user("Anna")
         reply = await anna.says("compare the plans")
         assert reply.rich == [{"markdown": TABLE}]
+        # The draft that showed the whole table was a rich draft too.
         assert [c.method for c in reply.calls if "rich_message" in c.params] == [
-            "sendRichMessage"]
+            "sendRichMessageDraft", "sendRichMessage"]
+        assert reply.drafts[-1] == TABLE
         hello = await anna.says("hello")
         assert hello.rich == []
         assert hello.text == "Hello, friend."

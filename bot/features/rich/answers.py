@@ -65,6 +65,13 @@ class RichAnswers:
             return None
         return RichFinal(content, lambda reason: self._refused(chat_id, reason))
 
+    def frames(self, chat_id: int) -> Callable[[str], dict[str, Any] | None] | None:
+        """The rich drafts of an answer in this chat (sendRichMessageDraft): a frame that
+        needs a rich message shows as one while it streams."""
+        if self.refusals.refused(chat_id):
+            return None
+        return rich_message
+
     def _refused(self, chat_id: int, reason: str) -> None:
         if self.refusals.refused(chat_id):  # another answer's refusal told already
             return

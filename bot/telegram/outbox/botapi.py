@@ -43,6 +43,7 @@ from aiogram.methods import (
     SendMessage,
     SendMessageDraft,
     SendRichMessage,
+    SendRichMessageDraft,
     TelegramMethod,
 )
 from aiohttp import ClientError, ClientTimeout
@@ -56,6 +57,7 @@ _METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "sendChatAction": SendChatAction,
     "deleteMessage": DeleteMessage,
     "sendRichMessage": SendRichMessage,  # richfinal.py
+    "sendRichMessageDraft": SendRichMessageDraft,
 }
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -34,7 +34,7 @@ class Call:
 
     @property
     def is_draft(self) -> bool:
-        return self.tag in ("draft", "empty_draft")
+        return self.tag in ("draft", "empty_draft", "rich_draft")
 
 
 @dataclass(slots=True)  # not frozen: made several times per call, plain __init__ is cheaper

@@ -49,6 +49,28 @@ def rich_edit_call(chat_id: int, message_id: int, rich: RichFinal) -> ApiCall:
 
 
 RICH_TAGS = ("rich_send", "rich_edit")
+# Turns a frame's Markdown into an InputRichMessage (JSON), or None: a text draft shows it.
+RichFrames = Callable[[str], dict[str, Any] | None]
+
+
+def rich_draft_call(
+    chat_id: int,
+    draft_id: int,
+    rich_message: dict[str, Any],
+    thread_id: int | None,
+    can_stop: bool,
+) -> ApiCall:
+    """https://core.telegram.org/bots/api#sendrichmessagedraft: a draft Telegram renders as a
+    rich message (a table shows as a table while it streams); the same draft id as the text
+    drafts, so the preview goes on where they were."""
+    params: dict[str, Any] = {"chat_id": chat_id, "draft_id": draft_id,
+                              "rich_message": rich_message}
+    if thread_id is not None:
+        params["message_thread_id"] = thread_id
+    if can_stop:
+        params["can_stop"] = True
+        params["keep_on_stop"] = True
+    return ApiCall("sendRichMessageDraft", params)
 
 
 def next_rich_call(

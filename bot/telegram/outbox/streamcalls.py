@@ -20,7 +20,12 @@ from bot.telegram.outbox.errors import ChatUnreachableError
 from bot.telegram.outbox.jobs import Call, Slots, StreamJob
 from bot.telegram.outbox.lane import Lane
 from bot.telegram.outbox.messages import ShownMessages
-from bot.telegram.outbox.richfinal import RichFinal, next_rich_call
+from bot.telegram.outbox.richfinal import (
+    RichFinal,
+    RichFrames,
+    next_rich_call,
+    rich_draft_call,
+)
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
 from bot.telegram.render.chunks import BlockCache
 
@@ -83,6 +88,9 @@ class StreamCalls(StreamJob):
         # The final as a rich message (richfinal.py), until it is shown or refused.
         self._rich: RichFinal | None = None
         self._rich_shown = False
+        # Drafts as rich messages where the frame needs one (set by the caller; None: text
+        # drafts only, as after a refused rich draft).
+        self.rich_frames: RichFrames | None = None
         self._future: asyncio.Future[list[int]] | None = None
         self._aborted: BaseException | None = None
 
@@ -184,8 +192,7 @@ class StreamCalls(StreamJob):
             and now >= self._draft_at + self._outbox.draft_keepalive
             and now >= slots.draft_frame
         ):  # drafts vanish after 30 s without an update
-            method = self._draft_method(shown)
-            return Call(method, True, "draft", payload=shown, priority=Priority.FRAME)
+            return self._draft_call(shown, Priority.FRAME)
         return None
 
     def preview_call(self) -> Call | None:
@@ -202,6 +209,7 @@ class StreamCalls(StreamJob):
             or self._messages.ids
             or target[0] == self._draft_shown
             or not target[0].text
+            or self._rich is not None  # a rich final: its drafts stay rich, not a text preview
         ):
             return None
         method = self._draft_method(target[0])
@@ -231,13 +239,25 @@ class StreamCalls(StreamJob):
             if call is not None:
                 call.priority = priority
         elif parts and parts[-1] != self._draft_shown:
-            method = self._draft_method(parts[-1])
-            call = Call(method, True, "draft", payload=parts[-1], priority=priority)
+            call = self._draft_call(parts[-1], priority)
         else:
             call = None
         if call is None:
             self._dirty = False
         return call
+
+    def _draft_call(self, part: RenderedText, priority: Priority) -> Call:
+        """A draft of the latest frame: a rich draft when the frame needs one (a table, a
+        heading...) and the caller gave ``rich_frames``, else a text draft of ``part``."""
+        source = self._source
+        if self.rich_frames is not None and isinstance(source, str) and part.text:
+            rich = self.rich_frames(source)
+            if rich is not None:
+                method = rich_draft_call(
+                    self.chat_id, self.draft_id, rich, self.thread_id, self.can_stop
+                )
+                return Call(method, True, "rich_draft", payload=part, priority=priority)
+        return Call(self._draft_method(part), True, "draft", payload=part, priority=priority)
 
     def _draft_method(self, part: RenderedText) -> ApiCall:
         args = (self.chat_id, self.draft_id, part, self.thread_id, self.can_stop)

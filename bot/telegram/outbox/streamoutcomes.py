@@ -26,9 +26,8 @@ class StreamOutcomes(StreamCalls):
     def on_success(self, call: Call, result: Any, now: float) -> None:
         tag = call.tag
         self._messages.succeeded(call, result)
-        if self.first_text_at is None and tag in ("send", "edit", "draft", *RICH_TAGS) and (
-            call.payload
-        ):
+        shows_text = tag in ("send", "edit", "draft", "rich_draft", *RICH_TAGS)
+        if self.first_text_at is None and shows_text and call.payload:
             self.first_text_at = now
         if tag in RICH_TAGS:
             self._rich_shown = True
@@ -39,7 +38,7 @@ class StreamOutcomes(StreamCalls):
             self._typing_at = None
             if self.on_shown is not None and self._state is not _State.FINISHING:
                 self.on_shown(self.message_ids)
-        elif tag in ("draft", "empty_draft"):
+        elif tag in ("draft", "empty_draft", "rich_draft"):
             self._empty_draft_pending = False
             self._draft_shown = call.payload or RenderedText("")
             self._draft_at = now if now - self._active_at < self._outbox.abandon_after else None
@@ -58,6 +57,10 @@ class StreamOutcomes(StreamCalls):
             self._messages.lost(0)  # the user deleted the streamed message: send it anew
         elif tag in RICH_TAGS:
             self._rich_refused(failure, exc)
+        elif tag == "rich_draft":  # text drafts from now on; the final is tried as it comes
+            logger.info("rich draft refused in chat %s (%s): text drafts", self.chat_id, exc)
+            self.rich_frames = None
+            self._dirty = self._source is not None
         elif tag in ("draft", "empty_draft") and failure is not Failure.BAD_ENTITIES:
             logger.info("drafts refused in chat %s (%s); streaming by edits", self.chat_id, exc)
             self._outbox.refuse_drafts(self.chat_id)
