@@ -24,6 +24,7 @@ TABLE = "Plans:\n\n| Plan | Price |\n|---|---:|\n| Basic | 5 |\n| Pro | 10 |\n"
     "A variable \\(x\\) alone.",
     "- one\n  - one.a\n  - one.b\n- two",
     "1. first\n   - detail\n2. second",
+    "Setext heading\n==============\n\ntext",
 ])
 def test_what_a_plain_message_cannot_show_needs_rich(markdown: str) -> None:
     assert needs_rich(markdown)

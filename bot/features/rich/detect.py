@@ -54,6 +54,13 @@ def _math(match: re.Match[str]) -> str | None:
     return None
 
 
+# What any of them needs in the source: a `|` (tables), a `#` or a setext underline
+# (headings), `$$`, `\(` or `\[` (math), an indented list marker (nested lists). An answer
+# without one is not parsed at all (most answers, and every draft frame of theirs).
+_MAYBE = re.compile(
+    r"\||^[ \t]{0,3}#|^[ \t]{0,3}(?:=+|-+)[ \t]*$|\$\$|\\[(\[]|^[ \t]+(?:[-*+]|\d+[.)])[ \t]",
+    re.MULTILINE,
+)
 _BLOCK_OPENS = frozenset({
     "paragraph_open", "heading_open", "blockquote_open", "bullet_list_open",
     "ordered_list_open", "list_item_open", "table_open", "tr_open",
@@ -78,6 +85,8 @@ class Shape:
 
 
 def shape_of(markdown: str) -> Shape:
+    if not _MAYBE.search(markdown):
+        return Shape(rich=False, blocks=0, depth=0, columns=0)
     tokens = _PARSER.parse(markdown)
     rich = False
     blocks = depth = columns = 0
