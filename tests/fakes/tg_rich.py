@@ -78,16 +78,24 @@ def _blocks(tokens: list[Token], i: int, close: str | None) -> tuple[list[dict[s
             i += 1
         elif t.type in ("bullet_list_open", "ordered_list_open"):
             closing = t.type.replace("_open", "_close")
+            ordered = t.type == "ordered_list_open"
+            number = int(t.attrGet("start") or 1)
             items: list[dict[str, Any]] = []
             i += 1
             while tokens[i].type != closing:
                 inner, i = _blocks(tokens, i + 1, "list_item_close")  # past list_item_open
-                items.append({"blocks": inner})
+                # RichBlockListItem: the label shown ("•", or the item's number).
+                item: dict[str, Any] = {"label": f"{number}." if ordered else "•",
+                                        "blocks": inner}
+                if ordered:
+                    item["value"] = number
+                    number += 1
+                items.append(item)
             out.append({"type": "list", "items": items})
             i += 1
         elif t.type == "blockquote_open":
             inner, i = _blocks(tokens, i + 1, "blockquote_close")
-            out.append({"type": "block_quotation", "blocks": inner})
+            out.append({"type": "blockquote", "blocks": inner})
         elif t.type == "table_open":
             rows: list[list[dict[str, Any]]] = []
             i += 1
