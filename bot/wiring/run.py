@@ -6,6 +6,7 @@ model HTTP client: the same wiring, fed updates in process instead of polling.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.app.parts import AppParts
+    from bot.features.business.replies import BusinessOptions
     from bot.features.guest.answering import GuestAnswers
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
@@ -139,6 +141,8 @@ async def built_bot(
             # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
             guest=build_guest(settings, c, system_prompt),
             guest_edit_interval=guest_interval,
+            # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
+            business=build_business(settings),
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
@@ -152,6 +156,18 @@ async def built_bot(
                 lifecycle, extensions, "on_shutdown", settings.extension_timeout, running
             )
         yield BuiltBot(c, telegram, ops)
+
+
+def build_business(settings: Settings) -> BusinessOptions | None:
+    """Chat automation's options (bot/features/business); None with BUSINESS_REPLIES=off."""
+    if settings.business_replies == "off":
+        return None
+    from bot.features.business.replies import BusinessOptions
+
+    return BusinessOptions(
+        mode=settings.business_replies,
+        takeover=dt.timedelta(minutes=settings.business_takeover_minutes),
+    )
 
 
 def build_guest(settings: Settings, c: Core, system_prompt: str) -> GuestAnswers | None:
