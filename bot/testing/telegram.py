@@ -186,9 +186,10 @@ class FakeTelegram(BaseSession):
             return 200, found
         if name == "deleteBusinessMessages":
             ids = {int(i) for i in params.get("message_ids") or []}
-            for key, shown in self.shown.items():
-                if key[0] in self.business_chats.values() and key[1] in ids:
-                    shown.deleted = True
+            chats = set(self.business_chats.values())
+            for key, message in self.shown.items():
+                if key[0] in chats and key[1] in ids:
+                    message.deleted = True
             return 200, True
         if name == "answerGuestQuery":
             return self._answer_guest(params)

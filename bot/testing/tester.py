@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
     from bot.app import App
     from bot.app.parts import AppParts
-    from bot.testing.business import TestBusiness
     from bot.config import Settings
+    from bot.testing.business import TestBusiness
     from bot.wiring import BuiltBot
 
 log = logging.getLogger("bot.testing")

@@ -102,8 +102,9 @@ async def test_single_process_setup_passes(
     tg, fm = fakes
     outcomes = await run_checks(settings_for(tg, fm, sqlite_url))
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "guest mode", "chat automation", "yandex", "speech recognition",
-        "speech synthesis", "database", "models", "wire", "built-in tools", "reasoning",
+        "configuration", "telegram", "guest mode", "chat automation", "yandex",
+        "speech recognition", "speech synthesis", "database", "models", "wire", "built-in tools",
+        "reasoning",
     ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
 
