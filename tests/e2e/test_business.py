@@ -56,6 +56,10 @@ async def test_customers_are_answered_as_the_owner_and_the_owner_takes_over(
         assert BOB["id"] not in tg.chats or not tg.chat(BOB["id"]).bot_messages
         (first,) = completions(e2e)
         assert first[-1]["text"] == "Do you deliver on Sundays?"
+        system = first[0]["text"]
+        assert system.startswith("You are the shop's assistant.")
+        assert "on the account owner's behalf" in system
+        assert "customer (Bob)" in system
 
         # The owner writes in Bob's chat: history, no model call, and Bob's chat is theirs.
         tg.send_business_message(bc, BOB, "And 10% off for you, Bob!", from_owner=True)
