@@ -6,6 +6,7 @@ model HTTP client: the same wiring, fed updates in process instead of polling.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -206,7 +207,16 @@ def bot_options(settings: Settings, system_prompt: str) -> BotOptions:
     )
 
 
-async def run_bot(settings: Settings, system_prompt: str, *, app: AppParts | None = None) -> None:
+async def run_bot(
+    settings: Settings,
+    system_prompt: str,
+    *,
+    app: AppParts | None = None,
+    stop: asyncio.Event | None = None,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run the bot until SIGTERM/SIGINT, or (`stop` given: the bot inside another program)
+    until `stop` is set, then shut down gracefully. `started`: set once updates are taken."""
     from bot.telegram.app import TokenRejectedError
 
     # The wire, its built-in tools and reasoning in the log; then, in the background while the
@@ -228,9 +238,11 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: AppParts | Non
                     secret=settings.telegram_webhook_secret.get_secret_value(),
                     host=host,
                     port=port,
+                    stop=stop,
+                    started=started,
                 )
             else:
-                await ops.run_polling(telegram)
+                await ops.run_polling(telegram, stop=stop, started=started)
         except TokenRejectedError as exc:
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
 
