@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tests.fakes.tg_business import BusinessSide
 from tests.fakes.tg_core import Fault
 from tests.fakes.tg_files import FileSide
 from tests.fakes.tg_forum import ForumSide
@@ -29,7 +30,7 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-class UserSide(RichSide, GuestSide, FileSide, BotApiMethods, ForumSide):
+class UserSide(RichSide, BusinessSide, GuestSide, FileSide, BotApiMethods, ForumSide):
     """The test API (documented in telegram_server.py); synchronous calls act at once."""
 
     # --- test API: what users do ------------------------------------------------------------

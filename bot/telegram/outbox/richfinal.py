@@ -33,9 +33,17 @@ class RichFinal:
 
 
 def rich_send_call(
-    chat_id: int, rich: RichFinal, reply_to: int | None, thread_id: int | None
+    chat_id: int,
+    rich: RichFinal,
+    reply_to: int | None,
+    thread_id: int | None,
+    business: str | None = None,
 ) -> ApiCall:
+    """`business`: the business connection of a chat of a connected account (the message is
+    sent on the owner's behalf), or None."""
     params: dict[str, Any] = {"chat_id": chat_id, "rich_message": rich.rich_message}
+    if business is not None:
+        params["business_connection_id"] = business
     if thread_id is not None:
         params["message_thread_id"] = thread_id
     if reply_to is not None:
@@ -43,8 +51,14 @@ def rich_send_call(
     return ApiCall("sendRichMessage", params)
 
 
-def rich_edit_call(chat_id: int, message_id: int, rich: RichFinal) -> ApiCall:
-    params = {"chat_id": chat_id, "message_id": message_id, "rich_message": rich.rich_message}
+def rich_edit_call(
+    chat_id: int, message_id: int, rich: RichFinal, business: str | None = None
+) -> ApiCall:
+    params: dict[str, Any] = {
+        "chat_id": chat_id, "message_id": message_id, "rich_message": rich.rich_message
+    }
+    if business is not None:
+        params["business_connection_id"] = business
     return ApiCall("editMessageText", params)
 
 
@@ -81,17 +95,18 @@ def next_rich_call(
     message (sent, or the streamed first message edited into it), then the messages after
     the first (a long streamed text's later parts). ``preview``: the plain first part, the
     call's payload (what the user's first text is, for the latencies)."""
-    chat_id = messages.chat_id
+    chat_id, business = messages.chat_id, messages.business
     if messages.stale:
-        method = delete_call(chat_id, messages.stale[0])
+        method = delete_call(chat_id, messages.stale[0], business)
         return Call(method, True, "delete_stale", index=messages.stale[0])
     if not shown:
         if not messages.ids:
-            send = rich_send_call(chat_id, rich, messages.reply_to, messages.thread_id)
+            send = rich_send_call(chat_id, rich, messages.reply_to, messages.thread_id, business)
             return Call(send, True, "rich_send", 0, preview)
-        edit = rich_edit_call(chat_id, messages.ids[0], rich)
+        edit = rich_edit_call(chat_id, messages.ids[0], rich, business)
         return Call(edit, True, "rich_edit", 0, preview)
     if len(messages.ids) > 1:
         last = len(messages.ids) - 1
-        return Call(delete_call(chat_id, messages.ids[last]), True, "delete_extra", index=last)
+        delete = delete_call(chat_id, messages.ids[last], business)
+        return Call(delete, True, "delete_extra", index=last)
     return None
