@@ -1,7 +1,9 @@
 """Issue 24 end to end: `python -m bot run` with a TOOLS_FILE against the fake Telegram and
 Yandex servers, a company API on loopback (it checks the identity headers and the signature)
-and an MCP tracker built with the official SDK, on the three wires (native, TEXT_API=openai
-and TEXT_API=responses)."""
+and an MCP tracker built with the official SDK. A read and a confirmed write run on each of the
+three wires (native, TEXT_API=openai and TEXT_API=responses), where tool calls and results take
+different shapes; the stories whose logic is the bot's own (errors and timeouts, the round
+limit, a cancel, MCP) run on one wire each, the wires taking turns (a bot start fewer each)."""
 
 from __future__ import annotations
 
@@ -126,6 +128,7 @@ async def test_a_read_is_answered_with_its_result_and_the_api_knows_who_asked(
     assert any('"for_user": "4242"' in text for text in strings(second))
 
 
+@pytest.mark.parametrize("world", ["native"], indirect=True)
 async def test_an_mcp_tool_is_called_on_the_tracker(world: ToolsWorld) -> None:
     e2e = world.e2e
     e2e.fm.queue_reply("", tool_calls=[world.call("find_issue", {"key": "HELP-7"})])
@@ -135,6 +138,7 @@ async def test_an_mcp_tool_is_called_on_the_tracker(world: ToolsWorld) -> None:
     assert "Olga" in answer
 
 
+@pytest.mark.parametrize("world", ["openai"], indirect=True)
 async def test_a_500_and_a_hang_past_timeout_s_reach_the_model_as_short_errors(
     world: ToolsWorld,
 ) -> None:
@@ -151,6 +155,7 @@ async def test_a_500_and_a_hang_past_timeout_s_reach_the_model_as_short_errors(
     assert "Traceback" not in broken + slow
 
 
+@pytest.mark.parametrize("world", ["responses"], indirect=True)
 async def test_a_model_calling_tools_forever_is_stopped_at_tools_max_rounds(
     world: ToolsWorld,
 ) -> None:
@@ -212,6 +217,7 @@ async def test_a_write_is_confirmed_once_after_a_sigkill_between_card_and_press(
     assert [tuple(r.values()) for r in rows] == [("done", USER, key)]
 
 
+@pytest.mark.parametrize("world", ["openai"], indirect=True)
 async def test_a_cancel_runs_nothing_and_the_model_is_told(world: ToolsWorld) -> None:
     e2e = world.e2e
     e2e.fm.queue_reply("", tool_calls=[world.call("open_ticket", {"subject": "Refund"})])
