@@ -10,7 +10,10 @@ from bot.storage.models import DeskStatus
 from bot.storage.repositories import DeskRepository
 
 
-class Closing(DeskState):
+class Closing:
+    def __init__(self, state: DeskState) -> None:
+        self.state = state
+
     async def close(self, case_id: int, *, ask_rating: bool) -> CaseView | None:
         """/close: resolved. None when it was not waiting for or with a person."""
         return await self._end(case_id, DeskStatus.RESOLVED, "closed", ask_rating)
@@ -27,16 +30,16 @@ class Closing(DeskState):
     async def _end(
         self, case_id: int, status: DeskStatus, resolution: str, ask_rating: bool
     ) -> CaseView | None:
-        async with self.sessionmaker() as session:
+        async with self.state.sessionmaker() as session:
             repo = DeskRepository(session)
             case = await repo.get_case(case_id)
-            if case is not None and self.shared:
+            if case is not None and self.state.shared:
                 # Two replicas closing one case (/close twice, /close and /bot) end it once.
                 await repo.lock_user(case.user_id)
                 await session.refresh(case)
             if case is None or case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
                 return None
-            now = self.clock()
+            now = self.state.clock()
             case.status = status
             case.resolution = resolution
             case.resolved_at = now
@@ -48,13 +51,13 @@ class Closing(DeskState):
             topic = await repo.topic(case.user_id)
             view = CaseView.of(case, topic)
             await session.commit()
-        self._owned.discard(view.user_id)
+        self.state.set_owned(view.user_id, False)
         metrics.desk_ended(resolution)
         return view
 
     async def rate(self, case_id: int, user_id: int, score: int) -> bool:
         """One rating per conversation; False when rated already (or not theirs)."""
-        async with self.sessionmaker() as session:
+        async with self.state.sessionmaker() as session:
             case = await DeskRepository(session).get_case(case_id)
             if (
                 case is None
@@ -69,20 +72,20 @@ class Closing(DeskState):
         return True
 
     async def want_comment(self, case_id: int, user_id: int) -> bool:
-        async with self.sessionmaker() as session:
+        async with self.state.sessionmaker() as session:
             case = await DeskRepository(session).get_case(case_id)
             if case is None or case.user_id != user_id or case.csat_comment is not None:
                 return False
             case.csat_comment_pending = True
             await session.commit()
-        self._commenting.add(user_id)
+        self.state.set_commenting(user_id, True)
         return True
 
     async def take_comment(self, user_id: int, text: str) -> RatingComment | None:
         """The message after "add a comment" is the comment (stored once, then locked); the
         comment with where to post it for the operators. None: no comment was asked for."""
-        self._commenting.discard(user_id)
-        async with self.sessionmaker() as session:
+        self.state.set_commenting(user_id, False)
+        async with self.state.sessionmaker() as session:
             repo = DeskRepository(session)
             case = await repo.pending_comment_case(user_id)
             if case is None:

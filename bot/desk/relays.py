@@ -19,22 +19,25 @@ from bot.storage.repositories import (
 )
 
 
-class Relays(DeskState):
+class Relays:
+    def __init__(self, state: DeskState) -> None:
+        self.state = state
+
     async def relay_from_user(
         self, user_id: int, chat_id: int, message_id: int, text: str = ""
     ) -> RelayView | None:
         """Record a user's message for their topic (pending). None: not owned, or known.
         `text` (a text or caption) joins the conversation's history (see `_remember`)."""
-        async with self._serialized(user_id) as session:
+        async with self.state.serialized(user_id) as session:
             repo = DeskRepository(session)
             case = await repo.current_case(user_id)
             if case is None or case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
                 return None
             topic = await repo.topic(user_id)
-            now = self.clock()
+            now = self.state.clock()
             case.last_user_at = now
             relay = await DeskRelayRepository(session).add_relay(
-                case, RelayDirection.TO_TOPIC, (chat_id, message_id), self.support_chat_id,
+                case, RelayDirection.TO_TOPIC, (chat_id, message_id), self.state.support_chat_id,
                 topic.thread_id if topic else None, now,
             )
             if relay is not None and text:
@@ -53,22 +56,22 @@ class Relays(DeskState):
         """Record an operator's message for the topic's user (pending); the first one moves the
         conversation to with_operator. None: no conversation a person owns in that topic.
         `text` joins the user's conversation as an answer by `author` (see `_remember`)."""
-        async with self.sessionmaker() as session:
+        async with self.state.sessionmaker() as session:
             repo = DeskRepository(session)
-            topic = await repo.topic_by_thread(self.support_chat_id, thread_id)
+            topic = await repo.topic_by_thread(self.state.support_chat_id, thread_id)
             if topic is None:
                 return None
-            if self.shared:  # its first reply moves the case on: one replica at a time
+            if self.state.shared:  # its first reply moves the case on: one replica at a time
                 await repo.lock_user(topic.user_id)
             case = await repo.current_case(topic.user_id)
             if case is None or case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
                 return None
-            now = self.clock()
+            now = self.state.clock()
             if case.status is DeskStatus.WAITING:
                 case.status = DeskStatus.WITH_OPERATOR
                 case.first_reply_at = now
             relay = await DeskRelayRepository(session).add_relay(
-                case, RelayDirection.TO_USER, (self.support_chat_id, message_id),
+                case, RelayDirection.TO_USER, (self.state.support_chat_id, message_id),
                 case.user_id, None, now,
             )
             if relay is not None and text:
@@ -86,26 +89,26 @@ class Relays(DeskState):
 
     async def still_pending(self, ids: Sequence[int]) -> set[int]:
         """Which of these relays no one has sent yet (another replica may have)."""
-        async with self.sessionmaker() as session:
+        async with self.state.sessionmaker() as session:
             return await DeskRelayRepository(session).still_pending(ids)
 
     async def relays_done(self, done: Sequence[tuple[int, int]]) -> None:
-        async with self.sessionmaker() as session:
-            await DeskRelayRepository(session).finish_relays(done, self.clock())
+        async with self.state.sessionmaker() as session:
+            await DeskRelayRepository(session).finish_relays(done, self.state.clock())
             await session.commit()
 
     async def relays_failed(self, ids: Sequence[int], error: str) -> None:
-        async with self.sessionmaker() as session:
-            await DeskRelayRepository(session).fail_relays(ids, error, self.clock())
+        async with self.state.sessionmaker() as session:
+            await DeskRelayRepository(session).fail_relays(ids, error, self.state.clock())
             await session.commit()
 
     async def pending_relays(self) -> list[RelayView]:
-        async with self.sessionmaker() as session:
+        async with self.state.sessionmaker() as session:
             return [RelayView.of(r) for r in await DeskRelayRepository(session).pending_relays()]
 
     async def relay_of(self, chat_id: int, message_id: int) -> RelayView | None:
         """The relay whose source is this message (to carry an edit over)."""
-        async with self.sessionmaker() as session:
+        async with self.state.sessionmaker() as session:
             relay = await DeskRelayRepository(session).relay_by_source(chat_id, message_id)
             return RelayView.of(relay) if relay is not None else None
 

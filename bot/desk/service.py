@@ -1,5 +1,6 @@
 """The desk's decisions: who owns a user's conversation, the bot's turns, handoffs; DeskService
-gathers the desk's parts (cases.py, closing.py, relays.py, erasure.py on state.py).
+holds the desk's parts (cases.py, closing.py, relays.py, erasure.py), each on the state
+(state.py).
 
 Knows nothing of Telegram: bot/telegram/desk turns these decisions into topics and copies.
 Every method is one short unit of work (its own session and commit); nothing here waits for
@@ -9,15 +10,18 @@ Telegram or a model while a transaction is open.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.desk.cases import CaseReads
 from bot.desk.closing import Closing
 from bot.desk.erasure import Erasure
 from bot.desk.relays import Relays
+from bot.desk.state import DeskState
 from bot.desk.views import CaseView, Handoff, Requester, TurnNote
 from bot.metrics import registry as metrics
-from bot.storage.models import DeskCase, DeskStatus, HandoffReason
+from bot.storage.models import DeskCase, DeskStatus, HandoffReason, utcnow
 from bot.storage.repositories import DeskRepository
 
 # A bot conversation with no message for this long is over ("no new message within 24 h" is
@@ -26,8 +30,26 @@ IDLE_CASE = dt.timedelta(hours=24)
 NOT_FOUND_LIMIT = 2  # "not found" answers in a row that hand the conversation over
 
 
-class DeskService(CaseReads, Closing, Relays, Erasure):
-    """The desk's use cases, one short transaction each (see the parts named above)."""
+class DeskService(DeskState):
+    """The desk's state (who a person owns) and its use cases, one short transaction each:
+    the bot's turns and handoffs here, the rest by part: `cases` (reading cases, topics,
+    cards, blocks), `closing` (ending a case, the rating), `relays` (copies between the user
+    and the operators), `erasure` (a user's data forgotten, old cases purged)."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        support_chat_id: int,
+        clock: Callable[[], dt.datetime] = utcnow,
+        shared: bool = False,
+    ) -> None:
+        super().__init__(sessionmaker, support_chat_id=support_chat_id, clock=clock,
+                         shared=shared)
+        self.cases = CaseReads(self)
+        self.closing = Closing(self)
+        self.relays = Relays(self)
+        self.erasure = Erasure(self)
 
     async def _current(self, repo: DeskRepository, who: Requester) -> DeskCase:
         now = self.clock()
@@ -54,7 +76,7 @@ class DeskService(CaseReads, Closing, Relays, Erasure):
     ) -> TurnNote:
         """The bot answered ``question``; two "not found" answers in a row hand over. A
         question answered again (/retry, a restart) replaces its turn: it counts once."""
-        async with self._serialized(who.user_id) as session:
+        async with self.serialized(who.user_id) as session:
             repo = DeskRepository(session)
             case = await self._current(repo, who)
             now = self.clock()
@@ -81,7 +103,7 @@ class DeskService(CaseReads, Closing, Relays, Erasure):
             return note
 
     async def note_thanks(self, who: Requester) -> None:
-        async with self._serialized(who.user_id) as session:
+        async with self.serialized(who.user_id) as session:
             case = await DeskRepository(session).current_case(who.user_id)
             if case is not None and case.status is DeskStatus.BOT and case.confirmed_at is None:
                 case.confirmed_at = self.clock()
@@ -104,7 +126,7 @@ class DeskService(CaseReads, Closing, Relays, Erasure):
 
     async def hand_over(self, who: Requester, reason: HandoffReason) -> Handoff:
         """Make the user's conversation wait for a person, unless it already does."""
-        async with self._serialized(who.user_id) as session:
+        async with self.serialized(who.user_id) as session:
             repo = DeskRepository(session)
             case = await self._current(repo, who)
             if case.status is DeskStatus.BOT and case.handoff_at is not None:
@@ -122,7 +144,7 @@ class DeskService(CaseReads, Closing, Relays, Erasure):
             topic = await repo.topic(who.user_id)
             view = CaseView.of(case, topic)
             await session.commit()
-        self._owned.add(who.user_id)
+        self.set_owned(who.user_id, True)
         if started:
             metrics.handoff(reason.value)
         return Handoff(view, started)

@@ -1,6 +1,6 @@
 """Who a person owns: the desk's per-user state (kept in memory, the database's with several
 replicas) and the per-user serialisation every change of it goes through. The base every part
-of DeskService builds on."""
+of DeskService works on (each part holds it as `state`)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,19 @@ class DeskState:
         """The user pressed "add a comment" and has not written it yet."""
         return user_id in self._commenting
 
+    def set_owned(self, user_id: int, owned: bool) -> None:
+        """As this process knows it: a person owns the user's conversation (or not now)."""
+        if owned:
+            self._owned.add(user_id)
+        else:
+            self._owned.discard(user_id)
+
+    def set_commenting(self, user_id: int, commenting: bool) -> None:
+        if commenting:
+            self._commenting.add(user_id)
+        else:
+            self._commenting.discard(user_id)
+
     async def _state(self, user_id: int) -> tuple[bool, bool]:
         async with self.sessionmaker() as session:
             return await DeskRepository(session).user_state(user_id)
@@ -71,7 +84,7 @@ class DeskState:
         return self._locks.setdefault(user_id, asyncio.Lock())
 
     @contextlib.asynccontextmanager
-    async def _serialized(self, user_id: int) -> AsyncIterator[AsyncSession]:
+    async def serialized(self, user_id: int) -> AsyncIterator[AsyncSession]:
         """A transaction in which no other change of the user's desk state runs: in this
         process (a lock), and with several replicas in any (the database's lock on the user,
         held to the commit), so two replicas handing one user over at once start one

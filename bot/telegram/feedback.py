@@ -57,8 +57,8 @@ class AnswerFeedback:
         chat_id = target.chat.chat_id
         if target.chat.type != "private" or result.error is not None or not ids:
             return
-        who = await self.service.requester(chat_id)
-        question = await self.service.question_of(result.user_message_id)
+        who = await self.service.cases.requester(chat_id)
+        question = await self.service.cases.question_of(result.user_message_id)
         if is_thanks(question):
             await self.service.note_thanks(who)
         note = await self.service.note_turn(

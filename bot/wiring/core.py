@@ -185,7 +185,7 @@ def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]
     """ToolContext.desk_state: the state of the user's newest support conversation."""
 
     async def desk_state(user_id: int) -> str | None:
-        case = await service.latest_case(user_id)
+        case = await service.cases.latest_case(user_id)
         return None if case is None else case.status.value
 
     return desk_state

@@ -464,8 +464,8 @@ async def test_messages_queued_out_of_order_reach_the_topic_in_the_order_written
                                   text=f"part {n}", user=chat.user)
             chat.history.append(message)
             written.append(message)
-        relays = [await w.desk.service.relay_from_user(user, user, m.message_id, m.text or "")
-                  for m in written]
+        relays = [await w.desk.service.relays.relay_from_user(
+            user, user, m.message_id, m.text or "") for m in written]
         for relay in reversed(relays):  # one batch, queued newest first
             assert relay is not None
             w.desk.relayer.submit(relay)

@@ -24,17 +24,17 @@ async def test_ownership_and_comments_are_seen_by_every_replica(database: Databa
     handoff = await a.hand_over(ANNA, HandoffReason.USER_REQUEST)
     assert await b.is_owned(ANNA.user_id)
     assert not await alone.is_owned(ANNA.user_id)  # in memory: it never heard of it
-    await a.set_topic(ANNA.user_id, 77)
-    ended = await b.close(handoff.case.id, ask_rating=True)
+    await a.cases.set_topic(ANNA.user_id, 77)
+    ended = await b.closing.close(handoff.case.id, ask_rating=True)
     assert ended is not None
     assert not await a.is_owned(ANNA.user_id)
-    assert await b.rate(handoff.case.id, ANNA.user_id, 5)
-    assert await a.want_comment(handoff.case.id, ANNA.user_id)
+    assert await b.closing.rate(handoff.case.id, ANNA.user_id, 5)
+    assert await a.closing.want_comment(handoff.case.id, ANNA.user_id)
     assert await b.is_commenting(ANNA.user_id)
     assert not await alone.is_commenting(ANNA.user_id)
-    assert await b.take_comment(ANNA.user_id, "Quick, thanks")
+    assert await b.closing.take_comment(ANNA.user_id, "Quick, thanks")
     assert not await a.is_commenting(ANNA.user_id)
-    assert not await b.take_comment(ANNA.user_id, "and again")  # stored once
+    assert not await b.closing.take_comment(ANNA.user_id, "and again")  # stored once
 
 
 async def test_two_replicas_handing_over_one_user_at_once_start_one_handoff(
@@ -68,7 +68,7 @@ async def test_two_replicas_ending_one_case_at_once_end_it_once(database: Databa
     cases = [(await a.hand_over(who, HandoffReason.USER_REQUEST)).case.id for who in users]
     ended = await asyncio.gather(*(
         call for case in cases
-        for call in (a.close(case, ask_rating=True), b.give_back(case))
+        for call in (a.closing.close(case, ask_rating=True), b.closing.give_back(case))
     ))
     for i, case in enumerate(cases):
         assert [ended[2 * i] is None, ended[2 * i + 1] is None].count(False) == 1, case

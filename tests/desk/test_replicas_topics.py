@@ -68,7 +68,7 @@ async def relay_pending(tg: FakeTelegram, desk: SupportDesk) -> tuple[int, Relay
     assert thread is not None
     tg.send_user_message(21, "my order is late")
     source = tg.chat(21).history[-1].message_id
-    relay = await desk.service.relay_from_user(21, 21, source)
+    relay = await desk.service.relays.relay_from_user(21, 21, source)
     assert relay is not None
     return thread, relay
 
@@ -216,7 +216,7 @@ async def card_and_message_at_once(tg: FakeTelegram, a: SupportDesk, b: SupportD
     anna = Requester(21, "Anna", "en")
     earlier = await a.service.hand_over(anna, HandoffReason.USER_REQUEST)
     assert await a.forum.thread_for(21) is not None
-    ended = await a.service.close(earlier.case.id, ask_rating=False)
+    ended = await a.service.closing.close(earlier.case.id, ask_rating=False)
     assert ended is not None
     await a.forum.close_topic(ended)
 
@@ -229,7 +229,7 @@ async def card_and_message_at_once(tg: FakeTelegram, a: SupportDesk, b: SupportD
     assert handoff.started
     tg.send_user_message(21, "my order is late")
     source = tg.chat(21).history[-1].message_id
-    relay = await b.service.relay_from_user(21, 21, source)
+    relay = await b.service.relays.relay_from_user(21, 21, source)
     assert relay is not None
     a.forum.prepare(handoff.case)  # a posts the card ...
     b.relayer.submit(relay)  # ... while b relays the message

@@ -41,20 +41,20 @@ async def test_handoff_is_never_done_twice_and_the_relay_records_are_unique(
     assert not again.started
     assert again.case.reason is HandoffReason.USER_REQUEST
     assert desk.owned(11)
-    await desk.set_topic(11, 77)
-    relay = await desk.relay_from_user(11, 11, 500)
+    await desk.cases.set_topic(11, 77)
+    relay = await desk.relays.relay_from_user(11, 11, 500)
     assert relay is not None
     assert relay.thread_id == 77
-    assert await desk.relay_from_user(11, 11, 500) is None  # the same message: once
-    assert [r.id for r in await desk.pending_relays()] == [relay.id]
-    await desk.relays_done([(relay.id, 9001)])
-    assert await desk.pending_relays() == []
+    assert await desk.relays.relay_from_user(11, 11, 500) is None  # the same message: once
+    assert [r.id for r in await desk.relays.pending_relays()] == [relay.id]
+    await desk.relays.relays_done([(relay.id, 9001)])
+    assert await desk.relays.pending_relays() == []
     # The first operator reply moves the conversation to with_operator.
     clock.advance(minutes=5)
-    out = await desk.relay_from_operator(77, 12)
+    out = await desk.relays.relay_from_operator(77, 12)
     assert out is not None
     assert out.direction is RelayDirection.TO_USER
-    view = await desk.case_for_thread(77)
+    view = await desk.cases.case_for_thread(77)
     assert view is not None
     assert view.status is DeskStatus.WITH_OPERATOR
     # A fresh service (a restart) knows who is owned.
@@ -79,17 +79,17 @@ async def test_not_found_streak_idle_conversations_and_one_rating(database: Data
     later = await desk.note_turn(boris, "снова я", not_found=False)
     assert later.case_id != one.case_id
     handoff = await desk.hand_over(boris, HandoffReason.USER_REQUEST)
-    closed = await desk.close(handoff.case.id, ask_rating=True)
+    closed = await desk.closing.close(handoff.case.id, ask_rating=True)
     assert closed is not None
     assert not desk.owned(12)
-    assert await desk.close(handoff.case.id, ask_rating=True) is None
-    assert await desk.rate(handoff.case.id, 99, 5) is False  # not theirs
-    assert await desk.rate(handoff.case.id, 12, 5) is True
-    assert await desk.rate(handoff.case.id, 12, 1) is False  # one rating per conversation
+    assert await desk.closing.close(handoff.case.id, ask_rating=True) is None
+    assert await desk.closing.rate(handoff.case.id, 99, 5) is False  # not theirs
+    assert await desk.closing.rate(handoff.case.id, 12, 5) is True
+    assert await desk.closing.rate(handoff.case.id, 12, 1) is False  # one rating per conversation
     # Handed back with /bot, then over again: a second conversation with its own times.
     second = await desk.hand_over(boris, HandoffReason.USER_REQUEST)
     assert second.case.id != handoff.case.id
-    assert await desk.give_back(second.case.id) is not None
+    assert await desk.closing.give_back(second.case.id) is not None
     third = await desk.hand_over(boris, HandoffReason.USER_REQUEST)
     assert third.started
     assert third.case.id != second.case.id
@@ -112,15 +112,15 @@ async def test_report_figures_and_csv(database: Database, tmp_path: Path) -> Non
     await desk.note_turn(c, "Refund for a broken phone?", not_found=True)
     await desk.note_turn(c, "refund, broken phone", not_found=True)
     h1 = await desk.hand_over(c, HandoffReason.KB_MISS)
-    await desk.set_topic(23, 5)
+    await desk.cases.set_topic(23, 5)
     d = Requester(24, "D")
     await desk.note_turn(d, "Refund for a broken phone", not_found=True)
     await desk.hand_over(d, HandoffReason.USER_REQUEST)
     clock.advance(minutes=10)
-    await desk.relay_from_operator(5, 100)
+    await desk.relays.relay_from_operator(5, 100)
     clock.advance(minutes=20)
-    await desk.close(h1.case.id, ask_rating=True)
-    await desk.rate(h1.case.id, 23, 4)
+    await desk.closing.close(h1.case.id, ask_rating=True)
+    await desk.closing.rate(h1.case.id, 23, 4)
     clock.advance(hours=30)
     hours = SupportHours.parse("Mon-Fri 09:00-18:00")
     report = await build_report(database.sessionmaker, days=7, hours=hours, now=clock.now)
@@ -142,7 +142,7 @@ async def test_report_figures_and_csv(database: Database, tmp_path: Path) -> Non
     assert "Answer feedback: 👍 1, 👎 0" in text
     assert write_csv(report, tmp_path / "r.csv") == 4
     # Erasure keeps only a count.
-    await desk.forget(23)
+    await desk.erasure.forget(23)
     again = await build_report(database.sessionmaker, days=7, hours=hours, now=clock.now)
     assert (again.conversations, again.deleted) == (3, 1)
     assert "(+1 deleted since, counted only)" in format_report(again)
@@ -163,12 +163,12 @@ async def test_retention_deletes_old_conversations_and_orphan_topics(database: D
     desk = service(database, clock)
     old = Requester(31, "Old")
     h = await desk.hand_over(old, HandoffReason.USER_REQUEST)
-    await desk.set_topic(31, 9)
-    await desk.relay_from_user(31, 31, 1)
-    await desk.close(h.case.id, ask_rating=False)
+    await desk.cases.set_topic(31, 9)
+    await desk.relays.relay_from_user(31, 31, 1)
+    await desk.closing.close(h.case.id, ask_rating=False)
     clock.advance(days=40)
     await desk.note_turn(Requester(32, "New"), "hi", not_found=False)
-    purge = await desk.purge_older_than(30)
+    purge = await desk.erasure.purge_older_than(30)
     assert purge.topics == [(31, 9)]
     assert purge.messages == []  # the whole topic goes
     report = await build_report(database.sessionmaker, days=60, hours=SupportHours.parse(""),

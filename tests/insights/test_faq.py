@@ -151,14 +151,14 @@ async def test_erasure_deletes_pending_drafts_summaries_and_jobs_but_not_approve
         await session.commit()
     service = DeskService(database.sessionmaker, support_chat_id=-100)
     if erase == "forget":
-        await service.forget(8101)
+        await service.erasure.forget(8101)
     else:  # retention: the case was resolved long ago
         async with database.sessionmaker() as session:
             row = await session.get(DeskCase, case)
             assert row is not None
             row.resolved_at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
             await session.commit()
-        await service.purge_older_than(30)
+        await service.erasure.purge_older_than(30)
     async with database.sessionmaker() as session:
         drafts = list(await session.scalars(select(FaqDraft)))
         jobs_left = list(await session.scalars(select(InsightJob)))

@@ -71,8 +71,8 @@ class AnswerButtons:
         chat_id, chat_type = target.chat.chat_id, target.chat.type
         if chat_type != "private" or result.error is not None:
             return
-        who = await self.service.requester(chat_id)
-        question = await self.service.question_of(result.user_message_id)
+        who = await self.service.cases.requester(chat_id)
+        question = await self.service.cases.question_of(result.user_message_id)
         if is_thanks(question):
             await self.service.note_thanks(who)
         sources = [source.title or source.path for source in result.sources]

@@ -26,8 +26,8 @@ class DeskErasure:
     async def forget(self, user_id: int) -> None:
         """/forget: the user's desk records and their topic in the support chat, and their
         unreviewed FAQ drafts' messages in the "Knowledge base" topic."""
-        drafts = await self.service.draft_messages_of(user_id)
-        thread = await self.service.forget(user_id)
+        drafts = await self.service.erasure.draft_messages_of(user_id)
+        thread = await self.service.erasure.forget(user_id)
         if thread is not None:
             await self.forum.delete_topic(user_id, thread)
         if drafts:
@@ -41,7 +41,7 @@ class DeskErasure:
     async def purge(self, days: int) -> None:
         """Retention in the support chat: topics of users with nothing left are deleted; in
         the others, the cards and relayed messages of the purged conversations."""
-        purge = await self.service.purge_older_than(days)
+        purge = await self.service.erasure.purge_older_than(days)
         for user_id, thread in purge.topics:
             await self.forum.delete_topic(user_id, thread)
         for start in range(0, len(purge.messages), 100):  # deleteMessages takes 1-100 ids

@@ -98,7 +98,7 @@ class Forum:
             log.warning("support desk: handoff of user %s retried in %.0f s", case.user_id, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 300.0)
-            fresh = await self.service.case_view(case.id)
+            fresh = await self.service.cases.case_view(case.id)
             if (
                 fresh is None
                 or fresh.card_message_id is not None
@@ -119,7 +119,7 @@ class Forum:
         one finishes those a stop left unfinished) finds the card made and stops there."""
         async with self.topic_locks.hold(case.user_id) as across_replicas:
             if across_replicas:
-                fresh = await self.service.case_view(case.id)
+                fresh = await self.service.cases.case_view(case.id)
                 if fresh is None or fresh.card_message_id is not None:
                     return True
                 case = fresh
@@ -144,11 +144,11 @@ class Forum:
                     self.chat_id,
                     ReopenForumTopic(chat_id=self.chat_id, message_thread_id=case.thread_id),
                 )
-                await self.service.mark_topic(case.user_id, closed=False)
+                await self.service.cases.mark_topic(case.user_id, closed=False)
                 return case.thread_id
             except (ChatUnreachableError, TelegramBadRequest) as exc:
                 if "topic_not_modified" in str(exc).lower():
-                    await self.service.mark_topic(case.user_id, closed=False)
+                    await self.service.cases.mark_topic(case.user_id, closed=False)
                     return case.thread_id
                 if chat_unusable(exc):
                     self.support_chat.refused(exc)
@@ -175,11 +175,11 @@ class Forum:
                 "the bot an admin with 'Manage topics'?): %s", self.chat_id, exc,
             )
             return None
-        await self.service.set_topic(case.user_id, topic.message_thread_id)
+        await self.service.cases.set_topic(case.user_id, topic.message_thread_id)
         return topic.message_thread_id
 
     async def recreate_topic(self, user_id: int) -> int | None:
-        await self.service.forget_topic(user_id)
+        await self.service.cases.forget_topic(user_id)
         case = await self._case_of(user_id)
         if case is None:
             return None
@@ -189,7 +189,7 @@ class Forum:
         return thread
 
     async def _case_of(self, user_id: int) -> CaseView | None:
-        return await self.service.latest_case(user_id)
+        return await self.service.cases.latest_case(user_id)
 
     async def thread_for(self, user_id: int) -> int | None:
         """The user's topic, once the handoff that makes it is done."""
@@ -222,7 +222,7 @@ class Forum:
             if "topic_not_modified" not in str(exc).lower():
                 log.warning("support desk: topic of %s not closed: %s", case.user_id, exc)
                 return
-        await self.service.mark_topic(case.user_id, closed=True)
+        await self.service.cases.mark_topic(case.user_id, closed=True)
 
     async def delete_topic(self, user_id: int, thread: int) -> None:
         try:
@@ -237,7 +237,7 @@ class Forum:
         """The card's buttons as they apply now: Close/Back only while a person owns the
         conversation, Block or Unblock by the user's flag."""
         return card_keyboard(
-            case, blocked=await self.service.is_blocked(case.user_id),
+            case, blocked=await self.service.cases.is_blocked(case.user_id),
             open_case=case.status in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR),
         )
 
@@ -256,7 +256,7 @@ class Forum:
                 log.info("support desk: card of user %s not updated: %s", case.user_id, exc)
 
     async def _card_text(self, case: CaseView) -> str:
-        dialogue = await self.service.handoff_context(case.user_id)
+        dialogue = await self.service.cases.handoff_context(case.user_id)
         summary = ""
         if self.summaries is not None:
             # DESK_INSIGHTS: the card goes up at once; the summary job edits it in.
@@ -271,13 +271,13 @@ class Forum:
                 summary = "being prepared… (this card is edited when it is ready)"
         elif self.model is not None:
             summary = await summarize(self.model, self.options.summary_model, dialogue)
-        sources = await self.service.sources_tried(case.id)
+        sources = await self.service.cases.sources_tried(case.id)
         now = self.service.clock()
         hours = self.options.hours
         opens = None if hours.is_open(now) else hours.next_open(now).strftime("%a %H:%M %Z")
-        username = await self.service.username_of(case.user_id)
+        username = await self.service.cases.username_of(case.user_id)
         calls = [call_line(call, with_user=False)
-                 for call in await self.service.tool_calls(case.user_id)]
+                 for call in await self.service.cases.tool_calls(case.user_id)]
         return card_text(
             case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
             username=username, tool_calls=calls,
@@ -317,11 +317,11 @@ class Forum:
         except (OutboxError, TelegramAPIError) as exc:
             log.error("support desk: card for user %s not posted: %s", case.user_id, exc)
             return False
-        await self.service.set_card(case.id, card.message_id)
+        await self.service.cases.set_card(case.id, card.message_id)
         # A summary job that ended (failed) while the card was on its way found no card to
         # edit: the card is edited now if what it should say changed meanwhile.
         if self.summaries is not None and await self._card_text(case) != text:
-            fresh = await self.service.case_view(case.id)
+            fresh = await self.service.cases.case_view(case.id)
             if fresh is not None:
                 with contextlib.suppress(OutboxError, TelegramAPIError):
                     await self.edit_card(fresh)

@@ -72,7 +72,7 @@ class DeskLearning:
         self.insights.on_done(HANDOFF, self._summary_arrived)
         self.insights.on_done(FINAL, self._final_summary_arrived)
         self.insights.on_failed(HANDOFF, self._summary_failed)
-        await self.summaries.resume(self.service.handoff_context)
+        await self.summaries.resume(self.service.cases.handoff_context)
         await self._resume_closed()
         if self.kb_review is not None:
             self.insights.on_done(FAQ, self._drafts_arrived)
@@ -87,15 +87,15 @@ class DeskLearning:
 
     async def request_summary(self, case: CaseView) -> None:
         try:
-            dialogue = await self.service.handoff_context(case.user_id)
+            dialogue = await self.service.cases.handoff_context(case.user_id)
             await self.summaries.request_handoff(case.id, case.user_id, dialogue)
         except Exception:  # the card goes up anyway, without a summary
             log.exception("support desk: no summary job for the handoff of %s", case.user_id)
 
     async def request_final_summary(self, case: CaseView) -> None:
         try:
-            before = await self.service.dialogue_before_case(case.id)
-            during = await self.service.case_transcript(case.id)
+            before = await self.service.cases.dialogue_before_case(case.id)
+            during = await self.service.cases.case_transcript(case.id)
             lines = [("bot" if r == "assistant" else r, x) for r, x in before] + during
             await self.summaries.request_final(case.id, case.user_id, lines)
             if self.faq is not None:
@@ -108,7 +108,7 @@ class DeskLearning:
         raises: the job is applied again later (the card, once posted, shows them)."""
         if await self.summaries.store(result) is None or result.case_id is None:
             return
-        case = await self.service.case_view(result.case_id)
+        case = await self.service.cases.case_view(result.case_id)
         if case is None:
             return
         if case.card_message_id is None:
@@ -124,13 +124,13 @@ class DeskLearning:
         async with self.service.sessionmaker() as session:
             missing = await InsightJobRepository(session).closed_without(FINAL, since)
         for case_id in missing:
-            case = await self.service.case_view(case_id)
+            case = await self.service.cases.case_view(case_id)
             if case is not None:
                 await self.request_final_summary(case)
 
     async def _summary_failed(self, result: JobResult) -> None:
         """Given up: the card says the model was not available instead of "being prepared"."""
-        case = await self.service.case_view(result.case_id) if result.case_id else None
+        case = await self.service.cases.case_view(result.case_id) if result.case_id else None
         if case is not None and case.card_message_id is not None:
             await self.forum.edit_card(case)
 

@@ -95,7 +95,7 @@ class Relayer:
         self._closed = False
         self._to_topic.clear()
         self._to_user.clear()
-        pending = await self.desk.pending_relays()
+        pending = await self.desk.relays.pending_relays()
         for relay in pending:
             self.submit(relay)
         if pending:
@@ -167,7 +167,7 @@ class Relayer:
             # The handoff was given up (the support chat cannot hold topics) and the user was
             # told to write again: nobody will ever see these.
             log.warning("relays of user %s dropped: their handoff failed", user_id)
-            await self.desk.relays_failed(ids, "the handoff failed: no topic")
+            await self.desk.relays.relays_failed(ids, "the handoff failed: no topic")
             return
         if thread is None:  # the support chat refuses topics now: keep them, try again later
             log.error("no topic for user %s: %d relays wait %.0f s", user_id, len(batch),
@@ -203,16 +203,18 @@ class Relayer:
                 self._later(batch)
                 return
             log.warning("relay of user %s to the support chat failed: %s", user_id, exc)
-            await self.desk.relays_failed(ids, str(exc))
+            await self.desk.relays.relays_failed(ids, str(exc))
             return
         if len(targets) != len(batch):
             # copyMessages skips what it cannot copy (deleted meanwhile) without saying which:
             # the ids are paired in order and the rest is marked failed.
             log.warning("copyMessages copied %d of %d messages", len(targets), len(batch))
         done = list(zip(ids, targets, strict=False))
-        await self.desk.relays_done(done)
+        await self.desk.relays.relays_done(done)
         if len(targets) < len(batch):
-            await self.desk.relays_failed(ids[len(targets) :], "not copied (deleted meanwhile?)")
+            await self.desk.relays.relays_failed(
+                ids[len(targets) :], "not copied (deleted meanwhile?)"
+            )
 
     async def _once(
         self,
@@ -229,7 +231,7 @@ class Relayer:
                 self._later(batch, self.retry_unreachable)
                 return
             if hold is Hold.HELD:
-                pending = await self.desk.still_pending([r.id for r in batch])
+                pending = await self.desk.relays.still_pending([r.id for r in batch])
                 batch = [r for r in batch if r.id in pending]
             if batch:
                 await copy(user_id, batch)
@@ -267,10 +269,10 @@ class Relayer:
                 self._later([relay])
                 return
             log.warning("relay %s to user %s failed: %s", relay.id, relay.user_id, exc)
-            await self.desk.relays_failed([relay.id], str(exc))
+            await self.desk.relays.relays_failed([relay.id], str(exc))
             await self._tell_topic(relay, f"⚠️ Not delivered to the user: {exc}")
             return
-        await self.desk.relays_done([(relay.id, copied.message_id)])
+        await self.desk.relays.relays_done([(relay.id, copied.message_id)])
 
     async def _tell_topic(self, relay: RelayView, text: str) -> None:
         thread = await self.thread_for(relay.user_id)

@@ -136,7 +136,7 @@ class SupportDesk(BotService):
                       "then /operator tells users no person can see them and the bot keeps "
                       "answering", self.chat_id, self.support_chat.problem, FIX)
             await self._alert_admins()
-        for case in await self.service.unfinished_handoffs():
+        for case in await self.service.cases.unfinished_handoffs():
             log.info("support desk: finishing the handoff of user %s", case.user_id)
             self.forum.prepare(case)
         await self.relayer.resume()
@@ -217,7 +217,7 @@ class SupportDesk(BotService):
     async def _handoff_failed(self, case: CaseView) -> None:
         """The topic cannot be made (the chat lost its Topics, the bot was removed): the
         conversation goes back to the bot, and the user learns nobody saw it."""
-        if await self.service.give_up(case.id) is None:
+        if await self.service.closing.give_up(case.id) is None:
             return  # closed or handed back meanwhile
         t = Translator.for_code(case.language)
         await self.tell(case.user_id, t("desk_handoff_failed"))
@@ -230,7 +230,7 @@ class SupportDesk(BotService):
             return
         self._alerted_at = now
         for admin in self.options.admins:
-            t = Translator.for_code((await self.service.requester(admin)).language)
+            t = Translator.for_code((await self.service.cases.requester(admin)).language)
             await self.tell(admin, t("desk_admin_unusable", chat=self.chat_id,
                                      problem=self.support_chat.problem))
 
@@ -244,7 +244,7 @@ class SupportDesk(BotService):
         """Close the case: its card says so at once, then the topic closes and `note` follows
         it there (the bot manages topics, so it may write in a closed one), in the background:
         an operator closing several cases in a row waits on none of them."""
-        case = await self.service.close(case_id, ask_rating=self.options.csat)
+        case = await self.service.closing.close(case_id, ask_rating=self.options.csat)
         if case is None:
             return False
         self._spawn(self._ended(case, note), self._endings)
@@ -258,7 +258,7 @@ class SupportDesk(BotService):
 
     async def give_back(self, case_id: int, *, note: str | None = None) -> bool:
         """Hand the case back to the bot; the card, the topic and `note` as in `close`."""
-        case = await self.service.give_back(case_id)
+        case = await self.service.closing.give_back(case_id)
         if case is None:
             return False
         self._spawn(self._ended(case, note), self._endings)

@@ -101,7 +101,7 @@ async def handle_owned_message(
 ) -> None:
     user = message.from_user
     assert user is not None
-    relay = await desk.service.relay_from_user(
+    relay = await desk.service.relays.relay_from_user(
         user.id, message.chat.id, message.message_id, message.text or message.caption or ""
     )
     if relay is not None:
@@ -118,7 +118,7 @@ async def handle_owned_message(
 async def handle_comment(message: Message, desk: SupportDesk, t: Translator) -> None:
     user = message.from_user
     assert user is not None
-    comment = await desk.service.take_comment(user.id, message.text or "")
+    comment = await desk.service.closing.take_comment(user.id, message.text or "")
     if comment is not None:
         await desk.tell(user.id, t("desk_comment_thanks"))
         # "The team will read it": in the user's topic, where the operators look.
@@ -168,12 +168,12 @@ async def handle_rating(query: CallbackQuery, desk: SupportDesk, t: Translator) 
         await query.answer()
         return
     if value == "comment":
-        ok = await desk.service.want_comment(int(case), query.from_user.id)
+        ok = await desk.service.closing.want_comment(int(case), query.from_user.id)
         await query.answer()
         if ok:
             await desk.tell(query.from_user.id, t("desk_comment_ask"))
         return
-    if not value.isdigit() or not await desk.service.rate(
+    if not value.isdigit() or not await desk.service.closing.rate(
         int(case), query.from_user.id, int(value)
     ):
         await query.answer(t("desk_rated_once"))
@@ -231,13 +231,13 @@ async def handle_topic_message(message: Message, desk: SupportDesk, thread_id: i
         return
     if command_name(message) is not None:
         raise SkipHandler  # another command (/stats...) is for the bot, not for the user
-    relay = await desk.service.relay_from_operator(
+    relay = await desk.service.relays.relay_from_operator(
         thread_id, message.message_id, text, requester(message)
     )
     if relay is not None:
         desk.relayer.submit(relay)
         return
-    case = await desk.service.case_for_thread(thread_id)
+    case = await desk.service.cases.case_for_thread(thread_id)
     if case is None or case.status not in (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR):
         log.info("topic %s: no conversation a person owns; message not relayed", thread_id)
         await _note(
@@ -250,7 +250,7 @@ async def handle_topic_message(message: Message, desk: SupportDesk, thread_id: i
 async def cmd_topic(
     message: Message, desk: SupportDesk, deps: Deps, thread_id: int, command: CommandObject
 ) -> None:
-    case = await desk.service.case_for_thread(thread_id)
+    case = await desk.service.cases.case_for_thread(thread_id)
     if case is None:
         await _note(desk, thread_id, "No conversation is linked to this topic.")
         return
@@ -268,7 +268,7 @@ async def handle_card_button(query: CallbackQuery, desk: SupportDesk, deps: Deps
         return
     thread = message.message_thread_id
     if action in ("close", "bot"):
-        view = await desk.service.case_view(int(ident))
+        view = await desk.service.cases.case_view(int(ident))
         if view is None:
             await query.answer("Unknown conversation")
             return
@@ -293,10 +293,10 @@ async def operator_action(
             return
         note = "The bot has this conversation already (closed or handed back): nothing to do."
     elif action in ("block", "unblock"):
-        await desk.service.set_block(user_id, action == "block")
+        await desk.service.cases.set_block(user_id, action == "block")
         deps.seen.forget(user_id)  # the flag takes effect on the user's next update
         note = "⛔ User blocked." if action == "block" else "♻️ User unblocked."
-        view = await desk.service.case_for_thread(thread) if thread is not None else None
+        view = await desk.service.cases.case_for_thread(thread) if thread is not None else None
         if view is not None and view.user_id == user_id:
             await desk.forum.refresh_card(view)  # Unblock in place of Block, or back
     else:
@@ -329,7 +329,7 @@ async def handle_operator_edit(message: Message, desk: SupportDesk) -> None:
 
 async def carry_edit(message: Message, desk: SupportDesk) -> None:
     """An edited source message: edit its copy (a copy not sent yet will copy the new text)."""
-    relay = await desk.service.relay_of(message.chat.id, message.message_id)
+    relay = await desk.service.relays.relay_of(message.chat.id, message.message_id)
     if relay is None or relay.target_message_id is None:
         return
     target = relay.user_id if relay.direction is RelayDirection.TO_USER else desk.chat_id
