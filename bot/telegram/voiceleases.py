@@ -1,6 +1,7 @@
 """Voice replies under leases (several replicas): each reply is spoken only by the replica
 holding its lease `voice:<id>`, and every replica sweeps for pending replies older than
-`grace` whose lease is free (their replica died) and finishes them; the background tasks."""
+`grace` whose lease is free (their replica died) and finishes them; the background tasks.
+`VoiceReplies` holds one `ReplyLeases`."""
 
 from __future__ import annotations
 
@@ -17,27 +18,40 @@ from bot.coordination import Coordinator, run_while_held
 from bot.coordination.periodic import sweep_in_turns
 from bot.storage.models import utcnow
 from bot.storage.outage import outage_of
+from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories.voice import VoiceRepository
-from bot.telegram.lifecycle import BotService
 
 log = logging.getLogger("bot.telegram.voicereplies")  # one logger for all voice replies
 
 
-class LeasedReplies(BotService):
-    """The sweep and the leases of `VoiceReplies` (which sets these and `_resume_one`)."""
+class ReplyLeases:
+    """The sweep, the leases and the background tasks of the voice replies: `resume_one`
+    finishes a pending reply (it runs while its lease is held)."""
 
-    sessionmaker: async_sessionmaker[AsyncSession]
-    reads: async_sessionmaker[AsyncSession]  # pooling.one_statement_sessions(sessionmaker)
-    coordinator: Coordinator | None
-    owner: str
-    ttl: float
-    grace: dt.timedelta
-    _owned: set[int]
-    _tasks: set[asyncio.Task[None]]
-    _sleep: Callable[[float], Awaitable[None]]
-
-    async def _resume_one(self, reply_id: int) -> None:
-        raise NotImplementedError
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        resume_one: Callable[[int], Coroutine[Any, Any, None]],
+        *,
+        coordinator: Coordinator | None = None,
+        owner: str = "",
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ttl: float = 6.0,
+        grace: dt.timedelta = dt.timedelta(seconds=2),
+    ) -> None:
+        """With a `coordinator` (several replicas), `owner` names this replica in the
+        leases; `ttl`: a lease's seconds; `grace`: how old a pending reply must be before a
+        sweep takes it (its own replica speaks it first)."""
+        self.sessionmaker = sessionmaker
+        self.reads = one_statement_sessions(sessionmaker)  # backstop reads, one statement
+        self._resume_one = resume_one
+        self.coordinator = coordinator  # None: one process
+        self.owner = owner
+        self.ttl = ttl
+        self.grace = grace
+        self._sleep = sleep
+        self._owned: set[int] = set()  # replies whose lease this replica holds or asks for
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def sweep(self, *, grace: dt.timedelta | None = None) -> int:
         """Several replicas: try to own every pending reply older than `grace` that this
@@ -48,7 +62,7 @@ class LeasedReplies(BotService):
         ids = [reply_id for reply_id in pending if reply_id not in self._owned]
         for reply_id in ids:
             self._owned.add(reply_id)  # before the task runs: the next sweep skips it
-            self._spawn(self._owning(reply_id, functools.partial(self._resume_one, reply_id)))
+            self.spawn(self.owning(reply_id, functools.partial(self._resume_one, reply_id)))
         return len(ids)
 
     async def sweep_forever(
@@ -71,12 +85,13 @@ class LeasedReplies(BotService):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` in the background (awaited by `wait_idle`, cancelled by `aclose`)."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _owning(self, reply_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    async def owning(self, reply_id: int, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `work` for the reply while holding its lease (one process: at once)."""
         if self.coordinator is None:
             await work()

@@ -54,11 +54,11 @@ from bot.storage.models import (
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories.voice import VoiceRepository
 from bot.telegram.answer_parts import Target
-from bot.telegram.lifecycle import BotRun
+from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.spokenquestions import as_asked
 from bot.telegram.texts import Translator
-from bot.telegram.voiceleases import LeasedReplies
+from bot.telegram.voiceleases import ReplyLeases
 from bot.telegram.voicetexts import VOICE_TEXTS
 from bot.voice.oggjoin import OggError, voice_messages
 from bot.voice.oggjoin import duration as ogg_duration
@@ -99,7 +99,7 @@ class _Job:
     unsure: bool = False  # a restart cut a sendVoice short: that message may be out already
 
 
-class VoiceReplies(LeasedReplies):
+class VoiceReplies(BotService):
     def __init__(
         self,
         *,
@@ -120,11 +120,9 @@ class VoiceReplies(LeasedReplies):
         self.config = config
         self._sleep = sleep
         self.coordinator = coordinator  # None: one process
-        self.owner = owner
-        self.ttl = 6.0
-        self.grace = dt.timedelta(seconds=2)
-        self._owned: set[int] = set()  # replies whose lease this replica holds or asks for
-        self._tasks: set[asyncio.Task[None]] = set()
+        # The sweep, the leases and the background tasks (`leases.aclose()` at shutdown).
+        self.leases = ReplyLeases(sessionmaker, self._resume_one, coordinator=coordinator,
+                                  owner=owner, sleep=sleep)
 
     async def choice(self, user_id: int) -> bool | None:
         """The user's /voice on|off (None: never chosen)."""
@@ -190,7 +188,7 @@ class VoiceReplies(LeasedReplies):
             log.exception("voice reply for answer %s not started", result.message_id)
             return
         text = result.text
-        await self._owning(job.reply_id, lambda: self._speak(job, text, t, used))
+        await self.leases.owning(job.reply_id, lambda: self._speak(job, text, t, used))
 
     async def ready(self, run: BotRun) -> None:
         """Voice replies a restart cut short are finished; with replicas, a dead one's too
@@ -199,13 +197,13 @@ class VoiceReplies(LeasedReplies):
             run.spawn(self.resume(), "voice-resume")
             return
         await self.resume()
-        run.spawn(self.sweep_forever(replicas=run.replicas), "voice-sweep")
+        run.spawn(self.leases.sweep_forever(replicas=run.replicas), "voice-sweep")
 
     async def resume(self) -> int:
         """Finish the voice replies a restart interrupted; the number resumed (started, with
         several replicas: only those whose lease is free, in the background)."""
         if self.coordinator is not None:
-            return await self.sweep(grace=dt.timedelta(0))
+            return await self.leases.sweep(grace=dt.timedelta(0))
         async with self.sessionmaker() as session:
             rows = await VoiceRepository(session).pending()
             ids = [row.id for row in rows]

@@ -44,5 +44,5 @@ def build_voice(
         synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=outbox, config=config,
         coordinator=coordinator, owner=settings.replica_id,
     )
-    stack.push_async_callback(voice.aclose)
+    stack.push_async_callback(voice.leases.aclose)
     return voice

@@ -100,7 +100,7 @@ async def replicas(
                              outbox=outbox, config=config, coordinator=coordinator,
                              owner=f"replica-{index}", sleep=sleep)
         made.append(voice)
-        closers += [voice.aclose, synthesizer.aclose, outbox.aclose, bot.session.close]
+        closers += [voice.leases.aclose, synthesizer.aclose, outbox.aclose, bot.session.close]
     try:
         yield made
     finally:
@@ -137,9 +137,9 @@ async def test_a_dead_replicas_pending_voice_reply_is_spoken_once_by_a_live_one(
     ):
         # Both start (or sweep) at the same moment, as live replicas do.
         await asyncio.gather(*(voice.resume() for voice in both))
-        await asyncio.gather(*(voice.wait_idle() for voice in both))
-        await asyncio.gather(*(voice.sweep() for voice in both))  # later sweeps: nothing left
-        await asyncio.gather(*(voice.wait_idle() for voice in both))
+        await asyncio.gather(*(voice.leases.wait_idle() for voice in both))
+        await asyncio.gather(*(voice.leases.sweep() for voice in both))  # later: none
+        await asyncio.gather(*(voice.leases.wait_idle() for voice in both))
     assert len(voices(tg)) == 1
     assert len(fm.tts_requests) == 1, "synthesised once"
     assert await status_of(sqlite_database, reply_id) == VoiceReplyStatus.SENT
@@ -156,13 +156,13 @@ async def test_a_reply_whose_replica_is_alive_is_left_to_it(
     ):
         lease = await clients[0].acquire_lease(f"voice:{reply_id}", "replica-alive", 30)
         assert lease is not None
-        await live.sweep()
-        await live.wait_idle()
+        await live.leases.sweep()
+        await live.leases.wait_idle()
         assert voices(tg) == []
         assert await status_of(sqlite_database, reply_id) == VoiceReplyStatus.PENDING
         await clients[0].release_lease(lease)  # its replica died: the lease is free
-        await live.sweep()
-        await live.wait_idle()
+        await live.leases.sweep()
+        await live.leases.wait_idle()
     assert len(voices(tg)) == 1
     assert await status_of(sqlite_database, reply_id) == VoiceReplyStatus.SENT
 
@@ -224,6 +224,6 @@ async def test_the_live_replicas_take_turns_at_the_sweep(
 
     async with replicas(tg, fm, sqlite_database, [None], sleep=nap) as [voice]:
         with pytest.raises(asyncio.CancelledError):
-            await voice.sweep_forever(replicas=lambda: live)
+            await voice.leases.sweep_forever(replicas=lambda: live)
     assert len(naps) == 4
     assert all(3.0 * live * 0.75 <= seconds <= 3.0 * live * 1.25 for seconds in naps), naps
