@@ -103,7 +103,7 @@ async def test_about_answers(bot_tester: BotTester) -> None:
 async def test_a_question_is_answered(bot_tester: BotTester) -> None:
     reply = await bot_tester.user("Anna").says("Hello!")
     assert reply.text == "Hello!"  # the default EchoModel repeats the question
-    assert "Answer in English." in bot_tester.model.requests[0]["messages"][0]["text"]
+    assert "Answer in English." in bot_tester.model.asked[0].system
 '''
 
 KB_APP = '''"""{{name}}: a {{template}} bot on fmbot: answers from the knowledge base in kb/ (KB_PATH),

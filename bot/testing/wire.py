@@ -51,19 +51,26 @@ class ModelAnswer:
 class TestModel:
     """The base of the test models: answers the Foundation Models API in process.
 
-    A subclass decides the answer (`answer`); every request is kept in `requests` (the JSON
-    bodies of completions, oldest first) for a test that wants to look at the prompt.
+    A subclass decides the answer (`answer`); every completion request is kept, oldest
+    first, in `asked` (each a `ModelRequest`: the question, the system prompt, the messages,
+    the tools offered) for a test that looks at the prompt, and in `requests` as the JSON body
+    sent on the wire (for a test of the wire itself).
     """
 
     __test__ = False  # not a pytest test class, whatever its name
 
     def __init__(self) -> None:
+        self.asked: list[ModelRequest] = []
         self.requests: list[dict[str, Any]] = []
         self.transcripts: dict[bytes, str] = {}  # voice notes' bytes -> what was said
 
     def answer(self, request: ModelRequest) -> ModelAnswer:
         """The answer to one completion request."""
         raise NotImplementedError
+
+    def _ask(self, request: ModelRequest) -> ModelAnswer:
+        self.asked.append(request)
+        return self.answer(request)
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """The httpx transport fmbot's model clients are given."""
@@ -115,7 +122,7 @@ class TestModel:
         tools = tuple(
             str((t.get("function") or {}).get("name", "")) for t in body.get("tools", []) or []
         )
-        answer = self.answer(request_of(messages, tools, "text"))
+        answer = self._ask(request_of(messages, tools, "text"))
         usage_in = sum(len(str(m.get("text") or "").split()) for m in messages)
         stream = bool((body.get("completionOptions") or {}).get("stream"))
         lines = [_result(text, status, usage_in) for text, status in _frames(answer)]
@@ -136,7 +143,7 @@ class TestModel:
         tools = tuple(
             str((t.get("function") or {}).get("name", "")) for t in body.get("tools", []) or []
         )
-        answer = self.answer(request_of(messages, tools, "content"))
+        answer = self._ask(request_of(messages, tools, "content"))
         model = str(body.get("model", ""))
         message: dict[str, Any] = {"role": "assistant", "content": answer.text}
         finish = "stop"

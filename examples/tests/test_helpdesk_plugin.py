@@ -33,5 +33,5 @@ async def test_whoami_and_the_department_in_the_prompt(app: App) -> None:
         assert unknown.text.startswith("Вас пока нет в справочнике")
         reply = await anna.says("How do I file expenses?")
     assert reply.text == "How do I file expenses?"
-    system = tester.model.requests[0]["messages"][0]["text"]
+    system = tester.model.asked[0].system
     assert "Anna Petrova from the Finance department" in system

@@ -30,5 +30,5 @@ async def test_the_model_looks_the_order_up() -> None:
     (call,) = reply.tool_calls
     assert call.name == "order_status"
     assert "2026-11-27" in call.result
-    system = model.requests[0]["messages"][0]["text"]
+    system = model.asked[0].system
     assert f"The customer {anna.id} is on the Gold plan." in system

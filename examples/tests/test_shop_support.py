@@ -42,7 +42,7 @@ async def test_the_plan_and_an_order(shop: ModuleType) -> None:
         reply = await gold.says("Where is my order A-1042?")
     assert reply.text == "Your kettle has shipped; it arrives on 27 November."
     assert [c.name for c in reply.tool_calls] == ["order_status"]
-    assert "The customer is on the Gold plan." in tester.model.requests[0]["messages"][0]["text"]
+    assert "The customer is on the Gold plan." in tester.model.asked[0].system
     assert shop.READY[-1]  # the startup hook asked the bot who it is
     assert shop.ANSWERED.get("complete", 0) >= 1
 
