@@ -18,7 +18,7 @@ class Reply:
     """What streamed before the answer settled: each draft (private chats) or intermediate
     edit (groups) in order."""
     calls: tuple[SentCall, ...]
-    """Every Bot API call made in answer, in order."""
+    """Every Bot API call made in answer, in order (in that chat, and a press's answer)."""
     sources: tuple[SourceInfo, ...] = ()
     """The knowledge-base documents the answer was grounded on (`cited`: the answer cites
     it)."""
@@ -33,6 +33,18 @@ class Reply:
     def text(self) -> str:
         """The text of the messages sent, joined by a blank line."""
         return "\n\n".join(m.text for m in self.messages if not m.deleted and m.text)
+
+    @property
+    def ephemeral(self) -> tuple[Shown, ...]:
+        """The messages only one member sees (`Shown.receiver`): in a group, what concerns
+        the user alone (a limit reached, a refusal, a button that is not theirs)."""
+        return tuple(m for m in self.messages if m.receiver is not None and not m.deleted)
+
+    def seen_by(self, user_id: int) -> tuple[Shown, ...]:
+        """The messages sent in answer that `user_id` sees: every member's, and those to
+        them alone."""
+        return tuple(m for m in self.messages
+                     if not m.deleted and m.receiver in (None, user_id))
 
     @property
     def buttons(self) -> list[str]:
