@@ -12,9 +12,10 @@ Here, through the outbox (paced in the chat's lane like every other call):
 - groups and supergroups: the notice goes ephemerally; where Telegram refuses it (a 400: an
   older server, the ~15 s window after the member's action passed, the member left...), it
   goes as today's reply, and the chat is remembered for ``remember_for`` seconds so the next
-  notices there go straight to the reply, without a failed call each. A server that ignores
-  the parameter (no ``ephemeral_message_id`` in its answer) has shown the notice to everyone:
-  remembered the same way.
+  notices there go straight to the reply, without a failed call each (unless the refusal came
+  late, after the chat's pacing held the notice back: perhaps the window's). A server that
+  ignores the parameter (no ``ephemeral_message_id`` in its answer) has shown the notice to
+  everyone: remembered the same way. Anything else (the bot blocked or removed) tells nothing.
 - private chats (and channels): exactly today's reply; a press: today's callback answer.
 
 This is a delivery primitive of the Telegram adapter, beside the plain notifier (notifier.py),
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 GROUPS = frozenset({"group", "supergroup"})
 REMEMBER_FOR = 1800.0  # seconds a chat that refused an ephemeral notice gets plain replies
+# A refusal that came this long after the notice was asked for (the chat's lane was busy) may
+# be the ~15 s window's, not the chat's: it falls back without being remembered.
+PROMPT_REFUSAL = 10.0
 
 
 class Told(enum.Enum):
@@ -52,6 +56,13 @@ class Told(enum.Enum):
     ALONE = "alone"  # an ephemeral message: only that member sees it
     REPLY = "reply"  # today's reply (or callback answer): the chat sees it
     NOTHING = "nothing"  # Telegram took neither (bot blocked, chat gone...)
+
+
+class _Sent(enum.Enum):
+    ALONE = "alone"  # only the receiver sees it
+    EVERYONE = "everyone"  # a server that ignored the parameter posted it for the chat
+    REFUSED = "refused"  # a 400: the caller falls back to today's reply
+    FAILED = "failed"  # anything else (blocked, chat gone, retries exhausted)
 
 
 class PersonalNotices:
@@ -92,9 +103,10 @@ class PersonalNotices:
         """Show `text` to `user_id` alone in a group; elsewhere, without a user, or where
         Telegram refuses, as today's reply (to `reply_to`, in `thread_id`)."""
         if chat_type in GROUPS and user_id is not None and not self.refuses(chat_id):
-            alone = await self._ephemeral(chat_id, user_id, text, reply_to, thread_id, None)
-            if alone is not None:
-                return Told.ALONE if alone else Told.REPLY
+            sent = await self._ephemeral(chat_id, user_id, text, reply_to, thread_id, None)
+            if sent is not _Sent.REFUSED:
+                return {_Sent.ALONE: Told.ALONE, _Sent.EVERYONE: Told.REPLY}.get(
+                    sent, Told.NOTHING)
         try:
             await self.outbox.send_text(chat_id, text, reply_to=reply_to, thread_id=thread_id)
         except (TelegramAPIError, OutboxError) as exc:
@@ -123,11 +135,11 @@ class PersonalNotices:
             thread = None
             if isinstance(message, Message) and message.is_topic_message:
                 thread = message.message_thread_id
-            alone = await self._ephemeral(chat.id, query.from_user.id, text, None, thread,
-                                          query.id)
-            if alone:
+            sent = await self._ephemeral(chat.id, query.from_user.id, text, None, thread,
+                                         query.id)
+            if sent is _Sent.ALONE:
                 return Told.ALONE
-            if alone is not None:  # shown to the chat by a server that ignored the field
+            if sent is _Sent.EVERYONE:  # shown to the chat: the press still needs its answer
                 await _answer(query, None)
                 return Told.REPLY
         return Told.REPLY if await _answer(query, text) else Told.NOTHING
@@ -140,9 +152,9 @@ class PersonalNotices:
         reply_to: int | None,
         thread_id: int | None,
         press: str | None,
-    ) -> bool | None:
-        """Send the notice ephemerally: True when only `user_id` sees it, False when it went
-        out but the chat sees it, None when Telegram refused it (the caller falls back)."""
+    ) -> _Sent:
+        """Send the notice ephemerally (see `_Sent`); a refusal, or a server that ignored
+        the parameter, is remembered for the chat."""
         method = SendMessage(
             chat_id=chat_id,
             text=text,
@@ -153,22 +165,26 @@ class PersonalNotices:
             ephemeral_message_parameters=EphemeralMessageParameters(
                 receiver_user_id=user_id, callback_query_id=press),
         )
+        asked = self.clock()
         try:
             sent = await self.outbox.call(chat_id, method)
         except (TelegramAPIError, OutboxError) as exc:
             if not _refusal(exc):
                 log.warning("could not send a notice to chat %s: %s", chat_id, exc)
-                return None
+                return _Sent.FAILED
+            if self.clock() - asked > PROMPT_REFUSAL:  # perhaps the window's: not the chat's
+                log.info("chat %s refused a late ephemeral notice (%s)", chat_id, exc)
+                return _Sent.REFUSED
             log.info("chat %s refused an ephemeral notice (%s): replies there for %.0f s",
                      chat_id, exc, self.remember_for)
             self._remember(chat_id)
-            return None
+            return _Sent.REFUSED
         if sent.ephemeral_message_id is None:
             log.info("chat %s: the notice went out to everyone (no ephemeral_message_id): "
                      "replies there for %.0f s", chat_id, self.remember_for)
             self._remember(chat_id)
-            return False
-        return True
+            return _Sent.EVERYONE
+        return _Sent.ALONE
 
     def _remember(self, chat_id: int) -> None:
         if len(self._refused) >= 10_000:

@@ -126,3 +126,31 @@ async def test_a_refused_press_notice_is_todays_alert_and_private_presses_too() 
     answers = session.calls(AnswerCallbackQuery)
     assert [(a.text, a.show_alert) for a in answers] == [("not yours", True)] * 2
     assert len(session.calls(SendMessage)) == 1  # the refused one; nothing posted
+
+
+async def test_a_late_refusal_falls_back_but_is_not_remembered() -> None:
+    """Refused after the chat's lane held the notice back for a while: perhaps the window
+    after the member's action passed, not the chat's doing."""
+
+    class Slow(Clock):
+        def __call__(self) -> float:
+            self.now += 11  # every look at the clock, 11 s later
+            return self.now
+
+    outbox, session, _ = setup()
+    notices = PersonalNotices(outbox, clock=Slow())
+    session.add_reply(Reply.error(400, "Bad Request: EPHEMERAL_WINDOW_EXPIRED"), SendMessage)
+    assert await notices.tell(GROUP, "group", MEMBER, "late") is Told.REPLY
+    assert not notices.refuses(GROUP)
+    assert [m.ephemeral_message_parameters is not None
+            for m in session.calls(SendMessage)] == [True, False]
+
+
+async def test_a_blocked_or_gone_chat_is_told_nothing_and_not_retried_as_a_reply() -> None:
+    outbox, session, _ = setup()
+    notices = PersonalNotices(outbox)
+    session.add_reply(Reply.error(403, "Forbidden: bot was kicked from the group chat"),
+                      SendMessage)
+    assert await notices.tell(GROUP, "group", MEMBER, "gone") is Told.NOTHING
+    assert len(session.calls(SendMessage)) == 1
+    assert not notices.refuses(GROUP)
