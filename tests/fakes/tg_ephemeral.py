@@ -7,7 +7,8 @@ sees. The answer is a Message with ``message_id`` 0, ``receiver_user`` and an
 
 - the chat is a group or a supergroup, except that a ``callback_query_id`` alone answers a
   press ephemerally in any chat (10.4);
-- the receiver is a member of the chat (wrote in it, or ``add_member`` says so);
+- the receiver is a member of the chat (wrote or pressed a button in it, or ``add_member``
+  says so);
 - within ``EPHEMERAL_WINDOW`` (about 15 s) of the receiver's last action in the chat (a
   message, a press), unless the bot is an administrator there;
 - a ``callback_query_id`` names a press by the receiver not answered yet, and the message
@@ -121,7 +122,7 @@ class EphemeralSide(BotApiCore):
         status = self.members.get(chat.chat_id, {}).get(user_id)
         if status is not None:
             return status not in _GONE
-        return any(m.user is not None and m.user.get("id") == user_id for m in chat.history)
+        return self.last_action(chat, user_id) > 0  # wrote or pressed a button there
 
     def bot_is_admin(self, chat: ChatState) -> bool:
         return self.members.get(chat.chat_id, {}).get(int(self.bot_user["id"])) in _ADMINS
