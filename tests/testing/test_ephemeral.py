@@ -90,3 +90,22 @@ async def test_a_limit_in_a_group_is_told_alone_and_in_private_as_before() -> No
         assert reply.text.startswith(TOO_FAST)
         assert reply.receiver is None
         assert not reply.ephemeral
+
+
+async def test_refusals_in_a_group_are_told_to_the_member_alone() -> None:
+    async with BotTester(App(env_file=None), settings={"ALLOWED_USER_IDS": [1001]}) as tester:
+        team = tester.group("Team")
+        anna, boris = tester.user("Anna"), tester.user("Boris")
+        assert anna.id == 1001
+        admins_only = await team.says(anna, "/system be brief")
+        (notice,) = admins_only.messages
+        assert notice.text == "Only the bot's administrators can do that."
+        assert notice.receiver == anna.id
+        refused = await team.says(boris, "@fmbot_test_bot hello")
+        (notice,) = refused.messages
+        assert notice.text == "Sorry, this bot is private and not available to you."
+        assert notice.receiver == boris.id
+        assert (await team.says(boris, "@fmbot_test_bot hello?")).messages == ()  # told once
+        private = await boris.says("hello")
+        (notice,) = private.messages
+        assert notice.receiver is None  # a private chat: as before
