@@ -19,6 +19,7 @@ how fmbot reads it: parts.py; installed plugins: plugins.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -74,6 +75,7 @@ class App:
         """An App configured by `settings`, else from the environment and `env_file` (None:
         the environment only) when the bot starts."""
         self._parts = AppParts(self, env_file=env_file, settings=settings)
+        self._running: tuple[asyncio.Task[None], asyncio.Event] | None = None
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> App:
@@ -290,6 +292,55 @@ class App:
         from bot.cli.dispatch import run_app
 
         raise SystemExit(run_app(self._parts, ["run"]))
+
+    async def __aenter__(self) -> App:
+        """Start the bot inside the running program, in its event loop:
+
+            async with app:
+                await other_work()   # the bot answers meanwhile
+
+        The same bot as `run()`, without taking the process over: no signal handlers, no
+        logging set-up, the program's own event loop. Returns once the bot takes updates
+        (polling, or the webhook registered); a bad setting raises `ConfigError` here.
+        Leaving the block stops it gracefully (answers under way finish, as on SIGTERM); a
+        failure of the bot while it ran is raised there."""
+        if self._running is not None:
+            raise AppError("this App is running already")
+        from bot.wiring import run_bot
+        from bot.wiring.preflight import validate
+
+        settings = self._parts.settings
+        validate(settings, "run")
+        system_prompt = settings.resolved_system_prompt()
+        wanted = [n for n in settings.fmbot_plugins.split(",") if n.strip()]
+        self._parts.use_plugins([n for n in wanted if n.strip() not in self.plugins])
+        stop, started = asyncio.Event(), asyncio.Event()
+        running = asyncio.create_task(
+            run_bot(settings, system_prompt, app=self._parts, stop=stop, started=started),
+            name="fmbot",
+        )
+        ready = asyncio.create_task(started.wait())
+        try:
+            await asyncio.wait({running, ready}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # the caller gave up waiting: nothing keeps running
+            stop.set()
+            running.cancel()
+            raise
+        finally:
+            ready.cancel()
+        if running.done():
+            running.result()  # what stopped it at start (a rejected token, a refused key...)
+            raise AppError("the bot stopped as it started")
+        self._running = (running, stop)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._running is None:
+            return
+        running, stop = self._running
+        self._running = None
+        stop.set()
+        await running
 
 
 

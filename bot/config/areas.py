@@ -62,6 +62,12 @@ class TelegramSettings(BaseSettings):
     # Guest mode (Bot API 10.0): answer when @mentioned in a chat the bot is not a member of
     # (switched on in @BotFather); off: guest queries are not even asked for.
     guest_mode: Literal["on", "off"] = "on"
+    # Chat automation (business connections): a user connects the bot to their own account and
+    # it answers their customers on their behalf. auto: answered at once; approve: the owner
+    # gets the suggested answer with Send/Discard; off: those updates are not even asked for.
+    business_replies: Literal["auto", "approve", "off"] = "auto"
+    # After the owner writes in a chat, the bot stays silent there for this many minutes.
+    business_takeover_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
 
     # --- Outbound pacing (bot/telegram/outbox) --------------------------------------------------
     # No effect since the bot-wide budget is a rolling window (30 in any second); kept so that

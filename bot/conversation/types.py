@@ -71,6 +71,9 @@ class ChatRef:
     chat_id: int
     type: str  # "private" | "group" | "supergroup"
     title: str | None = None
+    # Nothing outside the conversation may change from this chat's turns: tools that write
+    # (or need a press) are neither offered nor run (a chat answered on someone's behalf).
+    read_only: bool = False
 
     @property
     def is_group(self) -> bool:

@@ -30,12 +30,15 @@ def turn_features(
     hosted: HostedSearch | None = None,
     tools: ToolLoop | None = None,
     asker: Asker | None = None,
+    business: bool = False,
 ) -> list[TurnFeature]:
     """The features that are on, in the order a turn asks them: the App's context providers,
     the chat's documents, the knowledge base (skipped when the documents answer), the added
     contributors, images; then web and file search, and the tool loop (which runs the
     stream when the turn's model takes tools). The App's hooks hear the stored answer.
-    `asker`: who asks, as the App's context providers see it (the tools' own says the same)."""
+    `asker`: who asks, as the App's context providers see it (the tools' own says the same).
+    `business`: chat automation is on (connected accounts' chats are told whose voice the
+    answer is in)."""
     from bot.features.documents.feature import DocumentsFeature
     from bot.features.extensions.feature import ExtensionsFeature
     from bot.features.knowledge.feature import KnowledgeFeature
@@ -43,6 +46,10 @@ def turn_features(
     from bot.features.vision.feature import VisionFeature
 
     chosen: list[TurnFeature] = []
+    if business:
+        from bot.features.business.prompt import OnBehalf
+
+        chosen.append(Contributing([OnBehalf()]))
     if extras is not None:
         chosen.append(ExtensionsFeature(extras, tool_calls=tools is not None, asker=asker))
     if documents is not None:

@@ -32,6 +32,8 @@ from bot.telegram.startup import (
     patiently,
     reach_telegram,
     set_commands,
+    stop_polling,
+    stopping,
 )
 from bot.telegram.warmup import warm_models
 from bot.telegram.webhook import serve_webhook
@@ -196,13 +198,34 @@ class TelegramApp:
 
     # -- runners ---------------------------------------------------------------------------------
 
-    async def run_polling(self, polling_timeout: int = 25) -> None:
-        """Long polling; nothing pending is dropped. Returns after SIGTERM/SIGINT."""
-        try:
-            await self.poll(polling_timeout)
-        finally:
-            await self.shutdown()
-            await self.bot.session.close()
+    async def run_polling(
+        self,
+        polling_timeout: int = 25,
+        *,
+        stop: asyncio.Event | None = None,
+        started: asyncio.Event | None = None,
+    ) -> None:
+        """Long polling; nothing pending is dropped. Returns after SIGTERM/SIGINT, or once
+        `stop` is set (the bot run inside another program); `started` is set once polling
+        has begun."""
+        with stopping(stop) as stop:
+            try:
+                if started is not None:
+                    self.dp.startup.register(started.set)  # aiogram: polling has begun
+                polling = asyncio.create_task(
+                    self.poll(polling_timeout, handle_signals=False), name="poll"
+                )
+                ended = asyncio.create_task(stop.wait())
+                try:
+                    await asyncio.wait({polling, ended}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    ended.cancel()
+                if stop.is_set():
+                    log.warning("stopping polling")
+                await stop_polling(self.dp, polling)
+            finally:
+                await self.shutdown()
+                await self.bot.session.close()
 
     async def poll(self, polling_timeout: int = 25, *, handle_signals: bool = True) -> None:
         """Start up (resuming what was left undone) and poll until `dp.stop_polling()` (or,
@@ -234,6 +257,17 @@ class TelegramApp:
             await self.desk.aclose(grace=1.0)  # a copy under way is recorded, not resent
         await stop_tasks(*self._background)  # sweeps call Redis (coordination/stopping.py)
 
-    async def run_webhook(self, *, url: str, secret: str, host: str, port: int) -> None:
-        """Serve `url`'s path on host:port (webhook.py). Returns after SIGTERM/SIGINT."""
-        await serve_webhook(self, url=url, secret=secret, host=host, port=port)
+    async def run_webhook(
+        self,
+        *,
+        url: str,
+        secret: str,
+        host: str,
+        port: int,
+        stop: asyncio.Event | None = None,
+        started: asyncio.Event | None = None,
+    ) -> None:
+        """Serve `url`'s path on host:port (webhook.py). Returns after SIGTERM/SIGINT, or
+        once `stop` is set; `started` is set once Telegram was told the URL."""
+        await serve_webhook(self, url=url, secret=secret, host=host, port=port, stop=stop,
+                            started=started)

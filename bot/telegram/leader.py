@@ -20,51 +20,56 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiogram import Dispatcher
-
 from bot.coordination import Leadership
 from bot.coordination.stopping import stop_tasks
 from bot.metrics import registry as metrics
 from bot.telegram.app import TelegramApp
-from bot.telegram.startup import restore_signals, stop_on_signals
+from bot.telegram.startup import stop_polling, stopping
 
 log = logging.getLogger(__name__)
 
 
 async def poll_when_leading(
-    app: TelegramApp, leadership: Leadership, *, polling_timeout: int = 25
+    app: TelegramApp,
+    leadership: Leadership,
+    *,
+    polling_timeout: int = 25,
+    stop: asyncio.Event | None = None,
+    started: asyncio.Event | None = None,
 ) -> None:
     """Stand by until this replica holds the lease, poll while it does, stand by again when
-    it is lost; return after SIGTERM/SIGINT."""
-    stop = stop_on_signals()  # ours in every state: aiogram's own handlers are not installed
-    stood_down = False  # the app ran since its last shutdown: shut it down before returning
-    try:
-        while not stop.is_set():
-            leading = asyncio.Event()
-            term = asyncio.create_task(
-                _term(app, leadership, stop, leading, polling_timeout), name="poller-term"
-            )
-            stopped = asyncio.create_task(stop.wait())
-            try:
-                await asyncio.wait({term, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stopped.cancel()
-            if not term.done() and not leading.is_set():
-                log.warning("signal received while standing by: stopping")
-                # Waiting for the lease calls Redis, where a cancellation can be lost: cancel
-                # again until it ends (coordination/stopping.py).
-                await stop_tasks(term)
-                break
-            # A term that is polling handles the signal itself (and shuts the app down).
-            stood_down = await term
-            if not stood_down:
-                break
-        if stood_down:
-            await app.shutdown()
-    finally:
-        restore_signals()
-        await app.bot.session.close()
-        stop.finished()
+    it is lost; return after SIGTERM/SIGINT (or once `stop` is set). `started` is set once
+    the replica runs (standing by or polling)."""
+    # Ours in every state: aiogram's own signal handlers are not installed.
+    with stopping(stop) as stop:
+        stood_down = False  # the app ran since its last shutdown: shut it down first
+        if started is not None:
+            started.set()
+        try:
+            while not stop.is_set():
+                leading = asyncio.Event()
+                term = asyncio.create_task(
+                    _term(app, leadership, stop, leading, polling_timeout), name="poller-term"
+                )
+                stopped = asyncio.create_task(stop.wait())
+                try:
+                    await asyncio.wait({term, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopped.cancel()
+                if not term.done() and not leading.is_set():
+                    log.warning("signal received while standing by: stopping")
+                    # Waiting for the lease calls Redis, where a cancellation can be lost:
+                    # cancel again until it ends (coordination/stopping.py).
+                    await stop_tasks(term)
+                    break
+                # A term that is polling handles the signal itself (and shuts the app down).
+                stood_down = await term
+                if not stood_down:
+                    break
+            if stood_down:
+                await app.shutdown()
+        finally:
+            await app.bot.session.close()
 
 
 async def _term(
@@ -100,7 +105,7 @@ async def _poll_while_held(
     elif stop.is_set():
         log.warning("signal received: stopping polling")
     try:
-        await _stop_polling(app.dp, polling)
+        await stop_polling(app.dp, polling)
     finally:
         metrics.leader(False)
         if lost.is_set():
@@ -125,17 +130,3 @@ async def _shut_down(app: TelegramApp, lost: asyncio.Event) -> None:
         log.error("the poller's lease is lost during the shutdown: stopping the answers now")
         await app.queues.abandon_all(app.shutdown_settle)
     await shutdown
-
-
-async def _stop_polling(dp: Dispatcher, polling: asyncio.Task[None]) -> None:
-    """Until `polling` has ended; re-raises what ended it, if not our stop."""
-    if not polling.done():
-        try:
-            # Cancels the open getUpdates: nothing more is fetched from here on.
-            await dp.stop_polling()
-        except RuntimeError:  # still starting up (reaching Telegram, resuming the backlog)
-            polling.cancel()
-    await asyncio.wait({polling})
-    failure = None if polling.cancelled() else polling.exception()
-    if failure is not None:
-        raise failure

@@ -98,6 +98,9 @@ async def has_unfinished(session: AsyncSession, chat_id: int) -> bool:
     return found.first() is not None
 
 
+OWN_CHAT_TYPES = ("private", "group", "supergroup")
+
+
 async def interrupted_turns(
     session: AsyncSession, chat_id: int | None = None
 ) -> list[InterruptedTurn]:
@@ -128,6 +131,9 @@ async def interrupted_turns(
             UNFINISHED_ANSWER,
             Message.role == MessageRole.ASSISTANT,
             Conversation.closed_at.is_(None),
+            # Only chats the bot itself talks in: a chat kept under another type (a connected
+            # account's, answered as its owner) is no place to answer again unasked.
+            Chat.type.in_(OWN_CHAT_TYPES),
         )
         .order_by(Message.id.desc())
     )

@@ -20,7 +20,7 @@ from aiogram.methods import GetChatMember
 from aiogram.types import Chat, TelegramObject, Update, User
 
 from bot.telegram.access import AccessPolicy, RefusalMemory
-from bot.telegram.middlewares import Notifier
+from bot.telegram.middlewares import Notifier, on_behalf
 from bot.telegram.notices import PersonalNotices
 from bot.telegram.texts import Translator
 
@@ -95,7 +95,9 @@ class MembershipMiddleware(BaseMiddleware):
         assert isinstance(event, Update)
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
-        if user is None:
+        if user is None or on_behalf(event):
+            # A connected account's customers are no members: the owner was checked when
+            # connecting (the business_connection update comes from them).
             return await handler(event, data)
         chat_id = chat.id if chat else None
         listed = not self.lists.open and self.lists.admits(user.id, chat_id)

@@ -71,7 +71,9 @@ class OrderingMiddleware(BaseMiddleware):
         # Handlers pass `receipts` to the use case whose transaction stores the effect.
         data["receipts"] = (receipt,) if receipt is not None else ()
         chat: Chat | None = data.get("event_chat")
-        if event.message is None or chat is None:
+        # A connected account's chat keeps its order too (the owner's message before the
+        # customer's next one): its feature runs each as a job of that chat's queue.
+        if (event.message is None and event.business_message is None) or chat is None:
             return await handler(event, data)
         ticket = self.queues.take(chat.id)
         if receipt is not None:
@@ -82,6 +84,13 @@ class OrderingMiddleware(BaseMiddleware):
             return await handler(event, data)
         finally:
             ticket.release()  # no-op when the handler submitted a job
+
+
+def on_behalf(update: Update) -> bool:
+    """An update from a chat of an account connected to the bot (a business message)."""
+    return (update.business_message is not None
+            or update.edited_business_message is not None
+            or update.deleted_business_messages is not None)
 
 
 class AccessMiddleware(BaseMiddleware):
@@ -102,6 +111,11 @@ class AccessMiddleware(BaseMiddleware):
         if user is not None and user.is_bot:
             log.debug("update %s from bot %s ignored", event.update_id, user.id)
             return None
+        if on_behalf(event):
+            # A chat of an account connected to the bot: its customers are the owner's
+            # contacts, not the bot's users; the owner's admission is checked where the
+            # connections are known (bot/features/business).
+            return await handler(event, data)
         user_id = user.id if user else (chat.id if chat and chat.type == "private" else None)
         chat_id = chat.id if chat else None
         if self.policy.admits(user_id, chat_id):
@@ -246,7 +260,9 @@ class DatabaseMiddleware(BaseMiddleware):
         async with self.sessionmaker() as session:
             # Usually stored already, by the intake (`store_senders`). A guest query's chat
             # is one the bot is not a member of: nothing of it is stored (its asker is).
-            stored_chat = chat if event.guest_message is None else None
+            # A chat of a connected account is stored by its feature, apart from the
+            # customer's private chat with the bot (the same id).
+            stored_chat = chat if event.guest_message is None and not on_behalf(event) else None
             known = await self.seen.store(session, user, stored_chat)
             # Committed at once: no write lock may be held during the handler.
             await session.commit()

@@ -11,9 +11,10 @@ import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Iterator
 from typing import TypeVar
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -157,3 +158,32 @@ def restore_signals() -> None:
     for sig in SIGNALS:
         with contextlib.suppress(NotImplementedError):
             loop.remove_signal_handler(sig)
+
+
+async def stop_polling(dp: Dispatcher, polling: asyncio.Task[None]) -> None:
+    """Until `polling` has ended; re-raises what ended it, if not our stop."""
+    if not polling.done():
+        try:
+            # Cancels the open getUpdates: nothing more is fetched from here on.
+            await dp.stop_polling()
+        except RuntimeError:  # still starting up (reaching Telegram, resuming the backlog)
+            polling.cancel()
+    await asyncio.wait({polling})
+    failure = None if polling.cancelled() else polling.exception()
+    if failure is not None:
+        raise failure
+
+
+@contextlib.contextmanager
+def stopping(given: asyncio.Event | None) -> Iterator[asyncio.Event]:
+    """The event that stops a run: `given` (the bot run inside another program: `async with
+    app`), or SIGTERM/SIGINT, whose handlers are restored after."""
+    if given is not None:
+        yield given
+        return
+    stop = stop_on_signals()
+    try:
+        yield stop
+    finally:
+        restore_signals()
+        stop.finished()

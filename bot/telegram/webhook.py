@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
@@ -10,7 +11,7 @@ from aiogram.methods import SetWebhook
 from aiohttp import web
 
 from bot.telegram.intake import DurableWebhookHandler
-from bot.telegram.startup import patiently, reach_telegram, restore_signals, stop_on_signals
+from bot.telegram.startup import patiently, reach_telegram, stopping
 
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
@@ -53,10 +54,34 @@ class WebhookApp(Protocol):
 
 
 async def serve_webhook(
-    app: WebhookApp, *, url: str, secret: str, host: str, port: int
+    app: WebhookApp,
+    *,
+    url: str,
+    secret: str,
+    host: str,
+    port: int,
+    stop: asyncio.Event | None = None,
+    started: asyncio.Event | None = None,
 ) -> None:
     """Serve `url`'s path on host:port; Telegram must send `secret` in the
-    X-Telegram-Bot-Api-Secret-Token header (401 otherwise). Returns after SIGTERM/SIGINT."""
+    X-Telegram-Bot-Api-Secret-Token header (401 otherwise). Returns after SIGTERM/SIGINT, or
+    once `stop` is set (the bot run inside another program); `started` is set once Telegram
+    was told the URL."""
+    with stopping(stop) as stopped:
+        await _serve(app, url=url, secret=secret, host=host, port=port, stop=stopped,
+                     started=started)
+
+
+async def _serve(
+    app: WebhookApp,
+    *,
+    url: str,
+    secret: str,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    started: asyncio.Event | None,
+) -> None:
     path = urlsplit(url).path or "/"
     server = web.Application()
     handler = DurableWebhookHandler(
@@ -73,7 +98,6 @@ async def serve_webhook(
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    stop = stop_on_signals()
     try:
         await reach_telegram(app.bot)
         await app.startup()
@@ -86,11 +110,12 @@ async def serve_webhook(
             drop_pending_updates=False,
         )
         await patiently(app.bot, register)
+        if started is not None:
+            started.set()
         await stop.wait()
-        log.warning("signal received: shutting down")
+        log.warning("stopping: shutting down")
     finally:
         app.announce_stopping()  # /readyz: 503 from now on
-        restore_signals()
         # Stop taking work: no new connections, and nothing more read from those left open
         # (kept alive by a balancer or Telegram): pre_shutdown closes the idle ones and stops
         # reading the rest, so a request whose body is still coming goes unanswered and is
@@ -102,4 +127,3 @@ async def serve_webhook(
         await handler.dispatched()
         await app.shutdown()
         await runner.cleanup()  # closes the bot session (SimpleRequestHandler.close)
-        stop.finished()

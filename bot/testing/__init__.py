@@ -18,6 +18,7 @@ async def test_order_status() -> None:
 from __future__ import annotations
 
 from bot.extensions import SourceInfo, ToolCallInfo
+from bot.testing.business import TestBusiness, TestCustomer
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel, Rule, ScriptedModel
 from bot.testing.people import TestGroup, TestUser
@@ -41,6 +42,8 @@ __all__ = [
     "SentCall",
     "Shown",
     "SourceInfo",
+    "TestBusiness",
+    "TestCustomer",
     "TestGroup",
     "TestModel",
     "TestUser",

@@ -89,7 +89,7 @@ class FakeTelegram(BaseSession):
         self._file_ids = itertools.count(1)
         self.me = User(id=BOT_ID, is_bot=True, first_name="Test bot", username=BOT_USERNAME,
                        can_join_groups=True, can_read_all_group_messages=False,
-                       supports_guest_queries=True)
+                       supports_guest_queries=True, can_connect_to_business=True)
         # Guest queries: asked (query id -> the guest chat) and answered (-> inline id); the
         # messages posted in answer, by inline_message_id.
         self.guest_asked: dict[str, int] = {}
@@ -97,6 +97,11 @@ class FakeTelegram(BaseSession):
         self.inline: dict[str, Shown] = {}
         self._guest_ids = itertools.count(1)
         self.refuse_ephemeral = False  # ephemeral messages answered 400 (an older server)
+        # Chat automation: connections (id -> getBusinessConnection's answer), and the chats
+        # of connected accounts, each kept under an id of its own (a customer's chat with
+        # the owner has the customer's id, like the customer's private chat with the bot).
+        self.connections: dict[str, dict[str, Any]] = {}
+        self.business_chats: dict[tuple[str, int], int] = {}
 
     def make_bot(self) -> Bot:
         return Bot(BOT_TOKEN, session=self)
@@ -119,6 +124,14 @@ class FakeTelegram(BaseSession):
         self.guest_asked[query_id] = chat_id
         return query_id
 
+    def business_chat(self, connection_id: str, chat_id: int) -> int:
+        """The id this fake keeps a connected account's chat under (what `shown`, `created`
+        and `SentCall.chat_id` use for it)."""
+        key = (connection_id, chat_id)
+        if key not in self.business_chats:
+            self.business_chats[key] = -8_000_000_000_000_000 - len(self.business_chats)
+        return self.business_chats[key]
+
     def add_file(self, content: bytes) -> str:
         """Keep `content` as a file a user sent; its file_id."""
         file_id = f"file-{next(self._file_ids)}"
@@ -136,9 +149,15 @@ class FakeTelegram(BaseSession):
         params = _params(bot, method)
         chat = params.get("chat_id")
         chat_id = int(chat) if isinstance(chat, int | str) and _numeric(chat) else None
+        connection = params.get("business_connection_id")
+        if connection is not None and chat_id is not None:
+            chat_id = self.business_chat(str(connection), chat_id)
         self.sent.append(SentCall(method.__api_method__, params, chat_id))
-        status, result = self._answer(method.__api_method__, params, chat_id,
-                                      method.__returning__)
+        if connection is not None and str(connection) not in self.connections:
+            status, result = 400, _error("Bad Request: BUSINESS_CONNECTION_INVALID")
+        else:
+            status, result = self._answer(method.__api_method__, params, chat_id,
+                                          method.__returning__)
         body = {"ok": True, "result": result} if status == 200 else result
         response = self.check_response(bot, method, status, json.dumps(body))
         return typing.cast(TelegramType, response.result)
@@ -171,6 +190,18 @@ class FakeTelegram(BaseSession):
                              "description": "Bad Request: invalid file_id"}
             return 200, {"file_id": file_id, "file_unique_id": file_id,
                          "file_size": len(self.files[file_id]), "file_path": file_id}
+        if name == "getBusinessConnection":
+            found = self.connections.get(str(params.get("business_connection_id")))
+            if found is None:
+                return 400, _error("Bad Request: BUSINESS_CONNECTION_INVALID")
+            return 200, found
+        if name == "deleteBusinessMessages":
+            ids = {int(i) for i in params.get("message_ids") or []}
+            chats = set(self.business_chats.values())
+            for key, message in self.shown.items():
+                if key[0] in chats and key[1] in ids:
+                    message.deleted = True
+            return 200, True
         if name == "answerGuestQuery":
             return self._answer_guest(params)
         if name.startswith("edit") and chat_id is None and "inline_message_id" in params:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.app.parts import AppParts
     from bot.config import Settings
+    from bot.testing.business import TestBusiness
     from bot.wiring import BuiltBot
 
 log = logging.getLogger("bot.testing")
@@ -110,6 +111,7 @@ class BotTester:
         self._built: BuiltBot | None = None
         self._next_user = 1001
         self._next_group = 1
+        self._next_connection = 0
         self._next_update = 0
         self.settings: Settings | None = None
 
@@ -240,6 +242,21 @@ class BotTester:
                        if c.method == "editMessageText")
         return Reply(messages=(shown,) if shown is not None else (), drafts=drafts,
                      calls=calls)
+
+    # -- chat automation -------------------------------------------------------------------------
+
+    async def business(
+        self, owner: TestUser, *, can_reply: bool = True, enabled: bool = True
+    ) -> TestBusiness:
+        """`owner` connects the bot to their account (Chat automation, Bot API business
+        connections): the bot gets the `business_connection` update; what the owner's chat
+        shows in answer is in `TestBusiness.cards`."""
+        from bot.testing.business import TestBusiness
+
+        self._next_connection += 1
+        business = TestBusiness(self, owner, f"test-connection-{self._next_connection}")
+        await business.change(can_reply=can_reply, enabled=enabled)
+        return business
 
     # -- what happened ---------------------------------------------------------------------------
 

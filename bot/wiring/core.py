@@ -158,6 +158,7 @@ async def core(
                 extras=extras, documents=documents, knowledge=knowledge, vision=vision,
                 hosted=hosted, tools=tools,
                 asker=Asker(frozenset(settings.admin_user_ids), desk_state),
+                business=front.telegram and settings.business_replies != "off",
             ),
             pauses=tools,
             image_tokens=vision.image_tokens if vision is not None else None,

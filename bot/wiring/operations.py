@@ -4,6 +4,7 @@ root: built from Settings by `run_bot` (run.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -141,14 +142,22 @@ class Operations:
     metrics_port: int | None = None
     readiness: Readiness | None = None  # /readyz's probes (METRICS_LISTEN)
 
-    async def run_polling(self, app: TelegramApp) -> None:
-        """Poll alone, or (with Redis) only while this replica holds the poller's lease."""
+    async def run_polling(
+        self,
+        app: TelegramApp,
+        *,
+        stop: asyncio.Event | None = None,
+        started: asyncio.Event | None = None,
+    ) -> None:
+        """Poll alone, or (with Redis) only while this replica holds the poller's lease; until
+        SIGTERM/SIGINT, or `stop` when given. `started`: set once running."""
         if self.coordinator is None:
-            await app.run_polling()
+            await app.run_polling(stop=stop, started=started)
             return
         from bot.telegram.leader import poll_when_leading
 
-        await poll_when_leading(app, Leadership(self.coordinator, self.replica_id))
+        await poll_when_leading(app, Leadership(self.coordinator, self.replica_id), stop=stop,
+                                started=started)
 
 
 def readiness_for(

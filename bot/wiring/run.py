@@ -6,6 +6,8 @@ model HTTP client: the same wiring, fed updates in process instead of polling.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.app.parts import AppParts
+    from bot.features.business.replies import BusinessOptions
     from bot.features.guest.answering import GuestAnswers
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
@@ -139,6 +142,8 @@ async def built_bot(
             # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
             guest=build_guest(settings, c, system_prompt),
             guest_edit_interval=guest_interval,
+            # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
+            business=build_business(settings),
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
@@ -152,6 +157,18 @@ async def built_bot(
                 lifecycle, extensions, "on_shutdown", settings.extension_timeout, running
             )
         yield BuiltBot(c, telegram, ops)
+
+
+def build_business(settings: Settings) -> BusinessOptions | None:
+    """Chat automation's options (bot/features/business); None with BUSINESS_REPLIES=off."""
+    if settings.business_replies == "off":
+        return None
+    from bot.features.business.replies import BusinessOptions
+
+    return BusinessOptions(
+        mode=settings.business_replies,
+        takeover=dt.timedelta(minutes=settings.business_takeover_minutes),
+    )
 
 
 def build_guest(settings: Settings, c: Core, system_prompt: str) -> GuestAnswers | None:
@@ -190,7 +207,16 @@ def bot_options(settings: Settings, system_prompt: str) -> BotOptions:
     )
 
 
-async def run_bot(settings: Settings, system_prompt: str, *, app: AppParts | None = None) -> None:
+async def run_bot(
+    settings: Settings,
+    system_prompt: str,
+    *,
+    app: AppParts | None = None,
+    stop: asyncio.Event | None = None,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run the bot until SIGTERM/SIGINT, or (`stop` given: the bot inside another program)
+    until `stop` is set, then shut down gracefully. `started`: set once updates are taken."""
     from bot.telegram.app import TokenRejectedError
 
     # The wire, its built-in tools and reasoning in the log; then, in the background while the
@@ -212,9 +238,11 @@ async def run_bot(settings: Settings, system_prompt: str, *, app: AppParts | Non
                     secret=settings.telegram_webhook_secret.get_secret_value(),
                     host=host,
                     port=port,
+                    stop=stop,
+                    started=started,
                 )
             else:
-                await ops.run_polling(telegram)
+                await ops.run_polling(telegram, stop=stop, started=started)
         except TokenRejectedError as exc:
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
 

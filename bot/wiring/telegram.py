@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from bot.conversation import ConversationService
     from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
+    from bot.features.business.replies import BusinessOptions
     from bot.features.guest.answering import GuestAnswers
     from bot.features.guest.telegram import GuestQueries
     from bot.features.tools.loop import ToolLoop
@@ -90,6 +91,7 @@ def build_telegram(
     voice: VoiceReplies | None = None,
     guest: GuestAnswers | None = None,
     guest_edit_interval: float = 1.0,
+    business: BusinessOptions | None = None,
 ) -> TelegramApp:
     """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
     new message took the buttons off. `coordinator` (several webhook replicas): a chat's turns
@@ -144,8 +146,13 @@ def build_telegram(
 
         guests = GuestQueries(guest, limiter, outbox=outbox, edit_interval=guest_edit_interval,
                               shutdown_grace=shutdown_grace)
+    front: list[Router] = []
+    if business is not None:  # chat automation: BUSINESS_REPLIES
+        front.append(business_router(business, conversation, outbox, limiter, policy,
+                                     sessionmaker))
     dp = build_dispatcher(
-        deps, intake=intake, limiter=limiter, features=feature_routers(desk, feedback, guests),
+        deps, intake=intake, limiter=limiter,
+        features=feature_routers(desk, feedback, guests, front),
         members_of=members_of, member_lists=member_lists,
         support_chat_id=desk.chat_id if desk is not None else 0, added_routers=tuple(routers),
     )
@@ -181,12 +188,14 @@ def feature_routers(
     desk: SupportDesk | None,
     feedback: AnswerFeedback | None,
     guests: GuestQueries | None = None,
+    first: Sequence[Router] = (),
 ) -> FeatureRouters:
     """The features' routers, in the order they see updates (dispatching.py). `guests`:
-    guest queries (a `guest_message` router: no other router sees those updates)."""
+    guest queries (a `guest_message` router: no other router sees those updates); `first`:
+    more front routers, before those (chat automation's)."""
     from bot.telegram.handlers import documents, images, kb, media, toolcalls, tools, voice
 
-    front: list[Router] = []
+    front: list[Router] = list(first)
     if guests is not None:
         front.append(guests.build_router())
     data: dict[str, object] = {}
@@ -206,6 +215,24 @@ def feature_routers(
         late=[m.build_router() for m in (media, documents, tools)],
         data=data,
     )
+
+
+def business_router(
+    options: BusinessOptions,
+    conversation: ConversationService,
+    outbox: Outbox,
+    limiter: RateLimiter,
+    policy: AccessPolicy,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> Router:
+    """Chat automation (bot/features/business): its updates, presses and /business."""
+    from bot.features.business.replies import BusinessReplies
+    from bot.features.business.store import BusinessStore
+    from bot.features.business.telegram import BusinessUpdates
+
+    replies = BusinessReplies(BusinessStore(sessionmaker), conversation, outbox, limiter,
+                              mode=options.mode, takeover=options.takeover)
+    return BusinessUpdates(replies, policy).build_router()
 
 
 def access_of(

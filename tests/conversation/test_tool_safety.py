@@ -13,7 +13,7 @@ from bot.conversation import ChatRef, Speaker
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.models import ToolCall, ToolCallState
-from bot.tools import ToolContext, ToolOutcome, ToolRunResult
+from bot.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.tool_doubles import OPEN_TICKET, ORDER_STATUS, ShopSource, tool_loop
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -65,6 +65,40 @@ async def test_a_confirm_tool_missing_when_its_call_is_stored_never_runs_without
     assert ticket.result == "error: no tool named 'open_ticket'"
     assert ticket.writes  # unknown: stored as a write, never as a free read
     assert ticket.started_at is None  # never started: it counts towards no limit
+
+
+async def test_a_read_only_chat_is_offered_no_tool_that_writes_and_runs_none(
+    fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
+) -> None:
+    """A chat answered on someone's behalf (chat automation) is read-only: the model sees
+    only the tools declared as neither writing nor needing a press, and a call of another
+    one (named anyway) is refused without running, however the source would answer."""
+    writes_freely = ToolDefinition("cancel_order", "Cancel an order.", {"type": "object"},
+                                   writes=True, source="test:shop")
+    source = ShopSource(tools=(ORDER_STATUS, OPEN_TICKET, writes_freely))
+    service = make_service(database, client, default_model=PRO,
+                           tools=tool_loop(database, client, source, parallel=1))
+    fm.queue_reply("", tool_calls=[
+        {"name": "order_status", "arguments": {"order_id": "A-1"}},
+        {"name": "cancel_order", "arguments": {"order_id": "A-1"}},
+        {"name": "open_ticket", "arguments": {"subject": "refund"}},
+    ])
+    fm.queue_reply("Your order A-1 has shipped.")
+    shop_chat = ChatRef(-(2**53) - 1, "business", "Bob", read_only=True)
+    result = await service.run_turn(shop_chat, ANNA, "cancel A-1 and open a ticket")
+    assert result.text == "Your order A-1 has shipped."
+    offered = [t["function"]["name"] for t in fm.requests[0].json.get("tools", [])]
+    assert offered == ["order_status"]
+    assert [c.name for c in source.calls] == ["order_status"]
+    _, cancel, ticket = await stored_calls(database)
+    assert cancel.state is ticket.state is ToolCallState.FAILED
+    assert cancel.started_at is None
+    assert ticket.started_at is None
+    # The same turn in an ordinary chat is offered all three.
+    fm.queue_reply("Fine.")
+    await service.run_turn(PRIVATE, ANNA, "hello")
+    offered = [t["function"]["name"] for t in fm.requests[-1].json.get("tools", [])]
+    assert sorted(offered) == ["cancel_order", "open_ticket", "order_status"]
 
 
 async def test_in_a_group_a_members_tool_results_stay_in_her_own_turns(

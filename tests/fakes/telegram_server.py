@@ -12,8 +12,11 @@ retried on non-2xx), set/get/deleteMyCommands, sendMessage, editMessageText,
 editMessageReplyMarkup, deleteMessage, sendMessageDraft (private chats only), sendChatAction,
 sendPhoto (multipart, JPEG/PNG checked, uploaded bytes kept), answerCallbackQuery, getFile,
 guest mode (tg_guest.py: guest_message updates, answerGuestQuery once, editMessageText with
-inline_message_id, getMe's supports_guest_queries), ephemeral messages (tg_ephemeral.py:
-sendMessage with ephemeral_message_parameters, seen by its receiver alone).
+inline_message_id, getMe's supports_guest_queries), chat automation (tg_business.py:
+business_connection and business_message updates, sends/edits/chat actions with
+business_connection_id, getBusinessConnection, deleteBusinessMessages, getMe's
+can_connect_to_business), ephemeral messages (tg_ephemeral.py: sendMessage with
+ephemeral_message_parameters, seen by its receiver alone).
 Checks: text 1-4096 and captions 0-1024 UTF-16 units, entity bounds, "message is not modified",
 "message to edit not found", 403 for blocked users, flood limits (tg_flood.py) answering 429
 with ``retry_after``. Chats must exist (a user wrote, or ``add_chat``) or sends answer "chat not
@@ -28,6 +31,9 @@ In-process API::
         tg.send_update({...}); tg.press_stop(1)             # stopped_message_generation
         update_id, query = tg.send_guest_message(-5, "what is it?", reply_to_text="...")
         tg.guest[query].text, .versions, .answers           # the guest answer (tg_guest.py)
+        bc = tg.connect_business({"id": 500, "first_name": "Shop"})   # tg_business.py
+        tg.send_business_message(bc, {"id": 9, "first_name": "Bob"}, "hi", from_owner=False)
+        tg.business_chat(bc, 9).bot_messages                # what the bot sent as the owner
         tg.chat(-100).seen_by(7), .ephemeral; tg.refuse_ephemeral(True)  # (tg_ephemeral.py)
         tg.edit_user_message(1, message_id, "new"); tg.send_callback_query(1, message_id, "x")
         chat = tg.chat(1)  # .messages .bot_messages .history .draft .drafts .events .actions
@@ -60,6 +66,9 @@ and downloads). GET ``/_control/`` + chats;
 chat/{chat_id}[?since=T] (messages with edits, draft, events, calls, timing, and with ``since``
 the first visible / final text times after T); photo/{chat_id}/{message_id} (the JPEG);
 guest/{guest_query_id} (answers, inline_message_id, text, versions);
+business/{business_connection_id}/{chat_id} (the chat as chat/ shows one). POST
+business_connect {owner, can_reply?, enabled?, connection_id?} -> {business_connection_id};
+business_message {business_connection_id, customer, text, from_owner?} -> {update_id};
 stats (429 counts, calls per method, pending updates, webhook); calls?since=N&chat_id=;
 wait?version=V&timeout=T (long-polls until the state changes).
 """

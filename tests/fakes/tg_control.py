@@ -89,6 +89,15 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
 
     posts: dict[str, Callable[[dict[str, Any]], Any]] = {
         "guest_message": guest_message,
+        # Chat automation (tg_business.py): connect an account, a message in one of its chats.
+        "business_connect": lambda b: {"business_connection_id": tg.connect_business(
+            b["owner"], can_reply=bool(b.get("can_reply", True)),
+            enabled=bool(b.get("enabled", True)), connection_id=b.get("connection_id"),
+        )},
+        "business_message": lambda b: {"update_id": tg.send_business_message(
+            b["business_connection_id"], b["customer"], b.get("text", ""),
+            from_owner=bool(b.get("from_owner", False)),
+        )},
         "user_message": user_message,
         "edit_user_message": lambda b: {
             "update_id": tg.edit_user_message(int(b["chat_id"]), int(b["message_id"]), b["text"])
@@ -187,6 +196,15 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
         return web.json_response(asdict(query))
 
     app.router.add_get("/_control/guest/{query_id}", guest)
+
+    async def business_chat(request: web.Request) -> web.StreamResponse:
+        key = (request.match_info["connection_id"], int(request.match_info["chat_id"]))
+        chat = tg.business_chats.get(key)
+        if chat is None:
+            return web.json_response({"error": "no such business chat"}, status=404)
+        return web.json_response(chat.to_json())
+
+    app.router.add_get("/_control/business/{connection_id}/{chat_id}", business_chat)
 
     async def chats(request: web.Request) -> web.StreamResponse:
         return web.json_response(

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tests.fakes.tg_business import BusinessSide
 from tests.fakes.tg_core import Fault
 from tests.fakes.tg_ephemeral import EphemeralSide
 from tests.fakes.tg_files import FileSide
@@ -29,7 +30,7 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-class UserSide(GuestSide, EphemeralSide, FileSide, BotApiMethods, ForumSide):
+class UserSide(BusinessSide, GuestSide, EphemeralSide, FileSide, BotApiMethods, ForumSide):
     """The test API (documented in telegram_server.py); synchronous calls act at once."""
 
     # --- test API: what users do ------------------------------------------------------------

@@ -68,7 +68,7 @@ async def test_a_good_replica_setup_passes_every_check(
     settings = settings_for(tg, fm, postgres_url, redis_url=redis_url)
     outcomes = await run_checks(settings, support_chat_id=SUPPORT_CHAT, kb_folders=[kb])
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "guest mode", "support chat", "yandex",
+        "configuration", "telegram", "guest mode", "chat automation", "support chat", "yandex",
         "speech recognition",
         "speech synthesis", "database", "redis", "models", "wire", "built-in tools",
         "reasoning", "knowledge base",
@@ -102,8 +102,9 @@ async def test_single_process_setup_passes(
     tg, fm = fakes
     outcomes = await run_checks(settings_for(tg, fm, sqlite_url))
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "guest mode", "yandex", "speech recognition",
-        "speech synthesis", "database", "models", "wire", "built-in tools", "reasoning",
+        "configuration", "telegram", "guest mode", "chat automation", "yandex",
+        "speech recognition", "speech synthesis", "database", "models", "wire", "built-in tools",
+        "reasoning",
     ]
     assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
 
@@ -124,6 +125,25 @@ async def test_guest_mode_is_reported_from_get_me(
     assert "@BotFather" in outcomes["guest mode"].detail
     outcomes = by_name(await run_checks(settings_for(tg, fm, sqlite_url, guest_mode="off")))
     assert "GUEST_MODE=off" in outcomes["guest mode"].detail
+
+
+async def test_chat_automation_is_reported_from_get_me(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    """getMe's `can_connect_to_business`: whether accounts may connect the bot (their
+    customers answered by it); never a failure."""
+    tg, fm = fakes
+    outcomes = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert outcomes["chat automation"].ok
+    assert "may be connected to accounts" in outcomes["chat automation"].detail
+    tg.bot_user["can_connect_to_business"] = False
+    outcomes = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert outcomes["chat automation"].ok
+    assert "may not be connected to accounts" in outcomes["chat automation"].detail
+    assert "@BotFather" in outcomes["chat automation"].detail
+    outcomes = by_name(await run_checks(
+        settings_for(tg, fm, sqlite_url, business_replies="off")))
+    assert "BUSINESS_REPLIES=off" in outcomes["chat automation"].detail
 
 
 async def test_a_rejected_token_and_key_are_named_with_their_fix(
@@ -266,9 +286,10 @@ async def test_the_command_prints_one_line_per_check_and_exits_by_result(
     }
     code, out = await _cli_check(env, tmp_path)
     assert code == 0, out
-    assert [line.split()[0] for line in out.splitlines()[:11]] == ["ok"] * 11
+    assert [line.split()[0] for line in out.splitlines()[:12]] == ["ok"] * 12
     assert "ok    guest mode: the bot supports guest queries" in out
-    assert "11 passed, 0 failed" in out
+    assert "ok    chat automation: the bot may be connected to accounts" in out
+    assert "12 passed, 0 failed" in out
     env["YANDEX_API_KEY"] = "wrong"
     code, out = await _cli_check(env, tmp_path)
     assert code == 1, out

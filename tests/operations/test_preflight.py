@@ -146,7 +146,7 @@ async def test_a_reply_check_cannot_read_fails_that_check_alone(
     tg.methods["getchatmember"] = unreadable
     outcomes = await run_checks(settings_for(tg, fm, sqlite_url), support_chat_id=SUPPORT_CHAT)
     assert [o.name for o in outcomes] == [
-        "configuration", "telegram", "guest mode", "support chat", "yandex",
+        "configuration", "telegram", "guest mode", "chat automation", "support chat", "yandex",
         "speech recognition", "speech synthesis", "database", "models", "wire",
         "built-in tools", "reasoning",
     ]

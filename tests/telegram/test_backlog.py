@@ -96,6 +96,40 @@ async def test_replay_comes_after_the_answer_cut_short(h: Harness) -> None:
     assert h.texts(ANNA.id)[-2:] == ["answer one again", "answer two"]
 
 
+async def test_an_answer_cut_short_in_a_connected_accounts_chat_is_not_answered_again(
+    h: Harness,
+) -> None:
+    """A chat kept under another type (a connected account's customer, answered as the
+    owner) is no chat of the bot's: at start the answer cut short there is marked failed,
+    never answered again unasked (the customer's private chat with the bot has the same id)."""
+    from bot.conversation import ChatRef, Speaker
+    from bot.storage.repositories import ChatRepository
+
+    shop_chat = -(2**53) - 7
+    async with h.db.sessionmaker() as session:
+        await ChatRepository(session).upsert(shop_chat, "business", "Bob")
+        await session.commit()
+    h.fm.queue_reply("lost in the shop")
+    await h.app.deps.conversation.run_turn(ChatRef(shop_chat, "business", "Bob"),
+                                           Speaker(ANNA.id, "Anna"), "do you deliver?")
+    async with h.db.sessionmaker() as session:
+        answer = await session.scalar(
+            select(StoredMessage).where(StoredMessage.role == "assistant")
+        )
+        assert answer is not None
+        answer.status = MessageStatus.STREAMING  # as a killed process leaves it
+        await session.commit()
+    requests = len(h.fm.requests)
+    await h.app.startup()
+    await h.settle()
+    assert len(h.fm.requests) == requests
+    assert h.calls(SendMessage) == []
+    async with h.db.sessionmaker() as session:
+        stored = await session.get(StoredMessage, answer.id)
+        assert stored is not None
+        assert stored.status is MessageStatus.FAILED
+
+
 @pytest.mark.slow
 async def test_a_reset_queued_behind_an_answer_survives_a_restart(h: Harness) -> None:
     h.fm.queue_reply("before")

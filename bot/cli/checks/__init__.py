@@ -75,7 +75,7 @@ async def run_checks(
     if token:
         jobs.append(_within("telegram", each_within,
                             check_telegram(token, settings.telegram_api_url, support_chat_id,
-                                           settings.guest_mode)))
+                                           settings.guest_mode, settings.business_replies)))
     else:
         outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
                                "set the token @BotFather gave you"))

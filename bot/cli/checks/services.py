@@ -36,10 +36,15 @@ def check_configuration(settings: Settings) -> list[Outcome]:
 
 
 async def check_telegram(
-    token: str, api_url: str, support_chat_id: int = 0, guest_mode: str = "on"
+    token: str,
+    api_url: str,
+    support_chat_id: int = 0,
+    guest_mode: str = "on",
+    business_replies: str = "auto",
 ) -> list[Outcome]:
-    """getMe with the token, and whether the bot supports guest queries (its
-    `supports_guest_queries`); with a support chat, the bot's rights there (getChatMember)."""
+    """getMe with the token, whether the bot supports guest queries (its
+    `supports_guest_queries`) and may be connected to accounts (`can_connect_to_business`);
+    with a support chat, the bot's rights there (getChatMember)."""
     from bot.telegram.startup import make_bot  # first: aiogram with lazily built models
 
     make_bot  # noqa: B018 - aiogram is imported now, lazily
@@ -65,7 +70,8 @@ async def check_telegram(
         except Exception as exc:  # a reply aiogram could not read, and the like
             return [unexpected("telegram", exc)]
         outcomes = [passed("telegram", f"token accepted: @{me.username} (id {me.id})"),
-                    guest_queries(bool(me.supports_guest_queries), guest_mode)]
+                    guest_queries(bool(me.supports_guest_queries), guest_mode),
+                    business_connections(bool(me.can_connect_to_business), business_replies)]
         if support_chat_id:
             try:
                 outcomes.append(await _check_support_chat(bot, me.id, support_chat_id))
@@ -88,6 +94,21 @@ def guest_queries(supported: bool, guest_mode: str) -> Outcome:
     return passed(name, "the bot does not support guest queries (getMe: "
                   "supports_guest_queries is false); to answer @mentions in chats it is not "
                   "a member of, switch Guest mode on in @BotFather")
+
+
+def business_connections(supported: bool, replies: str) -> Outcome:
+    """Chat automation as getMe tells it (`can_connect_to_business`): informational."""
+    name = "chat automation"
+    if replies == "off":
+        state = "may" if supported else "may not"
+        return passed(name, f"BUSINESS_REPLIES=off: not answered (the bot {state} be connected "
+                      "to accounts)")
+    if supported:
+        return passed(name, f"the bot may be connected to accounts: it answers their "
+                      f"customers (BUSINESS_REPLIES={replies})")
+    return passed(name, "the bot may not be connected to accounts (getMe: "
+                  "can_connect_to_business is false); to answer customers of accounts that "
+                  "connect it, switch Business mode on in @BotFather (Bot Settings)")
 
 
 async def _check_support_chat(bot: Bot, bot_id: int, chat_id: int) -> Outcome:

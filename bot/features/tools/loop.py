@@ -71,12 +71,17 @@ from bot.prompting import model_base_name
 from bot.storage.models import ToolCall as StoredCall
 from bot.storage.models import ToolCallState
 from bot.storage.repositories import NewToolCall, ToolCallRepository, UsageRepository
-from bot.tools import Toolbox, ToolOutcome, ToolRunResult
+from bot.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 
 logger = logging.getLogger(__name__)
 
 UNCONFIRMED_TEXT = ("error: this action needs the user's confirmation and was not confirmed; "
                     "it was not run.")
+
+
+def _acts(definition: ToolDefinition) -> bool:
+    """Declared as changing something (or as needing a person's press)."""
+    return definition.writes or definition.confirm
 
 
 def unknown_tool(name: str) -> str:
@@ -106,10 +111,13 @@ class ToolLoop(ToolTurns):
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.admins
 
-    def _tools(self, user_id: int) -> tuple[Tool, ...]:
+    def _tools(self, user_id: int, *, read_only: bool = False) -> tuple[Tool, ...]:
+        """The tools offered to a turn of `user_id`; in a read-only chat only those the
+        deployment declared as neither writing nor needing a press."""
         return tuple(
             Tool(d.name, d.description, dict(d.parameters))
             for d in self.toolbox.offered(is_admin=self.is_admin(user_id))
+            if not (read_only and (d.writes or d.confirm))
         )
 
     # -- history ---------------------------------------------------------------------------
@@ -167,7 +175,7 @@ class ToolLoop(ToolTurns):
         model's, for a turn that shows images)."""
         model = client or self._model
         messages = with_data_note(messages)
-        tools = self._tools(turn.speaker.user_id)
+        tools = self._tools(turn.speaker.user_id, read_only=turn.chat.read_only)
         stored: list[StoredCall] = []
         if turn.tools.has_calls:  # a new answer has none: no read on the usual path
             async with self._sessionmaker() as session:
@@ -256,13 +264,13 @@ class ToolLoop(ToolTurns):
         unknown = set()
         for position, call in enumerate(calls):
             definition = self.toolbox.declared(call.name)
-            if definition is None:
-                unknown.add(position)
+            if definition is None or (turn.chat.read_only and _acts(definition)):
+                unknown.add(position)  # a tool not offered here is refused like an unknown
             new.append(NewToolCall(
                 number, position, call.name, call.arguments, call.id,
                 preface=preface or None if position == 0 else None,
                 writes=definition.writes if definition else True,
-                confirm=definition.confirm if definition else False,
+                confirm=definition.confirm if position not in unknown and definition else False,
             ))
         start = not any(call.confirm for call in new)
         async with self._sessionmaker() as session:
@@ -333,8 +341,8 @@ class ToolLoop(ToolTurns):
         # Decided again from the declaration, never from the row alone: a tool unknown now is
         # refused, and one declared `confirm` runs only after a person's press.
         declared = self.toolbox.declared(call.name)
-        if declared is None:
-            logger.info("tool %s is not known: the call is refused", call.name)
+        if declared is None or (turn.chat.read_only and _acts(declared)):
+            logger.info("tool %s is not known here: the call is refused", call.name)
             return ToolRunResult(ToolOutcome.ERROR, unknown_tool(call.name), "unknown tool"), 0
         if declared.confirm and call.decided_by is None:
             logger.warning("tool %s needs a press and has none: the call is refused", call.name)

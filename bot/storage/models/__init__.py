@@ -26,6 +26,13 @@ from bot.storage.models.base import (
     utc_today,
     utcnow,
 )
+from bot.storage.models.business import (
+    BUSINESS_CHAT_IDS_BELOW,
+    BusinessChat,
+    BusinessConnection,
+    BusinessSuggestion,
+    SuggestionStatus,
+)
 from bot.storage.models.chats import (
     UNFINISHED_ANSWER,
     Chat,
@@ -83,11 +90,15 @@ from bot.storage.models.voice import (
 )
 
 __all__ = [
+    "BUSINESS_CHAT_IDS_BELOW",
     "NAMING_CONVENTION",
     "UNFINISHED_ANSWER",
     "UNMAPPED_SCHEMA_NAMES",
     "Base",
     "BigIntegerPK",
+    "BusinessChat",
+    "BusinessConnection",
+    "BusinessSuggestion",
     "Chat",
     "ChatDocument",
     "Conversation",
@@ -123,6 +134,7 @@ __all__ = [
     "SpeechJob",
     "SpeechJobStatus",
     "SpokenQuestion",
+    "SuggestionStatus",
     "TimestampMixin",
     "ToolCall",
     "ToolCallState",

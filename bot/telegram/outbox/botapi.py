@@ -37,6 +37,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import (
+    DeleteBusinessMessages,
     DeleteMessage,
     EditMessageText,
     SendChatAction,
@@ -54,6 +55,7 @@ _METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "editMessageText": EditMessageText,
     "sendChatAction": SendChatAction,
     "deleteMessage": DeleteMessage,
+    "deleteBusinessMessages": DeleteBusinessMessages,
 }
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -100,9 +102,18 @@ def _text(params: dict[str, Any], part: RenderedText, plain: bool) -> dict[str, 
 
 
 def send_call(
-    chat_id: int, part: RenderedText, reply_to: int | None, thread_id: int | None, plain: bool
+    chat_id: int,
+    part: RenderedText,
+    reply_to: int | None,
+    thread_id: int | None,
+    plain: bool,
+    business: str | None = None,
 ) -> ApiCall:
+    """`business`: a business connection's id, when the message goes to a chat of the account
+    connected to the bot (it appears as the account owner's)."""
     params: dict[str, Any] = {"chat_id": chat_id}
+    if business is not None:
+        params["business_connection_id"] = business
     if thread_id is not None:
         params["message_thread_id"] = thread_id
     if reply_to is not None:
@@ -111,8 +122,12 @@ def send_call(
     return ApiCall("sendMessage", _text(params, part, plain))
 
 
-def edit_call(chat_id: int, message_id: int, part: RenderedText, plain: bool) -> ApiCall:
-    params = {"chat_id": chat_id, "message_id": message_id}
+def edit_call(
+    chat_id: int, message_id: int, part: RenderedText, plain: bool, business: str | None = None
+) -> ApiCall:
+    params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
+    if business is not None:
+        params["business_connection_id"] = business
     return ApiCall("editMessageText", _text(params, part, plain))
 
 
@@ -138,14 +153,19 @@ def draft_call(
     return ApiCall("sendMessageDraft", _text(params, part, plain))
 
 
-def typing_call(chat_id: int, thread_id: int | None) -> ApiCall:
+def typing_call(chat_id: int, thread_id: int | None, business: str | None = None) -> ApiCall:
     params: dict[str, Any] = {"chat_id": chat_id, "action": "typing"}
+    if business is not None:
+        params["business_connection_id"] = business
     if thread_id is not None:
         params["message_thread_id"] = thread_id
     return ApiCall("sendChatAction", params)
 
 
-def delete_call(chat_id: int, message_id: int) -> ApiCall:
+def delete_call(chat_id: int, message_id: int, business: str | None = None) -> ApiCall:
+    if business is not None:  # deleteMessage takes no business connection
+        params = {"business_connection_id": business, "message_ids": [message_id]}
+        return ApiCall("deleteBusinessMessages", params)
     return ApiCall("deleteMessage", {"chat_id": chat_id, "message_id": message_id})
 
 

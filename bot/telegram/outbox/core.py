@@ -164,10 +164,14 @@ class Outbox:
         reply_to: int | None = None,
         thread_id: int | None = None,
         can_stop: bool = True,
+        business_connection_id: str | None = None,
     ) -> StreamHandle:
-        """Start a streamed answer. Drafts are used only in private chats that accept them."""
+        """Start a streamed answer. Drafts are used only in private chats that accept them.
+        `business_connection_id`: the answer goes to a chat of an account connected to the
+        bot, as the owner's messages (edited, never drafts: they take no connection)."""
         lane = self._lane(chat_id, chat_type)
-        use_draft = draft and chat_type == "private" and chat_id not in self._no_drafts
+        use_draft = (draft and chat_type == "private" and chat_id not in self._no_drafts
+                     and business_connection_id is None)
         handle = StreamHandle(
             self,
             lane,
@@ -178,6 +182,7 @@ class Outbox:
             can_stop=can_stop,
             typing=True,
             now=self.clock(),
+            business=business_connection_id,
         )
         lane.streams.append(handle)
         self.kick(lane)
@@ -191,8 +196,10 @@ class Outbox:
         reply_to: int | None = None,
         thread_id: int | None = None,
         chat_type: str | None = None,
+        business_connection_id: str | None = None,
     ) -> list[int]:
-        """Send plain text (str) or rendered text, split when long; the message ids, in order."""
+        """Send plain text (str) or rendered text, split when long; the message ids, in order
+        (`business_connection_id`: see `stream`)."""
         lane = self._lane(chat_id, chat_type)
         handle = StreamHandle(
             self,
@@ -204,6 +211,7 @@ class Outbox:
             can_stop=False,
             typing=False,
             now=self.clock(),
+            business=business_connection_id,
         )
         return await handle.finish(RenderedText.plain(text) if isinstance(text, str) else text)
 

@@ -12,8 +12,17 @@ from bot.telegram.render import RenderedText
 class ShownMessages:
     """Telegram messages of one answer, in order, with the text each one shows."""
 
-    def __init__(self, chat_id: int, reply_to: int | None, thread_id: int | None) -> None:
+    def __init__(
+        self,
+        chat_id: int,
+        reply_to: int | None,
+        thread_id: int | None,
+        business: str | None = None,
+    ) -> None:
+        """`business`: the business connection the messages go through (a chat of an account
+        connected to the bot), or None."""
         self.chat_id = chat_id
+        self.business = business
         self.reply_to = reply_to
         self.thread_id = thread_id
         self.plain = False  # Telegram refused our entities once: send text only from now on
@@ -31,19 +40,20 @@ class ShownMessages:
         Sends and edits go in order; a final also deletes messages the text no longer needs.
         """
         if self.stale:
-            method = delete_call(self.chat_id, self.stale[0])
+            method = delete_call(self.chat_id, self.stale[0], self.business)
             return Call(method, True, "delete_stale", index=self.stale[0])
         for index, part in enumerate(target):
             if index >= len(self.ids):
                 reply_to = self.reply_to if index == 0 else None
-                send = send_call(self.chat_id, part, reply_to, self.thread_id, self.plain)
+                send = send_call(self.chat_id, part, reply_to, self.thread_id, self.plain,
+                                 self.business)
                 return Call(send, True, "send", index, part)
             if self.shown[index] != part:
-                edit = edit_call(self.chat_id, self.ids[index], part, self.plain)
+                edit = edit_call(self.chat_id, self.ids[index], part, self.plain, self.business)
                 return Call(edit, True, "edit", index, part)
         if final and len(self.ids) > len(target):  # the text shrank: drop the last message
             last = len(self.ids) - 1
-            delete = delete_call(self.chat_id, self.ids[last])
+            delete = delete_call(self.chat_id, self.ids[last], self.business)
             return Call(delete, True, "delete_extra", index=last)
         return None
 

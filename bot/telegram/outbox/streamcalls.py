@@ -50,6 +50,7 @@ class StreamCalls(StreamJob):
         can_stop: bool,
         typing: bool,
         now: float,
+        business: str | None = None,
     ) -> None:
         self._outbox = outbox
         self._lane = lane
@@ -77,7 +78,7 @@ class StreamCalls(StreamJob):
         self._draft_at: float | None = None
         self._typing_at: float | None = now if typing and not use_draft else None
         self._active_at = now  # last update(): a stream forgotten by its caller goes quiet
-        self._messages = ShownMessages(self.chat_id, reply_to, thread_id)
+        self._messages = ShownMessages(self.chat_id, reply_to, thread_id, business)
         self._target: list[RenderedText] | None = None
         self._future: asyncio.Future[list[int]] | None = None
         self._aborted: BaseException | None = None
@@ -162,7 +163,7 @@ class StreamCalls(StreamJob):
                 return call
         now = slots.now
         if self._typing_at is not None and not self._messages.ids and self._typing_at <= now:
-            method = typing_call(self.chat_id, self.thread_id)
+            method = typing_call(self.chat_id, self.thread_id, self._messages.business)
             return Call(method, False, "typing", priority=Priority.FRAME)
         shown = self._draft_shown
         if (

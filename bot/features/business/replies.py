@@ -1,0 +1,307 @@
+"""Answering a connected account's customers: who is answered, how, and the owner's press.
+
+A customer's message is answered (BUSINESS_REPLIES=auto) by streaming into one message of
+that chat, edited as the answer grows, sent with the connection's id so it appears as the
+owner's; or (approve) the suggested answer goes to the owner's private chat with the bot and
+reaches the customer only after "Send". The turn is the conversation's usual one, on the
+customer chat's own conversation (never the customer's private chat with the bot), read-only:
+tools that write are neither offered nor run.
+
+No model call is made when the connection is switched off, may not reply, is paused (all
+chats or this one), when the owner wrote in the chat within the takeover window, or when the
+customer is over the rate limit; the message is kept as history all the same."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import EditMessageText, SendMessage
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
+from bot.features.business.store import (
+    CHAT_TYPE,
+    BusinessStore,
+    Connection,
+    CustomerChat,
+    Suggestion,
+)
+from bot.features.business.texts import say
+from bot.foundation_models.types import Snapshot
+from bot.storage.models import MessageRole, MessageStatus, SuggestionStatus, utcnow
+from bot.telegram.answer_parts import describe_error
+from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
+from bot.telegram.ratelimit import RateLimiter
+from bot.telegram.render.citations import with_citations
+from bot.telegram.render.markdown import render_markdown
+from bot.telegram.render.text import RenderedText, utf16_len
+from bot.telegram.texts import Translator
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["auto", "approve"]
+CARD_ANSWER_LIMIT = 3000  # characters of the answer shown on the owner's card
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessOptions:
+    """BUSINESS_REPLIES (but `off`, which leaves the feature out) and the takeover window."""
+
+    mode: Mode = "auto"
+    takeover: dt.timedelta = dt.timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A customer's message to answer."""
+
+    connection: Connection
+    chat: CustomerChat
+    speaker: Speaker
+    text: str
+    message_id: int
+
+
+class BusinessReplies:
+    def __init__(
+        self,
+        store: BusinessStore,
+        conversation: ConversationService,
+        outbox: Outbox,
+        limiter: RateLimiter,
+        *,
+        mode: Mode,
+        takeover: dt.timedelta,
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.conversation = conversation
+        self.outbox = outbox
+        self.limiter = limiter
+        self.mode = mode
+        self.takeover = takeover
+        self._now = now
+
+    # -- who is answered -----------------------------------------------------------------------
+
+    def silence(self, connection: Connection, chat: CustomerChat) -> str | None:
+        """Why the bot stays silent in the chat now (for the log), or None."""
+        if not connection.enabled:
+            return "the connection is switched off"
+        if not connection.can_reply:
+            return "the connection may not reply"
+        if connection.paused or chat.paused:
+            return "paused by the owner"
+        wrote = chat.owner_wrote_at
+        if wrote is not None and self.takeover and self._now() - wrote < self.takeover:
+            return "the owner wrote in the chat lately"
+        return None
+
+    async def owner_wrote(self, connection: Connection, chat: CustomerChat, message: Message,
+                          text: str) -> None:
+        """The owner's own message: history on the account's side, and the takeover starts."""
+        await self.store.note(
+            chat, MessageRole.ASSISTANT, text or "…", author_user_id=connection.owner_user_id,
+            author_name=connection.owner_name, telegram_message_id=message.message_id,
+            owner=True,
+        )
+
+    async def customer_wrote(self, asked: Asked, t: Translator) -> None:
+        reason = self.silence(asked.connection, asked.chat)
+        if reason is None and await self.limiter.check(asked.speaker.user_id):
+            reason = "the customer is over the rate limit"
+        if reason is not None:
+            log.info("business chat %s of %s: not answered, %s", asked.chat.chat_id,
+                     asked.connection.id, reason)
+            await self.store.note(
+                asked.chat, MessageRole.USER, asked.text,
+                author_user_id=asked.speaker.user_id, author_name=asked.speaker.display_name,
+                telegram_message_id=asked.message_id,
+            )
+            return
+        await self.store.touch(asked.chat)
+        if self.mode == "approve":
+            await self._suggest(asked, t)
+        else:
+            await self._answer(asked, t)
+
+    # -- answering -----------------------------------------------------------------------------
+
+    def _chat_ref(self, asked: Asked) -> ChatRef:
+        return ChatRef(asked.chat.conversation_chat_id, CHAT_TYPE,
+                       asked.chat.customer_name or None, read_only=True)
+
+    async def _answer(self, asked: Asked, t: Translator) -> None:
+        handle = self.outbox.stream(
+            asked.chat.chat_id, "private", draft=False,
+            business_connection_id=asked.connection.id,
+        )
+        seen = ""
+
+        def on_snapshot(snapshot: Snapshot) -> None:
+            nonlocal seen
+            if snapshot.text:
+                seen = snapshot.text
+                handle.update(seen)
+
+        try:
+            result = await self.conversation.run_turn(
+                self._chat_ref(asked), asked.speaker, asked.text, on_snapshot=on_snapshot,
+                telegram_message_id=asked.message_id,
+            )
+        except Exception as exc:
+            log.exception("business chat %s: the answer failed", asked.chat.chat_id)
+            await self._close(handle, seen)
+            await self._tell_owner(asked, exc)
+            return
+        if result.error is not None or (result.status is not MessageStatus.COMPLETE and \
+                result.status is not MessageStatus.TRUNCATED):
+            # The customer never reads an error in the owner's name: the partial answer
+            # stays (if any), the owner hears why.
+            await self._close(handle, seen)
+            await self._tell_owner(asked, result.error or result.status.value)
+            return
+        try:
+            await handle.finish(final_text(result, t))
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("business chat %s: the answer could not be delivered: %s",
+                        asked.chat.chat_id, exc)
+            await self._tell_owner(asked, str(exc))
+
+    async def _close(self, handle: StreamHandle, seen: str) -> None:
+        if not seen.strip():
+            handle.drop()
+            return
+        try:
+            await handle.finish(seen)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("a partial business answer could not be kept: %s", exc)
+
+    async def _suggest(self, asked: Asked, t: Translator) -> None:
+        try:
+            result = await self.conversation.run_turn(
+                self._chat_ref(asked), asked.speaker, asked.text,
+                telegram_message_id=asked.message_id,
+            )
+        except Exception as exc:
+            log.exception("business chat %s: the suggestion failed", asked.chat.chat_id)
+            await self._tell_owner(asked, exc)
+            return
+        if result.error is not None or not result.text.strip():
+            await self._tell_owner(asked, result.error or result.status.value)
+            return
+        answer = final_text(result, t)
+        suggestion_id = await self.store.suggest(asked.chat, result.message_id, asked.text,
+                                                 answer)
+        t = owner_translator(asked.connection)
+        card = suggestion_card(asked.chat.customer_name, asked.text, answer, t)
+        markup = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text=say(t, "send"), callback_data=f"biz:send:{suggestion_id}"),
+            InlineKeyboardButton(text=say(t, "discard"),
+                                 callback_data=f"biz:drop:{suggestion_id}"),
+        ]])
+        owner_chat = asked.connection.user_chat_id
+        try:
+            sent = await self.outbox.call(owner_chat, SendMessage(
+                chat_id=owner_chat, text=card.text, entities=card.entities or None,
+                parse_mode=None, reply_markup=markup,
+            ))
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("the owner of %s could not be shown a suggestion: %s",
+                        asked.connection.id, exc)
+            return
+        await self.store.set_card(suggestion_id, sent.message_id)
+
+    async def _tell_owner(self, asked: Asked, reason: Exception | str) -> None:
+        t = owner_translator(asked.connection)
+        if isinstance(reason, Exception):
+            reason = describe_error(reason, t)
+        text = say(t, "failed", customer=asked.chat.customer_name or asked.chat.chat_id,
+                   reason=reason.rstrip("."))
+        try:
+            await self.outbox.send_text(asked.connection.user_chat_id, text)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("the owner of %s could not be told: %s", asked.connection.id, exc)
+
+    # -- the owner's press ---------------------------------------------------------------------
+
+    async def press(self, suggestion_id: int, send: bool, presser: int, t: Translator) -> str:
+        """"Send" or "Discard" on a suggestion card; what the press's answer says."""
+        suggestion = await self.store.suggestion(suggestion_id)
+        if suggestion is None:
+            return say(t, "gone")
+        connection = await self.store.connection(suggestion.chat.connection_id)
+        if connection is None or connection.owner_user_id != presser:
+            return say(t, "not_yours")
+        if not send:
+            if not await self.store.move(suggestion_id, [SuggestionStatus.PENDING],
+                                         SuggestionStatus.DISCARDED):
+                return say(t, "gone")
+            await self._settle_card(connection, suggestion.card_message_id, suggestion, t,
+                                    "discarded")
+            return say(t, "discarded")
+        if not await self.store.move(suggestion_id, [SuggestionStatus.PENDING],
+                                     SuggestionStatus.SENDING):
+            return say(t, "gone")
+        try:
+            await self.outbox.send_text(
+                suggestion.chat.chat_id, render_markdown(suggestion.answer),
+                chat_type="private", business_connection_id=connection.id,
+            )
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("suggestion %s could not be sent: %s", suggestion_id, exc)
+            await self.store.move(suggestion_id, [SuggestionStatus.SENDING],
+                                  SuggestionStatus.PENDING)
+            return say(t, "not_sent", reason=str(exc)[:120])
+        await self.store.move(suggestion_id, [SuggestionStatus.SENDING], SuggestionStatus.SENT)
+        await self._settle_card(connection, suggestion.card_message_id, suggestion, t, "sent")
+        return say(t, "sent")
+
+    async def _settle_card(
+        self, connection: Connection, card_id: int | None, suggestion: Suggestion,
+        t: Translator, outcome: str,
+    ) -> None:
+        """The card loses its buttons and says what became of it."""
+        if card_id is None:
+            return
+        card = suggestion_card(suggestion.chat.customer_name, suggestion.question,
+                               suggestion.answer, t, footer=say(t, outcome))
+        try:
+            await self.outbox.call(connection.user_chat_id, EditMessageText(
+                chat_id=connection.user_chat_id, message_id=card_id, text=card.text,
+                entities=card.entities or None, parse_mode=None,
+            ))
+        except (TelegramAPIError, OutboxError) as exc:
+            log.info("suggestion card %s not updated: %s", card_id, exc)
+
+
+def owner_translator(connection: Connection) -> Translator:
+    return Translator.for_code(connection.owner_language or None)
+
+
+def final_text(result: TurnResult, t: Translator) -> str:
+    """The answer as the customer reads it: with its sources as links when grounded."""
+    if result.sources and not result.not_found:
+        return with_citations(result.text, result.sources, t("kb_sources"))
+    return result.text
+
+
+def suggestion_card(
+    customer: str, question: str, answer: str, t: Translator, footer: str = ""
+) -> RenderedText:
+    """The owner's card: who wrote what (plain), the suggested answer (rendered), a footer."""
+    if len(question) > 500:
+        question = question[:500] + "…"
+    shown = answer if len(answer) <= CARD_ANSWER_LIMIT else (
+        answer[:CARD_ANSWER_LIMIT] + "…\n\n" + say(t, "too_long"))
+    head = say(t, "suggestion", customer=customer or "?", question=question)
+    body = render_markdown(shown)
+    shift = utf16_len(head)
+    entities = [e.model_copy(update={"offset": e.offset + shift}) for e in body.entities]
+    text = head + body.text + (f"\n\n{footer}" if footer else "")
+    return RenderedText(text, entities)

@@ -1,0 +1,235 @@
+"""The Telegram side of chat automation: `business_connection` and `business_message`
+updates, the owner's presses and /business.
+
+Telegram sends `business_connection` when a user connects the bot to their account, changes
+its rights or switches it off (https://core.telegram.org/bots/api#businessconnection), and
+`business_message` for every new message in the chats the bot may see: the customers' and
+the owner's own (https://core.telegram.org/bots/api#update). A connection the bot has not
+stored (connected before this deployment kept them) is read with getBusinessConnection.
+
+Access: the owner is the bot's user here (ALLOWED_USER_IDS and the rest apply to the owner;
+the customers are the owner's contacts). A message sent through the connection by a bot
+(`sender_business_bot`: this one's answers) is neither a question nor the owner's takeover.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.methods import EditMessageText, GetBusinessConnection, SendMessage
+from aiogram.types import (
+    BusinessConnection,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+
+from bot.conversation import Speaker
+from bot.features.business.replies import Asked, BusinessReplies, owner_translator
+from bot.features.business.store import Connection
+from bot.features.business.texts import say
+from bot.telegram.access import AccessPolicy
+from bot.telegram.chatqueue import Ticket
+from bot.telegram.outbox import OutboxError
+from bot.telegram.texts import Translator
+
+log = logging.getLogger(__name__)
+
+
+class BusinessUpdates:
+    def __init__(self, replies: BusinessReplies, policy: AccessPolicy) -> None:
+        self.replies = replies
+        self.store = replies.store
+        self.policy = policy
+
+    def build_router(self) -> Router:
+        router = Router(name="business")
+        router.business_connection.register(self.connection_changed)
+        router.business_message.register(self.message)
+        router.callback_query.register(self.pressed, F.data.startswith("biz:"))
+        router.message.register(self.command, Command("business"), F.chat.type == "private")
+        return router
+
+    # -- connections ---------------------------------------------------------------------------
+
+    async def connection_changed(self, connection: BusinessConnection, bot: Bot) -> None:
+        before, after = await self._save(connection)
+        log.info("business connection %s of user %s: enabled=%s can_reply=%s",
+                 after.id, after.owner_user_id, after.enabled, after.can_reply)
+        t = owner_translator(after)
+        text = None
+        if not after.enabled:
+            if before is None or before.enabled:
+                text = say(t, "disconnected")
+        elif not after.can_reply:
+            if before is None or before.can_reply or not before.enabled:
+                text = say(t, "cannot_reply")
+        elif before is None or not before.enabled or not before.can_reply:
+            text = self._connected_text(t)
+        if text is not None:
+            await self._tell(after.user_chat_id, text)
+
+    def _connected_text(self, t: Translator) -> str:
+        return say(t, "connected", mode=say(t, f"mode_{self.replies.mode}"),
+                   minutes=int(self.replies.takeover.total_seconds() // 60))
+
+    async def _save(self, c: BusinessConnection) -> tuple[Connection | None, Connection]:
+        rights = c.rights
+        # `can_reply` moved into `rights` (Bot API 9.0); the old field is read when rights
+        # are absent.
+        can_reply = bool(rights.can_reply) if rights is not None else bool(c.can_reply)
+        return await self.store.save_connection(
+            c.id, owner_user_id=c.user.id, owner_name=c.user.full_name,
+            owner_language=c.user.language_code or "", user_chat_id=c.user_chat_id,
+            can_reply=can_reply, enabled=c.is_enabled,
+        )
+
+    async def _connection(self, connection_id: str, bot: Bot) -> Connection | None:
+        found = await self.store.connection(connection_id)
+        if found is not None:
+            return found
+        try:
+            described = await bot(GetBusinessConnection(business_connection_id=connection_id))
+        except TelegramAPIError as exc:
+            log.warning("business connection %s could not be read: %s", connection_id, exc)
+            return None
+        return (await self._save(described))[1]
+
+    # -- messages ------------------------------------------------------------------------------
+
+    async def message(
+        self, message: Message, bot: Bot, t: Translator, ticket: Ticket | None = None
+    ) -> None:
+        """A new message in a connected account's chat: handled as a job of that chat's
+        queue (`ticket`), so the chat's messages are taken in the order Telegram sent them."""
+        if ticket is None:
+            await self._message(message, bot, t)
+        else:
+            ticket.submit(lambda: self._message(message, bot, t))
+
+    async def _message(self, message: Message, bot: Bot, t: Translator) -> None:
+        connection_id = message.business_connection_id
+        sender = message.from_user
+        if connection_id is None or sender is None or message.sender_business_bot is not None:
+            return
+        connection = await self._connection(connection_id, bot)
+        if connection is None:
+            return
+        if not self.policy.admits(connection.owner_user_id, connection.user_chat_id):
+            log.info("business message in %s ignored: the owner %s is not admitted",
+                     connection_id, connection.owner_user_id)
+            return
+        customer = message.chat
+        text = message.text or message.caption or ""
+        chat = await self.store.chat(connection_id, customer.id, customer.full_name)
+        if sender.id == connection.owner_user_id:
+            await self.replies.owner_wrote(connection, chat, message, text)
+            return
+        if not text.strip():  # a sticker, a photo without words: nothing to answer
+            return
+        speaker = Speaker(sender.id, sender.full_name, sender.language_code)
+        await self.replies.customer_wrote(
+            Asked(connection, chat, speaker, text, message.message_id), t
+        )
+
+    # -- the owner: presses and /business ------------------------------------------------------
+
+    async def pressed(self, query: CallbackQuery, t: Translator) -> None:
+        parts = (query.data or "").split(":")
+        answer = ""
+        try:
+            if len(parts) == 3 and parts[1] in ("send", "drop") and parts[2].isdigit():
+                answer = await self.replies.press(int(parts[2]), parts[1] == "send",
+                                                  query.from_user.id, t)
+            elif len(parts) == 3 and parts[1] == "all" and parts[2] in ("0", "1"):
+                for connection in await self.store.owned_by(query.from_user.id):
+                    await self.store.pause(connection.id, parts[2] == "1")
+                await self._refresh(query, t)
+            elif len(parts) == 4 and parts[1] == "chat" and parts[2].isdigit():
+                chat = await self.store.chat_by_id(int(parts[2]))
+                owned = {c.id for c in await self.store.owned_by(query.from_user.id)}
+                if chat is None or chat.connection_id not in owned:
+                    answer = say(t, "not_yours")
+                else:
+                    await self.store.pause_chat(chat.id, parts[3] == "1")
+                    await self._refresh(query, t)
+        finally:
+            try:
+                await query.answer(answer[:200] or None)
+            except TelegramAPIError as exc:  # too late to answer the press: nothing lost
+                log.info("business press not answered: %s", exc)
+
+    async def command(self, message: Message, t: Translator,
+                      command: CommandObject | None = None) -> None:
+        user = message.from_user
+        if user is None:
+            return
+        argument = (command.args or "").strip().lower() if command is not None else ""
+        if argument in ("pause", "resume"):
+            for connection in await self.store.owned_by(user.id):
+                await self.store.pause(connection.id, argument == "pause")
+        text, markup = await self.status(user.id, t)
+        outbox = self.replies.outbox
+        try:
+            await outbox.call(message.chat.id, SendMessage(
+                chat_id=message.chat.id, text=text, reply_markup=markup, parse_mode=None,
+            ))
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("/business not answered in chat %s: %s", message.chat.id, exc)
+
+    async def status(self, owner: int, t: Translator) -> tuple[str, InlineKeyboardMarkup | None]:
+        """/business: each connection's state, and buttons to pause or resume all its chats
+        or one of them (the most recently active)."""
+        connections = await self.store.owned_by(owner)
+        if not connections:
+            return say(t, "none"), None
+        lines: list[str] = []
+        rows: list[list[InlineKeyboardButton]] = []
+        minutes = int(self.replies.takeover.total_seconds() // 60)
+        mode = say(t, f"mode_{self.replies.mode}")
+        paused_all = all(c.paused for c in connections)
+        for connection in connections:
+            state = ("state_disabled" if not connection.enabled else
+                     "state_no_reply" if not connection.can_reply else
+                     "state_paused" if connection.paused else "state_on")
+            lines.append(say(t, "status", owner=connection.owner_name, state=say(t, state),
+                             mode=mode, minutes=minutes))
+            chats = await self.store.chats_of(connection.id)
+            if chats:
+                lines.append(say(t, "chats"))
+            for chat in chats:
+                mark = "▶️" if chat.paused else "⏸"
+                rows.append([InlineKeyboardButton(
+                    text=f"{mark} {chat.customer_name or chat.chat_id}"[:64],
+                    callback_data=f"biz:chat:{chat.id}:{0 if chat.paused else 1}",
+                )])
+        rows.insert(0, [InlineKeyboardButton(
+            text=say(t, "resume_all" if paused_all else "pause_all"),
+            callback_data=f"biz:all:{0 if paused_all else 1}",
+        )])
+        return "\n\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+    async def _refresh(self, query: CallbackQuery, t: Translator) -> None:
+        text, markup = await self.status(query.from_user.id, t)
+        message = query.message
+        if not isinstance(message, Message):
+            return
+        try:
+            await self.replies.outbox.call(message.chat.id, EditMessageText(
+                chat_id=message.chat.id, message_id=message.message_id, text=text,
+                reply_markup=markup, parse_mode=None,
+            ))
+        except (TelegramAPIError, OutboxError) as exc:
+            log.info("/business message not refreshed: %s", exc)
+
+    async def _tell(self, chat_id: int, text: str) -> None:
+        try:
+            await self.replies.outbox.send_text(chat_id, text)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("the owner's chat %s could not be told: %s", chat_id, exc)
+
+

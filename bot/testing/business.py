@@ -1,0 +1,98 @@
+"""Chat automation in a `BotTester`: an account connected to the bot, its customers writing,
+the owner writing in their chats (Bot API business connections).
+
+    shop = await tester.business(owner)             # owner: a TestUser
+    reply = await shop.customer(bob).says("Do you deliver?")   # what Bob's chat shows
+    await shop.owner_says(bob, "Yes, tomorrow")     # history; the bot keeps quiet there
+    await owner.says("/business")                   # the owner's private chat with the bot
+    await owner.presses("Send", on=shop.cards[-1])  # approve mode's suggestion
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiogram.types import BusinessBotRights, BusinessConnection, Chat, Message, Update
+
+if TYPE_CHECKING:
+    from bot.testing.people import Tester, TestUser
+    from bot.testing.reply import Reply
+    from bot.testing.telegram import Shown
+
+
+@dataclass(slots=True)
+class TestBusiness:
+    """An account connected to the bot (see the module docstring)."""
+
+    __test__ = False
+    tester: Tester
+    owner: TestUser
+    connection_id: str
+
+    async def change(self, *, can_reply: bool = True, enabled: bool = True) -> Reply:
+        """The owner changes the connection (its right to reply, switched on or off); the
+        `Reply` is what the owner's private chat with the bot shows in answer."""
+        connection = BusinessConnection(
+            id=self.connection_id, user=self.owner.telegram_user(),
+            user_chat_id=self.owner.id, date=dt.datetime.now(dt.UTC), is_enabled=enabled,
+            rights=BusinessBotRights(can_reply=can_reply, can_read_messages=True),
+        )
+        self.tester.telegram.connections[self.connection_id] = connection.model_dump(
+            mode="json", exclude_none=True, by_alias=True)
+        update = Update(update_id=self.tester.next_update_id(), business_connection=connection)
+        return await self.tester.exchange(self.owner.id, update)
+
+    def customer(self, user: TestUser) -> TestCustomer:
+        """`user` as a customer writing to the account."""
+        return TestCustomer(self, user)
+
+    async def owner_says(self, customer: TestUser, text: str) -> Reply:
+        """The owner writes `text` in their chat with `customer` (themselves, not the bot)."""
+        return await self._message(customer, self.owner, text)
+
+    @property
+    def cards(self) -> list[Shown]:
+        """What the bot sent to the owner's private chat, oldest first (approve mode's
+        suggestions carry "Send" and "Discard")."""
+        telegram = self.tester.telegram
+        return [telegram.shown[key] for key in telegram.created if key[0] == self.owner.id]
+
+    def chat_id(self, customer: TestUser) -> int:
+        """The id the tester's Telegram keeps the chat with `customer` under."""
+        return self.tester.telegram.business_chat(self.connection_id, customer.id)
+
+    async def _message(self, customer: TestUser, sender: TestUser, text: str) -> Reply:
+        chat_id = self.chat_id(customer)
+        chat = Chat(id=customer.id, type="private", first_name=customer.name)
+        message = Message(
+            message_id=self.tester.telegram.next_message_id(chat_id),
+            date=dt.datetime.now(dt.UTC), chat=chat, from_user=sender.telegram_user(),
+            text=text, business_connection_id=self.connection_id,
+        )
+        update = Update(update_id=self.tester.next_update_id(), business_message=message)
+        return await self.tester.exchange(chat_id, update)
+
+
+@dataclass(frozen=True, slots=True)
+class TestCustomer:
+    """A customer of a connected account: their chat with the owner."""
+
+    __test__ = False
+    business: TestBusiness
+    user: TestUser
+
+    async def says(self, text: str) -> Reply:
+        """The customer writes `text`; the `Reply` is what the bot sent in that chat, as the
+        owner (nothing in approve mode: see `TestBusiness.cards`)."""
+        return await self.business._message(self.user, self.user, text)
+
+    @property
+    def messages(self) -> list[Shown]:
+        """What the bot has sent in the chat so far, oldest first."""
+        telegram = self.business.tester.telegram
+        chat_id = self.business.chat_id(self.user)
+        return [telegram.shown[key] for key in telegram.created if key[0] == chat_id]
+
+

@@ -1,0 +1,83 @@
+"""`async with app`: the bot inside another program's event loop, against the fake Telegram
+and Yandex servers on loopback; it answers while the block runs, takes over neither the
+process's signals nor its logging, and stops gracefully when the block ends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import App, AppError, Settings
+from bot.config import ConfigError
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.telegram_server import FakeTelegram
+
+pytestmark = [pytest.mark.timeout(60)]
+
+TOKEN = "123456:app-token"
+API_KEY = "app-key"
+FOLDER = "b1gapp"
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
+    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+        api_key=API_KEY, folder_id=FOLDER
+    ) as fm:
+        yield tg, fm
+
+
+def settings_for(tg: FakeTelegram, fm: FakeFoundationModels, folder: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, telegram_bot_token=TOKEN, telegram_api_url=tg.url,
+        yandex_api_key=API_KEY, yandex_folder_id=FOLDER, yandex_llm_url=fm.url,
+        yandex_operation_url=fm.url, stt_url=fm.url, tts_url=fm.url,
+        database_url=f"sqlite+aiosqlite:///{folder / 'bot.db'}",
+    )
+
+
+async def test_the_bot_answers_inside_the_block_and_stops_when_it_ends(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], tmp_path: Path
+) -> None:
+    tg, fm = fakes
+    sigterm, sigint = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    handlers = list(logging.getLogger().handlers)
+    app = App(settings=settings_for(tg, fm, tmp_path))
+    fm.queue_reply("Hello from inside.")
+    async with app:
+        # Running: the process's signals and logging are the program's own.
+        assert signal.getsignal(signal.SIGTERM) is sigterm
+        assert signal.getsignal(signal.SIGINT) is sigint
+        assert logging.getLogger().handlers == handlers
+        tg.send_user_message(7, "hi")
+        chat = tg.chat(7)
+        await tg.wait_for(lambda: any(m.text == "Hello from inside." for m in chat.bot_messages),
+                          timeout=30)
+        with pytest.raises(AppError, match="running already"):
+            await app.__aenter__()
+    # Stopped: nothing polls any more, and the same App can start again.
+    polls = len([c for c in tg.calls if c.method == "getUpdates"])
+    tg.send_user_message(7, "still there?")
+
+    await asyncio.sleep(1.5)
+    assert len([c for c in tg.calls if c.method == "getUpdates"]) == polls
+    assert len(chat.bot_messages) == 1
+    fm.queue_reply("Back again.")
+    async with app:
+        await tg.wait_for(lambda: any(m.text == "Back again." for m in chat.bot_messages),
+                          timeout=30)
+
+
+async def test_a_bad_setting_is_raised_when_entering(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], tmp_path: Path
+) -> None:
+    tg, fm = fakes
+    settings = settings_for(tg, fm, tmp_path).model_copy(update={"yandex_folder_id": ""})
+    with pytest.raises(ConfigError, match="YANDEX_FOLDER_ID"):
+        async with App(settings=settings):
+            pytest.fail("the bot must not start")
