@@ -48,9 +48,10 @@ class RefusalMemory:
     """
 
     limit: int = 100_000
-    _seen: set[int] = field(default_factory=set)
+    _seen: set[object] = field(default_factory=set)
 
-    def first_time(self, key: int) -> bool:
+    def first_time(self, key: object) -> bool:
+        """True the first time `key` (a user, a chat, or a member of a group) is seen."""
         if key in self._seen:
             return False
         if len(self._seen) >= self.limit:

@@ -15,6 +15,7 @@ from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.chatsignals import ReplicaRequests
 from bot.telegram.middlewares import Notifier, RecentlySeen
+from bot.telegram.notices import PersonalNotices
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
 from bot.voice.policy import VoiceAsk
@@ -72,6 +73,8 @@ class Deps:
     voice: VoiceReplies | None = None  # answers spoken (VOICE_REPLIES), /voice
     # The App's own menu commands (name -> description by language), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)
+    # What concerns one member of a group (a refusal, a press not theirs), to them alone.
+    notices: PersonalNotices | None = None
 
 
 def chat_ref(message: Message) -> ChatRef:
@@ -101,3 +104,15 @@ def target(message: Message) -> Target:
         thread_id=thread_of(message),
         voice=None if user is None else VoiceAsk(user.id, user.language_code, message.message_id),
     )
+
+
+async def refuse(deps: Deps, message: Message, text: str) -> None:
+    """A refusal that concerns the sender alone (a command only admins may use): in a group
+    shown to them alone (notices.py); elsewhere, as every reply, to their message in groups,
+    plainly in private chats."""
+    if deps.notices is not None:
+        await deps.notices.tell_sender(message, text)
+        return
+    private = message.chat.type == "private"
+    await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
+                      thread_id=thread_of(message))

@@ -65,12 +65,14 @@ def build_dispatcher(
         sessionmaker=deps.sessionmaker,
         notify=deps.notify,
         seen=deps.seen,
+        notices=deps.notices,
     )
     quota = QuotaMiddleware(
         limiter,
         deps.notify,
         daily_tokens=deps.options.daily_token_limit,
         daily_images=deps.options.daily_image_limit,
+        notices=deps.notices,
     )
     quoted = [commands.build_router(), *features.early, chat.build_router(), *features.late,
               other.build_router()]
@@ -88,7 +90,8 @@ def build_dispatcher(
 
         assert member_lists is not None
         gate = MembershipMiddleware(
-            MembershipCache(members_of), member_lists, deps.notify, support_chat_id
+            MembershipCache(members_of), member_lists, deps.notify, support_chat_id,
+            deps.notices,
         )
         dp.update.outer_middleware(gate)
     # errors first (it only sees errors); other last (it takes what nobody else did).

@@ -21,6 +21,7 @@ from aiogram.types import Chat, TelegramObject, Update, User
 
 from bot.telegram.access import AccessPolicy, RefusalMemory
 from bot.telegram.middlewares import Notifier, on_behalf
+from bot.telegram.notices import PersonalNotices
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,12 @@ class MembershipMiddleware(BaseMiddleware):
         lists: AccessPolicy,
         notify: Notifier,
         support_chat_id: int = 0,
+        notices: PersonalNotices | None = None,
     ) -> None:
         self.cache = cache
         self.lists = lists
         self.notify = notify
+        self.notices = notices  # in a group, the refusal goes to the member alone
         self.support_chat_id = support_chat_id
         self.refused = RefusalMemory()
 
@@ -109,5 +112,8 @@ class MembershipMiddleware(BaseMiddleware):
                  self.cache.chat_id)
         if event.message is not None and self.refused.first_time(user.id):
             t = Translator.for_code(user.language_code)
-            await self.notify(event.message.chat.id, t("access_refused"))
+            if self.notices is not None:
+                await self.notices.tell_sender(event.message, t("access_refused"), reply=False)
+            else:
+                await self.notify(event.message.chat.id, t("access_refused"))
         return None

@@ -5,12 +5,14 @@
    a message takes its place in its chat's FIFO before any await, with its `receipts` (the
    durable queue's entry, settled by the chat's worker when the message's turn has passed).
 2. AccessMiddleware - drops other bots; outsiders get one refusal and cost nothing (no model
-   call; their message leaves the durable queue when its turn passes).
+   call; their message leaves the durable queue when its turn passes). In a group the refusal
+   is shown to that member alone (notices.py), once per member.
 3. DatabaseMiddleware - upserts user and chat, drops blocked users, injects `session`, `t`
    (texts in the user's language) and `is_admin`.
 4. QuotaMiddleware (inner, on message handlers) - the per-minute rate limit for every message
    handler but those flagged `quota="free"` (/stop), plus the daily token budget for
-   `quota="text"` and the image budget for `quota="image"`.
+   `quota="text"` and the image budget for `quota="image"`. In a group these notices are
+   shown to that member alone (an ephemeral message, notices.py), today's reply elsewhere.
 
 On SQLite every transaction starts with BEGIN IMMEDIATE (bot/storage/database.py), so the
 bookkeeping is committed before the handler runs, and a handler that touches `session`
@@ -37,6 +39,7 @@ from bot.storage.repositories import ChatRepository, UsageRepository, UserReposi
 from bot.telegram.access import AccessPolicy, RefusalMemory
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
+from bot.telegram.notices import PersonalNotices
 from bot.telegram.ratelimit import RateLimiter, whole_seconds
 from bot.telegram.texts import Translator
 
@@ -91,9 +94,14 @@ def on_behalf(update: Update) -> bool:
 
 
 class AccessMiddleware(BaseMiddleware):
-    def __init__(self, policy: AccessPolicy, notify: Notifier) -> None:
+    """`notices`: refusals in groups shown to the member alone (else `notify`, the chat)."""
+
+    def __init__(
+        self, policy: AccessPolicy, notify: Notifier, notices: PersonalNotices | None = None
+    ) -> None:
         self.policy = policy
         self.notify = notify
+        self.notices = notices
         self.refused = RefusalMemory()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -112,11 +120,19 @@ class AccessMiddleware(BaseMiddleware):
         chat_id = chat.id if chat else None
         if self.policy.admits(user_id, chat_id):
             return await handler(event, data)
-        key = chat_id if chat is not None and chat.type != "private" else user_id
+        group = chat is not None and chat.type != "private"
+        notices = self.notices if group and user is not None else None
+        if notices is not None and chat_id is not None and notices.refuses(chat_id):
+            notices = None  # that chat takes no ephemeral notices lately: told once, publicly
+        # Told once per member where each is told alone, else once per group.
+        key: object = (chat_id, user_id) if notices else chat_id if group else user_id
         log.info("update %s refused: user %s chat %s", event.update_id, user_id, chat_id)
         if event.message is not None and key is not None and self.refused.first_time(key):
             t = Translator.for_code(user.language_code if user else None)
-            await self.notify(event.message.chat.id, t("access_refused"))
+            if notices is not None:
+                await notices.tell_sender(event.message, t("access_refused"), reply=False)
+            else:
+                await self.notify(event.message.chat.id, t("access_refused"))
         return None
 
 
@@ -270,10 +286,17 @@ class QuotaMiddleware(BaseMiddleware):
     """See the module docstring; admins are exempt."""
 
     def __init__(
-        self, limiter: RateLimiter, notify: Notifier, *, daily_tokens: int, daily_images: int
+        self,
+        limiter: RateLimiter,
+        notify: Notifier,
+        *,
+        daily_tokens: int,
+        daily_images: int,
+        notices: PersonalNotices | None = None,
     ) -> None:
         self.limiter = limiter
         self.notify = notify
+        self.notices = notices  # in groups, the notices go to the member alone
         self.daily_tokens = daily_tokens
         self.daily_images = daily_images
         self._told: dict[int, float] = {}
@@ -296,7 +319,7 @@ class QuotaMiddleware(BaseMiddleware):
             # One notice per window, so a flood of messages does not become a flood of replies.
             if self.limiter.first_refusal(user.id):
                 text = t("rate_limited", seconds=whole_seconds(wait))
-                await self.notify(event.chat.id, text, reply_to=event.message_id, thread_id=thread)
+                await self._tell(event, text, thread)
             return None
         if kind not in ("text", "image"):
             return await handler(event, data)
@@ -308,11 +331,17 @@ class QuotaMiddleware(BaseMiddleware):
             used = usage.tokens if kind == "text" else usage.images
             if used >= limit:
                 key = "token_budget" if kind == "text" else "image_budget"
-                await self.notify(
-                    event.chat.id, t(key, limit=limit), reply_to=event.message_id, thread_id=thread
-                )
+                await self._tell(event, t(key, limit=limit), thread)
                 return None
         return await handler(event, data)
+
+    async def _tell(self, event: Message, text: str, thread: int | None) -> None:
+        user = event.from_user
+        if self.notices is None or user is None:
+            await self.notify(event.chat.id, text, reply_to=event.message_id, thread_id=thread)
+            return
+        await self.notices.tell(event.chat.id, event.chat.type, user.id, text,
+                                reply_to=event.message_id, thread_id=thread)
 
 
 def install_middlewares(
@@ -324,7 +353,8 @@ def install_middlewares(
     sessionmaker: async_sessionmaker[AsyncSession],
     notify: Notifier,
     seen: RecentlySeen,
+    notices: PersonalNotices | None = None,
 ) -> None:
     dp.update.outer_middleware(OrderingMiddleware(queues, intake))
-    dp.update.outer_middleware(AccessMiddleware(policy, notify))
+    dp.update.outer_middleware(AccessMiddleware(policy, notify, notices))
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, policy, seen))

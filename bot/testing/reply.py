@@ -19,7 +19,7 @@ class Reply:
     """What streamed before the answer settled: each draft (private chats; a rich draft's
     Markdown) or intermediate edit (groups) in order."""
     calls: tuple[SentCall, ...]
-    """Every Bot API call made in answer, in order."""
+    """Every Bot API call made in answer, in order (in that chat, and a press's answer)."""
     sources: tuple[SourceInfo, ...] = ()
     """The knowledge-base documents the answer was grounded on (`cited`: the answer cites
     it)."""
@@ -41,6 +41,18 @@ class Reply:
         each as the bot sent it: an `InputRichMessage` such as `{"markdown": "| a | b |..."}`.
         Empty when the answer went as text (`RICH_MESSAGES=off`, or Telegram refused it)."""
         return [m.rich for m in self.messages if not m.deleted and m.rich is not None]
+
+    @property
+    def ephemeral(self) -> tuple[Shown, ...]:
+        """The messages only one member sees (`Shown.receiver`): in a group, what concerns
+        the user alone (a limit reached, a refusal, a button that is not theirs)."""
+        return tuple(m for m in self.messages if m.receiver is not None and not m.deleted)
+
+    def seen_by(self, user_id: int) -> tuple[Shown, ...]:
+        """The messages sent in answer that `user_id` sees: every member's, and those to
+        them alone."""
+        return tuple(m for m in self.messages
+                     if not m.deleted and m.receiver in (None, user_id))
 
     @property
     def buttons(self) -> list[str]:

@@ -5,7 +5,9 @@ It is a real aiogram `BaseSession`: the bot's calls are built, sent and checked 
 itself (`check_response`), so a call's answer has the shape Telegram gives it (a `Message`
 for sendMessage, `True` for sendChatAction...). Each call is recorded (`SentCall`); sent
 messages get ids per chat, edits change them, deletes remove them, and the files a test user
-sends can be downloaded with getFile as from Telegram's file server.
+sends can be downloaded with getFile as from Telegram's file server. A message sent with
+`ephemeral_message_parameters` (Bot API 10.2-10.4) is shown to its receiver alone
+(`Shown.receiver`); `refuse_ephemeral = True` answers those 400, as a server without them.
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ class Shown:
     rich: dict[str, Any] | None = None
     """A rich message's content as the bot sent it (an `InputRichMessage`: `markdown`,
     `html` or `blocks`), None for a text message; `text` is then its Markdown or HTML."""
+    receiver: int | None = None
+    """The one member who sees it (an ephemeral message, e.g. a limit reached in a group),
+    or None: the whole chat sees it."""
+
+    @property
+    def ephemeral(self) -> bool:
+        """Whether only `receiver` sees it."""
+        return self.receiver is not None
 
     def button_texts(self) -> list[str]:
         return [button.get("text", "") for row in self.buttons for button in row]
@@ -92,6 +102,7 @@ class FakeTelegram(BaseSession):
         # Rich messages (Bot API 10.1) refused with a 400 while on, as a Bot API server without
         # them or a chat where they are not allowed refuses them.
         self.refuse_rich = False
+        self.refuse_ephemeral = False  # ephemeral messages answered 400 (an older server)
         # Chat automation: connections (id -> getBusinessConnection's answer), and the chats
         # of connected accounts, each kept under an id of its own (a customer's chat with
         # the owner has the customer's id, like the customer's private chat with the bot).
@@ -211,6 +222,8 @@ class FakeTelegram(BaseSession):
                 return 400, _error("Bad Request: message to delete not found")
             shown.deleted = True
             return 200, True
+        if "ephemeral_message_parameters" in params and self.refuse_ephemeral:
+            return 400, _error("Bad Request: EPHEMERAL_MESSAGES_UNAVAILABLE")
         if _returns(returning, Message) and chat_id is not None:
             return 200, self._new_message(name, params, chat_id)
         if _returns(returning, MessageId) and chat_id is not None:
@@ -245,6 +258,9 @@ class FakeTelegram(BaseSession):
             kind, text = "rich", _rich_source(rich)
         shown = Shown(message_id, chat_id, kind, text, _keyboard(params),
                       rich=rich if isinstance(rich, dict) else None)
+        ephemeral = params.get("ephemeral_message_parameters")
+        if isinstance(ephemeral, dict):
+            shown.receiver = int(ephemeral["receiver_user_id"])
         self.shown[(chat_id, message_id)] = shown
         self.created.append((chat_id, message_id))
         return message_of(shown, self.me)
@@ -321,6 +337,11 @@ def message_of(shown: Shown, me: User) -> dict[str, Any]:
         message["text"] = shown.text
     if shown.buttons:
         message["reply_markup"] = {"inline_keyboard": shown.buttons}
+    if shown.receiver is not None:  # ephemeral: message_id 0, addressed by its own id
+        message["message_id"] = 0
+        message["ephemeral_message_id"] = shown.message_id
+        message["receiver_user"] = {"id": shown.receiver, "is_bot": False,
+                                    "first_name": str(shown.receiver)}
     return {k: v for k, v in message.items() if v is not None}
 
 

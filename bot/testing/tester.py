@@ -297,7 +297,10 @@ class BotTester:
         before = await look(built.core.db.sessionmaker, chat_id)
         await built.telegram.process(update)
         await self.settle()
-        calls = tuple(c for c in self.telegram.sent[first_call:] if c.chat_id == chat_id)
+        # The chat's calls, and the answer to a press (answerCallbackQuery names no chat).
+        press = update.callback_query.id if update.callback_query is not None else None
+        calls = tuple(c for c in self.telegram.sent[first_call:] if c.chat_id == chat_id or (
+            press is not None and c.params.get("callback_query_id") == press))
         created = [key for key in self.telegram.created[first_message:] if key[0] == chat_id]
         turned = await changes(built.core.db.sessionmaker, chat_id, before)
         drafts = tuple(  # a rich draft's (sendRichMessageDraft): its Markdown

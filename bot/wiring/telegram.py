@@ -23,6 +23,7 @@ from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.intake import DurablePolling, Intake
 from bot.telegram.lifecycle import BotService
 from bot.telegram.middlewares import RecentlySeen
+from bot.telegram.notices import PersonalNotices
 from bot.telegram.notifier import OutboxNotifier
 from bot.telegram.outagenotice import OutageNotices
 from bot.telegram.outbox import Outbox
@@ -134,6 +135,7 @@ def build_telegram(
         pastes=PasteJoiner(), seen=seen, knowledge=knowledge, tools=tools, replicas=replicas,
         media=media,
         documents=documents, menu=menu_of(commands), voice=voice,
+        notices=PersonalNotices(outbox),
     )
     if routers:  # the App's routers call Telegram through the outbox's pacing (added.py)
         from bot.telegram.added import PacedCalls

@@ -147,10 +147,15 @@ class E2E:
         """The chat's stored messages as (role, status)."""
         return [(m["role"], m["status"]) for m in self.db.messages(chat_id)]
 
-    def texts(self, chat_id: int) -> list[str]:
-        """Texts of the bot's visible messages in a chat (what the user reads), oldest first."""
+    def texts(self, chat_id: int, *, seen_by: int | None = None) -> list[str]:
+        """Texts of the bot's visible messages in a chat (what the user reads), oldest first:
+        what every member sees, or (`seen_by`) what that user sees, ephemeral messages to
+        them alone included."""
         chat = self.tg.chats.get(chat_id)
-        return [] if chat is None else [m.text or m.caption or "" for m in chat.bot_messages]
+        if chat is None:
+            return []
+        shown = chat.bot_messages if seen_by is None else chat.bot_messages_seen_by(seen_by)
+        return [m.text or m.caption or "" for m in shown]
 
     def photos(self, chat_id: int) -> list[bytes]:
         """The images the bot delivered to a chat, oldest first."""

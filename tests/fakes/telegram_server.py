@@ -17,7 +17,8 @@ and editMessageText with rich_message, Markdown turned into blocks, ``refuse_ric
 inline_message_id, getMe's supports_guest_queries), chat automation (tg_business.py:
 business_connection and business_message updates, sends/edits/chat actions with
 business_connection_id, getBusinessConnection, deleteBusinessMessages, getMe's
-can_connect_to_business).
+can_connect_to_business), ephemeral messages (tg_ephemeral.py: sendMessage with
+ephemeral_message_parameters, seen by its receiver alone).
 Checks: text 1-4096 and captions 0-1024 UTF-16 units, entity bounds, "message is not modified",
 "message to edit not found", 403 for blocked users, flood limits (tg_flood.py) answering 429
 with ``retry_after``. Chats must exist (a user wrote, or ``add_chat``) or sends answer "chat not
@@ -35,6 +36,7 @@ In-process API::
         bc = tg.connect_business({"id": 500, "first_name": "Shop"})   # tg_business.py
         tg.send_business_message(bc, {"id": 9, "first_name": "Bob"}, "hi", from_owner=False)
         tg.business_chat(bc, 9).bot_messages                # what the bot sent as the owner
+        tg.chat(-100).seen_by(7), .ephemeral; tg.refuse_ephemeral(True)  # (tg_ephemeral.py)
         tg.edit_user_message(1, message_id, "new"); tg.send_callback_query(1, message_id, "x")
         chat = tg.chat(1)  # .messages .bot_messages .history .draft .drafts .events .actions
                            # .calls .first_visible_at .final_text_at .timing_since(t)
@@ -56,11 +58,12 @@ user?, chat_type?, title?, reply_to?, thread_id?, entities?, language_code?, ext
 {update_id};
 edit_user_message {chat_id, message_id, text}; callback_query {chat_id, message_id, data};
 update {update}; press_stop {chat_id, draft_id?}; refuse_rich {on?}; fail_next {method,
-status, description?, retry_after?, times?, chat_id?}; block_user / unblock_user {chat_id};
-slow_get_updates {seconds}; fail_get_updates {times, status?}; delete_message {chat_id,
-message_id}; limits {field: value...}; reset_timing {chat_id?}; reset_counters; file {data,
-kind?, ext?, mime_type?} -> {file_id}; user_photo_message {chat_id, sizes: [base64], caption?,
-media_group_id?, language_code?}; user_voice {chat_id, data,
+status, description?, retry_after?, times?, chat_id?}; ephemeral {refuse?, chat_id?};
+block_user / unblock_user
+{chat_id}; slow_get_updates {seconds}; fail_get_updates {times, status?}; delete_message
+{chat_id, message_id}; limits {field: value...}; reset_timing {chat_id?}; reset_counters;
+file {data, kind?, ext?, mime_type?} -> {file_id}; user_photo_message {chat_id,
+sizes: [base64], caption?, media_group_id?, language_code?}; user_voice {chat_id, data,
 duration}; user_document {chat_id, data, file_name, mime_type, caption?} (tg_files.py: getFile
 and downloads). GET ``/_control/`` + chats;
 chat/{chat_id}[?since=T] (messages with edits, draft, events, calls, timing, and with ``since``

@@ -116,6 +116,10 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
         "fail_next": fail_next,
         # Rich messages refused with a 400 (tg_rich.py) while on.
         "refuse_rich": lambda b: done(lambda: setattr(tg, "refuse_rich", bool(b.get("on", True)))),
+        # Ephemeral messages (tg_ephemeral.py): refused (400) in a chat, or everywhere.
+        "ephemeral": lambda b: done(
+            lambda: tg.refuse_ephemeral(bool(b.get("refuse", True)), chat_id=b.get("chat_id"))
+        ),
         "block_user": lambda b: done(tg.block_user, int(b["chat_id"])),
         "unblock_user": lambda b: done(tg.unblock_user, int(b["chat_id"])),
         "slow_get_updates": lambda b: done(tg.slow_get_updates, float(b["seconds"])),

@@ -49,6 +49,10 @@ class ChatMessage:
     rich: dict[str, Any] | None = None  # a rich message's RichMessage (tg_rich.py)
     versions: list[Version] = field(default_factory=list)
     deleted: bool = False
+    # An ephemeral message (Bot API 10.2, tg_ephemeral.py): only `receiver` sees it; its
+    # `message_id` is 0 on the wire, `ephemeral_message_id` addresses it.
+    receiver: int | None = None
+    ephemeral_message_id: int | None = None
 
     @property
     def edits(self) -> list[Version]:
@@ -75,6 +79,8 @@ class ChatMessage:
             "thread_id": self.thread_id,
             "deleted": self.deleted,
             "edits": [{"at": v.at, "text": v.text} for v in self.edits],
+            "receiver": self.receiver,
+            "ephemeral_message_id": self.ephemeral_message_id,
         }
 
 
@@ -119,12 +125,27 @@ class ChatState:
 
     @property
     def messages(self) -> list[ChatMessage]:
-        """Messages still visible (user's and bot's), oldest first."""
-        return [m for m in self.history if not m.deleted]
+        """Messages still visible to every member (user's and bot's), oldest first; an
+        ephemeral message is not among them (see `seen_by`)."""
+        return [m for m in self.history if not m.deleted and m.receiver is None]
 
     @property
     def bot_messages(self) -> list[ChatMessage]:
-        return [m for m in self.history if m.from_bot and not m.deleted]
+        return [m for m in self.messages if m.from_bot]
+
+    @property
+    def ephemeral(self) -> list[ChatMessage]:
+        """The bot's ephemeral messages, whoever received them, oldest first."""
+        return [m for m in self.history if m.receiver is not None and not m.deleted]
+
+    def seen_by(self, user_id: int) -> list[ChatMessage]:
+        """What `user_id` sees in this chat: every member's messages and the ephemeral
+        messages sent to them alone, oldest first."""
+        return [m for m in self.history
+                if not m.deleted and m.receiver in (None, user_id)]
+
+    def bot_messages_seen_by(self, user_id: int) -> list[ChatMessage]:
+        return [m for m in self.seen_by(user_id) if m.from_bot]
 
     @property
     def draft(self) -> Draft | None:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from tests.fakes.tg_business import BusinessSide
 from tests.fakes.tg_core import Fault
+from tests.fakes.tg_ephemeral import EphemeralSide
 from tests.fakes.tg_files import FileSide
 from tests.fakes.tg_forum import ForumSide
 from tests.fakes.tg_guest import GuestSide
@@ -30,7 +31,9 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-class UserSide(RichSide, BusinessSide, GuestSide, FileSide, BotApiMethods, ForumSide):
+class UserSide(
+    RichSide, BusinessSide, GuestSide, EphemeralSide, FileSide, BotApiMethods, ForumSide
+):
     """The test API (documented in telegram_server.py); synchronous calls act at once."""
 
     # --- test API: what users do ------------------------------------------------------------
@@ -138,12 +141,14 @@ class UserSide(RichSide, BusinessSide, GuestSide, FileSide, BotApiMethods, Forum
             raise KeyError(f"no message {message_id} in chat {chat_id}")
         update_id = self.updates.next_update_id
         self.callback_answers[str(update_id)] = {}
+        presser = self._user(chat, user, "en")
+        self.presses[str(update_id)] = (chat_id, int(presser["id"]), time.time())
         return self.send_update(
             {
                 "update_id": update_id,
                 "callback_query": {
                     "id": str(update_id),
-                    "from": self._user(chat, user, "en"),
+                    "from": presser,
                     "data": data,
                     "chat_instance": str(chat_id),
                     "message": self.message_json(chat, message),

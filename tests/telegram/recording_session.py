@@ -193,6 +193,12 @@ def message_dict(chat_id: Any, message_id: int, method: Any) -> dict[str, Any]:
         message["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
     else:
         message["text"] = getattr(method, "text", "") or ""
+    ephemeral = getattr(method, "ephemeral_message_parameters", None)
+    if ephemeral is not None:  # shown to its receiver alone: message_id 0 (Bot API 10.2)
+        message["message_id"] = 0
+        message["ephemeral_message_id"] = message_id
+        message["receiver_user"] = {"id": ephemeral.receiver_user_id, "is_bot": False,
+                                    "first_name": str(ephemeral.receiver_user_id)}
     return message
 
 

@@ -209,9 +209,16 @@ async def test_in_a_group_only_the_asker_may_press(sqlite_database: Database) ->
         await h.press(confirm, BORIS, on=on)
         await h.settle()
         assert source.calls == []
-        assert h.calls(AnswerCallbackQuery)[-1].text == (
-            "Подтвердить может только тот, кто попросил."
-        )
+        # Told to Boris alone, by an ephemeral message tied to his press (which answers it);
+        # the card keeps its buttons for Anna.
+        notice = h.calls(SendMessage)[-1]
+        assert notice.text == "Подтвердить может только тот, кто попросил."
+        assert notice.ephemeral_message_parameters is not None
+        assert notice.ephemeral_message_parameters.receiver_user_id == BORIS.id
+        assert notice.ephemeral_message_parameters.callback_query_id is not None
+        assert h.calls(AnswerCallbackQuery) == []
+        assert h.calls(EditMessageText) == []
+        assert h.calls(EditMessageReplyMarkup) == []
 
 
 @pytest.mark.slow
@@ -408,9 +415,13 @@ async def test_a_press_counts_only_on_the_calls_own_card(sqlite_database: Databa
             await h.press(confirm, ANNA, on=forged)
             await h.settle()
         assert source.calls == []
-        toasts = [a.text for a in h.calls(AnswerCallbackQuery)]
-        assert toasts == ["This button does not belong to this confirmation: nothing was "
-                          "done."] * 2
+        refusal = "This button does not belong to this confirmation: nothing was done."
+        # In the private chat as an alert; in the group to Anna alone (an ephemeral message).
+        assert [a.text for a in h.calls(AnswerCallbackQuery)] == [refusal]
+        notice = h.calls(SendMessage)[-1]
+        assert notice.text == refusal
+        assert notice.ephemeral_message_parameters is not None
+        assert notice.ephemeral_message_parameters.receiver_user_id == ANNA.id
         (row,) = await calls(sqlite_database)
         assert row.state is ToolCallState.PENDING_CONFIRMATION
         h.fm.queue_reply("Ticket opened.")

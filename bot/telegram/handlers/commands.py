@@ -19,7 +19,7 @@ from bot.storage.repositories import (
 from bot.storage.repositories.voice import VoiceRepository
 from bot.storage.repositories.web_searches import WebSearchUsageRepository
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, speaker, target, thread_of
+from bot.telegram.deps import Deps, refuse, speaker, target, thread_of
 from bot.telegram.texts import COMMANDS, Translator
 
 CLEAR_WORDS = frozenset({"clear", "reset", "default", "-", "сброс", "очистить"})
@@ -161,7 +161,7 @@ async def cmd_system(
     is_admin: bool,
 ) -> None:
     if not is_admin:
-        await reply(deps, message, t("admins_only"))
+        await refuse(deps, message, t("admins_only"))
         return
     chats = ChatRepository(session)
     text = (command.args or "").strip()

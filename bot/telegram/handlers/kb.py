@@ -10,7 +10,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.telegram.deps import Deps, thread_of
+from bot.telegram.deps import Deps, refuse, thread_of
 from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:  # numpy loads only with a knowledge base (see bot/knowledge/__init__.py)
@@ -31,7 +31,7 @@ async def cmd_kb(
     message: Message, command: CommandObject, deps: Deps, t: Translator, is_admin: bool
 ) -> None:
     if not is_admin:
-        await _reply(deps, message, t("admins_only"))
+        await refuse(deps, message, t("admins_only"))
         return
     knowledge = deps.knowledge
     if knowledge is None:

@@ -9,7 +9,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.repositories.toolcalls import ToolCallRepository
-from bot.telegram.deps import Deps, thread_of
+from bot.telegram.deps import Deps, refuse, thread_of
 from bot.telegram.texts import TEXTS, Translator
 from bot.tools.audit import calls_text
 
@@ -49,7 +49,7 @@ async def cmd_toolcalls(
 ) -> None:
     if not is_admin:
         await session.commit()
-        await _reply(deps, message, t("admins_only"))
+        await refuse(deps, message, t("admins_only"))
         return
     argument = (command.args or "").strip()
     limit, name = DEFAULT_SHOWN, None

@@ -49,11 +49,14 @@ async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> 
         decision = await tools.decide(call_id, confirmed=confirmed, by=query.from_user.id,
                                       card=(chat.id, message.message_id))
         log.info("tool call %s in chat %s: %s", call_id, chat.id, decision.kind.value)
-        if decision.kind is DecisionKind.NOT_YOURS:
-            await query.answer(t("tool_not_yours"), show_alert=True)
-            return
-        if decision.kind is DecisionKind.ELSEWHERE:
-            await query.answer(t("tool_not_this_card"), show_alert=True)
+        if decision.kind in (DecisionKind.NOT_YOURS, DecisionKind.ELSEWHERE):
+            # For the presser alone (in a group, an ephemeral message); the card untouched.
+            key = "tool_not_yours" if decision.kind is DecisionKind.NOT_YOURS else (
+                "tool_not_this_card")
+            if deps.notices is not None:
+                await deps.notices.answer_press(query, t(key))
+            else:
+                await query.answer(t(key), show_alert=True)
             return
         mark, key = NOTES.get(decision.kind, ("", "tool_already"))
         await query.answer(t(key))
