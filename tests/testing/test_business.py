@@ -73,3 +73,25 @@ async def test_a_connection_without_the_right_to_reply_costs_no_model_call() -> 
         assert tester.model.requests == []
         await owner.says("/business")
         assert "not allowed to reply" in shop.cards[-1].text
+
+
+async def test_business_pauses_one_chat_by_its_button_and_the_others_go_on() -> None:
+    async with BotTester(App(env_file=None), model=Shop()) as tester:
+        owner, bob, carol = tester.user("Olga"), tester.user("Bob"), tester.user("Carol")
+        shop = await tester.business(owner)
+        await shop.customer(bob).says("Do you deliver?")
+        await shop.customer(carol).says("Do you deliver?")
+        status = await owner.says("/business")
+        assert "answering" in status.text
+        assert status.buttons[0] == "⏸ Pause all"
+        await owner.presses("⏸ Bob", on=status.messages[0])
+        assert "▶️ Bob" in status.messages[0].button_texts()  # the message shows it now
+        calls = len(tester.model.requests)
+        assert (await shop.customer(bob).says("Do you deliver?")).messages == ()
+        assert len(tester.model.requests) == calls
+        assert (await shop.customer(carol).says("How can I pay?")).text == "By card or cash."
+        # Someone else's press on the owner's buttons changes nothing.
+        await carol.presses("▶️ Bob", on=status.messages[0])
+        assert (await shop.customer(bob).says("How can I pay?")).messages == ()
+        await owner.presses("▶️ Bob", on=status.messages[0])
+        assert (await shop.customer(bob).says("How can I pay?")).text == "By card or cash."
