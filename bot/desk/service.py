@@ -10,9 +10,8 @@ Telegram or a model while a transaction is open.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from collections.abc import Sequence
+from functools import cached_property
 
 from bot.desk.cases import CaseReads
 from bot.desk.closing import Closing
@@ -21,7 +20,7 @@ from bot.desk.relays import Relays
 from bot.desk.state import DeskState
 from bot.desk.views import CaseView, Handoff, Requester, TurnNote
 from bot.metrics import registry as metrics
-from bot.storage.models import DeskCase, DeskStatus, HandoffReason, utcnow
+from bot.storage.models import DeskCase, DeskStatus, HandoffReason
 from bot.storage.repositories import DeskRepository
 
 # A bot conversation with no message for this long is over ("no new message within 24 h" is
@@ -36,20 +35,21 @@ class DeskService(DeskState):
     cards, blocks), `closing` (ending a case, the rating), `relays` (copies between the user
     and the operators), `erasure` (a user's data forgotten, old cases purged)."""
 
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
-        support_chat_id: int,
-        clock: Callable[[], dt.datetime] = utcnow,
-        shared: bool = False,
-    ) -> None:
-        super().__init__(sessionmaker, support_chat_id=support_chat_id, clock=clock,
-                         shared=shared)
-        self.cases = CaseReads(self)
-        self.closing = Closing(self)
-        self.relays = Relays(self)
-        self.erasure = Erasure(self)
+    @cached_property
+    def cases(self) -> CaseReads:
+        return CaseReads(self)
+
+    @cached_property
+    def closing(self) -> Closing:
+        return Closing(self)
+
+    @cached_property
+    def relays(self) -> Relays:
+        return Relays(self)
+
+    @cached_property
+    def erasure(self) -> Erasure:
+        return Erasure(self)
 
     async def _current(self, repo: DeskRepository, who: Requester) -> DeskCase:
         now = self.clock()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import E2E
-from tests.e2e.tools_world import SECRET, SHOP_TOKEN, CompanyApi
+from tests.e2e.tools_world import SECRET, SHOP_TOKEN, CompanyApi, card_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -86,17 +86,6 @@ async def test_a_limit_in_a_group_is_told_to_that_member_alone_and_private_chats
         assert e2e.tg.ephemeral_refusals == 1
         assert refusing.ephemeral == []
         assert await e2e.bot.terminate() == 0
-
-
-def card_in(e2e: E2E, chat_id: int) -> tuple[int, list[str]] | None:
-    """The newest confirmation card in a chat: (message id, its buttons' data)."""
-    chat = e2e.tg.chats.get(chat_id)
-    for message in reversed(chat.bot_messages if chat is not None else []):
-        rows = (message.reply_markup or {}).get("inline_keyboard") or []
-        data = [button.get("callback_data", "") for row in rows for button in row]
-        if data and all(d.startswith("tool:") for d in data):
-            return message.message_id, data
-    return None
 
 
 async def test_a_press_on_someone_elses_card_is_told_to_the_presser_alone(

@@ -22,6 +22,7 @@ from tests.e2e.tools_world import (
     SECRET,
     SHOP_TOKEN,
     CompanyApi,
+    card_in,
     offered_tools,
     start_tracker,
     stop_tracker,
@@ -175,13 +176,7 @@ async def test_a_model_calling_tools_forever_is_stopped_at_tools_max_rounds(
 
 def card_buttons(world: ToolsWorld) -> tuple[int, list[str]] | None:
     """The newest confirmation card in the user's chat: (message id, its buttons' data)."""
-    chat = world.e2e.tg.chats.get(USER)
-    for message in reversed(chat.bot_messages if chat is not None else []):
-        rows = (message.reply_markup or {}).get("inline_keyboard") or []
-        data = [button.get("callback_data", "") for row in rows for button in row]
-        if data and all(d.startswith("tool:") for d in data):
-            return message.message_id, data
-    return None
+    return card_in(world.e2e, USER)
 
 
 async def test_a_write_is_confirmed_once_after_a_sigkill_between_card_and_press(

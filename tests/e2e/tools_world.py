@@ -9,12 +9,15 @@ import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from tests.ports import free_port
 from tests.tools import tracker_process
+
+if TYPE_CHECKING:
+    from tests.e2e.harness import E2E
 from tests.tools.verifier import SignatureChecker
 
 SECRET = "e2e-signing-secret"
@@ -146,3 +149,14 @@ def offered_tools(request_body: dict[str, Any]) -> list[str]:
     the Responses API's `tools[].name`)."""
     return [t["function"]["name"] if "function" in t else t["name"]
             for t in request_body.get("tools") or []]
+
+
+def card_in(e2e: E2E, chat_id: int) -> tuple[int, list[str]] | None:
+    """The newest confirmation card in a chat: (message id, its buttons' data)."""
+    chat = e2e.tg.chats.get(chat_id)
+    for message in reversed(chat.bot_messages if chat is not None else []):
+        rows = (message.reply_markup or {}).get("inline_keyboard") or []
+        data = [button.get("callback_data", "") for row in rows for button in row]
+        if data and all(d.startswith("tool:") for d in data):
+            return message.message_id, data
+    return None

@@ -105,6 +105,22 @@ def _text(params: dict[str, Any], part: RenderedText, plain: bool) -> dict[str, 
     return params
 
 
+def new_message_params(
+    chat_id: int, reply_to: int | None, thread_id: int | None, business: str | None
+) -> dict[str, Any]:
+    """Where a new message goes: the chat, its topic, the message it answers, the business
+    connection it is sent through (a chat of an account connected to the bot)."""
+    params: dict[str, Any] = {"chat_id": chat_id}
+    if business is not None:
+        params["business_connection_id"] = business
+    if thread_id is not None:
+        params["message_thread_id"] = thread_id
+    if reply_to is not None:
+        # The user may have deleted their question meanwhile: answer anyway.
+        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+    return params
+
+
 def send_call(
     chat_id: int,
     part: RenderedText,
@@ -115,14 +131,7 @@ def send_call(
 ) -> ApiCall:
     """`business`: a business connection's id, when the message goes to a chat of the account
     connected to the bot (it appears as the account owner's)."""
-    params: dict[str, Any] = {"chat_id": chat_id}
-    if business is not None:
-        params["business_connection_id"] = business
-    if thread_id is not None:
-        params["message_thread_id"] = thread_id
-    if reply_to is not None:
-        # The user may have deleted their question meanwhile: answer anyway.
-        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+    params = new_message_params(chat_id, reply_to, thread_id, business)
     return ApiCall("sendMessage", _text(params, part, plain))
 
 

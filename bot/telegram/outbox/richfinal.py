@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.telegram.outbox.botapi import ApiCall, delete_call
+from bot.telegram.outbox.botapi import ApiCall, delete_call, new_message_params
 from bot.telegram.outbox.jobs import Call
 from bot.telegram.outbox.messages import ShownMessages
 from bot.telegram.render import RenderedText
@@ -41,13 +41,8 @@ def rich_send_call(
 ) -> ApiCall:
     """`business`: the business connection of a chat of a connected account (the message is
     sent on the owner's behalf), or None."""
-    params: dict[str, Any] = {"chat_id": chat_id, "rich_message": rich.rich_message}
-    if business is not None:
-        params["business_connection_id"] = business
-    if thread_id is not None:
-        params["message_thread_id"] = thread_id
-    if reply_to is not None:
-        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+    params = new_message_params(chat_id, reply_to, thread_id, business)
+    params["rich_message"] = rich.rich_message
     return ApiCall("sendRichMessage", params)
 
 
