@@ -65,3 +65,19 @@ async def test_returns_are_answered_from_the_knowledge_base(shop: ModuleType) ->
     assert "30 days" in reply.text
     assert reply.sources[0].path.endswith("delivery.md")
     assert reply.sources[0].cited
+
+
+async def test_connected_to_the_owners_account_it_looks_orders_up_but_opens_no_ticket(
+    shop: ModuleType,
+) -> None:
+    """The shop's owner connects the bot to their Telegram account (chat automation): their
+    customers are answered as the owner, with the tools that only read."""
+    async with BotTester(shop.app, model=support_model()) as tester:
+        owner, customer = tester.user("Shop owner"), tester.user("Customer")
+        account = await tester.business(owner)
+        reply = await account.customer(customer).says("Where is my order A-1042?")
+        assert reply.text == "Your kettle has shipped; it arrives on 27 November."
+        tickets = len(shop.TICKETS)
+        await account.customer(customer).says("The kettle from A-1042 is broken")
+    assert len(shop.TICKETS) == tickets  # a tool that writes is not run on the owner's behalf
+    assert "open_ticket" not in tester.model.asked[-1].tools
