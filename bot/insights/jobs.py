@@ -1,6 +1,6 @@
 """Durable deferred model jobs: one job type for all the work nobody waits for.
 
-A job's life (the image jobs' rules, bot/images.py): `pending` (stored and committed before
+A job's life (the image jobs' rules, features/images): `pending` (stored and committed before
 anything is sent) -> `completionAsync` submitted -> `running` with the operation id (committed
 before the first poll) -> `done` with the parsed JSON result and its tokens -> `applied` once
 its handler put the result in its place (a card edited, drafts stored). A failed submit or a

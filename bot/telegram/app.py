@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from bot.telegram.chatqueue import ChatQueues
     from bot.telegram.deps import BotOptions, Deps
     from bot.telegram.desk import SupportDesk
-    from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.intake import Intake
     from bot.telegram.outagenotice import OutageNotices
     from bot.telegram.outbox import Outbox
@@ -110,10 +109,6 @@ class TelegramApp:
     @property
     def queues(self) -> ChatQueues:
         return self.deps.queues
-
-    @property
-    def images(self) -> ImageDelivery:
-        return self.deps.images
 
     @property
     def outbox(self) -> Outbox:
@@ -189,6 +184,13 @@ class TelegramApp:
         await self.outbox.aclose()
         log.info("shutdown complete")
 
+    async def wait_idle(self) -> None:
+        """Until the queued answers and the services' background work (image jobs, ...)
+        started so far have ended (tests, bot.testing)."""
+        await self.queues.wait_idle()
+        for service in self.services:
+            await service.wait_idle()
+
     def _spawn(self, coro: Any, name: str) -> None:
         self._keep(asyncio.create_task(coro, name=name))
 
@@ -252,7 +254,8 @@ class TelegramApp:
         messages stay in the durable queue, image jobs and desk relays stay pending for the
         new poller. The outbox stays open for the next term. `poll` may run again after."""
         await self.queues.abandon_all(self.shutdown_settle)
-        await self.images.stop()
+        for service in reversed(self.services):
+            await service.stand_down()
         if self.desk is not None:
             await self.desk.aclose(grace=1.0)  # a copy under way is recorded, not resent
         await stop_tasks(*self._background)  # sweeps call Redis (coordination/stopping.py)

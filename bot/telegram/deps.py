@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop
     from bot.knowledge.base import KnowledgeBase
     from bot.telegram.chatdocs import DocumentSupport
-    from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.media import MediaSupport
     from bot.telegram.voicereplies import VoiceReplies
 
@@ -39,7 +38,6 @@ class BotOptions:
     daily_image_limit: int = 0
     retention_days: int = 0
     data_logging: bool = False
-    image_prompt_limit: int = 500
     # See QUEUE_MAX_AGE and QUEUE_STALE_ACTION (bot/telegram/backlog.py); 0 = never too old.
     queue_max_age: float = 3600.0
     queue_stale_action: str = "apologize"
@@ -58,7 +56,6 @@ class Deps:
     answers: Answerer
     queues: ChatQueues
     notify: Notifier
-    images: ImageDelivery
     outbox: Outbox
     pastes: PasteJoiner
     seen: RecentlySeen

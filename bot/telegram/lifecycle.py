@@ -7,7 +7,10 @@ order, naming none of them.
   commands make new ones);
 - `ready(run)`: once they are (or, with replicas, once this replica took over the chats
   whose lease was free);
-- `shutdown()`: after the answers in flight finished, in the reverse order.
+- `shutdown()`: after the answers in flight finished, in the reverse order;
+- `stand_down()`: the poller's lease was lost (several replicas): stop the background work
+  at once, leaving what is durable for the new poller;
+- `wait_idle()`: until the background work started so far has ended (tests, bot.testing).
 """
 
 from __future__ import annotations
@@ -37,3 +40,9 @@ class BotService:
 
     async def shutdown(self) -> None:
         """After the answers in flight finished."""
+
+    async def stand_down(self) -> None:
+        """Another replica polls now: stop at once; what is durable stays for it."""
+
+    async def wait_idle(self) -> None:
+        """Until the background work started so far has ended."""

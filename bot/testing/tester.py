@@ -273,8 +273,7 @@ class BotTester:
             async with asyncio.timeout(self.timeout):
                 while True:
                     count = len(self.telegram.sent)
-                    await telegram.queues.wait_idle()
-                    await telegram.images.wait_idle()
+                    await telegram.wait_idle()  # the queues and the services (image jobs)
                     await telegram.answers.wait_idle()
                     if telegram.desk is not None:
                         await telegram.desk.wait_idle()

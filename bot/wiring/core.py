@@ -18,12 +18,12 @@ from bot.desk import DeskService
 from bot.features import turn_features
 from bot.features.asker import Asker
 from bot.features.documents.chat import ChatDocuments
+from bot.features.images.service import ImageService
 from bot.features.vision.images import ImageSource
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.limits import GenerationLimit
 from bot.foundation_models.types import ChatModel, PollPolicy
-from bot.images import ImageService
 from bot.storage.database import Database, migrate
 from bot.storage.outage import Outage, watch_outages
 from bot.tools import Toolbox

@@ -66,6 +66,7 @@ async def built_bot(
     TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: the outbox's intervals
     (all three: bot.testing)."""
     from bot.conversation.listeners import Listeners
+    from bot.features.images.telegram import images_on_telegram
     from bot.telegram.app import make_bot
     from bot.wiring.operations import coordination, limited, operations
     from bot.wiring.telegram import build_telegram, menu_of
@@ -114,7 +115,6 @@ async def built_bot(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
             conversation=c.conversation,
-            images=c.images,
             options=bot_options(settings, system_prompt),
             allowed_users=settings.allowed_user_ids,
             allowed_chats=settings.allowed_chat_ids,
@@ -147,6 +147,8 @@ async def built_bot(
             final_forms=build_final_forms(settings),
             # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
             business=build_business(settings),
+            # The features built on the front's parts: /image and its jobs.
+            features=[images_on_telegram(c.images)],
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)

@@ -18,8 +18,8 @@ from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
 from bot.telegram.dispatching import FeatureRouters, build_dispatcher
+from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.handlers.tools import ToolExpiry
-from bot.telegram.imagejobs import ImageDelivery
 from bot.telegram.intake import DurablePolling, Intake
 from bot.telegram.lifecycle import BotService
 from bot.telegram.middlewares import RecentlySeen
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from bot.features.guest.answering import GuestAnswers
     from bot.features.guest.telegram import GuestQueries
     from bot.features.tools.loop import ToolLoop
-    from bot.images import ImageService
     from bot.knowledge.base import KnowledgeBase
     from bot.menu import MenuCommand
     from bot.telegram.chatdocs import DocumentSupport
@@ -65,7 +64,6 @@ def build_telegram(
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
     conversation: ConversationService,
-    images: ImageService,
     options: BotOptions,
     allowed_users: Iterable[int] = (),
     allowed_chats: Iterable[int] = (),
@@ -74,7 +72,6 @@ def build_telegram(
     outbox: Outbox | None = None,
     shutdown_grace: float = 6.0,
     shutdown_settle: float = 3.0,
-    image_status_interval: float = 3.0,
     knowledge: KnowledgeBase | None = None,
     tools: ToolLoop | None = None,
     desk: SupportDesk | None = None,
@@ -93,6 +90,7 @@ def build_telegram(
     guest_edit_interval: float = 1.0,
     final_forms: Sequence[FinalForm] = (),
     business: BusinessOptions | None = None,
+    features: Sequence[TelegramFeature] = (),
 ) -> TelegramApp:
     """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
     new message took the buttons off. `coordinator` (several webhook replicas): a chat's turns
@@ -117,13 +115,14 @@ def build_telegram(
     feedback = None
     if feedback_buttons and desk is None:
         feedback = answer_feedback(sessionmaker, outbox)
+    parts = [build(FrontParts(bot=bot, sessionmaker=sessionmaker, outbox=outbox, notify=notify,
+                              coordinator=coordinator, owner=owner))
+             for build in features]
     after: list[AfterDelivery] = [hook for hook in (desk or feedback, voice) if hook is not None]
+    after += [part.after_delivery for part in parts if part.after_delivery is not None]
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
                        after_delivery=after, superseded=superseded, tools=tools,
                        final_forms=final_forms)
-    delivery = ImageDelivery(service=images, outbox=outbox, sessionmaker=sessionmaker,
-                             status_interval=image_status_interval, coordinator=coordinator,
-                             owner=owner)
     replicas = None
     if coordinator is not None:
         from bot.telegram.chatsignals import ReplicaRequests
@@ -131,7 +130,7 @@ def build_telegram(
         replicas = ReplicaRequests()
     deps = Deps(
         options=options, policy=policy, sessionmaker=sessionmaker, conversation=conversation,
-        answers=answers, queues=queues, notify=notify, images=delivery, outbox=outbox,
+        answers=answers, queues=queues, notify=notify, outbox=outbox,
         pastes=PasteJoiner(), seen=seen, knowledge=knowledge, tools=tools, replicas=replicas,
         media=media,
         documents=documents, menu=menu_of(commands), voice=voice,
@@ -155,7 +154,7 @@ def build_telegram(
                                      sessionmaker))
     dp = build_dispatcher(
         deps, intake=intake, limiter=limiter,
-        features=feature_routers(desk, feedback, guests, front),
+        features=feature_routers(desk, feedback, guests, front, parts),
         members_of=members_of, member_lists=member_lists,
         support_chat_id=desk.chat_id if desk is not None else 0, added_routers=tuple(routers),
     )
@@ -177,7 +176,8 @@ def build_telegram(
     notices = OutageNotices(outage_of(sessionmaker), notify, coordinator=coordinator, owner=owner)
     # Started in this order (the desk before anything is handled, image jobs before replayed
     # /image commands), stopped in the reverse one.
-    services: list[BotService] = [s for s in (desk, delivery, voice) if s is not None]
+    services: list[BotService] = [s for s in (desk, voice) if s is not None]
+    services += [service for part in parts for service in part.services]
     services.append(ToolExpiry(deps))
     if guests is not None:  # stopped first: its answers finish before the outbox closes
         services.append(guests)
@@ -192,16 +192,18 @@ def feature_routers(
     feedback: AnswerFeedback | None,
     guests: GuestQueries | None = None,
     first: Sequence[Router] = (),
+    parts: Sequence[TelegramPart] = (),
 ) -> FeatureRouters:
     """The features' routers, in the order they see updates (dispatching.py). `guests`:
     guest queries (a `guest_message` router: no other router sees those updates); `first`:
-    more front routers, before those (chat automation's)."""
-    from bot.telegram.handlers import documents, images, kb, media, toolcalls, tools, voice
+    more front routers, before those (chat automation's); `parts`: the features built on
+    the front's parts, their routers after the others of their kind."""
+    from bot.telegram.handlers import documents, kb, media, toolcalls, tools, voice
 
     front: list[Router] = list(first)
     if guests is not None:
         front.append(guests.build_router())
-    data: dict[str, object] = {}
+    data: dict[str, object] = {key: value for part in parts for key, value in part.data.items()}
     if desk is not None:
         from bot.telegram.handlers import desk as desk_handlers
 
@@ -213,9 +215,11 @@ def feature_routers(
         front.append(feedback_handlers.build_router())
         data["feedback"] = feedback
     return FeatureRouters(
-        front=front,
-        early=[m.build_router() for m in (voice, kb, toolcalls, images)],
-        late=[m.build_router() for m in (media, documents, tools)],
+        front=[*front, *(router for part in parts for router in part.front)],
+        early=[*(m.build_router() for m in (voice, kb, toolcalls)),
+               *(router for part in parts for router in part.early)],
+        late=[*(m.build_router() for m in (media, documents, tools)),
+              *(router for part in parts for router in part.late)],
         data=data,
     )
 

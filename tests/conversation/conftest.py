@@ -10,11 +10,11 @@ import pytest
 
 from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.features import turn_features
+from bot.features.images.service import ImageService
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import PollPolicy
-from bot.images import ImageService
 from bot.storage.database import Database
 from tests.fakes.foundation_models_server import FakeFoundationModels
 

@@ -7,6 +7,8 @@ import datetime as dt
 
 import pytest
 
+from bot.features.images.repository import ImageJobRepository
+from bot.features.images.service import ImageService
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import (
@@ -15,10 +17,9 @@ from bot.foundation_models.errors import (
     OperationFailedError,
 )
 from bot.foundation_models.types import ImageOptions, PollPolicy
-from bot.images import ImageService
 from bot.storage.database import Database
 from bot.storage.models import ImageJobStatus
-from bot.storage.repositories import ImageJobRepository, UsageRepository
+from bot.storage.repositories import UsageRepository
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
 

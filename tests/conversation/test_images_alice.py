@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.features.images.repository import ImageJobRepository
+from bot.features.images.service import ImageService
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import ImageRefusedError, OperationFailedError
 from bot.foundation_models.types import ImageOptions
-from bot.images import ImageService
 from bot.storage.database import Database
 from bot.storage.models import ImageJobStatus
-from bot.storage.repositories import ImageJobRepository, UsageRepository
+from bot.storage.repositories import UsageRepository
 from tests.conversation.conftest import FAST_POLL, FOLDER, fake_client
 from tests.fakes import fm_payloads as p
 from tests.fakes.fm_images import IMAGES_PATH

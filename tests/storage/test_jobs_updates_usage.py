@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
+from bot.features.images.repository import ImageJobRepository
 from bot.storage.database import Database
 from bot.storage.models import ImageJobStatus, utcnow
 from bot.storage.repositories import (
-    ImageJobRepository,
     UpdateRepository,
     UsageCount,
     UsageRepository,

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.features.images.repository import ImageJobRepository
 from bot.storage.database import Database
 from bot.storage.models import (
     Chat,
@@ -20,7 +21,6 @@ from bot.storage.models import (
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
-    ImageJobRepository,
     MessageRepository,
     PrivacyRepository,
     UsageCount,

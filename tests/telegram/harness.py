@@ -32,8 +32,10 @@ from bot.conversation.listeners import Listeners
 from bot.coordination import Coordinator
 from bot.extensions import ExtensionRunner
 from bot.features import turn_features
+from bot.features.images.delivery import ImageDelivery
+from bot.features.images.service import ImageService
+from bot.features.images.telegram import images_on_telegram
 from bot.features.tools.loop import ToolLoop
-from bot.images import ImageService
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
@@ -137,11 +139,15 @@ class Harness:
 
     # -- waiting and looking ---------------------------------------------------------------------
 
+    @property
+    def images(self) -> ImageDelivery:
+        """The /image jobs' delivery, among the app's services."""
+        return next(s for s in self.app.services if isinstance(s, ImageDelivery))
+
     async def settle(self, within: float = 15.0) -> None:
         """Until every queued answer and image job has been delivered."""
         async with asyncio.timeout(within):
-            await self.app.queues.wait_idle()
-            await self.app.images.wait_idle()
+            await self.app.wait_idle()
 
     async def wait_until(self, predicate: Callable[[], object], within: float = 5.0) -> None:
         async with asyncio.timeout(within):
@@ -216,11 +222,10 @@ async def running_app(
             bot=bot,
             sessionmaker=database.sessionmaker,
             conversation=conversation,
-            images=images,
             options=options,
             outbox=outbox,
             shutdown_grace=2.0,
-            image_status_interval=0.05,
+            features=[images_on_telegram(images, status_interval=0.05)],
             superseded=superseded,
             coordinator=coordinator,
             owner=owner,

@@ -216,9 +216,9 @@ async def test_a_replayed_image_command_makes_one_job(h: Harness) -> None:
     await crash_after_accepting(h, queued(h, "/image a lighthouse at night"))
     await h.app.startup()
     await h.settle()
-    await h.app.images.wait_idle()
+    await h.app.wait_idle()
     assert await pending(h) == 0
     await h.app.startup()  # nothing left to replay: no second job
     await h.settle()
-    await h.app.images.wait_idle()
+    await h.app.wait_idle()
     assert len([p for p in h.model_requests() if "imageGeneration" in p]) == 1

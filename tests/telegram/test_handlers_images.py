@@ -97,11 +97,11 @@ async def test_unfinished_jobs_resume_after_a_restart(sqlite_database: Database)
     async with running_app(sqlite_database) as h:
         h.fm.image_pending_polls = 2
         # What a killed process left: a job stored and submitted, never delivered.
-        ref = await h.app.images.service.submit(
+        ref = await h.images.service.submit(
             ANNA.id, ANNA.id, "a resumed picture", ImageOptions(), status_message_id=None
         )
         await h.send("/start")  # Anna is known, with her language
-        await h.app.images.resume()
+        await h.images.resume()
         await h.settle()
         photo = h.calls(SendPhoto)[-1]
         assert photo.caption == "a resumed picture"

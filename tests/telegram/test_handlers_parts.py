@@ -8,11 +8,11 @@ import string
 import pytest
 from aiogram.types import User
 
+from bot.features.images.args import ImageArgsError, parse_image_args
 from bot.storage.models import User as StoredUser
 from bot.storage.models import UserRole
 from bot.telegram.access import AccessPolicy
 from bot.telegram.chatqueue import ChatQueues
-from bot.telegram.imageargs import ImageArgsError, parse_image_args
 from bot.telegram.middlewares import RecentlySeen
 from bot.telegram.pastes import PasteJoiner
 from bot.telegram.ratelimit import RateLimiter

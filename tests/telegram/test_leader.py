@@ -20,7 +20,8 @@ from sqlalchemy import select
 from bot.conversation import ConversationService
 from bot.coordination import Leadership
 from bot.coordination.redisstore import RedisCoordinator
-from bot.images import ImageService
+from bot.features.images.service import ImageService
+from bot.features.images.telegram import images_on_telegram
 from bot.metrics import registry as metrics
 from bot.storage.database import Database
 from bot.storage.models import Message, MessageRole, MessageStatus
@@ -84,10 +85,10 @@ async def world(
                 default_system_prompt="Help.", reply_reserve=2000, max_reply_tokens=500,
                 temperature=0.3, track_delivery=True,  # as bot/wiring/run.py has it with Redis
             ),
-            images=ImageService(
+            features=[images_on_telegram(ImageService(
                 sessionmaker=db.sessionmaker, model=client, image_model="yandex-art/latest",
                 policy=FAST_POLL,
-            ),
+            ))],
             options=BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help."),
             outbox=Outbox(bot, private_interval=0.05, group_interval=0.1),
             shutdown_grace=1.0, shutdown_settle=1.0,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bot.storage.models.base import (
     NAMING_CONVENTION,
+    UNFINISHED_IMAGE_JOBS,
     Base,
     BigIntegerPK,
     ImageJobStatus,
@@ -93,6 +94,7 @@ __all__ = [
     "BUSINESS_CHAT_IDS_BELOW",
     "NAMING_CONVENTION",
     "UNFINISHED_ANSWER",
+    "UNFINISHED_IMAGE_JOBS",
     "UNMAPPED_SCHEMA_NAMES",
     "Base",
     "BigIntegerPK",

@@ -99,6 +99,10 @@ class ImageJobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Still to be polled or delivered: the image jobs' pollers resume these at start.
+UNFINISHED_IMAGE_JOBS = (ImageJobStatus.PENDING, ImageJobStatus.RUNNING)
+
+
 class UserRole(StrEnum):
     USER = "user"
     ADMIN = "admin"

@@ -15,7 +15,6 @@ from bot.storage.repositories.desk import DeskRepository
 from bot.storage.repositories.desk_erasure import DeskErasureRepository
 from bot.storage.repositories.desk_relays import DeskRelayRepository
 from bot.storage.repositories.extensions import record_context
-from bot.storage.repositories.images import ImageJobRepository
 from bot.storage.repositories.insights import InsightJobRepository, JobCount
 from bot.storage.repositories.knowledge import (
     KbStats,
@@ -59,7 +58,6 @@ __all__ = [
     "DeskRepository",
     "ForgetReport",
     "HistoryEntry",
-    "ImageJobRepository",
     "IncomingUpdate",
     "InsightJobRepository",
     "JobCount",

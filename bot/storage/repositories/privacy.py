@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, CursorResult, Executable, delete, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
+    UNFINISHED_IMAGE_JOBS,
     Chat,
     ChatDocument,
     Conversation,
@@ -26,7 +27,6 @@ from bot.storage.models import (
     VoiceUsage,
     utcnow,
 )
-from bot.storage.repositories.images import UNFINISHED_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ class PrivacyRepository:
         await self._count(delete(ChatDocument).where(ChatDocument.created_at < cutoff))
         image_jobs = await self._count(
             delete(ImageJob).where(
-                ImageJob.status.not_in(UNFINISHED_STATUSES), ImageJob.created_at < cutoff
+                ImageJob.status.not_in(UNFINISHED_IMAGE_JOBS), ImageJob.created_at < cutoff
             )
         )
         # Long notes' transcripts, once their question is stored or refused.

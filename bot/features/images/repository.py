@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ImageJob, ImageJobStatus, utcnow
+from bot.storage.models import UNFINISHED_IMAGE_JOBS, ImageJob, ImageJobStatus, utcnow
 
-UNFINISHED_STATUSES = (ImageJobStatus.PENDING, ImageJobStatus.RUNNING)
+UNFINISHED_STATUSES = UNFINISHED_IMAGE_JOBS
 FINAL_STATUSES = frozenset(ImageJobStatus) - frozenset(UNFINISHED_STATUSES)
 # Built once: the replicas' sweep asks every few seconds.
 _UNFINISHED_IDS = (

@@ -1,7 +1,7 @@
 """Delivering /image jobs: status message with elapsed time, `upload_photo`, the photo.
 
 Every job runs as a background task, so pictures never hold up chat answers, and many run at
-once. The job itself is durable (bot/images.py): shutdown only stops the pollers, and
+once. The job itself is durable (service.py): shutdown only stops the pollers, and
 `resume()` at the next start picks up every unfinished job, so the user still gets the image.
 
 With several replicas (`coordinate`), a job is worked on only under its owner lease
@@ -28,17 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.coordination import Coordinator, run_while_held
 from bot.coordination.periodic import sweep_in_turns
+from bot.features.images.args import ImageRequest
+from bot.features.images.service import ImageJobRef, ImageService
 from bot.foundation_models.errors import (
     FoundationModelsError,
     ImageRefusedError,
     InvalidRequestError,
 )
 from bot.foundation_models.images_api import image_kind
-from bot.images import ImageJobRef, ImageService
 from bot.storage.models import utcnow
 from bot.storage.outage import outage_of
 from bot.storage.repositories import UpdateReceipt, UserRepository
-from bot.telegram.imageargs import ImageRequest
 from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
@@ -170,13 +170,17 @@ class ImageDelivery(BotService):
     async def shutdown(self) -> None:
         await self.stop()
 
+    async def stand_down(self) -> None:
+        """The jobs stay pending in the database: the new poller resumes them."""
+        await self.stop()
+
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def wait_idle(self) -> None:
-        """For tests: until every running job has ended."""
+        """Until every running job has ended."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.images.repository import ImageJobRepository
 from bot.foundation_models.errors import (
     FoundationModelsError,
     ImageRefusedError,
@@ -46,7 +47,6 @@ from bot.metrics import registry as metrics
 from bot.storage.models import ImageJob, ImageJobStatus, utc_today
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
-    ImageJobRepository,
     UpdateReceipt,
     UsageRepository,
     mark_settled,

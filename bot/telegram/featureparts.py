@@ -1,0 +1,53 @@
+"""A feature's part on the Telegram front: the feature builds it from what the front gives
+(`FrontParts`), and `build_telegram` (bot/wiring/telegram.py) puts each part in its place
+without naming the feature: its routers where they see updates (dispatching.py), its hook
+after an answer is delivered (answer_parts.py), its services started and stopped with the
+bot (lifecycle.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiogram import Bot, Router
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.coordination import Coordinator
+    from bot.telegram.answer_parts import AfterDelivery
+    from bot.telegram.lifecycle import BotService
+    from bot.telegram.middlewares import Notifier
+    from bot.telegram.outbox import Outbox
+
+
+@dataclass(frozen=True, slots=True)
+class FrontParts:
+    """What the front gives a feature to build its part on. `coordinator` and `owner`: with
+    several replicas, the coordination store and this replica's name (None and "" alone)."""
+
+    bot: Bot
+    sessionmaker: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    notify: Notifier
+    coordinator: Coordinator | None = None
+    owner: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramPart:
+    """A feature on Telegram. Routers by where they see updates (`FeatureRouters` in
+    dispatching.py says where each list goes); `data`: what its handlers get injected by
+    name; `after_delivery`: told of every delivered answer; `services`: started with the bot
+    in this order, stopped in the reverse one."""
+
+    front: Sequence[Router] = ()
+    early: Sequence[Router] = ()
+    late: Sequence[Router] = ()
+    data: Mapping[str, object] = field(default_factory=dict)
+    after_delivery: AfterDelivery | None = None
+    services: Sequence[BotService] = ()
+
+
+# What a feature gives the front: built once the front's own parts are.
+TelegramFeature = Callable[[FrontParts], TelegramPart]
