@@ -8,7 +8,7 @@ body, the answer read) against an aiohttp API on 127.0.0.1 that answers at once,
 mcp: an MCP call (`McpServerSource.call`, over Streamable HTTP through the official SDK) to a
 tracker built with the SDK, running as its own process; and the time to connect and list.
 python: a Python function tool (validation of the arguments, the call, the text).
-import: what `import bot.tools` costs, and what the `mcp` SDK would add (loaded only with
+import: what `import bot.features.tools` costs, and what the `mcp` SDK would add (loaded only with
 [mcp.*] servers in TOOLS_FILE).
 """
 
@@ -29,11 +29,11 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.tools import ToolContext  # noqa: E402
-from bot.tools.functions import FunctionTools  # noqa: E402
-from bot.tools.httpactions import HttpActionSource  # noqa: E402
-from bot.tools.signing import RequestSigner  # noqa: E402
-from bot.tools.toolsfile import HttpAction, McpServer  # noqa: E402
+from bot.features.tools import ToolContext  # noqa: E402
+from bot.features.tools.functions import FunctionTools  # noqa: E402
+from bot.features.tools.httpactions import HttpActionSource  # noqa: E402
+from bot.features.tools.signing import RequestSigner  # noqa: E402
+from bot.features.tools.toolsfile import HttpAction, McpServer  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 CTX = ToolContext(user_id=1, chat_id=1, language="en", idempotency_key="bench-key")
@@ -115,7 +115,7 @@ def start_tracker(port: int) -> subprocess.Popen[bytes]:
 async def bench_mcp(calls: int) -> None:
     import mcp  # noqa: F401 - timed separately (bench_import)
 
-    from bot.tools.mcpservers import McpServerSource
+    from bot.features.tools.mcpservers import McpServerSource
 
     port = free_port()
     process = await asyncio.to_thread(start_tracker, port)
@@ -151,7 +151,7 @@ async def bench_python(calls: int) -> None:
 
 def bench_import() -> None:
     code = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
-    for module in ("bot.tools", "mcp"):
+    for module in ("bot.features.tools", "mcp"):
         out = subprocess.run([sys.executable, "-c", code.format(m=module)], cwd=ROOT,
                              capture_output=True, text=True, check=True)
         print(f"{'import ' + module:<34} {float(out.stdout) * 1000:7.1f} ms")

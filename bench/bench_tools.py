@@ -35,19 +35,19 @@ sys.path.insert(0, str(ROOT))
 
 from bot.conversation import ChatRef, ConversationService, Speaker  # noqa: E402
 from bot.features import turn_features  # noqa: E402
-from bot.features.tools.loop import ToolLoop  # noqa: E402
-from bot.features.tools.turns import ToolLoopSettings  # noqa: E402
-from bot.foundation_models.auth import ApiKeyAuth  # noqa: E402
-from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
-from bot.foundation_models.types import ChatMessage, CompletionOptions, Role, Tool  # noqa: E402
-from bot.storage.database import Database, migrate  # noqa: E402
-from bot.tools import (  # noqa: E402
+from bot.features.tools import (  # noqa: E402
     Toolbox,
     ToolContext,
     ToolDefinition,
     ToolOutcome,
     ToolRunResult,
 )
+from bot.features.tools.loop import ToolLoop  # noqa: E402
+from bot.features.tools.turns import ToolLoopSettings  # noqa: E402
+from bot.foundation_models.auth import ApiKeyAuth  # noqa: E402
+from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
+from bot.foundation_models.types import ChatMessage, CompletionOptions, Role, Tool  # noqa: E402
+from bot.storage.database import Database, migrate  # noqa: E402
 
 MODEL = "yandexgpt/latest"
 ANSWER = "Order A-1042 left the warehouse on Monday and arrives on Thursday, the 27th."

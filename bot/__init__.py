@@ -30,8 +30,8 @@ from bot.extensions.events import (
     ToolCallInfo,
     ToolCallOutcome,
 )
+from bot.features.tools.base import ToolContext, ToolSource
 from bot.menu import MenuCommand
-from bot.tools.base import ToolContext, ToolSource
 from bot.version import __version__
 
 __all__ = [

@@ -15,15 +15,15 @@ from pydantic_settings import BaseSettings
 
 from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
 from bot.extensions.runner import LifecycleHook, name_of
+from bot.features.tools.base import ToolContext
+from bot.features.tools.functions import FunctionTools
 from bot.menu import MenuCommand
-from bot.tools.base import ToolContext
-from bot.tools.functions import FunctionTools
 
 if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.config import Settings
-    from bot.tools.base import ToolSource
+    from bot.features.tools.base import ToolSource
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]

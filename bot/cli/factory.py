@@ -137,7 +137,7 @@ def tool_secrets(settings: Settings) -> list[str]:
     language, a number) would blank out ordinary words, so only 8 characters and more."""
     if settings.tools_file is None:
         return []
-    from bot.tools.toolsfile import referenced_variables
+    from bot.features.tools.toolsfile import referenced_variables
     from bot.wiring import tool_environment
 
     environ = tool_environment()

@@ -22,9 +22,9 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 
 async def run(factory: Factory, args: argparse.Namespace) -> int:
-    from bot.tools import ToolsFileError, load_toolbox
-    from bot.tools.mcpservers import McpServerSource, reason_of
-    from bot.tools.pinning import LOCK_NAME, PinnedTools, clean_text
+    from bot.features.tools import ToolsFileError, load_toolbox
+    from bot.features.tools.mcpservers import McpServerSource, reason_of
+    from bot.features.tools.pinning import LOCK_NAME, PinnedTools, clean_text
 
     path = factory.settings.tools_file
     if path is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from bot.extensions.events import RunContext
-from bot.tools.base import ToolContext
+from bot.features.tools.base import ToolContext
 
 log = logging.getLogger(__name__)
 

@@ -206,8 +206,7 @@ def feedback(helpful: bool) -> None:
 
 
 def tool_call(tool: str, outcome: str, seconds: float) -> None:
-    """A call the toolbox ran (bot.tools.toolbox.ToolObserver); errors are the outcomes other
-    than ok."""
+    """A call the toolbox ran (its ToolObserver); errors are the outcomes other than ok."""
     TOOL_CALLS.child(tool, outcome).inc()
     timer = _TOOL_TIMERS.get(tool)
     if timer is None:

@@ -19,6 +19,7 @@ from bot.features import turn_features
 from bot.features.asker import Asker
 from bot.features.documents.chat import ChatDocuments
 from bot.features.images.service import ImageService
+from bot.features.tools import Toolbox
 from bot.features.vision.images import ImageSource
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
@@ -26,7 +27,6 @@ from bot.foundation_models.limits import GenerationLimit
 from bot.foundation_models.types import ChatModel, PollPolicy
 from bot.storage.database import Database, migrate
 from bot.storage.outage import Outage, watch_outages
-from bot.tools import Toolbox
 from bot.wiring.clients import (
     build_auth_from,
     build_chat_model,

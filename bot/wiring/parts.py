@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.config import ConfigError, Settings
+from bot.features.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 from bot.features.tools.loop import ToolLoop
+from bot.features.tools.signing import RequestSigner, SigningKeyError
 from bot.features.tools.turns import ToolLoopSettings
 from bot.features.vision.images import Vision
 from bot.foundation_models.auth import Auth
@@ -21,8 +23,6 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel
 from bot.knowledge import KbMode
 from bot.storage.database import Database
-from bot.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
-from bot.tools.signing import RequestSigner, SigningKeyError
 from bot.wiring.clients import (
     build_speech,
     build_vision_model,

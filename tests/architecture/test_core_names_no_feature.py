@@ -16,8 +16,8 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 
 # Feature code: the folders under bot/features/, and the packages still to move into them.
 FEATURE_PACKAGES = (
-    "bot.features.", "bot.voice", "bot.desk", "bot.insights", "bot.knowledge", "bot.tools",
-    "bot.extensions", "bot.telegram.desk",
+    "bot.features.", "bot.voice", "bot.desk", "bot.insights", "bot.knowledge", "bot.extensions",
+    "bot.telegram.desk",
 )
 
 # The core's modules that still import a feature's (issue: features as components). Each

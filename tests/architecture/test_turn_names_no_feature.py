@@ -12,7 +12,7 @@ STEPS = ("opening.py", "running.py", "finishing.py", "parts.py", "contributors.p
 # What a step may not import: the features' folders and the packages behind them. (The
 # grounded answer, `bot.knowledge.grounding` and `.types`, is what every step shares.)
 FEATURE_MODULES = (
-    "bot.features", "bot.tools", "bot.extensions", "bot.desk", "bot.voice",
+    "bot.features", "bot.features.tools", "bot.extensions", "bot.desk", "bot.voice",
     "bot.knowledge.base", "bot.knowledge.retrieval", "bot.knowledge.embedder",
     "bot.features.vision.images", "bot.features.tools.loop", "bot.features.tools.turns",
 )
@@ -64,6 +64,6 @@ def test_the_checks_see_what_they_look_for() -> None:
     branchy = ast.parse("if parts.tools is not None:\n    x = self._parts.vision\n")
     assert feature_branches(branchy) == ["line 1: parts.tools", "line 2: _parts.vision"]
     importing = ast.parse(
-        "from bot.features.vision.feature import VisionFeature\nimport bot.tools")
+        "from bot.features.vision.feature import VisionFeature\nimport bot.features.tools")
     assert [m for m in imports_of(importing) if m.startswith(FEATURE_MODULES)] == [
-        "bot.features.vision.feature", "bot.tools"]
+        "bot.features.vision.feature", "bot.features.tools"]

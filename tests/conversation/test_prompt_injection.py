@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from bot.features.documents.chat import ChatDocuments
+from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
+from bot.features.tools.pinning import clean_text
 from bot.features.tools.text import DATA_NOTE
 from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.client import FoundationModelsClient
@@ -19,8 +21,6 @@ from bot.knowledge.grounding import grounded_prompt
 from bot.knowledge.types import Hit
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
-from bot.tools import ToolContext, ToolOutcome, ToolRunResult
-from bot.tools.pinning import clean_text
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.tool_doubles import ShopSource, tool_loop
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversation import RELINQUISHED, ChatRef, ConversationService
+from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
 from bot.features.tools.feature import ToolsFeature
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.text import ANSWER_NOW, DATA_NOTE
@@ -23,7 +24,6 @@ from bot.foundation_models.responses import ResponsesChatModel
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.storage.database import Database
 from bot.storage.models import DailyUsage, MessageStatus, ToolCall, ToolCallState
-from bot.tools import ToolContext, ToolOutcome, ToolRunResult
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, fake_client, make_service
 from tests.conversation.helpers import stored, wait_for
 from tests.conversation.tool_doubles import ORDER_STATUS, ShopSource, tool_loop

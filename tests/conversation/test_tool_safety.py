@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.conversation import ChatRef, Speaker
+from bot.features.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.models import ToolCall, ToolCallState
-from bot.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.tool_doubles import OPEN_TICKET, ORDER_STATUS, ShopSource, tool_loop
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.features.tools import Toolbox, ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.turns import ToolLoopSettings
 from bot.storage.database import Database
-from bot.tools import Toolbox, ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 
 ORDER_STATUS = ToolDefinition(
     "order_status",

@@ -244,7 +244,8 @@ async def test_an_mcp_server_down_at_start_is_one_line_and_offered_once_it_answe
             assert "find_issue" not in offered_tools(world.completions()[-1])
             assert "order_status" in offered_tools(world.completions()[-1])
             lines = [r["message"] for r in e2e.bot.log_records()
-                     if r.get("logger") == "bot.tools.mcpservers" and r["level"] == "WARNING"]
+                     if r.get("logger") == "bot.features.tools.mcpservers"
+                     and r["level"] == "WARNING"]
             assert len(lines) == 1
             assert lines[0].startswith(f"tools.toml: MCP server 'tracker' cannot be reached at "
                                        f"http://127.0.0.1:{port}/mcp (")

@@ -87,7 +87,7 @@ def test_a_public_name_without_a_docstring_is_caught(tmp_path: Path) -> None:
 
 
 def test_the_tools_guide_example_is_a_valid_tools_file(tmp_path: Path) -> None:
-    from bot.tools.toolsfile import read_tools_file
+    from bot.features.tools.toolsfile import read_tools_file
 
     guide = (REPO_ROOT / "docs" / "tools.md").read_text()
     (example,) = re.findall(r"```toml\n(.*?)```", guide, re.S)

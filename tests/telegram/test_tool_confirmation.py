@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from bot.conversation.listeners import Listeners
 from bot.coordination import Coordinator, LocalCoordinator
+from bot.features.tools import ToolDefinition
 from bot.features.tools.loop import ToolLoop
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
@@ -31,7 +32,6 @@ from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
 from bot.telegram.deps import BotOptions
-from bot.tools import ToolDefinition
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
 from tests.conversation.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.tools import ToolContext, ToolOutcome
-from bot.tools.httpactions import HttpActionSource
-from bot.tools.toolsfile import HttpAction
+from bot.features.tools import ToolContext, ToolOutcome
+from bot.features.tools.httpactions import HttpActionSource
+from bot.features.tools.toolsfile import HttpAction
 from tests.tools.apiserver import CompanyApi
 
 CTX = ToolContext(user_id=4242, chat_id=-100777, language="en", idempotency_key="call-9-0")

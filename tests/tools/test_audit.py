@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.features.tools.audit import calls_text, stats_table, tools_csv_path, write_stats_csv
 from bot.storage.database import Database
 from bot.storage.models import MessageRole, MessageStatus, ToolCallState
 from bot.storage.repositories import (
@@ -19,7 +20,6 @@ from bot.storage.repositories import (
     ToolCallRepository,
     UserRepository,
 )
-from bot.tools.audit import calls_text, stats_table, tools_csv_path, write_stats_csv
 from tests.telegram.harness import ANNA, BORIS, Harness, running_app
 
 

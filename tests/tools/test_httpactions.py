@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.tools import ToolContext, ToolOutcome
-from bot.tools.httpactions import HttpActionSource
-from bot.tools.signing import RequestSigner
-from bot.tools.toolsfile import HttpAction
+from bot.features.tools import ToolContext, ToolOutcome
+from bot.features.tools.httpactions import HttpActionSource
+from bot.features.tools.signing import RequestSigner
+from bot.features.tools.toolsfile import HttpAction
 from tests.ports import free_port
 from tests.tools.apiserver import CompanyApi
 

@@ -15,10 +15,10 @@ import pytest
 
 pytest.importorskip("mcp", reason="the MCP extra is not installed (pip install 'fmbot[mcp]')")
 
-from bot.tools import Toolbox, ToolContext, ToolOutcome, ToolsFileError, load_toolbox
-from bot.tools.loading import start_toolbox
-from bot.tools.mcpservers import McpServerSource
-from bot.tools.toolsfile import McpServer
+from bot.features.tools import Toolbox, ToolContext, ToolOutcome, ToolsFileError, load_toolbox
+from bot.features.tools.loading import start_toolbox
+from bot.features.tools.mcpservers import McpServerSource
+from bot.features.tools.toolsfile import McpServer
 from tests.ports import free_port
 from tests.tools import tracker_process
 
@@ -125,7 +125,7 @@ async def test_a_wrong_key_is_one_line_and_the_server_is_retried(
 ) -> None:
     source = McpServerSource("tracker", spec(tracker_port, headers={"Authorization": "no"}),
                              connect_timeout=5, backoff=(0.2, 0.5))
-    with caplog.at_level(logging.INFO, logger="bot.tools.mcpservers"):
+    with caplog.at_level(logging.INFO, logger="bot.features.tools.mcpservers"):
         await source.start()
         # Until the first retry has been refused too (a busy machine takes longer than the
         # 0.2 s backoff): judged by what the source did, not by a fixed second.
@@ -151,7 +151,7 @@ async def test_a_server_down_at_start_is_offered_once_it_answers(
     port = free_port()
     source = McpServerSource("tracker", spec(port), connect_timeout=2, backoff=(0.2, 0.5))
     box = Toolbox([source])
-    with caplog.at_level(logging.WARNING, logger="bot.tools.mcpservers"):
+    with caplog.at_level(logging.WARNING, logger="bot.features.tools.mcpservers"):
         # The rest of the bot is not held up: the start returns with the server still down
         # (it only comes up below, so a start that waited for it would never return).
         await asyncio.wait_for(start_toolbox(box), 60)

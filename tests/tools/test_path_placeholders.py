@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.tools import ToolContext, ToolOutcome, ToolRunResult
-from bot.tools.httpactions import HttpActionSource
-from bot.tools.toolsfile import HttpAction, ToolsFileError, read_tools_file
+from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
+from bot.features.tools.httpactions import HttpActionSource
+from bot.features.tools.toolsfile import HttpAction, ToolsFileError, read_tools_file
 from tests.tools.apiserver import CompanyApi
 
 CTX = ToolContext(user_id=4242, chat_id=4242, language="en", idempotency_key="k-1")

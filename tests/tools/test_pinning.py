@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli.checks import check_tools
-from bot.tools import ToolContext, ToolOutcome
-from bot.tools.mcpservers import McpServerSource
-from bot.tools.pinning import PinnedTools, clean_text
-from bot.tools.toolsfile import McpServer
+from bot.features.tools import ToolContext, ToolOutcome
+from bot.features.tools.mcpservers import McpServerSource
+from bot.features.tools.pinning import PinnedTools, clean_text
+from bot.features.tools.toolsfile import McpServer
 from tests.conftest import REPO_ROOT
 from tests.forkserver import run_module
 

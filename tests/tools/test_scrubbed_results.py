@@ -3,9 +3,9 @@ error body that echoes the request's Authorization header and the URL's key (iss
 
 from __future__ import annotations
 
-from bot.tools import Toolbox, ToolContext, ToolOutcome
-from bot.tools.httpactions import HttpActionSource
-from bot.tools.toolsfile import HttpAction
+from bot.features.tools import Toolbox, ToolContext, ToolOutcome
+from bot.features.tools.httpactions import HttpActionSource
+from bot.features.tools.toolsfile import HttpAction
 from tests.tools.apiserver import CompanyApi
 
 CTX = ToolContext(user_id=4242, chat_id=-100777, language="en", idempotency_key="call-3-0")

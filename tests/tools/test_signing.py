@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from bot.config import ConfigError, load_settings
-from bot.tools import ToolContext, ToolOutcome
-from bot.tools.httpactions import HttpActionSource
-from bot.tools.signing import RequestSigner, SigningKeyError
-from bot.tools.toolsfile import HttpAction
+from bot.features.tools import ToolContext, ToolOutcome
+from bot.features.tools.httpactions import HttpActionSource
+from bot.features.tools.signing import RequestSigner, SigningKeyError
+from bot.features.tools.toolsfile import HttpAction
 from tests.tools.apiserver import CompanyApi
 
 SECRET = "sign-me"
@@ -208,7 +208,7 @@ def test_the_docs_signature_base_is_what_fmbot_signs() -> None:
 
     from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
-    from bot.tools.signing import COVERED, LABEL, LIFETIME_S
+    from bot.features.tools.signing import COVERED, LABEL, LIFETIME_S
 
     request = docs_request()
     signer = HTTPMessageSigner(signature_algorithm=algorithms.HMAC_SHA256, key_resolver=(
@@ -234,8 +234,8 @@ async def test_an_mcp_server_with_sign_true_gets_every_request_signed(tmp_path: 
     with the body); without it the server refuses fmbot."""
     import json
 
-    from bot.tools.mcpservers import McpServerSource, reason_of
-    from bot.tools.toolsfile import McpServer
+    from bot.features.tools.mcpservers import McpServerSource, reason_of
+    from bot.features.tools.toolsfile import McpServer
     from tests.ports import free_port
     from tests.tools.tracker_process import start_tracker, stop_tracker
 

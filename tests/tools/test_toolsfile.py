@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.tools import ToolsFileError, load_toolbox
-from bot.tools.functions import FunctionTools
-from bot.tools.toolsfile import read_tools_file
+from bot.features.tools import ToolsFileError, load_toolbox
+from bot.features.tools.functions import FunctionTools
+from bot.features.tools.toolsfile import read_tools_file
 
 GOOD = """
 [[http]]
@@ -169,7 +169,7 @@ def test_a_file_without_mcp_never_imports_the_sdk(tmp_path: Path) -> None:
 
     path = write(tmp_path, GOOD)
     code = (
-        "import sys; from pathlib import Path; from bot.tools import load_toolbox; "
+        "import sys; from pathlib import Path; from bot.features.tools import load_toolbox; "
         f"load_toolbox(Path({str(path)!r}), environ={{'SHOP_TOKEN': 't'}}); "
         "import bot.wiring; print('mcp' in sys.modules)"
     )

@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 async def check_tools(path: Path, *, environ: Mapping[str, str]) -> list[Outcome]:
     """TOOLS_FILE parses; each HTTP action's host resolves; each MCP server lists its tools."""
-    from bot.tools import ToolsFileError, load_toolbox
-    from bot.tools.httpactions import HttpActionSource
+    from bot.features.tools import ToolsFileError, load_toolbox
+    from bot.features.tools.httpactions import HttpActionSource
 
     try:
         toolbox = load_toolbox(path, environ=environ)
@@ -90,7 +90,7 @@ async def _reach(
 
 
 async def _list_mcp_tools(server: object) -> Outcome:
-    from bot.tools.mcpservers import McpServerSource, reason_of
+    from bot.features.tools.mcpservers import McpServerSource, reason_of
 
     assert isinstance(server, McpServerSource)
     table = server.name.removeprefix("mcp:")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.tools import ToolOutcome, ToolRunResult
 from bot.storage.repositories.toollimits import LIMITED, ToolLimitRepository
-from bot.tools import ToolOutcome, ToolRunResult
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.turn import TurnState
 from bot.conversation.types import relinquished
+from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.limits import ToolLimits
 from bot.features.tools.text import (
     ANSWER_NOW,
@@ -71,7 +72,6 @@ from bot.prompting import model_base_name
 from bot.storage.models import ToolCall as StoredCall
 from bot.storage.models import ToolCallState
 from bot.storage.repositories import NewToolCall, ToolCallRepository, UsageRepository
-from bot.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from bot.features.tools.pinning import visible
 from bot.features.tools.turns import (
     DECLINED_TEXT,
     EXPIRED_TEXT,
@@ -22,7 +23,6 @@ from bot.foundation_models.types import (
 from bot.prompting import PROMPT_OVERHEAD, exchange_cost
 from bot.storage.models import ToolCall as StoredCall
 from bot.storage.models import ToolCallState
-from bot.tools.pinning import visible
 
 # Given with the tools: results are data, whatever they say.
 DATA_NOTE = (

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.turn import Question
 from bot.conversation.types import WaitingCall
 from bot.features.asker import Asker
+from bot.features.tools import Toolbox
 from bot.storage.models import Message, ToolCallState
 from bot.storage.models import ToolCall as StoredCall
 from bot.storage.repositories import ToolCallRepository
-from bot.tools import Toolbox
 
 logger = logging.getLogger(__name__)
 

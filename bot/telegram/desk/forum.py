@@ -27,6 +27,7 @@ from aiogram.types import InlineKeyboardMarkup
 from bot.coordination import Coordinator
 from bot.desk import CaseView, DeskService
 from bot.desk.assist import summarize
+from bot.features.tools.audit import call_line
 from bot.foundation_models.types import ChatModel
 from bot.insights.summaries import CaseSummaries
 from bot.storage.models import DeskStatus
@@ -36,7 +37,6 @@ from bot.telegram.desk.relay import topic_gone
 from bot.telegram.desk.supportchat import FIX, SupportChat, chat_unusable
 from bot.telegram.desk.topics import TopicLocks
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
-from bot.tools.audit import call_line
 
 log = logging.getLogger(__name__)
 NOTHING_TO_SUMMARISE = "none: the user wrote nothing before asking for an operator"

@@ -8,10 +8,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features.tools.audit import calls_text
 from bot.storage.repositories.toolcalls import ToolCallRepository
 from bot.telegram.deps import Deps, refuse, thread_of
 from bot.telegram.texts import TEXTS, Translator
-from bot.tools.audit import calls_text
 
 DEFAULT_SHOWN = 15
 MOST_SHOWN = 50

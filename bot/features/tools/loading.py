@@ -12,12 +12,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.tools.base import ToolSource
-from bot.tools.httpactions import HttpActionSource
-from bot.tools.pinning import LOCK_NAME, LockFileError, PinnedTools
-from bot.tools.signing import RequestSigner
-from bot.tools.toolbox import Toolbox, ToolNameClashError, ToolObserver
-from bot.tools.toolsfile import ToolsFileError, read_tools_file
+from bot.features.tools.base import ToolSource
+from bot.features.tools.httpactions import HttpActionSource
+from bot.features.tools.pinning import LOCK_NAME, LockFileError, PinnedTools
+from bot.features.tools.signing import RequestSigner
+from bot.features.tools.toolbox import Toolbox, ToolNameClashError, ToolObserver
+from bot.features.tools.toolsfile import ToolsFileError, read_tools_file
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def load_toolbox(
             sources.insert(0, HttpActionSource(parsed.http, label=label,
                                                signer=signer))
         if parsed.mcp:
-            from bot.tools.mcpservers import McpMissingError, McpServerSource, require_mcp
+            from bot.features.tools.mcpservers import McpMissingError, McpServerSource, require_mcp
 
             try:
                 require_mcp(label, list(parsed.mcp))

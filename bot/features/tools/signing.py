@@ -126,7 +126,7 @@ class RequestSigner:
         )
 
 
-# `_meta` keys of a tools/call (bot/tools/mcpservers.py) and the headers they become.
+# `_meta` keys of a tools/call (bot/features/tools/mcpservers.py) and the headers they become.
 _MCP_IDENTITY = (
     ("fmbot/user_id", "X-Fmbot-User-Id"),
     ("fmbot/chat_id", "X-Fmbot-Chat-Id"),

@@ -15,10 +15,10 @@ from typing import Any
 
 import jsonschema
 
-from bot.tools.base import ToolDefinition
-from bot.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
-from bot.tools.schema import ArgumentCheck
-from bot.tools.toolsfile import NAME_PATTERN, McpServer
+from bot.features.tools.base import ToolDefinition
+from bot.features.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
+from bot.features.tools.schema import ArgumentCheck
+from bot.features.tools.toolsfile import NAME_PATTERN, McpServer
 
 logger = logging.getLogger(__name__)
 

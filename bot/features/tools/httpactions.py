@@ -1,6 +1,6 @@
 """HTTP actions: the `[[http]]` tables of TOOLS_FILE as one tool source.
 
-A call is checked against the action's JSON Schema first (bot/tools/schema.py): arguments it
+A call is checked against the action's JSON Schema first (schema.py): arguments it
 does not allow, of the wrong type or missing are a tool error and nothing is sent. It fills the
 URL's `{arg}` from the arguments (URL-encoded), puts the other arguments in the query string
 (GET, DELETE) or a JSON object body (POST, PUT, PATCH), and adds who is asking
@@ -8,7 +8,7 @@ from the ToolContext (`X-Fmbot-User-Id`, `-Chat-Id`, `-Language`): never from th
 arguments. A write (every method but GET) carries `Idempotency-Key`, the same for one stored
 call across retries and restarts, so a request repeated after a lost answer is repeated with
 it. With a signing secret or key, an RFC 9421 `Signature-Input` and `Signature` (and
-`Content-Digest` on a body: bot/tools/signing.py).
+`Content-Digest` on a body: bot/features/tools/signing.py).
 
 A query written in the file's URL (`?tenant=acme`, `?key=${KEY}`) is the deployment's: it is
 sent exactly as written, the model's arguments are added after it, and an argument of the same
@@ -18,7 +18,7 @@ Failures come back as a short line for the model (`error: HTTP 500: <short body>
 `error: timed out after 10 s`), never raised and never a stack trace. What comes back is
 scrubbed of the file's secrets for the action (its header values, its URL's query values):
 an API that echoes the request's `Authorization` in an error body does not put it in the
-model's context, the database or the desk card (bot/tools/secrets.py).
+model's context, the database or the desk card (bot/features/tools/secrets.py).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
-from bot.tools.schema import ArgumentCheck
-from bot.tools.secrets import SecretScrubber, header_secrets, url_secrets
-from bot.tools.signing import RequestSigner
-from bot.tools.toolsfile import HttpAction
-from bot.tools.urlpath import fill_path
+from bot.features.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.features.tools.schema import ArgumentCheck
+from bot.features.tools.secrets import SecretScrubber, header_secrets, url_secrets
+from bot.features.tools.signing import RequestSigner
+from bot.features.tools.toolsfile import HttpAction
+from bot.features.tools.urlpath import fill_path
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class HttpActionSource:
         if clashes:
             raise ValueError(f"{', '.join(map(repr, clashes))} is set by the deployment in the "
                              "tool's URL and cannot be given: leave it out")
-        # Each value fills exactly one path segment (bot/tools/urlpath.py): a model cannot
+        # Each value fills exactly one path segment (bot/features/tools/urlpath.py): a model cannot
         # move the call to another endpoint with "..", "/" or "?".
         url = fill_path(action.url, rest, _scalar)
         for placeholder in action.placeholders:

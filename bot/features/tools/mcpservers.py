@@ -28,13 +28,13 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
-from bot.tools.mcpoffer import declared, screen
-from bot.tools.pinning import PinnedTools
-from bot.tools.schema import ArgumentCheck
-from bot.tools.secrets import SecretScrubber, header_secrets, url_secrets
-from bot.tools.signing import RequestSigner
-from bot.tools.toolsfile import McpServer
+from bot.features.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.features.tools.mcpoffer import declared, screen
+from bot.features.tools.pinning import PinnedTools
+from bot.features.tools.schema import ArgumentCheck
+from bot.features.tools.secrets import SecretScrubber, header_secrets, url_secrets
+from bot.features.tools.signing import RequestSigner
+from bot.features.tools.toolsfile import McpServer
 
 if TYPE_CHECKING:
     from mcp import Client

@@ -34,8 +34,8 @@ from pydantic import (
 )
 from pydantic_core import to_jsonable_python
 
-from bot.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
-from bot.tools.toolsfile import NAME_PATTERN, NAME_RULE
+from bot.features.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.features.tools.toolsfile import NAME_PATTERN, NAME_RULE
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.tools.base import (
+from bot.features.tools.base import (
     DeclaresTools,
     ToolContext,
     ToolDefinition,

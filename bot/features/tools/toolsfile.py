@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.tools.schema import SchemaError, check_parameters
-from bot.tools.urlpath import placeholders_outside_path
+from bot.features.tools.schema import SchemaError, check_parameters
+from bot.features.tools.urlpath import placeholders_outside_path
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 NAME_RULE = "1-64 characters of A-Z, a-z, 0-9, _ and -"
