@@ -18,7 +18,8 @@ from bot.telegram.texts import Translator
 from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
-    from bot.telegram.outbox import RichFinal
+    from bot.foundation_models.types import ToolCall
+    from bot.telegram.outbox import RichFinal, StreamHandle
     from bot.telegram.outbox.richfinal import RichFrames
 
 Runner = Callable[[Callable[[Snapshot], None]], Awaitable[TurnResult | None]]
@@ -51,6 +52,26 @@ class FinalForm(Protocol):
     def frames(self, chat_id: int) -> RichFrames | None:
         """How the drafts of an answer in this chat may show a frame in this form (None:
         as text drafts)."""
+        ...
+
+
+class CallDelivery(Protocol):
+    """How the calls the model makes in a turn show in the chat (the tool loop's cards): the
+    status while a round of calls runs, the turn that stopped to wait for the user's press,
+    and a per-user limit reached this turn. The Answerer asks it and names no feature."""
+
+    def running(self, calls: tuple[ToolCall, ...], t: Translator) -> str:
+        """The line shown under the answer's text while these calls run."""
+        ...
+
+    async def ask(
+        self, target: Target, handle: StreamHandle, result: TurnResult, t: Translator
+    ) -> list[int]:
+        """The turn waits for a press (`result.waiting`): the Telegram messages showing it."""
+        ...
+
+    async def tell_limit(self, target: Target, kind: str, t: Translator) -> None:
+        """A per-user limit (`result.tool_limit`) was reached this turn."""
         ...
 
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteMessage
@@ -25,7 +25,6 @@ from bot.conversation import (
     TurnResult,
     relinquished,
 )
-from bot.conversation.listeners import Listeners
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.knowledge.grounding import for_stream
 from bot.metrics import registry as metrics
@@ -34,6 +33,7 @@ from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import (
     AfterDelivery,
+    CallDelivery,
     FinalForm,
     Runner,
     Target,
@@ -45,10 +45,6 @@ from bot.telegram.delivered import settled_ids, until_stored
 from bot.telegram.outbox import Outbox, OutboxError, RichFinal
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
-from bot.telegram.toolcards import ToolCards, running_status
-
-if TYPE_CHECKING:
-    from bot.features.tools.loop import ToolLoop
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +58,13 @@ class Answerer:
         outbox: Outbox,
         queues: ChatQueues,
         after_delivery: Sequence[AfterDelivery] = (),
-        superseded: Listeners[[int, list[int]]] | None = None,
-        tools: ToolLoop | None = None,
+        calls: CallDelivery | None = None,
         final_forms: Sequence[FinalForm] = (),
     ) -> None:
         """`after_delivery`: what features do once an answer is delivered, in order (the
         support desk's card or the 👍/👎 buttons, a voice reply); `final_forms`: other forms
-        features may give a finished answer (the first given is delivered); `superseded`: where the
-        tool loop tells which cards a new message took the buttons off (this takes them off
-        in Telegram); `tools`: the tool loop (its cards, their time to live, its limits)."""
+        features may give a finished answer (the first given is delivered); `calls`: how the
+        model's calls show (the tool loop's cards; None: no tools)."""
         self.conversation = conversation
         self.outbox = outbox
         self.queues = queues
@@ -83,9 +77,7 @@ class Answerer:
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self.after_delivery = tuple(after_delivery)
         self.final_forms = tuple(final_forms)
-        self.cards = ToolCards(outbox, tools, self._keep)
-        if superseded is not None:
-            superseded.subscribe(self.cards.superseded)
+        self.calls = calls
 
     def submit_turn(
         self,
@@ -211,9 +203,10 @@ class Answerer:
         def on_snapshot(snapshot: Snapshot) -> None:
             nonlocal seen
             seen = snapshot.text
-            if snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls:
+            if (snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls
+                    and self.calls is not None):
                 # Tools: what the model wrote stays, the running calls are named.
-                handle.update(join_note(seen, running_status(snapshot.tool_calls, t)))
+                handle.update(join_note(seen, self.calls.running(snapshot.tool_calls, t)))
             elif handle.error is not None and job is not None and not job.cancelling():
                 # The user blocked the bot or the chat is gone: stop paying for tokens.
                 log.info("chat %s is unreachable; stopping its answer", chat.chat_id)
@@ -250,8 +243,8 @@ class Answerer:
             else:
                 await settled_ids(handle.finish(t(nothing)))
             return
-        if result.status is MessageStatus.WAITING:
-            ids = await self.cards.ask(target, handle, result, t)
+        if result.status is MessageStatus.WAITING and self.calls is not None:
+            ids = await self.calls.ask(target, handle, result, t)
         elif isinstance(result.error, ContentFilteredError):
             # The withheld text is stored for the record, never shown.
             ids = await settled_ids(handle.finish(t("error_refused")))
@@ -265,8 +258,9 @@ class Answerer:
             final = self._final_text(result, chat.chat_id, t)
             ids = await settled_ids(handle.finish(final, self._final_form(chat.chat_id, final)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
-        if result.tool_limit is not None:  # the model was told; the user hears it from us
-            await self.cards.tell_limit(target, result.tool_limit, t)
+        if result.tool_limit is not None and self.calls is not None:
+            # The model was told; the user hears it from us.
+            await self.calls.tell_limit(target, result.tool_limit, t)
         if ids:  # latencies from the turn's start (its queue wait excluded)
             first = handle.first_text_at
             metrics.turn_latency(

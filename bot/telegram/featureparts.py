@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.coordination import Coordinator
-    from bot.telegram.answer_parts import AfterDelivery
+    from bot.telegram.answer_parts import AfterDelivery, CallDelivery
+    from bot.telegram.deps import Deps
     from bot.telegram.lifecycle import BotService
     from bot.telegram.middlewares import Notifier
     from bot.telegram.outbox import Outbox
@@ -38,15 +39,19 @@ class FrontParts:
 class TelegramPart:
     """A feature on Telegram. Routers by where they see updates (`FeatureRouters` in
     dispatching.py says where each list goes); `data`: what its handlers get injected by
-    name; `after_delivery`: told of every delivered answer; `services`: started with the bot
-    in this order, stopped in the reverse one."""
+    name; `after_delivery`: told of every delivered answer; `calls`: how the model's calls
+    show in an answer (at most one feature gives it: the tool loop); `services`: started with
+    the bot in this order, stopped in the reverse one; `services_on`: more of them that need
+    what the handlers get (the answerer, the chat queues), built once that is."""
 
     front: Sequence[Router] = ()
     early: Sequence[Router] = ()
     late: Sequence[Router] = ()
     data: Mapping[str, object] = field(default_factory=dict)
     after_delivery: AfterDelivery | None = None
+    calls: CallDelivery | None = None
     services: Sequence[BotService] = ()
+    services_on: Callable[[Deps], Sequence[BotService]] | None = None
 
 
 # What a feature gives the front: built once the front's own parts are.

@@ -67,6 +67,7 @@ async def built_bot(
     (all three: bot.testing)."""
     from bot.conversation.listeners import Listeners
     from bot.features.images.telegram import images_on_telegram
+    from bot.features.tools.telegram import tools_on_telegram
     from bot.telegram.app import make_bot
     from bot.wiring.operations import coordination, limited, operations
     from bot.wiring.telegram import build_telegram, menu_of
@@ -121,7 +122,6 @@ async def built_bot(
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
             knowledge=c.knowledge,
-            tools=c.tools,
             outbox=outbox,
             desk=desk,
             members_of=settings.allowed_chat_members_of,
@@ -133,7 +133,6 @@ async def built_bot(
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
             commands=commands,
-            superseded=superseded,
             coordinator=coordinator,
             owner=settings.replica_id,
             # The census: the replicas take turns at sweeping for chats left undone.
@@ -147,8 +146,9 @@ async def built_bot(
             final_forms=build_final_forms(settings),
             # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
             business=build_business(settings),
-            # The features built on the front's parts: /image and its jobs.
-            features=[images_on_telegram(c.images)],
+            # The features built on the front's parts: /image and its jobs; the tool loop's
+            # cards, presses and expiry, and /toolcalls.
+            features=[images_on_telegram(c.images), tools_on_telegram(c.tools, superseded)],
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)

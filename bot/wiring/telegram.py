@@ -19,7 +19,6 @@ from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Deps
 from bot.telegram.dispatching import FeatureRouters, build_dispatcher
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-from bot.telegram.handlers.tools import ToolExpiry
 from bot.telegram.intake import DurablePolling, Intake
 from bot.telegram.lifecycle import BotService
 from bot.telegram.middlewares import RecentlySeen
@@ -35,12 +34,10 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation import ConversationService
-    from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
     from bot.features.business.replies import BusinessOptions
     from bot.features.guest.answering import GuestAnswers
     from bot.features.guest.telegram import GuestQueries
-    from bot.features.tools.loop import ToolLoop
     from bot.knowledge.base import KnowledgeBase
     from bot.menu import MenuCommand
     from bot.telegram.chatdocs import DocumentSupport
@@ -73,7 +70,6 @@ def build_telegram(
     shutdown_grace: float = 6.0,
     shutdown_settle: float = 3.0,
     knowledge: KnowledgeBase | None = None,
-    tools: ToolLoop | None = None,
     desk: SupportDesk | None = None,
     members_of: int = 0,
     feedback_buttons: bool = False,
@@ -81,7 +77,6 @@ def build_telegram(
     documents: DocumentSupport | None = None,
     routers: Sequence[Router] = (),
     commands: Sequence[MenuCommand] = (),
-    superseded: Listeners[[int, list[int]]] | None = None,
     coordinator: Coordinator | None = None,
     owner: str = "",
     live_replicas: Callable[[], int] = lambda: 1,
@@ -92,13 +87,13 @@ def build_telegram(
     business: BusinessOptions | None = None,
     features: Sequence[TelegramFeature] = (),
 ) -> TelegramApp:
-    """The TelegramApp of these parts. `superseded`: where the tool loop tells which cards a
-    new message took the buttons off. `coordinator` (several webhook replicas): a chat's turns
+    """The TelegramApp of these parts. `coordinator` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
-    `voice`: answers spoken (VOICE_REPLIES) and /voice; `tools`: the tool loop (its cards,
-    presses, limits and expiry); `guest`: guest queries answered (GUEST_MODE), their answer's
-    edits at most one per `guest_edit_interval` seconds; `final_forms`: other forms of a
-    finished answer than its text (RICH_MESSAGES: bot/features/rich)."""
+    `voice`: answers spoken (VOICE_REPLIES) and /voice; `guest`: guest queries answered
+    (GUEST_MODE), their answer's edits at most one per `guest_edit_interval` seconds;
+    `final_forms`: other forms of a finished answer than its text (RICH_MESSAGES:
+    bot/features/rich); `features`: the features built on the front's parts (TelegramFeature:
+    /image, the tool loop's cards and presses, ...)."""
     if coordinator is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     outbox = outbox or Outbox(bot)
@@ -120,9 +115,9 @@ def build_telegram(
              for build in features]
     after: list[AfterDelivery] = [hook for hook in (desk or feedback, voice) if hook is not None]
     after += [part.after_delivery for part in parts if part.after_delivery is not None]
+    calls = next((part.calls for part in parts if part.calls is not None), None)
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
-                       after_delivery=after, superseded=superseded, tools=tools,
-                       final_forms=final_forms)
+                       after_delivery=after, calls=calls, final_forms=final_forms)
     replicas = None
     if coordinator is not None:
         from bot.telegram.chatsignals import ReplicaRequests
@@ -131,7 +126,7 @@ def build_telegram(
     deps = Deps(
         options=options, policy=policy, sessionmaker=sessionmaker, conversation=conversation,
         answers=answers, queues=queues, notify=notify, outbox=outbox,
-        pastes=PasteJoiner(), seen=seen, knowledge=knowledge, tools=tools, replicas=replicas,
+        pastes=PasteJoiner(), seen=seen, knowledge=knowledge, replicas=replicas,
         media=media,
         documents=documents, menu=menu_of(commands), voice=voice,
         notices=PersonalNotices(outbox),
@@ -178,7 +173,8 @@ def build_telegram(
     # /image commands), stopped in the reverse one.
     services: list[BotService] = [s for s in (desk, voice) if s is not None]
     services += [service for part in parts for service in part.services]
-    services.append(ToolExpiry(deps))
+    services += [service for part in parts if part.services_on is not None
+                 for service in part.services_on(deps)]
     if guests is not None:  # stopped first: its answers finish before the outbox closes
         services.append(guests)
     return TelegramApp(
@@ -198,7 +194,7 @@ def feature_routers(
     guest queries (a `guest_message` router: no other router sees those updates); `first`:
     more front routers, before those (chat automation's); `parts`: the features built on
     the front's parts, their routers after the others of their kind."""
-    from bot.telegram.handlers import documents, kb, media, toolcalls, tools, voice
+    from bot.telegram.handlers import documents, kb, media, voice
 
     front: list[Router] = list(first)
     if guests is not None:
@@ -216,9 +212,9 @@ def feature_routers(
         data["feedback"] = feedback
     return FeatureRouters(
         front=[*front, *(router for part in parts for router in part.front)],
-        early=[*(m.build_router() for m in (voice, kb, toolcalls)),
+        early=[*(m.build_router() for m in (voice, kb)),
                *(router for part in parts for router in part.early)],
-        late=[*(m.build_router() for m in (media, documents, tools)),
+        late=[*(m.build_router() for m in (media, documents)),
               *(router for part in parts for router in part.late)],
         data=data,
     )

@@ -36,6 +36,7 @@ from bot.features.images.delivery import ImageDelivery
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
 from bot.features.tools.loop import ToolLoop
+from bot.features.tools.telegram import tools_on_telegram
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
@@ -225,11 +226,10 @@ async def running_app(
             options=options,
             outbox=outbox,
             shutdown_grace=2.0,
-            features=[images_on_telegram(images, status_interval=0.05)],
-            superseded=superseded,
+            features=[images_on_telegram(images, status_interval=0.05),
+                      tools_on_telegram(loop, superseded)],
             coordinator=coordinator,
             owner=owner,
-            tools=loop,
             **(parts(bot, fm.url) if parts is not None else {}),
             **app_kwargs,
         )

@@ -14,10 +14,11 @@ however often it is pressed, on any replica, after any restart, and only on its 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import unicodedata
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
@@ -33,6 +34,7 @@ from bot.conversation import TurnResult, WaitingCall
 from bot.foundation_models.types import ToolCall
 from bot.telegram.answer_parts import Target
 from bot.telegram.delivered import settled_ids
+from bot.telegram.lifecycle import BotService
 from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.render.text import TELEGRAM_TEXT_LIMIT, RenderedText, utf16_len
 from bot.telegram.texts import TEXTS, Translator
@@ -263,18 +265,19 @@ def _joined(
     return RenderedText(head.text + ("\n\n" if arguments else "") + body, head.entities)
 
 
-class ToolCards:
-    """The tool loop's side of an answer: a card per call that waits for a press, the notice
-    of a per-user tool limit reached, the buttons taken off cards a new message declined.
-    `keep`: where work that may finish after the answer goes (the answerer's tasks)."""
+class ToolCards(BotService):
+    """The tool loop's side of an answer (a `CallDelivery`): the running calls named, a card
+    per call that waits for a press, the notice of a per-user tool limit reached, the buttons
+    taken off cards a new message declined. Its background edits are a `BotService`'s work
+    (waited for by `wait_idle`, finished at shutdown)."""
 
-    def __init__(
-        self, outbox: Outbox, tools: ToolLoop | None,
-        keep: Callable[[Coroutine[Any, Any, None]], None],
-    ) -> None:
+    def __init__(self, outbox: Outbox, tools: ToolLoop | None) -> None:
         self.outbox = outbox
         self.tools = tools
-        self._keep = keep
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def running(self, calls: tuple[ToolCall, ...], t: Translator) -> str:
+        return running_status(calls, t)
 
     async def tell_limit(self, target: Target, kind: str, t: Translator) -> None:
         """One line in the user's language: a per-user tool limit was reached this turn."""
@@ -310,6 +313,18 @@ class ToolCards:
         """A new message declined the calls these cards asked about: their buttons go."""
         for card in cards:
             self._keep(self._uncard(chat_id, card))
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def shutdown(self) -> None:
+        await self.wait_idle()
+
+    def _keep(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _uncard(self, chat_id: int, card: int) -> None:
         method = EditMessageReplyMarkup(chat_id=chat_id, message_id=card, reply_markup=None)

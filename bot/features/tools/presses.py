@@ -15,6 +15,8 @@ from aiogram.methods import EditMessageReplyMarkup, EditMessageText
 from aiogram.types import CallbackQuery, Message, MessageEntity
 
 from bot.conversation import ChatRef, Speaker
+from bot.features.tools.cards import PREFIX, parse
+from bot.features.tools.loop import ToolLoop
 from bot.features.tools.turns import Decision, DecisionKind
 from bot.storage.models import Chat, User
 from bot.telegram.answer_parts import Target
@@ -23,7 +25,6 @@ from bot.telegram.deps import Deps
 from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
-from bot.telegram.toolcards import PREFIX, parse
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,27 @@ NOTES = {
 }
 
 
-async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> None:
+class ToolPresses:
+    """The presses on confirmation cards, decided by the tool loop (None: tools are off, a
+    press on an old card is only answered)."""
+
+    def __init__(self, tools: ToolLoop | None) -> None:
+        self.tools = tools
+
+    async def handle(self, query: CallbackQuery, deps: Deps, t: Translator) -> None:
+        await handle_tool_press(query, deps, t, self.tools)
+
+    def build_router(self) -> Router:
+        router = Router(name=__name__)
+        router.callback_query.register(self.handle, F.data.startswith(PREFIX))
+        return router
+
+
+async def handle_tool_press(
+    query: CallbackQuery, deps: Deps, t: Translator, tools: ToolLoop | None
+) -> None:
     parsed = parse(query.data or "")
     message = query.message
-    tools = deps.tools
     if parsed is None or tools is None or message is None:
         await query.answer()
         return
@@ -77,19 +95,19 @@ async def handle_tool_press(query: CallbackQuery, deps: Deps, t: Translator) -> 
                 else None,
             )
             who = Speaker(user.id, user.full_name, user.language_code)
-            await _carry_on(deps, ticket, target, who, t, decision.answer_id)
+            await _carry_on(deps, tools, ticket, target, who, t, decision.answer_id)
     finally:
         ticket.release()  # a no-op once a job was submitted
 
 
 async def _carry_on(
-    deps: Deps, ticket: Ticket, target: Target, who: Speaker, t: Translator, answer_id: int
+    deps: Deps, tools: ToolLoop, ticket: Ticket, target: Target, who: Speaker, t: Translator,
+    answer_id: int,
 ) -> None:
     """One process: the turn goes on in the chat's queue here. Several replicas: the holder
     of the chat's lease answers it, as a turn cut short (the stored calls carry over), so no
     two replicas ever run one chat's turns at once."""
-    tools = deps.tools
-    if deps.replicas is not None and tools is not None:
+    if deps.replicas is not None:
         reopened = await tools.reopen_for_resume(answer_id)
         if reopened is not None:  # None: not the chat's last question; carried on here
             ticket.release()
@@ -124,31 +142,29 @@ class ToolExpiry(BotService):
     """Confirmations nobody pressed in time expire, and their turns go on, checked every
     quarter of TOOLS_CONFIRM_TTL (at most every 30 s)."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, tools: ToolLoop) -> None:
         self.deps = deps
+        self.tools = tools
 
     async def ready(self, run: BotRun) -> None:
-        tools = self.deps.tools
-        if tools is not None and tools.toolbox:
-            interval = min(30.0, max(0.05, tools.settings.confirm_ttl / 4))
-            run.spawn(expire_forever(self.deps, interval), "tool-expiry")
+        if self.tools.toolbox:
+            interval = min(30.0, max(0.05, self.tools.settings.confirm_ttl / 4))
+            run.spawn(expire_forever(self.deps, self.tools, interval), "tool-expiry")
 
 
-async def expire_forever(deps: Deps, interval: float) -> None:
+async def expire_forever(deps: Deps, tools: ToolLoop, interval: float) -> None:
     """Every `interval` seconds: confirmations nobody pressed in time expire, and their turns
     go on (the model is told, and answers)."""
-    tools = deps.tools
-    assert tools is not None
     while True:
         await asyncio.sleep(interval)
         try:
             for decision in await tools.expire_due():
-                await _carry_on_expired(deps, decision)
+                await _carry_on_expired(deps, tools, decision)
         except Exception:
             log.exception("the sweep of expired confirmations failed; retrying")
 
 
-async def _carry_on_expired(deps: Deps, decision: Decision) -> None:
+async def _carry_on_expired(deps: Deps, tools: ToolLoop, decision: Decision) -> None:
     async with deps.sessionmaker() as session:
         chat = await session.get(Chat, decision.chat_id)
         user = await session.get(User, decision.user_id)
@@ -162,10 +178,4 @@ async def _carry_on_expired(deps: Deps, decision: Decision) -> None:
     name = user.first_name if user else ""
     target = Target(ChatRef(chat.id, chat.type, chat.title if chat.type != "private" else None))
     speaker = Speaker(decision.user_id, name, user.language if user else None)
-    await _carry_on(deps, ticket, target, speaker, t, decision.answer_id)
-
-
-def build_router() -> Router:
-    router = Router(name=__name__)
-    router.callback_query.register(handle_tool_press, F.data.startswith(PREFIX))
-    return router
+    await _carry_on(deps, tools, ticket, target, speaker, t, decision.answer_id)
