@@ -38,7 +38,7 @@ from bot.storage.models import MessageStatus
 from bot.storage.repositories import HistoryEntry
 
 if TYPE_CHECKING:
-    from bot.knowledge.types import Source
+    from bot.grounding.sources import Source
 
 T = TypeVar("T")
 

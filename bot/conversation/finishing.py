@@ -16,7 +16,7 @@ from bot.conversation.tokens import settle
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult
 from bot.foundation_models.types import Snapshot, Usage
-from bot.knowledge.grounding import is_not_found, mark_cited, not_found_text
+from bot.grounding.prompt import is_not_found, mark_cited, not_found_text
 from bot.metrics import registry as metrics
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus

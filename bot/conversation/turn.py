@@ -9,7 +9,7 @@ from typing import TypeVar, cast
 
 from bot.conversation.types import ChatRef, Speaker, WaitingCall
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
-from bot.knowledge.grounding import Grounding
+from bot.grounding.prompt import Grounding
 from bot.prompting import HistoryItem
 from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import PROMPT_STATUSES, HistoryEntry

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.types import Usage
-from bot.knowledge.types import Source
+from bot.grounding.sources import Source
 from bot.storage.models import MessageStatus
 
 GROUP_TYPES = frozenset({"group", "supergroup"})

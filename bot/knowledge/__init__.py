@@ -16,7 +16,7 @@ import os
 # 10 ms threaded; docs/knowledge-base.md).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from bot.knowledge.grounding import NOT_FOUND_MARKER
+from bot.grounding.prompt import NOT_FOUND_MARKER
 from bot.knowledge.types import Hit, KbMode, Retrieval, Source
 
 __all__ = ["NOT_FOUND_MARKER", "Hit", "KbMode", "Retrieval", "Source"]

@@ -1,63 +1,20 @@
-"""Value types of the knowledge base that other layers see."""
+"""Value types of the knowledge base that other layers see (the sources it grounds answers
+on are bot/grounding's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
+from bot.grounding.sources import Hit, Source, label
 
-def label(title: str, heading: str) -> str:
-    """"Returns policy > Refund times": the title and the heading path, the title not repeated
-    when the document's first heading says it again."""
-    parts = [title] if title else []
-    for part in heading.split(" > ") if heading else ():
-        if not parts or part != parts[-1]:
-            parts.append(part)
-    return " > ".join(parts)
+__all__ = ["Hit", "KbMode", "Retrieval", "Source", "label"]
 
 
 class KbMode(StrEnum):
     OFF = "off"
     ASSIST = "assist"  # grounded when relevant passages are found, plain chat otherwise
     STRICT = "strict"  # only from the knowledge base; "not found" without a model call
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A retrieved passage. `score` is the cosine similarity to the question (the number
-    KB_MIN_SCORE is compared with); `fused` the reciprocal-rank fusion score that orders hits."""
-
-    passage_id: int
-    path: str
-    title: str
-    url: str | None
-    heading: str
-    text: str
-    score: float
-    fused: float
-    lexical_rank: int | None = None
-    vector_rank: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """A numbered source given to the model for one answer; `cited` once the answer cites it."""
-
-    number: int
-    path: str
-    title: str
-    url: str | None
-    heading: str = ""
-    score: float = 0.0
-    cited: bool = False
-
-    def as_record(self) -> dict[str, Any]:
-        return {"n": self.number, "path": self.path, "title": self.title, "url": self.url,
-                "heading": self.heading, "score": round(self.score, 4), "cited": self.cited}
-
-    def citing(self, cited: bool) -> Source:
-        return replace(self, cited=cited)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from bot.conversation import (
     relinquished,
 )
 from bot.foundation_models.types import CompletionStatus, Snapshot
-from bot.knowledge.grounding import for_stream
+from bot.grounding.prompt import for_stream
 from bot.metrics import registry as metrics
 from bot.storage.database import unavailable
 from bot.storage.models import MessageStatus

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.knowledge.grounding import NOT_FOUND_TEXT
+from bot.grounding.prompt import NOT_FOUND_TEXT
 from bot.plurals import inflect
 
 LANGUAGES = ("en", "ru")

@@ -10,7 +10,7 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 STEPS = ("opening.py", "running.py", "finishing.py", "parts.py", "contributors.py",
          "features.py")
 # What a step may not import: the features' folders and the packages behind them. (The
-# grounded answer, `bot.knowledge.grounding` and `.types`, is what every step shares.)
+# grounded answer, bot/grounding, is what every step shares.)
 FEATURE_MODULES = (
     "bot.features", "bot.features.tools", "bot.extensions", "bot.desk", "bot.voice",
     "bot.knowledge.base", "bot.knowledge.retrieval", "bot.knowledge.embedder",

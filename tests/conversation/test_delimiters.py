@@ -9,7 +9,7 @@ import re
 import pytest
 
 from bot.features.documents.chat import build_context
-from bot.knowledge.grounding import cited_numbers, grounded_prompt
+from bot.grounding.prompt import cited_numbers, grounded_prompt
 from bot.knowledge.types import Hit
 from bot.storage.repositories.chat_documents import StoredChatDocument
 

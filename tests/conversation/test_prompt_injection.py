@@ -16,8 +16,8 @@ from bot.features.tools.pinning import clean_text
 from bot.features.tools.text import DATA_NOTE
 from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.client import FoundationModelsClient
+from bot.grounding.prompt import grounded_prompt
 from bot.knowledge.extractors import extract
-from bot.knowledge.grounding import grounded_prompt
 from bot.knowledge.types import Hit
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus

@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.knowledge.evaluation import Case, Outcome, score
-from bot.knowledge.followup import is_follow_up, search_queries
-from bot.knowledge.grounding import (
+from bot.grounding.prompt import (
     NOT_FOUND_MARKER,
     cited_numbers,
     for_stream,
@@ -16,6 +14,8 @@ from bot.knowledge.grounding import (
     is_not_found,
     mark_cited,
 )
+from bot.knowledge.evaluation import Case, Outcome, score
+from bot.knowledge.followup import is_follow_up, search_queries
 from bot.knowledge.stemming import search_text, stems
 from bot.knowledge.types import Hit, Source, label
 from bot.knowledge.vectors import VectorIndex

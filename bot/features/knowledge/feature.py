@@ -15,8 +15,8 @@ from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState, previous_questions
 from bot.conversation.types import TurnResult
 from bot.foundation_models.errors import FoundationModelsError
+from bot.grounding.prompt import grounded_prompt, hiding_citations
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.grounding import grounded_prompt, hiding_citations
 from bot.knowledge.types import Retrieval
 from bot.metrics import registry as metrics
 from bot.storage.repositories import KnowledgeRepository

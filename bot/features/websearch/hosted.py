@@ -29,8 +29,8 @@ from bot.foundation_models.types import (
     CompletionStatus,
     Snapshot,
 )
-from bot.knowledge.grounding import NOT_FOUND_MARKER, Grounding, hiding_citations
-from bot.knowledge.types import Source
+from bot.grounding.prompt import NOT_FOUND_MARKER, Grounding, hiding_citations
+from bot.grounding.sources import Source
 from bot.metrics import registry as metrics
 from bot.storage.repositories import PROMPT_STATUSES
 from bot.storage.repositories.kb_store import KbStoreRepository

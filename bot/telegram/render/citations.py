@@ -11,9 +11,8 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from bot.knowledge import Source
-from bot.knowledge.grounding import CITATION
-from bot.knowledge.types import label
+from bot.grounding.prompt import CITATION
+from bot.grounding.sources import Source, label
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()~>#+\-=|{}.!<])")
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.foundation_models.types import Snapshot
-from bot.knowledge.types import Hit, Source, label
+from bot.grounding.sources import Hit, Source, label
 from bot.prompting import estimate_tokens
 
 NOT_FOUND_MARKER = "NO_ANSWER_IN_SOURCES"
