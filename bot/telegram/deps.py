@@ -22,8 +22,6 @@ from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop
-    from bot.knowledge.base import KnowledgeBase
-    from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.media import MediaSupport
     from bot.telegram.voicereplies import VoiceReplies
 
@@ -59,14 +57,14 @@ class Deps:
     outbox: Outbox
     pastes: PasteJoiner
     seen: RecentlySeen
-    knowledge: KnowledgeBase | None = None  # /kb
     tools: ToolLoop | None = None  # presses on tool cards, expired confirmations
     # Several webhook replicas (chatleases.py): the stop button reaches the streaming
     # replica, and a tool turn carried on after a press runs at the chat's lease holder, as a
     # resumed turn (handlers/tools.py).
     replicas: ReplicaRequests | None = None
     media: MediaSupport | None = None  # photos and voice notes
-    documents: DocumentSupport | None = None  # documents sent in chat
+    # The texts' keys of what the features let the bot take besides text (/help lists them).
+    takes: tuple[str, ...] = ()
     voice: VoiceReplies | None = None  # answers spoken (VOICE_REPLIES), /voice
     # The App's own menu commands (name -> description by language), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -42,7 +42,8 @@ class TelegramPart:
     name; `after_delivery`: told of every delivered answer; `calls`: how the model's calls
     show in an answer (at most one feature gives it: the tool loop); `services`: started with
     the bot in this order, stopped in the reverse one; `services_on`: more of them that need
-    what the handlers get (the answerer, the chat queues), built once that is."""
+    what the handlers get (the answerer, the chat queues), built once that is; `takes`: the
+    texts' keys of what the bot takes besides text thanks to it, listed by /help."""
 
     front: Sequence[Router] = ()
     early: Sequence[Router] = ()
@@ -52,6 +53,7 @@ class TelegramPart:
     calls: CallDelivery | None = None
     services: Sequence[BotService] = ()
     services_on: Callable[[Deps], Sequence[BotService]] | None = None
+    takes: Sequence[str] = ()
 
 
 # What a feature gives the front: built once the front's own parts are.

@@ -33,10 +33,10 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.features.documents.chat import ChatDocuments
+    from bot.features.documents.support import DocumentSupport
     from bot.features.vision.images import ImageSource
     from bot.knowledge.base import KnowledgeBase
     from bot.knowledge.embedder import Embedder
-    from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
     from bot.telegram.media.longvoice import LongNotes
@@ -209,8 +209,8 @@ def build_documents(
 ) -> DocumentSupport | None:
     """Documents sent in chat: downloads from Telegram, read in bounded worker processes
     (started on the first document), kept per conversation."""
+    from bot.features.documents.support import DocumentSupport
     from bot.knowledge.reading import DocumentReader
-    from bot.telegram.chatdocs import DocumentSupport
 
     if chats is None:
         return None

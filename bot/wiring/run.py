@@ -66,7 +66,9 @@ async def built_bot(
     TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: the outbox's intervals
     (all three: bot.testing)."""
     from bot.conversation.listeners import Listeners
+    from bot.features.documents.telegram import documents_on_telegram
     from bot.features.images.telegram import images_on_telegram
+    from bot.features.knowledge.telegram import knowledge_on_telegram
     from bot.features.tools.telegram import tools_on_telegram
     from bot.telegram.app import make_bot
     from bot.wiring.operations import coordination, limited, operations
@@ -121,15 +123,13 @@ async def built_bot(
             allowed_chats=settings.allowed_chat_ids,
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
-            knowledge=c.knowledge,
             outbox=outbox,
             desk=desk,
             members_of=settings.allowed_chat_members_of,
             # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
             feedback_buttons=settings.kb_effective_mode == "strict",
-            # Photos, voice notes (over 30 s too: MAX_VOICE_SECONDS), documents.
+            # Photos, voice notes (over 30 s too: MAX_VOICE_SECONDS).
             media=build_media(settings, files, photos, c.auth, stack, c.db.sessionmaker, http),
-            documents=build_documents(settings, files, stack, c.documents),
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
             commands=commands,
@@ -147,8 +147,10 @@ async def built_bot(
             # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
             business=build_business(settings),
             # The features built on the front's parts: /image and its jobs; the tool loop's
-            # cards, presses and expiry, and /toolcalls.
-            features=[images_on_telegram(c.images), tools_on_telegram(c.tools, superseded)],
+            # cards, presses and expiry, and /toolcalls; /kb; documents sent in chat.
+            features=[images_on_telegram(c.images), tools_on_telegram(c.tools, superseded),
+                      knowledge_on_telegram(c.knowledge),
+                      documents_on_telegram(build_documents(settings, files, stack, c.documents))],
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)

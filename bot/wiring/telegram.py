@@ -38,9 +38,7 @@ if TYPE_CHECKING:
     from bot.features.business.replies import BusinessOptions
     from bot.features.guest.answering import GuestAnswers
     from bot.features.guest.telegram import GuestQueries
-    from bot.knowledge.base import KnowledgeBase
     from bot.menu import MenuCommand
-    from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.desk import SupportDesk
     from bot.telegram.feedback import AnswerFeedback
     from bot.telegram.media import MediaSupport
@@ -69,12 +67,10 @@ def build_telegram(
     outbox: Outbox | None = None,
     shutdown_grace: float = 6.0,
     shutdown_settle: float = 3.0,
-    knowledge: KnowledgeBase | None = None,
     desk: SupportDesk | None = None,
     members_of: int = 0,
     feedback_buttons: bool = False,
     media: MediaSupport | None = None,
-    documents: DocumentSupport | None = None,
     routers: Sequence[Router] = (),
     commands: Sequence[MenuCommand] = (),
     coordinator: Coordinator | None = None,
@@ -126,9 +122,10 @@ def build_telegram(
     deps = Deps(
         options=options, policy=policy, sessionmaker=sessionmaker, conversation=conversation,
         answers=answers, queues=queues, notify=notify, outbox=outbox,
-        pastes=PasteJoiner(), seen=seen, knowledge=knowledge, replicas=replicas,
+        pastes=PasteJoiner(), seen=seen, replicas=replicas,
         media=media,
-        documents=documents, menu=menu_of(commands), voice=voice,
+        takes=tuple(key for part in parts for key in part.takes), menu=menu_of(commands),
+        voice=voice,
         notices=PersonalNotices(outbox),
     )
     if routers:  # the App's routers call Telegram through the outbox's pacing (added.py)
@@ -194,7 +191,7 @@ def feature_routers(
     guest queries (a `guest_message` router: no other router sees those updates); `first`:
     more front routers, before those (chat automation's); `parts`: the features built on
     the front's parts, their routers after the others of their kind."""
-    from bot.telegram.handlers import documents, kb, media, voice
+    from bot.telegram.handlers import media, voice
 
     front: list[Router] = list(first)
     if guests is not None:
@@ -212,9 +209,9 @@ def feature_routers(
         data["feedback"] = feedback
     return FeatureRouters(
         front=[*front, *(router for part in parts for router in part.front)],
-        early=[*(m.build_router() for m in (voice, kb)),
+        early=[voice.build_router(),
                *(router for part in parts for router in part.early)],
-        late=[*(m.build_router() for m in (media, documents)),
+        late=[media.build_router(),
               *(router for part in parts for router in part.late)],
         data=data,
     )

@@ -20,6 +20,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.conversation import ConversationService
 from bot.desk import DeskService, SupportHours
 from bot.extensions import HandoffEvent
+from bot.features.documents.telegram import documents_on_telegram
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
 from bot.insights import InsightJobs
@@ -204,8 +205,8 @@ async def _world(
     )
     app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
-        features=[images_on_telegram(images)], options=options, outbox=outbox, desk=desk,
-        shutdown_grace=2.0,
+        features=[images_on_telegram(images), documents_on_telegram(None)], options=options,
+        outbox=outbox, desk=desk, shutdown_grace=2.0,
         **({"admins": list(admins)} if admins else {}),
         **(parts(bot, fm.url) if parts is not None else {}), **app_kwargs,
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.telegram.chatdocs import DOCUMENT_TEXTS
+from bot.features.documents.support import DOCUMENT_TEXTS
 from bot.telegram.media.texts import MEDIA_TEXTS
 from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import EN, Script, World, shared, template

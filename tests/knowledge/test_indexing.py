@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.features.knowledge.telegram import describe
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import RetryPolicy
@@ -21,7 +22,6 @@ from bot.knowledge.embedder import ATTEMPTS, Embedder
 from bot.knowledge.indexer import Progress
 from bot.storage.database import Database
 from bot.storage.models import KbDocument, KbEmbedding, KbSyncRun
-from bot.telegram.handlers.kb import describe
 from bot.telegram.texts import Translator
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, start_fm_process
 from tests.fakes.foundation_models_server import FakeFoundationModels

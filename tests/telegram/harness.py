@@ -32,9 +32,11 @@ from bot.conversation.listeners import Listeners
 from bot.coordination import Coordinator
 from bot.extensions import ExtensionRunner
 from bot.features import turn_features
+from bot.features.documents.telegram import documents_on_telegram
 from bot.features.images.delivery import ImageDelivery
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
+from bot.features.knowledge.telegram import knowledge_on_telegram
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.telegram import tools_on_telegram
 from bot.storage.database import Database
@@ -219,6 +221,7 @@ async def running_app(
             bot, private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=30,
             group_window=60 * SCALE,
         )
+        extra = parts(bot, fm.url) if parts is not None else {}
         app = build_telegram(
             bot=bot,
             sessionmaker=database.sessionmaker,
@@ -226,11 +229,14 @@ async def running_app(
             options=options,
             outbox=outbox,
             shutdown_grace=2.0,
-            features=[images_on_telegram(images, status_interval=0.05),
-                      tools_on_telegram(loop, superseded)],
+            # A test's own features first: their routers see updates before the defaults'.
+            features=[*extra.pop("features", ()),
+                      images_on_telegram(images, status_interval=0.05),
+                      tools_on_telegram(loop, superseded), knowledge_on_telegram(None),
+                      documents_on_telegram(None)],
             coordinator=coordinator,
             owner=owner,
-            **(parts(bot, fm.url) if parts is not None else {}),
+            **extra,
             **app_kwargs,
         )
         harness = Harness(app, bot, session, telegram, fm, database)

@@ -359,10 +359,11 @@ async def test_operator_without_a_desk_says_there_is_no_desk(h: Harness) -> None
 
 async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) -> None:
     from bot.features.documents.chat import ChatDocuments
+    from bot.features.documents.support import DocumentSupport
+    from bot.features.documents.telegram import documents_on_telegram
     from bot.foundation_models.auth import ApiKeyAuth
     from bot.foundation_models.speech import SpeechRecognizer
     from bot.knowledge.reading import DocumentReader
-    from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
     from bot.telegram.media.voice import VoiceNotes
@@ -374,8 +375,8 @@ async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) ->
         files = TelegramFiles(bot)
         return {"media": MediaSupport(voice=VoiceNotes(files, recognizer)),
                 # No worker until a document is read.
-                "documents": DocumentSupport(files, DocumentReader(),
-                                             ChatDocuments(sqlite_database.sessionmaker))}
+                "features": [documents_on_telegram(DocumentSupport(
+                    files, DocumentReader(), ChatDocuments(sqlite_database.sessionmaker)))]}
 
     async with running_app(sqlite_database, parts=media) as h:
         await h.send("/help")

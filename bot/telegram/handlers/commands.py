@@ -58,8 +58,8 @@ def help_text(deps: Deps, t: Translator) -> str:
     takes = [t(key) for key, on in (
         ("help_takes_photos", media is not None and media.photos is not None),
         ("help_takes_voice", media is not None and media.voice is not None),
-        ("help_takes_documents", deps.documents is not None),
     ) if on]
+    takes += [t(key) for key in deps.takes]
     if takes:
         parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))
     return "\n\n".join(parts)

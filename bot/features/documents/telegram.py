@@ -20,6 +20,7 @@ from aiogram.types import Document, Message
 
 from bot.conversation import TurnResult
 from bot.features.documents.chat import AddedDocument, ChatDocuments
+from bot.features.documents.support import DocumentSupport
 from bot.foundation_models.types import Snapshot
 from bot.knowledge.blocks import (
     DocumentError,
@@ -33,10 +34,10 @@ from bot.knowledge.blocks import (
 from bot.knowledge.extractors import CHAT_SUFFIXES, suffix_of
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import Target
-from bot.telegram.chatdocs import DocumentSupport
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, speaker, target, thread_of
 from bot.telegram.downloads import DownloadError, FileTooBigError
+from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.handlers.chat import AddressedToBot
 from bot.telegram.texts import Translator
 
@@ -65,16 +66,56 @@ async def _say(deps: Deps, message: Message, text: str) -> None:
     )
 
 
+class DocumentHandler:
+    """Documents sent in chat, read with `support` (None: documents are not taken, and the
+    sender is told the bot reads text only)."""
+
+    def __init__(self, support: DocumentSupport | None) -> None:
+        self.support = support
+
+    async def handle(
+        self,
+        message: Message,
+        prompt: str,
+        ticket: Ticket,
+        deps: Deps,
+        t: Translator,
+        receipts: tuple[UpdateReceipt, ...] = (),
+        replayed: bool = False,
+    ) -> None:
+        await handle_document(message, prompt, ticket, deps, t, self.support, receipts,
+                              replayed)
+
+    def build_router(self) -> Router:
+        router = Router(name=__name__)
+        router.message.register(
+            self.handle, F.document.func(is_readable_document), AddressedToBot(),
+            flags={"quota": "text"},
+        )
+        return router
+
+
+def documents_on_telegram(support: DocumentSupport | None) -> TelegramFeature:
+    """Documents sent in chat, after the chat handler (a caption is the question); /help
+    says the bot takes them when `support` is given."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        return TelegramPart(late=[DocumentHandler(support).build_router()],
+                            takes=("help_takes_documents",) if support is not None else ())
+
+    return build
+
+
 async def handle_document(
     message: Message,
     prompt: str,
     ticket: Ticket,
     deps: Deps,
     t: Translator,
+    support: DocumentSupport | None,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
 ) -> None:
-    support = deps.documents
     document = message.document
     assert document is not None
     if support is None:
@@ -184,11 +225,3 @@ def _read_text(t: Translator, name: str, added: AddedDocument) -> str:
         text += "\n\n" + t("document_truncated", name=name, passages=added.passages)
     return text
 
-
-def build_router() -> Router:
-    router = Router(name=__name__)
-    router.message.register(
-        handle_document, F.document.func(is_readable_document), AddressedToBot(),
-        flags={"quota": "text"},
-    )
-    return router

@@ -1,4 +1,5 @@
-"""/kb (admins): what the knowledge base holds, when it was synced, what failed; /kb sync."""
+"""The knowledge base's part on the Telegram front (bot/telegram/featureparts.py): /kb
+(admins): what the knowledge base holds, when it was synced, what failed; /kb sync."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.telegram.deps import Deps, refuse, thread_of
+from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:  # numpy loads only with a knowledge base (see bot/knowledge/__init__.py)
@@ -18,7 +20,6 @@ if TYPE_CHECKING:  # numpy loads only with a knowledge base (see bot/knowledge/_
 
 log = logging.getLogger(__name__)
 MAX_FAILURES_SHOWN = 10
-_running: set[asyncio.Task[None]] = set()
 
 
 async def _reply(deps: Deps, message: Message, text: str) -> None:
@@ -27,27 +28,50 @@ async def _reply(deps: Deps, message: Message, text: str) -> None:
                       thread_id=thread_of(message))
 
 
-async def cmd_kb(
-    message: Message, command: CommandObject, deps: Deps, t: Translator, is_admin: bool
-) -> None:
-    if not is_admin:
-        await refuse(deps, message, t("admins_only"))
-        return
-    knowledge = deps.knowledge
-    if knowledge is None:
-        await _reply(deps, message, t("kb_off"))
-        return
-    argument = (command.args or "").strip().lower()
-    if argument == "sync":
-        await _reply(deps, message, t("kb_sync_started"))
-        task = asyncio.create_task(_sync_and_report(knowledge, deps, message, t))
-        _running.add(task)
-        task.add_done_callback(_running.discard)
-        return
-    if argument:
-        await _reply(deps, message, t("kb_usage"))
-        return
-    await _reply(deps, message, describe(await knowledge.status(), t))
+class KbCommand:
+    """/kb on the knowledge base (None: none is configured, /kb says so). A sync runs in the
+    background, its report sent when done."""
+
+    def __init__(self, knowledge: KnowledgeBase | None) -> None:
+        self.knowledge = knowledge
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def handle(
+        self, message: Message, command: CommandObject, deps: Deps, t: Translator,
+        is_admin: bool,
+    ) -> None:
+        if not is_admin:
+            await refuse(deps, message, t("admins_only"))
+            return
+        knowledge = self.knowledge
+        if knowledge is None:
+            await _reply(deps, message, t("kb_off"))
+            return
+        argument = (command.args or "").strip().lower()
+        if argument == "sync":
+            await _reply(deps, message, t("kb_sync_started"))
+            task = asyncio.create_task(_sync_and_report(knowledge, deps, message, t))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+            return
+        if argument:
+            await _reply(deps, message, t("kb_usage"))
+            return
+        await _reply(deps, message, describe(await knowledge.status(), t))
+
+    def build_router(self) -> Router:
+        router = Router(name=__name__)
+        router.message.register(self.handle, Command("kb"))
+        return router
+
+
+def knowledge_on_telegram(knowledge: KnowledgeBase | None) -> TelegramFeature:
+    """/kb, for the knowledge base given (or saying there is none)."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        return TelegramPart(early=[KbCommand(knowledge).build_router()])
+
+    return build
 
 
 async def _sync_and_report(
@@ -92,8 +116,3 @@ def describe(status: KbStatus, t: Translator) -> str:
         text += t("kb_failures", items=items)
     return text
 
-
-def build_router() -> Router:
-    router = Router(name=__name__)
-    router.message.register(cmd_kb, Command("kb"))
-    return router
