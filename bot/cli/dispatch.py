@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -95,7 +96,14 @@ def _fail(exc: Exception) -> None:
 
 
 def run_app(app: AppParts, argv: Sequence[str]) -> int:
-    """Run a command line (without `--app`) for `app`."""
+    """Run a command line (without `--app`) for `app`: the process is the bot's (`fmbot`,
+    `App.run()`), so it may tune what is the process's."""
+    # Before numpy loads (the knowledge base imports it when it starts): a product of
+    # 10,000 x 256 floats by one vector takes well under a millisecond on one core, while
+    # OpenBLAS's threads only fight the event loop for the CPU (bench_kb.py on a busy 2-core
+    # VM: vector search p50 10 ms threaded; docs/knowledge-base.md). An embedding program
+    # (`async with app`) keeps its own setting.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = parser().parse_args(argv)
     try:
         settings = app.settings
