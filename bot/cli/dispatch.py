@@ -22,14 +22,13 @@ from bot.cli.chat import command as chat_command
 from bot.cli.check import command as check_command
 from bot.cli.factory import Command, Factory, run_async_value, secrets_of
 from bot.cli.insights import command as insights_command
-from bot.cli.kb import command as kb_command
 from bot.cli.migrate import command as migrate_command
 from bot.cli.new import command as new_command
 from bot.cli.record import command as record_command
 from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
-from bot.cli.tools import command as tools_command
 from bot.config import ConfigError, Settings
+from bot.features.commands import COMMANDS as FEATURE_COMMANDS
 from bot.log import setup_logging
 
 if TYPE_CHECKING:
@@ -48,9 +47,8 @@ COMMANDS: dict[str, Command] = {
         migrate_command,
         chat_command,
         record_command,
-        kb_command,
+        *FEATURE_COMMANDS,
         insights_command,
-        tools_command,
         report_command,
         new_command,
         check_command,

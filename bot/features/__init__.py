@@ -65,3 +65,4 @@ def turn_features(
     if tools is not None:
         chosen.append(ToolsFeature(tools))
     return chosen
+

@@ -25,9 +25,9 @@ from bot.cli.checks.services import (
     check_yandex,
     redacted,
 )
-from bot.cli.checks.tools import check_tools
 from bot.cli.checks.wire import wire_outcomes
 from bot.config import Settings
+from bot.features.tools.checks import check_tools
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""What `fmbot kb sync` shows while it runs and after, for either backend (kb.py,
-kb_store.py): a progress bar and the summary of the sync."""
+"""What `fmbot kb sync` shows while it runs and after, for either backend (cli.py,
+cli_store.py): a progress bar and the summary of the sync."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import sys
 from contextlib import AsyncExitStack
 
 from bot.cli.factory import Factory
-from bot.cli.progress import ProgressBar, summary
+from bot.features.knowledge.progress import ProgressBar, summary
 from bot.foundation_models.errors import FoundationModelsError, NotFoundError
 from bot.foundation_models.vector_stores import STORE_ROLE
 from bot.knowledge.store_sync import StoreSyncReport

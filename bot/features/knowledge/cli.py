@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.factory import Command, Factory, Subcommands
-from bot.cli.progress import ProgressBar, summary
+from bot.features.knowledge.progress import ProgressBar, summary
 
 if TYPE_CHECKING:
     # Only when a kb command runs: `fmbot --help`, `migrate` and `run` build this module's
@@ -44,7 +44,7 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
         return 2
     await factory.migrate()
     if settings.kb_backend == "yandex":  # the files go to a Yandex Vector Store
-        from bot.cli.kb_store import run_store
+        from bot.features.knowledge.cli_store import run_store
 
         return await run_store(factory, args)
     async with factory.database() as db, factory.client() as client:
