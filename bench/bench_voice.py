@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 
 from bot.conversation import TurnResult
+from bot.features.voice.policy import VoiceAsk, VoiceMode, VoicePolicy
+from bot.features.voice.replies import VoiceConfig, VoiceReplies
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech_synthesis import SpeechSynthesizer
 from bot.storage.database import Database, migrate
@@ -42,8 +44,6 @@ from bot.storage.models import (
 from bot.telegram.outbox import Outbox
 from bot.telegram.startup import make_bot
 from bot.telegram.texts import Translator
-from bot.telegram.voicereplies import VoiceConfig, VoiceReplies
-from bot.voice.policy import VoiceAsk, VoiceMode, VoicePolicy
 from tests.e2e.processes import TG_TOKEN, FakeProcess, start_telegram_process
 
 CHAT = 4242

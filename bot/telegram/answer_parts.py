@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.conversation import ChatRef, ContentFilteredError, TurnResult
+from bot.features.voice.policy import VoiceAsk
 from bot.foundation_models.errors import (
     APITimeoutError,
     OperationTimeoutError,
@@ -15,7 +16,6 @@ from bot.foundation_models.errors import (
 )
 from bot.foundation_models.types import Snapshot
 from bot.telegram.texts import Translator
-from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
     from bot.telegram.outbox import RichFinal

@@ -25,6 +25,7 @@ from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, Speaker
+from bot.features.voice.policy import VoiceAsk
 from bot.storage.models import utcnow
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import MessageRepository, UpdateReceipt, UpdateRepository
@@ -35,7 +36,6 @@ from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.middlewares import Notifier
 from bot.telegram.texts import Translator
-from bot.voice.policy import VoiceAsk
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.features.voice.policy import VoiceAsk
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answer_parts import Target
 from bot.telegram.answers import Answerer
@@ -18,15 +19,14 @@ from bot.telegram.middlewares import Notifier, RecentlySeen
 from bot.telegram.notices import PersonalNotices
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
-from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop
+    from bot.features.voice.replies import VoiceReplies
     from bot.knowledge.base import KnowledgeBase
     from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.media import MediaSupport
-    from bot.telegram.voicereplies import VoiceReplies
 
 
 @dataclass(frozen=True, slots=True)

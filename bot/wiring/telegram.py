@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from bot.features.guest.answering import GuestAnswers
     from bot.features.guest.telegram import GuestQueries
     from bot.features.tools.loop import ToolLoop
+    from bot.features.voice.replies import VoiceReplies
     from bot.images import ImageService
     from bot.knowledge.base import KnowledgeBase
     from bot.menu import MenuCommand
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
     from bot.telegram.desk import SupportDesk
     from bot.telegram.feedback import AnswerFeedback
     from bot.telegram.media import MediaSupport
-    from bot.telegram.voicereplies import VoiceReplies
 
 Menu = dict[str, dict[str, str]]
 
@@ -196,7 +196,8 @@ def feature_routers(
     """The features' routers, in the order they see updates (dispatching.py). `guests`:
     guest queries (a `guest_message` router: no other router sees those updates); `first`:
     more front routers, before those (chat automation's)."""
-    from bot.telegram.handlers import documents, images, kb, media, toolcalls, tools, voice
+    from bot.features.voice import handlers as voice
+    from bot.telegram.handlers import documents, images, kb, media, toolcalls, tools
 
     front: list[Router] = list(first)
     if guests is not None:

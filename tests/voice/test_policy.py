@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.voice.policy import VoiceAsk, VoiceMode, VoicePolicy
+from bot.features.voice.policy import VoiceAsk, VoiceMode, VoicePolicy
 
 TYPED = VoiceAsk(user_id=1, language="en", question_id=5)
 SPOKEN = VoiceAsk(user_id=1, language="en", question_id=5, spoken=True)

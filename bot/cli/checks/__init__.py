@@ -94,7 +94,7 @@ async def run_checks(
         jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
             "speech recognition", each_within, _one(check_speech(settings)))))
     if settings.voice_replies_mode != "off":
-        from bot.cli.checks.voice import check_synthesis
+        from bot.features.voice.checks import check_synthesis
 
         jobs.append(_after_credentials(yandex, "speech synthesis", lambda: _within(
             "speech synthesis", each_within, _one(check_synthesis(settings)))))

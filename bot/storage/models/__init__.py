@@ -79,15 +79,6 @@ from bot.storage.models.tools import (
     ToolCall,
     ToolCallState,
 )
-from bot.storage.models.voice import (
-    SpeechJob,
-    SpeechJobStatus,
-    SpokenQuestion,
-    VoicePreference,
-    VoiceReply,
-    VoiceReplyStatus,
-    VoiceUsage,
-)
 
 __all__ = [
     "BUSINESS_CHAT_IDS_BELOW",
@@ -131,9 +122,6 @@ __all__ = [
     "ProcessedUpdate",
     "RelayDirection",
     "RelayState",
-    "SpeechJob",
-    "SpeechJobStatus",
-    "SpokenQuestion",
     "SuggestionStatus",
     "TimestampMixin",
     "ToolCall",
@@ -141,10 +129,6 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserRole",
-    "VoicePreference",
-    "VoiceReply",
-    "VoiceReplyStatus",
-    "VoiceUsage",
     "string_enum",
     "utc_today",
     "utcnow",

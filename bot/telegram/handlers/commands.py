@@ -8,6 +8,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features.voice.repository import VoiceRepository
 from bot.storage.models import utc_today
 from bot.storage.repositories import (
     ChatRepository,
@@ -16,7 +17,6 @@ from bot.storage.repositories import (
     UpdateReceipt,
     UsageRepository,
 )
-from bot.storage.repositories.voice import VoiceRepository
 from bot.storage.repositories.web_searches import WebSearchUsageRepository
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, refuse, speaker, target, thread_of

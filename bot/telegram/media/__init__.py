@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.features.voice.hearing import VoiceNotes
 from bot.telegram.media.albums import AlbumJoiner
 from bot.telegram.media.photos import PhotoPreparer
 from bot.telegram.media.texts import MEDIA_TEXTS
-from bot.telegram.media.voice import VoiceNotes
 
 assert MEDIA_TEXTS  # registers the texts with the Translator
 
 if TYPE_CHECKING:
-    from bot.telegram.media.longvoice import LongNotes
+    from bot.features.voice.longvoice import LongNotes
 
 
 @dataclass(frozen=True, slots=True)

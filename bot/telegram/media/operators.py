@@ -9,9 +9,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
 from aiogram.types import Message
 
+from bot.features.voice.hearing import VoiceNotes, audio_of
 from bot.foundation_models.errors import FoundationModelsError
 from bot.telegram.downloads import DownloadError
-from bot.telegram.media.voice import VoiceNotes, audio_of
 from bot.telegram.outbox import Outbox, OutboxError
 
 log = logging.getLogger(__name__)

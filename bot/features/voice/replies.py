@@ -32,6 +32,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import TurnResult
 from bot.coordination import Coordinator
+from bot.features.voice.leases import ReplyLeases
+from bot.features.voice.models import (
+    VoiceReply,
+    VoiceReplyStatus,
+)
+from bot.features.voice.oggjoin import OggError, voice_messages
+from bot.features.voice.oggjoin import duration as ogg_duration
+from bot.features.voice.policy import VoiceAsk, VoicePolicy
+from bot.features.voice.repository import VoiceRepository
+from bot.features.voice.speakable import parts, speakable
+from bot.features.voice.spoken import as_asked
+from bot.features.voice.texts import VOICE_TEXTS
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech_synthesis import (
     MAX_BODY,
@@ -47,23 +59,13 @@ from bot.metrics import registry as metrics
 from bot.storage.models import (
     Message,
     MessageStatus,
-    VoiceReply,
-    VoiceReplyStatus,
     utc_today,
 )
 from bot.storage.pooling import one_statement_sessions
-from bot.storage.repositories.voice import VoiceRepository
 from bot.telegram.answer_parts import Target
 from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.spokenquestions import as_asked
 from bot.telegram.texts import Translator
-from bot.telegram.voiceleases import ReplyLeases
-from bot.telegram.voicetexts import VOICE_TEXTS
-from bot.voice.oggjoin import OggError, voice_messages
-from bot.voice.oggjoin import duration as ogg_duration
-from bot.voice.policy import VoiceAsk, VoicePolicy
-from bot.voice.speakable import parts, speakable
 
 log = logging.getLogger(__name__)
 assert VOICE_TEXTS  # registers the texts with the Translator

@@ -6,9 +6,9 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.features.voice.texts import VOICE_TEXTS
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.texts import Translator
-from bot.telegram.voicetexts import VOICE_TEXTS
 
 assert VOICE_TEXTS  # registers the texts with the Translator
 ON_WORDS = frozenset({"on", "yes", "1", "вкл", "да", "включить"})

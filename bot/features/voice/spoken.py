@@ -9,8 +9,8 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.repositories.voice import VoiceRepository
-from bot.voice.policy import VoiceAsk
+from bot.features.voice.policy import VoiceAsk
+from bot.features.voice.repository import VoiceRepository
 
 log = logging.getLogger(__name__)
 
