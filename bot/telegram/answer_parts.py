@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.conversation import ChatRef, ContentFilteredError, TurnResult
-from bot.features.voice.policy import VoiceAsk
 from bot.foundation_models.errors import (
     APITimeoutError,
     OperationTimeoutError,
@@ -55,13 +54,24 @@ class FinalForm(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Asked:
+    """Who asked, in which language, by which message, and whether by voice: what a feature
+    giving the answer another form reads (the voice feature speaks it, bot/features/voice)."""
+
+    user_id: int
+    language: str | None
+    question_id: int
+    spoken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """Where an answer goes."""
 
     chat: ChatRef
     reply_to: int | None = None
     thread_id: int | None = None
-    voice: VoiceAsk | None = None  # who asked and how, for a spoken answer
+    asked: Asked | None = None  # who asked and how (a spoken answer reads it)
 
     @property
     def private(self) -> bool:

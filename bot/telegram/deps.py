@@ -9,9 +9,8 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
-from bot.features.voice.policy import VoiceAsk
 from bot.telegram.access import AccessPolicy
-from bot.telegram.answer_parts import Target
+from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.chatsignals import ReplicaRequests
@@ -102,7 +101,7 @@ def target(message: Message) -> Target:
         chat=chat_ref(message),
         reply_to=None if private else message.message_id,
         thread_id=thread_of(message),
-        voice=None if user is None else VoiceAsk(user.id, user.language_code, message.message_id),
+        asked=None if user is None else Asked(user.id, user.language_code, message.message_id),
     )
 
 

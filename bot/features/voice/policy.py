@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 
 class VoiceMode(StrEnum):
@@ -13,14 +14,11 @@ class VoiceMode(StrEnum):
     ALWAYS = "always"  # every answer in private chats
 
 
-@dataclass(frozen=True, slots=True)
-class VoiceAsk:
-    """Who asked, in which language, by which message, and whether by voice."""
+class VoiceAsk(Protocol):
+    """What the policy reads of who asked (the Telegram front's `Asked`): whether by voice."""
 
-    user_id: int
-    language: str | None
-    question_id: int
-    spoken: bool = False
+    @property
+    def spoken(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

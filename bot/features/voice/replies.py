@@ -39,7 +39,7 @@ from bot.features.voice.models import (
 )
 from bot.features.voice.oggjoin import OggError, voice_messages
 from bot.features.voice.oggjoin import duration as ogg_duration
-from bot.features.voice.policy import VoiceAsk, VoicePolicy
+from bot.features.voice.policy import VoicePolicy
 from bot.features.voice.repository import VoiceRepository
 from bot.features.voice.speakable import parts, speakable
 from bot.features.voice.spoken import as_asked
@@ -62,7 +62,7 @@ from bot.storage.models import (
     utc_today,
 )
 from bot.storage.pooling import one_statement_sessions
-from bot.telegram.answer_parts import Target
+from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
@@ -145,11 +145,11 @@ class VoiceReplies(BotService):
         if not ids:
             return
         await self.after_answer(
-            target.voice, target.chat.chat_id, target.private, result, t, target.thread_id
+            target.asked, target.chat.chat_id, target.private, result, t, target.thread_id
         )
 
     async def after_answer(
-        self, ask: VoiceAsk | None, chat_id: int, private: bool, result: TurnResult,
+        self, ask: Asked | None, chat_id: int, private: bool, result: TurnResult,
         t: Translator, thread_id: int | None = None,
     ) -> None:
         """Speak a delivered answer when the policy and the user want it."""

@@ -173,9 +173,9 @@ async def _answer_voice(
 ) -> None:
     assert media.voice is not None
     who = speaker(message)
-    if where.voice is not None and deps.voice is not None:  # answered by voice too
-        asked = where.voice.user_id  # noted, so an answer given again is spoken too
-        where = replace(where, voice=replace(where.voice, spoken=True))
+    if where.asked is not None and deps.voice is not None:  # answered by voice too
+        asked = where.asked.user_id  # noted, so an answer given again is spoken too
+        where = replace(where, asked=replace(where.asked, spoken=True))
         await note_spoken(deps.voice.sessionmaker, message.chat.id, message.message_id, asked)
     try:
         if ref.too_long and media.long_voice is not None:  # over 30 s: asynchronous, durable
