@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 
 from bot.conversation import TurnResult
-from bot.features.voice.policy import VoiceMode, VoicePolicy
-from bot.features.voice.replies import VoiceConfig, VoiceReplies
+from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
+from bot.features.voice.replies import VoiceReplies
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech_synthesis import SpeechSynthesizer
 from bot.storage.database import Database, migrate

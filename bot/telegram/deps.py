@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,14 +18,32 @@ from bot.telegram.middlewares import Notifier, RecentlySeen
 from bot.telegram.notices import PersonalNotices
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
+from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop
-    from bot.features.voice.replies import VoiceReplies
     from bot.knowledge.base import KnowledgeBase
     from bot.telegram.chatdocs import DocumentSupport
     from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.media import MediaSupport
+
+
+class SpokenAnswers(Protocol):
+    """Answers spoken too (VOICE_REPLIES, the voice feature): what /help, /stats and the
+    voice notes' handler ask of it."""
+
+    def help_line(self, t: Translator) -> str:
+        """/help's line on spoken answers."""
+        ...
+
+    async def stats_line(self, session: AsyncSession, user_id: int, t: Translator) -> str:
+        """/stats's line: what was spoken today, of the budget."""
+        ...
+
+    async def note_spoken(self, chat_id: int, message_id: int, user_id: int) -> None:
+        """Before the question is answered: the voice note `message_id` asked it (an answer
+        given again is spoken too)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +87,7 @@ class Deps:
     replicas: ReplicaRequests | None = None
     media: MediaSupport | None = None  # photos and voice notes
     documents: DocumentSupport | None = None  # documents sent in chat
-    voice: VoiceReplies | None = None  # answers spoken (VOICE_REPLIES), /voice
+    voice: SpokenAnswers | None = None  # answers spoken (VOICE_REPLIES)
     # The App's own menu commands (name -> description by language), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)
     # What concerns one member of a group (a refusal, a press not theirs), to them alone.

@@ -155,7 +155,7 @@ def build_telegram(
                                      sessionmaker))
     dp = build_dispatcher(
         deps, intake=intake, limiter=limiter,
-        features=feature_routers(desk, feedback, guests, front),
+        features=feature_routers(desk, feedback, guests, front, voice),
         members_of=members_of, member_lists=member_lists,
         support_chat_id=desk.chat_id if desk is not None else 0, added_routers=tuple(routers),
     )
@@ -192,11 +192,13 @@ def feature_routers(
     feedback: AnswerFeedback | None,
     guests: GuestQueries | None = None,
     first: Sequence[Router] = (),
+    voice: VoiceReplies | None = None,
 ) -> FeatureRouters:
     """The features' routers, in the order they see updates (dispatching.py). `guests`:
     guest queries (a `guest_message` router: no other router sees those updates); `first`:
-    more front routers, before those (chat automation's)."""
-    from bot.features.voice import handlers as voice
+    more front routers, before those (chat automation's); `voice`: spoken answers, for
+    /voice."""
+    from bot.features.voice import handlers as voice_handlers
     from bot.telegram.handlers import documents, images, kb, media, toolcalls, tools
 
     front: list[Router] = list(first)
@@ -215,7 +217,8 @@ def feature_routers(
         data["feedback"] = feedback
     return FeatureRouters(
         front=front,
-        early=[m.build_router() for m in (voice, kb, toolcalls, images)],
+        early=[voice_handlers.build_router(voice)]
+        + [m.build_router() for m in (kb, toolcalls, images)],
         late=[m.build_router() for m in (media, documents, tools)],
         data=data,
     )

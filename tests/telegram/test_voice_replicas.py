@@ -20,8 +20,8 @@ from bot.features.voice.models import (
     VoiceReply,
     VoiceReplyStatus,
 )
-from bot.features.voice.policy import VoiceMode, VoicePolicy
-from bot.features.voice.replies import VoiceConfig, VoiceReplies
+from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
+from bot.features.voice.replies import VoiceReplies
 from bot.features.voice.repository import VoiceRepository
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech_synthesis import SpeechSynthesizer

@@ -25,8 +25,8 @@ def build_voice(
     mode = settings.voice_replies_mode
     if mode == "off" or c.auth is None:
         return None
-    from bot.features.voice.policy import VoiceMode, VoicePolicy
-    from bot.features.voice.replies import VoiceConfig, VoiceReplies
+    from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
+    from bot.features.voice.replies import VoiceReplies
     from bot.foundation_models.speech_synthesis import SpeechSynthesizer
 
     synthesizer = SpeechSynthesizer(

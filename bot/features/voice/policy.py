@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -43,3 +43,20 @@ class VoicePolicy:
 
     def default_on(self) -> bool:
         return self.mode is not VoiceMode.OFF
+
+
+VOICE_MAX_BYTES = 45 * 1024 * 1024  # one voice message (the Bot API takes up to 50 MB)
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceConfig:
+    policy: VoicePolicy
+    voice: str = ""  # TTS_VOICE, for a language without its own
+    voices: dict[str, str] = field(default_factory=dict)  # "ru" -> TTS_VOICE_RU, ...
+    speed: float = 1.0
+    chars_per_day: int = 20_000
+    max_bytes: int = VOICE_MAX_BYTES
+    concurrency: int = 4  # parts synthesised at once (SpeechKit's quota is 40 a second)
+
+    def voice_for(self, language: str) -> str:
+        return self.voices.get(language.split("-", 1)[0].lower(), self.voice)

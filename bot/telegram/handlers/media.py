@@ -19,7 +19,6 @@ from aiogram.types import Message, MessageEntity
 from bot.conversation import TurnResult
 from bot.conversation.types import ImageInput
 from bot.features.voice.hearing import AudioRef, audio_of
-from bot.features.voice.spoken import note_spoken
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechPermissionError
 from bot.foundation_models.types import Snapshot
@@ -176,7 +175,7 @@ async def _answer_voice(
     if where.asked is not None and deps.voice is not None:  # answered by voice too
         asked = where.asked.user_id  # noted, so an answer given again is spoken too
         where = replace(where, asked=replace(where.asked, spoken=True))
-        await note_spoken(deps.voice.sessionmaker, message.chat.id, message.message_id, asked)
+        await deps.voice.note_spoken(message.chat.id, message.message_id, asked)
     try:
         if ref.too_long and media.long_voice is not None:  # over 30 s: asynchronous, durable
             text = await media.long_voice.transcribe(
