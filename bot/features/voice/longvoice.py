@@ -19,7 +19,6 @@ from aiogram.methods import DeleteMessage, SendMessage
 from aiogram.types import ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.voice.hearing import AudioRef
 from bot.features.voice.models import (
     SpeechJobStatus,
 )
@@ -29,6 +28,7 @@ from bot.foundation_models.speech import SpeechError, stt_language
 from bot.foundation_models.speech_async import AsyncSpeechRecognizer, RecognitionPending
 from bot.metrics import registry as metrics
 from bot.telegram.downloads import TelegramFiles
+from bot.telegram.media.audio import AudioRef
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
 

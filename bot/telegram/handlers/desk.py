@@ -19,12 +19,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.desk import Requester, asks_for_person
 from bot.desk.report import build_report, format_report
-from bot.features.voice.hearing import audio_of
 from bot.storage.models import DeskStatus, HandoffReason, RelayDirection
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.desk import SupportDesk
 from bot.telegram.handlers import kbreview
+from bot.telegram.media.audio import audio_of
 from bot.telegram.media.operators import transcript_for_operators
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator

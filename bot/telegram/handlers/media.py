@@ -18,7 +18,6 @@ from aiogram.types import Message, MessageEntity
 
 from bot.conversation import TurnResult
 from bot.conversation.types import ImageInput
-from bot.features.voice.hearing import AudioRef, audio_of
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechPermissionError
 from bot.foundation_models.types import Snapshot
@@ -31,6 +30,7 @@ from bot.telegram.downloads import DownloadError, FileTooBigError
 from bot.telegram.handlers.chat import AddressedToBot
 from bot.telegram.media import MediaSupport
 from bot.telegram.media.albums import Album
+from bot.telegram.media.audio import AudioRef, audio_of
 from bot.telegram.media.photos import ImageUnreadableError, image_of, is_image_document
 from bot.telegram.render.text import RenderedText, utf16_len
 from bot.telegram.texts import Translator
