@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 
 from bot.conversation import TurnResult
+from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
+from bot.features.voice.replies import VoiceReplies
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech_synthesis import SpeechSynthesizer
 from bot.storage.database import Database, migrate
@@ -39,11 +41,10 @@ from bot.storage.models import (
     MessageRole,
     MessageStatus,
 )
+from bot.telegram.answer_parts import Asked
 from bot.telegram.outbox import Outbox
 from bot.telegram.startup import make_bot
 from bot.telegram.texts import Translator
-from bot.telegram.voicereplies import VoiceConfig, VoiceReplies
-from bot.voice.policy import VoiceAsk, VoiceMode, VoicePolicy
 from tests.e2e.processes import TG_TOKEN, FakeProcess, start_telegram_process
 
 CHAT = 4242
@@ -100,7 +101,7 @@ async def main(replies: int, chars: int) -> None:
         for n, answer_id in enumerate(ids):
             result = TurnResult(message_id=answer_id, text=text, status=MessageStatus.COMPLETE,
                                 usage=None, trimmed_history=False, error=None)
-            ask = VoiceAsk(user_id=CHAT, language="ru", question_id=1, spoken=True)
+            ask = Asked(user_id=CHAT, language="ru", question_id=1, spoken=True)
             started, cpu_started = time.perf_counter(), time.process_time()
             await voice.after_answer(ask, CHAT, True, result, t)
             if n >= 5:  # the first ones warm aiogram's models and the connections up

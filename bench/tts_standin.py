@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from bot.voice.oggjoin import join
+from bot.features.voice.oggjoin import join
 
 HELLO = (Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "speech" / "hello.ogg")
 SECONDS_PER_CHAR = 0.07  # SpeechKit speaks about 14 characters a second

@@ -28,7 +28,7 @@ from bot.cli.record import command as record_command
 from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
 from bot.config import ConfigError, Settings
-from bot.features.commands import COMMANDS as FEATURE_COMMANDS
+from bot.features.cli import COMMANDS as FEATURE_COMMANDS
 from bot.log import setup_logging
 
 if TYPE_CHECKING:

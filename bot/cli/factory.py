@@ -64,8 +64,10 @@ class Factory:
     @asynccontextmanager
     async def database(self) -> AsyncIterator[Database]:
         """The database (not migrated: `migrate` first), disposed of on exit."""
+        from bot.features import load_models
         from bot.storage.database import Database
 
+        load_models()  # every feature's tables, erased with the rest on /forget
         db = Database(self.settings.database_url)
         try:
             yield db

@@ -35,8 +35,8 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
 
 async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> None:
     from bot.desk.report import build_report, format_report, write_csv
+    from bot.features.commands import report_sections
     from bot.features.tools.audit import stats_table, tools_csv_path, write_stats_csv
-    from bot.voice.report import voice_report
     from bot.wiring import support_hours
 
     settings = factory.settings
@@ -45,15 +45,15 @@ async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> N
     async with factory.database() as db:
         report = await build_report(db.sessionmaker, days=days, hours=hours)
         tools = await tool_stats(db, days)
-        voice = await voice_report(db.sessionmaker, days=days,
-                                   budget=settings.tts_chars_per_user_day)
+        sections = await report_sections(settings, db.sessionmaker, days=days)
         searches = await web_search_stats(db, days)
     print(format_report(report, limit_gaps=30))
     print()
     print(stats_table(tools, days))
     print()
-    print(voice)
-    print()
+    for section in sections:  # the features' (voice replies)
+        print(section)
+        print()
     print(searches)
     if csv_path is not None:
         try:

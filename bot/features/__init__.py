@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.conversation.contributors import PromptContributor
-from bot.conversation.features import Contributing, TurnFeature
-
 if TYPE_CHECKING:
+    # Only for annotations: a feature's module (its ORM models, loaded by bot.storage's
+    # importers) must be importable without the conversation core.
+    from bot.conversation.contributors import PromptContributor
+    from bot.conversation.features import TurnFeature
     from bot.extensions import ExtensionRunner
     from bot.features.asker import Asker
     from bot.features.documents.chat import ChatDocuments
@@ -39,6 +40,7 @@ def turn_features(
     `asker`: who asks, as the App's context providers see it (the tools' own says the same).
     `business`: chat automation is on (connected accounts' chats are told whose voice the
     answer is in)."""
+    from bot.conversation.features import Contributing
     from bot.features.documents.feature import DocumentsFeature
     from bot.features.extensions.feature import ExtensionsFeature
     from bot.features.knowledge.feature import KnowledgeFeature
@@ -66,3 +68,9 @@ def turn_features(
         chosen.append(ToolsFeature(tools))
     return chosen
 
+
+def load_models() -> None:
+    """Import every feature's ORM models: they join the shared metadata (bot.storage.models'
+    `Base`), which Alembic's autogenerate and the schema's drift test compare whole, and
+    register their personal tables for /forget and retention (bot/storage/personal.py)."""
+    import bot.features.voice.models  # noqa: F401

@@ -15,7 +15,6 @@ from bot.foundation_models.errors import (
 )
 from bot.foundation_models.types import Snapshot
 from bot.telegram.texts import Translator
-from bot.voice.policy import VoiceAsk
 
 if TYPE_CHECKING:
     from bot.foundation_models.types import ToolCall
@@ -76,13 +75,24 @@ class CallDelivery(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Asked:
+    """Who asked, in which language, by which message, and whether by voice: what a feature
+    giving the answer another form reads (the voice feature speaks it, bot/features/voice)."""
+
+    user_id: int
+    language: str | None
+    question_id: int
+    spoken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """Where an answer goes."""
 
     chat: ChatRef
     reply_to: int | None = None
     thread_id: int | None = None
-    voice: VoiceAsk | None = None  # who asked and how, for a spoken answer
+    asked: Asked | None = None  # who asked and how (a spoken answer reads it)
 
     @property
     def private(self) -> bool:

@@ -29,13 +29,12 @@ from bot.storage.models import utcnow
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import MessageRepository, UpdateReceipt, UpdateRepository
 from bot.telegram import maintenance
-from bot.telegram.answer_parts import Target
+from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.middlewares import Notifier
 from bot.telegram.texts import Translator
-from bot.voice.policy import VoiceAsk
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +202,8 @@ class Backlog:
             ChatRef(turn.chat_id, turn.chat_type),
             reply_to=turn.question_telegram_id if group else None,
             # Spoken again when it was (VOICE_REPLIES): the stored question tells if by voice.
-            voice=None if turn.question_telegram_id is None or turn.author_id is None
-            else VoiceAsk(turn.author_id, turn.language, turn.question_telegram_id),
+            asked=None if turn.question_telegram_id is None or turn.author_id is None
+            else Asked(turn.author_id, turn.language, turn.question_telegram_id),
         )
         speaker = Speaker(turn.author_id, turn.author_name, turn.language)
         t = Translator.for_code(turn.language)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.telegram.access import AccessPolicy
-from bot.telegram.answer_parts import Target
+from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.chatsignals import ReplicaRequests
@@ -18,12 +18,29 @@ from bot.telegram.middlewares import Notifier, RecentlySeen
 from bot.telegram.notices import PersonalNotices
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
-from bot.voice.policy import VoiceAsk
+from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop
     from bot.telegram.media import MediaSupport
-    from bot.telegram.voicereplies import VoiceReplies
+
+
+class SpokenAnswers(Protocol):
+    """Answers spoken too (VOICE_REPLIES, the voice feature): what /help, /stats and the
+    voice notes' handler ask of it."""
+
+    def help_line(self, t: Translator) -> str:
+        """/help's line on spoken answers."""
+        ...
+
+    async def stats_line(self, session: AsyncSession, user_id: int, t: Translator) -> str:
+        """/stats's line: what was spoken today, of the budget."""
+        ...
+
+    async def note_spoken(self, chat_id: int, message_id: int, user_id: int) -> None:
+        """Before the question is answered: the voice note `message_id` asked it (an answer
+        given again is spoken too)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +82,7 @@ class Deps:
     media: MediaSupport | None = None  # photos and voice notes
     # The texts' keys of what the features let the bot take besides text (/help lists them).
     takes: tuple[str, ...] = ()
-    voice: VoiceReplies | None = None  # answers spoken (VOICE_REPLIES), /voice
+    voice: SpokenAnswers | None = None  # answers spoken (VOICE_REPLIES)
     # The App's own menu commands (name -> description by language), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)
     # What concerns one member of a group (a refusal, a press not theirs), to them alone.
@@ -97,7 +114,7 @@ def target(message: Message) -> Target:
         chat=chat_ref(message),
         reply_to=None if private else message.message_id,
         thread_id=thread_of(message),
-        voice=None if user is None else VoiceAsk(user.id, user.language_code, message.message_id),
+        asked=None if user is None else Asked(user.id, user.language_code, message.message_id),
     )
 
 

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.conversation.listeners import Listeners
 from bot.desk import DeskService
-from bot.features import turn_features
+from bot.features import load_models, turn_features
 from bot.features.asker import Asker
 from bot.features.documents.chat import ChatDocuments
 from bot.features.images.service import ImageService
@@ -107,6 +107,7 @@ async def core(
     async with AsyncExitStack() as stack:
         stack.push_async_callback(toolbox.close)
         await start_toolbox_of(toolbox)
+        load_models()  # every feature's tables, erased with the rest on /forget
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         watch_outages(db.sessionmaker, Outage(grace=settings.database_outage_grace))

@@ -35,11 +35,11 @@ if TYPE_CHECKING:
     from bot.features.documents.chat import ChatDocuments
     from bot.features.documents.support import DocumentSupport
     from bot.features.vision.images import ImageSource
+    from bot.features.voice.longvoice import LongNotes
     from bot.knowledge.base import KnowledgeBase
     from bot.knowledge.embedder import Embedder
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
-    from bot.telegram.media.longvoice import LongNotes
     from bot.telegram.media.photos import PhotoPreparer
 
 
@@ -165,8 +165,8 @@ def build_media(
 ) -> MediaSupport:
     """Photos and voice notes: downloads from Telegram, the vision model's image
     source, SpeechKit (long notes through its asynchronous API)."""
+    from bot.features.voice.hearing import VoiceNotes
     from bot.telegram.media import MediaSupport
-    from bot.telegram.media.voice import VoiceNotes
 
     recognizer = build_speech(settings, auth, stack, http)
     voice = VoiceNotes(files, recognizer) if recognizer is not None else None
@@ -189,8 +189,8 @@ def build_long_voice(
     http: httpx.AsyncClient | None = None,
 ) -> LongNotes:
     """Voice notes over 30 s through SpeechKit's asynchronous API (with recognition on)."""
+    from bot.features.voice.longvoice import LongNotes
     from bot.foundation_models.speech_async import AsyncSpeechRecognizer
-    from bot.telegram.media.longvoice import LongNotes
 
     recognizer = AsyncSpeechRecognizer(
         base_url=settings.stt_url, operation_url=settings.yandex_operation_url, auth=auth,

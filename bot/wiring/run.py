@@ -31,11 +31,11 @@ if TYPE_CHECKING:
     from bot.wiring.core import Core
     from bot.wiring.operations import Operations, Shared
 
+from bot.features.voice.build import build_voice
 from bot.wiring.core import FrontEnd, core
 from bot.wiring.desk import build_desk
 from bot.wiring.models import watch_models
 from bot.wiring.parts import build_documents, build_media, build_photos, telegram_files
-from bot.wiring.voice import build_voice
 from bot.wiring.yandex_access import YandexAccess
 
 log = logging.getLogger("bot")

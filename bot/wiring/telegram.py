@@ -38,11 +38,11 @@ if TYPE_CHECKING:
     from bot.features.business.replies import BusinessOptions
     from bot.features.guest.answering import GuestAnswers
     from bot.features.guest.telegram import GuestQueries
+    from bot.features.voice.replies import VoiceReplies
     from bot.menu import MenuCommand
     from bot.telegram.desk import SupportDesk
     from bot.telegram.feedback import AnswerFeedback
     from bot.telegram.media import MediaSupport
-    from bot.telegram.voicereplies import VoiceReplies
 
 Menu = dict[str, dict[str, str]]
 
@@ -146,7 +146,7 @@ def build_telegram(
                                      sessionmaker))
     dp = build_dispatcher(
         deps, intake=intake, limiter=limiter,
-        features=feature_routers(desk, feedback, guests, front, parts),
+        features=feature_routers(desk, feedback, guests, front, parts, voice),
         members_of=members_of, member_lists=member_lists,
         support_chat_id=desk.chat_id if desk is not None else 0, added_routers=tuple(routers),
     )
@@ -186,12 +186,15 @@ def feature_routers(
     guests: GuestQueries | None = None,
     first: Sequence[Router] = (),
     parts: Sequence[TelegramPart] = (),
+    voice: VoiceReplies | None = None,
 ) -> FeatureRouters:
     """The features' routers, in the order they see updates (dispatching.py). `guests`:
     guest queries (a `guest_message` router: no other router sees those updates); `first`:
     more front routers, before those (chat automation's); `parts`: the features built on
-    the front's parts, their routers after the others of their kind."""
-    from bot.telegram.handlers import media, voice
+    the front's parts, their routers after the others of their kind; `voice`: spoken
+    answers, for /voice."""
+    from bot.features.voice import handlers as voice_handlers
+    from bot.telegram.handlers import media
 
     front: list[Router] = list(first)
     if guests is not None:
@@ -209,7 +212,7 @@ def feature_routers(
         data["feedback"] = feedback
     return FeatureRouters(
         front=[*front, *(router for part in parts for router in part.front)],
-        early=[voice.build_router(),
+        early=[voice_handlers.build_router(voice),
                *(router for part in parts for router in part.early)],
         late=[media.build_router(),
               *(router for part in parts for router in part.late)],

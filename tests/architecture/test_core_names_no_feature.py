@@ -27,17 +27,13 @@ NOT_YET_MOVED = frozenset({
     "bot/__init__.py", "bot/app/__init__.py", "bot/app/parts.py",
     "bot/cli/checks/__init__.py", "bot/cli/factory.py", "bot/cli/insights.py",
     "bot/cli/report.py", "bot/cli/terminal.py",
-    "bot/telegram/answer_parts.py", "bot/telegram/backlog.py",
-"bot/telegram/deps.py", "bot/telegram/feedback.py",
-    "bot/telegram/handlers/desk.py",
-    "bot/telegram/handlers/kbreview.py",
-    "bot/telegram/spokenquestions.py", "bot/telegram/voicereplies.py",
-    "bot/telegram/app.py",
+    "bot/telegram/app.py", "bot/telegram/deps.py", "bot/telegram/feedback.py",
+    "bot/telegram/handlers/desk.py", "bot/telegram/handlers/kbreview.py",
     "bot/testing/__init__.py", "bot/testing/reply.py", "bot/testing/stored.py",
     "bot/testing/wire.py",
     "bot/wiring/agent_tools.py", "bot/wiring/core.py", "bot/wiring/desk.py",
     "bot/wiring/parts.py", "bot/wiring/preflight.py", "bot/wiring/run.py",
-    "bot/wiring/telegram.py", "bot/wiring/voice.py",
+    "bot/wiring/telegram.py",
 })
 
 

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from aiogram import Bot
 
+from bot.features.voice.hearing import VoiceNotes
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech import SpeechRecognizer
 from bot.storage.database import Database
 from bot.telegram.downloads import TelegramFiles
 from bot.telegram.media import MediaSupport
-from bot.telegram.media.voice import VoiceNotes
 from tests.conversation.conftest import API_KEY, FOLDER
 from tests.desk.harness import desk_world
 from tests.desk.test_desk_app import hand_over

@@ -7,6 +7,17 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from bot.features.voice.models import (
+    SpeechJob,
+    SpokenQuestion,
+    VoicePreference,
+    VoiceReply,
+    VoiceReplyStatus,
+    VoiceUsage,
+)
+from bot.features.voice.report import voice_report
+from bot.features.voice.repository import VoiceRepository
+from bot.features.voice.speech_jobs import SpeechJobRepository
 from bot.storage.database import Database
 from bot.storage.models import (
     Chat,
@@ -14,19 +25,10 @@ from bot.storage.models import (
     Message,
     MessageRole,
     MessageStatus,
-    SpeechJob,
-    SpokenQuestion,
-    VoicePreference,
-    VoiceReply,
-    VoiceReplyStatus,
-    VoiceUsage,
     utc_today,
     utcnow,
 )
 from bot.storage.repositories import PrivacyRepository
-from bot.storage.repositories.speech_jobs import SpeechJobRepository
-from bot.storage.repositories.voice import VoiceRepository
-from bot.voice.report import voice_report
 
 
 async def _answer(database: Database) -> int:

@@ -16,6 +16,13 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.coordination import Coordinator
 from bot.coordination.redisstore import RedisCoordinator
+from bot.features.voice.models import (
+    VoiceReply,
+    VoiceReplyStatus,
+)
+from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
+from bot.features.voice.replies import VoiceReplies
+from bot.features.voice.repository import VoiceRepository
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech_synthesis import SpeechSynthesizer
 from bot.storage.database import Database
@@ -25,13 +32,8 @@ from bot.storage.models import (
     Message,
     MessageRole,
     MessageStatus,
-    VoiceReply,
-    VoiceReplyStatus,
 )
-from bot.storage.repositories.voice import VoiceRepository
 from bot.telegram.outbox import Outbox
-from bot.telegram.voicereplies import VoiceConfig, VoiceReplies
-from bot.voice.policy import VoiceMode, VoicePolicy
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.tg_state import Call, ChatMessage

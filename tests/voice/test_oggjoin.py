@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.voice.oggjoin import OggError, duration, join, pages, voice_messages
+from bot.features.voice.oggjoin import OggError, duration, join, pages, voice_messages
 from tests.fakes.ogg_opus import ogg_duration, ogg_opus, ogg_problem
 
 HELLO = (Path(__file__).parents[1] / "fixtures" / "speech" / "hello.ogg").read_bytes()
@@ -51,7 +51,7 @@ def test_broken_input_is_refused() -> None:
     stereo[head + 9] = 2  # channel count
     page_start = stereo.rfind(b"OggS", 0, head)
     end = head + 19
-    from bot.voice.oggjoin import crc
+    from bot.features.voice.oggjoin import crc
 
     stereo[page_start + 22 : page_start + 26] = b"\0\0\0\0"
     checksum = crc(bytes(stereo[page_start:end]))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.voice.policy import VoiceAsk, VoiceMode, VoicePolicy
+from bot.features.voice.policy import VoiceMode, VoicePolicy
+from bot.telegram.answer_parts import Asked
 
-TYPED = VoiceAsk(user_id=1, language="en", question_id=5)
-SPOKEN = VoiceAsk(user_id=1, language="en", question_id=5, spoken=True)
+TYPED = Asked(user_id=1, language="en", question_id=5)
+SPOKEN = Asked(user_id=1, language="en", question_id=5, spoken=True)
 
 
 @pytest.mark.parametrize(
@@ -28,7 +29,7 @@ SPOKEN = VoiceAsk(user_id=1, language="en", question_id=5, spoken=True)
     ],
 )
 def test_who_hears_the_answer(
-    mode: VoiceMode, groups: bool, ask: VoiceAsk, private: bool, choice: bool | None,
+    mode: VoiceMode, groups: bool, ask: Asked, private: bool, choice: bool | None,
     wanted: bool,
 ) -> None:
     assert VoicePolicy(mode, groups).wanted(ask, private=private, choice=choice) is wanted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from bot.voice.speakable import parts, speakable
+from bot.features.voice.speakable import parts, speakable
 
 CODE = "Code is in the message."
 

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.checks.models import check_models
 from bot.cli.checks.outcome import Outcome, failed, passed, skipped, unexpected
@@ -28,6 +29,9 @@ from bot.cli.checks.services import (
 from bot.cli.checks.wire import wire_outcomes
 from bot.config import Settings
 from bot.features.tools.checks import check_tools
+
+if TYPE_CHECKING:
+    from bot.features.commands import FeatureCheck
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,12 @@ async def _within(name: str, seconds: float, check: Awaitable[list[Outcome]]) ->
 
 async def _one(check: Awaitable[Outcome]) -> list[Outcome]:
     return [await check]
+
+
+def _feature_check(
+    check: FeatureCheck, seconds: float
+) -> Callable[[], Awaitable[list[Outcome]]]:
+    return lambda: _within(check.name, seconds, _one(check.run()))
 
 
 async def _after_credentials(
@@ -93,11 +103,10 @@ async def run_checks(
     if settings.speech_on:
         jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
             "speech recognition", each_within, _one(check_speech(settings)))))
-    if settings.voice_replies_mode != "off":
-        from bot.cli.checks.voice import check_synthesis
+    from bot.features.commands import feature_checks
 
-        jobs.append(_after_credentials(yandex, "speech synthesis", lambda: _within(
-            "speech synthesis", each_within, _one(check_synthesis(settings)))))
+    for check in feature_checks(settings):  # the features' own (voice: speech synthesis)
+        jobs.append(_after_credentials(yandex, check.name, _feature_check(check, each_within)))
     jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
     if settings.redis_url:
         jobs.append(_within("redis", each_within,

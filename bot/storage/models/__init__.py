@@ -80,15 +80,6 @@ from bot.storage.models.tools import (
     ToolCall,
     ToolCallState,
 )
-from bot.storage.models.voice import (
-    SpeechJob,
-    SpeechJobStatus,
-    SpokenQuestion,
-    VoicePreference,
-    VoiceReply,
-    VoiceReplyStatus,
-    VoiceUsage,
-)
 
 __all__ = [
     "BUSINESS_CHAT_IDS_BELOW",
@@ -133,9 +124,6 @@ __all__ = [
     "ProcessedUpdate",
     "RelayDirection",
     "RelayState",
-    "SpeechJob",
-    "SpeechJobStatus",
-    "SpokenQuestion",
     "SuggestionStatus",
     "TimestampMixin",
     "ToolCall",
@@ -143,10 +131,6 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserRole",
-    "VoicePreference",
-    "VoiceReply",
-    "VoiceReplyStatus",
-    "VoiceUsage",
     "string_enum",
     "utc_today",
     "utcnow",

@@ -18,15 +18,10 @@ from bot.storage.models import (
     ImageJob,
     Message,
     ProcessedUpdate,
-    SpeechJob,
-    SpeechJobStatus,
-    SpokenQuestion,
     User,
-    VoicePreference,
-    VoiceReply,
-    VoiceUsage,
     utcnow,
 )
+from bot.storage.personal import personal_tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +63,10 @@ class PrivacyRepository:
         await self._count(delete(Chat).where(Chat.id == user_id))
         image_jobs = await self._count(delete(ImageJob).where(ImageJob.user_id == user_id))
         usage_days = await self._count(delete(DailyUsage).where(DailyUsage.user_id == user_id))
-        # Voice: the transcripts of long notes, the /voice choice, the spoken characters.
-        for model in (SpeechJob, SpokenQuestion, VoicePreference, VoiceUsage, VoiceReply):
-            await self._count(delete(model).where(model.user_id == user_id))
+        # The features' own tables (voice: the transcripts of long notes, the /voice choice,
+        # the spoken characters; bot/storage/personal.py).
+        for table in personal_tables():
+            await self._count(delete(table.model).where(table.model.user_id == user_id))
         user = await self._count(delete(User).where(User.id == user_id))
         # Messages of the private chat still waiting in the durable queue go too.
         await self.session.execute(
@@ -107,12 +103,11 @@ class PrivacyRepository:
                 ImageJob.status.not_in(UNFINISHED_IMAGE_JOBS), ImageJob.created_at < cutoff
             )
         )
-        # Long notes' transcripts, once their question is stored or refused.
-        await self._count(delete(SpeechJob).where(
-            SpeechJob.status.in_((SpeechJobStatus.DONE, SpeechJobStatus.FAILED)),
-            SpeechJob.created_at < cutoff,
-        ))
-        await self._count(delete(SpokenQuestion).where(SpokenQuestion.created_at < cutoff))
+        # The features' rows retention removes (voice: long notes' transcripts once their
+        # question is stored or refused, the marks of spoken questions).
+        for table in personal_tables():
+            if table.expired is not None:
+                await self._count(delete(table.model).where(table.expired(cutoff)))
         return PurgeReport(conversations, messages, image_jobs)
 
     async def _delete_messages(self, condition: ColumnElement[bool]) -> int:

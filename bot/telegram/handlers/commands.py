@@ -16,7 +16,6 @@ from bot.storage.repositories import (
     UpdateReceipt,
     UsageRepository,
 )
-from bot.storage.repositories.voice import VoiceRepository
 from bot.storage.repositories.web_searches import WebSearchUsageRepository
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, refuse, speaker, target, thread_of
@@ -53,7 +52,7 @@ def help_text(deps: Deps, t: Translator) -> str:
     if added:
         parts.append("\n".join(added))
     if deps.voice is not None:
-        parts.append(t("help_voice"))
+        parts.append(deps.voice.help_line(t))
     media = deps.media
     takes = [t(key) for key, on in (
         ("help_takes_photos", media is not None and media.photos is not None),
@@ -201,9 +200,7 @@ async def cmd_stats(
     if media.photos or media.speech_seconds:
         text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
     if deps.voice is not None:  # voice replies: characters spoken today, of the budget
-        spoken = await VoiceRepository(session).day(message.from_user.id, utc_today())
-        text += "\n" + t("stats_voice", replies=spoken.replies, chars=spoken.chars,
-                          limit=deps.voice.config.chars_per_day)
+        text += "\n" + await deps.voice.stats_line(session, message.from_user.id, t)
     searches = WebSearchUsageRepository(session)
     if web := await searches.for_user(message.from_user.id, utc_today()):
         text += "\n" + t("stats_web", searches=web)

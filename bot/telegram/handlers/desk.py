@@ -24,8 +24,8 @@ from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.desk import SupportDesk
 from bot.telegram.handlers import kbreview
+from bot.telegram.media.audio import audio_of
 from bot.telegram.media.operators import transcript_for_operators
-from bot.telegram.media.voice import audio_of
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
 

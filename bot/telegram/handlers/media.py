@@ -30,10 +30,9 @@ from bot.telegram.downloads import DownloadError, FileTooBigError
 from bot.telegram.handlers.chat import AddressedToBot
 from bot.telegram.media import MediaSupport
 from bot.telegram.media.albums import Album
+from bot.telegram.media.audio import AudioRef, audio_of
 from bot.telegram.media.photos import ImageUnreadableError, image_of, is_image_document
-from bot.telegram.media.voice import AudioRef, audio_of
 from bot.telegram.render.text import RenderedText, utf16_len
-from bot.telegram.spokenquestions import note_spoken
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -173,10 +172,10 @@ async def _answer_voice(
 ) -> None:
     assert media.voice is not None
     who = speaker(message)
-    if where.voice is not None and deps.voice is not None:  # answered by voice too
-        asked = where.voice.user_id  # noted, so an answer given again is spoken too
-        where = replace(where, voice=replace(where.voice, spoken=True))
-        await note_spoken(deps.voice.sessionmaker, message.chat.id, message.message_id, asked)
+    if where.asked is not None and deps.voice is not None:  # answered by voice too
+        asked = where.asked.user_id  # noted, so an answer given again is spoken too
+        where = replace(where, asked=replace(where.asked, spoken=True))
+        await deps.voice.note_spoken(message.chat.id, message.message_id, asked)
     try:
         if ref.too_long and media.long_voice is not None:  # over 30 s: asynchronous, durable
             text = await media.long_voice.transcribe(

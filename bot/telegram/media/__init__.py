@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from bot.telegram.media.albums import AlbumJoiner
+from bot.telegram.media.audio import Hearing, LongHearing
 from bot.telegram.media.photos import PhotoPreparer
 from bot.telegram.media.texts import MEDIA_TEXTS
-from bot.telegram.media.voice import VoiceNotes
 
 assert MEDIA_TEXTS  # registers the texts with the Translator
-
-if TYPE_CHECKING:
-    from bot.telegram.media.longvoice import LongNotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +17,10 @@ class MediaSupport:
     """None parts are off: photos without VISION_MODEL, voice without SPEECH_RECOGNITION."""
 
     photos: PhotoPreparer | None = None
-    voice: VoiceNotes | None = None
+    voice: Hearing | None = None  # the voice feature's VoiceNotes
     albums: AlbumJoiner = field(default_factory=AlbumJoiner)
     max_image_mb: float = 10.0
-    long_voice: LongNotes | None = None  # notes over 30 s, up to MAX_VOICE_SECONDS
+    long_voice: LongHearing | None = None  # notes over 30 s, up to MAX_VOICE_SECONDS
 
 
 __all__ = ["MediaSupport"]

@@ -11,14 +11,14 @@ from aiogram.types import Message
 
 from bot.foundation_models.errors import FoundationModelsError
 from bot.telegram.downloads import DownloadError
-from bot.telegram.media.voice import VoiceNotes, audio_of
+from bot.telegram.media.audio import Hearing, audio_of
 from bot.telegram.outbox import Outbox, OutboxError
 
 log = logging.getLogger(__name__)
 
 
 async def transcript_for_operators(
-    voice: VoiceNotes, outbox: Outbox, message: Message, chat_id: int, thread_id: int
+    voice: Hearing, outbox: Outbox, message: Message, chat_id: int, thread_id: int
 ) -> None:
     """Post "🎤 <transcript>" in the user's topic; failures are logged (the voice is there)."""
     ref = audio_of(message)

@@ -9,14 +9,16 @@ from typing import Any
 from sqlalchemy import BigInteger, and_, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import (
-    Conversation,
-    Message,
+from bot.features.voice.models import (
     SpokenQuestion,
     VoicePreference,
     VoiceReply,
     VoiceReplyStatus,
     VoiceUsage,
+)
+from bot.storage.models import (
+    Conversation,
+    Message,
     utcnow,
 )
 from bot.storage.repositories._upsert import excluded, insert_for

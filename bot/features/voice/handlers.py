@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.features.voice.texts import VOICE_TEXTS
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.texts import Translator
-from bot.telegram.voicetexts import VOICE_TEXTS
+
+if TYPE_CHECKING:
+    from bot.features.voice.replies import VoiceReplies
 
 assert VOICE_TEXTS  # registers the texts with the Translator
 ON_WORDS = frozenset({"on", "yes", "1", "вкл", "да", "включить"})
@@ -16,10 +21,10 @@ OFF_WORDS = frozenset({"off", "no", "0", "выкл", "нет", "выключит
 
 
 async def cmd_voice(
-    message: Message, command: CommandObject, deps: Deps, t: Translator
+    message: Message, command: CommandObject, deps: Deps, t: Translator,
+    voice: VoiceReplies | None,
 ) -> None:
     user = message.from_user
-    voice = deps.voice
     if user is None:
         return
     if voice is None:
@@ -51,7 +56,14 @@ async def _reply(deps: Deps, message: Message, text: str) -> None:
                       thread_id=thread_of(message))
 
 
-def build_router() -> Router:
+def build_router(voice: VoiceReplies | None = None) -> Router:
+    """/voice; `voice`: the spoken answers (None: VOICE_REPLIES is off here)."""
     router = Router(name=__name__)
-    router.message.register(cmd_voice, Command("voice"))
+
+    async def on_voice(
+        message: Message, command: CommandObject, deps: Deps, t: Translator
+    ) -> None:
+        await cmd_voice(message, command, deps, t, voice)
+
+    router.message.register(on_voice, Command("voice"))
     return router

@@ -7,7 +7,10 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import SpeechJob, SpeechJobStatus
+from bot.features.voice.models import (
+    SpeechJob,
+    SpeechJobStatus,
+)
 from bot.storage.repositories._upsert import insert_for
 
 

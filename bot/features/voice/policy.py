@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 
 class VoiceMode(StrEnum):
@@ -13,14 +14,11 @@ class VoiceMode(StrEnum):
     ALWAYS = "always"  # every answer in private chats
 
 
-@dataclass(frozen=True, slots=True)
-class VoiceAsk:
-    """Who asked, in which language, by which message, and whether by voice."""
+class VoiceAsk(Protocol):
+    """What the policy reads of who asked (the Telegram front's `Asked`): whether by voice."""
 
-    user_id: int
-    language: str | None
-    question_id: int
-    spoken: bool = False
+    @property
+    def spoken(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +43,20 @@ class VoicePolicy:
 
     def default_on(self) -> bool:
         return self.mode is not VoiceMode.OFF
+
+
+VOICE_MAX_BYTES = 45 * 1024 * 1024  # one voice message (the Bot API takes up to 50 MB)
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceConfig:
+    policy: VoicePolicy
+    voice: str = ""  # TTS_VOICE, for a language without its own
+    voices: dict[str, str] = field(default_factory=dict)  # "ru" -> TTS_VOICE_RU, ...
+    speed: float = 1.0
+    chars_per_day: int = 20_000
+    max_bytes: int = VOICE_MAX_BYTES
+    concurrency: int = 4  # parts synthesised at once (SpeechKit's quota is 40 a second)
+
+    def voice_for(self, language: str) -> str:
+        return self.voices.get(language.split("-", 1)[0].lower(), self.voice)

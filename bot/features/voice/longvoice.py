@@ -19,16 +19,18 @@ from aiogram.methods import DeleteMessage, SendMessage
 from aiogram.types import ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.voice.models import (
+    SpeechJobStatus,
+)
+from bot.features.voice.speech_jobs import SpeechJobRepository
+from bot.features.voice.texts import VOICE_TEXTS
 from bot.foundation_models.speech import SpeechError, stt_language
 from bot.foundation_models.speech_async import AsyncSpeechRecognizer, RecognitionPending
 from bot.metrics import registry as metrics
-from bot.storage.models import SpeechJobStatus
-from bot.storage.repositories.speech_jobs import SpeechJobRepository
 from bot.telegram.downloads import TelegramFiles
-from bot.telegram.media.voice import AudioRef
+from bot.telegram.media.audio import AudioRef
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
-from bot.telegram.voicetexts import VOICE_TEXTS
 
 log = logging.getLogger(__name__)
 assert VOICE_TEXTS  # registers the texts with the Translator

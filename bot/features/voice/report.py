@@ -7,8 +7,8 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.voice.repository import VoiceRepository
 from bot.storage.models import utc_today
-from bot.storage.repositories.voice import VoiceRepository
 
 
 async def voice_report(

@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendChatAction, SendMessage, SendVoice
@@ -32,6 +32,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import TurnResult
 from bot.coordination import Coordinator
+from bot.features.voice.leases import ReplyLeases
+from bot.features.voice.models import (
+    VoiceReply,
+    VoiceReplyStatus,
+)
+from bot.features.voice.oggjoin import OggError, voice_messages
+from bot.features.voice.oggjoin import duration as ogg_duration
+from bot.features.voice.policy import VoiceConfig
+from bot.features.voice.repository import VoiceRepository
+from bot.features.voice.speakable import parts, speakable
+from bot.features.voice.spoken import as_asked, note_spoken
+from bot.features.voice.texts import VOICE_TEXTS
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech_synthesis import (
     MAX_BODY,
@@ -47,44 +59,19 @@ from bot.metrics import registry as metrics
 from bot.storage.models import (
     Message,
     MessageStatus,
-    VoiceReply,
-    VoiceReplyStatus,
     utc_today,
 )
 from bot.storage.pooling import one_statement_sessions
-from bot.storage.repositories.voice import VoiceRepository
-from bot.telegram.answer_parts import Target
+from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.spokenquestions import as_asked
 from bot.telegram.texts import Translator
-from bot.telegram.voiceleases import ReplyLeases
-from bot.telegram.voicetexts import VOICE_TEXTS
-from bot.voice.oggjoin import OggError, voice_messages
-from bot.voice.oggjoin import duration as ogg_duration
-from bot.voice.policy import VoiceAsk, VoicePolicy
-from bot.voice.speakable import parts, speakable
 
 log = logging.getLogger(__name__)
 assert VOICE_TEXTS  # registers the texts with the Translator
 
-VOICE_MAX_BYTES = 45 * 1024 * 1024  # one voice message (the Bot API takes up to 50 MB)
 ACTION_EVERY = 4.0  # seconds between "recording voice" actions (Telegram shows one for 5 s)
 SPOKEN = (MessageStatus.COMPLETE, MessageStatus.TRUNCATED)
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceConfig:
-    policy: VoicePolicy
-    voice: str = ""  # TTS_VOICE, for a language without its own
-    voices: dict[str, str] = field(default_factory=dict)  # "ru" -> TTS_VOICE_RU, ...
-    speed: float = 1.0
-    chars_per_day: int = 20_000
-    max_bytes: int = VOICE_MAX_BYTES
-    concurrency: int = 4  # parts synthesised at once (SpeechKit's quota is 40 a second)
-
-    def voice_for(self, language: str) -> str:
-        return self.voices.get(language.split("-", 1)[0].lower(), self.voice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +111,20 @@ class VoiceReplies(BotService):
         self.leases = ReplyLeases(sessionmaker, self._resume_one, coordinator=coordinator,
                                   owner=owner, sleep=sleep)
 
+    def help_line(self, t: Translator) -> str:
+        """/help's line on spoken answers and /voice."""
+        return t("help_voice")
+
+    async def stats_line(self, session: AsyncSession, user_id: int, t: Translator) -> str:
+        """/stats's line: voice replies and characters spoken today, of the budget."""
+        spoken = await VoiceRepository(session).day(user_id, utc_today())
+        return t("stats_voice", replies=spoken.replies, chars=spoken.chars,
+                 limit=self.config.chars_per_day)
+
+    async def note_spoken(self, chat_id: int, message_id: int, user_id: int) -> None:
+        """Before the question is answered: the voice note `message_id` asked it."""
+        await note_spoken(self.sessionmaker, chat_id, message_id, user_id)
+
     async def choice(self, user_id: int) -> bool | None:
         """The user's /voice on|off (None: never chosen)."""
         async with self.sessionmaker() as session:
@@ -143,11 +144,11 @@ class VoiceReplies(BotService):
         if not ids:
             return
         await self.after_answer(
-            target.voice, target.chat.chat_id, target.private, result, t, target.thread_id
+            target.asked, target.chat.chat_id, target.private, result, t, target.thread_id
         )
 
     async def after_answer(
-        self, ask: VoiceAsk | None, chat_id: int, private: bool, result: TurnResult,
+        self, ask: Asked | None, chat_id: int, private: bool, result: TurnResult,
         t: Translator, thread_id: int | None = None,
     ) -> None:
         """Speak a delivered answer when the policy and the user want it."""

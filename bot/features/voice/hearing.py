@@ -1,4 +1,5 @@
-"""Voice notes and OGG/Opus audio, recognised by SpeechKit as they are.
+"""Voice notes and OGG/Opus audio, recognised by SpeechKit as they are (the Telegram front's
+`Hearing`, bot/telegram/media/audio.py).
 
 The synchronous API takes up to 30 s and 1 MB (bot/foundation_models/speech.py): longer notes
 are refused by their announced duration and size, before any download.
@@ -6,44 +7,14 @@ are refused by their announced duration and size, before any download.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from aiogram.types import Message
-
 from bot.foundation_models.speech import (
     MAX_BYTES,
-    MAX_SECONDS,
     AudioTooLongError,
     SpeechRecognizer,
     stt_language,
 )
 from bot.telegram.downloads import TelegramFiles
-
-# Telegram voice notes are OGG/Opus; audio files only when they are too (SpeechKit v1 takes
-# oggopus or raw PCM, not MP3 or M4A).
-OGG_TYPES = frozenset({"audio/ogg", "audio/opus", "audio/x-opus+ogg"})
-
-
-@dataclass(frozen=True, slots=True)
-class AudioRef:
-    file_id: str
-    duration: int
-    file_size: int | None
-
-    @property
-    def too_long(self) -> bool:
-        return self.duration > MAX_SECONDS or (self.file_size or 0) > MAX_BYTES
-
-
-def audio_of(message: Message) -> AudioRef | None:
-    """The voice note or OGG/Opus audio of ``message``; None for another audio format."""
-    if message.voice is not None:
-        voice = message.voice
-        return AudioRef(voice.file_id, voice.duration, voice.file_size)
-    audio = message.audio
-    if audio is None or (audio.mime_type or "").lower() not in OGG_TYPES:
-        return None
-    return AudioRef(audio.file_id, audio.duration, audio.file_size)
+from bot.telegram.media.audio import AudioRef
 
 
 class VoiceNotes:

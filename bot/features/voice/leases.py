@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.coordination import Coordinator, run_while_held
 from bot.coordination.periodic import sweep_in_turns
+from bot.features.voice.repository import VoiceRepository
 from bot.storage.models import utcnow
 from bot.storage.outage import outage_of
 from bot.storage.pooling import one_statement_sessions
-from bot.storage.repositories.voice import VoiceRepository
 
-log = logging.getLogger("bot.telegram.voicereplies")  # one logger for all voice replies
+log = logging.getLogger("bot.features.voice.replies")  # one logger for all voice replies
 
 
 class ReplyLeases:

@@ -12,8 +12,8 @@ from bot.wiring.core import Core
 
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
+    from bot.features.voice.replies import VoiceReplies
     from bot.telegram.outbox import Outbox
-    from bot.telegram.voicereplies import VoiceReplies
 
 
 def build_voice(
@@ -25,9 +25,9 @@ def build_voice(
     mode = settings.voice_replies_mode
     if mode == "off" or c.auth is None:
         return None
+    from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
+    from bot.features.voice.replies import VoiceReplies
     from bot.foundation_models.speech_synthesis import SpeechSynthesizer
-    from bot.telegram.voicereplies import VoiceConfig, VoiceReplies
-    from bot.voice.policy import VoiceMode, VoicePolicy
 
     synthesizer = SpeechSynthesizer(
         base_url=settings.tts_url, auth=c.auth, folder_id=settings.yandex_folder_id, http=c.http

@@ -6,10 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum, utcnow
+from bot.storage.personal import PersonalTable, register_personal
 
 
 class VoiceReplyStatus(enum.StrEnum):
@@ -116,3 +128,20 @@ class SpokenQuestion(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)  # the voice note's Telegram id
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# A user's voice rows go with them on /forget; retention removes long notes' transcripts once
+# their question is stored or refused, and the marks of spoken questions.
+register_personal(
+    PersonalTable(
+        SpeechJob,
+        expired=lambda cutoff: and_(
+            SpeechJob.status.in_((SpeechJobStatus.DONE, SpeechJobStatus.FAILED)),
+            SpeechJob.created_at < cutoff,
+        ),
+    ),
+    PersonalTable(SpokenQuestion, expired=lambda cutoff: SpokenQuestion.created_at < cutoff),
+    PersonalTable(VoicePreference),
+    PersonalTable(VoiceUsage),
+    PersonalTable(VoiceReply),
+)

@@ -9,8 +9,8 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.repositories.voice import VoiceRepository
-from bot.voice.policy import VoiceAsk
+from bot.features.voice.repository import VoiceRepository
+from bot.telegram.answer_parts import Asked
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ async def note_spoken(
         log.exception("voice question %s in chat %s not noted", message_id, chat_id)
 
 
-def as_asked(ask: VoiceAsk, spoken_id: int | None) -> VoiceAsk:
+def as_asked(ask: Asked, spoken_id: int | None) -> Asked:
     """`ask` for its stored question, whose voice note is `spoken_id`
     (`VoiceRepository.voice_facts`; None: typed): spoken, replying to that note (an answer
     given again carries the new message's or no trace)."""

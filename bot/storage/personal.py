@@ -1,0 +1,40 @@
+"""A feature's own tables of personal data, for erasure (/forget) and retention.
+
+The core's PrivacyRepository knows its own tables; a feature keeping rows about a user (the
+voice feature's spoken answers, choices and transcripts) registers its tables here when its
+models are imported, and the repository erases them with the rest. The composition root
+imports every feature's models (bot.features.load_models) before anything is erased.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalTable:
+    """`model`: an ORM model with a `user_id` column, whose rows go with their user on
+    /forget. `expired(cutoff)`: the rows retention removes (None: kept until /forget)."""
+
+    model: Any
+    expired: Callable[[dt.datetime], ColumnElement[bool]] | None = None
+
+
+_TABLES: list[PersonalTable] = []
+
+
+def register_personal(*tables: PersonalTable) -> None:
+    """Add a feature's tables (once each, in the order given)."""
+    for table in tables:
+        if all(known.model is not table.model for known in _TABLES):
+            _TABLES.append(table)
+
+
+def personal_tables() -> tuple[PersonalTable, ...]:
+    """The features' tables registered so far, in registration order."""
+    return tuple(_TABLES)
