@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from bot.cli.chat import command as chat_command
 from bot.cli.check import command as check_command
 from bot.cli.factory import Command, Factory, run_async_value, secrets_of
-from bot.cli.insights import command as insights_command
 from bot.cli.kb import command as kb_command
 from bot.cli.migrate import command as migrate_command
 from bot.cli.new import command as new_command
@@ -29,6 +28,7 @@ from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
 from bot.cli.tools import command as tools_command
 from bot.config import ConfigError, Settings
+from bot.features.desk.cli import command as insights_command
 from bot.log import setup_logging
 
 if TYPE_CHECKING:

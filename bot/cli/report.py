@@ -34,7 +34,7 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
 
 
 async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> None:
-    from bot.desk.report import build_report, format_report, write_csv
+    from bot.features.desk.domain.report import build_report, format_report, write_csv
     from bot.tools.audit import stats_table, tools_csv_path, write_stats_csv
     from bot.voice.report import voice_report
     from bot.wiring import support_hours

@@ -44,12 +44,12 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation import ConversationService
+    from bot.features.desk.telegram import SupportDesk
     from bot.telegram.answers import Answerer
     from bot.telegram.backlog import Backlog
     from bot.telegram.chatleases import ChatLeases
     from bot.telegram.chatqueue import ChatQueues
     from bot.telegram.deps import BotOptions, Deps
-    from bot.telegram.desk import SupportDesk
     from bot.telegram.imagejobs import ImageDelivery
     from bot.telegram.intake import Intake
     from bot.telegram.outagenotice import OutageNotices

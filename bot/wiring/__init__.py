@@ -12,14 +12,14 @@ preflight.py (what each command checks in its settings first), run.py (`fmbot ru
 
 from __future__ import annotations
 
-from bot.wiring.core import Core, FrontEnd, core, desk_state_of
-from bot.wiring.desk import (
+from bot.features.desk.build import (
     build_desk,
     build_faq,
     build_gaps,
     build_insights,
     support_hours,
 )
+from bot.wiring.core import Core, FrontEnd, core, desk_state_of
 from bot.wiring.parts import (
     build_documents,
     build_embedder,

@@ -14,9 +14,9 @@ import httpx
 from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.conversation.listeners import Listeners
-from bot.desk import DeskService
 from bot.features import turn_features
 from bot.features.asker import Asker
+from bot.features.desk.domain import DeskService
 from bot.features.documents.chat import ChatDocuments
 from bot.features.vision.images import ImageSource
 from bot.foundation_models.auth import Auth

@@ -118,7 +118,7 @@ def _kb_path_set(settings: Settings) -> None:
 
 
 def _check_support(settings: Settings) -> None:
-    from bot.desk import HoursFormatError, SupportHours
+    from bot.features.desk.domain import HoursFormatError, SupportHours
 
     found: list[str] = []
     try:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
     from bot.features.business.replies import BusinessOptions
+    from bot.features.desk.telegram import SupportDesk
+    from bot.features.desk.telegram.feedback import AnswerFeedback
     from bot.features.guest.answering import GuestAnswers
     from bot.features.guest.telegram import GuestQueries
     from bot.features.tools.loop import ToolLoop
@@ -45,8 +47,6 @@ if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
     from bot.menu import MenuCommand
     from bot.telegram.chatdocs import DocumentSupport
-    from bot.telegram.desk import SupportDesk
-    from bot.telegram.feedback import AnswerFeedback
     from bot.telegram.media import MediaSupport
     from bot.telegram.voicereplies import VoiceReplies
 
@@ -203,12 +203,12 @@ def feature_routers(
         front.append(guests.build_router())
     data: dict[str, object] = {}
     if desk is not None:
-        from bot.telegram.handlers import desk as desk_handlers
+        from bot.features.desk.telegram import handlers as desk_handlers
 
         front.append(desk_handlers.build_router(desk.chat_id))
         data["desk"] = desk
     elif feedback is not None:  # 👍/👎 without a desk (KB_MODE=strict)
-        from bot.telegram import feedback as feedback_handlers
+        from bot.features.desk.telegram import feedback as feedback_handlers
 
         front.append(feedback_handlers.build_router())
         data["feedback"] = feedback
@@ -261,7 +261,7 @@ def answer_feedback(
 ) -> AnswerFeedback:
     """👍/👎 under every answer in KB_MODE=strict without a desk, recorded in the desk's
     tables."""
-    from bot.desk import DeskService
-    from bot.telegram.feedback import AnswerFeedback
+    from bot.features.desk.domain import DeskService
+    from bot.features.desk.telegram.feedback import AnswerFeedback
 
     return AnswerFeedback(DeskService(sessionmaker, support_chat_id=0), outbox)

@@ -9,8 +9,8 @@ import pytest
 
 from bot import AnswerStatus, HandoffReason, ToolCallOutcome
 from bot.extensions.events import answer_status, handoff_reason, tool_call_outcome
+from bot.features.desk.storage.models import HandoffReason as StoredReason
 from bot.features.extensions.feature import FINAL_FOR_HOOKS
-from bot.storage.models import HandoffReason as StoredReason
 from bot.tools.base import ToolOutcome
 
 

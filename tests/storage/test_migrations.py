@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from bot.features.models import load_feature_models
 from bot.storage.database import (
     SchemaTooNewError,
     alembic_config,
@@ -75,6 +76,7 @@ def _diff(conn: Connection) -> list[Any]:
     context = MigrationContext.configure(
         conn, opts={"compare_type": True, "include_name": _mapped_name}
     )
+    load_feature_models()
     return list(compare_metadata(context, Base.metadata))
 
 
