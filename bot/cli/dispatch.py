@@ -28,7 +28,7 @@ from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
 from bot.cli.tools import command as tools_command
 from bot.config import ConfigError, Settings
-from bot.features.desk.cli import command as insights_command
+from bot.features.commands import feature_commands
 from bot.log import setup_logging
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ COMMANDS: dict[str, Command] = {
         chat_command,
         record_command,
         kb_command,
-        insights_command,
+        # The features' own (the support desk's `insights`).
+        *feature_commands(),
         tools_command,
         report_command,
         new_command,

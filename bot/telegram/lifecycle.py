@@ -7,7 +7,10 @@ order, naming none of them.
   commands make new ones);
 - `ready(run)`: once they are (or, with replicas, once this replica took over the chats
   whose lease was free);
-- `shutdown()`: after the answers in flight finished, in the reverse order.
+- `shutdown()`: after the answers in flight finished, in the reverse order;
+- `stand_down()`: the poller's lease was lost (several replicas, polling mode): stop at once
+  what runs here, leaving what is pending to the new poller (`TelegramApp.stand_down`);
+- `wait_idle()`: for tests, until what it started for now is done (bot.testing settles).
 """
 
 from __future__ import annotations
@@ -37,3 +40,9 @@ class BotService:
 
     async def shutdown(self) -> None:
         """After the answers in flight finished."""
+
+    async def stand_down(self) -> None:
+        """The poller's lease was lost: stop at once, what is pending stays pending."""
+
+    async def wait_idle(self) -> None:
+        """For tests (bot.testing): until what it started for now is done."""

@@ -276,8 +276,8 @@ class BotTester:
                     await telegram.queues.wait_idle()
                     await telegram.images.wait_idle()
                     await telegram.answers.wait_idle()
-                    if telegram.desk is not None:
-                        await telegram.desk.wait_idle()
+                    for service in telegram.services:  # the desk's relays, ...
+                        await service.wait_idle()
                     await telegram.outbox.drain()
                     if extras is not None:
                         await extras.wait_idle()

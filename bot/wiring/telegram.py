@@ -182,7 +182,7 @@ def build_telegram(
     if guests is not None:  # stopped first: its answers finish before the outbox closes
         services.append(guests)
     return TelegramApp(
-        bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk, notices=notices,
+        bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, notices=notices,
         services=services, shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
     )
 

@@ -33,6 +33,22 @@ def support_hours(settings: Settings) -> SupportHours:
         raise ConfigError(str(exc)) from None
 
 
+def check_support(settings: Settings) -> None:
+    """The desk's settings before anything starts (bot/wiring/preflight.py): SUPPORT_TIMEZONE,
+    SUPPORT_CHAT_ID and the form of SUPPORT_HOURS, every problem at once."""
+    found: list[str] = []
+    try:
+        settings.check_support()
+    except ConfigError as exc:
+        found.append(str(exc))
+    try:  # the form of the hours, whatever the time zone (checked just above)
+        SupportHours.parse(settings.support_hours, "UTC")
+    except HoursFormatError as exc:
+        found.append(str(exc))
+    if found:
+        raise ConfigError("\n".join(found))
+
+
 def build_desk(
     settings: Settings,
     c: Core,

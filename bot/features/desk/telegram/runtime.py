@@ -125,6 +125,10 @@ class SupportDesk(BotService):
     async def shutdown(self) -> None:
         await self.aclose()
 
+    async def stand_down(self) -> None:
+        """The poller's lease was lost: a copy under way is recorded, not resent."""
+        await self.aclose(grace=1.0)
+
     async def start(self) -> None:
         await self.service.load()
         await self._add_menu_entry()
