@@ -5,9 +5,10 @@ With the config package and the command bodies, the only reader of Settings; wha
 receives plain values and built collaborators (nothing is set on an object after it is built).
 Resources are closed in reverse order of creation, whatever happens. By area: core.py (what
 both front ends share), clients.py (the model clients), parts.py (tools, vision, media,
-documents, knowledge), desk.py (the support desk and its learning loop), telegram.py (the
-Telegram front from plain values), operations.py (coordination, metrics, telemetry),
-preflight.py (what each command checks in its settings first), run.py (`fmbot run`).
+documents, knowledge), telegram.py (the Telegram front from plain values), operations.py
+(coordination, metrics, telemetry, the outbox), preflight.py (what each command checks in its
+settings first), run.py (`fmbot run`). The support desk and its learning loop are built by
+the feature itself (bot/features/desk/build.py), called from here.
 """
 
 from __future__ import annotations
