@@ -35,13 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
+from bot.features.desk.insights import InsightJobs
+from bot.features.desk.insights.faq import FAQ_PROMPT, FAQ_SCHEMA
+from bot.features.desk.insights.gaps import GapAnalysis
+from bot.features.desk.insights.summaries import HANDOFF_PROMPT, HANDOFF_SCHEMA
+from bot.features.desk.storage.insights_models import InsightJobStatus
+from bot.features.desk.storage.models import DeskCase, DeskStatus, DeskTurn
 from bot.foundation_models.types import ChatMessage, PollPolicy, Role
-from bot.insights import InsightJobs
-from bot.insights.faq import FAQ_PROMPT, FAQ_SCHEMA
-from bot.insights.gaps import GapAnalysis
-from bot.insights.summaries import HANDOFF_PROMPT, HANDOFF_SCHEMA
 from bot.storage.database import Database, migrate
-from bot.storage.models import DeskCase, DeskStatus, DeskTurn, InsightJobStatus
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
 from tests.fakes import fm_payloads
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -90,7 +91,7 @@ async def bench_jobs(cases: int, speedup: float) -> None:
             async with db.sessionmaker() as session:
                 from sqlalchemy import func, select
 
-                from bot.storage.models import InsightJob
+                from bot.features.desk.storage.insights_models import InsightJob
 
                 states = dict((await session.execute(
                     select(InsightJob.status, func.count()).group_by(InsightJob.status)

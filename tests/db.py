@@ -30,6 +30,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot.features.models import load_models
 from bot.storage.database import Database, create_engine, head_revision, migrate_blocking
 from bot.storage.models import Base
 
@@ -139,6 +140,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate_all(url: str) -> None:
+    load_models()
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     asyncio.run(_execute_autocommit(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -62,7 +62,7 @@ PRELOAD = (
     "bot.wiring.agent_tools",
     "bot.knowledge.indexer",
     "bot.knowledge.store_sync",
-    "bot.telegram.desk",
+    "bot.features.desk.telegram",
     "numpy",
 )
 

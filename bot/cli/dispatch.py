@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from bot.cli.chat import command as chat_command
 from bot.cli.check import command as check_command
 from bot.cli.factory import Command, Factory, run_async_value, secrets_of
-from bot.cli.insights import command as insights_command
 from bot.cli.migrate import command as migrate_command
 from bot.cli.new import command as new_command
 from bot.cli.record import command as record_command
@@ -47,8 +46,8 @@ COMMANDS: dict[str, Command] = {
         migrate_command,
         chat_command,
         record_command,
+        # The features' own (`kb`, the support desk's `insights`, `tools`).
         *FEATURE_COMMANDS,
-        insights_command,
         report_command,
         new_command,
         check_command,

@@ -44,6 +44,22 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportSection:
+    """A feature's part of `fmbot report`: its text, and `write_csv(path)` when it writes rows
+    to the `--csv` file (it returns the line telling what it wrote)."""
+
+    text: str
+    write_csv: Callable[[Path], str] | None = None
+
+
+class ReportPart(Protocol):
+    """A feature's figures in `fmbot report` over the last `days` (bot/features/reports.py
+    lists them), read from the migrated database."""
+
+    async def __call__(self, db: Database, days: int) -> ReportSection: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Factory:
     """The settings, checked for the command; the App whose parts join (its tools, hooks and
     migrations); the resolved system prompt (for `run`, `chat` and `record`)."""
@@ -64,7 +80,7 @@ class Factory:
     @asynccontextmanager
     async def database(self) -> AsyncIterator[Database]:
         """The database (not migrated: `migrate` first), disposed of on exit."""
-        from bot.features import load_models
+        from bot.features.models import load_models
         from bot.storage.database import Database
 
         load_models()  # every feature's tables, erased with the rest on /forget

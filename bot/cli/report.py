@@ -1,5 +1,6 @@
-"""`fmbot report`: the support desk's figures, the tools' table, the voice replies and the
-web searches, from the database (no Telegram, no model)."""
+"""`fmbot report`: the features' figures (the support desk's: bot/features/reports.py), the
+tools' table, the voice replies and the web searches, from the database (no Telegram, no
+model)."""
 
 from __future__ import annotations
 
@@ -34,33 +35,36 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
 
 
 async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> None:
-    from bot.desk.report import build_report, format_report, write_csv
     from bot.features.commands import report_sections
+    from bot.features.reports import report_parts
     from bot.features.tools.audit import stats_table, tools_csv_path, write_stats_csv
-    from bot.wiring import support_hours
 
     settings = factory.settings
-    hours = support_hours(settings)
+    parts = report_parts(settings)
     await factory.migrate()
     async with factory.database() as db:
-        report = await build_report(db.sessionmaker, days=days, hours=hours)
+        sections = [await part(db, days) for part in parts]
         tools = await tool_stats(db, days)
-        sections = await report_sections(settings, db.sessionmaker, days=days)
+        lines = await report_sections(settings, db.sessionmaker, days=days)
         searches = await web_search_stats(db, days)
-    print(format_report(report, limit_gaps=30))
-    print()
+    for section in sections:
+        print(section.text)
+        print()
     print(stats_table(tools, days))
     print()
-    for section in sections:  # the features' (voice replies)
-        print(section)
+    for line in lines:  # the features' after the tools' (voice replies)
+        print(line)
         print()
     print(searches)
     if csv_path is not None:
-        try:
-            rows = write_csv(report, csv_path)
-        except OSError as exc:
-            raise ConfigError(f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
-        print(f"{quantity(rows, 'en', 'conversation', 'conversations')} written to {csv_path}")
+        for section in sections:
+            if section.write_csv is None:
+                continue
+            try:
+                print(section.write_csv(csv_path))
+            except OSError as exc:
+                raise ConfigError(
+                    f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
         tools_path = tools_csv_path(csv_path)
         print(f"{write_stats_csv(tools, tools_path)} tools written to {tools_path}")
 

@@ -255,7 +255,8 @@ class Settings(
 
     def check_support(self) -> None:
         """SUPPORT_TIMEZONE and SUPPORT_CHAT_ID must make sense before the bot starts
-        (SUPPORT_HOURS is parsed by `bot.wiring.preflight`, which knows its form)."""
+        (SUPPORT_HOURS is parsed by the desk's `check_support`, which knows its form:
+        bot/features/desk/build.py)."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         problems: list[str] = []

@@ -1,6 +1,9 @@
 """fmbot's features, one folder each, each taking part in a turn as a `TurnFeature`
 (bot/conversation/features.py): the conversation core loops over the list `turn_features`
-builds and names none of them."""
+builds and names none of them. Others take part through the Telegram front's hooks (the
+support desk, bot/features/desk); what the core lists of them without naming them: their
+tables (models.py), their commands (commands.py), their parts of `fmbot report` (reports.py).
+"""
 
 from __future__ import annotations
 
@@ -68,9 +71,3 @@ def turn_features(
         chosen.append(ToolsFeature(tools))
     return chosen
 
-
-def load_models() -> None:
-    """Import every feature's ORM models: they join the shared metadata (bot.storage.models'
-    `Base`), which Alembic's autogenerate and the schema's drift test compare whole, and
-    register their personal tables for /forget and retention (bot/storage/personal.py)."""
-    import bot.features.voice.models  # noqa: F401

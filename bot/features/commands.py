@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bot.cli.checks.outcome import Outcome
     from bot.config import Settings
 
+
 @dataclass(frozen=True, slots=True)
 class FeatureCheck:
     """A check `bot check` runs once the credentials are known good."""

@@ -1,5 +1,5 @@
 """The Telegram application: it starts and stops what the wiring built (bot/wiring/telegram.py):
-the Bot, its Dispatcher (dispatching.py), the answer, image and desk services around it; polling
+the Bot, its Dispatcher (dispatching.py), the answer, image and other services around it; polling
 and webhook (webhook.py) runners with graceful shutdown.
 
 Every update enters through the durable intake (intake.py): claimed, and stored when it is a
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from bot.telegram.chatleases import ChatLeases
     from bot.telegram.chatqueue import ChatQueues
     from bot.telegram.deps import BotOptions, Deps
-    from bot.telegram.desk import SupportDesk
     from bot.telegram.intake import Intake
     from bot.telegram.outagenotice import OutageNotices
     from bot.telegram.outbox import Outbox
@@ -73,7 +72,6 @@ class TelegramApp:
         deps: Deps,
         backlog: Backlog,
         leases: ChatLeases | None = None,
-        desk: SupportDesk | None = None,
         notices: OutageNotices | None = None,
         services: Sequence[BotService] = (),
         # Within Docker's 10 s between SIGTERM and SIGKILL: 6 s to finish, 3 s to finalise.
@@ -88,7 +86,6 @@ class TelegramApp:
         self.deps = deps
         self.backlog = backlog
         self.leases = leases
-        self.desk = desk
         self.notices = notices  # past DATABASE_OUTAGE_GRACE, users waiting are told
         self.services = services
         self.shutdown_grace = shutdown_grace
@@ -251,13 +248,12 @@ class TelegramApp:
         be polling already and resumes what is left undone at its start-up, so nothing more
         runs here, at once. Running answers are relinquished (nothing more sent, their rows
         left `streaming`: the new poller's start-up recovery answers them again), queued
-        messages stay in the durable queue, image jobs and desk relays stay pending for the
-        new poller. The outbox stays open for the next term. `poll` may run again after."""
+        messages stay in the durable queue, image jobs and the services' work (the desk's
+        relays) stay pending for the new poller. The outbox stays open for the next term.
+        `poll` may run again after."""
         await self.queues.abandon_all(self.shutdown_settle)
         for service in reversed(self.services):
             await service.stand_down()
-        if self.desk is not None:
-            await self.desk.aclose(grace=1.0)  # a copy under way is recorded, not resent
         await stop_tasks(*self._background)  # sweeps call Redis (coordination/stopping.py)
 
     async def run_webhook(

@@ -8,9 +8,9 @@ order, naming none of them.
 - `ready(run)`: once they are (or, with replicas, once this replica took over the chats
   whose lease was free);
 - `shutdown()`: after the answers in flight finished, in the reverse order;
-- `stand_down()`: the poller's lease was lost (several replicas): stop the background work
-  at once, leaving what is durable for the new poller;
-- `wait_idle()`: until the background work started so far has ended (tests, bot.testing).
+- `stand_down()`: the poller's lease was lost (several replicas, polling mode): stop at once
+  what runs here, leaving what is pending to the new poller (`TelegramApp.stand_down`);
+- `wait_idle()`: for tests, until what it started for now is done (bot.testing settles).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class BotService:
         """After the answers in flight finished."""
 
     async def stand_down(self) -> None:
-        """Another replica polls now: stop at once; what is durable stays for it."""
+        """The poller's lease was lost: stop at once, what is pending stays pending."""
 
     async def wait_idle(self) -> None:
-        """Until the background work started so far has ended."""
+        """For tests (bot.testing): until what it started for now is done."""

@@ -275,8 +275,8 @@ class BotTester:
                     count = len(self.telegram.sent)
                     await telegram.wait_idle()  # the queues and the services (image jobs)
                     await telegram.answers.wait_idle()
-                    if telegram.desk is not None:
-                        await telegram.desk.wait_idle()
+                    for service in telegram.services:  # the desk's relays, ...
+                        await service.wait_idle()
                     await telegram.outbox.drain()
                     if extras is not None:
                         await extras.wait_idle()

@@ -5,21 +5,22 @@ With the config package and the command bodies, the only reader of Settings; wha
 receives plain values and built collaborators (nothing is set on an object after it is built).
 Resources are closed in reverse order of creation, whatever happens. By area: core.py (what
 both front ends share), clients.py (the model clients), parts.py (tools, vision, media,
-documents, knowledge), desk.py (the support desk and its learning loop), telegram.py (the
-Telegram front from plain values), operations.py (coordination, metrics, telemetry),
-preflight.py (what each command checks in its settings first), run.py (`fmbot run`).
+documents, knowledge), telegram.py (the Telegram front from plain values), operations.py
+(coordination, metrics, telemetry, the outbox), preflight.py (what each command checks in its
+settings first), run.py (`fmbot run`). The support desk and its learning loop are built by
+the feature itself (bot/features/desk/build.py), called from here.
 """
 
 from __future__ import annotations
 
-from bot.wiring.core import Core, FrontEnd, core, desk_state_of
-from bot.wiring.desk import (
+from bot.features.desk.build import (
     build_desk,
     build_faq,
     build_gaps,
     build_insights,
     support_hours,
 )
+from bot.wiring.core import Core, FrontEnd, core, desk_state_of
 from bot.wiring.parts import (
     build_documents,
     build_embedder,

@@ -14,11 +14,12 @@ import httpx
 from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.conversation.listeners import Listeners
-from bot.desk import DeskService
-from bot.features import load_models, turn_features
+from bot.features import turn_features
 from bot.features.asker import Asker
+from bot.features.desk.domain import DeskService
 from bot.features.documents.chat import ChatDocuments
 from bot.features.images.service import ImageService
+from bot.features.models import load_models
 from bot.features.tools import Toolbox
 from bot.features.vision.images import ImageSource
 from bot.foundation_models.auth import Auth

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +34,8 @@ from bot.telegram.telemetry import install_telemetry
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.telegram.outbox import Outbox
+
 log = logging.getLogger("bot")
 
 
@@ -42,6 +44,27 @@ class Limited(Protocol):
 
     @property
     def generation_limit(self) -> GenerationLimit: ...
+
+
+def build_outbox(
+    settings: Settings,
+    bot: Bot,
+    shared: Shared | None = None,
+    pacing: Mapping[str, Any] | None = None,
+) -> Outbox:
+    """The outbound scheduler: its pacing from TELEGRAM_*, its budgets shared with the other
+    replicas when `shared`. `pacing`: Outbox arguments over those (bot.testing shrinks
+    Telegram's intervals)."""
+    from bot.telegram.outbox import Outbox
+
+    arguments: dict[str, Any] = {
+        "draft_interval": settings.telegram_draft_interval,
+        "draft_recovery": settings.telegram_draft_recovery,
+        "final_preview": settings.telegram_final_preview,
+        "frame_grace": settings.telegram_frame_grace,
+        **outbox_budgets(settings, shared),
+    }
+    return Outbox(bot, **{**arguments, **(pacing or {})})
 
 
 def limited(*models: object) -> list[Limited]:

@@ -118,16 +118,7 @@ def _kb_path_set(settings: Settings) -> None:
 
 
 def _check_support(settings: Settings) -> None:
-    from bot.desk import HoursFormatError, SupportHours
+    """The support desk's settings, checked by the desk (bot/features/desk/build.py)."""
+    from bot.features.desk.build import check_support
 
-    found: list[str] = []
-    try:
-        settings.check_support()
-    except ConfigError as exc:
-        found.append(str(exc))
-    try:  # the form of the hours, whatever the time zone (checked just above)
-        SupportHours.parse(settings.support_hours, "UTC")
-    except HoursFormatError as exc:
-        found.append(str(exc))
-    if found:
-        raise ConfigError("\n".join(found))
+    check_support(settings)

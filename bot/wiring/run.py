@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from bot.wiring.core import Core
     from bot.wiring.operations import Operations, Shared
 
+from bot.features.desk.build import build_desk
 from bot.features.voice.build import build_voice
 from bot.wiring.core import FrontEnd, core
-from bot.wiring.desk import build_desk
 from bot.wiring.models import watch_models
 from bot.wiring.parts import build_documents, build_media, build_photos, telegram_files
 from bot.wiring.yandex_access import YandexAccess
@@ -71,7 +71,7 @@ async def built_bot(
     from bot.features.knowledge.telegram import knowledge_on_telegram
     from bot.features.tools.telegram import tools_on_telegram
     from bot.telegram.app import make_bot
-    from bot.wiring.operations import coordination, limited, operations
+    from bot.wiring.operations import build_outbox, coordination, limited, operations
     from bot.wiring.telegram import build_telegram, menu_of
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
@@ -109,8 +109,9 @@ async def built_bot(
         # bot.testing shrinks the guest answers' pace with the outbox's (not an Outbox argument).
         pacing = dict(pacing or {})
         guest_interval = float(pacing.pop("guest_interval", 1.0))
-        outbox, desk = build_desk(
-            settings, c, bot, shared, pacing, menu=menu_of(commands),
+        outbox = build_outbox(settings, bot, shared, pacing)
+        desk = build_desk(
+            settings, c, outbox, shared, menu=menu_of(commands),
             on_handoff=extras.handed_over if extras is not None else None,
         )
         assert c.auth is not None

@@ -36,12 +36,12 @@ if TYPE_CHECKING:
     from bot.conversation import ConversationService
     from bot.coordination import Coordinator
     from bot.features.business.replies import BusinessOptions
+    from bot.features.desk.telegram import SupportDesk
+    from bot.features.desk.telegram.feedback import AnswerFeedback
     from bot.features.guest.answering import GuestAnswers
     from bot.features.guest.telegram import GuestQueries
     from bot.features.voice.replies import VoiceReplies
     from bot.menu import MenuCommand
-    from bot.telegram.desk import SupportDesk
-    from bot.telegram.feedback import AnswerFeedback
     from bot.telegram.media import MediaSupport
 
 Menu = dict[str, dict[str, str]]
@@ -175,7 +175,7 @@ def build_telegram(
     if guests is not None:  # stopped first: its answers finish before the outbox closes
         services.append(guests)
     return TelegramApp(
-        bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, desk=desk, notices=notices,
+        bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, notices=notices,
         services=services, shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
     )
 
@@ -201,12 +201,12 @@ def feature_routers(
         front.append(guests.build_router())
     data: dict[str, object] = {key: value for part in parts for key, value in part.data.items()}
     if desk is not None:
-        from bot.telegram.handlers import desk as desk_handlers
+        from bot.features.desk.telegram import handlers as desk_handlers
 
         front.append(desk_handlers.build_router(desk.chat_id))
         data["desk"] = desk
     elif feedback is not None:  # 👍/👎 without a desk (KB_MODE=strict)
-        from bot.telegram import feedback as feedback_handlers
+        from bot.features.desk.telegram import feedback as feedback_handlers
 
         front.append(feedback_handlers.build_router())
         data["feedback"] = feedback
@@ -261,7 +261,7 @@ def answer_feedback(
 ) -> AnswerFeedback:
     """👍/👎 under every answer in KB_MODE=strict without a desk, recorded in the desk's
     tables."""
-    from bot.desk import DeskService
-    from bot.telegram.feedback import AnswerFeedback
+    from bot.features.desk.domain import DeskService
+    from bot.features.desk.telegram.feedback import AnswerFeedback
 
     return AnswerFeedback(DeskService(sessionmaker, support_chat_id=0), outbox)

@@ -215,11 +215,11 @@ def test_every_allowed_library_setting_is_still_there() -> None:
 
 def test_the_telegram_app_is_handed_built_parts_and_builds_none() -> None:
     """`TelegramApp.__init__` takes the built Bot, Dispatcher, handler deps, backlog, leases,
-    desk, database outage notices and the services started with the bot (and two durations),
-    and only keeps them: no call, no construction."""
+    database outage notices and the services started with the bot (the support desk among
+    them; and two durations), and only keeps them: no call, no construction."""
     parameters = inspect.signature(TelegramApp).parameters
     assert list(parameters) == [
-        "bot", "dp", "deps", "backlog", "leases", "desk", "notices", "services",
+        "bot", "dp", "deps", "backlog", "leases", "notices", "services",
         "shutdown_grace", "shutdown_settle",
     ]
     init = ast.parse(textwrap.dedent(inspect.getsource(TelegramApp.__init__))).body[0]

@@ -12,7 +12,7 @@ STEPS = ("opening.py", "running.py", "finishing.py", "parts.py", "contributors.p
 # What a step may not import: the features' folders and the packages behind them. (The
 # grounded answer, bot/grounding, is what every step shares.)
 FEATURE_MODULES = (
-    "bot.features", "bot.extensions", "bot.desk",
+    "bot.features", "bot.extensions",
     "bot.knowledge.base", "bot.knowledge.retrieval", "bot.knowledge.embedder",
     "bot.features.vision.images", "bot.features.tools.loop", "bot.features.tools.turns",
 )

@@ -478,8 +478,8 @@ async def test_groups_are_given_the_asker_not_the_chat(
 async def test_tools_are_told_the_conversations_desk_state(
     fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
 ) -> None:
-    from bot.desk import DeskService, Requester
-    from bot.storage.models import HandoffReason
+    from bot.features.desk.domain import DeskService, Requester
+    from bot.features.desk.storage.models import HandoffReason
     from bot.wiring import desk_state_of
 
     source = ShopSource()

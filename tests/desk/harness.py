@@ -18,20 +18,20 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.conversation import ConversationService
-from bot.desk import DeskService, SupportHours
 from bot.extensions import HandoffEvent
+from bot.features.desk.domain import DeskService, SupportHours
+from bot.features.desk.insights import InsightJobs
 from bot.features.documents.telegram import documents_on_telegram
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
-from bot.insights import InsightJobs
 
 if TYPE_CHECKING:
-    from bot.insights.faq import FaqDrafts
+    from bot.features.desk.insights.faq import FaqDrafts
+from bot.features.desk.telegram import DeskOptions, SupportDesk
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
-from bot.telegram.desk import DeskOptions, SupportDesk
 from bot.telegram.outbox import Outbox
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
@@ -236,7 +236,7 @@ async def _faq(
     database: Database, client: FoundationModelsClient, jobs: InsightJobs, folder: Path
 ) -> FaqDrafts:
     """FAQ drafts deduplicated against a knowledge base on `folder` (synced here)."""
-    from bot.insights.faq import FaqDrafts
+    from bot.features.desk.insights.faq import FaqDrafts
     from bot.knowledge.base import KnowledgeBase
     from bot.knowledge.embedder import Embedder
     from bot.knowledge.types import KbMode

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.conversation import ChatRef, TurnResult
+from bot.features.desk.storage.models import DeskCase, DeskRelay, DeskTurn, RelayState
 from bot.storage.database import Database
-from bot.storage.models import DeskCase, DeskRelay, DeskTurn, MessageStatus, RelayState, User
+from bot.storage.models import MessageStatus, User
 from bot.telegram.answer_parts import Target
 from bot.telegram.texts import Translator
 from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world
@@ -220,8 +221,8 @@ async def test_forget_deletes_the_topic_relays_and_ratings(sqlite_database: Data
         assert await _count(w.db, DeskRelay) == 0
         async with w.db.sessionmaker() as session:
             assert await session.get(User, user) is None  # the rest went too (commands.py)
-        from bot.desk.hours import SupportHours
-        from bot.desk.report import build_report
+        from bot.features.desk.domain.hours import SupportHours
+        from bot.features.desk.domain.report import build_report
 
         report = await build_report(w.db.sessionmaker, days=1, hours=SupportHours.parse(""))
         assert (report.conversations, report.deleted) == (0, 1)
@@ -290,8 +291,8 @@ async def test_classifier_hands_over_a_complaint_and_lets_questions_through(
 async def test_a_handoff_cut_short_by_a_stop_is_finished_on_the_next_start(
     sqlite_database: Database,
 ) -> None:
-    from bot.desk import DeskService, Requester
-    from bot.storage.models import HandoffReason
+    from bot.features.desk.domain import DeskService, Requester
+    from bot.features.desk.storage.models import HandoffReason
 
     # The handoff was stored, then the process died before the topic and card were made.
     crashed = DeskService(sqlite_database.sessionmaker, support_chat_id=SUPPORT)
@@ -392,7 +393,7 @@ async def test_outside_support_hours_the_user_is_told_when_the_desk_opens(
 ) -> None:
     import datetime as dt
 
-    from bot.desk import SupportHours
+    from bot.features.desk.domain import SupportHours
 
     tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%a")
     hours = SupportHours.parse(f"{tomorrow} 10:00-11:00", "UTC")

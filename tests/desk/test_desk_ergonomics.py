@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.desk import SupportHours
-from bot.desk.report import build_report, format_report, write_csv
+from bot.features.desk.domain import SupportHours
+from bot.features.desk.domain.report import build_report, format_report, write_csv
 from bot.storage.database import Database
 from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world
 

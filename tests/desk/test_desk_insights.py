@@ -12,10 +12,11 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select
 
-from bot.desk.hours import SupportHours
-from bot.desk.report import build_report, format_report, write_csv
+from bot.features.desk.domain.hours import SupportHours
+from bot.features.desk.domain.report import build_report, format_report, write_csv
+from bot.features.desk.storage.insights_models import DeskInsight, InsightJob, InsightJobStatus
+from bot.features.desk.storage.models import DeskRelay
 from bot.storage.database import Database
-from bot.storage.models import DeskInsight, DeskRelay, InsightJob, InsightJobStatus
 from tests.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world, fakes
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
@@ -218,7 +219,7 @@ async def test_a_closed_case_gives_a_draft_reviewed_in_the_knowledge_base_topic(
 async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
-    from bot.insights.gaps import GapAnalysis
+    from bot.features.desk.insights.gaps import GapAnalysis
     from bot.knowledge.embedder import Embedder
     from tests.conversation.conftest import fake_client
     from tests.insights.test_gaps import seed
@@ -353,7 +354,7 @@ async def test_forget_removes_the_users_unreviewed_draft_from_the_topic(
         await w.wait_for(lambda: w.tg.chat(SUPPORT).find(draft.message_id) is None
                          or w.tg.chat(SUPPORT).find(draft.message_id).deleted)  # type: ignore[union-attr]
         async with w.db.sessionmaker() as session:
-            from bot.storage.models import FaqDraft
+            from bot.features.desk.storage.insights_models import FaqDraft
 
             assert list(await session.scalars(select(FaqDraft))) == []
 
@@ -404,8 +405,8 @@ async def test_reject_and_edit_buttons_keep_the_draft_out_of_the_knowledge_base(
 async def test_two_replicas_make_one_review_topic_and_post_each_draft_once(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
-    from bot.storage.models import FaqDraft, FaqDraftStatus
-    from bot.telegram.desk.kbreview import KbReview
+    from bot.features.desk.storage.insights_models import FaqDraft, FaqDraftStatus
+    from bot.features.desk.telegram.kbreview import KbReview
 
     folder = tmp_path / "kb"
     folder.mkdir()

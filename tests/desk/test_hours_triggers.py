@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.desk import HoursFormatError, SupportHours, asks_for_person, is_thanks
+from bot.features.desk.domain import HoursFormatError, SupportHours, asks_for_person, is_thanks
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.desk import DeskService, Requester
+from bot.features.desk.domain import DeskService, Requester
+from bot.features.desk.storage.models import HandoffReason
 from bot.storage.database import Database
-from bot.storage.models import HandoffReason
 
 SUPPORT = -1001234567890
 ANNA = Requester(11, "Anna", "en")

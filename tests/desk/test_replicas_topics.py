@@ -18,10 +18,10 @@ from sqlalchemy.engine import make_url
 
 from bot.coordination import Coordinator
 from bot.coordination.redisstore import RedisCoordinator
-from bot.desk import DeskService, RelayView, Requester, SupportHours
+from bot.features.desk.domain import DeskService, RelayView, Requester, SupportHours
+from bot.features.desk.storage.models import HandoffReason
+from bot.features.desk.telegram import DeskOptions, SupportDesk
 from bot.storage.database import Database
-from bot.storage.models import HandoffReason
-from bot.telegram.desk import DeskOptions, SupportDesk
 from bot.telegram.outbox import Outbox
 from tests.coordination.proxy import TcpProxy
 from tests.fakes.telegram_server import FakeTelegram

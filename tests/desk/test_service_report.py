@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bot.desk import DeskService, Requester, SupportHours
-from bot.desk.report import build_report, format_report, write_csv
+from bot.features.desk.domain import DeskService, Requester, SupportHours
+from bot.features.desk.domain.report import build_report, format_report, write_csv
+from bot.features.desk.storage.models import DeskStatus, HandoffReason, RelayDirection
 from bot.storage.database import Database
-from bot.storage.models import DeskStatus, HandoffReason, RelayDirection
 
 SUPPORT = -100123
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)  # a Monday

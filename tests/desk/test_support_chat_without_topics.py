@@ -9,8 +9,8 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+from bot.features.desk.storage.models import DeskCase, DeskRelay, DeskStatus, RelayState
 from bot.storage.database import Database
-from bot.storage.models import DeskCase, DeskRelay, DeskStatus, RelayState
 from tests.desk.harness import SUPPORT, DeskWorld, desk_world
 
 pytestmark = pytest.mark.timeout(120)

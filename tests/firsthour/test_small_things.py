@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import bot
-from bot.insights.gaps import Gap, format_gaps
+from bot.features.desk.insights.gaps import Gap, format_gaps
 
 
 def test_gap_report_counts_read_as_english() -> None:

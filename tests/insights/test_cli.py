@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.features.desk.storage.insights_models import FaqDraft, FaqDraftStatus
 from bot.storage.database import Database, migrate
-from bot.storage.models import FaqDraft, FaqDraftStatus
 from tests.conversation.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.test_cli import run_cli

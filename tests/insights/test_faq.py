@@ -10,23 +10,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.desk import DeskService
-from bot.foundation_models.client import FoundationModelsClient
-from bot.insights import InsightJobs
-from bot.insights.faq import FaqDrafts, parse_edit
-from bot.insights.scrub import scrub
-from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.embedder import Embedder
-from bot.knowledge.types import KbMode
-from bot.storage.database import Database
-from bot.storage.models import (
-    DeskCase,
+from bot.features.desk.domain import DeskService
+from bot.features.desk.insights import InsightJobs
+from bot.features.desk.insights.faq import FaqDrafts, parse_edit
+from bot.features.desk.insights.scrub import scrub
+from bot.features.desk.storage.insights_models import (
     DeskInsight,
-    DeskStatus,
     FaqDraft,
     FaqDraftStatus,
     InsightJob,
 )
+from bot.features.desk.storage.models import DeskCase, DeskStatus
+from bot.foundation_models.client import FoundationModelsClient
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.embedder import Embedder
+from bot.knowledge.types import KbMode
+from bot.storage.database import Database
 from tests.insights.test_jobs import FAST
 
 OPERATOR_ANSWER = (

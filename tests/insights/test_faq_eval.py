@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bot.config import Settings
+from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
 from bot.foundation_models.client import FoundationModelsClient
-from bot.insights.faq_eval import evaluate, format_eval, load_cases
 from bot.knowledge.embedder import Embedder
 
 FIXTURE = Path(__file__).parent / "fixture" / "faq_cases.jsonl"

@@ -13,23 +13,25 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from bot.foundation_models.client import FoundationModelsClient
-from bot.insights import InsightJobs
-from bot.insights.gaps import GapAnalysis, cluster, format_gaps, write_gaps_csv
-from bot.insights.kinds import GAP
-from bot.knowledge.embedder import Embedder
-from bot.storage.database import Database
-from bot.storage.models import (
-    DeskCase,
-    DeskRelay,
-    DeskStatus,
-    DeskTurn,
+from bot.features.desk.insights import InsightJobs
+from bot.features.desk.insights.gaps import GapAnalysis, cluster, format_gaps, write_gaps_csv
+from bot.features.desk.insights.kinds import GAP
+from bot.features.desk.storage.insights_models import (
     FaqDraft,
     FaqDraftStatus,
     InsightJob,
     InsightJobStatus,
+)
+from bot.features.desk.storage.models import (
+    DeskCase,
+    DeskRelay,
+    DeskStatus,
+    DeskTurn,
     RelayDirection,
 )
+from bot.foundation_models.client import FoundationModelsClient
+from bot.knowledge.embedder import Embedder
+from bot.storage.database import Database
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.insights.test_jobs import FAST
 

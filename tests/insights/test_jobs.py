@@ -9,13 +9,13 @@ import logging
 import pytest
 from sqlalchemy import update
 
+from bot.features.desk.insights import InsightJobs, JobResult, NotYet, supports_async
+from bot.features.desk.storage.insight_jobs import InsightJobRepository
+from bot.features.desk.storage.insights_models import InsightJob, InsightJobStatus
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatMessage, PollPolicy, Role
-from bot.insights import InsightJobs, JobResult, NotYet, supports_async
 from bot.metrics import registry as metrics
 from bot.storage.database import Database
-from bot.storage.models import InsightJob, InsightJobStatus
-from bot.storage.repositories import InsightJobRepository
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
 FAST = PollPolicy(initial=0.01, multiplier=1.5, max_interval=0.05, deadline=5.0)
@@ -167,7 +167,7 @@ async def test_a_model_without_async_mode_runs_synchronously_and_says_so_once(
     sqlite_database: Database, client: FoundationModelsClient, fm: FakeFoundationModels,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, "bot.insights.jobs")
+    caplog.set_level(logging.WARNING, "bot.features.desk.insights.jobs")
     jobs = jobs_for(sqlite_database, client, model_name="qwen3-235b-a22b-fp8/latest")
     ids = [await jobs.submit("handoff_summary", ASK, schema=SCHEMA) for _ in range(3)]
     await jobs.wait_idle()
@@ -243,7 +243,7 @@ async def test_a_result_that_cannot_be_applied_yet_waits_quietly(
 ) -> None:
     """An expected race (a summary before its case's card is posted) is one INFO line, not
     an ERROR with a traceback, and the result is applied on the next try."""
-    caplog.set_level(logging.INFO, "bot.insights")
+    caplog.set_level(logging.INFO, "bot.features.desk.insights")
     jobs = jobs_for(sqlite_database, client, retry_base=0.2)
     calls: list[int] = []
 

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
-from bot.features import load_models
+from bot.features.models import load_models
 from bot.storage.database import (
     SchemaTooNewError,
     alembic_config,
@@ -76,7 +76,7 @@ def _diff(conn: Connection) -> list[Any]:
     context = MigrationContext.configure(
         conn, opts={"compare_type": True, "include_name": _mapped_name}
     )
-    load_models()  # the features' tables (voice) are in the schema too
+    load_models()  # the features' tables are in the schema too
     return list(compare_metadata(context, Base.metadata))
 
 

@@ -11,11 +11,7 @@ from bot.storage.repositories.conversations import (
     Turn,
     chars_as_tokens,
 )
-from bot.storage.repositories.desk import DeskRepository
-from bot.storage.repositories.desk_erasure import DeskErasureRepository
-from bot.storage.repositories.desk_relays import DeskRelayRepository
 from bot.storage.repositories.extensions import record_context
-from bot.storage.repositories.insights import InsightJobRepository, JobCount
 from bot.storage.repositories.knowledge import (
     KbStats,
     KnowledgeRepository,
@@ -53,14 +49,9 @@ __all__ = [
     "ChatRepository",
     "ChatState",
     "ConversationRepository",
-    "DeskErasureRepository",
-    "DeskRelayRepository",
-    "DeskRepository",
     "ForgetReport",
     "HistoryEntry",
     "IncomingUpdate",
-    "InsightJobRepository",
-    "JobCount",
     "KbStats",
     "KnowledgeRepository",
     "MediaUsage",

@@ -1,0 +1,146 @@
+"""The support desk's parts built from Settings: its hours, the desk, the learning loop's
+jobs, FAQ drafts and content gaps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bot.config import ConfigError, Settings
+from bot.extensions.events import HandoffEvent
+from bot.features.desk.domain import HoursFormatError, SupportHours
+
+if TYPE_CHECKING:
+    from bot.features.desk.insights import InsightJobs
+    from bot.features.desk.insights.faq import FaqDrafts
+    from bot.features.desk.insights.gaps import GapAnalysis
+    from bot.features.desk.telegram import SupportDesk
+    from bot.knowledge.embedder import Embedder
+    from bot.telegram.outbox import Outbox
+    from bot.wiring.core import Core
+    from bot.wiring.operations import Shared
+
+
+
+log = logging.getLogger("bot")
+
+
+def support_hours(settings: Settings) -> SupportHours:
+    try:
+        return SupportHours.parse(settings.support_hours, settings.support_timezone)
+    except HoursFormatError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def check_support(settings: Settings) -> None:
+    """The desk's settings before anything starts (bot/wiring/preflight.py): SUPPORT_TIMEZONE,
+    SUPPORT_CHAT_ID and the form of SUPPORT_HOURS, every problem at once."""
+    found: list[str] = []
+    try:
+        settings.check_support()
+    except ConfigError as exc:
+        found.append(str(exc))
+    try:  # the form of the hours, whatever the time zone (checked just above)
+        SupportHours.parse(settings.support_hours, "UTC")
+    except HoursFormatError as exc:
+        found.append(str(exc))
+    if found:
+        raise ConfigError("\n".join(found))
+
+
+def build_desk(
+    settings: Settings,
+    c: Core,
+    outbox: Outbox,
+    shared: Shared | None = None,
+    *,
+    menu: dict[str, dict[str, str]] | None = None,
+    on_handoff: Callable[[HandoffEvent], None] | None = None,
+) -> SupportDesk | None:
+    """The support desk when SUPPORT_CHAT_ID is set (`c.desk`), sending through `outbox`
+    (with replicas, `shared` coordinates its jobs): it lists the App's `menu` commands to
+    operators and tells `on_handoff` of each handoff."""
+    from bot.features.desk.telegram import DeskOptions, SupportDesk
+
+    service = c.desk
+    if service is None:
+        return None
+    options = DeskOptions(
+        support_chat_id=settings.support_chat_id,
+        hours=support_hours(settings),
+        csat=settings.csat == "on",
+        # 👍/👎 under every answer in KB_MODE=strict deployments.
+        feedback_buttons=settings.kb_effective_mode == "strict",
+        summary_model=settings.text_model,
+        retention_days=settings.retention_days,
+        admins=tuple(settings.admin_user_ids),
+    )
+    classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
+    coordinator = shared.coordinator if shared is not None else None
+    insights = build_insights(settings, c)
+    desk = SupportDesk(
+        service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator,
+        insights=insights, faq=build_faq(settings, c, insights),
+        # numpy loads only with a knowledge base (DESIGN.md): without one, `insights gaps`.
+        gaps=build_gaps(settings, c, insights, c.knowledge.embedder)
+        if insights and c.knowledge else None,
+        gaps_every=settings.insights_interval, menu_extra=menu, on_handoff=on_handoff,
+    )
+    return desk
+
+
+def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqDrafts | None:
+    """FAQ drafts with DESK_INSIGHTS and a knowledge base to write them into."""
+    if insights is None or c.knowledge is None or not settings.kb_path:
+        return None
+    from bot.features.desk.insights.faq import FaqDrafts
+
+    knowledge = c.knowledge
+
+    async def similar(text: str) -> float:
+        return (await knowledge.search(text, 1, kind="draft")).best_score
+
+    async def embed(text: str) -> Any:
+        return (await knowledge.embedder.query(text)).values
+
+    return FaqDrafts(
+        insights, c.db.sessionmaker, similar=similar, embed=embed,
+        threshold=settings.kb_drafts_similarity,
+        kb_file=settings.kb_path[0].expanduser() / settings.kb_drafts_file,
+    )
+
+
+def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
+    """Deferred model jobs when DESK_INSIGHTS is on."""
+    if not settings.desk_insights_on:
+        return None
+    from bot.features.desk.insights import InsightJobs
+
+    return InsightJobs(
+        c.db.sessionmaker, c.client, model_name=settings.insights_model,
+        owner=settings.replica_id, sync_model=c.chat_model,
+    )
+
+
+def build_gaps(
+    settings: Settings, c: Core, insights: InsightJobs | None, embedder: Embedder
+) -> GapAnalysis:
+    """Content gaps: questions embedded by `embedder` (the knowledge base's when there is
+    one), compared with the knowledge base."""
+    from bot.features.desk.insights.gaps import GapAnalysis
+
+    knowledge = c.knowledge
+
+    async def similar(text: str) -> float:
+        if knowledge is None:
+            return 0.0
+        return (await knowledge.search(text, 1, kind="gap")).best_score
+
+    async def embed(text: str) -> Any:
+        return (await embedder.query(text)).values
+
+    return GapAnalysis(
+        c.db.sessionmaker, embed=embed, similar=similar, jobs=insights,
+        covered_at=settings.kb_drafts_similarity,
+    )

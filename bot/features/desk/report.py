@@ -1,0 +1,34 @@
+"""The support desk's figures in `fmbot report` (bot/cli/report.py prints them first):
+conversations, handoffs, ratings and the gaps, and one CSV row per conversation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli.factory import ReportSection
+from bot.features.desk.build import support_hours
+from bot.plurals import quantity
+
+if TYPE_CHECKING:
+    from bot.cli.factory import ReportPart
+    from bot.config import Settings
+    from bot.storage.database import Database
+
+
+def desk_report(settings: Settings) -> ReportPart:
+    """The desk's part of the report, its hours from SUPPORT_HOURS (ConfigError if wrong)."""
+    hours = support_hours(settings)
+
+    async def part(db: Database, days: int) -> ReportSection:
+        from bot.features.desk.domain.report import build_report, format_report, write_csv
+
+        report = await build_report(db.sessionmaker, days=days, hours=hours)
+
+        def csv(path: Path) -> str:
+            rows = write_csv(report, path)
+            return f"{quantity(rows, 'en', 'conversation', 'conversations')} written to {path}"
+
+        return ReportSection(format_report(report, limit_gaps=30), csv)
+
+    return part
