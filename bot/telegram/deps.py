@@ -21,7 +21,6 @@ from bot.telegram.pastes import PasteJoiner
 from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:
-    from bot.features.tools.loop import ToolLoop
     from bot.telegram.media import MediaSupport
 
 
@@ -74,10 +73,9 @@ class Deps:
     outbox: Outbox
     pastes: PasteJoiner
     seen: RecentlySeen
-    tools: ToolLoop | None = None  # presses on tool cards, expired confirmations
     # Several webhook replicas (chatleases.py): the stop button reaches the streaming
     # replica, and a tool turn carried on after a press runs at the chat's lease holder, as a
-    # resumed turn (handlers/tools.py).
+    # resumed turn (bot/features/tools/presses.py).
     replicas: ReplicaRequests | None = None
     media: MediaSupport | None = None  # photos and voice notes
     # The texts' keys of what the features let the bot take besides text (/help lists them).

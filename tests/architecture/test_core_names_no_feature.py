@@ -24,7 +24,6 @@ NOT_YET_MOVED = frozenset({
     "bot/__init__.py", "bot/app/__init__.py", "bot/app/parts.py",
     "bot/cli/checks/__init__.py", "bot/cli/factory.py", "bot/cli/report.py",
     "bot/cli/terminal.py",
-    "bot/telegram/deps.py",
     "bot/testing/__init__.py", "bot/testing/reply.py", "bot/testing/stored.py",
     "bot/testing/wire.py",
     "bot/wiring/__init__.py", "bot/wiring/agent_tools.py", "bot/wiring/core.py",
