@@ -5,11 +5,11 @@ cost on files built to be expensive.
 
 Writes, with reportlab (a dev dependency), a text PDF of `--pages` pages (a heading and about
 350 words a page) and a DOCX of the same text (a heading per "page", and a 10-row table every
-fifth one), then times `extract` (bot/knowledge/extractors.py) `--runs` times each, in this
-process, one core; then the same files through `DocumentReader` (bot/knowledge/reading.py: a
-worker process, what `kb sync` and documents sent in chat use), its worker warmed. Then the
-"bombs" (DOCX, PPTX and PDF of 20,000 and 200,000 one-letter paragraphs) through the reader
-with the chat's cap: the CPU each costs, worker and this process together, and what came of it.
+fifth one), then times `extract` (bot/features/knowledge/extractors.py) `--runs` times each,
+in this process, one core; then the same files through `DocumentReader`
+(bot/features/knowledge/reading.py: a worker process, what `kb sync` and documents sent in
+chat use), its worker warmed. Then the "bombs" (DOCX, PPTX and PDF of 20,000 and 200,000
+one-letter paragraphs) through the reader with the chat's cap: the CPU each costs, worker and this process together, and what came of it.
 Prints the file sizes, blocks found, min/median/max seconds, and whether the targets hold.
 """
 
@@ -25,10 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.process_cpu import children_cpu, process_cpu
-from bot.knowledge.blocks import DocumentError
-from bot.knowledge.chunking import block_passages
-from bot.knowledge.extractors import extract
-from bot.knowledge.reading import DocumentReader
+from bot.features.knowledge.blocks import DocumentError
+from bot.features.knowledge.chunking import block_passages
+from bot.features.knowledge.extractors import extract
+from bot.features.knowledge.reading import DocumentReader
 from tests.documents import docx_bytes, lines_pdf, paragraphs_docx, paragraphs_pptx, text_pdf_of
 
 TARGET_PDF_SECONDS = 2.0

@@ -40,19 +40,19 @@ from typing import Any
 from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-# As the bot does (bot/knowledge/__init__.py), before numpy loads: one BLAS thread.
+# As the bot does (bot/features/knowledge/__init__.py), before numpy loads: one BLAS thread.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
 from bench.throwaway_postgres import throwaway_postgres
+from bot.features.knowledge import KbMode
+from bot.features.knowledge.base import KnowledgeBase
+from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.search import CANDIDATES, Retriever
+from bot.features.knowledge.stemming import search_text
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge import KbMode
-from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.embedder import Embedder
-from bot.knowledge.search import CANDIDATES, Retriever
-from bot.knowledge.stemming import search_text
 from bot.storage.database import Database, migrate
 from bot.storage.repositories import KnowledgeRepository, NewPassage
 from bot.storage.repositories.kb_vectors import PgVectorRepository

@@ -7,7 +7,7 @@ The parent fills a database as bench_kb.py does (SQLite file; a throwaway Postgr
 when reachable; with `--pgvector` PostgreSQL 16 with pgvector from the pgserver wheel), then
 starts a child process that imports what `python -m bot run` imports (bot.cli, bot.wiring and
 the Telegram app, no numpy) and uses its database engines: the bot's baseline; then imports
-what the knowledge base adds (numpy, PyStemmer, bot.knowledge), loads the index as the bot
+what the knowledge base adds (numpy, PyStemmer, bot.features.knowledge), loads the index as the bot
 does and runs `--queries` searches (words of the passages, random vectors). It
 prints the child's resident memory at each step: the total is what the issue's target ("<= 30
 MB above the bot's baseline at 10,000 passages") is about, imports included.
@@ -49,10 +49,10 @@ async def child(url: str, queries: int) -> None:
     baseline = rss_mb()
     import numpy as np
 
-    from bot.knowledge.base import KnowledgeBase  # noqa: F401  (all a bot with one loads)
-    from bot.knowledge.embedder import Embedder
-    from bot.knowledge.search import Retriever
-    from bot.knowledge.vectors import release_freed_memory
+    from bot.features.knowledge.base import KnowledgeBase  # noqa: F401  (all a bot with one loads)
+    from bot.features.knowledge.embedder import Embedder
+    from bot.features.knowledge.search import Retriever
+    from bot.features.knowledge.vectors import release_freed_memory
 
     imported = rss_mb()
     embedder = Embedder(None, doc_model="emb-doc",  # type: ignore[arg-type]
@@ -79,7 +79,7 @@ async def child(url: str, queries: int) -> None:
     trimmed = rss_mb()
     await db.dispose()
     path = "pgvector" if retriever.pgvector else f"numpy, {retriever.index.nbytes / 2**20:.1f} MB"
-    print(f"  baseline {baseline:.1f} MB; + numpy, PyStemmer, bot.knowledge "
+    print(f"  baseline {baseline:.1f} MB; + numpy, PyStemmer, bot.features.knowledge "
           f"+{imported - baseline:.1f}; + index loaded ({path}) +{loaded - imported:.1f}; "
           f"+ {len(texts)} searches +{searched - loaded:.1f}; total +{searched - baseline:.1f} MB"
           f" (+{trimmed - baseline:.1f} MB after malloc_trim)")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bot.app import App, AppError
 from bot.config import Settings
-from bot.extensions.events import (
+from bot.features.extensions.events import (
     AnswerEvent,
     AnswerStatus,
     HandoffEvent,

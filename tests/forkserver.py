@@ -60,8 +60,8 @@ PRELOAD = (
     "uvloop",
     # Imported at start-up by the bot's parts (tools, the knowledge base's sync, numpy).
     "bot.wiring.agent_tools",
-    "bot.knowledge.indexer",
-    "bot.knowledge.store_sync",
+    "bot.features.knowledge.indexer",
+    "bot.features.knowledge.store_sync",
     "bot.features.desk.telegram",
     "numpy",
 )

@@ -44,8 +44,8 @@ from bot.app.parts import (
     require_async,
 )
 from bot.app.plugins import PLUGIN_GROUP
-from bot.extensions import NamedProvider
-from bot.extensions.runner import LifecycleHook, name_of
+from bot.features.extensions import NamedProvider
+from bot.features.extensions.runner import LifecycleHook, name_of
 from bot.menu import MenuCommand, commands_of, menu_entry_problem
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_settings import BaseSettings
 
-from bot.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
-from bot.extensions.runner import LifecycleHook, name_of
+from bot.features.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
+from bot.features.extensions.runner import LifecycleHook, name_of
 from bot.features.tools.base import ToolContext
 from bot.features.tools.functions import FunctionTools
 from bot.menu import MenuCommand

@@ -15,13 +15,13 @@ if TYPE_CHECKING:
     # importers) must be importable without the conversation core.
     from bot.conversation.contributors import PromptContributor
     from bot.conversation.features import TurnFeature
-    from bot.extensions import ExtensionRunner
     from bot.features.asker import Asker
     from bot.features.documents.chat import ChatDocuments
+    from bot.features.extensions import ExtensionRunner
+    from bot.features.knowledge.base import KnowledgeBase
     from bot.features.tools.loop import ToolLoop
     from bot.features.vision.images import Vision
     from bot.features.websearch.hosted import HostedSearch
-    from bot.knowledge.base import KnowledgeBase
 
 
 def turn_features(

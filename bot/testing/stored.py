@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.extensions import SourceInfo, ToolCallInfo
-from bot.extensions.events import tool_call_outcome
+from bot.features.extensions import SourceInfo, ToolCallInfo
+from bot.features.extensions.events import tool_call_outcome
 from bot.storage.models import (
     Conversation,
     KbAnswer,

@@ -240,7 +240,7 @@ def embedding_of(text: str, dim: int = 256) -> list[float]:
     """A vector in which texts sharing words (after stemming, stop words left out) and word
     pieces are close: each stem and each of its character trigrams is hashed to a signed
     coordinate (feature hashing), as a real embedding model behaves for retrieval."""
-    from bot.knowledge.stemming import stems
+    from bot.features.knowledge.stemming import stems
 
     values = [0.0] * dim
     for stem in stems(text):

@@ -7,11 +7,11 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from bot.config import Settings
+from bot.features.knowledge.store_sync import StoreSync
 from bot.features.websearch.hosted import HostedSearch, web_search_tool
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.vector_stores import VectorStoreClient
-from bot.knowledge.store_sync import StoreSync
 from bot.storage.database import Database
 from bot.storage.models import utc_today
 
@@ -68,7 +68,7 @@ async def start_store_sync(
 ) -> None:
     """KB_BACKEND=yandex in `run`: the store synced at start and every KB_SYNC_INTERVAL, like
     the local index (stopped, then its client closed, with the stack)."""
-    from bot.knowledge.background import BackgroundSync
+    from bot.features.knowledge.background import BackgroundSync
 
     client = build_store_client(settings, auth)
     stack.push_async_callback(client.aclose)

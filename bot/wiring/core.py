@@ -37,9 +37,9 @@ from bot.wiring.clients import (
 if TYPE_CHECKING:
 
     from bot.app.parts import AppParts
-    from bot.extensions import ExtensionRunner
+    from bot.features.extensions import ExtensionRunner
+    from bot.features.knowledge.base import KnowledgeBase
     from bot.features.tools.loop import ToolLoop
-    from bot.knowledge.base import KnowledgeBase
 
 from bot.wiring.parts import (
     build_knowledge,
@@ -125,7 +125,7 @@ async def core(
         if knowledge is not None:
             await knowledge.load()
             if kb_background:
-                from bot.knowledge.background import BackgroundSync
+                from bot.features.knowledge.background import BackgroundSync
 
                 syncer = BackgroundSync(knowledge, interval=settings.kb_sync_interval)
                 syncer.start()

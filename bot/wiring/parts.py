@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.config import ConfigError, Settings
+from bot.features.knowledge import KbMode
 from bot.features.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.signing import RequestSigner, SigningKeyError
@@ -21,7 +22,6 @@ from bot.features.vision.images import Vision
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel
-from bot.knowledge import KbMode
 from bot.storage.database import Database
 from bot.wiring.clients import (
     build_speech,
@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 
     from bot.features.documents.chat import ChatDocuments
     from bot.features.documents.support import DocumentSupport
+    from bot.features.knowledge.base import KnowledgeBase
+    from bot.features.knowledge.embedder import Embedder
     from bot.features.vision.images import ImageSource
     from bot.features.voice.longvoice import LongNotes
-    from bot.knowledge.base import KnowledgeBase
-    from bot.knowledge.embedder import Embedder
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
     from bot.telegram.media.photos import PhotoPreparer
@@ -210,7 +210,7 @@ def build_documents(
     """Documents sent in chat: downloads from Telegram, read in bounded worker processes
     (started on the first document), kept per conversation."""
     from bot.features.documents.support import DocumentSupport
-    from bot.knowledge.reading import DocumentReader
+    from bot.features.knowledge.reading import DocumentReader
 
     if chats is None:
         return None
@@ -221,7 +221,7 @@ def build_documents(
 
 def build_embedder(settings: Settings, client: FoundationModelsClient) -> Embedder:
     """The embedding models (EMBEDDING_*): the knowledge base's, content gaps', FAQ evals'."""
-    from bot.knowledge.embedder import Embedder
+    from bot.features.knowledge.embedder import Embedder
 
     return Embedder(
         client,
@@ -238,7 +238,7 @@ def build_knowledge(
     mode = KbMode(settings.kb_effective_mode)
     if mode is KbMode.OFF or settings.kb_backend == "yandex":  # Yandex keeps that one
         return None
-    from bot.knowledge.base import KnowledgeBase
+    from bot.features.knowledge.base import KnowledgeBase
 
     return KnowledgeBase(
         sessionmaker=db.sessionmaker,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.config import ConfigError, Settings
-from bot.extensions.events import RunContext
+from bot.features.extensions.events import RunContext
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -265,7 +265,7 @@ async def run_bot(
 
 async def lifecycle(app: AppParts, kind: str, limit: float, context: RunContext) -> None:
     """The App's on_startup or on_shutdown hooks (a failing one is logged, never fatal)."""
-    from bot.extensions.runner import run_lifecycle
+    from bot.features.extensions.runner import run_lifecycle
 
     hooks = app.startup_hooks if kind == "on_startup" else app.shutdown_hooks
     await run_lifecycle(kind, hooks, limit, context)

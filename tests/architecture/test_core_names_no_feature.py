@@ -3,9 +3,8 @@ no module outside a feature's folder imports one. The modules directly in `bot/f
 are the exception: they list the features (the turn's, the command line's) for the core to
 ask, and hold what several features share (who asks).
 
-The features whose code has not all moved yet still live in their old packages
-(`FEATURE_PACKAGES`); the modules of the core that still import them are listed in
-`NOT_YET_MOVED`, a list that only shrinks: a new module naming a feature fails, and so does an
+The modules of the core that still import a feature are listed in `NOT_YET_MOVED`, a list
+that only shrinks: a new module naming a feature fails, and so does an
 entry that no longer names one (take it off the list)."""
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from pathlib import Path
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
 
-# Feature code: the folders under bot/features/, and the packages still to move into them.
-FEATURE_PACKAGES = ("bot.knowledge", "bot.extensions")
 
 # The core's modules that still import a feature's (issue: features as components). Each
 # leaves this list when its feature's part moves behind a hook; none may join it.
@@ -55,12 +52,10 @@ def imported(path: Path, tree: ast.AST) -> list[str]:
 
 
 def is_feature(module: str) -> bool:
-    """In a feature's folder (a package under bot/features/) or a package still to move."""
+    """In a feature's folder: a package under bot/features/."""
     parts = module.split(".")
-    if parts[:2] == ["bot", "features"] and len(parts) > 2:
-        return (BOT / "features" / parts[2]).is_dir()
-    return any(module == package or module.startswith(package + ".")
-               for package in FEATURE_PACKAGES)
+    return (parts[:2] == ["bot", "features"] and len(parts) > 2
+            and (BOT / "features" / parts[2]).is_dir())
 
 
 def naming_a_feature() -> dict[str, list[str]]:
@@ -93,14 +88,15 @@ def test_the_list_of_modules_not_yet_moved_only_shrinks() -> None:
 def test_the_scan_sees_what_it_looks_for() -> None:
     """A check that cannot fail is a defect: the scan finds each way of naming a feature."""
     assert is_feature("bot.features.images.service")
-    assert is_feature("bot.knowledge")
-    assert is_feature("bot.knowledge.base")
+    assert is_feature("bot.features.knowledge")
+    assert is_feature("bot.features.knowledge.base")
     assert not is_feature("bot.features")
     assert not is_feature("bot.features.commands")
-    assert not is_feature("bot.knowledgeable")
+    assert not is_feature("bot.features.cli")
+    assert not is_feature("bot.featuresque.voice")
     tree = ast.parse("from bot.features.images.delivery import ImageDelivery\n"
-                     "import bot.knowledge.base\nfrom ..features.vision import feature\n"
+                     "import bot.features.knowledge.base\nfrom ..features.vision import feature\n"
                      "from bot.features import turn_features\n")
     names = [m for m in imported(BOT / "telegram" / "app.py", tree) if is_feature(m)]
-    assert names == ["bot.features.images.delivery", "bot.knowledge.base",
+    assert names == ["bot.features.images.delivery", "bot.features.knowledge.base",
                      "bot.features.vision"]

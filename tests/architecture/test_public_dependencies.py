@@ -206,7 +206,7 @@ def test_importing_the_library_tunes_nothing_of_the_process() -> None:
     code = (
         "import gc, os, sys\n"
         "before = (dict(os.environ), gc.get_threshold(), gc.get_freeze_count())\n"
-        "import bot, bot.knowledge, bot.knowledge.base, bot.features.tools, bot.wiring\n"
+        "import bot, bot.features.knowledge.base, bot.features.tools, bot.wiring\n"
         "import bot.telegram.app, bot.cli.dispatch\n"
         "after = (dict(os.environ), gc.get_threshold(), gc.get_freeze_count())\n"
         "changed = {k: v for k, v in after[0].items() if before[0].get(k) != v}\n"

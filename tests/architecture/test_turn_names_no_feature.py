@@ -11,11 +11,7 @@ STEPS = ("opening.py", "running.py", "finishing.py", "parts.py", "contributors.p
          "features.py")
 # What a step may not import: the features' folders and the packages behind them. (The
 # grounded answer, bot/grounding, is what every step shares.)
-FEATURE_MODULES = (
-    "bot.features", "bot.extensions",
-    "bot.knowledge.base", "bot.knowledge.retrieval", "bot.knowledge.embedder",
-    "bot.features.vision.images", "bot.features.tools.loop", "bot.features.tools.turns",
-)
+FEATURE_MODULES = ("bot.features",)
 FEATURE_NAMES = {"knowledge", "tools", "vision", "documents", "extras", "hosted", "images",
                  "desk", "voice", "search", "seen_images"}
 

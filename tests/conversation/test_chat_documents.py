@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from bot.conversation import ChatRef, Speaker
 from bot.features.documents.chat import INSTRUCTIONS, ChatDocuments, build_context
+from bot.features.knowledge.extractors import extract
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge.extractors import extract
 from bot.storage.database import Database
 from bot.storage.models import ChatDocument
 from bot.storage.repositories import PrivacyRepository, StoredChatDocument

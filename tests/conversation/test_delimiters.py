@@ -9,8 +9,8 @@ import re
 import pytest
 
 from bot.features.documents.chat import build_context
+from bot.features.knowledge.types import Hit
 from bot.grounding.prompt import cited_numbers, grounded_prompt
-from bot.knowledge.types import Hit
 from bot.storage.repositories.chat_documents import StoredChatDocument
 
 FORGED_TAGS = [

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from bot.features.documents.chat import ChatDocuments
+from bot.features.knowledge.extractors import extract
+from bot.features.knowledge.types import Hit
 from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
 from bot.features.tools.pinning import clean_text
 from bot.features.tools.text import DATA_NOTE
 from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.client import FoundationModelsClient
 from bot.grounding.prompt import grounded_prompt
-from bot.knowledge.extractors import extract
-from bot.knowledge.types import Hit
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from tests.conversation.conftest import ANNA, PRIVATE, make_service

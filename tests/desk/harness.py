@@ -18,10 +18,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.conversation import ConversationService
-from bot.extensions import HandoffEvent
 from bot.features.desk.domain import DeskService, SupportHours
 from bot.features.desk.insights import InsightJobs
 from bot.features.documents.telegram import documents_on_telegram
+from bot.features.extensions import HandoffEvent
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
 
@@ -237,9 +237,9 @@ async def _faq(
 ) -> FaqDrafts:
     """FAQ drafts deduplicated against a knowledge base on `folder` (synced here)."""
     from bot.features.desk.insights.faq import FaqDrafts
-    from bot.knowledge.base import KnowledgeBase
-    from bot.knowledge.embedder import Embedder
-    from bot.knowledge.types import KbMode
+    from bot.features.knowledge.base import KnowledgeBase
+    from bot.features.knowledge.embedder import Embedder
+    from bot.features.knowledge.types import KbMode
 
     embedder = Embedder(client, doc_model="text-search-doc/latest",
                         query_model="text-search-query/latest", rps=1000.0, backoff=0.01)

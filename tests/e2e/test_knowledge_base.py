@@ -55,7 +55,8 @@ async def synced_runs(e2e: E2E, count: int) -> None:
         e2e.bot.log_text().rsplit("--- harness: start #", 1)[-1]), 30)
 
 
-# Logged by the bot each time it loads its vectors (bot/knowledge/search.py), with passages.
+# Logged by the bot each time it loads its vectors (bot/features/knowledge/search.py), with
+# passages.
 _INDEX_LOADED = re.compile(r"knowledge base: [1-9][0-9]* passages in the vector index")
 
 

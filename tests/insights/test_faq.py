@@ -21,10 +21,10 @@ from bot.features.desk.storage.insights_models import (
     InsightJob,
 )
 from bot.features.desk.storage.models import DeskCase, DeskStatus
+from bot.features.knowledge.base import KnowledgeBase
+from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.types import KbMode
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.embedder import Embedder
-from bot.knowledge.types import KbMode
 from bot.storage.database import Database
 from tests.insights.test_jobs import FAST
 

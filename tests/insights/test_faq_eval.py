@@ -11,8 +11,8 @@ import pytest
 
 from bot.config import Settings
 from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
+from bot.features.knowledge.embedder import Embedder
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge.embedder import Embedder
 
 FIXTURE = Path(__file__).parent / "fixture" / "faq_cases.jsonl"
 

@@ -29,8 +29,8 @@ from bot.features.desk.storage.models import (
     DeskTurn,
     RelayDirection,
 )
+from bot.features.knowledge.embedder import Embedder
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge.embedder import Embedder
 from bot.storage.database import Database
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.insights.test_jobs import FAST

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.features.knowledge import KbMode
+from bot.features.knowledge.base import KnowledgeBase
+from bot.features.knowledge.embedder import Embedder
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge import KbMode
-from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.embedder import Embedder
 from bot.storage.database import Database
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels

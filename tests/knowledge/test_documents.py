@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.chunking import MAX_CHARS, passages
-from bot.knowledge.documents import (
+from bot.features.knowledge.chunking import MAX_CHARS, passages
+from bot.features.knowledge.documents import (
     MAX_FILE_BYTES,
     Candidate,
     DocumentError,

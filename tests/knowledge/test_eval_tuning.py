@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.evaluation import Case, Outcome, format_report, score
+from bot.features.knowledge.evaluation import Case, Outcome, format_report, score
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import FIXTURE
 from tests.knowledge.test_eval_fixture import environment, figure, fmbot

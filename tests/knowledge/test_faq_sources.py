@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.features.knowledge import KbMode
+from bot.features.knowledge.chunking import passages
+from bot.features.knowledge.documents import Candidate, parse, read_bytes
 from bot.grounding.prompt import grounded_prompt, mark_cited
-from bot.knowledge import KbMode
-from bot.knowledge.chunking import passages
-from bot.knowledge.documents import Candidate, parse, read_bytes
 from bot.telegram.render.citations import with_citations
 from tests.knowledge.conftest import KbFactory
 

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversation import ChatRef
+from bot.features.knowledge import NOT_FOUND_MARKER, KbMode
+from bot.features.knowledge.embedder import ATTEMPTS
 from bot.foundation_models.client import FoundationModelsClient
 from bot.grounding.prompt import NOT_FOUND_TEXT
-from bot.knowledge import NOT_FOUND_MARKER, KbMode
-from bot.knowledge.embedder import ATTEMPTS
 from bot.storage.database import Database
 from bot.storage.models import KbAnswer, MessageStatus
 from tests.conversation.conftest import ANNA, PRIVATE, make_service

@@ -12,14 +12,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.features.knowledge import KbMode
+from bot.features.knowledge.base import KnowledgeBase
+from bot.features.knowledge.embedder import ATTEMPTS, Embedder
+from bot.features.knowledge.indexer import Progress
 from bot.features.knowledge.telegram import describe
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import RetryPolicy
-from bot.knowledge import KbMode
-from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.embedder import ATTEMPTS, Embedder
-from bot.knowledge.indexer import Progress
 from bot.storage.database import Database
 from bot.storage.models import KbDocument, KbEmbedding, KbSyncRun
 from bot.telegram.texts import Translator

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from bot.knowledge.embedder import Embedder
-from bot.knowledge.search import COMMON_MIN, FALLBACK_TERMS, LexicalQuery, Retriever
+from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.search import COMMON_MIN, FALLBACK_TERMS, LexicalQuery, Retriever
 from bot.storage.database import Database
 from bot.storage.repositories import KnowledgeRepository
 from bot.storage.repositories.knowledge import NewPassage

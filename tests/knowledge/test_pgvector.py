@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from bot.features.knowledge import KbMode
+from bot.features.knowledge.base import KnowledgeBase
+from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.vectors import VectorIndex
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge import KbMode
-from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.embedder import Embedder
-from bot.knowledge.vectors import VectorIndex
 from bot.storage.database import Database, downgrade_blocking, migrate_blocking
 from bot.storage.repositories import KnowledgeRepository, NewPassage
 from bot.storage.repositories.kb_vectors import PgVectorRepository, as_pgvector

@@ -1,6 +1,6 @@
-"""Documents read in bounded worker processes (bot/knowledge/reading.py): files built to cost
-a parser minutes of CPU or gigabytes of memory cost at most a few CPU-seconds, ordinary files
-read as before, and no other read waits behind a hostile one.
+"""Documents read in bounded worker processes (bot/features/knowledge/reading.py): files built
+to cost a parser minutes of CPU or gigabytes of memory cost at most a few CPU-seconds,
+ordinary files read as before, and no other read waits behind a hostile one.
 
 CPU is measured, not timed: the worker's CPU from /proc before the read, and the whole
 worker's after it is reaped (RUSAGE_CHILDREN), so a busy machine changes nothing."""
@@ -18,9 +18,9 @@ from collections.abc import Callable
 import pytest
 
 from bench.process_cpu import children_cpu, process_cpu
-from bot.knowledge.blocks import Extracted, NoTextError, TooComplexDocumentError
-from bot.knowledge.extractors import extract, extract_sent
-from bot.knowledge.reading import DocumentReader
+from bot.features.knowledge.blocks import Extracted, NoTextError, TooComplexDocumentError
+from bot.features.knowledge.extractors import extract, extract_sent
+from bot.features.knowledge.reading import DocumentReader
 from tests.documents import docx_bytes, lines_pdf, paragraphs_docx, paragraphs_pptx, pdf_bytes
 
 pytestmark = pytest.mark.timeout(120)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.knowledge.background import sync_logged
+from bot.features.knowledge.background import sync_logged
 from bot.storage.database import Database
 from bot.storage.models import KbDocument
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -82,7 +82,7 @@ async def test_the_periodic_sync_logs_a_warning_and_keeps_the_index(
     await kb.sync()
     indexed = await _documents(database)
     _empty(docs)
-    with caplog.at_level(logging.WARNING, logger="bot.knowledge.background"):
+    with caplog.at_level(logging.WARNING, logger="bot.features.knowledge.background"):
         report = await sync_logged(kb)
     assert report is not None
     assert report.removal_refused

@@ -6,6 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bot.features.knowledge.evaluation import Case, Outcome, score
+from bot.features.knowledge.followup import is_follow_up, search_queries
+from bot.features.knowledge.stemming import search_text, stems
+from bot.features.knowledge.types import Hit, Source, label
+from bot.features.knowledge.vectors import VectorIndex
 from bot.grounding.prompt import (
     NOT_FOUND_MARKER,
     cited_numbers,
@@ -14,11 +19,6 @@ from bot.grounding.prompt import (
     is_not_found,
     mark_cited,
 )
-from bot.knowledge.evaluation import Case, Outcome, score
-from bot.knowledge.followup import is_follow_up, search_queries
-from bot.knowledge.stemming import search_text, stems
-from bot.knowledge.types import Hit, Source, label
-from bot.knowledge.vectors import VectorIndex
 from bot.telegram.render import render_markdown
 from bot.telegram.render.citations import with_citations
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.features.knowledge.store_sync import StoreSync
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.vector_stores import VectorStoreClient
-from bot.knowledge.store_sync import StoreSync
 from bot.storage.database import Database
 from tests.conversation.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
+from bot.features.knowledge import KbMode
 from bot.foundation_models.client import FoundationModelsClient
-from bot.knowledge import KbMode
 from bot.metrics import registry as metrics
 from bot.metrics.registry import REGISTRY
 from bot.storage.database import Database

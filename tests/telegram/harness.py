@@ -30,9 +30,9 @@ from aiogram.types import (
 from bot.conversation import ConversationService
 from bot.conversation.listeners import Listeners
 from bot.coordination import Coordinator
-from bot.extensions import ExtensionRunner
 from bot.features import turn_features
 from bot.features.documents.telegram import documents_on_telegram
+from bot.features.extensions import ExtensionRunner
 from bot.features.images.delivery import ImageDelivery
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram

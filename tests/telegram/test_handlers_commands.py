@@ -361,10 +361,10 @@ async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) ->
     from bot.features.documents.chat import ChatDocuments
     from bot.features.documents.support import DocumentSupport
     from bot.features.documents.telegram import documents_on_telegram
+    from bot.features.knowledge.reading import DocumentReader
     from bot.features.voice.hearing import VoiceNotes
     from bot.foundation_models.auth import ApiKeyAuth
     from bot.foundation_models.speech import SpeechRecognizer
-    from bot.knowledge.reading import DocumentReader
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media import MediaSupport
 

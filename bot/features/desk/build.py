@@ -8,15 +8,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings
-from bot.extensions.events import HandoffEvent
 from bot.features.desk.domain import HoursFormatError, SupportHours
+from bot.features.extensions.events import HandoffEvent
 
 if TYPE_CHECKING:
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.faq import FaqDrafts
     from bot.features.desk.insights.gaps import GapAnalysis
     from bot.features.desk.telegram import SupportDesk
-    from bot.knowledge.embedder import Embedder
+    from bot.features.knowledge.embedder import Embedder
     from bot.telegram.outbox import Outbox
     from bot.wiring.core import Core
     from bot.wiring.operations import Shared

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.types import ChatRef, Speaker
-from bot.knowledge.blocks import Extracted
-from bot.knowledge.chunking import block_passages
-from bot.knowledge.stemming import stems
+from bot.features.knowledge.blocks import Extracted
+from bot.features.knowledge.chunking import block_passages
+from bot.features.knowledge.stemming import stems
 from bot.prompting import estimate_tokens
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (

@@ -21,8 +21,7 @@ from aiogram.types import Document, Message
 from bot.conversation import TurnResult
 from bot.features.documents.chat import AddedDocument, ChatDocuments
 from bot.features.documents.support import DocumentSupport
-from bot.foundation_models.types import Snapshot
-from bot.knowledge.blocks import (
+from bot.features.knowledge.blocks import (
     DocumentError,
     EncryptedDocumentError,
     Extracted,
@@ -31,7 +30,8 @@ from bot.knowledge.blocks import (
     TooComplexDocumentError,
     UnsupportedDocumentError,
 )
-from bot.knowledge.extractors import CHAT_SUFFIXES, suffix_of
+from bot.features.knowledge.extractors import CHAT_SUFFIXES, suffix_of
+from bot.foundation_models.types import Snapshot
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket

@@ -13,7 +13,7 @@ from bot.features.knowledge.progress import ProgressBar, summary
 if TYPE_CHECKING:
     # Only when a kb command runs: `fmbot --help`, `migrate` and `run` build this module's
     # parser and should not pay for the knowledge base's imports (numpy, the indexer).
-    from bot.knowledge.base import KnowledgeBase
+    from bot.features.knowledge.base import KnowledgeBase
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -72,7 +72,7 @@ async def _sync(knowledge: KnowledgeBase, *, allow_removal: bool = False) -> int
 
 
 async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int:
-    from bot.knowledge.types import label
+    from bot.features.knowledge.types import label
 
     retrieval = await knowledge.search(question, k)
     verdict = "covered" if retrieval.covered else "NOT covered"
@@ -97,7 +97,7 @@ async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int
 
 
 async def _eval(knowledge: KnowledgeBase, file: Path) -> int:
-    from bot.knowledge.evaluation import (
+    from bot.features.knowledge.evaluation import (
         EvalFileError,
         check_expected,
         evaluate,

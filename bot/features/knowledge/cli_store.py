@@ -8,9 +8,9 @@ from contextlib import AsyncExitStack
 
 from bot.cli.factory import Factory
 from bot.features.knowledge.progress import ProgressBar, summary
+from bot.features.knowledge.store_sync import StoreSyncReport
 from bot.foundation_models.errors import FoundationModelsError, NotFoundError
 from bot.foundation_models.vector_stores import STORE_ROLE
-from bot.knowledge.store_sync import StoreSyncReport
 
 
 def store_lines(report: StoreSyncReport) -> list[str]:

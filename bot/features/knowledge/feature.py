@@ -14,10 +14,10 @@ from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState, previous_questions
 from bot.conversation.types import TurnResult
+from bot.features.knowledge.base import KnowledgeBase
+from bot.features.knowledge.types import Retrieval
 from bot.foundation_models.errors import FoundationModelsError
 from bot.grounding.prompt import grounded_prompt, hiding_citations
-from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.types import Retrieval
 from bot.metrics import registry as metrics
 from bot.storage.repositories import KnowledgeRepository
 

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from bot.knowledge.indexer import Progress, SyncReport
+    from bot.features.knowledge.indexer import Progress, SyncReport
 
 BAR = 30
 

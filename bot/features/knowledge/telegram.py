@@ -15,8 +15,8 @@ from bot.telegram.deps import Deps, refuse, thread_of
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.texts import Translator
 
-if TYPE_CHECKING:  # numpy loads only with a knowledge base (see bot/knowledge/__init__.py)
-    from bot.knowledge.base import KbStatus, KnowledgeBase
+if TYPE_CHECKING:  # numpy loads only with a knowledge base (see __init__.py)
+    from bot.features.knowledge.base import KbStatus, KnowledgeBase
 
 log = logging.getLogger(__name__)
 MAX_FAILURES_SHOWN = 10
@@ -77,7 +77,7 @@ def knowledge_on_telegram(knowledge: KnowledgeBase | None) -> TelegramFeature:
 async def _sync_and_report(
     knowledge: KnowledgeBase, deps: Deps, message: Message, t: Translator
 ) -> None:
-    from bot.knowledge.background import sync_logged
+    from bot.features.knowledge.background import sync_logged
 
     report = await sync_logged(knowledge)
     if report is None:

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.knowledge.documents import Block, Document
-from bot.knowledge.types import label
+from bot.features.knowledge.documents import Block, Document
+from bot.features.knowledge.types import label
 
 MAX_CHARS = 1200
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")

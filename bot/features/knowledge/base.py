@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.knowledge.embedder import Embedder
-from bot.knowledge.followup import search_queries
-from bot.knowledge.indexer import Indexer, Progress, SyncReport
-from bot.knowledge.search import Retriever
-from bot.knowledge.types import KbMode, Retrieval
+from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.followup import search_queries
+from bot.features.knowledge.indexer import Indexer, Progress, SyncReport
+from bot.features.knowledge.search import Retriever
+from bot.features.knowledge.types import KbMode, Retrieval
 from bot.metrics import registry as metrics
 from bot.storage.models import KbSyncRun
 from bot.storage.repositories import KnowledgeRepository

@@ -23,9 +23,8 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.foundation_models.errors import FoundationModelsError
-from bot.knowledge.chunking import Passage, passages
-from bot.knowledge.documents import (
+from bot.features.knowledge.chunking import Passage, passages
+from bot.features.knowledge.documents import (
     Candidate,
     Document,
     DocumentError,
@@ -34,9 +33,10 @@ from bot.knowledge.documents import (
     find_files,
     read_bytes,
 )
-from bot.knowledge.embedder import Embedder
-from bot.knowledge.reading import KB_CPU_SECONDS, DocumentReader
-from bot.knowledge.stemming import search_text
+from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.reading import KB_CPU_SECONDS, DocumentReader
+from bot.features.knowledge.stemming import search_text
+from bot.foundation_models.errors import FoundationModelsError
 from bot.storage.repositories import KnowledgeRepository, NewPassage, StoredDocument
 from bot.storage.repositories.kb_vectors import PgVectorRepository
 

@@ -10,7 +10,7 @@ import contextlib
 import logging
 from typing import Protocol
 
-from bot.knowledge.indexer import SyncReport
+from bot.features.knowledge.indexer import SyncReport
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.knowledge.embedder import Embedder
-from bot.knowledge.stemming import stems
-from bot.knowledge.types import Hit, Retrieval
-from bot.knowledge.vectors import VectorIndex, release_freed_memory
+from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.stemming import stems
+from bot.features.knowledge.types import Hit, Retrieval
+from bot.features.knowledge.vectors import VectorIndex, release_freed_memory
 from bot.storage.models import KbPassage
 from bot.storage.repositories import KnowledgeRepository
 from bot.storage.repositories.kb_vectors import PgVectorRepository

@@ -25,7 +25,7 @@ import sys
 from dataclasses import asdict
 from typing import Any, BinaryIO
 
-from bot.knowledge.blocks import (
+from bot.features.knowledge.blocks import (
     DocumentError,
     EncryptedDocumentError,
     MissingExtraError,
@@ -33,7 +33,7 @@ from bot.knowledge.blocks import (
     TooComplexDocumentError,
     UnsupportedDocumentError,
 )
-from bot.knowledge.extractors import extract, extract_sent
+from bot.features.knowledge.extractors import extract, extract_sent
 
 HEADER = struct.Struct(">I")
 # The error kinds the parent turns back into DocumentError subclasses.

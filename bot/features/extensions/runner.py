@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from bot.extensions.events import RunContext
+from bot.features.extensions.events import RunContext
 from bot.features.tools.base import ToolContext
 
 log = logging.getLogger(__name__)

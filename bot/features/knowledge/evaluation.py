@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.knowledge.base import KnowledgeBase
+from bot.features.knowledge.base import KnowledgeBase
 
 KS = (1, 3, 5, 10)
 MISS_DEPTH = 5  # a "miss": the expected document is not among the first 5 passages

@@ -21,7 +21,7 @@ from docx.oxml.table import CT_Tbl
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.table import Table
 
-from bot.knowledge.blocks import (
+from bot.features.knowledge.blocks import (
     Block,
     CorruptDocumentError,
     EncryptedDocumentError,

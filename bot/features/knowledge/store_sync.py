@@ -19,6 +19,14 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.knowledge.documents import (
+    Candidate,
+    DocumentError,
+    Skipped,
+    find_files,
+    read_bytes,
+)
+from bot.features.knowledge.indexer import Progress, SyncReport
 from bot.foundation_models.errors import (
     AuthenticationError,
     FoundationModelsError,
@@ -26,8 +34,6 @@ from bot.foundation_models.errors import (
     PermissionDeniedError,
 )
 from bot.foundation_models.vector_stores import VectorStoreClient
-from bot.knowledge.documents import Candidate, DocumentError, Skipped, find_files, read_bytes
-from bot.knowledge.indexer import Progress, SyncReport
 from bot.storage.repositories.kb_store import KbStoreRepository, StoreRecord
 
 log = logging.getLogger(__name__)

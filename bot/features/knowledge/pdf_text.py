@@ -22,7 +22,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from bot.knowledge.blocks import (
+from bot.features.knowledge.blocks import (
     Block,
     CorruptDocumentError,
     DocumentError,
