@@ -1,5 +1,5 @@
-"""`fmbot report`: the features' figures (the support desk's: bot/features/reports.py), the
-tools' table, the voice replies and the web searches, from the database (no Telegram, no
+"""`fmbot report`: the features' figures (bot/features/reports.py: the support desk's, the
+tools' table, the voice replies), then the web searches, from the database (no Telegram, no
 model)."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from bot.plurals import quantity
 
 if TYPE_CHECKING:
     from bot.storage.database import Database
-    from bot.storage.repositories.toolcalls import ToolStats
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -35,25 +34,16 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
 
 
 async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> None:
-    from bot.features.commands import report_sections
     from bot.features.reports import report_parts
-    from bot.features.tools.audit import stats_table, tools_csv_path, write_stats_csv
 
     settings = factory.settings
     parts = report_parts(settings)
     await factory.migrate()
     async with factory.database() as db:
         sections = [await part(db, days) for part in parts]
-        tools = await tool_stats(db, days)
-        lines = await report_sections(settings, db.sessionmaker, days=days)
         searches = await web_search_stats(db, days)
     for section in sections:
         print(section.text)
-        print()
-    print(stats_table(tools, days))
-    print()
-    for line in lines:  # the features' after the tools' (voice replies)
-        print(line)
         print()
     print(searches)
     if csv_path is not None:
@@ -65,20 +55,6 @@ async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> N
             except OSError as exc:
                 raise ConfigError(
                     f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
-        tools_path = tools_csv_path(csv_path)
-        print(f"{write_stats_csv(tools, tools_path)} tools written to {tools_path}")
-
-
-async def tool_stats(db: Database, days: int) -> list[ToolStats]:
-    """Per tool over the last `days`: calls, failures, declines, expiries."""
-    import datetime as dt
-
-    from bot.storage.models import utcnow
-    from bot.storage.repositories.toolcalls import ToolCallRepository
-
-    since = utcnow() - dt.timedelta(days=days)
-    async with db.sessionmaker() as session:
-        return await ToolCallRepository(session).stats(since=since)
 
 
 async def web_search_stats(db: Database, days: int) -> str:

@@ -1,6 +1,6 @@
-"""What the features add to the core's commands: `bot check`'s checks and `bot report`'s
-sections. The commands (bot/cli) loop over these and name no feature. (Their own commands
-are listed by cli.py.)"""
+"""What the features add to `bot check`: their checks, which the command loops over and names
+no feature. (Their own commands are listed by cli.py, their parts of `bot report` by
+reports.py.)"""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
     from bot.cli.checks.outcome import Outcome
     from bot.config import Settings
 
@@ -32,11 +30,3 @@ def feature_checks(settings: Settings) -> list[FeatureCheck]:
         checks.append(FeatureCheck("speech synthesis", lambda: check_synthesis(settings)))
     return checks
 
-
-async def report_sections(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], *, days: int
-) -> list[str]:
-    """The features' sections of `bot report` over the last `days`, in order."""
-    from bot.features.voice.report import voice_report
-
-    return [await voice_report(sessionmaker, days=days, budget=settings.tts_chars_per_user_day)]

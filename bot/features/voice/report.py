@@ -4,11 +4,18 @@ against the per-user daily budget (TTS_CHARS_PER_USER_DAY)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cli.factory import ReportSection
 from bot.features.voice.repository import VoiceRepository
 from bot.storage.models import utc_today
+
+if TYPE_CHECKING:
+    from bot.cli.factory import ReportPart
+    from bot.config import Settings
+    from bot.storage.database import Database
 
 
 async def voice_report(
@@ -25,3 +32,13 @@ async def voice_report(
         f"{total.chars} characters spoken; {capped} user(s) reached the daily budget of "
         f"{budget} characters (TTS_CHARS_PER_USER_DAY)."
     )
+
+
+def voice_part(settings: Settings) -> ReportPart:
+    """Voice replies' part of `fmbot report` (their daily budget: TTS_CHARS_PER_USER_DAY)."""
+
+    async def part(db: Database, days: int) -> ReportSection:
+        return ReportSection(await voice_report(
+            db.sessionmaker, days=days, budget=settings.tts_chars_per_user_day))
+
+    return part

@@ -1,0 +1,32 @@
+"""The tools' figures in `fmbot report`: per tool over the period, its calls, failures,
+declines and expiries (audit.py's table), and one CSV row per tool beside the `--csv` file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli.factory import ReportSection
+from bot.features.tools.audit import stats_table, tools_csv_path, write_stats_csv
+from bot.storage.models import utcnow
+from bot.storage.repositories.toolcalls import ToolCallRepository
+
+if TYPE_CHECKING:
+    from bot.cli.factory import ReportPart
+    from bot.storage.database import Database
+
+
+def tools_report() -> ReportPart:
+    async def part(db: Database, days: int) -> ReportSection:
+        since = utcnow() - dt.timedelta(days=days)
+        async with db.sessionmaker() as session:
+            stats = await ToolCallRepository(session).stats(since=since)
+
+        def csv(path: Path) -> str:
+            where = tools_csv_path(path)
+            return f"{write_stats_csv(stats, where)} tools written to {where}"
+
+        return ReportSection(stats_table(stats, days), csv)
+
+    return part
