@@ -4,7 +4,7 @@ reports.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,18 +15,31 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class FeatureCheck:
-    """A check `bot check` runs once the credentials are known good."""
+    """A feature's lines in `bot check`. `credentials`: it calls Yandex, so it runs once the
+    credentials are known good (skipped, pointing at that check, when they are not); the
+    others run beside the database's."""
 
     name: str
-    run: Callable[[], Awaitable[Outcome]]
+    run: Callable[[], Awaitable[list[Outcome]]]
+    credentials: bool = True
 
 
-def feature_checks(settings: Settings) -> list[FeatureCheck]:
-    """The checks of the features that are on, in order."""
+def feature_checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
+    """The checks of the features that are on, in order. `environ`: where TOOLS_FILE's
+    secrets are read from (the process's environment)."""
     checks: list[FeatureCheck] = []
     if settings.voice_replies_mode != "off":
         from bot.features.voice.checks import check_synthesis
 
-        checks.append(FeatureCheck("speech synthesis", lambda: check_synthesis(settings)))
+        async def synthesis() -> list[Outcome]:
+            return [await check_synthesis(settings)]
+
+        checks.append(FeatureCheck("speech synthesis", synthesis))
+    path = settings.tools_file
+    if path is not None:
+        from bot.features.tools.checks import check_tools
+
+        checks.append(FeatureCheck("tools", lambda: check_tools(path, environ=environ),
+                                   credentials=False))
     return checks
 

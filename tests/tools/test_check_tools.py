@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.checks import check_tools
+from bot.features.tools.checks import check_tools
 from tests.ports import free_port
 
 # A label longer than 63 characters: the resolver refuses it locally, no query leaves.

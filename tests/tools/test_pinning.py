@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.checks import check_tools
 from bot.features.tools import ToolContext, ToolOutcome
+from bot.features.tools.checks import check_tools
 from bot.features.tools.mcpservers import McpServerSource
 from bot.features.tools.pinning import PinnedTools, clean_text
 from bot.features.tools.toolsfile import McpServer

@@ -28,7 +28,6 @@ from bot.cli.checks.services import (
 )
 from bot.cli.checks.wire import wire_outcomes
 from bot.config import Settings
-from bot.features.tools.checks import check_tools
 
 if TYPE_CHECKING:
     from bot.features.commands import FeatureCheck
@@ -55,7 +54,7 @@ async def _one(check: Awaitable[Outcome]) -> list[Outcome]:
 def _feature_check(
     check: FeatureCheck, seconds: float
 ) -> Callable[[], Awaitable[list[Outcome]]]:
-    return lambda: _within(check.name, seconds, _one(check.run()))
+    return lambda: _within(check.name, seconds, check.run())
 
 
 async def _after_credentials(
@@ -105,16 +104,19 @@ async def run_checks(
             "speech recognition", each_within, _one(check_speech(settings)))))
     from bot.features.commands import feature_checks
 
-    for check in feature_checks(settings):  # the features' own (voice: speech synthesis)
-        jobs.append(_after_credentials(yandex, check.name, _feature_check(check, each_within)))
+    features = feature_checks(
+        settings, tools_environ if tools_environ is not None else dict(os.environ))
+    for check in features:  # the features' own that call Yandex (voice: speech synthesis)
+        if check.credentials:
+            jobs.append(_after_credentials(yandex, check.name,
+                                           _feature_check(check, each_within)))
     jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
     if settings.redis_url:
         jobs.append(_within("redis", each_within,
                             _one(check_redis(settings.redis_url, settings.replica_id))))
-    if settings.tools_file is not None:
-        environ = tools_environ if tools_environ is not None else dict(os.environ)
-        jobs.append(_within("tools", each_within,
-                            check_tools(settings.tools_file, environ=environ)))
+    for check in features:  # the others (tools: TOOLS_FILE, its hosts and MCP servers)
+        if not check.credentials:
+            jobs.append(_feature_check(check, each_within)())
     jobs.append(_after_credentials(yandex, "models", lambda: _within(
         "models", each_within * 2, check_models(settings))))
     for found in await asyncio.gather(*jobs):
@@ -136,7 +138,6 @@ __all__ = [
     "check_redis",
     "check_speech",
     "check_telegram",
-    "check_tools",
     "check_yandex",
     "failed",
     "passed",
