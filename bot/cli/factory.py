@@ -147,17 +147,6 @@ def secrets_of(settings: Settings) -> list[str]:
     ]
     found = [v.get_secret_value() for v in values if v is not None]
     redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
-    return found + ([redis_password] if redis_password else []) + tool_secrets(settings)
+    from bot.features.secrets import feature_secrets
 
-
-def tool_secrets(settings: Settings) -> list[str]:
-    """The values of the `${VAR}` TOOLS_FILE uses (API tokens, MCP keys); short ones (a
-    language, a number) would blank out ordinary words, so only 8 characters and more."""
-    if settings.tools_file is None:
-        return []
-    from bot.features.tools.toolsfile import referenced_variables
-    from bot.wiring import tool_environment
-
-    environ = tool_environment()
-    values = (environ.get(name, "") for name in referenced_variables(settings.tools_file))
-    return [value for value in values if len(value) >= 8]
+    return found + ([redis_password] if redis_password else []) + feature_secrets(settings)

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, TextIO
+from typing import Protocol, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,8 +37,13 @@ COMMANDS = {
     "/image": "not here: pictures are drawn in Telegram",
     "/exit": "quit (also /quit, Ctrl-D, or Ctrl-C at the prompt)",
 }
-if TYPE_CHECKING:
-    from bot.features.tools.loop import ToolLoop
+
+
+class Confirmations(Protocol):
+    """Who decides a call that waits for a yes (the tool loop): the terminal asks here."""
+
+    async def decide(self, call_id: int, *, confirmed: bool, by: int) -> object: ...
+
 
 BANNER = (
     "fmbot terminal chat. /help lists the commands; Ctrl-C stops an answer, Ctrl-D quits.\n"
@@ -108,7 +113,7 @@ class TerminalChat:
         read_line: Callable[[str], str] = input,
         out: TextIO = sys.stdout,
         history: Path | None = None,
-        tools: ToolLoop | None = None,
+        tools: Confirmations | None = None,
     ) -> None:
         """`tools`: the tool loop, which asks here about each call waiting for a yes."""
         self.conversation = conversation

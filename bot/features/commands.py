@@ -1,6 +1,6 @@
 """What the features add to `bot check`: their checks, which the command loops over and names
 no feature. (Their own commands are listed by cli.py, their parts of `bot report` by
-reports.py.)"""
+reports.py, the secrets the logs must never show by secrets.py.)"""
 
 from __future__ import annotations
 
@@ -42,4 +42,3 @@ def feature_checks(settings: Settings, environ: Mapping[str, str]) -> list[Featu
         checks.append(FeatureCheck("tools", lambda: check_tools(path, environ=environ),
                                    credentials=False))
     return checks
-
