@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bot.app import App, AppError
 from bot.config import Settings
-from bot.features.extensions.events import (
+from bot.extending.events import (
     AnswerEvent,
     AnswerStatus,
     HandoffEvent,
@@ -30,7 +30,7 @@ from bot.features.extensions.events import (
     ToolCallInfo,
     ToolCallOutcome,
 )
-from bot.features.tools.base import ToolContext, ToolSource
+from bot.extending.tools import ToolContext, ToolSource
 from bot.menu import MenuCommand
 from bot.version import __version__
 

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.config import Settings
-    from bot.features.tools.base import ToolSource
+    from bot.extending.tools import ToolSource
 
 # The App, and the names its methods' signatures use (from bot.app, as before the split).
 __all__ = ["PLUGIN_GROUP", "AnswerHook", "App", "AppError", "ContextProvider", "HandoffHook",

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_settings import BaseSettings
 
-from bot.features.extensions import AnswerEvent, ExtensionRunner, HandoffEvent, NamedProvider
+from bot.extending.events import AnswerEvent, HandoffEvent
+from bot.extending.tools import ToolContext
+from bot.features.extensions import ExtensionRunner, NamedProvider
 from bot.features.extensions.runner import LifecycleHook, name_of
-from bot.features.tools.base import ToolContext
 from bot.features.tools.functions import FunctionTools
 from bot.menu import MenuCommand
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.config import Settings
-    from bot.features.tools.base import ToolSource
+    from bot.extending.tools import ToolSource
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]

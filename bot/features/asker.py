@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.conversation.turn import TurnState
 from bot.conversation.types import language_code
-from bot.features.tools.base import ToolContext
+from bot.extending.tools import ToolContext
 
 logger = logging.getLogger(__name__)
 

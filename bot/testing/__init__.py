@@ -17,7 +17,7 @@ async def test_order_status() -> None:
 
 from __future__ import annotations
 
-from bot.features.extensions import SourceInfo, ToolCallInfo
+from bot.extending.events import SourceInfo, ToolCallInfo
 from bot.testing.business import TestBusiness, TestCustomer
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel, Rule, ScriptedModel

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.features.extensions import SourceInfo, ToolCallInfo
+from bot.extending.events import SourceInfo, ToolCallInfo
 from bot.testing.telegram import SentCall, Shown
 
 

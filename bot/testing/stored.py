@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.extensions import SourceInfo, ToolCallInfo
-from bot.features.extensions.events import tool_call_outcome
+from bot.extending.events import SourceInfo, ToolCallInfo, tool_call_outcome
 from bot.storage.models import (
     Conversation,
     KbAnswer,

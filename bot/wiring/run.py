@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.config import ConfigError, Settings
-from bot.features.extensions.events import RunContext
+from bot.extending.events import RunContext
 
 if TYPE_CHECKING:
     from aiogram import Bot

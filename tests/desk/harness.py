@@ -18,10 +18,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.conversation import ConversationService
+from bot.extending.events import HandoffEvent
 from bot.features.desk.domain import DeskService, SupportHours
 from bot.features.desk.insights import InsightJobs
 from bot.features.documents.telegram import documents_on_telegram
-from bot.features.extensions import HandoffEvent
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
 

@@ -8,10 +8,10 @@ from typing import get_args
 import pytest
 
 from bot import AnswerStatus, HandoffReason, ToolCallOutcome
+from bot.extending.events import answer_status, handoff_reason, tool_call_outcome
+from bot.extending.tools import ToolOutcome
 from bot.features.desk.storage.models import HandoffReason as StoredReason
-from bot.features.extensions.events import answer_status, handoff_reason, tool_call_outcome
 from bot.features.extensions.feature import FINAL_FOR_HOOKS
-from bot.features.tools.base import ToolOutcome
 
 
 def test_every_final_status_a_hook_hears_is_an_answer_status() -> None:

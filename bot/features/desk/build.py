@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings
+from bot.extending.events import HandoffEvent
 from bot.features.desk.domain import HoursFormatError, SupportHours
-from bot.features.extensions.events import HandoffEvent
 
 if TYPE_CHECKING:
     from bot.features.desk.insights import InsightJobs

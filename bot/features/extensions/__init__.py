@@ -5,7 +5,7 @@ database or the configuration."""
 
 from __future__ import annotations
 
-from bot.features.extensions.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
+from bot.extending.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
 from bot.features.extensions.runner import ContextFragment, ExtensionRunner, NamedProvider
 
 __all__ = [

@@ -22,9 +22,9 @@ from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult, language_code
+from bot.extending.events import answer_status, tool_call_outcome
 from bot.features.asker import Asker
 from bot.features.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
-from bot.features.extensions.events import answer_status, tool_call_outcome
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus, ToolCall
 from bot.storage.repositories import ToolCallRepository, record_context

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from bot.features.extensions.events import RunContext
-from bot.features.tools.base import ToolContext
+from bot.extending.events import RunContext
+from bot.extending.tools import ToolContext
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ turns.py, feature.py). The toolbox knows nothing of Telegram; the conversation c
 each call before it runs it."""
 
 
-from bot.features.tools.base import (
+from bot.extending.tools import (
     ToolContext,
     ToolDefinition,
     ToolOutcome,

@@ -34,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import to_jsonable_python
 
-from bot.features.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.extending.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.toolsfile import NAME_PATTERN, NAME_RULE
 
 logger = logging.getLogger(__name__)

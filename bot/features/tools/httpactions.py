@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from bot.features.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.extending.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.schema import ArgumentCheck
 from bot.features.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.features.tools.signing import RequestSigner

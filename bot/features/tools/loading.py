@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.features.tools.base import ToolSource
+from bot.extending.tools import ToolSource
 from bot.features.tools.httpactions import HttpActionSource
 from bot.features.tools.pinning import LOCK_NAME, LockFileError, PinnedTools
 from bot.features.tools.signing import RequestSigner

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from bot.features.tools.base import ToolDefinition
+from bot.extending.tools import ToolDefinition
 from bot.features.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
 from bot.features.tools.schema import ArgumentCheck
 from bot.features.tools.toolsfile import NAME_PATTERN, McpServer

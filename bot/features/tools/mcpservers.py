@@ -28,7 +28,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.features.tools.base import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.extending.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.mcpoffer import declared, screen
 from bot.features.tools.pinning import PinnedTools
 from bot.features.tools.schema import ArgumentCheck

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.features.tools.base import (
+from bot.extending.tools import (
     DeclaresTools,
     ToolContext,
     ToolDefinition,
