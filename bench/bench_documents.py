@@ -5,12 +5,13 @@ cost on files built to be expensive.
 
 Writes, with reportlab (a dev dependency), a text PDF of `--pages` pages (a heading and about
 350 words a page) and a DOCX of the same text (a heading per "page", and a 10-row table every
-fifth one), then times `extract` (bot/features/knowledge/extractors.py) `--runs` times each,
-in this process, one core; then the same files through `DocumentReader`
-(bot/features/knowledge/reading.py: a worker process, what `kb sync` and documents sent in
-chat use), its worker warmed. Then the "bombs" (DOCX, PPTX and PDF of 20,000 and 200,000
-one-letter paragraphs) through the reader with the chat's cap: the CPU each costs, worker and this process together, and what came of it.
-Prints the file sizes, blocks found, min/median/max seconds, and whether the targets hold.
+fifth one), then times `extract` (bot/features/knowledge/extractors.py) `--runs` times each, in
+this process, one core; then the same files through `DocumentReader`
+(bot/features/knowledge/reading.py: a worker process, what `kb sync` and documents sent in chat
+use), its worker warmed. Then the "bombs" (DOCX, PPTX and PDF of 20,000 and 200,000 one-letter
+paragraphs) through the reader with the chat's cap: the CPU each costs, worker and this process
+together, and what came of it. Prints the file sizes, blocks found, min/median/max seconds, and
+whether the targets hold.
 """
 
 from __future__ import annotations
