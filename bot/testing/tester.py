@@ -273,10 +273,9 @@ class BotTester:
             async with asyncio.timeout(self.timeout):
                 while True:
                     count = len(self.telegram.sent)
-                    await telegram.wait_idle()  # the queues and the services (image jobs)
+                    # The queues, then the services' work (image jobs, the desk's relays, ...).
+                    await telegram.wait_idle()
                     await telegram.answers.wait_idle()
-                    for service in telegram.services:  # the desk's relays, ...
-                        await service.wait_idle()
                     await telegram.outbox.drain()
                     if extras is not None:
                         await extras.wait_idle()
