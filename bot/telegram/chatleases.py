@@ -135,6 +135,11 @@ class ChatLeases:
     def queues(self) -> ChatQueues:
         return self.backlog.queues
 
+    def working_on(self, chat_id: int) -> bool:
+        """Whether this replica has the chat in hand: holding its lease, or about to read its
+        queue once more after releasing it (an update stored meanwhile is still its to run)."""
+        return chat_id in self._held
+
     def route(self, update: Update) -> bool:
         """For the webhook handler, after the intake stored `update` (a message, not
         registered for a dispatch here: `Intake.accept(dispatch_here=False)`): True when it is

@@ -54,8 +54,11 @@ async def test_the_lease_holder_answers_what_another_replica_stored(
         assert b.completions() == []
         async with sqlite_database.session() as session:
             assert await UpdateRepository(session, a.bot.id).pending() == []
-        # Both released the chat: the next message is b's to answer.
+        # Both released the chat, and a has read its queue after the release (until then,
+        # a message stored now would be a's to run): the next message is b's to answer.
         third = a.update(message=a.message("third question"))
+        leases = a.app.leases
+        await a.wait_until(lambda: not leases.working_on(ANNA.id), within=5)
         async with asyncio.timeout(5):
             while await shared.lease_token(f"chat:{ANNA.id}") is not None:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
