@@ -6,49 +6,134 @@ real ``sendMessage``). Elsewhere, or when drafts are refused, the answer is one 
 edited, rolled over into further messages past 4096 UTF-16 units. Frames are rendered only when
 a call is about to be made, from the latest text (latest wins).
 
-This is the caller's side; the lane's is in streamcalls.py (which call next, and when) and
-streamoutcomes.py (what the Bot API's answers change).
+This is the caller's side, and the job its chat's lane works on. The answer's state is in
+streamstate.py; the lane asks streamcalls.py which call to make next and when, and tells
+streamoutcomes.py what the Bot API answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from bot.telegram.outbox.errors import OutboxClosedError
-from bot.telegram.outbox.richfinal import RichFinal
-from bot.telegram.outbox.streamcalls import Content, _State
+from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxClosedError
+from bot.telegram.outbox.jobs import Call, Slots, StreamJob
+from bot.telegram.outbox.messages import ShownMessages
+from bot.telegram.outbox.richfinal import RichFinal, RichFrames
+from bot.telegram.outbox.streamcalls import StreamCalls
 from bot.telegram.outbox.streamoutcomes import StreamOutcomes
+from bot.telegram.outbox.streamstate import Content, Phase, StreamState
 from bot.telegram.render import RenderedText, render_markdown, split_rendered
 
+if TYPE_CHECKING:
+    from bot.telegram.outbox.lane import Lane
+    from bot.telegram.outbox.streamhost import StreamHost
 
-class StreamHandle(StreamOutcomes):
+
+class StreamHandle(StreamJob):
     """Handle of one streamed answer; create it with ``Outbox.stream``."""
 
-    # -- public API ---------------------------------------------------------------------------
+    def __init__(
+        self,
+        outbox: StreamHost,
+        lane: Lane,
+        *,
+        draft_id: int,
+        use_draft: bool,
+        reply_to: int | None,
+        thread_id: int | None,
+        can_stop: bool,
+        typing: bool,
+        now: float,
+        business: str | None = None,
+    ) -> None:
+        self._state = StreamState(
+            host=outbox,
+            lane=lane,
+            draft_id=draft_id,
+            reply_to=reply_to,
+            thread_id=thread_id,
+            can_stop=can_stop,
+            uses_draft=use_draft,
+            messages=ShownMessages(lane.chat_id, reply_to, thread_id, business),
+            typing_at=now if typing and not use_draft else None,
+            active_at=now,
+            empty_draft_pending=use_draft,
+        )
+        self._calls = StreamCalls(self._state)
+        self._outcomes = StreamOutcomes(self._state)
+        self.chat_id = lane.chat_id
+        self.draft_id = draft_id
+
+    # -- what the caller sees and sets ----------------------------------------------------------
+    @property
+    def message_ids(self) -> list[int]:
+        """Telegram ids of the messages this answer shows now (edit mode / after finish)."""
+        return list(self._state.messages.ids)
+
+    @property
+    def uses_draft(self) -> bool:
+        """Streamed as drafts (False: by edits, as after Telegram refused drafts here)."""
+        return self._state.uses_draft
+
+    @property
+    def error(self) -> ChatUnreachableError | None:
+        """Set when the chat cannot receive the answer (the bot was blocked, the chat gone)."""
+        return self._state.error
+
+    @property
+    def first_text_at(self) -> float | None:
+        """When Telegram accepted the first call showing answer text (a draft with text, or
+        the first message), on the outbox's clock: the turn's first-visible latency."""
+        return self._state.first_text_at
+
+    @property
+    def on_shown(self) -> Callable[[list[int]], None] | None:
+        """Called with message_ids each time the answer starts a new message, so the caller
+        can record where a partial answer is shown (and remove it after a crash)."""
+        return self._state.on_shown
+
+    @on_shown.setter
+    def on_shown(self, callback: Callable[[list[int]], None] | None) -> None:
+        self._state.on_shown = callback
+
+    @property
+    def rich_frames(self) -> RichFrames | None:
+        """Drafts as rich messages where the frame needs one; None: text drafts only (as
+        after a refused rich draft)."""
+        return self._state.rich_frames
+
+    @rich_frames.setter
+    def rich_frames(self, frames: RichFrames | None) -> None:
+        self._state.rich_frames = frames
+
     @property
     def closed(self) -> bool:
-        return self._state is not _State.OPEN or self.error is not None
+        return self._state.phase is not Phase.OPEN or self._state.error is not None
 
+    # -- the caller's calls ---------------------------------------------------------------------
     def update(self, content: Content) -> None:
         """Offer a newer frame (Markdown or rendered). Never blocks; the latest frame wins."""
-        if self.closed or content == self._source:
+        s = self._state
+        if self.closed or content == s.source:
             return
-        self._source = content
-        self._active_at = self._outbox.clock()
+        s.source = content
+        s.active_at = s.host.clock()
         # Text before "Thinking…" went out: the text draft shows the stop button as well.
-        self._empty_draft_pending = False
-        if not self._dirty:
-            self._dirty = True
-            self._outbox.kick(self._lane)
-        elif self._outbox.clock() >= self._lane.update_wakes_at:
-            self._outbox.kick(self._lane)  # the frame's slot has come: it goes now
+        s.empty_draft_pending = False
+        if not s.dirty:
+            s.dirty = True
+            s.host.kick(s.lane)
+        elif s.host.clock() >= s.lane.update_wakes_at:
+            s.host.kick(s.lane)  # the frame's slot has come: it goes now
 
     def drop(self) -> None:
         """Send nothing more, not even a final message: the answer is relinquished (a lost
         lease), and the replica taking the chat over answers again and removes what a group
         saw (the ids `on_shown` reported)."""
-        if self._state is not _State.DONE:
-            self.abort(OutboxClosedError("answer relinquished to another replica"))
+        if self._state.phase is not Phase.DONE:
+            self._state.abort(OutboxClosedError("answer relinquished to another replica"))
 
     async def finish(self, final: Content, rich: RichFinal | None = None) -> list[int]:
         """Deliver the final text (split over several messages when long); its message ids.
@@ -57,32 +142,69 @@ class StreamHandle(StreamOutcomes):
         fallback when Telegram refuses it (richfinal.py). Raises ``ChatUnreachableError``
         when the chat cannot receive it (e.g. bot blocked).
         """
-        rendered = render_markdown(final, cache=self._blocks) if isinstance(final, str) else final
-        target = split_rendered(rendered, self._outbox.text_limit)
-        if rich is not None and self._state is _State.OPEN:
-            self._rich = rich
+        s = self._state
+        rendered = render_markdown(final, cache=s.blocks) if isinstance(final, str) else final
+        target = split_rendered(rendered, s.host.text_limit)
+        if rich is not None and s.phase is Phase.OPEN:
+            s.rich = rich
         return await self._deliver(target)
 
     async def fail(self, user_text: str, partial_markdown: Content | None = None) -> list[int]:
         """Keep the partial answer (default: latest frame), add ``user_text``; all message ids."""
-        partial = self._source if partial_markdown is None else partial_markdown
+        s = self._state
+        partial = s.source if partial_markdown is None else partial_markdown
         parts: list[RenderedText] = []
         if partial is not None:
             rendered = render_markdown(partial) if isinstance(partial, str) else partial
-            parts = split_rendered(rendered, self._outbox.text_limit)
-        notice = split_rendered(RenderedText.plain(user_text), self._outbox.text_limit)
+            parts = split_rendered(rendered, s.host.text_limit)
+        notice = split_rendered(RenderedText.plain(user_text), s.host.text_limit)
         return await self._deliver(parts + notice)
 
     async def _deliver(self, target: list[RenderedText]) -> list[int]:
-        if self.error is not None:
-            raise self.error
-        if self._aborted is not None:
-            raise self._aborted
-        if self._state is not _State.OPEN:
+        s = self._state
+        if s.error is not None:
+            raise s.error
+        if s.aborted is not None:
+            raise s.aborted
+        if s.phase is not Phase.OPEN:
             raise RuntimeError("this stream was already finished")
-        self._state = _State.FINISHING
-        self._target = target
-        self._future = asyncio.get_running_loop().create_future()
-        self._outbox.enqueue(self._lane, self)
+        s.phase = Phase.FINISHING
+        s.target = target
+        s.future = asyncio.get_running_loop().create_future()
+        s.host.enqueue(s.lane, self)
         # Shielded: a cancelled caller must not cancel the delivery itself.
-        return await asyncio.shield(self._future)
+        return await asyncio.shield(s.future)
+
+    # -- the lane's job (Job) -------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._state.phase is Phase.DONE
+
+    @property
+    def waiter(self) -> asyncio.Future[list[int]] | None:
+        return self._state.future
+
+    @property
+    def streaming(self) -> bool:
+        return self._state.streaming
+
+    def ready_at(self, slots: Slots) -> float | None:
+        return self._calls.ready_at(slots)
+
+    def update_grace(self, slots: Slots) -> float:
+        return self._calls.update_grace(slots)
+
+    def next_call(self, slots: Slots) -> Call | None:
+        return self._calls.next_call(slots)
+
+    def preview_call(self) -> Call | None:
+        return self._calls.preview_call()
+
+    def on_success(self, call: Call, result: Any, now: float) -> None:
+        self._outcomes.on_success(call, result, now)
+
+    def on_failure(self, call: Call, failure: Failure, exc: BaseException, now: float) -> None:
+        self._outcomes.on_failure(call, failure, exc, now)
+
+    def abort(self, exc: BaseException) -> None:
+        self._state.abort(exc)
