@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load_fm import FILLER  # noqa: E402
-from bot.telegram.outbox import Outbox  # noqa: E402
+from bot.telegram.outbox import Outbox, Pacing  # noqa: E402
 from bot.telegram.startup import make_bot  # noqa: E402
 from tests.e2e.processes import TG_TOKEN, start_telegram_process  # noqa: E402
 
@@ -81,12 +81,10 @@ async def run(args: argparse.Namespace) -> None:
         s = args.scale
         outbox = Outbox(
             bot,
-            private_interval=1.05 * s,
-            group_interval=3.4 * s,
-            global_rate=30.0 / s,
-            typing_interval=4.5 * s,
-            draft_keepalive=20.0 * s,
-            retry_after_scale=s,
+            Pacing(
+                private_interval=1.05 * s, group_interval=3.4 * s, global_rate=30.0 / s,
+                typing_interval=4.5 * s, draft_keepalive=20.0 * s, retry_after_scale=s,
+            ),
         )
         # warm-up: first calls build aiogram's models and open the connection
         await asyncio.gather(*(one_answer(outbox, c, 0, args.group, s) for c in chats[:2]))

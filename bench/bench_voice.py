@@ -42,7 +42,7 @@ from bot.storage.models import (
     MessageStatus,
 )
 from bot.telegram.answer_parts import Asked
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import Outbox, Pacing
 from bot.telegram.startup import make_bot
 from bot.telegram.texts import Translator
 from tests.e2e.processes import TG_TOKEN, FakeProcess, start_telegram_process
@@ -87,8 +87,13 @@ async def main(replies: int, chars: int) -> None:
         text = answer_text(chars)
         ids = await answers(db, replies + 5, text)
         bot = make_bot(TG_TOKEN, tg.url)
-        outbox = Outbox(bot, private_interval=0.001, group_interval=0.001, global_rate=10_000.0,
-                        typing_interval=0.001, draft_keepalive=20.0, retry_after_scale=0.001)
+        outbox = Outbox(
+            bot,
+            Pacing(
+                private_interval=0.001, group_interval=0.001, global_rate=10_000.0,
+                typing_interval=0.001, draft_keepalive=20.0, retry_after_scale=0.001,
+            ),
+        )
         synthesizer = SpeechSynthesizer(base_url=tts.url, auth=ApiKeyAuth("bench"))
         voice = VoiceReplies(
             synthesizer=synthesizer, sessionmaker=db.sessionmaker, outbox=outbox,

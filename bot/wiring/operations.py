@@ -5,6 +5,7 @@ root: built from Settings by `run_bot` (run.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.telegram.outbox import Outbox
+    from bot.telegram.outbox.budget import BotBudget
 
 log = logging.getLogger("bot")
 
@@ -53,18 +55,21 @@ def build_outbox(
     pacing: Mapping[str, Any] | None = None,
 ) -> Outbox:
     """The outbound scheduler: its pacing from TELEGRAM_*, its budgets shared with the other
-    replicas when `shared`. `pacing`: Outbox arguments over those (bot.testing shrinks
+    replicas when `shared`. `pacing`: Pacing fields over those (bot.testing shrinks
     Telegram's intervals)."""
-    from bot.telegram.outbox import Outbox
+    from bot.telegram.outbox import Outbox, Pacing
 
-    arguments: dict[str, Any] = {
-        "draft_interval": settings.telegram_draft_interval,
-        "draft_recovery": settings.telegram_draft_recovery,
-        "final_preview": settings.telegram_final_preview,
-        "frame_grace": settings.telegram_frame_grace,
-        **outbox_budgets(settings, shared),
-    }
-    return Outbox(bot, **{**arguments, **(pacing or {})})
+    configured = Pacing(
+        draft_interval=settings.telegram_draft_interval,
+        draft_recovery=settings.telegram_draft_recovery,
+        final_preview=settings.telegram_final_preview,
+        frame_grace=settings.telegram_frame_grace,
+        draft_rate=settings.telegram_draft_rate,
+        draft_rate_floor=settings.telegram_draft_rate_floor,
+    )
+    messages, drafts = outbox_budgets(settings, shared)
+    return Outbox(bot, dataclasses.replace(configured, **(pacing or {})),
+                  message_budget=messages, draft_budget=drafts)
 
 
 def limited(*models: object) -> list[Limited]:
@@ -133,16 +138,15 @@ async def coordination(settings: Settings, bot: Bot) -> AsyncIterator[Shared | N
         await coordinator.aclose()
 
 
-def outbox_budgets(settings: Settings, shared: Shared | None) -> dict[str, Any]:
-    """The Outbox's bot-wide budgets: in-process without Redis; with it, messages through a
-    shared rolling window (and each chat's bucket), and drafts at this replica's share of
-    TELEGRAM_DRAFT_RATE, a draft 429 lowering every replica's rate (shareddrafts.py)."""
-    drafts = {
-        "draft_rate": settings.telegram_draft_rate,
-        "draft_rate_floor": settings.telegram_draft_rate_floor,
-    }
+def outbox_budgets(
+    settings: Settings, shared: Shared | None
+) -> tuple[BotBudget | None, BotBudget | None]:
+    """The Outbox's bot-wide budgets of messages and of drafts: None (its own, in-process)
+    without Redis; with it, messages through a shared rolling window (and each chat's
+    bucket), and drafts at this replica's share of TELEGRAM_DRAFT_RATE, a draft 429 lowering
+    every replica's rate (shareddrafts.py)."""
     if shared is None:
-        return drafts
+        return None, None
     census = shared.census
     budget = SharedBudget(shared.coordinator, limit=30, replicas=lambda: census.known)
     share = settings.telegram_draft_rate / census.known
@@ -155,7 +159,7 @@ def outbox_budgets(settings: Settings, shared: Shared | None) -> dict[str, Any]:
     )
     drafts_budget.start()
     shared.budgets.extend([budget, drafts_budget])  # closed with the coordination
-    return {"message_budget": budget, "draft_budget": drafts_budget}
+    return budget, drafts_budget
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import Outbox, Pacing
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -175,9 +175,11 @@ async def _world(
         policy=FAST_POLL,
     )
     outbox = Outbox(
-        bot, private_interval=1.05 * SCALE, group_interval=3.4 * SCALE,
-        global_rate=25 / SCALE, global_window=SCALE, group_window=60 * SCALE,
-        retry_after_scale=SCALE,
+        bot,
+        Pacing(
+            private_interval=1.05 * SCALE, group_interval=3.4 * SCALE, global_rate=25 / SCALE,
+            global_window=SCALE, group_window=60 * SCALE, retry_after_scale=SCALE,
+        ),
     )
     jobs = None if insights is None else InsightJobs(
         database.sessionmaker, client, model_name=insights, policy=FAST_POLL,

@@ -13,7 +13,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.metrics import registry as metrics
 from bot.metrics.registry import REGISTRY
 from bot.storage.database import Database
-from bot.telegram.outbox import Outbox, gauges
+from bot.telegram.outbox import Outbox, Pacing, gauges
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import CallMetrics
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
@@ -56,7 +56,7 @@ async def test_outbox_queue_depths_at_scrape_time() -> None:
         bot = make_bot("4244:depth", tg.url)
         # One call a second: the first goes at once, the other two wait for the bot's budget
         # for a whole second each, long enough to read the gauges on a busy machine.
-        outbox = Outbox(bot, global_rate=1.0, global_window=1.0)
+        outbox = Outbox(bot, Pacing(global_rate=1.0, global_window=1.0))
         metrics.queue_depth_from("outbox", lambda: gauges.deliveries(outbox))
         metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(outbox))
         for chat in (11, 12, 13):

@@ -42,7 +42,7 @@ from bot.features.tools.telegram import tools_on_telegram
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import Outbox, Pacing
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -218,8 +218,11 @@ async def running_app(
             policy=FAST_POLL,
         )
         outbox = Outbox(
-            bot, private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=30,
-            group_window=60 * SCALE,
+            bot,
+            Pacing(
+                private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=30,
+                group_window=60 * SCALE,
+            ),
         )
         extra = parts(bot, fm.url) if parts is not None else {}
         app = build_telegram(

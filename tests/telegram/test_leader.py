@@ -29,7 +29,7 @@ from bot.storage.repositories import UpdateRepository
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.leader import poll_when_leading
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import Outbox, Pacing
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
@@ -90,7 +90,7 @@ async def world(
                 policy=FAST_POLL,
             ))],
             options=BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help."),
-            outbox=Outbox(bot, private_interval=0.05, group_interval=0.1),
+            outbox=Outbox(bot, Pacing(private_interval=0.05, group_interval=0.1)),
             shutdown_grace=1.0, shutdown_settle=1.0,
         )
         coordinator = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)

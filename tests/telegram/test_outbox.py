@@ -18,7 +18,7 @@ from aiogram.methods import (
     SendMessageDraft,
 )
 
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import Outbox, Pacing
 from bot.telegram.render import render_markdown, split_rendered
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, Shown, make_bot
 
@@ -49,7 +49,7 @@ def setup(
         "retry_after_scale": scale,
         "backoff": 0.01,
     }
-    outbox = Outbox(make_bot(session), **(options | outbox_kwargs))
+    outbox = Outbox(make_bot(session), Pacing(**(options | outbox_kwargs)))
     return outbox, session, sim
 
 

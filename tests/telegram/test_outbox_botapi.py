@@ -31,7 +31,7 @@ from aiogram.methods import SendMessageDraft
 from aiogram.types import MessageEntity
 from aiohttp import web
 
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import Outbox, Pacing
 from bot.telegram.outbox.botapi import (
     ApiCall,
     BotApi,
@@ -320,7 +320,10 @@ async def test_timeout_and_undecodable_answers_match_aiogram() -> None:
 
 def fast_outbox(bot: Bot) -> Outbox:
     return Outbox(
-        bot, private_interval=0.01, group_interval=0.01, retry_after_scale=0.05, backoff=0.01
+        bot,
+        Pacing(
+            private_interval=0.01, group_interval=0.01, retry_after_scale=0.05, backoff=0.01,
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from aiogram.methods import (
     SendRichMessageDraft,
 )
 
-from bot.telegram.outbox import Outbox, RichFinal
+from bot.telegram.outbox import Outbox, Pacing, RichFinal
 from tests.telegram.recording_session import RecordingSession, Reply, make_bot
 
 pytestmark = pytest.mark.looptime
@@ -37,7 +37,7 @@ def setup(**kwargs: Any) -> tuple[Outbox, RecordingSession]:
         "draft_keepalive": 20 * SCALE, "final_preview_after": 0.25 * SCALE,
         "retry_after_scale": SCALE, "backoff": 0.01,
     }
-    return Outbox(make_bot(session), **(options | kwargs)), session
+    return Outbox(make_bot(session), Pacing(**(options | kwargs))), session
 
 
 def rich_final(refusals: list[str]) -> RichFinal:

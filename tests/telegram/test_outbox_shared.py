@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from bot.coordination import LocalCoordinator
 from bot.coordination.redisstore import RedisCoordinator, connect
-from bot.telegram.outbox import Outbox
+from bot.telegram.outbox import Outbox, Pacing
 from bot.telegram.outbox.budget import AdaptiveBudget, ChatPace, Priority
 from bot.telegram.outbox.shared import HEADROOM, SharedBudget
 from bot.telegram.outbox.shareddrafts import SIGNAL, SharedAdaptiveBudget
@@ -44,12 +44,10 @@ async def coordinators(redis_url: str, redis_prefix: str) -> AsyncIterator[Make]
 def outbox_for(session: RecordingSession, budget: SharedBudget | None) -> Outbox:
     return Outbox(
         make_bot(session),
-        private_interval=1.05 * SCALE,
-        group_interval=3.6 * SCALE,
-        global_rate=27 / SCALE,
-        global_window=SCALE,
-        retry_after_scale=SCALE,
-        backoff=0.01,
+        Pacing(
+            private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=27 / SCALE,
+            global_window=SCALE, retry_after_scale=SCALE, backoff=0.01,
+        ),
         message_budget=budget,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.telegram.outbox.core import Outbox
+from bot.telegram.outbox.core import Outbox, Pacing
 from bot.telegram.outbox.errors import ChatUnreachableError, OutboxClosedError, OutboxError
 from bot.telegram.outbox.richfinal import RichFinal
 from bot.telegram.outbox.stream import StreamHandle
@@ -12,6 +12,7 @@ __all__ = [
     "Outbox",
     "OutboxClosedError",
     "OutboxError",
+    "Pacing",
     "RichFinal",
     "StreamHandle",
 ]

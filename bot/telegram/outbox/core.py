@@ -20,6 +20,7 @@ import asyncio
 import itertools
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from aiogram import Bot
@@ -37,117 +38,116 @@ from bot.telegram.render import TELEGRAM_TEXT_LIMIT, RenderedText
 T = TypeVar("T")
 
 
-class Outbox:
-    """Every Bot API call for streamed answers goes through here (see module docstring).
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """How fast the outbox may call Telegram: the defaults stay a little under Telegram's
+    limits, so a late wake-up or network jitter cannot tip a chat over.
 
     ``private_interval`` / ``group_interval``: seconds per message or edit in one chat,
-    after a burst of ``private_burst`` / ``group_burst`` (a token bucket per chat; the defaults
-    stay a little under Telegram's ~1/s per private chat and 20/min per group, so a late
-    wake-up or network jitter cannot tip a chat over; a group's 3 + 60/3.6 stays within 20 in
-    any minute); stream frames leave ``frame_reserve`` (groups: ``group_frame_reserve``)
-    calls in the bucket, so an answer's final message goes out at once (and in a group, where
-    a budget refills in minutes, the first frame of the next answer as well);
+    after a burst of ``private_burst`` / ``group_burst`` (a token bucket per chat; ~1/s per
+    private chat and 20/min per group: a group's 3 + 60/3.6 stays within 20 in any minute);
+    stream frames leave ``frame_reserve`` (groups: ``group_frame_reserve``) calls in the
+    bucket, so an answer's final message goes out at once (and in a group, where a budget
+    refills in minutes, the first frame of the next answer as well);
     ``global_rate`` / ``global_window``: messages and edits per second for the whole bot,
     counted in a rolling window of ``global_window`` seconds (window.py: never more than
-    ``global_rate * global_window`` in any window); ``message_budget`` replaces the in-process
-    budget, e.g. with one shared by replicas); ``group_limit`` / ``group_window``: at most
-    that many messages in any window of that many seconds in one group (20 a minute);
+    ``global_rate * global_window`` in any window); ``group_limit`` / ``group_window``: at
+    most that many messages in any window of that many seconds in one group (20 a minute);
     ``draft_interval`` / ``draft_burst``: seconds per draft in one chat after a burst;
     ``draft_reserve``: drafts kept on top of that burst for the preview of a final that waits
     for its bot-wide slot (later frames leave them: the frames' pace does not change);
     ``draft_rate``: the bot-wide ceiling of drafts per second, lowered by a draft 429 (halved,
-    down to ``draft_rate_floor``) and climbing back over ``draft_recovery`` seconds
-    (``draft_budget`` replaces it); ``typing_interval``: how often
-    "typing" is re-sent while an edit-streamed answer has no text yet; ``draft_keepalive``:
-    re-send an unchanged draft this often (drafts vanish after 30 s); ``frame_grace``: a draft
-    frame whose slot has come goes with the stream's next update, this much later at most
-    (fewer timers, newer text; 0 = at the slot); ``final_preview``: a final that waits for its
-    bot-wide slot shows its whole text as a last draft meanwhile, once it has waited
-    ``final_preview_after`` seconds (runner.py);
+    down to ``draft_rate_floor``) and climbing back over ``draft_recovery`` seconds;
+    ``typing_interval``: how often "typing" is re-sent while an edit-streamed answer has no
+    text yet; ``draft_keepalive``: re-send an unchanged draft this often (drafts vanish after
+    30 s); ``frame_grace``: a draft frame whose slot has come goes with the stream's next
+    update, this much later at most (fewer timers, newer text; 0 = at the slot);
+    ``final_preview``: a final that waits for its bot-wide slot shows its whole text as a last
+    draft meanwhile, once it has waited ``final_preview_after`` seconds (runner.py);
     ``retry_after_scale``: seconds per unit of ``retry_after`` (1.0; tests shrink it);
-    ``max_attempts`` / ``backoff``: retries of 5xx and network errors; ``abandon_after``: a
-    stream without update() for this long stops its typing and keepalives; ``clock``:
-    time source (the event loop's, which its timers use).
-    Tests run it on a virtual clock (looptime) or with all intervals scaled down.
+    ``max_attempts`` / ``backoff``: retries of 5xx and network errors; ``text_limit``: a
+    message's length; ``abandon_after``: a stream without update() for this long stops its
+    typing and keepalives.
+    """
+
+    private_interval: float = 1.05
+    group_interval: float = 3.6
+    private_burst: float = 3.0
+    group_burst: float = 3.0
+    frame_reserve: float = 1.0
+    group_frame_reserve: float = 2.0
+    global_rate: float = 30.0
+    global_window: float = 1.0
+    group_limit: int = 20
+    group_window: float = 60.0
+    draft_interval: float = 1.0
+    draft_burst: float = 2.0
+    draft_reserve: float = 1.0
+    draft_rate: float = 200.0
+    draft_rate_floor: float = 5.0
+    draft_recovery: float = 60.0
+    typing_interval: float = 4.5
+    draft_keepalive: float = 20.0
+    frame_grace: float = 0.5
+    final_preview: bool = True
+    final_preview_after: float = 0.25
+    retry_after_scale: float = 1.0
+    max_attempts: int = 5
+    backoff: float = 0.5
+    text_limit: int = TELEGRAM_TEXT_LIMIT
+    abandon_after: float = 600.0
+
+
+class Outbox:
+    """Every Bot API call for streamed answers goes through here (see module docstring).
+
+    ``pacing``: how fast (Pacing); ``message_budget`` / ``draft_budget``: the bot-wide
+    budgets instead of in-process ones (e.g. shared by replicas, bot/telegram/shared*.py);
+    ``clock``: time source (the event loop's, which its timers use). Tests run it on a
+    virtual clock (looptime) or with all intervals scaled down.
     """
 
     def __init__(
         self,
         bot: Bot,
+        pacing: Pacing = Pacing(),
         *,
-        private_interval: float = 1.05,
-        group_interval: float = 3.6,
-        private_burst: float = 3.0,
-        group_burst: float = 3.0,
-        frame_reserve: float = 1.0,
-        group_frame_reserve: float = 2.0,
-        global_rate: float = 30.0,
-        global_window: float = 1.0,
-        group_limit: int = 20,
-        group_window: float = 60.0,
-        draft_interval: float = 1.0,
-        draft_burst: float = 2.0,
-        draft_reserve: float = 1.0,
-        draft_rate: float = 200.0,
-        draft_rate_floor: float = 5.0,
-        draft_recovery: float = 60.0,
         message_budget: BotBudget | None = None,
         draft_budget: BotBudget | None = None,
-        typing_interval: float = 4.5,
-        draft_keepalive: float = 20.0,
-        frame_grace: float = 0.5,
-        final_preview: bool = True,
-        final_preview_after: float = 0.25,
-        retry_after_scale: float = 1.0,
-        max_attempts: int = 5,
-        backoff: float = 0.5,
-        text_limit: int = TELEGRAM_TEXT_LIMIT,
-        abandon_after: float = 600.0,
         clock: Callable[[], float] = loop_time,
     ) -> None:
+        p = pacing
         self.bot = bot
-        self.private_interval = private_interval
-        self.private_burst = private_burst
-        self.group_burst = group_burst
-        self.frame_reserve = frame_reserve
-        self.group_frame_reserve = group_frame_reserve
-        self.group_interval = group_interval
-        self.typing_interval = typing_interval
-        self.draft_keepalive = draft_keepalive
-        self.frame_grace = frame_grace
-        self.retry_after_scale = retry_after_scale
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.text_limit = text_limit
-        self.abandon_after = abandon_after
+        self.pacing = pacing
+        # What the streams read (StreamHost, streamhost.py).
+        self.typing_interval = p.typing_interval
+        self.draft_keepalive = p.draft_keepalive
+        self.frame_grace = p.frame_grace
+        self.text_limit = p.text_limit
+        self.abandon_after = p.abandon_after
         self.clock = clock
-        self.draft_interval = draft_interval
-        self.draft_burst = draft_burst
-        self.draft_reserve = draft_reserve
-        self.group_limit = group_limit
-        self.group_window = group_window
         self._messages = message_budget or WindowBudget(
-            max(1, round(global_rate * global_window)), global_window, clock=clock
+            max(1, round(p.global_rate * p.global_window)), p.global_window, clock=clock
         )
         # A tenth of a second of drafts may go at once: with a burst of one, every late timer
         # (a busy loop) would lose slots, and 200 chats need every slot they can get.
         self._drafts = draft_budget or AdaptiveBudget(
-            draft_rate,
-            floor=draft_rate_floor,
-            recovery=draft_recovery,
-            burst=max(1.0, draft_rate / 10),
+            p.draft_rate,
+            floor=p.draft_rate_floor,
+            recovery=p.draft_recovery,
+            burst=max(1.0, p.draft_rate / 10),
             clock=clock,
         )
         self._runner = LaneRunner(
             bot,
             messages=self._messages,
             drafts=self._drafts,
-            retry_after_scale=retry_after_scale,
-            max_attempts=max_attempts,
-            backoff=backoff,
+            retry_after_scale=p.retry_after_scale,
+            max_attempts=p.max_attempts,
+            backoff=p.backoff,
             clock=clock,
-            preview=final_preview,
-            preview_after=final_preview_after,
+            preview=p.final_preview,
+            preview_after=p.final_preview_after,
         )
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()
@@ -267,20 +267,19 @@ class Outbox:
         if self._closed:
             raise OutboxClosedError("outbox closed")
         private = chat_type == "private" if chat_type is not None else chat_id > 0
+        p = self.pacing
         if private:
-            burst, period = self.private_burst, self.private_interval
-            reserve = self.frame_reserve
+            burst, period, reserve = p.private_burst, p.private_interval, p.frame_reserve
         else:
-            burst, period = self.group_burst, self.group_interval
-            reserve = self.group_frame_reserve
+            burst, period, reserve = p.group_burst, p.group_interval, p.group_frame_reserve
         lane = self._lanes.get(chat_id)
         now = self.clock()
         if lane is None:
             if len(self._lanes) > 1024:
                 self._prune()
-            drafts = Budget(self.draft_burst + self.draft_reserve, self.draft_interval, now)
+            drafts = Budget(p.draft_burst + p.draft_reserve, p.draft_interval, now)
             window = None if private else self._group_window()
-            lane = Lane(chat_id, burst, period, reserve, now, drafts, self.draft_reserve, window)
+            lane = Lane(chat_id, burst, period, reserve, now, drafts, p.draft_reserve, window)
             self._lanes[chat_id] = lane
         elif chat_type is not None and lane.budget.period != period:
             lane.budget.reshape(burst, period, now)
@@ -290,7 +289,7 @@ class Outbox:
 
     def _group_window(self) -> ChatWindow:
         # 20 in any minute (Telegram's documented group limit; the bucket paces under it).
-        return ChatWindow(self.group_limit, self.group_window)
+        return ChatWindow(self.pacing.group_limit, self.pacing.group_window)
 
     def _prune(self) -> None:
         now = self.clock()

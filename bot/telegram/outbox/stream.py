@@ -96,7 +96,8 @@ class StreamHandle(StreamJob):
 
     @on_shown.setter
     def on_shown(self, callback: Callable[[list[int]], None] | None) -> None:
-        self._state.on_shown = callback
+        state = self._state  # a record (streamstate.py), its fields set as the stream goes
+        state.on_shown = callback
 
     @property
     def rich_frames(self) -> RichFrames | None:
@@ -106,7 +107,8 @@ class StreamHandle(StreamJob):
 
     @rich_frames.setter
     def rich_frames(self, frames: RichFrames | None) -> None:
-        self._state.rich_frames = frames
+        state = self._state
+        state.rich_frames = frames
 
     @property
     def closed(self) -> bool:
