@@ -18,6 +18,7 @@ from bot.features import turn_features
 from bot.features.asker import Asker
 from bot.features.desk.domain import DeskService
 from bot.features.documents.chat import ChatDocuments
+from bot.features.extensions.build import build_runner
 from bot.features.images.service import ImageService
 from bot.features.models import load_models
 from bot.features.tools import Toolbox
@@ -118,7 +119,7 @@ async def core(
         chat_model = build_chat_model(
             settings, client, auth, stack, http, generation_limit=front.generation_limit
         )
-        extras = app.runner(settings.extension_timeout) if app is not None else None
+        extras = build_runner(app, settings.extension_timeout)
         if extras is not None:
             stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
         knowledge = build_knowledge(settings, db, client)
