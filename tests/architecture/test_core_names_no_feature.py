@@ -18,8 +18,6 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 # The core's modules that still import a feature's (issue: features as components). Each
 # leaves this list when its feature's part moves behind a hook; none may join it.
 NOT_YET_MOVED = frozenset({
-    "bot/wiring/__init__.py", "bot/wiring/agent_tools.py", "bot/wiring/core.py",
-    "bot/wiring/parts.py", "bot/wiring/run.py",
     "bot/wiring/telegram.py",
 })
 
