@@ -34,18 +34,14 @@ if TYPE_CHECKING:
     from bot.conversation.features import TurnFeature
     from bot.coordination import Coordinator
     from bot.extending.events import HandoffEvent
-    from bot.features.business.replies import BusinessOptions
     from bot.features.desk.domain import DeskService
-    from bot.features.desk.telegram import SupportDesk
     from bot.features.documents.chat import ChatDocuments
     from bot.features.extensions import ExtensionRunner
-    from bot.features.guest.answering import GuestAnswers
     from bot.features.images.service import ImageService
     from bot.features.knowledge.base import KnowledgeBase
     from bot.features.tools import Toolbox
     from bot.features.tools.loop import ToolLoop
     from bot.features.vision.images import Vision
-    from bot.features.voice.replies import VoiceReplies
     from bot.features.websearch.hosted import HostedSearch
     from bot.telegram.answer_parts import FinalForm
     from bot.telegram.downloads import TelegramFiles
@@ -142,15 +138,13 @@ async def core_features(
 @dataclass(frozen=True, slots=True)
 class TelegramFeatures:
     """The features on the Telegram front, as `build_telegram` (bot/wiring/telegram.py)
-    takes them: `parts` are those built on the front's own parts (TelegramFeature)."""
+    takes them: `parts` built on the front's own parts (TelegramFeature), in the order they
+    see updates; `support_chat_id`: the support desk's chat (0: no desk)."""
 
     media: MediaSupport
-    desk: SupportDesk | None = None
-    voice: VoiceReplies | None = None
-    guest: GuestAnswers | None = None
     final_forms: Sequence[FinalForm] = ()
-    business: BusinessOptions | None = None
     parts: Sequence[TelegramFeature] = field(default_factory=list)
+    support_chat_id: int = 0
 
 
 def telegram_features(
@@ -165,40 +159,48 @@ def telegram_features(
     coordinator: Coordinator | None = None,
     menu: dict[str, dict[str, str]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
+    guest_edit_interval: float = 1.0,
 ) -> TelegramFeatures:
     """Every feature's part on the Telegram front, built on `ground` (its resources closed
     with `ground.stack`) and the core's features. `shared` (replicas): the coordination the
     desk's jobs run on; `coordinator` (several webhook replicas): each spoken reply under its
-    lease; `menu`: the App's menu commands the
-    desk lists to operators; `on_handoff`: told of each handoff (the App's hooks)."""
-    from bot.features.business.build import build_business
+    lease; `menu`: the App's menu commands the desk lists to operators; `on_handoff`: told of
+    each handoff (the App's hooks); `guest_edit_interval`: guest answers edited at most once
+    per so many seconds."""
+    from bot.features.business.build import build_business, business_on_telegram
+    from bot.features.desk.build import desk_on_telegram
     from bot.features.documents.telegram import documents_on_telegram
-    from bot.features.guest.build import build_guest
+    from bot.features.guest.build import build_guest, guest_on_telegram
     from bot.features.images.telegram import images_on_telegram
     from bot.features.knowledge.telegram import knowledge_on_telegram
     from bot.features.rich.build import build_final_forms
     from bot.features.tools.telegram import tools_on_telegram
-    from bot.features.voice.build import build_media, build_voice
+    from bot.features.voice.build import build_media, build_voice, voice_on_telegram
 
     settings, stack = ground.settings, ground.stack
     desk = build_desk(ground, core.desk, core.knowledge, outbox, shared, menu=menu,
                       on_handoff=on_handoff)
     superseded = ground.front.superseded
     return TelegramFeatures(
-        desk=desk,
         # Photos, voice notes (over 30 s too: MAX_VOICE_SECONDS).
         media=build_media(ground, files, photos, stack),
-        # Answers spoken (VOICE_REPLIES); with replicas, each reply under its lease.
-        voice=build_voice(ground, outbox, stack, coordinator),
-        # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
-        guest=build_guest(ground, system_prompt),
         # Tables, headings, math and nested lists as rich messages (RICH_MESSAGES).
         final_forms=build_final_forms(settings),
-        # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
-        business=build_business(settings),
-        # The features built on the front's parts: /image and its jobs; the tool loop's
-        # cards, presses and expiry, and /toolcalls; /kb; documents sent in chat.
-        parts=[images_on_telegram(core.images), tools_on_telegram(core.tools, superseded),
-               knowledge_on_telegram(core.knowledge),
-               documents_on_telegram(build_documents(settings, files, stack, core.documents))],
+        parts=[
+            # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
+            business_on_telegram(build_business(settings)),
+            # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
+            guest_on_telegram(build_guest(ground, system_prompt),
+                              edit_interval=guest_edit_interval),
+            # The support desk; without one, 👍/👎 under every answer in KB_MODE=strict.
+            desk_on_telegram(desk, feedback_buttons=settings.kb_effective_mode == "strict"),
+            # Answers spoken (VOICE_REPLIES); with replicas, each reply under its lease.
+            voice_on_telegram(build_voice(ground, outbox, stack, coordinator)),
+            # /image and its jobs; the tool loop's cards, presses and expiry, and /toolcalls;
+            # /kb; documents sent in chat.
+            images_on_telegram(core.images), tools_on_telegram(core.tools, superseded),
+            knowledge_on_telegram(core.knowledge),
+            documents_on_telegram(build_documents(settings, files, stack, core.documents)),
+        ],
+        support_chat_id=desk.chat_id if desk is not None else 0,
     )

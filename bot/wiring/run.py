@@ -108,6 +108,7 @@ async def built_bot(
             files=files, photos=photos, system_prompt=system_prompt, coordinator=coordinator,
             menu=menu_of(commands),
             on_handoff=extras.handed_over if extras is not None else None,
+            guest_edit_interval=guest_interval,
         )
         telegram = build_telegram(
             bot=bot,
@@ -119,10 +120,8 @@ async def built_bot(
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
             outbox=outbox,
-            desk=parts.desk,
+            support_chat_id=parts.support_chat_id,
             members_of=settings.allowed_chat_members_of,
-            # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
-            feedback_buttons=settings.kb_effective_mode == "strict",
             media=parts.media,
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
@@ -131,11 +130,9 @@ async def built_bot(
             owner=settings.replica_id,
             # The census: the replicas take turns at sweeping for chats left undone.
             live_replicas=census_of(shared),
-            voice=parts.voice,
-            guest=parts.guest,
-            guest_edit_interval=guest_interval,
             final_forms=parts.final_forms,
-            business=parts.business,
+            # Chat automation, guest mode, the desk (or 👍/👎 in KB_MODE=strict: README),
+            # voice, /image, the tool cards, /kb, documents sent in chat.
             features=parts.parts,
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.foundation_models.client import FoundationModelsClient
     from bot.foundation_models.types import ChatModel
     from bot.storage.database import Database
+    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
     from bot.telegram.outbox import Outbox
     from bot.wiring.groundwork import Groundwork
     from bot.wiring.operations import Shared
@@ -172,3 +173,32 @@ def build_gaps(
         db.sessionmaker, embed=embed, similar=similar, jobs=insights,
         covered_at=settings.kb_drafts_similarity,
     )
+
+
+def desk_on_telegram(
+    desk: SupportDesk | None, *, feedback_buttons: bool = False
+) -> TelegramFeature:
+    """The desk's part on the Telegram front: its handlers (the support chat's topics, the
+    users' /operator), its card after every delivered answer, its jobs started first and
+    stopped last. Without a desk, `feedback_buttons` (KB_MODE=strict): 👍/👎 under every
+    answer, recorded in the desk's tables."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        from bot.telegram.featureparts import TelegramPart
+
+        if desk is not None:
+            from bot.features.desk.telegram import handlers as desk_handlers
+
+            return TelegramPart(front=[desk_handlers.build_router(desk.chat_id)],
+                                data={"desk": desk}, after_delivery=desk, services=[desk])
+        if not feedback_buttons:
+            return TelegramPart()
+        from bot.features.desk.telegram import feedback as feedback_handlers
+        from bot.features.desk.telegram.feedback import AnswerFeedback
+
+        feedback = AnswerFeedback(DeskService(front.sessionmaker, support_chat_id=0),
+                                  front.outbox)
+        return TelegramPart(front=[feedback_handlers.build_router()],
+                            data={"feedback": feedback}, after_delivery=feedback)
+
+    return build

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.features.guest.answering import GuestAnswers
+    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
     from bot.wiring.groundwork import Groundwork
 
 
@@ -28,3 +29,24 @@ def build_guest(ground: Groundwork, system_prompt: str) -> GuestAnswers | None:
         ),
         daily_token_limit=settings.daily_token_limit,
     )
+
+
+def guest_on_telegram(
+    guest: GuestAnswers | None, *, edit_interval: float = 1.0
+) -> TelegramFeature:
+    """Guest queries on the Telegram front (a `guest_message` router: no other router sees
+    those updates), their answer's edits at most one per `edit_interval` seconds; its service
+    stops first, so that its answers finish before the outbox closes."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        from bot.telegram.featureparts import TelegramPart
+
+        if guest is None:
+            return TelegramPart()
+        from bot.features.guest.telegram import GuestQueries
+
+        guests = GuestQueries(guest, front.limiter, outbox=front.outbox,
+                              edit_interval=edit_interval, shutdown_grace=front.shutdown_grace)
+        return TelegramPart(front=[guests.build_router()], stops_first=[guests])
+
+    return build

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from bot.features.voice.longvoice import LongNotes
     from bot.features.voice.replies import VoiceReplies
     from bot.telegram.downloads import TelegramFiles
+    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
     from bot.telegram.media import MediaSupport
     from bot.telegram.media.photos import PhotoPreparer
     from bot.telegram.outbox import Outbox
@@ -88,3 +89,20 @@ def build_long_voice(ground: Groundwork, files: TelegramFiles, stack: AsyncExitS
         files=files, recognizer=recognizer, sessionmaker=ground.db.sessionmaker,
         max_seconds=settings.max_voice_seconds, poll_interval=settings.stt_poll_interval,
     )
+
+
+def voice_on_telegram(voice: VoiceReplies | None) -> TelegramFeature:
+    """Voice on the Telegram front: /voice (which says when spoken answers are off), and
+    with VOICE_REPLIES the delivered answers spoken, its service started and stopped with the
+    bot."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        from bot.features.voice import handlers as voice_handlers
+        from bot.telegram.featureparts import TelegramPart
+
+        if voice is None:
+            return TelegramPart(early=[voice_handlers.build_router(None)])
+        return TelegramPart(early=[voice_handlers.build_router(voice)], after_delivery=voice,
+                            services=[voice], spoken=voice)
+
+    return build
