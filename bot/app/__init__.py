@@ -44,8 +44,7 @@ from bot.app.parts import (
     require_async,
 )
 from bot.app.plugins import PLUGIN_GROUP
-from bot.features.extensions import NamedProvider
-from bot.features.extensions.runner import LifecycleHook, name_of
+from bot.extending.hooks import LifecycleHook, NamedProvider, name_of
 from bot.menu import MenuCommand, commands_of, menu_entry_problem
 
 if TYPE_CHECKING:
@@ -152,7 +151,8 @@ class App:
         English and Russian (the description is written for the model); default: the name.
         """
         def register(fn: F) -> F:
-            return self._parts.function_tools().tool(
+            self._parts.function_tools().add(
+                fn,
                 name=name,
                 description=description,
                 confirm=confirm,
@@ -161,7 +161,8 @@ class App:
                 timeout_s=timeout,
                 title=title,
                 title_ru=title_ru,
-            )(fn)
+            )
+            return fn
 
         return register(function) if function is not None else register
 

@@ -14,17 +14,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic_settings import BaseSettings
 
 from bot.extending.events import AnswerEvent, HandoffEvent
+from bot.extending.hooks import LifecycleHook, NamedProvider, name_of
 from bot.extending.tools import ToolContext
-from bot.features.extensions import ExtensionRunner, NamedProvider
-from bot.features.extensions.runner import LifecycleHook, name_of
-from bot.features.tools.functions import FunctionTools
 from bot.menu import MenuCommand
 
 if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.config import Settings
-    from bot.extending.tools import ToolSource
+    from bot.extending.tools import FunctionToolSource, ToolSource
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
@@ -66,7 +64,7 @@ class AppParts:
         self._app = app  # the public App: plugins are set up on it
         self._env_file = env_file
         self._settings = settings
-        self._functions: FunctionTools | None = None  # made on first use
+        self._functions: FunctionToolSource | None = None  # made on first use
         self._providers: list[NamedProvider] = []
         self._routers: list[Router] = []
         self._commands: dict[str, MenuCommand] = {}
@@ -78,7 +76,6 @@ class AppParts:
         self._migrations: list[Migrations] = []
         self._tool_sources: list[ToolSource] = []
         self._plugins: list[str] = []
-        self._runner: ExtensionRunner | None = None
 
 
     # -- what the command line reads ---------------------------------------------------------
@@ -146,24 +143,29 @@ class AppParts:
         """The `on_shutdown` hooks, in order."""
         return tuple(self._on_shutdown)
 
-    def function_tools(self) -> FunctionTools:
+    @property
+    def providers(self) -> tuple[NamedProvider, ...]:
+        """The context providers, in order."""
+        return tuple(self._providers)
+
+    @property
+    def answer_hooks(self) -> tuple[AnswerHook, ...]:
+        """The `on_answer` hooks, in order."""
+        return tuple(self._on_answer)
+
+    @property
+    def handoff_hooks(self) -> tuple[HandoffHook, ...]:
+        """The `on_handoff` hooks, in order."""
+        return tuple(self._on_handoff)
+
+    def function_tools(self) -> FunctionToolSource:
         """The App's Python-function tool source, made on first use (one per App)."""
         if self._functions is None:
-            self._functions = FunctionTools("app")
+            from bot.features.app import function_tools
+
+            self._functions = function_tools("app")
             self._tool_sources.insert(0, self._functions)
         return self._functions
-
-    def runner(self, timeout: float = 5.0) -> ExtensionRunner | None:
-        """The context providers and turn hooks, run safely; None when there are none."""
-        if self._runner is None:
-            runner = ExtensionRunner(
-                providers=self._providers,
-                on_answer=self._on_answer,
-                on_handoff=self._on_handoff,
-                timeout=timeout,
-            )
-            self._runner = runner if runner else None
-        return self._runner
 
 
 def require_async(function: Any, what: str) -> Any:

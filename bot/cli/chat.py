@@ -70,7 +70,7 @@ async def run_terminal_chat(
             )
         chat = TerminalChat(
             c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history,
-            tools=c.tools,
+            tools=c.features.tools,
         )
         await chat.run()
 

@@ -9,10 +9,10 @@ conversation core stores each call before it asks the toolbox to run it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +112,28 @@ class ToolSource(Protocol):
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
     ) -> ToolRunResult:
         """Run one call. Tool failures come back as ToolRunResult(ERROR/TIMEOUT), not raised."""
+        ...
+
+
+class FunctionToolSource(ToolSource, Protocol):
+    """A tool source Python functions join one by one (the App's `@app.tool`): `add` checks
+    the function (an async function with a docstring, a valid and unique name) and raises
+    at once when it cannot be a tool."""
+
+    def add(
+        self,
+        function: Callable[..., Awaitable[Any]],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        confirm: bool = False,
+        admins_only: bool = False,
+        writes: bool | None = None,
+        timeout_s: float = 10.0,
+        title: str = "",
+        title_ru: str = "",
+    ) -> ToolDefinition:
+        """Offer `function` to the model as a tool (see App.tool for the arguments)."""
         ...
 
 

@@ -1,8 +1,10 @@
 """fmbot's features, one folder each, each taking part in a turn as a `TurnFeature`
 (bot/conversation/features.py): the conversation core loops over the list `turn_features`
 builds and names none of them. Others take part through the Telegram front's hooks (the
-support desk, bot/features/desk); what the core lists of them without naming them: their
-tables (models.py), their commands (commands.py), their parts of `fmbot report` (reports.py).
+support desk, bot/features/desk); what the core lists of them without naming them: how each
+is built from Settings (build.py, calling each feature's own build.py), their tables
+(models.py), their commands (cli.py), their checks (commands.py, settings.py), their parts of
+`fmbot report` (reports.py).
 """
 
 from __future__ import annotations

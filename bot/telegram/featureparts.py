@@ -14,23 +14,33 @@ if TYPE_CHECKING:
     from aiogram import Bot, Router
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from bot.conversation import ConversationService
     from bot.coordination import Coordinator
+    from bot.telegram.access import AccessPolicy
     from bot.telegram.answer_parts import AfterDelivery, CallDelivery
-    from bot.telegram.deps import Deps
+    from bot.telegram.deps import Deps, SpokenAnswers
     from bot.telegram.lifecycle import BotService
     from bot.telegram.middlewares import Notifier
     from bot.telegram.outbox import Outbox
+    from bot.telegram.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True, slots=True)
 class FrontParts:
-    """What the front gives a feature to build its part on. `coordinator` and `owner`: with
-    several replicas, the coordination store and this replica's name (None and "" alone)."""
+    """What the front gives a feature to build its part on. `conversation`: the turns (chat
+    automation answers through it); `limiter`: the users' rate limit; `policy`: who may
+    write; `shutdown_grace`: seconds the answers under way get at shutdown; `coordinator`
+    and `owner`: with several replicas, the coordination store and this replica's name (None
+    and "" alone)."""
 
     bot: Bot
     sessionmaker: async_sessionmaker[AsyncSession]
     outbox: Outbox
     notify: Notifier
+    conversation: ConversationService
+    limiter: RateLimiter
+    policy: AccessPolicy
+    shutdown_grace: float = 6.0
     coordinator: Coordinator | None = None
     owner: str = ""
 
@@ -43,7 +53,10 @@ class TelegramPart:
     show in an answer (at most one feature gives it: the tool loop); `services`: started with
     the bot in this order, stopped in the reverse one; `services_on`: more of them that need
     what the handlers get (the answerer, the chat queues), built once that is; `takes`: the
-    texts' keys of what the bot takes besides text thanks to it, listed by /help."""
+    texts' keys of what the bot takes besides text thanks to it, listed by /help;
+    `stops_first`: services started after every other and stopped before them (their
+    answers finish before the outbox closes); `spoken`: answers spoken too, for /help, /stats
+    and the voice notes' handler (at most one feature gives it: voice)."""
 
     front: Sequence[Router] = ()
     early: Sequence[Router] = ()
@@ -54,6 +67,8 @@ class TelegramPart:
     services: Sequence[BotService] = ()
     services_on: Callable[[Deps], Sequence[BotService]] | None = None
     takes: Sequence[str] = ()
+    stops_first: Sequence[BotService] = ()
+    spoken: SpokenAnswers | None = None
 
 
 # What a feature gives the front: built once the front's own parts are.

@@ -141,8 +141,8 @@ class BotTester:
             settings, settings.resolved_system_prompt(), app=parts,
             bot=self.telegram.make_bot(), http=http, kb_background=False, pacing=PACING,
         ))
-        if built.core.knowledge is not None:
-            await built.core.knowledge.sync()  # before the first question, not beside it
+        if built.core.features.knowledge is not None:
+            await built.core.features.knowledge.sync()  # before the first question, not beside it
         self._stack.push_async_callback(built.telegram.shutdown)
         await built.telegram.startup()
         self._built = built
@@ -268,7 +268,7 @@ class BotTester:
     async def settle(self) -> None:
         """Wait until the bot has nothing more to do for now."""
         telegram = self.built.telegram
-        extras = self.built.core.extras
+        extras = self.built.core.features.extras
         try:
             async with asyncio.timeout(self.timeout):
                 while True:

@@ -240,10 +240,10 @@ def embedding_of(text: str, dim: int = 256) -> list[float]:
     """A vector in which texts sharing words (after stemming, stop words left out) and word
     pieces are close: each stem and each of its character trigrams is hashed to a signed
     coordinate (feature hashing), as a real embedding model behaves for retrieval."""
-    from bot.features.knowledge.stemming import stems
+    from bot.features.testing import embedding_words
 
     values = [0.0] * dim
-    for stem in stems(text):
+    for stem in embedding_words(text):
         padded = f"<{stem}>"
         features = [(stem, 1.0)] + [(padded[i:i + 3], 0.4) for i in range(len(padded) - 2)]
         for feature, weight in features:

@@ -23,6 +23,7 @@ from bot.metrics.registry import YandexMetrics
 
 if TYPE_CHECKING:
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
+    from bot.foundation_models.vector_stores import VectorStoreClient
 
 
 def build_auth_from(settings: Settings) -> Auth:
@@ -152,3 +153,12 @@ def build_speech(
     )
     stack.push_async_callback(recognizer.aclose)
     return recognizer
+
+
+def build_store_client(settings: Settings, auth: Auth) -> VectorStoreClient:
+    """Files and Vector Stores live beside the Responses API (YANDEX_RESPONSES_URL)."""
+    from bot.foundation_models.vector_stores import VectorStoreClient
+
+    return VectorStoreClient(base_url=settings.responses_url, auth=auth,
+                             folder_id=settings.yandex_folder_id,
+                             timeouts=Timeouts(idle=settings.yandex_idle_timeout))

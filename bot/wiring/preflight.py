@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.config import ConfigError, Settings
 from bot.config.wire import check_wire
+from bot.features.settings import settings_checks
 
 # What each command needs (`check` validates as `run` does).
 _STEPS: dict[str, tuple[str, ...]] = {
@@ -39,13 +40,14 @@ def problems(settings: Settings, command: str) -> list[str]:
         "yandex_key": lambda: check_key_file(settings.yandex_sa_key_file),
         "kb_path": lambda: _kb_path_set(settings),
         "kb": settings.check_kb,
-        "support": lambda: _check_support(settings),
         "replicas": settings.check_replicas,
         "metrics": lambda: settings.metrics_listen and settings.metrics_host_port,
         "webhook": lambda: settings.telegram_mode == "webhook" and settings.webhook_host_port,
         "prompt": settings.resolved_system_prompt,
         "wire": lambda: check_wire(settings),
         "agent_tools": lambda: settings.check_agent_tools(settings.text_api),
+        # The features' own (the support desk's settings): bot/features/settings.py.
+        **settings_checks(settings),
     }
     found: list[str] = []
     for name in _STEPS.get(command, ()):
@@ -116,9 +118,3 @@ def _kb_path_set(settings: Settings) -> None:
     if not settings.kb_path:
         raise ConfigError("KB_PATH is not set: the folders of documents to index")
 
-
-def _check_support(settings: Settings) -> None:
-    """The support desk's settings, checked by the desk (bot/features/desk/build.py)."""
-    from bot.features.desk.build import check_support
-
-    check_support(settings)

@@ -7,7 +7,6 @@ model HTTP client: the same wiring, fed updates in process instead of polling.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,19 +22,15 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.app.parts import AppParts
-    from bot.features.business.replies import BusinessOptions
-    from bot.features.guest.answering import GuestAnswers
-    from bot.telegram.answer_parts import FinalForm
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
     from bot.wiring.core import Core
     from bot.wiring.operations import Operations, Shared
 
-from bot.features.desk.build import build_desk
-from bot.features.voice.build import build_voice
+from bot.features.build import lifecycle
 from bot.wiring.core import FrontEnd, core
 from bot.wiring.models import watch_models
-from bot.wiring.parts import build_documents, build_media, build_photos, telegram_files
+from bot.wiring.parts import build_photos, telegram_files
 from bot.wiring.yandex_access import YandexAccess
 
 log = logging.getLogger("bot")
@@ -66,10 +61,7 @@ async def built_bot(
     TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: the outbox's intervals
     (all three: bot.testing)."""
     from bot.conversation.listeners import Listeners
-    from bot.features.documents.telegram import documents_on_telegram
-    from bot.features.images.telegram import images_on_telegram
-    from bot.features.knowledge.telegram import knowledge_on_telegram
-    from bot.features.tools.telegram import tools_on_telegram
+    from bot.features.build import telegram_features
     from bot.telegram.app import make_bot
     from bot.wiring.operations import build_outbox, coordination, limited, operations
     from bot.wiring.telegram import build_telegram, menu_of
@@ -104,17 +96,20 @@ async def built_bot(
             settings, system_prompt, kb_background=kb_background, app=extensions, http=http,
             front=front,
         ))
-        extras = c.extras
+        extras = c.features.extras
         commands = extensions.commands if extensions is not None else ()
         # bot.testing shrinks the guest answers' pace with the outbox's (not an Outbox argument).
         pacing = dict(pacing or {})
         guest_interval = float(pacing.pop("guest_interval", 1.0))
         outbox = build_outbox(settings, bot, shared, pacing)
-        desk = build_desk(
-            settings, c, outbox, shared, menu=menu_of(commands),
+        # Every feature's part on the front (the desk, voice, guest mode, /image, ...).
+        parts = telegram_features(
+            c.ground(settings, stack, front), c.features, outbox=outbox, shared=shared,
+            files=files, photos=photos, system_prompt=system_prompt, coordinator=coordinator,
+            menu=menu_of(commands),
             on_handoff=extras.handed_over if extras is not None else None,
+            guest_edit_interval=guest_interval,
         )
-        assert c.auth is not None
         telegram = build_telegram(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
@@ -125,12 +120,9 @@ async def built_bot(
             admins=settings.admin_user_ids,
             rate_limit_per_minute=settings.rate_limit_per_minute,
             outbox=outbox,
-            desk=desk,
+            support_chat_id=parts.support_chat_id,
             members_of=settings.allowed_chat_members_of,
-            # 👍/👎 under every answer in KB_MODE=strict, with or without a desk (README).
-            feedback_buttons=settings.kb_effective_mode == "strict",
-            # Photos, voice notes (over 30 s too: MAX_VOICE_SECONDS).
-            media=build_media(settings, files, photos, c.auth, stack, c.db.sessionmaker, http),
+            media=parts.media,
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
             commands=commands,
@@ -138,20 +130,10 @@ async def built_bot(
             owner=settings.replica_id,
             # The census: the replicas take turns at sweeping for chats left undone.
             live_replicas=census_of(shared),
-            # Answers spoken (VOICE_REPLIES); with replicas, each reply under its lease.
-            voice=build_voice(settings, c, outbox, stack, coordinator),
-            # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
-            guest=build_guest(settings, c, system_prompt),
-            guest_edit_interval=guest_interval,
-            # Tables, headings, math and nested lists as rich messages (RICH_MESSAGES).
-            final_forms=build_final_forms(settings),
-            # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
-            business=build_business(settings),
-            # The features built on the front's parts: /image and its jobs; the tool loop's
-            # cards, presses and expiry, and /toolcalls; /kb; documents sent in chat.
-            features=[images_on_telegram(c.images), tools_on_telegram(c.tools, superseded),
-                      knowledge_on_telegram(c.knowledge),
-                      documents_on_telegram(build_documents(settings, files, stack, c.documents))],
+            final_forms=parts.final_forms,
+            # Chat automation, guest mode, the desk (or 👍/👎 in KB_MODE=strict: README),
+            # voice, /image, the tool cards, /kb, documents sent in chat.
+            features=parts.parts,
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
@@ -165,46 +147,6 @@ async def built_bot(
                 lifecycle, extensions, "on_shutdown", settings.extension_timeout, running
             )
         yield BuiltBot(c, telegram, ops)
-
-
-def build_final_forms(settings: Settings) -> list[FinalForm]:
-    """The forms a finished answer may take besides its text: rich messages
-    (bot/features/rich) unless RICH_MESSAGES=off."""
-    if settings.rich_messages == "off":
-        return []
-    from bot.features.rich import RichAnswers
-
-    return [RichAnswers()]
-def build_business(settings: Settings) -> BusinessOptions | None:
-    """Chat automation's options (bot/features/business); None with BUSINESS_REPLIES=off."""
-    if settings.business_replies == "off":
-        return None
-    from bot.features.business.replies import BusinessOptions
-
-    return BusinessOptions(
-        mode=settings.business_replies,
-        takeover=dt.timedelta(minutes=settings.business_takeover_minutes),
-    )
-
-
-def build_guest(settings: Settings, c: Core, system_prompt: str) -> GuestAnswers | None:
-    """Guest mode's answers (bot/features/guest): the chat model, the bot's system prompt
-    and reply settings, the daily token budget; None with GUEST_MODE=off."""
-    if settings.guest_mode == "off":
-        return None
-    from bot.features.guest.answering import GuestAnswers
-    from bot.foundation_models.types import CompletionOptions
-
-    return GuestAnswers(
-        sessionmaker=c.db.sessionmaker,
-        model=c.chat_model,
-        model_name=settings.text_model,
-        system_prompt=system_prompt,
-        options=CompletionOptions(
-            temperature=settings.temperature, max_tokens=settings.max_reply_tokens
-        ),
-        daily_token_limit=settings.daily_token_limit,
-    )
 
 
 def bot_options(settings: Settings, system_prompt: str) -> BotOptions:
@@ -261,14 +203,6 @@ async def run_bot(
                 await ops.run_polling(telegram, stop=stop, started=started)
         except TokenRejectedError as exc:
             raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by Telegram ({exc})") from None
-
-
-async def lifecycle(app: AppParts, kind: str, limit: float, context: RunContext) -> None:
-    """The App's on_startup or on_shutdown hooks (a failing one is logged, never fatal)."""
-    from bot.features.extensions.runner import run_lifecycle
-
-    hooks = app.startup_hooks if kind == "on_startup" else app.shutdown_hooks
-    await run_lifecycle(kind, hooks, limit, context)
 
 
 def census_of(shared: Shared | None) -> Callable[[], int]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.storage.outage import outage_of
 from bot.telegram.access import AccessPolicy
-from bot.telegram.answer_parts import AfterDelivery, FinalForm
+from bot.telegram.answer_parts import FinalForm
 from bot.telegram.answers import Answerer
 from bot.telegram.app import TelegramApp
 from bot.telegram.backlog import Backlog
@@ -35,12 +35,6 @@ if TYPE_CHECKING:
 
     from bot.conversation import ConversationService
     from bot.coordination import Coordinator
-    from bot.features.business.replies import BusinessOptions
-    from bot.features.desk.telegram import SupportDesk
-    from bot.features.desk.telegram.feedback import AnswerFeedback
-    from bot.features.guest.answering import GuestAnswers
-    from bot.features.guest.telegram import GuestQueries
-    from bot.features.voice.replies import VoiceReplies
     from bot.menu import MenuCommand
     from bot.telegram.media import MediaSupport
 
@@ -67,34 +61,30 @@ def build_telegram(
     outbox: Outbox | None = None,
     shutdown_grace: float = 6.0,
     shutdown_settle: float = 3.0,
-    desk: SupportDesk | None = None,
+    support_chat_id: int = 0,
     members_of: int = 0,
-    feedback_buttons: bool = False,
     media: MediaSupport | None = None,
     routers: Sequence[Router] = (),
     commands: Sequence[MenuCommand] = (),
     coordinator: Coordinator | None = None,
     owner: str = "",
     live_replicas: Callable[[], int] = lambda: 1,
-    voice: VoiceReplies | None = None,
-    guest: GuestAnswers | None = None,
-    guest_edit_interval: float = 1.0,
     final_forms: Sequence[FinalForm] = (),
-    business: BusinessOptions | None = None,
     features: Sequence[TelegramFeature] = (),
 ) -> TelegramApp:
     """The TelegramApp of these parts. `coordinator` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
-    `voice`: answers spoken (VOICE_REPLIES) and /voice; `guest`: guest queries answered
-    (GUEST_MODE), their answer's edits at most one per `guest_edit_interval` seconds;
-    `final_forms`: other forms of a finished answer than its text (RICH_MESSAGES:
-    bot/features/rich); `features`: the features built on the front's parts (TelegramFeature:
-    /image, the tool loop's cards and presses, ...)."""
+    `support_chat_id`: the support desk's chat (operators write there whatever the access
+    lists say; 0: no desk); `final_forms`: other forms of a finished answer than its text
+    (RICH_MESSAGES: bot/features/rich); `features`: the features built on the front's parts
+    (TelegramFeature: chat automation, guest mode, the desk, voice, /image, the tool loop's
+    cards and presses, ...), each part put in its place in this order."""
     if coordinator is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     outbox = outbox or Outbox(bot)
     queues = ChatQueues()
-    policy, member_lists = access_of(allowed_users, allowed_chats, admins, members_of, desk)
+    policy, member_lists = access_of(allowed_users, allowed_chats, admins, members_of,
+                                     support_chat_id)
     seen = RecentlySeen(policy=policy)
     # Senders are stored with the claim, unless a membership check (getChatMember) must
     # admit them first: then the DatabaseMiddleware stores them after it.
@@ -102,15 +92,14 @@ def build_telegram(
     # getUpdates answers are stored before aiogram's next call acknowledges them.
     bot.session.middleware(DurablePolling(intake))
     notify = OutboxNotifier(outbox)
-    # 👍/👎 under every answer (KB_MODE=strict): the desk draws them when there is one.
-    feedback = None
-    if feedback_buttons and desk is None:
-        feedback = answer_feedback(sessionmaker, outbox)
+    # Several replicas: one limit per user across them (the coordination store).
+    limiter = RateLimiter(rate_limit_per_minute, coordinator=coordinator)
     parts = [build(FrontParts(bot=bot, sessionmaker=sessionmaker, outbox=outbox, notify=notify,
-                              coordinator=coordinator, owner=owner))
+                              conversation=conversation, limiter=limiter, policy=policy,
+                              shutdown_grace=shutdown_grace, coordinator=coordinator,
+                              owner=owner))
              for build in features]
-    after: list[AfterDelivery] = [hook for hook in (desk or feedback, voice) if hook is not None]
-    after += [part.after_delivery for part in parts if part.after_delivery is not None]
+    after = [part.after_delivery for part in parts if part.after_delivery is not None]
     calls = next((part.calls for part in parts if part.calls is not None), None)
     answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
                        after_delivery=after, calls=calls, final_forms=final_forms)
@@ -125,30 +114,17 @@ def build_telegram(
         pastes=PasteJoiner(), seen=seen, replicas=replicas,
         media=media,
         takes=tuple(key for part in parts for key in part.takes), menu=menu_of(commands),
-        voice=voice,
+        voice=next((part.spoken for part in parts if part.spoken is not None), None),
         notices=PersonalNotices(outbox),
     )
     if routers:  # the App's routers call Telegram through the outbox's pacing (added.py)
         from bot.telegram.added import PacedCalls
 
         bot.session.middleware(PacedCalls(outbox))
-    # Several replicas: one limit per user across them (the coordination store).
-    limiter = RateLimiter(rate_limit_per_minute, coordinator=coordinator)
-    guests = None
-    if guest is not None:
-        from bot.features.guest.telegram import GuestQueries
-
-        guests = GuestQueries(guest, limiter, outbox=outbox, edit_interval=guest_edit_interval,
-                              shutdown_grace=shutdown_grace)
-    front: list[Router] = []
-    if business is not None:  # chat automation: BUSINESS_REPLIES
-        front.append(business_router(business, conversation, outbox, limiter, policy,
-                                     sessionmaker))
     dp = build_dispatcher(
-        deps, intake=intake, limiter=limiter,
-        features=feature_routers(desk, feedback, guests, front, parts, voice),
+        deps, intake=intake, limiter=limiter, features=feature_routers(parts),
         members_of=members_of, member_lists=member_lists,
-        support_chat_id=desk.chat_id if desk is not None else 0, added_routers=tuple(routers),
+        support_chat_id=support_chat_id, added_routers=tuple(routers),
     )
     max_age = options.queue_max_age
     backlog = Backlog(
@@ -168,74 +144,29 @@ def build_telegram(
     notices = OutageNotices(outage_of(sessionmaker), notify, coordinator=coordinator, owner=owner)
     # Started in this order (the desk before anything is handled, image jobs before replayed
     # /image commands), stopped in the reverse one.
-    services: list[BotService] = [s for s in (desk, voice) if s is not None]
-    services += [service for part in parts for service in part.services]
+    services: list[BotService] = [service for part in parts for service in part.services]
     services += [service for part in parts if part.services_on is not None
                  for service in part.services_on(deps)]
-    if guests is not None:  # stopped first: its answers finish before the outbox closes
-        services.append(guests)
+    # Stopped first (guest mode's): their answers finish before the outbox closes.
+    services += [service for part in parts for service in part.stops_first]
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, notices=notices,
         services=services, shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
     )
 
 
-def feature_routers(
-    desk: SupportDesk | None,
-    feedback: AnswerFeedback | None,
-    guests: GuestQueries | None = None,
-    first: Sequence[Router] = (),
-    parts: Sequence[TelegramPart] = (),
-    voice: VoiceReplies | None = None,
-) -> FeatureRouters:
-    """The features' routers, in the order they see updates (dispatching.py). `guests`:
-    guest queries (a `guest_message` router: no other router sees those updates); `first`:
-    more front routers, before those (chat automation's); `parts`: the features built on
-    the front's parts, their routers after the others of their kind; `voice`: spoken
-    answers, for /voice."""
-    from bot.features.voice import handlers as voice_handlers
+def feature_routers(parts: Sequence[TelegramPart] = ()) -> FeatureRouters:
+    """The features' routers, in the order they see updates (dispatching.py): each kind's in
+    the order of `parts`, the media handler first of the late ones."""
     from bot.telegram.handlers import media
 
-    front: list[Router] = list(first)
-    if guests is not None:
-        front.append(guests.build_router())
     data: dict[str, object] = {key: value for part in parts for key, value in part.data.items()}
-    if desk is not None:
-        from bot.features.desk.telegram import handlers as desk_handlers
-
-        front.append(desk_handlers.build_router(desk.chat_id))
-        data["desk"] = desk
-    elif feedback is not None:  # 👍/👎 without a desk (KB_MODE=strict)
-        from bot.features.desk.telegram import feedback as feedback_handlers
-
-        front.append(feedback_handlers.build_router())
-        data["feedback"] = feedback
     return FeatureRouters(
-        front=[*front, *(router for part in parts for router in part.front)],
-        early=[voice_handlers.build_router(voice),
-               *(router for part in parts for router in part.early)],
-        late=[media.build_router(),
-              *(router for part in parts for router in part.late)],
+        front=[router for part in parts for router in part.front],
+        early=[router for part in parts for router in part.early],
+        late=[media.build_router(), *(router for part in parts for router in part.late)],
         data=data,
     )
-
-
-def business_router(
-    options: BusinessOptions,
-    conversation: ConversationService,
-    outbox: Outbox,
-    limiter: RateLimiter,
-    policy: AccessPolicy,
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> Router:
-    """Chat automation (bot/features/business): its updates, presses and /business."""
-    from bot.features.business.replies import BusinessReplies
-    from bot.features.business.store import BusinessStore
-    from bot.features.business.telegram import BusinessUpdates
-
-    replies = BusinessReplies(BusinessStore(sessionmaker), conversation, outbox, limiter,
-                              mode=options.mode, takeover=options.takeover)
-    return BusinessUpdates(replies, policy).build_router()
 
 
 def access_of(
@@ -243,7 +174,7 @@ def access_of(
     allowed_chats: Iterable[int],
     admins: Iterable[int],
     members_of: int,
-    desk: SupportDesk | None,
+    support_chat_id: int = 0,
 ) -> tuple[AccessPolicy, AccessPolicy]:
     """Who may write (the middlewares' policy), and the ALLOWED_* lists as configured (the
     membership gate admits by them too, membership.py)."""
@@ -251,17 +182,6 @@ def access_of(
     lists = AccessPolicy.build(users, chats, admins)
     if members_of:  # the membership gate decides; the lists admit too
         return AccessPolicy.build((), (), admins), lists
-    if desk is not None and not lists.open:  # operators write in the support chat
-        return AccessPolicy.build(users, [*chats, desk.chat_id], admins), lists
+    if support_chat_id and not lists.open:  # operators write in the support chat
+        return AccessPolicy.build(users, [*chats, support_chat_id], admins), lists
     return lists, lists
-
-
-def answer_feedback(
-    sessionmaker: async_sessionmaker[AsyncSession], outbox: Outbox
-) -> AnswerFeedback:
-    """👍/👎 under every answer in KB_MODE=strict without a desk, recorded in the desk's
-    tables."""
-    from bot.features.desk.domain import DeskService
-    from bot.features.desk.telegram.feedback import AnswerFeedback
-
-    return AnswerFeedback(DeskService(sessionmaker, support_chat_id=0), outbox)

@@ -478,9 +478,9 @@ async def test_groups_are_given_the_asker_not_the_chat(
 async def test_tools_are_told_the_conversations_desk_state(
     fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
 ) -> None:
+    from bot.features.desk.build import desk_state_of
     from bot.features.desk.domain import DeskService, Requester
     from bot.features.desk.storage.models import HandoffReason
-    from bot.wiring import desk_state_of
 
     source = ShopSource()
     desk = DeskService(database.sessionmaker, support_chat_id=-100777)

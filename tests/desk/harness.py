@@ -19,11 +19,13 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.conversation import ConversationService
 from bot.extending.events import HandoffEvent
+from bot.features.desk.build import desk_on_telegram
 from bot.features.desk.domain import DeskService, SupportHours
 from bot.features.desk.insights import InsightJobs
 from bot.features.documents.telegram import documents_on_telegram
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
+from bot.features.voice.build import voice_on_telegram
 
 if TYPE_CHECKING:
     from bot.features.desk.insights.faq import FaqDrafts
@@ -207,8 +209,9 @@ async def _world(
     )
     app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
-        features=[images_on_telegram(images), documents_on_telegram(None)], options=options,
-        outbox=outbox, desk=desk, shutdown_grace=2.0,
+        features=[desk_on_telegram(desk), voice_on_telegram(None), images_on_telegram(images),
+                  documents_on_telegram(None)], options=options,
+        outbox=outbox, support_chat_id=desk.chat_id, shutdown_grace=2.0,
         **({"admins": list(admins)} if admins else {}),
         **(parts(bot, fm.url) if parts is not None else {}), **app_kwargs,
     )

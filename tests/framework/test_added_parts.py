@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import AnswerEvent, App, ToolContext
 from bot.app import parts_of
+from bot.features.extensions.build import build_runner
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageRole
@@ -73,7 +74,7 @@ async def h(sqlite_database: Database, app: App) -> AsyncIterator[Harness]:
         rate_limit_per_minute=3,
         routers=parts_of(app).routers,
         commands=parts_of(app).commands,
-        extras=parts_of(app).runner(timeout=0.5),
+        extras=build_runner(parts_of(app), 0.5),
     ) as harness:
         yield harness
 
@@ -203,7 +204,7 @@ async def test_a_raising_context_provider_leaves_the_turn_answered(
     seen: list[Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    runner = parts_of(context_app).runner(timeout=0.3)
+    runner = build_runner(parts_of(context_app), 0.3)
     assert runner is not None
     async with running_app(sqlite_database, extras=runner) as h:
         h.fm.queue_reply("You are on the Gold plan.")
@@ -241,7 +242,8 @@ async def test_a_raising_context_provider_leaves_the_turn_answered(
 
 
 async def test_without_providers_the_prompt_is_todays(sqlite_database: Database) -> None:
-    async with running_app(sqlite_database, extras=parts_of(App(env_file=None)).runner()) as h:
+    extras = build_runner(parts_of(App(env_file=None)))
+    async with running_app(sqlite_database, extras=extras) as h:
         h.fm.queue_reply("Hello!")
         await h.send("Hi")
         await h.settle()

@@ -22,10 +22,11 @@ def test_an_app_built_from_settings_runs_on_them(monkeypatch: pytest.MonkeyPatch
 
 def test_what_an_app_holds_is_not_on_its_public_face() -> None:
     app = App(env_file=None)
-    for internal in ("runner", "migration_folders", "tool_sources", "startup_hooks",
-                     "shutdown_hooks", "routers", "commands", "migrations"):
+    for internal in ("providers", "answer_hooks", "handoff_hooks", "migration_folders",
+                     "tool_sources", "startup_hooks", "shutdown_hooks", "routers", "commands",
+                     "migrations"):
         assert not hasattr(app, internal), internal
-    assert hasattr(parts_of(app), "runner")
+    assert hasattr(parts_of(app), "providers")
 
 
 async def test_lifecycle_hooks_that_ask_get_the_bot_and_its_settings() -> None:

@@ -6,9 +6,9 @@ import asyncio
 
 from bot.config import Settings
 from bot.features.tools import ToolContext
+from bot.features.tools.build import build_toolbox
 from bot.features.tools.functions import FunctionTools
 from bot.metrics.registry import REGISTRY
-from bot.wiring import build_toolbox
 
 CTX = ToolContext(user_id=987654, chat_id=987654, language="en", idempotency_key="k")
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.wiring import build_toolbox, tool_environment
+from bot.features.tools.build import build_toolbox
+from bot.wiring import tool_environment
 from tests.conftest import REPO_ROOT
 from tests.forkserver import run_module
 

@@ -14,8 +14,7 @@ async def check_vector_store(settings: Settings) -> Outcome:
     role the service account lacks, a 404 the setting to fix."""
     from bot.foundation_models import errors
     from bot.foundation_models.vector_stores import STORE_ROLE
-    from bot.wiring.agent_tools import build_store_client
-    from bot.wiring.clients import build_auth_from
+    from bot.wiring.clients import build_auth_from, build_store_client
 
     folder = settings.yandex_folder_id
     store_id = settings.kb_vector_store_id

@@ -1,24 +1,30 @@
-"""The support desk's parts built from Settings: its hours, the desk, the learning loop's
-jobs, FAQ drafts and content gaps."""
+"""The support desk's parts built from Settings: its hours, its records (`DeskService`, with
+the state of a user's conversation the tools see), the desk, the learning loop's jobs, FAQ
+drafts and content gaps."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings
 from bot.extending.events import HandoffEvent
-from bot.features.desk.domain import HoursFormatError, SupportHours
+from bot.features.desk.domain import DeskService, HoursFormatError, SupportHours
 
 if TYPE_CHECKING:
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.faq import FaqDrafts
     from bot.features.desk.insights.gaps import GapAnalysis
     from bot.features.desk.telegram import SupportDesk
+    from bot.features.knowledge.base import KnowledgeBase
     from bot.features.knowledge.embedder import Embedder
+    from bot.foundation_models.client import FoundationModelsClient
+    from bot.foundation_models.types import ChatModel
+    from bot.storage.database import Database
+    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
     from bot.telegram.outbox import Outbox
-    from bot.wiring.core import Core
+    from bot.wiring.groundwork import Groundwork
     from bot.wiring.operations import Shared
 
 
@@ -49,23 +55,43 @@ def check_support(settings: Settings) -> None:
         raise ConfigError("\n".join(found))
 
 
+def build_desk_service(ground: Groundwork) -> DeskService | None:
+    """The desk's records when SUPPORT_CHAT_ID is set and the front is Telegram's."""
+    settings = ground.settings
+    if not (settings.support_chat_id and ground.front.telegram):
+        return None
+    return DeskService(ground.db.sessionmaker, support_chat_id=settings.support_chat_id,
+                       shared=ground.front.shared)
+
+
+def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]]:
+    """ToolContext.desk_state: the state of the user's newest support conversation."""
+
+    async def desk_state(user_id: int) -> str | None:
+        case = await service.cases.latest_case(user_id)
+        return None if case is None else case.status.value
+
+    return desk_state
+
+
 def build_desk(
-    settings: Settings,
-    c: Core,
+    ground: Groundwork,
+    service: DeskService | None,
+    knowledge: KnowledgeBase | None,
     outbox: Outbox,
     shared: Shared | None = None,
     *,
     menu: dict[str, dict[str, str]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
 ) -> SupportDesk | None:
-    """The support desk when SUPPORT_CHAT_ID is set (`c.desk`), sending through `outbox`
+    """The support desk on its records `service` (None: no desk), sending through `outbox`
     (with replicas, `shared` coordinates its jobs): it lists the App's `menu` commands to
     operators and tells `on_handoff` of each handoff."""
     from bot.features.desk.telegram import DeskOptions, SupportDesk
 
-    service = c.desk
     if service is None:
         return None
+    settings, db, client = ground.settings, ground.db, ground.client
     options = DeskOptions(
         support_chat_id=settings.support_chat_id,
         hours=support_hours(settings),
@@ -76,27 +102,29 @@ def build_desk(
         retention_days=settings.retention_days,
         admins=tuple(settings.admin_user_ids),
     )
-    classify = c.client.classify_few_shot if settings.handoff_classifier == "on" else None
+    classify = client.classify_few_shot if settings.handoff_classifier == "on" else None
     coordinator = shared.coordinator if shared is not None else None
-    insights = build_insights(settings, c)
+    insights = build_insights(settings, db, client, ground.chat_model)
     desk = SupportDesk(
-        service, outbox, options, model=c.chat_model, classify=classify, coordinator=coordinator,
-        insights=insights, faq=build_faq(settings, c, insights),
+        service, outbox, options, model=ground.chat_model, classify=classify,
+        coordinator=coordinator, insights=insights,
+        faq=build_faq(settings, db, insights, knowledge),
         # numpy loads only with a knowledge base (DESIGN.md): without one, `insights gaps`.
-        gaps=build_gaps(settings, c, insights, c.knowledge.embedder)
-        if insights and c.knowledge else None,
+        gaps=build_gaps(settings, db, insights, knowledge.embedder, knowledge)
+        if insights and knowledge else None,
         gaps_every=settings.insights_interval, menu_extra=menu, on_handoff=on_handoff,
     )
     return desk
 
 
-def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqDrafts | None:
+def build_faq(
+    settings: Settings, db: Database, insights: InsightJobs | None,
+    knowledge: KnowledgeBase | None,
+) -> FaqDrafts | None:
     """FAQ drafts with DESK_INSIGHTS and a knowledge base to write them into."""
-    if insights is None or c.knowledge is None or not settings.kb_path:
+    if insights is None or knowledge is None or not settings.kb_path:
         return None
     from bot.features.desk.insights.faq import FaqDrafts
-
-    knowledge = c.knowledge
 
     async def similar(text: str) -> float:
         return (await knowledge.search(text, 1, kind="draft")).best_score
@@ -105,32 +133,33 @@ def build_faq(settings: Settings, c: Core, insights: InsightJobs | None) -> FaqD
         return (await knowledge.embedder.query(text)).values
 
     return FaqDrafts(
-        insights, c.db.sessionmaker, similar=similar, embed=embed,
+        insights, db.sessionmaker, similar=similar, embed=embed,
         threshold=settings.kb_drafts_similarity,
         kb_file=settings.kb_path[0].expanduser() / settings.kb_drafts_file,
     )
 
 
-def build_insights(settings: Settings, c: Core) -> InsightJobs | None:
+def build_insights(
+    settings: Settings, db: Database, client: FoundationModelsClient, chat_model: ChatModel
+) -> InsightJobs | None:
     """Deferred model jobs when DESK_INSIGHTS is on."""
     if not settings.desk_insights_on:
         return None
     from bot.features.desk.insights import InsightJobs
 
     return InsightJobs(
-        c.db.sessionmaker, c.client, model_name=settings.insights_model,
-        owner=settings.replica_id, sync_model=c.chat_model,
+        db.sessionmaker, client, model_name=settings.insights_model,
+        owner=settings.replica_id, sync_model=chat_model,
     )
 
 
 def build_gaps(
-    settings: Settings, c: Core, insights: InsightJobs | None, embedder: Embedder
+    settings: Settings, db: Database, insights: InsightJobs | None, embedder: Embedder,
+    knowledge: KnowledgeBase | None,
 ) -> GapAnalysis:
     """Content gaps: questions embedded by `embedder` (the knowledge base's when there is
-    one), compared with the knowledge base."""
+    one), compared with the knowledge base `knowledge`."""
     from bot.features.desk.insights.gaps import GapAnalysis
-
-    knowledge = c.knowledge
 
     async def similar(text: str) -> float:
         if knowledge is None:
@@ -141,6 +170,35 @@ def build_gaps(
         return (await embedder.query(text)).values
 
     return GapAnalysis(
-        c.db.sessionmaker, embed=embed, similar=similar, jobs=insights,
+        db.sessionmaker, embed=embed, similar=similar, jobs=insights,
         covered_at=settings.kb_drafts_similarity,
     )
+
+
+def desk_on_telegram(
+    desk: SupportDesk | None, *, feedback_buttons: bool = False
+) -> TelegramFeature:
+    """The desk's part on the Telegram front: its handlers (the support chat's topics, the
+    users' /operator), its card after every delivered answer, its jobs started first and
+    stopped last. Without a desk, `feedback_buttons` (KB_MODE=strict): 👍/👎 under every
+    answer, recorded in the desk's tables."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        from bot.telegram.featureparts import TelegramPart
+
+        if desk is not None:
+            from bot.features.desk.telegram import handlers as desk_handlers
+
+            return TelegramPart(front=[desk_handlers.build_router(desk.chat_id)],
+                                data={"desk": desk}, after_delivery=desk, services=[desk])
+        if not feedback_buttons:
+            return TelegramPart()
+        from bot.features.desk.telegram import feedback as feedback_handlers
+        from bot.features.desk.telegram.feedback import AnswerFeedback
+
+        feedback = AnswerFeedback(DeskService(front.sessionmaker, support_chat_id=0),
+                                  front.outbox)
+        return TelegramPart(front=[feedback_handlers.build_router()],
+                            data={"feedback": feedback}, after_delivery=feedback)
+
+    return build

@@ -62,7 +62,7 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
 async def run_faq_eval(factory: Factory, path: Path) -> None:
     """`fmbot insights eval-faq FILE`: the drafts' precision and recall, and the threshold."""
     from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
-    from bot.wiring import build_embedder
+    from bot.features.knowledge.build import build_embedder
 
     settings = factory.settings
     try:
@@ -81,18 +81,19 @@ async def run_faq_eval(factory: Factory, path: Path) -> None:
 
 async def run_gaps(factory: Factory, *, days: int, csv_path: Path | None) -> None:
     """`fmbot insights gaps`: the period's unanswered questions by topic."""
+    from bot.features.desk.build import build_gaps
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.gaps import format_gaps, write_gaps_csv
-    from bot.wiring import build_embedder, build_gaps
+    from bot.features.knowledge.build import build_embedder
 
     settings = factory.settings
     async with factory.core() as c:  # the App's migrations too
         jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
                            owner=settings.replica_id)
         try:
-            knowledge = c.knowledge
+            knowledge = c.features.knowledge
             embedder = knowledge.embedder if knowledge else build_embedder(settings, c.client)
-            gaps = await build_gaps(settings, c, jobs, embedder).run(days)
+            gaps = await build_gaps(settings, c.db, jobs, embedder, knowledge).run(days)
         finally:
             await jobs.aclose()
     print(format_gaps(gaps, days))

@@ -16,21 +16,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from bot.extending.events import RunContext
+from bot.extending.hooks import LifecycleHook, NamedProvider, name_of
 from bot.extending.tools import ToolContext
+
+# NamedProvider and name_of are the extension API's (bot/extending/hooks.py), named here too.
+__all__ = ["ContextFragment", "ExtensionRunner", "NamedProvider", "name_of", "run_lifecycle",
+           "takes_context"]
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
-ContextFunction = Callable[[ToolContext], Awaitable[str | None]]
 Hook = Callable[[E], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class NamedProvider:
-    """A context provider and the name the log and the stored turn know it by."""
-
-    name: str
-    function: ContextFunction
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +35,6 @@ class ContextFragment:
 
     provider: str
     text: str
-
-
-def name_of(function: Callable[..., Any]) -> str:
-    module = getattr(function, "__module__", None) or "?"
-    return f"{module}.{getattr(function, '__qualname__', repr(function))}"
 
 
 class ExtensionRunner:
@@ -141,9 +132,6 @@ async def _text_of(provider: NamedProvider, ctx: ToolContext) -> str | None:
     if text is not None and not isinstance(text, str):
         raise TypeError(f"returned {type(text).__name__}, not str or None")
     return text.strip() if text else None
-
-
-LifecycleHook = Callable[[], Awaitable[None]] | Callable[[RunContext], Awaitable[None]]
 
 
 def takes_context(hook: object) -> bool:

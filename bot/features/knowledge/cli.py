@@ -32,7 +32,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 
 async def run(factory: Factory, args: argparse.Namespace) -> int:
-    from bot.wiring import build_knowledge
+    from bot.features.knowledge.build import build_knowledge
 
     settings = factory.settings
     if args.kb_command == "search" and not args.question.strip():

@@ -22,8 +22,8 @@ def store_lines(report: StoreSyncReport) -> list[str]:
 
 
 async def run_store(factory: Factory, args: argparse.Namespace) -> int:
-    from bot.wiring.agent_tools import build_store_client, build_store_sync
-    from bot.wiring.clients import build_auth_from
+    from bot.features.knowledge.build import build_store_sync
+    from bot.wiring.clients import build_auth_from, build_store_client
 
     settings = factory.settings
     async with AsyncExitStack() as stack:

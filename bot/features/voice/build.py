@@ -1,36 +1,41 @@
-"""Voice replies wired: answers spoken by SpeechKit TTS with the models' credentials (the
-policy from VOICE_REPLIES; the Answerer speaks a delivered answer through it). Long voice
-notes are heard through SpeechKit's asynchronous recognition (parts.py, build_media)."""
+"""Voice wired: voice notes heard by SpeechKit (long ones through its asynchronous
+recognition), and answers spoken by SpeechKit TTS with the models' credentials (the policy
+from VOICE_REPLIES; the Answerer speaks a delivered answer through it)."""
 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
-from bot.config import Settings
-from bot.wiring.core import Core
-
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
+    from bot.features.voice.longvoice import LongNotes
     from bot.features.voice.replies import VoiceReplies
+    from bot.telegram.downloads import TelegramFiles
+    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+    from bot.telegram.media import MediaSupport
+    from bot.telegram.media.photos import PhotoPreparer
     from bot.telegram.outbox import Outbox
+    from bot.wiring.groundwork import Groundwork
 
 
 def build_voice(
-    settings: Settings, c: Core, outbox: Outbox, stack: AsyncExitStack,
+    ground: Groundwork, outbox: Outbox, stack: AsyncExitStack,
     coordinator: Coordinator | None = None,
 ) -> VoiceReplies | None:
     """None when VOICE_REPLIES is off (or unset with speech recognition off). `coordinator`
     (several replicas): each reply is spoken under its lease, a dead replica's taken over."""
+    settings = ground.settings
     mode = settings.voice_replies_mode
-    if mode == "off" or c.auth is None:
+    if mode == "off":
         return None
     from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
     from bot.features.voice.replies import VoiceReplies
     from bot.foundation_models.speech_synthesis import SpeechSynthesizer
 
     synthesizer = SpeechSynthesizer(
-        base_url=settings.tts_url, auth=c.auth, folder_id=settings.yandex_folder_id, http=c.http
+        base_url=settings.tts_url, auth=ground.auth, folder_id=settings.yandex_folder_id,
+        http=ground.http,
     )
     stack.push_async_callback(synthesizer.aclose)
     config = VoiceConfig(
@@ -41,8 +46,63 @@ def build_voice(
         chars_per_day=settings.tts_chars_per_user_day,
     )
     voice = VoiceReplies(
-        synthesizer=synthesizer, sessionmaker=c.db.sessionmaker, outbox=outbox, config=config,
-        coordinator=coordinator, owner=settings.replica_id,
+        synthesizer=synthesizer, sessionmaker=ground.db.sessionmaker, outbox=outbox,
+        config=config, coordinator=coordinator, owner=settings.replica_id,
     )
     stack.push_async_callback(voice.leases.aclose)
     return voice
+
+
+def build_media(
+    ground: Groundwork, files: TelegramFiles, photos: PhotoPreparer | None,
+    stack: AsyncExitStack,
+) -> MediaSupport:
+    """Photos and voice notes: downloads from Telegram, the vision model's image
+    source, SpeechKit (long notes through its asynchronous API)."""
+    from bot.features.voice.hearing import VoiceNotes
+    from bot.telegram.media import MediaSupport
+    from bot.wiring.clients import build_speech
+
+    settings = ground.settings
+    recognizer = build_speech(settings, ground.auth, stack, ground.http)
+    voice = VoiceNotes(files, recognizer) if recognizer is not None else None
+    return MediaSupport(
+        photos=photos,
+        voice=voice,
+        max_image_mb=settings.max_image_mb,
+        long_voice=build_long_voice(ground, files, stack) if voice is not None else None,
+    )
+
+
+def build_long_voice(ground: Groundwork, files: TelegramFiles, stack: AsyncExitStack) -> LongNotes:
+    """Voice notes over 30 s through SpeechKit's asynchronous API (with recognition on)."""
+    from bot.features.voice.longvoice import LongNotes
+    from bot.foundation_models.speech_async import AsyncSpeechRecognizer
+
+    settings = ground.settings
+    recognizer = AsyncSpeechRecognizer(
+        base_url=settings.stt_url, operation_url=settings.yandex_operation_url,
+        auth=ground.auth, folder_id=settings.yandex_folder_id, http=ground.http,
+    )
+    stack.push_async_callback(recognizer.aclose)
+    return LongNotes(
+        files=files, recognizer=recognizer, sessionmaker=ground.db.sessionmaker,
+        max_seconds=settings.max_voice_seconds, poll_interval=settings.stt_poll_interval,
+    )
+
+
+def voice_on_telegram(voice: VoiceReplies | None) -> TelegramFeature:
+    """Voice on the Telegram front: /voice (which says when spoken answers are off), and
+    with VOICE_REPLIES the delivered answers spoken, its service started and stopped with the
+    bot."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        from bot.features.voice import handlers as voice_handlers
+        from bot.telegram.featureparts import TelegramPart
+
+        if voice is None:
+            return TelegramPart(early=[voice_handlers.build_router(None)])
+        return TelegramPart(early=[voice_handlers.build_router(voice)], after_delivery=voice,
+                            services=[voice], spoken=voice)
+
+    return build

@@ -1,0 +1,30 @@
+"""What an App adds around a turn, as values: a context provider with the name the log and
+the stored turn know it by, the type of the `on_startup` / `on_shutdown` hooks, and the name a
+function is logged by. The public App (bot/app) holds them; the extensions feature
+(bot/features/extensions) runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.extending.events import RunContext
+from bot.extending.tools import ToolContext
+
+ContextFunction = Callable[[ToolContext], Awaitable[str | None]]
+LifecycleHook = Callable[[], Awaitable[None]] | Callable[[RunContext], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedProvider:
+    """A context provider and the name the log and the stored turn know it by."""
+
+    name: str
+    function: ContextFunction
+
+
+def name_of(function: Callable[..., Any]) -> str:
+    """A function's dotted name (`module.qualname`), as the log and errors name it."""
+    module = getattr(function, "__module__", None) or "?"
+    return f"{module}.{getattr(function, '__qualname__', repr(function))}"

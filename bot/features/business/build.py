@@ -1,0 +1,45 @@
+"""Chat automation built from Settings (BUSINESS_REPLIES): customers of connected accounts
+answered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.features.business.replies import BusinessOptions
+    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+
+
+def build_business(settings: Settings) -> BusinessOptions | None:
+    """Chat automation's options; None with BUSINESS_REPLIES=off."""
+    if settings.business_replies == "off":
+        return None
+    from bot.features.business.replies import BusinessOptions
+
+    return BusinessOptions(
+        mode=settings.business_replies,
+        takeover=dt.timedelta(minutes=settings.business_takeover_minutes),
+    )
+
+
+def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:
+    """Chat automation on the Telegram front: its updates, presses and /business, first of
+    the front's routers."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        from bot.telegram.featureparts import TelegramPart
+
+        if options is None:
+            return TelegramPart()
+        from bot.features.business.replies import BusinessReplies
+        from bot.features.business.store import BusinessStore
+        from bot.features.business.telegram import BusinessUpdates
+
+        replies = BusinessReplies(BusinessStore(front.sessionmaker), front.conversation,
+                                  front.outbox, front.limiter, mode=options.mode,
+                                  takeover=options.takeover)
+        return TelegramPart(front=[BusinessUpdates(replies, front.policy).build_router()])
+
+    return build

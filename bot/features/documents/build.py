@@ -1,0 +1,30 @@
+"""Documents sent in chat, built from Settings: read in bounded worker processes, kept per
+conversation."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.features.documents.chat import ChatDocuments
+    from bot.features.documents.support import DocumentSupport
+    from bot.telegram.downloads import TelegramFiles
+
+
+def build_documents(
+    settings: Settings, files: TelegramFiles, stack: AsyncExitStack,
+    chats: ChatDocuments | None,
+) -> DocumentSupport | None:
+    """Documents sent in chat: downloads from Telegram, read in bounded worker processes
+    (started on the first document), kept per conversation."""
+    from bot.features.documents.support import DocumentSupport
+    from bot.features.knowledge.reading import DocumentReader
+
+    if chats is None:
+        return None
+    reader = DocumentReader()
+    stack.push_async_callback(reader.aclose)
+    return DocumentSupport(files, reader, chats, max_mb=settings.max_document_mb)

@@ -1,0 +1,19 @@
+"""Rich messages built from Settings (RICH_MESSAGES)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.telegram.answer_parts import FinalForm
+
+
+def build_final_forms(settings: Settings) -> list[FinalForm]:
+    """The forms a finished answer may take besides its text: rich messages (tables,
+    headings, math and nested lists) unless RICH_MESSAGES=off."""
+    if settings.rich_messages == "off":
+        return []
+    from bot.features.rich import RichAnswers
+
+    return [RichAnswers()]

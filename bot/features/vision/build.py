@@ -1,0 +1,21 @@
+"""Photos understood: the vision model (VISION_MODEL) built from Settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.features.vision.images import ImageSource, Vision
+
+if TYPE_CHECKING:
+    from bot.wiring.groundwork import Groundwork
+
+
+def build_vision(ground: Groundwork, fetch: ImageSource | None = None) -> Vision | None:
+    """Photos: the vision model (None without VISION_MODEL); `fetch` gets earlier images
+    again (from Telegram)."""
+    from bot.wiring.clients import build_vision_model
+
+    settings = ground.settings
+    model = build_vision_model(settings, ground.chat_model, ground.auth, ground.stack,
+                               ground.http)
+    return Vision(model, settings.vision_model, fetch=fetch) if model is not None else None
