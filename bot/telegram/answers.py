@@ -41,7 +41,7 @@ from bot.telegram.answer_parts import (
     join_note,
 )
 from bot.telegram.chatqueue import ChatQueues, Ticket
-from bot.telegram.delivered import settled_ids, until_stored
+from bot.telegram.delivered import outlast_relinquish, settled_ids, until_stored
 from bot.telegram.outbox import Outbox, OutboxError, RichFinal
 from bot.telegram.render.citations import with_citations
 from bot.telegram.texts import Translator
@@ -258,14 +258,24 @@ class Answerer:
             final = self._final_text(result, chat.chat_id, t)
             ids = await settled_ids(handle.finish(final, self._final_form(chat.chat_id, final)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
-        if result.tool_limit is not None and self.calls is not None:
-            # The model was told; the user hears it from us.
-            await self.calls.tell_limit(target, result.tool_limit, t)
+        first = handle.first_text_at
         if ids:  # latencies from the turn's start (its queue wait excluded)
-            first = handle.first_text_at
             metrics.turn_latency(
                 first - started if first is not None else None, self.outbox.clock() - started
             )
+        # The answer is out: noting it (and its follow-ups) must end even if the chat's lease
+        # is lost meanwhile, or the chat's next holder would answer it again.
+        await outlast_relinquish(self._delivered(target, t, result, ids))
+
+    async def _delivered(
+        self, target: Target, t: Translator, result: TurnResult, ids: list[int]
+    ) -> None:
+        """What follows a delivered answer: the tool limit's note, the answer noted as stored
+        and delivered, the features' after-delivery work."""
+        chat = target.chat
+        if result.tool_limit is not None and self.calls is not None:
+            # The model was told; the user hears it from us.
+            await self.calls.tell_limit(target, result.tool_limit, t)
         if result.saving is not None:
             # The database was away as the answer ended: delivered already, it is stored once
             # the database is back; the chat's next turn waits for that (history in order).

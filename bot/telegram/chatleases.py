@@ -300,6 +300,8 @@ class ChatLeases:
         self, chat_id: int, kept: KeptLease, wake: asyncio.Event, fed: set[int]
     ) -> bool:
         """Run the chat's queue while holding `kept`'s lease; False when it was lost."""
+        # This replica's last hold of the chat may still be noting an answer it delivered.
+        await self.queues.until_abandoned_ended(chat_id)
         # Held: the chat's queue waits here for the database if it is away (outage.py).
         found = await self.outage.ride(
             f"resuming chat {chat_id}",

@@ -146,6 +146,17 @@ class ChatQueues:
         while (lane := self._lanes.get(chat_id)) is not None and lane.worker is not None:
             await asyncio.wait({lane.worker})
 
+    async def until_abandoned_ended(self, chat_id: int) -> None:
+        """Until the chat's abandoned jobs have ended (a relinquished answer that was out
+        already is still being noted as delivered): the chat's next holder reads what they
+        stored, not what they were about to."""
+        lane = self._lanes.get(chat_id)
+        if lane is None:
+            return
+        earlier = lane.worker if lane.abandoned else lane.behind
+        if earlier is not None:
+            await asyncio.wait({earlier})
+
     def abandon(self, chat_id: int) -> None:
         """The chat's lease was lost (several replicas): another replica may take the chat
         over, so nothing more runs here. The running job is relinquished (cancelled with

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
 
+from bot.conversation import relinquished
 from bot.storage.database import unavailable
 from bot.storage.outage import Outage
 from bot.telegram.outbox import OutboxError
@@ -63,3 +65,30 @@ async def settled_ids(delivery: Awaitable[list[int]]) -> list[int]:
     except (TelegramAPIError, OutboxError) as exc:
         log.warning("could not deliver an answer: %s", exc)
         return []
+
+
+async def outlast_relinquish(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` (what follows an answer already delivered) to its end even when the running
+    job is relinquished meanwhile (its chat's lease lost), then raise that relinquish: the
+    answer is out, so it must be noted as such, or the chat's next holder answers it again.
+    Any other cancellation (/stop, shutdown) cancels `work` as before."""
+    task = asyncio.ensure_future(work)
+    relinquish: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as exc:
+            if task.done():
+                raise
+            if not relinquished(exc):
+                task.cancel(*exc.args)
+                await asyncio.wait({task})
+                raise
+            relinquish = exc
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()  # waited out, not obeyed: later awaits must not see it
+            continue
+        break
+    if relinquish is not None:
+        raise relinquish

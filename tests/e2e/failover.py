@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,10 @@ class Failover:
 
     def logs(self) -> str:
         return "\n".join(f"--- {name}:\n{bot.log_text()}" for name, bot in self.r.bots.items())
+
+    def answered(self, chat_id: int, n: int) -> bool:
+        """Whether the chat shows the answer to its question `n`."""
+        return self.expected(chat_id)[n - 1] in self.texts(chat_id)
 
     def messages(self, name: str) -> list[str]:
         return [str(r.get("message", "")) for r in self.r.bots[name].log_records()]
@@ -152,10 +156,14 @@ async def failover_cluster(
         await db.stop()
 
 
-async def ride_out(f: Failover, outage: float, *, interval: float = 0.45) -> None:
+async def ride_out(
+    f: Failover, outage: float, *, interval: float = 0.45,
+    meanwhile: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """The scenario (module docstring); fills `f.recovered` and `f.back`. An answer streams
     in 9 chunks `interval` apart (about 4 s): the database goes away while every first
-    answer streams."""
+    answer streams. `meanwhile` runs once every question of the outage is asked, while the
+    database is still away."""
     fm = f.r.fm
     fm.default_chunks, fm.default_interval = 9, interval
     for chat_id in f.busy:
@@ -185,6 +193,8 @@ async def ride_out(f: Failover, outage: float, *, interval: float = 0.45) -> Non
     for chat_id in f.late:
         f.ask(chat_id, 1)
         await asyncio.sleep(0.02)
+    if meanwhile is not None:
+        await meanwhile()
     await asyncio.sleep(max(0.0, outage - (time.monotonic() - cut)))
     await f.db.start()
     f.back = back = time.monotonic()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.e2e.failover import Failover, failover_cluster, ride_out
 
@@ -86,3 +87,34 @@ async def test_past_the_grace_each_waiting_chat_is_told_once_and_still_answered(
     ) as f:
         await ride_out(f, 8.0)
         check(f, notices=1)
+
+
+async def test_answers_delivered_while_the_database_is_away_are_not_sent_again_when_their_leases_are_lost(  # noqa: E501
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    """A replica starved of CPU may get no Redis answer to its lease renewals for a few
+    seconds mid-outage and give its chats' leases up. An answer it delivered while the
+    database was away (stored once the database is back) must not be answered again by the
+    chat's next holder. The leases are taken from it here by deleting them in Redis."""
+    async with failover_cluster(
+        ("a",), tmp_path, postgres_url=postgres_url, redis_url=redis_url,
+        busy=PRIVATE[:4], late=[],
+    ) as f:
+        bot_id = f.r.tg.token.split(":", 1)[0]
+
+        async def lose_the_leases() -> None:
+            # Delivered, and not stored yet: the database is still away.
+            await f.wait_for(lambda: all(f.answered(ch, 1) for ch in f.busy), 8)
+            client = redis.Redis.from_url(redis_url)
+            try:
+                keys = list(client.scan_iter(match=f"fmbot:{bot_id}:lease:chat:*"))
+                assert keys, "no chat lease held"
+                client.delete(*keys)
+            finally:
+                client.close()
+            await f.wait_for(
+                lambda: sum("was lost" in m for m in f.messages("a")) >= len(keys), 8
+            )
+
+        await ride_out(f, 14.0, meanwhile=lose_the_leases)
+        check(f)

@@ -288,3 +288,38 @@ async def test_chat_queue_runs_what_is_queued_after_abandoning_once_the_old_job_
     queues.take(3).submit(next_turn)
     await asyncio.wait_for(queues.wait_idle(), 2)
     assert log == ["stopped answer stored", "next turn"]
+
+
+async def test_a_new_hold_waits_for_the_abandoned_job_of_its_chat_to_end() -> None:
+    """The chat's next holder reads the database only once this replica's relinquished job
+    has ended (it may still be noting an answer it delivered)."""
+    queues = ChatQueues()
+    started, noted = asyncio.Event(), asyncio.Event()
+
+    async def noting() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # the delivered answer noted, then the job ends
+            noted.set()
+            raise
+
+    await queues.until_abandoned_ended(4)  # nothing of the chat: at once
+    queues.take(4).submit(noting)
+    await started.wait()
+    queues.abandon(4)
+    await asyncio.wait_for(queues.until_abandoned_ended(4), 2)
+    assert noted.is_set()
+    # Behind the abandoned lane, a new one: the wait is for the old one only.
+    started.clear()
+    noted.clear()
+    queues.take(4).submit(noting)
+    await started.wait()
+    queues.abandon(4)
+    blocked = asyncio.Event()
+    queues.take(4).submit(blocked.wait)
+    await asyncio.wait_for(queues.until_abandoned_ended(4), 2)
+    assert noted.is_set()
+    blocked.set()
+    await queues.wait_idle()
