@@ -40,7 +40,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from PIL import Image
 
-from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions
 from bot.features import turn_features
 from bot.features.vision.images import Vision
 from bot.foundation_models.types import (
@@ -101,9 +101,11 @@ def photo_of_about(megabytes: float) -> bytes:
 
 def service(db: Database, model: StampingModel, vision: Vision | None) -> ConversationService:
     return ConversationService(
-        sessionmaker=db.sessionmaker, model=model, default_model="yandexgpt/latest",
-        default_system_prompt="You are a support assistant.", reply_reserve=2000,
-        max_reply_tokens=2000, temperature=0.3, image_tokens=vision.image_tokens,
+        sessionmaker=db.sessionmaker, model=model, options=TurnOptions(
+            default_model="yandexgpt/latest", default_system_prompt="You are a support assistant.",
+            reply_reserve=2000, max_reply_tokens=2000, temperature=0.3,
+        ),
+        image_tokens=vision.image_tokens,
         features=turn_features(vision=vision),
     )
 

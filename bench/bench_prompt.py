@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.conversation import ChatRef, ConversationService, Speaker  # noqa: E402
+from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions  # noqa: E402
 from bot.foundation_models.auth import ApiKeyAuth  # noqa: E402
 from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
 from bot.foundation_models.types import ChatMessage, Role, Snapshot  # noqa: E402
@@ -138,9 +138,10 @@ async def bench_turns(url: str, label: str, fake: FakeProcess, messages: int, tu
         await seed(db, messages)
         print(f"[{label}] seeded {messages} messages in {time.perf_counter() - started:.1f} s")
         service = ConversationService(
-            sessionmaker=db.sessionmaker, model=client, default_model="yandexgpt-lite",
-            default_system_prompt="You are helpful.", reply_reserve=2_000,
-            max_reply_tokens=1_500, temperature=0.3,
+            sessionmaker=db.sessionmaker, model=client, options=TurnOptions(
+                default_model="yandexgpt-lite", default_system_prompt="You are helpful.",
+                reply_reserve=2_000, max_reply_tokens=1_500, temperature=0.3,
+            ),
         )
         await service.run_turn(CHAT, SPEAKER, "warm-up")
         walls, firsts, bare = [], [], []

@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.conversation import ChatRef, ConversationService, Speaker  # noqa: E402
+from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions  # noqa: E402
 from bot.features import turn_features  # noqa: E402
 from bot.features.tools import (  # noqa: E402
     Toolbox,
@@ -90,9 +90,11 @@ class ShopApi:
 def service(db: Database, client: FoundationModelsClient, tools: ToolLoop | None
             ) -> ConversationService:
     return ConversationService(
-        sessionmaker=db.sessionmaker, model=client, default_model=MODEL,
-        default_system_prompt="You are the shop's assistant.", reply_reserve=2000,
-        max_reply_tokens=1500, temperature=0.3, pauses=tools,
+        sessionmaker=db.sessionmaker, model=client, options=TurnOptions(
+            default_model=MODEL, default_system_prompt="You are the shop's assistant.",
+            reply_reserve=2000, max_reply_tokens=1500, temperature=0.3,
+        ),
+        pauses=tools,
         features=turn_features(tools=tools),
     )
 

@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiogram.types import Chat, Message, Update, User
 
 from bench.throwaway_postgres import throwaway_postgres
-from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions
 from bot.foundation_models.types import (
     ChatMessage,
     Completion,
@@ -131,11 +131,13 @@ class Bench:
         self.service = ConversationService(
             sessionmaker=db.sessionmaker,
             model=InstantModel(),
-            default_model="yandexgpt-lite",
-            default_system_prompt="You are a helpful assistant.",
-            reply_reserve=2_000,
-            max_reply_tokens=1_500,
-            temperature=0.3,
+            options=TurnOptions(
+                default_model="yandexgpt-lite",
+                default_system_prompt="You are a helpful assistant.",
+                reply_reserve=2_000,
+                max_reply_tokens=1_500,
+                temperature=0.3,
+            ),
         )
         seen = RecentlySeen()
         self.middleware = DatabaseMiddleware(db.sessionmaker, AccessPolicy(), seen)

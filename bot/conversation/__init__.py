@@ -43,6 +43,7 @@ never holds two answers to one question (Telegram still shows the old message).
 from __future__ import annotations
 
 from bot.conversation.locks import ChatLocks
+from bot.conversation.options import TurnOptions
 from bot.conversation.service import ConversationService
 from bot.conversation.types import (
     GROUP_TYPES,
@@ -66,6 +67,7 @@ __all__ = [
     "ContentFilteredError",
     "ConversationService",
     "Speaker",
+    "TurnOptions",
     "TurnResult",
     "WaitingCall",
     "relinquished",

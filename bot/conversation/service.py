@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.features import TurnFeature
 from bot.conversation.locks import ChatLocks
 from bot.conversation.opening import chat_settings, open_turn
+from bot.conversation.options import TurnOptions
 from bot.conversation.parts import TurnParts
 from bot.conversation.pauses import Pauses
 from bot.conversation.running import run
@@ -54,27 +55,20 @@ class ConversationService:
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         model: ChatModel,
-        default_model: str,
-        default_system_prompt: str,
-        reply_reserve: int,
-        max_reply_tokens: int,
-        temperature: float,
-        context_overrides: dict[str, int] | None = None,
-        include_failed_in_prompt: bool = False,
-        count_timeout: float = 5.0,
-        count_threshold: int = 64,
-        today: Callable[[], dt.date] = utc_today,
+        options: TurnOptions,
         features: Sequence[TurnFeature] = (),
         pauses: Pauses | None = None,
         image_tokens: int | None = None,
-        not_found_next_step: str = "",
-        track_delivery: bool = False,
+        today: Callable[[], dt.date] = utc_today,
     ) -> None:
-        """`not_found_next_step`: shown below a grounded "not found" answer; `track_delivery`
-        (several replicas): answers are stored `delivery_pending` until `mark_delivered`."""
-        if context_size_for(default_model, context_overrides) - reply_reserve < MIN_AVAILABLE:
+        """`image_tokens`: what an image of a question costs in prompts (None: images are not
+        taken; the vision feature says)."""
+        reserve = options.reply_reserve
+        if context_size_for(options.default_model, options.context_overrides) - reserve < (
+            MIN_AVAILABLE
+        ):
             raise ValueError(
-                f"reply reserve {reply_reserve} leaves no room for a prompt in {default_model}"
+                f"reply reserve {reserve} leaves no room for a prompt in {options.default_model}"
             )
         self._sessionmaker = sessionmaker
         # The answer's Telegram ids and its delivery are one UPDATE each, made on every turn:
@@ -83,22 +77,26 @@ class ConversationService:
         self._parts = TurnParts(
             sessionmaker=sessionmaker,
             model=model,
-            default_model=default_model,
-            default_system_prompt=default_system_prompt,
-            reply_reserve=reply_reserve,
-            options=CompletionOptions(temperature=temperature, max_tokens=max_reply_tokens),
-            overrides=dict(context_overrides or {}),
-            statuses=WITH_FAILED if include_failed_in_prompt else PROMPT_STATUSES,
-            tokens=TokenCounter(model, timeout=count_timeout, threshold=count_threshold),
+            default_model=options.default_model,
+            default_system_prompt=options.default_system_prompt,
+            reply_reserve=reserve,
+            options=CompletionOptions(
+                temperature=options.temperature, max_tokens=options.max_reply_tokens
+            ),
+            overrides=dict(options.context_overrides),
+            statuses=WITH_FAILED if options.include_failed_in_prompt else PROMPT_STATUSES,
+            tokens=TokenCounter(
+                model, timeout=options.count_timeout, threshold=options.count_threshold
+            ),
             today=today,
             features=tuple(features),
-            not_found_next_step=not_found_next_step,
-            track_delivery=track_delivery,
+            not_found_next_step=options.not_found_next_step,
+            track_delivery=options.track_delivery,
         )
         self._pauses = pauses
         # What an image of a question costs in prompts; None = images are not taken.
         self.image_tokens = image_tokens
-        self.track_delivery = track_delivery
+        self.track_delivery = options.track_delivery
         self._today = today
         self._locks = ChatLocks()
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.config import Settings
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, TurnOptions
 from bot.features.build import CoreFeatures, before_start, core_features
 from bot.features.models import load_models
 from bot.foundation_models.auth import Auth
@@ -90,21 +90,21 @@ async def core(
         ground = Groundwork(settings, db, client, chat_model, auth, stack, http, front,
                             kb_background)
         features = await core_features(ground, before, app)
-        conversation = ConversationService(
-            sessionmaker=db.sessionmaker,
-            model=chat_model,
+        options = TurnOptions(
             default_model=settings.text_model,
             default_system_prompt=system_prompt,
             reply_reserve=settings.max_reply_tokens,
             max_reply_tokens=settings.max_reply_tokens,
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
-            features=list(features.turn),
-            pauses=features.tools,
-            image_tokens=features.image_tokens,
             # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
             not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
             track_delivery=front.track_delivery,
+        )
+        conversation = ConversationService(
+            sessionmaker=db.sessionmaker, model=chat_model, options=options,
+            features=list(features.turn), pauses=features.tools,
+            image_tokens=features.image_tokens,
         )
         yield Core(db, client, chat_model, conversation, features, auth, http)

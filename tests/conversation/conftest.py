@@ -3,12 +3,13 @@ migrated database (B's `database` fixture: SQLite file, and PostgreSQL when reac
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions
 from bot.features import turn_features
 from bot.features.images.service import ImageService
 from bot.foundation_models.auth import ApiKeyAuth
@@ -17,6 +18,8 @@ from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import PollPolicy
 from bot.storage.database import Database
 from tests.fakes.foundation_models_server import FakeFoundationModels
+
+TURN_OPTIONS = frozenset(f.name for f in dataclasses.fields(TurnOptions))
 
 FOLDER = "b1gtestfolder"
 API_KEY = "test-api-key"
@@ -69,15 +72,18 @@ def make_service(
     kwargs.setdefault("pauses", chosen.get("tools"))
     vision = chosen.get("vision")
     kwargs.setdefault("image_tokens", vision.image_tokens if vision is not None else None)
-    settings: dict[str, Any] = {
+    options: dict[str, Any] = {
         "default_model": "yandexgpt-lite",
         "default_system_prompt": "You are a helpful assistant.",
         "reply_reserve": 2_000,
         "max_reply_tokens": 1_500,
         "temperature": 0.3,
     }
-    settings.update(kwargs)
-    return ConversationService(sessionmaker=db.sessionmaker, model=client, **settings)
+    # TurnOptions' fields go there, the rest (features, pauses, today...) to the service.
+    options.update({k: kwargs.pop(k) for k in list(kwargs) if k in TURN_OPTIONS})
+    return ConversationService(
+        sessionmaker=db.sessionmaker, model=client, options=TurnOptions(**options), **kwargs
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, TurnOptions
 from bot.extending.events import HandoffEvent
 from bot.features.desk.build import desk_on_telegram
 from bot.features.desk.domain import DeskService, SupportHours
@@ -168,9 +168,10 @@ async def _world(
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
     options = BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help.")
     conversation = ConversationService(
-        sessionmaker=database.sessionmaker, model=client, default_model="yandexgpt-lite",
-        default_system_prompt="Help.", reply_reserve=2000, max_reply_tokens=500,
-        temperature=0.3,
+        sessionmaker=database.sessionmaker, model=client, options=TurnOptions(
+            default_model="yandexgpt-lite", default_system_prompt="Help.",
+            reply_reserve=2000, max_reply_tokens=500, temperature=0.3,
+        ),
     )
     images = ImageService(
         sessionmaker=database.sessionmaker, model=client, image_model="yandex-art/latest",

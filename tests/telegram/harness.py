@@ -27,7 +27,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, TurnOptions
 from bot.conversation.listeners import Listeners
 from bot.coordination import Coordinator
 from bot.features import turn_features
@@ -203,14 +203,16 @@ async def running_app(
         conversation = ConversationService(
             sessionmaker=database.sessionmaker,
             model=client,
-            default_model=options.default_model,
-            default_system_prompt=options.default_system_prompt,
-            reply_reserve=2000,
-            max_reply_tokens=1500,
-            temperature=0.3,
+            options=TurnOptions(
+                default_model=options.default_model,
+                default_system_prompt=options.default_system_prompt,
+                reply_reserve=2000,
+                max_reply_tokens=1500,
+                temperature=0.3,
+                track_delivery=coordinator is not None,
+            ),
             features=turn_features(extras=extras, tools=loop),
             pauses=loop,
-            track_delivery=coordinator is not None,
         )
         images = ImageService(
             sessionmaker=database.sessionmaker,

@@ -17,7 +17,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, TurnOptions
 from bot.coordination import Leadership
 from bot.coordination.redisstore import RedisCoordinator
 from bot.features.images.service import ImageService
@@ -81,9 +81,11 @@ async def world(
         app = build_telegram(
             bot=bot, sessionmaker=db.sessionmaker,
             conversation=ConversationService(
-                sessionmaker=db.sessionmaker, model=client, default_model="yandexgpt-lite",
-                default_system_prompt="Help.", reply_reserve=2000, max_reply_tokens=500,
-                temperature=0.3, track_delivery=True,  # as bot/wiring/run.py has it with Redis
+                sessionmaker=db.sessionmaker, model=client, options=TurnOptions(
+                    default_model="yandexgpt-lite", default_system_prompt="Help.",
+                    reply_reserve=2000, max_reply_tokens=500, temperature=0.3,
+                    track_delivery=True,  # as bot/wiring/run.py has it with Redis
+                ),
             ),
             features=[images_on_telegram(ImageService(
                 sessionmaker=db.sessionmaker, model=client, image_model="yandex-art/latest",
