@@ -39,6 +39,30 @@ class AccessPolicy:
         return chat_id is not None and chat_id in self.allowed_chats
 
 
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may write, as configured: ALLOWED_USER_IDS, ALLOWED_CHAT_IDS, ADMIN_USER_IDS,
+    ALLOWED_CHAT_MEMBERS_OF (a chat whose members are admitted; 0: none), and the support
+    desk's chat (operators write there whatever the lists say; 0: no desk)."""
+
+    users: Iterable[int] = ()
+    chats: Iterable[int] = ()
+    admins: Iterable[int] = ()
+    members_of: int = 0
+    support_chat_id: int = 0
+
+    def policies(self) -> tuple[AccessPolicy, AccessPolicy]:
+        """Who may write (the middlewares' policy), and the lists as configured (the
+        membership gate admits by them too, membership.py)."""
+        users, chats, admins = list(self.users), list(self.chats), list(self.admins)
+        lists = AccessPolicy.build(users, chats, admins)
+        if self.members_of:  # the membership gate decides; the lists admit too
+            return AccessPolicy.build((), (), admins), lists
+        if self.support_chat_id and not lists.open:  # operators write in the support chat
+            return AccessPolicy.build(users, [*chats, self.support_chat_id], admins), lists
+        return lists, lists
+
+
 @dataclass(slots=True)
 class RefusalMemory:
     """Outsiders get one polite refusal per process, then silence.

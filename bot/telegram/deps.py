@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,6 +22,7 @@ from bot.telegram.pastes import PasteJoiner
 from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:
+    from bot.coordination import Coordinator
     from bot.telegram.media import MediaSupport
 
 
@@ -43,6 +45,17 @@ class SpokenAnswers(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Cluster:
+    """This replica among several (REDIS_URL, webhook): the coordination store, the name it
+    holds leases under, and how many replicas are alive (the census: they take turns at
+    sweeping for chats left undone)."""
+
+    coordinator: Coordinator
+    owner: str
+    live: Callable[[], int] = lambda: 1
+
+
+@dataclass(frozen=True, slots=True)
 class BotOptions:
     """Deployment values the handlers show or enforce (plain values, not Settings)."""
 
@@ -55,6 +68,10 @@ class BotOptions:
     # See QUEUE_MAX_AGE and QUEUE_STALE_ACTION (bot/telegram/backlog.py); 0 = never too old.
     queue_max_age: float = 3600.0
     queue_stale_action: str = "apologize"
+    rate_limit_per_minute: int = 0  # per user; 0: none
+    # Seconds the answers under way get at shutdown, then seconds to finalise the cut ones.
+    shutdown_grace: float = 6.0
+    shutdown_settle: float = 3.0
 
     @property
     def default_model(self) -> str:

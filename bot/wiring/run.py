@@ -62,7 +62,9 @@ async def built_bot(
     (all three: bot.testing)."""
     from bot.conversation.listeners import Listeners
     from bot.features.build import telegram_features
+    from bot.telegram.access import Access
     from bot.telegram.app import make_bot
+    from bot.telegram.deps import Cluster
     from bot.wiring.operations import build_outbox, coordination, limited, operations
     from bot.wiring.telegram import build_telegram, menu_of
 
@@ -115,21 +117,19 @@ async def built_bot(
             sessionmaker=c.db.sessionmaker,
             conversation=c.conversation,
             options=bot_options(settings, system_prompt),
-            allowed_users=settings.allowed_user_ids,
-            allowed_chats=settings.allowed_chat_ids,
-            admins=settings.admin_user_ids,
-            rate_limit_per_minute=settings.rate_limit_per_minute,
+            access=Access(
+                users=settings.allowed_user_ids, chats=settings.allowed_chat_ids,
+                admins=settings.admin_user_ids, members_of=settings.allowed_chat_members_of,
+                support_chat_id=parts.support_chat_id,
+            ),
             outbox=outbox,
-            support_chat_id=parts.support_chat_id,
-            members_of=settings.allowed_chat_members_of,
             media=parts.media,
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
             commands=commands,
-            coordinator=coordinator,
-            owner=settings.replica_id,
             # The census: the replicas take turns at sweeping for chats left undone.
-            live_replicas=census_of(shared),
+            cluster=None if coordinator is None
+            else Cluster(coordinator, settings.replica_id, census_of(shared)),
             final_forms=parts.final_forms,
             # Chat automation, guest mode, the desk (or 👍/👎 in KB_MODE=strict: README),
             # voice, /image, the tool cards, /kb, documents sent in chat.
@@ -162,6 +162,7 @@ def bot_options(settings: Settings, system_prompt: str) -> BotOptions:
         data_logging=settings.yandex_data_logging,
         queue_max_age=settings.queue_max_age,
         queue_stale_action=settings.queue_stale_action,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
     )
 
 

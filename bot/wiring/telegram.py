@@ -6,17 +6,17 @@ run.py; tests call it with their own parts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.storage.outage import outage_of
-from bot.telegram.access import AccessPolicy
+from bot.telegram.access import Access
 from bot.telegram.answer_parts import FinalForm
 from bot.telegram.answers import Answerer
 from bot.telegram.app import TelegramApp
 from bot.telegram.backlog import Backlog
 from bot.telegram.chatqueue import ChatQueues
-from bot.telegram.deps import BotOptions, Deps
+from bot.telegram.deps import BotOptions, Cluster, Deps
 from bot.telegram.dispatching import FeatureRouters, build_dispatcher
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.intake import DurablePolling, Intake
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation import ConversationService
-    from bot.coordination import Coordinator
     from bot.menu import MenuCommand
     from bot.telegram.media import MediaSupport
 
@@ -54,49 +53,43 @@ def build_telegram(
     sessionmaker: async_sessionmaker[AsyncSession],
     conversation: ConversationService,
     options: BotOptions,
-    allowed_users: Iterable[int] = (),
-    allowed_chats: Iterable[int] = (),
-    admins: Iterable[int] = (),
-    rate_limit_per_minute: int = 0,
+    access: Access | None = None,
     outbox: Outbox | None = None,
-    shutdown_grace: float = 6.0,
-    shutdown_settle: float = 3.0,
-    support_chat_id: int = 0,
-    members_of: int = 0,
     media: MediaSupport | None = None,
     routers: Sequence[Router] = (),
     commands: Sequence[MenuCommand] = (),
-    coordinator: Coordinator | None = None,
-    owner: str = "",
-    live_replicas: Callable[[], int] = lambda: 1,
+    cluster: Cluster | None = None,
     final_forms: Sequence[FinalForm] = (),
     features: Sequence[TelegramFeature] = (),
 ) -> TelegramApp:
-    """The TelegramApp of these parts. `coordinator` (several webhook replicas): a chat's turns
+    """The TelegramApp of these parts. `cluster` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
-    `support_chat_id`: the support desk's chat (operators write there whatever the access
-    lists say; 0: no desk); `final_forms`: other forms of a finished answer than its text
-    (RICH_MESSAGES: bot/features/rich); `features`: the features built on the front's parts
-    (TelegramFeature: chat automation, guest mode, the desk, voice, /image, the tool loop's
-    cards and presses, ...), each part put in its place in this order."""
-    if coordinator is not None and not conversation.track_delivery:
+    `routers` and `commands`: the developer's and plugins'; `final_forms`: other forms of a
+    finished answer than its text (RICH_MESSAGES: bot/features/rich); `features`: the
+    features built on the front's parts (TelegramFeature: chat automation, guest mode, the
+    desk, voice, /image, the tool loop's cards and presses, ...), each part put in its place
+    in this order."""
+    if cluster is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
+    coordinator = cluster.coordinator if cluster is not None else None
+    owner = cluster.owner if cluster is not None else ""
     outbox = outbox or Outbox(bot)
     queues = ChatQueues()
-    policy, member_lists = access_of(allowed_users, allowed_chats, admins, members_of,
-                                     support_chat_id)
+    access = access or Access()  # no lists: everyone may write
+    policy, member_lists = access.policies()
     seen = RecentlySeen(policy=policy)
     # Senders are stored with the claim, unless a membership check (getChatMember) must
     # admit them first: then the DatabaseMiddleware stores them after it.
+    members_of = access.members_of
     intake = Intake(sessionmaker, bot.id, bookkeeping=None if members_of else seen.store_senders)
     # getUpdates answers are stored before aiogram's next call acknowledges them.
     bot.session.middleware(DurablePolling(intake))
     notify = OutboxNotifier(outbox)
     # Several replicas: one limit per user across them (the coordination store).
-    limiter = RateLimiter(rate_limit_per_minute, coordinator=coordinator)
+    limiter = RateLimiter(options.rate_limit_per_minute, coordinator=coordinator)
     parts = [build(FrontParts(bot=bot, sessionmaker=sessionmaker, outbox=outbox, notify=notify,
                               conversation=conversation, limiter=limiter, policy=policy,
-                              shutdown_grace=shutdown_grace, coordinator=coordinator,
+                              shutdown_grace=options.shutdown_grace, coordinator=coordinator,
                               owner=owner))
              for build in features]
     after = [part.after_delivery for part in parts if part.after_delivery is not None]
@@ -124,7 +117,7 @@ def build_telegram(
     dp = build_dispatcher(
         deps, intake=intake, limiter=limiter, features=feature_routers(parts),
         members_of=members_of, member_lists=member_lists,
-        support_chat_id=support_chat_id, added_routers=tuple(routers),
+        support_chat_id=access.support_chat_id, added_routers=tuple(routers),
     )
     max_age = options.queue_max_age
     backlog = Backlog(
@@ -134,12 +127,12 @@ def build_telegram(
         stale_action="drop" if options.queue_stale_action == "drop" else "apologize",
     )
     leases = None
-    if coordinator is not None:
+    if cluster is not None:
         from bot.telegram.chatleases import ChatLeases
 
-        leases = ChatLeases(coordinator=coordinator, owner=owner, backlog=backlog,
+        leases = ChatLeases(coordinator=cluster.coordinator, owner=owner, backlog=backlog,
                             sessionmaker=sessionmaker, requests=replicas,
-                            replicas=live_replicas)
+                            replicas=cluster.live)
     # Past DATABASE_OUTAGE_GRACE of a database outage, the chats waiting are told once.
     notices = OutageNotices(outage_of(sessionmaker), notify, coordinator=coordinator, owner=owner)
     # Started in this order (the desk before anything is handled, image jobs before replayed
@@ -151,7 +144,8 @@ def build_telegram(
     services += [service for part in parts for service in part.stops_first]
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, notices=notices,
-        services=services, shutdown_grace=shutdown_grace, shutdown_settle=shutdown_settle,
+        services=services, shutdown_grace=options.shutdown_grace,
+        shutdown_settle=options.shutdown_settle,
     )
 
 
@@ -167,21 +161,3 @@ def feature_routers(parts: Sequence[TelegramPart] = ()) -> FeatureRouters:
         late=[media.build_router(), *(router for part in parts for router in part.late)],
         data=data,
     )
-
-
-def access_of(
-    allowed_users: Iterable[int],
-    allowed_chats: Iterable[int],
-    admins: Iterable[int],
-    members_of: int,
-    support_chat_id: int = 0,
-) -> tuple[AccessPolicy, AccessPolicy]:
-    """Who may write (the middlewares' policy), and the ALLOWED_* lists as configured (the
-    membership gate admits by them too, membership.py)."""
-    users, chats, admins = list(allowed_users), list(allowed_chats), list(admins)
-    lists = AccessPolicy.build(users, chats, admins)
-    if members_of:  # the membership gate decides; the lists admit too
-        return AccessPolicy.build((), (), admins), lists
-    if support_chat_id and not lists.open:  # operators write in the support chat
-        return AccessPolicy.build(users, [*chats, support_chat_id], admins), lists
-    return lists, lists

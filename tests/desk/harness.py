@@ -41,6 +41,7 @@ from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.tg_flood import FloodLimits
 from tests.fakes.tg_state import ChatMessage
+from tests.telegram.harness import front_values
 
 T = TypeVar("T")
 SCALE = 0.04  # 1 s per private chat -> 40 ms; 20 messages a minute per group -> per 2.4 s
@@ -208,13 +209,14 @@ async def _world(
         faq=faq,
         on_handoff=on_handoff,
     )
+    given = {"support_chat_id": desk.chat_id, **({"admins": list(admins)} if admins else {}),
+             **app_kwargs}
+    access, options = front_values(given, options, shutdown_grace=2.0)
     app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
         features=[desk_on_telegram(desk), voice_on_telegram(None), images_on_telegram(images),
-                  documents_on_telegram(None)], options=options,
-        outbox=outbox, support_chat_id=desk.chat_id, shutdown_grace=2.0,
-        **({"admins": list(admins)} if admins else {}),
-        **(parts(bot, fm.url) if parts is not None else {}), **app_kwargs,
+                  documents_on_telegram(None)], options=options, access=access,
+        outbox=outbox, **(parts(bot, fm.url) if parts is not None else {}), **given,
     )
     await app.startup()
     polling = asyncio.create_task(

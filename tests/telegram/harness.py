@@ -8,6 +8,7 @@ ChatSimulator answers like Telegram. Updates are real `Update` objects fed with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable
@@ -41,8 +42,9 @@ from bot.features.tools.loop import ToolLoop
 from bot.features.tools.telegram import tools_on_telegram
 from bot.features.voice.build import voice_on_telegram
 from bot.storage.database import Database
+from bot.telegram.access import Access
 from bot.telegram.app import TelegramApp
-from bot.telegram.deps import BotOptions
+from bot.telegram.deps import BotOptions, Cluster
 from bot.telegram.outbox import Outbox, Pacing
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
@@ -228,21 +230,21 @@ async def running_app(
             ),
         )
         extra = parts(bot, fm.url) if parts is not None else {}
+        access, options = front_values(app_kwargs, options, shutdown_grace=2.0)
         app = build_telegram(
             bot=bot,
             sessionmaker=database.sessionmaker,
             conversation=conversation,
             options=options,
+            access=access,
             outbox=outbox,
-            shutdown_grace=2.0,
             # A test's own features first: their routers see updates before the defaults'.
             # (/voice, off, as the bot without VOICE_REPLIES has it; only early routers.)
             features=[voice_on_telegram(None), *extra.pop("features", ()),
                       images_on_telegram(images, status_interval=0.05),
                       tools_on_telegram(loop, superseded), knowledge_on_telegram(None),
                       documents_on_telegram(None)],
-            coordinator=coordinator,
-            owner=owner,
+            cluster=None if coordinator is None else Cluster(coordinator, owner),
             **extra,
             **app_kwargs,
         )
@@ -252,3 +254,19 @@ async def running_app(
         finally:
             await app.shutdown()
             await client.aclose()
+
+
+ACCESS_KEYS = {"allowed_users": "users", "allowed_chats": "chats", "admins": "admins",
+               "members_of": "members_of", "support_chat_id": "support_chat_id"}
+OPTION_KEYS = ("rate_limit_per_minute", "shutdown_grace", "shutdown_settle")
+
+
+def front_values(
+    kwargs: dict[str, Any], options: BotOptions, **defaults: Any
+) -> tuple[Access, BotOptions]:
+    """A test's access lists and front options, given as keywords (`allowed_users=`,
+    `rate_limit_per_minute=`, ...), taken out of `kwargs` into what build_telegram takes."""
+    access = Access(**{field: kwargs.pop(key) for key, field in ACCESS_KEYS.items()
+                       if key in kwargs})
+    chosen = {**defaults, **{key: kwargs.pop(key) for key in OPTION_KEYS if key in kwargs}}
+    return access, dataclasses.replace(options, **chosen)

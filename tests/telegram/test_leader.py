@@ -91,9 +91,9 @@ async def world(
                 sessionmaker=db.sessionmaker, model=client, image_model="yandex-art/latest",
                 policy=FAST_POLL,
             ))],
-            options=BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help."),
+            options=BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help.",
+                               shutdown_grace=1.0, shutdown_settle=1.0),
             outbox=Outbox(bot, Pacing(private_interval=0.05, group_interval=0.1)),
-            shutdown_grace=1.0, shutdown_settle=1.0,
         )
         coordinator = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
         leadership = Leadership(coordinator, "replica-t", ttl=TTL, poll=0.05)
