@@ -12,6 +12,7 @@ what the user would see.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import shutil
 import tempfile
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.app.parts import AppParts
     from bot.config import Settings
+    from bot.telegram.outbox import Pacing
     from bot.testing.business import TestBusiness
     from bot.wiring import BuiltBot
 
@@ -46,12 +48,16 @@ log = logging.getLogger("bot.testing")
 FOLDER_ID = "test-folder"
 # Telegram's pacing (a message a second per private chat, 20 a minute per group) shrunk a
 # thousand times: the same order of calls, without the waiting.
-PACING = {
-    "private_interval": 0.001, "group_interval": 0.001, "group_window": 0.06,
-    "draft_interval": 0.001, "typing_interval": 0.01, "frame_grace": 0.0,
-    "final_preview_after": 0.0, "global_window": 0.001,
-    "guest_interval": 0.001,  # a guest answer's edits (bot/features/guest), not the outbox's
-}
+def shrunk(pacing: Pacing) -> Pacing:
+    return dataclasses.replace(
+        pacing, private_interval=0.001, group_interval=0.001, group_window=0.06,
+        draft_interval=0.001, typing_interval=0.01, frame_grace=0.0, final_preview_after=0.0,
+        global_window=0.001,
+    )
+
+
+# A guest answer's edits (bot/features/guest), not the outbox's.
+GUEST_EDIT_INTERVAL = 0.001
 API_KEY = "test-key"
 
 
@@ -139,7 +145,8 @@ class BotTester:
         self._stack.push_async_callback(http.aclose)
         built = await self._stack.enter_async_context(built_bot(
             settings, settings.resolved_system_prompt(), app=parts,
-            bot=self.telegram.make_bot(), http=http, kb_background=False, pacing=PACING,
+            bot=self.telegram.make_bot(), http=http, kb_background=False, pacing=shrunk,
+            guest_edit_interval=GUEST_EDIT_INTERVAL,
         ))
         if built.core.features.knowledge is not None:
             await built.core.features.knowledge.sync()  # before the first question, not beside it

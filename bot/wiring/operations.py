@@ -5,12 +5,11 @@ root: built from Settings by `run_bot` (run.py)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import text
 
@@ -35,7 +34,7 @@ from bot.telegram.telemetry import install_telemetry
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from bot.telegram.outbox import Outbox
+    from bot.telegram.outbox import Outbox, Pacing
     from bot.telegram.outbox.budget import BotBudget
 
 log = logging.getLogger("bot")
@@ -52,11 +51,11 @@ def build_outbox(
     settings: Settings,
     bot: Bot,
     shared: Shared | None = None,
-    pacing: Mapping[str, Any] | None = None,
+    pacing: Callable[[Pacing], Pacing] | None = None,
 ) -> Outbox:
     """The outbound scheduler: its pacing from TELEGRAM_*, its budgets shared with the other
-    replicas when `shared`. `pacing`: Pacing fields over those (bot.testing shrinks
-    Telegram's intervals)."""
+    replicas when `shared`. `pacing`: changes that pacing (bot.testing shrinks Telegram's
+    intervals)."""
     from bot.telegram.outbox import Outbox, Pacing
 
     configured = Pacing(
@@ -68,7 +67,7 @@ def build_outbox(
         draft_rate_floor=settings.telegram_draft_rate_floor,
     )
     messages, drafts = outbox_budgets(settings, shared)
-    return Outbox(bot, dataclasses.replace(configured, **(pacing or {})),
+    return Outbox(bot, pacing(configured) if pacing is not None else configured,
                   message_budget=messages, draft_budget=drafts)
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.app.parts import AppParts
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
+    from bot.telegram.outbox import Pacing
     from bot.wiring.core import Core
     from bot.wiring.operations import Operations, Shared
 
@@ -54,12 +55,13 @@ async def built_bot(
     bot: Bot | None = None,
     http: httpx.AsyncClient | None = None,
     kb_background: bool = True,
-    pacing: Mapping[str, Any] | None = None,
+    pacing: Callable[[Pacing], Pacing] | None = None,
+    guest_edit_interval: float = 1.0,
 ) -> AsyncIterator[BuiltBot]:
     """Build the bot `fmbot run` runs; closed in reverse order on exit (the App's
     on_shutdown hooks first). `bot`: an aiogram Bot to use instead of one on
-    TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: the outbox's intervals
-    (all three: bot.testing)."""
+    TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: changes the outbox's
+    pacing, `guest_edit_interval` the guest answers' (all four: bot.testing)."""
     from bot.conversation.listeners import Listeners
     from bot.features.build import telegram_features
     from bot.telegram.access import Access
@@ -100,9 +102,6 @@ async def built_bot(
         ))
         extras = c.features.extras
         commands = extensions.commands if extensions is not None else ()
-        # bot.testing shrinks the guest answers' pace with the outbox's (not an Outbox argument).
-        pacing = dict(pacing or {})
-        guest_interval = float(pacing.pop("guest_interval", 1.0))
         outbox = build_outbox(settings, bot, shared, pacing)
         # Every feature's part on the front (the desk, voice, guest mode, /image, ...).
         parts = telegram_features(
@@ -110,7 +109,7 @@ async def built_bot(
             files=files, photos=photos, system_prompt=system_prompt, coordinator=coordinator,
             menu=menu_of(commands),
             on_handoff=extras.handed_over if extras is not None else None,
-            guest_edit_interval=guest_interval,
+            guest_edit_interval=guest_edit_interval,
         )
         telegram = build_telegram(
             bot=bot,
