@@ -175,15 +175,16 @@ def telegram_features(
     from bot.features.knowledge.telegram import knowledge_on_telegram
     from bot.features.rich.build import build_final_forms
     from bot.features.tools.telegram import tools_on_telegram
-    from bot.features.voice.build import build_media, build_voice, voice_on_telegram
+    from bot.features.voice.build import build_voice, build_voice_input, voice_on_telegram
+    from bot.telegram.media import MediaSupport
 
     settings, stack = ground.settings, ground.stack
     desk = build_desk(ground, core.desk, core.knowledge, outbox, shared, menu=menu,
                       on_handoff=on_handoff)
     superseded = ground.front.superseded
     return TelegramFeatures(
-        # Photos, voice notes (over 30 s too: MAX_VOICE_SECONDS).
-        media=build_media(ground, files, photos, stack),
+        # Photos and albums (VISION_MODEL).
+        media=MediaSupport(photos=photos, max_image_mb=settings.max_image_mb),
         # Tables, headings, math and nested lists as rich messages (RICH_MESSAGES).
         final_forms=build_final_forms(settings),
         parts=[
@@ -194,8 +195,10 @@ def telegram_features(
                               edit_interval=guest_edit_interval),
             # The support desk; without one, 👍/👎 under every answer in KB_MODE=strict.
             desk_on_telegram(desk, feedback_buttons=settings.kb_effective_mode == "strict"),
-            # Answers spoken (VOICE_REPLIES); with replicas, each reply under its lease.
-            voice_on_telegram(build_voice(ground, outbox, stack, coordinator)),
+            # Voice notes heard (SPEECH_RECOGNITION; over 30 s too: MAX_VOICE_SECONDS);
+            # answers spoken (VOICE_REPLIES), with replicas each reply under its lease.
+            voice_on_telegram(build_voice(ground, outbox, stack, coordinator),
+                              build_voice_input(ground, files, stack)),
             # /image and its jobs; the tool loop's cards, presses and expiry, and /toolcalls;
             # /kb; documents sent in chat.
             images_on_telegram(core.images), tools_on_telegram(core.tools, superseded),

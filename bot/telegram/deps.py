@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from aiogram.types import Message
@@ -13,7 +13,7 @@ from bot.conversation import ChatRef, ConversationService, Speaker
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
-from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.chatsignals import ReplicaRequests
 from bot.telegram.middlewares import Notifier, RecentlySeen
 from bot.telegram.notices import PersonalNotices
@@ -143,3 +143,20 @@ async def refuse(deps: Deps, message: Message, text: str) -> None:
     private = message.chat.type == "private"
     await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
                       thread_id=thread_of(message))
+
+
+async def say(deps: Deps, message: Message, text: str) -> None:
+    """A short reply about the message itself (too big, unreadable, off): to the message in
+    groups, plainly in private chats."""
+    private = message.chat.type == "private"
+    await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
+                      thread_id=thread_of(message))
+
+
+def answer_target(message: Message, ticket: Ticket, deps: Deps, replayed: bool) -> Target:
+    """Where the message's answer goes: `target`, quoting the question when the answer comes
+    late (replayed, or after other answers of the chat)."""
+    where = target(message)
+    if where.reply_to is None and (replayed or deps.answers.answered_later(ticket)):
+        where = replace(where, reply_to=message.message_id)
+    return where

@@ -212,11 +212,13 @@ async def _world(
     given = {"support_chat_id": desk.chat_id, **({"admins": list(admins)} if admins else {}),
              **app_kwargs}
     access, options = front_values(given, options, shutdown_grace=2.0)
+    extra = parts(bot, fm.url) if parts is not None else {}
+    heard = extra.pop("voice_input", None)
     app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
-        features=[desk_on_telegram(desk), voice_on_telegram(None), images_on_telegram(images),
-                  documents_on_telegram(None)], options=options, access=access,
-        outbox=outbox, **(parts(bot, fm.url) if parts is not None else {}), **given,
+        features=[desk_on_telegram(desk), voice_on_telegram(None, heard),
+                  images_on_telegram(images), documents_on_telegram(None)],
+        options=options, access=access, outbox=outbox, **extra, **given,
     )
     await app.startup()
     polling = asyncio.create_task(

@@ -8,11 +8,11 @@ import pytest
 from aiogram import Bot
 
 from bot.features.voice.hearing import VoiceNotes
+from bot.features.voice.notes import VoiceInput
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech import SpeechRecognizer
 from bot.storage.database import Database
 from bot.telegram.downloads import TelegramFiles
-from bot.telegram.media import MediaSupport
 from tests.conversation.conftest import API_KEY, FOLDER
 from tests.desk.harness import desk_world
 from tests.desk.test_desk_app import hand_over
@@ -26,7 +26,7 @@ async def test_the_operator_gets_the_voice_and_its_transcript(sqlite_database: D
     def media(bot: Bot, fm_url: str) -> dict[str, Any]:
         recognizer = SpeechRecognizer(base_url=fm_url, auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
         recognizers.append(recognizer)
-        return {"media": MediaSupport(voice=VoiceNotes(TelegramFiles(bot), recognizer))}
+        return {"voice_input": VoiceInput(VoiceNotes(TelegramFiles(bot), recognizer))}
 
     async with desk_world(sqlite_database, parts=media) as w:
         (recognizer,) = recognizers

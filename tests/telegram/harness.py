@@ -240,7 +240,8 @@ async def running_app(
             outbox=outbox,
             # A test's own features first: their routers see updates before the defaults'.
             # (/voice, off, as the bot without VOICE_REPLIES has it; only early routers.)
-            features=[voice_on_telegram(None), *extra.pop("features", ()),
+            features=[voice_on_telegram(None, extra.pop("voice_input", None)),
+                      *extra.pop("features", ()),
                       images_on_telegram(images, status_interval=0.05),
                       tools_on_telegram(loop, superseded), knowledge_on_telegram(None),
                       documents_on_telegram(None)],

@@ -363,17 +363,17 @@ async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) ->
     from bot.features.documents.telegram import documents_on_telegram
     from bot.features.knowledge.reading import DocumentReader
     from bot.features.voice.hearing import VoiceNotes
+    from bot.features.voice.notes import VoiceInput
     from bot.foundation_models.auth import ApiKeyAuth
     from bot.foundation_models.speech import SpeechRecognizer
     from bot.telegram.downloads import TelegramFiles
-    from bot.telegram.media import MediaSupport
 
     recognizer = SpeechRecognizer(base_url="http://127.0.0.1:9", auth=ApiKeyAuth("k"),
                                   folder_id="f")
 
     def media(bot: Bot, fm_url: str) -> dict[str, Any]:
         files = TelegramFiles(bot)
-        return {"media": MediaSupport(voice=VoiceNotes(files, recognizer)),
+        return {"voice_input": VoiceInput(VoiceNotes(files, recognizer)),
                 # No worker until a document is read.
                 "features": [documents_on_telegram(DocumentSupport(
                     files, DocumentReader(), ChatDocuments(sqlite_database.sessionmaker)))]}

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
     from bot.features.voice.longvoice import LongNotes
+    from bot.features.voice.notes import VoiceInput
     from bot.features.voice.replies import VoiceReplies
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-    from bot.telegram.media import MediaSupport
-    from bot.telegram.media.photos import PhotoPreparer
     from bot.telegram.outbox import Outbox
     from bot.wiring.groundwork import Groundwork
 
@@ -53,25 +52,19 @@ def build_voice(
     return voice
 
 
-def build_media(
-    ground: Groundwork, files: TelegramFiles, photos: PhotoPreparer | None,
-    stack: AsyncExitStack,
-) -> MediaSupport:
-    """Photos and voice notes: downloads from Telegram, the vision model's image
-    source, SpeechKit (long notes through its asynchronous API)."""
+def build_voice_input(
+    ground: Groundwork, files: TelegramFiles, stack: AsyncExitStack
+) -> VoiceInput | None:
+    """Voice notes heard by SpeechKit (long ones through its asynchronous API); None with
+    SPEECH_RECOGNITION off."""
     from bot.features.voice.hearing import VoiceNotes
-    from bot.telegram.media import MediaSupport
+    from bot.features.voice.notes import VoiceInput
     from bot.wiring.clients import build_speech
 
-    settings = ground.settings
-    recognizer = build_speech(settings, ground.auth, stack, ground.http)
-    voice = VoiceNotes(files, recognizer) if recognizer is not None else None
-    return MediaSupport(
-        photos=photos,
-        voice=voice,
-        max_image_mb=settings.max_image_mb,
-        long_voice=build_long_voice(ground, files, stack) if voice is not None else None,
-    )
+    recognizer = build_speech(ground.settings, ground.auth, stack, ground.http)
+    if recognizer is None:
+        return None
+    return VoiceInput(VoiceNotes(files, recognizer), build_long_voice(ground, files, stack))
 
 
 def build_long_voice(ground: Groundwork, files: TelegramFiles, stack: AsyncExitStack) -> LongNotes:
@@ -91,18 +84,26 @@ def build_long_voice(ground: Groundwork, files: TelegramFiles, stack: AsyncExitS
     )
 
 
-def voice_on_telegram(voice: VoiceReplies | None) -> TelegramFeature:
-    """Voice on the Telegram front: /voice (which says when spoken answers are off), and
-    with VOICE_REPLIES the delivered answers spoken, its service started and stopped with the
-    bot."""
+def voice_on_telegram(
+    voice: VoiceReplies | None, heard: VoiceInput | None = None
+) -> TelegramFeature:
+    """Voice on the Telegram front: voice notes answered (`heard`: with SPEECH_RECOGNITION;
+    without it, a note is told the bot reads text), /voice (which says when spoken answers
+    are off), and with VOICE_REPLIES the delivered answers spoken, its service started and
+    stopped with the bot."""
 
     def build(front: FrontParts) -> TelegramPart:
         from bot.features.voice import handlers as voice_handlers
+        from bot.features.voice import notes
         from bot.telegram.featureparts import TelegramPart
 
-        if voice is None:
-            return TelegramPart(early=[voice_handlers.build_router(None)])
-        return TelegramPart(early=[voice_handlers.build_router(voice)], after_delivery=voice,
-                            services=[voice], spoken=voice)
+        # The desk gives operators a note's transcript beside it (`hearing`).
+        data = {"voice_input": heard, "hearing": heard.notes if heard is not None else None}
+        takes = ("help_takes_voice",) if heard is not None else ()
+        return TelegramPart(
+            early=[voice_handlers.build_router(voice)], late=[notes.build_router()], data=data,
+            takes=takes, after_delivery=voice, services=[voice] if voice is not None else (),
+            spoken=voice,
+        )
 
     return build

@@ -54,10 +54,7 @@ def help_text(deps: Deps, t: Translator) -> str:
     if deps.voice is not None:
         parts.append(deps.voice.help_line(t))
     media = deps.media
-    takes = [t(key) for key, on in (
-        ("help_takes_photos", media is not None and media.photos is not None),
-        ("help_takes_voice", media is not None and media.voice is not None),
-    ) if on]
+    takes = [t("help_takes_photos")] if media is not None and media.photos is not None else []
     takes += [t(key) for key in deps.takes]
     if takes:
         parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))

@@ -24,7 +24,7 @@ from bot.features.desk.telegram import SupportDesk
 from bot.features.desk.telegram import kbreview_handlers as kbreview
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, thread_of
-from bot.telegram.media.audio import audio_of
+from bot.telegram.media.audio import Hearing, audio_of
 from bot.telegram.media.operators import transcript_for_operators
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
@@ -97,8 +97,10 @@ class InSupportTopic(Filter):
 
 # -- the user's side ------------------------------------------------------------------------------
 async def handle_owned_message(
-    message: Message, desk: SupportDesk, deps: Deps, ticket: Ticket
+    message: Message, desk: SupportDesk, deps: Deps, ticket: Ticket,
+    hearing: Hearing | None = None,
 ) -> None:
+    """`hearing`: voice notes heard (the voice feature's, with SPEECH_RECOGNITION)."""
     user = message.from_user
     assert user is not None
     relay = await desk.service.relays.relay_from_user(
@@ -106,12 +108,11 @@ async def handle_owned_message(
     )
     if relay is not None:
         desk.relayer.submit(relay)
-        voice = deps.media.voice if deps.media is not None else None
-        if voice is not None and relay.thread_id is not None and audio_of(message) is not None:
-            # Issue 28: the operators get the transcript beside the voice.
-            thread = relay.thread_id
+        if hearing is not None and relay.thread_id is not None and audio_of(message) is not None:
+            # The operators get the transcript beside the voice note.
+            thread, chat = relay.thread_id, desk.chat_id
             ticket.submit(
-                lambda: transcript_for_operators(voice, desk.outbox, message, desk.chat_id, thread)
+                lambda: transcript_for_operators(hearing, desk.outbox, message, chat, thread)
             )
 
 
