@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from bot.telegram.answer_parts import FinalForm
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.featureparts import TelegramFeature
-    from bot.telegram.media import MediaSupport
     from bot.telegram.media.photos import PhotoPreparer
     from bot.telegram.outbox import Outbox
     from bot.wiring.groundwork import Groundwork
@@ -141,7 +140,6 @@ class TelegramFeatures:
     takes them: `parts` built on the front's own parts (TelegramFeature), in the order they
     see updates; `support_chat_id`: the support desk's chat (0: no desk)."""
 
-    media: MediaSupport
     final_forms: Sequence[FinalForm] = ()
     parts: Sequence[TelegramFeature] = field(default_factory=list)
     support_chat_id: int = 0
@@ -175,16 +173,14 @@ def telegram_features(
     from bot.features.knowledge.telegram import knowledge_on_telegram
     from bot.features.rich.build import build_final_forms
     from bot.features.tools.telegram import tools_on_telegram
+    from bot.features.vision.photos import PhotoSupport, photos_on_telegram
     from bot.features.voice.build import build_voice, build_voice_input, voice_on_telegram
-    from bot.telegram.media import MediaSupport
 
     settings, stack = ground.settings, ground.stack
     desk = build_desk(ground, core.desk, core.knowledge, outbox, shared, menu=menu,
                       on_handoff=on_handoff)
     superseded = ground.front.superseded
     return TelegramFeatures(
-        # Photos and albums (VISION_MODEL).
-        media=MediaSupport(photos=photos, max_image_mb=settings.max_image_mb),
         # Tables, headings, math and nested lists as rich messages (RICH_MESSAGES).
         final_forms=build_final_forms(settings),
         parts=[
@@ -195,6 +191,9 @@ def telegram_features(
                               edit_interval=guest_edit_interval),
             # The support desk; without one, 👍/👎 under every answer in KB_MODE=strict.
             desk_on_telegram(desk, feedback_buttons=settings.kb_effective_mode == "strict"),
+            # Photos and albums (VISION_MODEL).
+            photos_on_telegram(None if photos is None
+                               else PhotoSupport(photos, max_image_mb=settings.max_image_mb)),
             # Voice notes heard (SPEECH_RECOGNITION; over 30 s too: MAX_VOICE_SECONDS);
             # answers spoken (VOICE_REPLIES), with replicas each reply under its lease.
             voice_on_telegram(build_voice(ground, outbox, stack, coordinator),

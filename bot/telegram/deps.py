@@ -23,7 +23,6 @@ from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
-    from bot.telegram.media import MediaSupport
 
 
 class SpokenAnswers(Protocol):
@@ -94,7 +93,6 @@ class Deps:
     # replica, and a tool turn carried on after a press runs at the chat's lease holder, as a
     # resumed turn (bot/features/tools/presses.py).
     replicas: ReplicaRequests | None = None
-    media: MediaSupport | None = None  # photos and voice notes
     # The texts' keys of what the features let the bot take besides text (/help lists them).
     takes: tuple[str, ...] = ()
     voice: SpokenAnswers | None = None  # answers spoken (VOICE_REPLIES)

@@ -122,7 +122,6 @@ async def built_bot(
                 support_chat_id=parts.support_chat_id,
             ),
             outbox=outbox,
-            media=parts.media,
             # The developer's and plugins' routers and menu commands.
             routers=extensions.routers if extensions is not None else (),
             commands=commands,

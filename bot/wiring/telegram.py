@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
     from bot.conversation import ConversationService
     from bot.menu import MenuCommand
-    from bot.telegram.media import MediaSupport
 
 Menu = dict[str, dict[str, str]]
 
@@ -55,7 +54,6 @@ def build_telegram(
     options: BotOptions,
     access: Access | None = None,
     outbox: Outbox | None = None,
-    media: MediaSupport | None = None,
     routers: Sequence[Router] = (),
     commands: Sequence[MenuCommand] = (),
     cluster: Cluster | None = None,
@@ -105,7 +103,6 @@ def build_telegram(
         options=options, policy=policy, sessionmaker=sessionmaker, conversation=conversation,
         answers=answers, queues=queues, notify=notify, outbox=outbox,
         pastes=PasteJoiner(), seen=seen, replicas=replicas,
-        media=media,
         takes=tuple(key for part in parts for key in part.takes), menu=menu_of(commands),
         voice=next((part.spoken for part in parts if part.spoken is not None), None),
         notices=PersonalNotices(outbox),
@@ -151,13 +148,11 @@ def build_telegram(
 
 def feature_routers(parts: Sequence[TelegramPart] = ()) -> FeatureRouters:
     """The features' routers, in the order they see updates (dispatching.py): each kind's in
-    the order of `parts`, the media handler first of the late ones."""
-    from bot.telegram.handlers import media
-
+    the order of `parts`."""
     data: dict[str, object] = {key: value for part in parts for key, value in part.data.items()}
     return FeatureRouters(
         front=[router for part in parts for router in part.front],
         early=[router for part in parts for router in part.early],
-        late=[media.build_router(), *(router for part in parts for router in part.late)],
+        late=[router for part in parts for router in part.late],
         data=data,
     )

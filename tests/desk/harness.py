@@ -25,6 +25,7 @@ from bot.features.desk.insights import InsightJobs
 from bot.features.documents.telegram import documents_on_telegram
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
+from bot.features.vision.photos import photos_on_telegram
 from bot.features.voice.build import voice_on_telegram
 
 if TYPE_CHECKING:
@@ -216,7 +217,8 @@ async def _world(
     heard = extra.pop("voice_input", None)
     app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
-        features=[desk_on_telegram(desk), voice_on_telegram(None, heard),
+        features=[desk_on_telegram(desk), photos_on_telegram(None),
+                  voice_on_telegram(None, heard),
                   images_on_telegram(images), documents_on_telegram(None)],
         options=options, access=access, outbox=outbox, **extra, **given,
     )

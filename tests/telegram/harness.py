@@ -40,6 +40,7 @@ from bot.features.images.telegram import images_on_telegram
 from bot.features.knowledge.telegram import knowledge_on_telegram
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.telegram import tools_on_telegram
+from bot.features.vision.photos import photos_on_telegram
 from bot.features.voice.build import voice_on_telegram
 from bot.storage.database import Database
 from bot.telegram.access import Access
@@ -240,7 +241,8 @@ async def running_app(
             outbox=outbox,
             # A test's own features first: their routers see updates before the defaults'.
             # (/voice, off, as the bot without VOICE_REPLIES has it; only early routers.)
-            features=[voice_on_telegram(None, extra.pop("voice_input", None)),
+            features=[photos_on_telegram(None),
+                      voice_on_telegram(None, extra.pop("voice_input", None)),
                       *extra.pop("features", ()),
                       images_on_telegram(images, status_interval=0.05),
                       tools_on_telegram(loop, superseded), knowledge_on_telegram(None),

@@ -53,9 +53,7 @@ def help_text(deps: Deps, t: Translator) -> str:
         parts.append("\n".join(added))
     if deps.voice is not None:
         parts.append(deps.voice.help_line(t))
-    media = deps.media
-    takes = [t("help_takes_photos")] if media is not None and media.photos is not None else []
-    takes += [t(key) for key in deps.takes]
+    takes = [t(key) for key in deps.takes]
     if takes:
         parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))
     return "\n\n".join(parts)

@@ -69,9 +69,9 @@ async def handle_other_content(message: Message, deps: Deps, t: Translator) -> N
     if message.content_type not in MEDIA:
         return  # service messages (members joining, pins...) are not addressed to anyone
     private = message.chat.type == "private"
-    # Photos, or anything a feature takes (voice notes, documents): say what is, not "text
+    # Something a feature takes (photos, voice notes, documents): say what is, not "text
     # only".
-    taken = (deps.media is not None and deps.media.photos is not None) or bool(deps.takes)
+    taken = bool(deps.takes)
     await deps.notify(
         message.chat.id,
         t("media_unsupported" if taken else "text_only"),

@@ -1,16 +1,17 @@
-"""Photos, images sent as files and albums -> answers.
+"""Photos, images sent as files and albums -> answers (VISION_MODEL), on the Telegram front.
 
 Each is a turn in the chat's FIFO like a text: the job downloads (bounded: downloads.py),
-re-encodes the image and then answers through the same streamed delivery as text. Anything
-that cannot be taken (too big, unreadable) gets a clear localized reply; the update still
-leaves the durable queue. (Voice notes are the voice feature's: bot/features/voice/notes.py.)
-"""
+re-encodes the image and then answers through the same streamed delivery as text, the images
+on the question (the vision feature's turn part, feature.py). Anything that cannot be taken
+(too big, unreadable; photos off) gets a clear localized reply; the update still leaves the
+durable queue."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from aiogram import F, Router
 from aiogram.types import Message
@@ -23,27 +24,52 @@ from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, answer_target, say, speaker
 from bot.telegram.downloads import DownloadError, FileTooBigError
+from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.handlers.chat import AddressedToBot
-from bot.telegram.media import MediaSupport
-from bot.telegram.media.albums import Album
-from bot.telegram.media.photos import ImageUnreadableError, image_of, is_image_document
+from bot.telegram.media.albums import Album, AlbumJoiner
+from bot.telegram.media.photos import (
+    ImageUnreadableError,
+    PhotoPreparer,
+    image_of,
+    is_image_document,
+)
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
 
 
-# -- photos, images as files, albums -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PhotoSupport:
+    """Photos prepared for the vision model (at most `max_image_mb` each), albums joined."""
+
+    photos: PhotoPreparer
+    max_image_mb: float = 10.0
+    albums: AlbumJoiner = field(default_factory=AlbumJoiner)
+
+
+def photos_on_telegram(support: PhotoSupport | None) -> TelegramFeature:
+    """Photos on the Telegram front: answered with `support` (VISION_MODEL); without it, a
+    photo is told the bot reads text. /help lists them when they are taken."""
+
+    def build(front: FrontParts) -> TelegramPart:
+        return TelegramPart(late=[build_router()], data={"photo_support": support},
+                            takes=("help_takes_photos",) if support is not None else ())
+
+    return build
+
+
 async def handle_image(
     message: Message,
     prompt: str,
     ticket: Ticket,
     deps: Deps,
     t: Translator,
+    photo_support: PhotoSupport | None = None,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
 ) -> None:
-    media = deps.media
-    if media is None or media.photos is None:
+    media = photo_support
+    if media is None:
         await say(deps, message, t("text_only"))  # VISION_MODEL is empty: today's answer
         return
     image = image_of(message, media.photos.max_bytes)
@@ -63,9 +89,8 @@ async def handle_image(
 
 
 async def _answer_images(
-    deps: Deps, media: MediaSupport, album: Album, where: Target, message: Message, t: Translator
+    deps: Deps, media: PhotoSupport, album: Album, where: Target, message: Message, t: Translator
 ) -> None:
-    assert media.photos is not None
     limit = f"{media.max_image_mb:g}"
     if not album.images:
         await say(deps, message, t("media_too_big", limit=limit))
@@ -109,10 +134,12 @@ async def _answer_images(
     await deps.answers.deliver(where, t, runner)
 
 
-def part_of_open_album(message: Message, deps: Deps) -> bool | dict[str, str]:
+def part_of_open_album(
+    message: Message, photo_support: PhotoSupport | None = None
+) -> bool | dict[str, str]:
     """A later part of an album the bot is collecting (in groups only the first part's
     caption mentions the bot)."""
-    media = deps.media
+    media = photo_support
     if media is None or not media.albums.is_open(message.chat.id, message.media_group_id):
         return False
     return {"prompt": message.caption or ""}
