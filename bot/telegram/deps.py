@@ -25,21 +25,16 @@ if TYPE_CHECKING:
     from bot.coordination import Coordinator
 
 
-class SpokenAnswers(Protocol):
-    """Answers spoken too (VOICE_REPLIES, the voice feature): what /help, /stats and the
-    voice notes' handler ask of it."""
+class UsageLines(Protocol):
+    """What /help and /stats say of a feature (spoken answers: how to switch them, and what
+    was spoken today of the budget)."""
 
     def help_line(self, t: Translator) -> str:
-        """/help's line on spoken answers."""
+        """/help's line on the feature."""
         ...
 
     async def stats_line(self, session: AsyncSession, user_id: int, t: Translator) -> str:
-        """/stats's line: what was spoken today, of the budget."""
-        ...
-
-    async def note_spoken(self, chat_id: int, message_id: int, user_id: int) -> None:
-        """Before the question is answered: the voice note `message_id` asked it (an answer
-        given again is spoken too)."""
+        """/stats's line: what the user used of it today."""
         ...
 
 
@@ -95,7 +90,8 @@ class Deps:
     replicas: ReplicaRequests | None = None
     # The texts' keys of what the features let the bot take besides text (/help lists them).
     takes: tuple[str, ...] = ()
-    voice: SpokenAnswers | None = None  # answers spoken (VOICE_REPLIES)
+    # What /help and /stats say of the features (spoken answers), in the parts' order.
+    lines: tuple[UsageLines, ...] = ()
     # The App's own menu commands (name -> description by language), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)
     # What concerns one member of a group (a refusal, a press not theirs), to them alone.

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.coordination import Coordinator
     from bot.telegram.access import AccessPolicy
     from bot.telegram.answer_parts import AfterDelivery, CallDelivery
-    from bot.telegram.deps import Deps, SpokenAnswers
+    from bot.telegram.deps import Deps, UsageLines
     from bot.telegram.lifecycle import BotService
     from bot.telegram.middlewares import Notifier
     from bot.telegram.outbox import Outbox
@@ -55,8 +55,7 @@ class TelegramPart:
     what the handlers get (the answerer, the chat queues), built once that is; `takes`: the
     texts' keys of what the bot takes besides text thanks to it, listed by /help;
     `stops_first`: services started after every other and stopped before them (their
-    answers finish before the outbox closes); `spoken`: answers spoken too, for /help, /stats
-    and the voice notes' handler (at most one feature gives it: voice)."""
+    answers finish before the outbox closes); `lines`: what /help and /stats say of it."""
 
     front: Sequence[Router] = ()
     early: Sequence[Router] = ()
@@ -68,7 +67,7 @@ class TelegramPart:
     services_on: Callable[[Deps], Sequence[BotService]] | None = None
     takes: Sequence[str] = ()
     stops_first: Sequence[BotService] = ()
-    spoken: SpokenAnswers | None = None
+    lines: UsageLines | None = None
 
 
 # What a feature gives the front: built once the front's own parts are.

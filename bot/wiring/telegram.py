@@ -104,7 +104,7 @@ def build_telegram(
         answers=answers, queues=queues, notify=notify, outbox=outbox,
         pastes=PasteJoiner(), seen=seen, replicas=replicas,
         takes=tuple(key for part in parts for key in part.takes), menu=menu_of(commands),
-        voice=next((part.spoken for part in parts if part.spoken is not None), None),
+        lines=tuple(part.lines for part in parts if part.lines is not None),
         notices=PersonalNotices(outbox),
     )
     if routers:  # the App's routers call Telegram through the outbox's pacing (added.py)

@@ -98,12 +98,13 @@ def voice_on_telegram(
         from bot.telegram.featureparts import TelegramPart
 
         # The desk gives operators a note's transcript beside it (`hearing`).
-        data = {"voice_input": heard, "hearing": heard.notes if heard is not None else None}
+        data = {"voice_input": heard, "hearing": heard.notes if heard is not None else None,
+                "voice_replies": voice}
         takes = ("help_takes_voice",) if heard is not None else ()
         return TelegramPart(
             early=[voice_handlers.build_router(voice)], late=[notes.build_router()], data=data,
             takes=takes, after_delivery=voice, services=[voice] if voice is not None else (),
-            spoken=voice,
+            lines=voice,
         )
 
     return build

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.types import Message, MessageEntity
@@ -28,6 +29,9 @@ from bot.telegram.media.audio import AudioRef, Hearing, LongHearing, audio_of
 from bot.telegram.render.text import RenderedText, utf16_len
 from bot.telegram.texts import Translator
 
+if TYPE_CHECKING:
+    from bot.features.voice.replies import VoiceReplies
+
 log = logging.getLogger(__name__)
 
 
@@ -46,9 +50,11 @@ async def handle_voice(
     deps: Deps,
     t: Translator,
     voice_input: VoiceInput | None = None,
+    voice_replies: VoiceReplies | None = None,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
 ) -> None:
+    """`voice_replies`: answers spoken too (VOICE_REPLIES): an answer to a note may be."""
     if voice_input is None:
         await say(deps, message, t("text_only"))  # SPEECH_RECOGNITION is off
         return
@@ -65,12 +71,14 @@ async def handle_voice(
         await say(deps, message, t("voice_too_long", seconds=MAX_SECONDS))
         return
     where = answer_target(message, ticket, deps, replayed)
-    ticket.submit(lambda: _answer_voice(deps, voice_input, ref, where, message, t, receipts))
+    ticket.submit(lambda: _answer_voice(deps, voice_input, voice_replies, ref, where, message,
+                                        t, receipts))
 
 
 async def _answer_voice(
     deps: Deps,
     heard: VoiceInput,
+    spoken: VoiceReplies | None,
     ref: AudioRef,
     where: Target,
     message: Message,
@@ -78,10 +86,10 @@ async def _answer_voice(
     receipts: tuple[UpdateReceipt, ...],
 ) -> None:
     who = speaker(message)
-    if where.asked is not None and deps.voice is not None:  # answered by voice too
+    if where.asked is not None and spoken is not None:  # answered by voice too
         asked = where.asked.user_id  # noted, so an answer given again is spoken too
         where = replace(where, asked=replace(where.asked, spoken=True))
-        await deps.voice.note_spoken(message.chat.id, message.message_id, asked)
+        await spoken.note_spoken(message.chat.id, message.message_id, asked)
     try:
         if ref.too_long and heard.long is not None:  # over 30 s: asynchronous, durable
             text = await heard.long.transcribe(

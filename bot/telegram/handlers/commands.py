@@ -51,8 +51,7 @@ def help_text(deps: Deps, t: Translator) -> str:
              for name, descriptions in deps.menu.items() if name not in COMMANDS]
     if added:
         parts.append("\n".join(added))
-    if deps.voice is not None:
-        parts.append(deps.voice.help_line(t))
+    parts += [lines.help_line(t) for lines in deps.lines]
     takes = [t(key) for key in deps.takes]
     if takes:
         parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))
@@ -194,8 +193,8 @@ async def cmd_stats(
     media = await MediaUsageRepository(session).for_user(message.from_user.id, utc_today())
     if media.photos or media.speech_seconds:
         text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
-    if deps.voice is not None:  # voice replies: characters spoken today, of the budget
-        text += "\n" + await deps.voice.stats_line(session, message.from_user.id, t)
+    for lines in deps.lines:  # spoken answers: characters spoken today, of the budget
+        text += "\n" + await lines.stats_line(session, message.from_user.id, t)
     searches = WebSearchUsageRepository(session)
     if web := await searches.for_user(message.from_user.id, utc_today()):
         text += "\n" + t("stats_web", searches=web)
