@@ -9,6 +9,7 @@ from __future__ import annotations
 
 def load_models() -> None:
     """Import each feature's models module, so that `Base.metadata` holds every table."""
+    import bot.features.business.models
     import bot.features.desk.storage.insights_models
     import bot.features.desk.storage.models
     import bot.features.voice.models  # noqa: F401 - imported for their tables

@@ -24,6 +24,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
+from bot.features.business.models import SuggestionStatus
 from bot.features.business.store import (
     CHAT_TYPE,
     BusinessStore,
@@ -33,7 +34,7 @@ from bot.features.business.store import (
 )
 from bot.features.business.texts import say
 from bot.foundation_models.types import Snapshot
-from bot.storage.models import MessageRole, MessageStatus, SuggestionStatus, utcnow
+from bot.storage.models import MessageRole, MessageStatus, utcnow
 from bot.telegram.answer_parts import describe_error
 from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.ratelimit import RateLimiter

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.models import (
+from bot.features.business.models import (
     BusinessChat,
     BusinessConnection,
     BusinessSuggestion,
-    MessageRole,
-    MessageStatus,
     SuggestionStatus,
-    utcnow,
 )
+from bot.storage.models import MessageRole, MessageStatus, utcnow
 from bot.storage.repositories import ChatRepository, ConversationRepository, MessageRepository
 
 # The chats table's type for a customer's chat with a connected account: Telegram calls it

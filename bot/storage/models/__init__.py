@@ -27,13 +27,6 @@ from bot.storage.models.base import (
     utc_today,
     utcnow,
 )
-from bot.storage.models.business import (
-    BUSINESS_CHAT_IDS_BELOW,
-    BusinessChat,
-    BusinessConnection,
-    BusinessSuggestion,
-    SuggestionStatus,
-)
 from bot.storage.models.chats import (
     UNFINISHED_ANSWER,
     Chat,
@@ -63,16 +56,12 @@ from bot.storage.models.tools import (
 )
 
 __all__ = [
-    "BUSINESS_CHAT_IDS_BELOW",
     "NAMING_CONVENTION",
     "UNFINISHED_ANSWER",
     "UNFINISHED_IMAGE_JOBS",
     "UNMAPPED_SCHEMA_NAMES",
     "Base",
     "BigIntegerPK",
-    "BusinessChat",
-    "BusinessConnection",
-    "BusinessSuggestion",
     "Chat",
     "ChatDocument",
     "Conversation",
@@ -90,7 +79,6 @@ __all__ = [
     "MessageRole",
     "MessageStatus",
     "ProcessedUpdate",
-    "SuggestionStatus",
     "TimestampMixin",
     "ToolCall",
     "ToolCallState",
