@@ -49,12 +49,12 @@ from bench.throwaway_postgres import throwaway_postgres
 from bot.features.knowledge import KbMode
 from bot.features.knowledge.base import KnowledgeBase
 from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.repository import KnowledgeRepository, NewPassage
 from bot.features.knowledge.search import CANDIDATES, Retriever
 from bot.features.knowledge.stemming import search_text
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database, migrate
-from bot.storage.repositories import KnowledgeRepository, NewPassage
 from bot.storage.repositories.kb_vectors import PgVectorRepository
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.pgvector_server import PgvectorServer

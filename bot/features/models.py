@@ -12,4 +12,5 @@ def load_models() -> None:
     import bot.features.business.models
     import bot.features.desk.storage.insights_models
     import bot.features.desk.storage.models
+    import bot.features.knowledge.models
     import bot.features.voice.models  # noqa: F401 - imported for their tables

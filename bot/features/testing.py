@@ -1,8 +1,15 @@
 """What bot.testing asks of the features: the words its in-process Yandex (bot/testing/wire.py)
 hashes into a fake embedding, the knowledge base's stems, so that the fake model places texts
-close as the knowledge base's search expects (bot.testing names no feature)."""
+close as the knowledge base's search expects; the sources the knowledge base gave answers
+(bot/testing/stored.py). bot.testing names no feature."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def embedding_words(text: str) -> list[str]:
@@ -10,3 +17,16 @@ def embedding_words(text: str) -> list[str]:
     from bot.features.knowledge.stemming import stems
 
     return stems(text)
+
+
+async def answer_sources(session: AsyncSession, answer_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The sources the knowledge base gave these answers, in the answers' order (its
+    `kb_answers` rows: {"path", "title", "url", "cited", ...} each)."""
+    from sqlalchemy import select
+
+    from bot.features.knowledge.models import KbAnswer
+
+    rows = await session.scalars(
+        select(KbAnswer).where(KbAnswer.message_id.in_(answer_ids)).order_by(KbAnswer.message_id)
+    )
+    return [source for row in rows for source in row.sources or []]

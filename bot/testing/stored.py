@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.extending.events import SourceInfo, ToolCallInfo, tool_call_outcome
+from bot.features.testing import answer_sources
 from bot.storage.models import (
     Conversation,
-    KbAnswer,
     Message,
     MessageRole,
     ToolCall,
@@ -71,11 +71,7 @@ async def changes(
     async with sessions() as session:
         sources: list[SourceInfo] = []
         if answer_ids:
-            rows = await session.scalars(
-                select(KbAnswer).where(KbAnswer.message_id.in_(answer_ids))
-                .order_by(KbAnswer.message_id)
-            )
-            sources = [_source(s) for row in rows for s in row.sources or []]
+            sources = [_source(s) for s in await answer_sources(session, answer_ids)]
         calls: list[ToolCallInfo] = []
         if call_ids:
             found = await session.scalars(

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from bot.conversation import ChatRef
 from bot.features.knowledge import NOT_FOUND_MARKER, KbMode
 from bot.features.knowledge.embedder import ATTEMPTS
+from bot.features.knowledge.models import KbAnswer
 from bot.foundation_models.client import FoundationModelsClient
 from bot.grounding.prompt import NOT_FOUND_TEXT
 from bot.storage.database import Database
-from bot.storage.models import KbAnswer, MessageStatus
+from bot.storage.models import MessageStatus
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.helpers import COMPLETION, prompts, stored
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -16,12 +16,12 @@ from bot.features.knowledge import KbMode
 from bot.features.knowledge.base import KnowledgeBase
 from bot.features.knowledge.embedder import ATTEMPTS, Embedder
 from bot.features.knowledge.indexer import Progress
+from bot.features.knowledge.models import KbDocument, KbEmbedding, KbSyncRun
 from bot.features.knowledge.telegram import describe
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import RetryPolicy
 from bot.storage.database import Database
-from bot.storage.models import KbDocument, KbEmbedding, KbSyncRun
 from bot.telegram.texts import Translator
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, start_fm_process
 from tests.fakes.foundation_models_server import FakeFoundationModels

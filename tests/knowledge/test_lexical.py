@@ -10,10 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.repository import KnowledgeRepository, NewPassage
 from bot.features.knowledge.search import COMMON_MIN, FALLBACK_TERMS, LexicalQuery, Retriever
 from bot.storage.database import Database
-from bot.storage.repositories import KnowledgeRepository
-from bot.storage.repositories.knowledge import NewPassage
 from tests.knowledge.conftest import KbFactory
 
 MODEL = "emb-doc"

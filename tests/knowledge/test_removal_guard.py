@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.features.knowledge.background import sync_logged
+from bot.features.knowledge.models import KbDocument
 from bot.storage.database import Database
-from bot.storage.models import KbDocument
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.knowledge.conftest import FIXTURE_KB, KbFactory
 from tests.knowledge.test_eval_fixture import environment, fmbot

@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from bot.features.knowledge.models import UNMAPPED_SCHEMA_NAMES
 from bot.features.models import load_models
 from bot.storage.database import (
     SchemaTooNewError,
@@ -25,7 +26,7 @@ from bot.storage.database import (
     migrate,
     migrate_blocking,
 )
-from bot.storage.models import UNMAPPED_SCHEMA_NAMES, Base
+from bot.storage.models import Base
 from tests.conftest import REPO_ROOT
 
 

@@ -15,11 +15,11 @@ from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState, previous_questions
 from bot.conversation.types import TurnResult
 from bot.features.knowledge.base import KnowledgeBase
+from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Retrieval
 from bot.foundation_models.errors import FoundationModelsError
 from bot.grounding.prompt import grounded_prompt, hiding_citations
 from bot.metrics import registry as metrics
-from bot.storage.repositories import KnowledgeRepository
 
 logger = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from bot.features.knowledge.documents import (
 )
 from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.reading import KB_CPU_SECONDS, DocumentReader
+from bot.features.knowledge.repository import KnowledgeRepository, NewPassage, StoredDocument
 from bot.features.knowledge.stemming import search_text
 from bot.foundation_models.errors import FoundationModelsError
-from bot.storage.repositories import KnowledgeRepository, NewPassage, StoredDocument
 from bot.storage.repositories.kb_vectors import PgVectorRepository
 
 log = logging.getLogger(__name__)

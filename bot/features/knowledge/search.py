@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.models import KbPassage
+from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.stemming import stems
 from bot.features.knowledge.types import Hit, Retrieval
 from bot.features.knowledge.vectors import VectorIndex, release_freed_memory
-from bot.storage.models import KbPassage
-from bot.storage.repositories import KnowledgeRepository
 from bot.storage.repositories.kb_vectors import PgVectorRepository
 
 log = logging.getLogger(__name__)

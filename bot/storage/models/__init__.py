@@ -37,15 +37,7 @@ from bot.storage.models.chats import (
     ProcessedUpdate,
     User,
 )
-from bot.storage.models.knowledge import (
-    UNMAPPED_SCHEMA_NAMES,
-    KbAnswer,
-    KbDocument,
-    KbEmbedding,
-    KbPassage,
-    KbStoreFile,
-    KbSyncRun,
-)
+from bot.storage.models.kb_store import KbStoreFile
 from bot.storage.models.media import (
     ChatDocument,
     MessageImage,
@@ -59,7 +51,6 @@ __all__ = [
     "NAMING_CONVENTION",
     "UNFINISHED_ANSWER",
     "UNFINISHED_IMAGE_JOBS",
-    "UNMAPPED_SCHEMA_NAMES",
     "Base",
     "BigIntegerPK",
     "Chat",
@@ -68,12 +59,7 @@ __all__ = [
     "DailyUsage",
     "ImageJob",
     "ImageJobStatus",
-    "KbAnswer",
-    "KbDocument",
-    "KbEmbedding",
-    "KbPassage",
     "KbStoreFile",
-    "KbSyncRun",
     "Message",
     "MessageImage",
     "MessageRole",

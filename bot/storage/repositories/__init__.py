@@ -12,13 +12,6 @@ from bot.storage.repositories.conversations import (
     chars_as_tokens,
 )
 from bot.storage.repositories.extensions import record_context
-from bot.storage.repositories.knowledge import (
-    KbStats,
-    KnowledgeRepository,
-    NewPassage,
-    PassageRow,
-    StoredDocument,
-)
 from bot.storage.repositories.message_images import (
     MediaUsage,
     MediaUsageRepository,
@@ -52,20 +45,15 @@ __all__ = [
     "ForgetReport",
     "HistoryEntry",
     "IncomingUpdate",
-    "KbStats",
-    "KnowledgeRepository",
     "MediaUsage",
     "MediaUsageRepository",
     "MessageImageRepository",
     "MessageRepository",
-    "NewPassage",
     "NewToolCall",
-    "PassageRow",
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
     "StoredChatDocument",
-    "StoredDocument",
     "StoredImage",
     "ToolCallRepository",
     "ToolStats",

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import KbAnswer, KbDocument, KbEmbedding, KbPassage, KbSyncRun, utcnow
+from bot.features.knowledge.models import KbAnswer, KbDocument, KbEmbedding, KbPassage, KbSyncRun
+from bot.storage.models import utcnow
 from bot.storage.repositories._upsert import dialect_name, insert_for
 
 
