@@ -112,6 +112,10 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(fresh_venv: Path, tmp_path:
     assert imported.strip() == "App"
 
 
+# Six fresh interpreters one after the other, each with its own hang guard (`run`: 150 s): the
+# test's bound covers them all, not a speed (240 s cut it short beside a busy loop, the
+# functional suite and a second test run, 2026-11-27).
+@pytest.mark.timeout(6 * 150)
 def test_new_projects_of_every_template_pass_their_own_tests(
     fresh_venv: Path, tmp_path: Path
 ) -> None:

@@ -53,7 +53,12 @@ async def stream_one(handle: StreamHandle, final: str) -> list[int]:
     return await handle.finish(final)
 
 
+# A hang guard sized to the work, not a bound on speed: the test renders 1,200 frames of up to
+# 16,000 characters of Markdown (17 CPU-s on a quiet machine); beside a busy loop, the other
+# worker and the build step it gets a fraction of a core, and the 120 s default cut it short
+# (a busy-loop run, 2026-11-27). Nothing in it waits on the wall clock (looptime).
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 async def test_hundred_chats_stream_without_a_single_429() -> None:
     outbox, session, sim = setup(scale=0.1)
     chats = [1000 + i for i in range(50)] + [-1000 - i for i in range(50)]
