@@ -258,8 +258,8 @@ class Answerer:
             final = self._final_text(result, chat.chat_id, t)
             ids = await settled_ids(handle.finish(final, self._final_form(chat.chat_id, final)))
         self._settling.add(chat.chat_id)  # delivered; what follows is bookkeeping
-        first = handle.first_text_at
         if ids:  # latencies from the turn's start (its queue wait excluded)
+            first = handle.first_text_at
             metrics.turn_latency(
                 first - started if first is not None else None, self.outbox.clock() - started
             )

@@ -74,7 +74,7 @@ async def outlast_relinquish(work: Coroutine[Any, Any, None]) -> None:
     Any other cancellation (/stop, shutdown) cancels `work` as before."""
     task = asyncio.ensure_future(work)
     relinquish: asyncio.CancelledError | None = None
-    while True:
+    while not task.done():
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError as exc:
@@ -88,7 +88,6 @@ async def outlast_relinquish(work: Coroutine[Any, Any, None]) -> None:
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()  # waited out, not obeyed: later awaits must not see it
-            continue
-        break
+    task.result()  # the work's own error, if any
     if relinquish is not None:
         raise relinquish

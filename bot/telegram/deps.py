@@ -134,9 +134,7 @@ async def refuse(deps: Deps, message: Message, text: str) -> None:
     if deps.notices is not None:
         await deps.notices.tell_sender(message, text)
         return
-    private = message.chat.type == "private"
-    await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
-                      thread_id=thread_of(message))
+    await say(deps, message, text)
 
 
 async def say(deps: Deps, message: Message, text: str) -> None:

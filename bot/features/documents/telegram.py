@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 
 from aiogram import F, Router
 from aiogram.types import Document, Message
@@ -35,7 +34,7 @@ from bot.foundation_models.types import Snapshot
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, speaker, target, thread_of
+from bot.telegram.deps import Deps, answer_target, say, speaker
 from bot.telegram.downloads import DownloadError, FileTooBigError
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.handlers.chat import AddressedToBot
@@ -56,14 +55,6 @@ def _name(document: Document) -> str:
     # No name: a text/plain or PDF document still says what it is by its MIME type.
     mime = document.mime_type or ""
     return {"application/pdf": "document.pdf", "text/plain": "document.txt"}.get(mime, "file")
-
-
-async def _say(deps: Deps, message: Message, text: str) -> None:
-    private = message.chat.type == "private"
-    await deps.notify(
-        message.chat.id, text, reply_to=None if private else message.message_id,
-        thread_id=thread_of(message),
-    )
 
 
 class DocumentHandler:
@@ -119,20 +110,18 @@ async def handle_document(
     document = message.document
     assert document is not None
     if support is None:
-        await _say(deps, message, t("text_only"))  # documents are not taken: today's answer
+        await say(deps, message, t("text_only"))  # documents are not taken: today's answer
         return
     documents = support.chats
     name = _name(document)
     suffix = suffix_of(name)
     if suffix not in CHAT_SUFFIXES:
-        await _say(deps, message, t("document_unsupported", kind=suffix or name))
+        await say(deps, message, t("document_unsupported", kind=suffix or name))
         return
     if document.file_size is not None and document.file_size > support.max_bytes:
-        await _say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
+        await say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
         return
-    where = target(message)
-    if where.reply_to is None and (replayed or deps.answers.answered_later(ticket)):
-        where = replace(where, reply_to=message.message_id)  # answered later: quote it
+    where = answer_target(message, ticket, deps, replayed)  # answered later: quoted
 
     async def job() -> None:
         extracted = await _read(deps, support, message, document, name, documents, t)
@@ -164,22 +153,22 @@ async def _read(
             name, data, max_chars=documents.max_chars + 10_000, sent=True
         )
     except FileTooBigError:
-        await _say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
+        await say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
     except DownloadError as exc:
         log.warning("document download failed in chat %s: %s", message.chat.id, exc)
-        await _say(deps, message, t("document_download_failed"))
+        await say(deps, message, t("document_download_failed"))
     except NoTextError:
-        await _say(deps, message, t("document_no_text"))
+        await say(deps, message, t("document_no_text"))
     except EncryptedDocumentError:
-        await _say(deps, message, t("document_locked"))
+        await say(deps, message, t("document_locked"))
     except TooComplexDocumentError:
-        await _say(deps, message, t("document_too_complex"))
+        await say(deps, message, t("document_too_complex"))
     except (UnsupportedDocumentError, MissingExtraError) as exc:
         log.info("document %r in chat %s not read: %s", name, message.chat.id, exc)
-        await _say(deps, message, t("document_unsupported", kind=suffix_of(name) or name))
+        await say(deps, message, t("document_unsupported", kind=suffix_of(name) or name))
     except DocumentError as exc:
         log.info("document %r in chat %s unreadable: %s", name, message.chat.id, exc)
-        await _say(deps, message, t("document_corrupt"))
+        await say(deps, message, t("document_corrupt"))
     return None
 
 
@@ -203,10 +192,10 @@ async def _keep_and_answer(
         receipts=() if question else receipts,
     )
     if not question:
-        await _say(deps, message, _read_text(t, name, added))
+        await say(deps, message, _read_text(t, name, added))
         return
     if added.truncated:
-        await _say(deps, message, t("document_truncated", name=name, passages=added.passages))
+        await say(deps, message, t("document_truncated", name=name, passages=added.passages))
 
     async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult:
         return await deps.conversation.run_turn(

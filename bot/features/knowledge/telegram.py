@@ -11,7 +11,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.telegram.deps import Deps, refuse, thread_of
+from bot.telegram.deps import Deps, refuse, say
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.texts import Translator
 
@@ -20,12 +20,6 @@ if TYPE_CHECKING:  # numpy loads only with a knowledge base (see __init__.py)
 
 log = logging.getLogger(__name__)
 MAX_FAILURES_SHOWN = 10
-
-
-async def _reply(deps: Deps, message: Message, text: str) -> None:
-    private = message.chat.type == "private"
-    await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
-                      thread_id=thread_of(message))
 
 
 class KbCommand:
@@ -45,19 +39,19 @@ class KbCommand:
             return
         knowledge = self.knowledge
         if knowledge is None:
-            await _reply(deps, message, t("kb_off"))
+            await say(deps, message, t("kb_off"))
             return
         argument = (command.args or "").strip().lower()
         if argument == "sync":
-            await _reply(deps, message, t("kb_sync_started"))
+            await say(deps, message, t("kb_sync_started"))
             task = asyncio.create_task(_sync_and_report(knowledge, deps, message, t))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
             return
         if argument:
-            await _reply(deps, message, t("kb_usage"))
+            await say(deps, message, t("kb_usage"))
             return
-        await _reply(deps, message, describe(await knowledge.status(), t))
+        await say(deps, message, describe(await knowledge.status(), t))
 
     def build_router(self) -> Router:
         router = Router(name=__name__)
@@ -81,7 +75,7 @@ async def _sync_and_report(
 
     report = await sync_logged(knowledge)
     if report is None:
-        await _reply(deps, message, t("kb_sync_failed"))
+        await say(deps, message, t("kb_sync_failed"))
         return
     text = t(
         "kb_sync_done", seconds=report.seconds, files=report.files, indexed=report.indexed,
@@ -90,7 +84,7 @@ async def _sync_and_report(
     )
     if report.removal_refused:
         text += t("kb_sync_kept", kept=report.kept, total=report.indexed_before)
-    await _reply(deps, message, text)
+    await say(deps, message, text)
 
 
 def describe(status: KbStatus, t: Translator) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.tools.audit import calls_text
 from bot.storage.repositories.toolcalls import ToolCallRepository
-from bot.telegram.deps import Deps, refuse, thread_of
+from bot.telegram.deps import Deps, refuse, say
 from bot.telegram.texts import TEXTS, Translator
 
 DEFAULT_SHOWN = 15
@@ -57,13 +57,13 @@ async def cmd_toolcalls(
         limit = int(argument)
         if not 1 <= limit <= MOST_SHOWN:
             await session.commit()
-            await _reply(deps, message, t("toolcalls_usage", shown=DEFAULT_SHOWN,
+            await say(deps, message, t("toolcalls_usage", shown=DEFAULT_SHOWN,
                                           most=MOST_SHOWN))
             return
     elif argument:
         if len(argument.split()) > 1 or len(argument) > 64:
             await session.commit()
-            await _reply(deps, message, t("toolcalls_usage", shown=DEFAULT_SHOWN,
+            await say(deps, message, t("toolcalls_usage", shown=DEFAULT_SHOWN,
                                           most=MOST_SHOWN))
             return
         name = argument
@@ -74,13 +74,7 @@ async def cmd_toolcalls(
         text = t("toolcalls_none_of", name=name) if name else t("toolcalls_none")
     else:
         text = t("toolcalls_header", lines=text)
-    await _reply(deps, message, text)
-
-
-async def _reply(deps: Deps, message: Message, text: str) -> None:
-    private = message.chat.type == "private"
-    await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
-                      thread_id=thread_of(message))
+    await say(deps, message, text)
 
 
 def build_router() -> Router:

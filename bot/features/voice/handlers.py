@@ -9,7 +9,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.features.voice.texts import VOICE_TEXTS
-from bot.telegram.deps import Deps, thread_of
+from bot.telegram.deps import Deps, say
 from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:
@@ -28,16 +28,16 @@ async def cmd_voice(
     if user is None:
         return
     if voice is None:
-        await _reply(deps, message, t("voice_unavailable_here"))
+        await say(deps, message, t("voice_unavailable_here"))
         return
     word = (command.args or "").strip().lower()
     if word in ON_WORDS or word in OFF_WORDS:
         enabled = word in ON_WORDS
         await voice.choose(user.id, enabled)
-        await _reply(deps, message, t("voice_on" if enabled else "voice_off"))
+        await say(deps, message, t("voice_on" if enabled else "voice_off"))
         return
     if word:  # "/voice maybe": say what it takes rather than answer as if nothing was given
-        await _reply(deps, message, t("voice_usage", word=(command.args or "").strip()[:40]))
+        await say(deps, message, t("voice_usage", word=(command.args or "").strip()[:40]))
         return
     choice = await voice.choice(user.id)
     if choice is None:
@@ -47,13 +47,7 @@ async def cmd_voice(
         )
     else:
         state = "voice_state_on" if choice else "voice_state_off"
-    await _reply(deps, message, t("voice_status", state=t(state)))
-
-
-async def _reply(deps: Deps, message: Message, text: str) -> None:
-    private = message.chat.type == "private"
-    await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
-                      thread_id=thread_of(message))
+    await say(deps, message, t("voice_status", state=t(state)))
 
 
 def build_router(voice: VoiceReplies | None = None) -> Router:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -18,7 +17,7 @@ from aiogram.types import Message, MessageGenerationStopped
 
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, speaker, target, thread_of
+from bot.telegram.deps import Deps, answer_target, speaker, thread_of
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -84,11 +83,9 @@ async def handle_text(
         # The paste's first part answers it all, and takes this part out of the durable
         # queue with the question; this ticket is released.
         return
-    where = target(message)
-    if where.reply_to is None and (replayed or deps.answers.answered_later(ticket)):
-        # Answered later (after what is ahead, or after a restart): quote the question so it
-        # is clear what for.
-        where = replace(where, reply_to=message.message_id)
+    # Answered later (after what is ahead, or after a restart): the question is quoted, so it
+    # is clear what for.
+    where = answer_target(message, ticket, deps, replayed)
     question: str | Callable[[], Awaitable[str]] = prompt
     if not paste.closed:
 

@@ -18,29 +18,19 @@ from bot.storage.repositories import (
 )
 from bot.storage.repositories.web_searches import WebSearchUsageRepository
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, refuse, speaker, target, thread_of
+from bot.telegram.deps import Deps, refuse, say, speaker, target, thread_of
 from bot.telegram.texts import COMMANDS, Translator
 
 CLEAR_WORDS = frozenset({"clear", "reset", "default", "-", "сброс", "очистить"})
 
 
-async def reply(deps: Deps, message: Message, text: str) -> None:
-    private = message.chat.type == "private"
-    await deps.notify(
-        message.chat.id,
-        text,
-        reply_to=None if private else message.message_id,
-        thread_id=thread_of(message),
-    )
-
-
 async def cmd_start(message: Message, deps: Deps, t: Translator) -> None:
     name = message.from_user.first_name if message.from_user else ""
-    await reply(deps, message, t("start", name=name))
+    await say(deps, message, t("start", name=name))
 
 
 async def cmd_help(message: Message, deps: Deps, t: Translator) -> None:
-    await reply(deps, message, help_text(deps, t))
+    await say(deps, message, help_text(deps, t))
 
 
 def help_text(deps: Deps, t: Translator) -> str:
@@ -69,7 +59,7 @@ async def cmd_reset(
     async def job() -> None:
         await deps.conversation.reset(message.chat.id, receipts=receipts)
         deps.answers.forget_trimmed_notice(message.chat.id)
-        await reply(deps, message, t("reset_done"))
+        await say(deps, message, t("reset_done"))
 
     ticket.submit(job)
 
@@ -87,7 +77,7 @@ async def cmd_retry(
 async def cmd_stop(message: Message, deps: Deps, t: Translator) -> None:
     # A stopped answer is finalised with a "stopped" mark; only say something otherwise.
     if not deps.queues.stop(message.chat.id):
-        await reply(deps, message, t("stop_nothing"))
+        await say(deps, message, t("stop_nothing"))
 
 
 def _model_keyboard(models: tuple[str, ...], current: str) -> InlineKeyboardMarkup:
@@ -107,17 +97,17 @@ async def cmd_model(
     wanted = (command.args or "").strip()
     if wanted:
         if wanted not in models:
-            await reply(deps, message, t("model_unknown", model=wanted, models=", ".join(models)))
+            await say(deps, message, t("model_unknown", model=wanted, models=", ".join(models)))
             return
         await chats.set_model(message.chat.id, None if wanted == models[0] else wanted)
         await session.commit()
-        await reply(deps, message, t("model_set", model=wanted))
+        await say(deps, message, t("model_set", model=wanted))
         return
     chat = await chats.get(message.chat.id)
     await session.commit()  # never hold the database while talking to Telegram
     current = (chat.model if chat else None) or models[0]
     if len(models) == 1:
-        await reply(deps, message, t("model_only_one", model=current))
+        await say(deps, message, t("model_only_one", model=current))
         return
     await deps.outbox.call(
         message.chat.id,
@@ -162,15 +152,15 @@ async def cmd_system(
         chat = await chats.get(message.chat.id)
         await session.commit()  # never hold the database while talking to Telegram
         if chat is not None and chat.system_prompt is not None:
-            await reply(deps, message, t("system_current", prompt=chat.system_prompt or "-"))
+            await say(deps, message, t("system_current", prompt=chat.system_prompt or "-"))
         else:
             default = deps.options.default_system_prompt or t("system_none")
-            await reply(deps, message, t("system_default", prompt=default))
+            await say(deps, message, t("system_default", prompt=default))
         return
     clear = text.lower() in CLEAR_WORDS
     await chats.set_system_prompt(message.chat.id, None if clear else text)
     await session.commit()
-    await reply(deps, message, t("system_cleared" if clear else "system_set"))
+    await say(deps, message, t("system_cleared" if clear else "system_set"))
 
 
 async def cmd_stats(
@@ -204,14 +194,14 @@ async def cmd_stats(
         if web_total := await searches.total(utc_today()):
             text += "\n" + t("stats_web_admin", searches=web_total)
     await session.commit()
-    await reply(deps, message, text)
+    await say(deps, message, text)
 
 
 async def cmd_privacy(message: Message, deps: Deps, t: Translator) -> None:
     days = deps.options.retention_days
     retention = t("retention_days", days=days) if days else t("retention_forever")
     logging = "" if deps.options.data_logging else t("privacy_no_logging")
-    await reply(deps, message, t("privacy", retention=retention, logging=logging))
+    await say(deps, message, t("privacy", retention=retention, logging=logging))
 
 
 async def cmd_forget(message: Message, deps: Deps, t: Translator) -> None:

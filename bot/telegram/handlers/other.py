@@ -10,7 +10,7 @@ import logging
 from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.telegram.deps import Deps, thread_of
+from bot.telegram.deps import Deps, say
 from bot.telegram.handlers.chat import AddressedToBot, is_command
 from bot.telegram.texts import Translator
 
@@ -51,33 +51,20 @@ async def _addressed_command(message: Message, bot: Bot) -> bool:
 
 
 async def handle_unknown_command(message: Message, deps: Deps, t: Translator) -> None:
-    private = message.chat.type == "private"
     command = (message.text or "").split(maxsplit=1)[0].partition("@")[0].lstrip("/").lower()
     # /operator is in the README and in other bots' habits: without a desk, say there is no
     # person to hand over to rather than "I don't know that command".
     text = t("no_desk") if command == "operator" else t("unknown_command")
-    await deps.notify(
-        message.chat.id,
-        text,
-        reply_to=None if private else message.message_id,
-        thread_id=thread_of(message),
-    )
+    await say(deps, message, text)
 
 
 async def handle_other_content(message: Message, deps: Deps, t: Translator) -> None:
     """Stickers, voice, photos, documents... in a private chat, or addressed to us in a group."""
     if message.content_type not in MEDIA:
         return  # service messages (members joining, pins...) are not addressed to anyone
-    private = message.chat.type == "private"
     # Something a feature takes (photos, voice notes, documents): say what is, not "text
     # only".
-    taken = bool(deps.takes)
-    await deps.notify(
-        message.chat.id,
-        t("media_unsupported" if taken else "text_only"),
-        reply_to=None if private else message.message_id,
-        thread_id=thread_of(message),
-    )
+    await say(deps, message, t("media_unsupported" if deps.takes else "text_only"))
 
 
 async def handle_stale_button(query: CallbackQuery) -> None:
