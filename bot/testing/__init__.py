@@ -17,16 +17,60 @@ async def test_order_status() -> None:
 
 from __future__ import annotations
 
-from bot.extending.events import SourceInfo, ToolCallInfo
-from bot.testing.business import TestBusiness, TestCustomer
-from bot.testing.errors import BotTesterError
-from bot.testing.models import EchoModel, Rule, ScriptedModel
-from bot.testing.people import TestGroup, TestUser
-from bot.testing.recorded import RecordedModel, RecordingFormatError
-from bot.testing.reply import Reply
-from bot.testing.telegram import SentCall, Shown
-from bot.testing.tester import BotTester
-from bot.testing.wire import ModelAnswer, ModelRequest, TestModel
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The names below are imported on first use (PEP 562): this package holds the pytest plugin
+# (bot/testing/pytest_plugin.py), which pytest loads in every run where fmbot is installed,
+# and BotTester's modules import aiogram (about 4 CPU-seconds of pydantic schemas) that a run
+# not using the fixture should not pay for.
+_WHERE = {
+    "BotTester": "bot.testing.tester",
+    "BotTesterError": "bot.testing.errors",
+    "EchoModel": "bot.testing.models",
+    "ModelAnswer": "bot.testing.wire",
+    "ModelRequest": "bot.testing.wire",
+    "RecordedModel": "bot.testing.recorded",
+    "RecordingFormatError": "bot.testing.recorded",
+    "Reply": "bot.testing.reply",
+    "Rule": "bot.testing.models",
+    "ScriptedModel": "bot.testing.models",
+    "SentCall": "bot.testing.telegram",
+    "Shown": "bot.testing.telegram",
+    "SourceInfo": "bot.extending.events",
+    "TestBusiness": "bot.testing.business",
+    "TestCustomer": "bot.testing.business",
+    "TestGroup": "bot.testing.people",
+    "TestModel": "bot.testing.wire",
+    "TestUser": "bot.testing.people",
+    "ToolCallInfo": "bot.extending.events",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+if TYPE_CHECKING:
+    from bot.extending.events import SourceInfo, ToolCallInfo
+    from bot.testing.business import TestBusiness, TestCustomer
+    from bot.testing.errors import BotTesterError
+    from bot.testing.models import EchoModel, Rule, ScriptedModel
+    from bot.testing.people import TestGroup, TestUser
+    from bot.testing.recorded import RecordedModel, RecordingFormatError
+    from bot.testing.reply import Reply
+    from bot.testing.telegram import SentCall, Shown
+    from bot.testing.tester import BotTester
+    from bot.testing.wire import ModelAnswer, ModelRequest, TestModel
 
 __all__ = [
     "BotTester",
