@@ -10,6 +10,7 @@ other calls of the process (riding.py).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -174,7 +175,10 @@ class RedisCoordinator:
         def aged() -> list[Any]:
             # The ages as of sending: a call that waited to ride adds its wait.
             late = time.monotonic() - asked
-            return args + [x for settled, age in settle for x in (settled, _ms(age + late))]
+            # Cut down to the millisecond, never rounded up: a call must not leave the window
+            # before its span is over (scripts.ADMIT).
+            return args + [x for settled, age in settle
+                           for x in (settled, math.floor((age + late) * 1000))]
 
         build = aged if settle else lambda: args  # most admissions carry no answers
         answer = await self.rides.run("admit", self._admit, keys, build, within=within)
