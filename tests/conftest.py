@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests import cpu_report
+from tests import cpu_report, zygote
 from tests.e2e import faults_table
 
 # The shared fixtures live in their own modules, loaded as pytest plugins (not re-exported):
@@ -43,6 +46,24 @@ def pytest_configure(config: pytest.Config) -> None:
     # this conftest, and it sees the scenarios only through the workers' reports.
     config.pluginmanager.register(faults_table.ScenarioTable(), "fault-scenarios")
     cpu_report.register(config)
+    _workers_from_the_zygote(config)
+
+
+def _workers_from_the_zygote(config: pytest.Config) -> None:
+    """An xdist run's workers (and their fork servers) forked from one interpreter that has
+    imported the heavy libraries, instead of each importing them afresh (tests/zygote.py)."""
+    tx = getattr(config.option, "tx", None)
+    if (hasattr(config, "workerinput") or not tx or "popen" not in tx
+            or os.environ.get(zygote.ENV, "") == "0" or config.getoption("collectonly")):
+        return
+    folder = tempfile.mkdtemp(prefix="fmbot-zygote-")  # short: a socket path has 107 bytes
+    server = zygote.Zygote(folder)
+    os.environ[zygote.ENV] = server.path  # the workers' fork servers are launched by it too
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    config.add_cleanup(server.stop)
+    # execnet's documented way to name the interpreter a popen gateway starts.
+    config.option.tx = [f"popen//python={server.python()}" if spec == "popen" else spec
+                        for spec in tx]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -201,8 +201,11 @@ class ForkServer:
     def __init__(self) -> None:
         root = Path(__file__).resolve().parent.parent
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "OPENBLAS_NUM_THREADS": "1"}
+        # Forked from the suite's zygote when it runs (tests/zygote.py): the imports below
+        # are then already done.
+        launcher = zygote_launcher()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.forkserver"],
+            [*launcher, "-m", "tests.forkserver"],
             cwd=root,
             env=env,
             stdin=subprocess.PIPE,
@@ -214,11 +217,11 @@ class ForkServer:
         self._codes: dict[int, int] = {}
         self._waiters: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[int]]]] = {}
         self._state = threading.Condition()
-        self.pid = self._proc.pid
         assert self._proc.stdout is not None
         first = json.loads(self._proc.stdout.readline() or b"{}")
         if "ready" not in first:
             raise RuntimeError("the fork server did not start (see its output above)")
+        self.pid = first["ready"]  # the server itself, not the zygote's launcher
         threading.Thread(target=self._read, name="forkserver", daemon=True).start()
 
     def spawn(
@@ -288,6 +291,15 @@ class ForkServer:
             else:
                 self._waiters.setdefault(pid, []).append((loop, future))
         return future
+
+
+def zygote_launcher() -> list[str]:
+    """How to start a Python process: forked from the suite's zygote when it runs."""
+    from tests import zygote
+
+    if os.environ.get(zygote.ENV, "0") not in ("", "0"):
+        return [sys.executable, "-S", "-I", zygote.LAUNCHER]
+    return [sys.executable]
 
 
 def _settle(future: asyncio.Future[int], code: int) -> None:

@@ -1,0 +1,105 @@
+"""The suite's zygote (tests/zygote.py) runs a process as the interpreter would: its argv,
+streams, working directory, environment and exit status, and signals reach it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import zygote
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def launcher() -> Iterator[list[str]]:
+    """The launcher's command, on the run's zygote (an xdist run has one) or on one of its own."""
+    if os.environ.get(zygote.ENV, "0") not in ("", "0"):
+        yield [sys.executable, "-S", "-I", zygote.LAUNCHER]
+        return
+    with tempfile.TemporaryDirectory(prefix="fmbot-zygote-") as folder:
+        server = zygote.Zygote(folder)
+        os.environ[zygote.ENV] = server.path
+        try:
+            yield [sys.executable, "-S", "-I", zygote.LAUNCHER]
+        finally:
+            del os.environ[zygote.ENV]
+            server.stop()
+
+
+def test_a_command_gets_its_argv_streams_folder_and_environment(
+    launcher: list[str], tmp_path: Path
+) -> None:
+    code = ("import os, sys; data = sys.stdin.read(); print(sys.argv, os.getcwd(), "
+            "os.environ['ZYGOTE_PROBE'], data.upper()); print('to stderr', file=sys.stderr); "
+            "sys.exit(3)")
+    done = subprocess.run(
+        [*launcher, "-u", "-c", code, "one", "two"], input="from stdin", capture_output=True,
+        text=True, cwd=tmp_path, env={**os.environ, "ZYGOTE_PROBE": "probe"}, timeout=60,
+    )
+    assert done.returncode == 3
+    assert done.stdout == f"['-c', 'one', 'two'] {tmp_path} probe FROM STDIN\n"
+    assert done.stderr == "to stderr\n"
+
+
+def test_a_module_runs_as_main_with_the_working_folder_first(
+    launcher: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "probe_module.py").write_text(
+        "import sys\nif __name__ == '__main__':\n    print(sys.argv[1:], sys.path[0])\n"
+    )
+    done = subprocess.run([*launcher, "-m", "probe_module", "x"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"['x'] {tmp_path}\n"
+
+
+def test_an_uncaught_exception_is_printed_and_exits_1(launcher: list[str]) -> None:
+    done = subprocess.run([*launcher, "-c", "raise ValueError('boom')"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert "ValueError: boom" in done.stderr
+
+
+def test_a_signal_reaches_the_child_and_its_death_is_the_callers(launcher: list[str]) -> None:
+    code = ("import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n")
+    process = subprocess.Popen([*launcher, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    process.terminate()  # SIGTERM to the launcher, forwarded: the child's handler exits 7
+    assert process.wait(60) == 7
+    killed = subprocess.Popen([*launcher, "-c", "import os, signal; print('x', flush=True); "
+                               "os.kill(os.getpid(), signal.SIGKILL)"], stdout=subprocess.PIPE)
+    assert killed.wait(60) == -signal.SIGKILL
+
+
+def test_a_killed_launcher_takes_its_child_with_it(launcher: list[str], tmp_path: Path) -> None:
+    code = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+    process = subprocess.Popen([*launcher, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    child = int(process.stdout.readline())
+    process.kill()  # SIGKILL: nothing forwards it; the server sees the launcher hang up
+    process.wait(60)
+    deadline = time.monotonic() + 60  # a hang guard, not a speed: it happens at once
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

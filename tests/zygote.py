@@ -1,0 +1,304 @@
+"""The suite's worker processes forked from one interpreter that has imported the heavy libraries.
+
+Each pytest-xdist worker is a new interpreter that imports aiogram (about 630 pydantic models
+built), SQLAlchemy, numpy, the MCP SDK and fmbot before it collects a single test: about 13
+CPU-seconds on this 2-core machine, seven times over, and again for each worker's fork server
+(tests/forkserver.py). On a machine where the suite is CPU-bound that start-up is a third of a
+minute of wall time. This server (the "zygote" of Android and Chromium, as tests/forkserver.py
+is for the bot processes) imports them once and forks a child for each process that asks.
+
+A child is a real process run the way the interpreter would run it: ``-c CODE`` (how execnet
+starts an xdist worker: ``python -u -c "import sys;exec(eval(sys.stdin.readline()))"``) or
+``-m MODULE ARGS`` (the worker's fork server), with the asking process's stdin, stdout and
+stderr (passed over a Unix socket), working directory and environment. What it shares with
+its siblings is the modules imported before the fork: no thread, no event loop, no open
+connection exists in the server when it forks, and no test module or pytest plugin is among
+them (pytest must import those itself to rewrite their asserts).
+
+The asking side is a tiny launcher (``python -S -I tests/zygote.py -c ...``: no site, no
+imports beyond the standard library's few) that stands in for the child: it forwards SIGTERM,
+SIGINT and SIGHUP to it, and exits with its exit code, so ``Popen.wait``, ``kill`` and the
+exit status behave as for a process started directly. If the launcher dies first (SIGKILL),
+the server kills its child.
+
+The suite's conftest starts the server for an xdist run and points xdist's ``--tx`` at the
+launcher (``popen//python=...``, execnet's documented way to name the interpreter). Set
+``FMBOT_TEST_ZYGOTE=0`` to start every worker as a fresh interpreter instead.
+
+Protocol, over a Unix stream socket: the launcher sends one JSON line ``{"argv", "cwd",
+"env"}`` with its fds 0, 1 and 2 (SCM_RIGHTS); the server answers ``{"pid": ...}`` once it has
+forked and ``{"code": ...}`` (``-N`` for a signal) when it has reaped the child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+from typing import Any
+
+# Only the standard library above: the launcher runs this file with -S -I.
+
+ENV = "FMBOT_TEST_ZYGOTE"
+LAUNCHER = os.path.abspath(__file__)
+
+# What every worker imports while it collects (and every fork server preloads), by the modules
+# that pull in the most; fmbot's pytest plugin (bot.testing) and the test modules are not
+# among them: pytest imports those itself, to rewrite their asserts.
+PRELOAD = (
+    "aiogram",
+    "aiogram.types",
+    "aiosqlite",
+    "sqlalchemy",
+    "sqlalchemy.ext.asyncio",
+    "sqlalchemy.dialects.sqlite.aiosqlite",
+    "sqlalchemy.dialects.postgresql.asyncpg",
+    "alembic.command",
+    "alembic.script",
+    "alembic.runtime.migration",
+    "asyncpg",
+    "redis.asyncio",
+    "httpx",
+    "aiohttp",
+    "uvloop",
+    "numpy",
+    "hypothesis",
+    "mcp",
+    "mcp.server.fastmcp",
+    "pptx",
+    "docx",
+    "PIL.Image",
+    "pypdf",
+    "jsonschema",
+    "prometheus_client",
+    "starlette.applications",
+    "uvicorn",
+    "bot.cli",
+    "bot.wiring.run",
+    "bot.wiring.telegram",
+    "bot.telegram.app",
+    "bot.conversation.service",
+    "bot.features.build",
+    "bot.features.knowledge.indexer",
+    "bot.features.knowledge.store_sync",
+    "bot.features.desk.telegram",
+)
+
+
+# --- the launcher (``python -S -I tests/zygote.py ARGS``) -----------------------------------
+
+
+def launch(argv: list[str]) -> None:
+    """Have the server run ``python ARGV`` with this process's fds, cwd and environment;
+    stand in for it until it exits, then exit with its code."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(os.environ[ENV])
+    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)})
+    socket.send_fds(sock, [request.encode() + b"\n"], [0, 1, 2])
+    for fd in (0, 1, 2):  # the child holds them now; EOF must reach it, not stop at us
+        os.close(fd)
+    replies = sock.makefile("rb")
+    pid = json.loads(replies.readline())["pid"]
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    line = replies.readline()
+    code = json.loads(line)["code"] if line else 1
+    if code < 0:  # killed by a signal: so are we, as the caller expects
+        with contextlib.suppress(OSError, ValueError):  # SIGKILL's cannot be set (nor needs to)
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code)
+
+
+# --- the server (``python -m tests.zygote SOCKET``) ----------------------------------------
+
+
+def serve(path: str) -> None:
+    import importlib
+    import threading
+
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    if threading.active_count() != 1:  # a fork copies only the forking thread
+        raise SystemExit(f"zygote: {threading.active_count()} threads after the imports")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    children: dict[int, socket.socket] = {}  # pid -> its launcher's connection
+    by_fd: dict[int, int] = {}  # a launcher connection's fd -> its child's pid
+    sys.stdout.write(json.dumps({"ready": os.getpid()}) + "\n")
+    sys.stdout.flush()
+    while True:
+        watched = [0, wake_r, listener.fileno(), *by_fd]
+        ready, _, _ = select.select(watched, [], [])
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 512)
+        _reap(children, by_fd)
+        if 0 in ready and not os.read(0, 512):
+            return  # the suite is done: the children still running finish on their own
+        for fd in ready:
+            if fd in by_fd:  # a launcher went away before its child: as if it were killed
+                pid = by_fd.pop(fd)
+                children.pop(pid).close()
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        if listener.fileno() in ready:
+            conn, _ = listener.accept()
+            request, fds = _receive(conn)
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                _child(request, fds, (wake_r, wake_w), conn)  # never returns
+            for fd in fds:
+                os.close(fd)
+            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            children[pid] = conn
+            by_fd[conn.fileno()] = pid
+
+
+def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    while not data.endswith(b"\n"):
+        more = conn.recv(1 << 16)
+        if not more:
+            raise ConnectionError("the launcher hung up mid-request")
+        data += more
+    return json.loads(data), list(fds)
+
+
+def _reap(children: dict[int, socket.socket], by_fd: dict[int, int]) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = children.pop(pid, None)
+        if conn is None:
+            continue
+        by_fd.pop(conn.fileno(), None)
+        with contextlib.suppress(OSError):
+            conn.sendall(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+        conn.close()
+
+
+def _child(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
+           conn: socket.socket) -> None:
+    """Become ``python ARGV`` (``-c CODE`` or ``-m MODULE ...``) on the launcher's fds."""
+    import atexit
+    import io
+    import runpy
+    import traceback
+    import types
+
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in wake:
+            os.close(fd)
+        conn.close()
+        for target, fd in zip((0, 1, 2), fds, strict=True):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.closerange(3, 1024)
+        argv = [str(a) for a in request["argv"]]
+        # The streams a fresh interpreter would have (-u: stdout and stderr unbuffered).
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True,
+                                      errors="backslashreplace")
+        os.chdir(str(request["cwd"]))
+        os.environ.clear()
+        os.environ.update(request["env"])
+        while argv and argv[0] in ("-u", "-B", "-S", "-I"):
+            argv.pop(0)
+        extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        rest = [p for p in sys.path[1:] if p not in extra]
+        try:
+            if argv[0] == "-c":
+                sys.argv = ["-c", *argv[2:]]
+                sys.path[:] = ["", *extra, *rest]
+                main = types.ModuleType("__main__")
+                sys.modules["__main__"] = main
+                exec(compile(argv[1], "<string>", "exec"), main.__dict__)
+            elif argv[0] == "-m":
+                sys.argv = [argv[1], *argv[2:]]
+                sys.path[:] = [os.getcwd(), *extra, *rest]
+                runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+            else:
+                raise SystemExit(f"zygote: cannot run {argv!r} (only -c and -m)")
+            code = 0
+        except SystemExit as exc:
+            if exc.code is None:
+                code = 0
+            elif isinstance(exc.code, int):
+                code = exc.code
+            else:
+                print(exc.code, file=sys.stderr)
+                code = 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        os._exit(code)
+
+
+# --- the test side ---------------------------------------------------------------------------
+
+
+class Zygote:
+    """The server, started by the suite's controlling process for an xdist run."""
+
+    def __init__(self, folder: str) -> None:
+        import subprocess
+
+        self.path = os.path.join(folder, "zygote.sock")
+        root = os.path.dirname(os.path.dirname(LAUNCHER))
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OPENBLAS_NUM_THREADS": "1"}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "tests.zygote", self.path],
+            cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )
+        assert self._proc.stdout is not None
+        first = json.loads(self._proc.stdout.readline() or b"{}")
+        if "ready" not in first:
+            raise RuntimeError("the zygote did not start (see its output above)")
+        self.pid: int = first["ready"]
+
+    def python(self) -> str:
+        """The interpreter command a child is launched with (execnet's ``python=``)."""
+        return f"{sys.executable} -S -I {LAUNCHER}"
+
+    def stop(self) -> None:
+        """No more forks; the children still running go on to their end."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait(30)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] in ("-c", "-m", "-u", "-B"):
+        launch(sys.argv[1:])
+    else:
+        serve(sys.argv[1])
