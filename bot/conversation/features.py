@@ -58,6 +58,9 @@ class Opening:
     carried: Sequence[int] = ()  # tool calls carried on after a press (the tool loop's)
     reopened: bool = False  # the answer goes on (`answer_id` given), it is not new
     answer_id: int = 0
+    # The model-side exchanges stored with the window's answers, by answer id (a feature
+    # that stores them reads them in `opened`): handed on to the turn (`TurnState.exchanges`).
+    exchanges: dict[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
     # The features' slots, handed on to the turn (`TurnState.part`).
     parts: dict[type, object] = field(default_factory=dict)
 

@@ -134,8 +134,8 @@ async def finish(
         telegram_message_ids=shown or (),
         not_found=not_found,
         sources=sources,
-        waiting=turn.tools.waiting if status is MessageStatus.WAITING else (),
-        tool_limit=turn.tools.limit,
+        waiting=turn.waiting if status is MessageStatus.WAITING else (),
+        limit_reached=turn.limit_reached,
         saving=saving,
     )
     if saving is None:

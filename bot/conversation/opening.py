@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.features import Opening
 from bot.conversation.parts import TurnParts
-from bot.conversation.turn import Question, ToolsPart, TurnState
+from bot.conversation.turn import Question, TurnState
 from bot.conversation.types import ChatRef, Speaker
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageRole, MessageStatus
@@ -90,8 +90,6 @@ async def open_turn(
     await settle_in(session, receipts)
     await session.commit()
     mark_settled(receipts)
-    found = opening.parts.pop(ToolsPart, None)
-    exchanges = found.exchanges if isinstance(found, ToolsPart) else {}
     turn = TurnState(
         chat,
         speaker,
@@ -102,7 +100,8 @@ async def open_turn(
         opening.window,
         room=parts.room(opening.model),
         started=time.monotonic(),
-        tools=ToolsPart(exchanges=exchanges, has_calls=bool(carried) or reopened),
+        exchanges=opening.exchanges,
+        resumed=bool(carried) or reopened,
         parts=opening.parts,
     )
     parts.streaming[chat.chat_id] = turn

@@ -75,7 +75,7 @@ async def run(
     if last.status is CompletionStatus.CONTENT_FILTER:
         error = ContentFilteredError(last.text)
     status = STATUS_FOR.get(last.status, MessageStatus.COMPLETE)
-    if status is MessageStatus.WAITING and not turn.tools.waiting:
+    if status is MessageStatus.WAITING and not turn.waiting:
         status = MessageStatus.COMPLETE  # calls nobody offered: the text is the answer
     # Shielded: a cancel arriving while the answer is stored must not leave it `streaming`.
     return await asyncio.shield(finish(parts, turn, last, status, error))
@@ -104,7 +104,7 @@ async def prompt_messages(
     elif added is not None:
         # The chat's prompt as counted, the contributors' parts as they counted them.
         system_tokens = (parts.tokens.known_system(turn.model, base) if base else 0) + added
-    history, dropped = history_before(turn.window, question.id, turn.tools.exchanges)
+    history, dropped = history_before(turn.window, question.id, turn.exchanges)
     new = HistoryItem(Role.USER, question.text, tokens, question.author_name)
     result = build_prompt(
         draft.system_prompt(base),

@@ -286,8 +286,7 @@ class ConversationService:
             turn = await self._ride("opening a turn", opening, chat, speaker)
             if turn is None:
                 return None
-            calls = turn.tools
-            calls.continued = True
+            turn.continued = True
             return await run(self._parts, turn, on_snapshot)
 
     async def reset(self, chat_id: int, *, receipts: Sequence[UpdateReceipt] = ()) -> None:

@@ -36,23 +36,6 @@ class Question:
 
 
 @dataclass(slots=True)
-class ToolsPart:
-    """What the tool loop keeps of a turn (bot/features/tools/loop.py)."""
-
-    # The tool exchanges of the window's answers (by answer id), and the calls waiting for
-    # the user's press when the turn stops to ask.
-    exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
-    waiting: tuple[WaitingCall, ...] = ()
-    # Carried on after a press: the text before the calls is on screen already (its own
-    # message), so the answer goes on without it.
-    continued: bool = False
-    # The answer has stored tool calls (resumed or carried on): the loop reads them first.
-    has_calls: bool = False
-    # A per-user tool limit this turn reached ("calls_per_hour", "writes_per_day"), if any.
-    limit: str | None = None
-
-
-@dataclass(slots=True)
 class Grounded:
     """The sources the answer is to be grounded on, when a feature found them (the knowledge
     base, strict file search): the answer is read back against them when it is finished."""
@@ -90,7 +73,19 @@ class TurnState:
     # The Telegram messages showing the answer while it streams (stored with the answer).
     shown: tuple[int, ...] | None = None
     grounded: Grounded = field(default_factory=Grounded)
-    tools: ToolsPart = field(default_factory=ToolsPart)
+    # The model-side exchanges stored with the window's answers (calls and their results, by
+    # answer id): the prompt replays each after its answer's text.
+    exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
+    # The answer goes on from one already begun: it was reopened, or carried on after a
+    # press (what it stored before is read first).
+    resumed: bool = False
+    # Carried on after a press: the text before the calls is on screen already (its own
+    # message), so the answer goes on without it.
+    continued: bool = False
+    # What the answer stops to ask the user to press (its status is then WAITING).
+    waiting: tuple[WaitingCall, ...] = ()
+    # A per-user limit this turn reached ("calls_per_hour", "writes_per_day"), if any.
+    limit_reached: str | None = None
     # The features' slots (features.py), by their type.
     parts: dict[type, object] = field(default_factory=dict)
 

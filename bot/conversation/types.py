@@ -99,11 +99,10 @@ class TurnResult:
     # The numbered sources given to the model (empty when the answer was not grounded), each
     # with `cited` set when the answer cites it; `text` keeps the raw [n] citations.
     sources: tuple[Source, ...] = ()
-    # Tools: the calls waiting for the user's press (status `waiting`); the front
-    # end asks for each.
+    # The calls waiting for the user's press (status `waiting`); the front end asks for each.
     waiting: tuple[WaitingCall, ...] = ()
-    # A per-user tool limit the turn reached (the front end tells the user in their language).
-    tool_limit: str | None = None
+    # A per-user limit the turn reached (the front end tells the user in their language).
+    limit_reached: str | None = None
     # Set when the database was away as the answer ended: the text is kept here and stored
     # once the database is back (retried with backoff); done when it is stored. The front
     # end delivers the answer at once and notes its delivery after this.

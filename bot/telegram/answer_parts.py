@@ -70,7 +70,7 @@ class CallDelivery(Protocol):
         ...
 
     async def tell_limit(self, target: Target, kind: str, t: Translator) -> None:
-        """A per-user limit (`result.tool_limit`) was reached this turn."""
+        """A per-user limit (`result.limit_reached`) was reached this turn."""
         ...
 
 

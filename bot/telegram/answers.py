@@ -273,9 +273,9 @@ class Answerer:
         """What follows a delivered answer: the tool limit's note, the answer noted as stored
         and delivered, the features' after-delivery work."""
         chat = target.chat
-        if result.tool_limit is not None and self.calls is not None:
+        if result.limit_reached is not None and self.calls is not None:
             # The model was told; the user hears it from us.
-            await self.calls.tell_limit(target, result.tool_limit, t)
+            await self.calls.tell_limit(target, result.limit_reached, t)
         if result.saving is not None:
             # The database was away as the answer ended: delivered already, it is stored once
             # the database is back; the chat's next turn waits for that (history in order).

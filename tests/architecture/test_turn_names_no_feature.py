@@ -27,13 +27,14 @@ def imports_of(tree: ast.AST) -> list[str]:
 
 
 def feature_branches(tree: ast.AST) -> list[str]:
-    """`parts.knowledge`, `self._parts.tools`, ...: a step reaching for a feature by name."""
+    """`parts.knowledge`, `self._parts.tools`, `turn.tools`, ...: a step reaching for a
+    feature by name, in the parts or in the turn's state."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in FEATURE_NAMES:
             owner = node.value
             name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
-            if name in ("parts", "_parts"):
+            if name in ("parts", "_parts", "turn", "opening"):
                 found.append(f"line {node.lineno}: {name}.{node.attr}")
     return found
 
@@ -57,9 +58,23 @@ def test_no_module_of_the_conversation_branches_on_a_feature_of_the_parts() -> N
 
 def test_the_checks_see_what_they_look_for() -> None:
     """The scans above find what they are for (a check that cannot fail is a defect)."""
-    branchy = ast.parse("if parts.tools is not None:\n    x = self._parts.vision\n")
-    assert feature_branches(branchy) == ["line 1: parts.tools", "line 2: _parts.vision"]
+    branchy = ast.parse("if parts.tools is not None:\n    x = self._parts.vision\n"
+                        "turn.tools.waiting = ()\n")
+    assert feature_branches(branchy) == ["line 1: parts.tools", "line 2: _parts.vision",
+                                         "line 3: turn.tools"]
     importing = ast.parse(
         "from bot.features.vision.feature import VisionFeature\nimport bot.features.tools")
     assert [m for m in imports_of(importing) if m.startswith(FEATURE_MODULES)] == [
         "bot.features.vision.feature", "bot.features.tools"]
+
+
+def test_the_turns_state_has_no_field_named_after_a_feature() -> None:
+    """A feature keeps its state in a slot of its own (`TurnState.part`), not in a field."""
+    from dataclasses import fields
+
+    from bot.conversation.features import Opening
+    from bot.conversation.turn import TurnState
+
+    named = [f"{kind.__name__}.{f.name}" for kind in (TurnState, Opening) for f in fields(kind)
+             if f.name in FEATURE_NAMES]
+    assert not named, named

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.features import Opening, TurnFeature
-from bot.conversation.turn import ToolsPart, TurnState
+from bot.conversation.turn import TurnState
 from bot.features.tools.loop import ToolLoop
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Snapshot
 from bot.storage.models import MessageRole
@@ -26,7 +26,7 @@ class ToolsFeature(TurnFeature):
             await loop.attach(opening.session, opening.carried, opening.answer_id)
         if loop.offers(opening.model):
             answers = [e.id for e in opening.window if e.role is MessageRole.ASSISTANT]
-            opening.part(ToolsPart).exchanges = await loop.exchanges(
+            opening.exchanges = await loop.exchanges(
                 opening.session, answers, user_id=opening.speaker.user_id
             )
 

@@ -9,7 +9,7 @@ One turn's rounds, as one stream of snapshots for the conversation core:
 - After `max_rounds` rounds the model is asked once more without tools and told to answer now
   (`toolChoice NONE` leaks pseudo-calls as text on the native API: tools.md §1.2.3).
 - A call whose definition says `confirm` is stored `pending_confirmation`: nothing of its
-  round runs, the stream ends with a TOOL_CALLS snapshot and `TurnState.tools.waiting` says what to
+  round runs, the stream ends with a TOOL_CALLS snapshot and `TurnState.waiting` says what to
   ask; the core stores the answer `waiting`. The press (or the expiry) carries the turn on:
   the loop then starts from the stored calls.
 - The stored calls are the turn's state: a turn resumed after a crash replays the rounds
@@ -177,7 +177,7 @@ class ToolLoop(ToolTurns):
         messages = with_data_note(messages)
         tools = self._tools(turn.speaker.user_id, read_only=turn.chat.read_only)
         stored: list[StoredCall] = []
-        if turn.tools.has_calls:  # a new answer has none: no read on the usual path
+        if turn.resumed:  # a new answer has no stored calls: no read on the usual path
             async with self._sessionmaker() as session:
                 stored = await ToolCallRepository(session).for_answer(turn.answer_id)
                 await session.commit()
@@ -186,15 +186,14 @@ class ToolLoop(ToolTurns):
         rounds = rounds_of(stored)
         for round_ in rounds:
             if round_.waiting():
-                calls = turn.tools
-                calls.waiting = self._waiting(round_)
+                turn.waiting = self._waiting(round_)
                 yield Snapshot(joined(shown, round_.preface), CompletionStatus.TOOL_CALLS, usage)
                 return
             if not round_.settled():
                 yield running_status(joined(shown, round_.preface), usage, round_)
                 await self._run_round(turn, round_)
             exchange.extend(self._exchange(round_, with_preface=True))
-            if not turn.tools.continued:
+            if not turn.continued:
                 shown = joined(shown, round_.preface)
         number = len(rounds)
         spent_before: int | None = None  # today's usage before this turn, read when needed
@@ -234,8 +233,7 @@ class ToolLoop(ToolTurns):
                 return
             round_ = await self._store(turn, number, last.tool_calls, text)
             if round_.waiting():
-                calls = turn.tools
-                calls.waiting = self._waiting(round_)
+                turn.waiting = self._waiting(round_)
                 yield Snapshot(joined(shown, text), CompletionStatus.TOOL_CALLS, usage,
                                tool_calls=last.tool_calls)
                 return
@@ -355,8 +353,7 @@ class ToolLoop(ToolTurns):
                                            writes=call.writes or declared.writes)
             if refused is not None:
                 kind, result = refused
-                calls = turn.tools
-                calls.limit = kind
+                turn.limit_reached = kind
                 logger.info("tool %s for user %s not made: %s reached", call.name,
                             ctx.user_id, kind)
                 return result, 0
