@@ -19,7 +19,6 @@ run with `python -m bot run --app mybot:app`.
 from __future__ import annotations
 
 from bot.app import App, AppError
-from bot.config import Settings
 from bot.extending.events import (
     AnswerEvent,
     AnswerStatus,
@@ -31,6 +30,7 @@ from bot.extending.events import (
     ToolCallOutcome,
 )
 from bot.extending.tools import ToolContext, ToolSource
+from bot.features.settings import Settings
 from bot.menu import MenuCommand
 from bot.version import __version__
 

@@ -50,8 +50,8 @@ from bot.menu import MenuCommand, commands_of, menu_entry_problem
 if TYPE_CHECKING:
     from aiogram import Router
 
-    from bot.config import Settings
     from bot.extending.tools import ToolSource
+    from bot.features.settings import Settings
 
 # The App, and the names its methods' signatures use (from bot.app, as before the split).
 __all__ = ["PLUGIN_GROUP", "AnswerHook", "App", "AppError", "ContextProvider", "HandoffHook",

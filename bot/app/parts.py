@@ -21,8 +21,8 @@ from bot.menu import MenuCommand
 if TYPE_CHECKING:
     from aiogram import Router
 
-    from bot.config import Settings
     from bot.extending.tools import FunctionToolSource, ToolSource
+    from bot.features.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
@@ -89,7 +89,7 @@ class AppParts:
         """fmbot's own settings: those the App was given, else read from the environment and
         its `.env` on first use (raises `bot.config.ConfigError`)."""
         if self._settings is None:
-            from bot.config import load_settings
+            from bot.features.settings import load_settings
 
             self._settings = load_settings(self._env_file)
         return self._settings

@@ -26,8 +26,9 @@ from bot.cli.new import command as new_command
 from bot.cli.record import command as record_command
 from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.features.cli import COMMANDS as FEATURE_COMMANDS
+from bot.features.settings import Settings
 from bot.log import setup_logging
 
 if TYPE_CHECKING:

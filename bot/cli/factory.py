@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import httpx
 
     from bot.app.parts import AppParts
-    from bot.config import Settings
+    from bot.features.settings import Settings
     from bot.foundation_models.client import FoundationModelsClient
     from bot.storage.database import Database
     from bot.wiring import Core

@@ -1,71 +1,47 @@
-"""Settings: every knob of a deployment, read from the environment and `.env`.
+"""The core's settings: every knob of a deployment that no feature owns, read from the
+environment and `.env` (the Yandex models, Telegram, behaviour, infrastructure, extensions).
 
-The variable names are the public contract (documented one by one in `.env.example`).
-Only the command layer (`bot.cli`, `bot.wiring`) reads Settings; lower layers receive
-plain values.
+Each feature's own section lives in its folder (bot/features/<name>/settings.py); `Settings`,
+all of them composed, is bot/features/settings.py's (`from bot import Settings`). The variable
+names are the public contract (documented one by one in `.env.example`). Only the command
+layer (`bot.cli`, `bot.wiring`) reads Settings; lower layers receive plain values or their
+area's value object.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlsplit
+from pydantic import SecretStr, field_validator
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import SettingsConfigDict
-
-from bot.config.agent import AgentToolSettings
 from bot.config.areas import (
     BehaviourSettings,
-    DeskSettings,
+    ExtensionSettings,
     InfrastructureSettings,
-    KnowledgeSettings,
-    MediaSettings,
     TelegramSettings,
-    ToolsSettings,
     YandexSettings,
 )
 from bot.config.parsing import (
     _TOKEN_SHAPE,
     DEFAULT_SQLITE_URL,
     ConfigError,
+    _blank_to,
     _default_replica_id,
+    _endpoint_problem,
     _host_port,
     _raise_all,
     _split_ids,
     _split_names,
 )
-from bot.config.voice import VoiceSettings
 
 
-class Settings(
+class CoreSettings(
     YandexSettings,
     TelegramSettings,
     BehaviourSettings,
-    KnowledgeSettings,
-    DeskSettings,
-    ToolsSettings,
-    MediaSettings,
-    VoiceSettings,
     InfrastructureSettings,
-    AgentToolSettings,
+    ExtensionSettings,
 ):
-    """One deployment's configuration. Field names map to upper-case environment variables
-    (`.env.example` documents each).
-
-    In code, name them in lower case: `App(settings=Settings(telegram_bot_token="...",
-    yandex_folder_id="...", yandex_api_key="..."))`. What is given wins over the environment
-    and `.env`, which fill the rest."""
-
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
-
-    # --- Extending fmbot: plugins and the App's added parts -------------------------
-    # Installed plugins to set up, by name (entry points of the group `fmbot.plugins`),
-    # comma-separated; none by default.
-    fmbot_plugins: str = ""
-    # Seconds a context provider or a hook may take before the turn goes on without it.
-    extension_timeout: float = Field(default=5.0, gt=0, le=300)
+    """The core areas together, with what reads across them: their validators, derived
+    values and checks. The features' sections join them in `Settings`."""
 
     _split_id_lists = field_validator(
         "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
@@ -99,13 +75,6 @@ class Settings(
             )
         return SecretStr(token)
 
-    @field_validator("speech_recognition", "desk_insights", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        # `SPEECH_RECOGNITION=` and `DESK_INSIGHTS=` (as .env.example has them) mean "not
-        # set": on when credentials (a support chat) are there.
-        return None if isinstance(value, str) and not value.strip() else value
-
     @field_validator("replica_id")
     @classmethod
     def _blank_replica_is_default(cls, value: str) -> str:
@@ -120,7 +89,7 @@ class Settings(
         return value
 
     @field_validator("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
-                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url", "stt_url",
+                     "yandex_metadata_url", "telegram_api_url", "yandex_openai_url",
                      "yandex_responses_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -142,23 +111,6 @@ class Settings(
         return f"{self.yandex_llm_url}/v1"
 
     @property
-    def speech_on(self) -> bool:
-        """SPEECH_RECOGNITION, unset meaning on when model credentials are set."""
-        if self.speech_recognition is not None:
-            return self.speech_recognition == "on"
-        return bool(
-            self.yandex_api_key or self.yandex_iam_token or self.yandex_sa_key_file
-            or self.yandex_use_metadata
-        )
-
-    @property
-    def voice_replies_mode(self) -> str:
-        """VOICE_REPLIES, unset meaning mirror when speech recognition is on."""
-        if self.voice_replies is not None:
-            return self.voice_replies
-        return "mirror" if self.speech_on else "off"
-
-    @property
     def text_models(self) -> list[str]:
         """The models a chat may choose; the default model always comes first."""
         models = [self.text_model]
@@ -177,9 +129,14 @@ class Settings(
                 ) from exc
         return self.system_prompt.strip()
 
-    def check_yandex(self) -> None:
-        """Fail with one message (a line per problem) when the Foundation Models settings
-        cannot work."""
+    @property
+    def has_credentials(self) -> bool:
+        """One of the models' credentials is set (whether it works is `check_yandex`'s)."""
+        return bool(self.yandex_api_key or self.yandex_iam_token or self.yandex_sa_key_file
+                    or self.yandex_use_metadata)
+
+    def yandex_problems(self) -> list[str]:
+        """What keeps the Foundation Models settings from working, one line each."""
         methods = [
             name
             for name, present in (
@@ -206,15 +163,17 @@ class Settings(
         if self.yandex_sa_key_file is not None and not self.yandex_sa_key_file.is_file():
             problems.append(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
         for field in ("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
-                      "yandex_openai_url", "yandex_responses_url", "stt_url", "tts_url"):
-            value = getattr(self, field)
-            if value and not _is_http_url(value):
-                default = type(self).model_fields[field].default
-                fix = (f"leave it unset for Yandex's own ({default})" if default
-                       else "an https:// URL, or unset")
-                problems.append(f"{field.upper()}: {value!r} cannot be a Yandex endpoint: "
-                                f"{fix}")
-        _raise_all(problems)
+                      "yandex_openai_url", "yandex_responses_url"):
+            line = _endpoint_problem(field, getattr(self, field),
+                                     type(self).model_fields[field].default)
+            if line is not None:
+                problems.append(line)
+        return problems
+
+    def check_yandex(self) -> None:
+        """Fail with one message (a line per problem) when the Foundation Models settings
+        cannot work."""
+        _raise_all(self.yandex_problems())
 
     def no_effect(self) -> list[str]:
         """Settings this deployment set that no longer do anything: one line each, for the log
@@ -245,33 +204,11 @@ class Settings(
             problems.append("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
         _raise_all(problems)
 
-    @field_validator("support_chat_id", "allowed_chat_members_of", mode="before")
+    @field_validator("allowed_chat_members_of", mode="before")
     @classmethod
     def _blank_is_zero(cls, value: object) -> object:
-        # `SUPPORT_CHAT_ID=` as `.env.example` has it means "not set".
-        if isinstance(value, str) and not value.strip():
-            return 0
-        return value
-
-    def check_support(self) -> None:
-        """SUPPORT_TIMEZONE and SUPPORT_CHAT_ID must make sense before the bot starts
-        (SUPPORT_HOURS is parsed by the desk's `check_support`, which knows its form:
-        bot/features/desk/build.py)."""
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        problems: list[str] = []
-        try:
-            ZoneInfo(self.support_timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                f"SUPPORT_TIMEZONE: unknown time zone {self.support_timezone!r} "
-                "(an IANA name such as Europe/Moscow)"
-            )
-        if self.support_chat_id > 0:
-            problems.append(
-                "SUPPORT_CHAT_ID must be a supergroup id (negative, starting with -100)"
-            )
-        _raise_all(problems)
+        # `ALLOWED_CHAT_MEMBERS_OF=` means "not set".
+        return _blank_to(value, 0)
 
     def check_replicas(self) -> None:
         """REDIS_URL means several replicas: they need one database server, not a file each."""
@@ -304,23 +241,4 @@ class Settings(
             ) from exc
 
 
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def load_settings(env_file: str | Path | None = ".env") -> Settings:
-    """Read Settings (the environment, then `env_file`), turning pydantic's report into one
-    message naming every variable."""
-    try:
-        return Settings(_env_file=env_file)
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-            message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix says nothing
-            lines.append(f"{name}: {message}")
-        raise ConfigError("\n".join(dict.fromkeys(lines))) from None
-
-
-__all__ = ["DEFAULT_SQLITE_URL", "ConfigError", "Settings", "load_settings"]
+__all__ = ["DEFAULT_SQLITE_URL", "ConfigError", "CoreSettings"]

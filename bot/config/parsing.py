@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from urllib.parse import urlsplit
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///fmbot.db"
 
@@ -63,3 +64,22 @@ def _host_port(name: str, value: str) -> tuple[str, int]:
     if not 0 <= number <= 65535:
         raise ConfigError(f"{name} must be host:port, got {value!r}")
     return host or "0.0.0.0", number
+
+
+def _blank_to(value: object, unset: object) -> object:
+    """`unset` for an empty or blank string (`.env.example` copied as is leaves `NAME=`)."""
+    return unset if isinstance(value, str) and not value.strip() else value
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _endpoint_problem(name: str, value: str, default: object) -> str | None:
+    """A line naming `name` when its `value` cannot be a Yandex endpoint (None: it can)."""
+    if not value or _is_http_url(value):
+        return None
+    fix = (f"leave it unset for Yandex's own ({default})" if default
+           else "an https:// URL, or unset")
+    return f"{name.upper()}: {value!r} cannot be a Yandex endpoint: {fix}"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from bot.config.parsing import ConfigError
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import CoreSettings as Settings
 
 _WIRES = {
     "native": "the native YandexGPT API ({llm}/foundationModels/v1/completion)",

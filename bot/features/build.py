@@ -30,7 +30,6 @@ __all__ = ["BeforeStart", "CoreFeatures", "TelegramFeatures", "before_start", "c
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts
-    from bot.config import Settings
     from bot.conversation.features import TurnFeature
     from bot.coordination import Coordinator
     from bot.extending.events import HandoffEvent
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from bot.features.extensions import ExtensionRunner
     from bot.features.images.service import ImageService
     from bot.features.knowledge.base import KnowledgeBase
+    from bot.features.settings import Settings
     from bot.features.tools import Toolbox
     from bot.features.tools.loop import ToolLoop
     from bot.features.vision.images import Vision
@@ -67,7 +67,8 @@ class BeforeStart:
 
 def before_start(settings: Settings, app: AppParts | None) -> BeforeStart:
     """A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it."""
-    return BeforeStart(build_toolbox(settings, app.tool_sources if app is not None else ()))
+    return BeforeStart(build_toolbox(settings.tools,
+                                     app.tool_sources if app is not None else ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +103,21 @@ async def core_features(
     extras = build_runner(app, settings.extension_timeout)
     if extras is not None:
         stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
-    knowledge = await start_knowledge(settings, db, ground.client, stack,
+    kb = settings.knowledge
+    knowledge = await start_knowledge(kb, db, ground.client, stack,
                                       background=ground.kb_background)
     desk = build_desk_service(ground)
-    hosted = build_hosted(settings, db)  # web and file search, if offered
+    file_search = kb.backend == "yandex" and kb.on  # the knowledge base kept by Yandex
+    hosted = build_hosted(  # web and file search, if offered
+        settings.websearch, db, text_api=settings.text_api, file_search=file_search,
+        store_id=kb.store_id, file_results=kb.top_k, strict=kb.mode == "strict")
     # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every
     # turn as before. Tools see the state of the user's support conversation.
     desk_state = desk_state_of(desk) if desk is not None else None
     tools = build_tool_loop(
-        settings, db, ground.chat_model, before.toolbox, desk_state=desk_state,
-        on_superseded=front.superseded,
+        settings.tools, db, ground.chat_model, before.toolbox,
+        admins=frozenset(settings.admin_user_ids), daily_tokens=settings.daily_token_limit,
+        desk_state=desk_state, on_superseded=front.superseded,
     )
     vision = build_vision(ground, front.fetch_image)
     documents = None
@@ -123,10 +129,13 @@ async def core_features(
         extras=extras, documents=documents, knowledge=knowledge, vision=vision,
         hosted=hosted, tools=tools,
         asker=Asker(frozenset(settings.admin_user_ids), desk_state),
-        business=front.telegram and settings.business_replies != "off",
+        business=front.telegram and settings.business.on,
     )
     if ground.kb_background and hosted is not None and hosted.store_id is not None:
-        await start_store_sync(settings, db, ground.auth, stack)  # KB_BACKEND=yandex
+        from bot.wiring.clients import build_store_client
+
+        store = build_store_client(settings, ground.auth)  # KB_BACKEND=yandex
+        await start_store_sync(kb, db, store, stack)
     return CoreFeatures(
         images=build_images(ground), turn=turn, toolbox=before.toolbox, tools=tools,
         knowledge=knowledge, desk=desk, extras=extras, documents=documents, vision=vision,
@@ -177,23 +186,27 @@ def telegram_features(
     from bot.features.voice.build import build_voice, build_voice_input, voice_on_telegram
 
     settings, stack = ground.settings, ground.stack
+    kb = settings.knowledge
+    strict = kb.mode == "strict"  # 👍/👎 under every answer in KB_MODE=strict deployments
     desk = build_desk(ground, core.desk, core.knowledge, outbox, shared, menu=menu,
-                      on_handoff=on_handoff)
+                      on_handoff=on_handoff, feedback_buttons=strict,
+                      kb_folder=kb.paths[0] if kb.paths else None)
     superseded = ground.front.superseded
     return TelegramFeatures(
         # Tables, headings, math and nested lists as rich messages (RICH_MESSAGES).
-        final_forms=build_final_forms(settings),
+        final_forms=build_final_forms(settings.rich),
         parts=[
             # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
-            business_on_telegram(build_business(settings)),
+            business_on_telegram(build_business(settings.business)),
             # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
             guest_on_telegram(build_guest(ground, system_prompt),
                               edit_interval=guest_edit_interval),
             # The support desk; without one, 👍/👎 under every answer in KB_MODE=strict.
-            desk_on_telegram(desk, feedback_buttons=settings.kb_effective_mode == "strict"),
+            desk_on_telegram(desk, feedback_buttons=strict),
             # Photos and albums (VISION_MODEL).
             photos_on_telegram(None if photos is None
-                               else PhotoSupport(photos, max_image_mb=settings.max_image_mb)),
+                               else PhotoSupport(photos,
+                                                 max_image_mb=settings.vision.max_image_mb)),
             # Voice notes heard (SPEECH_RECOGNITION; over 30 s too: MAX_VOICE_SECONDS);
             # answers spoken (VOICE_REPLIES), with replicas each reply under its lease.
             voice_on_telegram(build_voice(ground, outbox, stack, coordinator),
@@ -202,7 +215,8 @@ def telegram_features(
             # /kb; documents sent in chat.
             images_on_telegram(core.images), tools_on_telegram(core.tools, superseded),
             knowledge_on_telegram(core.knowledge),
-            documents_on_telegram(build_documents(settings, files, stack, core.documents)),
+            documents_on_telegram(build_documents(settings.documents, files, stack,
+                                                  core.documents)),
         ],
         support_chat_id=desk.chat_id if desk is not None else 0,
     )

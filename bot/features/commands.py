@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.cli.checks.outcome import Outcome
-    from bot.config import Settings
+    from bot.features.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +28,16 @@ def feature_checks(settings: Settings, environ: Mapping[str, str]) -> list[Featu
     """The checks of the features that are on, in order. `environ`: where TOOLS_FILE's
     secrets are read from (the process's environment)."""
     checks: list[FeatureCheck] = []
-    if settings.voice_replies_mode != "off":
+    if settings.voice.replies != "off":
         from bot.features.voice.checks import check_synthesis
+        from bot.wiring.clients import build_auth_from
 
         async def synthesis() -> list[Outcome]:
-            return [await check_synthesis(settings)]
+            return [await check_synthesis(settings.voice, folder_id=settings.yandex_folder_id,
+                                          auth=lambda: build_auth_from(settings))]
 
         checks.append(FeatureCheck("speech synthesis", synthesis))
-    path = settings.tools_file
+    path = settings.tools.file
     if path is not None:
         from bot.features.tools.checks import check_tools
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.cli.factory import ReportPart
-    from bot.config import Settings
+    from bot.features.settings import Settings
 
 
 def report_parts(settings: Settings) -> list[ReportPart]:
@@ -17,4 +17,4 @@ def report_parts(settings: Settings) -> list[ReportPart]:
     from bot.features.tools.report import tools_report
     from bot.features.voice.report import voice_part
 
-    return [desk_report(settings), tools_report(), voice_part(settings)]
+    return [desk_report(settings.desk), tools_report(), voice_part(settings.voice)]

@@ -6,18 +6,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.features.settings import Settings
 
 
 def feature_secrets(settings: Settings) -> list[str]:
     """The secret values the features read that the logs must never show: the `${VAR}`
     TOOLS_FILE uses (API tokens, MCP keys). Short ones (a language, a number) would blank
     out ordinary words, so only 8 characters and more."""
-    if settings.tools_file is None:
+    path = settings.tools.file
+    if path is None:
         return []
     from bot.features.tools.toolsfile import referenced_variables
     from bot.wiring import tool_environment
 
     environ = tool_environment()
-    values = (environ.get(name, "") for name in referenced_variables(settings.tools_file))
+    values = (environ.get(name, "") for name in referenced_variables(path))
     return [value for value in values if len(value) >= 8]

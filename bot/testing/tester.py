@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from bot.app import App
     from bot.app.parts import AppParts
-    from bot.config import Settings
+    from bot.features.settings import Settings
     from bot.telegram.outbox import Pacing
     from bot.testing.business import TestBusiness
     from bot.wiring import BuiltBot
@@ -64,7 +64,8 @@ API_KEY = "test-key"
 def run_settings(folder: Path, overrides: Mapping[str, object] | None = None) -> Settings:
     """The Settings a tester runs with: the environment (never `.env`), fake credentials, a
     SQLite file in `folder`, and `overrides` (by variable name, e.g. `{"KB_PATH": "kb"}`)."""
-    from bot.config import ConfigError, Settings
+    from bot.config import ConfigError
+    from bot.features.settings import Settings
 
     values: dict[str, Any] = {
         "telegram_bot_token": BOT_TOKEN,

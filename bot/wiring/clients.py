@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.limits import GenerationLimit

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from bot.config import Settings
 from bot.conversation import ConversationService, TurnOptions
 from bot.features.build import CoreFeatures, before_start, core_features
 from bot.features.models import load_models
+from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel

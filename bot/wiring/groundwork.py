@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from bot.config import Settings
+from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel

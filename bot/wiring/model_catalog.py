@@ -17,7 +17,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.config import Settings
+from bot.features.settings import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient

@@ -9,8 +9,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from bot.config import Settings
 from bot.config.wire import wire_lines
+from bot.features.settings import Settings
 
 if TYPE_CHECKING:
     from bot.wiring.core import Core

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import text
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.coordination import (
     CoordinationUnavailableError,
     Coordinator,
@@ -21,6 +21,7 @@ from bot.coordination import (
     SharedGenerationLimit,
 )
 from bot.coordination.census import Census
+from bot.features.settings import Settings
 from bot.foundation_models.limits import GenerationLimit
 from bot.metrics import registry as metrics
 from bot.metrics.server import Probe, Readiness, serve_metrics

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.config import Settings
+from bot.features.settings import Settings
 
 if TYPE_CHECKING:
     from aiogram import Bot

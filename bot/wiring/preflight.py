@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.config.wire import check_wire
-from bot.features.settings import settings_checks
+from bot.features.settings import Settings, settings_checks
 
 # What each command needs (`check` validates as `run` does).
 _STEPS: dict[str, tuple[str, ...]] = {
@@ -38,15 +38,12 @@ def problems(settings: Settings, command: str) -> list[str]:
         "telegram": settings.check_telegram,
         "yandex": settings.check_yandex,
         "yandex_key": lambda: check_key_file(settings.yandex_sa_key_file),
-        "kb_path": lambda: _kb_path_set(settings),
-        "kb": settings.check_kb,
         "replicas": settings.check_replicas,
         "metrics": lambda: settings.metrics_listen and settings.metrics_host_port,
         "webhook": lambda: settings.telegram_mode == "webhook" and settings.webhook_host_port,
         "prompt": settings.resolved_system_prompt,
         "wire": lambda: check_wire(settings),
-        "agent_tools": lambda: settings.check_agent_tools(settings.text_api),
-        # The features' own (the support desk's settings): bot/features/settings.py.
+        # The features' own (their sections' checks): bot/features/settings.py.
         **settings_checks(settings),
     }
     found: list[str] = []
@@ -112,9 +109,3 @@ def check_key_file(path: Path | None) -> None:
         raise ConfigError(f"YANDEX_SA_KEY_FILE: {exc}; expected the authorized key JSON "
                           "(id, service_account_id, private_key) that `yc iam key create` "
                           "writes") from None
-
-
-def _kb_path_set(settings: Settings) -> None:
-    if not settings.kb_path:
-        raise ConfigError("KB_PATH is not set: the folders of documents to index")
-

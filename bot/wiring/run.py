@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.extending.events import RunContext
+from bot.features.settings import Settings
 
 if TYPE_CHECKING:
     from aiogram import Bot

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
+from bot.features.settings import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel

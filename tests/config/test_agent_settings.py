@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
+from bot.features.settings import Settings
 
 
 def settings(**values: object) -> Settings:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
+from bot.features.settings import Settings
 
 
 def make(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.features.settings import Settings
 from tests.conftest import REPO_ROOT
 
 ENV_EXAMPLE = REPO_ROOT / ".env.example"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError
+from bot.features.settings import load_settings
 from tests.operations.test_preflight import COMPLETE
 
 

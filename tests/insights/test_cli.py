@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.features.desk.storage.insights_models import FaqDraft, FaqDraftStatus
+from bot.features.settings import Settings
 from bot.storage.database import Database, migrate
 from tests.conversation.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels

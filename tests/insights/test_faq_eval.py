@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.config import Settings
 from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
 from bot.features.knowledge.embedder import Embedder
+from bot.features.settings import Settings
 from bot.foundation_models.client import FoundationModelsClient
 
 FIXTURE = Path(__file__).parent / "fixture" / "faq_cases.jsonl"

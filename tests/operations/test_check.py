@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from bot.cli.checks import Outcome, check_knowledge_base, redacted, run_checks
-from bot.config import Settings
+from bot.features.settings import Settings
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram

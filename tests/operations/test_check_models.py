@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli.checks.models import check_models
 from bot.cli.checks.wire import wire_outcomes
-from bot.config import Settings
+from bot.features.settings import Settings
 from bot.wiring.clients import build_auth_from, build_client
 from bot.wiring.model_catalog import log_models
 from bot.wiring.preflight import problems

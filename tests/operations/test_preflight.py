@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.cli.checks import check_configuration, run_checks
-from bot.config import Settings
+from bot.features.settings import Settings
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram

@@ -137,7 +137,7 @@ tools = ["whoami"]
 @pytest.mark.slow
 async def test_run_checks_includes_the_tools_lines(tmp_path: Path) -> None:
     from bot.cli.checks import run_checks
-    from bot.config import Settings
+    from bot.features.settings import Settings
 
     path = write(tmp_path, '[[http]]\nname = "a"\ndescription = "d"\n'
                  'url = "http://localhost:1/x"\nheaders = { K = "${TOKEN}" }\n')

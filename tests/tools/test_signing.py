@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError
+from bot.features.settings import load_settings
 from bot.features.tools import ToolContext, ToolOutcome
 from bot.features.tools.httpactions import HttpActionSource
 from bot.features.tools.signing import RequestSigner, SigningKeyError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.config import Settings
+from bot.features.settings import Settings
 from bot.features.tools import ToolContext
 from bot.features.tools.build import build_toolbox
 from bot.features.tools.functions import FunctionTools
@@ -28,7 +28,7 @@ async def test_calls_errors_and_latency_per_tool() -> None:
         await asyncio.sleep(n)
         return "found"
 
-    toolbox = build_toolbox(Settings(_env_file=None), [functions])  # type: ignore[call-arg]
+    toolbox = build_toolbox(Settings(_env_file=None).tools, [functions])  # type: ignore[call-arg]
     before_ok = sample("fmbot_tool_calls_total", tool="metered_lookup", outcome="ok")
     before_error = sample("fmbot_tool_calls_total", tool="metered_lookup", outcome="error")
     before_timeout = sample("fmbot_tool_calls_total", tool="metered_lookup", outcome="timeout")

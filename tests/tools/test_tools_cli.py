@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.features.settings import Settings
 from bot.features.tools.build import build_toolbox
 from bot.wiring import tool_environment
 from tests.conftest import REPO_ROOT
@@ -58,14 +58,14 @@ def test_variables_come_from_the_environment_over_dotenv(
         '[[http]]\nname = "a"\ndescription = "d"\nurl = "https://x"\n'
         'headers = { Authorization = "Bearer ${SHOP_TOKEN}" }\n', encoding="utf-8")
     settings = Settings(_env_file=None, tools_file=tmp_path / "tools.toml")  # type: ignore[call-arg]
-    toolbox = build_toolbox(settings)
+    toolbox = build_toolbox(settings.tools)
     assert [d.name for d in toolbox.offered(is_admin=False)] == ["a"]
 
 
 def test_without_tools_file_the_toolbox_is_empty() -> None:
     settings = Settings(_env_file=None, tools_file="")  # type: ignore[call-arg]
     assert settings.tools_file is None
-    assert not build_toolbox(settings)
+    assert not build_toolbox(settings.tools)
 
 
 def test_report_has_the_tools_section_and_csv(tmp_path: Path) -> None:

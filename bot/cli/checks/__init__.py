@@ -27,7 +27,7 @@ from bot.cli.checks.services import (
     redacted,
 )
 from bot.cli.checks.wire import wire_outcomes
-from bot.config import Settings
+from bot.features.settings import Settings
 
 if TYPE_CHECKING:
     from bot.features.commands import FeatureCheck

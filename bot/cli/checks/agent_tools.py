@@ -4,7 +4,7 @@ is reachable with the deployment's credentials, and what web search is set to do
 from __future__ import annotations
 
 from bot.cli.checks.outcome import Outcome, failed, passed
-from bot.config import Settings
+from bot.features.settings import Settings
 
 NAME = "vector store"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from bot.cli.checks.outcome import Outcome, failed, passed
-from bot.config import Settings
+from bot.features.settings import Settings
 
 
 async def check_models(settings: Settings) -> list[Outcome]:

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 
 from bot.cli.checks.outcome import Outcome, failed, passed, unexpected
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
+from bot.features.settings import Settings
 
 if TYPE_CHECKING:
     from aiogram import Bot

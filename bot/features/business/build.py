@@ -3,25 +3,21 @@ answered."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.config import Settings
     from bot.features.business.replies import BusinessOptions
+    from bot.features.business.settings import BusinessArea
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 
 
-def build_business(settings: Settings) -> BusinessOptions | None:
+def build_business(area: BusinessArea) -> BusinessOptions | None:
     """Chat automation's options; None with BUSINESS_REPLIES=off."""
-    if settings.business_replies == "off":
+    if area.replies == "off":
         return None
     from bot.features.business.replies import BusinessOptions
 
-    return BusinessOptions(
-        mode=settings.business_replies,
-        takeover=dt.timedelta(minutes=settings.business_takeover_minutes),
-    )
+    return BusinessOptions(mode=area.replies, takeover=area.takeover)
 
 
 def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:

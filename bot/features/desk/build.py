@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.extending.events import HandoffEvent
 from bot.features.desk.domain import DeskService, HoursFormatError, SupportHours
+from bot.features.desk.settings import DeskArea
 
 if TYPE_CHECKING:
     from bot.features.desk.insights import InsightJobs
@@ -32,35 +34,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 
-def support_hours(settings: Settings) -> SupportHours:
+def support_hours(desk: DeskArea) -> SupportHours:
+    """SUPPORT_HOURS in SUPPORT_TIMEZONE (ConfigError naming what is wrong)."""
     try:
-        return SupportHours.parse(settings.support_hours, settings.support_timezone)
+        return SupportHours.parse(desk.hours, desk.timezone)
     except HoursFormatError as exc:
         raise ConfigError(str(exc)) from None
 
 
-def check_support(settings: Settings) -> None:
-    """The desk's settings before anything starts (bot/wiring/preflight.py): SUPPORT_TIMEZONE,
-    SUPPORT_CHAT_ID and the form of SUPPORT_HOURS, every problem at once."""
-    found: list[str] = []
-    try:
-        settings.check_support()
-    except ConfigError as exc:
-        found.append(str(exc))
-    try:  # the form of the hours, whatever the time zone (checked just above)
-        SupportHours.parse(settings.support_hours, "UTC")
-    except HoursFormatError as exc:
-        found.append(str(exc))
-    if found:
-        raise ConfigError("\n".join(found))
-
-
 def build_desk_service(ground: Groundwork) -> DeskService | None:
     """The desk's records when SUPPORT_CHAT_ID is set and the front is Telegram's."""
-    settings = ground.settings
-    if not (settings.support_chat_id and ground.front.telegram):
+    desk = ground.settings.desk
+    if not (desk.on and ground.front.telegram):
         return None
-    return DeskService(ground.db.sessionmaker, support_chat_id=settings.support_chat_id,
+    return DeskService(ground.db.sessionmaker, support_chat_id=desk.chat_id,
                        shared=ground.front.shared)
 
 
@@ -83,46 +70,51 @@ def build_desk(
     *,
     menu: dict[str, dict[str, str]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
+    feedback_buttons: bool = False,
+    kb_folder: Path | None = None,
 ) -> SupportDesk | None:
     """The support desk on its records `service` (None: no desk), sending through `outbox`
     (with replicas, `shared` coordinates its jobs): it lists the App's `menu` commands to
-    operators and tells `on_handoff` of each handoff."""
+    operators and tells `on_handoff` of each handoff. `feedback_buttons` (KB_MODE=strict):
+    👍/👎 under every answer; `kb_folder`: where approved FAQ drafts are written (the first
+    KB_PATH folder)."""
     from bot.features.desk.telegram import DeskOptions, SupportDesk
 
     if service is None:
         return None
     settings, db, client = ground.settings, ground.db, ground.client
+    area = settings.desk
     options = DeskOptions(
-        support_chat_id=settings.support_chat_id,
-        hours=support_hours(settings),
-        csat=settings.csat == "on",
-        # 👍/👎 under every answer in KB_MODE=strict deployments.
-        feedback_buttons=settings.kb_effective_mode == "strict",
+        support_chat_id=area.chat_id,
+        hours=support_hours(area),
+        csat=area.csat,
+        feedback_buttons=feedback_buttons,
         summary_model=settings.text_model,
         retention_days=settings.retention_days,
         admins=tuple(settings.admin_user_ids),
     )
-    classify = client.classify_few_shot if settings.handoff_classifier == "on" else None
+    classify = client.classify_few_shot if area.handoff_classifier else None
     coordinator = shared.coordinator if shared is not None else None
-    insights = build_insights(settings, db, client, ground.chat_model)
+    insights = build_insights(area, db, client, ground.chat_model, owner=settings.replica_id)
     desk = SupportDesk(
         service, outbox, options, model=ground.chat_model, classify=classify,
         coordinator=coordinator, insights=insights,
-        faq=build_faq(settings, db, insights, knowledge),
+        faq=build_faq(area, db, insights, knowledge, kb_folder),
         # numpy loads only with a knowledge base (DESIGN.md): without one, `insights gaps`.
-        gaps=build_gaps(settings, db, insights, knowledge.embedder, knowledge)
+        gaps=build_gaps(area, db, insights, knowledge.embedder, knowledge)
         if insights and knowledge else None,
-        gaps_every=settings.insights_interval, menu_extra=menu, on_handoff=on_handoff,
+        gaps_every=area.insights_interval, menu_extra=menu, on_handoff=on_handoff,
     )
     return desk
 
 
 def build_faq(
-    settings: Settings, db: Database, insights: InsightJobs | None,
-    knowledge: KnowledgeBase | None,
+    desk: DeskArea, db: Database, insights: InsightJobs | None,
+    knowledge: KnowledgeBase | None, kb_folder: Path | None,
 ) -> FaqDrafts | None:
-    """FAQ drafts with DESK_INSIGHTS and a knowledge base to write them into."""
-    if insights is None or knowledge is None or not settings.kb_path:
+    """FAQ drafts with DESK_INSIGHTS and a knowledge base to write them into (in the file
+    KB_DRAFTS_FILE of `kb_folder`)."""
+    if insights is None or knowledge is None or kb_folder is None:
         return None
     from bot.features.desk.insights.faq import FaqDrafts
 
@@ -134,27 +126,28 @@ def build_faq(
 
     return FaqDrafts(
         insights, db.sessionmaker, similar=similar, embed=embed,
-        threshold=settings.kb_drafts_similarity,
-        kb_file=settings.kb_path[0].expanduser() / settings.kb_drafts_file,
+        threshold=desk.drafts_similarity,
+        kb_file=kb_folder.expanduser() / desk.drafts_file,
     )
 
 
 def build_insights(
-    settings: Settings, db: Database, client: FoundationModelsClient, chat_model: ChatModel
+    desk: DeskArea, db: Database, client: FoundationModelsClient, chat_model: ChatModel,
+    *, owner: str,
 ) -> InsightJobs | None:
-    """Deferred model jobs when DESK_INSIGHTS is on."""
-    if not settings.desk_insights_on:
+    """Deferred model jobs when DESK_INSIGHTS is on; `owner`: this replica (REPLICA_ID)."""
+    if not desk.insights:
         return None
     from bot.features.desk.insights import InsightJobs
 
     return InsightJobs(
-        db.sessionmaker, client, model_name=settings.insights_model,
-        owner=settings.replica_id, sync_model=chat_model,
+        db.sessionmaker, client, model_name=desk.insights_model, owner=owner,
+        sync_model=chat_model,
     )
 
 
 def build_gaps(
-    settings: Settings, db: Database, insights: InsightJobs | None, embedder: Embedder,
+    desk: DeskArea, db: Database, insights: InsightJobs | None, embedder: Embedder,
     knowledge: KnowledgeBase | None,
 ) -> GapAnalysis:
     """Content gaps: questions embedded by `embedder` (the knowledge base's when there is
@@ -171,7 +164,7 @@ def build_gaps(
 
     return GapAnalysis(
         db.sessionmaker, embed=embed, similar=similar, jobs=insights,
-        covered_at=settings.kb_drafts_similarity,
+        covered_at=desk.drafts_similarity,
     )
 
 

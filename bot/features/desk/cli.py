@@ -70,7 +70,7 @@ async def run_faq_eval(factory: Factory, path: Path) -> None:
     except ValueError as exc:
         raise ConfigError(f"insights eval-faq: {exc}") from None
     async with factory.client() as client:
-        embedder = build_embedder(settings, client)
+        embedder = build_embedder(settings.knowledge, client)
 
         async def embed(text: str) -> Any:
             return (await embedder.query(text)).values
@@ -92,8 +92,9 @@ async def run_gaps(factory: Factory, *, days: int, csv_path: Path | None) -> Non
                            owner=settings.replica_id)
         try:
             knowledge = c.features.knowledge
-            embedder = knowledge.embedder if knowledge else build_embedder(settings, c.client)
-            gaps = await build_gaps(settings, c.db, jobs, embedder, knowledge).run(days)
+            embedder = (knowledge.embedder if knowledge
+                        else build_embedder(settings.knowledge, c.client))
+            gaps = await build_gaps(settings.desk, c.db, jobs, embedder, knowledge).run(days)
         finally:
             await jobs.aclose()
     print(format_gaps(gaps, days))

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING
 
 from bot.cli.factory import ReportSection
 from bot.features.desk.build import support_hours
+from bot.features.desk.settings import DeskArea
 from bot.plurals import quantity
 
 if TYPE_CHECKING:
     from bot.cli.factory import ReportPart
-    from bot.config import Settings
     from bot.storage.database import Database
 
 
-def desk_report(settings: Settings) -> ReportPart:
+def desk_report(desk: DeskArea) -> ReportPart:
     """The desk's part of the report, its hours from SUPPORT_HOURS (ConfigError if wrong)."""
-    hours = support_hours(settings)
+    hours = support_hours(desk)
 
     async def part(db: Database, days: int) -> ReportSection:
         from bot.features.desk.domain.report import build_report, format_report, write_csv

@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
-from bot.config import Settings
+from bot.features.documents.settings import DocumentsArea
 
 if TYPE_CHECKING:
     from bot.features.documents.chat import ChatDocuments
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def build_documents(
-    settings: Settings, files: TelegramFiles, stack: AsyncExitStack,
+    area: DocumentsArea, files: TelegramFiles, stack: AsyncExitStack,
     chats: ChatDocuments | None,
 ) -> DocumentSupport | None:
     """Documents sent in chat: downloads from Telegram, read in bounded worker processes
@@ -27,4 +27,4 @@ def build_documents(
         return None
     reader = DocumentReader()
     stack.push_async_callback(reader.aclose)
-    return DocumentSupport(files, reader, chats, max_mb=settings.max_document_mb)
+    return DocumentSupport(files, reader, chats, max_mb=area.max_mb)

@@ -14,7 +14,7 @@ def build_guest(ground: Groundwork, system_prompt: str) -> GuestAnswers | None:
     """Guest mode's answers: the chat model, the bot's system prompt and reply settings, the
     daily token budget; None with GUEST_MODE=off."""
     settings = ground.settings
-    if settings.guest_mode == "off":
+    if not settings.guest.on:
         return None
     from bot.features.guest.answering import GuestAnswers
     from bot.foundation_models.types import CompletionOptions

@@ -50,7 +50,7 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
     async with factory.database() as db, factory.client() as client:
         if settings.kb_mode == "off":
             settings = settings.model_copy(update={"kb_mode": "assist"})
-        knowledge = build_knowledge(settings, db, client)
+        knowledge = build_knowledge(settings.knowledge, db, client)
         assert knowledge is not None
         if args.kb_command == "sync":
             return await _sync(knowledge, allow_removal=args.allow_removal)

@@ -30,7 +30,7 @@ async def run_store(factory: Factory, args: argparse.Namespace) -> int:
         db = await stack.enter_async_context(factory.database())
         client = build_store_client(settings, build_auth_from(settings))
         stack.push_async_callback(client.aclose)
-        syncer = build_store_sync(settings, db, client)
+        syncer = build_store_sync(settings.knowledge, db, client)
         try:
             if args.kb_command == "sync":
                 bar = ProgressBar(sys.stderr)

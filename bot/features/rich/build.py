@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.features.rich.settings import RichArea
     from bot.telegram.answer_parts import FinalForm
 
 
-def build_final_forms(settings: Settings) -> list[FinalForm]:
+def build_final_forms(area: RichArea) -> list[FinalForm]:
     """The forms a finished answer may take besides its text: rich messages (tables,
     headings, math and nested lists) unless RICH_MESSAGES=off."""
-    if settings.rich_messages == "off":
+    if not area.on:
         return []
     from bot.features.rich import RichAnswers
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.features.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
 from bot.features.tools.loop import ToolLoop
+from bot.features.tools.settings import ToolsArea
 from bot.features.tools.signing import RequestSigner, SigningKeyError
 from bot.features.tools.turns import ToolLoopSettings
 
@@ -17,22 +18,20 @@ if TYPE_CHECKING:
     from bot.storage.database import Database
 
 
-def build_toolbox(settings: Settings, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
+def build_toolbox(area: ToolsArea, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
     """TOOLS_FILE's HTTP actions and MCP servers (not yet connected), and `extra_sources`
     (Python function tools); a bad file is one ConfigError line."""
     from bot.wiring.groundwork import tool_environment
 
-    secret = settings.tools_signing_secret
+    secret = area.signing_secret
     try:
         signer = None
         if secret is not None:
-            signer = RequestSigner.with_secret(secret.get_secret_value(),
-                                               settings.tools_signing_key_id)
-        elif settings.tools_signing_key is not None:
-            signer = RequestSigner.with_key_file(settings.tools_signing_key,
-                                                 settings.tools_signing_key_id)
+            signer = RequestSigner.with_secret(secret.get_secret_value(), area.signing_key_id)
+        elif area.signing_key is not None:
+            signer = RequestSigner.with_key_file(area.signing_key, area.signing_key_id)
         toolbox = load_toolbox(
-            settings.tools_file,
+            area.file,
             environ=tool_environment(),
             signer=signer,
             extra_sources=extra_sources,
@@ -58,29 +57,32 @@ async def start_toolbox_of(toolbox: Toolbox) -> None:
 
 
 def build_tool_loop(
-    settings: Settings,
+    area: ToolsArea,
     db: Database,
     chat_model: ChatModel,
     toolbox: Toolbox,
     *,
+    admins: frozenset[int] = frozenset(),
+    daily_tokens: int = 0,
     desk_state: Callable[[int], Awaitable[str | None]] | None = None,
     on_superseded: Callable[[int, list[int]], None] | None = None,
 ) -> ToolLoop:
     """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools.
+    `admins` (ADMIN_USER_IDS) are exempt from the limits; `daily_tokens`: DAILY_TOKEN_LIMIT;
     `desk_state`: the state of a user's support conversation, for the tools to see;
     `on_superseded`: told which cards a new message took the buttons off."""
     return ToolLoop(
         toolbox=toolbox,
         settings=ToolLoopSettings(
-            max_rounds=settings.tools_max_rounds,
-            confirm_ttl=settings.tools_confirm_ttl,
-            result_chars=settings.tools_result_chars,
-            parallel=settings.tools_parallel,
-            models=frozenset(settings.tools_models),
-            admins=frozenset(settings.admin_user_ids),
-            daily_tokens=settings.daily_token_limit,
-            calls_per_user_hour=settings.tools_calls_per_user_hour,
-            writes_per_user_day=settings.tools_writes_per_user_day,
+            max_rounds=area.max_rounds,
+            confirm_ttl=area.confirm_ttl,
+            result_chars=area.result_chars,
+            parallel=area.parallel,
+            models=area.models,
+            admins=admins,
+            daily_tokens=daily_tokens,
+            calls_per_user_hour=area.calls_per_user_hour,
+            writes_per_user_day=area.writes_per_user_day,
         ),
         sessionmaker=db.sessionmaker,
         model=chat_model,

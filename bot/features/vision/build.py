@@ -18,4 +18,4 @@ def build_vision(ground: Groundwork, fetch: ImageSource | None = None) -> Vision
     settings = ground.settings
     model = build_vision_model(settings, ground.chat_model, ground.auth, ground.stack,
                                ground.http)
-    return Vision(model, settings.vision_model, fetch=fetch) if model is not None else None
+    return Vision(model, settings.vision.model, fetch=fetch) if model is not None else None

@@ -25,24 +25,24 @@ def build_voice(
     """None when VOICE_REPLIES is off (or unset with speech recognition off). `coordinator`
     (several replicas): each reply is spoken under its lease, a dead replica's taken over."""
     settings = ground.settings
-    mode = settings.voice_replies_mode
-    if mode == "off":
+    area = settings.voice
+    if area.replies == "off":
         return None
     from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
     from bot.features.voice.replies import VoiceReplies
     from bot.foundation_models.speech_synthesis import SpeechSynthesizer
 
     synthesizer = SpeechSynthesizer(
-        base_url=settings.tts_url, auth=ground.auth, folder_id=settings.yandex_folder_id,
+        base_url=area.tts_url, auth=ground.auth, folder_id=settings.yandex_folder_id,
         http=ground.http,
     )
     stack.push_async_callback(synthesizer.aclose)
     config = VoiceConfig(
-        policy=VoicePolicy(VoiceMode(mode), groups=settings.voice_replies_groups == "on"),
-        voice=settings.tts_voice,
-        voices={"ru": settings.tts_voice_ru, "en": settings.tts_voice_en},
-        speed=settings.tts_speed,
-        chars_per_day=settings.tts_chars_per_user_day,
+        policy=VoicePolicy(VoiceMode(area.replies), groups=area.groups),
+        voice=area.tts_voice,
+        voices={"ru": area.tts_voice_ru, "en": area.tts_voice_en},
+        speed=area.tts_speed,
+        chars_per_day=area.tts_chars_per_user_day,
     )
     voice = VoiceReplies(
         synthesizer=synthesizer, sessionmaker=ground.db.sessionmaker, outbox=outbox,
@@ -73,14 +73,15 @@ def build_long_voice(ground: Groundwork, files: TelegramFiles, stack: AsyncExitS
     from bot.foundation_models.speech_async import AsyncSpeechRecognizer
 
     settings = ground.settings
+    area = settings.voice
     recognizer = AsyncSpeechRecognizer(
-        base_url=settings.stt_url, operation_url=settings.yandex_operation_url,
+        base_url=area.stt_url, operation_url=settings.yandex_operation_url,
         auth=ground.auth, folder_id=settings.yandex_folder_id, http=ground.http,
     )
     stack.push_async_callback(recognizer.aclose)
     return LongNotes(
         files=files, recognizer=recognizer, sessionmaker=ground.db.sessionmaker,
-        max_seconds=settings.max_voice_seconds, poll_interval=settings.stt_poll_interval,
+        max_seconds=area.max_seconds, poll_interval=area.poll_interval,
     )
 
 

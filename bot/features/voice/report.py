@@ -14,7 +14,7 @@ from bot.storage.models import utc_today
 
 if TYPE_CHECKING:
     from bot.cli.factory import ReportPart
-    from bot.config import Settings
+    from bot.features.voice.settings import VoiceArea
     from bot.storage.database import Database
 
 
@@ -34,11 +34,11 @@ async def voice_report(
     )
 
 
-def voice_part(settings: Settings) -> ReportPart:
+def voice_part(voice: VoiceArea) -> ReportPart:
     """Voice replies' part of `fmbot report` (their daily budget: TTS_CHARS_PER_USER_DAY)."""
 
     async def part(db: Database, days: int) -> ReportSection:
         return ReportSection(await voice_report(
-            db.sessionmaker, days=days, budget=settings.tts_chars_per_user_day))
+            db.sessionmaker, days=days, budget=voice.tts_chars_per_user_day))
 
     return part

@@ -3,27 +3,31 @@ knowledge base's Vector Store (KB_BACKEND=yandex)."""
 
 from __future__ import annotations
 
-from bot.config import Settings
 from bot.features.websearch.hosted import HostedSearch, web_search_tool
+from bot.features.websearch.settings import WebSearchArea
 from bot.storage.database import Database
 from bot.storage.models import utc_today
 
 
-def build_hosted(settings: Settings, db: Database) -> HostedSearch | None:
+def build_hosted(
+    area: WebSearchArea, db: Database, *, text_api: str, file_search: bool = False,
+    store_id: str = "", file_results: int = 5, strict: bool = False,
+) -> HostedSearch | None:
     """Web and file search for the conversation service (`service.hosted`), or None when the
-    deployment offers neither (or is not on the Responses wire)."""
-    if settings.text_api != "responses":
+    deployment offers neither (or is not on the Responses wire: `text_api`). `file_search`
+    (KB_BACKEND=yandex with the knowledge base on): the Vector Store `store_id` (empty: the
+    one `kb sync` created), `file_results` passages (KB_TOP_K), `strict` (KB_MODE=strict)."""
+    if text_api != "responses":
         return None
-    web = settings.web_search == "on"
-    files = settings.kb_backend == "yandex" and settings.kb_effective_mode != "off"
-    if not (web or files):
+    web = area.on
+    if not (web or file_search):
         return None
-    store_id = None
-    if files:
+    store = None
+    if file_search:
         # Which store: KB_VECTOR_STORE_ID, else the one `kb sync` created (asked once it exists).
         from bot.storage.repositories.kb_store import KbStoreRepository
 
-        known = [settings.kb_vector_store_id]
+        known = [store_id]
 
         async def resolve() -> str:
             if not known[0]:
@@ -31,12 +35,12 @@ def build_hosted(settings: Settings, db: Database) -> HostedSearch | None:
                     known[0] = await KbStoreRepository(session).last_store() or ""
             return known[0]
 
-        store_id = resolve
+        store = resolve
     return HostedSearch(
         sessionmaker=db.sessionmaker, today=utc_today,
-        web_tool=web_search_tool(settings.web_search_domains, settings.web_search_region,
-                                 settings.web_search_context) if web else None,
-        web_limit=settings.web_searches_per_user_day,
-        store_id=store_id, file_results=settings.kb_top_k,
-        strict=files and settings.kb_effective_mode == "strict",
+        web_tool=web_search_tool(area.domains, area.region, area.context)
+        if web else None,
+        web_limit=area.per_user_day,
+        store_id=store, file_results=file_results,
+        strict=file_search and strict,
     )

@@ -7,63 +7,26 @@ to the first operator reply within the hours (as Zendesk and Chatwoot report bus
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_RANGE = re.compile(
-    r"^\s*(?P<d1>[a-z]{3})(?:\s*-\s*(?P<d2>[a-z]{3}))?\s+"
-    r"(?P<h1>\d{1,2}):(?P<m1>\d{2})\s*-\s*(?P<h2>\d{1,2}):(?P<m2>\d{2})\s*$",
-    re.IGNORECASE,
-)
+from bot.features.desk.settings import HoursFormatError, Windows, parse_hours
 
-
-class HoursFormatError(ValueError):
-    """SUPPORT_HOURS does not parse; the message shows the expected form."""
+__all__ = ["HoursFormatError", "SupportHours"]
 
 
 @dataclass(frozen=True, slots=True)
 class SupportHours:
     """Open minutes per weekday (0 = Monday) as (start, end) minute pairs; empty = always."""
 
-    windows: tuple[tuple[tuple[int, int], ...], ...]
+    windows: Windows
     zone: ZoneInfo
 
     @classmethod
     def parse(cls, spec: str, timezone: str = "UTC") -> SupportHours:
+        """SUPPORT_HOURS in SUPPORT_TIMEZONE (the form is read by the desk's settings)."""
         zone = ZoneInfo(timezone)
-        spec = spec.strip()
-        if not spec:
-            return cls((), zone)
-        days: list[list[tuple[int, int]]] = [[] for _ in DAYS]
-        for part in re.split(r"[;,]", spec):
-            if not part.strip():
-                continue
-            match = _RANGE.match(part)
-            if match is None or match["d1"].lower() not in DAYS:
-                raise HoursFormatError(
-                    f"SUPPORT_HOURS: cannot read {part.strip()!r}; "
-                    "expected e.g. 'Mon-Fri 09:00-18:00; Sat 10:00-14:00'"
-                )
-            first = DAYS.index(match["d1"].lower())
-            last_name = (match["d2"] or match["d1"]).lower()
-            if last_name not in DAYS:
-                raise HoursFormatError(f"SUPPORT_HOURS: unknown day {match['d2']!r}")
-            last = DAYS.index(last_name)
-            start = int(match["h1"]) * 60 + int(match["m1"])
-            end = int(match["h2"]) * 60 + int(match["m2"])
-            if not (0 <= start < end <= 24 * 60) or int(match["m1"]) > 59 or int(match["m2"]) > 59:
-                raise HoursFormatError(
-                    f"SUPPORT_HOURS: {part.strip()!r} must end after it starts, within a day"
-                )
-            day = first
-            while True:
-                days[day].append((start, end))
-                if day == last:
-                    break
-                day = (day + 1) % 7
-        return cls(tuple(tuple(sorted(d)) for d in days), zone)
+        return cls(parse_hours(spec), zone)
 
     @property
     def always(self) -> bool:

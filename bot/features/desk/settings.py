@@ -1,0 +1,169 @@
+"""The support desk's section of the settings (SUPPORT_*, HANDOFF_CLASSIFIER, CSAT, DESK_*,
+INSIGHTS_*, KB_DRAFTS_*): the operators' chat, their hours, the learning loop. A leaf: pydantic,
+the standard library and the settings' parsing helpers only (bot/features/settings.py composes
+it). SUPPORT_HOURS's form is read here (`parse_hours`), so that one check names every problem
+before the bot starts; the desk's `SupportHours` is built on it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings
+
+from bot.config.parsing import _blank_to, _raise_all
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(
+    r"^\s*(?P<d1>[a-z]{3})(?:\s*-\s*(?P<d2>[a-z]{3}))?\s+"
+    r"(?P<h1>\d{1,2}):(?P<m1>\d{2})\s*-\s*(?P<h2>\d{1,2}):(?P<m2>\d{2})\s*$",
+    re.IGNORECASE,
+)
+
+#: Open minutes per weekday (0 = Monday) as (start, end) minute pairs; empty = always.
+Windows = tuple[tuple[tuple[int, int], ...], ...]
+
+
+class HoursFormatError(ValueError):
+    """SUPPORT_HOURS does not parse; the message shows the expected form."""
+
+
+def parse_hours(spec: str) -> Windows:
+    """SUPPORT_HOURS ("Mon-Fri 09:00-18:00; Sat 10:00-14:00") as open minutes per weekday;
+    empty: always open. HoursFormatError names what cannot be read."""
+    spec = spec.strip()
+    if not spec:
+        return ()
+    days: list[list[tuple[int, int]]] = [[] for _ in DAYS]
+    for part in re.split(r"[;,]", spec):
+        if not part.strip():
+            continue
+        match = _RANGE.match(part)
+        if match is None or match["d1"].lower() not in DAYS:
+            raise HoursFormatError(
+                f"SUPPORT_HOURS: cannot read {part.strip()!r}; "
+                "expected e.g. 'Mon-Fri 09:00-18:00; Sat 10:00-14:00'"
+            )
+        first = DAYS.index(match["d1"].lower())
+        last_name = (match["d2"] or match["d1"]).lower()
+        if last_name not in DAYS:
+            raise HoursFormatError(f"SUPPORT_HOURS: unknown day {match['d2']!r}")
+        last = DAYS.index(last_name)
+        start = int(match["h1"]) * 60 + int(match["m1"])
+        end = int(match["h2"]) * 60 + int(match["m2"])
+        if not (0 <= start < end <= 24 * 60) or int(match["m1"]) > 59 or int(match["m2"]) > 59:
+            raise HoursFormatError(
+                f"SUPPORT_HOURS: {part.strip()!r} must end after it starts, within a day"
+            )
+        day = first
+        while True:
+            days[day].append((start, end))
+            if day == last:
+                break
+            day = (day + 1) % 7
+    return tuple(tuple(sorted(d)) for d in days)
+
+
+@dataclass(frozen=True, slots=True)
+class DeskArea:
+    """The support desk's settings, resolved: `chat_id` 0 means no desk; `insights` is
+    DESK_INSIGHTS or its default (on with a desk)."""
+
+    chat_id: int
+    hours: str
+    timezone: str
+    handoff_classifier: bool
+    csat: bool
+    insights: bool
+    insights_model: str
+    insights_interval: float
+    drafts_file: str
+    drafts_similarity: float
+
+    @property
+    def on(self) -> bool:
+        return bool(self.chat_id)
+
+
+class DeskSettings(BaseSettings):
+    """The support desk and its learning loop."""
+
+    # --- Support desk ---------------------------------------------------------------
+    # The operators' supergroup (topics enabled, the bot an admin that may manage topics);
+    # 0 = no handoff at all.
+    support_chat_id: int = 0
+    # When people answer, e.g. "Mon-Fri 09:00-18:00" (several ranges separated by ";");
+    # empty = always.
+    support_hours: str = ""
+    support_timezone: str = "UTC"
+    handoff_classifier: Literal["on", "off"] = "off"
+    csat: Literal["on", "off"] = "on"
+
+    # --- Desk insights ----------------------------------------------------------------
+    # Handoff summaries and tags, final summaries (and later FAQ drafts and content gaps),
+    # made in Yandex's asynchronous mode; unset = on when SUPPORT_CHAT_ID is set.
+    desk_insights: Literal["on", "off"] | None = None
+    # YandexGPT Pro through completionAsync (half the synchronous price), JSON-schema output;
+    # a model without an asynchronous mode (Qwen, gpt-oss, Gemma) runs the jobs synchronously.
+    insights_model: str = "yandexgpt/latest"
+    # Seconds between two content-gap analyses (default: daily).
+    insights_interval: float = Field(default=86400.0, gt=0)
+    # FAQ drafts a person approved are appended to this .jsonl file in the first KB_PATH
+    # folder (indexed by the next sync); a draft at least this similar (cosine of the
+    # embeddings) to a passage or another draft is dropped as a duplicate.
+    kb_drafts_file: str = "faq-from-desk.jsonl"
+    kb_drafts_similarity: float = Field(default=0.76, gt=0, le=1)  # `insights eval-faq`
+
+    @field_validator("support_chat_id", mode="before")
+    @classmethod
+    def _blank_chat_is_zero(cls, value: object) -> object:
+        # `SUPPORT_CHAT_ID=` as `.env.example` has it means "not set".
+        return _blank_to(value, 0)
+
+    @field_validator("desk_insights", mode="before")
+    @classmethod
+    def _blank_insights_is_unset(cls, value: object) -> object:
+        # `DESK_INSIGHTS=` (as .env.example has it) means "not set": on with a support chat.
+        return _blank_to(value, None)
+
+    @property
+    def desk_insights_on(self) -> bool:
+        if not self.support_chat_id:
+            return False
+        return self.desk_insights != "off"
+
+    @property
+    def desk(self) -> DeskArea:
+        """The support desk's settings as one value."""
+        return DeskArea(
+            chat_id=self.support_chat_id, hours=self.support_hours,
+            timezone=self.support_timezone, handoff_classifier=self.handoff_classifier == "on",
+            csat=self.csat == "on", insights=self.desk_insights_on,
+            insights_model=self.insights_model, insights_interval=self.insights_interval,
+            drafts_file=self.kb_drafts_file, drafts_similarity=self.kb_drafts_similarity,
+        )
+
+    def check_support(self) -> None:
+        """The desk's settings before anything starts (bot/wiring/preflight.py):
+        SUPPORT_TIMEZONE, SUPPORT_CHAT_ID and the form of SUPPORT_HOURS, every problem at
+        once."""
+        problems: list[str] = []
+        try:
+            ZoneInfo(self.support_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"SUPPORT_TIMEZONE: unknown time zone {self.support_timezone!r} "
+                "(an IANA name such as Europe/Moscow)"
+            )
+        if self.support_chat_id > 0:
+            problems.append(
+                "SUPPORT_CHAT_ID must be a supergroup id (negative, starting with -100)"
+            )
+        try:  # the form of the hours, whatever the time zone (checked just above)
+            parse_hours(self.support_hours)
+        except HoursFormatError as exc:
+            problems.append(str(exc))
+        _raise_all(problems)
