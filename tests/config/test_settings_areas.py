@@ -1,0 +1,244 @@
+"""Settings per area: each feature's section in its folder (bot/features/<name>/settings.py),
+the core's in bot/config, composed as one `Settings` whose environment names, keyword arguments
+and flat attributes are the ones they always were; each area read as a frozen value object
+with its defaults resolved (`settings.voice.replies`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
+
+from bot import Settings as PublicSettings
+from bot.config import ConfigError, CoreSettings
+from bot.features.desk.settings import DeskSettings
+from bot.features.knowledge.settings import KnowledgeSettings
+from bot.features.settings import Settings, load_settings
+from bot.features.voice.settings import VoiceSettings
+from tests.conftest import REPO_ROOT
+
+ENV_EXAMPLE = REPO_ROOT / ".env.example"
+_SET = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]+)=(?P<value>.+)$")
+
+# Every variable Settings read before the areas were split (116 of them): none renamed,
+# none lost, none added by the split.
+NAMES_BEFORE = [
+    "WEB_SEARCH", "WEB_SEARCH_DOMAINS", "WEB_SEARCH_REGION", "WEB_SEARCH_CONTEXT",
+    "WEB_SEARCHES_PER_USER_DAY", "KB_BACKEND", "KB_VECTOR_STORE_ID", "KB_VECTOR_STORE_DAYS",
+    "DATABASE_URL", "DATABASE_OUTAGE_GRACE", "LOG_LEVEL", "LOG_FORMAT", "REDIS_URL",
+    "REPLICA_ID", "METRICS_LISTEN", "VOICE_REPLIES", "VOICE_REPLIES_GROUPS", "TTS_URL",
+    "TTS_VOICE", "TTS_VOICE_RU", "TTS_VOICE_EN", "TTS_SPEED", "TTS_CHARS_PER_USER_DAY",
+    "MAX_VOICE_SECONDS", "STT_POLL_INTERVAL", "VISION_MODEL", "MAX_IMAGE_MB",
+    "SPEECH_RECOGNITION", "STT_URL", "MEDIA_DOWNLOAD_TIMEOUT", "MAX_DOCUMENT_MB",
+    "TOOLS_MAX_ROUNDS", "TOOLS_CONFIRM_TTL", "TOOLS_RESULT_CHARS", "TOOLS_PARALLEL",
+    "TOOLS_MODELS", "TOOLS_FILE", "TOOLS_SIGNING_SECRET", "TOOLS_SIGNING_KEY",
+    "TOOLS_CALLS_PER_USER_HOUR", "TOOLS_WRITES_PER_USER_DAY", "TOOLS_SIGNING_KEY_ID",
+    "SUPPORT_CHAT_ID", "SUPPORT_HOURS", "SUPPORT_TIMEZONE", "HANDOFF_CLASSIFIER", "CSAT",
+    "ALLOWED_CHAT_MEMBERS_OF", "DESK_INSIGHTS", "INSIGHTS_MODEL", "INSIGHTS_INTERVAL",
+    "KB_DRAFTS_FILE", "KB_DRAFTS_SIMILARITY", "KB_PATH", "KB_MODE", "KB_TOP_K", "KB_MIN_SCORE",
+    "KB_SYNC_INTERVAL", "EMBEDDING_DOC_MODEL", "EMBEDDING_QUERY_MODEL", "EMBEDDING_RPS",
+    "KB_REMOVAL_LIMIT", "KB_NOT_FOUND_CONTACT", "SYSTEM_PROMPT", "SYSTEM_PROMPT_FILE",
+    "ALLOWED_USER_IDS", "ALLOWED_CHAT_IDS", "ADMIN_USER_IDS", "RATE_LIMIT_PER_MINUTE",
+    "DAILY_TOKEN_LIMIT", "DAILY_IMAGE_LIMIT", "RETENTION_DAYS", "QUEUE_MAX_AGE",
+    "QUEUE_STALE_ACTION", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "TELEGRAM_MODE",
+    "TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_WEBHOOK_LISTEN", "GUEST_MODE",
+    "RICH_MESSAGES", "BUSINESS_REPLIES", "BUSINESS_TAKEOVER_MINUTES", "TELEGRAM_MESSAGE_BURST",
+    "TELEGRAM_DRAFT_INTERVAL", "TELEGRAM_DRAFT_RATE", "TELEGRAM_DRAFT_RATE_FLOOR",
+    "TELEGRAM_DRAFT_RECOVERY", "TELEGRAM_FINAL_PREVIEW", "TELEGRAM_FRAME_GRACE",
+    "YANDEX_FOLDER_ID", "YANDEX_API_KEY", "YANDEX_IAM_TOKEN", "YANDEX_SA_KEY_FILE",
+    "YANDEX_USE_METADATA", "YANDEX_LLM_URL", "YANDEX_OPERATION_URL", "YANDEX_IAM_URL",
+    "YANDEX_METADATA_URL", "YANDEX_DATA_LOGGING", "YANDEX_MAX_CONCURRENT_GENERATIONS",
+    "YANDEX_IDLE_TIMEOUT", "TEXT_API", "YANDEX_OPENAI_URL", "YANDEX_RESPONSES_URL",
+    "REASONING", "REASONING_EFFORT", "TEXT_MODEL", "IMAGE_MODEL", "ALLOWED_TEXT_MODELS",
+    "TEMPERATURE", "MAX_REPLY_TOKENS", "MODEL_CONTEXT_SIZES", "FMBOT_PLUGINS",
+    "EXTENSION_TIMEOUT",
+]
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def example_values() -> dict[str, str]:
+    """NAME=value lines `.env.example` sets (not the commented ones), non-empty values."""
+    found = {}
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        match = _SET.match(line.strip())
+        if match is not None:
+            found[match["name"]] = match["value"]
+    return found
+
+
+def test_the_names_are_the_ones_settings_always_read() -> None:
+    assert len(NAMES_BEFORE) == 116
+    assert {name.upper() for name in Settings.model_fields} == set(NAMES_BEFORE)
+    assert PublicSettings is Settings  # `from bot import Settings`
+    # No alias anywhere: a field's variable is its name in upper case.
+    assert not [name for name, field in Settings.model_fields.items()
+                if field.alias or field.validation_alias]
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("name", sorted(example_values()))
+def test_each_variable_env_example_sets_reaches_the_field_of_its_name(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    value = example_values()[name]
+    monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.model_fields_set == {name.lower()}
+
+
+def test_each_field_has_one_home_a_core_area_or_one_feature_section() -> None:
+    homes: dict[str, list[str]] = {}
+    for base in Settings.__mro__[1:]:
+        if issubclass(base, BaseSettings) and base not in (BaseSettings, CoreSettings):
+            for name in base.__annotations__:
+                if name in Settings.model_fields:
+                    homes.setdefault(name, []).append(base.__module__)
+    assert set(homes) == set(Settings.model_fields)
+    assert {name: where for name, where in homes.items() if len(where) != 1} == {}
+    feature_owned = {name for name, where in homes.items()
+                     if where[0].startswith("bot.features.")}
+    assert {"voice_replies", "tts_voice", "support_chat_id", "kb_top_k", "tools_file",
+            "vision_model", "max_document_mb", "web_search", "guest_mode", "rich_messages",
+            "business_replies", "speech_recognition", "kb_backend"} <= feature_owned
+    assert not feature_owned & {"yandex_folder_id", "telegram_bot_token", "database_url",
+                                "admin_user_ids", "media_download_timeout",
+                                "allowed_chat_members_of", "extension_timeout"}
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_flat_keywords_and_flat_attributes_still_work() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, voice_replies="always", support_chat_id=-1001, kb_top_k=7,
+        tools_max_rounds=3, guest_mode="off",
+    )
+    assert settings.voice_replies == "always"
+    assert settings.voice.replies == "always"
+    assert settings.support_chat_id == -1001
+    assert settings.desk.chat_id == -1001
+    assert settings.kb_top_k == 7
+    assert settings.knowledge.top_k == 7
+    assert settings.tools_max_rounds == 3
+    assert settings.tools.max_rounds == 3
+    assert settings.guest_mode == "off"
+    assert not settings.guest.on
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_voice_replies_unset_means_mirror_when_speech_is_on() -> None:
+    without = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (without.voice.speech, without.voice.replies) == (False, "off")
+    keyed = Settings(_env_file=None, yandex_api_key="k")  # type: ignore[call-arg]
+    assert (keyed.voice.speech, keyed.voice.replies) == (True, "mirror")
+    assert keyed.speech_on
+    assert keyed.voice_replies_mode == "mirror"
+    deaf = Settings(_env_file=None, yandex_api_key="k",  # type: ignore[call-arg]
+                    speech_recognition="off")
+    assert (deaf.voice.speech, deaf.voice.replies) == (False, "off")
+    blank = Settings(_env_file=None, yandex_api_key="k",  # type: ignore[call-arg]
+                     speech_recognition=" ", voice_replies="")
+    assert (blank.voice.speech, blank.voice.replies) == (True, "mirror")
+    # The section alone knows no credentials: speech off, replies off.
+    assert VoiceSettings(_env_file=None).voice.replies == "off"  # type: ignore[call-arg]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_desk_insights_unset_means_on_with_a_support_chat() -> None:
+    assert not Settings(_env_file=None).desk.insights  # type: ignore[call-arg]
+    desk = Settings(_env_file=None, support_chat_id="-1001").desk  # type: ignore[call-arg]
+    assert desk.on
+    assert desk.insights
+    assert desk.csat
+    assert not desk.handoff_classifier
+    off = Settings(_env_file=None, support_chat_id=-1001,  # type: ignore[call-arg]
+                   desk_insights="off")
+    assert not off.desk.insights
+    assert DeskSettings(_env_file=None, support_chat_id="").desk.chat_id == 0  # type: ignore[call-arg]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_kb_mode_unset_means_assist_with_kb_path(tmp_path: Path) -> None:
+    assert Settings(_env_file=None).knowledge.mode == "off"  # type: ignore[call-arg]
+    kb = Settings(_env_file=None, kb_path=f"{tmp_path}, {tmp_path}").knowledge  # type: ignore[call-arg]
+    assert (kb.mode, kb.on, kb.paths) == ("assist", True, (tmp_path, tmp_path))
+    strict = KnowledgeSettings(_env_file=None, kb_mode=" STRICT ")  # type: ignore[call-arg]
+    assert strict.knowledge.mode == "strict"
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_other_areas_resolve_their_switches() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, web_search="ON", web_search_domains="Example.com, docs.example.com",
+        business_replies="approve", business_takeover_minutes=5, rich_messages="off",
+        vision_model="", tools_models="a, b", tools_signing_secret="s" * 16,
+    )
+    assert settings.websearch.on
+    assert settings.websearch.domains == ("example.com",
+                                                                     "docs.example.com")
+    assert settings.business.replies == "approve"
+    assert settings.business.on
+    assert settings.business.takeover.total_seconds() == 300
+    assert not settings.rich.on
+    assert not settings.vision.on
+    assert settings.tools.models == frozenset({"a", "b"})
+    assert isinstance(settings.tools.signing_secret, SecretStr)
+    assert settings.documents.max_mb == 20.0
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_value_objects_are_frozen() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    areas = (settings.voice, settings.desk, settings.knowledge, settings.tools,
+             settings.vision, settings.documents, settings.websearch, settings.guest,
+             settings.rich, settings.business)
+    for area in areas:
+        field = dataclasses.fields(area)[0].name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(area, field, None)
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_check_support_names_every_problem_of_the_desk_at_once() -> None:
+    settings = Settings(_env_file=None, support_chat_id=5,  # type: ignore[call-arg]
+                        support_timezone="Mars/Olympus", support_hours="Someday 9-5")
+    with pytest.raises(ConfigError) as caught:
+        settings.check_support()
+    lines = str(caught.value).splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == [
+        "SUPPORT_TIMEZONE:", "SUPPORT_CHAT_ID", "SUPPORT_HOURS:"]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_check_yandex_still_names_speechkit_endpoints_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("YANDEX_LLM_URL", "llm")
+    monkeypatch.setenv("STT_URL", "stt")
+    monkeypatch.setenv("TTS_URL", "tts")
+    settings = load_settings(None)
+    with pytest.raises(ConfigError) as caught:
+        settings.check_yandex()
+    names = [line.split(":", 1)[0] for line in str(caught.value).splitlines()]
+    assert names[-3:] == ["YANDEX_LLM_URL", "STT_URL", "TTS_URL"]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_load_settings_names_each_bad_variable_of_any_section(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TTS_SPEED", "9")
+    monkeypatch.setenv("KB_TOP_K", "0")
+    monkeypatch.setenv("TELEGRAM_MODE", "carrier-pigeon")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    names = sorted(line.split(":", 1)[0] for line in str(caught.value).splitlines())
+    assert names == ["KB_TOP_K", "TELEGRAM_MODE", "TTS_SPEED"]
