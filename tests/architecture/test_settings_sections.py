@@ -8,6 +8,7 @@ modules directly in bot/features/ (import-linter keeps the layers below from rea
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -70,3 +71,26 @@ def test_only_the_command_layer_imports_the_composed_settings() -> None:
         if "bot.features.settings" in imported(path, ast.parse(path.read_text())):
             readers[str(path.relative_to(BOT.parent))] = module
     assert readers == {}
+
+
+def test_composing_the_settings_imports_no_heavy_dependency() -> None:
+    """`from bot import Settings` loads every section, and so each feature's package: a
+    package's own names (bot.features.tools, bot.features.rich) are imported on first use."""
+    heavy = ("aiogram", "sqlalchemy", "httpx", "numpy", "mcp")
+    probe = (
+        "import sys, bot.features.settings\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == ""
+
+
+def test_the_packages_names_imported_on_first_use_resolve() -> None:
+    import bot.features.rich
+    import bot.features.tools
+
+    for package in (bot.features.rich, bot.features.tools):
+        for name in package.__all__:
+            assert getattr(package, name).__name__ == name
+        assert set(package.__all__) <= set(dir(package))
