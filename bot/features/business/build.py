@@ -1,5 +1,5 @@
-"""Chat automation built from Settings (BUSINESS_REPLIES): customers of connected accounts
-answered."""
+"""Chat automation built from its settings (`settings.business`: BUSINESS_REPLIES): customers
+of connected accounts answered."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The support desk's parts built from Settings: its hours, its records (`DeskService`, with
-the state of a user's conversation the tools see), the desk, the learning loop's jobs, FAQ
-drafts and content gaps."""
+"""The support desk's parts built from its settings (`settings.desk`): its hours, its records
+(`DeskService`, with the state of a user's conversation the tools see), the desk, the learning
+loop's jobs, FAQ drafts and content gaps."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Documents sent in chat, built from Settings: read in bounded worker processes, kept per
-conversation."""
+"""Documents sent in chat, built from their settings (`settings.documents`): read in bounded
+worker processes, kept per conversation."""
 
 from __future__ import annotations
 

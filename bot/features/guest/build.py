@@ -1,4 +1,5 @@
-"""Guest mode built from Settings (GUEST_MODE): the bot @mentioned in chats it is not in."""
+"""Guest mode built from its settings (`settings.guest`: GUEST_MODE): the bot @mentioned in
+chats it is not in."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The knowledge base built from Settings: the local index of KB_PATH (with the embedding
-models) and its background sync, or with KB_BACKEND=yandex the Vector Store's sync."""
+"""The knowledge base built from its settings (`settings.knowledge`): the local index of
+KB_PATH (with the embedding models) and its background sync, or with KB_BACKEND=yandex the
+Vector Store's sync."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rich messages built from Settings (RICH_MESSAGES)."""
+"""Rich messages built from their settings (`settings.rich`: RICH_MESSAGES)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The tools built from Settings: TOOLS_FILE's HTTP actions and MCP servers with the App's
-Python-function tools (the toolbox), and the tool loop that runs the model's calls."""
+"""The tools built from their settings (`settings.tools`): TOOLS_FILE's HTTP actions and MCP
+servers with the App's Python-function tools (the toolbox), and the tool loop that runs the
+model's calls."""
 
 from __future__ import annotations
 

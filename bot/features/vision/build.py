@@ -1,4 +1,5 @@
-"""Photos understood: the vision model (VISION_MODEL) built from Settings."""
+"""Photos understood: the vision model (VISION_MODEL) built from its settings
+(`settings.vision`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The Responses API's built-in tools from Settings: web search, and file search in the
-knowledge base's Vector Store (KB_BACKEND=yandex)."""
+"""The Responses API's built-in tools from their settings (`settings.websearch`): web search,
+and file search in the knowledge base's Vector Store (KB_BACKEND=yandex)."""
 
 from __future__ import annotations
 
