@@ -43,8 +43,9 @@ def wire_lines(settings: Settings) -> list[tuple[str, str]]:
     wire = _WIRES[settings.text_api].format(
         llm=settings.yandex_llm_url, openai=settings.openai_url,
         responses=settings.responses_url)
-    # The Responses API's built-in tools, read by name so that this line needs no change
-    # when their settings arrive (WEB_SEARCH, KB_BACKEND).
+    # The Responses API's built-in tools, read by name: WEB_SEARCH and KB_BACKEND are the
+    # features' sections (bot/features/websearch, bot/features/knowledge), which the core's
+    # settings do not import.
     names = [tool for tool, on in (
         ("web_search", getattr(settings, "web_search", "off") == "on"),
         ("file_search", getattr(settings, "kb_backend", "local") == "yandex"),
