@@ -132,7 +132,7 @@ def build_vision_model(
     """The model for images (None when VISION_MODEL is empty): the chat model itself when it
     speaks the OpenAI-compatible or the Responses API (`input_image` parts), else a client of
     the OpenAI-compatible API."""
-    if not settings.vision_model:
+    if not settings.vision.on:
         return None
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
     from bot.foundation_models.responses import ResponsesChatModel
@@ -146,10 +146,10 @@ def build_speech(
     settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None
 ) -> SpeechRecognizer | None:
     """SpeechKit STT with the models' credentials (None when SPEECH_RECOGNITION is off)."""
-    if not settings.speech_on:
+    if not settings.voice.speech:
         return None
     recognizer = SpeechRecognizer(
-        base_url=settings.stt_url, auth=auth, folder_id=settings.yandex_folder_id, http=http
+        base_url=settings.voice.stt_url, auth=auth, folder_id=settings.yandex_folder_id, http=http
     )
     stack.push_async_callback(recognizer.aclose)
     return recognizer

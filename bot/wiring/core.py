@@ -99,7 +99,8 @@ async def core(
             context_overrides=settings.model_context_sizes,
             # Without a desk a "not found" answer names the deployment's next step;
             # with one, its "Ask a person" button is the next step.
-            not_found_next_step="" if settings.support_chat_id else settings.kb_not_found_contact,
+            not_found_next_step=("" if settings.desk.on
+                                 else settings.knowledge.not_found_contact),
             track_delivery=front.track_delivery,
         )
         conversation = ConversationService(

@@ -65,14 +65,15 @@ def configured_models(settings: Settings) -> list[Configured]:
     """Every model this deployment uses, once per (setting, name)."""
     found: list[tuple[str, str, Kind]] = [("TEXT_MODEL", settings.text_model, "text")]
     found += [("ALLOWED_TEXT_MODELS", m, "text") for m in settings.text_models[1:]]
-    if settings.vision_model:
-        found.append(("VISION_MODEL", settings.vision_model, "vision"))
+    vision, knowledge, desk = settings.vision, settings.knowledge, settings.desk
+    if vision.on:
+        found.append(("VISION_MODEL", vision.model, "vision"))
     found.append(("IMAGE_MODEL", settings.image_model, "image"))
-    if settings.kb_path:
-        found += [("EMBEDDING_DOC_MODEL", settings.embedding_doc_model, "embedding"),
-                  ("EMBEDDING_QUERY_MODEL", settings.embedding_query_model, "embedding")]
-    if settings.desk_insights_on:
-        found.append(("INSIGHTS_MODEL", settings.insights_model, "text"))
+    if knowledge.paths:
+        found += [("EMBEDDING_DOC_MODEL", knowledge.doc_model, "embedding"),
+                  ("EMBEDDING_QUERY_MODEL", knowledge.query_model, "embedding")]
+    if desk.insights:
+        found.append(("INSIGHTS_MODEL", desk.insights_model, "text"))
     models = []
     for setting, name, kind in found:
         try:

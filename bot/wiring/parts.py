@@ -24,8 +24,9 @@ def telegram_files(settings: Settings, bot: Bot) -> TelegramFiles:
 
 def build_photos(settings: Settings, files: TelegramFiles) -> PhotoPreparer | None:
     """Photos for the vision model (None without VISION_MODEL): its image source too."""
-    if not settings.vision_model:
+    vision = settings.vision
+    if not vision.on:
         return None
     from bot.telegram.media.photos import PhotoPreparer
 
-    return PhotoPreparer(files, max_bytes=int(settings.max_image_mb * 1024 * 1024))
+    return PhotoPreparer(files, max_bytes=int(vision.max_image_mb * 1024 * 1024))
