@@ -95,6 +95,19 @@ PRELOAD = (
 def launch(argv: list[str]) -> None:
     """Have the server run ``python ARGV`` with this process's fds, cwd and environment;
     stand in for it until it exits, then exit with its code."""
+    child: list[int] = []  # its pid, once the server has forked it
+    early: list[int] = []  # signals that came before that, delivered once it is known
+
+    def forward(signum: int, _frame: object) -> None:
+        if not child:
+            early.append(signum)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child[0], signum)
+
+    # First of all: a signal meant for the child must never end this stand-in instead.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(os.environ[ENV])
     request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)})
@@ -102,14 +115,12 @@ def launch(argv: list[str]) -> None:
     for fd in (0, 1, 2):  # the child holds them now; EOF must reach it, not stop at us
         os.close(fd)
     replies = sock.makefile("rb")
-    pid = json.loads(replies.readline())["pid"]
-
-    def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
+    first = replies.readline()
+    if not first:
+        os._exit(1)  # the server refused the request (it says why on its stderr)
+    child.append(json.loads(first)["pid"])
+    for came in early:
+        forward(came, None)
     line = replies.readline()
     code = json.loads(line)["code"] if line else 1
     if code < 0:  # killed by a signal: so are we, as the caller expects
@@ -159,26 +170,44 @@ def serve(path: str) -> None:
                     os.kill(pid, signal.SIGKILL)
         if listener.fileno() in ready:
             conn, _ = listener.accept()
-            request, fds = _receive(conn)
+            try:
+                request, fds = _receive(conn)
+            except (OSError, ValueError) as exc:  # a launcher gone mid-request: not our end
+                print(f"zygote: a request was lost: {exc!r}", file=sys.stderr, flush=True)
+                conn.close()
+                continue
             pid = os.fork()
             if pid == 0:
                 listener.close()
                 _child(request, fds, (wake_r, wake_w), conn)  # never returns
             for fd in fds:
                 os.close(fd)
-            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            try:
+                conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            except OSError:  # its launcher is gone already: as if it had been killed
+                conn.close()
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                continue
             children[pid] = conn
             by_fd[conn.fileno()] = pid
 
 
 def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
-    while not data.endswith(b"\n"):
-        more = conn.recv(1 << 16)
-        if not more:
-            raise ConnectionError("the launcher hung up mid-request")
-        data += more
-    return json.loads(data), list(fds)
+    try:
+        while not data.endswith(b"\n"):
+            more = conn.recv(1 << 16)
+            if not more:
+                raise ConnectionError("the launcher hung up mid-request")
+            data += more
+        if len(fds) != 3:
+            raise ConnectionError(f"the launcher passed {len(fds)} streams, not 3")
+        return json.loads(data), list(fds)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
 
 
 def _reap(children: dict[int, socket.socket], by_fd: dict[int, int]) -> None:

@@ -97,6 +97,21 @@ def test_a_killed_launcher_takes_its_child_with_it(launcher: list[str], tmp_path
     assert not _alive(child)
 
 
+def test_launchers_killed_at_any_moment_leave_the_server_serving(launcher: list[str]) -> None:
+    """A launcher killed while it asks, or before it has read its child's pid, is as if its
+    process had been killed: the server goes on serving the others (it once died of the
+    broken pipe, and every later test that started a process with it failed)."""
+    for round_ in range(40):
+        process = subprocess.Popen([*launcher, "-c", "import time; time.sleep(30)"],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        time.sleep(0.0025 * round_)  # from before the request to well after the fork
+        process.send_signal(signal.SIGKILL if round_ % 2 else signal.SIGTERM)
+        process.wait(60)
+    done = subprocess.run([*launcher, "-c", "print('still serving')"], capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "still serving\n"), done.stderr
+
+
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
