@@ -21,7 +21,6 @@ from bot.cli.checks.services import (
     check_database,
     check_knowledge_base,
     check_redis,
-    check_speech,
     check_telegram,
     check_yandex,
     redacted,
@@ -90,24 +89,15 @@ async def run_checks(
                                "set the token @BotFather gave you"))
     yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
     jobs.append(yandex)
-    if settings.kb_backend == "yandex":
-        from bot.cli.checks.agent_tools import check_vector_store
-
-        jobs.append(_after_credentials(yandex, "vector store", lambda: _within(
-            "vector store", each_within, _one(check_vector_store(settings)))))
-    if settings.web_search == "on" and settings.text_api == "responses":
-        from bot.cli.checks.agent_tools import check_web_search
-
-        outcomes.append(check_web_search(settings))
-    if settings.speech_on:
-        jobs.append(_after_credentials(yandex, "speech recognition", lambda: _within(
-            "speech recognition", each_within, _one(check_speech(settings)))))
     from bot.features.commands import feature_checks
 
     features = feature_checks(
         settings, tools_environ if tools_environ is not None else dict(os.environ))
-    for check in features:  # the features' own that call Yandex (voice: speech synthesis)
-        if check.credentials:
+    for check in features:  # what the settings ask for (web search), printed at once
+        if check.settings_only:
+            outcomes.extend(await _feature_check(check, each_within)())
+    for check in features:  # the features' own that call Yandex (the Vector Store, voice)
+        if check.credentials and not check.settings_only:
             jobs.append(_after_credentials(yandex, check.name,
                                            _feature_check(check, each_within)))
     jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
@@ -115,7 +105,7 @@ async def run_checks(
         jobs.append(_within("redis", each_within,
                             _one(check_redis(settings.redis_url, settings.replica_id))))
     for check in features:  # the others (tools: TOOLS_FILE, its hosts and MCP servers)
-        if not check.credentials:
+        if not check.credentials and not check.settings_only:
             jobs.append(_feature_check(check, each_within)())
     jobs.append(_after_credentials(yandex, "models", lambda: _within(
         "models", each_within * 2, check_models(settings))))
@@ -136,7 +126,6 @@ __all__ = [
     "check_database",
     "check_knowledge_base",
     "check_redis",
-    "check_speech",
     "check_telegram",
     "check_yandex",
     "failed",

@@ -297,36 +297,3 @@ def check_knowledge_base(folders: Sequence[Path]) -> Outcome:
 
 
 # --- Photos and voice notes ---------------------------------------------------------
-async def check_speech(settings: Settings) -> Outcome:
-    """SpeechKit recognises the built-in sample (a short OGG/Opus note) with the models'
-    credentials: this proves the key's scope and the role ai.speechkit-stt.user."""
-    from importlib.resources import files
-
-    from bot.foundation_models import errors
-    from bot.foundation_models.speech import STT_ROLE, SpeechPermissionError, SpeechRecognizer
-    from bot.wiring.clients import build_auth_from
-
-    name = "speech recognition"
-    off = "or set SPEECH_RECOGNITION=off to answer voice messages with a text-only notice"
-    try:
-        recognizer = SpeechRecognizer(
-            base_url=settings.stt_url, auth=build_auth_from(settings),
-            folder_id=settings.yandex_folder_id,
-        )
-    except errors.FoundationModelsError as exc:
-        return failed(name, str(exc), "check the Yandex credentials")
-    sample = files("bot").joinpath("data/speech_sample.ogg").read_bytes()
-    try:
-        await recognizer.recognize(sample, language="ru-RU", seconds=2)
-    except SpeechPermissionError:
-        return failed(name, f"SpeechKit refused the credentials (401/403) at {settings.stt_url}",
-                      f"give the service account the role {STT_ROLE} in folder "
-                      f"{settings.yandex_folder_id} (ai.editor includes it), {off}")
-    except errors.APIConnectionError as exc:
-        return failed(name, f"cannot reach {settings.stt_url}: {exc}",
-                      f"check the network, a proxy or STT_URL, {off}")
-    except errors.FoundationModelsError as exc:
-        return failed(name, f"recognition failed: {exc}", f"retry later, {off}")
-    finally:
-        await recognizer.aclose()
-    return passed(name, f"SpeechKit recognised the built-in sample ({settings.stt_url})")

@@ -1,5 +1,6 @@
-"""`bot check` for voice replies: SpeechKit speaks a one-word sample with the models'
-credentials, which proves the role ai.speechkit-tts.user (named when it is missing)."""
+"""`bot check` for voice: SpeechKit recognises a built-in sample (voice notes heard: the role
+ai.speechkit-stt.user) and speaks a one-word sample (voice replies: ai.speechkit-tts.user),
+each with the models' credentials, the missing role named."""
 
 from __future__ import annotations
 
@@ -54,3 +55,36 @@ async def check_synthesis(voice: VoiceArea, *, folder_id: str,
         await synthesizer.aclose()
     return passed(name, f"SpeechKit spoke a one-word sample ({len(audio)} bytes of OggOpus, "
                         f"{voice.tts_url})")
+
+
+async def check_recognition(voice: VoiceArea, *, folder_id: str,
+                            auth: Callable[[], Auth]) -> Outcome:
+    """SpeechKit recognises the built-in sample (a short OGG/Opus note) in folder `folder_id`
+    with the credentials `auth` makes: this proves the key's scope and the role
+    ai.speechkit-stt.user."""
+    from importlib.resources import files
+
+    from bot.foundation_models import errors
+    from bot.foundation_models.speech import STT_ROLE, SpeechPermissionError, SpeechRecognizer
+
+    name = "speech recognition"
+    off = "or set SPEECH_RECOGNITION=off to answer voice messages with a text-only notice"
+    try:
+        recognizer = SpeechRecognizer(base_url=voice.stt_url, auth=auth(), folder_id=folder_id)
+    except errors.FoundationModelsError as exc:
+        return failed(name, str(exc), "check the Yandex credentials")
+    sample = files("bot").joinpath("data/speech_sample.ogg").read_bytes()
+    try:
+        await recognizer.recognize(sample, language="ru-RU", seconds=2)
+    except SpeechPermissionError:
+        return failed(name, f"SpeechKit refused the credentials (401/403) at {voice.stt_url}",
+                      f"give the service account the role {STT_ROLE} in folder "
+                      f"{folder_id} (ai.editor includes it), {off}")
+    except errors.APIConnectionError as exc:
+        return failed(name, f"cannot reach {voice.stt_url}: {exc}",
+                      f"check the network, a proxy or STT_URL, {off}")
+    except errors.FoundationModelsError as exc:
+        return failed(name, f"recognition failed: {exc}", f"retry later, {off}")
+    finally:
+        await recognizer.aclose()
+    return passed(name, f"SpeechKit recognised the built-in sample ({voice.stt_url})")
