@@ -97,23 +97,25 @@ class InSupportTopic(Filter):
 
 # -- the user's side ------------------------------------------------------------------------------
 async def handle_owned_message(
-    message: Message, desk: SupportDesk, deps: Deps, ticket: Ticket,
-    hearing: Hearing | None = None,
+    message: Message, desk: SupportDesk, ticket: Ticket, hearing: Hearing | None = None
 ) -> None:
-    """`hearing`: voice notes heard (the voice feature's, with SPEECH_RECOGNITION)."""
+    """`hearing`: voice notes heard (SPEECH_RECOGNITION). Quick messages reach the topic in
+    the order written, not in the order their handlers end: the relay is the chat's job."""
     user = message.from_user
     assert user is not None
-    relay = await desk.service.relays.relay_from_user(
-        user.id, message.chat.id, message.message_id, message.text or message.caption or ""
-    )
-    if relay is not None:
+
+    async def relay_in_order() -> None:
+        relay = await desk.service.relays.relay_from_user(
+            user.id, message.chat.id, message.message_id, message.text or message.caption or "")
+        if relay is None:
+            return
         desk.relayer.submit(relay)
-        if hearing is not None and relay.thread_id is not None and audio_of(message) is not None:
+        thread = relay.thread_id
+        if hearing is not None and thread is not None and audio_of(message) is not None:
             # The operators get the transcript beside the voice note.
-            thread, chat = relay.thread_id, desk.chat_id
-            ticket.submit(
-                lambda: transcript_for_operators(hearing, desk.outbox, message, chat, thread)
-            )
+            await transcript_for_operators(hearing, desk.outbox, message, desk.chat_id, thread)
+
+    ticket.submit(relay_in_order)
 
 
 async def handle_comment(message: Message, desk: SupportDesk, t: Translator) -> None:
