@@ -26,7 +26,6 @@ Protocol, one JSON object per line: the test side writes ``{"id", "argv", "env",
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import importlib
 import json
@@ -39,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -135,48 +133,33 @@ def _reap(reply: Any) -> None:
 
 def _child(request: dict[str, Any], wake: tuple[int, int]) -> None:
     """Become ``python -m <argv[0]> <argv[1:]>`` in ``cwd`` with ``env``; exit with its code."""
-    code: int = 1
-    try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in wake:
-            os.close(fd)
-        given = os.open(request.get("stdin") or os.devnull, os.O_RDONLY)
-        os.dup2(given, 0)
-        os.close(given)
-        for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
-            out = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            os.dup2(out, fd)
-            os.close(out)
-        os.closerange(3, 1024)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        # As `python -m` sets it: the working directory first, then PYTHONPATH.
-        extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        sys.path[:] = [os.getcwd(), *extra, *(p for p in sys.path[1:] if p not in extra)]
-        module, *args = request["argv"]
-        sys.argv = [module, *args]
-        try:
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
-            code = 0
-        except SystemExit as exc:
-            if exc.code is None:
-                code = 0
-            elif isinstance(exc.code, int):
-                code = exc.code
-            else:
-                print(exc.code, file=sys.stderr)
-                code = 1
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        with contextlib.suppress(BaseException):
-            atexit._run_exitfuncs()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(BaseException):
-                stream.flush()
-        os._exit(code)
+    from tests.zygote import exit_as_main
+
+    exit_as_main(lambda: _become(request, wake))
+
+
+def _become(request: dict[str, Any], wake: tuple[int, int]) -> None:
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for fd in wake:
+        os.close(fd)
+    given = os.open(request.get("stdin") or os.devnull, os.O_RDONLY)
+    os.dup2(given, 0)
+    os.close(given)
+    for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
+        out = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(out, fd)
+        os.close(out)
+    os.closerange(3, 1024)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    # As `python -m` sets it: the working directory first, then PYTHONPATH.
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:] = [os.getcwd(), *extra, *(p for p in sys.path[1:] if p not in extra)]
+    module, *args = request["argv"]
+    sys.argv = [module, *args]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 
 # --- the test side -------------------------------------------------------------------------

@@ -39,7 +39,8 @@ import select
 import signal
 import socket
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 # Only the standard library above: the launcher runs this file with -S -I.
 
@@ -227,52 +228,18 @@ def _reap(children: dict[int, socket.socket], by_fd: dict[int, int]) -> None:
         conn.close()
 
 
-def _child(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
-           conn: socket.socket) -> None:
-    """Become ``python ARGV`` (``-c CODE`` or ``-m MODULE ...``) on the launcher's fds."""
+def exit_as_main(body: Callable[[], object]) -> NoReturn:
+    """Run `body` as the interpreter runs ``__main__``, then end the process as it would: with
+    the code of the SystemExit it raised (0 when it returns; 1, the traceback printed, when it
+    raises anything else), after the atexit functions and a flush of the streams. Shared by
+    the children of this server and of the bot processes' (tests/forkserver.py)."""
     import atexit
-    import io
-    import runpy
     import traceback
-    import types
 
     code = 1
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in wake:
-            os.close(fd)
-        conn.close()
-        for target, fd in zip((0, 1, 2), fds, strict=True):
-            os.dup2(fd, target)
-            os.close(fd)
-        os.closerange(3, 1024)
-        argv = [str(a) for a in request["argv"]]
-        # The streams a fresh interpreter would have (-u: stdout and stderr unbuffered).
-        sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
-        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True,
-                                      errors="backslashreplace")
-        os.chdir(str(request["cwd"]))
-        os.environ.clear()
-        os.environ.update(request["env"])
-        while argv and argv[0] in ("-u", "-B", "-S", "-I"):
-            argv.pop(0)
-        extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        rest = [p for p in sys.path[1:] if p not in extra]
         try:
-            if argv[0] == "-c":
-                sys.argv = ["-c", *argv[2:]]
-                sys.path[:] = ["", *extra, *rest]
-                main = types.ModuleType("__main__")
-                sys.modules["__main__"] = main
-                exec(compile(argv[1], "<string>", "exec"), main.__dict__)
-            elif argv[0] == "-m":
-                sys.argv = [argv[1], *argv[2:]]
-                sys.path[:] = [os.getcwd(), *extra, *rest]
-                runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
-            else:
-                raise SystemExit(f"zygote: cannot run {argv!r} (only -c and -m)")
+            body()
             code = 0
         except SystemExit as exc:
             if exc.code is None:
@@ -291,6 +258,54 @@ def _child(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
             with contextlib.suppress(BaseException):
                 stream.flush()
         os._exit(code)
+
+
+def _child(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
+           conn: socket.socket) -> NoReturn:
+    """Become ``python ARGV`` (``-c CODE`` or ``-m MODULE ...``) on the launcher's fds."""
+    exit_as_main(lambda: _become(request, fds, wake, conn))
+
+
+def _become(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
+            conn: socket.socket) -> None:
+    import io
+    import runpy
+    import types
+
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for fd in wake:
+        os.close(fd)
+    conn.close()
+    for target, fd in zip((0, 1, 2), fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.closerange(3, 1024)
+    argv = [str(a) for a in request["argv"]]
+    # The streams a fresh interpreter would have (-u: stdout and stderr unbuffered).
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True,
+                                  errors="backslashreplace")
+    os.chdir(str(request["cwd"]))
+    os.environ.clear()
+    os.environ.update(request["env"])
+    while argv and argv[0] in ("-u", "-B", "-S", "-I"):
+        argv.pop(0)
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    rest = [p for p in sys.path[1:] if p not in extra]
+    if argv[0] == "-c":
+        sys.argv = ["-c", *argv[2:]]
+        sys.path[:] = ["", *extra, *rest]
+        main = types.ModuleType("__main__")
+        sys.modules["__main__"] = main
+        exec(compile(argv[1], "<string>", "exec"), main.__dict__)
+    elif argv[0] == "-m":
+        sys.argv = [argv[1], *argv[2:]]
+        sys.path[:] = [os.getcwd(), *extra, *rest]
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    else:
+        raise SystemExit(f"zygote: cannot run {argv!r} (only -c and -m)")
 
 
 # --- the test side ---------------------------------------------------------------------------
