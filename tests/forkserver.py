@@ -121,14 +121,10 @@ def _writer(fd: int) -> Any:
 
 
 def _reap(reply: Any) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        reply({"exited": pid, "code": os.waitstatus_to_exitcode(status)})
+    from tests.zygote import ended
+
+    for pid, code in ended():
+        reply({"exited": pid, "code": code})
 
 
 def _child(request: dict[str, Any], wake: tuple[int, int]) -> None:

@@ -39,7 +39,7 @@ import select
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 # Only the standard library above: the launcher runs this file with -S -I.
@@ -211,7 +211,9 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
         raise
 
 
-def _reap(children: dict[int, socket.socket], by_fd: dict[int, int]) -> None:
+def ended() -> Iterator[tuple[int, int]]:
+    """Each child that has ended, reaped: its pid and exit code (``-N`` for a signal, as
+    asyncio reports it). Shared with tests/forkserver.py."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -219,12 +221,17 @@ def _reap(children: dict[int, socket.socket], by_fd: dict[int, int]) -> None:
             return
         if pid == 0:
             return
+        yield pid, os.waitstatus_to_exitcode(status)
+
+
+def _reap(children: dict[int, socket.socket], by_fd: dict[int, int]) -> None:
+    for pid, code in ended():
         conn = children.pop(pid, None)
         if conn is None:
             continue
         by_fd.pop(conn.fileno(), None)
         with contextlib.suppress(OSError):
-            conn.sendall(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+            conn.sendall(json.dumps({"code": code}).encode() + b"\n")
         conn.close()
 
 
