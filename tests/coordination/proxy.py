@@ -11,11 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from tests.ports import free_port
+
 
 class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.port = 0
+        # Below the ephemeral range (tests/ports.py): while the proxy is stopped its port is
+        # free, and one of the kernel's would go to the next outgoing connection on the
+        # machine, which then holds it when the proxy starts again ("address already in use",
+        # seen once in a fresh-clone run).
+        self.port = free_port()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._upstream: set[asyncio.StreamWriter] = set()
