@@ -85,7 +85,9 @@ async def announce(ctx: RunContext) -> None:
     me = await ctx.bot.get_me()
     READY.append(me.username or "")
     log.info("shop support ready: %d orders, %d customers", len(ORDERS), len(PLANS))
-    log.info("answering as @%s with %s", me.username, ctx.settings.text_model)
+    # Settings read flat (TEXT_MODEL) or by area, the defaults resolved (KB_MODE).
+    log.info("answering as @%s with %s, knowledge base %s", me.username,
+             ctx.settings.text_model, ctx.settings.knowledge.mode)
 
 
 @app.on_answer
