@@ -475,3 +475,42 @@ async def test_messages_queued_out_of_order_reach_the_topic_in_the_order_written
         assert [c.method for c in w.tg.calls if c.chat_id == SUPPORT][-1] == "copyMessages"
         await w.settle()
         assert await _count(w.db, DeskRelay, DeskRelay.state == RelayState.FAILED) == 0
+
+
+async def _held(w: DeskWorld, chat_id: int) -> asyncio.Event:
+    """The chat's queue held by a job that waits for the returned event."""
+    go = asyncio.Event()
+    w.app.queues.take(chat_id).submit(go.wait)
+    await w.wait_for(lambda: w.app.queues.pending(chat_id) == 0)  # the hold is running
+    return go
+
+
+@pytest.mark.slow
+async def test_relays_both_ways_wait_their_turn_in_the_chats_queue(
+    sqlite_database: Database,
+) -> None:
+    """Each relay is a job of its chat's queue (the user's chat, the support chat), so quick
+    messages go in the order written whatever order their handlers end in: while the queue
+    is held nothing is relayed, and once it is free the messages go in order."""
+    async with desk_world(sqlite_database) as w:
+        user = 6901
+        thread = await hand_over(w, user, "I want a human")
+        await w.settle()
+        for chat, words, sender, copies in (
+            (SUPPORT, ("one", "two", "three"), {"user": OPERATOR, "thread_id": thread},
+             lambda: [t for t in w.texts(user) if t in ("one", "two", "three")]),
+            (user, ("uno", "dos", "tres"), {},
+             lambda: [m.text for m in w.in_topic(thread)][1:]),
+        ):
+            stored = await _count(w.db, DeskRelay)
+            go = await _held(w, chat)
+            for text in words:
+                w.tg.send_user_message(chat, text, **sender)
+            await w.wait_for(lambda chat=chat: w.app.queues.pending(chat) == 3)
+            with pytest.raises(TimeoutError):  # the handlers are done; the relays wait
+                await w.wait_for(copies, timeout=1.0)
+            assert await _count(w.db, DeskRelay) == stored  # not even stored yet
+            go.set()
+            await w.wait_for(lambda copies=copies: len(copies()) == 3)
+            assert copies() == list(words)
+            await w.settle()
