@@ -1,6 +1,7 @@
-"""What the features add to `bot check`: their checks, which the command loops over and names
-no feature. (Their own commands are listed by cli.py, their parts of `bot report` by
-reports.py, the secrets the logs must never show by secrets.py.)"""
+"""What the features add to `bot check`: their checks and their lines in the Telegram check,
+which the command loops over and names no feature. (Their own commands are listed by cli.py,
+their parts of `bot report` by reports.py, the secrets the logs must never show by
+secrets.py.)"""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.types import User
+
     from bot.cli.checks.outcome import Outcome
     from bot.features.settings import Settings
 
@@ -74,3 +78,38 @@ def feature_checks(settings: Settings, environ: Mapping[str, str]) -> list[Featu
         checks.append(FeatureCheck("tools", lambda: check_tools(path, environ=environ),
                                    credentials=False))
     return checks
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramLine:
+    """A feature's line in the Telegram check, read once getMe has accepted the token: off
+    what getMe told (`me`), or asked of Telegram with `bot`."""
+
+    name: str
+    read: Callable[[Bot, User], Awaitable[Outcome]]
+
+
+def telegram_lines(settings: Settings, support_chat_id: int = 0) -> list[TelegramLine]:
+    """The features' lines in the Telegram check, in order: guest queries and connected
+    accounts (informational, whatever the settings), then the support chat's rights when
+    `support_chat_id` is set."""
+    from bot.features.business.checks import business_connections
+    from bot.features.guest.checks import guest_queries
+
+    guest_on, replies = settings.guest.on, settings.business.replies
+
+    async def guest(bot: Bot, me: User) -> Outcome:
+        return guest_queries(bool(me.supports_guest_queries), guest_on)
+
+    async def business(bot: Bot, me: User) -> Outcome:
+        return business_connections(bool(me.can_connect_to_business), replies)
+
+    lines = [TelegramLine("guest mode", guest), TelegramLine("chat automation", business)]
+    if support_chat_id:
+        from bot.features.desk.checks import check_support_chat
+
+        async def support_chat(bot: Bot, me: User) -> Outcome:
+            return await check_support_chat(bot, me.id, support_chat_id)
+
+        lines.append(TelegramLine("support chat", support_chat))
+    return lines

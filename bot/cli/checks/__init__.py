@@ -80,17 +80,17 @@ async def run_checks(
         outcomes = [unexpected("configuration", exc)]
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     jobs: list[Awaitable[list[Outcome]]] = []
+    from bot.features.commands import feature_checks, telegram_lines
+
     if token:
+        lines = telegram_lines(settings, support_chat_id)
         jobs.append(_within("telegram", each_within,
-                            check_telegram(token, settings.telegram_api_url, support_chat_id,
-                                           settings.guest_mode, settings.business_replies)))
+                            check_telegram(token, settings.telegram_api_url, lines)))
     else:
         outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
                                "set the token @BotFather gave you"))
     yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
     jobs.append(yandex)
-    from bot.features.commands import feature_checks
-
     features = feature_checks(
         settings, tools_environ if tools_environ is not None else dict(os.environ))
     for check in features:  # what the settings ask for (web search), printed at once

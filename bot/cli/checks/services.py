@@ -1,5 +1,5 @@
-"""The checks of what `run` depends on: the configuration, Telegram (and the support chat),
-Yandex, the database, Redis, the knowledge base and speech recognition."""
+"""The checks of what `run` depends on: the configuration, Telegram (with the features' lines
+read off getMe), Yandex, the database and Redis."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from bot.config import ConfigError
 from bot.features.settings import Settings
 
 if TYPE_CHECKING:
-    from aiogram import Bot
+    from bot.features.commands import TelegramLine
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,10 @@ def check_configuration(settings: Settings) -> list[Outcome]:
 
 
 async def check_telegram(
-    token: str,
-    api_url: str,
-    support_chat_id: int = 0,
-    guest_mode: str = "on",
-    business_replies: str = "auto",
+    token: str, api_url: str, lines: Sequence[TelegramLine] = ()
 ) -> list[Outcome]:
-    """getMe with the token, whether the bot supports guest queries (its
-    `supports_guest_queries`) and may be connected to accounts (`can_connect_to_business`);
-    with a support chat, the bot's rights there (getChatMember)."""
+    """getMe with the token; then the features' own lines, read off what getMe told (guest
+    queries, connected accounts) or asked of Telegram with the bot (the support chat)."""
     from bot.telegram.startup import make_bot  # first: aiogram with lazily built models
 
     make_bot  # noqa: B018 - aiogram is imported now, lazily
@@ -70,91 +65,15 @@ async def check_telegram(
                            "check TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL")]
         except Exception as exc:  # a reply aiogram could not read, and the like
             return [unexpected("telegram", exc)]
-        outcomes = [passed("telegram", f"token accepted: @{me.username} (id {me.id})"),
-                    guest_queries(bool(me.supports_guest_queries), guest_mode),
-                    business_connections(bool(me.can_connect_to_business), business_replies)]
-        if support_chat_id:
+        outcomes = [passed("telegram", f"token accepted: @{me.username} (id {me.id})")]
+        for line in lines:
             try:
-                outcomes.append(await _check_support_chat(bot, me.id, support_chat_id))
+                outcomes.append(await line.read(bot, me))
             except Exception as exc:  # its own FAIL line; the rest still print
-                outcomes.append(unexpected("support chat", exc))
+                outcomes.append(unexpected(line.name, exc))
         return outcomes
     finally:
         await bot.session.close()
-
-
-def guest_queries(supported: bool, guest_mode: str) -> Outcome:
-    """Guest mode (Bot API 10.0) as getMe tells it: informational, never a failure."""
-    name = "guest mode"
-    if guest_mode == "off":
-        state = "supports" if supported else "does not support"
-        return passed(name, f"GUEST_MODE=off: not answered (the bot {state} guest queries)")
-    if supported:
-        return passed(name, "the bot supports guest queries: it answers when @mentioned in "
-                      "chats it is not a member of")
-    return passed(name, "the bot does not support guest queries (getMe: "
-                  "supports_guest_queries is false); to answer @mentions in chats it is not "
-                  "a member of, switch Guest mode on in @BotFather")
-
-
-def business_connections(supported: bool, replies: str) -> Outcome:
-    """Chat automation as getMe tells it (`can_connect_to_business`): informational."""
-    name = "chat automation"
-    if replies == "off":
-        state = "may" if supported else "may not"
-        return passed(name, f"BUSINESS_REPLIES=off: not answered (the bot {state} be connected "
-                      "to accounts)")
-    if supported:
-        return passed(name, f"the bot may be connected to accounts: it answers their "
-                      f"customers (BUSINESS_REPLIES={replies})")
-    return passed(name, "the bot may not be connected to accounts (getMe: "
-                  "can_connect_to_business is false); to answer customers of accounts that "
-                  "connect it, switch Business mode on in @BotFather (Bot Settings)")
-
-
-async def _check_support_chat(bot: Bot, bot_id: int, chat_id: int) -> Outcome:
-    from aiogram.exceptions import TelegramAPIError
-    from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
-
-    name = "support chat"
-    promote = (
-        f"in the support group open Administrators, add @{(await bot.me()).username} and "
-        "allow it to Manage topics"
-    )
-    try:
-        member = await bot.get_chat_member(chat_id, bot_id)
-    except TelegramAPIError as exc:
-        return failed(name, f"getChatMember in {chat_id} failed: {exc}",
-                      "check SUPPORT_CHAT_ID (a supergroup id such as -1001234567890) and "
-                      "add the bot to that group")
-    if isinstance(member, ChatMemberOwner):
-        pass
-    elif not isinstance(member, ChatMemberAdministrator):
-        return failed(name, f"the bot is {member.status!r} in chat {chat_id}, not an "
-                      "administrator", promote)
-    elif not member.can_manage_topics:
-        return failed(name, f"the bot is an administrator of {chat_id} without the right to "
-                      "manage topics", promote)
-    return await _check_forum(bot, chat_id)
-
-
-async def _check_forum(bot: Bot, chat_id: int) -> Outcome:
-    """Each handed-over user gets a topic (createForumTopic), which only a forum has: in a
-    plain supergroup every handoff would fail with "the chat is not a forum"."""
-    from aiogram.exceptions import TelegramAPIError
-
-    name = "support chat"
-    try:
-        chat = await bot.get_chat(chat_id)
-    except TelegramAPIError as exc:
-        return failed(name, f"getChat {chat_id} failed: {exc}",
-                      "check SUPPORT_CHAT_ID and add the bot to that group")
-    if not chat.is_forum:
-        return failed(name, f"chat {chat_id} ({chat.title or chat.type}) has no Topics: the "
-                      "desk opens one topic per user and cannot hand anyone over",
-                      "in the group's settings turn Topics on (the group becomes a forum)")
-    return passed(name, f"the bot may manage topics in the forum {chat_id}")
-
 
 
 async def check_yandex(settings: Settings) -> Outcome:
