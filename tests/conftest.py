@@ -67,6 +67,7 @@ def _workers_from_the_zygote(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _spread_the_waiting(items)
     for item in items:
         # A test on the PostgreSQL server (directly or with pgvector) is marked `postgres`,
         # as the database fixtures' PostgreSQL case is (tests/db.py).
@@ -76,3 +77,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # would run in neither step.
         if item.get_closest_marker("build") and not item.nodeid.startswith("tests/framework/"):
             raise pytest.UsageError(f"{item.nodeid}: `build` tests live in tests/framework")
+
+
+def _spread_the_waiting(items: list[pytest.Item]) -> None:
+    """The bot-process tests (marked e2e) spread evenly through the run, each keeping its
+    place among its own kind. They mostly wait (a failover's 20 s, a restart) while the
+    others compute; xdist hands tests out in collection order, so collected together (the
+    folder tests/e2e) they ran side by side on most workers and left the cores idle for a
+    minute and a half of a five-minute run (the CPU report's timeline, bench/results.md).
+    Deterministic, as xdist requires: every worker collects the same order."""
+    waiting = [item for item in items if item.get_closest_marker("e2e")]
+    if not waiting or len(waiting) == len(items):
+        return
+    others = [item for item in items if not item.get_closest_marker("e2e")]
+    step = len(items) / len(waiting)
+    spread: list[pytest.Item] = []
+    rest = iter(others)
+    for n, item in enumerate(waiting):
+        # The n-th waiting test goes at about n * step, after the others that come before.
+        while len(spread) < round(n * step):
+            spread.append(next(rest))
+        spread.append(item)
+    spread.extend(rest)
+    items[:] = spread
