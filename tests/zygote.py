@@ -353,3 +353,7 @@ if __name__ == "__main__":
         launch(sys.argv[1:])
     else:
         serve(sys.argv[1])
+        # The suite waits for this exit (Zygote.stop): skip the interpreter's teardown of
+        # every preloaded module (about a second); nothing of ours is left to flush or close.
+        sys.stdout.flush()
+        os._exit(0)
