@@ -37,8 +37,11 @@ def run(*args: str | Path, cwd: Path) -> str:
 
 
 def test_a_new_project_installs_and_passes_its_tests_in_a_fresh_venv(tmp_path: Path) -> None:
-    run(sys.executable, "-m", "bot", "new", "shop_bot", "--template", "support", cwd=tmp_path)
+    said = run(sys.executable, "-m", "bot", "new", "shop_bot", "--template", "support",
+               cwd=tmp_path)
+    assert "shop_bot/tests/test_app.py" in said, "it names what it created"
     project = tmp_path / "shop_bot"
+    assert (project / "kb" / "delivery.md").is_file()
     pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
     assert f'"fmbot @ {REPO_ROOT.resolve().as_uri()}"' in pyproject
     env_dir = tmp_path / "venv"

@@ -112,23 +112,24 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(fresh_venv: Path, tmp_path:
     assert imported.strip() == "App"
 
 
-# Six fresh interpreters one after the other, each with its own hang guard (`run`: 150 s): the
-# test's bound covers them all, not a speed (240 s cut it short beside a busy loop, the
+# Four fresh interpreters one after the other, each with its own hang guard (`run`: 150 s):
+# the test's bound covers them all, not a speed (240 s cut six short beside a busy loop, the
 # functional suite and a second test run, 2026-11-27).
-@pytest.mark.timeout(6 * 150)
-def test_new_projects_of_every_template_pass_their_own_tests(
+@pytest.mark.timeout(4 * 150)
+def test_new_projects_of_the_other_templates_pass_their_own_tests(
     fresh_venv: Path, tmp_path: Path
 ) -> None:
-    """`fmbot new` with each template, then each project's own test command (`pytest` in its
-    folder, offline): fmbot and its pytest plugin come from the wheel."""
+    """`fmbot new` with the chat and helpdesk templates, then each project's own test command
+    (`pytest` in its folder, offline): fmbot and its pytest plugin come from the wheel. The
+    support template is installed and tested the way its README says, from the package
+    index, by test_new_project.py (here it cost a third of this test's 25 CPU-seconds)."""
     python = fresh_venv / "bin" / "python"
     clean = clean_env()
-    projects = {"chat": "chat_bot", "support": "shop_bot", "helpdesk": "desk_bot"}
+    projects = {"chat": "chat_bot", "helpdesk": "desk_bot"}
     for template, name in projects.items():
         said = run(python, "-m", "bot", "new", name, "--template", template, cwd=tmp_path,
                    env=clean)
         assert f"{name}/tests/test_app.py" in said, "it names what it created"
-    assert (tmp_path / "shop_bot" / "kb" / "delivery.md").is_file()
     assert (tmp_path / "desk_bot" / "desk_bot" / "tools.py").is_file()
     for name in projects.values():
         tested = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
