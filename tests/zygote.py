@@ -69,7 +69,7 @@ PRELOAD = (
     "numpy",
     "hypothesis",
     "mcp",
-    "mcp.server.fastmcp",
+    "mcp.server.mcpserver",  # the tracker the tool tests run (tests/tools/mcp_tracker.py)
     "pptx",
     "docx",
     "PIL.Image",

@@ -3,6 +3,7 @@ streams, working directory, environment and exit status, and signals reach it.""
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import zygote
+from tests import forkserver, zygote
 
 pytestmark = pytest.mark.slow
 
@@ -118,3 +119,12 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("name", sorted({*zygote.PRELOAD, *forkserver.PRELOAD}))
+def test_every_module_the_servers_preload_exists(name: str) -> None:
+    """The servers skip a preload that fails to import (an optional extra left out), so a
+    renamed module (mcp 2's `mcp.server.fastmcp`) would silently cost every process its
+    import again: each must still import (here, where the worker has it preloaded already
+    or pays for it once)."""
+    importlib.import_module(name)
