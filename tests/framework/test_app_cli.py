@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot import App, AppError, ToolContext, cli
 from bot.config import ConfigError
 from tests.conftest import REPO_ROOT
+from tests.forkserver import zygote_launcher
 from tests.framework.plugins import NOTES_MIGRATION, write_plugin
 
 
@@ -25,8 +26,11 @@ def run_cli(
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
     clean.update(env)
     clean["PYTHONPATH"] = os.pathsep.join(str(p) for p in (path, REPO_ROOT) if p is not None)
+    # A real process with its own argv, environment and exit status, forked from the suite's
+    # zygote (fmbot and its libraries imported): a fresh interpreter's start is the wheel
+    # test's to prove (tests/framework/test_wheel.py), and cost these ten tests 13 CPU-s.
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [*zygote_launcher(), "-m", "bot", *args],
         cwd=cwd,
         env=clean,
         capture_output=True,

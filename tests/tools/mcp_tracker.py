@@ -2,6 +2,7 @@
 
     python tests/tools/mcp_tracker.py stdio
     python tests/tools/mcp_tracker.py http PORT [TOKEN]
+    python -m tests.tools.mcp_tracker http PORT [TOKEN]   (from the repository root)
 
 Tools: find_issue (read), create_issue (write; one issue per fmbot idempotency key),
 delete_everything (never in the allow-list), broken (isError), whoami (echoes fmbot's `_meta`).
@@ -95,7 +96,10 @@ def signed_only(app: Any, secret: str) -> Any:
     """Refuse (401) any request without a valid RFC 9421 signature from fmbot, as a tracker
     behind `sign = true` would; each verdict is appended to TRACKER_VERDICTS (a file)."""
     from starlette.responses import JSONResponse
-    from verifier import SignatureChecker  # tests/tools/verifier.py, this script's folder
+    try:  # run as a module (python -m tests.tools.mcp_tracker), or as a script of this folder
+        from tests.tools.verifier import SignatureChecker
+    except ImportError:
+        from verifier import SignatureChecker
 
     checker = SignatureChecker(secret=secret)
     verdicts = os.environ.get("TRACKER_VERDICTS")
