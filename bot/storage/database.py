@@ -300,6 +300,10 @@ def alembic_config(url: str, plugin: tuple[str, Path] | None = None) -> Any:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # As alembic.ini says: version_locations split on os.pathsep, so a plugin's folder whose
+    # path has a space stays one folder (the legacy split, on spaces and commas, is
+    # deprecated; https://github.com/sqlalchemy/alembic/issues/842).
+    config.set_main_option("path_separator", "os")
     config.attributes["url"] = normalize_url(url)
     if plugin is not None:
         name, folder = plugin
