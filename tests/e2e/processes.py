@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO_ROOT
-from tests.forkserver import ForkedProcess, ForkServer
+from tests.forkserver import ForkedProcess, ForkServer, zygote_launcher
 
 TG_TOKEN = "123456:E2E-test-token"
 FM_API_KEY = "e2e-api-key"
@@ -36,7 +36,7 @@ class FakeProcess:
     @classmethod
     async def start(cls, module: str, *args: str, within: float = 30.0) -> FakeProcess:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
+            *zygote_launcher(),  # forked from the suite's zygote when it runs (not in bench/)
             "-m",
             module,
             *args,

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +16,7 @@ from bot.storage.database import Database
 from bot.storage.models import Message, MessageStatus
 from bot.storage.repositories import UsageCount, UsageRepository
 from tests.conftest import REPO_ROOT
+from tests.forkserver import zygote_launcher
 from tests.storage.workload import DAY, HOT_USER, chat_session
 
 TURNS = 5
@@ -59,11 +58,11 @@ async def test_many_writers_in_one_process(database_url: str) -> None:
 @pytest.mark.slow
 async def test_many_writer_processes_on_one_file(sqlite_url: str) -> None:
     groups = [[1, 2, 3, 4], [5, 6, 7, 8]]
-    script = Path(__file__).with_name("workload.py")
-    processes = [
+    processes = [  # forked from the suite's zygote: separate processes, imports paid once
         await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(script),
+            *zygote_launcher(),
+            "-m",
+            "tests.storage.workload",
             sqlite_url,
             str(TURNS),
             *map(str, group),

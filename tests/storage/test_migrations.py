@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from bot.storage.database import (
 )
 from bot.storage.models import Base
 from tests.conftest import REPO_ROOT
+from tests.forkserver import zygote_launcher
 
 
 def _revisions() -> list[Any]:
@@ -124,9 +124,9 @@ async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None
 async def test_processes_migrating_at_once_do_not_collide(empty_database_url: str) -> None:
     """Two bot processes starting together on a fresh database both come up."""
     code = "import sys; from bot.storage.database import migrate_blocking as m; m(sys.argv[1])"
-    processes = [
+    processes = [  # forked from the suite's zygote: separate processes, imports paid once
         await asyncio.create_subprocess_exec(
-            sys.executable,
+            *zygote_launcher(),
             "-c",
             code,
             empty_database_url,

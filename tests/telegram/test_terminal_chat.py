@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.forkserver import zygote_launcher
 
 pytestmark = pytest.mark.timeout(90)
 COMPLETION = "/foundationModels/v1/completion"
@@ -199,7 +200,7 @@ def test_no_command_prints_the_migration_tools_info_lines(tmp_path: Path) -> Non
     env.update(PYTHONPATH=str(REPO_ROOT), LOG_LEVEL="INFO",
                DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     for command in (["migrate"], ["report"]):
-        done = subprocess.run([sys.executable, "-m", "bot", *command], cwd=tmp_path, env=env,
+        done = subprocess.run([*zygote_launcher(), "-m", "bot", *command], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "alembic.runtime" not in done.stderr + done.stdout
