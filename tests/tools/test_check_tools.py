@@ -4,7 +4,7 @@ server lists its tools (and the allow-list names tools it lists); OK/FAIL lines 
 from __future__ import annotations
 
 import asyncio
-import sys
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import pytest
 
 from bot.features.tools.checks import check_tools
 from tests.ports import free_port
+from tests.tools.tracker_process import stdio_tracker
 
 # A label longer than 63 characters: the resolver refuses it locally, no query leaves.
 UNRESOLVABLE = "a" * 64 + ".example"
@@ -98,7 +99,8 @@ def tracker_port() -> Iterator[int]:
 @pytest.mark.slow
 async def test_mcp_servers_list_their_tools(tmp_path: Path, tracker_port: int) -> None:
     down = free_port()
-    tracker = Path(__file__).with_name("mcp_tracker.py")
+    command, env = stdio_tracker()
+    local_env = ", ".join(f"{key} = {json.dumps(value)}" for key, value in env.items())
     path = write(tmp_path, f"""
 [mcp.tracker]
 url = "http://127.0.0.1:{tracker_port}/mcp"
@@ -115,7 +117,8 @@ tools = ["find_isue"]
 url = "http://127.0.0.1:{down}/mcp"
 
 [mcp.local]
-command = ["{sys.executable}", "{tracker}", "stdio"]
+command = {json.dumps(command)}
+env = {{ {local_env} }}
 tools = ["whoami"]
 """)
     outcomes = {o.name: o for o in await check_tools(path, environ={"KEY": "mcp-key"})}

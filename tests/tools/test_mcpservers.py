@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from bot.features.tools.toolsfile import McpServer
 from tests.ports import free_port
 from tests.tools import tracker_process
 
-TRACKER = Path(__file__).with_name("mcp_tracker.py")
 TOKEN = "mcp-key"
 CTX = ToolContext(user_id=4242, chat_id=-100777, language="ru", idempotency_key="call-9-0")
 
@@ -183,11 +181,9 @@ async def test_a_server_down_at_start_is_offered_once_it_answers(
 
 @pytest.mark.slow
 async def test_a_stdio_server(tmp_path: Path) -> None:
+    command, env = tracker_process.stdio_tracker({"TRACKER": "x"})
     source = McpServerSource(
-        "tracker",
-        McpServer(command=[sys.executable, str(TRACKER), "stdio"], env={"TRACKER": "x"},
-                  tools=["find_issue"]),
-        connect_timeout=30,
+        "tracker", McpServer(command=command, env=env, tools=["find_issue"]), connect_timeout=30
     )
     await source.start()
     try:

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests import zygote
 from tests.forkserver import zygote_launcher
 
 TRACKER = Path(__file__).with_name("mcp_tracker.py")
@@ -46,3 +47,14 @@ def stop_tracker(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def stdio_tracker(env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The stdio tracker's command and environment, for an `[mcp.*]` server that fmbot starts
+    itself (the MCP SDK gives it `env` and a few variables of its own, not fmbot's): forked
+    from the suite's zygote when it runs, from the repository's folder whatever the caller's."""
+    command = [*zygote_launcher(), "-m", "tests.tools.mcp_tracker", "stdio"]
+    given = {"PYTHONPATH": str(REPO_ROOT)}
+    if (socket_path := os.environ.get(zygote.ENV, "0")) not in ("", "0"):
+        given[zygote.ENV] = socket_path  # where the launcher finds the zygote
+    return command, {**given, **(env or {})}
