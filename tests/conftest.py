@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import cpu_report, zygote
+from tests.collecting import compiled_once, run_folder
 from tests.e2e import faults_table
 
 # The shared fixtures live in their own modules, loaded as pytest plugins (not re-exported):
@@ -64,6 +66,12 @@ def _workers_from_the_zygote(config: pytest.Config) -> None:
     # execnet's documented way to name the interpreter a popen gateway starts.
     config.option.tx = [f"popen//python={server.python()}" if spec == "popen" else spec
                         for spec in tx]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    with compiled_once(run_folder(session.config)):
+        return (yield)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
