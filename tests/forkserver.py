@@ -13,9 +13,11 @@ siblings is the modules imported before the fork, nothing else: no event loop, n
 open connection exists in the server when it forks.
 
 What a fresh interpreter proves and a fork cannot (that the bot *starts*, imports included)
-stays proven by the tests that run real processes: the wheel test, the CLI tests and
-``tests/e2e/test_bot_process.py``. ``FMBOT_TEST_FORKSERVER=0`` turns the server off: every
-process is then started by ``asyncio.create_subprocess_exec`` as before.
+stays proven by the tests that run fresh interpreters: the wheel test (``bot --help``,
+``bot run --help`` and ``bot migrate`` from the installed wheel) and the new project's own
+suite. (Other processes the suite starts, the CLI tests' and the MCP tracker's among them,
+are forked from its zygote: ``zygote_launcher``.) ``FMBOT_TEST_FORKSERVER=0`` turns the
+server off: every process is then started by ``asyncio.create_subprocess_exec`` as before.
 
 Protocol, one JSON object per line: the test side writes ``{"id", "argv", "env", "cwd",
 "log"}`` to the server's stdin; the server answers ``{"id", "pid"}`` at once and
