@@ -91,8 +91,8 @@ def _spread_the_waiting(items: list[pytest.Item]) -> None:
     """The bot-process tests (marked e2e) spread evenly through the run, each keeping its
     place among its own kind. They mostly wait (a failover's 20 s, a restart) while the
     others compute; xdist hands tests out in collection order, so collected together (the
-    folder tests/e2e) they ran side by side on most workers and left the cores idle for a
-    minute and a half of a five-minute run (the CPU report's timeline, bench/results.md).
+    folder tests/e2e) they ran side by side on most workers and left the cores partly idle
+    for a minute and a half of a five-minute run (vmstat, bench/results.md).
     Deterministic, as xdist requires: every worker collects the same order."""
     waiting = [item for item in items if item.get_closest_marker("e2e")]
     if not waiting or len(waiting) == len(items):
