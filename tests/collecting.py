@@ -15,8 +15,8 @@ from tests import zygote
 
 def run_folder(config: pytest.Config) -> Path | None:
     """The folder an xdist worker shares with the others of its run: its zygote's."""
-    socket_path = os.environ.get(zygote.ENV, "")
-    if not hasattr(config, "workerinput") or socket_path in ("", "0"):
+    socket_path = zygote.serving()
+    if not hasattr(config, "workerinput") or socket_path is None:
         return None
     return Path(socket_path).parent
 

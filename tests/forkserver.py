@@ -278,7 +278,7 @@ def zygote_launcher() -> list[str]:
     """How to start a Python process: forked from the suite's zygote when it runs."""
     from tests import zygote
 
-    if os.environ.get(zygote.ENV, "0") not in ("", "0"):
+    if zygote.serving() is not None:
         return [sys.executable, "-S", "-I", zygote.LAUNCHER]
     return [sys.executable]
 

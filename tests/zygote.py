@@ -47,6 +47,13 @@ from typing import Any, NoReturn
 ENV = "FMBOT_TEST_ZYGOTE"
 LAUNCHER = os.path.abspath(__file__)
 
+
+def serving() -> str | None:
+    """The socket of the zygote this process's run has (its path is in the environment the
+    suite's processes inherit), or None: no zygote, or FMBOT_TEST_ZYGOTE=0."""
+    path = os.environ.get(ENV, "")
+    return path if path not in ("", "0") else None
+
 # What every worker imports while it collects (and every fork server preloads), by the modules
 # that pull in the most; fmbot's pytest plugin (bot.testing) and the test modules are not
 # among them: pytest imports those itself, to rewrite their asserts.

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def launcher() -> Iterator[list[str]]:
     """The launcher's command, on the run's zygote (an xdist run has one) or on one of its own."""
-    if os.environ.get(zygote.ENV, "0") not in ("", "0"):
+    if zygote.serving() is not None:
         yield [sys.executable, "-S", "-I", zygote.LAUNCHER]
         return
     with tempfile.TemporaryDirectory(prefix="fmbot-zygote-") as folder:

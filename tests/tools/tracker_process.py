@@ -55,6 +55,6 @@ def stdio_tracker(env: dict[str, str] | None = None) -> tuple[list[str], dict[st
     from the suite's zygote when it runs, from the repository's folder whatever the caller's."""
     command = [*zygote_launcher(), "-m", "tests.tools.mcp_tracker", "stdio"]
     given = {"PYTHONPATH": str(REPO_ROOT)}
-    if (socket_path := os.environ.get(zygote.ENV, "0")) not in ("", "0"):
+    if (socket_path := zygote.serving()) is not None:
         given[zygote.ENV] = socket_path  # where the launcher finds the zygote
     return command, {**given, **(env or {})}
