@@ -7,11 +7,13 @@ import json
 import multiprocessing
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from tests.collecting import compiled_once
+from tests import zygote
+from tests.collecting import compiled_once, run_folder
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +63,16 @@ def test_a_late_worker_collects_at_once(tmp_path: Path) -> None:
     assert not alone, "the cache is written: a worker of the same run does not wait"
 
 
-def test_outside_a_run_nothing_waits(tmp_path: Path) -> None:
-    with compiled_once(None):
-        pass
-    assert list(tmp_path.iterdir()) == []
+def test_only_a_worker_of_a_run_with_a_zygote_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder is the zygote's, for an xdist worker; None (collect at once) for the
+    controlling process, a run in one process, or FMBOT_TEST_ZYGOTE=0."""
+    worker, controller = SimpleNamespace(workerinput={}), SimpleNamespace()
+    monkeypatch.setenv(zygote.ENV, str(tmp_path / "zygote.sock"))
+    assert run_folder(worker) == tmp_path  # type: ignore[arg-type]
+    assert run_folder(controller) is None  # type: ignore[arg-type]
+    monkeypatch.setenv(zygote.ENV, "0")
+    assert run_folder(worker) is None  # type: ignore[arg-type]
+    monkeypatch.delenv(zygote.ENV)
+    assert run_folder(worker) is None  # type: ignore[arg-type]
