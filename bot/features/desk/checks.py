@@ -34,10 +34,10 @@ async def check_support_chat(bot: Bot, bot_id: int, chat_id: int) -> Outcome:
     elif not member.can_manage_topics:
         return failed(name, f"the bot is an administrator of {chat_id} without the right to "
                       "manage topics", promote)
-    return await check_forum(bot, chat_id)
+    return await _check_forum(bot, chat_id)
 
 
-async def check_forum(bot: Bot, chat_id: int) -> Outcome:
+async def _check_forum(bot: Bot, chat_id: int) -> Outcome:
     """Each handed-over user gets a topic (createForumTopic), which only a forum has: in a
     plain supergroup every handoff would fail with "the chat is not a forum"."""
     from aiogram.exceptions import TelegramAPIError
