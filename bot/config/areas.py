@@ -103,6 +103,9 @@ class BehaviourSettings(BaseSettings):
     queue_stale_action: Literal["apologize", "drop"] = "apologize"
     # Admit exactly the members of this chat (checked with getChatMember); 0 = not used.
     allowed_chat_members_of: int = 0
+    # Seconds a membership answer is trusted before getChatMember is asked again: someone who
+    # leaves that chat (a connected account's owner too) loses access within this time.
+    allowed_chat_members_ttl: int = Field(default=300, ge=0, le=86_400)
 
 
 class InfrastructureSettings(BaseSettings):

@@ -42,18 +42,21 @@ class AccessPolicy:
 @dataclass(frozen=True, slots=True)
 class Access:
     """Who may write, as configured: ALLOWED_USER_IDS, ALLOWED_CHAT_IDS, ADMIN_USER_IDS,
-    ALLOWED_CHAT_MEMBERS_OF (a chat whose members are admitted; 0: none), and the support
-    desk's chat (operators write there whatever the lists say; 0: no desk)."""
+    ALLOWED_CHAT_MEMBERS_OF (a chat whose members are admitted; 0: none) and how many seconds
+    a membership is trusted before it is asked again (ALLOWED_CHAT_MEMBERS_TTL), and the
+    support desk's chat (operators write there whatever the lists say; 0: no desk). The
+    decision is the gate's (admission.py)."""
 
     users: Iterable[int] = ()
     chats: Iterable[int] = ()
     admins: Iterable[int] = ()
     members_of: int = 0
     support_chat_id: int = 0
+    members_ttl: float = 300.0
 
     def policies(self) -> tuple[AccessPolicy, AccessPolicy]:
-        """Who may write (the middlewares' policy), and the lists as configured (the
-        membership gate admits by them too, membership.py)."""
+        """Whom the intake may store before the gate decides (and who is an admin), and the
+        lists as configured."""
         users, chats, admins = list(self.users), list(self.chats), list(self.admins)
         lists = AccessPolicy.build(users, chats, admins)
         if self.members_of:  # the membership gate decides; the lists admit too

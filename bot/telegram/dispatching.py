@@ -15,7 +15,7 @@ from bot.telegram.middlewares import QuotaMiddleware, install_middlewares
 if TYPE_CHECKING:
     from aiogram import Router
 
-    from bot.telegram.access import AccessPolicy
+    from bot.telegram.admission import Gatekeeper
     from bot.telegram.deps import Deps
     from bot.telegram.intake import Intake
     from bot.telegram.ratelimit import RateLimiter
@@ -44,15 +44,13 @@ def build_dispatcher(
     *,
     intake: Intake,
     limiter: RateLimiter,
+    gate: Gatekeeper,
     features: FeatureRouters | None = None,
-    members_of: int = 0,
-    member_lists: AccessPolicy | None = None,
-    support_chat_id: int = 0,
     added_routers: Sequence[Router] = (),
 ) -> Dispatcher:
     """The Dispatcher: middlewares, then the routers in order: errors, the features' front
     ones, the App's, fmbot's commands, the features' early ones, chat, the late ones, other.
-    `support_chat_id`: the support desk's chat, which the membership gate lets through."""
+    `gate`: who may write, decided once per update (admission.py)."""
     features = features or FeatureRouters()
     data: dict[str, Any] = {"deps": deps, **features.data}
     # No FSM: nothing here is a dialog, and its storage lock would serialise updates.
@@ -61,6 +59,7 @@ def build_dispatcher(
         dp,
         queues=deps.queues,
         intake=intake,
+        gate=gate,
         policy=deps.policy,
         sessionmaker=deps.sessionmaker,
         notify=deps.notify,
@@ -85,15 +84,6 @@ def build_dispatcher(
         from bot.telegram.added import added_router
 
         quoted.insert(0, added_router(added_routers, [quota]))
-    if members_of:  # the membership gate, after the database middleware
-        from bot.telegram.membership import MembershipCache, MembershipMiddleware
-
-        assert member_lists is not None
-        gate = MembershipMiddleware(
-            MembershipCache(members_of), member_lists, deps.notify, support_chat_id,
-            deps.notices,
-        )
-        dp.update.outer_middleware(gate)
     # errors first (it only sees errors); other last (it takes what nobody else did).
     dp.include_routers(errors.build_router(), *features.front, *quoted)
     return dp

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from bot.conversation import ConversationService
     from bot.coordination import Coordinator
-    from bot.telegram.access import AccessPolicy
+    from bot.telegram.admission import ConnectionOwners
     from bot.telegram.answer_parts import AfterDelivery, CallDelivery
     from bot.telegram.deps import Deps, UsageLines
     from bot.telegram.lifecycle import BotService
@@ -28,10 +28,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class FrontParts:
     """What the front gives a feature to build its part on. `conversation`: the turns (chat
-    automation answers through it); `limiter`: the users' rate limit; `policy`: who may
-    write; `shutdown_grace`: seconds the answers under way get at shutdown; `coordinator`
-    and `owner`: with several replicas, the coordination store and this replica's name (None
-    and "" alone)."""
+    automation answers through it); `limiter`: the users' rate limit; `shutdown_grace`:
+    seconds the answers under way get at shutdown; `coordinator` and `owner`: with several
+    replicas, the coordination store and this replica's name (None and "" alone)."""
 
     bot: Bot
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -39,7 +38,6 @@ class FrontParts:
     notify: Notifier
     conversation: ConversationService
     limiter: RateLimiter
-    policy: AccessPolicy
     shutdown_grace: float = 6.0
     coordinator: Coordinator | None = None
     owner: str = ""
@@ -55,7 +53,9 @@ class TelegramPart:
     what the handlers get (the answerer, the chat queues), built once that is; `takes`: the
     texts' keys of what the bot takes besides text thanks to it, listed by /help;
     `stops_first`: services started after every other and stopped before them (their
-    answers finish before the outbox closes); `lines`: what /help and /stats say of it."""
+    answers finish before the outbox closes); `lines`: what /help and /stats say of it;
+    `owners`: who owns a business connection (the admission gate judges the owner of every
+    business update by it; without it no business update is admitted)."""
 
     front: Sequence[Router] = ()
     early: Sequence[Router] = ()
@@ -68,6 +68,7 @@ class TelegramPart:
     takes: Sequence[str] = ()
     stops_first: Sequence[BotService] = ()
     lines: UsageLines | None = None
+    owners: ConnectionOwners | None = None
 
 
 # What a feature gives the front: built once the front's own parts are.

@@ -4,9 +4,9 @@
    claimed every update exactly once before Telegram was told it arrived, see intake.py);
    a message takes its place in its chat's FIFO before any await, with its `receipts` (the
    durable queue's entry, settled by the chat's worker when the message's turn has passed).
-2. AccessMiddleware - drops other bots; outsiders get one refusal and cost nothing (no model
-   call; their message leaves the durable queue when its turn passes). In a group the refusal
-   is shown to that member alone (notices.py), once per member.
+2. AdmissionMiddleware (admission.py) - the one decision of who asks, on whose behalf, and
+   whether they may (`data["principal"]`); drops other bots; outsiders get one refusal and
+   cost nothing (no model call; their message leaves the durable queue when its turn passes).
 3. DatabaseMiddleware - upserts user and chat, drops blocked users, injects `session`, `t`
    (texts in the user's language) and `is_admin`.
 4. QuotaMiddleware (inner, on message handlers) - the per-minute rate limit for every message
@@ -36,7 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.storage.models import User as StoredUser
 from bot.storage.models import UserRole, utc_today
 from bot.storage.repositories import ChatRepository, UsageRepository, UserRepository
-from bot.telegram.access import AccessPolicy, RefusalMemory
+from bot.telegram.access import AccessPolicy
+from bot.telegram.admission import AdmissionMiddleware, Gatekeeper
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.notices import PersonalNotices
@@ -91,49 +92,6 @@ def on_behalf(update: Update) -> bool:
     return (update.business_message is not None
             or update.edited_business_message is not None
             or update.deleted_business_messages is not None)
-
-
-class AccessMiddleware(BaseMiddleware):
-    """`notices`: refusals in groups shown to the member alone (else `notify`, the chat)."""
-
-    def __init__(
-        self, policy: AccessPolicy, notify: Notifier, notices: PersonalNotices | None = None
-    ) -> None:
-        self.policy = policy
-        self.notify = notify
-        self.notices = notices
-        self.refused = RefusalMemory()
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
-        user: User | None = data.get("event_from_user")
-        chat: Chat | None = data.get("event_chat")
-        if user is not None and user.is_bot:
-            log.debug("update %s from bot %s ignored", event.update_id, user.id)
-            return None
-        if on_behalf(event):
-            # A chat of an account connected to the bot: its customers are the owner's
-            # contacts, not the bot's users; the owner's admission is checked where the
-            # connections are known (bot/features/business).
-            return await handler(event, data)
-        user_id = user.id if user else (chat.id if chat and chat.type == "private" else None)
-        chat_id = chat.id if chat else None
-        if self.policy.admits(user_id, chat_id):
-            return await handler(event, data)
-        group = chat is not None and chat.type != "private"
-        notices = self.notices if group and user is not None else None
-        if notices is not None and chat_id is not None and notices.refuses(chat_id):
-            notices = None  # that chat takes no ephemeral notices lately: told once, publicly
-        # Told once per member where each is told alone, else once per group.
-        key: object = (chat_id, user_id) if notices else chat_id if group else user_id
-        log.info("update %s refused: user %s chat %s", event.update_id, user_id, chat_id)
-        if event.message is not None and key is not None and self.refused.first_time(key):
-            t = Translator.for_code(user.language_code if user else None)
-            if notices is not None:
-                await notices.tell_sender(event.message, t("access_refused"), reply=False)
-            else:
-                await self.notify(event.message.chat.id, t("access_refused"))
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +175,7 @@ class RecentlySeen:
         """The intake's bookkeeping: senders and chats of accepted messages are stored in the
         transaction that claims them (one transaction instead of two per message), so the
         DatabaseMiddleware finds them seen. Other bots and outsiders are left out: they must
-        cost no row (AccessMiddleware drops them)."""
+        cost no row (AdmissionMiddleware drops them)."""
         for update in updates:
             message = update.message
             if message is None:
@@ -349,6 +307,7 @@ def install_middlewares(
     *,
     queues: ChatQueues,
     intake: Intake,
+    gate: Gatekeeper,
     policy: AccessPolicy,
     sessionmaker: async_sessionmaker[AsyncSession],
     notify: Notifier,
@@ -356,5 +315,5 @@ def install_middlewares(
     notices: PersonalNotices | None = None,
 ) -> None:
     dp.update.outer_middleware(OrderingMiddleware(queues, intake))
-    dp.update.outer_middleware(AccessMiddleware(policy, notify, notices))
+    dp.update.outer_middleware(AdmissionMiddleware(gate, notify, notices))
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, policy, seen))

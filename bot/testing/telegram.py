@@ -108,6 +108,14 @@ class FakeTelegram(BaseSession):
         # the owner has the customer's id, like the customer's private chat with the bot).
         self.connections: dict[str, dict[str, Any]] = {}
         self.business_chats: dict[tuple[str, int], int] = {}
+        # getChatMember's answers per chat (user id -> status: "member", "left", ...): a chat
+        # listed here answers "left" for anyone not in it; any other chat, "member".
+        self.members: dict[int, dict[int, str]] = {}
+
+    def set_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
+        """What getChatMember says of `user_id` in `chat_id` from now on ("member",
+        "administrator", "left", "kicked", ...); the chat's other users are not members."""
+        self.members.setdefault(chat_id, {})[user_id] = status
 
     def make_bot(self) -> Bot:
         return Bot(BOT_TOKEN, session=self)
@@ -235,9 +243,11 @@ class FakeTelegram(BaseSession):
             return 200, {"message_thread_id": thread, "name": params.get("name", ""),
                          "icon_color": 7322096}
         if _returns(returning, ChatMemberMember):
-            user = params.get("user_id", 0)
-            return 200, {"status": "member", "user": {"id": user, "is_bot": False,
-                                                      "first_name": str(user)}}
+            user = int(params.get("user_id", 0))
+            listed = self.members.get(chat_id or 0)
+            status = "member" if listed is None else listed.get(user, "left")
+            return 200, {"status": status, "user": {"id": user, "is_bot": False,
+                                                    "first_name": str(user)}}
         if _returns(returning, ChatFullInfo):
             return 200, {"id": chat_id or 0, "type": "private" if (chat_id or 0) > 0
                          else "supergroup", "accent_color_id": 0, "max_reaction_count": 11,

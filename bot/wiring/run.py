@@ -120,6 +120,7 @@ async def built_bot(
             access=Access(
                 users=settings.allowed_user_ids, chats=settings.allowed_chat_ids,
                 admins=settings.admin_user_ids, members_of=settings.allowed_chat_members_of,
+                members_ttl=settings.allowed_chat_members_ttl,
                 support_chat_id=parts.support_chat_id,
             ),
             outbox=outbox,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.storage.outage import outage_of
 from bot.telegram.access import Access
+from bot.telegram.admission import Gatekeeper
 from bot.telegram.answer_parts import FinalForm
 from bot.telegram.answers import Answerer
 from bot.telegram.app import TelegramApp
@@ -21,6 +22,7 @@ from bot.telegram.dispatching import FeatureRouters, build_dispatcher
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.intake import DurablePolling, Intake
 from bot.telegram.lifecycle import BotService
+from bot.telegram.membership import MembershipCache
 from bot.telegram.middlewares import RecentlySeen
 from bot.telegram.notices import PersonalNotices
 from bot.telegram.notifier import OutboxNotifier
@@ -74,7 +76,7 @@ def build_telegram(
     outbox = outbox or Outbox(bot)
     queues = ChatQueues()
     access = access or Access()  # no lists: everyone may write
-    policy, member_lists = access.policies()
+    policy, _ = access.policies()
     seen = RecentlySeen(policy=policy)
     # Senders are stored with the claim, unless a membership check (getChatMember) must
     # admit them first: then the DatabaseMiddleware stores them after it.
@@ -86,7 +88,7 @@ def build_telegram(
     # Several replicas: one limit per user across them (the coordination store).
     limiter = RateLimiter(options.rate_limit_per_minute, coordinator=coordinator)
     parts = [build(FrontParts(bot=bot, sessionmaker=sessionmaker, outbox=outbox, notify=notify,
-                              conversation=conversation, limiter=limiter, policy=policy,
+                              conversation=conversation, limiter=limiter,
                               shutdown_grace=options.shutdown_grace, coordinator=coordinator,
                               owner=owner))
              for build in features]
@@ -111,10 +113,14 @@ def build_telegram(
         from bot.telegram.added import PacedCalls
 
         bot.session.middleware(PacedCalls(outbox))
+    gate = Gatekeeper(
+        access,
+        membership=MembershipCache(members_of, ttl=access.members_ttl) if members_of else None,
+        owners=next((part.owners for part in parts if part.owners is not None), None),
+    )
     dp = build_dispatcher(
-        deps, intake=intake, limiter=limiter, features=feature_routers(parts),
-        members_of=members_of, member_lists=member_lists,
-        support_chat_id=access.support_chat_id, added_routers=tuple(routers),
+        deps, intake=intake, limiter=limiter, gate=gate, features=feature_routers(parts),
+        added_routers=tuple(routers),
     )
     max_age = options.queue_max_age
     backlog = Backlog(

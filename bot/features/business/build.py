@@ -36,6 +36,7 @@ def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:
         replies = BusinessReplies(BusinessStore(front.sessionmaker), front.conversation,
                                   front.outbox, front.limiter, mode=options.mode,
                                   takeover=options.takeover)
-        return TelegramPart(front=[BusinessUpdates(replies, front.policy).build_router()])
+        updates = BusinessUpdates(replies)
+        return TelegramPart(front=[updates.build_router()], owners=updates)
 
     return build

@@ -8,7 +8,9 @@ the owner's own (https://core.telegram.org/bots/api#update). A connection the bo
 stored (connected before this deployment kept them) is read with getBusinessConnection.
 
 Access: the owner is the bot's user here (ALLOWED_USER_IDS and the rest apply to the owner;
-the customers are the owner's contacts). A message sent through the connection by a bot
+the customers are the owner's contacts). The admission gate (bot/telegram/admission.py) judges
+the owner of every business update, found by `owner_of`, before this router sees it; nothing
+here decides who may write again. A message sent through the connection by a bot
 (`sender_business_bot`: this one's answers) is neither a question nor the owner's takeover.
 """
 
@@ -32,7 +34,6 @@ from bot.conversation import Speaker
 from bot.features.business.replies import Asked, BusinessReplies, owner_translator
 from bot.features.business.store import Connection
 from bot.features.business.texts import say
-from bot.telegram.access import AccessPolicy
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
@@ -41,10 +42,15 @@ log = logging.getLogger(__name__)
 
 
 class BusinessUpdates:
-    def __init__(self, replies: BusinessReplies, policy: AccessPolicy) -> None:
+    def __init__(self, replies: BusinessReplies) -> None:
         self.replies = replies
         self.store = replies.store
-        self.policy = policy
+
+    async def owner_of(self, connection_id: str, bot: Bot) -> int | None:
+        """The owner of the connection (`ConnectionOwners`, for the admission gate), read from
+        the store or, for one connected before it kept them, from Telegram."""
+        connection = await self._connection(connection_id, bot)
+        return connection.owner_user_id if connection is not None else None
 
     def build_router(self) -> Router:
         router = Router(name="business")
@@ -116,12 +122,9 @@ class BusinessUpdates:
         sender = message.from_user
         if connection_id is None or sender is None or message.sender_business_bot is not None:
             return
+        # The gate found the connection and admitted its owner (or this is never called).
         connection = await self._connection(connection_id, bot)
         if connection is None:
-            return
-        if not self.policy.admits(connection.owner_user_id, connection.user_chat_id):
-            log.info("business message in %s ignored: the owner %s is not admitted",
-                     connection_id, connection.owner_user_id)
             return
         customer = message.chat
         text = message.text or message.caption or ""

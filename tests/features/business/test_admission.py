@@ -1,0 +1,63 @@
+"""Who may run the bot through a connected business account: its owner, judged by the same
+rules as any user of the bot (ALLOWED_CHAT_MEMBERS_OF included) on every message."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import App
+from bot.testing import BotTester, ScriptedModel
+
+pytestmark = [pytest.mark.timeout(60)]
+
+COMPANY = -100777
+
+
+def shop() -> ScriptedModel:
+    model = ScriptedModel()
+    model.when("deliver").answer("We deliver on Sundays.")
+    return model
+
+
+async def test_a_strangers_account_gets_no_model_call_on_any_message() -> None:
+    async with BotTester(App(env_file=None), model=shop(),
+                         settings={"ALLOWED_CHAT_MEMBERS_OF": str(COMPANY)}) as tester:
+        stranger, bob = tester.user("Mallory"), tester.user("Bob")
+        tester.telegram.set_member(COMPANY, tester.user("Olga").id)  # somebody else is
+        shop_ = await tester.business(stranger)
+        assert not any("Connected" in card.text for card in shop_.cards)
+        # The connection was refused, so it is not stored: the first customer message makes
+        # the bot read it with getBusinessConnection, and its owner is judged all the same.
+        first = await shop_.customer(bob).says("Do you deliver on Sundays?")
+        later = await shop_.customer(bob).says("Do you deliver on Mondays?")
+        assert first.messages == ()
+        assert later.messages == ()
+        assert tester.model.requests == []
+        assert any(c.method == "getBusinessConnection" for c in tester.telegram.sent)
+
+
+async def test_an_owner_who_leaves_the_company_chat_loses_the_connection() -> None:
+    settings = {"ALLOWED_CHAT_MEMBERS_OF": str(COMPANY), "ALLOWED_CHAT_MEMBERS_TTL": "0"}
+    async with BotTester(App(env_file=None), model=shop(), settings=settings) as tester:
+        owner, bob = tester.user("Olga"), tester.user("Bob")
+        tester.telegram.set_member(COMPANY, owner.id)
+        shop_ = await tester.business(owner)
+        assert "Connected" in shop_.cards[0].text
+        assert (await shop_.customer(bob).says("Do you deliver?")).text == \
+            "We deliver on Sundays."
+        tester.telegram.set_member(COMPANY, owner.id, "left")
+        calls = len(tester.model.requests)
+        assert (await shop_.customer(bob).says("Do you deliver?")).messages == ()
+        assert len(tester.model.requests) == calls
+
+
+async def test_the_allow_lists_judge_the_owner_not_the_customer() -> None:
+    async with BotTester(App(env_file=None), model=shop(),
+                         settings={"ALLOWED_USER_IDS": "42"}) as tester:
+        owner, bob = tester.user("Olga", id=42), tester.user("Bob")
+        shop_ = await tester.business(owner)
+        assert (await shop_.customer(bob).says("Do you deliver?")).text == \
+            "We deliver on Sundays."
+        other = await tester.business(tester.user("Mallory"))
+        assert (await other.customer(bob).says("Do you deliver?")).messages == ()
+        assert len(tester.model.requests) == 1
