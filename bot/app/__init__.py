@@ -123,6 +123,7 @@ class App:
         timeout: float = 10.0,
         title: str = "",
         title_ru: str = "",
+        business: bool = False,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -138,6 +139,7 @@ class App:
         timeout: float = 10.0,
         title: str = "",
         title_ru: str = "",
+        business: bool = False,
     ) -> Any:
         """Offer an async function to the model as a tool.
 
@@ -149,6 +151,9 @@ class App:
         is repeated only with the same idempotency key. `timeout`: seconds a call may take.
         `title` / `title_ru`: the action as the confirmation card names it to the user, in
         English and Russian (the description is written for the model); default: the name.
+        `business=True`: offered in business chats too (customers of an account connected
+        to the bot), where every other tool is closed; only for a tool that neither writes
+        nor needs a press.
         """
         def register(fn: F) -> F:
             self._parts.function_tools().add(
@@ -161,6 +166,7 @@ class App:
                 timeout_s=timeout,
                 title=title,
                 title_ru=title_ru,
+                business=business,
             )
             return fn
 

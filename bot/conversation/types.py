@@ -74,6 +74,10 @@ class ChatRef:
     # Nothing outside the conversation may change from this chat's turns: tools that write
     # (or need a press) are neither offered nor run (a chat answered on someone's behalf).
     read_only: bool = False
+    # The surface of a chat the deployment does not own ("business": a connected account's
+    # chat, bot/telegram/admission.py); "" for its own chats. There a tool is offered only
+    # if declared safe for that surface.
+    surface: str = ""
 
     @property
     def is_group(self) -> bool:

@@ -56,6 +56,9 @@ class ToolDefinition:
     source: str = ""
     # Seconds a call may take before it is reported to the model as timed out.
     timeout_s: float = 10.0
+    # Offered in business chats too (customers of an account connected to the bot), where
+    # every other tool is closed; only for tools that neither write nor need a press.
+    business: bool = False
     # The action named for the person asked to confirm it, in their language (the
     # description is written for the model); empty: the card shows the tool's name.
     title: str = ""
@@ -132,6 +135,7 @@ class FunctionToolSource(ToolSource, Protocol):
         timeout_s: float = 10.0,
         title: str = "",
         title_ru: str = "",
+        business: bool = False,
     ) -> ToolDefinition:
         """Offer `function` to the model as a tool (see App.tool for the arguments)."""
         ...
@@ -146,4 +150,9 @@ class DeclaresTools(Protocol):
     def declared(self, name: str) -> ToolDefinition | None:
         """The rules declared for `name` (confirm, writes, admins only), or None when the
         source does not know it."""
+        ...
+
+    def declared_names(self) -> frozenset[str]:
+        """Every name the deployment declared for this source ahead of any listing (checked
+        against the other sources' names at start: one source per name)."""
         ...

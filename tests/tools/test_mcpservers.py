@@ -247,3 +247,43 @@ async def test_arguments_are_checked_against_the_input_schema(tracker: McpServer
     assert missing.text == "error: invalid arguments: 'summary' is a required property"
     found = await tracker.call("find_issue", {"key": "HELP-7"}, CTX)
     assert found.outcome is ToolOutcome.OK
+
+
+def test_a_name_declared_by_a_server_and_a_python_tool_stops_the_start() -> None:
+    from bot.features.tools.functions import FunctionTools
+    from bot.features.tools.toolbox import ToolNameClashError
+
+    python = FunctionTools()
+
+    async def create_issue(title: str) -> str:
+        """Open an issue."""
+        return "ok"
+
+    python.add(create_issue)
+    # Never started: what the tools file declares is enough to see the clash.
+    tracker = McpServerSource("tracker", spec(1, tools=None, confirm=["create_issue"]))
+    with pytest.raises(ToolNameClashError, match=r"'create_issue' is used by both .* and "
+                       r"mcp:tracker"):
+        Toolbox([python, tracker])
+
+
+@pytest.mark.slow
+async def test_a_name_two_servers_list_is_refused_not_run_under_either_rule(
+    tracker_port: int,
+) -> None:
+    # Neither server has an allow-list; the second wants a press for create_issue. Whichever
+    # answered, a call must not run under the other's rules: the name is refused.
+    docs = McpServerSource("docs", spec(tracker_port, tools=None, confirm=[]))
+    tracker = McpServerSource("tracker", spec(tracker_port, tools=None))
+    toolbox = Toolbox([docs, tracker])
+    await toolbox.start()
+    try:
+        assert await docs.wait_connected(10)
+        assert await tracker.wait_connected(10)
+        assert toolbox.declared("create_issue") is None
+        assert "create_issue" not in {d.name for d in toolbox.offered(is_admin=True)}
+        refused = await toolbox.call("create_issue", {"title": "x"}, CTX)
+        assert refused.outcome is ToolOutcome.ERROR
+        assert refused.text == "error: no tool named 'create_issue'"
+    finally:
+        await toolbox.close()

@@ -104,7 +104,19 @@ def test_a_good_file_gives_the_tools_with_their_rules(tmp_path: Path) -> None:
         ('[mcp.tracker]\nurl = "https://t"\ncommand = ["x"]\n',
          "MCP server 'tracker': set exactly one of url"),
         ('[mcp.tracker]\nurl = "https://t"\ntools = ["a"]\nconfirm = ["b"]\n',
-         "MCP server 'tracker': tool 'b' is named in confirm or admins_only but not in tools"),
+         "MCP server 'tracker': tool 'b' is named in confirm, admins_only or business but "
+         "not in tools"),
+        # Two servers naming one tool: the first allow-lists it, the second (no allow-list)
+        # wants a press for it; the press and the call must come from one source.
+        ('[mcp.docs]\nurl = "http://127.0.0.1:18562/mcp"\ntools = ["search_docs", '
+         '"create_issue"]\n[mcp.tracker]\nurl = "http://127.0.0.1:18561/mcp"\n'
+         'confirm = ["create_issue"]\n',
+         "tool name 'create_issue' is used by both [mcp.docs] and [mcp.tracker]"),
+        ('[mcp.tracker]\nurl = "https://t"\nconfirm = ["a"]\nbusiness = ["a"]\n',
+         "MCP server 'tracker': tool 'a' is in both confirm and business"),
+        ('[[http]]\nname = "a"\ndescription = "d"\nurl = "https://x"\nmethod = "POST"\n'
+         'business = true\n',
+         "tool 'a': business = true is for read-only actions"),
         ('[mcp.tracker]\nurll = "https://t"\n',
          "MCP server 'tracker': unknown key 'urll': the keys of an [mcp.<name>] server are url"),
         ('[[http]]\nname = "a"\ndescription = "d"\nurl = "https://x"\n'

@@ -135,7 +135,7 @@ class BusinessReplies:
 
     def _chat_ref(self, asked: Asked) -> ChatRef:
         return ChatRef(asked.chat.conversation_chat_id, CHAT_TYPE,
-                       asked.chat.customer_name or None, read_only=True)
+                       asked.chat.customer_name or None, read_only=True, surface="business")
 
     async def _answer(self, asked: Asked, t: Translator) -> None:
         handle = self.outbox.stream(

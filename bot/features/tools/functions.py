@@ -83,6 +83,7 @@ class FunctionTools:
         timeout_s: float = 10.0,
         title: str = "",
         title_ru: str = "",
+        business: bool = False,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -98,14 +99,16 @@ class FunctionTools:
         timeout_s: float = 10.0,
         title: str = "",
         title_ru: str = "",
+        business: bool = False,
     ) -> F | Callable[[F], F]:
         """Register `function` as a tool; `@tools.tool` or `@tools.tool(confirm=True, ...)`.
-        `writes` defaults to `confirm` (a confirmed tool is taken to change something)."""
+        `writes` defaults to `confirm` (a confirmed tool is taken to change something);
+        `business=True` offers a read-only tool in business chats too (closed there else)."""
 
         def register(fn: F) -> F:
             self.add(fn, name=name, description=description, confirm=confirm,
                      admins_only=admins_only, writes=writes, timeout_s=timeout_s,
-                     title=title, title_ru=title_ru)
+                     title=title, title_ru=title_ru, business=business)
             return fn
 
         return register(function) if function is not None else register
@@ -122,6 +125,7 @@ class FunctionTools:
         timeout_s: float = 10.0,
         title: str = "",
         title_ru: str = "",
+        business: bool = False,
     ) -> ToolDefinition:
         tool_name = name or function.__name__
         if not re.match(NAME_PATTERN, tool_name):
@@ -133,6 +137,13 @@ class FunctionTools:
             raise ToolFunctionError(f"tool {tool_name!r}: {function.__qualname__} must be "
                                     "an async function (async def)")
         arguments, wants_context = arguments_model(function, tool_name)
+        writing = confirm if writes is None else writes
+        if business and (writing or confirm):
+            raise ToolFunctionError(
+                f"tool {tool_name!r}: business=True is for read-only tools: business chats are "
+                "answered read-only, so a tool that writes or needs a press is never offered "
+                "there"
+            )
         text = description if description is not None else inspect.getdoc(function) or ""
         if not text.strip():
             raise ToolFunctionError(f"tool {tool_name!r}: give it a docstring saying when to "
@@ -143,9 +154,10 @@ class FunctionTools:
             parameters=parameters_schema(arguments),
             confirm=confirm,
             admins_only=admins_only,
-            writes=confirm if writes is None else writes,
+            writes=writing,
             source=self.name,
             timeout_s=timeout_s,
+            business=business,
             title=title.strip(),
             title_ru=title_ru.strip(),
         )

@@ -87,6 +87,7 @@ class HttpActionSource:
                 writes=action.method != "GET",
                 source=self.name,
                 timeout_s=action.timeout_s,
+                business=action.business,
                 title=action.title,
                 title_ru=action.title_ru,
             )

@@ -35,7 +35,7 @@ from contextlib import aclosing
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.turn import TurnState
-from bot.conversation.types import relinquished
+from bot.conversation.types import ChatRef, relinquished
 from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.limits import ToolLimits
 from bot.features.tools.text import (
@@ -84,6 +84,17 @@ def _acts(definition: ToolDefinition) -> bool:
     return definition.writes or definition.confirm
 
 
+def offered_in(chat: ChatRef, definition: ToolDefinition) -> bool:
+    """Whether the tool may be offered and run in `chat`. In a chat the deployment does not
+    own (`chat.surface`: a business chat) tools are closed unless declared safe for it, and
+    nothing that writes or needs a press runs in a read-only chat."""
+    if chat.read_only and _acts(definition):
+        return False
+    if chat.surface:
+        return chat.surface == "business" and definition.business
+    return True
+
+
 def unknown_tool(name: str) -> str:
     return f"error: no tool named {name!r}"
 
@@ -111,13 +122,12 @@ class ToolLoop(ToolTurns):
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.admins
 
-    def _tools(self, user_id: int, *, read_only: bool = False) -> tuple[Tool, ...]:
-        """The tools offered to a turn of `user_id`; in a read-only chat only those the
-        deployment declared as neither writing nor needing a press."""
+    def _tools(self, user_id: int, chat: ChatRef) -> tuple[Tool, ...]:
+        """The tools offered to a turn of `user_id` in `chat` (`offered_in`)."""
         return tuple(
             Tool(d.name, d.description, dict(d.parameters))
             for d in self.toolbox.offered(is_admin=self.is_admin(user_id))
-            if not (read_only and (d.writes or d.confirm))
+            if offered_in(chat, d)
         )
 
     # -- history ---------------------------------------------------------------------------
@@ -175,7 +185,7 @@ class ToolLoop(ToolTurns):
         model's, for a turn that shows images)."""
         model = client or self._model
         messages = with_data_note(messages)
-        tools = self._tools(turn.speaker.user_id, read_only=turn.chat.read_only)
+        tools = self._tools(turn.speaker.user_id, turn.chat)
         stored: list[StoredCall] = []
         if turn.resumed:  # a new answer has no stored calls: no read on the usual path
             async with self._sessionmaker() as session:
@@ -262,7 +272,7 @@ class ToolLoop(ToolTurns):
         unknown = set()
         for position, call in enumerate(calls):
             definition = self.toolbox.declared(call.name)
-            if definition is None or (turn.chat.read_only and _acts(definition)):
+            if definition is None or not offered_in(turn.chat, definition):
                 unknown.add(position)  # a tool not offered here is refused like an unknown
             new.append(NewToolCall(
                 number, position, call.name, call.arguments, call.id,
@@ -339,7 +349,7 @@ class ToolLoop(ToolTurns):
         # Decided again from the declaration, never from the row alone: a tool unknown now is
         # refused, and one declared `confirm` runs only after a person's press.
         declared = self.toolbox.declared(call.name)
-        if declared is None or (turn.chat.read_only and _acts(declared)):
+        if declared is None or not offered_in(turn.chat, declared):
             logger.info("tool %s is not known here: the call is refused", call.name)
             return ToolRunResult(ToolOutcome.ERROR, unknown_tool(call.name), "unknown tool"), 0
         if declared.confirm and call.decided_by is None:

@@ -35,17 +35,29 @@ class Offer:
 
 
 def declared(spec: McpServer, source: str, name: str, description: str = "",
-             parameters: dict[str, Any] | None = None) -> ToolDefinition:
-    """The file's rules for the tool `name` of the server `spec`."""
+             parameters: dict[str, Any] | None = None,
+             annotations: dict[str, Any] | None = None) -> ToolDefinition:
+    """The file's rules for the tool `name` of the server `spec`; the server's `annotations`
+    can only take a right away (a tool it marks destructive or not read-only is not offered
+    in business chats, whatever the file says), never give one."""
     confirm = name in spec.confirm
     admins = spec.admins_only
+    business = name in spec.business and not _hints_writes(annotations)
     return ToolDefinition(
         name=name, description=description,
         parameters=parameters if parameters is not None else {},
         confirm=confirm, writes=confirm,
         admins_only=admins if isinstance(admins, bool) else name in admins,
-        source=source, timeout_s=spec.timeout_s,
+        source=source, timeout_s=spec.timeout_s, business=business,
     )
+
+
+def _hints_writes(annotations: dict[str, Any] | None) -> bool:
+    """The server says the tool changes something (MCP's tool annotations:
+    https://modelcontextprotocol.io/specification/2025-06-18/server/tools#tool-annotations)."""
+    if not annotations:
+        return False
+    return annotations.get("destructiveHint") is True or annotations.get("readOnlyHint") is False
 
 
 def screen(server: str, spec: McpServer, source: str, tools: Sequence[Any],
@@ -63,10 +75,10 @@ def screen(server: str, spec: McpServer, source: str, tools: Sequence[Any],
             continue
         description, schema = tool.description or "", dict(tool.input_schema or {})
         annotations = getattr(tool, "annotations", None)
+        hints = (annotations.model_dump(mode="json", exclude_none=True)
+                 if annotations is not None else None)
         offer.received[tool.name] = definition = definition_of(
-            description, schema, title=getattr(tool, "title", None),
-            annotations=(annotations.model_dump(mode="json", exclude_none=True)
-                         if annotations is not None else None),
+            description, schema, title=getattr(tool, "title", None), annotations=hints,
         )
         problem = pins.problem(server, tool.name, definition) if pins is not None else None
         parameters = clean_schema(schema) or {"type": "object", "properties": {}}
@@ -82,5 +94,8 @@ def screen(server: str, spec: McpServer, source: str, tools: Sequence[Any],
             continue
         # Third-party text for the model: no hidden characters, bounded.
         text = clean_text(description or tool.title or tool.name)
-        offered.append(declared(spec, source, tool.name, text, parameters))
+        if tool.name in spec.business and _hints_writes(hints):
+            logger.warning("MCP server %r: tool %r is not offered in business chats: the "
+                           "server marks it as changing something", server, tool.name)
+        offered.append(declared(spec, source, tool.name, text, parameters, hints))
     return Offer(tuple(offered), offer.checks, offer.withheld, offer.received)

@@ -34,7 +34,7 @@ from bot.features.tools.pinning import PinnedTools
 from bot.features.tools.schema import ArgumentCheck
 from bot.features.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.features.tools.signing import RequestSigner
-from bot.features.tools.toolsfile import McpServer
+from bot.features.tools.toolsfile import McpServer, mcp_names
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -270,6 +270,10 @@ class McpServerSource:
         if name not in self._seen and (spec.tools is None or name not in spec.tools):
             return None
         return declared(spec, self.name, name)
+
+    def declared_names(self) -> frozenset[str]:
+        """The names [mcp.<name>] declares (allow-list, confirm, admins_only, business)."""
+        return frozenset(mcp_names(self._spec))
 
     @property
     def unlisted(self) -> list[str]:

@@ -36,8 +36,9 @@ class Toolbox:
     ) -> None:
         self._sources = list(sources)
         self.observer = observer
-        # Static sources (HTTP actions, Python functions) are checked now; a clash with a tool an
-        # MCP server lists later is logged and that tool is left out (see `_index`).
+        self._clashed: set[str] = set()
+        # What every source offers or declares now is checked at start; a name an MCP server
+        # without an allow-list lists later, which another source has, is refused (`_owner`).
         self._check_unique()
 
     @property
@@ -48,63 +49,84 @@ class Toolbox:
         return bool(self._sources)
 
     def _check_unique(self) -> None:
+        """One source per name, from what each source offers or declares now (a static
+        source's tools, an MCP server's lists in the tools file): a name two sources claim
+        stops the start, both named."""
         seen: dict[str, str] = {}
         for source in self._sources:
-            for definition in source.definitions():
-                owner = seen.get(definition.name)
+            names = {d.name for d in source.definitions()}
+            if isinstance(source, DeclaresTools):
+                names |= source.declared_names()
+            for name in sorted(names):
+                owner = seen.get(name)
                 if owner is not None:
                     raise ToolNameClashError(
-                        f"tool name {definition.name!r} is used by both {owner} and "
-                        f"{source.name}: rename one of them"
+                        f"tool name {name!r} is used by both {owner} and {source.name}: "
+                        "rename one of them, or leave it out of one server's lists"
                     )
-                seen[definition.name] = source.name
+                seen[name] = source.name
 
-    def _index(self) -> dict[str, tuple[ToolDefinition, ToolSource]]:
-        index: dict[str, tuple[ToolDefinition, ToolSource]] = {}
-        for source in self._sources:
-            for definition in source.definitions():
-                if definition.name in index:
-                    logger.warning(
-                        "tool %r from %s is left out: %s offers a tool of that name",
-                        definition.name,
-                        source.name,
-                        index[definition.name][1].name,
-                    )
-                    continue
-                index[definition.name] = (definition, source)
-        return index
-
-    def offered(self, *, is_admin: bool) -> tuple[ToolDefinition, ...]:
-        return tuple(
-            definition
-            for definition, _ in self._index().values()
-            if is_admin or not definition.admins_only
-        )
-
-    def get(self, name: str) -> ToolDefinition | None:
-        found = self._index().get(name)
-        return found[0] if found else None
-
-    def declared(self, name: str) -> ToolDefinition | None:
-        """Whether a call of `name` needs a press and counts as a write, from what the
-        deployment declared (the tools file, a Python tool's decorator), never from whether
-        the tool is offered at this moment: an MCP server reconnecting offers none of its
-        tools, yet its `confirm` tools still need a press. None: no source knows the name
-        (such a call is refused)."""
+    def _claims(self, name: str) -> list[tuple[ToolDefinition, ToolSource]]:
+        """Every source that offers or declares `name`, with its rules for it."""
+        claims = []
         for source in self._sources:
             if isinstance(source, DeclaresTools):
                 found = source.declared(name)
             else:  # static sources: what they offer is what they declare
                 found = next((d for d in source.definitions() if d.name == name), None)
             if found is not None:
-                return found
+                claims.append((found, source))
+        return claims
+
+    def _owner(self, name: str) -> tuple[ToolDefinition, ToolSource] | None:
+        """The one source of `name`, whose rules decide whether a call needs a press and
+        which runs it. None when no source knows it, or when two do (an MCP server without an
+        allow-list listing a name another source has): such a call is refused, never run
+        under the other's rules."""
+        claims = self._claims(name)
+        if len(claims) == 1:
+            return claims[0]
+        if claims and name not in self._clashed:
+            self._clashed.add(name)
+            logger.error("tool %r is offered by %s: it is refused until one source alone "
+                         "offers it (give each MCP server an allow-list in the tools file)",
+                         name, " and ".join(source.name for _, source in claims))
         return None
+
+    def offered(self, *, is_admin: bool) -> tuple[ToolDefinition, ...]:
+        names = dict.fromkeys(d.name for s in self._sources for d in s.definitions())
+        offered = []
+        for name in names:
+            owner = self._owner(name)
+            if owner is None:
+                continue
+            definition, source = owner
+            listed = any(d.name == name for d in source.definitions())
+            if listed and (is_admin or not definition.admins_only):
+                offered.append(definition)
+        return tuple(offered)
+
+    def get(self, name: str) -> ToolDefinition | None:
+        owner = self._owner(name)
+        if owner is None or not any(d.name == name for d in owner[1].definitions()):
+            return None
+        return owner[0]
+
+    def declared(self, name: str) -> ToolDefinition | None:
+        """Whether a call of `name` needs a press and counts as a write, from what the
+        deployment declared (the tools file, a Python tool's decorator), never from whether
+        the tool is offered at this moment: an MCP server reconnecting offers none of its
+        tools, yet its `confirm` tools still need a press. The same source's rules as the
+        one `call` sends the call to. None: no source, or two, know the name (such a call is
+        refused)."""
+        owner = self._owner(name)
+        return owner[0] if owner is not None else None
 
     async def call(
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
     ) -> ToolRunResult:
         started = time.monotonic()
-        found = self._index().get(name)
+        found = self._owner(name)
         if found is None or (found[0].admins_only and not ctx.is_admin):
             result = ToolRunResult(ToolOutcome.ERROR, f"error: no tool named {name!r}")
             self._observe("unknown" if found is None else name, result, started)

@@ -54,6 +54,10 @@ class HttpAction(_Strict):
     timeout_s: Seconds = 10.0
     headers: dict[str, str] = Field(default_factory=dict)
     admins_only: bool = False
+    # Offered in the chats of accounts connected to the bot (business chats) too: read-only
+    # actions only (GET without confirm). Outside the deployment's own chats a tool is closed
+    # unless named safe there (docs/tools.md, "Security").
+    business: bool = False
     # The action named on the confirmation card, in English and Russian (default: the name).
     title: Annotated[str, Field(max_length=100)] = ""
     title_ru: Annotated[str, Field(max_length=100)] = ""
@@ -82,6 +86,9 @@ class McpServer(_Strict):
     confirm: list[Name] = Field(default_factory=list)
     # true: every tool of this server; a list: those tools.
     admins_only: bool | list[Name] = False
+    # Tools also offered in business chats (accounts connected to the bot): read-only tools
+    # only (not in confirm). The server's annotations can still withhold one there.
+    business: list[Name] = Field(default_factory=list)
     timeout_s: Seconds = 10.0
     # Over HTTP: sign every request with TOOLS_SIGNING_SECRET / TOOLS_SIGNING_KEY (RFC 9421).
     sign: bool = False
@@ -174,6 +181,11 @@ def _check_http(label: str, actions: list[HttpAction]) -> None:
         if not action.url.startswith(("http://", "https://")):
             raise ToolsFileError(f"{where}: url {action.url!r} must start with http:// or "
                                  "https://")
+        if action.business and (action.confirm or action.method != "GET"):
+            raise ToolsFileError(
+                f"{where}: business = true is for read-only actions (GET, no confirm): "
+                "business chats are answered read-only; remove business or make it a GET"
+            )
         try:
             check_parameters(action.parameters)
         except SchemaError as exc:
@@ -235,15 +247,31 @@ def _check_mcp(label: str, servers: Mapping[str, McpServer]) -> None:
             raise ToolsFileError(f"{where}: headers are for a url server; a stdio server "
                                  "(command) takes env")
         allowed = set(server.tools) if server.tools is not None else None
-        listed = list(server.confirm)
+        listed = list(server.confirm) + list(server.business)
         if isinstance(server.admins_only, list):
             listed += server.admins_only
         for tool in listed:
             if allowed is not None and tool not in allowed:
                 raise ToolsFileError(
-                    f"{where}: tool {tool!r} is named in confirm or admins_only but not in "
-                    "tools (the allow-list): add it to tools or remove it"
+                    f"{where}: tool {tool!r} is named in confirm, admins_only or business "
+                    "but not in tools (the allow-list): add it to tools or remove it"
                 )
+        for tool in server.business:
+            if tool in server.confirm:
+                raise ToolsFileError(
+                    f"{where}: tool {tool!r} is in both confirm and business: business chats "
+                    "are answered read-only, so a tool that needs a press is never offered "
+                    "there; remove it from business"
+                )
+
+
+def mcp_names(server: McpServer) -> set[str]:
+    """Every tool name the server's table declares: its allow-list, confirm, admins_only and
+    business lists (a name in confirm is declared even without an allow-list)."""
+    names = set(server.tools or ()) | set(server.confirm) | set(server.business)
+    if isinstance(server.admins_only, list):
+        names |= set(server.admins_only)
+    return names
 
 
 def _check_unique_names(label: str, parsed: ToolsFile) -> None:
@@ -255,13 +283,17 @@ def _check_unique_names(label: str, parsed: ToolsFile) -> None:
                 "one of them"
             )
         seen[action.name] = "[[http]]"
+    # Whether a call needs a press and where it goes come from one source: a name two sources
+    # declare (an allow-list, confirm, admins_only, business) would let the one that answers
+    # run it under the other's rules.
     for server_name, server in parsed.mcp.items():
-        for tool in server.tools or ():
+        for tool in sorted(mcp_names(server)):
             owner = seen.get(tool)
             if owner is not None:
                 raise ToolsFileError(
                     f"{label}: tool name {tool!r} is used by both {owner} and "
-                    f"[mcp.{server_name}]: rename the action or leave the tool out of tools"
+                    f"[mcp.{server_name}]: one source per name; rename the action or leave "
+                    "the tool out of one server's lists (and give that server an allow-list)"
                 )
             seen[tool] = f"[mcp.{server_name}]"
 
