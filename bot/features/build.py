@@ -197,7 +197,8 @@ def telegram_features(
         final_forms=build_final_forms(settings.rich),
         parts=[
             # Chat automation (BUSINESS_REPLIES): customers of connected accounts answered.
-            business_on_telegram(build_business(settings.business)),
+            business_on_telegram(build_business(
+                settings.business, customer_daily_tokens=settings.daily_token_limit)),
             # Guest queries (GUEST_MODE): the bot @mentioned in chats it is not in.
             guest_on_telegram(build_guest(ground, system_prompt),
                               edit_interval=guest_edit_interval),

@@ -83,6 +83,7 @@ def example_values() -> dict[str, str]:
 # Settings added after the split, each on purpose (and in .env.example).
 ADDED_SINCE = [
     "ALLOWED_CHAT_MEMBERS_TTL",
+    "BUSINESS_DAILY_TOKEN_LIMIT",
 ]
 
 

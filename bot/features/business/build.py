@@ -11,13 +11,17 @@ if TYPE_CHECKING:
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 
 
-def build_business(area: BusinessArea) -> BusinessOptions | None:
-    """Chat automation's options; None with BUSINESS_REPLIES=off."""
+def build_business(area: BusinessArea, *, customer_daily_tokens: int = 0
+                   ) -> BusinessOptions | None:
+    """Chat automation's options; None with BUSINESS_REPLIES=off. `customer_daily_tokens`:
+    DAILY_TOKEN_LIMIT, which each customer counts against like any user."""
     if area.replies == "off":
         return None
     from bot.features.business.replies import BusinessOptions
 
-    return BusinessOptions(mode=area.replies, takeover=area.takeover)
+    return BusinessOptions(mode=area.replies, takeover=area.takeover,
+                           customer_daily_tokens=customer_daily_tokens,
+                           connection_daily_tokens=area.daily_tokens)
 
 
 def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:
@@ -35,7 +39,7 @@ def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:
 
         replies = BusinessReplies(BusinessStore(front.sessionmaker), front.conversation,
                                   front.outbox, front.limiter, mode=options.mode,
-                                  takeover=options.takeover)
+                                  takeover=options.takeover, budgets=options.budgets)
         updates = BusinessUpdates(replies)
         return TelegramPart(front=[updates.build_router()], owners=updates)
 

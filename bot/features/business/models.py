@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum
@@ -36,6 +36,10 @@ class BusinessConnection(TimestampMixin, Base):
     can_reply: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Tokens the connection's customers' answers spent on `usage_day` (UTC), as a whole:
+    # BUSINESS_DAILY_TOKEN_LIMIT is checked against it.
+    usage_day: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    usage_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class BusinessChat(TimestampMixin, Base):

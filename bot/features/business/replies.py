@@ -9,7 +9,9 @@ tools that write are neither offered nor run.
 
 No model call is made when the connection is switched off, may not reply, is paused (all
 chats or this one), when the owner wrote in the chat within the takeover window, or when the
-customer is over the rate limit; the message is kept as history all the same."""
+customer is over the rate limit or a daily token budget (the customer's own DAILY_TOKEN_LIMIT,
+or BUSINESS_DAILY_TOKEN_LIMIT for all the connection's customers as a whole: then the owner is
+told, once a day); the message is kept as history all the same."""
 
 from __future__ import annotations
 
@@ -50,11 +52,27 @@ CARD_ANSWER_LIMIT = 3000  # characters of the answer shown on the owner's card
 
 
 @dataclass(frozen=True, slots=True)
+class Budgets:
+    """Tokens a day: each customer's (DAILY_TOKEN_LIMIT) and a connection's customers' as a
+    whole (BUSINESS_DAILY_TOKEN_LIMIT); 0: no limit."""
+
+    customer: int = 0
+    connection: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class BusinessOptions:
-    """BUSINESS_REPLIES (but `off`, which leaves the feature out) and the takeover window."""
+    """BUSINESS_REPLIES (but `off`, which leaves the feature out), the takeover window and the
+    daily token budgets."""
 
     mode: Mode = "auto"
     takeover: dt.timedelta = dt.timedelta(minutes=30)
+    customer_daily_tokens: int = 0
+    connection_daily_tokens: int = 0
+
+    @property
+    def budgets(self) -> Budgets:
+        return Budgets(self.customer_daily_tokens, self.connection_daily_tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +96,7 @@ class BusinessReplies:
         *,
         mode: Mode,
         takeover: dt.timedelta,
+        budgets: Budgets | None = None,
         now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -86,7 +105,10 @@ class BusinessReplies:
         self.limiter = limiter
         self.mode = mode
         self.takeover = takeover
+        self.budgets = budgets or Budgets()
         self._now = now
+        # Owners told today that a budget stopped the answers: (connection, customer or 0, day).
+        self._told: set[tuple[str, int, dt.date]] = set()
 
     # -- who is answered -----------------------------------------------------------------------
 
@@ -112,10 +134,49 @@ class BusinessReplies:
             owner=True,
         )
 
+    async def over_budget(self, asked: Asked) -> str | None:
+        """Why a daily token budget stops the answer (for the log), or None; the owner is
+        told once a day per connection (or per customer)."""
+        today = self._now().date()
+        budgets, connection = self.budgets, asked.connection
+        if budgets.connection and connection.tokens_on(today) >= budgets.connection:
+            await self._tell_budget(asked, 0, today, "budget_connection", budgets.connection)
+            return "the connection's daily token budget is used up"
+        customer = asked.speaker.user_id
+        if budgets.customer and await self.store.tokens_of(customer, today) >= budgets.customer:
+            await self._tell_budget(asked, customer, today, "budget_customer", budgets.customer)
+            return "the customer's daily token budget is used up"
+        return None
+
+    async def _tell_budget(self, asked: Asked, customer: int, today: dt.date, key: str,
+                           limit: int) -> None:
+        told = (asked.connection.id, customer, today)
+        if told in self._told:
+            return
+        if len(self._told) > 10_000:
+            self._told.clear()
+        self._told.add(told)
+        t = owner_translator(asked.connection)
+        text = say(t, key, customer=asked.chat.customer_name or asked.chat.chat_id,
+                   limit=limit)
+        try:
+            await self.outbox.send_text(asked.connection.user_chat_id, text)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("the owner of %s could not be told of the budget: %s",
+                        asked.connection.id, exc)
+
+    async def _charge(self, asked: Asked, result: TurnResult) -> None:
+        """The connection's count (the customer's own is charged with the turn)."""
+        if result.usage is not None and result.usage.total_tokens:
+            await self.store.charge(asked.connection.id, self._now().date(),
+                                    result.usage.total_tokens)
+
     async def customer_wrote(self, asked: Asked, t: Translator) -> None:
         reason = self.silence(asked.connection, asked.chat)
         if reason is None and await self.limiter.check(asked.speaker.user_id):
             reason = "the customer is over the rate limit"
+        if reason is None:
+            reason = await self.over_budget(asked)
         if reason is not None:
             log.info("business chat %s of %s: not answered, %s", asked.chat.chat_id,
                      asked.connection.id, reason)
@@ -160,6 +221,7 @@ class BusinessReplies:
             await self._close(handle, seen)
             await self._tell_owner(asked, exc)
             return
+        await self._charge(asked, result)
         if result.error is not None or (result.status is not MessageStatus.COMPLETE and \
                 result.status is not MessageStatus.TRUNCATED):
             # The customer never reads an error in the owner's name: the partial answer
@@ -193,6 +255,7 @@ class BusinessReplies:
             log.exception("business chat %s: the suggestion failed", asked.chat.chat_id)
             await self._tell_owner(asked, exc)
             return
+        await self._charge(asked, result)
         if result.error is not None or not result.text.strip():
             await self._tell_owner(asked, result.error or result.status.value)
             return

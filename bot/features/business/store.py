@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.business.models import (
@@ -20,7 +20,12 @@ from bot.features.business.models import (
     SuggestionStatus,
 )
 from bot.storage.models import MessageRole, MessageStatus, utcnow
-from bot.storage.repositories import ChatRepository, ConversationRepository, MessageRepository
+from bot.storage.repositories import (
+    ChatRepository,
+    ConversationRepository,
+    MessageRepository,
+    UsageRepository,
+)
 
 # The chats table's type for a customer's chat with a connected account: Telegram calls it
 # private, but the bot is not a party to it (nothing but this feature sends there).
@@ -37,6 +42,12 @@ class Connection:
     can_reply: bool
     enabled: bool
     paused: bool
+    usage_day: dt.date | None = None
+    usage_tokens: int = 0
+
+    def tokens_on(self, day: dt.date) -> int:
+        """Tokens its customers' answers spent on `day` (as stored when it was read)."""
+        return self.usage_tokens if self.usage_day == day else 0
 
     @property
     def answers(self) -> bool:
@@ -68,8 +79,8 @@ class Suggestion:
 
 def _connection(row: BusinessConnection) -> Connection:
     return Connection(row.id, row.owner_user_id, row.owner_name, row.owner_language,
-                      row.user_chat_id,
-                      row.can_reply, row.enabled, row.paused)
+                      row.user_chat_id, row.can_reply, row.enabled, row.paused,
+                      row.usage_day, int(row.usage_tokens or 0))
 
 
 def _chat(row: BusinessChat) -> CustomerChat:
@@ -114,6 +125,27 @@ class BusinessStore:
         async with self._sessionmaker() as session:
             row = await session.get(BusinessConnection, connection_id)
             return _connection(row) if row is not None else None
+
+    async def charge(self, connection_id: str, day: dt.date, tokens: int) -> None:
+        """Add `tokens` to the connection's count for `day` (started afresh on a new day), in
+        one statement: answers in its chats run side by side."""
+        row = BusinessConnection
+        async with self._sessionmaker() as session:
+            await session.execute(
+                update(row).where(row.id == connection_id).values(
+                    usage_tokens=case((row.usage_day == day, row.usage_tokens + tokens),
+                                      else_=tokens),
+                    usage_day=day,
+                ).execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def tokens_of(self, user_id: int, day: dt.date) -> int:
+        """Tokens the user's answers spent on `day` (DAILY_TOKEN_LIMIT's count)."""
+        async with self._sessionmaker() as session:
+            usage = await UsageRepository(session).for_user(user_id, day)
+            await session.commit()
+        return usage.tokens
 
     async def owned_by(self, user_id: int) -> list[Connection]:
         async with self._sessionmaker() as session:

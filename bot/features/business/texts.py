@@ -62,6 +62,18 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "not_yours": {"en": "Only the account's owner can do this.",
                   "ru": "Это может сделать только владелец аккаунта."},
+    "budget_connection": {
+        "en": "Today's token budget for your customers ({limit}) is used up: they get no "
+              "answer from me until tomorrow (UTC). Answer them yourself meanwhile.",
+        "ru": "Дневной лимит токенов на ваших клиентов ({limit}) исчерпан: до завтра (UTC) я "
+              "им не отвечаю. Пока ответьте им сами.",
+    },
+    "budget_customer": {
+        "en": "{customer} has used today's token budget ({limit}): I do not answer them until "
+              "tomorrow (UTC); the chat is yours.",
+        "ru": "{customer} исчерпал дневной лимит токенов ({limit}): до завтра (UTC) я ему не "
+              "отвечаю; чат за вами.",
+    },
     "failed": {
         "en": "I could not answer {customer} ({reason}); the chat is yours.",
         "ru": "Не удалось ответить {customer} ({reason}); чат за вами.",

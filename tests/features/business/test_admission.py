@@ -61,3 +61,37 @@ async def test_the_allow_lists_judge_the_owner_not_the_customer() -> None:
         other = await tester.business(tester.user("Mallory"))
         assert (await other.customer(bob).says("Do you deliver?")).messages == ()
         assert len(tester.model.requests) == 1
+
+
+async def test_a_customer_over_their_daily_budget_gets_no_model_call() -> None:
+    async with BotTester(App(env_file=None), model=shop(),
+                         settings={"DAILY_TOKEN_LIMIT": "1"}) as tester:
+        owner, bob, carol = tester.user("Olga"), tester.user("Bob"), tester.user("Carol")
+        shop_ = await tester.business(owner)
+        assert (await shop_.customer(bob).says("Do you deliver?")).text == \
+            "We deliver on Sundays."
+        assert (await shop_.customer(bob).says("Do you deliver?")).messages == ()
+        assert (await shop_.customer(bob).says("Do you deliver?")).messages == ()
+        assert len(tester.model.requests) == 1
+        told = [card.text for card in shop_.cards if "token budget" in card.text]
+        assert len(told) == 1, "the owner is told once"
+        assert "Bob" in told[0]
+        # Carol has her own budget.
+        assert (await shop_.customer(carol).says("Do you deliver?")).text == \
+            "We deliver on Sundays."
+
+
+async def test_a_connections_customers_share_one_daily_budget() -> None:
+    async with BotTester(App(env_file=None), model=shop(),
+                         settings={"BUSINESS_DAILY_TOKEN_LIMIT": "1"}) as tester:
+        owner, bob, carol = tester.user("Olga"), tester.user("Bob"), tester.user("Carol")
+        shop_ = await tester.business(owner)
+        assert (await shop_.customer(bob).says("Do you deliver?")).text == \
+            "We deliver on Sundays."
+        assert (await shop_.customer(carol).says("Do you deliver?")).messages == ()
+        assert len(tester.model.requests) == 1
+        assert any("customers" in card.text and "budget" in card.text for card in shop_.cards)
+        # Another account connected to the bot has a budget of its own.
+        other = await tester.business(tester.user("Vera"))
+        assert (await other.customer(carol).says("Do you deliver?")).text == \
+            "We deliver on Sundays."
