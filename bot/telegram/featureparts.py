@@ -54,8 +54,9 @@ class TelegramPart:
     texts' keys of what the bot takes besides text thanks to it, listed by /help;
     `stops_first`: services started after every other and stopped before them (their
     answers finish before the outbox closes); `lines`: what /help and /stats say of it;
-    `owners`: who owns a business connection (the admission gate judges the owner of every
-    business update by it; without it no business update is admitted)."""
+    `menu`: its commands for Telegram's command menu and /help (name -> description by
+    language); `owners`: who owns a business connection (the admission gate judges the owner
+    of every business update by it; without it no business update is admitted)."""
 
     front: Sequence[Router] = ()
     early: Sequence[Router] = ()
@@ -68,6 +69,7 @@ class TelegramPart:
     takes: Sequence[str] = ()
     stops_first: Sequence[BotService] = ()
     lines: UsageLines | None = None
+    menu: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     owners: ConnectionOwners | None = None
 
 

@@ -3,6 +3,8 @@ the owner writing in their chats (Bot API business connections).
 
     shop = await tester.business(owner)             # owner: a TestUser
     reply = await shop.customer(bob).says("Do you deliver?")   # what Bob's chat shows
+    await shop.customer(bob).sends("voice")         # a voice note or a sticker
+    await shop.customer(bob).edits(1, "Do you deliver today?")  # an edited message
     await shop.owner_says(bob, "Yes, tomorrow")     # history; the bot keeps quiet there
     await owner.says("/business")                   # the owner's private chat with the bot
     await owner.presses("Send", on=shop.cards[-1])  # approve mode's suggestion
@@ -12,9 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
-from aiogram.types import BusinessBotRights, BusinessConnection, Chat, Message, Update
+from aiogram.types import (
+    BusinessBotRights,
+    BusinessConnection,
+    Chat,
+    Message,
+    Sticker,
+    Update,
+    Voice,
+)
 
 if TYPE_CHECKING:
     from bot.testing.people import Tester, TestUser
@@ -63,15 +73,23 @@ class TestBusiness:
         """The id the tester's Telegram keeps the chat with `customer` under."""
         return self.tester.telegram.business_chat(self.connection_id, customer.id)
 
-    async def _message(self, customer: TestUser, sender: TestUser, text: str) -> Reply:
+    async def _message(self, customer: TestUser, sender: TestUser, text: str | None,
+                       *, edit_of: int | None = None, **content: Any) -> Reply:
         chat_id = self.chat_id(customer)
         chat = Chat(id=customer.id, type="private", first_name=customer.name)
+        message_id = edit_of or self.tester.telegram.next_message_id(chat_id)
         message = Message(
-            message_id=self.tester.telegram.next_message_id(chat_id),
-            date=dt.datetime.now(dt.UTC), chat=chat, from_user=sender.telegram_user(),
-            text=text, business_connection_id=self.connection_id,
+            message_id=message_id, date=dt.datetime.now(dt.UTC), chat=chat,
+            from_user=sender.telegram_user(), text=text,
+            business_connection_id=self.connection_id,
+            edit_date=int(dt.datetime.now(dt.UTC).timestamp()) if edit_of else None,
+            **content,
         )
-        update = Update(update_id=self.tester.next_update_id(), business_message=message)
+        if edit_of is None:
+            update = Update(update_id=self.tester.next_update_id(), business_message=message)
+        else:
+            update = Update(update_id=self.tester.next_update_id(),
+                            edited_business_message=message)
         return await self.tester.exchange(chat_id, update)
 
 
@@ -87,6 +105,21 @@ class TestCustomer:
         """The customer writes `text`; the `Reply` is what the bot sent in that chat, as the
         owner (nothing in approve mode: see `TestBusiness.cards`)."""
         return await self.business._message(self.user, self.user, text)
+
+    async def sends(self, kind: Literal["voice", "sticker"]) -> Reply:
+        """The customer sends a voice note or a sticker (no text)."""
+        file_id, unique = f"{kind}-1", f"{kind}-u1"
+        content: dict[str, Any] = (
+            {"voice": Voice(file_id=file_id, file_unique_id=unique, duration=3)}
+            if kind == "voice" else
+            {"sticker": Sticker(file_id=file_id, file_unique_id=unique, type="regular",
+                                width=512, height=512, is_animated=False, is_video=False,
+                                emoji="👍")})
+        return await self.business._message(self.user, self.user, None, **content)
+
+    async def edits(self, message_id: int, text: str) -> Reply:
+        """The customer edits their message `message_id` to read `text`."""
+        return await self.business._message(self.user, self.user, text, edit_of=message_id)
 
     @property
     def messages(self) -> list[Shown]:

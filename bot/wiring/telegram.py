@@ -48,6 +48,11 @@ def menu_of(commands: Sequence[MenuCommand]) -> Menu:
             for c in commands}
 
 
+def features_menu(parts: Sequence[TelegramPart]) -> Menu:
+    """The features' menu commands (an App command of the same name wins)."""
+    return {name: dict(descriptions) for part in parts for name, descriptions in part.menu.items()}
+
+
 def build_telegram(
     *,
     bot: Bot,
@@ -105,7 +110,8 @@ def build_telegram(
         options=options, policy=policy, sessionmaker=sessionmaker, conversation=conversation,
         answers=answers, queues=queues, notify=notify, outbox=outbox,
         pastes=PasteJoiner(), seen=seen, replicas=replicas,
-        takes=tuple(key for part in parts for key in part.takes), menu=menu_of(commands),
+        takes=tuple(key for part in parts for key in part.takes),
+        menu=features_menu(parts) | menu_of(commands),
         lines=tuple(part.lines for part in parts if part.lines is not None),
         notices=PersonalNotices(outbox),
     )

@@ -1,5 +1,6 @@
 """Chat automation: tokens spent today for each connected account's customers, as a whole
-(BUSINESS_DAILY_TOKEN_LIMIT).
+(BUSINESS_DAILY_TOKEN_LIMIT); each customer's username and the start of their last message,
+so /business tells two customers of one name apart.
 
 Revision ID: 0024
 Revises: 0023
@@ -24,9 +25,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("usage_day", sa.Date(), nullable=True))
         batch.add_column(sa.Column("usage_tokens", sa.BigInteger(), nullable=False,
                                    server_default="0"))
+    with op.batch_alter_table("business_chats") as batch:
+        batch.add_column(sa.Column("customer_username", sa.String(64), nullable=False,
+                                   server_default=""))
+        batch.add_column(sa.Column("last_said", sa.String(64), nullable=False,
+                                   server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("business_chats") as batch:
+        batch.drop_column("last_said")
+        batch.drop_column("customer_username")
     with op.batch_alter_table("business_connections") as batch:
         batch.drop_column("usage_tokens")
         batch.drop_column("usage_day")

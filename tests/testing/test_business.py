@@ -85,7 +85,8 @@ async def test_business_pauses_one_chat_by_its_button_and_the_others_go_on() -> 
         assert "answering" in status.text
         assert status.buttons[0] == "⏸ Pause all"
         await owner.presses("⏸ Bob", on=status.messages[0])
-        assert "▶️ Bob" in status.messages[0].button_texts()  # the message shows it now
+        # the message shows it now
+        assert any(b.startswith("▶️ Bob") for b in status.messages[0].button_texts())
         calls = len(tester.model.requests)
         assert (await shop.customer(bob).says("Do you deliver?")).messages == ()
         assert len(tester.model.requests) == calls

@@ -56,6 +56,10 @@ class BusinessChat(TimestampMixin, Base):
     )
     chat_id: Mapped[int] = mapped_column(BigInteger)  # Telegram's: the customer's user id
     customer_name: Mapped[str] = mapped_column(String(256), default="")
+    # The customer's @username (empty without one) and the start of their last message: how
+    # /business tells two customers of one name apart.
+    customer_username: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    last_said: Mapped[str] = mapped_column(String(64), default="", server_default="")
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     # The owner's last message in the chat: the bot keeps silent until the takeover ends.
     owner_wrote_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -125,6 +125,48 @@ class BusinessReplies:
             return "the owner wrote in the chat lately"
         return None
 
+    def taken_over_until(self, chat: CustomerChat) -> dt.datetime | None:
+        """When the owner's takeover of the chat ends (None: not taken over now)."""
+        wrote = chat.owner_wrote_at
+        if wrote is None or not self.takeover:
+            return None
+        until = wrote + self.takeover
+        return until if until > self._now() else None
+
+    async def cannot_answer(self, asked: Asked, kind: str) -> None:
+        """A customer's message the bot cannot answer in the owner's name (a voice note, a
+        sticker): kept as history, nothing sent to the customer, and the owner told, unless
+        the bot would stay silent there anyway (paused, taken over, switched off)."""
+        reason = self.silence(asked.connection, asked.chat)
+        log.info("business chat %s of %s: a %s from the customer is the owner's to answer%s",
+                 asked.chat.chat_id, asked.connection.id, kind,
+                 f" ({reason})" if reason else "")
+        await self.store.note(
+            asked.chat, MessageRole.USER, asked.text, author_user_id=asked.speaker.user_id,
+            author_name=asked.speaker.display_name, telegram_message_id=asked.message_id,
+        )
+        if reason is None:
+            t = owner_translator(asked.connection)
+            await self._tell(asked.connection, say(t, "cannot_answer", customer=asked.chat.label,
+                                                   kind=say(t, f"kind_{kind}")))
+
+    async def edited(self, asked: Asked) -> None:
+        """A customer edited a message: not answered again; the owner is told."""
+        reason = self.silence(asked.connection, asked.chat)
+        log.info("business chat %s of %s: message %s edited; edits are not answered again",
+                 asked.chat.chat_id, asked.connection.id, asked.message_id)
+        if reason is None:
+            t = owner_translator(asked.connection)
+            text = asked.text if len(asked.text) <= 300 else asked.text[:300] + "…"
+            await self._tell(asked.connection, say(t, "edited", customer=asked.chat.label,
+                                                   text=text))
+
+    async def _tell(self, connection: Connection, text: str) -> None:
+        try:
+            await self.outbox.send_text(connection.user_chat_id, text)
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("the owner of %s could not be told: %s", connection.id, exc)
+
     async def owner_wrote(self, connection: Connection, chat: CustomerChat, message: Message,
                           text: str) -> None:
         """The owner's own message: history on the account's side, and the takeover starts."""
@@ -157,13 +199,7 @@ class BusinessReplies:
             self._told.clear()
         self._told.add(told)
         t = owner_translator(asked.connection)
-        text = say(t, key, customer=asked.chat.customer_name or asked.chat.chat_id,
-                   limit=limit)
-        try:
-            await self.outbox.send_text(asked.connection.user_chat_id, text)
-        except (TelegramAPIError, OutboxError) as exc:
-            log.warning("the owner of %s could not be told of the budget: %s",
-                        asked.connection.id, exc)
+        await self._tell(asked.connection, say(t, key, customer=asked.chat.label, limit=limit))
 
     async def _charge(self, asked: Asked, result: TurnResult) -> None:
         """The connection's count (the customer's own is charged with the turn)."""
@@ -285,12 +321,8 @@ class BusinessReplies:
         t = owner_translator(asked.connection)
         if isinstance(reason, Exception):
             reason = describe_error(reason, t)
-        text = say(t, "failed", customer=asked.chat.customer_name or asked.chat.chat_id,
-                   reason=reason.rstrip("."))
-        try:
-            await self.outbox.send_text(asked.connection.user_chat_id, text)
-        except (TelegramAPIError, OutboxError) as exc:
-            log.warning("the owner of %s could not be told: %s", asked.connection.id, exc)
+        await self._tell(asked.connection, say(t, "failed", customer=asked.chat.label,
+                                               reason=reason.rstrip(".")))
 
     # -- the owner's press ---------------------------------------------------------------------
 

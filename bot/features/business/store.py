@@ -64,6 +64,17 @@ class CustomerChat:
     paused: bool
     owner_wrote_at: dt.datetime | None
     conversation_chat_id: int
+    customer_username: str = ""
+    last_said: str = ""
+
+    @property
+    def label(self) -> str:
+        """The customer as /business names them: the name, and the @username or else the
+        start of their last message (two customers may share a name)."""
+        name = self.customer_name or str(self.chat_id)
+        if self.customer_username:
+            return f"{name} @{self.customer_username}"
+        return f"{name} · {self.last_said}" if self.last_said else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +94,16 @@ def _connection(row: BusinessConnection) -> Connection:
                       row.usage_day, int(row.usage_tokens or 0))
 
 
+def _start_of(text: str, limit: int = 24) -> str:
+    """The first words of `text` on one line, for a button."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 def _chat(row: BusinessChat) -> CustomerChat:
     return CustomerChat(row.id, row.connection_id, row.chat_id, row.customer_name, row.paused,
-                        row.owner_wrote_at, row.conversation_chat_id)
+                        row.owner_wrote_at, row.conversation_chat_id,
+                        row.customer_username or "", row.last_said or "")
 
 
 class BusinessStore:
@@ -167,8 +185,10 @@ class BusinessStore:
 
     # -- customers' chats ----------------------------------------------------------------------
 
-    async def chat(self, connection_id: str, chat_id: int, customer_name: str) -> CustomerChat:
-        """The customer's chat, stored (with its conversation's chat row) on first sight."""
+    async def chat(self, connection_id: str, chat_id: int, customer_name: str,
+                   username: str = "", said: str = "") -> CustomerChat:
+        """The customer's chat, stored (with its conversation's chat row) on first sight;
+        `said`: the start of what the customer just wrote (empty: the owner wrote)."""
         async with self._sessionmaker() as session:
             row = await session.scalar(
                 select(BusinessChat).where(BusinessChat.connection_id == connection_id,
@@ -183,6 +203,10 @@ class BusinessStore:
                                                      customer_name[:256] or None)
             elif customer_name and row.customer_name != customer_name[:256]:
                 row.customer_name = customer_name[:256]
+            if username and row.customer_username != username[:64]:
+                row.customer_username = username[:64]
+            if said:
+                row.last_said = _start_of(said)
             found = _chat(row)
             await session.commit()
         return found

@@ -33,7 +33,7 @@ from aiogram.types import (
 from bot.conversation import Speaker
 from bot.features.business.replies import Asked, BusinessReplies, owner_translator
 from bot.features.business.store import Connection
-from bot.features.business.texts import say
+from bot.features.business.texts import KINDS, say
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
@@ -56,6 +56,7 @@ class BusinessUpdates:
         router = Router(name="business")
         router.business_connection.register(self.connection_changed)
         router.business_message.register(self.message)
+        router.edited_business_message.register(self.edited)
         router.callback_query.register(self.pressed, F.data.startswith("biz:"))
         router.message.register(self.command, Command("business"), F.chat.type == "private")
         return router
@@ -128,16 +129,39 @@ class BusinessUpdates:
             return
         customer = message.chat
         text = message.text or message.caption or ""
-        chat = await self.store.chat(connection_id, customer.id, customer.full_name)
-        if sender.id == connection.owner_user_id:
+        owner = sender.id == connection.owner_user_id
+        kind = "" if owner or text.strip() else kind_of(message)
+        said = "" if owner else text or f"[{kind}]"
+        chat = await self.store.chat(connection_id, customer.id, customer.full_name,
+                                     customer.username or "", said)
+        if owner:
             await self.replies.owner_wrote(connection, chat, message, text)
             return
-        if not text.strip():  # a sticker, a photo without words: nothing to answer
-            return
         speaker = Speaker(sender.id, sender.full_name, sender.language_code)
+        if kind:  # a voice note, a sticker, a photo without words: the owner's to answer
+            await self.replies.cannot_answer(
+                Asked(connection, chat, speaker, f"[{kind}]", message.message_id), kind)
+            return
         await self.replies.customer_wrote(
             Asked(connection, chat, speaker, text, message.message_id), t
         )
+
+    async def edited(self, message: Message, bot: Bot) -> None:
+        """A customer edited a message: the answer to it stands (edits are not answered
+        again), and the owner is told, with the new text."""
+        connection_id = message.business_connection_id
+        sender = message.from_user
+        if connection_id is None or sender is None or message.sender_business_bot is not None:
+            return
+        connection = await self._connection(connection_id, bot)
+        if connection is None or sender.id == connection.owner_user_id:
+            return
+        customer = message.chat
+        chat = await self.store.chat(connection_id, customer.id, customer.full_name,
+                                     customer.username or "")
+        text = message.text or message.caption or f"[{kind_of(message)}]"
+        speaker = Speaker(sender.id, sender.full_name, sender.language_code)
+        await self.replies.edited(Asked(connection, chat, speaker, text, message.message_id))
 
     # -- the owner: presses and /business ------------------------------------------------------
 
@@ -207,9 +231,13 @@ class BusinessUpdates:
             for chat in chats:
                 mark = "▶️" if chat.paused else "⏸"
                 rows.append([InlineKeyboardButton(
-                    text=f"{mark} {chat.customer_name or chat.chat_id}"[:64],
+                    text=f"{mark} {chat.label}"[:64],
                     callback_data=f"biz:chat:{chat.id}:{0 if chat.paused else 1}",
                 )])
+                until = self.replies.taken_over_until(chat)
+                if until is not None:
+                    lines.append(say(t, "taken_over", customer=chat.label,
+                                     until=until.strftime("%H:%M")))
         rows.insert(0, [InlineKeyboardButton(
             text=say(t, "resume_all" if paused_all else "pause_all"),
             callback_data=f"biz:all:{0 if paused_all else 1}",
@@ -236,3 +264,6 @@ class BusinessUpdates:
             log.warning("the owner's chat %s could not be told: %s", chat_id, exc)
 
 
+def kind_of(message: Message) -> str:
+    """What a message without text carries (`voice`, `sticker`, ...; `other`)."""
+    return next((kind for kind in KINDS if getattr(message, kind, None)), "other")

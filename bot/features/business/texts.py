@@ -79,7 +79,37 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Не удалось ответить {customer} ({reason}); чат за вами.",
     },
     "too_long": {"en": "(shortened here; sent in full)", "ru": "(здесь сокращено; уйдёт целиком)"},
+    "cannot_answer": {
+        "en": "{customer} sent {kind}: I answer text only, so answer it yourself.",
+        "ru": "{customer} прислал(а) {kind}: я отвечаю только на текст, ответьте сами.",
+    },
+    "edited": {
+        "en": "{customer} edited a message; I do not answer edits, so my earlier answer stands. "
+              "Now it reads: {text}",
+        "ru": "{customer} изменил(а) сообщение; на правки я не отвечаю, мой прежний ответ "
+              "остаётся. Теперь там: {text}",
+    },
+    "taken_over": {
+        "en": "{customer}: yours (you wrote there), I keep quiet until {until} UTC.",
+        "ru": "{customer}: ведёте вы (вы написали там), я молчу до {until} UTC.",
+    },
+    "kind_voice": {"en": "a voice note", "ru": "голосовое сообщение"},
+    "kind_video_note": {"en": "a video message", "ru": "видеосообщение"},
+    "kind_sticker": {"en": "a sticker", "ru": "стикер"},
+    "kind_photo": {"en": "a photo", "ru": "фото"},
+    "kind_video": {"en": "a video", "ru": "видео"},
+    "kind_animation": {"en": "a GIF", "ru": "GIF"},
+    "kind_audio": {"en": "an audio file", "ru": "аудиофайл"},
+    "kind_document": {"en": "a file", "ru": "файл"},
+    "kind_location": {"en": "a location", "ru": "геопозицию"},
+    "kind_contact": {"en": "a contact", "ru": "контакт"},
+    "kind_poll": {"en": "a poll", "ru": "опрос"},
+    "kind_other": {"en": "a message without text", "ru": "сообщение без текста"},
 }
+
+# What a message carries besides text, in the order they are looked for (a message has one).
+KINDS = ("voice", "video_note", "sticker", "photo", "video", "animation", "audio", "document",
+         "location", "contact", "poll")
 
 
 def say(t: Translator, key: str, **values: object) -> str:
