@@ -1,8 +1,11 @@
 """Logging setup: text or JSON lines on stderr, with secrets scrubbed from every record.
 
-Secrets (the bot token, API keys, the webhook secret) are registered at start and replaced by
-`***` in the final formatted line, whatever logged them: our code, aiogram, httpx or aiohttp.
-Bot tokens are also recognised by shape, so a token from a URL in a traceback cannot leak.
+Secrets (the bot token, API keys, the webhook secret, the database password, the tools file's)
+are registered at start and replaced by `***` in the final formatted line, whatever logged
+them: our code, aiogram, httpx or aiohttp. Each is matched as written, JSON-escaped (a JSON log
+line, a request body in an error) and percent-encoded (a URL, a form body), because a library
+prints whichever form it held. Bot tokens are also recognised by shape, so a token from a URL
+in a traceback cannot leak.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
+from urllib.parse import quote, quote_plus
 
 # "123456789:AA..." as BotFather issues them (also inside ".../bot<token>/getMe").
 _BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
@@ -28,19 +32,37 @@ class Scrubber:
     """Replaces known secret values and bot-token-shaped strings with `***`."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: list[str] = []
+        self._forms: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         # Very short values would scrub ordinary words; real secrets are long.
-        new = {s for s in secrets if s and len(s) >= 6}
-        self._secrets = sorted(set(self._secrets) | new, key=len, reverse=True)
+        for secret in secrets:
+            if secret and len(secret) >= 6:
+                self._forms.update(_printed_forms(secret))
+        # One pattern, the longest form first: a secret that contains another is replaced
+        # whole, never leaving its tail behind.
+        ordered = sorted(self._forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
+        if self._pattern is not None:
+            text = self._pattern.sub("***", text)
         return _BOT_TOKEN.sub("***", text)
+
+
+def _printed_forms(secret: str) -> set[str]:
+    """`secret` as a log can print it: raw, JSON-escaped (with and without `ensure_ascii`),
+    percent-encoded (path or query, `+` for spaces in a form body)."""
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote(secret),  # a URL path keeps its slashes
+        quote_plus(secret),
+    }
 
 
 class ScrubbingTextFormatter(logging.Formatter):
@@ -74,7 +96,10 @@ class JsonFormatter(logging.Formatter):
             payload.setdefault(key, value if isinstance(value, int | float | bool) else str(value))
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return self.scrub(json.dumps(payload, ensure_ascii=False))
+        # Each value before it is encoded: a message that already holds a JSON-escaped secret
+        # (a request body) is escaped once more by the line itself, a form no list can hold.
+        scrubbed = {k: self.scrub(v) if isinstance(v, str) else v for k, v in payload.items()}
+        return self.scrub(json.dumps(scrubbed, ensure_ascii=False))
 
 
 def _extras(record: logging.LogRecord) -> dict[str, object]:

@@ -148,5 +148,8 @@ def secrets_of(settings: Settings) -> list[str]:
     found = [v.get_secret_value() for v in values if v is not None]
     redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
     from bot.features.secrets import feature_secrets
+    from bot.wiring.preflight import database_password
 
-    return found + ([redis_password] if redis_password else []) + feature_secrets(settings)
+    # A driver's error can carry the DSN it was given (asyncpg, a traceback's locals).
+    passwords = [p for p in (redis_password, database_password(settings.database_url)) if p]
+    return found + passwords + feature_secrets(settings)

@@ -67,9 +67,10 @@ def check_database_url(url: str) -> None:
     example = "sqlite+aiosqlite:///fmbot.db or postgresql+asyncpg://user:pass@host/db"
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"DATABASE_URL: cannot read {url!r} as a database URL "
-                          f"(expected e.g. {example})") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        # The line lands in a terminal, a log, an issue: never with the password in it.
+        raise ConfigError(f"DATABASE_URL: cannot read {password_hidden(url)!r} as a database "
+                          f"URL (expected e.g. {example})") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql", "postgres"):
         raise ConfigError(f"DATABASE_URL: unsupported database {backend!r} (expected e.g. "
@@ -94,6 +95,37 @@ def check_database_url(url: str) -> None:
         if not folder.is_dir():
             raise ConfigError(f"DATABASE_URL: the folder {str(folder)!r} of the SQLite file "
                               "does not exist; create it or point DATABASE_URL elsewhere")
+
+
+def database_password(url: str) -> str | None:
+    """DATABASE_URL's password, for the log scrubber: read as SQLAlchemy reads it, or, from a
+    URL it cannot read, what stands where a password would."""
+    try:
+        return make_url(url).password or None
+    except (ArgumentError, ValueError):
+        return _password_span(url)
+
+
+def password_hidden(url: str) -> str:
+    """`url` with whatever stands where a password would replaced by ***, even when the URL
+    is malformed (`postgresql+asyncpg//user:pw@host/db`, `user:pw@host/db`)."""
+    password = _password_span(url)
+    if password is None:
+        return url
+    head, _, tail = url.rpartition("@")
+    return f"{head[:len(head) - len(password)]}***@{tail}"
+
+
+def _password_span(url: str) -> str | None:
+    # user:password@host: everything between the user's colon and the last @ (a password
+    # may hold an unencoded @ or :, the user name may not hold a colon).
+    head, at, _ = url.rpartition("@")
+    if not at:
+        return None
+    start = head.find("://")
+    start = start + 3 if start >= 0 else 0
+    colon = head.find(":", start)
+    return (head[colon + 1:] or None) if colon >= 0 else None
 
 
 def check_key_file(path: Path | None) -> None:
