@@ -25,11 +25,11 @@ from bot.config.parsing import (
     ConfigError,
     _blank_to,
     _default_replica_id,
-    _endpoint_problem,
     _host_port,
     _raise_all,
     _split_ids,
     _split_names,
+    url_problem,
 )
 
 
@@ -162,13 +162,16 @@ class CoreSettings(
             problems.append("YANDEX_FOLDER_ID is not set: the id of your Yandex Cloud folder")
         if self.yandex_sa_key_file is not None and not self.yandex_sa_key_file.is_file():
             problems.append(f"YANDEX_SA_KEY_FILE: no such file {self.yandex_sa_key_file}")
-        for field in ("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
-                      "yandex_openai_url", "yandex_responses_url"):
-            line = _endpoint_problem(field, getattr(self, field),
-                                     type(self).model_fields[field].default)
-            if line is not None:
-                problems.append(line)
-        return problems
+        return problems + self.endpoint_problems()
+
+    def endpoint_problems(self) -> list[str]:
+        """The Yandex endpoints (YANDEX_*_URL) that are not http(s) URLs with a host, one line
+        each (a proxy's URL is as good as Yandex's own)."""
+        lines = (url_problem(field, getattr(self, field))
+                 for field in ("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
+                               "yandex_metadata_url", "yandex_openai_url",
+                               "yandex_responses_url"))
+        return [line for line in lines if line is not None]
 
     def check_yandex(self) -> None:
         """Fail with one message (a line per problem) when the Foundation Models settings
@@ -192,6 +195,9 @@ class CoreSettings(
         problems: list[str] = []
         if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
             problems.append("TELEGRAM_BOT_TOKEN is not set: the token @BotFather gave you")
+        # Unchecked, a URL without a scheme made `run` retry "Telegram is not reachable"
+        # every 30 s for ever, and `check` print the request URL, token and all.
+        problems += self.telegram_url_problems()
         if self.telegram_mode == "webhook":
             if not self.telegram_webhook_url:
                 problems.append("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
@@ -203,6 +209,15 @@ class CoreSettings(
         if self.system_prompt and self.system_prompt_file is not None:
             problems.append("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
         _raise_all(problems)
+
+    def telegram_url_problems(self) -> list[str]:
+        """TELEGRAM_API_URL (and in webhook mode TELEGRAM_WEBHOOK_URL) when it is not an
+        http(s) URL with a host, one line each."""
+        urls = [("telegram_api_url", self.telegram_api_url)]
+        if self.telegram_mode == "webhook":
+            urls.append(("telegram_webhook_url", self.telegram_webhook_url))
+        lines = (url_problem(name, value) for name, value in urls)
+        return [line for line in lines if line is not None]
 
     @field_validator("allowed_chat_members_of", mode="before")
     @classmethod

@@ -76,10 +76,30 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _endpoint_problem(name: str, value: str, default: object) -> str | None:
-    """A line naming `name` when its `value` cannot be a Yandex endpoint (None: it can)."""
+def url_problem(name: str, value: str) -> str | None:
+    """A line naming `name` (a *_URL setting) when `value` lacks a scheme or a host, saying
+    what to add (None: empty, or an http(s) URL with a host). The value may point at Yandex,
+    Telegram, a proxy or a local server alike, so the line only says how to write it."""
     if not value or _is_http_url(value):
         return None
-    fix = (f"leave it unset for Yandex's own ({default})" if default
-           else "an https:// URL, or unset")
-    return f"{name.upper()}: {value!r} cannot be a Yandex endpoint: {fix}"
+    name = name.upper()
+    shown = _without_password(value)
+    scheme, sep, rest = value.partition("://")
+    if value.lower() in ("http:", "https:"):  # "https://" with its slash stripped
+        scheme, sep, rest = value[:-1], "://", ""
+    if not sep:  # "127.0.0.1:8081", "api.example.com/v1": the scheme was left out
+        return (f"{name}: {shown!r} has no scheme: add https:// (or http:// for a server "
+                f"without TLS), e.g. {name}=https://{_without_password(value)}")
+    if scheme.lower() not in ("http", "https"):
+        return (f"{name}: {shown!r} starts with {scheme}://: write an http:// or https:// "
+                "URL")
+    return (f"{name}: {shown!r} has no host: add it after {scheme}://, e.g. "
+            f"{name}={scheme}://proxy.example.com{rest if rest.startswith(('/', ':')) else ''}")
+
+
+def _without_password(value: str) -> str:
+    # A proxy's URL may carry user:password@; the line lands in logs and issues.
+    parts = urlsplit(value)
+    if not parts.password:
+        return value
+    return value.replace(f":{parts.password}@", ":***@", 1)

@@ -48,12 +48,14 @@ COMPLETE = {
     ("name", "value"),
     [("SUPPORT_TIMEZONE", "Moscow"), ("SUPPORT_HOURS", "Mon-Fri 9-18"),
      ("DATABASE_URL", "fmbot.db"), ("METRICS_LISTEN", "9090x"),
-     ("SYSTEM_PROMPT_FILE", "no/such/prompt.txt")],
+     ("SYSTEM_PROMPT_FILE", "no/such/prompt.txt"),
+     # Issue 64 item 2: unchecked, `run` retried "not reachable" every 30 s for ever.
+     ("TELEGRAM_API_URL", "127.0.0.1:18531")],
 )
 def test_check_refuses_what_run_refuses_with_the_same_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
-    run = cli("run", cwd=tmp_path, **COMPLETE, **{name: value})
+    run = cli("run", cwd=tmp_path, **{**COMPLETE, name: value})
     assert run.returncode == 2, run.stderr
     refused = [line.removeprefix("fmbot: ") for line in run.stderr.strip().splitlines()]
     assert refused

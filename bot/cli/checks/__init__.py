@@ -3,11 +3,14 @@
 Each check returns an `Outcome`; a failure carries the fix. The checks run concurrently (each
 within `each_within` seconds), print in a fixed order, and write nothing (a missing SQLite file
 is not created, the schema not migrated; in Redis one lease "check" is taken and given back).
+Every line passes the log's scrubber with the secrets `run` gives it: an exception's text may
+carry a request URL with the bot token in it, and people paste this output into issues.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -117,7 +120,11 @@ async def run_checks(
             outcomes.append(check_knowledge_base(kb_folders))
         except Exception as exc:  # its own FAIL line
             outcomes.append(unexpected("knowledge base", exc))
-    return outcomes
+    from bot.cli.factory import secrets_of
+    from bot.log import Scrubber
+
+    scrub = Scrubber(secrets_of(settings))
+    return [dataclasses.replace(o, detail=scrub(o.detail), fix=scrub(o.fix)) for o in outcomes]
 
 
 __all__ = [

@@ -41,6 +41,12 @@ async def check_telegram(
 ) -> list[Outcome]:
     """getMe with the token; then the features' own lines, read off what getMe told (guest
     queries, connected accounts) or asked of Telegram with the bot (the support chat)."""
+    from bot.config.parsing import url_problem
+
+    if (problem := url_problem("telegram_api_url", api_url)) is not None:
+        # Nothing to ask: aiogram would fail on a request URL that carries the token.
+        return [failed("telegram", problem, "write TELEGRAM_API_URL in full in .env or the "
+                       "environment, or unset it for Telegram's own")]
     from bot.telegram.startup import make_bot  # first: aiogram with lazily built models
 
     make_bot  # noqa: B018 - aiogram is imported now, lazily
@@ -85,7 +91,13 @@ async def check_yandex(settings: Settings) -> Outcome:
     try:
         settings.check_yandex()
     except ConfigError as exc:
-        return failed(name, str(exc), "set the credentials in .env or the environment")
+        # A URL written without its scheme is not a credentials problem: say which to fix.
+        urls = set(settings.endpoint_problems() + settings.speech_endpoint_problems())
+        lines = str(exc).splitlines()
+        fixes = (["set the credentials"] if any(line not in urls for line in lines) else []) + (
+            ["write each URL named above in full (scheme and host)"]
+            if any(line in urls for line in lines) else [])
+        return failed(name, str(exc), f"{' and '.join(fixes)} in .env or the environment")
     try:
         client = build_client(settings, build_auth_from(settings))
     except errors.FoundationModelsError as exc:

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
-from bot.config.parsing import _blank_to, _endpoint_problem
+from bot.config.parsing import _blank_to, url_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +111,6 @@ class VoiceSettings(BaseSettings):
         )
 
     def speech_endpoint_problems(self) -> list[str]:
-        """STT_URL and TTS_URL must be URLs of Yandex's endpoints (part of `check_yandex`)."""
-        fields = type(self).model_fields
-        lines = (_endpoint_problem(name, getattr(self, name), fields[name].default)
-                 for name in ("stt_url", "tts_url"))
+        """STT_URL and TTS_URL must be http(s) URLs with a host (part of `check_yandex`)."""
+        lines = (url_problem(name, getattr(self, name)) for name in ("stt_url", "tts_url"))
         return [line for line in lines if line is not None]
