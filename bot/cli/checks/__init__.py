@@ -28,6 +28,7 @@ from bot.cli.checks.services import (
     check_yandex,
     redacted,
 )
+from bot.cli.checks.timing import LoopLag, import_what_checks_use, within
 from bot.cli.checks.wire import wire_outcomes
 from bot.features.settings import Settings
 
@@ -37,26 +38,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def _within(name: str, seconds: float, check: Awaitable[list[Outcome]]) -> list[Outcome]:
-    """The check's lines; any failure of its own (a reply it could not parse, a bad URL) is
-    its FAIL line, never the end of the others."""
-    try:
-        async with asyncio.timeout(seconds):
-            return await check
-    except TimeoutError:
-        return [failed(name, f"no answer within {seconds:g} s", "check the network")]
-    except Exception as exc:  # whatever went wrong is this check's FAIL
-        return [unexpected(name, exc)]
-
-
 async def _one(check: Awaitable[Outcome]) -> list[Outcome]:
     return [await check]
 
 
 def _feature_check(
-    check: FeatureCheck, seconds: float
+    check: FeatureCheck, seconds: float, lag: LoopLag
 ) -> Callable[[], Awaitable[list[Outcome]]]:
-    return lambda: _within(check.name, seconds, check.run())
+    return lambda: within(check.name, seconds, check.run(), lag)
 
 
 async def _after_credentials(
@@ -67,6 +56,48 @@ async def _after_credentials(
     if not all(outcome.ok for outcome in await yandex):
         return [skipped(name, "the Yandex check above failed; fix that first")]
     return await check()
+
+
+async def _timed_checks(
+    settings: Settings, token: str, outcomes: list[Outcome], support_chat_id: int,
+    each_within: float, tools_environ: Mapping[str, str] | None, lag: LoopLag,
+) -> None:
+    """The checks that wait for an answer, each within its time; their lines join
+    `outcomes` in a fixed order."""
+    jobs: list[Awaitable[list[Outcome]]] = []
+    from bot.features.commands import feature_checks, telegram_lines
+
+    if token:
+        lines = telegram_lines(settings, support_chat_id)
+        jobs.append(within("telegram", each_within,
+                           check_telegram(token, settings.telegram_api_url, lines), lag))
+    else:
+        outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
+                               "set the token @BotFather gave you"))
+    yandex = asyncio.ensure_future(
+        within("yandex", each_within, _one(check_yandex(settings)), lag))
+    jobs.append(yandex)
+    features = feature_checks(
+        settings, tools_environ if tools_environ is not None else dict(os.environ))
+    for check in features:  # what the settings ask for (web search), printed at once
+        if check.settings_only:
+            outcomes.extend(await _feature_check(check, each_within, lag)())
+    for check in features:  # the features' own that call Yandex (the Vector Store, voice)
+        if check.credentials and not check.settings_only:
+            jobs.append(_after_credentials(yandex, check.name,
+                                           _feature_check(check, each_within, lag)))
+    jobs.append(within("database", each_within, _one(check_database(settings.database_url)),
+                       lag))
+    if settings.redis_url:
+        jobs.append(within("redis", each_within,
+                           _one(check_redis(settings.redis_url, settings.replica_id)), lag))
+    for check in features:  # the others (tools: TOOLS_FILE, its hosts and MCP servers)
+        if not check.credentials and not check.settings_only:
+            jobs.append(_feature_check(check, each_within, lag)())
+    jobs.append(_after_credentials(yandex, "models", lambda: within(
+        "models", each_within * 2, check_models(settings), lag)))
+    for found in await asyncio.gather(*jobs):
+        outcomes.extend(found)
 
 
 async def run_checks(
@@ -82,38 +113,11 @@ async def run_checks(
     except Exception as exc:  # its own FAIL line; the others still run
         outcomes = [unexpected("configuration", exc)]
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    jobs: list[Awaitable[list[Outcome]]] = []
-    from bot.features.commands import feature_checks, telegram_lines
-
-    if token:
-        lines = telegram_lines(settings, support_chat_id)
-        jobs.append(_within("telegram", each_within,
-                            check_telegram(token, settings.telegram_api_url, lines)))
-    else:
-        outcomes.append(failed("telegram", "TELEGRAM_BOT_TOKEN is not set",
-                               "set the token @BotFather gave you"))
-    yandex = asyncio.ensure_future(_within("yandex", each_within, _one(check_yandex(settings))))
-    jobs.append(yandex)
-    features = feature_checks(
-        settings, tools_environ if tools_environ is not None else dict(os.environ))
-    for check in features:  # what the settings ask for (web search), printed at once
-        if check.settings_only:
-            outcomes.extend(await _feature_check(check, each_within)())
-    for check in features:  # the features' own that call Yandex (the Vector Store, voice)
-        if check.credentials and not check.settings_only:
-            jobs.append(_after_credentials(yandex, check.name,
-                                           _feature_check(check, each_within)))
-    jobs.append(_within("database", each_within, _one(check_database(settings.database_url))))
-    if settings.redis_url:
-        jobs.append(_within("redis", each_within,
-                            _one(check_redis(settings.redis_url, settings.replica_id))))
-    for check in features:  # the others (tools: TOOLS_FILE, its hosts and MCP servers)
-        if not check.credentials and not check.settings_only:
-            jobs.append(_feature_check(check, each_within)())
-    jobs.append(_after_credentials(yandex, "models", lambda: _within(
-        "models", each_within * 2, check_models(settings))))
-    for found in await asyncio.gather(*jobs):
-        outcomes.extend(found)
+    # Before any timer starts: each timer measures an answer, never this process's imports.
+    import_what_checks_use(settings)
+    async with LoopLag().watching() as lag:
+        await _timed_checks(settings, token, outcomes, support_chat_id, each_within,
+                            tools_environ, lag)
     outcomes.extend(wire_outcomes(settings))
     if kb_folders:
         try:

@@ -1,0 +1,92 @@
+"""Issue 64, item 4: `fmbot check`'s timers measure the network, not this process. The
+modules a check imports are imported before its timer starts, and a check that times out on
+a machine too busy to run the bot says so instead of "check the network".
+
+No test here measures time: each makes the failure mode real by blocking the event loop on
+purpose for longer than the check may take (the way a busy machine does), and judges by the
+line the check printed."""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import bot.telegram
+from bot.cli.checks import run_checks
+from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.fakes.telegram_server import FakeTelegram
+from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
+
+EACH_WITHIN = 2.0
+# Longer than a check may take: a timer that counts it cannot pass.
+BLOCKED = EACH_WITHIN + 0.5
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
+    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+        api_key=API_KEY, folder_id=FOLDER
+    ) as fm:
+        yield tg, fm
+
+
+class _SlowImport(importlib.abc.MetaPathFinder):
+    """Importing `name` holds the CPU for BLOCKED seconds (a busy machine importing aiogram),
+    then the ordinary finders import it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.imported = 0
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> None:
+        if fullname == self.name:
+            self.imported += 1
+            time.sleep(BLOCKED)
+        return None
+
+
+async def test_a_slow_import_is_not_counted_against_the_server(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Telegram check's module is imported afresh, slowly; the server answers at once:
+    the check passes."""
+    tg, fm = fakes
+    name = "bot.telegram.startup"
+    slow = _SlowImport(name)
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(bot.telegram, "startup", getattr(bot.telegram, "startup", None),
+                        raising=False)
+    monkeypatch.setattr(sys, "meta_path", [slow, *sys.meta_path])
+    outcomes = await run_checks(settings_for(tg, fm, sqlite_url), each_within=EACH_WITHIN)
+    assert slow.imported == 1
+    telegram = by_name(outcomes)["telegram"]
+    assert telegram.ok, telegram.line()
+
+
+async def test_a_busy_machine_is_reported_as_busy_not_as_the_network(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+) -> None:
+    """The process gets no CPU for longer than the check may take, while getMe is under
+    way: the line says the machine was busy, and does not send the reader to the network."""
+    tg, fm = fakes
+    answer = tg.methods["getme"]
+
+    async def held_up(params: Any, call: Any) -> Any:
+        time.sleep(BLOCKED)  # noqa: ASYNC251 - the whole process stalls, as at load 10
+        return await answer(params, call)
+
+    tg.methods["getme"] = held_up
+    outcomes = await run_checks(settings_for(tg, fm, sqlite_url), each_within=EACH_WITHIN)
+    telegram = by_name(outcomes)["telegram"]
+    assert not telegram.ok
+    assert f"no answer within {EACH_WITHIN:g} s" in telegram.detail
+    assert "too busy" in telegram.detail
+    assert "network" not in telegram.fix.split("(")[0]
