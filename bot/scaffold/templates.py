@@ -14,7 +14,8 @@ name = "{{name}}"
 version = "0.1.0"
 description = "A Telegram bot on fmbot"
 requires-python = ">=3.11"
-# The fmbot `fmbot new` ran from: a release, or the checkout it was installed from.
+# `fmbot new --fmbot SPEC`, else the fmbot it ran from: a release (a version range), or the
+# checkout it was installed from (that machine only: README.md says how to change it).
 dependencies = ["{{fmbot}}"]
 
 [project.optional-dependencies]
@@ -26,6 +27,8 @@ include = ["{{name}}*"]
 
 [tool.pytest.ini_options]
 asyncio_mode = "auto"
+# Set, so that pytest-asyncio does not warn on every run that it is unset.
+asyncio_default_fixture_loop_scope = "function"
 pythonpath = ["."]
 testpaths = ["tests"]
 # The App the bot_tester fixture runs.
@@ -54,6 +57,11 @@ fmbot run --app {{name}}.app:app                # run the bot
 
 `{{name}}/app.py` is the bot; `tests/test_app.py` tests it with `bot.testing`
 (fmbot's docs/testing.md).{{readme_extra}}
+
+To install the project on another machine, point the `fmbot` lines of `pyproject.toml` at an
+fmbot it can reach, in one edit: a release (`fmbot>=0.3,<0.4`), a git URL
+(`fmbot @ git+https://git.example.com/you/fmbot@v0.3.0`) or a folder there
+(`fmbot @ file:///srv/fmbot`); or make the project with `fmbot new {{name}} --fmbot SPEC`.
 '''
 
 INIT = '''"""{{name}}: a Telegram bot built on fmbot."""

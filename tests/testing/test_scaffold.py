@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.scaffold import ScaffoldError, create
+from bot.scaffold import ScaffoldError, create, release_range
 
 
 def test_each_template_writes_its_files(tmp_path: Path) -> None:
@@ -63,3 +63,72 @@ def test_the_command_line_names_what_it_created(
     assert "already exists" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["new", "x_bot", "--template", "nope"])
+
+
+# --- issue 64 item 5: a project that travels --------------------------------------------------
+def _dependencies(project: Path) -> tuple[str, str]:
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    runtime = text.split('dependencies = ["', 1)[1].split('"]', 1)[0]
+    test = text.split('test = ["', 1)[1].split('"]', 1)[0]
+    return runtime, test
+
+
+@pytest.mark.parametrize(
+    ("spec", "runtime", "test"),
+    [("fmbot>=0.3,<0.4", "fmbot>=0.3,<0.4", "fmbot[testing]>=0.3,<0.4"),
+     ("git+https://git.example.com/team/fmbot@v0.3.0",
+      "fmbot @ git+https://git.example.com/team/fmbot@v0.3.0",
+      "fmbot[testing] @ git+https://git.example.com/team/fmbot@v0.3.0")],
+)
+def test_fmbot_spec_sets_what_the_project_depends_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str, runtime: str, test: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "shop_bot", "--fmbot", spec]) == 0
+    assert _dependencies(tmp_path / "shop_bot") == (runtime, test)
+    readme = (tmp_path / "shop_bot" / "README.md").read_text(encoding="utf-8")
+    assert f"depends on as\n`{runtime}`" in readme
+
+
+def test_fmbot_spec_may_be_a_folder_elsewhere(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "vendor" / "fmbot"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "pyproject.toml").write_text('[project]\nname = "fmbot"\n', encoding="utf-8")
+    create("shop_bot", "chat", tmp_path, fmbot=str(elsewhere))
+    assert _dependencies(tmp_path / "shop_bot")[0] == f"fmbot @ {elsewhere.as_uri()}"
+    with pytest.raises(ScaffoldError, match="--fmbot"):
+        create("other_bot", "chat", tmp_path, fmbot=str(tmp_path / "nothing"))
+
+
+def test_a_release_is_depended_on_as_a_range_of_its_series() -> None:
+    assert release_range("0.3.0") == ">=0.3.0,<0.4"
+    assert release_range("1.2.5") == ">=1.2.5,<2"
+
+
+def test_the_readme_says_how_to_change_the_dependency_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "shop_bot"]) == 0  # from this checkout: a folder on this machine
+    said = capsys.readouterr().out
+    assert "a folder on this machine" in said
+    assert "--fmbot SPEC" in said
+    readme = (tmp_path / "shop_bot" / "README.md").read_text(encoding="utf-8")
+    assert "To install the project on another machine" in readme
+    assert "fmbot new shop_bot --fmbot SPEC" in readme
+
+
+def test_the_projects_pytest_config_sets_the_fixture_loop_scope(tmp_path: Path) -> None:
+    """pytest-asyncio 0.24-0.26 warns on every run while it is unset."""
+    create("shop_bot", "chat", tmp_path)
+    text = (tmp_path / "shop_bot" / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'asyncio_default_fixture_loop_scope = "function"' in text
+
+
+def test_no_doc_installs_the_test_kit_from_an_index() -> None:
+    """No release of fmbot is on a package index: `pip install 'fmbot[testing]'` fails."""
+    root = Path(__file__).resolve().parents[2]
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        assert "pip install 'fmbot[testing]'" not in text, doc.name
+        assert "pip install fmbot[testing]" not in text, doc.name
