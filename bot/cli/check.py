@@ -18,6 +18,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 async def run(factory: Factory, args: argparse.Namespace) -> int:
     from bot.cli.checks import run_checks
+    from bot.cli.checks.outcome import summary
     from bot.wiring import tool_environment
 
     settings = factory.settings
@@ -30,7 +31,7 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
     for outcome in outcomes:
         print(outcome.line())
     failures = sum(not outcome.ok for outcome in outcomes)
-    print(f"{len(outcomes) - failures} passed, {failures} failed")
+    print(summary(outcomes))
     return 1 if failures else 0
 
 

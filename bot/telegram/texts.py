@@ -216,6 +216,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I don't know that command. /help lists the ones I know.",
         "ru": "Я не знаю такой команды. /help покажет те, что я знаю.",
     },
+    "sticker": {
+        "en": "That is a sticker: I answer questions in words. Please write yours as a "
+        "message.",
+        "ru": "Это стикер: я отвечаю на вопросы, написанные словами. Пожалуйста, напишите "
+        "вопрос сообщением.",
+    },
     "text_only": {
         "en": "I can read text only. Please write your question as a message.",
         "ru": "Я понимаю только текст. Пожалуйста, напишите вопрос сообщением.",

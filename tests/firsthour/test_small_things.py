@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bot
 from bot.features.desk.insights.gaps import Gap, format_gaps
 
@@ -22,3 +24,25 @@ def test_tool_source_is_part_of_the_public_api() -> None:
     from bot import ToolSource  # what App.add_tool_source takes
 
     assert ToolSource.__doc__
+
+
+def test_check_counts_skipped_lines_as_skipped() -> None:
+    """Issue 64 item 8: `11 passed, 1 failed` with three `skip` lines read as all run."""
+    from bot.cli.checks import failed, passed, skipped
+    from bot.cli.checks.outcome import summary
+
+    lines = ([passed("a", "ok")] * 8 + [failed("yandex", "401", "fix")]
+             + [skipped("speech", "the Yandex check above failed")] * 3)
+    assert summary(lines) == "8 passed, 1 failed, 3 skipped"
+    assert summary([passed("a", "ok")]) == "1 passed, 0 failed"
+
+
+async def test_a_missing_tools_file_is_not_to_be_edited(tmp_path: Path) -> None:
+    """Issue 64 item 8: "fix: edit …/nothere.toml" sent the reader to a file that is not
+    there."""
+    from bot.features.tools.checks import check_tools
+
+    [line] = await check_tools(tmp_path / "nothere.toml", environ={})
+    assert not line.ok
+    assert not line.fix.startswith("edit")
+    assert "unset TOOLS_FILE" in line.fix

@@ -242,6 +242,9 @@ async def test_answers_are_charged_to_the_speaker(h: Harness) -> None:
         assert usage.tokens > 0
 
 
+STICKER_REPLY = "That is a sticker: I answer questions in words. Please write yours as a message."
+
+
 async def test_unknown_commands_and_other_content(h: Harness) -> None:
     await h.send("/frobnicate")
     await h.send(
@@ -260,7 +263,9 @@ async def test_unknown_commands_and_other_content(h: Harness) -> None:
     await h.settle()
     assert h.texts(ANNA.id) == [
         "I don't know that command. /help lists the ones I know.",
-        "I can read text only. Please write your question as a message.",
+        # Issue 64 item 8: a sticker is called a sticker, not "text only" or "this kind of
+        # file".
+        STICKER_REPLY,
     ]
     assert h.texts(GROUP.id) == []
 
@@ -333,7 +338,7 @@ async def test_a_flood_of_stickers_gets_few_replies_and_stop_always_works(
         await h.send("/stop")
         await h.settle()
         shown = h.texts(ANNA.id)
-        assert shown.count("I can read text only. Please write your question as a message.") == 3
+        assert shown.count(STICKER_REPLY) == 3
         assert sum(s.startswith("You are sending messages too fast") for s in shown) == 1
         assert shown[-1] == "Nothing is being written right now."
 

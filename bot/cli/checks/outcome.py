@@ -29,6 +29,15 @@ class Outcome:
         return f"FAIL  {self.name}: {self.detail}\n      fix: {self.fix}"
 
 
+def summary(outcomes: list[Outcome]) -> str:
+    """The last line: passed, failed and (when any) skipped, each counted once; a skipped
+    check was not run, so it is not counted as passed."""
+    skips = sum(o.skipped for o in outcomes)
+    failures = sum(not o.ok for o in outcomes)
+    line = f"{len(outcomes) - failures - skips} passed, {failures} failed"
+    return line + (f", {skips} skipped" if skips else "")
+
+
 def passed(name: str, detail: str) -> Outcome:
     return Outcome(name, True, detail)
 

@@ -27,7 +27,13 @@ async def check_tools(path: Path, *, environ: Mapping[str, str]) -> list[Outcome
     try:
         toolbox = load_toolbox(path, environ=environ)
     except ToolsFileError as exc:
-        fix = "pip install 'fmbot[mcp]'" if "pip install" in str(exc) else f"edit {path}"
+        if "pip install" in str(exc):
+            fix = "pip install 'fmbot[mcp]'"
+        elif "no such file" in str(exc):  # "edit" a file that is not there leads nowhere
+            fix = (f"create {path} (docs/tools.md), point TOOLS_FILE at your tools file, or "
+                   "unset TOOLS_FILE")
+        else:
+            fix = f"edit {path}"
         return [failed("tools file", str(exc), fix)]
     https = [s for s in toolbox.sources if isinstance(s, HttpActionSource)]
     servers = [s for s in toolbox.sources if not isinstance(s, HttpActionSource)]

@@ -62,8 +62,12 @@ async def handle_other_content(message: Message, deps: Deps, t: Translator) -> N
     """Stickers, voice, photos, documents... in a private chat, or addressed to us in a group."""
     if message.content_type not in MEDIA:
         return  # service messages (members joining, pins...) are not addressed to anyone
-    # Something a feature takes (photos, voice notes, documents): say what is, not "text
-    # only".
+    # A sticker is called a sticker (people send one on purpose, and "this kind of file"
+    # reads as if the bot did not know); for the rest, when a feature takes something
+    # (photos, voice notes, documents), say what is, not "text only".
+    if message.content_type == "sticker":
+        await say(deps, message, t("sticker"))
+        return
     await say(deps, message, t("media_unsupported" if deps.takes else "text_only"))
 
 
