@@ -48,7 +48,6 @@ def turn_features(
     from bot.conversation.features import Contributing
     from bot.features.documents.feature import DocumentsFeature
     from bot.features.extensions.feature import ExtensionsFeature
-    from bot.features.knowledge.feature import KnowledgeFeature
     from bot.features.tools.feature import ToolsFeature
     from bot.features.vision.feature import VisionFeature
 
@@ -61,7 +60,9 @@ def turn_features(
         chosen.append(ExtensionsFeature(extras, tool_calls=tools is not None, asker=asker))
     if documents is not None:
         chosen.append(DocumentsFeature(documents))
-    if knowledge is not None:
+    if knowledge is not None:  # imported only when on: it brings numpy
+        from bot.features.knowledge.feature import KnowledgeFeature
+
         chosen.append(KnowledgeFeature(knowledge))
     if contributors:
         chosen.append(Contributing(contributors))

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 from pydantic import ValidationError
 
 from bot.foundation_models.error_mapping import status_error
@@ -207,6 +206,9 @@ class ServiceAccountKeyAuth(_RefreshingAuth):
             "iat": now,
             "exp": now + int(self._jwt_lifetime),
         }
+        # PyJWT (and cryptography under it: about 20 MB) only for a service account's key.
+        import jwt
+
         return jwt.encode(
             payload, self._private_key.get(), algorithm="PS256", headers={"kid": self.key_id}
         )

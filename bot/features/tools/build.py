@@ -8,20 +8,25 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError
-from bot.features.tools import Toolbox, ToolsFileError, ToolSource, load_toolbox, start_toolbox
-from bot.features.tools.loop import ToolLoop
 from bot.features.tools.settings import ToolsArea
-from bot.features.tools.signing import RequestSigner, SigningKeyError
-from bot.features.tools.turns import ToolLoopSettings
+from bot.features.tools.toolbox import Toolbox
 
 if TYPE_CHECKING:
+    from bot.extending.tools import ToolSource
+    from bot.features.tools.loop import ToolLoop
     from bot.foundation_models.types import ChatModel
     from bot.storage.database import Database
 
 
 def build_toolbox(area: ToolsArea, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
     """TOOLS_FILE's HTTP actions and MCP servers (not yet connected), and `extra_sources`
-    (Python function tools); a bad file is one ConfigError line."""
+    (Python function tools); a bad file is one ConfigError line. Without either, an empty
+    toolbox: the file's parser, the schema checks and the signer (jsonschema,
+    http-message-signatures, cryptography) are not even imported."""
+    if area.file is None and not extra_sources:
+        return Toolbox(observer=_tool_metrics)
+    from bot.features.tools import ToolsFileError, load_toolbox
+    from bot.features.tools.signing import RequestSigner, SigningKeyError
     from bot.wiring.groundwork import tool_environment
 
     secret = area.signing_secret
@@ -51,6 +56,10 @@ def _tool_metrics(name: str, outcome: str, seconds: float) -> None:
 
 async def start_toolbox_of(toolbox: Toolbox) -> None:
     """Connect the MCP servers (one unreachable is retried in the background)."""
+    if not toolbox:
+        return
+    from bot.features.tools import ToolsFileError, start_toolbox
+
     try:
         await start_toolbox(toolbox)
     except ToolsFileError as exc:
@@ -72,6 +81,9 @@ def build_tool_loop(
     `admins` (ADMIN_USER_IDS) are exempt from the limits; `daily_tokens`: DAILY_TOKEN_LIMIT;
     `desk_state`: the state of a user's support conversation, for the tools to see;
     `on_superseded`: told which cards a new message took the buttons off."""
+    from bot.features.tools.loop import ToolLoop
+    from bot.features.tools.turns import ToolLoopSettings
+
     return ToolLoop(
         toolbox=toolbox,
         settings=ToolLoopSettings(
