@@ -70,6 +70,20 @@ async def test_the_urls_own_query_is_sent_as_written_and_cannot_be_replaced(
     assert len(api.requests) == 1  # neither refused call was sent
 
 
+async def test_a_fixed_query_name_cannot_be_given_in_another_case(
+    api: CompanyApi, source: HttpActionSource
+) -> None:
+    # `?tenant=acme&Tenant=evil` reaches a server that reads names case-insensitively as the
+    # model's tenant: the fixed name wins whatever its case (issue 61, item 8).
+    for name in ("Tenant", "TENANT", "tEnAnT"):
+        refused = await source.call("order_status", {"order_id": "A-1", name: "evil"}, CTX)
+        assert refused.outcome is ToolOutcome.ERROR, (name, refused)
+        assert "set by the deployment" in refused.text
+        posted = await source.call("open_ticket", {"subject": "x", name: "evil"}, CTX)
+        assert posted.outcome is ToolOutcome.ERROR, (name, posted)
+    assert api.requests == []  # none of them was sent
+
+
 async def test_arguments_the_schema_refuses_are_a_tool_error_and_nothing_is_sent(
     api: CompanyApi, source: HttpActionSource
 ) -> None:

@@ -141,9 +141,12 @@ class HttpActionSource:
         for placeholder in action.placeholders:
             if placeholder not in rest or rest[placeholder] is None:
                 raise ValueError(f"{placeholder!r} is required")
-        fixed = {key for key, _ in parse_qsl(urlsplit(action.url).query,
-                                             keep_blank_values=True)}
-        clashes = sorted(fixed & set(rest))
+        # Names compare case-insensitively: many servers read `Tenant` as `tenant` (ASP.NET,
+        # Spring with relaxed binding, PHP on some set-ups), so `?tenant=acme&Tenant=evil`
+        # would let the model pick the tenant the deployment fixed.
+        fixed = {key.casefold() for key, _ in parse_qsl(urlsplit(action.url).query,
+                                                        keep_blank_values=True)}
+        clashes = sorted(key for key in rest if key.casefold() in fixed)
         if clashes:
             raise ValueError(f"{', '.join(map(repr, clashes))} is set by the deployment in the "
                              "tool's URL and cannot be given: leave it out")
