@@ -90,7 +90,7 @@ class CoreSettings(
 
     @field_validator("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
                      "yandex_metadata_url", "telegram_api_url", "yandex_openai_url",
-                     "yandex_responses_url")
+                     "yandex_responses_url", "yandex_images_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -106,6 +106,18 @@ class CoreSettings(
         that points elsewhere (a proxy, or the fake server in tests)."""
         if self.yandex_responses_url:
             return self.yandex_responses_url
+        if self.yandex_llm_url == "https://llm.api.cloud.yandex.net":
+            return "https://ai.api.cloud.yandex.net/v1"
+        return f"{self.yandex_llm_url}/v1"
+
+    @property
+    def images_url(self) -> str:
+        """YANDEX_IMAGES_URL; unset, the host Yandex documents for the Images API
+        (https://aistudio.yandex.ru/docs/ru/ai-studio/api-ref/Images/createImage), or
+        {YANDEX_LLM_URL}/v1 when that points elsewhere (a proxy, or the fake server in tests).
+        Not YANDEX_OPENAI_URL: that names a text server, which need not draw."""
+        if self.yandex_images_url:
+            return self.yandex_images_url
         if self.yandex_llm_url == "https://llm.api.cloud.yandex.net":
             return "https://ai.api.cloud.yandex.net/v1"
         return f"{self.yandex_llm_url}/v1"
@@ -170,7 +182,7 @@ class CoreSettings(
         lines = (url_problem(field, getattr(self, field))
                  for field in ("yandex_llm_url", "yandex_operation_url", "yandex_iam_url",
                                "yandex_metadata_url", "yandex_openai_url",
-                               "yandex_responses_url"))
+                               "yandex_responses_url", "yandex_images_url"))
         return [line for line in lines if line is not None]
 
     def check_yandex(self) -> None:

@@ -37,6 +37,9 @@ class YandexSettings(BaseSettings):
     text_api: Literal["native", "openai", "responses"] = "native"
     yandex_openai_url: str = ""
     yandex_responses_url: str = ""
+    # The Images API's base URL (Alice AI ART); empty: Yandex's documented host (see
+    # Settings.images_url).
+    yandex_images_url: str = ""
     # Hidden reasoning where the model takes it: the native API's ENABLED_HIDDEN (YandexGPT
     # Pro), the OpenAI-compatible reasoning_effort (gpt-oss). Not on TEXT_API=responses.
     reasoning: Literal["off", "on"] = "off"

@@ -32,6 +32,7 @@ from bot.foundation_models.images_api import (
     IMAGES_PATH,
     ImagesResponse,
     image_of,
+    images_base_url,
     images_body,
     images_uri,
 )
@@ -98,8 +99,9 @@ class FoundationModelsClient(ApiClient):
         self.reasoning_mode = reasoning_mode
         self.llm_url = llm_url.rstrip("/")
         self.operation_url = operation_url.rstrip("/")
-        #: The OpenAI-compatible base of the Images API (`{llm_url}/v1` unless given).
-        self.images_url = (images_url or f"{self.llm_url}/v1").rstrip("/")
+        #: The OpenAI-compatible base of the Images API: Yandex's own host for Yandex's
+        #: `llm_url`, `{llm_url}/v1` for any other, unless given.
+        self.images_url = (images_url or images_base_url(self.llm_url)).rstrip("/")
         self.poll_policy = poll_policy or PollPolicy()
         # Sync generations are not idempotent and re-bill: by default a stream is retried
         # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.

@@ -22,6 +22,18 @@ from bot.foundation_models.errors import OperationFailedError
 from bot.foundation_models.types import ImageOptions
 
 IMAGES_PATH = "/images/generations"
+# Where Yandex serves the Images API: `POST https://ai.api.cloud.yandex.net/v1/images/generations`
+# (https://aistudio.yandex.ru/docs/ru/ai-studio/api-ref/Images/createImage), not the
+# llm.api host the native API lives on.
+IMAGES_BASE_URL = "https://ai.api.cloud.yandex.net/v1"
+_YANDEX_LLM_URL = "https://llm.api.cloud.yandex.net"
+
+
+def images_base_url(llm_url: str) -> str:
+    """The Images API's base for a client of `llm_url`: Yandex's documented host when that is
+    Yandex's own, else `{llm_url}/v1` (a proxy, or a fake server serving both)."""
+    llm_url = llm_url.rstrip("/")
+    return IMAGES_BASE_URL if llm_url == _YANDEX_LLM_URL else f"{llm_url}/v1"
 # Models of the Images API (by the model segment of the URI): Alice AI ART and its successors.
 IMAGES_API_PREFIXES = ("aliceai-image",)
 JPEG_MAGIC = b"\xff\xd8\xff"

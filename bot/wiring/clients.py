@@ -53,7 +53,7 @@ def build_client(
         auth=auth,
         llm_url=settings.yandex_llm_url,
         operation_url=settings.yandex_operation_url,
-        images_url=settings.openai_url,
+        images_url=settings.images_url,
         data_logging=settings.yandex_data_logging,
         max_concurrent_generations=settings.yandex_max_concurrent_generations,
         timeouts=Timeouts(idle=settings.yandex_idle_timeout),

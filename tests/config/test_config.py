@@ -136,3 +136,31 @@ def test_max_document_mb_defaults_to_telegrams_limit_and_stays_within_it(
     assert make(monkeypatch, MAX_DOCUMENT_MB="2.5").max_document_mb == 2.5
     with pytest.raises(ValidationError, match="max_document_mb"):
         make(monkeypatch, MAX_DOCUMENT_MB="25")
+
+
+async def test_the_images_api_goes_to_the_host_yandex_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Yandex serves the Images API at https://ai.api.cloud.yandex.net/v1/images/generations
+    # (https://aistudio.yandex.ru/docs/ru/ai-studio/api-ref/Images/createImage); the default
+    # was {YANDEX_LLM_URL}/v1, the llm.api host, where it is not documented (issue 61).
+    from bot.foundation_models.auth import ApiKeyAuth
+    from bot.foundation_models.client import FoundationModelsClient
+    from bot.wiring.clients import build_client
+
+    documented = "https://ai.api.cloud.yandex.net/v1"
+    settings = make(monkeypatch, YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f")
+    assert settings.images_url == documented
+    async with build_client(settings, ApiKeyAuth("k")) as built, FoundationModelsClient(
+        folder_id="f", auth=ApiKeyAuth("k")
+    ) as library_default:
+        assert built.images_url == documented
+        assert library_default.images_url == documented
+    # YANDEX_IMAGES_URL overrides it; a YANDEX_LLM_URL of a proxy or a fake serves both.
+    assert make(monkeypatch, YANDEX_IMAGES_URL="https://proxy.example/v1/").images_url == (
+        "https://proxy.example/v1"
+    )
+    monkeypatch.delenv("YANDEX_IMAGES_URL")
+    assert make(monkeypatch, YANDEX_LLM_URL="http://127.0.0.1:9").images_url == (
+        "http://127.0.0.1:9/v1"
+    )

@@ -80,10 +80,12 @@ def example_values() -> dict[str, str]:
     return found
 
 
-# Settings added after the split, each on purpose (and in .env.example).
+# Settings added after the split, each on purpose (and in .env.example), by the issue that
+# needed it.
 ADDED_SINCE = [
-    "ALLOWED_CHAT_MEMBERS_TTL",
-    "BUSINESS_DAILY_TOKEN_LIMIT",
+    "ALLOWED_CHAT_MEMBERS_TTL",  # issue 61: a connected account's owner who leaves
+    "BUSINESS_DAILY_TOKEN_LIMIT",  # issue 61: business customers' budget
+    "YANDEX_IMAGES_URL",  # issue 61: the Images API's own host
 ]
 
 
