@@ -27,9 +27,12 @@ from bot.foundation_models.errors import (
     BadRequestError,
     FoundationModelsError,
     ImageRefusedError,
+    OperationFailedError,
+    ResponseTooLargeError,
 )
 from bot.foundation_models.images_api import (
     IMAGES_PATH,
+    MAX_ANSWER_BYTES,
     ImagesResponse,
     image_of,
     images_base_url,
@@ -334,12 +337,20 @@ class FoundationModelsClient(ApiClient):
         body = images_body(images_uri(model, self.folder_id), prompt, options)
         try:
             raw = await self._transport.request(
-                "POST", f"{self.images_url}{IMAGES_PATH}", json=body, retry=NO_RETRY
+                "POST", f"{self.images_url}{IMAGES_PATH}", json=body, retry=NO_RETRY,
+                max_bytes=MAX_ANSWER_BYTES,
             )
         except BadRequestError as exc:
             if is_refusal(exc.message):
                 raise ImageRefusedError(exc.message, code=exc.grpc_code) from None
             raise
+        except ResponseTooLargeError as exc:
+            # A 280 MB answer once cost 470 MB to read and decode whole (issue 61): the body
+            # stops being read past the Base64 of the largest picture Telegram takes.
+            raise OperationFailedError(
+                f"the Images API's answer is too long for a picture Telegram shows ({exc})",
+                operation_id="",
+            ) from None
         return image_of(wire.parse(raw, ImagesResponse))
 
     async def wait_for_image(

@@ -114,6 +114,10 @@ class StreamError(APIError):
         self.partial_text = partial_text
 
 
+class ResponseTooLargeError(APIError):
+    """An answer's body was longer than its caller's cap: it was not read whole."""
+
+
 class OperationFailedError(APIError):
     """An operation finished with an error; `code` is its gRPC code."""
 

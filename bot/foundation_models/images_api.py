@@ -1,4 +1,4 @@
-"""The OpenAI-compatible Images API: `POST {openai}/images/generations`, synchronous.
+"""The OpenAI-compatible Images API: `POST {images_url}/images/generations`, synchronous.
 
 Alice AI ART (`art://<folder>/aliceai-image-art-3.0`) is served only here
 (https://aistudio.yandex.ru/docs/ru/ai-studio/api-ref/Images/createImage): the request is
@@ -27,13 +27,12 @@ IMAGES_PATH = "/images/generations"
 # llm.api host the native API lives on.
 IMAGES_BASE_URL = "https://ai.api.cloud.yandex.net/v1"
 _YANDEX_LLM_URL = "https://llm.api.cloud.yandex.net"
-
-
-def images_base_url(llm_url: str) -> str:
-    """The Images API's base for a client of `llm_url`: Yandex's documented host when that is
-    Yandex's own, else `{llm_url}/v1` (a proxy, or a fake server serving both)."""
-    llm_url = llm_url.rstrip("/")
-    return IMAGES_BASE_URL if llm_url == _YANDEX_LLM_URL else f"{llm_url}/v1"
+# The largest picture taken: Telegram's sendPhoto takes at most 10 MB
+# (https://core.telegram.org/bots/api#sendphoto), and a larger one could not be shown anyway.
+MAX_PICTURE_BYTES = 10 * 1000 * 1000
+# Base64 of such a picture, and room for the rest of the JSON answer: a longer body is not read.
+_MAX_B64 = -(-MAX_PICTURE_BYTES // 3) * 4
+MAX_ANSWER_BYTES = _MAX_B64 + 64 * 1024
 # Models of the Images API (by the model segment of the URI): Alice AI ART and its successors.
 IMAGES_API_PREFIXES = ("aliceai-image",)
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -66,6 +65,13 @@ def model_name(name: str) -> str:
     return parts[1] if "://" in name and len(parts) > 1 else parts[0]
 
 
+def images_base_url(llm_url: str) -> str:
+    """The Images API's base for a client of `llm_url`: Yandex's documented host when that is
+    Yandex's own, else `{llm_url}/v1` (a proxy, or a fake server serving both)."""
+    llm_url = llm_url.rstrip("/")
+    return IMAGES_BASE_URL if llm_url == _YANDEX_LLM_URL else f"{llm_url}/v1"
+
+
 def uses_images_api(name: str) -> bool:
     """Whether the image model `name` (short name or URI) is served by the Images API."""
     return model_name(name).startswith(IMAGES_API_PREFIXES)
@@ -86,6 +92,11 @@ def images_body(uri: str, prompt: str, options: ImageOptions | None) -> dict[str
 def image_of(answer: ImagesResponse) -> bytes:
     """The first picture's bytes, as Yandex sent them (JPEG, PNG or WebP by their magic)."""
     encoded = answer.data[0].b64_json if answer.data else None
+    if encoded is not None and len(encoded) > _MAX_B64:
+        # Refused before decoding: the bytes would only be refused by sendPhoto.
+        raise OperationFailedError(
+            f"the Images API's picture is over {MAX_PICTURE_BYTES // 1_000_000} MB, more than "
+            "Telegram shows as a photo", operation_id="")
     try:
         image = base64.b64decode(encoded or "", validate=True)
     except (binascii.Error, ValueError):

@@ -28,10 +28,13 @@ from bot.foundation_models.errors import (
     APIStatusError,
     APITimeoutError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 from bot.foundation_models.observer import NullObserver, Observer, endpoint_of
 
 logger = logging.getLogger("bot.foundation_models")
+# An error's body is a short JSON message: a longer one is not read (its status still counts).
+MAX_ERROR_BODY = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +119,17 @@ class Transport:
         retry: RetryPolicy | None = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        max_bytes: int | None = None,
     ) -> bytes:
         """Send and return the body of a 2xx answer; raise the mapped error otherwise.
         `content`: a raw body instead of JSON (SpeechKit takes the audio as it is), of
-        `content_type` when given (a multipart upload names its boundary there)."""
+        `content_type` when given (a multipart upload names its boundary there); `max_bytes`:
+        a longer body raises ResponseTooLargeError before it is read whole."""
         async with self.open(
             method, url, json=json, folder_header=folder_header, retry=retry, content=content,
             content_type=content_type,
         ) as response:
-            return await self.read_body(response)
+            return await self.read_body(response, max_bytes=max_bytes)
 
     @asynccontextmanager
     async def open(
@@ -244,9 +249,15 @@ class Transport:
         except httpx.TransportError as exc:
             raise APIConnectionError(f"connection failed: {type(exc).__name__}") from None
 
-    async def read_body(self, response: httpx.Response) -> bytes:
-        """The whole body, with the idle timeout applied between chunks."""
+    async def read_body(self, response: httpx.Response, *, max_bytes: int | None = None) -> bytes:
+        """The whole body, with the idle timeout applied between chunks; past `max_bytes`
+        (declared or read) ResponseTooLargeError, with no more of it read."""
+        declared = response.headers.get("content-length", "")
+        if max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise ResponseTooLargeError(f"the answer is {int(declared):,} bytes long "
+                                        f"(at most {max_bytes:,} are read)")
         parts: list[bytes] = []
+        size = 0
         chunks = response.aiter_bytes().__aiter__()
         while True:
             try:
@@ -262,13 +273,16 @@ class Transport:
                 raise APIConnectionError(
                     f"connection broke while reading: {type(exc).__name__}"
                 ) from None
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise ResponseTooLargeError(f"the answer is over {max_bytes:,} bytes long")
             parts.append(chunk)
         return b"".join(parts)
 
     async def _read_error_body(self, response: httpx.Response) -> bytes:
         try:
-            return await self.read_body(response)
-        except APIConnectionError:
+            return await self.read_body(response, max_bytes=MAX_ERROR_BODY)
+        except (APIConnectionError, ResponseTooLargeError):
             return b""
         finally:
             await response.aclose()

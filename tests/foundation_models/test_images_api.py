@@ -53,3 +53,17 @@ async def test_a_refusal_is_image_refused_and_a_server_error_is_not_retried(
 ])
 def test_the_endpoint_is_chosen_by_the_model_name(name: str, sync: bool) -> None:
     assert uses_images_api(name) is sync
+
+
+async def test_a_picture_over_telegrams_photo_limit_is_refused_unread(
+    fm: FakeFoundationModels, client: FoundationModelsClient
+) -> None:
+    # A "JPEG" of 11 MB: sendPhoto takes at most 10 MB, and an answer of hundreds of MB once
+    # cost the bot its size several times over to read and decode (issue 61, item 8).
+    fm.images_api_bytes = b"\xff\xd8\xff" + bytes(11 * 1000 * 1000)
+    with pytest.raises(errors.OperationFailedError, match="too long"):
+        await client.generate_image("a huge cat", model="aliceai-image-art-3.0")
+    # One just under the limit is still the picture.
+    fm.images_api_bytes = b"\xff\xd8\xff" + bytes(9 * 1000 * 1000)
+    image = await client.generate_image("a big cat", model="aliceai-image-art-3.0")
+    assert len(image) == 9 * 1000 * 1000 + 3
