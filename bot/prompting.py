@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -259,3 +261,29 @@ def _cut_turn(
         parts.append(ChatMessage(item.role, new_text))
         used += new_tokens + MESSAGE_OVERHEAD
     return parts, used
+
+
+# Third-party text (a tool's result, a message a guest query replies to) reaches the model
+# between these two lines. The text cannot forge either (its own look-alikes are neutralised),
+# so what follows the end line is never the third party's.
+DATA_START = "[data returned by {source}]"
+DATA_END = "[end of the data returned by {source}]"
+_DATA_MARKER = re.compile(r"\[(?=\s*(?:end\s+of\s+the\s+data|data\s+returned\s+by)\b)",
+                          re.IGNORECASE)
+
+
+def visible(text: str) -> str:
+    """`text` without control or invisible characters (zero-width, bidi controls, the tags
+    block; tabs and newlines kept)."""
+    return "".join(
+        char for char in text
+        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf", "Co", "Cs", "Cn")
+    )
+
+
+def as_data(source: str, text: str) -> str:
+    """`text` for the model as data from `source` ("the tool order_status"): cleaned of
+    invisible and direction-changing characters, between the start and end lines, with any
+    look-alike of them inside it neutralised so it cannot close itself early."""
+    text = _DATA_MARKER.sub("(", visible(text))
+    return f"{DATA_START.format(source=source)}\n{text}\n{DATA_END.format(source=source)}"

@@ -19,23 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.prompting import visible
+
 LOCK_NAME = "tools.lock"
 DESCRIPTION_LIMIT = 1024
-
-
-def visible(text: str) -> str:
-    """`text` without control or invisible characters (zero-width, bidi controls, the tags
-    block; tabs and newlines kept)."""
-    return "".join(
-        char for char in text
-        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf", "Co", "Cs", "Cn")
-    )
 
 
 def clean_text(text: str, limit: int = DESCRIPTION_LIMIT) -> str:

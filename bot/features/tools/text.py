@@ -4,9 +4,7 @@ cut to size and fitted to the room left, the status shown while a tool runs."""
 from __future__ import annotations
 
 import dataclasses
-import re
 
-from bot.features.tools.pinning import visible
 from bot.features.tools.turns import (
     DECLINED_TEXT,
     EXPIRED_TEXT,
@@ -20,7 +18,8 @@ from bot.foundation_models.types import (
     ToolCall,
     Usage,
 )
-from bot.prompting import PROMPT_OVERHEAD, exchange_cost
+from bot.prompting import PROMPT_OVERHEAD, exchange_cost, visible
+from bot.prompting import as_data as framed_data
 from bot.storage.models import ToolCall as StoredCall
 from bot.storage.models import ToolCallState
 
@@ -38,22 +37,15 @@ ANSWER_NOW = (
 
 CUT_NOTE = "\n[the result was cut here: it was longer]"
 
-# A result as the model is given it: between these two lines. A result cannot forge either
-# (its own look-alikes are neutralised), so what follows the end line is never the tool's.
-DATA_START = "[data returned by the tool {name}]"
-DATA_END = "[end of the data returned by the tool {name}]"
-_MARKER = re.compile(r"\[(?=\s*(?:end\s+of\s+the\s+data|data\s+returned\s+by)\b)",
-                     re.IGNORECASE)
-
 
 def as_data(name: str, text: str, limit: int) -> str:
     """A tool's result for the model: cleaned of invisible and direction-changing characters
-    (as descriptions are), cut to `limit` with a note, and between the start and end lines."""
+    (as descriptions are), cut to `limit` with a note, and framed as data (bot/prompting.py:
+    the framing every third-party text gets)."""
     text = visible(text)
     if len(text) > limit:
         text = text[:limit] + CUT_NOTE
-    text = _MARKER.sub("(", text)
-    return f"{DATA_START.format(name=name)}\n{text}\n{DATA_END.format(name=name)}"
+    return framed_data(f"the tool {name}", text)
 
 
 LEFT_OUT = "[this result was left out: the conversation has no room for it any more]"
