@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.features.rich.detect import MAX_TEXT, for_telegram, shape_of
 from bot.telegram.outbox import RichFinal
+from bot.telegram.render.links import safe_markdown
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,12 @@ def rich_message(markdown: str) -> dict[str, Any] | None:
     shape = shape_of(markdown)
     if not shape.rich or not shape.fits:
         return None
-    source = for_telegram(markdown)
+    # Telegram renders this Markdown itself: the output policy's links only, no images
+    # (bot/telegram/render/links.py); what the rewrite cannot clean goes as rendered text.
+    cleaned = safe_markdown(markdown)
+    if cleaned is None:
+        return None
+    source = for_telegram(cleaned)
     if len(source) > MAX_TEXT:  # the source is longer than its text: a safe bound
         return None
     return {"markdown": source}

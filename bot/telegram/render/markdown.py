@@ -13,13 +13,15 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.telegram.render.chunks import BlockCache, render_in_blocks
+from bot.telegram.render.links import allowed_link, has_scheme
 from bot.telegram.render.partial import close_dangling_markup
 from bot.telegram.render.tables import format_table, table_rows
 from bot.telegram.render.text import RenderedText, strip_rendered, utf16_len
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-# Telegram turns these into clickable links; anything else (relative paths, ftp:) stays text.
-_LINK_SCHEMES = ("http://", "https://", "tg://")
+# Every link is parsed as one (markdown-it would leave `javascript:` as literal text) and
+# judged by the output policy (render/links.py): http(s) links are kept, others show their text.
+_PARSER.validateLink = lambda url: True  # type: ignore[method-assign]
 _INLINE_ENTITY = {
     "strong": MessageEntityType.BOLD,
     "em": MessageEntityType.ITALIC,
@@ -256,9 +258,8 @@ def _inlines(tokens: list[Token], w: _Writer) -> None:
             opener, start = opened.pop()
             _close_link(str(opener.attrs.get("href", "")), opener.markup == "autolink", start, w)
         elif kind == "image":
-            start = w.start()
-            w.write(_plain_inline(token) or "image")
-            _close_link(str(token.attrs.get("src", "")), False, start, w)
+            # Dropped (render/links.py): its alt text stays, its URL goes nowhere.
+            w.write(_plain_inline(token))
         else:
             w.write(token.content)
 
@@ -266,12 +267,13 @@ def _inlines(tokens: list[Token], w: _Writer) -> None:
 def _close_link(url: str, autolink: bool, start: int, w: _Writer) -> None:
     if autolink:
         return  # Telegram links bare URLs by itself
-    if w.pos == start:
-        w.write(url)
-    if url.startswith(_LINK_SCHEMES):
+    if allowed_link(url):
+        if w.pos == start:
+            w.write(url)
         w.entity(MessageEntityType.TEXT_LINK, start, url=url)
-    elif url:
-        w.write(f" ({url})")
+    elif url and not has_scheme(url):
+        w.write(f" ({url})")  # a relative path: not a link, shown where it pointed
+    # Any other scheme (tg:, javascript:): the link's text alone, the URL goes nowhere.
 
 
 def _plain_inline(token: Token) -> str:

