@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot import App
-from bot.testing import BotTester, ModelRequest, ScriptedModel
+from bot.testing import BotTester, ModelRequest, Reply, ScriptedModel
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -96,3 +96,39 @@ async def test_business_pauses_one_chat_by_its_button_and_the_others_go_on() -> 
         assert (await shop.customer(bob).says("How can I pay?")).messages == ()
         await owner.presses("▶️ Bob", on=status.messages[0])
         assert (await shop.customer(bob).says("How can I pay?")).text == "By card or cash."
+
+
+def press_answer(reply: Reply) -> str:
+    (answered,) = [c for c in reply.calls if c.method == "answerCallbackQuery"]
+    return str(answered.params.get("text") or "")
+
+
+async def test_send_on_a_card_rechecks_the_connection_the_pause_and_the_takeover() -> None:
+    # What held when the card was made may not hold at the press (issue 61, item 8): the
+    # press re-checks, and the card waits until it holds again.
+    async with BotTester(App(env_file=None), model=Shop(),
+                         settings={"BUSINESS_REPLIES": "approve"}) as tester:
+        owner, bob = tester.user("Olga"), tester.user("Bob")
+        shop = await tester.business(owner)
+        customer = shop.customer(bob)
+        await customer.says("Do you deliver?")
+        card = shop.cards[-1]
+
+        # The connection loses the right to reply.
+        await shop.change(can_reply=False)
+        assert "Not sent" in press_answer(await owner.presses("Send", on=card))
+        assert customer.messages == []
+        await shop.change(can_reply=True)
+
+        # The owner pauses every chat.
+        status = await owner.says("/business")
+        await owner.presses("Pause all", on=status.messages[0])
+        assert "paused" in press_answer(await owner.presses("Send", on=card))
+        assert customer.messages == []
+        await owner.presses("Resume all", on=status.messages[0])
+
+        # The owner writes in the chat: it is theirs for the takeover window.
+        await shop.owner_says(bob, "Yes, on Sundays.")
+        assert "you wrote" in press_answer(await owner.presses("Send", on=card))
+        assert customer.messages == []
+        assert card.button_texts() == ["✅ Send", "🗑 Discard"]  # still waiting

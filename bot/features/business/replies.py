@@ -47,6 +47,14 @@ from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
 
+# Why the bot stays silent in a chat (the log's words), and what a held "Send" tells the owner.
+SWITCHED_OFF = "the connection is switched off"
+MAY_NOT_REPLY = "the connection may not reply"
+PAUSED = "paused by the owner"
+TAKEN_OVER = "the owner wrote in the chat lately"
+_HELD = {SWITCHED_OFF: "held_off", MAY_NOT_REPLY: "held_off", PAUSED: "held_paused",
+         TAKEN_OVER: "held_taken"}
+
 Mode = Literal["auto", "approve"]
 CARD_ANSWER_LIMIT = 3000  # characters of the answer shown on the owner's card
 
@@ -115,14 +123,14 @@ class BusinessReplies:
     def silence(self, connection: Connection, chat: CustomerChat) -> str | None:
         """Why the bot stays silent in the chat now (for the log), or None."""
         if not connection.enabled:
-            return "the connection is switched off"
+            return SWITCHED_OFF
         if not connection.can_reply:
-            return "the connection may not reply"
+            return MAY_NOT_REPLY
         if connection.paused or chat.paused:
-            return "paused by the owner"
+            return PAUSED
         wrote = chat.owner_wrote_at
         if wrote is not None and self.takeover and self._now() - wrote < self.takeover:
-            return "the owner wrote in the chat lately"
+            return TAKEN_OVER
         return None
 
     def taken_over_until(self, chat: CustomerChat) -> dt.datetime | None:
@@ -341,6 +349,13 @@ class BusinessReplies:
             await self._settle_card(connection, suggestion.card_message_id, suggestion, t,
                                     "discarded")
             return say(t, "discarded")
+        # What held when the card was made may not hold at the press: the connection may have
+        # been switched off or lost the right to reply, the owner may have paused the bot or
+        # written in the chat since. The card stays, to be sent once it holds again.
+        held = self.silence(connection, suggestion.chat)
+        if held is not None:
+            log.info("suggestion %s not sent: %s", suggestion_id, held)
+            return say(t, _HELD[held], minutes=round(self.takeover.total_seconds() / 60))
         if not await self.store.move(suggestion_id, [SuggestionStatus.PENDING],
                                      SuggestionStatus.SENDING):
             return say(t, "gone")

@@ -60,6 +60,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Could not send it: {reason}. Press again to retry.",
         "ru": "Не удалось отправить: {reason}. Нажмите ещё раз.",
     },
+    "held_off": {
+        "en": "Not sent: the connection is switched off or may not reply (Telegram's chatbot "
+              "settings).",
+        "ru": "Не отправлено: подключение выключено или ему нельзя отвечать (настройки "
+              "чат-бота в Telegram).",
+    },
+    "held_paused": {
+        "en": "Not sent: replies are paused here (/business). Resume them, then press again.",
+        "ru": "Не отправлено: ответы здесь на паузе (/business). Возобновите их и нажмите ещё "
+              "раз.",
+    },
+    "held_taken": {
+        "en": "Not sent: you wrote in this chat since; it is yours for {minutes} min.",
+        "ru": "Не отправлено: вы сами писали в этот чат; он за вами {minutes} мин.",
+    },
     "not_yours": {"en": "Only the account's owner can do this.",
                   "ru": "Это может сделать только владелец аккаунта."},
     "budget_connection": {
