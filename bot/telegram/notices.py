@@ -40,6 +40,7 @@ from aiogram.types import (
 )
 
 from bot.telegram.outbox import Outbox, OutboxError
+from bot.telegram.outbox.newer import EPHEMERAL_FIELD
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,10 @@ class PersonalNotices:
         self._refused: dict[int, float] = {}  # chat id -> until when it gets plain replies
 
     def refuses(self, chat_id: int) -> bool:
-        """Whether `chat_id` refused an ephemeral notice lately (its notices go as replies)."""
+        """Whether `chat_id` refused an ephemeral notice lately, or the Bot API server refused
+        the field itself (an older server: every chat's notices go as replies)."""
+        if self.outbox.older_server.refuses(EPHEMERAL_FIELD):
+            return True
         until = self._refused.get(chat_id)
         if until is None:
             return False
@@ -172,6 +176,12 @@ class PersonalNotices:
             if not _refusal(exc):
                 log.warning("could not send a notice to chat %s: %s", chat_id, exc)
                 return _Sent.FAILED
+            if EPHEMERAL_FIELD in self.outbox.older_server.learn(exc) or (
+                self.outbox.older_server.refuses(EPHEMERAL_FIELD)
+            ):
+                # The server does not know the field (older than Bot API 10.3): the notice
+                # goes as a reply now and every notice after it, in every chat (newer.py).
+                return _Sent.REFUSED
             if self.clock() - asked > PROMPT_REFUSAL:  # perhaps the window's: not the chat's
                 log.info("chat %s refused a late ephemeral notice (%s)", chat_id, exc)
                 return _Sent.REFUSED

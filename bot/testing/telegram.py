@@ -7,7 +7,9 @@ for sendMessage, `True` for sendChatAction...). Each call is recorded (`SentCall
 messages get ids per chat, edits change them, deletes remove them, and the files a test user
 sends can be downloaded with getFile as from Telegram's file server. A message sent with
 `ephemeral_message_parameters` (Bot API 10.2-10.4) is shown to its receiver alone
-(`Shown.receiver`); `refuse_ephemeral = True` answers those 400, as a server without them.
+(`Shown.receiver`); `refuse_ephemeral = True` answers those 400, as a server without them,
+and `refuse_fields` answers any call with one of those parameters 400 naming it, as a server
+older than the parameter does.
 """
 
 from __future__ import annotations
@@ -103,6 +105,10 @@ class FakeTelegram(BaseSession):
         # them or a chat where they are not allowed refuses them.
         self.refuse_rich = False
         self.refuse_ephemeral = False  # ephemeral messages answered 400 (an older server)
+        # Parameters answered 400 naming the parameter, as a Bot API server older than them
+        # answers: {"can_stop", "keep_on_stop", "ephemeral_message_parameters"} is a server
+        # before Bot API 10.3.
+        self.refuse_fields: set[str] = set()
         # Chat automation: connections (id -> getBusinessConnection's answer), and the chats
         # of connected accounts, each kept under an id of its own (a customer's chat with
         # the owner has the customer's id, like the customer's private chat with the bot).
@@ -218,6 +224,9 @@ class FakeTelegram(BaseSession):
             return 200, True
         if name == "answerGuestQuery":
             return self._answer_guest(params)
+        refused = sorted(self.refuse_fields & params.keys())
+        if refused:
+            return 400, _error(f"Bad Request: unknown parameter {refused[0]}")
         if "rich_message" in params and self.refuse_rich:
             return 400, _error("Bad Request: RICH_MESSAGE_FORBIDDEN")
         if name.startswith("edit") and chat_id is None and "inline_message_id" in params:

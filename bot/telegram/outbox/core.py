@@ -149,6 +149,9 @@ class Outbox:
             preview=p.final_preview,
             preview_after=p.final_preview_after,
         )
+        #: What this bot's Bot API server refused of Bot API 10.3 (newer.py): drafts leave
+        #: the stop fields out, notices go as replies.
+        self.older_server = self._runner.older
         self._lanes: dict[int, Lane] = {}
         self._no_drafts: set[int] = set()
         self._draft_ids = itertools.count(random.randint(1, 2**30))

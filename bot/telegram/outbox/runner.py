@@ -12,13 +12,14 @@ from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 
 from bot.telegram.outbox.botapi import ApiCall, BotApi
 from bot.telegram.outbox.budget import BotBudget, Priority
 from bot.telegram.outbox.errors import Failure, classify
 from bot.telegram.outbox.jobs import Job
 from bot.telegram.outbox.lane import Lane
+from bot.telegram.outbox.newer import STOP_FIELDS, OlderServer, named_fields
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class LaneRunner:
     ) -> None:
         self.bot = bot
         self.api = BotApi(bot)
+        #: The Bot API 10.3 fields this bot's server refused (newer.py).
+        self.older = OlderServer()
         self.messages = messages
         self.drafts = drafts
         self.retry_after_scale = retry_after_scale
@@ -178,8 +181,7 @@ class LaneRunner:
 
     async def _send(self, lane: Lane, job: Job, call: Any) -> None:
         try:
-            method = call.method
-            result = await (self.api(method) if isinstance(method, ApiCall) else self.bot(method))
+            result = await self._call(call.method)
         except TelegramRetryAfter as exc:
             delay = exc.retry_after * self.retry_after_scale
             if call.is_draft:  # never holds back the chat's final message
@@ -212,3 +214,21 @@ class LaneRunner:
         else:
             lane.failures = 0
             job.on_success(call, result, self.clock())
+
+    async def _call(self, method: Any) -> Any:
+        """Make the call; a draft an older Bot API server refuses for its 10.3 stop fields is
+        sent again once without them, and they are left out from then on (newer.py)."""
+        method = self.older.without(method)
+        try:
+            return await self._make(method)
+        except TelegramBadRequest as exc:
+            if not named_fields(exc) & {*STOP_FIELDS}:
+                raise
+            self.older.learn(exc)
+            resend = self.older.without(method)
+            if resend is method:
+                raise
+            return await self._make(resend)
+
+    async def _make(self, method: Any) -> Any:
+        return await (self.api(method) if isinstance(method, ApiCall) else self.bot(method))
