@@ -86,6 +86,7 @@ ADDED_SINCE = [
     "ALLOWED_CHAT_MEMBERS_TTL",  # issue 61: a connected account's owner who leaves
     "BUSINESS_DAILY_TOKEN_LIMIT",  # issue 61: business customers' budget
     "YANDEX_IMAGES_URL",  # issue 61: the Images API's own host
+    "DOCUMENT_READ_SECONDS",  # issue 61: a wall-clock limit per document read
 ]
 
 

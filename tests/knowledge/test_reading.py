@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import os
+import signal
 import time
 import zipfile
 from collections.abc import Callable
@@ -18,7 +19,12 @@ from collections.abc import Callable
 import pytest
 
 from bench.process_cpu import children_cpu, process_cpu
-from bot.features.knowledge.blocks import Extracted, NoTextError, TooComplexDocumentError
+from bot.features.knowledge.blocks import (
+    BusyReaderError,
+    Extracted,
+    NoTextError,
+    TooComplexDocumentError,
+)
 from bot.features.knowledge.extractors import extract, extract_sent
 from bot.features.knowledge.reading import DocumentReader
 from tests.documents import docx_bytes, lines_pdf, paragraphs_docx, paragraphs_pptx, pdf_bytes
@@ -193,3 +199,76 @@ def test_a_capped_text_file_never_ends_in_half_a_character() -> None:
     capped = extract_sent("notes.txt", data, 5_001)
     assert capped.truncated
     assert set("".join(b.text for b in capped.blocks)) == {"ж"}
+
+
+@pytest.mark.slow
+async def test_six_users_heavy_files_do_not_hold_a_seventh_users_small_one() -> None:
+    # Six users each send a file that would cost its whole budget (pypdf spends about 14
+    # CPU-seconds on it); then a seventh sends an ordinary one. With two workers in a row it
+    # waited three budgets (35 s on a busy machine, issue 61): it is read in the look lane
+    # while the heavy files still run, none of which can end before its limit.
+    reader = DocumentReader(cpu_seconds=8, wall_seconds=8, look_seconds=0.3)
+    heavy_file = lines_pdf(200_000)
+    try:
+        # Warm workers: the test is about the queue, not about process start-up.
+        await asyncio.gather(*(reader.read(f"warm{n}.docx", docx_bytes([("p", "warm")]))
+                               for n in range(3)))
+        heavy = [asyncio.create_task(reader.read(f"heavy{u}.pdf", heavy_file, sent=True,
+                                                 user=u)) for u in range(1, 7)]
+        await asyncio.sleep(0)  # every heavy read is queued
+        small = await reader.read("invoice.pdf", pdf_bytes([[("p", "Paid.")]]), sent=True,
+                                  user=7)
+        assert small.blocks[0].text == "Paid."
+        # Read before any heavy file reached its limit: none of them has ended.
+        assert [task.done() for task in heavy] == [False] * 6
+        for task in heavy:
+            task.cancel()
+        await asyncio.gather(*heavy, return_exceptions=True)
+    finally:
+        await reader.aclose()
+
+
+async def test_one_user_has_at_most_per_user_reads_waiting() -> None:
+    reader = DocumentReader(per_user=2)
+    heavy_file = lines_pdf(200_000)
+    try:
+        mine = [asyncio.create_task(reader.read("a.pdf", heavy_file, user=1)) for _ in range(2)]
+        await asyncio.sleep(0)
+        with pytest.raises(BusyReaderError):
+            await reader.read("b.pdf", pdf_bytes([[("p", "x")]]), user=1)
+        # Another user is not refused.
+        other = await reader.read("c.pdf", pdf_bytes([[("p", "Theirs.")]]), user=2)
+        assert other.blocks[0].text == "Theirs."
+        for task in mine:
+            task.cancel()
+        await asyncio.gather(*mine, return_exceptions=True)
+    finally:
+        await reader.aclose()
+
+
+@pytest.mark.slow
+async def test_a_stopped_worker_is_replaced() -> None:
+    reader = DocumentReader(wall_seconds=2, look_seconds=0)
+    try:
+        await reader.read("warm.docx", docx_bytes([("p", "warm")]))
+        [idle] = reader.worker_pids
+        os.kill(idle, signal.SIGSTOP)  # stopped while idle: found before it is given a file
+        extracted = await reader.read("ok.docx", docx_bytes([("p", "Read anyway.")]))
+        assert extracted.blocks[0].text == "Read anyway."
+        assert idle not in reader.worker_pids
+        assert not os.path.exists(f"/proc/{idle}")  # noqa: ASYNC240 - killed and reaped
+        # Stopped mid-read: it uses no CPU, so only the wall-clock limit ends it. It was
+        # held forever; now it is killed and the read is made again on a fresh worker.
+        [busy] = reader.worker_pids
+        task = asyncio.create_task(reader.read("lines.pdf", lines_pdf(200_000)))
+        while process_cpu(busy) < 0.3:  # noqa: ASYNC110 - another process: no event to await
+            await asyncio.sleep(0.05)
+        os.kill(busy, signal.SIGSTOP)
+        with pytest.raises(TooComplexDocumentError):  # read again: past its limit again
+            await task
+        assert busy not in reader.worker_pids
+        assert not os.path.exists(f"/proc/{busy}")  # noqa: ASYNC240
+        after = await reader.read("next.docx", docx_bytes([("p", "Next.")]))
+        assert after.blocks[0].text == "Next."
+    finally:
+        await reader.aclose()

@@ -25,6 +25,6 @@ def build_documents(
 
     if chats is None:
         return None
-    reader = DocumentReader()
+    reader = DocumentReader(wall_seconds=area.read_seconds)
     stack.push_async_callback(reader.aclose)
     return DocumentSupport(files, reader, chats, max_mb=area.max_mb)

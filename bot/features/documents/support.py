@@ -80,6 +80,11 @@ DOCUMENT_TEXTS: dict[str, dict[str, str]] = {
         "бы слишком много времени. Сохраните его в более простом формате (например, PDF или "
         "обычный текст) или пришлите только нужную часть.",
     },
+    "document_busy": {
+        "en": "I am still reading your other files. Please send this one again once I have "
+        "answered about them.",
+        "ru": "Я ещё читаю ваши другие файлы. Пришлите этот ещё раз, когда я отвечу о них.",
+    },
     "document_download_failed": {
         "en": "I could not get your file from Telegram. Please send it again in a minute.",
         "ru": "Не получилось загрузить ваш файл из Telegram. Пришлите его ещё раз через минуту.",

@@ -21,6 +21,7 @@ from bot.conversation import TurnResult
 from bot.features.documents.chat import AddedDocument, ChatDocuments
 from bot.features.documents.support import DocumentSupport
 from bot.features.knowledge.blocks import (
+    BusyReaderError,
     DocumentError,
     EncryptedDocumentError,
     Extracted,
@@ -150,7 +151,8 @@ async def _read(
             data = await asyncio.to_thread(got.read_bytes)
         # Text past what the conversation keeps is not read (a little more, to fill it).
         return await support.reader.read(
-            name, data, max_chars=documents.max_chars + 10_000, sent=True
+            name, data, max_chars=documents.max_chars + 10_000, sent=True,
+            user=message.from_user.id if message.from_user else None,
         )
     except FileTooBigError:
         await say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
@@ -163,6 +165,8 @@ async def _read(
         await say(deps, message, t("document_locked"))
     except TooComplexDocumentError:
         await say(deps, message, t("document_too_complex"))
+    except BusyReaderError:
+        await say(deps, message, t("document_busy"))
     except (UnsupportedDocumentError, MissingExtraError) as exc:
         log.info("document %r in chat %s not read: %s", name, message.chat.id, exc)
         await say(deps, message, t("document_unsupported", kind=suffix_of(name) or name))

@@ -67,6 +67,13 @@ class MissingExtraError(DocumentError):
     """The type is read by an optional extra that is not installed."""
 
 
+class BusyReaderError(DocumentError):
+    """The sender has as many files being read as one user may: this one is not read."""
+
+    def __init__(self, reason: str = "other files of this user are being read") -> None:
+        super().__init__(reason)
+
+
 class TooComplexDocumentError(DocumentError):
     """Reading the file would take more CPU time or memory than a document may use."""
 

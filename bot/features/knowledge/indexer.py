@@ -34,7 +34,7 @@ from bot.features.knowledge.documents import (
     read_bytes,
 )
 from bot.features.knowledge.embedder import Embedder
-from bot.features.knowledge.reading import KB_CPU_SECONDS, DocumentReader
+from bot.features.knowledge.reading import KB_CPU_SECONDS, KB_WALL_SECONDS, DocumentReader
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage, StoredDocument
 from bot.features.knowledge.stemming import search_text
 from bot.foundation_models.errors import FoundationModelsError
@@ -114,7 +114,8 @@ class Indexer:
         """Bring the index in line with the folders. One sync at a time per process."""
         async with self._lock:
             # Files are read in bounded worker processes, started only if a file changed.
-            reader = DocumentReader(cpu_seconds=KB_CPU_SECONDS, workers=1)
+            reader = DocumentReader(cpu_seconds=KB_CPU_SECONDS, wall_seconds=KB_WALL_SECONDS,
+                                    workers=1, look_seconds=0)
             try:
                 return await self._sync(progress, allow_removal, reader)
             finally:

@@ -8,6 +8,13 @@ long-lived worker processes (reading_worker.py) under RLIMIT_CPU per read and RL
 the process: past its budget the kernel ends the worker, the caller gets
 TooComplexDocumentError, and the next read starts a fresh worker. Workers are started on first
 use and kept, so an ordinary file pays no start-up.
+
+CPU time is not time: a worker that waits (stopped with SIGSTOP, starved by a busy machine)
+uses none, and held its place forever. So each read also has a wall-clock limit: past it the
+worker is killed and replaced (a worker found stopped is not the file's fault: the read is
+made again once on a fresh one). Who reads next is reading_queue.py's: per-user fairness in
+the main lane, a short look for every waiting read, and at most `per_user` reads of one user
+waiting or running (more are refused at once with BusyReaderError).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import json
 import logging
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +33,31 @@ from pydantic import BaseModel, ValidationError
 
 from bot.features.knowledge import reading_worker
 from bot.features.knowledge.blocks import (
+    BusyReaderError,
     CorruptDocumentError,
     DocumentError,
     Extracted,
     TooComplexDocumentError,
 )
+from bot.features.knowledge.reading_queue import Lane, ReadQueue
 
 log = logging.getLogger(__name__)
 
 # The CPU a document sent in chat may cost (an ordinary 50-page PDF takes about 0.5 s).
 CHAT_CPU_SECONDS = 3.0
+# The time it may take, waiting included once a worker has it (DOCUMENT_READ_SECONDS).
+CHAT_WALL_SECONDS = 20.0
 # The knowledge base's files are the deployment's own and may be long manuals.
 KB_CPU_SECONDS = 60.0
+KB_WALL_SECONDS = 300.0
 MEMORY_MB = 1024
 WORKERS = 2
+# A waiting read's look (reading_queue.py): an ordinary file is read well within it.
+LOOK_SECONDS = 1.0
+# Reads of one user waiting or running at once (an album of files is a few).
+PER_USER = 3
+# A worker that has not finished its imports by then is broken (or the machine is).
+START_SECONDS = 60.0
 # A worker that says more than this is broken (a capped chat document's answer is about 8 MB
 # at worst: 200,000 one-letter paragraphs as blocks).
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
@@ -99,6 +118,16 @@ class _Worker:
             self.ended = True
             return None
 
+    def stopped(self) -> bool:
+        """Whether the process is stopped (SIGSTOP, a debugger): it would never answer.
+        Read from /proc (Linux); elsewhere a stopped worker is found by the wall-clock limit."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", "rb") as stat:
+                state = stat.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state in (b"T", b"t")
+
     async def end(self) -> int | None:
         # A worker that ended by itself is not signalled: Popen.send_signal() would reap it
         # here first and the exit code (SIGXCPU: over its budget) would be lost to asyncio's
@@ -113,10 +142,15 @@ class _Worker:
         return await self.process.wait()
 
 
+class _NeedsMoreError(Exception):
+    """A look ran out of its time: the read goes back for its full turn."""
+
+
 class DocumentReader:
     """`await reader.read(name, data)`: the file's text as blocks, or a DocumentError subclass
-    (TooComplexDocumentError past `cpu_seconds` of CPU or `memory_mb` of address space).
-    At most `workers` reads run at once; `aclose()` ends the workers."""
+    (TooComplexDocumentError past `cpu_seconds` of CPU, `wall_seconds` of time or `memory_mb`
+    of address space; BusyReaderError past `per_user` reads of one user). At most `workers`
+    reads run at once, and one look of `look_seconds` (0: none); `aclose()` ends the workers."""
 
     def __init__(
         self,
@@ -124,10 +158,17 @@ class DocumentReader:
         cpu_seconds: float = CHAT_CPU_SECONDS,
         memory_mb: int = MEMORY_MB,
         workers: int = WORKERS,
+        wall_seconds: float = CHAT_WALL_SECONDS,
+        look_seconds: float = LOOK_SECONDS,
+        per_user: int = PER_USER,
     ) -> None:
         self.cpu_seconds = cpu_seconds
+        self.wall_seconds = wall_seconds
+        self.look_seconds = look_seconds
+        self.per_user = per_user
         self._memory_bytes = memory_mb * 1024 * 1024
-        self._slots = asyncio.Semaphore(workers)
+        self._queue = ReadQueue(workers, look=look_seconds > 0)
+        self._users: Counter[int] = Counter()  # reads waiting or running, per user
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._closed = False
@@ -138,31 +179,94 @@ class DocumentReader:
         return tuple(w.process.pid for w in (*self._idle, *self._busy) if w.alive)
 
     async def read(
-        self, name: str, data: bytes, *, max_chars: int | None = None, sent: bool = False
+        self, name: str, data: bytes, *, max_chars: int | None = None, sent: bool = False,
+        user: int | None = None,
     ) -> Extracted:
         """`name`'s suffix picks the reader (`sent`: a file sent in chat, every plain-text type
-        read as plain text); `max_chars` caps the text read, whatever the format."""
+        read as plain text); `max_chars` caps the text read, whatever the format; `user`: who
+        sent it, for the per-user share (None: the deployment's own files)."""
         if self._closed:
             raise RuntimeError("the document reader is closed")
+        if user is not None and self._users[user] >= self.per_user:
+            raise BusyReaderError()
         header = {"name": name, "max_chars": max_chars, "sent": sent,
                   "cpu_seconds": self.cpu_seconds}
-        async with self._slots:
-            worker = self._idle.pop() if self._idle else await self._start()
-            self._busy.add(worker)
-            frame: bytes | None = None
+        if user is not None:
+            self._users[user] += 1
+        try:
+            return await self._read(name, data, header, user)
+        finally:
+            if user is not None:
+                self._users[user] -= 1
+                if self._users[user] <= 0:
+                    del self._users[user]
+
+    async def _read(
+        self, name: str, data: bytes, header: dict[str, Any], user: int | None
+    ) -> Extracted:
+        entry = self._queue.enqueue(user)
+        lane = await self._queue.wait(entry)
+        if lane is Lane.LOOK:
+            look = {**header, "cpu_seconds": min(self.cpu_seconds, self.look_seconds)}
             try:
-                frame = await worker.ask(header, data, MAX_ANSWER_BYTES)
+                return await self._attempt(name, data, look, self.look_seconds, look=True)
+            except _NeedsMoreError:
+                pass
             finally:
-                self._busy.discard(worker)
-                if frame is None or not worker.alive or self._closed:
-                    # Ended, broken or cancelled mid-read: never reused. Shielded: a
-                    # cancelled read still reaps its worker.
-                    code = await asyncio.shield(worker.end())
-                else:
-                    self._idle.append(worker)
-        if frame is None:
-            raise self._failure(name, code)
-        return self._result(name, frame)
+                self._queue.release(entry, Lane.LOOK)
+            entry = self._queue.enqueue(user, after=entry)
+            lane = await self._queue.wait(entry)
+        try:
+            return await self._attempt(name, data, header, self.wall_seconds)
+        finally:
+            self._queue.release(entry, lane)
+
+    async def _attempt(
+        self, name: str, data: bytes, header: dict[str, Any], wall: float, *,
+        look: bool = False, again: bool = True,
+    ) -> Extracted:
+        worker = await self._worker()
+        self._busy.add(worker)
+        frame: bytes | None = None
+        late = stopped = False
+        try:
+            try:
+                async with asyncio.timeout(wall):
+                    frame = await worker.ask(header, data, MAX_ANSWER_BYTES)
+            except TimeoutError:
+                late, stopped = True, worker.stopped()
+        finally:
+            self._busy.discard(worker)
+            if frame is None or not worker.alive or self._closed:
+                # Ended, broken, late or cancelled mid-read: never reused. Shielded: a
+                # cancelled read still reaps its worker (SIGKILL ends a stopped one too).
+                code = await asyncio.shield(worker.end())
+            else:
+                self._idle.append(worker)
+        if frame is not None:
+            return self._result(name, frame)
+        if stopped and again and not self._closed:
+            log.warning("document %r: its worker %d was stopped (SIGSTOP?); replaced, read "
+                        "again", name, worker.process.pid)
+            return await self._attempt(name, data, header, wall, look=look, again=False)
+        if look and (late or code == -signal.SIGXCPU):
+            raise _NeedsMoreError
+        if late:
+            log.warning("document %r: reading it took over %.0f s; refused", name, wall)
+            raise TooComplexDocumentError()
+        raise self._failure(name, code)
+
+    async def _worker(self) -> _Worker:
+        """An idle worker fit to read, or a new one; a stopped one is ended, not used."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.alive and not worker.stopped():
+                return worker
+            if worker.alive:
+                log.warning("document worker %d was stopped (SIGSTOP?): replaced",
+                            worker.process.pid)
+            await worker.end()
+        return await self._start()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -175,7 +279,24 @@ class DocumentReader:
             sys.executable, "-P", "-c", _BOOTSTRAP, _PACKAGE, str(self._memory_bytes),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )
-        return _Worker(process)
+        worker = _Worker(process)
+        # Its imports take most of a second: waited for here, outside the read's limits.
+        assert process.stdout is not None
+        try:
+            async with asyncio.timeout(START_SECONDS):
+                head = await process.stdout.readexactly(reading_worker.HEADER.size)
+                (size,) = reading_worker.HEADER.unpack(head)
+                if size > 64:
+                    raise ConnectionError("not a ready frame")
+                await process.stdout.readexactly(size)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            await asyncio.shield(worker.end())
+            log.warning("a document worker did not start: %s", type(exc).__name__)
+            raise CorruptDocumentError("the reader could not start") from None
+        except BaseException:
+            await asyncio.shield(worker.end())
+            raise
+        return worker
 
     def _failure(self, name: str, code: int | None) -> DocumentError:
         if code == -signal.SIGXCPU:

@@ -8,7 +8,8 @@ decompression bomb ends in MemoryError). The parent starts it as
     python -P -c BOOTSTRAP <path of the bot package>
 
 and speaks frames on its stdin and stdout: a 4-byte big-endian length, then that many bytes.
-A request is two frames (a JSON header, then the file's bytes); the answer is one JSON frame,
+Once started it says `{"ready": true}`; then a request is two frames (a JSON header, then the
+file's bytes); the answer is one JSON frame,
 either {"ok": <Extracted as a dict>} or {"error": <kind>, "message": <reason>}. Results go back
 as JSON, never pickle: a process that parsed hostile input is not trusted to hand the parent
 objects to unpickle.
@@ -97,6 +98,13 @@ def main(memory_bytes: int) -> None:
     stdin = sys.stdin.buffer
     stdout = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    # The readers of the common formats are imported now (pypdf alone takes most of a
+    # second): a read's limits then count the reading only, not the first import.
+    import bot.features.knowledge.docx_text
+    import bot.features.knowledge.pdf_text  # noqa: F401
+    # Ready: its imports are done. The parent waits for this before it gives a read a time
+    # limit, so a fresh worker's start-up is never counted against a file.
+    _write_frame(stdout, {"ready": True})
     while True:
         header = _read_frame(stdin)
         data = _read_frame(stdin) if header is not None else None
