@@ -105,10 +105,7 @@ class FakeTelegram(BaseSession):
         # them or a chat where they are not allowed refuses them.
         self.refuse_rich = False
         self.refuse_ephemeral = False  # ephemeral messages answered 400 (an older server)
-        # Parameters answered 400 naming the parameter, as a Bot API server older than them
-        # answers: {"can_stop", "keep_on_stop", "ephemeral_message_parameters"} is a server
-        # before Bot API 10.3.
-        self.refuse_fields: set[str] = set()
+        self.refuse_fields: set[str] = set()  # answered 400 naming them (an older server)
         # Chat automation: connections (id -> getBusinessConnection's answer), and the chats
         # of connected accounts, each kept under an id of its own (a customer's chat with
         # the owner has the customer's id, like the customer's private chat with the bot).
