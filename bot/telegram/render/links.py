@@ -21,11 +21,24 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-# markdown-it leaves `javascript:`, `vbscript:`, `file:` and `data:` links as literal text, but
-# the policy, not the parser, decides: another Markdown reader (Telegram's own, for rich
-# messages) may take them for links. So every link is parsed as one and judged here.
-_PARSER.validateLink = lambda url: True  # type: ignore[method-assign]
+
+class _EveryLink(MarkdownIt):
+    """markdown-it leaves `javascript:`, `vbscript:`, `file:` and `data:` links as literal
+    text, but the policy, not the parser, decides: another Markdown reader (Telegram's own,
+    for rich messages) may take them for links. So every link is parsed as one, and judged by
+    `allowed_link`."""
+
+    def validateLink(self, url: str) -> bool:
+        return True
+
+
+def markdown_parser() -> MarkdownIt:
+    """The parser of model Markdown (CommonMark, GFM tables and strikethrough) that sees every
+    link, for the renderer and the policy alike."""
+    return _EveryLink("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+_PARSER = markdown_parser()
 _SCHEMES = ("http://", "https://")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # What markdown-it reads as a link or an image: `[text](url)`, `![alt](url)`, `<scheme:…>` and

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from aiogram.enums import MessageEntityType
 from aiogram.types import MessageEntity
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.telegram.render.chunks import BlockCache, render_in_blocks
-from bot.telegram.render.links import allowed_link, has_scheme
+from bot.telegram.render.links import allowed_link, has_scheme, markdown_parser
 from bot.telegram.render.partial import close_dangling_markup
 from bot.telegram.render.tables import format_table, table_rows
 from bot.telegram.render.text import RenderedText, strip_rendered, utf16_len
 
-_PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 # Every link is parsed as one (markdown-it would leave `javascript:` as literal text) and
 # judged by the output policy (render/links.py): http(s) links are kept, others show their text.
-_PARSER.validateLink = lambda url: True  # type: ignore[method-assign]
+_PARSER = markdown_parser()
 _INLINE_ENTITY = {
     "strong": MessageEntityType.BOLD,
     "em": MessageEntityType.ITALIC,
