@@ -35,7 +35,9 @@ PLANS = {7401: "Gold", 7402: "Basic"}
 TICKETS: dict[str, dict[str, str]] = {}  # by idempotency key: a retried call opens one ticket
 
 
-@app.tool
+# business=True: also offered to the customers of the owner's connected Telegram Business
+# account, where tools are closed unless named (it only reads, so it may be).
+@app.tool(business=True)
 async def order_status(ctx: ToolContext, order_id: str) -> dict[str, str]:
     """Look up the status and delivery date of an order by its number (like A-1042)."""
     order = ORDERS.get(order_id.strip().upper())

@@ -71,7 +71,8 @@ async def test_connected_to_the_owners_account_it_looks_orders_up_but_opens_no_t
     shop: ModuleType,
 ) -> None:
     """The shop's owner connects the bot to their Telegram account (chat automation): their
-    customers are answered as the owner, with the tools that only read."""
+    customers are answered as the owner, with the read-only tools named for it
+    (`business=True`)."""
     async with BotTester(shop.app, model=support_model()) as tester:
         owner, customer = tester.user("Shop owner"), tester.user("Customer")
         account = await tester.business(owner)
