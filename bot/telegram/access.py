@@ -59,7 +59,7 @@ class Access:
         lists as configured."""
         users, chats, admins = list(self.users), list(self.chats), list(self.admins)
         lists = AccessPolicy.build(users, chats, admins)
-        if self.members_of:  # the membership gate decides; the lists admit too
+        if self.members_of:  # the gate asks the membership cache; the lists admit too
             return AccessPolicy.build((), (), admins), lists
         if self.support_chat_id and not lists.open:  # operators write in the support chat
             return AccessPolicy.build(users, [*chats, self.support_chat_id], admins), lists
