@@ -69,8 +69,9 @@ async def test_contention_respects_the_limit(coordinators: Factory) -> None:
 @pytest.mark.slow
 async def test_slot_outlives_its_ttl_while_held(coordinator: Coordinator) -> None:
     cap = SharedGenerationLimit(coordinator, 1, ttl=0.6)
-    async with cap.slot("folder") as waited:
-        assert waited < 0.5
+    async with cap.slot("folder"):
+        # Held in the store (not a local fallback); how long taking it took is the machine's.
+        assert await coordinator.slots_held("generations:folder") == 1
         await asyncio.sleep(1.4)  # renewed every 0.2 s meanwhile
         assert not await coordinator.acquire_slot("generations:folder", "other", limit=1,
                                                   ttl=0.6)
