@@ -7,7 +7,8 @@ minimal request (one output token; one embedding) on the client that uses it; on
 the API refuses as unknown is reported, naming the setting to change. Image models are not
 probed (any request that is not refused would draw, and bill, an image): IMAGE_MODEL is
 compared with Yandex's documented model list instead (docs/images.md), so a retired one
-(YandexART 2.0, retired on 18 August 2026) is reported with the model Yandex recommends.
+(YandexART 2.0, retired on 18 August 2026) is reported with the model Yandex recommends, and
+stops `run` as it fails `check`.
 """
 
 from __future__ import annotations
@@ -105,6 +106,15 @@ def image_finding(model: Configured) -> Finding:
                                         "an image")
 
 
+def retired_image_model(settings: Settings) -> str | None:
+    """The line that stops `run` when IMAGE_MODEL is retired (None: it is not). Known without a
+    request, so it stops the bot before anything starts, as an unknown TEXT_MODEL does once
+    Yandex has answered: every /image on it would fail with the bot otherwise running."""
+    [image] = [m for m in configured_models(settings) if m.kind == "image"]
+    finding = image_finding(image)
+    return f"{refusal(finding)}; {advice(finding)}" if finding.state == "retired" else None
+
+
 async def _probe(model: Configured, client: FoundationModelsClient, chat: ChatModel,
                  vision: ChatModel | None) -> Finding:
     try:
@@ -183,7 +193,8 @@ def advice(finding: Finding) -> str:
 
 async def log_models(settings: Settings, client: FoundationModelsClient, chat: ChatModel,
                      auth: Auth | None) -> None:
-    """At start-up: a warning per model the API refuses, a line for the rest; never fails."""
+    """At start-up: a warning per model the API refuses, a line for the rest; never fails (a
+    retired IMAGE_MODEL never gets here: `retired_image_model` stopped the start)."""
     try:
         findings, note = await review_models(settings, client, chat, auth)
     except Exception:  # the bot runs on; this is advice
@@ -195,6 +206,4 @@ async def log_models(settings: Settings, client: FoundationModelsClient, chat: C
         if finding.state == "unknown":
             log.warning("models: %s; set %s to a model the folder serves",
                         refusal(finding), finding.model.setting)
-        elif finding.state == "retired":
-            log.warning("models: %s; %s", refusal(finding), advice(finding))
     log.info("models: %s", summary(findings))

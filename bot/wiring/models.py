@@ -1,5 +1,6 @@
 """At `run` start: the wire lines in the log, and the models check as a background task (the
-bot answers meanwhile; a retired model is logged, never fatal), cancelled at shutdown."""
+bot answers meanwhile; a model the API refuses is logged, never fatal), cancelled at
+shutdown."""
 
 from __future__ import annotations
 

@@ -177,7 +177,10 @@ async def run_bot(
     """Run the bot until SIGTERM/SIGINT, or (`stop` given: the bot inside another program)
     until `stop` is set, then shut down gracefully. `started`: set once updates are taken."""
     from bot.telegram.app import TokenRejectedError
+    from bot.wiring.model_catalog import retired_image_model
 
+    if (retired := retired_image_model(settings)) is not None:
+        raise ConfigError(retired)  # before anything starts: no request can tell more
     # The wire, its built-in tools and reasoning in the log; then, in the background while the
     # bot answers, each configured model against what the folder serves.
     async with built_bot(settings, system_prompt, app=app) as built, watch_models(

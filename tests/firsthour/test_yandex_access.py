@@ -1,6 +1,7 @@
-"""Wrong Yandex settings stop `python -m bot run` before it polls, in one line naming the
-variable (exit 2), as a missing setting does; Yandex not answering does not: the bot starts,
-one ERROR names `fmbot check`, and /readyz answers 503 naming Yandex until it answers."""
+"""Wrong Yandex settings (a retired IMAGE_MODEL among them) stop `python -m bot run` before it
+polls, in one line naming the variable (exit 2), as a missing setting does; Yandex not
+answering does not: the bot starts, one ERROR names `fmbot check`, and /readyz answers 503
+naming Yandex until it answers."""
 
 from __future__ import annotations
 
@@ -28,8 +29,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
          "refused folder 'someone-elses-folder'"),
         ({"TEXT_MODEL": "yandexgpt-9000/latest"}, {"yandexgpt/latest"}, "TEXT_MODEL",
          "as unknown"),
+        # Known without asking Yandex (its documented list): stops run as it stops check.
+        ({"IMAGE_MODEL": "yandex-art/latest"}, None, "IMAGE_MODEL",
+         "YandexART 2.0 was retired on 18 August 2026; Yandex recommends "
+         "aliceai-image-art-3.0; set IMAGE_MODEL=aliceai-image-art-3.0"),
     ],
-    ids=["key", "folder", "model"],
+    ids=["key", "folder", "model", "retired-image-model"],
 )
 async def test_a_refused_setting_stops_run_before_it_polls(
     tmp_path: Path, env: dict[str, str], served: set[str] | None, variable: str, words: str

@@ -11,10 +11,12 @@ import pytest
 
 from bot.cli.checks.models import check_models
 from bot.cli.checks.wire import wire_outcomes
+from bot.config import ConfigError
 from bot.features.settings import Settings
 from bot.wiring.clients import build_auth_from, build_client
-from bot.wiring.model_catalog import log_models
+from bot.wiring.model_catalog import MODELS_PAGE, log_models
 from bot.wiring.preflight import problems
+from bot.wiring.run import run_bot
 from tests.fakes.foundation_models_server import FakeFoundationModels
 
 API_KEY = "models-key"
@@ -140,21 +142,18 @@ async def test_a_retired_image_model_fails_the_check_naming_the_setting_and_its_
     assert not any("images" in r.path or "imageGeneration" in r.path for r in fm.requests)
 
 
-async def test_run_names_a_retired_image_model_at_start_and_goes_on(
-    fm: FakeFoundationModels, caplog: pytest.LogCaptureFixture
+async def test_run_refuses_a_retired_image_model_before_it_asks_anyone(
+    fm: FakeFoundationModels,
 ) -> None:
-    caplog.set_level(logging.INFO, "bot.models")
-    settings = settings_for(fm, image_model="yandex-art/latest")
-    auth = build_auth_from(settings)
-    async with build_client(settings, auth) as client:
-        await log_models(settings, client, client, auth)
-    warnings = [r.getMessage() for r in caplog.records
-                if r.levelno == logging.WARNING and r.name == "bot.models"]
-    assert len(warnings) == 1
-    assert warnings[0].startswith("models: IMAGE_MODEL=yandex-art/latest: YandexART 2.0 was "
-                                  "retired on 18 August 2026; Yandex recommends "
-                                  "aliceai-image-art-3.0; set IMAGE_MODEL=aliceai-image-art-3.0")
-    assert not any("images" in r.path or "imageGeneration" in r.path for r in fm.requests)
+    # Telegram on the fake too: loopback only, and any request the bot sends is recorded.
+    settings = settings_for(fm, image_model="yandex-art/latest", telegram_api_url=fm.url)
+    with pytest.raises(ConfigError) as refused:
+        await run_bot(settings, "You are a bot.")
+    assert str(refused.value) == (
+        "IMAGE_MODEL=yandex-art/latest: YandexART 2.0 was retired on 18 August 2026; Yandex "
+        "recommends aliceai-image-art-3.0; set IMAGE_MODEL=aliceai-image-art-3.0 (see "
+        f"{MODELS_PAGE})")
+    assert fm.requests == []  # nothing was built or asked: no model, no picture
 
 
 async def test_the_default_image_model_is_alice_ai_art() -> None:
