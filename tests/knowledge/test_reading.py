@@ -10,23 +10,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import os
 import signal
 import time
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from bench.process_cpu import children_cpu, process_cpu
+from bot import App
 from bot.features.knowledge.blocks import (
     BusyReaderError,
+    CorruptDocumentError,
     Extracted,
     NoTextError,
     TooComplexDocumentError,
 )
 from bot.features.knowledge.extractors import extract, extract_sent
 from bot.features.knowledge.reading import DocumentReader
+from bot.testing import BotTester, EchoModel
 from tests.documents import docx_bytes, lines_pdf, paragraphs_docx, paragraphs_pptx, pdf_bytes
 
 pytestmark = pytest.mark.timeout(120)
@@ -51,7 +56,7 @@ async def _read_measured(
     own_before = time.process_time()
     outcome: Extracted | Exception
     try:
-        outcome = await reader.read(name, data, max_chars=CHAT_CAP, sent=True)
+        outcome = await reader.read(name, data, max_chars=CHAT_CAP, sent=True, chat_id=4242)
     except Exception as exc:
         outcome = exc
     own = time.process_time() - own_before
@@ -125,7 +130,7 @@ async def test_no_read_waits_behind_a_hostile_one() -> None:
 
     async def read(name: str, data: bytes) -> None:
         with contextlib.suppress(TooComplexDocumentError):
-            await reader.read(name, data, max_chars=CHAT_CAP, sent=True)
+            await reader.read(name, data, max_chars=CHAT_CAP, sent=True, chat_id=4242)
         finished.append(name)
 
     try:
@@ -173,6 +178,41 @@ async def test_reader_errors_keep_their_kind_and_reason() -> None:
         assert await reader.read("terms.pdf", ordinary) == extract("terms.pdf", ordinary)
     finally:
         await reader.aclose()
+
+
+async def test_what_pypdf_logs_in_the_worker_is_logged_here_with_the_file_and_chat(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.INFO)
+    whole = pdf_bytes([[("p", "Pay within 14 days.")]])
+    truncated = whole[: whole.rindex(b"%%EOF")]  # pypdf: "EOF marker not found"
+    reader = DocumentReader(workers=1)
+    try:
+        with pytest.raises(CorruptDocumentError):
+            await reader.read("terms.pdf", truncated, sent=True, chat_id=4242)
+    finally:
+        await reader.aclose()
+    said = {(r.name, r.levelno, r.getMessage()) for r in caplog.records}
+    assert ("pypdf._reader", logging.WARNING,
+            "document 'terms.pdf' in chat 4242: EOF marker not found") in said
+    assert ("bot.features.knowledge.pdf_text", logging.INFO, "document 'terms.pdf' in chat "
+            "4242: unreadable PDF: PdfStreamError('Stream has ended unexpectedly')") in said
+    # Not also as a bare line from the worker's last-resort handler on the shared stderr.
+    assert "EOF marker not found" not in capfd.readouterr().err
+
+
+async def test_a_damaged_pdf_sent_in_chat_is_logged_with_its_chat(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    whole = pdf_bytes([[("p", "Pay within 14 days.")]])
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(whole[: whole.rindex(b"%%EOF")])
+    async with BotTester(App(env_file=None), model=EchoModel()) as tester:
+        vera = tester.user("Vera")
+        await vera.sends_document(broken, caption="What is due?")
+    said = [r.getMessage() for r in caplog.records if r.name == "pypdf._reader"]
+    assert f"document 'broken.pdf' in chat {vera.id}: EOF marker not found" in said
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,7 @@ async def _read(
         # Text past what the conversation keeps is not read (a little more, to fill it).
         return await support.reader.read(
             name, data, max_chars=documents.max_chars + 10_000, sent=True,
-            user=message.from_user.id if message.from_user else None,
+            user=message.from_user.id if message.from_user else None, chat_id=message.chat.id,
         )
     except FileTooBigError:
         await say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))

@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from bot.features.knowledge import reading_worker
 from bot.features.knowledge.blocks import (
@@ -79,6 +79,14 @@ _ERRORS: dict[str, type[DocumentError]] = {
 _ERRORS["corrupt"] = CorruptDocumentError
 
 
+class _LogLine(BaseModel):
+    """A line the parsers logged in the worker: logged here, with the document's context."""
+
+    level: int = Field(ge=logging.DEBUG, le=logging.CRITICAL)
+    logger: str = Field(pattern=r"^[A-Za-z0-9_.]{1,100}$")
+    message: str = Field(max_length=reading_worker.MAX_LOG_CHARS)
+
+
 class _Answer(BaseModel):
     """A worker's answer. The worker parsed hostile bytes: what it says is validated, field by
     field, like any input."""
@@ -86,6 +94,7 @@ class _Answer(BaseModel):
     ok: Extracted | None = None
     error: str = ""
     message: str = ""
+    logs: list[_LogLine] = Field(default=[], max_length=reading_worker.MAX_LOG_LINES + 1)
 
 
 class _Worker:
@@ -180,11 +189,12 @@ class DocumentReader:
 
     async def read(
         self, name: str, data: bytes, *, max_chars: int | None = None, sent: bool = False,
-        user: int | None = None,
+        user: int | None = None, chat_id: int | None = None,
     ) -> Extracted:
         """`name`'s suffix picks the reader (`sent`: a file sent in chat, every plain-text type
         read as plain text); `max_chars` caps the text read, whatever the format; `user`: who
-        sent it, for the per-user share (None: the deployment's own files)."""
+        sent it, for the per-user share (None: the deployment's own files). What the parser
+        logs is logged with `name` and `chat_id` (the chat that sent it)."""
         if self._closed:
             raise RuntimeError("the document reader is closed")
         if user is not None and self._users[user] >= self.per_user:
@@ -194,7 +204,7 @@ class DocumentReader:
         if user is not None:
             self._users[user] += 1
         try:
-            return await self._read(name, data, header, user)
+            return await self._read(name, data, header, user, chat_id)
         finally:
             if user is not None:
                 self._users[user] -= 1
@@ -202,14 +212,16 @@ class DocumentReader:
                     del self._users[user]
 
     async def _read(
-        self, name: str, data: bytes, header: dict[str, Any], user: int | None
+        self, name: str, data: bytes, header: dict[str, Any], user: int | None,
+        chat_id: int | None,
     ) -> Extracted:
         entry = self._queue.enqueue(user)
         lane = await self._queue.wait(entry)
         if lane is Lane.LOOK:
             look = {**header, "cpu_seconds": min(self.cpu_seconds, self.look_seconds)}
             try:
-                return await self._attempt(name, data, look, self.look_seconds, look=True)
+                return await self._attempt(name, data, look, self.look_seconds, chat_id,
+                                           look=True)
             except _NeedsMoreError:
                 pass
             finally:
@@ -217,13 +229,13 @@ class DocumentReader:
             entry = self._queue.enqueue(user, after=entry)
             lane = await self._queue.wait(entry)
         try:
-            return await self._attempt(name, data, header, self.wall_seconds)
+            return await self._attempt(name, data, header, self.wall_seconds, chat_id)
         finally:
             self._queue.release(entry, lane)
 
     async def _attempt(
-        self, name: str, data: bytes, header: dict[str, Any], wall: float, *,
-        look: bool = False, again: bool = True,
+        self, name: str, data: bytes, header: dict[str, Any], wall: float,
+        chat_id: int | None = None, *, look: bool = False, again: bool = True,
     ) -> Extracted:
         worker = await self._worker()
         self._busy.add(worker)
@@ -244,11 +256,12 @@ class DocumentReader:
             else:
                 self._idle.append(worker)
         if frame is not None:
-            return self._result(name, frame)
+            return self._result(name, frame, chat_id)
         if stopped and again and not self._closed:
             log.warning("document %r: its worker %d was stopped (SIGSTOP?); replaced, read "
                         "again", name, worker.process.pid)
-            return await self._attempt(name, data, header, wall, look=look, again=False)
+            return await self._attempt(name, data, header, wall, chat_id, look=look,
+                                       again=False)
         if look and (late or code == -signal.SIGXCPU):
             raise _NeedsMoreError
         if late:
@@ -306,13 +319,19 @@ class DocumentReader:
         log.warning("document %r: the worker reading it ended (exit code %s)", name, code)
         return CorruptDocumentError("the reader failed on this file (damaged?)")
 
-    def _result(self, name: str, frame: bytes) -> Extracted:
+    def _result(self, name: str, frame: bytes, chat_id: int | None) -> Extracted:
         try:
             answer = _Answer.model_validate_json(frame)
         except ValidationError as exc:
             log.warning("document %r: the worker's answer is malformed: %s", name,
                         exc.errors(include_input=False)[:1])
             raise CorruptDocumentError("the reader failed on this file (damaged?)") from None
+        where = f"document {name!r}" + (f" in chat {chat_id}" if chat_id is not None else "")
+        for line in answer.logs:
+            # Under the parser's own logger name ("pypdf._reader"), so its level applies; the
+            # message is the hostile file's as much as pypdf's: one line, newlines escaped.
+            logging.getLogger(line.logger).log(
+                line.level, "%s: %s", where, line.message.replace("\n", "\\n"))
         if answer.ok is not None:
             return answer.ok
         error = _ERRORS.get(answer.error, CorruptDocumentError)

@@ -9,15 +9,21 @@ decompression bomb ends in MemoryError). The parent starts it as
 
 and speaks frames on its stdin and stdout: a 4-byte big-endian length, then that many bytes.
 Once started it says `{"ready": true}`; then a request is two frames (a JSON header, then the
-file's bytes); the answer is one JSON frame,
-either {"ok": <Extracted as a dict>} or {"error": <kind>, "message": <reason>}. Results go back
+file's bytes); the answer is one JSON frame, either {"ok": <Extracted as a dict>} or
+{"error": <kind>, "message": <reason>}, with "logs": what the parsers logged during the read
+([{"level", "logger", "message"}]). Results go back
 as JSON, never pickle: a process that parsed hostile input is not trusted to hand the parent
 objects to unpickle.
+
+The worker has no log of its own: pypdf's warnings ("EOF marker not found") went to logging's
+last-resort handler, a bare line on the shared stderr without time, chat or file. They go back
+with the answer instead, and the parent logs them with the document's context.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import resource
@@ -47,6 +53,39 @@ ERROR_KINDS: dict[type[DocumentError], str] = {
 }
 
 
+# Bounds on what one read may log: a hostile file can make a parser warn once per object.
+MAX_LOG_LINES = 20
+MAX_LOG_CHARS = 500
+
+
+class _Collector(logging.Handler):
+    """The records of one read, as the parent will log them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[dict[str, Any]] = []
+        self.dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.lines) >= MAX_LOG_LINES:
+            self.dropped += 1
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's bad format string: its template says enough
+            message = str(record.msg)
+        self.lines.append({"level": record.levelno, "logger": record.name,
+                           "message": message[:MAX_LOG_CHARS]})
+
+    def take(self) -> list[dict[str, Any]]:
+        lines, dropped = self.lines, self.dropped
+        if dropped:
+            lines.append({"level": logging.INFO, "logger": __name__,
+                          "message": f"{dropped} more log lines of this read left out"})
+        self.lines, self.dropped = [], 0
+        return lines
+
+
 def _read_frame(stream: BinaryIO) -> bytes | None:
     head = stream.read(HEADER.size)
     if len(head) < HEADER.size:
@@ -67,7 +106,13 @@ def _cpu_used() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _answer(header: dict[str, Any], data: bytes) -> dict[str, Any]:
+def _answer(header: dict[str, Any], data: bytes, collector: _Collector) -> dict[str, Any]:
+    answer = _extracted(header, data)
+    answer["logs"] = collector.take()
+    return answer
+
+
+def _extracted(header: dict[str, Any], data: bytes) -> dict[str, Any]:
     name = str(header["name"])
     max_chars = header.get("max_chars")
     limit = None if max_chars is None else int(max_chars)
@@ -98,16 +143,21 @@ def main(memory_bytes: int) -> None:
     stdin = sys.stdin.buffer
     stdout = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    collector = _Collector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    root.setLevel(logging.INFO)
     # The readers of the common formats are imported now (pypdf alone takes most of a
     # second): a read's limits then count the reading only, not the first import.
     import bot.features.knowledge.docx_text
     import bot.features.knowledge.pdf_text  # noqa: F401
     # Ready: its imports are done. The parent waits for this before it gives a read a time
     # limit, so a fresh worker's start-up is never counted against a file.
+    collector.take()  # what the imports said is no read's
     _write_frame(stdout, {"ready": True})
     while True:
         header = _read_frame(stdin)
         data = _read_frame(stdin) if header is not None else None
         if header is None or data is None:
             return
-        _write_frame(stdout, _answer(json.loads(header), data))
+        _write_frame(stdout, _answer(json.loads(header), data, collector))
