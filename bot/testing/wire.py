@@ -31,7 +31,8 @@ class ModelRequest:
     messages: tuple[Mapping[str, Any], ...]
     """Every message as sent (role, text or tool calls/results)."""
     tools: tuple[str, ...] = ()
-    """The names of the tools offered."""
+    """The names of the function tools this request offered the model (the App's, plugins'
+    and TOOLS_FILE's, as far as the chat may use them); () when none was offered."""
     tool_results: tuple[str, ...] = ()
     """Results of the tool calls made since the question, oldest first."""
 

@@ -96,3 +96,15 @@ def test_the_tools_guide_example_is_a_valid_tools_file(tmp_path: Path) -> None:
     parsed = read_tools_file(path, {"SHOP_TOKEN": "t", "MCP_KEY": "k"})
     assert [action.name for action in parsed.http] == ["order_status", "open_ticket"]
     assert list(parsed.mcp) == ["tracker"]
+
+
+def test_the_testing_guide_describes_every_field_of_model_request() -> None:
+    from dataclasses import fields
+
+    from bot.testing import ModelRequest
+
+    guide = (REPO_ROOT / "docs" / "testing.md").read_text()
+    table = guide.split("| `ModelRequest` field |", 1)[1].split("\n\n", 1)[0]
+    described = dict(re.findall(r"^\| `(\w+)` \| (.+) \|$", table, re.M))
+    assert set(described) == {field.name for field in fields(ModelRequest)}
+    assert all(len(text.split()) >= 4 for text in described.values()), described
