@@ -220,7 +220,9 @@ class TelegramApp:
                 finally:
                     ended.cancel()
                 if stop.is_set():
-                    log.warning("stopping polling")
+                    # Asked for (SIGTERM, SIGINT, a program leaving `async with app`): the
+                    # ordinary end of a run, nothing for an operator to look into.
+                    log.info("stopping polling")
                 await stop_polling(self.dp, polling)
             finally:
                 await self.shutdown()

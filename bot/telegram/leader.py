@@ -57,7 +57,7 @@ async def poll_when_leading(
                 finally:
                     stopped.cancel()
                 if not term.done() and not leading.is_set():
-                    log.warning("signal received while standing by: stopping")
+                    log.info("stop asked for while standing by: stopping")
                     # Waiting for the lease calls Redis, where a cancellation can be lost:
                     # cancel again until it ends (coordination/stopping.py).
                     await stop_tasks(term)
@@ -102,8 +102,8 @@ async def _poll_while_held(
             task.cancel()
     if lost.is_set():
         log.error("the poller's lease is lost: stopping polling now")
-    elif stop.is_set():
-        log.warning("signal received: stopping polling")
+    elif stop.is_set():  # a signal, or a program leaving `async with app`: no warning
+        log.info("stop asked for: stopping polling")
     try:
         await stop_polling(app.dp, polling)
     finally:

@@ -113,7 +113,7 @@ async def _serve(
         if started is not None:
             started.set()
         await stop.wait()
-        log.warning("stopping: shutting down")
+        log.info("stopping: shutting down")  # asked for: the ordinary end, not a warning
     finally:
         app.announce_stopping()  # /readyz: 503 from now on
         # Stop taking work: no new connections, and nothing more read from those left open

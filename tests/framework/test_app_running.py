@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot import App, AppError, Settings
 from bot.config import ConfigError
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -81,3 +83,28 @@ async def test_a_bad_setting_is_raised_when_entering(
     with pytest.raises(ConfigError, match="YANDEX_FOLDER_ID"):
         async with App(settings=settings):
             pytest.fail("the bot must not start")
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_clean_exit_logs_nothing_at_warning_or_above(
+    fakes: tuple[FakeTelegram, FakeFoundationModels], tmp_path: Path,
+    caplog: pytest.LogCaptureFixture, mode: str,
+) -> None:
+    tg, fm = fakes
+    caplog.set_level(logging.INFO)
+    settings = settings_for(tg, fm, tmp_path)
+    if mode == "webhook":
+        settings = settings.model_copy(update={
+            "telegram_mode": "webhook", "telegram_webhook_url": "https://bot.example/hook",
+            "telegram_webhook_secret": SecretStr("app-webhook-secret"),
+            "telegram_webhook_listen": f"127.0.0.1:{free_port()}"})
+    fm.queue_reply("Hello.")
+    async with App(settings=settings):
+        if mode == "polling":
+            tg.send_user_message(7, "hi")
+            await tg.wait_for(lambda: any(m.text == "Hello." for m in tg.chat(7).bot_messages),
+                              timeout=30)
+    loud = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in caplog.records
+            if r.levelno >= logging.WARNING]
+    assert loud == []
+    assert any(r.getMessage().startswith("stopping") for r in caplog.records)  # said, at INFO

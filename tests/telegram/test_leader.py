@@ -188,7 +188,7 @@ async def test_a_lease_lost_during_the_shutdown_relinquishes_the_answers_at_once
     w.tg.send_user_message(1, "and then?")
     await asyncio.sleep(0.5)  # taken, queued behind the answer
     os.kill(os.getpid(), signal.SIGTERM)
-    await w.wait_for(lambda: "signal received: stopping polling" in caplog.text, 5)
+    await w.wait_for(lambda: "stop asked for: stopping polling" in caplog.text, 5)
     w.redis.set(w.lease_key, "999:other", px=60_000)
     drafts_when_lost = len(w.tg.chat(1).drafts)
     await asyncio.wait_for(asyncio.shield(w.leading), 10)
