@@ -11,7 +11,6 @@ wheel, which the test checks).
 from __future__ import annotations
 
 import os
-import shutil
 import site
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.framework.sources import copy_sources
 
 # One worker builds the wheel and the venv for all of them (--dist loadgroup).
 pytestmark = [pytest.mark.build, pytest.mark.timeout(240), pytest.mark.xdist_group("wheel")]
@@ -38,12 +38,7 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("source")
-    for name in ("bot", "migrations"):
-        shutil.copytree(REPO_ROOT / name, source / name,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO_ROOT / name, source / name)
+    source = copy_sources(tmp_path_factory.mktemp("source"))
     dist = tmp_path_factory.mktemp("dist")
     run(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
         "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source,
