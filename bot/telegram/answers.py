@@ -224,9 +224,10 @@ class Answerer:
             result = await run(on_snapshot)
         except asyncio.CancelledError as exc:
             if relinquished(exc):
-                # A lost lease: the replica taking the chat over answers again (and removes
-                # what a group saw); nothing more is sent from here.
-                handle.drop()
+                # A lost lease: the replica taking the chat over answers again. What this
+                # one showed is removed from here (a frame whose id was not stored yet, or
+                # one still on its way, would be found by nobody else); nothing else is sent.
+                await handle.withdraw()
                 raise
             # /stop, the stop button or shutdown: what was written stays, marked as stopped.
             stopped = t("stopped_marker")

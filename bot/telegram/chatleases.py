@@ -38,8 +38,9 @@ The fencing check is the answer's row: it is stored only while still `streaming`
 (MessageRepository.finish_answer), and a new holder marks a dead holder's answer failed before
 answering again, so a replica that lost its lease cannot overwrite the new holder's turn. A
 holder whose LeaseGroup reports the lease lost abandons the chat at once (its running answer
-is relinquished: nothing more is sent and its row stays `streaming`, so the next holder
-answers it again; queued updates stay in the durable queue for the next holder).
+is relinquished: the messages it showed are deleted, a frame still on its way once Telegram
+answers it, and nothing else is sent; its row stays `streaming`, so the next holder answers it
+again; queued updates stay in the durable queue for the next holder).
 """
 
 from __future__ import annotations

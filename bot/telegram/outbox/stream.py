@@ -14,10 +14,18 @@ streamoutcomes.py what the Bot API answered.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.telegram.outbox.errors import ChatUnreachableError, Failure, OutboxClosedError
+from aiogram.exceptions import TelegramAPIError
+
+from bot.telegram.outbox.errors import (
+    ChatUnreachableError,
+    Failure,
+    OutboxClosedError,
+    OutboxError,
+)
 from bot.telegram.outbox.jobs import Call, Slots, StreamJob
 from bot.telegram.outbox.messages import ShownMessages
 from bot.telegram.outbox.richfinal import RichFinal, RichFrames
@@ -29,6 +37,8 @@ from bot.telegram.render import RenderedText, render_markdown, split_rendered
 if TYPE_CHECKING:
     from bot.telegram.outbox.lane import Lane
     from bot.telegram.outbox.streamhost import StreamHost
+
+log = logging.getLogger(__name__)
 
 
 class StreamHandle(StreamJob):
@@ -136,6 +146,23 @@ class StreamHandle(StreamJob):
         saw (the ids `on_shown` reported)."""
         if self._state.phase is not Phase.DONE:
             self._state.abort(OutboxClosedError("answer relinquished to another replica"))
+
+    async def withdraw(self) -> None:
+        """Remove what this answer shows, then send nothing more: the answer is relinquished
+        (a lost lease) and the replica taking the chat over answers it again in a message of
+        its own. A call already on its way is let end first, so a message it showed (a frame
+        racing the loss, its id never stored) is removed too; a draft is left to vanish."""
+        s = self._state
+        if s.phase is not Phase.OPEN or s.error is not None:
+            return
+        if s.uses_draft and not s.messages.ids and not s.messages.stale:
+            self.drop()  # nothing but a draft, which Telegram drops by itself
+            return
+        try:
+            await self._deliver([])  # a final of no parts: every message shown is deleted
+        except (OutboxError, TelegramAPIError) as exc:
+            log.info("chat %s: a relinquished answer's messages not removed: %s",
+                     self.chat_id, exc)
 
     async def finish(self, final: Content, rich: RichFinal | None = None) -> list[int]:
         """Deliver the final text (split over several messages when long); its message ids.
