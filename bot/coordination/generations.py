@@ -22,8 +22,16 @@ A slot costs few round trips to the store:
 - **One renewal a replica**: every slot held here is renewed by one call every `ttl / 3`.
 
 If the store cannot be reached, generations do not fail for it: the cap falls back to this
-process's own semaphore of the same size (logged once per outage), so an outage costs at most
-some 429s from Yandex, which the client retries, and the shared cap resumes when it answers.
+process's own semaphore of this replica's share (logged once per outage), so the replicas
+together stay within the cap, and the shared cap resumes when the store answers.
+
+**What is in flight is counted again.** A store that comes back empty (a restart, a failover
+that lost the keys) has forgotten the slots of generations still running, and one that was
+away never heard of those started under the local cap. The replica's next renewal (or its next
+ask, for those started under the local cap) finds them missing and counts them again, and the
+store then grants no new slot for `REBUILD` x `ttl` seconds (longer than a renewal period), so
+every other replica counts its own before anyone is let in on a count that is too low. Such a
+slot ends in the store, not handed on here.
 """
 
 from __future__ import annotations
@@ -50,12 +58,16 @@ SHORT_MARK = 1.5
 # Seconds between two offers of a slot above the share to replicas asking short: the ends of
 # generations in between hand it on here without asking the store.
 KEEP_CHECK = 1.0
+# After the store was found to have lost slots in use: no new slot for this part of `ttl`
+# (a renewal period is a third: every replica renews, and so counts its own, before it ends).
+REBUILD = 0.5
 
 
 class _Folder:
     """One folder's slots on this replica."""
 
-    __slots__ = ("asker", "backoff", "checked", "holders", "name", "waiters")
+    __slots__ = ("asker", "backoff", "checked", "holders", "name", "rebuilt", "unshared",
+                 "waiters")
 
     def __init__(self, name: str) -> None:
         self.name = name  # the store's semaphore
@@ -64,6 +76,11 @@ class _Folder:
         self.asker: asyncio.Task[None] | None = None
         self.backoff = Backoff()
         self.checked = float("-inf")  # when a slot above the share was last offered back
+        # Generations running under the local cap (the store away), not counted by it yet.
+        self.unshared: set[str] = set()
+        # Slots the store lost while in use, counted again (a renewal, module docstring):
+        # given back to the store when their generation ends, never handed on.
+        self.rebuilt: set[str] = set()
 
 
 class SharedGenerationLimit:
@@ -119,7 +136,14 @@ class SharedGenerationLimit:
             self._waiting -= 1
         if holder is None:
             async with self._local_slot(folder):
-                yield asyncio.get_running_loop().time() - started
+                unshared = uuid.uuid4().hex  # told to the store when it answers again
+                place.unshared.add(unshared)
+                self._keep_renewing()
+                try:
+                    yield asyncio.get_running_loop().time() - started
+                finally:
+                    place.unshared.discard(unshared)
+                    await self._give_back(place, unshared)
             return
         try:
             yield asyncio.get_running_loop().time() - started
@@ -164,9 +188,12 @@ class SharedGenerationLimit:
                         break
                 # Without a share (fewer slots than replicas), one that holds none asks short.
                 short = len(place.holders) < max(1, self.share)
+                unshared = sorted(place.unshared)
                 # At the share, a paced look for a slot to spare may ride with another call.
                 paced = not short and not eager and bool(backoff.delay)
                 try:
+                    if unshared:  # those started while the store was away count first
+                        await self._count_again(place, unshared)
                     granted = await self.coordinator.acquire_slot(
                         place.name, holder, limit=self.limit, ttl=self.ttl,
                         short=SHORT_MARK if short else 0.0, within=KEEP_CHECK if paced else 0.0,
@@ -192,8 +219,7 @@ class SharedGenerationLimit:
                     continue
                 marked = False
                 place.holders.add(holder)
-                if self._renewer is None:
-                    self._renewer = asyncio.create_task(self._renew(), name="renew-generations")
+                self._keep_renewing()
                 if not _hand(place, holder):
                     await self._release(place, holder)  # its generation left meanwhile
                 holder = uuid.uuid4().hex
@@ -214,6 +240,14 @@ class SharedGenerationLimit:
             log.debug("generation cap: a short ask not withdrawn (%s); it expires", exc)
 
     async def _give_back(self, place: _Folder, holder: str) -> None:
+        if holder in place.rebuilt:  # counted again after the store lost it: never handed on
+            place.rebuilt.discard(holder)
+            try:  # nor given to a replica asking short: the count may be above the cap
+                await self.coordinator.release_slot(place.name, holder, claim=0.0)
+            except CoordinationUnavailableError as exc:
+                log.warning("slot of %s not released (%s); it expires by itself",
+                            place.name, exc)
+            return
         if holder not in place.holders:
             return  # expired before it was renewed: the store may have given it away
         if _first(place.waiters) is None:
@@ -253,13 +287,19 @@ class SharedGenerationLimit:
         if place.waiters and len(place.holders) < self.share:
             place.backoff.freed.set()  # below its share with generations waiting: ask now
 
+    def _keep_renewing(self) -> None:
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew(), name="renew-generations")
+
     async def _renew(self) -> None:
-        """Every slot held here, renewed by one call a folder every `ttl / 3`; ends when none
-        is held (the next grant starts it again)."""
+        """Every slot in use here, renewed by one call a folder every `ttl / 3` (those the
+        store lost, or never heard of, counted again: module docstring); ends when none is in
+        use (the next grant, or generation under the local cap, starts it again)."""
         period = Period(self.ttl / 3)  # the second half riding with another call (riding.py)
         while True:
             within = await period.tick()
-            held = [(place, sorted(place.holders)) for place in self._folders.values()]
+            held = [(place, sorted(place.holders | place.rebuilt | place.unshared))
+                    for place in self._folders.values()]
             if not any(holders for _, holders in held):
                 self._renewer = None
                 return
@@ -267,24 +307,43 @@ class SharedGenerationLimit:
                 if not holders:
                     continue
                 try:
-                    kept = await self.coordinator.renew_slots(
-                        place.name, holders, self.ttl, within=within
-                    )
+                    await self._count_again(place, holders, within)
                 except CoordinationUnavailableError as exc:
                     log.warning("slots of %s not renewed: %s", place.name, exc)
-                    continue
                 except Exception:  # a script error: the next round tries again
                     log.exception("slots of %s not renewed", place.name)
-                    continue
-                for holder, alive in zip(holders, kept, strict=True):
-                    if not alive and holder in place.holders:
-                        log.warning("slot of %s expired before it was renewed", place.name)
-                        place.holders.discard(holder)  # not handed on: asked for again
-                        place.backoff.freed.set()
+
+    async def _count_again(
+        self, place: _Folder, holders: list[str], within: float = 0.0
+    ) -> None:
+        """Renew `holders`; those the store did not have (lost, or started under the local
+        cap) are in use all the same: counted again, and new grants held back meanwhile."""
+        kept = await self.coordinator.renew_slots(
+            place.name, holders, self.ttl, within=within, rebuild=REBUILD * self.ttl
+        )
+        lost = 0
+        for holder, alive in zip(holders, kept, strict=True):
+            if alive:
+                continue
+            if holder in place.unshared or holder in place.holders:
+                lost += 1
+                place.unshared.discard(holder)
+                place.holders.discard(holder)
+                place.rebuilt.add(holder)  # the store has it again; not handed on
+            elif holder in place.rebuilt:
+                lost += 1
+        if lost:
+            log.warning(
+                "generation cap: %d generations in flight were not counted by the store "
+                "(it lost them, or was away when they started): counted again; no new slot "
+                "for %.0f s while the other replicas count theirs", lost, REBUILD * self.ttl,
+            )
 
     @asynccontextmanager
     async def _local_slot(self, folder: str) -> AsyncIterator[float]:
-        semaphore = self._local.setdefault(folder, asyncio.Semaphore(self.limit))
+        # This replica's share: the replicas together stay within the cap (the census is
+        # as last counted).
+        semaphore = self._local.setdefault(folder, asyncio.Semaphore(max(1, self.share)))
         loop = asyncio.get_running_loop()
         started = loop.time()
         async with semaphore:

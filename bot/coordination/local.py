@@ -34,6 +34,7 @@ class LocalCoordinator:
         self._buckets: dict[str, _Bucket] = {}
         self._windows: dict[str, dict[str, float]] = {}  # name -> member -> stops counting
         self._slots: dict[str, dict[str, float]] = {}
+        self._rebuilds: dict[str, float] = {}  # semaphore -> no new slot until then
         self._signals: dict[str, tuple[int, float, float]] = {}  # name -> (seq, value, expires)
         self._channels: dict[str, set[LocalSubscription]] = {}
 
@@ -187,7 +188,8 @@ class LocalCoordinator:
         within: float = 0.0,
     ) -> bool:
         holders = self._holders(semaphore)
-        if holder in holders or len(holders) < limit:
+        rebuilding = self._rebuilds.get(semaphore, float("-inf")) > self.clock()
+        if holder in holders or (len(holders) < limit and not rebuilding):
             holders[holder] = self.clock() + ttl
             self._short(semaphore).pop(holder, None)
             return True
@@ -196,13 +198,16 @@ class LocalCoordinator:
         return False
 
     async def renew_slots(
-        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0
+        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0,
+        rebuild: float = 0.0,
     ) -> list[bool]:
         alive = self._holders(semaphore)
         kept = [holder in alive for holder in holders]
         for holder, held in zip(holders, kept, strict=True):
-            if held:
+            if held or rebuild > 0:
                 alive[holder] = self.clock() + ttl
+        if rebuild > 0 and not all(kept):
+            self._rebuilds[semaphore] = self.clock() + rebuild
         return kept
 
     async def release_slot(
@@ -214,7 +219,7 @@ class LocalCoordinator:
         if holder not in holders:
             return True
         del holders[holder]
-        if short:
+        if short and claim > 0:
             waiter = min(short, key=short.__getitem__)  # marked the longest ago
             del short[waiter]
             holders[waiter] = self.clock() + claim

@@ -185,16 +185,22 @@ class Coordinator(Protocol):
         within: float = 0.0,
     ) -> bool:
         """A slot for `holder` (unique per acquisition) for `ttl` seconds if fewer than
-        `limit` live holders exist; True when held (also when `holder` already held it, or
-        was given it by a release). Refused with `short` > 0, `holder` is marked as asking
-        short for `short` seconds: the next release gives it the slot (see `release_slot`)."""
+        `limit` live holders exist and no rebuild is under way (`renew_slots`); True when held
+        (also when `holder` already held it, or was given it by a release). Refused with
+        `short` > 0, `holder` is marked as asking short for `short` seconds: the next release
+        gives it the slot (see `release_slot`)."""
         ...
 
     async def renew_slots(
-        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0
+        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0,
+        rebuild: float = 0.0,
     ) -> list[bool]:
         """Extend each holder's slot, in one step; False for one that expired (and may have
-        been given away): a replica renews every slot it holds with one call."""
+        been given away): a replica renews every slot it holds with one call. With
+        `rebuild` > 0 a holder not found is one still in use that the store lost (emptied by
+        a restart, or never told during an outage): it is counted again for `ttl`, and for
+        `rebuild` seconds no new slot is granted (`acquire_slot`), so the other replicas can
+        count theirs again before anyone is let in on a count that is too low."""
         ...
 
     async def release_slot(
@@ -203,8 +209,9 @@ class Coordinator(Protocol):
     ) -> bool:
         """Give the slot back: to the holder marked short the longest ago (it has `claim`
         seconds to ask for it again), else with `keep` > 0 it stays `holder`'s (renewed for
-        `keep` seconds), else it is free. True when it left `holder` (also when it had
-        expired); the mark of `holder`'s own short asking goes in any case."""
+        `keep` seconds), else it is free. With `claim` 0 it is free in any case (a slot counted
+        again above the cap is nobody's to hand on). True when it left `holder` (also when it
+        had expired); the mark of `holder`'s own short asking goes in any case."""
         ...
 
     async def slots_held(self, semaphore: str) -> int:

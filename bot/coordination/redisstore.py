@@ -211,17 +211,21 @@ class RedisCoordinator:
         within: float = 0.0,
     ) -> bool:
         args: list[Any] = [holder, limit, _ms(ttl), _ms(short) if short > 0 else 0]
-        keys = self._slot_keys(semaphore)
+        keys = [*self._slot_keys(semaphore), self._rebuild_key(semaphore)]
         held = await self._run("acquire slot", self._acquire_slot, keys, args, within)
         return bool(held)
 
+    def _rebuild_key(self, semaphore: str) -> str:
+        return f"{self._key('semaphore', semaphore)}:rebuild"
+
     async def renew_slots(
-        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0
+        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0,
+        rebuild: float = 0.0,
     ) -> list[bool]:
         if not holders:
             return []
-        args: list[Any] = [_ms(ttl), *holders]
-        key = [self._key("semaphore", semaphore)]
+        args: list[Any] = [_ms(ttl), _ms(rebuild) if rebuild > 0 else 0, *holders]
+        key = [self._key("semaphore", semaphore), self._rebuild_key(semaphore)]
         answer = await self._run("renew slots", self._renew_slots, key, args, within)
         return [flag == ord("1") for flag in bytes(answer)]
 
@@ -229,7 +233,7 @@ class RedisCoordinator:
         self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0,
         within: float = 0.0,
     ) -> bool:
-        args: list[Any] = [holder, _ms(keep) if keep > 0 else 0, _ms(claim)]
+        args: list[Any] = [holder, _ms(keep) if keep > 0 else 0, _ms(claim) if claim > 0 else 0]
         keys = self._slot_keys(semaphore)
         left = await self._run("release slot", self._release_slot, keys, args, within)
         return bool(left)

@@ -204,7 +204,8 @@ return seq
 """
 
 # KEYS[1] sorted set of holders (score: expiry), KEYS[2] sorted set of holders asking short
-# (score: until when); ARGV holder, limit, ttl_ms, short_ms -> 1 held, 0 refused. A refusal
+# (score: until when), KEYS[3] the rebuild mark (RENEW_SLOTS: no new holder while it lives);
+# ARGV holder, limit, ttl_ms, short_ms -> 1 held, 0 refused. A refusal
 # with short_ms > 0 marks the holder short: a release gives it the slot (for short_ms, to be
 # claimed by asking again, which makes it the holder's for ttl_ms).
 ACQUIRE_SLOT = (
@@ -213,7 +214,8 @@ ACQUIRE_SLOT = (
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local ttl = tonumber(ARGV[3])
 local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if held or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+if held or (redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2])
+            and redis.call('EXISTS', KEYS[3]) == 0) then
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
   if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -228,9 +230,10 @@ return 0
 """
 )
 
-# KEYS as ACQUIRE_SLOT; ARGV holder, keep_ms, claim_ms -> 1 the slot left the holder, 0 kept.
-# The slot goes to the holder asking short the longest (for claim_ms), else with keep_ms > 0
-# it stays the holder's (renewed for keep_ms), else it is free.
+# KEYS[1], KEYS[2] as ACQUIRE_SLOT; ARGV holder, keep_ms, claim_ms -> 1 the slot left the
+# holder, 0 kept. The slot goes to the holder asking short the longest (for claim_ms; never
+# with claim_ms 0), else with keep_ms > 0 it stays the holder's (renewed for keep_ms), else it
+# is free.
 RELEASE_SLOT = (
     _NOW_MS
     + """
@@ -239,7 +242,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 redis.call('ZREM', KEYS[2], ARGV[1])
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
 local waiter = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
-if waiter then
+if waiter and tonumber(ARGV[3]) > 0 then
   redis.call('ZREM', KEYS[2], waiter)
   redis.call('ZREM', KEYS[1], ARGV[1])
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), waiter)
@@ -256,21 +259,31 @@ return 1
 """
 )
 
-# KEYS[1] sorted set; ARGV ttl_ms, holder... -> one byte per holder: "1" renewed, "0" expired.
+# KEYS[1] sorted set, KEYS[2] the rebuild mark; ARGV ttl_ms, rebuild_ms, holder... -> one byte
+# per holder: "1" renewed, "0" not found. With rebuild_ms > 0 a holder not found is still in
+# use (the set was lost): it is added again, and the mark holds new grants back for
+# rebuild_ms, while the other replicas add theirs.
 RENEW_SLOTS = (
     _NOW_MS
     + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local ttl = tonumber(ARGV[1])
+local rebuild = tonumber(ARGV[2])
 local kept = {}
-for i = 2, #ARGV do
+local lost = false
+for i = 3, #ARGV do
   if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
     redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[i])
     kept[#kept + 1] = '1'
   else
+    if rebuild > 0 then
+      redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
+      lost = true
+    end
     kept[#kept + 1] = '0'
   end
 end
+if lost then redis.call('SET', KEYS[2], '1', 'PX', rebuild) end
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return table.concat(kept)
 """

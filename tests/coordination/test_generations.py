@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
-from bot.coordination import LocalCoordinator, SharedGenerationLimit
+from bot.coordination import (
+    CoordinationUnavailableError,
+    LocalCoordinator,
+    SharedGenerationLimit,
+)
 from bot.coordination.generations import KEEP_CHECK
 from bot.coordination.redisstore import RedisCoordinator, connect
 from bot.foundation_models.auth import ApiKeyAuth
@@ -318,3 +322,78 @@ async def test_a_generation_after_a_quiet_spell_asks_at_once() -> None:
     await later()
     assert started == [pytest.approx(0.0, abs=0.001)], (started, asked)
     await limit.aclose()
+
+
+class AwayStore(CountingStore):
+    """The in-process store that can be away (every call fails, as Redis cut off)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(clock)
+        self.away = False
+
+    def _check(self) -> None:
+        if self.away:
+            raise CoordinationUnavailableError("Redis unreachable (test): away")
+
+    async def acquire_slot(
+        self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
+        within: float = 0.0,
+    ) -> bool:
+        self._check()
+        return await super().acquire_slot(semaphore, holder, limit=limit, ttl=ttl, short=short)
+
+    async def renew_slots(
+        self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0,
+        rebuild: float = 0.0,
+    ) -> list[bool]:
+        self._check()
+        return await super().renew_slots(semaphore, holders, ttl, rebuild=rebuild)
+
+
+@pytest.mark.looptime
+async def test_the_shared_count_lost_with_generations_in_flight_is_counted_again() -> None:
+    """Issue 67: Redis came back empty while each replica streamed one generation; the next
+    renewal found their slots gone and let them run uncounted, so the replicas admitted twice
+    the cap and Yandex answered 429. Now the renewal counts them again, and no new slot is
+    granted until every replica has renewed (counted its own)."""
+    loop = asyncio.get_running_loop()
+    store = CountingStore(loop.time)
+    caps = [SharedGenerationLimit(store, 2, ttl=3.0, replicas=lambda: 2) for _ in range(2)]
+    running = Running(2)
+    streaming = [asyncio.create_task(running.generation(cap, i, 5.0))
+                 for i, cap in enumerate(caps)]
+    await asyncio.sleep(0.5)
+    assert running.most == 2
+    store.forget(f"generations:{FOLDER}")  # Redis is back, empty: both still stream
+    await asyncio.sleep(1.0)  # each replica has renewed once since (every ttl / 3)
+    later = [asyncio.create_task(running.generation(cap, i, 1.0))
+             for i, cap in enumerate(caps) for _ in range(2)]
+    await asyncio.gather(*streaming, *later)
+    assert running.most == 2  # never more than the cap at once
+    assert await store.slots_held(f"generations:{FOLDER}") == 0
+    for cap in caps:
+        await cap.aclose()
+
+
+@pytest.mark.looptime
+async def test_a_generation_started_while_the_store_was_away_is_counted_when_it_is_back() -> (
+    None
+):
+    """A replica cut off from Redis runs its generations under its share of the cap (not the
+    whole cap: the others do the same), and tells the store of them once it answers, so a
+    replica asking then is not let in over them."""
+    loop = asyncio.get_running_loop()
+    store = AwayStore(loop.time)
+    caps = [SharedGenerationLimit(store, 2, ttl=3.0, replicas=lambda: 2) for _ in range(2)]
+    running = Running(2)
+    store.away = True
+    alone = [asyncio.create_task(running.generation(caps[0], 0, 5.0)) for _ in range(2)]
+    await asyncio.sleep(0.5)
+    assert running.now[0] == 1  # its share, while it cannot count with the others
+    store.away = False
+    await asyncio.sleep(1.0)  # its next renewal (every ttl / 3) told the store
+    others = [asyncio.create_task(running.generation(caps[1], 1, 1.0)) for _ in range(2)]
+    await asyncio.gather(*alone, *others)
+    assert running.most == 2
+    for cap in caps:
+        await cap.aclose()

@@ -31,6 +31,23 @@ async def test_dead_holders_slots_come_back(coordinator: Coordinator) -> None:
     assert await coordinator.renew_slots("gen", ["dead", "alive"], 5.0) == [False, True]
 
 
+async def test_a_slot_in_use_the_store_lost_is_counted_again_and_holds_new_grants(
+    coordinator: Coordinator,
+) -> None:
+    """Redis back empty: a renewal with `rebuild` adds back what is still in use, and no new
+    holder gets in while the other replicas count theirs (only those asking again do)."""
+    assert await coordinator.acquire_slot("gen", "here", limit=3, ttl=5.0)
+    # "lost" was in use but the store no longer has it (as after a restart).
+    kept = await coordinator.renew_slots("gen", ["here", "lost"], 5.0, rebuild=5.0)
+    assert kept == [True, False]
+    assert await coordinator.slots_held("gen") == 2
+    assert not await coordinator.acquire_slot("gen", "new", limit=3, ttl=5.0, short=5.0)
+    assert await coordinator.acquire_slot("gen", "here", limit=3, ttl=5.0)  # its own: kept
+    # A slot counted again goes back free, never to the holder asking short meanwhile.
+    assert await coordinator.release_slot("gen", "lost", claim=0.0)
+    assert await coordinator.slots_held("gen") == 1
+
+
 @pytest.mark.slow
 async def test_renewal_keeps_a_slot(coordinator: Coordinator) -> None:
     assert await coordinator.acquire_slot("gen", "a", limit=2, ttl=0.6)
