@@ -23,6 +23,7 @@ from bot.config.parsing import ConfigError, _raise_all
 from bot.features.business.settings import BusinessSettings
 from bot.features.desk.settings import DeskSettings
 from bot.features.documents.settings import DocumentsSettings
+from bot.features.evaluation.settings import EvaluationArea, EvaluationSettings
 from bot.features.guest.settings import GuestSettings
 from bot.features.knowledge.settings import KnowledgeSettings
 from bot.features.rich.settings import RichSettings
@@ -46,6 +47,7 @@ class Settings(
     DocumentsSettings,
     VoiceSettings,
     WebSearchSettings,
+    EvaluationSettings,
 ):
     """One deployment's configuration. Field names map to upper-case environment variables
     (`.env.example` documents each).
@@ -55,11 +57,16 @@ class Settings(
     and `.env`, which fill the rest. Each feature's area is one value object:
     `settings.voice`, `settings.desk`, `settings.knowledge`, `settings.tools`,
     `settings.vision`, `settings.documents`, `settings.websearch`, `settings.guest`,
-    `settings.rich`, `settings.business`."""
+    `settings.rich`, `settings.business`, `settings.evaluation`."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+
+    @property
+    def evaluation(self) -> EvaluationArea:
+        """`fmbot eval`'s models, TEXT_MODEL where unset."""
+        return self.evaluation_with(self.text_model)
 
     def check_yandex(self) -> None:
         """Fail with one message (a line per problem) when the Foundation Models settings

@@ -87,6 +87,8 @@ ADDED_SINCE = [
     "BUSINESS_DAILY_TOKEN_LIMIT",  # issue 61: business customers' budget
     "YANDEX_IMAGES_URL",  # issue 61: the Images API's own host
     "DOCUMENT_READ_SECONDS",  # issue 61: a wall-clock limit per document read
+    "EVAL_CUSTOMER_MODEL",  # issue 66: the model playing simulated customers
+    "EVAL_JUDGE_MODEL",  # issue 66: the model scoring their conversations
 ]
 
 
