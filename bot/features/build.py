@@ -22,6 +22,7 @@ from bot.features.extensions.build import build_runner, lifecycle
 from bot.features.images.build import build_images
 from bot.features.knowledge.build import start_knowledge, start_store_sync
 from bot.features.tools.build import build_tool_loop, build_toolbox, start_toolbox_of
+from bot.features.tools.toolbox import Toolbox
 from bot.features.vision.build import build_vision
 from bot.features.websearch.build import build_hosted
 
@@ -33,13 +34,13 @@ if TYPE_CHECKING:
     from bot.conversation.features import TurnFeature
     from bot.coordination import Coordinator
     from bot.extending.events import HandoffEvent
+    from bot.extending.tools import ToolSource
     from bot.features.desk.domain import DeskService
     from bot.features.documents.chat import ChatDocuments
     from bot.features.extensions import ExtensionRunner
     from bot.features.images.service import ImageService
     from bot.features.knowledge.base import KnowledgeBase
     from bot.features.settings import Settings
-    from bot.features.tools import Toolbox
     from bot.features.tools.loop import ToolLoop
     from bot.features.vision.images import Vision
     from bot.features.websearch.hosted import HostedSearch
@@ -65,10 +66,19 @@ class BeforeStart:
         await start_toolbox_of(self.toolbox)
 
 
-def before_start(settings: Settings, app: AppParts | None) -> BeforeStart:
-    """A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it."""
-    return BeforeStart(build_toolbox(settings.tools,
-                                     app.tool_sources if app is not None else ()))
+def before_start(
+    settings: Settings,
+    app: AppParts | None,
+    wrap_tools: Callable[[ToolSource], ToolSource] | None = None,
+) -> BeforeStart:
+    """A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
+    `wrap_tools`: each source replaced by what it returns (`fmbot eval` answers the calls
+    with its cases' stubs)."""
+    toolbox = build_toolbox(settings.tools, app.tool_sources if app is not None else ())
+    if wrap_tools is not None:
+        toolbox = Toolbox([wrap_tools(source) for source in toolbox.sources],
+                          observer=toolbox.observer)
+    return BeforeStart(toolbox)
 
 
 @dataclass(frozen=True, slots=True)

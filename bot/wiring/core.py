@@ -5,7 +5,7 @@ modules, which the list in bot/features/build.py calls (this module names none).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ from bot.wiring.groundwork import FrontEnd, Groundwork
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts
+    from bot.extending.tools import ToolSource
 
 log = logging.getLogger("bot")
 
@@ -65,15 +66,17 @@ async def core(
     app: AppParts | None = None,
     http: httpx.AsyncClient | None = None,
     front: FrontEnd | None = None,
+    wrap_tools: Callable[[ToolSource], ToolSource] | None = None,
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services;
     `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL. `app`'s
     tools, context providers and hooks join every turn. `http`: the HTTP client every model
     client uses instead of its own (bot.testing answers Yandex's API in process); `front`:
-    the Telegram front end's parts (None: the terminal chat, the reports)."""
+    the Telegram front end's parts (None: the terminal chat, the reports); `wrap_tools`:
+    each tool source replaced by what it returns (`fmbot eval`'s stubs)."""
     front = front or FrontEnd()
     # A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
-    before = before_start(settings, app)
+    before = before_start(settings, app, wrap_tools)
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
     async with AsyncExitStack() as stack:
         await before.start(stack)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.app.parts import AppParts
+    from bot.extending.tools import ToolSource
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
     from bot.telegram.outbox import Pacing
@@ -58,11 +59,13 @@ async def built_bot(
     kb_background: bool = True,
     pacing: Callable[[Pacing], Pacing] | None = None,
     guest_edit_interval: float = 1.0,
+    wrap_tools: Callable[[ToolSource], ToolSource] | None = None,
 ) -> AsyncIterator[BuiltBot]:
     """Build the bot `fmbot run` runs; closed in reverse order on exit (the App's
     on_shutdown hooks first). `bot`: an aiogram Bot to use instead of one on
     TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: changes the outbox's
-    pacing, `guest_edit_interval` the guest answers' (all four: bot.testing)."""
+    pacing, `guest_edit_interval` the guest answers' (all four: bot.testing); `wrap_tools`:
+    each tool source replaced by what it returns (`fmbot eval` answers with stubs)."""
     from bot.conversation.listeners import Listeners
     from bot.features.build import telegram_features
     from bot.telegram.access import Access
@@ -99,7 +102,7 @@ async def built_bot(
         )
         c = await stack.enter_async_context(core(
             settings, system_prompt, kb_background=kb_background, app=extensions, http=http,
-            front=front,
+            front=front, wrap_tools=wrap_tools,
         ))
         extras = c.features.extras
         commands = extensions.commands if extensions is not None else ()
