@@ -1,0 +1,224 @@
+"""The evaluation's runs: each case's customer against the bot, turn by turn, then the
+judge; every case `repeat` times, at most `concurrency` conversations at once.
+
+The bot is whatever answers `BotUnderTest` (the command line runs the deployment's own bot
+in process, bot/cli/evalbot.py); its tools are answered by the case's stubs (stubs.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from bot.features.evaluation.cases import Case, CaseFile
+from bot.features.evaluation.customer import Customer
+from bot.features.evaluation.judge import Judge, JudgeAnswer
+from bot.features.evaluation.stubs import Stubs, ToolUse
+from bot.features.evaluation.transcript import Transcript
+from bot.foundation_models import FoundationModelsError
+
+log = logging.getLogger(__name__)
+
+Ending = Literal["goal_met", "gave_up", "handoff", "max_turns", "silent", "error"]
+FIRST_USER = 7_000_001
+
+
+@dataclass(frozen=True, slots=True)
+class BotTurn:
+    """What the customer saw after one message: the bot's text (buttons shown in brackets),
+    and whether the conversation is now with a person."""
+
+    text: str
+    handed_off: bool = False
+
+
+class BotUnderTest(Protocol):
+    async def says(self, user_id: int, name: str, text: str) -> BotTurn: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    text: str
+    ok: bool  # the criterion holds / the forbidden thing was not done
+    line: int
+    evidence: str
+
+
+@dataclass(slots=True)
+class Run:
+    """One conversation of one case, and its verdict."""
+
+    case: Case
+    number: int  # 1..repeat
+    transcript: Transcript = field(default_factory=Transcript)
+    ending: Ending = "max_turns"
+    turns: int = 0
+    handed_off: bool = False
+    tools: list[ToolUse] = field(default_factory=list)
+    criteria: list[CheckResult] = field(default_factory=list)
+    must_not: list[CheckResult] = field(default_factory=list)
+    resolved: bool | None = None
+    judge_error: str = ""
+    error: str = ""
+    customer_tokens: int = 0
+    judge_tokens: int = 0
+
+    @property
+    def unstubbed(self) -> list[str]:
+        return list(dict.fromkeys(use.name for use in self.tools if not use.stubbed))
+
+    @property
+    def handoff_right(self) -> bool:
+        return self.handed_off == self.case.handoff
+
+    @property
+    def passed(self) -> bool:
+        """Every criterion met, no forbidden thing done, the handoff as the case wants it,
+        no tool called without a stub, and the judge's answer read."""
+        return (not self.error and not self.judge_error and not self.unstubbed
+                and self.handoff_right and all(c.ok for c in self.criteria)
+                and all(r.ok for r in self.must_not))
+
+    def failures(self) -> list[str]:
+        """Why it failed, one short reason each."""
+        reasons = []
+        if self.error:
+            reasons.append(self.error)
+        if self.judge_error:
+            reasons.append(self.judge_error)
+        reasons += [f"tool without a stub: {name}" for name in self.unstubbed]
+        if not self.handoff_right:
+            reasons.append("handed off, but should not have been" if self.handed_off
+                           else "not handed off, but should have been")
+        reasons += [f"criterion not met: {c.text}" for c in self.criteria if not c.ok]
+        reasons += [f"must not: {r.text}" for r in self.must_not if not r.ok]
+        return reasons
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    bot: str
+    customer: str
+    judge: str
+
+
+@dataclass(slots=True)
+class Suite:
+    """Every run of a case file."""
+
+    runs: list[Run]
+    repeat: int
+    models: Models
+    cases: list[Case]
+    bot_tokens: int = 0
+
+    def of(self, case: Case) -> list[Run]:
+        return [run for run in self.runs if run.case is case]
+
+    @property
+    def pass_rate(self) -> float:
+        return sum(run.passed for run in self.runs) / len(self.runs) if self.runs else 0.0
+
+
+Progress = Callable[[Run, int, int], None]
+
+
+class Runner:
+    """Runs the cases of a file against `bot`."""
+
+    def __init__(
+        self,
+        bot: BotUnderTest,
+        stubs: Stubs,
+        customer: Customer,
+        judge: Judge,
+        *,
+        concurrency: int = 4,
+        progress: Progress | None = None,
+    ) -> None:
+        self.bot = bot
+        self.stubs = stubs
+        self.customer = customer
+        self.judge = judge
+        self.concurrency = max(1, concurrency)
+        self.progress = progress
+        self._next_user = FIRST_USER
+
+    async def run(self, cases: CaseFile, *, repeat: int = 1, bot_model: str = "") -> Suite:
+        runs = [Run(case, number) for case in cases.case for number in range(1, repeat + 1)]
+        gate = asyncio.Semaphore(self.concurrency)
+        done = 0
+
+        async def one(run: Run) -> None:
+            nonlocal done
+            async with gate:
+                await self.converse(run, cases)
+            done += 1
+            if self.progress is not None:
+                self.progress(run, done, len(runs))
+
+        async with asyncio.TaskGroup() as group:
+            for run in runs:
+                group.create_task(one(run))
+        return Suite(runs, repeat, Models(bot_model, self.customer.model, self.judge.model),
+                     list(cases.case))
+
+    async def converse(self, run: Run, cases: CaseFile) -> None:
+        """One conversation, then its verdict; a model error ends the run as an error."""
+        user_id, self._next_user = self._next_user, self._next_user + 1
+        case = run.case
+        self.stubs.bind(user_id, case.stubs(cases.tools))
+        name = f"{case.name} #{run.number}"
+        try:
+            await self._talk(run, user_id, name)
+        except FoundationModelsError as exc:
+            run.ending, run.error = "error", f"the customer model failed: {exc}"
+            return
+        try:
+            judged = await self.judge.score(case, run.transcript)
+        except FoundationModelsError as exc:
+            run.judge_error = f"the judge model failed: {exc}"
+            return
+        run.judge_tokens += judged.tokens
+        if judged.answer is None:
+            run.judge_error = judged.error
+            return
+        self._verdict(run, judged.answer)
+
+    async def _talk(self, run: Run, user_id: int, name: str) -> None:
+        transcript = run.transcript
+        for _ in range(run.case.max_turns):
+            said = await self.customer.next(run.case, transcript)
+            run.customer_tokens += said.tokens
+            if said.text:
+                transcript.add("customer", said.text)
+            if said.done is not None:
+                run.ending = said.done
+                return
+            if not said.text:
+                run.ending = "silent"
+                return
+            run.turns += 1
+            reply = await self.bot.says(user_id, name, said.text)
+            for use in self.stubs.take(user_id):
+                run.tools.append(use)
+                transcript.add("tool", f"{use.name}({use.arguments}) -> {use.result}")
+            transcript.add("bot", reply.text or "(no answer)")
+            if reply.handed_off:
+                run.handed_off = True
+                run.ending = "handoff"
+                return
+        run.ending = "max_turns"
+
+    def _verdict(self, run: Run, answer: JudgeAnswer) -> None:
+        case = run.case
+        run.criteria = [CheckResult(text, check.holds, check.line, check.evidence)
+                        for text, check in zip(case.criteria, answer.criteria, strict=True)]
+        run.must_not = [CheckResult(text, not check.holds, check.line, check.evidence)
+                        for text, check in zip(case.must_not, answer.must_not, strict=True)]
+        run.resolved = answer.resolved
+        # A handoff the desk made, or one the bot announced (a deployment without a desk).
+        run.handed_off = run.handed_off or answer.handed_off
