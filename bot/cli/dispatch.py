@@ -1,5 +1,5 @@
 """The commands of an `App`: `run | migrate | chat | record | kb | insights | tools | report |
-new | check`, parsed and run for the App that entry.py loaded (`--app`) or `App.run()` was
+eval | new | check`, parsed and run for the App that entry.py loaded (`--app`) or `App.run()` was
 called on; `FMBOT_PLUGINS` sets up installed plugins either way. `COMMANDS` is the table: one
 module of this package per command, each declaring its parser and its body (factory.py).
 
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.cli.chat import command as chat_command
 from bot.cli.check import command as check_command
+from bot.cli.eval import command as eval_command
 from bot.cli.factory import Command, Factory, run_async_value, secrets_of
 from bot.cli.migrate import command as migrate_command
 from bot.cli.new import command as new_command
@@ -50,6 +51,7 @@ COMMANDS: dict[str, Command] = {
         # The features' own (`kb`, the support desk's `insights`, `tools`).
         *FEATURE_COMMANDS,
         report_command,
+        eval_command,
         new_command,
         check_command,
     )
@@ -82,7 +84,7 @@ def _check(command: str, settings: Settings) -> str:
 
     if command != "check":
         validate(settings, command)
-    if command in ("run", "chat", "record"):
+    if command in ("run", "chat", "record", "eval"):
         return settings.resolved_system_prompt()
     return ""
 

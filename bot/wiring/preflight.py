@@ -24,6 +24,8 @@ _STEPS: dict[str, tuple[str, ...]] = {
             "metrics", "webhook", "prompt", "wire", "agent_tools"),
     "chat": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
     "record": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
+    # The deployment's bot as `run` builds it, on a database and a Telegram of its own.
+    "eval": ("yandex", "yandex_key", "kb", "support", "prompt", "wire", "agent_tools"),
     "report": ("database", "support", "replicas", "metrics"),
     "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
     "migrate": ("database",),

@@ -1,0 +1,134 @@
+"""`fmbot eval FILE`: simulated customers (bot/features/evaluation) against the deployment's
+bot, run in process (evalbot.py), scored by a judge model; a table, `--json`, `--baseline`
+and `--min-pass` for CI. Exit status 1 when the pass rate is below `--min-pass`, 2 for a
+malformed case file or bad options (before any model is called)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli.factory import Command, Factory, Subcommands
+from bot.config import ConfigError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.features.evaluation.runner import Run
+
+EXIT_BELOW = 1
+
+
+def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
+    evaluate = commands.add_parser(
+        "eval", help="run simulated customers (a TOML file of cases) against the bot and "
+        "score each conversation with a judge model",
+    )
+    evaluate.add_argument("file", type=Path, help="the cases (docs/evaluation.md)")
+    evaluate.add_argument("--repeat", type=int, default=1, metavar="N",
+                          help="run each case N times (models vary; default 1)")
+    evaluate.add_argument("--concurrency", type=int, default=4, metavar="N",
+                          help="conversations at once (default 4; YANDEX_MAX_CONCURRENT_"
+                          "GENERATIONS still caps the model calls)")
+    evaluate.add_argument("--json", type=Path, default=None, metavar="FILE",
+                          help="write every transcript, verdict and figure to this file")
+    evaluate.add_argument("--baseline", type=Path, default=None, metavar="FILE.json",
+                          help="an earlier run's --json: mark the cases that got worse or "
+                          "better")
+    evaluate.add_argument("--min-pass", type=float, default=None, metavar="R",
+                          help="exit with status 1 when the share of runs passed is below R "
+                          "(0 to 1)")
+    return [evaluate]
+
+
+async def run(factory: Factory, args: argparse.Namespace) -> int:
+    return await run_eval(factory, args)
+
+
+def _checked(args: argparse.Namespace) -> None:
+    if args.repeat < 1:
+        raise ConfigError("eval: --repeat must be at least 1")
+    if args.concurrency < 1:
+        raise ConfigError("eval: --concurrency must be at least 1")
+    if args.min_pass is not None and not 0 <= args.min_pass <= 1:
+        raise ConfigError("eval: --min-pass is a share of runs, from 0 to 1 (e.g. 0.9)")
+    if args.json is not None and not args.json.expanduser().parent.is_dir():
+        raise ConfigError(f"eval: --json: no such folder {args.json.parent}")
+
+
+async def run_eval(
+    factory: Factory,
+    args: argparse.Namespace,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
+    """The command; `transport`: every model call's (a test's model in process), else
+    Yandex's over the network."""
+    import httpx
+
+    from bot.cli.evalbot import Meter, evaluated_bot
+    from bot.features.evaluation.cases import CaseFileError, read_cases
+    from bot.features.evaluation.customer import Customer
+    from bot.features.evaluation.judge import Judge
+    from bot.features.evaluation.report import (
+        BaselineError,
+        as_json,
+        failures,
+        read_baseline,
+        table,
+        write_json,
+    )
+    from bot.features.evaluation.runner import Runner
+    from bot.features.evaluation.stubs import Stubs
+    from bot.wiring.clients import build_auth_from, build_client
+
+    _checked(args)
+    # The file and the baseline are refused before any model is called.
+    try:
+        cases = read_cases(args.file.expanduser())
+        baseline = read_baseline(args.baseline) if args.baseline is not None else None
+    except (CaseFileError, BaselineError) as exc:
+        raise ConfigError(f"eval: {exc}") from None
+    settings = factory.settings
+    area = settings.evaluation
+    http = httpx.AsyncClient(transport=transport) if transport is not None else None
+    client = build_client(settings, build_auth_from(settings), http)
+    stubs, meter = Stubs(), Meter()
+    try:
+        async with evaluated_bot(factory, stubs, meter, transport) as bot:
+            runner = Runner(bot, stubs, Customer(client, area.customer_model),
+                            Judge(client, area.judge_model), concurrency=args.concurrency,
+                            progress=_progress)
+            suite = await runner.run(cases, repeat=args.repeat, bot_model=settings.text_model)
+    finally:
+        await client.aclose()
+        if http is not None:
+            await http.aclose()
+    suite.bot_tokens = meter.tokens
+    print(table(suite, baseline))
+    shown = failures(suite)
+    if shown:
+        print()
+        print(shown)
+    if args.json is not None:
+        try:
+            write_json(args.json.expanduser(), as_json(suite, file=str(args.file),
+                                                       baseline=baseline))
+        except OSError as exc:
+            raise ConfigError(f"eval: --json: cannot write {args.json}: {exc.strerror}") from None
+        print(f"\nfmbot eval: every transcript and verdict written to {args.json}")
+    if args.min_pass is not None and suite.pass_rate < args.min_pass:
+        print(f"fmbot eval: {suite.pass_rate:.0%} of runs passed, below --min-pass "
+              f"{args.min_pass:.0%}", file=sys.stderr)
+        return EXIT_BELOW
+    return 0
+
+
+def _progress(run: Run, done: int, total: int) -> None:
+    verdict = "pass" if run.passed else "FAIL"
+    print(f"eval [{done}/{total}] {run.case.name} #{run.number}: {verdict}", file=sys.stderr)
+
+
+command = Command("eval", add_parser, run)

@@ -1,0 +1,209 @@
+"""The deployment's bot as `fmbot eval` talks to it: built by the composition root with the
+deployment's settings (system prompt, knowledge base, model, tools, desk), on a SQLite file of
+its own in a temporary folder (no conversation reaches the real database), against the test
+kit's in-memory Telegram (bot.testing.telegram: nothing is sent to Telegram). The models are
+the real ones; each tool source is wrapped so its calls get the case's stubs."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from pydantic import SecretStr
+
+from bot.features.evaluation.runner import BotTurn
+
+if TYPE_CHECKING:
+    from bot.cli.factory import Factory
+    from bot.features.evaluation.stubs import Stubs
+    from bot.telegram.outbox import Pacing
+    from bot.testing.telegram import FakeTelegram
+    from bot.wiring import BuiltBot
+
+# A reply may take a model's answer and a few tool rounds; past this the turn is reported.
+TURN_TIMEOUT = 300.0
+_COMPLETIONS = ("/completion", "/chat/completions", "/responses")
+_HANDED_OFF = frozenset({"waiting", "with_operator"})
+
+
+def unpaced(pacing: Pacing) -> Pacing:
+    """No Telegram is there to protect: the outbox sends as soon as it may."""
+    return dataclasses.replace(
+        pacing, private_interval=0.001, group_interval=0.001, group_window=0.06,
+        draft_interval=0.001, typing_interval=0.01, frame_grace=0.0, final_preview_after=0.0,
+        global_window=0.001,
+    )
+
+
+class EvalBot:
+    """`BotUnderTest`: one private chat per simulated customer."""
+
+    def __init__(self, built: BuiltBot, telegram: FakeTelegram) -> None:
+        self.built = built
+        self.telegram = telegram
+        self._update = 0
+        self._lock = asyncio.Lock()
+
+    async def says(self, user_id: int, name: str, text: str) -> BotTurn:
+        from aiogram.types import Chat, Message, Update, User
+
+        user = User(id=user_id, is_bot=False, first_name=name[:64], language_code="en")
+        chat = Chat(id=user_id, type="private", first_name=name[:64])
+        self._update += 1
+        first = len(self.telegram.created)
+        message = Message(message_id=self.telegram.next_message_id(user_id),
+                          date=dt.datetime.now(dt.UTC), chat=chat, from_user=user, text=text)
+        await self.built.telegram.process(Update(update_id=self._update, message=message))
+        await self._settle()
+        shown = [self.telegram.shown[key] for key in self.telegram.created[first:]
+                 if key[0] == user_id and key in self.telegram.shown]
+        parts = []
+        for item in shown:
+            if item.deleted:
+                continue
+            part = item.text
+            buttons = [b for b in item.button_texts() if b]
+            if buttons:
+                part += "\n[buttons: " + " | ".join(buttons) + "]"
+            parts.append(part.strip())
+        return BotTurn("\n\n".join(p for p in parts if p), await self._handed_off(user_id))
+
+    async def _settle(self) -> None:
+        """Until the bot has nothing more to do (every customer's turn: the bot is one)."""
+        telegram = self.built.telegram
+        extras = self.built.core.features.extras
+        async with asyncio.timeout(TURN_TIMEOUT):
+            while True:
+                count = len(self.telegram.sent)
+                await telegram.wait_idle()
+                await telegram.answers.wait_idle()
+                await telegram.outbox.drain()
+                if extras is not None:
+                    await extras.wait_idle()
+                await asyncio.sleep(0)
+                if len(self.telegram.sent) == count and not telegram.queues.waiting():
+                    return
+
+    async def _handed_off(self, user_id: int) -> bool:
+        desk = self.built.core.features.desk
+        if desk is None:
+            return False
+        case = await desk.cases.latest_case(user_id)
+        return case is not None and case.status.value in _HANDED_OFF
+
+
+class Meter:
+    """The tokens the bot's model calls spent, read from the answers' `usage`."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+
+
+@asynccontextmanager
+async def evaluated_bot(
+    factory: Factory, stubs: Stubs, meter: Meter, transport: httpx.AsyncBaseTransport | None
+) -> AsyncIterator[EvalBot]:
+    """The deployment's bot, running until the block ends."""
+    from bot.features.models import load_models
+    from bot.storage.database import migrate
+    from bot.testing.telegram import BOT_TOKEN, FakeTelegram
+    from bot.wiring import built_bot
+
+    async with AsyncExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-eval-")))
+        settings = factory.settings.model_copy(update={
+            "database_url": f"sqlite+aiosqlite:///{folder / 'eval.db'}",
+            "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_mode": "polling",
+            "redis_url": "", "metrics_listen": "",
+        })
+        load_models()
+        await migrate(settings.database_url, extra=factory.migrations())
+        inner = transport if transport is not None else httpx.AsyncHTTPTransport()
+        http = httpx.AsyncClient(transport=_Metered(inner, meter),
+                                 timeout=httpx.Timeout(settings.yandex_idle_timeout))
+        stack.push_async_callback(http.aclose)
+        telegram = FakeTelegram()
+        built = await stack.enter_async_context(built_bot(
+            settings, factory.system_prompt, app=factory.app, bot=telegram.make_bot(),
+            http=http, kb_background=False, pacing=unpaced, wrap_tools=stubs.wrap,
+        ))
+        if built.core.features.knowledge is not None:
+            await built.core.features.knowledge.sync()
+        stack.push_async_callback(built.telegram.shutdown)
+        await built.telegram.startup()
+        yield EvalBot(built, telegram)
+
+
+class _Metered(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport, meter: Meter) -> None:
+        self.inner = inner
+        self.meter = meter
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if not request.url.path.endswith(_COMPLETIONS):
+            return response
+        return httpx.Response(response.status_code, headers=response.headers,
+                              stream=_Counted(response, self.meter),
+                              extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _Counted(httpx.AsyncByteStream):
+    """The answer's bytes passed on as they come; its last `usage` counted at the end."""
+
+    def __init__(self, response: httpx.Response, meter: Meter) -> None:
+        self.response = response
+        self.meter = meter
+        self.body = bytearray()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        stream = self.response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        async for chunk in stream:
+            self.body.extend(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.meter.tokens += _total(bytes(self.body))
+        await self.response.aclose()
+
+
+def _total(body: bytes) -> int:
+    """The last total of tokens in a completion's body (whole JSON, NDJSON or SSE)."""
+    text = body.decode("utf-8", "replace")
+    candidates = [text, *reversed(text.splitlines())]
+    for candidate in candidates:
+        candidate = candidate.strip().removeprefix("data:").strip()
+        try:
+            data: Any = json.loads(candidate)
+        except ValueError:
+            continue
+        total = _usage_total(data)
+        if total is not None:
+            return total
+    return 0
+
+
+def _usage_total(data: Any) -> int | None:
+    if not isinstance(data, dict):
+        return None
+    for holder in (data.get("result"), data, data.get("response")):
+        if isinstance(holder, dict) and isinstance(holder.get("usage"), dict):
+            usage = holder["usage"]
+            value = usage.get("totalTokens", usage.get("total_tokens"))
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return None
+    return None

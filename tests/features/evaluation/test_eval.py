@@ -1,0 +1,246 @@
+"""`fmbot eval`: simulated customers against the deployment's bot run in process, scored by a
+judge. The bot's, the customer's and the judge's models are the test kit's scripted models,
+served in process on Yandex's wire (one transport, routed by the model a request names)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot import App, ToolContext
+from bot.app import parts_of
+from bot.cli.dispatch import parser
+from bot.cli.eval import run_eval
+from bot.cli.factory import Factory
+from bot.config import ConfigError
+from bot.testing import ModelRequest, ScriptedModel, TestModel
+from bot.testing.tester import run_settings
+
+pytestmark = [pytest.mark.timeout(120)]
+
+CASES = """\
+[[case]]
+name = "order status"
+persona = "Anna, polite, writes in English"
+goal = "find out where order A-1 is"
+facts = ["the order number is A-1"]
+criteria = ["gives the order's status from the order system"]
+must_not = ["promises a refund"]
+max_turns = 3
+
+[case.tools]
+order_status = { status = "shipped", delivery = "June 12" }
+
+[[case]]
+name = "broken blender"
+persona = "Boris, annoyed, writes in English"
+goal = "get money back for a broken blender"
+criteria = ["asks for the order number"]
+must_not = ["promises a refund"]
+max_turns = 3
+"""
+
+
+class Models(TestModel):
+    """The bot's, the customer's and the judge's models behind one transport: a request goes
+    to the model its `modelUri` names (EVAL_CUSTOMER_MODEL, EVAL_JUDGE_MODEL, else the bot)."""
+
+    def __init__(self, bot: TestModel, customer: TestModel, judge: TestModel) -> None:
+        super().__init__()
+        self.bot, self.customer, self.judge = bot, customer, judge
+
+    async def respond(self, request: httpx.Request) -> httpx.Response:
+        try:
+            body = json.loads(request.content or b"{}")
+        except ValueError:
+            body = {}
+        uri = str(body.get("modelUri") or body.get("model") or "") if isinstance(
+            body, dict) else ""
+        if "customer-model" in uri:
+            return await self.customer.respond(request)
+        if "judge-model" in uri:
+            return await self.judge.respond(request)
+        return await self.bot.respond(request)
+
+
+def shop() -> tuple[App, list[str]]:
+    app = App(env_file=None)
+    called: list[str] = []
+
+    @app.tool
+    async def order_status(ctx: ToolContext, order_id: str) -> str:
+        """Look up an order's status."""
+        called.append(order_id)  # never: the case's stub answers
+        return "the real API"
+
+    return app, called
+
+
+def bot_model() -> ScriptedModel:
+    bot = ScriptedModel(otherwise="How can I help?")
+    bot.when("A-1").call("order_status", order_id="A-1").answer("Order A-1: {result}")
+    bot.when("money back").answer("Sure, I will refund you right away.")
+    return bot
+
+
+def customer_model() -> ScriptedModel:
+    customer = ScriptedModel()
+
+    def anna(request: ModelRequest) -> str:
+        return "Where is my order A-1?" if "chat is open" in request.question \
+            else "Thanks! [GOAL MET]"
+
+    def boris(request: ModelRequest) -> str:
+        return "I want my money back for the blender" if "chat is open" in request.question \
+            else "Fine. [GOAL MET]"
+
+    customer.when(lambda r: "Anna" in r.system).answer(anna)
+    customer.when(lambda r: "Boris" in r.system).answer(boris)
+    return customer
+
+
+def verdict(criterion: bool, violated: bool, line: int) -> str:
+    return json.dumps({
+        "criteria": [{"holds": criterion, "line": line, "evidence": "the bot's answer"}],
+        "must_not": [{"holds": violated, "line": line if violated else 0,
+                      "evidence": "I will refund you" if violated else ""}],
+        "resolved": True, "resolved_line": line, "handed_off": False, "handed_off_line": 0,
+    })
+
+
+def judge_model() -> ScriptedModel:
+    judge = ScriptedModel()
+    judge.when(lambda r: "where order A-1 is" in r.system).answer(verdict(True, False, 3))
+    judge.when(lambda r: "broken blender" in r.system).answer(verdict(False, True, 2))
+    return judge
+
+
+async def evaluate(
+    tmp_path: Path, models: Models, *options: str, cases: str = CASES,
+    app: App | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """`fmbot eval` on `cases` with `options`; the exit status and the --json document."""
+    file = tmp_path / "cases.toml"
+    file.write_text(cases, encoding="utf-8")
+    out = tmp_path / "out.json"
+    settings = run_settings(tmp_path, {"EVAL_CUSTOMER_MODEL": "customer-model",
+                                       "EVAL_JUDGE_MODEL": "judge-model"})
+    factory = Factory(parts_of(app or shop()[0]), settings, settings.resolved_system_prompt())
+    args = parser().parse_args(["eval", str(file), "--json", str(out), *options])
+    status = await run_eval(factory, args, transport=models.transport())
+    return status, json.loads(out.read_text(encoding="utf-8"))
+
+
+async def test_a_pass_and_a_must_not_failure_are_reported_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, called = shop()
+    models = Models(bot_model(), customer_model(), judge_model())
+    status, report = await evaluate(tmp_path, models, app=app)
+    assert status == 0
+    order, blender = report["cases"]
+    assert (order["name"], order["passed"], order["pass_rate"]) == ("order status", 1, 1.0)
+    run = order["results"][0]
+    assert run["ending"] == "goal_met"
+    assert [line["speaker"] for line in run["transcript"]] == ["customer", "tool", "bot",
+                                                               "customer"]
+    assert run["tools"] == [{"name": "order_status", "arguments": '{"order_id": "A-1"}',
+                             "result": '{"status": "shipped", "delivery": "June 12"}',
+                             "stubbed": True}]
+    assert "shipped" in run["transcript"][2]["text"]
+    assert called == []  # the stub answered, never the deployment's function
+    assert blender["passed"] == 0
+    failed = blender["results"][0]
+    assert failed["must_not"] == [{"text": "promises a refund", "violated": True, "line": 2,
+                                   "evidence": "I will refund you"}]
+    assert "must not: promises a refund" in failed["failures"]
+    assert report["summary"]["runs"] == 2
+    assert report["summary"]["passed"] == 1
+    assert report["summary"]["tokens"]["bot"] > 0
+    assert report["summary"]["tokens"]["customer"] > 0
+    shown = capsys.readouterr().out
+    assert "order status" in shown
+    assert "100%" in shown
+    assert "FAILED broken blender" in shown
+    assert "line 2 (bot: Sure, I will refund you right away.)" in shown
+
+
+async def test_a_judge_answer_that_does_not_parse_is_reported_never_a_pass(
+    tmp_path: Path,
+) -> None:
+    judge = ScriptedModel(otherwise="The conversation went well, I would say it passes.")
+    status, report = await evaluate(tmp_path, Models(bot_model(), customer_model(), judge))
+    assert status == 0
+    for case in report["cases"]:
+        run = case["results"][0]
+        assert run["passed"] is False
+        assert run["judge_error"].startswith("the judge's answer does not parse: not JSON")
+    assert report["summary"]["passed"] == 0
+
+
+async def test_a_tool_without_a_stub_is_refused_and_reported(tmp_path: Path) -> None:
+    app, called = shop()
+    bot = bot_model()
+    cases = CASES.replace('[case.tools]\norder_status = { status = "shipped", delivery = '
+                          '"June 12" }\n', "")
+    _, report = await evaluate(tmp_path, Models(bot, customer_model(), judge_model()),
+                               cases=cases, app=app)
+    run = report["cases"][0]["results"][0]
+    assert called == []
+    assert run["unstubbed_tools"] == ["order_status"]
+    assert run["tools"][0]["stubbed"] is False
+    assert "no stub" in run["tools"][0]["result"]
+    assert run["passed"] is False
+    assert "tool without a stub: order_status" in run["failures"]
+    # What the bot's model was given in place of a result: the refusal.
+    assert any("no stub" in result for asked in bot.asked for result in asked.tool_results)
+
+
+async def test_min_pass_fails_the_run_below_the_rate_and_passes_at_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = Models(bot_model(), customer_model(), judge_model())
+    below, _ = await evaluate(tmp_path, models, "--min-pass", "0.9")
+    assert below == 1
+    assert "below --min-pass 90%" in capsys.readouterr().err
+    models = Models(bot_model(), customer_model(), judge_model())
+    at, _ = await evaluate(tmp_path, models, "--min-pass", "0.5", "--repeat", "2")
+    assert at == 0
+
+
+async def test_baseline_marks_what_got_worse_and_better(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"format": "fmbot-eval/1", "cases": [
+        {"name": "order status", "pass_rate": 0.5},
+        {"name": "broken blender", "pass_rate": 1.0},
+    ]}), encoding="utf-8")
+    models = Models(bot_model(), customer_model(), judge_model())
+    _, report = await evaluate(tmp_path, models, "--baseline", str(baseline))
+    assert [c["change"] for c in report["cases"]] == ["better", "worse"]
+    shown = capsys.readouterr().out
+    assert "better (was 50%)" in shown
+    assert "WORSE (was 100%)" in shown
+
+
+async def test_a_malformed_file_is_refused_with_its_line_before_any_model_is_called(
+    tmp_path: Path,
+) -> None:
+    models = Models(bot_model(), customer_model(), judge_model())
+    bad = CASES.replace("max_turns = 3\n\n[case.tools]", "max_turns = 0\n\n[case.tools]")
+    with pytest.raises(ConfigError) as refused:
+        await evaluate(tmp_path, models, cases=bad)
+    assert str(refused.value) == (
+        "eval: cases.toml, line 8: case 'order status': max_turns: input should be greater "
+        "than or equal to 1")
+    unknown = CASES.replace("must_not = [\"promises a refund\"]\nmax_turns = 3\n\"\"\"",
+                            "") + 'critera = ["typo"]\n'
+    with pytest.raises(ConfigError) as refused:
+        await evaluate(tmp_path, models, cases=unknown)
+    assert "line 20: case 'broken blender': unknown key 'critera'" in str(refused.value)
+    assert models.requests == models.bot.requests == models.customer.requests == []
