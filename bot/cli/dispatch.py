@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from bot.cli.chat import command as chat_command
 from bot.cli.check import command as check_command
-from bot.cli.eval import command as eval_command
 from bot.cli.factory import Command, Factory, run_async_value, secrets_of
 from bot.cli.migrate import command as migrate_command
 from bot.cli.new import command as new_command
@@ -48,10 +47,9 @@ COMMANDS: dict[str, Command] = {
         migrate_command,
         chat_command,
         record_command,
-        # The features' own (`kb`, the support desk's `insights`, `tools`).
+        # The features' own (`kb`, the support desk's `insights`, `tools`, `eval`).
         *FEATURE_COMMANDS,
         report_command,
-        eval_command,
         new_command,
         check_command,
     )

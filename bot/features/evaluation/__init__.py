@@ -9,5 +9,6 @@ each transcript against the case's criteria.
 - report.py: the terminal's table, the JSON, the baseline's comparison.
 - settings.py: EVAL_CUSTOMER_MODEL, EVAL_JUDGE_MODEL.
 
-The command (bot/cli/eval.py) builds the bot in process and hands it to the runner.
+- cli.py, evalbot.py: the `eval` command, and the deployment's bot it builds in process
+  (through the composition root) for the runner.
 """

@@ -2,7 +2,7 @@
 judge; every case `repeat` times, at most `concurrency` conversations at once.
 
 The bot is whatever answers `BotUnderTest` (the command line runs the deployment's own bot
-in process, bot/cli/evalbot.py); its tools are answered by the case's stubs (stubs.py).
+in process, evalbot.py); its tools are answered by the case's stubs (stubs.py).
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ import pytest
 from bot import App, ToolContext
 from bot.app import parts_of
 from bot.cli.dispatch import parser
-from bot.cli.eval import run_eval
 from bot.cli.factory import Factory
 from bot.config import ConfigError
+from bot.features.evaluation.cli import run_eval
 from bot.testing import ModelRequest, ScriptedModel, TestModel
 from bot.testing.tester import run_settings
 

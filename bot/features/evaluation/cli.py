@@ -68,9 +68,9 @@ async def run_eval(
     Yandex's over the network."""
     import httpx
 
-    from bot.cli.evalbot import Meter, evaluated_bot
     from bot.features.evaluation.cases import CaseFileError, read_cases
     from bot.features.evaluation.customer import Customer
+    from bot.features.evaluation.evalbot import Meter, evaluated_bot
     from bot.features.evaluation.judge import Judge
     from bot.features.evaluation.report import (
         BaselineError,

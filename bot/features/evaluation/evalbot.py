@@ -106,6 +106,9 @@ class Meter:
     def __init__(self) -> None:
         self.tokens = 0
 
+    def add(self, tokens: int) -> None:
+        self.tokens += tokens
+
 
 @asynccontextmanager
 async def evaluated_bot(
@@ -175,7 +178,7 @@ class _Counted(httpx.AsyncByteStream):
             yield chunk
 
     async def aclose(self) -> None:
-        self.meter.tokens += _total(bytes(self.body))
+        self.meter.add(_total(bytes(self.body)))
         await self.response.aclose()
 
 
