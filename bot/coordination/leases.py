@@ -176,6 +176,27 @@ class LeaseGroup:
         self._kept[kept.lease] = kept
         return True
 
+    async def confirm(self, kept: KeptLease) -> bool:
+        """Ask the store now whether `kept` still holds its lease (renewing it): before
+        work that only its holder may do, when the group's last renewal may be up to
+        `renew_every` old (the store may have come back empty since, and another process been
+        granted the lease). False, and the lease counted lost, when it does not; an
+        unreachable store is left to the renewals to judge (nobody is granted it meanwhile)."""
+        if self._kept.get(kept.lease) is not kept:
+            return False
+        sent = self.clock()
+        try:
+            renewed = await self.coordinator.renew_lease(kept.lease, self.ttl)
+        except CoordinationUnavailableError as exc:
+            log.warning("lease %s: not confirmed (%s); keeping it", kept.lease.name, exc)
+            return True
+        if not renewed:
+            if not kept.lost.is_set():
+                self._lose(kept, "was lost (taken over or expired; found before new work)")
+            return False
+        kept.confirmed = max(kept.confirmed, sent)
+        return True
+
     def _run(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._renew(), name="lease-group")

@@ -40,7 +40,11 @@ answering again, so a replica that lost its lease cannot overwrite the new holde
 holder whose LeaseGroup reports the lease lost abandons the chat at once (its running answer
 is relinquished: the messages it showed are deleted, a frame still on its way once Telegram
 answers it, and nothing else is sent; its row stays `streaming`, so the next holder answers it
-again; queued updates stay in the durable queue for the next holder).
+again; queued updates stay in the durable queue for the next holder). A renewal is up to
+`ttl / 3` old, and Redis may have come back empty since (another replica then granted the
+lease): a holder woken with work confirms its lease with the store before reading the queue
+(`LeaseGroup.confirm`, one call), and leaves the chat when it is gone, so no question is
+answered twice and no answer another replica is streaming is marked failed.
 """
 
 from __future__ import annotations
@@ -275,6 +279,13 @@ class ChatLeases:
                 finally:
                     woken.cancel()
                 if wake.is_set() and self.renewals.take_back(kept):
+                    # The last renewal may be ttl/3 old: Redis may have come back empty since
+                    # and another replica be running the chat (one call, only with work).
+                    if not await self.renewals.confirm(kept):
+                        log.error("chat %s: lease lost; leaving the chat to another replica",
+                                  chat_id)
+                        kept = None
+                        return
                     continue
                 await released
                 kept = None
@@ -325,6 +336,12 @@ class ChatLeases:
             if not wake.is_set():
                 return True  # idle: `_hold` releases the lease, then reads the queue
             wake.clear()
+            # Woken with work: confirm the lease first (see `_hold`); the running answer, if
+            # any, is relinquished like on any loss.
+            if not await self.renewals.confirm(kept):
+                log.error("chat %s: lease lost; leaving the chat to another replica", chat_id)
+                self.queues.abandon(chat_id)
+                return False
             new = await self.outage.ride(
                 f"reading chat {chat_id}'s queue",
                 lambda: self.backlog.intake.pending(self.backlog.bot, chat_id, fed),

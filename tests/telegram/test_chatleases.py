@@ -116,3 +116,40 @@ async def test_a_message_stored_while_the_holder_answers_is_answered_even_if_no_
         assert b.texts(ANNA.id) == []
         async with sqlite_database.session() as session:
             assert await UpdateRepository(session, a.bot.id).pending() == []
+
+
+@pytest.mark.slow
+async def test_a_holder_whose_lease_the_store_lost_runs_nothing_on_a_wake(
+    sqlite_database: Database,
+) -> None:
+    """Redis comes back empty while a holds the chat idle (its lease group's next renewal,
+    which would tell it, is far off here): b takes the chat for the next message; a woken by
+    the message after must confirm its lease before reading the queue, find it gone, and leave
+    the chat to b. Every question is answered once, and b's prompts hold the stored history."""
+    shared = LocalCoordinator()
+    async with (
+        running_app(sqlite_database, coordinator=shared, owner="a") as a,
+        running_app(sqlite_database, coordinator=shared, owner="b") as b,
+    ):
+        assert a.app.leases is not None
+        a.app.leases.renewals.renew_every = 60.0  # a learns nothing from its renewals
+        await receive(a, a.update(message=a.message("first question")))
+        await a.wait_until(lambda: a.texts(ANNA.id) == ["Echo: first question"], within=10)
+        await a.wait_until(lambda: not a.app.queues.is_busy(ANNA.id), within=5)
+        assert a.app.leases.working_on(ANNA.id)  # idle, its lease not given back yet
+        shared._leases.clear()  # Redis back empty
+        b.fm.queue_reply("Second answer, slowly.", chunks=6, interval=0.1)
+        await receive(b, a.update(message=a.message("second question")))
+        await b.wait_until(lambda: b.app.queues.is_busy(ANNA.id), within=5)
+        # The third message reaches a, which still thinks it holds the chat.
+        await receive(a, a.update(message=a.message("third question")))
+        await b.wait_until(lambda: len(b.texts(ANNA.id)) == 2, within=15)
+        await asyncio.sleep(0.3)
+        assert a.texts(ANNA.id) == ["Echo: first question"]
+        assert b.texts(ANNA.id) == ["Second answer, slowly.", "Echo: third question"]
+        assert len(a.completions()) == 1
+        last = [m["text"] for m in b.completions()[-1]["messages"]]
+        assert last[-5:] == ["first question", "Echo: first question", "second question",
+                             "Second answer, slowly.", "third question"]
+        async with sqlite_database.session() as session:
+            assert await UpdateRepository(session, a.bot.id).pending() == []
