@@ -31,7 +31,10 @@ away never heard of those started under the local cap. The replica's next renewa
 ask, for those started under the local cap) finds them missing and counts them again, and the
 store then grants no new slot for `REBUILD` x `ttl` seconds (longer than a renewal period), so
 every other replica counts its own before anyone is let in on a count that is too low. Such a
-slot ends in the store, not handed on here.
+slot ends in the store, not handed on here. An ask may come first (before any renewal since
+the store came back): a replica that has talked to the store about the folder before and finds
+it without the folder's *known* mark starts the same hold, so nobody is let in on the emptied
+count while the others' renewals (every `ttl / 3`) count theirs again.
 """
 
 from __future__ import annotations
@@ -66,8 +69,8 @@ REBUILD = 0.5
 class _Folder:
     """One folder's slots on this replica."""
 
-    __slots__ = ("asker", "backoff", "checked", "holders", "name", "rebuilt", "unshared",
-                 "waiters")
+    __slots__ = ("asker", "backoff", "checked", "holders", "name", "rebuilt", "seen",
+                 "unshared", "waiters")
 
     def __init__(self, name: str) -> None:
         self.name = name  # the store's semaphore
@@ -81,6 +84,9 @@ class _Folder:
         # Slots the store lost while in use, counted again (a renewal, module docstring):
         # given back to the store when their generation ends, never handed on.
         self.rebuilt: set[str] = set()
+        # The store has answered for this folder (so marked it known): a store found without
+        # the mark since came back empty (acquire_slot's `rebuild`).
+        self.seen = False
 
 
 class SharedGenerationLimit:
@@ -197,7 +203,9 @@ class SharedGenerationLimit:
                     granted = await self.coordinator.acquire_slot(
                         place.name, holder, limit=self.limit, ttl=self.ttl,
                         short=SHORT_MARK if short else 0.0, within=KEEP_CHECK if paced else 0.0,
+                        rebuild=REBUILD * self.ttl if place.seen else 0.0,
                     )
+                    place.seen = True
                 except Exception as exc:  # each waiter falls back; none may hang
                     if not isinstance(exc, CoordinationUnavailableError):
                         log.exception("generation cap: asking for a slot failed")
@@ -321,6 +329,7 @@ class SharedGenerationLimit:
         kept = await self.coordinator.renew_slots(
             place.name, holders, self.ttl, within=within, rebuild=REBUILD * self.ttl
         )
+        place.seen = True
         lost = 0
         for holder, alive in zip(holders, kept, strict=True):
             if alive:

@@ -35,6 +35,7 @@ class LocalCoordinator:
         self._windows: dict[str, dict[str, float]] = {}  # name -> member -> stops counting
         self._slots: dict[str, dict[str, float]] = {}
         self._rebuilds: dict[str, float] = {}  # semaphore -> no new slot until then
+        self._known: set[str] = set()  # semaphores marked known (acquire_slot)
         self._signals: dict[str, tuple[int, float, float]] = {}  # name -> (seq, value, expires)
         self._channels: dict[str, set[LocalSubscription]] = {}
 
@@ -185,9 +186,13 @@ class LocalCoordinator:
 
     async def acquire_slot(
         self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
-        within: float = 0.0,
+        within: float = 0.0, rebuild: float = 0.0,
     ) -> bool:
         holders = self._holders(semaphore)
+        if semaphore not in self._known:
+            self._known.add(semaphore)
+            if rebuild > 0:  # lost while in use: the others' slots are not counted yet
+                self._rebuilds[semaphore] = self.clock() + rebuild
         rebuilding = self._rebuilds.get(semaphore, float("-inf")) > self.clock()
         if holder in holders or (len(holders) < limit and not rebuilding):
             holders[holder] = self.clock() + ttl
@@ -202,6 +207,7 @@ class LocalCoordinator:
         rebuild: float = 0.0,
     ) -> list[bool]:
         alive = self._holders(semaphore)
+        self._known.add(semaphore)
         kept = [holder in alive for holder in holders]
         for holder, held in zip(holders, kept, strict=True):
             if held or rebuild > 0:

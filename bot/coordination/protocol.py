@@ -182,13 +182,16 @@ class Coordinator(Protocol):
 
     async def acquire_slot(
         self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
-        within: float = 0.0,
+        within: float = 0.0, rebuild: float = 0.0,
     ) -> bool:
         """A slot for `holder` (unique per acquisition) for `ttl` seconds if fewer than
         `limit` live holders exist and no rebuild is under way (`renew_slots`); True when held
         (also when `holder` already held it, or was given it by a release). Refused with
         `short` > 0, `holder` is marked as asking short for `short` seconds: the next release
-        gives it the slot (see `release_slot`)."""
+        gives it the slot (see `release_slot`). Every call marks the semaphore as known to
+        the store; with `rebuild` > 0 (the caller has used it before) a store without that
+        mark lost it (came back empty): the slots in use elsewhere are not counted yet, so a
+        rebuild starts (no new slot for `rebuild` seconds, as in `renew_slots`)."""
         ...
 
     async def renew_slots(
@@ -196,7 +199,8 @@ class Coordinator(Protocol):
         rebuild: float = 0.0,
     ) -> list[bool]:
         """Extend each holder's slot, in one step; False for one that expired (and may have
-        been given away): a replica renews every slot it holds with one call. With
+        been given away): a replica renews every slot it holds with one call (and marks the
+        semaphore known, see `acquire_slot`). With
         `rebuild` > 0 a holder not found is one still in use that the store lost (emptied by
         a restart, or never told during an outage): it is counted again for `ttl`, and for
         `rebuild` seconds no new slot is granted (`acquire_slot`), so the other replicas can

@@ -208,15 +208,20 @@ class RedisCoordinator:
 
     async def acquire_slot(
         self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
-        within: float = 0.0,
+        within: float = 0.0, rebuild: float = 0.0,
     ) -> bool:
-        args: list[Any] = [holder, limit, _ms(ttl), _ms(short) if short > 0 else 0]
-        keys = [*self._slot_keys(semaphore), self._rebuild_key(semaphore)]
+        args: list[Any] = [holder, limit, _ms(ttl), _ms(short) if short > 0 else 0,
+                           _ms(rebuild) if rebuild > 0 else 0]
+        keys = [*self._slot_keys(semaphore), self._rebuild_key(semaphore),
+                self._known_key(semaphore)]
         held = await self._run("acquire slot", self._acquire_slot, keys, args, within)
         return bool(held)
 
     def _rebuild_key(self, semaphore: str) -> str:
         return f"{self._key('semaphore', semaphore)}:rebuild"
+
+    def _known_key(self, semaphore: str) -> str:
+        return f"{self._key('semaphore', semaphore)}:known"
 
     async def renew_slots(
         self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0,
@@ -225,7 +230,8 @@ class RedisCoordinator:
         if not holders:
             return []
         args: list[Any] = [_ms(ttl), _ms(rebuild) if rebuild > 0 else 0, *holders]
-        key = [self._key("semaphore", semaphore), self._rebuild_key(semaphore)]
+        key = [self._key("semaphore", semaphore), self._rebuild_key(semaphore),
+               self._known_key(semaphore)]
         answer = await self._run("renew slots", self._renew_slots, key, args, within)
         return [flag == ord("1") for flag in bytes(answer)]
 

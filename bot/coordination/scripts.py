@@ -204,8 +204,11 @@ return seq
 """
 
 # KEYS[1] sorted set of holders (score: expiry), KEYS[2] sorted set of holders asking short
-# (score: until when), KEYS[3] the rebuild mark (RENEW_SLOTS: no new holder while it lives);
-# ARGV holder, limit, ttl_ms, short_ms -> 1 held, 0 refused. A refusal
+# (score: until when), KEYS[3] the rebuild mark (RENEW_SLOTS: no new holder while it lives),
+# KEYS[4] the known mark (no expiry: absent, the store came back empty or never saw the
+# semaphore); ARGV holder, limit, ttl_ms, short_ms, rebuild_ms -> 1 held, 0 refused. Without
+# the known mark and with rebuild_ms > 0 (the asker used the semaphore before) the rebuild
+# mark is set for rebuild_ms first: the slots in use elsewhere are not counted yet. A refusal
 # with short_ms > 0 marks the holder short: a release gives it the slot (for short_ms, to be
 # claimed by asking again, which makes it the holder's for ttl_ms).
 ACQUIRE_SLOT = (
@@ -213,6 +216,9 @@ ACQUIRE_SLOT = (
     + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local ttl = tonumber(ARGV[3])
+if redis.call('SET', KEYS[4], '1', 'NX') and tonumber(ARGV[5]) > 0 then
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
+end
 local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if held or (redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2])
             and redis.call('EXISTS', KEYS[3]) == 0) then
@@ -259,7 +265,8 @@ return 1
 """
 )
 
-# KEYS[1] sorted set, KEYS[2] the rebuild mark; ARGV ttl_ms, rebuild_ms, holder... -> one byte
+# KEYS[1] sorted set, KEYS[2] the rebuild mark, KEYS[3] the known mark (ACQUIRE_SLOT, set
+# here too); ARGV ttl_ms, rebuild_ms, holder... -> one byte
 # per holder: "1" renewed, "0" not found. With rebuild_ms > 0 a holder not found is still in
 # use (the set was lost): it is added again, and the mark holds new grants back for
 # rebuild_ms, while the other replicas add theirs.
@@ -269,6 +276,7 @@ RENEW_SLOTS = (
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local ttl = tonumber(ARGV[1])
 local rebuild = tonumber(ARGV[2])
+redis.call('SET', KEYS[3], '1')
 local kept = {}
 local lost = false
 for i = 3, #ARGV do

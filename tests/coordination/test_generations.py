@@ -115,10 +115,11 @@ class CountingStore(LocalCoordinator):
 
     async def acquire_slot(
         self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
-        within: float = 0.0,
+        within: float = 0.0, rebuild: float = 0.0,
     ) -> bool:
         self.asks += 1
-        return await super().acquire_slot(semaphore, holder, limit=limit, ttl=ttl, short=short)
+        return await super().acquire_slot(semaphore, holder, limit=limit, ttl=ttl, short=short,
+                                          rebuild=rebuild)
 
     async def release_slot(
         self, semaphore: str, holder: str, *, keep: float = 0.0, claim: float = 2.0,
@@ -130,6 +131,7 @@ class CountingStore(LocalCoordinator):
     def forget(self, semaphore: str) -> None:
         """What Redis does to a key after a failover that lost it."""
         self._holders(semaphore).clear()
+        self._known.discard(semaphore)
 
 
 class Running:
@@ -337,10 +339,11 @@ class AwayStore(CountingStore):
 
     async def acquire_slot(
         self, semaphore: str, holder: str, *, limit: int, ttl: float, short: float = 0.0,
-        within: float = 0.0,
+        within: float = 0.0, rebuild: float = 0.0,
     ) -> bool:
         self._check()
-        return await super().acquire_slot(semaphore, holder, limit=limit, ttl=ttl, short=short)
+        return await super().acquire_slot(semaphore, holder, limit=limit, ttl=ttl, short=short,
+                                          rebuild=rebuild)
 
     async def renew_slots(
         self, semaphore: str, holders: Sequence[str], ttl: float, *, within: float = 0.0,
@@ -395,5 +398,30 @@ async def test_a_generation_started_while_the_store_was_away_is_counted_when_it_
     others = [asyncio.create_task(running.generation(caps[1], 1, 1.0)) for _ in range(2)]
     await asyncio.gather(*alone, *others)
     assert running.most == 2
+    for cap in caps:
+        await cap.aclose()
+
+
+@pytest.mark.looptime
+async def test_an_ask_right_after_the_store_came_back_empty_waits_for_the_recount() -> None:
+    """Issue 67: Redis came back empty while each replica streamed one generation, and a
+    replica asked for another slot before any renewal had counted them again: it was granted
+    on the emptied count, three generations ran under a cap of two, and Yandex answered 429.
+    A replica that used the cap before and finds the store without its mark holds new grants
+    back until every replica has renewed (counted its own)."""
+    loop = asyncio.get_running_loop()
+    store = CountingStore(loop.time)
+    caps = [SharedGenerationLimit(store, 2, ttl=3.0, replicas=lambda: 2) for _ in range(2)]
+    running = Running(2)
+    streaming = [asyncio.create_task(running.generation(cap, i, 5.0))
+                 for i, cap in enumerate(caps)]
+    await asyncio.sleep(0.6)  # each renewed at 0.5 s (a period, less the half it may ride)
+    assert running.most == 2
+    store.forget(f"generations:{FOLDER}")  # Redis is back, empty: both still stream
+    await asyncio.sleep(0.05)  # their next renewals are due at 1.5 s
+    later = [asyncio.create_task(running.generation(cap, i, 1.0))
+             for i, cap in enumerate(caps)]
+    await asyncio.gather(*streaming, *later)
+    assert running.most == 2  # never more than the cap at once
     for cap in caps:
         await cap.aclose()

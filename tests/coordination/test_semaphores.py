@@ -48,6 +48,20 @@ async def test_a_slot_in_use_the_store_lost_is_counted_again_and_holds_new_grant
     assert await coordinator.slots_held("gen") == 1
 
 
+async def test_an_ask_that_finds_a_used_semaphore_unknown_holds_new_grants(
+    coordinator: Coordinator,
+) -> None:
+    """Redis back empty, asked before any renewal: an asker that used the semaphore before
+    (`rebuild`) and finds it unknown starts the hold; one that never did (a first start) is
+    let in, and marks it known, so later asks go on as usual."""
+    assert not await coordinator.acquire_slot("gen", "a", limit=3, ttl=5.0, rebuild=5.0)
+    assert not await coordinator.acquire_slot("gen", "b", limit=3, ttl=5.0)
+    assert await coordinator.slots_held("gen") == 0
+    assert await coordinator.acquire_slot("fresh", "a", limit=3, ttl=5.0)
+    assert await coordinator.acquire_slot("fresh", "b", limit=3, ttl=5.0, rebuild=5.0)
+    assert await coordinator.slots_held("fresh") == 2
+
+
 @pytest.mark.slow
 async def test_renewal_keeps_a_slot(coordinator: Coordinator) -> None:
     assert await coordinator.acquire_slot("gen", "a", limit=2, ttl=0.6)
