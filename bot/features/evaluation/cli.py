@@ -34,6 +34,9 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
                           "GENERATIONS still caps the model calls)")
     evaluate.add_argument("--json", type=Path, default=None, metavar="FILE",
                           help="write every transcript, verdict and figure to this file")
+    evaluate.add_argument("--report", type=Path, default=None, metavar="FILE.html",
+                          help="write one self-contained page: the pass rates as a chart, "
+                          "the failures first with their transcripts and the judge's evidence")
     evaluate.add_argument("--baseline", type=Path, default=None, metavar="FILE.json",
                           help="an earlier run's --json: mark the cases that got worse or "
                           "better")
@@ -56,6 +59,8 @@ def _checked(args: argparse.Namespace) -> None:
         raise ConfigError("eval: --min-pass is a share of runs, from 0 to 1 (e.g. 0.9)")
     if args.json is not None and not args.json.expanduser().parent.is_dir():
         raise ConfigError(f"eval: --json: no such folder {args.json.parent}")
+    if args.report is not None and not args.report.expanduser().parent.is_dir():
+        raise ConfigError(f"eval: --report: no such folder {args.report.parent}")
 
 
 async def run_eval(
@@ -119,6 +124,16 @@ async def run_eval(
         except OSError as exc:
             raise ConfigError(f"eval: --json: cannot write {args.json}: {exc.strerror}") from None
         print(f"\nfmbot eval: every transcript and verdict written to {args.json}")
+    if args.report is not None:
+        from bot.features.evaluation.htmlreport import html_report, write_html
+
+        page = html_report(suite, file=str(args.file), baseline=baseline)
+        try:
+            write_html(args.report.expanduser(), page)
+        except OSError as exc:
+            raise ConfigError(f"eval: --report: cannot write {args.report}: "
+                              f"{exc.strerror}") from None
+        print(f"fmbot eval: the report is in {args.report} (open it in a browser)")
     if args.min_pass is not None and suite.pass_rate < args.min_pass:
         print(f"fmbot eval: {suite.pass_rate:.0%} of runs passed, below --min-pass "
               f"{args.min_pass:.0%}", file=sys.stderr)

@@ -1,0 +1,177 @@
+"""`fmbot eval --report FILE.html`: one self-contained page a support lead reads in a minute.
+
+No network: the CSS is inline, the chart is an SVG drawn here (one bar per case, its pass
+rate), no script. The failed runs come first, each with its reasons, the judge's evidence
+and the transcript (the lines the judge pointed at marked); the runs that passed follow,
+folded."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from bot.features.evaluation.report import CaseFigures, change, figures, tokens
+from bot.features.evaluation.runner import CheckResult, Run, Suite
+
+BAR_HEIGHT = 22
+BAR_GAP = 8
+LABEL_WIDTH = 260
+BAR_WIDTH = 420
+CHART_WIDTH = LABEL_WIDTH + BAR_WIDTH + 70
+
+_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
+ color:#1d2430;background:#f6f7f9}
+main{max-width:980px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}
+.meta{color:#5b6472;font-size:13px}
+.summary{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
+.figure{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:10px 14px}
+.figure b{display:block;font-size:22px}
+.panel{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:14px 16px;
+ margin:0 0 14px}
+.failed{border-left:5px solid #d1435b}.passed{border-left:5px solid #2e9d62}
+.reasons li{color:#a3263b}.evidence{font-size:13px;color:#39424f}
+table.transcript{border-collapse:collapse;width:100%;font-size:14px;margin-top:8px}
+.transcript td{vertical-align:top;padding:4px 8px;border-top:1px solid #eef0f3;
+ white-space:pre-wrap}
+.transcript td.n{color:#8a93a0;width:28px;text-align:right}
+.transcript td.who{width:70px;font-weight:600}
+.transcript tr.customer td.who{color:#2a5db0}.transcript tr.bot td.who{color:#6b3fa0}
+.transcript tr.tool td{color:#5b6472;font-family:ui-monospace,Menlo,monospace;font-size:12px}
+.transcript tr.pointed{background:#fff3c4}
+.change-worse{color:#a3263b;font-weight:600}.change-better{color:#2e7d4f}
+summary{cursor:pointer;font-weight:600}
+"""
+
+
+def html_report(suite: Suite, *, file: str, baseline: dict[str, float] | None = None) -> str:
+    """The whole page."""
+    figs = figures(suite)
+    spent = tokens(suite)
+    passed = sum(run.passed for run in suite.runs)
+    every = sum(f.all_passed for f in figs)
+    failed = [run for run in suite.runs if not run.passed]
+    good = [run for run in suite.runs if run.passed]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f"<title>fmbot eval: {escape(file)}</title>",
+        f"<style>{_STYLE}</style></head><body><main>",
+        f"<h1>Simulated customers: {escape(file)}</h1>",
+        f'<p class="meta">bot model {escape(suite.models.bot or "?")} · customer '
+        f"{escape(suite.models.customer)} · judge {escape(suite.models.judge)} · "
+        f"{suite.repeat} run(s) per case</p>",
+        '<div class="summary">',
+        _figure("runs passed", f"{passed}/{len(suite.runs)} ({suite.pass_rate:.0%})"),
+        _figure(f"cases passing all {suite.repeat} run(s)", f"{every}/{len(figs)}"),
+        _figure("tokens", f"{spent['total']:,}"),
+        "</div>",
+        "<h2>Pass rate per case</h2>",
+        f'<div class="panel">{chart(figs, baseline)}</div>',
+        f'<h2 id="failures">Failures ({len(failed)})</h2>',
+    ]
+    if not failed:
+        parts.append('<p class="panel">Every run passed.</p>')
+    parts += [_run_panel(run) for run in failed]
+    parts.append(f'<h2 id="passes">Passed ({len(good)})</h2>')
+    parts += [f"<details>{_run_panel(run, folded=True)}</details>" for run in good]
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _figure(label: str, value: str) -> str:
+    return f'<div class="figure">{escape(label)}<b>{escape(value)}</b></div>'
+
+
+def chart(figs: list[CaseFigures], baseline: dict[str, float] | None = None) -> str:
+    """A horizontal bar per case (its pass rate), as inline SVG; a case below the baseline's
+    rate is marked with a tick at the old rate."""
+    height = len(figs) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP + 18
+    items = [
+        f'<svg id="pass-rates" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'width="{CHART_WIDTH}" height="{height}" viewBox="0 0 {CHART_WIDTH} {height}" '
+        f'font-family="system-ui,sans-serif" font-size="13">',
+        "<title>Pass rate per case</title>",
+    ]
+    for index, fig in enumerate(figs):
+        y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
+        width = round(BAR_WIDTH * fig.pass_rate)
+        colour = "#2e9d62" if fig.all_passed else "#e0a526" if fig.passed else "#d1435b"
+        middle = y + BAR_HEIGHT // 2 + 5
+        items += [
+            f'<g class="case" data-case="{escape(fig.name)}" '
+            f'data-pass-rate="{fig.pass_rate:.4f}">',
+            f'<text x="{LABEL_WIDTH - 8}" y="{middle}" text-anchor="end">'
+            f"{escape(_cut(fig.name, 34))}</text>",
+            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{BAR_WIDTH}" height="{BAR_HEIGHT}" '
+            f'fill="#eef0f3" rx="3"/>',
+            f'<rect class="bar" x="{LABEL_WIDTH}" y="{y}" width="{width}" '
+            f'height="{BAR_HEIGHT}" fill="{colour}" rx="3"/>',
+            f'<text x="{LABEL_WIDTH + BAR_WIDTH + 8}" y="{middle}">{fig.pass_rate:.0%} '
+            f"({fig.passed}/{fig.runs})</text>",
+        ]
+        before = baseline.get(fig.name) if baseline is not None else None
+        if before is not None and change(fig.pass_rate, before) != "same":
+            x = LABEL_WIDTH + round(BAR_WIDTH * before)
+            items.append(f'<line class="baseline" x1="{x}" x2="{x}" y1="{y - 3}" '
+                         f'y2="{y + BAR_HEIGHT + 3}" stroke="#1d2430" stroke-width="2">'
+                         f"<title>baseline {before:.0%}</title></line>")
+        items.append("</g>")
+    axis = height - 6
+    for share in (0, 0.5, 1):
+        x = LABEL_WIDTH + round(BAR_WIDTH * share)
+        items.append(f'<text x="{x}" y="{axis}" text-anchor="middle" fill="#8a93a0" '
+                     f'font-size="11">{share:.0%}</text>')
+    items.append("</svg>")
+    return "".join(items)
+
+
+def _run_panel(run: Run, *, folded: bool = False) -> str:
+    state = "passed" if run.passed else "failed"
+    title = (f"{escape(run.case.name)} — run {run.number}, {run.turns} turn(s), ended: "
+             f"{escape(run.ending)}")
+    head = f"<summary>{title}</summary>" if folded else f"<h3>{title}</h3>"
+    body = [f'<section class="panel {state}" data-case="{escape(run.case.name)}" '
+            f'data-run="{run.number}">{head}']
+    reasons = run.failures()
+    if reasons:
+        body.append('<ul class="reasons">' + "".join(
+            f"<li>{escape(reason)}</li>" for reason in reasons) + "</ul>")
+    checks = [*run.criteria, *run.must_not]
+    if checks:
+        shown = [_evidence(run, c, forbidden=False) for c in run.criteria]
+        shown += [_evidence(run, r, forbidden=True) for r in run.must_not]
+        body.append('<ul class="evidence">' + "".join(shown) + "</ul>")
+    pointed = {check.line for check in checks if not check.ok}
+    body.append(_transcript(run, pointed))
+    body.append("</section>")
+    return "".join(body)
+
+
+def _evidence(run: Run, check: CheckResult, *, forbidden: bool) -> str:
+    mark = "✔" if check.ok else "✘"
+    kind = "must not" if forbidden else "criterion"
+    where = f"line {check.line}" if run.transcript.line(check.line) else "no line"
+    return (f"<li>{mark} {kind}: {escape(check.text)} — <i>{where}</i>: "
+            f"{escape(check.evidence)}</li>")
+
+
+def _transcript(run: Run, pointed: set[int]) -> str:
+    rows = []
+    for line in run.transcript.lines:
+        classes = line.speaker + (" pointed" if line.number in pointed else "")
+        rows.append(f'<tr class="{classes}"><td class="n">{line.number}</td>'
+                    f'<td class="who">{line.speaker}</td><td>{escape(line.text)}</td></tr>')
+    if not rows:
+        return "<p>(no messages)</p>"
+    return '<table class="transcript">' + "".join(rows) + "</table>"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def write_html(path: Path, page: str) -> None:
+    path.write_text(page, encoding="utf-8")
