@@ -1,15 +1,25 @@
 """What bot.testing asks of the features: the words its in-process Yandex (bot/testing/wire.py)
 hashes into a fake embedding, the knowledge base's stems, so that the fake model places texts
 close as the knowledge base's search expects; the sources the knowledge base gave answers
-(bot/testing/stored.py). bot.testing names no feature."""
+(bot/testing/stored.py); the evaluation's cases, runner and stubs, for `BotTester.simulate`
+(bot/testing/simulation.py). bot.testing names no feature."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.features.evaluation.cases import Case, CaseFile, read_cases
+from bot.features.evaluation.customer import Customer
+from bot.features.evaluation.judge import Judge
+from bot.features.evaluation.runner import BotTurn, Run, Runner
+from bot.features.evaluation.stubs import Stubs
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["BotTurn", "Case", "CaseFile", "Customer", "Judge", "Run", "Runner", "Stubs",
+           "answer_sources", "embedding_words", "read_cases"]
 
 
 def embedding_words(text: str) -> list[str]:

@@ -27,6 +27,8 @@ from bot.lazyexports import lazy_exports
 # not using the fixture should not pay for.
 _WHERE = {
     "BotTester": "bot.testing.tester",
+    "Case": "bot.features.testing",
+    "CaseFile": "bot.features.testing",
     "BotTesterError": "bot.testing.errors",
     "EchoModel": "bot.testing.models",
     "ModelAnswer": "bot.testing.wire",
@@ -35,6 +37,7 @@ _WHERE = {
     "RecordingFormatError": "bot.testing.recorded",
     "Reply": "bot.testing.reply",
     "Rule": "bot.testing.models",
+    "Run": "bot.features.testing",
     "ScriptedModel": "bot.testing.models",
     "SentCall": "bot.testing.telegram",
     "Shown": "bot.testing.telegram",
@@ -45,6 +48,7 @@ _WHERE = {
     "TestModel": "bot.testing.wire",
     "TestUser": "bot.testing.people",
     "ToolCallInfo": "bot.extending.events",
+    "read_cases": "bot.features.testing",
 }
 
 
@@ -53,6 +57,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 if TYPE_CHECKING:
     from bot.extending.events import SourceInfo, ToolCallInfo
+    from bot.features.testing import Case, CaseFile, Run, read_cases
     from bot.testing.business import TestBusiness, TestCustomer
     from bot.testing.errors import BotTesterError
     from bot.testing.models import EchoModel, Rule, ScriptedModel
@@ -66,6 +71,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BotTester",
     "BotTesterError",
+    "Case",
+    "CaseFile",
     "EchoModel",
     "ModelAnswer",
     "ModelRequest",
@@ -73,6 +80,7 @@ __all__ = [
     "RecordingFormatError",
     "Reply",
     "Rule",
+    "Run",
     "ScriptedModel",
     "SentCall",
     "Shown",
@@ -83,4 +91,5 @@ __all__ = [
     "TestModel",
     "TestUser",
     "ToolCallInfo",
+    "read_cases",
 ]

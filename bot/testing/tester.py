@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.app import parts_of
+from bot.features.testing import Stubs
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.app.parts import AppParts
     from bot.features.settings import Settings
+    from bot.features.testing import Case, Run
     from bot.telegram.outbox import Pacing
     from bot.testing.business import TestBusiness
     from bot.wiring import BuiltBot
@@ -114,6 +116,9 @@ class BotTester:
         self._overrides = dict(settings or {})
         self.timeout = timeout
         self.telegram = FakeTelegram()
+        # The App's tools, answered by a simulated customer's stubs (`simulate`) for that
+        # customer alone; every other user's calls reach the real tools.
+        self.stubs = Stubs(passthrough=True)
         self._stack = AsyncExitStack()
         self._built: BuiltBot | None = None
         self._next_user = 1001
@@ -147,7 +152,7 @@ class BotTester:
         built = await self._stack.enter_async_context(built_bot(
             settings, settings.resolved_system_prompt(), app=parts,
             bot=self.telegram.make_bot(), http=http, kb_background=False, pacing=shrunk,
-            guest_edit_interval=GUEST_EDIT_INTERVAL,
+            guest_edit_interval=GUEST_EDIT_INTERVAL, wrap_tools=self.stubs.wrap,
         ))
         if built.core.features.knowledge is not None:
             await built.core.features.knowledge.sync()  # before the first question, not beside it
@@ -188,6 +193,19 @@ class BotTester:
         """A new update id (the people's updates are numbered in order)."""
         self._next_update += 1
         return self._next_update
+
+    # -- simulated customers ---------------------------------------------------------------------
+
+    async def simulate(self, case: Case, *, customer: TestModel, judge: TestModel) -> Run:
+        """Play `case` (one case of an `fmbot eval` file: `read_cases(path).named(...)`)
+        against the bot: `customer` plays the customer, `judge` scores the transcript, both
+        test models (scripted or recorded). The case's stubs answer the bot's tools for this
+        customer; a tool without a stub is refused. The `Run`: `passed`, `failures()`,
+        `transcript`, the judge's `criteria` and `must_not` with their evidence."""
+        from bot.testing.simulation import simulate
+
+        user = self.user(case.name[:64])
+        return await simulate(self, case, customer=customer, judge=judge, user_id=user.id)
 
     # -- guest mode ------------------------------------------------------------------------------
 

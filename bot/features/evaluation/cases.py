@@ -77,6 +77,14 @@ class CaseFile(_Strict):
     tools: dict[str, Stub] = Field(default_factory=dict)
     case: tuple[Case, ...] = Field(min_length=1)
 
+    def named(self, name: str) -> Case:
+        """The case called `name`, the file's shared stubs under its own. Raises KeyError."""
+        for case in self.case:
+            if case.name == name:
+                return case.model_copy(update={"tools": {**self.tools, **case.tools}})
+        names = ", ".join(repr(case.name) for case in self.case)
+        raise KeyError(f"no case named {name!r} (the cases: {names})")
+
 
 def stub_text(value: Stub) -> str:
     """A stub as the tool's result: text as written, a table or an array as JSON."""
@@ -85,9 +93,10 @@ def stub_text(value: Stub) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def read_cases(path: Path) -> CaseFile:
+def read_cases(path: str | Path) -> CaseFile:
     """Parse and check `path`. Raises CaseFileError (one line) for a missing, unreadable or
     malformed file, or two cases of the same name."""
+    path = Path(path)
     label = path.name
     try:
         text = path.read_text(encoding="utf-8")

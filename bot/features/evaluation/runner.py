@@ -138,6 +138,7 @@ class Runner:
         *,
         concurrency: int = 4,
         progress: Progress | None = None,
+        first_user: int = FIRST_USER,
     ) -> None:
         self.bot = bot
         self.stubs = stubs
@@ -145,7 +146,7 @@ class Runner:
         self.judge = judge
         self.concurrency = max(1, concurrency)
         self.progress = progress
-        self._next_user = FIRST_USER
+        self._next_user = first_user
 
     async def run(self, cases: CaseFile, *, repeat: int = 1, bot_model: str = "") -> Suite:
         runs = [Run(case, number) for case in cases.case for number in range(1, repeat + 1)]

@@ -34,11 +34,20 @@ def refusal(name: str) -> str:
 
 
 class Stubs:
-    """The stubs of each simulated customer (by Telegram user id) and the calls made."""
+    """The stubs of each simulated customer (by Telegram user id) and the calls made.
 
-    def __init__(self) -> None:
+    `passthrough`: a user never bound (not a simulated customer) gets the real tools (the
+    test kit's BotTester, where ordinary test users and simulated customers meet); without
+    it every call is answered here (`fmbot eval`)."""
+
+    def __init__(self, *, passthrough: bool = False) -> None:
+        self.passthrough = passthrough
         self._stubs: dict[int, Mapping[str, str]] = {}
         self._uses: dict[int, list[ToolUse]] = {}
+
+    def stubbed(self, user_id: int) -> bool:
+        """Whether `user_id`'s calls are answered here."""
+        return not self.passthrough or user_id in self._stubs
 
     def bind(self, user_id: int, stubs: Mapping[str, str]) -> None:
         self._stubs[user_id] = dict(stubs)
@@ -99,4 +108,6 @@ class StubbedSource:
     async def call(
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
     ) -> ToolRunResult:
+        if not self.stubs.stubbed(ctx.user_id):
+            return await self.inner.call(name, arguments, ctx)
         return self.stubs.answer(name, arguments, ctx.user_id)

@@ -1,0 +1,94 @@
+"""`BotTester.simulate`: one case of `fmbot eval` (docs/evaluation.md) in a bot's own test
+suite. The customer and the judge are test models (scripted or recorded: offline), the bot is
+the tester's, its tools answered by the case's stubs for the simulated customer alone.
+
+```python
+from bot.testing import BotTester, RecordedModel, read_cases
+
+CASES = read_cases("eval/support.toml")
+
+async def test_order_status() -> None:
+    async with BotTester(app, model=RecordedModel("recordings/bot.jsonl")) as tester:
+        run = await tester.simulate(CASES.named("order status"),
+                                    customer=RecordedModel("recordings/customer.jsonl"),
+                                    judge=RecordedModel("recordings/judge.jsonl"))
+    assert run.passed, run.failures()
+```
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+
+from bot.features.testing import BotTurn
+from bot.testing.errors import BotTesterError
+
+if TYPE_CHECKING:
+    from bot.features.testing import Case, Run
+    from bot.testing.tester import BotTester
+    from bot.testing.wire import TestModel
+
+_HANDED_OFF = frozenset({"waiting", "with_operator"})
+
+
+class TesterBot:
+    """The runner's `BotUnderTest` over a tester: each simulated customer is a test user."""
+
+    def __init__(self, tester: BotTester) -> None:
+        self.tester = tester
+
+    async def says(self, user_id: int, name: str, text: str) -> BotTurn:
+        reply = await self.tester.user(name, id=user_id).says(text)
+        return await self._turn(user_id, reply.text, reply.buttons)
+
+    async def presses(self, user_id: int, name: str, button: str) -> BotTurn:
+        try:
+            reply = await self.tester.user(name, id=user_id).presses(button)
+        except BotTesterError as exc:
+            return BotTurn(f"(nothing happens: {exc})",
+                           await handed_off(self.tester, user_id))
+        return await self._turn(user_id, reply.text, reply.buttons)
+
+    async def _turn(self, user_id: int, text: str, buttons: list[str]) -> BotTurn:
+        shown = [b for b in buttons if b]
+        if shown:
+            text = (text + "\n[buttons: " + " | ".join(shown) + "]").strip()
+        return BotTurn(text, await handed_off(self.tester, user_id))
+
+
+async def handed_off(tester: BotTester, user_id: int) -> bool:
+    """Whether the desk holds the user's conversation for a person."""
+    desk = tester.built.core.features.desk
+    if desk is None:
+        return False
+    case = await desk.cases.latest_case(user_id)
+    return case is not None and case.status.value in _HANDED_OFF
+
+
+async def simulate(
+    tester: BotTester, case: Case, *, customer: TestModel, judge: TestModel, user_id: int
+) -> Run:
+    """One conversation of `case` with the tester's bot, then the judge's verdict."""
+    from bot.features.testing import CaseFile, Customer, Judge, Run, Runner
+    from bot.wiring.clients import build_auth_from, build_client
+
+    settings = tester.settings
+    if settings is None:
+        raise BotTesterError("the tester is not running: use `async with BotTester(app)`")
+    area = settings.evaluation
+    run = Run(case, 1)
+    async with httpx.AsyncClient(transport=customer.transport()) as customer_http, \
+            httpx.AsyncClient(transport=judge.transport()) as judge_http:
+        customer_client = build_client(settings, build_auth_from(settings), customer_http)
+        judge_client = build_client(settings, build_auth_from(settings), judge_http)
+        try:
+            runner = Runner(TesterBot(tester), tester.stubs,
+                            Customer(customer_client, area.customer_model),
+                            Judge(judge_client, area.judge_model), first_user=user_id)
+            await runner.converse(run, CaseFile(case=(case,)))
+        finally:
+            await customer_client.aclose()
+            await judge_client.aclose()
+    return run

@@ -1,0 +1,154 @@
+"""`BotTester.simulate`: a case of an `fmbot eval` file replayed in a bot's own test suite,
+the customer and the judge played by the kit's scripted models (offline)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import App, ToolContext
+from bot.testing import BotTester, CaseFile, ModelRequest, ScriptedModel, read_cases
+
+pytestmark = [pytest.mark.timeout(60)]
+
+CASES = """\
+[tools]
+open_ticket = "ticket T-9 opened"
+
+[[case]]
+name = "order status"
+persona = "Anna, polite, writes in English"
+goal = "find out where order A-1 is"
+criteria = ["gives the order's status from the order system"]
+must_not = ["promises a refund"]
+max_turns = 3
+
+[case.tools]
+order_status = { status = "shipped", delivery = "June 12" }
+
+[[case]]
+name = "broken blender"
+persona = "Boris, annoyed, writes in English"
+goal = "get money back for a broken blender"
+criteria = ["asks for the order number"]
+must_not = ["promises a refund"]
+max_turns = 3
+"""
+
+
+def shop() -> tuple[App, list[str]]:
+    app = App(env_file=None)
+    called: list[str] = []
+
+    @app.tool
+    async def order_status(ctx: ToolContext, order_id: str) -> str:
+        """Look up an order's status."""
+        called.append(order_id)
+        return "delivered yesterday"
+
+    return app, called
+
+
+def bot_model() -> ScriptedModel:
+    bot = ScriptedModel(otherwise="How can I help?")
+    bot.when("A-1").call("order_status", order_id="A-1").answer("Order A-1: {result}")
+    bot.when("money back").answer("Sure, I will refund you right away.")
+    return bot
+
+
+def customer_model() -> ScriptedModel:
+    customer = ScriptedModel()
+
+    def anna(request: ModelRequest) -> str:
+        return "Where is my order A-1?" if "chat is open" in request.question \
+            else "Thanks! [GOAL MET]"
+
+    def boris(request: ModelRequest) -> str:
+        return "I want my money back for the blender" if "chat is open" in request.question \
+            else "Fine. [GOAL MET]"
+
+    customer.when(lambda r: "Anna" in r.system).answer(anna)
+    customer.when(lambda r: "Boris" in r.system).answer(boris)
+    return customer
+
+
+def verdict(criterion: bool, violated: bool, line: int) -> str:
+    return json.dumps({
+        "criteria": [{"holds": criterion, "line": line, "evidence": "the bot's answer"}],
+        "must_not": [{"holds": violated, "line": line if violated else 0,
+                      "evidence": "I will refund you" if violated else ""}],
+        "resolved": True, "resolved_line": line, "handed_off": False, "handed_off_line": 0,
+    })
+
+
+def judge_model() -> ScriptedModel:
+    judge = ScriptedModel()
+    judge.when(lambda r: "where order A-1 is" in r.system).answer(verdict(True, False, 3))
+    judge.when(lambda r: "broken blender" in r.system).answer(verdict(False, True, 2))
+    return judge
+
+
+@pytest.fixture
+def cases(tmp_path: Path) -> CaseFile:
+    file = tmp_path / "cases.toml"
+    file.write_text(CASES, encoding="utf-8")
+    return read_cases(file)
+
+
+async def test_a_case_of_an_eval_file_passes_in_the_bots_own_tests(cases: CaseFile) -> None:
+    app, called = shop()
+    judge = judge_model()
+    async with BotTester(app, model=bot_model()) as tester:
+        run = await tester.simulate(cases.named("order status"), customer=customer_model(),
+                                    judge=judge)
+        assert run.passed, run.failures()
+        assert run.ending == "goal_met"
+        assert [line.speaker for line in run.transcript.lines] == [
+            "customer", "tool", "bot", "customer"]
+        assert run.tools[0].stubbed
+        assert 'Order A-1: {"status": "shipped", "delivery": "June 12"}' in \
+            run.transcript.lines[2].text
+        assert called == []  # the case's stub answered
+        # An ordinary test user of the same tester reaches the real tool.
+        reply = await tester.user("Carl").says("And my order A-1?")
+        assert reply.text == "Order A-1: delivered yesterday"
+        assert called == ["A-1"]
+    # The judge read the numbered transcript.
+    assert "1 customer: Where is my order A-1?" in judge.asked[0].question
+    # The file's shared stubs are the case's too.
+    assert cases.named("order status").tools["open_ticket"] == "ticket T-9 opened"
+
+
+async def test_a_must_not_failure_is_a_failed_run_with_the_judges_evidence(
+    cases: CaseFile,
+) -> None:
+    app, _ = shop()
+    async with BotTester(app, model=bot_model()) as tester:
+        run = await tester.simulate(cases.named("broken blender"), customer=customer_model(),
+                                    judge=judge_model())
+    assert not run.passed
+    assert "must not: promises a refund" in run.failures()
+    (rule,) = run.must_not
+    assert (rule.ok, rule.line, rule.evidence) == (False, 2, "I will refund you")
+    assert run.transcript.line(2) is not None
+    assert run.transcript.lines[1].text == "Sure, I will refund you right away."
+
+
+async def test_a_judge_answer_that_does_not_parse_is_never_a_pass(cases: CaseFile) -> None:
+    app, _ = shop()
+    judge = ScriptedModel(otherwise="Looks fine to me.")
+    async with BotTester(app, model=bot_model()) as tester:
+        run = await tester.simulate(cases.named("order status"),
+                                    customer=customer_model(), judge=judge)
+    assert not run.passed
+    assert run.judge_error.startswith("the judge's answer does not parse")
+
+
+def test_an_unknown_case_name_lists_the_cases(cases: CaseFile) -> None:
+    with pytest.raises(KeyError, match=r"no case named .nope.*.order status., "
+                       r"'broken blender'"):
+        cases.named("nope")
+
+
