@@ -84,6 +84,15 @@ def _from_spec(name: str, spec: str) -> str:
     return f"{name} @ {folder.as_uri()}"
 
 
+def support_suite() -> str:
+    """The simulated customers of the support template (fmbot's examples/eval/support.toml,
+    shipped in the package), its paths as the new project has them."""
+    from importlib.resources import files
+
+    text = files("bot.scaffold").joinpath("eval/support.toml").read_text(encoding="utf-8")
+    return text.replace("examples/eval/", "eval/")
+
+
 def project_files(name: str, template: str, fmbot: str = "") -> dict[str, str]:
     """Each file's path in the project and its text; `fmbot`: `--fmbot SPEC`."""
     from bot.version import __version__
@@ -112,6 +121,9 @@ def project_files(name: str, template: str, fmbot: str = "") -> dict[str, str]:
         )
         files |= {f"{name}/app.py": t.KB_APP, f"{name}/tools.py": kit["tools"],
                   f"kb/{kit['kb_file']}": kit["kb_text"], "tests/test_app.py": t.KB_TEST}
+        if template == "support":
+            files["eval/support.toml"] = support_suite()
+            values["readme_extra"] += t.README_EVAL.replace("{{name}}", name)
     rendered = {}
     for path, text in files.items():
         for key, value in values.items():

@@ -64,6 +64,17 @@ fmbot it can reach, in one edit: a release (`fmbot>=0.3,<0.4`), a git URL
 (`fmbot @ file:///srv/fmbot`); or make the project with `fmbot new {{name}} --fmbot SPEC`.
 '''
 
+README_EVAL = '''
+
+`eval/support.toml` holds simulated customers (an order status, a return, an angry customer, a
+question the knowledge base does not cover, an injection attempt...): a model plays each one
+against the bot, a judge model scores every conversation (fmbot's docs/evaluation.md). With
+the keys in `.env`, one command runs them and writes a report to open in a browser:
+
+```bash
+fmbot eval eval/support.toml --app {{name}}.app:app --report eval.html
+```'''
+
 INIT = '''"""{{name}}: a Telegram bot built on fmbot."""
 '''
 

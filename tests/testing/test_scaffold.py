@@ -132,3 +132,32 @@ def test_no_doc_installs_the_test_kit_from_an_index() -> None:
         text = doc.read_text(encoding="utf-8")
         assert "pip install 'fmbot[testing]'" not in text, doc.name
         assert "pip install fmbot[testing]" not in text, doc.name
+
+
+def test_the_support_template_brings_the_example_suite_and_the_command_that_runs_it(
+    tmp_path: Path,
+) -> None:
+    from bot.features.testing import read_cases
+
+    repo = Path(__file__).resolve().parents[2]
+    create("shop_bot", "support", tmp_path)
+    suite = tmp_path / "shop_bot" / "eval" / "support.toml"
+    example = (repo / "examples" / "eval" / "support.toml").read_text(encoding="utf-8")
+    # The package's copy is the example's, paths as the new project has them.
+    assert suite.read_text(encoding="utf-8") == example.replace("examples/eval/", "eval/")
+    cases = read_cases(suite)
+    assert len(cases.case) >= 10
+    assert any(case.handoff for case in cases.case)
+    # Every stub names one of the template's tools.
+    tools = (tmp_path / "shop_bot" / "shop_bot" / "tools.py").read_text(encoding="utf-8")
+    stubbed = set(cases.tools) | {name for case in cases.case for name in case.tools}
+    assert stubbed
+    assert all(f"async def {name}(" in tools for name in stubbed), stubbed
+    readme = (tmp_path / "shop_bot" / "README.md").read_text(encoding="utf-8")
+    assert "fmbot eval eval/support.toml --app shop_bot.app:app --report eval.html" in readme
+    assert "{{" not in readme
+    for template in ("chat", "helpdesk"):
+        create(f"{template}_bot", template, tmp_path)
+        assert not (tmp_path / f"{template}_bot" / "eval").exists()
+        assert "fmbot eval" not in (tmp_path / f"{template}_bot" / "README.md").read_text(
+            encoding="utf-8")
