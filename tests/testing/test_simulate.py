@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import App, ToolContext
+from bot.features.evaluation.customer import parse_turn
 from bot.testing import BotTester, CaseFile, ModelRequest, ScriptedModel, read_cases
 
 pytestmark = [pytest.mark.timeout(60)]
@@ -152,3 +153,55 @@ def test_an_unknown_case_name_lists_the_cases(cases: CaseFile) -> None:
         cases.named("nope")
 
 
+
+
+async def test_the_simulated_customer_presses_the_tool_cards_confirm(cases: CaseFile) -> None:
+    app = App(env_file=None)
+    opened: list[str] = []
+
+    @app.tool(confirm=True, title="Open a ticket")
+    async def open_ticket(ctx: ToolContext, subject: str) -> str:
+        """Open a support ticket."""
+        opened.append(subject)
+        return "the real ticket"
+
+    bot = ScriptedModel(otherwise="How can I help?")
+    bot.when("broken").call("open_ticket", subject="Broken kettle").answer("Done: {result}")
+    customer = ScriptedModel(otherwise="My kettle is broken")
+    customer.when(lambda r: "[buttons:" in r.question).answer("[press: confirm]")
+    customer.when(lambda r: "Done:" in r.question).answer("Thanks [GOAL MET]")
+    judge = ScriptedModel(otherwise=verdict(True, False, 4))
+    case = cases.named("broken blender")  # the file's shared stub: open_ticket
+    async with BotTester(app, model=bot) as tester:
+        run = await tester.simulate(case, customer=customer, judge=judge)
+    lines = [(line.speaker, line.text) for line in run.transcript.lines]
+    assert lines[0] == ("customer", "My kettle is broken")
+    assert "[buttons: " in lines[1][1]
+    assert "Confirm" in lines[1][1]
+    assert lines[2:4] == [
+        ("customer", "[press: confirm]"),
+        ("tool", 'open_ticket({"subject": "Broken kettle"}) -> ticket T-9 opened')]
+    assert lines[4][0] == "bot"
+    assert lines[4][1].endswith("Done: ticket T-9 opened")
+    assert lines[5] == ("customer", "Thanks")
+    assert run.ending == "goal_met"
+    assert opened == []  # the stub answered after the press
+    assert run.passed, run.failures()
+
+
+async def test_a_press_on_a_button_not_shown_is_told_to_the_customer(cases: CaseFile) -> None:
+    app, _ = shop()
+    customer = ScriptedModel(otherwise="Thanks [GOAL MET]")
+    customer.when(lambda r: "chat is open" in r.question).answer("[press: Ask a person]")
+    async with BotTester(app, model=bot_model()) as tester:
+        run = await tester.simulate(cases.named("order status"), customer=customer,
+                                    judge=judge_model())
+    assert [line.text for line in run.transcript.lines][:2] == [
+        "[press: Ask a person]",
+        "(nothing happens: no button 'Ask a person' to press (buttons shown: none))"]
+
+
+def test_the_customers_press_is_read_from_its_answer() -> None:
+    turn = parse_turn("Yes, open it. [Press: Confirm ]", tokens=5)
+    assert (turn.text, turn.press, turn.done) == ("Yes, open it.", "Confirm", None)
+    assert parse_turn("Thanks! [GOAL MET]", tokens=1).press is None

@@ -3,6 +3,7 @@ and says when its goal is met or when it gives up."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -13,6 +14,7 @@ from bot.foundation_models.types import Role
 
 GOAL_MET = "[GOAL MET]"
 GIVE_UP = "[GIVE UP]"
+PRESS = re.compile(r"\[\s*press\s*:\s*([^\]]+?)\s*\]", re.IGNORECASE)
 
 Ending = Literal["goal_met", "gave_up"]
 
@@ -24,6 +26,7 @@ class CustomerTurn:
     text: str
     done: Ending | None
     tokens: int
+    press: str | None = None  # the text of the inline button the customer presses
 
 
 def instructions(case: Case) -> str:
@@ -36,6 +39,8 @@ def instructions(case: Case) -> str:
         f"What you know:\n{facts}\n\n"
         "Write only your next message to the bot: short, as a real person types in a chat, "
         "in your persona's language. Give a fact only when it helps or the bot asks for it.\n"
+        "When the bot shows buttons (written as [buttons: A | B]) and you want one, write "
+        "[press: <the button's text>], alone or after your message.\n"
         f"When your goal is met, write a short last message ending with {GOAL_MET}. "
         f"If the bot cannot help you and you would leave, end your message with {GIVE_UP}."
     )
@@ -55,16 +60,19 @@ def messages_for(case: Case, transcript: Transcript) -> list[ChatMessage]:
 
 
 def parse_turn(text: str, tokens: int) -> CustomerTurn:
-    """The customer's answer, its end marker taken off."""
+    """The customer's answer, its end marker and its button press taken off."""
     done: Ending | None = None
     cleaned = text.strip()
+    pressed = PRESS.search(cleaned)
+    press = pressed.group(1).strip() if pressed else None
+    cleaned = PRESS.sub("", cleaned).strip()
     endings: tuple[tuple[str, Ending], ...] = ((GOAL_MET, "goal_met"), (GIVE_UP, "gave_up"))
     for marker, ending in endings:
         if marker.casefold() in cleaned.casefold():
             at = cleaned.casefold().find(marker.casefold())
             cleaned = (cleaned[:at] + cleaned[at + len(marker):]).strip()
             done = done or ending
-    return CustomerTurn(cleaned, done, tokens)
+    return CustomerTurn(cleaned, done, tokens, press or None)
 
 
 class Customer:

@@ -22,10 +22,12 @@ from pydantic import SecretStr
 from bot.features.evaluation.runner import BotTurn
 
 if TYPE_CHECKING:
+    from aiogram.types import Chat, User
+
     from bot.cli.factory import Factory
     from bot.features.evaluation.stubs import Stubs
     from bot.telegram.outbox import Pacing
-    from bot.testing.telegram import FakeTelegram
+    from bot.testing.telegram import FakeTelegram, Shown
     from bot.wiring import BuiltBot
 
 # A reply may take a model's answer and a few tool rounds; past this the turn is reported.
@@ -53,15 +55,55 @@ class EvalBot:
         self._lock = asyncio.Lock()
 
     async def says(self, user_id: int, name: str, text: str) -> BotTurn:
-        from aiogram.types import Chat, Message, Update, User
+        from aiogram.types import Message, Update
 
-        user = User(id=user_id, is_bot=False, first_name=name[:64], language_code="en")
-        chat = Chat(id=user_id, type="private", first_name=name[:64])
+        user, chat = _person(user_id, name)
         self._update += 1
         first = len(self.telegram.created)
         message = Message(message_id=self.telegram.next_message_id(user_id),
                           date=dt.datetime.now(dt.UTC), chat=chat, from_user=user, text=text)
         await self.built.telegram.process(Update(update_id=self._update, message=message))
+        return await self._turn(user_id, first)
+
+    async def presses(self, user_id: int, name: str, button: str) -> BotTurn:
+        """As a person presses a button: a callback query on the newest of the customer's
+        messages showing a button whose text is (or contains, ignoring case) `button`."""
+        from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
+
+        from bot.testing.telegram import message_of
+
+        found = self._button(user_id, button)
+        if found is None:
+            return BotTurn(f"(nothing happens: no button {button!r} is shown)",
+                           await self._handed_off(user_id))
+        shown, data = found
+        user, _ = _person(user_id, name)
+        message = Message.model_validate(message_of(shown, self.telegram.me)).model_copy(
+            update={"reply_markup": InlineKeyboardMarkup.model_validate(
+                {"inline_keyboard": shown.buttons})})
+        self._update += 1
+        first = len(self.telegram.created)
+        query = CallbackQuery(id=f"eval-{self._update}", from_user=user,
+                              chat_instance=str(user_id), data=data, message=message)
+        await self.built.telegram.process(Update(update_id=self._update, callback_query=query))
+        return await self._turn(user_id, first)
+
+    def _button(self, user_id: int, button: str) -> tuple[Shown, str] | None:
+        for key in reversed(self.telegram.created):
+            shown = self.telegram.shown.get(key)
+            if key[0] != user_id or shown is None or shown.deleted:
+                continue
+            for row in shown.buttons:
+                for item in row:
+                    text = str(item.get("text", ""))
+                    data = item.get("callback_data")
+                    if data is not None and (text == button
+                                             or button.casefold() in text.casefold()):
+                        return shown, str(data)
+        return None
+
+    async def _turn(self, user_id: int, first: int) -> BotTurn:
+        """What the customer sees once the bot is idle: its messages since `first`."""
         await self._settle()
         shown = [self.telegram.shown[key] for key in self.telegram.created[first:]
                  if key[0] == user_id and key in self.telegram.shown]
@@ -98,6 +140,13 @@ class EvalBot:
             return False
         case = await desk.cases.latest_case(user_id)
         return case is not None and case.status.value in _HANDED_OFF
+
+
+def _person(user_id: int, name: str) -> tuple[User, Chat]:
+    from aiogram.types import Chat, User
+
+    return (User(id=user_id, is_bot=False, first_name=name[:64], language_code="en"),
+            Chat(id=user_id, type="private", first_name=name[:64]))
 
 
 class Meter:

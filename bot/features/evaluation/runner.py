@@ -38,6 +38,11 @@ class BotTurn:
 class BotUnderTest(Protocol):
     async def says(self, user_id: int, name: str, text: str) -> BotTurn: ...
 
+    async def presses(self, user_id: int, name: str, button: str) -> BotTurn:
+        """Press the inline button whose text is (or contains) `button` on the newest
+        message showing one; a button not shown is answered as such, in the turn's text."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
@@ -199,20 +204,34 @@ class Runner:
             if said.done is not None:
                 run.ending = said.done
                 return
-            if not said.text:
+            if not said.text and said.press is None:
                 run.ending = "silent"
                 return
             run.turns += 1
-            reply = await self.bot.says(user_id, name, said.text)
-            for use in self.stubs.take(user_id):
-                run.tools.append(use)
-                transcript.add("tool", f"{use.name}({use.arguments}) -> {use.result}")
-            transcript.add("bot", reply.text or "(no answer)")
-            if reply.handed_off:
-                run.handed_off = True
-                run.ending = "handoff"
+            if said.text and await self._answered(run, user_id, name, said.text, press=False):
+                return
+            if said.press is not None and await self._answered(run, user_id, name,
+                                                               said.press, press=True):
                 return
         run.ending = "max_turns"
+
+    async def _answered(self, run: Run, user_id: int, name: str, what: str, *,
+                        press: bool) -> bool:
+        """The bot's answer to a message or a press, in the transcript; whether that ended
+        the conversation (handed off)."""
+        if press:
+            run.transcript.add("customer", f"[press: {what}]")
+            reply = await self.bot.presses(user_id, name, what)
+        else:
+            reply = await self.bot.says(user_id, name, what)
+        for use in self.stubs.take(user_id):
+            run.tools.append(use)
+            run.transcript.add("tool", f"{use.name}({use.arguments}) -> {use.result}")
+        run.transcript.add("bot", reply.text or "(no answer)")
+        if reply.handed_off:
+            run.handed_off = True
+            run.ending = "handoff"
+        return reply.handed_off
 
     def _verdict(self, run: Run, answer: JudgeAnswer) -> None:
         case = run.case
