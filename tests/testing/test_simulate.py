@@ -3,14 +3,14 @@ the customer and the judge played by the kit's scripted models (offline)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from bot import App, ToolContext
 from bot.features.evaluation.customer import parse_turn
-from bot.testing import BotTester, CaseFile, ModelRequest, ScriptedModel, read_cases
+from bot.testing import BotTester, CaseFile, ScriptedModel, read_cases
+from tests.features.evaluation.scripted import bot_model, customer_model, judge_model, verdict
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -50,45 +50,6 @@ def shop() -> tuple[App, list[str]]:
         return "delivered yesterday"
 
     return app, called
-
-
-def bot_model() -> ScriptedModel:
-    bot = ScriptedModel(otherwise="How can I help?")
-    bot.when("A-1").call("order_status", order_id="A-1").answer("Order A-1: {result}")
-    bot.when("money back").answer("Sure, I will refund you right away.")
-    return bot
-
-
-def customer_model() -> ScriptedModel:
-    customer = ScriptedModel()
-
-    def anna(request: ModelRequest) -> str:
-        return "Where is my order A-1?" if "chat is open" in request.question \
-            else "Thanks! [GOAL MET]"
-
-    def boris(request: ModelRequest) -> str:
-        return "I want my money back for the blender" if "chat is open" in request.question \
-            else "Fine. [GOAL MET]"
-
-    customer.when(lambda r: "Anna" in r.system).answer(anna)
-    customer.when(lambda r: "Boris" in r.system).answer(boris)
-    return customer
-
-
-def verdict(criterion: bool, violated: bool, line: int) -> str:
-    return json.dumps({
-        "criteria": [{"holds": criterion, "line": line, "evidence": "the bot's answer"}],
-        "must_not": [{"holds": violated, "line": line if violated else 0,
-                      "evidence": "I will refund you" if violated else ""}],
-        "resolved": True, "resolved_line": line, "handed_off": False, "handed_off_line": 0,
-    })
-
-
-def judge_model() -> ScriptedModel:
-    judge = ScriptedModel()
-    judge.when(lambda r: "where order A-1 is" in r.system).answer(verdict(True, False, 3))
-    judge.when(lambda r: "broken blender" in r.system).answer(verdict(False, True, 2))
-    return judge
 
 
 @pytest.fixture

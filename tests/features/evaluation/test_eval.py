@@ -17,8 +17,9 @@ from bot.cli.dispatch import parser
 from bot.cli.factory import Factory
 from bot.config import ConfigError
 from bot.features.evaluation.cli import run_eval
-from bot.testing import ModelRequest, ScriptedModel, TestModel
+from bot.testing import ScriptedModel, TestModel
 from bot.testing.tester import run_settings
+from tests.features.evaluation.scripted import bot_model, customer_model, judge_model, verdict
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -78,45 +79,6 @@ def shop() -> tuple[App, list[str]]:
         return "the real API"
 
     return app, called
-
-
-def bot_model() -> ScriptedModel:
-    bot = ScriptedModel(otherwise="How can I help?")
-    bot.when("A-1").call("order_status", order_id="A-1").answer("Order A-1: {result}")
-    bot.when("money back").answer("Sure, I will refund you right away.")
-    return bot
-
-
-def customer_model() -> ScriptedModel:
-    customer = ScriptedModel()
-
-    def anna(request: ModelRequest) -> str:
-        return "Where is my order A-1?" if "chat is open" in request.question \
-            else "Thanks! [GOAL MET]"
-
-    def boris(request: ModelRequest) -> str:
-        return "I want my money back for the blender" if "chat is open" in request.question \
-            else "Fine. [GOAL MET]"
-
-    customer.when(lambda r: "Anna" in r.system).answer(anna)
-    customer.when(lambda r: "Boris" in r.system).answer(boris)
-    return customer
-
-
-def verdict(criterion: bool, violated: bool, line: int) -> str:
-    return json.dumps({
-        "criteria": [{"holds": criterion, "line": line, "evidence": "the bot's answer"}],
-        "must_not": [{"holds": violated, "line": line if violated else 0,
-                      "evidence": "I will refund you" if violated else ""}],
-        "resolved": True, "resolved_line": line, "handed_off": False, "handed_off_line": 0,
-    })
-
-
-def judge_model() -> ScriptedModel:
-    judge = ScriptedModel()
-    judge.when(lambda r: "where order A-1 is" in r.system).answer(verdict(True, False, 3))
-    judge.when(lambda r: "broken blender" in r.system).answer(verdict(False, True, 2))
-    return judge
 
 
 async def evaluate(
