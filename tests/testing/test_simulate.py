@@ -10,33 +10,17 @@ import pytest
 from bot import App, ToolContext
 from bot.features.evaluation.customer import parse_turn
 from bot.testing import BotTester, CaseFile, ScriptedModel, read_cases
-from tests.features.evaluation.scripted import bot_model, customer_model, judge_model, verdict
+from tests.features.evaluation.scripted import (
+    TWO_CASES,
+    bot_model,
+    customer_model,
+    judge_model,
+    verdict,
+)
 
 pytestmark = [pytest.mark.timeout(60)]
 
-CASES = """\
-[tools]
-open_ticket = "ticket T-9 opened"
-
-[[case]]
-name = "order status"
-persona = "Anna, polite, writes in English"
-goal = "find out where order A-1 is"
-criteria = ["gives the order's status from the order system"]
-must_not = ["promises a refund"]
-max_turns = 3
-
-[case.tools]
-order_status = { status = "shipped", delivery = "June 12" }
-
-[[case]]
-name = "broken blender"
-persona = "Boris, annoyed, writes in English"
-goal = "get money back for a broken blender"
-criteria = ["asks for the order number"]
-must_not = ["promises a refund"]
-max_turns = 3
-"""
+CASES = '[tools]\nopen_ticket = "ticket T-9 opened"\n\n' + TWO_CASES
 
 
 def shop() -> tuple[App, list[str]]:

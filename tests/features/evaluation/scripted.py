@@ -8,6 +8,30 @@ import json
 
 from bot.testing import ModelRequest, ScriptedModel
 
+# Anna asks where order A-1 is (a stub answers order_status); Boris wants his money back.
+TWO_CASES = """\
+[[case]]
+name = "order status"
+persona = "Anna, polite, writes in English"
+goal = "find out where order A-1 is"
+facts = ["the order number is A-1"]
+criteria = ["gives the order's status from the order system"]
+must_not = ["promises a refund"]
+max_turns = 3
+
+[case.tools]
+order_status = { status = "shipped", delivery = "June 12" }
+
+[[case]]
+name = "broken blender"
+persona = "Boris, annoyed, writes in English"
+goal = "get money back for a broken blender"
+criteria = ["asks for the order number"]
+must_not = ["promises a refund"]
+max_turns = 3
+"""
+
+
 
 def bot_model() -> ScriptedModel:
     bot = ScriptedModel(otherwise="How can I help?")

@@ -19,31 +19,11 @@ from bot.config import ConfigError
 from bot.features.evaluation.cli import run_eval
 from bot.testing import ScriptedModel, TestModel
 from bot.testing.tester import run_settings
+from tests.features.evaluation.scripted import TWO_CASES as CASES
 from tests.features.evaluation.scripted import bot_model, customer_model, judge_model, verdict
 
 pytestmark = [pytest.mark.timeout(120)]
 
-CASES = """\
-[[case]]
-name = "order status"
-persona = "Anna, polite, writes in English"
-goal = "find out where order A-1 is"
-facts = ["the order number is A-1"]
-criteria = ["gives the order's status from the order system"]
-must_not = ["promises a refund"]
-max_turns = 3
-
-[case.tools]
-order_status = { status = "shipped", delivery = "June 12" }
-
-[[case]]
-name = "broken blender"
-persona = "Boris, annoyed, writes in English"
-goal = "get money back for a broken blender"
-criteria = ["asks for the order number"]
-must_not = ["promises a refund"]
-max_turns = 3
-"""
 
 
 class Models(TestModel):
