@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from bot.telegram.membership import MembershipCache
-    from bot.telegram.middlewares import Notifier
     from bot.telegram.notices import PersonalNotices
+    from bot.telegram.notifier import Notifier
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
-from bot.telegram.middlewares import Notifier
+from bot.telegram.notifier import Notifier
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)

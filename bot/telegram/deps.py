@@ -15,8 +15,9 @@ from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.chatsignals import ReplicaRequests
-from bot.telegram.middlewares import Notifier, RecentlySeen
+from bot.telegram.middlewares import RecentlySeen
 from bot.telegram.notices import PersonalNotices
+from bot.telegram.notifier import Notifier
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
 from bot.telegram.texts import Translator

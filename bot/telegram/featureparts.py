@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bot.telegram.answer_parts import AfterDelivery, CallDelivery
     from bot.telegram.deps import Deps, UsageLines
     from bot.telegram.lifecycle import BotService
-    from bot.telegram.middlewares import Notifier
+    from bot.telegram.notifier import Notifier
     from bot.telegram.outbox import Outbox
     from bot.telegram.ratelimit import RateLimiter
 

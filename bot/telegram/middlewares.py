@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aiogram import Dispatcher
 from aiogram.dispatcher.flags import get_flag
@@ -41,20 +41,13 @@ from bot.telegram.admission import AdmissionMiddleware, Gatekeeper
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.notices import PersonalNotices
+from bot.telegram.notifier import Notifier
 from bot.telegram.ratelimit import RateLimiter, whole_seconds
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
-class Notifier(Protocol):
-    """Sends one plain text message (through the Outbox pacing in production)."""
-
-    async def __call__(
-        self, chat_id: int, text: str, *, reply_to: int | None = None, thread_id: int | None = None
-    ) -> None: ...
 
 
 class OrderingMiddleware(BaseMiddleware):

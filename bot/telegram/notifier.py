@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from aiogram.exceptions import TelegramAPIError
 
 from bot.telegram.outbox import Outbox, OutboxError
 
 log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    """Sends one plain text message (through the Outbox pacing in production)."""
+
+    async def __call__(
+        self, chat_id: int, text: str, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> None: ...
 
 
 class OutboxNotifier:

@@ -15,7 +15,7 @@ import logging
 
 from bot.coordination import CoordinationUnavailableError, Coordinator
 from bot.storage.outage import Outage
-from bot.telegram.middlewares import Notifier
+from bot.telegram.notifier import Notifier
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)

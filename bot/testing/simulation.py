@@ -18,7 +18,7 @@ async def test_order_status() -> None:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -26,9 +26,25 @@ from bot.features.testing import BotTurn
 from bot.testing.errors import BotTesterError
 
 if TYPE_CHECKING:
-    from bot.features.testing import Case, Run
-    from bot.testing.tester import BotTester
+    from bot.features.settings import Settings
+    from bot.features.testing import Case, Run, Stubs
+    from bot.testing.people import TestUser
     from bot.testing.wire import TestModel
+    from bot.wiring import BuiltBot
+
+
+class BotTester(Protocol):
+    """What a simulation needs of its `BotTester` (named as a protocol: the tester imports
+    this module for `simulate`)."""
+
+    @property
+    def built(self) -> BuiltBot: ...
+
+    settings: Settings | None
+    stubs: Stubs
+
+    def user(self, name: str = "Anna", *, language: str = "en",
+             id: int | None = None) -> TestUser: ...
 
 _HANDED_OFF = frozenset({"waiting", "with_operator"})
 

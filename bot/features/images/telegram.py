@@ -14,7 +14,7 @@ from bot.foundation_models.requests import IMAGE_PROMPT_LIMIT
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.deps import thread_of
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-from bot.telegram.middlewares import Notifier
+from bot.telegram.notifier import Notifier
 from bot.telegram.texts import Translator
 
 
