@@ -26,6 +26,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
+from bot.features.business.budgets import Budgets, Spending
 from bot.features.business.models import SuggestionStatus
 from bot.features.business.store import (
     CHAT_TYPE,
@@ -57,15 +58,6 @@ _HELD = {SWITCHED_OFF: "held_off", MAY_NOT_REPLY: "held_off", PAUSED: "held_paus
 
 Mode = Literal["auto", "approve"]
 CARD_ANSWER_LIMIT = 3000  # characters of the answer shown on the owner's card
-
-
-@dataclass(frozen=True, slots=True)
-class Budgets:
-    """Tokens a day: each customer's (DAILY_TOKEN_LIMIT) and a connection's customers' as a
-    whole (BUSINESS_DAILY_TOKEN_LIMIT); 0: no limit."""
-
-    customer: int = 0
-    connection: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +105,8 @@ class BusinessReplies:
         self.limiter = limiter
         self.mode = mode
         self.takeover = takeover
-        self.budgets = budgets or Budgets()
+        self.spending = Spending(store, budgets or Budgets(), self._tell_budget)
         self._now = now
-        # Owners told today that a budget stopped the answers: (connection, customer or 0, day).
-        self._told: set[tuple[str, int, dt.date]] = set()
 
     # -- who is answered -----------------------------------------------------------------------
 
@@ -184,43 +174,23 @@ class BusinessReplies:
             owner=True,
         )
 
-    async def over_budget(self, asked: Asked) -> str | None:
-        """Why a daily token budget stops the answer (for the log), or None; the owner is
-        told once a day per connection (or per customer)."""
-        today = self._now().date()
-        budgets, connection = self.budgets, asked.connection
-        if budgets.connection and connection.tokens_on(today) >= budgets.connection:
-            await self._tell_budget(asked, 0, today, "budget_connection", budgets.connection)
-            return "the connection's daily token budget is used up"
-        customer = asked.speaker.user_id
-        if budgets.customer and await self.store.tokens_of(customer, today) >= budgets.customer:
-            await self._tell_budget(asked, customer, today, "budget_customer", budgets.customer)
-            return "the customer's daily token budget is used up"
-        return None
-
-    async def _tell_budget(self, asked: Asked, customer: int, today: dt.date, key: str,
+    async def _tell_budget(self, connection: Connection, key: str, customer: str,
                            limit: int) -> None:
-        told = (asked.connection.id, customer, today)
-        if told in self._told:
-            return
-        if len(self._told) > 10_000:
-            self._told.clear()
-        self._told.add(told)
-        t = owner_translator(asked.connection)
-        await self._tell(asked.connection, say(t, key, customer=asked.chat.label, limit=limit))
+        t = owner_translator(connection)
+        await self._tell(connection, say(t, key, customer=customer, limit=limit))
 
     async def _charge(self, asked: Asked, result: TurnResult) -> None:
-        """The connection's count (the customer's own is charged with the turn)."""
-        if result.usage is not None and result.usage.total_tokens:
-            await self.store.charge(asked.connection.id, self._now().date(),
-                                    result.usage.total_tokens)
+        if result.usage is not None:
+            await self.spending.charge(asked.connection, self._now().date(),
+                                       result.usage.total_tokens)
 
     async def customer_wrote(self, asked: Asked, t: Translator) -> None:
         reason = self.silence(asked.connection, asked.chat)
         if reason is None and await self.limiter.check(asked.speaker.user_id):
             reason = "the customer is over the rate limit"
         if reason is None:
-            reason = await self.over_budget(asked)
+            reason = await self.spending.refusal(asked.connection, asked.chat,
+                                                 asked.speaker.user_id, self._now().date())
         if reason is not None:
             log.info("business chat %s of %s: not answered, %s", asked.chat.chat_id,
                      asked.connection.id, reason)
