@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-import types
 import typing
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from aiogram.types import (
     MessageId,
     User,
 )
+
+from bot.testing.botapi import error_body, keyboard_of, numeric, params_of, returns
 
 BOT_ID = 5000000001
 BOT_USERNAME = "fmbot_test_bot"
@@ -163,15 +164,15 @@ class FakeTelegram(BaseSession):
         method: TelegramMethod[TelegramType],
         timeout: int | None = None,  # noqa: ASYNC109 - BaseSession's signature
     ) -> TelegramType:
-        params = _params(bot, method)
+        params = params_of(bot, method)
         chat = params.get("chat_id")
-        chat_id = int(chat) if isinstance(chat, int | str) and _numeric(chat) else None
+        chat_id = int(chat) if isinstance(chat, int | str) and numeric(chat) else None
         connection = params.get("business_connection_id")
         if connection is not None and chat_id is not None:
             chat_id = self.business_chat(str(connection), chat_id)
         self.sent.append(SentCall(method.__api_method__, params, chat_id))
         if connection is not None and str(connection) not in self.connections:
-            status, result = 400, _error("Bad Request: BUSINESS_CONNECTION_INVALID")
+            status, result = 400, error_body("Bad Request: BUSINESS_CONNECTION_INVALID")
         else:
             status, result = self._answer(method.__api_method__, params, chat_id,
                                           method.__returning__)
@@ -210,7 +211,7 @@ class FakeTelegram(BaseSession):
         if name == "getBusinessConnection":
             found = self.connections.get(str(params.get("business_connection_id")))
             if found is None:
-                return 400, _error("Bad Request: BUSINESS_CONNECTION_INVALID")
+                return 400, error_body("Bad Request: BUSINESS_CONNECTION_INVALID")
             return 200, found
         if name == "deleteBusinessMessages":
             ids = {int(i) for i in params.get("message_ids") or []}
@@ -223,9 +224,9 @@ class FakeTelegram(BaseSession):
             return self._answer_guest(params)
         refused = sorted(self.refuse_fields & params.keys())
         if refused:
-            return 400, _error(f"Bad Request: unknown parameter {refused[0]}")
+            return 400, error_body(f"Bad Request: unknown parameter {refused[0]}")
         if "rich_message" in params and self.refuse_rich:
-            return 400, _error("Bad Request: RICH_MESSAGE_FORBIDDEN")
+            return 400, error_body("Bad Request: RICH_MESSAGE_FORBIDDEN")
         if name.startswith("edit") and chat_id is None and "inline_message_id" in params:
             return self._edit_inline(name, params)
         if name.startswith("edit") and chat_id is not None:
@@ -233,34 +234,34 @@ class FakeTelegram(BaseSession):
         if name == "deleteMessage" and chat_id is not None:
             shown = self.shown.get((chat_id, int(params.get("message_id", 0))))
             if shown is None or shown.deleted:
-                return 400, _error("Bad Request: message to delete not found")
+                return 400, error_body("Bad Request: message to delete not found")
             shown.deleted = True
             return 200, True
         if "ephemeral_message_parameters" in params and self.refuse_ephemeral:
-            return 400, _error("Bad Request: EPHEMERAL_MESSAGES_UNAVAILABLE")
-        if _returns(returning, Message) and chat_id is not None:
+            return 400, error_body("Bad Request: EPHEMERAL_MESSAGES_UNAVAILABLE")
+        if returns(returning, Message) and chat_id is not None:
             return 200, self._new_message(name, params, chat_id)
-        if _returns(returning, MessageId) and chat_id is not None:
+        if returns(returning, MessageId) and chat_id is not None:
             return 200, {"message_id": self._new_message(name, params, chat_id)["message_id"]}
-        if _returns(returning, File):
+        if returns(returning, File):
             return 200, {"file_id": "f", "file_unique_id": "f"}
-        if _returns(returning, ForumTopic):
+        if returns(returning, ForumTopic):
             thread = self.next_message_id(chat_id or 0)
             return 200, {"message_thread_id": thread, "name": params.get("name", ""),
                          "icon_color": 7322096}
-        if _returns(returning, ChatMemberMember):
+        if returns(returning, ChatMemberMember):
             user = int(params.get("user_id", 0))
             listed = self.members.get(chat_id or 0)
             status = "member" if listed is None else listed.get(user, "left")
             return 200, {"status": status, "user": {"id": user, "is_bot": False,
                                                     "first_name": str(user)}}
-        if _returns(returning, ChatFullInfo):
+        if returns(returning, ChatFullInfo):
             return 200, {"id": chat_id or 0, "type": "private" if (chat_id or 0) > 0
                          else "supergroup", "accent_color_id": 0, "max_reaction_count": 11,
                          "accepted_gift_types": {"unlimited_gifts": False,
                          "limited_gifts": False, "unique_gifts": False,
                          "premium_subscription": False}}
-        if _returns(returning, list):
+        if returns(returning, list):
             return 200, []
         return 200, True
 
@@ -272,7 +273,7 @@ class FakeTelegram(BaseSession):
         rich = params.get("rich_message")
         if isinstance(rich, dict):
             kind, text = "rich", _rich_source(rich)
-        shown = Shown(message_id, chat_id, kind, text, _keyboard(params),
+        shown = Shown(message_id, chat_id, kind, text, keyboard_of(params),
                       rich=rich if isinstance(rich, dict) else None)
         ephemeral = params.get("ephemeral_message_parameters")
         if isinstance(ephemeral, dict):
@@ -294,7 +295,7 @@ class FakeTelegram(BaseSession):
             shown.text = next((str(params[k]) for k in _TEXT_KEYS if k in params), "")
             if shown.kind == "rich":
                 shown.kind, shown.rich = "text", None
-        shown.buttons = _keyboard(params)  # an edit without a keyboard removes it
+        shown.buttons = keyboard_of(params)  # an edit without a keyboard removes it
         if (shown.text, shown.buttons, shown.rich) == before:
             return 400, {"ok": False, "error_code": 400, "description":
                          "Bad Request: message is not modified: specified new message content "
@@ -305,12 +306,12 @@ class FakeTelegram(BaseSession):
     def _answer_guest(self, params: dict[str, Any]) -> tuple[int, Any]:
         query_id = str(params.get("guest_query_id", ""))
         if query_id not in self.guest_asked or query_id in self.guest_answered:
-            return 400, _error("Bad Request: QUERY_ID_INVALID")
+            return 400, error_body("Bad Request: QUERY_ID_INVALID")
         result = params.get("result") or {}
         content = result.get("input_message_content") or {}
         text = str(content.get("message_text", ""))
         if not text:
-            return 400, _error("Bad Request: MESSAGE_EMPTY")
+            return 400, error_body("Bad Request: MESSAGE_EMPTY")
         inline_id = f"inline-{query_id}"
         chat_id = self.guest_asked[query_id]
         self.guest_answered[query_id] = inline_id
@@ -320,13 +321,13 @@ class FakeTelegram(BaseSession):
     def _edit_inline(self, name: str, params: dict[str, Any]) -> tuple[int, Any]:
         shown = self.inline.get(str(params["inline_message_id"]))
         if shown is None:
-            return 400, _error("Bad Request: MESSAGE_ID_INVALID")
+            return 400, error_body("Bad Request: MESSAGE_ID_INVALID")
         before = (shown.text, shown.buttons)
         if name == "editMessageText":
             shown.text = str(params.get("text", ""))
-        shown.buttons = _keyboard(params)
+        shown.buttons = keyboard_of(params)
         if (shown.text, shown.buttons) == before:
-            return 400, _error("Bad Request: message is not modified: specified new message "
+            return 400, error_body("Bad Request: message is not modified: specified new message "
                                "content and reply markup are exactly the same")
         return 200, True
 
@@ -363,49 +364,3 @@ def message_of(shown: Shown, me: User) -> dict[str, Any]:
 
 def _rich_source(rich: dict[str, Any]) -> str:
     return str(rich.get("markdown") or rich.get("html") or json.dumps(rich.get("blocks", [])))
-
-
-def _params(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
-    """The method's parameters as aiogram sends them (the bot's defaults filled in, empty
-    ones left out), as JSON values."""
-    session = bot.session
-    params: dict[str, Any] = {}
-    for name in type(method).model_fields:
-        value = session.prepare_value(getattr(method, name), bot=bot, files={},
-                                      _dumps_json=False)
-        if value is None or value in ({}, [], ""):
-            continue
-        params[name] = json.loads(json.dumps(value, default=_plain))
-    return params
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json", exclude_none=True)
-    return str(value)
-
-
-def _numeric(value: int | str) -> bool:
-    return str(value).lstrip("-").isdigit()
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"ok": False, "error_code": 400, "description": description}
-
-
-def _keyboard(params: dict[str, Any]) -> list[list[dict[str, Any]]]:
-    markup = params.get("reply_markup")
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    if isinstance(markup, dict):
-        return list(markup.get("inline_keyboard") or [])
-    return []
-
-
-def _returns(returning: Any, kind: type) -> bool:
-    """Whether a method's result type is `kind` (or a union holding it, or a list)."""
-    if returning is kind or typing.get_origin(returning) is kind:
-        return True
-    if isinstance(returning, types.UnionType) or typing.get_origin(returning) is typing.Union:
-        return any(_returns(arg, kind) for arg in typing.get_args(returning))
-    return isinstance(returning, type) and issubclass(returning, kind)
