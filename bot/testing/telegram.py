@@ -115,6 +115,9 @@ class FakeTelegram(BaseSession):
         # getChatMember's answers per chat (user id -> status: "member", "left", ...): a chat
         # listed here answers "left" for anyone not in it; any other chat, "member".
         self.members: dict[int, dict[int, str]] = {}
+        # Supergroups with Topics on (getChat's `is_forum`): a tester's forum groups and the
+        # deployment's support chat, which `fmbot check` proves is one in production.
+        self.forums: set[int] = set()
 
     def set_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
         """What getChatMember says of `user_id` in `chat_id` from now on ("member",
@@ -258,9 +261,10 @@ class FakeTelegram(BaseSession):
         if returns(returning, ChatFullInfo):
             return 200, {"id": chat_id or 0, "type": "private" if (chat_id or 0) > 0
                          else "supergroup", "accent_color_id": 0, "max_reaction_count": 11,
+                         **({"is_forum": True} if chat_id in self.forums else {}),
                          "accepted_gift_types": {"unlimited_gifts": False,
                          "limited_gifts": False, "unique_gifts": False,
-                         "premium_subscription": False}}
+                         "premium_subscription": False, "gifts_from_channels": False}}
         if returns(returning, list):
             return 200, []
         return 200, True

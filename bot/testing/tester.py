@@ -81,7 +81,9 @@ def run_settings(folder: Path, overrides: Mapping[str, object] | None = None) ->
         "redis_url": "",
         "metrics_listen": "",
     }
-    values.update({str(k).lower(): v for k, v in (overrides or {}).items()})
+    # A path is given as the environment would give it (KB_PATH is a list of paths there).
+    values.update({str(k).lower(): str(v) if isinstance(v, Path) else v
+                   for k, v in (overrides or {}).items()})
     try:
         return Settings(_env_file=None, **values)
     except Exception as exc:  # pydantic's ValidationError: one line per variable
@@ -143,6 +145,8 @@ class BotTester:
         folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
         settings = run_settings(folder, self._overrides)
         self.settings = settings
+        if settings.support_chat_id:
+            self.telegram.forums.add(settings.support_chat_id)
         parts = parts_of(self.app)
         parts.use_plugins(settings.fmbot_plugins)
         self._stack.callback(_release, parts)
@@ -187,6 +191,8 @@ class BotTester:
         """A supergroup the bot is in (ids from -1001000000001 down)."""
         if id is None:
             id, self._next_group = -1001000000000 - self._next_group, self._next_group + 1
+        if forum:
+            self.telegram.forums.add(id)
         return TestGroup(self, id, title, forum)
 
     def next_update_id(self) -> int:

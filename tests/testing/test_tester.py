@@ -203,3 +203,15 @@ async def test_a_photo_goes_to_the_vision_model(tmp_path: Path) -> None:
     assert vision["model"].endswith("gemma-3-27b-it/latest"), "the OpenAI-compatible vision model"
     parts = vision["messages"][-1]["content"]
     assert any(p.get("type") == "image_url" for p in parts)
+
+
+async def test_the_support_desk_takes_a_handoff_in_the_testers_telegram() -> None:
+    # The deployment's support chat is a forum (fmbot check proves it in production), so the
+    # desk works in the tester as it does live: /operator opens a topic in the support chat.
+    support = -1001234567890
+    async with BotTester(App(env_file=None), model=EchoModel(),
+                         settings={"SUPPORT_CHAT_ID": support}) as tester:
+        reply = await tester.user("Anna").says("/operator")
+        topics = [call for call in tester.sent if call.method == "createForumTopic"]
+    assert [call.params["chat_id"] for call in topics] == [support]
+    assert "no person" not in reply.text.lower()

@@ -183,6 +183,8 @@ async def evaluated_bot(
                                  timeout=httpx.Timeout(settings.yandex_idle_timeout))
         stack.push_async_callback(http.aclose)
         telegram = FakeTelegram()
+        if settings.support_chat_id:  # a forum in production, as `fmbot check` proves
+            telegram.forums.add(settings.support_chat_id)
         built = await stack.enter_async_context(built_bot(
             settings, factory.system_prompt, app=factory.app, bot=telegram.make_bot(),
             http=http, kb_background=False, pacing=unpaced, wrap_tools=stubs.wrap,

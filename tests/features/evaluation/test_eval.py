@@ -218,3 +218,50 @@ async def test_the_customer_presses_an_inline_button_through_the_kits_telegram(
     assert lines[4][1].endswith("Done: ticket T-5 opened")
     assert opened == []
     assert run["passed"] is True
+
+
+async def test_the_customer_asks_for_a_person_with_the_desks_button(tmp_path: Path) -> None:
+    # The desk puts "Ask a person" under the bot's answer; the simulated customer presses it
+    # under an answer the knowledge base could not give, as a person would; the desk opens
+    # the case, and the run ends handed off (the desk's record, not the judge's reading).
+    bot = ScriptedModel(otherwise="NO_ANSWER_IN_SOURCES")
+    customer = ScriptedModel(otherwise="Please close my account.")
+    customer.when(lambda r: "Ask a person" in r.question).answer("[press: Ask a person]")
+    judge = ScriptedModel(otherwise=json.dumps({
+        "criteria": [{"holds": True, "line": 2, "evidence": "the bot's answer"}],
+        "must_not": [], "resolved": False, "resolved_line": 0,
+        "handed_off": False, "handed_off_line": 0}))
+    cases = """\
+[[case]]
+name = "close my account"
+persona = "Ivan, brief"
+goal = "close his account, which only a person can do"
+criteria = ["says it cannot close the account itself"]
+handoff = true
+max_turns = 3
+"""
+    models = Models(bot, customer, judge)
+    file = tmp_path / "cases.toml"
+    file.write_text(cases, encoding="utf-8")
+    out = tmp_path / "out.json"
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "delivery.md").write_text("# Delivery\n\nOrders ship within two days.\n",
+                                    encoding="utf-8")
+    settings = run_settings(tmp_path, {"EVAL_CUSTOMER_MODEL": "customer-model",
+                                       "EVAL_JUDGE_MODEL": "judge-model",
+                                       "SUPPORT_CHAT_ID": -1001234567890, "KB_PATH": kb,
+                                       "KB_MODE": "strict", "KB_MIN_SCORE": 0.99})
+    factory = Factory(parts_of(App(env_file=None)), settings,
+                      settings.resolved_system_prompt())
+    args = parser().parse_args(["eval", str(file), "--json", str(out)])
+    status = await run_eval(factory, args, transport=models.transport())
+    run = json.loads(out.read_text(encoding="utf-8"))["cases"][0]["results"][0]
+    lines = [(line["speaker"], line["text"]) for line in run["transcript"]]
+    assert "[buttons:" in lines[1][1]
+    assert "Ask a person" in lines[1][1]
+    assert lines[2] == ("customer", "[press: Ask a person]")
+    assert run["ending"] == "handoff"
+    assert run["handed_off"] is True
+    assert run["passed"] is True
+    assert status == 0
