@@ -17,7 +17,7 @@ BAR_HEIGHT = 22
 BAR_GAP = 8
 LABEL_WIDTH = 260
 BAR_WIDTH = 420
-CHART_WIDTH = LABEL_WIDTH + BAR_WIDTH + 70
+CHART_WIDTH = LABEL_WIDTH + BAR_WIDTH + 110  # room for "100% (30/30)"
 
 _STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
@@ -154,8 +154,8 @@ def _evidence(run: Run, check: CheckResult, *, forbidden: bool) -> str:
     mark = "✔" if check.ok else "✘"
     kind = "must not" if forbidden else "criterion"
     where = f"line {check.line}" if run.transcript.line(check.line) else "no line"
-    return (f"<li>{mark} {kind}: {escape(check.text)} — <i>{where}</i>: "
-            f"{escape(check.evidence)}</li>")
+    said = f": {escape(check.evidence)}" if check.evidence else ""
+    return f"<li>{mark} {kind}: {escape(check.text)} — <i>{where}</i>{said}</li>"
 
 
 def _transcript(run: Run, pointed: set[int]) -> str:

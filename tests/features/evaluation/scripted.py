@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
-from bot.testing import ModelRequest, ScriptedModel
+import httpx
+
+from bot.testing import ModelRequest, ScriptedModel, TestModel
 
 # Anna asks where order A-1 is (a stub answers order_status); Boris wants his money back.
 TWO_CASES = """\
@@ -70,3 +72,25 @@ def judge_model() -> ScriptedModel:
     judge.when(lambda r: "where order A-1 is" in r.system).answer(verdict(True, False, 3))
     judge.when(lambda r: "broken blender" in r.system).answer(verdict(False, True, 2))
     return judge
+
+
+class Models(TestModel):
+    """The bot's, the customer's and the judge's models behind one transport: a request goes
+    to the model its `modelUri` names (EVAL_CUSTOMER_MODEL, EVAL_JUDGE_MODEL, else the bot)."""
+
+    def __init__(self, bot: TestModel, customer: TestModel, judge: TestModel) -> None:
+        super().__init__()
+        self.bot, self.customer, self.judge = bot, customer, judge
+
+    async def respond(self, request: httpx.Request) -> httpx.Response:
+        try:
+            body = json.loads(request.content or b"{}")
+        except ValueError:
+            body = {}
+        uri = str(body.get("modelUri") or body.get("model") or "") if isinstance(
+            body, dict) else ""
+        if "customer-model" in uri:
+            return await self.customer.respond(request)
+        if "judge-model" in uri:
+            return await self.judge.respond(request)
+        return await self.bot.respond(request)

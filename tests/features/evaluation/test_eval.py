@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot import App, ToolContext
@@ -17,35 +16,19 @@ from bot.cli.dispatch import parser
 from bot.cli.factory import Factory
 from bot.config import ConfigError
 from bot.features.evaluation.cli import run_eval
-from bot.testing import ScriptedModel, TestModel
+from bot.testing import ScriptedModel
 from bot.testing.tester import run_settings
 from tests.features.evaluation.scripted import TWO_CASES as CASES
-from tests.features.evaluation.scripted import bot_model, customer_model, judge_model, verdict
+from tests.features.evaluation.scripted import (
+    Models,
+    bot_model,
+    customer_model,
+    judge_model,
+    verdict,
+)
 
 pytestmark = [pytest.mark.timeout(120)]
 
-
-
-class Models(TestModel):
-    """The bot's, the customer's and the judge's models behind one transport: a request goes
-    to the model its `modelUri` names (EVAL_CUSTOMER_MODEL, EVAL_JUDGE_MODEL, else the bot)."""
-
-    def __init__(self, bot: TestModel, customer: TestModel, judge: TestModel) -> None:
-        super().__init__()
-        self.bot, self.customer, self.judge = bot, customer, judge
-
-    async def respond(self, request: httpx.Request) -> httpx.Response:
-        try:
-            body = json.loads(request.content or b"{}")
-        except ValueError:
-            body = {}
-        uri = str(body.get("modelUri") or body.get("model") or "") if isinstance(
-            body, dict) else ""
-        if "customer-model" in uri:
-            return await self.customer.respond(request)
-        if "judge-model" in uri:
-            return await self.judge.respond(request)
-        return await self.bot.respond(request)
 
 
 def shop() -> tuple[App, list[str]]:

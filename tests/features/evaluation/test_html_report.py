@@ -12,13 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.testing import ScriptedModel
-from tests.features.evaluation.test_eval import (
-    Models,
-    bot_model,
-    customer_model,
-    evaluate,
-    judge_model,
-)
+from tests.features.evaluation.scripted import Models, bot_model, customer_model, judge_model
+from tests.features.evaluation.test_eval import evaluate
 
 pytestmark = [pytest.mark.timeout(120)]
 
