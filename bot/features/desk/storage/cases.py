@@ -161,6 +161,18 @@ class DeskRepository:
         await self.session.flush()
         return turn
 
+    async def first_questions(self, case_ids: Sequence[int]) -> dict[int, int]:
+        """Each case's first answered question (its message id): where its dialogue starts."""
+        if not case_ids:
+            return {}
+        rows = await self.session.execute(
+            select(DeskTurn.case_id, func.min(DeskTurn.question_message_id))
+            .where(DeskTurn.case_id.in_(list(case_ids)),
+                   DeskTurn.question_message_id.is_not(None))
+            .group_by(DeskTurn.case_id)
+        )
+        return {int(case): int(first) for case, first in rows.all() if first is not None}
+
     async def turn_for_question(self, case_id: int, question_message_id: int) -> DeskTurn | None:
         return await self.session.scalar(
             select(DeskTurn).where(
@@ -180,11 +192,13 @@ class DeskRepository:
         return list(rows)
 
     async def recent_dialogue(
-        self, user_id: int, limit: int, *, before: dt.datetime | None = None
+        self, user_id: int, limit: int, *, before: dt.datetime | None = None,
+        from_id: int | None = None, below_id: int | None = None,
     ) -> list[tuple[str, str]]:
-        """The last ``limit`` messages of the user's private chat (stored before `before`, when
-        given), oldest first: (role, text); role "operator" for what a person answered (an
-        assistant message with an author)."""
+        """The last ``limit`` messages of the user's private chat (stored before `before`,
+        and from the message `from_id` up to below `below_id`, when given), oldest first:
+        (role, text); role "operator" for what a person answered (an assistant message with
+        an author)."""
         query = (
             select(Message.role, Message.text, Message.author_user_id)
             .join(Conversation, Conversation.id == Message.conversation_id)
@@ -192,6 +206,10 @@ class DeskRepository:
         )
         if before is not None:
             query = query.where(Message.created_at < before)
+        if from_id is not None:
+            query = query.where(Message.id >= from_id)
+        if below_id is not None:
+            query = query.where(Message.id < below_id)
         rows = (await self.session.execute(query.order_by(Message.id.desc()).limit(limit))).all()
         return [
             ("operator" if role is MessageRole.ASSISTANT and author else str(role), text)

@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Executable, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.features.desk.storage.insights_models import FaqDraft, FaqDraftStatus
+from bot.features.desk.storage.insights_models import DeskScore, FaqDraft, FaqDraftStatus
 from bot.features.desk.storage.models import (
     DeskCase,
     DeskErasure,
@@ -44,7 +44,10 @@ class DeskErasureRepository:
                 row.conversations += count
         ids = select(DeskCase.id).where(condition)
         # FAQ drafts nobody reviewed go with their case; reviewed ones were unlinked
-        # from it at review. Summaries, tags and jobs go with the case (ON DELETE CASCADE).
+        # from it at review. Summaries, tags and jobs go with the case (ON DELETE CASCADE);
+        # scores too, deleted here as well so that no database without enforced foreign keys
+        # keeps a verdict (and its evidence line) of a forgotten conversation.
+        await self._run(delete(DeskScore).where(DeskScore.case_id.in_(ids)))
         await self._run(
             delete(FaqDraft).where(
                 FaqDraft.case_id.in_(ids), FaqDraft.status == FaqDraftStatus.PENDING

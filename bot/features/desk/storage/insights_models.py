@@ -1,4 +1,5 @@
-"""The desk's learning loop: deferred model jobs, case insights, FAQ drafts, places."""
+"""The desk's learning loop: deferred model jobs, case insights, FAQ drafts, places,
+conversation scores."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -132,3 +134,32 @@ class DeskPlace(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     thread_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class ScoreStatus(StrEnum):
+    SCORED = "scored"  # the scorer's answer parsed and passed validation
+    UNSCORED = "unscored"  # its answer did not (or the job gave up): never counted resolved
+
+
+class DeskScore(Base):
+    """The quality scorer's verdict on a finished conversation (issue 66): resolved or not,
+    answered from the knowledge base or not, the tone, a policy breach if any, with the
+    transcript line that shows it. Goes with its case (/forget, retention)."""
+
+    __tablename__ = "desk_scores"
+
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("desk_cases.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False,
+    )
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[ScoreStatus] = mapped_column(string_enum(ScoreStatus))
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    from_knowledge_base: Mapped[bool | None] = mapped_column(Boolean)
+    tone: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[int | None] = mapped_column(Integer)  # 1 (worst) - 5 (best)
+    breach: Mapped[str | None] = mapped_column(Text)  # scrubbed; None: no breach
+    evidence_line: Mapped[int | None] = mapped_column(Integer)  # 1-based, in the transcript
+    evidence: Mapped[str | None] = mapped_column(Text)  # scrubbed quote of that line
+    error: Mapped[str | None] = mapped_column(Text)  # why it is unscored
+    scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
