@@ -113,8 +113,48 @@ def gap_label(transcript: str) -> dict[str, Any]:
     return {"title": " ".join(words).capitalize() or "Untitled"}
 
 
+NOT_FOUND = ("not found", "couldn't find", "could not find", "no information", "не нашёл",
+             "не нашел", "нет информации")
+UNHAPPY = ("didn't help", "did not help", "useless", "still broken", "doesn't work",
+           "не помогло", "не работает", *NEGATIVE)
+PROMISES = ("refund you", "верну вам", "вернём вам", "вернем вам")
+RUDE = ("stupid", "idiot", "глуп", "идиот")
+
+
+def qa_score(transcript: str) -> dict[str, Any]:
+    """A finished conversation's quality verdict, from numbered lines ("3 user: ..."):
+    unresolved when the user's last line is unhappy or nobody answered; a promise of a refund
+    is a policy breach (its line the evidence); rude words make the tone rude."""
+    lines: list[tuple[int, str, str]] = []
+    for raw in transcript.splitlines():
+        number, _, rest = raw.partition(" ")
+        role, sep, text = rest.partition(":")
+        if number.isdigit() and sep:
+            lines.append((int(number), role.strip(), text.strip()))
+    users = [(n, t) for n, r, t in lines if r == "user"]
+    answers = [(n, r, t) for n, r, t in lines if r in ("bot", "operator")]
+    bots = [t for _, r, t in answers if r == "bot"]
+    unhappy = bool(users) and any(w in users[-1][1].lower() for w in UNHAPPY)
+    breach = next(((n, t) for n, _, t in answers if any(w in t.lower() for w in PROMISES)),
+                  None)
+    rude = next(((n, t) for n, _, t in answers if any(w in t.lower() for w in RUDE)), None)
+    resolved = bool(answers) and not unhappy
+    evidence = breach or rude or (users[-1] if users else (0, ""))
+    score = 1 if breach or rude else 5 if resolved else 2
+    return {
+        "resolved": resolved,
+        "from_knowledge_base": bool(bots) and not any(
+            w in t.lower() for t in bots for w in NOT_FOUND),
+        "tone": "rude" if rude else "neutral",
+        "score": score,
+        "policy_breach": "promised a refund" if breach else "",
+        "evidence_line": evidence[0],
+        "evidence": evidence[1][:200],
+    }
+
+
 KNOWN = {"handoff_summary": handoff_summary, "case_summary": case_summary,
-         "faq_drafts": faq_drafts, "gap_label": gap_label}
+         "faq_drafts": faq_drafts, "gap_label": gap_label, "qa_score": qa_score}
 
 
 def filled(schema: dict[str, Any]) -> Any:

@@ -8,6 +8,7 @@ from bot.features.desk.domain.views import CaseView, Requester
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskCase, RelayDirection
 from bot.features.desk.storage.relays import DeskRelayRepository
+from bot.features.desk.storage.scores import DeskScoreRepository
 from bot.storage.models import ToolCall
 from bot.storage.repositories import ToolCallRepository, UserRepository
 
@@ -104,6 +105,28 @@ class CaseReads:
             if r.text
         ]
 
+    async def case_dialogue(self, case_id: int, limit: int = 60) -> list[tuple[str, str]]:
+        """The whole conversation, oldest first, as ("user" | "bot" | "operator", text): the
+        private chat's messages from its first answered question up to the next
+        conversation's (by message id: a case opens when its first answer is noted, after
+        the question was stored), before a handoff; then the relayed messages."""
+        async with self.state.sessionmaker() as session:
+            case, _, after = await DeskScoreRepository(session).neighbours(case_id)
+            if case is None:
+                return []
+            repo = DeskRepository(session)
+            firsts = await repo.first_questions([case_id] + ([after.id] if after else []))
+            said: list[tuple[str, str]] = []
+            if case_id in firsts:
+                said = await repo.recent_dialogue(
+                    case.user_id, limit, before=case.handoff_at, from_id=firsts[case_id],
+                    below_id=firsts.get(after.id) if after is not None else None,
+                )
+        lines = [("bot" if role == "assistant" else role, text) for role, text in said]
+        if case.handoff_at is not None:
+            lines += await self.case_transcript(case_id)
+        return lines[-limit:]
+
     async def sources_tried(self, case_id: int) -> list[str]:
         async with self.state.sessionmaker() as session:
             turns = await DeskRepository(session).turns_of([case_id])
@@ -146,3 +169,4 @@ class CaseReads:
         async with self.state.sessionmaker() as session:
             user = await UserRepository(session).get(user_id)
         return user is not None and user.blocked
+

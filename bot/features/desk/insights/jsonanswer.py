@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Model output is untrusted: an answer this long is not what any job asked for (the longest,
+# FAQ drafts, is a few thousand characters), and is not parsed at all.
+MAX_CHARS = 64_000
 
-def parse_json(text: str) -> dict[str, Any] | None:
-    """The JSON object in the model's answer (a ```json fence tolerated); None when none."""
+
+def parse_json(text: str, limit: int = MAX_CHARS) -> dict[str, Any] | None:
+    """The JSON object in the model's answer (a ```json fence tolerated); None when none, or
+    when the answer is longer than `limit` characters."""
+    if len(text) > limit:
+        return None
     body = text.strip()
     if body.startswith("```"):
         body = body.strip("`")

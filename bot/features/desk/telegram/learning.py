@@ -2,8 +2,9 @@
 
 The handoff's summary and tags edited into its card, the final summary stored, FAQ drafts
 posted for review in the "Knowledge base" topic, the content-gap report posted there every
-INSIGHTS_INTERVAL; at start, the jobs a stop left behind (never resubmitted) and the ones it
-kept from being asked for.
+INSIGHTS_INTERVAL, every finished conversation scored (at /close, and by a sweep for the
+ones the bot kept, once a day has passed without a message); at start, the jobs a stop left
+behind (never resubmitted) and the ones it kept from being asked for.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from aiogram.methods import SendMessage
 
 from bot.features.desk.domain import CaseView, DeskService
 from bot.features.desk.insights import InsightJobs, JobResult, NotYet
-from bot.features.desk.insights.kinds import FAQ, FINAL, HANDOFF
+from bot.features.desk.insights.kinds import FAQ, FINAL, HANDOFF, QA
+from bot.features.desk.insights.qa import ConversationScores
 from bot.features.desk.insights.summaries import CaseSummaries
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.models import DeskStatus
@@ -51,6 +53,7 @@ class DeskLearning:
         faq: FaqDrafts | None = None,
         gaps: GapAnalysis | None = None,
         gaps_every: float = 86400.0,
+        score_every: float = 600.0,
         one_process: bool = True,
     ) -> None:
         self.service = service
@@ -67,11 +70,15 @@ class DeskLearning:
         self.gaps = gaps
         self.gaps_every = gaps_every
         self.one_process = one_process
+        self.scores = ConversationScores(insights, service.sessionmaker)
+        self.score_every = score_every
 
     async def start(self, spawn: Callable[[Awaitable[Any]], None]) -> None:
         self.insights.on_done(HANDOFF, self._summary_arrived)
         self.insights.on_done(FINAL, self._final_summary_arrived)
         self.insights.on_failed(HANDOFF, self._summary_failed)
+        self.insights.on_done(QA, self._score_arrived)
+        self.insights.on_failed(QA, self.scores.failed)
         await self.summaries.resume(self.service.cases.handoff_context)
         await self._resume_closed()
         if self.kb_review is not None:
@@ -80,6 +87,7 @@ class DeskLearning:
             spawn(self._post_drafts())
         if self.gaps is not None:
             spawn(self._gaps_forever())
+        spawn(self._score_forever())
         # What a stop left unfinished, polled (not resubmitted); one process takes over the
         # leases its killed predecessor left, replicas wait for them to expire.
         await self.insights.sweep(take_over=self.one_process)
@@ -102,6 +110,42 @@ class DeskLearning:
                 await self.faq.request(case.id, case.user_id, lines)
         except Exception:
             log.exception("support desk: no final summary job for case %s", case.id)
+
+    async def request_score(self, case: CaseView) -> None:
+        """The closed conversation's quality score (the bot's own are found by the sweep)."""
+        try:
+            lines = await self.service.cases.case_dialogue(case.id)
+            await self.scores.request(case.id, case.user_id, lines)
+        except Exception:
+            log.exception("support desk: no score job for case %s", case.id)
+
+    async def score_finished(self, now: dt.datetime | None = None) -> int:
+        """Ask for the score of every finished conversation without one (`now`: the time
+        the sweep judges "a day without a message" by)."""
+        return await self.scores.score_finished(self.service.cases.case_dialogue, now)
+
+    async def _score_arrived(self, result: JobResult) -> None:
+        await self.scores.store(result)
+
+    async def _score_forever(self) -> None:
+        """Every `score_every` seconds, one replica (the one whose claim wins) asks for the
+        scores of the conversations that finished meanwhile."""
+        every = dt.timedelta(seconds=self.score_every)
+        while True:
+            try:
+                async with self.service.sessionmaker() as session:
+                    mine = await InsightJobRepository(session).claim_run(
+                        "qa_sweep", dt.datetime.now(dt.UTC), every
+                    )
+                    await session.commit()
+                if mine:
+                    await self.score_finished()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("support desk: scoring finished conversations failed; tried "
+                              "next time")
+            await asyncio.sleep(self.score_every)
 
     async def _summary_arrived(self, result: JobResult) -> None:
         """Store the summary and tags, and edit them into the card. A card not posted yet

@@ -256,6 +256,7 @@ class SupportDesk(BotService):
         await self.tell(case.user_id, t("desk_closed_user"))
         if self.learning is not None:
             await self.learning.request_final_summary(case)
+            await self.learning.request_score(case)
         if self.options.csat:
             await self.notes.ask_rating(case, t)
         return True
