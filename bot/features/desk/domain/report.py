@@ -24,10 +24,12 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.desk.domain.hours import SupportHours
+from bot.features.desk.domain.quality import Quality, compute_quality, quality_lines
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.erasure import DeskErasureRepository
 from bot.features.desk.storage.insight_jobs import InsightJobRepository, JobCount
 from bot.features.desk.storage.models import DeskCase, DeskStatus, DeskTurn
+from bot.features.desk.storage.scores import DeskScoreRepository
 from bot.plurals import quantity
 from bot.storage.models import utcnow
 
@@ -59,6 +61,7 @@ class Report:
     # What users wrote after rating (newest first): when, the score, the text.
     comments: list[tuple[dt.datetime, int | None, str]] = field(default_factory=list)
     jobs: list[JobCount] = field(default_factory=list)  # deferred model jobs
+    quality: Quality | None = None  # the scores' figures (issue 66)
 
 
 # Words that say nothing about the topic of a question (grouping ignores them).
@@ -105,6 +108,13 @@ async def build_report(
         insights_repo = InsightJobRepository(session)
         insights = await insights_repo.insights([c.id for c in cases])
         jobs = await insights_repo.counts(start)
+        scores_repo = DeskScoreRepository(session)
+        users = [c.user_id for c in cases]
+        quality = compute_quality(
+            cases, await scores_repo.scores([c.id for c in cases]),
+            await scores_repo.openings_of(users, start), await scores_repo.topics(users),
+            start=start, end=end,
+        )
     report = compute(cases, turns, deleted, hours, start, end)
     for row in report.rows:
         found = insights.get(int(str(row["conversation"])))
@@ -120,7 +130,7 @@ async def build_report(
                 "language_confidence": found.language_confidence,
                 "final_summary": " ".join((found.final_summary or "").split()),
             })
-    return dataclasses.replace(report, jobs=jobs)
+    return dataclasses.replace(report, jobs=jobs, quality=quality)
 
 
 def compute(
@@ -290,6 +300,8 @@ def format_report(r: Report, limit_gaps: int = 10, limit_comments: int = 10) -> 
         lines.append(f"CSAT: cannot be computed: no rating yet (0 of {r.csat_asked} asked)")
     else:
         lines.append("CSAT: cannot be computed: nobody was asked to rate")
+    if r.quality is not None:
+        lines.extend(quality_lines(r.quality))
     if r.comments:
         lines.append("Rating comments (newest first):")
         for when, score, text in r.comments[:limit_comments]:
