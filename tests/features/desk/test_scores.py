@@ -1,0 +1,170 @@
+"""Every finished conversation scored (issue 66), through the real TelegramApp against the
+fake Bot API and the fake Yandex server's completionAsync: what counts as a verified
+resolution and what does not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+from bot.features.desk.domain.report import format_report
+from bot.features.desk.storage.insights_models import DeskScore, InsightJobStatus, ScoreStatus
+from bot.storage.database import Database
+from tests.desk.harness import OPERATOR, SUPPORT, desk_world
+from tests.features.desk.scoring import (
+    a_day_later,
+    cases_of,
+    eventually,
+    move_back,
+    qa_jobs,
+    qa_submits,
+    report_at,
+    scores,
+)
+
+pytestmark = pytest.mark.timeout(120)
+MODEL = "yandexgpt/latest"
+
+
+async def test_a_conversation_the_bot_resolved_alone_is_scored_async_and_verified(
+    sqlite_database: Database,
+) -> None:
+    async with desk_world(sqlite_database, insights=MODEL) as w:
+        w.fm.text_pending_polls = 2
+        user = 8001
+        w.tg.send_user_message(user, "How do I change my delivery address?")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
+        later = await a_day_later(w)
+        [job] = await qa_jobs(w.db)
+        assert (job.mode, job.status) == ("async", InsightJobStatus.APPLIED)
+        assert job.operation_id
+        [sent] = qa_submits(w)
+        transcript = str(sent["messages"][-1]["text"])  # type: ignore[index]
+        assert transcript.splitlines() == [
+            "1 user: How do I change my delivery address?",
+            "2 bot: Echo: How do I change my delivery address?",
+        ]
+        [case] = await cases_of(w.db, user)
+        score = (await scores(w.db))[case.id]
+        assert score.status is ScoreStatus.SCORED
+        assert (score.resolved, score.from_knowledge_base, score.tone, score.score) == (
+            True, True, "neutral", 5)
+        assert (score.evidence_line, score.evidence) == (
+            1, "user: How do I change my delivery address?")
+    report = await report_at(sqlite_database, later)
+    assert report.quality is not None
+    assert report.quality.total().verified == 1
+    text = format_report(report)
+    assert "Verified resolution: 1 of 1 scored conversations (100%)" in text
+
+
+async def test_a_user_back_within_a_day_is_not_a_verified_resolution(
+    sqlite_database: Database,
+) -> None:
+    async with desk_world(sqlite_database, insights=MODEL) as w:
+        user = 8002
+        w.tg.send_user_message(user, "How do I change my delivery address?")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
+        [first] = await cases_of(w.db, user)
+        await move_back(w.db, first.id, hours=30)  # yesterday's conversation, over by now
+        w.tg.send_user_message(user, "The address is still the old one")
+        await w.wait_for(lambda: len(w.texts(user)) == 2)
+        await w.settle()
+        assert len(await cases_of(w.db, user)) == 2  # a new conversation: a repeat
+        later = await a_day_later(w)
+        both = await scores(w.db)
+        assert both[first.id].resolved  # the scorer read the first one as resolved ...
+    report = await report_at(sqlite_database, later)
+    assert report.quality is not None
+    whole = report.quality.total()
+    assert whole.resolved == 2
+    assert whole.verified == 1  # ... but the user came back within a day: only the second
+    assert report.quality.repeats == 1
+    assert "Verified resolution: 1 of 2 scored conversations (50%)" in format_report(report)
+
+
+async def test_a_conversation_a_person_closed_is_scored_but_never_verified(
+    sqlite_database: Database,
+) -> None:
+    async with desk_world(sqlite_database, insights=MODEL) as w:
+        user = 8003
+        w.tg.send_user_message(user, "My parcel is late")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
+        w.tg.send_user_message(user, "/operator")
+        thread = await w.wait_for(lambda: w.topic_of(user))
+        await w.wait_for(lambda: w.in_topic(thread))
+        answer = "The courier brings it tomorrow before noon."
+        w.tg.send_user_message(SUPPORT, answer, user=OPERATOR, thread_id=thread)
+        await w.wait_for(lambda: answer in w.texts(user))
+        await w.close_for_rating(user, thread)  # /close asks for the score at once
+        [case] = await cases_of(w.db, user)
+        score = await eventually(lambda: _scored(w.db, case.id))
+        assert score.resolved
+        [sent] = qa_submits(w)
+        assert f"operator: {answer}" in str(sent["messages"][-1]["text"])  # type: ignore[index]
+    report = await report_at(sqlite_database, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert report.quality is not None
+    whole = report.quality.total()
+    assert (whole.scored, whole.resolved, whole.verified, whole.handed_over) == (1, 1, 0, 1)
+    text = format_report(report)
+    assert "Verified resolution: 0 of 1 scored conversations (0%)" in text
+    # The worst-scored list links the conversation's topic in the support chat.
+    assert f"https://t.me/c/{str(SUPPORT)[4:]}/{thread}" in text
+
+
+async def _scored(db: Database, case_id: int) -> DeskScore | None:
+    return (await scores(db)).get(case_id)
+
+
+async def test_a_scorer_answer_that_does_not_validate_is_unscored_and_never_resolved(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, "bot.features.desk.insights.qa")
+    async with desk_world(sqlite_database, insights=MODEL) as w:
+        user = 8004
+        w.tg.send_user_message(user, "How do I change my delivery address?")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
+        # JSON, but "yes" is not a boolean: a lenient reading would count it resolved.
+        w.fm.queue_reply('{"resolved": "yes", "from_knowledge_base": true, "tone": "warm", '
+                         '"score": 5, "policy_breach": "", "evidence_line": 1, '
+                         '"evidence": "thanks"}')
+        later = await a_day_later(w)
+        [case] = await cases_of(w.db, user)
+        score = (await scores(w.db))[case.id]
+        assert score.status is ScoreStatus.UNSCORED
+        assert score.resolved is None
+        assert "resolved" in (score.error or "")
+    said = [r.getMessage() for r in caplog.records]
+    assert any(f"conversation {case.id} unscored: resolved" in m for m in said)
+    report = await report_at(sqlite_database, later)
+    assert report.quality is not None
+    whole = report.quality.total()
+    assert (whole.scored, whole.unscored, whole.resolved, whole.verified) == (1, 1, 0, 0)
+
+
+async def test_a_scorer_answer_that_is_not_json_is_retried_then_unscored(
+    sqlite_database: Database,
+) -> None:
+    async with desk_world(sqlite_database, insights=MODEL) as w:
+        user = 8005
+        w.tg.send_user_message(user, "How do I change my delivery address?")
+        await w.wait_for(lambda: w.texts(user))
+        await w.settle()
+        for _ in range(5):  # every attempt the job makes gets prose, not JSON
+            w.fm.queue_reply("The conversation went well, the user was resolved.")
+        later = await a_day_later(w)
+        [case] = await cases_of(w.db, user)
+        score = await eventually(lambda: _scored(w.db, case.id))
+        assert score.status is ScoreStatus.UNSCORED
+        [job] = await qa_jobs(w.db)
+        assert (job.status, job.attempts) == (InsightJobStatus.FAILED, 5)
+    report = await report_at(sqlite_database, later)
+    assert report.quality is not None
+    assert report.quality.total().verified == 0
+    assert "unscored 1" in format_report(report)
