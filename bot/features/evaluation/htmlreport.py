@@ -8,10 +8,12 @@ folded."""
 from __future__ import annotations
 
 from html import escape
-from pathlib import Path
 
 from bot.features.evaluation.report import CaseFigures, change, figures, tokens
 from bot.features.evaluation.runner import CheckResult, Run, Suite
+from bot.features.htmlpage import AMBER, GREEN, RED, cut, figure, page, svg_open, write_html
+
+__all__ = ["chart", "html_report", "write_html"]
 
 BAR_HEIGHT = 22
 BAR_GAP = 8
@@ -20,16 +22,6 @@ BAR_WIDTH = 420
 CHART_WIDTH = LABEL_WIDTH + BAR_WIDTH + 110  # room for "100% (30/30)"
 
 _STYLE = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
- color:#1d2430;background:#f6f7f9}
-main{max-width:980px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}
-.meta{color:#5b6472;font-size:13px}
-.summary{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
-.figure{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:10px 14px}
-.figure b{display:block;font-size:22px}
-.panel{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:14px 16px;
- margin:0 0 14px}
 .failed{border-left:5px solid #d1435b}.passed{border-left:5px solid #2e9d62}
 .reasons li{color:#a3263b}.evidence{font-size:13px;color:#39424f}
 table.transcript{border-collapse:collapse;width:100%;font-size:14px;margin-top:8px}
@@ -41,7 +33,6 @@ table.transcript{border-collapse:collapse;width:100%;font-size:14px;margin-top:8
 .transcript tr.tool td{color:#5b6472;font-family:ui-monospace,Menlo,monospace;font-size:12px}
 .transcript tr.pointed{background:#fff3c4}
 .change-worse{color:#a3263b;font-weight:600}.change-better{color:#2e7d4f}
-summary{cursor:pointer;font-weight:600}
 """
 
 
@@ -54,19 +45,14 @@ def html_report(suite: Suite, *, file: str, baseline: dict[str, float] | None = 
     failed = [run for run in suite.runs if not run.passed]
     good = [run for run in suite.runs if run.passed]
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        f"<title>fmbot eval: {escape(file)}</title>",
-        f"<style>{_STYLE}</style></head><body><main>",
         f"<h1>Simulated customers: {escape(file)}</h1>",
         f'<p class="meta">bot model {escape(suite.models.bot or "?")} · customer '
         f"{escape(suite.models.customer)} · judge {escape(suite.models.judge)} · "
         f"{suite.repeat} run(s) per case</p>",
         '<div class="summary">',
-        _figure("runs passed", f"{passed}/{len(suite.runs)} ({suite.pass_rate:.0%})"),
-        _figure(f"cases passing all {suite.repeat} run(s)", f"{every}/{len(figs)}"),
-        _figure("tokens", f"{spent['total']:,}"),
+        figure("runs passed", f"{passed}/{len(suite.runs)} ({suite.pass_rate:.0%})"),
+        figure(f"cases passing all {suite.repeat} run(s)", f"{every}/{len(figs)}"),
+        figure("tokens", f"{spent['total']:,}"),
         "</div>",
         "<h2>Pass rate per case</h2>",
         f'<div class="panel">{chart(figs, baseline)}</div>',
@@ -77,34 +63,24 @@ def html_report(suite: Suite, *, file: str, baseline: dict[str, float] | None = 
     parts += [_run_panel(run) for run in failed]
     parts.append(f'<h2 id="passes">Passed ({len(good)})</h2>')
     parts += [f"<details>{_run_panel(run, folded=True)}</details>" for run in good]
-    parts.append("</main></body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _figure(label: str, value: str) -> str:
-    return f'<div class="figure">{escape(label)}<b>{escape(value)}</b></div>'
+    return page(f"fmbot eval: {file}", parts, style=_STYLE)
 
 
 def chart(figs: list[CaseFigures], baseline: dict[str, float] | None = None) -> str:
     """A horizontal bar per case (its pass rate), as inline SVG; a case below the baseline's
     rate is marked with a tick at the old rate."""
     height = len(figs) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP + 18
-    items = [
-        f'<svg id="pass-rates" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'width="{CHART_WIDTH}" height="{height}" viewBox="0 0 {CHART_WIDTH} {height}" '
-        f'font-family="system-ui,sans-serif" font-size="13">',
-        "<title>Pass rate per case</title>",
-    ]
+    items = [svg_open("pass-rates", "Pass rate per case", CHART_WIDTH, height)]
     for index, fig in enumerate(figs):
         y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
         width = round(BAR_WIDTH * fig.pass_rate)
-        colour = "#2e9d62" if fig.all_passed else "#e0a526" if fig.passed else "#d1435b"
+        colour = GREEN if fig.all_passed else AMBER if fig.passed else RED
         middle = y + BAR_HEIGHT // 2 + 5
         items += [
             f'<g class="case" data-case="{escape(fig.name)}" '
             f'data-pass-rate="{fig.pass_rate:.4f}">',
             f'<text x="{LABEL_WIDTH - 8}" y="{middle}" text-anchor="end">'
-            f"{escape(_cut(fig.name, 34))}</text>",
+            f"{escape(cut(fig.name, 34))}</text>",
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{BAR_WIDTH}" height="{BAR_HEIGHT}" '
             f'fill="#eef0f3" rx="3"/>',
             f'<rect class="bar" x="{LABEL_WIDTH}" y="{y}" width="{width}" '
@@ -167,11 +143,3 @@ def _transcript(run: Run, pointed: set[int]) -> str:
     if not rows:
         return "<p>(no messages)</p>"
     return '<table class="transcript">' + "".join(rows) + "</table>"
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def write_html(path: Path, page: str) -> None:
-    path.write_text(page, encoding="utf-8")

@@ -1,0 +1,102 @@
+"""Self-contained HTML pages for the features' reports (`fmbot eval --report`, `fmbot report
+--html`): one file a lead opens anywhere, with no network. The CSS is inline, the charts are
+SVG drawn here, there is no script. Every value a page shows goes through `html.escape`
+(conversation text and model output are untrusted); the helpers escape what they are given.
+
+Standard library only: both features import it, it imports nothing of bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+BASE_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
+ color:#1d2430;background:#f6f7f9}
+main{max-width:980px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}
+.meta{color:#5b6472;font-size:13px}
+.summary{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
+.figure{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:10px 14px}
+.figure b{display:block;font-size:22px}
+.panel{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:14px 16px;
+ margin:0 0 14px}
+summary{cursor:pointer;font-weight:600}
+"""
+GREEN, AMBER, RED, GREY, INK, FAINT = (
+    "#2e9d62", "#e0a526", "#d1435b", "#eef0f3", "#1d2430", "#8a93a0")
+
+
+def page(title: str, body: Sequence[str], *, style: str = "") -> str:
+    """The whole document: `title` escaped here, `body` already HTML (escaped by its
+    makers), `style` added to the base style."""
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{BASE_STYLE}{style}</style></head><body><main>",
+        *body,
+        "</main></body></html>",
+    ]) + "\n"
+
+
+def figure(label: str, value: str) -> str:
+    """One headline figure, as a tile."""
+    return f'<div class="figure">{escape(label)}<b>{escape(value)}</b></div>'
+
+
+def svg_open(svg_id: str, title: str, width: int, height: int, font_size: int = 13) -> str:
+    """An inline SVG's opening tag and its accessible title (close it with "</svg>")."""
+    return (f'<svg id="{escape(svg_id)}" xmlns="http://www.w3.org/2000/svg" role="img" '
+            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'font-family="system-ui,sans-serif" font-size="{font_size}">'
+            f"<title>{escape(title)}</title>")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One day's column: `value` (None: nothing to show that day) and its label on top."""
+
+    label: str
+    value: float | None
+    text: str
+
+
+def columns(svg_id: str, title: str, points: Sequence[Column], *, maximum: float,
+            colour: str = GREEN) -> str:
+    """A column per point (a day), scaled to `maximum`, its text above it and its label
+    below; each column's group carries `data-label` and `data-value`."""
+    step, bar, top, plot = 44, 30, 18, 120
+    width = max(1, len(points)) * step + 20
+    height = top + plot + 34
+    items = [svg_open(svg_id, title, width, height, 11)]
+    base = top + plot
+    items.append(f'<line x1="10" x2="{width - 10}" y1="{base}" y2="{base}" stroke="{FAINT}"/>')
+    for index, point in enumerate(points):
+        x = 10 + index * step + (step - bar) // 2
+        value = "" if point.value is None else f"{point.value:.4f}"
+        items.append(f'<g class="column" data-label="{escape(point.label)}" '
+                     f'data-value="{value}">')
+        if point.value is not None and maximum > 0:
+            tall = round(plot * min(1.0, max(0.0, point.value / maximum)))
+            items.append(f'<rect class="bar" x="{x}" y="{base - tall}" width="{bar}" '
+                         f'height="{tall}" fill="{colour}" rx="2"/>')
+            items.append(f'<text x="{x + bar // 2}" y="{base - tall - 4}" '
+                         f'text-anchor="middle">{escape(point.text)}</text>')
+        items.append(f'<text x="{x + bar // 2}" y="{base + 14}" text-anchor="middle" '
+                     f'fill="{FAINT}">{escape(point.label)}</text></g>')
+    items.append("</svg>")
+    return "".join(items)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` within `limit` characters, an ellipsis marking a cut (escape it after)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def write_html(path: Path, html: str) -> None:
+    path.write_text(html, encoding="utf-8")
