@@ -45,11 +45,13 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class ReportSection:
-    """A feature's part of `fmbot report`: its text, and `write_csv(path)` when it writes rows
-    to the `--csv` file (it returns the line telling what it wrote)."""
+    """A feature's part of `fmbot report`: its text, `write_csv(path)` when it writes rows
+    to the `--csv` file and `write_html(path)` when it writes the `--html` page (each returns
+    the line telling what it wrote)."""
 
     text: str
     write_csv: Callable[[Path], str] | None = None
+    write_html: Callable[[Path], str] | None = None
 
 
 class ReportPart(Protocol):

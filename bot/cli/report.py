@@ -1,6 +1,6 @@
 """`fmbot report`: the features' figures (bot/features/reports.py: the support desk's, the
 tools' table, the voice replies), then the web searches, from the database (no Telegram, no
-model)."""
+model); `--csv` and `--html` files from the parts that write them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
     report.add_argument("--days", type=int, default=7, help="the period, in days (default 7)")
     report.add_argument("--csv", type=Path, default=None, help="also write one row per "
                         "conversation to this CSV file")
+    report.add_argument("--html", type=Path, default=None, metavar="FILE.html",
+                        help="also write the figures and their charts as one self-contained "
+                        "HTML page")
     return [report]
 
 
@@ -29,11 +32,16 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
         raise ConfigError("report: --days must be at least 1")
     if args.csv is not None and not args.csv.expanduser().parent.is_dir():
         raise ConfigError(f"report: --csv: no such folder {args.csv.parent}")
-    await run_report(factory, days=args.days, csv_path=args.csv)
+    html = args.html.expanduser() if args.html is not None else None
+    if html is not None and not html.parent.is_dir():
+        raise ConfigError(f"report: --html: no such folder {args.html.parent}")
+    await run_report(factory, days=args.days, csv_path=args.csv, html_path=html)
     return 0
 
 
-async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> None:
+async def run_report(
+    factory: Factory, *, days: int, csv_path: Path | None, html_path: Path | None = None
+) -> None:
     from bot.features.reports import report_parts
 
     settings = factory.settings
@@ -55,6 +63,15 @@ async def run_report(factory: Factory, *, days: int, csv_path: Path | None) -> N
             except OSError as exc:
                 raise ConfigError(
                     f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
+    if html_path is not None:
+        for section in sections:
+            if section.write_html is None:
+                continue
+            try:
+                print(section.write_html(html_path))
+            except OSError as exc:
+                raise ConfigError(
+                    f"report: --html: cannot write {html_path}: {exc.strerror}") from None
 
 
 async def web_search_stats(db: Database, days: int) -> str:

@@ -1,5 +1,6 @@
 """The support desk's figures in `fmbot report` (bot/cli/report.py prints them first):
-conversations, handoffs, ratings and the gaps, and one CSV row per conversation."""
+conversations, handoffs, ratings, the verified resolution rate and the worst-scored
+conversations, the gaps; one CSV row per conversation; the same as one HTML page."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ def desk_report(desk: DeskArea) -> ReportPart:
             rows = write_csv(report, path)
             return f"{quantity(rows, 'en', 'conversation', 'conversations')} written to {path}"
 
-        return ReportSection(format_report(report, limit_gaps=30), csv)
+        def html(path: Path) -> str:
+            from bot.features.desk.domain.htmlreport import html_report
+            from bot.features.htmlpage import write_html
+
+            write_html(path, html_report(report))
+            return f"the support desk's page written to {path}"
+
+        return ReportSection(format_report(report, limit_gaps=30), csv, html)
 
     return part
