@@ -4,12 +4,14 @@ resolution and what does not."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import logging
+from pathlib import Path
 
 import pytest
 
-from bot.features.desk.domain.report import format_report
+from bot.features.desk.domain.report import format_report, write_csv
 from bot.features.desk.storage.insights_models import DeskScore, InsightJobStatus, ScoreStatus
 from bot.storage.database import Database
 from tests.desk.harness import OPERATOR, SUPPORT, desk_world
@@ -62,7 +64,7 @@ async def test_a_conversation_the_bot_resolved_alone_is_scored_async_and_verifie
 
 
 async def test_a_user_back_within_a_day_is_not_a_verified_resolution(
-    sqlite_database: Database,
+    sqlite_database: Database, tmp_path: Path,
 ) -> None:
     async with desk_world(sqlite_database, insights=MODEL) as w:
         user = 8002
@@ -85,6 +87,11 @@ async def test_a_user_back_within_a_day_is_not_a_verified_resolution(
     assert whole.verified == 1  # ... but the user came back within a day: only the second
     assert report.quality.repeats == 1
     assert "Verified resolution: 1 of 2 scored conversations (50%)" in format_report(report)
+    path = tmp_path / "report.csv"
+    write_csv(report, path)
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert [(r["qa"], r["qa_score"], r["qa_resolved"], r["qa_verified"]) for r in rows] == [
+        ("scored", "5", "True", "False"), ("scored", "5", "True", "True")]
 
 
 async def test_a_conversation_a_person_closed_is_scored_but_never_verified(

@@ -68,6 +68,7 @@ class Quality:
     days: list[DayQuality]
     worst: list[Scored]
     repeats: int  # resolved by the bot alone, but the user came back within a day
+    verified_ids: frozenset[int] = frozenset()  # the conversations counted verified
 
     def total(self) -> DayQuality:
         whole = DayQuality(self.days[0].day if self.days else dt.date.min)
@@ -116,6 +117,7 @@ def compute_quality(
         days[day] = DayQuality(day)
         day += dt.timedelta(days=1)
     scored: list[Scored] = []
+    verified: set[int] = set()
     repeats = 0
     for case in cases:
         figures = days.setdefault(case.opened_at.date(), DayQuality(case.opened_at.date()))
@@ -138,6 +140,7 @@ def compute_quality(
                     repeats += 1
                 else:
                     figures.verified += 1
+                    verified.add(case.id)
         topic = topics.get(case.user_id)
         link = topic_link(*topic) if topic is not None and case.handoff_at else None
         scored.append(Scored(
@@ -146,7 +149,8 @@ def compute_quality(
             case.handoff_at is not None, link,
         ))
     scored.sort(key=lambda s: (s.score, not s.breach, s.resolved, s.case_id))
-    return Quality(sorted(days.values(), key=lambda d: d.day), scored[:worst], repeats)
+    return Quality(sorted(days.values(), key=lambda d: d.day), scored[:worst], repeats,
+                   frozenset(verified))
 
 
 def _repeated(case: DeskCase, openings: list[tuple[int, dt.datetime]]) -> bool:

@@ -110,14 +110,23 @@ async def build_report(
         jobs = await insights_repo.counts(start)
         scores_repo = DeskScoreRepository(session)
         users = [c.user_id for c in cases]
+        scores = await scores_repo.scores([c.id for c in cases])
         quality = compute_quality(
-            cases, await scores_repo.scores([c.id for c in cases]),
+            cases, scores,
             await scores_repo.openings_of(users, start), await scores_repo.topics(users),
             start=start, end=end,
         )
     report = compute(cases, turns, deleted, hours, start, end)
     for row in report.rows:
-        found = insights.get(int(str(row["conversation"])))
+        case_id = int(str(row["conversation"]))
+        score = scores.get(case_id)
+        if score is not None:
+            row.update({
+                "qa": str(score.status), "qa_score": score.score,
+                "qa_resolved": score.resolved, "qa_verified": case_id in quality.verified_ids,
+                "qa_breach": " ".join((score.breach or "").split()),
+            })
+        found = insights.get(case_id)
         if found is not None:
             row.update({
                 # One line per conversation: the summary's lines joined.
@@ -344,6 +353,8 @@ CSV_FIELDS = (
     # Issue 26: what the model said about the case (empty when DESK_INSIGHTS=off).
     "summary", "intent", "intent_confidence", "sentiment", "sentiment_confidence",
     "language_tag", "language_confidence", "final_summary",
+    # Issue 66: the conversation's quality score (empty until it is scored).
+    "qa", "qa_score", "qa_resolved", "qa_verified", "qa_breach",
 )
 
 
