@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import logging
 from pathlib import Path
 
 import pytest
 
 from bot.features.desk.domain.report import format_report, write_csv
+from bot.features.desk.insights.jsonanswer import MAX_CHARS, parse_json
+from bot.features.desk.insights.qa import Verdict, verdict_of
 from bot.features.desk.storage.insights_models import DeskScore, InsightJobStatus, ScoreStatus
 from bot.storage.database import Database
 from tests.desk.harness import OPERATOR, SUPPORT, desk_world
@@ -97,7 +100,8 @@ async def test_a_user_back_within_a_day_is_not_a_verified_resolution(
 async def test_a_conversation_a_person_closed_is_scored_but_never_verified(
     sqlite_database: Database,
 ) -> None:
-    async with desk_world(sqlite_database, insights=MODEL) as w:
+    admin = 9001
+    async with desk_world(sqlite_database, insights=MODEL, admins=(admin,)) as w:
         user = 8003
         w.tg.send_user_message(user, "My parcel is late")
         await w.wait_for(lambda: w.texts(user))
@@ -114,6 +118,12 @@ async def test_a_conversation_a_person_closed_is_scored_but_never_verified(
         assert score.resolved
         [sent] = qa_submits(w)
         assert f"operator: {answer}" in str(sent["messages"][-1]["text"])  # type: ignore[index]
+        # The desk's command shows the same figures as `fmbot report`.
+        w.tg.send_user_message(admin, "/stats")
+        stats = await w.wait_for(lambda: [t for t in w.texts(admin)
+                                          if t.startswith("Support desk")])
+        assert "Verified resolution: 0 of 1 scored conversations (0%)" in stats[0]
+        assert f"https://t.me/c/{str(SUPPORT)[4:]}/{thread}" in stats[0]
     report = await report_at(sqlite_database, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert report.quality is not None
     whole = report.quality.total()
@@ -175,3 +185,17 @@ async def test_a_scorer_answer_that_is_not_json_is_retried_then_unscored(
     assert report.quality is not None
     assert report.quality.total().verified == 0
     assert "unscored 1" in format_report(report)
+
+
+def test_the_scorers_answer_is_bounded_before_it_is_read() -> None:
+    """An answer too long is not parsed at all; a verdict that parses but is too long, or
+    carries a field nobody asked for, is not a verdict."""
+    verdict = {"resolved": True, "from_knowledge_base": True, "tone": "warm", "score": 5,
+               "policy_breach": "", "evidence_line": 1, "evidence": "thanks"}
+    assert isinstance(verdict_of(verdict), Verdict)
+    assert parse_json(json.dumps(verdict) + " " * MAX_CHARS) is None
+    long = {**verdict, "evidence": "y" * 5000}
+    size = len(json.dumps(long, ensure_ascii=False))
+    assert verdict_of(long) == f"the answer is {size} characters long (at most 4000)"
+    assert verdict_of({**verdict, "resolved_by_magic": True}) == (
+        "resolved_by_magic: Extra inputs are not permitted")
