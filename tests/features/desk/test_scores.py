@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,13 @@ async def test_a_conversation_a_person_closed_is_scored_but_never_verified(
                                           if t.startswith("Support desk")])
         assert "Verified resolution: 0 of 1 scored conversations (0%)" in stats[0]
         assert f"https://t.me/c/{str(SUPPORT)[4:]}/{thread}" in stats[0]
+        # /report: the desk's report alone, in the support chat as anywhere an admin asks.
+        w.tg.send_user_message(admin, "/report 3")
+        reports = await w.wait_for(lambda: [t for t in w.texts(admin)
+                                            if t.startswith("Support desk")][1:])
+        assert "Verified resolution: 0 of 1 scored conversations (0%)" in reports[0]
+        first, last = re.findall(r"(\d{4}-\d\d-\d\d) \d\d:\d\d", reports[0].splitlines()[0])
+        assert (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days == 3
     report = await report_at(sqlite_database, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert report.quality is not None
     whole = report.quality.total()

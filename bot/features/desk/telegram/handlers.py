@@ -35,7 +35,8 @@ from bot.telegram.texts import Translator
 log = logging.getLogger(__name__)
 
 # Commands a user may still give while a person owns the conversation; others are relayed.
-WHILE_OWNED = frozenset({"forget", "privacy", "help", "start", "operator", "stop", "stats"})
+WHILE_OWNED = frozenset({"forget", "privacy", "help", "start", "operator", "stop", "stats",
+                         "report"})
 
 
 class OwnedByPerson(Filter):
@@ -209,12 +210,27 @@ async def cmd_desk_stats(
     """/stats [days] for admins: the desk's report, then the usage figures (commands.py)."""
     if not is_admin:
         raise SkipHandler
+    await _send_report(message, desk, deps, command)
+    raise SkipHandler
+
+
+async def cmd_desk_report(
+    message: Message, desk: SupportDesk, deps: Deps, is_admin: bool, command: CommandObject
+) -> None:
+    """/report [days] for admins: the desk's report alone (what `fmbot report` prints)."""
+    if not is_admin:
+        raise SkipHandler
+    await _send_report(message, desk, deps, command)
+
+
+async def _send_report(
+    message: Message, desk: SupportDesk, deps: Deps, command: CommandObject
+) -> None:
     days = int(command.args) if command.args and command.args.strip().isdigit() else 7
     report = await build_report(
         desk.service.sessionmaker, days=max(1, min(days, 3650)), hours=desk.options.hours
     )
     await deps.notify(message.chat.id, format_report(report), thread_id=thread_of(message))
-    raise SkipHandler
 
 
 def build_router(support_chat_id: int) -> Router:
@@ -232,5 +248,6 @@ def build_router(support_chat_id: int) -> Router:
     router.message.register(cmd_operator, private, Command("operator"))
     router.message.register(cmd_help, private, Command("help"))
     router.message.register(cmd_desk_stats, Command("stats"))
+    router.message.register(cmd_desk_report, Command("report"))
     router.message.register(handle_person_words, private, F.text, AsksForPerson())
     return router
