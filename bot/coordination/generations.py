@@ -34,7 +34,19 @@ every other replica counts its own before anyone is let in on a count that is to
 slot ends in the store, not handed on here. An ask may come first (before any renewal since
 the store came back): a replica that has talked to the store about the folder before and finds
 it without the folder's *known* mark starts the same hold, so nobody is let in on the emptied
-count while the others' renewals (every `ttl / 3`) count theirs again.
+count while the others' renewals (every `ttl / 3`) count theirs again. A replica that ran
+generations under the local cap counts as having talked to the store: it may have been away
+because it restarted empty.
+
+**A 429 while the count is not sure is the cap's own doing** (`overran`). While the store is
+away, within a recount (`REBUILD` x `ttl` after slots were found lost), and for a renewal
+period plus a recount after this replica talked to the store for the first time or again
+(other replicas may find it emptied at their next renewal), the cap may have let one
+generation too many through, and Yandex refuses it (the quota counts every replica's). Such a
+refusal is not the user's error: the generation gives its slot back, waits `QUOTA_PAUSE`, and
+asks again (which waits out a recount), for up to `quota_wait` seconds in all. Outside those
+windows a refusal is first checked with the store (one renewal, at once): a store that lost
+this replica's slots starts the recount, and the refusal is waited out too.
 """
 
 from __future__ import annotations
@@ -42,13 +54,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from bot.coordination.periodic import Period
 from bot.coordination.protocol import CoordinationUnavailableError, Coordinator
-from bot.coordination.semaphores import Backoff
+from bot.coordination.semaphores import ShareSemaphore
+from bot.coordination.slots import Folder, first_waiting, hand
 from bot.coordination.stopping import stop_tasks
 
 log = logging.getLogger(__name__)
@@ -64,29 +76,10 @@ KEEP_CHECK = 1.0
 # After the store was found to have lost slots in use: no new slot for this part of `ttl`
 # (a renewal period is a third: every replica renews, and so counts its own, before it ends).
 REBUILD = 0.5
-
-
-class _Folder:
-    """One folder's slots on this replica."""
-
-    __slots__ = ("asker", "backoff", "checked", "holders", "name", "rebuilt", "seen",
-                 "unshared", "waiters")
-
-    def __init__(self, name: str) -> None:
-        self.name = name  # the store's semaphore
-        self.waiters: deque[asyncio.Future[str]] = deque()  # generations waiting, in order
-        self.holders: set[str] = set()  # this replica's slots in the store, in use
-        self.asker: asyncio.Task[None] | None = None
-        self.backoff = Backoff()
-        self.checked = float("-inf")  # when a slot above the share was last offered back
-        # Generations running under the local cap (the store away), not counted by it yet.
-        self.unshared: set[str] = set()
-        # Slots the store lost while in use, counted again (a renewal, module docstring):
-        # given back to the store when their generation ends, never handed on.
-        self.rebuilt: set[str] = set()
-        # The store has answered for this folder (so marked it known): a store found without
-        # the mark since came back empty (acquire_slot's `rebuild`).
-        self.seen = False
+# Seconds a generation Yandex refused (429) while the count was not sure waits before it asks
+# for a slot again, and the most it waits so in all before the refusal is the caller's.
+QUOTA_PAUSE = 2.0
+QUOTA_WAIT = 60.0
 
 
 class SharedGenerationLimit:
@@ -100,6 +93,7 @@ class SharedGenerationLimit:
         *,
         ttl: float = 30.0,
         replicas: Callable[[], int] = lambda: 1,
+        quota_wait: float = QUOTA_WAIT,
     ) -> None:
         if limit < 1:
             raise ValueError("the concurrency limit must be at least 1")
@@ -107,8 +101,9 @@ class SharedGenerationLimit:
         self.limit = limit
         self.ttl = ttl
         self.replicas = replicas
-        self._folders: dict[str, _Folder] = {}
-        self._local: dict[str, asyncio.Semaphore] = {}
+        self.quota_wait = quota_wait
+        self._folders: dict[str, Folder] = {}
+        self._local: dict[str, ShareSemaphore] = {}
         self._renewer: asyncio.Task[None] | None = None
         self._degraded = False
         self._waiting = 0
@@ -128,7 +123,7 @@ class SharedGenerationLimit:
         started = asyncio.get_running_loop().time()
         place = self._folders.get(folder)
         if place is None:
-            place = self._folders[folder] = _Folder(f"generations:{folder}")
+            place = self._folders[folder] = Folder(f"generations:{folder}")
         self._waiting += 1
         try:
             holder = await self._take(place)
@@ -137,6 +132,8 @@ class SharedGenerationLimit:
                 log.warning("generation cap: %s; capping this replica alone until it is "
                             "back", exc)
             self._degraded = True
+            # It may come back empty: the first ask then looks for the folder's mark.
+            place.seen = True
             holder = None
         finally:
             self._waiting -= 1
@@ -156,13 +153,40 @@ class SharedGenerationLimit:
         finally:
             await self._give_back(place, holder)
 
+    async def overran(self, folder: str, waited: float) -> float | None:
+        """See bot.foundation_models.limits.GenerationLimit and the module docstring."""
+        place = self._folders.get(folder)
+        if place is None:
+            return None
+        if not self._unsure(place):
+            held = sorted(place.holders | place.rebuilt | place.unshared)
+            try:  # the renewal due within ttl / 3, now: has the store lost what runs here?
+                if held:
+                    await self._count_again(place, held)
+            except CoordinationUnavailableError:
+                self._degraded = True  # the next ask falls back to this replica's share
+        if not self._unsure(place):
+            return None
+        if waited >= self.quota_wait:
+            log.warning("generation cap: a generation refused for the quota for %.0f s while "
+                        "the count was being rebuilt: its error is shown", waited)
+            return None
+        return QUOTA_PAUSE
+
+    def _unsure(self, place: Folder) -> bool:
+        return self._degraded or asyncio.get_running_loop().time() < place.unsure_until
+
+    def _unsure_for(self, place: Folder, seconds: float) -> None:
+        until = asyncio.get_running_loop().time() + seconds
+        place.unsure_until = max(place.unsure_until, until)
+
     async def aclose(self) -> None:
         """Stop asking and renewing; slots still held expire by themselves."""
         await stop_tasks(self._renewer, *(place.asker for place in self._folders.values()))
 
     # -- taking and giving back -------------------------------------------------------------------
 
-    async def _take(self, place: _Folder) -> str:
+    async def _take(self, place: Folder) -> str:
         """A slot's holder id: handed on by a generation that ended here, or from the store."""
         waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         place.waiters.append(waiter)
@@ -175,14 +199,14 @@ class SharedGenerationLimit:
                 await self._give_back(place, waiter.result())  # handed as it was cancelled
             raise
 
-    async def _ask(self, place: _Folder) -> None:
+    async def _ask(self, place: Folder) -> None:
         """Ask the store for slots while generations wait here (one task per folder)."""
         backoff = place.backoff
         holder = uuid.uuid4().hex  # kept until granted: a release may give it the slot
         marked = False  # the store has `holder` marked as asking short
         eager = False  # just granted: ask again at once
         try:
-            while _first(place.waiters) is not None:
+            while first_waiting(place.waiters) is not None:
                 if self.share >= self.limit <= len(place.holders):
                     # Alone, holding all of them: only a lost renewal frees one here (a
                     # release is handed on); ask the store again only now and then.
@@ -190,13 +214,14 @@ class SharedGenerationLimit:
                     eager = False
                 if backoff.delay and not eager:  # refused lately: a release here, or a poll
                     await backoff.pause()
-                    if _first(place.waiters) is None:
+                    if first_waiting(place.waiters) is None:
                         break
                 # Without a share (fewer slots than replicas), one that holds none asks short.
                 short = len(place.holders) < max(1, self.share)
                 unshared = sorted(place.unshared)
                 # At the share, a paced look for a slot to spare may ride with another call.
                 paced = not short and not eager and bool(backoff.delay)
+                blind = not place.seen  # nothing to compare the store with
                 try:
                     if unshared:  # those started while the store was away count first
                         await self._count_again(place, unshared)
@@ -216,6 +241,10 @@ class SharedGenerationLimit:
                             waiter.set_exception(exc)
                     backoff.reset()
                     return
+                if self._degraded or blind:
+                    # The others may find the store emptied at their next renewal, then
+                    # recount: what this replica is granted meanwhile may be one too many.
+                    self._unsure_for(place, self.ttl / 3 + REBUILD * self.ttl)
                 if self._degraded:
                     log.info("generation cap: shared again")
                     self._degraded = False
@@ -228,7 +257,7 @@ class SharedGenerationLimit:
                 marked = False
                 place.holders.add(holder)
                 self._keep_renewing()
-                if not _hand(place, holder):
+                if not hand(place, holder):
                     await self._release(place, holder)  # its generation left meanwhile
                 holder = uuid.uuid4().hex
                 eager = True  # one was free: there may be more
@@ -241,13 +270,13 @@ class SharedGenerationLimit:
         finally:
             place.asker = None
 
-    async def _forget(self, place: _Folder, holder: str) -> None:
+    async def _forget(self, place: Folder, holder: str) -> None:
         try:
             await self.coordinator.release_slot(place.name, holder)
         except CoordinationUnavailableError as exc:
             log.debug("generation cap: a short ask not withdrawn (%s); it expires", exc)
 
-    async def _give_back(self, place: _Folder, holder: str) -> None:
+    async def _give_back(self, place: Folder, holder: str) -> None:
         if holder in place.rebuilt:  # counted again after the store lost it: never handed on
             place.rebuilt.discard(holder)
             try:  # nor given to a replica asking short: the count may be above the cap
@@ -258,10 +287,10 @@ class SharedGenerationLimit:
             return
         if holder not in place.holders:
             return  # expired before it was renewed: the store may have given it away
-        if _first(place.waiters) is None:
+        if first_waiting(place.waiters) is None:
             await self._release(place, holder)
         elif len(place.holders) <= self.share or not self._check_due(place):
-            _hand(place, holder)
+            hand(place, holder)
         else:  # above the share: kept for the next one here unless a replica asks short
             try:
                 left = await self.coordinator.release_slot(
@@ -274,11 +303,11 @@ class SharedGenerationLimit:
             if left:
                 place.holders.discard(holder)
                 place.checked = float("-inf")  # more may ask short: offer the next one too
-            elif not _hand(place, holder):  # the next one left meanwhile
+            elif not hand(place, holder):  # the next one left meanwhile
                 await self._release(place, holder)
 
     @staticmethod
-    def _check_due(place: _Folder) -> bool:
+    def _check_due(place: Folder) -> bool:
         """Whether to ask the store if a replica asks short (at most every `KEEP_CHECK`)."""
         now = asyncio.get_running_loop().time()
         if now - place.checked < KEEP_CHECK:
@@ -286,7 +315,7 @@ class SharedGenerationLimit:
         place.checked = now
         return True
 
-    async def _release(self, place: _Folder, holder: str) -> None:
+    async def _release(self, place: Folder, holder: str) -> None:
         place.holders.discard(holder)
         try:
             await self.coordinator.release_slot(place.name, holder, claim=SHORT_MARK)
@@ -322,7 +351,7 @@ class SharedGenerationLimit:
                     log.exception("slots of %s not renewed", place.name)
 
     async def _count_again(
-        self, place: _Folder, holders: list[str], within: float = 0.0
+        self, place: Folder, holders: list[str], within: float = 0.0
     ) -> None:
         """Renew `holders`; those the store did not have (lost, or started under the local
         cap) are in use all the same: counted again, and new grants held back meanwhile."""
@@ -342,6 +371,7 @@ class SharedGenerationLimit:
             elif holder in place.rebuilt:
                 lost += 1
         if lost:
+            self._unsure_for(place, REBUILD * self.ttl)
             log.warning(
                 "generation cap: %d generations in flight were not counted by the store "
                 "(it lost them, or was away when they started): counted again; no new slot "
@@ -351,26 +381,14 @@ class SharedGenerationLimit:
     @asynccontextmanager
     async def _local_slot(self, folder: str) -> AsyncIterator[float]:
         # This replica's share: the replicas together stay within the cap (the census is
-        # as last counted).
-        semaphore = self._local.setdefault(folder, asyncio.Semaphore(max(1, self.share)))
+        # as last counted, at least two for a replica that never counted: wiring).
+        semaphore = self._local.get(folder)
+        if semaphore is None:
+            semaphore = self._local[folder] = ShareSemaphore(lambda: self.share)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        async with semaphore:
+        await semaphore.acquire()
+        try:
             yield loop.time() - started
-
-
-def _first(waiters: deque[asyncio.Future[str]]) -> asyncio.Future[str] | None:
-    """The first generation still waiting (those that left the queue are dropped)."""
-    while waiters and waiters[0].done():
-        waiters.popleft()
-    return waiters[0] if waiters else None
-
-
-def _hand(place: _Folder, holder: str) -> bool:
-    """Give the slot to the first generation waiting here; False when none waits."""
-    waiter = _first(place.waiters)
-    if waiter is None:
-        return False
-    place.waiters.popleft()
-    waiter.set_result(holder)
-    return True
+        finally:
+            semaphore.release()

@@ -1,10 +1,11 @@
 """Waiting for a shared semaphore's slot (the pace of asking) and for a token bucket; both
-coordinators."""
+coordinators. And the semaphore a replica falls back to while the store is away."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -55,3 +56,37 @@ async def spend(
     if wait > 0:
         await sleep(wait)
     return wait
+
+
+class ShareSemaphore:
+    """A semaphore of `size()` slots, read at every grant: a replica's own cap while the
+    store is away sized by its share as the census counts *now*. Sized once, it kept the share
+    of the first outage, above the share of a later one (the census counting more replicas
+    meanwhile), and the replicas together admitted more than the cap. A size that shrinks
+    takes effect as slots are given back; waiters are served in order."""
+
+    def __init__(self, size: Callable[[], int]) -> None:
+        self.size = size
+        self.held = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        if not self._waiters and self.held < max(1, self.size()):
+            self.held += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # granted as it was cancelled: on to the next one
+            raise
+
+    def release(self) -> None:
+        self.held -= 1
+        while self._waiters and self.held < max(1, self.size()):
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.held += 1
+                waiter.set_result(None)

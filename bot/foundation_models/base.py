@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Self
 
 import httpx
 
 from bot.foundation_models.auth import Auth
-from bot.foundation_models.limits import GenerationLimit, GenerationLimiter
+from bot.foundation_models.limits import GenerationLimit, GenerationLimiter, admitted
 from bot.foundation_models.net import http_client, pool_limits
 from bot.foundation_models.observer import NullObserver, Observer
 from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
@@ -58,6 +59,7 @@ class ApiClient:
         transport: type[Transport] = Transport,
     ) -> None:
         self.folder_id = folder_id
+        self._sleep = sleep
         self.timeouts = timeouts or Timeouts()
         self.observer: Observer = observer or NullObserver()
         self._own_http = http is None
@@ -84,6 +86,25 @@ class ApiClient:
         """Close the HTTP client if it is the client's own (a given one stays open)."""
         if self._own_http:
             await self._http.aclose()
+
+    # -- generations: the chat clients set `generation_limit` (generation_cap) ---------------
+
+    generation_limit: GenerationLimit
+    #: Seconds the last generation waited for a concurrency slot.
+    last_queue_wait: float = 0.0
+
+    def _generation(
+        self, folder: str, send: Callable[[], AbstractAsyncContextManager[httpx.Response]],
+        *, endpoint: str,
+    ) -> AbstractAsyncContextManager[httpx.Response]:
+        """`send()` holding a generation slot for `folder`; a 429 the cap takes for its own
+        over-admission is waited out and sent again (limits.admitted)."""
+        return admitted(self.generation_limit, folder, send, endpoint=endpoint,
+                        observer=self.observer, noted=self._note_wait, sleep=self._sleep)
+
+    def _note_wait(self, waited: float) -> None:
+        self.last_queue_wait = waited
+        self.observer.generation_wait(waited)
 
 
 def generation_cap(limit: GenerationLimit | None, max_concurrent: int) -> GenerationLimit:

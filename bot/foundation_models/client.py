@@ -109,7 +109,6 @@ class FoundationModelsClient(ApiClient):
         # Sync generations are not idempotent and re-bill: by default a stream is retried
         # (before it starts) on the same terms as other calls; pass NO_RETRY to forbid it.
         self._stream_retry = stream_retry or retry
-        self._sleep = sleep
         #: The generation cap: this process's own, or one shared by every replica.
         self.generation_limit = generation_cap(generation_limit, max_concurrent_generations)
         #: Seconds the last generation waited for a concurrency slot.
@@ -146,10 +145,13 @@ class FoundationModelsClient(ApiClient):
         uri = self.model_uri(model)
         options = with_reasoning_mode(uri, options, self.reasoning_mode)
         body = completion_body(uri, messages, options, stream=False)
-        async with self.generation_limit.slot(folder_of(uri)) as waited:
-            self._note_wait(waited)
-            answer = await self._post("/foundationModels/v1/completion", body,
-                                      wire.CompletionResponse)
+        url = f"{self.llm_url}/foundationModels/v1/completion"
+        async with self._generation(
+            folder_of(uri), lambda: self._transport.open("POST", url, json=body),
+            endpoint="completion",
+        ) as response:
+            raw = await self._transport.read_body(response)
+        answer = wire.parse(raw, wire.CompletionResponse)
         completion = completion_of(answer.result)
         usage = completion.usage
         self.observer.usage(model_label(model), usage.input_tokens, usage.completion_tokens)
@@ -171,26 +173,26 @@ class FoundationModelsClient(ApiClient):
         options = with_reasoning_mode(uri, options, self.reasoning_mode)
         body = completion_body(uri, messages, options, stream=True)
         url = f"{self.llm_url}/foundationModels/v1/completion"
-        async with self.generation_limit.slot(folder_of(uri)) as waited:
-            self._note_wait(waited)
-            async with self._transport.open(
-                "POST", url, json=body, retry=self._stream_retry
-            ) as response:
-                items = snapshots(
-                    response, first_byte=self.timeouts.first_byte, idle=self.timeouts.idle
-                )
-                async with aclosing(items):
-                    try:
-                        async for snapshot in items:
-                            if snapshot.is_final:
-                                self.observer.usage(
-                                    model_label(model), snapshot.usage.input_tokens,
-                                    snapshot.usage.completion_tokens,
-                                )
-                            yield snapshot
-                    except FoundationModelsError as exc:  # broke after it started
-                        self.observer.failure("completion", type(exc).__name__)
-                        raise
+        async with self._generation(
+            folder_of(uri),
+            lambda: self._transport.open("POST", url, json=body, retry=self._stream_retry),
+            endpoint="completion",
+        ) as response:
+            items = snapshots(
+                response, first_byte=self.timeouts.first_byte, idle=self.timeouts.idle
+            )
+            async with aclosing(items):
+                try:
+                    async for snapshot in items:
+                        if snapshot.is_final:
+                            self.observer.usage(
+                                model_label(model), snapshot.usage.input_tokens,
+                                snapshot.usage.completion_tokens,
+                            )
+                        yield snapshot
+                except FoundationModelsError as exc:  # broke after it started
+                    self.observer.failure("completion", type(exc).__name__)
+                    raise
 
     async def tokenize_completion(
         self,

@@ -111,11 +111,12 @@ class OpenAICompatibleChatModel(ApiClient):
         name = self._model(model)
         options = with_reasoning_effort(name, options, self.reasoning_effort)
         body = ow.chat_body(name, messages, options, stream=False)
-        async with self.generation_limit.slot(folder_of(name)) as waited:
-            self.last_queue_wait = waited
-            self.observer.generation_wait(waited)
-            raw = await self._transport.request("POST", f"{self.base_url}/chat/completions",
-                                                json=body)
+        url = f"{self.base_url}/chat/completions"
+        async with self._generation(
+            folder_of(name), lambda: self._transport.open("POST", url, json=body),
+            endpoint="chat.completions",
+        ) as response:
+            raw = await self._transport.read_body(response)
         try:
             answer = ow.ChatCompletion.model_validate_json(raw)
         except ValidationError:
@@ -142,25 +143,24 @@ class OpenAICompatibleChatModel(ApiClient):
         name = self._model(model)
         options = with_reasoning_effort(name, options, self.reasoning_effort)
         body = ow.chat_body(name, messages, options, stream=True)
-        async with self.generation_limit.slot(folder_of(name)) as waited:
-            self.last_queue_wait = waited
-            self.observer.generation_wait(waited)
-            async with self._transport.open(
-                "POST", f"{self.base_url}/chat/completions", json=body
-            ) as response:
-                events = _events(response, self.timeouts)
-                async with aclosing(events):
-                    try:
-                        async for snapshot in events:
-                            if snapshot.is_final:
-                                self.observer.usage(
-                                    model_label(model), snapshot.usage.input_tokens,
-                                    snapshot.usage.completion_tokens,
-                                )
-                            yield snapshot
-                    except errors.FoundationModelsError as exc:  # broke after it started
-                        self.observer.failure("chat.completions", type(exc).__name__)
-                        raise
+        url = f"{self.base_url}/chat/completions"
+        async with self._generation(
+            folder_of(name), lambda: self._transport.open("POST", url, json=body),
+            endpoint="chat.completions",
+        ) as response:
+            events = _events(response, self.timeouts)
+            async with aclosing(events):
+                try:
+                    async for snapshot in events:
+                        if snapshot.is_final:
+                            self.observer.usage(
+                                model_label(model), snapshot.usage.input_tokens,
+                                snapshot.usage.completion_tokens,
+                            )
+                        yield snapshot
+                except errors.FoundationModelsError as exc:  # broke after it started
+                    self.observer.failure("chat.completions", type(exc).__name__)
+                    raise
 
     async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int:
         """No tokenizer here: a conservative estimate (a token per 3 characters, plus

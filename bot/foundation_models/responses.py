@@ -137,33 +137,34 @@ class ResponsesChatModel(ApiClient):
                     yield snapshot
 
     async def _post(self, body: dict[str, object]) -> bytes:
-        async with self.generation_limit.slot(folder_of(str(body["model"]))) as waited:
-            self.last_queue_wait = waited
-            self.observer.generation_wait(waited)
-            return await self._transport.request("POST", f"{self.base_url}/responses", json=body)
+        url = f"{self.base_url}/responses"
+        async with self._generation(
+            folder_of(str(body["model"])), lambda: self._transport.open("POST", url, json=body),
+            endpoint="responses",
+        ) as response:
+            return await self._transport.read_body(response)
 
     async def _stream(self, body: dict[str, object], model: str
                       ) -> AsyncGenerator[Snapshot, None]:
         state = events.ResponseState(rw.estimate_tokens(body))
-        async with self.generation_limit.slot(folder_of(str(body["model"]))) as waited:
-            self.last_queue_wait = waited
-            self.observer.generation_wait(waited)
-            async with self._transport.open(
-                "POST", f"{self.base_url}/responses", json=body
-            ) as response:
-                items = events.snapshots(response, self.timeouts, state=state)
-                async with aclosing(items):
-                    try:
-                        async for snapshot in items:
-                            if snapshot.is_final:
-                                self.observer.usage(
-                                    model_label(model), snapshot.usage.input_tokens,
-                                    snapshot.usage.completion_tokens,
-                                )
-                            yield snapshot
-                    except errors.FoundationModelsError as exc:  # broke after it started
-                        self.observer.failure("responses", type(exc).__name__)
-                        raise
+        url = f"{self.base_url}/responses"
+        async with self._generation(
+            folder_of(str(body["model"])), lambda: self._transport.open("POST", url, json=body),
+            endpoint="responses",
+        ) as response:
+            items = events.snapshots(response, self.timeouts, state=state)
+            async with aclosing(items):
+                try:
+                    async for snapshot in items:
+                        if snapshot.is_final:
+                            self.observer.usage(
+                                model_label(model), snapshot.usage.input_tokens,
+                                snapshot.usage.completion_tokens,
+                            )
+                        yield snapshot
+                except errors.FoundationModelsError as exc:  # broke after it started
+                    self.observer.failure("responses", type(exc).__name__)
+                    raise
 
     async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int:
         """No tokenizer on this API: a conservative estimate (a token per 3 characters, plus
