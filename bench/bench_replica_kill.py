@@ -125,11 +125,11 @@ def answered(run: Run, round_: int) -> bool:
 
 async def rounds(run: Run, kills: int, rng: random.Random) -> None:
     for k in range(kills):
+        victim = rng.choice(run.chats)  # armed before it is asked: its answer may be quick
+        run.aim = (victim, f"Echo: {question(victim, k)}")
         for chat_id in run.chats:
             run.r.tg.send_user_message(chat_id, question(chat_id, k))
             await asyncio.sleep(0.01)
-        victim = rng.choice(run.chats)
-        run.aim = (victim, f"Echo: {question(victim, k)}")
         # Liveness only: a lease expires in 6 s, the sweep follows within about a second.
         await run.r.tg.wait_for(functools.partial(answered, run, k), 120)
         await asyncio.sleep(2.0)  # an answer sent twice would be shown by now
