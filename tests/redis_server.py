@@ -5,13 +5,17 @@ with other test runs, so each test works under its own key prefix and deletes it
 - `redis_prefix`: a unique key prefix for this test ("fmbot-test:<hex>:"), cleaned up after.
 - `proxy`: a loopback TCP proxy to that server the test can cut and restore;
   `through_proxy`: a coordinator reaching Redis through it.
+- `private_redis`: a redis-server of the test's own (no persistence), which it may restart
+  empty, as a Redis restarted without its data (never the shared one).
 
 The first two use redis-py's synchronous client, so async fixtures and tests may request them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -21,6 +25,7 @@ from redis.asyncio import Redis
 
 from bot.coordination.redisstore import RedisCoordinator, connect
 from tests.coordination.proxy import TcpProxy
+from tests.ports import free_port
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -90,3 +95,53 @@ async def through_proxy(
     )
     yield coordinator
     await coordinator.aclose()
+
+
+class PrivateRedis:
+    """`redis-server` on 127.0.0.1 for one test, keeping nothing on disk: `restart` brings it
+    back on the same port with no keys and no scripts."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url)
+        try:
+            for _ in range(200):  # liveness: a start takes milliseconds
+                try:
+                    await client.ping()
+                    return
+                except (OSError, redis.exceptions.ConnectionError):
+                    await asyncio.sleep(0.05)
+            raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        finally:
+            await client.aclose()
+
+    async def stop(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.kill()
+            await self._proc.wait()
+
+    async def restart(self) -> None:
+        """Killed and started again: empty, as after a restart without persistence."""
+        await self.stop()
+        await self.start()
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -3,9 +3,10 @@ generation cap cannot vouch for its count (Redis came back empty, or is away), i
 sent again instead of reaching the user as "the model is overloaded"; a 429 while the count is
 sure is the caller's error after the client's usual three attempts, as before.
 
-Real Redis (each test under its own key prefix; "came back empty" is this test's keys deleted),
-the fake Yandex answering the quota's 429, and the client's `sleep` (a seam of ours) counting
-the pauses instead of taking them, so nothing here depends on the wall clock."""
+Real Redis (a redis-server of the test's own where it restarts empty, the shared one under the
+test's key prefix elsewhere), the fake Yandex answering the quota's 429, and the client's
+`sleep` (a seam of ours) counting the pauses instead of taking them, so nothing here depends
+on the wall clock."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from bot.foundation_models.observer import NullObserver
 from bot.foundation_models.types import ChatMessage
 from tests.coordination.proxy import TcpProxy
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.redis_server import delete_prefix
+from tests.redis_server import PrivateRedis
 
 FOLDER = "b1gquota"
 COMPLETION = "/foundationModels/v1/completion"
@@ -85,13 +86,13 @@ def refusals(fm: FakeFoundationModels) -> list[int]:
 
 @pytest.mark.slow
 async def test_a_429_after_redis_came_back_empty_is_waited_out_and_sent_again(
-    fm: FakeFoundationModels, redis_url: str, redis_prefix: str
+    fm: FakeFoundationModels, private_redis: PrivateRedis
 ) -> None:
-    """A replica streams; Redis comes back empty; a replica asking for its first slot ever is
+    """A replica streams; Redis restarts empty; a replica asking for its first slot ever is
     let in on the emptied count and Yandex refuses it five times (more than the client's three
     attempts): it gives its slot back, waits for a new one, and answers."""
-    old = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
-    new = RedisCoordinator.from_url(redis_url, prefix=redis_prefix)
+    old = RedisCoordinator.from_url(private_redis.url)
+    new = RedisCoordinator.from_url(private_redis.url)
     streaming, old_limit, _, _ = replica(fm, old)
     client, limit, retries, pauses = replica(fm, new)
     try:
@@ -100,7 +101,7 @@ async def test_a_429_after_redis_came_back_empty_is_waited_out_and_sent_again(
         async with aclosing(stream) as running:
             first = await anext(running)  # its slot is in the store, its stream under way
             assert not first.is_final
-            delete_prefix(redis_url, redis_prefix)  # Redis is back, empty
+            await private_redis.restart()  # Redis is back, empty
             fm.fail_next(429, message=QUOTA, path=COMPLETION, times=5)
             assert await answer(client, "q2") == "Echo: q2"
             assert [s async for s in running][-1].text == "a long answer"
