@@ -158,14 +158,15 @@ class SharedGenerationLimit:
         place = self._folders.get(folder)
         if place is None:
             return None
+        unknown = False  # the store cannot say what it counts
         if not self._unsure(place):
             held = sorted(place.holders | place.rebuilt | place.unshared)
             try:  # the renewal due within ttl / 3, now: has the store lost what runs here?
                 if held:
                     await self._count_again(place, held)
             except CoordinationUnavailableError:
-                self._degraded = True  # the next ask falls back to this replica's share
-        if not self._unsure(place):
+                unknown = True
+        if not unknown and not self._unsure(place):
             return None
         if waited >= self.quota_wait:
             log.warning("generation cap: a generation refused for the quota for %.0f s while "

@@ -11,7 +11,7 @@ on the wall clock."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 
 import pytest
@@ -44,12 +44,16 @@ class Retries(NullObserver):
 
 
 class Pauses:
-    """The client's sleep: each pause noted, none taken (the loop still turns)."""
+    """The client's sleep: each pause noted, none taken (the loop still turns); `first`, if
+    set, is awaited in the first one (something happening while the client waits)."""
 
     def __init__(self) -> None:
         self.taken: list[float] = []
+        self.first: Callable[[], Awaitable[None]] | None = None
 
     async def __call__(self, seconds: float) -> None:
+        if not self.taken and self.first is not None:
+            await self.first()
         self.taken.append(seconds)
         await asyncio.sleep(0)
 
@@ -117,6 +121,30 @@ async def test_a_429_after_redis_came_back_empty_is_waited_out_and_sent_again(
     # of the cap's before two more attempts.
     assert retries.reasons.count("429-recount") == 1, retries.reasons
     assert pauses.taken.count(QUOTA_PAUSE) == 1, pauses.taken
+
+
+@pytest.mark.slow
+async def test_a_429_on_a_slot_redis_lost_meanwhile_is_waited_out(
+    fm: FakeFoundationModels, private_redis: PrivateRedis
+) -> None:
+    """A replica long past its first ask is granted a slot; Redis restarts empty while Yandex
+    refuses the request: the refusal is checked with the store at once (the slot is gone, so
+    the count is rebuilt), and the generation waits for a slot on the new count."""
+    ttl = 0.6  # the window after a first ask is 0.5 s
+    coordinator = RedisCoordinator.from_url(private_redis.url)
+    client, limit, retries, pauses = replica(fm, coordinator, ttl=ttl)
+    pauses.first = private_redis.restart  # Redis is back, empty, at the client's first retry
+    try:
+        assert await answer(client, "q1") == "Echo: q1"
+        await asyncio.sleep(ttl)  # past the window (the loop's sleep, not the client's)
+        fm.fail_next(429, message=QUOTA, path=COMPLETION, times=3)
+        assert await answer(client, "q2") == "Echo: q2"
+    finally:
+        await client.aclose()
+        await limit.aclose()
+        await coordinator.aclose()
+    assert refusals(fm) == [200, 429, 429, 429, 200]
+    assert retries.reasons.count("429-recount") == 1, retries.reasons
 
 
 @pytest.mark.slow
