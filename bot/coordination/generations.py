@@ -166,6 +166,9 @@ class SharedGenerationLimit:
                     await self._count_again(place, held)
             except CoordinationUnavailableError:
                 unknown = True
+            except Exception:  # a script error: the refusal is the caller's, as before
+                log.exception("generation cap: slots of %s not checked", place.name)
+                return None
         if not unknown and not self._unsure(place):
             return None
         if waited >= self.quota_wait:

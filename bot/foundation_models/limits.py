@@ -102,28 +102,34 @@ async def admitted(
     `folder` (`noted` is told each wait for one). A 429 that `limit.overran` takes for its
     own over-admission gives the slot back, waits, and sends again with a new slot; anything
     once sent through (a stream that began) is never sent again."""
-    refused_for: float | None = None  # seconds waited since the first such refusal
+    clock = asyncio.get_running_loop().time
+    first: float | None = None  # when the first such refusal came
+    # The pauses and slot waits since: the clock does not see a `sleep` that is not real.
+    counted = 0.0
     while True:
         async with AsyncExitStack() as stack:
             waited = await stack.enter_async_context(limit.slot(folder))
             noted(waited)
-            if refused_for is not None:
-                refused_for += waited
+            if first is not None:
+                counted += waited
             try:
                 sent = await stack.enter_async_context(send())
             except RateLimitError:
-                pause = await limit.overran(folder, refused_for or 0.0)
+                first = clock() if first is None else first
+                # The client's own backoff between attempts counts too (the clock's share).
+                spent = max(clock() - first, counted)
+                pause = await limit.overran(folder, spent)
                 if pause is None:
                     raise
                 # Logged per refusal: an operator sees how long the recount held a user.
                 logger.warning(
                     "%s refused for the quota while the generation cap was not sure of its "
                     "count (%.1f s waited so far): slot given back, sending again in %.1f s",
-                    endpoint, refused_for or 0.0, pause,
+                    endpoint, spent, pause,
                 )
                 observer.retry(endpoint, "429-recount")
             else:
                 yield sent
                 return
-        refused_for = (refused_for or 0.0) + pause
+        counted += pause
         await sleep(pause)
