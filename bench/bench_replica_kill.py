@@ -152,7 +152,9 @@ async def rounds(run: Run, kills: int, rng: random.Random) -> None:
                 await restart(run, name)
 
 
-def window(run: Run, noted: list[tuple[int, str, float]]) -> list[float]:
+def window(
+    run: Run, noted: list[tuple[int, str, float]]
+) -> list[tuple[float, tuple[int, str]]]:
     """Seconds from the fake taking each final message to the COMMIT noting it: the last
     send of an answer and its last note (an answer sent again is noted once, after)."""
     aimed = {(k.chat_id, k.text) for k in run.kills}
@@ -162,7 +164,7 @@ def window(run: Run, noted: list[tuple[int, str, float]]) -> list[float]:
     notes: dict[tuple[int, str], float] = {}
     for chat_id, said, at in noted:
         notes[(chat_id, said)] = max(at, notes.get((chat_id, said), at))
-    return sorted(notes[key] - at for key, at in sent.items()
+    return sorted((notes[key] - at, key) for key, at in sent.items()
                   if key in notes and key not in aimed and notes[key] >= at)
 
 
@@ -251,10 +253,12 @@ def report(args: argparse.Namespace, run: Run, shown: dict[int, Counter[str]],
               + ", ".join(f"{ms:+.1f} ms" for ms in near))
     spans = window(run, noted)
     if spans:
-        ms = [1000 * s for s in spans]
+        ms = [1000 * s for s, _ in spans]
         print(f"window, Telegram took the answer -> COMMIT noting it, {len(ms)} answers: "
               f"p50 {percentile(ms, 50):.1f} ms, p95 {percentile(ms, 95):.1f} ms, "
               f"max {max(ms):.1f} ms")
+        print("  longest: " + ", ".join(f"{1000 * s:.0f} ms ({said!r})"
+                                        for s, (_, said) in spans[-3:]))
     again = sorted(
         min(at for ch, said, at in run.taken if (ch, said) == (k.chat_id, k.text)
             and at > k.killed) - k.killed
