@@ -11,18 +11,20 @@ bot.testing's in-process transport) and leaves that open.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, aclosing
 from types import TracebackType
 from typing import Self
 
 import httpx
 
 from bot.foundation_models.auth import Auth
+from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.limits import GenerationLimit, GenerationLimiter, admitted
 from bot.foundation_models.net import http_client, pool_limits
-from bot.foundation_models.observer import NullObserver, Observer
+from bot.foundation_models.observer import NullObserver, Observer, model_label
 from bot.foundation_models.transport import RetryPolicy, Timeouts, Transport
+from bot.foundation_models.types import Snapshot
 
 
 class ProjectTransport(Transport):
@@ -101,6 +103,24 @@ class ApiClient:
         over-admission is waited out and sent again (limits.admitted)."""
         return admitted(self.generation_limit, folder, send, endpoint=endpoint,
                         observer=self.observer, noted=self._note_wait, sleep=self._sleep)
+
+    async def _observed(
+        self, items: AsyncGenerator[Snapshot, None], model: str, *, endpoint: str
+    ) -> AsyncGenerator[Snapshot, None]:
+        """A generation's snapshots as they come: its usage noted at the final one, a stream
+        that breaks after it started counted as the endpoint's failure."""
+        async with aclosing(items):
+            try:
+                async for snapshot in items:
+                    if snapshot.is_final:
+                        self.observer.usage(
+                            model_label(model), snapshot.usage.input_tokens,
+                            snapshot.usage.completion_tokens,
+                        )
+                    yield snapshot
+            except FoundationModelsError as exc:
+                self.observer.failure(endpoint, type(exc).__name__)
+                raise
 
     def _note_wait(self, waited: float) -> None:
         self.last_queue_wait = waited

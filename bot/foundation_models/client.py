@@ -25,7 +25,6 @@ from bot.foundation_models.chunks import completion_of
 from bot.foundation_models.error_mapping import is_refusal
 from bot.foundation_models.errors import (
     BadRequestError,
-    FoundationModelsError,
     ImageRefusedError,
     OperationFailedError,
     ResponseTooLargeError,
@@ -181,18 +180,10 @@ class FoundationModelsClient(ApiClient):
             items = snapshots(
                 response, first_byte=self.timeouts.first_byte, idle=self.timeouts.idle
             )
-            async with aclosing(items):
-                try:
-                    async for snapshot in items:
-                        if snapshot.is_final:
-                            self.observer.usage(
-                                model_label(model), snapshot.usage.input_tokens,
-                                snapshot.usage.completion_tokens,
-                            )
-                        yield snapshot
-                except FoundationModelsError as exc:  # broke after it started
-                    self.observer.failure("completion", type(exc).__name__)
-                    raise
+            observed = self._observed(items, model, endpoint="completion")
+            async with aclosing(observed):
+                async for snapshot in observed:
+                    yield snapshot
 
     async def tokenize_completion(
         self,

@@ -149,18 +149,10 @@ class OpenAICompatibleChatModel(ApiClient):
             endpoint="chat.completions",
         ) as response:
             events = _events(response, self.timeouts)
-            async with aclosing(events):
-                try:
-                    async for snapshot in events:
-                        if snapshot.is_final:
-                            self.observer.usage(
-                                model_label(model), snapshot.usage.input_tokens,
-                                snapshot.usage.completion_tokens,
-                            )
-                        yield snapshot
-                except errors.FoundationModelsError as exc:  # broke after it started
-                    self.observer.failure("chat.completions", type(exc).__name__)
-                    raise
+            observed = self._observed(events, model, endpoint="chat.completions")
+            async with aclosing(observed):
+                async for snapshot in observed:
+                    yield snapshot
 
     async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int:
         """No tokenizer here: a conservative estimate (a token per 3 characters, plus

@@ -153,18 +153,10 @@ class ResponsesChatModel(ApiClient):
             endpoint="responses",
         ) as response:
             items = events.snapshots(response, self.timeouts, state=state)
-            async with aclosing(items):
-                try:
-                    async for snapshot in items:
-                        if snapshot.is_final:
-                            self.observer.usage(
-                                model_label(model), snapshot.usage.input_tokens,
-                                snapshot.usage.completion_tokens,
-                            )
-                        yield snapshot
-                except errors.FoundationModelsError as exc:  # broke after it started
-                    self.observer.failure("responses", type(exc).__name__)
-                    raise
+            observed = self._observed(items, model, endpoint="responses")
+            async with aclosing(observed):
+                async for snapshot in observed:
+                    yield snapshot
 
     async def count_tokens(self, messages: Sequence[ChatMessage], *, model: str) -> int:
         """No tokenizer on this API: a conservative estimate (a token per 3 characters, plus
