@@ -5,6 +5,7 @@ model); `--csv` and `--html` files from the parts that write them."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,24 +55,20 @@ async def run_report(
         print(section.text)
         print()
     print(searches)
-    if csv_path is not None:
-        for section in sections:
-            if section.write_csv is None:
-                continue
-            try:
-                print(section.write_csv(csv_path))
-            except OSError as exc:
-                raise ConfigError(
-                    f"report: --csv: cannot write {csv_path}: {exc.strerror}") from None
-    if html_path is not None:
-        for section in sections:
-            if section.write_html is None:
-                continue
-            try:
-                print(section.write_html(html_path))
-            except OSError as exc:
-                raise ConfigError(
-                    f"report: --html: cannot write {html_path}: {exc.strerror}") from None
+    _write("--csv", csv_path, [s.write_csv for s in sections if s.write_csv is not None])
+    _write("--html", html_path, [s.write_html for s in sections if s.write_html is not None])
+
+
+def _write(option: str, path: Path | None, writers: list[Callable[[Path], str]]) -> None:
+    """Each section's file at `path` (what it wrote, printed); a path that cannot be written
+    is the option's error."""
+    if path is None:
+        return
+    for write in writers:
+        try:
+            print(write(path))
+        except OSError as exc:
+            raise ConfigError(f"report: {option}: cannot write {path}: {exc.strerror}") from None
 
 
 async def web_search_stats(db: Database, days: int) -> str:
