@@ -32,7 +32,7 @@ os.environ.setdefault("FMBOT_TEST_FORKSERVER", "0")  # fresh interpreters, as de
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.throwaway_postgres import DEFAULT_POSTGRES, throwaway_postgres
-from bot.storage.database import migrate
+from bot.storage.migrations import migrate
 from tests.e2e.failover import Failover, failover_cluster, ride_out
 
 

@@ -42,7 +42,8 @@ from bot.features.desk.insights.summaries import HANDOFF_PROMPT, HANDOFF_SCHEMA
 from bot.features.desk.storage.insights_models import InsightJobStatus
 from bot.features.desk.storage.models import DeskCase, DeskStatus, DeskTurn
 from bot.foundation_models.types import ChatMessage, PollPolicy, Role
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
 from tests.fakes import fm_payloads
 from tests.fakes.foundation_models_server import FakeFoundationModels

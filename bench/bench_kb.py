@@ -54,7 +54,8 @@ from bot.features.knowledge.search import CANDIDATES, Retriever
 from bot.features.knowledge.stemming import search_text
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from bot.storage.repositories.kb_vectors import PgVectorRepository
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.pgvector_server import PgvectorServer

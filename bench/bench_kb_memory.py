@@ -88,7 +88,8 @@ async def child(url: str, queries: int) -> None:
 async def measure(url: str, label: str, passages: int, queries: int) -> None:
     from bench.bench_kb import fill, vocabulary
     from bot.features.knowledge.repository import KnowledgeRepository
-    from bot.storage.database import Database, migrate
+    from bot.storage.database import Database
+    from bot.storage.migrations import migrate
 
     await migrate(url)
     db = Database(url)

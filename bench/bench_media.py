@@ -51,7 +51,8 @@ from bot.foundation_models.types import (
     Snapshot,
     Usage,
 )
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from bot.telegram.downloads import TelegramFiles
 from bot.telegram.media.photos import ImageRef, PhotoPreparer
 from tests.e2e.processes import FakeProcess, start_telegram_process

@@ -40,7 +40,8 @@ from bot.foundation_models.auth import ApiKeyAuth  # noqa: E402
 from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
 from bot.foundation_models.types import ChatMessage, Role, Snapshot  # noqa: E402
 from bot.prompting import HistoryItem, build_prompt  # noqa: E402
-from bot.storage.database import Database, create_engine, migrate  # noqa: E402
+from bot.storage.database import Database, create_engine  # noqa: E402
+from bot.storage.migrations import migrate  # noqa: E402
 from bot.storage.models import Message, MessageRole, MessageStatus  # noqa: E402
 from bot.storage.repositories import ChatRepository, ConversationRepository  # noqa: E402
 

@@ -45,7 +45,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.throwaway_postgres import DEFAULT_POSTGRES, throwaway_postgres
-from bot.storage.database import migrate
+from bot.storage.migrations import migrate
 from tests.e2e.cluster import Replicas, webhook_cluster
 from tests.fakes.tg_state import Call
 

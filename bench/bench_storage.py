@@ -35,7 +35,8 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.throwaway_postgres import throwaway_postgres
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from bot.storage.models import Message, MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,

@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.throwaway_postgres import throwaway_postgres
-from bot.storage.database import create_engine, migrate
+from bot.storage.database import create_engine
+from bot.storage.migrations import migrate
 from bot.storage.models import (
     Chat,
     Conversation,

@@ -47,7 +47,8 @@ from bot.features.tools.turns import ToolLoopSettings  # noqa: E402
 from bot.foundation_models.auth import ApiKeyAuth  # noqa: E402
 from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
 from bot.foundation_models.types import ChatMessage, CompletionOptions, Role, Tool  # noqa: E402
-from bot.storage.database import Database, migrate  # noqa: E402
+from bot.storage.database import Database  # noqa: E402
+from bot.storage.migrations import migrate  # noqa: E402
 
 MODEL = "yandexgpt/latest"
 ANSWER = "Order A-1042 left the warehouse on Monday and arrives on Thursday, the 27th."

@@ -55,7 +55,8 @@ from bot.foundation_models.types import (
     Usage,
 )
 from bot.prompting import estimate_tokens
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from bot.telegram.access import AccessPolicy
 from bot.telegram.intake import Intake
 from bot.telegram.middlewares import DatabaseMiddleware, RecentlySeen

@@ -33,7 +33,8 @@ from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
 from bot.features.voice.replies import VoiceReplies
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech_synthesis import SpeechSynthesizer
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from bot.storage.models import (
     Chat,
     Conversation,

@@ -1,6 +1,6 @@
 """Alembic environment for fmbot: async engine, batch mode on SQLite.
 
-The URL comes from, in order: `config.attributes["url"]` (bot.storage.database.migrate),
+The URL comes from, in order: `config.attributes["url"]` (bot.storage.migrations.migrate),
 `-x url=...` on the command line, the DATABASE_URL environment variable, and the default
 SQLite file.
 """
@@ -48,7 +48,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         # at once cannot both apply the same revision.
         transactional_ddl=True,
         literal_binds=connection is None,
-        # A plugin's own migrations are tracked apart (bot.storage.database.alembic_config).
+        # A plugin's own migrations are tracked apart (bot.storage.migrations.alembic_config).
         version_table=config.attributes.get("version_table", "alembic_version"),
     )
 

@@ -31,7 +31,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.features.models import load_models
-from bot.storage.database import Database, create_engine, head_revision, migrate_blocking
+from bot.storage.database import Database, create_engine
+from bot.storage.migrations import head_revision, migrate_blocking
 from bot.storage.models import Base
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

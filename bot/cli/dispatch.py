@@ -121,7 +121,7 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
     for line in settings.no_effect():
         log.warning("%s", line)
 
-    from bot.storage.database import SchemaTooNewError
+    from bot.storage.migrations import SchemaTooNewError
 
     try:
         # Plugins after the checks (a missing token is named before a plugin's setting) and

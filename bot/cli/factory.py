@@ -75,7 +75,7 @@ class Factory:
         return self.app.migration_folders()
 
     async def migrate(self) -> None:
-        from bot.storage.database import migrate
+        from bot.storage.migrations import migrate
 
         await migrate(self.settings.database_url, extra=self.migrations())
 

@@ -15,7 +15,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 
 async def run(factory: Factory, args: argparse.Namespace) -> int:
-    from bot.storage.database import current_revision
+    from bot.storage.migrations import current_revision
 
     url = factory.settings.database_url
     await factory.migrate()

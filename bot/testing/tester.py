@@ -373,7 +373,7 @@ _template_folder: tempfile.TemporaryDirectory[str] | None = None
 async def _migrated_copy(target: Path, extra: list[tuple[str, Path]]) -> None:
     """A database at `target` migrated to the head of fmbot's and `extra`'s migrations."""
     global _template_folder
-    from bot.storage.database import migrate
+    from bot.storage.migrations import migrate
 
     key = tuple((name, str(folder)) for name, folder in extra)
     template = _templates.get(key)

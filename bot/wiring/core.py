@@ -19,7 +19,8 @@ from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from bot.storage.outage import Outage, watch_outages
 from bot.wiring.clients import (
     build_auth_from,

@@ -9,7 +9,8 @@ import pytest
 
 from bot.features.desk.storage.insights_models import FaqDraft, FaqDraftStatus
 from bot.features.settings import Settings
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from tests.conversation.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.test_cli import run_cli

@@ -78,7 +78,7 @@ def test_the_upgrade_has_faq_tables_indexed_again(tmp_path: Path) -> None:
     next sync indexes them again (from the embedding cache), other files stay as they are."""
     import sqlite3
 
-    from bot.storage.database import migrate_blocking
+    from bot.storage.migrations import migrate_blocking
 
     path = tmp_path / "kb.db"
     url = f"sqlite+aiosqlite:///{path}"

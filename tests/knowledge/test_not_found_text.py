@@ -12,7 +12,8 @@ from bot.conversation import Speaker
 from bot.features.knowledge import NOT_FOUND_MARKER, KbMode
 from bot.foundation_models.client import FoundationModelsClient
 from bot.grounding.prompt import NOT_FOUND_TEXT
-from bot.storage.database import Database, migrate_blocking
+from bot.storage.database import Database
+from bot.storage.migrations import migrate_blocking
 from bot.storage.models import MessageRole
 from bot.storage.repositories import (
     ChatRepository,

@@ -18,7 +18,8 @@ from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage
 from bot.features.knowledge.vectors import VectorIndex
 from bot.foundation_models.client import FoundationModelsClient
-from bot.storage.database import Database, downgrade_blocking, migrate_blocking
+from bot.storage.database import Database
+from bot.storage.migrations import downgrade_blocking, migrate_blocking
 from bot.storage.repositories.kb_vectors import PgVectorRepository, as_pgvector
 from tests.db import _execute_autocommit
 from tests.fakes.foundation_models_server import FakeFoundationModels

@@ -10,15 +10,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot.storage.database import (
-    Database,
-    check_schema_current,
-    create_engine,
-    head_revision,
-    is_sqlite,
-    migrate,
-    normalize_url,
-)
+from bot.storage.database import Database, create_engine, is_sqlite, normalize_url
+from bot.storage.migrations import check_schema_current, head_revision, migrate
 from bot.storage.models import Chat, Conversation, User
 from bot.storage.repositories import ChatRepository, UserRepository
 

@@ -14,11 +14,11 @@ from sqlalchemy import Connection, inspect, text
 
 from bot.features.knowledge.models import UNMAPPED_SCHEMA_NAMES
 from bot.features.models import load_models
-from bot.storage.database import (
+from bot.storage.database import create_engine
+from bot.storage.migrations import (
     SchemaTooNewError,
     alembic_config,
     check_schema_current,
-    create_engine,
     current_revision,
     downgrade_blocking,
     head_revision,
@@ -123,7 +123,7 @@ async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None
 @pytest.mark.slow
 async def test_processes_migrating_at_once_do_not_collide(empty_database_url: str) -> None:
     """Two bot processes starting together on a fresh database both come up."""
-    code = "import sys; from bot.storage.database import migrate_blocking as m; m(sys.argv[1])"
+    code = "import sys; from bot.storage.migrations import migrate_blocking as m; m(sys.argv[1])"
     processes = [  # forked from the suite's zygote: separate processes, imports paid once
         await asyncio.create_subprocess_exec(
             *zygote_launcher(),

@@ -20,7 +20,8 @@ from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy.exc import OperationalError
 
-from bot.storage.database import Database, migrate
+from bot.storage.database import Database
+from bot.storage.migrations import migrate
 from bot.storage.repositories import UpdateRepository
 from bot.telegram.intake import DurablePolling, DurableWebhookHandler, Intake
 from bot.telegram.startup import make_bot

@@ -129,7 +129,8 @@ async def check_yandex(settings: Settings) -> Outcome:
 
 
 async def check_database(url: str) -> Outcome:
-    from bot.storage.database import current_revision, head_revision, is_sqlite
+    from bot.storage.database import is_sqlite
+    from bot.storage.migrations import current_revision, head_revision
     from bot.wiring.preflight import check_database_url
 
     name = "database"
@@ -154,7 +155,7 @@ async def check_database(url: str) -> Outcome:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    from bot.storage.database import alembic_config
+    from bot.storage.migrations import alembic_config
 
     try:
         ScriptDirectory.from_config(alembic_config(url)).get_revision(revision)

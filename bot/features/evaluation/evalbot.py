@@ -165,7 +165,7 @@ async def evaluated_bot(
 ) -> AsyncIterator[EvalBot]:
     """The deployment's bot, running until the block ends."""
     from bot.features.models import load_models
-    from bot.storage.database import migrate
+    from bot.storage.migrations import migrate
     from bot.testing.telegram import BOT_TOKEN, FakeTelegram
     from bot.wiring import built_bot
 

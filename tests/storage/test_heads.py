@@ -1,0 +1,93 @@
+"""A restart at the migrations' heads is told apart without Alembic (bot/storage/heads.py):
+the heads read from the scripts are Alembic's own, a database at them is left alone without
+Alembic imported, and one behind them, or scripts the reader cannot be sure of, go to Alembic
+as before."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from bot.storage.database import create_engine
+from bot.storage.heads import Unsure, script_heads
+from bot.storage.migrations import MIGRATIONS_DIR, alembic_config, current_revision, migrate
+from tests.conftest import REPO_ROOT
+
+PLUGIN = REPO_ROOT / "examples" / "helpdesk_plugin" / "fmbot_helpdesk" / "migrations"
+
+
+@pytest.mark.parametrize("plugin", [None, ("helpdesk", PLUGIN)], ids=["fmbot", "plugin"])
+def test_the_heads_read_from_the_scripts_are_alembics(plugin: tuple[str, Path] | None) -> None:
+    alembics = ScriptDirectory.from_config(alembic_config("sqlite://", plugin)).get_heads()
+    versions = MIGRATIONS_DIR / "versions" if plugin is None else plugin[1]
+    assert script_heads(versions) == frozenset(alembics)
+    assert len(alembics) == 1
+
+
+def test_scripts_the_reader_cannot_be_sure_of_go_to_alembic(tmp_path: Path) -> None:
+    def script(name: str, body: str) -> None:
+        (tmp_path / name).write_text(body, encoding="utf-8")
+
+    script("a.py", 'revision = "a"\ndown_revision = None\n')
+    script("b.py", 'revision: str = "b"\ndown_revision: str | None = "a"\n')
+    script("__init__.py", "")
+    assert script_heads(tmp_path) == {"b"}
+    script("c.py", 'revision = "c"\ndown_revision = ("a", "b")\n')  # a merge
+    assert script_heads(tmp_path) == {"c"}
+    script("d.py", 'revision = "d"\ndown_revision = "c"\nbranch_labels = ("x",)\n')
+    with pytest.raises(Unsure, match="branch label"):
+        script_heads(tmp_path)
+    script("d.py", 'revision = "d"\ndown_revision = PREVIOUS\n')
+    with pytest.raises(Unsure, match="not a literal"):
+        script_heads(tmp_path)
+    with pytest.raises(Unsure, match="no folder"):
+        script_heads(tmp_path / "missing")
+
+
+PROBE = """
+import asyncio, sys
+from bot.storage.migrations import migrate
+asyncio.run(migrate({url!r}))
+print("alembic imported:", "alembic" in sys.modules)
+"""
+
+
+def probe(url: str, tmp_path: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(url=url)], cwd=tmp_path, capture_output=True,
+        text=True, timeout=120, check=False,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_restart_at_the_heads_leaves_alembic_unloaded(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    assert probe(url, tmp_path) == "alembic imported: True"  # a new database: migrated
+    assert probe(url, tmp_path) == "alembic imported: False"  # a restart: nothing to do
+
+
+async def test_a_database_behind_the_heads_is_migrated_by_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await migrate(url)
+    head = await current_revision(url)
+    engine = create_engine(url)
+    async with engine.begin() as conn:  # as if the last revision had not been applied yet
+        await conn.execute(text("UPDATE alembic_version SET version_num = '0024'"))
+        await conn.execute(text("DROP TABLE desk_scores"))
+    await engine.dispose()
+    await migrate(url)
+    assert await current_revision(url) == head
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM desk_scores"))).scalar() == 0
+    await engine.dispose()
+    assert asyncio.get_running_loop()  # ran in the test's loop, no thread left behind
