@@ -29,7 +29,13 @@ from bot.extending.events import (
     ToolCallInfo,
     ToolCallOutcome,
 )
-from bot.extending.tools import ToolContext, ToolSource
+from bot.extending.tools import (
+    ToolContext,
+    ToolDefinition,
+    ToolOutcome,
+    ToolRunResult,
+    ToolSource,
+)
 from bot.features.settings import Settings
 from bot.menu import MenuCommand
 from bot.version import __version__
@@ -48,6 +54,9 @@ __all__ = [
     "ToolCallInfo",
     "ToolCallOutcome",
     "ToolContext",
+    "ToolDefinition",
+    "ToolOutcome",
+    "ToolRunResult",
     "ToolSource",
     "__version__",
 ]

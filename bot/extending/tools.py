@@ -41,28 +41,31 @@ class ToolDefinition:
     """A tool as offered to the model, with the bot's own rules for it."""
 
     name: str
+    """The name the model calls it by (letters, digits, `_` and `-`; unique in the bot)."""
     description: str
-    # JSON Schema of the arguments object.
+    """What it does, for the model."""
     parameters: Mapping[str, object] = field(default_factory=dict)
-    # Each call waits for the user's press on a stored pending call.
+    """JSON Schema of the arguments object."""
     confirm: bool = False
-    # Only admins see it (the others see neither the tool nor its description).
+    """Each call waits for the user's press on a stored pending call."""
     admins_only: bool = False
-    # Side-effecting: after a crash with its outcome unknown it is repeated only with the same
-    # idempotency key (HTTP: every method but GET; MCP and Python: confirmed tools).
+    """Only admins see it (the others see neither the tool nor its description)."""
     writes: bool = False
-    # Where it comes from, for messages and the audit: "http:<file>", "mcp:<server>",
-    # "python:<module>".
+    """Side-effecting: after a crash with its outcome unknown it is repeated only with the
+    same idempotency key (HTTP: every method but GET; MCP and Python: confirmed tools)."""
     source: str = ""
-    # Seconds a call may take before it is reported to the model as timed out.
+    """Where it comes from, for messages and the audit: "http:<file>", "mcp:<server>",
+    "python:<module>"."""
     timeout_s: float = 10.0
-    # Offered in business chats too (customers of an account connected to the bot), where
-    # every other tool is closed; only for tools that neither write nor need a press.
+    """Seconds a call may take before it is reported to the model as timed out."""
     business: bool = False
-    # The action named for the person asked to confirm it, in their language (the
-    # description is written for the model); empty: the card shows the tool's name.
+    """Offered in business chats too (customers of an account connected to the bot), where
+    every other tool is closed; only for tools that neither write nor need a press."""
     title: str = ""
+    """The action named for the person asked to confirm it (the description is written for
+    the model); empty: the card shows the tool's name."""
     title_ru: str = ""
+    """The same in Russian."""
 
     def title_in(self, language: str | None) -> str:
         """The confirmation card's name for the action in `language`."""
@@ -72,11 +75,18 @@ class ToolDefinition:
 
 
 class ToolOutcome(StrEnum):
+    """How a call ended."""
+
     OK = "ok"
+    """It ran; `text` is its result."""
     ERROR = "error"
+    """It failed; `text` says why in one short line."""
     TIMEOUT = "timeout"
+    """It took longer than the tool's `timeout_s`."""
     DECLINED = "declined"
+    """The user pressed Cancel on its confirmation."""
     EXPIRED = "expired"
+    """Its confirmation was not pressed in time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +96,11 @@ class ToolRunResult:
     Never a stack trace."""
 
     outcome: ToolOutcome
+    """How the call ended."""
     text: str
-    # For the audit: HTTP status, MCP isError, ... (free-form, short).
+    """What the model is given."""
     detail: str = ""
+    """For the audit: HTTP status, MCP isError, ... (free-form, short)."""
 
 
 class ToolSource(Protocol):

@@ -46,3 +46,43 @@ async def test_a_missing_tools_file_is_not_to_be_edited(tmp_path: Path) -> None:
     assert not line.ok
     assert not line.fix.startswith("edit")
     assert "unset TOOLS_FILE" in line.fix
+
+
+async def test_a_tool_source_written_with_the_public_names_only_is_called() -> None:
+    # docs/extending.md's Warehouse: a ToolSource needs ToolDefinition, ToolRunResult and
+    # ToolOutcome, so a developer must find them in `bot`, not under bot.extending.
+    from collections.abc import Mapping, Sequence
+
+    from bot import App, ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+    from bot.testing import BotTester, ScriptedModel
+
+    seen: list[tuple[str, int]] = []
+
+    class Warehouse:
+        name = "python:warehouse"
+
+        def definitions(self) -> Sequence[ToolDefinition]:
+            return [ToolDefinition(
+                name="stock", description="Units of a product in stock, by its SKU.",
+                parameters={"type": "object", "properties": {"sku": {"type": "string"}},
+                            "required": ["sku"]},
+                source=self.name)]
+
+        async def start(self) -> None: ...
+
+        async def close(self) -> None: ...
+
+        async def call(self, name: str, arguments: Mapping[str, object],
+                       ctx: ToolContext) -> ToolRunResult:
+            seen.append((str(arguments["sku"]), ctx.user_id))
+            return ToolRunResult(ToolOutcome.OK, f"{arguments['sku']}: 12 in stock")
+
+    app = App(env_file=None)
+    app.add_tool_source(Warehouse())
+    model = ScriptedModel()
+    model.when("kettle").call("stock", sku="K-1").answer("We have {result}")
+    async with BotTester(app, model=model) as tester:
+        anna = tester.user("Anna")
+        reply = await anna.says("Is the kettle in stock?")
+    assert reply.text == "We have K-1: 12 in stock"
+    assert seen == [("K-1", anna.id)]
