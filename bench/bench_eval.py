@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from bot.cli.factory import Factory  # noqa: E402
 from bot.features.evaluation.cli import run_eval  # noqa: E402
 from bot.testing import ModelAnswer, ModelRequest, TestModel  # noqa: E402
 from bot.testing.tester import run_settings  # noqa: E402
+from tests.browser import CHROMIUM, render  # noqa: E402
 from tests.features.evaluation.scripted import Models  # noqa: E402
 
 ORDER = re.compile(r"\b([A-Z]-\d{2,5})\b")
@@ -110,6 +110,10 @@ def _items(text: str, heading: str) -> list[str]:
     return [line for line in block.splitlines() if re.match(r"\d+\. ", line)]
 
 
+def absolute(value: str) -> Path:
+    return Path(value).resolve()
+
+
 def support_app(folder: Path) -> App:
     """The App of a new project made by `fmbot new shop --template support`."""
     subprocess.run([sys.executable, "-m", "bot", "new", "shop", "--template", "support"],
@@ -124,9 +128,9 @@ def support_app(folder: Path) -> App:
 async def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--repeat", type=int, default=3)
-    options.add_argument("--report", type=Path, default=None)
-    options.add_argument("--json", type=Path, default=None)
-    options.add_argument("--screenshot", type=Path, default=None)
+    options.add_argument("--report", type=absolute, default=None)
+    options.add_argument("--json", type=absolute, default=None)
+    options.add_argument("--screenshot", type=absolute, default=None)
     args = options.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
         folder = Path(tmp)
@@ -153,20 +157,17 @@ async def main() -> None:
               f"{len(models.customer.requests)}, judge {len(models.judge.requests)}")
         print(f"report {report} ({report.stat().st_size} bytes)")
         if args.screenshot is not None:
-            screenshot(report, args.screenshot)
+            await screenshot(report, args.screenshot)
 
 
-def screenshot(page: Path, png: Path) -> None:
-    chromium = shutil.which("chromium")
-    if chromium is None:
+async def screenshot(page: Path, png: Path) -> None:
+    if CHROMIUM is None:
         print("no chromium: no screenshot")
         return
-    png.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="bench-eval-chromium-") as profile:
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                        f"--user-data-dir={profile}", "--hide-scrollbars",
-                        "--window-size=1100,1400", f"--screenshot={png.resolve()}",
-                        page.resolve().as_uri()], check=True, capture_output=True, timeout=120)
+    with tempfile.TemporaryDirectory(prefix="bench-eval-chromium-") as folder:
+        _, shot = await render(page, Path(folder), size="1100,1400")
+    await asyncio.to_thread(png.parent.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(png.write_bytes, shot)
     print(f"screenshot {png}")
 
 

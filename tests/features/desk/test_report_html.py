@@ -5,8 +5,6 @@ installed."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,12 +17,11 @@ from bot.cli.factory import Factory
 from bot.cli.report import run
 from bot.storage.database import Database
 from bot.testing.tester import run_settings
+from tests.browser import needs_chromium, render
 from tests.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.features.desk.scoring import a_day_later, cases_of, eventually, scores
 
 pytestmark = pytest.mark.timeout(120)
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 PROMISE = "I will refund you <script>alert(1)</script> today, no questions asked."
 CHARTS = ["volume", "resolution", "csat", "scores"]
 
@@ -140,31 +137,16 @@ async def test_report_html_is_one_page_with_the_charts_and_the_worst_conversatio
     assert "Verified resolution: 1 of 2 scored conversations (50%)" in text
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless browser: Debian's chromium is not "
-                    "installed (apt-get install chromium); the parse-level test still runs")
+@needs_chromium
 async def test_report_html_renders_in_a_headless_browser(
     tmp_path: Path, sqlite_url: str, sqlite_database: Database,
 ) -> None:
     _, worst, _ = await report_html(tmp_path, sqlite_url, sqlite_database)
-    assert CHROMIUM is not None
-    path = tmp_path / "desk.html"
-    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1400"]
-    browser = await asyncio.create_subprocess_exec(
-        *common, "--dump-dom", path.as_uri(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-    out, _ = await asyncio.wait_for(browser.communicate(), 90)
-    assert browser.returncode == 0
-    dom = out.decode()
+    dom, shot = await render(tmp_path / "desk.html", tmp_path)
     page = Page()
     page.feed(dom)
     assert page.svgs == CHARTS
     assert "<rect" in dom
     assert page.rows[0]["data-case"] == str(worst)
     assert page.external == []  # the browser ran no script the page carried
-    shot = tmp_path / "desk.png"
-    browser = await asyncio.create_subprocess_exec(
-        *common, f"--screenshot={shot}", path.as_uri(),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    await asyncio.wait_for(browser.wait(), 90)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"

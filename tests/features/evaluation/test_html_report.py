@@ -4,21 +4,18 @@ installed."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from bot.testing import ScriptedModel
+from tests.browser import needs_chromium, render
 from tests.features.evaluation.scripted import Models, bot_model, customer_model, judge_model
 from tests.features.evaluation.test_eval import evaluate
 
 pytestmark = [pytest.mark.timeout(120)]
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 
 
 class Page(HTMLParser):
@@ -97,20 +94,10 @@ async def test_the_report_escapes_what_the_models_wrote(tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; refund!" in html
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless browser: Debian's chromium is not "
-                    "installed (apt-get install chromium); the parse-level test still runs")
+@needs_chromium
 async def test_the_report_renders_in_a_headless_browser(tmp_path: Path) -> None:
     path, _ = await report(tmp_path)
-    assert CHROMIUM is not None
-    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-              "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-              "--window-size=1000,1400"]
-    browser = await asyncio.create_subprocess_exec(
-        *common, "--dump-dom", path.as_uri(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-    out, _ = await asyncio.wait_for(browser.communicate(), 90)
-    assert browser.returncode == 0
-    dom = out.decode()
+    dom, shot = await render(path, tmp_path)
     page = Page()
     page.feed(dom)
     assert [b["data-case"] for b in page.bars] == ["order status", "broken blender"]
@@ -120,9 +107,4 @@ async def test_the_report_renders_in_a_headless_browser(tmp_path: Path) -> None:
     assert text.index("broken blender — run 1") < text.index("order status — run 1")
     assert "I want my money back for the blender" in text
     assert "Sure, I will refund you right away." in text
-    shot = tmp_path / "report.png"
-    browser = await asyncio.create_subprocess_exec(
-        *common, f"--screenshot={shot}", path.as_uri(),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    await asyncio.wait_for(browser.wait(), 90)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
