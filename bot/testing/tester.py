@@ -299,21 +299,9 @@ class BotTester:
 
     async def settle(self) -> None:
         """Wait until the bot has nothing more to do for now."""
-        telegram = self.built.telegram
-        extras = self.built.core.features.extras
         try:
             async with asyncio.timeout(self.timeout):
-                while True:
-                    count = len(self.telegram.sent)
-                    # The queues, then the services' work (image jobs, the desk's relays, ...).
-                    await telegram.wait_idle()
-                    await telegram.answers.wait_idle()
-                    await telegram.outbox.drain()
-                    if extras is not None:
-                        await extras.wait_idle()
-                    await asyncio.sleep(0)
-                    if len(self.telegram.sent) == count and not telegram.queues.waiting():
-                        return
+                await self.built.settle(lambda: len(self.telegram.sent))
         except TimeoutError:
             raise BotTesterError(
                 f"the bot was still busy after {self.timeout:g} s"

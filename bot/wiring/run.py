@@ -47,6 +47,23 @@ class BuiltBot:
     telegram: TelegramApp
     ops: Operations
 
+    async def settle(self, calls_made: Callable[[], int]) -> None:
+        """Until the bot has nothing more to do for now: its queues, then its services' work
+        (image jobs, the desk's relays, ...), again until a round makes no Bot API call
+        (`calls_made`: how many it has made so far). The caller bounds the wait."""
+        telegram = self.telegram
+        extras = self.core.features.extras
+        while True:
+            count = calls_made()
+            await telegram.wait_idle()
+            await telegram.answers.wait_idle()
+            await telegram.outbox.drain()
+            if extras is not None:
+                await extras.wait_idle()
+            await asyncio.sleep(0)
+            if calls_made() == count and not telegram.queues.waiting():
+                return
+
 
 @asynccontextmanager
 async def built_bot(

@@ -120,19 +120,8 @@ class EvalBot:
 
     async def _settle(self) -> None:
         """Until the bot has nothing more to do (every customer's turn: the bot is one)."""
-        telegram = self.built.telegram
-        extras = self.built.core.features.extras
         async with asyncio.timeout(TURN_TIMEOUT):
-            while True:
-                count = len(self.telegram.sent)
-                await telegram.wait_idle()
-                await telegram.answers.wait_idle()
-                await telegram.outbox.drain()
-                if extras is not None:
-                    await extras.wait_idle()
-                await asyncio.sleep(0)
-                if len(self.telegram.sent) == count and not telegram.queues.waiting():
-                    return
+            await self.built.settle(lambda: len(self.telegram.sent))
 
     async def _handed_off(self, user_id: int) -> bool:
         desk = self.built.core.features.desk
