@@ -15,7 +15,7 @@ from tests.features.evaluation.scripted import (
     bot_model,
     customer_model,
     judge_model,
-    verdict,
+    kettle,
 )
 
 pytestmark = [pytest.mark.timeout(60)]
@@ -101,24 +101,10 @@ def test_an_unknown_case_name_lists_the_cases(cases: CaseFile) -> None:
 
 
 async def test_the_simulated_customer_presses_the_tool_cards_confirm(cases: CaseFile) -> None:
-    app = App(env_file=None)
-    opened: list[str] = []
-
-    @app.tool(confirm=True, title="Open a ticket")
-    async def open_ticket(ctx: ToolContext, subject: str) -> str:
-        """Open a support ticket."""
-        opened.append(subject)
-        return "the real ticket"
-
-    bot = ScriptedModel(otherwise="How can I help?")
-    bot.when("broken").call("open_ticket", subject="Broken kettle").answer("Done: {result}")
-    customer = ScriptedModel(otherwise="My kettle is broken")
-    customer.when(lambda r: "[buttons:" in r.question).answer("[press: confirm]")
-    customer.when(lambda r: "Done:" in r.question).answer("Thanks [GOAL MET]")
-    judge = ScriptedModel(otherwise=verdict(True, False, 4))
+    k = kettle(press="confirm")  # the button's text in another case
     case = cases.named("broken blender")  # the file's shared stub: open_ticket
-    async with BotTester(app, model=bot) as tester:
-        run = await tester.simulate(case, customer=customer, judge=judge)
+    async with BotTester(k.app, model=k.bot) as tester:
+        run = await tester.simulate(case, customer=k.customer, judge=k.judge)
     lines = [(line.speaker, line.text) for line in run.transcript.lines]
     assert lines[0] == ("customer", "My kettle is broken")
     assert "[buttons: " in lines[1][1]
@@ -130,7 +116,7 @@ async def test_the_simulated_customer_presses_the_tool_cards_confirm(cases: Case
     assert lines[4][1].endswith("Done: ticket T-9 opened")
     assert lines[5] == ("customer", "Thanks")
     assert run.ending == "goal_met"
-    assert opened == []  # the stub answered after the press
+    assert k.opened == []  # the stub answered after the press
     assert run.passed, run.failures()
 
 

@@ -5,9 +5,11 @@ promised), the customer's (Anna asks for order A-1, Boris for his money back) an
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import httpx
 
+from bot import App, ToolContext
 from bot.testing import ModelRequest, ScriptedModel, TestModel
 
 # Anna asks where order A-1 is (a stub answers order_status); Boris wants his money back.
@@ -94,3 +96,33 @@ class Models(TestModel):
         if "judge-model" in uri:
             return await self.judge.respond(request)
         return await self.bot.respond(request)
+
+
+@dataclass
+class Kettle:
+    """A customer whose kettle is broken presses the tool card's button: the App with a
+    confirmed open_ticket (`opened`: what the real tool was called with), and the models."""
+
+    app: App
+    opened: list[str]
+    bot: ScriptedModel
+    customer: ScriptedModel
+    judge: ScriptedModel
+
+
+def kettle(press: str = "Confirm") -> Kettle:
+    app = App(env_file=None)
+    opened: list[str] = []
+
+    @app.tool(confirm=True, title="Open a ticket")
+    async def open_ticket(ctx: ToolContext, subject: str) -> str:
+        """Open a support ticket."""
+        opened.append(subject)
+        return "the real ticket"
+
+    bot = ScriptedModel(otherwise="How can I help?")
+    bot.when("broken").call("open_ticket", subject="Broken kettle").answer("Done: {result}")
+    customer = ScriptedModel(otherwise="My kettle is broken")
+    customer.when(lambda r: "[buttons:" in r.question).answer(f"[press: {press}]")
+    customer.when(lambda r: "Done:" in r.question).answer("Thanks [GOAL MET]")
+    return Kettle(app, opened, bot, customer, ScriptedModel(otherwise=verdict(True, False, 4)))

@@ -24,7 +24,7 @@ from tests.features.evaluation.scripted import (
     bot_model,
     customer_model,
     judge_model,
-    verdict,
+    kettle,
 )
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -174,24 +174,11 @@ async def test_a_malformed_file_is_refused_with_its_line_before_any_model_is_cal
 async def test_the_customer_presses_an_inline_button_through_the_kits_telegram(
     tmp_path: Path,
 ) -> None:
-    app = App(env_file=None)
-    opened: list[str] = []
-
-    @app.tool(confirm=True, title="Open a ticket")
-    async def open_ticket(ctx: ToolContext, subject: str) -> str:
-        """Open a support ticket."""
-        opened.append(subject)
-        return "the real ticket"
-
-    bot = ScriptedModel(otherwise="How can I help?")
-    bot.when("broken").call("open_ticket", subject="Broken kettle").answer("Done: {result}")
-    customer = ScriptedModel(otherwise="My kettle is broken")
-    customer.when(lambda r: "[buttons:" in r.question).answer("[press: Confirm]")
-    customer.when(lambda r: "Done:" in r.question).answer("Thanks [GOAL MET]")
-    judge = ScriptedModel(otherwise=verdict(True, False, 4))
+    k = kettle()
     cases = CASES.split("[[case]]\nname = \"broken blender\"")[0].replace(
         '[case.tools]\n', '[case.tools]\nopen_ticket = "ticket T-5 opened"\n')
-    _, report = await evaluate(tmp_path, Models(bot, customer, judge), cases=cases, app=app)
+    _, report = await evaluate(tmp_path, Models(k.bot, k.customer, k.judge), cases=cases,
+                              app=k.app)
     run = report["cases"][0]["results"][0]
     lines = [(line["speaker"], line["text"]) for line in run["transcript"]]
     assert "Confirm" in lines[1][1]
@@ -199,7 +186,7 @@ async def test_the_customer_presses_an_inline_button_through_the_kits_telegram(
         ("customer", "[press: Confirm]"),
         ("tool", 'open_ticket({"subject": "Broken kettle"}) -> ticket T-5 opened')]
     assert lines[4][1].endswith("Done: ticket T-5 opened")
-    assert opened == []
+    assert k.opened == []
     assert run["passed"] is True
 
 
