@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests import cpu_report, zygote
+from tests import cpu_report, marks, zygote
 from tests.collecting import compiled_once, run_folder
 from tests.e2e import faults_table
 
@@ -69,6 +69,16 @@ def _workers_from_the_zygote(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """The running test, for the `process` mark's check (tests/marks.py)."""
+    marks.running(item)
+    try:
+        return (yield)
+    finally:
+        marks.running(None)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
     with compiled_once(run_folder(session.config)):
         return (yield)
@@ -88,16 +98,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _spread_the_waiting(items: list[pytest.Item]) -> None:
-    """The bot-process tests (marked e2e) spread evenly through the run, each keeping its
+    """The bot-process tests (marked process) spread evenly through the run, each keeping its
     place among its own kind. They mostly wait (a failover's 20 s, a restart) while the
     others compute; xdist hands tests out in collection order, so collected together (the
     folder tests/e2e) they ran side by side on most workers and left the cores partly idle
     for a minute and a half of a five-minute run (vmstat, bench/results.md).
     Deterministic, as xdist requires: every worker collects the same order."""
-    waiting = [item for item in items if item.get_closest_marker("e2e")]
+    waiting = [item for item in items if item.get_closest_marker("process")]
     if not waiting or len(waiting) == len(items):
         return
-    others = [item for item in items if not item.get_closest_marker("e2e")]
+    others = [item for item in items if not item.get_closest_marker("process")]
     step = len(items) / len(waiting)
     spread: list[pytest.Item] = []
     rest = iter(others)

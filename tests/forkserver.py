@@ -326,6 +326,10 @@ def run_module(
     """``subprocess.run([python, "-m", *argv], capture_output=True, text=True)``, forked from
     the worker's server when it is on (the CLI tests' way to run ``python -m bot ...``);
     ``merge_stderr``: stderr goes to stdout, in the order written (``stderr=STDOUT``)."""
+    if argv[:1] == ["bot"]:
+        from tests.marks import bot_process_allowed
+
+        bot_process_allowed()
     server = ForkServer.shared()
     if server is None:
         return subprocess.run(

@@ -58,7 +58,7 @@ class SnapshotPrinter:
     again when the model revised what it had already sent."""
 
     def __init__(self, out: TextIO) -> None:
-        self.out = out
+        self.out = out if out is not None else sys.stdout
         self.shown = ""
 
     def __call__(self, snapshot: Snapshot) -> None:
@@ -111,11 +111,13 @@ class TerminalChat:
         chat_id: int = 0,
         model: str | None = None,
         read_line: Callable[[str], str] = input,
-        out: TextIO = sys.stdout,
+        out: TextIO | None = None,
         history: Path | None = None,
         tools: Confirmations | None = None,
     ) -> None:
-        """`tools`: the tool loop, which asks here about each call waiting for a yes."""
+        """`tools`: the tool loop, which asks here about each call waiting for a yes; `out`:
+        where the chat is printed (default: `sys.stdout` when the chat is made, not when this
+        module was imported, so a caller that redirects the output gets it)."""
         self.conversation = conversation
         self.tools = tools
         self.sessionmaker = sessionmaker
@@ -123,7 +125,7 @@ class TerminalChat:
         self.speaker = Speaker(chat_id, "you")
         self.model = model
         self.read_line = read_line
-        self.out = out
+        self.out = out if out is not None else sys.stdout
         self.history = history
 
     async def run(self) -> None:

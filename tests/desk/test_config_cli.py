@@ -34,7 +34,6 @@ def test_support_chat_must_be_a_supergroup(monkeypatch: pytest.MonkeyPatch) -> N
     [("SUPPORT_HOURS", "weekdays 9 to 6"), ("SUPPORT_TIMEZONE", "Mars/Olympus"),
      ("CSAT", "maybe")],
 )
-@pytest.mark.slow
 def test_bad_desk_setting_is_named_in_one_line(tmp_path: Path, name: str, value: str) -> None:
     result = run_cli("report", cwd=tmp_path, **{name: value})
     assert result.returncode == 2, result.stderr
@@ -42,7 +41,6 @@ def test_bad_desk_setting_is_named_in_one_line(tmp_path: Path, name: str, value:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.slow
 def test_report_on_a_fresh_database_says_what_cannot_be_computed(tmp_path: Path) -> None:
     csv = tmp_path / "out.csv"
     result = run_cli(

@@ -19,6 +19,7 @@ from typing import Any
 
 from tests.conftest import REPO_ROOT
 from tests.forkserver import ForkedProcess, ForkServer, zygote_launcher
+from tests.marks import bot_process_allowed
 
 TG_TOKEN = "123456:E2E-test-token"
 FM_API_KEY = "e2e-api-key"
@@ -131,6 +132,7 @@ def bot_env(
 
 async def migrate_database(db_path: Path, workdir: Path) -> None:
     """Create the bot's schema with ``python -m bot migrate`` (its own process, no bot imports)."""
+    bot_process_allowed()
     env = bot_env(telegram_url="", fm_url="", database_url=f"sqlite+aiosqlite:///{db_path}")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -178,6 +180,7 @@ class BotProcess:
 
     async def start(self) -> None:
         assert not self.running, "the bot is already running"
+        bot_process_allowed()
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- harness: start #{self.starts} at {time.time():.3f}\n".encode())

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.harness import E2E, WEBHOOK_SECRET
 from tests.fakes.tg_state import ChatMessage
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 
 def photos(e2e: E2E, chat_id: int) -> list[ChatMessage]:

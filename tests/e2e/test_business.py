@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.harness import E2E
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 OWNER = {"id": 500, "first_name": "Olga", "last_name": "Shop"}
 BOB = {"id": 901, "first_name": "Bob"}

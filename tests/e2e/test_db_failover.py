@@ -14,7 +14,7 @@ import redis
 from tests.e2e.failover import Failover, failover_cluster, ride_out
 
 # No xdist group: each test starts its own replicas (and proxy), so loadgroup may spread them.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 
 PRIVATE = list(range(1, 9))  # answering when the database goes away
 GROUPS = [-100_002, -100_001]

@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 
 SUPPORT = -1001234567890
 OPERATOR = {"id": 501, "first_name": "Olga"}

@@ -18,7 +18,7 @@ from tests.documents import (
 from tests.e2e.harness import E2E
 from tests.fakes.tg_state import ChatMessage
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 USER = 2802
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

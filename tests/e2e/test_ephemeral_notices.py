@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.e2e.tools_world import SECRET, SHOP_TOKEN, CompanyApi, card_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 GROUP = -1001000000071
 REFUSING = -1001000000072

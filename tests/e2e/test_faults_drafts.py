@@ -19,7 +19,7 @@ import pytest_asyncio
 from tests.e2e.faults_table import scenario
 from tests.e2e.harness import E2E
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"),
+pytestmark = [pytest.mark.process, pytest.mark.asyncio(loop_scope="module"),
               pytest.mark.timeout(180), pytest.mark.xdist_group("draft-flood")]
 
 CHATS = [6101 + i for i in range(8)]

@@ -20,7 +20,7 @@ from tests.fakes.fm_scripts import Reply
 
 # The tests are steps of one story on one bot (a module fixture): one pytest-xdist worker
 # runs them all, in order (--dist loadgroup).
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"),
+pytestmark = [pytest.mark.process, pytest.mark.asyncio(loop_scope="module"),
               pytest.mark.timeout(180), pytest.mark.xdist_group("process-story")]
 
 STREAM, IMAGE, WHILE_DOWN, TERM, GROUP = 5101, 5102, 5103, 5104, -5105

@@ -15,7 +15,7 @@ from tests.e2e.faults_world import KeyedModel, Script
 from tests.e2e.harness import E2E
 from tests.fakes.fm_scripts import Reply
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 USERS = (7201, 7202, 7203)
 QUESTIONS = 3

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.e2e.harness import E2E
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
 EXAMPLE = REPO_ROOT / "examples" / "mybot.py"
 USER = 7501

@@ -18,7 +18,7 @@ from tests.e2e.harness import E2E
 from tests.fakes.tg_state import Call
 
 # One worker installs the plugin for the three (its fixture is per module, so per worker).
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120), pytest.mark.xdist_group("helpdesk")]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120), pytest.mark.xdist_group("helpdesk")]
 
 PLUGIN = REPO_ROOT / "examples" / "helpdesk_plugin"
 ANNA, BORIS, STRANGER = 7301, 7302, 7399

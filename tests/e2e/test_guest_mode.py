@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.harness import E2E
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 GUEST_CHAT = -1009000000042
 ASKER = {"id": 777, "first_name": "Anna"}

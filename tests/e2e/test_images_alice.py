@@ -14,7 +14,7 @@ from tests.e2e.harness import E2E
 from tests.fakes import fm_payloads as p
 from tests.fakes.fm_images import IMAGES_PATH
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 
 @pytest.fixture

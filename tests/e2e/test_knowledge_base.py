@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 USER = 5001
 COMPLETION = "/foundationModels/v1/completion"

@@ -13,7 +13,7 @@ from tests.e2e.harness import E2E
 from tests.e2e.test_knowledge_base import USER, ask, synced_runs
 from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
 CONTACT = "Write to help@example.com"
 

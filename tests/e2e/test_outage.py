@@ -24,7 +24,7 @@ from tests.fakes.tg_state import Call
 from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180), pytest.mark.xdist_group("outage")]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180), pytest.mark.xdist_group("outage")]
 
 OUTAGE = 10.0
 SECRET = "outage-webhook-secret"

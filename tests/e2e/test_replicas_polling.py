@@ -25,7 +25,7 @@ from tests.fakes.telegram_server import FakeTelegram
 from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 
 # A liveness bound for the takeover (generous: a busy machine is slow), not a measurement.
 TAKEOVER_LIMIT = 60.0

@@ -23,7 +23,7 @@ from tests.e2e.rrproxy import RoundRobinProxy
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120),
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120),
               pytest.mark.xdist_group("replicas-stop")]
 
 A, B = 0, 1  # the proxy's backends

@@ -27,7 +27,7 @@ from tests.e2e.rrproxy import RoundRobinProxy
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240),
+pytestmark = [pytest.mark.process, pytest.mark.timeout(240),
               pytest.mark.xdist_group("replicas-webhook")]
 
 NAMES = ("a", "b", "c")

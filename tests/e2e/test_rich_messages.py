@@ -19,7 +19,7 @@ from tests.e2e.test_knowledge_base import DELIVERY_URL, synced_runs
 from tests.fakes.tg_rich import REFUSED, plain_text, table_of, urls_of
 from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 USER = 6101
 GROUP = -1006102

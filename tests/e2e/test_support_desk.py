@@ -14,7 +14,7 @@ from tests.fakes.tg_images import tiny_jpeg
 from tests.fakes.tg_state import ChatMessage
 from tests.forkserver import run_module_async
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 
 SUPPORT = -1001234567890
 USER = 3001

@@ -31,7 +31,7 @@ from tests.e2e.tools_world import (
 from tests.ports import free_port
 
 pytest.importorskip("mcp", reason="the MCP extra is not installed (pip install 'fmbot[mcp]')")
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 USER = 4242
 

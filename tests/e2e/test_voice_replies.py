@@ -17,7 +17,7 @@ from tests.e2e.harness import E2E
 from tests.fakes.ogg_opus import ogg_duration, ogg_opus, ogg_problem
 from tests.fakes.tg_state import ChatMessage
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 USER = 3301
 
 

@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.e2e.test_knowledge_base import links
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 USER = 5101
 GROUP = -2101

@@ -22,7 +22,7 @@ from tests.e2e.harness import E2E, WEBHOOK_SECRET, webhook_update
 from tests.fakes.fm_scripts import Reply
 from tests.ports import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 
 ANSWER = "Webhooks are HTTP callbacks: Telegram posts each update to the bot's URL."
 OK = [("user", "complete"), ("assistant", "complete")]

@@ -18,7 +18,7 @@ from tests.e2e.harness import E2E
 from tests.e2e.test_media import jpeg, screenshot
 from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 
 SUPPORT = -1001234567890
 STREAMER, KB_USER, PHOTO_USER, STOPPER, HANDED, KILLED = 7101, 7102, 7103, 7104, 7105, 7106

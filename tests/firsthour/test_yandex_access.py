@@ -17,7 +17,7 @@ from tests.coordination.proxy import TcpProxy
 from tests.e2e.harness import E2E
 from tests.ports import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
 
 @pytest.mark.parametrize(

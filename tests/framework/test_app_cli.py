@@ -1,5 +1,7 @@
-"""`python -m bot <command> --app module:attr` and `FMBOT_PLUGINS`, as processes: one clear
-line for every mistake, a plugin's own migrations applied by `migrate`."""
+"""`python -m bot <command> --app module:attr` and `FMBOT_PLUGINS`: one clear line for every
+mistake, a plugin's own migrations applied by `migrate`. The commands run in this process
+(tests/cli.py); the `fmbot` script and `python -m bot` start as processes where the fresh
+interpreter is the subject (a project's own `bot.py` beside it)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import App, AppError, ToolContext, cli
 from bot.config import ConfigError
+from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
-from tests.forkserver import zygote_launcher
 from tests.framework.plugins import NOTES_MIGRATION, write_plugin
+from tests.marks import bot_process_allowed
 
 
 def run_cli(
@@ -26,17 +29,9 @@ def run_cli(
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
     clean.update(env)
     clean["PYTHONPATH"] = os.pathsep.join(str(p) for p in (path, REPO_ROOT) if p is not None)
-    # A real process with its own argv, environment and exit status, forked from the suite's
-    # zygote (fmbot and its libraries imported): a fresh interpreter's start is the wheel
-    # test's to prove (tests/framework/test_wheel.py), and cost these ten tests 13 CPU-s.
-    return subprocess.run(
-        [*zygote_launcher(), "-m", "bot", *args],
-        cwd=cwd,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # Its own argv, environment, working directory and exit status, in this process: a fresh
+    # interpreter's start is the wheel test's and the process tests' below to prove.
+    return run_bot(args, cwd=cwd, env=clean)
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -46,14 +41,12 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.slow
 def test_a_module_that_does_not_import_is_one_line(tmp_path: Path) -> None:
     line = one_line(run_cli("run", "--app", "nosuchbot:app", cwd=tmp_path))
     assert line.startswith("fmbot: --app nosuchbot:app: cannot import module 'nosuchbot'")
     assert "No module named 'nosuchbot'" in line
 
 
-@pytest.mark.slow
 def test_a_module_that_raises_names_its_line(tmp_path: Path) -> None:
     source = "from bot import App\n\napp = App.from_env(\n)\n1 / 0\n"
     (tmp_path / "brokenbot.py").write_text(source)
@@ -61,7 +54,6 @@ def test_a_module_that_raises_names_its_line(tmp_path: Path) -> None:
     assert "cannot import module 'brokenbot' (line 5): ZeroDivisionError" in line
 
 
-@pytest.mark.slow
 def test_an_attribute_that_is_not_an_app_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "mybot.py").write_text("def app() -> None: ...\nbot = 1\n")
     line = one_line(run_cli("migrate", "--app=mybot:app", cwd=tmp_path))
@@ -71,7 +63,7 @@ def test_an_attribute_that_is_not_an_app_is_one_line(tmp_path: Path) -> None:
     assert line == "fmbot: --app mybot:nothing: module 'mybot' has no attribute 'nothing'"
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
     tmp_path: Path,
 ) -> None:
@@ -80,6 +72,7 @@ def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
     (tmp_path / "bot.py").write_text("raise SystemExit('the project bot.py was imported')\n")
     (tmp_path / "bot").mkdir()  # a package folder of the same name, too
     (tmp_path / "mybot.py").write_text("from bot import App\napp = App.from_env()\n")
+    bot_process_allowed()
     fmbot = Path(sys.executable).parent / "fmbot"
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
@@ -99,12 +92,11 @@ def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
     )
 
 
-@pytest.mark.slow
 def test_every_command_offers_app_in_its_help(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # One process proves `python -m bot` reaches the parser; the other commands' help comes
-    # from the same parser, read in this process (each process costs a second or two of CPU).
+    # The commands' help comes from one parser, read in this process (`python -m bot` reaching
+    # it is the process test's above).
     result = run_cli("run", "--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "--app MODULE:ATTR" in result.stdout
@@ -115,7 +107,6 @@ def test_every_command_offers_app_in_its_help(
         assert "--app MODULE:ATTR" in capsys.readouterr().out, command
 
 
-@pytest.mark.slow
 def test_migrate_with_app_applies_its_own_migrations(tmp_path: Path) -> None:
     versions = tmp_path / "notes_migrations"
     versions.mkdir()
@@ -142,7 +133,6 @@ def test_migrate_with_app_applies_its_own_migrations(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
-@pytest.mark.slow
 def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:
     site = tmp_path / "site"
     versions = site / "notes_versions"
@@ -166,7 +156,6 @@ def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:
     assert "notes_plugin_notes" in tables
 
 
-@pytest.mark.slow
 def test_an_unknown_plugin_is_refused_with_the_installed_ones(tmp_path: Path) -> None:
     site = write_plugin(tmp_path / "site", "notes", "def setup(app):\n    pass\n")
     line = one_line(run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="notes,nope",
@@ -175,7 +164,6 @@ def test_an_unknown_plugin_is_refused_with_the_installed_ones(tmp_path: Path) ->
     assert "notes" in line
 
 
-@pytest.mark.slow
 def test_a_plugin_whose_setup_fails_is_one_line(tmp_path: Path) -> None:
     site = write_plugin(tmp_path / "site", "bad", "def setup(app):\n    raise KeyError('x')\n")
     result = run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="bad",
@@ -234,7 +222,6 @@ def test_parts_must_be_async_and_uniquely_named() -> None:
         app.add_migrations("x", "/nonexistent")
 
 
-@pytest.mark.slow
 def test_a_setting_that_no_longer_does_anything_is_named_in_the_log(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     result = run_cli("migrate", cwd=tmp_path, DATABASE_URL=url, TELEGRAM_MESSAGE_BURST="10")

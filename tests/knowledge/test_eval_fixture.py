@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
 from tests.conversation.conftest import API_KEY, FOLDER
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.forkserver import run_module_async
 from tests.knowledge.conftest import FIXTURE, FIXTURE_KB, FIXTURE_MIN_SCORE
 
 
 async def fmbot(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    done = await run_module_async(["bot", *args], cwd=REPO_ROOT, env=env)
+    done = await run_bot_async(args, cwd=REPO_ROOT, env=env)
     return done.returncode, done.stdout, done.stderr
 
 

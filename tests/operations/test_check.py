@@ -13,10 +13,10 @@ import redis
 
 from bot.cli.checks import Outcome, check_knowledge_base, redacted, run_checks
 from bot.features.settings import Settings
+from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
-from tests.forkserver import run_module_async
 from tests.ports import free_port
 
 TOKEN = "123456:check-token"
@@ -269,7 +269,7 @@ def test_redacted() -> None:
 
 
 async def _cli_check(env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    done = await run_module_async(["bot", "check"], cwd=cwd, env=env, merge_stderr=True)
+    done = await run_bot_async(["check"], cwd=cwd, env=env, merge_stderr=True)
     return done.returncode, done.stdout
 
 

@@ -14,10 +14,10 @@ import pytest
 
 from bot.cli.checks import check_configuration, run_checks
 from bot.features.settings import Settings
+from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
-from tests.forkserver import run_module
 from tests.operations.test_check import API_KEY, FOLDER, SUPPORT_CHAT, TOKEN, by_name, settings_for
 
 
@@ -33,7 +33,7 @@ def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot ...` in an empty folder, with only the environment given."""
     clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO_ROOT)}
     clean.update(env)
-    return run_module(["bot", *args], cwd=cwd, env=clean)
+    return run_bot(args, cwd=cwd, env=clean)
 
 
 COMPLETE = {
@@ -91,7 +91,6 @@ def test_every_bad_value_is_named_at_once(tmp_path: Path) -> None:
     "args",
     [("run",), ("check",), ("migrate",), ("report",), ("chat",), ("kb", "sync")],
 )
-@pytest.mark.slow
 def test_a_database_url_that_is_a_file_name_is_one_line(
     tmp_path: Path, args: tuple[str, ...]
 ) -> None:

@@ -1,4 +1,5 @@
-"""`python -m bot ...` as a process: settings are checked before anything starts."""
+"""`python -m bot ...`: settings are checked before anything starts. The commands run in this
+process (tests/cli.py); one test runs the entry point as a process, for its exit code."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.log import setup_logging
+from tests.cli import run_bot, run_bot_async
 from tests.conftest import REPO_ROOT
-from tests.forkserver import run_module, run_module_async
+from tests.forkserver import run_module
 
 
 def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -21,33 +23,34 @@ def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[st
     clean.update(env)
     clean["PYTHONPATH"] = str(REPO_ROOT)
     # cwd: an empty directory, so no .env is picked up
-    return run_module(["bot", *args], cwd=cwd, env=clean)
+    return run_bot(args, cwd=cwd, env=clean)
 
 
-@pytest.mark.slow
+@pytest.mark.process
 def test_run_without_token_names_it(tmp_path: Path) -> None:
-    result = run_cli("run", cwd=tmp_path, YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f")
+    """`python -m bot run` as a process: the exit code and the one line are the entry
+    point's, before any import that could fail."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
+    clean.update(YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f", PYTHONPATH=str(REPO_ROOT))
+    result = run_module(["bot", "run"], cwd=tmp_path, env=clean)
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir()), "nothing may be created before the check"
 
 
-@pytest.mark.slow
 def test_run_without_yandex_credentials_names_them(tmp_path: Path) -> None:
     result = run_cli("run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc")
     assert result.returncode == 2
     assert "YANDEX_API_KEY" in result.stderr
 
 
-@pytest.mark.slow
 def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
     result = run_cli("run", cwd=tmp_path, RATE_LIMIT_PER_MINUTE="many")
     assert result.returncode == 2
     assert "RATE_LIMIT_PER_MINUTE" in result.stderr
 
 
-@pytest.mark.slow
 def test_webhook_mode_needs_its_secret(tmp_path: Path) -> None:
     result = run_cli(
         "run",
@@ -60,7 +63,6 @@ def test_webhook_mode_needs_its_secret(tmp_path: Path) -> None:
     assert "TELEGRAM_WEBHOOK_SECRET" in result.stderr
 
 
-@pytest.mark.slow
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     db = tmp_path / "bot.db"
     result = run_cli("migrate", cwd=tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{db}")
@@ -70,7 +72,6 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
-@pytest.mark.slow
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     import sqlite3
 
@@ -125,8 +126,8 @@ async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) 
             YANDEX_OPERATION_URL=fm.url,
             DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         )
-        done = await run_module_async(
-            ["bot", "chat"], cwd=tmp_path, env=env, stdin="hi there\n/retry\n/reset\n/exit\n"
+        done = await run_bot_async(
+            ["chat"], cwd=tmp_path, env=env, stdin="hi there\n/retry\n/reset\n/exit\n"
         )
     text = done.stdout
     assert done.returncode == 0, done.stderr
@@ -136,7 +137,6 @@ async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) 
     assert (tmp_path / "bot.db").exists()
 
 
-@pytest.mark.slow
 def test_run_refuses_redis_with_sqlite(tmp_path: Path) -> None:
     result = run_cli(
         "run", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123:abc", YANDEX_API_KEY="k",
@@ -147,7 +147,6 @@ def test_run_refuses_redis_with_sqlite(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir()), "nothing may be created before the check"
 
 
-@pytest.mark.slow
 def test_run_names_a_metrics_port_in_use(tmp_path: Path) -> None:
     import socket
 

@@ -11,16 +11,16 @@ import pty
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.forkserver import zygote_launcher
+from tests.marks import bot_process_allowed
 
 pytestmark = pytest.mark.timeout(90)
 COMPLETION = "/foundationModels/v1/completion"
@@ -117,6 +117,7 @@ def chat_env(tmp_path: Path, fm: FakeFoundationModels) -> dict[str, str]:
 
 
 async def spawn(*args: str, cwd: Path, env: dict[str, str]) -> Terminal:
+    bot_process_allowed()
     pid, fd = pty.fork()
     if pid == 0:  # the child: the pty is its controlling terminal, as in a real shell
         os.chdir(cwd)
@@ -134,7 +135,7 @@ def questions(fm: FakeFoundationModels) -> list[str]:
     return [r.json["messages"][-1]["text"] for r in fm.requests if r.path == COMPLETION]
 
 
-@pytest.mark.slow
+@pytest.mark.process
 async def test_a_pleasant_repl_in_a_real_terminal(
     tmp_path: Path, fm: FakeFoundationModels
 ) -> None:
@@ -180,7 +181,7 @@ async def test_a_pleasant_repl_in_a_real_terminal(
     assert statuses == ["cancelled", "complete"]
 
 
-@pytest.mark.slow
+@pytest.mark.process
 async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundationModels) -> None:
     fm.queue_reply("Hi.")
     log = tmp_path / "chat.log"
@@ -194,14 +195,12 @@ async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundation
                      log.read_text())
 
 
-@pytest.mark.slow
 def test_no_command_prints_the_migration_tools_info_lines(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
     env.update(PYTHONPATH=str(REPO_ROOT), LOG_LEVEL="INFO",
                DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     for command in (["migrate"], ["report"]):
-        done = subprocess.run([*zygote_launcher(), "-m", "bot", *command], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = run_bot(command, cwd=tmp_path, env=env)
         assert done.returncode == 0, done.stderr
         assert "alembic.runtime" not in done.stderr + done.stdout
         assert "Context impl" not in done.stderr

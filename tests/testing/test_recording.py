@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.testing import BotTester, RecordedModel, RecordingFormatError
+from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.forkserver import run_module_async
 
 pytestmark = [pytest.mark.timeout(240)]
 
@@ -33,10 +33,10 @@ async def test_a_recorded_conversation_replays_offline(tmp_path: Path) -> None:
         env |= {"YANDEX_API_KEY": KEY, "YANDEX_FOLDER_ID": FOLDER, "YANDEX_LLM_URL": fm.url,
                 "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
                 "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "examples"), str(REPO_ROOT)])}
-        done = await run_module_async(
-            ["bot", "record", "--app", "mybot:app", "--out", str(out), "--chat-id", str(USER),
+        done = await run_bot_async(
+            ["record", "--app", "mybot:app", "--out", str(out), "--chat-id", str(USER),
              "--history", str(tmp_path / "history")],
-            cwd=tmp_path, env=env, stdin="Where is my order A-7?\n", timeout=200,
+            cwd=tmp_path, env=env, stdin="Where is my order A-7?\n",
         )
     said = done.stderr
     assert done.returncode == 0, said

@@ -18,8 +18,8 @@ from bot.features.tools.checks import check_tools
 from bot.features.tools.mcpservers import McpServerSource
 from bot.features.tools.pinning import PinnedTools, clean_text
 from bot.features.tools.toolsfile import McpServer
+from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
-from tests.forkserver import run_module
 from tests.tools.tracker_process import stdio_tracker
 
 CTX = ToolContext(user_id=7, chat_id=7, language="en", idempotency_key="k-1")
@@ -45,10 +45,10 @@ def tracker_spec(env: dict[str, str], **options: list[str]) -> McpServer:
     return McpServer(command=command, env=environment, **options)
 
 
-def pin(folder: Path) -> subprocess.CompletedProcess[str]:
+async def pin(folder: Path) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO_ROOT),
            "TOOLS_FILE": str(folder / "tools.toml")}
-    return run_module(["bot", "tools", "pin"], cwd=folder, env=env, timeout=120)
+    return await run_bot_async(["tools", "pin"], cwd=folder, env=env)
 
 
 def test_clean_text_removes_what_a_reader_cannot_see() -> None:
@@ -62,7 +62,7 @@ async def test_a_description_changed_after_pinning_withholds_only_that_tool(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     tools_file(tmp_path)
-    done = pin(tmp_path)
+    done = await pin(tmp_path)
     assert done.returncode == 0, done.stderr
     assert "pinned tracker.find_issue" in done.stdout
     assert "pinned tracker.create_issue" in done.stdout
@@ -116,7 +116,7 @@ async def test_a_title_changed_after_pinning_withholds_the_tool(
     """A title is text the model sees (the description of a tool without one): pinned as
     the description is (issue 45)."""
     tools_file(tmp_path, title="Find an issue")
-    done = pin(tmp_path)
+    done = await pin(tmp_path)
     assert done.returncode == 0, done.stderr
     pins = PinnedTools.beside(tmp_path / "tools.toml")
     assert pins is not None

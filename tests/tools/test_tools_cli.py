@@ -12,8 +12,8 @@ import pytest
 from bot.features.settings import Settings
 from bot.features.tools.build import build_toolbox
 from bot.wiring import tool_environment
+from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
-from tests.forkserver import run_module
 
 
 def run_cli(tmp_path: Path, command: str, tools: str) -> subprocess.CompletedProcess[str]:
@@ -27,7 +27,7 @@ def run_cli(tmp_path: Path, command: str, tools: str) -> subprocess.CompletedPro
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         "TOOLS_FILE": str(tmp_path / "tools.toml"),
     }
-    return run_module(["bot", command], cwd=tmp_path, env=env)
+    return run_bot([command], cwd=tmp_path, env=env)
 
 
 @pytest.mark.parametrize("command", ["run", "chat"])
@@ -74,8 +74,8 @@ def test_report_has_the_tools_section_and_csv(tmp_path: Path) -> None:
         "PYTHONPATH": str(REPO_ROOT),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
     }
-    done = run_module(
-        ["bot", "report", "--days", "3", "--csv", str(tmp_path / "r.csv")], cwd=tmp_path, env=env
+    done = run_bot(
+        ["report", "--days", "3", "--csv", str(tmp_path / "r.csv")], cwd=tmp_path, env=env
     )
     assert done.returncode == 0, done.stderr
     assert "Tools (last 3 days): no calls" in done.stdout

@@ -1,0 +1,17 @@
+"""The `process` mark is enforced where bot processes start (tests/marks.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.marks import bot_process_allowed
+
+
+def test_a_test_without_the_mark_may_not_start_a_bot_process() -> None:
+    with pytest.raises(pytest.UsageError, match=r"mark it @pytest\.mark\.process"):
+        bot_process_allowed()
+
+
+@pytest.mark.process
+def test_a_process_test_may() -> None:
+    bot_process_allowed()
