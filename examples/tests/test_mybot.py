@@ -3,6 +3,8 @@ tool called by the model, its customer's plan in the prompt."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot import App
@@ -20,7 +22,8 @@ async def test_ping_answers_pong(bot_tester: BotTester) -> None:
     assert reply.text == "pong"
 
 
-async def test_the_model_looks_the_order_up() -> None:
+async def test_the_model_looks_the_order_up(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="mybot")
     model = ScriptedModel()
     model.when("A-7").call("order_status", order_id="A-7").answer("Order A-7 has shipped.")
     async with BotTester(mybot.app, model=model) as tester:
@@ -32,3 +35,5 @@ async def test_the_model_looks_the_order_up() -> None:
     assert "2026-11-27" in call.result
     system = model.asked[0].system
     assert f"The customer {anna.id} is on the Gold plan." in system
+    # The on_answer hook logged the answer.
+    assert f"answered {anna.id}: Order A-7 has shipped." in caplog.messages

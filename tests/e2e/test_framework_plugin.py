@@ -1,11 +1,11 @@
-"""The helpdesk example plugin, pip-installed and named in FMBOT_PLUGINS, running in the bot as
-a process against the fake servers: its command answered and in the menu, its context in the
-prompt, and a SIGKILL between its command's receipt and its reply replayed once."""
+"""The helpdesk example plugin, pip-installed and named in FMBOT_PLUGINS, loaded by the bot as
+a process: a SIGKILL between its command's receipt and its reply is replayed once, polling and
+webhook. What the plugin does in a bot is tests/features/extensions/test_installed_plugin.py's,
+in process."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import subprocess
 import sys
@@ -17,7 +17,7 @@ from tests.conftest import REPO_ROOT
 from tests.e2e.harness import E2E
 from tests.fakes.tg_state import Call
 
-# One worker installs the plugin for the three (its fixture is per module, so per worker).
+# One worker installs the plugin for the two (its fixture is per module, so per worker).
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120), pytest.mark.xdist_group("helpdesk")]
 
 PLUGIN = REPO_ROOT / "examples" / "helpdesk_plugin"
@@ -63,64 +63,6 @@ def whoami_replies(e2e: E2E, chat: int) -> list[Call]:
         if c.method == "sendMessage" and c.chat_id == chat
         and str(c.params.get("text", "")).startswith("You are")
     ]
-
-
-async def test_the_plugin_answers_its_command_and_adds_its_context(
-    tmp_path: Path, helpdesk_site: Path
-) -> None:
-    async with helpdesk(tmp_path, helpdesk_site) as e2e:
-        e2e.fm.queue_reply("Finance files expenses in the ledger.", chunks=2, interval=0.05)
-        await e2e.start_bot()
-        e2e.tg.send_user_message(ANNA, "/whoami")
-        anna = "You are Anna Petrova, Finance department."
-        await e2e.wait_for(lambda: e2e.texts(ANNA) == [anna])
-        e2e.tg.send_user_message(STRANGER, "/whoami", language_code="ru")
-        await e2e.wait_for(lambda: e2e.texts(STRANGER))
-        assert e2e.texts(STRANGER)[0].startswith("Вас пока нет в справочнике")
-        e2e.tg.send_user_message(ANNA, "How do I file expenses?")
-        await e2e.wait_for(lambda: len(e2e.texts(ANNA)) == 2, 30)
-        system = [
-            m["text"]
-            for r in e2e.fm.requests if r.path.endswith("/completion")
-            for m in r.json["messages"] if m["role"] == "system"
-        ]
-        assert any("Anna Petrova from the Finance department" in s for s in system), system
-        menus = {
-            c.params.get("language_code"): {
-                item["command"]: item["description"] for item in json.loads(c.params["commands"])
-            }
-            for c in e2e.tg.calls if c.method == "setMyCommands"
-        }
-        assert menus[None]["whoami"] == "Who I am in the staff directory"
-        assert menus["ru"]["whoami"] == "Кто я в справочнике сотрудников"
-        assert {"start", "help", "reset"} <= set(menus["ru"]), "next to fmbot's own"
-        rows = e2e.db.query(
-            "SELECT context_providers FROM messages WHERE role = 'assistant'"
-        )
-        assert [r["context_providers"] for r in rows] == ['["helpdesk.department"]']
-        # Its own table, made by its own migration, written in fmbot's session of the update.
-        looked_up = e2e.db.query("SELECT telegram_id FROM helpdesk_whoami_log ORDER BY id")
-        assert [r["telegram_id"] for r in looked_up] == [ANNA, STRANGER]
-        assert e2e.db.query("SELECT version_num FROM alembic_version_helpdesk") == [
-            {"version_num": "helpdesk_0001"}
-        ]
-        # Its tool writes, so the model's call waits for the employee's press.
-        call = {"name": "open_it_ticket", "arguments": {"summary": "Laptop broken"}}
-        e2e.fm.queue_reply("", tool_calls=[call])
-        e2e.fm.queue_reply("I opened ticket HD-1 for you.")
-        e2e.tg.send_user_message(ANNA, "My laptop does not start")
-        card = await e2e.wait_for(lambda: next(
-            (m for m in e2e.tg.chat(ANNA).bot_messages if m.reply_markup), None), 30)
-        assert "open_it_ticket" in (card.text or "")
-        confirm = card.reply_markup["inline_keyboard"][0][0]["callback_data"]
-        e2e.tg.send_callback_query(ANNA, card.message_id, confirm)
-        await e2e.wait_for(lambda: "I opened ticket HD-1 for you." in e2e.texts(ANNA), 30)
-        await e2e.wait_for(
-            lambda: "helpdesk: answered 7301 (tools: open_it_ticket)" in e2e.bot.log_text()
-        )
-        assert "helpdesk: ticket HD-1 for 7301 (Finance): Laptop broken" in e2e.bot.log_text()
-        assert await e2e.bot.terminate() == 0
-        assert "plugin helpdesk set up" in e2e.bot.log_text()
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])

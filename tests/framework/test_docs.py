@@ -108,3 +108,11 @@ def test_the_testing_guide_describes_every_field_of_model_request() -> None:
     described = dict(re.findall(r"^\| `(\w+)` \| (.+) \|$", table, re.M))
     assert set(described) == {field.name for field in fields(ModelRequest)}
     assert all(len(text.split()) >= 4 for text in described.values()), described
+
+
+def test_the_readme_shows_the_example_as_it_is() -> None:
+    """The README's 30-line example is examples/mybot.py, which examples/tests runs."""
+    example = (REPO_ROOT / "examples" / "mybot.py").read_text(encoding="utf-8")
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert example in readme
+    assert len(example.splitlines()) <= 31
