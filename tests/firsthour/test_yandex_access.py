@@ -1,7 +1,7 @@
-"""Wrong Yandex settings (a retired IMAGE_MODEL among them) stop `python -m bot run` before it
-polls, in one line naming the variable (exit 2), as a missing setting does; Yandex not
-answering does not: the bot starts, one ERROR names `fmbot check`, and /readyz answers 503
-naming Yandex until it answers."""
+"""Wrong Yandex settings (a retired IMAGE_MODEL among them) stop `fmbot run` before it polls,
+in one line naming the variable (exit 2), as a missing setting does (the command run in this
+process, tests/cli.py); Yandex not answering does not: the bot starts as a process, one ERROR
+names `fmbot check`, and /readyz answers 503 naming Yandex until it answers."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run_bot_async
 from tests.coordination.proxy import TcpProxy
 from tests.e2e.harness import E2E
 from tests.ports import free_port
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.timeout(120)]
 
 
 @pytest.mark.parametrize(
@@ -42,14 +43,14 @@ async def test_a_refused_setting_stops_run_before_it_polls(
     async with E2E(tmp_path, extra_env=env) as e2e:
         if served is not None:
             e2e.fm.served_models = {f"gpt://{e2e.fm.folder_id}/{m}" for m in served}
-        await e2e.bot.start()
-        code = await e2e.bot.wait(60)
-        assert code == 2, e2e.bot.log_tail()
-        lines = [line for line in e2e.bot.log_text().splitlines() if line.startswith("fmbot:")]
-        assert len(lines) == 1, e2e.bot.log_text()
+        done = await run_bot_async(["run"], env=e2e.bot.env, cwd=tmp_path, merge_stderr=True)
+        said = done.stdout
+        assert done.returncode == 2, said
+        lines = [line for line in said.splitlines() if line.startswith("fmbot:")]
+        assert len(lines) == 1, said
         assert lines[0].startswith(f"fmbot: {variable}"), lines[0]
         assert words in lines[0]
-        assert "Traceback" not in e2e.bot.log_text()
+        assert "Traceback" not in said
         assert not [c for c in e2e.tg.calls if c.method == "getUpdates"], "it never polled"
 
 
@@ -73,6 +74,7 @@ async def _readyz_until(port: int, status: int, within: float) -> str:
         await asyncio.sleep(0.3)
 
 
+@pytest.mark.process
 async def test_yandex_not_answering_starts_the_bot_unready_until_it_answers(
     tmp_path: Path,
 ) -> None:
