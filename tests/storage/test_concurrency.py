@@ -55,7 +55,7 @@ async def test_many_writers_in_one_process(database_url: str) -> None:
     await _check(database_url, chats)
 
 
-@pytest.mark.slow
+@pytest.mark.process
 async def test_many_writer_processes_on_one_file(sqlite_url: str) -> None:
     groups = [[1, 2, 3, 4], [5, 6, 7, 8]]
     processes = [  # forked from the suite's zygote: separate processes, imports paid once

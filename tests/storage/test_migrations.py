@@ -120,7 +120,7 @@ async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None
     assert "newer fmbot" in str(caught.value)
 
 
-@pytest.mark.slow
+@pytest.mark.process
 async def test_processes_migrating_at_once_do_not_collide(empty_database_url: str) -> None:
     """Two bot processes starting together on a fresh database both come up."""
     code = "import sys; from bot.storage.migrations import migrate_blocking as m; m(sys.argv[1])"
