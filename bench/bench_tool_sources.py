@@ -100,7 +100,7 @@ async def bench_http(calls: int) -> None:
 def start_tracker(port: int) -> subprocess.Popen[bytes]:
     import socket
 
-    tracker = ROOT / "tests" / "tools" / "mcp_tracker.py"
+    tracker = ROOT / "tests" / "features" / "tools" / "mcp_tracker.py"
     process = subprocess.Popen([sys.executable, str(tracker), "http", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):

@@ -76,7 +76,7 @@ PRELOAD = (
     "numpy",
     "hypothesis",
     "mcp",
-    "mcp.server.mcpserver",  # the tracker the tool tests run (tests/tools/mcp_tracker.py)
+    "mcp.server.mcpserver",  # the tracker the tool tests run (tests/features/tools/mcp_tracker.py)
     "pptx",
     "docx",
     "PIL.Image",

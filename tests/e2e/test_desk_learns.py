@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import E2E
-from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
+from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 

@@ -11,7 +11,7 @@ import pytest
 from bot.grounding.prompt import NOT_FOUND_MARKER, NOT_FOUND_TEXT
 from tests.e2e.harness import E2E
 from tests.e2e.test_knowledge_base import USER, ask, synced_runs
-from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
+from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 

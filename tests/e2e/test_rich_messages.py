@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.e2e.test_knowledge_base import DELIVERY_URL, synced_runs
 from tests.fakes.tg_rich import REFUSED, plain_text, table_of, urls_of
-from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
+from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 

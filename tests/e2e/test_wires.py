@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.harness import E2E
 from tests.e2e.test_media import jpeg, screenshot
-from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
+from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from tests.features.tools import tracker_process
 from tests.ports import free_port
-from tests.tools import tracker_process
 
 if TYPE_CHECKING:
     from tests.e2e.harness import E2E
-from tests.tools.verifier import SignatureChecker
+from tests.features.tools.verifier import SignatureChecker
 
 SECRET = "e2e-signing-secret"
 SHOP_TOKEN = "e2e-shop-token"
@@ -66,7 +66,8 @@ class CompanyApi:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        # RFC 9421, verified with the library as an API team would (tests/tools/verifier.py).
+        # RFC 9421, verified with the library as an API team would
+        # (tests/features/tools/verifier.py).
         signed = self.checker.check(request.method, f"http://{request.host}{request.raw_path}",
                                     request.headers, body)
         self.requests.append(Seen(request.method, request.path, dict(request.query),

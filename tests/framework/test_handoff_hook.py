@@ -12,7 +12,7 @@ from bot import App, HandoffEvent
 from bot.app import parts_of
 from bot.features.extensions.build import build_runner
 from bot.storage.database import Database
-from tests.desk.harness import desk_world
+from tests.features.desk.harness import desk_world
 
 
 @pytest.mark.slow

@@ -17,10 +17,10 @@ from bot.telegram.outbox import Outbox, Pacing, gauges
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import CallMetrics
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
-from tests.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.fakes.telegram_server import FakeTelegram
-from tests.knowledge.conftest import KbFactory, client, docs, fm, make_kb  # noqa: F401
+from tests.features.desk.harness import OPERATOR, SUPPORT, desk_world
+from tests.features.knowledge.conftest import KbFactory, client, docs, fm, make_kb  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 

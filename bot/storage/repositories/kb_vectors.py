@@ -4,7 +4,7 @@ kb_passage_vectors then holds each indexed passage's embedding, normalised, as `
 float32 bytes in kb_embeddings stay the cache), and a search ranks every passage by inner
 product in the database, with no approximate index, as the numpy path does in memory: the
 bot holds no matrix. Over normalised vectors the inner product is the cosine similarity
-numpy computes, so KB_MIN_SCORE means the same on both paths (tests/knowledge/
+numpy computes, so KB_MIN_SCORE means the same on both paths (tests/features/knowledge/
 test_pgvector.py); `<#>` is the negative inner product, cheaper than `<=>` (no norms).
 """
 

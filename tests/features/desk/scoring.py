@@ -15,7 +15,7 @@ from bot.features.desk.domain.report import Report, build_report
 from bot.features.desk.storage.insights_models import DeskScore, InsightJob
 from bot.features.desk.storage.models import DeskCase
 from bot.storage.database import Database
-from tests.desk.harness import DeskWorld
+from tests.features.desk.harness import DeskWorld
 
 T = TypeVar("T")
 SUBMIT = "/foundationModels/v1/completionAsync"

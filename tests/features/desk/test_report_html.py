@@ -18,7 +18,7 @@ from bot.cli.report import run
 from bot.storage.database import Database
 from bot.testing.tester import run_settings
 from tests.browser import needs_chromium, render
-from tests.desk.harness import OPERATOR, SUPPORT, desk_world
+from tests.features.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.features.desk.scoring import a_day_later, cases_of, eventually, scores
 
 pytestmark = pytest.mark.timeout(120)

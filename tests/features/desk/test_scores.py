@@ -18,7 +18,7 @@ from bot.features.desk.insights.jsonanswer import MAX_CHARS, parse_json
 from bot.features.desk.insights.qa import Verdict, verdict_of
 from bot.features.desk.storage.insights_models import DeskScore, InsightJobStatus, ScoreStatus
 from bot.storage.database import Database
-from tests.desk.harness import OPERATOR, SUPPORT, desk_world
+from tests.features.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.features.desk.scoring import (
     a_day_later,
     cases_of,

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bot.storage.database import Database
-from tests.desk.harness import DeskWorld, desk_world
+from tests.features.desk.harness import DeskWorld, desk_world
 from tests.features.desk.scoring import a_day_later, cases_of, qa_jobs, scores
 
 pytestmark = pytest.mark.timeout(120)

@@ -1,0 +1,45 @@
+"""A voice note in a conversation a person owns: the voice and its transcript reach the topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiogram import Bot
+
+from bot.features.voice.hearing import VoiceNotes
+from bot.features.voice.notes import VoiceInput
+from bot.foundation_models.auth import ApiKeyAuth
+from bot.foundation_models.speech import SpeechRecognizer
+from bot.storage.database import Database
+from bot.telegram.downloads import TelegramFiles
+from tests.conversation.conftest import API_KEY, FOLDER
+from tests.fakes.ogg_opus import ogg_opus
+from tests.features.desk.harness import desk_world
+from tests.features.desk.test_desk_app import hand_over
+
+
+@pytest.mark.slow
+async def test_the_operator_gets_the_voice_and_its_transcript(sqlite_database: Database) -> None:
+    recognizers: list[SpeechRecognizer] = []
+
+    def media(bot: Bot, fm_url: str) -> dict[str, Any]:
+        recognizer = SpeechRecognizer(base_url=fm_url, auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
+        recognizers.append(recognizer)
+        return {"voice_input": VoiceInput(VoiceNotes(TelegramFiles(bot), recognizer))}
+
+    async with desk_world(sqlite_database, parts=media) as w:
+        (recognizer,) = recognizers
+        try:
+            user = 6801
+            thread = await hand_over(w, user)
+            w.fm.queue_transcript("my parcel arrived broken")
+            w.tg.send_user_voice(user, ogg_opus(3), duration=3)
+            note = await w.wait_for(
+                lambda: [m for m in w.in_topic(thread) if (m.text or "").startswith("🎤")]
+            )
+            assert note[0].text == "🎤 my parcel arrived broken"
+            assert any(c.method == "copyMessage" for c in w.tg.calls), "the voice is relayed"
+            assert not any("my parcel" in t for t in w.texts(user)), "the bot stays quiet"
+        finally:
+            await recognizer.aclose()
