@@ -85,7 +85,6 @@ def pytest_collection(session: pytest.Session) -> Generator[None, object, object
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    _spread_the_waiting(items)
     for item in items:
         # A test on the PostgreSQL server (directly or with pgvector) is marked `postgres`,
         # as the database fixtures' PostgreSQL case is (tests/db.py).
@@ -95,26 +94,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # would run in neither step.
         if item.get_closest_marker("build") and not item.nodeid.startswith("tests/framework/"):
             raise pytest.UsageError(f"{item.nodeid}: `build` tests live in tests/framework")
-
-
-def _spread_the_waiting(items: list[pytest.Item]) -> None:
-    """The bot-process tests (marked process) spread evenly through the run, each keeping its
-    place among its own kind. They mostly wait (a failover's 20 s, a restart) while the
-    others compute; xdist hands tests out in collection order, so collected together (the
-    folder tests/e2e) they ran side by side on most workers and left the cores partly idle
-    for a minute and a half of a five-minute run (vmstat, bench/results.md).
-    Deterministic, as xdist requires: every worker collects the same order."""
-    waiting = [item for item in items if item.get_closest_marker("process")]
-    if not waiting or len(waiting) == len(items):
-        return
-    others = [item for item in items if not item.get_closest_marker("process")]
-    step = len(items) / len(waiting)
-    spread: list[pytest.Item] = []
-    rest = iter(others)
-    for n, item in enumerate(waiting):
-        # The n-th waiting test goes at about n * step, after the others that come before.
-        while len(spread) < round(n * step):
-            spread.append(next(rest))
-        spread.append(item)
-    spread.extend(rest)
-    items[:] = spread
+        # ./scripts/test's process step collects tests/e2e alone (a process test elsewhere
+        # would run in neither step), and the in-process step leaves the mark out.
+        if item.get_closest_marker("process") and not item.nodeid.startswith("tests/e2e/"):
+            raise pytest.UsageError(f"{item.nodeid}: `process` tests live in tests/e2e")

@@ -1,14 +1,13 @@
 """`python -m bot <command> --app module:attr` and `FMBOT_PLUGINS`: one clear line for every
 mistake, a plugin's own migrations applied by `migrate`. The commands run in this process
-(tests/cli.py); the `fmbot` script and `python -m bot` start as processes where the fresh
-interpreter is the subject (a project's own `bot.py` beside it)."""
+(tests/cli.py); the `fmbot` script beside a project's own `bot.py`, in a fresh interpreter,
+is tests/e2e/test_entry_points.py's."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from bot.config import ConfigError
 from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
 from tests.framework.plugins import NOTES_MIGRATION, write_plugin
-from tests.marks import bot_process_allowed
 
 
 def run_cli(
@@ -61,35 +59,6 @@ def test_an_attribute_that_is_not_an_app_is_one_line(tmp_path: Path) -> None:
         "(make it with App.from_env())"
     line = one_line(run_cli("migrate", "--app", "mybot:nothing", cwd=tmp_path))
     assert line == "fmbot: --app mybot:nothing: module 'mybot' has no attribute 'nothing'"
-
-
-@pytest.mark.process
-def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
-    tmp_path: Path,
-) -> None:
-    """`bot` is fmbot's package: a project folder with a `bot.py` (or `bot/`) of its own runs
-    its App from another module with the `fmbot` command, and `--app bot:app` says why not."""
-    (tmp_path / "bot.py").write_text("raise SystemExit('the project bot.py was imported')\n")
-    (tmp_path / "bot").mkdir()  # a package folder of the same name, too
-    (tmp_path / "mybot.py").write_text("from bot import App\napp = App.from_env()\n")
-    bot_process_allowed()
-    fmbot = Path(sys.executable).parent / "fmbot"
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
-    result = subprocess.run(
-        [str(fmbot), "migrate", "--app", "mybot:app"], cwd=tmp_path, capture_output=True,
-        text=True, timeout=60, env=clean | {"DATABASE_URL": url},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "project bot.py" not in result.stderr
-    refused = subprocess.run(
-        [str(fmbot), "migrate", "--app", "bot:app"], cwd=tmp_path, capture_output=True,
-        text=True, timeout=60, env=clean | {"DATABASE_URL": url},
-    )
-    assert one_line(refused) == (
-        "fmbot: --app bot:app: 'bot' is fmbot's own package: name your module or package "
-        "something else (e.g. mybot) and run it with --app mybot:app"
-    )
 
 
 def test_every_command_offers_app_in_its_help(

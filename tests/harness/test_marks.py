@@ -12,6 +12,7 @@ def test_a_test_without_the_mark_may_not_start_a_bot_process() -> None:
         bot_process_allowed()
 
 
-@pytest.mark.process
-def test_a_process_test_may() -> None:
+def test_a_process_test_may(request: pytest.FixtureRequest) -> None:
+    # Marked here, not at collection: a `process` test lives in tests/e2e (tests/conftest.py).
+    request.node.add_marker(pytest.mark.process)
     bot_process_allowed()

@@ -26,8 +26,6 @@ from bot.storage.migrations import (
     migrate_blocking,
 )
 from bot.storage.models import Base
-from tests.conftest import REPO_ROOT
-from tests.forkserver import zygote_launcher
 
 
 def _revisions() -> list[Any]:
@@ -118,24 +116,3 @@ async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None
     assert caught.value.revision == "9999"
     assert caught.value.head == head_revision()
     assert "newer fmbot" in str(caught.value)
-
-
-@pytest.mark.process
-async def test_processes_migrating_at_once_do_not_collide(empty_database_url: str) -> None:
-    """Two bot processes starting together on a fresh database both come up."""
-    code = "import sys; from bot.storage.migrations import migrate_blocking as m; m(sys.argv[1])"
-    processes = [  # forked from the suite's zygote: separate processes, imports paid once
-        await asyncio.create_subprocess_exec(
-            *zygote_launcher(),
-            "-c",
-            code,
-            empty_database_url,
-            cwd=REPO_ROOT,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
-    for process in processes:
-        _, stderr = await process.communicate()
-        assert process.returncode == 0, stderr.decode()
-    assert await current_revision(empty_database_url) == head_revision()

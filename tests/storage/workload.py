@@ -9,19 +9,23 @@ import asyncio
 import datetime as dt
 import sys
 
+from sqlalchemy import select
+
 from bot.storage.database import Database
-from bot.storage.models import MessageRole, MessageStatus
+from bot.storage.models import Message, MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
     MessageRepository,
     UpdateRepository,
+    UsageCount,
     UsageRepository,
     UserRepository,
 )
 
 DAY = dt.date(2026, 11, 22)
 HOT_USER = 0  # every turn also charges this one row, so writers collide on it
+TURNS = 5  # the turns of each chat in the concurrency tests
 
 
 async def chat_session(db: Database, chat_id: int, turns: int) -> None:
@@ -56,6 +60,29 @@ async def chat_session(db: Database, chat_id: int, turns: int) -> None:
         async with db.read_session() as session:
             window = await MessageRepository(session).recent_for_prompt(conversation.id, 10_000)
             assert all(e.text.startswith(f"{chat_id}:") for e in window)
+
+
+
+async def check_writes(url: str, chats: list[int]) -> None:
+    """Every chat's TURNS turns stored whole and in order, and the usage they charged."""
+    db = Database(url)
+    try:
+        async with db.read_session() as session:
+            rows = (
+                await session.execute(select(Message.text, Message.status).order_by(Message.id))
+            ).all()
+            totals = await UsageRepository(session).totals(DAY)
+            hot = await UsageRepository(session).for_user(HOT_USER, DAY)
+    finally:
+        await db.dispose()
+    assert len(rows) == len(chats) * TURNS * 2
+    assert all(status is MessageStatus.COMPLETE for _, status in rows)
+    for chat_id in chats:
+        mine = [text for text, _ in rows if text.startswith(f"{chat_id}:")]
+        expected = [f"{chat_id}:{kind}{t}" for t in range(TURNS) for kind in ("q", "a")]
+        assert mine == expected  # in order, complete, nothing from another chat
+    assert hot == UsageCount(tokens=8 * TURNS * len(chats))
+    assert totals == UsageCount(tokens=2 * 8 * TURNS * len(chats))
 
 
 async def main(url: str, turns: int, chats: list[int]) -> None:

@@ -1,5 +1,5 @@
 """`python -m bot ...`: settings are checked before anything starts. The commands run in this
-process (tests/cli.py); one test runs the entry point as a process, for its exit code."""
+process (tests/cli.py); the entry points as processes are tests/e2e/test_entry_points.py's."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import pytest
 from bot.log import setup_logging
 from tests.cli import run_bot, run_bot_async
 from tests.conftest import REPO_ROOT
-from tests.forkserver import run_module
 
 
 def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -26,13 +25,8 @@ def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[st
     return run_bot(args, cwd=cwd, env=clean)
 
 
-@pytest.mark.process
 def test_run_without_token_names_it(tmp_path: Path) -> None:
-    """`python -m bot run` as a process: the exit code and the one line are the entry
-    point's, before any import that could fail."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
-    clean.update(YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f", PYTHONPATH=str(REPO_ROOT))
-    result = run_module(["bot", "run"], cwd=tmp_path, env=clean)
+    result = run_cli("run", cwd=tmp_path, YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f")
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -161,3 +155,14 @@ def test_run_names_a_metrics_port_in_use(tmp_path: Path) -> None:
         )
     assert result.returncode == 2, result.stderr
     assert f"METRICS_LISTEN: cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_no_command_prints_the_migration_tools_info_lines(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
+    env.update(PYTHONPATH=str(REPO_ROOT), LOG_LEVEL="INFO",
+               DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    for command in (["migrate"], ["report"]):
+        done = run_bot(command, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "alembic.runtime" not in done.stderr + done.stdout
+        assert "Context impl" not in done.stderr

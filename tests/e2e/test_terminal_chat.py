@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.marks import bot_process_allowed
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(90)]
 COMPLETION = "/foundationModels/v1/completion"
 # Syscall numbers of select, pselect6, poll, ppoll: what /proc/<pid>/syscall shows while
 # readline waits for a key (x86_64 and aarch64; elsewhere the test cannot tell and just types).
@@ -135,7 +134,6 @@ def questions(fm: FakeFoundationModels) -> list[str]:
     return [r.json["messages"][-1]["text"] for r in fm.requests if r.path == COMPLETION]
 
 
-@pytest.mark.process
 async def test_a_pleasant_repl_in_a_real_terminal(
     tmp_path: Path, fm: FakeFoundationModels
 ) -> None:
@@ -181,7 +179,6 @@ async def test_a_pleasant_repl_in_a_real_terminal(
     assert statuses == ["cancelled", "complete"]
 
 
-@pytest.mark.process
 async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundationModels) -> None:
     fm.queue_reply("Hi.")
     log = tmp_path / "chat.log"
@@ -193,14 +190,3 @@ async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundation
     assert await term.exit_code() == 0
     assert re.search(r"INFO +bot\.conversation\.finishing: answer \d+ in chat 0: complete",
                      log.read_text())
-
-
-def test_no_command_prints_the_migration_tools_info_lines(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
-    env.update(PYTHONPATH=str(REPO_ROOT), LOG_LEVEL="INFO",
-               DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    for command in (["migrate"], ["report"]):
-        done = run_bot(command, cwd=tmp_path, env=env)
-        assert done.returncode == 0, done.stderr
-        assert "alembic.runtime" not in done.stderr + done.stdout
-        assert "Context impl" not in done.stderr
