@@ -1,7 +1,8 @@
-"""One bot process shared by many fault scenarios that run at the same time.
+"""One bot shared by many fault scenarios that run at the same time, in the test's process.
 
-A bot start costs seconds of CPU (importing aiogram alone), so the scenarios that do not kill
-the process share one: ``@shared("name")`` turns ``async def test_x(w: World)`` into a test of
+The bot runs in the test's process (`E2E(in_process=True)`: `async with App`), against the
+fakes served on loopback, whose faults are faults of the wire. The scenarios that do not kill
+the bot share one: ``@shared("name")`` turns ``async def test_x(w: World)`` into a test of
 the ``world`` fixture (tests/e2e/conftest.py). When that fixture starts the bot it launches
 *every* selected shared scenario as a task at once (those marked ``last`` after the others);
 each test then awaits its own task, so a
@@ -189,7 +190,7 @@ class World:
 
     def _alive(self) -> bool:
         if not self.e2e.bot.running:
-            raise AssertionError(f"the shared bot exited:\n{self.e2e.bot.log_tail(60)}")
+            raise AssertionError(f"the shared bot stopped:\n{self.e2e.bot.log_tail(60)}")
         return True
 
     async def shows(self, chat_id: int, expected: list[str], within: float = 60.0) -> None:
@@ -294,7 +295,7 @@ def service_account_key(workdir: Path, fm: FakeFoundationModels) -> Path:
 
 async def start_world(workdir: Path, items: list[pytest.Item]) -> tuple[E2E, World]:
     """Start the fakes and the shared bot, then launch the selected shared scenarios."""
-    e2e = E2E(workdir, extra_env=SHARED_ENV)
+    e2e = E2E(workdir, extra_env=SHARED_ENV, in_process=True)
     await e2e.__aenter__()
     try:
         key_file = service_account_key(workdir, e2e.fm)

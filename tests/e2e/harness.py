@@ -1,8 +1,9 @@
 """End-to-end harness: the fake servers, the bot as a real process, and the database it leaves.
 
-Nothing here imports ``bot``: the bot runs as ``python -m bot run`` in its own process (cwd is a
-temporary work dir, so no developer ``.env`` is read), configured only through its public
-environment variables, with its JSON logs captured to ``<workdir>/bot.log``. The database is
+The bot runs as ``python -m bot run`` in its own process (cwd is a temporary work dir, so no
+developer ``.env`` is read), configured only through its public environment variables, with
+its JSON logs captured to ``<workdir>/bot.log``; or, ``in_process=True``, the same bot with the
+same environment and log inside the test's process (tests/e2e/inprocess.py). The database is
 read afterwards with the stdlib ``sqlite3``.
 
 Typical use (see conftest.py for the ``e2e`` fixture)::
@@ -89,7 +90,10 @@ class E2E:
         limits: FloodLimits | None = None,
         extra_env: dict[str, str] | None = None,
         bot_args: tuple[str, ...] = ("run",),
+        in_process: bool = False,
     ) -> None:
+        """`in_process`: the bot runs in the test's process (tests/e2e/inprocess.py), not as
+        one: for the tests whose subject is not the process."""
         self.workdir = tmp_path
         self.bot_args = bot_args
         self.mode = mode
@@ -100,6 +104,7 @@ class E2E:
         self.webhook_port = free_port()
         self.webhook_url = f"http://127.0.0.1:{self.webhook_port}/webhook"
         self._bot: BotProcess | None = None
+        self.in_process = in_process
 
     @property
     def fm(self) -> FakeFoundationModels:
@@ -129,15 +134,20 @@ class E2E:
             database_url=f"sqlite+aiosqlite:///{self.db.path}",
             extra=extra,
         )
-        self._bot = BotProcess(
-            env, self.workdir, self.workdir / "bot.log", self.bot_args, fork=True
-        )
+        if self.in_process:
+            from tests.e2e.inprocess import BotInProcess
+
+            self._bot = BotInProcess(env, self.workdir, self.workdir / "bot.log", self.bot_args)
+        else:
+            self._bot = BotProcess(
+                env, self.workdir, self.workdir / "bot.log", self.bot_args, fork=True
+            )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         try:
             if self._bot is not None and self._bot.running:
-                await self._bot.kill()
+                await (self._bot.terminate() if self.in_process else self._bot.kill())
         finally:
             if self._fm is not None:
                 await self._fm.__aexit__(None, None, None)
@@ -189,7 +199,7 @@ class E2E:
         """``tg.wait_for`` that fails at once, with the log tail, if the bot process exits."""
 
         def check() -> T:
-            if self._bot is not None and self._bot.proc is not None and not self._bot.running:
+            if self._bot is not None and self._bot.exited:
                 raise BotDiedError(
                     f"bot exited with {self._bot.returncode}:\n{self._bot.log_tail()}"
                 )

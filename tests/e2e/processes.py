@@ -178,6 +178,11 @@ class BotProcess:
     def returncode(self) -> int | None:
         return None if self.proc is None else self.proc.returncode
 
+    @property
+    def exited(self) -> bool:
+        """Started, and ended since (a test waiting on it fails at once)."""
+        return self.proc is not None and self.proc.returncode is not None
+
     async def start(self) -> None:
         assert not self.running, "the bot is already running"
         bot_process_allowed()

@@ -19,7 +19,7 @@ from tests.e2e.faults_world import EN, Script, World, shared
 from tests.fakes.fm_scripts import Reply
 from tests.fakes.tg_core import NOT_MODIFIED
 
-pytestmark = [pytest.mark.process, pytest.mark.asyncio(loop_scope="session"),
+pytestmark = [pytest.mark.asyncio(loop_scope="session"),
               pytest.mark.timeout(180)]
 
 OK = [("user", "complete"), ("assistant", "complete")]

@@ -14,7 +14,7 @@ from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import EN, HttpFault, Script, World, shared, template
 from tests.fakes.fm_scripts import Reply
 
-pytestmark = [pytest.mark.process, pytest.mark.asyncio(loop_scope="session"),
+pytestmark = [pytest.mark.asyncio(loop_scope="session"),
               pytest.mark.timeout(180)]
 
 ANSWER = "Paris is the capital of France."
