@@ -55,8 +55,8 @@ from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.telegram.downloads import TelegramFiles
 from bot.telegram.media.photos import ImageRef, PhotoPreparer
+from bot.testing.telegram.server import TelegramServer
 from tests.e2e.processes import FakeProcess, start_telegram_process
-from tests.fakes.telegram_server import FakeTelegram
 
 TOKEN = "42:BENCH"
 
@@ -124,12 +124,12 @@ class Files:
     def __init__(self, in_process: bool) -> None:
         self.in_process = in_process
         self.url = ""
-        self._tg: FakeTelegram | None = None
+        self._tg: TelegramServer | None = None
         self._proc: FakeProcess | None = None
 
     async def __aenter__(self) -> Files:
         if self.in_process:
-            self._tg = await FakeTelegram(TOKEN).start()
+            self._tg = await TelegramServer(TOKEN).start()
             self.url = self._tg.url
         else:
             self._proc = await start_telegram_process(TOKEN, flood=False)

@@ -46,8 +46,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.throwaway_postgres import DEFAULT_POSTGRES, throwaway_postgres
 from bot.storage.migrations import migrate
+from bot.testing.telegram.state import Call
 from tests.e2e.cluster import Replicas, webhook_cluster
-from tests.fakes.tg_state import Call
 
 # Noted at COMMIT (a deferred constraint trigger): the moment the note is durable, not the
 # UPDATE's, which may wait for the rest of its unit of work.

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.bench_load import loadavg  # noqa: E402
 from bench.process_cpu import children_cpu, process_cpu  # noqa: E402
+from bot.testing.telegram.server import TelegramServer  # noqa: E402
 from tests.e2e.processes import (  # noqa: E402
     FM_API_KEY,
     FM_FOLDER,
@@ -40,12 +41,11 @@ from tests.e2e.processes import (  # noqa: E402
     migrate_database,
 )
 from tests.fakes.foundation_models_server import FakeFoundationModels  # noqa: E402
-from tests.fakes.telegram_server import FakeTelegram  # noqa: E402
 
 READY_WITHIN = 180.0  # a liveness bound on a start that hangs, not a figure
 
 
-async def start_run(env: dict[str, str], workdir: Path, tg: FakeTelegram) -> tuple[float, float]:
+async def start_run(env: dict[str, str], workdir: Path, tg: TelegramServer) -> tuple[float, float]:
     """One `python -m bot run` until its first getUpdates: (CPU-seconds, wall seconds)."""
     polls_before = len([c for c in tg.calls if c.method == "getUpdates"])
     log = (workdir / "run.log").open("ab")
@@ -110,7 +110,7 @@ async def main(runs: int) -> None:
     try:
         migrated = workdir / "migrated.db"
         await migrate_database(migrated, workdir)
-        async with FakeTelegram(TG_TOKEN) as tg, FakeFoundationModels(
+        async with TelegramServer(TG_TOKEN) as tg, FakeFoundationModels(
             api_key=FM_API_KEY, folder_id=FM_FOLDER
         ) as fm:
             db = workdir / "bot.db"

@@ -9,17 +9,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.testing.telegram.server import TelegramServer
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, webhook_replicas
 from tests.e2e.rrproxy import RoundRobinProxy
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
 
 @dataclass
 class Replicas:
-    tg: FakeTelegram
+    tg: TelegramServer
     fm: FakeFoundationModels
     bots: dict[str, BotProcess]
     proxy: RoundRobinProxy
@@ -45,7 +45,7 @@ async def webhook_cluster(
     ports = {name: free_port() for name in names}
     proxy = await RoundRobinProxy([f"http://127.0.0.1:{p}" for p in ports.values()]).start()
     try:
-        async with FakeTelegram(token) as tg, FakeFoundationModels(
+        async with TelegramServer(token) as tg, FakeFoundationModels(
             api_key=FM_API_KEY, folder_id=FM_FOLDER
         ) as fm:
             # As Telegram does with max_connections > 1: each chat's next update is posted

@@ -1,6 +1,5 @@
 """Fixtures for end-to-end tests: ``e2e`` setups (fakes started, bot not yet started), ``world``
-(the bot shared by the fault scenarios, see faults_world.py) and, for the fake Bot API's own
-tests, ``tg`` (an in-process fake) with ``bot`` (a real aiogram Bot). The fault suite's table
+(the bot shared by the fault scenarios, see faults_world.py). The fault suite's table
 (faults_table.py) is kept by tests/conftest.py."""
 
 from __future__ import annotations
@@ -10,12 +9,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from aiogram import Bot
 
-from tests.e2e.botapi import FAKE_TOKEN, make_bot
 from tests.e2e.faults_world import World, start_world, stop_world
 from tests.e2e.harness import E2E
-from tests.fakes.telegram_server import FakeTelegram
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -58,16 +54,3 @@ async def world(
         yield shared
     finally:
         await stop_world(e2e, shared)
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(FAKE_TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
-    bot = make_bot(tg.url)
-    yield bot
-    await bot.session.close()

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.server import TelegramServer
 from tests.e2e.database import Database
 from tests.e2e.processes import (
     FM_API_KEY,
@@ -43,8 +45,6 @@ from tests.e2e.processes import (
     start_fm_process,
     start_telegram_process,
 )
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_flood import FloodLimits
 from tests.ports import free_port
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class E2E:
         self.workdir = tmp_path
         self.bot_args = bot_args
         self.mode = mode
-        self.tg = FakeTelegram(TG_TOKEN, limits=limits)
+        self.tg = TelegramServer(TG_TOKEN, limits=limits)
         self._fm: FakeFoundationModels | None = None
         self.extra_env = dict(extra_env or {})
         self.db = Database(tmp_path / "bot.db")

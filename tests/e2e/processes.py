@@ -86,7 +86,7 @@ async def start_telegram_process(
 ) -> FakeProcess:
     args = ["--port", "0", "--token", token] + ([] if flood else ["--no-flood"])
     args += ["--webhook-parallel"] if webhook_parallel else []
-    return await FakeProcess.start("tests.fakes.telegram_server", *args)
+    return await FakeProcess.start("bot.testing.telegram", *args)
 
 
 def bot_env(

@@ -7,8 +7,8 @@ import asyncio
 import aiohttp
 import pytest
 
+from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E, WEBHOOK_SECRET
-from tests.fakes.tg_state import ChatMessage
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 

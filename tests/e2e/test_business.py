@@ -1,9 +1,9 @@
-"""Chat automation end to end: `python -m bot run` against the fake Telegram (business
-connections: tests/fakes/tg_business.py) and the fake Yandex server. An account owner connects
-the bot; their customers are answered on the owner's behalf (with the connection's id, as one
-edited message, never a draft), each chat on its own history; the owner's own messages are
-history, never questions, and start a takeover in their chat only; in `approve` mode nothing
-reaches the customer before the owner's press, and exactly one message after it."""
+"""Chat automation end to end: `python -m bot run` against the fake Telegram (business connections:
+bot/testing/telegram/business.py) and the fake Yandex server. An account owner connects the bot;
+their customers are answered on the owner's behalf (with the connection's id, as one edited
+message, never a draft), each chat on its own history; the owner's own messages are history, never
+questions, and start a takeover in their chat only; in `approve` mode nothing reaches the customer
+before the owner's press, and exactly one message after it."""
 
 from __future__ import annotations
 

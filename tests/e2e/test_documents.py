@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.testing.telegram.state import ChatMessage
 from tests.documents import (
     docx_bytes,
     encrypted_pdf_bytes,
@@ -16,7 +17,6 @@ from tests.documents import (
     scanned_pdf_bytes,
 )
 from tests.e2e.harness import E2E
-from tests.fakes.tg_state import ChatMessage
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 USER = 2802

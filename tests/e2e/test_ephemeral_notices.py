@@ -1,5 +1,5 @@
 """Ephemeral notices end to end: `python -m bot run` against the fake Telegram
-(tests/fakes/tg_ephemeral.py) and the fake Yandex server, RATE_LIMIT_PER_MINUTE=1. In a group
+(bot/testing/telegram/ephemeral.py) and the fake Yandex server, RATE_LIMIT_PER_MINUTE=1. In a group
 a member over the rate limit is told so alone (an ephemeral message with
 `ephemeral_message_parameters.receiver_user_id`, replying to their message), the other members
 see nothing; where Telegram refuses ephemeral messages the notice is today's reply, and the

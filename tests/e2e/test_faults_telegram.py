@@ -14,10 +14,10 @@ import json
 
 import pytest
 
+from bot.testing.telegram.core import NOT_MODIFIED
 from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import EN, Script, World, shared
 from tests.fakes.fm_scripts import Reply
-from tests.fakes.tg_core import NOT_MODIFIED
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"),
               pytest.mark.timeout(180)]

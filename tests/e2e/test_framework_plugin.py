@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.testing.telegram.state import Call
 from tests.conftest import REPO_ROOT
 from tests.e2e.harness import E2E
-from tests.fakes.tg_state import Call
 
 # One worker installs the plugin for the two (its fixture is per module, so per worker).
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120), pytest.mark.xdist_group("helpdesk")]

@@ -1,10 +1,10 @@
-"""Guest mode end to end: `python -m bot run` against the fake Telegram (tests/fakes/tg_guest.py)
-and the fake Yandex server. A user @mentions the bot in a chat it is not a member of, in reply
-to someone's message: the bot asks for `guest_message` updates, answers the query once with
-answerGuestQuery ("Thinking…"), then edits that message through its inline_message_id into the
-model's answer, rendered; the model saw the message replied to and the question only. The same
-update delivered twice, and a restart, answer nothing again; nothing of that chat is stored as
-a conversation."""
+"""Guest mode end to end: `python -m bot run` against the fake Telegram
+(bot/testing/telegram/guest.py) and the fake Yandex server. A user @mentions the bot in a chat it
+is not a member of, in reply to someone's message: the bot asks for `guest_message` updates,
+answers the query once with answerGuestQuery ("Thinking…"), then edits that message through its
+inline_message_id into the model's answer, rendered; the model saw the message replied to and the
+question only. The same update delivered twice, and a restart, answer nothing again; nothing of
+that chat is stored as a conversation."""
 
 from __future__ import annotations
 

@@ -16,11 +16,11 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.testing.telegram.server import TelegramServer
+from bot.testing.telegram.state import Call
 from tests.coordination.proxy import TcpProxy
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_state import Call
 from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
@@ -32,7 +32,7 @@ SECRET = "outage-webhook-secret"
 
 @dataclass
 class World:
-    tg: FakeTelegram
+    tg: TelegramServer
     bot: BotProcess
     metrics: str
     proxies: dict[str, TcpProxy]  # "redis", "database"
@@ -86,7 +86,7 @@ async def world(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncItera
     for proxy in proxies.values():
         await proxy.start()
     metrics_port, hook_port = free_port(), free_port()
-    async with FakeTelegram(token) as tg, FakeFoundationModels(
+    async with TelegramServer(token) as tg, FakeFoundationModels(
         api_key=FM_API_KEY, folder_id=FM_FOLDER
     ) as fm:
         env = bot_env(

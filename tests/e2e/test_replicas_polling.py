@@ -17,11 +17,11 @@ import aiohttp
 import pytest
 import redis
 
+from bot.testing.telegram.server import TelegramServer
 from tests.coordination.proxy import TcpProxy
 from tests.e2e.harness import BotDiedError
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
@@ -33,7 +33,7 @@ TAKEOVER_LIMIT = 60.0
 
 @dataclass
 class Replicas:
-    tg: FakeTelegram
+    tg: TelegramServer
     fm: FakeFoundationModels
     bots: dict[str, BotProcess]
     metrics: dict[str, str]  # replica -> http://127.0.0.1:<port>
@@ -97,7 +97,7 @@ async def replicas(
     token = f"{bot_id}:E2E-replicas"
     proxy = TcpProxy("127.0.0.1", int(redis_url.rsplit(":", 1)[1].split("/")[0]))
     await proxy.start()
-    async with FakeTelegram(token) as tg, FakeFoundationModels(
+    async with TelegramServer(token) as tg, FakeFoundationModels(
         api_key=FM_API_KEY, folder_id=FM_FOLDER
     ) as fm:
         bots, metrics = {}, {}

@@ -15,13 +15,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.testing.telegram.server import TelegramServer
 from tests.e2e.cluster import webhook_cluster
 from tests.e2e.processes import (
     BotProcess,
 )
 from tests.e2e.rrproxy import RoundRobinProxy
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120),
               pytest.mark.xdist_group("replicas-stop")]
@@ -33,7 +33,7 @@ ANSWER_SECONDS = 40 * 0.25  # the fake model's echo in 40 chunks
 
 @dataclass
 class Pair:
-    tg: FakeTelegram
+    tg: TelegramServer
     fm: FakeFoundationModels
     bots: dict[str, BotProcess]
     proxy: RoundRobinProxy

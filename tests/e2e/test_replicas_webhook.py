@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.testing.telegram.server import TelegramServer
 from tests.e2e.cluster import webhook_cluster
 from tests.e2e.harness import BotDiedError
 from tests.e2e.processes import (
@@ -25,7 +26,6 @@ from tests.e2e.processes import (
 )
 from tests.e2e.rrproxy import RoundRobinProxy
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240),
               pytest.mark.xdist_group("replicas-webhook")]
@@ -39,7 +39,7 @@ IMAGE = 500  # a private chat asking for a picture
 
 @dataclass
 class Cluster:
-    tg: FakeTelegram
+    tg: TelegramServer
     fm: FakeFoundationModels
     bots: dict[str, BotProcess]
     proxy: RoundRobinProxy

@@ -1,5 +1,5 @@
 """Rich answers end to end (Bot API 10.1): `python -m bot run` against the fake Telegram
-(tests/fakes/tg_rich.py) and the fake Yandex server, the model's answers scripted. A table
+(bot/testing/telegram/rich.py) and the fake Yandex server, the model's answers scripted. A table
 answer arrives as a rich message with a table block: after the drafts in a private chat
 (`sendRichMessage`), as the streamed message edited into it in a group (`editMessageText` with
 `rich_message`). A plain answer arrives as today. Telegram refusing rich messages: the answer
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from bot.testing.telegram.rich import REFUSED, plain_text, table_of, urls_of
 from tests.e2e.harness import E2E
 from tests.e2e.test_knowledge_base import DELIVERY_URL, synced_runs
-from tests.fakes.tg_rich import REFUSED, plain_text, table_of, urls_of
 from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]

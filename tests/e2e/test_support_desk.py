@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.testing.telegram.images import tiny_jpeg
+from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E
 from tests.e2e.processes import bot_env
-from tests.fakes.tg_images import tiny_jpeg
-from tests.fakes.tg_state import ChatMessage
 from tests.forkserver import run_module_async
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]

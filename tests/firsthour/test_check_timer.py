@@ -19,8 +19,8 @@ import pytest
 
 import bot.telegram
 from bot.cli.checks import run_checks
+from bot.testing.telegram.server import TelegramServer
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 
 EACH_WITHIN = 2.0
@@ -29,8 +29,8 @@ BLOCKED = EACH_WITHIN + 0.5
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
-    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+async def fakes() -> AsyncIterator[tuple[TelegramServer, FakeFoundationModels]]:
+    async with TelegramServer(TOKEN) as tg, FakeFoundationModels(
         api_key=API_KEY, folder_id=FOLDER
     ) as fm:
         yield tg, fm
@@ -53,7 +53,7 @@ class _SlowImport(importlib.abc.MetaPathFinder):
 
 
 async def test_a_slow_import_is_not_counted_against_the_server(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str,
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The Telegram check's module is imported afresh, slowly; the server answers at once:
@@ -72,7 +72,7 @@ async def test_a_slow_import_is_not_counted_against_the_server(
 
 
 async def test_a_busy_machine_is_reported_as_busy_not_as_the_network(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     """The process gets no CPU for longer than the check may take, while getMe is under
     way: the line says the machine was busy, and does not send the reader to the network."""

@@ -14,7 +14,7 @@ from aiogram.types import Message
 from bot import App, AppError
 from bot.app import parts_of
 from bot.telegram.startup import make_bot, set_commands
-from tests.fakes.telegram_server import FakeTelegram
+from bot.testing.telegram.server import TelegramServer
 
 TOKEN = "42:MENU"
 
@@ -70,12 +70,12 @@ def test_a_router_command_telegram_cannot_show_is_left_out_of_the_menu() -> None
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(TOKEN) as server:
+async def tg() -> AsyncIterator[TelegramServer]:
+    async with TelegramServer(TOKEN) as server:
         yield server
 
 
-async def test_one_bad_entry_never_costs_the_rest_of_the_menu(tg: FakeTelegram) -> None:
+async def test_one_bad_entry_never_costs_the_rest_of_the_menu(tg: TelegramServer) -> None:
     bot = make_bot(TOKEN, tg.url)
     try:
         await set_commands(bot, {

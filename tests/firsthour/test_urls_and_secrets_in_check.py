@@ -12,17 +12,17 @@ import pytest
 
 from bot.cli.checks import run_checks
 from bot.features.settings import Settings
+from bot.testing.telegram.server import TelegramServer
+from bot.testing.telegram.wire import TelegramError
 from bot.wiring.preflight import problems
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_wire import TelegramError
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 from tests.ports import free_port
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
-    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+async def fakes() -> AsyncIterator[tuple[TelegramServer, FakeFoundationModels]]:
+    async with TelegramServer(TOKEN) as tg, FakeFoundationModels(
         api_key=API_KEY, folder_id=FOLDER
     ) as fm:
         yield tg, fm
@@ -34,7 +34,7 @@ def _everything(outcomes: list[Any]) -> str:
 
 # --- item 1: no secret in `check`'s output -----------------------------------------------------
 async def test_a_telegram_url_without_a_scheme_never_prints_the_token(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     schemeless = tg.url.removeprefix("http://")
@@ -47,7 +47,7 @@ async def test_a_telegram_url_without_a_scheme_never_prints_the_token(
 
 
 async def test_no_check_line_shows_a_secret_an_error_text_carries(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     """A proxy in front of the Bot API that echoes the request path (token and all) in its
     error: the getMe line says the call failed, without the token; the same for the key."""
@@ -113,7 +113,7 @@ def test_a_proxys_password_is_not_echoed(tmp_path: Path) -> None:
 
 
 async def test_check_blames_the_url_not_the_credentials(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     port = free_port()

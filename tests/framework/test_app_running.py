@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from bot import App, AppError, Settings
 from bot.config import ConfigError
+from bot.testing.telegram.server import TelegramServer
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 from tests.ports import free_port
 
 pytestmark = [pytest.mark.timeout(60)]
@@ -27,14 +27,14 @@ FOLDER = "b1gapp"
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
-    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+async def fakes() -> AsyncIterator[tuple[TelegramServer, FakeFoundationModels]]:
+    async with TelegramServer(TOKEN) as tg, FakeFoundationModels(
         api_key=API_KEY, folder_id=FOLDER
     ) as fm:
         yield tg, fm
 
 
-def settings_for(tg: FakeTelegram, fm: FakeFoundationModels, folder: Path) -> Settings:
+def settings_for(tg: TelegramServer, fm: FakeFoundationModels, folder: Path) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None, telegram_bot_token=TOKEN, telegram_api_url=tg.url,
         yandex_api_key=API_KEY, yandex_folder_id=FOLDER, yandex_llm_url=fm.url,
@@ -44,7 +44,7 @@ def settings_for(tg: FakeTelegram, fm: FakeFoundationModels, folder: Path) -> Se
 
 
 async def test_the_bot_answers_inside_the_block_and_stops_when_it_ends(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], tmp_path: Path
+    fakes: tuple[TelegramServer, FakeFoundationModels], tmp_path: Path
 ) -> None:
     tg, fm = fakes
     sigterm, sigint = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
@@ -76,7 +76,7 @@ async def test_the_bot_answers_inside_the_block_and_stops_when_it_ends(
 
 
 async def test_a_bad_setting_is_raised_when_entering(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], tmp_path: Path
+    fakes: tuple[TelegramServer, FakeFoundationModels], tmp_path: Path
 ) -> None:
     tg, fm = fakes
     settings = settings_for(tg, fm, tmp_path).model_copy(update={"yandex_folder_id": ""})
@@ -87,7 +87,7 @@ async def test_a_bad_setting_is_raised_when_entering(
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_a_clean_exit_logs_nothing_at_warning_or_above(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], tmp_path: Path,
+    fakes: tuple[TelegramServer, FakeFoundationModels], tmp_path: Path,
     caplog: pytest.LogCaptureFixture, mode: str,
 ) -> None:
     tg, fm = fakes

@@ -13,10 +13,10 @@ import redis
 
 from bot.cli.checks import Outcome, check_knowledge_base, redacted, run_checks
 from bot.features.settings import Settings
+from bot.testing.telegram.server import TelegramServer
 from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 from tests.ports import free_port
 
 TOKEN = "123456:check-token"
@@ -26,14 +26,14 @@ SUPPORT_CHAT = -1001234567890
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
-    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+async def fakes() -> AsyncIterator[tuple[TelegramServer, FakeFoundationModels]]:
+    async with TelegramServer(TOKEN) as tg, FakeFoundationModels(
         api_key=API_KEY, folder_id=FOLDER
     ) as fm:
         yield tg, fm
 
 
-def settings_for(tg: FakeTelegram, fm: FakeFoundationModels, database_url: str,
+def settings_for(tg: TelegramServer, fm: FakeFoundationModels, database_url: str,
                  **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "telegram_bot_token": TOKEN,
@@ -56,7 +56,7 @@ def by_name(outcomes: list[Outcome]) -> dict[str, Outcome]:
 
 @pytest.mark.slow
 async def test_a_good_replica_setup_passes_every_check(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], postgres_url: str, redis_url: str,
+    fakes: tuple[TelegramServer, FakeFoundationModels], postgres_url: str, redis_url: str,
     tmp_path: Path,
 ) -> None:
     tg, fm = fakes
@@ -87,7 +87,7 @@ async def test_a_good_replica_setup_passes_every_check(
 
 
 async def test_redis_with_sqlite_is_refused(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, redis_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str, redis_url: str
 ) -> None:
     tg, fm = fakes
     names = by_name(await run_checks(settings_for(tg, fm, sqlite_url, redis_url=redis_url)))
@@ -97,7 +97,7 @@ async def test_redis_with_sqlite_is_refused(
 
 
 async def test_single_process_setup_passes(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     outcomes = await run_checks(settings_for(tg, fm, sqlite_url))
@@ -110,7 +110,7 @@ async def test_single_process_setup_passes(
 
 
 async def test_guest_mode_is_reported_from_get_me(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     """getMe's `supports_guest_queries` (Bot API 10.0): whether @mentions in chats the bot is
     not a member of reach it; never a failure."""
@@ -128,7 +128,7 @@ async def test_guest_mode_is_reported_from_get_me(
 
 
 async def test_chat_automation_is_reported_from_get_me(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     """getMe's `can_connect_to_business`: whether accounts may connect the bot (their
     customers answered by it); never a failure."""
@@ -147,7 +147,7 @@ async def test_chat_automation_is_reported_from_get_me(
 
 
 async def test_a_rejected_token_and_key_are_named_with_their_fix(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     settings = settings_for(tg, fm, sqlite_url, telegram_bot_token="123456:wrong",
@@ -171,7 +171,7 @@ async def test_a_rejected_token_and_key_are_named_with_their_fix(
 
 
 async def test_a_wrong_folder_and_an_unreachable_telegram(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     settings = settings_for(tg, fm, sqlite_url, yandex_folder_id="b1gother",
@@ -192,7 +192,7 @@ async def test_a_wrong_folder_and_an_unreachable_telegram(
     ],
 )
 async def test_support_chat_rights(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, status: str,
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str, status: str,
     rights: dict[str, bool], expected: str,
 ) -> None:
     tg, fm = fakes
@@ -207,7 +207,7 @@ async def test_support_chat_rights(
 
 
 async def test_unknown_support_chat(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
@@ -219,7 +219,7 @@ async def test_unknown_support_chat(
 
 @pytest.mark.slow
 async def test_database_states(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, tmp_path: Path
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str, tmp_path: Path
 ) -> None:
     tg, fm = fakes
     missing = tmp_path / "new.db"
@@ -235,7 +235,7 @@ async def test_database_states(
 
 
 async def test_unreachable_postgres_and_redis(
-    fakes: tuple[FakeTelegram, FakeFoundationModels]
+    fakes: tuple[TelegramServer, FakeFoundationModels]
 ) -> None:
     tg, fm = fakes
     port = free_port()
@@ -275,7 +275,7 @@ async def _cli_check(env: dict[str, str], cwd: Path) -> tuple[int, str]:
 
 @pytest.mark.slow
 async def test_the_command_prints_one_line_per_check_and_exits_by_result(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str, tmp_path: Path
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str, tmp_path: Path
 ) -> None:
     tg, fm = fakes
     env = {
@@ -299,7 +299,7 @@ async def test_the_command_prints_one_line_per_check_and_exits_by_result(
 
 @pytest.mark.slow
 async def test_speech_recognition_is_checked_with_the_built_in_sample(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
@@ -318,7 +318,7 @@ async def test_speech_recognition_is_checked_with_the_built_in_sample(
 
 @pytest.mark.slow
 async def test_speech_synthesis_speaks_a_sample_and_names_a_missing_role(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))

@@ -9,17 +9,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.cli.checks import run_checks
+from bot.testing.telegram.server import TelegramServer
 from bot.wiring.preflight import problems
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 
-Fakes = tuple[FakeTelegram, FakeFoundationModels]
+Fakes = tuple[TelegramServer, FakeFoundationModels]
 
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[Fakes]:
-    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+    async with TelegramServer(TOKEN) as tg, FakeFoundationModels(
         api_key=API_KEY, folder_id=FOLDER
     ) as fm:
         yield tg, fm

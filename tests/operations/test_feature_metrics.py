@@ -16,10 +16,9 @@ from bot.storage.database import Database
 from bot.telegram.outbox import Outbox, Pacing, gauges
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import CallMetrics
+from bot.testing.telegram.server import TelegramServer
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
-from tests.features.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.features.knowledge.conftest import KbFactory, client, docs, fm, make_kb  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
@@ -31,7 +30,7 @@ def sample(name: str, **labels: str) -> float:
 
 @pytest.mark.slow
 async def test_the_outboxs_own_calls_and_429s_are_counted() -> None:
-    async with FakeTelegram("4243:outbox") as tg:
+    async with TelegramServer("4243:outbox") as tg:
         bot = make_bot("4243:outbox", tg.url)  # aiohttp session: the outbox posts JSON itself
         bot.session.middleware(CallMetrics())  # as the running bot has it (telemetry.py)
         outbox = Outbox(bot)  # honours the whole retry_after (1 s)
@@ -52,7 +51,7 @@ async def test_the_outboxs_own_calls_and_429s_are_counted() -> None:
 
 @pytest.mark.slow
 async def test_outbox_queue_depths_at_scrape_time() -> None:
-    async with FakeTelegram("4244:depth") as tg:
+    async with TelegramServer("4244:depth") as tg:
         bot = make_bot("4244:depth", tg.url)
         # One call a second: the first goes at once, the other two wait for the bot's budget
         # for a whole second each, long enough to read the gauges on a busy machine.

@@ -24,8 +24,8 @@ from bot.metrics.server import SHUTTING_DOWN, Readiness, serve_metrics
 from bot.storage.database import Database
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import install_telemetry
+from bot.testing.telegram.server import TelegramServer
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 
 
 def sample(name: str, **labels: str) -> float:
@@ -86,7 +86,7 @@ async def test_yandex_requests_retries_errors_tokens_and_waits(
 
 
 async def test_telegram_calls_and_429s_by_method() -> None:
-    async with FakeTelegram("4242:metrics") as tg:
+    async with TelegramServer("4242:metrics") as tg:
         bot = make_bot("4242:metrics", tg.url)
         install_telemetry(bot, Dispatcher())
         tg.add_chat(5, "private")

@@ -14,16 +14,16 @@ import pytest
 
 from bot.cli.checks import check_configuration, run_checks
 from bot.features.settings import Settings
+from bot.testing.telegram.server import TelegramServer
 from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 from tests.operations.test_check import API_KEY, FOLDER, SUPPORT_CHAT, TOKEN, by_name, settings_for
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
-    async with FakeTelegram(TOKEN) as tg, FakeFoundationModels(
+async def fakes() -> AsyncIterator[tuple[TelegramServer, FakeFoundationModels]]:
+    async with TelegramServer(TOKEN) as tg, FakeFoundationModels(
         api_key=API_KEY, folder_id=FOLDER
     ) as fm:
         yield tg, fm
@@ -136,7 +136,7 @@ def test_report_csv_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
 
 
 async def test_a_reply_check_cannot_read_fails_that_check_alone(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     tg.add_forum(SUPPORT_CHAT)
@@ -159,7 +159,7 @@ async def test_a_reply_check_cannot_read_fails_that_check_alone(
 
 
 async def test_a_broken_check_does_not_hide_the_others(
-    fakes: tuple[FakeTelegram, FakeFoundationModels]
+    fakes: tuple[TelegramServer, FakeFoundationModels]
 ) -> None:
     tg, fm = fakes
     outcomes = await run_checks(settings_for(tg, fm, "fmbot.db"))
@@ -173,7 +173,7 @@ async def test_a_broken_check_does_not_hide_the_others(
 # --- item 2: a support chat without Topics -----------------------------------------------------
 @pytest.mark.slow
 async def test_check_fails_a_support_chat_without_topics(
-    fakes: tuple[FakeTelegram, FakeFoundationModels], sqlite_url: str
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
     tg.add_chat(SUPPORT_CHAT, "supergroup", title="Support")

@@ -223,7 +223,7 @@ class ChatSimulator:
     """Responder that behaves like Telegram for the methods the outbox uses.
 
     Every call but chat actions and drafts (messages, edits, photos, deletes) spends one chat
-    budget, as the fake Bot API server models Telegram's limits (tests/fakes/tg_flood.py): a
+    budget, as the fake Bot API server models Telegram's limits (bot/testing/telegram/flood.py): a
     private chat allows a burst of ``private_burst`` and then one per ``private_interval``; a
     group ``group_per_minute`` in any minute; the bot ``global_rate`` calls per second, drafts
     not counted; drafts have their own budget per chat, ``draft_burst`` then one per

@@ -18,7 +18,7 @@ from bot.telegram.downloads import (
     FileUnavailableError,
     TelegramFiles,
 )
-from tests.fakes.telegram_server import FakeTelegram
+from bot.testing.telegram.server import TelegramServer
 
 TOKEN = "42:TEST"
 PAYLOAD = os.urandom(300_000)
@@ -29,20 +29,20 @@ def leftovers(directory: Path) -> list[Path]:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(TOKEN) as fake:
+async def tg() -> AsyncIterator[TelegramServer]:
+    async with TelegramServer(TOKEN) as fake:
         yield fake
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+async def bot(tg: TelegramServer) -> AsyncIterator[Bot]:
     session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
     async with Bot(TOKEN, session=session) as b:
         yield b
 
 
 async def test_a_file_is_streamed_to_disk_and_deleted_after(
-    tg: FakeTelegram, bot: Bot, tmp_path: Path
+    tg: TelegramServer, bot: Bot, tmp_path: Path
 ) -> None:
     file_id = tg.add_file(PAYLOAD, kind="voice")
     files = TelegramFiles(bot, tmp_dir=tmp_path)
@@ -59,7 +59,7 @@ async def test_a_file_is_streamed_to_disk_and_deleted_after(
 
 
 async def test_the_file_is_deleted_when_the_reader_fails(
-    tg: FakeTelegram, bot: Bot, tmp_path: Path
+    tg: TelegramServer, bot: Bot, tmp_path: Path
 ) -> None:
     file_id = tg.add_file(b"x" * 100)
     files = TelegramFiles(bot, tmp_dir=tmp_path)
@@ -70,7 +70,7 @@ async def test_the_file_is_deleted_when_the_reader_fails(
 
 
 async def test_an_announced_size_over_the_limit_is_refused_before_any_call(
-    tg: FakeTelegram, bot: Bot, tmp_path: Path
+    tg: TelegramServer, bot: Bot, tmp_path: Path
 ) -> None:
     file_id = tg.add_file(PAYLOAD)
     with pytest.raises(FileTooBigError) as caught:
@@ -84,7 +84,7 @@ async def test_an_announced_size_over_the_limit_is_refused_before_any_call(
 
 
 async def test_getfile_size_over_the_limit_is_refused_before_the_download(
-    tg: FakeTelegram, bot: Bot, tmp_path: Path
+    tg: TelegramServer, bot: Bot, tmp_path: Path
 ) -> None:
     file_id = tg.add_file(PAYLOAD)
     with pytest.raises(FileTooBigError):
@@ -95,7 +95,7 @@ async def test_getfile_size_over_the_limit_is_refused_before_the_download(
 
 
 async def test_a_file_bigger_than_announced_is_cut_off_while_streaming(
-    tg: FakeTelegram, bot: Bot, tmp_path: Path
+    tg: TelegramServer, bot: Bot, tmp_path: Path
 ) -> None:
     file_id = tg.add_file(PAYLOAD)
     tg.file_faults(file_id, omit_size=True, chunk_delay=0.001)  # chunked: no Content-Length
@@ -108,7 +108,7 @@ async def test_a_file_bigger_than_announced_is_cut_off_while_streaming(
 
 
 async def test_telegrams_own_20_mb_limit_is_a_file_too_big(
-    tg: FakeTelegram, bot: Bot, tmp_path: Path
+    tg: TelegramServer, bot: Bot, tmp_path: Path
 ) -> None:
     file_id = tg.add_file(b"\0" * (20 * 1024 * 1024 + 1), kind="documents", ext="pdf")
     with pytest.raises(FileTooBigError):
@@ -124,7 +124,7 @@ async def test_an_unknown_file_id_is_unavailable(bot: Bot, tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-async def test_a_slow_download_times_out(tg: FakeTelegram, bot: Bot, tmp_path: Path) -> None:
+async def test_a_slow_download_times_out(tg: TelegramServer, bot: Bot, tmp_path: Path) -> None:
     file_id = tg.add_file(b"y" * 10)
     tg.file_faults(file_id, delay=5.0)
     files = TelegramFiles(bot, timeout=0.5, tmp_dir=tmp_path)
@@ -136,7 +136,7 @@ async def test_a_slow_download_times_out(tg: FakeTelegram, bot: Bot, tmp_path: P
 
 @pytest.mark.slow
 async def test_a_server_error_is_retried_once_then_reported(
-    tg: FakeTelegram, bot: Bot, tmp_path: Path
+    tg: TelegramServer, bot: Bot, tmp_path: Path
 ) -> None:
     file_id = tg.add_file(b"z" * 10)
     tg.fail_next("getFile", 502, times=1)
@@ -150,7 +150,7 @@ async def test_a_server_error_is_retried_once_then_reported(
 
 
 async def test_the_fake_serves_only_registered_paths_with_the_right_token(
-    tg: FakeTelegram, bot: Bot
+    tg: TelegramServer, bot: Bot
 ) -> None:
     file_id = tg.add_file(b"abc", kind="documents", ext="pdf", mime_type="application/pdf")
     file = await bot.get_file(file_id)
@@ -165,8 +165,8 @@ async def test_the_fake_serves_only_registered_paths_with_the_right_token(
         assert wrong.status == 401
 
 
-async def test_media_messages_parse_as_aiogram_messages(tg: FakeTelegram, bot: Bot) -> None:
-    from tests.fakes.tg_images import tiny_jpeg
+async def test_media_messages_parse_as_aiogram_messages(tg: TelegramServer, bot: Bot) -> None:
+    from bot.testing.telegram.images import tiny_jpeg
 
     tg.send_user_photo_message(1, [tiny_jpeg(90, 60), tiny_jpeg(900, 600)], "what?",
                                media_group_id="g1")

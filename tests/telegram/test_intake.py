@@ -25,14 +25,14 @@ from bot.storage.migrations import migrate
 from bot.storage.repositories import UpdateRepository
 from bot.telegram.intake import DurablePolling, DurableWebhookHandler, Intake
 from bot.telegram.startup import make_bot
-from tests.fakes.telegram_server import FakeTelegram
+from bot.testing.telegram.server import TelegramServer
 
 TOKEN = "4242:INTAKE-test"
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(TOKEN) as fake:
+async def telegram() -> AsyncIterator[TelegramServer]:
+    async with TelegramServer(TOKEN) as fake:
         yield fake
 
 
@@ -49,7 +49,7 @@ async def stored(database: Database, bot_id: int) -> list[int]:
 
 
 async def test_polling_acknowledges_nothing_it_could_not_store(
-    telegram: FakeTelegram, unmigrated: Database
+    telegram: TelegramServer, unmigrated: Database
 ) -> None:
     bot = make_bot(TOKEN, telegram.url)
     intake = Intake(unmigrated.sessionmaker, bot.id)
@@ -72,7 +72,7 @@ async def test_polling_acknowledges_nothing_it_could_not_store(
 
 
 async def test_webhook_answers_503_until_the_update_is_stored(
-    telegram: FakeTelegram, unmigrated: Database
+    telegram: TelegramServer, unmigrated: Database
 ) -> None:
     bot = make_bot(TOKEN, telegram.url)
     intake = Intake(unmigrated.sessionmaker, bot.id)

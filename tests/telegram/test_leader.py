@@ -30,10 +30,10 @@ from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.leader import poll_when_leading
 from bot.telegram.outbox import Outbox, Pacing
+from bot.testing.telegram.server import TelegramServer
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -45,7 +45,7 @@ TTL = 3.0
 
 @dataclass
 class World:
-    tg: FakeTelegram
+    tg: TelegramServer
     fm: FakeFoundationModels
     app: TelegramApp
     leading: asyncio.Task[None]
@@ -72,7 +72,7 @@ async def world(
     sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> AsyncIterator[World]:
     async with (
-        FakeTelegram(TOKEN) as tg,
+        TelegramServer(TOKEN) as tg,
         FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm,
     ):
         client = fake_client(fm.url)

@@ -26,7 +26,7 @@ from bot.telegram.media.photos import (
     pick_photo,
     reencode,
 )
-from tests.fakes.telegram_server import FakeTelegram
+from bot.testing.telegram.server import TelegramServer
 
 
 def encoded(image: Image.Image, fmt: str = "JPEG") -> bytes:
@@ -127,15 +127,15 @@ def test_a_prompt_shows_again_the_latest_images_of_the_latest_questions() -> Non
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[tuple[FakeTelegram, Bot]]:
-    async with FakeTelegram("42:TEST") as tg:
+async def fake() -> AsyncIterator[tuple[TelegramServer, Bot]]:
+    async with TelegramServer("42:TEST") as tg:
         session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
         async with Bot("42:TEST", session=session) as bot:
             yield tg, bot
 
 
 async def test_prepared_images_are_cached_for_follow_ups_and_limits_hold(
-    fake: tuple[FakeTelegram, Bot], tmp_path: Path
+    fake: tuple[TelegramServer, Bot], tmp_path: Path
 ) -> None:
     tg, bot = fake
     photo = encoded(Image.new("RGB", (2000, 1000), (0, 200, 0)))

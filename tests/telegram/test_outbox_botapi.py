@@ -45,29 +45,29 @@ from bot.telegram.outbox.botapi import (
 from bot.telegram.outbox.errors import Failure, classify
 from bot.telegram.render import RenderedText, render_markdown
 from bot.telegram.startup import make_bot
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_flood import FloodLimits
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.server import TelegramServer
 
 TOKEN = "42:TEST"
 USER, GROUP = 1, -100
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(TOKEN, limits=FloodLimits(enabled=False)) as server:
+async def tg() -> AsyncIterator[TelegramServer]:
+    async with TelegramServer(TOKEN, limits=FloodLimits(enabled=False)) as server:
         server.send_user_message(USER, "hi")
         server.send_user_message(GROUP, "@fm_test_bot hi", chat_type="group", user={"id": 7})
         yield server
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+async def bot(tg: TelegramServer) -> AsyncIterator[Bot]:
     bot = make_bot(TOKEN, tg.url)  # the production session
     yield bot
     await bot.session.close()
 
 
-def last_params(tg: FakeTelegram) -> dict[str, Any]:
+def last_params(tg: TelegramServer) -> dict[str, Any]:
     return dict(tg.calls[-1].params)
 
 
@@ -93,7 +93,7 @@ def assert_same_error(ours: BaseException, theirs: BaseException) -> None:
 # -- request bodies ------------------------------------------------------------------------
 
 
-async def test_send_body_has_entities_and_reply_parameters(tg: FakeTelegram, bot: Bot) -> None:
+async def test_send_body_has_entities_and_reply_parameters(tg: TelegramServer, bot: Bot) -> None:
     part = render_markdown("**Hi** see [docs](https://example.com/x) and `code` 😀")
     result = await BotApi(bot)(send_call(GROUP, part, reply_to=1, thread_id=None, plain=False))
     assert tg.calls[-1].method == "sendMessage"
@@ -118,7 +118,7 @@ async def test_send_body_has_entities_and_reply_parameters(tg: FakeTelegram, bot
     ]
 
 
-async def test_plain_send_and_edit_leave_entities_out(tg: FakeTelegram, bot: Bot) -> None:
+async def test_plain_send_and_edit_leave_entities_out(tg: TelegramServer, bot: Bot) -> None:
     api = BotApi(bot)
     part = render_markdown("**bold** text")
     sent = await api(send_call(USER, part, reply_to=None, thread_id=5, plain=True))
@@ -137,7 +137,7 @@ async def test_plain_send_and_edit_leave_entities_out(tg: FakeTelegram, bot: Bot
     assert tg.chat(USER).bot_messages == []
 
 
-async def test_draft_and_typing_bodies(tg: FakeTelegram, bot: Bot) -> None:
+async def test_draft_and_typing_bodies(tg: TelegramServer, bot: Bot) -> None:
     api = BotApi(bot)
     empty = draft_call(USER, 77, RenderedText(""), None, can_stop=True, plain=False)
     assert await api(empty) is True
@@ -178,7 +178,7 @@ def test_as_method_is_the_aiogram_method_of_the_same_call() -> None:
 # -- errors: the fake's real error answers, compared with aiogram's own path ---------------
 
 
-async def test_flood_answer_is_retry_after(tg: FakeTelegram, bot: Bot) -> None:
+async def test_flood_answer_is_retry_after(tg: TelegramServer, bot: Bot) -> None:
     call = draft_call(USER, 5, RenderedText("x"), None, can_stop=True, plain=False)
     tg.fail_next("sendMessageDraft", 429, retry_after=3, times=2)
     ours, theirs = await both_ways(bot, call)
@@ -198,7 +198,7 @@ async def test_flood_answer_is_retry_after(tg: FakeTelegram, bot: Bot) -> None:
     ],
 )
 async def test_error_statuses_raise_aiograms_exceptions(
-    tg: FakeTelegram,
+    tg: TelegramServer,
     bot: Bot,
     status: int,
     description: str,
@@ -220,7 +220,7 @@ async def test_error_statuses_raise_aiograms_exceptions(
     assert classify(ours) is expected[failure]
 
 
-async def test_edit_errors_from_the_fake(tg: FakeTelegram, bot: Bot) -> None:
+async def test_edit_errors_from_the_fake(tg: TelegramServer, bot: Bot) -> None:
     api = BotApi(bot)
     sent = await api(send_call(USER, RenderedText("same"), None, None, plain=False))
     same = edit_call(USER, sent["message_id"], RenderedText("same"), plain=False)
@@ -236,7 +236,7 @@ async def test_edit_errors_from_the_fake(tg: FakeTelegram, bot: Bot) -> None:
     assert_same_error(ours, theirs)
 
 
-async def test_blocked_user_and_drafts_in_groups(tg: FakeTelegram, bot: Bot) -> None:
+async def test_blocked_user_and_drafts_in_groups(tg: TelegramServer, bot: Bot) -> None:
     draft = draft_call(GROUP, 5, RenderedText("x"), None, can_stop=True, plain=False)
     ours, theirs = await both_ways(bot, draft)
     assert isinstance(ours, TelegramBadRequest)
@@ -328,7 +328,7 @@ def fast_outbox(bot: Bot) -> Outbox:
 
 
 async def test_outbox_streams_over_json_and_waits_out_retry_after(
-    tg: FakeTelegram, bot: Bot
+    tg: TelegramServer, bot: Bot
 ) -> None:
     outbox = fast_outbox(bot)
     handle = outbox.stream(USER, "private", draft=True, reply_to=1)
@@ -350,7 +350,7 @@ async def test_outbox_streams_over_json_and_waits_out_retry_after(
     assert any(d.text == "Hello wor" and d.entities for d in drafts)
 
 
-async def test_outbox_falls_back_to_plain_text_and_to_edits(tg: FakeTelegram, bot: Bot) -> None:
+async def test_outbox_falls_back_to_plain_text_and_to_edits(tg: TelegramServer, bot: Bot) -> None:
     outbox = fast_outbox(bot)
     tg.fail_next("sendMessage", 400, "Bad Request: can't parse entities: no", chat_id=GROUP)
     group = outbox.stream(GROUP, "group", draft=True)  # no drafts in groups: edits

@@ -34,9 +34,9 @@ from bot.storage.models import (
     MessageStatus,
 )
 from bot.telegram.outbox import Outbox
+from bot.testing.telegram.server import TelegramServer
+from bot.testing.telegram.state import Call, ChatMessage
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_state import Call, ChatMessage
 
 TOKEN = "44:TEST"
 USER = 4401
@@ -45,8 +45,8 @@ FOLDER = "b1gtestfolder"
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(TOKEN) as server:
+async def tg() -> AsyncIterator[TelegramServer]:
+    async with TelegramServer(TOKEN) as server:
         yield server
 
 
@@ -56,12 +56,12 @@ async def fm() -> AsyncIterator[FakeFoundationModels]:
         yield server
 
 
-def voices(tg: FakeTelegram) -> list[ChatMessage]:
+def voices(tg: TelegramServer) -> list[ChatMessage]:
     chat = tg.chats.get(USER)
     return [] if chat is None else [m for m in chat.bot_messages if m.voice is not None]
 
 
-async def pending_reply(tg: FakeTelegram, database: Database) -> int:
+async def pending_reply(tg: TelegramServer, database: Database) -> int:
     """An answer whose text went out and whose voice reply a replica stored a minute ago,
     then died (no voice message out, no lease held)."""
     question = tg.send_user_message(USER, "what is the plan")
@@ -86,7 +86,7 @@ async def pending_reply(tg: FakeTelegram, database: Database) -> int:
 
 @asynccontextmanager
 async def replicas(
-    tg: FakeTelegram, fm: FakeFoundationModels, database: Database,
+    tg: TelegramServer, fm: FakeFoundationModels, database: Database,
     coordinators: Sequence[Coordinator | None],
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[list[VoiceReplies]]:
@@ -129,7 +129,7 @@ async def coordinators(url: str, prefix: str, count: int) -> AsyncIterator[list[
 
 @pytest.mark.slow
 async def test_a_dead_replicas_pending_voice_reply_is_spoken_once_by_a_live_one(
-    tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
+    tg: TelegramServer, fm: FakeFoundationModels, sqlite_database: Database,
     redis_url: str, redis_prefix: str,
 ) -> None:
     reply_id = await pending_reply(tg, sqlite_database)
@@ -148,7 +148,7 @@ async def test_a_dead_replicas_pending_voice_reply_is_spoken_once_by_a_live_one(
 
 
 async def test_a_reply_whose_replica_is_alive_is_left_to_it(
-    tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
+    tg: TelegramServer, fm: FakeFoundationModels, sqlite_database: Database,
     redis_url: str, redis_prefix: str,
 ) -> None:
     reply_id = await pending_reply(tg, sqlite_database)
@@ -171,7 +171,7 @@ async def test_a_reply_whose_replica_is_alive_is_left_to_it(
 
 @pytest.mark.slow
 async def test_without_the_lease_each_replica_speaks_it(
-    tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database
+    tg: TelegramServer, fm: FakeFoundationModels, sqlite_database: Database
 ) -> None:
     await pending_reply(tg, sqlite_database)
     async with replicas(tg, fm, sqlite_database, [None, None]) as both:
@@ -181,7 +181,7 @@ async def test_without_the_lease_each_replica_speaks_it(
 
 @pytest.mark.slow
 async def test_a_kill_inside_send_voice_is_recorded_and_the_message_sent_again(
-    tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database,
+    tg: TelegramServer, fm: FakeFoundationModels, sqlite_database: Database,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Telegram took the voice, the process died before it heard so: the reply is found
@@ -213,7 +213,7 @@ async def test_a_kill_inside_send_voice_is_recorded_and_the_message_sent_again(
 
 @pytest.mark.parametrize("live", [1, 3])
 async def test_the_live_replicas_take_turns_at_the_sweep(
-    tg: FakeTelegram, fm: FakeFoundationModels, sqlite_database: Database, live: int
+    tg: TelegramServer, fm: FakeFoundationModels, sqlite_database: Database, live: int
 ) -> None:
     """Each replica sweeps every 3 s times the live replicas (jittered by a quarter), so the
     cluster sweeps about every 3 s however many there are."""

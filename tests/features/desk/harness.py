@@ -36,12 +36,12 @@ from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.outbox import Outbox, Pacing
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.server import TelegramServer
+from bot.testing.telegram.state import ChatMessage
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_flood import FloodLimits
-from tests.fakes.tg_state import ChatMessage
 from tests.telegram.harness import front_values
 
 T = TypeVar("T")
@@ -53,7 +53,7 @@ TOKEN = "42:TEST"
 
 @dataclass
 class DeskWorld:
-    tg: FakeTelegram
+    tg: TelegramServer
     fm: FakeFoundationModels
     app: TelegramApp
     desk: SupportDesk
@@ -105,7 +105,7 @@ async def desk_world(
     forum: bool = True,
     admins: tuple[int, ...] = (),
     insights: str | None = None,
-    servers: tuple[FakeTelegram, FakeFoundationModels] | None = None,
+    servers: tuple[TelegramServer, FakeFoundationModels] | None = None,
     kb: Path | None = None,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
@@ -120,14 +120,14 @@ async def desk_world(
 
 
 @asynccontextmanager
-async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
+async def fakes() -> AsyncIterator[tuple[TelegramServer, FakeFoundationModels]]:
     """The fake Bot API (time shrunk) and the fake Yandex server, for one or more worlds."""
     limits = FloodLimits(
         private_rate=1 / SCALE, group_window=60 * SCALE, global_rate=30 / SCALE,
         global_window=SCALE,
     )
     async with (
-        FakeTelegram(TOKEN, limits=limits) as tg,
+        TelegramServer(TOKEN, limits=limits) as tg,
         FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm,
     ):
         yield tg, fm
@@ -136,7 +136,7 @@ async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeFoundationModels]]:
 @asynccontextmanager
 async def _world(
     database: Database,
-    tg: FakeTelegram,
+    tg: TelegramServer,
     fm: FakeFoundationModels,
     *,
     hours: SupportHours | None,

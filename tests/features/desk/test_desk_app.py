@@ -15,8 +15,8 @@ from bot.storage.database import Database
 from bot.storage.models import MessageStatus, User
 from bot.telegram.answer_parts import Target
 from bot.telegram.texts import Translator
-from tests.fakes.tg_images import tiny_jpeg
-from tests.fakes.tg_state import ChatMessage
+from bot.testing.telegram.images import tiny_jpeg
+from bot.testing.telegram.state import ChatMessage
 from tests.features.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world
 
 pytestmark = pytest.mark.timeout(120)

@@ -17,8 +17,8 @@ from bot.features.desk.domain.report import build_report, format_report, write_c
 from bot.features.desk.storage.insights_models import DeskInsight, InsightJob, InsightJobStatus
 from bot.features.desk.storage.models import DeskRelay
 from bot.storage.database import Database
+from bot.testing.telegram.server import TelegramServer
 from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.telegram_server import FakeTelegram
 from tests.features.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world, fakes
 
 pytestmark = pytest.mark.timeout(120)
@@ -125,7 +125,7 @@ async def test_a_restart_while_summaries_are_pending_delivers_each_once(
 
 
 async def _restart_while_pending(
-    db: Database, tg: FakeTelegram, fm: FakeFoundationModels, users: tuple[int, ...]
+    db: Database, tg: TelegramServer, fm: FakeFoundationModels, users: tuple[int, ...]
 ) -> None:
     async with desk_world(db, insights="yandexgpt/latest", servers=(tg, fm)) as w:
         w.fm.text_pending_polls = 10_000  # nothing finishes before the stop

@@ -8,21 +8,21 @@ import pytest
 from aiogram import Bot
 
 from bot.telegram.membership import MembershipCache
-from tests.e2e.botapi import FAKE_TOKEN, make_bot
-from tests.fakes.telegram_server import FakeTelegram
+from bot.testing.telegram.server import TelegramServer
+from tests.testing.telegram.botapi import FAKE_TOKEN, make_bot
 
 COMPANY = -100777
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(FAKE_TOKEN) as fake:
+async def tg() -> AsyncIterator[TelegramServer]:
+    async with TelegramServer(FAKE_TOKEN) as fake:
         fake.add_chat(COMPANY, "supergroup", title="Company")
         yield fake
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+async def bot(tg: TelegramServer) -> AsyncIterator[Bot]:
     bot = make_bot(tg.url)
     yield bot
     await bot.session.close()
@@ -40,12 +40,12 @@ class Clock:
     [("creator", True), ("administrator", True), ("member", True), ("restricted", True),
      ("left", False), ("kicked", False)],
 )
-async def test_statuses(tg: FakeTelegram, bot: Bot, status: str, member: bool) -> None:
+async def test_statuses(tg: TelegramServer, bot: Bot, status: str, member: bool) -> None:
     tg.add_member(COMPANY, 5, status)
     assert await MembershipCache(COMPANY).is_member(bot, 5) is member
 
 
-async def test_cached_for_minutes_then_checked_again(tg: FakeTelegram, bot: Bot) -> None:
+async def test_cached_for_minutes_then_checked_again(tg: TelegramServer, bot: Bot) -> None:
     clock = Clock()
     cache = MembershipCache(COMPANY, ttl=300, clock=clock)
     tg.add_member(COMPANY, 7)
@@ -58,7 +58,7 @@ async def test_cached_for_minutes_then_checked_again(tg: FakeTelegram, bot: Bot)
     assert not await cache.is_member(bot, 7), "checked again after the ttl"
 
 
-async def test_an_outage_uses_the_last_answer_then_refuses(tg: FakeTelegram, bot: Bot) -> None:
+async def test_an_outage_uses_the_last_answer_then_refuses(tg: TelegramServer, bot: Bot) -> None:
     clock = Clock()
     cache = MembershipCache(COMPANY, ttl=10, stale=100, clock=clock)
     tg.add_member(COMPANY, 8)

@@ -23,16 +23,16 @@ from bot.features.desk.storage.models import HandoffReason
 from bot.features.desk.telegram import DeskOptions, SupportDesk
 from bot.storage.database import Database
 from bot.telegram.outbox import Outbox
+from bot.testing.telegram.server import TelegramServer
+from bot.testing.telegram.state import Call
 from tests.coordination.proxy import TcpProxy
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_state import Call
 
 SUPPORT = -1009876543211
 TOKEN = "43:TEST"
 
 
 def replica_desk(
-    tg: FakeTelegram, database: Database, coordinator: Coordinator | None
+    tg: TelegramServer, database: Database, coordinator: Coordinator | None
 ) -> tuple[SupportDesk, list[Callable[[], Awaitable[None]]]]:
     """One replica's desk on its own Bot and outbox, and what closes them."""
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
@@ -45,7 +45,7 @@ def replica_desk(
 
 @asynccontextmanager
 async def replica_desks(
-    tg: FakeTelegram, database: Database, coordinators: Sequence[Coordinator | None]
+    tg: TelegramServer, database: Database, coordinators: Sequence[Coordinator | None]
 ) -> AsyncIterator[list[SupportDesk]]:
     """A desk per coordinator (one replica each), closed after."""
     desks, closers = [], []
@@ -60,7 +60,7 @@ async def replica_desks(
             await close()
 
 
-async def relay_pending(tg: FakeTelegram, desk: SupportDesk) -> tuple[int, RelayView]:
+async def relay_pending(tg: TelegramServer, desk: SupportDesk) -> tuple[int, RelayView]:
     """Anna handed over through `desk`, her topic made, and her message recorded for it
     (pending); her topic's thread and the relay."""
     await desk.service.hand_over(Requester(21, "Anna", "en"), HandoffReason.USER_REQUEST)
@@ -74,14 +74,14 @@ async def relay_pending(tg: FakeTelegram, desk: SupportDesk) -> tuple[int, Relay
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(TOKEN) as server:
+async def tg() -> AsyncIterator[TelegramServer]:
+    async with TelegramServer(TOKEN) as server:
         server.add_forum(SUPPORT)
         yield server
 
 
 async def topics_made(
-    tg: FakeTelegram,
+    tg: TelegramServer,
     database: Database,
     coordinators: list[Coordinator | None],
     *,
@@ -102,7 +102,7 @@ async def topics_made(
 
 @pytest.mark.slow
 async def test_one_topic_across_replicas(
-    tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
+    tg: TelegramServer, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
     clients = [RedisCoordinator.from_url(redis_url, prefix=redis_prefix) for _ in range(2)]
     try:
@@ -117,14 +117,14 @@ async def test_one_topic_across_replicas(
 
 @pytest.mark.slow
 async def test_without_the_lease_each_replica_makes_one(
-    tg: FakeTelegram, sqlite_database: Database
+    tg: TelegramServer, sqlite_database: Database
 ) -> None:
     threads, made = await topics_made(tg, sqlite_database, [None, None])
     assert made == 2
     assert len(threads) == 2
 
 
-def cards(tg: FakeTelegram) -> int:
+def cards(tg: TelegramServer) -> int:
     """The bot's messages in every topic of the support chat (only cards in these tests)."""
     return sum(
         1 for topic in tg.topics.get(SUPPORT, {}).values()
@@ -134,7 +134,7 @@ def cards(tg: FakeTelegram) -> int:
 
 @pytest.mark.slow
 async def test_one_card_when_two_replicas_finish_a_handoff(
-    tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
+    tg: TelegramServer, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
     clients = [RedisCoordinator.from_url(redis_url, prefix=redis_prefix) for _ in range(2)]
     try:
@@ -149,7 +149,7 @@ async def test_one_card_when_two_replicas_finish_a_handoff(
 
 @pytest.mark.slow
 async def test_without_the_lease_each_replica_posts_a_card(
-    tg: FakeTelegram, sqlite_database: Database
+    tg: TelegramServer, sqlite_database: Database
 ) -> None:
     _, made = await topics_made(tg, sqlite_database, [None, None], finish_handoff=True)
     assert made == 2
@@ -157,7 +157,7 @@ async def test_without_the_lease_each_replica_posts_a_card(
 
 
 async def relay_copies(
-    tg: FakeTelegram, database: Database, coordinators: list[Coordinator | None]
+    tg: TelegramServer, database: Database, coordinators: list[Coordinator | None]
 ) -> int:
     async with replica_desks(tg, database, coordinators) as (a, b):
         a.relayer.retry_after = b.relayer.retry_after = 0.2
@@ -172,7 +172,7 @@ async def relay_copies(
 
 @pytest.mark.slow
 async def test_a_relay_pending_on_two_replicas_is_copied_once(
-    tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
+    tg: TelegramServer, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
     clients = [RedisCoordinator.from_url(redis_url, prefix=redis_prefix) for _ in range(2)]
     try:
@@ -185,14 +185,14 @@ async def test_a_relay_pending_on_two_replicas_is_copied_once(
 
 @pytest.mark.slow
 async def test_without_the_lease_both_replicas_copy_it(
-    tg: FakeTelegram, sqlite_database: Database
+    tg: TelegramServer, sqlite_database: Database
 ) -> None:
     assert await relay_copies(tg, sqlite_database, [None, None]) == 2
 
 
 @pytest.mark.slow
 async def test_a_message_reaching_another_replica_goes_into_the_topic_after_the_card(
-    tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
+    tg: TelegramServer, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
     """A returning user's topic exists from an earlier conversation. Their new handoff's card
     is being posted by one replica when their next message reaches another: the operator
@@ -210,7 +210,7 @@ async def test_a_message_reaching_another_replica_goes_into_the_topic_after_the_
     assert "Anna" in texts[-2], texts  # the new card, just before
 
 
-async def card_and_message_at_once(tg: FakeTelegram, a: SupportDesk, b: SupportDesk) -> None:
+async def card_and_message_at_once(tg: TelegramServer, a: SupportDesk, b: SupportDesk) -> None:
     """Anna's earlier conversation left a closed topic; her new handoff's card goes out
     through `a` (reopening the topic, slowly) while `b` relays her next message."""
     anna = Requester(21, "Anna", "en")
@@ -238,7 +238,7 @@ async def card_and_message_at_once(tg: FakeTelegram, a: SupportDesk, b: SupportD
 
 @pytest.mark.slow
 async def test_a_relay_pending_on_two_replicas_while_redis_is_away_is_copied_once_after(
-    tg: FakeTelegram, sqlite_database: Database, redis_url: str, redis_prefix: str
+    tg: TelegramServer, sqlite_database: Database, redis_url: str, redis_prefix: str
 ) -> None:
     """Without Redis no replica can know whether another is copying a user's relays: they
     wait (pending in the database), and once Redis answers one replica copies them."""

@@ -1,6 +1,6 @@
 """``/_control/...``: the fake Bot API's test API as JSON over HTTP, for out-of-process drivers.
 
-Every route mirrors a method of ``FakeTelegram`` (see telegram_server.py's docstring for the
+Every route mirrors a method of ``TelegramServer`` (see server.py's docstring for the
 list). Bodies and answers are JSON; errors answer 400 ``{"error": "..."}``.
 """
 
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.fakes.tg_images import tiny_jpeg
+from bot.testing.telegram.images import tiny_jpeg
 
 if TYPE_CHECKING:
-    from tests.fakes.telegram_server import FakeTelegram
+    from bot.testing.telegram.server import TelegramServer
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
+def add_control_routes(app: web.Application, tg: TelegramServer) -> None:
     def post(action: Callable[[dict[str, Any]], Any]) -> Route:
         async def handler(request: web.Request) -> web.StreamResponse:
             try:
@@ -75,7 +75,7 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
             chat.reset_timing()
         return {}
 
-    def done(action: Callable[..., None], *args: Any) -> dict[str, Any]:
+    def done(action: Callable[..., object], *args: Any) -> dict[str, Any]:
         action(*args)
         return {}
 
@@ -89,7 +89,7 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
 
     posts: dict[str, Callable[[dict[str, Any]], Any]] = {
         "guest_message": guest_message,
-        # Chat automation (tg_business.py): connect an account, a message in one of its chats.
+        # Chat automation (business.py): connect an account, a message in one of its chats.
         "business_connect": lambda b: {"business_connection_id": tg.connect_business(
             b["owner"], can_reply=bool(b.get("can_reply", True)),
             enabled=bool(b.get("enabled", True)), connection_id=b.get("connection_id"),
@@ -114,9 +114,9 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
             )
         },
         "fail_next": fail_next,
-        # Rich messages refused with a 400 (tg_rich.py) while on.
+        # Rich messages refused with a 400 (rich.py) while on.
         "refuse_rich": lambda b: done(lambda: setattr(tg, "refuse_rich", bool(b.get("on", True)))),
-        # Ephemeral messages (tg_ephemeral.py): refused (400) in a chat, or everywhere.
+        # Ephemeral messages (ephemeral.py): refused (400) in a chat, or everywhere.
         "ephemeral": lambda b: done(
             lambda: tg.refuse_ephemeral(bool(b.get("refuse", True)), chat_id=b.get("chat_id"))
         ),
@@ -132,7 +132,7 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
         "limits": limits,
         "reset_timing": reset_timing,
         "reset_counters": lambda b: done(tg.reset_counters),
-        # Forums (tg_forum.py).
+        # Forums (forum.py).
         "forum": lambda b: done(
             lambda: tg.add_forum(
                 int(b["chat_id"]),
@@ -153,7 +153,7 @@ def add_control_routes(app: web.Application, tg: FakeTelegram) -> None:
             )
         },
         "delete_topic": lambda b: done(tg.delete_topic, int(b["chat_id"]), int(b["thread_id"])),
-        # Files users send (tg_files.py); bytes travel as base64.
+        # Files users send (files.py); bytes travel as base64.
         "file": lambda b: {
             "file_id": tg.add_file(
                 base64.b64decode(b["data"]), kind=b.get("kind", "photos"), ext=b.get("ext"),

@@ -26,9 +26,15 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.tg_core import BotApiCore
-from tests.fakes.tg_state import Call
-from tests.fakes.tg_wire import Params, TelegramError, bad_request, error_response, image_size
+from bot.testing.telegram.core import BotApiCore
+from bot.testing.telegram.state import Call
+from bot.testing.telegram.wire import (
+    Params,
+    TelegramError,
+    bad_request,
+    error_response,
+    image_size,
+)
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 _EXTENSIONS = {"photos": "jpg", "voice": "oga", "music": "mp3", "documents": "bin"}
@@ -47,7 +53,7 @@ class FakeFile:
 
 
 class FileSide(BotApiCore):
-    """Files and the user messages that carry them (mixed into FakeTelegram)."""
+    """Files and the user messages that carry them (mixed into TelegramServer)."""
 
     def _meta(self) -> dict[str, FakeFile]:
         return self.file_meta
@@ -249,5 +255,18 @@ class FileSide(BotApiCore):
         kwargs["extra"] = {**fields, **(kwargs.get("extra") or {})}
         return self.send_user_message(chat_id, "", entities=[], **kwargs)
 
-    def send_user_message(self, chat_id: int, text: str, **kwargs: Any) -> int:
-        raise NotImplementedError  # UserSide's
+    def send_user_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user: dict[str, Any] | None = None,
+        chat_type: str | None = None,
+        title: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        language_code: str = "en",
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        raise NotImplementedError  # FakeBotApi's

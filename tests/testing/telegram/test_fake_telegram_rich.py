@@ -1,4 +1,4 @@
-"""The fake Bot API's rich messages (tests/fakes/tg_rich.py), driven by a real aiogram Bot:
+"""The fake Bot API's rich messages (bot/testing/telegram/rich.py), driven by a real aiogram Bot:
 what sendRichMessage, sendRichMessageDraft and editMessageText with rich_message answer parses
 as aiogram's `Message` with a `RichMessage` (a table block of cells, a heading, math, nested
 lists, links), the limits, "not modified", and the `refuse_rich` switch."""
@@ -11,8 +11,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import SendRichMessage, SendRichMessageDraft
 from aiogram.types import InputRichMessage, RichBlockTable
 
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_rich import REFUSED, table_of, urls_of
+from bot.testing.telegram.rich import REFUSED, table_of, urls_of
+from bot.testing.telegram.server import TelegramServer
 
 MARKDOWN = (
     "# Plans\n\n| Plan | Price |\n|:--|--:|\n| **Basic** | 5 |\n| Pro | 10 |\n\n"
@@ -22,7 +22,7 @@ MARKDOWN = (
 
 
 async def test_a_rich_message_is_sent_shown_as_blocks_and_edited(
-    tg: FakeTelegram, bot: Bot
+    tg: TelegramServer, bot: Bot
 ) -> None:
     tg.add_chat(9, "private")
     sent = await bot(SendRichMessage(chat_id=9, rich_message=InputRichMessage(
@@ -53,7 +53,7 @@ async def test_a_rich_message_is_sent_shown_as_blocks_and_edited(
     assert table_of(tg.chat(9).drafts[-1].rich) == [["a"], ["1"]]
 
 
-async def test_rich_messages_are_checked_and_can_be_refused(tg: FakeTelegram, bot: Bot) -> None:
+async def test_rich_messages_are_checked_and_can_be_refused(tg: TelegramServer, bot: Bot) -> None:
     tg.add_chat(9, "private")
     tg.add_chat(-100, "supergroup")
     wide = "| " + " | ".join("c" * 21) + " |\n|" + "---|" * 21

@@ -14,14 +14,14 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, Message, MessageEntity, ReplyParameters
 
-from tests.e2e.botapi import FAKE_TOKEN as TOKEN
-from tests.e2e.botapi import make_bot
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_flood import FloodLimits
-from tests.fakes.tg_images import tiny_jpeg
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.images import tiny_jpeg
+from bot.testing.telegram.server import TelegramServer
+from tests.testing.telegram.botapi import FAKE_TOKEN as TOKEN
+from tests.testing.telegram.botapi import make_bot
 
 
-async def test_get_me_and_send_message_with_entities(tg: FakeTelegram, bot: Bot) -> None:
+async def test_get_me_and_send_message_with_entities(tg: TelegramServer, bot: Bot) -> None:
     me = await bot.get_me()
     assert me.is_bot
     assert me.username == "fm_test_bot"
@@ -47,7 +47,7 @@ async def test_get_me_and_send_message_with_entities(tg: FakeTelegram, bot: Bot)
         await bot.send_message(999, "nobody there")
 
 
-async def test_wrong_token_is_unauthorized(tg: FakeTelegram) -> None:
+async def test_wrong_token_is_unauthorized(tg: TelegramServer) -> None:
     other = make_bot(tg.url, "43:WRONG")
     try:
         with pytest.raises(TelegramUnauthorizedError):
@@ -56,7 +56,7 @@ async def test_wrong_token_is_unauthorized(tg: FakeTelegram) -> None:
         await other.session.close()
 
 
-async def test_edits_not_modified_and_deleted(tg: FakeTelegram, bot: Bot) -> None:
+async def test_edits_not_modified_and_deleted(tg: TelegramServer, bot: Bot) -> None:
     tg.send_user_message(1, "hi")
     sent = await bot.send_message(1, "one")
     await asyncio.sleep(0)
@@ -76,7 +76,7 @@ async def test_edits_not_modified_and_deleted(tg: FakeTelegram, bot: Bot) -> Non
     assert tg.chat(1).bot_messages == []
 
 
-async def test_text_limits_count_utf16_units(tg: FakeTelegram, bot: Bot) -> None:
+async def test_text_limits_count_utf16_units(tg: TelegramServer, bot: Bot) -> None:
     tg.flood.limits.enabled = False
     tg.send_user_message(1, "hi")
     await bot.send_message(1, "😀" * 2048)  # 4096 UTF-16 units
@@ -102,7 +102,7 @@ async def test_text_limits_count_utf16_units(tg: FakeTelegram, bot: Bot) -> None
         await bot.send_message(1, "<b>unclosed", parse_mode="HTML")
 
 
-async def test_private_flood_limit_raises_real_retry_after(tg: FakeTelegram, bot: Bot) -> None:
+async def test_private_flood_limit_raises_real_retry_after(tg: TelegramServer, bot: Bot) -> None:
     tg.send_user_message(1, "hi")
     for n in range(3):  # the burst
         await bot.send_message(1, f"m{n}")
@@ -116,7 +116,7 @@ async def test_private_flood_limit_raises_real_retry_after(tg: FakeTelegram, bot
 
 
 @pytest.mark.slow
-async def test_drafts_have_their_own_limits(tg: FakeTelegram, bot: Bot) -> None:
+async def test_drafts_have_their_own_limits(tg: TelegramServer, bot: Bot) -> None:
     """5 drafts/s per chat after a burst of 5, outside the message budgets; a draft 429 holds
     back only the chat's drafts; a bot-wide draft limit answers with its long retry_after."""
     tg.send_user_message(1, "hi")
@@ -140,7 +140,7 @@ async def test_drafts_have_their_own_limits(tg: FakeTelegram, bot: Bot) -> None:
 
 
 async def test_group_limit_per_minute(bot: Bot) -> None:
-    async with FakeTelegram(TOKEN, limits=FloodLimits(group_per_minute=2)) as tg:
+    async with TelegramServer(TOKEN, limits=FloodLimits(group_per_minute=2)) as tg:
         tg.send_user_message(-100, "hi", chat_type="group", title="team", user={"id": 7})
         await bot.session.close()
         group_bot = make_bot(tg.url)
@@ -154,7 +154,7 @@ async def test_group_limit_per_minute(bot: Bot) -> None:
             await group_bot.session.close()
 
 
-async def test_injected_errors(tg: FakeTelegram, bot: Bot) -> None:
+async def test_injected_errors(tg: TelegramServer, bot: Bot) -> None:
     tg.send_user_message(1, "hi")
     tg.fail_next("sendMessage", 429, retry_after=2)
     with pytest.raises(TelegramRetryAfter) as info:
@@ -172,7 +172,7 @@ async def test_injected_errors(tg: FakeTelegram, bot: Bot) -> None:
         await bot.send_chat_action(1, "typing")
 
 
-async def test_drafts_private_only_and_stop_button(tg: FakeTelegram, bot: Bot) -> None:
+async def test_drafts_private_only_and_stop_button(tg: TelegramServer, bot: Bot) -> None:
     tg.send_user_message(1, "hi")
     tg.send_user_message(-5, "hi all", chat_type="supergroup", user={"id": 9})
     assert await bot.send_message_draft(chat_id=1, draft_id=7, text="", can_stop=True)
@@ -194,7 +194,7 @@ async def test_drafts_private_only_and_stop_button(tg: FakeTelegram, bot: Bot) -
     assert tg.chat(1).draft is None
 
 
-async def test_send_photo_multipart_keeps_the_bytes(tg: FakeTelegram, bot: Bot) -> None:
+async def test_send_photo_multipart_keeps_the_bytes(tg: TelegramServer, bot: Bot) -> None:
     tg.send_user_message(1, "/image a cat")
     jpeg = tiny_jpeg(640, 480, payload=bytes(range(256)) * 20)
     sent = await bot.send_photo(1, BufferedInputFile(jpeg, "image.jpg"), caption="a cat")
@@ -212,7 +212,7 @@ async def test_send_photo_multipart_keeps_the_bytes(tg: FakeTelegram, bot: Bot) 
     assert file.file_path is not None
 
 
-async def test_commands_roundtrip(tg: FakeTelegram, bot: Bot) -> None:
+async def test_commands_roundtrip(tg: TelegramServer, bot: Bot) -> None:
     from aiogram.types import BotCommand
 
     await bot.set_my_commands(
@@ -224,7 +224,7 @@ async def test_commands_roundtrip(tg: FakeTelegram, bot: Bot) -> None:
         await bot.set_my_commands([BotCommand(command="Bad-Name", description="x")])
 
 
-async def test_callback_queries_and_reply_markup(tg: FakeTelegram, bot: Bot) -> None:
+async def test_callback_queries_and_reply_markup(tg: TelegramServer, bot: Bot) -> None:
     from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
     tg.send_user_message(1, "/forget")

@@ -7,13 +7,13 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import ChatMemberLeft, ChatMemberMember
 
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_images import tiny_jpeg
+from bot.testing.telegram.images import tiny_jpeg
+from bot.testing.telegram.server import TelegramServer
 
 FORUM = -100200
 
 
-async def test_topics_lifecycle_and_errors(tg: FakeTelegram, bot: Bot) -> None:
+async def test_topics_lifecycle_and_errors(tg: TelegramServer, bot: Bot) -> None:
     tg.add_chat(-100300, "supergroup", title="Plain")
     with pytest.raises(TelegramBadRequest, match="not a forum"):
         await bot.create_forum_topic(-100300, "x")
@@ -43,7 +43,7 @@ async def test_topics_lifecycle_and_errors(tg: FakeTelegram, bot: Bot) -> None:
     assert tg.topic_messages(FORUM, topic.message_thread_id) == []
 
 
-async def test_copies_carry_content_not_sender(tg: FakeTelegram, bot: Bot) -> None:
+async def test_copies_carry_content_not_sender(tg: TelegramServer, bot: Bot) -> None:
     tg.add_forum(FORUM)
     topic = await bot.create_forum_topic(FORUM, "Boris")
     tg.send_user_message(7, "hello")
@@ -63,7 +63,7 @@ async def test_copies_carry_content_not_sender(tg: FakeTelegram, bot: Bot) -> No
     assert tg.chat(FORUM).find(copied.message_id).deleted  # type: ignore[union-attr]
 
 
-async def test_chat_members(tg: FakeTelegram, bot: Bot) -> None:
+async def test_chat_members(tg: TelegramServer, bot: Bot) -> None:
     tg.add_forum(FORUM)
     tg.add_member(FORUM, 5)
     assert isinstance(await bot.get_chat_member(FORUM, 5), ChatMemberMember)

@@ -32,7 +32,7 @@ COUNTED = frozenset(
         "sendPhoto",
         "sendDocument",
         "sendMessageDraft",
-        "sendRichMessage",  # tg_rich.py
+        "sendRichMessage",  # rich.py
         "sendRichMessageDraft",
         "copyMessage",
         "copyMessages",

@@ -36,7 +36,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.testing.botapi import error_body, keyboard_of, numeric, params_of, returns
+from bot.testing.telegram.botapi import error_body, keyboard_of, numeric, params_of, returns
 
 BOT_ID = 5000000001
 BOT_USERNAME = "fmbot_test_bot"

@@ -15,15 +15,15 @@ from aiogram.exceptions import (
 from aiogram.types import Message
 from aiohttp import web
 
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.server import TelegramServer
 from tests.conftest import REPO_ROOT
-from tests.e2e.botapi import FAKE_TOKEN as TOKEN
-from tests.e2e.botapi import make_bot
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_flood import FloodLimits
+from tests.testing.telegram.botapi import FAKE_TOKEN as TOKEN
+from tests.testing.telegram.botapi import make_bot
 
 
 @pytest.mark.slow
-async def test_get_updates_long_polls_and_confirms_by_offset(tg: FakeTelegram, bot: Bot) -> None:
+async def test_get_updates_long_polls_and_confirms_by_offset(tg: TelegramServer, bot: Bot) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await asyncio.sleep(0.2)
     assert not poll.done()
@@ -46,7 +46,7 @@ async def test_get_updates_long_polls_and_confirms_by_offset(tg: FakeTelegram, b
 
 
 @pytest.mark.slow
-async def test_webhook_delivery_with_secret_and_retries(tg: FakeTelegram, bot: Bot) -> None:
+async def test_webhook_delivery_with_secret_and_retries(tg: TelegramServer, bot: Bot) -> None:
     received: list[tuple[str | None, dict[str, object]]] = []
 
     async def hook(request: web.Request) -> web.Response:
@@ -82,7 +82,7 @@ async def test_webhook_delivery_with_secret_and_retries(tg: FakeTelegram, bot: B
         await runner.cleanup()
 
 
-async def test_dispatcher_polling_against_the_fake(tg: FakeTelegram, bot: Bot) -> None:
+async def test_dispatcher_polling_against_the_fake(tg: TelegramServer, bot: Bot) -> None:
     dp = Dispatcher()
 
     @dp.message()
@@ -106,7 +106,7 @@ async def test_runs_as_a_process_with_control_api() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.fakes.telegram_server",
+        "bot.testing.telegram",
         "--port",
         "0",
         "--token",
@@ -159,7 +159,7 @@ async def test_runs_as_a_process_with_control_api() -> None:
 @pytest.mark.slow
 async def test_concurrent_get_updates_conflict_and_global_limit(bot: Bot) -> None:
     limits = FloodLimits(global_rate=2, private_burst=10)
-    async with FakeTelegram(TOKEN, limits=limits) as tg:
+    async with TelegramServer(TOKEN, limits=limits) as tg:
         await bot.session.close()
         other = make_bot(tg.url)
         try:
@@ -179,7 +179,7 @@ async def test_concurrent_get_updates_conflict_and_global_limit(bot: Bot) -> Non
 
 
 @pytest.mark.slow
-async def test_a_conflict_tells_a_hung_up_poll_from_a_live_one(tg: FakeTelegram) -> None:
+async def test_a_conflict_tells_a_hung_up_poll_from_a_live_one(tg: TelegramServer) -> None:
     """A poller that stops cancels its long poll; the fake, which cannot answer it, ends it
     with 409 at the next call as for a live one, and records that nobody read that answer."""
     stopped, live, other = make_bot(tg.url), make_bot(tg.url), make_bot(tg.url)
@@ -201,7 +201,7 @@ async def test_a_conflict_tells_a_hung_up_poll_from_a_live_one(tg: FakeTelegram)
 
 
 @pytest.mark.slow
-async def test_webhook_with_a_wrong_secret_is_retried_and_reported(tg: FakeTelegram) -> None:
+async def test_webhook_with_a_wrong_secret_is_retried_and_reported(tg: TelegramServer) -> None:
     secrets: list[str | None] = []
 
     async def hook(request: web.Request) -> web.Response:

@@ -10,17 +10,17 @@ import re
 import time
 from typing import Any
 
-from tests.fakes.ogg_opus import ogg_problem
-from tests.fakes.tg_core import (
+from bot.testing.telegram.core import (
     CHAT_ACTIONS,
     MAX_PHOTO_BYTES,
     NOT_MODIFIED,
     BotApiCore,
     entities_key,
 )
-from tests.fakes.tg_state import Call, ChatMessage, ChatState, Draft, Version
-from tests.fakes.tg_updates import Webhook
-from tests.fakes.tg_wire import Params, TelegramError, bad_request, image_size
+from bot.testing.telegram.ogg import ogg_problem
+from bot.testing.telegram.state import Call, ChatMessage, ChatState, Draft, Version
+from bot.testing.telegram.updates import Webhook
+from bot.testing.telegram.wire import Params, TelegramError, bad_request, image_size
 
 MAX_VOICE_BYTES = 50 * 1024 * 1024  # Bot API: "voice messages of up to 50 MB"
 

@@ -1,6 +1,6 @@
 """A fake Telegram Bot API server on 127.0.0.1 that behaves like the real one where it matters.
 
-It imports nothing from ``bot``: the wire format is encoded by hand (tg_wire.py), so a bug in
+It imports nothing from ``bot``: the wire format is encoded by hand (wire.py), so a bug in
 our code cannot hide behind the same bug here. Routes: ``/bot{token}/{method}`` (GET or POST;
 url-encoded, multipart or JSON bodies; a wrong token answers 401 "Unauthorized", an unknown
 method 404 "Not Found", a real method the fake does not model answers ``true`` with a logged
@@ -11,32 +11,32 @@ concurrent poll), setWebhook/deleteWebhook/getWebhookInfo (deliveries with the s
 retried on non-2xx), set/get/deleteMyCommands, sendMessage, editMessageText,
 editMessageReplyMarkup, deleteMessage, sendMessageDraft (private chats only), sendChatAction,
 sendPhoto (multipart, JPEG/PNG checked, uploaded bytes kept), answerCallbackQuery, getFile,
-guest mode (tg_guest.py: guest_message updates, answerGuestQuery once, editMessageText with
-inline_message_id, getMe's supports_guest_queries), rich messages (tg_rich.py: sendRichMessage
+guest mode (guest.py: guest_message updates, answerGuestQuery once, editMessageText with
+inline_message_id, getMe's supports_guest_queries), rich messages (rich.py: sendRichMessage
 and editMessageText with rich_message, Markdown turned into blocks, ``refuse_rich``).
-inline_message_id, getMe's supports_guest_queries), chat automation (tg_business.py:
+inline_message_id, getMe's supports_guest_queries), chat automation (business.py:
 business_connection and business_message updates, sends/edits/chat actions with
 business_connection_id, getBusinessConnection, deleteBusinessMessages, getMe's
-can_connect_to_business), ephemeral messages (tg_ephemeral.py: sendMessage with
+can_connect_to_business), ephemeral messages (ephemeral.py: sendMessage with
 ephemeral_message_parameters, seen by its receiver alone).
 Checks: text 1-4096 and captions 0-1024 UTF-16 units, entity bounds, "message is not modified",
-"message to edit not found", 403 for blocked users, flood limits (tg_flood.py) answering 429
+"message to edit not found", 403 for blocked users, flood limits (flood.py) answering 429
 with ``retry_after``. Chats must exist (a user wrote, or ``add_chat``) or sends answer "chat not
 found". Times are ``time.time()``.
 
 In-process API::
 
-    async with FakeTelegram(token="42:TEST") as tg:
+    async with TelegramServer(token="42:TEST") as tg:
         bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
         update_id = tg.send_user_message(1, "hi")          # private chat 1, user id 1
         tg.send_user_message(-100, "@fm_test_bot hi", chat_type="group", user={"id": 7})
         tg.send_update({...}); tg.press_stop(1)             # stopped_message_generation
         update_id, query = tg.send_guest_message(-5, "what is it?", reply_to_text="...")
-        tg.guest[query].text, .versions, .answers           # the guest answer (tg_guest.py)
-        bc = tg.connect_business({"id": 500, "first_name": "Shop"})   # tg_business.py
+        tg.guest[query].text, .versions, .answers           # the guest answer (guest.py)
+        bc = tg.connect_business({"id": 500, "first_name": "Shop"})   # business.py
         tg.send_business_message(bc, {"id": 9, "first_name": "Bob"}, "hi", from_owner=False)
         tg.business_chat(bc, 9).bot_messages                # what the bot sent as the owner
-        tg.chat(-100).seen_by(7), .ephemeral; tg.refuse_ephemeral(True)  # (tg_ephemeral.py)
+        tg.chat(-100).seen_by(7), .ephemeral; tg.refuse_ephemeral(True)  # (ephemeral.py)
         tg.edit_user_message(1, message_id, "new"); tg.send_callback_query(1, message_id, "x")
         chat = tg.chat(1)  # .messages .bot_messages .history .draft .drafts .events .actions
                            # .calls .first_visible_at .final_text_at .timing_since(t)
@@ -48,9 +48,9 @@ In-process API::
         tg.updates.secret_override = "wrong"  # webhook deliveries send a wrong secret
         tg.add_file(data, kind="voice"); tg.send_user_photo_message(1, [jpeg], "caption")
         tg.send_user_voice(1, ogg, duration=3); tg.send_user_document(1, data, file_name=...,
-        mime_type=...); tg.file_faults(file_id, delay=...); tg.downloads  # see tg_files.py
+        mime_type=...); tg.file_faults(file_id, delay=...); tg.downloads  # see files.py
 
-As a process: ``python -m tests.fakes.telegram_server --port 0 --token T [--username U]
+As a process: ``python -m bot.testing.telegram --port 0 --token T [--username U]
 [--no-flood]`` prints ``LISTENING http://127.0.0.1:PORT`` and serves until SIGTERM. The
 control API (JSON): POST ``/_control/`` + guest_message {chat_id, text, user?, title?,
 reply_to_text?, reply_author?} -> {update_id, guest_query_id}; user_message {chat_id, text,
@@ -64,7 +64,7 @@ block_user / unblock_user
 {chat_id, message_id}; limits {field: value...}; reset_timing {chat_id?}; reset_counters;
 file {data, kind?, ext?, mime_type?} -> {file_id}; user_photo_message {chat_id,
 sizes: [base64], caption?, media_group_id?, language_code?}; user_voice {chat_id, data,
-duration}; user_document {chat_id, data, file_name, mime_type, caption?} (tg_files.py: getFile
+duration}; user_document {chat_id, data, file_name, mime_type, caption?} (files.py: getFile
 and downloads). GET ``/_control/`` + chats;
 chat/{chat_id}[?since=T] (messages with edits, draft, events, calls, timing, and with ``since``
 the first visible / final text times after T); photo/{chat_id}/{message_id} (the JPEG);
@@ -86,17 +86,17 @@ import time
 
 from aiohttp import web
 
-from tests.fakes.tg_control import add_control_routes
-from tests.fakes.tg_core import KNOWN_METHODS
-from tests.fakes.tg_flood import FloodLimits
-from tests.fakes.tg_state import Call
-from tests.fakes.tg_users import UserSide
-from tests.fakes.tg_wire import TelegramError, error_response, ok_response, read_params
+from bot.testing.telegram.control import add_control_routes
+from bot.testing.telegram.core import KNOWN_METHODS
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.state import Call
+from bot.testing.telegram.users import FakeBotApi
+from bot.testing.telegram.wire import TelegramError, error_response, ok_response, read_params
 
 log = logging.getLogger("fake_telegram")
 
 
-class FakeTelegram(UserSide):
+class TelegramServer(FakeBotApi):
     def __init__(
         self,
         token: str = "42:TEST",
@@ -116,7 +116,7 @@ class FakeTelegram(UserSide):
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> FakeTelegram:
+    async def start(self) -> TelegramServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self.handle_file_download)
@@ -134,7 +134,7 @@ class FakeTelegram(UserSide):
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeTelegram:
+    async def __aenter__(self) -> TelegramServer:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -185,7 +185,7 @@ class FakeTelegram(UserSide):
 
 async def _serve(args: argparse.Namespace) -> None:
     limits = FloodLimits(enabled=not args.no_flood)
-    tg = FakeTelegram(
+    tg = TelegramServer(
         args.token, host=args.host, port=args.port, bot_username=args.username, limits=limits
     )
     tg.updates.parallel = args.webhook_parallel
@@ -202,7 +202,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.telegram_server")
+    parser = argparse.ArgumentParser(prog="python -m bot.testing.telegram")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="42:TEST")

@@ -9,16 +9,16 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tests.fakes.tg_business import BusinessSide
-from tests.fakes.tg_core import Fault
-from tests.fakes.tg_ephemeral import EphemeralSide
-from tests.fakes.tg_files import FileSide
-from tests.fakes.tg_forum import ForumSide
-from tests.fakes.tg_guest import GuestSide
-from tests.fakes.tg_methods import BotApiMethods
-from tests.fakes.tg_rich import RichSide
-from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
-from tests.fakes.tg_wire import utf16_len
+from bot.testing.telegram.business import BusinessSide
+from bot.testing.telegram.core import Fault
+from bot.testing.telegram.ephemeral import EphemeralSide
+from bot.testing.telegram.files import FileSide
+from bot.testing.telegram.forum import ForumSide
+from bot.testing.telegram.guest import GuestSide
+from bot.testing.telegram.methods import BotApiMethods
+from bot.testing.telegram.rich import RichSide
+from bot.testing.telegram.state import Call, ChatMessage, ChatState, Version
+from bot.testing.telegram.wire import utf16_len
 
 T = TypeVar("T")
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?")
@@ -31,10 +31,10 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
-class UserSide(
+class FakeBotApi(
     RichSide, BusinessSide, GuestSide, EphemeralSide, FileSide, BotApiMethods, ForumSide
 ):
-    """The test API (documented in telegram_server.py); synchronous calls act at once."""
+    """The test API (documented in server.py); synchronous calls act at once."""
 
     # --- test API: what users do ------------------------------------------------------------
 

@@ -29,9 +29,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.fakes.tg_core import BotApiCore
-from tests.fakes.tg_state import Call, ChatMessage, ChatState
-from tests.fakes.tg_wire import Params, bad_request
+from bot.testing.telegram.core import BotApiCore
+from bot.testing.telegram.state import Call, ChatMessage, ChatState
+from bot.testing.telegram.wire import Params, bad_request
 
 EPHEMERAL_WINDOW = 15.0  # seconds after the receiver's action (unless the bot is an admin)
 GROUPS = ("group", "supergroup")

@@ -20,9 +20,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.tg_core import NOT_MODIFIED, BotApiCore
-from tests.fakes.tg_state import Call
-from tests.fakes.tg_wire import Params, bad_request, utf16_len
+from bot.testing.telegram.core import NOT_MODIFIED, BotApiCore
+from bot.testing.telegram.state import Call
+from bot.testing.telegram.wire import Params, bad_request, utf16_len
 
 _MENTION = re.compile(r"@[A-Za-z0-9_]{5,32}")
 

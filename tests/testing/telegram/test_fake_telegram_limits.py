@@ -15,16 +15,16 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
 from aiohttp import web
 
-from tests.e2e.botapi import FAKE_TOKEN as TOKEN
-from tests.e2e.botapi import make_bot
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_flood import FloodLimits
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.server import TelegramServer
+from tests.testing.telegram.botapi import FAKE_TOKEN as TOKEN
+from tests.testing.telegram.botapi import make_bot
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
+async def tg() -> AsyncIterator[TelegramServer]:
     # Private chats unlimited here: only the bot-wide window speaks.
-    async with FakeTelegram(TOKEN, limits=FloodLimits(private_burst=1000)) as fake:
+    async with TelegramServer(TOKEN, limits=FloodLimits(private_burst=1000)) as fake:
         yield fake
 
 
@@ -34,14 +34,14 @@ WINDOW = 5.0
 
 
 @pytest.fixture
-async def tg_window() -> AsyncIterator[FakeTelegram]:
+async def tg_window() -> AsyncIterator[TelegramServer]:
     limits = FloodLimits(private_burst=1000, global_rate=30 / WINDOW, global_window=WINDOW)
-    async with FakeTelegram(TOKEN, limits=limits) as fake:
+    async with TelegramServer(TOKEN, limits=limits) as fake:
         yield fake
 
 
 @pytest.mark.slow
-async def test_the_bot_wide_limit_is_30_in_any_rolling_window(tg_window: FakeTelegram) -> None:
+async def test_the_bot_wide_limit_is_30_in_any_rolling_window(tg_window: TelegramServer) -> None:
     tg = tg_window
     bot = make_bot(tg.url)
     try:
@@ -71,7 +71,7 @@ async def test_the_bot_wide_limit_is_30_in_any_rolling_window(tg_window: FakeTel
 
 
 @pytest.mark.slow
-async def test_parallel_webhook_delivery_keeps_each_chats_order(tg: FakeTelegram) -> None:
+async def test_parallel_webhook_delivery_keeps_each_chats_order(tg: TelegramServer) -> None:
     seen: list[tuple[int, str]] = []
     active = 0
     most = 0

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import aiohttp
 
-from tests.fakes.tg_wire import TelegramError
+from bot.testing.telegram.wire import TelegramError
 
 log = logging.getLogger("fake_telegram")
 

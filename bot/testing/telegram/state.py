@@ -46,10 +46,10 @@ class ChatMessage:
     reply_to: int | None = None
     thread_id: int | None = None
     user: dict[str, Any] | None = None
-    rich: dict[str, Any] | None = None  # a rich message's RichMessage (tg_rich.py)
+    rich: dict[str, Any] | None = None  # a rich message's RichMessage (rich.py)
     versions: list[Version] = field(default_factory=list)
     deleted: bool = False
-    # An ephemeral message (Bot API 10.2, tg_ephemeral.py): only `receiver` sees it; its
+    # An ephemeral message (Bot API 10.2, ephemeral.py): only `receiver` sees it; its
     # `message_id` is 0 on the wire, `ephemeral_message_id` addresses it.
     receiver: int | None = None
     ephemeral_message_id: int | None = None
@@ -93,7 +93,7 @@ class Draft:
     thread_id: int | None = None
     can_stop: bool = False
     keep_on_stop: bool = False
-    rich: dict[str, Any] | None = None  # a rich draft's RichMessage (tg_rich.py)
+    rich: dict[str, Any] | None = None  # a rich draft's RichMessage (rich.py)
 
 
 @dataclass

@@ -29,9 +29,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from tests.fakes.tg_core import NOT_MODIFIED, BotApiCore
-from tests.fakes.tg_state import Call, ChatMessage, ChatState, Draft, Version
-from tests.fakes.tg_wire import Params, bad_request
+from bot.testing.telegram.core import NOT_MODIFIED, BotApiCore
+from bot.testing.telegram.state import Call, ChatMessage, ChatState, Draft, Version
+from bot.testing.telegram.wire import Params, bad_request
 
 log = logging.getLogger("fake_telegram")
 

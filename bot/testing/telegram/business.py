@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.tg_core import BotApiCore
-from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
-from tests.fakes.tg_wire import Params, TelegramError, bad_request
+from bot.testing.telegram.core import BotApiCore
+from bot.testing.telegram.state import Call, ChatMessage, ChatState, Version
+from bot.testing.telegram.wire import Params, TelegramError, bad_request
 
 
 @dataclass

@@ -1,8 +1,8 @@
-"""The fake Bot API's ephemeral messages (tests/fakes/tg_ephemeral.py), driven by a real aiogram
-Bot: sendMessage with ephemeral_message_parameters answers a Message with message_id 0,
-receiver_user and ephemeral_message_id, seen by its receiver alone; refused outside groups
-(unless tied to a press), for a non-member, past the window without admin rights, and on the
-test switch; a press's ephemeral answer answers it."""
+"""The fake Bot API's ephemeral messages (bot/testing/telegram/ephemeral.py), driven by a real
+aiogram Bot: sendMessage with ephemeral_message_parameters answers a Message with message_id 0,
+receiver_user and ephemeral_message_id, seen by its receiver alone; refused outside groups (unless
+tied to a press), for a non-member, past the window without admin rights, and on the test switch; a
+press's ephemeral answer answers it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import EphemeralMessageParameters
 
-from tests.fakes.telegram_server import FakeTelegram
-from tests.fakes.tg_ephemeral import EPHEMERAL_WINDOW
+from bot.testing.telegram.ephemeral import EPHEMERAL_WINDOW
+from bot.testing.telegram.server import TelegramServer
 
 GROUP = -100555
 
@@ -24,7 +24,7 @@ def to(user: int, press: str | None = None) -> EphemeralMessageParameters:
 
 
 async def test_an_ephemeral_message_is_seen_by_its_receiver_alone(
-    tg: FakeTelegram, bot: Bot
+    tg: TelegramServer, bot: Bot
 ) -> None:
     tg.send_user_message(GROUP, "hello", chat_type="supergroup", user={"id": 5})
     tg.send_user_message(GROUP, "hi", chat_type="supergroup", user={"id": 6})
@@ -44,7 +44,7 @@ async def test_an_ephemeral_message_is_seen_by_its_receiver_alone(
     assert second.ephemeral_message_id == 2
 
 
-async def test_refusals_as_documented(tg: FakeTelegram, bot: Bot) -> None:
+async def test_refusals_as_documented(tg: TelegramServer, bot: Bot) -> None:
     tg.send_user_message(GROUP, "hello", chat_type="supergroup", user={"id": 5})
     tg.send_user_message(7, "hi")
     with pytest.raises(TelegramBadRequest, match="EPHEMERAL_RECEIVER_INVALID"):
@@ -68,7 +68,7 @@ async def test_refusals_as_documented(tg: FakeTelegram, bot: Bot) -> None:
 
 
 async def test_a_press_is_answered_by_an_ephemeral_message_in_any_chat(
-    tg: FakeTelegram, bot: Bot
+    tg: TelegramServer, bot: Bot
 ) -> None:
     tg.send_user_message(GROUP, "hello", chat_type="supergroup", user={"id": 5})
     card = await bot.send_message(GROUP, "card")

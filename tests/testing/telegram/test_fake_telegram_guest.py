@@ -1,4 +1,4 @@
-"""The fake Bot API's guest mode (tests/fakes/tg_guest.py), driven by a real aiogram Bot: the
+"""The fake Bot API's guest mode (bot/testing/telegram/guest.py), driven by a real aiogram Bot: the
 guest_message update as Bot API 10.0 describes it, answerGuestQuery answered once
 (SentGuestMessage, then QUERY_ID_INVALID), editMessageText by inline_message_id, and getMe's
 supports_guest_queries."""
@@ -16,7 +16,7 @@ from aiogram.types import (
     SentGuestMessage,
 )
 
-from tests.fakes.telegram_server import FakeTelegram
+from bot.testing.telegram.server import TelegramServer
 
 
 def article(text: str) -> InlineQueryResultArticle:
@@ -26,7 +26,7 @@ def article(text: str) -> InlineQueryResultArticle:
 
 
 async def test_a_guest_query_is_delivered_answered_once_and_edited(
-    tg: FakeTelegram, bot: Bot
+    tg: TelegramServer, bot: Bot
 ) -> None:
     me = await bot.get_me()
     assert me.supports_guest_queries is True
@@ -64,7 +64,7 @@ async def test_a_guest_query_is_delivered_answered_once_and_edited(
 
 
 async def test_guest_queries_can_be_switched_off_and_are_filtered_by_allowed_updates(
-    tg: FakeTelegram, bot: Bot
+    tg: TelegramServer, bot: Bot
 ) -> None:
     tg.guest_queries = False
     assert (await bot.get_me()).supports_guest_queries is not True

@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.tg_core import BotApiCore
-from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
-from tests.fakes.tg_wire import Params, TelegramError, bad_request
+from bot.testing.telegram.core import BotApiCore
+from bot.testing.telegram.state import Call, ChatMessage, ChatState, Version
+from bot.testing.telegram.wire import Params, TelegramError, bad_request
 
 
 @dataclass
@@ -64,7 +64,8 @@ class ForumSide(BotApiCore):
         self.__dict__.setdefault("member_rights", {})[(chat_id, user_id)] = rights
 
     def topic(self, chat_id: int, thread_id: int) -> Topic:
-        return self.topics[chat_id][thread_id]
+        topic: Topic = self.topics[chat_id][thread_id]
+        return topic
 
     def topic_messages(self, chat_id: int, thread_id: int) -> list[ChatMessage]:
         """Messages shown in the topic (its service message excluded), oldest first."""
@@ -106,7 +107,7 @@ class ForumSide(BotApiCore):
         return self._queue_message(body)
 
     def _user(self, chat: ChatState, user: dict[str, Any] | None, language: str) -> dict[str, Any]:
-        raise NotImplementedError  # UserSide's
+        raise NotImplementedError  # FakeBotApi's
 
     def _queue_message(self, body: dict[str, Any]) -> int:
         update_id = self.updates.add({"message": body})
@@ -134,7 +135,7 @@ class ForumSide(BotApiCore):
 
     def _topic_of(self, chat: ChatState, p: Params) -> Topic:
         thread_id = p.get_int("message_thread_id", required=True)
-        topic = self.topics[chat.chat_id].get(thread_id or 0)
+        topic: Topic | None = self.topics[chat.chat_id].get(thread_id or 0)
         if topic is None or topic.deleted:
             raise bad_request("TOPIC_ID_INVALID")
         return topic

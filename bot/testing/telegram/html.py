@@ -9,7 +9,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-from tests.fakes.tg_wire import bad_request, utf16_len
+from bot.testing.telegram.wire import bad_request, utf16_len
 
 _SIMPLE = {
     "b": "bold",

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.tg_flood import FloodControl
-from tests.fakes.tg_html import parse_html
-from tests.fakes.tg_state import Call, ChatMessage, ChatState, Version
-from tests.fakes.tg_updates import UpdateQueue
-from tests.fakes.tg_wire import (
+from bot.testing.telegram.flood import FloodControl
+from bot.testing.telegram.html import parse_html
+from bot.testing.telegram.state import Call, ChatMessage, ChatState, Version
+from bot.testing.telegram.updates import UpdateQueue
+from bot.testing.telegram.wire import (
     Params,
     TelegramError,
     bad_request,
@@ -31,7 +31,7 @@ from tests.fakes.tg_wire import (
 log = logging.getLogger("fake_telegram")
 
 if TYPE_CHECKING:
-    from tests.fakes.tg_files import FakeFile
+    from bot.testing.telegram.files import FakeFile
 
 Handler = Callable[[Params, Call], Awaitable[Any]]
 # Real method names (for "answered generically" versus 404 "Not Found"), lower-cased because
@@ -89,12 +89,12 @@ def trim(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str,
 
 
 class BotApiCore:
-    """State and shared checks (methods: tg_methods.py, test API: tg_users.py, HTTP: server)."""
+    """State and shared checks (methods: methods.py, test API: users.py, HTTP: server)."""
 
     def __init__(self, token: str, bot_username: str) -> None:
         self.token = token
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 42
-        self.bot_user = {
+        self.bot_user: dict[str, Any] = {
             "id": bot_id,
             "is_bot": True,
             "first_name": "FM Test Bot",
@@ -102,14 +102,14 @@ class BotApiCore:
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
-            "supports_guest_queries": True,  # guest mode on in @BotFather (tg_guest.py)
+            "supports_guest_queries": True,  # guest mode on in @BotFather (guest.py)
         }
         self.chats: dict[int, ChatState] = {}
         self.calls: list[Call] = []
         self.flood = FloodControl()
         self.updates = UpdateQueue()
         self.files: dict[str, bytes] = {}
-        self.file_meta: dict[str, FakeFile] = {}  # paths, types and faults (tg_files.py)
+        self.file_meta: dict[str, FakeFile] = {}  # paths, types and faults (files.py)
         self.downloads: list[str] = []  # file paths served by /file/bot<token>/..., in order
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
@@ -125,13 +125,13 @@ class BotApiCore:
             name[2:].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")
         }
         self._changed = asyncio.Event()
-        # Forums (tg_forum.py): chat -> the bot may manage topics; topics; members' statuses.
+        # Forums (forum.py): chat -> the bot may manage topics; topics; members' statuses.
         self.forums: dict[int, bool] = {}
         self.topics: dict[int, dict[int, Any]] = {}
         self.members: dict[int, dict[int, str]] = {}
 
     def check_thread(self, chat: ChatState, p: Params) -> None:
-        """Forum topics check the thread a message goes to (tg_forum.py)."""
+        """Forum topics check the thread a message goes to (forum.py)."""
 
     def _notify(self) -> None:
         """Something changed: wake every ``wait_for``."""
@@ -254,7 +254,7 @@ class BotApiCore:
                             "duration": m.voice_duration, "file_size": len(m.voice)}
             if m.voice_mime:
                 out["voice"]["mime_type"] = m.voice_mime
-        elif m.rich is not None:  # a rich message (tg_rich.py)
+        elif m.rich is not None:  # a rich message (rich.py)
             out["rich_message"] = m.rich
         elif m.text is not None:
             out["text"] = m.text
