@@ -24,17 +24,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
 from bot.testing.telegram.core import BotApiCore
 from bot.testing.telegram.state import Call
-from bot.testing.telegram.wire import (
-    Params,
-    TelegramError,
-    bad_request,
-    error_response,
-    image_size,
-)
+from bot.testing.telegram.wire import Params, bad_request, image_size
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 _EXTENSIONS = {"photos": "jpg", "voice": "oga", "music": "mp3", "documents": "bin"}
@@ -53,7 +45,7 @@ class FakeFile:
 
 
 class FileSide(BotApiCore):
-    """Files and the user messages that carry them (mixed into TelegramServer)."""
+    """Files and the user messages that carry them (mixed into FakeBotApi)."""
 
     def _meta(self) -> dict[str, FakeFile]:
         return self.file_meta
@@ -119,29 +111,19 @@ class FileSide(BotApiCore):
             out["file_size"] = size if meta.announced_size is None else meta.announced_size
         return out
 
-    async def handle_file_download(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return error_response(TelegramError(401, "Unauthorized"))
-        path = request.match_info["path"]
+    async def download(self, path: str) -> tuple[FakeFile, bytes] | None:
+        """The file at ``path`` (a getFile ``file_path``) as its download serves it, after its
+        ``delay``; None: no such file (404). Recorded in ``downloads``."""
         for file_id in list(self.files):
             meta = self._file_meta_of(file_id)
             if meta.file_path == path:
                 break
         else:
-            return error_response(TelegramError(404, "Not Found"))
+            return None
         self.downloads.append(path)
-        data = self.files[file_id]
         if meta.delay:
             await asyncio.sleep(meta.delay)
-        if not meta.chunk_delay:
-            return web.Response(body=data, content_type=meta.mime_type)
-        response = web.StreamResponse(headers={"Content-Type": meta.mime_type})
-        await response.prepare(request)
-        for start in range(0, len(data), 64 * 1024):
-            await response.write(data[start : start + 64 * 1024])
-            await asyncio.sleep(meta.chunk_delay)
-        await response.write_eof()
-        return response
+        return meta, self.files[file_id]
 
     # --- test API: users sending files -----------------------------------------------------
 

@@ -1,7 +1,11 @@
-"""A fake Telegram Bot API server on 127.0.0.1 that behaves like the real one where it matters.
+"""The fake Telegram served over loopback HTTP (127.0.0.1): the kit's Bot API (`FakeBotApi`,
+users.py) behind aiohttp, behaving like the real one where it matters.
 
-It imports nothing from ``bot``: the wire format is encoded by hand (wire.py), so a bug in
-our code cannot hide behind the same bug here. Routes: ``/bot{token}/{method}`` (GET or POST;
+It imports nothing of the rest of ``bot``: the wire format is encoded by hand (wire.py), so a
+bug in our code cannot hide behind the same bug here. This module is the transport alone
+(reading a request's parameters, writing ``{"ok": ...}`` bodies, streaming downloads); the
+methods' behaviour is the state's, the same the in-process session (session.py) answers
+with. Routes: ``/bot{token}/{method}`` (GET or POST;
 url-encoded, multipart or JSON bodies; a wrong token answers 401 "Unauthorized", an unknown
 method 404 "Not Found", a real method the fake does not model answers ``true`` with a logged
 warning), ``/file/bot{token}/{path}`` for getFile downloads, and ``/_control/...`` (below).
@@ -80,23 +84,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
-import time
+from typing import Any
 
 from aiohttp import web
 
 from bot.testing.telegram.control import add_control_routes
-from bot.testing.telegram.core import KNOWN_METHODS
 from bot.testing.telegram.flood import FloodLimits
-from bot.testing.telegram.state import Call
 from bot.testing.telegram.users import FakeBotApi
-from bot.testing.telegram.wire import TelegramError, error_response, ok_response, read_params
-
-log = logging.getLogger("fake_telegram")
+from bot.testing.telegram.wire import Params, TelegramError, UploadedFile, bad_request
 
 
 class TelegramServer(FakeBotApi):
+    """The fake Bot API on loopback HTTP (see the module docstring): `start` it, point a
+    client at `url`, drive it with the test API or ``/_control``."""
+
     def __init__(
         self,
         token: str = "42:TEST",
@@ -119,7 +123,7 @@ class TelegramServer(FakeBotApi):
     async def start(self) -> TelegramServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
-        app.router.add_get("/file/bot{token}/{path:.+}", self.handle_file_download)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_download)
         add_control_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -145,42 +149,69 @@ class TelegramServer(FakeBotApi):
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return error_response(TelegramError(401, "Unauthorized"))
-        method = request.match_info["method"]
         try:
             params = await read_params(request)
         except TelegramError as exc:
             return error_response(exc)
-        chat_id = params.values.get("chat_id")
-        call = Call(
-            time.time(),
-            method,
-            params.loggable(),
-            int(str(chat_id)) if str(chat_id).lstrip("-").isdigit() else None,
-        )
-        self.calls.append(call)
-        try:
-            self.inject_fault(method, params)
-            handler = self.methods.get(method.lower())
-            if handler is not None:
-                result = await handler(params, call)
-            elif method.lower() in KNOWN_METHODS:
-                log.warning("fake Telegram: %s is not modelled; answering true", method)
-                self.unknown_methods[method] += 1
-                result = True
-            else:
-                raise TelegramError(404, "Not Found")
-        except TelegramError as exc:
-            call.status, call.description = exc.status, exc.description
-            call.unread = request.transport is None or request.transport.is_closing()
-            if exc.status == 429:
-                self.count_429 += 1
-            self._notify()
-            return error_response(exc)
-        call.unread = request.transport is None or request.transport.is_closing()
-        self._notify()
+        answer = await self.answer(request.match_info["method"], params)
+        answer.call.unread = request.transport is None or request.transport.is_closing()
+        if answer.error is not None:
+            return error_response(answer.error)
         if self.before_reply is not None:
-            await self.before_reply(call)
-        return ok_response(result)
+            await self.before_reply(answer.call)
+        return ok_response(answer.result)
+
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return error_response(TelegramError(401, "Unauthorized"))
+        found = await self.download(request.match_info["path"])
+        if found is None:
+            return error_response(TelegramError(404, "Not Found"))
+        meta, data = found
+        if not meta.chunk_delay:
+            return web.Response(body=data, content_type=meta.mime_type)
+        response = web.StreamResponse(headers={"Content-Type": meta.mime_type})
+        await response.prepare(request)
+        for start in range(0, len(data), 64 * 1024):
+            await response.write(data[start : start + 64 * 1024])
+            await asyncio.sleep(meta.chunk_delay)
+        await response.write_eof()
+        return response
+
+
+def ok_response(result: Any, description: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": True, "result": result}
+    if description:
+        body["description"] = description
+    return web.json_response(body)
+
+
+def error_response(error: TelegramError) -> web.Response:
+    return web.json_response(error.body(), status=error.status)
+
+
+async def read_params(request: web.Request) -> Params:
+    values: dict[str, Any] = dict(request.query)
+    files: dict[str, UploadedFile] = {}
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except json.JSONDecodeError:
+                raise bad_request("can't parse JSON object") from None
+            if isinstance(body, dict):
+                values.update(body)
+        else:
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[key] = UploadedFile(
+                        key, value.filename, value.content_type, value.file.read()
+                    )
+                else:
+                    values[key] = value
+    return Params(values, files)
+
 
 
 async def _serve(args: argparse.Namespace) -> None:

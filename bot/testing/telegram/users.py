@@ -1,16 +1,20 @@
-"""The fake Bot API's test API: what users do (messages, buttons, stop), faults, observation."""
+"""The fake Bot API: its one state and method handlers (mixed in from the modules below),
+``answer`` (a call in, its result or Telegram's error out, whatever carried it), and the test
+API: what users do (messages, buttons, stop), faults, observation."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bot.testing.telegram.business import BusinessSide
-from bot.testing.telegram.core import Fault
+from bot.testing.telegram.core import KNOWN_METHODS, Fault
 from bot.testing.telegram.ephemeral import EphemeralSide
 from bot.testing.telegram.files import FileSide
 from bot.testing.telegram.forum import ForumSide
@@ -18,8 +22,9 @@ from bot.testing.telegram.guest import GuestSide
 from bot.testing.telegram.methods import BotApiMethods
 from bot.testing.telegram.rich import RichSide
 from bot.testing.telegram.state import Call, ChatMessage, ChatState, Version
-from bot.testing.telegram.wire import utf16_len
+from bot.testing.telegram.wire import Params, TelegramError, utf16_len
 
+log = logging.getLogger("fake_telegram")
 T = TypeVar("T")
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?")
 _MENTION = re.compile(r"@[A-Za-z0-9_]{5,32}")
@@ -31,10 +36,57 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
+@dataclass
+class Answer:
+    """What the fake answered one call: its `result`, or the Telegram `error` (the HTTP
+    status and the body); `modelled` is False for a real method the fake does not model
+    (answered ``true``)."""
+
+    call: Call
+    result: Any = None
+    error: TelegramError | None = None
+    modelled: bool = True
+
+
 class FakeBotApi(
     RichSide, BusinessSide, GuestSide, EphemeralSide, FileSide, BotApiMethods, ForumSide
 ):
-    """The test API (documented in server.py); synchronous calls act at once."""
+    """The fake Bot API (its test API is documented in server.py); synchronous calls act at
+    once. Served over loopback HTTP by `TelegramServer` and in process by the kit's
+    `FakeTelegram` session: both hand each call to `answer`."""
+
+    # --- the Bot API ------------------------------------------------------------------------
+
+    async def answer(self, method: str, params: Params) -> Answer:
+        """Answer one call of `method` (the name as in the URL) with `params`: recorded in
+        `calls`, faults injected by `fail_next` first, then the method's handler."""
+        chat_id = params.values.get("chat_id")
+        call = Call(
+            time.time(),
+            method,
+            params.loggable(),
+            int(str(chat_id)) if str(chat_id).lstrip("-").isdigit() else None,
+        )
+        self.calls.append(call)
+        answer = Answer(call)
+        try:
+            self.inject_fault(method, params)
+            handler = self.methods.get(method.lower())
+            if handler is not None:
+                answer.result = await handler(params, call)
+            elif method.lower() in KNOWN_METHODS:
+                log.warning("fake Telegram: %s is not modelled; answering true", method)
+                self.unknown_methods[method] += 1
+                answer.result, answer.modelled = True, False
+            else:
+                raise TelegramError(404, "Not Found")
+        except TelegramError as exc:
+            call.status, call.description = exc.status, exc.description
+            if exc.status == 429:
+                self.count_429 += 1
+            answer.error = exc
+        self._notify()
+        return answer
 
     # --- test API: what users do ------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""Wire format of the fake Bot API: request bodies in, ``{"ok": ...}`` bodies out, text checks.
+"""Wire format of the fake Bot API: a call's parameters, error bodies, text checks.
 
-Requests arrive the way aiogram's ``AiohttpSession`` sends them: every field is a string in an
+Parameters arrive the way aiogram's ``AiohttpSession`` sends them (over HTTP, server.py, or
+built the same way in process, session.py): every field is a string in an
 url-encoded or multipart form, nested values (``entities``, ``reply_parameters``,
 ``reply_markup``, ``allowed_updates``) are JSON-encoded strings, booleans are ``"true"``, and
 empty values are left out. Other clients send JSON bodies or query strings; both are accepted.
@@ -12,8 +13,6 @@ import json
 import struct
 from dataclasses import dataclass
 from typing import Any
-
-from aiohttp import web
 
 ENTITY_TYPES = frozenset(
     {
@@ -63,17 +62,6 @@ class TelegramError(Exception):
 
 def bad_request(text: str) -> TelegramError:
     return TelegramError(400, f"Bad Request: {text}")
-
-
-def ok_response(result: Any, description: str | None = None) -> web.Response:
-    body: dict[str, Any] = {"ok": True, "result": result}
-    if description:
-        body["description"] = description
-    return web.json_response(body)
-
-
-def error_response(error: TelegramError) -> web.Response:
-    return web.json_response(error.body(), status=error.status)
 
 
 @dataclass(frozen=True)
@@ -142,29 +130,6 @@ class Params:
         for key, upload in self.files.items():
             out[key] = f"<{len(upload.data)} bytes {upload.content_type}>"
         return out
-
-
-async def read_params(request: web.Request) -> Params:
-    values: dict[str, Any] = dict(request.query)
-    files: dict[str, UploadedFile] = {}
-    if request.method == "POST" and request.can_read_body:
-        if request.content_type == "application/json":
-            try:
-                body = await request.json()
-            except json.JSONDecodeError:
-                raise bad_request("can't parse JSON object") from None
-            if isinstance(body, dict):
-                values.update(body)
-        else:
-            form = await request.post()
-            for key, value in form.items():
-                if isinstance(value, web.FileField):
-                    files[key] = UploadedFile(
-                        key, value.filename, value.content_type, value.file.read()
-                    )
-                else:
-                    values[key] = value
-    return Params(values, files)
 
 
 def utf16_len(text: str) -> int:
