@@ -49,8 +49,6 @@ class TestBusiness:
             user_chat_id=self.owner.id, date=dt.datetime.now(dt.UTC), is_enabled=enabled,
             rights=BusinessBotRights(can_reply=can_reply, can_read_messages=True),
         )
-        self.tester.telegram.connections[self.connection_id] = connection.model_dump(
-            mode="json", exclude_none=True, by_alias=True)
         update = Update(update_id=self.tester.next_update_id(), business_connection=connection)
         return await self.tester.exchange(self.owner.id, update)
 

@@ -129,7 +129,7 @@ class TestUser:
     ) -> Reply:
         """Send the image at `path` as a photo (with `caption`)."""
         content = await asyncio.to_thread(Path(path).read_bytes)
-        file_id = self.tester.telegram.add_file(content)
+        file_id = self.tester.telegram.add_file(content, kind="photos")
         sizes = [PhotoSize(file_id=file_id, file_unique_id=file_id, width=1280, height=960,
                            file_size=len(content))]
         return await self._send(self._chat(chat), photo=sizes, caption=caption or None)
@@ -140,7 +140,8 @@ class TestUser:
         """Send the file at `path` as a document (with `caption`)."""
         file = Path(path)
         content = await asyncio.to_thread(file.read_bytes)
-        file_id = self.tester.telegram.add_file(content)
+        file_id = self.tester.telegram.add_file(content, ext=file.suffix.lstrip(".") or None,
+                                                mime_type=_MIME.get(file.suffix.lower()))
         document = Document(file_id=file_id, file_unique_id=file_id, file_name=file.name,
                             mime_type=_MIME.get(file.suffix.lower(), "application/octet-stream"),
                             file_size=len(content))
@@ -155,7 +156,7 @@ class TestUser:
         if path is not None:
             content = await asyncio.to_thread(Path(path).read_bytes)
         self.tester.model.transcripts[content] = said
-        file_id = self.tester.telegram.add_file(content)
+        file_id = self.tester.telegram.add_file(content, kind="voice")
         seconds = min(29, max(1, len(said) // 12))  # a short note: recognised at once
         voice = Voice(file_id=file_id, file_unique_id=file_id, duration=seconds,
                       mime_type="audio/ogg", file_size=len(content))

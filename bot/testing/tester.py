@@ -146,7 +146,7 @@ class BotTester:
         settings = run_settings(folder, self._overrides)
         self.settings = settings
         if settings.support_chat_id:
-            self.telegram.forums.add(settings.support_chat_id)
+            self.telegram.add_forum(settings.support_chat_id)
         parts = parts_of(self.app)
         parts.use_plugins(settings.fmbot_plugins)
         self._stack.callback(_release, parts)
@@ -192,7 +192,7 @@ class BotTester:
         if id is None:
             id, self._next_group = -1001000000000 - self._next_group, self._next_group + 1
         if forum:
-            self.telegram.forums.add(id)
+            self.telegram.add_forum(id, title)
         return TestGroup(self, id, title, forum)
 
     def next_update_id(self) -> int:
@@ -248,7 +248,8 @@ class BotTester:
             replied = Message(message_id=self.telegram.next_message_id(chat_id),
                               date=dt.datetime.now(dt.UTC), chat=chat, from_user=author,
                               text=replying_to)
-        query_id = self.telegram.guest_query(chat_id)
+        query_id = self.telegram.guest_query(
+            chat_id, user.telegram_user().model_dump(mode="json", exclude_none=True))
         message = Message(
             message_id=self.telegram.next_message_id(chat_id), date=dt.datetime.now(dt.UTC),
             chat=chat, from_user=user.telegram_user(), text=text,
@@ -259,9 +260,9 @@ class BotTester:
         from aiogram.types import Update
 
         first_call = len(self.telegram.sent)
-        await self.built.telegram.process(
-            Update(update_id=self.next_update_id(), guest_message=message)
-        )
+        update = Update(update_id=self.next_update_id(), guest_message=message)
+        self.telegram.record(update)
+        await self.built.telegram.process(update)
         await self.settle()
         inline_id = self.telegram.guest_answered.get(query_id)
         calls = tuple(
@@ -313,6 +314,7 @@ class BotTester:
         first_call = len(self.telegram.sent)
         first_message = len(self.telegram.created)
         before = await look(built.core.db.sessionmaker, chat_id)
+        self.telegram.record(update)
         await built.telegram.process(update)
         await self.settle()
         # The chat's calls, and the answer to a press (answerCallbackQuery names no chat).

@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from bot.testing.telegram.ogg import ogg_opus
+
 
 @dataclass(frozen=True, slots=True)
 class ModelRequest:
@@ -83,9 +85,9 @@ class TestModel:
         if path.endswith("/stt:recognize"):
             said = self.transcripts.get(request.content, "")
             return httpx.Response(200, json={"result": said})
-        if path.endswith("/tts:synthesize"):  # a spoken answer: an Ogg stand-in
+        if path.endswith("/tts:synthesize"):  # a spoken answer: a second of OggOpus silence
             return httpx.Response(200, headers={"content-type": "audio/ogg"},
-                                  content=b"OggS" + bytes(60))
+                                  content=ogg_opus(1.0))
         body = json.loads(request.content or b"{}")
         method = path.rsplit("/", 1)[-1]
         if path.endswith("/chat/completions"):

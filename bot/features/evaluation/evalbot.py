@@ -62,7 +62,9 @@ class EvalBot:
         first = len(self.telegram.created)
         message = Message(message_id=self.telegram.next_message_id(user_id),
                           date=dt.datetime.now(dt.UTC), chat=chat, from_user=user, text=text)
-        await self.built.telegram.process(Update(update_id=self._update, message=message))
+        update = Update(update_id=self._update, message=message)
+        self.telegram.record(update)
+        await self.built.telegram.process(update)
         return await self._turn(user_id, first)
 
     async def presses(self, user_id: int, name: str, button: str) -> BotTurn:
@@ -85,7 +87,9 @@ class EvalBot:
         first = len(self.telegram.created)
         query = CallbackQuery(id=f"eval-{self._update}", from_user=user,
                               chat_instance=str(user_id), data=data, message=message)
-        await self.built.telegram.process(Update(update_id=self._update, callback_query=query))
+        update = Update(update_id=self._update, callback_query=query)
+        self.telegram.record(update)
+        await self.built.telegram.process(update)
         return await self._turn(user_id, first)
 
     def _button(self, user_id: int, button: str) -> tuple[Shown, str] | None:
@@ -173,7 +177,7 @@ async def evaluated_bot(
         stack.push_async_callback(http.aclose)
         telegram = FakeTelegram()
         if settings.support_chat_id:  # a forum in production, as `fmbot check` proves
-            telegram.forums.add(settings.support_chat_id)
+            telegram.add_forum(settings.support_chat_id)
         built = await stack.enter_async_context(built_bot(
             settings, factory.system_prompt, app=factory.app, bot=telegram.make_bot(),
             http=http, kb_background=False, pacing=unpaced, wrap_tools=stubs.wrap,

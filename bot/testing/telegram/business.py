@@ -71,6 +71,9 @@ class BusinessSide(BotApiCore):
         connection_id = connection_id or f"bc{next(self._connection_ids)}AbCdEf"
         connection = FakeConnection(connection_id, owner, int(owner["id"]), can_reply, enabled)
         self.connections[connection_id] = connection
+        if connection.user_chat_id not in self.chats:  # the owner's private chat with the bot
+            self.chats[connection.user_chat_id] = ChatState(connection.user_chat_id, "private",
+                                                            user=owner)
         if notify:
             self.updates.add({"business_connection": connection.to_json()})
             self._notify()

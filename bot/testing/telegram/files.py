@@ -26,9 +26,10 @@ from typing import Any
 
 from bot.testing.telegram.core import BotApiCore
 from bot.testing.telegram.state import Call
-from bot.testing.telegram.wire import Params, bad_request, image_size
+from bot.testing.telegram.wire import Params, TelegramError, bad_request, image_size
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # "other files" a bot sends: up to 50 MB
 _EXTENSIONS = {"photos": "jpg", "voice": "oga", "music": "mp3", "documents": "bin"}
 _MIME = {"photos": "image/jpeg", "voice": "audio/ogg", "music": "audio/mpeg"}
 
@@ -124,6 +125,53 @@ class FileSide(BotApiCore):
         if meta.delay:
             await asyncio.sleep(meta.delay)
         return meta, self.files[file_id]
+
+    async def _send_file(self, p: Params, call: Call, kind: str) -> Any:
+        """sendDocument, sendAudio, sendVideo, sendAnimation, sendSticker, sendVideoNote: an
+        upload (at most 50 MB, kept for getFile) or a known file id, with a caption."""
+        chat = self.target(p, call)
+        upload = p.file(kind)
+        name = mime = None
+        if upload is not None:
+            data, name, mime = upload.data, upload.filename, upload.content_type
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise TelegramError(413, "Request Entity Too Large")
+            folder = "documents" if kind == "document" else f"{kind}s"
+            file_id = self.add_file(data, kind=folder, ext=(name or "f.bin").rsplit(".", 1)[-1],
+                                    mime_type=mime)
+        else:
+            file_id = p.get_str(kind) or ""
+            if file_id not in self.files:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            data = self.files[file_id]
+        caption, entities = self.text_of(p, "caption", limit=1024, empty_ok=True)
+        markup, reply_to = self.markup_of(p), self.reply_of(p, chat)
+        self.spend(call, chat)
+        message = self._bot_message(
+            chat, p, caption=caption or None, entities=entities, reply_markup=markup,
+            reply_to=reply_to, kind=kind, media=data, media_file_id=file_id, media_name=name,
+            media_mime=mime, media_duration=p.get_int("duration") or 0,
+        )
+        chat.record_event(kind, message.message_id, caption, final=True)
+        return self.message_json(chat, message)
+
+    async def m_sendDocument(self, p: Params, call: Call) -> Any:
+        return await self._send_file(p, call, "document")
+
+    async def m_sendAudio(self, p: Params, call: Call) -> Any:
+        return await self._send_file(p, call, "audio")
+
+    async def m_sendVideo(self, p: Params, call: Call) -> Any:
+        return await self._send_file(p, call, "video")
+
+    async def m_sendAnimation(self, p: Params, call: Call) -> Any:
+        return await self._send_file(p, call, "animation")
+
+    async def m_sendSticker(self, p: Params, call: Call) -> Any:
+        return await self._send_file(p, call, "sticker")
+
+    async def m_sendVideoNote(self, p: Params, call: Call) -> Any:
+        return await self._send_file(p, call, "video_note")
 
     # --- test API: users sending files -----------------------------------------------------
 

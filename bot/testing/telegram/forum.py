@@ -185,13 +185,19 @@ class ForumSide(BotApiCore):
         original = source.find(message_id)
         if original is None or original.deleted:
             return None
-        if original.text is None and original.photo is None:
+        if (original.text is None and original.photo is None and original.voice is None
+                and original.kind is None):
             raise bad_request("message can't be copied")
         now = time.time()
         copy = ChatMessage(
             chat.take_message_id(), chat.chat_id, True, now, text=original.text,
             entities=list(original.entities), caption=original.caption, photo=original.photo,
-            photo_file_id=original.photo_file_id, thread_id=p.get_int("message_thread_id"),
+            photo_file_id=original.photo_file_id, voice=original.voice,
+            voice_file_id=original.voice_file_id, voice_duration=original.voice_duration,
+            kind=original.kind, media=original.media, media_file_id=original.media_file_id,
+            media_name=original.media_name, media_mime=original.media_mime,
+            rich=original.rich, rich_source=original.rich_source,
+            thread_id=p.get_int("message_thread_id"),
             reply_markup=self.markup_of(p),
         )
         copy.versions.append(Version(now, copy.text or copy.caption, copy.entities))

@@ -77,8 +77,7 @@ class GuestSide(BotApiCore):
                   "language_code": language_code, **(user or {})}
         chat = {"id": chat_id, "type": chat_type, "title": title}
         now = int(time.time())
-        query_id = f"gq{next(self.guest_ids)}"
-        self.guest[query_id] = GuestQuery(query_id, chat_id, sender)
+        query_id = self.add_guest_query(chat_id, sender)
         message: dict[str, Any] = {
             "message_id": 1000 + next(self.guest_ids), "date": now, "chat": chat,
             "from": sender, "text": text, "guest_query_id": query_id,
@@ -94,6 +93,12 @@ class GuestSide(BotApiCore):
         update_id = self.updates.add({"guest_message": message})
         self._notify()
         return update_id, query_id
+
+    def add_guest_query(self, chat_id: int, user: dict[str, Any]) -> str:
+        """A guest query `user` asks in `chat_id` (its update is the caller's); its id."""
+        query_id = f"gq{next(self.guest_ids)}"
+        self.guest[query_id] = GuestQuery(query_id, chat_id, user)
+        return query_id
 
     async def m_answerGuestQuery(self, p: Params, call: Call) -> Any:
         query_id = p.get_str("guest_query_id") or ""

@@ -131,8 +131,29 @@ class BotApiMethods(BotApiCore):
             raise bad_request(NOT_MODIFIED)
         self.spend(call, chat)
         message.text, message.entities, message.reply_markup = text, entities, markup
+        message.rich = message.rich_source = None  # a rich message edited into plain text
         message.versions.append(Version(time.time(), text, entities, markup))
         chat.record_event("edit", message.message_id, text, final=True)
+        return self.message_json(chat, message)
+
+    async def m_editMessageCaption(self, p: Params, call: Call) -> Any:
+        if p.has("inline_message_id"):
+            return True
+        chat, message = self._editable(p, call)
+        if message.photo is None and message.voice is None and message.kind is None:
+            raise bad_request("there is no caption in the message to edit")
+        caption, entities = self.text_of(p, "caption", limit=1024, empty_ok=True)
+        markup = self.markup_of(p)
+        if (
+            (caption or None) == message.caption
+            and entities_key(entities) == entities_key(message.entities)
+            and markup == message.reply_markup
+        ):
+            raise bad_request(NOT_MODIFIED)
+        self.spend(call, chat)
+        message.caption, message.entities, message.reply_markup = caption or None, entities, markup
+        message.versions.append(Version(time.time(), caption, entities, markup))
+        chat.record_event("edit", message.message_id, caption, final=True)
         return self.message_json(chat, message)
 
     async def m_editMessageReplyMarkup(self, p: Params, call: Call) -> Any:

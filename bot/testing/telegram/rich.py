@@ -253,6 +253,7 @@ class RichSide(BotApiCore):
         markup, reply_to = self.markup_of(p), self.reply_of(p, chat)
         self.spend(call, chat)
         message = self._bot_message(chat, p, text=plain_text(rich), rich=rich,
+                                    rich_source=p.get_json("rich_message"),
                                     reply_markup=markup, reply_to=reply_to)
         chat.record_event("message", message.message_id, message.text or "", final=True)
         return self.message_json(chat, message)
@@ -268,6 +269,7 @@ class RichSide(BotApiCore):
         self.spend(call, chat)
         text = plain_text(rich)
         message.text, message.entities, message.rich = text, [], rich
+        message.rich_source = p.get_json("rich_message")
         message.reply_markup = markup
         message.versions.append(Version(time.time(), text, [], markup))
         chat.record_event("edit", message.message_id, text, final=True)

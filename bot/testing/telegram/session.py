@@ -1,47 +1,47 @@
-"""An in-process Telegram for `BotTester`: an aiogram session that answers the Bot API in
-memory and keeps what every chat shows.
+"""The fake Telegram in process, for `BotTester`: an aiogram session over the kit's one Bot
+API (`FakeBotApi`, users.py), the same state and method handlers the loopback server
+(server.py) answers with.
 
-It is a real aiogram `BaseSession`: the bot's calls are built, sent and checked by aiogram
-itself (`check_response`), so a call's answer has the shape Telegram gives it (a `Message`
-for sendMessage, `True` for sendChatAction...). Each call is recorded (`SentCall`); sent
-messages get ids per chat, edits change them, deletes remove them, and the files a test user
-sends can be downloaded with getFile as from Telegram's file server. A message sent with
-`ephemeral_message_parameters` (Bot API 10.2-10.4) is shown to its receiver alone
-(`Shown.receiver`); `refuse_ephemeral = True` answers those 400, as a server without them,
-and `refuse_fields` answers any call with one of those parameters 400 naming it, as a server
-older than the parameter does.
+It is a real aiogram `BaseSession`: each call's parameters are built as aiogram's
+`AiohttpSession` sends them (`prepare_value`, files read into the upload form), answered by
+the fake's handlers with Telegram's checks and error wording, and the answer is checked by
+aiogram itself (`check_response`): a call's result has the shape Telegram gives it, an error
+raises what aiogram raises for it (`TelegramBadRequest`, `TelegramRetryAfter`...). Each call
+is also recorded as the bot sent it (`SentCall`); what a chat shows is read from the state
+(`Shown`). Nothing waits in real time: flood limits are off unless a test sets
+`flood.limits` (`FloodLimits`), and updates are fed to the bot's dispatcher directly, each
+one taken into the state first (`record`), so the chats a tester's users write in exist.
+
+Faults and refusals, as a test needs them: `fail_next("sendMessage", 429, retry_after=1)`,
+`block_user(chat_id)`, `refuse_rich`, `refuse_ephemeral`, `refuse_fields` (parameters a server
+older than them answers 400).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
+import mimetypes
 import time
 import typing
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import (
-    ChatFullInfo,
-    ChatMemberMember,
-    File,
-    ForumTopic,
-    Message,
-    MessageId,
-    User,
-)
+from aiogram.types import InputFile, Update, User
 
-from bot.testing.telegram.botapi import error_body, keyboard_of, numeric, params_of, returns
+from bot.testing.telegram.botapi import params_of
+from bot.testing.telegram.flood import FloodControl, FloodLimits
+from bot.testing.telegram.state import ChatMessage, ChatState
+from bot.testing.telegram.users import FakeBotApi
+from bot.testing.telegram.wire import Params, TelegramError, UploadedFile
 
 BOT_ID = 5000000001
 BOT_USERNAME = "fmbot_test_bot"
 BOT_TOKEN = f"{BOT_ID}:TEST-token-of-the-bot-under-test"
-_TEXT_KEYS = ("text", "caption")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,22 +56,66 @@ class SentCall:
     """The chat it addressed, when it addressed one."""
 
 
-@dataclass(slots=True)
 class Shown:
-    """A message the bot sent, as the chat shows it now."""
+    """A message the bot sent, as the chat shows it now: read from the fake's state each time,
+    so an edit or a delete shows in a `Shown` already held. `chat_id`: its chat (a connected
+    account's chat: the id the fake keeps it under, `TestBusiness.chat_id`)."""
 
-    message_id: int
-    chat_id: int
-    kind: str  # text, rich, photo, document, voice, ...
-    text: str = ""
-    buttons: list[list[dict[str, Any]]] = field(default_factory=list)
-    deleted: bool = False
-    rich: dict[str, Any] | None = None
-    """A rich message's content as the bot sent it (an `InputRichMessage`: `markdown`,
-    `html` or `blocks`), None for a text message; `text` is then its Markdown or HTML."""
-    receiver: int | None = None
-    """The one member who sees it (an ephemeral message, e.g. a limit reached in a group),
-    or None: the whole chat sees it."""
+    __slots__ = ("_message", "chat_id")
+
+    def __init__(self, chat_id: int, message: ChatMessage) -> None:
+        self.chat_id = chat_id
+        self._message = message
+
+    @property
+    def message_id(self) -> int:
+        """Its id in the chat."""
+        return self._message.message_id
+
+    @property
+    def kind(self) -> str:
+        """"text", "rich", "photo", "voice", "document", "audio", "video", "sticker"..."""
+        message = self._message
+        if message.rich is not None:
+            return "rich"
+        if message.photo is not None:
+            return "photo"
+        if message.voice is not None:
+            return "voice"
+        return message.kind or "text"
+
+    @property
+    def text(self) -> str:
+        """Its text or caption; a rich message's Markdown or HTML as the bot sent it."""
+        message = self._message
+        if message.rich is not None:
+            source = message.rich_source or {}
+            return str(source.get("markdown") or source.get("html")
+                       or json.dumps(source.get("blocks", [])))
+        return message.text or message.caption or ""
+
+    @property
+    def buttons(self) -> list[list[dict[str, Any]]]:
+        """Its inline keyboard, rows of buttons (`text`, `callback_data`, `url`...)."""
+        markup = self._message.reply_markup or {}
+        return list(markup.get("inline_keyboard") or [])
+
+    @property
+    def deleted(self) -> bool:
+        """Whether it was deleted."""
+        return self._message.deleted
+
+    @property
+    def rich(self) -> dict[str, Any] | None:
+        """A rich message's content as the bot sent it (an `InputRichMessage`: `markdown`,
+        `html` or `blocks`), None for a text message; `text` is then its Markdown or HTML."""
+        return self._message.rich_source if self._message.rich is not None else None
+
+    @property
+    def receiver(self) -> int | None:
+        """The one member who sees it (an ephemeral message, e.g. a limit reached in a
+        group), or None: the whole chat sees it."""
+        return self._message.receiver
 
     @property
     def ephemeral(self) -> bool:
@@ -79,85 +123,195 @@ class Shown:
         return self.receiver is not None
 
     def button_texts(self) -> list[str]:
+        """The texts of its inline buttons, row by row."""
         return [button.get("text", "") for row in self.buttons for button in row]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Shown) and other._message is self._message and (
+            other.chat_id == self.chat_id)
+
+    def __hash__(self) -> int:
+        return hash((self.chat_id, id(self._message)))
+
+    def __repr__(self) -> str:
+        return (f"Shown(message_id={self.message_id}, chat_id={self.chat_id}, "
+                f"kind={self.kind!r}, text={self.text!r}, buttons={self.buttons!r}, "
+                f"deleted={self.deleted}, receiver={self.receiver})")
 
 
 class FakeTelegram(BaseSession):
-    """The Bot API in memory (see the module docstring)."""
+    """The Bot API in process (see the module docstring). `state` is the one state (a
+    `FakeBotApi`: chats, calls, files, faults); the rest reads it as the test kit needs."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.state = FakeBotApi(BOT_TOKEN, BOT_USERNAME)
+        self.state.flood.limits = FloodLimits(enabled=False)  # BotTester shrinks pacing
+        self.state.bot_user.update(first_name="Test bot", can_connect_to_business=True,
+                                 supports_guest_queries=True)
         self.sent: list[SentCall] = []
-        self.shown: dict[tuple[int, int], Shown] = {}  # (chat, message id) -> message
-        self.files: dict[str, bytes] = {}  # file_id -> content
-        self.created: list[tuple[int, int]] = []  # (chat, message id) of what the bot sent
-        self._ids: dict[int, itertools.count[int]] = {}
-        self._file_ids = itertools.count(1)
-        self.me = User(id=BOT_ID, is_bot=True, first_name="Test bot", username=BOT_USERNAME,
-                       can_join_groups=True, can_read_all_group_messages=False,
-                       supports_guest_queries=True, can_connect_to_business=True)
-        # Guest queries: asked (query id -> the guest chat) and answered (-> inline id); the
-        # messages posted in answer, by inline_message_id.
-        self.guest_asked: dict[str, int] = {}
-        self.guest_answered: dict[str, str] = {}
-        self.inline: dict[str, Shown] = {}
-        self._guest_ids = itertools.count(1)
-        # Rich messages (Bot API 10.1) refused with a 400 while on, as a Bot API server without
-        # them or a chat where they are not allowed refuses them.
-        self.refuse_rich = False
-        self.refuse_ephemeral = False  # ephemeral messages answered 400 (an older server)
-        self.refuse_fields: set[str] = set()  # answered 400 naming them (an older server)
-        # Chat automation: connections (id -> getBusinessConnection's answer), and the chats
-        # of connected accounts, each kept under an id of its own (a customer's chat with
-        # the owner has the customer's id, like the customer's private chat with the bot).
-        self.connections: dict[str, dict[str, Any]] = {}
-        self.business_chats: dict[tuple[str, int], int] = {}
-        # getChatMember's answers per chat (user id -> status: "member", "left", ...): a chat
-        # listed here answers "left" for anyone not in it; any other chat, "member".
-        self.members: dict[int, dict[int, str]] = {}
-        # Supergroups with Topics on (getChat's `is_forum`): a tester's forum groups and the
-        # deployment's support chat, which `fmbot check` proves is one in production.
-        self.forums: set[int] = set()
+        # (chat, message id) of what the bot sent, in order; a connected account's chat is
+        # kept under an id of its own (`business_chat`).
+        self.created: list[tuple[int, int]] = []
+        self._business_ids: dict[tuple[str, int], int] = {}
+        self._business_keys: dict[int, tuple[str, int]] = {}
 
-    def set_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
-        """What getChatMember says of `user_id` in `chat_id` from now on ("member",
-        "administrator", "left", "kicked", ...); the chat's other users are not members."""
-        self.members.setdefault(chat_id, {})[user_id] = status
+    # -- the state, as the kit reads it ----------------------------------------------------------
 
-    def make_bot(self) -> Bot:
-        return Bot(BOT_TOKEN, session=self)
-
-    def next_message_id(self, chat_id: int) -> int:
-        return next(self._ids.setdefault(chat_id, itertools.count(1)))
+    @property
+    def me(self) -> User:
+        """getMe's answer."""
+        return User.model_validate(self.state.bot_user)
 
     @property
     def guest_queries(self) -> bool:
         """Whether the bot supports guest queries (getMe's `supports_guest_queries`)."""
-        return bool(self.me.supports_guest_queries)
+        return self.state.guest_queries
 
     @guest_queries.setter
     def guest_queries(self, on: bool) -> None:
-        self.me = self.me.model_copy(update={"supports_guest_queries": on or None})
+        self.state.guest_queries = on
 
-    def guest_query(self, chat_id: int) -> str:
-        """A new guest query asked in `chat_id`; its id."""
-        query_id = f"guest-{next(self._guest_ids)}"
-        self.guest_asked[query_id] = chat_id
-        return query_id
+    @property
+    def refuse_rich(self) -> bool:
+        """Rich messages (Bot API 10.1) answered 400, as a server without them or a chat where
+        they are not allowed answers."""
+        return self.state.refuse_rich
+
+    @refuse_rich.setter
+    def refuse_rich(self, on: bool) -> None:
+        self.state.refuse_rich = on
+
+    @property
+    def refuse_ephemeral(self) -> bool:
+        """Ephemeral messages answered 400 in every chat, as a server without them answers."""
+        return None in self.state.ephemeral_off
+
+    @refuse_ephemeral.setter
+    def refuse_ephemeral(self, on: bool) -> None:
+        self.state.refuse_ephemeral(on)
+
+    @property
+    def refuse_fields(self) -> set[str]:
+        """Parameters answered 400 naming them, as a server older than them answers."""
+        return self.state.refuse_fields
+
+    @refuse_fields.setter
+    def refuse_fields(self, fields: set[str]) -> None:
+        self.state.refuse_fields = set(fields)
+
+    @property
+    def flood(self) -> FloodControl:
+        """Flood limits: off in process; `flood.limits = FloodLimits()` turns them on."""
+        return self.state.flood
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """The files Telegram holds, by file_id (the users' and the bot's)."""
+        return self.state.files
+
+    @property
+    def forums(self) -> Mapping[int, bool]:
+        """Supergroups with Topics on (getChat's `is_forum`), each with whether the bot may
+        manage topics there."""
+        return self.state.forums
+
+    @property
+    def members(self) -> dict[int, dict[int, str]]:
+        """getChatMember's answers set per chat (user id -> status)."""
+        return self.state.members
+
+    @property
+    def guest_answered(self) -> dict[str, str]:
+        """Guest queries answered: query id -> the inline_message_id of the answer."""
+        return {query.query_id: query.inline_message_id for query in self.state.guest.values()
+                if query.inline_message_id is not None}
+
+    @property
+    def inline(self) -> dict[str, Shown]:
+        """The messages posted in answer to guest queries, by inline_message_id."""
+        return {query.inline_message_id: Shown(query.chat_id, ChatMessage(
+                    0, query.chat_id, True, query.answered_at or 0.0, text=query.text))
+                for query in self.state.guest.values() if query.inline_message_id is not None}
+
+    @property
+    def shown(self) -> Mapping[tuple[int, int], Shown]:
+        """What the bot sent, by (chat, message id), as the chats show it now."""
+        return _ShownView(self)
+
+    def make_bot(self) -> Bot:
+        """An aiogram `Bot` whose calls this fake answers."""
+        return Bot(BOT_TOKEN, session=self)
+
+    def chat(self, chat_id: int) -> ChatState:
+        """The state of a chat (its `history`, `drafts`, `actions`, `events`...): one of this
+        fake's ids, a connected account's chat included."""
+        key = self._business_keys.get(chat_id)
+        if key is not None:
+            return self.state.business_chat(*key)
+        return self.state.add_chat(chat_id, "private" if chat_id > 0 else "supergroup")
+
+    def next_message_id(self, chat_id: int) -> int:
+        """A new message id in `chat_id` (for a message a user sends there)."""
+        return self.chat(chat_id).take_message_id()
 
     def business_chat(self, connection_id: str, chat_id: int) -> int:
         """The id this fake keeps a connected account's chat under (what `shown`, `created`
         and `SentCall.chat_id` use for it)."""
         key = (connection_id, chat_id)
-        if key not in self.business_chats:
-            self.business_chats[key] = -8_000_000_000_000_000 - len(self.business_chats)
-        return self.business_chats[key]
+        if key not in self._business_ids:
+            kept = -8_000_000_000_000_000 - len(self._business_ids)
+            self._business_ids[key], self._business_keys[kept] = kept, key
+        return self._business_ids[key]
 
-    def add_file(self, content: bytes) -> str:
-        """Keep `content` as a file a user sent; its file_id."""
-        file_id = f"file-{next(self._file_ids)}"
-        self.files[file_id] = content
-        return file_id
+    # -- what a test sets up ---------------------------------------------------------------------
+
+    def add_forum(self, chat_id: int, title: str = "Support", *,
+                  can_manage_topics: bool = True) -> None:
+        """A supergroup with Topics on where the bot is an administrator (that may manage
+        topics, unless `can_manage_topics` is False)."""
+        self.state.add_forum(chat_id, title, can_manage_topics=can_manage_topics)
+
+    def set_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
+        """What getChatMember says of `user_id` in `chat_id` from now on ("member",
+        "administrator", "left", "kicked", ...); anyone not set is not in the chat ("left"),
+        as Telegram answers."""
+        self.chat(chat_id)
+        self.state.add_member(chat_id, user_id, status)
+
+    def add_file(self, content: bytes, *, kind: str = "documents", ext: str | None = None,
+                 mime_type: str | None = None) -> str:
+        """Keep `content` as a file a user sent (`kind`: "photos", "voice", "documents",
+        "music"); its file_id, which getFile and the download answer."""
+        return self.state.add_file(content, kind=kind, ext=ext, mime_type=mime_type)
+
+    def guest_query(self, chat_id: int, user: dict[str, Any] | None = None) -> str:
+        """A new guest query asked in `chat_id` (by `user`, a Bot API User); its id."""
+        return self.state.add_guest_query(chat_id, user or {"id": 1, "is_bot": False,
+                                                           "first_name": "User1"})
+
+    def fail_next(self, method: str, status: int = 429, description: str | None = None, *,
+                  retry_after: int | None = None, times: int = 1,
+                  chat_id: int | None = None) -> None:
+        """Answer the next `times` calls of `method` (in `chat_id`, or any) with this error:
+        429 "Too Many Requests: retry after N" by default (then the chat's flood budget is
+        closed for `retry_after` seconds), or any status with its `description`."""
+        self.state.fail_next(method, status, description, retry_after=retry_after, times=times,
+                           chat_id=chat_id)
+
+    def block_user(self, chat_id: int) -> None:
+        """The user blocks the bot: sends to their chat answer 403 "bot was blocked by the
+        user" until `unblock_user`."""
+        self.chat(chat_id).blocked = True
+
+    def unblock_user(self, chat_id: int) -> None:
+        """The user unblocks the bot."""
+        self.chat(chat_id).blocked = False
+
+    def record(self, update: Update) -> None:
+        """Take in an update the tester feeds the dispatcher, as Telegram would have it: the
+        chat exists, the user's message is in its history, a press can be answered."""
+        self.state.ingest(update.model_dump(mode="json", exclude_none=True, by_alias=True))
 
     # -- aiogram's session interface ------------------------------------------------------------
 
@@ -167,19 +321,20 @@ class FakeTelegram(BaseSession):
         method: TelegramMethod[TelegramType],
         timeout: int | None = None,  # noqa: ASYNC109 - BaseSession's signature
     ) -> TelegramType:
-        params = params_of(bot, method)
-        chat = params.get("chat_id")
-        chat_id = int(chat) if isinstance(chat, int | str) and numeric(chat) else None
-        connection = params.get("business_connection_id")
-        if connection is not None and chat_id is not None:
-            chat_id = self.business_chat(str(connection), chat_id)
-        self.sent.append(SentCall(method.__api_method__, params, chat_id))
-        if connection is not None and str(connection) not in self.connections:
-            status, result = 400, error_body("Bad Request: BUSINESS_CONNECTION_INVALID")
+        name = method.__api_method__
+        sent = params_of(bot, method)
+        self.sent.append(SentCall(name, sent, self._chat_of(sent)))
+        params = await self._params(bot, method)
+        before = self._lengths()
+        answer = await self.state.answer(name, params)
+        if answer.error is None and not answer.modelled and _returns_list(method):
+            answer.result = []
+        if answer.error is None:
+            self._note_created(before)
+            body: dict[str, Any] = {"ok": True, "result": answer.result}
+            status = 200
         else:
-            status, result = self._answer(method.__api_method__, params, chat_id,
-                                          method.__returning__)
-        body = {"ok": True, "result": result} if status == 200 else result
+            body, status = answer.error.body(), answer.error.status
         response = self.check_response(bot, method, status, json.dumps(body))
         return typing.cast(TelegramType, response.result)
 
@@ -194,146 +349,88 @@ class FakeTelegram(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        file_id = url.rsplit("/", 1)[-1]
-        yield self.files.get(file_id, b"")
+        marker = f"/file/bot{BOT_TOKEN}/"
+        path = url.split(marker, 1)[1] if marker in url else url.rsplit("/", 1)[-1]
+        found = await self.state.download(path)
+        if found is None:
+            if raise_for_status:
+                raise TelegramError(404, "Not Found")
+            return
+        data = found[1]
+        for start in range(0, len(data), chunk_size):
+            yield data[start : start + chunk_size]
 
-    # -- answers ---------------------------------------------------------------------------------
+    # -- the wire, as aiogram's AiohttpSession writes it -----------------------------------------
 
-    def _answer(
-        self, name: str, params: dict[str, Any], chat_id: int | None, returning: Any
-    ) -> tuple[int, Any]:
-        if name == "getMe":
-            return 200, self.me.model_dump(mode="json", exclude_none=True)
-        if name == "getFile":
-            file_id = str(params.get("file_id"))
-            if file_id not in self.files:
-                return 400, {"ok": False, "error_code": 400,
-                             "description": "Bad Request: invalid file_id"}
-            return 200, {"file_id": file_id, "file_unique_id": file_id,
-                         "file_size": len(self.files[file_id]), "file_path": file_id}
-        if name == "getBusinessConnection":
-            found = self.connections.get(str(params.get("business_connection_id")))
-            if found is None:
-                return 400, error_body("Bad Request: BUSINESS_CONNECTION_INVALID")
-            return 200, found
-        if name == "deleteBusinessMessages":
-            ids = {int(i) for i in params.get("message_ids") or []}
-            chats = set(self.business_chats.values())
-            for key, message in self.shown.items():
-                if key[0] in chats and key[1] in ids:
-                    message.deleted = True
-            return 200, True
-        if name == "answerGuestQuery":
-            return self._answer_guest(params)
-        refused = sorted(self.refuse_fields & params.keys())
-        if refused:
-            return 400, error_body(f"Bad Request: unknown parameter {refused[0]}")
-        if "rich_message" in params and self.refuse_rich:
-            return 400, error_body("Bad Request: RICH_MESSAGE_FORBIDDEN")
-        if name.startswith("edit") and chat_id is None and "inline_message_id" in params:
-            return self._edit_inline(name, params)
-        if name.startswith("edit") and chat_id is not None:
-            return self._edit(name, params, chat_id)
-        if name == "deleteMessage" and chat_id is not None:
-            shown = self.shown.get((chat_id, int(params.get("message_id", 0))))
-            if shown is None or shown.deleted:
-                return 400, error_body("Bad Request: message to delete not found")
-            shown.deleted = True
-            return 200, True
-        if "ephemeral_message_parameters" in params and self.refuse_ephemeral:
-            return 400, error_body("Bad Request: EPHEMERAL_MESSAGES_UNAVAILABLE")
-        if returns(returning, Message) and chat_id is not None:
-            return 200, self._new_message(name, params, chat_id)
-        if returns(returning, MessageId) and chat_id is not None:
-            return 200, {"message_id": self._new_message(name, params, chat_id)["message_id"]}
-        if returns(returning, File):
-            return 200, {"file_id": "f", "file_unique_id": "f"}
-        if returns(returning, ForumTopic):
-            thread = self.next_message_id(chat_id or 0)
-            return 200, {"message_thread_id": thread, "name": params.get("name", ""),
-                         "icon_color": 7322096}
-        if returns(returning, ChatMemberMember):
-            user = int(params.get("user_id", 0))
-            listed = self.members.get(chat_id or 0)
-            status = "member" if listed is None else listed.get(user, "left")
-            return 200, {"status": status, "user": {"id": user, "is_bot": False,
-                                                    "first_name": str(user)}}
-        if returns(returning, ChatFullInfo):
-            return 200, {"id": chat_id or 0, "type": "private" if (chat_id or 0) > 0
-                         else "supergroup", "accent_color_id": 0, "max_reaction_count": 11,
-                         **({"is_forum": True} if chat_id in self.forums else {}),
-                         "accepted_gift_types": {"unlimited_gifts": False,
-                         "limited_gifts": False, "unique_gifts": False,
-                         "premium_subscription": False, "gifts_from_channels": False}}
-        if returns(returning, list):
-            return 200, []
-        return 200, True
+    async def _params(self, bot: Bot, method: TelegramMethod[Any]) -> Params:
+        """The form AiohttpSession.build_form_data sends: every value prepared (JSON strings
+        for objects and lists, "true" for booleans, empty ones left out), each file read
+        into its upload part (`attach://<key>`)."""
+        files: dict[str, InputFile] = {}
+        values: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files)
+            if prepared:
+                values[key] = prepared
+        uploads: dict[str, UploadedFile] = {}
+        for key, file in files.items():
+            data = b"".join([chunk async for chunk in file.read(bot)])
+            filename = file.filename or key
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            uploads[key] = UploadedFile(key, filename, content_type, data)
+        return Params(values, uploads)
 
-    def _new_message(self, name: str, params: dict[str, Any], chat_id: int) -> dict[str, Any]:
-        message_id = self.next_message_id(chat_id)
-        kind = name.removeprefix("send").lower() or "message"
-        kind = "text" if kind in ("message", "copymessage") else kind
-        text = next((str(params[k]) for k in _TEXT_KEYS if params.get(k)), "")
-        rich = params.get("rich_message")
-        if isinstance(rich, dict):
-            kind, text = "rich", _rich_source(rich)
-        shown = Shown(message_id, chat_id, kind, text, keyboard_of(params),
-                      rich=rich if isinstance(rich, dict) else None)
-        ephemeral = params.get("ephemeral_message_parameters")
-        if isinstance(ephemeral, dict):
-            shown.receiver = int(ephemeral["receiver_user_id"])
-        self.shown[(chat_id, message_id)] = shown
-        self.created.append((chat_id, message_id))
-        return message_of(shown, self.me)
+    def _chat_of(self, sent: dict[str, Any]) -> int | None:
+        chat = sent.get("chat_id")
+        if not isinstance(chat, int | str) or not str(chat).lstrip("-").isdigit():
+            return None
+        connection = sent.get("business_connection_id")
+        if connection is not None:
+            return self.business_chat(str(connection), int(chat))
+        return int(chat)
 
-    def _edit(self, name: str, params: dict[str, Any], chat_id: int) -> tuple[int, Any]:
-        shown = self.shown.get((chat_id, int(params.get("message_id", 0))))
-        if shown is None or shown.deleted:
-            return 400, {"ok": False, "error_code": 400,
-                         "description": "Bad Request: message to edit not found"}
-        before = (shown.text, shown.buttons, shown.rich)
-        rich = params.get("rich_message")
-        if name == "editMessageText" and isinstance(rich, dict):  # into a rich message
-            shown.kind, shown.text, shown.rich = "rich", _rich_source(rich), rich
-        elif name in ("editMessageText", "editMessageCaption"):
-            shown.text = next((str(params[k]) for k in _TEXT_KEYS if k in params), "")
-            if shown.kind == "rich":
-                shown.kind, shown.rich = "text", None
-        shown.buttons = keyboard_of(params)  # an edit without a keyboard removes it
-        if (shown.text, shown.buttons, shown.rich) == before:
-            return 400, {"ok": False, "error_code": 400, "description":
-                         "Bad Request: message is not modified: specified new message content "
-                         "and reply markup are exactly the same"}
-        return 200, message_of(shown, self.me)
+    def _chats(self) -> Iterator[tuple[int, ChatState]]:
+        """Every chat with the id the kit keeps it under."""
+        yield from self.state.chats.items()
+        for key, chat in self.state.business_chats.items():
+            yield self.business_chat(*key), chat
+
+    def _lengths(self) -> dict[int, int]:
+        return {kept: len(chat.history) for kept, chat in self._chats()}
+
+    def _note_created(self, before: dict[int, int]) -> None:
+        for kept, chat in self._chats():
+            for message in chat.history[before.get(kept, 0):]:
+                if message.from_bot and _content(message):
+                    self.created.append((kept, message.message_id))
+
+    def _found(self, key: tuple[int, int]) -> Shown | None:
+        kept, message_id = key
+        chats = dict(self._chats())
+        chat = chats.get(kept)
+        message = chat.find(message_id) if chat is not None else None
+        if message is None or not message.from_bot:
+            return None
+        return Shown(kept, message)
 
 
-    def _answer_guest(self, params: dict[str, Any]) -> tuple[int, Any]:
-        query_id = str(params.get("guest_query_id", ""))
-        if query_id not in self.guest_asked or query_id in self.guest_answered:
-            return 400, error_body("Bad Request: QUERY_ID_INVALID")
-        result = params.get("result") or {}
-        content = result.get("input_message_content") or {}
-        text = str(content.get("message_text", ""))
-        if not text:
-            return 400, error_body("Bad Request: MESSAGE_EMPTY")
-        inline_id = f"inline-{query_id}"
-        chat_id = self.guest_asked[query_id]
-        self.guest_answered[query_id] = inline_id
-        self.inline[inline_id] = Shown(self.next_message_id(chat_id), chat_id, "text", text)
-        return 200, {"inline_message_id": inline_id}
+class _ShownView(Mapping[tuple[int, int], Shown]):
+    """`FakeTelegram.shown`: the bot's messages read from the state when asked for."""
 
-    def _edit_inline(self, name: str, params: dict[str, Any]) -> tuple[int, Any]:
-        shown = self.inline.get(str(params["inline_message_id"]))
-        if shown is None:
-            return 400, error_body("Bad Request: MESSAGE_ID_INVALID")
-        before = (shown.text, shown.buttons)
-        if name == "editMessageText":
-            shown.text = str(params.get("text", ""))
-        shown.buttons = keyboard_of(params)
-        if (shown.text, shown.buttons) == before:
-            return 400, error_body("Bad Request: message is not modified: specified new message "
-                               "content and reply markup are exactly the same")
-        return 200, True
+    def __init__(self, telegram: FakeTelegram) -> None:
+        self._telegram = telegram
+
+    def __getitem__(self, key: tuple[int, int]) -> Shown:
+        found = self._telegram._found(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(list(dict.fromkeys(self._telegram.created)))
+
+    def __len__(self) -> int:
+        return len(set(self._telegram.created))
 
 
 def message_of(shown: Shown, me: User) -> dict[str, Any]:
@@ -366,5 +463,12 @@ def message_of(shown: Shown, me: User) -> dict[str, Any]:
     return {k: v for k, v in message.items() if v is not None}
 
 
-def _rich_source(rich: dict[str, Any]) -> str:
-    return str(rich.get("markdown") or rich.get("html") or json.dumps(rich.get("blocks", [])))
+def _content(message: ChatMessage) -> bool:
+    """Whether a bot's message shows something (a forum topic's service message does not)."""
+    return any(value is not None for value in (message.text, message.caption, message.photo,
+                                               message.voice, message.kind, message.rich))
+
+
+def _returns_list(method: TelegramMethod[Any]) -> bool:
+    returning = method.__returning__
+    return returning is list or typing.get_origin(returning) is list

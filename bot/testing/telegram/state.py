@@ -47,6 +47,16 @@ class ChatMessage:
     thread_id: int | None = None
     user: dict[str, Any] | None = None
     rich: dict[str, Any] | None = None  # a rich message's RichMessage (rich.py)
+    # ... and its InputRichMessage as the bot sent it (Markdown, HTML or blocks).
+    rich_source: dict[str, Any] | None = None
+    # Any other file: sendDocument, sendAudio, sendVideo, sendAnimation, sendSticker, or a
+    # user's file of that kind ("document", "audio", ...); its bytes, id, name and type.
+    kind: str | None = None
+    media: bytes | None = None
+    media_file_id: str | None = None
+    media_name: str | None = None
+    media_mime: str | None = None
+    media_duration: int = 0
     versions: list[Version] = field(default_factory=list)
     deleted: bool = False
     # An ephemeral message (Bot API 10.2, ephemeral.py): only `receiver` sees it; its
@@ -73,6 +83,8 @@ class ChatMessage:
             "has_photo": self.photo is not None,
             "photo_size": len(self.photo) if self.photo is not None else None,
             "voice_size": len(self.voice) if self.voice is not None else None,
+            "kind": self.kind,
+            "media_size": len(self.media) if self.media is not None else None,
             "reply_markup": self.reply_markup,
             "rich": self.rich,
             "reply_to": self.reply_to,

@@ -18,11 +18,11 @@ from bot.testing.telegram.core import KNOWN_METHODS, Fault
 from bot.testing.telegram.ephemeral import EphemeralSide
 from bot.testing.telegram.files import FileSide
 from bot.testing.telegram.forum import ForumSide
-from bot.testing.telegram.guest import GuestSide
+from bot.testing.telegram.guest import GuestQuery, GuestSide
 from bot.testing.telegram.methods import BotApiMethods
 from bot.testing.telegram.rich import RichSide
 from bot.testing.telegram.state import Call, ChatMessage, ChatState, Version
-from bot.testing.telegram.wire import Params, TelegramError, utf16_len
+from bot.testing.telegram.wire import Params, TelegramError, bad_request, utf16_len
 
 log = logging.getLogger("fake_telegram")
 T = TypeVar("T")
@@ -71,6 +71,9 @@ class FakeBotApi(
         answer = Answer(call)
         try:
             self.inject_fault(method, params)
+            refused = sorted(self.refuse_fields & params.values.keys())
+            if refused:
+                raise bad_request(f"unknown parameter {refused[0]}")
             handler = self.methods.get(method.lower())
             if handler is not None:
                 answer.result = await handler(params, call)
@@ -173,6 +176,81 @@ class FakeBotApi(
             body.pop("text", None)
         body.update(extra or {})
         return self.send_update({"message": body})
+
+    def ingest(self, update: dict[str, Any]) -> None:
+        """Take in an update delivered by other means than this fake (a test kit feeding a
+        dispatcher directly) as if a user had done it here: the chat exists, the user's
+        message is in its history (with the file it carries), a press can be answered, a
+        guest query or a business connection is known."""
+        for kind in ("message", "edited_message", "business_message",
+                     "edited_business_message", "guest_message"):
+            body = update.get(kind)
+            if isinstance(body, dict):
+                self._ingest_message(kind, body)
+        query = update.get("callback_query")
+        if isinstance(query, dict):
+            self.callback_answers.setdefault(str(query["id"]), {})
+            chat = ((query.get("message") or {}).get("chat") or {}).get("id")
+            if chat is not None:
+                self.presses[str(query["id"])] = (int(chat), int(query["from"]["id"]),
+                                                  time.time())
+        connection = update.get("business_connection")
+        if isinstance(connection, dict):
+            self.connect_business(
+                connection["user"], connection_id=str(connection["id"]), notify=False,
+                can_reply=bool((connection.get("rights") or {}).get("can_reply")),
+                enabled=bool(connection.get("is_enabled", True)),
+            )
+        self._notify()
+
+    def _ingest_message(self, kind: str, body: dict[str, Any]) -> None:
+        chat_json, sender = body["chat"], body.get("from")
+        if kind == "guest_message":  # the bot is not in the chat: only the query is kept
+            query_id = str(body.get("guest_query_id") or "")
+            if query_id and query_id not in self.guest:
+                self.guest[query_id] = GuestQuery(query_id, int(chat_json["id"]), sender or {})
+            return
+        connection = body.get("business_connection_id")
+        if connection is not None:
+            chat = self.business_chat(str(connection), int(chat_json["id"]))
+        else:
+            chat = self.add_chat(int(chat_json["id"]), chat_json.get("type"),
+                                 title=chat_json.get("title"))
+        if chat.type == "private" and chat.user is None:
+            chat.user = sender
+        message_id = int(body["message_id"])
+        text = body.get("text")
+        existing = chat.find(message_id)
+        if existing is not None:  # an edit (or the same update again)
+            existing.text = text
+            existing.versions.append(Version(time.time(), text, existing.entities))
+            return
+        now = time.time()
+        message = ChatMessage(
+            message_id, chat.chat_id, False, now, text=text, caption=body.get("caption"),
+            entities=list(body.get("entities") or body.get("caption_entities") or []),
+            reply_to=(body.get("reply_to_message") or {}).get("message_id"),
+            thread_id=body.get("message_thread_id"), user=sender,
+        )
+        if body.get("photo"):
+            message.photo_file_id = str(body["photo"][-1]["file_id"])
+            message.photo = self.files.get(message.photo_file_id, b"")
+        elif body.get("voice"):
+            message.voice_file_id = str(body["voice"]["file_id"])
+            message.voice = self.files.get(message.voice_file_id, b"")
+            message.voice_duration = int(body["voice"].get("duration") or 0)
+        else:
+            for media in ("document", "audio", "video", "animation", "sticker", "video_note"):
+                if isinstance(body.get(media), dict):
+                    found = body[media]
+                    message.kind, message.media_file_id = media, str(found["file_id"])
+                    message.media = self.files.get(message.media_file_id)
+                    message.media_name, message.media_mime = (found.get("file_name"),
+                                                              found.get("mime_type"))
+                    break
+        message.versions.append(Version(now, text or message.caption, message.entities))
+        chat.history.append(message)
+        chat.next_message_id = max(chat.next_message_id, message_id + 1)
 
     def edit_user_message(self, chat_id: int, message_id: int, text: str) -> int:
         chat = self.chat(chat_id)
