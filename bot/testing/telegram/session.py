@@ -33,7 +33,6 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, Update, User
 
-from bot.testing.telegram.botapi import params_of
 from bot.testing.telegram.flood import FloodControl, FloodLimits
 from bot.testing.telegram.state import ChatMessage, ChatState
 from bot.testing.telegram.users import FakeBotApi
@@ -461,6 +460,26 @@ def message_of(shown: Shown, me: User) -> dict[str, Any]:
         message["receiver_user"] = {"id": shown.receiver, "is_bot": False,
                                     "first_name": str(shown.receiver)}
     return {k: v for k, v in message.items() if v is not None}
+
+
+def params_of(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
+    """The method's parameters as aiogram sends them (the bot's defaults filled in, empty
+    ones left out), as JSON values: what a `SentCall` shows."""
+    session = bot.session
+    params: dict[str, Any] = {}
+    for name in type(method).model_fields:
+        value = session.prepare_value(getattr(method, name), bot=bot, files={},
+                                      _dumps_json=False)
+        if value is None or value in ({}, [], ""):
+            continue
+        params[name] = json.loads(json.dumps(value, default=_plain))
+    return params
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_none=True)
+    return str(value)
 
 
 def _content(message: ChatMessage) -> bool:
