@@ -45,8 +45,9 @@ class BotApiMethods(BotApiCore):
         secret = p.get_str("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise bad_request("secret token contains unallowed characters")
+        updates = self.updates
         if p.has("allowed_updates"):
-            self.updates.allowed_updates = p.get_json("allowed_updates")
+            updates.allowed_updates = p.get_json("allowed_updates")
         hook = Webhook(url, secret, p.get_int("max_connections") or 40) if url else None
         self.updates.set_webhook(hook, p.get_bool("drop_pending_updates"))
         return True

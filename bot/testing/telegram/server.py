@@ -112,7 +112,8 @@ class TelegramServer(FakeBotApi):
     ) -> None:
         super().__init__(token, bot_username)
         if limits is not None:
-            self.flood.limits = limits
+            flood = self.flood
+            flood.limits = limits
         self.host, self.port = host, port
         self._runner: web.AppRunner | None = None
 
@@ -154,7 +155,8 @@ class TelegramServer(FakeBotApi):
         except TelegramError as exc:
             return error_response(exc)
         answer = await self.answer(request.match_info["method"], params)
-        answer.call.unread = request.transport is None or request.transport.is_closing()
+        call = answer.call
+        call.unread = request.transport is None or request.transport.is_closing()
         if answer.error is not None:
             return error_response(answer.error)
         if self.before_reply is not None:
@@ -219,7 +221,8 @@ async def _serve(args: argparse.Namespace) -> None:
     tg = TelegramServer(
         args.token, host=args.host, port=args.port, bot_username=args.username, limits=limits
     )
-    tg.updates.parallel = args.webhook_parallel
+    updates = tg.updates
+    updates.parallel = args.webhook_parallel
     await tg.start()
     print(f"LISTENING {tg.url}", flush=True)
     stop = asyncio.Event()

@@ -145,7 +145,8 @@ class FakeTelegram(BaseSession):
     def __init__(self) -> None:
         super().__init__()
         self.state = FakeBotApi(BOT_TOKEN, BOT_USERNAME)
-        self.state.flood.limits = FloodLimits(enabled=False)  # BotTester shrinks pacing
+        flood = self.state.flood
+        flood.limits = FloodLimits(enabled=False)  # BotTester shrinks pacing
         self.state.bot_user.update(first_name="Test bot", can_connect_to_business=True,
                                  supports_guest_queries=True)
         self.sent: list[SentCall] = []
@@ -169,7 +170,7 @@ class FakeTelegram(BaseSession):
 
     @guest_queries.setter
     def guest_queries(self, on: bool) -> None:
-        self.state.guest_queries = on
+        self.state.bot_user["supports_guest_queries"] = on
 
     @property
     def refuse_rich(self) -> bool:
@@ -179,7 +180,8 @@ class FakeTelegram(BaseSession):
 
     @refuse_rich.setter
     def refuse_rich(self, on: bool) -> None:
-        self.state.refuse_rich = on
+        state = self.state
+        state.refuse_rich = on
 
     @property
     def refuse_ephemeral(self) -> bool:
@@ -197,7 +199,8 @@ class FakeTelegram(BaseSession):
 
     @refuse_fields.setter
     def refuse_fields(self, fields: set[str]) -> None:
-        self.state.refuse_fields = set(fields)
+        state = self.state
+        state.refuse_fields = set(fields)
 
     @property
     def flood(self) -> FloodControl:
@@ -323,7 +326,7 @@ class FakeTelegram(BaseSession):
         name = method.__api_method__
         sent = params_of(bot, method)
         self.sent.append(SentCall(name, sent, self._chat_of(sent)))
-        params = await self._params(bot, method)
+        params = await self._form_of(bot, method)
         before = self._lengths()
         answer = await self.state.answer(name, params)
         if answer.error is None and not answer.modelled and _returns_list(method):
@@ -361,7 +364,7 @@ class FakeTelegram(BaseSession):
 
     # -- the wire, as aiogram's AiohttpSession writes it -----------------------------------------
 
-    async def _params(self, bot: Bot, method: TelegramMethod[Any]) -> Params:
+    async def _form_of(self, bot: Bot, method: TelegramMethod[Any]) -> Params:
         """The form AiohttpSession.build_form_data sends: every value prepared (JSON strings
         for objects and lists, "true" for booleans, empty ones left out), each file read
         into its upload part (`attach://<key>`)."""

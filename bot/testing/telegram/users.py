@@ -345,10 +345,12 @@ class FakeBotApi(
         self.add_chat(chat_id).blocked = False
 
     def slow_get_updates(self, seconds: float) -> None:
-        self.updates.slow_seconds = seconds
+        updates = self.updates
+        updates.slow_seconds = seconds
 
     def fail_get_updates(self, times: int, status: int = 502) -> None:
-        self.updates.fail_times, self.updates.fail_status = times, status
+        updates = self.updates
+        updates.fail_times, updates.fail_status = times, status
 
     def reset_counters(self) -> None:
         self.count_429 = self.count_flood_429 = 0
