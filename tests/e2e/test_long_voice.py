@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.testing.telegram.ogg import ogg_opus
 from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E
-from tests.fakes.ogg_opus import ogg_opus
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 USER = 3302

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
+from bot.testing.telegram.ogg import ogg_opus
 from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E
-from tests.fakes.ogg_opus import ogg_opus
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 USER = 2801

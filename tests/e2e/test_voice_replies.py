@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from bot.testing.telegram.ogg import ogg_duration, ogg_opus, ogg_problem
 from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E
-from tests.fakes.ogg_opus import ogg_duration, ogg_opus, ogg_problem
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 USER = 3301
