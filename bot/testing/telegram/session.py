@@ -142,13 +142,18 @@ class FakeTelegram(BaseSession):
     """The Bot API in process (see the module docstring). `state` is the one state (a
     `FakeBotApi`: chats, calls, files, faults); the rest reads it as the test kit needs."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: FakeBotApi | None = None) -> None:
+        """`state`: the Bot API to answer with (a `TelegramServer` too: then the calls made
+        in process and over HTTP meet one state); by default a new one for `BOT_TOKEN`,
+        flood limits off."""
         super().__init__()
-        self.state = FakeBotApi(BOT_TOKEN, BOT_USERNAME)
-        flood = self.state.flood
-        flood.limits = FloodLimits(enabled=False)  # BotTester shrinks pacing
-        self.state.bot_user.update(first_name="Test bot", can_connect_to_business=True,
-                                 supports_guest_queries=True)
+        if state is None:
+            state = FakeBotApi(BOT_TOKEN, BOT_USERNAME)
+            flood = state.flood
+            flood.limits = FloodLimits(enabled=False)  # BotTester shrinks pacing
+            state.bot_user.update(first_name="Test bot", can_connect_to_business=True,
+                                  supports_guest_queries=True)
+        self.state = state
         self.sent: list[SentCall] = []
         # (chat, message id) of what the bot sent, in order; a connected account's chat is
         # kept under an id of its own (`business_chat`).
@@ -243,7 +248,7 @@ class FakeTelegram(BaseSession):
 
     def make_bot(self) -> Bot:
         """An aiogram `Bot` whose calls this fake answers."""
-        return Bot(BOT_TOKEN, session=self)
+        return Bot(self.state.token, session=self)
 
     def chat(self, chat_id: int) -> ChatState:
         """The state of a chat (its `history`, `drafts`, `actions`, `events`...): one of this
@@ -351,7 +356,7 @@ class FakeTelegram(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        marker = f"/file/bot{BOT_TOKEN}/"
+        marker = f"/file/bot{self.state.token}/"
         path = url.split(marker, 1)[1] if marker in url else url.rsplit("/", 1)[-1]
         found = await self.state.download(path)
         if found is None:

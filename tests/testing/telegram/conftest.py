@@ -1,5 +1,7 @@
 """Fixtures for the fake Telegram's own tests: ``tg`` (the fake served on loopback HTTP) with
-``bot`` (a real aiogram Bot with aiogram's own HTTP session pointed at it)."""
+``bot``, a real aiogram Bot that reaches it both ways the kit serves it: aiogram's own HTTP
+session pointed at its URL, and the in-process session answering with the same state. Each
+test taking ``bot`` runs once per way: one implementation, two transports."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 from aiogram import Bot
 
 from bot.testing.telegram.server import TelegramServer
+from bot.testing.telegram.session import FakeTelegram
 from tests.testing.telegram.botapi import FAKE_TOKEN, make_bot
 
 
@@ -18,8 +21,8 @@ async def tg() -> AsyncIterator[TelegramServer]:
         yield fake
 
 
-@pytest.fixture
-async def bot(tg: TelegramServer) -> AsyncIterator[Bot]:
-    bot = make_bot(tg.url)
+@pytest.fixture(params=["http", "in-process"])
+async def bot(tg: TelegramServer, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    bot = make_bot(tg.url) if request.param == "http" else FakeTelegram(tg).make_bot()
     yield bot
     await bot.session.close()
