@@ -17,7 +17,6 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     Document,
-    InlineKeyboardMarkup,
     Message,
     MessageEntity,
     PhotoSize,
@@ -118,9 +117,7 @@ class TestUser:
         entities = _entities(text)
         reply = None
         if reply_to is not None:
-            from bot.testing.telegram import message_of
-
-            reply = Message.model_validate(message_of(reply_to, self.tester.telegram.me))
+            reply = Message.model_validate(self.tester.telegram.message_json(reply_to))
         return await self._send(self._chat(chat), text=text, entities=entities or None,
                                 reply_to_message=reply)
 
@@ -185,13 +182,7 @@ class TestUser:
         data = button.get("callback_data")
         if data is None:
             raise BotTesterError(f"button {button.get('text')!r} is not a callback button")
-        from bot.testing.telegram import message_of
-
-        message = Message.model_validate(message_of(shown, self.tester.telegram.me))
-        if shown.buttons:
-            message = message.model_copy(update={
-                "reply_markup": InlineKeyboardMarkup.model_validate(
-                    {"inline_keyboard": shown.buttons})})
+        message = Message.model_validate(self.tester.telegram.message_json(shown))
         query = CallbackQuery(
             id=str(self.tester.next_update_id()),
             from_user=self.telegram_user(),

@@ -70,9 +70,7 @@ class EvalBot:
     async def presses(self, user_id: int, name: str, button: str) -> BotTurn:
         """As a person presses a button: a callback query on the newest of the customer's
         messages showing a button whose text is (or contains, ignoring case) `button`."""
-        from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
-
-        from bot.testing.telegram import message_of
+        from aiogram.types import CallbackQuery, Message, Update
 
         found = self._button(user_id, button)
         if found is None:
@@ -80,9 +78,7 @@ class EvalBot:
                            await self._handed_off(user_id))
         shown, data = found
         user, _ = _person(user_id, name)
-        message = Message.model_validate(message_of(shown, self.telegram.me)).model_copy(
-            update={"reply_markup": InlineKeyboardMarkup.model_validate(
-                {"inline_keyboard": shown.buttons})})
+        message = Message.model_validate(self.telegram.message_json(shown))
         self._update += 1
         first = len(self.telegram.created)
         query = CallbackQuery(id=f"eval-{self._update}", from_user=user,

@@ -251,12 +251,18 @@ class FakeTelegram(BaseSession):
         return Bot(self.state.token, session=self)
 
     def chat(self, chat_id: int) -> ChatState:
-        """The state of a chat (its `history`, `drafts`, `actions`, `events`...): one of this
-        fake's ids, a connected account's chat included."""
+        """The state of a chat (its `messages`, `drafts`, `actions`, `events`...): one of this
+        fake's ids, a connected account's chat included. A chat the fake has not met yet is
+        made (a private chat for a positive id, a supergroup otherwise), as if a user wrote."""
         key = self._business_keys.get(chat_id)
         if key is not None:
             return self.state.business_chat(*key)
         return self.state.add_chat(chat_id, "private" if chat_id > 0 else "supergroup")
+
+    def message_json(self, shown: Shown) -> dict[str, Any]:
+        """The Bot API's Message for `shown` as the fake has it now (what an update carrying
+        it holds: a reply's `reply_to_message`, a press's `message`)."""
+        return dict(self.state.message_json(self.chat(shown.chat_id), shown._message))
 
     def next_message_id(self, chat_id: int) -> int:
         """A new message id in `chat_id` (for a message a user sends there)."""
