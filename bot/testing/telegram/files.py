@@ -1,5 +1,7 @@
-"""Files on the fake Bot API: ``getFile``, the ``/file/bot<token>/<file_path>`` downloads, and
-users sending photos, albums, voice notes, audio and documents that refer to them.
+"""Files on the fake Bot API: ``getFile``, the ``/file/bot<token>/<file_path>`` downloads, the
+bot's other files (sendDocument, sendAudio, sendVideo, sendAnimation, sendSticker,
+sendVideoNote: an upload of up to 50 MB or a known file id, with a caption), and users sending
+photos, albums, voice notes, audio and documents that refer to them.
 
 As real Telegram does (https://core.telegram.org/bots/api#getfile): ``getFile`` answers a
 ``File`` with ``file_id``, ``file_unique_id``, ``file_size`` and a ``file_path`` such as

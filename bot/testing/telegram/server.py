@@ -14,21 +14,23 @@ Modelled: getMe, getUpdates (long polling, offset confirmation, allowed_updates,
 concurrent poll), setWebhook/deleteWebhook/getWebhookInfo (deliveries with the secret header,
 retried on non-2xx), set/get/deleteMyCommands, sendMessage, editMessageText,
 editMessageReplyMarkup, deleteMessage, sendMessageDraft (private chats only), sendChatAction,
-sendPhoto (multipart, JPEG/PNG checked, uploaded bytes kept), answerCallbackQuery, getFile,
+sendPhoto (multipart, JPEG/PNG checked, uploaded bytes kept), sendVoice (one OggOpus stream),
+sendDocument and the other file sends, editMessageCaption, answerCallbackQuery, getFile,
 guest mode (guest.py: guest_message updates, answerGuestQuery once, editMessageText with
 inline_message_id, getMe's supports_guest_queries), rich messages (rich.py: sendRichMessage
-and editMessageText with rich_message, Markdown turned into blocks, ``refuse_rich``).
-inline_message_id, getMe's supports_guest_queries), chat automation (business.py:
+and editMessageText with rich_message, Markdown turned into blocks, ``refuse_rich``),
+chat automation (business.py:
 business_connection and business_message updates, sends/edits/chat actions with
 business_connection_id, getBusinessConnection, deleteBusinessMessages, getMe's
 can_connect_to_business), ephemeral messages (ephemeral.py: sendMessage with
 ephemeral_message_parameters, seen by its receiver alone).
 Checks: text 1-4096 and captions 0-1024 UTF-16 units, entity bounds, "message is not modified",
 "message to edit not found", 403 for blocked users, flood limits (flood.py) answering 429
-with ``retry_after``. Chats must exist (a user wrote, or ``add_chat``) or sends answer "chat not
-found". Times are ``time.time()``.
+with ``retry_after``, parameters refused by name (``refuse_fields``, an older server). Chats
+must exist (a user wrote, or ``add_chat``) or sends answer "chat not found". Times are
+``time.time()``.
 
-In-process API::
+The test API, in the process that runs the server::
 
     async with TelegramServer(token="42:TEST") as tg:
         bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
