@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import shutil
 import tempfile
@@ -127,6 +128,9 @@ class BotTester:
         self._next_group = 1
         self._next_connection = 0
         self._next_update = 0
+        # Ids of the messages of guest chats: chats the bot is not in, so the tester's Telegram
+        # keeps none of them (a send there is refused, as Telegram refuses it).
+        self._guest_messages = itertools.count(1)
         self.settings: Settings | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -245,13 +249,13 @@ class BotTester:
         replied = None
         if replying_to is not None:
             author = User(id=user.id + 500_000, is_bot=False, first_name=replied_author)
-            replied = Message(message_id=self.telegram.next_message_id(chat_id),
+            replied = Message(message_id=next(self._guest_messages),
                               date=dt.datetime.now(dt.UTC), chat=chat, from_user=author,
                               text=replying_to)
         query_id = self.telegram.guest_query(
             chat_id, user.telegram_user().model_dump(mode="json", exclude_none=True))
         message = Message(
-            message_id=self.telegram.next_message_id(chat_id), date=dt.datetime.now(dt.UTC),
+            message_id=next(self._guest_messages), date=dt.datetime.now(dt.UTC),
             chat=chat, from_user=user.telegram_user(), text=text,
             entities=[MessageEntity(type="mention", offset=_utf16(text[:at]),
                                     length=_utf16(mention))],

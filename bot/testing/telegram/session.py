@@ -300,8 +300,8 @@ class FakeTelegram(BaseSession):
 
     def guest_query(self, chat_id: int, user: dict[str, Any] | None = None) -> str:
         """A new guest query asked in `chat_id` (by `user`, a Bot API User); its id."""
-        return self.state.add_guest_query(chat_id, user or {"id": 1, "is_bot": False,
-                                                           "first_name": "User1"})
+        asker = user or {"id": 1, "is_bot": False, "first_name": "User1"}
+        return self.state.add_guest_query(chat_id, asker)
 
     def fail_next(self, method: str, status: int = 429, description: str | None = None, *,
                   retry_after: int | None = None, times: int = 1,
@@ -309,8 +309,8 @@ class FakeTelegram(BaseSession):
         """Answer the next `times` calls of `method` (in `chat_id`, or any) with this error:
         429 "Too Many Requests: retry after N" by default (then the chat's flood budget is
         closed for `retry_after` seconds), or any status with its `description`."""
-        self.state.fail_next(method, status, description, retry_after=retry_after, times=times,
-                           chat_id=chat_id)
+        self.state.fail_next(method, status, description, retry_after=retry_after,
+                             times=times, chat_id=chat_id)
 
     def block_user(self, chat_id: int) -> None:
         """The user blocks the bot: sends to their chat answer 403 "bot was blocked by the
@@ -409,6 +409,8 @@ class FakeTelegram(BaseSession):
             yield self.business_chat(*key), chat
 
     def _lengths(self) -> dict[int, int]:
+        """How long each chat's history is: what a call appends to one is what it created (a
+        send's handler does not wait, so no other call runs in between)."""
         return {kept: len(chat.history) for kept, chat in self._chats()}
 
     def _note_created(self, before: dict[int, int]) -> None:
