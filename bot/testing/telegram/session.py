@@ -229,6 +229,11 @@ class FakeTelegram(BaseSession):
         return self.state.members
 
     @property
+    def connections(self) -> dict[str, dict[str, Any]]:
+        """Business connections by id, as getBusinessConnection answers them."""
+        return {key: connection.to_json() for key, connection in self.state.connections.items()}
+
+    @property
     def guest_answered(self) -> dict[str, str]:
         """Guest queries answered: query id -> the inline_message_id of the answer."""
         return {query.query_id: query.inline_message_id for query in self.state.guest.values()
