@@ -19,6 +19,7 @@ from bot.telegram.telemetry import CallMetrics
 from bot.testing.telegram.server import TelegramServer
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.fakes.foundation_models_server import FakeFoundationModels
+from tests.features.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.features.knowledge.conftest import KbFactory, client, docs, fm, make_kb  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
