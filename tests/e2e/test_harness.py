@@ -8,12 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.harness import (
-    Database,
-    migrate_database,
-    start_fm_process,
-    start_telegram_process,
-)
+from bot.storage.migrations import migrate
+from tests.e2e.harness import Database, start_fm_process, start_telegram_process
 
 
 @pytest.mark.slow
@@ -38,7 +34,7 @@ async def test_fakes_run_as_processes_with_their_control_apis() -> None:
 @pytest.mark.slow
 async def test_consistency_check_finds_broken_rows(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
-    await migrate_database(path, tmp_path)
+    await migrate(f"sqlite+aiosqlite:///{path}")
     db = Database(path)
     assert db.check_consistency() == []
     now = "2026-01-01 00:00:00.000000"
