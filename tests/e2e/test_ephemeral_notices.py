@@ -1,4 +1,5 @@
-"""Ephemeral notices end to end: `python -m bot run` against the fake Telegram
+"""Ephemeral notices end to end: the bot run in the test's process (tests/e2e/inprocess.py)
+against the fake Telegram
 (bot/testing/telegram/ephemeral.py) and the fake Yandex server, RATE_LIMIT_PER_MINUTE=1. In a group
 a member over the rate limit is told so alone (an ephemeral message with
 `ephemeral_message_parameters.receiver_user_id`, replying to their message), the other members
@@ -17,7 +18,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.e2e.tools_world import SECRET, SHOP_TOKEN, CompanyApi, card_in
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.timeout(180)]
 
 GROUP = -1001000000071
 REFUSING = -1001000000072
@@ -45,7 +46,7 @@ async def ask_twice(e2e: E2E, chat_id: int, user: int, chat_type: str = "supergr
 async def test_a_limit_in_a_group_is_told_to_that_member_alone_and_private_chats_as_before(
     tmp_path: Path,
 ) -> None:
-    async with E2E(tmp_path, extra_env={"RATE_LIMIT_PER_MINUTE": "1"}) as e2e:
+    async with E2E(tmp_path, extra_env={"RATE_LIMIT_PER_MINUTE": "1"}, in_process=True) as e2e:
         for _ in range(4):
             e2e.fm.queue_reply("Hello!")
         await e2e.start_bot()
@@ -106,7 +107,7 @@ confirm = true
 """, encoding="utf-8")
         env = {"TOOLS_FILE": str(tools), "TOOLS_SIGNING_SECRET": SECRET,
                "SHOP_TOKEN": SHOP_TOKEN}
-        async with E2E(tmp_path, extra_env=env) as e2e:
+        async with E2E(tmp_path, extra_env=env, in_process=True) as e2e:
             ticket = {"name": "open_ticket", "arguments": {"subject": "Broken kettle"}}
             for _ in range(2):
                 e2e.fm.queue_reply("", tool_calls=[ticket])

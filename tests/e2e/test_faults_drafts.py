@@ -1,7 +1,8 @@
 """Fault suite: a flood of draft 429s with long retry_after values (Telegram documents no limit
 for sendMessageDraft but answers floods of drafts this way in practice).
 
-Its own bot (the flood is bot-wide, it would disturb the shared scenarios): eight private chats
+Its own bot, in the test's process (the flood is bot-wide, it would disturb the shared
+scenarios): eight private chats
 stream at once while the fake Bot API allows 3 drafts a second for the whole bot and answers
 more with retry_after 10. The final messages must not wait for any of it; the chats that got
 a 429 send no draft inside their penalty window; the bot-wide draft rate falls, and once the
@@ -19,7 +20,7 @@ import pytest_asyncio
 from tests.e2e.faults_table import scenario
 from tests.e2e.harness import E2E
 
-pytestmark = [pytest.mark.process, pytest.mark.asyncio(loop_scope="module"),
+pytestmark = [pytest.mark.asyncio(loop_scope="module"),
               pytest.mark.timeout(180), pytest.mark.xdist_group("draft-flood")]
 
 CHATS = [6101 + i for i in range(8)]
@@ -39,7 +40,7 @@ async def flood(
         "TELEGRAM_DRAFT_RATE_FLOOR": "2",
         "TELEGRAM_DRAFT_RECOVERY": "4",
     }
-    async with E2E(tmp_path_factory.mktemp("draft-flood"), extra_env=env) as e2e:
+    async with E2E(tmp_path_factory.mktemp("draft-flood"), extra_env=env, in_process=True) as e2e:
         e2e.fm.default_chunks, e2e.fm.default_interval = 12, 0.25
         await e2e.start_bot()
         e2e.tg.flood.limits.draft_global_rate = 3

@@ -1,4 +1,5 @@
-"""Rich answers end to end (Bot API 10.1): `python -m bot run` against the fake Telegram
+"""Rich answers end to end (Bot API 10.1): the bot run in the test's process (`async with App`,
+tests/e2e/inprocess.py) against the fake Telegram
 (bot/testing/telegram/rich.py) and the fake Yandex server, the model's answers scripted. A table
 answer arrives as a rich message with a table block: after the drafts in a private chat
 (`sendRichMessage`), as the streamed message edited into it in a group (`editMessageText` with
@@ -19,7 +20,7 @@ from tests.e2e.harness import E2E
 from tests.e2e.test_knowledge_base import DELIVERY_URL, synced_runs
 from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.timeout(180)]
 
 USER = 6101
 GROUP = -1006102
@@ -51,7 +52,7 @@ async def answer(e2e: E2E, chat_id: int, text: str, **kwargs: Any) -> Any:
 async def test_private_table_answer_arrives_as_a_rich_message_and_plain_stays_text(
     tmp_path: Path,
 ) -> None:
-    async with E2E(tmp_path) as e2e:
+    async with E2E(tmp_path, in_process=True) as e2e:
         e2e.fm.queue_reply(TABLE, chunks=5, interval=0.3)
         await e2e.start_bot()
         # The rich final goes through the outbox: a 429 and a 5xx are waited out and retried.
@@ -81,7 +82,7 @@ async def test_private_table_answer_arrives_as_a_rich_message_and_plain_stays_te
 
 
 async def test_group_streamed_message_is_edited_into_a_rich_message(tmp_path: Path) -> None:
-    async with E2E(tmp_path) as e2e:
+    async with E2E(tmp_path, in_process=True) as e2e:
         e2e.fm.queue_reply(TABLE, chunks=6, interval=0.5)
         await e2e.start_bot()
         message = await answer(e2e, GROUP, "@fm_test_bot compare the plans",
@@ -101,7 +102,7 @@ async def test_group_streamed_message_is_edited_into_a_rich_message(tmp_path: Pa
 async def test_refused_rich_message_falls_back_to_text_once_and_is_remembered(
     tmp_path: Path,
 ) -> None:
-    async with E2E(tmp_path) as e2e:
+    async with E2E(tmp_path, in_process=True) as e2e:
         e2e.tg.refuse_rich = True
         e2e.fm.queue_reply(TABLE, chunks=4, interval=0.2)
         e2e.fm.queue_reply(TABLE.replace("Basic", "Start"), chunks=4, interval=0.2)
@@ -128,7 +129,7 @@ async def test_refused_rich_message_falls_back_to_text_once_and_is_remembered(
 
 
 async def test_rich_messages_off_keeps_todays_text(tmp_path: Path) -> None:
-    async with E2E(tmp_path, extra_env={"RICH_MESSAGES": "off"}) as e2e:
+    async with E2E(tmp_path, extra_env={"RICH_MESSAGES": "off"}, in_process=True) as e2e:
         e2e.fm.queue_reply(TABLE, chunks=4, interval=0.2)
         await e2e.start_bot()
         message = await answer(e2e, USER, "compare the plans")
@@ -146,7 +147,7 @@ async def test_grounded_table_answer_keeps_its_source_links(tmp_path: Path) -> N
            "EMBEDDING_RPS": "200"}
     workdir = tmp_path / "run"
     workdir.mkdir()
-    async with E2E(workdir, extra_env=env) as e2e:
+    async with E2E(workdir, extra_env=env, in_process=True) as e2e:
         await e2e.start_bot()
         await synced_runs(e2e, 1)
         e2e.fm.queue_reply(
