@@ -44,9 +44,9 @@ from bot.features.desk.storage.models import DeskCase, DeskStatus, DeskTurn
 from bot.foundation_models.types import ChatMessage, PollPolicy, Role
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
+from bot.testing.yandex import payloads as fm_payloads
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
-from tests.fakes import fm_payloads
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 SUBMITS, GETS, PER_HOUR = 10.0, 50.0, 5000
 

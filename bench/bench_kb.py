@@ -57,7 +57,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.storage.repositories.kb_vectors import PgVectorRepository
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.pgvector_server import PgvectorServer
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

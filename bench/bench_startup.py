@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_load import loadavg  # noqa: E402
 from bench.process_cpu import children_cpu, process_cpu  # noqa: E402
 from bot.testing.telegram.server import TelegramServer  # noqa: E402
+from bot.testing.yandex.server import FakeFoundationModels  # noqa: E402
 from tests.e2e.processes import (  # noqa: E402
     FM_API_KEY,
     FM_FOLDER,
@@ -40,7 +41,6 @@ from tests.e2e.processes import (  # noqa: E402
     bot_env,
     migrate_database,
 )
-from tests.fakes.foundation_models_server import FakeFoundationModels  # noqa: E402
 
 READY_WITHIN = 180.0  # a liveness bound on a start that hangs, not a figure
 

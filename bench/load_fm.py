@@ -3,9 +3,9 @@
     python -m bench.load_fm --port 0 --api-key K --folder F [--words 300] [--rate 40]
         [--first-delay 0.3] [--chunk-words 12] [--quota 20]
 
-A subclass of `tests.fakes.foundation_models_server.FakeFoundationModels` (nothing imported
-from `bot`), so the wire format, auth checks, images and the `/_control/script` API are the
-fake's own. What it adds, all for unscripted completions:
+A subclass of `bot.testing.yandex.server.FakeFoundationModels` (the kit's fake, which imports
+nothing else of `bot`), so the wire format, auth checks, images and the `/_control/script` API
+are the fake's own. What it adds, all for unscripted completions:
 
 - **Answers of `--words` words** (the fake counts a word as a token): "Echo: <last user
   message>" followed by deterministic filler words, so every answer embeds the user's unique
@@ -27,14 +27,13 @@ import asyncio
 import contextvars
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from aiohttp import web
-
-from tests.fakes.fm_scripts import Reply
-from tests.fakes.foundation_models_server import FakeFoundationModels, serve_until_signalled
+from bot.testing.yandex.exchange import Request, Response, Stream, json_response
+from bot.testing.yandex.scripts import Reply
+from bot.testing.yandex.server import FakeFoundationModels, serve_until_signalled
 
 FILLER = [
     "the",
@@ -86,37 +85,38 @@ class Record:
 _current: contextvars.ContextVar[Record | None] = contextvars.ContextVar("record", default=None)
 
 
-class _PacedResponse(web.StreamResponse):
-    """Sleeps `first_delay` before the first body write, then stamps every write."""
+class _Slot:
+    """A generation's place under the quota, released once."""
 
-    def __init__(
-        self, record: Record, first_delay: float, on_final: Callable[[], None], **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self._record = record
-        self._first_delay = first_delay
+    def __init__(self, on_final: Callable[[], None]) -> None:
         self._on_final: Callable[[], None] | None = on_final
-
-    async def write(self, data: bytes | bytearray | memoryview) -> None:
-        record = self._record
-        if record.first_chunk_at is None and self._first_delay > 0:
-            await asyncio.sleep(self._first_delay)
-        await super().write(data)
-        now = time.time()
-        if record.first_chunk_at is None:
-            record.first_chunk_at = now
-        record.last_chunk_at = now
-        record.chunks += 1
-        if self._on_final is not None and b"ALTERNATIVE_STATUS_PARTIAL" not in data:
-            # The generation ends with its final line: release the quota slot now, before
-            # the client (which has the final line) can start its next request.
-            self._on_final()
-            self._on_final = None
 
     def release(self) -> None:
         if self._on_final is not None:
             self._on_final()
             self._on_final = None
+
+
+async def _paced(inner: Stream, record: Record, first_delay: float,
+                 slot: _Slot) -> AsyncIterator[bytes]:
+    """`inner`'s parts, the first after `first_delay`, every one stamped."""
+    try:
+        async for data in inner:
+            if record.first_chunk_at is None and first_delay > 0:
+                await asyncio.sleep(first_delay)
+            yield data
+            now = time.time()
+            if record.first_chunk_at is None:
+                record.first_chunk_at = now
+            record.last_chunk_at = now
+            record.chunks += 1
+            if b"ALTERNATIVE_STATUS_PARTIAL" not in data:
+                # The generation ends with its final line: release the quota slot now,
+                # before the client (which has the final line) can start its next request.
+                slot.release()
+    finally:
+        slot.release()
+        await inner.aclose()
 
 
 class LoadFoundationModels(FakeFoundationModels):
@@ -157,7 +157,7 @@ class LoadFoundationModels(FakeFoundationModels):
             record.prompt, record.text = prompt, text
         return reply
 
-    async def completion(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    async def completion(self, body: dict[str, Any]) -> Response:
         record = Record(time.time())
         self.records.append(record)
         if self.quota and self.active >= self.quota:
@@ -169,26 +169,24 @@ class LoadFoundationModels(FakeFoundationModels):
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
         _current.set(record)
-        response = _PacedResponse(
-            record,
-            self.first_delay,
-            self._release,
-            headers={"Content-Type": "application/json", "x-request-id": "fake-stream"},
-        )
+        slot = _Slot(self._release)
         try:
-            return await self._completion(request, body, response)
-        except ConnectionResetError:
-            self.stream_disconnects += 1
-            return response
-        finally:
-            response.release()
+            answer = await super().completion(body)
+        except BaseException:
+            slot.release()
+            raise
+        if answer.stream is None:
+            slot.release()
+            return answer
+        answer.stream = Stream(_paced(answer.stream, record, self.first_delay, slot))
+        return answer
 
     def _release(self) -> None:
         self.active -= 1
 
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+    async def _dispatch(self, request: Request, body: Any) -> Response:
         if request.path == "/_control/load":
-            return web.json_response(
+            return json_response(
                 {
                     "records": [asdict(r) for r in self.records],
                     "quota_429": self.quota_429,
@@ -196,7 +194,7 @@ class LoadFoundationModels(FakeFoundationModels):
                     "stream_disconnects": self.stream_disconnects,
                 }
             )
-        return await super()._dispatch(request)
+        return await super()._dispatch(request, body)
 
 
 async def _serve(args: argparse.Namespace) -> None:

@@ -26,6 +26,7 @@ from aiogram.types import (
 )
 
 from bot.testing.errors import BotTesterError
+from bot.testing.ogg_opus import ogg_opus
 from bot.testing.telegram import BOT_USERNAME, Shown
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 _MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".md": "text/markdown",
          ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          ".csv": "text/csv", ".html": "text/html"}
-_OGG_OPUS = b"OggS" + bytes(24)  # the start of an Ogg page: what a voice note's file is
 
 
 class Tester(Protocol):
@@ -148,13 +148,14 @@ class TestUser:
         self, said: str, *, path: str | Path | None = None, chat: TestGroup | None = None
     ) -> Reply:
         """Send a voice note in which the user says `said` (what speech recognition hears);
-        `path`: the OGG/Opus file to send (default: a stand-in)."""
-        content = _OGG_OPUS + said.encode()
+        `path`: the OGG/Opus file to send (default: seconds of silence, about one per 12
+        characters said)."""
+        seconds = min(29, max(1, len(said) // 12))  # a short note: recognised at once
+        content = ogg_opus(seconds, said)
         if path is not None:
             content = await asyncio.to_thread(Path(path).read_bytes)
         self.tester.model.transcripts[content] = said
         file_id = self.tester.telegram.add_file(content, kind="voice")
-        seconds = min(29, max(1, len(said) // 12))  # a short note: recognised at once
         voice = Voice(file_id=file_id, file_unique_id=file_id, duration=seconds,
                       mime_type="audio/ogg", file_size=len(content))
         return await self._send(self._chat(chat), voice=voice)

@@ -1,25 +1,28 @@
 """The Foundation Models wire, answered in process: the transport `BotTester`'s models share.
 
 fmbot's real clients (the native completion API, streams included, the tokenizer,
-embeddings, classifiers, the OpenAI-compatible chat API, SpeechKit's recognition) call it as
-they would call Yandex, over an `httpx` transport instead of sockets. What a model answers is
-decided by a `TestModel` subclass (`answer`); this module only speaks the wire
-(https://yandex.cloud/docs/foundation-models/text-generation/api-ref/TextGeneration/completion):
-numbers of tokens as strings, a streamed answer as cumulative NDJSON lines, tool calls as a
-`toolCallList` with status `ALTERNATIVE_STATUS_TOOL_CALLS`.
+embeddings, classifiers, the OpenAI-compatible and Responses APIs, images, SpeechKit's
+recognition and synthesis) call it as they would call Yandex, over an `httpx` transport
+instead of sockets. The wire is spoken by the kit's fake Foundation Models service
+(bot/testing/yandex), the same one fmbot's own process tests reach over loopback HTTP; what a
+model answers is decided by a `TestModel` subclass (`answer`), and what it does wrong by the
+faults it is given (`fail_next`, `break_next`, `filter_next`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from bot.testing.telegram.ogg import ogg_opus
+from bot.testing.yandex.scripts import Reply
+from bot.testing.yandex.service import FoundationModelsService
+from bot.testing.yandex.transport import ServiceTransport
+
+STREAM_FAULTS = ("cut", "malformed", "stall", "drop", "error_line")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,11 @@ class TestModel:
     first, in `asked` (each a `ModelRequest`: the question, the system prompt, the messages,
     the tools offered) for a test that looks at the prompt, and in `requests` as the JSON body
     sent on the wire (for a test of the wire itself).
+
+    `service` is the fake Foundation Models service answering for the model
+    (bot/testing/yandex/service.py): its knobs (`image_pending_polls`, `refuse_images`,
+    `tts_forbidden`, `queue_web_search(...)`, ...) and what it received (`requests` with every
+    path, `tts_requests`, `stt_requests`, `images_received`, ...).
     """
 
     __test__ = False  # not a pytest test class, whatever its name
@@ -66,10 +74,38 @@ class TestModel:
         self.asked: list[ModelRequest] = []
         self.requests: list[dict[str, Any]] = []
         self.transcripts: dict[bytes, str] = {}  # voice notes' bytes -> what was said
+        self.service = FoundationModelsService(decider=_Decider(self))
+        self._breaks: deque[dict[str, Any]] = deque()
 
     def answer(self, request: ModelRequest) -> ModelAnswer:
         """The answer to one completion request."""
         raise NotImplementedError
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def fail_next(self, status: int = 429, *, retry_after: float | None = None,
+                  times: int = 1, path: str | None = None, message: str = "") -> None:
+        """The next `times` requests (to any model API, or those whose path contains `path`,
+        e.g. "/completion") are refused with `status` and Yandex's error body; `retry_after`
+        seconds are sent as the Retry-After header."""
+        self.service.fail_next(status, retry_after=retry_after, times=times, path=path,
+                               message=message)
+
+    def break_next(self, how: str = "cut", *, after: int = 1, seconds: float = 30.0) -> None:
+        """The next streamed answer breaks after `after` of its lines: "cut" (the body ends
+        without the final line), "malformed" (a line that is not JSON), "stall" (nothing
+        more for `seconds`), "drop" (the connection is lost), "error_line" (an error line,
+        as Yandex sends for a quota hit mid-stream)."""
+        if how not in STREAM_FAULTS:
+            raise ValueError(f"break_next: {how!r} is none of {', '.join(STREAM_FAULTS)}")
+        self._breaks.append({"fault": how, "fault_after": after, "stall": seconds})
+
+    def filter_next(self) -> None:
+        """The next answer is stopped by Yandex's content filter (its final status
+        ALTERNATIVE_STATUS_CONTENT_FILTER), after what it said so far."""
+        self._breaks.append({"status": "ALTERNATIVE_STATUS_CONTENT_FILTER"})
+
+    # -- the wire --------------------------------------------------------------------------------
 
     def _ask(self, request: ModelRequest) -> ModelAnswer:
         self.asked.append(request)
@@ -81,104 +117,38 @@ class TestModel:
 
     async def respond(self, request: httpx.Request) -> httpx.Response:
         """One HTTP request of the Foundation Models (or SpeechKit) API, answered."""
-        path = request.url.path
-        if path.endswith("/stt:recognize"):
-            said = self.transcripts.get(request.content, "")
-            return httpx.Response(200, json={"result": said})
-        if path.endswith("/tts:synthesize"):  # a spoken answer: a second of OggOpus silence
-            return httpx.Response(200, headers={"content-type": "audio/ogg"},
-                                  content=ogg_opus(1.0))
-        body = json.loads(request.content or b"{}")
-        method = path.rsplit("/", 1)[-1]
-        if path.endswith("/chat/completions"):
-            return self._openai(body)
-        if method == "completion":
-            return self._completion(body)
-        if method in ("tokenize", "tokenizeCompletion"):
-            texts = [str(m.get("text") or "") for m in body.get("messages", [])] or [
-                str(body.get("text") or "")
-            ]
-            tokens = [{"id": str(i), "text": "\u2581" + w}
-                      for i, w in enumerate(" ".join(texts).split())]
-            return httpx.Response(200, json={"tokens": tokens, "modelVersion": "test"})
-        if method == "textEmbedding":
-            text = str(body.get("text") or "")
-            return httpx.Response(200, json={"embedding": embedding_of(text),
-                                             "numTokens": str(len(text.split())),
-                                             "modelVersion": "test"})
-        if method in ("fewShotTextClassification", "textClassification"):
-            labels = [str(d.get("label")) for d in body.get("samples", [])] or ["none"]
-            labels = list(dict.fromkeys(labels))
-            predictions = [{"label": label, "confidence": 1.0 if i == 0 else 0.0}
-                           for i, label in enumerate(labels)]
-            return httpx.Response(200, json={"predictions": predictions,
-                                             "modelVersion": "test"})
-        return httpx.Response(404, json={"error": {"grpcCode": 5, "httpCode": 404,
-                                         "message": f"no such method: {path}",
-                                         "httpStatus": "Not Found"}})
+        return await ServiceTransport(self.service).handle_async_request(request)
 
-    # -- the native completion API ---------------------------------------------------------------
 
-    def _completion(self, body: dict[str, Any]) -> httpx.Response:
-        self.requests.append(body)
-        messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
-        tools = tuple(
-            str((t.get("function") or {}).get("name", "")) for t in body.get("tools", []) or []
-        )
-        answer = self._ask(request_of(messages, tools, "text"))
-        usage_in = sum(len(str(m.get("text") or "").split()) for m in messages)
-        stream = bool((body.get("completionOptions") or {}).get("stream"))
-        lines = [_result(text, status, usage_in) for text, status in _frames(answer)]
-        if answer.tool_calls:
-            lines.append(_calls_result(answer.tool_calls, usage_in))
-        if not stream:
-            return httpx.Response(200, json={"result": lines[-1]})
-        encoded = [json.dumps({"result": line}, ensure_ascii=False).encode() + b"\n"
-                   for line in lines]
-        return httpx.Response(200, headers={"content-type": "application/json"},
-                              stream=_Lines(encoded))
+class _Decider:
+    """The service's decider for a `TestModel`: its answers, its voice notes' words."""
 
-    # -- the OpenAI-compatible API (TEXT_API=openai, the vision model) -------------------------
+    def __init__(self, model: TestModel) -> None:
+        self.model = model
 
-    def _openai(self, body: dict[str, Any]) -> httpx.Response:
-        self.requests.append(body)
-        messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
-        tools = tuple(
-            str((t.get("function") or {}).get("name", "")) for t in body.get("tools", []) or []
-        )
-        answer = self._ask(request_of(messages, tools, "content"))
-        model = str(body.get("model", ""))
-        message: dict[str, Any] = {"role": "assistant", "content": answer.text}
-        finish = "stop"
-        if answer.tool_calls:
-            finish = "tool_calls"
-            message["tool_calls"] = [
-                {"id": f"call-{i}", "type": "function",
-                 "function": {"name": name, "arguments": json.dumps(dict(args))}}
-                for i, (name, args) in enumerate(answer.tool_calls)
-            ]
-        usage = {"prompt_tokens": 1, "completion_tokens": len(answer.text.split()),
-                 "total_tokens": 1 + len(answer.text.split())}
-        if not body.get("stream"):
-            return httpx.Response(200, json={
-                "id": "test", "object": "chat.completion", "created": 0, "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": usage})
-        chunks: list[dict[str, Any]] = [{"role": "assistant", "content": answer.text}]
-        if answer.tool_calls:
-            chunks.append({"tool_calls": [{"index": i, **call}
-                                          for i, call in enumerate(message["tool_calls"])]})
-        events = [
-            {"id": "test", "object": "chat.completion.chunk", "created": 0, "model": model,
-             "choices": [{"index": 0, "delta": delta}]} for delta in chunks
-        ]
-        events.append({"id": "test", "object": "chat.completion.chunk", "created": 0,
-                       "model": model, "choices": [{"index": 0, "delta": {},
-                       "finish_reason": finish}], "usage": usage})
-        encoded = [b"data: " + json.dumps(e, ensure_ascii=False).encode() + b"\n\n"
-                   for e in events] + [b"data: [DONE]\n\n"]
-        return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                              stream=_Lines(encoded))
+    def reply(self, body: dict[str, Any], messages: list[dict[str, Any]], key: str) -> Reply:
+        model = self.model
+        model.requests.append(body)
+        tools = tuple(_tool_name(t) for t in body.get("tools") or [] if _tool_name(t))
+        answer = model._ask(request_of([m for m in messages if isinstance(m, dict)], tools,
+                                       key))
+        calls = [{"name": name, "arguments": dict(arguments)}
+                 for name, arguments in answer.tool_calls]
+        reply = Reply(answer.text, chunks=answer.chunks, tool_calls=calls or None)
+        if model._breaks:
+            for name, value in model._breaks.popleft().items():
+                setattr(reply, name, value)
+        return reply
+
+    def heard(self, audio: bytes) -> str | None:
+        return self.model.transcripts.get(audio)
+
+
+def _tool_name(tool: Any) -> str:
+    """A function tool's name (native and OpenAI: under `function`; Responses: at the top)."""
+    if not isinstance(tool, dict) or tool.get("type", "function") != "function":
+        return ""
+    return str((tool.get("function") or {}).get("name") or tool.get("name") or "")
 
 
 def request_of(
@@ -204,68 +174,6 @@ def _text(value: Any) -> str:
     if isinstance(value, list):  # OpenAI content parts
         return " ".join(str(p.get("text", "")) for p in value if isinstance(p, dict))
     return str(value or "")
-
-
-def _frames(answer: ModelAnswer) -> list[tuple[str, str]]:
-    """The cumulative texts of a streamed answer, each with its status."""
-    if answer.tool_calls and not answer.text:
-        return []
-    words = answer.text.split(" ")
-    count = max(1, min(answer.chunks, len(words)))
-    texts = [" ".join(words[: max(1, round(len(words) * i / count))]) for i in range(1, count)]
-    texts.append(answer.text)
-    final = "ALTERNATIVE_STATUS_PARTIAL" if answer.tool_calls else "ALTERNATIVE_STATUS_FINAL"
-    return [(t, "ALTERNATIVE_STATUS_PARTIAL") for t in texts[:-1]] + [(texts[-1], final)]
-
-
-def _usage(tokens_in: int, tokens_out: int) -> dict[str, Any]:
-    return {"inputTextTokens": str(tokens_in), "completionTokens": str(tokens_out),
-            "totalTokens": str(tokens_in + tokens_out)}
-
-
-def _result(text: str, status: str, tokens_in: int) -> dict[str, Any]:
-    return {"alternatives": [{"message": {"role": "assistant", "text": text},
-                              "status": status}],
-            "usage": _usage(tokens_in, len(text.split())), "modelVersion": "test"}
-
-
-def _calls_result(
-    calls: tuple[tuple[str, Mapping[str, Any]], ...], tokens_in: int
-) -> dict[str, Any]:
-    listed = [{"functionCall": {"name": name, "arguments": dict(args)}} for name, args in calls]
-    return {"alternatives": [{"message": {"role": "assistant",
-                                          "toolCallList": {"toolCalls": listed}},
-                              "status": "ALTERNATIVE_STATUS_TOOL_CALLS"}],
-            "usage": _usage(tokens_in, 5 * len(calls)), "modelVersion": "test"}
-
-
-def embedding_of(text: str, dim: int = 256) -> list[float]:
-    """A vector in which texts sharing words (after stemming, stop words left out) and word
-    pieces are close: each stem and each of its character trigrams is hashed to a signed
-    coordinate (feature hashing), as a real embedding model behaves for retrieval."""
-    from bot.features.testing import embedding_words
-
-    values = [0.0] * dim
-    for stem in embedding_words(text):
-        padded = f"<{stem}>"
-        features = [(stem, 1.0)] + [(padded[i:i + 3], 0.4) for i in range(len(padded) - 2)]
-        for feature, weight in features:
-            digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
-            index = int.from_bytes(digest[:4], "big") % dim
-            values[index] += weight if digest[4] & 1 else -weight
-    norm = sum(v * v for v in values) ** 0.5
-    if norm == 0:
-        values[0], norm = 1.0, 1.0
-    return [v / norm for v in values]
-
-
-@dataclass(slots=True)
-class _Lines(httpx.AsyncByteStream):
-    lines: list[bytes] = field(default_factory=list)
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for line in self.lines:
-            yield line
 
 
 class _Transport(httpx.AsyncBaseTransport):

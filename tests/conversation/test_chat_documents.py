@@ -13,10 +13,10 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.models import ChatDocument
 from bot.storage.repositories import PrivacyRepository, StoredChatDocument
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.helpers import prompts
 from tests.documents import pdf_bytes, text_pdf_of
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 INVOICE = [
     [("h1", "Invoice 2041"), ("p", "Customer: Northwind Traders. Issued on 3 March 2026."),

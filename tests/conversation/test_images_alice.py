@@ -1,6 +1,6 @@
 """Alice AI ART on the synchronous Images API: a durable job like YandexART's, stored before
 the request, whose picture is the answer's bytes; a restart mid-request asks again at most once.
-Real client, fake server (tests/fakes/fm_images.py), migrated database."""
+Real client, fake server (bot/testing/yandex/images.py), migrated database."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from bot.foundation_models.types import ImageOptions
 from bot.storage.database import Database
 from bot.storage.models import ImageJobStatus
 from bot.storage.repositories import UsageRepository
+from bot.testing.yandex import payloads as p
+from bot.testing.yandex.images import IMAGES_PATH
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import FAST_POLL, FOLDER, fake_client
-from tests.fakes import fm_payloads as p
-from tests.fakes.fm_images import IMAGES_PATH
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 MODEL = "aliceai-image-art-3.0"
 

@@ -13,9 +13,9 @@ from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.storage.database import Database
 from bot.storage.models import utc_today
 from bot.storage.repositories.usage import UsageRepository
+from bot.testing.yandex import payloads as p
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
-from tests.fakes import fm_payloads as p
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 PATH = "/foundationModels/v1/completion"
 

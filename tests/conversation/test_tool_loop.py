@@ -24,10 +24,10 @@ from bot.foundation_models.responses import ResponsesChatModel
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.storage.database import Database
 from bot.storage.models import DailyUsage, MessageStatus, ToolCall, ToolCallState
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, fake_client, make_service
 from tests.conversation.helpers import stored, wait_for
 from tests.conversation.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 COMPLETION = "/foundationModels/v1/completion"
 CHAT = "/v1/chat/completions"

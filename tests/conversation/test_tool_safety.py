@@ -14,9 +14,9 @@ from bot.features.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRun
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.models import ToolCall, ToolCallState
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.tool_doubles import OPEN_TICKET, ORDER_STATUS, ShopSource, tool_loop
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 PRO = "yandexgpt/latest"
 GROUP = ChatRef(-100, "supergroup", "Team")

@@ -23,9 +23,9 @@ from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import StoredImage
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
 from tests.conversation.tool_doubles import ShopSource, tool_loop
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 CHAT = "/v1/chat/completions"
 

@@ -31,16 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.telegram.texts import TEXTS
+from bot.testing.yandex import payloads as fm_payloads
+from bot.testing.yandex.exchange import Response
+from bot.testing.yandex.scripts import Reply
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.faults_table import scenario
 from tests.e2e.harness import E2E
-from tests.fakes import fm_payloads
-from tests.fakes.fm_scripts import Reply
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 EN = {key: variants["en"] for key, variants in TEXTS.items()}
 SHARED_ENV = {
@@ -102,9 +102,7 @@ class KeyedModel:
         last = str(users[-1].get(key) or "") if users else " ".join(map(str, texts))
         return next((tag for tag in self.scripts if tag in last), None)
 
-    async def _keyed_completion(
-        self, request: web.Request, body: dict[str, Any]
-    ) -> web.StreamResponse:
+    async def _keyed_completion(self, body: dict[str, Any]) -> Response:
         tag = self._tag_of(body.get("messages"))
         if tag is not None:
             self.served[tag] += 1
@@ -114,7 +112,7 @@ class KeyedModel:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
                 message = fault.message or f"injected {fault.status}"
                 return self.fm.error(fault.status, message, headers=headers)
-        return await self._completion(request, body)
+        return await self._completion(body)
 
     def _keyed_reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
         tag = self._tag_of(messages, key)
@@ -123,7 +121,7 @@ class KeyedModel:
             return script.reply
         return self._reply_for(messages, key)
 
-    def _keyed_image(self, body: dict[str, Any]) -> web.Response:
+    def _keyed_image(self, body: dict[str, Any]) -> Response:
         tag = self._tag_of(body.get("messages"))
         script = self.scripts.get(tag) if tag is not None else None
         if tag is not None:

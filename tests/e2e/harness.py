@@ -48,7 +48,7 @@ from tests.e2e.processes import (
 from tests.ports import free_port
 
 if TYPE_CHECKING:
-    from tests.fakes.foundation_models_server import FakeFoundationModels
+    from bot.testing.yandex.server import FakeFoundationModels
 
 __all__ = [
     "E2E",
@@ -117,7 +117,7 @@ class E2E:
         return self._bot
 
     async def __aenter__(self) -> E2E:
-        from tests.fakes.foundation_models_server import FakeFoundationModels
+        from bot.testing.yandex.server import FakeFoundationModels
 
         await self.tg.start()
         self._fm = FakeFoundationModels(api_key=FM_API_KEY, folder_id=FM_FOLDER)

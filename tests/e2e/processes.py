@@ -78,7 +78,7 @@ async def start_fm_process(
     args = ["--port", "0", "--api-key", api_key, "--folder", folder]
     if script is not None:
         args += ["--script", str(script)]
-    return await FakeProcess.start("tests.fakes.foundation_models_server", *args)
+    return await FakeProcess.start("bot.testing.yandex.server", *args)
 
 
 async def start_telegram_process(

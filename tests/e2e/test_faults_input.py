@@ -17,9 +17,9 @@ import pytest
 from bot.features.documents.support import DOCUMENT_TEXTS
 from bot.telegram.media.texts import MEDIA_TEXTS
 from bot.testing.telegram.wire import utf16_len
+from bot.testing.yandex.scripts import Reply
 from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import EN, Script, World, shared, template
-from tests.fakes.fm_scripts import Reply
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"),
               pytest.mark.timeout(180)]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.testing.yandex.scripts import Reply
 from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import KeyedModel, Script
 from tests.e2e.harness import E2E
-from tests.fakes.fm_scripts import Reply
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 

@@ -15,9 +15,9 @@ import json
 import pytest
 
 from bot.testing.telegram.core import NOT_MODIFIED
+from bot.testing.yandex.scripts import Reply
 from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import EN, Script, World, shared
-from tests.fakes.fm_scripts import Reply
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"),
               pytest.mark.timeout(180)]

@@ -13,10 +13,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.testing.yandex.scripts import Reply
 from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import KeyedModel, Script
 from tests.e2e.harness import E2E, WEBHOOK_SECRET, webhook_update
-from tests.fakes.fm_scripts import Reply
 
 # The tests are steps of one story on one bot (a module fixture): one pytest-xdist worker
 # runs them all, in order (--dist loadgroup).

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.testing.yandex.scripts import Reply
 from tests.e2e.faults_table import scenario
 from tests.e2e.faults_world import EN, HttpFault, Script, World, shared, template
-from tests.fakes.fm_scripts import Reply
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"),
               pytest.mark.timeout(180)]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.testing.yandex import payloads as p
+from bot.testing.yandex.images import IMAGES_PATH
 from tests.e2e.harness import E2E
-from tests.fakes import fm_payloads as p
-from tests.fakes.fm_images import IMAGES_PATH
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
 

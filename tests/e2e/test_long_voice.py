@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.telegram.ogg import ogg_opus
+from bot.testing.ogg_opus import ogg_opus
 from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from bot.testing.telegram.ogg import ogg_opus
+from bot.testing.ogg_opus import ogg_opus
 from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E
 

@@ -16,12 +16,12 @@ import asyncpg
 import pytest
 
 from bot.testing.telegram.server import TelegramServer
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.cluster import webhook_cluster
 from tests.e2e.processes import (
     BotProcess,
 )
 from tests.e2e.rrproxy import RoundRobinProxy
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120),
               pytest.mark.xdist_group("replicas-stop")]

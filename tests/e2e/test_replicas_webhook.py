@@ -19,13 +19,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.testing.telegram.server import TelegramServer
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.cluster import webhook_cluster
 from tests.e2e.harness import BotDiedError
 from tests.e2e.processes import (
     BotProcess,
 )
 from tests.e2e.rrproxy import RoundRobinProxy
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240),
               pytest.mark.xdist_group("replicas-webhook")]

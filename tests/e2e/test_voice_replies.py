@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.testing.telegram.ogg import ogg_duration, ogg_opus, ogg_problem
+from bot.testing.ogg_opus import ogg_duration, ogg_opus, ogg_problem
 from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E
 

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
+from bot.testing.yandex.scripts import Reply
 from tests.e2e.faults_world import KeyedModel, Script
 from tests.e2e.harness import E2E, WEBHOOK_SECRET, webhook_update
-from tests.fakes.fm_scripts import Reply
 from tests.ports import free_port
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]

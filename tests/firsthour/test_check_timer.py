@@ -20,7 +20,7 @@ import pytest
 import bot.telegram
 from bot.cli.checks import run_checks
 from bot.testing.telegram.server import TelegramServer
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 
 EACH_WITHIN = 2.0

@@ -14,8 +14,8 @@ from bot.cli.checks import run_checks
 from bot.features.settings import Settings
 from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.wire import TelegramError
+from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.preflight import problems
-from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 from tests.ports import free_port
 

@@ -21,8 +21,8 @@ from bot.foundation_models.speech import (
     stt_language,
 )
 from bot.foundation_models.types import ChatMessage, Role
-from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.ogg_opus import ogg_opus
+from bot.testing.ogg_opus import ogg_opus
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import (
     API_KEY,
     FAST_RETRY,

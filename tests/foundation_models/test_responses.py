@@ -21,8 +21,8 @@ from bot.foundation_models.types import (
     ToolCall,
     ToolResult,
 )
-from tests.fakes import fm_payloads as p
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from bot.testing.yandex import payloads as p
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import API_KEY, FAST_RETRY, FAST_TIMEOUTS, FOLDER
 
 PATH = "/v1/responses"

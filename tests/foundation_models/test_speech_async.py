@@ -15,8 +15,8 @@ from bot.foundation_models.speech_async import (
     RecognitionPending,
     transcript,
 )
-from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.ogg_opus import ogg_opus
+from bot.testing.ogg_opus import ogg_opus
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import (
     API_KEY,
     FAST_RETRY,

@@ -18,8 +18,8 @@ from bot.foundation_models.speech_synthesis import (
     SynthesisQuotaError,
     tts_language,
 )
-from tests.fakes.foundation_models_server import FakeFoundationModels
-from tests.fakes.ogg_opus import ogg_duration, ogg_problem
+from bot.testing.ogg_opus import ogg_duration, ogg_problem
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import (
     API_KEY,
     FAST_RETRY,

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from bot import App, AppError, Settings
 from bot.config import ConfigError
 from bot.testing.telegram.server import TelegramServer
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.ports import free_port
 
 pytestmark = [pytest.mark.timeout(60)]

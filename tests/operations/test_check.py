@@ -14,9 +14,9 @@ import redis
 from bot.cli.checks import Outcome, check_knowledge_base, redacted, run_checks
 from bot.features.settings import Settings
 from bot.testing.telegram.server import TelegramServer
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
-from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.ports import free_port
 
 TOKEN = "123456:check-token"

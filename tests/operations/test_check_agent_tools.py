@@ -10,8 +10,8 @@ import pytest
 
 from bot.cli.checks import run_checks
 from bot.testing.telegram.server import TelegramServer
+from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.preflight import problems
-from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 
 Fakes = tuple[TelegramServer, FakeFoundationModels]

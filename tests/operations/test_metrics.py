@@ -25,7 +25,7 @@ from bot.storage.database import Database
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import install_telemetry
 from bot.testing.telegram.server import TelegramServer
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from bot.testing.yandex.server import FakeFoundationModels
 
 
 def sample(name: str, **labels: str) -> float:

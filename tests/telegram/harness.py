@@ -47,9 +47,9 @@ from bot.telegram.access import Access
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions, Cluster
 from bot.telegram.outbox import Outbox, Pacing
+from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
-from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
 
 BOT_ID = 42

@@ -106,7 +106,7 @@ def test_logs_never_show_secrets(fmt: str) -> None:
 
 async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) -> None:
 
-    from tests.fakes.foundation_models_server import FakeFoundationModels
+    from bot.testing.yandex.server import FakeFoundationModels
 
     async with FakeFoundationModels(api_key="k", folder_id="f") as fm:
         fm.queue_reply("Hello from **the model**", chunks=4, interval=0.01)

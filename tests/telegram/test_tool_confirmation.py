@@ -32,9 +32,9 @@ from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus, ToolCall, ToolCallState
 from bot.telegram.deps import BotOptions
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
 from tests.conversation.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
-from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 
 OPTIONS = BotOptions(

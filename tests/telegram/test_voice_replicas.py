@@ -36,7 +36,7 @@ from bot.storage.models import (
 from bot.telegram.outbox import Outbox
 from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.state import Call, ChatMessage
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from bot.testing.yandex.server import FakeFoundationModels
 
 TOKEN = "44:TEST"
 USER = 4401

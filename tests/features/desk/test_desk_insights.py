@@ -18,7 +18,7 @@ from bot.features.desk.storage.insights_models import DeskInsight, InsightJob, I
 from bot.features.desk.storage.models import DeskRelay
 from bot.storage.database import Database
 from bot.testing.telegram.server import TelegramServer
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.features.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world, fakes
 
 pytestmark = pytest.mark.timeout(120)

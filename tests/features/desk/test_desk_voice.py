@@ -13,7 +13,7 @@ from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.speech import SpeechRecognizer
 from bot.storage.database import Database
 from bot.telegram.downloads import TelegramFiles
-from bot.testing.telegram.ogg import ogg_opus
+from bot.testing.ogg_opus import ogg_opus
 from tests.conversation.conftest import API_KEY, FOLDER
 from tests.features.desk.harness import desk_world
 from tests.features.desk.test_desk_app import hand_over

@@ -14,8 +14,8 @@ from bot.features.knowledge.base import KnowledgeBase
 from bot.features.knowledge.embedder import Embedder
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
-from tests.fakes.foundation_models_server import FakeFoundationModels
 
 FIXTURE = Path(__file__).parent / "fixture"
 FIXTURE_KB = FIXTURE / "kb"

@@ -21,8 +21,8 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.migrations import downgrade_blocking, migrate_blocking
 from bot.storage.repositories.kb_vectors import PgVectorRepository, as_pgvector
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.db import _execute_autocommit
-from tests.fakes.foundation_models_server import FakeFoundationModels
 from tests.features.knowledge.conftest import FIXTURE, FIXTURE_MIN_SCORE
 from tests.features.knowledge.test_eval_fixture import environment, figure, fmbot
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.features.voice.oggjoin import OggError, duration, join, pages, voice_messages
-from bot.testing.telegram.ogg import ogg_duration, ogg_opus, ogg_problem
+from bot.testing.ogg_opus import ogg_duration, ogg_opus, ogg_problem
 
 HELLO = (Path(__file__).parents[2] / "fixtures" / "speech" / "hello.ogg").read_bytes()
 

@@ -32,7 +32,7 @@ from bot.features.desk.storage.models import (
 from bot.features.knowledge.embedder import Embedder
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
-from tests.fakes.foundation_models_server import FakeFoundationModels
+from bot.testing.yandex.server import FakeFoundationModels
 from tests.features.desk.insights.test_jobs import FAST
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)

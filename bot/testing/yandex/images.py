@@ -22,9 +22,8 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
-from tests.fakes import fm_payloads as p
+from bot.testing.yandex import payloads as p
+from bot.testing.yandex.exchange import Response, json_response
 
 IMAGES_PATH = "/v1/images/generations"
 _SIZE = re.compile(r"^([1-9]\d{0,4})x([1-9]\d{0,4})$")
@@ -39,7 +38,7 @@ class ImagesApiHandlers:
 
         @staticmethod
         def error(status: int, message: str, *, form: str = "object",
-                  headers: dict[str, str] | None = None) -> web.Response: ...
+                  headers: dict[str, str] | None = None) -> Response: ...
 
     def init_images_api(self) -> None:
         self.images_api_bytes = p.tiny_jpeg()
@@ -48,7 +47,7 @@ class ImagesApiHandlers:
         self.images_api_gate: asyncio.Event | None = None
         self.images_api_held = asyncio.Event()
 
-    async def images_generations(self, body: Any) -> web.Response:
+    async def images_generations(self, body: Any) -> Response:
         if not isinstance(body, dict):
             return self.error(400, "the body must be a JSON object")
         problem = self.model_problem(body.get("model"), "art")
@@ -69,7 +68,7 @@ class ImagesApiHandlers:
         if self.images_api_gate is not None:
             self.images_api_held.set()
             await self.images_api_gate.wait()
-        return web.json_response({
+        return json_response({
             "created": int(time.time()),
             "data": [{"b64_json": base64.b64encode(self.images_api_bytes).decode()}],
             "output_format": "jpeg",

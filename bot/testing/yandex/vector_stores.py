@@ -6,7 +6,7 @@ docs/agent-tools-wire.md): `POST /v1/files` (multipart `file`, `purpose`), `GET|
 /v1/vector_stores/{id}`, `POST|GET /v1/vector_stores/{id}/files`, `DELETE
 /v1/vector_stores/{id}/files/{file_id}` and `POST /v1/vector_stores/{id}/search`. Files are
 indexed at once (status `completed`), split into paragraphs, and searched by the cosine of the
-fake's embeddings (fm_payloads), so a question shares words with the passage it finds.
+fake's embeddings (payloads.py), so a question shares words with the passage it finds.
 
 `vector_stores_forbidden = True` answers every route 403 as a service account without the role
 `ai.assistants.editor` gets; `file_search(...)` serves the Responses fake's `file_search` tool.
@@ -22,9 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
-from tests.fakes import fm_payloads as p
+from bot.testing.yandex import payloads as p
+from bot.testing.yandex.exchange import Request, Response, json_response
 
 FILES_PATH = "/v1/files"
 STORES_PATH = "/v1/vector_stores"
@@ -95,10 +94,10 @@ class VectorStoreHandlers:
         self.file_uploads = 0  # POST /v1/files accepted
         self.vector_store_searches = 0
 
-    if TYPE_CHECKING:  # the server's own (fm_handlers.py)
+    if TYPE_CHECKING:  # the service's own (text.py)
         @staticmethod
         def error(status: int, message: str, *, form: str = "object",
-                  headers: dict[str, str] | None = None) -> web.Response: ...
+                  headers: dict[str, str] | None = None) -> Response: ...
 
     def store_json(self, store: Store) -> dict[str, Any]:
         count = len(store.files)
@@ -152,10 +151,10 @@ class VectorStoreHandlers:
         found.sort(key=lambda item: -item.score)
         return found[:limit]
 
-    async def vector_store_route(self, request: web.Request, raw: bytes) -> web.StreamResponse:
+    async def vector_store_route(self, request: Request) -> Response:
         if self.vector_stores_forbidden:
             return self.error(403, "Permission denied")
-        path, method = request.path.rstrip("/"), request.method
+        path, method, raw = request.path.rstrip("/"), request.method, request.body
         if path == FILES_PATH and method == "POST":
             return self._upload(request.headers.get("Content-Type", ""), raw)
         if path.startswith(FILES_PATH + "/"):
@@ -164,38 +163,38 @@ class VectorStoreHandlers:
                 return self.error(404, "File not found")
             if method == "DELETE":
                 del self.stored_files[stored.id]
-                return web.json_response({"id": stored.id, "object": "file", "deleted": True})
-            return web.json_response(stored.as_json())
+                return json_response({"id": stored.id, "object": "file", "deleted": True})
+            return json_response(stored.as_json())
         body = json.loads(raw) if raw else {}
         if path == STORES_PATH and method == "GET":
-            return web.json_response({"object": "list", "has_more": False, "data": [
+            return json_response({"object": "list", "has_more": False, "data": [
                 self.store_json(store) for store in self.stores.values()]})
         if path == STORES_PATH and method == "POST":
             expires = body.get("expires_after") if isinstance(body, dict) else None
             if not isinstance(expires, dict) or not isinstance(expires.get("days"), int):
                 return self.error(400, "expires_after is required")
-            store = self.create_store(str(body.get("name") or ""), expires["days"])
+            created = self.create_store(str(body.get("name") or ""), expires["days"])
             for file_id in body.get("file_ids") or []:
-                store.files[str(file_id)] = {}
-            return web.json_response(self.store_json(store))
+                created.files[str(file_id)] = {}
+            return json_response(self.store_json(created))
         parts = path.removeprefix(STORES_PATH + "/").split("/")
         store = self.stores.get(parts[0])
         if store is None:
             return self.error(404, f"Vector store {parts[0]} not found")
         if len(parts) == 1 and method == "GET":
-            return web.json_response(self.store_json(store))
+            return json_response(self.store_json(store))
         if parts[1:] == ["files"]:
             return self._store_files(store, method, body)
         if len(parts) == 3 and parts[1] == "files" and method == "DELETE":
             if store.files.pop(parts[2], None) is None:
                 return self.error(404, f"File {parts[2]} is not in the vector store")
-            return web.json_response({"id": parts[2], "deleted": True,
+            return json_response({"id": parts[2], "deleted": True,
                                       "object": "vector_store.file.deleted"})
         if parts[1:] == ["search"] and method == "POST":
             return self._search(store, body)
         return self.error(404, f"no such method: {method} {path}")
 
-    def _upload(self, content_type: str, raw: bytes) -> web.Response:
+    def _upload(self, content_type: str, raw: bytes) -> Response:
         if not content_type.startswith("multipart/form-data"):
             return self.error(400, "multipart/form-data expected")
         fields = _multipart(content_type, raw)
@@ -206,11 +205,11 @@ class VectorStoreHandlers:
         stored = StoredFile(new_id("fvf"), filename, data, purpose)
         self.stored_files[stored.id] = stored
         self.file_uploads += 1
-        return web.json_response(stored.as_json())
+        return json_response(stored.as_json())
 
-    def _store_files(self, store: Store, method: str, body: Any) -> web.Response:
+    def _store_files(self, store: Store, method: str, body: Any) -> Response:
         if method == "GET":
-            return web.json_response({
+            return json_response({
                 "object": "list", "has_more": False,
                 "data": [self.store_file_json(store, file_id) for file_id in store.files],
             })
@@ -219,13 +218,13 @@ class VectorStoreHandlers:
             return self.error(404, f"File {file_id!r} not found")
         attributes = body.get("attributes") or {}
         store.files[file_id] = {str(k): str(v) for k, v in attributes.items()}
-        return web.json_response(self.store_file_json(store, file_id))
+        return json_response(self.store_file_json(store, file_id))
 
-    def _search(self, store: Store, body: Any) -> web.Response:
+    def _search(self, store: Store, body: Any) -> Response:
         query = str(body.get("query") or "") if isinstance(body, dict) else ""
         limit = int(body.get("max_num_results") or 10) if isinstance(body, dict) else 10
         found = self.file_search([store.id], query, limit)
-        return web.json_response({
+        return json_response({
             "object": "vector_store.search_results.page", "search_query": [query],
             "has_more": False, "next_page": None,
             "data": [{"file_id": item.file_id, "filename": item.filename, "score": item.score,

@@ -38,6 +38,14 @@ class AuthState:
         self.tokens[token] = time.time() + lifetime
         return token
 
+    def reject(self, times: int) -> None:
+        """The next `times` checks fail whatever the credentials."""
+        self.reject_next += times
+
+    def lifetime(self, seconds: float) -> None:
+        """IAM tokens issued from now on last `seconds`."""
+        self.iam_token_lifetime = seconds
+
     def expire_all(self) -> None:
         """Every token issued so far now gets 401 (a token that expired mid-run)."""
         self.expired.update(self.tokens)

@@ -26,13 +26,12 @@ import json
 import time
 import uuid
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
-from tests.fakes import fm_payloads as p
-from tests.fakes.fm_scripts import Reply
-from tests.fakes.fm_structured import structured_answer
+from bot.testing.yandex import payloads as p
+from bot.testing.yandex.exchange import Drop, Response, json_response
+from bot.testing.yandex.scripts import Reply
 
 RESPONSES_PATH = "/v1/responses"
 _INCOMPLETE = {"ALTERNATIVE_STATUS_TRUNCATED_FINAL": "max_output_tokens",
@@ -94,7 +93,12 @@ class ResponsesHandlers:
     responses_usage_null: bool
 
     if TYPE_CHECKING:  # provided by the other handlers (placed after this one)
-        def reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply: ...
+        def decide(self, body: dict[str, Any], messages: list[dict[str, Any]],
+                   key: str = "text", *, schema: dict[str, Any] | None = None,
+                   sent: list[dict[str, Any]] | None = None) -> Reply: ...
+
+        def streamed(self, parts: AsyncIterator[bytes], content_type: str,
+                     request_id: str) -> Response: ...
 
         def flatten_messages(
             self, messages: list[dict[str, Any]]
@@ -104,7 +108,7 @@ class ResponsesHandlers:
 
         @staticmethod
         def error(status: int, message: str, *, form: str = "object",
-                  headers: dict[str, str] | None = None) -> web.Response: ...
+                  headers: dict[str, str] | None = None) -> Response: ...
 
     def responses_builtin(
         self, body: dict[str, Any], messages: list[dict[str, Any]]
@@ -112,23 +116,20 @@ class ResponsesHandlers:
         """(events before the answer, annotations on its text): none without built-in tools."""
         return [], []
 
-    async def responses(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    async def responses(self, body: dict[str, Any]) -> Response:
         problem = self.model_problem(body.get("model"), "gpt")
         if problem is not None:
             return self.error(400, problem)
         raw = messages_of(body)
         if isinstance(raw, str):
             return self.error(400, raw)
-        flat = self.flatten_messages(raw)  # image parts decoded (fm_media.py)
+        flat = self.flatten_messages(raw)  # image parts decoded (media.py)
         if isinstance(flat, str):
             return self.error(400, flat)
         messages, image_count = flat
         fmt = (body.get("text") or {}).get("format") or {}
-        if fmt.get("type") == "json_schema" and not self.replies:
-            transcript = [{"role": m["role"], "text": m.get("content")} for m in messages]
-            reply = Reply(structured_answer({"schema": fmt.get("schema")}, transcript))
-        else:
-            reply = self.reply_for(messages, key="content")
+        schema = {"schema": fmt.get("schema")} if fmt.get("type") == "json_schema" else None
+        reply = self.decide(body, messages, "content", schema=schema, sent=raw)
         prompt = sum(p.word_count(str(m.get("content") or "")) for m in messages)
         prompt += 256 * image_count
         before, annotations = self.responses_builtin(body, messages)
@@ -137,19 +138,8 @@ class ResponsesHandlers:
         if not body.get("stream"):
             if reply.fault == "stall":
                 await asyncio.sleep(reply.stall)
-            return web.json_response(answer.final())
-        self.active_generations += 1
-        self.max_active_generations = max(self.max_active_generations, self.active_generations)
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                               "x-request-id": "fake-responses"})
-        try:
-            await response.prepare(request)
-            await answer.stream(request, response, before)
-        except ConnectionResetError:
-            self.stream_disconnects += 1  # the client closed the stream early
-        finally:
-            self.active_generations -= 1
-        return response
+            return json_response(answer.final())
+        return self.streamed(answer.stream(before), "text/event-stream", "fake-responses")
 
 
 class _Answer:
@@ -202,96 +192,92 @@ class _Answer:
         return (f"event: {kind}\ndata: ".encode() + json.dumps(data, ensure_ascii=False).encode()
                 + b"\n\n")
 
-    async def _fault(self, request: web.Request, response: web.StreamResponse) -> None:
+    async def _fault(self) -> AsyncIterator[bytes]:
         """Write the scripted fault and end the stream."""
         fault = self.reply.fault
         if fault == "malformed":
-            await response.write(b"event: response.output_text.delta\ndata: {not json\n\n")
+            yield (b"event: response.output_text.delta\ndata: {not json\n\n")
         elif fault == "error_line":
             code = "rate_limit_exceeded" if self.reply.error_grpc == 8 else "server_error"
-            await response.write(self._event("error", code=code,
+            yield (self._event("error", code=code,
                                              message=self.reply.error_message, param=None))
         elif fault == "failed":
             failed = self.final("failed")
             failed["error"] = {"code": "server_error", "message": self.reply.error_message}
-            await response.write(self._event("response.failed", response=failed))
+            yield (self._event("response.failed", response=failed))
         elif fault == "stall":
             await asyncio.sleep(self.reply.stall)
         elif fault == "drop":
-            assert request.transport is not None
-            request.transport.close()
-            return
-        await response.write_eof()
+            raise Drop
 
-    async def stream(self, request: web.Request, response: web.StreamResponse,
-                     before: list[dict[str, Any]]) -> None:
+    async def stream(self, before: list[dict[str, Any]]) -> AsyncIterator[bytes]:
         started = {**self.final(), "status": "in_progress", "output": [], "usage": None,
                    "incomplete_details": None}
-        await response.write(self._event("response.created", response=started))
-        await response.write(self._event("response.in_progress", response=started))
+        yield (self._event("response.created", response=started))
+        yield (self._event("response.in_progress", response=started))
         for event in before:
             if event.get("type") == "_sleep":  # a built-in tool taking its time
                 await asyncio.sleep(float(event["seconds"]))
                 continue
-            await response.write(self._event(event["type"], **{
+            yield (self._event(event["type"], **{
                 k: v for k, v in event.items() if k != "type"}))
         index = 0
         if self.texts:
             item = {**self._message(), "status": "in_progress", "content": []}
-            await response.write(self._event("response.output_item.added", output_index=0,
+            yield (self._event("response.output_item.added", output_index=0,
                                              item=item))
             part = {"type": "output_text", "text": "", "annotations": []}
-            await response.write(self._event("response.content_part.added", output_index=0,
+            yield (self._event("response.content_part.added", output_index=0,
                                              item_id=self.message_id, content_index=0,
                                              part=part))
             previous = ""
             for number, text in enumerate(self.texts):
                 if self.reply.fault is not None and number == self.reply.fault_after:
-                    await self._fault(request, response)
+                    async for chunk in self._fault():
+                        yield chunk
                     return
                 delta = text[len(previous):] if text.startswith(previous) else text
                 previous = text
-                await response.write(self._event(
+                yield (self._event(
                     "response.output_text.delta", output_index=0, item_id=self.message_id,
                     content_index=0, delta=delta))
                 if self.reply.interval and number < len(self.texts) - 1:
                     await asyncio.sleep(self.reply.interval)
             for n, annotation in enumerate(self.annotations):
-                await response.write(self._event(
+                yield (self._event(
                     "response.output_text.annotation.added", output_index=0,
                     item_id=self.message_id, content_index=0, annotation_index=n,
                     annotation=annotation))
             whole = self._message()
-            await response.write(self._event("response.output_text.done", output_index=0,
+            yield (self._event("response.output_text.done", output_index=0,
                                              item_id=self.message_id, content_index=0,
                                              text=previous))
-            await response.write(self._event("response.content_part.done", output_index=0,
+            yield (self._event("response.content_part.done", output_index=0,
                                              item_id=self.message_id, content_index=0,
                                              part=whole["content"][0]))
-            await response.write(self._event("response.output_item.done", output_index=0,
+            yield (self._event("response.output_item.done", output_index=0,
                                              item=whole))
             index = 1
         elif self.reply.fault is not None:
-            await self._fault(request, response)
+            async for chunk in self._fault():
+                yield chunk
             return
         for number, call in enumerate(self._call_items(), start=index):
-            await response.write(self._event("response.output_item.added", output_index=number,
+            yield (self._event("response.output_item.added", output_index=number,
                                              item={**call, "arguments": "",
                                                    "status": "in_progress"}))
             text = call["arguments"]
             for start in range(0, len(text), 7):
-                await response.write(self._event(
+                yield (self._event(
                     "response.function_call_arguments.delta", output_index=number,
                     item_id=call["id"], delta=text[start:start + 7]))
-            await response.write(self._event("response.function_call_arguments.done",
+            yield (self._event("response.function_call_arguments.done",
                                              output_index=number, item_id=call["id"],
                                              arguments=text))
-            await response.write(self._event("response.output_item.done", output_index=number,
+            yield (self._event("response.output_item.done", output_index=number,
                                              item=call))
         if self.reply.fault == "cut":
-            await response.write_eof()
             return
         final = self.final()
         kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
-        await response.write(self._event(kind, response=final))
-        await response.write_eof()
+        yield self._event(kind, response=final)

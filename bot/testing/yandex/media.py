@@ -23,10 +23,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
 from PIL import Image
 
-from tests.fakes.ogg_opus import ogg_duration
+from bot.testing.ogg_opus import ogg_duration
+from bot.testing.yandex.exchange import Request, Response, json_response
+from bot.testing.yandex.text import Decider
 
 STT_PATH = "/speech/v1/stt:recognize"
 IMAGE_TOKENS = 256
@@ -81,6 +82,7 @@ class MediaHandlers:
     transcripts: deque[str]
     stt_requests: list[SttRequest]
     stt_forbidden: bool
+    decider: Decider | None
 
     def init_media(self) -> None:
         self.images_received = []
@@ -90,6 +92,14 @@ class MediaHandlers:
 
     def queue_transcript(self, text: str) -> None:
         self.transcripts.append(text)
+
+    def heard(self, audio: bytes, seconds: float) -> str:
+        """What a recording says: the decider's word for it, a queued transcript, else
+        "speech of N.N s"."""
+        said = self.decider.heard(audio) if self.decider is not None else None
+        if said is not None:
+            return said
+        return self.transcripts.popleft() if self.transcripts else f"speech of {seconds:.1f} s"
 
     def flatten_messages(
         self, messages: list[dict[str, Any]]
@@ -111,8 +121,8 @@ class MediaHandlers:
             self.images_received.append(seen)
         return flat, len(seen)
 
-    async def stt(self, request: web.Request) -> web.StreamResponse:
-        audio = await request.read()
+    async def stt(self, request: Request) -> Response:
+        audio = request.body
         lang = request.query.get("lang", "ru-RU")
         fmt = request.query.get("format", "oggopus")
         seconds = ogg_duration(audio)
@@ -125,11 +135,11 @@ class MediaHandlers:
             return _stt_error(400, "BAD_REQUEST", "audio size should be less than 1MB")
         if seconds > 30:
             return _stt_error(400, "BAD_REQUEST", "audio duration should be less than 30s")
-        text = self.transcripts.popleft() if self.transcripts else f"speech of {seconds:.1f} s"
-        return web.json_response(
+        text = self.heard(audio, seconds)
+        return json_response(
             {"result": text}, headers={"YaCloud-Billing-Units": str(15 * (1 + int(seconds) // 15))}
         )
 
 
-def _stt_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error_code": code, "error_message": message}, status=status)
+def _stt_error(status: int, code: str, message: str) -> Response:
+    return json_response({"error_code": code, "error_message": message}, status=status)

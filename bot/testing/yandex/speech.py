@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from aiohttp import web
-
-from tests.fakes.ogg_opus import ogg_duration, ogg_opus
+from bot.testing.ogg_opus import ogg_duration, ogg_opus
+from bot.testing.yandex.exchange import Request, Response, json_response, text_response
 
 TTS_PATH = "/speech/v1/tts:synthesize"
 STT_ASYNC_PATH = "/stt/v3/recognizeFileAsync"
@@ -80,11 +79,14 @@ class SpeechHandlers:
         self.stt_pending_polls = 3
         self.stt_results = {}
 
+    def heard(self, audio: bytes, seconds: float) -> str:
+        raise NotImplementedError  # MediaHandlers'
+
     def tts_texts(self) -> list[str]:
         return [r.text for r in self.tts_requests]
 
-    async def tts(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
+    async def tts(self, request: Request) -> Response:
+        raw = request.body
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
         entry = TtsRequest(form.get("text", ""), form.get("lang", "ru-RU"),
                            form.get("voice", ""), form.get("speed", "1.0"),
@@ -108,12 +110,12 @@ class SpeechHandlers:
         if entry.format != "oggopus":
             return _error(400, "BAD_REQUEST", "format is not served by the fake")
         audio = ogg_opus(max(0.02, len(entry.text) * SECONDS_PER_CHAR))
-        return web.Response(body=audio, content_type="audio/ogg")
+        return text_response(audio, "audio/ogg")
 
 
-    async def stt_async(self, request: web.Request) -> web.StreamResponse:
+    async def stt_async(self, request: Request) -> Response:
         try:
-            body = json.loads(await request.read())
+            body = json.loads(request.body)
             audio = base64.b64decode(body.get("content") or "", validate=True)
             model = body.get("recognitionModel") or {}
             container = model["audioFormat"]["containerAudio"]["containerAudioType"]
@@ -125,17 +127,17 @@ class SpeechHandlers:
         operation_id = "f8d" + uuid.uuid4().hex[:17]
         languages = (model.get("languageRestriction") or {}).get("languageCode") or []
         self.stt_async_requests.append(SttAsyncRequest(seconds, list(languages), operation_id))
-        text = self.transcripts.popleft() if self.transcripts else f"speech of {seconds:.1f} s"
+        text = self.heard(audio, seconds)
         self.stt_results[operation_id] = text
         self.operations[operation_id] = {"polls_left": self.stt_pending_polls,
                                          "description": "STT async recognition",
                                          "response": None}
-        return web.json_response({"id": operation_id, "description": "STT async recognition",
+        return json_response({"id": operation_id, "description": "STT async recognition",
                                   "createdAt": "2026-11-25T07:00:00Z", "createdBy": "fake",
                                   "modifiedAt": "2026-11-25T07:00:00Z", "done": False,
                                   "metadata": None})
 
-    async def stt_result(self, request: web.Request) -> web.StreamResponse:
+    async def stt_result(self, request: Request) -> Response:
         operation_id = request.query.get("operationId") or request.query.get("operation_id", "")
         state = self.operations.get(operation_id)
         if operation_id not in self.stt_results or state is None:
@@ -154,7 +156,7 @@ class SpeechHandlers:
                 "normalizedText": {"alternatives": [{"text": sentence}], "channelTag": "0"}},
                 "channelTag": "0"}})
         body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
-        return web.Response(text=body, content_type="application/json")
+        return text_response(body, "application/json")
 
 
 def _utterances(text: str) -> list[str]:
@@ -162,5 +164,5 @@ def _utterances(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error_code": code, "error_message": message}, status=status)
+def _error(status: int, code: str, message: str) -> Response:
+    return json_response({"error_code": code, "error_message": message}, status=status)

@@ -7,12 +7,10 @@ import asyncio
 import uuid
 from typing import Any
 
-from aiohttp import web
-
-from tests.fakes import fm_payloads as p
-from tests.fakes.fm_auth import IAM_AUDIENCE, AuthState
-from tests.fakes.fm_scripts import Reply
-from tests.fakes.fm_structured import structured_answer
+from bot.testing.yandex import payloads as p
+from bot.testing.yandex.auth import IAM_AUDIENCE, AuthState
+from bot.testing.yandex.exchange import Response, json_response
+from bot.testing.yandex.scripts import Reply
 
 
 class OperationHandlers:
@@ -28,39 +26,38 @@ class OperationHandlers:
     refuse_images_in_operation: bool
     image_bytes: bytes
 
-    def reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
+    def decide(self, body: dict[str, Any], messages: list[dict[str, Any]], key: str = "text",
+               *, schema: dict[str, Any] | None = None,
+               sent: list[dict[str, Any]] | None = None) -> Reply:
         raise NotImplementedError
 
     @staticmethod
     def error(status: int, message: str, *, form: str = "object",
-              headers: dict[str, str] | None = None) -> web.Response:
+              headers: dict[str, str] | None = None) -> Response:
         raise NotImplementedError
 
     def model_problem(self, uri: Any, scheme: str) -> str | None:
         raise NotImplementedError
 
-    async def _iam(self, body: dict[str, Any]) -> web.Response:
+    async def _iam(self, body: dict[str, Any]) -> Response:
         if self.auth.iam_delay:
             await asyncio.sleep(self.auth.iam_delay)
         problem = self.auth.verify_jwt(str(body.get("jwt") or ""), IAM_AUDIENCE)
         if problem is not None:
             return self.error(401, problem)
-        return web.json_response(self.auth.exchange_answer())
+        return json_response(self.auth.exchange_answer())
 
-    def _new_operation(self, polls: int, description: str, **result: Any) -> web.Response:
+    def _new_operation(self, polls: int, description: str, **result: Any) -> Response:
         op_id = ("d7q" if description else "fbv") + uuid.uuid4().hex[:17]
         self.operations[op_id] = {"polls_left": polls, "description": description, **result}
-        return web.json_response(p.operation(op_id, done=False, description=description))
+        return json_response(p.operation(op_id, done=False, description=description))
 
-    def _start_text_operation(self, body: dict[str, Any]) -> web.Response:
+    def _start_text_operation(self, body: dict[str, Any]) -> Response:
         problem = self.model_problem(body.get("modelUri"), "gpt")
         if problem is not None:
             return self.error(400, problem)
         messages = body.get("messages") or []
-        if body.get("jsonSchema") and not self.replies:
-            reply = Reply(structured_answer(body["jsonSchema"], messages))
-        else:
-            reply = self.reply_for(messages)
+        reply = self.decide(body, messages, schema=body.get("jsonSchema") or None)
         self.async_completions += 1
         result = p.completion_result(reply.cumulative(p.split_cumulative)[-1], reply.status,
                                      input_tokens=sum(p.word_count(str(m.get("text") or ""))
@@ -70,7 +67,7 @@ class OperationHandlers:
         return self._new_operation(self.text_pending_polls, "Async GPT Completion",
                                    response=result)
 
-    def _start_image_operation(self, body: dict[str, Any]) -> web.Response:
+    def _start_image_operation(self, body: dict[str, Any]) -> Response:
         problem = self.model_problem(body.get("modelUri"), "art")
         messages = body.get("messages") or []
         prompt = " ".join(str(m.get("text") or "") for m in messages)
@@ -89,7 +86,7 @@ class OperationHandlers:
         return self._new_operation(self.image_pending_polls, "", image=True,
                                    response=p.image_response(self.image_bytes))
 
-    def _operation(self, method: str, tail: str) -> web.Response:
+    def _operation(self, method: str, tail: str) -> Response:
         op_id, _, verb = tail.partition(":")
         state = self.operations.get(op_id)
         if state is None:
@@ -103,14 +100,14 @@ class OperationHandlers:
         elif state["polls_left"] > 0 or (state.get("image") and
                                          self.images_started < self.image_gate):
             state["polls_left"] = max(0, state["polls_left"] - 1)
-            return web.json_response(p.operation(op_id, done=False,
+            return json_response(p.operation(op_id, done=False,
                                                  description=state["description"]))
         state["done"] = True
-        return web.json_response(p.operation(
+        return json_response(p.operation(
             op_id, done=bool(state.get("done")), description=state["description"],
             response=state.get("response"), error=state.get("error")))
 
-    def _classify(self, body: dict[str, Any]) -> web.Response:
+    def _classify(self, body: dict[str, Any]) -> Response:
         problem = self.model_problem(body.get("modelUri"), "cls")
         if problem is not None:
             return self.error(400, problem)
@@ -118,7 +115,7 @@ class OperationHandlers:
         labels = [str(label) for label in body.get("labels") or ["label"]]
         scores = [2.0 if label.lower() in text.lower() else 1.0 for label in labels]
         total = sum(scores)
-        return web.json_response({
+        return json_response({
             "predictions": [{"label": lb, "confidence": s / total}
                             for lb, s in zip(labels, scores, strict=True)],
             "modelVersion": "23.10.2024", "inputTokens": str(p.word_count(text) + 40)})

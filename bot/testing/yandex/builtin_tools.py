@@ -25,10 +25,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
-from tests.fakes.fm_scripts import Reply
-from tests.fakes.fm_vector_stores import Found
+from bot.testing.yandex.exchange import Response
+from bot.testing.yandex.scripts import Reply
+from bot.testing.yandex.text import Decider
+from bot.testing.yandex.vector_stores import Found
 
 NOT_FOUND_MARKER = "NO_ANSWER_IN_SOURCES"
 _ids = itertools.count(1)
@@ -69,14 +69,14 @@ class BuiltinToolHandlers:
     replies: deque[Reply]
     default_chunks: int
     default_interval: float
+    decider: Decider | None
 
     if TYPE_CHECKING:  # the other handlers' (placed after this one)
-        async def responses(self, request: web.Request,
-                            body: dict[str, Any]) -> web.StreamResponse: ...
+        async def responses(self, body: dict[str, Any]) -> Response: ...
 
         @staticmethod
         def error(status: int, message: str, *, form: str = "object",
-                  headers: dict[str, str] | None = None) -> web.Response: ...
+                  headers: dict[str, str] | None = None) -> Response: ...
 
         def file_search(self, store_ids: list[str], query: str, limit: int = 10,
                         threshold: float = 0.2) -> list[Found]: ...
@@ -94,8 +94,7 @@ class BuiltinToolHandlers:
         """The next web search finds these pages (or fails), taking `seconds`."""
         self.web_searches.append(WebSearch(list(urls), list(titles or []), fail, seconds))
 
-    async def builtin_first(self, request: web.Request,
-                            body: dict[str, Any]) -> web.StreamResponse:
+    async def builtin_first(self, body: dict[str, Any]) -> Response:
         """Run file_search before the answer is chosen: an unscripted answer quotes it."""
         if self.web_search_refused is not None and _tools(body, "web_search"):
             self.web_search_refusals += 1
@@ -103,7 +102,7 @@ class BuiltinToolHandlers:
             return self.error(status, message)
         searches = _tools(body, "file_search")
         if searches:
-            from tests.fakes.fm_responses import messages_of
+            from bot.testing.yandex.responses import messages_of
 
             raw = messages_of(body)
             asked = _asked(raw) if isinstance(raw, list) else ""
@@ -111,13 +110,13 @@ class BuiltinToolHandlers:
             found = self.file_search([str(s) for s in tool.get("vector_store_ids") or []],
                                      asked, int(tool.get("max_num_results") or 10))
             self._found[id(body)] = found
-            if not self.replies:
+            if not self.replies and self.decider is None:
                 marker = NOT_FOUND_MARKER in str(body.get("instructions") or "")
                 text = (found[0].text.split(". ")[0].rstrip(".") + "." if found
                         else NOT_FOUND_MARKER if marker else "I could not find it.")
                 self.replies.append(Reply(text, chunks=self.default_chunks,
                                           interval=self.default_interval))
-        return await self.responses(request, body)
+        return await self.responses(body)
 
     def responses_builtin(
         self, body: dict[str, Any], messages: list[dict[str, Any]]

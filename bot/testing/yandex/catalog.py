@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
+from bot.testing.yandex.exchange import Response, json_response
 
 MODELS_PATH = "/v1/models"
 # The recorded listing's models (yandex-cloud-ml-sdk cassette, Nov 2025), by owner.
@@ -44,9 +44,9 @@ class ModelCatalog:
             ids = [f"{scheme}://{self.folder_id}/{name}" for scheme, name, _ in RECORDED]
         return [i for i in ids if not i.startswith("art://") and i not in self.unlisted_models]
 
-    def models_listing(self) -> web.Response:
+    def models_listing(self) -> Response:
         self.model_listings += 1
-        return web.json_response({"object": "list", "data": [
+        return json_response({"object": "list", "data": [
             {"id": uri, "object": "model", "owned_by": "Yandex", "created": 0}
             for uri in self.listed_ids()
         ]})
