@@ -40,6 +40,7 @@ _WHERE = {
     "Run": "bot.features.testing",
     "ScriptedModel": "bot.testing.models",
     "SentCall": "bot.testing.telegram.session",
+    "ServiceModel": "bot.testing.models",
     "Shown": "bot.testing.telegram.session",
     "SourceInfo": "bot.extending.events",
     "TestBusiness": "bot.testing.business",
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from bot.features.testing import Case, CaseFile, Run, read_cases
     from bot.testing.business import TestBusiness, TestCustomer
     from bot.testing.errors import BotTesterError
-    from bot.testing.models import EchoModel, Rule, ScriptedModel
+    from bot.testing.models import EchoModel, Rule, ScriptedModel, ServiceModel
     from bot.testing.people import TestGroup, TestUser
     from bot.testing.recorded import RecordedModel, RecordingFormatError
     from bot.testing.reply import Reply
@@ -83,6 +84,7 @@ __all__ = [
     "Run",
     "ScriptedModel",
     "SentCall",
+    "ServiceModel",
     "Shown",
     "SourceInfo",
     "TestBusiness",

@@ -1,6 +1,7 @@
-"""The test models a `BotTester` runs the bot against: `EchoModel` (the default) and
-`ScriptedModel` (rules: when the question contains X, call tool Y with Z, then answer W).
-`RecordedModel` (a real conversation replayed) is in recorded.py."""
+"""The test models a `BotTester` runs the bot against: `EchoModel` (the default),
+`ScriptedModel` (rules: when the question contains X, call tool Y with Z, then answer W) and
+`ServiceModel` (the fake service's own answers). `RecordedModel` (a real conversation
+replayed) is in recorded.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.testing.wire import ModelAnswer, ModelRequest, TestModel
+from bot.testing.yandex.scripts import Reply
 
 Answer = str | Callable[[ModelRequest], str]
 
@@ -18,6 +20,23 @@ class EchoModel(TestModel):
 
     def answer(self, request: ModelRequest) -> ModelAnswer:
         return ModelAnswer(request.question)
+
+
+class ServiceModel(TestModel):
+    """Answers as the kit's fake Foundation Models service does when nothing is scripted,
+    the model fmbot's own process tests run against: "Echo: <question>" (a picture named in
+    it, "[image 640x480]"), "Result: <results>" after tool calls, a quote of the first
+    knowledge-base source or of a document sent in chat with `service.quote_sources = True`,
+    JSON for structured requests (the desk's handoff summary read from the transcript), the
+    replies queued with `service.queue_reply(text, chunks=..., tool_calls=...)` first.
+    `asked` stays empty: what was sent is in `service.requests`."""
+
+    def answer(self, request: ModelRequest) -> ModelAnswer:
+        return ModelAnswer("Echo: " + request.question)  # not used: the service answers
+
+    def _decide(self, body: dict[str, Any], messages: list[dict[str, Any]],
+                key: str) -> Reply | None:
+        return None
 
 
 @dataclass(slots=True)

@@ -11,7 +11,6 @@ faults it is given (`fail_next`, `break_next`, `filter_next`).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -75,7 +74,6 @@ class TestModel:
         self.requests: list[dict[str, Any]] = []
         self.transcripts: dict[bytes, str] = {}  # voice notes' bytes -> what was said
         self.service = FoundationModelsService(decider=_Decider(self))
-        self._breaks: deque[dict[str, Any]] = deque()
 
     def answer(self, request: ModelRequest) -> ModelAnswer:
         """The answer to one completion request."""
@@ -98,18 +96,28 @@ class TestModel:
         as Yandex sends for a quota hit mid-stream)."""
         if how not in STREAM_FAULTS:
             raise ValueError(f"break_next: {how!r} is none of {', '.join(STREAM_FAULTS)}")
-        self._breaks.append({"fault": how, "fault_after": after, "stall": seconds})
+        self.service.break_next(fault=how, fault_after=after, stall=seconds)
 
     def filter_next(self) -> None:
         """The next answer is stopped by Yandex's content filter (its final status
         ALTERNATIVE_STATUS_CONTENT_FILTER), after what it said so far."""
-        self._breaks.append({"status": "ALTERNATIVE_STATUS_CONTENT_FILTER"})
+        self.service.break_next(status="ALTERNATIVE_STATUS_CONTENT_FILTER")
 
     # -- the wire --------------------------------------------------------------------------------
 
     def _ask(self, request: ModelRequest) -> ModelAnswer:
         self.asked.append(request)
         return self.answer(request)
+
+    def _decide(self, body: dict[str, Any], messages: list[dict[str, Any]],
+                key: str) -> Reply | None:
+        """One completion's answer on the wire (None: the service's own)."""
+        self.requests.append(body)
+        tools = tuple(_tool_name(t) for t in body.get("tools") or [] if _tool_name(t))
+        answer = self._ask(request_of([m for m in messages if isinstance(m, dict)], tools, key))
+        calls = [{"name": name, "arguments": dict(arguments)}
+                 for name, arguments in answer.tool_calls]
+        return Reply(answer.text, chunks=answer.chunks, tool_calls=calls or None)
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """The httpx transport fmbot's model clients are given."""
@@ -126,19 +134,9 @@ class _Decider:
     def __init__(self, model: TestModel) -> None:
         self.model = model
 
-    def reply(self, body: dict[str, Any], messages: list[dict[str, Any]], key: str) -> Reply:
-        model = self.model
-        model.requests.append(body)
-        tools = tuple(_tool_name(t) for t in body.get("tools") or [] if _tool_name(t))
-        answer = model._ask(request_of([m for m in messages if isinstance(m, dict)], tools,
-                                       key))
-        calls = [{"name": name, "arguments": dict(arguments)}
-                 for name, arguments in answer.tool_calls]
-        reply = Reply(answer.text, chunks=answer.chunks, tool_calls=calls or None)
-        if model._breaks:
-            for name, value in model._breaks.popleft().items():
-                setattr(reply, name, value)
-        return reply
+    def reply(self, body: dict[str, Any], messages: list[dict[str, Any]],
+              key: str) -> Reply | None:
+        return self.model._decide(body, messages, key)
 
     def heard(self, audio: bytes) -> str | None:
         return self.model.transcripts.get(audio)

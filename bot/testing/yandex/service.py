@@ -121,6 +121,7 @@ class FoundationModelsService(BuiltinToolHandlers, ResponsesHandlers, MediaHandl
         self.decider = decider
         self.auth = AuthState(api_key=api_key)
         self.replies: deque[Reply] = deque()
+        self.breaks: deque[dict[str, Any]] = deque()  # faults for the next answers
         self.faults: deque[Fault] = deque()
         self.raw: deque[RawReply] = deque()
         self.requests: list[RecordedRequest] = []
@@ -220,6 +221,7 @@ class FoundationModelsService(BuiltinToolHandlers, ResponsesHandlers, MediaHandl
             self.reject_next_auth(int(data.get("times", 1)))
         elif kind == "reset":
             self.replies.clear()
+            self.breaks.clear()
             self.faults.clear()
             self.raw.clear()
             self.requests.clear()

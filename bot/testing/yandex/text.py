@@ -21,10 +21,11 @@ from bot.testing.yandex.structured import structured_answer
 class Decider(Protocol):
     """Who decides the answers when no reply is scripted: a test model (bot.testing's
     `TestModel`). `reply` gets the request's JSON body, its messages as sent (native `text`
-    or OpenAI `content`, `key` says which) and gives the answer; `heard` gives what a voice
-    recording says (None: the service's default)."""
+    or OpenAI `content`, `key` says which) and gives the answer (None: the service's own);
+    `heard` gives what a voice recording says (None: the service's own)."""
 
-    def reply(self, body: dict[str, Any], messages: list[dict[str, Any]], key: str) -> Reply:
+    def reply(self, body: dict[str, Any], messages: list[dict[str, Any]],
+              key: str) -> Reply | None:
         ...
 
     def heard(self, audio: bytes) -> str | None:
@@ -44,6 +45,7 @@ class TextHandlers:
     stream_closed: asyncio.Event
     stream_lines_written: int
     decider: Decider | None
+    breaks: deque[dict[str, Any]]
 
     quote_sources: bool
 
@@ -61,13 +63,31 @@ class TextHandlers:
         if len(messages) == 1 and messages[0].get(key) == "ping":
             # fmbot's models check probes with one "ping": it never takes a scripted reply.
             return Reply("pong", chunks=1)
+        reply = self._decided(body, messages, key, schema, sent)
+        if self.breaks:  # a fault for the next answer, whoever decided it
+            for name, value in self.breaks.popleft().items():
+                setattr(reply, name, value)
+        return reply
+
+    def _decided(self, body: dict[str, Any], messages: list[dict[str, Any]], key: str,
+                 schema: dict[str, Any] | None, sent: list[dict[str, Any]] | None) -> Reply:
         if self.decider is not None and not self.replies:
-            return self.decider.reply(body, sent if sent is not None else messages, key)
+            reply = self.decider.reply(body, sent if sent is not None else messages, key)
+            if reply is not None:
+                return reply
         if schema is not None and not self.replies:
             transcript = messages if key == "text" else [
                 {"role": m.get("role"), "text": m.get("content")} for m in messages]
             return Reply(structured_answer(schema, transcript))
         return self.reply_for(messages, key)
+
+    def break_next(self, **fields: Any) -> None:
+        """The next answer, however decided, gets these `Reply` fields (e.g. `fault="cut"`,
+        `status="ALTERNATIVE_STATUS_CONTENT_FILTER"`)."""
+        unknown = set(fields) - set(Reply.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown reply fields: {sorted(unknown)}")
+        self.breaks.append(fields)
 
     def reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
         """The next scripted reply, else the service's own answer: a quote of the sources
