@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.e2e.test_media import jpeg, screenshot
 from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
+from tests.features.vision.test_photos import jpeg, screenshot
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
 

@@ -1,0 +1,109 @@
+"""What the feature tests send that `TestUser` has no verb for yet (a voice note of a given
+length, a photo in several sizes, an album, an audio file), built as the Telegram updates
+they are and fed through `BotTester`'s public API; and the database read back as rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+from aiogram.types import (
+    Audio,
+    Chat,
+    Document,
+    Message,
+    MessageEntity,
+    PhotoSize,
+    Update,
+    Voice,
+)
+from PIL import Image
+from sqlalchemy import text
+
+from bot.testing import BotTester, Reply, Shown, TestUser
+
+
+def private(user: TestUser) -> Chat:
+    return Chat(id=user.id, type="private", first_name=user.name)
+
+
+def message(tester: BotTester, user: TestUser, chat: Chat | None = None,
+            **content: Any) -> Update:
+    chat = chat or private(user)
+    return Update(update_id=tester.next_update_id(), message=Message(
+        message_id=tester.telegram.next_message_id(chat.id), date=dt.datetime.now(dt.UTC),
+        chat=chat, from_user=user.telegram_user(), **content))
+
+
+async def voice(tester: BotTester, user: TestUser, audio: bytes, duration: int) -> Reply:
+    """`user` sends `audio` as a voice note of `duration` seconds."""
+    file_id = tester.telegram.add_file(audio)
+    note = Voice(file_id=file_id, file_unique_id=file_id, duration=duration,
+                 mime_type="audio/ogg", file_size=len(audio))
+    return await tester.exchange(user.id, message(tester, user, voice=note))
+
+
+async def audio_file(tester: BotTester, user: TestUser, content: bytes, duration: int,
+                     mime_type: str, file_name: str) -> Reply:
+    file_id = tester.telegram.add_file(content)
+    sent = Audio(file_id=file_id, file_unique_id=file_id, duration=duration,
+                 mime_type=mime_type, file_name=file_name, file_size=len(content))
+    return await tester.exchange(user.id, message(tester, user, audio=sent))
+
+
+async def document(tester: BotTester, user: TestUser, content: bytes, file_name: str,
+                   mime_type: str, caption: str = "") -> Reply:
+    """`user` sends `content` as a document of this name and type (with `caption`)."""
+    file_id = tester.telegram.add_file(content)
+    sent = Document(file_id=file_id, file_unique_id=file_id, file_name=file_name,
+                    mime_type=mime_type, file_size=len(content))
+    update = message(tester, user, document=sent, caption=caption or None)
+    return await tester.exchange(user.id, update)
+
+
+def sizes(tester: BotTester, jpegs: list[bytes]) -> list[PhotoSize]:
+    """A photo's sizes, smallest first, each its own file (its real dimensions)."""
+    out = []
+    for content in jpegs:
+        width, height = Image.open(io.BytesIO(content)).size
+        file_id = tester.telegram.add_file(content)
+        out.append(PhotoSize(file_id=file_id, file_unique_id=file_id, width=width,
+                             height=height, file_size=len(content)))
+    return out
+
+
+async def photo(tester: BotTester, user: TestUser, jpegs: list[bytes], caption: str = "",
+                chat: Chat | None = None) -> Reply:
+    """`user` sends one photo in `jpegs`' sizes (with `caption`)."""
+    update = message(tester, user, chat, photo=sizes(tester, jpegs), caption=caption or None)
+    return await tester.exchange((chat or private(user)).id, update)
+
+
+async def album(tester: BotTester, user: TestUser, photos: list[bytes], caption: str,
+                group: str, chat: Chat | None = None,
+                entities: list[MessageEntity] | None = None) -> Reply:
+    """`user` sends `photos` as one album (the caption on the first), arriving together as
+    Telegram delivers an album: one update each, before the bot answers any."""
+    chat = chat or private(user)
+    updates = [
+        message(tester, user, chat, photo=sizes(tester, [content]), media_group_id=group,
+                caption=(caption if index == 0 else None) or None,
+                caption_entities=entities if index == 0 else None)
+        for index, content in enumerate(photos)
+    ]
+    for update in updates[:-1]:
+        await tester.built.telegram.process(update)
+    return await tester.exchange(chat.id, updates[-1])
+
+
+def shown(tester: BotTester, chat_id: int) -> list[Shown]:
+    """Every message the bot sent in `chat_id`, in order (deleted ones too)."""
+    return [tester.telegram.shown[key] for key in tester.telegram.created if key[0] == chat_id]
+
+
+async def rows(tester: BotTester, sql: str) -> list[dict[str, Any]]:
+    """The bot's database, read back."""
+    async with tester.built.core.db.sessionmaker() as session:
+        result = await session.execute(text(sql))
+        return [dict(row) for row in result.mappings().all()]
