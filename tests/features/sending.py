@@ -53,13 +53,17 @@ async def audio_file(tester: BotTester, user: TestUser, content: bytes, duration
 
 
 async def document(tester: BotTester, user: TestUser, content: bytes, file_name: str,
-                   mime_type: str, caption: str = "") -> Reply:
-    """`user` sends `content` as a document of this name and type (with `caption`)."""
+                   mime_type: str, caption: str = "", *, chat: Chat | None = None,
+                   entities: list[MessageEntity] | None = None,
+                   file_size: int | None = None) -> Reply:
+    """`user` sends `content` as a document of this name and type (with `caption`; its
+    announced `file_size`, by default its length)."""
     file_id = tester.telegram.add_file(content)
     sent = Document(file_id=file_id, file_unique_id=file_id, file_name=file_name,
-                    mime_type=mime_type, file_size=len(content))
-    update = message(tester, user, document=sent, caption=caption or None)
-    return await tester.exchange(user.id, update)
+                    mime_type=mime_type, file_size=file_size or len(content))
+    update = message(tester, user, chat, document=sent, caption=caption or None,
+                     caption_entities=entities)
+    return await tester.exchange((chat or private(user)).id, update)
 
 
 def sizes(tester: BotTester, jpegs: list[bytes]) -> list[PhotoSize]:
