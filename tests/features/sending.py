@@ -111,3 +111,14 @@ async def rows(tester: BotTester, sql: str) -> list[dict[str, Any]]:
     async with tester.built.core.db.sessionmaker() as session:
         result = await session.execute(text(sql))
         return [dict(row) for row in result.mappings().all()]
+
+
+def links(reply: Reply) -> list[str]:
+    """The text links of the message the reply settled on (as the bot last sent or edited
+    it): a citation's and the sources footer's."""
+    final = reply.messages[-1].text if reply.messages else ""
+    for call in reversed(reply.calls):
+        if call.params.get("text") == final:
+            return [e["url"] for e in call.params.get("entities") or []
+                    if e.get("type") == "text_link"]
+    return []
