@@ -4,9 +4,11 @@ they are and fed through `BotTester`'s public API; and the database read back as
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiogram.types import (
     Audio,
@@ -22,6 +24,8 @@ from PIL import Image
 from sqlalchemy import text
 
 from bot.testing import BotTester, Reply, Shown, TestUser
+
+T = TypeVar("T")
 
 
 def private(user: TestUser) -> Chat:
@@ -122,3 +126,13 @@ def links(reply: Reply) -> list[str]:
             return [e["url"] for e in call.params.get("entities") or []
                     if e.get("type") == "text_link"]
     return []
+
+
+async def until(tester: BotTester, found: Callable[[], T], within: float = 30.0) -> T:
+    """`found()` once it is truthy: for what the bot does on its own time (a background sync
+    started by a command), the tester settled between looks."""
+    async with asyncio.timeout(within):
+        while not (value := found()):
+            await asyncio.sleep(0.05)
+            await tester.settle()
+    return value
