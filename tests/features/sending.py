@@ -128,11 +128,14 @@ def links(reply: Reply) -> list[str]:
     return []
 
 
-async def until(tester: BotTester, found: Callable[[], T], within: float = 30.0) -> T:
+async def until(tester: BotTester, found: Callable[[], T], within: float = 30.0, *,
+                settle: bool = True) -> T:
     """`found()` once it is truthy: for what the bot does on its own time (a background sync
-    started by a command), the tester settled between looks."""
+    started by a command), the tester settled between looks (`settle=False`: while the bot
+    is busy, e.g. mid-stream)."""
     async with asyncio.timeout(within):
         while not (value := found()):
-            await asyncio.sleep(0.05)
-            await tester.settle()
+            await asyncio.sleep(0.01)
+            if settle:
+                await tester.settle()
     return value
