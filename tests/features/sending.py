@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from aiogram.types import (
     Audio,
+    CallbackQuery,
     Chat,
     Document,
     Message,
@@ -139,3 +140,15 @@ async def until(tester: BotTester, found: Callable[[], T], within: float = 30.0,
             if settle:
                 await tester.settle()
     return value
+
+
+async def press_data(tester: BotTester, user: TestUser, on: Shown, data: str) -> Reply:
+    """`user` presses a button with callback `data` under `on`, whether the message still
+    shows it or not (a press delivered twice, or after the buttons changed)."""
+    from bot.testing.telegram import message_of
+
+    pressed = Message.model_validate(message_of(on, tester.telegram.me))
+    query = CallbackQuery(id=f"press-{tester.next_update_id()}", from_user=user.telegram_user(),
+                          chat_instance="tester", message=pressed, data=data)
+    return await tester.exchange(on.chat_id, Update(update_id=tester.next_update_id(),
+                                                    callback_query=query))
