@@ -1,4 +1,6 @@
-"""What bot.testing asks of the features: the sources the knowledge base gave answers
+"""What bot.testing asks of the features: the words its test models (bot/testing/wire.py) hash
+into a fake embedding, the knowledge base's stems, so that a test model places texts close as
+the knowledge base's search expects; the sources the knowledge base gave answers
 (bot/testing/stored.py); the evaluation's cases, runner and stubs, for `BotTester.simulate`
 (bot/testing/simulation.py). bot.testing names no feature."""
 
@@ -17,7 +19,14 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["BotTurn", "Case", "CaseFile", "Customer", "Judge", "Run", "Runner", "Stubs",
-           "answer_sources", "read_cases"]
+           "answer_sources", "embedding_words", "read_cases"]
+
+
+def embedding_words(text: str) -> list[str]:
+    """The Snowball stems of `text`'s words, stop words left out (the knowledge base's)."""
+    from bot.features.knowledge.stemming import stems
+
+    return stems(text)
 
 
 async def answer_sources(session: AsyncSession, answer_ids: Sequence[int]) -> list[dict[str, Any]]:

@@ -28,7 +28,9 @@ class ServiceModel(TestModel):
     it, "[image 640x480]"), "Result: <results>" after tool calls, a quote of the first
     knowledge-base source or of a document sent in chat with `service.quote_sources = True`,
     JSON for structured requests (the desk's handoff summary read from the transcript), the
-    replies queued with `service.queue_reply(text, chunks=..., tool_calls=...)` first.
+    replies queued with `service.queue_reply(text, chunks=..., tool_calls=...)` first. Its
+    embeddings are the service's own, further apart than the other test models': a knowledge
+    base wants a lower KB_MIN_SCORE with it (fmbot's own tests use 0.19).
     `asked` stays empty: what was sent is in `service.requests`."""
 
     def answer(self, request: ModelRequest) -> ModelAnswer:
@@ -36,6 +38,9 @@ class ServiceModel(TestModel):
 
     def _decide(self, body: dict[str, Any], messages: list[dict[str, Any]],
                 key: str) -> Reply | None:
+        return None
+
+    def _embed(self, text: str) -> list[float] | None:
         return None
 
 

@@ -11,6 +11,7 @@ faults it is given (`fail_next`, `break_next`, `filter_next`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +120,10 @@ class TestModel:
                  for name, arguments in answer.tool_calls]
         return Reply(answer.text, chunks=answer.chunks, tool_calls=calls or None)
 
+    def _embed(self, text: str) -> list[float] | None:
+        """A text's embedding (None: the service's own)."""
+        return embedding_of(text)
+
     def transport(self) -> httpx.AsyncBaseTransport:
         """The httpx transport fmbot's model clients are given."""
         return _Transport(self)
@@ -140,6 +145,9 @@ class _Decider:
 
     def heard(self, audio: bytes) -> str | None:
         return self.model.transcripts.get(audio)
+
+    def embedding(self, text: str) -> list[float] | None:
+        return self.model._embed(text)
 
 
 def _tool_name(tool: Any) -> str:
@@ -172,6 +180,27 @@ def _text(value: Any) -> str:
     if isinstance(value, list):  # OpenAI content parts
         return " ".join(str(p.get("text", "")) for p in value if isinstance(p, dict))
     return str(value or "")
+
+
+def embedding_of(text: str, dim: int = 256) -> list[float]:
+    """A vector in which texts sharing words (the knowledge base's stems, its stop words left
+    out) and word pieces are close: each stem and each of its character trigrams is hashed to
+    a signed coordinate (feature hashing), as a real embedding model behaves for retrieval, so
+    a knowledge base searched with its default KB_MIN_SCORE finds what a question names."""
+    from bot.features.testing import embedding_words
+
+    values = [0.0] * dim
+    for stem in embedding_words(text):
+        padded = f"<{stem}>"
+        features = [(stem, 1.0)] + [(padded[i:i + 3], 0.4) for i in range(len(padded) - 2)]
+        for feature, weight in features:
+            digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+            index = int.from_bytes(digest[:4], "big") % dim
+            values[index] += weight if digest[4] & 1 else -weight
+    norm = sum(v * v for v in values) ** 0.5
+    if norm == 0:
+        values[0], norm = 1.0, 1.0
+    return [v / norm for v in values]
 
 
 class _Transport(httpx.AsyncBaseTransport):

@@ -344,9 +344,12 @@ class FoundationModelsService(BuiltinToolHandlers, ResponsesHandlers, MediaHandl
                     429, "ai.textEmbeddingsRequestsPerSecond.rate quota limit exceed")
             problem = self.model_problem(body.get("modelUri"), "emb")
             text = str(body.get("text") or "")
-            return self.error(400, problem) if problem else json_response(
-                {"embedding": p.embedding_of(text), "numTokens": str(p.word_count(text)),
-                 "modelVersion": "06.12.2023"})
+            if problem:
+                return self.error(400, problem)
+            vector = self.decider.embedding(text) if self.decider is not None else None
+            return json_response(
+                {"embedding": vector if vector is not None else p.embedding_of(text),
+                 "numTokens": str(p.word_count(text)), "modelVersion": "06.12.2023"})
         if method in ("fewShotTextClassification", "textClassification"):
             return self._classify(body)
         return self.error(404, f"no such method: {path}")

@@ -22,13 +22,17 @@ class Decider(Protocol):
     """Who decides the answers when no reply is scripted: a test model (bot.testing's
     `TestModel`). `reply` gets the request's JSON body, its messages as sent (native `text`
     or OpenAI `content`, `key` says which) and gives the answer (None: the service's own);
-    `heard` gives what a voice recording says (None: the service's own)."""
+    `heard` gives what a voice recording says, `embedding` a text's vector (None: the
+    service's own)."""
 
     def reply(self, body: dict[str, Any], messages: list[dict[str, Any]],
               key: str) -> Reply | None:
         ...
 
     def heard(self, audio: bytes) -> str | None:
+        ...
+
+    def embedding(self, text: str) -> list[float] | None:
         ...
 
 
