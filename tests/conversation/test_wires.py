@@ -17,8 +17,7 @@ from aiogram.types import Update
 
 from bot import App
 from bot.testing import BotTester, ServiceModel
-from tests.features.sending import photo, rows, shown, until
-from tests.features.vision.test_photos import jpeg, screenshot
+from tests.features.sending import jpeg, photo, rows, screenshot, shown, until
 from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.timeout(120)]

@@ -1,6 +1,7 @@
 """What the feature tests send that `TestUser` has no verb for yet (a voice note of a given
-length, a photo in several sizes, an album, an audio file), built as the Telegram updates
-they are and fed through `BotTester`'s public API; and the database read back as rows."""
+length, a photo in several sizes, an album, an audio file, a typed document, a press of any
+button), built as the Telegram updates they are and fed through `BotTester`'s public API;
+pictures with structure to send; and the database read back as rows."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from aiogram.types import (
     Update,
     Voice,
 )
-from PIL import Image
+from PIL import Image, ImageChops, ImageDraw, ImageStat
 from sqlalchemy import text
 
 from bot.testing import BotTester, Reply, Shown, TestUser
@@ -152,3 +153,27 @@ async def press_data(tester: BotTester, user: TestUser, on: Shown, data: str) ->
                           chat_instance="tester", message=pressed, data=data)
     return await tester.exchange(on.chat_id, Update(update_id=tester.next_update_id(),
                                                     callback_query=query))
+
+
+def screenshot(
+    width: int, height: int, color: tuple[int, int, int] = (200, 40, 40)
+) -> Image.Image:
+    """A picture with structure (bands and a box), so a wrong or mangled image shows."""
+    image = Image.new("RGB", (width, height), (245, 245, 245))
+    draw = ImageDraw.Draw(image)
+    for x in range(0, width, width // 8):
+        draw.rectangle((x, 0, x + width // 16, height), fill=(30, 90, 200))
+    draw.rectangle((width // 4, height // 3, width // 2, height // 2), fill=color)
+    return image
+
+
+def jpeg(image: Image.Image, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def difference(sent: Image.Image, received: Image.Image) -> float:
+    """Mean absolute pixel difference (0-255) after scaling `sent` to `received`'s size."""
+    scaled = sent.resize(received.size, Image.Resampling.BILINEAR)
+    return sum(ImageStat.Stat(ImageChops.difference(scaled, received)).mean) / 3

@@ -5,42 +5,28 @@ with a localized notice. Was tests/e2e/test_media.py, with the bot as a process.
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from aiogram.types import Chat, MessageEntity
-from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from bot import App
 from bot.testing import BotTester, ServiceModel
 from bot.testing.ogg_opus import ogg_opus
-from tests.features.sending import album, audio_file, document, photo, rows, shown, voice
+from tests.features.sending import (
+    album,
+    audio_file,
+    difference,
+    document,
+    jpeg,
+    photo,
+    rows,
+    screenshot,
+    shown,
+    voice,
+)
 
 pytestmark = [pytest.mark.timeout(60)]
 RED = (200, 40, 40)
 CHAT = "/v1/chat/completions"
-
-
-def screenshot(width: int, height: int, color: tuple[int, int, int] = RED) -> Image.Image:
-    """A picture with structure (bands and a box), so a wrong or mangled image shows."""
-    image = Image.new("RGB", (width, height), (245, 245, 245))
-    draw = ImageDraw.Draw(image)
-    for x in range(0, width, width // 8):
-        draw.rectangle((x, 0, x + width // 16, height), fill=(30, 90, 200))
-    draw.rectangle((width // 4, height // 3, width // 2, height // 2), fill=color)
-    return image
-
-
-def jpeg(image: Image.Image, quality: int = 90) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality)
-    return out.getvalue()
-
-
-def difference(sent: Image.Image, received: Image.Image) -> float:
-    """Mean absolute pixel difference (0-255) after scaling `sent` to `received`'s size."""
-    scaled = sent.resize(received.size, Image.Resampling.BILINEAR)
-    return sum(ImageStat.Stat(ImageChops.difference(scaled, received)).mean) / 3
 
 
 async def test_a_photo_with_a_caption_is_answered_and_a_follow_up_sees_it_again() -> None:
