@@ -155,10 +155,12 @@ def build_speech(
     return recognizer
 
 
-def build_store_client(settings: Settings, auth: Auth) -> VectorStoreClient:
-    """Files and Vector Stores live beside the Responses API (YANDEX_RESPONSES_URL)."""
+def build_store_client(settings: Settings, auth: Auth,
+                       http: httpx.AsyncClient | None = None) -> VectorStoreClient:
+    """Files and Vector Stores live beside the Responses API (YANDEX_RESPONSES_URL); `http`:
+    the models' HTTP client when given (bot.testing)."""
     from bot.foundation_models.vector_stores import VectorStoreClient
 
     return VectorStoreClient(base_url=settings.responses_url, auth=auth,
                              folder_id=settings.yandex_folder_id,
-                             timeouts=Timeouts(idle=settings.yandex_idle_timeout))
+                             timeouts=Timeouts(idle=settings.yandex_idle_timeout), http=http)

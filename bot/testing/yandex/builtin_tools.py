@@ -70,6 +70,7 @@ class BuiltinToolHandlers:
     default_chunks: int
     default_interval: float
     decider: Decider | None
+    searched: Reply | None
 
     if TYPE_CHECKING:  # the other handlers' (placed after this one)
         async def responses(self, body: dict[str, Any]) -> Response: ...
@@ -88,6 +89,7 @@ class BuiltinToolHandlers:
         self._found: dict[int, list[Found]] = {}
         self.web_search_refused: tuple[int, str] | None = None
         self.web_search_refusals = 0
+        self.searched = None  # the answer quoting file_search's find, for this request
 
     def queue_web_search(self, urls: list[str], *, titles: list[str] | None = None,
                          fail: bool = False, seconds: float = 0.0) -> None:
@@ -101,6 +103,7 @@ class BuiltinToolHandlers:
             status, message = self.web_search_refused
             return self.error(status, message)
         searches = _tools(body, "file_search")
+        self.searched = None
         if searches:
             from bot.testing.yandex.responses import messages_of
 
@@ -110,12 +113,12 @@ class BuiltinToolHandlers:
             found = self.file_search([str(s) for s in tool.get("vector_store_ids") or []],
                                      asked, int(tool.get("max_num_results") or 10))
             self._found[id(body)] = found
-            if not self.replies and self.decider is None:
-                marker = NOT_FOUND_MARKER in str(body.get("instructions") or "")
-                text = (found[0].text.split(". ")[0].rstrip(".") + "." if found
-                        else NOT_FOUND_MARKER if marker else "I could not find it.")
-                self.replies.append(Reply(text, chunks=self.default_chunks,
-                                          interval=self.default_interval))
+            # Unscripted and undecided, the model quotes what the search found.
+            marker = NOT_FOUND_MARKER in str(body.get("instructions") or "")
+            text = (found[0].text.split(". ")[0].rstrip(".") + "." if found
+                    else NOT_FOUND_MARKER if marker else "I could not find it.")
+            self.searched = Reply(text, chunks=self.default_chunks,
+                                  interval=self.default_interval)
         return await self.responses(body)
 
     def responses_builtin(

@@ -50,6 +50,7 @@ class TextHandlers:
     stream_lines_written: int
     decider: Decider | None
     breaks: deque[dict[str, Any]]
+    searched: Reply | None
 
     quote_sources: bool
 
@@ -75,10 +76,13 @@ class TextHandlers:
 
     def _decided(self, body: dict[str, Any], messages: list[dict[str, Any]], key: str,
                  schema: dict[str, Any] | None, sent: list[dict[str, Any]] | None) -> Reply:
+        searched, self.searched = self.searched, None
         if self.decider is not None and not self.replies:
             reply = self.decider.reply(body, sent if sent is not None else messages, key)
             if reply is not None:
                 return reply
+        if searched is not None and not self.replies:
+            return searched
         if schema is not None and not self.replies:
             transcript = messages if key == "text" else [
                 {"role": m.get("role"), "text": m.get("content")} for m in messages]

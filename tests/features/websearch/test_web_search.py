@@ -1,13 +1,14 @@
-"""Web search on the Responses wire, in process: url_citations become numbered links and a
-"Sources:" footer (private and group chats), a status line shows while the search runs, a
-failed search is answered without sources and logged once, the per-user limit holds, and a
-request refused for the tool is answered without it (and the refusal remembered). Was
-tests/e2e/test_web_search.py, with the bot as a process (its file-search test stays there:
-BotTester does not sync a Yandex vector store yet)."""
+"""Web search and Yandex's file search on the Responses wire, in process: url_citations become
+numbered links and a "Sources:" footer (private and group chats), a status line shows while the
+search runs, a failed search is answered without sources and logged once, the per-user limit
+holds, a request refused for the tool is answered without it (and the refusal remembered), and
+strict file search answers from the store KB_PATH was synced into, or "not found". Was
+tests/e2e/test_web_search.py, with the bot as a process."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,3 +102,29 @@ async def test_web_search_answers_cite_numbered_sources_within_the_daily_limit(
         assert logged(caplog, "web search refused by the API") == 1
         [total] = await rows(tester, "SELECT SUM(web_searches) AS n FROM daily_usage")
         assert total["n"] == 3
+
+
+async def test_strict_file_search_answers_from_the_store_or_not_found(tmp_path: Path) -> None:
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "delivery.md").write_text("# Delivery\n\nParcels arrive within three working days "
+                                      "in Moscow.\n")
+    model = ServiceModel()
+    fm = model.service
+    settings = {"TEXT_API": "responses", "KB_BACKEND": "yandex", "KB_PATH": docs,
+                "KB_MODE": "strict"}
+    async with BotTester(App(env_file=None), model=model, settings=settings) as tester:
+        # Synced at start: without KB_VECTOR_STORE_ID the sync creates a store.
+        [store] = fm.stores.values()
+        assert len(await rows(tester, "SELECT * FROM kb_store_files")) == 1
+        assert len(store.files) == 1
+        anna = tester.user("Anna")
+        answer = await anna.says("How many days do parcels take to arrive in Moscow?")
+        assert answer.text == ("Parcels arrive within three working days in Moscow.\n\n"
+                               "Sources:\n[1] delivery.md")
+        request = next(r for r in fm.requests if r.path == RESPONSES)
+        assert {"type": "file_search", "vector_store_ids": [store.id],
+                "max_num_results": 5} in request.json["tools"]
+        assert "NO_ANSWER_IN_SOURCES" in request.json["instructions"]
+        refused = await anna.says("Who won the football world cup in 2018?")
+        assert refused.text == "I could not find this in our knowledge base."
