@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_media.py [--turns 60] [--photo-mb 2.0]
 
-The fake Bot API (tests/fakes, its own process, as Telegram is not in the bot's process) serves
+The fake Bot API (bot.testing.telegram, its own process, as Telegram is not in the bot's
+process) serves
 a JPEG of about `--photo-mb` MB on 127.0.0.1 (`--in-process`: in this process). Each photo
 turn runs what the bot runs: `TelegramFiles` (getFile, then the download streamed to a
 temporary file), `PhotoPreparer` (decode, re-encode to at most 1,600 px), then

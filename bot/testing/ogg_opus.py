@@ -4,8 +4,9 @@ RFC 7845 (Ogg encapsulation of Opus): an ID header page ("OpusHead"), a comment 
 ("OpusTags"), then audio pages whose granule position counts 48 kHz samples including the
 pre-skip. The frame ``F8 FF FE`` is the usual Opus silence frame (CELT, fullband, 20 ms), so
 these files decode (to silence) in any Opus decoder, and their duration reads from the last
-granule position as real ones do. Used by tests (Telegram voice notes) and to make the bot's
-built-in `bot check` sample.
+granule position as real ones do. The kit's Telegram checks a voice note the bot sends the way
+Telegram's clients need it (`ogg_problem`: one well-formed OggOpus stream); the kit's model
+service speaks in these files, and a test user's voice notes are made of them.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from aiogram.types import Update
 
 from bot import App
 from bot.testing import BotTester, ServiceModel
+from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 from tests.features.sending import jpeg, photo, rows, screenshot, shown, until
-from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.timeout(120)]
 

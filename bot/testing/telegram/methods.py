@@ -10,6 +10,7 @@ import re
 import time
 from typing import Any
 
+from bot.testing.ogg_opus import ogg_problem
 from bot.testing.telegram.core import (
     CHAT_ACTIONS,
     MAX_PHOTO_BYTES,
@@ -17,7 +18,6 @@ from bot.testing.telegram.core import (
     BotApiCore,
     entities_key,
 )
-from bot.testing.telegram.ogg import ogg_problem
 from bot.testing.telegram.state import Call, ChatMessage, ChatState, Draft, Version
 from bot.testing.telegram.updates import Webhook
 from bot.testing.telegram.wire import Params, TelegramError, bad_request, image_size

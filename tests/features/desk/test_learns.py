@@ -17,8 +17,8 @@ from aiogram.types import Chat, Message, Update
 
 from bot import App
 from bot.testing import BotTester, ServiceModel, TestUser
+from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 from tests.features.sending import rows, shown, until
-from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.timeout(120)]
 

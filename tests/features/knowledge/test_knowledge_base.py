@@ -15,8 +15,8 @@ import pytest
 from bot import App
 from bot.grounding.prompt import NOT_FOUND_MARKER, NOT_FOUND_TEXT
 from bot.testing import BotTester, ServiceModel
+from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 from tests.features.sending import links, rows, shown, until
-from tests.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
 pytestmark = [pytest.mark.timeout(120)]
 COMPLETION = "/foundationModels/v1/completion"

@@ -1,5 +1,6 @@
 """OggOpus parts joined into one stream: real encoder output (espeak-ng + opusenc, committed)
-and the tests' silent files, checked page by page by an independent parser (tests/fakes)."""
+and the tests' silent files, checked page by page by an independent parser
+(bot/testing/ogg_opus.py)."""
 
 from __future__ import annotations
 
