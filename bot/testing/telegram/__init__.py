@@ -4,7 +4,7 @@ served two ways.
 
 - In process (`FakeTelegram`, session.py): an aiogram `BaseSession` whose calls are built as
   aiogram's `AiohttpSession` sends them and answered by the same method handlers; what
-  `BotTester` runs a developer's App against.
+  `BotTester` runs a developer's App against, and what it shows a test (views.py).
 - Over loopback HTTP (`TelegramServer`, server.py, with the `/_control` test API of
   control.py): for tests that run the bot as a process, and manual runs:
   `python -m bot.testing.telegram --port 0` prints `LISTENING http://127.0.0.1:PORT`.
@@ -25,21 +25,14 @@ _WHERE = {
     "BOT_TOKEN": "bot.testing.telegram.session",
     "BOT_USERNAME": "bot.testing.telegram.session",
     "FakeTelegram": "bot.testing.telegram.session",
-    "SentCall": "bot.testing.telegram.session",
-    "Shown": "bot.testing.telegram.session",
-    "message_of": "bot.testing.telegram.session",
+    "SentCall": "bot.testing.telegram.views",
+    "Shown": "bot.testing.telegram.views",
+    "message_of": "bot.testing.telegram.views",
 }
 
 if TYPE_CHECKING:
-    from bot.testing.telegram.session import (
-        BOT_ID,
-        BOT_TOKEN,
-        BOT_USERNAME,
-        FakeTelegram,
-        SentCall,
-        Shown,
-        message_of,
-    )
+    from bot.testing.telegram.session import BOT_ID, BOT_TOKEN, BOT_USERNAME, FakeTelegram
+    from bot.testing.telegram.views import SentCall, Shown, message_of
 
 __all__ = ["BOT_ID", "BOT_TOKEN", "BOT_USERNAME", "FakeTelegram", "SentCall", "Shown",
            "message_of"]

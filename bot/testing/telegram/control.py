@@ -1,6 +1,6 @@
 """``/_control/...``: the fake Bot API's test API as JSON over HTTP, for out-of-process drivers.
 
-Every route mirrors a method of ``TelegramServer`` (see server.py's docstring for the
+Every route mirrors a method of the fake's state, ``FakeBotApi`` (see server.py's docstring for the
 list). Bodies and answers are JSON; errors answer 400 ``{"error": "..."}``.
 """
 
@@ -19,12 +19,12 @@ from aiohttp import web
 from bot.testing.telegram.images import tiny_jpeg
 
 if TYPE_CHECKING:
-    from bot.testing.telegram.server import TelegramServer
+    from bot.testing.telegram.users import FakeBotApi
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_control_routes(app: web.Application, tg: TelegramServer) -> None:
+def add_control_routes(app: web.Application, tg: FakeBotApi) -> None:
     def post(action: Callable[[dict[str, Any]], Any]) -> Route:
         async def handler(request: web.Request) -> web.StreamResponse:
             try:

@@ -13,11 +13,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.testing.telegram.flood import FloodControl
 from bot.testing.telegram.html import parse_html
-from bot.testing.telegram.state import Call, ChatMessage, ChatState, Version
+from bot.testing.telegram.state import Call, ChatMessage, ChatState, FakeFile, Version
 from bot.testing.telegram.updates import UpdateQueue
 from bot.testing.telegram.wire import (
     Params,
@@ -29,9 +29,6 @@ from bot.testing.telegram.wire import (
 )
 
 log = logging.getLogger("fake_telegram")
-
-if TYPE_CHECKING:
-    from bot.testing.telegram.files import FakeFile
 
 Handler = Callable[[Params, Call], Awaitable[Any]]
 # Real method names (for "answered generically" versus 404 "Not Found"), lower-cased because

@@ -23,11 +23,10 @@ Test API::
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from bot.testing.telegram.core import BotApiCore
-from bot.testing.telegram.state import Call
+from bot.testing.telegram.state import Call, FakeFile
 from bot.testing.telegram.wire import Params, TelegramError, bad_request, image_size
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
@@ -36,15 +35,6 @@ _EXTENSIONS = {"photos": "jpg", "voice": "oga", "music": "mp3", "documents": "bi
 _MIME = {"photos": "image/jpeg", "voice": "audio/ogg", "music": "audio/mpeg"}
 
 
-@dataclass(slots=True)
-class FakeFile:
-    file_id: str
-    file_path: str
-    mime_type: str
-    delay: float = 0.0  # seconds before the body is sent
-    announced_size: int | None = None  # getFile's file_size when it should lie (None: true)
-    omit_size: bool = False  # getFile answers without file_size
-    chunk_delay: float = 0.0  # seconds between 64 KB chunks of the body
 
 
 class FileSide(BotApiCore):

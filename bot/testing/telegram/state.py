@@ -257,3 +257,16 @@ class Call:
             "description": self.description,
             "unread": self.unread,
         }
+
+
+@dataclass(slots=True)
+class FakeFile:
+    """A file the fake serves by getFile: its path, type and the faults of its download."""
+
+    file_id: str
+    file_path: str
+    mime_type: str
+    delay: float = 0.0  # seconds before the body is sent
+    announced_size: int | None = None  # getFile's file_size when it should lie (None: true)
+    omit_size: bool = False  # getFile answers without file_size
+    chunk_delay: float = 0.0  # seconds between 64 KB chunks of the body

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httpx
 
-from bot.testing.yandex.exchange import Drop, Headers, Request, Stream
+from bot.testing.yandex.exchange import Drop, Headers, Request, Response, Stream
 
-if TYPE_CHECKING:
-    from bot.testing.yandex.service import FoundationModelsService
+
+class Service(Protocol):
+    """What the transport hands requests to (`FoundationModelsService`)."""
+
+    async def handle(self, request: Request) -> Response: ...
 
 
 class ServiceTransport(httpx.AsyncBaseTransport):
     """An httpx transport over `service` (`FoundationModelsService.transport()`)."""
 
-    def __init__(self, service: FoundationModelsService) -> None:
+    def __init__(self, service: Service) -> None:
         self.service = service
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
