@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.app import parts_of
-from bot.features.testing import Stubs
+from bot.features.testing import Stubs, sync_store_once
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
@@ -164,7 +164,7 @@ class BotTester:
         ))
         if built.core.features.knowledge is not None:
             await built.core.features.knowledge.sync()  # before the first question, not beside it
-        await _store_synced(settings, built, http, self._stack)
+        await sync_store_once(settings, built, http, self._stack)
         self._stack.push_async_callback(built.telegram.shutdown)
         await built.telegram.startup()
         self._built = built
@@ -342,21 +342,6 @@ class BotTester:
             tool_calls=turned.tool_calls,
             status=turned.status,
         )
-
-
-async def _store_synced(settings: Settings, built: BuiltBot, http: httpx.AsyncClient,
-                        stack: AsyncExitStack) -> None:
-    """KB_BACKEND=yandex: KB_PATH synced into the Vector Store once, before the first
-    question, as `run` does at start (it then repeats every KB_SYNC_INTERVAL)."""
-    kb = settings.knowledge
-    if not (kb.on and kb.backend == "yandex"):
-        return
-    from bot.features.knowledge.build import build_store_sync
-    from bot.wiring.clients import build_store_client
-
-    client = build_store_client(settings, built.core.auth, http)
-    stack.push_async_callback(client.aclose)
-    await build_store_sync(kb, built.core.db, client).sync()
 
 
 def _utf16(text: str) -> int:

@@ -20,7 +20,7 @@ from bot.testing.telegram.server import TelegramServer
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.features.desk.harness import OPERATOR, SUPPORT, desk_world
-from tests.features.knowledge.conftest import KbFactory
+from tests.features.knowledge.conftest import KbFactory, client, docs, fm, make_kb  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -82,10 +82,10 @@ async def test_outbox_queue_depths_at_scrape_time() -> None:
 
 @pytest.mark.slow
 async def test_knowledge_base_counters(
-    make_kb: KbFactory,
+    make_kb: KbFactory,  # noqa: F811
     database: Database,
-    client: FoundationModelsClient,
-    fm: FakeFoundationModels,
+    client: FoundationModelsClient,  # noqa: F811
+    fm: FakeFoundationModels,  # noqa: F811
 ) -> None:
     embedded = sample("fmbot_kb_passages_embedded_total")
     searches = sample("fmbot_kb_searches_total", kind="question")

@@ -8,11 +8,10 @@ polling's allowed updates)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-from aiogram.types import BusinessBotRights, BusinessConnection, CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, Message, Update
 
 from bot import App
 from bot.testing import BotTester, ServiceModel, TestBusiness
@@ -90,11 +89,9 @@ async def test_the_owners_messages_are_history_and_read_on_demand() -> None:
         olga, bob = tester.user("Olga"), tester.user("Bob")
         # Connected before the bot started: no update, the connection is read on demand.
         shop = TestBusiness(tester, olga, "connected-before")
-        tester.telegram.connections[shop.connection_id] = BusinessConnection(
-            id=shop.connection_id, user=olga.telegram_user(), user_chat_id=olga.id,
-            date=dt.datetime.now(dt.UTC), is_enabled=True,
-            rights=BusinessBotRights(can_reply=True, can_read_messages=True),
-        ).model_dump(mode="json", exclude_none=True, by_alias=True)
+        tester.telegram.state.connect_business(
+            {"id": olga.id, "first_name": olga.name}, connection_id=shop.connection_id,
+            notify=False)
         model.service.queue_reply("Hello! How can I help?")
         await shop.customer(bob).says("Hi, are you open tomorrow?")
         assert shop.customer(bob).messages
