@@ -54,4 +54,4 @@ class KbStoreRepository:
         """file id -> path, for naming a cited file."""
         rows = await self.session.execute(select(KbStoreFile.file_id, KbStoreFile.path).where(
             KbStoreFile.store_id == store_id))
-        return {file_id: path for file_id, path in rows.tuples()}
+        return {file_id: path for file_id, path in rows}
