@@ -3,7 +3,7 @@ answers with errors, breaks a stream, stalls, refuses an image or expires the IA
 
 All scenarios share one bot (faults_world.py) and run at the same time, each in its own chat.
 The client retries 429/5xx up to 3 attempts (Retry-After honoured up to 60 s), never once a
-stream has yielded; the bot gives a stream up after 2 s of silence (YANDEX_IDLE_TIMEOUT).
+stream has yielded; the bot gives a stream up after 4 s of silence (YANDEX_IDLE_TIMEOUT).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ async def test_yandex_connection_dropped(w: World) -> None:
 @shared("Yandex stream stalls longer than the idle timeout: partial kept, timeout message")
 async def test_yandex_stall(w: World) -> None:
     reply = Reply(CHUNKS[-1], chunks=CHUNKS, interval=0.05, fault="stall", fault_after=2,
-                  stall=6.0)
+                  stall=10.0)
     await broken_stream(w, 2112, reply, "error_timeout")
 
 
