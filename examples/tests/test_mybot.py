@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from bot import App
-from bot.testing import BotTester, ScriptedModel
+from bot.testing import BotTester, ScriptedModel, ServiceModel
 from examples import mybot
 
 
@@ -37,3 +37,19 @@ async def test_the_model_looks_the_order_up(caplog: pytest.LogCaptureFixture) ->
     assert f"The customer {anna.id} is on the Gold plan." in system
     # The on_answer hook logged the answer.
     assert f"answered {anna.id}: Order A-7 has shipped." in caplog.messages
+
+
+async def test_a_refused_request_is_retried_and_a_broken_answer_is_told() -> None:
+    """The kit's model service misbehaving once: a 429 (fmbot retries it), then a stream cut
+    off mid-answer (the user is told; nothing pretends the answer was whole)."""
+    model = ServiceModel()  # answers "Echo: <question>" when nothing is scripted
+    async with BotTester(mybot.app, model=model) as tester:
+        anna = tester.user("Anna")
+        model.fail_next(429, retry_after=0)
+        assert (await anna.says("Hello there")).text == "Echo: Hello there"
+        asked = [r for r in model.service.requests if r.path.endswith("/completion")]
+        assert [r.status for r in asked] == [429, 200]
+        model.break_next("cut")
+        broken = await anna.says("Tell me more")
+    assert broken.status == "failed"
+    assert broken.text != "Echo: Tell me more"
