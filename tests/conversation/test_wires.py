@@ -18,7 +18,7 @@ from aiogram.types import Update
 from bot import App
 from bot.testing import BotTester, ServiceModel
 from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
-from tests.features.sending import jpeg, photo, rows, screenshot, shown, until
+from tests.features.sending import jpeg, photo, rows, screenshot, shown, strings, until
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -29,14 +29,6 @@ LONG = ("Rivers carry water from the mountains to the sea, shaping valleys, feed
         "giving cities a reason to exist; their story is long and this answer is long too.")
 
 
-def strings(node: Any) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for value in node.values() for s in strings(value)]
-    if isinstance(node, list):
-        return [s for value in node for s in strings(value)]
-    return []
 
 
 def bodies(model: ServiceModel, wire: str) -> list[dict[str, Any]]:

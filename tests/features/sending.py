@@ -1,7 +1,8 @@
 """What the feature tests send that `TestUser` has no verb for yet (a voice note of a given
 length, a photo in several sizes, an album, an audio file, a typed document, a press of any
 button), built as the Telegram updates they are and fed through `BotTester`'s public API;
-pictures with structure to send; and the database read back as rows."""
+pictures with structure to send; the database read back as rows; and the strings of a request
+body the bot sent."""
 
 from __future__ import annotations
 
@@ -177,3 +178,14 @@ def difference(sent: Image.Image, received: Image.Image) -> float:
     """Mean absolute pixel difference (0-255) after scaling `sent` to `received`'s size."""
     scaled = sent.resize(received.size, Image.Resampling.BILINEAR)
     return sum(ImageStat.Stat(ImageChops.difference(scaled, received)).mean) / 3
+
+
+def strings(node: Any) -> list[str]:
+    """Every string inside a request body (a JSON value)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in strings(value)]
+    return []

@@ -29,7 +29,7 @@ from tests.e2e.tools_world import (
     stop_tracker,
     tools_file,
 )
-from tests.features.sending import rows, until
+from tests.features.sending import rows, strings, until
 from tests.ports import free_port
 
 pytest.importorskip("mcp", reason="the MCP extra is not installed (pip install 'fmbot[mcp]')")
@@ -56,15 +56,6 @@ class World:
             {"name": name, "arguments": arguments} for name, arguments in calls])
 
 
-def strings(node: Any) -> list[str]:
-    """Every string inside a request body."""
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for value in node.values() for s in strings(value)]
-    if isinstance(node, list):
-        return [s for value in node for s in strings(value)]
-    return []
 
 
 @pytest.fixture(scope="module")
