@@ -42,7 +42,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from PIL import Image
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions
-from bot.features import turn_features
 from bot.features.vision.images import Vision
 from bot.foundation_models.types import (
     ChatMessage,
@@ -58,6 +57,7 @@ from bot.telegram.downloads import TelegramFiles
 from bot.telegram.media.photos import ImageRef, PhotoPreparer
 from bot.testing.telegram.server import TelegramServer
 from tests.e2e.processes import FakeProcess, start_telegram_process
+from tests.turn_features import turn_features
 
 TOKEN = "42:BENCH"
 

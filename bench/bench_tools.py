@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions  # noqa: E402
-from bot.features import turn_features  # noqa: E402
 from bot.features.tools import (  # noqa: E402
     Toolbox,
     ToolContext,
@@ -49,6 +48,7 @@ from bot.foundation_models.client import FoundationModelsClient  # noqa: E402
 from bot.foundation_models.types import ChatMessage, CompletionOptions, Role, Tool  # noqa: E402
 from bot.storage.database import Database  # noqa: E402
 from bot.storage.migrations import migrate  # noqa: E402
+from tests.turn_features import turn_features  # noqa: E402
 
 MODEL = "yandexgpt/latest"
 ANSWER = "Order A-1042 left the warehouse on Monday and arrives on Thursday, the 27th."

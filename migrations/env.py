@@ -15,7 +15,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot.features.models import load_models
+from bot.features.installed import load_tables
 from bot.storage.database import DEFAULT_URL, create_engine
 from bot.storage.models import Base
 
@@ -23,7 +23,7 @@ config = context.config
 if config.config_file_name is not None and not config.attributes.get("url"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-load_models()  # the features' tables live in their folders (bot/features)
+load_tables()  # the features' tables live in their folders (bot/features)
 target_metadata = Base.metadata
 # Arbitrary constant naming fmbot's migration lock (pg_advisory_xact_lock takes a bigint).
 LOCK_KEY = 0x666D626F74

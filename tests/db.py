@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.features.models import load_models
+from bot.features.installed import load_tables
 from bot.storage.database import Database, create_engine
 from bot.storage.migrations import head_revision, migrate_blocking
 from bot.storage.models import Base
@@ -141,7 +141,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate_all(url: str) -> None:
-    load_models()
+    load_tables()
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     asyncio.run(_execute_autocommit(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.extending.tools import FunctionToolSource, ToolSource
+    from bot.features.api.feature import Feature
     from bot.features.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -76,6 +77,7 @@ class AppParts:
         self._migrations: list[Migrations] = []
         self._tool_sources: list[ToolSource] = []
         self._plugins: list[str] = []
+        self._features: list[Feature] = []
 
 
     # -- what the command line reads ---------------------------------------------------------
@@ -99,8 +101,15 @@ class AppParts:
         from bot.app.plugins import set_up
 
         wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
-        for name in set_up(self._app, [n for n in wanted if n], self._plugins):
+        for name, feature in set_up(self._app, [n for n in wanted if n], self._plugins):
             self._plugins.append(name)
+            if feature is not None:
+                self._features.append(feature)
+
+    @property
+    def features(self) -> tuple[Feature, ...]:
+        """The features the plugins ship, built after fmbot's own, in order."""
+        return tuple(self._features)
 
     @property
     def plugins(self) -> tuple[str, ...]:

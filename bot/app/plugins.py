@@ -6,17 +6,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.features.api.feature import Feature
 
 log = logging.getLogger("bot")
 
 PLUGIN_GROUP = "fmbot.plugins"
 
 
-def set_up(app: object, wanted: Sequence[str], done: Sequence[str]) -> Iterator[str]:
-    """Set up each plugin of `wanted` not in `done` on `app`, yielding its name once it is;
-    every name is checked before any plugin is set up (an unknown one is refused with the
-    list of installed plugins)."""
+def set_up(
+    app: object, wanted: Sequence[str], done: Sequence[str]
+) -> Iterator[tuple[str, Feature | None]]:
+    """Set up each plugin of `wanted` not in `done` on `app`, yielding its name once it is,
+    with the `Feature` it ships (None when it only sets the App up); every name is checked
+    before any plugin is set up (an unknown one is refused with the list of installed
+    plugins). An entry point is a `Feature`, or a function of the App that sets it up and may
+    return one."""
     from bot.config import ConfigError
+    from bot.features.api.feature import Feature
 
     found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
     for name in wanted:
@@ -30,8 +39,8 @@ def set_up(app: object, wanted: Sequence[str], done: Sequence[str]) -> Iterator[
             continue
         point = found[name]
         try:
-            setup = point.load()
-            setup(app)
+            loaded = point.load()
+            shipped = loaded if isinstance(loaded, Feature) else loaded(app)
         except ConfigError:
             raise
         except Exception as exc:
@@ -40,4 +49,4 @@ def set_up(app: object, wanted: Sequence[str], done: Sequence[str]) -> Iterator[
                 f"FMBOT_PLUGINS: plugin {name!r} failed to set up: {exc!r}"
             ) from None
         log.info("plugin %s set up (%s)", name, point.value)
-        yield name
+        yield name, shipped if isinstance(shipped, Feature) else None

@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.factory import Command, Factory, Subcommands
+from bot.cli.factory import Factory
+from bot.features.api.commands import Command, Subcommands
 
 if TYPE_CHECKING:
     import httpx
@@ -57,7 +58,7 @@ async def run_terminal_chat(
     http: httpx.AsyncClient | None = None,
 ) -> None:
     """The terminal chat; `http`: the models' HTTP client (`record`'s recording one)."""
-    from bot.cli.terminal import TerminalChat
+    from bot.cli.terminal import Confirmations, TerminalChat
     from bot.wiring.yandex_access import YandexAccess
 
     settings = factory.settings
@@ -70,7 +71,7 @@ async def run_terminal_chat(
             )
         chat = TerminalChat(
             c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history,
-            tools=c.features.tools,
+            tools=c.built.find(Confirmations),  # type: ignore[type-abstract]
         )
         await chat.run()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.factory import Command, Factory, Subcommands
+from bot.cli.factory import Factory
+from bot.features.api.commands import Command, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -18,14 +19,12 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 async def run(factory: Factory, args: argparse.Namespace) -> int:
     from bot.cli.checks import run_checks
-    from bot.cli.checks.outcome import summary
+    from bot.features.api.outcome import summary
     from bot.wiring import tool_environment
 
     settings = factory.settings
     outcomes = await run_checks(
         settings,
-        support_chat_id=settings.support_chat_id,
-        kb_folders=list(settings.kb_path),
         tools_environ=tool_environment(),
     )
     for outcome in outcomes:

@@ -20,14 +20,15 @@ from typing import TYPE_CHECKING
 
 from bot.cli.chat import command as chat_command
 from bot.cli.check import command as check_command
-from bot.cli.factory import Command, Factory, run_async_value, secrets_of
+from bot.cli.factory import Factory, run_async_value, secrets_of
 from bot.cli.migrate import command as migrate_command
 from bot.cli.new import command as new_command
 from bot.cli.record import command as record_command
 from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
 from bot.config import ConfigError
-from bot.features.cli import COMMANDS as FEATURE_COMMANDS
+from bot.features.api.commands import Command
+from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from bot.log import setup_logging
 
@@ -39,21 +40,14 @@ log = logging.getLogger("bot")
 EXIT_CONFIG = 2
 EXIT_SCHEMA = 3
 
+# The features' own (`kb`, the support desk's `insights`, `tools`, `eval`).
+_FEATURES_COMMANDS: list[Command[Factory]] = [
+    command for feature in FEATURES for command in feature.commands()]
+_ORDER: list[Command[Factory]] = [run_command, migrate_command, chat_command, record_command,
+                                  *_FEATURES_COMMANDS, report_command, new_command,
+                                  check_command]
 #: Every command, in the order `fmbot --help` lists them.
-COMMANDS: dict[str, Command] = {
-    command.name: command
-    for command in (
-        run_command,
-        migrate_command,
-        chat_command,
-        record_command,
-        # The features' own (`kb`, the support desk's `insights`, `tools`, `eval`).
-        *FEATURE_COMMANDS,
-        report_command,
-        new_command,
-        check_command,
-    )
-}
+COMMANDS: dict[str, Command[Factory]] = {command.name: command for command in _ORDER}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,13 +9,12 @@ model client, the whole core of wiring), so `fmbot report` never builds a model 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -25,41 +24,7 @@ if TYPE_CHECKING:
     from bot.features.settings import Settings
     from bot.foundation_models.client import FoundationModelsClient
     from bot.storage.database import Database
-    from bot.wiring import Core
-
-class Subcommands(Protocol):
-    """What `ArgumentParser.add_subparsers()` returns, as far as the commands use it."""
-
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """One `fmbot` command: `add_parser` declares it (returning every parser of it that takes
-    `--app`, its own and its sub-commands'), `run` carries it out; the exit status."""
-
-    name: str
-    add_parser: Callable[[Subcommands], list[argparse.ArgumentParser]]
-    run: Callable[[Factory, argparse.Namespace], Coroutine[Any, Any, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class ReportSection:
-    """A feature's part of `fmbot report`: its text, `write_csv(path)` when it writes rows
-    to the `--csv` file and `write_html(path)` when it writes the `--html` page (each returns
-    the line telling what it wrote)."""
-
-    text: str
-    write_csv: Callable[[Path], str] | None = None
-    write_html: Callable[[Path], str] | None = None
-
-
-class ReportPart(Protocol):
-    """A feature's figures in `fmbot report` over the last `days` (bot/features/reports.py
-    lists them), read from the migrated database."""
-
-    async def __call__(self, db: Database, days: int) -> ReportSection: ...
-
+    from bot.wiring import BuiltBot, Core
 
 @dataclass(frozen=True, slots=True)
 class Factory:
@@ -82,10 +47,10 @@ class Factory:
     @asynccontextmanager
     async def database(self) -> AsyncIterator[Database]:
         """The database (not migrated: `migrate` first), disposed of on exit."""
-        from bot.features.models import load_models
+        from bot.features.installed import load_tables
         from bot.storage.database import Database
 
-        load_models()  # every feature's tables, erased with the rest on /forget
+        load_tables()  # every feature's tables, erased with the rest on /forget
         db = Database(self.settings.database_url)
         try:
             yield db
@@ -95,7 +60,7 @@ class Factory:
     @asynccontextmanager
     async def client(self) -> AsyncIterator[FoundationModelsClient]:
         """The Foundation Models client, closed on exit."""
-        from bot.wiring.clients import build_auth_from, build_client
+        from bot.features.api.clients import build_auth_from, build_client
 
         client = build_client(self.settings, build_auth_from(self.settings))
         try:
@@ -111,6 +76,15 @@ class Factory:
         from bot.wiring import core
 
         return core(self.settings, self.system_prompt, app=self.app, http=http)
+
+    def running(self, **options: Any) -> AbstractAsyncContextManager[BuiltBot]:
+        """The whole bot `fmbot run` runs, with the App's parts, built in process and not yet
+        taking updates (`options`: what `built_bot` takes besides the settings, the prompt
+        and the App; `settings` replaces the factory's)."""
+        from bot.wiring import built_bot
+
+        settings = options.pop("settings", self.settings)
+        return built_bot(settings, self.system_prompt, app=self.app, **options)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:
@@ -149,9 +123,11 @@ def secrets_of(settings: Settings) -> list[str]:
     ]
     found = [v.get_secret_value() for v in values if v is not None]
     redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
-    from bot.features.secrets import feature_secrets
+    from bot.features.installed import FEATURES
     from bot.wiring.preflight import database_password
 
     # A driver's error can carry the DSN it was given (asyncpg, a traceback's locals).
     passwords = [p for p in (redis_password, database_password(settings.database_url)) if p]
-    return found + passwords + feature_secrets(settings)
+    # The values the features read (the tools file's tokens and keys).
+    return found + passwords + [secret for feature in FEATURES
+                                for secret in feature.secrets(settings)]

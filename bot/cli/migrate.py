@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from bot.cli.factory import Command, Factory, Subcommands
+from bot.cli.factory import Factory
+from bot.features.api.commands import Command, Subcommands
 
 log = logging.getLogger("bot")
 

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from bot.cli.chat import add_chat_options, run_terminal_chat
-from bot.cli.factory import Command, Factory, Subcommands, secrets_of
+from bot.cli.factory import Factory, secrets_of
+from bot.features.api.commands import Command, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.factory import Command, Factory, Subcommands
+from bot.cli.factory import Factory
 from bot.config import ConfigError
+from bot.features.api.commands import Command, Subcommands
 from bot.plurals import quantity
 
 if TYPE_CHECKING:
@@ -43,10 +44,12 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
 async def run_report(
     factory: Factory, *, days: int, csv_path: Path | None, html_path: Path | None = None
 ) -> None:
-    from bot.features.reports import report_parts
+    from bot.features.installed import FEATURES
 
     settings = factory.settings
-    parts = report_parts(settings)
+    # Each feature's part, built from the settings (a setting in a wrong form raises
+    # ConfigError here, before the database is touched).
+    parts = [part for feature in FEATURES for part in feature.report(settings)]
     await factory.migrate()
     async with factory.database() as db:
         sections = [await part(db, days) for part in parts]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.factory import Command, Factory, Subcommands
+from bot.cli.factory import Factory
+from bot.features.api.commands import Command, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:

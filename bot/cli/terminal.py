@@ -20,7 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol, TextIO
+from typing import Protocol, TextIO, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +39,7 @@ COMMANDS = {
 }
 
 
+@runtime_checkable  # `fmbot chat` finds the feature offering it by this type
 class Confirmations(Protocol):
     """Who decides a call that waits for a yes (the tool loop): the terminal asks here."""
 

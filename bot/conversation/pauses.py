@@ -4,13 +4,14 @@ new question, /retry, the press itself) ask it through this protocol."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.turn import Question
 
 
+@runtime_checkable  # the composition root finds the feature offering it by this type
 class Pauses(Protocol):
     async def supersede(
         self, session: AsyncSession, chat_id: int, user_id: int | None

@@ -6,13 +6,11 @@ The variable names are the public contract (documented one by one in `.env.examp
 are read flat (`settings.voice_replies`) or by area, as value objects with the defaults
 resolved (`settings.voice.replies`, `settings.desk.chat_id`). Only the command layer
 (`bot.cli`, `bot.wiring`, `bot.app`, `bot.testing`) reads Settings; a feature gets its area's
-value object and plain values. Also here: the features' own checks of their settings, which a
-command runs before it starts anything (bot/wiring/preflight.py asks them by step name and
-names no feature)."""
+value object and plain values. Each feature's `Feature` declares its checks of its section,
+which a command runs before it starts anything (bot/wiring/preflight.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -32,7 +30,7 @@ from bot.features.vision.settings import VisionSettings
 from bot.features.voice.settings import VoiceSettings
 from bot.features.websearch.settings import WebSearchSettings
 
-__all__ = ["Settings", "load_settings", "settings_checks"]
+__all__ = ["Settings", "load_settings"]
 
 
 class Settings(
@@ -90,14 +88,3 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
             message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix says nothing
             lines.append(f"{name}: {message}")
         raise ConfigError("\n".join(dict.fromkeys(lines))) from None
-
-
-def settings_checks(settings: Settings) -> dict[str, Callable[[], object]]:
-    """Each step's check of the features' settings (raising ConfigError), by the step's name:
-    each one its section's."""
-    return {
-        "kb_path": settings.check_kb_path,
-        "kb": settings.check_kb,
-        "support": settings.check_support,
-        "agent_tools": lambda: settings.check_agent_tools(settings.text_api),
-    }

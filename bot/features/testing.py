@@ -1,8 +1,7 @@
 """What bot.testing asks of the features: the words its test models (bot/testing/wire.py) hash
 into a fake embedding, the knowledge base's stems, so that a test model places texts close as
 the knowledge base's search expects; the sources the knowledge base gave answers
-(bot/testing/stored.py); the Vector Store synced once before a tester's first question
-(`sync_store_once`); the evaluation's cases, runner and stubs, for `BotTester.simulate`
+(bot/testing/stored.py); the evaluation's cases, runner and stubs, for `BotTester.simulate`
 (bot/testing/simulation.py). bot.testing names no feature."""
 
 from __future__ import annotations
@@ -17,16 +16,12 @@ from bot.features.evaluation.runner import BotTurn, Run, Runner
 from bot.features.evaluation.stubs import Stubs
 
 if TYPE_CHECKING:
-    from contextlib import AsyncExitStack
 
-    import httpx
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.features.settings import Settings
-    from bot.wiring import BuiltBot
 
 __all__ = ["BotTurn", "Case", "CaseFile", "Customer", "Judge", "Run", "Runner", "Stubs",
-           "answer_sources", "embedding_words", "read_cases", "sync_store_once"]
+           "answer_sources", "embedding_words", "read_cases"]
 
 
 def embedding_words(text: str) -> list[str]:
@@ -47,18 +42,3 @@ async def answer_sources(session: AsyncSession, answer_ids: Sequence[int]) -> li
         select(KbAnswer).where(KbAnswer.message_id.in_(answer_ids)).order_by(KbAnswer.message_id)
     )
     return [source for row in rows for source in row.sources or []]
-
-
-async def sync_store_once(settings: Settings, built: BuiltBot, http: httpx.AsyncClient,
-                          stack: AsyncExitStack) -> None:
-    """KB_BACKEND=yandex: KB_PATH synced into the Vector Store once, before the first
-    question, as `run` does at start (it then repeats every KB_SYNC_INTERVAL)."""
-    kb = settings.knowledge
-    if not (kb.on and kb.backend == "yandex"):
-        return
-    from bot.features.knowledge.build import build_store_sync
-    from bot.wiring.clients import build_store_client
-
-    client = build_store_client(settings, built.core.auth, http)
-    stack.push_async_callback(client.aclose)
-    await build_store_sync(kb, built.core.db, client).sync()

@@ -3,7 +3,7 @@
 The core's PrivacyRepository knows its own tables; a feature keeping rows about a user (the
 voice feature's spoken answers, choices and transcripts) registers its tables here when its
 models are imported, and the repository erases them with the rest. The composition root
-imports every feature's models (bot.features.models.load_models) before anything is erased.
+imports every feature's models (bot.features.installed.load_tables) before anything is erased.
 """
 
 from __future__ import annotations

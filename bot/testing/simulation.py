@@ -75,20 +75,21 @@ class TesterBot:
 
 
 async def handed_off(tester: BotTester, user_id: int) -> bool:
-    """Whether the desk holds the user's conversation for a person."""
-    desk = tester.built.core.features.desk
-    if desk is None:
+    """Whether a person holds the user's conversation (the support desk's case)."""
+    from bot.features.api.offers import PersonState
+
+    person = tester.built.core.built.find(PersonState)
+    if person is None:
         return False
-    case = await desk.cases.latest_case(user_id)
-    return case is not None and case.status.value in _HANDED_OFF
+    return await person.read(user_id) in _HANDED_OFF
 
 
 async def simulate(
     tester: BotTester, case: Case, *, customer: TestModel, judge: TestModel, user_id: int
 ) -> Run:
     """One conversation of `case` with the tester's bot, then the judge's verdict."""
+    from bot.features.api.clients import build_auth_from, build_client
     from bot.features.testing import CaseFile, Customer, Judge, Run, Runner
-    from bot.wiring.clients import build_auth_from, build_client
 
     settings = tester.settings
     if settings is None:

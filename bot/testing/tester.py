@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.app import parts_of
-from bot.features.testing import Stubs, sync_store_once
+from bot.features.testing import Stubs
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
@@ -149,8 +149,6 @@ class BotTester:
         folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
         settings = run_settings(folder, self._overrides)
         self.settings = settings
-        if settings.support_chat_id:
-            self.telegram.add_forum(settings.support_chat_id)
         parts = parts_of(self.app)
         parts.use_plugins(settings.fmbot_plugins)
         self._stack.callback(_release, parts)
@@ -159,14 +157,16 @@ class BotTester:
         self._stack.push_async_callback(http.aclose)
         built = await self._stack.enter_async_context(built_bot(
             settings, settings.resolved_system_prompt(), app=parts,
-            bot=self.telegram.make_bot(), http=http, kb_background=False, pacing=shrunk,
+            bot=self.telegram.make_bot(), http=http, background=False, pacing=shrunk,
             guest_edit_interval=GUEST_EDIT_INTERVAL, wrap_tools=self.stubs.wrap,
         ))
-        if built.core.features.knowledge is not None:
-            await built.core.features.knowledge.sync()  # before the first question, not beside it
-        await sync_store_once(settings, built, http, self._stack)
-        self._stack.push_async_callback(built.telegram.shutdown)
-        await built.telegram.startup()
+        for chat_id in built.forums():  # the support desk's chat is a forum, as in production
+            self.telegram.add_forum(chat_id)
+        # What `run` keeps up to date in the background (the knowledge base, the Vector
+        # Store), done once before the first question, not beside it.
+        await built.ready()
+        self._stack.push_async_callback(built.shutdown)
+        await built.startup()
         self._built = built
 
     async def __aexit__(

@@ -1,11 +1,12 @@
 """The shared core both front ends (Telegram, the terminal chat) run on: the database, the
-model clients, the conversation service; the features on it are built by their own build
-modules, which the list in bot/features/build.py calls (this module names none)."""
+model clients, the conversation service; the features on it are built by their own `Feature`
+objects, in the order of the bot's list (bot/features/installed.py, then the plugins'): this
+module names none."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -13,8 +14,12 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.conversation import ConversationService, TurnOptions
-from bot.features.build import CoreFeatures, before_start, core_features
-from bot.features.models import load_models
+from bot.conversation.pauses import Pauses
+from bot.features.api.clients import build_auth_from, build_chat_model, build_client
+from bot.features.api.feature import Built, Feature
+from bot.features.api.ground import FrontEnd, Groundwork, Preparing
+from bot.features.api.offers import ImageCost
+from bot.features.installed import load_tables
 from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
@@ -22,15 +27,10 @@ from bot.foundation_models.types import ChatModel
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.storage.outage import Outage, watch_outages
-from bot.wiring.clients import (
-    build_auth_from,
-    build_chat_model,
-    build_client,
-)
-from bot.wiring.groundwork import FrontEnd, Groundwork
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts
+    from bot.conversation.features import TurnFeature
     from bot.extending.tools import ToolSource
 
 log = logging.getLogger("bot")
@@ -40,22 +40,21 @@ __all__ = ["Core", "FrontEnd", "core"]
 
 @dataclass(frozen=True, slots=True)
 class Core:
-    """What both front ends (Telegram, terminal) share. `features`: the features built on it
-    (the knowledge base, the tool loop, the App's hooks, ...: bot/features/build.py)."""
+    """What both front ends (Telegram, terminal) share. `features`: the bot's features (its
+    list and the plugins'); `built`: what they built on it, found by type (the knowledge base,
+    the tool loop, ...); `idle`: what the bot waits for before it is idle (`BuiltBot.settle`);
+    `ground`: what they built on, for their parts on a front end."""
 
     db: Database
     client: FoundationModelsClient
     chat_model: ChatModel
     conversation: ConversationService
-    features: CoreFeatures
+    features: tuple[Feature, ...]
+    built: Built
     auth: Auth  # photos and voice notes: SpeechKit's credentials
+    ground: Groundwork
+    idle: tuple[Callable[[], Awaitable[None]], ...] = ()
     http: httpx.AsyncClient | None = None  # the models' HTTP client when given (bot.testing)
-
-    def ground(self, settings: Settings, stack: AsyncExitStack,
-               front: FrontEnd | None = None) -> Groundwork:
-        """What a feature builds on, its resources closed with `stack`."""
-        return Groundwork(settings, self.db, self.client, self.chat_model, self.auth, stack,
-                          self.http, front or FrontEnd())
 
 
 @asynccontextmanager
@@ -63,25 +62,30 @@ async def core(
     settings: Settings,
     system_prompt: str,
     *,
-    kb_background: bool = False,
+    background: bool = False,
     app: AppParts | None = None,
     http: httpx.AsyncClient | None = None,
     front: FrontEnd | None = None,
     wrap_tools: Callable[[ToolSource], ToolSource] | None = None,
 ) -> AsyncIterator[Core]:
-    """Migrate the database (refusing a newer schema), then build the shared services;
-    `kb_background` syncs the knowledge base at start and every KB_SYNC_INTERVAL. `app`'s
+    """Migrate the database (refusing a newer schema), then build the shared services and the
+    features on them; `background`: what the features keep up to date (the knowledge base)
+    runs in the background, at start and periodically (`run`). `app`'s
     tools, context providers and hooks join every turn. `http`: the HTTP client every model
     client uses instead of its own (bot.testing answers Yandex's API in process); `front`:
     the Telegram front end's parts (None: the terminal chat, the reports); `wrap_tools`:
     each tool source replaced by what it returns (`fmbot eval`'s stubs)."""
     front = front or FrontEnd()
-    # A bad TOOLS_FILE stops here, before anything starts; the App's own tools join it.
-    before = before_start(settings, app, wrap_tools)
+    features = features_of(app)
+    built = Built()
+    # What is read before anything starts (a bad TOOLS_FILE stops here); the App's own tools
+    # join it.
+    preparing = Preparing(settings, built, app, wrap_tools)
+    for feature in features:
+        feature.prepare(preparing)
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
     async with AsyncExitStack() as stack:
-        await before.start(stack)
-        load_models()  # every feature's tables, erased with the rest on /forget
+        load_tables(features)  # every feature's tables, erased with the rest on /forget
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         watch_outages(db.sessionmaker, Outage(grace=settings.database_outage_grace))
@@ -92,8 +96,14 @@ async def core(
             settings, client, auth, stack, http, generation_limit=front.generation_limit
         )
         ground = Groundwork(settings, db, client, chat_model, auth, stack, http, front,
-                            kb_background)
-        features = await core_features(ground, before, app)
+                            background, app)
+        turn: list[TurnFeature] = []
+        idle: list[Callable[[], Awaitable[None]]] = []
+        for feature in features:
+            parts = await feature.build(ground, built)
+            if parts is not None:
+                turn += parts.turn
+                idle += parts.idle
         options = TurnOptions(
             default_model=settings.text_model,
             default_system_prompt=system_prompt,
@@ -107,9 +117,19 @@ async def core(
                                  else settings.knowledge.not_found_contact),
             track_delivery=front.track_delivery,
         )
+        image_cost = built.find(ImageCost)
         conversation = ConversationService(
             sessionmaker=db.sessionmaker, model=chat_model, options=options,
-            features=list(features.turn), pauses=features.tools,
-            image_tokens=features.image_tokens,
+            features=turn, pauses=built.find(Pauses),  # type: ignore[type-abstract]
+            image_tokens=image_cost.tokens if image_cost is not None else None,
         )
-        yield Core(db, client, chat_model, conversation, features, auth, http)
+        yield Core(db, client, chat_model, conversation, features, built, auth, ground,
+                   tuple(idle), http)
+
+
+def features_of(app: AppParts | None) -> tuple[Feature, ...]:
+    """The bot's features: its list (bot/features/installed.py), then those the App's
+    plugins ship."""
+    from bot.features.installed import FEATURES
+
+    return FEATURES + (tuple(app.features) if app is not None else ())

@@ -18,6 +18,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.features.api.clients import build_vision_model
 from bot.features.settings import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.auth import Auth
@@ -25,7 +26,6 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.images_api import model_name
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Role
 from bot.foundation_models.uris import Scheme, resolve_model_uri
-from bot.wiring.clients import build_vision_model
 
 log = logging.getLogger("bot.models")
 

@@ -9,6 +9,7 @@ three at once, not one per try.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -16,18 +17,19 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.config import ConfigError
 from bot.config.wire import check_wire
-from bot.features.settings import Settings, settings_checks
+from bot.features.installed import FEATURES
+from bot.features.settings import Settings
 
 # What each command needs (`check` validates as `run` does).
 _STEPS: dict[str, tuple[str, ...]] = {
-    "run": ("database", "telegram", "yandex", "yandex_key", "kb", "support", "replicas",
-            "metrics", "webhook", "prompt", "wire", "agent_tools"),
-    "chat": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
-    "record": ("database", "yandex", "yandex_key", "prompt", "wire", "agent_tools"),
+    "run": ("database", "telegram", "yandex", "yandex_key", "replicas", "metrics", "webhook",
+            "prompt", "wire"),
+    "chat": ("database", "yandex", "yandex_key", "prompt", "wire"),
+    "record": ("database", "yandex", "yandex_key", "prompt", "wire"),
     # The deployment's bot as `run` builds it, on a database and a Telegram of its own.
-    "eval": ("yandex", "yandex_key", "kb", "support", "prompt", "wire", "agent_tools"),
-    "report": ("database", "support", "replicas", "metrics"),
-    "kb": ("database", "yandex", "yandex_key", "kb_path", "kb"),
+    "eval": ("yandex", "yandex_key", "prompt", "wire"),
+    "report": ("database", "replicas", "metrics"),
+    "kb": ("database", "yandex", "yandex_key"),
     "migrate": ("database",),
     "insights": ("database",),
 }
@@ -45,13 +47,15 @@ def problems(settings: Settings, command: str) -> list[str]:
         "webhook": lambda: settings.telegram_mode == "webhook" and settings.webhook_host_port,
         "prompt": settings.resolved_system_prompt,
         "wire": lambda: check_wire(settings),
-        # The features' own (their sections' checks): bot/features/settings.py.
-        **settings_checks(settings),
     }
+    checks = [steps[name] for name in _STEPS.get(command, ())]
+    # Then the features' own checks of their sections, each before the commands it names.
+    checks += [partial(check.check, settings) for feature in FEATURES
+               for check in feature.settings_checks if command in check.commands]
     found: list[str] = []
-    for name in _STEPS.get(command, ()):
+    for check in checks:
         try:
-            steps[name]()
+            check()
         except ConfigError as exc:
             found += [line for line in str(exc).splitlines() if line not in found]
     return found

@@ -21,16 +21,19 @@ from bot.features.settings import Settings
 
 if TYPE_CHECKING:
     from aiogram import Bot
+    from aiogram.types import Update
 
     from bot.app.parts import AppParts
     from bot.extending.tools import ToolSource
+    from bot.telegram.answer_parts import FinalForm
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
+    from bot.telegram.featureparts import TelegramFeature
     from bot.telegram.outbox import Pacing
     from bot.wiring.core import Core
     from bot.wiring.operations import Operations, Shared
 
-from bot.features.build import lifecycle
+from bot.features.api.offers import Lifecycle
 from bot.wiring.core import FrontEnd, core
 from bot.wiring.models import watch_models
 from bot.wiring.parts import build_photos, telegram_files
@@ -52,17 +55,39 @@ class BuiltBot:
         (image jobs, the desk's relays, ...), again until a round makes no Bot API call
         (`calls_made`: how many it has made so far). The caller bounds the wait."""
         telegram = self.telegram
-        extras = self.core.features.extras
         while True:
             count = calls_made()
             await telegram.wait_idle()
             await telegram.answers.wait_idle()
             await telegram.outbox.drain()
-            if extras is not None:
-                await extras.wait_idle()
+            for idle in self.core.idle:
+                await idle()
             await asyncio.sleep(0)
             if calls_made() == count and not telegram.queues.waiting():
                 return
+
+    def forums(self) -> list[int]:
+        """The chats the features need as forum supergroups (the support desk's)."""
+        settings = self.core.ground.settings
+        return [chat for feature in self.core.features for chat in feature.forums(settings)]
+
+    async def ready(self) -> None:
+        """What the features keep up to date done once, before the first question (in
+        process, where nothing runs in the background: the knowledge base synced)."""
+        for feature in self.core.features:
+            await feature.ready(self.core.ground, self.core.built)
+
+    async def startup(self) -> None:
+        """The front's services started, as when the bot starts taking updates."""
+        await self.telegram.startup()
+
+    async def shutdown(self) -> None:
+        """The front's services stopped."""
+        await self.telegram.shutdown()
+
+    async def process(self, update: Update) -> None:
+        """One update handled, as if Telegram had sent it."""
+        await self.telegram.process(update)
 
 
 @asynccontextmanager
@@ -73,7 +98,7 @@ async def built_bot(
     app: AppParts | None = None,
     bot: Bot | None = None,
     http: httpx.AsyncClient | None = None,
-    kb_background: bool = True,
+    background: bool = True,
     pacing: Callable[[Pacing], Pacing] | None = None,
     guest_edit_interval: float = 1.0,
     wrap_tools: Callable[[ToolSource], ToolSource] | None = None,
@@ -83,8 +108,10 @@ async def built_bot(
     TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: changes the outbox's
     pacing, `guest_edit_interval` the guest answers' (all four: bot.testing); `wrap_tools`:
     each tool source replaced by what it returns (`fmbot eval` answers with stubs)."""
+    from dataclasses import replace
+
     from bot.conversation.listeners import Listeners
-    from bot.features.build import telegram_features
+    from bot.features.api.ground import TelegramGround
     from bot.telegram.access import Access
     from bot.telegram.app import make_bot
     from bot.telegram.deps import Cluster
@@ -118,20 +145,28 @@ async def built_bot(
             shared=shared is not None,
         )
         c = await stack.enter_async_context(core(
-            settings, system_prompt, kb_background=kb_background, app=extensions, http=http,
+            settings, system_prompt, background=background, app=extensions, http=http,
             front=front, wrap_tools=wrap_tools,
         ))
-        extras = c.features.extras
         commands = extensions.commands if extensions is not None else ()
         outbox = build_outbox(settings, bot, shared, pacing)
-        # Every feature's part on the front (the desk, voice, guest mode, /image, ...).
-        parts = telegram_features(
-            c.ground(settings, stack, front), c.features, outbox=outbox, shared=shared,
-            files=files, photos=photos, system_prompt=system_prompt, coordinator=coordinator,
-            menu=menu_of(commands),
-            on_handoff=extras.handed_over if extras is not None else None,
+        # Every feature's part on the front (the desk, voice, guest mode, /image, ...), in
+        # the order of the features' list; their resources closed with this stack.
+        ground = TelegramGround(
+            replace(c.ground, stack=stack), outbox, files, system_prompt,
+            replicas=shared.coordinator if shared is not None else None, photos=photos,
+            leases=coordinator, menu=menu_of(commands),
             guest_edit_interval=guest_edit_interval,
         )
+        final_forms: list[FinalForm] = []
+        parts: list[TelegramFeature] = []
+        for feature in c.features:
+            built = feature.on_telegram(ground, c.built)
+            if built is not None:
+                final_forms += built.final_forms
+                if built.part is not None:
+                    parts.append(built.part)
+        staff = [chat for feature in c.features for chat in feature.forums(settings)]
         telegram = build_telegram(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
@@ -141,7 +176,7 @@ async def built_bot(
                 users=settings.allowed_user_ids, chats=settings.allowed_chat_ids,
                 admins=settings.admin_user_ids, members_of=settings.allowed_chat_members_of,
                 members_ttl=settings.allowed_chat_members_ttl,
-                support_chat_id=parts.support_chat_id,
+                support_chat_id=staff[0] if staff else 0,
             ),
             outbox=outbox,
             # The developer's and plugins' routers and menu commands.
@@ -150,22 +185,18 @@ async def built_bot(
             # The census: the replicas take turns at sweeping for chats left undone.
             cluster=None if coordinator is None
             else Cluster(coordinator, settings.replica_id, census_of(shared)),
-            final_forms=parts.final_forms,
-            # Chat automation, guest mode, the desk (or 👍/👎 in KB_MODE=strict: README),
-            # voice, /image, the tool cards, /kb, documents sent in chat.
-            features=parts.parts,
+            final_forms=final_forms,
+            features=parts,
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(
             operations(settings, c.db, bot, telegram, models, shared)
         )
-        if extensions is not None:
-            running = RunContext(bot=bot, settings=settings)
-            await lifecycle(extensions, "on_startup", settings.extension_timeout, running)
-            stack.push_async_callback(
-                lifecycle, extensions, "on_shutdown", settings.extension_timeout, running
-            )
+        running = RunContext(bot=bot, settings=settings)
+        for hooks in c.built.all(Lifecycle):  # the App's on_startup and on_shutdown hooks
+            await hooks.run("on_startup", running)
+            stack.push_async_callback(hooks.run, "on_shutdown", running)
         yield BuiltBot(c, telegram, ops)
 
 

@@ -33,7 +33,7 @@ from bot.wiring.run import built_bot
 
 async def main():
     settings = Settings(_env_file=None)
-    async with built_bot(settings, "", kb_background=False):
+    async with built_bot(settings, "", background=False):
         pass
     print("imported:" + ",".join(sorted(m for m in {names!r} if m in sys.modules)))
 

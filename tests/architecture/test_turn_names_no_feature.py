@@ -63,9 +63,9 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert feature_branches(branchy) == ["line 1: parts.tools", "line 2: _parts.vision",
                                          "line 3: turn.tools"]
     importing = ast.parse(
-        "from bot.features.vision.feature import VisionFeature\nimport bot.features.tools")
+        "from bot.features.vision.turn import VisionFeature\nimport bot.features.tools")
     assert [m for m in imports_of(importing) if m.startswith(FEATURE_MODULES)] == [
-        "bot.features.vision.feature", "bot.features.tools"]
+        "bot.features.vision.turn", "bot.features.tools"]
 
 
 def test_the_turns_state_has_no_field_named_after_a_feature() -> None:

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions
-from bot.features import turn_features
 from bot.features.images.service import ImageService
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
@@ -18,6 +17,7 @@ from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import PollPolicy
 from bot.storage.database import Database
 from bot.testing.yandex.server import FakeFoundationModels
+from tests.turn_features import turn_features
 
 TURN_OPTIONS = frozenset(f.name for f in dataclasses.fields(TurnOptions))
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from bot.conversation import RELINQUISHED, ChatRef, ConversationService
 from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
-from bot.features.tools.feature import ToolsFeature
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.text import ANSWER_NOW, DATA_NOTE
+from bot.features.tools.turn import ToolsFeature
 from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient

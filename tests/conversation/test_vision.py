@@ -13,8 +13,8 @@ from PIL import Image
 
 from bot.conversation import ConversationService
 from bot.conversation.types import ImageInput
-from bot.features.vision.feature import VisionFeature
 from bot.features.vision.images import Vision
+from bot.features.vision.turn import VisionFeature
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import InvalidRequestError

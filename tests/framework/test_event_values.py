@@ -11,7 +11,7 @@ from bot import AnswerStatus, HandoffReason, ToolCallOutcome
 from bot.extending.events import answer_status, handoff_reason, tool_call_outcome
 from bot.extending.tools import ToolOutcome
 from bot.features.desk.storage.models import HandoffReason as StoredReason
-from bot.features.extensions.feature import FINAL_FOR_HOOKS
+from bot.features.extensions.turn import FINAL_FOR_HOOKS
 
 
 def test_every_final_status_a_hook_hears_is_an_answer_status() -> None:

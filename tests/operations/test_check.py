@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import redis
 
-from bot.cli.checks import Outcome, check_knowledge_base, redacted, run_checks
+from bot.cli.checks import Outcome, redacted, run_checks
+from bot.features.knowledge.checks import check_knowledge_base
 from bot.features.settings import Settings
 from bot.testing.telegram.server import TelegramServer
 from bot.testing.yandex.server import FakeFoundationModels
@@ -65,8 +66,9 @@ async def test_a_good_replica_setup_passes_every_check(
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "faq.md").write_text("# FAQ\n", encoding="utf-8")
-    settings = settings_for(tg, fm, postgres_url, redis_url=redis_url)
-    outcomes = await run_checks(settings, support_chat_id=SUPPORT_CHAT, kb_folders=[kb])
+    settings = settings_for(tg, fm, postgres_url, redis_url=redis_url,
+                            support_chat_id=SUPPORT_CHAT, kb_path=str(kb))
+    outcomes = await run_checks(settings)
     assert [o.name for o in outcomes] == [
         "configuration", "telegram", "guest mode", "chat automation", "support chat", "yandex",
         "speech recognition",
@@ -198,8 +200,8 @@ async def test_support_chat_rights(
     tg, fm = fakes
     tg.add_chat(SUPPORT_CHAT, "supergroup", title="Support")
     tg.set_member(SUPPORT_CHAT, 123456, status, **rights)
-    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
-                                     support_chat_id=SUPPORT_CHAT))
+    settings = settings_for(tg, fm, sqlite_url, support_chat_id=SUPPORT_CHAT)
+    names = by_name(await run_checks(settings))
     support = names["support chat"]
     assert not support.ok
     assert expected in support.detail
@@ -210,8 +212,8 @@ async def test_unknown_support_chat(
     fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str
 ) -> None:
     tg, fm = fakes
-    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
-                                     support_chat_id=SUPPORT_CHAT))
+    settings = settings_for(tg, fm, sqlite_url, support_chat_id=SUPPORT_CHAT)
+    names = by_name(await run_checks(settings))
     assert not names["support chat"].ok
     assert "chat not found" in names["support chat"].detail
     assert "SUPPORT_CHAT_ID" in names["support chat"].fix

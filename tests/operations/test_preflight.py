@@ -145,7 +145,8 @@ async def test_a_reply_check_cannot_read_fails_that_check_alone(
         return {"status": "administrator"}  # no user, no rights: aiogram cannot parse it
 
     tg.methods["getchatmember"] = unreadable
-    outcomes = await run_checks(settings_for(tg, fm, sqlite_url), support_chat_id=SUPPORT_CHAT)
+    outcomes = await run_checks(settings_for(tg, fm, sqlite_url,
+                                             support_chat_id=SUPPORT_CHAT))
     assert [o.name for o in outcomes] == [
         "configuration", "telegram", "guest mode", "chat automation", "support chat", "yandex",
         "speech recognition", "speech synthesis", "database", "models", "wire",
@@ -178,8 +179,8 @@ async def test_check_fails_a_support_chat_without_topics(
     tg, fm = fakes
     tg.add_chat(SUPPORT_CHAT, "supergroup", title="Support")
     tg.set_member(SUPPORT_CHAT, 123456, "administrator", can_manage_topics=True)
-    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
-                                     support_chat_id=SUPPORT_CHAT))
+    settings = settings_for(tg, fm, sqlite_url, support_chat_id=SUPPORT_CHAT)
+    names = by_name(await run_checks(settings))
     support = names["support chat"]
     assert not support.ok
     assert "has no Topics" in support.detail
@@ -187,6 +188,6 @@ async def test_check_fails_a_support_chat_without_topics(
     assert any(c.method == "getChat" for c in tg.calls)
 
     tg.add_forum(SUPPORT_CHAT)  # the admin turns Topics on
-    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url),
-                                     support_chat_id=SUPPORT_CHAT))
+    settings = settings_for(tg, fm, sqlite_url, support_chat_id=SUPPORT_CHAT)
+    names = by_name(await run_checks(settings))
     assert names["support chat"].ok, names["support chat"].line()

@@ -12,8 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from bot.features.installed import load_tables
 from bot.features.knowledge.models import UNMAPPED_SCHEMA_NAMES
-from bot.features.models import load_models
 from bot.storage.database import create_engine
 from bot.storage.migrations import (
     SchemaTooNewError,
@@ -75,7 +75,7 @@ def _diff(conn: Connection) -> list[Any]:
     context = MigrationContext.configure(
         conn, opts={"compare_type": True, "include_name": _mapped_name}
     )
-    load_models()  # the features' tables are in the schema too
+    load_tables()  # the features' tables are in the schema too
     return list(compare_metadata(context, Base.metadata))
 
 

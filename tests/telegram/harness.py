@@ -31,7 +31,6 @@ from aiogram.types import (
 from bot.conversation import ConversationService, TurnOptions
 from bot.conversation.listeners import Listeners
 from bot.coordination import Coordinator
-from bot.features import turn_features
 from bot.features.documents.telegram import documents_on_telegram
 from bot.features.extensions import ExtensionRunner
 from bot.features.images.delivery import ImageDelivery
@@ -51,6 +50,7 @@ from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
 from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
+from tests.turn_features import turn_features
 
 BOT_ID = 42
 BOT_USERNAME = "test_bot"

@@ -13,16 +13,13 @@ import asyncio
 import dataclasses
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from bot.cli.checks.models import check_models
-from bot.cli.checks.outcome import Outcome, failed, passed, skipped, unexpected
 from bot.cli.checks.services import (
     check_configuration,
     check_database,
-    check_knowledge_base,
     check_redis,
     check_telegram,
     check_yandex,
@@ -30,10 +27,11 @@ from bot.cli.checks.services import (
 )
 from bot.cli.checks.timing import LoopLag, import_what_checks_use, within
 from bot.cli.checks.wire import wire_outcomes
+from bot.features.api.outcome import Outcome, failed, passed, skipped, unexpected
 from bot.features.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.features.commands import FeatureCheck
+    from bot.features.api.feature import FeatureCheck
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +57,18 @@ async def _after_credentials(
 
 
 async def _timed_checks(
-    settings: Settings, token: str, outcomes: list[Outcome], support_chat_id: int,
+    settings: Settings, token: str, outcomes: list[Outcome],
     each_within: float, tools_environ: Mapping[str, str] | None, lag: LoopLag,
-) -> None:
+) -> list[FeatureCheck]:
     """The checks that wait for an answer, each within its time; their lines join
     `outcomes` in a fixed order."""
     jobs: list[Awaitable[list[Outcome]]] = []
-    from bot.features.commands import feature_checks, telegram_lines
+    from bot.features.installed import FEATURES
 
     if token:
-        lines = telegram_lines(settings, support_chat_id)
+        # The features' lines, read once getMe has accepted the token (guest mode, connected
+        # accounts, the support chat's rights).
+        lines = [line for feature in FEATURES for line in feature.telegram_checks(settings)]
         jobs.append(within("telegram", each_within,
                            check_telegram(token, settings.telegram_api_url, lines), lag))
     else:
@@ -77,13 +77,13 @@ async def _timed_checks(
     yandex = asyncio.ensure_future(
         within("yandex", each_within, _one(check_yandex(settings)), lag))
     jobs.append(yandex)
-    features = feature_checks(
-        settings, tools_environ if tools_environ is not None else dict(os.environ))
+    environ = tools_environ if tools_environ is not None else dict(os.environ)
+    features = [check for feature in FEATURES for check in feature.checks(settings, environ)]
     for check in features:  # what the settings ask for (web search), printed at once
         if check.settings_only:
             outcomes.extend(await _feature_check(check, each_within, lag)())
     for check in features:  # the features' own that call Yandex (the Vector Store, voice)
-        if check.credentials and not check.settings_only:
+        if check.credentials and not (check.settings_only or check.local):
             jobs.append(_after_credentials(yandex, check.name,
                                            _feature_check(check, each_within, lag)))
     jobs.append(within("database", each_within, _one(check_database(settings.database_url)),
@@ -92,19 +92,18 @@ async def _timed_checks(
         jobs.append(within("redis", each_within,
                            _one(check_redis(settings.redis_url, settings.replica_id)), lag))
     for check in features:  # the others (tools: TOOLS_FILE, its hosts and MCP servers)
-        if not check.credentials and not check.settings_only:
+        if not (check.credentials or check.settings_only or check.local):
             jobs.append(_feature_check(check, each_within, lag)())
     jobs.append(_after_credentials(yandex, "models", lambda: within(
         "models", each_within * 2, check_models(settings), lag)))
     for found in await asyncio.gather(*jobs):
         outcomes.extend(found)
+    return [check for check in features if check.local and not check.settings_only]
 
 
 async def run_checks(
     settings: Settings,
     *,
-    support_chat_id: int = 0,
-    kb_folders: Sequence[Path] = (),
     each_within: float = 20.0,
     tools_environ: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
@@ -116,14 +115,14 @@ async def run_checks(
     # Before any timer starts: each timer measures an answer, never this process's imports.
     import_what_checks_use(settings)
     async with LoopLag().watching() as lag:
-        await _timed_checks(settings, token, outcomes, support_chat_id, each_within,
-                            tools_environ, lag)
+        local = await _timed_checks(settings, token, outcomes, each_within, tools_environ,
+                                    lag)
     outcomes.extend(wire_outcomes(settings))
-    if kb_folders:
+    for check in local:  # the features' checks of this machine (KB_PATH's folders)
         try:
-            outcomes.append(check_knowledge_base(kb_folders))
+            outcomes.extend(await check.run())
         except Exception as exc:  # its own FAIL line
-            outcomes.append(unexpected("knowledge base", exc))
+            outcomes.append(unexpected(check.name, exc))
     from bot.cli.factory import secrets_of
     from bot.log import Scrubber
 
@@ -135,7 +134,6 @@ __all__ = [
     "Outcome",
     "check_configuration",
     "check_database",
-    "check_knowledge_base",
     "check_redis",
     "check_telegram",
     "check_yandex",

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-from bot.cli.checks.outcome import Outcome, failed, passed
+from bot.features.api.outcome import Outcome, failed, passed
 from bot.features.settings import Settings
 
 
 async def check_models(settings: Settings) -> list[Outcome]:
-    from bot.wiring.clients import build_auth_from, build_chat_model, build_client
+    from bot.features.api.clients import build_auth_from, build_chat_model, build_client
     from bot.wiring.model_catalog import advice, refusal, review_models, summary
 
     name = "models"

@@ -8,18 +8,17 @@ import logging
 import os
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from bot.cli.checks.outcome import Outcome, failed, passed, unexpected
 from bot.config import ConfigError
+from bot.features.api.outcome import Outcome, failed, passed, unexpected
 from bot.features.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.features.commands import TelegramLine
+    from bot.features.api.feature import TelegramLine
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +83,8 @@ async def check_telegram(
 
 async def check_yandex(settings: Settings) -> Outcome:
     """A tokenizer call: cheap, not billed, and it needs valid credentials and folder."""
+    from bot.features.api.clients import build_auth_from, build_client
     from bot.foundation_models import errors
-    from bot.wiring.clients import build_auth_from, build_client
 
     name = "yandex"
     try:
@@ -205,27 +204,6 @@ def redacted(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
-
-
-def check_knowledge_base(folders: Sequence[Path]) -> Outcome:
-    name = "knowledge base"
-    for folder in folders:
-        path = folder.expanduser()
-        if not path.is_dir():
-            return failed(name, f"KB_PATH: {folder} is not a folder",
-                          "point KB_PATH at existing folders (comma-separated)")
-        try:
-            if not os.access(path, os.R_OK | os.X_OK):
-                raise PermissionError(13, "permission denied")
-            files = sum(1 for item in path.rglob("*") if item.is_file())
-        except OSError as exc:
-            return failed(name, f"KB_PATH: cannot read {folder}: {exc.strerror}",
-                          f"let the bot's user read it (chmod -R a+rX {folder})")
-        if not files:
-            return failed(name, f"KB_PATH: {folder} holds no files",
-                          "put the documents to answer from there")
-    return passed(name, f"{len(folders)} folder(s) readable")
-
 
 
 # --- Photos and voice notes ---------------------------------------------------------

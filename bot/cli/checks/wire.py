@@ -3,8 +3,8 @@ built-in tools it offers and the reasoning mode, as `run` will use them."""
 
 from __future__ import annotations
 
-from bot.cli.checks.outcome import Outcome, failed, passed
 from bot.config.wire import check_wire, wire_lines
+from bot.features.api.outcome import Outcome, failed, passed
 from bot.features.settings import Settings
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli.checks.outcome import Outcome, passed
+from bot.features.api.outcome import Outcome, passed
 
 
 def business_connections(supported: bool, replies: str) -> Outcome:

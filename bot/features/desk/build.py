@@ -15,6 +15,8 @@ from bot.features.desk.domain import DeskService, HoursFormatError, SupportHours
 from bot.features.desk.settings import DeskArea
 
 if TYPE_CHECKING:
+    from bot.coordination import Coordinator
+    from bot.features.api.ground import Groundwork
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.faq import FaqDrafts
     from bot.features.desk.insights.gaps import GapAnalysis
@@ -26,8 +28,6 @@ if TYPE_CHECKING:
     from bot.storage.database import Database
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
     from bot.telegram.outbox import Outbox
-    from bot.wiring.groundwork import Groundwork
-    from bot.wiring.operations import Shared
 
 
 
@@ -66,7 +66,7 @@ def build_desk(
     service: DeskService | None,
     knowledge: KnowledgeBase | None,
     outbox: Outbox,
-    shared: Shared | None = None,
+    replicas: Coordinator | None = None,
     *,
     menu: dict[str, dict[str, str]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
@@ -74,7 +74,7 @@ def build_desk(
     kb_folder: Path | None = None,
 ) -> SupportDesk | None:
     """The support desk on its records `service` (None: no desk), sending through `outbox`
-    (with replicas, `shared` coordinates its jobs): it lists the App's `menu` commands to
+    (with replicas, `replicas` coordinates its jobs): it lists the App's `menu` commands to
     operators and tells `on_handoff` of each handoff. `feedback_buttons` (KB_MODE=strict):
     👍/👎 under every answer; `kb_folder`: where approved FAQ drafts are written (the first
     KB_PATH folder)."""
@@ -94,11 +94,10 @@ def build_desk(
         admins=tuple(settings.admin_user_ids),
     )
     classify = client.classify_few_shot if area.handoff_classifier else None
-    coordinator = shared.coordinator if shared is not None else None
     insights = build_insights(area, db, client, ground.chat_model, owner=settings.replica_id)
     desk = SupportDesk(
         service, outbox, options, model=ground.chat_model, classify=classify,
-        coordinator=coordinator, insights=insights,
+        coordinator=replicas, insights=insights,
         faq=build_faq(area, db, insights, knowledge, kb_folder),
         # numpy loads only with a knowledge base (DESIGN.md): without one, `insights gaps`.
         gaps=build_gaps(area, db, insights, knowledge.embedder, knowledge)

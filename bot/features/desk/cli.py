@@ -11,10 +11,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.factory import Command, Factory, Subcommands
 from bot.config import ConfigError
+from bot.features.api.commands import Command, CommandContext, Subcommands
 
 if TYPE_CHECKING:
+    from bot.features.knowledge.base import KnowledgeBase
     from bot.storage.database import Database
 
 
@@ -35,7 +36,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
     return [insights, faq, gaps, evaluate]
 
 
-async def run(factory: Factory, args: argparse.Namespace) -> int:
+async def run(factory: CommandContext, args: argparse.Namespace) -> int:
     settings = factory.settings
     if args.insights_command == "eval-faq":
         if not args.file.is_file():
@@ -59,7 +60,7 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
         raise ConfigError(f"insights: unknown verb {args.insights_command!r}")
 
 
-async def run_faq_eval(factory: Factory, path: Path) -> None:
+async def run_faq_eval(factory: CommandContext, path: Path) -> None:
     """`fmbot insights eval-faq FILE`: the drafts' precision and recall, and the threshold."""
     from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
     from bot.features.knowledge.build import build_embedder
@@ -79,7 +80,7 @@ async def run_faq_eval(factory: Factory, path: Path) -> None:
     print(format_eval(result, settings.kb_drafts_similarity))
 
 
-async def run_gaps(factory: Factory, *, days: int, csv_path: Path | None) -> None:
+async def run_gaps(factory: CommandContext, *, days: int, csv_path: Path | None) -> None:
     """`fmbot insights gaps`: the period's unanswered questions by topic."""
     from bot.features.desk.build import build_gaps
     from bot.features.desk.insights import InsightJobs
@@ -91,7 +92,7 @@ async def run_gaps(factory: Factory, *, days: int, csv_path: Path | None) -> Non
         jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
                            owner=settings.replica_id)
         try:
-            knowledge = c.features.knowledge
+            knowledge = c.built.find_loaded("bot.features.knowledge.base", _knowledge_base)
             embedder = (knowledge.embedder if knowledge
                         else build_embedder(settings.knowledge, c.client))
             gaps = await build_gaps(settings.desk, c.db, jobs, embedder, knowledge).run(days)
@@ -128,3 +129,9 @@ async def _faq(db: Database) -> int:
 
 
 command = Command("insights", add_parser, run)
+
+
+def _knowledge_base() -> type[KnowledgeBase]:
+    from bot.features.knowledge.base import KnowledgeBase
+
+    return KnowledgeBase

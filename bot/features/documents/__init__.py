@@ -1,2 +1,2 @@
 """Documents sent in chat: their passages kept per conversation (chat.py) and the best of
-them put in front of the model for each question (feature.py)."""
+them put in front of the model for each question (turn.py)."""

@@ -1,50 +1,44 @@
-"""Documents sent in chat in a turn: the passages that best match the question go into the
-prompt; a question they match is not searched in the knowledge base (`draft.covered`)."""
+"""Documents sent in chat as one `Feature`: their passages kept per conversation and the
+best of them put in front of the model (on the Telegram front only: the terminal takes no
+files)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from bot.features.api.feature import CoreParts, Feature, TelegramParts
+from bot.features.documents.settings import DocumentsSettings
 
-from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.features import TurnFeature
-from bot.conversation.turn import TurnState
-from bot.features.documents.chat import ChatDocuments
-
-# Of the prompt room, the share passages of documents sent in chat may take.
-DOCUMENTS_SHARE = 0.4
+if TYPE_CHECKING:
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork, TelegramGround
 
 
-class DocumentsContributor:
-    """The passages of the chat's documents that best match the question (new every turn,
-    so estimated)."""
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    if not ground.front.telegram:
+        return None
+    from bot.features.documents.chat import ChatDocuments
+    from bot.features.documents.turn import DocumentsFeature
 
-    name = "documents"
-    required = False
-
-    def __init__(self, documents: ChatDocuments) -> None:
-        self.documents = documents
-
-    async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
-        share = int(DOCUMENTS_SHARE * turn.room)
-        found = await self.documents.context_for(
-            turn.question.conversation_id, turn.question.text, share
-        )
-        if found is not None:
-            draft.add(self.name, found.text)
-            draft.covered = found.matched
+    documents = ChatDocuments(ground.db.sessionmaker)
+    built.add("documents", documents)
+    return CoreParts(turn=[DocumentsFeature(documents)])
 
 
-class DocumentsFeature(TurnFeature):
-    name = "documents"
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.documents.build import build_documents
+    from bot.features.documents.chat import ChatDocuments
+    from bot.features.documents.telegram import documents_on_telegram
 
-    def __init__(self, documents: ChatDocuments) -> None:
-        self.documents = documents
-        self._contributors = (DocumentsContributor(documents),)
+    support = build_documents(front.ground.settings.documents, front.files,
+                              front.ground.stack, built.find(ChatDocuments))
+    return TelegramParts(part=documents_on_telegram(support))
 
-    def contributors(self) -> Sequence[PromptContributor]:
-        return self._contributors
 
-    async def reset(self, session: AsyncSession, chat_id: int) -> None:
-        await self.documents.drop(chat_id, session)  # the documents sent in chat go with it
+FEATURE = Feature(
+    name="documents",
+    settings=DocumentsSettings,
+    texts=("bot.features.documents.support",),
+    build=_build,
+    on_telegram=_on_telegram,
+)

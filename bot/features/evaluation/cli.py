@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.factory import Command, Factory, Subcommands
 from bot.config import ConfigError
+from bot.features.api.commands import Command, CommandContext, Subcommands
 
 if TYPE_CHECKING:
     import httpx
@@ -46,7 +46,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
     return [evaluate]
 
 
-async def run(factory: Factory, args: argparse.Namespace) -> int:
+async def run(factory: CommandContext, args: argparse.Namespace) -> int:
     return await run_eval(factory, args)
 
 
@@ -64,7 +64,7 @@ def _checked(args: argparse.Namespace) -> None:
 
 
 async def run_eval(
-    factory: Factory,
+    factory: CommandContext,
     args: argparse.Namespace,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -73,6 +73,7 @@ async def run_eval(
     Yandex's over the network."""
     import httpx
 
+    from bot.features.api.clients import build_auth_from, build_client
     from bot.features.evaluation.cases import CaseFileError, read_cases
     from bot.features.evaluation.customer import Customer
     from bot.features.evaluation.evalbot import Meter, evaluated_bot
@@ -87,7 +88,6 @@ async def run_eval(
     )
     from bot.features.evaluation.runner import Runner
     from bot.features.evaluation.stubs import Stubs
-    from bot.wiring.clients import build_auth_from, build_client
 
     _checked(args)
     # The file and the baseline are refused before any model is called.

@@ -24,11 +24,11 @@ from bot.features.evaluation.runner import BotTurn
 if TYPE_CHECKING:
     from aiogram.types import Chat, User
 
-    from bot.cli.factory import Factory
+    from bot.features.api.commands import CommandContext
+    from bot.features.api.running import RunningBot
     from bot.features.evaluation.stubs import Stubs
     from bot.telegram.outbox import Pacing
     from bot.testing.telegram import FakeTelegram, Shown
-    from bot.wiring import BuiltBot
 
 # A reply may take a model's answer and a few tool rounds; past this the turn is reported.
 TURN_TIMEOUT = 300.0
@@ -48,7 +48,7 @@ def unpaced(pacing: Pacing) -> Pacing:
 class EvalBot:
     """`BotUnderTest`: one private chat per simulated customer."""
 
-    def __init__(self, built: BuiltBot, telegram: FakeTelegram) -> None:
+    def __init__(self, built: RunningBot, telegram: FakeTelegram) -> None:
         self.built = built
         self.telegram = telegram
         self._update = 0
@@ -64,7 +64,7 @@ class EvalBot:
                           date=dt.datetime.now(dt.UTC), chat=chat, from_user=user, text=text)
         update = Update(update_id=self._update, message=message)
         self.telegram.record(update)
-        await self.built.telegram.process(update)
+        await self.built.process(update)
         return await self._turn(user_id, first)
 
     async def presses(self, user_id: int, name: str, button: str) -> BotTurn:
@@ -85,7 +85,7 @@ class EvalBot:
                               chat_instance=str(user_id), data=data, message=message)
         update = Update(update_id=self._update, callback_query=query)
         self.telegram.record(update)
-        await self.built.telegram.process(update)
+        await self.built.process(update)
         return await self._turn(user_id, first)
 
     def _button(self, user_id: int, button: str) -> tuple[Shown, str] | None:
@@ -124,11 +124,12 @@ class EvalBot:
             await self.built.settle(lambda: len(self.telegram.sent))
 
     async def _handed_off(self, user_id: int) -> bool:
-        desk = self.built.core.features.desk
-        if desk is None:
+        from bot.features.api.offers import PersonState
+
+        person = self.built.core.built.find(PersonState)  # the desk, when there is one
+        if person is None:
             return False
-        case = await desk.cases.latest_case(user_id)
-        return case is not None and case.status.value in _HANDED_OFF
+        return await person.read(user_id) in _HANDED_OFF
 
 
 def _person(user_id: int, name: str) -> tuple[User, Chat]:
@@ -150,13 +151,11 @@ class Meter:
 
 @asynccontextmanager
 async def evaluated_bot(
-    factory: Factory, stubs: Stubs, meter: Meter, transport: httpx.AsyncBaseTransport | None
+    factory: CommandContext, stubs: Stubs, meter: Meter, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[EvalBot]:
     """The deployment's bot, running until the block ends."""
-    from bot.features.models import load_models
     from bot.storage.migrations import migrate
     from bot.testing.telegram import BOT_TOKEN, FakeTelegram
-    from bot.wiring import built_bot
 
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-eval-")))
@@ -165,23 +164,21 @@ async def evaluated_bot(
             "telegram_bot_token": SecretStr(BOT_TOKEN), "telegram_mode": "polling",
             "redis_url": "", "metrics_listen": "",
         })
-        load_models()
         await migrate(settings.database_url, extra=factory.migrations())
         inner = transport if transport is not None else httpx.AsyncHTTPTransport()
         http = httpx.AsyncClient(transport=_Metered(inner, meter),
                                  timeout=httpx.Timeout(settings.yandex_idle_timeout))
         stack.push_async_callback(http.aclose)
         telegram = FakeTelegram()
-        if settings.support_chat_id:  # a forum in production, as `fmbot check` proves
-            telegram.add_forum(settings.support_chat_id)
-        built = await stack.enter_async_context(built_bot(
-            settings, factory.system_prompt, app=factory.app, bot=telegram.make_bot(),
-            http=http, kb_background=False, pacing=unpaced, wrap_tools=stubs.wrap,
+        built = await stack.enter_async_context(factory.running(
+            settings=settings, bot=telegram.make_bot(), http=http, background=False,
+            pacing=unpaced, wrap_tools=stubs.wrap,
         ))
-        if built.core.features.knowledge is not None:
-            await built.core.features.knowledge.sync()
-        stack.push_async_callback(built.telegram.shutdown)
-        await built.telegram.startup()
+        for chat_id in built.forums():  # forums in production, as `fmbot check` proves
+            telegram.add_forum(chat_id)
+        await built.ready()
+        stack.push_async_callback(built.shutdown)
+        await built.startup()
         yield EvalBot(built, telegram)
 
 

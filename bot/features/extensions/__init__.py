@@ -1,6 +1,6 @@
 """What a developer's `App` or a plugin adds to a turn: context providers and hooks, run so
 that one that raises or hangs never breaks the turn (runner.py), and the events hooks get
-(events.py), and their part in a turn (feature.py). The runner knows nothing of Telegram, the
+(events.py), and their part in a turn (turn.py). The runner knows nothing of Telegram, the
 database or the configuration."""
 
 from __future__ import annotations

@@ -1,142 +1,45 @@
-"""The App's context providers and `on_answer` hooks in a turn (the public extension API as
-a `TurnFeature`).
-
-Context providers' text goes into the turn's system prompt; the stored answer is told to the
-`on_answer` hooks as an `AnswerEvent`.
-
-The providers' text goes after the chat's system prompt, within a share of the prompt room
-(`CONTEXT_SHARE`), counted with the same estimate the knowledge base's sources use; a fragment
-that does not fit is left out and logged, the next ones may still fit. The stored answer
-records which providers contributed (`messages.context_providers`).
-"""
+"""What a developer's App and its plugins add, as one `Feature`: their context providers and
+turn hooks in every turn, `on_handoff` told of each handoff, their lifecycle hooks run when
+the whole bot is built and when it stops."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from bot.features.api.feature import CoreParts, Feature
 
-from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.features import TurnFeature, Verdict
-from bot.conversation.turn import TurnState
-from bot.conversation.types import TurnResult, language_code
-from bot.extending.events import answer_status, tool_call_outcome
-from bot.features.asker import Asker
-from bot.features.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
-from bot.prompting import estimate_tokens
-from bot.storage.models import MessageStatus, ToolCall
-from bot.storage.repositories import ToolCallRepository, record_context
-
-logger = logging.getLogger(__name__)
-
-# Of the prompt room, the share context providers may take (history gets the rest).
-CONTEXT_SHARE = 0.25
+if TYPE_CHECKING:
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork
 
 
-@dataclass(slots=True)
-class Told:
-    """What the App's extensions took part in: the providers whose text went into the prompt
-    (stored with the answer), the answer's tool calls (for the hooks' event)."""
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    app = ground.app
+    if app is None:
+        return None
+    from bot.extending.events import RunContext
+    from bot.features.api.asker import Asker
+    from bot.features.api.offers import HandoffListener, Lifecycle, PersonState
+    from bot.features.extensions.build import build_runner, lifecycle
 
-    context_providers: tuple[str, ...] = ()
-    calls: list[ToolCall] = field(default_factory=list)
+    settings = ground.settings
+    limit = settings.extension_timeout
 
+    async def run(kind: str, context: RunContext) -> None:
+        await lifecycle(app, kind, limit, context)
 
-class AppContext:
-    """The App's context providers as a prompt contributor: their text after the chat's
-    system prompt, what fits in `CONTEXT_SHARE` of the room (counted, not estimated later)."""
+    built.add("extensions", Lifecycle(run))
+    extras = build_runner(app, limit)
+    if extras is None:
+        return None
+    ground.stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
+    built.add("extensions", HandoffListener(extras.handed_over))
+    from bot.features.extensions.turn import ExtensionsFeature
 
-    name = "context"
-    required = False  # the runner already leaves a failing provider out
-
-    def __init__(self, extras: ExtensionRunner, asker: Asker) -> None:
-        self.extras = extras
-        self.asker = asker
-
-    async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
-        ctx = await self.asker.context(turn, f"turn-{turn.answer_id}")
-        fragments = await self.extras.context(ctx)
-        budget = int(CONTEXT_SHARE * turn.room)
-        kept: list[str] = []
-        names: list[str] = []
-        used = 0
-        for fragment in fragments:
-            tokens = estimate_tokens(fragment.text) + 1  # the blank line between fragments
-            if used + tokens > budget:
-                logger.warning(
-                    "context from %s left out of the prompt: %d tokens, %d of %d left",
-                    fragment.provider,
-                    tokens,
-                    budget - used,
-                    budget,
-                )
-                continue
-            used += tokens
-            kept.append(fragment.text)
-            names.append(fragment.provider)
-        draft.add(self.name, "\n\n".join(kept), used)
-        turn.part(Told).context_providers = tuple(names)
+    person = built.find(PersonState)
+    asker = Asker(frozenset(settings.admin_user_ids), person.read if person else None)
+    return CoreParts(turn=[ExtensionsFeature(extras, tool_calls=True, asker=asker)],
+                     idle=[extras.wait_idle])
 
 
-# A turn waiting for a press on a tool's card is not answered yet: its hooks run when it is.
-FINAL_FOR_HOOKS = frozenset(set(MessageStatus) - {MessageStatus.WAITING, MessageStatus.STREAMING})
-
-
-def answer_event(
-    turn: TurnState, result: TurnResult, calls: Sequence[ToolCall] = ()
-) -> AnswerEvent:
-    return AnswerEvent(
-        chat_id=turn.chat.chat_id,
-        user_id=turn.speaker.user_id,
-        language=language_code(turn.speaker.language),
-        question=turn.question.text,
-        answer=result.text,
-        status=answer_status(result.status.value),
-        message_id=result.message_id,
-        sources=tuple(
-            SourceInfo(title=s.title, path=s.path, url=s.url, cited=s.cited)
-            for s in result.sources
-        ),
-        context_providers=turn.part(Told).context_providers,
-        tool_calls=tuple(
-            ToolCallInfo(
-                name=call.name,
-                arguments=dict(call.arguments),
-                outcome=tool_call_outcome(call.outcome),
-                result=call.result or "",
-            )
-            for call in sorted(calls, key=lambda c: (c.round, c.position))
-        ),
-    )
-
-
-class ExtensionsFeature(TurnFeature):
-    """The App's context providers (a prompt contributor) and its `on_answer` hooks (told
-    each final answer, in tasks of their own). `tool_calls`: the answer may have tool calls,
-    read for the event when a hook listens; `asker`: who asks, as the providers see it."""
-
-    name = "extensions"
-
-    def __init__(
-        self, extras: ExtensionRunner, *, tool_calls: bool = False, asker: Asker | None = None
-    ) -> None:
-        self.extras = extras
-        self._tool_calls = tool_calls
-        providers = (AppContext(extras, asker or Asker()),) if extras.providers else ()
-        self._contributors = providers
-
-    def contributors(self) -> Sequence[PromptContributor]:
-        return self._contributors
-
-    async def record(self, session: AsyncSession, turn: TurnState, verdict: Verdict) -> None:
-        told = turn.part(Told)
-        if told.context_providers:
-            await record_context(session, turn.answer_id, told.context_providers)
-        if self._tool_calls and self.extras.on_answer and verdict.status in FINAL_FOR_HOOKS:
-            told.calls = await ToolCallRepository(session).for_answer(turn.answer_id)
-
-    def finished(self, turn: TurnState, result: TurnResult) -> None:
-        if self.extras.on_answer and result.status in FINAL_FOR_HOOKS:
-            self.extras.answered(answer_event(turn, result, turn.part(Told).calls))
+FEATURE = Feature(name="extensions", build=_build)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bot.features.api.ground import Groundwork
     from bot.features.guest.answering import GuestAnswers
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-    from bot.wiring.groundwork import Groundwork
 
 
 def build_guest(ground: Groundwork, system_prompt: str) -> GuestAnswers | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli.checks.outcome import Outcome, passed
+from bot.features.api.outcome import Outcome, passed
 
 
 def guest_queries(supported: bool, on: bool) -> Outcome:

@@ -1,5 +1,5 @@
 """The knowledge base: documents -> passages -> embeddings; lexical and vector search, fused;
-evaluation (the base itself knows nothing of Telegram); its part in a turn (feature.py), /kb
+evaluation (the base itself knows nothing of Telegram); its part in a turn (turn.py), /kb
 (telegram.py) and `fmbot kb` (cli.py, cli_store.py, progress.py).
 
 This module names only the light value types: the parts that need numpy (base, embedder,

@@ -1,12 +1,15 @@
-"""`bot check` for a knowledge base kept in a Yandex Vector Store (KB_BACKEND=yandex): the
-store is reachable with the deployment's credentials, a missing role or store named."""
+"""`bot check` for the knowledge base: KB_PATH's folders readable, and one kept in a Yandex
+Vector Store (KB_BACKEND=yandex) reachable with the deployment's credentials, a missing role
+or store named."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.checks.outcome import Outcome, failed, passed
+from bot.features.api.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
     from bot.foundation_models.vector_stores import VectorStoreClient
@@ -51,3 +54,24 @@ async def check_vector_store(store_id: str, *, folder_id: str, responses_url: st
     finally:
         await stores.aclose()
     return passed(NAME, detail)
+
+
+def check_knowledge_base(folders: Sequence[Path]) -> Outcome:
+    """KB_PATH's folders exist, can be read, and hold files."""
+    name = "knowledge base"
+    for folder in folders:
+        path = folder.expanduser()
+        if not path.is_dir():
+            return failed(name, f"KB_PATH: {folder} is not a folder",
+                          "point KB_PATH at existing folders (comma-separated)")
+        try:
+            if not os.access(path, os.R_OK | os.X_OK):
+                raise PermissionError(13, "permission denied")
+            files = sum(1 for item in path.rglob("*") if item.is_file())
+        except OSError as exc:
+            return failed(name, f"KB_PATH: cannot read {folder}: {exc.strerror}",
+                          f"let the bot's user read it (chmod -R a+rX {folder})")
+        if not files:
+            return failed(name, f"KB_PATH: {folder} holds no files",
+                          "put the documents to answer from there")
+    return passed(name, f"{len(folders)} folder(s) readable")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.factory import Command, Factory, Subcommands
+from bot.features.api.commands import Command, CommandContext, Subcommands
 from bot.features.knowledge.progress import ProgressBar, summary
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
     return [kb, sync, search, evaluate]
 
 
-async def run(factory: Factory, args: argparse.Namespace) -> int:
+async def run(factory: CommandContext, args: argparse.Namespace) -> int:
     from bot.features.knowledge.build import build_knowledge
 
     settings = factory.settings

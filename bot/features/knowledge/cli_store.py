@@ -6,7 +6,7 @@ import argparse
 import sys
 from contextlib import AsyncExitStack
 
-from bot.cli.factory import Factory
+from bot.features.api.commands import CommandContext
 from bot.features.knowledge.progress import ProgressBar, summary
 from bot.features.knowledge.store_sync import StoreSyncReport
 from bot.foundation_models.errors import FoundationModelsError, NotFoundError
@@ -21,9 +21,9 @@ def store_lines(report: StoreSyncReport) -> list[str]:
     return [f"vector store: {report.store_id}"]
 
 
-async def run_store(factory: Factory, args: argparse.Namespace) -> int:
+async def run_store(factory: CommandContext, args: argparse.Namespace) -> int:
+    from bot.features.api.clients import build_auth_from, build_store_client
     from bot.features.knowledge.build import build_store_sync
-    from bot.wiring.clients import build_auth_from, build_store_client
 
     settings = factory.settings
     async with AsyncExitStack() as stack:

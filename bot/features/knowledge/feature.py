@@ -1,108 +1,136 @@
-"""The knowledge base in a turn: search it for the question and ground the prompt on what is
-found (strict mode with nothing relevant answers "not found" without a model call); once the
-answer is stored, record which sources it cited and whether they covered it."""
+"""The knowledge base as one `Feature`: loaded (and in `run`, synced in the background, the
+Vector Store too with KB_BACKEND=yandex) on the core, searched in every turn, /kb on
+Telegram, `fmbot kb`, the Vector Store's check, its settings' checks and its tables."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from bot.config.parsing import _raise_all
+from bot.features.api.feature import (
+    TURN_COMMANDS,
+    CoreParts,
+    Feature,
+    FeatureCheck,
+    SettingsCheck,
+    TelegramParts,
+)
+from bot.features.knowledge.settings import KnowledgeSettings
 
-from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.features import TurnFeature, Verdict
-from bot.conversation.turn import TurnState, previous_questions
-from bot.conversation.types import TurnResult
-from bot.features.knowledge.base import KnowledgeBase
-from bot.features.knowledge.repository import KnowledgeRepository
-from bot.features.knowledge.types import Retrieval
-from bot.foundation_models.errors import FoundationModelsError
-from bot.grounding.prompt import grounded_prompt, hiding_citations
-from bot.metrics import registry as metrics
-
-logger = logging.getLogger(__name__)
-
-# Of the prompt room, the share the knowledge base's sources may take (history gets the rest).
-SOURCES_SHARE = 0.5
-
-
-@dataclass(slots=True)
-class Searched:
-    """The turn's search, for the answer's record."""
-
-    retrieval: Retrieval | None = None
+if TYPE_CHECKING:
+    from bot.features.api.commands import Command, CommandContext
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork, TelegramGround
+    from bot.features.api.outcome import Outcome
+    from bot.features.knowledge.base import KnowledgeBase
+    from bot.features.settings import Settings
 
 
-class KnowledgeContributor:
-    """Search the knowledge base for the question; ground the prompt on what is found.
-
-    Strict mode with nothing relevant: the turn abstains (no model call). A failed search
-    (the embedding call) fails the turn in strict mode and is skipped in assist mode. A
-    question the chat's own documents answer (`draft.covered`) is not searched."""
-
-    name = "knowledge"
-
-    def __init__(self, knowledge: KnowledgeBase) -> None:
-        self.knowledge = knowledge
-
-    @property
-    def required(self) -> bool:
-        return self.knowledge.strict
-
-    async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
-        if draft.covered:
-            return
-        knowledge = self.knowledge
-        previous = previous_questions(turn.window, turn.question_id)
-        try:
-            retrieval = await knowledge.for_question(turn.question.text, previous[-1:])
-        except FoundationModelsError:
-            if knowledge.strict:
-                raise
-            logger.warning("knowledge base search failed; answering without it", exc_info=True)
-            return
-        turn.part(Searched).retrieval = retrieval
-        if not retrieval.covered:
-            if knowledge.strict:  # finishing shows "not found" in the user's language
-                turn.grounded.abstain()
-                draft.answer = ""
-            return
-        # Only passages that are relevant themselves: a weak one dilutes the sources.
-        hits = [hit for hit in retrieval.hits if hit.score >= knowledge.retriever.min_score]
-        draft.withdraw("documents")  # only the start of a chat's document: sources win
-        share = int(SOURCES_SHARE * turn.room)
-        grounding = grounded_prompt(draft.system_prompt(turn.system_prompt), hits, share)
-        turn.grounded.ground(grounding)
-        draft.add(self.name, grounding.section)  # new every turn: estimated
-        draft.frame_filters.append(hiding_citations)
+def _store_on(settings: Settings) -> bool:
+    """The knowledge base is kept by Yandex (KB_BACKEND=yandex, the knowledge base on)."""
+    kb = settings.knowledge
+    return kb.on and kb.backend == "yandex"
 
 
-class KnowledgeFeature(TurnFeature):
-    name = "knowledge"
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.knowledge.build import start_knowledge, start_store_sync
 
-    def __init__(self, knowledge: KnowledgeBase) -> None:
-        self.knowledge = knowledge
-        self._contributors = (KnowledgeContributor(knowledge),)
+    settings = ground.settings
+    kb = settings.knowledge
+    knowledge = await start_knowledge(kb, ground.db, ground.client, ground.stack,
+                                      background=ground.background)
+    # The Vector Store (file search on the Responses wire) is synced as the local index is.
+    if ground.background and _store_on(settings) and settings.text_api == "responses":
+        from bot.features.api.clients import build_store_client
 
-    def contributors(self) -> Sequence[PromptContributor]:
-        return self._contributors
+        store = build_store_client(settings, ground.auth)
+        await start_store_sync(kb, ground.db, store, ground.stack)
+    if knowledge is None:
+        return None
+    # Imported only when on: it brings numpy.
+    from bot.features.knowledge.turn import KnowledgeFeature
 
-    async def record(self, session: AsyncSession, turn: TurnState, verdict: Verdict) -> None:
-        retrieval = turn.part(Searched).retrieval
-        if retrieval is None:
-            return
-        await KnowledgeRepository(session).save_answer(
-            turn.answer_id,
-            covered=_covered(turn, verdict),
-            sources=[source.as_record() for source in verdict.sources],
-            query=retrieval.query,
-        )
-
-    def finished(self, turn: TurnState, result: TurnResult) -> None:
-        if turn.part(Searched).retrieval is not None:
-            metrics.kb_answer(covered=not result.not_found and turn.grounded.grounding is not None)
+    built.add("knowledge", knowledge)
+    return CoreParts(turn=[KnowledgeFeature(knowledge)])
 
 
-def _covered(turn: TurnState, verdict: Verdict) -> bool:
-    return not verdict.not_found and turn.grounded.grounding is not None
+async def _ready(ground: Groundwork, built: Built) -> None:
+    """In process: the base synced before the first question, not beside it; the Vector
+    Store once, as `run` does at start."""
+    knowledge = built.find_loaded("bot.features.knowledge.base", _knowledge_base)
+    if knowledge is not None:
+        await knowledge.sync()
+    settings = ground.settings
+    if not _store_on(settings):
+        return
+    from bot.features.api.clients import build_store_client
+    from bot.features.knowledge.build import build_store_sync
+
+    client = build_store_client(settings, ground.auth, ground.http)
+    ground.stack.push_async_callback(client.aclose)
+    await build_store_sync(settings.knowledge, ground.db, client).sync()
+
+
+def _knowledge_base() -> type[KnowledgeBase]:
+    from bot.features.knowledge.base import KnowledgeBase
+
+    return KnowledgeBase
+
+
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.knowledge.telegram import knowledge_on_telegram
+
+    knowledge = built.find_loaded("bot.features.knowledge.base", _knowledge_base)
+    return TelegramParts(part=knowledge_on_telegram(knowledge))
+
+
+def _commands() -> list[Command[CommandContext]]:
+    from bot.features.knowledge.cli import command
+
+    return [command]
+
+
+def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
+    checks = []
+    folders = list(settings.knowledge.paths)
+    if folders:
+        async def readable() -> list[Outcome]:
+            from bot.features.knowledge.checks import check_knowledge_base
+
+            return [check_knowledge_base(folders)]
+
+        checks.append(FeatureCheck("knowledge base", readable, credentials=False, local=True))
+    if settings.knowledge.backend != "yandex":
+        return checks
+
+    async def vector_store() -> list[Outcome]:
+        from bot.features.api.clients import build_auth_from, build_store_client
+        from bot.features.knowledge.checks import check_vector_store
+
+        return [await check_vector_store(
+            settings.knowledge.store_id, folder_id=settings.yandex_folder_id,
+            responses_url=settings.responses_url,
+            client=lambda: build_store_client(settings, build_auth_from(settings)))]
+
+    return [FeatureCheck("vector store", vector_store), *checks]
+
+
+FEATURE = Feature(
+    name="knowledge",
+    settings=KnowledgeSettings,
+    tables=("bot.features.knowledge.models",),
+    settings_checks=(
+        # `kb` commands need KB_PATH, whatever KB_MODE says.
+        SettingsCheck(frozenset({"kb"}), lambda settings: settings.check_kb_path()),
+        SettingsCheck(frozenset({"run", "eval", "kb"}), lambda settings: settings.check_kb()),
+        # KB_BACKEND=yandex is a tool of the Responses API.
+        SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
+            settings.kb_backend_problems(settings.text_api))),
+    ),
+    commands=_commands,
+    checks=_checks,
+    build=_build,
+    ready=_ready,
+    on_telegram=_on_telegram,
+)

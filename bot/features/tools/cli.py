@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from bot.cli.factory import Command, Factory, Subcommands
+from bot.features.api.commands import Command, CommandContext, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -21,7 +21,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
     return [tools, pin]
 
 
-async def run(factory: Factory, args: argparse.Namespace) -> int:
+async def run(factory: CommandContext, args: argparse.Namespace) -> int:
     from bot.features.tools import ToolsFileError, load_toolbox
     from bot.features.tools.mcpservers import McpServerSource, reason_of
     from bot.features.tools.pinning import LOCK_NAME, PinnedTools, clean_text

@@ -1,45 +1,108 @@
-"""The tool loop in a turn: opening carries on the calls a press released and reads the
-window's tool exchanges; a turn whose model takes tools is streamed through the loop."""
+"""Tools as one `Feature`: the toolbox read before anything starts (TOOLS_FILE and the App's
+`@app.tool` functions: a bad file stops the start there), the tool loop in every turn, its
+cards and presses on Telegram, `fmbot tools`, the file's check, its part of `fmbot report`
+and the secrets the file reads, which the logs never show."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from bot.features.api.feature import CoreParts, Feature, FeatureCheck, TelegramParts
+from bot.features.tools.settings import ToolsSettings
 
-from bot.conversation.features import Opening, TurnFeature
-from bot.conversation.turn import TurnState
-from bot.features.tools.loop import ToolLoop
-from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Snapshot
-from bot.storage.models import MessageRole
+if TYPE_CHECKING:
+    from bot.features.api.commands import Command, CommandContext, ReportPart
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork, Preparing, TelegramGround
+    from bot.features.api.outcome import Outcome
+    from bot.features.settings import Settings
 
 
-class ToolsFeature(TurnFeature):
-    name = "tools"
+def _prepare(preparing: Preparing) -> None:
+    from bot.features.tools.build import build_toolbox
+    from bot.features.tools.toolbox import Toolbox
 
-    def __init__(self, loop: ToolLoop) -> None:
-        self.loop = loop
+    app = preparing.app
+    toolbox = build_toolbox(preparing.settings.tools, app.tool_sources if app else ())
+    wrap = preparing.wrap_tools
+    if wrap is not None:
+        toolbox = Toolbox([wrap(source) for source in toolbox.sources],
+                          observer=toolbox.observer)
+    preparing.built.add("tools", toolbox)
 
-    async def opened(self, opening: Opening) -> None:
-        loop = self.loop
-        if opening.carried:
-            await loop.attach(opening.session, opening.carried, opening.answer_id)
-        if loop.offers(opening.model):
-            answers = [e.id for e in opening.window if e.role is MessageRole.ASSISTANT]
-            opening.exchanges = await loop.exchanges(
-                opening.session, answers, user_id=opening.speaker.user_id
-            )
 
-    def stream(
-        self,
-        turn: TurnState,
-        messages: list[ChatMessage],
-        options: CompletionOptions,
-        client: ChatModel | None,
-    ) -> AsyncGenerator[Snapshot, None] | None:
-        if not self.loop.offers(turn.model):
-            return None
-        return self.loop.stream(turn, messages, options, client=client)
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.api.offers import PersonState
+    from bot.features.tools.build import build_tool_loop, start_toolbox_of
+    from bot.features.tools.toolbox import Toolbox
+    from bot.features.tools.turn import ToolsFeature
 
-    async def reset(self, session: AsyncSession, chat_id: int) -> None:
-        await self.loop.supersede(session, chat_id, None)  # nothing left to press
+    toolbox = built.need(Toolbox, by="tools")
+    ground.stack.push_async_callback(toolbox.close)
+    await start_toolbox_of(toolbox)  # the MCP servers connected
+    settings = ground.settings
+    person = built.find(PersonState)
+    # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every turn as
+    # before. Tools see the state of the user's conversation with a person.
+    tools = build_tool_loop(
+        settings.tools, ground.db, ground.chat_model, toolbox,
+        admins=frozenset(settings.admin_user_ids), daily_tokens=settings.daily_token_limit,
+        desk_state=person.read if person is not None else None,
+        on_superseded=ground.front.superseded,
+    )
+    built.add("tools", tools)
+    return CoreParts(turn=[ToolsFeature(tools)])
+
+
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.tools.loop import ToolLoop
+    from bot.features.tools.telegram import tools_on_telegram
+
+    return TelegramParts(part=tools_on_telegram(built.find(ToolLoop),
+                                                front.ground.front.superseded))
+
+
+def _commands() -> list[Command[CommandContext]]:
+    from bot.features.tools.cli import command
+
+    return [command]
+
+
+def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
+    path = settings.tools.file
+    if path is None:
+        return []
+
+    async def tools() -> list[Outcome]:
+        from bot.features.tools.checks import check_tools
+
+        return await check_tools(path, environ=environ)
+
+    return [FeatureCheck("tools", tools, credentials=False)]
+
+
+def _report(settings: Settings) -> list[ReportPart]:
+    from bot.features.tools.report import tools_report
+
+    return [tools_report()]
+
+
+def _secrets(settings: Settings) -> list[str]:
+    from bot.features.tools.secrets import file_secrets
+
+    return file_secrets(settings.tools.file)
+
+
+FEATURE = Feature(
+    name="tools",
+    settings=ToolsSettings,
+    texts=("bot.features.tools.cards", "bot.features.tools.toolcalls"),
+    commands=_commands,
+    checks=_checks,
+    report=_report,
+    secrets=_secrets,
+    prepare=_prepare,
+    build=_build,
+    on_telegram=_on_telegram,
+)

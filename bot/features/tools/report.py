@@ -7,13 +7,13 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.factory import ReportSection
+from bot.features.api.commands import ReportSection
 from bot.features.tools.audit import stats_table, tools_csv_path, write_stats_csv
 from bot.storage.models import utcnow
 from bot.storage.repositories.toolcalls import ToolCallRepository
 
 if TYPE_CHECKING:
-    from bot.cli.factory import ReportPart
+    from bot.features.api.commands import ReportPart
     from bot.storage.database import Database
 
 

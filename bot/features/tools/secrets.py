@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
 REDACTED = "[redacted]"
@@ -55,4 +56,45 @@ def url_secrets(url: str | None) -> list[str]:
     found = [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
     if parts.password:
         found.append(parts.password)
+    return found
+
+
+# Header values that say how, not who: scrubbing "application/json" from every log line
+# would hide what the log is for, and none of them authenticates anyone.
+_PLAIN_HEADERS = frozenset({"accept", "accept-language", "content-type", "user-agent"})
+
+
+def file_secrets(path: Path | None) -> list[str]:
+    """The secret values the tools file at `path` makes the bot read, which the logs must
+    never show: the `${VAR}` it uses (API tokens, MCP keys) and what it writes literally where
+    a secret goes (header values, a URL's query values and password, an MCP server's `env`).
+    Short ones (a language, a number) would blank out ordinary words, so only 8 characters
+    and more."""
+    if path is None:
+        return []
+    from bot.features.api.ground import tool_environment
+    from bot.features.tools.toolsfile import referenced_variables
+
+    environ = tool_environment()
+    values = [environ.get(name, "") for name in referenced_variables(path)]
+    values += _written_secrets(path, environ)
+    return list(dict.fromkeys(value for value in values if len(value) >= 8))
+
+
+def _written_secrets(path: Path, environ: Mapping[str, str]) -> list[str]:
+    """The file's values where a secret goes, as the tools will send them (`${VAR}`
+    expanded); none when the file does not read (the start refuses it anyway)."""
+    from bot.features.tools.toolsfile import ToolsFileError, read_tools_file
+
+    try:
+        parsed = read_tools_file(path, environ)
+    except ToolsFileError:
+        return []
+    found: list[str] = []
+    for headers, url in [*((a.headers, a.url) for a in parsed.http),
+                         *((s.headers, s.url) for s in parsed.mcp.values())]:
+        secret_headers = {k: v for k, v in headers.items() if k.lower() not in _PLAIN_HEADERS}
+        found += header_secrets(secret_headers) + url_secrets(url)
+    for server in parsed.mcp.values():
+        found += server.env.values()
     return found

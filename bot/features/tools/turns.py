@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.turn import Question
 from bot.conversation.types import WaitingCall
-from bot.features.asker import Asker
+from bot.features.api.asker import Asker
 from bot.features.tools import Toolbox
 from bot.storage.models import Message, ToolCallState
 from bot.storage.models import ToolCall as StoredCall

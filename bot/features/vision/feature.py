@@ -1,62 +1,40 @@
-"""Images in a turn: opening reads which images the turn shows (its own, and those of the
-latest questions, shown again) and names the others in the history; a turn that shows any
-is answered by the vision model, with the images on the question's message."""
+"""Photos as one `Feature`: the vision model sees a question's images (VISION_MODEL), what
+an image costs in the context is offered to the conversation, photos and albums are taken on
+Telegram."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.features import Opening, TurnFeature
-from bot.conversation.turn import TurnState
-from bot.features.vision.images import SeenImages, TurnImages, Vision, fetch_all, name_images
-from bot.foundation_models.types import ChatModel
+from bot.features.api.feature import CoreParts, Feature, TelegramParts
+from bot.features.vision.settings import VisionSettings
 
-
-class ImagesContributor:
-    """The turn's images on the question's message: earlier ones fetched again (those that
-    cannot be are named, not sent), then its own."""
-
-    name = "images"
-    required = False
-
-    def __init__(self, vision: Vision) -> None:
-        self.vision = vision
-
-    async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
-        images = turn.parts.get(TurnImages)
-        if not isinstance(images, TurnImages) or not images.uses_vision:
-            return
-        draft.images_again = tuple(await fetch_all(self.vision, images.resend or []))
-        draft.images_new = images.new
-        draft.attach_images = True
+if TYPE_CHECKING:
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork, TelegramGround
 
 
-class VisionFeature(TurnFeature):
-    name = "vision"
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.api.offers import ImageCost
+    from bot.features.vision.build import build_vision
 
-    def __init__(self, vision: Vision) -> None:
-        self.vision = vision
-        self.seen = SeenImages()
-        self._contributors = (ImagesContributor(vision),)
-
-    def contributors(self) -> Sequence[PromptContributor]:
-        return self._contributors
-
-    async def opening(self, opening: Opening) -> None:
-        question = opening.question
-        images = await self.seen.for_turn(
-            opening.session, self.vision, opening.window, question.id,
-            question.conversation_id, opening.new_images,
-        )
-        opening.parts[TurnImages] = images
-        if images.uses_vision:
-            opening.model = self.vision.model_name
-        if images.earlier:
-            opening.window = name_images(opening.window, images.earlier)
-
-    def client(self, turn: TurnState) -> ChatModel | None:
-        images = turn.parts.get(TurnImages)
-        if isinstance(images, TurnImages) and images.uses_vision:
-            return self.vision.model
+    vision = build_vision(ground, ground.front.fetch_image)
+    if vision is None:
         return None
+    from bot.features.vision.turn import VisionFeature
+
+    built.add("vision", ImageCost(vision.image_tokens))
+    return CoreParts(turn=[VisionFeature(vision)])
+
+
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.vision.photos import PhotoSupport, photos_on_telegram
+
+    photos = front.photos
+    max_mb = front.ground.settings.vision.max_image_mb
+    return TelegramParts(part=photos_on_telegram(
+        None if photos is None else PhotoSupport(photos, max_image_mb=max_mb)))
+
+
+FEATURE = Feature(name="vision", settings=VisionSettings, build=_build,
+                  on_telegram=_on_telegram)

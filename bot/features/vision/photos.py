@@ -2,7 +2,7 @@
 
 Each is a turn in the chat's FIFO like a text: the job downloads (bounded: downloads.py),
 re-encodes the image and then answers through the same streamed delivery as text, the images
-on the question (the vision feature's turn part, feature.py). Anything that cannot be taken
+on the question (the vision feature's turn part, turn.py). Anything that cannot be taken
 (too big, unreadable; photos off) gets a clear localized reply; the update still leaves the
 durable queue."""
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
+    from bot.features.api.ground import Groundwork
     from bot.features.voice.longvoice import LongNotes
     from bot.features.voice.notes import VoiceInput
     from bot.features.voice.replies import VoiceReplies
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
     from bot.telegram.outbox import Outbox
-    from bot.wiring.groundwork import Groundwork
 
 
 def build_voice(
@@ -57,9 +57,9 @@ def build_voice_input(
 ) -> VoiceInput | None:
     """Voice notes heard by SpeechKit (long ones through its asynchronous API); None with
     SPEECH_RECOGNITION off."""
+    from bot.features.api.clients import build_speech
     from bot.features.voice.hearing import VoiceNotes
     from bot.features.voice.notes import VoiceInput
-    from bot.wiring.clients import build_speech
 
     recognizer = build_speech(ground.settings, ground.auth, stack, ground.http)
     if recognizer is None:

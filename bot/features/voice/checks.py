@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.cli.checks.outcome import Outcome, failed, passed
+from bot.features.api.outcome import Outcome, failed, passed
 from bot.features.voice.settings import VoiceArea
 
 if TYPE_CHECKING:

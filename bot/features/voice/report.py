@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli.factory import ReportSection
+from bot.features.api.commands import ReportSection
 from bot.features.voice.repository import VoiceRepository
 from bot.storage.models import utc_today
 
 if TYPE_CHECKING:
-    from bot.cli.factory import ReportPart
+    from bot.features.api.commands import ReportPart
     from bot.features.voice.settings import VoiceArea
     from bot.storage.database import Database
 

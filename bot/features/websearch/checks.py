@@ -3,7 +3,7 @@ reachability is the Responses API's, which the models' check proves)."""
 
 from __future__ import annotations
 
-from bot.cli.checks.outcome import Outcome, passed
+from bot.features.api.outcome import Outcome, passed
 from bot.features.websearch.settings import WebSearchArea
 
 

@@ -16,6 +16,7 @@ import pytest
 from aiogram.types import Chat, Message, Update
 
 from bot import App
+from bot.features.knowledge.base import KnowledgeBase
 from bot.testing import BotTester, ServiceModel, TestUser
 from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 from tests.features.sending import rows, shown, until
@@ -96,7 +97,7 @@ async def test_the_desk_learns_from_what_operators_answered(tmp_path: Path) -> N
         written = (docs / "faq-from-desk.jsonl").read_text("utf-8")
         assert [json.loads(line) for line in written.splitlines()] == [
             {"question": QUESTION, "answer": ANSWER}]
-        knowledge = tester.built.core.features.knowledge
+        knowledge = tester.built.core.built.find(KnowledgeBase)
         assert knowledge is not None
         await knowledge.sync()  # what KB_SYNC_INTERVAL does in `run`
         assert await rows(tester, "SELECT path FROM kb_documents WHERE "

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.limits import GenerationLimit
@@ -22,6 +21,7 @@ from bot.foundation_models.types import ChatModel
 from bot.metrics.registry import YandexMetrics
 
 if TYPE_CHECKING:
+    from bot.features.settings import Settings
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
     from bot.foundation_models.vector_stores import VectorStoreClient
 

@@ -1,0 +1,100 @@
+"""A feature's own `fmbot` commands and its parts of `fmbot report`: what the command line
+(bot/cli) takes from each feature's `Feature` object, and the `CommandContext` a command's body
+is given (the command line's factory: the settings, the App, the database, the models, the bot),
+so that a feature's command names nothing of bot.cli or bot.wiring."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+
+    from bot.app.parts import AppParts
+    from bot.features.api.running import RunningBot, RunningCore
+    from bot.features.settings import Settings
+    from bot.foundation_models.client import FoundationModelsClient
+    from bot.storage.database import Database
+
+
+class Subcommands(Protocol):
+    """What `ArgumentParser.add_subparsers()` returns, as far as the commands use it."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
+
+# What a command's body is given: a feature's takes the `CommandContext`, the command line's
+# own the whole factory (a command taking the protocol fits wherever the factory is given).
+Context = TypeVar("Context", contravariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Command(Generic[Context]):
+    """One `fmbot` command: `add_parser` declares it (returning every parser of it that takes
+    `--app`, its own and its sub-commands'), `run` carries it out; the exit status."""
+
+    name: str
+    add_parser: Callable[[Subcommands], list[argparse.ArgumentParser]]
+    run: Callable[[Context, argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSection:
+    """A feature's part of `fmbot report`: its text, `write_csv(path)` when it writes rows
+    to the `--csv` file and `write_html(path)` when it writes the `--html` page (each returns
+    the line telling what it wrote)."""
+
+    text: str
+    write_csv: Callable[[Path], str] | None = None
+    write_html: Callable[[Path], str] | None = None
+
+
+class ReportPart(Protocol):
+    """A feature's figures in `fmbot report` over the last `days` (bot/features/reports.py
+    lists them), read from the migrated database."""
+
+    async def __call__(self, db: Database, days: int) -> ReportSection: ...
+
+
+
+class CommandContext(Protocol):
+    """What a command's body is given: the command line's factory (bot/cli/factory.py), made
+    once the settings are read and checked. It builds only what the command asks for."""
+
+    @property
+    def app(self) -> AppParts: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def system_prompt(self) -> str: ...
+
+    def migrations(self) -> list[tuple[str, Path]]:
+        """The App's and its plugins' migrations, applied with fmbot's."""
+        ...
+
+    async def migrate(self) -> None:
+        """The database migrated (fmbot's, the App's and the plugins' migrations)."""
+        ...
+
+    def database(self) -> AbstractAsyncContextManager[Database]:
+        """The database (not migrated: `migrate` first), disposed of on exit."""
+        ...
+
+    def client(self) -> AbstractAsyncContextManager[FoundationModelsClient]:
+        """The Foundation Models client, closed on exit."""
+        ...
+
+    def core(self) -> AbstractAsyncContextManager[RunningCore]:
+        """The shared core (the database migrated, the models, the features built on it)."""
+        ...
+
+    def running(self, **options: Any) -> AbstractAsyncContextManager[RunningBot]:
+        """The whole bot `fmbot run` runs, built in process and not yet taking updates
+        (`options`: what `built_bot` in bot/wiring/run.py takes besides the settings)."""
+        ...

@@ -1,0 +1,190 @@
+"""The `Feature` object: everything fmbot needs from one feature, declared in one place
+(`bot/features/<name>/feature.py`'s `FEATURE`), and what the bot gives a feature's build
+(`Built`, where the features' parts are found by type).
+
+The bot holds one list of them (bot/features/installed.py, plus the plugins'), and each place
+that needs the features loops over that list: the settings' checks, the tables, the commands,
+`fmbot check` and `fmbot report`, the secrets the logs hide, the build of the shared core (the
+turn's features, in the list's order) and of the Telegram front (routers, hooks, services).
+No module outside a feature reads a feature by its name.
+
+Every field but `name` is optional, and every callable imports the feature's heavy parts only
+when called: the list is imported by `fmbot --help`, which must stay light.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.types import User
+
+    from bot.conversation.features import TurnFeature
+    from bot.features.api.commands import Command, CommandContext, ReportPart
+    from bot.features.api.ground import Groundwork, Preparing, TelegramGround
+    from bot.features.api.outcome import Outcome
+    from bot.features.settings import Settings
+    from bot.telegram.answer_parts import FinalForm
+    from bot.telegram.featureparts import TelegramFeature
+
+T = TypeVar("T")
+
+
+class FeatureMissing(RuntimeError):
+    """A feature needs another that is not in the bot's list: raised at start, naming both."""
+
+
+class Built:
+    """What the features built so far, found by type: a feature's build adds the services
+    others may ask for (`add`), and asks for what it needs (`find`: None when absent;
+    `need`: FeatureMissing naming both features when absent). The command line and the test
+    kit find the same way what they reach (the knowledge base to sync, the desk's cases)."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, object]] = []
+
+    def add(self, owner: str, item: object) -> None:
+        """`item` offered by the feature named `owner`."""
+        self._items.append((owner, item))
+
+    def find(self, kind: type[T]) -> T | None:
+        """The first part of type `kind` (a class or a runtime-checkable protocol)."""
+        for _owner, item in self._items:
+            if isinstance(item, kind):
+                return item
+        return None
+
+    def find_loaded(self, module: str, kind: Callable[[], type[T]]) -> T | None:
+        """`find` for a type of `module` that is not imported unless its feature is on (the
+        knowledge base brings numpy): None, without importing it, when `module` is not loaded
+        (no part of that type can exist), else `find(kind())`."""
+        return self.find(kind()) if module in sys.modules else None
+
+    def all(self, kind: type[T]) -> list[T]:
+        """Every part of type `kind`, in the order the features were built."""
+        return [item for _owner, item in self._items if isinstance(item, kind)]
+
+    def need(self, kind: type[T], by: str) -> T:
+        """The part of type `kind`; FeatureMissing naming `by` and what it needs if none."""
+        found = self.find(kind)
+        if found is None:
+            raise FeatureMissing(
+                f"the {by} feature needs {kind.__name__}, which no feature in the bot's list "
+                f"provides: add the feature that does (bot/features/installed.py)")
+        return found
+
+
+#: The commands that build a conversation (their turns ask the model).
+TURN_COMMANDS = frozenset({"run", "chat", "record", "eval"})
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsCheck:
+    """A feature's check of its settings (raising ConfigError with a line per problem), run
+    before any of `commands` starts anything (bot/wiring/preflight.py), and by `fmbot check`
+    as `run` runs it."""
+
+    commands: frozenset[str]
+    check: Callable[[Settings], object]
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureCheck:
+    """A feature's lines in `fmbot check`. `credentials`: it calls Yandex, so it runs once the
+    credentials are known good (skipped, pointing at that check, when they are not); the
+    others run beside the database's. `settings_only`: its line says what the settings ask
+    for and calls nothing, so it is printed at once, with the configuration's. `local`: it
+    reads only this machine (files), so its lines come last."""
+
+    name: str
+    run: Callable[[], Awaitable[list[Outcome]]]
+    credentials: bool = True
+    settings_only: bool = False
+    local: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramLine:
+    """A feature's line in the Telegram check, read once getMe has accepted the token: off
+    what getMe told (`me`), or asked of Telegram with `bot`."""
+
+    name: str
+    read: Callable[[Bot, User], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreParts:
+    """What a feature builds on the shared core: its part in a turn (`turn`, in the order
+    the features are listed), and `idle`: what the bot waits for before it is idle (work a
+    hook started, in process: `BuiltBot.settle`). Services others find go to `Built`."""
+
+    turn: Sequence[TurnFeature] = ()
+    idle: Sequence[Callable[[], Awaitable[None]]] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramParts:
+    """What a feature builds on the Telegram front: its part (routers, hooks, services:
+    bot/telegram/featureparts.py) and how an answer's final form is made (`final_forms`)."""
+
+    part: TelegramFeature | None = None
+    final_forms: Sequence[FinalForm] = ()
+
+
+def _none(*_args: Any) -> Sequence[Any]:
+    return ()
+
+
+async def _nothing(*_args: Any) -> None:
+    return None
+
+
+def _no_part(*_args: Any) -> TelegramParts | None:
+    return None
+
+
+def _unprepared(*_args: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Feature:
+    """One feature of the bot, declared once.
+
+    - `name`: how the logs and errors name it.
+    - `settings`: its section of the settings (a pydantic model in its `settings.py`).
+    - `tables`: the modules whose import registers its tables on the shared metadata.
+    - `texts`: the modules whose import registers its texts with the Translator.
+    - `settings_checks`: its checks of the settings, each before the commands it names.
+    - `commands`: its own `fmbot` commands; `checks`: its lines in `fmbot check`;
+      `telegram_checks`: its lines in the Telegram check; `report`: its parts of `fmbot
+      report`; `secrets`: the values it reads that the logs must never show; `forums`: the
+      chats where people work with the bot as forum supergroups (admitted whatever
+      ALLOWED_CHAT_IDS says; the test kit and `fmbot eval` make them forums).
+    - `prepare`: built before the database is touched (a bad file stops the start there);
+      `build`: its parts on the shared core; `on_telegram`: its parts on the Telegram front;
+      `ready`: run once before the first question when the bot runs in process (the test
+      kit, `fmbot eval`: what `run` starts in the background, done once and awaited).
+    """
+
+    name: str
+    settings: type | None = None
+    tables: Sequence[str] = ()
+    texts: Sequence[str] = ()
+    settings_checks: Sequence[SettingsCheck] = ()
+    commands: Callable[[], Sequence[Command[CommandContext]]] = _none
+    checks: Callable[[Settings, Mapping[str, str]], Sequence[FeatureCheck]] = _none
+    telegram_checks: Callable[[Settings], Sequence[TelegramLine]] = _none
+    report: Callable[[Settings], Sequence[ReportPart]] = _none
+    secrets: Callable[[Settings], Sequence[str]] = _none
+    forums: Callable[[Settings], Sequence[int]] = _none
+    prepare: Callable[[Preparing], None] = _unprepared
+    build: Callable[[Groundwork, Built], Awaitable[CoreParts | None]] = _nothing
+    on_telegram: Callable[[TelegramGround, Built], TelegramParts | None] = _no_part
+    ready: Callable[[Groundwork, Built], Awaitable[None]] = _nothing
+
+

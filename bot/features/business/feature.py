@@ -1,0 +1,57 @@
+"""Chat automation as one `Feature`: customers of connected accounts answered
+(BUSINESS_REPLIES), connected chats told whose voice the answer is in, and the Telegram
+check's line on connections."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.features.api.feature import CoreParts, Feature, TelegramLine, TelegramParts
+from bot.features.business.settings import BusinessSettings
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.types import User
+
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork, TelegramGround
+    from bot.features.api.outcome import Outcome
+    from bot.features.settings import Settings
+
+
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    if not (ground.front.telegram and ground.settings.business.on):
+        return None
+    from bot.conversation.features import Contributing
+    from bot.features.business.prompt import OnBehalf
+
+    return CoreParts(turn=[Contributing([OnBehalf()])])
+
+
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.business.build import build_business, business_on_telegram
+
+    settings = front.ground.settings
+    return TelegramParts(part=business_on_telegram(build_business(
+        settings.business, customer_daily_tokens=settings.daily_token_limit)))
+
+
+def _telegram_checks(settings: Settings) -> list[TelegramLine]:
+    replies = settings.business.replies
+
+    async def connections(bot: Bot, me: User) -> Outcome:
+        from bot.features.business.checks import business_connections
+
+        return business_connections(bool(me.can_connect_to_business), replies)
+
+    return [TelegramLine("chat automation", connections)]
+
+
+FEATURE = Feature(
+    name="business",
+    settings=BusinessSettings,
+    tables=("bot.features.business.models",),
+    build=_build,
+    on_telegram=_on_telegram,
+    telegram_checks=_telegram_checks,
+)

@@ -1,0 +1,108 @@
+"""The support desk as one `Feature`: its records on the core (the state of a user's case,
+offered to tools and the App's context providers), the desk on Telegram (or, without one,
+👍/👎 under every answer in KB_MODE=strict), `fmbot insights`, its part of `fmbot report`,
+its checks and its tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.features.api.feature import (
+    CoreParts,
+    Feature,
+    SettingsCheck,
+    TelegramLine,
+    TelegramParts,
+)
+from bot.features.desk.settings import DeskSettings
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.types import User
+
+    from bot.features.api.commands import Command, CommandContext, ReportPart
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork, TelegramGround
+    from bot.features.api.outcome import Outcome
+    from bot.features.knowledge.base import KnowledgeBase
+    from bot.features.settings import Settings
+
+
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.api.offers import PersonState
+    from bot.features.desk.build import build_desk_service, desk_state_of
+
+    service = build_desk_service(ground)
+    if service is not None:
+        built.add("desk", service)
+        built.add("desk", PersonState(desk_state_of(service)))
+    return None
+
+
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.api.offers import HandoffListener
+    from bot.features.desk.build import build_desk, desk_on_telegram
+    from bot.features.desk.domain import DeskService
+
+    settings = front.ground.settings
+    kb = settings.knowledge
+    strict = kb.mode == "strict"  # 👍/👎 under every answer in KB_MODE=strict deployments
+    handoff = built.find(HandoffListener)
+    menu = {name: dict(text) for name, text in front.menu.items()}
+    knowledge = built.find_loaded("bot.features.knowledge.base", _knowledge_base)
+    desk = build_desk(front.ground, built.find(DeskService), knowledge,
+                      front.outbox, front.replicas, menu=menu,
+                      on_handoff=handoff.told if handoff is not None else None,
+                      feedback_buttons=strict, kb_folder=kb.paths[0] if kb.paths else None)
+    return TelegramParts(part=desk_on_telegram(desk, feedback_buttons=strict))
+
+
+def _knowledge_base() -> type[KnowledgeBase]:
+    from bot.features.knowledge.base import KnowledgeBase
+
+    return KnowledgeBase
+
+
+def _commands() -> list[Command[CommandContext]]:
+    from bot.features.desk.cli import command
+
+    return [command]
+
+
+def _report(settings: Settings) -> list[ReportPart]:
+    from bot.features.desk.report import desk_report
+
+    return [desk_report(settings.desk)]
+
+
+def _forums(settings: Settings) -> list[int]:
+    return [settings.desk.chat_id] if settings.desk.on else []
+
+
+def _telegram_checks(settings: Settings) -> list[TelegramLine]:
+    if not settings.desk.on:
+        return []
+    chat_id = settings.desk.chat_id
+
+    async def support_chat(bot: Bot, me: User) -> Outcome:
+        from bot.features.desk.checks import check_support_chat
+
+        return await check_support_chat(bot, me.id, chat_id)
+
+    return [TelegramLine("support chat", support_chat)]
+
+
+FEATURE = Feature(
+    name="desk",
+    settings=DeskSettings,
+    tables=("bot.features.desk.storage.models", "bot.features.desk.storage.insights_models"),
+    texts=("bot.features.desk.telegram.texts",),
+    settings_checks=(SettingsCheck(frozenset({"run", "eval", "report"}),
+                                   lambda settings: settings.check_support()),),
+    commands=_commands,
+    report=_report,
+    forums=_forums,
+    telegram_checks=_telegram_checks,
+    build=_build,
+    on_telegram=_on_telegram,
+)

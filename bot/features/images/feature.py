@@ -1,0 +1,30 @@
+"""/image as one `Feature`: YandexART pictures as durable jobs (the service, built on the
+core so that the terminal and the command line reach it too) and their delivery on
+Telegram."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.features.api.feature import CoreParts, Feature, TelegramParts
+
+if TYPE_CHECKING:
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork, TelegramGround
+
+
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.images.build import build_images
+
+    built.add("images", build_images(ground))
+    return None
+
+
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.images.service import ImageService
+    from bot.features.images.telegram import images_on_telegram
+
+    return TelegramParts(part=images_on_telegram(built.need(ImageService, by="images")))
+
+
+FEATURE = Feature(name="images", build=_build, on_telegram=_on_telegram)

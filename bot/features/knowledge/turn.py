@@ -1,0 +1,108 @@
+"""The knowledge base in a turn: search it for the question and ground the prompt on what is
+found (strict mode with nothing relevant answers "not found" without a model call); once the
+answer is stored, record which sources it cited and whether they covered it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation.contributors import PromptContributor, PromptDraft
+from bot.conversation.features import TurnFeature, Verdict
+from bot.conversation.turn import TurnState, previous_questions
+from bot.conversation.types import TurnResult
+from bot.features.knowledge.base import KnowledgeBase
+from bot.features.knowledge.repository import KnowledgeRepository
+from bot.features.knowledge.types import Retrieval
+from bot.foundation_models.errors import FoundationModelsError
+from bot.grounding.prompt import grounded_prompt, hiding_citations
+from bot.metrics import registry as metrics
+
+logger = logging.getLogger(__name__)
+
+# Of the prompt room, the share the knowledge base's sources may take (history gets the rest).
+SOURCES_SHARE = 0.5
+
+
+@dataclass(slots=True)
+class Searched:
+    """The turn's search, for the answer's record."""
+
+    retrieval: Retrieval | None = None
+
+
+class KnowledgeContributor:
+    """Search the knowledge base for the question; ground the prompt on what is found.
+
+    Strict mode with nothing relevant: the turn abstains (no model call). A failed search
+    (the embedding call) fails the turn in strict mode and is skipped in assist mode. A
+    question the chat's own documents answer (`draft.covered`) is not searched."""
+
+    name = "knowledge"
+
+    def __init__(self, knowledge: KnowledgeBase) -> None:
+        self.knowledge = knowledge
+
+    @property
+    def required(self) -> bool:
+        return self.knowledge.strict
+
+    async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
+        if draft.covered:
+            return
+        knowledge = self.knowledge
+        previous = previous_questions(turn.window, turn.question_id)
+        try:
+            retrieval = await knowledge.for_question(turn.question.text, previous[-1:])
+        except FoundationModelsError:
+            if knowledge.strict:
+                raise
+            logger.warning("knowledge base search failed; answering without it", exc_info=True)
+            return
+        turn.part(Searched).retrieval = retrieval
+        if not retrieval.covered:
+            if knowledge.strict:  # finishing shows "not found" in the user's language
+                turn.grounded.abstain()
+                draft.answer = ""
+            return
+        # Only passages that are relevant themselves: a weak one dilutes the sources.
+        hits = [hit for hit in retrieval.hits if hit.score >= knowledge.retriever.min_score]
+        draft.withdraw("documents")  # only the start of a chat's document: sources win
+        share = int(SOURCES_SHARE * turn.room)
+        grounding = grounded_prompt(draft.system_prompt(turn.system_prompt), hits, share)
+        turn.grounded.ground(grounding)
+        draft.add(self.name, grounding.section)  # new every turn: estimated
+        draft.frame_filters.append(hiding_citations)
+
+
+class KnowledgeFeature(TurnFeature):
+    name = "knowledge"
+
+    def __init__(self, knowledge: KnowledgeBase) -> None:
+        self.knowledge = knowledge
+        self._contributors = (KnowledgeContributor(knowledge),)
+
+    def contributors(self) -> Sequence[PromptContributor]:
+        return self._contributors
+
+    async def record(self, session: AsyncSession, turn: TurnState, verdict: Verdict) -> None:
+        retrieval = turn.part(Searched).retrieval
+        if retrieval is None:
+            return
+        await KnowledgeRepository(session).save_answer(
+            turn.answer_id,
+            covered=_covered(turn, verdict),
+            sources=[source.as_record() for source in verdict.sources],
+            query=retrieval.query,
+        )
+
+    def finished(self, turn: TurnState, result: TurnResult) -> None:
+        if turn.part(Searched).retrieval is not None:
+            metrics.kb_answer(covered=not result.not_found and turn.grounded.grounding is not None)
+
+
+def _covered(turn: TurnState, verdict: Verdict) -> bool:
+    return not verdict.not_found and turn.grounded.grounding is not None

@@ -1,0 +1,22 @@
+"""Rich answers as one `Feature`: tables, headings, math and nested lists sent as rich
+messages (RICH_MESSAGES), the final form of an answer on Telegram."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.features.api.feature import Feature, TelegramParts
+from bot.features.rich.settings import RichSettings
+
+if TYPE_CHECKING:
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import TelegramGround
+
+
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.rich.build import build_final_forms
+
+    return TelegramParts(final_forms=build_final_forms(front.ground.settings.rich))
+
+
+FEATURE = Feature(name="rich", settings=RichSettings, on_telegram=_on_telegram)

@@ -1,0 +1,59 @@
+"""Web and file search (the Responses API's built-in tools) as one `Feature`: offered in
+every turn on the Responses wire (WEB_SEARCH, and KB_BACKEND=yandex's Vector Store), its
+line in `fmbot check`, its settings' check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from bot.config.parsing import _raise_all
+from bot.features.api.feature import (
+    TURN_COMMANDS,
+    CoreParts,
+    Feature,
+    FeatureCheck,
+    SettingsCheck,
+)
+from bot.features.websearch.settings import WebSearchSettings
+
+if TYPE_CHECKING:
+    from bot.features.api.feature import Built
+    from bot.features.api.ground import Groundwork
+    from bot.features.api.outcome import Outcome
+    from bot.features.settings import Settings
+
+
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.websearch.build import build_hosted
+
+    settings = ground.settings
+    kb = settings.knowledge
+    file_search = kb.backend == "yandex" and kb.on  # the knowledge base kept by Yandex
+    hosted = build_hosted(
+        settings.websearch, ground.db, text_api=settings.text_api, file_search=file_search,
+        store_id=kb.store_id, file_results=kb.top_k, strict=kb.mode == "strict")
+    return CoreParts(turn=[hosted]) if hosted is not None else None
+
+
+def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
+    if not (settings.websearch.on and settings.text_api == "responses"):
+        return []
+
+    async def web_search() -> list[Outcome]:
+        from bot.features.websearch.checks import check_web_search
+
+        return [check_web_search(settings.websearch)]
+
+    return [FeatureCheck("web search", web_search, credentials=False, settings_only=True)]
+
+
+FEATURE = Feature(
+    name="websearch",
+    settings=WebSearchSettings,
+    # WEB_SEARCH=on is a tool of the Responses API.
+    settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
+        settings.web_search_problems(settings.text_api))),),
+    checks=_checks,
+    build=_build,
+)
