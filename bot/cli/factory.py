@@ -119,7 +119,6 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.yandex_iam_token,
         settings.telegram_bot_token,
         settings.telegram_webhook_secret,
-        settings.tools_signing_secret,
     ]
     found = [v.get_secret_value() for v in values if v is not None]
     redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None

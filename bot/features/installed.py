@@ -1,9 +1,10 @@
 """The bot's features, one line each (Django's INSTALLED_APPS): each is a folder under
 bot/features/ whose `feature.py` declares it as one `Feature` (bot/features/api/feature.py).
 
-The order is the order a turn asks them (on whose behalf the answer speaks, the App's context, the chat's
-documents, the knowledge base, images, web and file search, then the tool loop, which runs
-the stream when the turn's model takes tools) and the order their parts on Telegram see
+The order is the order a turn asks them (on whose behalf the answer speaks, the App's
+context, the chat's documents, the knowledge base, images, web and file search, then the tool
+loop, which runs the stream when the turn's model takes tools) and the order their parts on
+Telegram see
 updates. A feature builds after the ones above it, so it finds what they offer (the desk's
 case state, asked by the App's context and the tools). Adding a feature is one folder and
 one line here; a plugin ships one through its `fmbot.plugins` entry point instead."""

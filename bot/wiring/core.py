@@ -15,8 +15,9 @@ import httpx
 
 from bot.conversation import ConversationService, TurnOptions
 from bot.conversation.pauses import Pauses
+from bot.features.api.built import Built
 from bot.features.api.clients import build_auth_from, build_chat_model, build_client
-from bot.features.api.feature import Built, Feature
+from bot.features.api.feature import Feature
 from bot.features.api.ground import FrontEnd, Groundwork, Preparing
 from bot.features.api.offers import ImageCost
 from bot.features.installed import load_tables

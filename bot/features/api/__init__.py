@@ -4,7 +4,9 @@ with, the one module of fmbot a feature imports besides the layers below the Tel
 folder. A feature imports neither bot.cli nor bot.wiring (import-linter holds it), nor another
 feature: what it needs of another it asks for by type through `Built`.
 
-- feature.py: the `Feature` object, `Built`, and what a build returns.
+- feature.py: the `Feature` object and what its builds return.
+- built.py: `Built`, where the features' parts are found by type.
+- offers.py: what features offer each other by these types (a person's case state, ...).
 - ground.py: what a feature builds on (`Groundwork`, `TelegramGround`, `Preparing`).
 - clients.py: the Foundation Models clients built from the settings.
 - commands.py: a feature's `fmbot` commands and report parts, and `CommandContext`.
@@ -15,6 +17,7 @@ feature: what it needs of another it asks for by type through `Built`.
 
 from __future__ import annotations
 
+from bot.features.api.built import Built, FeatureMissing
 from bot.features.api.commands import (
     Command,
     CommandContext,
@@ -23,11 +26,10 @@ from bot.features.api.commands import (
     Subcommands,
 )
 from bot.features.api.feature import (
-    Built,
     CoreParts,
     Feature,
     FeatureCheck,
-    FeatureMissing,
+    SettingsCheck,
     TelegramLine,
     TelegramParts,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "Preparing",
     "ReportPart",
     "ReportSection",
+    "SettingsCheck",
     "Subcommands",
     "TelegramGround",
     "TelegramLine",

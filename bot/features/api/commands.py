@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
 
-    from bot.app.parts import AppParts
     from bot.features.api.running import RunningBot, RunningCore
     from bot.features.settings import Settings
     from bot.foundation_models.client import FoundationModelsClient
@@ -64,9 +63,6 @@ class ReportPart(Protocol):
 class CommandContext(Protocol):
     """What a command's body is given: the command line's factory (bot/cli/factory.py), made
     once the settings are read and checked. It builds only what the command asks for."""
-
-    @property
-    def app(self) -> AppParts: ...
 
     @property
     def settings(self) -> Settings: ...

@@ -6,21 +6,20 @@ end gives the core (`FrontEnd`). Names no feature."""
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from contextlib import AsyncExitStack
 
     import httpx
 
-    from bot.app.parts import AppParts
     from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
     from bot.extending.tools import ToolSource
-    from bot.features.api.feature import Built
+    from bot.features.api.built import Built
     from bot.features.settings import Settings
     from bot.foundation_models.auth import Auth
     from bot.foundation_models.client import FoundationModelsClient
@@ -34,6 +33,16 @@ if TYPE_CHECKING:
 
 # An earlier image fetched again (from Telegram), for the vision model.
 ImageFetch = Callable[["StoredImage"], Awaitable[bytes]]
+
+
+class AppParts(Protocol):
+    """The developer's App and its plugins' parts (bot/app/parts.py), as far as the features'
+    API names them: the extensions feature runs the rest (its providers and hooks)."""
+
+    @property
+    def tool_sources(self) -> Sequence[ToolSource]:
+        """The tool sources the App added (its own functions first)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

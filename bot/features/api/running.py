@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from aiogram.types import Update
 
-    from bot.features.api.feature import Built
+    from bot.features.api.built import Built
     from bot.foundation_models.client import FoundationModelsClient
     from bot.storage.database import Database
 

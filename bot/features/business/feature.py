@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.features.api.feature import Built
+    from bot.features.api.built import Built
     from bot.features.api.ground import Groundwork, TelegramGround
     from bot.features.api.outcome import Outcome
     from bot.features.settings import Settings

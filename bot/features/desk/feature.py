@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
+    from bot.features.api.built import Built
     from bot.features.api.commands import Command, CommandContext, ReportPart
-    from bot.features.api.feature import Built
     from bot.features.api.ground import Groundwork, TelegramGround
     from bot.features.api.outcome import Outcome
     from bot.features.knowledge.base import KnowledgeBase

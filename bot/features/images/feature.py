@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.features.api.feature import CoreParts, Feature, TelegramParts
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Built
+    from bot.features.api.built import Built
     from bot.features.api.ground import Groundwork, TelegramGround
 
 

@@ -19,8 +19,8 @@ from bot.features.api.feature import (
 from bot.features.knowledge.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
+    from bot.features.api.built import Built
     from bot.features.api.commands import Command, CommandContext
-    from bot.features.api.feature import Built
     from bot.features.api.ground import Groundwork, TelegramGround
     from bot.features.api.outcome import Outcome
     from bot.features.knowledge.base import KnowledgeBase

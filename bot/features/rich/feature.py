@@ -9,7 +9,7 @@ from bot.features.api.feature import Feature, TelegramParts
 from bot.features.rich.settings import RichSettings
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Built
+    from bot.features.api.built import Built
     from bot.features.api.ground import TelegramGround
 
 

@@ -12,8 +12,8 @@ from bot.features.api.feature import CoreParts, Feature, FeatureCheck, TelegramP
 from bot.features.tools.settings import ToolsSettings
 
 if TYPE_CHECKING:
+    from bot.features.api.built import Built
     from bot.features.api.commands import Command, CommandContext, ReportPart
-    from bot.features.api.feature import Built
     from bot.features.api.ground import Groundwork, Preparing, TelegramGround
     from bot.features.api.outcome import Outcome
     from bot.features.settings import Settings
@@ -91,7 +91,9 @@ def _report(settings: Settings) -> list[ReportPart]:
 def _secrets(settings: Settings) -> list[str]:
     from bot.features.tools.secrets import file_secrets
 
-    return file_secrets(settings.tools.file)
+    signing = settings.tools.signing_secret  # TOOLS_SIGNING_SECRET signs the tools' requests
+    return ([signing.get_secret_value()] if signing is not None else []) + file_secrets(
+        settings.tools.file)
 
 
 FEATURE = Feature(

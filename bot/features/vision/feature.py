@@ -10,7 +10,7 @@ from bot.features.api.feature import CoreParts, Feature, TelegramParts
 from bot.features.vision.settings import VisionSettings
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Built
+    from bot.features.api.built import Built
     from bot.features.api.ground import Groundwork, TelegramGround
 
 

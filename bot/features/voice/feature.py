@@ -11,8 +11,8 @@ from bot.features.api.feature import Feature, FeatureCheck, TelegramParts
 from bot.features.voice.settings import VoiceSettings
 
 if TYPE_CHECKING:
+    from bot.features.api.built import Built
     from bot.features.api.commands import ReportPart
-    from bot.features.api.feature import Built
     from bot.features.api.ground import TelegramGround
     from bot.features.api.outcome import Outcome
     from bot.features.settings import Settings

@@ -18,7 +18,7 @@ from bot.features.api.feature import (
 from bot.features.websearch.settings import WebSearchSettings
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Built
+    from bot.features.api.built import Built
     from bot.features.api.ground import Groundwork
     from bot.features.api.outcome import Outcome
     from bot.features.settings import Settings

@@ -1,0 +1,139 @@
+"""No module outside a feature reads a feature by name: not only no import of it
+(test_core_names_no_feature.py), but no attribute named after a feature (`core.knowledge`,
+`settings.desk`), no field of a feature's settings section (`settings.voice_replies`,
+`.support_chat_id`) and no key of a feature's texts (`"kb_synced"`). The core reaches the
+features through the list of them (bot/features/installed.py) and the features' API.
+
+What still reads one is listed in `NOT_YET_MOVED`, with why; the list only shrinks: a new read
+fails, and so does an entry that no longer reads what it lists."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+BOT = Path(__file__).resolve().parents[2] / "bot"
+FEATURES = BOT / "features"
+
+# Where features are named on purpose: the list of them, the composed settings (each section
+# a field), and the hubs not yet folded into the Feature objects (issue 62: the kit's and the
+# App's ways to the knowledge base's stems and the tools' function source).
+LISTS = {"bot/features/installed.py", "bot/features/settings.py", "bot/features/testing.py",
+         "bot/features/app.py", "bot/features/__init__.py"}
+
+# module -> the reads it still makes (each the attribute, field or text key), and why.
+NOT_YET_MOVED: dict[str, set[str]] = {
+    # The "not found" answer names the deployment's next step unless the desk offers a person
+    # (TurnOptions.not_found_next_step).
+    "bot/wiring/core.py": {"desk", "knowledge"},
+    # The models a deployment uses, for the retirement warnings and `fmbot check`'s models:
+    # a Feature's list of its models would take these reads.
+    "bot/wiring/model_catalog.py": {"desk", "knowledge", "vision"},
+    "bot/features/api/clients.py": {"vision", "voice"},  # the vision model's and SpeechKit's
+    "bot/wiring/parts.py": {"vision"},  # photos prepared for the vision model (VISION_MODEL)
+    # `fmbot check` imports what a check uses before its timer starts.
+    "bot/cli/checks/timing.py": {"tools"},
+    # BotTester.simulate's models (EVAL_*).
+    "bot/testing/simulation.py": {"evaluation"},
+}
+
+
+def feature_names() -> set[str]:
+    """The features' folder names (and so their settings attributes: `settings.voice`)."""
+    return {path.name for path in FEATURES.iterdir()
+            if path.is_dir() and path.name != "api" and (path / "feature.py").exists()}
+
+
+def section_fields() -> set[str]:
+    """Every field of every feature's settings section."""
+    found: set[str] = set()
+    for name in feature_names():
+        if not (FEATURES / name / "settings.py").exists():
+            continue
+        module = importlib.import_module(f"bot.features.{name}.settings")
+        for obj in vars(module).values():
+            if isinstance(obj, type) and obj.__module__ == module.__name__:
+                found |= set(getattr(obj, "model_fields", {}))
+    return found
+
+
+def text_keys() -> set[str]:
+    """The keys of the texts each feature registers (its Feature's `texts` modules)."""
+    from bot.features.installed import FEATURES as LISTED
+
+    keys: set[str] = set()
+    for feature in LISTED:
+        for module_name in feature.texts:
+            module = importlib.import_module(module_name)
+            for name, value in vars(module).items():
+                if name.endswith("_TEXTS") and isinstance(value, dict):
+                    keys |= set(value)  # {key: {language: text}}
+    return keys
+
+
+# What holds the features by name: the settings (a section each, and before nesting their
+# fields flat) and a registry of the built features (the former `core.features.knowledge`).
+HOLDERS = {"settings", "features"}
+
+
+def _holder(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def reads(source: str, names: set[str], keys: set[str]) -> set[str]:
+    """What `source` reads of the features by name: `names` read off the settings or a
+    registry of features (`settings.desk`, `core.features.knowledge`,
+    `settings.voice_replies`), and the string constants of `keys` (their texts' keys). A
+    name read off anything else is Telegram's or Yandex's (`message.voice`, a request's
+    `tools`), not a feature's."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Attribute) and node.attr in names
+                and _holder(node.value) in HOLDERS):
+            found.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in keys:
+            found.add(node.value)
+    return found
+
+
+def outside_the_features() -> list[Path]:
+    return [path for path in sorted(BOT.rglob("*.py"))
+            if not (path.is_relative_to(FEATURES) and path.parent != FEATURES
+                    and path.relative_to(FEATURES).parts[0] != "api")
+            and str(path.relative_to(BOT.parent)) not in LISTS]
+
+
+def test_no_module_outside_the_features_reads_one_by_name() -> None:
+    names = feature_names() | section_fields()
+    keys = text_keys()
+    found = {}
+    for path in outside_the_features():
+        read = reads(path.read_text(), names, keys)
+        if read:
+            found[str(path.relative_to(BOT.parent))] = read
+    new = {path: read - NOT_YET_MOVED.get(path, set()) for path, read in found.items()}
+    assert {path: read for path, read in new.items() if read} == {}, (
+        "these modules read a feature by name; give the feature a part of its Feature object "
+        "(bot/features/api) instead")
+    gone = {path: listed - found.get(path, set()) for path, listed in NOT_YET_MOVED.items()}
+    assert {path: names for path, names in gone.items() if names} == {}, (
+        "these no longer read what NOT_YET_MOVED lists: take them off the list")
+
+
+def test_the_read_check_sees_what_it_looks_for() -> None:
+    """A check that cannot fail is a defect."""
+    assert feature_names() >= {"voice", "desk", "knowledge", "tools", "vision"}
+    assert {"voice_replies", "kb_path", "support_chat_id"} <= section_fields()
+    names = feature_names() | section_fields()
+    source = ("x = core.features.knowledge\ny = self.settings.voice_replies\n"
+              "z = t('kb_synced')\nw = settings.text_model\nv = message.voice\n"
+              "u = ground.settings.desk.chat_id\n")
+    assert reads(source, names, {"kb_synced"}) == {"knowledge", "voice_replies", "kb_synced",
+                                                   "desk"}
+    assert not any(path.is_relative_to(FEATURES / "voice") for path in outside_the_features())
+    assert FEATURES / "api" / "feature.py" in outside_the_features()
