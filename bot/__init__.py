@@ -36,6 +36,9 @@ from bot.extending.tools import (
     ToolRunResult,
     ToolSource,
 )
+from bot.features.api.commands import ReportSection
+from bot.features.api.feature import Feature, FeatureCheck
+from bot.features.api.outcome import Outcome
 from bot.features.settings import Settings
 from bot.menu import MenuCommand
 from bot.version import __version__
@@ -45,9 +48,13 @@ __all__ = [
     "AnswerStatus",
     "App",
     "AppError",
+    "Feature",
+    "FeatureCheck",
     "HandoffEvent",
     "HandoffReason",
     "MenuCommand",
+    "Outcome",
+    "ReportSection",
     "RunContext",
     "Settings",
     "SourceInfo",

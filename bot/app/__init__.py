@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.extending.tools import ToolSource
+    from bot.features.api.feature import Feature
     from bot.features.settings import Settings
 
 # The App, and the names its methods' signatures use (from bot.app, as before the split).
@@ -282,6 +283,12 @@ class App:
         if not path.is_dir():
             raise AppError(f"migrations folder {path} does not exist")
         self._parts._migrations.append(Migrations(name, path))
+
+    def add_feature(self, feature: Feature) -> None:
+        """Add a whole feature, built the way fmbot's own are (bot.Feature: its settings, its
+        lines in `fmbot check` and `fmbot report`, its parts of a turn and on Telegram), after
+        fmbot's; its `setup` runs on this App now. A plugin's entry point may return one."""
+        self._parts.add_feature(feature, self)
 
     def use_plugins(self, names: str | list[str]) -> None:
         """Set up installed plugins by name (entry points of the group `fmbot.plugins`);

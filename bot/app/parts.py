@@ -13,8 +13,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_settings import BaseSettings
 
-from bot.extending.events import AnswerEvent, HandoffEvent
-from bot.extending.hooks import LifecycleHook, NamedProvider, name_of
+from bot.extending.hooks import (
+    AnswerHook as AnswerHook,
+)
+from bot.extending.hooks import (
+    HandoffHook as HandoffHook,
+)
+from bot.extending.hooks import (
+    LifecycleHook,
+    NamedProvider,
+    name_of,
+)
 from bot.extending.tools import ToolContext
 from bot.menu import MenuCommand
 
@@ -28,8 +37,6 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
 CP = TypeVar("CP", bound=ContextProvider)
-AnswerHook = Callable[[AnswerEvent], Awaitable[None]]
-HandoffHook = Callable[[HandoffEvent], Awaitable[None]]
 AH = TypeVar("AH", bound=AnswerHook)
 HH = TypeVar("HH", bound=HandoffHook)
 LH = TypeVar("LH", bound=LifecycleHook)
@@ -104,7 +111,14 @@ class AppParts:
         for name, feature in set_up(self._app, [n for n in wanted if n], self._plugins):
             self._plugins.append(name)
             if feature is not None:
-                self._features.append(feature)
+                self.add_feature(feature, self._app)
+
+    def add_feature(self, feature: Feature, app: object) -> None:
+        """`feature` built after fmbot's own; its `setup` run on `app` (the public App)."""
+        if any(known.name == feature.name for known in self._features):
+            raise AppError(f"a feature named {feature.name!r} was added already")
+        feature.setup(app)
+        self._features.append(feature)
 
     @property
     def features(self) -> tuple[Feature, ...]:

@@ -26,6 +26,7 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
     outcomes = await run_checks(
         settings,
         tools_environ=tool_environment(),
+        features=factory.features,
     )
     for outcome in outcomes:
         print(outcome.line())

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
     from bot.app.parts import AppParts
+    from bot.features.api.feature import Feature
     from bot.features.settings import Settings
     from bot.foundation_models.client import FoundationModelsClient
     from bot.storage.database import Database
@@ -34,6 +35,13 @@ class Factory:
     app: AppParts
     settings: Settings
     system_prompt: str = ""
+
+    @property
+    def features(self) -> tuple[Feature, ...]:
+        """The bot's features: fmbot's list, then those the App's plugins ship."""
+        from bot.features.installed import FEATURES
+
+        return FEATURES + self.app.features
 
     def migrations(self) -> list[tuple[str, Path]]:
         """The App's and its plugins' migrations, applied with fmbot's."""

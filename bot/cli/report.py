@@ -44,12 +44,10 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
 async def run_report(
     factory: Factory, *, days: int, csv_path: Path | None, html_path: Path | None = None
 ) -> None:
-    from bot.features.installed import FEATURES
-
     settings = factory.settings
-    # Each feature's part, built from the settings (a setting in a wrong form raises
-    # ConfigError here, before the database is touched).
-    parts = [part for feature in FEATURES for part in feature.report(settings)]
+    # Each feature's part (the plugins' too), built from the settings (a setting in a wrong
+    # form raises ConfigError here, before the database is touched).
+    parts = [part for feature in factory.features for part in feature.report(settings)]
     await factory.migrate()
     async with factory.database() as db:
         sections = [await part(db, days) for part in parts]

@@ -5,15 +5,17 @@ function is logged by. The public App (bot/app) holds them; the extensions featu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from bot.extending.events import RunContext
-from bot.extending.tools import ToolContext
+from bot.extending.events import AnswerEvent, HandoffEvent, RunContext
+from bot.extending.tools import ToolContext, ToolSource
 
 ContextFunction = Callable[[ToolContext], Awaitable[str | None]]
 LifecycleHook = Callable[[], Awaitable[None]] | Callable[[RunContext], Awaitable[None]]
+AnswerHook = Callable[[AnswerEvent], Awaitable[None]]
+HandoffHook = Callable[[HandoffEvent], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +30,26 @@ def name_of(function: Callable[..., Any]) -> str:
     """A function's dotted name (`module.qualname`), as the log and errors name it."""
     module = getattr(function, "__module__", None) or "?"
     return f"{module}.{getattr(function, '__qualname__', repr(function))}"
+
+
+class AppHolds(Protocol):
+    """What an App holds for the features that run it (bot/app/parts.py's `AppParts`): its
+    tool sources, context providers and hooks, in the order they were added."""
+
+    @property
+    def tool_sources(self) -> Sequence[ToolSource]: ...
+
+    @property
+    def providers(self) -> Sequence[NamedProvider]: ...
+
+    @property
+    def answer_hooks(self) -> Sequence[AnswerHook]: ...
+
+    @property
+    def handoff_hooks(self) -> Sequence[HandoffHook]: ...
+
+    @property
+    def startup_hooks(self) -> Sequence[LifecycleHook]: ...
+
+    @property
+    def shutdown_hooks(self) -> Sequence[LifecycleHook]: ...

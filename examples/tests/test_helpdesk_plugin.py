@@ -10,7 +10,7 @@ import pytest
 
 from bot import App
 from bot.testing import BotTester
-from examples.helpdesk_plugin.fmbot_helpdesk import setup
+from examples.helpdesk_plugin.fmbot_helpdesk import plugin
 
 EMPLOYEES = Path(__file__).resolve().parent.parent / "helpdesk_plugin" / "employees.csv"
 ANNA = 7301
@@ -20,7 +20,7 @@ ANNA = 7301
 def app(monkeypatch: pytest.MonkeyPatch) -> App:
     monkeypatch.setenv("HELPDESK_EMPLOYEES_CSV", str(EMPLOYEES))
     app = App(env_file=None)
-    setup(app)  # what FMBOT_PLUGINS=helpdesk does for an installed plugin
+    app.add_feature(plugin(app))  # what FMBOT_PLUGINS=helpdesk does for an installed plugin
     return app
 
 

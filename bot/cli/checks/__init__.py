@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bot.cli.checks.models import check_models
@@ -31,7 +31,7 @@ from bot.features.api.outcome import Outcome, failed, passed, skipped, unexpecte
 from bot.features.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import FeatureCheck
+    from bot.features.api.feature import Feature, FeatureCheck
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,15 @@ async def _after_credentials(
 async def _timed_checks(
     settings: Settings, token: str, outcomes: list[Outcome],
     each_within: float, tools_environ: Mapping[str, str] | None, lag: LoopLag,
+    listed: Sequence[Feature],
 ) -> list[FeatureCheck]:
     """The checks that wait for an answer, each within its time; their lines join
     `outcomes` in a fixed order."""
     jobs: list[Awaitable[list[Outcome]]] = []
-    from bot.features.installed import FEATURES
-
     if token:
         # The features' lines, read once getMe has accepted the token (guest mode, connected
         # accounts, the support chat's rights).
-        lines = [line for feature in FEATURES for line in feature.telegram_checks(settings)]
+        lines = [line for feature in listed for line in feature.telegram_checks(settings)]
         jobs.append(within("telegram", each_within,
                            check_telegram(token, settings.telegram_api_url, lines), lag))
     else:
@@ -78,7 +77,7 @@ async def _timed_checks(
         within("yandex", each_within, _one(check_yandex(settings)), lag))
     jobs.append(yandex)
     environ = tools_environ if tools_environ is not None else dict(os.environ)
-    features = [check for feature in FEATURES for check in feature.checks(settings, environ)]
+    features = [check for feature in listed for check in feature.checks(settings, environ)]
     for check in features:  # what the settings ask for (web search), printed at once
         if check.settings_only:
             outcomes.extend(await _feature_check(check, each_within, lag)())
@@ -106,7 +105,12 @@ async def run_checks(
     *,
     each_within: float = 20.0,
     tools_environ: Mapping[str, str] | None = None,
+    features: Sequence[Feature] | None = None,
 ) -> list[Outcome]:
+    """Every check of what `run` depends on, one line each; `features`: the bot's (fmbot's
+    list when None; the command adds its plugins')."""
+    from bot.features.installed import FEATURES
+
     try:
         outcomes = check_configuration(settings)
     except Exception as exc:  # its own FAIL line; the others still run
@@ -116,7 +120,7 @@ async def run_checks(
     import_what_checks_use(settings)
     async with LoopLag().watching() as lag:
         local = await _timed_checks(settings, token, outcomes, each_within, tools_environ,
-                                    lag)
+                                    lag, FEATURES if features is None else features)
     outcomes.extend(wire_outcomes(settings))
     for check in local:  # the features' checks of this machine (KB_PATH's folders)
         try:

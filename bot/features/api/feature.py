@@ -119,6 +119,8 @@ class Feature:
       report`; `secrets`: the values it reads that the logs must never show; `forums`: the
       chats where people work with the bot as forum supergroups (admitted whatever
       ALLOWED_CHAT_IDS says; the test kit and `fmbot eval` make them forums).
+    - `setup`: what it adds to the App it is set up on (routers, menu commands, context
+      providers, tools, hooks, its own migrations), the App's own API: a plugin's way in.
     - `prepare`: built before the database is touched (a bad file stops the start there);
       `build`: its parts on the shared core; `on_telegram`: its parts on the Telegram front;
       `ready`: run once before the first question when the bot runs in process (the test
@@ -136,6 +138,7 @@ class Feature:
     report: Callable[[Settings], Sequence[ReportPart]] = _none
     secrets: Callable[[Settings], Sequence[str]] = _none
     forums: Callable[[Settings], Sequence[int]] = _none
+    setup: Callable[[Any], None] = _unprepared  # given the public App (bot.App)
     prepare: Callable[[Preparing], None] = _unprepared
     build: Callable[[Groundwork, Built], Awaitable[CoreParts | None]] = _nothing
     on_telegram: Callable[[TelegramGround, Built], TelegramParts | None] = _no_part

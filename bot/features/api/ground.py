@@ -6,10 +6,10 @@ end gives the core (`FrontEnd`). Names no feature."""
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from contextlib import AsyncExitStack
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
+    from bot.extending.hooks import AppHolds
     from bot.extending.tools import ToolSource
     from bot.features.api.built import Built
     from bot.features.settings import Settings
@@ -33,16 +34,6 @@ if TYPE_CHECKING:
 
 # An earlier image fetched again (from Telegram), for the vision model.
 ImageFetch = Callable[["StoredImage"], Awaitable[bytes]]
-
-
-class AppParts(Protocol):
-    """The developer's App and its plugins' parts (bot/app/parts.py), as far as the features'
-    API names them: the extensions feature runs the rest (its providers and hooks)."""
-
-    @property
-    def tool_sources(self) -> Sequence[ToolSource]:
-        """The tool sources the App added (its own functions first)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +68,7 @@ class Groundwork:
     http: httpx.AsyncClient | None = None
     front: FrontEnd = field(default_factory=FrontEnd)
     background: bool = False
-    app: AppParts | None = None
+    app: AppHolds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +79,7 @@ class Preparing:
 
     settings: Settings
     built: Built
-    app: AppParts | None = None
+    app: AppHolds | None = None
     wrap_tools: Callable[[ToolSource], ToolSource] | None = None
 
 

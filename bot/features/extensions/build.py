@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from bot.features.extensions.runner import ExtensionRunner, run_lifecycle
 
 if TYPE_CHECKING:
-    from bot.app.parts import AppParts
     from bot.extending.events import RunContext
+    from bot.extending.hooks import AppHolds
 
 
-def build_runner(app: AppParts | None, timeout: float = 5.0) -> ExtensionRunner | None:
+def build_runner(app: AppHolds | None, timeout: float = 5.0) -> ExtensionRunner | None:
     """The App's context providers and its `on_answer` / `on_handoff` hooks, each bounded by
     `timeout` seconds (EXTENSION_TIMEOUT); None without an App or when it added none."""
     if app is None:
@@ -22,7 +22,7 @@ def build_runner(app: AppParts | None, timeout: float = 5.0) -> ExtensionRunner 
     return runner if runner else None
 
 
-async def lifecycle(app: AppParts, kind: str, limit: float, context: RunContext) -> None:
+async def lifecycle(app: AppHolds, kind: str, limit: float, context: RunContext) -> None:
     """The App's on_startup or on_shutdown hooks (a failing one is logged, never fatal)."""
     hooks = app.startup_hooks if kind == "on_startup" else app.shutdown_hooks
     await run_lifecycle(kind, hooks, limit, context)

@@ -4,21 +4,19 @@ the whole bot is built and when it stops."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from bot.features.api.feature import CoreParts, Feature
 
 if TYPE_CHECKING:
-    from bot.app.parts import AppParts
     from bot.features.api.built import Built
     from bot.features.api.ground import Groundwork
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    if ground.app is None:
+    app = ground.app
+    if app is None:
         return None
-    # The API names of the App only its tools; this feature runs the rest of what it holds.
-    app = cast("AppParts", ground.app)
     from bot.extending.events import RunContext
     from bot.features.api.asker import Asker
     from bot.features.api.offers import HandoffListener, Lifecycle, PersonState

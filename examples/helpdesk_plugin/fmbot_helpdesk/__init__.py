@@ -1,16 +1,20 @@
-"""An fmbot plugin: the employee's department in every prompt, `/whoami`, an IT-ticket tool
-the model may call (after the employee's press), and a table of its own.
+"""An fmbot plugin that ships a feature: the employee's department in every prompt, `/whoami`,
+an IT-ticket tool the model may call (after the employee's press), a table of its own, its line
+in `fmbot check` and its part of `fmbot report`.
 
-Enabled with `FMBOT_PLUGINS=helpdesk` once installed; fmbot calls `setup(app)` at start.
+Enabled with `FMBOT_PLUGINS=helpdesk` once installed; fmbot calls `plugin(app)` at start, which
+sets the App up and returns the plugin's `Feature`.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -19,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import AnswerEvent, App, ToolContext
+from bot import AnswerEvent, App, Feature, FeatureCheck, Outcome, ReportSection, ToolContext
 
 log = logging.getLogger("helpdesk")
 
@@ -65,11 +69,41 @@ def say(key: str, language: str | None, **values: object) -> str:
     return TEXTS[key][lang].format(**values)
 
 
-def setup(app: App) -> None:
-    """Add to `app`: /whoami (logged in the plugin's own table), the department as context,
-    the IT-ticket tool (confirmed by the employee) and a hook after every answer."""
+def plugin(app: App) -> Feature:
+    """Set `app` up (`setup`) and return the feature: the directory's line in `fmbot check`
+    and the lookups' part of `fmbot report`."""
     settings = app.load_settings(HelpdeskSettings)
     directory = read_directory(settings.employees_csv)
+    setup(app, directory)
+
+    def checks(_settings: object, _environ: object) -> list[FeatureCheck]:
+        async def staff() -> list[Outcome]:
+            return [Outcome("helpdesk", True, f"{len(directory)} employees in "
+                                              f"{settings.employees_csv.name}")]
+
+        return [FeatureCheck("helpdesk", staff, credentials=False, settings_only=True)]
+
+    def report(_settings: object) -> list[Any]:
+        return [lookups]
+
+    return Feature(name="helpdesk", settings=HelpdeskSettings, checks=checks, report=report)
+
+
+async def lookups(db: Any, days: int) -> ReportSection:
+    """`fmbot report`'s part: how many /whoami lookups the period had, by how many people
+    (`db`: fmbot's database, migrated)."""
+    since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=days)
+    async with db.engine.connect() as connection:
+        row = (await connection.execute(sql(
+            "SELECT count(*), count(DISTINCT telegram_id) FROM helpdesk_whoami_log "
+            "WHERE looked_up_at >= :since"), {"since": since})).one()
+    return ReportSection(f"Helpdesk, last {days} days: {row[0]} /whoami lookups by "
+                         f"{row[1]} employees")
+
+
+def setup(app: App, directory: dict[int, Employee]) -> None:
+    """Add to `app`: /whoami (logged in the plugin's own table), the department as context,
+    the IT-ticket tool (confirmed by the employee) and a hook after every answer."""
     app.add_migrations("helpdesk", Path(__file__).parent / "migrations")
     numbers = itertools.count(1)
     tickets: dict[str, str] = {}  # by idempotency key: a repeated call opens no second one

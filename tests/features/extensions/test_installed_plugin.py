@@ -101,3 +101,28 @@ async def test_the_installed_plugin_answers_remembers_and_waits_for_the_press(
     assert "helpdesk: answered 7301 (tools: open_it_ticket)" in log
     assert "helpdesk: ticket HD-1 for 7301 (Finance): Laptop broken" in log
     assert any("plugin helpdesk set up" in line for line in log)
+
+
+def test_the_feature_it_ships_has_its_part_of_the_report(installed: Path, tmp_path: Path) -> None:
+    """The plugin's entry point returns a Feature: `fmbot report` prints its part (its own
+    table read), as it prints fmbot's features' parts."""
+    import os
+
+    from tests.cli import run_bot
+
+    database = tmp_path / "bot.db"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": f"{installed}{os.pathsep}{REPO_ROOT}",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "FMBOT_PLUGINS": "helpdesk",
+        "HELPDESK_EMPLOYEES_CSV": str(PLUGIN / "employees.csv"),
+    }
+    assert run_bot(["migrate"], cwd=tmp_path, env=env).returncode == 0
+    with sqlite3.connect(database) as db:
+        db.executemany("INSERT INTO helpdesk_whoami_log (telegram_id) VALUES (?)",
+                       [(ANNA,), (ANNA,), (STRANGER,)])
+    done = run_bot(["report", "--days", "7"], cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Helpdesk, last 7 days: 3 /whoami lookups by 2 employees" in done.stdout
+    assert "Tools (last 7 days)" in done.stdout, "beside fmbot's own parts"
