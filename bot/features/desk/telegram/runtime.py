@@ -20,10 +20,9 @@ from aiogram.types import BotCommand
 from bot.conversation import TurnResult
 from bot.coordination import Coordinator
 from bot.coordination.stopping import stop_tasks
-from bot.extending.events import handoff_reason
+from bot.extending.events import HandoffEvent, handoff_reason
 from bot.features.desk.domain import CaseView, DeskService, RatingComment, Requester
 from bot.features.desk.domain.assist import Classify, classify_handoff
-from bot.features.extensions import HandoffEvent
 from bot.foundation_models.types import ChatModel
 
 if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
