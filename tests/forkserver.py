@@ -59,7 +59,7 @@ PRELOAD = (
     "sqlalchemy.dialects.sqlite.aiosqlite",
     "uvloop",
     # Imported at start-up by the bot's parts (tools, the knowledge base's sync, numpy).
-    "bot.features.build",
+    "bot.features.installed",
     "bot.features.knowledge.indexer",
     "bot.features.knowledge.store_sync",
     "bot.features.desk.telegram",

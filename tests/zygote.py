@@ -90,7 +90,7 @@ PRELOAD = (
     "bot.wiring.telegram",
     "bot.telegram.app",
     "bot.conversation.service",
-    "bot.features.build",
+    "bot.features.installed",
     "bot.features.knowledge.indexer",
     "bot.features.knowledge.store_sync",
     "bot.features.desk.telegram",

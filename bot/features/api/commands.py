@@ -48,8 +48,11 @@ class ReportSection:
     the line telling what it wrote)."""
 
     text: str
+    """What the report prints of it."""
     write_csv: Callable[[Path], str] | None = None
+    """Writes its rows to the `--csv` file's sibling; the line telling what it wrote."""
     write_html: Callable[[Path], str] | None = None
+    """Writes its part of the `--html` page; the line telling what it wrote."""
 
 
 class ReportPart(Protocol):

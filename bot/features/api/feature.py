@@ -55,10 +55,15 @@ class FeatureCheck:
     reads only this machine (files), so its lines come last."""
 
     name: str
+    """The check's name, as its lines say it."""
     run: Callable[[], Awaitable[list[Outcome]]]
+    """The check: its lines."""
     credentials: bool = True
+    """It calls Yandex: run once the credentials are known good."""
     settings_only: bool = False
+    """It says what the settings ask for and calls nothing: printed with the configuration."""
     local: bool = False
+    """It reads only this machine (files): its lines come last."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,41 +112,46 @@ def _unprepared(*_args: Any) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Feature:
-    """One feature of the bot, declared once.
-
-    - `name`: how the logs and errors name it.
-    - `settings`: its section of the settings (a pydantic model in its `settings.py`).
-    - `tables`: the modules whose import registers its tables on the shared metadata.
-    - `texts`: the modules whose import registers its texts with the Translator.
-    - `settings_checks`: its checks of the settings, each before the commands it names.
-    - `commands`: its own `fmbot` commands; `checks`: its lines in `fmbot check`;
-      `telegram_checks`: its lines in the Telegram check; `report`: its parts of `fmbot
-      report`; `secrets`: the values it reads that the logs must never show; `forums`: the
-      chats where people work with the bot as forum supergroups (admitted whatever
-      ALLOWED_CHAT_IDS says; the test kit and `fmbot eval` make them forums).
-    - `setup`: what it adds to the App it is set up on (routers, menu commands, context
-      providers, tools, hooks, its own migrations), the App's own API: a plugin's way in.
-    - `prepare`: built before the database is touched (a bad file stops the start there);
-      `build`: its parts on the shared core; `on_telegram`: its parts on the Telegram front;
-      `ready`: run once before the first question when the bot runs in process (the test
-      kit, `fmbot eval`: what `run` starts in the background, done once and awaited).
-    """
+    """One feature of the bot, declared once: what the bot needs from it, each field read by
+    the one place that needs it (docs/architecture.md, "A feature is one object"). Every
+    field but `name` is optional; every callable imports the feature's heavy parts only when
+    called."""
 
     name: str
+    """How the logs and errors name it."""
     settings: type | None = None
+    """Its section of the settings (a pydantic model in its `settings.py`)."""
     tables: Sequence[str] = ()
+    """The modules whose import registers its tables on the shared metadata."""
     texts: Sequence[str] = ()
+    """The modules whose import registers its texts with the Translator."""
     settings_checks: Sequence[SettingsCheck] = ()
+    """Its checks of its settings, each run before the commands it names."""
     commands: Callable[[], Sequence[Command[CommandContext]]] = _none
+    """Its own `fmbot` commands."""
     checks: Callable[[Settings, Mapping[str, str]], Sequence[FeatureCheck]] = _none
+    """Its lines in `fmbot check`, given the settings and where TOOLS_FILE's secrets are
+    read from."""
     telegram_checks: Callable[[Settings], Sequence[TelegramLine]] = _none
+    """Its lines in `fmbot check`'s Telegram check, read once getMe accepted the token."""
     report: Callable[[Settings], Sequence[ReportPart]] = _none
+    """Its parts of `fmbot report`."""
     secrets: Callable[[Settings], Sequence[str]] = _none
+    """The values it reads that the logs must never show."""
     forums: Callable[[Settings], Sequence[int]] = _none
-    setup: Callable[[Any], None] = _unprepared  # given the public App (bot.App)
+    """The chats where people work with the bot, as forum supergroups (admitted whatever
+    ALLOWED_CHAT_IDS says; the test kit and `fmbot eval` make them forums)."""
+    setup: Callable[[Any], None] = _unprepared
+    """What it adds to the App it is set up on (`bot.App`: routers, menu commands, context
+    providers, tools, hooks, its own migrations): a plugin's way in."""
     prepare: Callable[[Preparing], None] = _unprepared
+    """What is built before the database is touched (a bad file stops the start there)."""
     build: Callable[[Groundwork, Built], Awaitable[CoreParts | None]] = _nothing
+    """Its parts on the shared core: its part in a turn, and what it offers others."""
     on_telegram: Callable[[TelegramGround, Built], TelegramParts | None] = _no_part
+    """Its parts on the Telegram front: routers, hooks, services, an answer's final form."""
     ready: Callable[[Groundwork, Built], Awaitable[None]] = _nothing
+    """Run once before the first question when the bot runs in process (the test kit,
+    `fmbot eval`): what `run` keeps up to date in the background, done once and awaited."""
 
 

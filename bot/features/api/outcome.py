@@ -1,27 +1,32 @@
-"""What one check found: passed, failed (with the fix) or skipped, one line each."""
+"""What one check found: passed, failed (with the fix) or skipped, one line each (`fmbot
+check`'s lines, fmbot's own and the features')."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """One line of `fmbot check`: what was checked (`name`), whether it passed (`ok`), what
+    was found (`detail`) and, when it failed, what to do (`fix`)."""
+
     name: str
+    """What was checked."""
     ok: bool
+    """Whether it passed."""
     detail: str
+    """What was found."""
     fix: str = ""
-    skipped: bool = False  # a prerequisite failed: not run, neither passed nor failed
+    """What to do, when it failed."""
+    skipped: bool = False
+    """A prerequisite failed: not run, neither passed nor failed."""
 
     def line(self) -> str:
+        """The line `fmbot check` prints (two when it failed: the fix under it)."""
         if self.skipped:
             return f"skip  {self.name}: skipped: {self.detail}"
         if self.ok:
