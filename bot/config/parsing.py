@@ -1,12 +1,17 @@
 """What the settings are read with: the error that names a variable, list and token parsing,
-the default replica id and host:port values."""
+the default replica id and host:port values, and what a feature's section of the settings is
+made of (`Section`, one pydantic model whose fields each name their variable, and `Switch`, an
+on/off variable read as a bool)."""
 
 from __future__ import annotations
 
 import os
 import re
 import socket
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///fmbot.db"
 
@@ -103,3 +108,56 @@ def _without_password(value: str) -> str:
     if not parts.password:
         return value
     return value.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _on_off(value: object) -> object:
+    if isinstance(value, bool):  # given in code
+        return value
+    if value in ("on", "off"):
+        return value == "on"
+    raise ValueError("Input should be 'on' or 'off'")
+
+
+#: An on/off variable (`CSAT=on`), read as a bool; only "on" and "off" are taken (or a bool, in
+#: code).
+Switch = Annotated[bool, BeforeValidator(_on_off)]
+
+
+def unresolved() -> Any:
+    """The default of a field its section resolves once validated (`mode` from KB_PATH): None
+    until the section's after-validator puts the value in place, never read."""
+    return None
+
+
+class Section(BaseModel):
+    """A feature's section of the settings (bot/features/<name>/settings.py): one model, each
+    field declared once and naming its environment variable by validation alias
+    (`replies: ... = Field(validation_alias="VOICE_REPLIES")`). The composed Settings
+    (bot/features/settings.py) has a field per section (`settings.voice`) and reads each
+    section's variables flat, from the environment, `.env` and keywords
+    (`Settings(voice_replies="always")`); in code a section is also built by its field names
+    (`VoiceSettings(replies="always")`). Frozen: a value object its feature is given."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True,
+                              validate_by_alias=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        unnamed = [name for name, field in cls.model_fields.items()
+                   if not isinstance(field.validation_alias, str)]
+        if unnamed:
+            raise TypeError(f"{cls.__name__}: every field names its variable "
+                            f"(Field(validation_alias=...)); not {', '.join(unnamed)}")
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """The environment variable of each field (upper case), by field name."""
+        return {name: str(field.validation_alias) for name, field in cls.model_fields.items()}
+
+    def _settle(self, **values: object) -> None:
+        """Put resolved defaults in place (a section's own after-validator, or the composed
+        Settings' on a copy): the section stays frozen to its readers, and `model_fields_set`
+        keeps naming only what the deployment set."""
+        for name, value in values.items():
+            object.__setattr__(self, name, value)

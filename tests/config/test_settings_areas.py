@@ -1,23 +1,23 @@
 """Settings per area: each feature's section in its folder (bot/features/<name>/settings.py),
-the core's in bot/config, composed as one `Settings` whose environment names, keyword arguments
-and flat attributes are the ones they always were; each area read as a frozen value object
-with its defaults resolved (`settings.voice.replies`)."""
+one nested model, the core's in bot/config, composed as one `Settings` whose environment names
+and keyword arguments are the ones they always were; each section read as a frozen value
+object with its defaults resolved (`settings.voice.replies`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings
 
 from bot import Settings as PublicSettings
 from bot.config import ConfigError, CoreSettings
+from bot.config.parsing import Section
 from bot.features.desk.settings import DeskSettings
 from bot.features.knowledge.settings import KnowledgeSettings
-from bot.features.settings import Settings, load_settings
+from bot.features.settings import Settings, load_settings, settings_checks
 from bot.features.voice.settings import VoiceSettings
 from tests.conftest import REPO_ROOT
 
@@ -65,8 +65,8 @@ NAMES_BEFORE = [
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no .env
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in Settings.variables():
+        monkeypatch.delenv(name, raising=False)
 
 
 def example_values() -> dict[str, str]:
@@ -96,11 +96,15 @@ def test_the_names_are_the_ones_settings_always_read() -> None:
     assert len(NAMES_BEFORE) == 116
     names = set(NAMES_BEFORE) | set(ADDED_SINCE)
     assert set(example_values()) == names
-    assert {name.upper() for name in Settings.model_fields} == names
+    assert set(Settings.variables()) == names
     assert PublicSettings is Settings  # `from bot import Settings`
-    # No alias anywhere: a field's variable is its name in upper case.
+    # No alias at the root: a core field's variable is its name in upper case; a section's
+    # fields name theirs.
     assert not [name for name, field in Settings.model_fields.items()
                 if field.alias or field.validation_alias]
+    assert {where for where in Settings.variables().values() if len(where) == 1} == {
+        (name,) for name, field in Settings.model_fields.items()
+        if not (isinstance(field.annotation, type) and issubclass(field.annotation, Section))}
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -111,44 +115,80 @@ def test_each_variable_env_example_sets_reaches_the_field_of_its_name(
     value = example_values()[name]
     monkeypatch.setenv(name, value)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.model_fields_set == {name.lower()}
+    where = Settings.variables()[name]
+    assert settings.model_fields_set == {where[0]}
+    if len(where) == 2:  # a section's: the one field of the section
+        assert getattr(settings, where[0]).model_fields_set == {where[1]}
 
 
 def test_each_field_has_one_home_a_core_area_or_one_feature_section() -> None:
     homes: dict[str, list[str]] = {}
-    for base in Settings.__mro__[1:]:
+    for base in Settings.__mro__:
         if issubclass(base, BaseSettings) and base not in (BaseSettings, CoreSettings):
-            for name in base.__annotations__:
+            for name in base.__dict__.get("__annotations__", {}):
                 if name in Settings.model_fields:
                     homes.setdefault(name, []).append(base.__module__)
     assert set(homes) == set(Settings.model_fields)
     assert {name: where for name, where in homes.items() if len(where) != 1} == {}
-    feature_owned = {name for name, where in homes.items()
-                     if where[0].startswith("bot.features.")}
-    assert {"voice_replies", "tts_voice", "support_chat_id", "kb_top_k", "tools_file",
-            "vision_model", "max_document_mb", "web_search", "guest_mode", "rich_messages",
-            "business_replies", "speech_recognition", "kb_backend"} <= feature_owned
-    assert not feature_owned & {"yandex_folder_id", "telegram_bot_token", "database_url",
-                                "admin_user_ids", "media_download_timeout",
-                                "allowed_chat_members_of", "extension_timeout"}
+    # Each feature's fields are its section's, declared once there, in its folder.
+    sections = {name: field.annotation for name, field in Settings.model_fields.items()
+                if isinstance(field.annotation, type) and issubclass(field.annotation, Section)}
+    assert set(sections) == {"voice", "desk", "knowledge", "tools", "vision", "documents",
+                             "websearch", "guest", "rich", "business", "evaluation"}
+    assert {name: section.__module__ for name, section in sections.items()} == {
+        name: f"bot.features.{name}.settings" for name in sections}
+    assert {homes[name] == ["bot.features.settings"] for name in sections} == {True}
+    feature_owned = {variable for variable, where in Settings.variables().items()
+                     if where[0] in sections}
+    assert {"VOICE_REPLIES", "TTS_VOICE", "SUPPORT_CHAT_ID", "KB_TOP_K", "TOOLS_FILE",
+            "VISION_MODEL", "MAX_DOCUMENT_MB", "WEB_SEARCH", "GUEST_MODE", "RICH_MESSAGES",
+            "BUSINESS_REPLIES", "SPEECH_RECOGNITION", "KB_BACKEND"} <= feature_owned
+    assert not feature_owned & {"YANDEX_FOLDER_ID", "TELEGRAM_BOT_TOKEN", "DATABASE_URL",
+                                "ADMIN_USER_IDS", "MEDIA_DOWNLOAD_TIMEOUT",
+                                "ALLOWED_CHAT_MEMBERS_OF", "EXTENSION_TIMEOUT"}
 
 
 @pytest.mark.usefixtures("clean_env")
-def test_flat_keywords_and_flat_attributes_still_work() -> None:
+def test_flat_keywords_still_work_and_reach_their_sections() -> None:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, voice_replies="always", support_chat_id=-1001, kb_top_k=7,
         tools_max_rounds=3, guest_mode="off",
     )
-    assert settings.voice_replies == "always"
     assert settings.voice.replies == "always"
-    assert settings.support_chat_id == -1001
     assert settings.desk.chat_id == -1001
-    assert settings.kb_top_k == 7
     assert settings.knowledge.top_k == 7
-    assert settings.tools_max_rounds == 3
     assert settings.tools.max_rounds == 3
-    assert settings.guest_mode == "off"
     assert not settings.guest.on
+    # Read by section only: no flat attribute declares a field twice.
+    assert not hasattr(settings, "voice_replies")
+    assert not hasattr(settings, "kb_top_k")
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_a_section_given_whole_or_as_a_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTS_SPEED", "2")
+    whole = Settings(_env_file=None,  # type: ignore[call-arg]
+                     voice=VoiceSettings(replies="always"), desk=DeskSettings(chat_id=-1001))
+    assert (whole.voice.replies, whole.voice.tts_speed) == ("always", 1.0)  # given whole
+    assert whole.desk.insights  # its own defaults resolved
+    # A dict (by field names or variables) is filled from the environment, and wins over it.
+    merged = Settings(_env_file=None, voice={"replies": "always"})  # type: ignore[call-arg]
+    assert (merged.voice.replies, merged.voice.tts_speed) == ("always", 2.0)
+    assert Settings(_env_file=None,  # type: ignore[call-arg]
+                    voice={"TTS_SPEED": "3"}).voice.tts_speed == 3.0
+    with pytest.raises(TypeError, match="give voice= or its variables"):
+        Settings(_env_file=None, voice=VoiceSettings(), voice_replies="off")  # type: ignore[call-arg]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_variables_are_read_whatever_their_case_and_a_section_name_is_none(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("voice_replies", "always")
+    monkeypatch.setenv("VOICE", "not json")  # a section is no variable
+    (tmp_path / "settings.env").write_text("Kb_Top_K=9\nTOOLS=x\n", encoding="utf-8")
+    settings = Settings(_env_file=tmp_path / "settings.env")  # type: ignore[call-arg]
+    assert (settings.voice.replies, settings.knowledge.top_k) == ("always", 9)
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -157,16 +197,17 @@ def test_voice_replies_unset_means_mirror_when_speech_is_on() -> None:
     assert (without.voice.speech, without.voice.replies) == (False, "off")
     keyed = Settings(_env_file=None, yandex_api_key="k")  # type: ignore[call-arg]
     assert (keyed.voice.speech, keyed.voice.replies) == (True, "mirror")
-    assert keyed.speech_on
-    assert keyed.voice_replies_mode == "mirror"
+    assert keyed.voice.speech_recognition == "on"
     deaf = Settings(_env_file=None, yandex_api_key="k",  # type: ignore[call-arg]
                     speech_recognition="off")
     assert (deaf.voice.speech, deaf.voice.replies) == (False, "off")
     blank = Settings(_env_file=None, yandex_api_key="k",  # type: ignore[call-arg]
                      speech_recognition=" ", voice_replies="")
     assert (blank.voice.speech, blank.voice.replies) == (True, "mirror")
-    # The section alone knows no credentials: speech off, replies off.
-    assert VoiceSettings(_env_file=None).voice.replies == "off"  # type: ignore[call-arg]
+    # The section alone knows no credentials: it resolves with what it is told.
+    assert VoiceSettings().resolved(credentials=False).replies == "off"
+    assert VoiceSettings().resolved(credentials=True).replies == "mirror"
+    assert VoiceSettings(replies="always").resolved(credentials=False).replies == "always"
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -180,7 +221,9 @@ def test_desk_insights_unset_means_on_with_a_support_chat() -> None:
     off = Settings(_env_file=None, support_chat_id=-1001,  # type: ignore[call-arg]
                    desk_insights="off")
     assert not off.desk.insights
-    assert DeskSettings(_env_file=None, support_chat_id="").desk.chat_id == 0  # type: ignore[call-arg]
+    assert not Settings(_env_file=None,  # type: ignore[call-arg]
+                        desk_insights="on").desk.insights  # no desk, no insights
+    assert DeskSettings(SUPPORT_CHAT_ID="").chat_id == 0  # type: ignore[call-arg]
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -188,8 +231,9 @@ def test_kb_mode_unset_means_assist_with_kb_path(tmp_path: Path) -> None:
     assert Settings(_env_file=None).knowledge.mode == "off"  # type: ignore[call-arg]
     kb = Settings(_env_file=None, kb_path=f"{tmp_path}, {tmp_path}").knowledge  # type: ignore[call-arg]
     assert (kb.mode, kb.on, kb.paths) == ("assist", True, (tmp_path, tmp_path))
-    strict = KnowledgeSettings(_env_file=None, kb_mode=" STRICT ")  # type: ignore[call-arg]
-    assert strict.knowledge.mode == "strict"
+    strict = KnowledgeSettings(KB_MODE=" STRICT ")  # type: ignore[call-arg]
+    assert strict.mode == "strict"
+    assert KnowledgeSettings(paths=(tmp_path,)).mode == "assist"
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -217,10 +261,10 @@ def test_the_value_objects_are_frozen() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     areas = (settings.voice, settings.desk, settings.knowledge, settings.tools,
              settings.vision, settings.documents, settings.websearch, settings.guest,
-             settings.rich, settings.business)
+             settings.rich, settings.business, settings.evaluation)
     for area in areas:
-        field = dataclasses.fields(area)[0].name
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        field = next(iter(type(area).model_fields))
+        with pytest.raises(ValidationError, match="frozen"):
             setattr(area, field, None)
 
 
@@ -229,7 +273,7 @@ def test_check_support_names_every_problem_of_the_desk_at_once() -> None:
     settings = Settings(_env_file=None, support_chat_id=5,  # type: ignore[call-arg]
                         support_timezone="Mars/Olympus", support_hours="Someday 9-5")
     with pytest.raises(ConfigError) as caught:
-        settings.check_support()
+        settings_checks(settings)["support"]()
     lines = str(caught.value).splitlines()
     assert [line.split(" ", 1)[0] for line in lines] == [
         "SUPPORT_TIMEZONE:", "SUPPORT_CHAT_ID", "SUPPORT_HOURS:"]
@@ -260,3 +304,20 @@ def test_load_settings_names_each_bad_variable_of_any_section(
         load_settings(None)
     names = sorted(line.split(":", 1)[0] for line in str(caught.value).splitlines())
     assert names == ["KB_TOP_K", "TELEGRAM_MODE", "TTS_SPEED"]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_load_settings_names_the_variable_of_a_section_given_by_field_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOOLS_SIGNING_SECRET", "s" * 16)
+    monkeypatch.setenv("TOOLS_SIGNING_KEY", "key.pem")
+    monkeypatch.setenv("CSAT", "yes")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert str(caught.value).splitlines() == [
+        "CSAT: Input should be 'on' or 'off'",
+        "TOOLS_SIGNING_KEY: set together with TOOLS_SIGNING_SECRET: keep one (the key signs "
+        "with ed25519 and the API holds only its public key; the secret signs with "
+        "hmac-sha256)",
+    ]

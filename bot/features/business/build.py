@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.features.business.replies import BusinessOptions
-    from bot.features.business.settings import BusinessArea
+    from bot.features.business.settings import BusinessSettings
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 
 
-def build_business(area: BusinessArea, *, customer_daily_tokens: int = 0
+def build_business(area: BusinessSettings, *, customer_daily_tokens: int = 0
                    ) -> BusinessOptions | None:
     """Chat automation's options; None with BUSINESS_REPLIES=off. `customer_daily_tokens`:
     DAILY_TOKEN_LIMIT, which each customer counts against like any user."""

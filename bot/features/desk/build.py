@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import ConfigError
 from bot.extending.events import HandoffEvent
 from bot.features.desk.domain import DeskService, HoursFormatError, SupportHours
-from bot.features.desk.settings import DeskArea
+from bot.features.desk.settings import DeskSettings
 
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 
-def support_hours(desk: DeskArea) -> SupportHours:
+def support_hours(desk: DeskSettings) -> SupportHours:
     """SUPPORT_HOURS in SUPPORT_TIMEZONE (ConfigError naming what is wrong)."""
     try:
         return SupportHours.parse(desk.hours, desk.timezone)
@@ -108,7 +108,7 @@ def build_desk(
 
 
 def build_faq(
-    desk: DeskArea, db: Database, insights: InsightJobs | None,
+    desk: DeskSettings, db: Database, insights: InsightJobs | None,
     knowledge: KnowledgeBase | None, kb_folder: Path | None,
 ) -> FaqDrafts | None:
     """FAQ drafts with DESK_INSIGHTS and a knowledge base to write them into (in the file
@@ -131,7 +131,7 @@ def build_faq(
 
 
 def build_insights(
-    desk: DeskArea, db: Database, client: FoundationModelsClient, chat_model: ChatModel,
+    desk: DeskSettings, db: Database, client: FoundationModelsClient, chat_model: ChatModel,
     *, owner: str,
 ) -> InsightJobs | None:
     """Deferred model jobs when DESK_INSIGHTS is on; `owner`: this replica (REPLICA_ID)."""
@@ -146,7 +146,7 @@ def build_insights(
 
 
 def build_gaps(
-    desk: DeskArea, db: Database, insights: InsightJobs | None, embedder: Embedder,
+    desk: DeskSettings, db: Database, insights: InsightJobs | None, embedder: Embedder,
     knowledge: KnowledgeBase | None,
 ) -> GapAnalysis:
     """Content gaps: questions embedded by `embedder` (the knowledge base's when there is

@@ -76,8 +76,8 @@ async def run_faq_eval(factory: CommandContext, path: Path) -> None:
         async def embed(text: str) -> Any:
             return (await embedder.query(text)).values
 
-        result = await evaluate(cases, client, settings.insights_model, embed)
-    print(format_eval(result, settings.kb_drafts_similarity))
+        result = await evaluate(cases, client, settings.desk.insights_model, embed)
+    print(format_eval(result, settings.desk.drafts_similarity))
 
 
 async def run_gaps(factory: CommandContext, *, days: int, csv_path: Path | None) -> None:
@@ -89,7 +89,7 @@ async def run_gaps(factory: CommandContext, *, days: int, csv_path: Path | None)
 
     settings = factory.settings
     async with factory.core() as c:  # the App's migrations too
-        jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.insights_model,
+        jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.desk.insights_model,
                            owner=settings.replica_id)
         try:
             knowledge = c.built.find_loaded("bot.features.knowledge.base", _knowledge_base)

@@ -98,7 +98,7 @@ FEATURE = Feature(
     tables=("bot.features.desk.storage.models", "bot.features.desk.storage.insights_models"),
     texts=("bot.features.desk.telegram.texts",),
     settings_checks=(SettingsCheck(frozenset({"run", "eval", "report"}),
-                                   lambda settings: settings.check_support()),),
+                                   lambda settings: settings.desk.check()),),
     commands=_commands,
     report=_report,
     forums=_forums,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.features.api.commands import ReportSection
 from bot.features.desk.build import support_hours
-from bot.features.desk.settings import DeskArea
+from bot.features.desk.settings import DeskSettings
 from bot.plurals import quantity
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.storage.database import Database
 
 
-def desk_report(desk: DeskArea) -> ReportPart:
+def desk_report(desk: DeskSettings) -> ReportPart:
     """The desk's part of the report, its hours from SUPPORT_HOURS (ConfigError if wrong)."""
     hours = support_hours(desk)
 

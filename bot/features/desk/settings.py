@@ -1,20 +1,19 @@
 """The support desk's section of the settings (SUPPORT_*, HANDOFF_CLASSIFIER, CSAT, DESK_*,
 INSIGHTS_*, KB_DRAFTS_*): the operators' chat, their hours, the learning loop. A leaf: pydantic,
 the standard library and the settings' parsing helpers only (bot/features/settings.py composes
-it). SUPPORT_HOURS's form is read here (`parse_hours`), so that one check names every problem
-before the bot starts; the desk's `SupportHours` is built on it."""
+it as `settings.desk`). SUPPORT_HOURS's form is read here (`parse_hours`), so that one check
+names every problem before the bot starts; the desk's `SupportHours` is built on it."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticUseDefault
 
-from bot.config.parsing import _blank_to, _raise_all
+from bot.config.parsing import Section, Switch, _blank_to, _raise_all, unresolved
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(
@@ -67,103 +66,79 @@ def parse_hours(spec: str) -> Windows:
     return tuple(tuple(sorted(d)) for d in days)
 
 
-@dataclass(frozen=True, slots=True)
-class DeskArea:
-    """The support desk's settings, resolved: `chat_id` 0 means no desk; `insights` is
-    DESK_INSIGHTS or its default (on with a desk)."""
-
-    chat_id: int
-    hours: str
-    timezone: str
-    handoff_classifier: bool
-    csat: bool
-    insights: bool
-    insights_model: str
-    insights_interval: float
-    drafts_file: str
-    drafts_similarity: float
-
-    @property
-    def on(self) -> bool:
-        return bool(self.chat_id)
-
-
-class DeskSettings(BaseSettings):
-    """The support desk and its learning loop."""
+class DeskSettings(Section):
+    """The support desk and its learning loop. `chat_id` 0 means no desk; `insights` is
+    DESK_INSIGHTS or its default (on with a desk), never on without one."""
 
     # --- Support desk ---------------------------------------------------------------
     # The operators' supergroup (topics enabled, the bot an admin that may manage topics);
     # 0 = no handoff at all.
-    support_chat_id: int = 0
+    chat_id: int = Field(default=0, validation_alias="SUPPORT_CHAT_ID")
     # When people answer, e.g. "Mon-Fri 09:00-18:00" (several ranges separated by ";");
     # empty = always.
-    support_hours: str = ""
-    support_timezone: str = "UTC"
-    handoff_classifier: Literal["on", "off"] = "off"
-    csat: Literal["on", "off"] = "on"
+    hours: str = Field(default="", validation_alias="SUPPORT_HOURS")
+    timezone: str = Field(default="UTC", validation_alias="SUPPORT_TIMEZONE")
+    handoff_classifier: Switch = Field(default=False, validation_alias="HANDOFF_CLASSIFIER")
+    csat: Switch = Field(default=True, validation_alias="CSAT")
 
     # --- Desk insights ----------------------------------------------------------------
     # Handoff summaries and tags, final summaries (and later FAQ drafts and content gaps),
     # made in Yandex's asynchronous mode; unset = on when SUPPORT_CHAT_ID is set.
-    desk_insights: Literal["on", "off"] | None = None
+    insights: Switch = Field(default_factory=unresolved, validation_alias="DESK_INSIGHTS")
     # YandexGPT Pro through completionAsync (half the synchronous price), JSON-schema output;
     # a model without an asynchronous mode (Qwen, gpt-oss, Gemma) runs the jobs synchronously.
-    insights_model: str = "yandexgpt/latest"
+    insights_model: str = Field(default="yandexgpt/latest", validation_alias="INSIGHTS_MODEL")
     # Seconds between two content-gap analyses (default: daily).
-    insights_interval: float = Field(default=86400.0, gt=0)
+    insights_interval: float = Field(default=86400.0, gt=0, validation_alias="INSIGHTS_INTERVAL")
     # FAQ drafts a person approved are appended to this .jsonl file in the first KB_PATH
     # folder (indexed by the next sync); a draft at least this similar (cosine of the
     # embeddings) to a passage or another draft is dropped as a duplicate.
-    kb_drafts_file: str = "faq-from-desk.jsonl"
-    kb_drafts_similarity: float = Field(default=0.76, gt=0, le=1)  # `insights eval-faq`
+    drafts_file: str = Field(default="faq-from-desk.jsonl", validation_alias="KB_DRAFTS_FILE")
+    drafts_similarity: float = Field(default=0.76, gt=0, le=1,  # `insights eval-faq`
+                                     validation_alias="KB_DRAFTS_SIMILARITY")
 
-    @field_validator("support_chat_id", mode="before")
+    @field_validator("chat_id", mode="before")
     @classmethod
     def _blank_chat_is_zero(cls, value: object) -> object:
         # `SUPPORT_CHAT_ID=` as `.env.example` has it means "not set".
         return _blank_to(value, 0)
 
-    @field_validator("desk_insights", mode="before")
+    @field_validator("insights", mode="before")
     @classmethod
     def _blank_insights_is_unset(cls, value: object) -> object:
         # `DESK_INSIGHTS=` (as .env.example has it) means "not set": on with a support chat.
-        return _blank_to(value, None)
+        if _blank_to(value, None) is None:
+            raise PydanticUseDefault
+        return value
+
+    @model_validator(mode="after")
+    def _insights_with_a_desk(self) -> Self:
+        # No desk, no insights; with one, on unless DESK_INSIGHTS=off.
+        self._settle(insights=bool(self.chat_id) and self.insights is not False)
+        return self
 
     @property
-    def desk_insights_on(self) -> bool:
-        if not self.support_chat_id:
-            return False
-        return self.desk_insights != "off"
+    def on(self) -> bool:
+        return bool(self.chat_id)
 
-    @property
-    def desk(self) -> DeskArea:
-        """The support desk's settings as one value."""
-        return DeskArea(
-            chat_id=self.support_chat_id, hours=self.support_hours,
-            timezone=self.support_timezone, handoff_classifier=self.handoff_classifier == "on",
-            csat=self.csat == "on", insights=self.desk_insights_on,
-            insights_model=self.insights_model, insights_interval=self.insights_interval,
-            drafts_file=self.kb_drafts_file, drafts_similarity=self.kb_drafts_similarity,
-        )
-
-    def check_support(self) -> None:
+    def check(self) -> None:
         """The desk's settings before anything starts (bot/wiring/preflight.py):
         SUPPORT_TIMEZONE, SUPPORT_CHAT_ID and the form of SUPPORT_HOURS, every problem at
         once."""
         problems: list[str] = []
         try:
-            ZoneInfo(self.support_timezone)
+            ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(
-                f"SUPPORT_TIMEZONE: unknown time zone {self.support_timezone!r} "
+                f"SUPPORT_TIMEZONE: unknown time zone {self.timezone!r} "
                 "(an IANA name such as Europe/Moscow)"
             )
-        if self.support_chat_id > 0:
+        if self.chat_id > 0:
             problems.append(
                 "SUPPORT_CHAT_ID must be a supergroup id (negative, starting with -100)"
             )
         try:  # the form of the hours, whatever the time zone (checked just above)
-            parse_hours(self.support_hours)
+            parse_hours(self.hours)
         except HoursFormatError as exc:
             problems.append(str(exc))
         _raise_all(problems)

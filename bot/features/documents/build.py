@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
-from bot.features.documents.settings import DocumentsArea
+from bot.features.documents.settings import DocumentsSettings
 
 if TYPE_CHECKING:
     from bot.features.documents.chat import ChatDocuments
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def build_documents(
-    area: DocumentsArea, files: TelegramFiles, stack: AsyncExitStack,
+    area: DocumentsSettings, files: TelegramFiles, stack: AsyncExitStack,
     chats: ChatDocuments | None,
 ) -> DocumentSupport | None:
     """Documents sent in chat: downloads from Telegram, read in bounded worker processes

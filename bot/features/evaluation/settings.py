@@ -1,33 +1,27 @@
 """The evaluation's section of the settings (EVAL_CUSTOMER_MODEL, EVAL_JUDGE_MODEL): the models
-`fmbot eval` lets play the customers and score the conversations. A leaf: pydantic only
-(bot/features/settings.py composes it and gives the default, TEXT_MODEL)."""
+`fmbot eval` lets play the customers and score the conversations. A leaf: pydantic and the
+settings' parsing helpers only (bot/features/settings.py composes it as `settings.evaluation`
+and gives the default, TEXT_MODEL)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pydantic import Field
 
-from pydantic_settings import BaseSettings
-
-
-@dataclass(frozen=True, slots=True)
-class EvaluationArea:
-    """The evaluation's models, the defaults resolved."""
-
-    customer_model: str
-    judge_model: str
+from bot.config.parsing import Section
 
 
-class EvaluationSettings(BaseSettings):
-    """Simulated customers and their judge (`fmbot eval`)."""
+class EvaluationSettings(Section):
+    """Simulated customers and their judge (`fmbot eval`); an empty model is resolved by the
+    composed Settings to TEXT_MODEL (`resolved`)."""
 
     # The model that plays each case's customer; empty = TEXT_MODEL.
-    eval_customer_model: str = ""
+    customer_model: str = Field(default="", validation_alias="EVAL_CUSTOMER_MODEL")
     # The model that scores each conversation against the case's criteria; empty = TEXT_MODEL.
-    eval_judge_model: str = ""
+    judge_model: str = Field(default="", validation_alias="EVAL_JUDGE_MODEL")
 
-    def evaluation_with(self, text_model: str) -> EvaluationArea:
-        """The evaluation's settings as one value, an empty model meaning `text_model`."""
-        return EvaluationArea(
-            customer_model=self.eval_customer_model.strip() or text_model,
-            judge_model=self.eval_judge_model.strip() or text_model,
-        )
+    def resolved(self, text_model: str) -> EvaluationSettings:
+        """A copy with an empty model meaning `text_model`."""
+        copy = self.model_copy()
+        copy._settle(customer_model=self.customer_model.strip() or text_model,
+                     judge_model=self.judge_model.strip() or text_model)
+        return copy

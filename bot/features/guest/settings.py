@@ -1,29 +1,16 @@
-"""Guest mode's section of the settings (GUEST_MODE). A leaf: pydantic only
-(bot/features/settings.py composes it)."""
+"""Guest mode's section of the settings (GUEST_MODE). A leaf: pydantic and the settings' parsing
+helpers only (bot/features/settings.py composes it as `settings.guest`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from pydantic import Field
 
-from pydantic_settings import BaseSettings
-
-
-@dataclass(frozen=True, slots=True)
-class GuestArea:
-    """Guest mode: on answers the bot's @mentions in chats it is not in."""
-
-    on: bool
+from bot.config.parsing import Section, Switch
 
 
-class GuestSettings(BaseSettings):
-    """Guest mode (Bot API 10.0)."""
+class GuestSettings(Section):
+    """Guest mode (Bot API 10.0): `on` answers the bot's @mentions in chats it is not in."""
 
     # Guest mode (Bot API 10.0): answer when @mentioned in a chat the bot is not a member of
     # (switched on in @BotFather); off: guest queries are not even asked for.
-    guest_mode: Literal["on", "off"] = "on"
-
-    @property
-    def guest(self) -> GuestArea:
-        """Guest mode's settings as one value."""
-        return GuestArea(on=self.guest_mode == "on")
+    on: Switch = Field(default=True, validation_alias="GUEST_MODE")

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 from bot.features.knowledge import KbMode
-from bot.features.knowledge.settings import KnowledgeArea
+from bot.features.knowledge.settings import KnowledgeSettings
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.foundation_models.vector_stores import VectorStoreClient
 
 
-def build_embedder(area: KnowledgeArea, client: FoundationModelsClient) -> Embedder:
+def build_embedder(area: KnowledgeSettings, client: FoundationModelsClient) -> Embedder:
     """The embedding models (EMBEDDING_*): the knowledge base's, content gaps', FAQ evals'."""
     from bot.features.knowledge.embedder import Embedder
 
@@ -32,7 +32,7 @@ def build_embedder(area: KnowledgeArea, client: FoundationModelsClient) -> Embed
 
 
 def build_knowledge(
-    area: KnowledgeArea, db: Database, client: FoundationModelsClient
+    area: KnowledgeSettings, db: Database, client: FoundationModelsClient
 ) -> KnowledgeBase | None:
     """The knowledge base of KB_PATH, or None when KB_MODE is off (numpy is not even loaded)."""
     mode = KbMode(area.mode)
@@ -54,7 +54,7 @@ def build_knowledge(
 
 
 async def start_knowledge(
-    area: KnowledgeArea, db: Database, client: FoundationModelsClient, stack: AsyncExitStack,
+    area: KnowledgeSettings, db: Database, client: FoundationModelsClient, stack: AsyncExitStack,
     *, background: bool,
 ) -> KnowledgeBase | None:
     """The knowledge base loaded; `background`: synced at start and every KB_SYNC_INTERVAL
@@ -71,7 +71,9 @@ async def start_knowledge(
     return knowledge
 
 
-def build_store_sync(area: KnowledgeArea, db: Database, client: VectorStoreClient) -> StoreSync:
+def build_store_sync(
+    area: KnowledgeSettings, db: Database, client: VectorStoreClient
+) -> StoreSync:
     """KB_PATH's files kept in the Yandex Vector Store (KB_BACKEND=yandex)."""
     from bot.features.knowledge.store_sync import StoreSync
 
@@ -81,7 +83,7 @@ def build_store_sync(area: KnowledgeArea, db: Database, client: VectorStoreClien
 
 
 async def start_store_sync(
-    area: KnowledgeArea, db: Database, client: VectorStoreClient, stack: AsyncExitStack
+    area: KnowledgeSettings, db: Database, client: VectorStoreClient, stack: AsyncExitStack
 ) -> None:
     """KB_BACKEND=yandex in `run`: the store synced at start and every KB_SYNC_INTERVAL, like
     the local index (stopped, then its `client` closed, with the stack)."""

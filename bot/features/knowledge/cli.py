@@ -43,14 +43,15 @@ async def run(factory: CommandContext, args: argparse.Namespace) -> int:
         print("fmbot: kb search: -k must be at least 1", file=sys.stderr)
         return 2
     await factory.migrate()
-    if settings.kb_backend == "yandex":  # the files go to a Yandex Vector Store
+    if settings.knowledge.backend == "yandex":  # the files go to a Yandex Vector Store
         from bot.features.knowledge.cli_store import run_store
 
         return await run_store(factory, args)
     async with factory.database() as db, factory.client() as client:
-        if settings.kb_mode == "off":
-            settings = settings.model_copy(update={"kb_mode": "assist"})
-        knowledge = build_knowledge(settings.knowledge, db, client)
+        area = settings.knowledge
+        if area.mode == "off":  # the commands work on KB_PATH whatever KB_MODE says
+            area = area.model_copy(update={"mode": "assist"})
+        knowledge = build_knowledge(area, db, client)
         assert knowledge is not None
         if args.kb_command == "sync":
             return await _sync(knowledge, allow_removal=args.allow_removal)

@@ -48,7 +48,8 @@ async def run_store(factory: CommandContext, args: argparse.Namespace) -> int:
                     print("fmbot: kb search: no vector store yet; run `python -m bot kb sync`",
                           file=sys.stderr)
                     return 1
-                hits = await client.search(store_id, args.question, args.k or settings.kb_top_k)
+                k = args.k or settings.knowledge.top_k
+                hits = await client.search(store_id, args.question, k)
                 print(f"vector store {store_id}: {len(hits)} passages")
                 for rank, hit in enumerate(hits, start=1):
                     snippet = " ".join(hit.text.split())
@@ -56,7 +57,7 @@ async def run_store(factory: CommandContext, args: argparse.Namespace) -> int:
                           f"{snippet[:200]}{'…' if len(snippet) > 200 else ''}")
                 return 0
         except NotFoundError as exc:
-            print(f"fmbot: kb {args.kb_command}: no vector store {settings.kb_vector_store_id!r} "
+            print(f"fmbot: kb {args.kb_command}: no vector store {settings.knowledge.store_id!r} "
                   f"in folder {settings.yandex_folder_id} ({exc.message}); check "
                   "KB_VECTOR_STORE_ID, or leave it empty to create one", file=sys.stderr)
             return 1

@@ -122,11 +122,12 @@ FEATURE = Feature(
     tables=("bot.features.knowledge.models",),
     settings_checks=(
         # `kb` commands need KB_PATH, whatever KB_MODE says.
-        SettingsCheck(frozenset({"kb"}), lambda settings: settings.check_kb_path()),
-        SettingsCheck(frozenset({"run", "eval", "kb"}), lambda settings: settings.check_kb()),
+        SettingsCheck(frozenset({"kb"}), lambda settings: settings.knowledge.check_path()),
+        SettingsCheck(frozenset({"run", "eval", "kb"}),
+                      lambda settings: settings.knowledge.check()),
         # KB_BACKEND=yandex is a tool of the Responses API.
         SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
-            settings.kb_backend_problems(settings.text_api))),
+            settings.knowledge.backend_problems(settings.text_api))),
     ),
     commands=_commands,
     checks=_checks,

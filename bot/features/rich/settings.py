@@ -1,30 +1,17 @@
-"""Rich messages' section of the settings (RICH_MESSAGES). A leaf: pydantic only
-(bot/features/settings.py composes it)."""
+"""Rich messages' section of the settings (RICH_MESSAGES). A leaf: pydantic and the settings'
+parsing helpers only (bot/features/settings.py composes it as `settings.rich`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from pydantic import Field
 
-from pydantic_settings import BaseSettings
-
-
-@dataclass(frozen=True, slots=True)
-class RichArea:
-    """Rich messages: on sends answers with tables, headings, math or nested lists as rich
-    messages."""
-
-    on: bool
+from bot.config.parsing import Section, Switch
 
 
-class RichSettings(BaseSettings):
-    """Rich messages (Bot API 10.1)."""
+class RichSettings(Section):
+    """Rich messages (Bot API 10.1): `on` sends answers with tables, headings, math or nested
+    lists as rich messages."""
 
     # Rich messages (Bot API 10.1): an answer with a table, a heading, math or a nested list is
     # sent as a rich message Telegram renders (off: as text, tables as aligned `pre` blocks).
-    rich_messages: Literal["on", "off"] = "on"
-
-    @property
-    def rich(self) -> RichArea:
-        """Rich messages' settings as one value."""
-        return RichArea(on=self.rich_messages == "on")
+    on: Switch = Field(default=True, validation_alias="RICH_MESSAGES")

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError
-from bot.features.tools.settings import ToolsArea
+from bot.features.tools.settings import ToolsSettings
 from bot.features.tools.toolbox import Toolbox
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.storage.database import Database
 
 
-def build_toolbox(area: ToolsArea, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
+def build_toolbox(area: ToolsSettings, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
     """TOOLS_FILE's HTTP actions and MCP servers (not yet connected), and `extra_sources`
     (Python function tools); a bad file is one ConfigError line. Without either, an empty
     toolbox: the file's parser, the schema checks and the signer (jsonschema,
@@ -67,7 +67,7 @@ async def start_toolbox_of(toolbox: Toolbox) -> None:
 
 
 def build_tool_loop(
-    area: ToolsArea,
+    area: ToolsSettings,
     db: Database,
     chat_model: ChatModel,
     toolbox: Toolbox,

@@ -26,7 +26,7 @@ async def run(factory: CommandContext, args: argparse.Namespace) -> int:
     from bot.features.tools.mcpservers import McpServerSource, reason_of
     from bot.features.tools.pinning import LOCK_NAME, PinnedTools, clean_text
 
-    path = factory.settings.tools_file
+    path = factory.settings.tools.file
     if path is None:
         print("fmbot: tools pin: TOOLS_FILE is not set", file=sys.stderr)
         return 2

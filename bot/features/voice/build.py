@@ -26,7 +26,7 @@ def build_voice(
     (several replicas): each reply is spoken under its lease, a dead replica's taken over."""
     settings = ground.settings
     area = settings.voice
-    if area.replies == "off":
+    if area.replies is None or area.replies == "off":  # None: resolved by Settings, never
         return None
     from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
     from bot.features.voice.replies import VoiceReplies

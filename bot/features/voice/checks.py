@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.features.api.outcome import Outcome, failed, passed
-from bot.features.voice.settings import VoiceArea
+from bot.features.voice.settings import VoiceSettings
 
 if TYPE_CHECKING:
     from bot.foundation_models.auth import Auth
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 SAMPLE = "Проверка"  # one word; a few characters of the budget
 
 
-async def check_synthesis(voice: VoiceArea, *, folder_id: str,
+async def check_synthesis(voice: VoiceSettings, *, folder_id: str,
                           auth: Callable[[], Auth]) -> Outcome:
     """SpeechKit speaks a sample in folder `folder_id` with the credentials `auth` makes (a
     FoundationModelsError from it is this check's failure)."""
@@ -57,7 +57,7 @@ async def check_synthesis(voice: VoiceArea, *, folder_id: str,
                         f"{voice.tts_url})")
 
 
-async def check_recognition(voice: VoiceArea, *, folder_id: str,
+async def check_recognition(voice: VoiceSettings, *, folder_id: str,
                             auth: Callable[[], Auth]) -> Outcome:
     """SpeechKit recognises the built-in sample (a short OGG/Opus note) in folder `folder_id`
     with the credentials `auth` makes: this proves the key's scope and the role

@@ -14,7 +14,7 @@ from bot.storage.models import utc_today
 
 if TYPE_CHECKING:
     from bot.features.api.commands import ReportPart
-    from bot.features.voice.settings import VoiceArea
+    from bot.features.voice.settings import VoiceSettings
     from bot.storage.database import Database
 
 
@@ -34,7 +34,7 @@ async def voice_report(
     )
 
 
-def voice_part(voice: VoiceArea) -> ReportPart:
+def voice_part(voice: VoiceSettings) -> ReportPart:
     """Voice replies' part of `fmbot report` (their daily budget: TTS_CHARS_PER_USER_DAY)."""
 
     async def part(db: Database, days: int) -> ReportSection:

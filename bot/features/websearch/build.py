@@ -4,13 +4,13 @@ and file search in the knowledge base's Vector Store (KB_BACKEND=yandex)."""
 from __future__ import annotations
 
 from bot.features.websearch.hosted import HostedSearch, web_search_tool
-from bot.features.websearch.settings import WebSearchArea
+from bot.features.websearch.settings import WebSearchSettings
 from bot.storage.database import Database
 from bot.storage.models import utc_today
 
 
 def build_hosted(
-    area: WebSearchArea, db: Database, *, text_api: str, file_search: bool = False,
+    area: WebSearchSettings, db: Database, *, text_api: str, file_search: bool = False,
     store_id: str = "", file_results: int = 5, strict: bool = False,
 ) -> HostedSearch | None:
     """Web and file search for the conversation service (`service.hosted`), or None when the

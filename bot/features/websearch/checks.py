@@ -4,10 +4,10 @@ reachability is the Responses API's, which the models' check proves)."""
 from __future__ import annotations
 
 from bot.features.api.outcome import Outcome, passed
-from bot.features.websearch.settings import WebSearchArea
+from bot.features.websearch.settings import WebSearchSettings
 
 
-def check_web_search(area: WebSearchArea) -> Outcome:
+def check_web_search(area: WebSearchSettings) -> Outcome:
     where = ", ".join(area.domains) or "the whole web"
     region = f", region {area.region}" if area.region else ""
     limit = area.per_user_day

@@ -53,7 +53,7 @@ FEATURE = Feature(
     settings=WebSearchSettings,
     # WEB_SEARCH=on is a tool of the Responses API.
     settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
-        settings.web_search_problems(settings.text_api))),),
+        settings.websearch.problems(settings.text_api))),),
     checks=_checks,
     build=_build,
 )
