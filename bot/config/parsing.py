@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic_core import PydanticUseDefault
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///fmbot.db"
 
@@ -74,6 +75,13 @@ def _host_port(name: str, value: str) -> tuple[str, int]:
 def _blank_to(value: object, unset: object) -> object:
     """`unset` for an empty or blank string (`.env.example` copied as is leaves `NAME=`)."""
     return unset if isinstance(value, str) and not value.strip() else value
+
+
+def _blank_is_default(value: object) -> object:
+    """`value`, or the field's default for None or an empty or blank string (`NAME=`)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise PydanticUseDefault
+    return value
 
 
 def _is_http_url(value: str) -> bool:

@@ -44,11 +44,13 @@ def wire_lines(settings: Settings) -> list[tuple[str, str]]:
         llm=settings.yandex_llm_url, openai=settings.openai_url,
         responses=settings.responses_url)
     # The Responses API's built-in tools, read by name: WEB_SEARCH and KB_BACKEND are the
-    # features' sections (bot/features/websearch, bot/features/knowledge), which the core's
+    # features' sections (`settings.websearch`, `settings.knowledge`), which the core's
     # settings do not import.
+    websearch = getattr(settings, "websearch", None)
+    knowledge = getattr(settings, "knowledge", None)
     names = [tool for tool, on in (
-        ("web_search", getattr(settings, "web_search", "off") == "on"),
-        ("file_search", getattr(settings, "kb_backend", "local") == "yandex"),
+        ("web_search", getattr(websearch, "on", False)),
+        ("file_search", getattr(knowledge, "backend", "local") == "yandex"),
     ) if on and settings.text_api == "responses"]
     return [
         ("wire", f"TEXT_API={settings.text_api}: {wire}"),

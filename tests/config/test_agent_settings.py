@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import ConfigError
-from bot.features.settings import Settings
+from bot.features.settings import Settings, settings_checks
 
 
 def settings(**values: object) -> Settings:
@@ -16,15 +16,15 @@ def settings(**values: object) -> Settings:
 
 def test_defaults_are_off_and_local() -> None:
     default = settings()
-    assert (default.web_search, default.kb_backend) == ("off", "local")
-    assert default.web_searches_per_user_day == 50
-    assert default.web_search_context == "medium"
-    default.check_agent_tools("native")  # nothing to refuse
+    assert (default.websearch.on, default.knowledge.backend) == (False, "local")
+    assert default.websearch.per_user_day == 50
+    assert default.websearch.context == "medium"
+    settings_checks(default)["agent_tools"]()  # nothing to refuse
 
 
 def test_domains_are_split_and_at_most_five() -> None:
-    assert settings(web_search_domains=" Example.com, docs.example.com ,").web_search_domains \
-        == ["example.com", "docs.example.com"]
+    assert settings(web_search_domains=" Example.com, docs.example.com ,").websearch.domains \
+        == ("example.com", "docs.example.com")
     with pytest.raises(ValidationError, match="at most 5 domains"):
         settings(web_search_domains="a.ru,b.ru,c.ru,d.ru,e.ru,f.ru")
     with pytest.raises(ValidationError, match="is not a domain"):
@@ -32,18 +32,20 @@ def test_domains_are_split_and_at_most_five() -> None:
 
 
 def test_context_and_backend_take_only_their_words() -> None:
-    assert settings(web_search_context="HIGH", kb_backend="Yandex").kb_backend == "yandex"
-    with pytest.raises(ValidationError, match="web_search_context"):
+    assert settings(web_search_context="HIGH", kb_backend="Yandex").knowledge.backend == "yandex"
+    with pytest.raises(ValidationError, match="WEB_SEARCH_CONTEXT"):
         settings(web_search_context="max")
 
 
 def test_both_tools_need_the_responses_wire() -> None:
     with pytest.raises(ConfigError) as raised:
-        settings(web_search="on", kb_backend="yandex").check_agent_tools("openai")
+        settings_checks(settings(web_search="on", kb_backend="yandex",
+                                 text_api="openai"))["agent_tools"]()
     assert str(raised.value).splitlines() == [
         "WEB_SEARCH=on needs TEXT_API=responses (it is openai): web search is a tool of "
         "Yandex's Responses API",
         "KB_BACKEND=yandex needs TEXT_API=responses (it is openai): file search is a tool of "
         "Yandex's Responses API",
     ]
-    settings(web_search="on", kb_backend="yandex").check_agent_tools("responses")
+    settings_checks(settings(web_search="on", kb_backend="yandex",
+                             text_api="responses"))["agent_tools"]()

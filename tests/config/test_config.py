@@ -68,22 +68,23 @@ def test_webhook_mode_needs_url_and_secret(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_knowledge_base_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Issue 16: KB_MODE defaults to assist with KB_PATH and to off without it.
-    assert make(monkeypatch).kb_effective_mode == "off"
+    assert make(monkeypatch).knowledge.mode == "off"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     settings = make(monkeypatch, KB_PATH=f"{tmp_path / 'a'}, {tmp_path / 'b'}", KB_MODE="")
-    assert settings.kb_path == [tmp_path / "a", tmp_path / "b"]
-    assert settings.kb_effective_mode == "assist"
-    settings.check_kb()
-    assert (settings.kb_top_k, settings.embedding_rps, settings.kb_sync_interval) == (5, 10, 600)
-    assert settings.embedding_query_model == "text-search-query/latest"
-    strict = make(monkeypatch, KB_PATH=str(tmp_path / "missing"), KB_MODE="Strict")
-    assert strict.kb_effective_mode == "strict"
+    knowledge = settings.knowledge
+    assert knowledge.paths == (tmp_path / "a", tmp_path / "b")
+    assert knowledge.mode == "assist"
+    knowledge.check()
+    assert (knowledge.top_k, knowledge.embedding_rps, knowledge.sync_interval) == (5, 10, 600)
+    assert knowledge.query_model == "text-search-query/latest"
+    strict = make(monkeypatch, KB_PATH=str(tmp_path / "missing"), KB_MODE="Strict").knowledge
+    assert strict.mode == "strict"
     with pytest.raises(ConfigError, match="KB_PATH: no such folder"):
-        strict.check_kb()
+        strict.check()
     monkeypatch.delenv("KB_PATH")
     with pytest.raises(ConfigError, match="KB_MODE=strict needs KB_PATH"):
-        make(monkeypatch, KB_MODE="strict").check_kb()
+        make(monkeypatch, KB_MODE="strict").knowledge.check()
 
 
 # --- several replicas (issue 18) ---------------------------------------------------------------
@@ -115,15 +116,15 @@ def test_replica_id_and_metrics_listen(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_tool_loop_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    default = make(monkeypatch)
-    assert (default.tools_max_rounds, default.tools_confirm_ttl) == (6, 600.0)
-    assert default.tools_models == ["yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"]
+    default = make(monkeypatch).tools
+    assert (default.max_rounds, default.confirm_ttl) == (6, 600.0)
+    assert default.models == {"yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"}
     settings = make(monkeypatch, TOOLS_MODELS="yandexgpt, qwen3-235b-a22b-fp8",
-                    TOOLS_MAX_ROUNDS="3", TOOLS_PARALLEL="2", TOOLS_RESULT_CHARS="1000")
-    assert settings.tools_models == ["yandexgpt", "qwen3-235b-a22b-fp8"]
-    assert (settings.tools_max_rounds, settings.tools_parallel) == (3, 2)
+                    TOOLS_MAX_ROUNDS="3", TOOLS_PARALLEL="2", TOOLS_RESULT_CHARS="1000").tools
+    assert settings.models == {"yandexgpt", "qwen3-235b-a22b-fp8"}
+    assert (settings.max_rounds, settings.parallel) == (3, 2)
     monkeypatch.setenv("TOOLS_MAX_ROUNDS", "0")
-    with pytest.raises(ValueError, match="tools_max_rounds"):
+    with pytest.raises(ValueError, match="TOOLS_MAX_ROUNDS"):
         Settings()
 
 
@@ -132,9 +133,9 @@ def test_max_document_mb_defaults_to_telegrams_limit_and_stays_within_it(
 ) -> None:
     from pydantic import ValidationError
 
-    assert make(monkeypatch).max_document_mb == 20.0
-    assert make(monkeypatch, MAX_DOCUMENT_MB="2.5").max_document_mb == 2.5
-    with pytest.raises(ValidationError, match="max_document_mb"):
+    assert make(monkeypatch).documents.max_mb == 20.0
+    assert make(monkeypatch, MAX_DOCUMENT_MB="2.5").documents.max_mb == 2.5
+    with pytest.raises(ValidationError, match="MAX_DOCUMENT_MB"):
         make(monkeypatch, MAX_DOCUMENT_MB="25")
 
 

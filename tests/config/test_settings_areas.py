@@ -5,6 +5,7 @@ object with its defaults resolved (`settings.voice.replies`)."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def test_each_field_has_one_home_a_core_area_or_one_feature_section() -> None:
     homes: dict[str, list[str]] = {}
     for base in Settings.__mro__:
         if issubclass(base, BaseSettings) and base not in (BaseSettings, CoreSettings):
-            for name in base.__dict__.get("__annotations__", {}):
+            for name in inspect.get_annotations(base):
                 if name in Settings.model_fields:
                     homes.setdefault(name, []).append(base.__module__)
     assert set(homes) == set(Settings.model_fields)

@@ -109,6 +109,9 @@ async def test_the_wire_lines_name_the_wire_its_tools_and_reasoning(
                                     f"({fm.url}/v1/responses, store=false)")
     assert lines["built-in tools"].detail == "none"
     assert lines["reasoning"].detail == "off"
+    tools = {o.name: o for o in wire_outcomes(settings_for(
+        fm, text_api="responses", web_search="on", kb_backend="yandex"))}
+    assert tools["built-in tools"].detail == "web_search, file_search"
     native = {o.name: o for o in wire_outcomes(settings_for(fm, reasoning="on"))}
     assert native["reasoning"].detail.startswith("on: reasoningOptions.mode=ENABLED_HIDDEN")
     openai = {o.name: o for o in wire_outcomes(settings_for(

@@ -11,9 +11,15 @@ from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_core import PydanticUseDefault
 
-from bot.config.parsing import Section, Switch, _blank_to, _raise_all, unresolved
+from bot.config.parsing import (
+    Section,
+    Switch,
+    _blank_is_default,
+    _blank_to,
+    _raise_all,
+    unresolved,
+)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(
@@ -107,9 +113,7 @@ class DeskSettings(Section):
     @classmethod
     def _blank_insights_is_unset(cls, value: object) -> object:
         # `DESK_INSIGHTS=` (as .env.example has it) means "not set": on with a support chat.
-        if _blank_to(value, None) is None:
-            raise PydanticUseDefault
-        return value
+        return _blank_is_default(value)
 
     @model_validator(mode="after")
     def _insights_with_a_desk(self) -> Self:

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_core import PydanticUseDefault
 
-from bot.config.parsing import ConfigError, Section, unresolved
+from bot.config.parsing import ConfigError, Section, _blank_is_default, unresolved
 
 KbModeName = Literal["off", "assist", "strict"]
 
@@ -68,11 +67,8 @@ class KnowledgeSettings(Section):
     @field_validator("mode", mode="before")
     @classmethod
     def _blank_mode(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.strip().lower()
-            if not value:  # `KB_MODE=` means "not set"
-                raise PydanticUseDefault
-        return value
+        # `KB_MODE=` means "not set": assist with KB_PATH, off without.
+        return _blank_is_default(value.strip().lower() if isinstance(value, str) else value)
 
     @field_validator("backend", mode="before")
     @classmethod

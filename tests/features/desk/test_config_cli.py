@@ -16,9 +16,9 @@ def test_blank_support_settings_mean_off(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SUPPORT_CHAT_ID", "")
     monkeypatch.setenv("ALLOWED_CHAT_MEMBERS_OF", " ")
     settings = Settings()
-    assert (settings.support_chat_id, settings.allowed_chat_members_of) == (0, 0)
-    assert (settings.csat, settings.handoff_classifier, settings.support_timezone) == (
-        "on", "off", "UTC",
+    assert (settings.desk.chat_id, settings.allowed_chat_members_of) == (0, 0)
+    assert (settings.desk.csat, settings.desk.handoff_classifier, settings.desk.timezone) == (
+        True, False, "UTC",
     )
 
 
@@ -26,7 +26,7 @@ def test_support_chat_must_be_a_supergroup(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir("/")
     monkeypatch.setenv("SUPPORT_CHAT_ID", "12345")
     with pytest.raises(ConfigError, match="SUPPORT_CHAT_ID"):
-        Settings().check_support()
+        Settings().desk.check()
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def test_variables_come_from_the_environment_over_dotenv(
 
 def test_without_tools_file_the_toolbox_is_empty() -> None:
     settings = Settings(_env_file=None, tools_file="")  # type: ignore[call-arg]
-    assert settings.tools_file is None
+    assert settings.tools.file is None
     assert not build_toolbox(settings.tools)
 
 

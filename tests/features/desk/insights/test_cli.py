@@ -18,14 +18,14 @@ from tests.telegram.test_cli import run_cli
 
 def test_insights_are_on_with_the_desk_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir("/")
-    assert not Settings().desk_insights_on  # no desk, no insights
+    assert not Settings().desk.insights  # no desk, no insights
     monkeypatch.setenv("SUPPORT_CHAT_ID", "-1001234567890")
-    settings = Settings()
-    assert settings.desk_insights_on
-    assert settings.insights_model == "yandexgpt/latest"
-    assert settings.kb_drafts_file == "faq-from-desk.jsonl"
+    desk = Settings().desk
+    assert desk.insights
+    assert desk.insights_model == "yandexgpt/latest"
+    assert desk.drafts_file == "faq-from-desk.jsonl"
     monkeypatch.setenv("DESK_INSIGHTS", "off")
-    assert not Settings().desk_insights_on
+    assert not Settings().desk.insights
 
 
 @pytest.mark.slow

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
+from bot.features.desk.settings import DeskSettings
 from bot.features.knowledge.embedder import Embedder
-from bot.features.settings import Settings
 from bot.foundation_models.client import FoundationModelsClient
 
 FIXTURE = Path(__file__).parent / "fixture" / "faq_cases.jsonl"
@@ -36,7 +36,7 @@ async def test_the_fake_models_drafts_are_scored_and_the_threshold_tuned(
         return (await embedder.query(text)).values
 
     result = await evaluate(load_cases(FIXTURE), client, "yandexgpt/latest", embed)
-    default = Settings.model_fields["kb_drafts_similarity"].default
+    default = DeskSettings.model_fields["drafts_similarity"].default
     report = format_eval(result, current=default)
     print(report)
     assert result.none_with_drafts == 0
