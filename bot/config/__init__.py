@@ -1,11 +1,14 @@
 """The core's settings: every knob of a deployment that no feature owns, read from the
-environment and `.env` (the Yandex models, Telegram, behaviour, infrastructure, extensions).
+environment and `.env` (the Yandex models, Telegram, behaviour, infrastructure, extensions),
+flat fields named as their variables (`settings.text_model` is TEXT_MODEL).
 
-Each feature's own section lives in its folder (bot/features/<name>/settings.py); `Settings`,
-all of them composed, is bot/features/settings.py's (`from bot import Settings`). The variable
-names are the public contract (documented one by one in `.env.example`). Only the command
-layer (`bot.cli`, `bot.wiring`) reads Settings; lower layers receive plain values or their
-area's value object.
+Each feature's own section lives in its folder (bot/features/<name>/settings.py), one nested
+model (`Section`, bot/config/parsing.py) whose fields name their variables, read flat by the
+sources of bot/config/sections.py; `Settings`, the core and the sections composed, is
+bot/features/settings.py's (`from bot import Settings`; `settings.voice.replies`). The
+variable names are the public contract (documented one by one in `.env.example`). Only the
+command layer (`bot.cli`, `bot.wiring`) reads Settings; lower layers receive plain values or
+their feature's section.
 """
 
 from __future__ import annotations
