@@ -90,12 +90,15 @@ class Settings(CoreSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Keywords, the environment, `.env`, as pydantic-settings reads them, each also
         reading the sections' variables flat (bot/config/sections.py)."""
-        env_file = (dotenv_settings.env_file
-                    if isinstance(dotenv_settings, DotEnvSettingsSource) else None)
+        # The file given as `_env_file` (or model_config's), as pydantic-settings chose it.
+        dotenv = dotenv_settings if isinstance(dotenv_settings, DotEnvSettingsSource) else None
         return (
             SectionedInitSource(settings_cls, init_settings),
             SectionedEnvSource(settings_cls),
-            SectionedDotEnvSource(settings_cls, env_file=env_file),
+            SectionedDotEnvSource(
+                settings_cls, env_file=dotenv.env_file if dotenv else None,
+                env_file_encoding=dotenv.env_file_encoding if dotenv else None,
+            ),
             file_secret_settings,
         )
 
