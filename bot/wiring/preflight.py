@@ -48,10 +48,18 @@ def problems(settings: Settings, command: str) -> list[str]:
         "prompt": settings.resolved_system_prompt,
         "wire": lambda: check_wire(settings),
     }
-    checks = [steps[name] for name in _STEPS.get(command, ())]
-    # Then the features' own checks of their sections, each before the commands it names.
-    checks += [partial(check.check, settings) for feature in FEATURES
-               for check in feature.settings_checks if command in check.commands]
+    found = _lines_of([steps[name] for name in _STEPS.get(command, ())])
+    return found + [line for line in feature_problems(settings, command) if line not in found]
+
+
+def feature_problems(settings: Settings, command: str) -> list[str]:
+    """What the features' checks of their sections refuse before `command`, a line each."""
+    return _lines_of([partial(check.check, settings) for feature in FEATURES
+                      for check in feature.settings_checks if command in check.commands])
+
+
+def _lines_of(checks: list[Callable[[], object]]) -> list[str]:
+    """Every check run, whatever the others found; the lines of what they raised."""
     found: list[str] = []
     for check in checks:
         try:

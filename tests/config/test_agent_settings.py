@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.config import ConfigError
-from bot.features.settings import Settings, settings_checks
+from bot.features.settings import Settings
+from bot.wiring.preflight import feature_problems
 
 
 def settings(**values: object) -> Settings:
@@ -19,7 +19,7 @@ def test_defaults_are_off_and_local() -> None:
     assert (default.websearch.on, default.knowledge.backend) == (False, "local")
     assert default.websearch.per_user_day == 50
     assert default.websearch.context == "medium"
-    settings_checks(default)["agent_tools"]()  # nothing to refuse
+    assert feature_problems(default, "chat") == []  # nothing to refuse
 
 
 def test_domains_are_split_and_at_most_five() -> None:
@@ -38,14 +38,13 @@ def test_context_and_backend_take_only_their_words() -> None:
 
 
 def test_both_tools_need_the_responses_wire() -> None:
-    with pytest.raises(ConfigError) as raised:
-        settings_checks(settings(web_search="on", kb_backend="yandex",
-                                 text_api="openai"))["agent_tools"]()
-    assert str(raised.value).splitlines() == [
-        "WEB_SEARCH=on needs TEXT_API=responses (it is openai): web search is a tool of "
-        "Yandex's Responses API",
+    found = feature_problems(settings(web_search="on", kb_backend="yandex", text_api="openai"),
+                             "chat")
+    assert found == [  # in the order of the features' list: the knowledge base, web search
         "KB_BACKEND=yandex needs TEXT_API=responses (it is openai): file search is a tool of "
         "Yandex's Responses API",
+        "WEB_SEARCH=on needs TEXT_API=responses (it is openai): web search is a tool of "
+        "Yandex's Responses API",
     ]
-    settings_checks(settings(web_search="on", kb_backend="yandex",
-                             text_api="responses"))["agent_tools"]()
+    assert feature_problems(settings(web_search="on", kb_backend="yandex",
+                                     text_api="responses"), "chat") == []

@@ -18,7 +18,7 @@ from bot.config import ConfigError, CoreSettings
 from bot.config.parsing import Section
 from bot.features.desk.settings import DeskSettings
 from bot.features.knowledge.settings import KnowledgeSettings
-from bot.features.settings import Settings, load_settings, settings_checks
+from bot.features.settings import Settings, load_settings
 from bot.features.voice.settings import VoiceSettings
 from tests.conftest import REPO_ROOT
 
@@ -274,7 +274,7 @@ def test_check_support_names_every_problem_of_the_desk_at_once() -> None:
     settings = Settings(_env_file=None, support_chat_id=5,  # type: ignore[call-arg]
                         support_timezone="Mars/Olympus", support_hours="Someday 9-5")
     with pytest.raises(ConfigError) as caught:
-        settings_checks(settings)["support"]()
+        settings.desk.check()
     lines = str(caught.value).splitlines()
     assert [line.split(" ", 1)[0] for line in lines] == [
         "SUPPORT_TIMEZONE:", "SUPPORT_CHAT_ID", "SUPPORT_HOURS:"]
