@@ -1,26 +1,26 @@
 """What the bot stored about a chat's turns, read back for a `Reply`: the answers' statuses,
-their tool calls and knowledge-base sources, as they changed during one exchange."""
+their tool calls and knowledge-base sources, as they changed during one exchange.
+
+The tool calls are read from the `tool_calls` table as the schema holds it (every feature's
+tables are on the shared metadata once bot/features/models.py loaded them): the kit reports
+the calls of `Reply.tool_calls` (public, bot.extending.events) without importing the tool
+loop's store."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.extending.events import SourceInfo, ToolCallInfo, tool_call_outcome
+from bot.features.models import load_models
 from bot.features.testing import answer_sources
-from bot.storage.models import (
-    Conversation,
-    Message,
-    MessageRole,
-    ToolCall,
-    ToolCallState,
-)
+from bot.storage.models import Base, Conversation, Message, MessageRole
 
 # A call that never ran has no outcome; its state says why.
-_UNRUN = {ToolCallState.DECLINED: "declined", ToolCallState.EXPIRED: "expired"}
+_UNRUN = {"declined": "declined", "expired": "expired"}
 # An answer and a tool call as they stood: a change between two looks is part of the exchange.
 AnswerKey = tuple[int, str, str]
 CallKey = tuple[int, str, str]
@@ -41,7 +41,14 @@ class Turned:
     tool_calls: tuple[ToolCallInfo, ...]
 
 
+def _calls() -> Table:
+    """The stored tool calls (the tool loop's table)."""
+    load_models()
+    return Base.metadata.tables["tool_calls"]
+
+
 async def look(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> ChatState:
+    calls_table = _calls().c
     async with sessions() as session:
         answers = await session.execute(
             select(Message.id, Message.status, Message.text)
@@ -49,8 +56,8 @@ async def look(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> Chat
             .where(Conversation.chat_id == chat_id, Message.role == MessageRole.ASSISTANT)
         )
         calls = await session.execute(
-            select(ToolCall.id, ToolCall.state, ToolCall.outcome).where(
-                ToolCall.chat_id == chat_id
+            select(calls_table.id, calls_table.state, calls_table.outcome).where(
+                calls_table.chat_id == chat_id
             )
         )
         return ChatState(
@@ -74,9 +81,11 @@ async def changes(
             sources = [_source(s) for s in await answer_sources(session, answer_ids)]
         calls: list[ToolCallInfo] = []
         if call_ids:
-            found = await session.scalars(
-                select(ToolCall).where(ToolCall.id.in_(call_ids))
-                .order_by(ToolCall.answer_id, ToolCall.round, ToolCall.position)
+            table = _calls().c
+            found = await session.execute(
+                select(table.name, table.arguments, table.outcome, table.state, table.result)
+                .where(table.id.in_(call_ids))
+                .order_by(table.answer_id, table.round, table.position)
             )
             calls = [
                 ToolCallInfo(name=c.name, arguments=dict(c.arguments or {}),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.conversation import RELINQUISHED, ChatRef, ConversationService
 from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
 from bot.features.tools.loop import ToolLoop
+from bot.features.tools.storage.models import ToolCall, ToolCallState
 from bot.features.tools.text import ANSWER_NOW, DATA_NOTE
 from bot.features.tools.turn import ToolsFeature
 from bot.features.tools.turns import DecisionKind
@@ -23,7 +24,7 @@ from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.foundation_models.responses import ResponsesChatModel
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.storage.database import Database
-from bot.storage.models import DailyUsage, MessageStatus, ToolCall, ToolCallState
+from bot.storage.models import DailyUsage, MessageStatus
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, fake_client, make_service
 from tests.conversation.helpers import stored, wait_for

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bot.conversation import ChatRef, Speaker
 from bot.features.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.features.tools.storage.models import ToolCall, ToolCallState
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
-from bot.storage.models import ToolCall, ToolCallState
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.tool_doubles import OPEN_TICKET, ORDER_STATUS, ShopSource, tool_loop

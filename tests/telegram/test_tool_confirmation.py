@@ -25,12 +25,13 @@ from bot.conversation.listeners import Listeners
 from bot.coordination import Coordinator, LocalCoordinator
 from bot.features.tools import ToolDefinition
 from bot.features.tools.loop import ToolLoop
+from bot.features.tools.storage.models import ToolCall, ToolCallState
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.foundation_models.responses import ResponsesChatModel
 from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
-from bot.storage.models import MessageStatus, ToolCall, ToolCallState
+from bot.storage.models import MessageStatus
 from bot.telegram.deps import BotOptions
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client

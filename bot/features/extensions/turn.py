@@ -25,9 +25,11 @@ from bot.conversation.types import TurnResult, language_code
 from bot.extending.events import answer_status, tool_call_outcome
 from bot.features.api.asker import Asker
 from bot.features.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
+from bot.features.tools.storage.calls import ToolCallRepository
+from bot.features.tools.storage.models import ToolCall
 from bot.prompting import estimate_tokens
-from bot.storage.models import MessageStatus, ToolCall
-from bot.storage.repositories import ToolCallRepository, record_context
+from bot.storage.models import MessageStatus
+from bot.storage.repositories import record_context
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """The audit of tool calls, as text: one line per call for the admins' /toolcalls and the
 support-desk card, and the per-tool table of `bot report` (with its CSV).
 
-Reads the stored calls (bot.storage.models.ToolCall, written by the tool loop); knows nothing of
-Telegram. Operator-facing, so plain English like the rest of the desk card and the report.
+Reads the stored calls (`ToolCall` of storage/models.py, written by the tool loop); knows
+nothing of Telegram. Operator-facing, so plain English like the rest of the desk card and the
+report.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.storage.models import ToolCall, ToolCallState
-from bot.storage.repositories.toolcalls import ToolStats
+from bot.features.tools.storage.calls import ToolStats
+from bot.features.tools.storage.models import ToolCall, ToolCallState
 
 ARGUMENTS_SHOWN = 160
 STATE_WORDS = {

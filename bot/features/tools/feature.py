@@ -99,6 +99,7 @@ def _secrets(settings: Settings) -> list[str]:
 FEATURE = Feature(
     name="tools",
     settings=ToolsSettings,
+    tables=("bot.features.tools.storage.models",),
     texts=("bot.features.tools.cards", "bot.features.tools.toolcalls"),
     commands=_commands,
     checks=_checks,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.tools import ToolOutcome, ToolRunResult
-from bot.storage.repositories.toollimits import LIMITED, ToolLimitRepository
+from bot.features.tools.storage.limits import LIMITED, ToolLimitRepository
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)

@@ -38,6 +38,9 @@ from bot.conversation.turn import TurnState
 from bot.conversation.types import ChatRef, relinquished
 from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.limits import ToolLimits
+from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
+from bot.features.tools.storage.models import ToolCall as StoredCall
+from bot.features.tools.storage.models import ToolCallState
 from bot.features.tools.text import (
     ANSWER_NOW,
     added_usage,
@@ -69,9 +72,7 @@ from bot.foundation_models.types import (
     Usage,
 )
 from bot.prompting import model_base_name
-from bot.storage.models import ToolCall as StoredCall
-from bot.storage.models import ToolCallState
-from bot.storage.repositories import NewToolCall, ToolCallRepository, UsageRepository
+from bot.storage.repositories import UsageRepository
 
 logger = logging.getLogger(__name__)
 

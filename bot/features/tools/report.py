@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from bot.features.api.commands import ReportSection
 from bot.features.tools.audit import stats_table, tools_csv_path, write_stats_csv
+from bot.features.tools.storage.calls import ToolCallRepository
 from bot.storage.models import utcnow
-from bot.storage.repositories.toolcalls import ToolCallRepository
 
 if TYPE_CHECKING:
     from bot.features.api.commands import ReportPart

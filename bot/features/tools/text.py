@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot.features.tools.storage.models import ToolCall as StoredCall
+from bot.features.tools.storage.models import ToolCallState
 from bot.features.tools.turns import (
     DECLINED_TEXT,
     EXPIRED_TEXT,
@@ -20,8 +22,6 @@ from bot.foundation_models.types import (
 )
 from bot.prompting import PROMPT_OVERHEAD, exchange_cost, visible
 from bot.prompting import as_data as framed_data
-from bot.storage.models import ToolCall as StoredCall
-from bot.storage.models import ToolCallState
 
 # Given with the tools: results are data, whatever they say.
 DATA_NOTE = (

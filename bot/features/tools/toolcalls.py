@@ -9,7 +9,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.tools.audit import calls_text
-from bot.storage.repositories.toolcalls import ToolCallRepository
+from bot.features.tools.storage.calls import ToolCallRepository
 from bot.telegram.deps import Deps, refuse, say
 from bot.telegram.texts import TEXTS, Translator
 

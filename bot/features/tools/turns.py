@@ -18,9 +18,10 @@ from bot.conversation.turn import Question
 from bot.conversation.types import WaitingCall
 from bot.features.api.asker import Asker
 from bot.features.tools import Toolbox
-from bot.storage.models import Message, ToolCallState
-from bot.storage.models import ToolCall as StoredCall
-from bot.storage.repositories import ToolCallRepository
+from bot.features.tools.storage.calls import ToolCallRepository
+from bot.features.tools.storage.models import ToolCall as StoredCall
+from bot.features.tools.storage.models import ToolCallState
+from bot.storage.models import Message
 
 logger = logging.getLogger(__name__)
 

@@ -42,10 +42,6 @@ from bot.storage.models.media import (
     ChatDocument,
     MessageImage,
 )
-from bot.storage.models.tools import (
-    ToolCall,
-    ToolCallState,
-)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -66,8 +62,6 @@ __all__ = [
     "MessageStatus",
     "ProcessedUpdate",
     "TimestampMixin",
-    "ToolCall",
-    "ToolCallState",
     "UTCDateTime",
     "User",
     "UserRole",

@@ -20,11 +20,6 @@ from bot.storage.repositories.message_images import (
 )
 from bot.storage.repositories.messages import MessageRepository
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
-from bot.storage.repositories.toolcalls import (
-    NewToolCall,
-    ToolCallRepository,
-    ToolStats,
-)
 from bot.storage.repositories.updates import (
     IncomingUpdate,
     PendingUpdate,
@@ -49,14 +44,11 @@ __all__ = [
     "MediaUsageRepository",
     "MessageImageRepository",
     "MessageRepository",
-    "NewToolCall",
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
     "StoredChatDocument",
     "StoredImage",
-    "ToolCallRepository",
-    "ToolStats",
     "Turn",
     "UpdateReceipt",
     "UpdateRepository",

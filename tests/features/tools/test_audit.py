@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.features.tools.audit import calls_text, stats_table, tools_csv_path, write_stats_csv
+from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
+from bot.features.tools.storage.models import ToolCallState
 from bot.storage.database import Database
-from bot.storage.models import MessageRole, MessageStatus, ToolCallState
+from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
     MessageRepository,
-    NewToolCall,
-    ToolCallRepository,
     UserRepository,
 )
 from tests.telegram.harness import ANNA, BORIS, Harness, running_app

@@ -9,8 +9,9 @@ from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskCase, RelayDirection
 from bot.features.desk.storage.relays import DeskRelayRepository
 from bot.features.desk.storage.scores import DeskScoreRepository
-from bot.storage.models import ToolCall
-from bot.storage.repositories import ToolCallRepository, UserRepository
+from bot.features.tools.storage.calls import ToolCallRepository
+from bot.features.tools.storage.models import ToolCall
+from bot.storage.repositories import UserRepository
 
 
 class CaseReads:

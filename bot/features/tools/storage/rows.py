@@ -9,12 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.storage.models import (
-    ToolCallState,
-)
-
-# States in which a call has its result for the model.
-
+from bot.features.tools.storage.models import ToolCallState
 
 # States in which a call has its result for the model.
 SETTLED_STATES = frozenset({

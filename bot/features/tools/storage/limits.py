@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ToolCall
+from bot.features.tools.storage.models import ToolCall
 
 LIMITED = "limit"  # the detail of a call refused for a limit
 

@@ -10,20 +10,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import (
-    Message,
-    MessageRole,
-    MessageStatus,
-    ToolCall,
-    ToolCallState,
-    utcnow,
-)
+from bot.features.tools.storage.models import ToolCall, ToolCallState
 
 # The rows' types are imported from here too (the repository's public names).
-from bot.storage.repositories.toolcall_rows import Declined as Declined
-from bot.storage.repositories.toolcall_rows import NewToolCall as NewToolCall
-from bot.storage.repositories.toolcall_rows import ToolStats as ToolStats
-from bot.storage.repositories.toolcall_rows import digest, new_idempotency_key
+from bot.features.tools.storage.rows import Declined as Declined
+from bot.features.tools.storage.rows import NewToolCall as NewToolCall
+from bot.features.tools.storage.rows import ToolStats as ToolStats
+from bot.features.tools.storage.rows import digest, new_idempotency_key
+from bot.storage.models import Message, MessageRole, MessageStatus, utcnow
 
 
 class ToolCallRepository:

@@ -6,15 +6,15 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
+from bot.features.tools.storage.models import ToolCall, ToolCallState
 from bot.storage.database import Database
-from bot.storage.models import MessageRole, MessageStatus, ToolCall, ToolCallState, utcnow
+from bot.storage.models import MessageRole, MessageStatus, utcnow
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
     MessageRepository,
-    NewToolCall,
     PrivacyRepository,
-    ToolCallRepository,
     UserRepository,
 )
 
