@@ -76,7 +76,7 @@ def downgrade() -> None:
 
 
 def _as_text(vector: bytes) -> str:
-    # As bot.storage.repositories.kb_vectors.as_pgvector (a migration must not change when
+    # As bot.features.knowledge.pgvector.as_pgvector (a migration must not change when
     # the code does): normalised, each float32's exact value, read back by strtof losslessly.
     values = array.array("f", vector)
     norm = math.sqrt(math.fsum(v * v for v in values)) or 1.0

@@ -34,11 +34,11 @@ from bot.features.knowledge.documents import (
     read_bytes,
 )
 from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.pgvector import PgVectorRepository
 from bot.features.knowledge.reading import KB_CPU_SECONDS, KB_WALL_SECONDS, DocumentReader
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage, StoredDocument
 from bot.features.knowledge.stemming import search_text
 from bot.foundation_models.errors import FoundationModelsError
-from bot.storage.repositories.kb_vectors import PgVectorRepository
 
 log = logging.getLogger(__name__)
 # Embedding requests in flight during a sync: enough to keep the pacer busy at 10 rps with

@@ -1,5 +1,6 @@
-"""The knowledge base's tables: documents, passages, embeddings, sync runs, answers (loaded
-for the schema by bot/features/models.py)."""
+"""The knowledge base's tables: documents, passages, embeddings, sync runs, answers, and the
+files of KB_PATH uploaded to a Yandex Vector Store (loaded for the schema by
+bot/features/models.py)."""
 
 from __future__ import annotations
 
@@ -119,3 +120,21 @@ class KbAnswer(Base):
     # [{"n", "path", "title", "url", "score", "cited"}, ...]: the sources given to the model.
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     query: Mapped[str] = mapped_column(Text, default="")  # the (rewritten) search query
+
+
+class KbStoreFile(Base):
+    """A KB_PATH file uploaded to a Yandex Vector Store (KB_BACKEND=yandex): its hash, to skip
+    it when unchanged, and the file id Yandex gave it, to replace or delete it."""
+
+    __tablename__ = "kb_store_files"
+    __table_args__ = (
+        Index("ux_kb_store_files_store_root_path", "store_id", "root", "path", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(128))
+    root: Mapped[str] = mapped_column(String(1024))
+    path: Mapped[str] = mapped_column(String(1024))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    file_id: Mapped[str] = mapped_column(String(128))
+    synced_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,7 @@ Whether the question is covered is decided on the best hit's cosine similarity a
 (KB_MIN_SCORE): it is comparable between questions, unlike BM25 or fused scores.
 
 The vector part runs in memory (vectors.py, numpy), or on PostgreSQL with pgvector in the
-database (kb_vectors.py): the same exact search and the same scores, without the matrix.
+database (pgvector.py): the same exact search and the same scores, without the matrix.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.models import KbPassage
+from bot.features.knowledge.pgvector import PgVectorRepository
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.stemming import stems
 from bot.features.knowledge.types import Hit, Retrieval
 from bot.features.knowledge.vectors import VectorIndex, release_freed_memory
-from bot.storage.repositories.kb_vectors import PgVectorRepository
 
 log = logging.getLogger(__name__)
 RRF_K = 60

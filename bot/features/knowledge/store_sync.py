@@ -27,6 +27,7 @@ from bot.features.knowledge.documents import (
     read_bytes,
 )
 from bot.features.knowledge.indexer import Progress, SyncReport
+from bot.features.knowledge.store_records import KbStoreRepository, StoreRecord
 from bot.foundation_models.errors import (
     AuthenticationError,
     FoundationModelsError,
@@ -34,7 +35,6 @@ from bot.foundation_models.errors import (
     PermissionDeniedError,
 )
 from bot.foundation_models.vector_stores import VectorStoreClient
-from bot.storage.repositories.kb_store import KbStoreRepository, StoreRecord
 
 log = logging.getLogger(__name__)
 STORE_NAME = "fmbot knowledge base"

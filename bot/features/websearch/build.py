@@ -25,7 +25,7 @@ def build_hosted(
     store = None
     if file_search:
         # Which store: KB_VECTOR_STORE_ID, else the one `kb sync` created (asked once it exists).
-        from bot.storage.repositories.kb_store import KbStoreRepository
+        from bot.features.knowledge.store_records import KbStoreRepository
 
         known = [store_id]
 

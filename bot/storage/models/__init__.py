@@ -37,7 +37,6 @@ from bot.storage.models.chats import (
     ProcessedUpdate,
     User,
 )
-from bot.storage.models.kb_store import KbStoreFile
 from bot.storage.models.media import (
     ChatDocument,
     MessageImage,
@@ -55,7 +54,6 @@ __all__ = [
     "DailyUsage",
     "ImageJob",
     "ImageJobStatus",
-    "KbStoreFile",
     "Message",
     "MessageImage",
     "MessageRole",

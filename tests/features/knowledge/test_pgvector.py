@@ -15,12 +15,12 @@ from sqlalchemy import text
 from bot.features.knowledge import KbMode
 from bot.features.knowledge.base import KnowledgeBase
 from bot.features.knowledge.embedder import Embedder
+from bot.features.knowledge.pgvector import PgVectorRepository, as_pgvector
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage
 from bot.features.knowledge.vectors import VectorIndex
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.migrations import downgrade_blocking, migrate_blocking
-from bot.storage.repositories.kb_vectors import PgVectorRepository, as_pgvector
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.db import _execute_autocommit
 from tests.features.knowledge.conftest import FIXTURE, FIXTURE_MIN_SCORE

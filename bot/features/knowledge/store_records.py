@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import KbStoreFile, utcnow
+from bot.features.knowledge.models import KbStoreFile
+from bot.storage.models import utcnow
 
 
 @dataclass(frozen=True, slots=True)
