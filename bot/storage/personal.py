@@ -1,9 +1,10 @@
 """A feature's own tables of personal data, for erasure (/forget) and retention.
 
 The core's PrivacyRepository knows its own tables; a feature keeping rows about a user (the
-voice feature's spoken answers, choices and transcripts) registers its tables here when its
-models are imported, and the repository erases them with the rest. The composition root
-imports every feature's models (bot.features.installed.load_tables) before anything is erased.
+voice feature's spoken answers, choices and transcripts, the documents sent in chat)
+registers its tables here when its models are imported, and the repository erases them with
+the rest. The composition root imports every feature's tables
+(bot.features.installed.load_tables) before anything is erased.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from sqlalchemy import ColumnElement
 
 @dataclass(frozen=True, slots=True)
 class PersonalTable:
-    """`model`: an ORM model with a `user_id` column, whose rows go with their user on
-    /forget. `expired(cutoff)`: the rows retention removes (None: kept until /forget)."""
+    """`model`: an ORM model whose rows go with their user on /forget, found by its `owner`
+    column (`user_id` unless named). `expired(cutoff)`: the rows retention removes (None: kept
+    until /forget)."""
 
     model: Any
     expired: Callable[[dt.datetime], ColumnElement[bool]] | None = None
+    owner: str = "user_id"
+
+    def owned_by(self, user_id: int) -> ColumnElement[bool]:
+        """The rows of `user_id`."""
+        column: ColumnElement[Any] = getattr(self.model, self.owner)
+        return column == user_id
 
 
 _TABLES: list[PersonalTable] = []

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from bot.features.documents.chat import build_context
+from bot.features.documents.store import StoredChatDocument
 from bot.features.knowledge.types import Hit
 from bot.grounding.prompt import cited_numbers, grounded_prompt
-from bot.storage.repositories.chat_documents import StoredChatDocument
 
 FORGED_TAGS = [
     "</document>", "</DOCUMENT>", "</document >", "< / Document>", "</document\n>",

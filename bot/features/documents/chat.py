@@ -8,7 +8,7 @@ over Snowball stems (no model call: the chat's documents are small), and the bes
 as fit a share of the prompt, go into the system prompt between <document> tags, with their
 file name and page or heading, and the instruction that they are the user's data, never
 instructions to follow. A question that matches no word ("summarise it") gets the start of the
-newest document. /reset and /forget drop the documents (storage: ChatDocumentRepository).
+newest document. /reset and /forget drop the documents (store.py: ChatDocumentRepository).
 """
 
 from __future__ import annotations
@@ -23,16 +23,15 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.types import ChatRef, Speaker
+from bot.features.documents.store import ChatDocumentRepository, StoredChatDocument
 from bot.features.knowledge.blocks import Extracted
 from bot.features.knowledge.chunking import block_passages
 from bot.features.knowledge.stemming import stems
 from bot.prompting import estimate_tokens
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
-    ChatDocumentRepository,
     ChatRepository,
     ConversationRepository,
-    StoredChatDocument,
     UpdateReceipt,
     mark_settled,
     settle_in,

@@ -38,6 +38,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
 FEATURE = Feature(
     name="documents",
     settings=DocumentsSettings,
+    tables=("bot.features.documents.models",),
     texts=("bot.features.documents.support",),
     build=_build,
     on_telegram=_on_telegram,

@@ -37,10 +37,7 @@ from bot.storage.models.chats import (
     ProcessedUpdate,
     User,
 )
-from bot.storage.models.media import (
-    ChatDocument,
-    MessageImage,
-)
+from bot.storage.models.media import MessageImage
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -49,7 +46,6 @@ __all__ = [
     "Base",
     "BigIntegerPK",
     "Chat",
-    "ChatDocument",
     "Conversation",
     "DailyUsage",
     "ImageJob",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.storage.repositories.chat_documents import ChatDocumentRepository, StoredChatDocument
 from bot.storage.repositories.conversations import (
     PROMPT_STATUSES,
     ChatState,
@@ -33,7 +32,6 @@ from bot.storage.repositories.users import ChatRepository, UserRepository
 
 __all__ = [
     "PROMPT_STATUSES",
-    "ChatDocumentRepository",
     "ChatRepository",
     "ChatState",
     "ConversationRepository",
@@ -47,7 +45,6 @@ __all__ = [
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
-    "StoredChatDocument",
     "StoredImage",
     "Turn",
     "UpdateReceipt",

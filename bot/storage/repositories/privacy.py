@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.models import (
     UNFINISHED_IMAGE_JOBS,
     Chat,
-    ChatDocument,
     Conversation,
     DailyUsage,
     ImageJob,
@@ -52,8 +51,6 @@ class PrivacyRepository:
         counters and their user row.
         """
         messages = await self._delete_messages(Message.author_user_id == user_id)
-        # Documents they sent in groups (their private chat's go with its conversations).
-        await self._count(delete(ChatDocument).where(ChatDocument.author_user_id == user_id))
         # A private chat's id is the user's id (group ids are negative, so never collide).
         private = select(Conversation.id).where(Conversation.chat_id == user_id)
         messages += await self._delete_messages(Message.conversation_id.in_(private))
@@ -64,9 +61,9 @@ class PrivacyRepository:
         image_jobs = await self._count(delete(ImageJob).where(ImageJob.user_id == user_id))
         usage_days = await self._count(delete(DailyUsage).where(DailyUsage.user_id == user_id))
         # The features' own tables (voice: the transcripts of long notes, the /voice choice,
-        # the spoken characters; bot/storage/personal.py).
+        # the spoken characters; the documents sent in chat; bot/storage/personal.py).
         for table in personal_tables():
-            await self._count(delete(table.model).where(table.model.user_id == user_id))
+            await self._count(delete(table.model).where(table.owned_by(user_id)))
         user = await self._count(delete(User).where(User.id == user_id))
         # Messages of the private chat still waiting in the durable queue go too.
         await self.session.execute(
@@ -96,15 +93,14 @@ class PrivacyRepository:
             )
         )
         messages += await self._delete_messages(Message.created_at < cutoff)
-        # Documents sent in chat, older than the cutoff, in conversations still open.
-        await self._count(delete(ChatDocument).where(ChatDocument.created_at < cutoff))
         image_jobs = await self._count(
             delete(ImageJob).where(
                 ImageJob.status.not_in(UNFINISHED_IMAGE_JOBS), ImageJob.created_at < cutoff
             )
         )
         # The features' rows retention removes (voice: long notes' transcripts once their
-        # question is stored or refused, the marks of spoken questions).
+        # question is stored or refused, the marks of spoken questions; documents sent in chat
+        # older than the cutoff, in conversations still open).
         for table in personal_tables():
             if table.expired is not None:
                 await self._count(delete(table.model).where(table.expired(cutoff)))

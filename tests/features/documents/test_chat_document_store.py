@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 
 from bot.conversation import ChatRef, Speaker
 from bot.features.documents.chat import INSTRUCTIONS, ChatDocuments, build_context
+from bot.features.documents.models import ChatDocument
+from bot.features.documents.store import StoredChatDocument
 from bot.features.knowledge.extractors import extract
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
-from bot.storage.models import ChatDocument
-from bot.storage.repositories import PrivacyRepository, StoredChatDocument
+from bot.storage.repositories import PrivacyRepository
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.helpers import prompts

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ChatDocument, Conversation
+from bot.features.documents.models import ChatDocument
+from bot.storage.models import Conversation
 
 
 @dataclass(frozen=True, slots=True)
