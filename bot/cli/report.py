@@ -1,21 +1,17 @@
-"""`fmbot report`: the features' figures (bot/features/reports.py: the support desk's, the
-tools' table, the voice replies), then the web searches, from the database (no Telegram, no
-model); `--csv` and `--html` files from the parts that write them."""
+"""`fmbot report`: the features' figures (each feature's `report` parts, in the order of the
+features' list: the support desk's, the voice replies, the web searches, the tools' table),
+from the database (no Telegram, no model);
+`--csv` and `--html` files from the parts that write them."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.cli.factory import Factory
 from bot.config import ConfigError
 from bot.features.api.commands import Command, Subcommands
-from bot.plurals import quantity
-
-if TYPE_CHECKING:
-    from bot.storage.database import Database
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -51,11 +47,10 @@ async def run_report(
     await factory.migrate()
     async with factory.database() as db:
         sections = [await part(db, days) for part in parts]
-        searches = await web_search_stats(db, days)
-    for section in sections:
+    for number, section in enumerate(sections):
+        if number:
+            print()  # a blank line between sections
         print(section.text)
-        print()
-    print(searches)
     _write("--csv", csv_path, [s.write_csv for s in sections if s.write_csv is not None])
     _write("--html", html_path, [s.write_html for s in sections if s.write_html is not None])
 
@@ -70,21 +65,6 @@ def _write(option: str, path: Path | None, writers: list[Callable[[Path], str]])
             print(write(path))
         except OSError as exc:
             raise ConfigError(f"report: {option}: cannot write {path}: {exc.strerror}") from None
-
-
-async def web_search_stats(db: Database, days: int) -> str:
-    """One line: the web searches the model ran over the last `days` days, and for how many
-    users (WEB_SEARCH; Yandex bills each)."""
-    import datetime as dt
-
-    from bot.storage.models import utc_today
-    from bot.storage.repositories.web_searches import WebSearchUsageRepository
-
-    async with db.sessionmaker() as session:
-        searches, users = await WebSearchUsageRepository(session).since(
-            utc_today() - dt.timedelta(days=days - 1))
-    return (f"Web searches in the last {quantity(days, 'en', 'day', 'days')}: {searches} "
-            f"(for {quantity(users, 'en', 'user', 'users')})")
 
 
 command = Command("report", add_parser, run)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 class UsageLines(Protocol):
     """What /help and /stats say of a feature (spoken answers: how to switch them, and what
-    was spoken today of the budget)."""
+    was spoken today of the budget). An empty line is left out."""
 
     def help_line(self, t: Translator) -> str:
         """/help's line on the feature."""
@@ -36,6 +36,10 @@ class UsageLines(Protocol):
 
     async def stats_line(self, session: AsyncSession, user_id: int, t: Translator) -> str:
         """/stats's line: what the user used of it today."""
+        ...
+
+    async def admin_line(self, session: AsyncSession, t: Translator) -> str:
+        """/stats's line for admins, after the day's totals: what all users used of it."""
         ...
 
 

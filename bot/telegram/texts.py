@@ -144,14 +144,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Бот за сегодня: {tokens} {tokens|токен|токена|токенов} и {images} "
         "{images|картинка|картинки|картинок} на всех пользователей.",
     },
-    "stats_web": {
-        "en": "Web searches: {searches}.",
-        "ru": "Поисков в интернете: {searches}.",
-    },
-    "stats_web_admin": {
-        "en": "Web searches today for all users: {searches}.",
-        "ru": "Поисков в интернете за сегодня на всех: {searches}.",
-    },
     "unlimited": {"en": "none", "ru": "нет"},
     "forget_confirm": {
         "en": "Delete everything I store about you: your messages, my answers to them, your "

@@ -121,6 +121,10 @@ class VoiceReplies(BotService):
         return t("stats_voice", replies=spoken.replies, chars=spoken.chars,
                  limit=self.config.chars_per_day)
 
+    async def admin_line(self, session: AsyncSession, t: Translator) -> str:
+        """/stats's line for admins: none (`fmbot report` has the voice replies' figures)."""
+        return ""
+
     async def note_spoken(self, chat_id: int, message_id: int, user_id: int) -> None:
         """Before the question is answered: the voice note `message_id` asked it."""
         await note_spoken(self.sessionmaker, chat_id, message_id, user_id)

@@ -14,12 +14,14 @@ from bot.features.api.feature import (
     Feature,
     FeatureCheck,
     SettingsCheck,
+    TelegramParts,
 )
 from bot.features.websearch.settings import WebSearchSettings
 
 if TYPE_CHECKING:
     from bot.features.api.built import Built
-    from bot.features.api.ground import Groundwork
+    from bot.features.api.commands import ReportPart
+    from bot.features.api.ground import Groundwork, TelegramGround
     from bot.features.api.outcome import Outcome
     from bot.features.settings import Settings
 
@@ -48,12 +50,27 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
     return [FeatureCheck("web search", web_search, credentials=False, settings_only=True)]
 
 
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    from bot.features.websearch.telegram import websearch_on_telegram
+
+    return TelegramParts(part=websearch_on_telegram())  # its lines of /stats
+
+
+def _report(settings: Settings) -> list[ReportPart]:
+    from bot.features.websearch.report import websearch_report
+
+    return [websearch_report()]
+
+
 FEATURE = Feature(
     name="websearch",
     settings=WebSearchSettings,
+    texts=("bot.features.websearch.texts",),
     # WEB_SEARCH=on is a tool of the Responses API.
     settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
         settings.websearch.problems(settings.text_api))),),
     checks=_checks,
+    report=_report,
     build=_build,
+    on_telegram=_on_telegram,
 )

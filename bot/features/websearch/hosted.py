@@ -24,6 +24,7 @@ from bot.conversation.contributors import PromptDraft
 from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
 from bot.features.knowledge.store_records import KbStoreRepository
+from bot.features.websearch.usage import WebSearchUsageRepository
 from bot.foundation_models.types import (
     Annotation,
     CompletionOptions,
@@ -34,7 +35,6 @@ from bot.grounding.prompt import NOT_FOUND_MARKER, Grounding, hiding_citations
 from bot.grounding.sources import Source
 from bot.metrics import registry as metrics
 from bot.storage.repositories import PROMPT_STATUSES
-from bot.storage.repositories.web_searches import WebSearchUsageRepository
 
 logger = logging.getLogger(__name__)
 

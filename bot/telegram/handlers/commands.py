@@ -16,7 +16,6 @@ from bot.storage.repositories import (
     UpdateReceipt,
     UsageRepository,
 )
-from bot.storage.repositories.web_searches import WebSearchUsageRepository
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, refuse, say, speaker, target, thread_of
 from bot.telegram.texts import COMMANDS, Translator
@@ -41,7 +40,7 @@ def help_text(deps: Deps, t: Translator) -> str:
              for name, descriptions in deps.menu.items() if name not in COMMANDS]
     if added:
         parts.append("\n".join(added))
-    parts += [lines.help_line(t) for lines in deps.lines]
+    parts += [line for lines in deps.lines if (line := lines.help_line(t))]
     takes = [t(key) for key in deps.takes]
     if takes:
         parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))
@@ -183,16 +182,15 @@ async def cmd_stats(
     media = await MediaUsageRepository(session).for_user(message.from_user.id, utc_today())
     if media.photos or media.speech_seconds:
         text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
-    for lines in deps.lines:  # spoken answers: characters spoken today, of the budget
-        text += "\n" + await lines.stats_line(session, message.from_user.id, t)
-    searches = WebSearchUsageRepository(session)
-    if web := await searches.for_user(message.from_user.id, utc_today()):
-        text += "\n" + t("stats_web", searches=web)
+    for lines in deps.lines:  # the features' (spoken answers, web searches), if any today
+        if line := await lines.stats_line(session, message.from_user.id, t):
+            text += "\n" + line
     if is_admin:
         total = await usage.totals(utc_today())
         text += "\n\n" + t("stats_admin", tokens=total.tokens, images=total.images)
-        if web_total := await searches.total(utc_today()):
-            text += "\n" + t("stats_web_admin", searches=web_total)
+        for lines in deps.lines:
+            if line := await lines.admin_line(session, t):
+                text += "\n" + line
     await session.commit()
     await say(deps, message, text)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.cli.report import web_search_stats
+from bot.features.websearch.report import web_search_stats
+from bot.features.websearch.usage import WebSearchUsageRepository
 from bot.storage.database import Database
 from bot.storage.models import utc_today
 from bot.storage.repositories import UsageRepository
-from bot.storage.repositories.web_searches import WebSearchUsageRepository
 
 
 async def test_searches_add_up_per_user_day_and_in_the_report(database: Database) -> None:
