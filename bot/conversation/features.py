@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.turn import Question, TurnState, slot
-from bot.conversation.types import ChatRef, Speaker, TurnResult
+from bot.conversation.types import ChatRef, ImageInput, Speaker, TurnResult
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Snapshot
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import HistoryEntry
@@ -54,7 +54,8 @@ class Opening:
     question: Question
     model: str
     window: list[HistoryEntry]
-    new_images: tuple[bytes, ...] = ()
+    # The new question's images (a feature that shows them stores them in `opening`).
+    question_images: tuple[ImageInput, ...] = ()
     carried: Sequence[int] = ()  # tool calls carried on after a press (the tool loop's)
     reopened: bool = False  # the answer goes on (`answer_id` given), it is not new
     answer_id: int = 0
@@ -67,6 +68,11 @@ class Opening:
     def part(self, kind: type[T]) -> T:
         """The slot of `kind` (made on first use; `kind()` must take no arguments)."""
         return slot(self.parts, kind)
+
+    @property
+    def new_images(self) -> tuple[bytes, ...]:
+        """The new question's images, as the model is shown them (JPEG)."""
+        return tuple(image.jpeg for image in self.question_images)
 
 
 @dataclass(slots=True)

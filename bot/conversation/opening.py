@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.conversation.features import Opening
 from bot.conversation.parts import TurnParts
 from bot.conversation.turn import Question, TurnState
-from bot.conversation.types import ChatRef, Speaker
+from bot.conversation.types import ChatRef, ImageInput, Speaker
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import (
@@ -59,7 +59,7 @@ async def open_turn(
     carried: Sequence[int] = (),
     *,
     answer_id: int | None = None,
-    new_images: tuple[bytes, ...] = (),
+    images: tuple[ImageInput, ...] = (),
 ) -> TurnState:
     """Read the prompt window, add the placeholder answer (or go on with `answer_id`),
     settle the updates that carried the question, commit (first unit of work)."""
@@ -71,7 +71,7 @@ async def open_turn(
         question.conversation_id, budget, parts.statuses, estimate=estimate_tokens
     )
     opening = Opening(
-        session, chat, speaker, question, model, window, new_images, carried, reopened
+        session, chat, speaker, question, model, window, images, carried, reopened
     )
     for feature in parts.features:  # e.g. images: the vision model when it sees any
         await feature.opening(opening)

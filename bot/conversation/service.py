@@ -34,9 +34,7 @@ from bot.storage.repositories import (
     PROMPT_STATUSES,
     ConversationRepository,
     MediaUsageRepository,
-    MessageImageRepository,
     MessageRepository,
-    StoredImage,
     UpdateReceipt,
     mark_settled,
     settle_in,
@@ -184,11 +182,7 @@ class ConversationService:
                     token_count=tokens,
                     telegram_message_ids=[telegram_message_id] if telegram_message_id else (),
                 )
-                if images and image_tokens is not None:
-                    await MessageImageRepository(session).add(question_id, [
-                        StoredImage(i.file_id, i.file_unique_id, i.width, i.height, image_tokens)
-                        for i in images
-                    ])
+                if images:  # stored with the question by the feature that shows them
                     await MediaUsageRepository(session).add(
                         speaker.user_id, self._today(), photos=len(images)
                     )
@@ -197,7 +191,7 @@ class ConversationService:
                 )
                 return await open_turn(
                     self._parts, session, chat, speaker, model, system_prompt, question, receipts,
-                    new_images=tuple(image.jpeg for image in images),
+                    images=tuple(images),
                 )
 
         async with self._hold(chat.chat_id):

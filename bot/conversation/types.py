@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.types import Usage
@@ -46,6 +46,17 @@ class WaitingCall:
     expires_at: dt.datetime | None
     # The action's name for the person, by language ("en", "ru"); see ToolDefinition.title.
     titles: Mapping[str, str] = field(default_factory=dict)
+
+
+class TelegramFile(Protocol):
+    """A file kept by Telegram, fetched again by its id (an image stored with an earlier
+    question, shown to the model again)."""
+
+    @property
+    def file_id(self) -> str: ...
+
+    @property
+    def file_unique_id(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from aiogram.types import PhotoSize
 from PIL import Image
 
 from bot.features.vision.images import pick_resend
-from bot.storage.repositories import StoredImage
+from bot.features.vision.store import StoredImage
 from bot.telegram.downloads import FileTooBigError, TelegramFiles
 from bot.telegram.media.albums import AlbumJoiner
 from bot.telegram.media.photos import (

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import httpx
 
     from bot.conversation.listeners import Listeners
+    from bot.conversation.types import TelegramFile
     from bot.coordination import Coordinator
     from bot.extending.hooks import AppHolds
     from bot.extending.tools import ToolSource
@@ -27,13 +28,12 @@ if TYPE_CHECKING:
     from bot.foundation_models.limits import GenerationLimit
     from bot.foundation_models.types import ChatModel
     from bot.storage.database import Database
-    from bot.storage.repositories import StoredImage
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.media.photos import PhotoPreparer
     from bot.telegram.outbox import Outbox
 
 # An earlier image fetched again (from Telegram), for the vision model.
-ImageFetch = Callable[["StoredImage"], Awaitable[bytes]]
+ImageFetch = Callable[["TelegramFile"], Awaitable[bytes]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,5 +36,6 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
         None if photos is None else PhotoSupport(photos, max_image_mb=max_mb)))
 
 
-FEATURE = Feature(name="vision", settings=VisionSettings, build=_build,
+FEATURE = Feature(name="vision", settings=VisionSettings,
+                  tables=("bot.features.vision.models",), build=_build,
                   on_telegram=_on_telegram)

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features.vision.store import MessageImageRepository, StoredImage
 from bot.foundation_models.types import ChatModel
 from bot.storage.models import MessageRole
-from bot.storage.repositories import HistoryEntry, MessageImageRepository, StoredImage
+from bot.storage.repositories import HistoryEntry
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.features import Opening, TurnFeature
 from bot.conversation.turn import TurnState
 from bot.features.vision.images import SeenImages, TurnImages, Vision, fetch_all, name_images
+from bot.features.vision.store import MessageImageRepository, StoredImage
 from bot.foundation_models.types import ChatModel
 
 
@@ -45,6 +46,12 @@ class VisionFeature(TurnFeature):
 
     async def opening(self, opening: Opening) -> None:
         question = opening.question
+        if opening.question_images:  # the new question's, stored with it by Telegram file id
+            image_tokens = self.vision.image_tokens
+            await MessageImageRepository(opening.session).add(question.id, [
+                StoredImage(i.file_id, i.file_unique_id, i.width, i.height, image_tokens)
+                for i in opening.question_images
+            ])
         images = await self.seen.for_turn(
             opening.session, self.vision, opening.window, question.id,
             question.conversation_id, opening.new_images,

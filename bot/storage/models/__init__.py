@@ -37,7 +37,6 @@ from bot.storage.models.chats import (
     ProcessedUpdate,
     User,
 )
-from bot.storage.models.media import MessageImage
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -51,7 +50,6 @@ __all__ = [
     "ImageJob",
     "ImageJobStatus",
     "Message",
-    "MessageImage",
     "MessageRole",
     "MessageStatus",
     "ProcessedUpdate",

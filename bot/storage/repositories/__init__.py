@@ -11,12 +11,6 @@ from bot.storage.repositories.conversations import (
     chars_as_tokens,
 )
 from bot.storage.repositories.extensions import record_context
-from bot.storage.repositories.message_images import (
-    MediaUsage,
-    MediaUsageRepository,
-    MessageImageRepository,
-    StoredImage,
-)
 from bot.storage.repositories.messages import MessageRepository
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
 from bot.storage.repositories.updates import (
@@ -27,7 +21,12 @@ from bot.storage.repositories.updates import (
     mark_settled,
     settle_in,
 )
-from bot.storage.repositories.usage import UsageCount, UsageRepository
+from bot.storage.repositories.usage import (
+    MediaUsage,
+    MediaUsageRepository,
+    UsageCount,
+    UsageRepository,
+)
 from bot.storage.repositories.users import ChatRepository, UserRepository
 
 __all__ = [
@@ -40,12 +39,10 @@ __all__ = [
     "IncomingUpdate",
     "MediaUsage",
     "MediaUsageRepository",
-    "MessageImageRepository",
     "MessageRepository",
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
-    "StoredImage",
     "Turn",
     "UpdateReceipt",
     "UpdateRepository",

@@ -22,8 +22,7 @@ from pathlib import Path
 from aiogram.types import Document, Message, PhotoSize
 from PIL import Image, UnidentifiedImageError
 
-from bot.conversation.types import ImageInput
-from bot.storage.repositories import StoredImage
+from bot.conversation.types import ImageInput, TelegramFile
 from bot.telegram.downloads import TelegramFiles
 
 log = logging.getLogger(__name__)
@@ -133,7 +132,7 @@ class PhotoPreparer:
         self._remember(ref.file_id, jpeg)
         return ImageInput(ref.file_id, ref.file_unique_id, jpeg, width, height)
 
-    async def fetch(self, image: StoredImage) -> bytes:
+    async def fetch(self, image: TelegramFile) -> bytes:
         """An image stored with an earlier question, for the vision model (conversation
         core's ImageSource): from the cache, else downloaded again by its file id."""
         cached = self._cache.get(image.file_id)

@@ -1,18 +1,14 @@
-"""Images stored with user messages, by Telegram file id in message order; photos and
-recognised seconds in the daily usage."""
+"""Images stored with user messages, by Telegram file id in message order."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import DailyUsage, MessageImage
-from bot.storage.repositories._upsert import excluded, prebuilt
+from bot.features.vision.models import MessageImage
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,53 +67,3 @@ class MessageImageRepository:
                 StoredImage(row[1], row[2], int(row[3]), int(row[4]), int(row[5]))
             )
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class MediaUsage:
-    photos: int = 0
-    speech_seconds: int = 0
-
-
-def _add_media(insert: Any) -> Any:
-    table = DailyUsage.__table__
-    stmt = insert(table).values(
-        user_id=bindparam("m_user_id"),
-        day=bindparam("m_day"),
-        tokens=0,
-        images=0,
-        photos=bindparam("m_photos"),
-        speech_seconds=bindparam("m_seconds"),
-    )
-    new = excluded(stmt)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.user_id, table.c.day],
-        set_={
-            "photos": table.c.photos + new.photos,
-            "speech_seconds": table.c.speech_seconds + new.speech_seconds,
-        },
-    )
-
-
-class MediaUsageRepository:
-    """Photos and recognised seconds per user per day (daily_usage's issue-28 columns)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(
-        self, user_id: int, day: dt.date, *, photos: int = 0, speech_seconds: int = 0
-    ) -> None:
-        params = {"m_user_id": user_id, "m_day": day, "m_photos": photos,
-                  "m_seconds": speech_seconds}
-        await self.session.execute(prebuilt(self.session, "media_usage_add", _add_media), params)
-
-    async def for_user(self, user_id: int, day: dt.date) -> MediaUsage:
-        row = (
-            await self.session.execute(
-                select(DailyUsage.photos, DailyUsage.speech_seconds).where(
-                    DailyUsage.user_id == user_id, DailyUsage.day == day
-                )
-            )
-        ).first()
-        return MediaUsage(int(row[0]), int(row[1])) if row else MediaUsage()

@@ -14,6 +14,7 @@ from PIL import Image
 from bot.conversation import ConversationService
 from bot.conversation.types import ImageInput
 from bot.features.vision.images import Vision
+from bot.features.vision.store import StoredImage
 from bot.features.vision.turn import VisionFeature
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
@@ -22,7 +23,6 @@ from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
-from bot.storage.repositories import StoredImage
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
 from tests.conversation.tool_doubles import ShopSource, tool_loop

@@ -1,19 +1,12 @@
-"""Images stored with questions (by Telegram file id)."""
+"""The images a user message carried, stored by their Telegram file (loaded for the schema by
+bot/features/models.py); they go with their message (/forget, retention: the foreign key)."""
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    ForeignKey,
-    Integer,
-    String,
-)
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import (
-    Base,
-    BigIntegerPK,
-)
+from bot.storage.models.base import Base, BigIntegerPK
 
 
 class MessageImage(Base):
