@@ -364,9 +364,9 @@ class Answerer:
         text = result.text or t("error_generic")
         # Knowledge base: "not found", or the answer with its citations as links.
         if result.not_found:  # the stored text: localized, with the next step if any
-            text = result.text or t("kb_not_found")
+            text = result.text or t("answer_not_found")
         elif result.sources:
-            text = with_citations(result.text, result.sources, t("kb_sources"))
+            text = with_citations(result.text, result.sources, t("answer_sources"))
         if result.status is MessageStatus.TRUNCATED:
             text = join_note(text, t("truncated_marker"))
         if result.trimmed_history and chat_id not in self._told_trimmed:

@@ -259,90 +259,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, something went wrong on my side. Please try again.",
         "ru": "Извините, у меня что-то сломалось. Попробуйте ещё раз.",
     },
-    "image_usage": {
-        "en": "Usage: /image <prompt>, for example /image a lighthouse at dawn.\n"
-        "Options: an aspect ratio first (/image 16:9 ...) and seed=<number>.",
-        "ru": "Как пользоваться: /image <описание>, например /image маяк на рассвете.\n"
-        "Параметры: соотношение сторон первым словом (/image 16:9 ...) и seed=<число>.",
-    },
-    "image_too_long": {
-        "en": "The prompt is too long: {length} characters, at most {limit} are allowed.",
-        "ru": "Описание слишком длинное: {length} символов, можно не больше {limit}.",
-    },
-    "image_bad_ratio": {
-        "en": "Unsupported aspect ratio {ratio}. Allowed: {allowed}.",
-        "ru": "Неподдерживаемое соотношение сторон {ratio}. Доступны: {allowed}.",
-    },
-    "image_bad_seed": {
-        "en": "seed must be a whole number from 0 to {limit}, got {seed}.",
-        "ru": "seed должен быть целым числом от 0 до {limit}, а не {seed}.",
-    },
-    "image_status": {
-        "en": "Drawing your picture… {seconds} s",
-        "ru": "Рисую картинку… {seconds} с",
-    },
-    "image_refused": {
-        "en": "I can't draw this: the image service refused the prompt ({reason}). "
-        "Try describing it differently.",
-        "ru": "Не могу это нарисовать: сервис отклонил описание ({reason}). "
-        "Попробуйте описать иначе.",
-    },
-    "image_failed": {
-        "en": "The picture could not be drawn. Please try again later.",
-        "ru": "Картинку нарисовать не удалось. Попробуйте позже.",
-    },
-    # --- knowledge base ---
-    "kb_not_found": NOT_FOUND_TEXT,
-    "kb_sources": {"en": "Sources:", "ru": "Источники:"},
-    "kb_off": {
-        "en": "The knowledge base is off (set KB_PATH to a folder of documents).",
-        "ru": "База знаний выключена (укажите папку с документами в KB_PATH).",
-    },
-    "kb_status": {
-        "en": "Knowledge base ({mode}): {documents} {documents|document|documents}, "
-        "{passages} {passages|passage|passages}, "
-        "{vectors} searchable.\nFolders: {roots}\nEmbeddings: {versions}\n"
-        "Last sync: {last}{syncing}",
-        "ru": "База знаний ({mode}): документов {documents}, фрагментов {passages}, "
-        "в поиске {vectors}.\nПапки: {roots}\nЭмбеддинги: {versions}\n"
-        "Последняя синхронизация: {last}{syncing}",
-    },
-    "kb_last_run": {
-        "en": "{status} at {finished} UTC: {files} {files|file|files}, {embedded} embedded, "
-        "{reused} reused, "
-        "{removed} removed",
-        "ru": "{status}, {finished} UTC: файлов {files}, новых эмбеддингов {embedded}, "
-        "из кэша {reused}, удалено {removed}",
-    },
-    "kb_never_synced": {"en": "never", "ru": "ещё не было"},
-    "kb_syncing": {"en": "\nA sync is running now.", "ru": "\nСейчас идёт синхронизация."},
-    "kb_failures": {"en": "\nNot indexed:\n{items}", "ru": "\nНе проиндексированы:\n{items}"},
-    "kb_sync_started": {
-        "en": "Sync started; I will report when it is done.",
-        "ru": "Синхронизация запущена; сообщу, когда закончится.",
-    },
-    "kb_sync_done": {
-        "en": "Sync done in {seconds:.1f} s: {files} {files|file|files} ({indexed} indexed, "
-        "{removed} removed), {embedded} embedded, {reused} reused, {skipped} skipped.",
-        "ru": "Синхронизация за {seconds:.1f} с: файлов {files} (проиндексировано {indexed}, "
-        "удалено {removed}), новых эмбеддингов {embedded}, из кэша {reused}, пропущено {skipped}.",
-    },
-    "kb_sync_failed": {
-        "en": "The sync failed; the index stays as it was. The log has the details.",
-        "ru": "Синхронизация не удалась; индекс остался прежним. Подробности в логе.",
-    },
-    "kb_sync_kept": {
-        "en": "\n⚠️ {kept} of the {total} indexed documents are gone from KB_PATH (an empty or "
-        "unmounted folder?): they stay indexed. If they were removed on purpose, run "
-        "`python -m bot kb sync --allow-removal`.",
-        "ru": "\n⚠️ {kept} из {total} проиндексированных документов нет в KB_PATH (папка пуста "
-        "или не смонтирована?): они остаются в индексе. Если их удалили намеренно, "
-        "выполните `python -m bot kb sync --allow-removal`.",
-    },
-    "kb_usage": {
-        "en": "/kb - what is indexed; /kb sync - index new and changed documents now",
-        "ru": "/kb - что проиндексировано; /kb sync - проиндексировать изменения сейчас",
-    },
+    # --- a grounded answer (bot/grounding): "not found", and the header of its sources ---
+    "answer_not_found": NOT_FOUND_TEXT,
+    "answer_sources": {"en": "Sources:", "ru": "Источники:"},
 }
 
 COMMANDS: dict[str, dict[str, str]] = {

@@ -34,15 +34,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.telegram.texts import TEXTS
 from bot.testing.yandex import payloads as fm_payloads
 from bot.testing.yandex.exchange import Response
 from bot.testing.yandex.scripts import Reply
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.faults_table import scenario
 from tests.e2e.harness import E2E
+from tests.telegram.alltexts import every_text
 
-EN = {key: variants["en"] for key, variants in TEXTS.items()}
+EN = {key: variants["en"] for key, variants in every_text().items()}  # the features' too
 SHARED_ENV = {
     # 4 s: the bot, its fakes and every scenario share one event loop (in process), which a
     # busy machine can hold up for a second or two; 2 s gave normal streams up as stalls

@@ -17,11 +17,15 @@ from bot.telegram.middlewares import RecentlySeen
 from bot.telegram.pastes import PasteJoiner
 from bot.telegram.ratelimit import RateLimiter
 from bot.telegram.texts import COMMANDS, LANGUAGES, TEXTS, Translator, pick_language
+from tests.telegram.alltexts import every_text
 
 
 def test_every_text_exists_in_every_language_with_the_same_fields() -> None:
     fields = string.Formatter()
-    for key, variants in {**TEXTS, **COMMANDS}.items():
+    texts = every_text()
+    # The features' texts are there too (knowledge, images, tools, voice, ...).
+    assert {"kb_status", "image_usage", "toolcalls_header", "stats_web"} <= set(texts)
+    for key, variants in {**texts, **COMMANDS}.items():
         assert set(variants) == set(LANGUAGES), key
         # "{tokens|токен|токена|токенов}": a plural form of `tokens` (bot/plurals.py).
         names = [{f.split("|")[0] for _, f, _, _ in fields.parse(v) if f}

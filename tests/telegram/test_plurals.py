@@ -7,7 +7,8 @@ import re
 import pytest
 
 from bot.plurals import plural, quantity
-from bot.telegram.texts import TEXTS, Translator
+from bot.telegram.texts import Translator
+from tests.telegram.alltexts import every_text
 
 
 @pytest.mark.parametrize(
@@ -44,6 +45,7 @@ _BARE = re.compile(r"\{(\w+)\} (tokens|images|files|documents|passages|days|mess
 
 
 def test_no_text_puts_a_fixed_word_after_a_count() -> None:
-    bare = {key: lang for key, variants in TEXTS.items() for lang, text in variants.items()
+    bare = {key: lang for key, variants in every_text().items()
+            for lang, text in variants.items()
             if _BARE.search(text)}
     assert bare == {}

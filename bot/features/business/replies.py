@@ -368,7 +368,7 @@ def owner_translator(connection: Connection) -> Translator:
 def final_text(result: TurnResult, t: Translator) -> str:
     """The answer as the customer reads it: with its sources as links when grounded."""
     if result.sources and not result.not_found:
-        return with_citations(result.text, result.sources, t("kb_sources"))
+        return with_citations(result.text, result.sources, t("answer_sources"))
     return result.text
 
 

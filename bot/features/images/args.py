@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.features.images.texts import IMAGE_TEXTS
 from bot.foundation_models.types import ImageOptions
 from bot.telegram.texts import Translator
+
+assert IMAGE_TEXTS  # registers the texts with the Translator
 
 ALLOWED_RATIOS: tuple[tuple[int, int], ...] = (
     (1, 1), (16, 9), (9, 16), (4, 3), (3, 4), (3, 2), (2, 3), (2, 1), (1, 2), (21, 9), (9, 21),

@@ -30,6 +30,7 @@ from bot.coordination import Coordinator, run_while_held
 from bot.coordination.periodic import sweep_in_turns
 from bot.features.images.args import ImageRequest
 from bot.features.images.service import ImageJobRef, ImageService
+from bot.features.images.texts import IMAGE_TEXTS
 from bot.foundation_models.errors import (
     FoundationModelsError,
     ImageRefusedError,
@@ -42,6 +43,8 @@ from bot.storage.repositories import UpdateReceipt, UserRepository
 from bot.telegram.lifecycle import BotRun, BotService
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
+
+assert IMAGE_TEXTS  # registers the texts with the Translator
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 1024

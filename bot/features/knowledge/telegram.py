@@ -11,9 +11,12 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.features.knowledge.texts import KB_TEXTS
 from bot.telegram.deps import Deps, refuse, say
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.texts import Translator
+
+assert KB_TEXTS  # registers the texts with the Translator
 
 if TYPE_CHECKING:  # numpy loads only with a knowledge base (see __init__.py)
     from bot.features.knowledge.base import KbStatus, KnowledgeBase

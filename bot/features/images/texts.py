@@ -1,0 +1,44 @@
+"""Texts of /image, in English and Russian (added to bot.telegram.texts): its usage, the
+prompt's errors, the status while drawing and the failures. (The daily image budget's text,
+`image_budget`, is the core's: its middleware enforces DAILY_IMAGE_LIMIT.)"""
+
+from __future__ import annotations
+
+from bot.telegram.texts import TEXTS
+
+IMAGE_TEXTS: dict[str, dict[str, str]] = {
+    "image_usage": {
+        "en": "Usage: /image <prompt>, for example /image a lighthouse at dawn.\n"
+        "Options: an aspect ratio first (/image 16:9 ...) and seed=<number>.",
+        "ru": "Как пользоваться: /image <описание>, например /image маяк на рассвете.\n"
+        "Параметры: соотношение сторон первым словом (/image 16:9 ...) и seed=<число>.",
+    },
+    "image_too_long": {
+        "en": "The prompt is too long: {length} characters, at most {limit} are allowed.",
+        "ru": "Описание слишком длинное: {length} символов, можно не больше {limit}.",
+    },
+    "image_bad_ratio": {
+        "en": "Unsupported aspect ratio {ratio}. Allowed: {allowed}.",
+        "ru": "Неподдерживаемое соотношение сторон {ratio}. Доступны: {allowed}.",
+    },
+    "image_bad_seed": {
+        "en": "seed must be a whole number from 0 to {limit}, got {seed}.",
+        "ru": "seed должен быть целым числом от 0 до {limit}, а не {seed}.",
+    },
+    "image_status": {
+        "en": "Drawing your picture… {seconds} s",
+        "ru": "Рисую картинку… {seconds} с",
+    },
+    "image_refused": {
+        "en": "I can't draw this: the image service refused the prompt ({reason}). "
+        "Try describing it differently.",
+        "ru": "Не могу это нарисовать: сервис отклонил описание ({reason}). "
+        "Попробуйте описать иначе.",
+    },
+    "image_failed": {
+        "en": "The picture could not be drawn. Please try again later.",
+        "ru": "Картинку нарисовать не удалось. Попробуйте позже.",
+    },
+}
+
+TEXTS.update(IMAGE_TEXTS)
