@@ -95,7 +95,6 @@ def service(db: Database, client: FoundationModelsClient, tools: ToolLoop | None
             default_model=MODEL, default_system_prompt="You are the shop's assistant.",
             reply_reserve=2000, max_reply_tokens=1500, temperature=0.3,
         ),
-        pauses=tools,
         features=turn_features(tools=tools),
     )
 

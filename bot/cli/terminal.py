@@ -24,7 +24,7 @@ from typing import Protocol, TextIO, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
+from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult, WaitingCall
 from bot.foundation_models.types import Snapshot
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import ChatRepository
@@ -41,7 +41,10 @@ COMMANDS = {
 
 @runtime_checkable  # `fmbot chat` finds the feature offering it by this type
 class Confirmations(Protocol):
-    """Who decides a call that waits for a yes (the tool loop): the terminal asks here."""
+    """Who decides a call that waits for a yes (the tool loop): the terminal asks here about
+    each call a `waiting` answer waits for."""
+
+    def waiting(self, result: TurnResult) -> tuple[WaitingCall, ...]: ...
 
     async def decide(self, call_id: int, *, confirmed: bool, by: int) -> object: ...
 
@@ -163,7 +166,7 @@ class TerminalChat:
         if result.text and not printer.shown:
             self.out.write(result.text)
         self.out.write("\n")
-        for call in result.waiting:
+        for call in tools.waiting(result):
             arguments = json.dumps(dict(call.arguments), ensure_ascii=False)
             question = f"[{call.description or call.name}: {call.name} {arguments}] run it? [y/N] "
             answer = (await asyncio.to_thread(self.read_line, question)).strip().lower()
@@ -245,7 +248,7 @@ class TerminalChat:
         if result is None:
             self._say("[nothing to retry]")
             return
-        while result is not None and result.waiting:  # tools: a call waits for a "yes"
+        while result is not None and result.status is MessageStatus.WAITING:  # a "yes"?
             result, printer = await self._confirm(result, printer)
         if result is None:
             return

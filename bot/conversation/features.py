@@ -16,10 +16,15 @@ the points it takes part in:
   and `stream` (a feature that runs the stream itself: the tool loop);
 - after the stream: `settle` (the answer's verdict: its sources, "not found"), `record` (its
   rows, in the transaction that stores the answer; it may run again if the database was away
-  and the store is retried) and `finished` (once the answer is stored).
+  and the store is retried) and `finished` (once the answer is stored);
+- answers that stop to wait for the user's press (a feature with `pauses` set: the tool
+  loop's calls to confirm), met by the service's use cases: `superseded` (a new question
+  declines what waits), `release` (/retry or a resume replaces the answer: what the new one
+  carries on) and `reopen` (the press carries the waiting answer on).
 
 A feature keeps what it learns about a turn in a slot of its own on the turn
-(`turn.part(SomeState)`), not in a field of `TurnState` named after it.
+(`turn.part(SomeState)`), not in a field of `TurnState` named after it; the slots go on to
+the turn's result (`TurnResult.parts`), where the feature's part of the front end reads them.
 """
 
 from __future__ import annotations
@@ -56,8 +61,8 @@ class Opening:
     window: list[HistoryEntry]
     # The new question's images (a feature that shows them stores them in `opening`).
     question_images: tuple[ImageInput, ...] = ()
-    carried: Sequence[int] = ()  # tool calls carried on after a press (the tool loop's)
-    reopened: bool = False  # the answer goes on (`answer_id` given), it is not new
+    carried: Sequence[int] = ()  # what the features' `release` carried on to this answer
+    reopened: bool = False  # a waiting answer goes on after a press (`reopen`), it is not new
     answer_id: int = 0
     # The model-side exchanges stored with the window's answers, by answer id (a feature
     # that stores them reads them in `opened`): handed on to the turn (`TurnState.exchanges`).
@@ -90,6 +95,9 @@ class TurnFeature:
     """A feature's part in a turn (see the module docstring); every hook is optional."""
 
     name: str = "feature"
+    # Its answers may stop to wait for the user's press (stored `waiting`): the service then
+    # asks it at `superseded`, `release` and `reopen`.
+    pauses: bool = False
 
     def contributors(self) -> Sequence[PromptContributor]:
         """What it adds to the prompt, asked in the features' order."""
@@ -134,6 +142,20 @@ class TurnFeature:
     async def reset(self, session: AsyncSession, chat_id: int) -> None:
         """The chat's conversation is closed (/reset), in the transaction that closes it:
         forget what the feature keeps for it."""
+
+    async def superseded(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+        """A new question of `user_id` in the chat, in the transaction that stores it: what
+        waits there for their press is declined (`pauses` features only)."""
+
+    async def release(self, session: AsyncSession, answer_id: int, resume: bool) -> Sequence[int]:
+        """The answer is about to be replaced (/retry; `resume`: a turn a crash cut short):
+        what the new answer carries on (`Opening.carried`; `pauses` features only)."""
+        return ()
+
+    async def reopen(self, session: AsyncSession, answer_id: int) -> Question | None:
+        """A waiting answer goes on after a press: its question, or None when it does not wait
+        (any more) for this feature (`pauses` features only)."""
+        return None
 
 
 class Contributing(TurnFeature):

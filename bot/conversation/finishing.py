@@ -134,8 +134,7 @@ async def finish(
         telegram_message_ids=shown or (),
         not_found=not_found,
         sources=sources,
-        waiting=turn.waiting if status is MessageStatus.WAITING else (),
-        limit_reached=turn.limit_reached,
+        parts=turn.parts,
         saving=saving,
     )
     if saving is None:

@@ -101,7 +101,6 @@ async def open_turn(
         room=parts.room(opening.model),
         started=time.monotonic(),
         exchanges=opening.exchanges,
-        resumed=bool(carried) or reopened,
         parts=opening.parts,
     )
     parts.streaming[chat.chat_id] = turn

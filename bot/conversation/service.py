@@ -19,7 +19,6 @@ from bot.conversation.locks import ChatLocks
 from bot.conversation.opening import chat_settings, open_turn
 from bot.conversation.options import TurnOptions
 from bot.conversation.parts import TurnParts
-from bot.conversation.pauses import Pauses
 from bot.conversation.running import run
 from bot.conversation.tokens import TokenCounter
 from bot.conversation.turn import WITH_FAILED, Question, TurnState
@@ -45,8 +44,8 @@ T = TypeVar("T")
 
 class ConversationService:
     """The conversation's use cases. A turn asks `features` at its fixed points, in order
-    (features.py). `pauses`: turns that wait for a press (a tool call to confirm), met by the
-    use cases (a new question declines what waits, /retry, the press carried on)."""
+    (features.py); those whose answers wait for a press (`TurnFeature.pauses`) are met by the
+    use cases too (a new question declines what waits, /retry, the press carried on)."""
 
     def __init__(
         self,
@@ -55,7 +54,6 @@ class ConversationService:
         model: ChatModel,
         options: TurnOptions,
         features: Sequence[TurnFeature] = (),
-        pauses: Pauses | None = None,
         image_tokens: int | None = None,
         today: Callable[[], dt.date] = utc_today,
     ) -> None:
@@ -91,7 +89,8 @@ class ConversationService:
             not_found_next_step=options.not_found_next_step,
             track_delivery=options.track_delivery,
         )
-        self._pauses = pauses
+        # The features whose answers may wait for the user's press.
+        self._pauses = tuple(feature for feature in features if feature.pauses)
         # What an image of a question costs in prompts; None = images are not taken.
         self.image_tokens = image_tokens
         self.track_delivery = options.track_delivery
@@ -165,8 +164,8 @@ class ConversationService:
         async def opening() -> TurnState:
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat(session, chat)
-                if self._pauses is not None:  # a confirmation waiting in the chat is declined
-                    await self._pauses.supersede(session, chat.chat_id, speaker.user_id)
+                for pausing in self._pauses:  # what waits for a press in the chat is declined
+                    await pausing.superseded(session, chat.chat_id, speaker.user_id)
                 # A short question's count is its estimate (see tokens.py): stored with it, so
                 # the answer's unit of work has nothing left to update on the question.
                 tokens = self._parts.tokens.short_count(text)
@@ -222,8 +221,8 @@ class ConversationService:
                     return None
                 carried: list[int] = []
                 if last.answer is not None:
-                    if self._pauses is not None:
-                        carried = await self._pauses.release(session, last.answer.id, resume)
+                    for pausing in self._pauses:
+                        carried += await pausing.release(session, last.answer.id, resume)
                     await session.delete(last.answer)
                     await session.flush()  # gone before the window is read
                 user = last.user
@@ -259,18 +258,19 @@ class ConversationService:
         """Carry on a turn that waited for a press on a tool call (pressed, or expired): the
         loop runs what was confirmed and asks the model again. None when the answer is not
         waiting any more (another press or replica carried it on, or it was given up)."""
-        pauses = self._pauses
-        if pauses is None:
+        if not self._pauses:
             raise InvalidRequestError("no turn of this bot waits for a press")
 
         async def opening() -> TurnState | None:
             async with self._sessionmaker() as session:
-                reopened = await pauses.reopen(session, answer_id)
-                if reopened is None:
+                for pausing in self._pauses:
+                    question = await pausing.reopen(session, answer_id)
+                    if question is not None:
+                        break
+                else:
                     await session.rollback()
                     return None
                 model, system_prompt, _ = await self._chat(session, chat)
-                question = await pauses.question(session, reopened)
                 return await open_turn(
                     self._parts, session, chat, speaker, model, system_prompt, question, (),
                     answer_id=answer_id,
@@ -280,7 +280,6 @@ class ConversationService:
             turn = await self._ride("opening a turn", opening, chat, speaker)
             if turn is None:
                 return None
-            turn.continued = True
             return await run(self._parts, turn, on_snapshot)
 
     async def reset(self, chat_id: int, *, receipts: Sequence[UpdateReceipt] = ()) -> None:

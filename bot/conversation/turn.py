@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
-from bot.conversation.types import ChatRef, Speaker, WaitingCall
+from bot.conversation.types import ChatRef, Speaker
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
 from bot.grounding.prompt import Grounding
 from bot.prompting import HistoryItem
@@ -19,7 +19,8 @@ STATUS_FOR = {
     CompletionStatus.FINAL: MessageStatus.COMPLETE,
     CompletionStatus.TRUNCATED_FINAL: MessageStatus.TRUNCATED,
     CompletionStatus.CONTENT_FILTER: MessageStatus.FAILED,
-    # The tool loop ends a stream with TOOL_CALLS only when a call waits for the user's press.
+    # A feature ends a stream with TOOL_CALLS only when the answer waits for the user's press
+    # (`TurnState.waits_for_press`; the tool loop's call to confirm).
     CompletionStatus.TOOL_CALLS: MessageStatus.WAITING,
 }
 
@@ -76,17 +77,10 @@ class TurnState:
     # The model-side exchanges stored with the window's answers (calls and their results, by
     # answer id): the prompt replays each after its answer's text.
     exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
-    # The answer goes on from one already begun: it was reopened, or carried on after a
-    # press (what it stored before is read first).
-    resumed: bool = False
-    # Carried on after a press: the text before the calls is on screen already (its own
-    # message), so the answer goes on without it.
-    continued: bool = False
-    # What the answer stops to ask the user to press (its status is then WAITING).
-    waiting: tuple[WaitingCall, ...] = ()
-    # A per-user limit this turn reached ("calls_per_hour", "writes_per_day"), if any.
-    limit_reached: str | None = None
-    # The features' slots (features.py), by their type.
+    # A feature stopped the answer to wait for the user's press (its stream ended in
+    # TOOL_CALLS): the answer is stored `waiting`, and what to press is in that feature's slot.
+    waits_for_press: bool = False
+    # The features' slots (features.py), by their type; handed on to the result.
     parts: dict[type, object] = field(default_factory=dict)
 
     @property

@@ -114,10 +114,10 @@ class TurnResult:
     # The numbered sources given to the model (empty when the answer was not grounded), each
     # with `cited` set when the answer cites it; `text` keeps the raw [n] citations.
     sources: tuple[Source, ...] = ()
-    # The calls waiting for the user's press (status `waiting`); the front end asks for each.
-    waiting: tuple[WaitingCall, ...] = ()
-    # A per-user limit the turn reached (the front end tells the user in their language).
-    limit_reached: str | None = None
+    # The features' slots of the turn (TurnState.parts), by their type: what a feature
+    # learned about the turn, read by its own part of the front end (the tool loop's: the
+    # calls waiting for the user's press when the status is `waiting`, a limit reached).
+    parts: Mapping[type, object] = field(default_factory=dict, compare=False, repr=False)
     # Set when the database was away as the answer ended: the text is kept here and stored
     # once the database is back (retried with backoff); done when it is stored. The front
     # end delivers the answer at once and notes its delivery after this.

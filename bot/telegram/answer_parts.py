@@ -57,7 +57,9 @@ class FinalForm(Protocol):
 class CallDelivery(Protocol):
     """How the calls the model makes in a turn show in the chat (the tool loop's cards): the
     status while a round of calls runs, the turn that stopped to wait for the user's press,
-    and a per-user limit reached this turn. The Answerer asks it and names no feature."""
+    and what follows a delivered answer (a per-user limit reached this turn). It reads what
+    it needs from its own part of the result (`TurnResult.parts`). The Answerer asks it and
+    names no feature."""
 
     def running(self, calls: tuple[ToolCall, ...], t: Translator) -> str:
         """The line shown under the answer's text while these calls run."""
@@ -66,11 +68,12 @@ class CallDelivery(Protocol):
     async def ask(
         self, target: Target, handle: StreamHandle, result: TurnResult, t: Translator
     ) -> list[int]:
-        """The turn waits for a press (`result.waiting`): the Telegram messages showing it."""
+        """The answer waits for a press (its status is `waiting`): the Telegram messages
+        showing it."""
         ...
 
-    async def tell_limit(self, target: Target, kind: str, t: Translator) -> None:
-        """A per-user limit (`result.limit_reached`) was reached this turn."""
+    async def delivered(self, target: Target, result: TurnResult, t: Translator) -> None:
+        """The answer is delivered: what its calls add after it (a limit's notice)."""
         ...
 
 

@@ -271,12 +271,11 @@ class Answerer:
     async def _delivered(
         self, target: Target, t: Translator, result: TurnResult, ids: list[int]
     ) -> None:
-        """What follows a delivered answer: the tool limit's note, the answer noted as stored
-        and delivered, the features' after-delivery work."""
+        """What follows a delivered answer: what its calls add (a limit's notice), the answer
+        noted as stored and delivered, the features' after-delivery work."""
         chat = target.chat
-        if result.limit_reached is not None and self.calls is not None:
-            # The model was told; the user hears it from us.
-            await self.calls.tell_limit(target, result.limit_reached, t)
+        if self.calls is not None:
+            await self.calls.delivered(target, result, t)
         if result.saving is not None:
             # The database was away as the answer ended: delivered already, it is stored once
             # the database is back; the chat's next turn waits for that (history in order).

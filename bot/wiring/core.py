@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.conversation import ConversationService, TurnOptions
-from bot.conversation.pauses import Pauses
 from bot.features.api.built import Built
 from bot.features.api.clients import build_auth_from, build_chat_model, build_client
 from bot.features.api.feature import Feature
@@ -121,7 +120,7 @@ async def core(
         image_cost = built.find(ImageCost)
         conversation = ConversationService(
             sessionmaker=db.sessionmaker, model=chat_model, options=options,
-            features=turn, pauses=built.find(Pauses),  # type: ignore[type-abstract]
+            features=turn,
             image_tokens=image_cost.tokens if image_cost is not None else None,
         )
         yield Core(db, client, chat_model, conversation, features, built, auth, ground,

@@ -69,7 +69,6 @@ def make_service(
     tools=..., ...) become its turn's features, in fmbot's order (bot.features)."""
     chosen = {name: kwargs.pop(name) for name in FEATURES if name in kwargs}
     kwargs["features"] = turn_features(**chosen)
-    kwargs.setdefault("pauses", chosen.get("tools"))
     vision = chosen.get("vision")
     kwargs.setdefault("image_tokens", vision.image_tokens if vision is not None else None)
     options: dict[str, Any] = {
@@ -79,7 +78,7 @@ def make_service(
         "max_reply_tokens": 1_500,
         "temperature": 0.3,
     }
-    # TurnOptions' fields go there, the rest (features, pauses, today...) to the service.
+    # TurnOptions' fields go there, the rest (features, today...) to the service.
     options.update({k: kwargs.pop(k) for k in list(kwargs) if k in TURN_OPTIONS})
     return ConversationService(
         sessionmaker=db.sessionmaker, model=client, options=TurnOptions(**options), **kwargs

@@ -16,6 +16,7 @@ from bot.features.knowledge.types import Hit
 from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
 from bot.features.tools.pinning import clean_text
 from bot.features.tools.text import DATA_NOTE
+from bot.features.tools.turnpart import waiting_calls
 from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.client import FoundationModelsClient
 from bot.grounding.prompt import grounded_prompt
@@ -71,7 +72,7 @@ async def test_injected_text_cannot_run_a_write_or_change_who_asks(
 
     # 1. Nothing is written: the turn waits for the asking user's press.
     assert result.status is MessageStatus.WAITING
-    assert [w.name for w in result.waiting] == ["open_ticket"]
+    assert [w.name for w in waiting_calls(result)] == ["open_ticket"]
     assert "open_ticket" not in [c.name for c in shop.calls]
     # 2. The injected text reached the model marked as data.
     texts = "\n".join(sent_texts(fm))
@@ -84,7 +85,7 @@ async def test_injected_text_cannot_run_a_write_or_change_who_asks(
         assert marked in texts
         assert DATA_NOTE in texts
     # 3. Someone else's press does nothing; the asker's press runs it as the asker.
-    waiting = result.waiting[0]
+    waiting = waiting_calls(result)[0]
     other = await tools.decide(waiting.id, confirmed=True, by=42)
     assert other.kind is DecisionKind.NOT_YOURS
     assert "open_ticket" not in [c.name for c in shop.calls]

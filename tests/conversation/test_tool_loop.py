@@ -17,6 +17,7 @@ from bot.features.tools.loop import ToolLoop
 from bot.features.tools.storage.models import ToolCall, ToolCallState
 from bot.features.tools.text import ANSWER_NOW, DATA_NOTE
 from bot.features.tools.turn import ToolsFeature
+from bot.features.tools.turnpart import waiting_calls
 from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
@@ -285,7 +286,7 @@ async def test_confirmation_survives_a_restart_and_runs_once(
     ])
     result = await service.run_turn(PRIVATE, ANNA, "open a ticket for my kettle")
     assert result.status is MessageStatus.WAITING
-    (waiting,) = result.waiting
+    (waiting,) = waiting_calls(result)
     assert (waiting.name, dict(waiting.arguments)) == ("open_ticket", {"subject": "Broken kettle"})
     assert waiting.description == "Open a support ticket."
     assert source.calls == []  # nothing before the press
@@ -322,7 +323,7 @@ async def test_a_declined_call_is_not_run_and_the_model_is_told(
     service = build(database, client, source)
     fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
     result = await service.run_turn(PRIVATE, ANNA, "open a ticket")
-    decision = await tools_of(service).decide(result.waiting[0].id, confirmed=False,
+    decision = await tools_of(service).decide(waiting_calls(result)[0].id, confirmed=False,
                                           by=ANNA.user_id)
     assert decision.kind is DecisionKind.DECLINED
     assert decision.answer_id is not None
@@ -342,7 +343,8 @@ async def test_an_expired_confirmation_tells_the_model(
     fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
     result = await service.run_turn(PRIVATE, ANNA, "open a ticket")
     await asyncio.sleep(0.1)
-    late = await tools_of(service).decide(result.waiting[0].id, confirmed=True, by=ANNA.user_id)
+    late = await tools_of(service).decide(waiting_calls(result)[0].id, confirmed=True,
+                                          by=ANNA.user_id)
     assert late.kind is DecisionKind.EXPIRED
     assert await tools_of(service).expire_due() == []  # the press already expired it
     fm.queue_reply("It expired; ask me again.")

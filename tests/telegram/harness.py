@@ -215,7 +215,6 @@ async def running_app(
                 track_delivery=coordinator is not None,
             ),
             features=turn_features(extras=extras, tools=loop),
-            pauses=loop,
         )
         images = ImageService(
             sessionmaker=database.sessionmaker,

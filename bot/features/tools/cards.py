@@ -31,6 +31,7 @@ from aiogram.types import (
 )
 
 from bot.conversation import TurnResult, WaitingCall
+from bot.features.tools.turnpart import tool_turn, waiting_calls
 from bot.foundation_models.types import ToolCall
 from bot.telegram.answer_parts import Target
 from bot.telegram.delivered import settled_ids
@@ -279,6 +280,13 @@ class ToolCards(BotService):
     def running(self, calls: tuple[ToolCall, ...], t: Translator) -> str:
         return running_status(calls, t)
 
+    async def delivered(self, target: Target, result: TurnResult, t: Translator) -> None:
+        """A per-user tool limit reached this turn: the model was told; the user hears it
+        from us."""
+        kind = tool_turn(result).limit_reached
+        if kind is not None:
+            await self.tell_limit(target, kind, t)
+
     async def tell_limit(self, target: Target, kind: str, t: Translator) -> None:
         """One line in the user's language: a per-user tool limit was reached this turn."""
         tools = self.tools
@@ -303,7 +311,7 @@ class ToolCards(BotService):
             handle.drop()
         tools = self.tools
         ttl = tools.settings.confirm_ttl if tools is not None else 600.0
-        for call in result.waiting:
+        for call in waiting_calls(result):
             card = await post_card(self.outbox, target, call, t, ttl)
             if card is not None and tools is not None:
                 self._keep(tools.note_card(call.id, card))

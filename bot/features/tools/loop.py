@@ -9,9 +9,10 @@ One turn's rounds, as one stream of snapshots for the conversation core:
 - After `max_rounds` rounds the model is asked once more without tools and told to answer now
   (`toolChoice NONE` leaks pseudo-calls as text on the native API: tools.md §1.2.3).
 - A call whose definition says `confirm` is stored `pending_confirmation`: nothing of its
-  round runs, the stream ends with a TOOL_CALLS snapshot and `TurnState.waiting` says what to
-  ask; the core stores the answer `waiting`. The press (or the expiry) carries the turn on:
-  the loop then starts from the stored calls.
+  round runs, the stream ends with a TOOL_CALLS snapshot, the loop's slot says what to ask
+  (`ToolTurn.waiting`, turnpart.py) and the turn `waits_for_press`: the core stores the
+  answer `waiting`. The press (or the expiry) carries the turn on: the loop then starts from
+  the stored calls.
 - The stored calls are the turn's state: a turn resumed after a crash replays the rounds
   done, runs again what has no result (with the same idempotency key: a write whose outcome
   is unknown is repeated only with it) and goes on.
@@ -35,7 +36,7 @@ from contextlib import aclosing
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.turn import TurnState
-from bot.conversation.types import ChatRef, relinquished
+from bot.conversation.types import ChatRef, TurnResult, WaitingCall, relinquished
 from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.limits import ToolLimits
 from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
@@ -52,6 +53,7 @@ from bot.features.tools.text import (
     with_data_note,
     with_text,
 )
+from bot.features.tools.turnpart import ToolTurn, waiting_calls
 from bot.features.tools.turns import (
     TO_RUN,
     Round,
@@ -114,6 +116,10 @@ class ToolLoop(ToolTurns):
         super().__init__(toolbox=toolbox, settings=settings, sessionmaker=sessionmaker,
                          desk_state=desk_state, on_superseded=on_superseded)
         self._model = model
+
+    def waiting(self, result: TurnResult) -> tuple[WaitingCall, ...]:
+        """The calls a finished turn waits for the user to press (the terminal chat asks)."""
+        return waiting_calls(result)
 
     def offers(self, model: str) -> bool:
         """Whether a turn on `model` runs through the loop (tools exist and the model takes
@@ -188,7 +194,8 @@ class ToolLoop(ToolTurns):
         messages = with_data_note(messages)
         tools = self._tools(turn.speaker.user_id, turn.chat)
         stored: list[StoredCall] = []
-        if turn.resumed:  # a new answer has no stored calls: no read on the usual path
+        state = turn.part(ToolTurn)
+        if state.resumed:  # a new answer has no stored calls: no read on the usual path
             async with self._sessionmaker() as session:
                 stored = await ToolCallRepository(session).for_answer(turn.answer_id)
                 await session.commit()
@@ -197,14 +204,14 @@ class ToolLoop(ToolTurns):
         rounds = rounds_of(stored)
         for round_ in rounds:
             if round_.waiting():
-                turn.waiting = self._waiting(round_)
+                state.waiting, turn.waits_for_press = self._waiting(round_), True
                 yield Snapshot(joined(shown, round_.preface), CompletionStatus.TOOL_CALLS, usage)
                 return
             if not round_.settled():
                 yield running_status(joined(shown, round_.preface), usage, round_)
                 await self._run_round(turn, round_)
             exchange.extend(self._exchange(round_, with_preface=True))
-            if not turn.continued:
+            if not state.continued:
                 shown = joined(shown, round_.preface)
         number = len(rounds)
         spent_before: int | None = None  # today's usage before this turn, read when needed
@@ -244,7 +251,7 @@ class ToolLoop(ToolTurns):
                 return
             round_ = await self._store(turn, number, last.tool_calls, text)
             if round_.waiting():
-                turn.waiting = self._waiting(round_)
+                state.waiting, turn.waits_for_press = self._waiting(round_), True
                 yield Snapshot(joined(shown, text), CompletionStatus.TOOL_CALLS, usage,
                                tool_calls=last.tool_calls)
                 return
@@ -364,7 +371,7 @@ class ToolLoop(ToolTurns):
                                            writes=call.writes or declared.writes)
             if refused is not None:
                 kind, result = refused
-                turn.limit_reached = kind
+                turn.part(ToolTurn).limit_reached = kind
                 logger.info("tool %s for user %s not made: %s reached", call.name,
                             ctx.user_id, kind)
                 return result, 0

@@ -1,24 +1,35 @@
 """The tool loop in a turn: opening carries on the calls a press released and reads the
-window's tool exchanges; a turn whose model takes tools is streamed through the loop."""
+window's tool exchanges; a turn whose model takes tools is streamed through the loop. Its
+answers may wait for the user's press (`pauses`): a new question declines what waits, /retry
+and a resume release the stored calls, and a press reopens the answer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.features import Opening, TurnFeature
-from bot.conversation.turn import TurnState
+from bot.conversation.turn import Question, TurnState
 from bot.features.tools.loop import ToolLoop
+from bot.features.tools.turnpart import ToolTurn
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Snapshot
 from bot.storage.models import MessageRole
 
 
 class ToolsFeature(TurnFeature):
     name = "tools"
+    pauses = True
 
     def __init__(self, loop: ToolLoop) -> None:
         self.loop = loop
+
+    async def opening(self, opening: Opening) -> None:
+        state = opening.part(ToolTurn)
+        # Reopened after a press, or carrying on a turn a crash cut short: what the answer
+        # stored before is read first; after a press, its text so far is on screen already.
+        state.resumed = bool(opening.carried) or opening.reopened
+        state.continued = opening.reopened
 
     async def opened(self, opening: Opening) -> None:
         loop = self.loop
@@ -43,3 +54,15 @@ class ToolsFeature(TurnFeature):
 
     async def reset(self, session: AsyncSession, chat_id: int) -> None:
         await self.loop.supersede(session, chat_id, None)  # nothing left to press
+
+    async def superseded(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+        await self.loop.supersede(session, chat_id, user_id)
+
+    async def release(self, session: AsyncSession, answer_id: int, resume: bool) -> Sequence[int]:
+        return await self.loop.release(session, answer_id, resume)
+
+    async def reopen(self, session: AsyncSession, answer_id: int) -> Question | None:
+        reopened = await self.loop.reopen(session, answer_id)
+        if reopened is None:
+            return None
+        return await self.loop.question(session, reopened)

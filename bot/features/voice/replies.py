@@ -158,7 +158,7 @@ class VoiceReplies(BotService):
         """Speak a delivered answer when the policy and the user want it."""
         if ask is None or result.error is not None or result.status not in SPOKEN:
             return
-        if not result.text.strip() or result.waiting:
+        if not result.text.strip() or result.status is MessageStatus.WAITING:
             return
         policy = self.config.policy
         if not policy.may_speak(private=private):

@@ -1,0 +1,39 @@
+"""The tool loop's part of a turn: its slot on the turn (`turn.part(ToolTurn)`), handed on
+to the turn's result (`TurnResult.parts`), where its Telegram part (cards.py) and the
+terminal chat read what waits for a press and the limit reached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.conversation.types import TurnResult, WaitingCall
+from bot.storage.models import MessageStatus
+
+
+@dataclass(slots=True)
+class ToolTurn:
+    """What the tool loop knows of a turn."""
+
+    # The answer goes on from one already begun: it was reopened, or carried on after a
+    # press (what it stored before is read first).
+    resumed: bool = False
+    # Carried on after a press: the text before the calls is on screen already (its own
+    # message), so the answer goes on without it.
+    continued: bool = False
+    # What the answer stops to ask the user to press (its status is then WAITING).
+    waiting: tuple[WaitingCall, ...] = ()
+    # A per-user limit this turn reached ("calls_per_hour", "writes_per_day"), if any.
+    limit_reached: str | None = None
+
+
+def tool_turn(result: TurnResult) -> ToolTurn:
+    """The tool loop's part of a finished turn (an empty one when the loop had none)."""
+    found = result.parts.get(ToolTurn)
+    return found if isinstance(found, ToolTurn) else ToolTurn()
+
+
+def waiting_calls(result: TurnResult) -> tuple[WaitingCall, ...]:
+    """The calls the answer waits for the user to press (none unless it is `waiting`)."""
+    if result.status is not MessageStatus.WAITING:
+        return ()
+    return tool_turn(result).waiting
