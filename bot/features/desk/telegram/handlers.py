@@ -25,10 +25,10 @@ from bot.features.desk.telegram import SupportDesk
 from bot.features.desk.telegram import kbreview_handlers as kbreview
 from bot.features.desk.telegram import operator_handlers as operators
 from bot.features.desk.telegram.messages import carry_edit, command_name, requester
+from bot.features.desk.telegram.transcripts import transcript_for_operators
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, thread_of
 from bot.telegram.media.audio import Hearing, audio_of
-from bot.telegram.media.operators import transcript_for_operators
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
 
