@@ -68,13 +68,19 @@ def test_the_checks_see_what_they_look_for() -> None:
         "bot.features.vision.turn", "bot.features.tools"]
 
 
+# The tool loop's state, kept in its own slot (bot/features/tools/turnpart.py: ToolTurn).
+TOOL_LOOP_FIELDS = {"waiting", "limit_reached", "resumed", "continued"}
+
+
 def test_the_turns_state_has_no_field_named_after_a_feature() -> None:
-    """A feature keeps its state in a slot of its own (`TurnState.part`), not in a field."""
+    """A feature keeps its state in a slot of its own (`TurnState.part`), not in a field; the
+    slots go on to the result (`TurnResult.parts`)."""
     from dataclasses import fields
 
     from bot.conversation.features import Opening
     from bot.conversation.turn import TurnState
+    from bot.conversation.types import TurnResult
 
-    named = [f"{kind.__name__}.{f.name}" for kind in (TurnState, Opening) for f in fields(kind)
-             if f.name in FEATURE_NAMES]
+    named = [f"{kind.__name__}.{f.name}" for kind in (TurnState, Opening, TurnResult)
+             for f in fields(kind) if f.name in FEATURE_NAMES | TOOL_LOOP_FIELDS]
     assert not named, named

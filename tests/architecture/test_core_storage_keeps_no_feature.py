@@ -1,0 +1,43 @@
+"""The core's storage (bot/storage) keeps the core's tables only: a feature's tables, and the
+repository over them, live in its folder (bot/features/<name>/) and register on the shared
+`Base` when bot/features/models.py loads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.features.models import load_models
+from bot.storage.models import Base
+
+STORAGE = Path(__file__).resolve().parents[2] / "bot" / "storage"
+# The tables every deployment has, whatever features are on.
+CORE_TABLES = frozenset({"chats", "conversations", "daily_usage", "image_jobs", "messages",
+                         "processed_updates", "users"})
+
+
+def tables_by_module() -> dict[str, str]:
+    load_models()
+    return {mapper.local_table.name: mapper.class_.__module__
+            for mapper in Base.registry.mappers}
+
+
+def test_the_cores_models_are_the_cores_tables_only() -> None:
+    found = tables_by_module()
+    in_core = {table for table, module in found.items() if module.startswith("bot.storage")}
+    assert in_core == CORE_TABLES
+
+
+def test_every_other_table_is_a_features() -> None:
+    found = tables_by_module()
+    elsewhere = {table: module for table, module in found.items()
+                 if table not in CORE_TABLES and not module.startswith("bot.features.")}
+    assert elsewhere == {}
+    # The features' tables are there (the scan sees what it looks for).
+    assert {"tool_calls", "chat_documents", "message_images", "kb_store_files"} <= set(found)
+
+
+def test_no_repository_of_the_core_is_named_after_a_features_table() -> None:
+    names = {path.stem for path in (STORAGE / "repositories").glob("*.py")}
+    moved = {"toolcalls", "toolcall_rows", "toollimits", "kb_store", "kb_vectors",
+             "chat_documents", "web_searches", "message_images"}
+    assert names & moved == set()
