@@ -17,14 +17,14 @@ import json
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol, TextIO, runtime_checkable
+from typing import Any, Protocol, TextIO, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult, WaitingCall
+from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
 from bot.foundation_models.types import Snapshot
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import ChatRepository
@@ -39,12 +39,28 @@ COMMANDS = {
 }
 
 
+class PressableCall(Protocol):
+    """A call an answer waits for the user to press, as the terminal asks about it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def arguments(self) -> Mapping[str, Any]: ...
+
+    @property
+    def description(self) -> str: ...
+
+
 @runtime_checkable  # `fmbot chat` finds the feature offering it by this type
 class Confirmations(Protocol):
     """Who decides a call that waits for a yes (the tool loop): the terminal asks here about
     each call a `waiting` answer waits for."""
 
-    def waiting(self, result: TurnResult) -> tuple[WaitingCall, ...]: ...
+    def waiting(self, result: TurnResult) -> Sequence[PressableCall]: ...
 
     async def decide(self, call_id: int, *, confirmed: bool, by: int) -> object: ...
 

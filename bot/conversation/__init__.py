@@ -52,7 +52,6 @@ from bot.conversation.types import (
     ContentFilteredError,
     Speaker,
     TurnResult,
-    WaitingCall,
     relinquished,
 )
 from bot.storage.models import utc_today
@@ -69,7 +68,6 @@ __all__ = [
     "Speaker",
     "TurnOptions",
     "TurnResult",
-    "WaitingCall",
     "relinquished",
     "utc_today",
 ]

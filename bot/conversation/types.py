@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.types import Usage
@@ -33,19 +32,6 @@ class ContentFilteredError(FoundationModelsError):
     def __init__(self, text: str) -> None:
         super().__init__("the model withheld its answer (content filter)")
         self.text = text
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingCall:
-    """A stored tool call waiting for the user's press (what the front end draws)."""
-
-    id: int
-    name: str
-    arguments: Mapping[str, Any]
-    description: str
-    expires_at: dt.datetime | None
-    # The action's name for the person, by language ("en", "ru"); see ToolDefinition.title.
-    titles: Mapping[str, str] = field(default_factory=dict)
 
 
 class TelegramFile(Protocol):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.features.models import load_models
+
 from bot.storage.models import Base
 
 STORAGE = Path(__file__).resolve().parents[2] / "bot" / "storage"

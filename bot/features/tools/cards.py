@@ -30,8 +30,8 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.conversation import TurnResult, WaitingCall
-from bot.features.tools.turnpart import tool_turn, waiting_calls
+from bot.conversation import TurnResult
+from bot.features.tools.turnpart import WaitingCall, tool_turn, waiting_calls
 from bot.foundation_models.types import ToolCall
 from bot.telegram.answer_parts import Target
 from bot.telegram.delivered import settled_ids

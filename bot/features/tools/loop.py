@@ -36,7 +36,7 @@ from contextlib import aclosing
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.turn import TurnState
-from bot.conversation.types import ChatRef, TurnResult, WaitingCall, relinquished
+from bot.conversation.types import ChatRef, TurnResult, relinquished
 from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.limits import ToolLimits
 from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
@@ -53,7 +53,7 @@ from bot.features.tools.text import (
     with_data_note,
     with_text,
 )
-from bot.features.tools.turnpart import ToolTurn, waiting_calls
+from bot.features.tools.turnpart import ToolTurn, WaitingCall, waiting_calls
 from bot.features.tools.turns import (
     TO_RUN,
     Round,

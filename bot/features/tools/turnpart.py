@@ -4,10 +4,26 @@ terminal chat read what waits for a press and the limit reached."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from bot.conversation.types import TurnResult, WaitingCall
+from bot.conversation.types import TurnResult
 from bot.storage.models import MessageStatus
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingCall:
+    """A stored tool call waiting for the user's press (what the front end draws)."""
+
+    id: int
+    name: str
+    arguments: Mapping[str, Any]
+    description: str
+    expires_at: dt.datetime | None
+    # The action's name for the person, by language ("en", "ru"); see ToolDefinition.title.
+    titles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
