@@ -1,4 +1,5 @@
-"""The schema: ORM models shared by the repositories and the Alembic migrations.
+"""The core's schema: its ORM models, and the `Base` every feature's tables register on
+(bot/features/<name>/; bot/features/models.py loads them all for Alembic and the checks).
 
 Portable between SQLite and PostgreSQL: enums are stored as short strings (no native enum
 types, so adding a value never needs a migration on either database), timestamps are stored
