@@ -2,7 +2,7 @@
 their tool calls and knowledge-base sources, as they changed during one exchange.
 
 The tool calls are read from the `tool_calls` table as the schema holds it (every feature's
-tables are on the shared metadata once bot/features/models.py loaded them): the kit reports
+tables are on the shared metadata once bot/features/installed.py loaded them): the kit reports
 the calls of `Reply.tool_calls` (public, bot.extending.events) without importing the tool
 loop's store."""
 
@@ -15,7 +15,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.extending.events import SourceInfo, ToolCallInfo, tool_call_outcome
-from bot.features.models import load_models
+from bot.features.installed import load_tables
 from bot.features.testing import answer_sources
 from bot.storage.models import Base, Conversation, Message, MessageRole
 
@@ -43,7 +43,7 @@ class Turned:
 
 def _calls() -> Table:
     """The stored tool calls (the tool loop's table)."""
-    load_models()
+    load_tables()
     return Base.metadata.tables["tool_calls"]
 
 

@@ -56,7 +56,7 @@ class ReportSection:
 
 
 class ReportPart(Protocol):
-    """A feature's figures in `fmbot report` over the last `days` (bot/features/reports.py
+    """A feature's figures in `fmbot report` over the last `days` (each feature's `Feature.report`
     lists them), read from the migrated database."""
 
     async def __call__(self, db: Database, days: int) -> ReportSection: ...

@@ -1,5 +1,5 @@
 """The documents sent in chat: one row per document, its passages kept for its conversation
-(loaded for the schema by bot/features/models.py). A personal table: its rows go with their
+(loaded for the schema by bot/features/installed.py). A personal table: its rows go with their
 author on /forget and with retention (bot/storage/personal.py)."""
 
 from __future__ import annotations

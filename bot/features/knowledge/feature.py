@@ -120,6 +120,7 @@ FEATURE = Feature(
     name="knowledge",
     settings=KnowledgeSettings,
     tables=("bot.features.knowledge.models",),
+    texts=("bot.features.knowledge.texts",),
     settings_checks=(
         # `kb` commands need KB_PATH, whatever KB_MODE says.
         SettingsCheck(frozenset({"kb"}), lambda settings: settings.knowledge.check_path()),

@@ -1,6 +1,6 @@
 """The knowledge base's tables: documents, passages, embeddings, sync runs, answers, and the
 files of KB_PATH uploaded to a Yandex Vector Store (loaded for the schema by
-bot/features/models.py)."""
+bot/features/installed.py)."""
 
 from __future__ import annotations
 

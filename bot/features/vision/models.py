@@ -1,5 +1,5 @@
 """The images a user message carried, stored by their Telegram file (loaded for the schema by
-bot/features/models.py); they go with their message (/forget, retention: the foreign key)."""
+bot/features/installed.py); they go with their message (/forget, retention: the foreign key)."""
 
 from __future__ import annotations
 

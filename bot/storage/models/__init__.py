@@ -1,5 +1,5 @@
 """The core's schema: its ORM models, and the `Base` every feature's tables register on
-(bot/features/<name>/; bot/features/models.py loads them all for Alembic and the checks).
+(bot/features/<name>/; bot/features/installed.py loads them all for Alembic and the checks).
 
 Portable between SQLite and PostgreSQL: enums are stored as short strings (no native enum
 types, so adding a value never needs a migration on either database), timestamps are stored
