@@ -26,10 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.process_cpu import children_cpu, process_cpu
-from bot.features.knowledge.blocks import DocumentError
-from bot.features.knowledge.chunking import block_passages
-from bot.features.knowledge.extractors import extract
-from bot.features.knowledge.reading import DocumentReader
+from bot.reading.blocks import DocumentError
+from bot.reading.chunking import block_passages
+from bot.reading.extractors import extract
+from bot.reading.reading import DocumentReader
 from tests.documents import docx_bytes, lines_pdf, paragraphs_docx, paragraphs_pptx, text_pdf_of
 
 TARGET_PDF_SECONDS = 2.0

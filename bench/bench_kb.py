@@ -48,13 +48,13 @@ import numpy as np
 from bench.throwaway_postgres import throwaway_postgres
 from bot.features.knowledge import KbMode
 from bot.features.knowledge.base import KnowledgeBase
-from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.pgvector import PgVectorRepository
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage
 from bot.features.knowledge.search import CANDIDATES, Retriever
-from bot.features.knowledge.stemming import search_text
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.embedder import Embedder
+from bot.reading.stemming import search_text
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.testing.yandex.server import FakeFoundationModels

@@ -50,9 +50,9 @@ async def child(url: str, queries: int) -> None:
     import numpy as np
 
     from bot.features.knowledge.base import KnowledgeBase  # noqa: F401  (all a bot with one loads)
-    from bot.features.knowledge.embedder import Embedder
     from bot.features.knowledge.search import Retriever
     from bot.features.knowledge.vectors import release_freed_memory
+    from bot.foundation_models.embedder import Embedder
 
     imported = rss_mb()
     embedder = Embedder(None, doc_model="emb-doc",  # type: ignore[arg-type]

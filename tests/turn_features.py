@@ -50,7 +50,10 @@ def turn_features(
 
         chosen.append(Contributing([OnBehalf()]))
     if extras is not None:
-        chosen.append(ExtensionsFeature(extras, tool_calls=tools is not None, asker=asker))
+        from bot.features.tools.feature import calls_of_answer
+
+        chosen.append(ExtensionsFeature(extras, tool_calls=calls_of_answer if tools else None,
+                                        asker=asker))
     if documents is not None:
         chosen.append(DocumentsFeature(documents))
     if knowledge is not None:  # imported only when on: it brings numpy

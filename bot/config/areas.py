@@ -52,6 +52,12 @@ class YandexSettings(BaseSettings):
     max_reply_tokens: int = Field(default=2000, ge=1, le=32000)
     # "model=tokens,..." overrides of the known context sizes.
     model_context_sizes: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    # The embedding models (the knowledge base's documents and questions, the support desk's
+    # FAQ drafts and content gaps) and their requests per second (the folder's quota;
+    # Yandex's default is 10), shared by everything that embeds.
+    embedding_doc_model: str = "text-search-doc/latest"
+    embedding_query_model: str = "text-search-query/latest"
+    embedding_rps: float = Field(default=10.0, gt=0, le=1000)
 
 
 class TelegramSettings(BaseSettings):

@@ -26,7 +26,7 @@ __all__ = ["BotTurn", "Case", "CaseFile", "Customer", "Judge", "Run", "Runner", 
 
 def embedding_words(text: str) -> list[str]:
     """The Snowball stems of `text`'s words, stop words left out (the knowledge base's)."""
-    from bot.features.knowledge.stemming import stems
+    from bot.reading.stemming import stems
 
     return stems(text)
 

@@ -15,7 +15,12 @@ import httpx
 
 from bot.conversation import ConversationService, TurnOptions
 from bot.features.api.built import Built
-from bot.features.api.clients import build_auth_from, build_chat_model, build_client
+from bot.features.api.clients import (
+    build_auth_from,
+    build_chat_model,
+    build_client,
+    build_embedder,
+)
 from bot.features.api.feature import Feature
 from bot.features.api.ground import FrontEnd, Groundwork, Preparing
 from bot.features.api.offers import ImageCost
@@ -97,6 +102,8 @@ async def core(
         )
         ground = Groundwork(settings, db, client, chat_model, auth, stack, http, front,
                             background, app)
+        # One embedder for all that embeds (its pacer keeps the folder's quota): found by type.
+        built.add("core", build_embedder(settings, client))
         turn: list[TurnFeature] = []
         idle: list[Callable[[], Awaitable[None]]] = []
         for feature in features:

@@ -71,8 +71,8 @@ def configured_models(settings: Settings) -> list[Configured]:
         found.append(("VISION_MODEL", vision.model, "vision"))
     found.append(("IMAGE_MODEL", settings.image_model, "image"))
     if knowledge.paths:
-        found += [("EMBEDDING_DOC_MODEL", knowledge.doc_model, "embedding"),
-                  ("EMBEDDING_QUERY_MODEL", knowledge.query_model, "embedding")]
+        found += [("EMBEDDING_DOC_MODEL", settings.embedding_doc_model, "embedding"),
+                  ("EMBEDDING_QUERY_MODEL", settings.embedding_query_model, "embedding")]
     if desk.insights:
         found.append(("INSIGHTS_MODEL", desk.insights_model, "text"))
     models = []

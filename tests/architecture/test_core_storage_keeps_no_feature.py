@@ -1,13 +1,12 @@
 """The core's storage (bot/storage) keeps the core's tables only: a feature's tables, and the
 repository over them, live in its folder (bot/features/<name>/) and register on the shared
-`Base` when bot/features/models.py loads them."""
+`Base` when bot/features/installed.py loads them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.features.models import load_models
-
+from bot.features.installed import load_tables
 from bot.storage.models import Base
 
 STORAGE = Path(__file__).resolve().parents[2] / "bot" / "storage"
@@ -17,7 +16,7 @@ CORE_TABLES = frozenset({"chats", "conversations", "daily_usage", "image_jobs", 
 
 
 def tables_by_module() -> dict[str, str]:
-    load_models()
+    load_tables()
     return {mapper.local_table.name: mapper.class_.__module__
             for mapper in Base.registry.mappers}
 

@@ -76,8 +76,9 @@ def test_knowledge_base_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert knowledge.paths == (tmp_path / "a", tmp_path / "b")
     assert knowledge.mode == "assist"
     knowledge.check()
-    assert (knowledge.top_k, knowledge.embedding_rps, knowledge.sync_interval) == (5, 10, 600)
-    assert knowledge.query_model == "text-search-query/latest"
+    assert (knowledge.top_k, knowledge.sync_interval) == (5, 600)
+    assert (settings.embedding_rps, settings.embedding_query_model) == (
+        10, "text-search-query/latest")
     strict = make(monkeypatch, KB_PATH=str(tmp_path / "missing"), KB_MODE="Strict").knowledge
     assert strict.mode == "strict"
     with pytest.raises(ConfigError, match="KB_PATH: no such folder"):

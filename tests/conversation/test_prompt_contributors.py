@@ -12,8 +12,8 @@ import pytest
 from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.turn import TurnState
 from bot.features.documents.chat import ChatDocuments
-from bot.features.knowledge.blocks import Block, Extracted
 from bot.foundation_models.client import FoundationModelsClient
+from bot.reading.blocks import Block, Extracted
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.testing.yandex.server import FakeFoundationModels

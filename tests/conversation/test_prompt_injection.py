@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from bot.features.documents.chat import ChatDocuments
-from bot.features.knowledge.extractors import extract
 from bot.features.knowledge.types import Hit
 from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
 from bot.features.tools.pinning import clean_text
@@ -20,6 +19,7 @@ from bot.features.tools.turnpart import waiting_calls
 from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.client import FoundationModelsClient
 from bot.grounding.prompt import grounded_prompt
+from bot.reading.extractors import extract
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.testing.yandex.server import FakeFoundationModels

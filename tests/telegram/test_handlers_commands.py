@@ -366,11 +366,11 @@ async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) ->
     from bot.features.documents.chat import ChatDocuments
     from bot.features.documents.support import DocumentSupport
     from bot.features.documents.telegram import documents_on_telegram
-    from bot.features.knowledge.reading import DocumentReader
     from bot.features.voice.hearing import VoiceNotes
     from bot.features.voice.notes import VoiceInput
     from bot.foundation_models.auth import ApiKeyAuth
     from bot.foundation_models.speech import SpeechRecognizer
+    from bot.reading.reading import DocumentReader
     from bot.telegram.downloads import TelegramFiles
 
     recognizer = SpeechRecognizer(base_url="http://127.0.0.1:9", auth=ApiKeyAuth("k"),

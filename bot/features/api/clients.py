@@ -22,6 +22,7 @@ from bot.metrics.registry import YandexMetrics
 
 if TYPE_CHECKING:
     from bot.features.settings import Settings
+    from bot.foundation_models.embedder import Embedder
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
     from bot.foundation_models.vector_stores import VectorStoreClient
 
@@ -164,3 +165,12 @@ def build_store_client(settings: Settings, auth: Auth,
     return VectorStoreClient(base_url=settings.responses_url, auth=auth,
                              folder_id=settings.yandex_folder_id,
                              timeouts=Timeouts(idle=settings.yandex_idle_timeout), http=http)
+
+
+def build_embedder(settings: Settings, client: FoundationModelsClient) -> Embedder:
+    """The embedding models (EMBEDDING_*), paced within the folder's quota: one per bot, so
+    that everything that embeds shares the pacer (the knowledge base, the desk's insights)."""
+    from bot.foundation_models.embedder import Embedder
+
+    return Embedder(client, doc_model=settings.embedding_doc_model,
+                    query_model=settings.embedding_query_model, rps=settings.embedding_rps)

@@ -4,12 +4,14 @@ feature that offers it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.extending.events import HandoffEvent, RunContext
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.extending.events import HandoffEvent, RunContext, ToolCallInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +43,36 @@ class ImageCost:
     """What one image costs in the model's context, in tokens (the vision model's)."""
 
     tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallsOfAnswer:
+    """The tool calls an answer made, in the order they ran (the tool loop's), read in the
+    answer's own transaction: what the App's `on_answer` hooks are told."""
+
+    read: Callable[[AsyncSession, int], Awaitable[Sequence[ToolCallInfo]]]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFiles:
+    """The knowledge base's files in a Yandex Vector Store, as file search cites them: the
+    store the last sync wrote to (None before any), and a store's file ids -> their paths."""
+
+    last_store: Callable[[AsyncSession], Awaitable[str | None]]
+    paths: Callable[[AsyncSession, str], Awaitable[dict[str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CallLines:
+    """The last tool calls made in a user's chat, oldest first, one line each: what a person
+    taking the conversation over sees of them (the support desk's card)."""
+
+    read: Callable[[int], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeLookup:
+    """How close the knowledge base's best passage comes to a text (a score 0..1), for a
+    purpose the search's metrics name (`"draft"`, `"gap"`)."""
+
+    best_score: Callable[[str, str], Awaitable[float]]

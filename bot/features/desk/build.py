@@ -17,13 +17,13 @@ from bot.features.desk.settings import DeskSettings
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
     from bot.features.api.ground import Groundwork
+    from bot.features.api.offers import KnowledgeLookup
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.faq import FaqDrafts
     from bot.features.desk.insights.gaps import GapAnalysis
     from bot.features.desk.telegram import SupportDesk
-    from bot.features.knowledge.base import KnowledgeBase
-    from bot.features.knowledge.embedder import Embedder
     from bot.foundation_models.client import FoundationModelsClient
+    from bot.foundation_models.embedder import Embedder
     from bot.foundation_models.types import ChatModel
     from bot.storage.database import Database
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
@@ -64,18 +64,21 @@ def desk_state_of(service: DeskService) -> Callable[[int], Awaitable[str | None]
 def build_desk(
     ground: Groundwork,
     service: DeskService | None,
-    knowledge: KnowledgeBase | None,
+    knowledge: KnowledgeLookup | None,
+    embedder: Embedder | None,
     outbox: Outbox,
     replicas: Coordinator | None = None,
     *,
     menu: dict[str, dict[str, str]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
+    call_lines: Callable[[int], Awaitable[list[str]]] | None = None,
     feedback_buttons: bool = False,
     kb_folder: Path | None = None,
 ) -> SupportDesk | None:
     """The support desk on its records `service` (None: no desk), sending through `outbox`
     (with replicas, `replicas` coordinates its jobs): it lists the App's `menu` commands to
-    operators and tells `on_handoff` of each handoff. `feedback_buttons` (KB_MODE=strict):
+    operators and tells `on_handoff` of each handoff; `call_lines`: the tools' lines of a
+    user's chat, for the card. `feedback_buttons` (KB_MODE=strict):
     👍/👎 under every answer; `kb_folder`: where approved FAQ drafts are written (the first
     KB_PATH folder)."""
     from bot.features.desk.telegram import DeskOptions, SupportDesk
@@ -98,33 +101,34 @@ def build_desk(
     desk = SupportDesk(
         service, outbox, options, model=ground.chat_model, classify=classify,
         coordinator=replicas, insights=insights,
-        faq=build_faq(area, db, insights, knowledge, kb_folder),
-        # numpy loads only with a knowledge base (DESIGN.md): without one, `insights gaps`.
-        gaps=build_gaps(area, db, insights, knowledge.embedder, knowledge)
-        if insights and knowledge else None,
+        faq=build_faq(area, db, insights, knowledge, embedder, kb_folder),
+        # Only with a knowledge base (numpy loads with one: DESIGN.md); without one, the
+        # command `insights gaps`.
+        gaps=build_gaps(area, db, insights, embedder, knowledge)
+        if insights and knowledge and embedder else None,
         gaps_every=area.insights_interval, menu_extra=menu, on_handoff=on_handoff,
+        call_lines=call_lines,
     )
     return desk
 
 
 def build_faq(
     desk: DeskSettings, db: Database, insights: InsightJobs | None,
-    knowledge: KnowledgeBase | None, kb_folder: Path | None,
+    knowledge: KnowledgeLookup | None, embedder: Embedder | None, kb_folder: Path | None,
 ) -> FaqDrafts | None:
     """FAQ drafts with DESK_INSIGHTS and a knowledge base to write them into (in the file
     KB_DRAFTS_FILE of `kb_folder`)."""
-    if insights is None or knowledge is None or kb_folder is None:
+    if insights is None or knowledge is None or embedder is None or kb_folder is None:
         return None
     from bot.features.desk.insights.faq import FaqDrafts
 
-    async def similar(text: str) -> float:
-        return (await knowledge.search(text, 1, kind="draft")).best_score
+    best_score = knowledge.best_score
 
-    async def embed(text: str) -> Any:
-        return (await knowledge.embedder.query(text)).values
+    async def similar(text: str) -> float:
+        return await best_score(text, "draft")
 
     return FaqDrafts(
-        insights, db.sessionmaker, similar=similar, embed=embed,
+        insights, db.sessionmaker, similar=similar, embed=_values_of(embedder),
         threshold=desk.drafts_similarity,
         kb_file=kb_folder.expanduser() / desk.drafts_file,
     )
@@ -147,24 +151,30 @@ def build_insights(
 
 def build_gaps(
     desk: DeskSettings, db: Database, insights: InsightJobs | None, embedder: Embedder,
-    knowledge: KnowledgeBase | None,
+    knowledge: KnowledgeLookup | None,
 ) -> GapAnalysis:
-    """Content gaps: questions embedded by `embedder` (the knowledge base's when there is
-    one), compared with the knowledge base `knowledge`."""
+    """Content gaps: questions embedded by `embedder` (the bot's: EMBEDDING_*), compared
+    with the knowledge base (`knowledge`, None without one)."""
     from bot.features.desk.insights.gaps import GapAnalysis
 
     async def similar(text: str) -> float:
         if knowledge is None:
             return 0.0
-        return (await knowledge.search(text, 1, kind="gap")).best_score
+        return await knowledge.best_score(text, "gap")
+
+    return GapAnalysis(
+        db.sessionmaker, embed=_values_of(embedder), similar=similar, jobs=insights,
+        covered_at=desk.drafts_similarity,
+    )
+
+
+def _values_of(embedder: Embedder) -> Callable[[str], Awaitable[Any]]:
+    """A text's query embedding, as the insights compare them."""
 
     async def embed(text: str) -> Any:
         return (await embedder.query(text)).values
 
-    return GapAnalysis(
-        db.sessionmaker, embed=embed, similar=similar, jobs=insights,
-        covered_at=desk.drafts_similarity,
-    )
+    return embed
 
 
 def desk_on_telegram(

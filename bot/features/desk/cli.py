@@ -15,7 +15,6 @@ from bot.config import ConfigError
 from bot.features.api.commands import Command, CommandContext, Subcommands
 
 if TYPE_CHECKING:
-    from bot.features.knowledge.base import KnowledgeBase
     from bot.storage.database import Database
 
 
@@ -62,8 +61,8 @@ async def run(factory: CommandContext, args: argparse.Namespace) -> int:
 
 async def run_faq_eval(factory: CommandContext, path: Path) -> None:
     """`fmbot insights eval-faq FILE`: the drafts' precision and recall, and the threshold."""
+    from bot.features.api.clients import build_embedder
     from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
-    from bot.features.knowledge.build import build_embedder
 
     settings = factory.settings
     try:
@@ -71,7 +70,7 @@ async def run_faq_eval(factory: CommandContext, path: Path) -> None:
     except ValueError as exc:
         raise ConfigError(f"insights eval-faq: {exc}") from None
     async with factory.client() as client:
-        embedder = build_embedder(settings.knowledge, client)
+        embedder = build_embedder(settings, client)  # the deployment's model (EMBEDDING_*)
 
         async def embed(text: str) -> Any:
             return (await embedder.query(text)).values
@@ -82,20 +81,19 @@ async def run_faq_eval(factory: CommandContext, path: Path) -> None:
 
 async def run_gaps(factory: CommandContext, *, days: int, csv_path: Path | None) -> None:
     """`fmbot insights gaps`: the period's unanswered questions by topic."""
+    from bot.features.api.offers import KnowledgeLookup
     from bot.features.desk.build import build_gaps
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.gaps import format_gaps, write_gaps_csv
-    from bot.features.knowledge.build import build_embedder
+    from bot.foundation_models.embedder import Embedder
 
     settings = factory.settings
     async with factory.core() as c:  # the App's migrations too
         jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.desk.insights_model,
                            owner=settings.replica_id)
         try:
-            knowledge = c.built.find_loaded("bot.features.knowledge.base", _knowledge_base)
-            embedder = (knowledge.embedder if knowledge
-                        else build_embedder(settings.knowledge, c.client))
-            gaps = await build_gaps(settings.desk, c.db, jobs, embedder, knowledge).run(days)
+            gaps = await build_gaps(settings.desk, c.db, jobs, c.built.need(Embedder, by="desk"),
+                                    c.built.find(KnowledgeLookup)).run(days)
         finally:
             await jobs.aclose()
     print(format_gaps(gaps, days))
@@ -130,8 +128,3 @@ async def _faq(db: Database) -> int:
 
 command = Command("insights", add_parser, run)
 
-
-def _knowledge_base() -> type[KnowledgeBase]:
-    from bot.features.knowledge.base import KnowledgeBase
-
-    return KnowledgeBase

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from bot.features.api.commands import Command, CommandContext, ReportPart
     from bot.features.api.ground import Groundwork, TelegramGround
     from bot.features.api.outcome import Outcome
-    from bot.features.knowledge.base import KnowledgeBase
     from bot.features.settings import Settings
 
 
@@ -40,27 +39,24 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
-    from bot.features.api.offers import HandoffListener
+    from bot.features.api.offers import CallLines, HandoffListener, KnowledgeLookup
     from bot.features.desk.build import build_desk, desk_on_telegram
     from bot.features.desk.domain import DeskService
+    from bot.foundation_models.embedder import Embedder
 
     settings = front.ground.settings
     kb = settings.knowledge
     strict = kb.mode == "strict"  # 👍/👎 under every answer in KB_MODE=strict deployments
     handoff = built.find(HandoffListener)
+    calls = built.find(CallLines)
     menu = {name: dict(text) for name, text in front.menu.items()}
-    knowledge = built.find_loaded("bot.features.knowledge.base", _knowledge_base)
-    desk = build_desk(front.ground, built.find(DeskService), knowledge,
+    desk = build_desk(front.ground, built.find(DeskService), built.find(KnowledgeLookup),
+                      built.find(Embedder),
                       front.outbox, front.replicas, menu=menu,
                       on_handoff=handoff.told if handoff is not None else None,
+                      call_lines=calls.read if calls is not None else None,
                       feedback_buttons=strict, kb_folder=kb.paths[0] if kb.paths else None)
     return TelegramParts(part=desk_on_telegram(desk, feedback_buttons=strict))
-
-
-def _knowledge_base() -> type[KnowledgeBase]:
-    from bot.features.knowledge.base import KnowledgeBase
-
-    return KnowledgeBase
 
 
 def _commands() -> list[Command[CommandContext]]:

@@ -21,7 +21,7 @@ def build_documents(
     """Documents sent in chat: downloads from Telegram, read in bounded worker processes
     (started on the first document), kept per conversation."""
     from bot.features.documents.support import DocumentSupport
-    from bot.features.knowledge.reading import DocumentReader
+    from bot.reading.reading import DocumentReader
 
     if chats is None:
         return None

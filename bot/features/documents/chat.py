@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.types import ChatRef, Speaker
 from bot.features.documents.store import ChatDocumentRepository, StoredChatDocument
-from bot.features.knowledge.blocks import Extracted
-from bot.features.knowledge.chunking import block_passages
-from bot.features.knowledge.stemming import stems
 from bot.prompting import estimate_tokens
+from bot.reading.blocks import Extracted
+from bot.reading.chunking import block_passages
+from bot.reading.stemming import stems
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     ChatRepository,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.features.documents.chat import ChatDocuments
-from bot.features.knowledge.reading import DocumentReader
+from bot.reading.reading import DocumentReader
 from bot.telegram.downloads import TelegramFiles
 from bot.telegram.texts import TEXTS
 

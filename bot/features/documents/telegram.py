@@ -20,7 +20,8 @@ from aiogram.types import Document, Message
 from bot.conversation import TurnResult
 from bot.features.documents.chat import AddedDocument, ChatDocuments
 from bot.features.documents.support import DocumentSupport
-from bot.features.knowledge.blocks import (
+from bot.foundation_models.types import Snapshot
+from bot.reading.blocks import (
     BusyReaderError,
     DocumentError,
     EncryptedDocumentError,
@@ -30,8 +31,7 @@ from bot.features.knowledge.blocks import (
     TooComplexDocumentError,
     UnsupportedDocumentError,
 )
-from bot.features.knowledge.extractors import CHAT_SUFFIXES, suffix_of
-from bot.foundation_models.types import Snapshot
+from bot.reading.extractors import CHAT_SUFFIXES, suffix_of
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket

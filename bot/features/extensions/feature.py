@@ -9,6 +9,11 @@ from typing import TYPE_CHECKING
 from bot.features.api.feature import CoreParts, Feature
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.extending.events import ToolCallInfo
     from bot.features.api.built import Built
     from bot.features.api.ground import Groundwork
 
@@ -19,7 +24,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
         return None
     from bot.extending.events import RunContext
     from bot.features.api.asker import Asker
-    from bot.features.api.offers import HandoffListener, Lifecycle, PersonState
+    from bot.features.api.offers import CallsOfAnswer, HandoffListener, Lifecycle, PersonState
     from bot.features.extensions.build import build_runner, lifecycle
 
     settings = ground.settings
@@ -38,7 +43,13 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 
     person = built.find(PersonState)
     asker = Asker(frozenset(settings.admin_user_ids), person.read if person else None)
-    return CoreParts(turn=[ExtensionsFeature(extras, tool_calls=True, asker=asker)],
+
+    async def tool_calls(session: AsyncSession, answer_id: int) -> Sequence[ToolCallInfo]:
+        # The tool loop is built after this feature: asked for when an answer is recorded.
+        calls = built.find(CallsOfAnswer)
+        return await calls.read(session, answer_id) if calls is not None else ()
+
+    return CoreParts(turn=[ExtensionsFeature(extras, tool_calls=tool_calls, asker=asker)],
                      idle=[extras.wait_idle])
 
 

@@ -13,8 +13,8 @@ records which providers contributed (`messages.context_providers`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,16 +22,17 @@ from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult, language_code
-from bot.extending.events import answer_status, tool_call_outcome
+from bot.extending.events import answer_status
 from bot.features.api.asker import Asker
 from bot.features.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
-from bot.features.tools.storage.calls import ToolCallRepository
-from bot.features.tools.storage.models import ToolCall
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import record_context
 
 logger = logging.getLogger(__name__)
+
+# Reads the calls an answer made (the tool loop's), in the answer's transaction.
+CallsReader = Callable[[AsyncSession, int], Awaitable[Sequence[ToolCallInfo]]]
 
 # Of the prompt room, the share context providers may take (history gets the rest).
 CONTEXT_SHARE = 0.25
@@ -43,7 +44,7 @@ class Told:
     (stored with the answer), the answer's tool calls (for the hooks' event)."""
 
     context_providers: tuple[str, ...] = ()
-    calls: list[ToolCall] = field(default_factory=list)
+    calls: Sequence[ToolCallInfo] = ()
 
 
 class AppContext:
@@ -87,7 +88,7 @@ FINAL_FOR_HOOKS = frozenset(set(MessageStatus) - {MessageStatus.WAITING, Message
 
 
 def answer_event(
-    turn: TurnState, result: TurnResult, calls: Sequence[ToolCall] = ()
+    turn: TurnState, result: TurnResult, calls: Sequence[ToolCallInfo] = ()
 ) -> AnswerEvent:
     return AnswerEvent(
         chat_id=turn.chat.chat_id,
@@ -102,27 +103,21 @@ def answer_event(
             for s in result.sources
         ),
         context_providers=turn.part(Told).context_providers,
-        tool_calls=tuple(
-            ToolCallInfo(
-                name=call.name,
-                arguments=dict(call.arguments),
-                outcome=tool_call_outcome(call.outcome),
-                result=call.result or "",
-            )
-            for call in sorted(calls, key=lambda c: (c.round, c.position))
-        ),
+        tool_calls=tuple(calls),
     )
 
 
 class ExtensionsFeature(TurnFeature):
     """The App's context providers (a prompt contributor) and its `on_answer` hooks (told
-    each final answer, in tasks of their own). `tool_calls`: the answer may have tool calls,
-    read for the event when a hook listens; `asker`: who asks, as the providers see it."""
+    each final answer, in tasks of their own). `tool_calls`: reads the calls an answer made,
+    for the event when a hook listens (None: no tools); `asker`: who asks, as the providers
+    see it."""
 
     name = "extensions"
 
     def __init__(
-        self, extras: ExtensionRunner, *, tool_calls: bool = False, asker: Asker | None = None
+        self, extras: ExtensionRunner, *,
+        tool_calls: CallsReader | None = None, asker: Asker | None = None,
     ) -> None:
         self.extras = extras
         self._tool_calls = tool_calls
@@ -136,8 +131,9 @@ class ExtensionsFeature(TurnFeature):
         told = turn.part(Told)
         if told.context_providers:
             await record_context(session, turn.answer_id, told.context_providers)
-        if self._tool_calls and self.extras.on_answer and verdict.status in FINAL_FOR_HOOKS:
-            told.calls = await ToolCallRepository(session).for_answer(turn.answer_id)
+        if (self._tool_calls is not None and self.extras.on_answer
+                and verdict.status in FINAL_FOR_HOOKS):
+            told.calls = await self._tool_calls(session, turn.answer_id)
 
     def finished(self, turn: TurnState, result: TurnResult) -> None:
         if self.extras.on_answer and result.status in FINAL_FOR_HOOKS:

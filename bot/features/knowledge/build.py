@@ -1,5 +1,5 @@
 """The knowledge base built from its settings (`settings.knowledge`): the local index of
-KB_PATH (with the embedding models) and its background sync, or with KB_BACKEND=yandex the
+KB_PATH (embedded by the bot's embedder) and its background sync, or with KB_BACKEND=yandex the
 Vector Store's sync."""
 
 from __future__ import annotations
@@ -9,32 +9,20 @@ from typing import TYPE_CHECKING
 
 from bot.features.knowledge import KbMode
 from bot.features.knowledge.settings import KnowledgeSettings
-from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 
 if TYPE_CHECKING:
     from bot.features.knowledge.base import KnowledgeBase
-    from bot.features.knowledge.embedder import Embedder
     from bot.features.knowledge.store_sync import StoreSync
+    from bot.foundation_models.embedder import Embedder
     from bot.foundation_models.vector_stores import VectorStoreClient
 
 
-def build_embedder(area: KnowledgeSettings, client: FoundationModelsClient) -> Embedder:
-    """The embedding models (EMBEDDING_*): the knowledge base's, content gaps', FAQ evals'."""
-    from bot.features.knowledge.embedder import Embedder
-
-    return Embedder(
-        client,
-        doc_model=area.doc_model,
-        query_model=area.query_model,
-        rps=area.embedding_rps,
-    )
-
-
 def build_knowledge(
-    area: KnowledgeSettings, db: Database, client: FoundationModelsClient
+    area: KnowledgeSettings, db: Database, embedder: Embedder
 ) -> KnowledgeBase | None:
-    """The knowledge base of KB_PATH, or None when KB_MODE is off (numpy is not even loaded)."""
+    """The knowledge base of KB_PATH, embedded by `embedder` (the bot's one: EMBEDDING_*), or
+    None when KB_MODE is off (numpy is not even loaded)."""
     mode = KbMode(area.mode)
     if mode is KbMode.OFF or area.backend == "yandex":  # Yandex keeps that one
         return None
@@ -42,7 +30,7 @@ def build_knowledge(
 
     return KnowledgeBase(
         sessionmaker=db.sessionmaker,
-        embedder=build_embedder(area, client),
+        embedder=embedder,
         roots=list(area.paths),
         mode=mode,
         top_k=area.top_k,
@@ -54,12 +42,12 @@ def build_knowledge(
 
 
 async def start_knowledge(
-    area: KnowledgeSettings, db: Database, client: FoundationModelsClient, stack: AsyncExitStack,
+    area: KnowledgeSettings, db: Database, embedder: Embedder, stack: AsyncExitStack,
     *, background: bool,
 ) -> KnowledgeBase | None:
     """The knowledge base loaded; `background`: synced at start and every KB_SYNC_INTERVAL
     (stopped with the stack)."""
-    knowledge = build_knowledge(area, db, client)
+    knowledge = build_knowledge(area, db, embedder)
     if knowledge is not None:
         await knowledge.load()
         if background:

@@ -32,6 +32,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 
 async def run(factory: CommandContext, args: argparse.Namespace) -> int:
+    from bot.features.api.clients import build_embedder
     from bot.features.knowledge.build import build_knowledge
 
     settings = factory.settings
@@ -51,7 +52,7 @@ async def run(factory: CommandContext, args: argparse.Namespace) -> int:
         area = settings.knowledge
         if area.mode == "off":  # the commands work on KB_PATH whatever KB_MODE says
             area = area.model_copy(update={"mode": "assist"})
-        knowledge = build_knowledge(area, db, client)
+        knowledge = build_knowledge(area, db, build_embedder(settings, client))
         assert knowledge is not None
         if args.kb_command == "sync":
             return await _sync(knowledge, allow_removal=args.allow_removal)

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.features.knowledge.blocks import Block, DocumentError, Extracted
-from bot.features.knowledge.extractors import BINARY_SUFFIXES, SUFFIXES, extract
+from bot.reading.blocks import Block, DocumentError, Extracted
+from bot.reading.extractors import BINARY_SUFFIXES, SUFFIXES, extract
 
 __all__ = [
     "MAX_BINARY_BYTES", "MAX_FILE_BYTES", "SUFFIXES", "Block", "Candidate", "Document",

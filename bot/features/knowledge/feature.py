@@ -19,6 +19,8 @@ from bot.features.api.feature import (
 from bot.features.knowledge.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from bot.features.api.built import Built
     from bot.features.api.commands import Command, CommandContext
     from bot.features.api.ground import Groundwork, TelegramGround
@@ -33,12 +35,29 @@ def _store_on(settings: Settings) -> bool:
     return kb.on and kb.backend == "yandex"
 
 
+async def _last_store(session: AsyncSession) -> str | None:
+    from bot.features.knowledge.store_records import KbStoreRepository
+
+    return await KbStoreRepository(session).last_store()
+
+
+async def _store_paths(session: AsyncSession, store_id: str) -> dict[str, str]:
+    from bot.features.knowledge.store_records import KbStoreRepository
+
+    return await KbStoreRepository(session).paths(store_id)
+
+
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.api.offers import KnowledgeLookup, StoreFiles
     from bot.features.knowledge.build import start_knowledge, start_store_sync
+    from bot.foundation_models.embedder import Embedder
 
     settings = ground.settings
+    if _store_on(settings):  # file search cites the store's files (web search's feature)
+        built.add("knowledge", StoreFiles(_last_store, _store_paths))
     kb = settings.knowledge
-    knowledge = await start_knowledge(kb, ground.db, ground.client, ground.stack,
+    embedder = built.need(Embedder, by="knowledge")  # the bot's one (EMBEDDING_*)
+    knowledge = await start_knowledge(kb, ground.db, embedder, ground.stack,
                                       background=ground.background)
     # The Vector Store (file search on the Responses wire) is synced as the local index is.
     if ground.background and _store_on(settings) and settings.text_api == "responses":
@@ -51,7 +70,11 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     # Imported only when on: it brings numpy.
     from bot.features.knowledge.turn import KnowledgeFeature
 
+    async def best_score(text: str, kind: str) -> float:
+        return (await knowledge.search(text, 1, kind=kind)).best_score
+
     built.add("knowledge", knowledge)
+    built.add("knowledge", KnowledgeLookup(best_score))
     return CoreParts(turn=[KnowledgeFeature(knowledge)])
 
 

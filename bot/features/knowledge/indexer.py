@@ -23,7 +23,6 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.knowledge.chunking import Passage, passages
 from bot.features.knowledge.documents import (
     Candidate,
     Document,
@@ -33,12 +32,13 @@ from bot.features.knowledge.documents import (
     find_files,
     read_bytes,
 )
-from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.pgvector import PgVectorRepository
-from bot.features.knowledge.reading import KB_CPU_SECONDS, KB_WALL_SECONDS, DocumentReader
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage, StoredDocument
-from bot.features.knowledge.stemming import search_text
+from bot.foundation_models.embedder import Embedder
 from bot.foundation_models.errors import FoundationModelsError
+from bot.reading.chunking import Passage, passages
+from bot.reading.reading import KB_CPU_SECONDS, KB_WALL_SECONDS, DocumentReader
+from bot.reading.stemming import search_text
 
 log = logging.getLogger(__name__)
 # Embedding requests in flight during a sync: enough to keep the pacer busy at 10 rps with

@@ -19,13 +19,13 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.models import KbPassage
 from bot.features.knowledge.pgvector import PgVectorRepository
 from bot.features.knowledge.repository import KnowledgeRepository
-from bot.features.knowledge.stemming import stems
 from bot.features.knowledge.types import Hit, Retrieval
 from bot.features.knowledge.vectors import VectorIndex, release_freed_memory
+from bot.foundation_models.embedder import Embedder
+from bot.reading.stemming import stems
 
 log = logging.getLogger(__name__)
 RRF_K = 60

@@ -29,12 +29,6 @@ class KnowledgeSettings(Section):
     min_score: float = Field(default=0.35, ge=-1.0, le=1.0, validation_alias="KB_MIN_SCORE")
     # Seconds between background syncs in `run` (0 = only at start).
     sync_interval: float = Field(default=600.0, ge=0, validation_alias="KB_SYNC_INTERVAL")
-    doc_model: str = Field(default="text-search-doc/latest",
-                           validation_alias="EMBEDDING_DOC_MODEL")
-    query_model: str = Field(default="text-search-query/latest",
-                             validation_alias="EMBEDDING_QUERY_MODEL")
-    # Embedding requests per second (the folder's quota; Yandex's default is 10).
-    embedding_rps: float = Field(default=10.0, gt=0, le=1000, validation_alias="EMBEDDING_RPS")
 
     # --- Knowledge base: removal guard -----------------------------------------------
     # A sync that would remove this share of the indexed documents or more (an empty or

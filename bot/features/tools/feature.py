@@ -5,13 +5,16 @@ and the secrets the file reads, which the logs never show."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from bot.features.api.feature import CoreParts, Feature, FeatureCheck, TelegramParts
 from bot.features.tools.settings import ToolsSettings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.extending.events import ToolCallInfo
     from bot.features.api.built import Built
     from bot.features.api.commands import Command, CommandContext, ReportPart
     from bot.features.api.ground import Groundwork, Preparing, TelegramGround
@@ -33,7 +36,7 @@ def _prepare(preparing: Preparing) -> None:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import PersonState
+    from bot.features.api.offers import CallLines, CallsOfAnswer, PersonState
     from bot.features.tools.build import build_tool_loop, start_toolbox_of
     from bot.features.tools.toolbox import Toolbox
     from bot.features.tools.turn import ToolsFeature
@@ -52,7 +55,37 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
         on_superseded=ground.front.superseded,
     )
     built.add("tools", tools)
+    built.add("tools", CallsOfAnswer(calls_of_answer))
+    built.add("tools", CallLines(call_lines_of(ground.db.sessionmaker)))
     return CoreParts(turn=[ToolsFeature(tools)])
+
+
+def call_lines_of(
+    sessionmaker: async_sessionmaker[AsyncSession], limit: int = 10
+) -> Callable[[int], Awaitable[list[str]]]:
+    """The last `limit` tool calls made in a user's chat, oldest first, a line each (without
+    who asked: the lines are about that one user)."""
+
+    async def lines(user_id: int) -> list[str]:
+        from bot.features.tools.audit import call_line
+        from bot.features.tools.storage.calls import ToolCallRepository
+
+        async with sessionmaker() as session:
+            calls = await ToolCallRepository(session).for_chat(user_id, limit)
+        return [call_line(call, with_user=False) for call in calls]
+
+    return lines
+
+
+async def calls_of_answer(session: AsyncSession, answer_id: int) -> list[ToolCallInfo]:
+    """The calls the answer made, as the App's hooks are told them (in the order they ran)."""
+    from bot.extending.events import ToolCallInfo, tool_call_outcome
+    from bot.features.tools.storage.calls import ToolCallRepository
+
+    calls = await ToolCallRepository(session).for_answer(answer_id)
+    return [ToolCallInfo(name=call.name, arguments=dict(call.arguments),
+                         outcome=tool_call_outcome(call.outcome), result=call.result or "")
+            for call in sorted(calls, key=lambda c: (c.round, c.position))]
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:

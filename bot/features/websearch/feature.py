@@ -27,13 +27,15 @@ if TYPE_CHECKING:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.api.offers import StoreFiles
     from bot.features.websearch.build import build_hosted
 
     settings = ground.settings
     kb = settings.knowledge
-    file_search = kb.backend == "yandex" and kb.on  # the knowledge base kept by Yandex
+    # The knowledge base kept by Yandex (KB_BACKEND=yandex, on): its files are searched.
+    files = built.find(StoreFiles)
     hosted = build_hosted(
-        settings.websearch, ground.db, text_api=settings.text_api, file_search=file_search,
+        settings.websearch, ground.db, text_api=settings.text_api, files=files,
         store_id=kb.store_id, file_results=kb.top_k, strict=kb.mode == "strict")
     return CoreParts(turn=[hosted]) if hosted is not None else None
 

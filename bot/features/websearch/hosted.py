@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation.contributors import PromptDraft
 from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
-from bot.features.knowledge.store_records import KbStoreRepository
 from bot.features.websearch.usage import WebSearchUsageRepository
 from bot.foundation_models.types import (
     Annotation,
@@ -31,6 +30,10 @@ from bot.foundation_models.types import (
     CompletionStatus,
     Snapshot,
 )
+
+if TYPE_CHECKING:
+    from bot.features.api.offers import StoreFiles
+
 from bot.grounding.prompt import NOT_FOUND_MARKER, Grounding, hiding_citations
 from bot.grounding.sources import Source
 from bot.metrics import registry as metrics
@@ -103,6 +106,7 @@ class HostedSearch(TurnFeature):
     web_tool: dict[str, Any] | None = None
     web_limit: int = 0  # per user a day; 0 = unlimited
     store_id: Callable[[], Awaitable[str]] | None = None  # the Vector Store (KB_BACKEND=yandex)
+    files: StoreFiles | None = None  # its files, for naming a cited one
     file_results: int = 5
     strict: bool = False
 
@@ -181,9 +185,10 @@ class HostedSearch(TurnFeature):
             logger.warning("web search failed for answer %s in chat %s; answered without it",
                            turn.answer_id, turn.chat.chat_id)
         paths: dict[str, str] = {}
-        if any(item.kind == "file_citation" for item in last.annotations) and self.store_id:
+        if (any(item.kind == "file_citation" for item in last.annotations) and self.store_id
+                and self.files is not None):
             async with self.sessionmaker() as session:
-                paths = await KbStoreRepository(session).paths(await self.store_id())
+                paths = await self.files.paths(session, await self.store_id())
         sources = sources_of(last.annotations, paths)
         # Strict: an answer that cites no file (nothing relevant was found, or the model did
         # not search) is not from the knowledge base.

@@ -25,6 +25,7 @@ from bot.features.desk.insights import InsightJobs
 from bot.features.documents.telegram import documents_on_telegram
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
+from bot.features.tools.feature import call_lines_of
 from bot.features.vision.photos import photos_on_telegram
 from bot.features.voice.build import voice_on_telegram
 
@@ -209,6 +210,7 @@ async def _world(
         insights=jobs,
         faq=faq,
         on_handoff=on_handoff,
+        call_lines=call_lines_of(database.sessionmaker),  # the tool loop's, as `run` gives it
     )
     given = {"support_chat_id": desk.chat_id, **({"admins": list(admins)} if admins else {}),
              **app_kwargs}
@@ -250,8 +252,8 @@ async def _faq(
     """FAQ drafts deduplicated against a knowledge base on `folder` (synced here)."""
     from bot.features.desk.insights.faq import FaqDrafts
     from bot.features.knowledge.base import KnowledgeBase
-    from bot.features.knowledge.embedder import Embedder
     from bot.features.knowledge.types import KbMode
+    from bot.foundation_models.embedder import Embedder
 
     embedder = Embedder(client, doc_model="text-search-doc/latest",
                         query_model="text-search-query/latest", rps=1000.0, backoff=0.01)

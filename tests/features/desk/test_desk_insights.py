@@ -220,7 +220,7 @@ async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
     from bot.features.desk.insights.gaps import GapAnalysis
-    from bot.features.knowledge.embedder import Embedder
+    from bot.foundation_models.embedder import Embedder
     from tests.conversation.conftest import fake_client
     from tests.features.desk.insights.test_gaps import seed
 

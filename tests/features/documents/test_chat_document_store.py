@@ -10,8 +10,8 @@ from bot.conversation import ChatRef, Speaker
 from bot.features.documents.chat import INSTRUCTIONS, ChatDocuments, build_context
 from bot.features.documents.models import ChatDocument
 from bot.features.documents.store import StoredChatDocument
-from bot.features.knowledge.extractors import extract
 from bot.foundation_models.client import FoundationModelsClient
+from bot.reading.extractors import extract
 from bot.storage.database import Database
 from bot.storage.repositories import PrivacyRepository
 from bot.testing.yandex.server import FakeFoundationModels

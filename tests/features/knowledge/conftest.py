@@ -11,8 +11,8 @@ import pytest
 
 from bot.features.knowledge import KbMode
 from bot.features.knowledge.base import KnowledgeBase
-from bot.features.knowledge.embedder import Embedder
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.embedder import Embedder
 from bot.storage.database import Database
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client

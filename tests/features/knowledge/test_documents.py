@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.features.knowledge.chunking import MAX_CHARS, passages
 from bot.features.knowledge.documents import (
     MAX_FILE_BYTES,
     Candidate,
@@ -16,6 +15,7 @@ from bot.features.knowledge.documents import (
     parse,
     read_bytes,
 )
+from bot.reading.chunking import MAX_CHARS, passages
 
 
 def load(path: Path, root: Path) -> tuple[Candidate, bytes]:

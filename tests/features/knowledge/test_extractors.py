@@ -1,4 +1,4 @@
-"""PDF, DOCX, PPTX and XLSX files -> blocks (bot/features/knowledge/extractors.py), on real files
+"""PDF, DOCX, PPTX and XLSX files -> blocks (bot/reading/extractors.py), on real files
 written by reportlab and python-docx (tests/documents.py)."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.features.knowledge.blocks import (
+from bot.features.knowledge.documents import Candidate, parse
+from bot.reading.blocks import (
     CorruptDocumentError,
     EncryptedDocumentError,
     MissingExtraError,
     NoTextError,
     UnsupportedDocumentError,
 )
-from bot.features.knowledge.chunking import passages
-from bot.features.knowledge.documents import Candidate, parse
-from bot.features.knowledge.extractors import extract
+from bot.reading.chunking import passages
+from bot.reading.extractors import extract
 from tests.documents import (
     docx_bytes,
     encrypted_pdf_bytes,
@@ -172,7 +172,7 @@ def test_a_pdf_is_read_only_as_far_as_asked() -> None:
 
 
 def test_text_sent_in_chat_is_plain_text_in_utf8_or_cp1251() -> None:
-    from bot.features.knowledge.extractors import extract_sent
+    from bot.reading.extractors import extract_sent
 
     table = "name,price\ntea,3\n"
     [block] = extract_sent("prices.csv", table.encode()).blocks  # not the FAQ format: text

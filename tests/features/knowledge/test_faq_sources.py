@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.features.knowledge import KbMode
-from bot.features.knowledge.chunking import passages
 from bot.features.knowledge.documents import Candidate, parse, read_bytes
 from bot.grounding.prompt import grounded_prompt, mark_cited
+from bot.reading.chunking import passages
 from bot.telegram.render.citations import with_citations
 from tests.features.knowledge.conftest import KbFactory
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from bot.conversation import ChatRef
 from bot.features.knowledge import NOT_FOUND_MARKER, KbMode
-from bot.features.knowledge.embedder import ATTEMPTS
 from bot.features.knowledge.models import KbAnswer
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.embedder import ATTEMPTS
 from bot.grounding.prompt import NOT_FOUND_TEXT
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus

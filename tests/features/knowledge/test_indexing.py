@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 
 from bot.features.knowledge import KbMode
 from bot.features.knowledge.base import KnowledgeBase
-from bot.features.knowledge.embedder import ATTEMPTS, Embedder
 from bot.features.knowledge.indexer import Progress
 from bot.features.knowledge.models import KbDocument, KbEmbedding, KbSyncRun
 from bot.features.knowledge.telegram import describe
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.embedder import ATTEMPTS, Embedder
 from bot.foundation_models.transport import RetryPolicy
 from bot.storage.database import Database
 from bot.telegram.texts import Translator

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage
 from bot.features.knowledge.search import COMMON_MIN, FALLBACK_TERMS, LexicalQuery, Retriever
+from bot.foundation_models.embedder import Embedder
 from bot.storage.database import Database
 from tests.features.knowledge.conftest import KbFactory
 

@@ -14,11 +14,11 @@ from sqlalchemy import text
 
 from bot.features.knowledge import KbMode
 from bot.features.knowledge.base import KnowledgeBase
-from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.pgvector import PgVectorRepository, as_pgvector
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage
 from bot.features.knowledge.vectors import VectorIndex
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.embedder import Embedder
 from bot.storage.database import Database
 from bot.storage.migrations import downgrade_blocking, migrate_blocking
 from bot.testing.yandex.server import FakeFoundationModels

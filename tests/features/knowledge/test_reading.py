@@ -1,4 +1,4 @@
-"""Documents read in bounded worker processes (bot/features/knowledge/reading.py): files built
+"""Documents read in bounded worker processes (bot/reading/reading.py): files built
 to cost a parser minutes of CPU or gigabytes of memory cost at most a few CPU-seconds,
 ordinary files read as before, and no other read waits behind a hostile one.
 
@@ -22,15 +22,15 @@ import pytest
 
 from bench.process_cpu import children_cpu, process_cpu
 from bot import App
-from bot.features.knowledge.blocks import (
+from bot.reading.blocks import (
     BusyReaderError,
     CorruptDocumentError,
     Extracted,
     NoTextError,
     TooComplexDocumentError,
 )
-from bot.features.knowledge.extractors import extract, extract_sent
-from bot.features.knowledge.reading import DocumentReader
+from bot.reading.extractors import extract, extract_sent
+from bot.reading.reading import DocumentReader
 from bot.testing import BotTester, EchoModel
 from tests.documents import docx_bytes, lines_pdf, paragraphs_docx, paragraphs_pptx, pdf_bytes
 
@@ -195,7 +195,7 @@ async def test_what_pypdf_logs_in_the_worker_is_logged_here_with_the_file_and_ch
     said = {(r.name, r.levelno, r.getMessage()) for r in caplog.records}
     assert ("pypdf._reader", logging.WARNING,
             "document 'terms.pdf' in chat 4242: EOF marker not found") in said
-    assert ("bot.features.knowledge.pdf_text", logging.INFO, "document 'terms.pdf' in chat "
+    assert ("bot.reading.pdf_text", logging.INFO, "document 'terms.pdf' in chat "
             "4242: unreadable PDF: PdfStreamError('Stream has ended unexpectedly')") in said
     # Not also as a bare line from the worker's last-resort handler on the shared stderr.
     assert "EOF marker not found" not in capfd.readouterr().err

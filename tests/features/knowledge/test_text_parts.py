@@ -8,7 +8,6 @@ import pytest
 
 from bot.features.knowledge.evaluation import Case, Outcome, score
 from bot.features.knowledge.followup import is_follow_up, search_queries
-from bot.features.knowledge.stemming import search_text, stems
 from bot.features.knowledge.types import Hit, Source, label
 from bot.features.knowledge.vectors import VectorIndex
 from bot.grounding.prompt import (
@@ -19,6 +18,7 @@ from bot.grounding.prompt import (
     is_not_found,
     mark_cited,
 )
+from bot.reading.stemming import search_text, stems
 from bot.telegram.render import render_markdown
 from bot.telegram.render.citations import with_citations
 

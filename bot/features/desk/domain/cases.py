@@ -9,8 +9,6 @@ from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskCase, RelayDirection
 from bot.features.desk.storage.relays import DeskRelayRepository
 from bot.features.desk.storage.scores import DeskScoreRepository
-from bot.features.tools.storage.calls import ToolCallRepository
-from bot.features.tools.storage.models import ToolCall
 from bot.storage.repositories import UserRepository
 
 
@@ -89,11 +87,6 @@ class CaseReads:
             return await DeskRepository(session).recent_dialogue(
                 case.user_id, limit, before=case.opened_at
             )
-
-    async def tool_calls(self, user_id: int, limit: int = 10) -> list[ToolCall]:
-        """The last tool calls made in the user's chat, oldest first (for the card)."""
-        async with self.state.sessionmaker() as session:
-            return await ToolCallRepository(session).for_chat(user_id, limit)
 
     async def case_transcript(self, case_id: int) -> list[tuple[str, str]]:
         """What was said while a person owned the case: ("user" | "operator", text), oldest

@@ -34,7 +34,6 @@ from bot.features.desk.telegram.options import DeskOptions
 from bot.features.desk.telegram.relay import topic_gone
 from bot.features.desk.telegram.supportchat import FIX, SupportChat, chat_unusable
 from bot.features.desk.telegram.topics import TopicLocks
-from bot.features.tools.audit import call_line
 from bot.foundation_models.types import ChatModel
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
 
@@ -54,8 +53,10 @@ class Forum:
         coordinator: Coordinator | None = None,
         support_chat: SupportChat | None = None,
         on_unusable: Callable[[CaseView], Awaitable[None]] | None = None,
+        call_lines: Callable[[int], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.service = service
+        self.call_lines = call_lines
         self.outbox = outbox
         self.options = options
         self.chat_id = options.support_chat_id
@@ -276,8 +277,8 @@ class Forum:
         hours = self.options.hours
         opens = None if hours.is_open(now) else hours.next_open(now).strftime("%a %H:%M %Z")
         username = await self.service.cases.username_of(case.user_id)
-        calls = [call_line(call, with_user=False)
-                 for call in await self.service.cases.tool_calls(case.user_id)]
+        # The tools' lines of the user's chat (the tool loop offers them; none without it).
+        calls = await self.call_lines(case.user_id) if self.call_lines is not None else []
         return card_text(
             case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
             username=username, tool_calls=calls,

@@ -68,6 +68,7 @@ class SupportDesk(BotService):
         gaps_every: float = 86400.0,
         menu_extra: dict[str, dict[str, str]] | None = None,
         on_handoff: Callable[[HandoffEvent], None] | None = None,
+        call_lines: Callable[[int], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -82,7 +83,7 @@ class SupportDesk(BotService):
         self.forum = Forum(
             service, outbox, options, model=model, summaries=summaries,
             coordinator=coordinator, support_chat=self.support_chat,
-            on_unusable=self._handoff_failed,
+            on_unusable=self._handoff_failed, call_lines=call_lines,
         )
         self.learning = (
             DeskLearning(service, outbox, self.forum, insights, summaries, faq=faq, gaps=gaps,

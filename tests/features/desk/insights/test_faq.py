@@ -22,9 +22,9 @@ from bot.features.desk.storage.insights_models import (
 )
 from bot.features.desk.storage.models import DeskCase, DeskStatus
 from bot.features.knowledge.base import KnowledgeBase
-from bot.features.knowledge.embedder import Embedder
 from bot.features.knowledge.types import KbMode
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.embedder import Embedder
 from bot.storage.database import Database
 from tests.features.desk.insights.test_jobs import FAST
 

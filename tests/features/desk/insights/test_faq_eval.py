@@ -11,8 +11,8 @@ import pytest
 
 from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
 from bot.features.desk.settings import DeskSettings
-from bot.features.knowledge.embedder import Embedder
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.embedder import Embedder
 
 FIXTURE = Path(__file__).parent / "fixture" / "faq_cases.jsonl"
 

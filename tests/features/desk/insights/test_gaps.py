@@ -29,8 +29,8 @@ from bot.features.desk.storage.models import (
     DeskTurn,
     RelayDirection,
 )
-from bot.features.knowledge.embedder import Embedder
 from bot.foundation_models.client import FoundationModelsClient
+from bot.foundation_models.embedder import Embedder
 from bot.storage.database import Database
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.features.desk.insights.test_jobs import FAST

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import codecs
 
-from bot.features.knowledge.blocks import DocumentError, Extracted, UnsupportedDocumentError
-from bot.features.knowledge.text_formats import NOT_UTF8, TEXT_SUFFIXES, extract_text_file
+from bot.reading.blocks import DocumentError, Extracted, UnsupportedDocumentError
+from bot.reading.text_formats import NOT_UTF8, TEXT_SUFFIXES, extract_text_file
 
 BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".pptx", ".xlsx"})
 SUFFIXES = TEXT_SUFFIXES | BINARY_SUFFIXES
@@ -34,15 +34,15 @@ def extract(name: str, data: bytes, *, max_chars: int | None = None) -> Extracte
     `max_chars`: about this much text is read, whatever the format (`truncated` says so)."""
     suffix = suffix_of(name)
     if suffix == ".pdf":
-        from bot.features.knowledge.pdf_text import extract_pdf
+        from bot.reading.pdf_text import extract_pdf
 
         return extract_pdf(data, max_chars)
     if suffix == ".docx":
-        from bot.features.knowledge.docx_text import extract_docx
+        from bot.reading.docx_text import extract_docx
 
         return extract_docx(data, max_chars)
     if suffix in (".pptx", ".xlsx"):
-        from bot.features.knowledge.office_text import extract_pptx, extract_xlsx
+        from bot.reading.office_text import extract_pptx, extract_xlsx
 
         read = extract_pptx if suffix == ".pptx" else extract_xlsx
         return read(data, max_chars)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from bot.features.knowledge.blocks import (
+from bot.reading.blocks import (
     Block,
     CorruptDocumentError,
     Extracted,

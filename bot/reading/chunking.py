@@ -12,9 +12,17 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
-from bot.features.knowledge.documents import Block, Document
-from bot.features.knowledge.types import label
+from bot.grounding.sources import label
+from bot.reading.blocks import Block
+
+
+class HasBlocks(Protocol):
+    """A document as read: its blocks (the knowledge base's `Document`)."""
+
+    @property
+    def blocks(self) -> list[Block]: ...
 
 MAX_CHARS = 1200
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -39,7 +47,7 @@ class Passage:
         return hashlib.sha256(self.embedded_text(title).encode("utf-8")).hexdigest()
 
 
-def passages(document: Document, max_chars: int = MAX_CHARS) -> list[Passage]:
+def passages(document: HasBlocks, max_chars: int = MAX_CHARS) -> list[Passage]:
     return block_passages(document.blocks, max_chars)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from bot.features.knowledge.blocks import (
+from bot.reading.blocks import (
     Block,
     CorruptDocumentError,
     DocumentError,

@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from bot.foundation_models.errors import APIConnectionError, APIStatusError, RateLimitError
 from bot.foundation_models.pacing import Pacer
@@ -78,11 +80,15 @@ class Embedder:
                             exc, attempt, delay)
                 self.pacer.hold(delay)
                 continue
+            import numpy as np  # on the first embedding: a bot that embeds nothing never loads it
+
             return Vector(normalised(np.asarray(answer.vector, dtype=np.float32)),
                           answer.model_version)
         raise AssertionError("unreachable")
 
 
 def normalised(vector: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector

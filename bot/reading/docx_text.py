@@ -21,7 +21,7 @@ from docx.oxml.table import CT_Tbl
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.table import Table
 
-from bot.features.knowledge.blocks import (
+from bot.reading.blocks import (
     Block,
     CorruptDocumentError,
     EncryptedDocumentError,

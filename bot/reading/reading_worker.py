@@ -32,7 +32,7 @@ import sys
 from dataclasses import asdict
 from typing import Any, BinaryIO
 
-from bot.features.knowledge.blocks import (
+from bot.reading.blocks import (
     DocumentError,
     EncryptedDocumentError,
     MissingExtraError,
@@ -40,7 +40,7 @@ from bot.features.knowledge.blocks import (
     TooComplexDocumentError,
     UnsupportedDocumentError,
 )
-from bot.features.knowledge.extractors import extract, extract_sent
+from bot.reading.extractors import extract, extract_sent
 
 HEADER = struct.Struct(">I")
 # The error kinds the parent turns back into DocumentError subclasses.
@@ -149,8 +149,8 @@ def main(memory_bytes: int) -> None:
     root.setLevel(logging.INFO)
     # The readers of the common formats are imported now (pypdf alone takes most of a
     # second): a read's limits then count the reading only, not the first import.
-    import bot.features.knowledge.docx_text
-    import bot.features.knowledge.pdf_text  # noqa: F401
+    import bot.reading.docx_text
+    import bot.reading.pdf_text  # noqa: F401
     # Ready: its imports are done. The parent waits for this before it gives a read a time
     # limit, so a fresh worker's start-up is never counted against a file.
     collector.take()  # what the imports said is no read's

@@ -9,8 +9,8 @@ import json
 import re
 from collections.abc import Iterator
 
-from bot.features.knowledge.blocks import Block, DocumentError, Extracted
-from bot.features.knowledge.html_text import html_to_markdown
+from bot.reading.blocks import Block, DocumentError, Extracted
+from bot.reading.html_text import html_to_markdown
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".csv", ".jsonl"})
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")

@@ -31,15 +31,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.features.knowledge import reading_worker
-from bot.features.knowledge.blocks import (
+from bot.reading import reading_worker
+from bot.reading.blocks import (
     BusyReaderError,
     CorruptDocumentError,
     DocumentError,
     Extracted,
     TooComplexDocumentError,
 )
-from bot.features.knowledge.reading_queue import Lane, ReadQueue
+from bot.reading.reading_queue import Lane, ReadQueue
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +61,18 @@ START_SECONDS = 60.0
 # A worker that says more than this is broken (a capped chat document's answer is about 8 MB
 # at worst: 200,000 one-letter paragraphs as blocks).
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
-# The worker imports only bot.features.knowledge: bot/__init__ (the whole public API, about
-# 1.2 s of CPU) is replaced by a bare package. -P keeps the working directory off sys.path, so a
+# The worker imports only bot.reading: bot/__init__ (the whole public API, about 1.2 s of CPU)
+# is replaced by a bare package. -P keeps the working directory off sys.path, so a
 # developer's own "bot" folder cannot stand in for fmbot's.
 _BOOTSTRAP = (
     "import sys, types\n"
     "package = types.ModuleType('bot')\n"
     "package.__path__ = [sys.argv[1]]\n"
     "sys.modules['bot'] = package\n"
-    "from bot.features.knowledge.reading_worker import main\n"
+    "from bot.reading.reading_worker import main\n"
     "main(int(sys.argv[2]))\n"
 )
-_PACKAGE = str(Path(__file__).resolve().parents[2])  # bot/
+_PACKAGE = str(Path(__file__).resolve().parents[1])  # bot/
 _ERRORS: dict[str, type[DocumentError]] = {
     kind: error for error, kind in reading_worker.ERROR_KINDS.items()
 }
