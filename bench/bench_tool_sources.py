@@ -29,8 +29,8 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.extending.functions import FunctionTools  # noqa: E402
 from bot.features.tools import ToolContext  # noqa: E402
-from bot.features.tools.functions import FunctionTools  # noqa: E402
 from bot.features.tools.httpactions import HttpActionSource  # noqa: E402
 from bot.features.tools.signing import RequestSigner  # noqa: E402
 from bot.features.tools.toolsfile import HttpAction, McpServer  # noqa: E402

@@ -184,9 +184,9 @@ class AppParts:
     def function_tools(self) -> FunctionToolSource:
         """The App's Python-function tool source, made on first use (one per App)."""
         if self._functions is None:
-            from bot.features.app import function_tools
+            from bot.extending.functions import FunctionTools
 
-            self._functions = function_tools("app")
+            self._functions = FunctionTools("app")
             self._tool_sources.insert(0, self._functions)
         return self._functions
 

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+# What a tool's name may be, as the model APIs take it (the tools file, MCP servers and the
+# App's functions alike).
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+NAME_RULE = "1-64 characters of A-Z, a-z, 0-9, _ and -"
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:

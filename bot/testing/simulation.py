@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from bot.features.testing import BotTurn
+from bot.evaluation.runner import BotTurn
 from bot.testing.errors import BotTesterError
 
 if TYPE_CHECKING:
+    from bot.evaluation.cases import Case
+    from bot.evaluation.runner import Run
+    from bot.evaluation.stubs import Stubs
     from bot.features.settings import Settings
-    from bot.features.testing import Case, Run, Stubs
     from bot.testing.people import TestUser
     from bot.testing.wire import TestModel
     from bot.wiring import BuiltBot
@@ -88,8 +90,11 @@ async def simulate(
     tester: BotTester, case: Case, *, customer: TestModel, judge: TestModel, user_id: int
 ) -> Run:
     """One conversation of `case` with the tester's bot, then the judge's verdict."""
+    from bot.evaluation.cases import CaseFile
+    from bot.evaluation.customer import Customer
+    from bot.evaluation.judge import Judge
+    from bot.evaluation.runner import Run, Runner
     from bot.features.api.clients import build_auth_from, build_client
-    from bot.features.testing import CaseFile, Customer, Judge, Run, Runner
 
     settings = tester.settings
     if settings is None:

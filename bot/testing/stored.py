@@ -1,13 +1,15 @@
 """What the bot stored about a chat's turns, read back for a `Reply`: the answers' statuses,
 their tool calls and knowledge-base sources, as they changed during one exchange.
 
-The tool calls are read from the `tool_calls` table as the schema holds it (every feature's
-tables are on the shared metadata once bot/features/installed.py loaded them): the kit reports
-the calls of `Reply.tool_calls` (public, bot.extending.events) without importing the tool
-loop's store."""
+The tool calls and the sources are read from the `tool_calls` and `kb_answers` tables as the
+schema holds them (every feature's tables are on the shared metadata once
+bot/features/installed.py loaded them): the kit reports `Reply.tool_calls` and
+`Reply.sources` (public, bot.extending.events) without importing the tool loop's or the
+knowledge base's store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.extending.events import SourceInfo, ToolCallInfo, tool_call_outcome
 from bot.features.installed import load_tables
-from bot.features.testing import answer_sources
 from bot.storage.models import Base, Conversation, Message, MessageRole
 
 # A call that never ran has no outcome; its state says why.
@@ -45,6 +46,19 @@ def _calls() -> Table:
     """The stored tool calls (the tool loop's table)."""
     load_tables()
     return Base.metadata.tables["tool_calls"]
+
+
+async def answer_sources(session: AsyncSession, answer_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The sources the knowledge base gave these answers, in the answers' order (its
+    `kb_answers` table's rows, read as the schema holds them: {"path", "title", "url",
+    "cited", ...} each); none without the table."""
+    load_tables()
+    table = Base.metadata.tables.get("kb_answers")
+    if table is None:
+        return []
+    rows = await session.execute(select(table.c.sources).where(
+        table.c.message_id.in_(answer_ids)).order_by(table.c.message_id))
+    return [source for (sources,) in rows for source in sources or []]
 
 
 async def look(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> ChatState:

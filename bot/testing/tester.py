@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.app import parts_of
-from bot.features.testing import Stubs
+from bot.evaluation.stubs import Stubs
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
     from bot.app import App
     from bot.app.parts import AppParts
+    from bot.evaluation.cases import Case
+    from bot.evaluation.runner import Run
     from bot.features.settings import Settings
-    from bot.features.testing import Case, Run
     from bot.telegram.outbox import Pacing
     from bot.testing.business import TestBusiness
     from bot.wiring import BuiltBot

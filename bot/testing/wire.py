@@ -187,7 +187,7 @@ def embedding_of(text: str, dim: int = 256) -> list[float]:
     out) and word pieces are close: each stem and each of its character trigrams is hashed to
     a signed coordinate (feature hashing), as a real embedding model behaves for retrieval, so
     a knowledge base searched with its default KB_MIN_SCORE finds what a question names."""
-    from bot.features.testing import embedding_words
+    from bot.reading.stemming import stems as embedding_words
 
     values = [0.0] * dim
     for stem in embedding_words(text):

@@ -16,11 +16,9 @@ from pathlib import Path
 BOT = Path(__file__).resolve().parents[2] / "bot"
 FEATURES = BOT / "features"
 
-# Where features are named on purpose: the list of them, the composed settings (each section
-# a field), and the hubs not yet folded into the Feature objects (issue 62: the kit's and the
-# App's ways to the knowledge base's stems and the tools' function source).
-LISTS = {"bot/features/installed.py", "bot/features/settings.py", "bot/features/testing.py",
-         "bot/features/app.py", "bot/features/__init__.py"}
+# Where features are named on purpose: the list of them and the composed settings (each
+# section a field).
+LISTS = {"bot/features/installed.py", "bot/features/settings.py", "bot/features/__init__.py"}
 
 # module -> the reads it still makes (each the attribute, field or text key), and why.
 NOT_YET_MOVED: dict[str, set[str]] = {

@@ -32,7 +32,7 @@ def desk_report(desk: DeskSettings) -> ReportPart:
 
         def html(path: Path) -> str:
             from bot.features.desk.domain.htmlreport import html_report
-            from bot.features.htmlpage import write_html
+            from bot.htmlpage import write_html
 
             write_html(path, html_report(report))
             return f"the support desk's page written to {path}"

@@ -16,7 +16,7 @@ from bot.features.api.commands import Command, CommandContext, Subcommands
 if TYPE_CHECKING:
     import httpx
 
-    from bot.features.evaluation.runner import Run
+    from bot.evaluation.runner import Run
 
 EXIT_BELOW = 1
 
@@ -73,12 +73,10 @@ async def run_eval(
     Yandex's over the network."""
     import httpx
 
-    from bot.features.api.clients import build_auth_from, build_client
-    from bot.features.evaluation.cases import CaseFileError, read_cases
-    from bot.features.evaluation.customer import Customer
-    from bot.features.evaluation.evalbot import Meter, evaluated_bot
-    from bot.features.evaluation.judge import Judge
-    from bot.features.evaluation.report import (
+    from bot.evaluation.cases import CaseFileError, read_cases
+    from bot.evaluation.customer import Customer
+    from bot.evaluation.judge import Judge
+    from bot.evaluation.report import (
         BaselineError,
         as_json,
         failures,
@@ -86,8 +84,10 @@ async def run_eval(
         table,
         write_json,
     )
-    from bot.features.evaluation.runner import Runner
-    from bot.features.evaluation.stubs import Stubs
+    from bot.evaluation.runner import Runner
+    from bot.evaluation.stubs import Stubs
+    from bot.features.api.clients import build_auth_from, build_client
+    from bot.features.evaluation.evalbot import Meter, evaluated_bot
 
     _checked(args)
     # The file and the baseline are refused before any model is called.
@@ -125,7 +125,7 @@ async def run_eval(
             raise ConfigError(f"eval: --json: cannot write {args.json}: {exc.strerror}") from None
         print(f"\nfmbot eval: every transcript and verdict written to {args.json}")
     if args.report is not None:
-        from bot.features.evaluation.htmlreport import html_report, write_html
+        from bot.evaluation.htmlreport import html_report, write_html
 
         page = html_report(suite, file=str(args.file), baseline=baseline)
         try:

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from bot.features.evaluation.runner import BotTurn
+from bot.evaluation.runner import BotTurn
 
 if TYPE_CHECKING:
     from aiogram.types import Chat, User
 
+    from bot.evaluation.stubs import Stubs
     from bot.features.api.commands import CommandContext
     from bot.features.api.running import RunningBot
-    from bot.features.evaluation.stubs import Stubs
     from bot.telegram.outbox import Pacing
     from bot.testing.telegram import FakeTelegram, Shown
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import jsonschema
 
-from bot.extending.tools import ToolDefinition
+from bot.extending.tools import NAME_PATTERN, ToolDefinition
 from bot.features.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
 from bot.features.tools.schema import ArgumentCheck
-from bot.features.tools.toolsfile import NAME_PATTERN, McpServer
+from bot.features.tools.toolsfile import McpServer
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.extending.tools import NAME_PATTERN, NAME_RULE
 from bot.features.tools.schema import SchemaError, check_parameters
 from bot.features.tools.urlpath import placeholders_outside_path
 
-NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-NAME_RULE = "1-64 characters of A-Z, a-z, 0-9, _ and -"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Headers fmbot sets itself: a file cannot set them (the identity must come from Telegram).
 RESERVED_HEADER = re.compile(r"^(x-fmbot-.*|idempotency-key)$", re.IGNORECASE)

@@ -10,8 +10,8 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel
 
+from bot.extending.functions import FunctionTools, ToolFunctionError
 from bot.features.tools import Toolbox, ToolContext, ToolOutcome
-from bot.features.tools.functions import FunctionTools, ToolFunctionError
 
 CTX = ToolContext(user_id=7, chat_id=7, language="en", idempotency_key="k-1", desk_state="bot",
                   is_admin=True)

@@ -250,7 +250,7 @@ async def test_arguments_are_checked_against_the_input_schema(tracker: McpServer
 
 
 def test_a_name_declared_by_a_server_and_a_python_tool_stops_the_start() -> None:
-    from bot.features.tools.functions import FunctionTools
+    from bot.extending.functions import FunctionTools
     from bot.features.tools.toolbox import ToolNameClashError
 
     python = FunctionTools()

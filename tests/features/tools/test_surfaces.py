@@ -14,7 +14,7 @@ import pytest
 
 from bot import App, ToolContext
 from bot.conversation import ChatRef
-from bot.features.tools.functions import FunctionTools, ToolFunctionError
+from bot.extending.functions import FunctionTools, ToolFunctionError
 from bot.features.tools.loop import offered_in
 from bot.features.tools.mcpoffer import screen
 from bot.features.tools.toolsfile import McpServer

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.extending.functions import FunctionTools
 from bot.features.settings import Settings
 from bot.features.tools import ToolContext
 from bot.features.tools.build import build_toolbox
-from bot.features.tools.functions import FunctionTools
 from bot.metrics.registry import REGISTRY
 
 CTX = ToolContext(user_id=987654, chat_id=987654, language="en", idempotency_key="k")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.extending.functions import FunctionTools
 from bot.features.tools import ToolsFileError, load_toolbox
-from bot.features.tools.functions import FunctionTools
 from bot.features.tools.toolsfile import read_tools_file
 
 GOOD = """

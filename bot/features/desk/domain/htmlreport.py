@@ -1,5 +1,5 @@
 """`fmbot report --html FILE`: the desk's report as one self-contained page (the helpers of
-bot/features/htmlpage.py: inline CSS, inline SVG, no script, nothing loaded from anywhere):
+bot/htmlpage.py: inline CSS, inline SVG, no script, nothing loaded from anywhere):
 the headline figures, a chart per day of the volume, the verified resolution rate, CSAT and
 the mean score, the worst-scored conversations with their evidence and topic links, and the
 report's text figures. Conversation text is untrusted: every value is escaped."""
@@ -11,7 +11,7 @@ from html import escape
 
 from bot.features.desk.domain.quality import DayQuality, Quality, Scored
 from bot.features.desk.domain.report import Report, format_report
-from bot.features.htmlpage import AMBER, GREEN, RED, Column, columns, cut, figure, page
+from bot.htmlpage import AMBER, GREEN, RED, Column, columns, cut, figure, page
 
 _STYLE = """
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:14px}

@@ -34,8 +34,14 @@ from pydantic import (
 )
 from pydantic_core import to_jsonable_python
 
-from bot.extending.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
-from bot.features.tools.toolsfile import NAME_PATTERN, NAME_RULE
+from bot.extending.tools import (
+    NAME_PATTERN,
+    NAME_RULE,
+    ToolContext,
+    ToolDefinition,
+    ToolOutcome,
+    ToolRunResult,
+)
 
 logger = logging.getLogger(__name__)
 

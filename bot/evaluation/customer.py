@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.features.evaluation.cases import Case
-from bot.features.evaluation.transcript import Transcript
+from bot.evaluation.cases import Case
+from bot.evaluation.transcript import Transcript
 from bot.foundation_models import ChatMessage, CompletionOptions, FoundationModelsClient
 from bot.foundation_models.types import Role
 
