@@ -122,6 +122,11 @@ class Settings(CoreSettings):
         cannot work (SpeechKit's endpoints too)."""
         _raise_all(self.yandex_problems() + self.voice.endpoint_problems())
 
+    def url_problems(self) -> list[str]:
+        """Every Yandex endpoint (SpeechKit's too) that is not an http(s) URL with a host, one
+        line each: the lines of `check_yandex` that a URL written in full fixes."""
+        return self.endpoint_problems() + self.voice.endpoint_problems()
+
 
 def load_settings(env_file: str | Path | None = ".env") -> Settings:
     """Read Settings (the environment, then `env_file`), turning pydantic's report into one

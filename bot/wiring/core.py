@@ -23,7 +23,7 @@ from bot.features.api.clients import (
 )
 from bot.features.api.feature import Feature
 from bot.features.api.ground import FrontEnd, Groundwork, Preparing
-from bot.features.api.offers import ImageCost
+from bot.features.api.offers import ImageCost, NotFoundNextStep
 from bot.features.installed import load_tables
 from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth
@@ -111,6 +111,7 @@ async def core(
             if parts is not None:
                 turn += parts.turn
                 idle += parts.idle
+        next_step = built.find(NotFoundNextStep)
         options = TurnOptions(
             default_model=settings.text_model,
             default_system_prompt=system_prompt,
@@ -118,10 +119,9 @@ async def core(
             max_reply_tokens=settings.max_reply_tokens,
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
-            # Without a desk a "not found" answer names the deployment's next step;
-            # with one, its "Ask a person" button is the next step.
-            not_found_next_step=("" if settings.desk.on
-                                 else settings.knowledge.not_found_contact),
+            # A "not found" answer names the deployment's next step, when a feature gives one
+            # (the knowledge base's contact, when no desk offers its "Ask a person" button).
+            not_found_next_step=next_step.text if next_step is not None else "",
             track_delivery=front.track_delivery,
         )
         image_cost = built.find(ImageCost)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.features.api.clients import build_vision_model
+from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.auth import Auth
@@ -66,15 +67,10 @@ def configured_models(settings: Settings) -> list[Configured]:
     """Every model this deployment uses, once per (setting, name)."""
     found: list[tuple[str, str, Kind]] = [("TEXT_MODEL", settings.text_model, "text")]
     found += [("ALLOWED_TEXT_MODELS", m, "text") for m in settings.text_models[1:]]
-    vision, knowledge, desk = settings.vision, settings.knowledge, settings.desk
-    if vision.on:
-        found.append(("VISION_MODEL", vision.model, "vision"))
     found.append(("IMAGE_MODEL", settings.image_model, "image"))
-    if knowledge.paths:
-        found += [("EMBEDDING_DOC_MODEL", settings.embedding_doc_model, "embedding"),
-                  ("EMBEDDING_QUERY_MODEL", settings.embedding_query_model, "embedding")]
-    if desk.insights:
-        found.append(("INSIGHTS_MODEL", desk.insights_model, "text"))
+    # Then the features' (the vision model, the embedding models, the desk's insights).
+    found += [(use.setting, use.name, use.kind) for feature in FEATURES
+              for use in feature.models(settings)]
     models = []
     for setting, name, kind in found:
         try:
@@ -145,6 +141,7 @@ async def review_models(settings: Settings, client: FoundationModelsClient, chat
     async with AsyncExitStack() as stack:
         vision = None
         if auth is not None and any(m.kind == "vision" for m in configured_models(settings)):
+            # A vision model is set (VISION_MODEL): probed with an image.
             vision = build_vision_model(settings, chat, auth, stack)
         for model in configured_models(settings):
             if model.uri in listed:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 from bot.features.api.offers import Lifecycle
 from bot.wiring.core import FrontEnd, core
 from bot.wiring.models import watch_models
-from bot.wiring.parts import build_photos, telegram_files
+from bot.wiring.parts import telegram_files
 from bot.wiring.yandex_access import YandexAccess
 
 log = logging.getLogger("bot")
@@ -130,13 +130,12 @@ async def built_bot(
         leased = shared is not None and settings.telegram_mode == "webhook"
         coordinator = shared.coordinator if leased and shared is not None else None
         files = telegram_files(settings, bot)
-        photos = build_photos(settings, files)
         # The tool loop tells the front end which cards lost their buttons; the front end is
         # built on the conversation that holds the loop.
         superseded: Listeners[[int, list[int]]] = Listeners()
         front = FrontEnd(
             telegram=True,
-            fetch_image=photos.fetch if photos is not None else None,
+            files=files,
             superseded=superseded,
             # Any replicas (webhook or polling): an answer stored whole but not yet delivered
             # when this replica loses its lease is answered again by the next holder.
@@ -155,7 +154,7 @@ async def built_bot(
         # the order of the features' list; their resources closed with this stack.
         ground = TelegramGround(
             replace(c.ground, stack=stack), outbox, files, system_prompt,
-            replicas=shared.coordinator if shared is not None else None, photos=photos,
+            replicas=shared.coordinator if shared is not None else None,
             leases=coordinator, menu=menu_of(commands),
             guest_edit_interval=guest_edit_interval,
         )

@@ -22,19 +22,8 @@ LISTS = {"bot/features/installed.py", "bot/features/settings.py", "bot/features/
 
 # module -> the reads it still makes (each the attribute, field or text key), and why.
 NOT_YET_MOVED: dict[str, set[str]] = {
-    # The "not found" answer names the deployment's next step unless the desk offers a person
-    # (TurnOptions.not_found_next_step).
-    "bot/wiring/core.py": {"desk", "knowledge"},
-    # The models a deployment uses, for the retirement warnings and `fmbot check`'s models:
-    # a Feature's list of its models would take these reads.
-    "bot/wiring/model_catalog.py": {"desk", "knowledge", "vision"},
-    "bot/features/api/clients.py": {"vision", "voice"},  # the vision model's and SpeechKit's
-    "bot/wiring/parts.py": {"vision"},  # photos prepared for the vision model (VISION_MODEL)
-    # `fmbot check` imports what a check uses before its timer starts.
-    "bot/cli/checks/timing.py": {"tools"},
-    # The Yandex check names SpeechKit's endpoints (TTS_URL, STT_URL) among the URLs it tests.
-    "bot/cli/checks/services.py": {"voice"},
-    # BotTester.simulate's models (EVAL_*).
+    # BotTester.simulate's customer and judge models (EVAL_*), read as `fmbot eval` reads
+    # them: the kit's simulated customers are the evaluation feature's.
     "bot/testing/simulation.py": {"evaluation"},
 }
 

@@ -58,8 +58,8 @@ async def _after_credentials(
 
 async def _timed_checks(
     settings: Settings, token: str, outcomes: list[Outcome],
-    each_within: float, tools_environ: Mapping[str, str] | None, lag: LoopLag,
-    listed: Sequence[Feature],
+    each_within: float, lag: LoopLag, listed: Sequence[Feature],
+    features: Sequence[FeatureCheck],
 ) -> list[FeatureCheck]:
     """The checks that wait for an answer, each within its time; their lines join
     `outcomes` in a fixed order."""
@@ -76,8 +76,6 @@ async def _timed_checks(
     yandex = asyncio.ensure_future(
         within("yandex", each_within, _one(check_yandex(settings)), lag))
     jobs.append(yandex)
-    environ = tools_environ if tools_environ is not None else dict(os.environ)
-    features = [check for feature in listed for check in feature.checks(settings, environ)]
     for check in features:  # what the settings ask for (web search), printed at once
         if check.settings_only:
             outcomes.extend(await _feature_check(check, each_within, lag)())
@@ -116,11 +114,14 @@ async def run_checks(
     except Exception as exc:  # its own FAIL line; the others still run
         outcomes = [unexpected("configuration", exc)]
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    listed = FEATURES if features is None else features
+    environ = tools_environ if tools_environ is not None else dict(os.environ)
+    checks = [check for feature in listed for check in feature.checks(settings, environ)]
     # Before any timer starts: each timer measures an answer, never this process's imports.
-    import_what_checks_use(settings)
+    import_what_checks_use(settings, [name for check in checks for name in check.imports])
     async with LoopLag().watching() as lag:
-        local = await _timed_checks(settings, token, outcomes, each_within, tools_environ,
-                                    lag, FEATURES if features is None else features)
+        local = await _timed_checks(settings, token, outcomes, each_within, lag, listed,
+                                    checks)
     outcomes.extend(wire_outcomes(settings))
     for check in local:  # the features' checks of this machine (KB_PATH's folders)
         try:

@@ -91,7 +91,7 @@ async def check_yandex(settings: Settings) -> Outcome:
         settings.check_yandex()
     except ConfigError as exc:
         # A URL written without its scheme is not a credentials problem: say which to fix.
-        urls = set(settings.endpoint_problems() + settings.voice.endpoint_problems())
+        urls = set(settings.url_problems())
         lines = str(exc).splitlines()
         fixes = (["set the credentials"] if any(line not in urls for line in lines) else []) + (
             ["write each URL named above in full (scheme and host)"]

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.features.api.outcome import Outcome, failed, unexpected
@@ -49,13 +49,13 @@ SLOW_LOOP_S = 1.0
 _TICK_S = 0.1
 
 
-def import_what_checks_use(settings: Settings) -> None:
-    """Import every module a check of `settings` imports, before any check's timer starts."""
+def import_what_checks_use(settings: Settings, features: Sequence[str] = ()) -> None:
+    """Import every module a check of `settings` imports (`features`: the features' checks'
+    modules), before any check's timer starts."""
     extras = [
         *(["asyncpg"] if settings.database_url.startswith("postgres") else []),
         *(["bot.coordination.redisstore"] if settings.redis_url else []),
-        *(["bot.features.tools.httpactions", "bot.features.tools.mcpservers"]
-          if settings.tools.file is not None else []),
+        *features,
     ]
     for name in (*CHECK_MODULES, *extras):
         try:

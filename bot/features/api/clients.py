@@ -15,7 +15,6 @@ from pydantic import SecretStr
 from bot.foundation_models.auth import Auth, build_auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.limits import GenerationLimit
-from bot.foundation_models.speech import SpeechRecognizer
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatModel
 from bot.metrics.registry import YandexMetrics
@@ -129,31 +128,15 @@ def _openai_model(
 def build_vision_model(
     settings: Settings, chat_model: ChatModel, auth: Auth, stack: AsyncExitStack,
     http: httpx.AsyncClient | None = None,
-) -> ChatModel | None:
-    """The model for images (None when VISION_MODEL is empty): the chat model itself when it
-    speaks the OpenAI-compatible or the Responses API (`input_image` parts), else a client of
-    the OpenAI-compatible API."""
-    if not settings.vision.on:
-        return None
+) -> ChatModel:
+    """A model that takes images (`input_image` parts): the chat model itself when it speaks
+    the OpenAI-compatible or the Responses API, else a client of the OpenAI-compatible API."""
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
     from bot.foundation_models.responses import ResponsesChatModel
 
     if isinstance(chat_model, OpenAICompatibleChatModel | ResponsesChatModel):
         return chat_model
     return _openai_model(settings, auth, stack, http)
-
-
-def build_speech(
-    settings: Settings, auth: Auth, stack: AsyncExitStack, http: httpx.AsyncClient | None = None
-) -> SpeechRecognizer | None:
-    """SpeechKit STT with the models' credentials (None when SPEECH_RECOGNITION is off)."""
-    if not settings.voice.speech:
-        return None
-    recognizer = SpeechRecognizer(
-        base_url=settings.voice.stt_url, auth=auth, folder_id=settings.yandex_folder_id, http=http
-    )
-    stack.push_async_callback(recognizer.aclose)
-    return recognizer
 
 
 def build_store_client(settings: Settings, auth: Auth,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.features.api.built import Built
 
@@ -47,6 +47,17 @@ class SettingsCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelUse:
+    """A model a feature calls: the setting that names it, the name as set, and its kind
+    (`"text"`, `"vision"`, `"image"`, `"embedding"`): `fmbot check` finds each in the folder's
+    listing or probes it."""
+
+    setting: str
+    name: str
+    kind: Literal["text", "vision", "image", "embedding"]
+
+
+@dataclass(frozen=True, slots=True)
 class FeatureCheck:
     """A feature's lines in `fmbot check`. `credentials`: it calls Yandex, so it runs once the
     credentials are known good (skipped, pointing at that check, when they are not); the
@@ -64,6 +75,9 @@ class FeatureCheck:
     """It says what the settings ask for and calls nothing: printed with the configuration."""
     local: bool = False
     """It reads only this machine (files): its lines come last."""
+    imports: Sequence[str] = ()
+    """The modules it imports, imported before any check's timer starts (a timer measures
+    an answer, never this process's imports)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +152,8 @@ class Feature:
     """Its parts of `fmbot report`."""
     secrets: Callable[[Settings], Sequence[str]] = _none
     """The values it reads that the logs must never show."""
+    models: Callable[[Settings], Sequence[ModelUse]] = _none
+    """The models it calls, as the settings name them (`fmbot check`'s models line)."""
     forums: Callable[[Settings], Sequence[int]] = _none
     """The chats where people work with the bot, as forum supergroups (admitted whatever
     ALLOWED_CHAT_IDS says; the test kit and `fmbot eval` make them forums)."""

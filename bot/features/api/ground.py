@@ -6,7 +6,7 @@ end gives the core (`FrontEnd`). Names no feature."""
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     import httpx
 
     from bot.conversation.listeners import Listeners
-    from bot.conversation.types import TelegramFile
     from bot.coordination import Coordinator
     from bot.extending.hooks import AppHolds
     from bot.extending.tools import ToolSource
@@ -29,22 +28,17 @@ if TYPE_CHECKING:
     from bot.foundation_models.types import ChatModel
     from bot.storage.database import Database
     from bot.telegram.downloads import TelegramFiles
-    from bot.telegram.media.photos import PhotoPreparer
     from bot.telegram.outbox import Outbox
-
-# An earlier image fetched again (from Telegram), for the vision model.
-ImageFetch = Callable[["TelegramFile"], Awaitable[bytes]]
-
 
 @dataclass(frozen=True, slots=True)
 class FrontEnd:
     """What the Telegram front end gives the core, built before it (the terminal chat gives
-    none of it): earlier photos fetched again from Telegram, documents sent in chat kept,
-    the tool cards a new message took the buttons off, and with several replicas, answers
-    tracked until delivered and one generation cap shared by all."""
+    none of it): Telegram's files (earlier photos fetched again for the vision model), the
+    tool cards a new message took the buttons off, and with several replicas, answers tracked
+    until delivered and one generation cap shared by all."""
 
     telegram: bool = False  # the support desk and documents in chat need Telegram
-    fetch_image: ImageFetch | None = None
+    files: TelegramFiles | None = None
     superseded: Listeners[[int, list[int]]] | None = None
     track_delivery: bool = False
     generation_limit: GenerationLimit | None = None
@@ -87,18 +81,16 @@ class Preparing:
 class TelegramGround:
     """What a feature's part on the Telegram front builds on, besides the core's `ground`:
     the outbox; `replicas` (REDIS_URL): the coordination store the replicas share (jobs
-    run once among them); `files`: Telegram's files; `photos`: photos prepared for the
-    vision model (None without one); `system_prompt`: the deployment's; `leases` (several
-    webhook replicas): a chat's work done under its lease; `menu`: the App's menu commands
-    (name -> description by language); `guest_edit_interval`: guest answers edited at most
-    once per so many seconds."""
+    run once among them); `files`: Telegram's files; `system_prompt`: the deployment's;
+    `leases` (several webhook replicas): a chat's work done under its lease; `menu`: the
+    App's menu commands (name -> description by language); `guest_edit_interval`: guest
+    answers edited at most once per so many seconds."""
 
     ground: Groundwork
     outbox: Outbox
     files: TelegramFiles
     system_prompt: str
     replicas: Coordinator | None = None
-    photos: PhotoPreparer | None = None
     leases: Coordinator | None = None
     menu: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     guest_edit_interval: float = 1.0

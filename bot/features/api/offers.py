@@ -76,3 +76,11 @@ class KnowledgeLookup:
     purpose the search's metrics name (`"draft"`, `"gap"`)."""
 
     best_score: Callable[[str, str], Awaitable[float]]
+
+
+@dataclass(frozen=True, slots=True)
+class NotFoundNextStep:
+    """What an answer the sources do not cover tells the user to do next (whom to contact),
+    when no person can be asked from the chat itself."""
+
+    text: str

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.features.api.feature import (
     CoreParts,
     Feature,
+    ModelUse,
     SettingsCheck,
     TelegramLine,
     TelegramParts,
@@ -88,7 +89,13 @@ def _telegram_checks(settings: Settings) -> list[TelegramLine]:
     return [TelegramLine("support chat", support_chat)]
 
 
+def _models(settings: Settings) -> list[ModelUse]:
+    desk = settings.desk
+    return [ModelUse("INSIGHTS_MODEL", desk.insights_model, "text")] if desk.insights else []
+
+
 FEATURE = Feature(
+    models=_models,
     name="desk",
     settings=DeskSettings,
     tables=("bot.features.desk.storage.models", "bot.features.desk.storage.insights_models"),

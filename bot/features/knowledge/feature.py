@@ -13,6 +13,7 @@ from bot.features.api.feature import (
     CoreParts,
     Feature,
     FeatureCheck,
+    ModelUse,
     SettingsCheck,
     TelegramParts,
 )
@@ -48,13 +49,17 @@ async def _store_paths(session: AsyncSession, store_id: str) -> dict[str, str]:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import KnowledgeLookup, StoreFiles
+    from bot.features.api.offers import KnowledgeLookup, NotFoundNextStep, StoreFiles
     from bot.features.knowledge.build import start_knowledge, start_store_sync
     from bot.foundation_models.embedder import Embedder
 
     settings = ground.settings
     if _store_on(settings):  # file search cites the store's files (web search's feature)
         built.add("knowledge", StoreFiles(_last_store, _store_paths))
+    # A "not found" answer names whom to contact (KB_NOT_FOUND_CONTACT), unless the support
+    # desk's "Ask a person" button is the next step.
+    if settings.knowledge.not_found_contact and not settings.desk.on:
+        built.add("knowledge", NotFoundNextStep(settings.knowledge.not_found_contact))
     kb = settings.knowledge
     embedder = built.need(Embedder, by="knowledge")  # the bot's one (EMBEDDING_*)
     knowledge = await start_knowledge(kb, ground.db, embedder, ground.stack,
@@ -139,7 +144,16 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
     return [FeatureCheck("vector store", vector_store), *checks]
 
 
+def _models(settings: Settings) -> list[ModelUse]:
+    # The embedding models are the core's settings; the knowledge base is what calls them.
+    if not settings.knowledge.paths:
+        return []
+    return [ModelUse("EMBEDDING_DOC_MODEL", settings.embedding_doc_model, "embedding"),
+            ModelUse("EMBEDDING_QUERY_MODEL", settings.embedding_query_model, "embedding")]
+
+
 FEATURE = Feature(
+    models=_models,
     name="knowledge",
     settings=KnowledgeSettings,
     tables=("bot.features.knowledge.models",),

@@ -112,7 +112,8 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
 
         return await check_tools(path, environ=environ)
 
-    return [FeatureCheck("tools", tools, credentials=False)]
+    return [FeatureCheck("tools", tools, credentials=False, imports=(
+        "bot.features.tools.httpactions", "bot.features.tools.mcpservers"))]
 
 
 def _report(settings: Settings) -> list[ReportPart]:

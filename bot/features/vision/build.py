@@ -17,6 +17,8 @@ def build_vision(ground: Groundwork, fetch: ImageSource | None = None) -> Vision
     from bot.features.api.clients import build_vision_model
 
     settings = ground.settings
+    if not settings.vision.on:
+        return None
     model = build_vision_model(settings, ground.chat_model, ground.auth, ground.stack,
                                ground.http)
-    return Vision(model, settings.vision.model, fetch=fetch) if model is not None else None
+    return Vision(model, settings.vision.model, fetch=fetch)

@@ -6,19 +6,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature, TelegramParts
+from bot.features.api.feature import CoreParts, Feature, ModelUse, TelegramParts
 from bot.features.vision.settings import VisionSettings
 
 if TYPE_CHECKING:
     from bot.features.api.built import Built
     from bot.features.api.ground import Groundwork, TelegramGround
+    from bot.features.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     from bot.features.api.offers import ImageCost
     from bot.features.vision.build import build_vision
 
-    vision = build_vision(ground, ground.front.fetch_image)
+    settings, files = ground.settings, ground.front.files
+    photos = None
+    if settings.vision.on and files is not None:  # photos from Telegram (VISION_MODEL)
+        from bot.telegram.media.photos import PhotoPreparer
+
+        photos = PhotoPreparer(files, max_bytes=int(settings.vision.max_image_mb * 1024 * 1024))
+        built.add("vision", photos)
+    # The vision model sees earlier photos again, fetched from Telegram.
+    vision = build_vision(ground, photos.fetch if photos is not None else None)
     if vision is None:
         return None
     from bot.features.vision.turn import VisionFeature
@@ -29,13 +38,19 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.features.vision.photos import PhotoSupport, photos_on_telegram
+    from bot.telegram.media.photos import PhotoPreparer
 
-    photos = front.photos
+    photos = built.find(PhotoPreparer)
     max_mb = front.ground.settings.vision.max_image_mb
     return TelegramParts(part=photos_on_telegram(
         None if photos is None else PhotoSupport(photos, max_image_mb=max_mb)))
 
 
-FEATURE = Feature(name="vision", settings=VisionSettings,
+def _models(settings: Settings) -> list[ModelUse]:
+    vision = settings.vision
+    return [ModelUse("VISION_MODEL", vision.model, "vision")] if vision.on else []
+
+
+FEATURE = Feature(name="vision", models=_models, settings=VisionSettings,
                   tables=("bot.features.vision.models",), build=_build,
                   on_telegram=_on_telegram)

@@ -57,13 +57,17 @@ def build_voice_input(
 ) -> VoiceInput | None:
     """Voice notes heard by SpeechKit (long ones through its asynchronous API); None with
     SPEECH_RECOGNITION off."""
-    from bot.features.api.clients import build_speech
     from bot.features.voice.hearing import VoiceNotes
     from bot.features.voice.notes import VoiceInput
+    from bot.foundation_models.speech import SpeechRecognizer
 
-    recognizer = build_speech(ground.settings, ground.auth, stack, ground.http)
-    if recognizer is None:
+    settings = ground.settings
+    if not settings.voice.speech:
         return None
+    # SpeechKit STT with the models' credentials.
+    recognizer = SpeechRecognizer(base_url=settings.voice.stt_url, auth=ground.auth,
+                                  folder_id=settings.yandex_folder_id, http=ground.http)
+    stack.push_async_callback(recognizer.aclose)
     return VoiceInput(VoiceNotes(files, recognizer), build_long_voice(ground, files, stack))
 
 
