@@ -4,6 +4,7 @@
     .venv/bin/python bench/cpu_guard.py                 # the guard's figures, and its verdict
     .venv/bin/python bench/cpu_guard.py --burn-ms 2     # also fmbot made 2 ms a turn dearer
     .venv/bin/python bench/cpu_guard.py --record        # write bench/cpu_baseline.json
+    .venv/bin/python bench/cpu_guard.py --against ../old  # also fmbot as a checkout has it
 
 Every contender (the plain bot, fmbot, and any other App) gets its own fake Telegram and fake
 Foundation Models processes and is started once. Two warm-up rounds follow, left out of the
@@ -401,12 +402,20 @@ async def main_async(args: argparse.Namespace) -> None:
         await record()
         return
     contenders = [FMBOT] + ([burner(args.burn_ms)] if args.burn_ms else [])
+    if args.against is not None:  # another version's `bot` package, first on its import path
+        contenders.append(Contender("against", env=(("PYTHONPATH", str(args.against)),)))
     with tempfile.TemporaryDirectory(prefix="cpu-guard-") as tmp:
         rounds = await measure(contenders, Path(tmp), rounds=args.rounds, busy=args.busy)
     for contender in contenders:
         print(rounds.describe(contender.name))
         verdict = "within" if within_guard(rounds, contender.name) else "OVER"
         print(f"{contender.name}: {verdict} the bound {bound():.3f} (baseline {baseline():.3f})")
+    if args.against is not None:
+        # Side by side in the same rounds: this checkout's CPU a turn over the other's.
+        each = [new / old for new, old in zip(rounds.cpu_ms[FMBOT.name],
+                                               rounds.cpu_ms["against"], strict=True)]
+        print(f"fmbot / {args.against}: median {statistics.median(each):.3f} "
+              f"(rounds {', '.join(f'{r:.3f}' for r in each)})")
 
 
 def main() -> None:
@@ -416,6 +425,11 @@ def main() -> None:
         "--burn-ms", type=float, default=0.0, help="also run fmbot made this much dearer a turn"
     )
     parser.add_argument("--busy", action="store_true", help="a busy loop beside the bots")
+    parser.add_argument(
+        "--against", type=Path, default=None,
+        help="also run the fmbot of this checkout (its folder: its `bot` package is imported) "
+             "in the same rounds, and print this one's CPU a turn over it",
+    )
     parser.add_argument(
         "--record", action="store_true",
         help="measure the baseline (four runs, two beside a busy loop) and write it to "

@@ -30,8 +30,10 @@ def _print_log_on_failure(request: pytest.FixtureRequest, setup: E2E) -> None:
 
 @pytest.fixture
 async def e2e(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[E2E]:
-    """Long-polling bot against the fakes; call ``await e2e.start_bot()`` in the test."""
-    async with E2E(tmp_path) as setup:
+    """Long-polling bot against the fakes; call ``await e2e.start_bot()`` in the test. A test
+    not marked `process` gets the bot in the test's own process (`E2E(in_process=True)`)."""
+    in_process = request.node.get_closest_marker("process") is None
+    async with E2E(tmp_path, in_process=in_process) as setup:
         yield setup
         _print_log_on_failure(request, setup)
 

@@ -1,4 +1,7 @@
-"""The bot as a process (``python -m bot run``) against the fake Bot API and Yandex servers."""
+"""The bot as `run` builds it against the fake Bot API and Yandex servers over loopback: a
+streamed answer and /image in the test's process (the wire and the pacing are the subject);
+an image after a SIGKILL and the webhook's secret with the bot as a process
+(``python -m bot run``: the kill and the server are the subject)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import pytest
 from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E, WEBHOOK_SECRET
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.timeout(180)]
 
 
 def photos(e2e: E2E, chat_id: int) -> list[ChatMessage]:
@@ -72,6 +75,7 @@ async def test_image_command_delivers_exactly_the_generated_jpeg(e2e: E2E) -> No
     assert e2e.db.check_consistency() == []
 
 
+@pytest.mark.process
 async def test_image_still_arrives_after_the_bot_is_killed_mid_generation(e2e: E2E) -> None:
     e2e.fm.image_pending_polls = 2
     await e2e.start_bot()
@@ -94,6 +98,7 @@ async def test_image_still_arrives_after_the_bot_is_killed_mid_generation(e2e: E
     assert e2e.db.check_consistency() == []
 
 
+@pytest.mark.process
 async def test_webhook_rejects_a_wrong_secret(e2e_webhook: E2E) -> None:
     e2e = e2e_webhook
     await e2e.start_bot()

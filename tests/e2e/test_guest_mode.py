@@ -1,4 +1,4 @@
-"""Guest mode, the bot as a process: `python -m bot run` against the fake Telegram
+"""Guest mode, the bot as `run` builds it (in the test's process) against the fake Telegram
 (bot/testing/telegram/guest.py) and the fake Yandex server. The polling asks for `guest_message`
 updates, the edits of a guest answer keep Telegram's real pace (a second apart), and a restart
 answers nothing again. The answer itself (once, "Thinking…", then edits into the rendered
@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.harness import E2E
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.timeout(180)]
 
 GUEST_CHAT = -1009000000042
 ASKER = {"id": 777, "first_name": "Anna"}
@@ -23,7 +23,8 @@ ASKER = {"id": 777, "first_name": "Anna"}
 async def test_guest_edits_are_paced_and_a_restart_answers_nothing_again(tmp_path: Path) -> None:
     workdir = tmp_path / "run"
     workdir.mkdir()
-    async with E2E(workdir, extra_env={"SYSTEM_PROMPT": "You are Helper."}) as e2e:
+    async with E2E(workdir, extra_env={"SYSTEM_PROMPT": "You are Helper."},
+                   in_process=True) as e2e:
         e2e.fm.queue_reply("The meeting is at **5 pm**, in room 4.", chunks=6, interval=0.4)
         await e2e.start_bot()
         polls = [c for c in e2e.tg.calls if c.method == "getUpdates"]

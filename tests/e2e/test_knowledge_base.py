@@ -1,7 +1,8 @@
-"""`python -m bot run` with KB_PATH (strict mode) against the fake Telegram and Yandex servers:
-a restart embeds nothing again and answers from the index it loaded (the process is the
-subject). Cited answers, follow-ups, "not found", edits picked up by /kb sync and the handoff
-after two misses are tested in process: tests/features/knowledge/test_knowledge_base.py."""
+"""The bot as `run` builds it with KB_PATH (strict mode), in the test's process, against the
+fake Telegram and Yandex servers over loopback: a restart embeds nothing again and answers
+from the index it loaded. Cited answers, follow-ups, "not found", edits picked up by /kb sync
+and the handoff after two misses are tested through the kit:
+tests/features/knowledge/test_knowledge_base.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.timeout(180)]
 
 USER = 5001
 DELIVERY_URL = "https://help.northwind-shop.example/delivery"
@@ -69,7 +70,7 @@ async def test_a_restart_embeds_nothing_again(tmp_path: Path) -> None:
     }
     workdir = tmp_path / "run"
     workdir.mkdir()
-    async with E2E(workdir, extra_env=env) as e2e:
+    async with E2E(workdir, extra_env=env, in_process=True) as e2e:
         e2e.fm.quote_sources = True  # a grounded prompt is answered by quoting its source [1]
         await e2e.start_bot()
         await synced_runs(e2e, 1)
@@ -79,7 +80,7 @@ async def test_a_restart_embeds_nothing_again(tmp_path: Path) -> None:
         assert answer.text.startswith("Standard delivery takes 2 to 4 working days")
         assert links(answer) == [DELIVERY_URL, DELIVERY_URL]
 
-        # SIGKILL only once every handled update is settled: one killed between its reply and
+        # Restart only once every handled update is settled: one stopped between its reply and
         # its settlement is replayed after the restart (at least once, by design), and its
         # second reply was taken for the next answer (seen once in the full suite under load).
         await e2e.wait_for(lambda: not e2e.db.query(

@@ -1,7 +1,8 @@
-"""The support desk, the bot as a process: ``python -m bot run`` against the fake Bot API (a
-forum supergroup with topics, copyMessage(s), getChatMember) and the fake Yandex server. A
-restart in the middle of relays loses and duplicates nothing; `run` with a support chat without
-Topics says so and strands nobody. The full round (handoff, relays, close, rating, report) is
+"""The support desk, the bot as `run` builds it against the fake Bot API (a forum supergroup
+with topics, copyMessage(s), getChatMember) and the fake Yandex server over loopback. A
+restart in the middle of relays loses and duplicates nothing (as a process: the SIGKILL is
+the subject); `run` with a support chat without Topics says so and strands nobody (in the
+test's process). The full round (handoff, relays, close, rating, report) is
 tested in process: tests/features/desk/test_handoff_round.py."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from bot.testing.telegram.state import ChatMessage
 from tests.e2e.harness import E2E
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.timeout(240)]
 
 SUPPORT = -1001234567890
 USER = 3001
@@ -58,6 +59,7 @@ async def desk(tmp_path: Path, request: pytest.FixtureRequest) -> E2E:  # type: 
             print(f"--- bot log:\n{setup.bot.log_tail(80)}")
 
 
+@pytest.mark.process
 async def test_restart_in_the_middle_of_relays_loses_and_duplicates_nothing(desk: E2E) -> None:
     e2e = desk
     await e2e.start_bot()
@@ -92,9 +94,11 @@ async def test_restart_in_the_middle_of_relays_loses_and_duplicates_nothing(desk
 async def test_run_with_a_support_chat_without_topics_says_so_and_strands_nobody(
     tmp_path: Path,
 ) -> None:
-    """Issue 27, item 2, as a process: `run` logs that the chat has no Topics and starts; a
-    user asking for a person hears nobody can see them, and the bot keeps answering."""
-    async with E2E(tmp_path, extra_env={"SUPPORT_CHAT_ID": str(SUPPORT)}) as e2e:
+    """Issue 27, item 2, as `run` builds the bot (in the test's process): it logs that the
+    chat has no Topics and starts; a user asking for a person hears nobody can see them, and
+    the bot keeps answering."""
+    async with E2E(tmp_path, extra_env={"SUPPORT_CHAT_ID": str(SUPPORT)},
+                   in_process=True) as e2e:
         e2e.tg.add_chat(SUPPORT, "supergroup", title="Support")  # Topics off
         e2e.tg.set_member(SUPPORT, int(e2e.tg.token.split(":")[0]), "administrator",
                           can_manage_topics=True)

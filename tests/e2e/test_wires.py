@@ -1,9 +1,11 @@
-"""One deployment per wire (native, TEXT_API=openai, TEXT_API=responses): `python -m bot run`
-against the fake Telegram and Yandex servers, with a knowledge base, a vision model and a support
-desk: `run` names the wire and the models at start, and a kill mid-stream is answered again,
-once, after the restart (the process is the subject). The rest of the story (a streamed answer,
-history, a knowledge-base answer, a photo, the stop button, a handoff's summary) is tested in
-process on each wire: tests/conversation/test_wires.py. Tools with confirmation run on the
+"""One deployment per wire (native, TEXT_API=openai, TEXT_API=responses), built as `run` builds
+it against the fake Telegram and Yandex servers over loopback, with a knowledge base, a vision
+model and a support desk: `run` names the wire and the models at start and answers on that
+wire (in the test's process); a kill mid-stream is answered again, once, after the restart
+(`python -m bot run` on the Responses wire, the most stateful: the process is the subject).
+The rest of the story (a streamed answer, history, a knowledge-base answer, a photo, the stop
+button, a handoff's summary) is tested through the kit on each wire:
+tests/conversation/test_wires.py. Tools with confirmation run on the
 three wires in test_tools.py."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from tests.e2e.harness import E2E
 from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.timeout(240)]
 
 SUPPORT = -1001234567890
 KILLED = 7106
@@ -27,10 +29,7 @@ def texts_with(e2e: E2E, chat: int, test: Callable[[str], bool]) -> Callable[[],
     return lambda: [text for text in e2e.texts(chat) if test(text)]
 
 
-@pytest.mark.parametrize("wire", ["native", "openai", "responses"])
-async def test_each_wire_is_named_at_start_and_a_kill_mid_stream_is_answered_once(
-    tmp_path: Path, wire: str,
-) -> None:
+def wire_env(tmp_path: Path, wire: str) -> tuple[Path, dict[str, str]]:
     docs = tmp_path / "documents"
     shutil.copytree(FIXTURE_KB, docs)
     workdir = tmp_path / "run"
@@ -39,18 +38,43 @@ async def test_each_wire_is_named_at_start_and_a_kill_mid_stream_is_answered_onc
            "EMBEDDING_RPS": "200", "SUPPORT_CHAT_ID": str(SUPPORT), "DESK_INSIGHTS": "off"}
     if wire != "native":
         env["TEXT_API"] = wire
-    async with E2E(workdir, extra_env=env) as e2e:
+    return workdir, env
+
+
+@pytest.mark.parametrize("wire", ["native", "openai", "responses"])
+async def test_each_wire_is_named_at_start_and_answers(tmp_path: Path, wire: str) -> None:
+    workdir, env = wire_env(tmp_path, wire)
+    async with E2E(workdir, extra_env=env, in_process=True) as e2e:
         e2e.tg.add_forum(SUPPORT, "Support")
         try:
-            await story(e2e, wire)
+            await started(e2e, wire)
+            answer = "Lighthouses guide ships at night with a light that turns."
+            e2e.fm.queue_reply(answer, chunks=4, interval=0.1)
+            e2e.tg.send_user_message(KILLED, "Tell me about lighthouses")
+            await e2e.wait_for(texts_with(e2e, KILLED, lambda t: t == answer), 60)
+            assert any(r.path == PATHS[wire] for r in e2e.fm.requests)
+            assert await e2e.bot.terminate() == 0
         except BaseException:
             print(f"--- bot log ({wire}), last lines:\n{e2e.bot.log_tail(80)}")
             raise
     assert e2e.db.check_consistency() == []
 
 
-async def story(e2e: E2E, wire: str) -> None:
-    path = PATHS[wire]
+@pytest.mark.process
+async def test_a_kill_mid_stream_is_answered_once_after_the_restart(tmp_path: Path) -> None:
+    workdir, env = wire_env(tmp_path, "responses")
+    async with E2E(workdir, extra_env=env) as e2e:
+        e2e.tg.add_forum(SUPPORT, "Support")
+        try:
+            await story(e2e, "responses")
+        except BaseException:
+            print(f"--- bot log (responses), last lines:\n{e2e.bot.log_tail(80)}")
+            raise
+    assert e2e.db.check_consistency() == []
+
+
+async def started(e2e: E2E, wire: str) -> None:
+    """The bot started, its knowledge base synced once; the log names the wire and models."""
     await e2e.start_bot()
     await e2e.wait_for(lambda: e2e.db.path.exists() and e2e.db.query(
         "SELECT name FROM sqlite_master WHERE name = 'kb_sync_runs'") and e2e.db.count(
@@ -60,6 +84,11 @@ async def story(e2e: E2E, wire: str) -> None:
     assert "models: " in (await e2e.wait_for(lambda: [
         r["message"] for r in e2e.bot.log_records() if r.get("message", "").startswith(
             "models: ")], 30))[0]
+
+
+async def story(e2e: E2E, wire: str) -> None:
+    path = PATHS[wire]
+    await started(e2e, wire)
 
     # Durability: killed mid-stream, the question is answered again after the restart, once.
     answer = "Lighthouses guide ships at night with a light that turns."
