@@ -25,7 +25,7 @@ from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
-from tests.conversation.tool_doubles import ShopSource, tool_loop
+from tests.features.tools.tool_doubles import ShopSource, tool_loop
 
 CHAT = "/v1/chat/completions"
 

@@ -35,7 +35,7 @@ from bot.storage.models import MessageStatus
 from bot.telegram.deps import BotOptions
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
-from tests.conversation.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
+from tests.features.tools.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 
 OPTIONS = BotOptions(

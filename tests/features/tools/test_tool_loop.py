@@ -29,7 +29,7 @@ from bot.storage.models import DailyUsage, MessageStatus
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, fake_client, make_service
 from tests.conversation.helpers import stored, wait_for
-from tests.conversation.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
+from tests.features.tools.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 
 COMPLETION = "/foundationModels/v1/completion"
 CHAT = "/v1/chat/completions"

@@ -16,7 +16,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
-from tests.conversation.tool_doubles import OPEN_TICKET, ORDER_STATUS, ShopSource, tool_loop
+from tests.features.tools.tool_doubles import OPEN_TICKET, ORDER_STATUS, ShopSource, tool_loop
 
 PRO = "yandexgpt/latest"
 GROUP = ChatRef(-100, "supergroup", "Team")

@@ -8,9 +8,9 @@ from __future__ import annotations
 import itertools
 
 from bot.storage.database import Database
-from tests.conversation.tool_doubles import ShopSource
+from tests.features.tools.tool_doubles import ShopSource
 from tests.telegram.harness import ANNA, BORIS
-from tests.telegram.test_tool_confirmation import TICKET, cards, tools_app
+from tests.features.tools.test_tool_confirmation import TICKET, cards, tools_app
 
 LOOKUP = [{"name": "order_status", "arguments": {"order_id": "A-1"}}]
 
@@ -49,7 +49,7 @@ async def test_a_write_past_the_daily_limit_is_refused_after_the_press(
             assert card.reply_markup is not None
             confirm = card.reply_markup.inline_keyboard[0][0].callback_data
             assert confirm is not None
-            from tests.telegram.test_tool_confirmation import card_message
+            from tests.features.tools.test_tool_confirmation import card_message
 
             await h.press(confirm, BORIS, on=card_message(h, card))
             await h.settle()
