@@ -8,9 +8,9 @@ from __future__ import annotations
 import itertools
 
 from bot.storage.database import Database
+from tests.features.tools.test_tool_confirmation import TICKET, cards, tools_app
 from tests.features.tools.tool_doubles import ShopSource
 from tests.telegram.harness import ANNA, BORIS
-from tests.features.tools.test_tool_confirmation import TICKET, cards, tools_app
 
 LOOKUP = [{"name": "order_status", "arguments": {"order_id": "A-1"}}]
 
