@@ -117,6 +117,12 @@ class AppParts:
         """`feature` built after fmbot's own; its `setup` run on `app` (the public App)."""
         if any(known.name == feature.name for known in self._features):
             raise AppError(f"a feature named {feature.name!r} was added already")
+        for name, folder in feature.migrations:
+            add_migrations = getattr(app, "add_migrations", None)
+            if add_migrations is not None:  # the public App checks the name and the folder
+                add_migrations(name, folder)
+            else:
+                self._migrations.append(Migrations(name, Path(folder)))
         feature.setup(app)
         self._features.append(feature)
 

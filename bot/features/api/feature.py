@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.features.api.built import Built
@@ -137,6 +138,10 @@ class Feature:
     """Its section of the settings (a pydantic model in its `settings.py`)."""
     tables: Sequence[str] = ()
     """The modules whose import registers its tables on the shared metadata."""
+    migrations: Sequence[tuple[str, Path]] = ()
+    """Its own Alembic histories, (name, folder) each, applied after fmbot's and tracked in
+    `alembic_version_<name>` (a plugin's feature; fmbot's own features' tables are in fmbot's
+    one history, `migrations/`)."""
     texts: Sequence[str] = ()
     """The modules whose import registers its texts with the Translator."""
     settings_checks: Sequence[SettingsCheck] = ()

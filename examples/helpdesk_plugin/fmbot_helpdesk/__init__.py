@@ -86,7 +86,10 @@ def plugin(app: App) -> Feature:
     def report(_settings: object) -> list[Any]:
         return [lookups]
 
-    return Feature(name="helpdesk", settings=HelpdeskSettings, checks=checks, report=report)
+    # Its own table (helpdesk_whoami_log), made by its own migrations after fmbot's.
+    return Feature(name="helpdesk", settings=HelpdeskSettings,
+                   migrations=[("helpdesk", Path(__file__).parent / "migrations")],
+                   checks=checks, report=report)
 
 
 async def lookups(db: Any, days: int) -> ReportSection:
@@ -104,7 +107,6 @@ async def lookups(db: Any, days: int) -> ReportSection:
 def setup(app: App, directory: dict[int, Employee]) -> None:
     """Add to `app`: /whoami (logged in the plugin's own table), the department as context,
     the IT-ticket tool (confirmed by the employee) and a hook after every answer."""
-    app.add_migrations("helpdesk", Path(__file__).parent / "migrations")
     numbers = itertools.count(1)
     tickets: dict[str, str] = {}  # by idempotency key: a repeated call opens no second one
     router = Router(name="helpdesk")
