@@ -30,7 +30,7 @@ from bot.config import ConfigError
 from bot.features.api.commands import Command
 from bot.features.installed import FEATURES
 from bot.features.settings import Settings
-from bot.log import setup_logging
+from bot.log import Scrubber, setup_logging
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts
@@ -104,7 +104,7 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
         _fail(exc)
         return EXIT_CONFIG
     try:
-        _logging_for(args, settings)
+        scrubber = _logging_for(args, settings, app)
     except OSError as exc:
         print(f"fmbot: --log-file: cannot write {args.log_file}: {exc.strerror}", file=sys.stderr)
         return EXIT_CONFIG
@@ -121,6 +121,9 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
         # Plugins after the checks (a missing token is named before a plugin's setting) and
         # the logging set-up (their set-up is logged).
         app.use_plugins(settings.fmbot_plugins)
+        # The plugins' features' secrets join the log's scrubber once they are known (a line
+        # a plugin logs while it sets up comes before its Feature, so before its secrets).
+        scrubber.add(secret for feature in app.features for secret in feature.secrets(settings))
         factory = Factory(app, settings, system_prompt)
         return run_async_value(COMMANDS[args.command].run(factory, args))
     except SchemaTooNewError as exc:
@@ -133,18 +136,19 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
         return 130
 
 
-def _logging_for(args: argparse.Namespace, settings: Settings) -> None:
+def _logging_for(args: argparse.Namespace, settings: Settings, app: AppParts) -> Scrubber:
     """The log on stderr at LOG_LEVEL; for `chat`, in --log-file, else warnings and errors only
-    (an INFO line would land inside an answer)."""
-    secrets = secrets_of(settings)
+    (an INFO line would land inside an answer). Its scrubber hides fmbot's secrets and those
+    of the features the App added; it is returned for the plugins' features' to join."""
+    secrets = secrets_of(settings) + [
+        secret for feature in app.features for secret in feature.secrets(settings)]
     if args.command not in ("chat", "record"):
-        setup_logging(settings.log_level, settings.log_format, secrets)
-        return
+        return setup_logging(settings.log_level, settings.log_format, secrets)
     if args.log_file is not None:
         stream = args.log_file.expanduser().open("a", encoding="utf-8")  # open for the process
-        setup_logging(settings.log_level, settings.log_format, secrets, stream=stream)
-        return
+        return setup_logging(settings.log_level, settings.log_format, secrets, stream=stream)
     level = logging.getLevelName(settings.log_level.upper())
     if not isinstance(level, int):
         raise ValueError(settings.log_level)
-    setup_logging(logging.getLevelName(max(level, logging.WARNING)), settings.log_format, secrets)
+    return setup_logging(logging.getLevelName(max(level, logging.WARNING)),
+                         settings.log_format, secrets)
