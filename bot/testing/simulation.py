@@ -95,11 +95,12 @@ async def simulate(
     from bot.evaluation.judge import Judge
     from bot.evaluation.runner import Run, Runner
     from bot.features.api.clients import build_auth_from, build_client
+    from bot.features.api.offers import SimulationModels
 
     settings = tester.settings
     if settings is None:
         raise BotTesterError("the tester is not running: use `async with BotTester(app)`")
-    area = settings.evaluation
+    models = tester.built.core.built.need(SimulationModels, by="the test kit's simulate")
     run = Run(case, 1)
     async with httpx.AsyncClient(transport=customer.transport()) as customer_http, \
             httpx.AsyncClient(transport=judge.transport()) as judge_http:
@@ -107,8 +108,8 @@ async def simulate(
         judge_client = build_client(settings, build_auth_from(settings), judge_http)
         try:
             runner = Runner(TesterBot(tester), tester.stubs,
-                            Customer(customer_client, area.customer_model),
-                            Judge(judge_client, area.judge_model), first_user=user_id)
+                            Customer(customer_client, models.customer),
+                            Judge(judge_client, models.judge), first_user=user_id)
             await runner.converse(run, CaseFile(case=(case,)))
         finally:
             await customer_client.aclose()

@@ -20,12 +20,9 @@ FEATURES = BOT / "features"
 # section a field).
 LISTS = {"bot/features/installed.py", "bot/features/settings.py", "bot/features/__init__.py"}
 
-# module -> the reads it still makes (each the attribute, field or text key), and why.
-NOT_YET_MOVED: dict[str, set[str]] = {
-    # BotTester.simulate's customer and judge models (EVAL_*), read as `fmbot eval` reads
-    # them: the kit's simulated customers are the evaluation feature's.
-    "bot/testing/simulation.py": {"evaluation"},
-}
+# module -> the reads it still makes (each the attribute or text key), and why: none since
+# every feature declares what the core used to read of it. None may join.
+NOT_YET_MOVED: dict[str, set[str]] = {}
 
 
 def feature_names() -> set[str]:

@@ -84,3 +84,13 @@ class NotFoundNextStep:
     when no person can be asked from the chat itself."""
 
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationModels:
+    """The models simulated customers and their judge run on (EVAL_CUSTOMER_MODEL,
+    EVAL_JUDGE_MODEL, TEXT_MODEL where unset): what `BotTester.simulate` names in its requests,
+    as `fmbot eval` does."""
+
+    customer: str
+    judge: str

@@ -1,4 +1,5 @@
-"""Simulated customers as one `Feature`: `fmbot eval` and its settings (EVAL_*)."""
+"""Simulated customers as one `Feature`: `fmbot eval`, its settings (EVAL_*), and the models
+they name offered to the test kit's `BotTester.simulate` (`SimulationModels`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from bot.features.api.feature import Feature
 from bot.features.evaluation.settings import EvaluationSettings
 
 if TYPE_CHECKING:
+    from bot.features.api.built import Built
     from bot.features.api.commands import Command, CommandContext
+    from bot.features.api.feature import CoreParts
+    from bot.features.api.ground import Groundwork
 
 
 def _commands() -> list[Command[CommandContext]]:
@@ -17,4 +21,13 @@ def _commands() -> list[Command[CommandContext]]:
     return [command]
 
 
-FEATURE = Feature(name="evaluation", settings=EvaluationSettings, commands=_commands)
+async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    from bot.features.api.offers import SimulationModels
+
+    area = ground.settings.evaluation
+    built.add("evaluation", SimulationModels(area.customer_model, area.judge_model))
+    return None
+
+
+FEATURE = Feature(name="evaluation", settings=EvaluationSettings, commands=_commands,
+                  build=_build)
