@@ -44,9 +44,13 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     person = built.find(PersonState)
     asker = Asker(frozenset(settings.admin_user_ids), person.read if person else None)
 
+    found: list[CallsOfAnswer | None] = []
+
     async def tool_calls(session: AsyncSession, answer_id: int) -> Sequence[ToolCallInfo]:
-        # The tool loop is built after this feature: asked for when an answer is recorded.
-        calls = built.find(CallsOfAnswer)
+        # The tool loop is built after this feature: looked up once, at the first answer.
+        if not found:
+            found.append(built.find(CallsOfAnswer))
+        calls = found[0]
         return await calls.read(session, answer_id) if calls is not None else ()
 
     return CoreParts(turn=[ExtensionsFeature(extras, tool_calls=tool_calls, asker=asker)],
