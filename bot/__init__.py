@@ -36,7 +36,7 @@ from bot.extending.tools import (
     ToolRunResult,
     ToolSource,
 )
-from bot.features.api.commands import ReportSection
+from bot.features.api.commands import Command, CommandContext, ReportSection
 from bot.features.api.feature import Feature, FeatureCheck
 from bot.features.api.outcome import Outcome
 from bot.features.settings import Settings
@@ -48,6 +48,8 @@ __all__ = [
     "AnswerStatus",
     "App",
     "AppError",
+    "Command",
+    "CommandContext",
     "Feature",
     "FeatureCheck",
     "HandoffEvent",

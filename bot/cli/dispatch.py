@@ -50,14 +50,18 @@ _ORDER: list[Command[Factory]] = [run_command, migrate_command, chat_command, re
 COMMANDS: dict[str, Command[Factory]] = {command.name: command for command in _ORDER}
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(
+    extra: Sequence[Command[Factory]] = (),
+) -> argparse.ArgumentParser:
+    """fmbot's commands, then `extra` (the App's and its plugins' features' own)."""
     parser = argparse.ArgumentParser(
         prog="fmbot",
         description="Telegram chatbot on Yandex Cloud Foundation Models. "
         "Configuration comes from the environment and .env (see .env.example).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    takes_app = [sub for command in COMMANDS.values() for sub in command.add_parser(commands)]
+    every = [*COMMANDS.values(), *extra]
+    takes_app = [sub for command in every for sub in command.add_parser(commands)]
     # Read before argparse (entry.py); declared here so that every --help shows it.
     for sub in takes_app:
         sub.add_argument(
@@ -67,6 +71,41 @@ def parser() -> argparse.ArgumentParser:
             help="run the fmbot.App named so (e.g. mybot:app) instead of the plain bot",
         )
     return parser
+
+
+def added_commands(app: AppParts) -> dict[str, Command[Factory]]:
+    """The commands of the features the App added (`App.add_feature`, its plugins'): a name
+    fmbot's own commands have is refused, naming the feature."""
+    found: dict[str, Command[Factory]] = {}
+    for feature in app.features:
+        for command in feature.commands():
+            if command.name in COMMANDS or command.name in found:
+                raise ConfigError(
+                    f"feature {feature.name!r}: an fmbot command named {command.name!r} "
+                    "exists already")
+            found[command.name] = command
+    return found
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The line's command (its first word that is not an option), None when it has none."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _plugins_first(app: AppParts, argv: Sequence[str]) -> None:
+    """Set the plugins of FMBOT_PLUGINS up before the line is parsed when it names a command
+    that is not fmbot's own (a plugin's feature may ship it) or asks for the list of
+    commands (`fmbot --help`). fmbot's own commands set them up after their checks. Settings
+    that cannot be read are left for the command's checks (or, for --help, to `fmbot
+    check`): the line is then parsed with the commands known without the plugins."""
+    word = _command_word(argv)
+    if word in COMMANDS or (word is None and not {"-h", "--help"} & set(argv)):
+        return
+    try:
+        app.use_plugins(app.settings.fmbot_plugins)
+    except ConfigError:
+        if word is not None and word not in added_commands(app):
+            raise
 
 
 def _check(command: str, settings: Settings) -> str:
@@ -96,7 +135,14 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
     # VM: vector search p50 10 ms threaded; docs/knowledge-base.md). An embedding program
     # (`async with app`) keeps its own setting.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    args = parser().parse_args(argv)
+    try:
+        _plugins_first(app, argv)
+        extra = added_commands(app)
+    except ConfigError as exc:
+        _fail(exc)
+        return EXIT_CONFIG
+    args = parser(list(extra.values())).parse_args(argv)
+    command = COMMANDS.get(args.command) or extra[args.command]
     try:
         settings = app.settings
         system_prompt = _check(args.command, settings)
@@ -120,12 +166,14 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
     try:
         # Plugins after the checks (a missing token is named before a plugin's setting) and
         # the logging set-up (their set-up is logged).
+        # (A plugin set up before the line was parsed is not set up again.)
         app.use_plugins(settings.fmbot_plugins)
+        added_commands(app)  # a plugin's command named as one of fmbot's is refused
         # The plugins' features' secrets join the log's scrubber once they are known (a line
         # a plugin logs while it sets up comes before its Feature, so before its secrets).
         scrubber.add(secret for feature in app.features for secret in feature.secrets(settings))
         factory = Factory(app, settings, system_prompt)
-        return run_async_value(COMMANDS[args.command].run(factory, args))
+        return run_async_value(command.run(factory, args))
     except SchemaTooNewError as exc:
         print(f"fmbot: {exc}", file=sys.stderr)
         return EXIT_SCHEMA

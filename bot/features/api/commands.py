@@ -33,12 +33,15 @@ Context = TypeVar("Context", contravariant=True)
 
 @dataclass(frozen=True, slots=True)
 class Command(Generic[Context]):
-    """One `fmbot` command: `add_parser` declares it (returning every parser of it that takes
-    `--app`, its own and its sub-commands'), `run` carries it out; the exit status."""
+    """One `fmbot` command a feature ships (`Feature.commands`): `fmbot <name> ...`."""
 
     name: str
+    """The command's word on the line; one of fmbot's own is refused."""
     add_parser: Callable[[Subcommands], list[argparse.ArgumentParser]]
+    """Declares it: adds its parser to the sub-commands given (`add_parser(name, help=...)`)
+    and returns every parser of it that takes `--app`, its own and its sub-commands'."""
     run: Callable[[Context, argparse.Namespace], Coroutine[Any, Any, int]]
+    """Carries it out, given the `CommandContext` and the parsed line; the exit status."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +71,14 @@ class CommandContext(Protocol):
     once the settings are read and checked. It builds only what the command asks for."""
 
     @property
-    def settings(self) -> Settings: ...
+    def settings(self) -> Settings:
+        """fmbot's settings, read and checked."""
+        ...
 
     @property
-    def system_prompt(self) -> str: ...
+    def system_prompt(self) -> str:
+        """The bot's system prompt, resolved (for the commands that build a conversation)."""
+        ...
 
     def migrations(self) -> list[tuple[str, Path]]:
         """The App's and its plugins' migrations, applied with fmbot's."""

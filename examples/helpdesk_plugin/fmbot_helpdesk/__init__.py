@@ -1,6 +1,7 @@
 """An fmbot plugin that ships a feature: the employee's department in every prompt, `/whoami`,
 an IT-ticket tool the model may call (after the employee's press), a table of its own, its line
-in `fmbot check` and its part of `fmbot report`.
+in `fmbot check`, its part of `fmbot report` and a command of its own (`fmbot helpdesk
+lookups`).
 
 Enabled with `FMBOT_PLUGINS=helpdesk` once installed; fmbot calls `plugin(app)` at start, which
 sets the App up and returns the plugin's `Feature`.
@@ -8,6 +9,7 @@ sets the App up and returns the plugin's `Feature`.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
 import itertools
@@ -23,7 +25,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import AnswerEvent, App, Feature, FeatureCheck, Outcome, ReportSection, ToolContext
+from bot import (
+    AnswerEvent,
+    App,
+    CommandContext,
+    Feature,
+    FeatureCheck,
+    Outcome,
+    ReportSection,
+    ToolContext,
+)
+from bot import Command as FmbotCommand
 
 log = logging.getLogger("helpdesk")
 
@@ -86,10 +98,46 @@ def plugin(app: App) -> Feature:
     def report(_settings: object) -> list[Any]:
         return [lookups]
 
+    def commands() -> list[FmbotCommand[CommandContext]]:
+        return [lookups_command(directory)]
+
     # Its own table (helpdesk_whoami_log), made by its own migrations after fmbot's.
     return Feature(name="helpdesk", settings=HelpdeskSettings,
                    migrations=[("helpdesk", Path(__file__).parent / "migrations")],
-                   checks=checks, report=report)
+                   checks=checks, report=report, commands=commands)
+
+
+def lookups_command(directory: dict[int, Employee]) -> FmbotCommand[CommandContext]:
+    """`fmbot helpdesk lookups [--days N]`: who looked themselves up with /whoami, most
+    lookups first, by the directory's names."""
+
+    def add_parser(commands: Any) -> list[argparse.ArgumentParser]:
+        helpdesk = commands.add_parser("helpdesk", help="the helpdesk plugin's commands")
+        subs = helpdesk.add_subparsers(dest="helpdesk_command", required=True,
+                                       metavar="SUBCOMMAND")
+        listing = subs.add_parser("lookups", help="who used /whoami, most lookups first")
+        listing.add_argument("--days", type=int, default=7, help="the period (default: 7)")
+        return [helpdesk, listing]
+
+    async def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+        if args.days < 1:
+            print("fmbot helpdesk lookups: --days must be 1 or more")
+            return 2
+        since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=args.days)
+        await ctx.migrate()
+        async with ctx.database() as db, db.engine.connect() as connection:
+            rows = (await connection.execute(sql(
+                "SELECT telegram_id, count(*) AS n FROM helpdesk_whoami_log "
+                "WHERE looked_up_at >= :since GROUP BY telegram_id ORDER BY n DESC, "
+                "telegram_id"), {"since": since})).all()
+        print(f"/whoami lookups, last {args.days} days: {sum(n for _, n in rows)}")
+        for telegram_id, n in rows:
+            who = directory.get(telegram_id)
+            name = f"{who.name} ({who.department})" if who else "not in the directory"
+            print(f"  {telegram_id}  {name}: {n}")
+        return 0
+
+    return FmbotCommand("helpdesk", add_parser, run)
 
 
 async def lookups(db: Any, days: int) -> ReportSection:

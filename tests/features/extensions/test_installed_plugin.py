@@ -126,3 +126,38 @@ def test_the_feature_it_ships_has_its_part_of_the_report(installed: Path, tmp_pa
     assert done.returncode == 0, done.stderr
     assert "Helpdesk, last 7 days: 3 /whoami lookups by 2 employees" in done.stdout
     assert "Tools (last 7 days)" in done.stdout, "beside fmbot's own parts"
+    # The command the plugin's feature ships, on fmbot's command line beside fmbot's own.
+    done = run_bot(["helpdesk", "lookups", "--days", "7"], cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "/whoami lookups, last 7 days: 3",
+        f"  {ANNA}  Anna Petrova (Finance): 2",
+        f"  {STRANGER}  not in the directory: 1",
+    ]
+    listed = run_bot(["--help"], cwd=tmp_path, env=env)
+    assert listed.returncode == 0
+    assert "the helpdesk plugin's commands" in listed.stdout
+    assert "report" in listed.stdout
+    # Without the plugin set up, the command is unknown (argparse's refusal, exit code 2).
+    unknown = run_bot(["helpdesk", "lookups"], cwd=tmp_path, env=env | {"FMBOT_PLUGINS": ""})
+    assert unknown.returncode == 2
+    assert "invalid choice: 'helpdesk'" in unknown.stderr
+
+
+def test_a_plugins_command_named_as_one_of_fmbots_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A feature the App adds may not take the word of one of fmbot's commands: the line is
+    refused naming the feature, before anything runs."""
+    from bot import Command, Feature
+    from bot.app import parts_of
+    from bot.cli.dispatch import EXIT_CONFIG, run_app
+
+    async def nothing(_ctx: object, _args: object) -> int:
+        return 0
+
+    clash = Command("report", lambda commands: [commands.add_parser("report")], nothing)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # what run_app sets for the process
+    app = App(env_file=None)
+    app.add_feature(Feature(name="clashing", commands=lambda: [clash]))
+    assert run_app(parts_of(app), ["report"]) == EXIT_CONFIG
