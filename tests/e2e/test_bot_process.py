@@ -1,17 +1,17 @@
 """The bot as `run` builds it against the fake Bot API and Yandex servers over loopback: a
 streamed answer and /image in the test's process (the wire and the pacing are the subject);
-an image after a SIGKILL and the webhook's secret with the bot as a process
-(``python -m bot run``: the kill and the server are the subject)."""
+an image after a SIGKILL with the bot as a process (``python -m bot run``: the kill is the
+subject). The webhook's secret is test_faults_webhook.py's (the process's own server) and
+tests/telegram/test_handlers_app.py's."""
 
 from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import pytest
 
 from bot.testing.telegram.state import ChatMessage
-from tests.e2e.harness import E2E, WEBHOOK_SECRET
+from tests.e2e.harness import E2E
 
 pytestmark = [pytest.mark.timeout(180)]
 
@@ -94,38 +94,5 @@ async def test_image_still_arrives_after_the_bot_is_killed_mid_generation(e2e: E
     submitted = [r for r in e2e.fm.requests if r.path.endswith("imageGenerationAsync")]
     assert len(submitted) == 1, "the restarted bot must resume the operation, not submit again"
     await e2e.wait_for(lambda: [j["status"] for j in e2e.db.image_jobs()] == ["delivered"], 10)
-    assert await e2e.bot.terminate() == 0
-    assert e2e.db.check_consistency() == []
-
-
-@pytest.mark.process
-async def test_webhook_rejects_a_wrong_secret(e2e_webhook: E2E) -> None:
-    e2e = e2e_webhook
-    await e2e.start_bot()
-    hook = e2e.tg.updates.webhook
-    assert hook is not None
-    assert hook.url == e2e.webhook_url
-    assert hook.secret_token == WEBHOOK_SECRET
-    forged = {
-        "update_id": 999_999,
-        "message": {
-            "message_id": 1,
-            "date": 1_700_000_000,
-            "text": "forged",
-            "chat": {"id": 1005, "type": "private", "first_name": "Mallory"},
-            "from": {"id": 1005, "is_bot": False, "first_name": "Mallory"},
-        },
-    }
-    async with aiohttp.ClientSession() as http:
-        for headers in ({"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {}):
-            async with http.post(e2e.webhook_url, json=forged, headers=headers) as resp:
-                assert resp.status == 401
-
-    e2e.fm.queue_reply("Webhook answer.")
-    e2e.tg.send_user_message(1004, "hello via webhook")
-    await e2e.wait_for(
-        lambda: [m for m in e2e.tg.chat(1004).bot_messages if m.text == "Webhook answer."], 30
-    )
-    assert e2e.tg.calls_for(chat_id=1005) == [], "the forged update must not be answered"
     assert await e2e.bot.terminate() == 0
     assert e2e.db.check_consistency() == []

@@ -1,8 +1,9 @@
-"""PostgreSQL failing over while answers stream (issue 50), under one webhook replica and
-under three behind a round-robin proxy (tests/e2e/failover.py has the scenario): no user sees
-an error, every question is answered exactly once, in order, with its history in the prompt;
-the log says once that the database went away and once that it is back, without tracebacks.
-Skipped when PostgreSQL is not reachable (the `postgres_url` fixture says so)."""
+"""PostgreSQL failing over while answers stream (issue 50), under one webhook replica (a 20 s
+failover; an 8 s one takes the same path, shorter) and under three behind a round-robin proxy
+(tests/e2e/failover.py has the scenario): no user sees an error, every question is answered
+exactly once, in order, with its history in the prompt; the log says once that the database
+went away and once that it is back, without tracebacks. Skipped when PostgreSQL is not
+reachable (the `postgres_url` fixture says so)."""
 
 from __future__ import annotations
 
@@ -40,18 +41,6 @@ def check(f: Failover, notices: int = 0) -> None:
           f"returned")
 
 
-async def test_one_replica_rides_out_an_8_s_failover(
-    tmp_path: Path, postgres_url: str, redis_url: str
-) -> None:
-    async with failover_cluster(
-        ("a",), tmp_path, postgres_url=postgres_url, redis_url=redis_url,
-        busy=[*PRIVATE, *GROUPS], late=LATE,
-    ) as f:
-        await ride_out(f, 8.0)
-        check(f)
-        assert any(m.startswith("database unreachable") for m in f.messages("a"))
-
-
 async def test_three_replicas_ride_out_an_8_s_failover(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
@@ -72,6 +61,7 @@ async def test_one_replica_rides_out_a_20_s_failover(
     ) as f:
         await ride_out(f, 20.0)
         check(f)
+        assert any(m.startswith("database unreachable") for m in f.messages("a"))
 
 
 async def test_past_the_grace_each_waiting_chat_is_told_once_and_still_answered(

@@ -48,7 +48,15 @@ async def test_webhook_same_update_twice(hooked: tuple[E2E, KeyedModel]) -> None
     e2e.tg.add_chat(chat, "private", user={"id": chat, "first_name": "Hook"})
     body = webhook_update(777_001, chat, "What is a webhook? (case 6101)")
     headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    hook = e2e.tg.updates.webhook
+    assert hook is not None
+    assert (hook.url, hook.secret_token) == (e2e.webhook_url, WEBHOOK_SECRET), "from the settings"
     async with aiohttp.ClientSession() as http:
+        # A forged update (no secret, a wrong one) is refused before anything reads it.
+        forged = webhook_update(777_000, 6100, "forged")
+        for wrong in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            async with http.post(e2e.webhook_url, json=forged, headers=wrong) as resp:
+                assert resp.status == 401
 
         async def deliver() -> int:
             async with http.post(e2e.webhook_url, json=body, headers=headers) as resp:
@@ -65,6 +73,7 @@ async def test_webhook_same_update_twice(hooked: tuple[E2E, KeyedModel]) -> None
     assert e2e.texts(chat) == [ANSWER]
     assert e2e.roles(chat) == OK
     assert model.served["(case 6101)"] == 1
+    assert e2e.tg.calls_for(chat_id=6100) == [], "the forged update is never answered"
 
 
 @scenario("webhook: deliveries refused for a while are retried by Telegram, answered once")

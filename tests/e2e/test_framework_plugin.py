@@ -1,7 +1,8 @@
 """The helpdesk example plugin, pip-installed and named in FMBOT_PLUGINS, loaded by the bot as
-a process: a SIGKILL between its command's receipt and its reply is replayed once, polling and
-webhook. What the plugin does in a bot is tests/features/extensions/test_installed_plugin.py's,
-in process."""
+a process: a SIGKILL between its command's receipt and its reply is replayed once. What the
+plugin does in a bot is tests/features/extensions/test_installed_plugin.py's, in process. The
+replay is the durable intake's, whatever handler the update reaches: polling here, webhook
+deliveries in test_faults_queue.py (`test_queue_survives_sigkill_webhook`)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from bot.testing.telegram.state import Call
 from tests.conftest import REPO_ROOT
 from tests.e2e.harness import E2E
 
-# One worker installs the plugin for the two (its fixture is per module, so per worker).
-pytestmark = [pytest.mark.process, pytest.mark.timeout(120), pytest.mark.xdist_group("helpdesk")]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
 PLUGIN = REPO_ROOT / "examples" / "helpdesk_plugin"
 ANNA, BORIS, STRANGER = 7301, 7302, 7399
@@ -45,10 +45,9 @@ def helpdesk_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def helpdesk(tmp_path: Path, site: Path, mode: str = "polling") -> E2E:
+def helpdesk(tmp_path: Path, site: Path) -> E2E:
     return E2E(
         tmp_path,
-        mode=mode,
         extra_env={
             "PYTHONPATH": str(site),
             "FMBOT_PLUGINS": "helpdesk",
@@ -65,11 +64,10 @@ def whoami_replies(e2e: E2E, chat: int) -> list[Call]:
     ]
 
 
-@pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_a_crash_between_the_commands_receipt_and_its_reply_is_replayed_once(
-    tmp_path: Path, helpdesk_site: Path, mode: str
+    tmp_path: Path, helpdesk_site: Path
 ) -> None:
-    async with helpdesk(tmp_path, helpdesk_site, mode) as e2e:
+    async with helpdesk(tmp_path, helpdesk_site) as e2e:
         await e2e.start_bot()
         killed = asyncio.Event()
 

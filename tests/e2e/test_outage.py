@@ -1,7 +1,12 @@
 """Redis or PostgreSQL unreachable for 10 s under a `python -m bot run` replica (webhook mode,
 PostgreSQL and Redis each reached through a loopback proxy we cut): users get no error text,
 the log says what is wrong, /readyz answers 503 with the reason, and once the server is back
-every message sent during the outage is answered, exactly once, with no help from outside."""
+every message sent during the outage is answered, exactly once, with no help from outside.
+
+The replica is the bot `run` builds, in the test's process (tests/e2e/inprocess.py: its
+environment, its webhook and metrics servers on loopback): the outage is the wire's, cut at
+the proxies, and nothing of it needs a process of its own. A replica killed and replaced is
+test_replicas_*.py's and test_db_failover.py's."""
 
 from __future__ import annotations
 
@@ -20,11 +25,12 @@ from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.state import Call
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.coordination.proxy import TcpProxy
+from tests.e2e.inprocess import BotInProcess
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
 from tests.ports import free_port
 from tests.redis_server import delete_prefix
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(180), pytest.mark.xdist_group("outage")]
+pytestmark = [pytest.mark.timeout(180), pytest.mark.xdist_group("outage")]
 
 OUTAGE = 10.0
 SECRET = "outage-webhook-secret"
@@ -102,7 +108,7 @@ async def world(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncItera
                 "TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{hook_port}",
             },
         )
-        bot = BotProcess(env, tmp_path, tmp_path / "bot.log", fork=True)
+        bot = BotInProcess(env, tmp_path, tmp_path / "bot.log")
         w = World(tg, bot, f"http://127.0.0.1:{metrics_port}", proxies, fm)
         try:
             await bot.start()

@@ -177,16 +177,3 @@ async def test_a_pleasant_repl_in_a_real_terminal(
         statuses = [row[0] for row in db.execute(
             "SELECT status FROM messages WHERE role = 'assistant' ORDER BY id")]
     assert statuses == ["cancelled", "complete"]
-
-
-async def test_chat_logs_to_a_file_when_asked(tmp_path: Path, fm: FakeFoundationModels) -> None:
-    fm.queue_reply("Hi.")
-    log = tmp_path / "chat.log"
-    term = await spawn("chat", "--log-file", str(log), cwd=tmp_path, env=chat_env(tmp_path, fm))
-    at = await term.expect(r"you> ")
-    term.type("hello\r")
-    await term.expect(r"bot> Hi\.\n(.*\n)*you> ", at)
-    term.type("\x04")  # Ctrl-D quits too
-    assert await term.exit_code() == 0
-    assert re.search(r"INFO +bot\.conversation\.finishing: answer \d+ in chat 0: complete",
-                     log.read_text())

@@ -1,6 +1,7 @@
 """Yandex not answering does not stop `python -m bot run` (a wrong setting does:
 tests/firsthour/test_yandex_access.py): the bot starts and polls, one ERROR names `fmbot check`,
-and the process's /readyz answers 503 naming Yandex until it answers."""
+and the process's /readyz answers 503 naming Yandex until it answers. The bot `run` builds
+runs in the test's process (tests/e2e/inprocess.py), its metrics server on loopback."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.coordination.proxy import TcpProxy
 from tests.e2e.harness import E2E
 from tests.ports import free_port
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.timeout(120)]
 
 
 def _readyz(port: int) -> tuple[int, str]:
@@ -43,7 +44,7 @@ async def test_yandex_not_answering_starts_the_bot_unready_until_it_answers(
     tmp_path: Path,
 ) -> None:
     metrics = free_port()
-    async with E2E(tmp_path) as e2e:
+    async with E2E(tmp_path, in_process=True) as e2e:
         proxy = TcpProxy("127.0.0.1", int(e2e.fm.url.rsplit(":", 1)[1]))
         await proxy.start()  # takes its port, then refuses: Yandex is away
         await proxy.stop()

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -129,6 +130,29 @@ async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) 
     assert "Second take" in text
     assert "[new conversation]" in text
     assert (tmp_path / "bot.db").exists()
+
+
+async def test_terminal_chat_logs_to_a_file_when_asked(tmp_path: Path) -> None:
+    """`chat --log-file`: the log at LOG_LEVEL goes to the file, none of it into the answers
+    (what a person at a real terminal sees is tests/e2e/test_terminal_chat.py's)."""
+    from bot.testing.yandex.server import FakeFoundationModels
+
+    log = tmp_path / "chat.log"
+    async with FakeFoundationModels(api_key="k", folder_id="f") as fm:
+        fm.queue_reply("Hi.")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
+        env.update(
+            PYTHONPATH=str(REPO_ROOT), YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f",
+            YANDEX_LLM_URL=fm.url, YANDEX_OPERATION_URL=fm.url, LOG_LEVEL="INFO",
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        )
+        done = await run_bot_async(["chat", "--log-file", str(log)], cwd=tmp_path, env=env,
+                                   stdin="hello\n")
+    assert done.returncode == 0, done.stderr
+    assert "Hi." in done.stdout
+    assert "INFO" not in done.stdout + done.stderr, "no log line among the answers"
+    assert re.search(r"INFO +bot\.conversation\.finishing: answer \d+ in chat 0: complete",
+                     log.read_text())
 
 
 def test_run_refuses_redis_with_sqlite(tmp_path: Path) -> None:
