@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
 from bot.foundation_models.types import Snapshot
+from bot.grounding.turn import grounded_of
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import ChatRepository
 
@@ -268,10 +269,11 @@ class TerminalChat:
             result, printer = await self._confirm(result, printer)
         if result is None:
             return
-        if result.not_found or (not printer.shown and result.text):
+        grounded = grounded_of(result)
+        if grounded.not_found or (not printer.shown and result.text):
             self.out.write(result.text)  # "not found" (nothing was streamed) is stored as shown
         self.out.write("\n")
-        for source in result.sources:
+        for source in grounded.sources:
             if source.cited:
                 self.out.write(f"[{source.number}] {source.title} ({source.url or source.path})\n")
         if result.error is not None:

@@ -14,7 +14,9 @@ the points it takes part in:
   `prepare` (the model's options, and the draft once every contributor has written it);
 - the model call: `client` (which client answers: the vision model for a turn with images)
   and `stream` (a feature that runs the stream itself: the tool loop);
-- after the stream: `settle` (the answer's verdict: its sources, "not found"), `record` (its
+- after the stream: `settle` (the answer's verdict; its sources and "not found" are the
+  turn's `Grounded` slot, read back by the core's first step and shown by its last,
+  grounding.py), `record` (its
   rows, in the transaction that stores the answer; it may run again if the database was away
   and the store is retried) and `finished` (once the answer is stored);
 - answers that stop to wait for the user's press (a feature with `pauses` set: the tool
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,9 +43,6 @@ from bot.conversation.types import ChatRef, ImageInput, Speaker, TurnResult
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Snapshot
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import HistoryEntry
-
-if TYPE_CHECKING:
-    from bot.grounding.sources import Source
 
 T = TypeVar("T")
 
@@ -82,13 +81,12 @@ class Opening:
 
 @dataclass(slots=True)
 class Verdict:
-    """The answer as the features settle it: the text shown and stored, its status, the
-    sources it cites, and whether it is the strict "not found" (then it shows no sources)."""
+    """The answer as the features settle it: the text shown and stored, its status, and what
+    the features note of it for the answer's log line ("grounded: 3 sources")."""
 
     text: str
     status: MessageStatus
-    sources: tuple[Source, ...] = ()
-    not_found: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 class TurnFeature:

@@ -1,7 +1,7 @@
-"""Finishing a turn, the second unit of work: settle the answer's verdict (its sources, the
-strict "not found") with the features; store the answer with its status and usage, the
-question's count and each feature's rows; charge usage; log one line; tell the features the
-answer is stored."""
+"""Finishing a turn, the second unit of work: settle the answer's verdict with the features
+(the turn's grounding read back first, its "not found" shown last: grounding.py); store the
+answer with its status and usage, the question's count and each feature's rows; charge usage;
+log one line; tell the features the answer is stored."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ from bot.conversation.tokens import settle
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult
 from bot.foundation_models.types import Snapshot, Usage
-from bot.grounding.prompt import is_not_found, mark_cited, not_found_text
 from bot.metrics import registry as metrics
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus
 from bot.storage.outage import outage_of
-from bot.storage.repositories import PROMPT_STATUSES, MessageRepository, UsageRepository
+from bot.storage.repositories import MessageRepository, UsageRepository
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +53,11 @@ async def finish(
         del parts.streaming[turn.chat.chat_id]
     shown = turn.shown
     verdict = Verdict(text, status)
-    grounded = turn.grounded
-    if grounded.grounding is not None:
-        verdict.sources = mark_cited(grounded.grounding.sources, text)
-        verdict.not_found = status in PROMPT_STATUSES and is_not_found(text)
-    verdict.not_found = verdict.not_found or grounded.abstained
+    # The features, the core's grounding steps first and last (grounding.py): the sources
+    # the answer cites, and "not found" shown as such, stored as it is shown.
     for feature in parts.features:
         await feature.settle(turn, last, verdict)
-    if verdict.not_found:
-        # What the user sees, stored as it is shown: the history, the desk's card and its
-        # summary never see the model's marker (the flag is `kb_answers.covered`).
-        verdict.text = not_found_text(turn.speaker.language, parts.not_found_next_step)
-        verdict.sources = ()
-    text, sources, not_found = verdict.text, verdict.sources, verdict.not_found
+    text = verdict.text
 
     async def store() -> None:
         async with parts.sessionmaker() as session:
@@ -121,7 +112,8 @@ async def finish(
             if parts.saving.get(turn.chat.chat_id) is task else None
         )
     metrics.turn_finished(status.value)
-    _log_answer(turn, status, usage, not_found)
+    _log_answer(turn, status, usage, last is None and status is MessageStatus.COMPLETE,
+                verdict.notes)
     result = TurnResult(
         message_id=turn.answer_id,
         text=text,
@@ -132,8 +124,6 @@ async def finish(
         user_message_id=turn.question_id,
         model=turn.model,
         telegram_message_ids=shown or (),
-        not_found=not_found,
-        sources=sources,
         parts=turn.parts,
         saving=saving,
     )
@@ -165,20 +155,17 @@ async def _store_later(
 
 
 def _log_answer(
-    turn: TurnState, status: MessageStatus, usage: Usage | None, not_found: bool
+    turn: TurnState, status: MessageStatus, usage: Usage | None, unasked: bool,
+    notes: list[str],
 ) -> None:
     """One INFO line per answer: what an operator needs to follow load and cost (model,
-    tokens, latency), never what the user or the model wrote."""
-    grounding = turn.grounded.grounding
+    tokens, latency), never what the user or the model wrote. `unasked`: a contributor
+    answered, not the model (strict mode's "not found"); `notes`: what the features note of
+    the answer ("grounded: 3 sources")."""
     if usage is not None:
         tokens = f"{usage.input_tokens} in + {usage.completion_tokens} out tokens"
     else:
-        tokens = "no model call" if turn.grounded.abstained else "tokens unknown"
-    kb = ""
-    if not_found:
-        kb = " (knowledge base: not found)"
-    elif grounding is not None:
-        kb = f" (knowledge base: {len(grounding.sources)} sources)"
+        tokens = "no model call" if unasked else "tokens unknown"
     logger.info(
         "answer %s in chat %s: %s, model %s, %s, %.2f s%s",
         turn.answer_id,
@@ -187,5 +174,5 @@ def _log_answer(
         turn.model,
         tokens,
         time.monotonic() - turn.started,
-        kb,
+        f" ({'; '.join(notes)})" if notes else "",
     )

@@ -33,9 +33,8 @@ class TurnParts:
     statuses: frozenset[MessageStatus]
     tokens: TokenCounter
     today: Callable[[], dt.date]
+    # The features, the core's grounding steps first and last (grounding.py).
     features: tuple[TurnFeature, ...] = ()
-    # Shown (and stored) below a "not found" answer: KB_NOT_FOUND_CONTACT without a desk.
-    not_found_next_step: str = ""
     # Several replicas: answers are stored `delivery_pending` until the front end says they
     # were delivered, so a replica dying in between is noticed.
     track_delivery: bool = False

@@ -9,7 +9,6 @@ from typing import TypeVar, cast
 
 from bot.conversation.types import ChatRef, Speaker
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
-from bot.grounding.prompt import Grounding
 from bot.prompting import HistoryItem
 from bot.storage.models import MessageRole, MessageStatus
 from bot.storage.repositories import PROMPT_STATUSES, HistoryEntry
@@ -36,21 +35,6 @@ class Question:
     author_name: str | None
 
 
-@dataclass(slots=True)
-class Grounded:
-    """The sources the answer is to be grounded on, when a feature found them (the knowledge
-    base, strict file search): the answer is read back against them when it is finished."""
-
-    grounding: Grounding | None = None
-    abstained: bool = False  # strict mode found nothing: answered "not found", no model call
-
-    def ground(self, grounding: Grounding) -> None:
-        self.grounding = grounding
-
-    def abstain(self) -> None:
-        self.abstained = True
-
-
 T = TypeVar("T")
 
 
@@ -73,7 +57,6 @@ class TurnState:
     trimmed: bool = False
     # The Telegram messages showing the answer while it streams (stored with the answer).
     shown: tuple[int, ...] | None = None
-    grounded: Grounded = field(default_factory=Grounded)
     # The model-side exchanges stored with the window's answers (calls and their results, by
     # answer id): the prompt replays each after its answer's text.
     exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)

@@ -9,7 +9,6 @@ from typing import Protocol
 
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.types import Usage
-from bot.grounding.sources import Source
 from bot.storage.models import MessageStatus
 
 GROUP_TYPES = frozenset({"group", "supergroup"})
@@ -93,16 +92,10 @@ class TurnResult:
     model: str = ""
     # The Telegram messages stored with the answer (those that showed it while it streamed).
     telegram_message_ids: tuple[int, ...] = ()
-    # Knowledge base. True when the knowledge base did not cover the question:
-    # strict-mode abstention (no model call) or the model's not-found marker. `text` is then
-    # the localized "not found" text (with KB_NOT_FOUND_CONTACT's next step), as stored.
-    not_found: bool = False
-    # The numbered sources given to the model (empty when the answer was not grounded), each
-    # with `cited` set when the answer cites it; `text` keeps the raw [n] citations.
-    sources: tuple[Source, ...] = ()
     # The features' slots of the turn (TurnState.parts), by their type: what a feature
     # learned about the turn, read by its own part of the front end (the tool loop's: the
-    # calls waiting for the user's press when the status is `waiting`, a limit reached).
+    # calls waiting for the user's press when the status is `waiting`, a limit reached); the
+    # turn's grounding too (its sources, "not found": `bot.grounding.turn.grounded_of`).
     parts: Mapping[type, object] = field(default_factory=dict, compare=False, repr=False)
     # Set when the database was away as the answer ended: the text is kept here and stored
     # once the database is back (retried with backoff); done when it is stored. The front

@@ -26,7 +26,6 @@ from bot.conversation import (
     relinquished,
 )
 from bot.foundation_models.types import CompletionStatus, Snapshot
-from bot.grounding.prompt import for_stream
 from bot.metrics import registry as metrics
 from bot.storage.database import unavailable
 from bot.storage.models import MessageStatus
@@ -43,7 +42,7 @@ from bot.telegram.answer_parts import (
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.delivered import outlast_relinquish, settled_ids, until_stored
 from bot.telegram.outbox import Outbox, OutboxError, RichFinal
-from bot.telegram.render.citations import with_citations
+from bot.telegram.render.citations import grounded_final, grounded_partial
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -253,7 +252,7 @@ class Answerer:
             log.warning("answer in chat %s failed: %r", chat.chat_id, result.error)
             notice = describe_error(result.error, t)
             # A grounded answer's partial text without raw citations or marker.
-            partial = for_stream(result.text) if result.sources else result.text
+            partial = grounded_partial(result)
             ids = await settled_ids(handle.fail(notice, partial or None))
         else:
             final = self._final_text(result, chat.chat_id, t)
@@ -360,12 +359,9 @@ class Answerer:
         return None
 
     def _final_text(self, result: TurnResult, chat_id: int, t: Translator) -> str:
-        text = result.text or t("error_generic")
-        # Knowledge base: "not found", or the answer with its citations as links.
-        if result.not_found:  # the stored text: localized, with the next step if any
-            text = result.text or t("answer_not_found")
-        elif result.sources:
-            text = with_citations(result.text, result.sources, t("answer_sources"))
+        # A grounded answer: "not found", or the answer with its citations as links.
+        grounded = grounded_final(result, t)
+        text = grounded if grounded is not None else result.text or t("error_generic")
         if result.status is MessageStatus.TRUNCATED:
             text = join_note(text, t("truncated_marker"))
         if result.trimmed_history and chat_id not in self._told_trimmed:

@@ -84,3 +84,25 @@ def test_the_turns_state_has_no_field_named_after_a_feature() -> None:
     named = [f"{kind.__name__}.{f.name}" for kind in (TurnState, Opening, TurnResult)
              for f in fields(kind) if f.name in FEATURE_NAMES | TOOL_LOOP_FIELDS]
     assert not named, named
+
+
+# The turn's grounding, kept in its own slot (bot/grounding/turn.py: Grounded) and read off
+# the result by `grounded_of`: the answer's sources and "not found" are not the core's fields.
+GROUNDING_FIELDS = {"grounded", "grounding", "sources", "not_found", "abstained"}
+
+
+def test_the_turns_state_and_result_keep_the_grounding_in_its_slot() -> None:
+    """The knowledge base's and file search's grounding travels as its own part of the turn
+    (`turn.part(Grounded)`, `grounded_of(result)`), not as fields of the core's types."""
+    from dataclasses import fields
+
+    from bot.conversation.features import Opening, Verdict
+    from bot.conversation.turn import TurnState
+    from bot.conversation.types import TurnResult
+    from bot.grounding.turn import Grounded
+
+    named = [f"{kind.__name__}.{f.name}" for kind in (TurnState, Opening, TurnResult, Verdict)
+             for f in fields(kind) if f.name in GROUNDING_FIELDS]
+    assert not named, named
+    # The check sees what it looks for: the slot itself has those fields.
+    assert {f.name for f in fields(Grounded)} >= GROUNDING_FIELDS - {"grounded"}

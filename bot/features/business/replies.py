@@ -37,6 +37,7 @@ from bot.features.business.store import (
 )
 from bot.features.business.texts import say
 from bot.foundation_models.types import Snapshot
+from bot.grounding.turn import grounded_of
 from bot.storage.models import MessageRole, MessageStatus, utcnow
 from bot.telegram.answer_parts import describe_error
 from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
@@ -367,8 +368,9 @@ def owner_translator(connection: Connection) -> Translator:
 
 def final_text(result: TurnResult, t: Translator) -> str:
     """The answer as the customer reads it: with its sources as links when grounded."""
-    if result.sources and not result.not_found:
-        return with_citations(result.text, result.sources, t("answer_sources"))
+    grounded = grounded_of(result)
+    if grounded.sources and not grounded.not_found:
+        return with_citations(result.text, grounded.sources, t("answer_sources"))
     return result.text
 
 

@@ -25,6 +25,7 @@ from bot.conversation.types import TurnResult, language_code
 from bot.extending.events import answer_status
 from bot.features.api.asker import Asker
 from bot.features.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
+from bot.grounding.turn import grounded_of
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import record_context
@@ -100,7 +101,7 @@ def answer_event(
         message_id=result.message_id,
         sources=tuple(
             SourceInfo(title=s.title, path=s.path, url=s.url, cited=s.cited)
-            for s in result.sources
+            for s in grounded_of(result).sources
         ),
         context_providers=turn.part(Told).context_providers,
         tool_calls=tuple(calls),

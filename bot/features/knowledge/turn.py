@@ -19,6 +19,7 @@ from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Retrieval
 from bot.foundation_models.errors import FoundationModelsError
 from bot.grounding.prompt import grounded_prompt, hiding_citations
+from bot.grounding.turn import Grounded
 from bot.metrics import registry as metrics
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class KnowledgeContributor:
         turn.part(Searched).retrieval = retrieval
         if not retrieval.covered:
             if knowledge.strict:  # finishing shows "not found" in the user's language
-                turn.grounded.abstain()
+                turn.part(Grounded).abstain()
                 draft.answer = ""
             return
         # Only passages that are relevant themselves: a weak one dilutes the sources.
@@ -73,7 +74,7 @@ class KnowledgeContributor:
         draft.withdraw("documents")  # only the start of a chat's document: sources win
         share = int(SOURCES_SHARE * turn.room)
         grounding = grounded_prompt(draft.system_prompt(turn.system_prompt), hits, share)
-        turn.grounded.ground(grounding)
+        turn.part(Grounded).ground(grounding)
         draft.add(self.name, grounding.section)  # new every turn: estimated
         draft.frame_filters.append(hiding_citations)
 
@@ -94,15 +95,15 @@ class KnowledgeFeature(TurnFeature):
             return
         await KnowledgeRepository(session).save_answer(
             turn.answer_id,
-            covered=_covered(turn, verdict),
-            sources=[source.as_record() for source in verdict.sources],
+            covered=_covered(turn.part(Grounded)),
+            sources=[source.as_record() for source in turn.part(Grounded).sources],
             query=retrieval.query,
         )
 
     def finished(self, turn: TurnState, result: TurnResult) -> None:
         if turn.part(Searched).retrieval is not None:
-            metrics.kb_answer(covered=not result.not_found and turn.grounded.grounding is not None)
+            metrics.kb_answer(covered=_covered(turn.part(Grounded)))
 
 
-def _covered(turn: TurnState, verdict: Verdict) -> bool:
-    return not verdict.not_found and turn.grounded.grounding is not None
+def _covered(grounded: Grounded) -> bool:
+    return not grounded.not_found and grounded.grounding is not None

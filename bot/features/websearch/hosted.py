@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 from bot.grounding.prompt import NOT_FOUND_MARKER, Grounding, hiding_citations
 from bot.grounding.sources import Source
+from bot.grounding.turn import Grounded
 from bot.metrics import registry as metrics
 from bot.storage.repositories import PROMPT_STATUSES
 
@@ -116,19 +117,21 @@ class HostedSearch(TurnFeature):
         """The options with the turn's built-in tools; strict file search grounds the turn
         (with its instruction in the prompt). The streamed frames show a status line while a
         search runs, and a grounded answer's frames show no citation numbers."""
-        grounded = turn.grounded.grounding
+        grounded = turn.part(Grounded)
+        before = grounded.grounding
         options = await self._with_tools(turn, options)
-        if turn.grounded.grounding is not grounded:  # strict file search: its instruction
+        if grounded.grounding is not before:  # strict file search: its instruction
             draft.add(self.name, FILE_SEARCH_STRICT)
-        if turn.grounded.grounding is not None and not draft.frame_filters:
+        if grounded.grounding is not None and not draft.frame_filters:
             draft.frame_filters.append(hiding_citations)
         draft.frame_filters.insert(0, self._activity(turn.speaker.language))
         return options
 
     async def settle(self, turn: TurnState, last: Snapshot | None, verdict: Verdict) -> None:
         found, missing = await self._found(turn, last)
-        verdict.not_found = verdict.not_found or (missing and verdict.status in PROMPT_STATUSES)
-        verdict.sources = verdict.sources or found
+        grounded = turn.part(Grounded)
+        grounded.not_found = grounded.not_found or (missing and verdict.status in PROMPT_STATUSES)
+        grounded.sources = grounded.sources or found
 
     async def _with_tools(self, turn: TurnState, options: CompletionOptions
                           ) -> CompletionOptions:
@@ -142,7 +145,7 @@ class HostedSearch(TurnFeature):
             if self.strict:
                 base = turn.system_prompt.strip()
                 prompt = f"{base}\n\n{FILE_SEARCH_STRICT}" if base else FILE_SEARCH_STRICT
-                turn.grounded.ground(Grounding(prompt, ()))
+                turn.part(Grounded).ground(Grounding(prompt, ()))
         return dataclasses.replace(options, hosted_tools=tuple(tools)) if tools else options
 
     async def _web_allowed(self, user_id: int) -> bool:

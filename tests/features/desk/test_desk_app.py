@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.conversation import ChatRef, TurnResult
 from bot.features.desk.storage.models import DeskCase, DeskRelay, DeskTurn, RelayState
+from bot.grounding.turn import Grounded
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus, User
 from bot.telegram.answer_parts import Target
@@ -82,7 +83,8 @@ async def test_two_not_found_answers_in_a_row_hand_over_and_offer_a_person(
         answer_id = w.tg.chat(user).bot_messages[-1].message_id
         result = TurnResult(
             message_id=0, text="not found", status=MessageStatus.COMPLETE, usage=None,
-            trimmed_history=False, error=None, user_message_id=1, not_found=True,
+            trimmed_history=False, error=None, user_message_id=1,
+            parts={Grounded: Grounded(not_found=True)},
         )
         target = Target(ChatRef(user, "private"))
         await w.desk.delivered(target, result, [answer_id], Translator("en"))

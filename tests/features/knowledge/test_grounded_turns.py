@@ -12,6 +12,7 @@ from bot.features.knowledge.models import KbAnswer
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.embedder import ATTEMPTS
 from bot.grounding.prompt import NOT_FOUND_TEXT
+from bot.grounding.turn import grounded_of
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.testing.yandex.server import FakeFoundationModels
@@ -45,10 +46,10 @@ async def test_a_covered_question_gets_a_grounded_prompt_and_cited_sources(
     assert "[1] Delivery options and times" in system["text"]
     assert "Standard delivery takes 2 to 4 working days" in system["text"]
     assert result.status is MessageStatus.COMPLETE
-    assert not result.not_found
-    assert result.sources[0].path == "shop/shipping.md"
-    assert result.sources[0].cited
-    assert not any(source.cited for source in result.sources[1:])
+    assert not grounded_of(result).not_found
+    assert grounded_of(result).sources[0].path == "shop/shipping.md"
+    assert grounded_of(result).sources[0].cited
+    assert not any(source.cited for source in grounded_of(result).sources[1:])
     assert all("[" not in frame for frame in frames)  # citations only in the final message
     record = await kb_answer(database, result.message_id)
     assert record is not None
@@ -67,9 +68,9 @@ async def test_strict_mode_answers_not_found_without_calling_the_model(
     await kb.sync()
     service = make_service(database, client, knowledge=kb)
     result = await service.run_turn(PRIVATE, ANNA, "Who won the football world cup in 2018?")
-    assert result.not_found
+    assert grounded_of(result).not_found
     assert result.text == NOT_FOUND_TEXT["en"]  # stored as the user sees it (issue 27)
-    assert result.sources == ()
+    assert grounded_of(result).sources == ()
     assert COMPLETION not in fm.paths()
     record = await kb_answer(database, result.message_id)
     assert record is not None
@@ -91,7 +92,7 @@ async def test_the_models_marker_means_not_found(
     frames: list[str] = []
     result = await service.run_turn(PRIVATE, ANNA, "How much does express delivery cost on "
                                     "Sundays?", on_snapshot=lambda s: frames.append(s.text))
-    assert result.not_found
+    assert grounded_of(result).not_found
     assert all(frame == "" for frame in frames)  # the marker never shows
     record = await kb_answer(database, result.message_id)
     assert record is not None
@@ -111,7 +112,7 @@ async def test_assist_mode_chats_as_before_when_nothing_is_relevant(
         await plain.run_turn(ChatRef(2002, "private"), ANNA, question)
         result = await service.run_turn(PRIVATE, ANNA, question)
         assert result.text == f"Echo: {question}"
-        assert not result.not_found
+        assert not grounded_of(result).not_found
         record = await kb_answer(database, result.message_id)
         assert record is not None
         assert not record.covered
@@ -135,11 +136,11 @@ async def test_a_follow_up_finds_the_document_of_the_question_before(
     service = make_service(database, client, knowledge=kb)
     fm.queue_reply("Use the prepaid return label [1].")
     first = await service.run_turn(PRIVATE, ANNA, "How do I return an item?")
-    assert first.sources[0].path == "shop/returns.md"
+    assert grounded_of(first).sources[0].path == "shop/returns.md"
     fm.queue_reply("About 5 to 10 days [1].")
     second = await service.run_turn(PRIVATE, ANNA, "and how long does it take?")
-    assert not second.not_found
-    assert second.sources[0].path == "shop/returns.md"
+    assert not grounded_of(second).not_found
+    assert grounded_of(second).sources[0].path == "shop/returns.md"
     record = await kb_answer(database, second.message_id)
     assert record is not None
     assert record.query.startswith("How do I return an item?")
@@ -147,8 +148,8 @@ async def test_a_follow_up_finds_the_document_of_the_question_before(
     await service.run_turn(PRIVATE, ANNA, "Как вернуть товар?")
     fm.queue_reply("Деньги вернут за 10 дней [1].")
     third = await service.run_turn(PRIVATE, ANNA, "А сколько это займёт?")
-    assert third.sources[0].path == "magazin/vozvrat.md"
-    assert not third.not_found
+    assert grounded_of(third).sources[0].path == "magazin/vozvrat.md"
+    assert not grounded_of(third).not_found
     # Alone, this follow-up names nothing the knowledge base covers (strict would abstain).
     assert not (await kb.search("А сколько это займёт?")).covered
 
@@ -172,4 +173,4 @@ async def test_a_failed_search_fails_a_strict_turn_and_is_skipped_in_assist_mode
     result = await make_service(database, client, knowledge=assist).run_turn(
         ChatRef(1002, "private"), ANNA, "How do I return an item?")
     assert result.status is MessageStatus.COMPLETE
-    assert result.sources == ()
+    assert grounded_of(result).sources == ()

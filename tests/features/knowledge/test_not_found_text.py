@@ -12,6 +12,7 @@ from bot.conversation import Speaker
 from bot.features.knowledge import NOT_FOUND_MARKER, KbMode
 from bot.foundation_models.client import FoundationModelsClient
 from bot.grounding.prompt import NOT_FOUND_TEXT
+from bot.grounding.turn import grounded_of
 from bot.storage.database import Database
 from bot.storage.migrations import migrate_blocking
 from bot.storage.models import MessageRole
@@ -38,7 +39,7 @@ async def test_strict_not_found_is_stored_in_the_users_language_with_the_next_st
     await kb.sync()
     service = make_service(database, client, knowledge=kb, not_found_next_step=NEXT)
     result = await service.run_turn(PRIVATE, BORIS, "Кто выиграл чемпионат мира в 2018?")
-    assert result.not_found
+    assert grounded_of(result).not_found
     assert result.text == f"{NOT_FOUND_TEXT['ru']}\n\n{NEXT}"
     answer = (await stored(database))[-1]
     assert answer.role is MessageRole.ASSISTANT
@@ -56,7 +57,7 @@ async def test_the_models_marker_never_reaches_the_history(
     fm.queue_reply(NOT_FOUND_MARKER)
     question = "How much does express delivery cost on Sundays?"
     result = await service.run_turn(PRIVATE, BORIS, question)
-    assert result.not_found
+    assert grounded_of(result).not_found
     assert result.text == NOT_FOUND_TEXT["ru"]
     assert all(NOT_FOUND_MARKER not in m.text for m in await stored(database))
     fm.queue_reply("Standard delivery takes 2 to 4 working days [1].")

@@ -15,6 +15,7 @@ from bot.features.desk.domain import DeskService, Requester, is_thanks
 from bot.features.desk.storage.models import HandoffReason
 from bot.features.desk.telegram.options import DeskOptions
 from bot.features.desk.telegram.supportchat import SupportChat
+from bot.grounding.turn import grounded_of
 from bot.telegram.answer_parts import Target
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
@@ -75,14 +76,15 @@ class AnswerButtons:
         question = await self.service.cases.question_of(result.user_message_id)
         if is_thanks(question):
             await self.service.note_thanks(who)
-        sources = [source.title or source.path for source in result.sources]
+        grounded = grounded_of(result)
+        sources = [source.title or source.path for source in grounded.sources]
         note = await self.service.note_turn(
-            who, question, not_found=result.not_found, sources=sources,
+            who, question, not_found=grounded.not_found, sources=sources,
             answer_message_id=ids[-1] if ids else None,
             question_message_id=result.user_message_id or None,
         )
         t = Translator.for_code(who.language)
-        markup = self.answer_markup(turn_id=note.turn_id, not_found=result.not_found, t=t)
+        markup = self.answer_markup(turn_id=note.turn_id, not_found=grounded.not_found, t=t)
         if markup is not None and ids:
             await self.attach_markup(chat_id, ids[-1], markup)
         if note.hand_over and not self.support_chat.known_unusable():  # nobody asked for it

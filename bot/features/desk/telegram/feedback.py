@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.conversation import TurnResult
 from bot.features.desk.domain import DeskService, is_thanks
 from bot.features.desk.telegram.texts import DESK_TEXTS
+from bot.grounding.turn import grounded_of
 from bot.telegram.answer_parts import Target
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.texts import Translator
@@ -61,9 +62,10 @@ class AnswerFeedback:
         question = await self.service.cases.question_of(result.user_message_id)
         if is_thanks(question):
             await self.service.note_thanks(who)
+        grounded = grounded_of(result)
         note = await self.service.note_turn(
-            who, question, not_found=result.not_found,
-            sources=[source.title or source.path for source in result.sources],
+            who, question, not_found=grounded.not_found,
+            sources=[source.title or source.path for source in grounded.sources],
             answer_message_id=ids[-1], question_message_id=result.user_message_id or None,
         )
         markup = InlineKeyboardMarkup(inline_keyboard=[feedback_row(note.turn_id)])
