@@ -1,9 +1,9 @@
 """A feature's own tables of personal data, for erasure (/forget) and retention.
 
 The core's PrivacyRepository knows its own tables; a feature keeping rows about a user (the
-voice feature's spoken answers, choices and transcripts, the documents sent in chat)
-registers its tables here when its models are imported, and the repository erases them with
-the rest. The composition root imports every feature's tables
+images feature's jobs, the voice feature's spoken answers, choices and transcripts, the
+documents sent in chat) registers its tables here when its models are imported, and the
+repository erases them with the rest. The composition root imports every feature's tables
 (bot.features.installed.load_tables) before anything is erased.
 """
 
@@ -26,6 +26,11 @@ class PersonalTable:
     model: Any
     expired: Callable[[dt.datetime], ColumnElement[bool]] | None = None
     owner: str = "user_id"
+
+    @property
+    def name(self) -> str:
+        """The table's name (the reports count its rows under it)."""
+        return str(self.model.__tablename__)
 
     def owned_by(self, user_id: int) -> ColumnElement[bool]:
         """The rows of `user_id`."""

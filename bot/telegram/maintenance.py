@@ -32,12 +32,13 @@ async def purge_once(sessionmaker: async_sessionmaker[AsyncSession], days: int) 
     async with sessionmaker() as session:
         report = await PrivacyRepository(session).purge_older_than(days)
         await session.commit()
-    if report.messages or report.conversations or report.image_jobs:
+    features = ", ".join(f"{count} {table}" for table, count in report.features.items() if count)
+    if report.messages or report.conversations or features:
         log.info(
-            "retention: removed %d conversations, %d messages, %d image jobs older than %d days",
+            "retention: removed %d conversations, %d messages%s older than %d days",
             report.conversations,
             report.messages,
-            report.image_jobs,
+            f" and rows of the features' tables ({features})" if features else "",
             days,
         )
 

@@ -7,9 +7,10 @@ import datetime as dt
 
 import pytest
 
+from bot.features.images.models import ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
 from bot.storage.database import Database
-from bot.storage.models import ImageJobStatus, utcnow
+from bot.storage.models import utcnow
 from bot.storage.repositories import (
     UpdateRepository,
     UsageCount,

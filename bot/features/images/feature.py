@@ -27,5 +27,5 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     return TelegramParts(part=images_on_telegram(built.need(ImageService, by="images")))
 
 
-FEATURE = Feature(name="images", texts=("bot.features.images.texts",), build=_build,
-                  on_telegram=_on_telegram)
+FEATURE = Feature(name="images", tables=("bot.features.images.models",),
+                  texts=("bot.features.images.texts",), build=_build, on_telegram=_on_telegram)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import UNFINISHED_IMAGE_JOBS, ImageJob, ImageJobStatus, utcnow
+from bot.features.images.models import UNFINISHED_IMAGE_JOBS, ImageJob, ImageJobStatus
+from bot.storage.models import utcnow
 
 UNFINISHED_STATUSES = UNFINISHED_IMAGE_JOBS
 FINAL_STATUSES = frozenset(ImageJobStatus) - frozenset(UNFINISHED_STATUSES)

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.images.models import ImageJob, ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
 from bot.foundation_models.errors import (
     FoundationModelsError,
@@ -44,7 +45,7 @@ from bot.foundation_models.errors import (
 from bot.foundation_models.images_api import uses_images_api
 from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
 from bot.metrics import registry as metrics
-from bot.storage.models import ImageJob, ImageJobStatus, utc_today
+from bot.storage.models import utc_today
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     UpdateReceipt,

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from bot.storage.models.base import (
     NAMING_CONVENTION,
-    UNFINISHED_IMAGE_JOBS,
     Base,
     BigIntegerPK,
-    ImageJobStatus,
     MessageRole,
     MessageStatus,
     TimestampMixin,
@@ -33,7 +31,6 @@ from bot.storage.models.chats import (
     Chat,
     Conversation,
     DailyUsage,
-    ImageJob,
     Message,
     ProcessedUpdate,
     User,
@@ -42,14 +39,11 @@ from bot.storage.models.chats import (
 __all__ = [
     "NAMING_CONVENTION",
     "UNFINISHED_ANSWER",
-    "UNFINISHED_IMAGE_JOBS",
     "Base",
     "BigIntegerPK",
     "Chat",
     "Conversation",
     "DailyUsage",
-    "ImageJob",
-    "ImageJobStatus",
     "Message",
     "MessageRole",
     "MessageStatus",

@@ -90,19 +90,6 @@ class MessageStatus(StrEnum):
     WAITING = "waiting"
 
 
-class ImageJobStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    REFUSED = "refused"
-    CANCELLED = "cancelled"
-
-
-# Still to be polled or delivered: the image jobs' pollers resume these at start.
-UNFINISHED_IMAGE_JOBS = (ImageJobStatus.PENDING, ImageJobStatus.RUNNING)
-
-
 class UserRole(StrEnum):
     USER = "user"
     ADMIN = "admin"

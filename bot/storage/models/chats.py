@@ -1,10 +1,9 @@
-"""Users, chats, conversations and their messages; image jobs, processed updates and daily
-usage: the tables every deployment has."""
+"""Users, chats, conversations and their messages; processed updates and daily usage: the
+tables every deployment has."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -25,7 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.storage.models.base import (
     Base,
     BigIntegerPK,
-    ImageJobStatus,
     MessageRole,
     MessageStatus,
     TimestampMixin,
@@ -140,30 +138,6 @@ Index(
     sqlite_where=UNFINISHED_ANSWER,
     postgresql_where=UNFINISHED_ANSWER,
 )
-
-
-class ImageJob(TimestampMixin, Base):
-    __tablename__ = "image_jobs"
-    __table_args__ = (Index("ix_image_jobs_status", "status"),)
-
-    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    prompt: Mapped[str] = mapped_column(Text)
-    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    model: Mapped[str | None] = mapped_column(String(256))
-    operation_id: Mapped[str | None] = mapped_column(String(128))
-    # Requests sent to the synchronous Images API (Alice AI ART), counted before each is sent:
-    # a restart mid-request asks again only while this is below 2.
-    requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    status: Mapped[ImageJobStatus] = mapped_column(
-        string_enum(ImageJobStatus), default=ImageJobStatus.PENDING
-    )
-    error: Mapped[str | None] = mapped_column(Text)
-    # The "drawing..." message shown while the job runs, and the photo message delivered.
-    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    result_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    finished_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class ProcessedUpdate(Base):

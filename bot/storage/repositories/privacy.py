@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Executable, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
-    UNFINISHED_IMAGE_JOBS,
     Chat,
     Conversation,
     DailyUsage,
-    ImageJob,
     Message,
     ProcessedUpdate,
     User,
@@ -27,16 +25,18 @@ from bot.storage.personal import personal_tables
 class ForgetReport:
     messages: int
     conversations: int
-    image_jobs: int
     usage_days: int
     user: bool
+    # Rows removed from the features' personal tables (bot/storage/personal.py), by table.
+    features: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class PurgeReport:
     conversations: int
     messages: int
-    image_jobs: int
+    # Rows removed from the features' personal tables (bot/storage/personal.py), by table.
+    features: dict[str, int] = field(default_factory=dict)
 
 
 class PrivacyRepository:
@@ -47,8 +47,8 @@ class PrivacyRepository:
         """Delete everything stored about a user; commit once to make it one transaction.
 
         Removes the messages they wrote in any chat and the answers to them, their private
-        chat (its conversations and all their messages), their image jobs, their usage
-        counters and their user row.
+        chat (its conversations and all their messages), their usage counters, their rows in
+        the features' personal tables (image jobs, ...) and their user row.
         """
         messages = await self._delete_messages(Message.author_user_id == user_id)
         # A private chat's id is the user's id (group ids are negative, so never collide).
@@ -58,12 +58,15 @@ class PrivacyRepository:
             delete(Conversation).where(Conversation.chat_id == user_id)
         )
         await self._count(delete(Chat).where(Chat.id == user_id))
-        image_jobs = await self._count(delete(ImageJob).where(ImageJob.user_id == user_id))
         usage_days = await self._count(delete(DailyUsage).where(DailyUsage.user_id == user_id))
-        # The features' own tables (voice: the transcripts of long notes, the /voice choice,
-        # the spoken characters; the documents sent in chat; bot/storage/personal.py).
+        # The features' own tables (images: the jobs; voice: the transcripts of long notes,
+        # the /voice choice, the spoken characters; the documents sent in chat;
+        # bot/storage/personal.py).
+        features: dict[str, int] = {}
         for table in personal_tables():
-            await self._count(delete(table.model).where(table.owned_by(user_id)))
+            features[table.name] = await self._count(
+                delete(table.model).where(table.owned_by(user_id))
+            )
         user = await self._count(delete(User).where(User.id == user_id))
         # Messages of the private chat still waiting in the durable queue go too.
         await self.session.execute(
@@ -71,14 +74,15 @@ class PrivacyRepository:
             .where(ProcessedUpdate.chat_id == user_id, ProcessedUpdate.payload.is_not(None))
             .values(payload=None)
         )
-        return ForgetReport(messages, conversations, image_jobs, usage_days, user > 0)
+        return ForgetReport(messages, conversations, usage_days, user > 0, features)
 
     async def purge_older_than(self, days: int, *, now: dt.datetime | None = None) -> PurgeReport:
         """Retention: remove data older than `days`.
 
         Closed conversations closed before the cutoff go with all their messages; in open
         conversations, messages created before the cutoff go (with the answers to them);
-        finished image jobs older than the cutoff go. Unfinished jobs are kept.
+        the features' personal tables remove their expired rows (images: finished jobs older
+        than the cutoff; unfinished jobs are kept).
         """
         if days <= 0:
             raise ValueError("retention must be a positive number of days")
@@ -93,18 +97,17 @@ class PrivacyRepository:
             )
         )
         messages += await self._delete_messages(Message.created_at < cutoff)
-        image_jobs = await self._count(
-            delete(ImageJob).where(
-                ImageJob.status.not_in(UNFINISHED_IMAGE_JOBS), ImageJob.created_at < cutoff
-            )
-        )
-        # The features' rows retention removes (voice: long notes' transcripts once their
-        # question is stored or refused, the marks of spoken questions; documents sent in chat
-        # older than the cutoff, in conversations still open).
+        # The features' rows retention removes (images: finished jobs; voice: long notes'
+        # transcripts once their question is stored or refused, the marks of spoken
+        # questions; documents sent in chat older than the cutoff, in conversations still
+        # open).
+        features: dict[str, int] = {}
         for table in personal_tables():
             if table.expired is not None:
-                await self._count(delete(table.model).where(table.expired(cutoff)))
-        return PurgeReport(conversations, messages, image_jobs)
+                features[table.name] = await self._count(
+                    delete(table.model).where(table.expired(cutoff))
+                )
+        return PurgeReport(conversations, messages, features)
 
     async def _delete_messages(self, condition: ColumnElement[bool]) -> int:
         """Delete matching messages and the answers to them; return how many went.

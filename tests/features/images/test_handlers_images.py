@@ -8,9 +8,9 @@ import pytest
 from aiogram.methods import DeleteMessage, EditMessageText, SendChatAction, SendPhoto
 from sqlalchemy import select
 
+from bot.features.images.models import ImageJob, ImageJobStatus
 from bot.foundation_models.types import ImageOptions
 from bot.storage.database import Database
-from bot.storage.models import ImageJob, ImageJobStatus
 from tests.telegram.harness import ANNA, BORIS, Harness, running_app
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from bot.features.images.models import ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
 from bot.features.images.service import ImageService
 from bot.foundation_models.auth import ApiKeyAuth
@@ -18,7 +19,6 @@ from bot.foundation_models.errors import (
 )
 from bot.foundation_models.types import ImageOptions, PollPolicy
 from bot.storage.database import Database
-from bot.storage.models import ImageJobStatus
 from bot.storage.repositories import UsageRepository
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.features.images.models import ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
 from bot.features.images.service import ImageService
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import ImageRefusedError, OperationFailedError
 from bot.foundation_models.types import ImageOptions
 from bot.storage.database import Database
-from bot.storage.models import ImageJobStatus
 from bot.storage.repositories import UsageRepository
 from bot.testing.yandex import payloads as p
 from bot.testing.yandex.images import IMAGES_PATH
