@@ -33,7 +33,6 @@ from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     PROMPT_STATUSES,
     ConversationRepository,
-    MediaUsageRepository,
     MessageRepository,
     UpdateReceipt,
     mark_settled,
@@ -183,10 +182,6 @@ class ConversationService:
                     token_count=tokens,
                     telegram_message_ids=[telegram_message_id] if telegram_message_id else (),
                 )
-                if images:  # stored with the question by the feature that shows them
-                    await MediaUsageRepository(session).add(
-                        speaker.user_id, self._today(), photos=len(images)
-                    )
                 question = Question(
                     question_id, conversation_id, text, tokens, speaker.display_name
                 )

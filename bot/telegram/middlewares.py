@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import User as StoredUser
 from bot.storage.models import UserRole, utc_today
-from bot.storage.repositories import ChatRepository, UsageRepository, UserRepository
+from bot.storage.repositories import ChatRepository, DailyCounts, UsageRepository, UserRepository
 from bot.telegram.access import AccessPolicy
 from bot.telegram.admission import AdmissionMiddleware, Gatekeeper
 from bot.telegram.chatqueue import ChatQueues
@@ -233,6 +233,11 @@ class DatabaseMiddleware(BaseMiddleware):
             return result
 
 
+# The daily counts' kind the image budget reads: the kind the images feature counts its
+# pictures under (bot/features/images/usage.py, IMAGES; tests/architecture checks they agree).
+IMAGES_KIND = "images"
+
+
 class QuotaMiddleware(BaseMiddleware):
     """See the module docstring; admins are exempt."""
 
@@ -277,9 +282,11 @@ class QuotaMiddleware(BaseMiddleware):
         limit = self.daily_tokens if kind == "text" else self.daily_images
         if limit:
             session: AsyncSession = data["session"]
-            usage = await UsageRepository(session).for_user(user.id, utc_today())
+            if kind == "text":
+                used = (await UsageRepository(session).for_user(user.id, utc_today())).tokens
+            else:
+                used = await DailyCounts(session).for_user(user.id, utc_today(), IMAGES_KIND)
             await session.commit()
-            used = usage.tokens if kind == "text" else usage.images
             if used >= limit:
                 key = "token_budget" if kind == "text" else "image_budget"
                 await self._tell(event, t(key, limit=limit), thread)

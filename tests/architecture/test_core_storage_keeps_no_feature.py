@@ -11,8 +11,10 @@ from bot.storage.models import Base
 
 STORAGE = Path(__file__).resolve().parents[2] / "bot" / "storage"
 # The tables every deployment has, whatever features are on.
-CORE_TABLES = frozenset({"chats", "conversations", "daily_usage", "messages",
+CORE_TABLES = frozenset({"chats", "conversations", "daily_counts", "daily_usage", "messages",
                          "processed_updates", "users"})
+# The features' daily counters: kinds of the core's daily counts, never the core's columns.
+FEATURE_COUNTERS = frozenset({"images", "photos", "speech_seconds", "web_searches"})
 
 
 def tables_by_module() -> dict[str, str]:
@@ -25,6 +27,30 @@ def test_the_cores_models_are_the_cores_tables_only() -> None:
     found = tables_by_module()
     in_core = {table for table, module in found.items() if module.startswith("bot.storage")}
     assert in_core == CORE_TABLES
+
+
+def test_no_column_of_the_cores_models_is_a_features_counter() -> None:
+    load_tables()
+    found = {f"{mapper.local_table.name}.{column.name}"
+             for mapper in Base.registry.mappers
+             if mapper.class_.__module__.startswith("bot.storage")
+             for column in mapper.local_table.columns if column.name in FEATURE_COUNTERS}
+    assert found == set()
+
+
+def test_the_features_name_their_own_kinds_of_daily_counts() -> None:
+    """Each counting feature names its kind in its folder; the core's Telegram front (the
+    image budget, /stats) reads the same kinds."""
+    from bot.features.images.usage import IMAGES
+    from bot.features.vision.usage import PHOTOS
+    from bot.features.voice.usage import SPEECH_SECONDS
+    from bot.features.websearch.usage import WEB_SEARCHES
+    from bot.telegram.handlers.commands import PHOTOS_KIND, SPEECH_SECONDS_KIND, STATS_KINDS
+    from bot.telegram.middlewares import IMAGES_KIND
+
+    assert {IMAGES, PHOTOS, SPEECH_SECONDS, WEB_SEARCHES} == FEATURE_COUNTERS
+    assert (IMAGES_KIND, PHOTOS_KIND, SPEECH_SECONDS_KIND) == (IMAGES, PHOTOS, SPEECH_SECONDS)
+    assert set(STATS_KINDS) == {IMAGES, PHOTOS, SPEECH_SECONDS}
 
 
 def test_every_other_table_is_a_features() -> None:

@@ -12,6 +12,7 @@ from bot.features.images.repository import ImageJobRepository
 from bot.storage.database import Database
 from bot.storage.models import utcnow
 from bot.storage.repositories import (
+    DailyCounts,
     UpdateRepository,
     UsageCount,
     UsageRepository,
@@ -107,21 +108,47 @@ async def test_usage_add_is_an_upsert(database: Database) -> None:
         usage = UsageRepository(session)
         assert await usage.for_user(1, DAY) == UsageCount(0, 0)
         await usage.add(1, DAY, tokens=100)
-        await usage.add(1, DAY, tokens=50, images=1)
-        await usage.add(2, DAY, images=2)
+        await usage.add(1, DAY, tokens=50, reasoning_tokens=20)
+        await usage.add(2, DAY, tokens=3)
         await usage.add(1, DAY + dt.timedelta(days=1), tokens=7)
     async with database.session() as session:
         usage = UsageRepository(session)
-        assert await usage.for_user(1, DAY) == UsageCount(tokens=150, images=1)
-        assert await usage.totals(DAY) == UsageCount(tokens=150, images=3)
+        assert await usage.for_user(1, DAY) == UsageCount(tokens=150, reasoning_tokens=20)
+        assert await usage.totals(DAY) == UsageCount(tokens=153, reasoning_tokens=20)
         assert await usage.totals(DAY - dt.timedelta(days=1)) == UsageCount()
 
 
 async def test_concurrent_usage_adds_are_not_lost(database: Database) -> None:
     async def charge() -> None:
         async with database.session() as session:
-            await UsageRepository(session).add(9, DAY, tokens=10, images=1)
+            await UsageRepository(session).add(9, DAY, tokens=10)
+            await DailyCounts(session).add(9, DAY, "pictures")
 
     await asyncio.gather(*(charge() for _ in range(20)))
     async with database.read_session() as session:
-        assert await UsageRepository(session).for_user(9, DAY) == UsageCount(200, 20)
+        assert await UsageRepository(session).for_user(9, DAY) == UsageCount(200)
+        assert await DailyCounts(session).for_user(9, DAY, "pictures") == 20
+
+
+async def test_daily_counts_add_up_per_user_day_and_kind(database: Database) -> None:
+    later = DAY + dt.timedelta(days=3)
+    async with database.session() as session:
+        counts = DailyCounts(session)
+        assert await counts.for_user(1, DAY, "pictures") == 0
+        await counts.add(1, DAY, "pictures")
+        await counts.add(1, DAY, "pictures", 2)
+        await counts.add(1, DAY, "seconds", 40)
+        await counts.add(2, DAY, "pictures", 5)
+        await counts.add(3, DAY, "pictures", 0)  # nothing counted: no row
+        await counts.add(3, later, "pictures")
+    async with database.read_session() as session:
+        counts = DailyCounts(session)
+        assert await counts.for_user(1, DAY, "pictures") == 3
+        assert await counts.for_user(1, DAY, "seconds") == 40
+        assert await counts.of_user(1, DAY, ("pictures", "seconds", "other")) == {
+            "pictures": 3, "seconds": 40, "other": 0}
+        assert await counts.total(DAY, "pictures") == 8
+        assert await counts.total(DAY, "other") == 0
+        assert await counts.since(DAY, "pictures") == (9, 3)
+        assert await counts.since(later, "pictures") == (1, 1)
+        assert await counts.since(later + dt.timedelta(days=1), "pictures") == (0, 0)

@@ -116,3 +116,49 @@ async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None
     assert caught.value.revision == "9999"
     assert caught.value.head == head_revision()
     assert "newer fmbot" in str(caught.value)
+
+
+async def _run(url: str, *statements: str) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            found: list[Any] = []
+            for statement in statements:
+                result = await conn.execute(text(statement))
+                if result.returns_rows:
+                    found = [tuple(row) for row in result.all()]
+            return found
+    finally:
+        await engine.dispose()
+
+
+async def test_daily_counters_move_to_daily_counts_and_back(empty_database_url: str) -> None:
+    """0026: the features' columns of daily_usage become daily_counts rows (the non-zero
+    ones), and the downgrade puts them back (a day counted only there gets its row)."""
+    url = empty_database_url
+    await asyncio.to_thread(migrate_blocking, url, "0025")
+    await _run(
+        url,
+        "INSERT INTO daily_usage (user_id, day, tokens, images, photos, speech_seconds,"
+        " reasoning_tokens, web_searches) VALUES"
+        " (1, '2026-11-01', 100, 2, 0, 30, 5, 0), (2, '2026-11-01', 7, 0, 0, 0, 0, 0),"
+        " (1, '2026-11-02', 0, 0, 3, 0, 0, 4)",
+    )
+    await asyncio.to_thread(migrate_blocking, url, "0026")
+    counts = await _run(url, "SELECT user_id, CAST(day AS VARCHAR(10)), kind, amount"
+                             " FROM daily_counts ORDER BY user_id, day, kind")
+    assert counts == [(1, "2026-11-01", "images", 2), (1, "2026-11-01", "speech_seconds", 30),
+                      (1, "2026-11-02", "photos", 3), (1, "2026-11-02", "web_searches", 4)]
+    usage = await _run(url, "SELECT user_id, tokens, reasoning_tokens FROM daily_usage"
+                            " ORDER BY user_id, day")
+    assert usage == [(1, 100, 5), (1, 0, 0), (2, 7, 0)]
+    # Counted after the upgrade: a day with a photo and no answer has no daily_usage row.
+    await _run(url, "INSERT INTO daily_counts (user_id, day, kind, amount)"
+                    " VALUES (3, '2026-11-03', 'photos', 1), (3, '2026-11-03', 'other', 9)")
+    await asyncio.to_thread(downgrade_blocking, url, "0025")
+    back = await _run(url, "SELECT user_id, CAST(day AS VARCHAR(10)), tokens, images, photos,"
+                           " speech_seconds, reasoning_tokens, web_searches FROM daily_usage"
+                           " ORDER BY user_id, day")
+    assert back == [(1, "2026-11-01", 100, 2, 0, 30, 5, 0), (1, "2026-11-02", 0, 0, 3, 0, 0, 4),
+                    (2, "2026-11-01", 7, 0, 0, 0, 0, 0), (3, "2026-11-03", 0, 0, 1, 0, 0, 0)]
+    assert "daily_counts" not in await _table_names(url)

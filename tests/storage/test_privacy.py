@@ -20,6 +20,7 @@ from bot.storage.models import (
 from bot.storage.repositories import (
     ChatRepository,
     ConversationRepository,
+    DailyCounts,
     MessageRepository,
     PrivacyRepository,
     UsageCount,
@@ -45,6 +46,7 @@ async def _seed(database: Database) -> dict[str, int]:
             )
             await ImageJobRepository(session).create(uid, uid, f"{name}'s cat")
             await UsageRepository(session).add(uid, DAY, tokens=10)
+            await DailyCounts(session).add(uid, DAY, "pictures", 2)
         await ChatRepository(session).upsert(GROUP, "supergroup", "Team")
         group = await ConversationRepository(session).current(GROUP)
         messages = MessageRepository(session)
@@ -80,6 +82,8 @@ async def test_forget_user_removes_only_their_data(database: Database) -> None:
         assert await session.get(User, BOB) is not None
         assert await UsageRepository(session).for_user(ANN, DAY) == UsageCount()
         assert await UsageRepository(session).for_user(BOB, DAY) == UsageCount(10, 0)
+        assert await DailyCounts(session).for_user(ANN, DAY, "pictures") == 0
+        assert await DailyCounts(session).for_user(BOB, DAY, "pictures") == 2
         assert [j.user_id for j in await ImageJobRepository(session).unfinished()] == [BOB]
 
 

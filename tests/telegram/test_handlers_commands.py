@@ -18,7 +18,7 @@ from bot.storage.database import Database
 from bot.storage.models import Chat as StoredChat
 from bot.storage.models import DailyUsage, MessageRole, User, utc_today
 from bot.storage.models import Message as StoredMessage
-from bot.storage.repositories import UsageRepository, UserRepository
+from bot.storage.repositories import DailyCounts, UsageRepository, UserRepository
 from bot.telegram.deps import BotOptions
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 from tests.telegram.recording_session import Reply
@@ -150,6 +150,39 @@ async def test_stats_name_the_reasoning_tokens_of_the_day(h: Harness) -> None:
     mine = h.texts(BORIS.id)[-1]
     assert "40 токенов" in mine
     assert "Из них 12 токенов ушло на скрытые рассуждения модели." in mine
+
+
+async def test_stats_show_the_features_daily_counts(h: Harness) -> None:
+    async with h.db.sessionmaker() as session:
+        counts = DailyCounts(session)
+        await counts.add(BORIS.id, utc_today(), "images", 2)
+        await counts.add(BORIS.id, utc_today(), "photos", 3)
+        await counts.add(BORIS.id, utc_today(), "speech_seconds", 41)
+        await counts.add(ANNA.id, utc_today(), "images", 1)
+        await session.commit()
+    await h.send("/stats", who=BORIS)
+    await h.send("/stats")
+    await h.settle()
+    boris = h.texts(BORIS.id)[-1]
+    assert "и 2 картинки" in boris
+    assert "Фото: 3; распознано голоса: 41 с." in boris
+    anna = h.texts(ANNA.id)[-1]
+    assert "and 1 image " in anna
+    assert "Photos:" not in anna  # none today
+    assert "and 3 images for all users" in anna
+
+
+async def test_daily_image_budget(sqlite_database: Database) -> None:
+    options = BotOptions(text_models=("yandexgpt-lite",), daily_image_limit=2)
+    async with running_app(sqlite_database, options=options) as h:
+        async with h.db.sessionmaker() as session:
+            await DailyCounts(session).add(BORIS.id, utc_today(), "images", 2)
+            await session.commit()
+        await h.send("/image a cat", who=BORIS)
+        await h.settle()
+        assert h.texts(BORIS.id) == [
+            "Вы израсходовали дневной лимит в 2 картинки. Он обновится в полночь UTC."
+        ]
 
 
 async def test_forget_deletes_my_data_after_confirmation(h: Harness) -> None:

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.images.models import ImageJob, ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
+from bot.features.images.usage import count_image
 from bot.foundation_models.errors import (
     FoundationModelsError,
     ImageRefusedError,
@@ -49,7 +50,6 @@ from bot.storage.models import utc_today
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import (
     UpdateReceipt,
-    UsageRepository,
     mark_settled,
     settle_in,
 )
@@ -244,7 +244,7 @@ class ImageService:
         if uses_images_api(self._model_of(job)):
             async with self._sessionmaker() as session:
                 stored = await ImageJobRepository(session).set_running(job.id)
-                await UsageRepository(session).add(job.user_id, self._today(), images=1)
+                await count_image(session, job.user_id, self._today())
                 await session.commit()
             metrics.image_job(ImageJobStatus.RUNNING.value)
             return _ref(stored)
@@ -263,7 +263,7 @@ class ImageService:
             raise
         async with self._sessionmaker() as session:
             stored = await ImageJobRepository(session).set_operation(job.id, operation.id)
-            await UsageRepository(session).add(job.user_id, self._today(), images=1)
+            await count_image(session, job.user_id, self._today())
             await session.commit()
         metrics.image_job(ImageJobStatus.RUNNING.value)
         return _ref(stored)

@@ -11,7 +11,9 @@ from bot.conversation.features import Opening, TurnFeature
 from bot.conversation.turn import TurnState
 from bot.features.vision.images import SeenImages, TurnImages, Vision, fetch_all, name_images
 from bot.features.vision.store import MessageImageRepository, StoredImage
+from bot.features.vision.usage import count_photos
 from bot.foundation_models.types import ChatModel
+from bot.storage.models import utc_today
 
 
 class ImagesContributor:
@@ -52,6 +54,9 @@ class VisionFeature(TurnFeature):
                 StoredImage(i.file_id, i.file_unique_id, i.width, i.height, image_tokens)
                 for i in opening.question_images
             ])
+            # Counted with the question, in its transaction (/stats).
+            await count_photos(opening.session, opening.speaker.user_id, utc_today(),
+                               len(opening.question_images))
         images = await self.seen.for_turn(
             opening.session, self.vision, opening.window, question.id,
             question.conversation_id, opening.new_images,

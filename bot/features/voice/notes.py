@@ -15,11 +15,12 @@ from aiogram import F, Router
 from aiogram.types import Message, MessageEntity
 
 from bot.conversation import TurnResult
+from bot.features.voice.usage import count_seconds
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechPermissionError
 from bot.foundation_models.types import Snapshot
 from bot.storage.models import utc_today
-from bot.storage.repositories import MediaUsageRepository, UpdateReceipt
+from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, answer_target, say, speaker
@@ -130,7 +131,7 @@ async def _charge_seconds(deps: Deps, user_id: int, seconds: int) -> None:
     """Recognised seconds in the daily usage (/stats); bookkeeping: a failure is logged."""
     try:
         async with deps.sessionmaker() as session:
-            await MediaUsageRepository(session).add(user_id, utc_today(), speech_seconds=seconds)
+            await count_seconds(session, user_id, utc_today(), seconds)
             await session.commit()
     except Exception:
         log.exception("recognised seconds of user %s not counted", user_id)

@@ -170,16 +170,28 @@ class ProcessedUpdate(Base):
 
 
 class DailyUsage(Base):
+    """Tokens each user spent per UTC day (DAILY_TOKEN_LIMIT, /stats): the answer's own
+    counters. A feature's counters (pictures drawn, seconds heard...) are `DailyCount` rows."""
+
     __tablename__ = "daily_usage"
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    images: Mapped[int] = mapped_column(Integer, default=0)
-    # Photos and voice notes: images shown to the vision model, seconds recognised.
-    photos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    speech_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Of `tokens`, those the model spent on hidden reasoning (REASONING=on): shown in /stats.
     reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # Web searches the model ran for the user's answers (WEB_SEARCHES_PER_USER_DAY).
-    web_searches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class DailyCount(Base):
+    """Something counted per user per UTC day, of a `kind` the counting feature names (a
+    short string kept in its folder): the features' daily limits, /stats and `fmbot report`
+    read it (bot/storage/repositories/counts.py). The core names no kind."""
+
+    __tablename__ = "daily_counts"
+    # The day's totals and `fmbot report` read one kind over days, not one user.
+    __table_args__ = (Index("ix_daily_counts_kind_day", "kind", "day"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -10,6 +10,7 @@ from bot.storage.repositories.conversations import (
     Turn,
     chars_as_tokens,
 )
+from bot.storage.repositories.counts import DailyCounts
 from bot.storage.repositories.extensions import record_context
 from bot.storage.repositories.messages import MessageRepository
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
@@ -21,12 +22,7 @@ from bot.storage.repositories.updates import (
     mark_settled,
     settle_in,
 )
-from bot.storage.repositories.usage import (
-    MediaUsage,
-    MediaUsageRepository,
-    UsageCount,
-    UsageRepository,
-)
+from bot.storage.repositories.usage import UsageCount, UsageRepository
 from bot.storage.repositories.users import ChatRepository, UserRepository
 
 __all__ = [
@@ -34,11 +30,10 @@ __all__ = [
     "ChatRepository",
     "ChatState",
     "ConversationRepository",
+    "DailyCounts",
     "ForgetReport",
     "HistoryEntry",
     "IncomingUpdate",
-    "MediaUsage",
-    "MediaUsageRepository",
     "MessageRepository",
     "PendingUpdate",
     "PrivacyRepository",

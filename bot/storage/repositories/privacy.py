@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.models import (
     Chat,
     Conversation,
+    DailyCount,
     DailyUsage,
     Message,
     ProcessedUpdate,
@@ -59,6 +60,8 @@ class PrivacyRepository:
         )
         await self._count(delete(Chat).where(Chat.id == user_id))
         usage_days = await self._count(delete(DailyUsage).where(DailyUsage.user_id == user_id))
+        # The features' daily counts (pictures, photos, seconds heard, web searches...).
+        await self._count(delete(DailyCount).where(DailyCount.user_id == user_id))
         # The features' own tables (images: the jobs; voice: the transcripts of long notes,
         # the /voice choice, the spoken characters; the documents sent in chat;
         # bot/storage/personal.py).

@@ -1,5 +1,5 @@
-"""Tokens and images per user per day, and photos and recognised seconds (MediaUsage): one
-upsert per charge, race-safe on both backends."""
+"""Tokens per user per day (of them, the hidden reasoning's): one upsert per answer, race-safe
+on both backends. A feature's own daily counters are `DailyCounts` (counts.py)."""
 
 from __future__ import annotations
 
@@ -21,13 +21,12 @@ def _add(insert: Any) -> Any:
         user_id=bindparam("add_user_id"),
         day=bindparam("add_day"),
         tokens=bindparam("add_tokens"),
-        images=bindparam("add_images"),
         reasoning_tokens=bindparam("add_reasoning"),
     )
     new = excluded(stmt)
     return stmt.on_conflict_do_update(
         index_elements=[table.c.user_id, table.c.day],
-        set_={"tokens": table.c.tokens + new.tokens, "images": table.c.images + new.images,
+        set_={"tokens": table.c.tokens + new.tokens,
               "reasoning_tokens": table.c.reasoning_tokens + new.reasoning_tokens},
     )
 
@@ -35,7 +34,6 @@ def _add(insert: Any) -> Any:
 @dataclass(frozen=True, slots=True)
 class UsageCount:
     tokens: int = 0
-    images: int = 0
     reasoning_tokens: int = 0  # of `tokens`
 
 
@@ -43,84 +41,34 @@ class UsageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, user_id: int, day: dt.date, tokens: int = 0, images: int = 0,
+    async def add(self, user_id: int, day: dt.date, tokens: int = 0,
                   reasoning_tokens: int = 0) -> None:
-        """Add to the user's counters for `day` (created at zero when missing);
+        """Add to the user's tokens for `day` (created at zero when missing);
         `reasoning_tokens` are a part of `tokens`, counted apart for /stats."""
         params = {"add_user_id": user_id, "add_day": day}
-        params |= {"add_tokens": tokens, "add_images": images, "add_reasoning": reasoning_tokens}
+        params |= {"add_tokens": tokens, "add_reasoning": reasoning_tokens}
         await self.session.execute(prebuilt(self.session, "usage_add", _add), params)
 
     async def for_user(self, user_id: int, day: dt.date) -> UsageCount:
         row = (
             await self.session.execute(
-                select(DailyUsage.tokens, DailyUsage.images, DailyUsage.reasoning_tokens).where(
+                select(DailyUsage.tokens, DailyUsage.reasoning_tokens).where(
                     DailyUsage.user_id == user_id, DailyUsage.day == day
                 )
             )
         ).first()
         if row is None:
             return UsageCount()
-        return UsageCount(int(row.tokens), int(row.images), int(row.reasoning_tokens or 0))
+        return UsageCount(int(row.tokens), int(row.reasoning_tokens or 0))
 
     async def totals(self, day: dt.date) -> UsageCount:
-        """All users' counters for `day` summed."""
+        """All users' tokens for `day` summed."""
         row = (
             await self.session.execute(
                 select(
                     func.coalesce(func.sum(DailyUsage.tokens), 0),
-                    func.coalesce(func.sum(DailyUsage.images), 0),
+                    func.coalesce(func.sum(DailyUsage.reasoning_tokens), 0),
                 ).where(DailyUsage.day == day)
             )
         ).one()
         return UsageCount(int(row[0]), int(row[1]))
-
-
-@dataclass(frozen=True, slots=True)
-class MediaUsage:
-    photos: int = 0
-    speech_seconds: int = 0
-
-
-def _add_media(insert: Any) -> Any:
-    table = DailyUsage.__table__
-    stmt = insert(table).values(
-        user_id=bindparam("m_user_id"),
-        day=bindparam("m_day"),
-        tokens=0,
-        images=0,
-        photos=bindparam("m_photos"),
-        speech_seconds=bindparam("m_seconds"),
-    )
-    new = excluded(stmt)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.user_id, table.c.day],
-        set_={
-            "photos": table.c.photos + new.photos,
-            "speech_seconds": table.c.speech_seconds + new.speech_seconds,
-        },
-    )
-
-
-class MediaUsageRepository:
-    """Photos and recognised seconds per user per day (daily_usage's issue-28 columns)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(
-        self, user_id: int, day: dt.date, *, photos: int = 0, speech_seconds: int = 0
-    ) -> None:
-        params = {"m_user_id": user_id, "m_day": day, "m_photos": photos,
-                  "m_seconds": speech_seconds}
-        await self.session.execute(prebuilt(self.session, "media_usage_add", _add_media), params)
-
-    async def for_user(self, user_id: int, day: dt.date) -> MediaUsage:
-        row = (
-            await self.session.execute(
-                select(DailyUsage.photos, DailyUsage.speech_seconds).where(
-                    DailyUsage.user_id == user_id, DailyUsage.day == day
-                )
-            )
-        ).first()
-        return MediaUsage(int(row[0]), int(row[1])) if row else MediaUsage()

@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.models import utc_today
 from bot.storage.repositories import (
     ChatRepository,
-    MediaUsageRepository,
+    DailyCounts,
     PrivacyRepository,
     UpdateReceipt,
     UsageRepository,
 )
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, refuse, say, speaker, target, thread_of
+from bot.telegram.middlewares import IMAGES_KIND
 from bot.telegram.texts import COMMANDS, Translator
 
 CLEAR_WORDS = frozenset({"clear", "reset", "default", "-", "сброс", "очистить"})
@@ -162,6 +163,13 @@ async def cmd_system(
     await say(deps, message, t("system_cleared" if clear else "system_set"))
 
 
+# The daily counts' kinds /stats shows, as the features count them (images, vision, voice:
+# their usage.py; tests/architecture checks they agree).
+PHOTOS_KIND = "photos"
+SPEECH_SECONDS_KIND = "speech_seconds"
+STATS_KINDS = (IMAGES_KIND, PHOTOS_KIND, SPEECH_SECONDS_KIND)
+
+
 async def cmd_stats(
     message: Message, session: AsyncSession, deps: Deps, t: Translator, is_admin: bool
 ) -> None:
@@ -169,25 +177,27 @@ async def cmd_stats(
         return
     usage = UsageRepository(session)
     mine = await usage.for_user(message.from_user.id, utc_today())
+    counts = await DailyCounts(session).of_user(message.from_user.id, utc_today(), STATS_KINDS)
     opts = deps.options
     text = t(
         "stats_user",
         tokens=mine.tokens,
         token_limit=opts.daily_token_limit or t("unlimited"),
-        images=mine.images,
+        images=counts[IMAGES_KIND],
         image_limit=opts.daily_image_limit or t("unlimited"),
     )
     if mine.reasoning_tokens:
         text += "\n" + t("stats_reasoning", tokens=mine.reasoning_tokens)
-    media = await MediaUsageRepository(session).for_user(message.from_user.id, utc_today())
-    if media.photos or media.speech_seconds:
-        text += "\n" + t("stats_media", photos=media.photos, seconds=media.speech_seconds)
+    photos, seconds = counts[PHOTOS_KIND], counts[SPEECH_SECONDS_KIND]
+    if photos or seconds:
+        text += "\n" + t("stats_media", photos=photos, seconds=seconds)
     for lines in deps.lines:  # the features' (spoken answers, web searches), if any today
         if line := await lines.stats_line(session, message.from_user.id, t):
             text += "\n" + line
     if is_admin:
         total = await usage.totals(utc_today())
-        text += "\n\n" + t("stats_admin", tokens=total.tokens, images=total.images)
+        images = await DailyCounts(session).total(utc_today(), IMAGES_KIND)
+        text += "\n\n" + t("stats_admin", tokens=total.tokens, images=images)
         for lines in deps.lines:
             if line := await lines.admin_line(session, t):
                 text += "\n" + line

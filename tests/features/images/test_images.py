@@ -10,6 +10,7 @@ import pytest
 from bot.features.images.models import ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
 from bot.features.images.service import ImageService
+from bot.features.images.usage import images_of
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import (
@@ -19,7 +20,6 @@ from bot.foundation_models.errors import (
 )
 from bot.foundation_models.types import ImageOptions, PollPolicy
 from bot.storage.database import Database
-from bot.storage.repositories import UsageRepository
 from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER
 
@@ -64,8 +64,8 @@ async def test_submit_stores_operation_id_before_polling_then_wait_returns_the_j
     assert (await job_row(database, ref.job_id))[0] is ImageJobStatus.DELIVERED
     assert await images.unfinished() == []
     async with database.sessionmaker() as session:
-        usage = await UsageRepository(session).for_user(11, dt.datetime.now(dt.UTC).date())
-    assert usage.images == 1
+        drawn = await images_of(session, 11, dt.datetime.now(dt.UTC).date())
+    assert drawn == 1
 
 
 @pytest.mark.parametrize(
@@ -228,8 +228,8 @@ async def test_jobs_run_concurrently(
     assert one == fm.image_bytes
     assert all(image == fm.image_bytes for image in results)
     async with database.sessionmaker() as session:
-        usage = await UsageRepository(session).for_user(11, dt.datetime.now(dt.UTC).date())
-    assert usage.images == 9
+        drawn = await images_of(session, 11, dt.datetime.now(dt.UTC).date())
+    assert drawn == 9
 
 
 async def _made(images: ImageService, prompt: str) -> bytes:

@@ -13,11 +13,11 @@ import pytest
 from bot.features.images.models import ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
 from bot.features.images.service import ImageService
+from bot.features.images.usage import images_of
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import ImageRefusedError, OperationFailedError
 from bot.foundation_models.types import ImageOptions
 from bot.storage.database import Database
-from bot.storage.repositories import UsageRepository
 from bot.testing.yandex import payloads as p
 from bot.testing.yandex.images import IMAGES_PATH
 from bot.testing.yandex.server import FakeFoundationModels
@@ -65,8 +65,8 @@ async def test_the_job_is_stored_before_the_request_and_the_photo_is_the_answers
     assert (await row(database, ref.job_id))[:2] == (ImageJobStatus.DELIVERED, 1)
     assert await alice.unfinished() == []
     async with database.sessionmaker() as session:
-        usage = await UsageRepository(session).for_user(11, dt.datetime.now(dt.UTC).date())
-    assert usage.images == 1
+        drawn = await images_of(session, 11, dt.datetime.now(dt.UTC).date())
+    assert drawn == 1
 
 
 async def test_a_refusal_is_stored_with_the_reason(
@@ -135,8 +135,8 @@ async def test_a_restart_mid_request_asks_again_once_and_delivers(
     assert fm.images_api_requests == 2  # the cut request and the one asked again
     assert fm.images_api_sizes == ["9x16", "9x16"]
     async with database.sessionmaker() as session:
-        usage = await UsageRepository(session).for_user(11, dt.datetime.now(dt.UTC).date())
-    assert usage.images == 1  # one picture for the user, however many requests
+        drawn = await images_of(session, 11, dt.datetime.now(dt.UTC).date())
+    assert drawn == 1  # one picture for the user, however many requests
 
 
 async def test_a_request_cut_short_twice_is_not_asked_a_third_time(

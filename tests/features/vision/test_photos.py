@@ -55,8 +55,8 @@ async def test_a_photo_with_a_caption_is_answered_and_a_follow_up_sees_it_again(
         images = await rows(tester, "SELECT width, height, token_count FROM message_images")
         assert [(r["width"], r["height"], r["token_count"]) for r in images] == \
             [(1200, 900, 256)]
-        [usage] = await rows(tester, "SELECT photos, speech_seconds FROM daily_usage")
-        assert (usage["photos"], usage["speech_seconds"]) == (1, 0), "photos are counted"
+        counted = await rows(tester, "SELECT kind, amount FROM daily_counts")
+        assert [(c["kind"], c["amount"]) for c in counted] == [("photos", 1)], "photos are counted"
 
 
 async def test_an_album_is_one_question() -> None:

@@ -15,6 +15,9 @@ from bot.testing import BotTester, ServiceModel
 from bot.testing.ogg_opus import ogg_opus
 from tests.features.sending import rows, shown, voice
 
+# The seconds recognised, in the daily counts (the voice feature's kind).
+SECONDS = "SELECT amount FROM daily_counts WHERE kind = 'speech_seconds'"
+
 pytestmark = [pytest.mark.timeout(60)]
 LONG = {"STT_POLL_INTERVAL": "0.2", "VOICE_REPLIES": "off"}
 
@@ -38,8 +41,8 @@ async def test_a_voice_note_is_transcribed_shown_and_answered() -> None:
         assert (request.lang, request.format, request.seconds) == ("en-US", "oggopus", 5.0)
         stored = await rows(tester, "SELECT text FROM messages WHERE role = 'user'")
         assert stored[0]["text"] == "how do I reset my password", "the transcript is the question"
-        [usage] = await rows(tester, "SELECT speech_seconds FROM daily_usage")
-        assert usage["speech_seconds"] == 5, "the daily usage counts recognised seconds"
+        [usage] = await rows(tester, SECONDS)
+        assert usage["amount"] == 5, "the daily usage counts recognised seconds"
 
 
 async def test_a_missing_speechkit_role_is_told_to_the_user_and_logged_once(
@@ -82,8 +85,8 @@ async def test_a_two_minute_note_is_heard_asynchronously_and_answered() -> None:
         assert len(polls) == 4, "three pending polls, then done"
         [job] = await rows(tester, "SELECT status, text, operation_id FROM speech_jobs")
         assert (job["status"], job["operation_id"]) == ("done", submitted.operation_id)
-        [usage] = await rows(tester, "SELECT speech_seconds FROM daily_usage")
-        assert usage["speech_seconds"] == 120
+        [usage] = await rows(tester, SECONDS)
+        assert usage["amount"] == 120
 
 
 async def test_a_spoken_command_is_a_question_not_a_command() -> None:

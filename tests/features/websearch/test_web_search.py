@@ -100,7 +100,8 @@ async def test_web_search_answers_cite_numbered_sources_within_the_daily_limit(
         assert again.text == "Still without the web."
         assert fm.web_search_refusals == 1
         assert logged(caplog, "web search refused by the API") == 1
-        [total] = await rows(tester, "SELECT SUM(web_searches) AS n FROM daily_usage")
+        [total] = await rows(
+            tester, "SELECT SUM(amount) AS n FROM daily_counts WHERE kind = 'web_searches'")
         assert total["n"] == 3
 
 

@@ -1,0 +1,18 @@
+"""Seconds of voice notes recognised per user per day: the voice feature's kind of the
+core's daily counts (bot/storage/repositories/counts.py), shown by /stats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.repositories import DailyCounts
+
+#: The kind the voice feature counts under (seconds recognised).
+SPEECH_SECONDS = "speech_seconds"
+
+
+async def count_seconds(session: AsyncSession, user_id: int, day: dt.date, seconds: int) -> None:
+    """`seconds` more recognised for the user on `day`."""
+    await DailyCounts(session).add(user_id, day, SPEECH_SECONDS, seconds)
