@@ -95,7 +95,6 @@ class ConversationService:
         # What an image of a question costs in prompts; None = images are not taken.
         self.image_tokens = image_tokens
         self.track_delivery = options.track_delivery
-        self._today = today
         self._locks = ChatLocks()
 
     @property
