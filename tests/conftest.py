@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests import cpu_report, marks, zygote
+from tests import cpu_report, durations, marks, zygote
 from tests.collecting import compiled_once, run_folder
 from tests.e2e import faults_table
 
@@ -85,7 +85,12 @@ def pytest_collection(session: pytest.Session) -> Generator[None, object, object
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    measured_slow = durations.listed()
     for item in items:
+        # Measured slow in a whole run (tests/slow.txt), or end to end (tests/e2e: the bot
+        # `run` builds, against the fakes on loopback): left out of the fast lane too.
+        if item.nodeid in measured_slow or item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.slow)
         # A test on the PostgreSQL server (directly or with pgvector) is marked `postgres`,
         # as the database fixtures' PostgreSQL case is (tests/db.py).
         if {"postgres_server", "pgvector_server"} & set(getattr(item, "fixturenames", ())):
