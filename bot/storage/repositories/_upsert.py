@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
@@ -49,3 +50,19 @@ def _insert(name: str, table: Any) -> Any:
 def excluded(stmt: Insert) -> Any:
     """The EXCLUDED pseudo-row of an upsert (the values that were proposed)."""
     return stmt.excluded  # type: ignore[attr-defined]
+
+
+def summing(
+    insert: Callable[[Any], Any], table: Any, keys: Sequence[str], counters: Sequence[str],
+    prefix: str,
+) -> Any:
+    """An upsert of one row of counters: inserted as given, or each counter added to the row
+    of the same `keys`. Every column is a bind parameter named `prefix` + its name. Built on
+    the table, not the mapped class: a Core statement skips the ORM's bulk-insert layer."""
+    stmt = insert(table).values(
+        {name: bindparam(prefix + name) for name in (*keys, *counters)})
+    new = excluded(stmt)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[name] for name in keys],
+        set_={name: table.c[name] + new[name] for name in counters},
+    )

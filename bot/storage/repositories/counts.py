@@ -12,23 +12,12 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import DailyCount
-from bot.storage.repositories._upsert import excluded, prebuilt
+from bot.storage.repositories._upsert import prebuilt, summing
 
 
 def _add(insert: Any) -> Any:
-    # On the table, not the mapped class: a Core statement skips the ORM's bulk-insert layer.
-    table = DailyCount.__table__
-    stmt = insert(table).values(
-        user_id=bindparam("count_user_id"),
-        day=bindparam("count_day"),
-        kind=bindparam("count_kind"),
-        amount=bindparam("count_amount"),
-    )
-    new = excluded(stmt)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.user_id, table.c.day, table.c.kind],
-        set_={"amount": table.c.amount + new.amount},
-    )
+    return summing(insert, DailyCount.__table__, ("user_id", "day", "kind"), ("amount",),
+                   "count_")
 
 
 # Built once: read by the daily limits before a turn.

@@ -7,28 +7,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import DailyUsage
-from bot.storage.repositories._upsert import excluded, prebuilt
+from bot.storage.repositories._upsert import prebuilt, summing
 
 
 def _add(insert: Any) -> Any:
-    # On the table, not the mapped class: a Core statement skips the ORM's bulk-insert layer.
-    table = DailyUsage.__table__
-    stmt = insert(table).values(
-        user_id=bindparam("add_user_id"),
-        day=bindparam("add_day"),
-        tokens=bindparam("add_tokens"),
-        reasoning_tokens=bindparam("add_reasoning"),
-    )
-    new = excluded(stmt)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.user_id, table.c.day],
-        set_={"tokens": table.c.tokens + new.tokens,
-              "reasoning_tokens": table.c.reasoning_tokens + new.reasoning_tokens},
-    )
+    return summing(insert, DailyUsage.__table__, ("user_id", "day"),
+                   ("tokens", "reasoning_tokens"), "add_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +34,7 @@ class UsageRepository:
         """Add to the user's tokens for `day` (created at zero when missing);
         `reasoning_tokens` are a part of `tokens`, counted apart for /stats."""
         params = {"add_user_id": user_id, "add_day": day}
-        params |= {"add_tokens": tokens, "add_reasoning": reasoning_tokens}
+        params |= {"add_tokens": tokens, "add_reasoning_tokens": reasoning_tokens}
         await self.session.execute(prebuilt(self.session, "usage_add", _add), params)
 
     async def for_user(self, user_id: int, day: dt.date) -> UsageCount:
