@@ -1,4 +1,5 @@
-"""What handlers get injected (as `deps`), and helpers that turn a Message into core values."""
+"""What handlers get injected (as `deps`), helpers that turn a Message into core values, and
+/help's text."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from bot.telegram.notices import PersonalNotices
 from bot.telegram.notifier import Notifier
 from bot.telegram.outbox import Outbox
 from bot.telegram.pastes import PasteJoiner
-from bot.telegram.texts import Translator
+from bot.telegram.texts import COMMANDS, Translator
 
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
@@ -61,7 +62,6 @@ class BotOptions:
     text_models: tuple[str, ...]
     default_system_prompt: str = ""
     daily_token_limit: int = 0
-    daily_image_limit: int = 0
     retention_days: int = 0
     data_logging: bool = False
     # See QUEUE_MAX_AGE and QUEUE_STALE_ACTION (bot/telegram/backlog.py); 0 = never too old.
@@ -130,6 +130,26 @@ def target(message: Message) -> Target:
         thread_id=thread_of(message),
         asked=None if user is None else Asked(user.id, user.language_code, message.message_id),
     )
+
+
+def help_text(deps: Deps, t: Translator) -> str:
+    """fmbot's commands, then the ones the features and the App added (routers,
+    `app.command`), then the features' own lines, then what the bot takes besides text: the
+    menu and /help never disagree. A command a feature's own line tells of ("/image [16:9]
+    ...") is not listed again with its menu description. /help says it, the desk's /help
+    too, and so does a bare mention of the bot in a group."""
+    parts = [t("help")]
+    own = [line for lines in deps.lines if (line := lines.help_line(t))]
+    added = [f"/{name} - {descriptions.get(t.language) or descriptions['en']}"
+             for name, descriptions in deps.menu.items() if name not in COMMANDS
+             and not any(line.startswith(f"/{name} ") for line in own)]
+    if added:
+        parts.append("\n".join(added))
+    parts += own
+    takes = [t(key) for key in deps.takes]
+    if takes:
+        parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))
+    return "\n\n".join(parts)
 
 
 async def refuse(deps: Deps, message: Message, text: str) -> None:

@@ -70,7 +70,6 @@ def build_dispatcher(
         limiter,
         deps.notify,
         daily_tokens=deps.options.daily_token_limit,
-        daily_images=deps.options.daily_image_limit,
         notices=deps.notices,
     )
     quoted = [commands.build_router(), *features.early, chat.build_router(), *features.late,

@@ -11,8 +11,9 @@
    (texts in the user's language) and `is_admin`.
 4. QuotaMiddleware (inner, on message handlers) - the per-minute rate limit for every message
    handler but those flagged `quota="free"` (/stop), plus the daily token budget for
-   `quota="text"` and the image budget for `quota="image"`. In a group these notices are
-   shown to that member alone (an ephemeral message, notices.py), today's reply elsewhere.
+   `quota="text"`. In a group these notices are shown to that member alone (an ephemeral
+   message, notices.py), today's reply elsewhere. (A feature's own budget, as /image's, is
+   its handler's check.)
 
 On SQLite every transaction starts with BEGIN IMMEDIATE (bot/storage/database.py), so the
 bookkeeping is committed before the handler runs, and a handler that touches `session`
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import User as StoredUser
 from bot.storage.models import UserRole, utc_today
-from bot.storage.repositories import ChatRepository, DailyCounts, UsageRepository, UserRepository
+from bot.storage.repositories import ChatRepository, UsageRepository, UserRepository
 from bot.telegram.access import AccessPolicy
 from bot.telegram.admission import AdmissionMiddleware, Gatekeeper
 from bot.telegram.chatqueue import ChatQueues
@@ -233,11 +234,6 @@ class DatabaseMiddleware(BaseMiddleware):
             return result
 
 
-# The daily counts' kind the image budget reads: the kind the images feature counts its
-# pictures under (bot/features/images/usage.py, IMAGES; tests/architecture checks they agree).
-IMAGES_KIND = "images"
-
-
 class QuotaMiddleware(BaseMiddleware):
     """See the module docstring; admins are exempt."""
 
@@ -247,14 +243,12 @@ class QuotaMiddleware(BaseMiddleware):
         notify: Notifier,
         *,
         daily_tokens: int,
-        daily_images: int,
         notices: PersonalNotices | None = None,
     ) -> None:
         self.limiter = limiter
         self.notify = notify
         self.notices = notices  # in groups, the notices go to the member alone
         self.daily_tokens = daily_tokens
-        self.daily_images = daily_images
         self._told: dict[int, float] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -277,20 +271,14 @@ class QuotaMiddleware(BaseMiddleware):
                 text = t("rate_limited", seconds=whole_seconds(wait))
                 await self._tell(event, text, thread)
             return None
-        if kind not in ("text", "image"):
+        if kind != "text" or not self.daily_tokens:
             return await handler(event, data)
-        limit = self.daily_tokens if kind == "text" else self.daily_images
-        if limit:
-            session: AsyncSession = data["session"]
-            if kind == "text":
-                used = (await UsageRepository(session).for_user(user.id, utc_today())).tokens
-            else:
-                used = await DailyCounts(session).for_user(user.id, utc_today(), IMAGES_KIND)
-            await session.commit()
-            if used >= limit:
-                key = "token_budget" if kind == "text" else "image_budget"
-                await self._tell(event, t(key, limit=limit), thread)
-                return None
+        session: AsyncSession = data["session"]
+        used = (await UsageRepository(session).for_user(user.id, utc_today())).tokens
+        await session.commit()
+        if used >= self.daily_tokens:
+            await self._tell(event, t("token_budget", limit=self.daily_tokens), thread)
+            return None
         return await handler(event, data)
 
     async def _tell(self, event: Message, text: str, thread: int | None) -> None:

@@ -26,7 +26,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "/reset - start a new conversation\n"
         "/retry - answer your last message again\n"
         "/stop - stop the answer being written\n"
-        "/image [16:9] [seed=N] <prompt> - draw a picture\n"
         "/model - show or choose the model\n"
         "/stats - your usage today\n"
         "/privacy - what I store and for how long\n"
@@ -37,7 +36,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "/reset - начать новый разговор\n"
         "/retry - ответить на последнее сообщение заново\n"
         "/stop - остановить ответ\n"
-        "/image [16:9] [seed=N] <описание> - нарисовать картинку\n"
         "/model - показать или выбрать модель\n"
         "/stats - ваш расход за сегодня\n"
         "/privacy - что я храню и сколько\n"
@@ -127,22 +125,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This chat uses the default system prompt again.",
         "ru": "Этот чат снова использует стандартный системный промпт.",
     },
+    # /stats: the tokens; each feature adds its own lines (the Telegram part's `lines`).
     "stats_user": {
-        "en": "Today you used {tokens} {tokens|token|tokens} (limit: {token_limit}) and {images} "
-        "{images|image|images} "
-        "(limit: {image_limit}).",
+        "en": "Today you used {tokens} {tokens|token|tokens} (limit: {token_limit}).",
         "ru": "Сегодня вы израсходовали {tokens} {tokens|токен|токена|токенов} (лимит: "
-        "{token_limit}) и {images} {images|картинку|картинки|картинок} (лимит: {image_limit}).",
+        "{token_limit}).",
     },
     "stats_reasoning": {
         "en": "Of these, {tokens} {tokens|token|tokens} went on the model's hidden reasoning.",
         "ru": "Из них {tokens} {tokens|токен|токена|токенов} ушло на скрытые рассуждения модели.",
     },
     "stats_admin": {
-        "en": "The bot today: {tokens} {tokens|token|tokens} and {images} {images|image|images} "
-        "for all users.",
-        "ru": "Бот за сегодня: {tokens} {tokens|токен|токена|токенов} и {images} "
-        "{images|картинка|картинки|картинок} на всех пользователей.",
+        "en": "The bot today: {tokens} {tokens|token|tokens} for all users.",
+        "ru": "Бот за сегодня: {tokens} {tokens|токен|токена|токенов} на всех пользователей.",
     },
     "unlimited": {"en": "none", "ru": "нет"},
     "forget_confirm": {
@@ -182,21 +177,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{days} {days|day|days}, then conversations are deleted automatically",
         "ru": "{days} {days|день|дня|дней}, затем разговоры удаляются автоматически",
     },
+    # /help's header of what the features let the bot take (each gives its line's key).
     "help_takes": {
         "en": "Besides text, send me:",
         "ru": "Кроме текста, можно прислать:",
-    },
-    "help_takes_photos": {
-        "en": "photos and screenshots, with a question in the caption or after them",
-        "ru": "фото и скриншоты, с вопросом в подписи или следующим сообщением",
-    },
-    "help_takes_voice": {
-        "en": "voice notes: I recognise the speech and answer it",
-        "ru": "голосовые сообщения: я распознаю речь и отвечу",
-    },
-    "help_takes_documents": {
-        "en": "PDF, DOCX and text files: I read them and answer from them",
-        "ru": "файлы PDF, DOCX и текстовые: я прочитаю их и отвечу по ним",
     },
     "no_desk": {
         "en": "There is no support desk here: this bot has no people to hand the conversation "
@@ -232,12 +216,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Вы израсходовали дневной лимит в {limit} {limit|токен|токена|токенов}. Он "
         "обновится в полночь UTC.",
     },
-    "image_budget": {
-        "en": "You have used today's limit of {limit} {limit|image|images}. It resets at "
-        "midnight UTC.",
-        "ru": "Вы израсходовали дневной лимит в {limit} {limit|картинку|картинки|картинок}. "
-        "Он обновится в полночь UTC.",
-    },
     "error_quota": {
         "en": "The model is overloaded right now (quota reached). Please try again in a minute.",
         "ru": "Модель сейчас перегружена (исчерпана квота). Попробуйте через минуту.",
@@ -270,7 +248,6 @@ COMMANDS: dict[str, dict[str, str]] = {
     "reset": {"en": "New conversation", "ru": "Новый разговор"},
     "retry": {"en": "Answer the last message again", "ru": "Ответить заново"},
     "stop": {"en": "Stop the answer", "ru": "Остановить ответ"},
-    "image": {"en": "Draw a picture", "ru": "Нарисовать картинку"},
     "model": {"en": "Show or choose the model", "ru": "Показать или выбрать модель"},
     "stats": {"en": "Usage today", "ru": "Расход за сегодня"},
     "privacy": {"en": "What is stored", "ru": "Что хранится"},

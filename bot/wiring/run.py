@@ -211,7 +211,6 @@ def bot_options(settings: Settings, system_prompt: str) -> BotOptions:
         text_models=tuple(settings.text_models),
         default_system_prompt=system_prompt,
         daily_token_limit=settings.daily_token_limit,
-        daily_image_limit=settings.daily_image_limit,
         retention_days=settings.retention_days,
         data_logging=settings.yandex_data_logging,
         queue_max_age=settings.queue_max_age,

@@ -39,18 +39,13 @@ def test_no_column_of_the_cores_models_is_a_features_counter() -> None:
 
 
 def test_the_features_name_their_own_kinds_of_daily_counts() -> None:
-    """Each counting feature names its kind in its folder; the core's Telegram front (the
-    image budget, /stats) reads the same kinds."""
+    """Each counting feature names its kind in its folder (its usage.py)."""
     from bot.features.images.usage import IMAGES
     from bot.features.vision.usage import PHOTOS
     from bot.features.voice.usage import SPEECH_SECONDS
     from bot.features.websearch.usage import WEB_SEARCHES
-    from bot.telegram.handlers.commands import PHOTOS_KIND, SPEECH_SECONDS_KIND, STATS_KINDS
-    from bot.telegram.middlewares import IMAGES_KIND
 
     assert {IMAGES, PHOTOS, SPEECH_SECONDS, WEB_SEARCHES} == FEATURE_COUNTERS
-    assert (IMAGES_KIND, PHOTOS_KIND, SPEECH_SECONDS_KIND) == (IMAGES, PHOTOS, SPEECH_SECONDS)
-    assert set(STATS_KINDS) == {IMAGES, PHOTOS, SPEECH_SECONDS}
 
 
 def test_every_other_table_is_a_features() -> None:

@@ -186,11 +186,13 @@ async def running_app(
     coordinator: Coordinator | None = None,
     owner: str = "",
     parts: Callable[[Bot, str], dict[str, Any]] | None = None,
+    daily_images: int = 0,
     **app_kwargs: Any,
 ) -> AsyncIterator[Harness]:
     """`tools`: the tool loop, built on the fake model server and told where superseded
     cards go (as the wiring does); `coordinator`: one of several replicas, named `owner`;
-    `parts`: more parts of the app, built from the bot and the model server's URL."""
+    `parts`: more parts of the app, built from the bot and the model server's URL;
+    `daily_images`: /image's DAILY_IMAGE_LIMIT (0: none)."""
     async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm:
         fm.default_interval = 0.005
         client = fake_client(fm.url)
@@ -243,7 +245,8 @@ async def running_app(
             features=[photos_on_telegram(None),
                       voice_on_telegram(None, extra.pop("voice_input", None)),
                       *extra.pop("features", ()),
-                      images_on_telegram(images, status_interval=0.05),
+                      images_on_telegram(images, daily_limit=daily_images,
+                                         status_interval=0.05),
                       tools_on_telegram(loop, superseded), knowledge_on_telegram(None),
                       documents_on_telegram(None)],
             cluster=None if coordinator is None else Cluster(coordinator, owner),

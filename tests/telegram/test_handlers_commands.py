@@ -163,26 +163,34 @@ async def test_stats_show_the_features_daily_counts(h: Harness) -> None:
     await h.send("/stats", who=BORIS)
     await h.send("/stats")
     await h.settle()
-    boris = h.texts(BORIS.id)[-1]
-    assert "и 2 картинки" in boris
-    assert "Фото: 3; распознано голоса: 41 с." in boris
+    # Each feature's line, in the features' order, after the tokens.
+    boris = h.texts(BORIS.id)[-1].split("\n")
+    assert boris[0].startswith("Сегодня вы израсходовали 0 токенов")
+    assert boris[1:] == ["Фото: 3.", "Распознано голоса: 41 с.",
+                         "Картинки: сегодня вы израсходовали 2 картинки (лимит: нет)."]
     anna = h.texts(ANNA.id)[-1]
-    assert "and 1 image " in anna
+    assert "Images: you used 1 image today (limit: none)." in anna
     assert "Photos:" not in anna  # none today
-    assert "and 3 images for all users" in anna
+    assert "Voice recognised" not in anna
+    assert anna.endswith("The bot today: 0 tokens for all users.\n"
+                         "Images today: 3 images for all users.")
 
 
 async def test_daily_image_budget(sqlite_database: Database) -> None:
-    options = BotOptions(text_models=("yandexgpt-lite",), daily_image_limit=2)
-    async with running_app(sqlite_database, options=options) as h:
+    async with running_app(sqlite_database, daily_images=2, admins=[ANNA.id]) as h:
         async with h.db.sessionmaker() as session:
             await DailyCounts(session).add(BORIS.id, utc_today(), "images", 2)
+            await DailyCounts(session).add(ANNA.id, utc_today(), "images", 2)
             await session.commit()
         await h.send("/image a cat", who=BORIS)
+        await h.send("/stats", who=BORIS)
+        await h.send("/image", who=ANNA)  # admins have no limit
         await h.settle()
-        assert h.texts(BORIS.id) == [
-            "Вы израсходовали дневной лимит в 2 картинки. Он обновится в полночь UTC."
-        ]
+        assert h.texts(BORIS.id)[0] == (
+            "Вы израсходовали дневной лимит в 2 картинки. Он обновится в полночь UTC.")
+        assert "сегодня вы израсходовали 2 картинки (лимит: 2)." in h.texts(BORIS.id)[1]
+        assert h.texts(ANNA.id)[0].startswith("Usage: /image <prompt>")
+        assert h.fm.requests == []
 
 
 async def test_forget_deletes_my_data_after_confirmation(h: Harness) -> None:

@@ -29,12 +29,9 @@ def test_english_has_one_and_other() -> None:
 
 def test_usage_texts_inflect_the_counts() -> None:
     ru, en = Translator("ru"), Translator("en")
-    assert "73 токена" in ru("stats_user", tokens=73, token_limit=1000, images=1, image_limit=5)
-    assert "1 картинку" in ru("stats_user", tokens=73, token_limit=1000, images=1, image_limit=5)
-    assert "1 token " in en("stats_user", tokens=1, token_limit=9, images=1, image_limit=5)
-    assert "1 image " in en("stats_user", tokens=1, token_limit=9, images=1, image_limit=5)
-    assert "2 images" in en("stats_admin", tokens=5, images=2)
-    assert "лимит в 3 картинки" in ru("image_budget", limit=3)
+    assert "73 токена" in ru("stats_user", tokens=73, token_limit=1000)
+    assert "1 token " in en("stats_user", tokens=1, token_limit=9)
+    assert "5 tokens for" in en("stats_admin", tokens=5)
     assert en("retention_days", days=1).startswith("1 day,")
     assert ru("retention_days", days=22).startswith("22 дня,")
 

@@ -5,7 +5,7 @@ loop's jobs, FAQ drafts and content gaps."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from bot.foundation_models.embedder import Embedder
     from bot.foundation_models.types import ChatModel
     from bot.storage.database import Database
+    from bot.telegram.deps import Deps
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+    from bot.telegram.lifecycle import BotService
     from bot.telegram.outbox import Outbox
 
 
@@ -191,8 +193,14 @@ def desk_on_telegram(
         if desk is not None:
             from bot.features.desk.telegram import handlers as desk_handlers
 
+            def whole_menu(deps: Deps) -> Sequence[BotService]:
+                # The menu /operator joins lists the features' commands too (/image).
+                desk.menu_extra.update({name: dict(text) for name, text in deps.menu.items()})
+                return ()
+
             return TelegramPart(front=[desk_handlers.build_router(desk.chat_id)],
-                                data={"desk": desk}, after_delivery=desk, services=[desk])
+                                data={"desk": desk}, after_delivery=desk, services=[desk],
+                                services_on=whole_menu)
         if not feedback_buttons:
             return TelegramPart()
         from bot.features.desk.telegram import feedback as feedback_handlers

@@ -89,6 +89,10 @@ DOCUMENT_TEXTS: dict[str, dict[str, str]] = {
         "en": "I could not get your file from Telegram. Please send it again in a minute.",
         "ru": "Не получилось загрузить ваш файл из Telegram. Пришлите его ещё раз через минуту.",
     },
+    "help_takes_documents": {
+        "en": "PDF, DOCX and text files: I read them and answer from them",
+        "ru": "файлы PDF, DOCX и текстовые: я прочитаю их и отвечу по ним",
+    },
 }
 
 TEXTS.update(DOCUMENT_TEXTS)

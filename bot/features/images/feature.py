@@ -24,7 +24,10 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.features.images.service import ImageService
     from bot.features.images.telegram import images_on_telegram
 
-    return TelegramParts(part=images_on_telegram(built.need(ImageService, by="images")))
+    # DAILY_IMAGE_LIMIT: /image's budget and its /stats line.
+    limit = front.ground.settings.daily_image_limit
+    return TelegramParts(part=images_on_telegram(built.need(ImageService, by="images"),
+                                                 daily_limit=limit))
 
 
 FEATURE = Feature(name="images", tables=("bot.features.images.models",),

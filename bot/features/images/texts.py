@@ -1,6 +1,6 @@
 """Texts of /image, in English and Russian (added to bot.telegram.texts): its usage, the
-prompt's errors, the status while drawing and the failures. (The daily image budget's text,
-`image_budget`, is the core's: its middleware enforces DAILY_IMAGE_LIMIT.)"""
+prompt's errors, the status while drawing and the failures, the daily budget
+(DAILY_IMAGE_LIMIT), its /help line and its /stats lines."""
 
 from __future__ import annotations
 
@@ -38,6 +38,26 @@ IMAGE_TEXTS: dict[str, dict[str, str]] = {
     "image_failed": {
         "en": "The picture could not be drawn. Please try again later.",
         "ru": "Картинку нарисовать не удалось. Попробуйте позже.",
+    },
+    "image_budget": {
+        "en": "You have used today's limit of {limit} {limit|image|images}. It resets at "
+        "midnight UTC.",
+        "ru": "Вы израсходовали дневной лимит в {limit} {limit|картинку|картинки|картинок}. "
+        "Он обновится в полночь UTC.",
+    },
+    "help_image": {
+        "en": "/image [16:9] [seed=N] <prompt> - draw a picture",
+        "ru": "/image [16:9] [seed=N] <описание> - нарисовать картинку",
+    },
+    "stats_images": {
+        "en": "Images: you used {images} {images|image|images} today (limit: {limit}).",
+        "ru": "Картинки: сегодня вы израсходовали {images} {images|картинку|картинки|картинок} "
+        "(лимит: {limit}).",
+    },
+    "stats_images_admin": {
+        "en": "Images today: {images} {images|image|images} for all users.",
+        "ru": "Картинки за сегодня: {images} {images|картинка|картинки|картинок} на всех "
+        "пользователей.",
     },
 }
 

@@ -52,5 +52,6 @@ def _models(settings: Settings) -> list[ModelUse]:
 
 
 FEATURE = Feature(name="vision", models=_models, settings=VisionSettings,
-                  tables=("bot.features.vision.models",), build=_build,
+                  tables=("bot.features.vision.models",), texts=("bot.features.vision.texts",),
+                  build=_build,
                   on_telegram=_on_telegram)

@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 
 from aiogram import F, Router
 from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import TurnResult
 from bot.conversation.types import ImageInput
+from bot.features.vision.texts import VISION_TEXTS
+from bot.features.vision.usage import photos_of
 from bot.foundation_models.types import Snapshot
+from bot.storage.models import utc_today
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
@@ -37,6 +41,8 @@ from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
 
+assert VISION_TEXTS  # registers the texts with the Translator
+
 
 @dataclass(frozen=True, slots=True)
 class PhotoSupport:
@@ -47,13 +53,30 @@ class PhotoSupport:
     albums: AlbumJoiner = field(default_factory=AlbumJoiner)
 
 
+class PhotoLines:
+    """What /stats says of photos: a line when the user's questions carried some today
+    (photos counted earlier still show when VISION_MODEL is off now)."""
+
+    def help_line(self, t: Translator) -> str:
+        return ""
+
+    async def stats_line(self, session: AsyncSession, user_id: int, t: Translator) -> str:
+        photos = await photos_of(session, user_id, utc_today())
+        return t("stats_photos", photos=photos) if photos else ""
+
+    async def admin_line(self, session: AsyncSession, t: Translator) -> str:
+        return ""
+
+
 def photos_on_telegram(support: PhotoSupport | None) -> TelegramFeature:
     """Photos on the Telegram front: answered with `support` (VISION_MODEL); without it, a
-    photo is told the bot reads text. /help lists them when they are taken."""
+    photo is told the bot reads text. /help lists them when they are taken; /stats shows the
+    day's."""
 
     def build(front: FrontParts) -> TelegramPart:
         return TelegramPart(late=[build_router()], data={"photo_support": support},
-                            takes=("help_takes_photos",) if support is not None else ())
+                            takes=("help_takes_photos",) if support is not None else (),
+                            lines=PhotoLines())
 
     return build
 

@@ -16,3 +16,8 @@ PHOTOS = "photos"
 async def count_photos(session: AsyncSession, user_id: int, day: dt.date, photos: int) -> None:
     """`photos` more for the user on `day` (stored with the question, in its transaction)."""
     await DailyCounts(session).add(user_id, day, PHOTOS, photos)
+
+
+async def photos_of(session: AsyncSession, user_id: int, day: dt.date) -> int:
+    """The photos the user's questions carried on `day`."""
+    return await DailyCounts(session).for_user(user_id, day, PHOTOS)

@@ -94,12 +94,13 @@ def voice_on_telegram(
 ) -> TelegramFeature:
     """Voice on the Telegram front: voice notes answered (`heard`: with SPEECH_RECOGNITION;
     without it, a note is told the bot reads text), /voice (which says when spoken answers
-    are off), and with VOICE_REPLIES the delivered answers spoken, its service started and
-    stopped with the bot."""
+    are off), its lines of /help and /stats, and with VOICE_REPLIES the delivered answers
+    spoken, its service started and stopped with the bot."""
 
     def build(front: FrontParts) -> TelegramPart:
         from bot.features.voice import handlers as voice_handlers
         from bot.features.voice import notes
+        from bot.features.voice.lines import VoiceLines
         from bot.telegram.featureparts import TelegramPart
 
         # The desk gives operators a note's transcript beside it (`hearing`).
@@ -109,7 +110,7 @@ def voice_on_telegram(
         return TelegramPart(
             early=[voice_handlers.build_router(voice)], late=[notes.build_router()], data=data,
             takes=takes, after_delivery=voice, services=[voice] if voice is not None else (),
-            lines=voice,
+            lines=VoiceLines(voice),
         )
 
     return build

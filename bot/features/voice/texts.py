@@ -68,6 +68,14 @@ VOICE_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Голосовое сообщение длится {seconds} с, а я принимаю до {limit} с. Разделите его "
         "или напишите вопрос текстом.",
     },
+    "help_takes_voice": {
+        "en": "voice notes: I recognise the speech and answer it",
+        "ru": "голосовые сообщения: я распознаю речь и отвечу",
+    },
+    "stats_speech": {
+        "en": "Voice recognised: {seconds} s.",
+        "ru": "Распознано голоса: {seconds} с.",
+    },
 }
 
 TEXTS.update(VOICE_TEXTS)

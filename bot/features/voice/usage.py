@@ -16,3 +16,8 @@ SPEECH_SECONDS = "speech_seconds"
 async def count_seconds(session: AsyncSession, user_id: int, day: dt.date, seconds: int) -> None:
     """`seconds` more recognised for the user on `day`."""
     await DailyCounts(session).add(user_id, day, SPEECH_SECONDS, seconds)
+
+
+async def seconds_of(session: AsyncSession, user_id: int, day: dt.date) -> int:
+    """The seconds of the user's voice notes recognised on `day`."""
+    return await DailyCounts(session).for_user(user_id, day, SPEECH_SECONDS)

@@ -17,7 +17,7 @@ from aiogram.types import Message, MessageGenerationStopped
 
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, answer_target, speaker, thread_of
+from bot.telegram.deps import Deps, answer_target, help_text, speaker, thread_of
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,8 @@ async def handle_text(
     replayed: bool = False,
 ) -> None:
     if not prompt.strip():
-        await deps.notify(
-            message.chat.id, t("help"), reply_to=message.message_id, thread_id=thread_of(message)
-        )
+        await deps.notify(message.chat.id, help_text(deps, t), reply_to=message.message_id,
+                          thread_id=thread_of(message))
         return
     who = speaker(message)
     paste = deps.pastes.offer(message.chat.id, who.user_id, prompt, receipts)

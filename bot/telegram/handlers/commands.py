@@ -11,15 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.models import utc_today
 from bot.storage.repositories import (
     ChatRepository,
-    DailyCounts,
     PrivacyRepository,
     UpdateReceipt,
     UsageRepository,
 )
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, refuse, say, speaker, target, thread_of
-from bot.telegram.middlewares import IMAGES_KIND
-from bot.telegram.texts import COMMANDS, Translator
+from bot.telegram.deps import Deps, help_text, refuse, say, speaker, target, thread_of
+from bot.telegram.texts import Translator
 
 CLEAR_WORDS = frozenset({"clear", "reset", "default", "-", "сброс", "очистить"})
 
@@ -31,21 +29,6 @@ async def cmd_start(message: Message, deps: Deps, t: Translator) -> None:
 
 async def cmd_help(message: Message, deps: Deps, t: Translator) -> None:
     await say(deps, message, help_text(deps, t))
-
-
-def help_text(deps: Deps, t: Translator) -> str:
-    """fmbot's commands, then the ones the App added (routers, `app.command`), then what the
-    bot takes besides text: the menu and /help never disagree."""
-    parts = [t("help")]
-    added = [f"/{name} - {descriptions.get(t.language) or descriptions['en']}"
-             for name, descriptions in deps.menu.items() if name not in COMMANDS]
-    if added:
-        parts.append("\n".join(added))
-    parts += [line for lines in deps.lines if (line := lines.help_line(t))]
-    takes = [t(key) for key in deps.takes]
-    if takes:
-        parts.append(t("help_takes") + "\n" + "\n".join(f"• {line}" for line in takes))
-    return "\n\n".join(parts)
 
 
 async def cmd_reset(
@@ -163,13 +146,6 @@ async def cmd_system(
     await say(deps, message, t("system_cleared" if clear else "system_set"))
 
 
-# The daily counts' kinds /stats shows, as the features count them (images, vision, voice:
-# their usage.py; tests/architecture checks they agree).
-PHOTOS_KIND = "photos"
-SPEECH_SECONDS_KIND = "speech_seconds"
-STATS_KINDS = (IMAGES_KIND, PHOTOS_KIND, SPEECH_SECONDS_KIND)
-
-
 async def cmd_stats(
     message: Message, session: AsyncSession, deps: Deps, t: Translator, is_admin: bool
 ) -> None:
@@ -177,27 +153,17 @@ async def cmd_stats(
         return
     usage = UsageRepository(session)
     mine = await usage.for_user(message.from_user.id, utc_today())
-    counts = await DailyCounts(session).of_user(message.from_user.id, utc_today(), STATS_KINDS)
-    opts = deps.options
-    text = t(
-        "stats_user",
-        tokens=mine.tokens,
-        token_limit=opts.daily_token_limit or t("unlimited"),
-        images=counts[IMAGES_KIND],
-        image_limit=opts.daily_image_limit or t("unlimited"),
-    )
+    text = t("stats_user", tokens=mine.tokens,
+             token_limit=deps.options.daily_token_limit or t("unlimited"))
     if mine.reasoning_tokens:
         text += "\n" + t("stats_reasoning", tokens=mine.reasoning_tokens)
-    photos, seconds = counts[PHOTOS_KIND], counts[SPEECH_SECONDS_KIND]
-    if photos or seconds:
-        text += "\n" + t("stats_media", photos=photos, seconds=seconds)
-    for lines in deps.lines:  # the features' (spoken answers, web searches), if any today
+    # The features' lines, in their order (photos, voice, images, web searches), if any.
+    for lines in deps.lines:
         if line := await lines.stats_line(session, message.from_user.id, t):
             text += "\n" + line
     if is_admin:
         total = await usage.totals(utc_today())
-        images = await DailyCounts(session).total(utc_today(), IMAGES_KIND)
-        text += "\n\n" + t("stats_admin", tokens=total.tokens, images=images)
+        text += "\n\n" + t("stats_admin", tokens=total.tokens)
         for lines in deps.lines:
             if line := await lines.admin_line(session, t):
                 text += "\n" + line

@@ -54,10 +54,6 @@ MEDIA_TEXTS: dict[str, dict[str, str]] = {
         "en": "I could not make out any words in your voice message. Please try again.",
         "ru": "Не удалось разобрать слова в голосовом сообщении. Попробуйте ещё раз.",
     },
-    "stats_media": {
-        "en": "Photos: {photos}; voice recognised: {seconds} s.",
-        "ru": "Фото: {photos}; распознано голоса: {seconds} с.",
-    },
 }
 
 TEXTS.update(MEDIA_TEXTS)

@@ -312,8 +312,8 @@ async def test_admin_stats_shows_the_desk_report(sqlite_database: Database) -> N
         default = str(sorted({"type": "default"}.items()))
         for language in ("", "ru"):
             menu = [c["command"] for c in w.tg.commands[(default, language)]]
-            assert menu[-1] == "operator"
-            assert "forget" in menu
+            assert "operator" in menu
+            assert {"forget", "image"} <= set(menu)  # the features' entries stay
         await hand_over(w, 6701)
         w.tg.send_user_message(9001, "/stats")
         await w.wait_for(lambda: len(w.texts(9001)) >= 2)
@@ -516,3 +516,20 @@ async def test_relays_both_ways_wait_their_turn_in_the_chats_queue(
             await w.wait_for(lambda copies=copies: len(copies()) == 3)
             assert copies() == list(words)
             await w.settle()
+
+
+async def test_the_menu_with_operator_keeps_the_features_commands(
+    sqlite_database: Database,
+) -> None:
+    """The desk sets the menu again with /operator: the features' entries (/image) stay."""
+    async with desk_world(sqlite_database) as w:
+        default = str(sorted({"type": "default"}.items()))
+
+        def menu(language: str) -> list[str]:
+            return [c["command"] for c in w.tg.commands.get((default, language), [])]
+
+        w.tg.send_user_message(6701, "/help")
+        await w.wait_for(lambda: w.texts(6701) and "operator" in menu("ru"))
+        assert "/image [16:9]" in w.texts(6701)[0]
+        assert {"operator", "image"} <= set(menu(""))
+        assert "image" in menu("ru")

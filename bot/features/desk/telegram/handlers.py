@@ -27,7 +27,7 @@ from bot.features.desk.telegram import operator_handlers as operators
 from bot.features.desk.telegram.messages import carry_edit, command_name, requester
 from bot.features.desk.telegram.transcripts import transcript_for_operators
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, thread_of
+from bot.telegram.deps import Deps, help_text, thread_of
 from bot.telegram.media.audio import Hearing, audio_of
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
@@ -127,7 +127,8 @@ async def cmd_help(message: Message, desk: SupportDesk, deps: Deps, t: Translato
         ]
     )
     send = SendMessage(
-        chat_id=message.chat.id, text=t("help") + t("desk_help_extra"), reply_markup=keyboard
+        chat_id=message.chat.id, text=help_text(deps, t) + t("desk_help_extra"),
+        reply_markup=keyboard,
     )
     try:
         await deps.outbox.call(message.chat.id, send)
