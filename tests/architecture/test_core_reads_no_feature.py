@@ -107,3 +107,44 @@ def test_the_read_check_sees_what_it_looks_for() -> None:
                                                              "desk"}
     assert not any(path.is_relative_to(FEATURES / "voice") for path in outside_the_features())
     assert FEATURES / "api" / "feature.py" in outside_the_features()
+
+
+# The words of the features' concepts a key of the core's texts may not hold: the core's
+# texts say what every bot says, and each feature's texts live in its folder (its Feature's
+# `texts`): /help's lines of photos, voice and documents, /image's menu entry and budget,
+# the /stats lines of images, photos and voice.
+FEATURE_WORDS = ("image", "photo", "voice", "document", "kb")
+CORE_TEXTS = BOT / "telegram" / "texts.py"
+
+
+def core_text_keys(source: str) -> set[str]:
+    """The keys of the texts and menu entries `source` defines (`TEXTS`, `COMMANDS`)."""
+    keys: set[str] = set()
+    for node in ast.parse(source).body:
+        target = (node.targets[0] if isinstance(node, ast.Assign)
+                  else node.target if isinstance(node, ast.AnnAssign) else None)
+        if (isinstance(target, ast.Name) and target.id in {"TEXTS", "COMMANDS"}
+                and isinstance(node.value, ast.Dict)):
+            keys |= {key.value for key in node.value.keys
+                     if isinstance(key, ast.Constant) and isinstance(key.value, str)}
+    return keys
+
+
+def naming_a_feature(keys: set[str]) -> set[str]:
+    return {key for key in keys if any(word in key for word in FEATURE_WORDS)}
+
+
+def test_the_cores_texts_name_no_features_concept() -> None:
+    keys = core_text_keys(CORE_TEXTS.read_text())
+    assert {"start", "help", "stats_user", "help_takes", "reset"} <= keys  # the scan works
+    assert naming_a_feature(keys) == set(), (
+        "these texts are a feature's: register them from its folder (its Feature's `texts`)")
+    assert keys & text_keys() == set(), "a feature's text defined again by the core"
+
+
+def test_the_texts_check_sees_what_it_looks_for() -> None:
+    source = ('TEXTS: dict[str, dict[str, str]] = {"help_takes_photos": {}, "start": {}}\n'
+              'COMMANDS = {"image": {}, "help": {}}\nOTHER = {"voice": {}}\n')
+    keys = core_text_keys(source)
+    assert keys == {"help_takes_photos", "start", "image", "help"}
+    assert naming_a_feature(keys) == {"help_takes_photos", "image"}

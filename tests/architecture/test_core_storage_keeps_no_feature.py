@@ -4,10 +4,12 @@ repository over them, live in its folder (bot/features/<name>/) and register on 
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from bot.features.installed import load_tables
 from bot.storage.models import Base
+from tests.architecture.test_core_reads_no_feature import BOT, outside_the_features
 
 STORAGE = Path(__file__).resolve().parents[2] / "bot" / "storage"
 # The tables every deployment has, whatever features are on.
@@ -46,6 +48,34 @@ def test_the_features_name_their_own_kinds_of_daily_counts() -> None:
     from bot.features.websearch.usage import WEB_SEARCHES
 
     assert {IMAGES, PHOTOS, SPEECH_SECONDS, WEB_SEARCHES} == FEATURE_COUNTERS
+
+
+def kinds_defined(source: str) -> set[str]:
+    """The features' kinds of daily counts `source` gives a name to (`IMAGES_KIND =
+    "images"`, `KINDS = ("photos", ...)`): what only the feature's usage.py may define."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            values = (node.value.elts if isinstance(node.value, ast.Tuple | ast.List | ast.Set)
+                      else [node.value])
+            found |= {value.value for value in values if isinstance(value, ast.Constant)
+                      and value.value in FEATURE_COUNTERS}
+    return found
+
+
+def test_no_module_of_the_core_defines_a_features_kind() -> None:
+    """The core's Telegram front reads no feature's counter: the image budget and the
+    /stats lines of images, photos and voice are the features' (their Telegram parts)."""
+    found = {str(path.relative_to(BOT.parent)): kinds
+             for path in outside_the_features() if (kinds := kinds_defined(path.read_text()))}
+    assert found == {}, "a feature's kind of daily counts lives in its usage.py"
+
+
+def test_the_kinds_check_sees_what_it_looks_for() -> None:
+    source = ('IMAGES_KIND = "images"\nKINDS: tuple[str, ...] = ("photos", "speech_seconds")\n'
+              'def f(kind: str = "photos") -> None:\n    pass\nX = {"photos": "jpg"}\n')
+    assert kinds_defined(source) == {"images", "photos", "speech_seconds"}
+    assert BOT / "telegram" / "handlers" / "commands.py" in outside_the_features()
 
 
 def test_every_other_table_is_a_features() -> None:
