@@ -62,8 +62,12 @@ async def test_input_empty_message(w: World) -> None:
     w.tg.send_user_message(
         -4102, "@fm_test_bot", chat_type="supergroup", title="Mentions", user={"id": 4102}
     )
-    await w.shows(4101, [EN["help"]])
-    await w.shows(-4102, [EN["help"]])
+    # /help's text: fmbot's commands, then the features' (/image's own line among them).
+    for chat in (4101, -4102):
+        [shown] = await w.until(f"help in {chat}", lambda chat=chat: w.texts(chat))
+        assert shown.startswith(EN["help"] + "\n\n")
+        assert EN["help_image"] in shown
+        await w.shows(chat, [shown])
     assert w.roles(4101) == [], "nothing to store"
     assert w.roles(-4102) == [], "nothing to store"
 
