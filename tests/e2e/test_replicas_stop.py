@@ -23,8 +23,9 @@ from tests.e2e.processes import (
 )
 from tests.e2e.rrproxy import RoundRobinProxy
 
+# One xdist group with the other tests of several replicas (test_db_failover.py says why).
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120),
-              pytest.mark.xdist_group("replicas-stop")]
+              pytest.mark.xdist_group("replicas")]
 
 A, B = 0, 1  # the proxy's backends
 STOPPED = "[stopped]"

@@ -27,8 +27,9 @@ from tests.e2e.processes import (
 )
 from tests.e2e.rrproxy import RoundRobinProxy
 
+# One xdist group with the other tests of several replicas (test_db_failover.py says why).
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240),
-              pytest.mark.xdist_group("replicas-webhook")]
+              pytest.mark.xdist_group("replicas")]
 
 NAMES = ("a", "b", "c")
 PRIVATE = range(1, 91)  # 90 private chats ...
