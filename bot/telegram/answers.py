@@ -41,7 +41,7 @@ from bot.telegram.answer_parts import (
 )
 from bot.telegram.chatqueue import ChatQueues, Ticket
 from bot.telegram.delivered import outlast_relinquish, settled_ids, until_stored
-from bot.telegram.outbox import Outbox, OutboxError, RichFinal
+from bot.telegram.outbox import Outbox, OutboxError, RichFinal, StreamHandle
 from bot.telegram.render.citations import grounded_final, grounded_partial
 from bot.telegram.texts import Translator
 
@@ -237,6 +237,20 @@ class Answerer:
             log.exception("turn failed in chat %s", chat.chat_id)
             await settled_ids(handle.fail(describe_error(exc, t), seen or None))
             return
+        # The turn has ended and its answer is stored: showing it and noting it delivered
+        # must end even if the chat's lease is lost meanwhile. Withdrawn instead, a final
+        # already on its way is shown anyway, and the chat's next holder answers the same
+        # question again (seen: a replica starved past its lease's renewals while its final
+        # edit waited in the outbox).
+        await outlast_relinquish(self._settle(target, t, handle, result, nothing, started))
+
+    async def _settle(
+        self, target: Target, t: Translator, handle: StreamHandle, result: TurnResult | None,
+        nothing: str | None, started: float,
+    ) -> None:
+        """Show the ended turn's answer (or its error, or the calls waiting for a press), then
+        note it delivered."""
+        chat = target.chat
         if result is None:
             if nothing is None:
                 handle.drop()
@@ -263,9 +277,7 @@ class Answerer:
             metrics.turn_latency(
                 first - started if first is not None else None, self.outbox.clock() - started
             )
-        # The answer is out: noting it (and its follow-ups) must end even if the chat's lease
-        # is lost meanwhile, or the chat's next holder would answer it again.
-        await outlast_relinquish(self._delivered(target, t, result, ids))
+        await self._delivered(target, t, result, ids)
 
     async def _delivered(
         self, target: Target, t: Translator, result: TurnResult, ids: list[int]

@@ -40,7 +40,9 @@ answering again, so a replica that lost its lease cannot overwrite the new holde
 holder whose LeaseGroup reports the lease lost abandons the chat at once (its running answer
 is relinquished: the messages it showed are deleted, a frame still on its way once Telegram
 answers it, and nothing else is sent; its row stays `streaming`, so the next holder answers it
-again; queued updates stay in the durable queue for the next holder). A renewal is up to
+again; queued updates stay in the durable queue for the next holder). An answer whose turn had
+ended (stored) is the exception: its final is delivered and noted first, since Telegram may
+already show it (answers.py). A renewal is up to
 `ttl / 3` old, and Redis may have come back empty since (another replica then granted the
 lease): a holder woken with work confirms its lease with the store before reading the queue
 (`LeaseGroup.confirm`, one call), and leaves the chat when it is gone, so no question is

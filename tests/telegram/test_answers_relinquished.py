@@ -14,6 +14,7 @@ from aiogram import Bot
 
 from bot.conversation import RELINQUISHED, ChatRef, TurnResult
 from bot.foundation_models.types import CompletionStatus, Snapshot
+from bot.storage.models import MessageStatus
 from bot.telegram.answer_parts import Target
 from bot.telegram.answers import Answerer
 from bot.telegram.texts import Translator
@@ -123,4 +124,54 @@ async def test_a_group_frame_racing_the_lease_loss_is_removed_once_telegram_show
     assert sim.visible(GROUP) == []
     assert sent.count("sendMessage") == 1
     assert sent[-1] == "deleteMessage"
+    await outbox.aclose()
+
+
+class Delivering(Conversation):
+    """The core's side once the turn has ended: the answer stored, its delivery to be noted."""
+
+    def __init__(self) -> None:
+        super().__init__(hold=False)
+        self.outage = None
+        self.delivered: list[tuple[int, list[int] | None]] = []
+
+    async def mark_delivered(self, message_id: int, ids: list[int] | None) -> None:
+        self.delivered.append((message_id, ids))
+
+
+def ended(text: str) -> Callable[..., Any]:
+    async def run(on_snapshot: Callable[[Snapshot], None]) -> TurnResult:
+        return TurnResult(message_id=42, text=text, status=MessageStatus.COMPLETE, usage=None,
+                          trimmed_history=False, error=None)
+
+    return run
+
+
+async def test_a_final_on_its_way_when_the_lease_is_lost_is_shown_and_noted_once() -> None:
+    """The turn ended and its answer is stored; its final message waits on Telegram when the
+    lease goes (a replica starved past its renewals). Withdrawing it then left the message
+    shown and the answer not noted: the next holder answered the question again (two
+    answers to one question, seen in tests/e2e/test_replicas_webhook.py). The final is
+    delivered and noted; only then does the job give way."""
+    outbox, _, sim = setup()
+    gated = GatedSession(sim)
+    outbox.bot.session = gated
+    conversation = Delivering()
+    front = answerer(outbox, conversation)
+    gated.gate.clear()
+    job = asyncio.create_task(
+        front.deliver(Target(ChatRef(GROUP, "supergroup")), T, ended("The whole answer."))
+    )
+    await gated.sending.wait()  # the final is on its way to Telegram
+    job.cancel(RELINQUISHED)  # the lease goes before Telegram answers
+    await asyncio.sleep(0.5)
+    assert not job.done(), "the job waits for the answer it has already sent"
+    gated.gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    await asyncio.sleep(5)
+    sent = [r.method.__api_method__ for r in gated.requests]
+    assert [m.text for m in sim.visible(GROUP)] == ["The whole answer."]
+    assert "deleteMessage" not in sent
+    assert conversation.delivered == [(42, list(sim.messages[GROUP]))]
     await outbox.aclose()
