@@ -161,7 +161,8 @@ class ChatQueues:
         """The chat's lease was lost (several replicas): another replica may take the chat
         over, so nothing more runs here. The running job is relinquished (cancelled with
         `RELINQUISHED`: its answer is left unfinished, and the new holder removes what was
-        shown and answers the question again); queued jobs are dropped without `on_done`, so
+        shown and answers the question again; an answer whose turn had ended is delivered and
+        noted first, answers.py); queued jobs are dropped without `on_done`, so
         their updates stay in the durable queue for the new holder."""
         lane = self._lanes.get(chat_id)
         if lane is None:
