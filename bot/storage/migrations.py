@@ -144,17 +144,21 @@ async def migrate(
 
 
 async def _at_heads(url: str, extra: Sequence[tuple[str, Path]]) -> bool:
-    from bot.storage.heads import Unsure, at_heads
+    from bot.storage.heads import Unsure, at_heads, script_heads
 
     folders = [("alembic_version", MIGRATIONS_DIR / "versions"),
                *((f"alembic_version_{name}", folder) for name, folder in extra)]
-    engine = create_engine(url)
+    # The scripts are read here, not in the connection's greenlet (`run_sync`): file work
+    # needs no connection, and it keeps the AST builder off a greenlet's stack.
     try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(at_heads, folders)
+        heads = [(table, script_heads(versions)) for table, versions in folders]
     except Unsure as exc:
         log.info("migrations: %s; Alembic looks instead", exc)
         return False
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(at_heads, heads)
     finally:
         await engine.dispose()
 
