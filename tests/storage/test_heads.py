@@ -5,16 +5,19 @@ as before."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from bot.storage import heads
 from bot.storage.database import create_engine
 from bot.storage.heads import Unsure, script_heads
 from bot.storage.migrations import MIGRATIONS_DIR, alembic_config, current_revision, migrate
@@ -51,17 +54,12 @@ def test_scripts_the_reader_cannot_be_sure_of_go_to_alembic(tmp_path: Path) -> N
         script_heads(tmp_path / "missing")
 
 
-
 def test_a_script_the_ast_builder_fails_goes_to_alembic(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """CPython 3.11's AST builder can fail a sound script with a SystemError
     (https://github.com/python/cpython/issues/106905; it failed a CI run's start once): the
     reader is not sure, and a start still migrates, through Alembic."""
-    import ast
-    import types
-
-    from bot.storage import heads
 
     def broken(*args: object, **kwargs: object) -> object:
         raise SystemError("AST constructor recursion depth mismatch (before=243, after=296)")
@@ -78,6 +76,7 @@ def test_a_script_the_ast_builder_fails_goes_to_alembic(
     asyncio.run(migrate(url))  # at the heads: Alembic says so, nothing fails
     monkeypatch.undo()
     assert {asyncio.run(current_revision(url))} == script_heads(MIGRATIONS_DIR / "versions")
+
 
 PROBE = """
 import asyncio, sys
