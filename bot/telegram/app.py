@@ -156,8 +156,17 @@ class TelegramApp:
 
     async def process(self, update: Update) -> Any:
         """Accept one update through the intake and handle it (tests, embedding apps)."""
-        if not await self.intake.accept([update]):
+        if not await self.receive([update]):
             return None
+        return await self.handle(update)
+
+    async def receive(self, updates: Sequence[Update]) -> int:
+        """Accept `updates` through the intake as one delivery (one getUpdates answer, say,
+        as an album's parts arrive); how many were new. Then `handle` each, in order."""
+        return await self.intake.accept(updates)
+
+    async def handle(self, update: Update) -> Any:
+        """Dispatch an update `receive` accepted (one it did not is dropped)."""
         return await self.dp.feed_update(self.bot, update)
 
     async def set_commands(self) -> None:

@@ -69,7 +69,10 @@ class _Lane:
 
 
 class ChatQueues:
-    def __init__(self) -> None:
+    def __init__(self, arriving: Callable[[int], bool] | None = None) -> None:
+        """`arriving(chat_id)`: a message of the chat is accepted and not yet dispatched (the
+        intake's, `Intake.arriving`), for `on_their_way`."""
+        self._arriving = arriving
         self._lanes: dict[int, _Lane] = {}
         # Set when shutdown cancels: what it cuts short is not done, so `on_done` is skipped.
         self._cancelling = False
@@ -97,6 +100,15 @@ class ChatQueues:
         """True when other updates of the ticket's chat wait ahead of it (not the running job)."""
         lane = self._lanes.get(ticket.chat_id)
         return lane is not None and bool(lane.tickets) and lane.tickets[0] is not ticket
+
+    def on_their_way(self, chat_id: int) -> bool:
+        """An update of the chat is on its way through the bot: accepted and not yet
+        dispatched, or in its middlewares and handler (its ticket unresolved). An album's
+        next part or the rest of a long paste may be among them (gathering.py)."""
+        if self._arriving is not None and self._arriving(chat_id):
+            return True
+        lane = self._lanes.get(chat_id)
+        return lane is not None and any(not ticket.used for ticket in lane.tickets)
 
     def waiting(self) -> int:
         """Updates waiting in every chat's queue (the running jobs not counted)."""

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aiogram import Bot
@@ -54,6 +56,15 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 Bookkeeping = Callable[[AsyncSession, Sequence[Update]], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An accepted update on its way to the dispatch (`Intake.take`)."""
+
+    receipt: UpdateReceipt | None  # None: not queued (a press, an edit: handled at once)
+    chat_id: int | None
+    at: float  # the intake's clock (time.monotonic) when it was accepted
+
+
 def queued(update: Update) -> bool:
     """Messages take a place in their chat's queue and may be handled long after they
     arrive; other updates are handled at once."""
@@ -66,15 +77,18 @@ class Intake:
         sessionmaker: async_sessionmaker[AsyncSession],
         bot_id: int,
         bookkeeping: Bookkeeping | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`bookkeeping` runs in the claim's transaction with the updates claimed now (the
         app stores their senders there, saving a transaction per message)."""
         self.sessionmaker = sessionmaker
         self.bot_id = bot_id
         self.bookkeeping = bookkeeping
-        # Accepted and not yet dispatched: update id -> its receipt (None: not queued, such
-        # as a button press or an edit, handled at once).
-        self._accepted: dict[int, UpdateReceipt | None] = {}
+        self.clock = clock
+        # Accepted and not yet dispatched, by update id.
+        self._accepted: dict[int, Arrival] = {}
+        # The same messages by chat (`arriving`).
+        self._arriving: dict[int, set[int]] = {}
 
     async def accept(
         self,
@@ -104,21 +118,44 @@ class Intake:
             if self.bookkeeping is not None and claimed:
                 await self.bookkeeping(session, [u for u in updates if u.update_id in claimed])
             await session.commit()
+        now = self.clock()
         for item in items:
             if item.update_id in claimed and (dispatch_here or not item.payload):
                 receipt = UpdateReceipt(self.bot_id, item.update_id) if item.payload else None
-                self._accepted[item.update_id] = receipt
+                self._arrive(item.update_id, Arrival(receipt, item.chat_id, now))
         duplicates = len(items) - len(claimed)
         if duplicates:
             log.info("%d duplicate updates dropped", duplicates)
         return len(claimed)
 
-    def take(self, update_id: int) -> tuple[bool, UpdateReceipt | None]:
-        """For the dispatch: whether the update was accepted (False: a duplicate or an update
-        that did not come through the intake) and its receipt when it is queued."""
-        if update_id not in self._accepted:
-            return False, None
-        return True, self._accepted.pop(update_id)
+    def take(self, update_id: int) -> Arrival | None:
+        """For the dispatch: the update's arrival, None when it was not accepted (a duplicate
+        or an update that did not come through the intake)."""
+        arrival = self._accepted.pop(update_id, None)
+        if arrival is not None and arrival.chat_id is not None:
+            waiting = self._arriving.get(arrival.chat_id)
+            if waiting is not None:
+                waiting.discard(update_id)
+                if not waiting:
+                    del self._arriving[arrival.chat_id]
+        return arrival
+
+    def arriving(self, chat_id: int, within: float) -> bool:
+        """A message of the chat was accepted in the last `within` seconds and has not reached
+        the dispatch yet (an album's next part, the rest of a long paste: gathering.py). Older
+        ones are not counted: an update that never reaches the dispatch (a stop between the
+        acceptance and the dispatch) is replayed at the next start, and must not hold the
+        chat's questions back meanwhile."""
+        waiting = self._arriving.get(chat_id)
+        if not waiting:
+            return False
+        since = self.clock() - within
+        return any(self._accepted[i].at >= since for i in waiting)
+
+    def _arrive(self, update_id: int, arrival: Arrival) -> None:
+        self._accepted[update_id] = arrival
+        if arrival.chat_id is not None and arrival.receipt is not None:
+            self._arriving.setdefault(arrival.chat_id, set()).add(update_id)
 
     async def settle(self, receipt: UpdateReceipt) -> None:
         """Take the update out of the queue unless its effect's transaction already did."""
@@ -178,7 +215,7 @@ class Intake:
                 log.warning("queued update %s cannot be read, dropped: %s", row.update_id, exc)
                 broken.append(receipt)
                 continue
-            self._accepted[row.update_id] = receipt
+            self._arrive(row.update_id, Arrival(receipt, row.chat_id, self.clock()))
             replay.append((update, receipt, row))
         if broken:
             await self.settle_many(broken)

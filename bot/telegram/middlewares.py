@@ -58,13 +58,16 @@ class OrderingMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        accepted, receipt = self.intake.take(event.update_id)
-        if not accepted:
+        arrival = self.intake.take(event.update_id)
+        if arrival is None:
             log.info("update %s was not accepted by the intake (a duplicate); dropped",
                      event.update_id)
             return None
-        # Handlers pass `receipts` to the use case whose transaction stores the effect.
+        receipt = arrival.receipt
+        # Handlers pass `receipts` to the use case whose transaction stores the effect;
+        # `arrived_at` times the parts of one question (gathering.py).
         data["receipts"] = (receipt,) if receipt is not None else ()
+        data["arrived_at"] = arrival.at
         chat: Chat | None = data.get("event_chat")
         # A connected account's chat keeps its order too (the owner's message before the
         # customer's next one): its feature runs each as a job of that chat's queue.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -51,7 +52,7 @@ class Tester(Protocol):
 
     def next_update_id(self) -> int: ...
 
-    async def exchange(self, chat_id: int, update: Update) -> Reply: ...
+    async def exchange(self, chat_id: int, update: Update, *more: Update) -> Reply: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,26 @@ class TestUser:
         sizes = [PhotoSize(file_id=file_id, file_unique_id=file_id, width=1280, height=960,
                            file_size=len(content))]
         return await self._send(self._chat(chat), photo=sizes, caption=caption or None)
+
+    async def sends_album(
+        self, paths: Sequence[str | Path], caption: str = "", *, chat: TestGroup | None = None
+    ) -> Reply:
+        """Send the images at `paths` as one album (`caption` on the first), delivered together
+        as Telegram delivers one: a message per photo sharing a `media_group_id`."""
+        where = self._chat(chat)
+        group = f"album-{self.tester.next_update_id()}"
+        updates = []
+        for index, path in enumerate(paths):
+            content = await asyncio.to_thread(Path(path).read_bytes)
+            file_id = self.tester.telegram.add_file(content, kind="photos")
+            sizes = [PhotoSize(file_id=file_id, file_unique_id=file_id, width=1280, height=960,
+                               file_size=len(content))]
+            message = self._message(where, photo=sizes, media_group_id=group,
+                                    caption=(caption if index == 0 else "") or None)
+            updates.append(Update(update_id=self.tester.next_update_id(), message=message))
+        if not updates:
+            raise ValueError("an album has at least one photo")
+        return await self.tester.exchange(where.id, *updates)
 
     async def sends_document(
         self, path: str | Path, caption: str = "", *, chat: TestGroup | None = None

@@ -314,14 +314,20 @@ class BotTester:
                 f"the bot was still busy after {self.timeout:g} s"
             ) from None
 
-    async def exchange(self, chat_id: int, update: Update) -> Reply:
-        """Feed `update` and wait; what the bot did in `chat_id` meanwhile."""
+    async def exchange(self, chat_id: int, update: Update, *more: Update) -> Reply:
+        """Feed `update` and wait; what the bot did in `chat_id` meanwhile. With `more`, the
+        updates arrive as one delivery (as Telegram delivers an album's parts) and are handled
+        in order."""
         built = self.built
         first_call = len(self.telegram.sent)
         first_message = len(self.telegram.created)
         before = await look(built.core.db.sessionmaker, chat_id)
-        self.telegram.record(update)
-        await built.telegram.process(update)
+        delivery = (update, *more)
+        for each in delivery:
+            self.telegram.record(each)
+        if await built.telegram.receive(delivery):
+            for each in delivery:
+                await built.telegram.handle(each)
         await self.settle()
         # The chat's calls, and the answer to a press (answerCallbackQuery names no chat).
         press = update.callback_query.id if update.callback_query is not None else None

@@ -20,6 +20,7 @@ from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.deps import BotOptions, Cluster, Deps
 from bot.telegram.dispatching import FeatureRouters, build_dispatcher
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+from bot.telegram.gathering import HOLD
 from bot.telegram.intake import DurablePolling, Intake
 from bot.telegram.lifecycle import BotService
 from bot.telegram.membership import MembershipCache
@@ -79,7 +80,6 @@ def build_telegram(
     coordinator = cluster.coordinator if cluster is not None else None
     owner = cluster.owner if cluster is not None else ""
     outbox = outbox or Outbox(bot)
-    queues = ChatQueues()
     access = access or Access()  # no lists: everyone may write
     policy, _ = access.policies()
     seen = RecentlySeen(policy=policy)
@@ -87,6 +87,7 @@ def build_telegram(
     # admit them first: then the DatabaseMiddleware stores them after it.
     members_of = access.members_of
     intake = Intake(sessionmaker, bot.id, bookkeeping=None if members_of else seen.store_senders)
+    queues = ChatQueues(arriving=lambda chat_id: intake.arriving(chat_id, within=HOLD))
     # getUpdates answers are stored before aiogram's next call acknowledges them.
     bot.session.middleware(DurablePolling(intake))
     notify = OutboxNotifier(outbox)

@@ -91,21 +91,27 @@ async def photo(tester: BotTester, user: TestUser, jpegs: list[bytes], caption: 
     return await tester.exchange((chat or private(user)).id, update)
 
 
-async def album(tester: BotTester, user: TestUser, photos: list[bytes], caption: str,
+def album_parts(tester: BotTester, user: TestUser, photos: list[bytes], caption: str,
                 group: str, chat: Chat | None = None,
-                entities: list[MessageEntity] | None = None) -> Reply:
-    """`user` sends `photos` as one album (the caption on the first), arriving together as
-    Telegram delivers an album: one update each, before the bot answers any."""
+                entities: list[MessageEntity] | None = None) -> list[Update]:
+    """The updates of `user`'s album of `photos` (the caption on the first): one each."""
     chat = chat or private(user)
-    updates = [
+    return [
         message(tester, user, chat, photo=sizes(tester, [content]), media_group_id=group,
                 caption=(caption if index == 0 else None) or None,
                 caption_entities=entities if index == 0 else None)
         for index, content in enumerate(photos)
     ]
-    for update in updates[:-1]:
-        await tester.built.telegram.process(update)
-    return await tester.exchange(chat.id, updates[-1])
+
+
+async def album(tester: BotTester, user: TestUser, photos: list[bytes], caption: str,
+                group: str, chat: Chat | None = None,
+                entities: list[MessageEntity] | None = None) -> Reply:
+    """`user` sends `photos` as one album (the caption on the first), delivered together as
+    Telegram delivers an album: one update each, in one delivery."""
+    chat = chat or private(user)
+    return await tester.exchange(
+        chat.id, *album_parts(tester, user, photos, caption, group, chat, entities))
 
 
 def shown(tester: BotTester, chat_id: int) -> list[Shown]:

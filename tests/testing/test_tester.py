@@ -205,6 +205,24 @@ async def test_a_photo_goes_to_the_vision_model(tmp_path: Path) -> None:
     assert any(p.get("type") == "image_url" for p in parts)
 
 
+async def test_an_album_is_sent_as_one_delivery_and_answered_once(tmp_path: Path) -> None:
+    from PIL import Image
+
+    paths = []
+    for name, color in (("front", (200, 30, 30)), ("back", (30, 30, 200))):
+        path = tmp_path / f"{name}.jpg"
+        Image.new("RGB", (64, 48), color).save(path, "JPEG")
+        paths.append(path)
+    model = ScriptedModel()
+    model.when("both sides").answer("Two sides of one receipt.")
+    async with BotTester(App(env_file=None), model=model) as tester:
+        reply = await tester.user().sends_album(paths, caption="What do both sides say?")
+    assert reply.text == "Two sides of one receipt."
+    [vision] = [r for r in tester.model.requests if "gemma" in str(r.get("model"))]
+    parts = vision["messages"][-1]["content"]
+    assert sum(p.get("type") == "image_url" for p in parts) == 2, "one question, both photos"
+
+
 async def test_the_support_desk_takes_a_handoff_in_the_testers_telegram() -> None:
     # The deployment's support chat is a forum (fmbot check proves it in production), so the
     # desk works in the tester as it does live: /operator opens a topic in the support chat.

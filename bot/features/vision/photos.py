@@ -90,14 +90,16 @@ async def handle_image(
     photo_support: PhotoSupport | None = None,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
+    arrived_at: float | None = None,
 ) -> None:
     media = photo_support
     if media is None:
         await say(deps, message, t("text_only"))  # VISION_MODEL is empty: today's answer
         return
     image = image_of(message, media.photos.max_bytes)
+    chat_id, group_id = message.chat.id, message.media_group_id
     album = media.albums.offer(
-        message.chat.id, message.media_group_id, message.message_id, image, prompt, receipts
+        chat_id, group_id, message.message_id, image, prompt, receipts, arrived_at
     )
     if album is None:
         log.info("message %s joins an album", message.message_id)
@@ -105,7 +107,9 @@ async def handle_image(
     where = answer_target(message, ticket, deps, replayed)
 
     async def job() -> None:
-        await media.albums.complete(message.chat.id, message.media_group_id, album)
+        await media.albums.complete(
+            chat_id, group_id, album, lambda: deps.queues.on_their_way(chat_id)
+        )
         await _answer_images(deps, media, album, where, message, t)
 
     ticket.submit(job)

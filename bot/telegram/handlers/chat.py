@@ -70,13 +70,14 @@ async def handle_text(
     t: Translator,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
+    arrived_at: float | None = None,
 ) -> None:
     if not prompt.strip():
         await deps.notify(message.chat.id, help_text(deps, t), reply_to=message.message_id,
                           thread_id=thread_of(message))
         return
     who = speaker(message)
-    paste = deps.pastes.offer(message.chat.id, who.user_id, prompt, receipts)
+    paste = deps.pastes.offer(message.chat.id, who.user_id, prompt, receipts, arrived_at)
     if paste is None:
         log.info("message %s joins a long paste split by Telegram", message.message_id)
         # The paste's first part answers it all, and takes this part out of the durable
@@ -89,7 +90,10 @@ async def handle_text(
     if not paste.closed:
 
         async def question() -> str:
-            return await deps.pastes.complete(message.chat.id, who.user_id, paste)
+            chat_id = message.chat.id
+            return await deps.pastes.complete(
+                chat_id, who.user_id, paste, lambda: deps.queues.on_their_way(chat_id)
+            )
 
     deps.answers.submit_turn(
         ticket, where, who, question, t, message.message_id, receipts=paste.receipts

@@ -2,19 +2,21 @@
 
 Telegram delivers an album as separate messages sharing ``media_group_id``
 (https://core.telegram.org/bots/api#message), usually within a fraction of a second. The first
-message opens the album and its job waits until no part came for ``window`` seconds; later
-parts join it (their own updates produce no turn) and leave the durable queue with it. The
-caption is usually on the first part, but any part's caption counts.
+message opens the album and its job waits until no part came for ``window`` seconds (timed
+from the parts' arrival, and not while an update of the chat is still on its way through the
+bot: bot/telegram/gathering.py); later parts join it (their own updates produce no turn) and
+leave the durable queue with it. The caption is usually on the first part, but any part's
+caption counts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.storage.repositories import UpdateReceipt
+from bot.telegram.gathering import gathered
 from bot.telegram.media.photos import ImageRef
 
 WINDOW = 0.8  # seconds after the latest part
@@ -26,7 +28,7 @@ class Album:
     images: list[ImageRef]
     captions: list[str]
     first_message_id: int
-    last_at: float
+    last_at: float  # the latest part's arrival
     closed: bool = False
     receipts: list[UpdateReceipt] = field(default_factory=list)
     too_big: int = 0  # parts over the size limit in every size (refused, said once)
@@ -50,15 +52,19 @@ class AlbumJoiner:
         image: ImageRef | None,
         caption: str,
         receipts: Sequence[UpdateReceipt] = (),
+        arrived_at: float | None = None,
     ) -> Album | None:
         """None when the message joined an open album (its turn must not run); else the album
-        it starts (``image`` None: the part is over the size limit)."""
-        now = self.clock()
+        it starts (``image`` None: the part is over the size limit). ``arrived_at``: when the
+        bot received the part, on ``clock`` (now when not given)."""
+        now = self.clock() if arrived_at is None else arrived_at
         key = (chat_id, group_id or "")
         album = self._open.get(key) if group_id else None
-        if album is not None and not album.closed and now - album.last_at <= self.window:
+        # Not closed yet: the part is this album's, however late the bot got to it (one
+        # media_group_id is one album, https://core.telegram.org/bots/api#message).
+        if album is not None and not album.closed:
             self._add(album, image, caption, receipts)
-            album.last_at = now
+            album.last_at = max(album.last_at, now)
             if len(album.images) + album.too_big >= MAX_PARTS:
                 self._close(key, album)
             return None
@@ -76,14 +82,18 @@ class AlbumJoiner:
         album = self._open.get((chat_id, group_id or "")) if group_id else None
         return album is not None and not album.closed
 
-    async def complete(self, chat_id: int, group_id: str | None, album: Album) -> Album:
-        """Wait until no more parts can come."""
-        while not album.closed:
-            delay = album.last_at + self.window - self.clock()
-            if delay <= 0:
-                self._close((chat_id, group_id or ""), album)
-                break
-            await asyncio.sleep(delay)
+    async def complete(
+        self,
+        chat_id: int,
+        group_id: str | None,
+        album: Album,
+        on_their_way: Callable[[], bool] | None = None,
+    ) -> Album:
+        """Wait until no more parts can come; ``on_their_way``: an update of the chat is
+        still on its way through the bot (``ChatQueues.on_their_way``)."""
+        key = (chat_id, group_id or "")
+        await gathered(album, self.window, self.clock, lambda: self._close(key, album),
+                       on_their_way)
         return album
 
     @staticmethod
