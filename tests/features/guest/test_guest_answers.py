@@ -22,7 +22,10 @@ COMPLETION = "/foundationModels/v1/completion"
 
 async def test_a_guest_query_is_answered_once_and_streamed_by_edits() -> None:
     model = ServiceModel()
-    model.service.queue_reply("The meeting is at **5 pm**, in room 4.", chunks=6)
+    # Chunks 10 ms apart, ten times the tester's guest edit interval: a loaded machine that
+    # reads them all at once (one buffer) cannot fold the stream into its final edit.
+    model.service.queue_reply("The meeting is at **5 pm**, in room 4.", chunks=6,
+                              interval=0.01)
     settings = {"SYSTEM_PROMPT": "You are Helper."}
     async with BotTester(App(env_file=None), model=model, settings=settings) as tester:
         anna = tester.user("Anna", id=777)
