@@ -54,6 +54,16 @@ def test_scripts_the_reader_cannot_be_sure_of_go_to_alembic(tmp_path: Path) -> N
         script_heads(tmp_path / "missing")
 
 
+def test_a_script_changed_since_it_was_read_is_read_again(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text('revision = "a"\ndown_revision = None\n', encoding="utf-8")
+    b = tmp_path / "b.py"
+    b.write_text('revision = "b"\ndown_revision = "a"\n', encoding="utf-8")
+    assert script_heads(tmp_path) == {"b"}
+    assert script_heads(tmp_path) == {"b"}  # remembered
+    b.write_text('revision = "b"\ndown_revision = None\n', encoding="utf-8")  # a new root
+    assert script_heads(tmp_path) == {"a", "b"}
+
+
 def test_a_script_the_ast_builder_fails_goes_to_alembic(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -71,6 +81,7 @@ def test_a_script_the_ast_builder_fails_goes_to_alembic(
     url = f"sqlite+aiosqlite:///{database}"
     asyncio.run(migrate(url))
     monkeypatch.setattr(heads, "ast", failing_ast)
+    monkeypatch.setattr(heads, "_read", {})  # the scripts read again, not remembered
     with pytest.raises(Unsure, match="recursion depth mismatch"):
         script_heads(MIGRATIONS_DIR / "versions")
     asyncio.run(migrate(url))  # at the heads: Alembic says so, nothing fails
