@@ -28,7 +28,7 @@ from aiogram.methods import SendChatAction, TelegramMethod
 
 from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget, loop_time
 from bot.telegram.outbox.errors import OutboxClosedError
-from bot.telegram.outbox.jobs import CallJob, Job
+from bot.telegram.outbox.jobs import CallJob, Job, awaited
 from bot.telegram.outbox.lane import Budget, ChatWindow, Lane
 from bot.telegram.outbox.runner import LaneRunner
 from bot.telegram.outbox.stream import StreamHandle
@@ -227,7 +227,7 @@ class Outbox:
         lane = self._lane(chat_id, None)
         job = CallJob(chat_id, method, heavy=not isinstance(method, SendChatAction))
         self.enqueue(lane, job)
-        result: T = await asyncio.shield(job.future)
+        result: T = await awaited(job.future)
         return result
 
     def stream_for_draft(self, chat_id: int, draft_id: int) -> StreamHandle | None:

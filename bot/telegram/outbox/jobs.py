@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram.methods import TelegramMethod
 
@@ -13,6 +14,26 @@ from bot.telegram.outbox.botapi import ApiCall
 from bot.telegram.outbox.budget import Priority
 from bot.telegram.outbox.errors import ChatUnreachableError, Failure
 from bot.telegram.render import RenderedText
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+async def awaited(delivery: asyncio.Future[T]) -> T:
+    """The delivery's result, awaited shielded: a caller cancelled meanwhile (a job
+    relinquished, /stop) does not cancel the delivery. The delivery's failure is then nobody's
+    to read, and asyncio would log it as an ERROR ("Future exception was never retrieved"):
+    it is read here, and logged at DEBUG."""
+    try:
+        return await asyncio.shield(delivery)
+    except asyncio.CancelledError:
+        delivery.add_done_callback(_left)
+        raise
+
+
+def _left(delivery: asyncio.Future[Any]) -> None:
+    if not delivery.cancelled() and (exc := delivery.exception()) is not None:
+        log.debug("a delivery its caller no longer waited for failed: %r", exc)
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from bot.telegram.outbox.errors import (
     OutboxClosedError,
     OutboxError,
 )
-from bot.telegram.outbox.jobs import Call, Slots, StreamJob
+from bot.telegram.outbox.jobs import Call, Slots, StreamJob, awaited
 from bot.telegram.outbox.messages import ShownMessages
 from bot.telegram.outbox.richfinal import RichFinal, RichFrames
 from bot.telegram.outbox.streamcalls import StreamCalls
@@ -202,7 +202,7 @@ class StreamHandle(StreamJob):
         s.future = asyncio.get_running_loop().create_future()
         s.host.enqueue(s.lane, self)
         # Shielded: a cancelled caller must not cancel the delivery itself.
-        return await asyncio.shield(s.future)
+        return await awaited(s.future)
 
     # -- the lane's job (Job) -------------------------------------------------------------------
     @property
