@@ -20,6 +20,10 @@ import pytest
 
 import bot
 from bot.telegram.app import TelegramApp
+from tests.architecture.sources import GROUP
+from tests.architecture.sources import tree as parsed
+
+pytestmark = GROUP
 
 PACKAGE = Path(bot.__file__).parent  # bot/, named as bot/... below
 
@@ -52,7 +56,7 @@ class Assignment:
 
 def modules() -> list[tuple[str, ast.Module]]:
     return [
-        ("bot/" + path.relative_to(PACKAGE).as_posix(), ast.parse(path.read_text(), str(path)))
+        ("bot/" + path.relative_to(PACKAGE).as_posix(), parsed(path))
         for path in sorted(PACKAGE.rglob("*.py"))
     ]
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.architecture.sources import GROUP, tree
+
+pytestmark = GROUP
+
 BOT = Path(__file__).resolve().parents[2] / "bot"
 
 
@@ -55,7 +59,7 @@ def naming_a_feature() -> dict[str, list[str]]:
     for path in sorted(BOT.rglob("*.py")):
         if is_feature(module_name(path)) or module_name(path).startswith("bot.features"):
             continue  # a feature's own code, or the list of them
-        names = sorted({m for m in imported(path, ast.parse(path.read_text())) if is_feature(m)})
+        names = sorted({m for m in imported(path, tree(path)) if is_feature(m)})
         if names:
             found[str(path.relative_to(BOT.parent))] = names
     return found

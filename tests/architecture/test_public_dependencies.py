@@ -17,6 +17,9 @@ from functools import cache
 from pathlib import Path
 
 import bot
+from tests.architecture.sources import GROUP, tree
+
+pytestmark = GROUP
 
 PACKAGE = Path(bot.__file__).parent
 LIBRARIES = ("aiogram", "httpx", "pydantic", "aiosqlite", "argparse")
@@ -47,7 +50,9 @@ def _defined_private_names(paths: list[Path]) -> set[str]:
     attributes they set on `self` / `cls`."""
     found: set[str] = set()
     for path in paths:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        parsed = tree(path) if path.is_relative_to(PACKAGE) else ast.parse(
+            path.read_text(encoding="utf-8"))
+        for node in ast.walk(parsed):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 if _private(node.name):
                     found.add(node.name)
@@ -140,11 +145,11 @@ def _scan(where: str, tree: ast.AST, theirs: frozenset[str]) -> list[str]:
 
 
 def _violations() -> list[str]:
-    modules = {path: ast.parse(path.read_text(encoding="utf-8")) for path in _bot_modules()}
+    modules = {path: tree(path) for path in _bot_modules()}
     theirs = _library_private_names() - _defined_private_names(list(modules))
     found: list[str] = []
-    for path, tree in modules.items():
-        found += _scan(f"bot/{path.relative_to(PACKAGE).as_posix()}", tree, theirs)
+    for path, module in modules.items():
+        found += _scan(f"bot/{path.relative_to(PACKAGE).as_posix()}", module, theirs)
     return found
 
 
@@ -156,10 +161,9 @@ def test_every_allowed_use_is_still_there() -> None:
     """An entry of ALLOWED whose use is gone goes too."""
     modules = {f"bot/{p.relative_to(PACKAGE).as_posix()}": p for p in _bot_modules()}
     for where, text in ALLOWED:
-        tree = ast.parse(modules[where].read_text(encoding="utf-8"))
         assert any(
             isinstance(node, ast.Attribute) and ast.unparse(node) == text
-            for node in ast.walk(tree)
+            for node in ast.walk(tree(modules[where]))
         ), (where, text)
 
 

@@ -12,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.architecture.sources import GROUP, tree
 from tests.architecture.test_core_names_no_feature import BOT, imported, module_name
+
+pytestmark = GROUP
 
 ALLOWED_ROOTS = {"__future__", "pydantic", "pydantic_settings", *sys.stdlib_module_names}
 ALLOWED_OF_BOT = {"bot.config.parsing"}
@@ -70,7 +73,7 @@ def test_only_the_command_layer_imports_the_composed_settings() -> None:
             continue  # the modules directly in bot/features/ list the features
         if module.startswith("bot.features.api") or path.name == "feature.py":
             continue  # the features' API and each feature's declaration pick its section
-        if "bot.features.settings" in imported(path, ast.parse(path.read_text())):
+        if "bot.features.settings" in imported(path, tree(path)):
             readers[str(path.relative_to(BOT.parent))] = module
     assert readers == {}
 
