@@ -142,12 +142,18 @@ def launch(argv: list[str]) -> None:
 
 
 def serve(path: str) -> None:
+    import gc
     import importlib
     import threading
 
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    # The preloaded modules live as long as every process forked from here: frozen out of the
+    # collector's scans, which then neither walk them nor write to their pages (a fork shares
+    # those pages until written).
+    gc.collect()
+    gc.freeze()
     if threading.active_count() != 1:  # a fork copies only the forking thread
         raise SystemExit(f"zygote: {threading.active_count()} threads after the imports")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
