@@ -4,8 +4,11 @@ and errors as short lines for the model."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import pytest
 
 from bot.features.tools import ToolContext, ToolOutcome
@@ -220,3 +223,29 @@ async def test_a_refused_connection_is_a_short_line() -> None:
     assert result.outcome is ToolOutcome.ERROR
     assert result.text.startswith("error: cannot connect to 127.0.0.1: ")
     assert "Traceback" not in result.text
+
+
+async def test_every_source_shares_the_process_tls_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tools file's HTTP actions load no CA bundle of their own (20-50 ms of CPU each time):
+    the process's one TLS context, as the Foundation Models client's pools use."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    first = source_for("https://api.example.test")  # the process's context exists now
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append((args, kwargs))
+        load(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    more = [source_for("https://api.example.test") for _ in range(3)]
+    own = httpx.AsyncClient()  # the count sees what it looks for: a client's own context
+    try:
+        assert len(loads) == 1
+    finally:
+        await own.aclose()
+        for source in (first, *more):
+            await source.close()
