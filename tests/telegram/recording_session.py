@@ -370,3 +370,36 @@ class ChatSimulator:
                     f"{e.offset} ends after the end of the text",
                 )
         return None
+
+
+# -- the outbox tests' old setup, for the files not yet on the kit's FakeTelegram -------------
+
+def setup(
+    *, drafts: bool = True, scale: float = 0.05, **outbox_kwargs: Any
+) -> tuple[Any, RecordingSession, ChatSimulator]:
+    """Outbox + simulator with Telegram's limits scaled by ``scale`` (seconds per second)."""
+    from bot.telegram.outbox import Outbox, Pacing
+
+    sim = ChatSimulator(time_scale=scale, drafts=drafts)
+    session = RecordingSession(sim)
+    options: dict[str, Any] = {
+        "private_interval": 1.05 * scale,
+        "draft_interval": 1.0 * scale,
+        "group_interval": 3.6 * scale,
+        "global_rate": 30 / scale,
+        "global_window": scale,  # the simulator counts 30 in any (scaled) second
+        "group_window": 60 * scale,
+        "typing_interval": 4.5 * scale,
+        "draft_keepalive": 20 * scale,
+        "final_preview_after": 0.25 * scale,
+        "retry_after_scale": scale,
+        "backoff": 0.01,
+    }
+    outbox = Outbox(make_bot(session), Pacing(**(options | outbox_kwargs)))
+    return outbox, session, sim
+
+
+def expected(markdown: str) -> list[Shown]:
+    from bot.telegram.render import render_markdown, split_rendered
+
+    return [Shown(p.text, p.entities) for p in split_rendered(render_markdown(markdown))]

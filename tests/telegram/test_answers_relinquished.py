@@ -18,8 +18,8 @@ from bot.storage.models import MessageStatus
 from bot.telegram.answer_parts import Target
 from bot.telegram.answers import Answerer
 from bot.telegram.texts import Translator
-from tests.telegram.recording_session import RecordingSession
-from tests.telegram.test_outbox import GROUP, setup
+from tests.telegram.recording_session import RecordingSession, setup
+from tests.telegram.test_outbox import GROUP
 
 pytestmark = pytest.mark.looptime
 

@@ -13,8 +13,8 @@ from aiogram.types import CallbackQuery, Chat, Message, User
 
 from bot.telegram.notices import PersonalNotices, Told
 from bot.telegram.outbox import Outbox
-from tests.telegram.recording_session import Reply, message_dict
-from tests.telegram.test_outbox import GROUP, PRIVATE, setup
+from tests.telegram.recording_session import Reply, message_dict, setup
+from tests.telegram.test_outbox import GROUP, PRIVATE
 
 pytestmark = pytest.mark.looptime
 

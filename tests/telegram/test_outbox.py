@@ -1,13 +1,15 @@
-"""Outbox streaming through a real aiogram Bot on the recording session + chat simulator.
+"""Outbox streaming through a real aiogram Bot on the kit's fake Telegram (`FakeTelegram`).
 
-Intervals are scaled down 20x (private 50 ms, group 150 ms, bot 30 per 50 ms); the simulator
-enforces the same scaled limits and counts every violation.
+Intervals are scaled down 20x (private 50 ms, group 150 ms, bot 30 per 50 ms); the fake
+enforces Telegram's limits on the same scale (`FloodLimits.scaled`) and keeps every refusal
+(`flood.refused`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -20,28 +22,33 @@ from aiogram.methods import (
 
 from bot.telegram.outbox import Outbox, Pacing
 from bot.telegram.render import render_markdown, split_rendered
-from tests.telegram.recording_session import ChatSimulator, RecordingSession, Shown, make_bot
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.session import FakeTelegram
 
 # Pacing on looptime's virtual clock: exact, and the same on a busy machine.
 pytestmark = pytest.mark.looptime
 
 SCALE = 0.05
 PRIVATE, GROUP = 7, -1007
+# The chats the tests write in, as if each one's user had written to the bot first.
+CHATS = (*range(PRIVATE, PRIVATE + 101), GROUP, GROUP - 1, *range(-20, 0))
+Shown = tuple[str, list[dict[str, Any]]]
 
 
 def setup(
-    *, drafts: bool = True, scale: float = SCALE, **outbox_kwargs: Any
-) -> tuple[Outbox, RecordingSession, ChatSimulator]:
-
-    """Outbox + simulator with Telegram's limits scaled by ``scale`` (seconds per second)."""
-    sim = ChatSimulator(time_scale=scale, drafts=drafts)
-    session = RecordingSession(sim)
+    *, scale: float = SCALE, chats: Iterable[int] = CHATS, **outbox_kwargs: Any
+) -> tuple[Outbox, FakeTelegram]:
+    """Outbox + fake Telegram with Telegram's limits scaled by ``scale`` (seconds per second)."""
+    telegram = FakeTelegram()
+    telegram.flood.limits = FloodLimits.scaled(scale)
+    for chat in chats:
+        telegram.chat(chat)
     options: dict[str, Any] = {
         "private_interval": 1.05 * scale,
         "draft_interval": 1.0 * scale,
         "group_interval": 3.6 * scale,
         "global_rate": 30 / scale,
-        "global_window": scale,  # the simulator counts 30 in any (scaled) second
+        "global_window": scale,  # the fake counts 30 in any (scaled) second
         "group_window": 60 * scale,
         "typing_interval": 4.5 * scale,
         "draft_keepalive": 20 * scale,
@@ -49,16 +56,22 @@ def setup(
         "retry_after_scale": scale,
         "backoff": 0.01,
     }
-    outbox = Outbox(make_bot(session), Pacing(**(options | outbox_kwargs)))
-    return outbox, session, sim
+    outbox = Outbox(telegram.make_bot(), Pacing(**(options | outbox_kwargs)))
+    return outbox, telegram
+
+
+def shown(telegram: FakeTelegram, chat_id: int) -> list[Shown]:
+    """What the chat shows now: the bot's messages, oldest first, as (text, entities)."""
+    return [(m.text or "", m.entities) for m in telegram.chat(chat_id).bot_messages]
 
 
 def expected(markdown: str) -> list[Shown]:
-    return [Shown(p.text, p.entities) for p in split_rendered(render_markdown(markdown))]
+    return [(p.text, p.entities_json) for p in split_rendered(render_markdown(markdown))]
 
 
-def chat_requests(session: RecordingSession, chat_id: int) -> list[Any]:
-    return [r.method for r in session.requests if getattr(r.method, "chat_id", None) == chat_id]
+def chat_requests(telegram: FakeTelegram, chat_id: int) -> list[Any]:
+    """The calls made in the chat, in order, as aiogram method objects."""
+    return [c.as_method() for c in telegram.sent if c.chat_id == chat_id]
 
 
 async def feed(handle: Any, chunks: list[str], pause: float = 0.005) -> str:
@@ -71,12 +84,12 @@ async def feed(handle: Any, chunks: list[str], pause: float = 0.005) -> str:
 
 
 async def test_private_chat_streams_drafts_and_ends_with_one_message() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True, reply_to=55)
     await asyncio.sleep(0.01)  # the model's first token comes later: "Thinking…" first
     final = await feed(handle, [f"word{i} **bold{i}** " for i in range(40)])
     ids = await handle.finish(final)
-    calls = chat_requests(session, PRIVATE)
+    calls = chat_requests(telegram, PRIVATE)
     drafts = [c for c in calls if isinstance(c, SendMessageDraft)]
     assert drafts[0].text in (None, "")  # empty: left out on the wire, as aiogram did
     assert drafts[0].can_stop is True
@@ -92,17 +105,17 @@ async def test_private_chat_streams_drafts_and_ends_with_one_message() -> None:
     assert reply.message_id == 55
     assert reply.allow_sending_without_reply is True
     assert not any(isinstance(c, SendChatAction | EditMessageText) for c in calls)
-    assert sim.visible(PRIVATE) == expected(final)
+    assert shown(telegram, PRIVATE) == expected(final)
     assert len(ids) == 1
-    assert sim.violations == []
+    assert telegram.flood.refused == []
 
 
 async def test_group_streams_by_editing_one_message() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=True, thread_id=3)
     final = await feed(handle, [f"part {i}. " for i in range(60)])
     ids = await handle.finish(final + "\n\n*done*")
-    calls = chat_requests(session, GROUP)
+    calls = chat_requests(telegram, GROUP)
     assert not any(isinstance(c, SendMessageDraft) for c in calls)
     sends = [c for c in calls if isinstance(c, SendMessage)]
     edits = [c for c in calls if isinstance(c, EditMessageText)]
@@ -110,18 +123,18 @@ async def test_group_streams_by_editing_one_message() -> None:
     assert len(edits) >= 2
     assert {e.message_id for e in edits} == set(ids)
     assert all(c.message_thread_id == 3 for c in calls if hasattr(c, "message_thread_id"))
-    assert sim.visible(GROUP) == expected(final + "\n\n*done*")
-    assert sim.violations == []
+    assert shown(telegram, GROUP) == expected(final + "\n\n*done*")
+    assert telegram.flood.refused == []
 
 
 async def test_typing_is_repeated_until_the_first_text() -> None:
-    outbox, session, _sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "group", draft=False)
     await asyncio.sleep(0.55)  # typing every 0.225 s: at 0, ~0.225, ~0.45
     handle.update("first")
     await asyncio.sleep(0.4)
     await handle.finish("first and last")
-    calls = chat_requests(session, GROUP)
+    calls = chat_requests(telegram, GROUP)
     typing = [c for c in calls if isinstance(c, SendChatAction)]
     assert 2 <= len(typing) <= 4
     assert all(t.action == "typing" for t in typing)
@@ -131,7 +144,7 @@ async def test_typing_is_repeated_until_the_first_text() -> None:
 
 
 async def test_latest_frame_wins_and_identical_frames_are_skipped() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     offered = []
     for i in range(200):
@@ -139,21 +152,21 @@ async def test_latest_frame_wins_and_identical_frames_are_skipped() -> None:
         handle.update(offered[-1])
         handle.update(offered[-1])  # identical: ignored
         await asyncio.sleep(0.002)
-    started = session.requests[0].at
+    started = telegram.sent[0].at
     await asyncio.sleep(0.2)
     await handle.finish(offered[-1])
-    calls = [c for c in chat_requests(session, GROUP) if not isinstance(c, SendChatAction)]
-    elapsed = session.requests[-1].at - started
+    calls = [c for c in chat_requests(telegram, GROUP) if not isinstance(c, SendChatAction)]
+    elapsed = telegram.sent[-1].at - started
     assert len(calls) <= elapsed / (3 * SCALE) + 2  # paced, coalesced
     texts = [c.text for c in calls]
     assert all(t in offered for t in texts)
     assert all(a != b for a, b in itertools.pairwise(texts))  # never the same twice
     assert texts[-1] == "count 199"
-    assert sim.violations == []
+    assert telegram.flood.refused == []
 
 
 async def test_final_long_answer_is_split_in_order_in_edit_mode() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     paragraphs = [f"Paragraph {i}: " + "lorem ipsum dolor " * 40 for i in range(30)]
     final = "\n\n".join(paragraphs)
@@ -161,38 +174,38 @@ async def test_final_long_answer_is_split_in_order_in_edit_mode() -> None:
     ids = await handle.finish(final)
     want = expected(final)
     assert len(want) >= 4
-    assert sim.visible(GROUP) == want
+    assert shown(telegram, GROUP) == want
     assert ids == sorted(ids)
     assert len(ids) == len(want)
-    first_send = next(c for c in chat_requests(session, GROUP) if isinstance(c, SendMessage))
+    first_send = next(c for c in chat_requests(telegram, GROUP) if isinstance(c, SendMessage))
     assert first_send.text.startswith("Paragraph 0")
 
 
 async def test_final_long_answer_is_split_in_order_in_draft_mode() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True)
     final = "\n\n".join(f"## Step {i}\n\n```python\nprint({i})\n```\n" * 3 for i in range(150))
     await feed(handle, [final[:5000], final[5000:9000]])
     ids = await handle.finish(final)
     want = expected(final)
     assert len(want) >= 3
-    assert sim.visible(PRIVATE) == want
+    assert shown(telegram, PRIVATE) == want
     assert len(ids) == len(want)
-    drafts = [c for c in chat_requests(session, PRIVATE) if isinstance(c, SendMessageDraft)]
+    drafts = [c for c in chat_requests(telegram, PRIVATE) if isinstance(c, SendMessageDraft)]
     assert all(len(d.text or "") <= 4096 for d in drafts)
-    assert sim.violations == []
+    assert telegram.flood.refused == []
 
 
 @pytest.mark.parametrize("empty", ["", "   \n"])
 async def test_blank_final_sends_nothing(empty: str) -> None:
-    outbox, _session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True)
     assert await handle.finish(empty) == []
-    assert sim.visible(PRIVATE) == []
+    assert shown(telegram, PRIVATE) == []
 
 
 async def test_finish_twice_is_an_error() -> None:
-    outbox, _, _ = setup()
+    outbox, _ = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True)
     await handle.finish("a")
     with pytest.raises(RuntimeError):
@@ -201,28 +214,28 @@ async def test_finish_twice_is_an_error() -> None:
 
 
 async def test_cancelled_caller_does_not_cancel_the_final_delivery() -> None:
-    outbox, _session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     handle.update("x")
     task = asyncio.create_task(handle.finish("final text"))
     await asyncio.sleep(0)
     task.cancel()
     await asyncio.sleep(0.4)
-    assert sim.visible(GROUP) == expected("final text")
+    assert shown(telegram, GROUP) == expected("final text")
 
 
 async def test_draft_keepalive_resends_before_the_draft_expires() -> None:
-    outbox, session, _sim = setup(draft_keepalive=0.2)
+    outbox, telegram = setup(draft_keepalive=0.2)
     handle = outbox.stream(PRIVATE, "private", draft=True)
     handle.update("waiting for a tool")
     await asyncio.sleep(0.7)  # drafts vanish after 30 s; keepalive every 20 s (0.2 here)
     await handle.finish("done")
-    drafts = [c for c in chat_requests(session, PRIVATE) if isinstance(c, SendMessageDraft)]
+    drafts = [c for c in chat_requests(telegram, PRIVATE) if isinstance(c, SendMessageDraft)]
     assert [d.text for d in drafts].count("waiting for a tool") >= 2  # shown, then kept alive
 
 
 async def test_stream_for_draft_finds_the_open_stream() -> None:
-    outbox, _, _ = setup()
+    outbox, _ = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True)
     assert outbox.stream_for_draft(PRIVATE, handle.draft_id) is handle
     assert outbox.stream_for_draft(PRIVATE, handle.draft_id + 1) is None
@@ -232,7 +245,7 @@ async def test_stream_for_draft_finds_the_open_stream() -> None:
 
 
 async def test_no_task_left_behind_when_idle() -> None:
-    outbox, _, _ = setup()
+    outbox, _ = setup()
     before = len(asyncio.all_tasks())
     handles = [outbox.stream(-i, "group", draft=False) for i in range(1, 21)]
     for h in handles:
@@ -245,13 +258,13 @@ async def test_no_task_left_behind_when_idle() -> None:
 
 
 async def test_forgotten_stream_stops_typing() -> None:
-    outbox, session, _ = setup(typing_interval=0.05, abandon_after=0.2)
+    outbox, telegram = setup(typing_interval=0.05, abandon_after=0.2)
     outbox.stream(GROUP, "group", draft=False)  # the caller never updates nor finishes it
     await asyncio.sleep(0.6)
-    typing = session.calls(SendChatAction)
+    typing = telegram.calls(SendChatAction)
     assert 2 <= len(typing) <= 6
     await asyncio.sleep(0.2)
-    assert len(session.calls(SendChatAction)) == len(typing)
+    assert len(telegram.calls(SendChatAction)) == len(typing)
     await outbox.aclose()
 
 
@@ -268,7 +281,7 @@ def test_aiogram_has_the_draft_method_and_stop_update_we_use() -> None:
 
 
 async def test_drain_waits_for_pending_finals_before_close() -> None:
-    outbox, _, sim = setup()
+    outbox, telegram = setup()
     await outbox.drain()  # nothing pending
     handles = [outbox.stream(-i, "group", draft=False) for i in range(1, 6)]
     tasks = [asyncio.create_task(h.finish(f"final {i}")) for i, h in enumerate(handles)]
@@ -276,33 +289,33 @@ async def test_drain_waits_for_pending_finals_before_close() -> None:
     async with asyncio.timeout(5):
         await outbox.drain()
     await outbox.aclose()
-    assert [sim.visible(-i - 1)[0].text for i in range(5)] == [f"final {i}" for i in range(5)]
+    assert [shown(telegram, -i - 1)[0][0] for i in range(5)] == [f"final {i}" for i in range(5)]
     await asyncio.gather(*tasks)
 
 
 async def test_final_message_does_not_wait_behind_the_last_draft() -> None:
-    outbox, session, sim = setup(scale=0.5)  # drafts and messages: one per 0.5 s each
+    outbox, telegram = setup(scale=0.5)  # drafts and messages: one per 0.5 s each
     handle = outbox.stream(PRIVATE, "private", draft=True)
     handle.update("almost")
     await asyncio.sleep(0.05)
-    last_draft = session.requests[-1]
-    assert isinstance(last_draft.method, SendMessageDraft)
+    last_draft = telegram.sent[-1]
+    assert last_draft.method == "sendMessageDraft"
     await handle.finish("almost done")
-    final = session.requests[-1]
-    assert isinstance(final.method, SendMessage)
+    final = telegram.sent[-1]
+    assert final.method == "sendMessage"
     assert final.at - last_draft.at < 0.2
-    assert sim.violations == []
+    assert telegram.flood.refused == []
 
 
 async def test_a_waiting_draft_frame_goes_with_the_next_update_or_after_the_grace() -> None:
     """Drafts at one per 50 ms: a frame offered inside that interval does not wake the lane by
     a timer at its slot; the stream's next update after the slot sends it, with that update's
     newer text. Without any update it still goes, ``frame_grace`` after its slot."""
-    outbox, session, sim = setup(frame_grace=0.3)
+    outbox, telegram = setup(frame_grace=0.3)
     handle = outbox.stream(PRIVATE, "private", draft=True)
 
     def drafts() -> list[str]:
-        return [r.method.text for r in session.requests if isinstance(r.method, SendMessageDraft)]
+        return [d.text for d in telegram.calls(SendMessageDraft)]
 
     handle.update("one")
     await asyncio.sleep(0.01)
@@ -319,6 +332,6 @@ async def test_a_waiting_draft_frame_goes_with_the_next_update_or_after_the_grac
     await asyncio.sleep(0.6)
     assert drafts()[-1] == "one two three four five"  # after the grace at the latest
     await handle.finish("one two three four five six")
-    assert sim.visible(PRIVATE) == expected("one two three four five six")
+    assert shown(telegram, PRIVATE) == expected("one two three four five six")
     await outbox.aclose()
-    assert sim.violations == []
+    assert telegram.flood.refused == []

@@ -11,8 +11,8 @@ from aiogram.methods import EditMessageText, SendMessage, SendMessageDraft
 
 from bot.telegram.outbox.budget import AdaptiveBudget, LocalBudget, Priority
 from tests.telegram.budget_order import SERVED, served_order
-from tests.telegram.recording_session import Reply, loop_now
-from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE, expected, setup
+from tests.telegram.recording_session import Reply, expected, loop_now, setup
+from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE
 
 # Pacing on looptime's virtual clock: exact, and the same on a busy machine.
 pytestmark = pytest.mark.looptime

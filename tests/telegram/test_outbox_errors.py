@@ -17,8 +17,8 @@ from aiogram.methods import (
 
 from bot.telegram.outbox import ChatUnreachableError
 from bot.telegram.render import RenderedText
-from tests.telegram.recording_session import Reply, loop_now
-from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE, expected, setup
+from tests.telegram.recording_session import Reply, expected, loop_now, setup
+from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "

@@ -16,7 +16,7 @@ from aiogram.methods import EditMessageText, SendMessage, SendMessageDraft
 
 from bot.telegram.outbox import StreamHandle
 from bot.telegram.render import utf16_len
-from tests.telegram.test_outbox import expected, setup
+from tests.telegram.recording_session import expected, setup
 
 pytestmark = pytest.mark.looptime
 

@@ -15,8 +15,15 @@ from aiogram.methods import (
 )
 from aiogram.types import Message, MessageEntity
 
-from tests.telegram.recording_session import ChatSimulator, RecordingSession, Reply, make_bot
-from tests.telegram.test_outbox import GROUP, PRIVATE, expected, setup
+from tests.telegram.recording_session import (
+    ChatSimulator,
+    RecordingSession,
+    Reply,
+    expected,
+    make_bot,
+    setup,
+)
+from tests.telegram.test_outbox import GROUP, PRIVATE
 
 # Pacing on looptime's virtual clock: exact, and the same on a busy machine.
 pytestmark = pytest.mark.looptime

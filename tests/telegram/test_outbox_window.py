@@ -16,8 +16,14 @@ from bot.telegram.outbox import Outbox
 from bot.telegram.outbox.budget import BotBudget, Priority
 from bot.telegram.outbox.shared import SharedBudget
 from bot.telegram.outbox.window import WindowBudget
-from tests.telegram.recording_session import ChatSimulator, RecordingSession, loop_now, make_bot
-from tests.telegram.test_outbox import GROUP, PRIVATE, setup
+from tests.telegram.recording_session import (
+    ChatSimulator,
+    RecordingSession,
+    loop_now,
+    make_bot,
+    setup,
+)
+from tests.telegram.test_outbox import GROUP, PRIVATE
 
 # Pacing on looptime's virtual clock: exact, and the same on a busy machine.
 pytestmark = pytest.mark.looptime

@@ -137,6 +137,8 @@ class BotApiCore:
         self.faults: dict[str, list[Fault]] = {}
         # Parameters answered 400 naming them, as a server older than the parameter does.
         self.refuse_fields: set[str] = set()
+        # ... and parameters it drops unread, as a server older than them does.
+        self.ignore_fields: set[str] = set()
         self.count_429 = 0
         self.count_flood_429 = 0
         # Awaited after a call succeeded, before its answer goes back: a test can do something
@@ -174,7 +176,8 @@ class BotApiCore:
                 if fault.times <= 0:
                     queue.remove(fault)
                 if fault.retry_after and chat_id not in (None, ""):
-                    until = time.time() + fault.retry_after
+                    flood = self.flood
+                    until = flood.clock() + fault.retry_after * flood.limits.time_scale
                     draft = method.lower() == "sendmessagedraft"
                     self.flood.penalise(int(chat_id), until, draft=draft)
                 raise TelegramError(fault.status, fault.description, fault.retry_after)
@@ -194,7 +197,8 @@ class BotApiCore:
         return chat
 
     def spend(self, call: Call, chat: ChatState) -> None:
-        retry = self.flood.check(call.method, chat.chat_id, chat.type, time.time())
+        flood = self.flood
+        retry = flood.check(call.method, chat.chat_id, chat.type, flood.clock())
         if retry is not None:
             self.count_flood_429 += 1
             raise TelegramError(429, f"Too Many Requests: retry after {retry}", retry)

@@ -15,12 +15,23 @@ Drafts (``sendMessageDraft``) have limits of their own: ``draft_rate`` per chat 
 burst), none bot-wide by default (they do not count in the 30/s), and a draft 429's penalty
 window holds back only that chat's drafts. ``draft_global_rate`` (0 = off) models the floods
 Telegram answers with 429 and long ``retry_after`` values in practice (``draft_retry_after``).
+
+Time: ``FloodControl.clock`` gives "now" (wall-clock ``time.time`` by default, for a server a
+driver in another process reads; the in-process ``FakeTelegram`` reads the running loop's
+clock, so a test on a virtual clock such as ``looptime`` sees its limits in virtual time).
+``FloodLimits.scaled(s)`` shrinks Telegram's seconds to ``s`` seconds for fast tests:
+``retry_after`` is still counted in Telegram's seconds, and its penalty lasts ``s`` each.
+Every refusal is kept in ``FloodControl.refused`` (which limit, chat, method, when), so a
+test can assert that a client kept within the limits (``refused == []``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 COUNTED = frozenset(
@@ -63,6 +74,41 @@ class FloodLimits:
     draft_burst: float = 5.0  # ... after a burst of this many
     draft_global_rate: float = 0.0  # drafts per second for the whole bot; 0 = no limit
     draft_retry_after: int = 0  # retry_after of a bot-wide draft flood; 0 = the wait
+    time_scale: float = 1.0  # seconds one of Telegram's seconds lasts here (retry_after's unit)
+
+    @classmethod
+    def scaled(cls, scale: float, **overrides: object) -> FloodLimits:
+        """Telegram's limits with every second shrunk to ``scale`` seconds (0.05: a private
+        chat's message per 50 ms, a group's 20 per 3 s, the bot's 30 per 50 ms, a chat's
+        drafts 5 per 50 ms after a burst of 5); ``overrides`` set any field."""
+        limits = cls(private_rate=1 / scale, group_window=60 * scale,
+                     global_rate=30 / scale, global_window=scale, draft_rate=5 / scale,
+                     time_scale=scale)
+        for name, value in overrides.items():
+            setattr(limits, name, value)
+        return limits
+
+
+def loop_clock() -> float:
+    """The running loop's clock (virtual under ``looptime``); monotonic time outside a loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A call the flood limits refused (429)."""
+
+    kind: str
+    """Which limit: "chat" (a private chat's rate or a group's minute), "global" (the bot's
+    window), "draft" (a chat's drafts), "draft_global", or "penalty" (inside the window an
+    earlier 429 opened)."""
+    chat_id: int
+    method: str
+    at: float
+    """When, on `FloodControl.clock`."""
 
 
 @dataclass
@@ -84,6 +130,8 @@ class _Bucket:
 @dataclass
 class FloodControl:
     limits: FloodLimits = field(default_factory=FloodLimits)
+    clock: Callable[[], float] = time.time
+    refused: list[Refusal] = field(default_factory=list)
     _private: dict[int, _Bucket] = field(default_factory=dict)
     _groups: dict[int, deque[float]] = field(default_factory=dict)
     _global: deque[float] = field(default_factory=deque)
@@ -97,23 +145,30 @@ class FloodControl:
         penalty = self._draft_penalty if draft else self._penalty
         penalty[chat_id] = max(penalty.get(chat_id, 0.0), until)
 
+    def retry_after(self, wait: float) -> int:
+        """``wait`` seconds of this clock as Telegram's ``retry_after`` (whole seconds, >= 1)."""
+        return max(1, math.ceil(wait / self.limits.time_scale - 1e-9))
+
     def check(self, method: str, chat_id: int, chat_type: str, now: float) -> int | None:
         """Spend one message of the budget, or return retry_after (seconds) when over it."""
         if method not in COUNTED or not self.limits.enabled:
             return None
         if method in ("sendMessageDraft", "sendRichMessageDraft"):
-            return self._check_draft(chat_id, now) if self.limits.drafts_count else None
+            if not self.limits.drafts_count:
+                return None
+            return self._check_draft(chat_id, now, method)
         penalty = self._penalty.get(chat_id, 0.0)
         if now < penalty:
-            return max(1, math.ceil(penalty - now))
+            self.refused.append(Refusal("penalty", chat_id, method, now))
+            return self.retry_after(penalty - now)
         limits = self.limits
         sent = self._global
         while sent and sent[0] <= now - limits.global_window:
             sent.popleft()
         allowed = max(1, round(limits.global_rate * limits.global_window))
-        waits = [0.0]
+        waits = [(0.0, "")]
         if len(sent) >= allowed:
-            waits.append(sent[len(sent) - allowed] + limits.global_window - now)
+            waits.append((sent[len(sent) - allowed] + limits.global_window - now, "global"))
         window: deque[float] | None = None
         bucket: _Bucket | None = None
         if chat_type == "private":
@@ -123,18 +178,18 @@ class FloodControl:
                     limits.private_rate, limits.private_burst, limits.private_burst, now
                 )
                 self._private[chat_id] = bucket
-            waits.append(bucket.wait_time(now))
+            waits.append((bucket.wait_time(now), "chat"))
         else:
             window = self._groups.setdefault(chat_id, deque())
             while window and window[0] <= now - limits.group_window:
                 window.popleft()
             if len(window) >= limits.group_per_minute:
-                waits.append(window[0] + limits.group_window - now)
-        wait = max(waits)
+                waits.append((window[0] + limits.group_window - now, "chat"))
+        wait, kind = max(waits)
         if wait > 0:
-            retry_after = max(1, math.ceil(wait))
+            self.refused.append(Refusal(kind, chat_id, method, now))
             self.penalise(chat_id, now + wait)
-            return retry_after
+            return self.retry_after(wait)
         sent.append(now)
         if bucket is not None:
             bucket.take()
@@ -142,26 +197,31 @@ class FloodControl:
             window.append(now)
         return None
 
-    def _check_draft(self, chat_id: int, now: float) -> int | None:
+    def _check_draft(self, chat_id: int, now: float, method: str) -> int | None:
         penalty = max(self._penalty.get(chat_id, 0.0), self._draft_penalty.get(chat_id, 0.0))
         if now < penalty:
-            return max(1, math.ceil(penalty - now))
+            self.refused.append(Refusal("penalty", chat_id, method, now))
+            return self.retry_after(penalty - now)
         limits = self.limits
         bucket = self._drafts.get(chat_id)
         if bucket is None:
             bucket = _Bucket(limits.draft_rate, limits.draft_burst, limits.draft_burst, now)
             self._drafts[chat_id] = bucket
         wait = bucket.wait_time(now) if limits.draft_rate > 0 else 0.0
+        kind = "draft"
         flood = self._draft_global
         if limits.draft_global_rate > 0:
             if flood is None or flood.rate != limits.draft_global_rate:
                 rate = limits.draft_global_rate
                 flood = self._draft_global = _Bucket(rate, rate, rate, now)
             if (global_wait := flood.wait_time(now)) > 0:
-                wait = max(wait, float(limits.draft_retry_after or global_wait))
+                retry = limits.draft_retry_after * limits.time_scale
+                if (retry or global_wait) >= wait:
+                    wait, kind = retry or global_wait, "draft_global"
         if wait > 0:
+            self.refused.append(Refusal(kind, chat_id, method, now))
             self.penalise(chat_id, now + wait, draft=True)
-            return max(1, math.ceil(wait))
+            return self.retry_after(wait)
         if flood is not None and limits.draft_global_rate > 0:
             flood.take()
         if limits.draft_rate > 0:

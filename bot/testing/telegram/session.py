@@ -9,16 +9,25 @@ aiogram itself (`check_response`): a call's result has the shape Telegram gives 
 raises what aiogram raises for it (`TelegramBadRequest`, `TelegramRetryAfter`...). Each call
 is also recorded as the bot sent it (`SentCall`); what a chat shows is read from the state
 (`Shown`). Nothing waits in real time: flood limits are off unless a test sets
-`flood.limits` (`FloodLimits`), and updates are fed to the bot's dispatcher directly, each
-one taken into the state first (`record`), so the chats a tester's users write in exist.
+`flood.limits` (`FloodLimits`, `FloodLimits.scaled(0.05)` for Telegram's limits on a shrunk
+clock), counted on the running loop's clock (a `looptime` test's virtual time), and updates
+are fed to the bot's dispatcher directly, each one taken into the state first (`record`), so
+the chats a tester's users write in exist.
+
+A session with `post_json` is also answered the way fmbot's outbox posts its own calls, as
+JSON bodies (bot/telegram/outbox/botapi.py): read as the Bot API reads one, the method by
+name and each field as given, an absent field unset (no bot default such as a parse mode).
+`calls(SendMessage)` gives a test the calls as aiogram method objects, as the bot sent them.
 
 Faults and refusals, as a test needs them: `fail_next("sendMessage", 429, retry_after=1)`,
 `block_user(chat_id)`, `refuse_rich`, `refuse_ephemeral`, `refuse_fields` (parameters a server
-older than them answers 400).
+older than them answers 400), `ignore_fields` (parameters it drops unread), and
+`state.before_reply` (awaited between Telegram accepting a call and its answer going back).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import mimetypes
 import typing
@@ -31,7 +40,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, Update, User
 
-from bot.testing.telegram.flood import FloodControl, FloodLimits
+from bot.testing.telegram.flood import FloodControl, FloodLimits, loop_clock
 from bot.testing.telegram.state import ChatMessage, ChatState
 from bot.testing.telegram.users import FakeBotApi
 from bot.testing.telegram.views import SentCall, Shown
@@ -55,6 +64,7 @@ class FakeTelegram(BaseSession):
             state = FakeBotApi(BOT_TOKEN, BOT_USERNAME)
             flood = state.flood
             flood.limits = FloodLimits(enabled=False)  # BotTester shrinks pacing
+            flood.clock = loop_clock  # a test's virtual clock, when it runs on one
             state.bot_user.update(first_name="Test bot", can_connect_to_business=True,
                                   supports_guest_queries=True)
         self.state = state
@@ -112,6 +122,17 @@ class FakeTelegram(BaseSession):
         state.refuse_fields = set(fields)
 
     @property
+    def ignore_fields(self) -> set[str]:
+        """Parameters dropped unread, as a server older than them does: the call goes on
+        without them (an ephemeral send then shows its message to the whole chat)."""
+        return self.state.ignore_fields
+
+    @ignore_fields.setter
+    def ignore_fields(self, fields: set[str]) -> None:
+        state = self.state
+        state.ignore_fields = set(fields)
+
+    @property
     def flood(self) -> FloodControl:
         """Flood limits: off in process; `flood.limits = FloodLimits()` turns them on."""
         return self.state.flood
@@ -154,6 +175,13 @@ class FakeTelegram(BaseSession):
     def shown(self) -> Mapping[tuple[int, int], Shown]:
         """What the bot sent, by (chat, message id), as the chats show it now."""
         return _ShownView(self)
+
+    def calls(self, *methods: type[TelegramMethod[Any]]) -> list[Any]:
+        """The calls of these aiogram method types (every call when none is given), in order,
+        each as an aiogram method object built from what the bot sent (`SentCall.as_method`):
+        `telegram.calls(SendMessage)[0].reply_parameters.message_id`."""
+        names = {method.__api_method__ for method in methods}
+        return [sent.as_method() for sent in self.sent if not names or sent.method in names]
 
     def make_bot(self) -> Bot:
         """An aiogram `Bot` whose calls this fake answers."""
@@ -244,21 +272,44 @@ class FakeTelegram(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109 - BaseSession's signature
     ) -> TelegramType:
         name = method.__api_method__
-        sent = params_of(bot, method)
-        self.sent.append(SentCall(name, sent, self._chat_of(sent)))
+        index = self._record(name, params_of(bot, method))
         params = await self._form_of(bot, method)
+        status, body = await self._answer(index, params, _returns_list(method))
+        response = self.check_response(bot, method, status, json.dumps(body))
+        return typing.cast(TelegramType, response.result)
+
+    async def post_json(self, bot: Bot, name: str, body: bytes) -> tuple[int, str]:
+        """A call posted as a JSON body (fmbot's outbox, bot/telegram/outbox/botapi.py), read
+        as the Bot API reads one: the method by name, each field as given, an absent field
+        unset (so no parse mode); the HTTP status and the body of the answer."""
+        values = json.loads(body)
+        index = self._record(name, dict(values))
+        status, answer = await self._answer(index, Params(values, {}), False)
+        return status, json.dumps(answer)
+
+    def _record(self, name: str, sent: dict[str, Any]) -> int:
+        """Keep the call as the bot sent it; its index in `sent`."""
+        self.sent.append(SentCall(name, sent, self._chat_of(sent), loop_clock()))
+        return len(self.sent) - 1
+
+    async def _answer(self, index: int, params: Params, returns_list: bool,
+                      ) -> tuple[int, dict[str, Any]]:
+        """The state's answer to the call `sent[index]`: the HTTP status and the body."""
+        call = self.sent[index]
         before = self._lengths()
-        answer = await self.state.answer(name, params)
-        if answer.error is None and not answer.modelled and _returns_list(method):
+        answer = await self.state.answer(call.method, params)
+        if answer.error is None and not answer.modelled and returns_list:
             answer.result = []
         if answer.error is None:
             self._note_created(before)
+            if self.state.before_reply is not None:
+                await self.state.before_reply(answer.call)
             body: dict[str, Any] = {"ok": True, "result": answer.result}
             status = 200
         else:
             body, status = answer.error.body(), answer.error.status
-        response = self.check_response(bot, method, status, json.dumps(body))
-        return typing.cast(TelegramType, response.result)
+        self.sent[index] = dataclasses.replace(call, status=status)
+        return status, body
 
     async def close(self) -> None:
         return None

@@ -71,6 +71,8 @@ class FakeBotApi(
         answer = Answer(call)
         try:
             self.inject_fault(method, params)
+            for ignored in self.ignore_fields & params.values.keys():
+                del params.values[ignored]
             refused = sorted(self.refuse_fields & params.values.keys())
             if refused:
                 raise bad_request(f"unknown parameter {refused[0]}")

@@ -4,11 +4,15 @@ it sent as its chat shows it now (`Shown`, read from the fake's state), and the 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from aiogram import methods as aiogram_methods
+from aiogram.client.default import Default
+from aiogram.methods import TelegramMethod
 from aiogram.types import User
 
 from bot.testing.telegram.state import ChatMessage
@@ -24,6 +28,33 @@ class SentCall:
     """Its parameters as sent (JSON values; empty ones left out)."""
     chat_id: int | None = None
     """The chat it addressed, when it addressed one."""
+    at: float = 0.0
+    """When the bot made it, on the running loop's clock (virtual under `looptime`): how a
+    test measures a client's pacing."""
+    status: int | None = None
+    """The HTTP status of Telegram's answer (200, 400, 429...); None while it is not back."""
+
+    def as_method(self) -> TelegramMethod[Any]:
+        """The call as an aiogram method object (`SendMessage`...), built from what was sent:
+        a field the bot left out is None, not a bot default."""
+        method_type = _method_types()[self.method]
+        params = dict(self.params)
+        for name, info in method_type.model_fields.items():
+            if isinstance(info.default, Default) and name not in params:
+                params[name] = None  # absent on the wire: no value, not the bot's default
+        return method_type.model_validate(params)
+
+
+@functools.cache
+def _method_types() -> dict[str, type[TelegramMethod[Any]]]:
+    """aiogram's method types by Bot API name."""
+    found: dict[str, type[TelegramMethod[Any]]] = {}
+    for name in aiogram_methods.__all__:
+        value = getattr(aiogram_methods, name)
+        if isinstance(value, type) and issubclass(value, TelegramMethod) and (
+                hasattr(value, "__api_method__")):
+            found[value.__api_method__] = value
+    return found
 
 
 class Shown:
