@@ -17,8 +17,8 @@ from aiogram.methods import (
 
 from bot.telegram.outbox import ChatUnreachableError
 from bot.telegram.render import RenderedText
-from tests.telegram.recording_session import Reply, expected, loop_now, setup
-from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE
+from bot.testing.telegram.flood import loop_clock
+from tests.telegram.test_outbox import GROUP, PRIVATE, SCALE, expected, setup, shown
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -30,85 +30,86 @@ pytestmark = pytest.mark.looptime
 
 
 async def test_retry_after_pauses_the_whole_chat() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
-    session.add_reply(Reply.flood(retry_after=4), SendMessage)  # 4 s -> 0.2 s scaled
+    telegram.fail_next("sendMessage", 429, retry_after=4)  # 4 s -> 0.2 s scaled
     handle.update("first")
     await asyncio.sleep(0.01)
-    flood_at = session.requests[-1].at
-    assert not session.requests[-1].reply.ok
+    flood_at = telegram.sent[-1].at
+    assert telegram.sent[-1].status == 429
     # Everything for this chat waits: the frame and a plain call made meanwhile.
     photo_like = asyncio.create_task(
         outbox.call(GROUP, SendChatAction(chat_id=GROUP, action="upload_photo"))
     )
     await handle.finish("first and final")
     await photo_like
-    after = [r for r in session.requests if r.at > flood_at]
+    after = [r for r in telegram.sent if r.at > flood_at]
     assert after
     assert all(r.at - flood_at >= 4 * SCALE * 0.95 for r in after)
-    assert sim.visible(GROUP) == expected("first and final")
+    assert shown(telegram, GROUP) == expected("first and final")
 
 
 async def test_final_is_delivered_through_repeated_floods() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True)
-    for _ in range(3):
-        session.add_reply(Reply.flood(retry_after=1), SendMessage)
+    telegram.fail_next("sendMessage", 429, retry_after=1, times=3)
     ids = await handle.finish("must arrive")
     assert len(ids) == 1
-    assert sim.visible(PRIVATE) == expected("must arrive")
-    assert len(session.calls(SendMessage)) == 4
+    assert shown(telegram, PRIVATE) == expected("must arrive")
+    assert len(telegram.calls(SendMessage)) == 4
 
 
 async def test_not_modified_counts_as_success() -> None:
-    outbox, session, _sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     handle.update("one")
     await asyncio.sleep(0.05)
-    session.add_reply(Reply.error(400, NOT_MODIFIED), EditMessageText)
+    telegram.fail_next("editMessageText", 400, NOT_MODIFIED)
     handle.update("one two")
     await asyncio.sleep(0.3)
-    edits_before = len(session.calls(EditMessageText))
+    edits_before = len(telegram.calls(EditMessageText))
     ids = await handle.finish("one two")  # already "shown": nothing more to send
-    assert len(session.calls(EditMessageText)) == edits_before
+    assert len(telegram.calls(EditMessageText)) == edits_before
     assert len(ids) == 1
-    assert len(session.calls(SendMessage)) == 1
+    assert len(telegram.calls(SendMessage)) == 1
 
 
 async def test_message_deleted_by_user_is_sent_again() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     handle.update("before")
     await asyncio.sleep(0.05)
-    sim.messages[GROUP].clear()  # the user deleted the message
+    for message in telegram.chat(GROUP).bot_messages:  # the user deleted the message
+        telegram.state.delete_message(GROUP, message.message_id)
     ids = await handle.finish("after the deletion")
-    assert sim.visible(GROUP) == expected("after the deletion")
-    assert len(session.calls(SendMessage)) == 2
-    assert ids == [max(sim.messages[GROUP])]
+    assert shown(telegram, GROUP) == expected("after the deletion")
+    assert len(telegram.calls(SendMessage)) == 2
+    assert ids == [max(m.message_id for m in telegram.chat(GROUP).bot_messages)]
 
 
 async def test_blocked_user_stops_the_stream_quietly() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     handle.update("hello")
     await asyncio.sleep(0.05)
-    sim.blocked.add(GROUP)
+    telegram.block_user(GROUP)
     handle.update("hello again")
     await asyncio.sleep(0.3)
     assert handle.closed
     assert isinstance(handle.error, ChatUnreachableError)
-    count = len(session.requests)
+    count = len(telegram.sent)
     handle.update("ignored")
     with pytest.raises(ChatUnreachableError, match="blocked"):
         await handle.finish("never shown")
     await asyncio.sleep(0.2)
-    assert len(session.requests) == count
+    assert len(telegram.sent) == count
     with pytest.raises(ChatUnreachableError):
         await outbox.send_text(GROUP, "still blocked")
 
 
 async def test_drafts_refused_fall_back_to_edits_and_are_remembered() -> None:
-    outbox, session, sim = setup(drafts=False)
+    outbox, telegram = setup()
+    telegram.fail_next("sendMessageDraft", 400, "Bad Request: method not available")
     handle = outbox.stream(PRIVATE, "private", draft=True)
     final = "streamed " * 10
     await asyncio.sleep(0.05)  # the model is thinking
@@ -117,90 +118,89 @@ async def test_drafts_refused_fall_back_to_edits_and_are_remembered() -> None:
         await asyncio.sleep(0.02)
     await handle.finish(final)
     assert outbox.drafts_refused(PRIVATE)
-    assert len(session.calls(SendMessageDraft)) == 1
-    assert session.calls(SendChatAction)  # typing while no message is shown
-    assert session.calls(EditMessageText)
-    assert sim.visible(PRIVATE) == expected(final)
+    assert len(telegram.calls(SendMessageDraft)) == 1
+    assert telegram.calls(SendChatAction)  # typing while no message is shown
+    assert telegram.calls(EditMessageText)
+    assert shown(telegram, PRIVATE) == expected(final)
     second = outbox.stream(PRIVATE, "private", draft=True)
     assert not second.uses_draft
     await second.finish("second")
-    assert len(session.calls(SendMessageDraft)) == 1
+    assert len(telegram.calls(SendMessageDraft)) == 1
 
 
 async def test_refused_entities_are_resent_as_plain_text() -> None:
-    outbox, session, sim = setup()
-    session.add_reply(
-        Reply.error(400, "Bad Request: can't parse entities: unsupported"), SendMessage
-    )
+    outbox, telegram = setup()
+    telegram.fail_next("sendMessage", 400, "Bad Request: can't parse entities: unsupported")
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     await handle.finish("**bold** text")
-    first, second = session.calls(SendMessage)
+    first, second = telegram.calls(SendMessage)
     assert first.entities
     assert second.entities is None
-    assert sim.visible(GROUP)[0].text == "bold text"
+    assert shown(telegram, GROUP)[0][0] == "bold text"
 
 
 async def test_transient_server_errors_are_retried() -> None:
-    outbox, session, _sim = setup()
-    session.add_reply(Reply.error(502, "Bad Gateway"), SendMessage)
-    session.add_reply(Reply.error(500, "Internal Server Error"), SendMessage)
+    outbox, telegram = setup()
+    telegram.fail_next("sendMessage", 502, "Bad Gateway")
+    telegram.fail_next("sendMessage", 500, "Internal Server Error")
     ids = await outbox.send_text(PRIVATE, "eventually")
     assert len(ids) == 1
-    assert len(session.calls(SendMessage)) == 3
+    assert len(telegram.calls(SendMessage)) == 3
 
 
 async def test_final_fails_clearly_after_persistent_errors() -> None:
-    outbox, session, _ = setup(max_attempts=2)
-    for _ in range(5):
-        session.add_reply(Reply.error(500, "Internal Server Error"), SendMessage)
+    outbox, telegram = setup(max_attempts=2)
+    telegram.fail_next("sendMessage", 500, "Internal Server Error", times=5)
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     with pytest.raises(Exception, match="failed"):
         await handle.finish("x")
 
 
 async def test_fail_keeps_partial_answer_and_adds_a_notice() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(PRIVATE, "private", draft=True, reply_to=9)
     handle.update("The answer so **far**")
     await asyncio.sleep(0.05)
     ids = await handle.fail("⚠️ The model timed out.")
     assert len(ids) == 2
-    shown = sim.visible(PRIVATE)
-    assert shown == [*expected("The answer so **far**"), *expected("⚠️ The model timed out.")]
-    sends = session.calls(SendMessage)
+    assert shown(telegram, PRIVATE) == [
+        *expected("The answer so **far**"),
+        *expected("⚠️ The model timed out."),
+    ]
+    sends = telegram.calls(SendMessage)
     assert sends[0].reply_parameters.message_id == 9
     assert sends[1].reply_parameters is None
 
 
 async def test_fail_without_partial() -> None:
-    outbox, _, sim = setup()
+    outbox, telegram = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     assert len(await handle.fail("Quota exhausted.", partial_markdown="")) == 1
-    assert [s.text for s in sim.visible(GROUP)] == ["Quota exhausted."]
+    assert [text for text, _ in shown(telegram, GROUP)] == ["Quota exhausted."]
 
 
 async def test_send_text_and_paced_calls() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     long = "x" * 5000
     ids = await outbox.send_text(GROUP, long)
-    assert [s.text for s in sim.visible(GROUP)] == ["x" * 4096, "x" * 904]
+    assert [text for text, _ in shown(telegram, GROUP)] == ["x" * 4096, "x" * 904]
     ids2 = await outbox.send_text(GROUP, RenderedText("**not markdown**"), reply_to=ids[0])
-    assert sim.visible(GROUP)[-1].text == "**not markdown**"
+    assert shown(telegram, GROUP)[-1][0] == "**not markdown**"
     assert await outbox.call(GROUP, DeleteMessage(chat_id=GROUP, message_id=ids2[0])) is True
     with pytest.raises(TelegramBadRequest, match="not found"):
         await outbox.call(GROUP, DeleteMessage(chat_id=GROUP, message_id=424242))
-    heavy = [r.at for r in session.requests if not isinstance(r.method, SendChatAction)]
+    heavy = [r.at for r in telegram.sent if r.method != "sendChatAction"]
     gaps = [b - a for a, b in itertools.pairwise(heavy)]
     # a group's bucket holds three calls; after that burst, one call per group interval
     assert max(gaps[:2]) < 3.6 * SCALE * 0.5
     # (measured where calls arrive: a call that arrives late by a loaded loop's lag shortens
     # the gap after it, though the chat's budget spaced them right)
     assert min(gaps[2:]) >= 3.6 * SCALE * 0.85
-    assert sim.violations == []
+    assert telegram.flood.refused == []
 
 
 async def test_closed_outbox_refuses_work() -> None:
-    outbox, _, _ = setup()
+    outbox, _ = setup()
     handle = outbox.stream(GROUP, "supergroup", draft=False)
     handle.update("pending")
     await outbox.aclose()
@@ -208,7 +208,7 @@ async def test_closed_outbox_refuses_work() -> None:
         await handle.finish("too late")
     with pytest.raises(Exception, match="closed"):
         outbox.stream(GROUP, "supergroup", draft=False)
-    start = loop_now()
+    start = loop_clock()
     with pytest.raises(Exception, match="closed"):
         await outbox.send_text(GROUP, "late")
-    assert loop_now() - start < 0.1
+    assert loop_clock() - start < 0.1

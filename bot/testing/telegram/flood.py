@@ -59,6 +59,11 @@ COUNTED = frozenset(
 )
 
 
+# A call on a limit's edge, give or take float error, is inside it: on a virtual clock calls
+# land on the edge exactly (a penalty of 0.05 s from 0.1 ends at 0.15000000000000002).
+EDGE = 1e-6
+
+
 @dataclass
 class FloodLimits:
     enabled: bool = True
@@ -121,7 +126,7 @@ class _Bucket:
     def wait_time(self, now: float) -> float:
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+        return 0.0 if self.tokens >= 1.0 - EDGE else (1.0 - self.tokens) / self.rate
 
     def take(self) -> None:
         self.tokens -= 1.0
@@ -158,12 +163,12 @@ class FloodControl:
                 return None
             return self._check_draft(chat_id, now, method)
         penalty = self._penalty.get(chat_id, 0.0)
-        if now < penalty:
+        if now < penalty - EDGE:
             self.refused.append(Refusal("penalty", chat_id, method, now))
             return self.retry_after(penalty - now)
         limits = self.limits
         sent = self._global
-        while sent and sent[0] <= now - limits.global_window:
+        while sent and sent[0] <= now - limits.global_window + EDGE:
             sent.popleft()
         allowed = max(1, round(limits.global_rate * limits.global_window))
         waits = [(0.0, "")]
@@ -181,7 +186,7 @@ class FloodControl:
             waits.append((bucket.wait_time(now), "chat"))
         else:
             window = self._groups.setdefault(chat_id, deque())
-            while window and window[0] <= now - limits.group_window:
+            while window and window[0] <= now - limits.group_window + EDGE:
                 window.popleft()
             if len(window) >= limits.group_per_minute:
                 waits.append((window[0] + limits.group_window - now, "chat"))
@@ -199,7 +204,7 @@ class FloodControl:
 
     def _check_draft(self, chat_id: int, now: float, method: str) -> int | None:
         penalty = max(self._penalty.get(chat_id, 0.0), self._draft_penalty.get(chat_id, 0.0))
-        if now < penalty:
+        if now < penalty - EDGE:
             self.refused.append(Refusal("penalty", chat_id, method, now))
             return self.retry_after(penalty - now)
         limits = self.limits
