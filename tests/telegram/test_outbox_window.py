@@ -16,14 +16,9 @@ from bot.telegram.outbox import Outbox
 from bot.telegram.outbox.budget import BotBudget, Priority
 from bot.telegram.outbox.shared import SharedBudget
 from bot.telegram.outbox.window import WindowBudget
-from tests.telegram.recording_session import (
-    ChatSimulator,
-    RecordingSession,
-    loop_now,
-    make_bot,
-    setup,
-)
-from tests.telegram.test_outbox import GROUP, PRIVATE
+from bot.testing.telegram.flood import FloodLimits, loop_clock
+from bot.testing.telegram.session import FakeTelegram
+from tests.telegram.test_outbox import GROUP, PRIVATE, setup
 
 # Pacing on looptime's virtual clock: exact, and the same on a busy machine.
 pytestmark = pytest.mark.looptime
@@ -51,7 +46,7 @@ async def arrivals(
         grant = budget.reserve(priority)
         if grant is not None:
             await grant
-        granted = loop_now()
+        granted = loop_clock()
         answer = rng.uniform(0.0, 0.04)
         reached.append(granted + rng.uniform(0.0, answer))
         await asyncio.sleep(answer)
@@ -71,19 +66,21 @@ async def test_the_budget_never_admits_a_31st_message_into_any_rolling_second() 
 
 async def test_the_outbox_default_budget_sends_30_in_any_second_and_never_31() -> None:
     """Sixty private chats finish at once through an Outbox built with its defaults; Telegram
-    (the simulator, no tolerance) sees at most 30 messages in any second. (The token bucket of
-    30 a second with a burst of 5 this replaced let 35 through.)"""
-    sim = ChatSimulator(tolerance=0.0, drafts=False)
-    session = RecordingSession(sim)
-    outbox = Outbox(make_bot(session))
+    (the kit's, with Telegram's limits) sees at most 30 messages in any second. (The token
+    bucket of 30 a second with a burst of 5 this replaced let 35 through.)"""
+    telegram = FakeTelegram()
+    telegram.flood.limits = FloodLimits()
+    outbox = Outbox(telegram.make_bot())
     chats = [PRIVATE + n for n in range(60)]
+    for chat in chats:
+        telegram.chat(chat)
     await asyncio.gather(
         *(outbox.send_text(chat, f"answer {chat}", chat_type="private") for chat in chats)
     )
-    sent = [r.at for r in session.requests if isinstance(r.method, SendMessage)]
+    sent = [r.at for r in telegram.sent if r.method == "sendMessage"]
     assert len(sent) == 60
     assert most_in_any_window(sent, 1.0) == 30
-    assert sim.violations == []
+    assert telegram.flood.refused == []
     await outbox.aclose()
 
 
@@ -129,7 +126,7 @@ async def test_a_groups_first_words_go_ahead_of_a_burst_of_private_finals() -> N
     scaled 0.1 s: their finals queue (about 2 s; their whole text shows as a draft meanwhile).
     A group's answer starts then: its first text goes with the next free slot, not after the
     queued finals. The rule (budget.py's ``Priority``): a chat that shows nothing yet first."""
-    outbox, session, sim = setup(global_rate=10, global_window=0.1, final_preview=False)
+    outbox, telegram = setup(global_rate=10, global_window=0.1, final_preview=False)
     privates = [outbox.stream(PRIVATE + n, "private", draft=True) for n in range(20)]
     for n, handle in enumerate(privates):
         handle.update(f"private answer {n} so far")
@@ -141,14 +138,14 @@ async def test_a_groups_first_words_go_ahead_of_a_burst_of_private_finals() -> N
     await asyncio.sleep(0.15)  # the finals queue for the bot-wide budget
     group = outbox.stream(GROUP, "supergroup", draft=False)
     group.update("the group's first words")
-    while not session.calls(SendMessage) or not [  # noqa: ASYNC110 - the simulator's record
-        c for c in session.calls(SendMessage) if c.chat_id == GROUP
+    while not [  # noqa: ASYNC110 - what the fake records
+        c for c in telegram.calls(SendMessage) if c.chat_id == GROUP
     ]:
         await asyncio.sleep(0.01)
-    sent = [c.chat_id for c in session.calls(SendMessage)]
+    sent = [c.chat_id for c in telegram.calls(SendMessage)]
     ahead = sent.index(GROUP)
     assert ahead <= 4, sent  # a slot or two after it asked, not behind the 20 finals
     await asyncio.gather(*finals)
     await group.finish("the group's answer")
     await outbox.aclose()
-    assert sim.violations == []
+    assert telegram.flood.refused == []
