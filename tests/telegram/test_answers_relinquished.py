@@ -18,8 +18,8 @@ from bot.storage.models import MessageStatus
 from bot.telegram.answer_parts import Target
 from bot.telegram.answers import Answerer
 from bot.telegram.texts import Translator
-from tests.telegram.recording_session import RecordingSession, setup
-from tests.telegram.test_outbox import GROUP
+from bot.testing.telegram.session import FakeTelegram
+from tests.telegram.test_outbox import GROUP, setup, shown
 
 pytestmark = pytest.mark.looptime
 
@@ -44,11 +44,12 @@ class Conversation:
         self.stored.append(ids)
 
 
-class GatedSession(RecordingSession):
-    """Telegram answering a sendMessage only when `gate` opens: the frame is on its way."""
+class GatedSession(FakeTelegram):
+    """Telegram (the same fake's state) taking a sendMessage only when `gate` opens: the
+    frame is on its way."""
 
-    def __init__(self, sim: Any) -> None:
-        super().__init__(sim)
+    def __init__(self, telegram: FakeTelegram) -> None:
+        super().__init__(telegram.state)
         self.gate = asyncio.Event()
         self.gate.set()
         self.sending = asyncio.Event()
@@ -82,27 +83,27 @@ async def relinquish(job: asyncio.Task[None]) -> None:
 
 
 async def test_a_group_frame_shown_but_not_noted_is_removed_when_the_lease_is_lost() -> None:
-    outbox, session, sim = setup()
+    outbox, telegram = setup()
     conversation = Conversation(hold=True)  # the frame's id never reaches the database
     front = answerer(outbox, conversation)
     first = asyncio.Event()
     target = Target(ChatRef(GROUP, "supergroup"))
     job = asyncio.create_task(front.deliver(target, T, streaming(first)))
     await first.wait()
-    while not sim.visible(GROUP):  # the frame is shown in the group  # noqa: ASYNC110
+    while not shown(telegram, GROUP):  # the frame is shown in the group  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     assert conversation.stored == []
     await relinquish(job)
-    assert sim.visible(GROUP) == []  # nothing half-written is left for the next owner
+    assert shown(telegram, GROUP) == []  # nothing half-written is left for the next owner
     await asyncio.sleep(5)
-    sent = [r.method.__api_method__ for r in session.requests]
+    sent = [r.method for r in telegram.sent]
     assert sent[-1] == "deleteMessage"  # and nothing was sent after it
     await outbox.aclose()
 
 
 async def test_a_group_frame_racing_the_lease_loss_is_removed_once_telegram_shows_it() -> None:
-    outbox, _, sim = setup()
-    gated = GatedSession(sim)
+    outbox, telegram = setup()
+    gated = GatedSession(telegram)
     outbox.bot.session = gated
     conversation = Conversation(hold=False)
     front = answerer(outbox, conversation)
@@ -117,11 +118,11 @@ async def test_a_group_frame_racing_the_lease_loss_is_removed_once_telegram_show
     gated.gate.set()  # Telegram shows it: its id comes back to a replica that let go
     with pytest.raises(asyncio.CancelledError):
         await job
-    while not gated.requests:  # Telegram has answered the frame  # noqa: ASYNC110
+    while not gated.sent:  # Telegram has answered the frame  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     await asyncio.sleep(5)  # and whatever follows it has gone
-    sent = [r.method.__api_method__ for r in gated.requests]
-    assert sim.visible(GROUP) == []
+    sent = [r.method for r in gated.sent]
+    assert shown(telegram, GROUP) == []
     assert sent.count("sendMessage") == 1
     assert sent[-1] == "deleteMessage"
     await outbox.aclose()
@@ -153,8 +154,8 @@ async def test_a_final_on_its_way_when_the_lease_is_lost_is_shown_and_noted_once
     shown and the answer not noted: the next holder answered the question again (two
     answers to one question, seen in tests/e2e/test_replicas_webhook.py). The final is
     delivered and noted; only then does the job give way."""
-    outbox, _, sim = setup()
-    gated = GatedSession(sim)
+    outbox, telegram = setup()
+    gated = GatedSession(telegram)
     outbox.bot.session = gated
     conversation = Delivering()
     front = answerer(outbox, conversation)
@@ -170,8 +171,9 @@ async def test_a_final_on_its_way_when_the_lease_is_lost_is_shown_and_noted_once
     with pytest.raises(asyncio.CancelledError):
         await job
     await asyncio.sleep(5)
-    sent = [r.method.__api_method__ for r in gated.requests]
-    assert [m.text for m in sim.visible(GROUP)] == ["The whole answer."]
+    sent = [r.method for r in gated.sent]
+    assert [text for text, _ in shown(telegram, GROUP)] == ["The whole answer."]
     assert "deleteMessage" not in sent
-    assert conversation.delivered == [(42, list(sim.messages[GROUP]))]
+    assert conversation.delivered == [
+        (42, [m.message_id for m in telegram.chat(GROUP).bot_messages])]
     await outbox.aclose()
