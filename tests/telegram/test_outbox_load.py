@@ -1,8 +1,8 @@
 """100 chats stream a 4,000-token answer at once through one Outbox: no 429, exact finals.
 
 The test runs on looptime's virtual clock: the pacing is exact and the same on a busy machine
-(no wall-clock window to miss), and 28 s of scaled Telegram time take a few seconds. The chat
-simulator enforces Telegram's limits scaled 10x down (private 1/100 ms, group
+(no wall-clock window to miss), and 28 s of scaled Telegram time take a few seconds. The kit's
+fake Telegram enforces Telegram's limits scaled 10x down (private 1/100 ms, group
 1/300 ms, bot 30 per 100 ms) and answers 429 on any violation; the outbox runs with the same
 scale. The model streams cumulative snapshots of 40 tokens every 20 ms (2 s per answer).
 """
@@ -16,7 +16,7 @@ from aiogram.methods import EditMessageText, SendMessage, SendMessageDraft
 
 from bot.telegram.outbox import StreamHandle
 from bot.telegram.render import utf16_len
-from tests.telegram.recording_session import expected, setup
+from tests.telegram.test_outbox import expected, setup, shown
 
 pytestmark = pytest.mark.looptime
 
@@ -60,8 +60,8 @@ async def stream_one(handle: StreamHandle, final: str) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_hundred_chats_stream_without_a_single_429() -> None:
-    outbox, session, sim = setup(scale=0.1)
     chats = [1000 + i for i in range(50)] + [-1000 - i for i in range(50)]
+    outbox, telegram = setup(scale=0.1, chats=chats)
     finals = {chat: answer(chat) for chat in chats}
     handles = {
         chat: outbox.stream(chat, "private" if chat > 0 else "supergroup", draft=True)
@@ -72,21 +72,20 @@ async def test_hundred_chats_stream_without_a_single_429() -> None:
     results = await asyncio.gather(*(stream_one(handles[c], finals[c]) for c in chats))
     elapsed = loop.time() - started  # virtual: what the machine is doing does not move it
 
-    floods = [r for r in session.requests if r.reply.error_code == 429]
-    assert sim.violations == []
+    floods = [r for r in telegram.sent if r.status == 429]
+    assert telegram.flood.refused == []
     assert floods == []
-    assert sim.violations == []
     for chat, ids in zip(chats, results, strict=True):
         want = expected(finals[chat])
         assert len(want) >= 4  # really split: 16k characters
-        assert all(utf16_len(part.text) <= 4096 for part in want)
-        assert sim.visible(chat) == want, chat
+        assert all(utf16_len(text) <= 4096 for text, _ in want)
+        assert shown(telegram, chat) == want, chat
         assert len(ids) == len(want)
-    private_calls = session.calls(SendMessageDraft)
+    private_calls = telegram.calls(SendMessageDraft)
     assert {c.chat_id for c in private_calls} == {c for c in chats if c > 0}
-    edits = session.calls(EditMessageText)
+    edits = telegram.calls(EditMessageText)
     assert all(c.chat_id < 0 for c in edits)
-    sends = session.calls(SendMessage)
+    sends = telegram.calls(SendMessage)
     assert len(sends) == sum(len(r) for r in results)
     # Nothing starved: every chat's last message is out within twice the model's own
     # streaming time (2 s; 2.8 s measured), on the virtual clock the whole test runs on.
