@@ -1,5 +1,5 @@
 """The message budget shared through the real Redis: outboxes of several "replicas" sending to
-one Telegram (the simulator, which answers 429 past the bot-wide and per-chat limits) stay
+one Telegram (the kit's fake, which answers 429 past the bot-wide and per-chat limits) stay
 within the limits together; finals keep their priority across replicas; an outage falls back
 to a local share and recovers; a draft 429 lowers every replica's draft rate."""
 
@@ -19,9 +19,10 @@ from bot.telegram.outbox import Outbox, Pacing
 from bot.telegram.outbox.budget import AdaptiveBudget, ChatPace, Priority
 from bot.telegram.outbox.shared import HEADROOM, SharedBudget
 from bot.telegram.outbox.shareddrafts import SIGNAL, SharedAdaptiveBudget
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.session import FakeTelegram
 from tests.coordination.proxy import TcpProxy
 from tests.telegram.budget_order import SERVED, served_order
-from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
 
 SCALE = 0.25
 
@@ -41,9 +42,20 @@ async def coordinators(redis_url: str, redis_prefix: str) -> AsyncIterator[Make]
         await coordinator.aclose()
 
 
-def outbox_for(session: RecordingSession, budget: SharedBudget | None) -> Outbox:
+def shared_telegram(chats: range) -> FakeTelegram:
+    """One Telegram for every replica, its limits scaled as the outboxes' pacing; the chats
+    have written to the bot."""
+    telegram = FakeTelegram()
+    telegram.flood.limits = FloodLimits.scaled(SCALE)
+    for chat in chats:
+        telegram.chat(chat)
+    return telegram
+
+
+def outbox_for(telegram: FakeTelegram, budget: SharedBudget | None) -> Outbox:
+    """A replica's outbox: its own session and bot, on the one Telegram's state."""
     return Outbox(
-        make_bot(session),
+        FakeTelegram(telegram.state).make_bot(),
         Pacing(
             private_interval=1.05 * SCALE, group_interval=3.6 * SCALE, global_rate=27 / SCALE,
             global_window=SCALE, retry_after_scale=SCALE, backoff=0.01,
@@ -67,13 +79,13 @@ async def send_everything(outboxes: list[Outbox], chats: range, per_chat: int) -
 
 @pytest.mark.slow
 async def test_three_replicas_never_exceed_the_limits_together(coordinators: Make) -> None:
-    sim = ChatSimulator(time_scale=SCALE, drafts=False)
-    budgets = [SharedBudget(coordinators(), limit=27, span=SCALE) for _ in range(3)]
-    outboxes = [outbox_for(RecordingSession(sim), budget) for budget in budgets]
     chats = range(1, 21)  # each replica writes to the same 20 chats
+    telegram = shared_telegram(chats)
+    budgets = [SharedBudget(coordinators(), limit=27, span=SCALE) for _ in range(3)]
+    outboxes = [outbox_for(telegram, budget) for budget in budgets]
     elapsed = await send_everything(outboxes, chats, per_chat=2)
-    assert sim.violations == []
-    assert sum(len(sim.visible(chat)) for chat in chats) == 120
+    assert telegram.flood.refused == []
+    assert sum(len(telegram.chat(chat).bot_messages) for chat in chats) == 120
     # 120 messages, 27 in any 0.25 s, need >= 0.9 s (faster would have broken the limit; that
     # all of them arrived at all is the liveness, whatever the machine's load).
     assert elapsed > 0.9
@@ -85,11 +97,12 @@ async def test_three_replicas_never_exceed_the_limits_together(coordinators: Mak
 @pytest.mark.slow
 async def test_the_same_load_with_budgets_per_replica_trips_the_limits() -> None:
     """The control: what the shared budget prevents (so the test above can fail)."""
-    sim = ChatSimulator(time_scale=SCALE, drafts=False)
-    outboxes = [outbox_for(RecordingSession(sim), None) for _ in range(3)]
+    telegram = shared_telegram(range(1, 21))
+    outboxes = [outbox_for(telegram, None) for _ in range(3)]
     await send_everything(outboxes, range(1, 21), per_chat=2)
-    kinds = {kind for kind, *_ in sim.violations}
-    assert kinds == {"global", "chat"}
+    # Both limits tripped (and, after a 429, calls inside its penalty window refused too).
+    kinds = {refusal.kind for refusal in telegram.flood.refused}
+    assert kinds - {"penalty"} == {"global", "chat"}
     for outbox in outboxes:
         await outbox.aclose()
 
