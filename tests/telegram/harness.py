@@ -1,8 +1,10 @@
 """The Telegram application under test: the real Dispatcher, middlewares and handlers, the real
 ConversationService and ImageService on a migrated SQLite file, the real Foundation Models
-client against the fake server (in-process, real HTTP), and a recording bot session whose
-ChatSimulator answers like Telegram. Updates are real `Update` objects fed with
-`app.process` (the durable intake, then `dp.feed_update`), as polling and the webhook do.
+client against the fake server (in-process, real HTTP), and the kit's fake Telegram
+(`FakeTelegram`, Telegram's limits scaled down) as the bot's session. Updates are real
+`Update` objects fed with `app.process` (the durable intake, then `dp.feed_update`), as
+polling and the webhook do; each is taken into the fake first (`record`), as Telegram has
+it: the chat exists, the user's message is in it, a press can be answered.
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ from bot.telegram.access import Access
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions, Cluster
 from bot.telegram.outbox import Outbox, Pacing
+from bot.testing.telegram.flood import FloodLimits
+from bot.testing.telegram.session import FakeTelegram
 from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
-from tests.telegram.recording_session import ChatSimulator, RecordingSession, make_bot
 from tests.turn_features import turn_features
 
 BOT_ID = 42
@@ -82,12 +85,10 @@ GROUP = Chat(id=-100500, type="supergroup", title="Team")
 class Harness:
     app: TelegramApp
     bot: Bot
-    session: RecordingSession
-    telegram: ChatSimulator
+    telegram: FakeTelegram
     fm: FakeFoundationModels
     db: Database
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- updates -------------------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ class Harness:
             command = text.split(maxsplit=1)[0]
             entities = [MessageEntity(type="bot_command", offset=0, length=len(command))]
         return Message(
-            message_id=next(self._message_ids),
+            message_id=self.telegram.next_message_id(chat.id),
             date=int(time.time()),
             chat=chat,
             from_user=who.user(),
@@ -120,6 +121,7 @@ class Harness:
         return Update(update_id=next(self._update_ids), **event)
 
     async def feed(self, update: Update) -> Any:
+        self.telegram.record(update)
         return await self.app.process(update)
 
     async def send(
@@ -162,11 +164,12 @@ class Harness:
                 await asyncio.sleep(0.01)
 
     def texts(self, chat_id: int) -> list[str]:
-        """What the chat shows now (messages, oldest first)."""
-        return [shown.text for shown in self.telegram.visible(chat_id)]
+        """What the chat shows now: the bot's text messages, oldest first."""
+        return [m.text for m in self.telegram.chat(chat_id).bot_messages if m.text is not None]
 
     def calls(self, method: type[TelegramMethod[Any]]) -> list[Any]:
-        return self.session.calls(method)
+        """The bot's calls of that method, as aiogram method objects."""
+        return self.telegram.calls(method)
 
     def completions(self) -> list[Any]:
         """JSON bodies of the text generation requests the model server received."""
@@ -196,9 +199,9 @@ async def running_app(
     async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm:
         fm.default_interval = 0.005
         client = fake_client(fm.url)
-        telegram = ChatSimulator(time_scale=SCALE)
-        session = RecordingSession(responder=telegram)
-        bot = make_bot(session)
+        telegram = FakeTelegram(token=f"{BOT_ID}:TEST", username=BOT_USERNAME)
+        telegram.flood.limits = FloodLimits.scaled(SCALE)
+        bot = telegram.make_bot()
         superseded: Listeners[[int, list[int]]] = Listeners()
         options = options or BotOptions(
             text_models=("yandexgpt-lite", "yandexgpt/latest"),
@@ -253,7 +256,7 @@ async def running_app(
             **extra,
             **app_kwargs,
         )
-        harness = Harness(app, bot, session, telegram, fm, database)
+        harness = Harness(app, bot, telegram, fm, database)
         try:
             yield harness
         finally:

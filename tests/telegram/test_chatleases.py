@@ -17,7 +17,9 @@ from tests.telegram.harness import ANNA, Harness, running_app
 
 
 async def receive(h: Harness, update: Update) -> None:
-    """What the webhook handler does: store the update, then route it to the chat's holder."""
+    """What the webhook handler does: store the update, then route it to the chat's holder.
+    (The replica's fake Telegram takes it in first, as Telegram has it: the chat exists.)"""
+    h.telegram.record(update)
     assert await h.app.intake.accept([update], dispatch_here=False)
     assert h.app.leases is not None
     assert h.app.leases.route(update)

@@ -47,12 +47,12 @@ async def test_private_message_gets_a_streamed_answer(h: Harness) -> None:
         (MessageRole.USER, MessageStatus.COMPLETE),
         (MessageRole.ASSISTANT, MessageStatus.COMPLETE),
     ]
-    assert rows[1].telegram_message_ids == [h.telegram.visible(ANNA.id) and final_id(h)]
-    assert not h.telegram.violations
+    assert rows[1].telegram_message_ids == [h.texts(ANNA.id) and final_id(h)]
+    assert not h.telegram.flood.refused
 
 
 def final_id(h: Harness) -> int:
-    return max(h.telegram.messages[ANNA.id])
+    return max(m.message_id for m in h.telegram.chat(ANNA.id).bot_messages)
 
 
 async def test_duplicate_update_is_answered_once(h: Harness) -> None:
@@ -183,7 +183,7 @@ async def test_other_bots_are_ignored(h: Harness) -> None:
     await h.send(text, who=robot, chat=GROUP, entities=mention(text))
     await h.send("ping", who=robot, chat=Chat(id=77, type="private"))
     await h.settle()
-    assert h.session.requests == []
+    assert h.telegram.sent == []
 
 
 async def test_model_errors_become_clear_messages(h: Harness) -> None:
@@ -229,7 +229,7 @@ async def test_an_answer_stops_when_the_user_blocks_the_bot(h: Harness) -> None:
     h.fm.queue_reply("word " * 60, chunks=60, interval=0.05)
     await h.send("a long story please")
     await h.wait_until(lambda: any(d.text for d in h.calls(SendMessageDraft)))
-    h.telegram.blocked.add(ANNA.id)  # every call to the chat now answers 403
+    h.telegram.block_user(ANNA.id)  # every call to the chat now answers 403
     await h.settle(within=5)
     answer = (await stored(h))[-1]
     assert answer.status is MessageStatus.CANCELLED  # stopped early, not streamed to the end

@@ -21,7 +21,6 @@ from bot.storage.models import Message as StoredMessage
 from bot.storage.repositories import DailyCounts, UsageRepository, UserRepository
 from bot.telegram.deps import BotOptions
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
-from tests.telegram.recording_session import Reply
 
 OPTIONS = BotOptions(
     text_models=("yandexgpt-lite", "yandexgpt/latest"),
@@ -318,7 +317,7 @@ async def test_edited_messages_are_ignored_on_purpose(
     edited = h.message("edited text")
     await h.feed(h.update(edited_message=edited))
     await h.settle()
-    assert h.session.requests == []
+    assert h.telegram.sent == []
     assert "edited message" in caplog.text
 
 
@@ -350,12 +349,12 @@ async def test_the_apology_goes_through_the_outbox_and_outlasts_a_flood_wait(
         raise RuntimeError("kaboom")
 
     h.app.dp.message.register(boom, Command("boom"))
-    h.session.add_reply(Reply.flood(1), SendMessage)
+    h.telegram.fail_next("sendMessage", 429, retry_after=1)
     await h.send("/boom")
     await h.settle()
     assert h.texts(ANNA.id) == ["Sorry, something went wrong on my side. Please try again."]
-    sends = [r for r in h.session.requests if isinstance(r.method, SendMessage)]
-    assert [r.reply.error_code for r in sends] == [429, None]
+    sends = [r for r in h.telegram.sent if r.method == "sendMessage"]
+    assert [r.status for r in sends] == [429, 200]
 
 
 async def test_reset_in_a_group(h: Harness) -> None:

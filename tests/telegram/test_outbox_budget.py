@@ -185,7 +185,7 @@ async def test_group_keeps_its_budget_for_the_next_answers_first_frame() -> None
     second = outbox.stream(GROUP, "supergroup", draft=False)
     asked = loop_clock()
     second.update("second answer starts")
-    while len(telegram.calls(SendMessage)) < 2:  # noqa: ASYNC110 - what the simulator records
+    while len(telegram.calls(SendMessage)) < 2:  # noqa: ASYNC110 - what the fake records
         await asyncio.sleep(0.005)
     assert loop_clock() - asked < 0.5 * SCALE  # not a group interval (3.6 s scaled)
     await second.finish("second answer")

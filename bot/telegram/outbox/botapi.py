@@ -90,7 +90,8 @@ class ApiCall:
 
 @runtime_checkable
 class JsonSession(Protocol):
-    """A session that takes calls as JSON bodies itself (tests' recording session)."""
+    """A session that takes calls as JSON bodies itself (the test kit's FakeTelegram,
+    bot/testing/telegram/session.py)."""
 
     async def post_json(self, bot: Bot, name: str, body: bytes) -> tuple[int, str | bytes]:
         """Make the call; the HTTP status and the body of the answer."""

@@ -55,13 +55,14 @@ class FakeTelegram(BaseSession):
     """The Bot API in process (see the module docstring). `state` is the one state (a
     `FakeBotApi`: chats, calls, files, faults); the rest reads it as the test kit needs."""
 
-    def __init__(self, state: FakeBotApi | None = None) -> None:
+    def __init__(self, state: FakeBotApi | None = None, *, token: str = BOT_TOKEN,
+                 username: str = BOT_USERNAME) -> None:
         """`state`: the Bot API to answer with (a `TelegramServer` too: then the calls made
-        in process and over HTTP meet one state); by default a new one for `BOT_TOKEN`,
-        flood limits off."""
+        in process and over HTTP meet one state); by default a new one for the bot of
+        `token` and `username`, flood limits off."""
         super().__init__()
         if state is None:
-            state = FakeBotApi(BOT_TOKEN, BOT_USERNAME)
+            state = FakeBotApi(token, username)
             flood = state.flood
             flood.limits = FloodLimits(enabled=False)  # BotTester shrinks pacing
             flood.clock = loop_clock  # a test's virtual clock, when it runs on one

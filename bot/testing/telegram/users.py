@@ -192,8 +192,10 @@ class FakeBotApi(
         query = update.get("callback_query")
         if isinstance(query, dict):
             self.callback_answers.setdefault(str(query["id"]), {})
-            chat = ((query.get("message") or {}).get("chat") or {}).get("id")
-            if chat is not None:
+            chat_json = (query.get("message") or {}).get("chat") or {}
+            chat = chat_json.get("id")
+            if chat is not None:  # pressed in a chat: the chat is there
+                self.add_chat(int(chat), chat_json.get("type"), title=chat_json.get("title"))
                 self.presses[str(query["id"])] = (int(chat), int(query["from"]["id"]),
                                                   time.time())
         connection = update.get("business_connection")

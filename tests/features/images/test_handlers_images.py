@@ -31,13 +31,15 @@ async def test_image_is_drawn_and_delivered(h: Harness) -> None:
     await h.settle()
     photo = h.calls(SendPhoto)[-1]
     assert photo.caption == "a lighthouse at dawn"
-    assert photo.photo.data == h.fm.image_bytes  # exactly the JPEG YandexART produced
+    photos = [m.photo for m in h.telegram.chat(ANNA.id).bot_messages if m.photo is not None]
+    assert photos[-1] == h.fm.image_bytes  # exactly the JPEG YandexART produced
     body = next(r.json for r in h.fm.requests if r.path.endswith("imageGenerationAsync"))
     assert body["generationOptions"]["aspectRatio"] == {"widthRatio": "16", "heightRatio": "9"}
     assert body["generationOptions"]["seed"] in ("7", 7)
     assert any(a.action == "upload_photo" for a in h.calls(SendChatAction))
     status_id = h.calls(DeleteMessage)[-1].message_id
-    assert status_id not in h.telegram.messages.get(ANNA.id, {})  # the status message is gone
+    shown = [m.message_id for m in h.telegram.chat(ANNA.id).bot_messages]
+    assert status_id not in shown  # the status message is gone
     [job] = await jobs(h)
     assert job.status is ImageJobStatus.DELIVERED
     assert job.operation_id

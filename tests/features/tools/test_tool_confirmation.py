@@ -79,8 +79,8 @@ async def tools_app(
 
 def card_message(h: Harness, card: SendMessage, chat: Chat | None = None) -> Message:
     """The card as Telegram shows it (its real message id), for a press on it."""
-    shown = h.telegram.messages.get(int(card.chat_id), {})
-    message_id = next((i for i, m in shown.items() if m.text == card.text), 9999)
+    shown = h.telegram.chat(int(card.chat_id)).bot_messages
+    message_id = next((m.message_id for m in shown if m.text == card.text), 9999)
     chat = chat or Chat(id=int(card.chat_id), type="private", first_name="Anna")
     return Message(message_id=message_id, date=int(time.time()), chat=chat,
                    from_user=User(id=42, is_bot=True, first_name="Test"), text=card.text)
@@ -154,7 +154,7 @@ async def test_a_confirmation_pressed_after_a_restart_runs_once(
 
     after = ShopSource()
     async with tools_app(sqlite_database, after, wire) as h:  # a new process, the same file
-        on = card_message_in_first  # not shown by this new simulator
+        on = card_message_in_first  # not shown by this new fake Telegram
         h.fm.queue_reply("Done: ticket opened.")
         await h.press(confirm, ANNA, on=on)
         await h.settle()
@@ -274,6 +274,7 @@ async def test_a_restart_resumes_a_turn_cut_short_in_its_tool_calls(
     again = ShopSource(tools=(ORDER_STATUS, write))
     async with tools_app(sqlite_database, again) as h:
         h.fm.queue_reply("Checked, and the ticket is open.")
+        h.telegram.chat(ANNA.id)  # the bot restarted, not Telegram: Anna's chat is there
         await h.app.startup()
         await h.settle()
         assert h.texts(ANNA.id) == ["Checked, and the ticket is open."]
