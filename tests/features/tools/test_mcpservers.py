@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -287,3 +289,30 @@ async def test_a_name_two_servers_list_is_refused_not_run_under_either_rule(
         assert refused.text == "error: no tool named 'create_issue'"
     finally:
         await toolbox.close()
+
+
+async def test_each_connection_takes_the_process_tls_context(
+    tracker_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client per connection (and per reconnect) loads no CA bundle of its own (20-50 ms
+    of CPU each time): the process's one TLS context."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    warm = McpServerSource("tracker", spec(tracker_port))  # the process's context exists now
+    await warm.start()
+    await warm.close()
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append((args, kwargs))
+        load(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    source = McpServerSource("tracker", spec(tracker_port))
+    await source.start()
+    try:
+        assert source.definitions(), "connected"
+        assert loads == []
+    finally:
+        await source.close()
