@@ -8,12 +8,18 @@ EchoModel, a question whose answer calls the App's tool first (two model rounds)
 router command. Prints the start-up, then p50 / p95 / max wall time and the process's CPU
 time per exchange. The target (issue: a tester's Q&A after the first) is 100 ms; a busy
 machine shows in the load average printed beside the figures.
+
+Then a tester's whole life as a test has it (start, one question and answer, stop) `--cycles`
+times, the process's CPU per cycle: first as a test process starts, then after `gc.freeze()`,
+as fmbot's suite freezes what its collection imported (tests/conftest.py; docs/testing.md
+shows it for a user's suite).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -79,7 +85,31 @@ async def main(turns: int) -> None:
           f"on {os.cpu_count()} CPUs")
 
 
+async def cycles(count: int) -> float:
+    """The process's CPU per tester life (start, one exchange, stop), in seconds."""
+    import mybot
+
+    cpu = time.process_time()
+    for _ in range(count):
+        async with BotTester(mybot.app) as tester:
+            assert (await tester.user("Anna").says("hi")).text == "hi"
+    return (time.process_time() - cpu) / count
+
+
+def lives(count: int) -> None:
+    asyncio.run(cycles(3))  # the template database migrated, first uses paid
+    plain = asyncio.run(cycles(count))
+    gc.collect()
+    gc.freeze()
+    frozen = asyncio.run(cycles(count))
+    print(f"a tester's life (start, one exchange, stop), {count} times: "
+          f"cpu {1000 * plain:.1f} ms each; after gc.freeze() {1000 * frozen:.1f} ms")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=50)
-    asyncio.run(main(parser.parse_args().turns))
+    parser.add_argument("--cycles", type=int, default=20)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.turns))
+    lives(arguments.cycles)
