@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import cpu_report, durations, marks, zygote
-from tests.collecting import compiled_once, run_folder
 from tests.e2e import faults_table
 
 # The shared fixtures live in their own modules, loaded as pytest plugins (not re-exported):
@@ -77,12 +76,6 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
         return (yield)
     finally:
         marks.running(None)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
-    with compiled_once(run_folder(session.config)):
-        return (yield)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
