@@ -4,9 +4,7 @@ and errors as short lines for the model."""
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +14,7 @@ from bot.features.tools.httpactions import HttpActionSource
 from bot.features.tools.signing import RequestSigner
 from bot.features.tools.toolsfile import HttpAction
 from tests.features.tools.apiserver import CompanyApi
+from tests.features.tools.cabundle import counting_ca_loads
 from tests.ports import free_port
 
 SECRET = "sign-me"
@@ -233,14 +232,7 @@ async def test_every_source_shares_the_process_tls_context(
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     first = source_for("https://api.example.test")  # the process's context exists now
-    loads: list[object] = []
-    load = ssl.SSLContext.load_verify_locations
-
-    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
-        loads.append((args, kwargs))
-        load(self, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    loads = counting_ca_loads(monkeypatch)
     more = [source_for("https://api.example.test") for _ in range(3)]
     own = httpx.AsyncClient()  # the count sees what it looks for: a client's own context
     try:

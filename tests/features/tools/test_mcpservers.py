@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import ssl
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,6 +19,7 @@ from bot.features.tools.loading import start_toolbox
 from bot.features.tools.mcpservers import McpServerSource
 from bot.features.tools.toolsfile import McpServer
 from tests.features.tools import tracker_process
+from tests.features.tools.cabundle import counting_ca_loads
 from tests.ports import free_port
 
 TOKEN = "mcp-key"
@@ -301,14 +300,7 @@ async def test_each_connection_takes_the_process_tls_context(
     warm = McpServerSource("tracker", spec(tracker_port))  # the process's context exists now
     await warm.start()
     await warm.close()
-    loads: list[object] = []
-    load = ssl.SSLContext.load_verify_locations
-
-    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
-        loads.append((args, kwargs))
-        load(self, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    loads = counting_ca_loads(monkeypatch)
     source = McpServerSource("tracker", spec(tracker_port))
     await source.start()
     try:
