@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import mimetypes
 import typing
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from typing import Any
@@ -38,13 +37,14 @@ from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import InputFile, Update, User
+from aiogram.types import Update, User
 
 from bot.testing.telegram.flood import FloodControl, FloodLimits, loop_clock
+from bot.testing.telegram.sent import form_of, params_of, returns_list
 from bot.testing.telegram.state import ChatMessage, ChatState
 from bot.testing.telegram.users import FakeBotApi
 from bot.testing.telegram.views import SentCall, Shown
-from bot.testing.telegram.wire import Params, TelegramError, UploadedFile
+from bot.testing.telegram.wire import Params, TelegramError
 
 BOT_ID = 5000000001
 BOT_USERNAME = "fmbot_test_bot"
@@ -274,8 +274,8 @@ class FakeTelegram(BaseSession):
     ) -> TelegramType:
         name = method.__api_method__
         index = self._record(name, params_of(bot, method))
-        params = await self._form_of(bot, method)
-        status, body = await self._answer(index, params, _returns_list(method))
+        params = await form_of(self, bot, method)
+        status, body = await self._answer(index, params, returns_list(method))
         response = self.check_response(bot, method, status, json.dumps(body))
         return typing.cast(TelegramType, response.result)
 
@@ -334,26 +334,6 @@ class FakeTelegram(BaseSession):
         for start in range(0, len(data), chunk_size):
             yield data[start : start + chunk_size]
 
-    # -- the wire, as aiogram's AiohttpSession writes it -----------------------------------------
-
-    async def _form_of(self, bot: Bot, method: TelegramMethod[Any]) -> Params:
-        """The form AiohttpSession.build_form_data sends: every value prepared (JSON strings
-        for objects and lists, "true" for booleans, empty ones left out), each file read
-        into its upload part (`attach://<key>`)."""
-        files: dict[str, InputFile] = {}
-        values: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files)
-            if prepared:
-                values[key] = prepared
-        uploads: dict[str, UploadedFile] = {}
-        for key, file in files.items():
-            data = b"".join([chunk async for chunk in file.read(bot)])
-            filename = file.filename or key
-            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-            uploads[key] = UploadedFile(key, filename, content_type, data)
-        return Params(values, uploads)
-
     def _chat_of(self, sent: dict[str, Any]) -> int | None:
         chat = sent.get("chat_id")
         if not isinstance(chat, int | str) or not str(chat).lstrip("-").isdigit():
@@ -409,32 +389,7 @@ class _ShownView(Mapping[tuple[int, int], Shown]):
         return len(set(self._telegram.created))
 
 
-def params_of(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
-    """The method's parameters as aiogram sends them (the bot's defaults filled in, empty
-    ones left out), as JSON values: what a `SentCall` shows."""
-    session = bot.session
-    params: dict[str, Any] = {}
-    for name in type(method).model_fields:
-        value = session.prepare_value(getattr(method, name), bot=bot, files={},
-                                      _dumps_json=False)
-        if value is None or value in ({}, [], ""):
-            continue
-        params[name] = json.loads(json.dumps(value, default=_plain))
-    return params
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json", exclude_none=True)
-    return str(value)
-
-
 def _content(message: ChatMessage) -> bool:
     """Whether a bot's message shows something (a forum topic's service message does not)."""
     return any(value is not None for value in (message.text, message.caption, message.photo,
                                                message.voice, message.kind, message.rich))
-
-
-def _returns_list(method: TelegramMethod[Any]) -> bool:
-    returning = method.__returning__
-    return returning is list or typing.get_origin(returning) is list
