@@ -23,12 +23,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("FMBOT_TEST_FORKSERVER", "0")  # fresh interpreters, as deployed
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.throwaway_postgres import DEFAULT_POSTGRES, throwaway_postgres

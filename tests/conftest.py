@@ -52,15 +52,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _workers_from_the_zygote(config: pytest.Config) -> None:
-    """An xdist run's workers (and their fork servers) forked from one interpreter that has
-    imported the heavy libraries, instead of each importing them afresh (tests/zygote.py)."""
+    """An xdist run's workers (and the processes their tests start) forked from one
+    interpreter that has imported the heavy libraries, instead of each importing them afresh
+    (tests/zygote.py)."""
     tx = getattr(config.option, "tx", None)
     if (hasattr(config, "workerinput") or not tx or "popen" not in tx
             or os.environ.get(zygote.ENV, "") == "0" or config.getoption("collectonly")):
         return
     folder = tempfile.mkdtemp(prefix="fmbot-zygote-")  # short: a socket path has 107 bytes
     server = zygote.Zygote(folder)
-    os.environ[zygote.ENV] = server.path  # the workers' fork servers are launched by it too
+    os.environ[zygote.ENV] = server.path  # the processes the workers start come from it too
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     config.add_cleanup(server.stop)
     # execnet's documented way to name the interpreter a popen gateway starts.

@@ -3,9 +3,9 @@
 The suite is CPU-bound on a 2-core machine (bot processes, migrations, imports), so wall-clock
 durations mislead: a test that waits costs nothing, one that starts five bot processes costs a
 lot while looking short. Each worker appends one line per test: its own CPU seconds plus those of
-the child processes reaped during the test (its own, and those of its fork server: the bot
-processes a test starts and stops), so the figures add up to what the suite costs the machine,
-less collection and the processes a shared fixture keeps past its tests.
+the child processes reaped during the test (its own, and those the run's zygote forked for it:
+the bot processes a test starts and stops), so the figures add up to what the suite costs the
+machine, less collection and the processes a shared fixture keeps past its tests.
 Each line also holds the test's wall-clock start and end and its worker, so the report can
 show what each worker ran last (the suite's wall time is its slowest worker's).
 ``python -m tests.cpu_report path`` sums them per file.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.forkserver import ForkServer
+from tests import zygote
 
 
 def _cpu() -> float:
@@ -33,16 +33,17 @@ def _cpu() -> float:
 
 
 def _forked() -> float:
-    """CPU of the processes the worker's fork server (tests/forkserver.py) started and reaped:
-    they are the server's children, not the worker's."""
-    server = ForkServer._instance
-    if server is None:
+    """CPU of the processes this worker launched that the run's zygote forked and reaped
+    (tests/zygote.py): they are the zygote's children, not the worker's, so the zygote adds
+    each one's CPU to this worker's ledger."""
+    path = zygote.serving()
+    if path is None:
         return 0.0
     try:
-        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        lines = Path(zygote.ledger_path(os.path.dirname(path), os.getpid())).read_text()
+    except FileNotFoundError:
         return 0.0
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
+    return sum(float(line) for line in lines.split())
 
 
 class CpuReport:

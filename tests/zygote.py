@@ -1,17 +1,16 @@
-"""The suite's worker processes forked from one interpreter that has imported the heavy libraries.
+"""The suite's processes forked from one interpreter that has imported the heavy libraries.
 
-Each pytest-xdist worker is a new interpreter that imports aiogram (about 630 pydantic models
-built), SQLAlchemy, numpy, the MCP SDK and fmbot before it collects a single test: about 13
-CPU-seconds on this 2-core machine, seven times over, and again for each worker's fork server
-(tests/forkserver.py). On a machine where the suite is CPU-bound that start-up is a third of a
-minute of wall time. This server (the "zygote" of Android and Chromium, as tests/forkserver.py
-is for the bot processes) imports them once and forks a child for each process that asks.
+Each pytest-xdist worker, and each bot, fake or MCP tracker process a test starts, is a new
+interpreter that imports aiogram (about 630 pydantic models built at import), SQLAlchemy,
+numpy, the MCP SDK and fmbot before it does anything: 3.5-7 CPU-seconds on this 2-core
+machine, for ten workers and some fifty bot processes a run. This server (the "zygote" of
+Android and Chromium) imports them once and forks a child for each process that asks.
 
 A child is a real process run the way the interpreter would run it: ``-c CODE`` (how execnet
 starts an xdist worker: ``python -u -c "import sys;exec(eval(sys.stdin.readline()))"``) or
-``-m MODULE ARGS`` (the worker's fork server), with the asking process's stdin, stdout and
-stderr (passed over a Unix socket), working directory and environment. What it shares with
-its siblings is the modules imported before the fork: no thread, no event loop, no open
+``-m MODULE ARGS`` (``python -m bot run``), with the asking process's stdin, stdout and stderr
+(passed over a Unix socket), working directory and environment. What it shares with its
+siblings is the modules imported before the fork: no thread, no event loop, no open
 connection exists in the server when it forks, and no test module or pytest plugin is among
 them (pytest must import those itself to rewrite their asserts).
 
@@ -19,15 +18,19 @@ The asking side is a tiny launcher (``python -S -I tests/zygote.py -c ...``: no 
 imports beyond the standard library's few) that stands in for the child: it forwards SIGTERM,
 SIGINT and SIGHUP to it, and exits with its exit code, so ``Popen.wait``, ``kill`` and the
 exit status behave as for a process started directly. If the launcher dies first (SIGKILL),
-the server kills its child.
+the server kills its child; a launcher started as a process group's leader (``process_group=0``)
+has its child join the group, so a SIGKILL to the group ends both in one call. A test starts
+a process the ordinary way (``subprocess``, ``asyncio.create_subprocess_exec``) with
+``launcher()`` as the interpreter and ``reaching(env)`` as its environment.
 
 The suite's conftest starts the server for an xdist run and points xdist's ``--tx`` at the
 launcher (``popen//python=...``, execnet's documented way to name the interpreter). Set
-``FMBOT_TEST_ZYGOTE=0`` to start every worker as a fresh interpreter instead.
+``FMBOT_TEST_ZYGOTE=0`` to start every process as a fresh interpreter instead.
 
 Protocol, over a Unix stream socket: the launcher sends one JSON line ``{"argv", "cwd",
-"env"}`` with its fds 0, 1 and 2 (SCM_RIGHTS); the server answers ``{"pid": ...}`` once it has
-forked and ``{"code": ...}`` (``-N`` for a signal) when it has reaped the child.
+"env", "group", "parent"}`` with its fds 0, 1 and 2 (SCM_RIGHTS); the server answers
+``{"pid": ...}`` once it has forked and ``{"code": ...}`` (``-N`` for a signal) when it has
+reaped the child.
 """
 
 from __future__ import annotations
@@ -54,8 +57,23 @@ def serving() -> str | None:
     path = os.environ.get(ENV, "")
     return path if path not in ("", "0") else None
 
-# What every worker imports while it collects (and every fork server preloads), by the modules
-# that pull in the most; fmbot's pytest plugin (bot.testing) and the test modules are not
+
+def launcher() -> list[str]:
+    """How to start ``python ARGS``: through the run's zygote when it has one (a child forked
+    with the heavy imports done), else a fresh interpreter (bench/, a run without xdist). The
+    launcher finds the zygote in its environment: give it `reaching(env)`."""
+    if serving() is None:
+        return [sys.executable]
+    return [sys.executable, "-S", "-I", LAUNCHER]
+
+
+def reaching(env: dict[str, str]) -> dict[str, str]:
+    """`env`, with the run's zygote in it when there is one (where the launcher looks)."""
+    path = serving()
+    return env if path is None else {**env, ENV: path}
+
+# What every worker imports while it collects and every bot process at its start, by the
+# modules that pull in the most; fmbot's pytest plugin (bot.testing) and the test modules are not
 # among them: pytest imports those itself, to rewrite their asserts.
 PRELOAD = (
     "aiogram",
@@ -118,7 +136,12 @@ def launch(argv: list[str]) -> None:
         signal.signal(signum, forward)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(os.environ[ENV])
-    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)})
+    # Started as the leader of a process group of its own (`process_group=0`): the child
+    # joins that group, so a signal to the group (SIGKILL) reaches both at once, as it would
+    # reach a process started directly. Its parent (the test's worker) owns the child's CPU.
+    group = os.getpgrp() if os.getpgrp() == os.getpid() else None
+    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
+                          "group": group, "parent": os.getppid()})
     socket.send_fds(sock, [request.encode() + b"\n"], [0, 1, 2])
     for fd in (0, 1, 2):  # the child holds them now; EOF must reach it, not stop at us
         os.close(fd)
@@ -152,10 +175,23 @@ def serve(path: str) -> None:
     # The preloaded modules live as long as every process forked from here: frozen out of the
     # collector's scans, which then neither walk them nor write to their pages (a fork shares
     # those pages until written).
+    # What every bot builds at start, built once here: the aiogram models of a turn's first
+    # update and answers (bot/telegram/warmup.py), and SQLAlchemy's mappers (configured on the
+    # first query). A bot forked from here finds them built, as its second update would.
+    with contextlib.suppress(ImportError):
+        from sqlalchemy.orm import configure_mappers
+
+        from bot.telegram.warmup import warm_models
+
+        warm_models()
+        configure_mappers()
     gc.collect()
     gc.freeze()
     if threading.active_count() != 1:  # a fork copies only the forking thread
         raise SystemExit(f"zygote: {threading.active_count()} threads after the imports")
+    # With FMBOT_TEST_CPU_REPORT, each reaped child's CPU is added to its launcher's parent's
+    # ledger (tests/cpu_report.py): a bot process's CPU is the test's that started it.
+    ledger = os.path.dirname(path) if os.environ.get("FMBOT_TEST_CPU_REPORT") else None
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
@@ -164,6 +200,7 @@ def serve(path: str) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     children: dict[int, socket.socket] = {}  # pid -> its launcher's connection
+    parents: dict[int, int] = {}  # pid -> its launcher's parent
     by_fd: dict[int, int] = {}  # a launcher connection's fd -> its child's pid
     sys.stdout.write(json.dumps({"ready": os.getpid()}) + "\n")
     sys.stdout.flush()
@@ -173,7 +210,7 @@ def serve(path: str) -> None:
         if wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_r, 512)
-        _reap(children, by_fd)
+        _reap(children, by_fd, parents, ledger)
         if 0 in ready and not os.read(0, 512):
             return  # the suite is done: the children still running finish on their own
         for fd in ready:
@@ -205,6 +242,7 @@ def serve(path: str) -> None:
                 continue
             children[pid] = conn
             by_fd[conn.fileno()] = pid
+            parents[pid] = int(request.get("parent") or 0)
 
 
 def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
@@ -224,21 +262,31 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
         raise
 
 
-def ended() -> Iterator[tuple[int, int]]:
-    """Each child that has ended, reaped: its pid and exit code (``-N`` for a signal, as
-    asyncio reports it). Shared with tests/forkserver.py."""
+def ended() -> Iterator[tuple[int, int, float]]:
+    """Each child that has ended, reaped: its pid, exit code (``-N`` for a signal, as asyncio
+    reports it) and CPU seconds."""
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
-        yield pid, os.waitstatus_to_exitcode(status)
+        yield pid, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
 
 
-def _reap(children: dict[int, socket.socket], by_fd: dict[int, int]) -> None:
-    for pid, code in ended():
+def ledger_path(folder: str, parent: int) -> str:
+    """Where the CPU of the children a process launched is added up (one line per child)."""
+    return os.path.join(folder, f"cpu-{parent}")
+
+
+def _reap(children: dict[int, socket.socket], by_fd: dict[int, int], parents: dict[int, int],
+          ledger: str | None) -> None:
+    for pid, code, cpu in ended():
+        parent = parents.pop(pid, 0)
+        if ledger is not None and parent:
+            with open(ledger_path(ledger, parent), "a") as out:
+                out.write(f"{cpu:.3f}\n")
         conn = children.pop(pid, None)
         if conn is None:
             continue
@@ -251,8 +299,7 @@ def _reap(children: dict[int, socket.socket], by_fd: dict[int, int]) -> None:
 def exit_as_main(body: Callable[[], object]) -> NoReturn:
     """Run `body` as the interpreter runs ``__main__``, then end the process as it would: with
     the code of the SystemExit it raised (0 when it returns; 1, the traceback printed, when it
-    raises anything else), after the atexit functions and a flush of the streams. Shared by
-    the children of this server and of the bot processes' (tests/forkserver.py)."""
+    raises anything else), after the atexit functions and a flush of the streams."""
     import atexit
     import traceback
 
@@ -292,6 +339,8 @@ def _become(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
     import runpy
     import types
 
+    if request.get("group"):  # its launcher's process group (see `launch`)
+        os.setpgid(0, int(request["group"]))
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for fd in wake:

@@ -140,7 +140,7 @@ class E2E:
             self._bot = BotInProcess(env, self.workdir, self.workdir / "bot.log", self.bot_args)
         else:
             self._bot = BotProcess(
-                env, self.workdir, self.workdir / "bot.log", self.bot_args, fork=True
+                env, self.workdir, self.workdir / "bot.log", self.bot_args
             )
         return self
 

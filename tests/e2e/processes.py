@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO_ROOT
-from tests.forkserver import ForkedProcess, ForkServer, zygote_launcher
 from tests.marks import bot_process_allowed
+from tests.zygote import launcher, reaching
 
 TG_TOKEN = "123456:E2E-test-token"
 FM_API_KEY = "e2e-api-key"
@@ -41,7 +41,7 @@ class FakeProcess:
     @classmethod
     async def start(cls, module: str, *args: str, within: float = 30.0) -> FakeProcess:
         proc = await asyncio.create_subprocess_exec(
-            *zygote_launcher(),  # forked from the suite's zygote when it runs (not in bench/)
+            *launcher(),  # forked from the suite's zygote when it runs (not in bench/)
             "-m",
             module,
             *args,
@@ -158,15 +158,10 @@ class BotProcess:
         workdir: Path,
         log_path: Path,
         args: tuple[str, ...] = ("run",),
-        *,
-        fork: bool = False,
     ) -> None:
         self.env, self.workdir, self.log_path = env, workdir, log_path
         self.args = args  # after `python -m bot`: ("run", "--app", "mybot:app") for an App
-        # fork: started by the worker's fork server (tests/forkserver.py), imports done once;
-        # the benchmarks keep fresh interpreters (what a deployment runs).
-        self.fork = fork
-        self.proc: asyncio.subprocess.Process | ForkedProcess | None = None
+        self.proc: asyncio.subprocess.Process | None = None
         self.started_at = 0.0
         self.starts = 0
 
@@ -190,29 +185,29 @@ class BotProcess:
         with self.log_path.open("ab") as log:
             log.write(f"--- harness: start #{self.starts} at {time.time():.3f}\n".encode())
             self.started_at = time.time()
-            server = ForkServer.shared() if self.fork else None
-            if server is not None:
-                self.proc = server.spawn(
-                    ["bot", *self.args], env=self.env, cwd=self.workdir, log=self.log_path
-                )
-                return
+            # In the suite, forked from its zygote (tests/zygote.py: the imports done once, as
+            # a fresh interpreter would do them); in bench/, a fresh interpreter, as deployed.
+            # A process group of its own: `kill` reaches the bot and the zygote's launcher
+            # that stands in for it at once.
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
+                *launcher(),
                 "-m",
                 "bot",
                 *self.args,
                 cwd=self.workdir,
-                env=self.env,
+                env=reaching(self.env),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
+                process_group=0,
             )
 
     async def kill(self) -> int:
         """SIGKILL: no cleanup at all, as a crash or an OOM kill."""
         assert self.proc is not None
         if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # the group is gone already
+                os.killpg(self.proc.pid, signal.SIGKILL)
         return await self.proc.wait()
 
     async def terminate(self, within: float = 20.0) -> int:
@@ -282,5 +277,5 @@ def webhook_replicas(
                 **(extra or {}),
             },
         )
-        bots[name] = BotProcess(env, workdir, workdir / f"bot-{name}.log", fork=True)
+        bots[name] = BotProcess(env, workdir, workdir / f"bot-{name}.log")
     return bots

@@ -115,7 +115,7 @@ async def replicas(
                 extra={"REDIS_URL": redis, "REPLICA_ID": f"replica-{name}",
                        "METRICS_LISTEN": f"127.0.0.1:{port}"},
             )
-            bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log", fork=True)
+            bots[name] = BotProcess(env, tmp_path, tmp_path / f"bot-{name}.log")
         try:
             yield Replicas(tg, fm, bots, metrics, proxy)
         finally:

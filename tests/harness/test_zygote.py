@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import forkserver, zygote
+from tests import zygote
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +98,48 @@ def test_a_killed_launcher_takes_its_child_with_it(launcher: list[str], tmp_path
     assert not _alive(child)
 
 
+def test_a_launcher_leading_its_group_has_its_child_in_it(launcher: list[str]) -> None:
+    """Started with `process_group=0`, the launcher and its child are one group: a SIGKILL to
+    the group reaches both in the same call (tests/e2e's `BotProcess.kill`), where a SIGKILL
+    to the launcher alone leaves the child running until the zygote notices."""
+    code = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+    process = subprocess.Popen([*launcher, "-c", code], stdout=subprocess.PIPE, text=True,
+                               process_group=0)
+    assert process.stdout is not None
+    child = int(process.stdout.readline())
+    assert os.getpgid(child) == process.pid
+    os.killpg(process.pid, signal.SIGKILL)
+    assert process.wait(60) == -signal.SIGKILL
+    deadline = time.monotonic() + 60  # a hang guard: the kernel ends it when next scheduled
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(child)
+
+
+def test_the_cpu_of_each_child_goes_to_its_launchers_parent(tmp_path: Path) -> None:
+    """With FMBOT_TEST_CPU_REPORT, the zygote adds each reaped child's CPU to the ledger of the
+    process that launched it (tests/cpu_report.py reads its own)."""
+    with tempfile.TemporaryDirectory(prefix="fmbot-zygote-") as folder:
+        os.environ["FMBOT_TEST_CPU_REPORT"] = str(tmp_path / "report.tsv")
+        try:
+            server = zygote.Zygote(folder)
+        finally:
+            del os.environ["FMBOT_TEST_CPU_REPORT"]
+        try:
+            burn = ("import time\nend = time.process_time() + 0.3\n"
+                    "while time.process_time() < end: pass")
+            done = subprocess.run(
+                [sys.executable, "-S", "-I", zygote.LAUNCHER, "-c", burn],
+                env={**os.environ, zygote.ENV: server.path}, timeout=60, check=True,
+            )
+            assert done.returncode == 0
+        finally:
+            server.stop()
+        ledger = Path(zygote.ledger_path(folder, os.getpid())).read_text().split()
+    assert len(ledger) == 1
+    assert float(ledger[0]) >= 0.3
+
+
 def test_launchers_killed_at_any_moment_leave_the_server_serving(launcher: list[str]) -> None:
     """A launcher killed while it asks, or before it has read its child's pid, is as if its
     process had been killed: the server goes on serving the others (it once died of the
@@ -121,9 +163,9 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.mark.parametrize("name", sorted({*zygote.PRELOAD, *forkserver.PRELOAD}))
+@pytest.mark.parametrize("name", sorted(zygote.PRELOAD))
 def test_every_module_the_servers_preload_exists(name: str) -> None:
-    """The servers skip a preload that fails to import (an optional extra left out), so a
+    """The zygote skips a preload that fails to import (an optional extra left out), so a
     renamed module (mcp 2's `mcp.server.fastmcp`) would silently cost every process its
     import again: each must still import (here, where the worker has it preloaded already
     or pays for it once)."""

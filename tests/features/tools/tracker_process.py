@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from tests import zygote
-from tests.forkserver import zygote_launcher
 
 TRACKER = Path(__file__).with_name("mcp_tracker.py")
 REPO_ROOT = TRACKER.parents[3]
@@ -23,7 +22,7 @@ def start_tracker(
     once it listens; `env` adds to its environment (TRACKER_SIGNING_SECRET...)."""
     # Forked from the suite's zygote, which has the MCP SDK imported (0.8 CPU-seconds a start
     # otherwise, once per worker that runs a module of tracker tests).
-    args = [*zygote_launcher(), "-m", "tests.features.tools.mcp_tracker", "http", str(port)]
+    args = [*zygote.launcher(), "-m", "tests.features.tools.mcp_tracker", "http", str(port)]
     args += [token] if token else []
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, **(env or {})}, cwd=REPO_ROOT)
@@ -53,8 +52,5 @@ def stdio_tracker(env: dict[str, str] | None = None) -> tuple[list[str], dict[st
     """The stdio tracker's command and environment, for an `[mcp.*]` server that fmbot starts
     itself (the MCP SDK gives it `env` and a few variables of its own, not fmbot's): forked
     from the suite's zygote when it runs, from the repository's folder whatever the caller's."""
-    command = [*zygote_launcher(), "-m", "tests.features.tools.mcp_tracker", "stdio"]
-    given = {"PYTHONPATH": str(REPO_ROOT)}
-    if (socket_path := zygote.serving()) is not None:
-        given[zygote.ENV] = socket_path  # where the launcher finds the zygote
-    return command, {**given, **(env or {})}
+    command = [*zygote.launcher(), "-m", "tests.features.tools.mcp_tracker", "stdio"]
+    return command, zygote.reaching({"PYTHONPATH": str(REPO_ROOT), **(env or {})})
