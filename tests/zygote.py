@@ -139,9 +139,9 @@ def launch(argv: list[str]) -> None:
     # Started as the leader of a process group of its own (`process_group=0`): the child
     # joins that group, so a signal to the group (SIGKILL) reaches both at once, as it would
     # reach a process started directly. Its parent (the test's worker) owns the child's CPU.
-    group = os.getpgrp() if os.getpgrp() == os.getpid() else None
+    group = os.getpid() if os.getpgrp() == os.getpid() else None
     request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
-                          "group": group, "parent": os.getppid()})
+                          "group": group, "session": os.getsid(0), "parent": os.getppid()})
     socket.send_fds(sock, [request.encode() + b"\n"], [0, 1, 2])
     for fd in (0, 1, 2):  # the child holds them now; EOF must reach it, not stop at us
         os.close(fd)
@@ -339,7 +339,11 @@ def _become(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
     import runpy
     import types
 
-    if request.get("group"):  # its launcher's process group (see `launch`)
+    # Its launcher's process group (see `launch`); only a group of its own session can be
+    # joined, and a launcher started in a session of its own (`start_new_session`, as the MCP
+    # SDK starts a stdio server) is not in the server's: that child stays in the server's
+    # group, and is killed with its launcher as any other.
+    if request.get("group") and request.get("session") == os.getsid(0):
         os.setpgid(0, int(request["group"]))
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)

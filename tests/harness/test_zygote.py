@@ -116,6 +116,14 @@ def test_a_launcher_leading_its_group_has_its_child_in_it(launcher: list[str]) -
     assert not _alive(child)
 
 
+def test_a_launcher_in_a_session_of_its_own_still_runs_its_child(launcher: list[str]) -> None:
+    """The MCP SDK starts a stdio server with `start_new_session=True`: a group of another
+    session cannot be joined, so the child stays in the server's, and runs."""
+    done = subprocess.run([*launcher, "-c", "print('ran')"], capture_output=True, text=True,
+                          start_new_session=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "ran\n"), done.stderr
+
+
 def test_the_cpu_of_each_child_goes_to_its_launchers_parent(tmp_path: Path) -> None:
     """With FMBOT_TEST_CPU_REPORT, the zygote adds each reaped child's CPU to the ledger of the
     process that launched it (tests/cpu_report.py reads its own)."""
