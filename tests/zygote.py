@@ -344,7 +344,10 @@ def _become(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
     # SDK starts a stdio server) is not in the server's: that child stays in the server's
     # group, and is killed with its launcher as any other.
     if request.get("group") and request.get("session") == os.getsid(0):
-        os.setpgid(0, int(request["group"]))
+        try:
+            os.setpgid(0, int(request["group"]))
+        except OSError:  # the group is gone: its launcher was killed before this child ran
+            os._exit(1)
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for fd in wake:

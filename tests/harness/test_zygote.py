@@ -153,8 +153,10 @@ def test_launchers_killed_at_any_moment_leave_the_server_serving(launcher: list[
     process had been killed: the server goes on serving the others (it once died of the
     broken pipe, and every later test that started a process with it failed)."""
     for round_ in range(40):
+        # Every other one leads its group: its child may find the group gone already.
         process = subprocess.Popen([*launcher, "-c", "import time; time.sleep(30)"],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   process_group=0 if round_ % 4 < 2 else None)
         time.sleep(0.0025 * round_)  # from before the request to well after the fork
         process.send_signal(signal.SIGKILL if round_ % 2 else signal.SIGTERM)
         process.wait(60)
