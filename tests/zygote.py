@@ -164,12 +164,12 @@ def launch(argv: list[str]) -> None:
 # --- the server (``python -m tests.zygote SOCKET``) ----------------------------------------
 
 
-def serve(path: str) -> None:
+def serve(path: str, preload: bool = True) -> None:
     import gc
     import importlib
     import threading
 
-    for name in PRELOAD:
+    for name in PRELOAD if preload else ():
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     # The preloaded modules live as long as every process forked from here: frozen out of the
@@ -178,13 +178,14 @@ def serve(path: str) -> None:
     # What every bot builds at start, built once here: the aiogram models of a turn's first
     # update and answers (bot/telegram/warmup.py), and SQLAlchemy's mappers (configured on the
     # first query). A bot forked from here finds them built, as its second update would.
-    with contextlib.suppress(ImportError):
-        from sqlalchemy.orm import configure_mappers
+    if preload:
+        with contextlib.suppress(ImportError):
+            from sqlalchemy.orm import configure_mappers
 
-        from bot.telegram.warmup import warm_models
+            from bot.telegram.warmup import warm_models
 
-        warm_models()
-        configure_mappers()
+            warm_models()
+            configure_mappers()
     gc.collect()
     gc.freeze()
     if threading.active_count() != 1:  # a fork copies only the forking thread
@@ -390,14 +391,17 @@ def _become(request: dict[str, Any], fds: list[int], wake: tuple[int, int],
 class Zygote:
     """The server, started by the suite's controlling process for an xdist run."""
 
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, *, preload: bool = True) -> None:
+        """`preload=False` starts a bare server, for tests of the server itself: the children
+        import what they use (a full preload is aiogram's ~630 models, 3-7 CPU-seconds)."""
         import subprocess
 
         self.path = os.path.join(folder, "zygote.sock")
         root = os.path.dirname(os.path.dirname(LAUNCHER))
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "OPENBLAS_NUM_THREADS": "1"}
         self._proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "tests.zygote", self.path],
+            [sys.executable, "-u", "-m", "tests.zygote", *(() if preload else ("--bare",)),
+             self.path],
             cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         )
         assert self._proc.stdout is not None
@@ -421,7 +425,7 @@ if __name__ == "__main__":
     if sys.argv[1] in ("-c", "-m", "-u", "-B"):
         launch(sys.argv[1:])
     else:
-        serve(sys.argv[1])
+        serve(sys.argv[-1], preload=sys.argv[1] != "--bare")
         # The suite waits for this exit (Zygote.stop): skip the interpreter's teardown of
         # every preloaded module (about a second); nothing of ours is left to flush or close.
         sys.stdout.flush()

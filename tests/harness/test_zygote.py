@@ -22,12 +22,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def launcher() -> Iterator[list[str]]:
-    """The launcher's command, on the run's zygote (an xdist run has one) or on one of its own."""
+    """The launcher's command, on the run's zygote (an xdist run has one) or on a bare one of
+    its own."""
     if zygote.serving() is not None:
         yield [sys.executable, "-S", "-I", zygote.LAUNCHER]
         return
     with tempfile.TemporaryDirectory(prefix="fmbot-zygote-") as folder:
-        server = zygote.Zygote(folder)
+        server = zygote.Zygote(folder, preload=False)
         os.environ[zygote.ENV] = server.path
         try:
             yield [sys.executable, "-S", "-I", zygote.LAUNCHER]
@@ -124,7 +125,7 @@ def test_the_cpu_of_each_child_goes_to_its_launchers_parent(tmp_path: Path) -> N
     with tempfile.TemporaryDirectory(prefix="fmbot-zygote-") as folder:
         os.environ["FMBOT_TEST_CPU_REPORT"] = str(tmp_path / "report.tsv")
         try:
-            server = zygote.Zygote(folder)
+            server = zygote.Zygote(folder, preload=False)
         finally:
             del os.environ["FMBOT_TEST_CPU_REPORT"]
         try:
