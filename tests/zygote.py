@@ -168,7 +168,9 @@ def serve(path: str, preload: bool = True) -> None:
     import gc
     import importlib
     import threading
+    import time
 
+    started = time.process_time()
     for name in PRELOAD if preload else ():
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
@@ -203,7 +205,10 @@ def serve(path: str, preload: bool = True) -> None:
     children: dict[int, socket.socket] = {}  # pid -> its launcher's connection
     parents: dict[int, int] = {}  # pid -> its launcher's parent
     by_fd: dict[int, int] = {}  # a launcher connection's fd -> its child's pid
-    sys.stdout.write(json.dumps({"ready": os.getpid()}) + "\n")
+    # The preload's CPU, for the run's summary: the same imports on every run, so it measures
+    # the machine (the suite's time follows it; docs/development.md).
+    preload_cpu = round(time.process_time() - started, 2)
+    sys.stdout.write(json.dumps({"ready": os.getpid(), "preload_cpu": preload_cpu}) + "\n")
     sys.stdout.flush()
     while True:
         watched = [0, wake_r, listener.fileno(), *by_fd]
@@ -409,6 +414,7 @@ class Zygote:
         if "ready" not in first:
             raise RuntimeError("the zygote did not start (see its output above)")
         self.pid: int = first["ready"]
+        self.preload_cpu: float = first["preload_cpu"]
 
     def python(self) -> str:
         """The interpreter command a child is launched with (execnet's ``python=``)."""
