@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from bot.foundation_models.base import client_over
+
 FORMAT = "fmbot-recording/1"
 FOLDER = "test-folder"
 USER_ID = "1001"
@@ -147,5 +149,4 @@ class _Recorded(httpx.AsyncByteStream):
 def recording_client(scrubber: Scrubber) -> tuple[httpx.AsyncClient, RecordingTransport]:
     """An HTTP client for the model clients that records through `RecordingTransport`."""
     transport = RecordingTransport(httpx.AsyncHTTPTransport(retries=0), scrubber)
-    timeout = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=None)
-    return httpx.AsyncClient(transport=transport, timeout=timeout), transport
+    return client_over(transport), transport

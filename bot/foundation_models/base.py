@@ -39,6 +39,26 @@ class ProjectTransport(Transport):
         return headers
 
 
+def client_timeout(
+    timeouts: Timeouts | None = None, *, read: float | None = None
+) -> httpx.Timeout:
+    """httpx's timeouts for a model client's HTTP client: connect and write bounded, reads left
+    to the transport's own first-byte and idle limits (`Timeouts`), which tell a slow model
+    from a lost one (`read`: a hard bound as well, for the speech APIs)."""
+    timeouts = timeouts or Timeouts()
+    return httpx.Timeout(connect=timeouts.connect, read=read, write=timeouts.write, pool=None)
+
+
+def client_over(
+    transport: httpx.AsyncBaseTransport, timeouts: Timeouts | None = None
+) -> httpx.AsyncClient:
+    """An HTTP client over `transport` (a recording one, the test kit's fake) for the model
+    clients (their `http=`), timed as their own client is. A bare `httpx.AsyncClient` reads
+    with httpx's 5-second default: a model quiet for longer than that, which the bot waits
+    out (YANDEX_IDLE_TIMEOUT, 30 s), broke off there instead."""
+    return httpx.AsyncClient(transport=transport, timeout=client_timeout(timeouts))
+
+
 class ApiClient:
     """The HTTP client, the transport and the lifecycle of one Foundation Models API.
 
@@ -66,8 +86,7 @@ class ApiClient:
         self.observer: Observer = observer or NullObserver()
         self._own_http = http is None
         self._http = http or http_client(
-            timeout=httpx.Timeout(connect=self.timeouts.connect, read=read_timeout,
-                                  write=self.timeouts.write, pool=None),
+            timeout=client_timeout(self.timeouts, read=read_timeout),
             limits=limits or pool_limits(10),
         )
         self._transport = transport(

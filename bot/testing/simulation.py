@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-import httpx
-
 from bot.evaluation.runner import BotTurn
 from bot.testing.errors import BotTesterError
 
@@ -96,14 +94,15 @@ async def simulate(
     from bot.evaluation.runner import Run, Runner
     from bot.features.api.clients import build_auth_from, build_client
     from bot.features.api.offers import SimulationModels
+    from bot.foundation_models.base import client_over
 
     settings = tester.settings
     if settings is None:
         raise BotTesterError("the tester is not running: use `async with BotTester(app)`")
     models = tester.built.core.built.need(SimulationModels, by="the test kit's simulate")
     run = Run(case, 1)
-    async with httpx.AsyncClient(transport=customer.transport()) as customer_http, \
-            httpx.AsyncClient(transport=judge.transport()) as judge_http:
+    async with client_over(customer.transport()) as customer_http, \
+            client_over(judge.transport()) as judge_http:
         customer_client = build_client(settings, build_auth_from(settings), customer_http)
         judge_client = build_client(settings, build_auth_from(settings), judge_http)
         try:

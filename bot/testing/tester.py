@@ -23,8 +23,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from bot.app import parts_of
 from bot.evaluation.stubs import Stubs
 from bot.testing.errors import BotTesterError
@@ -145,6 +143,7 @@ class BotTester:
         return self
 
     async def _start(self) -> None:
+        from bot.foundation_models.base import client_over
         from bot.wiring import built_bot
 
         folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
@@ -154,7 +153,8 @@ class BotTester:
         parts.use_plugins(settings.fmbot_plugins)
         self._stack.callback(_release, parts)
         await _migrated_copy(folder / "bot.db", parts.migration_folders())
-        http = httpx.AsyncClient(transport=self.model.transport())
+        # Timed as the bot's own client: a quiet model is waited out as in production.
+        http = client_over(self.model.transport())
         self._stack.push_async_callback(http.aclose)
         built = await self._stack.enter_async_context(built_bot(
             settings, settings.resolved_system_prompt(), app=parts,

@@ -67,3 +67,19 @@ async def test_the_content_filter_is_named() -> None:
 async def test_an_unknown_fault_is_refused() -> None:
     with pytest.raises(ValueError, match="none of"):
         EchoModel().break_next("explode")
+
+
+@pytest.mark.looptime
+async def test_a_quiet_model_is_waited_out_for_the_idle_timeout_as_in_production() -> None:
+    """The tester's model clients are timed as the bot's own: a model quiet for longer than
+    httpx's 5-second default read timeout, and shorter than YANDEX_IDLE_TIMEOUT, is waited
+    for; past the idle timeout the user is told the model took too long. (With a bare
+    `httpx.AsyncClient` the tester broke the stream off at 5 s: "something went wrong".)
+    On looptime's clock: the waits take no time."""
+    model = EchoModel()
+    settings = {"YANDEX_IDLE_TIMEOUT": 8}
+    async with BotTester(App(env_file=None), model=model, settings=settings) as tester:
+        model.break_next("stall", after=1, seconds=12)
+        reply = await tester.user("Anna").says(QUESTION)
+    assert reply.text == "Tell me a\n\nThe model took too long to answer. Please try again."
+    assert reply.status == "failed"

@@ -71,7 +71,6 @@ async def run_eval(
 ) -> int:
     """The command; `transport`: every model call's (a test's model in process), else
     Yandex's over the network."""
-    import httpx
 
     from bot.evaluation.cases import CaseFileError, read_cases
     from bot.evaluation.customer import Customer
@@ -88,6 +87,7 @@ async def run_eval(
     from bot.evaluation.stubs import Stubs
     from bot.features.api.clients import build_auth_from, build_client
     from bot.features.evaluation.evalbot import Meter, evaluated_bot
+    from bot.foundation_models.base import client_over
 
     _checked(args)
     # The file and the baseline are refused before any model is called.
@@ -98,7 +98,7 @@ async def run_eval(
         raise ConfigError(f"eval: {exc}") from None
     settings = factory.settings
     area = settings.evaluation
-    http = httpx.AsyncClient(transport=transport) if transport is not None else None
+    http = client_over(transport) if transport is not None else None
     client = build_client(settings, build_auth_from(settings), http)
     stubs, meter = Stubs(), Meter()
     try:
