@@ -154,6 +154,7 @@ async def evaluated_bot(
     factory: CommandContext, stubs: Stubs, meter: Meter, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[EvalBot]:
     """The deployment's bot, running until the block ends."""
+    from bot.foundation_models.base import client_over
     from bot.storage.migrations import migrate
     from bot.testing.telegram import BOT_TOKEN, FakeTelegram
 
@@ -166,8 +167,8 @@ async def evaluated_bot(
         })
         await migrate(settings.database_url, extra=factory.migrations())
         inner = transport if transport is not None else httpx.AsyncHTTPTransport()
-        http = httpx.AsyncClient(transport=_Metered(inner, meter),
-                                 timeout=httpx.Timeout(settings.yandex_idle_timeout))
+        # Timed as the bot's own client: the first byte waited for as long as in production.
+        http = client_over(_Metered(inner, meter))
         stack.push_async_callback(http.aclose)
         telegram = FakeTelegram()
         built = await stack.enter_async_context(factory.running(
