@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnOptions
@@ -34,10 +35,13 @@ async def fm() -> AsyncIterator[FakeFoundationModels]:
         yield server
 
 
-def fake_client(url: str, *, timeouts: Timeouts | None = None) -> FoundationModelsClient:
+def fake_client(
+    url: str, *, timeouts: Timeouts | None = None, http: httpx.AsyncClient | None = None
+) -> FoundationModelsClient:
     """The real client pointed at the fake server: no retries, fast polls. The timeouts only
     catch a hang (the fake answers at once): a busy machine must not fail a happy path, so
-    tests of a stall give their own."""
+    tests of a stall give their own. `http`: a client of the caller's (`client_over` on the
+    service's in-process transport), closed by the caller."""
     return FoundationModelsClient(
         folder_id=FOLDER,
         auth=ApiKeyAuth(API_KEY),
@@ -47,6 +51,7 @@ def fake_client(url: str, *, timeouts: Timeouts | None = None) -> FoundationMode
         retry=RetryPolicy(max_attempts=1),
         stream_retry=RetryPolicy(max_attempts=1),
         poll_policy=FAST_POLL,
+        http=http,
     )
 
 
