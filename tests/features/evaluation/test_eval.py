@@ -235,3 +235,19 @@ max_turns = 3
     assert run["handed_off"] is True
     assert run["passed"] is True
     assert status == 0
+
+
+@pytest.mark.looptime
+async def test_a_judge_slower_than_five_seconds_is_waited_for(tmp_path: Path) -> None:
+    """The customer's and the judge's clients are timed as the bot's own: a verdict 8 s in
+    coming is waited for, as production waits (a bare httpx client gave up at 5 s and asked
+    again, paying for the verdict twice). On looptime's clock: the wait takes no time."""
+    models = Models(bot_model(), customer_model(), judge_model())
+    models.judge.break_next("stall", seconds=8)
+    status, report = await evaluate(tmp_path, models)
+    assert status == 0
+    order = report["cases"][0]
+    assert (order["name"], order["passed"]) == ("order status", 1)
+    assert order["results"][0]["ending"] == "goal_met"
+    # One request a verdict: the slow one was not cut off and asked again.
+    assert len(models.judge.requests) == report["summary"]["runs"] == 2
