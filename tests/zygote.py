@@ -171,16 +171,14 @@ def serve(path: str, preload: bool = True) -> None:
     import time
 
     started = time.process_time()
-    for name in PRELOAD if preload else ():
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    # The preloaded modules live as long as every process forked from here: frozen out of the
-    # collector's scans, which then neither walk them nor write to their pages (a fork shares
-    # those pages until written).
-    # What every bot builds at start, built once here: the aiogram models of a turn's first
-    # update and answers (bot/telegram/warmup.py), and SQLAlchemy's mappers (configured on the
-    # first query). A bot forked from here finds them built, as its second update would.
     if preload:
+        for name in PRELOAD:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        # What every bot builds at start, built once here: the aiogram models of a turn's
+        # first update and answers (bot/telegram/warmup.py), and SQLAlchemy's mappers
+        # (configured on the first query). A bot forked from here finds them built, as its
+        # second update would.
         with contextlib.suppress(ImportError):
             from sqlalchemy.orm import configure_mappers
 
@@ -188,6 +186,9 @@ def serve(path: str, preload: bool = True) -> None:
 
             warm_models()
             configure_mappers()
+    # The preloaded modules live as long as every process forked from here: frozen out of the
+    # collector's scans, which then neither walk them nor write to their pages (a fork shares
+    # those pages until written).
     gc.collect()
     gc.freeze()
     if threading.active_count() != 1:  # a fork copies only the forking thread

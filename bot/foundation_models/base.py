@@ -49,14 +49,12 @@ def client_timeout(
     return httpx.Timeout(connect=timeouts.connect, read=read, write=timeouts.write, pool=None)
 
 
-def client_over(
-    transport: httpx.AsyncBaseTransport, timeouts: Timeouts | None = None
-) -> httpx.AsyncClient:
+def client_over(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
     """An HTTP client over `transport` (a recording one, the test kit's fake) for the model
     clients (their `http=`), timed as their own client is. A bare `httpx.AsyncClient` reads
     with httpx's 5-second default: a model quiet for longer than that, which the bot waits
     out (YANDEX_IDLE_TIMEOUT, 30 s), broke off there instead."""
-    return httpx.AsyncClient(transport=transport, timeout=client_timeout(timeouts))
+    return httpx.AsyncClient(transport=transport, timeout=client_timeout())
 
 
 class ApiClient:

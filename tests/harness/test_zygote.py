@@ -131,11 +131,10 @@ def test_the_cpu_of_each_child_goes_to_its_launchers_parent(tmp_path: Path) -> N
         try:
             burn = ("import time\nend = time.process_time() + 0.3\n"
                     "while time.process_time() < end: pass")
-            done = subprocess.run(
+            subprocess.run(
                 [sys.executable, "-S", "-I", zygote.LAUNCHER, "-c", burn],
                 env={**os.environ, zygote.ENV: server.path}, timeout=60, check=True,
             )
-            assert done.returncode == 0
         finally:
             server.stop()
         ledger = Path(zygote.ledger_path(folder, os.getpid())).read_text().split()
