@@ -301,6 +301,14 @@ class App:
         """The plugins set up so far, by name."""
         return self._parts.plugins
 
+    @property
+    def evaluating(self) -> bool:
+        """Whether `fmbot eval` runs this App: every user is a simulated customer, so a
+        router's handler that would reach a real system (a CRM, a ticket desk) should not.
+        Its hooks, context providers and plugins' features are kept from running already
+        (docs/evaluation.md, "What runs")."""
+        return self._parts.evaluating
+
     def run(self) -> None:
         """Run the bot (`python mybot.py`): the same as `python -m bot run --app`."""
         from bot.cli.dispatch import run_app

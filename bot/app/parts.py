@@ -6,10 +6,10 @@ types, and AppError."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic_settings import BaseSettings
 
@@ -85,6 +85,41 @@ class AppParts:
         self._tool_sources: list[ToolSource] = []
         self._plugins: list[str] = []
         self._features: list[Feature] = []
+        self.evaluating = False  # `fmbot eval` builds the bot: App.evaluating
+
+    def evaluation_lines(self, stubbed_context: Collection[str]) -> list[str]:
+        """What of these parts runs in `fmbot eval`, a line each."""
+        return evaluation_lines(self, stubbed_context)
+
+    def evaluated(self, simulated: Simulated, *, whole: bool) -> AppParts:
+        """A copy of these parts for an evaluation, in which nothing the App added reaches a
+        real system on a simulated customer's behalf (docs/evaluation.md, "What runs"): its
+        context providers are answered by the case's `[context]` stubs (no stub: not run),
+        its `on_answer` and `on_handoff` hooks are not run for a simulated customer. With
+        `whole` (`fmbot eval`: every user is simulated) the lifecycle hooks and the plugins'
+        own features are not run either, and `App.evaluating` turns true. Tool sources,
+        routers and menu commands are shared (the tools are wrapped by the stubs already)."""
+        view = AppParts(self._app, env_file=self._env_file, settings=self._settings)
+        view._functions = self._functions
+        view._routers = list(self._routers)
+        view._commands = dict(self._commands)
+        view._described = set(self._described)
+        view._migrations = list(self._migrations)
+        view._tool_sources = list(self._tool_sources)
+        view._plugins = list(self._plugins)
+        view._providers = [NamedProvider(p.name, _stubbed_provider(p, simulated))
+                           for p in self._providers]
+        view._on_answer = [_unless_simulated(hook, simulated, "on_answer")
+                           for hook in self._on_answer]
+        view._on_handoff = [_unless_simulated(hook, simulated, "on_handoff")
+                            for hook in self._on_handoff]
+        if whole:
+            view.evaluating = self.evaluating = True
+        else:
+            view._on_startup = list(self._on_startup)
+            view._on_shutdown = list(self._on_shutdown)
+            view._features = list(self._features)
+        return view
 
 
     # -- what the command line reads ---------------------------------------------------------
@@ -195,6 +230,72 @@ class AppParts:
             self._functions = FunctionTools("app")
             self._tool_sources.insert(0, self._functions)
         return self._functions
+
+
+class Simulated(Protocol):
+    """Who is a simulated customer, and the case's stand-ins for the App's context providers
+    (bot/evaluation/stubs.py's `Stubs`)."""
+
+    def stubbed(self, user_id: int) -> bool: ...
+
+    def context(self, user_id: int, provider: str) -> str | None:
+        """The case's text for `provider`, or None when the case gives none (not run)."""
+        ...
+
+    def skipped(self, user_id: int, what: str) -> None:
+        """Note that `what` (a hook, a provider) did not run for `user_id`."""
+        ...
+
+
+def evaluation_lines(parts: AppParts, stubbed_context: Collection[str]) -> list[str]:
+    """What of `parts` runs in `fmbot eval`, a line each (docs/evaluation.md, "What runs")."""
+    lines = ["tools: every call answered by the case's stubs (a tool without one is refused)"]
+    for provider in parts.providers:
+        lines.append(f"context provider {provider.name!r}: "
+                     + ("answered by the cases' [context] stub where a case gives one, "
+                        "else not run" if provider.name in stubbed_context
+                        else "not run (no case gives it a [context] stub)"))
+    hooks = [*(f"on_startup {name_of(h)}" for h in parts.startup_hooks),
+             *(f"on_shutdown {name_of(h)}" for h in parts.shutdown_hooks),
+             *(f"on_answer {name_of(h)}" for h in parts.answer_hooks),
+             *(f"on_handoff {name_of(h)}" for h in parts.handoff_hooks)]
+    lines += [f"hook {hook}: not run" for hook in hooks]
+    lines += [f"plugin feature {f.name!r}: not built (its services do not run)"
+              for f in parts.features]
+    if parts.routers:
+        names = ", ".join(repr(r.name) for r in parts.routers)
+        lines.append(f"routers {names}: run, as in production, for the commands a simulated "
+                     "customer types; they can tell by App.evaluating")
+    return lines
+
+
+def _stubbed_provider(provider: NamedProvider, simulated: Simulated) -> ContextProvider:
+    real = provider.function
+
+    async def answered(ctx: ToolContext) -> str | None:
+        if not simulated.stubbed(ctx.user_id):
+            return await real(ctx)
+        text = simulated.context(ctx.user_id, provider.name)
+        if text is None:
+            simulated.skipped(ctx.user_id, f"context provider {provider.name!r}")
+        return text
+
+    answered.__qualname__ = getattr(real, "__qualname__", provider.name)
+    answered.__module__ = getattr(real, "__module__", "?")
+    return answered
+
+
+def _unless_simulated(hook: Any, simulated: Simulated, kind: str) -> Any:
+    async def run(event: Any) -> None:
+        user_id = getattr(event, "user_id", 0)
+        if simulated.stubbed(user_id):
+            simulated.skipped(user_id, f"{kind} hook {name_of(hook)}")
+            return
+        await hook(event)
+
+    run.__qualname__ = getattr(hook, "__qualname__", repr(hook))
+    run.__module__ = getattr(hook, "__module__", "?")
+    return run
 
 
 def require_async(function: Any, what: str) -> Any:

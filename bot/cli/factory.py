@@ -10,7 +10,7 @@ model client, the whole core of wiring), so `fmbot report` never builds a model 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Collection, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,11 +88,17 @@ class Factory:
     def running(self, **options: Any) -> AbstractAsyncContextManager[BuiltBot]:
         """The whole bot `fmbot run` runs, with the App's parts, built in process and not yet
         taking updates (`options`: what `built_bot` takes besides the settings, the prompt
-        and the App; `settings` replaces the factory's)."""
+        and the App; `settings` replaces the factory's; `simulated`: the App's parts as
+        `fmbot eval` runs them, `AppParts.evaluated`)."""
         from bot.wiring import built_bot
 
         settings = options.pop("settings", self.settings)
-        return built_bot(settings, self.system_prompt, app=self.app, **options)
+        simulated = options.pop("simulated", None)
+        app = self.app if simulated is None else self.app.evaluated(simulated, whole=True)
+        return built_bot(settings, self.system_prompt, app=app, **options)
+
+    def evaluation_lines(self, stubbed_context: Collection[str]) -> list[str]:
+        return self.app.evaluation_lines(stubbed_context)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:

@@ -16,6 +16,9 @@ max_turns = 6
 
 [case.tools]                  # canned results, by tool name (text, or a table sent as JSON)
 order_status = { status = "shipped", delivery = "2026-06-12" }
+
+[case.context]                # the App's context providers' text, by provider name (a
+loyalty = "Gold member"       # provider without one is not run); a file-wide [context] too
 ```
 
 A malformed file is refused with one line naming the file, the line and the problem, before
@@ -24,6 +27,7 @@ any model is called (`CaseFileError`).
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import tomllib
@@ -33,6 +37,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MAX_TURNS = 30
+# Bounds on what one file may ask for: every case is several model calls per turn.
+MAX_CASES = 200
+MAX_FILE_BYTES = 1_000_000
 Stub = str | dict[str, Any] | list[Any]
 Text = Annotated[str, Field(min_length=1)]
 
@@ -57,6 +64,7 @@ class Case(_Strict):
     handoff: bool = False
     max_turns: Annotated[int, Field(ge=1, le=MAX_TURNS)] = 8
     tools: dict[str, Stub] = Field(default_factory=dict)
+    context: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name", "persona", "goal")
     @classmethod
@@ -70,18 +78,24 @@ class Case(_Strict):
         merged = {**shared, **self.tools}
         return {name: stub_text(value) for name, value in merged.items()}
 
+    def context_stubs(self, shared: dict[str, str]) -> dict[str, str]:
+        """The context providers' texts of this case (its own over the file's shared ones)."""
+        return {**shared, **self.context}
+
 
 class CaseFile(_Strict):
     """The whole file: shared tool stubs and the cases."""
 
     tools: dict[str, Stub] = Field(default_factory=dict)
-    case: tuple[Case, ...] = Field(min_length=1)
+    context: dict[str, str] = Field(default_factory=dict)
+    case: tuple[Case, ...] = Field(min_length=1, max_length=MAX_CASES)
 
     def named(self, name: str) -> Case:
         """The case called `name`, the file's shared stubs under its own. Raises KeyError."""
         for case in self.case:
             if case.name == name:
-                return case.model_copy(update={"tools": {**self.tools, **case.tools}})
+                return case.model_copy(update={"tools": {**self.tools, **case.tools},
+                                               "context": {**self.context, **case.context}})
         names = ", ".join(repr(case.name) for case in self.case)
         raise KeyError(f"no case named {name!r} (the cases: {names})")
 
@@ -99,6 +113,9 @@ def read_cases(path: str | Path) -> CaseFile:
     path = Path(path)
     label = path.name
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CaseFileError(f"{path}: {path.stat().st_size:,} bytes, more than an eval "
+                                f"file may hold ({MAX_FILE_BYTES:,}): split it")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CaseFileError(f"{path}: no such file") from None
@@ -123,17 +140,23 @@ def read_cases(path: str | Path) -> CaseFile:
 
 
 def _one_line(label: str, text: str, raw: dict[str, Any], exc: ValidationError) -> str:
-    """pydantic's first error as `file, line N: case 'x': key: problem`."""
-    error = exc.errors()[0]
+    """pydantic's first error as `file, line N: case 'x': key: problem`; a misspelt key
+    (unknown, and close to a key the model wants) is named before anything else."""
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = list(error["loc"])
     lines = _Lines(text)
     if not loc:
         return f"{label}: {error['msg']}"
     if loc[0] != "case":
-        if loc[0] == "tools":
-            return f"{label}, line {lines.table('tools')}: [tools]: {_message(error)}"
-        keys = "[tools] and [[case]]"
-        return f"{label}: unknown key {loc[0]!r}: the file holds {keys} tables"
+        if loc[0] in ("tools", "context"):
+            return f"{label}, line {lines.table(str(loc[0]))}: [{loc[0]}]: {_message(error)}"
+        keys = "[tools], [context] and [[case]]"
+        return (f"{label}: unknown key {loc[0]!r}{_did_you_mean(str(loc[0]), CaseFile)}: the "
+                f"file holds {keys} tables")
+    if error["type"] == "too_long":
+        return (f"{label}: {len(raw.get('case') or [])} cases, more than a file may hold "
+                f"({MAX_CASES}): split it")
     if len(loc) < 2 or not isinstance(loc[1], int):
         return f"{label}: add at least one [[case]] table (docs/evaluation.md shows the format)"
     index = loc[1]
@@ -150,9 +173,14 @@ def _one_line(label: str, text: str, raw: dict[str, Any], exc: ValidationError) 
     line = lines.key(index, key)
     if kind == "extra_forbidden":
         allowed = ", ".join(Case.model_fields)
-        return (f"{label}, line {line}: {who}: unknown key {key!r}: the keys of a case are "
-                f"{allowed}")
+        return (f"{label}, line {line}: {who}: unknown key {key!r}"
+                f"{_did_you_mean(key, Case)}: the keys of a case are {allowed}")
     return f"{label}, line {line}: {who}: {key}: {_message(error)}"
+
+
+def _did_you_mean(key: str, model: type[BaseModel]) -> str:
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _message(error: Any) -> str:

@@ -20,6 +20,7 @@ BAR_GAP = 8
 LABEL_WIDTH = 260
 BAR_WIDTH = 420
 CHART_WIDTH = LABEL_WIDTH + BAR_WIDTH + 110  # room for "100% (30/30)"
+CHANGE_WIDTH = 150  # with a baseline: room for "WORSE (was 100%)"
 
 _STYLE = """
 .failed{border-left:5px solid #d1435b}.passed{border-left:5px solid #2e9d62}
@@ -33,6 +34,7 @@ table.transcript{border-collapse:collapse;width:100%;font-size:14px;margin-top:8
 .transcript tr.tool td{color:#5b6472;font-family:ui-monospace,Menlo,monospace;font-size:12px}
 .transcript tr.pointed{background:#fff3c4}
 .change-worse{color:#a3263b;font-weight:600}.change-better{color:#2e7d4f}
+.diagnosis li{color:#39424f;font-size:13px}.not-run{font-size:13px;color:#5b6472}
 """
 
 
@@ -53,11 +55,20 @@ def html_report(suite: Suite, *, file: str, baseline: dict[str, float] | None = 
         figure("runs passed", f"{passed}/{len(suite.runs)} ({suite.pass_rate:.0%})"),
         figure(f"cases passing all {suite.repeat} run(s)", f"{every}/{len(figs)}"),
         figure("tokens", f"{spent['total']:,}"),
+        *([figure("not judged", str(len(suite.unjudged)))] if suite.unjudged else []),
         "</div>",
+    ]
+    if suite.capped:
+        parts.append(f'<p class="panel failed">Stopped early: {escape(suite.capped)}</p>')
+    parts += [
         "<h2>Pass rate per case</h2>",
         f'<div class="panel">{chart(figs, baseline)}</div>',
-        f'<h2 id="failures">Failures ({len(failed)})</h2>',
     ]
+    if suite.isolation:
+        parts.append('<h2 id="what-ran">What ran</h2><ul class="panel isolation">'
+                     + "".join(f"<li>{escape(line)}</li>" for line in suite.isolation)
+                     + "</ul>")
+    parts.append(f'<h2 id="failures">Failures ({len(failed)})</h2>')
     if not failed:
         parts.append('<p class="panel">Every run passed.</p>')
     parts += [_run_panel(run) for run in failed]
@@ -67,10 +78,11 @@ def html_report(suite: Suite, *, file: str, baseline: dict[str, float] | None = 
 
 
 def chart(figs: list[CaseFigures], baseline: dict[str, float] | None = None) -> str:
-    """A horizontal bar per case (its pass rate), as inline SVG; a case below the baseline's
-    rate is marked with a tick at the old rate."""
+    """A horizontal bar per case (its pass rate), as inline SVG; with a baseline, each case
+    says whether it got WORSE or better and the old rate, beside a tick at that rate."""
     height = len(figs) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP + 18
-    items = [svg_open("pass-rates", "Pass rate per case", CHART_WIDTH, height)]
+    width = CHART_WIDTH + (CHANGE_WIDTH if baseline is not None else 0)
+    items = [svg_open("pass-rates", "Pass rate per case", width, height)]
     for index, fig in enumerate(figs):
         y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
         width = round(BAR_WIDTH * fig.pass_rate)
@@ -89,6 +101,10 @@ def chart(figs: list[CaseFigures], baseline: dict[str, float] | None = None) -> 
             f"({fig.passed}/{fig.runs})</text>",
         ]
         before = baseline.get(fig.name) if baseline is not None else None
+        if baseline is not None:
+            what = change(fig.pass_rate, before)
+            items.append(f'<text class="change-{what}" x="{CHART_WIDTH}" y="{middle}" '
+                         f'fill="{_CHANGE_COLOUR[what]}">{_said(what, before)}</text>')
         if before is not None and change(fig.pass_rate, before) != "same":
             x = LABEL_WIDTH + round(BAR_WIDTH * before)
             items.append(f'<line class="baseline" x1="{x}" x2="{x}" y1="{y - 3}" '
@@ -102,6 +118,17 @@ def chart(figs: list[CaseFigures], baseline: dict[str, float] | None = None) -> 
                      f'font-size="11">{share:.0%}</text>')
     items.append("</svg>")
     return "".join(items)
+
+
+_CHANGE_COLOUR = {"worse": RED, "better": GREEN, "same": "#8a93a0", "new": "#8a93a0"}
+
+
+def _said(what: str, before: float | None) -> str:
+    if what == "new" or before is None:
+        return "new case"
+    if what == "same":
+        return f"same ({before:.0%})"
+    return f"{'WORSE' if what == 'worse' else 'better'} (was {before:.0%})"
 
 
 def _run_panel(run: Run, *, folded: bool = False) -> str:
@@ -120,6 +147,12 @@ def _run_panel(run: Run, *, folded: bool = False) -> str:
         shown = [_evidence(run, c, forbidden=False) for c in run.criteria]
         shown += [_evidence(run, r, forbidden=True) for r in run.must_not]
         body.append('<ul class="evidence">' + "".join(shown) + "</ul>")
+    if run.diagnosis:
+        body.append('<ul class="diagnosis">' + "".join(
+            f"<li>{escape(line)}</li>" for line in run.diagnosis) + "</ul>")
+    if run.not_run:
+        body.append('<p class="not-run">Not run for this customer: '
+                    + escape(", ".join(run.not_run)) + "</p>")
     pointed = {check.line for check in checks if not check.ok}
     body.append(_transcript(run, pointed))
     body.append("</section>")

@@ -105,6 +105,15 @@ def table(suite: Suite, baseline: dict[str, float] | None = None) -> str:
         f"tokens: {spent['total']} (bot {spent['bot']}, customer {spent['customer']}, "
         f"judge {spent['judge']})",
     ]
+    unjudged = suite.unjudged
+    if unjudged:
+        lines.append(f"not judged: {len(unjudged)} run(s) ended in an error or with a verdict "
+                     "that could not be read (below)")
+    if suite.capped:
+        lines.append(f"stopped early: {suite.capped}")
+    if suite.isolation:
+        lines += ["", "what ran (docs/evaluation.md, \"What runs\"):"]
+        lines += [f"  {line}" for line in suite.isolation]
     return "\n".join(lines)
 
 
@@ -130,6 +139,7 @@ def failures(suite: Suite) -> str:
         for check in [*run.criteria, *run.must_not]:
             if not check.ok:
                 lines.append(f"    {_evidence(run, check)}")
+        lines += [f"  * {line}" for line in run.diagnosis]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -170,7 +180,10 @@ def as_json(suite: Suite, *, file: str, baseline: dict[str, float] | None = None
             "pass_rate": round(suite.pass_rate, 4), "cases": len(figs),
             "cases_passing_all_runs": sum(f.all_passed for f in figs),
             "tokens": tokens(suite),
+            "unjudged": len(suite.unjudged),
+            "stopped_early": suite.capped or None,
         },
+        "isolation": suite.isolation,
         "cases": cases,
     }
 
@@ -193,6 +206,8 @@ def _run(run: Run) -> dict[str, Any]:
         "judge_error": run.judge_error or None,
         "error": run.error or None,
         "failures": run.failures(),
+        "diagnosis": run.diagnosis,
+        "not_run": run.not_run,
         "tokens": {"customer": run.customer_tokens, "judge": run.judge_tokens},
         "transcript": [{"line": line.number, "speaker": line.speaker, "text": line.text}
                        for line in run.transcript.lines],

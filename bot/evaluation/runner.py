@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -70,6 +70,8 @@ class Run:
     error: str = ""
     customer_tokens: int = 0
     judge_tokens: int = 0
+    not_run: list[str] = field(default_factory=list)  # the App's hooks and providers
+    diagnosis: list[str] = field(default_factory=list)  # why it may have failed
 
     @property
     def unstubbed(self) -> list[str]:
@@ -119,6 +121,17 @@ class Suite:
     models: Models
     cases: list[Case]
     bot_tokens: int = 0
+    isolation: list[str] = field(default_factory=list)  # what ran, stubbed or not at all
+    capped: str = ""  # why runs were not started (the token cap), else empty
+
+    @property
+    def tokens(self) -> int:
+        return self.bot_tokens + sum(r.customer_tokens + r.judge_tokens for r in self.runs)
+
+    @property
+    def unjudged(self) -> list[Run]:
+        """The runs that ended in an error or whose verdict could not be read."""
+        return [run for run in self.runs if run.error or run.judge_error]
 
     def of(self, case: Case) -> list[Run]:
         return [run for run in self.runs if run.case is case]
@@ -129,6 +142,9 @@ class Suite:
 
 
 Progress = Callable[[Run, int, int], None]
+# Why a failed run may have failed, a line each (the passages the knowledge base found for the
+# customer's messages, the tools the bot could offer and called): evalbot.py's `explain`.
+Explain = Callable[[Run], Awaitable[list[str]]]
 
 
 class Runner:
@@ -144,6 +160,9 @@ class Runner:
         concurrency: int = 4,
         progress: Progress | None = None,
         first_user: int = FIRST_USER,
+        max_tokens: int | None = None,
+        bot_tokens: Callable[[], int] | None = None,
+        explain: Explain | None = None,
     ) -> None:
         self.bot = bot
         self.stubs = stubs
@@ -152,9 +171,26 @@ class Runner:
         self.concurrency = max(1, concurrency)
         self.progress = progress
         self._next_user = first_user
+        self.max_tokens = max_tokens
+        self.bot_tokens = bot_tokens or (lambda: 0)
+        self.explain = explain
+        self._runs: list[Run] = []
+        self.capped = ""
+
+    def spent(self) -> int:
+        """The tokens spent so far: the bot's, the customers' and the judge's."""
+        return self.bot_tokens() + sum(r.customer_tokens + r.judge_tokens for r in self._runs)
+
+    def _over_cap(self) -> bool:
+        if self.max_tokens is None or self.spent() < self.max_tokens:
+            return False
+        self.capped = (f"the run's token cap ({self.max_tokens:,}, --max-tokens) was reached "
+                       f"at {self.spent():,} tokens")
+        return True
 
     async def run(self, cases: CaseFile, *, repeat: int = 1, bot_model: str = "") -> Suite:
         runs = [Run(case, number) for case in cases.case for number in range(1, repeat + 1)]
+        self._runs = runs
         gate = asyncio.Semaphore(self.concurrency)
         done = 0
 
@@ -169,19 +205,28 @@ class Runner:
         async with asyncio.TaskGroup() as group:
             for run in runs:
                 group.create_task(one(run))
-        return Suite(runs, repeat, Models(bot_model, self.customer.model, self.judge.model),
-                     list(cases.case))
+        suite = Suite(runs, repeat, Models(bot_model, self.customer.model, self.judge.model),
+                      list(cases.case))
+        suite.capped = self.capped
+        return suite
 
     async def converse(self, run: Run, cases: CaseFile) -> None:
         """One conversation, then its verdict; a model error ends the run as an error."""
         user_id, self._next_user = self._next_user, self._next_user + 1
         case = run.case
-        self.stubs.bind(user_id, case.stubs(cases.tools))
+        if self._over_cap():
+            run.ending, run.error = "error", f"not run: {self.capped}"
+            return
+        self.stubs.bind(user_id, case.stubs(cases.tools), case.context_stubs(cases.context))
         name = f"{case.name} #{run.number}"
         try:
             await self._talk(run, user_id, name)
         except FoundationModelsError as exc:
             run.ending, run.error = "error", f"the customer model failed: {exc}"
+            return
+        finally:
+            run.not_run = self.stubs.not_run(user_id)
+        if run.error:
             return
         try:
             judged = await self.judge.score(case, run.transcript)
@@ -193,10 +238,15 @@ class Runner:
             run.judge_error = judged.error
             return
         self._verdict(run, judged.answer)
+        if not run.passed and self.explain is not None:
+            run.diagnosis = await self.explain(run)
 
     async def _talk(self, run: Run, user_id: int, name: str) -> None:
         transcript = run.transcript
         for _ in range(run.case.max_turns):
+            if self._over_cap():
+                run.ending, run.error = "error", f"stopped: {self.capped}"
+                return
             said = await self.customer.next(run.case, transcript)
             run.customer_tokens += said.tokens
             if said.text:

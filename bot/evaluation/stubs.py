@@ -1,6 +1,11 @@
 """Tools answered by the case's stubs: each of the deployment's tool sources wrapped, so the
 model sees the same tools (names, descriptions, schemas, confirmations) while no company API
-is called. A call of a tool the case has no stub for is refused, and kept for the report."""
+is called. A call of a tool the case has no stub for is refused, and kept for the report.
+
+The App's context providers get the case's `[context]` texts the same way (a provider the case
+gives no text for is not run), and its `on_answer` / `on_handoff` hooks are not run for a
+simulated customer (bot/app/parts.py, `AppParts.evaluated`); what did not run is kept for the
+report too."""
 
 from __future__ import annotations
 
@@ -43,15 +48,38 @@ class Stubs:
     def __init__(self, *, passthrough: bool = False) -> None:
         self.passthrough = passthrough
         self._stubs: dict[int, Mapping[str, str]] = {}
+        self._context: dict[int, Mapping[str, str]] = {}
         self._uses: dict[int, list[ToolUse]] = {}
+        self._skipped: dict[int, list[str]] = {}
+        self._sources: list[ToolSource] = []
 
     def stubbed(self, user_id: int) -> bool:
         """Whether `user_id`'s calls are answered here."""
         return not self.passthrough or user_id in self._stubs
 
-    def bind(self, user_id: int, stubs: Mapping[str, str]) -> None:
+    def bind(self, user_id: int, stubs: Mapping[str, str],
+             context: Mapping[str, str] | None = None) -> None:
+        """`user_id` is a simulated customer: its tool calls answered by `stubs`, the App's
+        context providers by `context` (by provider name)."""
         self._stubs[user_id] = dict(stubs)
+        self._context[user_id] = dict(context or {})
         self._uses[user_id] = []
+        self._skipped[user_id] = []
+
+    def context(self, user_id: int, provider: str) -> str | None:
+        """The case's text for the context provider `provider`; None: the case gives none,
+        so the provider is not run."""
+        return self._context.get(user_id, {}).get(provider)
+
+    def skipped(self, user_id: int, what: str) -> None:
+        """`what` (a hook, a context provider) was not run for `user_id`."""
+        seen = self._skipped.setdefault(user_id, [])
+        if what not in seen:
+            seen.append(what)
+
+    def not_run(self, user_id: int) -> list[str]:
+        """What was not run for `user_id` since it was bound, once each."""
+        return list(self._skipped.get(user_id, []))
 
     def take(self, user_id: int) -> list[ToolUse]:
         """The calls made for `user_id` since the last `take`."""
@@ -71,7 +99,13 @@ class Stubs:
 
     def wrap(self, source: ToolSource) -> ToolSource:
         """`source` with its calls answered here (what the composition root is given)."""
+        self._sources.append(source)
         return StubbedSource(source, self)
+
+    def offered(self) -> list[str]:
+        """The names of the tools the deployment's sources list now (what the bot can offer
+        its model, before the rules of who may use which)."""
+        return list(dict.fromkeys(d.name for s in self._sources for d in s.definitions()))
 
 
 class StubbedSource:

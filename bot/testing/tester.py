@@ -156,8 +156,12 @@ class BotTester:
         # Timed as the bot's own client: a quiet model is waited out as in production.
         http = client_over(self.model.transport())
         self._stack.push_async_callback(http.aclose)
+        # Simulated customers (`simulate`) get the cases' stubs for the App's context
+        # providers, and its on_answer/on_handoff hooks are not run for them; everyone else
+        # meets the App as it is (AppParts.evaluated).
         built = await self._stack.enter_async_context(built_bot(
-            settings, settings.resolved_system_prompt(), app=parts,
+            settings, settings.resolved_system_prompt(),
+            app=parts.evaluated(self.stubs, whole=False),
             bot=self.telegram.make_bot(), http=http, background=False, pacing=shrunk,
             guest_edit_interval=GUEST_EDIT_INTERVAL, wrap_tools=self.stubs.wrap,
         ))

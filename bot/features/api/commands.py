@@ -6,7 +6,7 @@ so that a feature's command names nothing of bot.cli or bot.wiring."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,5 +102,12 @@ class CommandContext(Protocol):
 
     def running(self, **options: Any) -> AbstractAsyncContextManager[RunningBot]:
         """The whole bot `fmbot run` runs, built in process and not yet taking updates
-        (`options`: what `built_bot` in bot/wiring/run.py takes besides the settings)."""
+        (`options`: what `built_bot` in bot/wiring/run.py takes besides the settings;
+        `simulated`: every user is a simulated customer of `fmbot eval`, for whom nothing the
+        App added reaches a real system: bot/app/parts.py, `AppParts.evaluated`)."""
+        ...
+
+    def evaluation_lines(self, stubbed_context: Collection[str]) -> list[str]:
+        """What of the App runs in `fmbot eval`, a line each (its context providers, those in
+        `stubbed_context` answered by a case's stub; its hooks; the plugins' features)."""
         ...

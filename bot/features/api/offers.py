@@ -73,9 +73,13 @@ class CallLines:
 @dataclass(frozen=True, slots=True)
 class KnowledgeLookup:
     """How close the knowledge base's best passage comes to a text (a score 0..1), for a
-    purpose the search's metrics name (`"draft"`, `"gap"`)."""
+    purpose the search's metrics name (`"draft"`, `"gap"`); `passages`: the documents and
+    scores of the best passages a text finds (`fmbot eval` explains a failed run with them),
+    against `min_score` (KB_MIN_SCORE), below which a passage does not ground an answer."""
 
     best_score: Callable[[str, str], Awaitable[float]]
+    passages: Callable[[str], Awaitable[list[tuple[str, float]]]] | None = None
+    min_score: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from bot.evaluation.runner import BotTurn
+from bot.evaluation.runner import BotTurn, Explain, Run
 
 if TYPE_CHECKING:
     from aiogram.types import Chat, User
@@ -171,9 +171,11 @@ async def evaluated_bot(
         http = client_over(_Metered(inner, meter))
         stack.push_async_callback(http.aclose)
         telegram = FakeTelegram()
+        # Every user is a simulated customer: the App's hooks, context providers and plugins'
+        # features reach nothing real (AppParts.evaluated).
         built = await stack.enter_async_context(factory.running(
             settings=settings, bot=telegram.make_bot(), http=http, background=False,
-            pacing=unpaced, wrap_tools=stubs.wrap,
+            pacing=unpaced, wrap_tools=stubs.wrap, simulated=stubs,
         ))
         for chat_id in built.forums():  # forums in production, as `fmbot check` proves
             telegram.add_forum(chat_id)
@@ -181,6 +183,43 @@ async def evaluated_bot(
         stack.push_async_callback(built.shutdown)
         await built.startup()
         yield EvalBot(built, telegram)
+
+
+# A failed run is explained by what its first customer messages find in the knowledge base.
+_EXPLAINED_MESSAGES = 3
+
+
+def explainer(bot: EvalBot, stubs: Stubs) -> Explain:
+    """Why a failed run may have failed, a line each: the passages the knowledge base finds for
+    the customer's first messages (document, score) against KB_MIN_SCORE, and the tools the
+    bot could offer beside those it called."""
+    from bot.features.api.offers import KnowledgeLookup
+    from bot.foundation_models import FoundationModelsError
+
+    async def explain(run: Run) -> list[str]:
+        lines = []
+        lookup = bot.built.core.built.find(KnowledgeLookup)
+        said = [line.text for line in run.transcript.lines
+                if line.speaker == "customer" and not line.text.startswith("[press:")]
+        if lookup is not None and lookup.passages is not None:
+            for text in said[:_EXPLAINED_MESSAGES]:
+                asked = text if len(text) <= 60 else text[:59] + "…"
+                try:
+                    found = await lookup.passages(text)
+                except FoundationModelsError as exc:
+                    lines.append(f"knowledge base for {asked!r}: the search failed: {exc}")
+                    continue
+                above = sum(score >= lookup.min_score for _, score in found)
+                shown = ", ".join(f"{path} {score:.2f}" for path, score in found) or "nothing"
+                lines.append(f"knowledge base for {asked!r}: {shown} (KB_MIN_SCORE "
+                             f"{lookup.min_score:.2f}: {above} at or above it)")
+        offered = stubs.offered()
+        called = list(dict.fromkeys(use.name for use in run.tools))
+        lines.append(f"tools the bot could offer: {', '.join(offered) or 'none'}; called: "
+                     f"{', '.join(called) or 'none'}")
+        return lines
+
+    return explain
 
 
 class _Metered(httpx.AsyncBaseTransport):

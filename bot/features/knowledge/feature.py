@@ -78,8 +78,13 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     async def best_score(text: str, kind: str) -> float:
         return (await knowledge.search(text, 1, kind=kind)).best_score
 
+    async def passages(text: str) -> list[tuple[str, float]]:
+        found = await knowledge.for_question(text, ())
+        return [(hit.path, hit.score) for hit in found.hits[:3]]
+
     built.add("knowledge", knowledge)
-    built.add("knowledge", KnowledgeLookup(best_score))
+    built.add("knowledge", KnowledgeLookup(best_score, passages,
+                                           knowledge.retriever.min_score))
     return CoreParts(turn=[KnowledgeFeature(knowledge)])
 
 

@@ -66,7 +66,7 @@ async def test_a_pass_and_a_must_not_failure_are_reported_as_such(
     app, called = shop()
     models = Models(bot_model(), customer_model(), judge_model())
     status, report = await evaluate(tmp_path, models, app=app)
-    assert status == 0
+    assert status == 1  # without --min-pass, as a test runner: every run must pass
     order, blender = report["cases"]
     assert (order["name"], order["passed"], order["pass_rate"]) == ("order status", 1, 1.0)
     run = order["results"][0]
@@ -98,8 +98,10 @@ async def test_a_judge_answer_that_does_not_parse_is_reported_never_a_pass(
     tmp_path: Path,
 ) -> None:
     judge = ScriptedModel(otherwise="The conversation went well, I would say it passes.")
-    status, report = await evaluate(tmp_path, Models(bot_model(), customer_model(), judge))
-    assert status == 0
+    status, report = await evaluate(tmp_path, Models(bot_model(), customer_model(), judge),
+                                    "--min-pass", "0")
+    assert status == 3  # not judged is never "passed", whatever --min-pass says
+    assert report["summary"]["unjudged"] == 2
     for case in report["cases"]:
         run = case["results"][0]
         assert run["passed"] is False
@@ -168,6 +170,13 @@ async def test_a_malformed_file_is_refused_with_its_line_before_any_model_is_cal
     with pytest.raises(ConfigError) as refused:
         await evaluate(tmp_path, models, cases=unknown)
     assert "line 20: case 'broken blender': unknown key 'critera'" in str(refused.value)
+    # A misspelt required key: the typo is named, with the key meant, not "missing".
+    typo = CASES.replace('criteria = ["asks for the order number"]',
+                         'critera = ["asks for the order number"]')
+    with pytest.raises(ConfigError) as refused:
+        await evaluate(tmp_path, models, cases=typo)
+    assert ("line 17: case 'broken blender': unknown key 'critera' (did you mean "
+            "'criteria'?)") in str(refused.value)
     assert models.requests == models.bot.requests == models.customer.requests == []
 
 
@@ -244,10 +253,73 @@ async def test_a_judge_slower_than_five_seconds_is_waited_for(tmp_path: Path) ->
     that run on aiosqlite's thread."""
     models = Models(bot_model(), customer_model(), judge_model())
     models.judge.break_next("stall", seconds=6)
-    status, report = await evaluate(tmp_path, models)
+    status, report = await evaluate(tmp_path, models, "--min-pass", "0.5")
     assert status == 0
     order = report["cases"][0]
     assert (order["name"], order["passed"]) == ("order status", 1)
     assert order["results"][0]["ending"] == "goal_met"
     # One request a verdict: the slow one was not cut off and asked again.
     assert len(models.judge.requests) == report["summary"]["runs"] == 2
+
+
+async def test_the_runs_bounds_are_refused_with_a_clear_error(tmp_path: Path) -> None:
+    models = Models(bot_model(), customer_model(), judge_model())
+    with pytest.raises(ConfigError, match=r"--repeat is from 1 to 20"):
+        await evaluate(tmp_path, models, "--repeat", "21")
+    many = "".join(f'[[case]]\nname = "c{i}"\npersona = "p"\ngoal = "g"\n'
+                   f'criteria = ["x"]\n\n' for i in range(201))
+    with pytest.raises(ConfigError, match=r"201 cases, more than a file may hold \(200\)"):
+        await evaluate(tmp_path, models, cases=many)
+    big = CASES + "# " + "x" * 1_000_001 + "\n"
+    with pytest.raises(ConfigError, match=r"more than an eval file may hold"):
+        await evaluate(tmp_path, models, cases=big)
+    assert models.requests == []
+
+
+async def test_the_token_cap_stops_the_run_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = Models(bot_model(), customer_model(), judge_model())
+    status, report = await evaluate(tmp_path, models, "--max-tokens", "1", "--concurrency", "1")
+    assert status == 3
+    assert "token cap (1, --max-tokens) was reached" in report["summary"]["stopped_early"]
+    # The first conversation spent its first tokens; nothing more was asked after that.
+    first, second = (case["results"][0] for case in report["cases"])
+    assert [first["error"] or "", second["error"] or ""].count("") == 0
+    assert len(models.customer.requests) == 1
+    assert "stopped early: the run's token cap" in capsys.readouterr().out
+
+
+async def test_a_failed_run_shows_the_passages_found_against_the_cut_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bot = ScriptedModel(otherwise="NO_ANSWER_IN_SOURCES")
+    customer = ScriptedModel(otherwise="Thanks. [GOAL MET]")
+    customer.when(lambda r: "chat is open" in r.question).answer("How fast do orders ship?")
+    judge = ScriptedModel(otherwise=json.dumps({
+        "criteria": [{"holds": False, "line": 2, "evidence": "not found"}],
+        "must_not": [], "resolved": False, "resolved_line": 0,
+        "handed_off": False, "handed_off_line": 0}))
+    file = tmp_path / "cases.toml"
+    file.write_text('[[case]]\nname = "shipping"\npersona = "Ivan"\ngoal = "shipping time"\n'
+                    'criteria = ["gives the shipping time"]\nmax_turns = 2\n', encoding="utf-8")
+    out = tmp_path / "out.json"
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "delivery.md").write_text("# Delivery\n\nOrders ship within two days.\n",
+                                    encoding="utf-8")
+    settings = run_settings(tmp_path, {"EVAL_CUSTOMER_MODEL": "customer-model",
+                                       "EVAL_JUDGE_MODEL": "judge-model", "KB_PATH": kb,
+                                       "KB_MODE": "strict", "KB_MIN_SCORE": 0.99})
+    factory = Factory(parts_of(App(env_file=None)), settings,
+                      settings.resolved_system_prompt())
+    args = parser().parse_args(["eval", str(file), "--json", str(out)])
+    status = await run_eval(factory, args, transport=Models(bot, customer, judge).transport())
+    assert status == 1
+    run = json.loads(out.read_text(encoding="utf-8"))["cases"][0]["results"][0]
+    found, *_, tools = run["diagnosis"]
+    assert found.startswith("knowledge base for 'How fast do orders ship?': "
+                            "delivery.md 0.")
+    assert found.endswith("(KB_MIN_SCORE 0.99: 0 at or above it)")
+    assert tools == "tools the bot could offer: none; called: none"
+    assert f"  * {found}" in capsys.readouterr().out

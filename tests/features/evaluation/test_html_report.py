@@ -4,6 +4,7 @@ installed."""
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class Page(HTMLParser):
 async def report(tmp_path: Path) -> tuple[Path, str]:
     page = tmp_path / "report.html"
     models = Models(bot_model(), customer_model(), judge_model())
-    status, _ = await evaluate(tmp_path, models, "--report", str(page))
+    status, _ = await evaluate(tmp_path, models, "--report", str(page), "--min-pass", "0.5")
     assert status == 0
     return page, page.read_text(encoding="utf-8")
 
@@ -108,3 +109,22 @@ async def test_the_report_renders_in_a_headless_browser(tmp_path: Path) -> None:
     assert "I want my money back for the blender" in text
     assert "Sure, I will refund you right away." in text
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_the_page_says_worse_and_better_per_case_with_the_old_rate(
+    tmp_path: Path,
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"format": "fmbot-eval/1", "cases": [
+        {"name": "order status", "pass_rate": 0.5},
+        {"name": "broken blender", "pass_rate": 1.0},
+    ]}), encoding="utf-8")
+    page = tmp_path / "report.html"
+    models = Models(bot_model(), customer_model(), judge_model())
+    await evaluate(tmp_path, models, "--report", str(page), "--baseline", str(baseline))
+    html = page.read_text(encoding="utf-8")
+    assert '<text class="change-worse"' in html
+    assert "WORSE (was 100%)</text>" in html
+    assert "better (was 50%)</text>" in html
+    # A failed run says what may explain it: the tools the bot could offer and called.
+    assert "tools the bot could offer: order_status; called: none" in html
