@@ -27,7 +27,7 @@ from bot.features.desk.telegram import operator_handlers as operators
 from bot.features.desk.telegram.messages import carry_edit, command_name, requester
 from bot.features.desk.telegram.transcripts import transcript_for_operators
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, help_text, thread_of
+from bot.telegram.deps import Deps, help_text, say, thread_of
 from bot.telegram.media.audio import Hearing, audio_of
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
@@ -206,22 +206,36 @@ async def handle_user_edit(message: Message, desk: SupportDesk) -> None:
 
 # -- admins ---------------------------------------------------------------------------------------
 async def cmd_desk_stats(
-    message: Message, desk: SupportDesk, deps: Deps, is_admin: bool, command: CommandObject
+    message: Message, desk: SupportDesk, deps: Deps, is_admin: bool, command: CommandObject,
+    t: Translator,
 ) -> None:
     """/stats [days] for admins: the desk's report, then the usage figures (commands.py)."""
     if not is_admin:
         raise SkipHandler
-    await _send_report(message, desk, deps, command)
+    if _report_belongs(message, desk):
+        await _send_report(message, desk, deps, command)
+    else:  # the usage figures still follow: totals, no customer's words
+        await say(deps, message, t("desk_report_elsewhere"))
     raise SkipHandler
 
 
 async def cmd_desk_report(
-    message: Message, desk: SupportDesk, deps: Deps, is_admin: bool, command: CommandObject
+    message: Message, desk: SupportDesk, deps: Deps, is_admin: bool, command: CommandObject,
+    t: Translator,
 ) -> None:
     """/report [days] for admins: the desk's report alone (what `fmbot report` prints)."""
     if not is_admin:
         raise SkipHandler
+    if not _report_belongs(message, desk):
+        await say(deps, message, t("desk_report_elsewhere"))
+        return
     await _send_report(message, desk, deps, command)
+
+
+def _report_belongs(message: Message, desk: SupportDesk) -> bool:
+    """The report quotes customers' words and links into the support chat: it is shown only
+    there and in the admin's private chat with the bot, never in a group that others read."""
+    return message.chat.type == "private" or message.chat.id == desk.chat_id
 
 
 async def _send_report(

@@ -82,6 +82,12 @@ DESK_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Спасибо за комментарий: команда его прочитает.",
     },
     "desk_feedback_thanks": {"en": "Thank you for the feedback!", "ru": "Спасибо за отзыв!"},
+    "desk_report_elsewhere": {
+        "en": "The support report quotes customers' messages, so it is shown only in the "
+              "support chat or in your private chat with me: ask there.",
+        "ru": "Отчёт поддержки цитирует сообщения клиентов, поэтому он показывается только в "
+              "чате поддержки или в вашем личном чате со мной: спросите там.",
+    },
 }
 
 TEXTS.update(DESK_TEXTS)
