@@ -97,6 +97,7 @@ class App:
         stops the start with one line naming the variable."""
         from bot.config import ConfigError
 
+        self._parts.read_by(model)  # its variables are not misspellings of fmbot's
         try:
             return model(_env_file=self._parts.env_file)
         except ValidationError as exc:

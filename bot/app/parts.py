@@ -86,6 +86,21 @@ class AppParts:
         self._plugins: list[str] = []
         self._features: list[Feature] = []
         self.evaluating = False  # `fmbot eval` builds the bot: App.evaluating
+        self._own_variables: set[str] = set()  # read by App.load_settings models
+
+    @property
+    def own_variables(self) -> frozenset[str]:
+        """The variables the App's and plugins' own settings models read (upper case): not
+        misspellings of fmbot's (`fmbot check`)."""
+        return frozenset(self._own_variables)
+
+    def read_by(self, model: type[BaseSettings]) -> None:
+        """Note the variables `model` reads (its `env_prefix` and field names or aliases)."""
+        prefix = str(model.model_config.get("env_prefix") or "")
+        for name, field in model.model_fields.items():
+            alias = field.validation_alias
+            self._own_variables.add(
+                alias.upper() if isinstance(alias, str) else (prefix + name).upper())
 
     def evaluation_lines(self, stubbed_context: Collection[str]) -> list[str]:
         """What of these parts runs in `fmbot eval`, a line each."""
@@ -107,6 +122,7 @@ class AppParts:
         view._migrations = list(self._migrations)
         view._tool_sources = list(self._tool_sources)
         view._plugins = list(self._plugins)
+        view._own_variables = self._own_variables
         view._providers = [NamedProvider(p.name, _stubbed_provider(p, simulated))
                            for p in self._providers]
         view._on_answer = [_unless_simulated(hook, simulated, "on_answer")

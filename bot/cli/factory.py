@@ -10,7 +10,7 @@ model client, the whole core of wiring), so `fmbot report` never builds a model 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Coroutine
+from collections.abc import AsyncIterator, Collection, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
     from bot.app.parts import AppParts
+    from bot.config.unknown import Unknown
     from bot.features.api.feature import Feature
     from bot.features.settings import Settings
     from bot.foundation_models.client import FoundationModelsClient
@@ -99,6 +100,17 @@ class Factory:
 
     def evaluation_lines(self, stubbed_context: Collection[str]) -> list[str]:
         return self.app.evaluation_lines(stubbed_context)
+
+    def unknown_variables(self, environ: Mapping[str, str]) -> list[Unknown]:
+        """What `.env` and the environment set that no setting reads (a misspelling, most
+        often): fmbot's settings, the plugins' and the tools file's `${VAR}` are known."""
+        from bot.config.unknown import tool_references, unknown_variables
+
+        known = {*self.settings.variables(), *self.app.own_variables,
+                 *tool_references(self.settings.tools.file)}
+        env_file = self.app.env_file
+        return unknown_variables(known, env_file=Path(env_file) if env_file else None,
+                                 environ=environ)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:

@@ -3,6 +3,9 @@ every check passes on a good setup, and each kind of failure is named with its f
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -334,3 +337,46 @@ async def test_speech_synthesis_speaks_a_sample_and_names_a_missing_role(
     assert "VOICE_REPLIES=off" in names["speech synthesis"].fix
     off = await run_checks(settings_for(tg, fm, sqlite_url, voice_replies="off"))
     assert "speech synthesis" not in by_name(off)
+
+
+@pytest.mark.slow
+async def test_a_misspelt_setting_in_env_is_named_by_check_and_by_run(
+    fakes: tuple[TelegramServer, FakeFoundationModels], sqlite_url: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    tg, fm = fakes
+    (tmp_path / ".env").write_text(
+        "SUPORT_CHAT_ID=-1001234567890\nMY_OWN_FLAG=1\n", encoding="utf-8")
+    env = {
+        "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": tg.url, "YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER,
+        "YANDEX_LLM_URL": fm.url, "DATABASE_URL": sqlite_url, "LOG_LEVEL": "WARNING",
+        "STT_URL": fm.url, "TTS_URL": fm.url, "TEXT_MODLE": "yandexgpt",
+    }
+    code, out = await _cli_check(env, tmp_path)
+    assert code == 1, out
+    assert ("FAIL  variables: .env: SUPORT_CHAT_ID is not a setting fmbot reads: did you mean "
+            "SUPPORT_CHAT_ID?\n      fix: rename SUPORT_CHAT_ID to SUPPORT_CHAT_ID") in out
+    assert ("FAIL  variables: the environment: TEXT_MODLE is not a setting fmbot reads: did "
+            "you mean TEXT_MODEL?") in out
+    assert "ok    variables: .env: MY_OWN_FLAG is not a setting fmbot reads" in out
+    assert "PATH" not in out.split("variables")[1].split("\n")[0]  # the rest of the environment
+    # `run` says the same at start, at WARNING (here it then stops on a refused token).
+    from bot.app import App, parts_of
+    from bot.cli.factory import Factory
+    from bot.cli.run import run as run_command
+    from bot.config import ConfigError
+    from bot.features.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:refused")
+    app = App()
+    factory = Factory(parts_of(app), load_settings(".env"), "")
+    caplog.set_level(logging.WARNING, "bot")
+    with contextlib.suppress(ConfigError, SystemExit):
+        await run_command(factory, argparse.Namespace())
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (".env: SUPORT_CHAT_ID is not a setting fmbot reads: did you mean SUPPORT_CHAT_ID?"
+            in warned)
