@@ -191,3 +191,27 @@ async def test_check_fails_a_support_chat_without_topics(
     settings = settings_for(tg, fm, sqlite_url, support_chat_id=SUPPORT_CHAT)
     names = by_name(await run_checks(settings))
     assert names["support chat"].ok, names["support chat"].line()
+
+
+# --- issue 78, item 5: an empty knowledge-base folder -----------------------------------------
+def test_an_empty_knowledge_base_folder_stops_run_in_strict_mode_as_check_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    kb = tmp_path / "kb"
+    (kb / "images").mkdir(parents=True)
+    (kb / "images" / "logo.png").write_bytes(b"\x89PNG")  # not a document the base reads
+    run = cli("run", cwd=tmp_path, **COMPLETE, KB_PATH=str(kb), KB_MODE="strict")
+    assert run.returncode == 2, run.stderr
+    assert f"KB_PATH: {kb} holds no document the knowledge base can read" in run.stderr
+    assert "every customer would be told the answer is not found" in run.stderr
+    monkeypatch.chdir(tmp_path)
+    for key, val in {**COMPLETE, "KB_PATH": str(kb), "KB_MODE": "strict"}.items():
+        monkeypatch.setenv(key, val)
+    [problem] = [o.detail for o in check_configuration(Settings()) if not o.ok]
+    assert problem == run.stderr.strip().removeprefix("fmbot: ")
+    # In assist mode the bot may start without it, and says so.
+    monkeypatch.setenv("KB_MODE", "assist")
+    caplog.set_level("WARNING")
+    assert all(o.ok for o in check_configuration(Settings()))
+    assert any("holds no document the knowledge base can read" in r.getMessage()
+               and r.levelname == "WARNING" for r in caplog.records)

@@ -4,10 +4,11 @@ Telegram, `fmbot kb`, the Vector Store's check, its settings' checks and its tab
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.config.parsing import _raise_all
+from bot.config.parsing import ConfigError, _raise_all
 from bot.features.api.feature import (
     TURN_COMMANDS,
     CoreParts,
@@ -157,6 +158,35 @@ def _models(settings: Settings) -> list[ModelUse]:
             ModelUse("EMBEDDING_QUERY_MODEL", settings.embedding_query_model, "embedding")]
 
 
+def _documents_present(settings: Settings) -> None:
+    """An empty KB_PATH folder (no file the base can read): with KB_MODE=strict every customer
+    would be told "not found", so `run` and `eval` stop as `fmbot check` fails; in assist mode
+    the bot answers without it, and says so at WARNING (docs/knowledge-base.md)."""
+    kb = settings.knowledge
+    if not kb.on or kb.backend == "yandex":
+        return
+    from bot.reading.extractors import SUFFIXES
+
+    empty = [folder for folder in kb.paths
+             if folder.expanduser().is_dir() and not any(
+                 item.suffix.lower() in SUFFIXES and item.is_file()
+                 for item in folder.expanduser().rglob("*"))]
+    if not empty:
+        return
+    names = ", ".join(str(folder) for folder in empty)
+    if kb.mode == "strict":
+        raise ConfigError(
+            f"KB_PATH: {names} holds no document the knowledge base can read ({_KINDS}): with "
+            "KB_MODE=strict every customer would be told the answer is not found; add the "
+            "documents, or set KB_MODE=assist to start without them")
+    logging.getLogger(__name__).warning(
+        "KB_PATH: %s holds no document the knowledge base can read (%s): the bot answers "
+        "without it until documents are added", names, _KINDS)
+
+
+_KINDS = "Markdown, text, HTML, PDF, Word, ..."
+
+
 FEATURE = Feature(
     models=_models,
     name="knowledge",
@@ -168,6 +198,7 @@ FEATURE = Feature(
         SettingsCheck(frozenset({"kb"}), lambda settings: settings.knowledge.check_path()),
         SettingsCheck(frozenset({"run", "eval", "kb"}),
                       lambda settings: settings.knowledge.check()),
+        SettingsCheck(frozenset({"run", "eval"}), _documents_present),
         # KB_BACKEND=yandex is a tool of the Responses API.
         SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
             settings.knowledge.backend_problems(settings.text_api))),
