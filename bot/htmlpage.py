@@ -26,6 +26,9 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}
  margin:0 0 14px}
 summary{cursor:pointer;font-weight:600}
 """
+# The width a chart of columns is drawn for: a panel of the reports' two-column grid, inside
+# `main`'s 980 px (what a 1280 px window shows of it, and a 1920 px one).
+CHART_FIT = 420
 GREEN, AMBER, RED, GREY, INK, FAINT = (
     "#2e9d62", "#e0a526", "#d1435b", "#eef0f3", "#1d2430", "#8a93a0")
 
@@ -49,10 +52,13 @@ def figure(label: str, value: str) -> str:
     return f'<div class="figure">{escape(label)}<b>{escape(value)}</b></div>'
 
 
-def svg_open(svg_id: str, title: str, width: int, height: int, font_size: int = 13) -> str:
-    """An inline SVG's opening tag and its accessible title (close it with "</svg>")."""
+def svg_open(svg_id: str, title: str, width: int, height: int, font_size: int = 13,
+             *, scales: bool = False) -> str:
+    """An inline SVG's opening tag and its accessible title (close it with "</svg>");
+    `scales`: drawn smaller, never cut, when its box is narrower than `width`."""
+    fitting = ' style="max-width:100%;height:auto"' if scales else ""
     return (f'<svg id="{escape(svg_id)}" xmlns="http://www.w3.org/2000/svg" role="img" '
-            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}"{fitting} '
             f'font-family="system-ui,sans-serif" font-size="{font_size}">'
             f"<title>{escape(title)}</title>")
 
@@ -67,28 +73,40 @@ class Column:
 
 
 def columns(svg_id: str, title: str, points: Sequence[Column], *, maximum: float,
-            colour: str = GREEN) -> str:
-    """A column per point (a day), scaled to `maximum`, its text above it and its label
-    below; each column's group carries `data-label` and `data-value`."""
-    step, bar, top, plot = 44, 30, 18, 120
-    width = max(1, len(points)) * step + 20
+            colour: str = GREEN, fit: int = CHART_FIT) -> str:
+    """A column per point (a day), scaled to `maximum`, its text above it (on a tooltip when
+    the columns are narrow) and its label below (every few columns when they are narrow);
+    each column's group carries `data-label` and `data-value`.
+
+    The columns share `fit` pixels, so the whole period fits its box and the newest day (the
+    rightmost) is never behind a scrollbar; the drawing shrinks with a narrower box."""
+    count = max(1, len(points))
+    step = min(44, max(6, (fit - 20) // count))
+    bar = max(3, step * 2 // 3)
+    top, plot = 18, 120
+    width = count * step + 20
     height = top + plot + 34
-    items = [svg_open(svg_id, title, width, height, 11)]
+    every = -(-36 // step)  # a label needs about 36 px
+    items = [svg_open(svg_id, title, width, height, 11, scales=True)]
     base = top + plot
     items.append(f'<line x1="10" x2="{width - 10}" y1="{base}" y2="{base}" stroke="{FAINT}"/>')
     for index, point in enumerate(points):
         x = 10 + index * step + (step - bar) // 2
         value = "" if point.value is None else f"{point.value:.4f}"
         items.append(f'<g class="column" data-label="{escape(point.label)}" '
-                     f'data-value="{value}">')
+                     f'data-value="{value}"><title>{escape(point.label)}: '
+                     f'{escape(point.text or "no data")}</title>')
         if point.value is not None and maximum > 0:
             tall = round(plot * min(1.0, max(0.0, point.value / maximum)))
             items.append(f'<rect class="bar" x="{x}" y="{base - tall}" width="{bar}" '
                          f'height="{tall}" fill="{colour}" rx="2"/>')
-            items.append(f'<text x="{x + bar // 2}" y="{base - tall - 4}" '
-                         f'text-anchor="middle">{escape(point.text)}</text>')
-        items.append(f'<text x="{x + bar // 2}" y="{base + 14}" text-anchor="middle" '
-                     f'fill="{FAINT}">{escape(point.label)}</text></g>')
+            if step >= 26:
+                items.append(f'<text x="{x + bar // 2}" y="{base - tall - 4}" '
+                             f'text-anchor="middle">{escape(point.text)}</text>')
+        if (count - 1 - index) % every == 0:  # the newest day always labelled
+            items.append(f'<text x="{x + bar // 2}" y="{base + 14}" text-anchor="middle" '
+                         f'fill="{FAINT}">{escape(point.label)}</text>')
+        items.append("</g>")
     items.append("</svg>")
     return "".join(items)
 

@@ -82,7 +82,7 @@ def chart(figs: list[CaseFigures], baseline: dict[str, float] | None = None) -> 
     says whether it got WORSE or better and the old rate, beside a tick at that rate."""
     height = len(figs) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP + 18
     width = CHART_WIDTH + (CHANGE_WIDTH if baseline is not None else 0)
-    items = [svg_open("pass-rates", "Pass rate per case", width, height)]
+    items = [svg_open("pass-rates", "Pass rate per case", width, height, scales=True)]
     for index, fig in enumerate(figs):
         y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
         width = round(BAR_WIDTH * fig.pass_rate)

@@ -97,6 +97,7 @@ def build_desk(
         summary_model=settings.text_model,
         retention_days=settings.retention_days,
         admins=tuple(settings.admin_user_ids),
+        idle=area.idle,
     )
     classify = client.classify_few_shot if area.handoff_classifier else None
     insights = build_insights(area, db, client, ground.chat_model, owner=settings.replica_id)

@@ -24,7 +24,7 @@ def desk_report(desk: DeskSettings) -> ReportPart:
     async def part(db: Database, days: int) -> ReportSection:
         from bot.features.desk.domain.report import build_report, format_report, write_csv
 
-        report = await build_report(db.sessionmaker, days=days, hours=hours)
+        report = await build_report(db.sessionmaker, days=days, hours=hours, idle=desk.idle)
 
         def csv(path: Path) -> str:
             rows = write_csv(report, path)

@@ -6,6 +6,7 @@ names every problem before the bot starts; the desk's `SupportHours` is built on
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -86,6 +87,15 @@ class DeskSettings(Section):
     timezone: str = Field(default="UTC", validation_alias="SUPPORT_TIMEZONE")
     handoff_classifier: Switch = Field(default=False, validation_alias="HANDOFF_CLASSIFIER")
     csat: Switch = Field(default=True, validation_alias="CSAT")
+    # Hours of silence after which a conversation with the bot alone is over: then it is
+    # scored (DESK_INSIGHTS) and the report counts it "assumed resolved". A shop whose
+    # customers come back within the hour may shorten it; the first day's report reads it.
+    idle_hours: float = Field(default=24.0, gt=0, le=24 * 30, validation_alias="DESK_IDLE_HOURS")
+
+    @property
+    def idle(self) -> dt.timedelta:
+        """DESK_IDLE_HOURS as a duration."""
+        return dt.timedelta(hours=self.idle_hours)
 
     # --- Desk insights ----------------------------------------------------------------
     # Handoff summaries and tags, final summaries (and later FAQ drafts and content gaps),

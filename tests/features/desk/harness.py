@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -150,6 +151,7 @@ async def _world(
     kb: Path | None,
     parts: Callable[[Bot, str], dict[str, Any]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
+    idle: dt.timedelta = dt.timedelta(hours=24),
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
     """`parts`: more parts of the app, built from the bot and the model server's URL;
@@ -204,6 +206,7 @@ async def _world(
             feedback_buttons=feedback,
             summary_model="yandexgpt-lite",
             admins=admins,
+            idle=idle,
         ),
         model=client,
         classify=client.classify_few_shot if classifier else None,

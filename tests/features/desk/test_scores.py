@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.features.desk.domain.report import format_report, write_csv
+from bot.features.desk.domain import SupportHours
+from bot.features.desk.domain.report import build_report, format_report, write_csv
 from bot.features.desk.insights.jsonanswer import MAX_CHARS, parse_json
 from bot.features.desk.insights.qa import Verdict, verdict_of
 from bot.features.desk.storage.insights_models import DeskScore, InsightJobStatus, ScoreStatus
@@ -64,7 +65,7 @@ async def test_a_conversation_the_bot_resolved_alone_is_scored_async_and_verifie
     assert report.quality is not None
     assert report.quality.total().verified == 1
     text = format_report(report)
-    assert "Verified resolution: 1 of 1 scored conversations (100%)" in text
+    assert "Verified resolution: 1 of 1 scored conversations with the bot alone (100%)" in text
 
 
 async def test_a_user_back_within_a_day_is_not_a_verified_resolution(
@@ -90,7 +91,7 @@ async def test_a_user_back_within_a_day_is_not_a_verified_resolution(
     assert whole.resolved == 2
     assert whole.verified == 1  # ... but the user came back within a day: only the second
     assert report.quality.repeats == 1
-    assert "Verified resolution: 1 of 2 scored conversations (50%)" in format_report(report)
+    assert "Verified resolution: 1 of 2 scored conversations with the bot alone (50%)" in format_report(report)
     path = tmp_path / "report.csv"
     write_csv(report, path)
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
@@ -123,13 +124,15 @@ async def test_a_conversation_a_person_closed_is_scored_but_never_verified(
         w.tg.send_user_message(admin, "/stats")
         stats = await w.wait_for(lambda: [t for t in w.texts(admin)
                                           if t.startswith("Support desk")])
-        assert "Verified resolution: 0 of 1 scored conversations (0%)" in stats[0]
+        # Handed to a person: never verified, counted apart, not as a 0% rate.
+        assert NOT_YET in stats[0]
+        assert "handed to a person, never verified: 1" in stats[0]
         assert f"https://t.me/c/{str(SUPPORT)[4:]}/{thread}" in stats[0]
         # /report: the desk's report alone, in the support chat as anywhere an admin asks.
         w.tg.send_user_message(admin, "/report 3")
         reports = await w.wait_for(lambda: [t for t in w.texts(admin)
                                             if t.startswith("Support desk")][1:])
-        assert "Verified resolution: 0 of 1 scored conversations (0%)" in reports[0]
+        assert NOT_YET in reports[0]
         first, last = re.findall(r"(\d{4}-\d\d-\d\d) \d\d:\d\d", reports[0].splitlines()[0])
         assert (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days == 3
     report = await report_at(sqlite_database, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
@@ -137,9 +140,12 @@ async def test_a_conversation_a_person_closed_is_scored_but_never_verified(
     whole = report.quality.total()
     assert (whole.scored, whole.resolved, whole.verified, whole.handed_over) == (1, 1, 0, 1)
     text = format_report(report)
-    assert "Verified resolution: 0 of 1 scored conversations (0%)" in text
+    assert NOT_YET in text
     # The worst-scored list links the conversation's topic in the support chat.
     assert f"https://t.me/c/{str(SUPPORT)[4:]}/{thread}" in text
+
+
+NOT_YET = "Verified resolution: cannot be computed yet: no conversation with the bot alone scored"
 
 
 async def _scored(db: Database, case_id: int) -> DeskScore | None:
@@ -192,7 +198,7 @@ async def test_a_scorer_answer_that_is_not_json_is_retried_then_unscored(
     report = await report_at(sqlite_database, later)
     assert report.quality is not None
     assert report.quality.total().verified == 0
-    assert "unscored 1" in format_report(report)
+    assert "unscored: 1" in format_report(report)
 
 
 def test_the_scorers_answer_is_bounded_before_it_is_read() -> None:
@@ -207,3 +213,36 @@ def test_the_scorers_answer_is_bounded_before_it_is_read() -> None:
     assert verdict_of(long) == f"the answer is {size} characters long (at most 4000)"
     assert verdict_of({**verdict, "resolved_by_magic": True}) == (
         "resolved_by_magic: Extra inputs are not permitted")
+
+
+async def test_desk_idle_hours_scores_a_bot_conversation_sooner_and_the_rest_wait(
+    sqlite_database: Database,
+) -> None:
+    """A shop on its first day: with DESK_IDLE_HOURS=1 a conversation quiet for two hours is
+    scored and verified; one still going is counted as waiting, never as a 0% rate."""
+    idle = dt.timedelta(hours=1)
+    async with desk_world(sqlite_database, insights=MODEL, idle=idle) as w:
+        done, going = 8101, 8102
+        w.tg.send_user_message(done, "How do I change my delivery address?")
+        await w.wait_for(lambda: w.texts(done))
+        await w.settle()
+        [case] = await cases_of(w.db, done)
+        await move_back(w.db, case.id, hours=2)
+        w.tg.send_user_message(going, "Do you ship to Kazan?")
+        await w.wait_for(lambda: w.texts(going))
+        await w.settle()
+        assert w.desk.learning is not None
+        now = dt.datetime.now(dt.UTC)
+        assert await w.desk.learning.score_finished(now) == 1  # the quiet one, not a day on
+        await w.desk.learning.insights.wait_idle()
+    report = await build_report(sqlite_database.sessionmaker, days=3,
+                                hours=SupportHours.parse(""), now=now, idle=idle)
+    text = format_report(report)
+    assert "Verified resolution: 1 of 1 scored conversations with the bot alone (100%)" in text
+    assert "waiting to be scored: 1" in text
+    outcomes = sorted(str(row["outcome"]) for row in report.rows)
+    assert outcomes == ["bot_assumed", "open"]
+    # With the default day of quiet, the first is not over yet either.
+    report = await build_report(sqlite_database.sessionmaker, days=3,
+                                hours=SupportHours.parse(""), now=now)
+    assert sorted(str(row["outcome"]) for row in report.rows) == ["open", "open"]

@@ -15,7 +15,7 @@ from bot.htmlpage import AMBER, GREEN, RED, Column, columns, cut, figure, page
 
 _STYLE = """
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:14px}
-.charts .panel{overflow-x:auto}.charts h3{font-size:15px;margin:0 0 6px}
+.charts .panel{min-width:0}.charts h3{font-size:15px;margin:0 0 6px}
 table.worst{border-collapse:collapse;width:100%;font-size:14px}
 .worst th,.worst td{text-align:left;vertical-align:top;padding:5px 8px;
  border-top:1px solid #eef0f3}
@@ -29,8 +29,10 @@ def html_report(r: Report) -> str:
     q = r.quality or Quality([], [], 0)
     whole = q.total()
     period = f"{r.start:%Y-%m-%d %H:%M} - {r.end:%Y-%m-%d %H:%M} UTC"
-    verified = (f"{whole.verified}/{whole.scored} ({whole.verified / whole.scored:.0%})"
-                if whole.scored else "not scored yet")
+    # Over the conversations that could be verified: the bot's alone, scored.
+    verified = (f"{whole.verified}/{whole.verifiable} "
+                f"({whole.verified / whole.verifiable:.0%})" if whole.verifiable
+                else "none scored yet")
     csat = f"{statistics.fmean(r.csat_scores):.2f} of 5" if r.csat_scores else "no ratings"
     handed = (f"{r.handed_over} ({r.handed_over / r.conversations:.0%})" if r.conversations
               else "0")
@@ -40,9 +42,10 @@ def html_report(r: Report) -> str:
         '<div class="summary">',
         figure("conversations", str(r.conversations)),
         figure("handed over", handed),
-        figure("verified resolution", verified),
+        figure("verified resolution (bot alone)", verified),
         figure("CSAT", csat),
-        figure("unscored", str(whole.unscored)),
+        figure("waiting to be scored", str(whole.waiting)),
+        *([figure("unscored", str(whole.unscored))] if whole.unscored else []),
         "</div>",
         '<h2 id="per-day">Per day</h2>',
         '<div class="charts">',

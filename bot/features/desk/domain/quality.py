@@ -4,9 +4,12 @@ worst-scored conversations with a link to their support-chat topic.
 
 Verified resolution (docs/support-desk.md): the scorer read the conversation as resolved, no
 person took part (no handoff), and the same user did not start another conversation within a
-day of its end (a bot conversation ends a day after its last message: until then a message is
-part of it). The rate is over the conversations with a score; one whose score did not parse
-("unscored") counts there, never as resolved.
+day of its end (a bot conversation ends DESK_IDLE_HOURS, a day by default, after its last
+message: until then a message is part of it). The rate is over the conversations that could be
+verified: those with the bot alone that have a score; one whose score did not parse
+("unscored") counts there, never as resolved. A conversation a person took part in is never
+verified, so it is counted apart; one not scored yet (not over, or its score still being
+made) is counted as waiting.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class DayQuality:
     handed_over: int = 0
     scored: int = 0  # with a score row: scored or unscored
     unscored: int = 0
+    verifiable: int = 0  # with a score row and no person in it: the verified rate's base
+    waiting: int = 0  # no score row yet: not over, or the score is being made
     resolved: int = 0  # the scorer said resolved (with or without a person, repeat or not)
     verified: int = 0
     csat: list[int] = field(default_factory=list)
@@ -36,7 +41,7 @@ class DayQuality:
 
     @property
     def verified_rate(self) -> float | None:
-        return self.verified / self.scored if self.scored else None
+        return self.verified / self.verifiable if self.verifiable else None
 
     @property
     def csat_average(self) -> float | None:
@@ -77,6 +82,8 @@ class Quality:
             whole.handed_over += day.handed_over
             whole.scored += day.scored
             whole.unscored += day.unscored
+            whole.verifiable += day.verifiable
+            whole.waiting += day.waiting
             whole.resolved += day.resolved
             whole.verified += day.verified
             whole.csat += day.csat
@@ -93,10 +100,10 @@ def topic_link(chat_id: int, thread_id: int) -> str | None:
     return f"https://t.me/c/{text[4:]}/{thread_id}"
 
 
-def ended(case: DeskCase) -> dt.datetime:
-    """When the conversation was over: closed by a person, or a day after the bot's last."""
+def ended(case: DeskCase, idle: dt.timedelta = IDLE) -> dt.datetime:
+    """When the conversation was over: closed by a person, or `idle` after the last message."""
     last = max(case.last_user_at, case.resolved_at or case.last_user_at)
-    return last if case.status is DeskStatus.RESOLVED else last + IDLE
+    return last if case.status is DeskStatus.RESOLVED else last + idle
 
 
 def compute_quality(
@@ -108,6 +115,7 @@ def compute_quality(
     start: dt.datetime,
     end: dt.datetime,
     worst: int = 5,
+    idle: dt.timedelta = IDLE,
 ) -> Quality:
     """`openings`: each user's conversations (id, opened_at) from the period's start on;
     `topics`: user -> (support chat, thread)."""
@@ -127,8 +135,10 @@ def compute_quality(
             figures.csat.append(case.csat_score)
         row = scores.get(case.id)
         if row is None:
+            figures.waiting += 1
             continue
         figures.scored += 1
+        figures.verifiable += case.handoff_at is None
         if row.status is not ScoreStatus.SCORED or row.score is None:
             figures.unscored += 1
             continue
@@ -136,7 +146,7 @@ def compute_quality(
         if row.resolved:
             figures.resolved += 1
             if case.handoff_at is None:
-                if _repeated(case, openings.get(case.user_id, [])):
+                if _repeated(case, openings.get(case.user_id, []), idle):
                     repeats += 1
                 else:
                     figures.verified += 1
@@ -153,30 +163,39 @@ def compute_quality(
                    frozenset(verified))
 
 
-def _repeated(case: DeskCase, openings: list[tuple[int, dt.datetime]]) -> bool:
+def _repeated(case: DeskCase, openings: list[tuple[int, dt.datetime]],
+              idle: dt.timedelta) -> bool:
     """Whether the user's next conversation opened within a day of this one's end."""
     after = [opened for case_id, opened in openings if case_id > case.id]
-    return bool(after) and min(after) <= ended(case) + REPEAT_WINDOW
+    return bool(after) and min(after) <= ended(case, idle) + REPEAT_WINDOW
 
 
 def quality_lines(q: Quality) -> list[str]:
     """The report's lines: the verified rate, per day, the worst conversations."""
     whole = q.total()
-    if not whole.scored:
-        return ["Verified resolution: cannot be computed: no conversation scored yet "
-                "(DESK_INSIGHTS scores each finished conversation)"]
-    with_person = whole.resolved - whole.verified - q.repeats
-    lines = [
-        f"Verified resolution: {whole.verified} of {whole.scored} scored conversations "
-        f"({100 * whole.verified / whole.scored:.0f}%): scored resolved, no person involved, "
-        f"no repeat within a day (scored resolved {whole.resolved}: with a person "
-        f"{with_person}, the user back within a day {q.repeats}; unscored {whole.unscored})",
-        "Per day: conversations, handed over, verified (of scored), CSAT, mean score:",
+    handed = whole.scored - whole.verifiable
+    apart = (f"handed to a person, never verified: {handed}; waiting to be scored: "
+             f"{whole.waiting}; unscored: {whole.unscored}")
+    if not whole.verifiable:
+        lines = [f"Verified resolution: cannot be computed yet: no conversation with the bot "
+                 f"alone scored (DESK_INSIGHTS scores each one DESK_IDLE_HOURS after its last "
+                 f"message; {apart})"]
+    else:
+        with_person = whole.resolved - whole.verified - q.repeats
+        lines = [
+            f"Verified resolution: {whole.verified} of {whole.verifiable} scored conversations "
+            f"with the bot alone ({100 * whole.verified / whole.verifiable:.0f}%): scored "
+            f"resolved, no repeat within a day (scored resolved {whole.resolved}: with a person "
+            f"{with_person}, the user back within a day {q.repeats}; {apart})",
+        ]
+    lines += [
+        "Per day: conversations, handed over, verified (of the bot's scored), CSAT, mean "
+        "score:",
     ]
     for day in q.days:
         if not day.conversations:
             continue
-        rate = f"{day.verified}/{day.scored}" + (
+        rate = f"{day.verified}/{day.verifiable}" + (
             f" ({100 * day.verified_rate:.0f}%)" if day.verified_rate is not None else "")
         csat = f"{day.csat_average:.2f}" if day.csat_average is not None else "-"
         mean = f"{day.mean_score:.1f}" if day.mean_score is not None else "-"

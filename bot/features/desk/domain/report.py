@@ -96,7 +96,10 @@ async def build_report(
     days: int,
     hours: SupportHours,
     now: dt.datetime | None = None,
+    idle: dt.timedelta = IDLE,
 ) -> Report:
+    """The desk's figures over the last `days`; `idle` (DESK_IDLE_HOURS): the quiet after
+    which a conversation with the bot alone is over."""
     end = now or utcnow()
     start = end - dt.timedelta(days=days)
     async with sessionmaker() as session:
@@ -114,9 +117,9 @@ async def build_report(
         quality = compute_quality(
             cases, scores,
             await scores_repo.openings_of(users, start), await scores_repo.topics(users),
-            start=start, end=end,
+            start=start, end=end, idle=idle,
         )
-    report = compute(cases, turns, deleted, hours, start, end)
+    report = compute(cases, turns, deleted, hours, start, end, idle)
     for row in report.rows:
         case_id = int(str(row["conversation"]))
         score = scores.get(case_id)
@@ -149,6 +152,7 @@ def compute(
     hours: SupportHours,
     start: dt.datetime,
     end: dt.datetime,
+    idle: dt.timedelta = IDLE,
 ) -> Report:
     by_case: dict[int, list[DeskTurn]] = {}
     for turn in turns:
@@ -171,7 +175,7 @@ def compute(
             if case.confirmed_at is not None:
                 confirmed += 1
                 outcome = "bot_confirmed"
-            elif end - case.last_user_at >= IDLE:
+            elif end - case.last_user_at >= idle:
                 assumed += 1
                 outcome = "bot_assumed"
             else:

@@ -39,7 +39,8 @@ MAX_LINES = 60
 # The scorer's JSON, serialised again, may be this long at most: a verdict is a few hundred
 # characters, and a model that pours a transcript into a field is not scoring.
 MAX_ANSWER_CHARS = 4_000
-# A bot conversation is over after a day without a message (the report's "assumed" rule).
+# A bot conversation is over after a day without a message (the report's "assumed" rule),
+# unless DESK_IDLE_HOURS says otherwise.
 IDLE = dt.timedelta(hours=24)
 # How far back the sweep looks for finished conversations without a score.
 LOOK_BACK = dt.timedelta(days=7)
@@ -142,9 +143,11 @@ TranscriptOf = Callable[[int], Awaitable[Sequence[tuple[str, str]]]]
 
 
 class ConversationScores:
-    def __init__(self, jobs: InsightJobs, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, jobs: InsightJobs, sessionmaker: async_sessionmaker[AsyncSession],
+                 *, idle: dt.timedelta = IDLE) -> None:
         self.jobs = jobs
         self.sessionmaker = sessionmaker
+        self.idle = idle  # DESK_IDLE_HOURS
 
     async def request(
         self, case_id: int, user_id: int, lines: Sequence[tuple[str, str]]
@@ -166,12 +169,13 @@ class ConversationScores:
         self, transcript_of: TranscriptOf, now: dt.datetime | None = None, *, limit: int = 200
     ) -> int:
         """Ask for the score of every conversation over since LOOK_BACK without one (a bot
-        conversation is over after IDLE of quiet; a closed one is asked for at /close, and
-        again here if a stop came between); returns how many were asked for."""
+        conversation is over after `idle`, DESK_IDLE_HOURS, of quiet; a closed one is asked
+        for at /close, and again here if a stop came between); returns how many were asked
+        for."""
         now = now or utcnow()
         async with self.sessionmaker() as session:
             due = await DeskScoreRepository(session).finished_unscored(
-                QA, now, idle=IDLE, since=now - LOOK_BACK, limit=limit
+                QA, now, idle=self.idle, since=now - LOOK_BACK, limit=limit
             )
         for case_id, user_id in due:
             await self.request(case_id, user_id, await transcript_of(case_id))

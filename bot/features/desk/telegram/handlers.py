@@ -243,7 +243,8 @@ async def _send_report(
 ) -> None:
     days = int(command.args) if command.args and command.args.strip().isdigit() else 7
     report = await build_report(
-        desk.service.sessionmaker, days=max(1, min(days, 3650)), hours=desk.options.hours
+        desk.service.sessionmaker, days=max(1, min(days, 3650)), hours=desk.options.hours,
+        idle=desk.options.idle,
     )
     await deps.notify(message.chat.id, format_report(report), thread_id=thread_of(message))
 

@@ -55,6 +55,7 @@ class DeskLearning:
         gaps_every: float = 86400.0,
         score_every: float = 600.0,
         one_process: bool = True,
+        idle: dt.timedelta = dt.timedelta(hours=24),
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -70,7 +71,7 @@ class DeskLearning:
         self.gaps = gaps
         self.gaps_every = gaps_every
         self.one_process = one_process
-        self.scores = ConversationScores(insights, service.sessionmaker)
+        self.scores = ConversationScores(insights, service.sessionmaker, idle=idle)
         self.score_every = score_every
 
     async def start(self, spawn: Callable[[Awaitable[Any]], None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from bot.features.desk.domain import SupportHours
@@ -17,3 +18,5 @@ class DeskOptions:
     retention_days: int = 0
     # ADMIN_USER_IDS: told when the support chat cannot take handoffs (no Topics, bot removed).
     admins: tuple[int, ...] = ()
+    # DESK_IDLE_HOURS: a bot-only conversation is over (scored, "assumed") after this quiet.
+    idle: dt.timedelta = dt.timedelta(hours=24)

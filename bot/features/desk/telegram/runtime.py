@@ -87,7 +87,8 @@ class SupportDesk(BotService):
         )
         self.learning = (
             DeskLearning(service, outbox, self.forum, insights, summaries, faq=faq, gaps=gaps,
-                         gaps_every=gaps_every, one_process=coordinator is None)
+                         gaps_every=gaps_every, one_process=coordinator is None,
+                         idle=options.idle)
             if insights is not None and summaries is not None
             else None
         )
