@@ -37,19 +37,34 @@ class Scrubber:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        # Very short values would scrub ordinary words; real secrets are long.
+        # Every configured secret is scrubbed, whatever its length. A short one (under
+        # SHORT characters: "1", "abc") is replaced only as a whole token, not next to a letter
+        # or a digit: scrubbed wherever it stands alone (`key=abc`, `"abc"`, `/abc/`,
+        # `x_abc`) without turning every word that contains it into `***`. A
+        # single-digit secret still blanks standalone numbers equal to it: a garbled line is
+        # the safe failure, a leaked secret is not.
         for secret in secrets:
-            if secret and len(secret) >= 6:
+            if secret:
                 self._forms.update(_printed_forms(secret))
         # One pattern, the longest form first: a secret that contains another is replaced
         # whole, never leaving its tail behind.
         ordered = sorted(self._forms, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._pattern = re.compile("|".join(map(_form_pattern, ordered))) if ordered else None
 
     def __call__(self, text: str) -> str:
         if self._pattern is not None:
             text = self._pattern.sub("***", text)
         return _BOT_TOKEN.sub("***", text)
+
+
+# Secrets shorter than this are matched as whole tokens only (Scrubber.add).
+SHORT = 6
+
+
+def _form_pattern(form: str) -> str:
+    if len(form) >= SHORT:
+        return re.escape(form)
+    return rf"(?<![^\W_]){re.escape(form)}(?![^\W_])"
 
 
 def _printed_forms(secret: str) -> set[str]:

@@ -15,7 +15,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     import httpx
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from bot.foundation_models.client import FoundationModelsClient
     from bot.storage.database import Database
     from bot.wiring import BuiltBot, Core
+
 
 @dataclass(frozen=True, slots=True)
 class Factory:
@@ -139,20 +139,8 @@ def run_async_value(main: Coroutine[Any, Any, int]) -> int:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Values the log scrubber must never let through."""
-    values = [
-        settings.yandex_api_key,
-        settings.yandex_iam_token,
-        settings.telegram_bot_token,
-        settings.telegram_webhook_secret,
-    ]
-    found = [v.get_secret_value() for v in values if v is not None]
-    redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
-    from bot.features.installed import FEATURES
-    from bot.wiring.preflight import database_password
+    """Values the log scrubber must never let through (bot/wiring/preflight.py, which
+    /readyz's scrubber reads too)."""
+    from bot.wiring.preflight import secrets_of as configured
 
-    # A driver's error can carry the DSN it was given (asyncpg, a traceback's locals).
-    passwords = [p for p in (redis_password, database_password(settings.database_url)) if p]
-    # The values the features read (the tools file's tokens and keys).
-    return found + passwords + [secret for feature in FEATURES
-                                for secret in feature.secrets(settings)]
+    return configured(settings)

@@ -39,9 +39,13 @@ class Readiness:
         cache_for: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         stopping: Callable[[], bool] = lambda: False,
+        scrub: Callable[[str], str] = lambda text: text,
     ) -> None:
-        """`stopping`: True once the process is shutting down (never ready again)."""
+        """`stopping`: True once the process is shutting down (never ready again); `scrub`:
+        what hides the configured secrets in a probe's error (a driver's error can carry its
+        DSN and password) before /readyz shows it or the log prints it."""
         self.probes = dict(probes)
+        self.scrub = scrub
         self.stopping = stopping
         self.timeout = timeout
         self.cache_for = cache_for
@@ -77,7 +81,8 @@ class Readiness:
         except TimeoutError:
             return f"no answer within {self.timeout:g} s"
         except Exception as exc:  # any failure of a dependency makes the replica unready
-            return f"{type(exc).__name__}: {exc}"[:300]
+            # Scrubbed before it is cut: a secret cut in half would no longer be recognised.
+            return self.scrub(f"{type(exc).__name__}: {exc}")[:300]
         return None
 
     def _log_change(self) -> None:

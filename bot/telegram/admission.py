@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram.dispatcher.middlewares.base import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.types import Chat, Message, TelegramObject, Update, User
 
 from bot.telegram.access import Access, AccessPolicy, RefusalMemory
 from bot.telegram.texts import Translator
@@ -89,11 +89,16 @@ class ConnectionOwners(Protocol):
 
 
 def business_connection_id(update: Update) -> str | None:
-    """The connection a business update came through (None: not a business update)."""
+    """The connection a business update came through (None: not a business update): a
+    customer's message, its edit or deletion, and a press on a message in a business chat
+    (the press's message carries the connection), which is judged as that chat."""
     for event in (update.business_message, update.edited_business_message,
                   update.deleted_business_messages):
         if event is not None:
             return event.business_connection_id or ""
+    press = update.callback_query
+    if press is not None and isinstance(press.message, Message):
+        return press.message.business_connection_id
     return None
 
 

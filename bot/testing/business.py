@@ -5,6 +5,7 @@ the owner writing in their chats (Bot API business connections).
     reply = await shop.customer(bob).says("Do you deliver?")   # what Bob's chat shows
     await shop.customer(bob).sends("voice")         # a voice note or a sticker
     await shop.customer(bob).edits(1, "Do you deliver today?")  # an edited message
+    await shop.customer(bob).presses("biz:chat:1:0")  # a button on the bot's message there
     await shop.owner_says(bob, "Yes, tomorrow")     # history; the bot keeps quiet there
     await owner.says("/business")                   # the owner's private chat with the bot
     await owner.presses("Send", on=shop.cards[-1])  # approve mode's suggestion
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiogram.types import (
     BusinessBotRights,
     BusinessConnection,
+    CallbackQuery,
     Chat,
     Message,
     Sticker,
@@ -118,6 +120,23 @@ class TestCustomer:
     async def edits(self, message_id: int, text: str) -> Reply:
         """The customer edits their message `message_id` to read `text`."""
         return await self.business._message(self.user, self.user, text, edit_of=message_id)
+
+    async def presses(self, data: str) -> Reply:
+        """The customer presses an inline button carrying `data` on the bot's newest message
+        in their chat (any message when it sent none yet): the press's message carries the
+        connection's id, as Telegram sends it."""
+        chat = Chat(id=self.user.id, type="private", first_name=self.user.name)
+        shown = self.messages
+        message = Message(
+            message_id=shown[-1].message_id if shown else 1, date=dt.datetime.now(dt.UTC),
+            chat=chat, business_connection_id=self.business.connection_id,
+        )
+        tester = self.business.tester
+        query = CallbackQuery(id=str(tester.next_update_id()),
+                              from_user=self.user.telegram_user(),
+                              chat_instance=str(chat.id), data=data, message=message)
+        update = Update(update_id=tester.next_update_id(), callback_query=query)
+        return await tester.exchange(self.business.chat_id(self.user), update)
 
     @property
     def messages(self) -> list[Shown]:

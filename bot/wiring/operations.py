@@ -23,6 +23,7 @@ from bot.coordination import (
 from bot.coordination.census import Census
 from bot.features.settings import Settings
 from bot.foundation_models.limits import GenerationLimit
+from bot.log import Scrubber
 from bot.metrics import registry as metrics
 from bot.metrics.server import Probe, Readiness, serve_metrics
 from bot.storage.database import Database
@@ -31,6 +32,7 @@ from bot.telegram.outbox import gauges
 from bot.telegram.outbox.shared import SharedBudget
 from bot.telegram.outbox.shareddrafts import SharedAdaptiveBudget
 from bot.telegram.telemetry import install_telemetry
+from bot.wiring.preflight import secrets_of
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -188,7 +190,8 @@ class Operations:
 
 
 def readiness_for(
-    db: Database, bot: Bot, coordinator: Coordinator | None, stopping: Callable[[], bool]
+    db: Database, bot: Bot, coordinator: Coordinator | None, stopping: Callable[[], bool],
+    scrub: Callable[[str], str] = lambda text: text,
 ) -> Readiness:
     async def database() -> None:
         async with db.engine.connect() as conn:
@@ -202,7 +205,7 @@ def readiness_for(
     probes: dict[str, Probe] = {"database": database, "telegram": telegram}
     if coordinator is not None:
         probes["redis"] = coordinator.ping
-    return Readiness(probes, stopping=stopping)
+    return Readiness(probes, stopping=stopping, scrub=scrub)
 
 
 @asynccontextmanager
@@ -229,7 +232,8 @@ async def operations(
         metrics_port, readiness = None, None
         if settings.metrics_listen:
             host, port = settings.metrics_host_port
-            readiness = readiness_for(db, bot, coordinator, stopping=lambda: app.stopping)
+            readiness = readiness_for(db, bot, coordinator, stopping=lambda: app.stopping,
+                                      scrub=Scrubber(secrets_of(settings)))
             try:
                 metrics_port = await stack.enter_async_context(
                     serve_metrics(host, port, readiness)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -155,3 +156,20 @@ def check_key_file(path: Path | None) -> None:
         raise ConfigError(f"YANDEX_SA_KEY_FILE: {exc}; expected the authorized key JSON "
                           "(id, service_account_id, private_key) that `yc iam key create` "
                           "writes") from None
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Values the log scrubber (and /readyz) must never let through."""
+    values = [
+        settings.yandex_api_key,
+        settings.yandex_iam_token,
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+    ]
+    found = [v.get_secret_value() for v in values if v is not None]
+    redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
+    # A driver's error can carry the DSN it was given (asyncpg, a traceback's locals).
+    passwords = [p for p in (redis_password, database_password(settings.database_url)) if p]
+    # The values the features read (the tools file's tokens and keys).
+    return found + passwords + [secret for feature in FEATURES
+                                for secret in feature.secrets(settings)]

@@ -243,3 +243,20 @@ async def test_turn_latencies_are_observed_per_answer(sqlite_database: Database)
     assert count(final) == before[1] + 1
     first_seconds, final_seconds = total(first) - before[2], total(final) - before[3]
     assert 0 < first_seconds <= final_seconds
+
+
+async def test_readyz_shows_a_probes_error_without_the_secrets() -> None:
+    """Issue 77: a driver's error can carry its DSN; /readyz (and the log line) show it
+    scrubbed, a short secret included."""
+    from bot.log import Scrubber
+
+    async def database() -> None:
+        raise OSError("cannot connect to postgresql://fmbot:db-pass-77@db:5432/fmbot as pw7")
+
+    readiness = Readiness({"database": database}, scrub=Scrubber(["db-pass-77", "pw7"]))
+    async with serve_metrics("127.0.0.1", 0, readiness) as port:
+        status, _, body = await get(f"http://127.0.0.1:{port}/readyz")
+    assert status == 503
+    assert "db-pass-77" not in body
+    assert "pw7" not in body
+    assert "postgresql://fmbot:***@db:5432/fmbot as ***" in body

@@ -96,3 +96,21 @@ def test_the_database_password_and_the_tools_files_literal_secrets_are_scrubbed(
         logging.getLogger("test.secret_forms").info("echoed %s", value)
     out = stream.getvalue()
     assert not [value for value in written if value in out], out
+
+
+def test_a_short_secret_is_scrubbed_as_a_whole_token(
+    log_text: tuple[io.StringIO, list[str]],
+) -> None:
+    """Issue 77: every configured secret, whatever its length. One shorter than six
+    characters is replaced where it stands alone, not inside longer words or numbers."""
+    stream, _ = log_text
+    setup_logging("INFO", "text", secrets=["k9x", "7"], stream=stream)
+    log = logging.getLogger("test.secret_forms")
+    log.info("secret=k9x url=/v1/k9x/x json=%s", json.dumps({"key": "k9x"}))
+    log.info("user 7 sent 17 words; k9xy stays")
+    out = stream.getvalue()
+    assert "k9x " not in out
+    assert "/v1/***/x" in out
+    assert '"key": "***"' in out
+    assert "secret=***" in out
+    assert "user *** sent 17 words; k9xy stays" in out

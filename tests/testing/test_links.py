@@ -66,3 +66,54 @@ async def test_refused_links_and_images_reach_no_chat_on_any_path() -> None:
 
         shop = await tester.business(tester.user("Olga"))
         assert_clean((await shop.customer(tester.user("Bob")).says("my order?")).calls)
+
+
+# Issue 77: CommonMark reference definitions the old quick look missed (in a quote, in a list
+# item, with an escaped bracket in the label), an autolink and raw HTML, each in an answer
+# that goes as a rich message (Telegram reads its Markdown itself).
+HIDDEN = {
+    "quote": "> [Verify]: tg://login?token=SECRET-TOKEN\n\nPlease [Verify] your account.",
+    "list": "- [pay]: javascript:alert(1)\n\nThen [pay] the fee.",
+    "escaped": "[Ol\\]ga]: tg://user?id=42\n\nAsk [Ol\\]ga].",
+    "autolink": "Log in at <tg://login?token=SECRET-TOKEN>.",
+    "html": 'Log in <a href="tg://login?token=SECRET-TOKEN">here</a>.',
+}
+
+
+def links_of(markdown: str) -> list[str]:
+    """Every link and image the project's parser reads in `markdown`, and raw HTML read as
+    HTML (another reader may take it for markup)."""
+    from markdown_it import MarkdownIt
+
+    from bot.telegram.render.links import markdown_parser
+
+    found = []
+    for parser in (markdown_parser(), MarkdownIt("commonmark", {"html": True})):
+        for token in parser.parse(markdown):
+            if token.type == "html_block":
+                found.append(token.content)
+            for child in token.children or ():
+                if child.type in ("link_open", "image"):
+                    found.append(str(child.attrs.get("href") or child.attrs.get("src")))
+                elif child.type == "html_inline" and "=" in child.content:
+                    found.append(child.content)
+    return found
+
+
+@pytest.mark.parametrize("case", sorted(HIDDEN))
+async def test_reference_definitions_and_autolinks_in_a_rich_answer_are_parsed_and_judged(
+    case: str,
+) -> None:
+    scripted = ScriptedModel()
+    scripted.when("table").answer(HIDDEN[case] + TABLE)
+    async with BotTester(App(env_file=None), model=scripted) as tester:
+        reply = await tester.user("Anna").says("show my orders as a table")
+    assert reply.rich, "a table answer goes as a rich message"
+    for message in reply.rich:
+        links = links_of(str(message["markdown"]))
+        assert all(link.lower().startswith(("http://", "https://")) for link in links), links
+    if case in ("quote", "list", "escaped"):  # a refused definition goes, URL and all
+        for call in reply.calls:
+            wire = json.dumps(call.params, ensure_ascii=False, default=str)
+            assert "tg://" not in wire, (call.method, wire)
+            assert "javascript:" not in wire, (call.method, wire)

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.features.rich.detect import MAX_TEXT, for_telegram, shape_of
 from bot.telegram.outbox import RichFinal
-from bot.telegram.render.links import safe_markdown
+from bot.telegram.render.links import is_clean, safe_markdown
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,10 @@ def rich_message(markdown: str) -> dict[str, Any] | None:
     if cleaned is None:
         return None
     source = for_telegram(cleaned)
+    # Math spans are rewritten after the cleaning (`\[…\]` loses its escapes): what goes to
+    # Telegram is judged again, as sent.
+    if source != cleaned and not is_clean(source):
+        return None
     if len(source) > MAX_TEXT:  # the source is longer than its text: a safe bound
         return None
     return {"markdown": source}

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.extending.tools import ToolSource
+from bot.extending.tools import DeclaresTools, ToolSource
 from bot.features.tools.httpactions import HttpActionSource
 from bot.features.tools.pinning import LOCK_NAME, LockFileError, PinnedTools
 from bot.features.tools.signing import RequestSigner
@@ -74,22 +74,26 @@ def load_toolbox(
 
 
 async def start_toolbox(toolbox: Toolbox) -> None:
-    """Connect every source; a name an MCP server lists that another source also offers is
-    refused (the servers reached now; one reached later has the clashing tool left out, with a
-    warning, by the Toolbox)."""
+    """Connect every source; a name an MCP server lists that another source also offers or
+    declares (the tools file's lists, whether or not that server answers now) is refused at
+    start. A server reached later that lists such a name has that tool refused, with an error
+    naming both, by the Toolbox: the declaring source keeps it."""
     # At once: each MCP server waits at most its connect timeout, not one after another.
     await asyncio.gather(*(source.start() for source in toolbox.sources))
     seen: dict[str, str] = {}
     for source in toolbox.sources:
-        for definition in source.definitions():
-            owner = seen.get(definition.name)
+        names = {definition.name for definition in source.definitions()}
+        if isinstance(source, DeclaresTools):
+            names |= source.declared_names()
+        for name in sorted(names):
+            owner = seen.get(name)
             if owner is not None:
                 await toolbox.close()
                 raise ToolsFileError(
-                    f"tool name {definition.name!r} is used by both {owner} and "
-                    f"{source.name}: rename one, or leave it out of the MCP server's tools"
+                    f"tool name {name!r} is used by both {owner} and {source.name}: rename "
+                    "one, or leave it out of the MCP server's tools"
                 )
-            seen[definition.name] = source.name
+            seen[name] = source.name
     offered = [d.name for d in toolbox.offered(is_admin=True)]
     if offered:
         logger.info("tools offered: %s", ", ".join(offered))

@@ -262,8 +262,10 @@ class McpServerSource:
 
     def declared(self, name: str) -> ToolDefinition | None:
         """The file's rules for `name` whether or not the server is connected now: `confirm`
-        and `admins_only` come from [mcp.<name>], never from the server. None for a name this
-        server never offered and the allow-list does not name, or that is withheld."""
+        and `admins_only` come from [mcp.<name>], never from the server. A name the table
+        declares (allow-list, confirm, admins_only, business) is this server's from the start,
+        listed yet or not: a server down at start still wants its press. None for a name this
+        server neither declares nor ever offered, or that is withheld."""
         spec = self._spec
         if spec.tools is not None and name not in spec.tools:
             return None
@@ -272,7 +274,7 @@ class McpServerSource:
         current = next((d for d in self._definitions if d.name == name), None)
         if current is not None:
             return current
-        if name not in self._seen and (spec.tools is None or name not in spec.tools):
+        if name not in self._seen and name not in mcp_names(spec):
             return None
         return declared(spec, self.name, name)
 

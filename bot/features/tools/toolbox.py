@@ -78,19 +78,42 @@ class Toolbox:
                 claims.append((found, source))
         return claims
 
+    @staticmethod
+    def _declares(source: ToolSource, name: str) -> bool:
+        """Whether the deployment gave `name` to `source` ahead of any listing: an MCP
+        server's lists in the tools file, or a static source's tools (an HTTP action, a Python
+        function), which are fixed from the start."""
+        if isinstance(source, DeclaresTools):
+            return name in source.declared_names()
+        return any(d.name == name for d in source.definitions())
+
     def _owner(self, name: str) -> tuple[ToolDefinition, ToolSource] | None:
         """The one source of `name`, whose rules decide whether a call needs a press and
-        which runs it. None when no source knows it, or when two do (an MCP server without an
-        allow-list listing a name another source has): such a call is refused, never run
-        under the other's rules."""
+        which runs it. A declared name is its declaring source's from the start and after
+        every reconnect, whether or not that source lists it now: what another source lists
+        under it is refused, so a call never runs without what the declaration asks. Between
+        sources that only list a name (MCP servers without an allow-list) there is no owner:
+        such a call is refused, never run under the other's rules. None: refused."""
         claims = self._claims(name)
-        if len(claims) == 1:
+        declaring = [source for source in self._sources if self._declares(source, name)]
+        if len(declaring) == 1:
+            owner = declaring[0]
+            others = [source for _, source in claims if source is not owner]
+            if others and name not in self._clashed:
+                self._clashed.add(name)
+                logger.error("tool %r is declared by %s: what %s also lists under that "
+                             "name is refused (give it an allow-list in the tools file)",
+                             name, owner.name, " and ".join(s.name for s in others))
+            # The owner's rules, or none (a withheld tool): then the name is refused.
+            return next(((d, s) for d, s in claims if s is owner), None)
+        if len(claims) == 1 and not declaring:
             return claims[0]
-        if claims and name not in self._clashed:
+        if len(claims) + len(declaring) > 1 and name not in self._clashed:
             self._clashed.add(name)
+            names = dict.fromkeys([*declaring, *(source for _, source in claims)])
             logger.error("tool %r is offered by %s: it is refused until one source alone "
                          "offers it (give each MCP server an allow-list in the tools file)",
-                         name, " and ".join(source.name for _, source in claims))
+                         name, " and ".join(source.name for source in names))
         return None
 
     def offered(self, *, is_admin: bool) -> tuple[ToolDefinition, ...]:

@@ -39,12 +39,17 @@ def markdown_parser() -> MarkdownIt:
 
 
 _PARSER = markdown_parser()
+# The same parser reading raw HTML as HTML: another reader of the Markdown (Telegram's rich
+# dialect) may take `<a href=…>` or `<img src=…>` for markup, so the policy judges that
+# reading too.
+_HTML_PARSER = _EveryLink("commonmark", {"html": True}).enable(["table", "strikethrough"])
 _SCHEMES = ("http://", "https://")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-# What markdown-it reads as a link or an image: `[text](url)`, `![alt](url)`, `<scheme:…>` and
-# reference links `[text][label]` with `[label]: url` defined elsewhere.
-_MAYBE_LINK = re.compile(r"\]\(|\]\s*\[|^[ \t]{0,3}\[[^\]]+\]:|<[A-Za-z][A-Za-z0-9+.-]{1,31}:",
-                         re.MULTILINE)
+# Raw HTML that is kept: tags without attributes (`<br>`, `<b>`, `</sup>`), which can carry no
+# URL. Anything else (an attribute, a comment, a declaration) is refused like a link.
+_BARE_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*\s*/?>")
+_TAG_OR_TEXT = re.compile(r"<[^<>]*>|[^<]+")
+_HTML_TAG = re.compile(r"(?<!\\)<[A-Za-z/!?][^<>]*>")
 # An inline link or image: its label may hold escaped brackets and one level of nesting
 # (`[![img](a)](b)`); the URL is bare or in <>, with an optional title.
 _LABEL = r"(?:[^\[\]\\]|\\.|\[(?:[^\[\]\\]|\\.)*\])*"
@@ -53,8 +58,13 @@ _INLINE = re.compile(
     r"\(\s*(?:<(?P<angled>[^<>\n]*)>|(?P<bare>(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*))"
     r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)"
 )
-_DEFINITION = re.compile(r"^[ \t]{0,3}\[(?:[^\]\\]|\\.)+\]:[ \t]*<?(?P<url>[^\s>]*)>?.*$",
-                         re.MULTILINE)
+# A reference definition, also inside block quotes and list items (their markers before it):
+# `> - [label]: url "title"`; the label may hold escaped brackets (`[a\]b]`).
+_DEFINITION = re.compile(
+    r"^(?P<prefix>(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t>]))*[ \t]*)"
+    r"\[(?:[^\]\\]|\\.)+\]:[ \t]*<?(?P<url>[^\s>]*)>?.*$",
+    re.MULTILINE,
+)
 _AUTOLINK = re.compile(r"<(?P<url>[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>")
 
 
@@ -74,12 +84,15 @@ def safe_markdown(markdown: str) -> str | None:
     link survives the rewrite (the caller then sends the rendered text, which
     `render_markdown` cleans token by token).
 
-    The rewrite is judged by the parser, not trusted: the result is parsed again and must
-    hold no refused link and no image."""
-    if not _MAYBE_LINK.search(markdown) or _clean(_PARSER.parse(markdown)):
+    Always judged by the parser, never by a look at the text: reference definitions (in a
+    quote, a list item, with escaped brackets in the label), autolinks, raw HTML and images
+    are links like inline ones (issue 77). The rewrite is not trusted either: the result is
+    parsed again and must hold no refused link, no image and no raw HTML with attributes."""
+    if is_clean(markdown):
         return markdown
     rewritten = _DEFINITION.sub(
-        lambda m: m.group(0) if allowed_link(m.group("url")) else "", markdown
+        lambda m: m.group(0) if allowed_link(m.group("url")) else m.group("prefix").rstrip(),
+        markdown,
     )
     previous = None
     while previous != rewritten:  # a nested link's label is rewritten on the next pass
@@ -88,7 +101,19 @@ def safe_markdown(markdown: str) -> str | None:
     rewritten = _AUTOLINK.sub(
         lambda m: m.group(0) if allowed_link(m.group("url")) else m.group("url"), rewritten
     )
-    return rewritten if _clean(_PARSER.parse(rewritten)) else None
+    # Raw HTML beyond bare tags is shown as its text: its `<` escaped, so no reader takes
+    # it for markup.
+    rewritten = _HTML_TAG.sub(
+        lambda m: m.group(0) if _BARE_TAG.fullmatch(m.group(0)) else "\\" + m.group(0),
+        rewritten,
+    )
+    return rewritten if is_clean(rewritten) else None
+
+
+def is_clean(markdown: str) -> bool:
+    """Whether the Markdown, parsed as CommonMark both with and without raw HTML, holds no
+    image, no link the policy refuses and no raw HTML that could carry a URL."""
+    return _clean(_PARSER.parse(markdown)) and _clean(_HTML_PARSER.parse(markdown))
 
 
 def _inline(match: re.Match[str]) -> str:
@@ -99,11 +124,24 @@ def _inline(match: re.Match[str]) -> str:
 
 
 def _clean(tokens: list[Token]) -> bool:
-    """Whether the parsed Markdown holds no image and no link the policy refuses."""
+    """Whether the parsed Markdown holds no image, no link the policy refuses and no raw HTML
+    beyond bare tags."""
     for token in tokens:
+        if token.type == "html_block" and not _bare_html(token.content):
+            return False
         for child in token.children or ():
             if child.type == "image":
                 return False
             if child.type == "link_open" and not allowed_link(str(child.attrs.get("href", ""))):
                 return False
+            if child.type == "html_inline" and not _bare_html(child.content):
+                return False
     return True
+
+
+def _bare_html(html: str) -> bool:
+    """Whether raw HTML is only tags without attributes, and text (a stray `<` is not)."""
+    parts = _TAG_OR_TEXT.findall(html)
+    if "".join(parts) != html:
+        return False
+    return all(not part.startswith("<") or _BARE_TAG.fullmatch(part) for part in parts)

@@ -63,6 +63,23 @@ async def test_the_allow_lists_judge_the_owner_not_the_customer() -> None:
         assert len(tester.model.requests) == 1
 
 
+async def test_a_press_in_a_strangers_business_chat_is_refused() -> None:
+    """Issue 77, item 5: a press there is judged as the business chat (its owner), not as the
+    presser's private chat, like a message there."""
+    async with BotTester(App(env_file=None), model=shop(),
+                         settings={"ALLOWED_USER_IDS": "42,7"}) as tester:
+        bob = tester.user("Bob", id=7)  # admitted in his own private chat with the bot
+        other = await tester.business(tester.user("Mallory"))
+        assert (await other.customer(bob).says("Do you deliver?")).messages == ()
+        pressed = await other.customer(bob).presses("biz:chat:1:0")
+        assert [c.method for c in pressed.calls] == []
+        assert tester.model.requests == []
+        # The same press in an admitted owner's chat is answered.
+        olga = await tester.business(tester.user("Olga", id=42))
+        answered = await olga.customer(bob).presses("biz:chat:1:0")
+        assert [c.method for c in answered.calls] == ["answerCallbackQuery"]
+
+
 async def test_a_customer_over_their_daily_budget_gets_no_model_call() -> None:
     async with BotTester(App(env_file=None), model=shop(),
                          settings={"DAILY_TOKEN_LIMIT": "1"}) as tester:

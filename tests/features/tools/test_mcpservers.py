@@ -235,8 +235,12 @@ def test_a_servers_declared_rules_hold_while_it_offers_nothing() -> None:
     assert find is not None
     assert not find.confirm
     assert box.declared("delete_everything") is None  # not in the allow-list
+    # Issue 77: a name in `confirm` is the server's from the start, allow-list or not.
     open_source = McpServerSource("tracker", spec(free_port(), tools=None))
-    assert Toolbox([open_source]).declared("create_issue") is None  # never offered yet
+    open_create = Toolbox([open_source]).declared("create_issue")
+    assert open_create is not None
+    assert open_create.confirm
+    assert Toolbox([open_source]).declared("find_issue") is None  # never offered yet
 
 
 async def test_arguments_are_checked_against_the_input_schema(tracker: McpServerSource) -> None:
@@ -272,10 +276,11 @@ def test_a_name_declared_by_a_server_and_a_python_tool_stops_the_start() -> None
 async def test_a_name_two_servers_list_is_refused_not_run_under_either_rule(
     tracker_port: int,
 ) -> None:
-    # Neither server has an allow-list; the second wants a press for create_issue. Whichever
-    # answered, a call must not run under the other's rules: the name is refused.
+    # Neither server has an allow-list nor declares create_issue: neither owns it, so a call
+    # must not run under either's rules: the name is refused. (One that declares it owns it:
+    # test_a_declared_confirm_is_asked_or_refused_while_its_server_is_down.)
     docs = McpServerSource("docs", spec(tracker_port, tools=None, confirm=[]))
-    tracker = McpServerSource("tracker", spec(tracker_port, tools=None))
+    tracker = McpServerSource("tracker", spec(tracker_port, tools=None, confirm=[]))
     toolbox = Toolbox([docs, tracker])
     await toolbox.start()
     try:
@@ -288,6 +293,107 @@ async def test_a_name_two_servers_list_is_refused_not_run_under_either_rule(
         assert refused.text == "error: no tool named 'create_issue'"
     finally:
         await toolbox.close()
+
+
+def guard_and_tracker(guard_port: int, tracker_port: int) -> tuple[McpServerSource, ...]:
+    """Issue 77's tools file: [mcp.guard] declares create_issue in `confirm`; [mcp.tracker]
+    has no allow-list and lists create_issue too."""
+    quick = {"connect_timeout": 5, "backoff": (0.2, 0.5)}
+    guard = McpServerSource("guard", spec(guard_port, tools=None), **quick)  # type: ignore[arg-type]
+    tracker = McpServerSource("tracker", spec(tracker_port, tools=None, confirm=[]),
+                              **quick)  # type: ignore[arg-type]
+    return guard, tracker
+
+
+@pytest.mark.slow
+async def test_a_name_declared_by_a_server_down_at_start_and_listed_by_another_stops_the_start(
+    tracker_port: int, tmp_path: Path
+) -> None:
+    path = tmp_path / "tools.toml"
+    path.write_text(
+        f'[mcp.guard]\nurl = "http://127.0.0.1:{free_port()}/mcp"\n'
+        'confirm = ["create_issue"]\n'
+        f'[mcp.tracker]\nurl = "http://127.0.0.1:{tracker_port}/mcp"\n'
+        f'headers = {{ Authorization = "Api-Key ${{KEY}}" }}\n',
+        encoding="utf-8",
+    )
+    box = load_toolbox(path, environ={"KEY": TOKEN}, unpinned_warning=False)
+    with pytest.raises(ToolsFileError) as caught:
+        await start_toolbox(box)
+    assert str(caught.value) == (
+        "tool name 'create_issue' is used by both mcp:guard and mcp:tracker: rename one, or "
+        "leave it out of the MCP server's tools"
+    )
+
+
+@pytest.mark.slow
+async def test_a_declared_confirm_is_asked_or_refused_while_its_server_is_down(
+    tracker_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 77: the guard is down; the tracker lists its `confirm` name. The name stays the
+    guard's: a press is asked, and the call goes to the guard (refused while it is down),
+    never to the tracker with no press."""
+    guard, tracker = guard_and_tracker(free_port(), tracker_port)
+    box = Toolbox([guard, tracker])
+    with caplog.at_level(logging.ERROR, logger="bot.features.tools.toolbox"):
+        await box.start()
+        try:
+            assert await tracker.wait_connected(20)
+            assert not guard.connected
+            create = box.declared("create_issue")
+            assert create is not None
+            assert (create.source, create.confirm, create.writes) == ("mcp:guard", True, True)
+            assert "create_issue" not in {d.name for d in box.offered(is_admin=True)}
+            assert box.get("create_issue") is None
+            refused = await box.call("create_issue", {"summary": "x"}, CTX)
+            assert refused.outcome is ToolOutcome.ERROR
+            assert "its MCP server does not answer" in refused.text
+            # The tracker's other tools are its own.
+            found = await box.call("find_issue", {"key": "HELP-7"}, CTX)
+            assert found.outcome is ToolOutcome.OK
+        finally:
+            await box.close()
+    lines = [r.getMessage() for r in caplog.records if "create_issue" in r.getMessage()]
+    assert lines == ["tool 'create_issue' is declared by mcp:guard: what mcp:tracker also "
+                     "lists under that name is refused (give it an allow-list in the tools "
+                     "file)"]
+
+
+@pytest.mark.slow
+async def test_a_declared_confirm_stays_the_guards_when_it_comes_up_later(
+    tracker_port: int,
+) -> None:
+    """Issue 77: the guard comes up after the tracker listed its `confirm` name: the guard's
+    rules (a press) and the guard's tool; the tracker's listing stays refused."""
+    guard_port = free_port()
+    guard, tracker = guard_and_tracker(guard_port, tracker_port)
+    box = Toolbox([guard, tracker])
+    await box.start()
+    process = None
+    try:
+        assert await tracker.wait_connected(20)
+        process = await asyncio.to_thread(start_tracker, guard_port)
+        assert await guard.wait_connected(20)
+        create = box.declared("create_issue")
+        assert create is not None
+        assert (create.source, create.confirm) == ("mcp:guard", True)
+        offered = box.get("create_issue")
+        assert offered is not None
+        assert (offered.source, offered.confirm) == ("mcp:guard", True)
+        # The guard goes away again: while it reconnects the name is still its own.
+        await asyncio.to_thread(stop, process)
+        process = None
+        lost = await box.call("create_issue", {"summary": "x"}, CTX)
+        assert lost.outcome is ToolOutcome.ERROR
+        create = box.declared("create_issue")
+        assert create is not None
+        assert (create.source, create.confirm) == ("mcp:guard", True)
+        tracker_only = await tracker.call("find_issue", {"key": "HELP-7"}, CTX)
+        assert tracker_only.outcome is ToolOutcome.OK
+    finally:
+        await box.close()
+        if process is not None:
+            await asyncio.to_thread(stop, process)
 
 
 async def test_each_connection_takes_the_process_tls_context(
