@@ -90,6 +90,7 @@ ADDED_SINCE = [
     "DOCUMENT_READ_SECONDS",  # issue 61: a wall-clock limit per document read
     "EVAL_CUSTOMER_MODEL",  # issue 66: the model playing simulated customers
     "EVAL_JUDGE_MODEL",  # issue 66: the model scoring their conversations
+    "DESK_IDLE_HOURS",  # issue 78: the quiet before a bot-only conversation is over
 ]
 
 

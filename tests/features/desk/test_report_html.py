@@ -93,13 +93,14 @@ async def _has_score(db: Database, case_id: int) -> bool:
     return case_id in await scores(db)
 
 
-async def report_html(tmp_path: Path, sqlite_url: str, db: Database) -> tuple[str, int, int]:
+async def report_html(tmp_path: Path, sqlite_url: str, db: Database, *args: str
+                      ) -> tuple[str, int, int]:
     worst, thread = await scored_desk(db)
     out = tmp_path / "desk.html"
     settings = run_settings(tmp_path, {"DATABASE_URL": sqlite_url,
                                        "SUPPORT_CHAT_ID": str(SUPPORT)})
     factory = Factory(parts_of(App(env_file=None)), settings)
-    assert await run(factory, parser().parse_args(["report", "--html", str(out)])) == 0
+    assert await run(factory, parser().parse_args(["report", "--html", str(out), *args])) == 0
     return out.read_text(encoding="utf-8"), worst, thread
 
 
@@ -151,3 +152,36 @@ async def test_report_html_renders_in_a_headless_browser(
     assert page.rows[0]["data-case"] == str(worst)
     assert page.external == []  # the browser ran no script the page carried
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# Run in the browser on a copy of the page (the page itself carries no script): for each chart,
+# whether its newest day's column lies inside the chart's panel and the window.
+_WHERE_IS_TODAY = """<script>
+const seen = [];
+for (const svg of document.querySelectorAll("svg")) {
+  const days = svg.querySelectorAll("g.column");
+  if (!days.length) continue;
+  const today = days[days.length - 1].getBoundingClientRect();
+  const panel = svg.closest(".panel").getBoundingClientRect();
+  const inside = today.width > 0 && today.left >= panel.left && today.right <= panel.right
+    && today.right <= window.innerWidth;
+  seen.push(svg.id + "=" + (inside ? "visible" : "hidden"));
+}
+document.body.setAttribute("data-today", seen.join(","));
+</script>"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [1280, 1920])
+async def test_todays_column_is_visible_in_every_chart_at_desktop_widths(
+    tmp_path: Path, sqlite_url: str, sqlite_database: Database, width: int,
+) -> None:
+    """A month's report on day one: the only day with data is the newest, and it must show
+    without scrolling (each chart used to be wider than its panel, today hidden on the
+    right behind a scrollbar)."""
+    html, _, _ = await report_html(tmp_path, sqlite_url, sqlite_database, "--days", "30")
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", _WHERE_IS_TODAY + "</body>"), encoding="utf-8")
+    dom, _ = await render(probe, tmp_path, size=f"{width},900")
+    found = dom.split('data-today="', 1)[1].split('"', 1)[0]
+    assert found == ",".join(f"{chart}=visible" for chart in CHARTS)
