@@ -104,7 +104,7 @@ async def desk_world(
     feedback: bool = False,
     csat: bool = True,
     classifier: bool = False,
-    forum: bool = True,
+    forum: bool | None = True,
     admins: tuple[int, ...] = (),
     insights: str | None = None,
     servers: tuple[TelegramServer, FakeFoundationModels] | None = None,
@@ -145,7 +145,7 @@ async def _world(
     feedback: bool,
     csat: bool,
     classifier: bool,
-    forum: bool,
+    forum: bool | None,
     admins: tuple[int, ...],
     insights: str | None,
     kb: Path | None,
@@ -156,15 +156,15 @@ async def _world(
 ) -> AsyncIterator[DeskWorld]:
     """`parts`: more parts of the app, built from the bot and the model server's URL;
     `on_handoff`: told of each handoff (the App's hooks)."""
-    if SUPPORT in tg.chats:
-        pass  # a restart: the support chat is there already
+    if SUPPORT in tg.chats or forum is None:
+        pass  # a restart: the support chat is there already (None: it never existed)
     elif forum:
         tg.add_forum(SUPPORT)
     else:  # a plain supergroup (no Topics) where the bot is an admin with every right
         tg.add_chat(SUPPORT, "supergroup", title="Support")
         tg.set_member(SUPPORT, int(TOKEN.split(":")[0]), "administrator",
                       can_manage_topics=True)
-    if OPERATOR["id"] not in tg.members.get(SUPPORT, {}):
+    if forum is not None and OPERATOR["id"] not in tg.members.get(SUPPORT, {}):
         tg.add_member(SUPPORT, OPERATOR["id"])
     for admin in admins:
         tg.add_chat(admin, "private", user={"id": admin, "first_name": "Admin"})
@@ -242,7 +242,10 @@ async def _world(
     try:
         yield world
     finally:
-        await app.dp.stop_polling()
+        try:
+            await app.dp.stop_polling()
+        except RuntimeError:  # a quick test: polling had not started (getMe under way)
+            polling.cancel()
         await asyncio.gather(polling, return_exceptions=True)
         await app.shutdown()
         await bot.session.close()

@@ -91,7 +91,8 @@ async def test_a_user_back_within_a_day_is_not_a_verified_resolution(
     assert whole.resolved == 2
     assert whole.verified == 1  # ... but the user came back within a day: only the second
     assert report.quality.repeats == 1
-    assert "Verified resolution: 1 of 2 scored conversations with the bot alone (50%)" in format_report(report)
+    assert ("Verified resolution: 1 of 2 scored conversations with the bot alone (50%)"
+            in format_report(report))
     path = tmp_path / "report.csv"
     write_csv(report, path)
     rows = list(csv.DictReader(path.open(encoding="utf-8")))

@@ -122,3 +122,19 @@ async def test_turning_topics_on_needs_no_restart(sqlite_database: Database) -> 
         await w.wait_for(lambda: any(HANDED_OVER in t for t in w.texts(user)))
         thread = await w.wait_for(lambda: w.topic_of(user))
         await w.wait_for(lambda: w.in_topic(thread))  # the card
+
+
+async def test_a_support_chat_that_does_not_exist_is_blamed_on_the_id_not_on_topics(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`run` used to say "turn Topics on" for a SUPPORT_CHAT_ID Telegram does not know, where
+    `fmbot check` rightly says the chat is not found."""
+    async with desk_world(sqlite_database, forum=None, admins=(ADMIN,)) as w:
+        said = next(r.getMessage() for r in caplog.records
+                    if "cannot take handoffs" in r.getMessage())
+        assert "chat not found" in said
+        assert "check SUPPORT_CHAT_ID" in said
+        assert "Topics" not in said
+        alert = await w.wait_for(lambda: [t for t in w.texts(ADMIN) if str(SUPPORT) in t])
+        assert "check SUPPORT_CHAT_ID" in alert[0]
+        assert "Topics" not in alert[0]

@@ -32,7 +32,7 @@ from bot.features.desk.storage.models import DeskStatus
 from bot.features.desk.telegram.card import card_keyboard, card_text, topic_name
 from bot.features.desk.telegram.options import DeskOptions
 from bot.features.desk.telegram.relay import topic_gone
-from bot.features.desk.telegram.supportchat import FIX, SupportChat, chat_unusable
+from bot.features.desk.telegram.supportchat import SupportChat, chat_unusable, fix_for
 from bot.features.desk.telegram.topics import TopicLocks
 from bot.foundation_models.types import ChatModel
 from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
@@ -168,7 +168,7 @@ class Forum:
             if chat_unusable(exc):  # not a forum, bot removed: retrying cannot help
                 self.support_chat.refused(exc)
                 log.error("support desk: SUPPORT_CHAT_ID %s cannot hold topics (%s): %s",
-                          self.chat_id, exc, FIX)
+                          self.chat_id, exc, fix_for(str(exc)))
                 return None
             # No can_manage_topics right: the admin must give it back; tried again until then.
             log.error(

@@ -39,7 +39,7 @@ from bot.features.desk.telegram.learning import DeskLearning
 from bot.features.desk.telegram.notes import TopicNotes
 from bot.features.desk.telegram.options import DeskOptions
 from bot.features.desk.telegram.relay import Relayer
-from bot.features.desk.telegram.supportchat import FIX, SupportChat
+from bot.features.desk.telegram.supportchat import SupportChat, fix_key
 from bot.features.desk.telegram.texts import DESK_TEXTS, OPERATOR_COMMAND
 from bot.telegram.answer_parts import Target
 from bot.telegram.lifecycle import BotRun, BotService
@@ -139,7 +139,8 @@ class SupportDesk(BotService):
         if await self.support_chat.refresh() is False:
             log.error("support desk: SUPPORT_CHAT_ID %s cannot take handoffs: %s; %s. Until "
                       "then /operator tells users no person can see them and the bot keeps "
-                      "answering", self.chat_id, self.support_chat.problem, FIX)
+                      "answering", self.chat_id, self.support_chat.problem,
+                      self.support_chat.fix)
             await self._alert_admins()
         for case in await self.service.cases.unfinished_handoffs():
             log.info("support desk: finishing the handoff of user %s", case.user_id)
@@ -236,8 +237,9 @@ class SupportDesk(BotService):
         self._alerted_at = now
         for admin in self.options.admins:
             t = Translator.for_code((await self.service.cases.requester(admin)).language)
-            await self.tell(admin, t("desk_admin_unusable", chat=self.chat_id,
-                                     problem=self.support_chat.problem))
+            problem = self.support_chat.problem
+            await self.tell(admin, t("desk_admin_unusable", chat=self.chat_id, problem=problem,
+                                     fix=t(fix_key(problem))))
 
     async def classify_message(self, text: str) -> HandoffReason | None:
         if self.classify is None or not text.strip():

@@ -25,7 +25,28 @@ _UNUSABLE = ("not a forum", "chat not found", "bot was kicked", "bot is not a me
              "chat was deleted", "group chat was upgraded")
 
 NOT_A_FORUM = "the chat has no Topics (it is not a forum)"
-FIX = "turn Topics on in the group's settings (the group becomes a forum)"
+
+
+def fix_key(problem: str) -> str:
+    """The text (bot/features/desk/telegram/texts.py) saying what an admin does about
+    `problem`: Topics only when the chat lacks them; a chat that does not exist or the bot is
+    not in is a wrong id or a missing member, not a setting of the group (`fmbot check` says
+    the same)."""
+    text = problem.lower()
+    if "chat not found" in text or "chat was deleted" in text:
+        return "desk_fix_chat_id"
+    if "kicked" in text or "not a member" in text:
+        return "desk_fix_member"
+    if "upgraded" in text:
+        return "desk_fix_upgraded"
+    return "desk_fix_topics"
+
+
+def fix_for(problem: str) -> str:
+    """What an admin does about `problem`, in English (the log's)."""
+    from bot.features.desk.telegram.texts import DESK_TEXTS
+
+    return DESK_TEXTS[fix_key(problem)]["en"]
 
 
 def chat_unusable(exc: BaseException) -> bool:
@@ -68,6 +89,11 @@ class SupportChat:
         """A topic method answered that the chat cannot hold topics."""
         self._checked_at = self.clock()
         self._set(False, NOT_A_FORUM if "not a forum" in str(exc).lower() else str(exc))
+
+    @property
+    def fix(self) -> str:
+        """What an admin does about the current problem."""
+        return fix_for(self.problem)
 
     def known_unusable(self) -> bool:
         return self.usable is False

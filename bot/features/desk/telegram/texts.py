@@ -42,13 +42,31 @@ DESK_TEXTS: dict[str, dict[str, str]] = {
     },
     "desk_admin_unusable": {
         "en": "⚠️ The support chat {chat} cannot take handoffs: {problem}. Users who ask for "
-        "a person are told nobody can see them, and the bot keeps answering. Fix: turn Topics "
-        "on in the group's settings (the bot must be an admin allowed to manage topics); "
+        "a person are told nobody can see them, and the bot keeps answering. Fix: {fix}; "
         "`python -m bot check` confirms it.",
         "ru": "⚠️ Чат поддержки {chat} не может принимать обращения: {problem}. Тем, кто зовёт "
         "оператора, бот отвечает, что их никто не увидит, и отвечает сам. Что сделать: "
-        "включите Темы (Topics) в настройках группы (бот должен быть админом с правом "
-        "управлять темами); проверка: `python -m bot check`.",
+        "{fix}; проверка: `python -m bot check`.",
+    },
+    "desk_fix_topics": {
+        "en": "turn Topics on in the group's settings (the bot must be an admin allowed to "
+              "manage topics)",
+        "ru": "включите Темы (Topics) в настройках группы (бот должен быть админом с правом "
+              "управлять темами)",
+    },
+    "desk_fix_chat_id": {
+        "en": "check SUPPORT_CHAT_ID: it must be the support supergroup's id (-100...), and "
+              "the bot must have been added to that group",
+        "ru": "проверьте SUPPORT_CHAT_ID: это должен быть id супергруппы поддержки (-100...), "
+              "и бот должен быть добавлен в эту группу",
+    },
+    "desk_fix_member": {
+        "en": "add the bot to the support group again, as an admin allowed to manage topics",
+        "ru": "снова добавьте бота в группу поддержки админом с правом управлять темами",
+    },
+    "desk_fix_upgraded": {
+        "en": "the group became a supergroup with a new id: put that id in SUPPORT_CHAT_ID",
+        "ru": "группа стала супергруппой с новым id: укажите его в SUPPORT_CHAT_ID",
     },
     "desk_closed_user": {
         "en": "Our support team has closed this conversation. Write again any time: I will "
