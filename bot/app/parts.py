@@ -5,6 +5,7 @@ types, and AppError."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -288,6 +289,7 @@ def evaluation_lines(parts: AppParts, stubbed_context: Collection[str]) -> list[
 def _stubbed_provider(provider: NamedProvider, simulated: Simulated) -> ContextProvider:
     real = provider.function
 
+    @functools.wraps(real)  # logged and stored by the real one's name
     async def answered(ctx: ToolContext) -> str | None:
         if not simulated.stubbed(ctx.user_id):
             return await real(ctx)
@@ -296,12 +298,11 @@ def _stubbed_provider(provider: NamedProvider, simulated: Simulated) -> ContextP
             simulated.skipped(ctx.user_id, f"context provider {provider.name!r}")
         return text
 
-    answered.__qualname__ = getattr(real, "__qualname__", provider.name)
-    answered.__module__ = getattr(real, "__module__", "?")
     return answered
 
 
 def _unless_simulated(hook: Any, simulated: Simulated, kind: str) -> Any:
+    @functools.wraps(hook)  # logged by the real one's name
     async def run(event: Any) -> None:
         user_id = getattr(event, "user_id", 0)
         if simulated.stubbed(user_id):
@@ -309,8 +310,6 @@ def _unless_simulated(hook: Any, simulated: Simulated, kind: str) -> Any:
             return
         await hook(event)
 
-    run.__qualname__ = getattr(hook, "__qualname__", repr(hook))
-    run.__module__ = getattr(hook, "__module__", "?")
     return run
 
 

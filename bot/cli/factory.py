@@ -103,11 +103,13 @@ class Factory:
 
     def unknown_variables(self, environ: Mapping[str, str]) -> list[Unknown]:
         """What `.env` and the environment set that no setting reads (a misspelling, most
-        often): fmbot's settings, the plugins' and the tools file's `${VAR}` are known."""
-        from bot.config.unknown import tool_references, unknown_variables
+        often): fmbot's settings, the plugins' and what the features read besides (the
+        tools file's `${VAR}`) are known."""
+        from bot.config.unknown import unknown_variables
 
         known = {*self.settings.variables(), *self.app.own_variables,
-                 *tool_references(self.settings.tools.file)}
+                 *(name for feature in self.features
+                   for name in feature.variables(self.settings))}
         env_file = self.app.env_file
         return unknown_variables(known, env_file=Path(env_file) if env_file else None,
                                  environ=environ)

@@ -9,7 +9,6 @@ so `SUPORT_CHAT_ID=-100...` used to start a bot with no support desk and no word
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,6 @@ from pathlib import Path
 # TEST_MODE 0.84, which is why the environment's bar is higher).
 _CLOSE_IN_FILE = 0.8
 _CLOSE_IN_ENVIRONMENT = 0.9
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +61,6 @@ def unknown_variables(
         if meant is not None:
             found.append(Unknown(key, "the environment", meant))
     return found
-
-
-def tool_references(tools_file: Path | None) -> set[str]:
-    """The `${VAR}` names the tools file reads (its secrets live in `.env` too)."""
-    if tools_file is None:
-        return set()
-    try:
-        text = tools_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return set()  # the tools feature's own check says what is wrong with the file
-    return {name.upper() for name in _REFERENCE.findall(text)}
 
 
 def _closest(key: str, names: Collection[str], cutoff: float) -> str | None:

@@ -157,6 +157,9 @@ class Feature:
     """Its parts of `fmbot report`."""
     secrets: Callable[[Settings], Sequence[str]] = _none
     """The values it reads that the logs must never show."""
+    variables: Callable[[Settings], Sequence[str]] = _none
+    """The environment variables it reads besides its settings section's (the tools file's
+    `${VAR}`): `fmbot check` does not call them misspellings."""
     models: Callable[[Settings], Sequence[ModelUse]] = _none
     """The models it calls, as the settings name them (`fmbot check`'s models line)."""
     forums: Callable[[Settings], Sequence[int]] = _none

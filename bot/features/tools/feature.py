@@ -130,6 +130,15 @@ def _secrets(settings: Settings) -> list[str]:
         settings.tools.file)
 
 
+def _variables(settings: Settings) -> list[str]:
+    # The tools file's ${VAR}: read from the environment and .env, not settings of fmbot's.
+    if settings.tools.file is None:
+        return []
+    from bot.features.tools.toolsfile import referenced_variables
+
+    return sorted(referenced_variables(settings.tools.file))  # unreadable: none
+
+
 FEATURE = Feature(
     name="tools",
     settings=ToolsSettings,
@@ -139,6 +148,7 @@ FEATURE = Feature(
     checks=_checks,
     report=_report,
     secrets=_secrets,
+    variables=_variables,
     prepare=_prepare,
     build=_build,
     on_telegram=_on_telegram,
