@@ -59,6 +59,9 @@ async def run_terminal_chat(
 ) -> None:
     """The terminal chat; `http`: the models' HTTP client (`record`'s recording one)."""
     from bot.cli.terminal import Confirmations, TerminalChat
+    from bot.storage.models import UserRole
+    from bot.storage.repositories import UserRepository
+    from bot.telegram.access import AccessPolicy
     from bot.wiring.yandex_access import YandexAccess
 
     settings = factory.settings
@@ -69,9 +72,17 @@ async def run_terminal_chat(
             log.warning(
                 "model %s is not in TEXT_MODEL/ALLOWED_TEXT_MODELS; using it anyway", model
             )
+        # The terminal speaks as `chat_id`'s user: an admin by the bot's one rule
+        # (ADMIN_USER_IDS or the stored admin role), as in Telegram.
+        async with c.db.sessionmaker() as session:
+            row = await UserRepository(session).get(chat_id)
+            await session.commit()
+        admin = AccessPolicy.build(admins=settings.admin_user_ids).is_admin(
+            chat_id, stored_admin=row is not None and row.role == UserRole.ADMIN)
         chat = TerminalChat(
             c.conversation, c.db.sessionmaker, chat_id=chat_id, model=model, history=history,
             tools=c.built.find(Confirmations),  # type: ignore[type-abstract]
+            is_admin=admin,
         )
         await chat.run()
 

@@ -135,6 +135,7 @@ class TerminalChat:
         out: TextIO | None = None,
         history: Path | None = None,
         tools: Confirmations | None = None,
+        is_admin: bool = False,
     ) -> None:
         """`tools`: the tool loop, which asks here about each call waiting for a yes; `out`:
         where the chat is printed (default: `sys.stdout` when the chat is made, not when this
@@ -143,7 +144,7 @@ class TerminalChat:
         self.tools = tools
         self.sessionmaker = sessionmaker
         self.chat = ChatRef(chat_id, "private", "terminal")
-        self.speaker = Speaker(chat_id, "you")
+        self.speaker = Speaker(chat_id, "you", is_admin=is_admin)
         self.model = model
         self.read_line = read_line
         self.out = out if out is not None else sys.stdout

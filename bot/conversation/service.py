@@ -105,6 +105,26 @@ class ConversationService:
     async def _chat(self, session: AsyncSession, chat: ChatRef) -> tuple[str, str, int]:
         return await chat_settings(self._parts, session, chat)
 
+    async def cost_estimate(self, chat: ChatRef, text: str) -> int:
+        """What a turn answering `text` in `chat` may spend, before it runs: the prompt as it
+        would be read now (the system prompt, the history window within the model's room, the
+        question), never more than the room, plus the most a reply may take
+        (MAX_REPLY_TOKENS). A budget shared by turns running side by side reserves it (chat
+        automation's per connection) and settles to the real usage after."""
+        async with self._sessionmaker() as session:
+            model, system_prompt, conversation_id = await self._chat(session, chat)
+            system = self._parts.tokens.known_system(model, system_prompt) if system_prompt \
+                else 0
+            room = self._parts.room(model)
+            window = await MessageRepository(session).recent_for_prompt(
+                conversation_id, room - system, self._parts.statuses,
+                include_overflow=False, estimate=estimate_tokens,
+            )
+            await session.commit()
+        history = sum(e.token_count or estimate_tokens(e.text) for e in window)
+        prompt = min(room, system + history + estimate_tokens(text))
+        return prompt + (self._parts.options.max_tokens or 0)
+
     @property
     def outage(self) -> Outage:
         """The database's reachability as this process sees it (bot/storage/outage.py)."""

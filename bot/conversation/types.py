@@ -60,6 +60,10 @@ class Speaker:
     user_id: int
     display_name: str
     language: str | None = None
+    # The update's one decision (the Principal's `is_admin`), carried to what the turn runs
+    # (admin-only tools, the tools' limits, the App's ToolContext); a turn resumed without an
+    # update is judged again by the same rule (AccessPolicy.is_admin).
+    is_admin: bool = False
 
 
 @dataclass(frozen=True)

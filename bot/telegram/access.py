@@ -28,11 +28,20 @@ class AccessPolicy:
     def open(self) -> bool:
         return not self.allowed_users and not self.allowed_chats
 
-    def is_admin(self, user_id: int | None) -> bool:
+    def listed_admin(self, user_id: int | None) -> bool:
+        """On ADMIN_USER_IDS: half of the rule (`is_admin`), for what must not read the
+        database (the intake, before the gate)."""
         return user_id is not None and user_id in self.admins
 
+    def is_admin(self, user_id: int | None, *, stored_admin: bool) -> bool:
+        """The one rule of who is an admin: on ADMIN_USER_IDS, or given the admin role stored
+        for the user (`stored_admin`). Decided once per update by the gate (admission.py) and
+        carried on its `Principal`; a turn resumed without an update (after a restart, a
+        press whose card expired) is judged again by this same rule."""
+        return self.listed_admin(user_id) or (user_id is not None and stored_admin)
+
     def admits(self, user_id: int | None, chat_id: int | None) -> bool:
-        if self.open or self.is_admin(user_id):
+        if self.open or self.listed_admin(user_id):
             return True
         if user_id is not None and user_id in self.allowed_users:
             return True

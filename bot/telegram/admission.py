@@ -17,12 +17,19 @@ the company chat loses the connection within its `ttl`). A chat the deployment d
 never a reason to admit: a guest query carries the id of a chat the bot is not in, which an
 allow-listed chat's member could otherwise lend to anyone.
 
+The same decision says whether the asker is an admin (one rule, `AccessPolicy.is_admin`:
+ADMIN_USER_IDS or the admin role stored for the user) and whether they are blocked (refused
+here, silently, on every surface). In a business chat the asker is a customer of the owner's:
+never the deployment's admin there, whoever they are elsewhere.
+
 Features read `data["principal"]` (`owned` tells the deployment's own chats from the others:
-tools and budgets follow from it); none re-derives who may write.
+tools and budgets follow from it; `is_admin` exempts from quotas and opens admin-only tools
+and commands); none re-derives who may write or who is an admin.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from collections.abc import Awaitable, Callable
@@ -70,6 +77,10 @@ class Principal:
     chat_id: int | None
     owner_id: int | None = None
     connection_id: str | None = None
+    # The asker, by the one rule (see the module docstring); never in a business chat.
+    is_admin: bool = False
+    # The asker is blocked (the desk's /block): such a principal is never admitted.
+    blocked: bool = False
 
     @property
     def owned(self) -> bool:
@@ -80,6 +91,20 @@ class Principal:
     def judged(self) -> int | None:
         """The bot's own user the rules judge: the owner in a business chat, else the asker."""
         return self.owner_id if self.surface is Surface.BUSINESS else self.user_id
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the bot has stored of a user: the admin role, blocked."""
+
+    admin: bool = False
+    blocked: bool = False
+
+
+class Standings(Protocol):
+    """Reads a user's stored standing (no row written: an outsider costs nothing)."""
+
+    async def of(self, user_id: int) -> Standing: ...
 
 
 class ConnectionOwners(Protocol):
@@ -113,8 +138,10 @@ class Gatekeeper:
         *,
         membership: MembershipCache | None = None,
         owners: ConnectionOwners | None = None,
+        standings: Standings | None = None,
     ) -> None:
         self.lists = AccessPolicy.build(access.users, access.chats, access.admins)
+        self.standings = standings
         self.support_chat_id = access.support_chat_id
         self.members_of = access.members_of
         if self.members_of and membership is None:
@@ -127,8 +154,28 @@ class Gatekeeper:
         """Everyone may write (no lists, no membership)."""
         return self.lists.open and not self.members_of
 
+    async def standing(self, user_id: int | None) -> Standing:
+        """The user's stored standing (nothing stored: no standing, no database)."""
+        if user_id is None or self.standings is None:
+            return Standing()
+        return await self.standings.of(user_id)
+
+    async def is_admin(self, user_id: int | None) -> bool:
+        """The one rule, for a user the update does not carry (a business chat's owner)."""
+        if self.lists.listed_admin(user_id):
+            return True
+        return (await self.standing(user_id)).admin
+
     async def principal(self, update: Update, user: User | None, chat: Chat | None,
                         bot: Bot) -> Principal:
+        found = await self._found(update, user, chat, bot)
+        standing = await self.standing(found.user_id)
+        admin = found.surface is not Surface.BUSINESS and self.lists.is_admin(
+            found.user_id, stored_admin=standing.admin)
+        return dataclasses.replace(found, is_admin=admin, blocked=standing.blocked)
+
+    async def _found(self, update: Update, user: User | None, chat: Chat | None,
+                     bot: Bot) -> Principal:
         user_id = user.id if user is not None else None
         chat_id = chat.id if chat is not None else None
         connection = business_connection_id(update)
@@ -149,6 +196,8 @@ class Gatekeeper:
 
     async def admits(self, principal: Principal, bot: Bot) -> bool:
         surface = principal.surface
+        if principal.blocked:
+            return False
         if surface is Surface.OPERATOR:
             return True  # operators write in the support chat whatever the lists say
         judged = principal.judged
@@ -160,7 +209,7 @@ class Gatekeeper:
             chat = None  # the bot is not in that chat: its id admits nobody
         else:
             chat = principal.chat_id
-        if self.lists.is_admin(judged):
+        if principal.is_admin if surface is not Surface.BUSINESS else await self.is_admin(judged):
             return True
         if not self.members_of:
             return self.lists.admits(judged, chat)
@@ -196,7 +245,12 @@ class AdmissionMiddleware(BaseMiddleware):
         principal = await self.gate.principal(event, user, chat, data["bot"])
         if await self.gate.admits(principal, data["bot"]):
             data["principal"] = principal
+            data["is_admin"] = principal.is_admin  # what handlers and quotas read
             return await handler(event, data)
+        if principal.blocked:
+            log.info("update %s from blocked user %s ignored", event.update_id,
+                     principal.user_id)
+            return None
         if principal.surface is Surface.BUSINESS:
             log.info("update %s refused: business connection %s, owner %s not admitted",
                      event.update_id, principal.connection_id, principal.owner_id)

@@ -29,6 +29,7 @@ from bot.storage.models import utcnow
 from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import MessageRepository, UpdateReceipt, UpdateRepository
 from bot.telegram import maintenance
+from bot.telegram.access import AccessPolicy
 from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
@@ -73,6 +74,9 @@ class Backlog:
     sessionmaker: async_sessionmaker[AsyncSession]
     max_age: dt.timedelta | None  # None: never too old
     stale_action: StaleAction = "apologize"
+    # Who is an admin (ADMIN_USER_IDS; with the stored role, the one rule): a resumed turn is
+    # judged again as its update was.
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
     # storage.pooling.one_statement_sessions of `sessionmaker`: a holder's first look at its chat.
     reads: async_sessionmaker[AsyncSession] = field(init=False)
 
@@ -205,7 +209,8 @@ class Backlog:
             asked=None if turn.question_telegram_id is None or turn.author_id is None
             else Asked(turn.author_id, turn.language, turn.question_telegram_id),
         )
-        speaker = Speaker(turn.author_id, turn.author_name, turn.language)
+        admin = self.policy.is_admin(turn.author_id, stored_admin=turn.stored_admin)
+        speaker = Speaker(turn.author_id, turn.author_name, turn.language, is_admin=admin)
         t = Translator.for_code(turn.language)
         self.answers.submit_retry(
             self.queues.take(turn.chat_id), target, speaker, t, turn.stale_message_ids,

@@ -108,11 +108,13 @@ def chat_ref(message: Message) -> ChatRef:
     return ChatRef(chat.id, chat.type, chat.title if chat.type != "private" else None)
 
 
-def speaker(message: Message) -> Speaker:
+def speaker(message: Message, *, is_admin: bool) -> Speaker:
+    """Who asks in `message`; `is_admin`: the update's decision (`data["is_admin"]`, the
+    Principal's), never re-derived here."""
     user = message.from_user
     if user is None:  # a channel post or an anonymous admin: speak as the chat
         return Speaker(message.chat.id, message.chat.title or "someone")
-    return Speaker(user.id, user.full_name, user.language_code)
+    return Speaker(user.id, user.full_name, user.language_code, is_admin=is_admin)
 
 
 def thread_of(message: Message) -> int | None:

@@ -60,7 +60,6 @@ def build_dispatcher(
         queues=deps.queues,
         intake=intake,
         gate=gate,
-        policy=deps.policy,
         sessionmaker=deps.sessionmaker,
         notify=deps.notify,
         seen=deps.seen,

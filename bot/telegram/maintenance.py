@@ -19,6 +19,7 @@ from bot.storage.models import (
     Message,
     MessageRole,
     User,
+    UserRole,
 )
 from bot.storage.repositories import PrivacyRepository, UpdateRepository
 
@@ -81,6 +82,9 @@ class InterruptedTurn:
     # Messages that showed the partial answer (groups stream into a real message).
     stale_message_ids: tuple[int, ...] = ()
     asked_at: dt.datetime | None = None
+    # The asker's stored admin role: the resumed turn is judged by the one rule again
+    # (AccessPolicy.is_admin), as the update that asked was.
+    stored_admin: bool = False
 
 
 # Built once: building a statement costs more CPU than PostgreSQL spends running this one.
@@ -122,6 +126,7 @@ async def interrupted_turns(
             question.telegram_message_ids,
             Message.telegram_message_ids,
             question.created_at,
+            User.role,
         )
         .select_from(Message)
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -142,7 +147,8 @@ async def interrupted_turns(
         stmt = stmt.where(Conversation.chat_id == chat_id)
     rows = (await session.execute(stmt)).all()
     turns: dict[int, InterruptedTurn] = {}
-    for chat_id, chat_type, author_id, name, language, telegram_ids, shown_in, asked in rows:
+    for (chat_id, chat_type, author_id, name, language, telegram_ids, shown_in, asked,
+         role) in rows:
         if chat_id in turns or author_id is None:
             continue
         first_id = telegram_ids[0] if telegram_ids else None
@@ -155,6 +161,7 @@ async def interrupted_turns(
             first_id,
             tuple(shown_in or ()),
             asked,
+            role == UserRole.ADMIN,
         )
     return list(turns.values())
 

@@ -7,8 +7,10 @@
 2. AdmissionMiddleware (admission.py) - the one decision of who asks, on whose behalf, and
    whether they may (`data["principal"]`); drops other bots; outsiders get one refusal and
    cost nothing (no model call; their message leaves the durable queue when its turn passes).
-3. DatabaseMiddleware - upserts user and chat, drops blocked users, injects `session`, `t`
-   (texts in the user's language) and `is_admin`.
+   It also decides `is_admin` (one rule: ADMIN_USER_IDS or the stored admin role) and drops
+   blocked users, from the standing `StoredStandings` reads.
+3. DatabaseMiddleware - upserts user and chat, injects `session` and `t` (texts in the user's
+   language).
 4. QuotaMiddleware (inner, on message handlers) - the per-minute rate limit for every message
    handler but those flagged `quota="free"` (/stop), plus the daily token budget for
    `quota="text"`. In a group these notices are shown to that member alone (an ephemeral
@@ -32,13 +34,14 @@ from aiogram import Dispatcher
 from aiogram.dispatcher.flags import get_flag
 from aiogram.dispatcher.middlewares.base import BaseMiddleware
 from aiogram.types import Chat, Message, TelegramObject, Update, User
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import User as StoredUser
 from bot.storage.models import UserRole, utc_today
 from bot.storage.repositories import ChatRepository, UsageRepository, UserRepository
 from bot.telegram.access import AccessPolicy
-from bot.telegram.admission import AdmissionMiddleware, Gatekeeper
+from bot.telegram.admission import AdmissionMiddleware, Gatekeeper, Standing
 from bot.telegram.chatqueue import ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.notices import PersonalNotices
@@ -119,6 +122,25 @@ class RecentlySeen:
         self.clock = clock
         self._users: dict[int, KnownUser] = {}
         self._chats: dict[int, tuple[tuple[object, ...], float]] = {}
+        # Standings read for users not stored lately (outsiders, presses): read, not written.
+        self._standings: dict[int, tuple[Standing, float]] = {}
+
+    def standing(self, user_id: int) -> Standing | None:
+        """The user's stored standing as read within `ttl` (None: read it again), whatever
+        their names: a press or an edit carries the same user."""
+        now = self.clock()
+        known = self._users.get(user_id)
+        if known is not None and known.until >= now:
+            return Standing(known.admin, known.blocked)
+        read = self._standings.get(user_id)
+        if read is not None and read[1] >= now:
+            return read[0]
+        return None
+
+    def remember_standing(self, user_id: int, standing: Standing) -> None:
+        if len(self._standings) > 50_000:
+            self._standings.clear()
+        self._standings[user_id] = (standing, self.clock() + self.ttl)
 
     def user(self, user: User) -> KnownUser | None:
         known = self._users.get(user.id)
@@ -150,6 +172,7 @@ class RecentlySeen:
 
     def forget(self, user_id: int) -> None:
         self._users.pop(user_id, None)
+        self._standings.pop(user_id, None)
         self._chats.pop(user_id, None)  # the private chat goes with the user's data
 
     async def store(
@@ -185,6 +208,29 @@ class RecentlySeen:
             await self.store(session, user, message.chat)
 
 
+class StoredStandings:
+    """The gate's `Standings`: a user's stored role and blocked flag, from what the bookkeeping
+    saw within its `ttl` (the intake stores a message's sender before the gate runs), else
+    read (never written: an outsider must cost no row)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], seen: RecentlySeen) -> None:
+        self.sessionmaker = sessionmaker
+        self.seen = seen
+
+    async def of(self, user_id: int) -> Standing:
+        standing = self.seen.standing(user_id)
+        if standing is not None:
+            return standing
+        async with self.sessionmaker() as session:
+            row = (await session.execute(
+                select(StoredUser.role, StoredUser.blocked).where(StoredUser.id == user_id)
+            )).first()
+            await session.commit()
+        standing = Standing(row.role == UserRole.ADMIN, row.blocked) if row else Standing()
+        self.seen.remember_standing(user_id, standing)
+        return standing
+
+
 def _signature(user: User) -> tuple[object, ...]:
     return (user.first_name, user.last_name, user.username, user.language_code)
 
@@ -199,13 +245,9 @@ def _title(chat: Chat) -> str | None:
 
 class DatabaseMiddleware(BaseMiddleware):
     def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        policy: AccessPolicy,
-        seen: RecentlySeen,
+        self, sessionmaker: async_sessionmaker[AsyncSession], seen: RecentlySeen
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.policy = policy
         self.seen = seen
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -221,17 +263,11 @@ class DatabaseMiddleware(BaseMiddleware):
             known = await self.seen.store(session, user, stored_chat)
             # Committed at once: no write lock may be held during the handler.
             await session.commit()
-            if known is not None and known.blocked:
-                log.info("update %s from blocked user %s ignored", event.update_id, user)
-                return None
             language = user.language_code if user and user.language_code else None
             if language is None and known is not None:
                 language = known.language
             data["session"] = session
             data["t"] = Translator.for_code(language)
-            data["is_admin"] = self.policy.is_admin(user.id if user else None) or (
-                known is not None and known.admin
-            )
             result = await handler(event, data)
             await session.commit()
             return result
@@ -299,7 +335,6 @@ def install_middlewares(
     queues: ChatQueues,
     intake: Intake,
     gate: Gatekeeper,
-    policy: AccessPolicy,
     sessionmaker: async_sessionmaker[AsyncSession],
     notify: Notifier,
     seen: RecentlySeen,
@@ -307,4 +342,4 @@ def install_middlewares(
 ) -> None:
     dp.update.outer_middleware(OrderingMiddleware(queues, intake))
     dp.update.outer_middleware(AdmissionMiddleware(gate, notify, notices))
-    dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, policy, seen))
+    dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, seen))

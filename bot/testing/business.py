@@ -3,6 +3,7 @@ the owner writing in their chats (Bot API business connections).
 
     shop = await tester.business(owner)             # owner: a TestUser
     reply = await shop.customer(bob).says("Do you deliver?")   # what Bob's chat shows
+    await shop.all_say([bob, carol], "Do you deliver?")  # at once, answered side by side
     await shop.customer(bob).sends("voice")         # a voice note or a sticker
     await shop.customer(bob).edits(1, "Do you deliver today?")  # an edited message
     await shop.customer(bob).presses("biz:chat:1:0")  # a button on the bot's message there
@@ -14,6 +15,7 @@ the owner writing in their chats (Bot API business connections).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -73,8 +75,22 @@ class TestBusiness:
         """The id the tester's Telegram keeps the chat with `customer` under."""
         return self.tester.telegram.business_chat(self.connection_id, customer.id)
 
+    async def all_say(self, customers: Sequence[TestUser], text: str) -> None:
+        """Each of `customers` writes `text`, all in one delivery, so their answers run side
+        by side (each chat has its own queue), as customers writing at the same moment are;
+        what each chat shows is in `customer(user).messages`."""
+        if not customers:
+            return
+        updates = [self._update(customer, customer, text) for customer in customers]
+        await self.tester.exchange(self.chat_id(customers[0]), *updates)
+
     async def _message(self, customer: TestUser, sender: TestUser, text: str | None,
                        *, edit_of: int | None = None, **content: Any) -> Reply:
+        update = self._update(customer, sender, text, edit_of=edit_of, **content)
+        return await self.tester.exchange(self.chat_id(customer), update)
+
+    def _update(self, customer: TestUser, sender: TestUser, text: str | None,
+                *, edit_of: int | None = None, **content: Any) -> Update:
         chat_id = self.chat_id(customer)
         chat = Chat(id=customer.id, type="private", first_name=customer.name)
         message_id = edit_of or self.tester.telegram.next_message_id(chat_id)
@@ -86,11 +102,8 @@ class TestBusiness:
             **content,
         )
         if edit_of is None:
-            update = Update(update_id=self.tester.next_update_id(), business_message=message)
-        else:
-            update = Update(update_id=self.tester.next_update_id(),
-                            edited_business_message=message)
-        return await self.tester.exchange(chat_id, update)
+            return Update(update_id=self.tester.next_update_id(), business_message=message)
+        return Update(update_id=self.tester.next_update_id(), edited_business_message=message)
 
 
 @dataclass(frozen=True, slots=True)

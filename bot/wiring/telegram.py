@@ -24,7 +24,7 @@ from bot.telegram.gathering import HOLD
 from bot.telegram.intake import DurablePolling, Intake
 from bot.telegram.lifecycle import BotService
 from bot.telegram.membership import MembershipCache
-from bot.telegram.middlewares import RecentlySeen
+from bot.telegram.middlewares import RecentlySeen, StoredStandings
 from bot.telegram.notices import PersonalNotices
 from bot.telegram.notifier import OutboxNotifier
 from bot.telegram.outagenotice import OutageNotices
@@ -124,6 +124,7 @@ def build_telegram(
         access,
         membership=MembershipCache(members_of, ttl=access.members_ttl) if members_of else None,
         owners=next((part.owners for part in parts if part.owners is not None), None),
+        standings=StoredStandings(sessionmaker, seen),
     )
     dp = build_dispatcher(
         deps, intake=intake, limiter=limiter, gate=gate, features=feature_routers(parts),
@@ -135,6 +136,7 @@ def build_telegram(
         notify=notify, sessionmaker=sessionmaker,
         max_age=dt.timedelta(seconds=max_age) if max_age > 0 else None,
         stale_action="drop" if options.queue_stale_action == "drop" else "apologize",
+        policy=policy,
     )
     leases = None
     if cluster is not None:

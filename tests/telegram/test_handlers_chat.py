@@ -87,8 +87,8 @@ async def test_a_question_behind_an_unfinished_answer_knows_it_waits(h: Harness)
     first, second = h.app.queues.take(ANNA.id), h.app.queues.take(ANNA.id)
     question = h.message("one")
     h.app.answers.submit_turn(
-        first, target(question), speaker(question), "one", Translator.for_code("en"),
-        question.message_id,
+        first, target(question), speaker(question, is_admin=False), "one",
+        Translator.for_code("en"), question.message_id,
     )
     steps: list[bool] = []
     async with asyncio.timeout(10):

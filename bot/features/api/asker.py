@@ -1,12 +1,13 @@
 """Who asks in a turn, as the App's context providers and the tools see it: one `ToolContext`,
 built one way for both (the language as a short code, whether the user is an admin, the
-state of their support conversation)."""
+state of their support conversation). Whether they are an admin is the update's decision
+(the Principal's, carried by the turn's speaker), never decided here."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from bot.conversation.turn import TurnState
 from bot.conversation.types import language_code
@@ -17,7 +18,6 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Asker:
-    admins: Collection[int] = field(default_factory=frozenset)
     # The state of a user's newest support conversation (None without a desk).
     desk_state: Callable[[int], Awaitable[str | None]] | None = None
 
@@ -37,5 +37,5 @@ class Asker:
             language=language_code(turn.speaker.language),
             idempotency_key=key,
             desk_state=state,
-            is_admin=user in self.admins,
+            is_admin=turn.speaker.is_admin,
         )

@@ -26,7 +26,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
-from bot.features.business.budgets import Budgets, Spending
+from bot.features.business.budgets import Budgets, Reservation, Spending
 from bot.features.business.models import SuggestionStatus
 from bot.features.business.store import (
     CHAT_TYPE,
@@ -58,6 +58,18 @@ _HELD = {SWITCHED_OFF: "held_off", MAY_NOT_REPLY: "held_off", PAUSED: "held_paus
          TAKEN_OVER: "held_taken"}
 
 Mode = Literal["auto", "approve"]
+
+
+@dataclass(slots=True)
+class Spent:
+    """The tokens an answer spent, known once its turn ends (what its reservation settles to,
+    whatever happens after)."""
+
+    tokens: int = 0
+
+    def add(self, result: TurnResult) -> None:
+        if result.usage is not None:
+            self.tokens += result.usage.total_tokens
 CARD_ANSWER_LIMIT = 3000  # characters of the answer shown on the owner's card
 
 
@@ -180,19 +192,22 @@ class BusinessReplies:
         t = owner_translator(connection)
         await self._tell(connection, say(t, key, customer=customer, limit=limit))
 
-    async def _charge(self, asked: Asked, result: TurnResult) -> None:
-        if result.usage is not None:
-            await self.spending.charge(asked.connection, self._now().date(),
-                                       result.usage.total_tokens)
-
     async def customer_wrote(self, asked: Asked, t: Translator) -> None:
         reason = self.silence(asked.connection, asked.chat)
         if reason is None and await self.limiter.check(asked.speaker.user_id):
             reason = "the customer is over the rate limit"
+        reserved: Reservation | str | None = None
         if reason is None:
-            reason = await self.spending.refusal(asked.connection, asked.chat,
-                                                 asked.speaker.user_id, self._now().date())
-        if reason is not None:
+
+            async def estimate() -> int:
+                return await self.conversation.cost_estimate(self._chat_ref(asked), asked.text)
+
+            reserved = await self.spending.reserve(asked.connection, asked.chat,
+                                                   asked.speaker.user_id, self._now().date(),
+                                                   estimate)
+            if isinstance(reserved, str):
+                reason = reserved
+        if reason is not None or not isinstance(reserved, Reservation):
             log.info("business chat %s of %s: not answered, %s", asked.chat.chat_id,
                      asked.connection.id, reason)
             await self.store.note(
@@ -201,11 +216,15 @@ class BusinessReplies:
                 telegram_message_id=asked.message_id,
             )
             return
-        await self.store.touch(asked.chat)
-        if self.mode == "approve":
-            await self._suggest(asked, t)
-        else:
-            await self._answer(asked, t)
+        spent = Spent()
+        try:
+            await self.store.touch(asked.chat)
+            if self.mode == "approve":
+                await self._suggest(asked, t, spent)
+            else:
+                await self._answer(asked, t, spent)
+        finally:  # settled however the answer ended (released when it spent nothing)
+            await self.spending.settle(reserved, spent.tokens)
 
     # -- answering -----------------------------------------------------------------------------
 
@@ -213,7 +232,7 @@ class BusinessReplies:
         return ChatRef(asked.chat.conversation_chat_id, CHAT_TYPE,
                        asked.chat.customer_name or None, read_only=True, surface="business")
 
-    async def _answer(self, asked: Asked, t: Translator) -> None:
+    async def _answer(self, asked: Asked, t: Translator, spent: Spent) -> None:
         handle = self.outbox.stream(
             asked.chat.chat_id, "private", draft=False,
             business_connection_id=asked.connection.id,
@@ -236,7 +255,7 @@ class BusinessReplies:
             await self._close(handle, seen)
             await self._tell_owner(asked, exc)
             return
-        await self._charge(asked, result)
+        spent.add(result)
         if result.error is not None or (result.status is not MessageStatus.COMPLETE and \
                 result.status is not MessageStatus.TRUNCATED):
             # The customer never reads an error in the owner's name: the partial answer
@@ -260,7 +279,7 @@ class BusinessReplies:
         except (TelegramAPIError, OutboxError) as exc:
             log.warning("a partial business answer could not be kept: %s", exc)
 
-    async def _suggest(self, asked: Asked, t: Translator) -> None:
+    async def _suggest(self, asked: Asked, t: Translator, spent: Spent) -> None:
         try:
             result = await self.conversation.run_turn(
                 self._chat_ref(asked), asked.speaker, asked.text,
@@ -270,7 +289,7 @@ class BusinessReplies:
             log.exception("business chat %s: the suggestion failed", asked.chat.chat_id)
             await self._tell_owner(asked, exc)
             return
-        await self._charge(asked, result)
+        spent.add(result)
         if result.error is not None or not result.text.strip():
             await self._tell_owner(asked, result.error or result.status.value)
             return

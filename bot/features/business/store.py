@@ -158,6 +158,37 @@ class BusinessStore:
             )
             await session.commit()
 
+    async def reserve(self, connection_id: str, day: dt.date, tokens: int, limit: int) -> bool:
+        """Add `tokens` to the connection's count for `day` if the count stays within `limit`;
+        whether it did. One conditional UPDATE: answers in its chats run side by side, on one
+        replica or several (the row is the shared count), and two reservations never both take
+        the last of the budget."""
+        row = BusinessConnection
+        used = case((row.usage_day == day, row.usage_tokens), else_=0)
+        async with self._sessionmaker() as session:
+            reserved = (await session.execute(
+                update(row).where(row.id == connection_id, used + tokens <= limit)
+                .values(usage_tokens=used + tokens, usage_day=day)
+                .returning(row.id).execution_options(synchronize_session=False)
+            )).first()
+            await session.commit()
+        return reserved is not None
+
+    async def settle(self, connection_id: str, day: dt.date, reserved: int, spent: int) -> None:
+        """Replace a reservation of `reserved` tokens on `day` by what was `spent` (0: released).
+        A count that has moved on to a later day is left alone: that day owes nothing."""
+        if spent == reserved:
+            return
+        row = BusinessConnection
+        settled = row.usage_tokens + (spent - reserved)
+        async with self._sessionmaker() as session:
+            await session.execute(
+                update(row).where(row.id == connection_id, row.usage_day == day)
+                .values(usage_tokens=case((settled < 0, 0), else_=settled))
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
     async def tokens_of(self, user_id: int, day: dt.date) -> int:
         """Tokens the user's answers spent on `day` (DAILY_TOKEN_LIMIT's count)."""
         async with self._sessionmaker() as session:

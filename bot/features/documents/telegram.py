@@ -17,7 +17,7 @@ from collections.abc import Callable
 from aiogram import F, Router
 from aiogram.types import Document, Message
 
-from bot.conversation import TurnResult
+from bot.conversation import Speaker, TurnResult
 from bot.features.documents.chat import AddedDocument, ChatDocuments
 from bot.features.documents.support import DocumentSupport
 from bot.foundation_models.types import Snapshot
@@ -74,9 +74,10 @@ class DocumentHandler:
         t: Translator,
         receipts: tuple[UpdateReceipt, ...] = (),
         replayed: bool = False,
+        is_admin: bool = False,
     ) -> None:
         await handle_document(message, prompt, ticket, deps, t, self.support, receipts,
-                              replayed)
+                              replayed, is_admin=is_admin)
 
     def build_router(self) -> Router:
         router = Router(name=__name__)
@@ -107,6 +108,8 @@ async def handle_document(
     support: DocumentSupport | None,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
+    *,
+    is_admin: bool = False,
 ) -> None:
     document = message.document
     assert document is not None
@@ -123,12 +126,14 @@ async def handle_document(
         await say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
         return
     where = answer_target(message, ticket, deps, replayed)  # answered later: quoted
+    who = speaker(message, is_admin=is_admin)
 
     async def job() -> None:
         extracted = await _read(deps, support, message, document, name, documents, t)
         if extracted is not None:
             await _keep_and_answer(
-                deps, documents, message, document, name, extracted, prompt, where, t, receipts
+                deps, documents, message, document, name, extracted, prompt, where, t, receipts,
+                who,
             )
 
     ticket.submit(job)
@@ -187,8 +192,8 @@ async def _keep_and_answer(
     where: Target,
     t: Translator,
     receipts: tuple[UpdateReceipt, ...],
+    who: Speaker,
 ) -> None:
-    who = speaker(message)
     question = prompt.strip()
     # Without a question the document's storing settles the update; with one, the question's.
     added = await documents.add(

@@ -42,7 +42,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     from bot.features.extensions.turn import ExtensionsFeature
 
     person = built.find(PersonState)
-    asker = Asker(frozenset(settings.admin_user_ids), person.read if person else None)
+    asker = Asker(person.read if person else None)
 
     found: list[CallsOfAnswer | None] = []
 

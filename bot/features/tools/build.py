@@ -72,14 +72,14 @@ def build_tool_loop(
     chat_model: ChatModel,
     toolbox: Toolbox,
     *,
-    admins: frozenset[int] = frozenset(),
     daily_tokens: int = 0,
     desk_state: Callable[[int], Awaitable[str | None]] | None = None,
     on_superseded: Callable[[int, list[int]], None] | None = None,
 ) -> ToolLoop:
     """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools.
-    `admins` (ADMIN_USER_IDS) are exempt from the limits; `daily_tokens`: DAILY_TOKEN_LIMIT;
-    `desk_state`: the state of a user's support conversation, for the tools to see;
+    Admins (the speaker's `is_admin`) are exempt from the limits; `daily_tokens`:
+    DAILY_TOKEN_LIMIT; `desk_state`: the state of a user's support conversation, for the tools
+    to see;
     `on_superseded`: told which cards a new message took the buttons off."""
     from bot.features.tools.loop import ToolLoop
     from bot.features.tools.turns import ToolLoopSettings
@@ -92,7 +92,6 @@ def build_tool_loop(
             result_chars=area.result_chars,
             parallel=area.parallel,
             models=area.models,
-            admins=admins,
             daily_tokens=daily_tokens,
             calls_per_user_hour=area.calls_per_user_hour,
             writes_per_user_day=area.writes_per_user_day,

@@ -50,7 +50,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     # before. Tools see the state of the user's conversation with a person.
     tools = build_tool_loop(
         settings.tools, ground.db, ground.chat_model, toolbox,
-        admins=frozenset(settings.admin_user_ids), daily_tokens=settings.daily_token_limit,
+        daily_tokens=settings.daily_token_limit,
         desk_state=person.read if person is not None else None,
         on_superseded=ground.front.superseded,
     )

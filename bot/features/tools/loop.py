@@ -36,7 +36,7 @@ from contextlib import aclosing
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.turn import TurnState
-from bot.conversation.types import ChatRef, TurnResult, relinquished
+from bot.conversation.types import ChatRef, Speaker, TurnResult, relinquished
 from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.limits import ToolLimits
 from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
@@ -126,14 +126,12 @@ class ToolLoop(ToolTurns):
         them)."""
         return bool(self.toolbox) and model_base_name(model) in self.settings.models
 
-    def is_admin(self, user_id: int) -> bool:
-        return user_id in self.settings.admins
-
-    def _tools(self, user_id: int, chat: ChatRef) -> tuple[Tool, ...]:
-        """The tools offered to a turn of `user_id` in `chat` (`offered_in`)."""
+    def _tools(self, speaker: Speaker, chat: ChatRef) -> tuple[Tool, ...]:
+        """The tools offered to a turn of `speaker` in `chat` (`offered_in`); admin-only ones
+        when the update's decision, carried by the speaker, says they are an admin."""
         return tuple(
             Tool(d.name, d.description, dict(d.parameters))
-            for d in self.toolbox.offered(is_admin=self.is_admin(user_id))
+            for d in self.toolbox.offered(is_admin=speaker.is_admin)
             if offered_in(chat, d)
         )
 
@@ -192,7 +190,7 @@ class ToolLoop(ToolTurns):
         model's, for a turn that shows images)."""
         model = client or self._model
         messages = with_data_note(messages)
-        tools = self._tools(turn.speaker.user_id, turn.chat)
+        tools = self._tools(turn.speaker, turn.chat)
         stored: list[StoredCall] = []
         state = turn.part(ToolTurn)
         if state.resumed:  # a new answer has no stored calls: no read on the usual path
@@ -262,7 +260,7 @@ class ToolLoop(ToolTurns):
             number += 1
 
     def _budgeted(self, turn: TurnState) -> bool:
-        return self.settings.daily_tokens > 0 and not self.is_admin(turn.speaker.user_id)
+        return self.settings.daily_tokens > 0 and not turn.speaker.is_admin
 
     async def _spent_today(self, user_id: int) -> int:
         async with self._sessionmaker() as session:

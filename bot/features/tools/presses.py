@@ -18,7 +18,7 @@ from bot.conversation import ChatRef, Speaker
 from bot.features.tools.cards import PREFIX, parse
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.turns import Decision, DecisionKind
-from bot.storage.models import Chat, User
+from bot.storage.models import Chat, User, UserRole
 from bot.telegram.answer_parts import Target
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps
@@ -42,8 +42,10 @@ class ToolPresses:
     def __init__(self, tools: ToolLoop | None) -> None:
         self.tools = tools
 
-    async def handle(self, query: CallbackQuery, deps: Deps, t: Translator) -> None:
-        await handle_tool_press(query, deps, t, self.tools)
+    async def handle(
+        self, query: CallbackQuery, deps: Deps, t: Translator, is_admin: bool = False
+    ) -> None:
+        await handle_tool_press(query, deps, t, self.tools, is_admin=is_admin)
 
     def build_router(self) -> Router:
         router = Router(name=__name__)
@@ -52,8 +54,11 @@ class ToolPresses:
 
 
 async def handle_tool_press(
-    query: CallbackQuery, deps: Deps, t: Translator, tools: ToolLoop | None
+    query: CallbackQuery, deps: Deps, t: Translator, tools: ToolLoop | None, *,
+    is_admin: bool = False,
 ) -> None:
+    """`is_admin`: the press's own decision (the Principal's): only the asker may press, so
+    the turn carried on is theirs."""
     parsed = parse(query.data or "")
     message = query.message
     if parsed is None or tools is None or message is None:
@@ -94,7 +99,7 @@ async def handle_tool_press(
                 thread_id=thread if isinstance(message, Message) and message.is_topic_message
                 else None,
             )
-            who = Speaker(user.id, user.full_name, user.language_code)
+            who = Speaker(user.id, user.full_name, user.language_code, is_admin=is_admin)
             await _carry_on(deps, tools, ticket, target, who, t, decision.answer_id)
     finally:
         ticket.release()  # a no-op once a job was submitted
@@ -177,5 +182,8 @@ async def _carry_on_expired(deps: Deps, tools: ToolLoop, decision: Decision) -> 
     ticket = deps.queues.take(chat.id)
     name = user.first_name if user else ""
     target = Target(ChatRef(chat.id, chat.type, chat.title if chat.type != "private" else None))
-    speaker = Speaker(decision.user_id, name, user.language if user else None)
+    # No update carries this turn on: its asker is judged again by the one rule.
+    admin = deps.policy.is_admin(decision.user_id,
+                                 stored_admin=user is not None and user.role == UserRole.ADMIN)
+    speaker = Speaker(decision.user_id, name, user.language if user else None, is_admin=admin)
     await _carry_on(deps, tools, ticket, target, speaker, t, decision.answer_id)

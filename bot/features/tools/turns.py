@@ -41,7 +41,6 @@ class ToolLoopSettings:
     result_chars: int = 4000
     parallel: int = 4
     models: frozenset[str] = DEFAULT_TOOL_MODELS
-    admins: frozenset[int] = frozenset()
     # DAILY_TOKEN_LIMIT (0 = none): a turn whose rounds reach the speaker's budget gets no
     # more tools; the model must answer (admins are not limited, as for messages).
     daily_tokens: int = 0
@@ -107,7 +106,7 @@ class ToolTurns:
         self.settings = settings
         self._sessionmaker = sessionmaker
         # Who asks, as the tools see it (the same as the App's context providers do).
-        self.asker = Asker(settings.admins, desk_state)
+        self.asker = Asker(desk_state)
         # Told (chat, card message ids) when a new message declined calls waiting for a
         # press: the front end takes the buttons off those cards.
         self.on_superseded = on_superseded

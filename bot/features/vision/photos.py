@@ -17,7 +17,7 @@ from aiogram import F, Router
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import TurnResult
+from bot.conversation import Speaker, TurnResult
 from bot.conversation.types import ImageInput
 from bot.features.vision.texts import VISION_TEXTS
 from bot.features.vision.usage import photos_of
@@ -91,6 +91,7 @@ async def handle_image(
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
     arrived_at: float | None = None,
+    is_admin: bool = False,
 ) -> None:
     media = photo_support
     if media is None:
@@ -105,18 +106,20 @@ async def handle_image(
         log.info("message %s joins an album", message.message_id)
         return
     where = answer_target(message, ticket, deps, replayed)
+    who = speaker(message, is_admin=is_admin)
 
     async def job() -> None:
         await media.albums.complete(
             chat_id, group_id, album, lambda: deps.queues.on_their_way(chat_id)
         )
-        await _answer_images(deps, media, album, where, message, t)
+        await _answer_images(deps, media, album, where, message, t, who)
 
     ticket.submit(job)
 
 
 async def _answer_images(
-    deps: Deps, media: PhotoSupport, album: Album, where: Target, message: Message, t: Translator
+    deps: Deps, media: PhotoSupport, album: Album, where: Target, message: Message, t: Translator,
+    who: Speaker,
 ) -> None:
     limit = f"{media.max_image_mb:g}"
     if not album.images:
@@ -149,7 +152,6 @@ async def _answer_images(
     if album.too_big:  # some parts of an album were over the limit: say so, answer the rest
         await say(deps, message, t("media_too_big", limit=limit))
     question = album.caption or t("photo_question")
-    who = speaker(message)
 
     async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult:
         return await deps.conversation.run_turn(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiogram import F, Router
 from aiogram.types import Message, MessageEntity
 
-from bot.conversation import TurnResult
+from bot.conversation import Speaker, TurnResult
 from bot.features.voice.usage import count_seconds
 from bot.foundation_models.errors import FoundationModelsError
 from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechPermissionError
@@ -54,6 +54,7 @@ async def handle_voice(
     voice_replies: VoiceReplies | None = None,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
+    is_admin: bool = False,
 ) -> None:
     """`voice_replies`: answers spoken too (VOICE_REPLIES): an answer to a note may be."""
     if voice_input is None:
@@ -72,8 +73,9 @@ async def handle_voice(
         await say(deps, message, t("voice_too_long", seconds=MAX_SECONDS))
         return
     where = answer_target(message, ticket, deps, replayed)
+    who = speaker(message, is_admin=is_admin)
     ticket.submit(lambda: _answer_voice(deps, voice_input, voice_replies, ref, where, message,
-                                        t, receipts))
+                                        t, receipts, who))
 
 
 async def _answer_voice(
@@ -85,8 +87,8 @@ async def _answer_voice(
     message: Message,
     t: Translator,
     receipts: tuple[UpdateReceipt, ...],
+    who: Speaker,
 ) -> None:
-    who = speaker(message)
     if where.asked is not None and spoken is not None:  # answered by voice too
         asked = where.asked.user_id  # noted, so an answer given again is spoken too
         where = replace(where, asked=replace(where.asked, spoken=True))

@@ -71,12 +71,13 @@ async def handle_text(
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
     arrived_at: float | None = None,
+    is_admin: bool = False,
 ) -> None:
     if not prompt.strip():
         await deps.notify(message.chat.id, help_text(deps, t), reply_to=message.message_id,
                           thread_id=thread_of(message))
         return
-    who = speaker(message)
+    who = speaker(message, is_admin=is_admin)
     paste = deps.pastes.offer(message.chat.id, who.user_id, prompt, receipts, arrived_at)
     if paste is None:
         log.info("message %s joins a long paste split by Telegram", message.message_id)

@@ -53,8 +53,10 @@ async def cmd_retry(
     deps: Deps,
     t: Translator,
     receipts: tuple[UpdateReceipt, ...] = (),
+    is_admin: bool = False,
 ) -> None:
-    deps.answers.submit_retry(ticket, target(message), speaker(message), t, receipts=receipts)
+    deps.answers.submit_retry(ticket, target(message), speaker(message, is_admin=is_admin), t,
+                              receipts=receipts)
 
 
 async def cmd_stop(message: Message, deps: Deps, t: Translator) -> None:

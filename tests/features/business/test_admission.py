@@ -4,6 +4,7 @@ rules as any user of the bot (ALLOWED_CHAT_MEMBERS_OF included) on every message
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from bot import App
 from bot.testing import BotTester, ScriptedModel
@@ -112,3 +113,35 @@ async def test_a_connections_customers_share_one_daily_budget() -> None:
         other = await tester.business(tester.user("Vera"))
         assert (await other.customer(carol).says("Do you deliver?")).text == \
             "We deliver on Sundays."
+
+
+async def connection_usage(tester: BotTester) -> int:
+    """The connection's count of tokens today, as stored (the one the budget reads)."""
+    async with tester.built.core.db.sessionmaker() as session:
+        return int((await session.execute(
+            text("SELECT usage_tokens FROM business_connections"))).scalar_one())
+
+
+async def test_five_customers_answered_at_once_do_not_overshoot_the_connections_budget() -> None:
+    """The budget is reserved before each call and settled after: five customers writing at
+    the same moment cannot all pass a check none of them has been charged for yet."""
+    question = "Do you deliver on Sundays to the north of the city?"
+    settings = {"MAX_REPLY_TOKENS": "40"}
+    async with BotTester(App(env_file=None), model=shop(), settings=settings) as tester:
+        shop_ = await tester.business(tester.user("Olga"))
+        await shop_.customer(tester.user("Ann")).says(question)
+        one = await connection_usage(tester)  # what one such answer costs
+        assert one > 0
+    # Room for two answers and a half, each reserved as its prompt plus 40 reply tokens.
+    limit = one * 5 // 2 + 40
+    settings |= {"BUSINESS_DAILY_TOKEN_LIMIT": str(limit)}
+    async with BotTester(App(env_file=None), model=shop(), settings=settings) as tester:
+        shop_ = await tester.business(tester.user("Olga"))
+        customers = [tester.user(name) for name in ("Bob", "Carol", "Dan", "Eve", "Fay")]
+        await shop_.all_say(customers, question)
+        assert await connection_usage(tester) <= limit
+        answered = [c for c in customers if shop_.customer(c).messages]
+        assert 1 <= len(answered) < 5
+        assert len(tester.model.requests) == len(answered)
+        # Settled to what the answers spent: nothing stays reserved.
+        assert await connection_usage(tester) == one * len(answered)

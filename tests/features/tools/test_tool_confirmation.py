@@ -54,6 +54,8 @@ async def tools_app(
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     models: list[Any] = []
+    # Who is an admin is the front's decision (ADMIN_USER_IDS), carried to the loop by the turn.
+    admins = settings.pop("admins", ())
 
     def tools(fm: FakeFoundationModels, superseded: Listeners[[int, list[int]]]) -> ToolLoop:
         model: Any = fake_client(fm.url)
@@ -67,7 +69,7 @@ async def tools_app(
         return tool_loop(db, model, source, on_superseded=superseded, **settings)
 
     async with running_app(
-        db, options=OPTIONS, tools=tools, coordinator=coordinator, owner=owner
+        db, options=OPTIONS, tools=tools, coordinator=coordinator, owner=owner, admins=admins
     ) as h:
         try:
             yield h

@@ -5,6 +5,7 @@ errors, confirmation across a restart, expiry, cancellation and resume after a c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -470,9 +471,11 @@ async def test_groups_are_given_the_asker_not_the_chat(
     fm: FakeFoundationModels, database: Database, client: FoundationModelsClient
 ) -> None:
     source = ShopSource()
-    service = build(database, client, source, admins=frozenset({ANNA.user_id}))
+    service = build(database, client, source)
     fm.queue_reply("", tool_calls=A_1042)
-    await service.run_turn(ChatRef(-100, "supergroup", "Team"), ANNA, "where?")
+    # Anna is an admin by the update's decision, which her turn's speaker carries.
+    admin = dataclasses.replace(ANNA, is_admin=True)
+    await service.run_turn(ChatRef(-100, "supergroup", "Team"), admin, "where?")
     (call,) = source.calls
     assert (call.ctx.user_id, call.ctx.chat_id, call.ctx.is_admin) == (ANNA.user_id, -100, True)
     assert "secret_stats" in tool_names(requests(fm)[0])

@@ -161,5 +161,6 @@ class DeskScore(Base):
     breach: Mapped[str | None] = mapped_column(Text)  # scrubbed; None: no breach
     evidence_line: Mapped[int | None] = mapped_column(Integer)  # 1-based, in the transcript
     evidence: Mapped[str | None] = mapped_column(Text)  # scrubbed quote of that line
-    error: Mapped[str | None] = mapped_column(Text)  # why it is unscored
+    # Why it is unscored; on a scored one, why it is not counted resolved (qa.py).
+    error: Mapped[str | None] = mapped_column(Text)
     scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
