@@ -152,3 +152,19 @@ async def test_full_round_handoff_relay_close_rating_report(tmp_path: Path) -> N
     lines = csv_path.read_text().splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("conversation,")
+
+
+async def test_a_request_for_a_person_in_a_longer_sentence_hands_over() -> None:
+    """Nine words, the request in its second clause: handed to a person, no model answer."""
+    model = ServiceModel()
+    settings = {"SUPPORT_CHAT_ID": str(SUPPORT), "DESK_INSIGHTS": "off"}
+    async with BotTester(App(env_file=None), model=model, settings=settings) as tester:
+        anna = tester.user("Anna")
+        model.service.queue_reply("The parcel came crushed; the user wants a person.")
+        told = await anna.says("My parcel came crushed, I want a human now!")
+        assert "support team" in told.text
+        [topic] = [c for c in tester.sent if c.method == "createForumTopic"]
+        assert topic.chat_id == SUPPORT
+        [row] = await rows(tester, "SELECT handoff_reason FROM desk_cases "
+                                    "WHERE handoff_at IS NOT NULL")
+        assert row["handoff_reason"] == "user_request"
