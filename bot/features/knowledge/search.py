@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.knowledge.models import KbPassage
 from bot.features.knowledge.pgvector import PgVectorRepository
+from bot.features.knowledge.query import search_text
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Hit, Retrieval
 from bot.features.knowledge.vectors import VectorIndex, release_freed_memory
@@ -125,6 +126,7 @@ class Retriever:
         return LexicalQuery(tuple(rarest), min_terms=min(2, len(rarest)))
 
     async def search(self, query: str, k: int) -> Retrieval:
+        query = search_text(query)  # within the embedding model's input limit (query.py)
         vector = await self._embedder.query(query)
         return await self.search_vector(query, vector.values, k)
 
@@ -179,6 +181,6 @@ async def common_terms(repo: KnowledgeRepository, passages: int) -> dict[str, in
     if passages <= limit:
         return {}
     counts: Counter[str] = Counter()
-    async for search_text in repo.search_texts():
-        counts.update(set(search_text.split()))
+    async for text in repo.search_texts():
+        counts.update(set(text.split()))
     return {term: count for term, count in counts.items() if count > limit}

@@ -39,8 +39,10 @@ class KnowledgeContributor:
     """Search the knowledge base for the question; ground the prompt on what is found.
 
     Strict mode with nothing relevant: the turn abstains (no model call). A failed search
-    (the embedding call) fails the turn in strict mode and is skipped in assist mode. A
-    question the chat's own documents answer (`draft.covered`) is not searched."""
+    (the embedding call) never fails the turn, since asking again could not help: assist
+    mode answers without the knowledge base, strict mode abstains as when nothing is found
+    (the "not found" text with the way to a person); a WARNING says so. A question the
+    chat's own documents answer (`draft.covered`) is not searched."""
 
     name = "knowledge"
 
@@ -49,6 +51,8 @@ class KnowledgeContributor:
 
     @property
     def required(self) -> bool:
+        # Strict mode: an answer without the sources must not go out. A failed search is
+        # handled here (an abstention); anything else failing fails the turn.
         return self.knowledge.strict
 
     async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
@@ -58,10 +62,15 @@ class KnowledgeContributor:
         previous = previous_questions(turn.window, turn.question_id)
         try:
             retrieval = await knowledge.for_question(turn.question.text, previous[-1:])
-        except FoundationModelsError:
+        except FoundationModelsError as exc:
             if knowledge.strict:
-                raise
-            logger.warning("knowledge base search failed; answering without it", exc_info=True)
+                logger.warning("knowledge base search failed in chat %s (%s); answering "
+                               "\"not found\"", turn.chat.chat_id, exc)
+                turn.part(Grounded).abstain()
+                draft.answer = ""
+                return
+            logger.warning("knowledge base search failed in chat %s (%s); answering without "
+                           "it", turn.chat.chat_id, exc)
             return
         turn.part(Searched).retrieval = retrieval
         if not retrieval.covered:
