@@ -168,3 +168,31 @@ async def test_a_request_for_a_person_in_a_longer_sentence_hands_over() -> None:
         [row] = await rows(tester, "SELECT handoff_reason FROM desk_cases "
                                     "WHERE handoff_at IS NOT NULL")
         assert row["handoff_reason"] == "user_request"
+
+
+async def test_after_bot_the_model_reads_the_operators_reply_and_nothing_was_left_out() -> None:
+    """/bot hands back: the next model request holds what the operator wrote, and the answer
+    carries no "older messages were left out" note in a chat of a few messages."""
+    model = ServiceModel()
+    settings = {"SUPPORT_CHAT_ID": str(SUPPORT), "DESK_INSIGHTS": "off"}
+    async with BotTester(App(env_file=None), model=model, settings=settings) as tester:
+        anna, olga = tester.user("Anna"), tester.user("Olga")
+        tester.telegram.set_member(SUPPORT, olga.id)
+        # The first thing Anna writes asks for a person: the operator answers first.
+        model.service.queue_reply("The user asks for a person about order 42.")
+        await anna.says("I want a human about my order 42")
+        [card_call] = [c for c in tester.sent if c.chat_id == SUPPORT
+                       and c.method == "sendMessage"]
+        thread = int(card_call.params["message_thread_id"])
+        await in_topic(tester, olga, thread, "Your order 42 leaves the warehouse on Friday.")
+        await in_topic(tester, olga, thread, "/bot")
+        thanks = await anna.says("Thank you")
+        # Nothing was left out of this short chat: no note says so.
+        assert "Older messages were left out" not in thanks.text
+        model.service.queue_reply("It leaves on Friday, as my colleague said.")
+        later = await anna.says("And which day does it leave again?")
+        asked = [r.json for r in model.service.requests if "completion" in r.path][-1]
+    said = [m.get("text", "") for m in asked["messages"]]
+    assert "Your order 42 leaves the warehouse on Friday." in said
+    assert said[-1] == "And which day does it leave again?"
+    assert later.text == "It leaves on Friday, as my colleague said."
