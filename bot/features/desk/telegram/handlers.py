@@ -201,6 +201,13 @@ async def handle_forget_yes(query: CallbackQuery, desk: SupportDesk) -> None:
 
 
 async def handle_user_edit(message: Message, desk: SupportDesk) -> None:
+    """An edit of a message relayed to a person is carried to its copy; any other edit is
+    the chat's (the bot answers an edited question anew: handlers/chat.py)."""
+    user = message.from_user
+    owned = user is not None and await desk.service.is_owned(user.id)
+    if not owned and await desk.service.relays.relay_of(
+            message.chat.id, message.message_id) is None:
+        raise SkipHandler
     await carry_edit(message, desk)
 
 
