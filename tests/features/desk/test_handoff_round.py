@@ -196,3 +196,38 @@ async def test_after_bot_the_model_reads_the_operators_reply_and_nothing_was_lef
     assert "Your order 42 leaves the warehouse on Friday." in said
     assert said[-1] == "And which day does it leave again?"
     assert later.text == "It leaves on Friday, as my colleague said."
+
+
+async def test_a_comment_typed_after_a_rating_is_the_ratings_comment() -> None:
+    """Rated, then a remark typed without pressing "Add a comment": it is the rating's comment
+    (posted in the topic, never answered by the model, so never a knowledge-base gap); a
+    question after a rating is still answered."""
+    model = ServiceModel()
+    settings = {"SUPPORT_CHAT_ID": str(SUPPORT), "CSAT": "on", "DESK_INSIGHTS": "off"}
+    async with BotTester(App(env_file=None), model=model, settings=settings) as tester:
+        anna, olga = tester.user("Anna"), tester.user("Olga")
+        tester.telegram.set_member(SUPPORT, olga.id)
+        model.service.queue_reply("The user asks for a person.")
+        await anna.says("/operator")
+        [card_call] = [c for c in tester.sent if c.chat_id == SUPPORT
+                       and c.method == "sendMessage"]
+        thread = int(card_call.params["message_thread_id"])
+        await in_topic(tester, olga, thread, "Your refund is on its way.")
+        await in_topic(tester, olga, thread, "/close")
+        rating = next(m for m in shown(tester, anna.id)
+                      if any("csat:" in b["callback_data"] for row in m.buttons for b in row))
+        case = rating.buttons[0][4]["callback_data"].split(":")[1]
+        await press_data(tester, anna, rating, f"csat:{case}:2")
+        model_calls = completions(model)
+        thanks = await anna.says("The courier was rude though")
+        assert thanks.text == "Thank you for the comment: the team will read it."
+        assert completions(model) == model_calls, "not a question for the model"
+        [row] = await rows(tester, "SELECT csat_score, csat_comment FROM desk_cases")
+        assert (row["csat_score"], row["csat_comment"]) == (2, "The courier was rude though")
+        posted = [c for c in tester.sent if c.chat_id == SUPPORT and c.method == "sendMessage"
+                  and "The courier was rude though" in str(c.params.get("text"))]
+        assert posted, "the operators see the comment in the topic"
+        # Only the first message after the rating: the next one is the chat's again.
+        model.service.queue_reply("Returns take up to 14 days.")
+        later = await anna.says("And how long do returns take?")
+        assert later.text == "Returns take up to 14 days."

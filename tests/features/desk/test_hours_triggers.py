@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from bot.features.desk.domain import HoursFormatError, SupportHours, asks_for_person, is_thanks
+from bot.features.desk.domain import (
+    HoursFormatError,
+    SupportHours,
+    asks_for_person,
+    is_question,
+    is_thanks,
+)
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 
@@ -84,3 +90,13 @@ def test_thanks() -> None:
     assert is_thanks("Спасибо, помогло!")
     assert is_thanks("thank you")
     assert not is_thanks("no thanks to you this did not work at all and I am still waiting")
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("How do I return it", True), ("One more question", True), ("Where is my refund?", True),
+     ("Как вернуть товар", True), ("Ещё вопрос", True), ("The courier was rude though", False),
+     ("Курьер нагрубил", False), ("All good, thanks", False)],
+)
+def test_a_question_after_a_rating_is_told_from_a_comment(text: str, question: bool) -> None:
+    assert is_question(text) is question

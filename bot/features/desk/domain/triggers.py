@@ -100,6 +100,21 @@ def _negated(before: str) -> bool:
     return any(word in _NEGATIONS or word.endswith("n't") for word in words)
 
 
+_QUESTION = re.compile(
+    r"\?|^\s*(?:how|what|when|where|why|who|whom|whose|which|can|could|is|are|am|do|does|"
+    r"did|will|would|should|shall|may|might|have|has|как|что|чем|когда|где|куда|откуда|"
+    r"почему|зачем|кто|какой|какая|какое|какие|каким|сколько|можно|ли)(?!\w)|"
+    r"(?<!\w)(?:question|вопрос\w*)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def is_question(text: str) -> bool:
+    """A question mark, a question word first, or "question" said ("one more question"): the
+    message after a rating is then answered, not taken as the rating's comment."""
+    return _QUESTION.search(text) is not None
+
+
 def is_thanks(text: str) -> bool:
     words = text.split()
     return 0 < len(words) <= SHORT_WORDS and _THANKS.search(text) is not None
