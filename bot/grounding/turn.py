@@ -11,10 +11,12 @@ points (bot/conversation/grounding.py), naming no feature.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.foundation_models.types import Snapshot
 from bot.grounding.prompt import Grounding, is_not_found, mark_cited, not_found_text
 from bot.grounding.sources import Source
 
@@ -49,6 +51,14 @@ class Grounded:
         """Nothing to ground the answer on but what a tool may return: "not found" unless a
         tool is called (and its answer is not the marker)."""
         self.tools_only = True
+
+    def until_a_tool(self, snapshot: Snapshot) -> Snapshot:
+        """A frame filter while only a tool's result may ground the answer (`tools_only`):
+        nothing is shown until a tool is called, so an answer the model wrote from general
+        knowledge never flashes by before the "not found" text replaces it."""
+        if not self.tools_only or self.tool_called:
+            return snapshot
+        return dataclasses.replace(snapshot, text="")
 
     def read_back(self, text: str, final: bool) -> None:
         """Read the finished answer back against its sources (`final`: an answer that ended

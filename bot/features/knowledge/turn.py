@@ -92,9 +92,11 @@ def _abstain(turn: TurnState, draft: PromptDraft) -> None:
     unless the turn offers tools (the tool loop runs its stream; the core decides, running.py):
     then the model may answer only from what a tool returns, and "not found" stands unless a
     tool was called (Grounded.read_back)."""
-    turn.part(Grounded).abstain_unless_tools()
+    grounded = turn.part(Grounded)
+    grounded.abstain_unless_tools()
     draft.add("knowledge", TOOLS_ONLY)
     draft.frame_filters.append(hiding_citations)  # the marker is never shown while streaming
+    draft.frame_filters.append(grounded.until_a_tool)
     draft.abstain = ""
 
 

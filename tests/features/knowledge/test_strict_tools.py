@@ -52,6 +52,7 @@ async def test_without_a_tool_call_strict_mode_still_answers_not_found() -> None
     async with BotTester(shop(), model=bot, settings=STRICT) as tester:
         reply = await tester.user("Anna").says("What is the capital of France?")
     assert reply.text.startswith(NOT_FOUND), "an answer from general knowledge is not shown"
+    assert not any("Paris" in draft for draft in reply.drafts), "not even while it streams"
     assert reply.tool_calls == ()
 
 
