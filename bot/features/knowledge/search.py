@@ -21,11 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.knowledge.models import KbPassage
 from bot.features.knowledge.pgvector import PgVectorRepository
-from bot.features.knowledge.query import search_text
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Hit, Retrieval
 from bot.features.knowledge.vectors import VectorIndex, release_freed_memory
-from bot.foundation_models.embedder import Embedder
+from bot.foundation_models.embedder import Embedder, query_text
 from bot.reading.stemming import stems
 
 log = logging.getLogger(__name__)
@@ -126,7 +125,8 @@ class Retriever:
         return LexicalQuery(tuple(rarest), min_terms=min(2, len(rarest)))
 
     async def search(self, query: str, k: int) -> Retrieval:
-        query = search_text(query)  # within the embedding model's input limit (query.py)
+        # Searched as embedded: within the embedding model's input limit (embedder.py).
+        query = query_text(query)
         vector = await self._embedder.query(query)
         return await self.search_vector(query, vector.values, k)
 
