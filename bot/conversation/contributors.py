@@ -48,6 +48,10 @@ class PromptDraft:
     # The turn's answer, given without a model call (the knowledge base's strict "not found");
     # later contributors are not asked.
     answer: str | None = None
+    # The turn's answer without a model call unless a feature runs the stream itself (the
+    # tool loop, whose tools may still answer): the knowledge base's strict "not found" when
+    # the deployment has tools. Later contributors are asked.
+    abstain: str | None = None
     # Images for the question's message: earlier ones shown again, then its own.
     images_again: tuple[bytes, ...] = ()
     images_new: tuple[bytes, ...] = ()

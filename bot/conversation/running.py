@@ -23,6 +23,7 @@ from bot.foundation_models.types import (
     Role,
     Snapshot,
 )
+from bot.grounding.turn import Grounded
 from bot.prompting import HistoryItem, build_prompt, context_size_for
 from bot.storage.models import MessageStatus
 
@@ -48,10 +49,20 @@ async def run(
         if on_snapshot is not None and draft.frame_filters:
             on_snapshot = _filtered(on_snapshot, draft)
         messages = await prompt_messages(parts, turn, draft)
-        stream = _stream(parts, turn, messages, options)
+        stream, own = _stream(parts, turn, messages, options)
+        grounded = turn.part(Grounded)
+        if draft.abstain is not None and not own:
+            # No feature runs the stream (no tools for this turn): nothing else could ground
+            # the answer, so it is given without a model call.
+            await stream.aclose()
+            grounded.abstain()
+            answered = finish(parts, turn, None, MessageStatus.COMPLETE, None, draft.abstain)
+            return await asyncio.shield(answered)
         async with aclosing(stream) as snapshots:
             async for snapshot in snapshots:
                 last = snapshot
+                if snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls:
+                    grounded.tool_called = True  # a tool's result may ground the answer
                 if on_snapshot is not None:
                     on_snapshot(snapshot)
     except asyncio.CancelledError as exc:
@@ -123,17 +134,18 @@ async def prompt_messages(
 
 def _stream(
     parts: TurnParts, turn: TurnState, messages: list[ChatMessage], options: CompletionOptions
-) -> AsyncGenerator[Snapshot, None]:
+) -> tuple[AsyncGenerator[Snapshot, None], bool]:
     """The turn's stream: from the client a feature chose (the vision model for a turn with
-    images), else the chat's; run by the first feature that runs it (the tool loop)."""
+    images), else the chat's; run by the first feature that runs it (the tool loop). And
+    whether a feature runs it."""
     client: ChatModel | None = None
     for feature in parts.features:
         client = feature.client(turn) or client
     for feature in parts.features:
         stream = feature.stream(turn, messages, options, client)
         if stream is not None:
-            return stream
-    return (client or parts.model).stream(messages, model=turn.model, options=options)
+            return stream, True
+    return (client or parts.model).stream(messages, model=turn.model, options=options), False
 
 
 def with_images(

@@ -96,9 +96,13 @@ def history_before(
     """The window's messages older than the question, for the prompt builder; and whether an
     answer was dropped because its question is outside the window (the window is contiguous,
     so only its oldest message can be such a half turn, which never goes into a prompt).
-    An answer's tool calls and results (`exchanges`) go with it."""
+    A message a person wrote into the chat (an operator's reply, stored as an assistant
+    message with its author) answers no question of the bot's: it is no half turn, and it
+    goes into the prompt even when it opens the conversation (a user whose first words asked
+    for a person). An answer's tool calls and results (`exchanges`) go with it."""
     entries = [entry for entry in window if entry.id < question_id]
-    dropped = bool(entries) and entries[0].role is MessageRole.ASSISTANT
+    dropped = (bool(entries) and entries[0].role is MessageRole.ASSISTANT
+               and entries[0].author_name is None)
     kept = entries[1:] if dropped else entries
     return [_item(entry, exchanges) for entry in kept], dropped
 

@@ -111,9 +111,11 @@ class Settings(CoreSettings):
     @model_validator(mode="after")
     def _resolve_across_sections(self) -> Self:
         # What only the whole sees: SPEECH_RECOGNITION unset is on with the models'
-        # credentials (and VOICE_REPLIES then mirror); an evaluation model unset, TEXT_MODEL.
+        # credentials (and VOICE_REPLIES then mirror); STT_URL and TTS_URL unset follow
+        # YANDEX_LLM_URL when it is not Yandex's; an evaluation model unset, TEXT_MODEL.
         # object.__setattr__: model_fields_set keeps naming only what the deployment set.
-        object.__setattr__(self, "voice", self.voice.resolved(credentials=self.has_credentials))
+        object.__setattr__(self, "voice", self.voice.resolved(
+            credentials=self.has_credentials, llm_url=self.yandex_llm_url))
         object.__setattr__(self, "evaluation", self.evaluation.resolved(self.text_model))
         return self
 

@@ -11,10 +11,12 @@ points (bot/conversation/grounding.py), naming no feature.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.foundation_models.types import Snapshot
 from bot.grounding.prompt import Grounding, is_not_found, mark_cited, not_found_text
 from bot.grounding.sources import Source
 
@@ -34,6 +36,10 @@ class Grounded:
     # is then the localized "not found" text, as stored, and it shows no sources.
     sources: tuple[Source, ...] = ()
     not_found: bool = False
+    # Strict mode found nothing, but the turn offers tools: only a tool's result may ground
+    # the answer (`tools_only`), and whether a tool was called is noted as the answer streams.
+    tools_only: bool = False
+    tool_called: bool = False
 
     def ground(self, grounding: Grounding) -> None:
         self.grounding = grounding
@@ -41,12 +47,27 @@ class Grounded:
     def abstain(self) -> None:
         self.abstained = True
 
+    def abstain_unless_tools(self) -> None:
+        """Nothing to ground the answer on but what a tool may return: "not found" unless a
+        tool is called (and its answer is not the marker)."""
+        self.tools_only = True
+
+    def until_a_tool(self, snapshot: Snapshot) -> Snapshot:
+        """A frame filter while only a tool's result may ground the answer (`tools_only`):
+        nothing is shown until a tool is called, so an answer the model wrote from general
+        knowledge never flashes by before the "not found" text replaces it."""
+        if not self.tools_only or self.tool_called:
+            return snapshot
+        return dataclasses.replace(snapshot, text="")
+
     def read_back(self, text: str, final: bool) -> None:
         """Read the finished answer back against its sources (`final`: an answer that ended
         as the model meant it, not cut by an error or a stop)."""
         if self.grounding is not None:
             self.sources = mark_cited(self.grounding.sources, text)
             self.not_found = final and is_not_found(text)
+        elif self.tools_only:  # no tool called: whatever the model said is not grounded
+            self.not_found = final and (not self.tool_called or is_not_found(text))
         self.not_found = self.not_found or self.abstained
 
     def shown(self, text: str, language: str | None, next_step: str = "") -> str:

@@ -199,6 +199,8 @@ from bot.testing import BotTester, ScriptedModel
 from {{name}}.app import app
 
 KB = Path(__file__).resolve().parent.parent / "kb"
+# As .env.example sets them: strict, so only the knowledge base and the tools answer.
+SETTINGS = {"KB_PATH": str(KB), "KB_MODE": "strict"}
 
 
 def model() -> ScriptedModel:
@@ -210,14 +212,14 @@ def model() -> ScriptedModel:
 
 
 async def test_the_model_looks_it_up() -> None:
-    async with BotTester(app, model=model(), settings={"KB_PATH": str(KB)}) as tester:
+    async with BotTester(app, model=model(), settings=SETTINGS) as tester:
         reply = await tester.user("Anna").says("{{read_question}}")
     assert [call.name for call in reply.tool_calls] == ["{{read_tool}}"]
     assert reply.text == "{{read_answer}}"
 
 
 async def test_a_change_waits_for_the_press() -> None:
-    async with BotTester(app, model=model(), settings={"KB_PATH": str(KB)}) as tester:
+    async with BotTester(app, model=model(), settings=SETTINGS) as tester:
         anna = tester.user("Anna")
         card = await anna.says("{{write_question}}")
         assert len(card.buttons) == 2  # Confirm / Cancel: nothing has run yet
@@ -227,7 +229,7 @@ async def test_a_change_waits_for_the_press() -> None:
 
 
 async def test_answers_cite_the_knowledge_base() -> None:
-    async with BotTester(app, model=model(), settings={"KB_PATH": str(KB)}) as tester:
+    async with BotTester(app, model=model(), settings=SETTINGS) as tester:
         reply = await tester.user("Anna").says("{{kb_question}}")
     assert reply.sources[0].path.endswith("{{kb_file}}")
     assert reply.sources[0].cited

@@ -75,6 +75,7 @@ def build_dispatcher(
               other.build_router()]
     for router in quoted:
         router.message.middleware(quota)
+        router.edited_message.middleware(quota)  # an edit answered anew counts as a message
     if added_routers:
         # The App's routers: before fmbot's commands (an App may give its own
         # /start or /help) and the model's chat handler, after the front ones (a user a

@@ -73,8 +73,10 @@ class OrderingMiddleware(BaseMiddleware):
         data["arrived_at"] = arrival.at
         chat: Chat | None = data.get("event_chat")
         # A connected account's chat keeps its order too (the owner's message before the
-        # customer's next one): its feature runs each as a job of that chat's queue.
-        if (event.message is None and event.business_message is None) or chat is None:
+        # customer's next one): its feature runs each as a job of that chat's queue. So does
+        # an edited question, answered anew after what the chat has queued (handlers/chat.py).
+        if (event.message is None and event.edited_message is None
+                and event.business_message is None) or chat is None:
             return await handler(event, data)
         ticket = self.queues.take(chat.id)
         if receipt is not None:

@@ -164,6 +164,9 @@ class BotTester:
             app=parts.evaluated(self.stubs, whole=False),
             bot=self.telegram.make_bot(), http=http, background=False, pacing=shrunk,
             guest_edit_interval=GUEST_EDIT_INTERVAL, wrap_tools=self.stubs.wrap,
+            # A simulated customer writes once per answer, however fast the test runs: the
+            # bot's per-user rate limit is not for it (ordinary test users keep it).
+            unlimited=self.stubs.stubbed,
         ))
         for chat_id in built.forums():  # the support desk's chat is a forum, as in production
             self.telegram.add_forum(chat_id)

@@ -103,12 +103,14 @@ async def built_bot(
     pacing: Callable[[Pacing], Pacing] | None = None,
     guest_edit_interval: float = 1.0,
     wrap_tools: Callable[[ToolSource], ToolSource] | None = None,
+    unlimited: Callable[[int], bool] | None = None,
 ) -> AsyncIterator[BuiltBot]:
     """Build the bot `fmbot run` runs; closed in reverse order on exit (the App's
     on_shutdown hooks first). `bot`: an aiogram Bot to use instead of one on
     TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: changes the outbox's
     pacing, `guest_edit_interval` the guest answers' (all four: bot.testing); `wrap_tools`:
-    each tool source replaced by what it returns (`fmbot eval` answers with stubs)."""
+    each tool source replaced by what it returns (`fmbot eval` answers with stubs);
+    `unlimited`: users RATE_LIMIT_PER_MINUTE does not count (simulated customers)."""
     from dataclasses import replace
 
     from bot.conversation.listeners import Listeners
@@ -190,6 +192,7 @@ async def built_bot(
             else Cluster(coordinator, settings.replica_id, census_of(shared)),
             final_forms=final_forms,
             features=parts,
+            unlimited=unlimited,
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)

@@ -6,7 +6,7 @@ run.py; tests call it with their own parts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.storage.outage import outage_of
@@ -67,6 +67,7 @@ def build_telegram(
     cluster: Cluster | None = None,
     final_forms: Sequence[FinalForm] = (),
     features: Sequence[TelegramFeature] = (),
+    unlimited: Callable[[int], bool] | None = None,
 ) -> TelegramApp:
     """The TelegramApp of these parts. `cluster` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
@@ -74,7 +75,8 @@ def build_telegram(
     finished answer than its text (RICH_MESSAGES: bot/features/rich); `features`: the
     features built on the front's parts (TelegramFeature: chat automation, guest mode, the
     desk, voice, /image, the tool loop's cards and presses, ...), each part put in its place
-    in this order."""
+    in this order. `unlimited`: users RATE_LIMIT_PER_MINUTE does not count (simulated
+    customers)."""
     if cluster is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     coordinator = cluster.coordinator if cluster is not None else None
@@ -92,7 +94,8 @@ def build_telegram(
     bot.session.middleware(DurablePolling(intake))
     notify = OutboxNotifier(outbox)
     # Several replicas: one limit per user across them (the coordination store).
-    limiter = RateLimiter(options.rate_limit_per_minute, coordinator=coordinator)
+    limiter = RateLimiter(options.rate_limit_per_minute, coordinator=coordinator,
+                          exempt=unlimited)
     parts = [build(FrontParts(bot=bot, sessionmaker=sessionmaker, outbox=outbox, notify=notify,
                               conversation=conversation, limiter=limiter,
                               shutdown_grace=options.shutdown_grace, coordinator=coordinator,

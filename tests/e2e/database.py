@@ -53,15 +53,17 @@ class Database:
             "GROUP BY chat_id HAVING n > 1"
         ):
             problems.append(f"chat {row['chat_id']} has {row['n']} open conversations")
-        seen: dict[tuple[int, int], int] = {}
+        # A Telegram message is stored once; an edited question answered anew is stored again
+        # with the same id and its new text (handlers/chat.py), so the text is part of the key.
+        seen: dict[tuple[int, int, str], int] = {}
         for m in self.messages():
             if m["role"] != "user":
                 continue
             for tg_id in json.loads(m["telegram_message_ids"] or "[]"):
-                key = (m["chat_id"], tg_id)
+                key = (m["chat_id"], tg_id, m["text"])
                 if key in seen:
                     problems.append(
-                        f"user message {key} stored twice (rows {seen[key]}, {m['id']})"
+                        f"user message {key[:2]} stored twice (rows {seen[key]}, {m['id']})"
                     )
                 seen[key] = m["id"]
         if settled:

@@ -80,7 +80,7 @@ async def test_input_invisible_message(w: World) -> None:
     assert rows[0]["text"] == "\u3164"
 
 
-@shared("edited message: not answered again, history unchanged")
+@shared("edited message: the newest question answered anew")
 async def test_input_edited_message(w: World) -> None:
     chat = 4119
     w.tg.send_user_message(chat, "What is a river?")
@@ -88,9 +88,9 @@ async def test_input_edited_message(w: World) -> None:
     [question] = [m for m in w.tg.chat(chat).messages if not m.from_bot]
     w.tg.edit_user_message(chat, question.message_id, "What is a lake?")
     w.tg.send_user_message(chat, "And a sea?")  # answered after the edit was handled
-    await w.shows(chat, ["Echo: What is a river?", "Echo: And a sea?"])
-    rows = await w.stored(chat, OK + OK)
-    assert [r["text"] for r in rows[::2]] == ["What is a river?", "And a sea?"]
+    await w.shows(chat, ["Echo: What is a river?", "Echo: What is a lake?", "Echo: And a sea?"])
+    rows = await w.stored(chat, OK + OK + OK)
+    assert [r["text"] for r in rows[::2]] == ["What is a river?", "What is a lake?", "And a sea?"]
 
 
 @shared("4,096 characters of mixed scripts and emoji: stored exactly, answer split, none lost")

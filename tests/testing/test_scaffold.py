@@ -161,3 +161,70 @@ def test_the_support_template_brings_the_example_suite_and_the_command_that_runs
         assert not (tmp_path / f"{template}_bot" / "eval").exists()
         assert "fmbot eval" not in (tmp_path / f"{template}_bot" / "README.md").read_text(
             encoding="utf-8")
+
+
+def _env_example(project: Path) -> dict[str, str]:
+    """The settings the project's .env.example gives (KB_PATH made absolute), without the
+    credentials and the database, which the tester brings."""
+    settings = {}
+    for line in (project / ".env.example").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("=")
+        if line.startswith("#") or not value or key in ("DATABASE_URL",):
+            continue
+        settings[key] = str(project / value) if key == "KB_PATH" else value
+    return settings
+
+
+def _judged(passes: bool) -> str:
+    import json
+
+    check = {"holds": passes, "line": 3, "evidence": "the bot's answer"}
+    rule = {"holds": False, "line": 0, "evidence": ""}
+    return json.dumps({"criteria": [check, check], "must_not": [rule, rule],
+                       "resolved": passes, "resolved_line": 3 if passes else 0,
+                       "handed_off": False, "handed_off_line": 0})
+
+
+async def test_the_support_templates_order_case_passes_with_its_own_settings(
+    tmp_path: Path,
+) -> None:
+    """The template writes KB_MODE=strict and ships order_status: its "order status" case is
+    answered by the tool, with the template's own settings, tools and knowledge base."""
+    import importlib.util
+
+    from bot import App
+    from bot.testing import BotTester, ModelRequest, ScriptedModel, read_cases
+
+    create("shop_bot", "support", tmp_path)
+    project = tmp_path / "shop_bot"
+    settings = _env_example(project)
+    assert settings["KB_MODE"] == "strict"
+    spec = importlib.util.spec_from_file_location("shop_bot_tools_78",
+                                                  project / "shop_bot" / "tools.py")
+    assert spec is not None
+    assert spec.loader is not None
+    tools = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools)
+    app = App(env_file=None)
+    tools.register(app)
+    case = read_cases(project / "eval" / "support.toml").named("order status")
+
+    bot = ScriptedModel(otherwise="How can I help?")
+    bot.when("A-1042").call("order_status", order_id="A-1042").answer(
+        "Your order A-1042: {result}")
+    customer = ScriptedModel()
+
+    def anna(request: ModelRequest) -> str:
+        return "When does my order A-1042 arrive?" if "chat is open" in request.question \
+            else "Thanks! [GOAL MET]"
+
+    customer.when(lambda r: True).answer(anna)
+    judge = ScriptedModel()
+    # The judge passes the run only when the bot gave the delivery date the tool returned.
+    judge.when(lambda r: "2026-06-12" in r.question).answer(_judged(True))
+    judge.when(lambda r: True).answer(_judged(False))
+    async with BotTester(app, model=bot, settings=settings) as tester:
+        run = await tester.simulate(case, customer=customer, judge=judge)
+    assert [line.speaker for line in run.transcript.lines][:3] == ["customer", "tool", "bot"]
+    assert "not find" not in run.transcript.lines[2].text
+    assert run.passed, run.failures()

@@ -136,3 +136,29 @@ def test_the_customers_press_is_read_from_its_answer() -> None:
     turn = parse_turn("Yes, open it. [Press: Confirm ]", tokens=5)
     assert (turn.text, turn.press, turn.done) == ("Yes, open it.", "Confirm", None)
     assert parse_turn("Thanks! [GOAL MET]", tokens=1).press is None
+
+
+async def test_a_long_simulated_conversation_is_not_rate_limited(tmp_path: Path) -> None:
+    """RATE_LIMIT_PER_MINUTE (20 by default) is for people: a simulated customer writes once
+    per answer, 30 times here in well under a minute, and every message is answered. An
+    ordinary test user of the same tester is still limited."""
+    file = tmp_path / "long.toml"
+    file.write_text(
+        '[[case]]\nname = "chatty"\npersona = "Chatty Carla"\ngoal = "ask 30 things"\n'
+        'criteria = ["answers every question"]\nmax_turns = 30\n', encoding="utf-8")
+    case = read_cases(file).named("chatty")
+    asked = iter(range(1, 100))
+    customer = ScriptedModel()
+    customer.when(lambda r: "Carla" in r.system).answer(lambda r: f"Question {next(asked)}?")
+    judge = ScriptedModel()
+    judge.when(lambda r: True).answer(
+        '{"criteria": [{"holds": true, "line": 2, "evidence": "x"}], "must_not": [], '
+        '"resolved": true, "resolved_line": 2, "handed_off": false, "handed_off_line": 0}')
+    async with BotTester(App(env_file=None), settings={"RATE_LIMIT_PER_MINUTE": "20"}) as tester:
+        run = await tester.simulate(case, customer=customer, judge=judge)
+        bot_lines = [line.text for line in run.transcript.lines if line.speaker == "bot"]
+        assert len(bot_lines) == 30
+        assert bot_lines == [f"Question {n}?" for n in range(1, 31)]  # each one echoed
+        carl = tester.user("Carl")
+        replies = [(await carl.says(f"hi {n}")).text for n in range(21)]
+        assert replies[-1].startswith("You are sending messages too fast")

@@ -24,7 +24,7 @@ from bot.features.knowledge.pgvector import PgVectorRepository
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Hit, Retrieval
 from bot.features.knowledge.vectors import VectorIndex, release_freed_memory
-from bot.foundation_models.embedder import Embedder
+from bot.foundation_models.embedder import Embedder, query_text
 from bot.reading.stemming import stems
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,8 @@ class Retriever:
         return LexicalQuery(tuple(rarest), min_terms=min(2, len(rarest)))
 
     async def search(self, query: str, k: int) -> Retrieval:
+        # Searched as embedded: within the embedding model's input limit (embedder.py).
+        query = query_text(query)
         vector = await self._embedder.query(query)
         return await self.search_vector(query, vector.values, k)
 
@@ -179,6 +181,6 @@ async def common_terms(repo: KnowledgeRepository, passages: int) -> dict[str, in
     if passages <= limit:
         return {}
     counts: Counter[str] = Counter()
-    async for search_text in repo.search_texts():
-        counts.update(set(search_text.split()))
+    async for text in repo.search_texts():
+        counts.update(set(text.split()))
     return {term: count for term, count in counts.items() if count > limit}

@@ -18,7 +18,7 @@ from bot.features.knowledge.base import KnowledgeBase
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Retrieval
 from bot.foundation_models.errors import FoundationModelsError
-from bot.grounding.prompt import grounded_prompt, hiding_citations
+from bot.grounding.prompt import TOOLS_ONLY, grounded_prompt, hiding_citations
 from bot.grounding.turn import Grounded
 from bot.metrics import registry as metrics
 
@@ -38,9 +38,12 @@ class Searched:
 class KnowledgeContributor:
     """Search the knowledge base for the question; ground the prompt on what is found.
 
-    Strict mode with nothing relevant: the turn abstains (no model call). A failed search
-    (the embedding call) fails the turn in strict mode and is skipped in assist mode. A
-    question the chat's own documents answer (`draft.covered`) is not searched."""
+    Strict mode with nothing relevant: the turn abstains (no model call), unless it offers
+    tools, whose results may still answer (`_abstain`). A failed search
+    (the embedding call) never fails the turn, since asking again could not help: assist
+    mode answers without the knowledge base, strict mode abstains as when nothing is found
+    (the "not found" text with the way to a person); a WARNING says so. A question the
+    chat's own documents answer (`draft.covered`) is not searched."""
 
     name = "knowledge"
 
@@ -49,6 +52,8 @@ class KnowledgeContributor:
 
     @property
     def required(self) -> bool:
+        # Strict mode: an answer without the sources must not go out. A failed search is
+        # handled here (an abstention); anything else failing fails the turn.
         return self.knowledge.strict
 
     async def contribute(self, turn: TurnState, draft: PromptDraft) -> None:
@@ -58,16 +63,19 @@ class KnowledgeContributor:
         previous = previous_questions(turn.window, turn.question_id)
         try:
             retrieval = await knowledge.for_question(turn.question.text, previous[-1:])
-        except FoundationModelsError:
+        except FoundationModelsError as exc:
             if knowledge.strict:
-                raise
-            logger.warning("knowledge base search failed; answering without it", exc_info=True)
+                logger.warning("knowledge base search failed in chat %s (%s); answering "
+                               "\"not found\" unless a tool answers", turn.chat.chat_id, exc)
+                _abstain(turn, draft)
+                return
+            logger.warning("knowledge base search failed in chat %s (%s); answering without "
+                           "it", turn.chat.chat_id, exc)
             return
         turn.part(Searched).retrieval = retrieval
         if not retrieval.covered:
             if knowledge.strict:  # finishing shows "not found" in the user's language
-                turn.part(Grounded).abstain()
-                draft.answer = ""
+                _abstain(turn, draft)
             return
         # Only passages that are relevant themselves: a weak one dilutes the sources.
         hits = [hit for hit in retrieval.hits if hit.score >= knowledge.retriever.min_score]
@@ -77,6 +85,19 @@ class KnowledgeContributor:
         turn.part(Grounded).ground(grounding)
         draft.add(self.name, grounding.section)  # new every turn: estimated
         draft.frame_filters.append(hiding_citations)
+
+
+def _abstain(turn: TurnState, draft: PromptDraft) -> None:
+    """Strict mode with nothing to ground the answer on: "not found" without a model call,
+    unless the turn offers tools (the tool loop runs its stream; the core decides, running.py):
+    then the model may answer only from what a tool returns, and "not found" stands unless a
+    tool was called (Grounded.read_back)."""
+    grounded = turn.part(Grounded)
+    grounded.abstain_unless_tools()
+    draft.add("knowledge", TOOLS_ONLY)
+    draft.frame_filters.append(hiding_citations)  # the marker is never shown while streaming
+    draft.frame_filters.append(grounded.until_a_tool)
+    draft.abstain = ""
 
 
 class KnowledgeFeature(TurnFeature):

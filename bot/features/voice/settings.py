@@ -11,6 +11,12 @@ from pydantic import Field, field_validator
 
 from bot.config.parsing import Section, Switch, _blank_to, url_problem
 
+# Yandex's hosts (https://yandex.cloud/en/docs/speechkit/): SpeechKit's, and the models' whose
+# override (YANDEX_LLM_URL) the speech URLs follow when they are not set.
+STT = "https://stt.api.cloud.yandex.net"
+TTS = "https://tts.api.cloud.yandex.net"
+YANDEX_LLM = "https://llm.api.cloud.yandex.net"
+
 
 class VoiceSettings(Section):
     """Voice replies, voice notes heard and long voice notes. `speech_recognition` and
@@ -22,7 +28,9 @@ class VoiceSettings(Section):
     # credentials; unset = on when credentials are set.
     speech_recognition: Literal["on", "off"] | None = Field(
         default=None, validation_alias="SPEECH_RECOGNITION")
-    stt_url: str = Field(default="https://stt.api.cloud.yandex.net", validation_alias="STT_URL")
+    # SpeechKit's STT base URL; empty: Yandex's host, or YANDEX_LLM_URL when that points
+    # elsewhere (an emulator or a proxy serves the models and SpeechKit on one host).
+    stt_url: str = Field(default="", validation_alias="STT_URL")
 
     # --- Voice replies (SpeechKit TTS, OggOpus sent with sendVoice) -------------------
     # off = never; mirror = a question asked by voice is answered by voice and text (the
@@ -31,8 +39,9 @@ class VoiceSettings(Section):
         default=None, validation_alias="VOICE_REPLIES")
     # Groups get voice replies only when this is on.
     groups: Switch = Field(default=False, validation_alias="VOICE_REPLIES_GROUPS")
-    # SpeechKit's base URL: requests go to {TTS_URL}/speech/v1/tts:synthesize.
-    tts_url: str = Field(default="https://tts.api.cloud.yandex.net", validation_alias="TTS_URL")
+    # SpeechKit's base URL: requests go to {TTS_URL}/speech/v1/tts:synthesize. Empty: as
+    # STT_URL, Yandex's host or YANDEX_LLM_URL when that points elsewhere.
+    tts_url: str = Field(default="", validation_alias="TTS_URL")
     # The voice for a language without its own (Yandex's list: alena, filipp, ermil, jane,
     # madirus, omazh, zahar, john, ...); the per-language voices win.
     tts_voice: str = Field(default="alena", validation_alias="TTS_VOICE")
@@ -67,13 +76,22 @@ class VoiceSettings(Section):
         """Voice notes are heard (SPEECH_RECOGNITION, resolved)."""
         return self.speech_recognition == "on"
 
-    def resolved(self, *, credentials: bool) -> VoiceSettings:
+    def resolved(self, *, credentials: bool, llm_url: str = YANDEX_LLM) -> VoiceSettings:
         """A copy with the defaults resolved: SPEECH_RECOGNITION unset means on when the
-        models' `credentials` are set; VOICE_REPLIES unset, mirror when recognition is on."""
+        models' `credentials` are set; VOICE_REPLIES unset, mirror when recognition is on;
+        STT_URL and TTS_URL unset, SpeechKit's hosts, or `llm_url` (YANDEX_LLM_URL) when it
+        is not Yandex's: a local emulator then answers speech too, and `fmbot check` does not
+        spend a minute retrying Yandex's hosts from a machine without the internet."""
         speech = self.speech_recognition or ("on" if credentials else "off")
         replies = self.replies or ("mirror" if speech == "on" else "off")
+        # Followed only when it is a usable URL: a wrong YANDEX_LLM_URL is reported once, as
+        # itself, not again as STT_URL and TTS_URL.
+        own = (llm_url.rstrip("/") != YANDEX_LLM
+               and url_problem("YANDEX_LLM_URL", llm_url) is None)
         copy = self.model_copy()
-        copy._settle(speech_recognition=speech, replies=replies)
+        copy._settle(speech_recognition=speech, replies=replies,
+                     stt_url=self.stt_url or (llm_url.rstrip("/") if own else STT),
+                     tts_url=self.tts_url or (llm_url.rstrip("/") if own else TTS))
         return copy
 
     def endpoint_problems(self) -> list[str]:

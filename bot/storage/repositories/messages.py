@@ -280,6 +280,17 @@ class MessageRepository:
             max_messages=max_messages,
         )
 
+    async def newest_question(self, chat_id: int) -> Message | None:
+        """The newest user message of the chat's open conversation (None: there is none)."""
+        return await self.session.scalar(
+            select(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.chat_id == chat_id, Conversation.closed_at.is_(None),
+                   Message.role == MessageRole.USER)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+
     async def last_turn(self, conversation_id: int) -> Turn | None:
         """The newest user message (any status) and the newest assistant message after it."""
         user = await self.session.scalar(

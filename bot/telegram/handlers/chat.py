@@ -14,8 +14,9 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.filters import Filter
 from aiogram.types import Message, MessageGenerationStopped
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repositories import UpdateReceipt
+from bot.storage.repositories import MessageRepository, UpdateReceipt
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, answer_target, help_text, speaker, thread_of
 from bot.telegram.texts import Translator
@@ -101,6 +102,42 @@ async def handle_text(
     )
 
 
+class EditsNewestQuestion(Filter):
+    """An edit of the chat's newest question that changes its text.
+
+    Telegram sends `edited_message` for "a new version of a message that is known to the bot
+    and was edited", which "may at times be triggered by changes to message fields that are
+    either unavailable or not actively used by your bot"
+    (https://core.telegram.org/bots/api#update): an edit whose text is the question as
+    answered is not one. Nor is an edit of an older question: answering it now would answer
+    out of order, after what followed it. (A filter, so that an edit left alone is not
+    counted by the rate limit, which runs after the filters.)"""
+
+    async def __call__(self, message: Message, prompt: str, session: AsyncSession) -> bool:
+        newest = await MessageRepository(session).newest_question(message.chat.id)
+        await session.commit()
+        return (newest is not None
+                and message.message_id in (newest.telegram_message_ids or ())
+                and bool(prompt.strip()) and prompt.strip() != newest.text.strip())
+
+
+async def handle_edited_text(
+    message: Message,
+    prompt: str,
+    ticket: Ticket,
+    deps: Deps,
+    t: Translator,
+    receipts: tuple[UpdateReceipt, ...] = (),
+    replayed: bool = False,
+) -> None:
+    """The user edited their newest question: the new text is answered as a new question
+    (the desk carries an edit made while a person owns the chat to its topic, before this;
+    other.py notes the edits left alone)."""
+    where = answer_target(message, ticket, deps, replayed)
+    deps.answers.submit_turn(ticket, where, speaker(message), prompt, t, message.message_id,
+                             receipts=receipts)
+
+
 async def handle_stop_button(event: MessageGenerationStopped, deps: Deps) -> None:
     stopped = deps.answers.stop_draft(event.chat.id, event.draft_id)
     log.info("stop button in chat %s (draft %s): %s", event.chat.id, event.draft_id, stopped)
@@ -113,6 +150,10 @@ def build_router() -> Router:
     router = Router(name=__name__)
     router.message.register(
         handle_text, F.text, not_command, AddressedToBot(), flags={"quota": "text"}
+    )
+    router.edited_message.register(
+        handle_edited_text, F.text, not_command, AddressedToBot(), EditsNewestQuestion(),
+        flags={"quota": "text"},
     )
     router.stopped_message_generation.register(handle_stop_button)
     return router

@@ -1,4 +1,5 @@
-"""Everything else, on purpose: unknown commands, non-text content, edited messages.
+"""Everything else, on purpose: unknown commands, non-text content, edited messages that are
+not the newest question.
 
 Included last, so it only sees what no other router took.
 """
@@ -77,7 +78,8 @@ async def handle_stale_button(query: CallbackQuery) -> None:
 
 
 async def handle_edited(message: Message) -> None:
-    # Answers are not re-generated for edits: the history keeps what was answered.
+    # An edit of the newest question is answered anew (chat.py); any other edit is left as
+    # it is: the history keeps what was answered.
     log.info("edited message %s in chat %s ignored", message.message_id, message.chat.id)
 
 

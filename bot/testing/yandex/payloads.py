@@ -46,6 +46,21 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
+# The embedding models take at most 2,000 input tokens (foundation-models-api.md §5.1,
+# https://yandex.cloud/en/docs/ai-studio/concepts/embeddings); past that Yandex answers 400
+# "number of input tokens must be no more than 2000, got 2095" (issue 78: a 3,400-character
+# paste in Russian).
+EMBEDDING_MAX_TOKENS = 2000
+
+
+def embedding_tokens(text: str) -> int:
+    """What the embedding models count for `text`, about: one token per 4 ASCII characters
+    and per 1.4 other characters (Cyrillic), fitted to the refusal above (a 3,400-character
+    Russian paste, spaces and punctuation included, counts about 2,100)."""
+    ascii_count = len(text.encode("ascii", "ignore"))
+    return round(ascii_count / 4 + (len(text) - ascii_count) / 1.4)
+
+
 def completion_result(
     text: str, status: str, *, input_tokens: int, completion_tokens: int | None = None
 ) -> dict[str, Any]:

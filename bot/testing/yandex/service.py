@@ -24,7 +24,8 @@ model would; one whose system message quotes documents sent in chat (<document f
 where=...>) answers with the first sentence of the excerpt nearest the question and says where
 ("(file, p. 2)"). Embeddings behave like real ones where retrieval depends on it (payloads.py:
 stemmed words and character trigrams hashed to 256 signed dimensions, normalised), and with
-`embedding_rps_limit` set, a request beyond that many in any second gets 429 like the quota.
+`embedding_rps_limit` set, a request beyond that many in any second gets 429 like the quota;
+a text over the models' 2,000 input tokens gets their 400 (payloads.embedding_tokens).
 
 With a `decider` (bot.testing's `TestModel`), an unscripted completion is answered by it, and
 what a voice recording says too: a scripted queue and a test model are two ways of deciding
@@ -346,10 +347,14 @@ class FoundationModelsService(BuiltinToolHandlers, ResponsesHandlers, MediaHandl
             text = str(body.get("text") or "")
             if problem:
                 return self.error(400, problem)
+            tokens = p.embedding_tokens(text)
+            if tokens > p.EMBEDDING_MAX_TOKENS:  # Yandex's own refusal, as it words it
+                return self.error(400, "number of input tokens must be no more than "
+                                       f"{p.EMBEDDING_MAX_TOKENS}, got {tokens}")
             vector = self.decider.embedding(text) if self.decider is not None else None
             return json_response(
                 {"embedding": vector if vector is not None else p.embedding_of(text),
-                 "numTokens": str(p.word_count(text)), "modelVersion": "06.12.2023"})
+                 "numTokens": str(tokens), "modelVersion": "06.12.2023"})
         if method in ("fewShotTextClassification", "textClassification"):
             return self._classify(body)
         return self.error(404, f"no such method: {path}")

@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from bot.features.desk.domain import HoursFormatError, SupportHours, asks_for_person, is_thanks
+from bot.features.desk.domain import (
+    HoursFormatError,
+    SupportHours,
+    asks_for_person,
+    is_question,
+    is_thanks,
+)
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 
@@ -52,7 +58,15 @@ def test_bad_hours_say_what_is_expected(spec: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["оператор", "Позовите оператора!", "хочу поговорить с живым человеком", "human please",
-     "I need an agent", "соедините с человеком", "talk to someone"],
+     "I need an agent", "соедините с человеком", "talk to someone",
+     # Explicit requests in sentences of any length.
+     "My parcel came crushed, I want a human now!",
+     "I have waited two weeks and the tracking says nothing, I would like to speak with a "
+     "real person please",
+     "I don't want to wait any longer, give me a human",
+     "Can I talk to an operator about the refund for my order from last week?",
+     "Посылка пришла мятая, коробка порвана, курьер нагрубил, позовите, пожалуйста, человека",
+     "Я уже третий раз пишу про возврат денег за заказ, хочу поговорить с оператором"],
 )
 def test_requests_for_a_person(text: str) -> None:
     assert asks_for_person(text)
@@ -61,7 +75,12 @@ def test_requests_for_a_person(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["Сколько человек в команде?", "how do I reset my password", "",
-     "The operator precedence in C++ is confusing me a lot and I do not understand the rules"],
+     "The operator precedence in C++ is confusing me a lot and I do not understand the rules",
+     # Negated, or a long message that only mentions a person.
+     "I don't need a human", "мне не нужен оператор", "без оператора",
+     "No need for a human, the bot is fine, just tell me when my order arrives",
+     "Хочу узнать, сколько человек может работать в одном аккаунте нашей компании",
+     "Does your app let my customers chat with an agent inside the widget on our site?"],
 )
 def test_questions_are_not_requests(text: str) -> None:
     assert not asks_for_person(text)
@@ -71,3 +90,13 @@ def test_thanks() -> None:
     assert is_thanks("Спасибо, помогло!")
     assert is_thanks("thank you")
     assert not is_thanks("no thanks to you this did not work at all and I am still waiting")
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("How do I return it", True), ("One more question", True), ("Where is my refund?", True),
+     ("Как вернуть товар", True), ("Ещё вопрос", True), ("The courier was rude though", False),
+     ("Курьер нагрубил", False), ("All good, thanks", False)],
+)
+def test_a_question_after_a_rating_is_told_from_a_comment(text: str, question: bool) -> None:
+    assert is_question(text) is question

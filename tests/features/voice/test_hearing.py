@@ -99,3 +99,28 @@ async def test_a_spoken_command_is_a_question_not_a_command() -> None:
         texts = [m.text for m in shown(tester, anna.id) if m.kind == "text"]
         assert "Echo: /reset" in texts, "answered like typed text, never run"
         assert not any("new conversation" in t for t in texts)
+
+
+async def test_speechkit_follows_yandex_llm_url_when_its_own_urls_are_unset() -> None:
+    """YANDEX_LLM_URL pointed at a local emulator: STT_URL and TTS_URL unset go to the same
+    host (not Yandex's, which a machine without the internet would retry for a minute)."""
+    model = ServiceModel()
+    emulator = "http://127.0.0.1:8089"
+    settings = {"YANDEX_LLM_URL": emulator, "VOICE_REPLIES": "always"}
+    async with BotTester(App(env_file=None), model=model, settings=settings) as tester:
+        assert tester.settings is not None
+        assert (tester.settings.voice.stt_url, tester.settings.voice.tts_url) == \
+            (emulator, emulator)
+        model.service.queue_transcript("how do I reset my password")
+        await voice(tester, tester.user("Anna"), ogg_opus(3), 3)
+    speech = [r for r in model.service.requests if r.path.startswith(("/speech/", "/stt/"))]
+    assert {r.path for r in speech} >= {"/speech/v1/stt:recognize", "/speech/v1/tts:synthesize"}
+    assert {r.headers.get("host") for r in speech} == {"127.0.0.1:8089"}
+
+
+async def test_speechkit_keeps_yandexs_hosts_with_yandexs_llm_url() -> None:
+    async with BotTester(App(env_file=None)) as tester:
+        assert tester.settings is not None
+        voice_settings = tester.settings.voice
+    assert voice_settings.stt_url == "https://stt.api.cloud.yandex.net"
+    assert voice_settings.tts_url == "https://tts.api.cloud.yandex.net"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.features.desk.domain.hours import HoursFormatError, SupportHours
 from bot.features.desk.domain.service import DeskService
-from bot.features.desk.domain.triggers import asks_for_person, is_thanks
+from bot.features.desk.domain.triggers import asks_for_person, is_question, is_thanks
 from bot.features.desk.domain.views import (
     CaseView,
     Handoff,
@@ -30,5 +30,6 @@ __all__ = [
     "SupportHours",
     "TurnNote",
     "asks_for_person",
+    "is_question",
     "is_thanks",
 ]

@@ -1,13 +1,19 @@
 """Ending a person's conversation (/close, /bot, a handoff nobody could see) and the user's
-rating of the help, with its comment."""
+rating of the help, with its comment: the message after "Add a comment", or the first one
+after the rating when it is no question (handlers.py, `CommentAfterRating`)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from bot.features.desk.domain.state import DeskState
 from bot.features.desk.domain.views import CaseView, RatingComment
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskStatus
 from bot.metrics import registry as metrics
+
+# A message this soon after a rating, before any other, may be the rating's comment.
+COMMENT_AFTER_RATING = dt.timedelta(minutes=10)
 
 
 class Closing:
@@ -69,7 +75,32 @@ class Closing:
             case.csat_score = score
             await session.commit()
         metrics.rating(score)
+        self.state.set_rated(user_id)
         return True
+
+    def just_rated(self, user_id: int) -> bool:
+        """The user rated the help a moment ago (COMMENT_AFTER_RATING) and this is the first
+        message since: it may be the comment, written without pressing "Add a comment"."""
+        return self.state.take_rated(user_id, COMMENT_AFTER_RATING)
+
+    async def comment_after_rating(self, user_id: int, text: str) -> RatingComment | None:
+        """`text` as the comment of the user's newest rated case that has none (None: there
+        is no such case)."""
+        async with self.state.sessionmaker() as session:
+            repo = DeskRepository(session)
+            case = await repo.rated_without_comment(user_id)
+            if case is None:
+                return None
+            case.csat_comment = text[:4000]
+            case.csat_comment_pending = False
+            topic = await repo.topic(user_id)
+            comment = RatingComment(
+                case.id, user_id, case.csat_score, case.csat_comment,
+                topic.thread_id if topic is not None else None,
+            )
+            await session.commit()
+        self.state.set_commenting(user_id, False)
+        return comment
 
     async def want_comment(self, case_id: int, user_id: int) -> bool:
         async with self.state.sessionmaker() as session:

@@ -34,6 +34,9 @@ class DeskState:
         self._owned: set[int] = set()
         self._locks: dict[int, asyncio.Lock] = {}
         self._commenting: set[int] = set()
+        # Users who just rated the help, and when: their next message may be the comment
+        # (kept by the replica that took the rating, the chat's; lost on a restart).
+        self._rated: dict[int, dt.datetime] = {}
 
     async def load(self) -> None:
         async with self.sessionmaker() as session:
@@ -67,6 +70,17 @@ class DeskState:
             self._owned.add(user_id)
         else:
             self._owned.discard(user_id)
+
+    def set_rated(self, user_id: int) -> None:
+        if len(self._rated) > 10_000:  # a stale entry is only ever read once
+            self._rated.clear()
+        self._rated[user_id] = self.clock()
+
+    def take_rated(self, user_id: int, within: dt.timedelta) -> bool:
+        """Whether the user rated the help within `within` and has not written since (asked
+        once per message: the first message after the rating)."""
+        rated = self._rated.pop(user_id, None)
+        return rated is not None and self.clock() - rated <= within
 
     def set_commenting(self, user_id: int, commenting: bool) -> None:
         if commenting:

@@ -107,6 +107,18 @@ class DeskRepository:
             .limit(1)
         )
 
+    async def rated_without_comment(self, user_id: int) -> DeskCase | None:
+        """The user's newest case, when it is rated and has no comment yet."""
+        case = await self.session.scalar(
+            select(DeskCase)
+            .where(DeskCase.user_id == user_id)
+            .order_by(DeskCase.id.desc())
+            .limit(1)
+        )
+        if case is None or case.csat_score is None or case.csat_comment is not None:
+            return None
+        return case
+
     async def cases_between(self, start: dt.datetime, end: dt.datetime) -> list[DeskCase]:
         rows = await self.session.scalars(
             select(DeskCase)

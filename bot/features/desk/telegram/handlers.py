@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject, Filter
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.features.desk.domain import asks_for_person
+from bot.features.desk.domain import asks_for_person, is_question
 from bot.features.desk.domain.report import build_report, format_report
 from bot.features.desk.storage.models import HandoffReason
 from bot.features.desk.telegram import SupportDesk
@@ -56,6 +56,25 @@ class Commenting(Filter):
             and command_name(message) is None
             and bool(message.text)
             and await desk.service.is_commenting(user.id)
+        )
+
+
+class CommentAfterRating(Filter):
+    """The first text after a rating, within minutes, when it is not a question: the rating's
+    comment, as if "Add a comment" had been pressed. Someone who rates 2 and then writes "the
+    courier was rude" is commenting on the rating; answered as a question it would be listed
+    as a gap of the knowledge base. "How do I return it?" or "one more question" is a new
+    question, answered as usual."""
+
+    async def __call__(self, message: Message, desk: SupportDesk) -> bool:
+        user = message.from_user
+        return (
+            user is not None
+            and command_name(message) is None
+            and bool(message.text)
+            and desk.service.closing.just_rated(user.id)
+            and not is_question(message.text or "")
+            and not asks_for_person(message.text or "")
         )
 
 
@@ -104,6 +123,18 @@ async def handle_comment(message: Message, desk: SupportDesk, t: Translator) -> 
         await desk.tell(user.id, t("desk_comment_thanks"))
         # "The team will read it": in the user's topic, where the operators look.
         await desk.post_comment(comment)
+
+
+async def handle_comment_after_rating(
+    message: Message, desk: SupportDesk, t: Translator
+) -> None:
+    user = message.from_user
+    assert user is not None
+    comment = await desk.service.closing.comment_after_rating(user.id, message.text or "")
+    if comment is None:  # commented already: the message is the chat's
+        raise SkipHandler
+    await desk.tell(user.id, t("desk_comment_thanks"))
+    await desk.post_comment(comment)
 
 
 async def cmd_operator(message: Message, desk: SupportDesk, t: Translator) -> None:
@@ -201,6 +232,13 @@ async def handle_forget_yes(query: CallbackQuery, desk: SupportDesk) -> None:
 
 
 async def handle_user_edit(message: Message, desk: SupportDesk) -> None:
+    """An edit of a message relayed to a person is carried to its copy; any other edit is
+    the chat's (the bot answers an edited question anew: handlers/chat.py)."""
+    user = message.from_user
+    owned = user is not None and await desk.service.is_owned(user.id)
+    if not owned and await desk.service.relays.relay_of(
+            message.chat.id, message.message_id) is None:
+        raise SkipHandler
     await carry_edit(message, desk)
 
 
@@ -261,6 +299,7 @@ def build_router(support_chat_id: int) -> Router:
     router.edited_message.register(handle_user_edit, private)
     router.message.register(handle_owned_message, private, OwnedByPerson())
     router.message.register(handle_comment, private, Commenting())
+    router.message.register(handle_comment_after_rating, private, CommentAfterRating())
     router.message.register(cmd_operator, private, Command("operator"))
     router.message.register(cmd_help, private, Command("help"))
     router.message.register(cmd_desk_stats, Command("stats"))
