@@ -176,6 +176,9 @@ async def evaluated_bot(
         built = await stack.enter_async_context(factory.running(
             settings=settings, bot=telegram.make_bot(), http=http, background=False,
             pacing=unpaced, wrap_tools=stubs.wrap, simulated=stubs,
+            # Every user here is a simulated customer: RATE_LIMIT_PER_MINUTE protects the bot
+            # from people, and a 30-turn case would otherwise read "too fast".
+            unlimited=stubs.stubbed,
         ))
         for chat_id in built.forums():  # forums in production, as `fmbot check` proves
             telegram.add_forum(chat_id)

@@ -323,3 +323,30 @@ async def test_a_failed_run_shows_the_passages_found_against_the_cut_off(
     assert found.endswith("(KB_MIN_SCORE 0.99: 0 at or above it)")
     assert tools == "tools the bot could offer: none; called: none"
     assert f"  * {found}" in capsys.readouterr().out
+
+
+async def test_a_thirty_turn_customer_is_not_rate_limited(tmp_path: Path) -> None:
+    """RATE_LIMIT_PER_MINUTE is for people: `fmbot eval`'s customers write once per answer,
+    30 times in well under a minute, and every message is answered."""
+    asked = iter(range(1, 100))
+    customer = ScriptedModel()
+    customer.when(lambda r: True).answer(lambda r: f"Question {next(asked)}?")
+    judge = ScriptedModel(otherwise=json.dumps({
+        "criteria": [{"holds": True, "line": 2, "evidence": "x"}], "must_not": [],
+        "resolved": True, "resolved_line": 2, "handed_off": False, "handed_off_line": 0}))
+    file = tmp_path / "cases.toml"
+    file.write_text('[[case]]\nname = "chatty"\npersona = "Carla"\ngoal = "ask 30 things"\n'
+                    'criteria = ["answers every question"]\nmax_turns = 30\n', encoding="utf-8")
+    out = tmp_path / "out.json"
+    settings = run_settings(tmp_path, {"EVAL_CUSTOMER_MODEL": "customer-model",
+                                       "EVAL_JUDGE_MODEL": "judge-model",
+                                       "RATE_LIMIT_PER_MINUTE": "20"})
+    factory = Factory(parts_of(App(env_file=None)), settings,
+                      settings.resolved_system_prompt())
+    args = parser().parse_args(["eval", str(file), "--json", str(out)])
+    bot = ScriptedModel(otherwise="Noted.")
+    status = await run_eval(factory, args, transport=Models(bot, customer, judge).transport())
+    run = json.loads(out.read_text(encoding="utf-8"))["cases"][0]["results"][0]
+    said = [line["text"] for line in run["transcript"] if line["speaker"] == "bot"]
+    assert said == ["Noted."] * 30
+    assert status == 0
