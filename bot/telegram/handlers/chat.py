@@ -127,6 +127,7 @@ async def handle_edited_text(
     ticket: Ticket,
     deps: Deps,
     t: Translator,
+    is_admin: bool,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
 ) -> None:
@@ -134,8 +135,8 @@ async def handle_edited_text(
     (the desk carries an edit made while a person owns the chat to its topic, before this;
     other.py notes the edits left alone)."""
     where = answer_target(message, ticket, deps, replayed)
-    deps.answers.submit_turn(ticket, where, speaker(message), prompt, t, message.message_id,
-                             receipts=receipts)
+    deps.answers.submit_turn(ticket, where, speaker(message, is_admin=is_admin), prompt, t,
+                             message.message_id, receipts=receipts)
 
 
 async def handle_stop_button(event: MessageGenerationStopped, deps: Deps) -> None:
