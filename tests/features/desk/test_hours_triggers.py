@@ -80,7 +80,11 @@ def test_requests_for_a_person(text: str) -> None:
      "I don't need a human", "мне не нужен оператор", "без оператора",
      "No need for a human, the bot is fine, just tell me when my order arrives",
      "Хочу узнать, сколько человек может работать в одном аккаунте нашей компании",
-     "Does your app let my customers chat with an agent inside the widget on our site?"],
+     "Does your app let my customers chat with an agent inside the widget on our site?",
+     # Someone who is not a person to hand over to, and a possessive.
+     "I need someone to sign for the parcel tomorrow, can you arrange that?",
+     "I want the manager's email address so I can write a complaint letter",
+     "we need staff accounts for the new office in Kazan please"],
 )
 def test_questions_are_not_requests(text: str) -> None:
     assert not asks_for_person(text)

@@ -17,10 +17,12 @@ import re
 
 # The person asked for. English: "a human", "a real person", "an operator", "the manager",
 # "someone"; Russian: any form of the noun ("оператору", "человеком", "живого сотрудника").
+# Not "someone", "people", "staff" or "employee": "I need someone to sign for it", "we need
+# staff accounts" ask for no one; nor a possessive ("I want the manager's e-mail").
 _WHO_EN = (
     r"(?:(?:a|an|the|some|one|your)\s+)?(?:(?:real|live|actual|human)\s+)?"
-    r"(?:human(?:\s+being)?s?|person|people|operator|agent|manager|representative|"
-    r"supervisor|someone|somebody|staff|employee|support\s+(?:team|agent|staff|person))"
+    r"(?:human(?:\s+being)?s?|person|operator|agent|manager|representative|"
+    r"supervisor|support\s+(?:team|agent|staff|person))(?!['\u2019]s\b|\w)"
 )
 _WHO_RU = (
     r"(?:(?:жив\w*|реальн\w*|настоящ\w*)\s+)?"
