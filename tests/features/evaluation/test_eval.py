@@ -60,6 +60,30 @@ async def evaluate(
     return status, json.loads(out.read_text(encoding="utf-8"))
 
 
+async def first_run(
+    tmp_path: Path, models: Models, cases: str, **settings: object
+) -> tuple[int, dict[str, Any]]:
+    """`fmbot eval` of `cases` with an App of no parts and `settings` besides the models';
+    the exit status and the first case's first run from the --json document."""
+    file = tmp_path / "cases.toml"
+    file.write_text(cases, encoding="utf-8")
+    out = tmp_path / "out.json"
+    given = run_settings(tmp_path, {"EVAL_CUSTOMER_MODEL": "customer-model",
+                                    "EVAL_JUDGE_MODEL": "judge-model", **settings})
+    factory = Factory(parts_of(App(env_file=None)), given, given.resolved_system_prompt())
+    args = parser().parse_args(["eval", str(file), "--json", str(out)])
+    status = await run_eval(factory, args, transport=models.transport())
+    return status, json.loads(out.read_text(encoding="utf-8"))["cases"][0]["results"][0]
+
+
+def shop_kb(tmp_path: Path) -> Path:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "delivery.md").write_text("# Delivery\n\nOrders ship within two days.\n",
+                                    encoding="utf-8")
+    return kb
+
+
 async def test_a_pass_and_a_must_not_failure_are_reported_as_such(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -219,23 +243,9 @@ criteria = ["says it cannot close the account itself"]
 handoff = true
 max_turns = 3
 """
-    models = Models(bot, customer, judge)
-    file = tmp_path / "cases.toml"
-    file.write_text(cases, encoding="utf-8")
-    out = tmp_path / "out.json"
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    (kb / "delivery.md").write_text("# Delivery\n\nOrders ship within two days.\n",
-                                    encoding="utf-8")
-    settings = run_settings(tmp_path, {"EVAL_CUSTOMER_MODEL": "customer-model",
-                                       "EVAL_JUDGE_MODEL": "judge-model",
-                                       "SUPPORT_CHAT_ID": -1001234567890, "KB_PATH": kb,
-                                       "KB_MODE": "strict", "KB_MIN_SCORE": 0.99})
-    factory = Factory(parts_of(App(env_file=None)), settings,
-                      settings.resolved_system_prompt())
-    args = parser().parse_args(["eval", str(file), "--json", str(out)])
-    status = await run_eval(factory, args, transport=models.transport())
-    run = json.loads(out.read_text(encoding="utf-8"))["cases"][0]["results"][0]
+    status, run = await first_run(
+        tmp_path, Models(bot, customer, judge), cases, SUPPORT_CHAT_ID=-1001234567890,
+        KB_PATH=shop_kb(tmp_path), KB_MODE="strict", KB_MIN_SCORE=0.99)
     lines = [(line["speaker"], line["text"]) for line in run["transcript"]]
     assert "[buttons:" in lines[1][1]
     assert "Ask a person" in lines[1][1]
@@ -300,23 +310,12 @@ async def test_a_failed_run_shows_the_passages_found_against_the_cut_off(
         "criteria": [{"holds": False, "line": 2, "evidence": "not found"}],
         "must_not": [], "resolved": False, "resolved_line": 0,
         "handed_off": False, "handed_off_line": 0}))
-    file = tmp_path / "cases.toml"
-    file.write_text('[[case]]\nname = "shipping"\npersona = "Ivan"\ngoal = "shipping time"\n'
-                    'criteria = ["gives the shipping time"]\nmax_turns = 2\n', encoding="utf-8")
-    out = tmp_path / "out.json"
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    (kb / "delivery.md").write_text("# Delivery\n\nOrders ship within two days.\n",
-                                    encoding="utf-8")
-    settings = run_settings(tmp_path, {"EVAL_CUSTOMER_MODEL": "customer-model",
-                                       "EVAL_JUDGE_MODEL": "judge-model", "KB_PATH": kb,
-                                       "KB_MODE": "strict", "KB_MIN_SCORE": 0.99})
-    factory = Factory(parts_of(App(env_file=None)), settings,
-                      settings.resolved_system_prompt())
-    args = parser().parse_args(["eval", str(file), "--json", str(out)])
-    status = await run_eval(factory, args, transport=Models(bot, customer, judge).transport())
+    status, run = await first_run(
+        tmp_path, Models(bot, customer, judge),
+        '[[case]]\nname = "shipping"\npersona = "Ivan"\ngoal = "shipping time"\n'
+        'criteria = ["gives the shipping time"]\nmax_turns = 2\n',
+        KB_PATH=shop_kb(tmp_path), KB_MODE="strict", KB_MIN_SCORE=0.99)
     assert status == 1
-    run = json.loads(out.read_text(encoding="utf-8"))["cases"][0]["results"][0]
     found, *_, tools = run["diagnosis"]
     assert found.startswith("knowledge base for 'How fast do orders ship?': "
                             "delivery.md 0.")
@@ -334,19 +333,11 @@ async def test_a_thirty_turn_customer_is_not_rate_limited(tmp_path: Path) -> Non
     judge = ScriptedModel(otherwise=json.dumps({
         "criteria": [{"holds": True, "line": 2, "evidence": "x"}], "must_not": [],
         "resolved": True, "resolved_line": 2, "handed_off": False, "handed_off_line": 0}))
-    file = tmp_path / "cases.toml"
-    file.write_text('[[case]]\nname = "chatty"\npersona = "Carla"\ngoal = "ask 30 things"\n'
-                    'criteria = ["answers every question"]\nmax_turns = 30\n', encoding="utf-8")
-    out = tmp_path / "out.json"
-    settings = run_settings(tmp_path, {"EVAL_CUSTOMER_MODEL": "customer-model",
-                                       "EVAL_JUDGE_MODEL": "judge-model",
-                                       "RATE_LIMIT_PER_MINUTE": "20"})
-    factory = Factory(parts_of(App(env_file=None)), settings,
-                      settings.resolved_system_prompt())
-    args = parser().parse_args(["eval", str(file), "--json", str(out)])
     bot = ScriptedModel(otherwise="Noted.")
-    status = await run_eval(factory, args, transport=Models(bot, customer, judge).transport())
-    run = json.loads(out.read_text(encoding="utf-8"))["cases"][0]["results"][0]
+    status, run = await first_run(
+        tmp_path, Models(bot, customer, judge),
+        '[[case]]\nname = "chatty"\npersona = "Carla"\ngoal = "ask 30 things"\n'
+        'criteria = ["answers every question"]\nmax_turns = 30\n', RATE_LIMIT_PER_MINUTE="20")
     said = [line["text"] for line in run["transcript"] if line["speaker"] == "bot"]
     assert said == ["Noted."] * 30
     assert status == 0

@@ -5,11 +5,12 @@ after the rating when it is no question (handlers.py, `CommentAfterRating`)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 from bot.features.desk.domain.state import DeskState
 from bot.features.desk.domain.views import CaseView, RatingComment
 from bot.features.desk.storage.cases import DeskRepository
-from bot.features.desk.storage.models import DeskStatus
+from bot.features.desk.storage.models import DeskCase, DeskStatus
 from bot.metrics import registry as metrics
 
 # A message this soon after a rating, before any other, may be the rating's comment.
@@ -86,19 +87,7 @@ class Closing:
     async def comment_after_rating(self, user_id: int, text: str) -> RatingComment | None:
         """`text` as the comment of the user's newest rated case that has none (None: there
         is no such case)."""
-        async with self.state.sessionmaker() as session:
-            repo = DeskRepository(session)
-            case = await repo.rated_without_comment(user_id)
-            if case is None:
-                return None
-            case.csat_comment = text[:4000]
-            case.csat_comment_pending = False
-            topic = await repo.topic(user_id)
-            comment = RatingComment(
-                case.id, user_id, case.csat_score, case.csat_comment,
-                topic.thread_id if topic is not None else None,
-            )
-            await session.commit()
+        comment = await self._comment(user_id, text, DeskRepository.rated_without_comment)
         self.state.set_commenting(user_id, False)
         return comment
 
@@ -116,9 +105,17 @@ class Closing:
         """The message after "add a comment" is the comment (stored once, then locked); the
         comment with where to post it for the operators. None: no comment was asked for."""
         self.state.set_commenting(user_id, False)
+        return await self._comment(user_id, text, DeskRepository.pending_comment_case)
+
+    async def _comment(
+        self, user_id: int, text: str,
+        find: Callable[[DeskRepository, int], Awaitable[DeskCase | None]],
+    ) -> RatingComment | None:
+        """`text` stored as the comment of the case `find` gives (once: then locked), with
+        where to post it for the operators; None when there is no such case."""
         async with self.state.sessionmaker() as session:
             repo = DeskRepository(session)
-            case = await repo.pending_comment_case(user_id)
+            case = await find(repo, user_id)
             if case is None:
                 return None
             case.csat_comment = text[:4000]

@@ -48,15 +48,18 @@ class OwnedByPerson(Filter):
         return command_name(message) not in WHILE_OWNED
 
 
+def _remark(message: Message) -> int | None:
+    """The sender of a plain text that is not a command (what a rating's comment may be)."""
+    user = message.from_user
+    if user is None or command_name(message) is not None or not message.text:
+        return None
+    return user.id
+
+
 class Commenting(Filter):
     async def __call__(self, message: Message, desk: SupportDesk) -> bool:
-        user = message.from_user
-        return (
-            user is not None
-            and command_name(message) is None
-            and bool(message.text)
-            and await desk.service.is_commenting(user.id)
-        )
+        user_id = _remark(message)
+        return user_id is not None and await desk.service.is_commenting(user_id)
 
 
 class CommentAfterRating(Filter):
@@ -67,14 +70,13 @@ class CommentAfterRating(Filter):
     question, answered as usual."""
 
     async def __call__(self, message: Message, desk: SupportDesk) -> bool:
-        user = message.from_user
+        user_id = _remark(message)
+        text = message.text or ""
         return (
-            user is not None
-            and command_name(message) is None
-            and bool(message.text)
-            and desk.service.closing.just_rated(user.id)
-            and not is_question(message.text or "")
-            and not asks_for_person(message.text or "")
+            user_id is not None
+            and desk.service.closing.just_rated(user_id)
+            and not is_question(text)
+            and not asks_for_person(text)
         )
 
 
