@@ -163,14 +163,20 @@ async def test_min_pass_fails_the_run_below_the_rate_and_passes_at_it(
     assert at == 0
 
 
-async def test_baseline_marks_what_got_worse_and_better(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def half_and_whole(tmp_path: Path) -> Path:
+    """A baseline where the order case passed half its runs and the blender case all."""
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({"format": "fmbot-eval/1", "cases": [
         {"name": "order status", "pass_rate": 0.5},
         {"name": "broken blender", "pass_rate": 1.0},
     ]}), encoding="utf-8")
+    return baseline
+
+
+async def test_baseline_marks_what_got_worse_and_better(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = half_and_whole(tmp_path)
     models = Models(bot_model(), customer_model(), judge_model())
     _, report = await evaluate(tmp_path, models, "--baseline", str(baseline))
     assert [c["change"] for c in report["cases"]] == ["better", "worse"]

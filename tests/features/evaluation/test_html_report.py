@@ -4,7 +4,6 @@ installed."""
 
 from __future__ import annotations
 
-import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from bot.testing import ScriptedModel
 from tests.browser import needs_chromium, render
 from tests.features.evaluation.scripted import Models, bot_model, customer_model, judge_model
-from tests.features.evaluation.test_eval import evaluate
+from tests.features.evaluation.test_eval import evaluate, half_and_whole
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -114,11 +113,7 @@ async def test_the_report_renders_in_a_headless_browser(tmp_path: Path) -> None:
 async def test_the_page_says_worse_and_better_per_case_with_the_old_rate(
     tmp_path: Path,
 ) -> None:
-    baseline = tmp_path / "baseline.json"
-    baseline.write_text(json.dumps({"format": "fmbot-eval/1", "cases": [
-        {"name": "order status", "pass_rate": 0.5},
-        {"name": "broken blender", "pass_rate": 1.0},
-    ]}), encoding="utf-8")
+    baseline = half_and_whole(tmp_path)
     page = tmp_path / "report.html"
     models = Models(bot_model(), customer_model(), judge_model())
     await evaluate(tmp_path, models, "--report", str(page), "--baseline", str(baseline))
