@@ -97,6 +97,7 @@ class Asked:
     speaker: Speaker
     text: str
     message_id: int
+    surface: str = "business"  # the Principal's: which rules the turn's tools follow
 
 
 class BusinessReplies:
@@ -230,7 +231,8 @@ class BusinessReplies:
 
     def _chat_ref(self, asked: Asked) -> ChatRef:
         return ChatRef(asked.chat.conversation_chat_id, CHAT_TYPE,
-                       asked.chat.customer_name or None, read_only=True, surface="business")
+                       asked.chat.customer_name or None, read_only=True,
+                       surface=asked.surface)
 
     async def _answer(self, asked: Asked, t: Translator, spent: Spent) -> None:
         handle = self.outbox.stream(

@@ -34,6 +34,7 @@ from bot.conversation import Speaker
 from bot.features.business.replies import Asked, BusinessReplies, owner_translator
 from bot.features.business.store import Connection
 from bot.features.business.texts import KINDS, say
+from bot.telegram.admission import Principal
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.outbox import OutboxError
 from bot.telegram.texts import Translator
@@ -109,16 +110,21 @@ class BusinessUpdates:
     # -- messages ------------------------------------------------------------------------------
 
     async def message(
-        self, message: Message, bot: Bot, t: Translator, ticket: Ticket | None = None
+        self, message: Message, bot: Bot, t: Translator, ticket: Ticket | None = None,
+        principal: Principal | None = None,
     ) -> None:
         """A new message in a connected account's chat: handled as a job of that chat's
-        queue (`ticket`), so the chat's messages are taken in the order Telegram sent them."""
+        queue (`ticket`), so the chat's messages are taken in the order Telegram sent them.
+        `principal`: the gate's one decision on the update (who asks, for which owner, on
+        which surface), read here rather than worked out again."""
         if ticket is None:
-            await self._message(message, bot, t)
+            await self._message(message, bot, t, principal)
         else:
-            ticket.submit(lambda: self._message(message, bot, t))
+            ticket.submit(lambda: self._message(message, bot, t, principal))
 
-    async def _message(self, message: Message, bot: Bot, t: Translator) -> None:
+    async def _message(
+        self, message: Message, bot: Bot, t: Translator, principal: Principal | None
+    ) -> None:
         connection_id = message.business_connection_id
         sender = message.from_user
         if connection_id is None or sender is None or message.sender_business_bot is not None:
@@ -129,7 +135,10 @@ class BusinessUpdates:
             return
         customer = message.chat
         text = message.text or message.caption or ""
-        owner = sender.id == connection.owner_user_id
+        owner_id = connection.owner_user_id
+        if principal is not None and principal.owner_id is not None:
+            owner_id = principal.owner_id  # the gate's, as it admitted the update
+        owner = sender.id == owner_id
         kind = "" if owner or text.strip() else kind_of(message)
         said = "" if owner else text or f"[{kind}]"
         chat = await self.store.chat(connection_id, customer.id, customer.full_name,
@@ -137,13 +146,18 @@ class BusinessUpdates:
         if owner:
             await self.replies.owner_wrote(connection, chat, message, text)
             return
-        speaker = Speaker(sender.id, sender.full_name, sender.language_code)
+        # A business account's customer is never one of the bot's admins (the Principal's
+        # rule); the surface is the gate's.
+        speaker = Speaker(sender.id, sender.full_name, sender.language_code,
+                          is_admin=principal.is_admin if principal is not None else False)
+        surface = str(principal.surface) if principal is not None else "business"
         if kind:  # a voice note, a sticker, a photo without words: the owner's to answer
             await self.replies.cannot_answer(
-                Asked(connection, chat, speaker, f"[{kind}]", message.message_id), kind)
+                Asked(connection, chat, speaker, f"[{kind}]", message.message_id, surface),
+                kind)
             return
         await self.replies.customer_wrote(
-            Asked(connection, chat, speaker, text, message.message_id), t
+            Asked(connection, chat, speaker, text, message.message_id, surface), t
         )
 
     async def edited(self, message: Message, bot: Bot) -> None:
