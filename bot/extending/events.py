@@ -91,6 +91,9 @@ class AnswerEvent:
     """The tool calls made during the turn, in order."""
     context_providers: tuple[str, ...] = ()
     """The context providers whose text went into the prompt."""
+    is_admin: bool = False
+    """Whether the asker is one of the bot's admins, as the update's one decision found
+    (ADMIN_USER_IDS or the stored admin role; never a business account's customer)."""
 
 
 @dataclass(frozen=True, slots=True)

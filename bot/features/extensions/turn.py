@@ -105,6 +105,7 @@ def answer_event(
         ),
         context_providers=turn.part(Told).context_providers,
         tool_calls=tuple(calls),
+        is_admin=turn.speaker.is_admin,
     )
 
 

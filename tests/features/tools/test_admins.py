@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import App, ToolContext
+from bot import AnswerEvent, App, ToolContext
 from bot.storage.models import UserRole
 from bot.storage.repositories import UserRepository
 from bot.testing import BotTester, ScriptedModel
@@ -29,6 +29,12 @@ async def test_a_stored_admin_is_an_admin_for_admin_only_tools_too() -> None:
         contexts.append((ctx.user_id, ctx.is_admin))
         return None
 
+    answered: list[tuple[int, bool]] = []
+
+    @app.on_answer
+    async def told(event: AnswerEvent) -> None:
+        answered.append((event.user_id, event.is_admin))
+
     model = ScriptedModel()
     model.when("refunds").call("refunds_today").answer("Today: {result}")
     async with BotTester(app, model=model) as tester:
@@ -49,3 +55,6 @@ async def test_a_stored_admin_is_an_admin_for_admin_only_tools_too() -> None:
         assert ran == [(vera.id, True)]
         assert tester.model.asked[-1].tools == ()
         assert contexts[-1] == (bob.id, False)
+        # The App's on_answer hooks read the same decision.
+        await tester.settle()
+        assert answered == [(vera.id, True), (bob.id, False)]
