@@ -329,14 +329,18 @@ class App:
         failure of the bot while it ran is raised there."""
         if self._running is not None:
             raise AppError("this App is running already")
+        from bot.features.installed import bot_features
         from bot.wiring import run_bot
-        from bot.wiring.preflight import validate
+        from bot.wiring.preflight import validate, validate_features
 
         settings = self._parts.settings
-        validate(settings, "run")
+        validate(settings, "run", bot_features(self._parts.features))
         system_prompt = settings.resolved_system_prompt()
         wanted = [n for n in settings.fmbot_plugins.split(",") if n.strip()]
+        checked = len(self._parts.features)
         self._parts.use_plugins([n for n in wanted if n.strip() not in self.plugins])
+        # The plugins' features' checks of their settings, as `validate` ran the others'.
+        validate_features(settings, "run", self._parts.features[checked:])
         stop, started = asyncio.Event(), asyncio.Event()
         running = asyncio.create_task(
             run_bot(settings, system_prompt, app=self._parts, stop=stop, started=started),

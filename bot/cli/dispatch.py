@@ -28,7 +28,7 @@ from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
 from bot.config import ConfigError
 from bot.features.api.commands import Command
-from bot.features.installed import FEATURES
+from bot.features.installed import FEATURES, bot_features
 from bot.features.settings import Settings
 from bot.log import Scrubber, setup_logging
 
@@ -108,13 +108,14 @@ def _plugins_first(app: AppParts, argv: Sequence[str]) -> None:
             raise
 
 
-def _check(command: str, settings: Settings) -> str:
-    """Check what `command` needs (every problem at once); returns the resolved system
+def _check(command: str, settings: Settings, app: AppParts) -> str:
+    """Check what `command` needs (every problem at once), with the checks of the bot's
+    features known so far (fmbot's, and those the App added); returns the resolved system
     prompt. `check` validates the same way, in its own lines."""
     from bot.wiring.preflight import validate
 
     if command != "check":
-        validate(settings, command)
+        validate(settings, command, bot_features(app.features))
     if command in ("run", "chat", "record", "eval"):
         return settings.resolved_system_prompt()
     return ""
@@ -145,7 +146,7 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
     command = COMMANDS.get(args.command) or extra[args.command]
     try:
         settings = app.settings
-        system_prompt = _check(args.command, settings)
+        system_prompt = _check(args.command, settings, app)
     except ConfigError as exc:
         _fail(exc)
         return EXIT_CONFIG
@@ -167,8 +168,14 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
         # Plugins after the checks (a missing token is named before a plugin's setting) and
         # the logging set-up (their set-up is logged).
         # (A plugin set up before the line was parsed is not set up again.)
+        checked = len(app.features)
         app.use_plugins(settings.fmbot_plugins)
         added_commands(app)  # a plugin's command named as one of fmbot's is refused
+        if args.command != "check":  # `check` runs them among its lines
+            # The plugins' features' checks of their settings, as `_check` ran the others'.
+            from bot.wiring.preflight import validate_features
+
+            validate_features(settings, args.command, app.features[checked:])
         # The plugins' features' secrets join the log's scrubber once they are known (a line
         # a plugin logs while it sets up comes before its Feature, so before its secrets).
         scrubber.add(secret for feature in app.features for secret in feature.secrets(settings))
@@ -188,8 +195,7 @@ def _logging_for(args: argparse.Namespace, settings: Settings, app: AppParts) ->
     """The log on stderr at LOG_LEVEL; for `chat`, in --log-file, else warnings and errors only
     (an INFO line would land inside an answer). Its scrubber hides fmbot's secrets and those
     of the features the App added; it is returned for the plugins' features' to join."""
-    secrets = secrets_of(settings) + [
-        secret for feature in app.features for secret in feature.secrets(settings)]
+    secrets = secrets_of(settings, bot_features(app.features))
     if args.command not in ("chat", "record"):
         return setup_logging(settings.log_level, settings.log_format, secrets)
     if args.log_file is not None:

@@ -10,7 +10,7 @@ model client, the whole core of wiring), so `fmbot report` never builds a model 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Coroutine, Mapping
+from collections.abc import AsyncIterator, Collection, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +39,11 @@ class Factory:
 
     @property
     def features(self) -> tuple[Feature, ...]:
-        """The bot's features: fmbot's list, then those the App's plugins ship."""
-        from bot.features.installed import FEATURES
+        """The bot's features: fmbot's list, then those the App's plugins ship (the one
+        list every loop over the features reads: `features_of`)."""
+        from bot.features.installed import bot_features
 
-        return FEATURES + self.app.features
+        return bot_features(self.app.features)
 
     def migrations(self) -> list[tuple[str, Path]]:
         """The App's and its plugins' migrations, applied with fmbot's."""
@@ -140,9 +141,11 @@ def run_async_value(main: Coroutine[Any, Any, int]) -> int:
     return result[0]
 
 
-def secrets_of(settings: Settings) -> list[str]:
+def secrets_of(settings: Settings, features: Sequence[Feature] | None = None) -> list[str]:
     """Values the log scrubber must never let through (bot/wiring/preflight.py, which
-    /readyz's scrubber reads too)."""
+    /readyz's scrubber reads too): fmbot's and those `features` read (the bot's; fmbot's own
+    list when None)."""
+    from bot.features.installed import FEATURES
     from bot.wiring.preflight import secrets_of as configured
 
-    return configured(settings)
+    return configured(settings, FEATURES if features is None else features)

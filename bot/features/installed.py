@@ -46,6 +46,13 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
+def bot_features(added: Iterable[Feature] = ()) -> tuple[Feature, ...]:
+    """The bot's whole feature list, the one every loop over the features reads (build,
+    checks, models, secrets, commands): fmbot's (`FEATURES`), then those `added` (the App's
+    and its plugins', `App.add_feature`)."""
+    return FEATURES + tuple(added)
+
+
 def load_tables(features: Iterable[Feature] = FEATURES) -> None:
     """Import each feature's tables, so that the shared metadata holds every table (the
     Alembic environment, the schema checks, the composition root before /forget erases)."""

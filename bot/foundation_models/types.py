@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 
 class Role(StrEnum):
+    """Who speaks in a `ChatMessage`."""
+
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"

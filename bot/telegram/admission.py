@@ -55,6 +55,9 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class Surface(enum.StrEnum):
+    """Where an update comes from: a private chat, a group, the support chat (an operator),
+    a business chat (a connected account's customer) or a guest query."""
+
     PRIVATE = "private"
     GROUP = "group"
     OPERATOR = "operator"

@@ -137,6 +137,6 @@ async def core(
 def features_of(app: AppParts | None) -> tuple[Feature, ...]:
     """The bot's features: its list (bot/features/installed.py), then those the App's
     plugins ship."""
-    from bot.features.installed import FEATURES
+    from bot.features.installed import bot_features
 
-    return FEATURES + (tuple(app.features) if app is not None else ())
+    return bot_features(app.features if app is not None else ())

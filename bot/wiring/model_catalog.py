@@ -9,17 +9,20 @@ probed (any request that is not refused would draw, and bill, an image): IMAGE_M
 compared with Yandex's documented model list instead (docs/images.md), so a retired one
 (YandexART 2.0, retired on 18 August 2026) is reported with the model Yandex recommends, and
 stops `run` as it fails `check`.
+
+The models are the core's (`core_models`) and those of the bot's whole feature list, fmbot's
+and the plugins' (`configured_models`): a plugin's model is checked like fmbot's own.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.features.api.clients import build_vision_model
-from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.auth import Auth
@@ -27,6 +30,9 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.images_api import model_name
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Role
 from bot.foundation_models.uris import Scheme, resolve_model_uri
+
+if TYPE_CHECKING:
+    from bot.features.api.feature import Feature
 
 log = logging.getLogger("bot.models")
 
@@ -63,14 +69,23 @@ class Finding:
     detail: str = ""
 
 
-def configured_models(settings: Settings) -> list[Configured]:
-    """Every model this deployment uses, once per (setting, name)."""
+def core_models(settings: Settings) -> list[Configured]:
+    """The models the core's settings name (TEXT_MODEL, ALLOWED_TEXT_MODELS, IMAGE_MODEL)."""
     found: list[tuple[str, str, Kind]] = [("TEXT_MODEL", settings.text_model, "text")]
     found += [("ALLOWED_TEXT_MODELS", m, "text") for m in settings.text_models[1:]]
     found.append(("IMAGE_MODEL", settings.image_model, "image"))
-    # Then the features' (the vision model, the embedding models, the desk's insights).
-    found += [(use.setting, use.name, use.kind) for feature in FEATURES
-              for use in feature.models(settings)]
+    return _resolved(settings, found)
+
+
+def configured_models(settings: Settings, features: Sequence[Feature]) -> list[Configured]:
+    """Every model this deployment uses: the core's, then those of `features` (the bot's:
+    the vision model, the embedding models, the desk's insights, the plugins' models)."""
+    found = [(use.setting, use.name, use.kind) for feature in features
+             for use in feature.models(settings)]
+    return core_models(settings) + _resolved(settings, found)
+
+
+def _resolved(settings: Settings, found: list[tuple[str, str, Kind]]) -> list[Configured]:
     models = []
     for setting, name, kind in found:
         try:
@@ -106,7 +121,7 @@ def retired_image_model(settings: Settings) -> str | None:
     """The line that stops `run` when IMAGE_MODEL is retired (None: it is not). Known without a
     request, so it stops the bot before anything starts, as an unknown TEXT_MODEL does once
     Yandex has answered: every /image on it would fail with the bot otherwise running."""
-    [image] = [m for m in configured_models(settings) if m.kind == "image"]
+    [image] = [m for m in core_models(settings) if m.kind == "image"]
     finding = image_finding(image)
     return f"{refusal(finding)}; {advice(finding)}" if finding.state == "retired" else None
 
@@ -129,9 +144,11 @@ async def _probe(model: Configured, client: FoundationModelsClient, chat: ChatMo
     return Finding(model, "answered")
 
 
-async def review_models(settings: Settings, client: FoundationModelsClient, chat: ChatModel,
+async def review_models(settings: Settings, features: Sequence[Feature],
+                        client: FoundationModelsClient, chat: ChatModel,
                         auth: Auth | None) -> tuple[list[Finding], str]:
-    """A finding per configured model, and a note on the listing ("" when it was read)."""
+    """A finding per configured model (the core's and `features`'), and a note on the
+    listing ("" when it was read)."""
     note = ""
     try:
         listed = set(await client.list_models())
@@ -140,10 +157,11 @@ async def review_models(settings: Settings, client: FoundationModelsClient, chat
     findings: list[Finding] = []
     async with AsyncExitStack() as stack:
         vision = None
-        if auth is not None and any(m.kind == "vision" for m in configured_models(settings)):
+        models = configured_models(settings, features)
+        if auth is not None and any(m.kind == "vision" for m in models):
             # A vision model is set (VISION_MODEL): probed with an image.
             vision = build_vision_model(settings, chat, auth, stack)
-        for model in configured_models(settings):
+        for model in models:
             if model.uri in listed:
                 findings.append(Finding(model, "listed"))
             else:
@@ -188,12 +206,12 @@ def advice(finding: Finding) -> str:
     return f"set {finding.model.setting} to a model the folder serves (see {MODELS_PAGE})"
 
 
-async def log_models(settings: Settings, client: FoundationModelsClient, chat: ChatModel,
-                     auth: Auth | None) -> None:
+async def log_models(settings: Settings, features: Sequence[Feature],
+                     client: FoundationModelsClient, chat: ChatModel, auth: Auth | None) -> None:
     """At start-up: a warning per model the API refuses, a line for the rest; never fails (a
     retired IMAGE_MODEL never gets here: `retired_image_model` stopped the start)."""
     try:
-        findings, note = await review_models(settings, client, chat, auth)
+        findings, note = await review_models(settings, features, client, chat, auth)
     except Exception:  # the bot runs on; this is advice
         log.warning("models: the check could not run", exc_info=True)
         return

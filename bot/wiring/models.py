@@ -26,7 +26,7 @@ async def watch_models(settings: Settings, c: Core) -> AsyncIterator[None]:
     for name, detail in wire_lines(settings):
         log.info("%s: %s", name, detail)
     task = asyncio.get_running_loop().create_task(
-        log_models(settings, c.client, c.chat_model, c.auth), name="models-check")
+        log_models(settings, c.features, c.client, c.chat_model, c.auth), name="models-check")
     try:
         yield
     finally:

@@ -37,6 +37,7 @@ from bot.wiring.preflight import secrets_of
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.features.api.feature import Feature
     from bot.telegram.outbox import Outbox, Pacing
     from bot.telegram.outbox.budget import BotBudget
 
@@ -216,9 +217,12 @@ async def operations(
     app: TelegramApp,
     models: Sequence[Limited] = (),
     shared: Shared | None = None,
+    *,
+    features: Sequence[Feature],
 ) -> AsyncIterator[Operations]:
     """Coordination (`shared`: the poller's lease), telemetry, and the metrics endpoints
-    (METRICS_LISTEN); `models`' generation waiters are a gauge."""
+    (METRICS_LISTEN); `models`' generation waiters are a gauge; `features`: the bot's, whose
+    secrets /readyz's lines never show."""
     async with AsyncExitStack() as stack:
         coordinator = shared.coordinator if shared is not None else None
         install_telemetry(bot, app.dp)
@@ -233,7 +237,7 @@ async def operations(
         if settings.metrics_listen:
             host, port = settings.metrics_host_port
             readiness = readiness_for(db, bot, coordinator, stopping=lambda: app.stopping,
-                                      scrub=Scrubber(secrets_of(settings)))
+                                      scrub=Scrubber(secrets_of(settings, features)))
             try:
                 metrics_port = await stack.enter_async_context(
                     serve_metrics(host, port, readiness)

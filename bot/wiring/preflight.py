@@ -4,13 +4,18 @@ accepts.
 
 Every step runs, whatever the others found: a deployment missing three settings is told all
 three at once, not one per try.
+
+The features' checks and secrets are those of the bot's whole feature list (fmbot's and the
+plugins', `features_of` in bot/wiring/core.py): a plugin's settings are checked, and its
+secrets hidden, by the same loop as fmbot's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
@@ -18,8 +23,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.config import ConfigError
 from bot.config.wire import check_wire
-from bot.features.installed import FEATURES
 from bot.features.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.features.api.feature import Feature
 
 # What each command needs (`check` validates as `run` does).
 _STEPS: dict[str, tuple[str, ...]] = {
@@ -36,8 +43,9 @@ _STEPS: dict[str, tuple[str, ...]] = {
 }
 
 
-def problems(settings: Settings, command: str) -> list[str]:
-    """Every problem `command` would refuse to start with, one line each (empty: it starts)."""
+def problems(settings: Settings, command: str, features: Sequence[Feature]) -> list[str]:
+    """Every problem `command` would refuse to start with, one line each (empty: it starts);
+    `features`: the bot's (`features_of`)."""
     steps: dict[str, Callable[[], object]] = {
         "database": lambda: check_database_url(settings.database_url),
         "telegram": settings.check_telegram,
@@ -50,12 +58,13 @@ def problems(settings: Settings, command: str) -> list[str]:
         "wire": lambda: check_wire(settings),
     }
     found = _lines_of([steps[name] for name in _STEPS.get(command, ())])
-    return found + [line for line in feature_problems(settings, command) if line not in found]
+    return found + [line for line in feature_problems(settings, command, features)
+                    if line not in found]
 
 
-def feature_problems(settings: Settings, command: str) -> list[str]:
-    """What the features' checks of their sections refuse before `command`, a line each."""
-    return _lines_of([partial(check.check, settings) for feature in FEATURES
+def feature_problems(settings: Settings, command: str, features: Sequence[Feature]) -> list[str]:
+    """What `features`' checks of their sections refuse before `command`, a line each."""
+    return _lines_of([partial(check.check, settings) for feature in features
                       for check in feature.settings_checks if command in check.commands])
 
 
@@ -70,9 +79,17 @@ def _lines_of(checks: list[Callable[[], object]]) -> list[str]:
     return found
 
 
-def validate(settings: Settings, command: str) -> None:
+def validate(settings: Settings, command: str, features: Sequence[Feature]) -> None:
     """Raise one ConfigError naming every problem (one per line)."""
-    found = problems(settings, command)
+    found = problems(settings, command, features)
+    if found:
+        raise ConfigError("\n".join(found))
+
+
+def validate_features(settings: Settings, command: str, features: Sequence[Feature]) -> None:
+    """`validate` for features added once the rest was validated (the plugins, set up after
+    fmbot's settings were found complete): one ConfigError naming every problem."""
+    found = feature_problems(settings, command, features)
     if found:
         raise ConfigError("\n".join(found))
 
@@ -158,8 +175,8 @@ def check_key_file(path: Path | None) -> None:
                           "writes") from None
 
 
-def secrets_of(settings: Settings) -> list[str]:
-    """Values the log scrubber (and /readyz) must never let through."""
+def secrets_of(settings: Settings, features: Sequence[Feature]) -> list[str]:
+    """Values the log scrubber (and /readyz) must never let through; `features`: the bot's."""
     values = [
         settings.yandex_api_key,
         settings.yandex_iam_token,
@@ -171,5 +188,5 @@ def secrets_of(settings: Settings) -> list[str]:
     # A driver's error can carry the DSN it was given (asyncpg, a traceback's locals).
     passwords = [p for p in (redis_password, database_password(settings.database_url)) if p]
     # The values the features read (the tools file's tokens and keys).
-    return found + passwords + [secret for feature in FEATURES
+    return found + passwords + [secret for feature in features
                                 for secret in feature.secrets(settings)]

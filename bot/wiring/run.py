@@ -197,7 +197,7 @@ async def built_bot(
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)
         ops = await stack.enter_async_context(
-            operations(settings, c.db, bot, telegram, models, shared)
+            operations(settings, c.db, bot, telegram, models, shared, features=c.features)
         )
         running = RunContext(bot=bot, settings=settings)
         for hooks in c.built.all(Lifecycle):  # the App's on_startup and on_shutdown hooks

@@ -21,7 +21,7 @@ from bot.features.settings import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel
-from bot.wiring.model_catalog import MODELS_PAGE, configured_models, find_model, refusal
+from bot.wiring.model_catalog import MODELS_PAGE, core_models, find_model, refusal
 
 log = logging.getLogger("bot")
 
@@ -82,7 +82,7 @@ class YandexAccess:
         return True
 
     async def _check_text_model(self) -> None:
-        [text] = [m for m in configured_models(self.settings) if m.setting == "TEXT_MODEL"]
+        [text] = [m for m in core_models(self.settings) if m.setting == "TEXT_MODEL"]
         finding = await find_model(text, self.client, self.chat)
         if finding.state == "unknown":
             raise ConfigError(f"{refusal(finding)}; set TEXT_MODEL to a model the folder "

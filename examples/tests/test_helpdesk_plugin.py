@@ -1,6 +1,7 @@
 """The helpdesk plugin (examples/helpdesk_plugin) set up on an App and tested with
 bot.testing: its command answered from the staff directory (and logged in its own table,
-created by its own migration), the employee's department in the prompt."""
+created by its own migration), counted per employee per day up to its setting, its lines in
+/help and /stats, the employee's department in the prompt."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ ANNA = 7301
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> App:
     monkeypatch.setenv("HELPDESK_EMPLOYEES_CSV", str(EMPLOYEES))
+    monkeypatch.setenv("HELPDESK_DAILY_LOOKUPS", "2")
     app = App(env_file=None)
     app.add_feature(plugin(app))  # what FMBOT_PLUGINS=helpdesk does for an installed plugin
     return app
@@ -35,3 +37,22 @@ async def test_whoami_and_the_department_in_the_prompt(app: App) -> None:
     assert reply.text == "How do I file expenses?"
     system = tester.model.asked[0].system
     assert "Anna Petrova from the Finance department" in system
+
+
+async def test_whoami_is_counted_per_employee_per_day_and_shown_by_stats_and_help(
+    app: App,
+) -> None:
+    async with BotTester(app) as tester:
+        anna = tester.user("Anna", id=ANNA)
+        boris = tester.user("Boris", language="ru")
+        assert "/whoami: who you are in the staff directory (2 a day)" in (
+            await anna.says("/help")).text
+        assert "Staff directory lookups today: 0 of 2" in (await anna.says("/stats")).text
+        await anna.says("/whoami")
+        await anna.says("/whoami")
+        # HELPDESK_DAILY_LOOKUPS=2: the third of the day is refused, Anna's count alone.
+        refused = await anna.says("/whoami")
+        assert refused.text == "/whoami answers 2 times a day: try again tomorrow."
+        assert "Staff directory lookups today: 2 of 2" in (await anna.says("/stats")).text
+        assert (await boris.says("/whoami")).text.startswith("Вас пока нет в справочнике")
+        assert "Запросов к справочнику сегодня: 1 из 2" in (await boris.says("/stats")).text

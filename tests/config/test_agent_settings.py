@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from bot.wiring.preflight import feature_problems
 
@@ -19,7 +20,7 @@ def test_defaults_are_off_and_local() -> None:
     assert (default.websearch.on, default.knowledge.backend) == (False, "local")
     assert default.websearch.per_user_day == 50
     assert default.websearch.context == "medium"
-    assert feature_problems(default, "chat") == []  # nothing to refuse
+    assert feature_problems(default, "chat", FEATURES) == []  # nothing to refuse
 
 
 def test_domains_are_split_and_at_most_five() -> None:
@@ -39,7 +40,7 @@ def test_context_and_backend_take_only_their_words() -> None:
 
 def test_both_tools_need_the_responses_wire() -> None:
     found = feature_problems(settings(web_search="on", kb_backend="yandex", text_api="openai"),
-                             "chat")
+                             "chat", FEATURES)
     assert found == [  # in the order of the features' list: the knowledge base, web search
         "KB_BACKEND=yandex needs TEXT_API=responses (it is openai): file search is a tool of "
         "Yandex's Responses API",
@@ -47,4 +48,4 @@ def test_both_tools_need_the_responses_wire() -> None:
         "Yandex's Responses API",
     ]
     assert feature_problems(settings(web_search="on", kb_backend="yandex",
-                                     text_api="responses"), "chat") == []
+                                     text_api="responses"), "chat", FEATURES) == []

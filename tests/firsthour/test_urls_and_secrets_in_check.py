@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.cli.checks import run_checks
+from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.wire import TelegramError
@@ -87,7 +88,7 @@ def test_a_url_setting_without_a_scheme_stops_run_saying_what_to_add(
     webhook = ({"telegram_mode": "webhook", "telegram_webhook_secret": "s3cret"}
                if name == "TELEGRAM_WEBHOOK_URL" else {})
     settings = _settings(tmp_path, **webhook, **{name.lower(): "127.0.0.1:18531"})
-    assert problems(settings, "run") == [
+    assert problems(settings, "run", FEATURES) == [
         f"{name}: '127.0.0.1:18531' has no scheme: add https:// (or http:// for a server "
         f"without TLS), e.g. {name}=https://127.0.0.1:18531"
     ]
@@ -101,13 +102,14 @@ def test_a_url_setting_without_a_scheme_stops_run_saying_what_to_add(
 def test_a_url_without_a_host_or_with_another_scheme_is_named(
     tmp_path: Path, value: str, says: str
 ) -> None:
-    [line] = problems(_settings(tmp_path, telegram_api_url=value), "run")
+    [line] = problems(_settings(tmp_path, telegram_api_url=value), "run", FEATURES)
     assert line.startswith("TELEGRAM_API_URL: ")
     assert says in line
 
 
 def test_a_proxys_password_is_not_echoed(tmp_path: Path) -> None:
-    [line] = problems(_settings(tmp_path, yandex_llm_url="ftp://me:pr0xy-pass@proxy"), "run")
+    [line] = problems(_settings(tmp_path, yandex_llm_url="ftp://me:pr0xy-pass@proxy"),
+                     "run", FEATURES)
     assert "pr0xy-pass" not in line
     assert "me:***@proxy" in line
 

@@ -24,6 +24,20 @@ def write_plugin(root: Path, name: str, source: str, *, module: str | None = Non
     return root
 
 
+def write_entry_point(root: Path, name: str, target: str) -> Path:
+    """In `root`, the `.dist-info` pip would write for a distribution `fmbot-<name>` whose
+    entry point is `name = target` (`module:attribute`, the module found on the import path):
+    a plugin's package installed without copying it."""
+    info = root / f"fmbot_{name}-0.1.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: fmbot-{name}\nVersion: 0.1\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(f"[fmbot.plugins]\n{name} = {target}\n",
+                                           encoding="utf-8")
+    return root
+
+
 NOTES_MIGRATION = '''
 """The notes plugin's table.
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.cli.checks import run_checks
+from bot.features.installed import FEATURES
 from bot.testing.telegram.server import TelegramServer
 from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.preflight import problems
@@ -83,10 +84,10 @@ def test_web_search_without_the_responses_wire_is_one_start_error(
 ) -> None:
     tg, fm = fakes
     settings = settings_for(tg, fm, sqlite_url, web_search="on")
-    found = problems(settings, "run")
+    found = problems(settings, "run", FEATURES)
     assert found == ["WEB_SEARCH=on needs TEXT_API=responses (it is native): web search is a "
                      "tool of Yandex's Responses API"]
     yandex_kb = settings_for(tg, fm, sqlite_url, kb_backend="yandex", text_api="openai")
-    assert problems(yandex_kb, "run") == [
+    assert problems(yandex_kb, "run", FEATURES) == [
         "KB_BACKEND=yandex needs TEXT_API=responses (it is openai): file search is a tool of "
         "Yandex's Responses API"]

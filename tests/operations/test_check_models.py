@@ -13,6 +13,7 @@ from bot.cli.checks.models import check_models
 from bot.cli.checks.wire import wire_outcomes
 from bot.config import ConfigError
 from bot.features.api.clients import build_auth_from, build_client
+from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.model_catalog import MODELS_PAGE, log_models
@@ -91,7 +92,7 @@ async def test_run_logs_a_retired_model_and_goes_on(
     settings = settings_for(fm, text_model="yandexgpt-32k/latest")
     auth = build_auth_from(settings)
     async with build_client(settings, auth) as client:
-        await log_models(settings, client, client, auth)
+        await log_models(settings, FEATURES, client, client, auth)
     warnings = [r.getMessage() for r in caplog.records
                 if r.levelno == logging.WARNING and r.name == "bot.models"]
     assert warnings == [f"models: TEXT_MODEL=yandexgpt-32k/latest: the API refuses "
@@ -123,7 +124,7 @@ async def test_reasoning_on_the_responses_wire_is_refused_at_start(
     fm: FakeFoundationModels,
 ) -> None:
     settings = settings_for(fm, text_api="responses", reasoning="on")
-    found = problems(settings, "run")
+    found = problems(settings, "run", FEATURES)
     assert found == ["REASONING=on is not available with TEXT_API=responses: Yandex's "
                      "Responses API does not support reasoning yet; set REASONING=off, or "
                      "TEXT_API=native (YandexGPT Pro) or TEXT_API=openai (gpt-oss)"]

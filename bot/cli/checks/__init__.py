@@ -92,7 +92,7 @@ async def _timed_checks(
         if not (check.credentials or check.settings_only or check.local):
             jobs.append(_feature_check(check, each_within, lag)())
     jobs.append(_after_credentials(yandex, "models", lambda: within(
-        "models", each_within * 2, check_models(settings), lag)))
+        "models", each_within * 2, check_models(settings, listed), lag)))
     for found in await asyncio.gather(*jobs):
         outcomes.extend(found)
     return [check for check in features if check.local and not check.settings_only]
@@ -109,12 +109,12 @@ async def run_checks(
     list when None; the command adds its plugins')."""
     from bot.features.installed import FEATURES
 
+    listed = FEATURES if features is None else features
     try:
-        outcomes = check_configuration(settings)
+        outcomes = check_configuration(settings, listed)
     except Exception as exc:  # its own FAIL line; the others still run
         outcomes = [unexpected("configuration", exc)]
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    listed = FEATURES if features is None else features
     environ = tools_environ if tools_environ is not None else dict(os.environ)
     checks = [check for feature in listed for check in feature.checks(settings, environ)]
     # Before any timer starts: each timer measures an answer, never this process's imports.
@@ -131,7 +131,7 @@ async def run_checks(
     from bot.cli.factory import secrets_of
     from bot.log import Scrubber
 
-    scrub = Scrubber(secrets_of(settings))
+    scrub = Scrubber(secrets_of(settings, listed))
     return [dataclasses.replace(o, detail=scrub(o.detail), fix=scrub(o.fix)) for o in outcomes]
 
 

@@ -4,14 +4,23 @@ naming the setting to change."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 from bot.features.api.outcome import Outcome, failed, passed
 from bot.features.settings import Settings
 
+if TYPE_CHECKING:
+    from bot.features.api.feature import Feature
 
-async def check_models(settings: Settings) -> list[Outcome]:
+
+async def check_models(
+    settings: Settings, features: Sequence[Feature] | None = None
+) -> list[Outcome]:
+    """The core's models and those of `features` (the bot's; fmbot's own list when None)."""
     from bot.features.api.clients import build_auth_from, build_chat_model, build_client
+    from bot.features.installed import FEATURES
     from bot.wiring.model_catalog import advice, refusal, review_models, summary
 
     name = "models"
@@ -20,7 +29,8 @@ async def check_models(settings: Settings) -> list[Outcome]:
         client = build_client(settings, auth)
         stack.push_async_callback(client.aclose)
         chat = build_chat_model(settings, client, auth, stack)
-        findings, note = await review_models(settings, client, chat, auth)
+        findings, note = await review_models(
+            settings, FEATURES if features is None else features, client, chat, auth)
     outcomes = [failed(name, refusal(f), advice(f))
                 for f in findings if f.state in ("unknown", "retired")]
     return outcomes or [passed(name, summary(findings) + (f"; {note}" if note else ""))]

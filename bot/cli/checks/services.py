@@ -18,16 +18,20 @@ from bot.features.api.outcome import Outcome, failed, passed, unexpected
 from bot.features.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import TelegramLine
+    from bot.features.api.feature import Feature, TelegramLine
 
 log = logging.getLogger(__name__)
 
 
-def check_configuration(settings: Settings) -> list[Outcome]:
-    """The same validation `run` does before it starts anything (by the same function)."""
+def check_configuration(
+    settings: Settings, features: Sequence[Feature] | None = None
+) -> list[Outcome]:
+    """The same validation `run` does before it starts anything (by the same function), with
+    the checks of `features` (the bot's; fmbot's own list when None)."""
+    from bot.features.installed import FEATURES
     from bot.wiring.preflight import problems
 
-    found = problems(settings, "run")
+    found = problems(settings, "run", FEATURES if features is None else features)
     return [failed("configuration", problem, "edit .env or the environment")
             for problem in found] or [
         passed("configuration", "settings are complete and consistent")

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 class Subcommands(Protocol):
     """What `ArgumentParser.add_subparsers()` returns, as far as the commands use it."""
 
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A sub-command's parser, as `argparse` makes it (`help=...` and the rest)."""
+        ...
 
 
 # What a command's body is given: a feature's takes the `CommandContext`, the command line's

@@ -44,10 +44,12 @@ def summary(outcomes: list[Outcome]) -> str:
 
 
 def passed(name: str, detail: str) -> Outcome:
+    """A check that passed: `ok    name: detail`."""
     return Outcome(name, True, detail)
 
 
 def failed(name: str, detail: str, fix: str) -> Outcome:
+    """A check that failed, with what to do: `FAIL  name: detail` and `fix: ...` under it."""
     return Outcome(name, False, detail, fix)
 
 

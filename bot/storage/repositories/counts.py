@@ -29,6 +29,10 @@ _FOR_USER = select(DailyCount.amount).where(
 
 
 class DailyCounts:
+    """Counts per user per UTC day, of a `kind` the counting feature names (at most 32
+    characters; a plugin prefixes its kinds with its name), on the session given (the
+    handler's, or one a feature opened): the caller commits."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

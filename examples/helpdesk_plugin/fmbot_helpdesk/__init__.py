@@ -1,7 +1,9 @@
-"""An fmbot plugin that ships a feature: the employee's department in every prompt, `/whoami`,
-an IT-ticket tool the model may call (after the employee's press), a table of its own, its line
-in `fmbot check`, its part of `fmbot report` and a command of its own (`fmbot helpdesk
-lookups`).
+"""An fmbot plugin that ships a feature, built on fmbot's public API alone (`bot` and
+`bot.plugin`): the employee's department in every prompt, `/whoami` (counted per employee per
+day, up to `HELPDESK_DAILY_LOOKUPS`, and noted in a table of its own), its lines in `/help`
+and `/stats`, an IT-ticket tool the model may call (after the employee's press), its settings
+checked by `fmbot check` and before `run`, its part of `fmbot report` and a command of its own
+(`fmbot helpdesk lookups`, `fmbot helpdesk triage`, which asks `HELPDESK_TRIAGE_MODEL`).
 
 Enabled with `FMBOT_PLUGINS=helpdesk` once installed; fmbot calls `plugin(app)` at start, which
 sets the App up and returns the plugin's `Feature`.
@@ -21,23 +23,43 @@ from typing import Any
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import (
-    AnswerEvent,
-    App,
+from bot import AnswerEvent, App, ToolContext
+from bot import Command as FmbotCommand
+from bot.plugin import (
+    ChatMessage,
     CommandContext,
+    ConfigError,
+    DailyCounts,
     Feature,
     FeatureCheck,
+    FrontParts,
+    ModelUse,
     Outcome,
+    Principal,
     ReportSection,
-    ToolContext,
+    Role,
+    SettingsCheck,
+    Subcommands,
+    TelegramPart,
+    TelegramParts,
+    Translator,
+    failed,
+    passed,
+    register_texts,
+    utc_today,
 )
-from bot import Command as FmbotCommand
 
 log = logging.getLogger("helpdesk")
+
+#: The kind the plugin counts /whoami lookups under, per employee per day (fmbot's daily
+#: counts: the kind is prefixed with the plugin's name, as every plugin's should be).
+LOOKUPS = "helpdesk.whoami"
+COLUMNS = ("telegram_id", "name", "department")
 
 
 class HelpdeskSettings(BaseSettings):
@@ -46,6 +68,11 @@ class HelpdeskSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HELPDESK_", extra="ignore")
 
     employees_csv: Path
+    """The staff directory: `telegram_id,name,department`, with a header row."""
+    daily_lookups: int = Field(default=20, ge=1)
+    """How many times an employee may use /whoami a day."""
+    triage_model: str = "yandexgpt-lite/latest"
+    """The model `fmbot helpdesk triage` asks which department a request is for."""
 
 
 @dataclass(frozen=True)
@@ -54,72 +81,148 @@ class Employee:
     department: str
 
 
-def read_directory(path: Path) -> dict[int, Employee]:
-    """`telegram_id,name,department` rows, by Telegram user id."""
-    with path.open(encoding="utf-8", newline="") as file:
-        return {
-            int(row["telegram_id"]): Employee(row["name"].strip(), row["department"].strip())
-            for row in csv.DictReader(file)
-        }
+class Directory:
+    """The staff directory, read on first use: a file that cannot be read is named by the
+    plugin's settings check (before `run`, in `fmbot check`), not by a failed set-up."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._by_id: dict[int, Employee] | None = None
+
+    def problem(self) -> str | None:
+        """What is wrong with the file (None: it reads)."""
+        try:
+            with self.path.open(encoding="utf-8", newline="") as file:
+                header = next(csv.reader(file), [])
+        except OSError as exc:
+            return f"cannot read {self.path} ({exc.strerror})"
+        missing = [column for column in COLUMNS if column not in header]
+        return f"{self.path} has no column {', '.join(missing)}" if missing else None
+
+    def get(self, telegram_id: int) -> Employee | None:
+        if self._by_id is None:
+            with self.path.open(encoding="utf-8", newline="") as file:
+                self._by_id = {
+                    int(row["telegram_id"]): Employee(row["name"].strip(),
+                                                      row["department"].strip())
+                    for row in csv.DictReader(file)
+                }
+        return self._by_id.get(telegram_id)
+
+    def __len__(self) -> int:
+        self.get(0)
+        return len(self._by_id or {})
 
 
-TEXTS = {
-    "known": {
+register_texts({
+    "helpdesk.known": {
         "en": "You are {name}, {department} department.",
         "ru": "Вы {name}, отдел: {department}.",
     },
-    "unknown": {
+    "helpdesk.unknown": {
         "en": "You are not in the staff directory yet: ask HR to add Telegram id {user_id}.",
         "ru": "Вас пока нет в справочнике сотрудников: попросите отдел кадров добавить "
         "Telegram id {user_id}.",
     },
-}
+    "helpdesk.limit": {
+        "en": "/whoami answers {limit} times a day: try again tomorrow.",
+        "ru": "/whoami отвечает не больше {limit} раз в день: попробуйте завтра.",
+    },
+    "helpdesk.help": {
+        "en": "/whoami: who you are in the staff directory ({limit} a day)",
+        "ru": "/whoami: кто вы в справочнике сотрудников ({limit} в день)",
+    },
+    "helpdesk.stats": {
+        "en": "Staff directory lookups today: {used} of {limit}",
+        "ru": "Запросов к справочнику сегодня: {used} из {limit}",
+    },
+    "helpdesk.admin": {
+        "en": "Staff directory lookups today, all employees: {total}",
+        "ru": "Запросов к справочнику сегодня, все сотрудники: {total}",
+    },
+})
 
 
-def say(key: str, language: str | None, **values: object) -> str:
-    lang = "ru" if (language or "").lower().startswith("ru") else "en"
-    return TEXTS[key][lang].format(**values)
+class HelpdeskLines:
+    """What /help and /stats say of the plugin (`bot.plugin.UsageLines`)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def help_line(self, t: Translator) -> str:
+        return t("helpdesk.help", limit=self.limit)
+
+    async def stats_line(self, session: AsyncSession, user_id: int, t: Translator) -> str:
+        used = await DailyCounts(session).for_user(user_id, utc_today(), LOOKUPS)
+        return t("helpdesk.stats", used=used, limit=self.limit)
+
+    async def admin_line(self, session: AsyncSession, t: Translator) -> str:
+        return t("helpdesk.admin", total=await DailyCounts(session).total(utc_today(), LOOKUPS))
 
 
 def plugin(app: App) -> Feature:
-    """Set `app` up (`setup`) and return the feature: the directory's line in `fmbot check`
-    and the lookups' part of `fmbot report`."""
+    """Set `app` up (`setup`) and return the feature: its settings' check, its model, its
+    line in `fmbot check`, its /help and /stats lines, its commands and its part of `fmbot
+    report`."""
     settings = app.load_settings(HelpdeskSettings)
-    directory = read_directory(settings.employees_csv)
-    setup(app, directory)
+    directory = Directory(settings.employees_csv)
+    setup(app, directory, settings.daily_lookups)
+
+    def check_directory(_settings: object) -> None:
+        if (problem := directory.problem()) is not None:
+            raise ConfigError(f"HELPDESK_EMPLOYEES_CSV: {problem}")
 
     def checks(_settings: object, _environ: object) -> list[FeatureCheck]:
         async def staff() -> list[Outcome]:
-            return [Outcome("helpdesk", True, f"{len(directory)} employees in "
-                                              f"{settings.employees_csv.name}")]
+            if (problem := directory.problem()) is not None:
+                return [failed("helpdesk", problem, "fix HELPDESK_EMPLOYEES_CSV")]
+            return [passed("helpdesk", f"{len(directory)} employees in "
+                                       f"{settings.employees_csv.name}; /whoami "
+                                       f"{settings.daily_lookups} a day each")]
 
         return [FeatureCheck("helpdesk", staff, credentials=False, settings_only=True)]
 
-    def report(_settings: object) -> list[Any]:
-        return [lookups]
+    def on_telegram(_ground: object, _built: object) -> TelegramParts:
+        def part(_front: FrontParts) -> TelegramPart:
+            return TelegramPart(lines=HelpdeskLines(settings.daily_lookups))
 
-    def commands() -> list[FmbotCommand[CommandContext]]:
-        return [lookups_command(directory)]
+        return TelegramParts(part=part)
 
-    # Its own table (helpdesk_whoami_log), made by its own migrations after fmbot's.
-    return Feature(name="helpdesk", settings=HelpdeskSettings,
-                   migrations=[("helpdesk", Path(__file__).parent / "migrations")],
-                   checks=checks, report=report, commands=commands)
+    return Feature(
+        name="helpdesk",
+        settings=HelpdeskSettings,
+        # Its own table (helpdesk_whoami_log), made by its own migrations after fmbot's.
+        migrations=[("helpdesk", Path(__file__).parent / "migrations")],
+        # Before `run` and the plugin's own commands start (and in `fmbot check`).
+        settings_checks=[SettingsCheck(frozenset({"run", "helpdesk"}), check_directory)],
+        models=lambda _settings: [ModelUse("HELPDESK_TRIAGE_MODEL", settings.triage_model,
+                                           "text")],
+        checks=checks,
+        report=lambda _settings: [lookups],
+        commands=lambda: [helpdesk_command(directory, settings)],
+        on_telegram=on_telegram,
+    )
 
 
-def lookups_command(directory: dict[int, Employee]) -> FmbotCommand[CommandContext]:
+def helpdesk_command(directory: Directory,
+                     settings: HelpdeskSettings) -> FmbotCommand[CommandContext]:
     """`fmbot helpdesk lookups [--days N]`: who looked themselves up with /whoami, most
-    lookups first, by the directory's names."""
+    lookups first, by the directory's names. `fmbot helpdesk triage TEXT`: the department a
+    request is for, as HELPDESK_TRIAGE_MODEL reads it."""
 
-    def add_parser(commands: Any) -> list[argparse.ArgumentParser]:
+    def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
         helpdesk = commands.add_parser("helpdesk", help="the helpdesk plugin's commands")
         subs = helpdesk.add_subparsers(dest="helpdesk_command", required=True,
                                        metavar="SUBCOMMAND")
         listing = subs.add_parser("lookups", help="who used /whoami, most lookups first")
         listing.add_argument("--days", type=int, default=7, help="the period (default: 7)")
-        return [helpdesk, listing]
+        triage = subs.add_parser("triage", help="which department a request is for")
+        triage.add_argument("request", help="the request, as an employee wrote it")
+        return [helpdesk, listing, triage]
 
     async def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+        if args.helpdesk_command == "triage":
+            return await triage(ctx, args.request)
         if args.days < 1:
             print("fmbot helpdesk lookups: --days must be 1 or more")
             return 2
@@ -137,6 +240,16 @@ def lookups_command(directory: dict[int, Employee]) -> FmbotCommand[CommandConte
             print(f"  {telegram_id}  {name}: {n}")
         return 0
 
+    async def triage(ctx: CommandContext, request: str) -> int:
+        async with ctx.client() as client:
+            completion = await client.complete([
+                ChatMessage(Role.SYSTEM, "Name the one department of the company this IT "
+                                         "request is for, in one word."),
+                ChatMessage(Role.USER, request),
+            ], model=settings.triage_model)
+        print(completion.text.strip())
+        return 0
+
     return FmbotCommand("helpdesk", add_parser, run)
 
 
@@ -152,33 +265,41 @@ async def lookups(db: Any, days: int) -> ReportSection:
                          f"{row[1]} employees")
 
 
-def setup(app: App, directory: dict[int, Employee]) -> None:
-    """Add to `app`: /whoami (logged in the plugin's own table), the department as context,
-    the IT-ticket tool (confirmed by the employee) and a hook after every answer."""
+def setup(app: App, directory: Directory, daily_lookups: int) -> None:
+    """Add to `app`: /whoami (counted per employee per day, and noted in the plugin's own
+    table), the department as context, the IT-ticket tool (confirmed by the employee) and a
+    hook after every answer."""
     numbers = itertools.count(1)
     tickets: dict[str, str] = {}  # by idempotency key: a repeated call opens no second one
     router = Router(name="helpdesk")
 
     @router.message(Command("whoami"))
-    async def cmd_whoami(message: Message, session: AsyncSession) -> None:
-        user = message.from_user
-        if user is None:
+    async def cmd_whoami(message: Message, session: AsyncSession, principal: Principal) -> None:
+        # Who asks, as fmbot decided it for this update (never re-read from the message).
+        user_id = principal.user_id
+        if user_id is None:
             return
-        found = directory.get(user.id)
+        t = Translator.for_code(message.from_user.language_code if message.from_user else None)
+        counts = DailyCounts(session)
+        if await counts.for_user(user_id, utc_today(), LOOKUPS) >= daily_lookups:
+            await message.answer(t("helpdesk.limit", limit=daily_lookups))
+            return
+        found = directory.get(user_id)
         if found is None:
-            reply = say("unknown", user.language_code, user_id=user.id)
+            reply = t("helpdesk.unknown", user_id=user_id)
         else:
-            reply = say("known", user.language_code, name=found.name,
-                        department=found.department)
+            reply = t("helpdesk.known", name=found.name, department=found.department)
         # fmbot's session for this update: written and committed before Telegram is called.
+        await counts.add(user_id, utc_today(), LOOKUPS)
         await session.execute(sql("INSERT INTO helpdesk_whoami_log (telegram_id) VALUES (:id)"),
-                              {"id": user.id})
+                              {"id": user_id})
         await session.commit()
         await message.answer(reply)
 
     app.include_router(router)
     app.command("whoami", "Who I am in the staff directory", ru="Кто я в справочнике сотрудников")
 
+    # The turn's hook that adds to the prompt: a context provider, asked before every answer.
     @app.context(name="helpdesk.department")
     async def department(ctx: ToolContext) -> str | None:
         found = directory.get(ctx.user_id)

@@ -1,0 +1,124 @@
+"""`bot.plugin`: the feature API, what a plugin (and, in time, each of fmbot's own features)
+builds on. A plugin imports from fmbot only `bot`, `bot.plugin` and, in its tests,
+`bot.testing`; everything else under `bot.*` is internal and may change between versions.
+
+A plugin is a `Feature`: its entry point (group `fmbot.plugins`) returns one, or is a function
+of the `App` that sets the App up and returns one. What a feature can declare:
+
+- `Feature`: the feature: its name, settings section, migrations, and the callables the bot
+  asks it for its checks, models, commands, report parts and parts.
+- `SettingsCheck`: a check of its settings, run before the commands it names (`fmbot check`
+  runs those of `run`); it raises `ConfigError`, a line per problem.
+- `FeatureCheck`, `Outcome`, `passed`, `failed`: its lines in `fmbot check`.
+- `ModelUse`: a model it calls, as a setting names it (`fmbot check` finds it in the
+  folder's listing or probes it).
+- `Command`, `CommandContext`, `Subcommands`: its own `fmbot <name>` command, and what the
+  command's body is given.
+- `ReportSection`, `ReportPart`: its part of `fmbot report`.
+- `CoreParts`, `Groundwork`, `Built`, `FeatureMissing`, `Preparing`: what it builds on the
+  shared core (`Feature.build`), and what it offers other features or asks of them, by type.
+- `TelegramParts`, `TelegramPart`, `TelegramFeature`, `FrontParts`, `TelegramGround`,
+  `UsageLines`, `TelegramLine`: what it builds on the Telegram front (`Feature.on_telegram`):
+  routers, services, its `/help` and `/stats` lines; its lines in the Telegram check.
+- `Translator`, `register_texts`: its texts, in the user's language.
+- `Principal`, `Surface`: who asks, decided once per update before any feature sees it (a
+  handler's `principal` argument).
+- `DailyCounts`, `utc_today`: counts per user per UTC day, in fmbot's database.
+- `ChatMessage`, `Role`: a request to a model (`CommandContext.client()`).
+- `ConfigError`: a setting refused, one line per problem.
+- `TURN_COMMANDS`: the commands whose turns ask the model (`SettingsCheck.commands`).
+
+The App's own decorators (`App.context`, `App.tool`, `App.include_router`, `App.command`,
+`App.on_answer`...) are on `bot.App`, which a plugin's entry point is given. A plugin, step
+by step: docs/extending.md.
+
+Several of these names are fmbot's internal objects re-exported under the names and
+signatures this module commits to: what they are may move inside fmbot, what is imported
+from here will not change without a major version.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.config import ConfigError
+from bot.features.api.built import Built, FeatureMissing
+from bot.features.api.commands import (
+    Command,
+    CommandContext,
+    ReportPart,
+    ReportSection,
+    Subcommands,
+)
+from bot.features.api.feature import (
+    TURN_COMMANDS,
+    CoreParts,
+    Feature,
+    FeatureCheck,
+    ModelUse,
+    SettingsCheck,
+    TelegramLine,
+    TelegramParts,
+)
+from bot.features.api.ground import Groundwork, Preparing, TelegramGround
+from bot.features.api.outcome import Outcome, failed, passed
+from bot.foundation_models.types import ChatMessage, Role
+from bot.lazyexports import lazy_exports
+from bot.plugin.texts import register_texts
+from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+from bot.telegram.texts import Translator
+
+# Imported on first use (PEP 562): their modules import aiogram or SQLAlchemy, which a
+# plugin's entry point loaded by `fmbot --help` should not pay for.
+_WHERE = {
+    "DailyCounts": "bot.storage.repositories.counts",
+    "Principal": "bot.telegram.admission",
+    "Surface": "bot.telegram.admission",
+    "UsageLines": "bot.telegram.deps",
+    "utc_today": "bot.storage.models.base",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+
+if TYPE_CHECKING:
+    from bot.storage.models.base import utc_today
+    from bot.storage.repositories.counts import DailyCounts
+    from bot.telegram.admission import Principal, Surface
+    from bot.telegram.deps import UsageLines
+
+__all__ = [
+    "TURN_COMMANDS",
+    "Built",
+    "ChatMessage",
+    "Command",
+    "CommandContext",
+    "ConfigError",
+    "CoreParts",
+    "DailyCounts",
+    "Feature",
+    "FeatureCheck",
+    "FeatureMissing",
+    "FrontParts",
+    "Groundwork",
+    "ModelUse",
+    "Outcome",
+    "Preparing",
+    "Principal",
+    "ReportPart",
+    "ReportSection",
+    "Role",
+    "SettingsCheck",
+    "Subcommands",
+    "Surface",
+    "TelegramFeature",
+    "TelegramGround",
+    "TelegramLine",
+    "TelegramPart",
+    "TelegramParts",
+    "Translator",
+    "UsageLines",
+    "failed",
+    "passed",
+    "register_texts",
+    "utc_today",
+]

@@ -1,0 +1,99 @@
+"""Issue 79: a plugin's features are checked by the same loops as fmbot's. With the example
+plugin (examples/helpdesk_plugin) found by its entry point, `fmbot check` runs its settings
+check (among the configuration's lines, as `run` refuses it) and checks its model (the models
+line), beside fmbot's own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.testing.telegram.server import TelegramServer
+from bot.testing.yandex.server import FakeFoundationModels
+from tests.cli import run_bot_async
+from tests.conftest import REPO_ROOT
+from tests.framework.plugins import write_entry_point
+from tests.operations.test_check import API_KEY, FOLDER, TOKEN
+
+PLUGIN = REPO_ROOT / "examples" / "helpdesk_plugin"
+TRIAGE = f"gpt://{FOLDER}/yandexgpt-lite/latest"  # the plugin's HELPDESK_TRIAGE_MODEL
+SERVED = {f"gpt://{FOLDER}/yandexgpt/latest", f"gpt://{FOLDER}/gemma-3-27b-it/latest", TRIAGE}
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[TelegramServer, FakeFoundationModels]]:
+    async with TelegramServer(TOKEN) as tg, FakeFoundationModels(
+        api_key=API_KEY, folder_id=FOLDER
+    ) as fm:
+        fm.served_models = set(SERVED)
+        # Served but not listed: `fmbot check` asks it for one token, so the test sees it.
+        fm.unlisted_models = {TRIAGE}
+        yield tg, fm
+
+
+@pytest.fixture
+def env(fakes: tuple[TelegramServer, FakeFoundationModels], tmp_path: Path) -> dict[str, str]:
+    """The environment of a deployment with the helpdesk plugin installed (its package on
+    the import path, its entry point declared as pip declares it) and named in FMBOT_PLUGINS."""
+    tg, fm = fakes
+    site = write_entry_point(tmp_path / "site", "helpdesk", "fmbot_helpdesk:plugin")
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(site), str(PLUGIN), str(REPO_ROOT)]),
+        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": tg.url,
+        "YANDEX_API_KEY": API_KEY, "YANDEX_FOLDER_ID": FOLDER, "YANDEX_LLM_URL": fm.url,
+        "YANDEX_OPERATION_URL": fm.url, "STT_URL": fm.url, "TTS_URL": fm.url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "SPEECH_RECOGNITION": "off",
+        "FMBOT_PLUGINS": "helpdesk",
+        "HELPDESK_EMPLOYEES_CSV": str(PLUGIN / "employees.csv"),
+    }
+
+
+def lines(output: str, name: str) -> list[str]:
+    return [line for line in output.splitlines() if line[6:].startswith(f"{name}:")]
+
+
+async def test_check_runs_the_plugins_settings_check_and_checks_its_model(
+    env: dict[str, str], tmp_path: Path, fakes: tuple[TelegramServer, FakeFoundationModels]
+) -> None:
+    _tg, fm = fakes
+    done = await run_bot_async(["check"], env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert lines(done.stdout, "helpdesk") == [
+        "ok    helpdesk: 2 employees in employees.csv; /whoami 20 a day each"], done.stdout
+    [models] = lines(done.stdout, "models")
+    assert "1 not listed but answered a probe" in models, done.stdout
+    probes = [r.json["modelUri"] for r in fm.requests if r.path.endswith("/completion")
+              and r.json["completionOptions"]["maxTokens"] == "1"]
+    assert TRIAGE in probes  # the plugin's model, checked as fmbot's own are
+
+    # The plugin's model is not served: the models line names the plugin's setting.
+    retired = {**env, "HELPDESK_TRIAGE_MODEL": "yandexgpt-retired/latest"}
+    done = await run_bot_async(["check"], env=retired, cwd=tmp_path)
+    assert done.returncode == 1
+    [models, fix] = [line.strip() for line in done.stdout.splitlines()
+                     if line.startswith("FAIL  models") or line.strip().startswith(
+                         "fix: set HELPDESK")]
+    assert models.startswith("FAIL  models: HELPDESK_TRIAGE_MODEL=yandexgpt-retired/latest: "
+                             "the API refuses")
+    assert fix.startswith("fix: set HELPDESK_TRIAGE_MODEL to a model the folder serves")
+
+
+async def test_check_and_run_refuse_what_the_plugins_settings_check_refuses(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "staff.csv"
+    broken.write_text("id,name\n7301,Anna\n", encoding="utf-8")
+    env = {**env, "HELPDESK_EMPLOYEES_CSV": str(broken)}
+    done = await run_bot_async(["check"], env=env, cwd=tmp_path)
+    assert done.returncode == 1
+    refusal = f"HELPDESK_EMPLOYEES_CSV: {broken} has no column telegram_id, department"
+    assert f"FAIL  configuration: {refusal}" in done.stdout.splitlines(), done.stdout
+    # `run` refuses it in the same words before it starts anything (exit status 2).
+    run = await run_bot_async(["run"], env=env, cwd=tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().splitlines()[-1] == f"fmbot: {refusal}"
