@@ -97,11 +97,9 @@ class AppParts:
 
     def read_by(self, model: type[BaseSettings]) -> None:
         """Note the variables `model` reads (its `env_prefix` and field names or aliases)."""
-        prefix = str(model.model_config.get("env_prefix") or "")
-        for name, field in model.model_fields.items():
-            alias = field.validation_alias
-            self._own_variables.add(
-                alias.upper() if isinstance(alias, str) else (prefix + name).upper())
+        from bot.config.unknown import variables_of
+
+        self._own_variables |= variables_of(model)
 
     def evaluation_lines(self, stubbed_context: Collection[str]) -> list[str]:
         """What of these parts runs in `fmbot eval`, a line each."""

@@ -106,11 +106,12 @@ class Factory:
         """What `.env` and the environment set that no setting reads (a misspelling, most
         often): fmbot's settings, the plugins' and what the features read besides (the
         tools file's `${VAR}`) are known."""
-        from bot.config.unknown import unknown_variables
+        from bot.config.unknown import unknown_variables, variables_of
 
-        known = {*self.settings.variables(), *self.app.own_variables,
-                 *(name for feature in self.features
-                   for name in feature.variables(self.settings))}
+        known = {*self.settings.variables(), *self.app.own_variables}
+        for feature in self.features:  # a plugin's section, and what a feature reads besides
+            known |= variables_of(feature.settings) if feature.settings is not None else set()
+            known.update(feature.variables(self.settings))
         env_file = self.app.env_file
         return unknown_variables(known, env_file=Path(env_file) if env_file else None,
                                  environ=environ)

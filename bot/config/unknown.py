@@ -63,6 +63,19 @@ def unknown_variables(
     return found
 
 
+def variables_of(model: type) -> set[str]:
+    """The variables a pydantic(-settings) model reads, upper case: each field's alias when
+    it has one (a settings section's), else its `env_prefix` and name."""
+    fields = getattr(model, "model_fields", {})
+    config = getattr(model, "model_config", {})
+    prefix = str(config.get("env_prefix") or "")
+    names = set()
+    for name, field in fields.items():
+        alias = field.validation_alias
+        names.add(alias.upper() if isinstance(alias, str) else (prefix + name).upper())
+    return names
+
+
 def _closest(key: str, names: Collection[str], cutoff: float) -> str | None:
     close = difflib.get_close_matches(key.upper(), list(names), n=1, cutoff=cutoff)
     return close[0] if close else None

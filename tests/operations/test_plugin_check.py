@@ -61,8 +61,11 @@ async def test_check_runs_the_plugins_settings_check_and_checks_its_model(
     env: dict[str, str], tmp_path: Path, fakes: tuple[TelegramServer, FakeFoundationModels]
 ) -> None:
     _tg, fm = fakes
+    # The plugin's own settings, written in .env, are no misspelling of fmbot's.
+    (tmp_path / ".env").write_text("HELPDESK_DAILY_LOOKUPS=20\n", encoding="utf-8")
     done = await run_bot_async(["check"], env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout
+    assert lines(done.stdout, "variables") == [], done.stdout
     assert lines(done.stdout, "helpdesk") == [
         "ok    helpdesk: 2 employees in employees.csv; /whoami 20 a day each"], done.stdout
     [models] = lines(done.stdout, "models")
