@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot import AnswerEvent, App, ToolContext
-from bot.storage.models import UserRole
+from bot.storage.models import User, UserRole
 from bot.storage.repositories import UserRepository
 from bot.testing import BotTester, ScriptedModel
 
@@ -58,3 +58,33 @@ async def test_a_stored_admin_is_an_admin_for_admin_only_tools_too() -> None:
         # The App's on_answer hooks read the same decision.
         await tester.settle()
         assert answered == [(vera.id, True), (bob.id, False)]
+
+
+async def test_a_blocked_user_is_refused_at_admission_before_any_feature() -> None:
+    """Blocked is part of the same decision: the update is dropped at the gate, silently (no
+    reply that would tell a spammer to try again), and no feature, model or tool sees it."""
+    app = App(env_file=None)
+    seen: list[int] = []
+
+    @app.context
+    async def who(ctx: ToolContext) -> str | None:
+        seen.append(ctx.user_id)
+        return None
+
+    model = ScriptedModel(otherwise="Hello!")
+    async with BotTester(app, model=model) as tester:
+        mallory, anna = tester.user("Mallory"), tester.user("Anna")
+        async with tester.built.core.db.sessionmaker() as session:
+            users = UserRepository(session)
+            await users.upsert(mallory.id, "Mallory", None, None, "en")
+            row = await session.get(User, mallory.id)
+            assert row is not None
+            row.blocked = True
+            await session.commit()
+        refused = await mallory.says("hello?")
+        assert refused.messages == ()
+        assert seen == []
+        assert tester.model.asked == []
+        # Anyone else is answered as before.
+        assert (await anna.says("hello?")).text == "Hello!"
+        assert seen == [anna.id]
