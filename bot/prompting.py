@@ -32,8 +32,9 @@ MIN_AVAILABLE = 256
 MIN_CUT_ROOM = 64
 DEFAULT_CONTEXT_SIZE = 8_000
 
-# Context windows (prompt + answer) by model name; ../shared/reference/foundation-models-api.md
-# §2.2 and §8.4. Unknown models get DEFAULT_CONTEXT_SIZE (the older generations' 8 000).
+# Context windows (prompt + answer) by model name
+# (https://yandex.cloud/en/docs/ai-studio/concepts/generation/models). Unknown models get
+# DEFAULT_CONTEXT_SIZE (the older generations' 8 000).
 CONTEXT_SIZES: Mapping[str, int] = {
     "yandexgpt-lite": 32_000,
     "yandexgpt": 32_000,

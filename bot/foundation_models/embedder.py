@@ -1,13 +1,14 @@
 """Embeddings within the folder's quota: request starts spaced at EMBEDDING_RPS.
 
-Yandex answers one text per `textEmbedding` request and allows 10 requests a second by default
-(../shared/reference/support-deployments.md §2), so batching is concurrency: several requests
-in flight, their starts never closer than 1/rps apart, so the quota is never passed and a 429
-never comes from us. The client's transport retries 429/5xx with backoff if one comes anyway
-(another process on the same folder) is retried here, through the pacer, after the server's
-Retry-After or a backoff that also holds back every other request: retries inside the client
-would come on top of the paced requests and push past the quota again. Questions and documents
-share the pacer; the indexer keeps few requests queued, so a question waits behind a handful.
+Yandex answers one text per `textEmbedding` request and allows 10 requests a second by
+default (https://yandex.cloud/en/docs/ai-studio/concepts/limits), so batching is concurrency:
+several requests in flight, their starts never closer than 1/rps apart, so the quota is never
+passed and a 429 never comes from us. The client's transport retries 429/5xx with backoff if
+one comes anyway (another process on the same folder) is retried here, through the pacer,
+after the server's Retry-After or a backoff that also holds back every other request: retries
+inside the client would come on top of the paced requests and push past the quota again.
+Questions and documents share the pacer; the indexer keeps few requests queued, so a question
+waits behind a handful.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ def normalised(vector: np.ndarray) -> np.ndarray:
 # --- what of a query is embedded --------------------------------------------------------------
 # Yandex's embedding models take at most 2,000 input tokens and refuse more with a 400
 # ("number of input tokens must be no more than 2000, got 2095": a 3,400-character paste in
-# Russian; ../shared/reference/foundation-models-api.md §5.1,
-# https://yandex.cloud/en/docs/ai-studio/concepts/embeddings). A query is bounded in UTF-8
+# Russian; https://yandex.cloud/en/docs/ai-studio/concepts/embeddings and the limits at
+# https://yandex.cloud/en/docs/ai-studio/concepts/limits). A query is bounded in UTF-8
 # bytes, which needs no tokenizer and holds for any text: a token of a SentencePiece model
 # covers one byte at least (a character it does not know is split into byte pieces), so a text
 # of N bytes is at most N tokens and the model's few special ones. A longer query (a long

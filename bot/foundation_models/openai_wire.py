@@ -105,7 +105,8 @@ class Delta(_Model):
     """New text."""
     tool_calls: list[DeltaToolCall] | None = None
     """Tool call fragments: YandexGPT sends each call whole in one chunk, Qwen and Gemma in
-    pieces accumulated by `index` (reference tools.md §1.3)."""
+    pieces accumulated by `index`
+    (https://platform.openai.com/docs/api-reference/chat-streaming)."""
 
 
 class ChunkChoice(_Model):

@@ -5,7 +5,8 @@ many as fit `max_tokens` (best first). The model is told to answer only from the
 them as [n], and to answer exactly NOT_FOUND_MARKER when they do not contain the answer.
 Its answer is then read back: which sources it cited (numbers it was not given are dropped)
 and whether it gave the marker. Chatwoot's assistant works the same way (exact citation
-markers copied from retrieved items, no invented URLs; support-deployments.md [C2]).
+markers copied from retrieved items, no invented URLs:
+https://github.com/chatwoot/chatwoot, its captain assistant).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Hybrid retrieval: full-text (stemmed) and exact vector search, fused by reciprocal rank.
 
 RRF (Cormack et al., 2009; k=60) needs no calibration between BM25 and cosine scores, and
-is what the measured Banking77 run in ../shared/reference/support-deployments.md §6 used.
+is what Yandex recommends for help articles; on a Banking77 run (10,003 questions as the base,
+3,080 asked) it was close to dense retrieval alone (R@1 0.911 against 0.919) and far above
+BM25 (0.804): insurance for product names and codes, not a free win.
 Whether the question is covered is decided on the best hit's cosine similarity alone
 (KB_MIN_SCORE): it is comparable between questions, unlike BM25 or fused scores.
 

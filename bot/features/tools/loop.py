@@ -7,7 +7,8 @@ One turn's rounds, as one stream of snapshots for the conversation core:
   short unit of work), run with at most `parallel` calls at once, and the results are stored
   (another) and given back to the model as data from the tool, cut to `result_chars`.
 - After `max_rounds` rounds the model is asked once more without tools and told to answer now
-  (`toolChoice NONE` leaks pseudo-calls as text on the native API: tools.md §1.2.3).
+  (`toolChoice NONE` leaks pseudo-calls as text on the native API, as
+  recorded in tests/foundation_models).
 - A call whose definition says `confirm` is stored `pending_confirmation`: nothing of its
   round runs, the stream ends with a TOOL_CALLS snapshot, the loop's slot says what to ask
   (`ToolTurn.waiting`, turnpart.py) and the turn `waits_for_press`: the core stores the

@@ -4,7 +4,8 @@ A photo arrives as several sizes (``Message.photo``, smallest first): the larges
 fits MAX_IMAGE_MB is taken. An image sent "as a file" is a ``Document`` with an ``image/*``
 MIME type. Either is downloaded (bounded, to disk: downloads.py), decoded and re-encoded as a
 JPEG of at most 1,600 px on its long side: the model scales to 896 px anyway
-(../shared/reference/multimodal-and-modes.md §1.2), so more only costs upload time.
+(https://yandex.cloud/en/docs/ai-studio/concepts/generation/models: Gemma "scales the longer
+side of the image to 896 pixels"), so more only costs upload time.
 Re-encoded images are kept in a small LRU by file id, so a follow-up question showing the
 image again rarely downloads it again.
 """

@@ -1,8 +1,8 @@
 """Outbox errors and the classification of Bot API failures that streaming must survive.
 
-Error texts: https://core.telegram.org/bots/api#making-requests and the list collected in
-shared/reference/telegram-bot-api.md §1.3 (aiogram-stream-sender's transport/classify.py has
-the same split into message-level and chat-level failures).
+Error texts: https://core.telegram.org/bots/api#making-requests and real answers collected
+from public bots' issue trackers (aiogram-stream-sender's transport/classify.py has the same
+split into message-level and chat-level failures).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `can_stop` and `keep_on_stop` on drafts (sendMessageDraft, sendRichMessageDraft) and
 `ephemeral_message_parameters` on messages exist from Bot API 10.3 on
-(https://core.telegram.org/bots/api-changelog, ../shared/reference/telegram-bot-api.md). A
+(https://core.telegram.org/bots/api-changelog). A
 self-hosted server (`TELEGRAM_API_URL`) of an older version ignores them or refuses the call
 with a 400 that names the field. Refused, the call is sent again once without them and the
 server's refusal is remembered for the process (logged once, at WARNING): every later call

@@ -1,6 +1,7 @@
 """State of the fake Bot API and the checks every method shares (chat, limits, text, markup).
 
-Wording comes from real answers (../shared/reference/telegram-bot-api.md §1.3).
+Wording comes from real answers (https://core.telegram.org/bots/api#making-requests, and
+those quoted in public bots' issue trackers).
 """
 
 from __future__ import annotations

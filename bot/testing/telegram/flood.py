@@ -6,8 +6,9 @@ minute to one group, about 30 messages per second in total. The bot-wide and the
 are rolling windows, as a client must assume: at most ``global_rate * global_window`` counted
 calls in any ``global_window`` seconds (30 in any second), ``group_per_minute`` in any
 ``group_window`` seconds in one group; a bucket with a burst on top would let more through.
-Streaming projects found that edits spend the same budget (see
-../shared/reference/telegram-bot-api.md §1.2), so every method in ``COUNTED`` does. A 429 also
+Streaming projects found that edits spend the same budget
+(https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this),
+so every method in ``COUNTED`` does. A 429 also
 opens a penalty window for the chat: calls inside it are refused again until ``retry_after``
 has passed, as real Telegram does.
 

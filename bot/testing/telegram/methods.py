@@ -1,6 +1,7 @@
 """The Bot API methods the fake implements, with Telegram's checks and error wording.
 
-Wording comes from real answers (../shared/reference/telegram-bot-api.md §1.3); drafts in groups
+Wording comes from real answers (https://core.telegram.org/bots/api#making-requests); drafts
+in groups
 answer ``TEXTDRAFT_PEER_INVALID`` as reported in nullclaw/nullclaw#626.
 """
 

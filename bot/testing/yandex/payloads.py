@@ -1,6 +1,7 @@
 """Wire payloads of the fake Foundation Models server, written by hand (nothing from `bot`).
 
-Shapes follow ../shared/reference/foundation-models-api.md: completion results (int64 as
+Shapes follow https://yandex.cloud/en/docs/ai-studio/ and the recorded responses in
+tests/fixtures: completion results (int64 as
 strings), both error body forms, operations, tokens, embeddings, classifier predictions,
 OpenAI-compatible chunks, and a tiny valid JPEG.
 """
@@ -46,8 +47,8 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-# The embedding models take at most 2,000 input tokens (foundation-models-api.md §5.1,
-# https://yandex.cloud/en/docs/ai-studio/concepts/embeddings); past that Yandex answers 400
+# The embedding models take at most 2,000 input tokens
+# (https://yandex.cloud/en/docs/ai-studio/concepts/limits); past that Yandex answers 400
 # "number of input tokens must be no more than 2000, got 2095" (issue 78: a 3,400-character
 # paste in Russian).
 EMBEDDING_MAX_TOKENS = 2000

@@ -1,6 +1,6 @@
 """The desk's figures over a period, from stored cases and turns (never from logs).
 
-Definitions (../shared/reference/support-deployments.md §4.5):
+Definitions (docs/support-desk.md, "Reports"):
 - conversations: cases opened in the period (plus those since deleted, counted only);
 - resolved by the bot: no handoff, and a 👍 or a thanks (confirmed), or no new message within
   24 h (assumed); conversations still inside their 24 h are "still open";

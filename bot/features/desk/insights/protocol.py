@@ -10,7 +10,8 @@ from typing import Any, Protocol
 
 from bot.foundation_models.types import ChatMessage, Completion, CompletionOptions, Operation
 
-# Only YandexGPT and Alice AI have an asynchronous mode (multimodal-and-modes.md §0.4).
+# Only YandexGPT and Alice AI have an asynchronous mode
+# (https://yandex.cloud/en/docs/ai-studio/concepts/generation/models, "Asynchronous mode").
 NO_ASYNC = ("llama-lite",)
 
 
