@@ -1,4 +1,5 @@
-"""Answering a connected account's customers: who is answered, how, and the owner's press.
+"""Answering a connected account's customers: who is answered, and how (the owner's cards of
+suggested answers and their presses: cards.py).
 
 A customer's message is answered (BUSINESS_REPLIES=auto) by streaming into one message of
 that chat, edited as the answer grows, sent with the connection's id so it appears as the
@@ -22,18 +23,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import EditMessageText, SendMessage
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import Message
 
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
 from bot.features.business.budgets import Budgets, Reservation, Spending
-from bot.features.business.models import SuggestionStatus
+from bot.features.business.cards import SuggestionCards
 from bot.features.business.store import (
     CHAT_TYPE,
     BusinessStore,
     Connection,
     CustomerChat,
-    Suggestion,
 )
 from bot.features.business.texts import say
 from bot.foundation_models.types import Snapshot
@@ -43,8 +42,6 @@ from bot.telegram.answer_parts import describe_error
 from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
 from bot.telegram.ratelimit import RateLimiter
 from bot.telegram.render.citations import with_citations
-from bot.telegram.render.markdown import render_markdown
-from bot.telegram.render.text import RenderedText, utf16_len
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -70,7 +67,6 @@ class Spent:
     def add(self, result: TurnResult) -> None:
         if result.usage is not None:
             self.tokens += result.usage.total_tokens
-CARD_ANSWER_LIMIT = 3000  # characters of the answer shown on the owner's card
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +117,9 @@ class BusinessReplies:
         self.takeover = takeover
         self.spending = Spending(store, budgets or Budgets(), self._tell_budget)
         self._now = now
+        # BUSINESS_REPLIES=approve: the owner's cards, and what their presses do.
+        self.cards = SuggestionCards(store, outbox, held=self.silence, held_texts=_HELD,
+                                     takeover=takeover)
 
     # -- who is answered -----------------------------------------------------------------------
 
@@ -298,24 +297,7 @@ class BusinessReplies:
         answer = final_text(result, t)
         suggestion_id = await self.store.suggest(asked.chat, result.message_id, asked.text,
                                                  answer)
-        t = owner_translator(asked.connection)
-        card = suggestion_card(asked.chat.customer_name, asked.text, answer, t)
-        markup = InlineKeyboardMarkup(inline_keyboard=[[
-            InlineKeyboardButton(text=say(t, "send"), callback_data=f"biz:send:{suggestion_id}"),
-            InlineKeyboardButton(text=say(t, "discard"),
-                                 callback_data=f"biz:drop:{suggestion_id}"),
-        ]])
-        owner_chat = asked.connection.user_chat_id
-        try:
-            sent = await self.outbox.call(owner_chat, SendMessage(
-                chat_id=owner_chat, text=card.text, entities=card.entities or None,
-                parse_mode=None, reply_markup=markup,
-            ))
-        except (TelegramAPIError, OutboxError) as exc:
-            log.warning("the owner of %s could not be shown a suggestion: %s",
-                        asked.connection.id, exc)
-            return
-        await self.store.set_card(suggestion_id, sent.message_id)
+        await self.cards.show(asked.connection, asked.chat, asked.text, answer, suggestion_id)
 
     async def _tell_owner(self, asked: Asked, reason: Exception | str) -> None:
         t = owner_translator(asked.connection)
@@ -323,64 +305,6 @@ class BusinessReplies:
             reason = describe_error(reason, t)
         await self._tell(asked.connection, say(t, "failed", customer=asked.chat.label,
                                                reason=reason.rstrip(".")))
-
-    # -- the owner's press ---------------------------------------------------------------------
-
-    async def press(self, suggestion_id: int, send: bool, presser: int, t: Translator) -> str:
-        """"Send" or "Discard" on a suggestion card; what the press's answer says."""
-        suggestion = await self.store.suggestion(suggestion_id)
-        if suggestion is None:
-            return say(t, "gone")
-        connection = await self.store.connection(suggestion.chat.connection_id)
-        if connection is None or connection.owner_user_id != presser:
-            return say(t, "not_yours")
-        if not send:
-            if not await self.store.move(suggestion_id, [SuggestionStatus.PENDING],
-                                         SuggestionStatus.DISCARDED):
-                return say(t, "gone")
-            await self._settle_card(connection, suggestion.card_message_id, suggestion, t,
-                                    "discarded")
-            return say(t, "discarded")
-        # What held when the card was made may not hold at the press: the connection may have
-        # been switched off or lost the right to reply, the owner may have paused the bot or
-        # written in the chat since. The card stays, to be sent once it holds again.
-        held = self.silence(connection, suggestion.chat)
-        if held is not None:
-            log.info("suggestion %s not sent: %s", suggestion_id, held)
-            return say(t, _HELD[held], minutes=round(self.takeover.total_seconds() / 60))
-        if not await self.store.move(suggestion_id, [SuggestionStatus.PENDING],
-                                     SuggestionStatus.SENDING):
-            return say(t, "gone")
-        try:
-            await self.outbox.send_text(
-                suggestion.chat.chat_id, render_markdown(suggestion.answer),
-                chat_type="private", business_connection_id=connection.id,
-            )
-        except (TelegramAPIError, OutboxError) as exc:
-            log.warning("suggestion %s could not be sent: %s", suggestion_id, exc)
-            await self.store.move(suggestion_id, [SuggestionStatus.SENDING],
-                                  SuggestionStatus.PENDING)
-            return say(t, "not_sent", reason=str(exc)[:120])
-        await self.store.move(suggestion_id, [SuggestionStatus.SENDING], SuggestionStatus.SENT)
-        await self._settle_card(connection, suggestion.card_message_id, suggestion, t, "sent")
-        return say(t, "sent")
-
-    async def _settle_card(
-        self, connection: Connection, card_id: int | None, suggestion: Suggestion,
-        t: Translator, outcome: str,
-    ) -> None:
-        """The card loses its buttons and says what became of it."""
-        if card_id is None:
-            return
-        card = suggestion_card(suggestion.chat.customer_name, suggestion.question,
-                               suggestion.answer, t, footer=say(t, outcome))
-        try:
-            await self.outbox.call(connection.user_chat_id, EditMessageText(
-                chat_id=connection.user_chat_id, message_id=card_id, text=card.text,
-                entities=card.entities or None, parse_mode=None,
-            ))
-        except (TelegramAPIError, OutboxError) as exc:
-            log.info("suggestion card %s not updated: %s", card_id, exc)
 
 
 def owner_translator(connection: Connection) -> Translator:
@@ -393,19 +317,3 @@ def final_text(result: TurnResult, t: Translator) -> str:
     if grounded.sources and not grounded.not_found:
         return with_citations(result.text, grounded.sources, t("answer_sources"))
     return result.text
-
-
-def suggestion_card(
-    customer: str, question: str, answer: str, t: Translator, footer: str = ""
-) -> RenderedText:
-    """The owner's card: who wrote what (plain), the suggested answer (rendered), a footer."""
-    if len(question) > 500:
-        question = question[:500] + "…"
-    shown = answer if len(answer) <= CARD_ANSWER_LIMIT else (
-        answer[:CARD_ANSWER_LIMIT] + "…\n\n" + say(t, "too_long"))
-    head = say(t, "suggestion", customer=customer or "?", question=question)
-    body = render_markdown(shown)
-    shift = utf16_len(head)
-    entities = [e.model_copy(update={"offset": e.offset + shift}) for e in body.entities]
-    text = head + body.text + (f"\n\n{footer}" if footer else "")
-    return RenderedText(text, entities)

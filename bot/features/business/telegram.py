@@ -184,7 +184,7 @@ class BusinessUpdates:
         answer = ""
         try:
             if len(parts) == 3 and parts[1] in ("send", "drop") and parts[2].isdigit():
-                answer = await self.replies.press(int(parts[2]), parts[1] == "send",
+                answer = await self.replies.cards.press(int(parts[2]), parts[1] == "send",
                                                   query.from_user.id, t)
             elif len(parts) == 3 and parts[1] == "all" and parts[2] in ("0", "1"):
                 for connection in await self.store.owned_by(query.from_user.id):
