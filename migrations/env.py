@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from bot.features.installed import load_tables
 from bot.storage.database import DEFAULT_URL, create_engine
+from bot.storage.migrations import adopt_and_park
 from bot.storage.models import Base
 
 config = context.config
@@ -48,8 +49,6 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         # at once cannot both apply the same revision.
         transactional_ddl=True,
         literal_binds=connection is None,
-        # A plugin's own migrations are tracked apart (bot.storage.migrations.alembic_config).
-        version_table=config.attributes.get("version_table", "alembic_version"),
     )
 
 
@@ -66,6 +65,11 @@ def _run_sync(connection: Connection) -> None:
         # IMMEDIATE already holds the write lock. PostgreSQL: an advisory lock.
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        # The features' branches share `alembic_version`: a row kept elsewhere comes in, one
+        # of a feature not installed now goes aside (Alembic refuses a row it has no script
+        # for), before Alembic reads the heads.
+        known = {script.revision for script in context.script.walk_revisions()}
+        adopt_and_park(connection, known, config.attributes.get("branches", ()))
         context.run_migrations()
 
 

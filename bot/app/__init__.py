@@ -276,8 +276,10 @@ class App:
     # -- plugins ---------------------------------------------------------------------------------
 
     def add_migrations(self, name: str, folder: str | Path) -> None:
-        """Apply a plugin's own Alembic migrations (revision files in `folder`) with
-        `migrate` and `run`, after fmbot's, tracked in the table `alembic_version_<name>`."""
+        """Apply a plugin's own Alembic migrations (revision files in `folder`, their ids
+        `<name>_0001`, `<name>_0002`...) with `migrate` and `run`: a branch of its own beside
+        fmbot's history, upgraded with it and tracked in `alembic_version` (docs/extending.md,
+        "Tables of its own")."""
         if not name.isidentifier():
             raise AppError(f"migrations name {name!r} must be a Python identifier")
         path = Path(folder)

@@ -51,10 +51,10 @@ class AppError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Migrations:
-    """A plugin's own Alembic migrations, kept in a version table of their own."""
+    """A feature's own Alembic branch: its revisions beside fmbot's, upgraded with them."""
 
     name: str
-    """Whose they are; the version table is `alembic_version_<name>`."""
+    """Whose they are: the branch's label, and the prefix of its revision ids."""
     folder: Path
     """The folder holding the revision files."""
 

@@ -5,9 +5,9 @@ Alembic's upgrade imports Alembic, Mako and every revision script to find that o
 11 MB of memory kept for the life of the process and 0.2 CPU-seconds (bench/results.md). A
 revision script names its `revision` and `down_revision` as plain assignments
 (script.py.mako), so the heads are read from the scripts' syntax trees (nothing in them is
-run) and compared with the version tables. Anything unusual (a script whose ids are not
-literals, a branch label, a folder missing) answers "not sure", and Alembic decides as
-before.
+run) and compared with the version table. Anything unusual (a script whose ids are not
+literals, a folder missing) answers "not sure", and Alembic decides as before. (A branch's
+label and `depends_on` order the upgrade, never which revisions are heads.)
 """
 
 from __future__ import annotations
@@ -24,23 +24,27 @@ class Unsure(Exception):
     """The scripts cannot be read without Alembic: let Alembic look."""
 
 
-def script_heads(versions: Path) -> frozenset[str]:
-    """The head revisions of the scripts in `versions` (those no other script revises)."""
-    if not versions.is_dir():
-        raise Unsure(f"no folder {versions}")
+def script_heads(*folders: Path) -> frozenset[str]:
+    """The head revisions of the scripts in `folders`, one script directory (those no other
+    script revises): fmbot's history's and each branch's."""
     revisions: set[str] = set()
     revised: set[str] = set()
-    for path in versions.glob("*.py"):
-        ids = _ids(path)
-        if ids is None:
-            continue  # not a revision script (an __init__.py)
-        revision, down = ids
-        if revision in revisions:
-            raise Unsure(f"revision {revision} twice")
-        revisions.add(revision)
-        revised.update(down)
-    if not revisions:
-        raise Unsure(f"no revision in {versions}")
+    for versions in folders:
+        if not versions.is_dir():
+            raise Unsure(f"no folder {versions}")
+        found = 0
+        for path in versions.glob("*.py"):
+            ids = _ids(path)
+            if ids is None:
+                continue  # not a revision script (an __init__.py)
+            revision, down = ids
+            if revision in revisions:
+                raise Unsure(f"revision {revision} twice")
+            revisions.add(revision)
+            revised.update(down)
+            found += 1
+        if not found:
+            raise Unsure(f"no revision in {versions}")
     return frozenset(revisions - revised)
 
 
@@ -79,9 +83,7 @@ def _parse(path: Path) -> Ids:
             target, value = node.target, node.value
         else:
             continue
-        if isinstance(target, ast.Name) and target.id in (
-            "revision", "down_revision", "branch_labels"
-        ):
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
             try:
                 values[target.id] = ast.literal_eval(value)
             except ValueError:
@@ -89,8 +91,8 @@ def _parse(path: Path) -> Ids:
     if "revision" not in values:
         return None
     revision, down = values["revision"], values.get("down_revision")
-    if values.get("branch_labels") or not isinstance(revision, str):
-        raise Unsure(f"{path.name}: a branch label or an odd revision id")
+    if not isinstance(revision, str):
+        raise Unsure(f"{path.name}: an odd revision id")
     if down is None:
         return revision, ()
     if isinstance(down, str):
@@ -100,14 +102,11 @@ def _parse(path: Path) -> Ids:
     raise Unsure(f"{path.name}: an odd down_revision")
 
 
-def at_heads(conn: Connection, heads: Sequence[tuple[str, frozenset[str]]]) -> bool:
-    """Whether each version table (name, its scripts' heads: `script_heads`) holds exactly
-    those heads."""
+def at_heads(conn: Connection, heads: frozenset[str], legacy: Sequence[str] = ()) -> bool:
+    """Whether `alembic_version` holds exactly `heads` (`script_heads`), and no `legacy`
+    version table is left to adopt (bot.storage.migrations.adopt_and_park)."""
     tables = set(inspect(conn).get_table_names())
-    for table, expected in heads:
-        if table not in tables:
-            return False
-        stored = conn.execute(text(f'SELECT version_num FROM "{table}"')).scalars().all()
-        if frozenset(str(v) for v in stored) != expected:
-            return False
-    return True
+    if "alembic_version" not in tables or tables & set(legacy):
+        return False
+    stored = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return frozenset(str(v) for v in stored) == heads

@@ -1,13 +1,15 @@
-"""The schema's migrations: Alembic's configuration for fmbot's revisions (and a plugin's),
-the database's revision, and `migrate`, run at every start (a restart at the heads is left
-alone without loading Alembic: heads.py)."""
+"""The schema's migrations: Alembic's configuration for fmbot's shared history and each
+feature's own branch (one script directory, several bases, one version table), the database's
+revisions, and `migrate`, run at every start (a restart at the heads is left alone without
+loading Alembic: heads.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +54,20 @@ class SchemaTooNewError(RuntimeError):
 
 
 
-def alembic_config(url: str, plugin: tuple[str, Path] | None = None) -> Any:
-    """An Alembic Config for `url` pointing at the repository's migrations/ directory; for a
-    `plugin` (name, folder), at that folder's revisions, tracked in `alembic_version_<name>`
-    (fmbot's env.py runs them, so they get the same engine, batch mode and lock)."""
+#: A feature's own history: its name (the branch's label, the prefix of its revision ids:
+#: `helpdesk_0001`) and the folder of its revision scripts.
+Branch = tuple[str, Path]
+
+#: Where the revisions of a feature not installed now are kept (a plugin taken out of
+#: FMBOT_PLUGINS): Alembic refuses a version row it has no script for, and the feature's tables
+#: and its place in its history stay for when it is installed again.
+PARKED_TABLE = "alembic_version_parked"
+
+
+def alembic_config(url: str, branches: Sequence[Branch] = ()) -> Any:
+    """An Alembic Config for `url`: fmbot's revisions (migrations/versions, the shared
+    history) and each feature's own `branches`, one script directory with several bases,
+    tracked in the one table `alembic_version` (a row per head) and upgraded together."""
     from alembic.config import Config
 
     config = Config()
@@ -64,63 +76,100 @@ def alembic_config(url: str, plugin: tuple[str, Path] | None = None) -> Any:
     # path has a space stays one folder (the legacy split, on spaces and commas, is
     # deprecated; https://github.com/sqlalchemy/alembic/issues/842).
     config.set_main_option("path_separator", "os")
+    folders = [MIGRATIONS_DIR / "versions", *(Path(folder) for _, folder in branches)]
+    # ConfigParser interpolates `%`: a folder's path is taken as written.
+    config.set_main_option(
+        "version_locations", os.pathsep.join(str(f).replace("%", "%%") for f in folders))
     config.attributes["url"] = normalize_url(url)
-    if plugin is not None:
-        name, folder = plugin
-        config.set_main_option("version_locations", str(folder))
-        config.attributes["version_table"] = f"alembic_version_{name}"
+    config.attributes["branches"] = [name for name, _ in branches]
     return config
 
 
 def head_revision() -> str | None:
+    """The newest revision of fmbot's shared history."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(DEFAULT_URL)).get_current_head()
 
 
+def head_revisions(branches: Sequence[Branch] = ()) -> tuple[str, ...]:
+    """Every head: the shared history's and each branch's, sorted."""
+    from alembic.script import ScriptDirectory
+
+    return tuple(sorted(ScriptDirectory.from_config(
+        alembic_config(DEFAULT_URL, branches)).get_heads()))
+
+
 async def current_revision(url: str) -> str | None:
-    """The database's alembic revision, or None when it was never migrated."""
+    """The database's revision (its heads, comma-separated, when features keep branches of
+    their own), or None when it was never migrated."""
+    revisions = await current_revisions(url)
+    return ", ".join(revisions) if revisions else None
+
+
+async def current_revisions(url: str) -> tuple[str, ...]:
+    """The database's heads (the rows of `alembic_version`), sorted: none when it was never
+    migrated."""
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return await conn.run_sync(_read_revision)
+            return await conn.run_sync(_read_revisions)
     finally:
         await engine.dispose()
 
 
-def _read_revision(conn: Connection) -> str | None:
+def _read_revisions(conn: Connection) -> tuple[str, ...]:
     from sqlalchemy import inspect
 
     if not inspect(conn).has_table("alembic_version"):
-        return None
+        return ()
     rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    return str(rows[0]) if rows else None
+    return tuple(sorted(str(row) for row in rows))
 
 
-async def check_schema_current(url: str) -> str | None:
-    """Raise SchemaTooNewError when the database has a revision this code does not know.
+def sort_rows(
+    rows: Sequence[str], known: Collection[str], labels: Collection[str]
+) -> tuple[list[str], list[str]]:
+    """The version rows this code has no script for, as (too new, parked): a row of fmbot's
+    history (a number) or of an installed feature's branch (`<label>_...`) means a newer
+    version migrated the database; any other is the branch of a feature not installed now,
+    kept aside (PARKED_TABLE) until it is."""
+    too_new, parked = [], []
+    for row in rows:
+        if row in known:
+            continue
+        if row.isdigit() or any(row.startswith(f"{label}_") for label in labels):
+            too_new.append(row)
+        else:
+            parked.append(row)
+    return too_new, parked
 
-    Returns the database's revision (None for a fresh database).
+
+async def check_schema_current(url: str, branches: Sequence[Branch] = ()) -> str | None:
+    """Raise SchemaTooNewError when the database has a revision of fmbot's history or of an
+    installed feature's branch that this code does not know.
+
+    Returns the database's revision (`current_revision`; None for a fresh database).
     """
     from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
 
-    revision = await current_revision(url)
-    if revision is None:
+    revisions = await current_revisions(url)
+    if not revisions:
         return None
-    script = ScriptDirectory.from_config(alembic_config(url))
-    try:
-        script.get_revision(revision)
-    except CommandError:
-        raise SchemaTooNewError(revision, script.get_current_head()) from None
-    return revision
+    script = ScriptDirectory.from_config(alembic_config(url, branches))
+    known = {s.revision for s in script.walk_revisions()}
+    too_new, _ = sort_rows(revisions, known, [name for name, _ in branches])
+    if too_new:
+        raise SchemaTooNewError(too_new[0], ", ".join(sorted(script.get_heads())))
+    return ", ".join(revisions)
 
 
-def migrate_blocking(url: str, revision: str = "head") -> None:
-    """Upgrade the schema (plain function: Alembic's env.py runs its own event loop)."""
+def migrate_blocking(url: str, revision: str = "heads", branches: Sequence[Branch] = ()) -> None:
+    """Upgrade the schema (plain function: Alembic's env.py runs its own event loop):
+    to every head, fmbot's and each branch's, unless a revision is named."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    command.upgrade(alembic_config(url, branches), "heads" if revision == "head" else revision)
 
 
 def downgrade_blocking(url: str, revision: str) -> None:
@@ -129,41 +178,83 @@ def downgrade_blocking(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-async def migrate(
-    url: str, revision: str = "head", *, extra: Sequence[tuple[str, Path]] = ()
-) -> None:
-    """Refuse a database newer than the code, then upgrade it to `revision` (in a thread);
-    then each plugin's own migrations in `extra` (name, folder) to their head. A database
-    already at every head (a restart) is left alone without loading Alembic (heads.py)."""
-    if revision == "head" and await _at_heads(url, extra):
+async def migrate(url: str, revision: str = "heads", *, extra: Sequence[Branch] = ()) -> None:
+    """Refuse a database newer than the code, then upgrade it (in a thread) to `revision`:
+    by default every head, fmbot's history and the features' own branches in `extra`
+    together. A database already at every head (a restart) is left alone without loading
+    Alembic (heads.py)."""
+    if revision in ("head", "heads") and await _at_heads(url, extra):
         return
-    await check_schema_current(url)
-    await asyncio.to_thread(migrate_blocking, url, revision)
-    for plugin in extra:
-        await asyncio.to_thread(_upgrade_plugin, url, plugin)
+    await check_schema_current(url, extra)
+    await asyncio.to_thread(migrate_blocking, url, revision, extra)
 
 
-async def _at_heads(url: str, extra: Sequence[tuple[str, Path]]) -> bool:
+async def _at_heads(url: str, branches: Sequence[Branch]) -> bool:
     from bot.storage.heads import Unsure, at_heads, script_heads
 
-    folders = [("alembic_version", MIGRATIONS_DIR / "versions"),
-               *((f"alembic_version_{name}", folder) for name, folder in extra)]
     # The scripts are read here, not in the connection's greenlet (`run_sync`): file work
     # needs no connection, and it keeps the AST builder off a greenlet's stack.
     try:
-        heads = [(table, script_heads(versions)) for table, versions in folders]
+        heads = script_heads(MIGRATIONS_DIR / "versions", *(folder for _, folder in branches))
     except Unsure as exc:
         log.info("migrations: %s; Alembic looks instead", exc)
         return False
+    legacy = [f"alembic_version_{name}" for name, _ in branches]
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return await conn.run_sync(at_heads, heads)
+            return await conn.run_sync(at_heads, heads, legacy)
     finally:
         await engine.dispose()
 
 
-def _upgrade_plugin(url: str, plugin: tuple[str, Path]) -> None:
-    from alembic import command
+def adopt_and_park(conn: Connection, known: Collection[str], labels: Collection[str]) -> None:
+    """Before an upgrade, in its transaction and under its lock (migrations/env.py): a
+    branch's rows from where they were kept come into `alembic_version`, and rows no script
+    here knows go aside.
 
-    command.upgrade(alembic_config(url, plugin), "head")
+    - A feature's own version table of fmbot 0.3 and before (`alembic_version_<name>`) is
+      adopted: its rows join `alembic_version`, and the table goes.
+    - Rows parked when the feature was not installed come back once it is.
+    - Rows of a feature not installed now are parked (`sort_rows`).
+    """
+    from sqlalchemy import inspect
+
+    tables = set(inspect(conn).get_table_names())
+    moved: list[str] = []
+    for label in labels:
+        legacy = f"alembic_version_{label}"
+        if legacy in tables:
+            moved += [str(r) for r in conn.execute(
+                text(f'SELECT version_num FROM "{legacy}"')).scalars()]
+            conn.execute(text(f'DROP TABLE "{legacy}"'))
+            log.info("migrations: %s's revisions join alembic_version", label)
+    if PARKED_TABLE in tables:
+        parked = [str(r) for r in conn.execute(
+            text(f"SELECT version_num FROM {PARKED_TABLE}")).scalars()]
+        back = [row for row in parked if row in known]
+        for row in back:
+            conn.execute(text(f"DELETE FROM {PARKED_TABLE} WHERE version_num = :v"), {"v": row})
+        moved += back
+    if moved and "alembic_version" not in tables:
+        # Alembic's own table, as it would create it (a plugin's history adopted first).
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                          "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
+        tables.add("alembic_version")
+    for row in moved:
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": row})
+    if "alembic_version" not in tables:
+        return
+    rows = [str(r) for r in conn.execute(
+        text("SELECT version_num FROM alembic_version")).scalars()]
+    _, aside = sort_rows(rows, known, labels)
+    if not aside:
+        return
+    if PARKED_TABLE not in tables:
+        conn.execute(text(f"CREATE TABLE {PARKED_TABLE} (version_num VARCHAR(32) NOT NULL "
+                          "PRIMARY KEY)"))
+    for row in aside:
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = :v"), {"v": row})
+        conn.execute(text(f"INSERT INTO {PARKED_TABLE} (version_num) VALUES (:v)"), {"v": row})
+        log.warning("migrations: revision %s belongs to a feature not installed now; kept "
+                    "aside (%s) with its tables until it is installed again", row, PARKED_TABLE)

@@ -1,4 +1,5 @@
-"""Migrations: stairway, no drift between models and migrations, refusal of a newer schema."""
+"""Migrations: stairway, no drift between models and migrations, refusal of a newer schema,
+the features' own branches beside fmbot's history."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from bot.storage.migrations import (
     migrate_blocking,
 )
 from bot.storage.models import Base
+from tests.conftest import REPO_ROOT
 
 
 def _revisions() -> list[Any]:
@@ -162,3 +164,61 @@ async def test_daily_counters_move_to_daily_counts_and_back(empty_database_url: 
     assert back == [(1, "2026-11-01", 100, 2, 0, 30, 5, 0), (1, "2026-11-02", 0, 0, 3, 0, 0, 4),
                     (2, "2026-11-01", 7, 0, 0, 0, 0, 0), (3, "2026-11-03", 0, 0, 1, 0, 0, 0)]
     assert "daily_counts" not in await _table_names(url)
+
+
+# -- the features' own branches ---------------------------------------------------------------
+
+HELPDESK = ("helpdesk", REPO_ROOT / "examples" / "helpdesk_plugin" / "fmbot_helpdesk"
+            / "migrations")
+
+
+async def _heads_and_parked(url: str) -> tuple[list[str], list[str]]:
+    rows = await _run(url, "SELECT version_num FROM alembic_version")
+    parked = (await _run(url, "SELECT version_num FROM alembic_version_parked")
+              if "alembic_version_parked" in await _table_names(url) else [])
+    return sorted(r[0] for r in rows), sorted(r[0] for r in parked)
+
+
+async def test_a_plugins_version_table_of_0_3_is_adopted_without_loss(
+    empty_database_url: str,
+) -> None:
+    """A database at today's head whose plugin kept its history in a table of its own (fmbot
+    0.3: `alembic_version_helpdesk`) upgrades into one `alembic_version`, its rows kept."""
+    url = empty_database_url
+    await migrate(url)
+    await _run(
+        url,
+        "CREATE TABLE alembic_version_helpdesk (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+        "INSERT INTO alembic_version_helpdesk VALUES ('helpdesk_0001')",
+        "CREATE TABLE helpdesk_whoami_log (id INTEGER PRIMARY KEY, telegram_id BIGINT NOT NULL, "
+        "looked_up_at TIMESTAMP NOT NULL)",
+        "INSERT INTO helpdesk_whoami_log VALUES (1, 7301, '2026-11-27 10:00:00')",
+    )
+    await migrate(url, extra=[HELPDESK])
+    assert await _heads_and_parked(url) == ([head_revision(), "helpdesk_0001"], [])
+    assert "alembic_version_helpdesk" not in await _table_names(url)
+    assert await _run(url, "SELECT telegram_id FROM helpdesk_whoami_log") == [(7301,)]
+    assert await check_schema_current(url, [HELPDESK]) == f"{head_revision()}, helpdesk_0001"
+
+
+async def test_a_branch_upgrades_with_fmbots_history_and_parks_while_uninstalled(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    await migrate(url, extra=[HELPDESK])  # a new database: both histories, one transaction
+    assert await _heads_and_parked(url) == ([head_revision(), "helpdesk_0001"], [])
+    await _run(url, "INSERT INTO helpdesk_whoami_log (telegram_id) VALUES (7301)")
+    await migrate(url)  # the plugin taken out: its row aside, its table kept
+    assert await _heads_and_parked(url) == ([head_revision()], ["helpdesk_0001"])
+    await migrate(url, extra=[HELPDESK])  # back: where it was, nothing run again
+    assert await _heads_and_parked(url) == ([head_revision(), "helpdesk_0001"], [])
+    assert await _run(url, "SELECT telegram_id FROM helpdesk_whoami_log") == [(7301,)]
+
+
+async def test_a_branchs_revision_newer_than_the_code_is_refused(database_url: str) -> None:
+    await migrate(database_url, extra=[HELPDESK])
+    await _run(database_url,
+               "UPDATE alembic_version SET version_num = 'helpdesk_0002' "
+               "WHERE version_num = 'helpdesk_0001'")
+    with pytest.raises(SchemaTooNewError, match="'helpdesk_0002'"):
+        await migrate(database_url, extra=[HELPDESK])

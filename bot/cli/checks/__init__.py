@@ -83,8 +83,9 @@ async def _timed_checks(
         if check.credentials and not (check.settings_only or check.local):
             jobs.append(_after_credentials(yandex, check.name,
                                            _feature_check(check, each_within, lag)))
-    jobs.append(within("database", each_within, _one(check_database(settings.database_url)),
-                       lag))
+    branches = [branch for feature in listed for branch in feature.migrations]
+    jobs.append(within("database", each_within,
+                       _one(check_database(settings.database_url, branches)), lag))
     if settings.redis_url:
         jobs.append(within("redis", each_within,
                            _one(check_redis(settings.redis_url, settings.replica_id)), lag))

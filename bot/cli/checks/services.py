@@ -19,6 +19,7 @@ from bot.features.settings import Settings
 
 if TYPE_CHECKING:
     from bot.features.api.feature import Feature, TelegramLine
+    from bot.storage.migrations import Branch
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,11 @@ async def check_yandex(settings: Settings) -> Outcome:
 
 
 
-async def check_database(url: str) -> Outcome:
+async def check_database(url: str, branches: Sequence[Branch] = ()) -> Outcome:
+    """Whether the database opens, and its revisions against this code's heads: fmbot's
+    history's and the features' own `branches`."""
     from bot.storage.database import is_sqlite
-    from bot.storage.migrations import current_revision, head_revision
+    from bot.storage.migrations import current_revisions, head_revisions
     from bot.wiring.preflight import check_database_url
 
     name = "database"
@@ -142,29 +145,31 @@ async def check_database(url: str) -> Outcome:
     except ConfigError as exc:
         return failed(name, str(exc), "set DATABASE_URL in .env or the environment")
     safe = make_url(url).render_as_string(hide_password=True)
-    head = head_revision()
+    heads = head_revisions(branches)
+    head = ", ".join(heads)
     if is_sqlite(url) and _missing_file(make_url(url).database):
         return passed(name, f"{safe} does not exist yet: `run` creates it at revision {head}")
     try:
-        revision = await current_revision(url)
+        revisions = await current_revisions(url)
     except Exception as exc:  # any driver's failure: the line names it
         return failed(name, f"cannot open {safe}: {type(exc).__name__}: {exc}",
                       "check DATABASE_URL and that the server runs and accepts this user "
                       "(PostgreSQL needs `pip install 'fmbot[postgres]'`)")
-    if revision == head:
+    revision = ", ".join(revisions)
+    if revisions == heads:
         return passed(name, f"{safe} is at revision {revision} (the latest)")
-    if revision is None:
+    if not revisions:
         return passed(name, f"{safe} has no schema yet: `run` migrates it to {head}")
     from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
 
-    from bot.storage.migrations import alembic_config
+    from bot.storage.migrations import alembic_config, sort_rows
 
-    try:
-        ScriptDirectory.from_config(alembic_config(url)).get_revision(revision)
-    except CommandError:
-        return failed(name, f"{safe} is at revision {revision}, newer than this fmbot "
-                      f"(latest {head})", "run the newer fmbot, or restore a backup")
+    script = ScriptDirectory.from_config(alembic_config(url, branches))
+    known = {s.revision for s in script.walk_revisions()}
+    too_new, _ = sort_rows(revisions, known, [label for label, _ in branches])
+    if too_new:
+        return failed(name, f"{safe} is at revision {', '.join(too_new)}, newer than this "
+                      f"fmbot (latest {head})", "run the newer fmbot, or restore a backup")
     return passed(name, f"{safe} is at revision {revision}; `run` (or `python -m bot "
                   f"migrate`) upgrades it to {head}")
 

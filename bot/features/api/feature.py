@@ -139,9 +139,9 @@ class Feature:
     tables: Sequence[str] = ()
     """The modules whose import registers its tables on the shared metadata."""
     migrations: Sequence[tuple[str, Path]] = ()
-    """Its own Alembic histories, (name, folder) each, applied after fmbot's and tracked in
-    `alembic_version_<name>` (a plugin's feature; fmbot's own features' tables are in fmbot's
-    one history, `migrations/`)."""
+    """Its own Alembic branches, (name, folder) each: revision ids prefixed `<name>_`, the
+    first with `down_revision = None`, upgraded with fmbot's history in one `alembic_version`
+    (the revisions before 0027 are fmbot's shared history, `migrations/versions`)."""
     texts: Sequence[str] = ()
     """The modules whose import registers its texts with the Translator."""
     settings_checks: Sequence[SettingsCheck] = ()

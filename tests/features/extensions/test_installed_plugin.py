@@ -89,8 +89,7 @@ async def test_the_installed_plugin_answers_remembers_and_waits_for_the_press(
         # Its own table, made by its own migration, written in fmbot's session of the update.
         assert rows(tester, "SELECT telegram_id FROM helpdesk_whoami_log ORDER BY id") == [
             (ANNA,), (STRANGER,)]
-        assert rows(tester, "SELECT version_num FROM alembic_version_helpdesk") == [
-            ("helpdesk_0001",)]
+        assert ("helpdesk_0001",) in rows(tester, "SELECT version_num FROM alembic_version")
         # Its tool writes, so the model's call waits for the employee's press.
         card = await anna.says("My laptop does not start")
         assert "open_it_ticket" in card.text
