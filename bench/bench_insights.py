@@ -45,8 +45,8 @@ from bot.foundation_models.types import ChatMessage, PollPolicy, Role
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.testing.yandex import payloads as fm_payloads
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
+from tests.fakes.yandex.server import FakeFoundationModels
 
 SUBMITS, GETS, PER_HOUR = 10.0, 50.0, 5000
 

@@ -57,7 +57,7 @@ from bot.foundation_models.embedder import Embedder
 from bot.reading.stemming import search_text
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.pgvector_server import PgvectorServer
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

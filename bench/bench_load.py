@@ -5,7 +5,7 @@
         --generations chats --ramp 10      # every chat streaming at once (issue 15)
 
 Each sweep point starts its own processes on 127.0.0.1: the fake Bot API
-(`bot.testing.telegram.server`, Telegram's flood limits enforced), the fake Foundation Models
+(`tests.fakes.telegram.server`, Telegram's flood limits enforced), the fake Foundation Models
 (`bench.load_fm`: answers of 300 tokens after a 300 ms first-token delay at 40 tokens/s, the
 concurrent-generation quota enforced with 429s) and `python -m bot run` (SQLite in a temporary
 directory, YANDEX_MAX_CONCURRENT_GENERATIONS equal to the fake's quota). Then N private users

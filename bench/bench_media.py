@@ -55,8 +55,8 @@ from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.telegram.downloads import TelegramFiles
 from bot.telegram.media.photos import ImageRef, PhotoPreparer
-from bot.testing.telegram.server import TelegramServer
 from tests.e2e.processes import FakeProcess, start_telegram_process
+from tests.fakes.telegram.server import TelegramServer
 from tests.turn_features import turn_features
 
 TOKEN = "42:BENCH"

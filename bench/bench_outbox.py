@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_outbox.py [--answers 200] [--chats 20] [--group]
         [--scale 0.1] [--profile /tmp/outbox.prof]
 
-The fake Bot API (`bot.testing.telegram.server`, flood limits off) runs as its own process on
+The fake Bot API (`tests.fakes.telegram.server`, flood limits off) runs as its own process on
 127.0.0.1, so only our side is measured. Each answer goes through the production Bot
 (`make_bot`) and Outbox the way bot/telegram/answers.py feeds it: `stream()`, then the load
 benchmark's answer (bench/load_fm.py: 300 words in 25 cumulative chunks of 12 at 40 words/s

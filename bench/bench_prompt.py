@@ -113,7 +113,7 @@ class FakeProcess:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.testing.yandex.server", "--port", "0",
+            [sys.executable, "-m", "tests.fakes.yandex.server", "--port", "0",
              "--api-key", API_KEY, "--folder", FOLDER],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )

@@ -32,8 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.bench_load import loadavg  # noqa: E402
 from bench.process_cpu import children_cpu, process_cpu  # noqa: E402
-from bot.testing.telegram.server import TelegramServer  # noqa: E402
-from bot.testing.yandex.server import FakeFoundationModels  # noqa: E402
 from tests.e2e.processes import (  # noqa: E402
     FM_API_KEY,
     FM_FOLDER,
@@ -41,6 +39,8 @@ from tests.e2e.processes import (  # noqa: E402
     bot_env,
     migrate_database,
 )
+from tests.fakes.telegram.server import TelegramServer  # noqa: E402
+from tests.fakes.yandex.server import FakeFoundationModels  # noqa: E402
 
 READY_WITHIN = 180.0  # a liveness bound on a start that hangs, not a figure
 

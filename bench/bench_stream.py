@@ -12,7 +12,7 @@ chunks, so it reports CPU per answer including request setup, and the CPU until 
 snapshot (request setup + response start + first line) separately.
 
 Method. The fake Foundation Models server runs as a *separate process*
-(`python -m bot.testing.yandex.server`), so none of its CPU lands in this process.
+(`python -m tests.fakes.yandex.server`), so none of its CPU lands in this process.
 For each reply the benchmark scripts the fake (control API) with an answer of `--tokens` words
 ("tokens"; mixed Cyrillic and Latin, about 6 UTF-8 bytes each) cut into cumulative chunks of
 10-15 tokens (seeded random), as the real service sends them (reference §2.6: ~10-15 tokens per
@@ -111,7 +111,7 @@ def parse_args() -> argparse.Namespace:
 
 async def main(args: argparse.Namespace) -> None:
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.testing.yandex.server", "--port", "0",
+        sys.executable, "-m", "tests.fakes.yandex.server", "--port", "0",
         "--api-key", "bench", "--folder", "bench", cwd=ROOT, stdout=asyncio.subprocess.PIPE)
     assert server.stdout is not None
     url = (await server.stdout.readline()).decode().split()[1]

@@ -4,7 +4,7 @@
 
 Both parts run the real `ConversationService` (SQLite file in a temporary directory, migrated)
 and the real client against the fake Foundation Models server started as a separate process
-(`python -m bot.testing.yandex.server`), so none of the fake's CPU lands here. The
+(`python -m tests.fakes.yandex.server`), so none of the fake's CPU lands here. The
 tool is an in-process stand-in for an external API that sleeps `--tool-ms` milliseconds.
 
 1. Latency, in interleaved triples: (a) a turn answered in one round, (b) the same answer after
@@ -194,7 +194,7 @@ async def cpu(args: argparse.Namespace, db: Database, client: FoundationModelsCl
 
 async def main(args: argparse.Namespace) -> None:
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.testing.yandex.server", "--port", "0",
+        sys.executable, "-m", "tests.fakes.yandex.server", "--port", "0",
         "--api-key", "bench", "--folder", "bench", cwd=ROOT, stdout=asyncio.subprocess.PIPE)
     assert server.stdout is not None
     url = (await server.stdout.readline()).decode().split()[1]

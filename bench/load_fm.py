@@ -3,7 +3,7 @@
     python -m bench.load_fm --port 0 --api-key K --folder F [--words 300] [--rate 40]
         [--first-delay 0.3] [--chunk-words 12] [--quota 20]
 
-A subclass of `bot.testing.yandex.server.FakeFoundationModels` (the kit's fake, which imports
+A subclass of `tests.fakes.yandex.server.FakeFoundationModels` (the kit's fake, which imports
 nothing else of `bot`), so the wire format, auth checks, images and the `/_control/script` API
 are the fake's own. What it adds, all for unscripted completions:
 
@@ -33,7 +33,7 @@ from typing import Any
 
 from bot.testing.yandex.exchange import Request, Response, Stream, json_response
 from bot.testing.yandex.scripts import Reply
-from bot.testing.yandex.server import FakeFoundationModels, serve_until_signalled
+from tests.fakes.yandex.server import FakeFoundationModels, serve_until_signalled
 
 FILLER = [
     "the",

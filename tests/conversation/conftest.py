@@ -17,7 +17,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import PollPolicy
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.turn_features import turn_features
 
 TURN_OPTIONS = frozenset(f.name for f in dataclasses.fields(TurnOptions))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.storage.database import Database
 from bot.storage.models import Conversation, Message
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 
 COMPLETION = "/foundationModels/v1/completion"
 SYSTEM = {"role": "system", "text": "You are a helpful assistant."}

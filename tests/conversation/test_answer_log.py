@@ -10,8 +10,8 @@ import pytest
 
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
+from tests.fakes.yandex.server import FakeFoundationModels
 
 QUESTION = "What is my secret plan for Tuesday?"
 ANSWER = "Your secret plan is to rest."

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
 from bot.storage.database import Database
 from bot.storage.models import Conversation, Message, MessageRole, MessageStatus
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 
 CHATS = 40
 TURNS = 3

@@ -18,9 +18,9 @@ from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.models import Conversation, DailyUsage, MessageRole, MessageStatus
 from bot.storage.repositories import ChatRepository
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, FOLDER, PRIVATE, make_service
 from tests.conversation.helpers import COMPLETION, SYSTEM, assistant, prompts, stored, user
+from tests.fakes.yandex.server import FakeFoundationModels
 
 
 async def test_turn_streams_and_stores_question_and_answer(

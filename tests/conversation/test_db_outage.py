@@ -17,10 +17,10 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.storage.outage import Outage, outage_of, watch_outages
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.helpers import assistant, prompts, stored, user, wait_for
 from tests.coordination.proxy import TcpProxy
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.ports import free_port
 
 pytestmark = pytest.mark.postgres

@@ -16,9 +16,9 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.reading.blocks import Block, Extracted
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.helpers import SYSTEM, prompts, stored, user
+from tests.fakes.yandex.server import FakeFoundationModels
 
 
 class Notes:

@@ -14,8 +14,8 @@ from bot.storage.database import Database
 from bot.storage.models import utc_today
 from bot.storage.repositories.usage import UsageRepository
 from bot.testing.yandex import payloads as p
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
+from tests.fakes.yandex.server import FakeFoundationModels
 
 PATH = "/foundationModels/v1/completion"
 

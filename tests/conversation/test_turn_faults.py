@@ -19,9 +19,9 @@ from bot.foundation_models.types import Snapshot
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import PrivacyRepository
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, fake_client, make_service
 from tests.conversation.helpers import SYSTEM, assistant, prompts, stored, user, wait_for
+from tests.fakes.yandex.server import FakeFoundationModels
 
 
 @pytest.mark.slow

@@ -14,9 +14,9 @@ from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.models import Chat, MessageStatus
 from bot.storage.repositories import ChatRepository
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE
 from tests.conversation.helpers import prompts, stored, wait_for
+from tests.fakes.yandex.server import FakeFoundationModels
 
 GROUP = ChatRef(-4001, "supergroup", "Bakers")
 

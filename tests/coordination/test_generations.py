@@ -20,8 +20,8 @@ from bot.coordination.redisstore import RedisCoordinator, connect
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatMessage
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.coordination.proxy import TcpProxy
+from tests.fakes.yandex.server import FakeFoundationModels
 
 FOLDER = "b1gshared"
 

@@ -24,8 +24,8 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.errors import RateLimitError
 from bot.foundation_models.observer import NullObserver
 from bot.foundation_models.types import ChatMessage
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.coordination.proxy import TcpProxy
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.redis_server import PrivateRedis
 
 FOLDER = "b1gquota"

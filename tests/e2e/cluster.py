@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, webhook_replicas
 from tests.e2e.rrproxy import RoundRobinProxy
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.ports import free_port
 from tests.redis_server import delete_prefix
 

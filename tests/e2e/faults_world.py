@@ -37,9 +37,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.testing.yandex import payloads as fm_payloads
 from bot.testing.yandex.exchange import Response
 from bot.testing.yandex.scripts import Reply
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.faults_table import scenario
 from tests.e2e.harness import E2E
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.telegram.alltexts import every_text
 
 EN = {key: variants["en"] for key, variants in every_text().items()}  # the features' too

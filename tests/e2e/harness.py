@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.testing.telegram.flood import FloodLimits
-from bot.testing.telegram.server import TelegramServer
 from tests.e2e.database import Database
 from tests.e2e.processes import (
     FM_API_KEY,
@@ -45,10 +44,11 @@ from tests.e2e.processes import (
     start_fm_process,
     start_telegram_process,
 )
+from tests.fakes.telegram.server import TelegramServer
 from tests.ports import free_port
 
 if TYPE_CHECKING:
-    from bot.testing.yandex.server import FakeFoundationModels
+    from tests.fakes.yandex.server import FakeFoundationModels
 
 __all__ = [
     "E2E",
@@ -117,7 +117,7 @@ class E2E:
         return self._bot
 
     async def __aenter__(self) -> E2E:
-        from bot.testing.yandex.server import FakeFoundationModels
+        from tests.fakes.yandex.server import FakeFoundationModels
 
         await self.tg.start()
         self._fm = FakeFoundationModels(api_key=FM_API_KEY, folder_id=FM_FOLDER)

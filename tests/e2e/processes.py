@@ -78,7 +78,7 @@ async def start_fm_process(
     args = ["--port", "0", "--api-key", api_key, "--folder", folder]
     if script is not None:
         args += ["--script", str(script)]
-    return await FakeProcess.start("bot.testing.yandex.server", *args)
+    return await FakeProcess.start("tests.fakes.yandex.server", *args)
 
 
 async def start_telegram_process(
@@ -86,7 +86,7 @@ async def start_telegram_process(
 ) -> FakeProcess:
     args = ["--port", "0", "--token", token] + ([] if flood else ["--no-flood"])
     args += ["--webhook-parallel"] if webhook_parallel else []
-    return await FakeProcess.start("bot.testing.telegram", *args)
+    return await FakeProcess.start("tests.fakes.telegram", *args)
 
 
 def bot_env(

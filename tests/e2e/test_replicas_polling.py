@@ -17,11 +17,11 @@ import aiohttp
 import pytest
 import redis
 
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.coordination.proxy import TcpProxy
 from tests.e2e.harness import BotDiedError
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.ports import free_port
 from tests.redis_server import delete_prefix
 

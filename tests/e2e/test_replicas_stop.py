@@ -15,13 +15,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.cluster import webhook_cluster
 from tests.e2e.processes import (
     BotProcess,
 )
 from tests.e2e.rrproxy import RoundRobinProxy
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 
 # One xdist group with the other tests of several replicas (test_db_failover.py says why).
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120),

@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.cluster import webhook_cluster
 from tests.e2e.harness import BotDiedError
 from tests.e2e.processes import (
     BotProcess,
 )
 from tests.e2e.rrproxy import RoundRobinProxy
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 
 # One xdist group with the other tests of several replicas (test_db_failover.py says why).
 pytestmark = [pytest.mark.process, pytest.mark.timeout(240),

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conftest import REPO_ROOT
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.marks import bot_process_allowed
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(90)]

@@ -19,8 +19,8 @@ import pytest
 
 import bot.telegram
 from bot.cli.checks import run_checks
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 
 EACH_WITHIN = 2.0

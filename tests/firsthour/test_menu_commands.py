@@ -14,7 +14,7 @@ from aiogram.types import Message
 from bot import App, AppError
 from bot.app import parts_of
 from bot.telegram.startup import make_bot, set_commands
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 
 TOKEN = "42:MENU"
 

@@ -13,10 +13,10 @@ import pytest
 from bot.cli.checks import run_checks
 from bot.features.installed import FEATURES
 from bot.features.settings import Settings
-from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.wire import TelegramError
-from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.preflight import problems
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 from tests.ports import free_port
 

@@ -10,7 +10,7 @@ import pytest
 from bot.foundation_models.auth import ApiKeyAuth, Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.transport import RetryPolicy, Timeouts
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 
 API_KEY = "AQVN-secret-api-key-0123456789"
 FOLDER = "b1gtestfolder"

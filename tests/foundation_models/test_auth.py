@@ -23,7 +23,7 @@ from bot.foundation_models.auth import (
 )
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatMessage, Role
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import API_KEY, FOLDER, MakeClient
 
 HELLO = [ChatMessage(Role.USER, "hello")]

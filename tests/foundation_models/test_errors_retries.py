@@ -13,7 +13,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.error_mapping import retry_after_seconds, status_error
 from bot.foundation_models.transport import NO_RETRY, RetryPolicy
 from bot.foundation_models.types import ChatMessage, Role
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import API_KEY, FOLDER, MakeClient, SleepRecorder
 
 HELLO = [ChatMessage(Role.USER, "hello")]

@@ -21,7 +21,7 @@ async def test_process_mode_with_control_api(tmp_path: Path) -> None:
     script = tmp_path / "script.json"
     script.write_text(json.dumps([{"action": "set", "image_pending_polls": 1}]))
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.testing.yandex.server", "--port", "0",
+        sys.executable, "-m", "tests.fakes.yandex.server", "--port", "0",
         "--api-key", "K", "--folder", "F", "--script", str(script),
         cwd=REPO_ROOT, stdout=asyncio.subprocess.PIPE,
     )

@@ -20,8 +20,8 @@ from bot.foundation_models.types import (
     ToolCall,
     ToolResult,
 )
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conftest import FIXTURES
+from tests.fakes.yandex.server import FakeFoundationModels
 
 REST = FIXTURES / "rest"
 FILES = sorted(REST.rglob("*.json"))

@@ -11,7 +11,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.images_api import image_kind, uses_images_api
 from bot.foundation_models.types import ImageOptions
 from bot.testing.yandex.images import IMAGES_PATH
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import FOLDER
 
 PNG = base64.b64decode(

@@ -22,7 +22,7 @@ from bot.foundation_models.speech import (
 )
 from bot.foundation_models.types import ChatMessage, Role
 from bot.testing.ogg_opus import ogg_opus
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import (
     API_KEY,
     FAST_RETRY,

@@ -16,7 +16,7 @@ from bot.foundation_models.observer import NullObserver
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.foundation_models.responses import ResponsesChatModel
 from bot.foundation_models.types import ChatMessage, Role, Snapshot
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import API_KEY, FAST_RETRY, FAST_TIMEOUTS, FOLDER
 
 HI = [ChatMessage(Role.USER, "hi")]

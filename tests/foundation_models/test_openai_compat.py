@@ -16,8 +16,8 @@ from bot.foundation_models import errors
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.foundation_models.types import ChatMessage, CompletionOptions, CompletionStatus, Role
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conftest import FIXTURES
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import API_KEY, FAST_RETRY, FOLDER
 
 CASSETTES = FIXTURES / "openai-compatible" / "test_completions"

@@ -12,7 +12,7 @@ from bot.foundation_models.operations import poll_until_done
 from bot.foundation_models.transport import Timeouts
 from bot.foundation_models.types import ChatMessage, ImageOptions, Operation, PollPolicy, Role
 from bot.testing.yandex.payloads import REFUSAL
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import MakeClient, SleepRecorder
 
 HELLO = [ChatMessage(Role.USER, "hello")]

@@ -22,7 +22,7 @@ from bot.foundation_models.types import (
     ToolResult,
 )
 from bot.testing.yandex import payloads as p
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import API_KEY, FAST_RETRY, FAST_TIMEOUTS, FOLDER
 
 PATH = "/v1/responses"

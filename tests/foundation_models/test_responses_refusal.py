@@ -15,7 +15,7 @@ from bot.foundation_models import errors
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.responses import ResponsesChatModel
 from bot.foundation_models.types import ChatMessage, CompletionOptions, Role
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import API_KEY, FAST_RETRY, FAST_TIMEOUTS, FOLDER
 
 PATH = "/v1/responses"

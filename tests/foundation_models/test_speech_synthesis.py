@@ -19,7 +19,7 @@ from bot.foundation_models.speech_synthesis import (
     tts_language,
 )
 from bot.testing.ogg_opus import ogg_duration, ogg_problem
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import (
     API_KEY,
     FAST_RETRY,

@@ -17,7 +17,7 @@ from bot.foundation_models.errors import APITimeoutError, RateLimitError, Stream
 from bot.foundation_models.streaming import LineBuffer, _Watchdog
 from bot.foundation_models.transport import NO_RETRY, Timeouts
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role, Snapshot
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.foundation_models.conftest import MakeClient
 
 HELLO = [ChatMessage(Role.USER, "hello")]

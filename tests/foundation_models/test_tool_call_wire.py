@@ -22,8 +22,8 @@ from bot.foundation_models.types import (
     ToolCall,
     ToolResult,
 )
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conftest import FIXTURES
+from tests.fakes.yandex.server import FakeFoundationModels
 
 CASSETTES = FIXTURES / "openai-compatible" / "test_completions"
 STREAMED = ["yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"]

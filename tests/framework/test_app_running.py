@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from bot import App, AppError, Settings
 from bot.config import ConfigError
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.ports import free_port
 
 pytestmark = [pytest.mark.timeout(60)]

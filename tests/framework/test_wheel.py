@@ -63,6 +63,23 @@ def test_the_wheel_declares_the_extras_and_bounded_dependencies(wheel: Path) -> 
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
 
 
+def test_the_wheel_ships_the_test_kit_not_the_http_fakes(wheel: Path) -> None:
+    """bot.testing's in-memory fakes are in the wheel; their loopback servers and control APIs
+    (tests/fakes: fmbot's test infrastructure) are not, nor any module serving HTTP."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        kit = {n: archive.read(n).decode() for n in names
+               if n.startswith("bot/testing/") and n.endswith(".py")}
+    assert {"bot/testing/tester.py", "bot/testing/models.py", "bot/testing/pytest_plugin.py",
+            "bot/testing/telegram/session.py", "bot/testing/telegram/users.py",
+            "bot/testing/yandex/service.py", "bot/testing/yandex/transport.py"} <= names
+    for gone in ("telegram/server.py", "telegram/control.py", "telegram/__main__.py",
+                 "telegram/images.py", "yandex/server.py"):
+        assert f"bot/testing/{gone}" not in names
+    assert not any("fakes/" in n for n in names)
+    assert [n for n, text in kit.items() if "from aiohttp import web" in text] == []
+
+
 @pytest.fixture(scope="module")
 def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new venv with the wheel installed (its dependencies from this environment); its

@@ -17,10 +17,10 @@ import redis
 from bot.cli.checks import Outcome, redacted, run_checks
 from bot.features.knowledge.checks import check_knowledge_base
 from bot.features.settings import Settings
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.ports import free_port
 
 TOKEN = "123456:check-token"

@@ -10,9 +10,9 @@ import pytest
 
 from bot.cli.checks import run_checks
 from bot.features.installed import FEATURES
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.preflight import problems
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN, by_name, settings_for
 
 Fakes = tuple[TelegramServer, FakeFoundationModels]

@@ -15,10 +15,10 @@ from bot.config import ConfigError
 from bot.features.api.clients import build_auth_from, build_client
 from bot.features.installed import FEATURES
 from bot.features.settings import Settings
-from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.model_catalog import MODELS_PAGE, log_models
 from bot.wiring.preflight import problems
 from bot.wiring.run import run_bot
+from tests.fakes.yandex.server import FakeFoundationModels
 
 API_KEY = "models-key"
 FOLDER = "b1gmodels"

@@ -17,9 +17,9 @@ from bot.storage.database import Database
 from bot.telegram.outbox import Outbox, Pacing, gauges
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import CallMetrics
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.desk.harness import OPERATOR, SUPPORT, desk_world
 from tests.features.knowledge.conftest import KbFactory, client, docs, fm, make_kb  # noqa: F401
 

@@ -24,8 +24,8 @@ from bot.metrics.server import SHUTTING_DOWN, Readiness, serve_metrics
 from bot.storage.database import Database
 from bot.telegram.startup import make_bot
 from bot.telegram.telemetry import install_telemetry
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 
 
 def sample(name: str, **labels: str) -> float:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.framework.plugins import write_entry_point
 from tests.operations.test_check import API_KEY, FOLDER, TOKEN
 

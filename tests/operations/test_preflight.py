@@ -14,10 +14,10 @@ import pytest
 
 from bot.cli.checks import check_configuration, run_checks
 from bot.features.settings import Settings
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.operations.test_check import API_KEY, FOLDER, SUPPORT_CHAT, TOKEN, by_name, settings_for
 
 

@@ -50,9 +50,9 @@ from bot.telegram.deps import BotOptions, Cluster
 from bot.telegram.outbox import Outbox, Pacing
 from bot.testing.telegram.flood import FloodLimits
 from bot.testing.telegram.session import FakeTelegram
-from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.turn_features import turn_features
 
 BOT_ID = 42

@@ -107,7 +107,7 @@ def test_logs_never_show_secrets(fmt: str) -> None:
 
 async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) -> None:
 
-    from bot.testing.yandex.server import FakeFoundationModels
+    from tests.fakes.yandex.server import FakeFoundationModels
 
     async with FakeFoundationModels(api_key="k", folder_id="f") as fm:
         fm.queue_reply("Hello from **the model**", chunks=4, interval=0.01)
@@ -135,7 +135,7 @@ async def test_terminal_chat_streams_answers_from_the_same_core(tmp_path: Path) 
 async def test_terminal_chat_logs_to_a_file_when_asked(tmp_path: Path) -> None:
     """`chat --log-file`: the log at LOG_LEVEL goes to the file, none of it into the answers
     (what a person at a real terminal sees is tests/e2e/test_terminal_chat.py's)."""
-    from bot.testing.yandex.server import FakeFoundationModels
+    from tests.fakes.yandex.server import FakeFoundationModels
 
     log = tmp_path / "chat.log"
     async with FakeFoundationModels(api_key="k", folder_id="f") as fm:

@@ -18,7 +18,7 @@ from bot.telegram.downloads import (
     FileUnavailableError,
     TelegramFiles,
 )
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 
 TOKEN = "42:TEST"
 PAYLOAD = os.urandom(300_000)
@@ -166,7 +166,7 @@ async def test_the_fake_serves_only_registered_paths_with_the_right_token(
 
 
 async def test_media_messages_parse_as_aiogram_messages(tg: TelegramServer, bot: Bot) -> None:
-    from bot.testing.telegram.images import tiny_jpeg
+    from tests.fakes.telegram.images import tiny_jpeg
 
     tg.send_user_photo_message(1, [tiny_jpeg(90, 60), tiny_jpeg(900, 600)], "what?",
                                media_group_id="g1")

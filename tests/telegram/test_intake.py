@@ -25,7 +25,7 @@ from bot.storage.migrations import migrate
 from bot.storage.repositories import UpdateRepository
 from bot.telegram.intake import DurablePolling, DurableWebhookHandler, Intake
 from bot.telegram.startup import make_bot
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 
 TOKEN = "4242:INTAKE-test"
 

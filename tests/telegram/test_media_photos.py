@@ -26,7 +26,7 @@ from bot.telegram.media.photos import (
     pick_photo,
     reencode,
 )
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 
 
 def encoded(image: Image.Image, fmt: str = "JPEG") -> bytes:

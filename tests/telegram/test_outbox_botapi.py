@@ -46,7 +46,7 @@ from bot.telegram.outbox.errors import Failure, classify
 from bot.telegram.render import RenderedText, render_markdown
 from bot.telegram.startup import make_bot
 from bot.testing.telegram.flood import FloodLimits
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 
 TOKEN = "42:TEST"
 USER, GROUP = 1, -100

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.testing import BotTester, RecordedModel, RecordingFormatError
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
+from tests.fakes.yandex.server import FakeFoundationModels
 
 pytestmark = [pytest.mark.timeout(240)]
 

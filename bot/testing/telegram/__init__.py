@@ -5,9 +5,9 @@ served two ways.
 - In process (`FakeTelegram`, session.py): an aiogram `BaseSession` whose calls are built as
   aiogram's `AiohttpSession` sends them and answered by the same method handlers; what
   `BotTester` runs a developer's App against, and what it shows a test (views.py).
-- Over loopback HTTP (`TelegramServer`, server.py, with the `/_control` test API of
-  control.py): for tests that run the bot as a process, and manual runs:
-  `python -m bot.testing.telegram --port 0` prints `LISTENING http://127.0.0.1:PORT`.
+- Over loopback HTTP, in fmbot's own tests (`TelegramServer` of tests/fakes/telegram, with
+  its `/_control` test API; not in the wheel): for tests that run the bot as a process, and
+  manual runs: `python -m tests.fakes.telegram --port 0` prints `LISTENING http://...`.
 
 The one state and its handlers (`FakeBotApi`, users.py and the modules it mixes in) import
 nothing of the rest of `bot`: the wire is encoded by hand (wire.py), so a bug in fmbot's code

@@ -1,6 +1,7 @@
 """A call as aiogram's `AiohttpSession` writes it, for the in-process fake (session.py): the
 form the fake's handlers answer (`form_of`), and the parameters a `SentCall` shows
-(`params_of`). Over HTTP (server.py) aiogram writes the same form itself."""
+(`params_of`). Over HTTP (tests/fakes/telegram/server.py) aiogram writes the same form
+itself."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The fake Telegram in process, for `BotTester`: an aiogram session over the kit's one Bot
 API (`FakeBotApi`, users.py), the same state and method handlers the loopback server
-(server.py) answers with.
+(tests/fakes/telegram/server.py) answers with.
 
 It is a real aiogram `BaseSession`: each call's parameters are built as aiogram's
 `AiohttpSession` sends them (`prepare_value`, files read into the upload form), answered by

@@ -51,9 +51,10 @@ class Answer:
 class FakeBotApi(
     RichSide, BusinessSide, GuestSide, EphemeralSide, FileSide, BotApiMethods, ForumSide
 ):
-    """The fake Bot API (its test API is documented in server.py); synchronous calls act at
-    once. Served over loopback HTTP by `TelegramServer` and in process by the kit's
-    `FakeTelegram` session: both hand each call to `answer`."""
+    """The fake Bot API (its test API is documented in tests/fakes/telegram/server.py);
+    synchronous calls act at once. Served in process by the kit's `FakeTelegram` session and,
+    in fmbot's own tests, over loopback HTTP by `TelegramServer`: both hand each call to
+    `answer`."""
 
     # --- the Bot API ------------------------------------------------------------------------
 

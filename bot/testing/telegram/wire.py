@@ -1,8 +1,8 @@
 """Wire format of the fake Bot API: a call's parameters, error bodies, text checks.
 
-Parameters arrive the way aiogram's ``AiohttpSession`` sends them (over HTTP, server.py, or
-built the same way in process, session.py): every field is a string in an
-url-encoded or multipart form, nested values (``entities``, ``reply_parameters``,
+Parameters arrive the way aiogram's ``AiohttpSession`` sends them (over HTTP,
+tests/fakes/telegram/server.py, or built the same way in process, session.py): every field is
+a string in an url-encoded or multipart form, nested values (``entities``, ``reply_parameters``,
 ``reply_markup``, ``allowed_updates``) are JSON-encoded strings, booleans are ``"true"``, and
 empty values are left out. Other clients send JSON bodies or query strings; both are accepted.
 """

@@ -3,7 +3,8 @@
 The service's handlers take a `Request` (method, path, query, headers, body) and give a
 `Response` (status, headers, and a body: bytes, or a `Stream` of byte parts written one by one,
 so that a streamed answer can pause, stall, break off or lose its connection). Two adapters
-serve them: an httpx transport in process (transport.py) and aiohttp on loopback (server.py).
+serve them: an httpx transport in process (transport.py) and aiohttp on
+loopback (tests/fakes/yandex/server.py).
 """
 
 from __future__ import annotations

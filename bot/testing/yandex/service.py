@@ -1,6 +1,7 @@
 """The fake Yandex Cloud Foundation Models service: its state and its request handlers, served
-in process (`transport()`, an httpx transport: what `BotTester` gives fmbot's clients) or on
-loopback HTTP (server.py's `FakeFoundationModels`, aiohttp on 127.0.0.1: process tests and
+in process (`transport()`, an httpx transport: what `BotTester` gives fmbot's clients) or, in
+fmbot's own tests, on loopback HTTP (`FakeFoundationModels`, tests/fakes/yandex/server.py,
+not in the wheel: aiohttp on 127.0.0.1, with the `/_control` API, for process tests and
 manual runs). Both adapters hand the same `handle(Request) -> Response` their requests.
 
 It speaks the documented REST wire format by hand (nothing imported from `bot`): checks the
@@ -33,9 +34,9 @@ answers on the same wire.
 
 Python API::
 
-    async with FakeFoundationModels(api_key="k", folder_id="f") as fm:  # or, in process:
-    service = FoundationModelsService(); httpx.AsyncClient(transport=service.transport())
-        fm.url; fm.queue_reply("text", chunks=5, interval=0.05, fault=None)
+    fm = FoundationModelsService(api_key="k", folder_id="f")
+    httpx.AsyncClient(transport=fm.transport())  # (fmbot's tests: FakeFoundationModels, fm.url)
+        fm.queue_reply("text", chunks=5, interval=0.05, fault=None)
         fm.fail_next(429, retry_after=1); fm.queue_raw(path, parts=[...])
         fm.image_pending_polls = 3; fm.refuse_images = True; fm.refuse_images_in_operation = True
         fm.image_gate = fm.images_started + 8  # images pending until 8 more were started
@@ -48,32 +49,27 @@ Python API::
         fm.stt_requests; fm.stt_forbidden = True  # SpeechKit STT (media.py)
         fm.tts_requests; fm.tts_forbidden = True; fm.tts_gate = asyncio.Event()  # speech.py
 
-Process and control API (for out-of-process tests)::
+Control actions as JSON, `fm.apply(action)` (what the loopback server's `POST /_control/script`
+and its `--script` file hand it), each an object with an "action":
 
-    python -m bot.testing.yandex.server --port 0 --api-key K --folder F [--script F]
-    -> prints "LISTENING http://127.0.0.1:PORT" on stdout, serves until SIGTERM/SIGINT.
-
-    POST /_control/script  JSON object or list of objects, each with an "action":
-        {"action": "reply", "text": ..., "chunks": 4 | [cumulative texts], "interval": 0.05,
-         "status": "ALTERNATIVE_STATUS_FINAL", "fault": null | "malformed" | "cut" | "drop" |
-         "stall" | "error_line", "fault_after": 1, "stall": 30}
-        {"action": "fail", "status": 429, "retry_after": 1, "message": ..., "form": "object" |
-         "string", "path": "/foundationModels/v1/completion", "times": 1}
-        {"action": "set", "image_pending_polls": 2, "text_pending_polls": 1,
-         "refuse_images": false, "refuse_images_in_operation": false, "default_chunks": 4,
-         "default_interval": 0.02, "iam_token_lifetime": 43200, "quote_sources": false,
-         "embedding_rps_limit": 0}
-        {"action": "register_key", "key_id": ..., "service_account_id": ..., "public_key": PEM}
-        {"action": "expire_tokens"}  {"action": "reject_auth", "times": 1}  {"action": "reset"}
-    GET /_control/requests -> [{"method", "path", "headers", "json", "peer", "at", "status"}, ...]
-    --script FILE applies a JSON file of such actions at start.
+    {"action": "reply", "text": ..., "chunks": 4 | [cumulative texts], "interval": 0.05,
+     "status": "ALTERNATIVE_STATUS_FINAL", "fault": null | "malformed" | "cut" | "drop" |
+     "stall" | "error_line", "fault_after": 1, "stall": 30}
+    {"action": "fail", "status": 429, "retry_after": 1, "message": ..., "form": "object" |
+     "string", "path": "/foundationModels/v1/completion", "times": 1}
+    {"action": "set", "image_pending_polls": 2, "text_pending_polls": 1,
+     "refuse_images": false, "refuse_images_in_operation": false, "default_chunks": 4,
+     "default_interval": 0.02, "iam_token_lifetime": 43200, "quote_sources": false,
+     "embedding_rps_limit": 0}
+    {"action": "register_key", "key_id": ..., "service_account_id": ..., "public_key": PEM}
+    {"action": "expire_tokens"}  {"action": "reject_auth", "times": 1}  {"action": "reset"}
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.testing.yandex import payloads as p
@@ -250,7 +246,7 @@ class FoundationModelsService(BuiltinToolHandlers, ResponsesHandlers, MediaHandl
 
     async def _screen(self, request: Request, body: Any) -> Response:
         path = request.path
-        if path.startswith("/_control/"):
+        if path.startswith("/_control/"):  # the loopback server's test API: no auth, no faults
             return await self._dispatch(request, body)
         if not path.startswith(("/iam/", "/computeMetadata/")):
             problem = self.auth.check(request.headers.get("Authorization"),
@@ -280,16 +276,6 @@ class FoundationModelsService(BuiltinToolHandlers, ResponsesHandlers, MediaHandl
 
     async def _dispatch(self, request: Request, body: Any) -> Response:
         path = request.path
-        if path == "/_control/script" and request.method == "POST":
-            try:
-                for action in body if isinstance(body, list) else [body]:
-                    self.apply(action)
-            except (ValueError, KeyError, TypeError) as exc:
-                return json_response({"error": str(exc)}, status=400)
-            return json_response({"ok": True})
-        if path == "/_control/requests":
-            return json_response([asdict(r) for r in self.requests
-                                      if not r.path.startswith("/_control")])
         if path.startswith("/operations/"):
             if self._over(self.operation_times, self.operation_rps_limit):
                 self.async_429s += 1

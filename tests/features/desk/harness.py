@@ -39,11 +39,11 @@ from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.outbox import Outbox, Pacing
 from bot.testing.telegram.flood import FloodLimits
-from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.state import ChatMessage
-from bot.testing.yandex.server import FakeFoundationModels
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.telegram.harness import front_values
 
 T = TypeVar("T")

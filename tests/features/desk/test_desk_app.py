@@ -16,8 +16,8 @@ from bot.storage.database import Database
 from bot.storage.models import MessageStatus, User
 from bot.telegram.answer_parts import Target
 from bot.telegram.texts import Translator
-from bot.testing.telegram.images import tiny_jpeg
 from bot.testing.telegram.state import ChatMessage
+from tests.fakes.telegram.images import tiny_jpeg
 from tests.features.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world
 
 pytestmark = pytest.mark.timeout(120)

@@ -17,8 +17,8 @@ from bot.features.desk.domain.report import build_report, format_report, write_c
 from bot.features.desk.storage.insights_models import DeskInsight, InsightJob, InsightJobStatus
 from bot.features.desk.storage.models import DeskRelay
 from bot.storage.database import Database
-from bot.testing.telegram.server import TelegramServer
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world, fakes
 
 pytestmark = pytest.mark.timeout(120)

@@ -8,7 +8,7 @@ import pytest
 from aiogram import Bot
 
 from bot.telegram.membership import MembershipCache
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 from tests.testing.telegram.botapi import FAKE_TOKEN, make_bot
 
 COMPANY = -100777

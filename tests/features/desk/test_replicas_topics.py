@@ -23,9 +23,9 @@ from bot.features.desk.storage.models import HandoffReason
 from bot.features.desk.telegram import DeskOptions, SupportDesk
 from bot.storage.database import Database
 from bot.telegram.outbox import Outbox
-from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.state import Call
 from tests.coordination.proxy import TcpProxy
+from tests.fakes.telegram.server import TelegramServer
 
 SUPPORT = -1009876543211
 TOKEN = "43:TEST"

@@ -14,10 +14,10 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.reading.extractors import extract
 from bot.storage.database import Database
 from bot.storage.repositories import PrivacyRepository
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.helpers import prompts
 from tests.documents import pdf_bytes, text_pdf_of
+from tests.fakes.yandex.server import FakeFoundationModels
 
 INVOICE = [
     [("h1", "Invoice 2041"), ("p", "Customer: Northwind Traders. Issued on 3 March 2026."),

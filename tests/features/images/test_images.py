@@ -20,8 +20,8 @@ from bot.foundation_models.errors import (
 )
 from bot.foundation_models.types import ImageOptions, PollPolicy
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER
+from tests.fakes.yandex.server import FakeFoundationModels
 
 SUBMIT = "/foundationModels/v1/imageGenerationAsync"
 

@@ -20,8 +20,8 @@ from bot.foundation_models.types import ImageOptions
 from bot.storage.database import Database
 from bot.testing.yandex import payloads as p
 from bot.testing.yandex.images import IMAGES_PATH
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import FAST_POLL, FOLDER, fake_client
+from tests.fakes.yandex.server import FakeFoundationModels
 
 MODEL = "aliceai-image-art-3.0"
 

@@ -15,8 +15,8 @@ from bot.foundation_models.base import client_over
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.embedder import Embedder
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
+from tests.fakes.yandex.server import FakeFoundationModels
 
 FIXTURE = Path(__file__).parent / "fixture"
 FIXTURE_KB = FIXTURE / "kb"

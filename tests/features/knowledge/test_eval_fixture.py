@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
 from tests.conversation.conftest import API_KEY, FOLDER
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.conftest import FIXTURE, FIXTURE_KB, FIXTURE_MIN_SCORE
 
 

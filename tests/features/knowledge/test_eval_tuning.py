@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.features.knowledge.evaluation import Case, Outcome, format_report, score
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.conftest import FIXTURE
 from tests.features.knowledge.test_eval_fixture import environment, figure, fmbot
 

@@ -15,9 +15,9 @@ from bot.grounding.prompt import NOT_FOUND_TEXT
 from bot.grounding.turn import grounded_of
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
 from tests.conversation.helpers import COMPLETION, prompts, stored
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.conftest import KbFactory
 
 

@@ -23,8 +23,8 @@ from bot.foundation_models.embedder import ATTEMPTS, Embedder
 from bot.foundation_models.transport import RetryPolicy
 from bot.storage.database import Database
 from bot.telegram.texts import Translator
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, start_fm_process
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.conftest import KbFactory, embedding_calls
 
 FILES = 39

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.documents import encrypted_pdf_bytes, scanned_pdf_bytes
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.conftest import FIXTURE_KB
 from tests.features.knowledge.test_eval_fixture import environment, fmbot
 

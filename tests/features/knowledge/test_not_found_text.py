@@ -22,9 +22,9 @@ from bot.storage.repositories import (
     MessageRepository,
     UserRepository,
 )
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import PRIVATE, make_service
 from tests.conversation.helpers import prompts, stored
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.conftest import KbFactory
 
 BORIS = Speaker(12, "Борис", "ru-RU")

@@ -21,8 +21,8 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.embedder import Embedder
 from bot.storage.database import Database
 from bot.storage.migrations import downgrade_blocking, migrate_blocking
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.db import _execute_autocommit
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.conftest import FIXTURE, FIXTURE_MIN_SCORE
 from tests.features.knowledge.test_eval_fixture import environment, figure, fmbot
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.features.knowledge.background import sync_logged
 from bot.features.knowledge.models import KbDocument
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.conftest import FIXTURE_KB, KbFactory
 from tests.features.knowledge.test_eval_fixture import environment, fmbot
 

@@ -13,8 +13,8 @@ from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.vector_stores import VectorStoreClient
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.knowledge.test_eval_fixture import environment, fmbot
 
 DOCS = {

@@ -33,8 +33,8 @@ from bot.storage.database import Database
 from bot.storage.models import Message as StoredMessage
 from bot.storage.models import MessageStatus
 from bot.telegram.deps import BotOptions
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.tools.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 from tests.telegram.harness import ANNA, BORIS, GROUP, Harness, running_app
 

@@ -27,9 +27,9 @@ from bot.foundation_models.responses import ResponsesChatModel
 from bot.foundation_models.types import CompletionStatus, Snapshot
 from bot.storage.database import Database
 from bot.storage.models import DailyUsage, MessageStatus
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, fake_client, make_service
 from tests.conversation.helpers import stored, wait_for
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.tools.tool_doubles import ORDER_STATUS, ShopSource, tool_loop
 
 COMPLETION = "/foundationModels/v1/completion"

@@ -14,8 +14,8 @@ from bot.features.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRun
 from bot.features.tools.storage.models import ToolCall, ToolCallState
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, PRIVATE, make_service
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.tools.tool_doubles import OPEN_TICKET, ORDER_STATUS, ShopSource, tool_loop
 
 PRO = "yandexgpt/latest"

@@ -23,8 +23,8 @@ from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.models import MessageStatus
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import ANNA, API_KEY, FOLDER, PRIVATE, make_service
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.tools.tool_doubles import ShopSource, tool_loop
 
 CHAT = "/v1/chat/completions"

@@ -34,9 +34,9 @@ from bot.storage.models import (
     MessageStatus,
 )
 from bot.telegram.outbox import Outbox
-from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.state import Call, ChatMessage
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.telegram.server import TelegramServer
+from tests.fakes.yandex.server import FakeFoundationModels
 
 TOKEN = "44:TEST"
 USER = 4401

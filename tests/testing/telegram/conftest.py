@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Bot
 
-from bot.testing.telegram.server import TelegramServer
 from bot.testing.telegram.session import FakeTelegram
+from tests.fakes.telegram.server import TelegramServer
 from tests.testing.telegram.botapi import FAKE_TOKEN, make_bot
 
 

@@ -15,8 +15,8 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, Message, MessageEntity, ReplyParameters
 
 from bot.testing.telegram.flood import FloodLimits
-from bot.testing.telegram.images import tiny_jpeg
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.images import tiny_jpeg
+from tests.fakes.telegram.server import TelegramServer
 from tests.testing.telegram.botapi import FAKE_TOKEN as TOKEN
 from tests.testing.telegram.botapi import make_bot
 

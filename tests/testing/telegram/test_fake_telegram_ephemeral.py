@@ -14,7 +14,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import EphemeralMessageParameters
 
 from bot.testing.telegram.ephemeral import EPHEMERAL_WINDOW
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 
 GROUP = -100555
 

@@ -7,8 +7,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import ChatMemberLeft, ChatMemberMember
 
-from bot.testing.telegram.images import tiny_jpeg
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.images import tiny_jpeg
+from tests.fakes.telegram.server import TelegramServer
 
 FORUM = -100200
 

@@ -16,7 +16,7 @@ from aiogram.types import (
     SentGuestMessage,
 )
 
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 
 
 def article(text: str) -> InlineQueryResultArticle:

@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiohttp import web
 
 from bot.testing.telegram.flood import FloodLimits
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 from tests.testing.telegram.botapi import FAKE_TOKEN as TOKEN
 from tests.testing.telegram.botapi import make_bot
 

@@ -12,7 +12,7 @@ from aiogram.methods import SendRichMessage, SendRichMessageDraft
 from aiogram.types import InputRichMessage, RichBlockTable
 
 from bot.testing.telegram.rich import REFUSED, table_of, urls_of
-from bot.testing.telegram.server import TelegramServer
+from tests.fakes.telegram.server import TelegramServer
 
 MARKDOWN = (
     "# Plans\n\n| Plan | Price |\n|:--|--:|\n| **Basic** | 5 |\n| Pro | 10 |\n\n"

@@ -16,8 +16,8 @@ from aiogram.types import Message
 from aiohttp import web
 
 from bot.testing.telegram.flood import FloodLimits
-from bot.testing.telegram.server import TelegramServer
 from tests.conftest import REPO_ROOT
+from tests.fakes.telegram.server import TelegramServer
 from tests.testing.telegram.botapi import FAKE_TOKEN as TOKEN
 from tests.testing.telegram.botapi import make_bot
 
@@ -106,7 +106,7 @@ async def test_runs_as_a_process_with_control_api() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.testing.telegram",
+        "tests.fakes.telegram",
         "--port",
         "0",
         "--token",

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.foundation_models.client import FoundationModelsClient
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER, fake_client
+from tests.fakes.yandex.server import FakeFoundationModels
 
 
 @pytest.fixture

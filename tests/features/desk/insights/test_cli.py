@@ -11,8 +11,8 @@ from bot.features.desk.storage.insights_models import FaqDraft, FaqDraftStatus
 from bot.features.settings import Settings
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
-from bot.testing.yandex.server import FakeFoundationModels
 from tests.conversation.conftest import API_KEY, FOLDER
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.telegram.test_cli import run_cli
 
 

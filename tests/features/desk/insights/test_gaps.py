@@ -32,7 +32,7 @@ from bot.features.desk.storage.models import (
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.embedder import Embedder
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.desk.insights.test_jobs import FAST
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)

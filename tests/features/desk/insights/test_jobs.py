@@ -16,7 +16,7 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatMessage, PollPolicy, Role
 from bot.metrics import registry as metrics
 from bot.storage.database import Database
-from bot.testing.yandex.server import FakeFoundationModels
+from tests.fakes.yandex.server import FakeFoundationModels
 
 FAST = PollPolicy(initial=0.01, multiplier=1.5, max_interval=0.05, deadline=5.0)
 SCHEMA = {"title": "handoff_summary", "type": "object",

@@ -1,14 +1,24 @@
-"""The fake Foundation Models service on loopback HTTP (aiohttp on 127.0.0.1): for tests that
-run fmbot as a process, and for manual runs. Needs aiohttp (`pip install aiohttp`).
+"""The fake Foundation Models service on loopback HTTP (aiohttp on 127.0.0.1), with its
+``/_control`` test API: for tests that run fmbot as a process, and for manual runs. The
+service itself, its state and wire, is the test kit's (bot/testing/yandex/service.py); this
+is the HTTP side, kept out of the wheel.
 
 ```python
 async with FakeFoundationModels(api_key="k", folder_id="f") as fm:
     fm.url  # "http://127.0.0.1:PORT"; every knob and record of FoundationModelsService
 ```
 
-As a process: `python -m bot.testing.yandex.server --port 0 --api-key K --folder F [--script F]`
-prints `LISTENING http://127.0.0.1:PORT` and serves until SIGTERM or SIGINT; the control API
-(`POST /_control/script`, `GET /_control/requests`) is described in service.py.
+As a process, from the repository's root: ``python -m tests.fakes.yandex.server --port 0
+--api-key K --folder F [--script F]`` prints ``LISTENING http://127.0.0.1:PORT`` and serves
+until SIGTERM or SIGINT. The control API (JSON; neither authenticated nor faulted):
+
+    POST /_control/script  a control action or a list of them (FoundationModelsService.apply:
+                           reply, fail, set, register_key, expire_tokens, reject_auth, reset)
+                           -> {"ok": true}, or 400 {"error": ...}
+    GET /_control/requests -> [{"method", "path", "headers", "json", "peer", "at", "status"}, ...]
+                           (the requests received, the control API's left out)
+
+``--script FILE`` applies a JSON file of such actions at start.
 """
 
 from __future__ import annotations
@@ -18,11 +28,13 @@ import asyncio
 import json
 import signal
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from bot.testing.yandex.exchange import Drop, Headers, Request
+from bot.testing.yandex.exchange import Drop, Headers, Request, Response, json_response
 from bot.testing.yandex.service import FoundationModelsService
 
 
@@ -59,6 +71,20 @@ class FakeFoundationModels(FoundationModelsService):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    async def _dispatch(self, request: Request, body: Any) -> Response:
+        """The control API (the module docstring), then the service's own paths."""
+        if request.path == "/_control/script" and request.method == "POST":
+            try:
+                for action in body if isinstance(body, list) else [body]:
+                    self.apply(action)
+            except (ValueError, KeyError, TypeError) as exc:
+                return json_response({"error": str(exc)}, status=400)
+            return json_response({"ok": True})
+        if request.path == "/_control/requests":
+            return json_response([asdict(r) for r in self.requests
+                                  if not r.path.startswith("/_control")])
+        return await super()._dispatch(request, body)
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         peer = request.transport.get_extra_info("peername") if request.transport else None
@@ -107,7 +133,7 @@ async def serve_until_signalled(fm: FakeFoundationModels) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m bot.testing.yandex.server`: the fake service as a process."""
+    """`python -m tests.fakes.yandex.server`: the fake service as a process."""
     parser = argparse.ArgumentParser(description="Fake Yandex Foundation Models server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

@@ -1,7 +1,8 @@
 """``/_control/...``: the fake Bot API's test API as JSON over HTTP, for out-of-process drivers.
 
-Every route mirrors a method of the fake's state, ``FakeBotApi`` (see server.py's docstring for the
-list). Bodies and answers are JSON; errors answer 400 ``{"error": "..."}``.
+Every route mirrors a method of the fake's state, ``FakeBotApi`` (bot/testing/telegram/users.py;
+see server.py's docstring for the list). Bodies and answers are JSON; errors answer 400
+``{"error": "..."}``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.testing.telegram.images import tiny_jpeg
+from tests.fakes.telegram.images import tiny_jpeg
 
 if TYPE_CHECKING:
     from bot.testing.telegram.users import FakeBotApi

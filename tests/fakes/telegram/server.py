@@ -1,11 +1,14 @@
-"""The fake Telegram served over loopback HTTP (127.0.0.1): the kit's Bot API (`FakeBotApi`,
-users.py) behind aiohttp, behaving like the real one where it matters.
+"""The fake Telegram served over loopback HTTP (127.0.0.1): the test kit's Bot API
+(`FakeBotApi`, bot/testing/telegram/users.py) behind aiohttp, behaving like the real one where
+it matters. The modules named below without a folder (users.py, wire.py, guest.py, ...) are the
+kit's, in bot/testing/telegram; this one and control.py are fmbot's test infrastructure, not in
+the wheel.
 
-It imports nothing of the rest of ``bot``: the wire format is encoded by hand (wire.py), so a
-bug in our code cannot hide behind the same bug here. This module is the transport alone
-(reading a request's parameters, writing ``{"ok": ...}`` bodies, streaming downloads); the
-methods' behaviour is the state's, the same the in-process session (session.py) answers
-with. Routes: ``/bot{token}/{method}`` (GET or POST;
+It imports nothing of ``bot`` but the kit's fake Telegram: the wire format is encoded by hand
+(wire.py), so a bug in our code cannot hide behind the same bug here. This module is the
+transport alone (reading a request's parameters, writing ``{"ok": ...}`` bodies, streaming
+downloads); the methods' behaviour is the state's, the same the in-process session
+(session.py) answers with. Routes: ``/bot{token}/{method}`` (GET or POST;
 url-encoded, multipart or JSON bodies; a wrong token answers 401 "Unauthorized", an unknown
 method 404 "Not Found", a real method the fake does not model answers ``true`` with a logged
 warning), ``/file/bot{token}/{path}`` for getFile downloads, and ``/_control/...`` (below).
@@ -56,7 +59,7 @@ The test API, in the process that runs the server::
         tg.send_user_voice(1, ogg, duration=3); tg.send_user_document(1, data, file_name=...,
         mime_type=...); tg.file_faults(file_id, delay=...); tg.downloads  # see files.py
 
-As a process: ``python -m bot.testing.telegram --port 0 --token T [--username U]
+As a process: ``python -m tests.fakes.telegram --port 0 --token T [--username U]
 [--no-flood]`` prints ``LISTENING http://127.0.0.1:PORT`` and serves until SIGTERM. The
 control API (JSON): POST ``/_control/`` + guest_message {chat_id, text, user?, title?,
 reply_to_text?, reply_author?} -> {update_id, guest_query_id}; user_message {chat_id, text,
@@ -93,10 +96,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.testing.telegram.control import add_control_routes
 from bot.testing.telegram.flood import FloodLimits
 from bot.testing.telegram.users import FakeBotApi
 from bot.testing.telegram.wire import Params, TelegramError, UploadedFile, bad_request
+from tests.fakes.telegram.control import add_control_routes
 
 
 class TelegramServer(FakeBotApi):
@@ -238,7 +241,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.testing.telegram")
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.telegram")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="42:TEST")
