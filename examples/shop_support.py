@@ -87,9 +87,10 @@ async def announce(ctx: RunContext) -> None:
     me = await ctx.bot.get_me()
     READY.append(me.username or "")
     log.info("shop support ready: %d orders, %d customers", len(ORDERS), len(PLANS))
-    # Settings read flat (TEXT_MODEL) or by area, the defaults resolved (KB_MODE).
+    # Settings read flat (TEXT_MODEL) or a feature's by its variable, the defaults resolved
+    # (KB_MODE).
     log.info("answering as @%s with %s, knowledge base %s", me.username,
-             ctx.settings.text_model, ctx.settings.knowledge.mode)
+             ctx.settings.text_model, ctx.settings.value("KB_MODE"))
 
 
 @app.on_answer

@@ -92,10 +92,20 @@ class App:
         return self._parts.settings
 
     def load_settings(self, model: type[S]) -> S:
-        """Read a plugin's or developer's own pydantic-settings model (with its own
-        `env_prefix`) from the environment and the App's `.env`. A missing or invalid value
-        stops the start with one line naming the variable."""
+        """Read a plugin's or developer's own settings from the environment and the App's
+        `.env`: a `bot.plugin.Section` (each field naming its variable; the section a
+        plugin's `Feature.settings` declares, composed into the bot's settings) or a
+        pydantic-settings model with its own `env_prefix`. A missing or invalid value stops
+        the start with a line naming each variable."""
         from bot.config import ConfigError
+        from bot.config.parsing import Section
+
+        if isinstance(model, type) and issubclass(model, Section):
+            from bot.features.settings import SectionOf, SettingsBase, compose, load_settings
+
+            self._parts.read_by(model)
+            composed = compose([SectionOf(model.__name__.lower(), model)], SettingsBase)
+            return load_settings(self._parts.env_file, composed).section(model)
 
         self._parts.read_by(model)  # its variables are not misspellings of fmbot's
         try:

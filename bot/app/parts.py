@@ -31,6 +31,7 @@ from bot.menu import MenuCommand
 if TYPE_CHECKING:
     from aiogram import Router
 
+    from bot.config.parsing import Section
     from bot.extending.tools import FunctionToolSource, ToolSource
     from bot.features.api.feature import Feature
     from bot.features.settings import Settings
@@ -41,7 +42,7 @@ CP = TypeVar("CP", bound=ContextProvider)
 AH = TypeVar("AH", bound=AnswerHook)
 HH = TypeVar("HH", bound=HandoffHook)
 LH = TypeVar("LH", bound=LifecycleHook)
-S = TypeVar("S", bound=BaseSettings)
+S = TypeVar("S", bound="BaseSettings | Section")
 
 
 class AppError(Exception):
@@ -73,6 +74,7 @@ class AppParts:
         self._app = app  # the public App: plugins are set up on it
         self._env_file = env_file
         self._settings = settings
+        self._read = False  # the settings were read here (not given): a section added rereads
         self._functions: FunctionToolSource | None = None  # made on first use
         self._providers: list[NamedProvider] = []
         self._routers: list[Router] = []
@@ -95,7 +97,7 @@ class AppParts:
         misspellings of fmbot's (`fmbot check`)."""
         return frozenset(self._own_variables)
 
-    def read_by(self, model: type[BaseSettings]) -> None:
+    def read_by(self, model: type) -> None:
         """Note the variables `model` reads (its `env_prefix` and field names or aliases)."""
         from bot.config.unknown import variables_of
 
@@ -114,6 +116,7 @@ class AppParts:
         own features are not run either, and `App.evaluating` turns true. Tool sources,
         routers and menu commands are shared (the tools are wrapped by the stubs already)."""
         view = AppParts(self._app, env_file=self._env_file, settings=self._settings)
+        view._read = self._read
         view._functions = self._functions
         view._routers = list(self._routers)
         view._commands = dict(self._commands)
@@ -145,12 +148,14 @@ class AppParts:
 
     @property
     def settings(self) -> Settings:
-        """fmbot's own settings: those the App was given, else read from the environment and
-        its `.env` on first use (raises `bot.config.ConfigError`)."""
+        """The settings: those the App was given, else read from the environment and its
+        `.env` on first use (raises `bot.config.ConfigError`), composed with the sections of
+        the features its plugins added (`settings.section(HelpdeskSettings)`)."""
         if self._settings is None:
-            from bot.features.settings import load_settings
+            from bot.features.settings import Settings, compose, load_settings
 
-            self._settings = load_settings(self._env_file)
+            self._settings = load_settings(self._env_file, compose(self._features, Settings))
+            self._read = True
         return self._settings
 
     def use_plugins(self, names: str | list[str]) -> None:
@@ -175,6 +180,8 @@ class AppParts:
                 self._migrations.append(Migrations(name, Path(folder)))
         feature.setup(app)
         self._features.append(feature)
+        if self._read and feature.settings is not None:
+            self._settings, self._read = None, False  # read again, with its section
 
     @property
     def features(self) -> tuple[Feature, ...]:

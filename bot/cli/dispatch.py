@@ -26,6 +26,7 @@ from bot.cli.new import command as new_command
 from bot.cli.record import command as record_command
 from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
+from bot.cli.settings import command as settings_command
 from bot.config import ConfigError
 from bot.features.api.commands import Command
 from bot.features.installed import FEATURES, bot_features
@@ -45,7 +46,7 @@ _FEATURES_COMMANDS: list[Command[Factory]] = [
     command for feature in FEATURES for command in feature.commands()]
 _ORDER: list[Command[Factory]] = [run_command, migrate_command, chat_command, record_command,
                                   *_FEATURES_COMMANDS, report_command, new_command,
-                                  check_command]
+                                  check_command, settings_command]
 #: Every command, in the order `fmbot --help` lists them.
 COMMANDS: dict[str, Command[Factory]] = {command.name: command for command in _ORDER}
 
@@ -170,6 +171,8 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
         # (A plugin set up before the line was parsed is not set up again.)
         checked = len(app.features)
         app.use_plugins(settings.fmbot_plugins)
+        # Composed again with the plugins' sections, each validated (a line per variable).
+        settings = app.settings
         added_commands(app)  # a plugin's command named as one of fmbot's is refused
         if args.command != "check":  # `check` runs them among its lines
             # The plugins' features' checks of their settings, as `_check` ran the others'.

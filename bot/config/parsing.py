@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import socket
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -137,17 +137,30 @@ def unresolved() -> Any:
     return None
 
 
+class Core(Protocol):
+    """What a section may resolve its defaults against: the core's settings (bot/config's
+    CoreSettings), as much of them as sections read."""
+
+    text_model: str
+    yandex_llm_url: str
+
+    @property
+    def has_credentials(self) -> bool: ...
+
+
 class Section(BaseModel):
     """A feature's section of the settings (bot/features/<name>/settings.py): one model, each
     field declared once and naming its environment variable by validation alias
     (`replies: ... = Field(validation_alias="VOICE_REPLIES")`). The composed Settings
-    (bot/features/settings.py) has a field per section (`settings.voice`) and reads each
-    section's variables flat, from the environment, `.env` and keywords
+    (bot/features/settings.py) has a field per registered section, named as its feature
+    (`settings.voice`; typed: `settings.section(VoiceSettings)`), and reads each section's
+    variables flat, from the environment, `.env` and keywords
     (`Settings(voice_replies="always")`); in code a section is also built by its field names
     (`VoiceSettings(replies="always")`). Frozen: a value object its feature is given."""
 
+    # A field's docstring is its description (`fmbot settings` prints it).
     model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True,
-                              validate_by_alias=True)
+                              validate_by_alias=True, use_attribute_docstrings=True)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -162,6 +175,17 @@ class Section(BaseModel):
     def variables(cls) -> dict[str, str]:
         """The environment variable of each field (upper case), by field name."""
         return {name: str(field.validation_alias) for name, field in cls.model_fields.items()}
+
+    def resolved_with(self, core: Core) -> Self:
+        """This section with the defaults that depend on the core's settings resolved (the
+        models' credentials, TEXT_MODEL, YANDEX_LLM_URL), called once by the composed
+        Settings after validation; itself when none does."""
+        return self
+
+    def endpoint_problems(self) -> list[str]:
+        """Its *_URL settings that are not http(s) URLs with a host, a line each (part of
+        `Settings.check_yandex`); none by default."""
+        return []
 
     def _settle(self, **values: object) -> None:
         """Put resolved defaults in place (a section's own after-validator, or the composed

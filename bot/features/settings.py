@@ -1,15 +1,15 @@
 """Settings: every knob of a deployment, read from the environment and `.env`: the core's
-areas (bot/config, flat fields: `settings.text_model`) and each feature's own section
-(bot/features/<name>/settings.py), one nested model each (`settings.voice.replies`,
-`settings.desk.chat_id`), composed here, where features may be named (`from bot import
-Settings`).
+areas (bot/config, flat fields: `settings.text_model`) and each registered feature's own
+section (bot/features/<name>/settings.py, a plugin's too), one nested model each, composed
+here from the feature list (`compose`): `settings.section(VoiceSettings).replies`, or
+`settings.voice.replies` (`from bot import Settings`).
 
 The variable names are the public contract (documented one by one in `.env.example`): a
 section's fields name theirs (VOICE_REPLIES), read flat from the environment, `.env` and
 keywords (`Settings(voice_replies="always")`, bot/config/sections.py); a section may also be
-given whole (`Settings(voice=VoiceSettings(replies="always"))`). Defaults that depend on other
-sections or on the core are resolved here, once (`_resolve_across_sections`); those within a
-section, by the section. Only the command layer (`bot.cli`, `bot.wiring`, `bot.app`,
+given whole (`Settings(voice=VoiceSettings(replies="always"))`). Defaults that depend on the
+core are resolved once, each section by its own `resolved_with`; those within a section, by
+the section. Only the command layer (`bot.cli`, `bot.wiring`, `bot.app`,
 `bot.testing`) and the features' declarations read Settings; a feature's parts get its
 section and plain values. Each feature's `Feature` declares its checks of its section (the
 section's methods), which a command runs before it starts anything
@@ -17,10 +17,13 @@ section's methods), which a command runs before it starts anything
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -29,7 +32,7 @@ from pydantic_settings import (
 )
 
 from bot.config import CoreSettings
-from bot.config.parsing import ConfigError, _raise_all
+from bot.config.parsing import ConfigError, Section, _raise_all
 from bot.config.sections import (
     SectionedDotEnvSource,
     SectionedEnvSource,
@@ -37,43 +40,23 @@ from bot.config.sections import (
     sections,
     variables,
 )
-from bot.features.business.settings import BusinessSettings
-from bot.features.desk.settings import DeskSettings
-from bot.features.documents.settings import DocumentsSettings
-from bot.features.evaluation.settings import EvaluationSettings
-from bot.features.guest.settings import GuestSettings
-from bot.features.knowledge.settings import KnowledgeSettings
-from bot.features.rich.settings import RichSettings
-from bot.features.tools.settings import ToolsSettings
-from bot.features.vision.settings import VisionSettings
-from bot.features.voice.settings import VoiceSettings
-from bot.features.websearch.settings import WebSearchSettings
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "SettingsBase", "compose", "load_settings"]
+
+S = TypeVar("S", bound=Section)
 
 
-class Settings(CoreSettings):
-    """One deployment's configuration. Each variable is documented in `.env.example`.
+class SettingsBase(CoreSettings):
+    """One deployment's configuration: the core's settings, flat (`settings.text_model`),
+    and a field per registered feature's section, named as its feature (`settings.voice`),
+    composed from the feature list (`compose`). Each variable is documented in
+    `.env.example`; `fmbot settings` lists them all, an installed plugin's too.
 
     In code, name them in lower case: `App(settings=Settings(telegram_bot_token="...",
     yandex_folder_id="...", yandex_api_key="..."))`, a feature's too
     (`Settings(voice_replies="always")`). What is given wins over the environment and `.env`,
-    which fill the rest. The core's are read flat (`settings.text_model`); each feature's
-    section is one value: `settings.voice`, `settings.desk`, `settings.knowledge`,
-    `settings.tools`, `settings.vision`, `settings.documents`, `settings.websearch`,
-    `settings.guest`, `settings.rich`, `settings.business`, `settings.evaluation`."""
-
-    business: BusinessSettings = Field(default_factory=BusinessSettings)
-    rich: RichSettings = Field(default_factory=RichSettings)
-    guest: GuestSettings = Field(default_factory=GuestSettings)
-    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
-    desk: DeskSettings = Field(default_factory=DeskSettings)
-    tools: ToolsSettings = Field(default_factory=ToolsSettings)
-    vision: VisionSettings = Field(default_factory=VisionSettings)
-    documents: DocumentsSettings = Field(default_factory=DocumentsSettings)
-    voice: VoiceSettings = Field(default_factory=VoiceSettings)
-    websearch: WebSearchSettings = Field(default_factory=WebSearchSettings)
-    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    which fill the rest. A feature reads its section by type, `settings.section(VoiceSettings)`
+    (typed), or by name, `settings.voice`."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
@@ -110,47 +93,138 @@ class Settings(CoreSettings):
 
     @model_validator(mode="after")
     def _resolve_across_sections(self) -> Self:
-        # What only the whole sees: SPEECH_RECOGNITION unset is on with the models'
-        # credentials (and VOICE_REPLIES then mirror); STT_URL and TTS_URL unset follow
-        # YANDEX_LLM_URL when it is not Yandex's; an evaluation model unset, TEXT_MODEL.
-        # object.__setattr__: model_fields_set keeps naming only what the deployment set.
-        object.__setattr__(self, "voice", self.voice.resolved(
-            credentials=self.has_credentials, llm_url=self.yandex_llm_url))
-        object.__setattr__(self, "evaluation", self.evaluation.resolved(self.text_model))
+        # What only the whole sees, each section resolving its own against the core's
+        # settings (voice: SPEECH_RECOGNITION unset is on with the models' credentials;
+        # evaluation: a model unset is TEXT_MODEL). object.__setattr__: model_fields_set keeps
+        # naming only what the deployment set.
+        for name in sections(type(self)):
+            object.__setattr__(self, name, getattr(self, name).resolved_with(self))
         return self
+
+    def section(self, kind: type[S]) -> S:
+        """This deployment's section of type `kind` (`settings.section(VoiceSettings)`),
+        typed; a ConfigError when no registered feature has that section."""
+        name = _field_of(type(self)).get(kind)
+        if name is None:
+            raise ConfigError(f"no feature with the settings section {kind.__name__} is "
+                              "installed (bot/features/installed.py, FMBOT_PLUGINS)")
+        value: S = getattr(self, name)
+        return value
+
+    def value(self, variable: str) -> object:
+        """The value a variable holds, by its name (`settings.value("KB_MODE")`), defaults
+        resolved: how one feature reads a setting of another's section without importing
+        it; a ConfigError for a variable no setting reads."""
+        where = _variables(type(self)).get(variable.upper())
+        if where is None:
+            raise ConfigError(f"{variable}: no setting reads this variable")
+        found: object = self
+        for name in where:
+            found = getattr(found, name)
+        return found
+
+    def sections(self) -> dict[str, Section]:
+        """Every section, by its feature's name."""
+        return {name: getattr(self, name) for name in sections(type(self))}
 
     def check_yandex(self) -> None:
         """Fail with one message (a line per problem) when the Foundation Models settings
-        cannot work (SpeechKit's endpoints too)."""
-        _raise_all(self.yandex_problems() + self.voice.endpoint_problems())
+        cannot work (a section's endpoints too: SpeechKit's)."""
+        _raise_all(self.yandex_problems() + self._sections_endpoint_problems())
 
     def url_problems(self) -> list[str]:
-        """Every Yandex endpoint (SpeechKit's too) that is not an http(s) URL with a host, one
-        line each: the lines of `check_yandex` that a URL written in full fixes."""
-        return self.endpoint_problems() + self.voice.endpoint_problems()
+        """Every Yandex endpoint (a section's too) that is not an http(s) URL with a host,
+        one line each: the lines of `check_yandex` that a URL written in full fixes."""
+        return self.endpoint_problems() + self._sections_endpoint_problems()
+
+    def _sections_endpoint_problems(self) -> list[str]:
+        return [line for section in self.sections().values()
+                for line in section.endpoint_problems()]
 
 
-def load_settings(env_file: str | Path | None = ".env") -> Settings:
-    """Read Settings (the environment, then `env_file`), turning pydantic's report into one
-    message naming every variable."""
+@cache
+def _variables(settings_cls: type[SettingsBase]) -> dict[str, tuple[str, ...]]:
+    return variables(settings_cls)
+
+
+@cache
+def _field_of(settings_cls: type[SettingsBase]) -> dict[type[Section], str]:
+    return {kind: name for name, kind in sections(settings_cls).items()}
+
+
+class _Declares(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def settings(self) -> type | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SectionOf:
+    """A section to compose under a name, without a feature (`App.load_settings`)."""
+
+    name: str
+    settings: type[Section]
+
+
+def compose(features: Iterable[_Declares], base: type[SettingsBase] = SettingsBase,
+            ) -> type[SettingsBase]:
+    """Settings with a field per section the `features` declare (`Feature.settings`, a
+    `Section`), named as the feature: the one list every loop reads composes the settings
+    too, a plugin's section included."""
+    fields: dict[str, Any] = {}
+    for feature in features:
+        kind = feature.settings
+        if kind is None or feature.name in base.model_fields:
+            continue
+        if not (isinstance(kind, type) and issubclass(kind, Section)):
+            raise TypeError(f"feature {feature.name!r}: its settings must be a "
+                            f"bot.plugin.Section, not {kind!r}")
+        fields[feature.name] = (kind, Field(default_factory=kind))
+    if not fields:
+        return base
+    return create_model("Settings", __base__=base, __module__=__name__, **fields)
+
+
+def _installed() -> list[_Declares]:
+    from bot.features.installed import FEATURES
+
+    return list(FEATURES)
+
+
+if TYPE_CHECKING:
+    Settings = SettingsBase
+else:
+    # fmbot's own features' sections (bot/features/installed.py); a plugin's join with
+    # `compose(plugins, Settings)` (bot/app/parts.py).
+    Settings = compose(_installed())
+
+
+def load_settings(env_file: str | Path | None = ".env",
+                  settings_cls: type[SettingsBase] | None = None) -> SettingsBase:
+    """Read the settings (the environment, then `env_file`), fmbot's or those composed with
+    a plugin's sections (`settings_cls`), turning pydantic's report into one message naming
+    every variable."""
     try:
-        return Settings(_env_file=env_file)
+        return (settings_cls or Settings)(_env_file=env_file)
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix says nothing
-            lines.append(f"{variable_of(error['loc'])}: {message}")
+            lines.append(f"{variable_of(error['loc'], settings_cls)}: {message}")
         raise ConfigError("\n".join(dict.fromkeys(lines))) from None
 
 
-def variable_of(loc: tuple[int | str, ...]) -> str:
+def variable_of(loc: tuple[int | str, ...], settings_cls: type[SettingsBase] | None = None,
+                ) -> str:
     """The variable a validation error's location names: a root field's (`("text_model",)`)
     or a section's (`("voice", "VOICE_REPLIES")`, or by field name `("voice", "replies")`)."""
     if not loc:
         return "settings"
     head = str(loc[0])
-    section = sections(Settings).get(head)
+    section = sections(settings_cls or Settings).get(head)
     if section is not None and len(loc) > 1:
         key = str(loc[1])
         return section.variables().get(key, key)
     return head.upper()
+

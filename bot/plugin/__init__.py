@@ -7,6 +7,10 @@ of the `App` that sets the App up and returns one. What a feature can declare:
 
 - `Feature`: the feature: its name, settings section, migrations, and the callables the bot
   asks it for its checks, models, commands, report parts and parts.
+- `Section`, `Switch`: its section of the settings (`Feature.settings`), each field naming its
+  variable (`Field(validation_alias="HELPDESK_DAILY_LOOKUPS")`), composed into the bot's
+  settings: validated with fmbot's, listed by `fmbot settings`, read in code with
+  `settings.section(HelpdeskSettings)` or `App.load_settings(HelpdeskSettings)` at set-up.
 - `SettingsCheck`: a check of its settings, run before the commands it names (`fmbot check`
   runs those of `run`); it raises `ConfigError`, a line per problem.
 - `FeatureCheck`, `Outcome`, `passed`, `failed`: its lines in `fmbot check`.
@@ -42,6 +46,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError
+from bot.config.parsing import Section, Switch
 from bot.features.api.built import Built, FeatureMissing
 from bot.features.api.commands import (
     Command,
@@ -107,9 +112,11 @@ __all__ = [
     "ReportPart",
     "ReportSection",
     "Role",
+    "Section",
     "SettingsCheck",
     "Subcommands",
     "Surface",
+    "Switch",
     "TelegramFeature",
     "TelegramGround",
     "TelegramLine",

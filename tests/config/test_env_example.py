@@ -81,3 +81,21 @@ def test_commented_values_are_the_defaults_or_marked_examples(
             wrong.append(f"{name}={value}")
         monkeypatch.delenv(name)
     assert wrong == []
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_fmbot_settings_lists_every_variable_with_its_default(tmp_path: Path) -> None:
+    """`fmbot settings` prints every variable the composed settings read, as `.env` lines:
+    a file of them configures exactly what no file does."""
+    from bot.cli.settings import env_lines
+
+    printed = "\n".join(env_lines(Settings, {}))
+    named = [line.split("=", 1)[0] for line in printed.splitlines()
+             if line and not line.startswith("#")]
+    assert sorted(named) == sorted(FIELDS), "each variable once, none that is not read"
+    written = tmp_path / "listed.env"
+    written.write_text(printed, encoding="utf-8")
+    listed = Settings(_env_file=written)  # type: ignore[call-arg]
+    default = defaults()
+    assert {name: (read(listed, name), read(default, name)) for name in FIELDS
+            if read(listed, name) != read(default, name)} == {}

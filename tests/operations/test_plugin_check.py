@@ -100,3 +100,29 @@ async def test_check_and_run_refuse_what_the_plugins_settings_check_refuses(
     run = await run_bot_async(["run"], env=env, cwd=tmp_path)
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip().splitlines()[-1] == f"fmbot: {refusal}"
+
+
+async def test_fmbot_settings_lists_the_plugins_section_composed_with_fmbots(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    done = await run_bot_async(["settings"], env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.splitlines()
+    section = printed[printed.index("# ---- helpdesk (plugin) ----"):]
+    assert section[1:7] == [
+        "# The staff directory: `telegram_id,name,department`, with a header row. (required)",
+        "HELPDESK_EMPLOYEES_CSV=",
+        "# How many times an employee may use /whoami a day.",
+        "HELPDESK_DAILY_LOOKUPS=20",
+        "# The model `fmbot helpdesk triage` asks which department a request is for.",
+        "HELPDESK_TRIAGE_MODEL=yandexgpt-lite/latest",
+    ]
+    assert "# ---- voice ----" in printed
+    assert "TELEGRAM_BOT_TOKEN=" in printed
+
+    # Its section is validated as fmbot's are: the variable named, the start refused.
+    bad = {**env, "HELPDESK_DAILY_LOOKUPS": "0"}
+    done = await run_bot_async(["check"], env=bad, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.splitlines() == [
+        "fmbot: HELPDESK_DAILY_LOOKUPS: Input should be greater than or equal to 1"]

@@ -56,10 +56,17 @@ class CallsOfAnswer:
 @dataclass(frozen=True, slots=True)
 class StoreFiles:
     """The knowledge base's files in a Yandex Vector Store, as file search cites them: the
-    store the last sync wrote to (None before any), and a store's file ids -> their paths."""
+    store the last sync wrote to (None before any), a store's file ids -> their paths, and
+    how the knowledge base's settings search it (KB_VECTOR_STORE_ID, KB_TOP_K, KB_MODE)."""
 
     last_store: Callable[[AsyncSession], Awaitable[str | None]]
     paths: Callable[[AsyncSession, str], Awaitable[dict[str, str]]]
+    store_id: str = ""
+    """The store named by KB_VECTOR_STORE_ID (empty: the one `kb sync` created)."""
+    top_k: int = 5
+    """Passages a search returns (KB_TOP_K)."""
+    strict: bool = False
+    """KB_MODE=strict: only the knowledge base answers."""
 
 
 @dataclass(frozen=True, slots=True)

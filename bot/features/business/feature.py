@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    if not (ground.front.telegram and ground.settings.business.on):
+    if not (ground.front.telegram and ground.settings.section(BusinessSettings).on):
         return None
     from bot.conversation.features import Contributing
     from bot.features.business.prompt import OnBehalf
@@ -33,11 +33,11 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
 
     settings = front.ground.settings
     return TelegramParts(part=business_on_telegram(build_business(
-        settings.business, customer_daily_tokens=settings.daily_token_limit)))
+        settings.section(BusinessSettings), customer_daily_tokens=settings.daily_token_limit)))
 
 
 def _telegram_checks(settings: Settings) -> list[TelegramLine]:
-    replies = settings.business.replies
+    replies = settings.section(BusinessSettings).replies
 
     async def connections(bot: Bot, me: User) -> Outcome:
         from bot.features.business.checks import business_connections

@@ -46,7 +46,7 @@ def support_hours(desk: DeskSettings) -> SupportHours:
 
 def build_desk_service(ground: Groundwork) -> DeskService | None:
     """The desk's records when SUPPORT_CHAT_ID is set and the front is Telegram's."""
-    desk = ground.settings.desk
+    desk = ground.settings.section(DeskSettings)
     if not (desk.on and ground.front.telegram):
         return None
     return DeskService(ground.db.sessionmaker, support_chat_id=desk.chat_id,
@@ -88,7 +88,7 @@ def build_desk(
     if service is None:
         return None
     settings, db, client = ground.settings, ground.db, ground.client
-    area = settings.desk
+    area = settings.section(DeskSettings)
     options = DeskOptions(
         support_chat_id=area.chat_id,
         hours=support_hours(area),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError
 from bot.features.api.commands import Command, CommandContext, Subcommands
+from bot.features.desk.settings import DeskSettings
 
 if TYPE_CHECKING:
     from bot.storage.database import Database
@@ -75,8 +76,9 @@ async def run_faq_eval(factory: CommandContext, path: Path) -> None:
         async def embed(text: str) -> Any:
             return (await embedder.query(text)).values
 
-        result = await evaluate(cases, client, settings.desk.insights_model, embed)
-    print(format_eval(result, settings.desk.drafts_similarity))
+        desk = settings.section(DeskSettings)
+        result = await evaluate(cases, client, desk.insights_model, embed)
+    print(format_eval(result, settings.section(DeskSettings).drafts_similarity))
 
 
 async def run_gaps(factory: CommandContext, *, days: int, csv_path: Path | None) -> None:
@@ -89,10 +91,11 @@ async def run_gaps(factory: CommandContext, *, days: int, csv_path: Path | None)
 
     settings = factory.settings
     async with factory.core() as c:  # the App's migrations too
-        jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=settings.desk.insights_model,
+        desk = settings.section(DeskSettings)
+        jobs = InsightJobs(c.db.sessionmaker, c.client, model_name=desk.insights_model,
                            owner=settings.replica_id)
         try:
-            gaps = await build_gaps(settings.desk, c.db, jobs, c.built.need(Embedder, by="desk"),
+            gaps = await build_gaps(desk, c.db, jobs, c.built.need(Embedder, by="desk"),
                                     c.built.find(KnowledgeLookup)).run(days)
         finally:
             await jobs.aclose()

@@ -46,8 +46,11 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.foundation_models.embedder import Embedder
 
     settings = front.ground.settings
-    kb = settings.knowledge
-    strict = kb.mode == "strict"  # 👍/👎 under every answer in KB_MODE=strict deployments
+    # The knowledge base's settings, read by name (this feature imports no other's section).
+    # 👍/👎 under every answer in KB_MODE=strict deployments.
+    strict = settings.value("KB_MODE") == "strict"
+    kb_paths = settings.value("KB_PATH")
+    kb_folder = kb_paths[0] if isinstance(kb_paths, tuple) and kb_paths else None
     handoff = built.find(HandoffListener)
     calls = built.find(CallLines)
     menu = {name: dict(text) for name, text in front.menu.items()}
@@ -56,7 +59,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
                       front.outbox, front.replicas, menu=menu,
                       on_handoff=handoff.told if handoff is not None else None,
                       call_lines=calls.read if calls is not None else None,
-                      feedback_buttons=strict, kb_folder=kb.paths[0] if kb.paths else None)
+                      feedback_buttons=strict, kb_folder=kb_folder)
     return TelegramParts(part=desk_on_telegram(desk, feedback_buttons=strict))
 
 
@@ -69,17 +72,17 @@ def _commands() -> list[Command[CommandContext]]:
 def _report(settings: Settings) -> list[ReportPart]:
     from bot.features.desk.report import desk_report
 
-    return [desk_report(settings.desk)]
+    return [desk_report(settings.section(DeskSettings))]
 
 
 def _forums(settings: Settings) -> list[int]:
-    return [settings.desk.chat_id] if settings.desk.on else []
+    return [settings.section(DeskSettings).chat_id] if settings.section(DeskSettings).on else []
 
 
 def _telegram_checks(settings: Settings) -> list[TelegramLine]:
-    if not settings.desk.on:
+    if not settings.section(DeskSettings).on:
         return []
-    chat_id = settings.desk.chat_id
+    chat_id = settings.section(DeskSettings).chat_id
 
     async def support_chat(bot: Bot, me: User) -> Outcome:
         from bot.features.desk.checks import check_support_chat
@@ -90,7 +93,7 @@ def _telegram_checks(settings: Settings) -> list[TelegramLine]:
 
 
 def _models(settings: Settings) -> list[ModelUse]:
-    desk = settings.desk
+    desk = settings.section(DeskSettings)
     return [ModelUse("INSIGHTS_MODEL", desk.insights_model, "text")] if desk.insights else []
 
 
@@ -101,7 +104,7 @@ FEATURE = Feature(
     tables=("bot.features.desk.storage.models", "bot.features.desk.storage.insights_models"),
     texts=("bot.features.desk.telegram.texts",),
     settings_checks=(SettingsCheck(frozenset({"run", "eval", "report"}),
-                                   lambda settings: settings.desk.check()),),
+                                   lambda settings: settings.section(DeskSettings).check()),),
     commands=_commands,
     report=_report,
     forums=_forums,

@@ -30,7 +30,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.features.documents.chat import ChatDocuments
     from bot.features.documents.telegram import documents_on_telegram
 
-    support = build_documents(front.ground.settings.documents, front.files,
+    support = build_documents(front.ground.settings.section(DocumentsSettings), front.files,
                               front.ground.stack, built.find(ChatDocuments))
     return TelegramParts(part=documents_on_telegram(support))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import ConfigError
 from bot.features.api.commands import Command, CommandContext, Subcommands
+from bot.features.evaluation.settings import EvaluationSettings
 
 if TYPE_CHECKING:
     import httpx
@@ -113,7 +114,7 @@ async def run_eval(
     except (CaseFileError, BaselineError) as exc:
         raise ConfigError(f"eval: {exc}") from None
     settings = factory.settings
-    area = settings.evaluation
+    area = settings.section(EvaluationSettings)
     http = client_over(transport) if transport is not None else None
     client = build_client(settings, build_auth_from(settings), http)
     stubs, meter = Stubs(), Meter()

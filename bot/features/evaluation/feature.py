@@ -24,7 +24,7 @@ def _commands() -> list[Command[CommandContext]]:
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     from bot.features.api.offers import SimulationModels
 
-    area = ground.settings.evaluation
+    area = ground.settings.section(EvaluationSettings)
     built.add("evaluation", SimulationModels(area.customer_model, area.judge_model))
     return None
 

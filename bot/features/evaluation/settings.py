@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.config.parsing import Section
+from bot.config.parsing import Core, Section
 
 
 class EvaluationSettings(Section):
@@ -18,6 +18,10 @@ class EvaluationSettings(Section):
     customer_model: str = Field(default="", validation_alias="EVAL_CUSTOMER_MODEL")
     # The model that scores each conversation against the case's criteria; empty = TEXT_MODEL.
     judge_model: str = Field(default="", validation_alias="EVAL_JUDGE_MODEL")
+
+    def resolved_with(self, core: Core) -> EvaluationSettings:
+        """Resolved against TEXT_MODEL (`resolved`)."""
+        return self.resolved(core.text_model)
 
     def resolved(self, text_model: str) -> EvaluationSettings:
         """A copy with an empty model meaning `text_model`."""

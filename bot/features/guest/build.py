@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.features.guest.settings import GuestSettings
+
 if TYPE_CHECKING:
     from bot.features.api.ground import Groundwork
     from bot.features.guest.answering import GuestAnswers
@@ -15,7 +17,7 @@ def build_guest(ground: Groundwork, system_prompt: str) -> GuestAnswers | None:
     """Guest mode's answers: the chat model, the bot's system prompt and reply settings, the
     daily token budget; None with GUEST_MODE=off."""
     settings = ground.settings
-    if not settings.guest.on:
+    if not settings.section(GuestSettings).on:
         return None
     from bot.features.guest.answering import GuestAnswers
     from bot.foundation_models.types import CompletionOptions

@@ -26,7 +26,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
 
 
 def _telegram_checks(settings: Settings) -> list[TelegramLine]:
-    on = settings.guest.on
+    on = settings.section(GuestSettings).on
 
     async def queries(bot: Bot, me: User) -> Outcome:
         from bot.features.guest.checks import guest_queries

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.features.api.commands import Command, CommandContext, Subcommands
 from bot.features.knowledge.progress import ProgressBar, summary
+from bot.features.knowledge.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
     # Only when a kb command runs: `fmbot --help`, `migrate` and `run` build this module's
@@ -44,12 +45,13 @@ async def run(factory: CommandContext, args: argparse.Namespace) -> int:
         print("fmbot: kb search: -k must be at least 1", file=sys.stderr)
         return 2
     await factory.migrate()
-    if settings.knowledge.backend == "yandex":  # the files go to a Yandex Vector Store
+    # The files go to a Yandex Vector Store.
+    if settings.section(KnowledgeSettings).backend == "yandex":
         from bot.features.knowledge.cli_store import run_store
 
         return await run_store(factory, args)
     async with factory.database() as db, factory.client() as client:
-        area = settings.knowledge
+        area = settings.section(KnowledgeSettings)
         if area.mode == "off":  # the commands work on KB_PATH whatever KB_MODE says
             area = area.model_copy(update={"mode": "assist"})
         knowledge = build_knowledge(area, db, build_embedder(settings, client))

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 
 from bot.features.api.commands import CommandContext
 from bot.features.knowledge.progress import ProgressBar, summary
+from bot.features.knowledge.settings import KnowledgeSettings
 from bot.features.knowledge.store_sync import StoreSyncReport
 from bot.foundation_models.errors import FoundationModelsError, NotFoundError
 from bot.foundation_models.vector_stores import STORE_ROLE
@@ -30,7 +31,7 @@ async def run_store(factory: CommandContext, args: argparse.Namespace) -> int:
         db = await stack.enter_async_context(factory.database())
         client = build_store_client(settings, build_auth_from(settings))
         stack.push_async_callback(client.aclose)
-        syncer = build_store_sync(settings.knowledge, db, client)
+        syncer = build_store_sync(settings.section(KnowledgeSettings), db, client)
         try:
             if args.kb_command == "sync":
                 bar = ProgressBar(sys.stderr)
@@ -48,7 +49,7 @@ async def run_store(factory: CommandContext, args: argparse.Namespace) -> int:
                     print("fmbot: kb search: no vector store yet; run `python -m bot kb sync`",
                           file=sys.stderr)
                     return 1
-                k = args.k or settings.knowledge.top_k
+                k = args.k or settings.section(KnowledgeSettings).top_k
                 hits = await client.search(store_id, args.question, k)
                 print(f"vector store {store_id}: {len(hits)} passages")
                 for rank, hit in enumerate(hits, start=1):
@@ -57,7 +58,8 @@ async def run_store(factory: CommandContext, args: argparse.Namespace) -> int:
                           f"{snippet[:200]}{'…' if len(snippet) > 200 else ''}")
                 return 0
         except NotFoundError as exc:
-            print(f"fmbot: kb {args.kb_command}: no vector store {settings.knowledge.store_id!r} "
+            store_id = settings.section(KnowledgeSettings).store_id
+            print(f"fmbot: kb {args.kb_command}: no vector store {store_id!r} "
                   f"in folder {settings.yandex_folder_id} ({exc.message}); check "
                   "KB_VECTOR_STORE_ID, or leave it empty to create one", file=sys.stderr)
             return 1

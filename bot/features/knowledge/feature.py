@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 def _store_on(settings: Settings) -> bool:
     """The knowledge base is kept by Yandex (KB_BACKEND=yandex, the knowledge base on)."""
-    kb = settings.knowledge
+    kb = settings.section(KnowledgeSettings)
     return kb.on and kb.backend == "yandex"
 
 
@@ -56,12 +56,15 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 
     settings = ground.settings
     if _store_on(settings):  # file search cites the store's files (web search's feature)
-        built.add("knowledge", StoreFiles(_last_store, _store_paths))
+        kb = settings.section(KnowledgeSettings)
+        built.add("knowledge", StoreFiles(_last_store, _store_paths, store_id=kb.store_id,
+                                          top_k=kb.top_k, strict=kb.mode == "strict"))
     # A "not found" answer names whom to contact (KB_NOT_FOUND_CONTACT), unless the support
     # desk's "Ask a person" button is the next step.
-    if settings.knowledge.not_found_contact and not settings.desk.on:
-        built.add("knowledge", NotFoundNextStep(settings.knowledge.not_found_contact))
-    kb = settings.knowledge
+    # The desk's own section is not imported here: its variable is read by name.
+    kb = settings.section(KnowledgeSettings)
+    if kb.not_found_contact and not settings.value("SUPPORT_CHAT_ID"):
+        built.add("knowledge", NotFoundNextStep(kb.not_found_contact))
     embedder = built.need(Embedder, by="knowledge")  # the bot's one (EMBEDDING_*)
     knowledge = await start_knowledge(kb, ground.db, embedder, ground.stack,
                                       background=ground.background)
@@ -103,7 +106,7 @@ async def _ready(ground: Groundwork, built: Built) -> None:
 
     client = build_store_client(settings, ground.auth, ground.http)
     ground.stack.push_async_callback(client.aclose)
-    await build_store_sync(settings.knowledge, ground.db, client).sync()
+    await build_store_sync(settings.section(KnowledgeSettings), ground.db, client).sync()
 
 
 def _knowledge_base() -> type[KnowledgeBase]:
@@ -127,7 +130,7 @@ def _commands() -> list[Command[CommandContext]]:
 
 def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
     checks = []
-    folders = list(settings.knowledge.paths)
+    folders = list(settings.section(KnowledgeSettings).paths)
     if folders:
         async def readable() -> list[Outcome]:
             from bot.features.knowledge.checks import check_knowledge_base
@@ -135,7 +138,7 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
             return [check_knowledge_base(folders)]
 
         checks.append(FeatureCheck("knowledge base", readable, credentials=False, local=True))
-    if settings.knowledge.backend != "yandex":
+    if settings.section(KnowledgeSettings).backend != "yandex":
         return checks
 
     async def vector_store() -> list[Outcome]:
@@ -143,7 +146,7 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
         from bot.features.knowledge.checks import check_vector_store
 
         return [await check_vector_store(
-            settings.knowledge.store_id, folder_id=settings.yandex_folder_id,
+            settings.section(KnowledgeSettings).store_id, folder_id=settings.yandex_folder_id,
             responses_url=settings.responses_url,
             client=lambda: build_store_client(settings, build_auth_from(settings)))]
 
@@ -152,7 +155,7 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
 
 def _models(settings: Settings) -> list[ModelUse]:
     # The embedding models are the core's settings; the knowledge base is what calls them.
-    if not settings.knowledge.paths:
+    if not settings.section(KnowledgeSettings).paths:
         return []
     return [ModelUse("EMBEDDING_DOC_MODEL", settings.embedding_doc_model, "embedding"),
             ModelUse("EMBEDDING_QUERY_MODEL", settings.embedding_query_model, "embedding")]
@@ -162,7 +165,7 @@ def _documents_present(settings: Settings) -> None:
     """An empty KB_PATH folder (no file the base can read): with KB_MODE=strict every customer
     would be told "not found", so `run` and `eval` stop as `fmbot check` fails; in assist mode
     the bot answers without it, and says so at WARNING (docs/knowledge-base.md)."""
-    kb = settings.knowledge
+    kb = settings.section(KnowledgeSettings)
     if not kb.on or kb.backend == "yandex":
         return
     from bot.reading.extractors import SUFFIXES
@@ -195,13 +198,14 @@ FEATURE = Feature(
     texts=("bot.features.knowledge.texts",),
     settings_checks=(
         # `kb` commands need KB_PATH, whatever KB_MODE says.
-        SettingsCheck(frozenset({"kb"}), lambda settings: settings.knowledge.check_path()),
+        SettingsCheck(frozenset({"kb"}),
+                      lambda settings: settings.section(KnowledgeSettings).check_path()),
         SettingsCheck(frozenset({"run", "eval", "kb"}),
-                      lambda settings: settings.knowledge.check()),
+                      lambda settings: settings.section(KnowledgeSettings).check()),
         SettingsCheck(frozenset({"run", "eval"}), _documents_present),
         # KB_BACKEND=yandex is a tool of the Responses API.
         SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
-            settings.knowledge.backend_problems(settings.text_api))),
+            settings.section(KnowledgeSettings).backend_problems(settings.text_api))),
     ),
     commands=_commands,
     checks=_checks,

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.features.rich.build import build_final_forms
 
-    return TelegramParts(final_forms=build_final_forms(front.ground.settings.rich))
+    area = front.ground.settings.section(RichSettings)
+    return TelegramParts(final_forms=build_final_forms(area))
 
 
 FEATURE = Feature(name="rich", settings=RichSettings, on_telegram=_on_telegram)

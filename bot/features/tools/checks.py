@@ -9,11 +9,8 @@ import logging
 import ssl
 from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    pass
 from bot.features.api.outcome import Outcome, failed, passed
 
 log = logging.getLogger(__name__)

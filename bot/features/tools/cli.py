@@ -12,6 +12,7 @@ import os
 import sys
 
 from bot.features.api.commands import Command, CommandContext, Subcommands
+from bot.features.tools.settings import ToolsSettings
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -26,7 +27,7 @@ async def run(factory: CommandContext, args: argparse.Namespace) -> int:
     from bot.features.tools.mcpservers import McpServerSource, reason_of
     from bot.features.tools.pinning import LOCK_NAME, PinnedTools, clean_text
 
-    path = factory.settings.tools.file
+    path = factory.settings.section(ToolsSettings).file
     if path is None:
         print("fmbot: tools pin: TOOLS_FILE is not set", file=sys.stderr)
         return 2

@@ -27,7 +27,8 @@ def _prepare(preparing: Preparing) -> None:
     from bot.features.tools.toolbox import Toolbox
 
     app = preparing.app
-    toolbox = build_toolbox(preparing.settings.tools, app.tool_sources if app else ())
+    toolbox = build_toolbox(preparing.settings.section(ToolsSettings),
+                            app.tool_sources if app else ())
     wrap = preparing.wrap_tools
     if wrap is not None:
         toolbox = Toolbox([wrap(source) for source in toolbox.sources],
@@ -49,7 +50,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every turn as
     # before. Tools see the state of the user's conversation with a person.
     tools = build_tool_loop(
-        settings.tools, ground.db, ground.chat_model, toolbox,
+        settings.section(ToolsSettings), ground.db, ground.chat_model, toolbox,
         daily_tokens=settings.daily_token_limit,
         desk_state=person.read if person is not None else None,
         on_superseded=ground.front.superseded,
@@ -103,7 +104,7 @@ def _commands() -> list[Command[CommandContext]]:
 
 
 def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
-    path = settings.tools.file
+    path = settings.section(ToolsSettings).file
     if path is None:
         return []
 
@@ -125,18 +126,20 @@ def _report(settings: Settings) -> list[ReportPart]:
 def _secrets(settings: Settings) -> list[str]:
     from bot.features.tools.secrets import file_secrets
 
-    signing = settings.tools.signing_secret  # TOOLS_SIGNING_SECRET signs the tools' requests
+    tools = settings.section(ToolsSettings)
+    signing = tools.signing_secret  # TOOLS_SIGNING_SECRET signs the tools' requests
     return ([signing.get_secret_value()] if signing is not None else []) + file_secrets(
-        settings.tools.file)
+        tools.file)
 
 
 def _variables(settings: Settings) -> list[str]:
     # The tools file's ${VAR}: read from the environment and .env, not settings of fmbot's.
-    if settings.tools.file is None:
+    file = settings.section(ToolsSettings).file
+    if file is None:
         return []
     from bot.features.tools.toolsfile import referenced_variables
 
-    return sorted(referenced_variables(settings.tools.file))  # unreadable: none
+    return sorted(referenced_variables(file))  # unreadable: none
 
 
 FEATURE = Feature(

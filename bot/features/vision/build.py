@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.vision.images import ImageSource, Vision
+from bot.features.vision.settings import VisionSettings
 
 if TYPE_CHECKING:
     from bot.features.api.ground import Groundwork
@@ -17,8 +18,8 @@ def build_vision(ground: Groundwork, fetch: ImageSource | None = None) -> Vision
     from bot.features.api.clients import build_vision_model
 
     settings = ground.settings
-    if not settings.vision.on:
+    if not settings.section(VisionSettings).on:
         return None
     model = build_vision_model(settings, ground.chat_model, ground.auth, ground.stack,
                                ground.http)
-    return Vision(model, settings.vision.model, fetch=fetch)
+    return Vision(model, settings.section(VisionSettings).model, fetch=fetch)

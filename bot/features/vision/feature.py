@@ -21,10 +21,11 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 
     settings, files = ground.settings, ground.front.files
     photos = None
-    if settings.vision.on and files is not None:  # photos from Telegram (VISION_MODEL)
+    area = settings.section(VisionSettings)
+    if area.on and files is not None:  # photos from Telegram (VISION_MODEL)
         from bot.telegram.media.photos import PhotoPreparer
 
-        photos = PhotoPreparer(files, max_bytes=int(settings.vision.max_image_mb * 1024 * 1024))
+        photos = PhotoPreparer(files, max_bytes=int(area.max_image_mb * 1024 * 1024))
         built.add("vision", photos)
     # The vision model sees earlier photos again, fetched from Telegram.
     vision = build_vision(ground, photos.fetch if photos is not None else None)
@@ -41,13 +42,13 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.telegram.media.photos import PhotoPreparer
 
     photos = built.find(PhotoPreparer)
-    max_mb = front.ground.settings.vision.max_image_mb
+    max_mb = front.ground.settings.section(VisionSettings).max_image_mb
     return TelegramParts(part=photos_on_telegram(
         None if photos is None else PhotoSupport(photos, max_image_mb=max_mb)))
 
 
 def _models(settings: Settings) -> list[ModelUse]:
-    vision = settings.vision
+    vision = settings.section(VisionSettings)
     return [ModelUse("VISION_MODEL", vision.model, "vision")] if vision.on else []
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
+from bot.features.voice.settings import VoiceSettings
+
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
     from bot.features.api.ground import Groundwork
@@ -25,7 +27,7 @@ def build_voice(
     """None when VOICE_REPLIES is off (or unset with speech recognition off). `coordinator`
     (several replicas): each reply is spoken under its lease, a dead replica's taken over."""
     settings = ground.settings
-    area = settings.voice
+    area = settings.section(VoiceSettings)
     if area.replies is None or area.replies == "off":  # None: resolved by Settings, never
         return None
     from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
@@ -62,10 +64,11 @@ def build_voice_input(
     from bot.foundation_models.speech import SpeechRecognizer
 
     settings = ground.settings
-    if not settings.voice.speech:
+    if not settings.section(VoiceSettings).speech:
         return None
     # SpeechKit STT with the models' credentials.
-    recognizer = SpeechRecognizer(base_url=settings.voice.stt_url, auth=ground.auth,
+    stt_url = settings.section(VoiceSettings).stt_url
+    recognizer = SpeechRecognizer(base_url=stt_url, auth=ground.auth,
                                   folder_id=settings.yandex_folder_id, http=ground.http)
     stack.push_async_callback(recognizer.aclose)
     return VoiceInput(VoiceNotes(files, recognizer), build_long_voice(ground, files, stack))
@@ -77,7 +80,7 @@ def build_long_voice(ground: Groundwork, files: TelegramFiles, stack: AsyncExitS
     from bot.foundation_models.speech_async import AsyncSpeechRecognizer
 
     settings = ground.settings
-    area = settings.voice
+    area = settings.section(VoiceSettings)
     recognizer = AsyncSpeechRecognizer(
         base_url=area.stt_url, operation_url=settings.yandex_operation_url,
         auth=ground.auth, folder_id=settings.yandex_folder_id, http=ground.http,

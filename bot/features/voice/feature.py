@@ -32,7 +32,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
 def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
     from bot.features.api.clients import build_auth_from
 
-    voice, folder = settings.voice, settings.yandex_folder_id
+    voice, folder = settings.section(VoiceSettings), settings.yandex_folder_id
     checks = []
     if voice.speech:
         async def recognition() -> list[Outcome]:
@@ -56,7 +56,7 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
 def _report(settings: Settings) -> list[ReportPart]:
     from bot.features.voice.report import voice_part
 
-    return [voice_part(settings.voice)]
+    return [voice_part(settings.section(VoiceSettings))]
 
 
 FEATURE = Feature(

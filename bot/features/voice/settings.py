@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bot.config.parsing import Section, Switch, _blank_to, url_problem
+from bot.config.parsing import Core, Section, Switch, _blank_to, url_problem
 
 # Yandex's hosts (https://yandex.cloud/en/docs/speechkit/): SpeechKit's, and the models' whose
 # override (YANDEX_LLM_URL) the speech URLs follow when they are not set.
@@ -93,6 +93,10 @@ class VoiceSettings(Section):
                      stt_url=self.stt_url or (llm_url.rstrip("/") if own else STT),
                      tts_url=self.tts_url or (llm_url.rstrip("/") if own else TTS))
         return copy
+
+    def resolved_with(self, core: Core) -> VoiceSettings:
+        """Resolved against the models' credentials and YANDEX_LLM_URL (`resolved`)."""
+        return self.resolved(credentials=core.has_credentials, llm_url=core.yandex_llm_url)
 
     def endpoint_problems(self) -> list[str]:
         """STT_URL and TTS_URL must be http(s) URLs with a host (part of `check_yandex`)."""

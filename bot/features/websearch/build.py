@@ -16,13 +16,11 @@ if TYPE_CHECKING:
 
 def build_hosted(
     area: WebSearchSettings, db: Database, *, text_api: str, files: StoreFiles | None = None,
-    store_id: str = "", file_results: int = 5, strict: bool = False,
 ) -> HostedSearch | None:
     """Web and file search for the conversation service (`service.hosted`), or None when the
     deployment offers neither (or is not on the Responses wire: `text_api`). `files`
-    (KB_BACKEND=yandex with the knowledge base on): the knowledge base's files in the Vector
-    Store `store_id` (empty: the one `kb sync` created), `file_results` passages (KB_TOP_K),
-    `strict` (KB_MODE=strict)."""
+    (KB_BACKEND=yandex with the knowledge base on): the knowledge base's files in its Vector
+    Store, searched as the knowledge base's settings say (`StoreFiles`)."""
     if text_api != "responses":
         return None
     web = area.on
@@ -31,7 +29,7 @@ def build_hosted(
     store = None
     if files is not None:
         # Which store: KB_VECTOR_STORE_ID, else the one `kb sync` created (asked once it exists).
-        known = [store_id]
+        known = [files.store_id]
         last_store = files.last_store
 
         async def resolve() -> str:
@@ -46,6 +44,6 @@ def build_hosted(
         web_tool=web_search_tool(area.domains, area.region, area.context)
         if web else None,
         web_limit=area.per_user_day,
-        store_id=store, files=files, file_results=file_results,
-        strict=files is not None and strict,
+        store_id=store, files=files, file_results=files.top_k if files is not None else 5,
+        strict=files is not None and files.strict,
     )

@@ -31,23 +31,22 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     from bot.features.websearch.build import build_hosted
 
     settings = ground.settings
-    kb = settings.knowledge
-    # The knowledge base kept by Yandex (KB_BACKEND=yandex, on): its files are searched.
+    # The knowledge base kept by Yandex (KB_BACKEND=yandex, on): its files are searched, as
+    # its settings say (the offer carries them: this feature reads no other's section).
     files = built.find(StoreFiles)
-    hosted = build_hosted(
-        settings.websearch, ground.db, text_api=settings.text_api, files=files,
-        store_id=kb.store_id, file_results=kb.top_k, strict=kb.mode == "strict")
+    hosted = build_hosted(settings.section(WebSearchSettings), ground.db,
+                          text_api=settings.text_api, files=files)
     return CoreParts(turn=[hosted]) if hosted is not None else None
 
 
 def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
-    if not (settings.websearch.on and settings.text_api == "responses"):
+    if not (settings.section(WebSearchSettings).on and settings.text_api == "responses"):
         return []
 
     async def web_search() -> list[Outcome]:
         from bot.features.websearch.checks import check_web_search
 
-        return [check_web_search(settings.websearch)]
+        return [check_web_search(settings.section(WebSearchSettings))]
 
     return [FeatureCheck("web search", web_search, credentials=False, settings_only=True)]
 
@@ -70,7 +69,7 @@ FEATURE = Feature(
     texts=("bot.features.websearch.texts",),
     # WEB_SEARCH=on is a tool of the Responses API.
     settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
-        settings.websearch.problems(settings.text_api))),),
+        settings.section(WebSearchSettings).problems(settings.text_api))),),
     checks=_checks,
     report=_report,
     build=_build,

@@ -24,7 +24,6 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +42,7 @@ from bot.plugin import (
     Principal,
     ReportSection,
     Role,
+    Section,
     SettingsCheck,
     Subcommands,
     TelegramPart,
@@ -62,16 +62,16 @@ LOOKUPS = "helpdesk.whoami"
 COLUMNS = ("telegram_id", "name", "department")
 
 
-class HelpdeskSettings(BaseSettings):
-    """The plugin's own settings: `HELPDESK_*` in the environment or `.env`."""
+class HelpdeskSettings(Section):
+    """The plugin's section of the bot's settings: `HELPDESK_*` in the environment or `.env`,
+    validated with fmbot's and listed by `fmbot settings`."""
 
-    model_config = SettingsConfigDict(env_prefix="HELPDESK_", extra="ignore")
-
-    employees_csv: Path
+    employees_csv: Path = Field(validation_alias="HELPDESK_EMPLOYEES_CSV")
     """The staff directory: `telegram_id,name,department`, with a header row."""
-    daily_lookups: int = Field(default=20, ge=1)
+    daily_lookups: int = Field(default=20, ge=1, validation_alias="HELPDESK_DAILY_LOOKUPS")
     """How many times an employee may use /whoami a day."""
-    triage_model: str = "yandexgpt-lite/latest"
+    triage_model: str = Field(default="yandexgpt-lite/latest",
+                              validation_alias="HELPDESK_TRIAGE_MODEL")
     """The model `fmbot helpdesk triage` asks which department a request is for."""
 
 

@@ -1,0 +1,86 @@
+"""`fmbot settings`: every variable the deployment reads, as `.env` lines with their defaults:
+fmbot's core, each feature's section and each installed plugin's (FMBOT_PLUGINS), from the
+settings composed of the registered sections. `fmbot settings > .env.example` writes one."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+
+from pydantic import BaseModel, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from bot.cli.factory import Factory
+from bot.config.sections import sections
+from bot.features.api.commands import Command, Subcommands
+
+
+def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
+    return [commands.add_parser(
+        "settings", help="print every variable read, as .env lines with their defaults "
+        "(fmbot's, its features' and the installed plugins')")]
+
+
+async def run(factory: Factory, args: argparse.Namespace) -> int:
+    print("\n".join(env_lines(type(factory.settings), _owners(factory))))
+    return 0
+
+
+def _owners(factory: Factory) -> dict[str, str]:
+    # The section's name as the header says it: a plugin's feature is marked as one.
+    own = {feature.name for feature in factory.features[:len(factory.features)
+                                                      - len(factory.app.features)]}
+    return {feature.name: feature.name if feature.name in own else f"{feature.name} (plugin)"
+            for feature in factory.features}
+
+
+def env_lines(settings_cls: type[BaseModel], owners: dict[str, str]) -> Iterator[str]:
+    """The `.env` lines of every variable `settings_cls` reads: a header per section, each
+    variable's description (a field's docstring) as a comment, `NAME=default`."""
+    parts = sections(settings_cls)
+    yield "# fmbot's settings: every variable read, with its default (`fmbot settings`)."
+    yield ""
+    yield "# ---- core ----"
+    for name, field in settings_cls.model_fields.items():
+        if name not in parts:
+            yield from _variable(name.upper(), field)
+    for name, section in parts.items():
+        yield ""
+        yield f"# ---- {owners.get(name, name)} ----"
+        for field in section.model_fields.values():
+            yield from _variable(str(field.validation_alias), field)
+
+
+def _variable(variable: str, field: FieldInfo) -> Iterator[str]:
+    required = field.is_required()
+    about = " ".join((field.description or "").split())
+    if required:
+        about = f"{about} (required)".strip()
+    if about:
+        yield f"# {about}"
+    yield f"{variable}={'' if required else _shown(field)}"
+
+
+def _shown(field: FieldInfo) -> str:
+    """A default as `.env` writes it: empty for none (or one computed at start), on/off,
+    comma-separated lists."""
+    value = field.default
+    if value is PydanticUndefined:
+        return ""  # a default made at start (the replica's id), or none
+    if value is None or isinstance(value, SecretStr):
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+command = Command("settings", add_parser, run)
