@@ -27,10 +27,10 @@ from bot.cli.record import command as record_command
 from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
 from bot.config import ConfigError
-from bot.features.api.commands import Command
 from bot.features.installed import FEATURES, bot_features
 from bot.features.settings import Settings
 from bot.log import Scrubber, setup_logging
+from bot.plugin.commands import Command
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts

@@ -42,15 +42,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError
-from bot.features.api.built import Built, FeatureMissing
-from bot.features.api.commands import (
+from bot.foundation_models.types import ChatMessage, Role
+from bot.lazyexports import lazy_exports
+from bot.plugin.built import Built, FeatureMissing
+from bot.plugin.commands import (
     Command,
     CommandContext,
     ReportPart,
     ReportSection,
     Subcommands,
 )
-from bot.features.api.feature import (
+from bot.plugin.feature import (
     TURN_COMMANDS,
     CoreParts,
     Feature,
@@ -60,10 +62,8 @@ from bot.features.api.feature import (
     TelegramLine,
     TelegramParts,
 )
-from bot.features.api.ground import Groundwork, Preparing, TelegramGround
-from bot.features.api.outcome import Outcome, failed, passed
-from bot.foundation_models.types import ChatMessage, Role
-from bot.lazyexports import lazy_exports
+from bot.plugin.ground import Groundwork, Preparing, TelegramGround
+from bot.plugin.outcome import Outcome, failed, passed
 from bot.plugin.texts import register_texts
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.texts import Translator

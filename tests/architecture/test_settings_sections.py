@@ -71,7 +71,7 @@ def test_only_the_command_layer_imports_the_composed_settings() -> None:
             continue
         if path.parent == BOT / "features":
             continue  # the modules directly in bot/features/ list the features
-        if module.startswith("bot.features.api") or path.name == "feature.py":
+        if module.startswith("bot.plugin") or path.name == "feature.py":
             continue  # the features' API and each feature's declaration pick its section
         if "bot.features.settings" in imported(path, tree(path)):
             readers[str(path.relative_to(BOT.parent))] = module

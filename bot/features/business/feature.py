@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature, TelegramLine, TelegramParts
 from bot.features.business.settings import BusinessSettings
+from bot.plugin.feature import CoreParts, Feature, TelegramLine, TelegramParts
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.features.api.built import Built
-    from bot.features.api.ground import Groundwork, TelegramGround
-    from bot.features.api.outcome import Outcome
     from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.outcome import Outcome
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:

@@ -16,8 +16,6 @@ from bot.features.desk.settings import DeskSettings
 
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
-    from bot.features.api.ground import Groundwork
-    from bot.features.api.offers import KnowledgeLookup
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.faq import FaqDrafts
     from bot.features.desk.insights.gaps import GapAnalysis
@@ -25,6 +23,8 @@ if TYPE_CHECKING:
     from bot.foundation_models.client import FoundationModelsClient
     from bot.foundation_models.embedder import Embedder
     from bot.foundation_models.types import ChatModel
+    from bot.plugin.ground import Groundwork
+    from bot.plugin.offers import KnowledgeLookup
     from bot.storage.database import Database
     from bot.telegram.deps import Deps
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart

@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.features.api.commands import ReportSection
 from bot.features.desk.build import support_hours
 from bot.features.desk.settings import DeskSettings
+from bot.plugin.commands import ReportSection
 from bot.plurals import quantity
 
 if TYPE_CHECKING:
-    from bot.features.api.commands import ReportPart
+    from bot.plugin.commands import ReportPart
     from bot.storage.database import Database
 
 

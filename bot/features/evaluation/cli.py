@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError
-from bot.features.api.commands import Command, CommandContext, Subcommands
+from bot.plugin.commands import Command, CommandContext, Subcommands
 
 if TYPE_CHECKING:
     import httpx
@@ -101,9 +101,9 @@ async def run_eval(
     )
     from bot.evaluation.runner import Runner
     from bot.evaluation.stubs import Stubs
-    from bot.features.api.clients import build_auth_from, build_client
     from bot.features.evaluation.evalbot import Meter, evaluated_bot, explainer
     from bot.foundation_models.base import client_over
+    from bot.plugin.clients import build_auth_from, build_client
 
     _checked(args)
     # The file and the baseline are refused before any model is called.

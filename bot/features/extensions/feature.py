@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature
+from bot.plugin.feature import CoreParts, Feature
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.extending.events import ToolCallInfo
-    from bot.features.api.built import Built
-    from bot.features.api.ground import Groundwork
+    from bot.plugin.built import Built
+    from bot.plugin.ground import Groundwork
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
@@ -23,9 +23,9 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     if app is None:
         return None
     from bot.extending.events import RunContext
-    from bot.features.api.asker import Asker
-    from bot.features.api.offers import CallsOfAnswer, HandoffListener, Lifecycle, PersonState
     from bot.features.extensions.build import build_runner, lifecycle
+    from bot.plugin.asker import Asker
+    from bot.plugin.offers import CallsOfAnswer, HandoffListener, Lifecycle, PersonState
 
     settings = ground.settings
     limit = settings.extension_timeout

@@ -23,9 +23,9 @@ from bot.conversation.features import TurnFeature, Verdict
 from bot.conversation.turn import TurnState
 from bot.conversation.types import TurnResult, language_code
 from bot.extending.events import answer_status
-from bot.features.api.asker import Asker
 from bot.features.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
 from bot.grounding.turn import grounded_of
+from bot.plugin.asker import Asker
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import record_context

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.features.api.ground import Groundwork
     from bot.features.guest.answering import GuestAnswers
+    from bot.plugin.ground import Groundwork
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 
 

@@ -9,7 +9,7 @@ from bot.features.images.service import ImageService
 from bot.foundation_models.types import PollPolicy
 
 if TYPE_CHECKING:
-    from bot.features.api.ground import Groundwork
+    from bot.plugin.ground import Groundwork
 
 
 def build_images(ground: Groundwork) -> ImageService:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.features.api.outcome import Outcome, failed, passed
+from bot.plugin.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
     from bot.foundation_models.vector_stores import VectorStoreClient

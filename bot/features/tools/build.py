@@ -25,9 +25,9 @@ def build_toolbox(area: ToolsSettings, extra_sources: Sequence[ToolSource] = ())
     http-message-signatures, cryptography) are not even imported."""
     if area.file is None and not extra_sources:
         return Toolbox(observer=_tool_metrics)
-    from bot.features.api.ground import tool_environment
     from bot.features.tools import ToolsFileError, load_toolbox
     from bot.features.tools.signing import RequestSigner, SigningKeyError
+    from bot.plugin.ground import tool_environment
 
     secret = area.signing_secret
     try:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     pass
-from bot.features.api.outcome import Outcome, failed, passed
+from bot.plugin.outcome import Outcome, failed, passed
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from bot.features.api.commands import Command, CommandContext, Subcommands
+from bot.plugin.commands import Command, CommandContext, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature, ModelUse, TelegramParts
 from bot.features.vision.settings import VisionSettings
+from bot.plugin.feature import CoreParts, Feature, ModelUse, TelegramParts
 
 if TYPE_CHECKING:
-    from bot.features.api.built import Built
-    from bot.features.api.ground import Groundwork, TelegramGround
     from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.ground import Groundwork, TelegramGround
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import ImageCost
     from bot.features.vision.build import build_vision
+    from bot.plugin.offers import ImageCost
 
     settings, files = ground.settings, ground.front.files
     photos = None

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.coordination import Coordinator
-    from bot.features.api.ground import Groundwork
     from bot.features.voice.longvoice import LongNotes
     from bot.features.voice.notes import VoiceInput
     from bot.features.voice.replies import VoiceReplies
+    from bot.plugin.ground import Groundwork
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
     from bot.telegram.outbox import Outbox

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.features.api.outcome import Outcome, failed, passed
 from bot.features.voice.settings import VoiceSettings
+from bot.plugin.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
     from bot.foundation_models.auth import Auth

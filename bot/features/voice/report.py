@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.api.commands import ReportSection
 from bot.features.voice.repository import VoiceRepository
+from bot.plugin.commands import ReportSection
 from bot.storage.models import utc_today
 
 if TYPE_CHECKING:
-    from bot.features.api.commands import ReportPart
     from bot.features.voice.settings import VoiceSettings
+    from bot.plugin.commands import ReportPart
     from bot.storage.database import Database
 
 

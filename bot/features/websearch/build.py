@@ -11,7 +11,7 @@ from bot.storage.database import Database
 from bot.storage.models import utc_today
 
 if TYPE_CHECKING:
-    from bot.features.api.offers import StoreFiles
+    from bot.plugin.offers import StoreFiles
 
 
 def build_hosted(

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.config.parsing import _raise_all
-from bot.features.api.feature import (
+from bot.features.websearch.settings import WebSearchSettings
+from bot.plugin.feature import (
     TURN_COMMANDS,
     CoreParts,
     Feature,
@@ -16,19 +17,18 @@ from bot.features.api.feature import (
     SettingsCheck,
     TelegramParts,
 )
-from bot.features.websearch.settings import WebSearchSettings
 
 if TYPE_CHECKING:
-    from bot.features.api.built import Built
-    from bot.features.api.commands import ReportPart
-    from bot.features.api.ground import Groundwork, TelegramGround
-    from bot.features.api.outcome import Outcome
     from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.commands import ReportPart
+    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.outcome import Outcome
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import StoreFiles
     from bot.features.websearch.build import build_hosted
+    from bot.plugin.offers import StoreFiles
 
     settings = ground.settings
     kb = settings.knowledge

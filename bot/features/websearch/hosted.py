@@ -32,7 +32,7 @@ from bot.foundation_models.types import (
 )
 
 if TYPE_CHECKING:
-    from bot.features.api.offers import StoreFiles
+    from bot.plugin.offers import StoreFiles
 
 from bot.grounding.prompt import NOT_FOUND_MARKER, Grounding, hiding_citations
 from bot.grounding.sources import Source

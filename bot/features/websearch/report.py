@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from bot.features.api.commands import ReportSection
 from bot.features.websearch.usage import WebSearchUsageRepository
+from bot.plugin.commands import ReportSection
 from bot.plurals import quantity
 from bot.storage.models import utc_today
 
 if TYPE_CHECKING:
-    from bot.features.api.commands import ReportPart
+    from bot.plugin.commands import ReportPart
     from bot.storage.database import Database
 
 
