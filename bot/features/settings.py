@@ -29,7 +29,7 @@ from pydantic_settings import (
 )
 
 from bot.config import CoreSettings
-from bot.config.parsing import ConfigError, _raise_all
+from bot.config.parsing import ConfigError, raise_all
 from bot.config.sections import (
     SectionedDotEnvSource,
     SectionedEnvSource,
@@ -122,7 +122,7 @@ class Settings(CoreSettings):
     def check_yandex(self) -> None:
         """Fail with one message (a line per problem) when the Foundation Models settings
         cannot work (SpeechKit's endpoints too)."""
-        _raise_all(self.yandex_problems() + self.voice.endpoint_problems())
+        raise_all(self.yandex_problems() + self.voice.endpoint_problems())
 
     def url_problems(self) -> list[str]:
         """Every Yandex endpoint (SpeechKit's too) that is not an http(s) URL with a host, one

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.config.parsing import ConfigError, _raise_all
+from bot.config.parsing import ConfigError, raise_all
 from bot.features.knowledge.settings import KnowledgeSettings
 from bot.plugin.feature import (
     TURN_COMMANDS,
@@ -200,7 +200,7 @@ FEATURE = Feature(
                       lambda settings: settings.knowledge.check()),
         SettingsCheck(frozenset({"run", "eval"}), _documents_present),
         # KB_BACKEND=yandex is a tool of the Responses API.
-        SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
+        SettingsCheck(TURN_COMMANDS, lambda settings: raise_all(
             settings.knowledge.backend_problems(settings.text_api))),
     ),
     commands=_commands,

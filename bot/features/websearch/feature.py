@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.config.parsing import _raise_all
+from bot.config.parsing import raise_all
 from bot.features.websearch.settings import WebSearchSettings
 from bot.plugin.feature import (
     TURN_COMMANDS,
@@ -69,7 +69,7 @@ FEATURE = Feature(
     settings=WebSearchSettings,
     texts=("bot.features.websearch.texts",),
     # WEB_SEARCH=on is a tool of the Responses API.
-    settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
+    settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: raise_all(
         settings.websearch.problems(settings.text_api))),),
     checks=_checks,
     report=_report,
