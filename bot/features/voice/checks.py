@@ -11,7 +11,7 @@ from bot.features.voice.settings import VoiceSettings
 from bot.plugin.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
-    from bot.foundation_models.auth import Auth
+    from bot.plugin.models import Auth
 
 SAMPLE = "Проверка"  # one word; a few characters of the budget
 
@@ -20,9 +20,10 @@ async def check_synthesis(voice: VoiceSettings, *, folder_id: str,
                           auth: Callable[[], Auth]) -> Outcome:
     """SpeechKit speaks a sample in folder `folder_id` with the credentials `auth` makes (a
     FoundationModelsError from it is this check's failure)."""
-    from bot.foundation_models.errors import APIConnectionError, FoundationModelsError
-    from bot.foundation_models.speech_synthesis import (
+    from bot.plugin.models import (
         TTS_ROLE,
+        APIConnectionError,
+        FoundationModelsError,
         SpeechSynthesizer,
         SynthesisPermissionError,
         SynthesisQuotaError,
@@ -64,8 +65,13 @@ async def check_recognition(voice: VoiceSettings, *, folder_id: str,
     ai.speechkit-stt.user."""
     from importlib.resources import files
 
-    from bot.foundation_models.errors import APIConnectionError, FoundationModelsError
-    from bot.foundation_models.speech import STT_ROLE, SpeechPermissionError, SpeechRecognizer
+    from bot.plugin.models import (
+        STT_ROLE,
+        APIConnectionError,
+        FoundationModelsError,
+        SpeechPermissionError,
+        SpeechRecognizer,
+    )
 
     name = "speech recognition"
     off = "or set SPEECH_RECOGNITION=off to answer voice messages with a text-only notice"

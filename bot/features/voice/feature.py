@@ -11,11 +11,11 @@ from bot.features.voice.settings import VoiceSettings
 from bot.plugin.feature import Feature, FeatureCheck, TelegramParts
 
 if TYPE_CHECKING:
-    from bot.features.settings import Settings
     from bot.plugin.built import Built
     from bot.plugin.commands import ReportPart
     from bot.plugin.ground import TelegramGround
     from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.voice.repository import VoiceRepository
 from bot.plugin.commands import ReportSection
-from bot.storage.models import utc_today
+from bot.plugin.storage import utc_today
 
 if TYPE_CHECKING:
     from bot.features.voice.settings import VoiceSettings
     from bot.plugin.commands import ReportPart
-    from bot.storage.database import Database
+    from bot.plugin.storage import Database
 
 
 async def voice_report(

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bot.config.parsing import Section, Switch, blank_to, url_problem
+from bot.plugin.config import Section, Switch, blank_to, url_problem
 
 # Yandex's hosts (https://yandex.cloud/en/docs/speechkit/): SpeechKit's, and the models' whose
 # override (YANDEX_LLM_URL) the speech URLs follow when they are not set.
