@@ -13,17 +13,17 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.features.settings import Settings
     from bot.plugin.built import Built
     from bot.plugin.ground import Groundwork, TelegramGround
     from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     if not (ground.front.telegram and ground.settings.business.on):
         return None
-    from bot.conversation.features import Contributing
     from bot.features.business.prompt import OnBehalf
+    from bot.plugin.conversation import Contributing
 
     return CoreParts(turn=[Contributing([OnBehalf()])])
 

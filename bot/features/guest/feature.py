@@ -12,10 +12,10 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.features.settings import Settings
     from bot.plugin.built import Built
     from bot.plugin.ground import TelegramGround
     from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:

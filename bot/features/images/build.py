@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.images.service import ImageService
-from bot.foundation_models.types import PollPolicy
+from bot.plugin.models import PollPolicy
 
 if TYPE_CHECKING:
     from bot.plugin.ground import Groundwork

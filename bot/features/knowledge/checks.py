@@ -22,7 +22,13 @@ async def check_vector_store(store_id: str, *, folder_id: str, responses_url: st
     """KB_VECTOR_STORE_ID is fetched (or, unset, the folder's stores listed) with the client
     `client` makes (a FoundationModelsError from it is this check's failure): a 403 names the
     role the service account lacks, a 404 the setting to fix."""
-    from bot.foundation_models.errors import APIConnectionError, AuthenticationError, FoundationModelsError, NotFoundError, PermissionDeniedError
+    from bot.foundation_models.errors import (
+        APIConnectionError,
+        AuthenticationError,
+        FoundationModelsError,
+        NotFoundError,
+        PermissionDeniedError,
+    )
     from bot.foundation_models.vector_stores import STORE_ROLE
 
     try:

@@ -10,9 +10,9 @@ from bot.features.vision.settings import VisionSettings
 from bot.plugin.feature import CoreParts, Feature, ModelUse, TelegramParts
 
 if TYPE_CHECKING:
-    from bot.features.settings import Settings
     from bot.plugin.built import Built
     from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
@@ -22,7 +22,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     settings, files = ground.settings, ground.front.files
     photos = None
     if settings.vision.on and files is not None:  # photos from Telegram (VISION_MODEL)
-        from bot.telegram.media.photos import PhotoPreparer
+        from bot.plugin.telegram import PhotoPreparer
 
         photos = PhotoPreparer(files, max_bytes=int(settings.vision.max_image_mb * 1024 * 1024))
         built.add("vision", photos)
@@ -38,7 +38,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.features.vision.photos import PhotoSupport, photos_on_telegram
-    from bot.telegram.media.photos import PhotoPreparer
+    from bot.plugin.telegram import PhotoPreparer
 
     photos = built.find(PhotoPreparer)
     max_mb = front.ground.settings.vision.max_image_mb
