@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.extending.events import ToolCallInfo
     from bot.plugin.built import Built
+    from bot.plugin.extending import ToolCallInfo
     from bot.plugin.ground import Groundwork
 
 
@@ -22,9 +22,9 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     app = ground.app
     if app is None:
         return None
-    from bot.extending.events import RunContext
     from bot.features.extensions.build import build_runner, lifecycle
     from bot.plugin.asker import Asker
+    from bot.plugin.extending import RunContext
     from bot.plugin.offers import CallsOfAnswer, HandoffListener, Lifecycle, PersonState
 
     settings = ground.settings

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bot.plugin.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
-    from bot.foundation_models.vector_stores import VectorStoreClient
+    from bot.plugin.models import VectorStoreClient
 
 NAME = "vector store"
 
@@ -22,14 +22,14 @@ async def check_vector_store(store_id: str, *, folder_id: str, responses_url: st
     """KB_VECTOR_STORE_ID is fetched (or, unset, the folder's stores listed) with the client
     `client` makes (a FoundationModelsError from it is this check's failure): a 403 names the
     role the service account lacks, a 404 the setting to fix."""
-    from bot.foundation_models.errors import (
+    from bot.plugin.models import (
+        STORE_ROLE,
         APIConnectionError,
         AuthenticationError,
         FoundationModelsError,
         NotFoundError,
         PermissionDeniedError,
     )
-    from bot.foundation_models.vector_stores import STORE_ROLE
 
     try:
         stores = client()

@@ -8,9 +8,8 @@ from contextlib import AsyncExitStack
 
 from bot.features.knowledge.progress import ProgressBar, summary
 from bot.features.knowledge.store_sync import StoreSyncReport
-from bot.foundation_models.errors import FoundationModelsError, NotFoundError
-from bot.foundation_models.vector_stores import STORE_ROLE
 from bot.plugin.commands import CommandContext
+from bot.plugin.models import STORE_ROLE, FoundationModelsError, NotFoundError
 
 
 def store_lines(report: StoreSyncReport) -> list[str]:

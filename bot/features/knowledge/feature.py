@@ -8,8 +8,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.config.parsing import ConfigError, raise_all
 from bot.features.knowledge.settings import KnowledgeSettings
+from bot.plugin.config import ConfigError, raise_all
 from bot.plugin.feature import (
     TURN_COMMANDS,
     CoreParts,
@@ -24,11 +24,11 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.features.knowledge.base import KnowledgeBase
-    from bot.features.settings import Settings
     from bot.plugin.built import Built
     from bot.plugin.commands import Command, CommandContext
     from bot.plugin.ground import Groundwork, TelegramGround
     from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 def _store_on(settings: Settings) -> bool:
@@ -51,7 +51,7 @@ async def _store_paths(session: AsyncSession, store_id: str) -> dict[str, str]:
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     from bot.features.knowledge.build import start_knowledge, start_store_sync
-    from bot.foundation_models.embedder import Embedder
+    from bot.plugin.models import Embedder
     from bot.plugin.offers import KnowledgeLookup, NotFoundNextStep, StoreFiles
 
     settings = ground.settings
@@ -165,7 +165,7 @@ def _documents_present(settings: Settings) -> None:
     kb = settings.knowledge
     if not kb.on or kb.backend == "yandex":
         return
-    from bot.reading.extractors import SUFFIXES
+    from bot.plugin.reading import SUFFIXES
 
     empty = [folder for folder in kb.paths
              if folder.expanduser().is_dir() and not any(

@@ -10,7 +10,7 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config.parsing import ConfigError, Section, blank_is_default, unresolved
+from bot.plugin.config import ConfigError, Section, blank_is_default, unresolved
 
 KbModeName = Literal["off", "assist", "strict"]
 

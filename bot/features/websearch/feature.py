@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.config.parsing import raise_all
 from bot.features.websearch.settings import WebSearchSettings
+from bot.plugin.config import raise_all
 from bot.plugin.feature import (
     TURN_COMMANDS,
     CoreParts,
@@ -19,11 +19,11 @@ from bot.plugin.feature import (
 )
 
 if TYPE_CHECKING:
-    from bot.features.settings import Settings
     from bot.plugin.built import Built
     from bot.plugin.commands import ReportPart
     from bot.plugin.ground import Groundwork, TelegramGround
     from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:

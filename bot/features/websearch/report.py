@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from bot.features.websearch.usage import WebSearchUsageRepository
 from bot.plugin.commands import ReportSection
-from bot.plurals import quantity
-from bot.storage.models import utc_today
+from bot.plugin.helpers import quantity
+from bot.plugin.storage import utc_today
 
 if TYPE_CHECKING:
     from bot.plugin.commands import ReportPart
-    from bot.storage.database import Database
+    from bot.plugin.storage import Database
 
 
 async def web_search_stats(db: Database, days: int) -> str:
