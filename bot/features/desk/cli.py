@@ -11,11 +11,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError
 from bot.plugin.commands import Command, CommandContext, Subcommands
+from bot.plugin.config import ConfigError
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.plugin.storage import Database
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -84,7 +84,7 @@ async def run_gaps(factory: CommandContext, *, days: int, csv_path: Path | None)
     from bot.features.desk.build import build_gaps
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.gaps import format_gaps, write_gaps_csv
-    from bot.foundation_models.embedder import Embedder
+    from bot.plugin.models import Embedder
     from bot.plugin.offers import KnowledgeLookup
 
     settings = factory.settings

@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.features.settings import Settings
     from bot.plugin.built import Built
     from bot.plugin.commands import Command, CommandContext, ReportPart
     from bot.plugin.ground import Groundwork, TelegramGround
     from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
@@ -42,7 +42,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.features.desk.build import build_desk, desk_on_telegram
     from bot.features.desk.domain import DeskService
-    from bot.foundation_models.embedder import Embedder
+    from bot.plugin.models import Embedder
     from bot.plugin.offers import CallLines, HandoffListener, KnowledgeLookup
 
     settings = front.ground.settings

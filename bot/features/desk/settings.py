@@ -13,14 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config.parsing import (
-    Section,
-    Switch,
-    blank_is_default,
-    blank_to,
-    raise_all,
-    unresolved,
-)
+from bot.plugin.config import Section, Switch, blank_is_default, blank_to, raise_all, unresolved
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(

@@ -14,12 +14,12 @@ from bot.plugin.feature import CoreParts, Feature, FeatureCheck, TelegramParts
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.extending.events import ToolCallInfo
-    from bot.features.settings import Settings
     from bot.plugin.built import Built
     from bot.plugin.commands import Command, CommandContext, ReportPart
+    from bot.plugin.extending import ToolCallInfo
     from bot.plugin.ground import Groundwork, Preparing, TelegramGround
     from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 def _prepare(preparing: Preparing) -> None:
@@ -79,8 +79,8 @@ def call_lines_of(
 
 async def calls_of_answer(session: AsyncSession, answer_id: int) -> list[ToolCallInfo]:
     """The calls the answer made, as the App's hooks are told them (in the order they ran)."""
-    from bot.extending.events import ToolCallInfo, tool_call_outcome
     from bot.features.tools.storage.calls import ToolCallRepository
+    from bot.plugin.extending import ToolCallInfo, tool_call_outcome
 
     calls = await ToolCallRepository(session).for_answer(answer_id)
     return [ToolCallInfo(name=call.name, arguments=dict(call.arguments),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from bot.config.parsing import Section, blank_to, split_names
+from bot.plugin.config import Section, blank_to, split_names
 
 
 class ToolsSettings(Section):
