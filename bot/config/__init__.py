@@ -26,11 +26,11 @@ from bot.config.parsing import (
     _TOKEN_SHAPE,
     DEFAULT_SQLITE_URL,
     ConfigError,
-    blank_to,
     _default_replica_id,
     _host_port,
-    raise_all,
     _split_ids,
+    blank_to,
+    raise_all,
     split_names,
     url_problem,
 )

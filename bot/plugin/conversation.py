@@ -1,8 +1,8 @@
 """`bot.plugin.conversation`: the conversation core, as a feature takes part in a turn:
 `TurnFeature` and the verdicts and openings it answers with, the turn's state (`TurnState`),
 what a feature adds to the prompt (`PromptContributor`, `PromptDraft`), the conversation service
-and its results (`TurnResult`, `ChatRef`, `Speaker`), and the prompt's helpers (token estimates,
-data quoted into a prompt). aiogram-free: a feature's domain code may import it."""
+and its results (`TurnResult`, `ChatRef`, `Speaker`). aiogram-free: a feature's domain code may
+import it."""
 
 from __future__ import annotations
 
@@ -19,17 +19,8 @@ from bot.conversation.types import (
     language_code,
     relinquished,
 )
-from bot.prompting import (
-    PROMPT_OVERHEAD,
-    as_data,
-    estimate_tokens,
-    exchange_cost,
-    model_base_name,
-    visible,
-)
 
 __all__ = [
-    "PROMPT_OVERHEAD",
     "ChatRef",
     "Contributing",
     "ConversationService",
@@ -44,12 +35,7 @@ __all__ = [
     "TurnResult",
     "TurnState",
     "Verdict",
-    "as_data",
-    "estimate_tokens",
-    "exchange_cost",
     "language_code",
-    "model_base_name",
     "previous_questions",
     "relinquished",
-    "visible",
 ]

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.documents.store import ChatDocumentRepository, StoredChatDocument
-from bot.plugin.conversation import ChatRef, Speaker, estimate_tokens
+from bot.plugin.conversation import ChatRef, Speaker
+from bot.plugin.prompting import estimate_tokens
 from bot.plugin.reading import Extracted, block_passages, stems
 from bot.plugin.storage import (
     ChatRepository,

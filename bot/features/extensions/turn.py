@@ -27,11 +27,11 @@ from bot.plugin.conversation import (
     TurnResult,
     TurnState,
     Verdict,
-    estimate_tokens,
     language_code,
 )
 from bot.plugin.extending import answer_status
 from bot.plugin.grounding import grounded_of
+from bot.plugin.prompting import estimate_tokens
 from bot.plugin.storage import MessageStatus, record_context
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.plugin.conversation import as_data
 from bot.plugin.models import ChatMessage, ChatModel, CompletionOptions, Role, Snapshot
+from bot.plugin.prompting import as_data
 from bot.plugin.storage import UsageRepository, utc_today
 
 

@@ -60,14 +60,7 @@ from bot.features.tools.turns import (
     ToolTurns,
     rounds_of,
 )
-from bot.plugin.conversation import (
-    ChatRef,
-    Speaker,
-    TurnResult,
-    TurnState,
-    model_base_name,
-    relinquished,
-)
+from bot.plugin.conversation import ChatRef, Speaker, TurnResult, TurnState, relinquished
 from bot.plugin.models import (
     ChatMessage,
     ChatModel,
@@ -80,6 +73,7 @@ from bot.plugin.models import (
     ToolResult,
     Usage,
 )
+from bot.plugin.prompting import model_base_name
 from bot.plugin.storage import UsageRepository
 
 logger = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from bot.features.tools.turns import (
     EXPIRED_TEXT,
     Round,
 )
-from bot.plugin.conversation import PROMPT_OVERHEAD, exchange_cost, visible
-from bot.plugin.conversation import as_data as framed_data
 from bot.plugin.models import ChatMessage, CompletionStatus, Role, Snapshot, ToolCall, Usage
+from bot.plugin.prompting import PROMPT_OVERHEAD, exchange_cost, visible
+from bot.plugin.prompting import as_data as framed_data
 
 # Given with the tools: results are data, whatever they say.
 DATA_NOTE = (
