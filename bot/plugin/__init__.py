@@ -32,6 +32,14 @@ The App's own decorators (`App.context`, `App.tool`, `App.include_router`, `App.
 `App.on_answer`...) are on `bot.App`, which a plugin's entry point is given. A plugin, step
 by step: docs/extending.md.
 
+fmbot's own features (bot/features/<name>/) import from fmbot only this package and their own
+folder, as a plugin does. Its submodules: the API's own (`feature`, `built`, `ground`,
+`commands`, `outcome`, `offers`, `asker`, `running`, `clients`, `texts`), the composed
+`settings`, and what a feature reaches of the core, one module per area re-exporting what the
+features use: `config`, `models`, `storage`, `telegram`, `conversation`, `prompting`,
+`grounding`, `extending`, `coordination`, `metrics`, `reading`, `evaluation`, `helpers`
+(docs/extending.md).
+
 Several of these names are fmbot's internal objects re-exported under the names and
 signatures this module commits to: what they are may move inside fmbot, what is imported
 from here will not change without a major version.
