@@ -36,11 +36,11 @@ from bot.extending.tools import (
     ToolRunResult,
     ToolSource,
 )
-from bot.features.api.commands import Command, CommandContext, ReportSection
-from bot.features.api.feature import Feature, FeatureCheck
-from bot.features.api.outcome import Outcome
 from bot.features.settings import Settings
 from bot.menu import MenuCommand
+from bot.plugin.commands import Command, CommandContext, ReportSection
+from bot.plugin.feature import Feature, FeatureCheck
+from bot.plugin.outcome import Outcome
 from bot.version import __version__
 
 __all__ = [

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.conversation.contributors import PromptContributor
     from bot.conversation.features import TurnFeature
-    from bot.features.api.asker import Asker
     from bot.features.documents.chat import ChatDocuments
     from bot.features.extensions import ExtensionRunner
     from bot.features.knowledge.base import KnowledgeBase
     from bot.features.tools.loop import ToolLoop
     from bot.features.vision.images import Vision
     from bot.features.websearch.hosted import HostedSearch
+    from bot.plugin.asker import Asker
 
 
 def turn_features(

@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.extending.tools import ToolSource
-    from bot.features.api.feature import Feature
     from bot.features.settings import Settings
+    from bot.plugin.feature import Feature
 
 # The App, and the names its methods' signatures use (from bot.app, as before the split).
 __all__ = ["PLUGIN_GROUP", "AnswerHook", "App", "AppError", "ContextProvider", "HandoffHook",

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
     from bot.config.parsing import Section
     from bot.extending.tools import FunctionToolSource, ToolSource
-    from bot.features.api.feature import Feature
     from bot.features.settings import Settings
+    from bot.plugin.feature import Feature
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]

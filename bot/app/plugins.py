@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Feature
+    from bot.plugin.feature import Feature
 
 log = logging.getLogger("bot")
 
@@ -25,7 +25,7 @@ def set_up(
     plugins). An entry point is a `Feature`, or a function of the App that sets it up and may
     return one."""
     from bot.config import ConfigError
-    from bot.features.api.feature import Feature
+    from bot.plugin.feature import Feature
 
     todo = [name for name in wanted if name not in done]
     if not todo:

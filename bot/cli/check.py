@@ -7,10 +7,10 @@ import argparse
 from typing import TYPE_CHECKING
 
 from bot.cli.factory import Factory
-from bot.features.api.commands import Command, Subcommands
+from bot.plugin.commands import Command, Subcommands
 
 if TYPE_CHECKING:
-    from bot.features.api.outcome import Outcome
+    from bot.plugin.outcome import Outcome
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -23,7 +23,7 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 async def run(factory: Factory, args: argparse.Namespace) -> int:
     from bot.cli.checks import run_checks
-    from bot.features.api.outcome import summary
+    from bot.plugin.outcome import summary
     from bot.wiring import tool_environment
 
     settings = factory.settings
@@ -46,7 +46,7 @@ def _unknown_outcomes(factory: Factory) -> list[Outcome]:
     read it)."""
     import os
 
-    from bot.features.api.outcome import failed, passed
+    from bot.plugin.outcome import failed, passed
 
     found = factory.unknown_variables(os.environ)
     lines = [failed("variables", item.line(), f"rename {item.name} to {item.meant}, or remove "

@@ -28,10 +28,10 @@ from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
 from bot.cli.settings import command as settings_command
 from bot.config import ConfigError
-from bot.features.api.commands import Command
 from bot.features.installed import FEATURES, bot_features
 from bot.features.settings import Settings
 from bot.log import Scrubber, setup_logging
+from bot.plugin.commands import Command
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
     from bot.app.parts import AppParts
     from bot.config.unknown import Unknown
-    from bot.features.api.feature import Feature
     from bot.features.settings import Settings
     from bot.foundation_models.client import FoundationModelsClient
+    from bot.plugin.feature import Feature
     from bot.storage.database import Database
     from bot.wiring import BuiltBot, Core
 
@@ -70,7 +70,7 @@ class Factory:
     @asynccontextmanager
     async def client(self) -> AsyncIterator[FoundationModelsClient]:
         """The Foundation Models client, closed on exit."""
-        from bot.features.api.clients import build_auth_from, build_client
+        from bot.plugin.clients import build_auth_from, build_client
 
         client = build_client(self.settings, build_auth_from(self.settings))
         try:

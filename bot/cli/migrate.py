@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from bot.cli.factory import Factory
-from bot.features.api.commands import Command, Subcommands
+from bot.plugin.commands import Command, Subcommands
 
 log = logging.getLogger("bot")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.cli.chat import add_chat_options, run_terminal_chat
 from bot.cli.factory import Factory, secrets_of
-from bot.features.api.commands import Command, Subcommands
+from bot.plugin.commands import Command, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:

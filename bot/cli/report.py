@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.cli.factory import Factory
 from bot.config import ConfigError
-from bot.features.api.commands import Command, Subcommands
+from bot.plugin.commands import Command, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.factory import Factory
-from bot.features.api.commands import Command, Subcommands
+from bot.plugin.commands import Command, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:

@@ -15,7 +15,7 @@ from pydantic_core import PydanticUndefined
 
 from bot.cli.factory import Factory
 from bot.config.sections import sections
-from bot.features.api.commands import Command, Subcommands
+from bot.plugin.commands import Command, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:

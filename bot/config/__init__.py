@@ -26,12 +26,12 @@ from bot.config.parsing import (
     _TOKEN_SHAPE,
     DEFAULT_SQLITE_URL,
     ConfigError,
-    _blank_to,
     _default_replica_id,
     _host_port,
-    _raise_all,
     _split_ids,
-    _split_names,
+    blank_to,
+    raise_all,
+    split_names,
     url_problem,
 )
 
@@ -49,7 +49,7 @@ class CoreSettings(
     _split_id_lists = field_validator(
         "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
     )(_split_ids)
-    _split_model_list = field_validator("allowed_text_models", mode="before")(_split_names)
+    _split_model_list = field_validator("allowed_text_models", mode="before")(split_names)
 
     @field_validator(
         "yandex_api_key", "yandex_iam_token", "yandex_sa_key_file", "telegram_bot_token",
@@ -191,7 +191,7 @@ class CoreSettings(
     def check_yandex(self) -> None:
         """Fail with one message (a line per problem) when the Foundation Models settings
         cannot work."""
-        _raise_all(self.yandex_problems())
+        raise_all(self.yandex_problems())
 
     def no_effect(self) -> list[str]:
         """Settings this deployment set that no longer do anything: one line each, for the log
@@ -223,7 +223,7 @@ class CoreSettings(
                 )
         if self.system_prompt and self.system_prompt_file is not None:
             problems.append("SYSTEM_PROMPT and SYSTEM_PROMPT_FILE are both set; keep one")
-        _raise_all(problems)
+        raise_all(problems)
 
     def telegram_url_problems(self) -> list[str]:
         """TELEGRAM_API_URL (and in webhook mode TELEGRAM_WEBHOOK_URL) when it is not an
@@ -238,7 +238,7 @@ class CoreSettings(
     @classmethod
     def _blank_is_zero(cls, value: object) -> object:
         # `ALLOWED_CHAT_MEMBERS_OF=` means "not set".
-        return _blank_to(value, 0)
+        return blank_to(value, 0)
 
     def check_replicas(self) -> None:
         """REDIS_URL means several replicas: they need one database server, not a file each."""

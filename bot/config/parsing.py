@@ -41,7 +41,7 @@ def _split_ids(value: object) -> object:
     return ids
 
 
-def _split_names(value: object) -> object:
+def split_names(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
@@ -51,7 +51,7 @@ def _split_names(value: object) -> object:
 _TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 
 
-def _raise_all(problems: list[str]) -> None:
+def raise_all(problems: list[str]) -> None:
     """One ConfigError naming every problem found, a line each."""
     if problems:
         raise ConfigError("\n".join(problems))
@@ -72,12 +72,12 @@ def _host_port(name: str, value: str) -> tuple[str, int]:
     return host or "0.0.0.0", number
 
 
-def _blank_to(value: object, unset: object) -> object:
+def blank_to(value: object, unset: object) -> object:
     """`unset` for an empty or blank string (`.env.example` copied as is leaves `NAME=`)."""
     return unset if isinstance(value, str) and not value.strip() else value
 
 
-def _blank_is_default(value: object) -> object:
+def blank_is_default(value: object) -> object:
     """`value`, or the field's default for None or an empty or blank string (`NAME=`)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise PydanticUseDefault

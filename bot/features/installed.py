@@ -1,5 +1,5 @@
 """The bot's features, one line each (Django's INSTALLED_APPS): each is a folder under
-bot/features/ whose `feature.py` declares it as one `Feature` (bot/features/api/feature.py).
+bot/features/ whose `feature.py` declares it as one `Feature` (bot/plugin/feature.py).
 
 The order is the order a turn asks them (on whose behalf the answer speaks, the App's
 context, the chat's documents, the knowledge base, images, web and file search, then the tool
@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from importlib import import_module
 
-from bot.features.api.feature import Feature
 from bot.features.business.feature import FEATURE as business
 from bot.features.desk.feature import FEATURE as desk
 from bot.features.documents.feature import FEATURE as documents
@@ -28,6 +27,7 @@ from bot.features.tools.feature import FEATURE as tools
 from bot.features.vision.feature import FEATURE as vision
 from bot.features.voice.feature import FEATURE as voice
 from bot.features.websearch.feature import FEATURE as websearch
+from bot.plugin.feature import Feature
 
 FEATURES: tuple[Feature, ...] = (
     guest,        # guest queries: the bot @mentioned in chats it is not in (GUEST_MODE)

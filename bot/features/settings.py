@@ -32,7 +32,7 @@ from pydantic_settings import (
 )
 
 from bot.config import CoreSettings
-from bot.config.parsing import ConfigError, Section, _raise_all
+from bot.config.parsing import ConfigError, Section, raise_all
 from bot.config.sections import (
     SectionedDotEnvSource,
     SectionedEnvSource,
@@ -130,7 +130,7 @@ class SettingsBase(CoreSettings):
     def check_yandex(self) -> None:
         """Fail with one message (a line per problem) when the Foundation Models settings
         cannot work (a section's endpoints too: SpeechKit's)."""
-        _raise_all(self.yandex_problems() + self._sections_endpoint_problems())
+        raise_all(self.yandex_problems() + self._sections_endpoint_problems())
 
     def url_problems(self) -> list[str]:
         """Every Yandex endpoint (a section's too) that is not an http(s) URL with a host,

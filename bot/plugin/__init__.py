@@ -36,6 +36,14 @@ The App's own decorators (`App.context`, `App.tool`, `App.include_router`, `App.
 `App.on_answer`...) are on `bot.App`, which a plugin's entry point is given. A plugin, step
 by step: docs/extending.md.
 
+fmbot's own features (bot/features/<name>/) import from fmbot only this package and their own
+folder, as a plugin does. Its submodules: the API's own (`feature`, `built`, `ground`,
+`commands`, `outcome`, `offers`, `asker`, `running`, `clients`, `texts`), the composed
+`settings`, and what a feature reaches of the core, one module per area re-exporting what the
+features use: `config`, `models`, `storage`, `telegram`, `conversation`, `prompting`,
+`grounding`, `extending`, `coordination`, `metrics`, `reading`, `evaluation`, `helpers`
+(docs/extending.md).
+
 Several of these names are fmbot's internal objects re-exported under the names and
 signatures this module commits to: what they are may move inside fmbot, what is imported
 from here will not change without a major version.
@@ -47,15 +55,17 @@ from typing import TYPE_CHECKING
 
 from bot.config import ConfigError
 from bot.config.parsing import Section, Switch
-from bot.features.api.built import Built, FeatureMissing
-from bot.features.api.commands import (
+from bot.foundation_models.types import ChatMessage, Role
+from bot.lazyexports import lazy_exports
+from bot.plugin.built import Built, FeatureMissing
+from bot.plugin.commands import (
     Command,
     CommandContext,
     ReportPart,
     ReportSection,
     Subcommands,
 )
-from bot.features.api.feature import (
+from bot.plugin.feature import (
     TURN_COMMANDS,
     CoreParts,
     Feature,
@@ -65,10 +75,8 @@ from bot.features.api.feature import (
     TelegramLine,
     TelegramParts,
 )
-from bot.features.api.ground import Groundwork, Preparing, TelegramGround
-from bot.features.api.outcome import Outcome, failed, passed
-from bot.foundation_models.types import ChatMessage, Role
-from bot.lazyexports import lazy_exports
+from bot.plugin.ground import Groundwork, Preparing, TelegramGround
+from bot.plugin.outcome import Outcome, failed, passed
 from bot.plugin.texts import register_texts
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.texts import Translator

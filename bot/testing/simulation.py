@@ -76,7 +76,7 @@ class TesterBot:
 
 async def handed_off(tester: BotTester, user_id: int) -> bool:
     """Whether a person holds the user's conversation (the support desk's case)."""
-    from bot.features.api.offers import PersonState
+    from bot.plugin.offers import PersonState
 
     person = tester.built.core.built.find(PersonState)
     if person is None:
@@ -92,9 +92,9 @@ async def simulate(
     from bot.evaluation.customer import Customer
     from bot.evaluation.judge import Judge
     from bot.evaluation.runner import Run, Runner
-    from bot.features.api.clients import build_auth_from, build_client
-    from bot.features.api.offers import SimulationModels
     from bot.foundation_models.base import client_over
+    from bot.plugin.clients import build_auth_from, build_client
+    from bot.plugin.offers import SimulationModels
 
     settings = tester.settings
     if settings is None:

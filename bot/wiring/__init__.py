@@ -11,12 +11,12 @@ preflight.py (what each command checks in its settings first), run.py (`fmbot ru
 The features are built by their own `Feature` objects (bot/features/<name>/feature.py), in the
 order of the bot's list (bot/features/installed.py): the composition root loops over that list
 and names no feature. What a feature builds on (`Groundwork`) and the model clients are the
-features' API's (bot/features/api).
+features' API's (bot/plugin).
 """
 
 from __future__ import annotations
 
-from bot.features.api.ground import Groundwork, tool_environment
+from bot.plugin.ground import Groundwork, tool_environment
 from bot.wiring.core import Core, FrontEnd, core
 from bot.wiring.run import BuiltBot, built_bot, run_bot
 

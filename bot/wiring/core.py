@@ -14,21 +14,21 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.conversation import ConversationService, TurnOptions
-from bot.features.api.built import Built
-from bot.features.api.clients import (
-    build_auth_from,
-    build_chat_model,
-    build_client,
-    build_embedder,
-)
-from bot.features.api.feature import Feature
-from bot.features.api.ground import FrontEnd, Groundwork, Preparing
-from bot.features.api.offers import ImageCost, NotFoundNextStep
 from bot.features.installed import load_tables
 from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatModel
+from bot.plugin.built import Built
+from bot.plugin.clients import (
+    build_auth_from,
+    build_chat_model,
+    build_client,
+    build_embedder,
+)
+from bot.plugin.feature import Feature
+from bot.plugin.ground import FrontEnd, Groundwork, Preparing
+from bot.plugin.offers import ImageCost, NotFoundNextStep
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.storage.outage import Outage, watch_outages

@@ -22,7 +22,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from bot.features.api.clients import build_vision_model
 from bot.features.settings import Settings
 from bot.foundation_models import errors
 from bot.foundation_models.auth import Auth
@@ -30,9 +29,10 @@ from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.images_api import model_name
 from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Role
 from bot.foundation_models.uris import Scheme, resolve_model_uri
+from bot.plugin.clients import build_vision_model
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Feature
+    from bot.plugin.feature import Feature
 
 log = logging.getLogger("bot.models")
 

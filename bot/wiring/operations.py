@@ -37,7 +37,7 @@ from bot.wiring.preflight import secrets_of
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from bot.features.api.feature import Feature
+    from bot.plugin.feature import Feature
     from bot.telegram.outbox import Outbox, Pacing
     from bot.telegram.outbox.budget import BotBudget
 

@@ -26,7 +26,7 @@ from bot.config.wire import check_wire
 from bot.features.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Feature
+    from bot.plugin.feature import Feature
 
 # What each command needs (`check` validates as `run` does).
 _STEPS: dict[str, tuple[str, ...]] = {

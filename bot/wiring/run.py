@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from bot.wiring.core import Core
     from bot.wiring.operations import Operations, Shared
 
-from bot.features.api.offers import Lifecycle
+from bot.plugin.offers import Lifecycle
 from bot.wiring.core import FrontEnd, core
 from bot.wiring.models import watch_models
 from bot.wiring.parts import telegram_files
@@ -114,7 +114,7 @@ async def built_bot(
     from dataclasses import replace
 
     from bot.conversation.listeners import Listeners
-    from bot.features.api.ground import TelegramGround
+    from bot.plugin.ground import TelegramGround
     from bot.telegram.access import Access
     from bot.telegram.app import make_bot
     from bot.telegram.deps import Cluster

@@ -47,9 +47,9 @@ def imported(path: Path, tree: ast.AST) -> list[str]:
 
 
 def is_feature(module: str) -> bool:
-    """In a feature's folder: a package under bot/features/ (but the features' API's)."""
+    """In a feature's folder: a package under bot/features/."""
     parts = module.split(".")
-    return (parts[:2] == ["bot", "features"] and len(parts) > 2 and parts[2] != "api"
+    return (parts[:2] == ["bot", "features"] and len(parts) > 2
             and (BOT / "features" / parts[2]).is_dir())
 
 

@@ -28,7 +28,7 @@ NOT_YET_MOVED: dict[str, set[str]] = {}
 def feature_names() -> set[str]:
     """The features' folder names (and so their settings attributes: `settings.voice`)."""
     return {path.name for path in FEATURES.iterdir()
-            if path.is_dir() and path.name != "api" and (path / "feature.py").exists()}
+            if path.is_dir() and (path / "feature.py").exists()}
 
 
 def text_keys() -> set[str]:
@@ -75,8 +75,7 @@ def reads(source: str, names: set[str], keys: set[str]) -> set[str]:
 
 def outside_the_features() -> list[Path]:
     return [path for path in sorted(BOT.rglob("*.py"))
-            if not (path.is_relative_to(FEATURES) and path.parent != FEATURES
-                    and path.relative_to(FEATURES).parts[0] != "api")
+            if not (path.is_relative_to(FEATURES) and path.parent != FEATURES)
             and str(path.relative_to(BOT.parent)) not in LISTS]
 
 
@@ -91,7 +90,7 @@ def test_no_module_outside_the_features_reads_one_by_name() -> None:
     new = {path: read - NOT_YET_MOVED.get(path, set()) for path, read in found.items()}
     assert {path: read for path, read in new.items() if read} == {}, (
         "these modules read a feature by name; give the feature a part of its Feature object "
-        "(bot/features/api) instead")
+        "(bot/plugin) instead")
     gone = {path: listed - found.get(path, set()) for path, listed in NOT_YET_MOVED.items()}
     assert {path: names for path, names in gone.items() if names} == {}, (
         "these no longer read what NOT_YET_MOVED lists: take them off the list")
@@ -106,7 +105,7 @@ def test_the_read_check_sees_what_it_looks_for() -> None:
     assert reads(source, feature_names(), {"kb_synced"}) == {"knowledge", "voice", "kb_synced",
                                                              "desk"}
     assert not any(path.is_relative_to(FEATURES / "voice") for path in outside_the_features())
-    assert FEATURES / "api" / "feature.py" in outside_the_features()
+    assert BOT / "plugin" / "feature.py" in outside_the_features()
 
 
 # The words of the features' concepts a key of the core's texts may not hold: the core's

@@ -4,7 +4,10 @@ of bot/ but the public ones, so a module added to bot/ is not open to plugins by
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import subprocess
+import sys
 import tomllib
 
 import bot.plugin
@@ -36,3 +39,36 @@ def test_every_name_of_the_feature_api_is_there_and_documented() -> None:
         if inspect.isclass(value) or inspect.isfunction(value):  # not a constant or alias
             assert (value.__doc__ or "").strip(), f"bot.plugin.{name} has no docstring"
     assert sorted(bot.plugin.__all__) == sorted(set(bot.plugin.__all__))
+
+
+# bot.plugin's submodules that re-export the core by area (docs/extending.md).
+FACADES = ("config", "conversation", "coordination", "evaluation", "extending", "grounding",
+           "helpers", "metrics", "models", "prompting", "reading", "settings", "storage",
+           "telegram")
+# Those a light module may import (a feature's feature.py or settings section, which
+# `fmbot --help` and `from bot import Settings` load): light themselves, or their names
+# imported on first use (PEP 562).
+LIGHT = ("config", "evaluation", "extending", "grounding", "helpers", "models", "prompting",
+         "reading", "settings", "telegram")
+HEAVY = ("aiogram", "sqlalchemy", "httpx", "numpy", "jwt", "redis", "prometheus_client")
+
+
+def test_every_name_of_each_area_module_resolves_and_is_listed() -> None:
+    for area in FACADES:
+        module = importlib.import_module(f"bot.plugin.{area}")
+        assert (module.__doc__ or "").strip(), f"bot.plugin.{area} says not what it offers"
+        for name in module.__all__:
+            assert getattr(module, name) is not None, f"bot.plugin.{area}.{name}"
+        assert sorted(module.__all__) == sorted(set(module.__all__))
+        assert set(module.__all__) <= set(dir(module))
+
+
+def test_the_light_area_modules_import_no_heavy_library() -> None:
+    probe = (
+        "import importlib, sys\n"
+        f"for area in {LIGHT!r}: importlib.import_module('bot.plugin.' + area)\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == ""

@@ -146,9 +146,9 @@ async def test_the_images_api_goes_to_the_host_yandex_documents(
     # Yandex serves the Images API at https://ai.api.cloud.yandex.net/v1/images/generations
     # (https://aistudio.yandex.ru/docs/ru/ai-studio/api-ref/Images/createImage); the default
     # was {YANDEX_LLM_URL}/v1, the llm.api host, where it is not documented (issue 61).
-    from bot.features.api.clients import build_client
     from bot.foundation_models.auth import ApiKeyAuth
     from bot.foundation_models.client import FoundationModelsClient
+    from bot.plugin.clients import build_client
 
     documented = "https://ai.api.cloud.yandex.net/v1"
     settings = make(monkeypatch, YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f")

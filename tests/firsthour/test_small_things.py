@@ -29,7 +29,7 @@ def test_tool_source_is_part_of_the_public_api() -> None:
 def test_check_counts_skipped_lines_as_skipped() -> None:
     """Issue 64 item 8: `11 passed, 1 failed` with three `skip` lines read as all run."""
     from bot.cli.checks import failed, passed, skipped
-    from bot.features.api.outcome import summary
+    from bot.plugin.outcome import summary
 
     lines = ([passed("a", "ok")] * 8 + [failed("yandex", "401", "fix")]
              + [skipped("speech", "the Yandex check above failed")] * 3)

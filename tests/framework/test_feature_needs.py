@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot import App, AppError, Feature
-from bot.features.api import Built, CoreParts, FeatureMissing, Groundwork
+from bot.plugin import Built, CoreParts, FeatureMissing, Groundwork
 from bot.testing import BotTester
 
 

@@ -12,9 +12,9 @@ import pytest
 from bot.cli.checks.models import check_models
 from bot.cli.checks.wire import wire_outcomes
 from bot.config import ConfigError
-from bot.features.api.clients import build_auth_from, build_client
 from bot.features.installed import FEATURES
 from bot.features.settings import Settings
+from bot.plugin.clients import build_auth_from, build_client
 from bot.wiring.model_catalog import MODELS_PAGE, log_models
 from bot.wiring.preflight import problems
 from bot.wiring.run import run_bot

@@ -27,11 +27,11 @@ from bot.cli.checks.services import (
 )
 from bot.cli.checks.timing import LoopLag, import_what_checks_use, within
 from bot.cli.checks.wire import wire_outcomes
-from bot.features.api.outcome import Outcome, failed, passed, skipped, unexpected
 from bot.features.settings import Settings
+from bot.plugin.outcome import Outcome, failed, passed, skipped, unexpected
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Feature, FeatureCheck
+    from bot.plugin.feature import Feature, FeatureCheck
 
 log = logging.getLogger(__name__)
 

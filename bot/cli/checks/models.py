@@ -8,19 +8,19 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
-from bot.features.api.outcome import Outcome, failed, passed
 from bot.features.settings import Settings
+from bot.plugin.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Feature
+    from bot.plugin.feature import Feature
 
 
 async def check_models(
     settings: Settings, features: Sequence[Feature] | None = None
 ) -> list[Outcome]:
     """The core's models and those of `features` (the bot's; fmbot's own list when None)."""
-    from bot.features.api.clients import build_auth_from, build_chat_model, build_client
     from bot.features.installed import FEATURES
+    from bot.plugin.clients import build_auth_from, build_chat_model, build_client
     from bot.wiring.model_catalog import advice, refusal, review_models, summary
 
     name = "models"

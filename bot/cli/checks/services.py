@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError
-from bot.features.api.outcome import Outcome, failed, passed, unexpected
 from bot.features.settings import Settings
+from bot.plugin.outcome import Outcome, failed, passed, unexpected
 
 if TYPE_CHECKING:
-    from bot.features.api.feature import Feature, TelegramLine
+    from bot.plugin.feature import Feature, TelegramLine
     from bot.storage.migrations import Branch
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ async def check_telegram(
 
 async def check_yandex(settings: Settings) -> Outcome:
     """A tokenizer call: cheap, not billed, and it needs valid credentials and folder."""
-    from bot.features.api.clients import build_auth_from, build_client
     from bot.foundation_models import errors
+    from bot.plugin.clients import build_auth_from, build_client
 
     name = "yandex"
     try:

@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.features.api.outcome import Outcome, failed, unexpected
+from bot.plugin.outcome import Outcome, failed, unexpected
 
 if TYPE_CHECKING:
     from bot.features.settings import Settings
@@ -34,7 +34,7 @@ CHECK_MODULES = (
     "bot.foundation_models.speech",
     "bot.foundation_models.speech_synthesis",
     "bot.foundation_models.vector_stores",
-    "bot.features.api.clients",
+    "bot.plugin.clients",
     "bot.wiring.model_catalog",
     "bot.wiring.preflight",
     "bot.storage.database",

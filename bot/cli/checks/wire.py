@@ -4,8 +4,8 @@ built-in tools it offers and the reasoning mode, as `run` will use them."""
 from __future__ import annotations
 
 from bot.config.wire import check_wire, wire_lines
-from bot.features.api.outcome import Outcome, failed, passed
 from bot.features.settings import Settings
+from bot.plugin.outcome import Outcome, failed, passed
 
 
 def wire_outcomes(settings: Settings) -> list[Outcome]:

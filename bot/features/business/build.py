@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.features.business.replies import BusinessOptions
     from bot.features.business.settings import BusinessSettings
-    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+    from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart
 
 
 def build_business(area: BusinessSettings, *, customer_daily_tokens: int = 0
@@ -34,7 +34,7 @@ def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:
     the front's routers."""
 
     def build(front: FrontParts) -> TelegramPart:
-        from bot.telegram.featureparts import TelegramPart
+        from bot.plugin.telegram import TelegramPart
 
         if options is None:
             return TelegramPart()

@@ -16,10 +16,14 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.features.business.models import SuggestionStatus
 from bot.features.business.store import BusinessStore, Connection, CustomerChat, Suggestion
 from bot.features.business.texts import say
-from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.render.markdown import render_markdown
-from bot.telegram.render.text import RenderedText, utf16_len
-from bot.telegram.texts import Translator
+from bot.plugin.telegram import (
+    Outbox,
+    OutboxError,
+    RenderedText,
+    Translator,
+    render_markdown,
+    utf16_len,
+)
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.features.api.outcome import Outcome, passed
+from bot.plugin.outcome import Outcome, passed
 
 
 def business_connections(supported: bool, replies: str) -> Outcome:

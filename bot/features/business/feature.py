@@ -6,24 +6,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature, TelegramLine, TelegramParts
 from bot.features.business.settings import BusinessSettings
+from bot.plugin.feature import CoreParts, Feature, TelegramLine, TelegramParts
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.features.api.built import Built
-    from bot.features.api.ground import Groundwork, TelegramGround
-    from bot.features.api.outcome import Outcome
-    from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     if not (ground.front.telegram and ground.settings.section(BusinessSettings).on):
         return None
-    from bot.conversation.features import Contributing
     from bot.features.business.prompt import OnBehalf
+    from bot.plugin.conversation import Contributing
 
     return CoreParts(turn=[Contributing([OnBehalf()])])
 

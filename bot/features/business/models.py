@@ -14,7 +14,7 @@ import enum
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum
+from bot.plugin.storage import Base, BigIntegerPK, TimestampMixin, string_enum
 
 # Conversation chat ids of business chats: below every id Telegram gives (they fit in 52 bits
 # and a sign: core.telegram.org/bots/api#chat), so they never meet a real chat's.

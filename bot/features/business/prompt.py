@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bot.conversation.contributors import PromptDraft
-from bot.conversation.turn import TurnState
 from bot.features.business.store import CHAT_TYPE
+from bot.plugin.conversation import PromptDraft, TurnState
 
 NOTE = (
     "You are answering messages in a private chat between a customer{customer} and a "

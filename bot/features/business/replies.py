@@ -25,7 +25,6 @@ from typing import Literal
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 
-from bot.conversation import ChatRef, ConversationService, Speaker, TurnResult
 from bot.features.business.budgets import Budgets, Reservation, Spending
 from bot.features.business.cards import SuggestionCards
 from bot.features.business.store import (
@@ -35,14 +34,19 @@ from bot.features.business.store import (
     CustomerChat,
 )
 from bot.features.business.texts import say
-from bot.foundation_models.types import Snapshot
-from bot.grounding.turn import grounded_of
-from bot.storage.models import MessageRole, MessageStatus, utcnow
-from bot.telegram.answer_parts import describe_error
-from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
-from bot.telegram.ratelimit import RateLimiter
-from bot.telegram.render.citations import with_citations
-from bot.telegram.texts import Translator
+from bot.plugin.conversation import ChatRef, ConversationService, Speaker, TurnResult
+from bot.plugin.grounding import grounded_of
+from bot.plugin.models import Snapshot
+from bot.plugin.storage import MessageRole, MessageStatus, utcnow
+from bot.plugin.telegram import (
+    Outbox,
+    OutboxError,
+    RateLimiter,
+    StreamHandle,
+    Translator,
+    describe_error,
+    with_citations,
+)
 
 log = logging.getLogger(__name__)
 

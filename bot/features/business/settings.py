@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bot.config.parsing import Section
+from bot.plugin.config import Section
 
 
 class BusinessSettings(Section):

@@ -19,12 +19,14 @@ from bot.features.business.models import (
     BusinessSuggestion,
     SuggestionStatus,
 )
-from bot.storage.models import MessageRole, MessageStatus, utcnow
-from bot.storage.repositories import (
+from bot.plugin.storage import (
     ChatRepository,
     ConversationRepository,
     MessageRepository,
+    MessageRole,
+    MessageStatus,
     UsageRepository,
+    utcnow,
 )
 
 # The chats table's type for a customer's chat with a connected account: Telegram calls it

@@ -30,14 +30,11 @@ from aiogram.types import (
     Message,
 )
 
-from bot.conversation import Speaker
 from bot.features.business.replies import Asked, BusinessReplies, owner_translator
 from bot.features.business.store import Connection
 from bot.features.business.texts import KINDS, say
-from bot.telegram.admission import Principal
-from bot.telegram.chatqueue import Ticket
-from bot.telegram.outbox import OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.conversation import Speaker
+from bot.plugin.telegram import OutboxError, Principal, Ticket, Translator
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ to them only with the model's answers, as the owner)."""
 
 from __future__ import annotations
 
-from bot.telegram.texts import Translator
+from bot.plugin.telegram import Translator
 
 TEXTS: dict[str, dict[str, str]] = {
     "connected": {

@@ -9,27 +9,29 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError
-from bot.extending.events import HandoffEvent
 from bot.features.desk.domain import DeskService, HoursFormatError, SupportHours
 from bot.features.desk.settings import DeskSettings
+from bot.plugin.config import ConfigError
+from bot.plugin.extending import HandoffEvent
 
 if TYPE_CHECKING:
-    from bot.coordination import Coordinator
-    from bot.features.api.ground import Groundwork
-    from bot.features.api.offers import KnowledgeLookup
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.faq import FaqDrafts
     from bot.features.desk.insights.gaps import GapAnalysis
     from bot.features.desk.telegram import SupportDesk
-    from bot.foundation_models.client import FoundationModelsClient
-    from bot.foundation_models.embedder import Embedder
-    from bot.foundation_models.types import ChatModel
-    from bot.storage.database import Database
-    from bot.telegram.deps import Deps
-    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-    from bot.telegram.lifecycle import BotService
-    from bot.telegram.outbox import Outbox
+    from bot.plugin.coordination import Coordinator
+    from bot.plugin.ground import Groundwork
+    from bot.plugin.models import ChatModel, Embedder, FoundationModelsClient
+    from bot.plugin.offers import KnowledgeLookup
+    from bot.plugin.storage import Database
+    from bot.plugin.telegram import (
+        BotService,
+        Deps,
+        FrontParts,
+        Outbox,
+        TelegramFeature,
+        TelegramPart,
+    )
 
 
 
@@ -189,7 +191,7 @@ def desk_on_telegram(
     answer, recorded in the desk's tables."""
 
     def build(front: FrontParts) -> TelegramPart:
-        from bot.telegram.featureparts import TelegramPart
+        from bot.plugin.telegram import TelegramPart
 
         if desk is not None:
             from bot.features.desk.telegram import handlers as desk_handlers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.outcome import Outcome, failed, passed
+from bot.plugin.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
     from aiogram import Bot

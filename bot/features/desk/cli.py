@@ -11,12 +11,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError
-from bot.features.api.commands import Command, CommandContext, Subcommands
 from bot.features.desk.settings import DeskSettings
+from bot.plugin.commands import Command, CommandContext, Subcommands
+from bot.plugin.config import ConfigError
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.plugin.storage import Database
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
@@ -62,8 +62,8 @@ async def run(factory: CommandContext, args: argparse.Namespace) -> int:
 
 async def run_faq_eval(factory: CommandContext, path: Path) -> None:
     """`fmbot insights eval-faq FILE`: the drafts' precision and recall, and the threshold."""
-    from bot.features.api.clients import build_embedder
     from bot.features.desk.insights.faq_eval import evaluate, format_eval, load_cases
+    from bot.plugin.clients import build_embedder
 
     settings = factory.settings
     try:
@@ -83,11 +83,11 @@ async def run_faq_eval(factory: CommandContext, path: Path) -> None:
 
 async def run_gaps(factory: CommandContext, *, days: int, csv_path: Path | None) -> None:
     """`fmbot insights gaps`: the period's unanswered questions by topic."""
-    from bot.features.api.offers import KnowledgeLookup
     from bot.features.desk.build import build_gaps
     from bot.features.desk.insights import InsightJobs
     from bot.features.desk.insights.gaps import format_gaps, write_gaps_csv
-    from bot.foundation_models.embedder import Embedder
+    from bot.plugin.models import Embedder
+    from bot.plugin.offers import KnowledgeLookup
 
     settings = factory.settings
     async with factory.core() as c:  # the App's migrations too

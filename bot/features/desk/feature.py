@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import (
+from bot.features.desk.settings import DeskSettings
+from bot.plugin.feature import (
     CoreParts,
     Feature,
     ModelUse,
@@ -15,22 +16,21 @@ from bot.features.api.feature import (
     TelegramLine,
     TelegramParts,
 )
-from bot.features.desk.settings import DeskSettings
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.features.api.built import Built
-    from bot.features.api.commands import Command, CommandContext, ReportPart
-    from bot.features.api.ground import Groundwork, TelegramGround
-    from bot.features.api.outcome import Outcome
-    from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.commands import Command, CommandContext, ReportPart
+    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import PersonState
     from bot.features.desk.build import build_desk_service, desk_state_of
+    from bot.plugin.offers import PersonState
 
     service = build_desk_service(ground)
     if service is not None:
@@ -40,10 +40,10 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
-    from bot.features.api.offers import CallLines, HandoffListener, KnowledgeLookup
     from bot.features.desk.build import build_desk, desk_on_telegram
     from bot.features.desk.domain import DeskService
-    from bot.foundation_models.embedder import Embedder
+    from bot.plugin.models import Embedder
+    from bot.plugin.offers import CallLines, HandoffListener, KnowledgeLookup
 
     settings = front.ground.settings
     # The knowledge base's settings, read by name (this feature imports no other's section).

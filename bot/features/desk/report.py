@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.features.api.commands import ReportSection
 from bot.features.desk.build import support_hours
 from bot.features.desk.settings import DeskSettings
-from bot.plurals import quantity
+from bot.plugin.commands import ReportSection
+from bot.plugin.helpers import quantity
 
 if TYPE_CHECKING:
-    from bot.features.api.commands import ReportPart
-    from bot.storage.database import Database
+    from bot.plugin.commands import ReportPart
+    from bot.plugin.storage import Database
 
 
 def desk_report(desk: DeskSettings) -> ReportPart:
@@ -32,7 +32,7 @@ def desk_report(desk: DeskSettings) -> ReportPart:
 
         def html(path: Path) -> str:
             from bot.features.desk.domain.htmlreport import html_report
-            from bot.htmlpage import write_html
+            from bot.plugin.helpers import write_html
 
             write_html(path, html_report(report))
             return f"the support desk's page written to {path}"

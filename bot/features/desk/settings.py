@@ -13,14 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config.parsing import (
-    Section,
-    Switch,
-    _blank_is_default,
-    _blank_to,
-    _raise_all,
-    unresolved,
-)
+from bot.plugin.config import Section, Switch, blank_is_default, blank_to, raise_all, unresolved
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(
@@ -117,13 +110,13 @@ class DeskSettings(Section):
     @classmethod
     def _blank_chat_is_zero(cls, value: object) -> object:
         # `SUPPORT_CHAT_ID=` as `.env.example` has it means "not set".
-        return _blank_to(value, 0)
+        return blank_to(value, 0)
 
     @field_validator("insights", mode="before")
     @classmethod
     def _blank_insights_is_unset(cls, value: object) -> object:
         # `DESK_INSIGHTS=` (as .env.example has it) means "not set": on with a support chat.
-        return _blank_is_default(value)
+        return blank_is_default(value)
 
     @model_validator(mode="after")
     def _insights_with_a_desk(self) -> Self:
@@ -155,4 +148,4 @@ class DeskSettings(Section):
             parse_hours(self.hours)
         except HoursFormatError as exc:
             problems.append(str(exc))
-        _raise_all(problems)
+        raise_all(problems)

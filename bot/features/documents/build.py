@@ -11,7 +11,7 @@ from bot.features.documents.settings import DocumentsSettings
 if TYPE_CHECKING:
     from bot.features.documents.chat import ChatDocuments
     from bot.features.documents.support import DocumentSupport
-    from bot.telegram.downloads import TelegramFiles
+    from bot.plugin.telegram import TelegramFiles
 
 
 def build_documents(
@@ -21,7 +21,7 @@ def build_documents(
     """Documents sent in chat: downloads from Telegram, read in bounded worker processes
     (started on the first document), kept per conversation."""
     from bot.features.documents.support import DocumentSupport
-    from bot.reading.reading import DocumentReader
+    from bot.plugin.reading import DocumentReader
 
     if chats is None:
         return None

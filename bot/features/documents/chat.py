@@ -22,18 +22,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.types import ChatRef, Speaker
 from bot.features.documents.store import ChatDocumentRepository, StoredChatDocument
-from bot.prompting import estimate_tokens
-from bot.reading.blocks import Extracted
-from bot.reading.chunking import block_passages
-from bot.reading.stemming import stems
-from bot.storage.pooling import one_statement_sessions
-from bot.storage.repositories import (
+from bot.plugin.conversation import ChatRef, Speaker
+from bot.plugin.prompting import estimate_tokens
+from bot.plugin.reading import Extracted, block_passages, stems
+from bot.plugin.storage import (
     ChatRepository,
     ConversationRepository,
     UpdateReceipt,
     mark_settled,
+    one_statement_sessions,
     settle_in,
 )
 

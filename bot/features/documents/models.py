@@ -9,8 +9,7 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import Base, BigIntegerPK, utcnow
-from bot.storage.personal import PersonalTable, register_personal
+from bot.plugin.storage import Base, BigIntegerPK, PersonalTable, register_personal, utcnow
 
 
 class ChatDocument(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.config.parsing import Section
+from bot.plugin.config import Section
 
 
 class DocumentsSettings(Section):

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.documents.models import ChatDocument
-from bot.storage.models import Conversation
+from bot.plugin.storage import Conversation
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.features.documents.chat import ChatDocuments
-from bot.reading.reading import DocumentReader
-from bot.telegram.downloads import TelegramFiles
-from bot.telegram.texts import TEXTS
+from bot.plugin.reading import DocumentReader
+from bot.plugin.telegram import TEXTS, TelegramFiles
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,12 @@ from collections.abc import Callable
 from aiogram import F, Router
 from aiogram.types import Document, Message
 
-from bot.conversation import Speaker, TurnResult
 from bot.features.documents.chat import AddedDocument, ChatDocuments
 from bot.features.documents.support import DocumentSupport
-from bot.foundation_models.types import Snapshot
-from bot.reading.blocks import (
+from bot.plugin.conversation import Speaker, TurnResult
+from bot.plugin.models import Snapshot
+from bot.plugin.reading import (
+    CHAT_SUFFIXES,
     BusyReaderError,
     DocumentError,
     EncryptedDocumentError,
@@ -30,16 +31,24 @@ from bot.reading.blocks import (
     NoTextError,
     TooComplexDocumentError,
     UnsupportedDocumentError,
+    suffix_of,
 )
-from bot.reading.extractors import CHAT_SUFFIXES, suffix_of
-from bot.storage.repositories import UpdateReceipt
-from bot.telegram.answer_parts import Target
-from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, answer_target, say, speaker
-from bot.telegram.downloads import DownloadError, FileTooBigError
-from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-from bot.telegram.handlers.chat import AddressedToBot
-from bot.telegram.texts import Translator
+from bot.plugin.storage import UpdateReceipt
+from bot.plugin.telegram import (
+    AddressedToBot,
+    Deps,
+    DownloadError,
+    FileTooBigError,
+    FrontParts,
+    Target,
+    TelegramFeature,
+    TelegramPart,
+    Ticket,
+    Translator,
+    answer_target,
+    say,
+    speaker,
+)
 
 log = logging.getLogger(__name__)
 

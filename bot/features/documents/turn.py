@@ -7,10 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.features import TurnFeature
-from bot.conversation.turn import TurnState
 from bot.features.documents.chat import ChatDocuments
+from bot.plugin.conversation import PromptContributor, PromptDraft, TurnFeature, TurnState
 
 # Of the prompt room, the share passages of documents sent in chat may take.
 DOCUMENTS_SHARE = 0.4

@@ -13,14 +13,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError
-from bot.features.api.commands import Command, CommandContext, Subcommands
 from bot.features.evaluation.settings import EvaluationSettings
+from bot.plugin.commands import Command, CommandContext, Subcommands
+from bot.plugin.config import ConfigError
 
 if TYPE_CHECKING:
     import httpx
 
-    from bot.evaluation.runner import Run
+    from bot.plugin.evaluation import Run
 
 EXIT_BELOW = 1
 EXIT_UNJUDGED = 3
@@ -89,22 +89,23 @@ async def run_eval(
     """The command; `transport`: every model call's (a test's model in process), else
     Yandex's over the network."""
 
-    from bot.evaluation.cases import CaseFileError, read_cases
-    from bot.evaluation.customer import Customer
-    from bot.evaluation.judge import Judge
-    from bot.evaluation.report import (
+    from bot.features.evaluation.evalbot import Meter, evaluated_bot, explainer
+    from bot.plugin.clients import build_auth_from, build_client
+    from bot.plugin.evaluation import (
         BaselineError,
+        CaseFileError,
+        Customer,
+        Judge,
+        Runner,
+        Stubs,
         as_json,
         failures,
         read_baseline,
+        read_cases,
         table,
         write_json,
     )
-    from bot.evaluation.runner import Runner
-    from bot.evaluation.stubs import Stubs
-    from bot.features.api.clients import build_auth_from, build_client
-    from bot.features.evaluation.evalbot import Meter, evaluated_bot, explainer
-    from bot.foundation_models.base import client_over
+    from bot.plugin.models import client_over
 
     _checked(args)
     # The file and the baseline are refused before any model is called.
@@ -145,7 +146,7 @@ async def run_eval(
             raise ConfigError(f"eval: --json: cannot write {args.json}: {exc.strerror}") from None
         print(f"\nfmbot eval: every transcript and verdict written to {args.json}")
     if args.report is not None:
-        from bot.evaluation.htmlreport import html_report, write_html
+        from bot.plugin.evaluation import html_report, write_html
 
         page = html_report(suite, file=str(args.file), baseline=baseline)
         try:

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from bot.evaluation.runner import BotTurn, Explain, Run
+from bot.plugin.evaluation import BotTurn, Explain, Run
 
 if TYPE_CHECKING:
     from aiogram.types import Chat, User
 
-    from bot.evaluation.stubs import Stubs
-    from bot.features.api.commands import CommandContext
-    from bot.features.api.running import RunningBot
-    from bot.telegram.outbox import Pacing
+    from bot.plugin.commands import CommandContext
+    from bot.plugin.evaluation import Stubs
+    from bot.plugin.running import RunningBot
+    from bot.plugin.telegram import Pacing
     from bot.testing.telegram import FakeTelegram, Shown
 
 # A reply may take a model's answer and a few tool rounds; past this the turn is reported.
@@ -124,7 +124,7 @@ class EvalBot:
             await self.built.settle(lambda: len(self.telegram.sent))
 
     async def _handed_off(self, user_id: int) -> bool:
-        from bot.features.api.offers import PersonState
+        from bot.plugin.offers import PersonState
 
         person = self.built.core.built.find(PersonState)  # the desk, when there is one
         if person is None:
@@ -154,8 +154,8 @@ async def evaluated_bot(
     factory: CommandContext, stubs: Stubs, meter: Meter, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[EvalBot]:
     """The deployment's bot, running until the block ends."""
-    from bot.foundation_models.base import client_over
-    from bot.storage.migrations import migrate
+    from bot.plugin.models import client_over
+    from bot.plugin.storage import migrate
     from bot.testing.telegram import BOT_TOKEN, FakeTelegram
 
     async with AsyncExitStack() as stack:
@@ -196,8 +196,8 @@ def explainer(bot: EvalBot, stubs: Stubs) -> Explain:
     """Why a failed run may have failed, a line each: the passages the knowledge base finds for
     the customer's first messages (document, score) against KB_MIN_SCORE, and the tools the
     bot could offer beside those it called."""
-    from bot.features.api.offers import KnowledgeLookup
-    from bot.foundation_models import FoundationModelsError
+    from bot.plugin.models import FoundationModelsError
+    from bot.plugin.offers import KnowledgeLookup
 
     async def explain(run: Run) -> list[str]:
         lines = []

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import Feature
 from bot.features.evaluation.settings import EvaluationSettings
+from bot.plugin.feature import Feature
 
 if TYPE_CHECKING:
-    from bot.features.api.built import Built
-    from bot.features.api.commands import Command, CommandContext
-    from bot.features.api.feature import CoreParts
-    from bot.features.api.ground import Groundwork
+    from bot.plugin.built import Built
+    from bot.plugin.commands import Command, CommandContext
+    from bot.plugin.feature import CoreParts
+    from bot.plugin.ground import Groundwork
 
 
 def _commands() -> list[Command[CommandContext]]:
@@ -22,7 +22,7 @@ def _commands() -> list[Command[CommandContext]]:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import SimulationModels
+    from bot.plugin.offers import SimulationModels
 
     area = ground.settings.section(EvaluationSettings)
     built.add("evaluation", SimulationModels(area.customer_model, area.judge_model))

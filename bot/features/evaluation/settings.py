@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.config.parsing import Core, Section
+from bot.plugin.config import Core, Section
 
 
 class EvaluationSettings(Section):

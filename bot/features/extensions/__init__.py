@@ -5,8 +5,8 @@ database or the configuration."""
 
 from __future__ import annotations
 
-from bot.extending.events import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
 from bot.features.extensions.runner import ContextFragment, ExtensionRunner, NamedProvider
+from bot.plugin.extending import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
 
 __all__ = [
     "AnswerEvent",

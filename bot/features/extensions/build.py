@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from bot.features.extensions.runner import ExtensionRunner, run_lifecycle
 
 if TYPE_CHECKING:
-    from bot.extending.events import RunContext
-    from bot.extending.hooks import AppHolds
+    from bot.plugin.extending import AppHolds, RunContext
 
 
 def build_runner(app: AppHolds | None, timeout: float = 5.0) -> ExtensionRunner | None:

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature
+from bot.plugin.feature import CoreParts, Feature
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.extending.events import ToolCallInfo
-    from bot.features.api.built import Built
-    from bot.features.api.ground import Groundwork
+    from bot.plugin.built import Built
+    from bot.plugin.extending import ToolCallInfo
+    from bot.plugin.ground import Groundwork
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     app = ground.app
     if app is None:
         return None
-    from bot.extending.events import RunContext
-    from bot.features.api.asker import Asker
-    from bot.features.api.offers import CallsOfAnswer, HandoffListener, Lifecycle, PersonState
     from bot.features.extensions.build import build_runner, lifecycle
+    from bot.plugin.asker import Asker
+    from bot.plugin.extending import RunContext
+    from bot.plugin.offers import CallsOfAnswer, HandoffListener, Lifecycle, PersonState
 
     settings = ground.settings
     limit = settings.extension_timeout

@@ -15,9 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from bot.extending.events import RunContext
-from bot.extending.hooks import LifecycleHook, NamedProvider, name_of
-from bot.extending.tools import ToolContext
+from bot.plugin.extending import LifecycleHook, NamedProvider, RunContext, ToolContext, name_of
 
 # NamedProvider and name_of are the extension API's (bot/extending/hooks.py), named here too.
 __all__ = ["ContextFragment", "ExtensionRunner", "NamedProvider", "name_of", "run_lifecycle",

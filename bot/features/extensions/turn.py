@@ -18,17 +18,21 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.features import TurnFeature, Verdict
-from bot.conversation.turn import TurnState
-from bot.conversation.types import TurnResult, language_code
-from bot.extending.events import answer_status
-from bot.features.api.asker import Asker
 from bot.features.extensions import AnswerEvent, ExtensionRunner, SourceInfo, ToolCallInfo
-from bot.grounding.turn import grounded_of
-from bot.prompting import estimate_tokens
-from bot.storage.models import MessageStatus
-from bot.storage.repositories import record_context
+from bot.plugin.asker import Asker
+from bot.plugin.conversation import (
+    PromptContributor,
+    PromptDraft,
+    TurnFeature,
+    TurnResult,
+    TurnState,
+    Verdict,
+    language_code,
+)
+from bot.plugin.extending import answer_status
+from bot.plugin.grounding import grounded_of
+from bot.plugin.prompting import estimate_tokens
+from bot.plugin.storage import MessageStatus, record_context
 
 logger = logging.getLogger(__name__)
 

@@ -11,16 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.foundation_models.types import (
-    ChatMessage,
-    ChatModel,
-    CompletionOptions,
-    Role,
-    Snapshot,
-)
-from bot.prompting import as_data
-from bot.storage.models import utc_today
-from bot.storage.repositories import UsageRepository
+from bot.plugin.models import ChatMessage, ChatModel, CompletionOptions, Role, Snapshot
+from bot.plugin.prompting import as_data
+from bot.plugin.storage import UsageRepository, utc_today
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from bot.features.guest.settings import GuestSettings
 
 if TYPE_CHECKING:
-    from bot.features.api.ground import Groundwork
     from bot.features.guest.answering import GuestAnswers
-    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+    from bot.plugin.ground import Groundwork
+    from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart
 
 
 def build_guest(ground: Groundwork, system_prompt: str) -> GuestAnswers | None:
@@ -20,7 +20,7 @@ def build_guest(ground: Groundwork, system_prompt: str) -> GuestAnswers | None:
     if not settings.section(GuestSettings).on:
         return None
     from bot.features.guest.answering import GuestAnswers
-    from bot.foundation_models.types import CompletionOptions
+    from bot.plugin.models import CompletionOptions
 
     return GuestAnswers(
         sessionmaker=ground.db.sessionmaker,
@@ -42,7 +42,7 @@ def guest_on_telegram(
     stops first, so that its answers finish before the outbox closes."""
 
     def build(front: FrontParts) -> TelegramPart:
-        from bot.telegram.featureparts import TelegramPart
+        from bot.plugin.telegram import TelegramPart
 
         if guest is None:
             return TelegramPart()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.features.api.outcome import Outcome, passed
+from bot.plugin.outcome import Outcome, passed
 
 
 def guest_queries(supported: bool, on: bool) -> Outcome:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import Feature, TelegramLine, TelegramParts
 from bot.features.guest.settings import GuestSettings
+from bot.plugin.feature import Feature, TelegramLine, TelegramParts
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.features.api.built import Built
-    from bot.features.api.ground import TelegramGround
-    from bot.features.api.outcome import Outcome
-    from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.ground import TelegramGround
+    from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:

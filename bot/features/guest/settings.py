@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.config.parsing import Section, Switch
+from bot.plugin.config import Section, Switch
 
 
 class GuestSettings(Section):

@@ -31,15 +31,21 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InlineQueryResultArticle, InputTextMessageContent, Message
 
 from bot.features.guest.answering import GuestAnswers, GuestQuestion
-from bot.foundation_models.types import Snapshot
-from bot.telegram.answer_parts import describe_error
-from bot.telegram.lifecycle import BotService
-from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.ratelimit import RateLimiter, whole_seconds
-from bot.telegram.render.markdown import render_markdown
-from bot.telegram.render.split import split_rendered
-from bot.telegram.render.text import TELEGRAM_TEXT_LIMIT, RenderedText, utf16_len
-from bot.telegram.texts import Translator
+from bot.plugin.models import Snapshot
+from bot.plugin.telegram import (
+    TELEGRAM_TEXT_LIMIT,
+    BotService,
+    Outbox,
+    OutboxError,
+    RateLimiter,
+    RenderedText,
+    Translator,
+    describe_error,
+    render_markdown,
+    split_rendered,
+    utf16_len,
+    whole_seconds,
+)
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from bot.features.images.texts import IMAGE_TEXTS
-from bot.foundation_models.types import ImageOptions
-from bot.telegram.texts import Translator
+from bot.plugin.models import ImageOptions
+from bot.plugin.telegram import Translator
 
 assert IMAGE_TEXTS  # registers the texts with the Translator
 

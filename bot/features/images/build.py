@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.images.service import ImageService
-from bot.foundation_models.types import PollPolicy
+from bot.plugin.models import PollPolicy
 
 if TYPE_CHECKING:
-    from bot.features.api.ground import Groundwork
+    from bot.plugin.ground import Groundwork
 
 
 def build_images(ground: Groundwork) -> ImageService:

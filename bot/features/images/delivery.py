@@ -26,23 +26,18 @@ from aiogram.methods import DeleteMessage, EditMessageText, SendChatAction, Send
 from aiogram.types import BufferedInputFile, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.coordination import Coordinator, run_while_held
-from bot.coordination.periodic import sweep_in_turns
 from bot.features.images.args import ImageRequest
 from bot.features.images.service import ImageJobRef, ImageService
 from bot.features.images.texts import IMAGE_TEXTS
-from bot.foundation_models.errors import (
+from bot.plugin.coordination import Coordinator, run_while_held, sweep_in_turns
+from bot.plugin.models import (
     FoundationModelsError,
     ImageRefusedError,
     InvalidRequestError,
+    image_kind,
 )
-from bot.foundation_models.images_api import image_kind
-from bot.storage.models import utcnow
-from bot.storage.outage import outage_of
-from bot.storage.repositories import UpdateReceipt, UserRepository
-from bot.telegram.lifecycle import BotRun, BotService
-from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.storage import UpdateReceipt, UserRepository, outage_of, utcnow
+from bot.plugin.telegram import BotRun, BotService, Outbox, OutboxError, Translator
 
 assert IMAGE_TEXTS  # registers the texts with the Translator
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature, TelegramParts
+from bot.plugin.feature import CoreParts, Feature, TelegramParts
 
 if TYPE_CHECKING:
-    from bot.features.api.built import Built
-    from bot.features.api.ground import Groundwork, TelegramGround
+    from bot.plugin.built import Built
+    from bot.plugin.ground import Groundwork, TelegramGround
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:

@@ -11,8 +11,14 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum
-from bot.storage.personal import PersonalTable, register_personal
+from bot.plugin.storage import (
+    Base,
+    BigIntegerPK,
+    PersonalTable,
+    TimestampMixin,
+    register_personal,
+    string_enum,
+)
 
 
 class ImageJobStatus(StrEnum):

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.images.models import UNFINISHED_IMAGE_JOBS, ImageJob, ImageJobStatus
-from bot.storage.models import utcnow
+from bot.plugin.storage import utcnow
 
 UNFINISHED_STATUSES = UNFINISHED_IMAGE_JOBS
 FINAL_STATUSES = frozenset(ImageJobStatus) - frozenset(UNFINISHED_STATUSES)

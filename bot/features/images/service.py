@@ -37,21 +37,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.features.images.models import ImageJob, ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
 from bot.features.images.usage import count_image
-from bot.foundation_models.errors import (
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.models import (
     FoundationModelsError,
+    ImageModel,
+    ImageOptions,
     ImageRefusedError,
     InvalidRequestError,
     OperationFailedError,
+    PollPolicy,
+    uses_images_api,
 )
-from bot.foundation_models.images_api import uses_images_api
-from bot.foundation_models.types import ImageModel, ImageOptions, PollPolicy
-from bot.metrics import registry as metrics
-from bot.storage.models import utc_today
-from bot.storage.pooling import one_statement_sessions
-from bot.storage.repositories import (
+from bot.plugin.storage import (
     UpdateReceipt,
     mark_settled,
+    one_statement_sessions,
     settle_in,
+    utc_today,
 )
 
 MAX_PROMPT_CHARS = 500  # YandexART's and Alice AI ART's limit (docs/images.md)

@@ -14,13 +14,17 @@ from bot.features.images.delivery import ImageDelivery, Place
 from bot.features.images.service import ImageService
 from bot.features.images.texts import IMAGE_TEXTS
 from bot.features.images.usage import images_of, images_total
-from bot.foundation_models.requests import IMAGE_PROMPT_LIMIT
-from bot.storage.models import utc_today
-from bot.storage.repositories import UpdateReceipt
-from bot.telegram.deps import Deps, thread_of
-from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-from bot.telegram.notifier import Notifier
-from bot.telegram.texts import Translator
+from bot.plugin.models import IMAGE_PROMPT_LIMIT
+from bot.plugin.storage import UpdateReceipt, utc_today
+from bot.plugin.telegram import (
+    Deps,
+    FrontParts,
+    Notifier,
+    TelegramFeature,
+    TelegramPart,
+    Translator,
+    thread_of,
+)
 
 assert IMAGE_TEXTS  # registers the texts with the Translator
 

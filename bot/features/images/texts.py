@@ -4,7 +4,7 @@ prompt's errors, the status while drawing and the failures, the daily budget
 
 from __future__ import annotations
 
-from bot.telegram.texts import TEXTS
+from bot.plugin.telegram import TEXTS
 
 IMAGE_TEXTS: dict[str, dict[str, str]] = {
     "image_usage": {

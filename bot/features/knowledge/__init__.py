@@ -13,6 +13,6 @@ from bot.features.knowledge.types import Hit, KbMode, Retrieval, Source
 
 # No process-wide tuning here: a program embedding the bot (`async with app`) keeps its own
 # numpy threads. The fmbot process sets OpenBLAS to one thread (bot/cli/dispatch.py).
-from bot.grounding.prompt import NOT_FOUND_MARKER
+from bot.plugin.grounding import NOT_FOUND_MARKER
 
 __all__ = ["NOT_FOUND_MARKER", "Hit", "KbMode", "Retrieval", "Source"]

@@ -16,8 +16,8 @@ from bot.features.knowledge.models import KbSyncRun
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.search import Retriever
 from bot.features.knowledge.types import KbMode, Retrieval
-from bot.foundation_models.embedder import Embedder
-from bot.metrics import registry as metrics
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.models import Embedder
 
 log = logging.getLogger(__name__)
 

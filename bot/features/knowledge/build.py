@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 
 from bot.features.knowledge import KbMode
 from bot.features.knowledge.settings import KnowledgeSettings
-from bot.storage.database import Database
+from bot.plugin.storage import Database
 
 if TYPE_CHECKING:
     from bot.features.knowledge.base import KnowledgeBase
     from bot.features.knowledge.store_sync import StoreSync
-    from bot.foundation_models.embedder import Embedder
-    from bot.foundation_models.vector_stores import VectorStoreClient
+    from bot.plugin.models import Embedder, VectorStoreClient
 
 
 def build_knowledge(

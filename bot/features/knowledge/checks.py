@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.features.api.outcome import Outcome, failed, passed
+from bot.plugin.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
-    from bot.foundation_models.vector_stores import VectorStoreClient
+    from bot.plugin.models import VectorStoreClient
 
 NAME = "vector store"
 
@@ -22,12 +22,18 @@ async def check_vector_store(store_id: str, *, folder_id: str, responses_url: st
     """KB_VECTOR_STORE_ID is fetched (or, unset, the folder's stores listed) with the client
     `client` makes (a FoundationModelsError from it is this check's failure): a 403 names the
     role the service account lacks, a 404 the setting to fix."""
-    from bot.foundation_models import errors
-    from bot.foundation_models.vector_stores import STORE_ROLE
+    from bot.plugin.models import (
+        STORE_ROLE,
+        APIConnectionError,
+        AuthenticationError,
+        FoundationModelsError,
+        NotFoundError,
+        PermissionDeniedError,
+    )
 
     try:
         stores = client()
-    except errors.FoundationModelsError as exc:
+    except FoundationModelsError as exc:
         return failed(NAME, str(exc), "check the Yandex credentials")
     try:
         if store_id:
@@ -38,17 +44,17 @@ async def check_vector_store(store_id: str, *, folder_id: str, responses_url: st
             await stores.list_stores()
             detail = ("reachable; KB_VECTOR_STORE_ID is unset, so `python -m bot kb sync` "
                       "creates a store (or uses the one it created before)")
-    except (errors.AuthenticationError, errors.PermissionDeniedError) as exc:
+    except (AuthenticationError, PermissionDeniedError) as exc:
         return failed(NAME, f"Yandex refused the Vector Store API in folder {folder_id} "
                       f"({exc.status_code}): {exc.message}",
                       f"give the service account the role {STORE_ROLE} in folder {folder_id}")
-    except errors.NotFoundError as exc:
+    except NotFoundError as exc:
         return failed(NAME, f"no vector store {store_id!r} in folder {folder_id}: {exc.message}",
                       "check KB_VECTOR_STORE_ID, or leave it empty for `kb sync` to create one")
-    except errors.APIConnectionError as exc:
+    except APIConnectionError as exc:
         return failed(NAME, f"cannot reach {responses_url}: {exc}",
                       "check the network, a proxy or YANDEX_RESPONSES_URL")
-    except errors.FoundationModelsError as exc:
+    except FoundationModelsError as exc:
         return failed(NAME, f"the Vector Store API failed: {exc}", "retry later; if it "
                       "persists, check https://status.yandex.cloud")
     finally:

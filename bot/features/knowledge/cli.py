@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.features.api.commands import Command, CommandContext, Subcommands
 from bot.features.knowledge.progress import ProgressBar, summary
 from bot.features.knowledge.settings import KnowledgeSettings
+from bot.plugin.commands import Command, CommandContext, Subcommands
 
 if TYPE_CHECKING:
     # Only when a kb command runs: `fmbot --help`, `migrate` and `run` build this module's
@@ -33,8 +33,8 @@ def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:
 
 
 async def run(factory: CommandContext, args: argparse.Namespace) -> int:
-    from bot.features.api.clients import build_embedder
     from bot.features.knowledge.build import build_knowledge
+    from bot.plugin.clients import build_embedder
 
     settings = factory.settings
     if args.kb_command == "search" and not args.question.strip():

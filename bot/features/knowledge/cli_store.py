@@ -6,12 +6,11 @@ import argparse
 import sys
 from contextlib import AsyncExitStack
 
-from bot.features.api.commands import CommandContext
 from bot.features.knowledge.progress import ProgressBar, summary
 from bot.features.knowledge.settings import KnowledgeSettings
 from bot.features.knowledge.store_sync import StoreSyncReport
-from bot.foundation_models.errors import FoundationModelsError, NotFoundError
-from bot.foundation_models.vector_stores import STORE_ROLE
+from bot.plugin.commands import CommandContext
+from bot.plugin.models import STORE_ROLE, FoundationModelsError, NotFoundError
 
 
 def store_lines(report: StoreSyncReport) -> list[str]:
@@ -23,8 +22,8 @@ def store_lines(report: StoreSyncReport) -> list[str]:
 
 
 async def run_store(factory: CommandContext, args: argparse.Namespace) -> int:
-    from bot.features.api.clients import build_auth_from, build_store_client
     from bot.features.knowledge.build import build_store_sync
+    from bot.plugin.clients import build_auth_from, build_store_client
 
     settings = factory.settings
     async with AsyncExitStack() as stack:

@@ -13,8 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.reading.blocks import Block, DocumentError, Extracted
-from bot.reading.extractors import BINARY_SUFFIXES, SUFFIXES, extract
+from bot.plugin.reading import BINARY_SUFFIXES, SUFFIXES, Block, DocumentError, Extracted, extract
 
 __all__ = [
     "MAX_BINARY_BYTES", "MAX_FILE_BYTES", "SUFFIXES", "Block", "Candidate", "Document",

@@ -8,8 +8,9 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.config.parsing import ConfigError, _raise_all
-from bot.features.api.feature import (
+from bot.features.knowledge.settings import KnowledgeSettings
+from bot.plugin.config import ConfigError, raise_all
+from bot.plugin.feature import (
     TURN_COMMANDS,
     CoreParts,
     Feature,
@@ -18,17 +19,16 @@ from bot.features.api.feature import (
     SettingsCheck,
     TelegramParts,
 )
-from bot.features.knowledge.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.features.api.built import Built
-    from bot.features.api.commands import Command, CommandContext
-    from bot.features.api.ground import Groundwork, TelegramGround
-    from bot.features.api.outcome import Outcome
     from bot.features.knowledge.base import KnowledgeBase
-    from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.commands import Command, CommandContext
+    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 def _store_on(settings: Settings) -> bool:
@@ -50,9 +50,9 @@ async def _store_paths(session: AsyncSession, store_id: str) -> dict[str, str]:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import KnowledgeLookup, NotFoundNextStep, StoreFiles
     from bot.features.knowledge.build import start_knowledge, start_store_sync
-    from bot.foundation_models.embedder import Embedder
+    from bot.plugin.models import Embedder
+    from bot.plugin.offers import KnowledgeLookup, NotFoundNextStep, StoreFiles
 
     settings = ground.settings
     if _store_on(settings):  # file search cites the store's files (web search's feature)
@@ -70,7 +70,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
                                       background=ground.background)
     # The Vector Store (file search on the Responses wire) is synced as the local index is.
     if ground.background and _store_on(settings) and settings.text_api == "responses":
-        from bot.features.api.clients import build_store_client
+        from bot.plugin.clients import build_store_client
 
         store = build_store_client(settings, ground.auth)
         await start_store_sync(kb, ground.db, store, ground.stack)
@@ -101,8 +101,8 @@ async def _ready(ground: Groundwork, built: Built) -> None:
     settings = ground.settings
     if not _store_on(settings):
         return
-    from bot.features.api.clients import build_store_client
     from bot.features.knowledge.build import build_store_sync
+    from bot.plugin.clients import build_store_client
 
     client = build_store_client(settings, ground.auth, ground.http)
     ground.stack.push_async_callback(client.aclose)
@@ -142,8 +142,8 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
         return checks
 
     async def vector_store() -> list[Outcome]:
-        from bot.features.api.clients import build_auth_from, build_store_client
         from bot.features.knowledge.checks import check_vector_store
+        from bot.plugin.clients import build_auth_from, build_store_client
 
         return [await check_vector_store(
             settings.section(KnowledgeSettings).store_id, folder_id=settings.yandex_folder_id,
@@ -168,7 +168,7 @@ def _documents_present(settings: Settings) -> None:
     kb = settings.section(KnowledgeSettings)
     if not kb.on or kb.backend == "yandex":
         return
-    from bot.reading.extractors import SUFFIXES
+    from bot.plugin.reading import SUFFIXES
 
     empty = [folder for folder in kb.paths
              if folder.expanduser().is_dir() and not any(
@@ -204,7 +204,7 @@ FEATURE = Feature(
                       lambda settings: settings.section(KnowledgeSettings).check()),
         SettingsCheck(frozenset({"run", "eval"}), _documents_present),
         # KB_BACKEND=yandex is a tool of the Responses API.
-        SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
+        SettingsCheck(TURN_COMMANDS, lambda settings: raise_all(
             settings.section(KnowledgeSettings).backend_problems(settings.text_api))),
     ),
     commands=_commands,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.reading.stemming import STOPWORDS, words
+from bot.plugin.reading import STOPWORDS, words
 
 SHORT = 4  # content words at most
 LEANING = 7  # a question this short with a pronoun leans on the one before

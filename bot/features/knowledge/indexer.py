@@ -34,11 +34,15 @@ from bot.features.knowledge.documents import (
 )
 from bot.features.knowledge.pgvector import PgVectorRepository
 from bot.features.knowledge.repository import KnowledgeRepository, NewPassage, StoredDocument
-from bot.foundation_models.embedder import Embedder
-from bot.foundation_models.errors import FoundationModelsError
-from bot.reading.chunking import Passage, passages
-from bot.reading.reading import KB_CPU_SECONDS, KB_WALL_SECONDS, DocumentReader
-from bot.reading.stemming import search_text
+from bot.plugin.models import Embedder, FoundationModelsError
+from bot.plugin.reading import (
+    KB_CPU_SECONDS,
+    KB_WALL_SECONDS,
+    DocumentReader,
+    Passage,
+    passages,
+    search_text,
+)
 
 log = logging.getLogger(__name__)
 # Embedding requests in flight during a sync: enough to keep the pacer busy at 10 rps with

@@ -20,11 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import (
-    Base,
-    BigIntegerPK,
-    utcnow,
-)
+from bot.plugin.storage import Base, BigIntegerPK, utcnow
 
 # Documents from KB_PATH, their passages, the embedding cache and sync runs. The lexical index
 # is not mapped: on SQLite an FTS5 table `kb_passages_fts` (external content, kept in step by

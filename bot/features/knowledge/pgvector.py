@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repositories._upsert import dialect_name
+from bot.plugin.storage import dialect_name
 
 # The dimension test keeps out vectors of another size (`<#>` would raise on them), as the
 # numpy path leaves them out of its matrix; an integer column, so no vector is read for it

@@ -13,8 +13,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.knowledge.models import KbAnswer, KbDocument, KbEmbedding, KbPassage, KbSyncRun
-from bot.storage.models import utcnow
-from bot.storage.repositories._upsert import dialect_name, insert_for
+from bot.plugin.storage import dialect_name, insert_for, utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,8 @@ from bot.features.knowledge.pgvector import PgVectorRepository
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Hit, Retrieval
 from bot.features.knowledge.vectors import VectorIndex, release_freed_memory
-from bot.foundation_models.embedder import Embedder, query_text
-from bot.reading.stemming import stems
+from bot.plugin.models import Embedder, query_text
+from bot.plugin.reading import stems
 
 log = logging.getLogger(__name__)
 RRF_K = 60

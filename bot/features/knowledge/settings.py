@@ -10,7 +10,7 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config.parsing import ConfigError, Section, _blank_is_default, unresolved
+from bot.plugin.config import ConfigError, Section, blank_is_default, unresolved
 
 KbModeName = Literal["off", "assist", "strict"]
 
@@ -62,7 +62,7 @@ class KnowledgeSettings(Section):
     @classmethod
     def _blank_mode(cls, value: object) -> object:
         # `KB_MODE=` means "not set": assist with KB_PATH, off without.
-        return _blank_is_default(value.strip().lower() if isinstance(value, str) else value)
+        return blank_is_default(value.strip().lower() if isinstance(value, str) else value)
 
     @field_validator("backend", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.knowledge.models import KbStoreFile
-from bot.storage.models import utcnow
+from bot.plugin.storage import utcnow
 
 
 @dataclass(frozen=True, slots=True)

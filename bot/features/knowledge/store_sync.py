@@ -28,13 +28,13 @@ from bot.features.knowledge.documents import (
 )
 from bot.features.knowledge.indexer import Progress, SyncReport
 from bot.features.knowledge.store_records import KbStoreRepository, StoreRecord
-from bot.foundation_models.errors import (
+from bot.plugin.models import (
     AuthenticationError,
     FoundationModelsError,
     NotFoundError,
     PermissionDeniedError,
+    VectorStoreClient,
 )
-from bot.foundation_models.vector_stores import VectorStoreClient
 
 log = logging.getLogger(__name__)
 STORE_NAME = "fmbot knowledge base"

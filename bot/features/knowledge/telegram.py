@@ -12,9 +12,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.features.knowledge.texts import KB_TEXTS
-from bot.telegram.deps import Deps, refuse, say
-from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-from bot.telegram.texts import Translator
+from bot.plugin.telegram import (
+    Deps,
+    FrontParts,
+    TelegramFeature,
+    TelegramPart,
+    Translator,
+    refuse,
+    say,
+)
 
 assert KB_TEXTS  # registers the texts with the Translator
 

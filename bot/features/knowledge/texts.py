@@ -3,7 +3,7 @@ status, its syncs and its usage."""
 
 from __future__ import annotations
 
-from bot.telegram.texts import TEXTS
+from bot.plugin.telegram import TEXTS
 
 KB_TEXTS: dict[str, dict[str, str]] = {
     "kb_off": {

@@ -10,17 +10,21 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.features import TurnFeature, Verdict
-from bot.conversation.turn import TurnState, previous_questions
-from bot.conversation.types import TurnResult
 from bot.features.knowledge.base import KnowledgeBase
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Retrieval
-from bot.foundation_models.errors import FoundationModelsError
-from bot.grounding.prompt import TOOLS_ONLY, grounded_prompt, hiding_citations
-from bot.grounding.turn import Grounded
-from bot.metrics import registry as metrics
+from bot.plugin.conversation import (
+    PromptContributor,
+    PromptDraft,
+    TurnFeature,
+    TurnResult,
+    TurnState,
+    Verdict,
+    previous_questions,
+)
+from bot.plugin.grounding import TOOLS_ONLY, Grounded, grounded_prompt, hiding_citations
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.models import FoundationModelsError
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.grounding.sources import Hit, Source, label
+from bot.plugin.grounding import Hit, Source, label
 
 __all__ = ["Hit", "KbMode", "Retrieval", "Source", "label"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.lazyexports import lazy_exports
+from bot.plugin.helpers import lazy_exports
 
 _WHERE = {
     "Refusals": "bot.features.rich.answers",

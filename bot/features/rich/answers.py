@@ -17,8 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.features.rich.detect import MAX_TEXT, for_telegram, shape_of
-from bot.telegram.outbox import RichFinal
-from bot.telegram.render.links import is_clean, safe_markdown
+from bot.plugin.telegram import RichFinal, is_clean, safe_markdown
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.features.rich.settings import RichSettings
-    from bot.telegram.answer_parts import FinalForm
+    from bot.plugin.telegram import FinalForm
 
 
 def build_final_forms(area: RichSettings) -> list[FinalForm]:

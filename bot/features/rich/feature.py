@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import Feature, TelegramParts
 from bot.features.rich.settings import RichSettings
+from bot.plugin.feature import Feature, TelegramParts
 
 if TYPE_CHECKING:
-    from bot.features.api.built import Built
-    from bot.features.api.ground import TelegramGround
+    from bot.plugin.built import Built
+    from bot.plugin.ground import TelegramGround
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.lazyexports import lazy_exports
+from bot.plugin.helpers import lazy_exports
 
 _WHERE = {
     "ToolContext": "bot.extending.tools",
@@ -28,16 +28,16 @@ _WHERE = {
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 if TYPE_CHECKING:
-    from bot.extending.tools import (
+    from bot.features.tools.loading import load_toolbox, start_toolbox
+    from bot.features.tools.toolbox import Toolbox, ToolNameClashError
+    from bot.features.tools.toolsfile import ToolsFileError
+    from bot.plugin.extending import (
         ToolContext,
         ToolDefinition,
         ToolOutcome,
         ToolRunResult,
         ToolSource,
     )
-    from bot.features.tools.loading import load_toolbox, start_toolbox
-    from bot.features.tools.toolbox import Toolbox, ToolNameClashError
-    from bot.features.tools.toolsfile import ToolsFileError
 
 __all__ = [
     "ToolContext",

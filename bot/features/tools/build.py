@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError
 from bot.features.tools.settings import ToolsSettings
 from bot.features.tools.toolbox import Toolbox
+from bot.plugin.config import ConfigError
 
 if TYPE_CHECKING:
-    from bot.extending.tools import ToolSource
     from bot.features.tools.loop import ToolLoop
-    from bot.foundation_models.types import ChatModel
-    from bot.storage.database import Database
+    from bot.plugin.extending import ToolSource
+    from bot.plugin.models import ChatModel
+    from bot.plugin.storage import Database
 
 
 def build_toolbox(area: ToolsSettings, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
@@ -25,9 +25,9 @@ def build_toolbox(area: ToolsSettings, extra_sources: Sequence[ToolSource] = ())
     http-message-signatures, cryptography) are not even imported."""
     if area.file is None and not extra_sources:
         return Toolbox(observer=_tool_metrics)
-    from bot.features.api.ground import tool_environment
     from bot.features.tools import ToolsFileError, load_toolbox
     from bot.features.tools.signing import RequestSigner, SigningKeyError
+    from bot.plugin.ground import tool_environment
 
     secret = area.signing_secret
     try:
@@ -49,7 +49,7 @@ def build_toolbox(area: ToolsSettings, extra_sources: Sequence[ToolSource] = ())
 
 
 def _tool_metrics(name: str, outcome: str, seconds: float) -> None:
-    from bot.metrics import registry as metrics
+    from bot.plugin.metrics import registry as metrics
 
     metrics.tool_call(name, outcome, seconds)
 

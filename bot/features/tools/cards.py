@@ -31,15 +31,22 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.conversation import TurnResult
 from bot.features.tools.turnpart import WaitingCall, tool_turn, waiting_calls
-from bot.foundation_models.types import ToolCall
-from bot.telegram.answer_parts import Target
-from bot.telegram.delivered import settled_ids
-from bot.telegram.lifecycle import BotService
-from bot.telegram.outbox import Outbox, OutboxError, StreamHandle
-from bot.telegram.render.text import TELEGRAM_TEXT_LIMIT, RenderedText, utf16_len
-from bot.telegram.texts import TEXTS, Translator
+from bot.plugin.conversation import TurnResult
+from bot.plugin.models import ToolCall
+from bot.plugin.telegram import (
+    TELEGRAM_TEXT_LIMIT,
+    TEXTS,
+    BotService,
+    Outbox,
+    OutboxError,
+    RenderedText,
+    StreamHandle,
+    Target,
+    Translator,
+    settled_ids,
+    utf16_len,
+)
 
 if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.features.api.outcome import Outcome, failed, passed
+from bot.plugin.outcome import Outcome, failed, passed
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import argparse
 import os
 import sys
 
-from bot.features.api.commands import Command, CommandContext, Subcommands
 from bot.features.tools.settings import ToolsSettings
+from bot.plugin.commands import Command, CommandContext, Subcommands
 
 
 def add_parser(commands: Subcommands) -> list[argparse.ArgumentParser]:

@@ -8,18 +8,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature, FeatureCheck, TelegramParts
 from bot.features.tools.settings import ToolsSettings
+from bot.plugin.feature import CoreParts, Feature, FeatureCheck, TelegramParts
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.extending.events import ToolCallInfo
-    from bot.features.api.built import Built
-    from bot.features.api.commands import Command, CommandContext, ReportPart
-    from bot.features.api.ground import Groundwork, Preparing, TelegramGround
-    from bot.features.api.outcome import Outcome
-    from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.commands import Command, CommandContext, ReportPart
+    from bot.plugin.extending import ToolCallInfo
+    from bot.plugin.ground import Groundwork, Preparing, TelegramGround
+    from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 def _prepare(preparing: Preparing) -> None:
@@ -37,10 +37,10 @@ def _prepare(preparing: Preparing) -> None:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import CallLines, CallsOfAnswer, PersonState
     from bot.features.tools.build import build_tool_loop, start_toolbox_of
     from bot.features.tools.toolbox import Toolbox
     from bot.features.tools.turn import ToolsFeature
+    from bot.plugin.offers import CallLines, CallsOfAnswer, PersonState
 
     toolbox = built.need(Toolbox, by="tools")
     ground.stack.push_async_callback(toolbox.close)
@@ -80,8 +80,8 @@ def call_lines_of(
 
 async def calls_of_answer(session: AsyncSession, answer_id: int) -> list[ToolCallInfo]:
     """The calls the answer made, as the App's hooks are told them (in the order they ran)."""
-    from bot.extending.events import ToolCallInfo, tool_call_outcome
     from bot.features.tools.storage.calls import ToolCallRepository
+    from bot.plugin.extending import ToolCallInfo, tool_call_outcome
 
     calls = await ToolCallRepository(session).for_answer(answer_id)
     return [ToolCallInfo(name=call.name, arguments=dict(call.arguments),

@@ -31,13 +31,13 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from bot.extending.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.schema import ArgumentCheck
 from bot.features.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.features.tools.signing import RequestSigner
 from bot.features.tools.toolsfile import HttpAction
 from bot.features.tools.urlpath import fill_path
-from bot.foundation_models.pools import ssl_context
+from bot.plugin.extending import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.plugin.models import ssl_context
 
 logger = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.extending.tools import DeclaresTools, ToolSource
 from bot.features.tools.httpactions import HttpActionSource
 from bot.features.tools.pinning import LOCK_NAME, LockFileError, PinnedTools
 from bot.features.tools.signing import RequestSigner
 from bot.features.tools.toolbox import Toolbox, ToolNameClashError, ToolObserver
 from bot.features.tools.toolsfile import ToolsFileError, read_tools_file
+from bot.plugin.extending import DeclaresTools, ToolSource
 
 logger = logging.getLogger(__name__)
 

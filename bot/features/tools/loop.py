@@ -36,8 +36,6 @@ from contextlib import aclosing
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.turn import TurnState
-from bot.conversation.types import ChatRef, Speaker, TurnResult, relinquished
 from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.limits import ToolLimits
 from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
@@ -62,7 +60,8 @@ from bot.features.tools.turns import (
     ToolTurns,
     rounds_of,
 )
-from bot.foundation_models.types import (
+from bot.plugin.conversation import ChatRef, Speaker, TurnResult, TurnState, relinquished
+from bot.plugin.models import (
     ChatMessage,
     ChatModel,
     CompletionOptions,
@@ -74,8 +73,8 @@ from bot.foundation_models.types import (
     ToolResult,
     Usage,
 )
-from bot.prompting import model_base_name
-from bot.storage.repositories import UsageRepository
+from bot.plugin.prompting import model_base_name
+from bot.plugin.storage import UsageRepository
 
 logger = logging.getLogger(__name__)
 

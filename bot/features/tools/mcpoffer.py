@@ -15,10 +15,10 @@ from typing import Any
 
 import jsonschema
 
-from bot.extending.tools import NAME_PATTERN, ToolDefinition
 from bot.features.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
 from bot.features.tools.schema import ArgumentCheck
 from bot.features.tools.toolsfile import McpServer
+from bot.plugin.extending import NAME_PATTERN, ToolDefinition
 
 logger = logging.getLogger(__name__)
 

@@ -28,13 +28,13 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.extending.tools import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 from bot.features.tools.mcpoffer import declared, screen
 from bot.features.tools.pinning import PinnedTools
 from bot.features.tools.schema import ArgumentCheck
 from bot.features.tools.secrets import SecretScrubber, header_secrets, url_secrets
 from bot.features.tools.signing import RequestSigner
 from bot.features.tools.toolsfile import McpServer, mcp_names
+from bot.plugin.extending import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -215,7 +215,7 @@ class McpServerSource:
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
-        from bot.foundation_models.pools import ssl_context
+        from bot.plugin.models import ssl_context
 
         assert self._spec.url is not None
         # The MCP client's own defaults (30 s to connect, 300 s to read a stream); a call's

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.prompting import visible
+from bot.plugin.prompting import visible
 
 LOCK_NAME = "tools.lock"
 DESCRIPTION_LIMIT = 1024

@@ -14,17 +14,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText
 from aiogram.types import CallbackQuery, Message, MessageEntity
 
-from bot.conversation import ChatRef, Speaker
 from bot.features.tools.cards import PREFIX, parse
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.turns import Decision, DecisionKind
-from bot.storage.models import Chat, User, UserRole
-from bot.telegram.answer_parts import Target
-from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps
-from bot.telegram.lifecycle import BotRun, BotService
-from bot.telegram.outbox import OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.conversation import ChatRef, Speaker
+from bot.plugin.storage import Chat, User, UserRole
+from bot.plugin.telegram import BotRun, BotService, Deps, OutboxError, Target, Ticket, Translator
 
 log = logging.getLogger(__name__)
 

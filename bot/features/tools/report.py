@@ -7,14 +7,14 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.features.api.commands import ReportSection
 from bot.features.tools.audit import stats_table, tools_csv_path, write_stats_csv
 from bot.features.tools.storage.calls import ToolCallRepository
-from bot.storage.models import utcnow
+from bot.plugin.commands import ReportSection
+from bot.plugin.storage import utcnow
 
 if TYPE_CHECKING:
-    from bot.features.api.commands import ReportPart
-    from bot.storage.database import Database
+    from bot.plugin.commands import ReportPart
+    from bot.plugin.storage import Database
 
 
 def tools_report() -> ReportPart:

@@ -72,8 +72,8 @@ def file_secrets(path: Path | None) -> list[str]:
     and more."""
     if path is None:
         return []
-    from bot.features.api.ground import tool_environment
     from bot.features.tools.toolsfile import referenced_variables
+    from bot.plugin.ground import tool_environment
 
     environ = tool_environment()
     values = [environ.get(name, "") for name in referenced_variables(path)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from bot.config.parsing import Section, _blank_to, _split_names
+from bot.plugin.config import Section, blank_to, split_names
 
 
 class ToolsSettings(Section):
@@ -32,7 +32,7 @@ class ToolsSettings(Section):
         default=frozenset({"yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"}),
         validation_alias="TOOLS_MODELS",
     )
-    _split_tools_models = field_validator("models", mode="before")(_split_names)
+    _split_tools_models = field_validator("models", mode="before")(split_names)
 
     # --- Tools: sources ------------------------------------------------------------
     # A TOML file of the tools the model may call: [[http]] actions and [mcp.<name>] servers
@@ -67,4 +67,4 @@ class ToolsSettings(Section):
     @field_validator("file", "signing_secret", "signing_key", mode="before")
     @classmethod
     def _blank_tools_is_unset(cls, value: object) -> object:
-        return _blank_to(value, None)
+        return blank_to(value, None)

@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING
 from bot.features.tools import toolcalls
 from bot.features.tools.cards import ToolCards
 from bot.features.tools.presses import ToolExpiry, ToolPresses
-from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-from bot.telegram.lifecycle import BotService
+from bot.plugin.telegram import BotService, FrontParts, TelegramFeature, TelegramPart
 
 if TYPE_CHECKING:
-    from bot.conversation.listeners import Listeners
     from bot.features.tools.loop import ToolLoop
-    from bot.telegram.deps import Deps
+    from bot.plugin.conversation import Listeners
+    from bot.plugin.telegram import Deps
 
 
 def tools_on_telegram(

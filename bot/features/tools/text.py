@@ -12,16 +12,9 @@ from bot.features.tools.turns import (
     EXPIRED_TEXT,
     Round,
 )
-from bot.foundation_models.types import (
-    ChatMessage,
-    CompletionStatus,
-    Role,
-    Snapshot,
-    ToolCall,
-    Usage,
-)
-from bot.prompting import PROMPT_OVERHEAD, exchange_cost, visible
-from bot.prompting import as_data as framed_data
+from bot.plugin.models import ChatMessage, CompletionStatus, Role, Snapshot, ToolCall, Usage
+from bot.plugin.prompting import PROMPT_OVERHEAD, exchange_cost, visible
+from bot.plugin.prompting import as_data as framed_data
 
 # Given with the tools: results are data, whatever they say.
 DATA_NOTE = (

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.extending.tools import (
+from bot.plugin.extending import (
     DeclaresTools,
     ToolContext,
     ToolDefinition,

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.tools.audit import calls_text
 from bot.features.tools.storage.calls import ToolCallRepository
-from bot.telegram.deps import Deps, refuse, say
-from bot.telegram.texts import TEXTS, Translator
+from bot.plugin.telegram import TEXTS, Deps, Translator, refuse, say
 
 DEFAULT_SHOWN = 15
 MOST_SHOWN = 50

@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.extending.tools import NAME_PATTERN, NAME_RULE
 from bot.features.tools.schema import SchemaError, check_parameters
 from bot.features.tools.urlpath import placeholders_outside_path
+from bot.plugin.extending import NAME_PATTERN, NAME_RULE
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Headers fmbot sets itself: a file cannot set them (the identity must come from Telegram).

@@ -9,12 +9,11 @@ from collections.abc import AsyncGenerator, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation.features import Opening, TurnFeature
-from bot.conversation.turn import Question, TurnState
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.turnpart import ToolTurn
-from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Snapshot
-from bot.storage.models import MessageRole
+from bot.plugin.conversation import Opening, Question, TurnFeature, TurnState
+from bot.plugin.models import ChatMessage, ChatModel, CompletionOptions, Snapshot
+from bot.plugin.storage import MessageRole
 
 
 class ToolsFeature(TurnFeature):

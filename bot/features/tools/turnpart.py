@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.conversation.types import TurnResult
-from bot.storage.models import MessageStatus
+from bot.plugin.conversation import TurnResult
+from bot.plugin.storage import MessageStatus
 
 
 @dataclass(frozen=True, slots=True)

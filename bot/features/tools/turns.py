@@ -14,14 +14,14 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.turn import Question
-from bot.features.api.asker import Asker
 from bot.features.tools import Toolbox
 from bot.features.tools.storage.calls import ToolCallRepository
 from bot.features.tools.storage.models import ToolCall as StoredCall
 from bot.features.tools.storage.models import ToolCallState
 from bot.features.tools.turnpart import WaitingCall
-from bot.storage.models import Message
+from bot.plugin.asker import Asker
+from bot.plugin.conversation import Question
+from bot.plugin.storage import Message
 
 logger = logging.getLogger(__name__)
 

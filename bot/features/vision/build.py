@@ -9,13 +9,13 @@ from bot.features.vision.images import ImageSource, Vision
 from bot.features.vision.settings import VisionSettings
 
 if TYPE_CHECKING:
-    from bot.features.api.ground import Groundwork
+    from bot.plugin.ground import Groundwork
 
 
 def build_vision(ground: Groundwork, fetch: ImageSource | None = None) -> Vision | None:
     """Photos: the vision model (None without VISION_MODEL); `fetch` gets earlier images
     again (from Telegram)."""
-    from bot.features.api.clients import build_vision_model
+    from bot.plugin.clients import build_vision_model
 
     settings = ground.settings
     if not settings.section(VisionSettings).on:

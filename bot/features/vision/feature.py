@@ -6,24 +6,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import CoreParts, Feature, ModelUse, TelegramParts
 from bot.features.vision.settings import VisionSettings
+from bot.plugin.feature import CoreParts, Feature, ModelUse, TelegramParts
 
 if TYPE_CHECKING:
-    from bot.features.api.built import Built
-    from bot.features.api.ground import Groundwork, TelegramGround
-    from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import ImageCost
     from bot.features.vision.build import build_vision
+    from bot.plugin.offers import ImageCost
 
     settings, files = ground.settings, ground.front.files
     photos = None
     area = settings.section(VisionSettings)
     if area.on and files is not None:  # photos from Telegram (VISION_MODEL)
-        from bot.telegram.media.photos import PhotoPreparer
+        from bot.plugin.telegram import PhotoPreparer
 
         photos = PhotoPreparer(files, max_bytes=int(area.max_image_mb * 1024 * 1024))
         built.add("vision", photos)
@@ -39,7 +39,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.features.vision.photos import PhotoSupport, photos_on_telegram
-    from bot.telegram.media.photos import PhotoPreparer
+    from bot.plugin.telegram import PhotoPreparer
 
     photos = built.find(PhotoPreparer)
     max_mb = front.ground.settings.section(VisionSettings).max_image_mb

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.vision.store import MessageImageRepository, StoredImage
-from bot.foundation_models.types import ChatModel
-from bot.storage.models import MessageRole
-from bot.storage.repositories import HistoryEntry
+from bot.plugin.models import ChatModel
+from bot.plugin.storage import HistoryEntry, MessageRole
 
 logger = logging.getLogger(__name__)
 

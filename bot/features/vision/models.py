@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import Base, BigIntegerPK
+from bot.plugin.storage import Base, BigIntegerPK
 
 
 class MessageImage(Base):

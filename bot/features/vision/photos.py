@@ -17,27 +17,32 @@ from aiogram import F, Router
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation import Speaker, TurnResult
-from bot.conversation.types import ImageInput
 from bot.features.vision.texts import VISION_TEXTS
 from bot.features.vision.usage import photos_of
-from bot.foundation_models.types import Snapshot
-from bot.storage.models import utc_today
-from bot.storage.repositories import UpdateReceipt
-from bot.telegram.answer_parts import Target
-from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, answer_target, say, speaker
-from bot.telegram.downloads import DownloadError, FileTooBigError
-from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-from bot.telegram.handlers.chat import AddressedToBot
-from bot.telegram.media.albums import Album, AlbumJoiner
-from bot.telegram.media.photos import (
+from bot.plugin.conversation import ImageInput, Speaker, TurnResult
+from bot.plugin.models import Snapshot
+from bot.plugin.storage import UpdateReceipt, utc_today
+from bot.plugin.telegram import (
+    AddressedToBot,
+    Album,
+    AlbumJoiner,
+    Deps,
+    DownloadError,
+    FileTooBigError,
+    FrontParts,
     ImageUnreadableError,
     PhotoPreparer,
+    Target,
+    TelegramFeature,
+    TelegramPart,
+    Ticket,
+    Translator,
+    answer_target,
     image_of,
     is_image_document,
+    say,
+    speaker,
 )
-from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ line in /help and in /stats."""
 
 from __future__ import annotations
 
-from bot.telegram.texts import TEXTS
+from bot.plugin.telegram import TEXTS
 
 VISION_TEXTS: dict[str, dict[str, str]] = {
     "help_takes_photos": {

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation.contributors import PromptContributor, PromptDraft
-from bot.conversation.features import Opening, TurnFeature
-from bot.conversation.turn import TurnState
 from bot.features.vision.images import SeenImages, TurnImages, Vision, fetch_all, name_images
 from bot.features.vision.store import MessageImageRepository, StoredImage
 from bot.features.vision.usage import count_photos
-from bot.foundation_models.types import ChatModel
-from bot.storage.models import utc_today
+from bot.plugin.conversation import Opening, PromptContributor, PromptDraft, TurnFeature, TurnState
+from bot.plugin.models import ChatModel
+from bot.plugin.storage import utc_today
 
 
 class ImagesContributor:

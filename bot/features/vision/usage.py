@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repositories import DailyCounts
+from bot.plugin.storage import DailyCounts
 
 #: The kind the vision feature counts under (one per photo a question carried).
 PHOTOS = "photos"

@@ -10,14 +10,18 @@ from typing import TYPE_CHECKING
 from bot.features.voice.settings import VoiceSettings
 
 if TYPE_CHECKING:
-    from bot.coordination import Coordinator
-    from bot.features.api.ground import Groundwork
     from bot.features.voice.longvoice import LongNotes
     from bot.features.voice.notes import VoiceInput
     from bot.features.voice.replies import VoiceReplies
-    from bot.telegram.downloads import TelegramFiles
-    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-    from bot.telegram.outbox import Outbox
+    from bot.plugin.coordination import Coordinator
+    from bot.plugin.ground import Groundwork
+    from bot.plugin.telegram import (
+        FrontParts,
+        Outbox,
+        TelegramFeature,
+        TelegramFiles,
+        TelegramPart,
+    )
 
 
 def build_voice(
@@ -32,7 +36,7 @@ def build_voice(
         return None
     from bot.features.voice.policy import VoiceConfig, VoiceMode, VoicePolicy
     from bot.features.voice.replies import VoiceReplies
-    from bot.foundation_models.speech_synthesis import SpeechSynthesizer
+    from bot.plugin.models import SpeechSynthesizer
 
     synthesizer = SpeechSynthesizer(
         base_url=area.tts_url, auth=ground.auth, folder_id=settings.yandex_folder_id,
@@ -61,7 +65,7 @@ def build_voice_input(
     SPEECH_RECOGNITION off."""
     from bot.features.voice.hearing import VoiceNotes
     from bot.features.voice.notes import VoiceInput
-    from bot.foundation_models.speech import SpeechRecognizer
+    from bot.plugin.models import SpeechRecognizer
 
     settings = ground.settings
     if not settings.section(VoiceSettings).speech:
@@ -77,7 +81,7 @@ def build_voice_input(
 def build_long_voice(ground: Groundwork, files: TelegramFiles, stack: AsyncExitStack) -> LongNotes:
     """Voice notes over 30 s through SpeechKit's asynchronous API (with recognition on)."""
     from bot.features.voice.longvoice import LongNotes
-    from bot.foundation_models.speech_async import AsyncSpeechRecognizer
+    from bot.plugin.models import AsyncSpeechRecognizer
 
     settings = ground.settings
     area = settings.section(VoiceSettings)
@@ -104,7 +108,7 @@ def voice_on_telegram(
         from bot.features.voice import handlers as voice_handlers
         from bot.features.voice import notes
         from bot.features.voice.lines import VoiceLines
-        from bot.telegram.featureparts import TelegramPart
+        from bot.plugin.telegram import TelegramPart
 
         # The desk gives operators a note's transcript beside it (`hearing`).
         data = {"voice_input": heard, "hearing": heard.notes if heard is not None else None,

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.features.api.outcome import Outcome, failed, passed
 from bot.features.voice.settings import VoiceSettings
+from bot.plugin.outcome import Outcome, failed, passed
 
 if TYPE_CHECKING:
-    from bot.foundation_models.auth import Auth
+    from bot.plugin.models import Auth
 
 SAMPLE = "Проверка"  # one word; a few characters of the budget
 
@@ -20,9 +20,10 @@ async def check_synthesis(voice: VoiceSettings, *, folder_id: str,
                           auth: Callable[[], Auth]) -> Outcome:
     """SpeechKit speaks a sample in folder `folder_id` with the credentials `auth` makes (a
     FoundationModelsError from it is this check's failure)."""
-    from bot.foundation_models import errors
-    from bot.foundation_models.speech_synthesis import (
+    from bot.plugin.models import (
         TTS_ROLE,
+        APIConnectionError,
+        FoundationModelsError,
         SpeechSynthesizer,
         SynthesisPermissionError,
         SynthesisQuotaError,
@@ -34,7 +35,7 @@ async def check_synthesis(voice: VoiceSettings, *, folder_id: str,
         synthesizer = SpeechSynthesizer(
             base_url=voice.tts_url, auth=auth(), folder_id=folder_id,
         )
-    except errors.FoundationModelsError as exc:
+    except FoundationModelsError as exc:
         return failed(name, str(exc), "check the Yandex credentials")
     try:
         audio = await synthesizer.synthesize(SAMPLE, language="ru-RU",
@@ -45,10 +46,10 @@ async def check_synthesis(voice: VoiceSettings, *, folder_id: str,
                       f"{folder_id}, {off}")
     except SynthesisQuotaError as exc:
         return failed(name, f"over SpeechKit's quota: {exc}", f"retry later, {off}")
-    except errors.APIConnectionError as exc:
+    except APIConnectionError as exc:
         return failed(name, f"cannot reach {voice.tts_url}: {exc}",
                       f"check the network, a proxy or TTS_URL, {off}")
-    except errors.FoundationModelsError as exc:
+    except FoundationModelsError as exc:
         return failed(name, f"synthesis failed: {exc}",
                       f"check TTS_VOICE_RU ({voice.tts_voice_ru}) and TTS_SPEED, {off}")
     finally:
@@ -64,14 +65,19 @@ async def check_recognition(voice: VoiceSettings, *, folder_id: str,
     ai.speechkit-stt.user."""
     from importlib.resources import files
 
-    from bot.foundation_models import errors
-    from bot.foundation_models.speech import STT_ROLE, SpeechPermissionError, SpeechRecognizer
+    from bot.plugin.models import (
+        STT_ROLE,
+        APIConnectionError,
+        FoundationModelsError,
+        SpeechPermissionError,
+        SpeechRecognizer,
+    )
 
     name = "speech recognition"
     off = "or set SPEECH_RECOGNITION=off to answer voice messages with a text-only notice"
     try:
         recognizer = SpeechRecognizer(base_url=voice.stt_url, auth=auth(), folder_id=folder_id)
-    except errors.FoundationModelsError as exc:
+    except FoundationModelsError as exc:
         return failed(name, str(exc), "check the Yandex credentials")
     sample = files("bot").joinpath("data/speech_sample.ogg").read_bytes()
     try:
@@ -80,10 +86,10 @@ async def check_recognition(voice: VoiceSettings, *, folder_id: str,
         return failed(name, f"SpeechKit refused the credentials (401/403) at {voice.stt_url}",
                       f"give the service account the role {STT_ROLE} in folder "
                       f"{folder_id} (ai.editor includes it), {off}")
-    except errors.APIConnectionError as exc:
+    except APIConnectionError as exc:
         return failed(name, f"cannot reach {voice.stt_url}: {exc}",
                       f"check the network, a proxy or STT_URL, {off}")
-    except errors.FoundationModelsError as exc:
+    except FoundationModelsError as exc:
         return failed(name, f"recognition failed: {exc}", f"retry later, {off}")
     finally:
         await recognizer.aclose()

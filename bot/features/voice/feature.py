@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.features.api.feature import Feature, FeatureCheck, TelegramParts
 from bot.features.voice.settings import VoiceSettings
+from bot.plugin.feature import Feature, FeatureCheck, TelegramParts
 
 if TYPE_CHECKING:
-    from bot.features.api.built import Built
-    from bot.features.api.commands import ReportPart
-    from bot.features.api.ground import TelegramGround
-    from bot.features.api.outcome import Outcome
-    from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.commands import ReportPart
+    from bot.plugin.ground import TelegramGround
+    from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
@@ -30,7 +30,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
 
 
 def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
-    from bot.features.api.clients import build_auth_from
+    from bot.plugin.clients import build_auth_from
 
     voice, folder = settings.section(VoiceSettings), settings.yandex_folder_id
     checks = []

@@ -9,8 +9,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.features.voice.texts import VOICE_TEXTS
-from bot.telegram.deps import Deps, say
-from bot.telegram.texts import Translator
+from bot.plugin.telegram import Deps, Translator, say
 
 if TYPE_CHECKING:
     from bot.features.voice.replies import VoiceReplies

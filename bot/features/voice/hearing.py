@@ -7,14 +7,8 @@ are refused by their announced duration and size, before any download.
 
 from __future__ import annotations
 
-from bot.foundation_models.speech import (
-    MAX_BYTES,
-    AudioTooLongError,
-    SpeechRecognizer,
-    stt_language,
-)
-from bot.telegram.downloads import TelegramFiles
-from bot.telegram.media.audio import AudioRef
+from bot.plugin.models import MAX_BYTES, AudioTooLongError, SpeechRecognizer, stt_language
+from bot.plugin.telegram import AudioRef, TelegramFiles
 
 
 class VoiceNotes:

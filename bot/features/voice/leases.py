@@ -14,12 +14,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.coordination import Coordinator, run_while_held
-from bot.coordination.periodic import sweep_in_turns
 from bot.features.voice.repository import VoiceRepository
-from bot.storage.models import utcnow
-from bot.storage.outage import outage_of
-from bot.storage.pooling import one_statement_sessions
+from bot.plugin.coordination import Coordinator, run_while_held, sweep_in_turns
+from bot.plugin.storage import one_statement_sessions, outage_of, utcnow
 
 log = logging.getLogger("bot.features.voice.replies")  # one logger for all voice replies
 

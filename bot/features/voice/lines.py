@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from bot.features.voice.texts import VOICE_TEXTS
 from bot.features.voice.usage import seconds_of
-from bot.storage.models import utc_today
+from bot.plugin.storage import utc_today
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.features.voice.replies import VoiceReplies
-    from bot.telegram.texts import Translator
+    from bot.plugin.telegram import Translator
 
 assert VOICE_TEXTS  # registers the texts with the Translator
 

@@ -24,13 +24,9 @@ from bot.features.voice.models import (
 )
 from bot.features.voice.speech_jobs import SpeechJobRepository
 from bot.features.voice.texts import VOICE_TEXTS
-from bot.foundation_models.speech import SpeechError, stt_language
-from bot.foundation_models.speech_async import AsyncSpeechRecognizer, RecognitionPending
-from bot.metrics import registry as metrics
-from bot.telegram.downloads import TelegramFiles
-from bot.telegram.media.audio import AudioRef
-from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.models import AsyncSpeechRecognizer, RecognitionPending, SpeechError, stt_language
+from bot.plugin.telegram import AudioRef, Outbox, OutboxError, TelegramFiles, Translator
 
 log = logging.getLogger(__name__)
 assert VOICE_TEXTS  # registers the texts with the Translator

@@ -20,8 +20,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum, utcnow
-from bot.storage.personal import PersonalTable, register_personal
+from bot.plugin.storage import (
+    Base,
+    BigIntegerPK,
+    PersonalTable,
+    TimestampMixin,
+    register_personal,
+    string_enum,
+    utcnow,
+)
 
 
 class VoiceReplyStatus(enum.StrEnum):

@@ -14,21 +14,33 @@ from typing import TYPE_CHECKING
 from aiogram import F, Router
 from aiogram.types import Message, MessageEntity
 
-from bot.conversation import Speaker, TurnResult
 from bot.features.voice.usage import count_seconds
-from bot.foundation_models.errors import FoundationModelsError
-from bot.foundation_models.speech import MAX_SECONDS, AudioTooLongError, SpeechPermissionError
-from bot.foundation_models.types import Snapshot
-from bot.storage.models import utc_today
-from bot.storage.repositories import UpdateReceipt
-from bot.telegram.answer_parts import Target
-from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, answer_target, say, speaker
-from bot.telegram.downloads import DownloadError
-from bot.telegram.handlers.chat import AddressedToBot
-from bot.telegram.media.audio import AudioRef, Hearing, LongHearing, audio_of
-from bot.telegram.render.text import RenderedText, utf16_len
-from bot.telegram.texts import Translator
+from bot.plugin.conversation import Speaker, TurnResult
+from bot.plugin.models import (
+    MAX_SECONDS,
+    AudioTooLongError,
+    FoundationModelsError,
+    Snapshot,
+    SpeechPermissionError,
+)
+from bot.plugin.storage import UpdateReceipt, utc_today
+from bot.plugin.telegram import (
+    AddressedToBot,
+    AudioRef,
+    Deps,
+    DownloadError,
+    Hearing,
+    LongHearing,
+    RenderedText,
+    Target,
+    Ticket,
+    Translator,
+    answer_target,
+    audio_of,
+    say,
+    speaker,
+    utf16_len,
+)
 
 if TYPE_CHECKING:
     from bot.features.voice.replies import VoiceReplies

@@ -30,8 +30,6 @@ from aiogram.methods import SendChatAction, SendMessage, SendVoice
 from aiogram.types import BufferedInputFile, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import TurnResult
-from bot.coordination import Coordinator
 from bot.features.voice.leases import ReplyLeases
 from bot.features.voice.models import (
     VoiceReply,
@@ -44,28 +42,22 @@ from bot.features.voice.repository import VoiceRepository
 from bot.features.voice.speakable import parts, speakable
 from bot.features.voice.spoken import as_asked, note_spoken
 from bot.features.voice.texts import VOICE_TEXTS
-from bot.foundation_models.errors import FoundationModelsError
-from bot.foundation_models.speech_synthesis import (
+from bot.plugin.conversation import TurnResult
+from bot.plugin.coordination import Coordinator
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.models import (
     MAX_BODY,
     MAX_CHARS,
     TTS_ROLE,
+    FoundationModelsError,
     SpeechSynthesizer,
     SynthesisPermissionError,
     SynthesisQuotaError,
     form_size,
     tts_language,
 )
-from bot.metrics import registry as metrics
-from bot.storage.models import (
-    Message,
-    MessageStatus,
-    utc_today,
-)
-from bot.storage.pooling import one_statement_sessions
-from bot.telegram.answer_parts import Asked, Target
-from bot.telegram.lifecycle import BotRun, BotService
-from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.storage import Message, MessageStatus, one_statement_sessions, utc_today
+from bot.plugin.telegram import Asked, BotRun, BotService, Outbox, OutboxError, Target, Translator
 
 log = logging.getLogger(__name__)
 assert VOICE_TEXTS  # registers the texts with the Translator

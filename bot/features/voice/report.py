@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.api.commands import ReportSection
 from bot.features.voice.repository import VoiceRepository
-from bot.storage.models import utc_today
+from bot.plugin.commands import ReportSection
+from bot.plugin.storage import utc_today
 
 if TYPE_CHECKING:
-    from bot.features.api.commands import ReportPart
     from bot.features.voice.settings import VoiceSettings
-    from bot.storage.database import Database
+    from bot.plugin.commands import ReportPart
+    from bot.plugin.storage import Database
 
 
 async def voice_report(

@@ -16,12 +16,7 @@ from bot.features.voice.models import (
     VoiceReplyStatus,
     VoiceUsage,
 )
-from bot.storage.models import (
-    Conversation,
-    Message,
-    utcnow,
-)
-from bot.storage.repositories._upsert import excluded, insert_for
+from bot.plugin.storage import Conversation, Message, excluded, insert_for, utcnow
 
 
 @dataclass(frozen=True, slots=True)

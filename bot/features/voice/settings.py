@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bot.config.parsing import Core, Section, Switch, _blank_to, url_problem
+from bot.plugin.config import Core, Section, Switch, blank_to, url_problem
 
 # Yandex's hosts (https://yandex.cloud/en/docs/speechkit/): SpeechKit's, and the models' whose
 # override (YANDEX_LLM_URL) the speech URLs follow when they are not set.
@@ -64,7 +64,7 @@ class VoiceSettings(Section):
     @classmethod
     def _empty_voice_is_unset(cls, value: object) -> object:
         # `SPEECH_RECOGNITION=` (as .env.example has it) means "not set": on with credentials.
-        return _blank_to(value, None)
+        return blank_to(value, None)
 
     @field_validator("tts_url", "stt_url")
     @classmethod

@@ -11,7 +11,7 @@ from bot.features.voice.models import (
     SpeechJob,
     SpeechJobStatus,
 )
-from bot.storage.repositories._upsert import insert_for
+from bot.plugin.storage import insert_for
 
 
 class SpeechJobRepository:

@@ -10,7 +10,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.voice.repository import VoiceRepository
-from bot.telegram.answer_parts import Asked
+from bot.plugin.telegram import Asked
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ bot.telegram.texts)."""
 
 from __future__ import annotations
 
-from bot.telegram.texts import TEXTS
+from bot.plugin.telegram import TEXTS
 
 VOICE_TEXTS: dict[str, dict[str, str]] = {
     "voice_code": {

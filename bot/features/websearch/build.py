@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 from bot.features.websearch.hosted import HostedSearch, web_search_tool
 from bot.features.websearch.settings import WebSearchSettings
-from bot.storage.database import Database
-from bot.storage.models import utc_today
+from bot.plugin.storage import Database, utc_today
 
 if TYPE_CHECKING:
-    from bot.features.api.offers import StoreFiles
+    from bot.plugin.offers import StoreFiles
 
 
 def build_hosted(

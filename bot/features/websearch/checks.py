@@ -3,8 +3,8 @@ reachability is the Responses API's, which the models' check proves)."""
 
 from __future__ import annotations
 
-from bot.features.api.outcome import Outcome, passed
 from bot.features.websearch.settings import WebSearchSettings
+from bot.plugin.outcome import Outcome, passed
 
 
 def check_web_search(area: WebSearchSettings) -> Outcome:

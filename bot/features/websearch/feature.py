@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.config.parsing import _raise_all
-from bot.features.api.feature import (
+from bot.features.websearch.settings import WebSearchSettings
+from bot.plugin.config import raise_all
+from bot.plugin.feature import (
     TURN_COMMANDS,
     CoreParts,
     Feature,
@@ -16,19 +17,18 @@ from bot.features.api.feature import (
     SettingsCheck,
     TelegramParts,
 )
-from bot.features.websearch.settings import WebSearchSettings
 
 if TYPE_CHECKING:
-    from bot.features.api.built import Built
-    from bot.features.api.commands import ReportPart
-    from bot.features.api.ground import Groundwork, TelegramGround
-    from bot.features.api.outcome import Outcome
-    from bot.features.settings import Settings
+    from bot.plugin.built import Built
+    from bot.plugin.commands import ReportPart
+    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.outcome import Outcome
+    from bot.plugin.settings import Settings
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.api.offers import StoreFiles
     from bot.features.websearch.build import build_hosted
+    from bot.plugin.offers import StoreFiles
 
     settings = ground.settings
     # The knowledge base kept by Yandex (KB_BACKEND=yandex, on): its files are searched, as
@@ -68,7 +68,7 @@ FEATURE = Feature(
     settings=WebSearchSettings,
     texts=("bot.features.websearch.texts",),
     # WEB_SEARCH=on is a tool of the Responses API.
-    settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: _raise_all(
+    settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: raise_all(
         settings.section(WebSearchSettings).problems(settings.text_api))),),
     checks=_checks,
     report=_report,

@@ -20,25 +20,16 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation.contributors import PromptDraft
-from bot.conversation.features import TurnFeature, Verdict
-from bot.conversation.turn import TurnState
 from bot.features.websearch.usage import WebSearchUsageRepository
-from bot.foundation_models.types import (
-    Annotation,
-    CompletionOptions,
-    CompletionStatus,
-    Snapshot,
-)
+from bot.plugin.conversation import PromptDraft, TurnFeature, TurnState, Verdict
+from bot.plugin.models import Annotation, CompletionOptions, CompletionStatus, Snapshot
 
 if TYPE_CHECKING:
-    from bot.features.api.offers import StoreFiles
+    from bot.plugin.offers import StoreFiles
 
-from bot.grounding.prompt import NOT_FOUND_MARKER, Grounding, hiding_citations
-from bot.grounding.sources import Source
-from bot.grounding.turn import Grounded
-from bot.metrics import registry as metrics
-from bot.storage.repositories import PROMPT_STATUSES
+from bot.plugin.grounding import NOT_FOUND_MARKER, Grounded, Grounding, Source, hiding_citations
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.storage import PROMPT_STATUSES
 
 logger = logging.getLogger(__name__)
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from bot.features.api.commands import ReportSection
 from bot.features.websearch.usage import WebSearchUsageRepository
-from bot.plurals import quantity
-from bot.storage.models import utc_today
+from bot.plugin.commands import ReportSection
+from bot.plugin.helpers import quantity
+from bot.plugin.storage import utc_today
 
 if TYPE_CHECKING:
-    from bot.features.api.commands import ReportPart
-    from bot.storage.database import Database
+    from bot.plugin.commands import ReportPart
+    from bot.plugin.storage import Database
 
 
 async def web_search_stats(db: Database, days: int) -> str:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bot.config.parsing import Section, Switch
+from bot.plugin.config import Section, Switch
 
 #: Yandex's web_search tool takes at most five `allowed_domains`.
 MAX_WEB_SEARCH_DOMAINS = 5

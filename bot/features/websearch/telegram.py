@@ -7,9 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.websearch.texts import WEBSEARCH_TEXTS
 from bot.features.websearch.usage import WebSearchUsageRepository
-from bot.storage.models import utc_today
-from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
-from bot.telegram.texts import Translator
+from bot.plugin.storage import utc_today
+from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart, Translator
 
 assert WEBSEARCH_TEXTS  # registers the texts with the Translator
 

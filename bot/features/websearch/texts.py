@@ -3,7 +3,7 @@ lines."""
 
 from __future__ import annotations
 
-from bot.telegram.texts import TEXTS
+from bot.plugin.telegram import TEXTS
 
 WEBSEARCH_TEXTS: dict[str, dict[str, str]] = {
     "stats_web": {

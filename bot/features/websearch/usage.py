@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repositories import DailyCounts
+from bot.plugin.storage import DailyCounts
 
 #: The kind web search counts under (one per search the model ran).
 WEB_SEARCHES = "web_searches"

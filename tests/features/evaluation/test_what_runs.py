@@ -15,8 +15,8 @@ from bot.app import parts_of
 from bot.cli.dispatch import parser
 from bot.cli.factory import Factory
 from bot.extending.events import AnswerEvent, HandoffEvent
-from bot.features.api.feature import Feature
 from bot.features.evaluation.cli import run_eval
+from bot.plugin.feature import Feature
 from bot.testing import BotTester, read_cases
 from bot.testing.tester import run_settings
 from tests.features.evaluation.scripted import (

@@ -11,8 +11,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.features.desk.storage.models import HandoffReason
-from bot.foundation_models.errors import FoundationModelsError
-from bot.foundation_models.types import ChatMessage, ChatModel, CompletionOptions, Prediction, Role
+from bot.plugin.models import (
+    ChatMessage,
+    ChatModel,
+    CompletionOptions,
+    FoundationModelsError,
+    Prediction,
+    Role,
+)
 
 log = logging.getLogger(__name__)
 

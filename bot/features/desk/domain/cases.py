@@ -9,7 +9,7 @@ from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskCase, RelayDirection
 from bot.features.desk.storage.relays import DeskRelayRepository
 from bot.features.desk.storage.scores import DeskScoreRepository
-from bot.storage.repositories import UserRepository
+from bot.plugin.storage import UserRepository
 
 
 class CaseReads:

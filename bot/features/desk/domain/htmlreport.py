@@ -11,7 +11,7 @@ from html import escape
 
 from bot.features.desk.domain.quality import DayQuality, Quality, Scored
 from bot.features.desk.domain.report import Report, format_report
-from bot.htmlpage import AMBER, GREEN, RED, Column, columns, cut, figure, page
+from bot.plugin.helpers import AMBER, GREEN, RED, Column, columns, cut, figure, page
 
 _STYLE = """
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:14px}

@@ -12,9 +12,8 @@ from bot.features.desk.domain.views import RelayView, Requester
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskStatus, RelayDirection
 from bot.features.desk.storage.relays import DeskRelayRepository
-from bot.metrics import registry as metrics
-from bot.storage.models import MessageRole
-from bot.storage.repositories import ConversationRepository, MessageRepository
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.storage import ConversationRepository, MessageRepository, MessageRole
 
 
 class Relays:

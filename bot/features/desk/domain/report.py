@@ -30,8 +30,8 @@ from bot.features.desk.storage.erasure import DeskErasureRepository
 from bot.features.desk.storage.insight_jobs import InsightJobRepository, JobCount
 from bot.features.desk.storage.models import DeskCase, DeskStatus, DeskTurn
 from bot.features.desk.storage.scores import DeskScoreRepository
-from bot.plurals import quantity
-from bot.storage.models import utcnow
+from bot.plugin.helpers import quantity
+from bot.plugin.storage import utcnow
 
 IDLE = dt.timedelta(hours=24)
 _WORD = re.compile(r"\w+")

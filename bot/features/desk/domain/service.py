@@ -21,7 +21,7 @@ from bot.features.desk.domain.state import DeskState
 from bot.features.desk.domain.views import CaseView, Handoff, Requester, TurnNote
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskCase, DeskStatus, HandoffReason
-from bot.metrics import registry as metrics
+from bot.plugin.metrics import registry as metrics
 
 # A bot conversation with no message for this long is over ("no new message within 24 h" is
 # the assumed resolution of the report); the next message opens a new one.

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.desk.storage.cases import DeskRepository
-from bot.storage.models import utcnow
+from bot.plugin.storage import utcnow
 
 
 class DeskState:

@@ -30,8 +30,8 @@ from bot.features.desk.insights.scrub import scrub
 from bot.features.desk.insights.summaries import transcript
 from bot.features.desk.storage.insights_models import FaqDraft, FaqDraftStatus
 from bot.features.desk.storage.models import DeskCase
-from bot.foundation_models.types import ChatMessage, Role
-from bot.storage.models import utcnow
+from bot.plugin.models import ChatMessage, Role
+from bot.plugin.storage import utcnow
 
 log = logging.getLogger(__name__)
 

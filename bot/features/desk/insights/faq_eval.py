@@ -26,7 +26,7 @@ from bot.features.desk.insights.jsonanswer import parse_json
 from bot.features.desk.insights.protocol import AsyncModel
 from bot.features.desk.insights.scrub import scrub
 from bot.features.desk.insights.summaries import transcript
-from bot.foundation_models.types import ChatMessage, CompletionOptions, Role
+from bot.plugin.models import ChatMessage, CompletionOptions, Role
 
 Embed = Callable[[str], Awaitable[np.ndarray]]
 GRID = tuple(round(0.5 + 0.02 * i, 2) for i in range(25))  # 0.50 .. 0.98

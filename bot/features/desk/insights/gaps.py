@@ -30,9 +30,9 @@ from bot.features.desk.insights.kinds import GAP
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.insights_models import FaqDraft, FaqDraftStatus, InsightJobStatus
 from bot.features.desk.storage.models import DeskCase, DeskRelay, DeskTurn, RelayDirection
-from bot.foundation_models.types import ChatMessage, Role
-from bot.plurals import quantity
-from bot.storage.models import utcnow
+from bot.plugin.helpers import quantity
+from bot.plugin.models import ChatMessage, Role
+from bot.plugin.storage import utcnow
 
 log = logging.getLogger(__name__)
 

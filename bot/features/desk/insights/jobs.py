@@ -42,10 +42,9 @@ from bot.features.desk.insights.protocol import (
 )
 from bot.features.desk.insights.steps import JobSteps
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
-from bot.foundation_models.pacing import HourlyCap, Pacer
-from bot.foundation_models.types import ChatMessage, ChatModel, PollPolicy
-from bot.metrics import registry as metrics
-from bot.storage.models import utcnow
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.models import ChatMessage, ChatModel, HourlyCap, Pacer, PollPolicy
+from bot.plugin.storage import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.foundation_models.types import ChatMessage, Completion, CompletionOptions, Operation
+from bot.plugin.models import ChatMessage, Completion, CompletionOptions, Operation
 
 # Only YandexGPT and Alice AI have an asynchronous mode
 # (https://yandex.cloud/en/docs/ai-studio/concepts/generation/models, "Asynchronous mode").

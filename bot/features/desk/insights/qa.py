@@ -36,9 +36,9 @@ from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.insights_models import DeskScore, ScoreStatus
 from bot.features.desk.storage.models import DeskCase
 from bot.features.desk.storage.scores import DeskScoreRepository
-from bot.foundation_models.types import ChatMessage, Role
-from bot.prompting import as_data
-from bot.storage.models import utcnow
+from bot.plugin.models import ChatMessage, Role
+from bot.plugin.prompting import as_data
+from bot.plugin.storage import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -15,21 +15,25 @@ from bot.features.desk.insights.jsonanswer import parse_json
 from bot.features.desk.insights.protocol import AsyncModel, Handler, JobResult, NotYet
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.insights_models import InsightJob, InsightJobStatus
-from bot.foundation_models import wire
-from bot.foundation_models.chunks import completion_of
-from bot.foundation_models.errors import BadRequestError, FoundationModelsError, RateLimitError
-from bot.foundation_models.pacing import HourlyCap, Pacer
-from bot.foundation_models.types import (
+from bot.plugin.metrics import registry as metrics
+from bot.plugin.models import (
+    BadRequestError,
     ChatMessage,
     ChatModel,
     Completion,
     CompletionOptions,
+    CompletionResult,
+    FoundationModelsError,
+    HourlyCap,
     Operation,
+    Pacer,
     PollPolicy,
+    RateLimitError,
     Role,
+    completion_of,
+    parse_obj,
 )
-from bot.metrics import registry as metrics
-from bot.storage.models import utcnow
+from bot.plugin.storage import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +148,7 @@ class JobSteps:
             ), resubmit=True)
             return
         try:
-            result = wire.parse_obj(operation.response or {}, wire.CompletionResult)
+            result = parse_obj(operation.response or {}, CompletionResult)
         except FoundationModelsError as exc:
             await self._retry(job, exc, resubmit=True)
             return

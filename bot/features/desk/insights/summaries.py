@@ -20,7 +20,7 @@ from bot.features.desk.insights.protocol import JobResult
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.insights_models import DeskInsight
-from bot.foundation_models.types import ChatMessage, Role
+from bot.plugin.models import ChatMessage, Role
 
 INTENTS = ("refund", "delivery", "account", "billing", "product", "complaint", "other")
 SENTIMENTS = ("very_negative", "negative", "neutral", "positive", "very_positive")

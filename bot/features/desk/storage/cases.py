@@ -10,8 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.desk.storage.models import DeskCase, DeskStatus, DeskTopic, DeskTurn
-from bot.storage.models import Conversation, Message, MessageRole
-from bot.storage.repositories._upsert import dialect_name
+from bot.plugin.storage import Conversation, Message, MessageRole, dialect_name
 
 OWNED = (DeskStatus.WAITING, DeskStatus.WITH_OPERATOR)
 

@@ -26,7 +26,7 @@ from bot.features.desk.storage.insights_models import (
     InsightJobStatus,
 )
 from bot.features.desk.storage.models import DeskCase, DeskStatus
-from bot.storage.models import utcnow
+from bot.plugin.storage import utcnow
 
 UNFINISHED = (InsightJobStatus.PENDING, InsightJobStatus.RUNNING, InsightJobStatus.DONE)
 

@@ -21,12 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import (
-    Base,
-    BigIntegerPK,
-    string_enum,
-    utcnow,
-)
+from bot.plugin.storage import Base, BigIntegerPK, string_enum, utcnow
 
 
 class InsightJobStatus(StrEnum):

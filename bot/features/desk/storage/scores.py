@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.desk.storage.insights_models import DeskScore, InsightJob, ScoreStatus
 from bot.features.desk.storage.models import DeskCase, DeskStatus, DeskTopic
-from bot.storage.models import utcnow
+from bot.plugin.storage import utcnow
 
 
 class DeskScoreRepository:

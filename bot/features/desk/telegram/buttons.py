@@ -10,15 +10,13 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import EditMessageReplyMarkup
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.conversation import TurnResult
 from bot.features.desk.domain import DeskService, Requester, is_thanks
 from bot.features.desk.storage.models import HandoffReason
 from bot.features.desk.telegram.options import DeskOptions
 from bot.features.desk.telegram.supportchat import SupportChat
-from bot.grounding.turn import grounded_of
-from bot.telegram.answer_parts import Target
-from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.conversation import TurnResult
+from bot.plugin.grounding import grounded_of
+from bot.plugin.telegram import Outbox, OutboxError, Target, Translator
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from aiogram.methods import DeleteMessages
 
 from bot.features.desk.domain import DeskService
 from bot.features.desk.telegram.forum import Forum
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.plugin.telegram import Outbox, OutboxError
 
 log = logging.getLogger(__name__)
 

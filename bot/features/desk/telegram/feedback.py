@@ -14,13 +14,11 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import EditMessageReplyMarkup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.conversation import TurnResult
 from bot.features.desk.domain import DeskService, is_thanks
 from bot.features.desk.telegram.texts import DESK_TEXTS
-from bot.grounding.turn import grounded_of
-from bot.telegram.answer_parts import Target
-from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.conversation import TurnResult
+from bot.plugin.grounding import grounded_of
+from bot.plugin.telegram import Outbox, OutboxError, Target, Translator
 
 log = logging.getLogger(__name__)
 

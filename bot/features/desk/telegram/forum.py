@@ -24,7 +24,6 @@ from aiogram.methods import (
 )
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.coordination import Coordinator
 from bot.features.desk.domain import CaseView, DeskService
 from bot.features.desk.domain.assist import summarize
 from bot.features.desk.insights.summaries import CaseSummaries
@@ -34,8 +33,9 @@ from bot.features.desk.telegram.options import DeskOptions
 from bot.features.desk.telegram.relay import topic_gone
 from bot.features.desk.telegram.supportchat import SupportChat, chat_unusable, fix_for
 from bot.features.desk.telegram.topics import TopicLocks
-from bot.foundation_models.types import ChatModel
-from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
+from bot.plugin.coordination import Coordinator
+from bot.plugin.models import ChatModel
+from bot.plugin.telegram import ChatUnreachableError, Outbox, OutboxError
 
 log = logging.getLogger(__name__)
 NOTHING_TO_SUMMARISE = "none: the user wrote nothing before asking for an operator"

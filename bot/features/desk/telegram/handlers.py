@@ -26,11 +26,17 @@ from bot.features.desk.telegram import kbreview_handlers as kbreview
 from bot.features.desk.telegram import operator_handlers as operators
 from bot.features.desk.telegram.messages import carry_edit, command_name, requester
 from bot.features.desk.telegram.transcripts import transcript_for_operators
-from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, help_text, say, thread_of
-from bot.telegram.media.audio import Hearing, audio_of
-from bot.telegram.outbox import OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.telegram import (
+    Deps,
+    Hearing,
+    OutboxError,
+    Ticket,
+    Translator,
+    audio_of,
+    help_text,
+    say,
+    thread_of,
+)
 
 log = logging.getLogger(__name__)
 

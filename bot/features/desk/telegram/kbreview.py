@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.desk.storage.insights_models import DeskPlace, FaqDraftStatus
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.plugin.telegram import Outbox, OutboxError
 
 if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
     from bot.features.desk.insights.faq import DraftView, FaqDrafts

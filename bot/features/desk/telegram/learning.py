@@ -27,7 +27,7 @@ from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.models import DeskStatus
 from bot.features.desk.telegram.forum import Forum
 from bot.features.desk.telegram.kbreview import KbReview
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.plugin.telegram import Outbox, OutboxError
 
 if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
     from bot.features.desk.insights.faq import FaqDrafts

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.features.desk.domain import Requester
 from bot.features.desk.storage.models import RelayDirection
 from bot.features.desk.telegram import SupportDesk
-from bot.telegram.outbox import OutboxError
+from bot.plugin.telegram import OutboxError
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from aiogram.methods import CloseForumTopic, ReopenForumTopic, SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.features.desk.domain import CaseView, RatingComment
-from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxError
-from bot.telegram.texts import Translator
+from bot.plugin.telegram import ChatUnreachableError, Outbox, OutboxError, Translator
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.features.desk.storage.models import DeskStatus
 from bot.features.desk.telegram import SupportDesk
 from bot.features.desk.telegram.messages import carry_edit, command_name, requester
-from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps
-from bot.telegram.outbox import OutboxError
+from bot.plugin.telegram import Deps, OutboxError, Ticket
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
 from aiogram.methods import CopyMessage, CopyMessages, SendMessage
 
-from bot.coordination.stopping import stop_tasks
 from bot.features.desk.domain import DeskService, RelayView
 from bot.features.desk.storage.models import RelayDirection
 from bot.features.desk.telegram.topics import Hold, TopicLocks
-from bot.telegram.outbox import ChatUnreachableError, Outbox, OutboxClosedError, OutboxError
+from bot.plugin.coordination import stop_tasks
+from bot.plugin.telegram import ChatUnreachableError, Outbox, OutboxClosedError, OutboxError
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SetMyCommands
 from aiogram.types import BotCommand
 
-from bot.conversation import TurnResult
-from bot.coordination import Coordinator
-from bot.coordination.stopping import stop_tasks
-from bot.extending.events import HandoffEvent, handoff_reason
 from bot.features.desk.domain import CaseView, DeskService, RatingComment, Requester
 from bot.features.desk.domain.assist import Classify, classify_handoff
-from bot.foundation_models.types import ChatModel
+from bot.plugin.conversation import TurnResult
+from bot.plugin.coordination import Coordinator, stop_tasks
+from bot.plugin.extending import HandoffEvent, handoff_reason
+from bot.plugin.models import ChatModel
 
 if TYPE_CHECKING:  # numpy-based: loaded only with a knowledge base
     from bot.features.desk.insights.faq import FaqDrafts
@@ -41,11 +40,17 @@ from bot.features.desk.telegram.options import DeskOptions
 from bot.features.desk.telegram.relay import Relayer
 from bot.features.desk.telegram.supportchat import SupportChat, fix_key
 from bot.features.desk.telegram.texts import DESK_TEXTS, OPERATOR_COMMAND
-from bot.telegram.answer_parts import Target
-from bot.telegram.lifecycle import BotRun, BotService
-from bot.telegram.outbox import Outbox, OutboxError
-from bot.telegram.startup import patiently
-from bot.telegram.texts import COMMANDS, LANGUAGES, Translator
+from bot.plugin.telegram import (
+    COMMANDS,
+    LANGUAGES,
+    BotRun,
+    BotService,
+    Outbox,
+    OutboxError,
+    Target,
+    Translator,
+    patiently,
+)
 
 log = logging.getLogger(__name__)
 

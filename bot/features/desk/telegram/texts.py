@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.telegram.texts import TEXTS
+from bot.plugin.telegram import TEXTS
 
 DESK_TEXTS: dict[str, dict[str, str]] = {
     "desk_ask_button": {"en": "Ask a person", "ru": "Позвать оператора"},

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.coordination import (
+from bot.plugin.coordination import (
     CoordinationUnavailableError,
     Coordinator,
     Lease,

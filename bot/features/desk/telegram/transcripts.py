@@ -9,10 +9,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
 from aiogram.types import Message
 
-from bot.foundation_models.errors import FoundationModelsError
-from bot.telegram.downloads import DownloadError
-from bot.telegram.media.audio import Hearing, audio_of
-from bot.telegram.outbox import Outbox, OutboxError
+from bot.plugin.models import FoundationModelsError
+from bot.plugin.telegram import DownloadError, Hearing, Outbox, OutboxError, audio_of
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from bot.features.tools.storage.rows import Declined as Declined
 from bot.features.tools.storage.rows import NewToolCall as NewToolCall
 from bot.features.tools.storage.rows import ToolStats as ToolStats
 from bot.features.tools.storage.rows import digest, new_idempotency_key
-from bot.storage.models import Message, MessageRole, MessageStatus, utcnow
+from bot.plugin.storage import Message, MessageRole, MessageStatus, utcnow
 
 
 class ToolCallRepository:

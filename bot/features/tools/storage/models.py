@@ -18,12 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models.base import (
-    Base,
-    BigIntegerPK,
-    string_enum,
-    utcnow,
-)
+from bot.plugin.storage import Base, BigIntegerPK, string_enum, utcnow
 
 
 class ToolCallState(StrEnum):

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from aiogram.types import Update
 
-    from bot.features.api.built import Built
     from bot.foundation_models.client import FoundationModelsClient
+    from bot.plugin.built import Built
     from bot.storage.database import Database
 
 

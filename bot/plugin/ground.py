@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from bot.coordination import Coordinator
     from bot.extending.hooks import AppHolds
     from bot.extending.tools import ToolSource
-    from bot.features.api.built import Built
     from bot.features.settings import Settings
     from bot.foundation_models.auth import Auth
     from bot.foundation_models.client import FoundationModelsClient
     from bot.foundation_models.limits import GenerationLimit
     from bot.foundation_models.types import ChatModel
+    from bot.plugin.built import Built
     from bot.storage.database import Database
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.outbox import Outbox

@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.features.api.built import Built
+from bot.plugin.built import Built
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
     from bot.conversation.features import TurnFeature
-    from bot.features.api.commands import Command, CommandContext, ReportPart
-    from bot.features.api.ground import Groundwork, Preparing, TelegramGround
-    from bot.features.api.outcome import Outcome
     from bot.features.settings import Settings
+    from bot.plugin.commands import Command, CommandContext, ReportPart
+    from bot.plugin.ground import Groundwork, Preparing, TelegramGround
+    from bot.plugin.outcome import Outcome
     from bot.telegram.answer_parts import FinalForm
     from bot.telegram.featureparts import TelegramFeature
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
 
-    from bot.features.api.running import RunningBot, RunningCore
     from bot.features.settings import Settings
     from bot.foundation_models.client import FoundationModelsClient
+    from bot.plugin.running import RunningBot, RunningCore
     from bot.storage.database import Database
 
 

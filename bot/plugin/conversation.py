@@ -1,0 +1,41 @@
+"""`bot.plugin.conversation`: the conversation core, as a feature takes part in a turn:
+`TurnFeature` and the verdicts and openings it answers with, the turn's state (`TurnState`),
+what a feature adds to the prompt (`PromptContributor`, `PromptDraft`), the conversation service
+and its results (`TurnResult`, `ChatRef`, `Speaker`). aiogram-free: a feature's domain code may
+import it."""
+
+from __future__ import annotations
+
+from bot.conversation import ConversationService
+from bot.conversation.contributors import PromptContributor, PromptDraft
+from bot.conversation.features import Contributing, Opening, TurnFeature, Verdict
+from bot.conversation.listeners import Listeners
+from bot.conversation.turn import Question, TurnState, previous_questions
+from bot.conversation.types import (
+    ChatRef,
+    ImageInput,
+    Speaker,
+    TurnResult,
+    language_code,
+    relinquished,
+)
+
+__all__ = [
+    "ChatRef",
+    "Contributing",
+    "ConversationService",
+    "ImageInput",
+    "Listeners",
+    "Opening",
+    "PromptContributor",
+    "PromptDraft",
+    "Question",
+    "Speaker",
+    "TurnFeature",
+    "TurnResult",
+    "TurnState",
+    "Verdict",
+    "language_code",
+    "previous_questions",
+    "relinquished",
+]

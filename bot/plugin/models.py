@@ -1,0 +1,206 @@
+"""`bot.plugin.models`: the Foundation Models clients and types: the chat model and its messages
+and options (`ChatModel`, `ChatMessage`, `Snapshot`, ...), the errors, speech recognition and
+synthesis, the embedder and vector stores, image generation, pacing. The clients built from the
+settings are in `bot.plugin.clients`. Imported on first use (PEP 562): the clients bring httpx,
+which a light module (a feature's `feature.py`) should not pay for."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.lazyexports import lazy_exports
+
+_WHERE = {
+    "Auth": "bot.foundation_models.auth",
+    "client_over": "bot.foundation_models.base",
+    "completion_of": "bot.foundation_models.chunks",
+    "FoundationModelsClient": "bot.foundation_models.client",
+    "Embedder": "bot.foundation_models.embedder",
+    "query_text": "bot.foundation_models.embedder",
+    "APIConnectionError": "bot.foundation_models.errors",
+    "AuthenticationError": "bot.foundation_models.errors",
+    "BadRequestError": "bot.foundation_models.errors",
+    "FoundationModelsError": "bot.foundation_models.errors",
+    "ImageRefusedError": "bot.foundation_models.errors",
+    "InvalidRequestError": "bot.foundation_models.errors",
+    "NotFoundError": "bot.foundation_models.errors",
+    "OperationFailedError": "bot.foundation_models.errors",
+    "PermissionDeniedError": "bot.foundation_models.errors",
+    "RateLimitError": "bot.foundation_models.errors",
+    "image_kind": "bot.foundation_models.images_api",
+    "uses_images_api": "bot.foundation_models.images_api",
+    "HourlyCap": "bot.foundation_models.pacing",
+    "Pacer": "bot.foundation_models.pacing",
+    "ssl_context": "bot.foundation_models.pools",
+    "IMAGE_PROMPT_LIMIT": "bot.foundation_models.requests",
+    "AudioTooLongError": "bot.foundation_models.speech",
+    "MAX_BYTES": "bot.foundation_models.speech",
+    "MAX_SECONDS": "bot.foundation_models.speech",
+    "STT_ROLE": "bot.foundation_models.speech",
+    "SpeechError": "bot.foundation_models.speech",
+    "SpeechPermissionError": "bot.foundation_models.speech",
+    "SpeechRecognizer": "bot.foundation_models.speech",
+    "stt_language": "bot.foundation_models.speech",
+    "AsyncSpeechRecognizer": "bot.foundation_models.speech_async",
+    "RecognitionPending": "bot.foundation_models.speech_async",
+    "MAX_BODY": "bot.foundation_models.speech_synthesis",
+    "MAX_CHARS": "bot.foundation_models.speech_synthesis",
+    "SpeechSynthesizer": "bot.foundation_models.speech_synthesis",
+    "SynthesisPermissionError": "bot.foundation_models.speech_synthesis",
+    "SynthesisQuotaError": "bot.foundation_models.speech_synthesis",
+    "TTS_ROLE": "bot.foundation_models.speech_synthesis",
+    "form_size": "bot.foundation_models.speech_synthesis",
+    "tts_language": "bot.foundation_models.speech_synthesis",
+    "Annotation": "bot.foundation_models.types",
+    "ChatMessage": "bot.foundation_models.types",
+    "ChatModel": "bot.foundation_models.types",
+    "Completion": "bot.foundation_models.types",
+    "CompletionOptions": "bot.foundation_models.types",
+    "CompletionStatus": "bot.foundation_models.types",
+    "ImageModel": "bot.foundation_models.types",
+    "ImageOptions": "bot.foundation_models.types",
+    "Operation": "bot.foundation_models.types",
+    "PollPolicy": "bot.foundation_models.types",
+    "Prediction": "bot.foundation_models.types",
+    "Role": "bot.foundation_models.types",
+    "Snapshot": "bot.foundation_models.types",
+    "Tool": "bot.foundation_models.types",
+    "ToolCall": "bot.foundation_models.types",
+    "ToolResult": "bot.foundation_models.types",
+    "Usage": "bot.foundation_models.types",
+    "STORE_ROLE": "bot.foundation_models.vector_stores",
+    "VectorStoreClient": "bot.foundation_models.vector_stores",
+    "CompletionResult": "bot.foundation_models.wire",
+    "parse_obj": "bot.foundation_models.wire",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+
+if TYPE_CHECKING:
+    from bot.foundation_models.auth import Auth
+    from bot.foundation_models.base import client_over
+    from bot.foundation_models.chunks import completion_of
+    from bot.foundation_models.client import FoundationModelsClient
+    from bot.foundation_models.embedder import Embedder, query_text
+    from bot.foundation_models.errors import (
+        APIConnectionError,
+        AuthenticationError,
+        BadRequestError,
+        FoundationModelsError,
+        ImageRefusedError,
+        InvalidRequestError,
+        NotFoundError,
+        OperationFailedError,
+        PermissionDeniedError,
+        RateLimitError,
+    )
+    from bot.foundation_models.images_api import image_kind, uses_images_api
+    from bot.foundation_models.pacing import HourlyCap, Pacer
+    from bot.foundation_models.pools import ssl_context
+    from bot.foundation_models.requests import IMAGE_PROMPT_LIMIT
+    from bot.foundation_models.speech import (
+        MAX_BYTES,
+        MAX_SECONDS,
+        STT_ROLE,
+        AudioTooLongError,
+        SpeechError,
+        SpeechPermissionError,
+        SpeechRecognizer,
+        stt_language,
+    )
+    from bot.foundation_models.speech_async import AsyncSpeechRecognizer, RecognitionPending
+    from bot.foundation_models.speech_synthesis import (
+        MAX_BODY,
+        MAX_CHARS,
+        TTS_ROLE,
+        SpeechSynthesizer,
+        SynthesisPermissionError,
+        SynthesisQuotaError,
+        form_size,
+        tts_language,
+    )
+    from bot.foundation_models.types import (
+        Annotation,
+        ChatMessage,
+        ChatModel,
+        Completion,
+        CompletionOptions,
+        CompletionStatus,
+        ImageModel,
+        ImageOptions,
+        Operation,
+        PollPolicy,
+        Prediction,
+        Role,
+        Snapshot,
+        Tool,
+        ToolCall,
+        ToolResult,
+        Usage,
+    )
+    from bot.foundation_models.vector_stores import STORE_ROLE, VectorStoreClient
+    from bot.foundation_models.wire import CompletionResult, parse_obj
+
+__all__ = [
+    "IMAGE_PROMPT_LIMIT",
+    "MAX_BODY",
+    "MAX_BYTES",
+    "MAX_CHARS",
+    "MAX_SECONDS",
+    "STORE_ROLE",
+    "STT_ROLE",
+    "TTS_ROLE",
+    "APIConnectionError",
+    "Annotation",
+    "AsyncSpeechRecognizer",
+    "AudioTooLongError",
+    "Auth",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatMessage",
+    "ChatModel",
+    "Completion",
+    "CompletionOptions",
+    "CompletionResult",
+    "CompletionStatus",
+    "Embedder",
+    "FoundationModelsClient",
+    "FoundationModelsError",
+    "HourlyCap",
+    "ImageModel",
+    "ImageOptions",
+    "ImageRefusedError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "Operation",
+    "OperationFailedError",
+    "Pacer",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "Prediction",
+    "RateLimitError",
+    "RecognitionPending",
+    "Role",
+    "Snapshot",
+    "SpeechError",
+    "SpeechPermissionError",
+    "SpeechRecognizer",
+    "SpeechSynthesizer",
+    "SynthesisPermissionError",
+    "SynthesisQuotaError",
+    "Tool",
+    "ToolCall",
+    "ToolResult",
+    "Usage",
+    "VectorStoreClient",
+    "client_over",
+    "completion_of",
+    "form_size",
+    "image_kind",
+    "parse_obj",
+    "query_text",
+    "ssl_context",
+    "stt_language",
+    "tts_language",
+    "uses_images_api",
+]

@@ -1,0 +1,48 @@
+"""`bot.plugin.reading`: documents read into text: the extractors (PDF, DOCX, HTML, office
+files), their blocks and errors, passages cut from them, the reader that runs them in a worker
+process, and the stemming of words for full-text search. No feature, front or store."""
+
+from __future__ import annotations
+
+from bot.reading.blocks import (
+    Block,
+    BusyReaderError,
+    DocumentError,
+    EncryptedDocumentError,
+    Extracted,
+    MissingExtraError,
+    NoTextError,
+    TooComplexDocumentError,
+    UnsupportedDocumentError,
+)
+from bot.reading.chunking import Passage, block_passages, passages
+from bot.reading.extractors import BINARY_SUFFIXES, CHAT_SUFFIXES, SUFFIXES, extract, suffix_of
+from bot.reading.reading import KB_CPU_SECONDS, KB_WALL_SECONDS, DocumentReader
+from bot.reading.stemming import STOPWORDS, search_text, stems, words
+
+__all__ = [
+    "BINARY_SUFFIXES",
+    "CHAT_SUFFIXES",
+    "KB_CPU_SECONDS",
+    "KB_WALL_SECONDS",
+    "STOPWORDS",
+    "SUFFIXES",
+    "Block",
+    "BusyReaderError",
+    "DocumentError",
+    "DocumentReader",
+    "EncryptedDocumentError",
+    "Extracted",
+    "MissingExtraError",
+    "NoTextError",
+    "Passage",
+    "TooComplexDocumentError",
+    "UnsupportedDocumentError",
+    "block_passages",
+    "extract",
+    "passages",
+    "search_text",
+    "stems",
+    "suffix_of",
+    "words",
+]
