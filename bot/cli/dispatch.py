@@ -35,20 +35,41 @@ from bot.plugin.commands import Command
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts
+    from bot.plugin.feature import Feature
 
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
 EXIT_SCHEMA = 3
 
-# The features' own (`kb`, the support desk's `insights`, `tools`, `eval`).
-_FEATURES_COMMANDS: list[Command[Factory]] = [
-    command for feature in FEATURES for command in feature.commands()]
-_ORDER: list[Command[Factory]] = [run_command, migrate_command, chat_command, record_command,
-                                  *_FEATURES_COMMANDS, report_command, new_command,
-                                  check_command, settings_command]
-#: Every command, in the order `fmbot --help` lists them.
-COMMANDS: dict[str, Command[Factory]] = {command.name: command for command in _ORDER}
+# The core's commands, before and after the features' own in `fmbot --help`.
+_CORE_FIRST: list[Command[Factory]] = [run_command, migrate_command, chat_command,
+                                       record_command]
+_CORE_LAST: list[Command[Factory]] = [report_command, new_command, check_command,
+                                      settings_command]
+
+
+def command_table(features: Sequence[Feature]) -> dict[str, Command[Factory]]:
+    """Every command of a bot with `features` (the one list: fmbot's, then its plugins'), in
+    the order `fmbot --help` lists them: the core's, each feature's own (`kb`, the desk's
+    `insights`, `tools`, `eval`, a plugin's), then the core's last. A feature's command named
+    as one already there is refused, naming the feature."""
+    table = {command.name: command for command in _CORE_FIRST}
+    last = {command.name for command in _CORE_LAST}
+    for feature in features:
+        for command in feature.commands():
+            if command.name in table or command.name in last:
+                raise ConfigError(
+                    f"feature {feature.name!r}: an fmbot command named {command.name!r} "
+                    "exists already")
+            table[command.name] = command
+    table.update((command.name, command) for command in _CORE_LAST)
+    return table
+
+
+#: fmbot's own commands, its features' included (the App's and plugins' join:
+#: `added_commands`).
+COMMANDS: dict[str, Command[Factory]] = command_table(FEATURES)
 
 
 def parser(
@@ -75,17 +96,11 @@ def parser(
 
 
 def added_commands(app: AppParts) -> dict[str, Command[Factory]]:
-    """The commands of the features the App added (`App.add_feature`, its plugins'): a name
-    fmbot's own commands have is refused, naming the feature."""
-    found: dict[str, Command[Factory]] = {}
-    for feature in app.features:
-        for command in feature.commands():
-            if command.name in COMMANDS or command.name in found:
-                raise ConfigError(
-                    f"feature {feature.name!r}: an fmbot command named {command.name!r} "
-                    "exists already")
-            found[command.name] = command
-    return found
+    """The commands of the features the App added (`App.add_feature`, its plugins'), from the
+    bot's one command table: a name fmbot's own commands have is refused, naming the
+    feature."""
+    table = command_table(bot_features(app.features))
+    return {name: command for name, command in table.items() if name not in COMMANDS}
 
 
 def _command_word(argv: Sequence[str]) -> str | None:

@@ -142,11 +142,10 @@ def run_async_value(main: Coroutine[Any, Any, int]) -> int:
     return result[0]
 
 
-def secrets_of(settings: Settings, features: Sequence[Feature] | None = None) -> list[str]:
+def secrets_of(settings: Settings, features: Sequence[Feature]) -> list[str]:
     """Values the log scrubber must never let through (bot/wiring/preflight.py, which
-    /readyz's scrubber reads too): fmbot's and those `features` read (the bot's; fmbot's own
-    list when None)."""
-    from bot.features.installed import FEATURES
+    /readyz's scrubber reads too): fmbot's and those the bot's `features` read (fmbot's and
+    its plugins': the one list, `Factory.features`)."""
     from bot.wiring.preflight import secrets_of as configured
 
-    return configured(settings, FEATURES if features is None else features)
+    return configured(settings, features)

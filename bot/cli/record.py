@@ -28,7 +28,9 @@ async def run(factory: Factory, args: argparse.Namespace) -> int:
     from bot.recording import Scrubber, recording_client
 
     settings = factory.settings
-    scrubber = Scrubber(secrets_of(settings), settings.yandex_folder_id, args.chat_id)
+    # The plugins' secrets too: a recording is shared as a test fixture.
+    scrubber = Scrubber(secrets_of(settings, factory.features), settings.yandex_folder_id,
+                        args.chat_id)
     http, recorder = recording_client(scrubber)
     try:
         await run_terminal_chat(

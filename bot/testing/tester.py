@@ -63,9 +63,11 @@ GUEST_EDIT_INTERVAL = 0.001
 API_KEY = "test-key"
 
 
-def run_settings(folder: Path, overrides: Mapping[str, object] | None = None) -> Settings:
+def run_settings(folder: Path, overrides: Mapping[str, object] | None = None,
+                 settings_cls: type[Settings] | None = None) -> Settings:
     """The Settings a tester runs with: the environment (never `.env`), fake credentials, a
-    SQLite file in `folder`, and `overrides` (by variable name, e.g. `{"KB_PATH": "kb"}`)."""
+    SQLite file in `folder`, and `overrides` (by variable name, e.g. `{"KB_PATH": "kb"}`);
+    `settings_cls`: composed with the plugins' sections."""
     from bot.config import ConfigError
     from bot.features.settings import Settings
 
@@ -85,7 +87,7 @@ def run_settings(folder: Path, overrides: Mapping[str, object] | None = None) ->
     values.update({str(k).lower(): str(v) if isinstance(v, Path) else v
                    for k, v in (overrides or {}).items()})
     try:
-        return Settings(_env_file=None, **values)
+        return (settings_cls or Settings)(_env_file=None, **values)
     except Exception as exc:  # pydantic's ValidationError: one line per variable
         raise ConfigError(f"BotTester settings: {exc}") from None
 
@@ -148,10 +150,20 @@ class BotTester:
 
         folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
         settings = run_settings(folder, self._overrides)
-        self.settings = settings
         parts = parts_of(self.app)
         parts.use_plugins(settings.fmbot_plugins)
         self._stack.callback(_release, parts)
+        if parts.features:  # composed again with the plugins' sections
+            from bot.features.settings import Settings, compose
+
+            settings = run_settings(folder, self._overrides, compose(parts.features, Settings))
+        # What `run` checks before it starts anything, with the same features' checks: a
+        # setting `run` refuses fails the test's start, naming it.
+        from bot.features.installed import bot_features
+        from bot.wiring.preflight import validate
+
+        validate(settings, "run", bot_features(parts.features))
+        self.settings = settings
         await _migrated_copy(folder / "bot.db", parts.migration_folders())
         # Timed as the bot's own client: a quiet model is waited out as in production.
         http = client_over(self.model.transport())

@@ -17,6 +17,7 @@ import redis
 from bot.cli.checks import Outcome, redacted, run_checks
 from bot.features.knowledge.checks import check_knowledge_base
 from bot.features.settings import Settings
+from bot.storage.migrations import head_revision
 from tests.cli import run_bot_async
 from tests.conftest import REPO_ROOT
 from tests.fakes.telegram.server import TelegramServer
@@ -233,10 +234,18 @@ async def test_database_states(
     assert "does not exist yet" in names["database"].detail
     assert not missing.exists(), "check must not create the database"
     with sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///")) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = 'ffff_from_the_future'")
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
     names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
     assert not names["database"].ok
     assert "newer than this fmbot" in names["database"].detail
+    # A branch of a feature this fmbot does not have (a plugin taken out) is no refusal:
+    # `run` keeps it aside with its tables.
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///")) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (head_revision(),))
+        conn.execute("INSERT INTO alembic_version VALUES ('notes_0001')")
+    names = by_name(await run_checks(settings_for(tg, fm, sqlite_url)))
+    assert names["database"].ok, names["database"].detail
+    assert f"upgrades it to {head_revision()}" in names["database"].detail
 
 
 async def test_unreachable_postgres_and_redis(

@@ -52,7 +52,7 @@ async def test_an_unlisted_model_that_answers_passes_and_only_the_unknown_one_fa
     fm: FakeFoundationModels,
 ) -> None:
     settings = settings_for(fm, allowed_text_models="yandexgpt-lite,yandexgpt-32k/latest")
-    outcomes = await check_models(settings)
+    outcomes = await check_models(settings, FEATURES)
     (outcome,) = outcomes
     assert not outcome.ok
     assert outcome.detail.startswith("ALLOWED_TEXT_MODELS=yandexgpt-32k/latest: the API "
@@ -69,7 +69,7 @@ async def test_an_unlisted_model_that_answers_passes_and_only_the_unknown_one_fa
 
 async def test_every_model_served_passes_with_a_summary(fm: FakeFoundationModels) -> None:
     settings = settings_for(fm, allowed_text_models="yandexgpt-lite")
-    (outcome,) = await check_models(settings)
+    (outcome,) = await check_models(settings, FEATURES)
     assert outcome.ok, outcome.line()
     assert outcome.detail == ("4 configured: 2 listed, 1 not listed but answered a probe, 1 in "
                               "Yandex's current image model list")
@@ -78,7 +78,7 @@ async def test_every_model_served_passes_with_a_summary(fm: FakeFoundationModels
 
 async def test_the_vision_model_is_probed_on_the_openai_wire(fm: FakeFoundationModels) -> None:
     fm.unlisted_models.add(uri("gemma-3-27b-it/latest"))
-    (outcome,) = await check_models(settings_for(fm))
+    (outcome,) = await check_models(settings_for(fm), FEATURES)
     assert outcome.ok, outcome.line()
     (probe,) = [r.json for r in fm.requests if r.path == "/v1/chat/completions"]
     assert probe["model"] == uri("gemma-3-27b-it/latest")
@@ -137,7 +137,7 @@ async def test_reasoning_on_the_responses_wire_is_refused_at_start(
 async def test_a_retired_image_model_fails_the_check_naming_the_setting_and_its_successor(
     fm: FakeFoundationModels, image_model: str
 ) -> None:
-    (outcome,) = await check_models(settings_for(fm, image_model=image_model))
+    (outcome,) = await check_models(settings_for(fm, image_model=image_model), FEATURES)
     assert not outcome.ok
     assert outcome.detail == (f"IMAGE_MODEL={image_model}: YandexART 2.0 was retired on 18 "
                               "August 2026; Yandex recommends aliceai-image-art-3.0")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.cli.checks import check_configuration, run_checks
+from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from tests.cli import run_bot
 from tests.conftest import REPO_ROOT
@@ -64,7 +65,7 @@ def test_check_refuses_what_run_refuses_with_the_same_words(
     monkeypatch.chdir(tmp_path)
     for key, val in {**COMPLETE, name: value}.items():
         monkeypatch.setenv(key, val)
-    lines = [o.detail for o in check_configuration(Settings()) if not o.ok]
+    lines = [o.detail for o in check_configuration(Settings(), FEATURES) if not o.ok]
     assert lines == refused
 
 
@@ -207,11 +208,11 @@ def test_an_empty_knowledge_base_folder_stops_run_in_strict_mode_as_check_fails(
     monkeypatch.chdir(tmp_path)
     for key, val in {**COMPLETE, "KB_PATH": str(kb), "KB_MODE": "strict"}.items():
         monkeypatch.setenv(key, val)
-    [problem] = [o.detail for o in check_configuration(Settings()) if not o.ok]
+    [problem] = [o.detail for o in check_configuration(Settings(), FEATURES) if not o.ok]
     assert problem == run.stderr.strip().removeprefix("fmbot: ")
     # In assist mode the bot may start without it, and says so.
     monkeypatch.setenv("KB_MODE", "assist")
     caplog.set_level("WARNING")
-    assert all(o.ok for o in check_configuration(Settings()))
+    assert all(o.ok for o in check_configuration(Settings(), FEATURES))
     assert any("holds no document the knowledge base can read" in r.getMessage()
                and r.levelname == "WARNING" for r in caplog.records)

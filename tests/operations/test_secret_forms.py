@@ -16,6 +16,7 @@ import pytest
 
 from bot.cli.factory import secrets_of
 from bot.config import ConfigError
+from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from bot.log import setup_logging
 from bot.wiring.preflight import check_database_url
@@ -84,7 +85,7 @@ def test_the_database_password_and_the_tools_files_literal_secrets_are_scrubbed(
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, tools_file=tmp_path / "tools.toml",
         database_url="postgresql+asyncpg://fmbot:db-password-42@db.example/fmbot")
-    secrets = secrets_of(settings)
+    secrets = secrets_of(settings, FEATURES)
     written = ["db-password-42", "literal-query-key", "literal-bearer-token",
                "literal-mcp-header", "literal-env-value"]
     assert set(written) <= set(secrets), secrets

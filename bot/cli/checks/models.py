@@ -15,11 +15,8 @@ if TYPE_CHECKING:
     from bot.plugin.feature import Feature
 
 
-async def check_models(
-    settings: Settings, features: Sequence[Feature] | None = None
-) -> list[Outcome]:
-    """The core's models and those of `features` (the bot's; fmbot's own list when None)."""
-    from bot.features.installed import FEATURES
+async def check_models(settings: Settings, features: Sequence[Feature]) -> list[Outcome]:
+    """The core's models and those of `features` (the bot's: fmbot's and its plugins')."""
     from bot.plugin.clients import build_auth_from, build_chat_model, build_client
     from bot.wiring.model_catalog import advice, refusal, review_models, summary
 
@@ -30,7 +27,7 @@ async def check_models(
         stack.push_async_callback(client.aclose)
         chat = build_chat_model(settings, client, auth, stack)
         findings, note = await review_models(
-            settings, FEATURES if features is None else features, client, chat, auth)
+            settings, features, client, chat, auth)
     outcomes = [failed(name, refusal(f), advice(f))
                 for f in findings if f.state in ("unknown", "retired")]
     return outcomes or [passed(name, summary(findings) + (f"; {note}" if note else ""))]

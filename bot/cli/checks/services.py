@@ -24,15 +24,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def check_configuration(
-    settings: Settings, features: Sequence[Feature] | None = None
-) -> list[Outcome]:
+def check_configuration(settings: Settings, features: Sequence[Feature]) -> list[Outcome]:
     """The same validation `run` does before it starts anything (by the same function), with
-    the checks of `features` (the bot's; fmbot's own list when None)."""
-    from bot.features.installed import FEATURES
+    the checks of `features` (the bot's: fmbot's and its plugins')."""
     from bot.wiring.preflight import problems
 
-    found = problems(settings, "run", FEATURES if features is None else features)
+    found = problems(settings, "run", features)
     return [failed("configuration", problem, "edit .env or the environment")
             for problem in found] or [
         passed("configuration", "settings are complete and consistent")

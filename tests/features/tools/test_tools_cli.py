@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.features.installed import FEATURES
 from bot.features.settings import Settings
 from bot.features.tools.build import build_toolbox
 from bot.wiring import tool_environment
@@ -95,6 +96,6 @@ def test_the_files_secrets_are_scrubbed_from_logs(
     monkeypatch.setenv("SHOP_TOKEN", "shop-secret-token")
     monkeypatch.setenv("LANG_CODE", "en")
     settings = Settings(_env_file=None, tools_file=tmp_path / "tools.toml")  # type: ignore[call-arg]
-    found = secrets_of(settings)
+    found = secrets_of(settings, FEATURES)
     assert "shop-secret-token" in found
     assert "en" not in found  # too short to scrub
