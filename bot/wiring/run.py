@@ -7,6 +7,7 @@ model HTTP client: the same wiring, fed updates in process instead of polling.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -247,6 +248,13 @@ async def run_bot(
         access = YandexAccess(settings, built.core.client, built.core.chat_model)
         if not await access.verify() and ops.readiness is not None:
             ops.readiness.add("yandex", access.probe)
+        if stop is None:  # the process is the bot's (`fmbot run`), not another program's
+            # What the start built (aiogram's and pydantic's models, SQLAlchemy's mappings,
+            # the features' parts) lives as long as the process: frozen out of the
+            # collector's reach, a full collection no longer walks it (bench/results.md,
+            # "gc.freeze"; https://docs.python.org/3/library/gc.html#gc.freeze).
+            gc.collect()
+            gc.freeze()
         try:
             if settings.telegram_mode == "webhook":
                 assert settings.telegram_webhook_secret is not None
