@@ -30,6 +30,7 @@ def turn_features(
     tools: ToolLoop | None = None,
     asker: Asker | None = None,
     business: bool = False,
+    not_found_next_step: str = "",
 ) -> list[TurnFeature]:
     """The features that are on, in the order a turn asks them: the App's context providers,
     the chat's documents, the knowledge base (skipped when the documents answer), the added
@@ -37,14 +38,16 @@ def turn_features(
     stream when the turn's model takes tools). The App's hooks hear the stored answer.
     `asker`: who asks, as the App's context providers see it (the tools' own says the same).
     `business`: chat automation is on (connected accounts' chats are told whose voice the
-    answer is in)."""
+    answer is in). First and last, the grounding's steps (bot/features/grounding), as the
+    wiring puts them: `not_found_next_step` is shown below a "not found" answer."""
     from bot.conversation.features import Contributing
     from bot.features.documents.turn import DocumentsFeature
     from bot.features.extensions.turn import ExtensionsFeature
+    from bot.features.grounding.steps import GroundingStep, NotFoundStep
     from bot.features.tools.turn import ToolsFeature
     from bot.features.vision.turn import VisionFeature
 
-    chosen: list[TurnFeature] = []
+    chosen: list[TurnFeature] = [GroundingStep()]
     if business:
         from bot.features.business.prompt import OnBehalf
 
@@ -68,5 +71,5 @@ def turn_features(
         chosen.append(hosted)
     if tools is not None:
         chosen.append(ToolsFeature(tools))
-    return chosen
+    return [*chosen, NotFoundStep(not_found_next_step)]
 

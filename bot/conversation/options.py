@@ -13,9 +13,8 @@ class TurnOptions:
     context); `context_overrides`: model -> context size, over the known ones;
     `include_failed_in_prompt`: failed answers stay in the history the model sees;
     `count_timeout`/`count_threshold`: the tokenizer's wait and the length from which a
-    question is counted rather than estimated; `not_found_next_step`: shown below a grounded
-    "not found" answer; `track_delivery` (several replicas): answers are stored
-    `delivery_pending` until the front end notes them delivered."""
+    question is counted rather than estimated; `track_delivery` (several replicas): answers
+    are stored `delivery_pending` until the front end notes them delivered."""
 
     default_model: str
     default_system_prompt: str
@@ -26,5 +25,4 @@ class TurnOptions:
     include_failed_in_prompt: bool = False
     count_timeout: float = 5.0
     count_threshold: int = 64
-    not_found_next_step: str = ""
     track_delivery: bool = False

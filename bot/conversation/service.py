@@ -15,7 +15,6 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.features import TurnFeature
-from bot.conversation.grounding import GroundingStep, NotFoundStep
 from bot.conversation.locks import ChatLocks
 from bot.conversation.opening import chat_settings, open_turn
 from bot.conversation.options import TurnOptions
@@ -85,9 +84,7 @@ class ConversationService:
                 model, timeout=options.count_timeout, threshold=options.count_threshold
             ),
             today=today,
-            # The turn's grounding is read back before the features settle the answer, and
-            # a "not found" one is shown once they all have (grounding.py).
-            features=(GroundingStep(), *features, NotFoundStep(options.not_found_next_step)),
+            features=tuple(features),
             track_delivery=options.track_delivery,
         )
         # The features whose answers may wait for the user's press.

@@ -19,6 +19,7 @@ from bot.features.desk.feature import FEATURE as desk
 from bot.features.documents.feature import FEATURE as documents
 from bot.features.evaluation.feature import FEATURE as evaluation
 from bot.features.extensions.feature import FEATURE as extensions
+from bot.features.grounding.feature import FEATURE as grounding
 from bot.features.guest.feature import FEATURE as guest
 from bot.features.images.feature import FEATURE as images
 from bot.features.knowledge.feature import FEATURE as knowledge
@@ -30,6 +31,7 @@ from bot.features.websearch.feature import FEATURE as websearch
 from bot.plugin.feature import Feature
 
 FEATURES: tuple[Feature, ...] = (
+    grounding,    # the answer read back against its sources; "not found" shown last
     guest,        # guest queries: the bot @mentioned in chats it is not in (GUEST_MODE)
     business,     # chat automation: connected accounts' customers answered (BUSINESS_REPLIES)
     desk,         # the support desk (SUPPORT_CHAT_ID); 👍/👎 in KB_MODE=strict without one

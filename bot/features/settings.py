@@ -183,7 +183,8 @@ def compose(features: Iterable[_Declares], base: type[SettingsBase] = SettingsBa
         fields[feature.name] = (kind, Field(default_factory=kind))
     if not fields:
         return base
-    return create_model("Settings", __base__=base, __module__=__name__, **fields)
+    return create_model("Settings", __base__=base, __module__=__name__, __doc__=base.__doc__,
+                        **fields)
 
 
 def _installed() -> list[_Declares]:
@@ -194,10 +195,14 @@ def _installed() -> list[_Declares]:
 
 if TYPE_CHECKING:
     Settings = SettingsBase
+    """One deployment's configuration: the core's settings and the sections of fmbot's
+    features, composed from the feature list (`SettingsBase`, `compose`)."""
 else:
     # fmbot's own features' sections (bot/features/installed.py); a plugin's join with
     # `compose(plugins, Settings)` (bot/app/parts.py).
     Settings = compose(_installed())
+    """One deployment's configuration: the core's settings and the sections of fmbot's
+    features, composed from the feature list (`SettingsBase`, `compose`)."""
 
 
 def load_settings(env_file: str | Path | None = ".env",

@@ -5,8 +5,8 @@ A feature that finds the sources an answer is to be grounded on (the knowledge b
 file search) sets them (`ground`), or abstains when strict mode found nothing (`abstain`).
 Once the answer is finished it is read back against them (`read_back`: which sources it
 cites, whether it gave the "not found" marker), and a "not found" answer is shown as the
-localized "not found" text (`shown`). The conversation core runs these steps at its fixed
-points (bot/conversation/grounding.py), naming no feature.
+localized "not found" text (`shown`). The grounding feature runs these steps, first and last
+of the turn's parts (bot/features/grounding/steps.py); the core names neither.
 """
 
 from __future__ import annotations

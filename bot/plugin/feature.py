@@ -93,10 +93,13 @@ class TelegramLine:
 @dataclass(frozen=True, slots=True)
 class CoreParts:
     """What a feature builds on the shared core: its part in a turn (`turn`, in the order
-    the features are listed), and `idle`: what the bot waits for before it is idle (work a
-    hook started, in process: `BuiltBot.settle`). Services others find go to `Built`."""
+    the features are listed; `last`: asked after every feature's `turn` parts, as the
+    grounding's "not found" text is), and `idle`: what the bot waits for before it is idle
+    (work a hook started, in process: `BuiltBot.settle`). Services others find go to
+    `Built`."""
 
     turn: Sequence[TurnFeature] = ()
+    last: Sequence[TurnFeature] = ()
     idle: Sequence[Callable[[], Awaitable[None]]] = ()
 
 

@@ -131,14 +131,20 @@ def sort_rows(
     rows: Sequence[str], known: Collection[str], labels: Collection[str]
 ) -> tuple[list[str], list[str]]:
     """The version rows this code has no script for, as (too new, parked): a row of fmbot's
-    history (a number) or of an installed feature's branch (`<label>_...`) means a newer
-    version migrated the database; any other is the branch of a feature not installed now,
-    kept aside (PARKED_TABLE) until it is."""
+    history (a number, or any unknown row when none of fmbot's history is known) or of an
+    installed feature's branch (`<label>_...`) means a newer version migrated the database;
+    any other is the branch of a feature not installed now, kept aside (PARKED_TABLE) until
+    it is."""
+    def branch(row: str) -> bool:
+        return any(row.startswith(f"{label}_") for label in labels)
+
+    # fmbot's own history keeps a row: without a known one, the unknown row is its newer one.
+    has_core = any(row in known and not branch(row) for row in rows)
     too_new, parked = [], []
     for row in rows:
         if row in known:
             continue
-        if row.isdigit() or any(row.startswith(f"{label}_") for label in labels):
+        if row.isdigit() or branch(row) or not has_core:
             too_new.append(row)
         else:
             parked.append(row)

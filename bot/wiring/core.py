@@ -28,7 +28,7 @@ from bot.plugin.clients import (
 )
 from bot.plugin.feature import Feature
 from bot.plugin.ground import FrontEnd, Groundwork, Preparing
-from bot.plugin.offers import ImageCost, NotFoundNextStep
+from bot.plugin.offers import ImageCost
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.storage.outage import Outage, watch_outages
@@ -105,13 +105,14 @@ async def core(
         # One embedder for all that embeds (its pacer keeps the folder's quota): found by type.
         built.add("core", build_embedder(settings, client))
         turn: list[TurnFeature] = []
+        last: list[TurnFeature] = []
         idle: list[Callable[[], Awaitable[None]]] = []
         for feature in features:
             parts = await feature.build(ground, built)
             if parts is not None:
                 turn += parts.turn
+                last += parts.last
                 idle += parts.idle
-        next_step = built.find(NotFoundNextStep)
         options = TurnOptions(
             default_model=settings.text_model,
             default_system_prompt=system_prompt,
@@ -119,15 +120,12 @@ async def core(
             max_reply_tokens=settings.max_reply_tokens,
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
-            # A "not found" answer names the deployment's next step, when a feature gives one
-            # (the knowledge base's contact, when no desk offers its "Ask a person" button).
-            not_found_next_step=next_step.text if next_step is not None else "",
             track_delivery=front.track_delivery,
         )
         image_cost = built.find(ImageCost)
         conversation = ConversationService(
             sessionmaker=db.sessionmaker, model=chat_model, options=options,
-            features=turn,
+            features=[*turn, *last],
             image_tokens=image_cost.tokens if image_cost is not None else None,
         )
         yield Core(db, client, chat_model, conversation, features, built, auth, ground,

@@ -64,7 +64,8 @@ async def client(fm: FakeFoundationModels) -> AsyncIterator[FoundationModelsClie
         await model.aclose()
 
 
-FEATURES = ("extras", "documents", "knowledge", "contributors", "vision", "hosted", "tools")
+FEATURES = ("extras", "documents", "knowledge", "contributors", "vision", "hosted", "tools",
+            "not_found_next_step")
 
 
 def make_service(

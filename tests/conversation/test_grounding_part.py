@@ -1,15 +1,17 @@
 """The turn's grounding as its own part: the `Grounded` slot read back and shown by the
-core's first and last steps (bot/conversation/grounding.py), read off the result with
+grounding feature's first and last steps (bot/features/grounding), read off the result with
 `grounded_of` (an empty one when the turn kept none)."""
 
 from __future__ import annotations
 
-from bot.conversation import ConversationService, TurnResult
-from bot.conversation.grounding import GroundingStep, NotFoundStep
+from bot import App
+from bot.conversation import TurnResult
+from bot.features.grounding.steps import GroundingStep, NotFoundStep
 from bot.grounding.prompt import NOT_FOUND_MARKER, NOT_FOUND_TEXT, Grounding
 from bot.grounding.sources import Source
 from bot.grounding.turn import Grounded, grounded_of
 from bot.storage.models import MessageStatus
+from bot.testing import BotTester
 
 SOURCES = (Source(1, "shop/a.md", "A", None), Source(2, "shop/b.md", "B", None))
 
@@ -54,8 +56,12 @@ def test_the_marker_or_an_abstention_is_shown_as_not_found_with_the_next_step() 
     assert Grounded().note() == ""
 
 
-def test_the_core_reads_the_grounding_back_first_and_shows_not_found_last(
-    service: ConversationService,
-) -> None:
-    assert isinstance(service.features[0], GroundingStep)
-    assert isinstance(service.features[-1], NotFoundStep)
+async def test_the_grounding_is_a_feature_read_back_first_and_shown_last() -> None:
+    """The core names no grounding: the feature list's first feature puts its reading back
+    first of the turn's parts and its "not found" step after every feature's own
+    (`CoreParts.last`), with the next step the knowledge base offers."""
+    async with BotTester(App(env_file=None)) as tester:
+        features = tester.built.core.conversation.features
+    assert isinstance(features[0], GroundingStep)
+    assert isinstance(features[-1], NotFoundStep)
+    assert not any(isinstance(f, GroundingStep | NotFoundStep) for f in features[1:-1])
