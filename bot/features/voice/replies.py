@@ -30,6 +30,7 @@ from aiogram.methods import SendChatAction, SendMessage, SendVoice
 from aiogram.types import BufferedInputFile, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.voice import metrics
 from bot.features.voice.leases import ReplyLeases
 from bot.features.voice.models import (
     VoiceReply,
@@ -44,7 +45,6 @@ from bot.features.voice.spoken import as_asked, note_spoken
 from bot.features.voice.texts import VOICE_TEXTS
 from bot.plugin.conversation import TurnResult
 from bot.plugin.coordination import Coordinator
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.models import (
     MAX_BODY,
     MAX_CHARS,
