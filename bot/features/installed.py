@@ -61,3 +61,12 @@ def load_tables(features: Iterable[Feature] = FEATURES) -> None:
     for feature in features:
         for module in feature.tables:
             import_module(module)
+
+
+def load_texts(features: Iterable[Feature] = FEATURES) -> None:
+    """Import each feature's texts modules (`Feature.texts`), whose import registers its texts
+    with the Translator: the one way a feature's texts are loaded, by the composition root
+    before any feature is built (`run`, `chat`, `eval`, `bot.testing`, the commands)."""
+    for feature in features:
+        for module in feature.texts:
+            import_module(module)

@@ -1,5 +1,7 @@
-"""The metrics of one process, in the Prometheus model (prometheus-client), and cheap functions
-the other layers call to update them.
+"""The metrics of one process, in the Prometheus model (prometheus-client): the core's series
+and cheap functions the other layers call to update them, and `counter`, `gauge`, `histogram`,
+with which a feature declares its own series on the same registry (in its own folder, e.g.
+bot/features/knowledge/metrics.py; no feature's series is named here).
 
 Labels are low-cardinality by construction: Bot API method names, Yandex endpoint names, error
 class names, configured model names, fixed outcome and state words; never a chat or user id.
@@ -11,6 +13,7 @@ dozen updates stay far below its CPU budget (bench/bench_load.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Generic, TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
@@ -24,16 +27,24 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)  # CPU seconds, resident memory, open files, start time
 
 
-class _Family:
-    """One labelled counter with its children cached by label values (and capped)."""
+M = TypeVar("M", Counter, Gauge, Histogram)
 
-    __slots__ = ("_children", "_metric")
 
-    def __init__(self, metric: Counter) -> None:
-        self._metric = metric
-        self._children: dict[tuple[str, ...], Counter] = {}
+class Family(Generic[M]):
+    """One metric (a counter, gauge or histogram) with its children cached by label values and
+    capped: past `MAX_VALUES` distinct values a label's new ones count as "other". Without
+    labels, `child()` is the metric itself."""
 
-    def child(self, *values: str) -> Counter:
+    __slots__ = ("_children", "_labelled", "_metric")
+
+    def __init__(self, metric: M, labelled: bool) -> None:
+        self._metric: M = metric
+        self._labelled = labelled
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def child(self, *values: str) -> M:
+        if not self._labelled:
+            return self._metric
         found = self._children.get(values)
         if found is None:
             if len(self._children) >= MAX_VALUES:
@@ -44,79 +55,80 @@ class _Family:
         return found
 
 
-def _counter(name: str, doc: str, *labels: str) -> _Family:
-    return _Family(Counter(name, doc, labels, registry=REGISTRY))
+# Each series declared, by name: what it was declared as, and its family. A second
+# declaration of the same series (a module imported again, under another name or after
+# being dropped from sys.modules) gets the first's family; one that differs is refused.
+_DECLARED: dict[str, tuple[tuple[object, ...], Family[Any]]] = {}
 
 
-UPDATES = _counter("fmbot_updates", "Updates received from Telegram, by kind", "kind")
-TURNS = _counter("fmbot_turns", "Answered turns by outcome", "outcome")
-FIRST_VISIBLE = Histogram(
+def _declare(kind: type[M], name: str, doc: str, labels: tuple[str, ...],
+             **options: Any) -> Family[M]:
+    declared = (kind, doc, labels, tuple(sorted(options.items())))
+    found = _DECLARED.get(name)
+    if found is not None:
+        if found[0] != declared:
+            raise ValueError(f"metric {name} is declared already, differently: {found[0]}")
+        return cast("Family[M]", found[1])
+    family = Family(kind(name, doc, labels, registry=REGISTRY, **options), bool(labels))
+    _DECLARED[name] = (declared, family)
+    return family
+
+
+def counter(name: str, doc: str, *labels: str) -> Family[Counter]:
+    """A counter on the bot's registry (shown on /metrics as `<name>_total`), by `labels`.
+    Declared at a module's import: declared again with the same arguments, it is the same
+    family; with others, ValueError."""
+    return _declare(Counter, name, doc, labels)
+
+
+def gauge(name: str, doc: str, *labels: str) -> Family[Gauge]:
+    """A gauge on the bot's registry, by `labels` (see `counter`)."""
+    return _declare(Gauge, name, doc, labels)
+
+
+def histogram(name: str, doc: str, *labels: str,
+              buckets: tuple[float, ...] = LATENCY_BUCKETS) -> Family[Histogram]:
+    """A histogram on the bot's registry, by `labels`, of these `buckets` (see `counter`)."""
+    return _declare(Histogram, name, doc, labels, buckets=buckets)
+
+
+UPDATES = counter("fmbot_updates", "Updates received from Telegram, by kind", "kind")
+TURNS = counter("fmbot_turns", "Answered turns by outcome", "outcome")
+FIRST_VISIBLE = histogram(
     "fmbot_turn_first_visible_seconds", "From the question to the first visible answer text",
-    buckets=LATENCY_BUCKETS, registry=REGISTRY,
 )
-FINAL = Histogram(
+FINAL = histogram(
     "fmbot_turn_final_seconds", "From the question to the final answer delivered",
-    buckets=LATENCY_BUCKETS, registry=REGISTRY,
 )
-TELEGRAM_CALLS = _counter("fmbot_telegram_calls", "Bot API calls, by method", "method")
-TELEGRAM_429 = _counter(
+TELEGRAM_CALLS = counter("fmbot_telegram_calls", "Bot API calls, by method", "method")
+TELEGRAM_429 = counter(
     "fmbot_telegram_429", "Bot API calls answered 429 Too Many Requests, by method", "method"
 )
-YANDEX_REQUESTS = _counter(
+YANDEX_REQUESTS = counter(
     "fmbot_yandex_requests", "HTTP requests to Foundation Models (retries included)", "endpoint"
 )
-YANDEX_RETRIES = _counter(
+YANDEX_RETRIES = counter(
     "fmbot_yandex_retries", "Foundation Models requests retried, by reason", "endpoint", "reason"
 )
-YANDEX_ERRORS = _counter(
+YANDEX_ERRORS = counter(
     "fmbot_yandex_errors", "Foundation Models calls that failed, by error", "endpoint", "error"
 )
-GENERATION_WAIT = Histogram(
+GENERATION_WAIT = histogram(
     "fmbot_generation_wait_seconds", "Time generations waited for the concurrency cap",
-    buckets=WAIT_BUCKETS, registry=REGISTRY,
+    buckets=WAIT_BUCKETS,
 )
-TOKENS = _counter("fmbot_tokens", "Tokens used, by model and kind (input, output)",
-                  "model", "kind")
-IMAGE_JOBS = _counter("fmbot_image_jobs", "Image jobs reaching a state", "state")
-KB_SEARCHES = _counter("fmbot_kb_searches", "Knowledge base searches, by kind", "kind")
-KB_ANSWERS = _counter(
-    "fmbot_kb_answers", "Knowledge-base turns: covered by the passages or not found", "result"
-)
-KB_EMBEDDED = Counter(
-    "fmbot_kb_passages_embedded", "Passages embedded by knowledge base syncs (new or changed)",
-    registry=REGISTRY,
-)
-WEB_SEARCHES = Counter("fmbot_web_searches", "Web searches the model ran (the web_search tool)",
-                       registry=REGISTRY)
-HANDOFFS = _counter("fmbot_handoffs", "Conversations handed to a person, by reason", "reason")
-DESK_ENDS = _counter(
-    "fmbot_desk_conversations_ended", "Conversations a person owned, ended by resolution",
-    "resolution",
-)
-RELAYS = _counter("fmbot_relays", "Messages relayed between users and operators", "direction")
-RATINGS = _counter("fmbot_ratings", "Ratings of conversations a person handled, by score",
-                   "score")
-FEEDBACK = _counter("fmbot_answer_feedback", "👍/👎 pressed under answers", "value")
-CHAT_SIGNALS = _counter(
+TOKENS = counter("fmbot_tokens", "Tokens used, by model and kind (input, output)",
+                 "model", "kind")
+CHAT_SIGNALS = counter(
     "fmbot_chat_signals",
     "Wakes and stop-button stops between replicas: published (or not, Redis away), and on "
     "receipt acted on here or not_here (another replica's chat or draft); gap: subscribed "
     "again after a loss, every chat held here woken",
     "kind", "outcome",
 )
-# Tools: per tool (names come from TOOLS_FILE and code, capped like every label).
-TOOL_CALLS = _counter("fmbot_tool_calls", "Tool calls run, by tool and outcome (ok, error, "
-                      "timeout)", "tool", "outcome")
-TOOL_SECONDS = Histogram(
-    "fmbot_tool_call_seconds", "Seconds a tool call took, by tool", ["tool"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0), registry=REGISTRY,
-)
-_TOOL_TIMERS: dict[str, Histogram] = {}
-QUEUE_DEPTH = Gauge("fmbot_queue_depth", "Items waiting, by queue", ["queue"], registry=REGISTRY)
-LEADER = Gauge("fmbot_poller_leader", "1 while this replica holds the poller's lease",
-               registry=REGISTRY)
-REPLICA = Gauge("fmbot_replica_info", "Always 1; the label names this replica", ["replica"],
-                registry=REGISTRY)
+QUEUE_DEPTH = gauge("fmbot_queue_depth", "Items waiting, by queue", "queue")
+LEADER = gauge("fmbot_poller_leader", "1 while this replica holds the poller's lease")
+REPLICA = gauge("fmbot_replica_info", "Always 1; the label names this replica", "replica")
 
 
 def update_received(kind: str) -> None:
@@ -132,9 +144,9 @@ def turn_latency(first_visible: float | None, final: float | None) -> None:
     """Seconds from the question to the first visible text and to the final answer; None
     when the turn never got there."""
     if first_visible is not None:
-        FIRST_VISIBLE.observe(first_visible)
+        FIRST_VISIBLE.child().observe(first_visible)
     if final is not None:
-        FINAL.observe(final)
+        FINAL.child().observe(final)
 
 
 def telegram_call(method: str) -> None:
@@ -151,79 +163,20 @@ def chat_signal(kind: str, outcome: str) -> None:
 
 
 def queue_depth(queue: str, depth: int) -> None:
-    QUEUE_DEPTH.labels(queue).set(depth)
+    QUEUE_DEPTH.child(queue).set(depth)
 
 
 def queue_depth_from(queue: str, depth: Callable[[], float]) -> None:
     """Read the queue's depth when /metrics is scraped (nothing per item)."""
-    QUEUE_DEPTH.labels(queue).set_function(depth)
-
-
-def image_job(state: str) -> None:
-    """`state`: started, delivered, refused, failed, resumed."""
-    IMAGE_JOBS.child(state).inc()
-
-
-def kb_search(kind: str) -> None:
-    """`kind`: question (a chat turn's search; a follow-up searches twice) or command."""
-    KB_SEARCHES.child(kind).inc()
-
-
-def kb_answer(covered: bool) -> None:
-    KB_ANSWERS.child("covered" if covered else "not_found").inc()
-
-
-def kb_embedded(passages: int) -> None:
-    if passages:
-        KB_EMBEDDED.inc(passages)
-
-
-def web_searches(count: int) -> None:
-    if count:
-        WEB_SEARCHES.inc(count)
-
-
-def handoff(reason: str) -> None:
-    HANDOFFS.child(reason).inc()
-
-
-def desk_ended(resolution: str) -> None:
-    """`resolution`: closed (/close), returned (/bot) or failed (no person could see it)."""
-    DESK_ENDS.child(resolution).inc()
-
-
-def relay(direction: str) -> None:
-    """`direction`: to_topic (a user's message) or to_user (an operator's)."""
-    RELAYS.child(direction).inc()
-
-
-def rating(score: int) -> None:
-    RATINGS.child(str(score)).inc()
-
-
-def feedback(helpful: bool) -> None:
-    FEEDBACK.child("up" if helpful else "down").inc()
-
-
-def tool_call(tool: str, outcome: str, seconds: float) -> None:
-    """A call the toolbox ran (its ToolObserver); errors are the outcomes other than ok."""
-    TOOL_CALLS.child(tool, outcome).inc()
-    timer = _TOOL_TIMERS.get(tool)
-    if timer is None:
-        if len(_TOOL_TIMERS) >= MAX_VALUES:
-            tool = "other"
-        timer = _TOOL_TIMERS.get(tool)
-        if timer is None:
-            timer = _TOOL_TIMERS[tool] = TOOL_SECONDS.labels(tool)
-    timer.observe(seconds)
+    QUEUE_DEPTH.child(queue).set_function(depth)
 
 
 def leader(is_leader: bool) -> None:
-    LEADER.set(1 if is_leader else 0)
+    LEADER.child().set(1 if is_leader else 0)
 
 
 def replica(replica_id: str) -> None:
-    REPLICA.labels(replica_id).set(1)
+    REPLICA.child(replica_id).set(1)
 
 
 class YandexMetrics:
@@ -240,47 +193,10 @@ class YandexMetrics:
         YANDEX_ERRORS.child(endpoint, error).inc()
 
     def generation_wait(self, seconds: float) -> None:
-        GENERATION_WAIT.observe(seconds)
+        GENERATION_WAIT.child().observe(seconds)
 
     def usage(self, model: str, input_tokens: int, output_tokens: int) -> None:
         if input_tokens:
             TOKENS.child(model, "input").inc(input_tokens)
         if output_tokens:
             TOKENS.child(model, "output").inc(output_tokens)
-
-
-# --- Desk insights -----------------------------------------------------------------
-INSIGHT_JOBS = _counter(
-    "fmbot_insight_jobs", "Deferred model jobs (summaries, tags, FAQ drafts, gap labels) "
-    "reaching a step, by kind and outcome (stored, submitted, done, applied, retried, failed)",
-    "kind", "outcome",
-)
-INSIGHT_TOKENS = _counter("fmbot_insight_tokens", "Tokens used by deferred model jobs",
-                          "kind", "direction")
-
-
-def insight_job(kind: str, outcome: str) -> None:
-    INSIGHT_JOBS.child(kind, outcome).inc()
-
-
-def insight_tokens(kind: str, input_tokens: int, output_tokens: int) -> None:
-    INSIGHT_TOKENS.child(kind, "input").inc(input_tokens)
-    INSIGHT_TOKENS.child(kind, "output").inc(output_tokens)
-
-
-# --- Voice replies and long voice notes ---------------------------------------------
-VOICE_REPLIES = _counter("fmbot_voice_replies", "Spoken answers reaching a state (sent, failed, "
-                         "over_budget, resumed, resent)", "state")
-TTS_CHARS = Counter("fmbot_tts_chars", "Characters synthesised by SpeechKit", registry=REGISTRY)
-SPEECH_JOBS = _counter("fmbot_speech_jobs", "Long voice notes recognised asynchronously, by "
-                       "step (stored, submitted, done, failed, resumed)", "state")
-
-
-def voice_reply(state: str, chars: int = 0) -> None:
-    VOICE_REPLIES.child(state).inc()
-    if chars:
-        TTS_CHARS.inc(chars)
-
-
-def speech_job(state: str) -> None:
-    SPEECH_JOBS.child(state).inc()

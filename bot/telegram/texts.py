@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.grounding.prompt import NOT_FOUND_TEXT
 from bot.plurals import inflect
+from bot.telegram.media.texts import MEDIA_TEXTS
 
 LANGUAGES = ("en", "ru")
 DEFAULT_LANGUAGE = "en"
@@ -240,6 +241,8 @@ TEXTS: dict[str, dict[str, str]] = {
     # --- a grounded answer (bot/grounding): "not found", and the header of its sources ---
     "answer_not_found": NOT_FOUND_TEXT,
     "answer_sources": {"en": "Sources:", "ru": "Источники:"},
+    # Photos, albums and voice notes: the front's side of them (bot/telegram/media/).
+    **MEDIA_TEXTS,
 }
 
 COMMANDS: dict[str, dict[str, str]] = {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.conversation import ConversationService, TurnOptions
-from bot.features.installed import load_tables
+from bot.features.installed import load_tables, load_texts
 from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth
 from bot.foundation_models.client import FoundationModelsClient
@@ -91,6 +91,7 @@ async def core(
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
     async with AsyncExitStack() as stack:
         load_tables(features)  # every feature's tables, erased with the rest on /forget
+        load_texts(features)  # their texts join the Translator's before any is said
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         watch_outages(db.sessionmaker, Outage(grace=settings.database_outage_grace))

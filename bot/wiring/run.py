@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 import httpx
@@ -161,9 +160,6 @@ async def built_bot(
             leases=coordinator, menu=menu_of(commands),
             guest_edit_interval=guest_edit_interval,
         )
-        for feature in c.features:  # their texts join the Translator's before any is said
-            for module in feature.texts:
-                import_module(module)
         final_forms: list[FinalForm] = []
         parts: list[TelegramFeature] = []
         for feature in c.features:

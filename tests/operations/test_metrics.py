@@ -135,11 +135,29 @@ async def test_update_counter_counts_by_kind() -> None:
 
 
 def test_a_label_takes_at_most_max_values() -> None:
-    family = metrics.IMAGE_JOBS
+    family = metrics.counter("fmbot_test_capped", "A label past its cap", "state")
     for i in range(metrics.MAX_VALUES + 10):
         family.child(f"state-{i}").inc()
     assert len(family._children) <= metrics.MAX_VALUES + 1
-    assert sample("fmbot_image_jobs_total", state="other") >= 10
+    assert sample("fmbot_test_capped_total", state="other") >= 10
+    timer = metrics.histogram("fmbot_test_capped_seconds", "Timed past its cap", "tool")
+    for i in range(metrics.MAX_VALUES + 10):
+        timer.child(f"tool-{i}").observe(0.1)
+    assert sample("fmbot_test_capped_seconds_count", tool="other") == 10
+
+
+def test_a_series_declared_again_is_the_same_and_differently_refused() -> None:
+    """A feature's metrics module imported twice (dropped from sys.modules, or under another
+    name) declares its series again: the registry keeps one, the first."""
+    first = metrics.counter("fmbot_test_twice", "Declared twice", "kind")
+    assert metrics.counter("fmbot_test_twice", "Declared twice", "kind") is first
+    with pytest.raises(ValueError, match="fmbot_test_twice"):
+        metrics.counter("fmbot_test_twice", "Declared twice", "kind", "other")
+    with pytest.raises(ValueError, match="fmbot_test_twice"):
+        metrics.gauge("fmbot_test_twice", "Declared twice", "kind")
+    plain = metrics.gauge("fmbot_test_plain", "No labels")
+    plain.child().set(3)
+    assert sample("fmbot_test_plain") == 3
 
 
 async def get(url: str) -> tuple[int, str, str]:

@@ -38,6 +38,7 @@ from bot.features.extensions import ExtensionRunner
 from bot.features.images.delivery import ImageDelivery
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
+from bot.features.installed import load_texts
 from bot.features.knowledge.telegram import knowledge_on_telegram
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.telegram import tools_on_telegram
@@ -196,6 +197,7 @@ async def running_app(
     cards go (as the wiring does); `coordinator`: one of several replicas, named `owner`;
     `parts`: more parts of the app, built from the bot and the model server's URL;
     `daily_images`: /image's DAILY_IMAGE_LIMIT (0: none)."""
+    load_texts()  # as the composition root does (bot/wiring/core.py), this app by hand
     async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm:
         fm.default_interval = 0.005
         client = fake_client(fm.url)

@@ -51,6 +51,7 @@ FEATURE = Feature(
     name="business",
     settings=BusinessSettings,
     tables=("bot.features.business.models",),
+    texts=("bot.features.business.texts",),
     build=_build,
     on_telegram=_on_telegram,
     telegram_checks=_telegram_checks,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from bot.features.documents.chat import ChatDocuments
 from bot.plugin.reading import DocumentReader
-from bot.plugin.telegram import TEXTS, TelegramFiles
+from bot.plugin.telegram import TelegramFiles
+from bot.plugin.texts import register_texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +95,4 @@ DOCUMENT_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-TEXTS.update(DOCUMENT_TEXTS)
+register_texts(DOCUMENT_TEXTS)

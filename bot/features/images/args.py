@@ -5,11 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.features.images.texts import IMAGE_TEXTS
 from bot.plugin.models import ImageOptions
 from bot.plugin.telegram import Translator
-
-assert IMAGE_TEXTS  # registers the texts with the Translator
 
 ALLOWED_RATIOS: tuple[tuple[int, int], ...] = (
     (1, 1), (16, 9), (9, 16), (4, 3), (3, 4), (3, 2), (2, 3), (2, 1), (1, 2), (21, 9), (9, 21),

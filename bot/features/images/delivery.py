@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.images.args import ImageRequest
 from bot.features.images.service import ImageJobRef, ImageService
-from bot.features.images.texts import IMAGE_TEXTS
 from bot.plugin.coordination import Coordinator, run_while_held, sweep_in_turns
 from bot.plugin.models import (
     FoundationModelsError,
@@ -38,8 +37,6 @@ from bot.plugin.models import (
 )
 from bot.plugin.storage import UpdateReceipt, UserRepository, outage_of, utcnow
 from bot.plugin.telegram import BotRun, BotService, Outbox, OutboxError, Translator
-
-assert IMAGE_TEXTS  # registers the texts with the Translator
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 1024

@@ -34,10 +34,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.images import metrics
 from bot.features.images.models import ImageJob, ImageJobStatus
 from bot.features.images.repository import ImageJobRepository
 from bot.features.images.usage import count_image
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.models import (
     FoundationModelsError,
     ImageModel,

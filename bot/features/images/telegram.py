@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.features.images.args import ImageArgsError, parse_image_args
 from bot.features.images.delivery import ImageDelivery, Place
 from bot.features.images.service import ImageService
-from bot.features.images.texts import IMAGE_TEXTS
 from bot.features.images.usage import images_of, images_total
 from bot.plugin.models import IMAGE_PROMPT_LIMIT
 from bot.plugin.storage import UpdateReceipt, utc_today
@@ -25,8 +24,6 @@ from bot.plugin.telegram import (
     Translator,
     thread_of,
 )
-
-assert IMAGE_TEXTS  # registers the texts with the Translator
 
 # /image in Telegram's command menu (and /help, unless its own line says more).
 MENU = {"image": {"en": "Draw a picture", "ru": "Нарисовать картинку"}}

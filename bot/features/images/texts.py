@@ -4,7 +4,7 @@ prompt's errors, the status while drawing and the failures, the daily budget
 
 from __future__ import annotations
 
-from bot.plugin.telegram import TEXTS
+from bot.plugin.texts import register_texts
 
 IMAGE_TEXTS: dict[str, dict[str, str]] = {
     "image_usage": {
@@ -61,4 +61,4 @@ IMAGE_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-TEXTS.update(IMAGE_TEXTS)
+register_texts(IMAGE_TEXTS)

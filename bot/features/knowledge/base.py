@@ -10,13 +10,13 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.knowledge import metrics
 from bot.features.knowledge.followup import search_queries
 from bot.features.knowledge.indexer import Indexer, Progress, SyncReport
 from bot.features.knowledge.models import KbSyncRun
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.search import Retriever
 from bot.features.knowledge.types import KbMode, Retrieval
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.models import Embedder
 
 log = logging.getLogger(__name__)

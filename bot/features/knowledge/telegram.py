@@ -11,7 +11,6 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.features.knowledge.texts import KB_TEXTS
 from bot.plugin.telegram import (
     Deps,
     FrontParts,
@@ -21,8 +20,6 @@ from bot.plugin.telegram import (
     refuse,
     say,
 )
-
-assert KB_TEXTS  # registers the texts with the Translator
 
 if TYPE_CHECKING:  # numpy loads only with a knowledge base (see __init__.py)
     from bot.features.knowledge.base import KbStatus, KnowledgeBase

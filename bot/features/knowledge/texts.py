@@ -3,7 +3,7 @@ status, its syncs and its usage."""
 
 from __future__ import annotations
 
-from bot.plugin.telegram import TEXTS
+from bot.plugin.texts import register_texts
 
 KB_TEXTS: dict[str, dict[str, str]] = {
     "kb_off": {
@@ -57,4 +57,4 @@ KB_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-TEXTS.update(KB_TEXTS)
+register_texts(KB_TEXTS)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features.knowledge import metrics
 from bot.features.knowledge.base import KnowledgeBase
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Retrieval
@@ -23,7 +24,6 @@ from bot.plugin.conversation import (
     previous_questions,
 )
 from bot.plugin.grounding import TOOLS_ONLY, Grounded, grounded_prompt, hiding_citations
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.models import FoundationModelsError
 
 logger = logging.getLogger(__name__)

@@ -49,7 +49,7 @@ def build_toolbox(area: ToolsSettings, extra_sources: Sequence[ToolSource] = ())
 
 
 def _tool_metrics(name: str, outcome: str, seconds: float) -> None:
-    from bot.plugin.metrics import registry as metrics
+    from bot.features.tools import metrics
 
     metrics.tool_call(name, outcome, seconds)
 

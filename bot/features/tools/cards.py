@@ -36,7 +36,6 @@ from bot.plugin.conversation import TurnResult
 from bot.plugin.models import ToolCall
 from bot.plugin.telegram import (
     TELEGRAM_TEXT_LIMIT,
-    TEXTS,
     BotService,
     Outbox,
     OutboxError,
@@ -47,6 +46,7 @@ from bot.plugin.telegram import (
     settled_ids,
     utf16_len,
 )
+from bot.plugin.texts import register_texts
 
 if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop
@@ -115,7 +115,7 @@ TOOL_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Подтвердить может только тот, кто попросил.",
     },
 }
-TEXTS.update(TOOL_TEXTS)
+register_texts(TOOL_TEXTS)
 
 
 def running_status(calls: tuple[ToolCall, ...], t: Translator) -> str:

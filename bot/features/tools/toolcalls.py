@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.tools.audit import calls_text
 from bot.features.tools.storage.calls import ToolCallRepository
-from bot.plugin.telegram import TEXTS, Deps, Translator, refuse, say
+from bot.plugin.telegram import Deps, Translator, refuse, say
+from bot.plugin.texts import register_texts
 
 DEFAULT_SHOWN = 15
 MOST_SHOWN = 50
@@ -35,7 +36,7 @@ TOOLCALLS_TEXTS: dict[str, dict[str, str]] = {
         "вызовы одного инструмента; /toolcalls <n> - последние n (до {most})",
     },
 }
-TEXTS.update(TOOLCALLS_TEXTS)
+register_texts(TOOLCALLS_TEXTS)
 
 
 async def cmd_toolcalls(

@@ -17,7 +17,6 @@ from aiogram import F, Router
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.features.vision.texts import VISION_TEXTS
 from bot.features.vision.usage import photos_of
 from bot.plugin.conversation import ImageInput, Speaker, TurnResult
 from bot.plugin.models import Snapshot
@@ -45,8 +44,6 @@ from bot.plugin.telegram import (
 )
 
 log = logging.getLogger(__name__)
-
-assert VISION_TEXTS  # registers the texts with the Translator
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ line in /help and in /stats."""
 
 from __future__ import annotations
 
-from bot.plugin.telegram import TEXTS
+from bot.plugin.texts import register_texts
 
 VISION_TEXTS: dict[str, dict[str, str]] = {
     "help_takes_photos": {
@@ -16,4 +16,4 @@ VISION_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-TEXTS.update(VISION_TEXTS)
+register_texts(VISION_TEXTS)

@@ -8,13 +8,11 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.features.voice.texts import VOICE_TEXTS
 from bot.plugin.telegram import Deps, Translator, say
 
 if TYPE_CHECKING:
     from bot.features.voice.replies import VoiceReplies
 
-assert VOICE_TEXTS  # registers the texts with the Translator
 ON_WORDS = frozenset({"on", "yes", "1", "вкл", "да", "включить"})
 OFF_WORDS = frozenset({"off", "no", "0", "выкл", "нет", "выключить"})
 

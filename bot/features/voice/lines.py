@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.voice.texts import VOICE_TEXTS
 from bot.features.voice.usage import seconds_of
 from bot.plugin.storage import utc_today
 
@@ -14,8 +13,6 @@ if TYPE_CHECKING:
 
     from bot.features.voice.replies import VoiceReplies
     from bot.plugin.telegram import Translator
-
-assert VOICE_TEXTS  # registers the texts with the Translator
 
 
 class VoiceLines:

@@ -19,17 +19,15 @@ from aiogram.methods import DeleteMessage, SendMessage
 from aiogram.types import ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.voice import metrics
 from bot.features.voice.models import (
     SpeechJobStatus,
 )
 from bot.features.voice.speech_jobs import SpeechJobRepository
-from bot.features.voice.texts import VOICE_TEXTS
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.models import AsyncSpeechRecognizer, RecognitionPending, SpeechError, stt_language
 from bot.plugin.telegram import AudioRef, Outbox, OutboxError, TelegramFiles, Translator
 
 log = logging.getLogger(__name__)
-assert VOICE_TEXTS  # registers the texts with the Translator
 
 MAX_LONG_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
 

@@ -30,6 +30,7 @@ from aiogram.methods import SendChatAction, SendMessage, SendVoice
 from aiogram.types import BufferedInputFile, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.voice import metrics
 from bot.features.voice.leases import ReplyLeases
 from bot.features.voice.models import (
     VoiceReply,
@@ -41,10 +42,8 @@ from bot.features.voice.policy import VoiceConfig
 from bot.features.voice.repository import VoiceRepository
 from bot.features.voice.speakable import parts, speakable
 from bot.features.voice.spoken import as_asked, note_spoken
-from bot.features.voice.texts import VOICE_TEXTS
 from bot.plugin.conversation import TurnResult
 from bot.plugin.coordination import Coordinator
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.models import (
     MAX_BODY,
     MAX_CHARS,
@@ -60,7 +59,6 @@ from bot.plugin.storage import Message, MessageStatus, one_statement_sessions, u
 from bot.plugin.telegram import Asked, BotRun, BotService, Outbox, OutboxError, Target, Translator
 
 log = logging.getLogger(__name__)
-assert VOICE_TEXTS  # registers the texts with the Translator
 
 ACTION_EVERY = 4.0  # seconds between "recording voice" actions (Telegram shows one for 5 s)
 SPOKEN = (MessageStatus.COMPLETE, MessageStatus.TRUNCATED)

@@ -3,7 +3,7 @@ bot.telegram.texts)."""
 
 from __future__ import annotations
 
-from bot.plugin.telegram import TEXTS
+from bot.plugin.texts import register_texts
 
 VOICE_TEXTS: dict[str, dict[str, str]] = {
     "voice_code": {
@@ -78,4 +78,4 @@ VOICE_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-TEXTS.update(VOICE_TEXTS)
+register_texts(VOICE_TEXTS)

@@ -27,8 +27,8 @@ from bot.plugin.models import Annotation, CompletionOptions, CompletionStatus, S
 if TYPE_CHECKING:
     from bot.plugin.offers import StoreFiles
 
+from bot.features.websearch import metrics
 from bot.plugin.grounding import NOT_FOUND_MARKER, Grounded, Grounding, Source, hiding_citations
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.storage import PROMPT_STATUSES
 
 logger = logging.getLogger(__name__)

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.features.websearch.texts import WEBSEARCH_TEXTS
 from bot.features.websearch.usage import WebSearchUsageRepository
 from bot.plugin.storage import utc_today
 from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart, Translator
-
-assert WEBSEARCH_TEXTS  # registers the texts with the Translator
 
 
 class WebSearchLines:

@@ -3,7 +3,7 @@ lines."""
 
 from __future__ import annotations
 
-from bot.plugin.telegram import TEXTS
+from bot.plugin.texts import register_texts
 
 WEBSEARCH_TEXTS: dict[str, dict[str, str]] = {
     "stats_web": {
@@ -16,4 +16,4 @@ WEBSEARCH_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-TEXTS.update(WEBSEARCH_TEXTS)
+register_texts(WEBSEARCH_TEXTS)

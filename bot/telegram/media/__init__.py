@@ -1,9 +1,3 @@
 """Photos, albums and audio in the messages users send: the Telegram front's side of them
 (the vision feature answers photos, bot/features/vision/photos.py; the voice feature voice
 notes, bot/features/voice/notes.py)."""
-
-from __future__ import annotations
-
-from bot.telegram.media.texts import MEDIA_TEXTS
-
-assert MEDIA_TEXTS  # registers the texts with the Translator

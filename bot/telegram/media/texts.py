@@ -1,8 +1,7 @@
-"""Texts about photos and voice notes, in English and Russian (added to bot.telegram.texts)."""
+"""Texts about photos and voice notes, in English and Russian (part of bot.telegram.texts's
+table)."""
 
 from __future__ import annotations
-
-from bot.telegram.texts import TEXTS
 
 MEDIA_TEXTS: dict[str, dict[str, str]] = {
     "photo_question": {
@@ -55,5 +54,3 @@ MEDIA_TEXTS: dict[str, dict[str, str]] = {
         "ru": "Не удалось разобрать слова в голосовом сообщении. Попробуйте ещё раз.",
     },
 }
-
-TEXTS.update(MEDIA_TEXTS)

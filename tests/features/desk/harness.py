@@ -26,6 +26,7 @@ from bot.features.desk.insights import InsightJobs
 from bot.features.documents.telegram import documents_on_telegram
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
+from bot.features.installed import load_texts
 from bot.features.tools.feature import call_lines_of
 from bot.features.vision.photos import photos_on_telegram
 from bot.features.voice.build import voice_on_telegram
@@ -156,6 +157,7 @@ async def _world(
 ) -> AsyncIterator[DeskWorld]:
     """`parts`: more parts of the app, built from the bot and the model server's URL;
     `on_handoff`: told of each handoff (the App's hooks)."""
+    load_texts()  # as the composition root does (bot/wiring/core.py), this world by hand
     if SUPPORT in tg.chats or forum is None:
         pass  # a restart: the support chat is there already (None: it never existed)
     elif forum:

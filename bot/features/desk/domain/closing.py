@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
+from bot.features.desk import metrics
 from bot.features.desk.domain.state import DeskState
 from bot.features.desk.domain.views import CaseView, RatingComment
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskCase, DeskStatus
-from bot.plugin.metrics import registry as metrics
 
 # A message this soon after a rating, before any other, may be the rating's comment.
 COMMENT_AFTER_RATING = dt.timedelta(minutes=10)

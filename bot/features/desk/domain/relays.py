@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features.desk import metrics
 from bot.features.desk.domain.state import DeskState
 from bot.features.desk.domain.views import RelayView, Requester
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskStatus, RelayDirection
 from bot.features.desk.storage.relays import DeskRelayRepository
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.storage import ConversationRepository, MessageRepository, MessageRole
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from functools import cached_property
 
+from bot.features.desk import metrics
 from bot.features.desk.domain.cases import CaseReads
 from bot.features.desk.domain.closing import Closing
 from bot.features.desk.domain.erasure import Erasure
@@ -21,7 +22,6 @@ from bot.features.desk.domain.state import DeskState
 from bot.features.desk.domain.views import CaseView, Handoff, Requester, TurnNote
 from bot.features.desk.storage.cases import DeskRepository
 from bot.features.desk.storage.models import DeskCase, DeskStatus, HandoffReason
-from bot.plugin.metrics import registry as metrics
 
 # A bot conversation with no message for this long is over ("no new message within 24 h" is
 # the assumed resolution of the report); the next message opens a new one.

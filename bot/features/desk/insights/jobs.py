@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.desk import metrics
 from bot.features.desk.insights.protocol import (
     AsyncModel,
     Handler,
@@ -42,7 +43,6 @@ from bot.features.desk.insights.protocol import (
 )
 from bot.features.desk.insights.steps import JobSteps
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.models import ChatMessage, ChatModel, HourlyCap, Pacer, PollPolicy
 from bot.plugin.storage import utcnow
 

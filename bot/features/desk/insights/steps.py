@@ -11,11 +11,11 @@ import random
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.desk import metrics
 from bot.features.desk.insights.jsonanswer import parse_json
 from bot.features.desk.insights.protocol import AsyncModel, Handler, JobResult, NotYet
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.insights_models import InsightJob, InsightJobStatus
-from bot.plugin.metrics import registry as metrics
 from bot.plugin.models import (
     BadRequestError,
     ChatMessage,

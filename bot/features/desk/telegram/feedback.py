@@ -15,14 +15,11 @@ from aiogram.methods import EditMessageReplyMarkup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.features.desk.domain import DeskService, is_thanks
-from bot.features.desk.telegram.texts import DESK_TEXTS
 from bot.plugin.conversation import TurnResult
 from bot.plugin.grounding import grounded_of
 from bot.plugin.telegram import Outbox, OutboxError, Target, Translator
 
 log = logging.getLogger(__name__)
-
-assert DESK_TEXTS  # registers "desk_feedback_thanks" with the Translator
 
 
 def feedback_row(turn_id: int) -> list[InlineKeyboardButton]:

@@ -39,7 +39,7 @@ from bot.features.desk.telegram.notes import TopicNotes
 from bot.features.desk.telegram.options import DeskOptions
 from bot.features.desk.telegram.relay import Relayer
 from bot.features.desk.telegram.supportchat import SupportChat, fix_key
-from bot.features.desk.telegram.texts import DESK_TEXTS, OPERATOR_COMMAND
+from bot.features.desk.telegram.texts import OPERATOR_COMMAND
 from bot.plugin.telegram import (
     COMMANDS,
     LANGUAGES,
@@ -53,8 +53,6 @@ from bot.plugin.telegram import (
 )
 
 log = logging.getLogger(__name__)
-
-assert DESK_TEXTS  # registers the desk's texts with the Translator
 
 
 class SupportDesk(BotService):

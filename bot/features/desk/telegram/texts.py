@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.plugin.telegram import TEXTS
+from bot.plugin.texts import register_texts
 
 DESK_TEXTS: dict[str, dict[str, str]] = {
     "desk_ask_button": {"en": "Ask a person", "ru": "Позвать оператора"},
@@ -108,7 +108,7 @@ DESK_TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-TEXTS.update(DESK_TEXTS)
+register_texts(DESK_TEXTS)
 
 # The command menu's entry (added when SUPPORT_CHAT_ID is set).
 OPERATOR_COMMAND = {"en": "Talk to a person", "ru": "Позвать оператора"}

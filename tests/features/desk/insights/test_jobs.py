@@ -9,12 +9,12 @@ import logging
 import pytest
 from sqlalchemy import update
 
+from bot.features.desk import metrics
 from bot.features.desk.insights import InsightJobs, JobResult, NotYet, supports_async
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.insights_models import InsightJob, InsightJobStatus
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.types import ChatMessage, PollPolicy, Role
-from bot.metrics import registry as metrics
 from bot.storage.database import Database
 from tests.fakes.yandex.server import FakeFoundationModels
 
