@@ -10,12 +10,12 @@ still on its way through the bot (gathering.py).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.gathering import gathered
+from bot.telegram.outbox.budget import loop_time
 
 # A part cut by Telegram is close to 4,096 characters; a shorter message ends the paste.
 PART_MIN = 3000
@@ -39,7 +39,7 @@ class Paste:
 class PasteJoiner:
     window: float = WINDOW
     part_min: int = PART_MIN
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = loop_time
     _open: dict[tuple[int, int], Paste] = field(default_factory=dict)
 
     def offer(

@@ -11,13 +11,13 @@ caption counts.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.gathering import gathered
 from bot.telegram.media.photos import ImageRef
+from bot.telegram.outbox.budget import loop_time
 
 WINDOW = 0.8  # seconds after the latest part
 MAX_PARTS = 10  # Telegram's album limit
@@ -41,7 +41,7 @@ class Album:
 @dataclass(slots=True)
 class AlbumJoiner:
     window: float = WINDOW
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = loop_time
     _open: dict[tuple[int, str], Album] = field(default_factory=dict)
 
     def offer(
