@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.app import parts_of
 from bot.evaluation.stubs import Stubs
+from bot.testing.clock import VirtualClock, real_time_requested
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
@@ -102,7 +103,13 @@ class BotTester:
 
     `settings`: fmbot's settings for this run by variable name (the environment is read, a
     `.env` file never); `model`: the test model (default `EchoModel()`); `timeout`: seconds
-    a `says` or `presses` may take before the tester gives up.
+    a `says` or `presses` may take before the tester gives up (on the tester's clock).
+
+    The tester runs the test's event loop on a virtual clock (bot/testing/clock.py): when
+    the bot only waits for a timer (Telegram's 429, a retry's backoff, the desk's timers),
+    the clock jumps to it, so a wait costs no wall time; `advance(seconds)` lets time pass on
+    purpose. `real_time=True`, or FMBOT_TESTER_REAL_TIME=1 in the environment, keeps the
+    real clock.
     """
 
     def __init__(
@@ -112,8 +119,10 @@ class BotTester:
         model: TestModel | None = None,
         settings: Mapping[str, object] | None = None,
         timeout: float = 30.0,
+        real_time: bool | None = None,
     ) -> None:
         self.app = app
+        self.real_time = real_time_requested() if real_time is None else real_time
         self.model = model if model is not None else EchoModel()
         self._overrides = dict(settings or {})
         self.timeout = timeout
@@ -146,6 +155,10 @@ class BotTester:
         from bot.foundation_models.base import client_over
         from bot.wiring import built_bot
 
+        # First in, last out: the bot's start and stop run on the virtual clock too.
+        clock = None if self.real_time else VirtualClock.of()
+        if clock is not None:
+            self._stack.enter_context(clock.running())
         folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
         settings = run_settings(folder, self._overrides)
         self.settings = settings
@@ -310,6 +323,12 @@ class BotTester:
     def sent(self) -> list[SentCall]:
         """Every Bot API call the bot made, in order."""
         return list(self.telegram.sent)
+
+    async def advance(self, seconds: float) -> None:
+        """Let `seconds` pass (at once on the virtual clock: what the bot had timed for them
+        happens, in order), then wait until the bot is idle, as `settle`."""
+        await asyncio.sleep(seconds)
+        await self.settle()
 
     async def settle(self) -> None:
         """Wait until the bot has nothing more to do for now."""
