@@ -11,8 +11,8 @@ The clock jumps only when nothing outside the loop's thread is working for it, s
 while a thread works would make its work seem to take as long as the jump (and fire the
 timeouts around it). Waited for in real time, with the clock moving at the real pace:
 - calls in an executor (`run_in_executor`, `asyncio.to_thread`);
-- aiosqlite's calls (each connection runs them on a thread of its own; the futures it makes
-  on this loop are followed);
+- aiosqlite's calls (each connection runs them on a thread of its own: the futures made on
+  this loop by the modules in `THREADED` are followed);
 - child processes (`subprocess_exec`, `subprocess_shell`) until they exit;
 - open sockets (a connection to a server in another thread or process may be answered any
   moment; a listening socket alone does not count).
@@ -46,6 +46,10 @@ REAL_TIME_ENV = "FMBOT_TESTER_REAL_TIME"
 # While something outside the loop works for it, the loop waits for it in real steps this long
 # at most (then looks again whether it is still at work).
 REAL_STEP = 0.01
+
+# Modules whose futures are resolved from another thread: aiosqlite's (a connection's calls
+# run on its thread) and SQLAlchemy's aiosqlite dialect (it queues calls of its own there).
+THREADED = ("aiosqlite", "sqlalchemy.dialects.sqlite.aiosqlite")
 
 _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VirtualClock] = (
     weakref.WeakKeyDictionary()
@@ -99,8 +103,7 @@ class VirtualClock:
 
         def create_future() -> asyncio.Future[Any]:
             future = original_future()
-            # aiosqlite resolves its futures from its connection's thread.
-            if sys._getframe(1).f_globals.get("__name__", "").startswith("aiosqlite"):
+            if sys._getframe(1).f_globals.get("__name__", "").startswith(THREADED):
                 clock._outside.add(future)
             return future
 
