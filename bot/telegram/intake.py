@@ -39,6 +39,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import loop_time
 from bot.storage.outage import Outage, outage_of
 from bot.storage.repositories import (
     IncomingUpdate,
@@ -46,7 +47,6 @@ from bot.storage.repositories import (
     UpdateReceipt,
     UpdateRepository,
 )
-from bot.telegram.outbox.budget import loop_time
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.clock import loop_time
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.gathering import gathered
-from bot.telegram.outbox.budget import loop_time
 
 # A part cut by Telegram is close to 4,096 characters; a shorter message ends the paste.
 PART_MIN = 3000

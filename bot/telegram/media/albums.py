@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.clock import loop_time
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.gathering import gathered
 from bot.telegram.media.photos import ImageRef
-from bot.telegram.outbox.budget import loop_time
 
 WINDOW = 0.8  # seconds after the latest part
 MAX_PARTS = 10  # Telegram's album limit
