@@ -1,6 +1,8 @@
 """BotTester's virtual clock (bot/testing/clock.py): a wait for a timer (a 429's retry_after, the
 per-user rate limit's window, the desk's relay retry) costs no wall time, `advance` lets time
-pass on purpose, and `real_time=True` keeps the real clock. What is asserted is how far the
+pass on purpose, and `real_time=True` keeps the real clock. Each tester here says
+`real_time=False`, so that FMBOT_TESTER_REAL_TIME=1 (a run in real time) leaves them as
+they are. What is asserted is how far the
 loop's clock jumped (`VirtualClock.skipped`), never a wall-clock window."""
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def jumped() -> float:
 async def test_a_long_429_is_waited_out_on_the_virtual_clock() -> None:
     # `timeout` is on the tester's clock too: a two-minute wait needs more than the default.
     async with BotTester(App(env_file=None), model=answering("Hi there."),
-                         timeout=600) as tester:
+                         timeout=600, real_time=False) as tester:
         anna = tester.user("Anna")
         tester.telegram.fail_next("sendMessage", 429, retry_after=120, chat_id=anna.id)
         before = jumped()
@@ -48,7 +50,7 @@ async def test_a_long_429_is_waited_out_on_the_virtual_clock() -> None:
 
 async def test_advance_waits_out_the_per_user_rate_limit() -> None:
     async with BotTester(App(env_file=None), model=answering("Hi there."),
-                         settings={"RATE_LIMIT_PER_MINUTE": 1}) as tester:
+                         settings={"RATE_LIMIT_PER_MINUTE": 1}, real_time=False) as tester:
         anna = tester.user("Anna")
         assert (await anna.says("hello")).text == "Hi there."
         assert "too fast" in (await anna.says("hello")).text
@@ -60,7 +62,7 @@ async def test_advance_waits_out_the_per_user_rate_limit() -> None:
 
 async def test_a_desk_relay_is_tried_again_after_its_timer() -> None:
     settings = {"SUPPORT_CHAT_ID": str(SUPPORT), "DESK_INSIGHTS": "off"}
-    async with BotTester(App(env_file=None), settings=settings) as tester:
+    async with BotTester(App(env_file=None), settings=settings, real_time=False) as tester:
         anna, olga = tester.user("Anna"), tester.user("Olga")
         tester.telegram.set_member(SUPPORT, olga.id)
         await anna.says("/operator")
@@ -101,7 +103,7 @@ async def test_real_time_keeps_the_real_clock(monkeypatch: pytest.MonkeyPatch) -
 async def test_the_clock_waits_for_threads_and_never_goes_back() -> None:
     # The only timer is the timeout around a call in a thread: the clock does not jump to it
     # while the thread works (it moves at the real pace meanwhile).
-    async with BotTester(App(env_file=None)):
+    async with BotTester(App(env_file=None), real_time=False):
         loop = asyncio.get_running_loop()
         start = loop.time()
         async with asyncio.timeout(5):
