@@ -12,10 +12,10 @@ import asyncio
 import base64
 import binascii
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 import bot.foundation_models.wire as wire
+from bot.clock import loop_time
 from bot.foundation_models.errors import OperationFailedError, OperationTimeoutError
 from bot.foundation_models.types import Operation, OperationError, PollPolicy
 
@@ -66,7 +66,7 @@ async def poll_until_done(
     policy: PollPolicy,
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = loop_time,
 ) -> Operation:
     """Poll until `done`; return the finished operation (which may carry an error).
 

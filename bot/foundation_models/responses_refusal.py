@@ -11,11 +11,11 @@ instead of paying a refused request first (docs/agent-tools.md).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 import bot.foundation_models.errors as errors
+from bot.clock import loop_time
 
 logger = logging.getLogger("bot.foundation_models")
 
@@ -69,7 +69,7 @@ def cause_of(error: errors.APIStatusError) -> str:
 class WebSearchRefusal:
     """Per model: until when its requests go without `web_search`."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, *, clock: Callable[[], float] = loop_time,
                  remember: float = REMEMBER) -> None:
         self._clock = clock
         self._remember = remember

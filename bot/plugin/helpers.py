@@ -1,9 +1,11 @@
 """`bot.plugin.helpers`: small helpers: the self-contained HTML pages' parts (`page`, `figure`,
-`columns`, `write_html`, ...), plural forms (`quantity`), and a package's names imported on
-first use (`lazy_exports`). The standard library only."""
+`columns`, `write_html`, ...), plural forms (`quantity`), a package's names imported on
+first use (`lazy_exports`), and the clock intervals are measured on (`loop_time`: the event
+loop's, which a test's virtual clock moves). The standard library only."""
 
 from __future__ import annotations
 
+from bot.clock import loop_time
 from bot.htmlpage import AMBER, GREEN, RED, Column, columns, cut, figure, page, write_html
 from bot.lazyexports import lazy_exports
 from bot.plurals import quantity
@@ -17,6 +19,7 @@ __all__ = [
     "cut",
     "figure",
     "lazy_exports",
+    "loop_time",
     "page",
     "quantity",
     "write_html",

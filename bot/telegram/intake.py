@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -40,6 +39,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import loop_time
 from bot.storage.outage import Outage, outage_of
 from bot.storage.repositories import (
     IncomingUpdate,
@@ -62,7 +62,7 @@ class Arrival:
 
     receipt: UpdateReceipt | None  # None: not queued (a press, an edit: handled at once)
     chat_id: int | None
-    at: float  # the intake's clock (time.monotonic) when it was accepted
+    at: float  # the intake's clock (the loop's) when it was accepted
 
 
 def queued(update: Update) -> bool:
@@ -77,7 +77,7 @@ class Intake:
         sessionmaker: async_sessionmaker[AsyncSession],
         bot_id: int,
         bookkeeping: Bookkeeping | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         """`bookkeeping` runs in the claim's transaction with the updates claimed now (the
         app stores their senders there, saving a transaction per message)."""

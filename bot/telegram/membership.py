@@ -11,12 +11,13 @@ or of a connected account's owner.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.methods import GetChatMember
+
+from bot.clock import loop_time
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class MembershipCache:
         *,
         ttl: float = 300.0,
         stale: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         self.chat_id = chat_id
         self.ttl = ttl

@@ -25,7 +25,6 @@ holds the write lock until it returns: handlers never call services while holdin
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from aiogram.types import Chat, Message, TelegramObject, Update, User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import loop_time
 from bot.storage.models import User as StoredUser
 from bot.storage.models import UserRole, utc_today
 from bot.storage.repositories import ChatRepository, UsageRepository, UserRepository
@@ -116,7 +116,7 @@ class RecentlySeen:
     def __init__(
         self,
         ttl: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
         policy: AccessPolicy | None = None,
     ) -> None:
         self.policy = policy or AccessPolicy()

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import time
 from collections.abc import Callable
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -39,6 +38,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.clock import loop_time
 from bot.telegram.outbox import Outbox, OutboxError
 from bot.telegram.outbox.newer import EPHEMERAL_FIELD
 
@@ -67,14 +67,14 @@ class _Sent(enum.Enum):
 
 
 class PersonalNotices:
-    """Notices for one member (see the module docstring); `clock`: monotonic seconds."""
+    """Notices for one member (see the module docstring); `clock`: seconds on the loop's clock."""
 
     def __init__(
         self,
         outbox: Outbox,
         *,
         remember_for: float = REMEMBER_FOR,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         self.outbox = outbox
         self.remember_for = remember_for

@@ -10,10 +10,10 @@ still on its way through the bot (gathering.py).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.clock import loop_time
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.gathering import gathered
 
@@ -39,7 +39,7 @@ class Paste:
 class PasteJoiner:
     window: float = WINDOW
     part_min: int = PART_MIN
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = loop_time
     _open: dict[tuple[int, int], Paste] = field(default_factory=dict)
 
     def offer(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 
+from bot.clock import loop_time
 from bot.coordination import CoordinationError, Coordinator, Window
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class RateLimiter:
         self,
         limit: int,
         window: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
         coordinator: Coordinator | None = None,
         exempt: Callable[[int], bool] | None = None,
     ) -> None:

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import itertools
 import logging
+import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.app import parts_of
 from bot.evaluation.stubs import Stubs
+from bot.testing.clock import VirtualClock, real_time_requested
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
@@ -104,7 +108,13 @@ class BotTester:
 
     `settings`: fmbot's settings for this run by variable name (the environment is read, a
     `.env` file never); `model`: the test model (default `EchoModel()`); `timeout`: seconds
-    a `says` or `presses` may take before the tester gives up.
+    a `says` or `presses` may take before the tester gives up (on the tester's clock).
+
+    The tester runs the test's event loop on a virtual clock (bot/testing/clock.py): when
+    the bot only waits for a timer (Telegram's 429, a retry's backoff, the desk's timers),
+    the clock jumps to it, so a wait costs no wall time; `advance(seconds)` lets time pass on
+    purpose. `real_time=True`, or FMBOT_TESTER_REAL_TIME=1 in the environment, keeps the
+    real clock.
     """
 
     def __init__(
@@ -114,8 +124,10 @@ class BotTester:
         model: TestModel | None = None,
         settings: Mapping[str, object] | None = None,
         timeout: float = 30.0,
+        real_time: bool | None = None,
     ) -> None:
         self.app = app
+        self.real_time = real_time_requested() if real_time is None else real_time
         self.model = model if model is not None else EchoModel()
         self._overrides = dict(settings or {})
         self.timeout = timeout
@@ -148,6 +160,10 @@ class BotTester:
         from bot.foundation_models.base import client_over
         from bot.wiring import built_bot
 
+        # First in, last out: the bot's start and stop run on the virtual clock too.
+        clock = None if self.real_time else VirtualClock.of()
+        if clock is not None:
+            self._stack.enter_context(clock.running())
         folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
         settings = run_settings(folder, self._overrides)
         parts = parts_of(self.app)
@@ -323,6 +339,12 @@ class BotTester:
         """Every Bot API call the bot made, in order."""
         return list(self.telegram.sent)
 
+    async def advance(self, seconds: float) -> None:
+        """Let `seconds` pass (at once on the virtual clock: what the bot had timed for them
+        happens, in order), then wait until the bot is idle, as `settle`."""
+        await asyncio.sleep(seconds)
+        await self.settle()
+
     async def settle(self) -> None:
         """Wait until the bot has nothing more to do for now."""
         try:
@@ -385,23 +407,71 @@ def _release(app: AppParts) -> None:
             router._parent_router = None
 
 
-# Migrated databases, one per set of plugin migrations, copied for each tester: migrating a
-# new SQLite file takes about a second and a half, copying one a millisecond.
+# Migrated databases, one per set of migrations (fmbot's and the plugins'), copied for each
+# tester: migrating a new SQLite file takes most of a second, copying one a millisecond. Kept
+# between processes in a folder of the user's own under the temporary directory, named by a
+# digest of the migration files, so only the first run after a migration changes pays it.
 _templates: dict[tuple[tuple[str, str], ...], Path] = {}
 _template_folder: tempfile.TemporaryDirectory[str] | None = None
 
 
 async def _migrated_copy(target: Path, extra: list[tuple[str, Path]]) -> None:
     """A database at `target` migrated to the head of fmbot's and `extra`'s migrations."""
-    global _template_folder
-    from bot.storage.migrations import migrate
-
     key = tuple((name, str(folder)) for name, folder in extra)
     template = _templates.get(key)
     if template is None:
-        if _template_folder is None:
-            _template_folder = tempfile.TemporaryDirectory(prefix="fmbot-templates-")
-        template = Path(_template_folder.name) / f"template-{len(_templates)}.db"
-        await migrate(f"sqlite+aiosqlite:///{template}", extra=extra)
+        template = await asyncio.to_thread(_kept_template, extra)
+        if template is None or not template.exists():
+            template = await _new_template(extra)
         _templates[key] = template
     await asyncio.to_thread(shutil.copyfile, template, target)
+
+
+async def _new_template(extra: list[tuple[str, Path]]) -> Path:
+    """A template migrated now, kept for this process alone."""
+    global _template_folder
+    from bot.storage.migrations import migrate
+
+    if _template_folder is None:
+        _template_folder = tempfile.TemporaryDirectory(prefix="fmbot-templates-")
+    template = Path(_template_folder.name) / f"template-{len(_templates)}.db"
+    await migrate(f"sqlite+aiosqlite:///{template}", extra=extra)
+    return template
+
+
+def _kept_template(extra: list[tuple[str, Path]]) -> Path | None:
+    """The template kept for these migrations (migrated now when there is none yet), or None
+    where none can be kept (no folder of our own)."""
+    import asyncio as _asyncio
+
+    from bot.storage.migrations import MIGRATIONS_DIR, migrate
+
+    folder = Path(tempfile.gettempdir()) / f"fmbot-templates-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
+            return None  # not ours alone: another user could plant a database there
+    except OSError:
+        return None
+    digest = hashlib.sha256()
+    for name, root in [("fmbot", MIGRATIONS_DIR), *extra]:
+        digest.update(name.encode())
+        for path in sorted(Path(root).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    kept = folder / f"{digest.hexdigest()[:24]}.db"
+    if kept.exists():
+        return kept
+    # Migrated under a name of this process's own, then renamed: a run's workers may migrate
+    # side by side, and a reader never sees a half-migrated file.
+    fresh = folder / f"{kept.stem}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        _asyncio.run(migrate(f"sqlite+aiosqlite:///{fresh}", extra=extra))
+        os.replace(fresh, kept)
+    except Exception:
+        log.warning("could not keep a migrated template in %s", folder, exc_info=True)
+        return None
+    finally:
+        for leftover in folder.glob(f"{fresh.name}*"):
+            leftover.unlink(missing_ok=True)
+    return kept

@@ -27,6 +27,9 @@ pytestmark = GROUP
 
 PACKAGE = Path(bot.__file__).parent  # bot/, named as bot/... below
 
+VIRTUAL_CLOCK = ("asyncio has no way to give a running loop (the test's) another clock: the "
+                 "tester's virtual clock stands in front of its methods, as looptime does")
+
 # (module, assigned expression): why it cannot be a constructor argument.
 LIBRARY_SETTINGS = {
     ("bot/telegram/shutdownwatch.py", "timer.daemon"):
@@ -37,6 +40,18 @@ LIBRARY_SETTINGS = {
         "httpx hands the response back: wrapping its stream is how a pool hears it was read",
     ("bot/testing/tester.py", "router._parent_router"):
         "aiogram has no public way to detach a router, and a test session reuses the App's",
+    ("bot/testing/clock.py", "loop.time"):
+        VIRTUAL_CLOCK,
+    ("bot/testing/clock.py", "selector.select"):
+        VIRTUAL_CLOCK,
+    ("bot/testing/clock.py", "loop.run_in_executor"):
+        VIRTUAL_CLOCK,
+    ("bot/testing/clock.py", "loop.create_future"):
+        VIRTUAL_CLOCK,
+    ("bot/testing/clock.py", "loop.subprocess_exec"):
+        VIRTUAL_CLOCK,
+    ("bot/testing/clock.py", "loop.subprocess_shell"):
+        VIRTUAL_CLOCK,
 }
 
 # The composition root and the application that only starts and stops: no assignment to any

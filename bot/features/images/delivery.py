@@ -16,7 +16,6 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -242,10 +241,11 @@ class ImageDelivery(BotService):
         Both go through the Outbox, so the status edits never crowd out chat answers."""
         # A group's 20 messages a minute are shared with answers: edit it less often there.
         edit_every = self.status_interval * (1 if place.chat_id > 0 else GROUP_EDIT_FACTOR)
-        started = time.monotonic()
+        clock = asyncio.get_running_loop().time  # the clock its sleeps run on
+        started = clock()
         next_action, next_edit = 0.0, edit_every
         while True:
-            elapsed = time.monotonic() - started
+            elapsed = clock() - started
             try:
                 if elapsed >= next_action:
                     next_action = elapsed + self.action_interval
@@ -266,7 +266,7 @@ class ImageDelivery(BotService):
             except (TelegramAPIError, OutboxError) as exc:
                 log.debug("image status in chat %s not updated: %s", place.chat_id, exc)
             wake = min(next_action, next_edit if status_id is not None else next_action)
-            await asyncio.sleep(max(0.01, wake - (time.monotonic() - started)))
+            await asyncio.sleep(max(0.01, wake - (clock() - started)))
 
     async def _send_photo(self, place: Place, jpeg: bytes, prompt: str) -> Message | None:
         method = SendPhoto(

@@ -11,10 +11,10 @@ caption counts.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.clock import loop_time
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.gathering import gathered
 from bot.telegram.media.photos import ImageRef
@@ -41,7 +41,7 @@ class Album:
 @dataclass(slots=True)
 class AlbumJoiner:
     window: float = WINDOW
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = loop_time
     _open: dict[tuple[int, str], Album] = field(default_factory=dict)
 
     def offer(

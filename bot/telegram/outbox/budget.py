@@ -22,9 +22,10 @@ import enum
 import heapq
 import itertools
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from bot.clock import loop_time
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +85,6 @@ class BotBudget(abc.ABC):
 FULL_TOKEN = 1.0 - 1e-9
 
 
-def loop_time() -> float:
-    """The running event loop's clock (``time.monotonic`` outside one): the clock of the
-    timers the budgets set, so that a loop with a virtual clock (the tests') paces exactly."""
-    try:
-        return asyncio.get_running_loop().time()
-    except RuntimeError:
-        return time.monotonic()
 
 
 class LocalBudget(BotBudget):

@@ -26,7 +26,8 @@ from typing import TypeVar
 from aiogram import Bot
 from aiogram.methods import SendChatAction, TelegramMethod
 
-from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget, loop_time
+from bot.clock import loop_time
+from bot.telegram.outbox.budget import AdaptiveBudget, BotBudget
 from bot.telegram.outbox.errors import OutboxClosedError
 from bot.telegram.outbox.jobs import CallJob, Job, awaited
 from bot.telegram.outbox.lane import Budget, ChatWindow, Lane

@@ -25,7 +25,8 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 
-from bot.telegram.outbox.budget import BotBudget, ChatPace, Priority, loop_time
+from bot.clock import loop_time
+from bot.telegram.outbox.budget import BotBudget, ChatPace, Priority
 
 
 class WindowBudget(BotBudget):

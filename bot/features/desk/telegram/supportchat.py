@@ -11,12 +11,13 @@ stops promising a person until getChat says the chat is a forum again (asked aga
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import GetChat
+
+from bot.plugin.helpers import loop_time
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class SupportChat:
         chat_id: int,
         *,
         recheck_after: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
     ) -> None:
         self.bot = bot
         self.chat_id = chat_id
