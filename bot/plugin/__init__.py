@@ -46,7 +46,9 @@ features use: `config`, `models`, `storage`, `telegram`, `conversation`, `prompt
 
 Several of these names are fmbot's internal objects re-exported under the names and
 signatures this module commits to: what they are may move inside fmbot, what is imported
-from here will not change without a major version.
+from here will not change without a major version. The area submodules are provisional: a
+plugin may import them, as fmbot's own features do, but their names may change in a minor
+version (each change in the CHANGELOG) until the feature API's lifecycle settles.
 """
 
 from __future__ import annotations

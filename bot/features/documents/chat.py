@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.documents.store import ChatDocumentRepository, StoredChatDocument
 from bot.plugin.conversation import ChatRef, Speaker
+from bot.plugin.helpers import loop_time
 from bot.plugin.prompting import estimate_tokens
 from bot.plugin.reading import Extracted, block_passages, stems
 from bot.plugin.storage import (
@@ -135,7 +135,7 @@ class ChatDocuments:
         self, conversation_id: int, question: str, max_tokens: int
     ) -> DocumentContext | None:
         """The documents' part of the system prompt for `question`; None without documents."""
-        now = time.monotonic()
+        now = loop_time()
         if self._without.get(conversation_id, 0.0) > now:
             return None
         async with self._reads() as session:

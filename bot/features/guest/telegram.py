@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InlineQueryResultArticle, InputTextMessageContent, Message
 
 from bot.features.guest.answering import GuestAnswers, GuestQuestion
+from bot.plugin.helpers import loop_time
 from bot.plugin.models import Snapshot
 from bot.plugin.telegram import (
     TELEGRAM_TEXT_LIMIT,
@@ -96,7 +96,7 @@ class GuestQueries(BotService):
         *,
         outbox: Outbox | None = None,
         edit_interval: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = loop_time,
         shutdown_grace: float = 6.0,
     ) -> None:
         """`outbox`: the calls go through its pacing (per chat, and the bot-wide budget every

@@ -11,12 +11,12 @@ does not pay a refused call on every answer.
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from bot.features.rich.detect import MAX_TEXT, for_telegram, shape_of
+from bot.plugin.helpers import loop_time
 from bot.plugin.telegram import RichFinal, is_clean, safe_markdown
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ REMEMBERED_CHATS = 10_000  # refusals kept at most (oldest forgotten first)
 class Refusals:
     """Chats where Telegram refused a rich message, each until its refusal expires."""
 
-    def __init__(self, remember: float = REMEMBER, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, remember: float = REMEMBER, clock: Callable[[], float] = loop_time):
         self.remember = remember
         self.clock = clock
         self._until: OrderedDict[int, float] = OrderedDict()
