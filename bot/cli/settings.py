@@ -5,6 +5,10 @@ settings composed of the registered sections. `fmbot settings > .env.example` wr
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
+import itertools
+import textwrap
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -50,13 +54,33 @@ def env_lines(settings_cls: type[BaseModel], owners: dict[str, str]) -> Iterator
     for name, section in parts.items():
         yield ""
         yield f"# ---- {owners.get(name, name)} ----"
-        for field in section.model_fields.values():
-            yield from _variable(str(field.validation_alias), field)
+        docs = field_docstrings(section)
+        for field_name, field in section.model_fields.items():
+            yield from _variable(str(field.validation_alias), field, docs.get(field_name, ""))
 
 
-def _variable(variable: str, field: FieldInfo) -> Iterator[str]:
+def field_docstrings(model: type) -> dict[str, str]:
+    """Each field's docstring (the string right below it in the class body), by field name.
+    Read from the class's own source: pydantic's `use_attribute_docstrings` finds it by
+    walking frames on Python 3.11 and misses it when the file is imported under two module
+    names (a plugin's package and `examples.helpdesk_plugin...`)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(model)))
+    except (OSError, TypeError, SyntaxError):  # no source (a class built in code)
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    found: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)):
+            found[node.target.id] = inspect.cleandoc(after.value.value)
+    return found
+
+
+def _variable(variable: str, field: FieldInfo, doc: str = "") -> Iterator[str]:
     required = field.is_required()
-    about = " ".join((field.description or "").split())
+    about = " ".join((field.description or doc).split())
     if required:
         about = f"{about} (required)".strip()
     if about:

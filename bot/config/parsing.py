@@ -158,9 +158,8 @@ class Section(BaseModel):
     (`Settings(voice_replies="always")`); in code a section is also built by its field names
     (`VoiceSettings(replies="always")`). Frozen: a value object its feature is given."""
 
-    # A field's docstring is its description (`fmbot settings` prints it).
     model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True,
-                              validate_by_alias=True, use_attribute_docstrings=True)
+                              validate_by_alias=True)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -126,3 +126,28 @@ async def test_fmbot_settings_lists_the_plugins_section_composed_with_fmbots(
     assert done.returncode == 2, done.stdout
     assert done.stderr.splitlines() == [
         "fmbot: HELPDESK_DAILY_LOOKUPS: Input should be greater than or equal to 1"]
+
+
+def test_a_sections_descriptions_survive_its_file_imported_under_two_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plugin's file imported as `fmbot_helpdesk` and as
+    `examples.helpdesk_plugin.fmbot_helpdesk` in one process (a suite does both): pydantic's
+    frame walk lost the fields' docstrings then, one fast-lane run in three."""
+    import importlib
+    import sys
+
+    from bot.cli.settings import field_docstrings
+
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    for name in [n for n in sys.modules if "fmbot_helpdesk" in n]:
+        monkeypatch.delitem(sys.modules, name)
+    importlib.import_module("examples.helpdesk_plugin.fmbot_helpdesk")
+    plugin = importlib.import_module("fmbot_helpdesk")
+    try:
+        docs = field_docstrings(plugin.HelpdeskSettings)
+    finally:
+        for name in [n for n in sys.modules if "fmbot_helpdesk" in n]:
+            del sys.modules[name]
+    assert docs["daily_lookups"] == "How many times an employee may use /whoami a day."
+    assert set(docs) == {"employees_csv", "daily_lookups", "triage_model"}
