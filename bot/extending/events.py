@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal, cast, get_args
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from bot.features.settings import Settings
+    from bot.config.composed import SettingsBase as Settings
 
 AnswerStatus = Literal["complete", "truncated", "failed", "cancelled"]
 """How a turn ended (`AnswerEvent.status`)."""

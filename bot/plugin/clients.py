@@ -20,7 +20,7 @@ from bot.foundation_models.types import ChatModel
 from bot.metrics.registry import YandexMetrics
 
 if TYPE_CHECKING:
-    from bot.features.settings import Settings
+    from bot.config.composed import SettingsBase as Settings
     from bot.foundation_models.embedder import Embedder
     from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
     from bot.foundation_models.vector_stores import VectorStoreClient

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
 
-    from bot.features.settings import Settings
+    from bot.config.composed import SettingsBase as Settings
     from bot.foundation_models.client import FoundationModelsClient
     from bot.plugin.running import RunningBot, RunningCore
     from bot.storage.database import Database

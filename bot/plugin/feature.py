@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
+    from bot.config.composed import SettingsBase as Settings
     from bot.conversation.features import TurnFeature
-    from bot.features.settings import Settings
     from bot.plugin.commands import Command, CommandContext, ReportPart
     from bot.plugin.ground import Groundwork, Preparing, TelegramGround
     from bot.plugin.outcome import Outcome

@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from bot.config.composed import SettingsBase as Settings
     from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
     from bot.extending.hooks import AppHolds
     from bot.extending.tools import ToolSource
-    from bot.features.settings import Settings
     from bot.foundation_models.auth import Auth
     from bot.foundation_models.client import FoundationModelsClient
     from bot.foundation_models.limits import GenerationLimit
