@@ -44,7 +44,7 @@ from bot.cli.dispatch import parser as cli_parser  # noqa: E402
 from bot.cli.factory import Factory  # noqa: E402
 from bot.features.evaluation.cli import run_eval  # noqa: E402
 from bot.testing import ModelAnswer, ModelRequest, TestModel  # noqa: E402
-from bot.testing.tester import run_settings  # noqa: E402
+from bot.testing.runsettings import run_settings  # noqa: E402
 from tests.browser import CHROMIUM, render  # noqa: E402
 from tests.features.evaluation.scripted import Models  # noqa: E402
 

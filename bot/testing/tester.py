@@ -12,19 +12,13 @@ what the user would see.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hashlib
 import itertools
-import logging
-import os
-import shutil
 import tempfile
-import threading
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.app import parts_of
 from bot.evaluation.stubs import Stubs
@@ -33,8 +27,10 @@ from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
 from bot.testing.people import TestGroup, TestUser
 from bot.testing.reply import Reply
+from bot.testing.runsettings import GUEST_EDIT_INTERVAL, run_settings, shrunk
 from bot.testing.stored import changes, look
-from bot.testing.telegram import BOT_TOKEN, FakeTelegram, SentCall
+from bot.testing.telegram import FakeTelegram, SentCall
+from bot.testing.templates import migrated_copy
 from bot.testing.wire import TestModel
 
 if TYPE_CHECKING:
@@ -45,56 +41,8 @@ if TYPE_CHECKING:
     from bot.evaluation.cases import Case
     from bot.evaluation.runner import Run
     from bot.features.settings import Settings
-    from bot.telegram.outbox import Pacing
     from bot.testing.business import TestBusiness
     from bot.wiring import BuiltBot
-
-log = logging.getLogger("bot.testing")
-
-FOLDER_ID = "test-folder"
-# Telegram's pacing (a message a second per private chat, 20 a minute per group) shrunk a
-# thousand times: the same order of calls, without the waiting.
-def shrunk(pacing: Pacing) -> Pacing:
-    return dataclasses.replace(
-        pacing, private_interval=0.001, group_interval=0.001, group_window=0.06,
-        draft_interval=0.001, typing_interval=0.01, frame_grace=0.0, final_preview_after=0.0,
-        global_window=0.001,
-    )
-
-
-# A guest answer's edits (bot/features/guest), not the outbox's.
-GUEST_EDIT_INTERVAL = 0.001
-API_KEY = "test-key"
-
-
-def run_settings(folder: Path, overrides: Mapping[str, object] | None = None,
-                 settings_cls: type[Settings] | None = None) -> Settings:
-    """The Settings a tester runs with: the environment (never `.env`), fake credentials, a
-    SQLite file in `folder`, and `overrides` (by variable name, e.g. `{"KB_PATH": "kb"}`);
-    `settings_cls`: composed with the plugins' sections."""
-    from bot.config import ConfigError
-    from bot.features.settings import Settings
-
-    values: dict[str, Any] = {
-        "telegram_bot_token": BOT_TOKEN,
-        "telegram_mode": "polling",
-        "yandex_api_key": API_KEY,
-        "yandex_iam_token": None,
-        "yandex_sa_key_file": None,
-        "yandex_use_metadata": False,
-        "yandex_folder_id": FOLDER_ID,
-        "database_url": f"sqlite+aiosqlite:///{folder / 'bot.db'}",
-        "redis_url": "",
-        "metrics_listen": "",
-    }
-    # A path is given as the environment would give it (KB_PATH is a list of paths there).
-    values.update({str(k).lower(): str(v) if isinstance(v, Path) else v
-                   for k, v in (overrides or {}).items()})
-    try:
-        return (settings_cls or Settings)(_env_file=None, **values)
-    except Exception as exc:  # pydantic's ValidationError: one line per variable
-        raise ConfigError(f"BotTester settings: {exc}") from None
-
 
 class BotTester:
     """Runs `app` for a test (an async context manager).
@@ -180,7 +128,7 @@ class BotTester:
 
         validate(settings, "run", bot_features(parts.features))
         self.settings = settings
-        await _migrated_copy(folder / "bot.db", parts.migration_folders())
+        await migrated_copy(folder / "bot.db", parts.migration_folders())
         # Timed as the bot's own client: a quiet model is waited out as in production.
         http = client_over(self.model.transport())
         self._stack.push_async_callback(http.aclose)
@@ -405,73 +353,3 @@ def _release(app: AppParts) -> None:
         if parent is not None:
             parent.sub_routers.remove(router)
             router._parent_router = None
-
-
-# Migrated databases, one per set of migrations (fmbot's and the plugins'), copied for each
-# tester: migrating a new SQLite file takes most of a second, copying one a millisecond. Kept
-# between processes in a folder of the user's own under the temporary directory, named by a
-# digest of the migration files, so only the first run after a migration changes pays it.
-_templates: dict[tuple[tuple[str, str], ...], Path] = {}
-_template_folder: tempfile.TemporaryDirectory[str] | None = None
-
-
-async def _migrated_copy(target: Path, extra: list[tuple[str, Path]]) -> None:
-    """A database at `target` migrated to the head of fmbot's and `extra`'s migrations."""
-    key = tuple((name, str(folder)) for name, folder in extra)
-    template = _templates.get(key)
-    if template is None:
-        template = await asyncio.to_thread(_kept_template, extra)
-        if template is None or not template.exists():
-            template = await _new_template(extra)
-        _templates[key] = template
-    await asyncio.to_thread(shutil.copyfile, template, target)
-
-
-async def _new_template(extra: list[tuple[str, Path]]) -> Path:
-    """A template migrated now, kept for this process alone."""
-    global _template_folder
-    from bot.storage.migrations import migrate
-
-    if _template_folder is None:
-        _template_folder = tempfile.TemporaryDirectory(prefix="fmbot-templates-")
-    template = Path(_template_folder.name) / f"template-{len(_templates)}.db"
-    await migrate(f"sqlite+aiosqlite:///{template}", extra=extra)
-    return template
-
-
-def _kept_template(extra: list[tuple[str, Path]]) -> Path | None:
-    """The template kept for these migrations (migrated now when there is none yet), or None
-    where none can be kept (no folder of our own)."""
-    import asyncio as _asyncio
-
-    from bot.storage.migrations import MIGRATIONS_DIR, migrate
-
-    folder = Path(tempfile.gettempdir()) / f"fmbot-templates-{os.getuid()}"
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
-            return None  # not ours alone: another user could plant a database there
-    except OSError:
-        return None
-    digest = hashlib.sha256()
-    for name, root in [("fmbot", MIGRATIONS_DIR), *extra]:
-        digest.update(name.encode())
-        for path in sorted(Path(root).rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-    kept = folder / f"{digest.hexdigest()[:24]}.db"
-    if kept.exists():
-        return kept
-    # Migrated under a name of this process's own, then renamed: a run's workers may migrate
-    # side by side, and a reader never sees a half-migrated file.
-    fresh = folder / f"{kept.stem}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        _asyncio.run(migrate(f"sqlite+aiosqlite:///{fresh}", extra=extra))
-        os.replace(fresh, kept)
-    except Exception:
-        log.warning("could not keep a migrated template in %s", folder, exc_info=True)
-        return None
-    finally:
-        for leftover in folder.glob(f"{fresh.name}*"):
-            leftover.unlink(missing_ok=True)
-    return kept

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.tester import _kept_template
+from bot.testing.templates import _kept_template
 
 
 def test_a_template_is_migrated_once_and_kept(tmp_path: Path,
