@@ -53,3 +53,15 @@ async def test_a_refused_request_is_retried_and_a_broken_answer_is_told() -> Non
         broken = await anna.says("Tell me more")
     assert broken.status == "failed"
     assert broken.text != "Echo: Tell me more"
+
+
+async def test_a_minute_later_anna_is_answered_again() -> None:
+    """docs/testing.md's example: the per-user rate limit waited out on the tester's virtual
+    clock, in no wall time."""
+    async with BotTester(mybot.app, settings={"RATE_LIMIT_PER_MINUTE": 1}) as tester:
+        anna = tester.user("Anna")
+        first = await anna.says("hello")
+        assert "too fast" not in first.text
+        assert "too fast" in (await anna.says("hello")).text
+        await tester.advance(61)  # no wall time
+        assert "too fast" not in (await anna.says("hello")).text

@@ -13,11 +13,16 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts:
     from bot.features.grounding.steps import GroundingStep, NotFoundStep
     from bot.plugin.offers import NotFoundNextStep
 
+    known: list[str] = []
+
     def next_step() -> str:
         # Offered by a feature built after this one (the knowledge base's contact, when no
-        # desk offers its "Ask a person" button): found when an answer needs it.
-        found = built.find(NotFoundNextStep)
-        return found.text if found is not None else ""
+        # desk offers its "Ask a person" button): looked up once an answer needs it, when
+        # every feature is built, and kept.
+        if not known:
+            found = built.find(NotFoundNextStep)
+            known.append(found.text if found is not None else "")
+        return known[0]
 
     return CoreParts(turn=[GroundingStep()], last=[NotFoundStep(next_step)])
 
