@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests import cpu_report, durations, marks, zygote
+from bot.features.installed import load_texts
+from tests import cpu_report, marks, zygote
 from tests.e2e import faults_table
 
 # The shared fixtures live in their own modules, loaded as pytest plugins (not re-exported):
@@ -91,6 +92,10 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    # Every feature's texts registered, as the bot's composition root registers them before
+    # any feature is built (bot/features/installed.py: load_texts): a test that calls a
+    # feature's code directly reads the same texts whatever ran before it on its worker.
+    load_texts()
     # What the collection imported (fmbot, aiogram's models, the test modules) lives for the
     # whole run: frozen out of the garbage collector's scans, each collection walks only what
     # the tests made since. A BotTester's start, exchange and stop took a quarter less CPU
@@ -100,11 +105,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    measured_slow = durations.listed()
     for item in items:
-        # Measured slow in a whole run (tests/slow.txt), or end to end (tests/e2e: the bot
-        # `run` builds, against the fakes on loopback): left out of the fast lane too.
-        if item.nodeid in measured_slow or item.nodeid.startswith("tests/e2e/"):
+        # End to end (tests/e2e: the bot `run` builds, against the fakes on loopback): left
+        # out of the fast lane, as the tests marked `slow` are.
+        if item.nodeid.startswith("tests/e2e/"):
             item.add_marker(pytest.mark.slow)
         # A test on the PostgreSQL server (directly or with pgvector) is marked `postgres`,
         # as the database fixtures' PostgreSQL case is (tests/db.py).

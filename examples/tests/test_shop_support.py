@@ -47,6 +47,7 @@ async def test_the_plan_and_an_order(shop: ModuleType) -> None:
     assert shop.ANSWERED.get("complete", 0) >= 1
 
 
+@pytest.mark.slow
 async def test_a_ticket_is_opened_only_after_the_press(shop: ModuleType) -> None:
     async with BotTester(shop.app, model=support_model()) as tester:
         gold = tester.user("Gold customer", id=GOLD)
@@ -59,6 +60,7 @@ async def test_a_ticket_is_opened_only_after_the_press(shop: ModuleType) -> None
     assert any(t["subject"] == "Broken kettle" for t in shop.TICKETS.values())
 
 
+@pytest.mark.slow
 async def test_returns_are_answered_from_the_knowledge_base(shop: ModuleType) -> None:
     async with BotTester(shop.app, model=support_model()) as tester:
         reply = await tester.user("Basic customer", id=7402).says("Can I return my order?")
@@ -67,6 +69,7 @@ async def test_returns_are_answered_from_the_knowledge_base(shop: ModuleType) ->
     assert reply.sources[0].cited
 
 
+@pytest.mark.slow
 async def test_connected_to_the_owners_account_it_looks_orders_up_but_opens_no_ticket(
     shop: ModuleType,
 ) -> None:

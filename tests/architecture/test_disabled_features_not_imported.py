@@ -46,6 +46,7 @@ asyncio.run(main())
 # A hang guard, not a speed check: the probe is a fresh interpreter building the whole bot,
 # 12 CPU-seconds on the 2-core machine (CPU report, 2026-11-28); beside a busy loop and the
 # rest of the suite it got under a tenth of a core and passed 120 s.
+@pytest.mark.slow
 @pytest.mark.timeout(360)
 def test_run_with_the_defaults_imports_no_library_of_a_feature_that_is_off(
     tmp_path: Path,

@@ -35,6 +35,7 @@ def bodies(model: ServiceModel, wire: str) -> list[dict[str, Any]]:
     return [r.json for r in model.service.requests if r.path == PATHS[wire]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wire", ["native", "openai", "responses"])
 async def test_the_same_story_on_each_wire(tmp_path: Path, wire: str) -> None:
     docs = tmp_path / "documents"

@@ -112,6 +112,7 @@ def probe(url: str, tmp_path: Path) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_a_restart_at_the_heads_leaves_alembic_unloaded(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     assert probe(url, tmp_path) == "alembic imported: True"  # a new database: migrated

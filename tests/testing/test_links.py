@@ -45,6 +45,7 @@ def assert_clean(calls: tuple[SentCall, ...]) -> None:
                for c in sent), [c.method for c in sent]
 
 
+@pytest.mark.slow
 async def test_refused_links_and_images_reach_no_chat_on_any_path() -> None:
     async with BotTester(App(env_file=None), model=model()) as tester:
         anna = tester.user("Anna")

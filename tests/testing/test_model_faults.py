@@ -31,6 +31,7 @@ async def test_a_refused_request_is_retried_and_answered() -> None:
     assert completions(model) == [429, 200]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["cut", "malformed", "drop", "stall"])
 async def test_a_broken_stream_keeps_what_was_said_and_says_it_failed(how: str) -> None:
     model = EchoModel()

@@ -7,11 +7,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import bot.testing
 
 HEAVY = ("aiogram", "sqlalchemy", "httpx", "alembic", "aiosqlite")
 
 
+@pytest.mark.slow
 def test_loading_the_pytest_plugin_imports_no_heavy_dependency() -> None:
     probe = (
         "import sys, bot.testing.pytest_plugin\n"

@@ -66,6 +66,7 @@ async def report(tester: BotTester, *args: str) -> str:
     return out.decode()
 
 
+@pytest.mark.slow
 async def test_full_round_handoff_relay_close_rating_report(tmp_path: Path) -> None:
     model = ServiceModel()
     fm = model.service

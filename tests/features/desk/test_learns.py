@@ -53,6 +53,7 @@ def thread_of(tester: BotTester, name: str) -> int | None:
     return None
 
 
+@pytest.mark.slow
 async def test_the_desk_learns_from_what_operators_answered(tmp_path: Path) -> None:
     docs = tmp_path / "documents"
     shutil.copytree(FIXTURE_KB, docs)

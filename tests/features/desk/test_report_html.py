@@ -104,6 +104,7 @@ async def report_html(tmp_path: Path, sqlite_url: str, db: Database, *args: str
     return out.read_text(encoding="utf-8"), worst, thread
 
 
+@pytest.mark.slow
 async def test_report_html_is_one_page_with_the_charts_and_the_worst_conversation(
     tmp_path: Path, sqlite_url: str, sqlite_database: Database,
     capsys: pytest.CaptureFixture[str],

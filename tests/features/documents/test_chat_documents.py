@@ -79,6 +79,7 @@ async def test_a_pdf_sent_in_chat_answers_questions_with_page_references() -> No
         assert await rows(tester, "SELECT id FROM chat_documents") == []
 
 
+@pytest.mark.slow
 async def test_bad_documents_are_refused_clearly_and_nothing_else_is_lost() -> None:
     model = ServiceModel()
     async with BotTester(App(env_file=None), model=model) as tester:

@@ -151,6 +151,7 @@ async def test_a_tool_without_a_stub_is_refused_and_reported(tmp_path: Path) -> 
     assert any("no stub" in result for asked in bot.asked for result in asked.tool_results)
 
 
+@pytest.mark.slow
 async def test_min_pass_fails_the_run_below_the_rate_and_passes_at_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -229,6 +230,7 @@ async def test_the_customer_presses_an_inline_button_through_the_kits_telegram(
     assert run["passed"] is True
 
 
+@pytest.mark.slow
 async def test_the_customer_asks_for_a_person_with_the_desks_button(tmp_path: Path) -> None:
     # The desk puts "Ask a person" under the bot's answer; the simulated customer presses it
     # under an answer the knowledge base could not give, as a person would; the desk opens

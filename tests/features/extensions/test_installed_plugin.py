@@ -59,6 +59,7 @@ def rows(tester: BotTester, query: str) -> list[tuple[object, ...]]:
         return db.execute(query).fetchall()
 
 
+@pytest.mark.slow
 async def test_the_installed_plugin_answers_remembers_and_waits_for_the_press(
     installed: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -102,6 +103,7 @@ async def test_the_installed_plugin_answers_remembers_and_waits_for_the_press(
     assert any("plugin helpdesk set up" in line for line in log)
 
 
+@pytest.mark.slow
 def test_the_feature_it_ships_has_its_part_of_the_report(installed: Path, tmp_path: Path) -> None:
     """The plugin's entry point returns a Feature: `fmbot report` prints its part (its own
     table read), as it prints fmbot's features' parts."""

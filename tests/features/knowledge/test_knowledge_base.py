@@ -35,6 +35,7 @@ def doc_embeddings(model: ServiceModel) -> int:
                and "text-search-doc" in r.json["modelUri"])
 
 
+@pytest.mark.slow
 async def test_knowledge_base_answers_cite_abstain_follow_and_pick_up_edits(
     tmp_path: Path,
 ) -> None:
@@ -90,6 +91,7 @@ async def test_knowledge_base_answers_cite_abstain_follow_and_pick_up_edits(
         assert [row["covered"] for row in covered] == [1, 1, 1, 1, 0, 1]
 
 
+@pytest.mark.slow
 async def test_two_not_found_answers_hand_the_user_to_a_person() -> None:
     """The knowledge base and the support desk together: in strict mode two questions in a
     row that the documents do not cover ("not found", no model call for the answers) open
@@ -116,6 +118,7 @@ async def test_two_not_found_answers_hand_the_user_to_a_person() -> None:
         assert NOT_FOUND_MARKER not in card.text
 
 
+@pytest.mark.slow
 async def test_not_found_without_a_desk_names_the_next_step_and_takes_feedback() -> None:
     model = ServiceModel()
     settings = {**STRICT, "KB_PATH": FIXTURE_KB, "KB_NOT_FOUND_CONTACT": CONTACT}

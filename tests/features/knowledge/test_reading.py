@@ -268,6 +268,7 @@ async def test_six_users_heavy_files_do_not_hold_a_seventh_users_small_one() -> 
         await reader.aclose()
 
 
+@pytest.mark.slow
 async def test_one_user_has_at_most_per_user_reads_waiting() -> None:
     reader = DocumentReader(per_user=2)
     heavy_file = lines_pdf(200_000)

@@ -108,6 +108,7 @@ async def test_an_album_stays_one_question_when_the_bot_reaches_its_last_part_la
         assert queued == [{"n": 0}], "every part left the durable queue with the question"
 
 
+@pytest.mark.slow
 async def test_an_album_addressed_in_a_group_by_its_caption_is_one_question() -> None:
     model = ServiceModel()
     async with BotTester(App(env_file=None), model=model) as tester:
