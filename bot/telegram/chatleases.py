@@ -54,13 +54,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import loop_time
 from bot.coordination import CoordinationUnavailableError, Coordinator, LeaseGroup
 from bot.coordination.leases import KeptLease
 from bot.coordination.periodic import sweep_in_turns
@@ -187,7 +187,7 @@ class ChatLeases:
             chats = set(
                 await maintenance.chats_left_undone(session, self.backlog.intake.bot_id, before)
             )
-        now = time.monotonic()
+        now = loop_time()  # the sweep's own interval runs on the loop's clock
         self._busy_until = {c: t for c, t in self._busy_until.items() if t > now}
         candidates = sorted(chats - self._held.keys() - self._busy_until.keys())
         held = await self._held_elsewhere(candidates, within)
@@ -260,7 +260,7 @@ class ChatLeases:
                         return
                     log.debug("chat %s: lease %s", chat_id, lease)
                     if lease is None:
-                        self._busy_until[chat_id] = time.monotonic() + self._recheck_after
+                        self._busy_until[chat_id] = loop_time() + self._recheck_after
                         if wake_holder:  # to read it now: a /stop must not wait for the answer
                             await self.signals.wake(chat_id)
                         return  # the holder reads the queue after releasing (module docstring)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.vision.store import MessageImageRepository, StoredImage
+from bot.plugin.helpers import loop_time
 from bot.plugin.models import ChatModel
 from bot.plugin.storage import HistoryEntry, MessageRole
 
@@ -78,7 +78,7 @@ class SeenImages:
         new_images: tuple[bytes, ...],
     ) -> TurnImages:
         """The turn's images: its own, and those stored with the window's latest questions."""
-        now = time.monotonic()
+        now = loop_time()  # the loop's clock: a tester's virtual clock ages the cache too
         if not new_images and self.imageless.get(conversation_id, 0.0) > now:
             return TurnImages()  # known to hold no images: a text turn pays no extra query
         asked = [e.id for e in window if e.role is MessageRole.USER and e.id < question_id]
