@@ -21,6 +21,17 @@ PLAIN_SUFFIXES = frozenset({".txt", ".csv", ".log", ".json", ".jsonl", ".xml", "
 CHAT_SUFFIXES = BINARY_SUFFIXES | PLAIN_SUFFIXES | {".md", ".markdown", ".html", ".htm"}
 
 
+# The module holding a binary format's reader, by suffix: imported (pypdf alone takes most of
+# a second) before a read's limits are set, so that a limit counts the reading, never a first
+# import (reading_worker.py).
+READER_MODULES = {
+    ".pdf": "bot.reading.pdf_text",
+    ".docx": "bot.reading.docx_text",
+    ".pptx": "bot.reading.office_text",
+    ".xlsx": "bot.reading.office_text",
+}
+
+
 def suffix_of(name: str) -> str:
     """".pdf" for "Report.PDF"; "" without one."""
     base = name.rsplit("/", 1)[-1]

@@ -52,6 +52,10 @@ KB_CPU_SECONDS = 60.0
 KB_WALL_SECONDS = 300.0
 MEMORY_MB = 1024
 WORKERS = 2
+# The formats whose readers a worker imports before it is ready (documents sent in chat are
+# mostly these; a first look at one then waits for no import). Any other format's reader is
+# imported on its first read, outside the read's limits.
+PRELOAD = (".pdf", ".docx")
 # A waiting read's look (reading_queue.py): an ordinary file is read well within it.
 LOOK_SECONDS = 1.0
 # Reads of one user waiting or running at once (an album of files is a few).
@@ -70,7 +74,7 @@ _BOOTSTRAP = (
     "package.__path__ = [sys.argv[1]]\n"
     "sys.modules['bot'] = package\n"
     "from bot.reading.reading_worker import main\n"
-    "main(int(sys.argv[2]))\n"
+    "main(int(sys.argv[2]), sys.argv[3])\n"
 )
 _PACKAGE = str(Path(__file__).resolve().parents[1])  # bot/
 _ERRORS: dict[str, type[DocumentError]] = {
@@ -159,7 +163,9 @@ class DocumentReader:
     """`await reader.read(name, data)`: the file's text as blocks, or a DocumentError subclass
     (TooComplexDocumentError past `cpu_seconds` of CPU, `wall_seconds` of time or `memory_mb`
     of address space; BusyReaderError past `per_user` reads of one user). At most `workers`
-    reads run at once, and one look of `look_seconds` (0: none); `aclose()` ends the workers."""
+    reads run at once, and one look of `look_seconds` (0: none); `preload`: the formats whose
+    readers each worker imports before its first read (the others on first use, outside the
+    read's limits too); `aclose()` ends the workers."""
 
     def __init__(
         self,
@@ -170,8 +176,10 @@ class DocumentReader:
         wall_seconds: float = CHAT_WALL_SECONDS,
         look_seconds: float = LOOK_SECONDS,
         per_user: int = PER_USER,
+        preload: tuple[str, ...] = PRELOAD,
     ) -> None:
         self.cpu_seconds = cpu_seconds
+        self._preload = ",".join(preload)
         self.wall_seconds = wall_seconds
         self.look_seconds = look_seconds
         self.per_user = per_user
@@ -290,6 +298,7 @@ class DocumentReader:
     async def _start(self) -> _Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-P", "-c", _BOOTSTRAP, _PACKAGE, str(self._memory_bytes),
+            self._preload,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )
         worker = _Worker(process)

@@ -22,6 +22,8 @@ with the answer instead, and the parent logs them with the document's context.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import logging
 import math
@@ -40,7 +42,7 @@ from bot.reading.blocks import (
     TooComplexDocumentError,
     UnsupportedDocumentError,
 )
-from bot.reading.extractors import extract, extract_sent
+from bot.reading.extractors import READER_MODULES, extract, extract_sent, suffix_of
 
 HEADER = struct.Struct(">I")
 # The error kinds the parent turns back into DocumentError subclasses.
@@ -112,12 +114,23 @@ def _answer(header: dict[str, Any], data: bytes, collector: _Collector) -> dict[
     return answer
 
 
+def _import_reader(name: str) -> None:
+    """The reader of `name`'s format imported, outside any read's limits (a worker imports
+    only the readers of the formats it is given: a knowledge base of Markdown never pays
+    pypdf's import). One that cannot be imported is the read's to report."""
+    module = READER_MODULES.get(suffix_of(name))
+    if module is not None and module not in sys.modules:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+
+
 def _extracted(header: dict[str, Any], data: bytes) -> dict[str, Any]:
     name = str(header["name"])
     max_chars = header.get("max_chars")
     limit = None if max_chars is None else int(max_chars)
     # RLIMIT_CPU counts the process's whole life in whole seconds: this read may use what
     # the process has used so far plus its budget (rounded up to the next second).
+    _import_reader(name)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     soft = math.ceil(_cpu_used() + float(header["cpu_seconds"]))
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
@@ -133,7 +146,10 @@ def _extracted(header: dict[str, Any], data: bytes) -> dict[str, Any]:
     return {"ok": asdict(extracted)}
 
 
-def main(memory_bytes: int) -> None:
+def main(memory_bytes: int, preload: str = "") -> None:
+    """Serve reads on stdin until it closes. `preload`: the suffixes (".pdf,.docx") whose
+    readers are imported before the worker says it is ready, so that its first read of them
+    waits for no import (a chat's short first look at a file has a second)."""
     # No core file when the CPU limit ends a read (SIGXCPU dumps core by default).
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_bytes > 0:
@@ -147,10 +163,8 @@ def main(memory_bytes: int) -> None:
     root = logging.getLogger()
     root.addHandler(collector)
     root.setLevel(logging.INFO)
-    # The readers of the common formats are imported now (pypdf alone takes most of a
-    # second): a read's limits then count the reading only, not the first import.
-    import bot.reading.docx_text
-    import bot.reading.pdf_text  # noqa: F401
+    for suffix in filter(None, preload.split(",")):
+        _import_reader(f"file{suffix}")
     # Ready: its imports are done. The parent waits for this before it gives a read a time
     # limit, so a fresh worker's start-up is never counted against a file.
     collector.take()  # what the imports said is no read's

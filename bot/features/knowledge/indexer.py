@@ -118,8 +118,10 @@ class Indexer:
         """Bring the index in line with the folders. One sync at a time per process."""
         async with self._lock:
             # Files are read in bounded worker processes, started only if a file changed.
+            # Its worker imports only the readers of the formats it is given to read: a
+            # folder of Markdown never pays pypdf's import.
             reader = DocumentReader(cpu_seconds=KB_CPU_SECONDS, wall_seconds=KB_WALL_SECONDS,
-                                    workers=1, look_seconds=0)
+                                    workers=1, look_seconds=0, preload=())
             try:
                 return await self._sync(progress, allow_removal, reader)
             finally:
