@@ -21,10 +21,17 @@ if TYPE_CHECKING:
 def build_toolbox(area: ToolsSettings, extra_sources: Sequence[ToolSource] = ()) -> Toolbox:
     """TOOLS_FILE's HTTP actions and MCP servers (not yet connected), and `extra_sources`
     (Python function tools); a bad file is one ConfigError line. Without either, an empty
-    toolbox: the file's parser, the schema checks and the signer (jsonschema,
-    http-message-signatures, cryptography) are not even imported."""
-    if area.file is None and not extra_sources:
-        return Toolbox(observer=_tool_metrics)
+    toolbox, or one of the Python tools: the file's parser, the schema checks and the signer
+    (jsonschema, http-message-signatures, cryptography) are not even imported."""
+    if area.file is None:
+        # The App's Python functions alone: no file to parse, nothing to sign (the signer's
+        # cryptography import was most of a first BotTester's start).
+        from bot.features.tools.toolbox import ToolNameClashError
+
+        try:
+            return Toolbox(extra_sources, observer=_tool_metrics)
+        except ToolNameClashError as exc:
+            raise ConfigError(f"tools: {exc}") from None
     from bot.features.tools import ToolsFileError, load_toolbox
     from bot.features.tools.signing import RequestSigner, SigningKeyError
     from bot.plugin.ground import tool_environment

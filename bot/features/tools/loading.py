@@ -11,13 +11,15 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.features.tools.httpactions import HttpActionSource
 from bot.features.tools.pinning import LOCK_NAME, LockFileError, PinnedTools
-from bot.features.tools.signing import RequestSigner
 from bot.features.tools.toolbox import Toolbox, ToolNameClashError, ToolObserver
 from bot.features.tools.toolsfile import ToolsFileError, read_tools_file
 from bot.plugin.extending import DeclaresTools, ToolSource
+
+if TYPE_CHECKING:
+    from bot.features.tools.signing import RequestSigner
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,10 @@ def load_toolbox(
         parsed = read_tools_file(path, environ)
         label = path.name
         if parsed.http:
+            # Imported with the first HTTP action: the signer's cryptography is most of a
+            # second's import, which a bot without one never pays.
+            from bot.features.tools.httpactions import HttpActionSource
+
             sources.insert(0, HttpActionSource(parsed.http, label=label,
                                                signer=signer))
         if parsed.mcp:
