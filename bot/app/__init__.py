@@ -20,37 +20,18 @@ how fmbot reads it: parts.py; installed plugins: plugins.py.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
-from bot.app.parts import (
-    AH,
-    CP,
-    HH,
-    LH,
-    AnswerHook,
-    AppError,
-    AppParts,
-    ContextProvider,
-    F,
-    HandoffHook,
-    Migrations,
-    S,
-    lifecycle_hook,
-    require_async,
-)
+from bot.app.parts import AppError, AppParts, Migrations, S
 from bot.app.plugins import PLUGIN_GROUP
-from bot.extending.hooks import LifecycleHook, NamedProvider, name_of
-from bot.menu import MenuCommand, commands_of, menu_entry_problem
+from bot.extending.hooks import AnswerHook, HandoffHook, LifecycleHook
+from bot.plugin.setup import ContextProvider, FeatureSetup
 
 if TYPE_CHECKING:
-    from aiogram import Router
-
-    from bot.extending.tools import ToolSource
+    from bot.config.parsing import Section
     from bot.features.settings import Settings
     from bot.plugin.feature import Feature
 
@@ -58,11 +39,16 @@ if TYPE_CHECKING:
 __all__ = ["PLUGIN_GROUP", "AnswerHook", "App", "AppError", "ContextProvider", "HandoffHook",
            "LifecycleHook", "Migrations"]
 
-log = logging.getLogger("bot")
+T = TypeVar("T", bound="Section")
 
 
-class App:
+class App(FeatureSetup):
     """fmbot's bot, and the parts added to it (tools, context, routers, commands, hooks).
+
+    The App is a feature like fmbot's own and a plugin's: its decorators (`tool`, `context`,
+    `include_router`, `command`, `on_startup`, `on_shutdown`, `on_answer`, `on_handoff`:
+    `bot.plugin.FeatureSetup`'s) register on its own registration context, which becomes
+    the feature named "app", after fmbot's and before its plugins'.
 
     Build it with `App.from_env()` (the configuration is read when the bot starts, so a module
     defining an `App` imports without a `.env`), or from a `Settings` object:
@@ -74,6 +60,7 @@ class App:
     ) -> None:
         """An App configured by `settings`, else from the environment and `env_file` (None:
         the environment only) when the bot starts."""
+        super().__init__("app")
         self._parts = AppParts(self, env_file=env_file, settings=settings)
         self._running: tuple[asyncio.Task[None], asyncio.Event] | None = None
 
@@ -116,172 +103,9 @@ class App:
             field = str(first["loc"][0]) if first["loc"] else "settings"
             raise ConfigError(f"{(prefix + field).upper()}: {first['msg']}") from None
 
-    # -- tools and context -------------------------------------------------------------------
-
-    @overload
-    def tool(self, function: F, /) -> F: ...
-
-    @overload
-    def tool(
-        self,
-        function: None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        confirm: bool = False,
-        admins_only: bool = False,
-        writes: bool | None = None,
-        timeout: float = 10.0,
-        title: str = "",
-        title_ru: str = "",
-        business: bool = False,
-    ) -> Callable[[F], F]: ...
-
-    def tool(
-        self,
-        function: Any = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        confirm: bool = False,
-        admins_only: bool = False,
-        writes: bool | None = None,
-        timeout: float = 10.0,
-        title: str = "",
-        title_ru: str = "",
-        business: bool = False,
-    ) -> Any:
-        """Offer an async function to the model as a tool.
-
-        The arguments' JSON Schema comes from the type hints, the description from the
-        docstring; a first parameter annotated `ToolContext` is filled by fmbot (who asks,
-        the idempotency key) and never shown to the model. `confirm=True` for a tool that
-        writes: each call waits for the user's press on a stored pending call. `writes`
-        (default: `confirm`) marks a side effect: after a crash with the outcome unknown it
-        is repeated only with the same idempotency key. `timeout`: seconds a call may take.
-        `title` / `title_ru`: the action as the confirmation card names it to the user, in
-        English and Russian (the description is written for the model); default: the name.
-        `business=True`: offered in business chats too (customers of an account connected
-        to the bot), where every other tool is closed; only for a tool that neither writes
-        nor needs a press.
-        """
-        def register(fn: F) -> F:
-            self._parts.function_tools().add(
-                fn,
-                name=name,
-                description=description,
-                confirm=confirm,
-                admins_only=admins_only,
-                writes=writes,
-                timeout_s=timeout,
-                title=title,
-                title_ru=title_ru,
-                business=business,
-            )
-            return fn
-
-        return register(function) if function is not None else register
-
-    def add_tool_source(self, source: ToolSource) -> None:
-        """Add a whole tool source (HTTP actions, an MCP server, a plugin's own)."""
-        self._parts._tool_sources.append(source)
-
-    @overload
-    def context(self, function: CP, /) -> CP: ...
-
-    @overload
-    def context(self, function: None = None, /, *, name: str | None = None) -> Callable[[CP], CP]:
-        ...
-
-    def context(self, function: Any = None, /, *, name: str | None = None) -> Any:
-        """Add a context provider: an async function of a `ToolContext` returning text for
-        the system prompt of every turn (or None for nothing this turn).
-
-        Providers run concurrently; one that raises or takes longer than
-        EXTENSION_TIMEOUT is left out of that turn (and logged); text that does not fit in
-        the prompt's budget is left out too. The stored answer records which providers
-        contributed (`messages.context_providers`).
-        """
-
-        def register(fn: CP) -> CP:
-            require_async(fn, "a context provider")
-            label = name or getattr(fn, "__name__", "") or name_of(fn)
-            if any(p.name == label for p in self._parts._providers):
-                raise AppError(
-                    f"a context provider named {label!r} is already added: give this one "
-                    "another with @app.context(name=...)"
-                )
-            self._parts._providers.append(NamedProvider(label, fn))
-            return fn
-
-        return register(function) if function is not None else register
-
-    # -- Telegram ------------------------------------------------------------------------------
-
-    def include_router(self, router: Router) -> Router:
-        """Add a plain aiogram router. Its handlers run before the model's chat handler,
-        inside fmbot's middlewares (access lists, rate limits, the durable queue, one
-        database session per update as `session`), and its `message.answer` calls are paced
-        like fmbot's own. Its commands join Telegram's command menu, described by
-        `App.command` or else by the first line of the handler's docstring."""
-        parts = self._parts
-        if router in parts._routers:
-            raise AppError(f"router {router.name!r} is already included")
-        parts._routers.append(router)
-        for command, doc in commands_of(router):
-            problem = menu_entry_problem(command, doc)
-            if problem:  # the handler still answers it; Telegram's menu cannot show it
-                log.warning("router %r: /%s is left out of the menu: %s", router.name, command,
-                            problem)
-                continue
-            parts._commands.setdefault(command, MenuCommand(command, doc))
-        return router
-
-    def command(self, name: str, description: str, *, ru: str | None = None) -> None:
-        """Describe a command for Telegram's menu (English, and Russian with `ru`).
-
-        The name is what Telegram accepts in a menu: 1-32 of `a-z`, `0-9` and `_` (a leading
-        slash is dropped); the descriptions 1-256 characters. A name described twice is
-        refused, as a tool or a context provider is."""
-        name = name.lstrip("/").lower()
-        problem = menu_entry_problem(name, description) or (
-            menu_entry_problem(name, ru) if ru is not None else None
-        )
-        if problem:
-            raise AppError(f"app.command({name!r}): {problem}")
-        parts = self._parts
-        if name in parts._described:
-            raise AppError(f"app.command({name!r}): the command /{name} is already described")
-        parts._described.add(name)
-        parts._commands[name] = MenuCommand(name, description, ru)
-
-    # -- hooks ---------------------------------------------------------------------------------
-
-    def on_startup(self, hook: LH) -> LH:
-        """Run `hook()`, or `hook(ctx)` with a `RunContext` (the aiogram `Bot`, the settings),
-        once the bot has started, before the first update is handled."""
-        self._parts._on_startup.append(lifecycle_hook(hook, "an on_startup hook"))
-        return hook
-
-    def on_shutdown(self, hook: LH) -> LH:
-        """Run `hook()`, or `hook(ctx)` with a `RunContext`, when the bot stops, after the last
-        answer."""
-        self._parts._on_shutdown.append(lifecycle_hook(hook, "an on_shutdown hook"))
-        return hook
-
-    def on_answer(self, hook: AH) -> AH:
-        """Run `hook(event)` after every turn, with an `AnswerEvent` (in a task of its own:
-        the answer is not held back by it)."""
-        self._parts._on_answer.append(require_async(hook, "an on_answer hook"))
-        return hook
-
-    def on_handoff(self, hook: HH) -> HH:
-        """Run `hook(event)` when a conversation is handed to a person (support desk), with
-        a `HandoffEvent`."""
-        self._parts._on_handoff.append(require_async(hook, "an on_handoff hook"))
-        return hook
+    def section(self, model: type[T]) -> T:
+        """A section of the bot's settings (fmbot's, or one its added features declare)."""
+        return self.settings.section(model)
 
     # -- plugins ---------------------------------------------------------------------------------
 
@@ -290,23 +114,19 @@ class App:
         `<name>_0001`, `<name>_0002`...) with `migrate` and `run`: a branch of its own beside
         fmbot's history, upgraded with it and tracked in `alembic_version` (docs/extending.md,
         "Tables of its own")."""
-        if not name.isidentifier():
-            raise AppError(f"migrations name {name!r} must be a Python identifier")
-        path = Path(folder)
-        if not path.is_dir():
-            raise AppError(f"migrations folder {path} does not exist")
-        self._parts._migrations.append(Migrations(name, path))
+        self._parts.add_migrations(name, folder)
 
     def add_feature(self, feature: Feature) -> None:
         """Add a whole feature, built the way fmbot's own are (bot.Feature: its settings, its
-        lines in `fmbot check` and `fmbot report`, its parts of a turn and on Telegram), after
-        fmbot's; its `setup` runs on this App now. A plugin's entry point may return one."""
-        self._parts.add_feature(feature, self)
+        registrations, its lines in `fmbot check` and `fmbot report`, its parts of a turn and
+        on Telegram), after fmbot's and the App's own; its `setup` runs on a registration
+        context of its own when the bot is built. An installed plugin's entry point is one."""
+        self._parts.add_feature(feature)
 
     def use_plugins(self, names: str | list[str]) -> None:
-        """Set up installed plugins by name (entry points of the group `fmbot.plugins`);
-        `FMBOT_PLUGINS` does this at start. An unknown name is refused with the list of
-        installed plugins."""
+        """Add installed plugins' features by name (entry points of the group
+        `fmbot.plugins`); `FMBOT_PLUGINS` does this at start. An unknown name is refused
+        with the list of installed plugins."""
         self._parts.use_plugins(names)
 
     @property

@@ -1,12 +1,12 @@
-"""What an App holds: the parts a developer or a plugin added (tool sources, context
-providers, routers, menu commands, hooks, migrations, plugins) as fmbot's composition root and
-command line read them (`parts_of(app)`: internal, never on the public `App`), the hooks'
-types, and AppError."""
+"""What an App holds besides its own registrations (its settings, its migrations, the
+features it adds: its plugins'), as fmbot's composition root and command line read them
+(`parts_of(app)`: internal, never on the public `App`): the App's own feature among them, and
+what of them runs in `fmbot eval`."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import inspect
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,34 +20,21 @@ from bot.extending.hooks import (
 from bot.extending.hooks import (
     HandoffHook as HandoffHook,
 )
-from bot.extending.hooks import (
-    LifecycleHook,
-    NamedProvider,
-    name_of,
-)
+from bot.extending.hooks import NamedProvider, name_of
 from bot.extending.tools import ToolContext
-from bot.menu import MenuCommand
+from bot.plugin.feature import Feature
+from bot.plugin.registry import Registry
+from bot.plugin.setup import AppError, FeatureSetup, Registrations, registered, replay
 
 if TYPE_CHECKING:
-    from aiogram import Router
-
     from bot.config.parsing import Section
-    from bot.extending.tools import FunctionToolSource, ToolSource
     from bot.features.settings import Settings
-    from bot.plugin.feature import Feature
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
-CP = TypeVar("CP", bound=ContextProvider)
-AH = TypeVar("AH", bound=AnswerHook)
-HH = TypeVar("HH", bound=HandoffHook)
-LH = TypeVar("LH", bound=LifecycleHook)
 S = TypeVar("S", bound="BaseSettings | Section")
 
-
-class AppError(Exception):
-    """A part that cannot be added (a sync function, a clashing name, an unknown plugin...);
-    the message says what to change."""
+__all__ = ["AppError", "AppParts", "Migrations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,34 +47,37 @@ class Migrations:
     """The folder holding the revision files."""
 
 
+def checked_migrations(name: str, folder: str | Path) -> Migrations:
+    """A migrations branch, refused unless its name is an identifier and its folder is."""
+    if not name.isidentifier():
+        raise AppError(f"migrations name {name!r} must be a Python identifier")
+    path = Path(folder)
+    if not path.is_dir():
+        raise AppError(f"migrations folder {path} does not exist")
+    return Migrations(name, path)
+
+
 class AppParts:
-    """The parts added to an App (by `App`'s methods), and how fmbot reads them. `App` holds
-    one; the command line, the wiring and bot.testing read it through `parts_of(app)`."""
+    """What an App adds to fmbot's features: its own feature ("app", from its decorators and
+    `add_migrations`), then the features it was given (`add_feature`, its plugins'), and how
+    fmbot reads them. `App` holds one; the command line, the wiring and bot.testing read it
+    through `parts_of(app)`."""
 
     def __init__(
         self,
-        app: object,
+        app: FeatureSetup,
         *,
         env_file: str | Path | None = ".env",
         settings: Settings | None = None,
     ) -> None:
-        self._app = app  # the public App: plugins are set up on it
+        self._app = app  # the public App: its decorators registered on it
         self._env_file = env_file
         self._settings = settings
         self._read = False  # the settings were read here (not given): a section added rereads
-        self._functions: FunctionToolSource | None = None  # made on first use
-        self._providers: list[NamedProvider] = []
-        self._routers: list[Router] = []
-        self._commands: dict[str, MenuCommand] = {}
-        self._described: set[str] = set()  # names given to app.command
-        self._on_startup: list[LifecycleHook] = []
-        self._on_shutdown: list[LifecycleHook] = []
-        self._on_answer: list[AnswerHook] = []
-        self._on_handoff: list[HandoffHook] = []
         self._migrations: list[Migrations] = []
-        self._tool_sources: list[ToolSource] = []
         self._plugins: list[str] = []
         self._features: list[Feature] = []
+        self._evaluated: tuple[Simulated, bool] | None = None  # `evaluated`'s view
         self.evaluating = False  # `fmbot eval` builds the bot: App.evaluating
         self._own_variables: set[str] = set()  # read by App.load_settings models
 
@@ -103,42 +93,30 @@ class AppParts:
 
         self._own_variables |= variables_of(model)
 
-    def evaluation_lines(self, stubbed_context: Collection[str]) -> list[str]:
+    def evaluation_lines(self, stubbed_context: Collection[str], settings: Settings
+                         ) -> list[str]:
         """What of these parts runs in `fmbot eval`, a line each."""
-        return evaluation_lines(self, stubbed_context)
+        return evaluation_lines(self, Registry.of(self.features, settings), stubbed_context)
 
     def evaluated(self, simulated: Simulated, *, whole: bool) -> AppParts:
-        """A copy of these parts for an evaluation, in which nothing the App added reaches a
-        real system on a simulated customer's behalf (docs/evaluation.md, "What runs"): its
-        context providers are answered by the case's `[context]` stubs (no stub: not run),
-        its `on_answer` and `on_handoff` hooks are not run for a simulated customer. With
-        `whole` (`fmbot eval`: every user is simulated) the lifecycle hooks and the plugins'
-        own features are not run either, and `App.evaluating` turns true. Tool sources,
+        """A copy of these parts for an evaluation, in which nothing the App and its plugins
+        registered reaches a real system on a simulated customer's behalf
+        (docs/evaluation.md, "What runs"): their context providers are answered by the
+        case's `[context]` stubs (no stub: not run), their `on_answer` and `on_handoff` hooks
+        are not run for a simulated customer. With `whole` (`fmbot eval`: every user is
+        simulated) the lifecycle hooks and the plugins' features' parts are not run either
+        (only their registrations are), and `App.evaluating` turns true. Tool sources,
         routers and menu commands are shared (the tools are wrapped by the stubs already)."""
         view = AppParts(self._app, env_file=self._env_file, settings=self._settings)
         view._read = self._read
-        view._functions = self._functions
-        view._routers = list(self._routers)
-        view._commands = dict(self._commands)
-        view._described = set(self._described)
         view._migrations = list(self._migrations)
-        view._tool_sources = list(self._tool_sources)
         view._plugins = list(self._plugins)
+        view._features = list(self._features)
         view._own_variables = self._own_variables
-        view._providers = [NamedProvider(p.name, _stubbed_provider(p, simulated))
-                           for p in self._providers]
-        view._on_answer = [_unless_simulated(hook, simulated, "on_answer")
-                           for hook in self._on_answer]
-        view._on_handoff = [_unless_simulated(hook, simulated, "on_handoff")
-                            for hook in self._on_handoff]
+        view._evaluated = (simulated, whole)
         if whole:
             view.evaluating = self.evaluating = True
-        else:
-            view._on_startup = list(self._on_startup)
-            view._on_shutdown = list(self._on_shutdown)
-            view._features = list(self._features)
         return view
-
 
     # -- what the command line reads ---------------------------------------------------------
 
@@ -154,38 +132,54 @@ class AppParts:
         if self._settings is None:
             from bot.features.settings import Settings, compose, load_settings
 
-            self._settings = load_settings(self._env_file, compose(self._features, Settings))
+            self._settings = load_settings(self._env_file, compose(self.features, Settings))
             self._read = True
         return self._settings
 
     def use_plugins(self, names: str | list[str]) -> None:
-        """Set up installed plugins by name, on the App (plugins.py)."""
-        from bot.app.plugins import set_up
+        """Add installed plugins' features by name (plugins.py)."""
+        from bot.app.plugins import installed
 
         wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
-        for name, feature in set_up(self._app, [n for n in wanted if n], self._plugins):
+        for name, feature in installed([n for n in wanted if n], self._plugins):
             self._plugins.append(name)
-            if feature is not None:
-                self.add_feature(feature, self._app)
+            self.add_feature(feature)
 
-    def add_feature(self, feature: Feature, app: object) -> None:
-        """`feature` built after fmbot's own; its `setup` run on `app` (the public App)."""
-        if any(known.name == feature.name for known in self._features):
+    def add_migrations(self, name: str, folder: str | Path) -> None:
+        """The App's own migrations branch (App.add_migrations)."""
+        self._migrations.append(checked_migrations(name, folder))
+
+    def add_feature(self, feature: Feature) -> None:
+        """`feature` built after fmbot's own and the App's (set up by the composition root,
+        as every feature is)."""
+        if any(known.name == feature.name for known in self.features):
             raise AppError(f"a feature named {feature.name!r} was added already")
         for name, folder in feature.migrations:
-            add_migrations = getattr(app, "add_migrations", None)
-            if add_migrations is not None:  # the public App checks the name and the folder
-                add_migrations(name, folder)
-            else:
-                self._migrations.append(Migrations(name, Path(folder)))
-        feature.setup(app)
+            checked_migrations(name, folder)
         self._features.append(feature)
         if self._read and feature.settings is not None:
             self._settings, self._read = None, False  # read again, with its section
 
     @property
+    def feature(self) -> Feature:
+        """The App's own feature: its decorators' registrations and its migrations."""
+        own = registered(self._app)
+        return Feature(name="app", setup=lambda setup: replay(own, setup),
+                       migrations=tuple((m.name, m.folder) for m in self._migrations))
+
+    @property
     def features(self) -> tuple[Feature, ...]:
-        """The features the plugins ship, built after fmbot's own, in order."""
+        """The App's feature, then those it added (its plugins'), built after fmbot's own, in
+        order; in an evaluation, as `evaluated` says."""
+        features = (self.feature, *self._features)
+        if self._evaluated is None:
+            return features
+        simulated, whole = self._evaluated
+        return tuple(_evaluated(f, simulated, whole=whole) for f in features)
+
+    @property
+    def added(self) -> tuple[Feature, ...]:
+        """The features the App was given (its plugins'), without its own."""
         return tuple(self._features)
 
     @property
@@ -193,65 +187,40 @@ class AppParts:
         """The plugins set up so far, by name."""
         return tuple(self._plugins)
 
-    # -- what fmbot's composition root reads -------------------------------------------------
-
     @property
-    def routers(self) -> tuple[Router, ...]:
-        """The routers added with `include_router`, in order."""
-        return tuple(self._routers)
-
-    @property
-    def commands(self) -> tuple[MenuCommand, ...]:
-        """The commands added to the menu, in order."""
-        return tuple(self._commands.values())
-
-    @property
-    def migrations(self) -> tuple[Migrations, ...]:
-        """The plugins' own migrations, in order."""
-        return tuple(self._migrations)
+    def registrations(self) -> Registrations:
+        """What the App's own decorators registered."""
+        return registered(self._app)
 
     def migration_folders(self) -> list[tuple[str, Path]]:
-        """The plugins' own migrations as (name, folder), as the database module takes them."""
-        return [(m.name, m.folder) for m in self._migrations]
+        """The App's and its features' own migrations as (name, folder), as the database
+        module takes them."""
+        return [(name, Path(folder)) for f in self.features for name, folder in f.migrations]
 
-    @property
-    def tool_sources(self) -> tuple[ToolSource, ...]:
-        """The tool sources added (the App's own functions first)."""
-        return tuple(self._tool_sources)
 
-    @property
-    def startup_hooks(self) -> tuple[LifecycleHook, ...]:
-        """The `on_startup` hooks, in order."""
-        return tuple(self._on_startup)
+def _evaluated(feature: Feature, simulated: Simulated, *, whole: bool) -> Feature:
+    """`feature` as `fmbot eval` (`whole`) or the test kit's simulated customers run it: its
+    registrations with the providers stubbed and the hooks kept from simulated customers;
+    with `whole`, no lifecycle hooks and none of its parts (only what it declares)."""
 
-    @property
-    def shutdown_hooks(self) -> tuple[LifecycleHook, ...]:
-        """The `on_shutdown` hooks, in order."""
-        return tuple(self._on_shutdown)
+    def setup(context: FeatureSetup) -> None:
+        own = FeatureSetup(feature.name, context._given)
+        feature.setup(own)
+        done = registered(own)
+        done.providers = [NamedProvider(p.name, _stubbed_provider(p, simulated))
+                          for p in done.providers]
+        done.answer_hooks = [_unless_simulated(h, simulated, "on_answer")
+                             for h in done.answer_hooks]
+        done.handoff_hooks = [_unless_simulated(h, simulated, "on_handoff")
+                              for h in done.handoff_hooks]
+        if whole:
+            done.startup_hooks, done.shutdown_hooks = [], []
+        replay(done, context)
 
-    @property
-    def providers(self) -> tuple[NamedProvider, ...]:
-        """The context providers, in order."""
-        return tuple(self._providers)
-
-    @property
-    def answer_hooks(self) -> tuple[AnswerHook, ...]:
-        """The `on_answer` hooks, in order."""
-        return tuple(self._on_answer)
-
-    @property
-    def handoff_hooks(self) -> tuple[HandoffHook, ...]:
-        """The `on_handoff` hooks, in order."""
-        return tuple(self._on_handoff)
-
-    def function_tools(self) -> FunctionToolSource:
-        """The App's Python-function tool source, made on first use (one per App)."""
-        if self._functions is None:
-            from bot.extending.functions import FunctionTools
-
-            self._functions = FunctionTools("app")
-            self._tool_sources.insert(0, self._functions)
-        return self._functions
+    if not whole:
+        return dataclasses.replace(feature, setup=setup)
+    return Feature(name=feature.name, settings=feature.settings, tables=feature.tables,
+                   migrations=feature.migrations, texts=feature.texts, setup=setup)
 
 
 class Simulated(Protocol):
@@ -269,23 +238,27 @@ class Simulated(Protocol):
         ...
 
 
-def evaluation_lines(parts: AppParts, stubbed_context: Collection[str]) -> list[str]:
-    """What of `parts` runs in `fmbot eval`, a line each (docs/evaluation.md, "What runs")."""
+
+def evaluation_lines(
+    parts: AppParts, registry: Registry, stubbed_context: Collection[str]
+) -> list[str]:
+    """What of `parts` (registering `registry`) runs in `fmbot eval`, a line each
+    (docs/evaluation.md, "What runs")."""
     lines = ["tools: every call answered by the case's stubs (a tool without one is refused)"]
-    for provider in parts.providers:
+    for provider in registry.providers:
         lines.append(f"context provider {provider.name!r}: "
                      + ("answered by the cases' [context] stub where a case gives one, "
                         "else not run" if provider.name in stubbed_context
                         else "not run (no case gives it a [context] stub)"))
-    hooks = [*(f"on_startup {name_of(h)}" for h in parts.startup_hooks),
-             *(f"on_shutdown {name_of(h)}" for h in parts.shutdown_hooks),
-             *(f"on_answer {name_of(h)}" for h in parts.answer_hooks),
-             *(f"on_handoff {name_of(h)}" for h in parts.handoff_hooks)]
+    hooks = [*(f"on_startup {name_of(h)}" for h in registry.startup_hooks),
+             *(f"on_shutdown {name_of(h)}" for h in registry.shutdown_hooks),
+             *(f"on_answer {name_of(h)}" for h in registry.answer_hooks),
+             *(f"on_handoff {name_of(h)}" for h in registry.handoff_hooks)]
     lines += [f"hook {hook}: not run" for hook in hooks]
     lines += [f"plugin feature {f.name!r}: not built (its services do not run)"
-              for f in parts.features]
-    if parts.routers:
-        names = ", ".join(repr(r.name) for r in parts.routers)
+              for f in parts.added]
+    if registry.routers:
+        names = ", ".join(repr(r.name) for r in registry.routers)
         lines.append(f"routers {names}: run, as in production, for the commands a simulated "
                      "customer types; they can tell by App.evaluating")
     return lines
@@ -316,23 +289,3 @@ def _unless_simulated(hook: Any, simulated: Simulated, kind: str) -> Any:
         await hook(event)
 
     return run
-
-
-def require_async(function: Any, what: str) -> Any:
-    """`function`, refused with an AppError unless it is an async function."""
-    if not inspect.iscoroutinefunction(function):
-        raise AppError(f"{what} must be an async function: {name_of(function)} is not")
-    return function
-
-
-
-def lifecycle_hook(function: Any, what: str) -> Any:
-    """`function`, refused with an AppError unless it is an async function taking nothing or
-    one `RunContext`."""
-    require_async(function, what)
-    required = [p for p in inspect.signature(function).parameters.values()
-                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(required) > 1:
-        raise AppError(f"{what} takes nothing or one RunContext, not {len(required)} arguments: "
-                       f"{name_of(function)}")
-    return function

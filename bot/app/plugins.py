@@ -1,5 +1,5 @@
-"""Installed plugins: entry points of the group `fmbot.plugins`, set up on an App by name
-(`App.use_plugins`, `FMBOT_PLUGINS`)."""
+"""Installed plugins: entry points of the group `fmbot.plugins`, each naming a `Feature`
+(`bot.plugin.Feature`), added to an App by name (`App.use_plugins`, `FMBOT_PLUGINS`)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,11 @@ log = logging.getLogger("bot")
 PLUGIN_GROUP = "fmbot.plugins"
 
 
-def set_up(
-    app: object, wanted: Sequence[str], done: Sequence[str]
-) -> Iterator[tuple[str, Feature | None]]:
-    """Set up each plugin of `wanted` not in `done` on `app`, yielding its name once it is,
-    with the `Feature` it ships (None when it only sets the App up); every name is checked
-    before any plugin is set up (an unknown one is refused with the list of installed
-    plugins). An entry point is a `Feature`, or a function of the App that sets it up and may
-    return one."""
+def installed(wanted: Sequence[str], done: Sequence[str]) -> Iterator[tuple[str, Feature]]:
+    """The `Feature` of each plugin of `wanted` not in `done`, by name; every name is checked
+    before any plugin is loaded (an unknown one is refused with the list of installed
+    plugins). An entry point names a `Feature` and nothing else: the feature registers what
+    it adds in its own `setup`, so nothing outside the App changes the App."""
     from bot.config import ConfigError
     from bot.plugin.feature import Feature
 
@@ -41,13 +38,23 @@ def set_up(
         point = found[name]
         try:
             loaded = point.load()
-            shipped = loaded if isinstance(loaded, Feature) else loaded(app)
-        except ConfigError:
-            raise
         except Exception as exc:
-            log.exception("plugin %s failed to set up", name)
+            log.exception("plugin %s failed to load", name)
+            raise ConfigError(f"FMBOT_PLUGINS: plugin {name!r} failed to load: {exc!r}"
+                              ) from None
+        if not isinstance(loaded, Feature):
+            # The `plugin(app)` of 0.3's development, which changed the App, is refused.
             raise ConfigError(
-                f"FMBOT_PLUGINS: plugin {name!r} failed to set up: {exc!r}"
-            ) from None
-        log.info("plugin %s set up (%s)", name, point.value)
-        yield name, shipped if isinstance(shipped, Feature) else None
+                f"FMBOT_PLUGINS: plugin {name!r}: its entry point {point.value} is "
+                f"{_what(loaded)}, not a bot.plugin.Feature: point it at a Feature whose "
+                "setup(setup) registers its routers, commands, context providers, tools "
+                "and hooks on the FeatureSetup it is given (a function plugin(app) that "
+                "changes the App is no longer run; docs/extending.md, \"Writing a plugin\")"
+            )
+        # Quiet: a settings error of the plugin's section, read next, stays the one line.
+        log.debug("plugin %s added (%s)", name, point.value)
+        yield name, loaded
+
+
+def _what(value: object) -> str:
+    return "a function" if callable(value) else f"a {type(value).__name__}"

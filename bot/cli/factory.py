@@ -100,7 +100,7 @@ class Factory:
         return built_bot(settings, self.system_prompt, app=app, **options)
 
     def evaluation_lines(self, stubbed_context: Collection[str]) -> list[str]:
-        return self.app.evaluation_lines(stubbed_context)
+        return self.app.evaluation_lines(stubbed_context, self.settings)
 
     def unknown_variables(self, environ: Mapping[str, str]) -> list[Unknown]:
         """What `.env` and the environment set that no setting reads (a misspelling, most

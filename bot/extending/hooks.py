@@ -33,8 +33,9 @@ def name_of(function: Callable[..., Any]) -> str:
 
 
 class AppHolds(Protocol):
-    """What an App holds for the features that run it (bot/app/parts.py's `AppParts`): its
-    tool sources, context providers and hooks, in the order they were added."""
+    """What the features registered around a turn, for the features that run it
+    (bot/plugin/setup.py: the `Registry` of every feature, or one feature's `Registrations`):
+    tool sources, context providers and hooks, in the order they were registered."""
 
     @property
     def tool_sources(self) -> Sequence[ToolSource]: ...

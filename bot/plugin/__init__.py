@@ -2,15 +2,20 @@
 builds on. A plugin imports from fmbot only `bot`, `bot.plugin` and, in its tests,
 `bot.testing`; everything else under `bot.*` is internal and may change between versions.
 
-A plugin is a `Feature`: its entry point (group `fmbot.plugins`) returns one, or is a function
-of the `App` that sets the App up and returns one. What a feature can declare:
+A plugin is a `Feature`: its entry point (group `fmbot.plugins`) names one, and nothing outside
+the App changes the App. What a feature can declare:
 
-- `Feature`: the feature: its name, settings section, migrations, and the callables the bot
-  asks it for its checks, models, commands, report parts and parts.
+- `Feature`: the feature: its name, settings section, migrations, its `setup`, and the
+  callables the bot asks it for its checks, models, commands, report parts and parts.
+- `FeatureSetup`: what its `setup` is given, once, to register on: routers
+  (`include_router`), menu commands (`command`), context providers (`context`), Python tools
+  (`tool`, `add_tool_source`), hooks (`on_answer`, `on_handoff`, `on_startup`,
+  `on_shutdown`), and its own settings section, typed (`section(HelpdeskSettings)`). The
+  `App` is one too: its decorators are these methods, on the App's own feature.
 - `Section`, `Switch`: its section of the settings (`Feature.settings`), each field naming its
   variable (`Field(validation_alias="HELPDESK_DAILY_LOOKUPS")`), composed into the bot's
   settings: validated with fmbot's, listed by `fmbot settings`, read in code with
-  `settings.section(HelpdeskSettings)` or `App.load_settings(HelpdeskSettings)` at set-up.
+  `settings.section(HelpdeskSettings)`, or `setup.section(HelpdeskSettings)` in its setup.
 - `SettingsCheck`: a check of its settings, run before the commands it names (`fmbot check`
   runs those of `run`); it raises `ConfigError`, a line per problem.
 - `FeatureCheck`, `Outcome`, `passed`, `failed`: its lines in `fmbot check`.
@@ -32,9 +37,7 @@ of the `App` that sets the App up and returns one. What a feature can declare:
 - `ConfigError`: a setting refused, one line per problem.
 - `TURN_COMMANDS`: the commands whose turns ask the model (`SettingsCheck.commands`).
 
-The App's own decorators (`App.context`, `App.tool`, `App.include_router`, `App.command`,
-`App.on_answer`...) are on `bot.App`, which a plugin's entry point is given. A plugin, step
-by step: docs/extending.md.
+A plugin, step by step: docs/extending.md.
 
 fmbot's own features (bot/features/<name>/) import from fmbot only this package and their own
 folder, as a plugin does. Its submodules: the API's own (`feature`, `built`, `ground`,
@@ -79,6 +82,7 @@ from bot.plugin.feature import (
 )
 from bot.plugin.ground import Groundwork, Preparing, TelegramGround
 from bot.plugin.outcome import Outcome, failed, passed
+from bot.plugin.setup import FeatureSetup
 from bot.plugin.texts import register_texts
 from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
 from bot.telegram.texts import Translator
@@ -113,6 +117,7 @@ __all__ = [
     "Feature",
     "FeatureCheck",
     "FeatureMissing",
+    "FeatureSetup",
     "FrontParts",
     "Groundwork",
     "ModelUse",

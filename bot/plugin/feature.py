@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.plugin.commands import Command, CommandContext, ReportPart
     from bot.plugin.ground import Groundwork, Preparing, TelegramGround
     from bot.plugin.outcome import Outcome
+    from bot.plugin.setup import FeatureSetup
     from bot.telegram.answer_parts import FinalForm
     from bot.telegram.featureparts import TelegramFeature
 
@@ -168,9 +169,10 @@ class Feature:
     forums: Callable[[Settings], Sequence[int]] = _none
     """The chats where people work with the bot, as forum supergroups (admitted whatever
     ALLOWED_CHAT_IDS says; the test kit and `fmbot eval` make them forums)."""
-    setup: Callable[[Any], None] = _unprepared
-    """What it adds to the App it is set up on (`bot.App`: routers, menu commands, context
-    providers, tools, hooks, its own migrations): a plugin's way in."""
+    setup: Callable[[FeatureSetup], None] = _unprepared
+    """What it registers, on a `FeatureSetup` of its own, run once by the composition root:
+    routers, menu commands, context providers, Python tools, turn and lifecycle hooks (its
+    settings section read with `setup.section(...)`)."""
     prepare: Callable[[Preparing], None] = _unprepared
     """What is built before the database is touched (a bad file stops the start there)."""
     build: Callable[[Groundwork, Built], Awaitable[CoreParts | None]] = _nothing

@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from bot.config.composed import SettingsBase as Settings
     from bot.conversation.listeners import Listeners
     from bot.coordination import Coordinator
-    from bot.extending.hooks import AppHolds
     from bot.extending.tools import ToolSource
     from bot.foundation_models.auth import Auth
     from bot.foundation_models.client import FoundationModelsClient
     from bot.foundation_models.limits import GenerationLimit
     from bot.foundation_models.types import ChatModel
     from bot.plugin.built import Built
+    from bot.plugin.registry import Registry
     from bot.storage.database import Database
     from bot.telegram.downloads import TelegramFiles
     from bot.telegram.outbox import Outbox
@@ -51,7 +51,8 @@ class Groundwork:
     order of creation); `http`: the HTTP client every model client uses instead of its own
     (bot.testing); `background`: what a feature keeps up to date runs in the background,
     at start and then periodically (`run`), rather than once before the first question (in
-    process: the feature's `ready`); `app`: the developer's App and its plugins' parts."""
+    process: the feature's `ready`); `registry`: what every feature registered (routers,
+    menu commands, context providers, tools, hooks), in the list's order."""
 
     settings: Settings
     db: Database
@@ -62,18 +63,18 @@ class Groundwork:
     http: httpx.AsyncClient | None = None
     front: FrontEnd = field(default_factory=FrontEnd)
     background: bool = False
-    app: AppHolds | None = None
+    registry: Registry | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Preparing:
-    """What a feature's `prepare` gets, before the database is touched: the settings, the
-    App's parts, and `wrap_tools`: each tool source replaced by what it returns (`fmbot eval`
-    answers the calls with its cases' stubs)."""
+    """What a feature's `prepare` gets, before the database is touched: the settings, what
+    every feature registered (`registry`), and `wrap_tools`: each tool source replaced by
+    what it returns (`fmbot eval` answers the calls with its cases' stubs)."""
 
     settings: Settings
     built: Built
-    app: AppHolds | None = None
+    registry: Registry | None = None
     wrap_tools: Callable[[ToolSource], ToolSource] | None = None
 
 
@@ -82,8 +83,8 @@ class TelegramGround:
     """What a feature's part on the Telegram front builds on, besides the core's `ground`:
     the outbox; `replicas` (REDIS_URL): the coordination store the replicas share (jobs
     run once among them); `files`: Telegram's files; `system_prompt`: the deployment's;
-    `leases` (several webhook replicas): a chat's work done under its lease; `menu`: the
-    App's menu commands (name -> description by language); `guest_edit_interval`: guest
+    `leases` (several webhook replicas): a chat's work done under its lease; `menu`: every
+    feature's menu commands (name -> description by language); `guest_edit_interval`: guest
     answers edited at most once per so many seconds."""
 
     ground: Groundwork

@@ -34,10 +34,10 @@ from bot.testing.templates import migrated_copy
 from bot.testing.wire import TestModel
 
 if TYPE_CHECKING:
+    from aiogram import Router
     from aiogram.types import Update
 
     from bot.app import App
-    from bot.app.parts import AppParts
     from bot.evaluation.cases import Case
     from bot.evaluation.runner import Run
     from bot.features.settings import Settings
@@ -116,8 +116,10 @@ class BotTester:
         settings = run_settings(folder, self._overrides)
         parts = parts_of(self.app)
         parts.use_plugins(settings.fmbot_plugins)
-        self._stack.callback(_release, parts)
-        if parts.features:  # composed again with the plugins' sections
+        # The features' registered routers: the App's now, every feature's once it is built.
+        routers: list[Router] = list(parts.registrations.routers)
+        self._stack.callback(_release, routers)
+        if parts.added:  # composed again with the plugins' sections
             from bot.features.settings import Settings, compose
 
             settings = run_settings(folder, self._overrides, compose(parts.features, Settings))
@@ -144,6 +146,7 @@ class BotTester:
             # bot's per-user rate limit is not for it (ordinary test users keep it).
             unlimited=self.stubs.stubbed,
         ))
+        routers += [r for r in built.core.registry.routers if r not in routers]
         for chat_id in built.forums():  # the support desk's chat is a forum, as in production
             self.telegram.add_forum(chat_id)
         # What `run` keeps up to date in the background (the knowledge base, the Vector
@@ -344,11 +347,12 @@ def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _release(app: AppParts) -> None:
-    """Let the App's routers go when a tester stops. aiogram attaches a router to one parent
-    for life (it has no public way to detach one), while a test session runs the same
-    module-level App in one tester after another, each with its own dispatcher."""
-    for router in app.routers:
+def _release(routers: list[Router]) -> None:
+    """Let the features' registered routers go when a tester stops. aiogram attaches a router
+    to one parent for life (it has no public way to detach one), while a test session runs
+    the same module-level App (or a plugin's module-level router) in one tester after
+    another, each with its own dispatcher."""
+    for router in routers:
         parent = router.parent_router
         if parent is not None:
             parent.sub_routers.remove(router)

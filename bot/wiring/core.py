@@ -29,6 +29,7 @@ from bot.plugin.clients import (
 from bot.plugin.feature import Feature
 from bot.plugin.ground import FrontEnd, Groundwork, Preparing
 from bot.plugin.offers import ImageCost
+from bot.plugin.registry import Registry
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.storage.outage import Outage, watch_outages
@@ -48,7 +49,8 @@ class Core:
     """What both front ends (Telegram, terminal) share. `features`: the bot's features (its
     list and the plugins'); `built`: what they built on it, found by type (the knowledge base,
     the tool loop, ...); `idle`: what the bot waits for before it is idle (`BuiltBot.settle`);
-    `ground`: what they built on, for their parts on a front end."""
+    `ground`: what they built on, for their parts on a front end; `registry`: what each
+    registered when it was set up (routers, menu commands, providers, tools, hooks)."""
 
     db: Database
     client: FoundationModelsClient
@@ -58,6 +60,7 @@ class Core:
     built: Built
     auth: Auth  # photos and voice notes: SpeechKit's credentials
     ground: Groundwork
+    registry: Registry
     idle: tuple[Callable[[], Awaitable[None]], ...] = ()
     http: httpx.AsyncClient | None = None  # the models' HTTP client when given (bot.testing)
 
@@ -75,17 +78,20 @@ async def core(
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services and the
     features on them; `background`: what the features keep up to date (the knowledge base)
-    runs in the background, at start and periodically (`run`). `app`'s
-    tools, context providers and hooks join every turn. `http`: the HTTP client every model
-    client uses instead of its own (bot.testing answers Yandex's API in process); `front`:
-    the Telegram front end's parts (None: the terminal chat, the reports); `wrap_tools`:
-    each tool source replaced by what it returns (`fmbot eval`'s stubs)."""
+    runs in the background, at start and periodically (`run`). Each feature (fmbot's, the
+    App's own, its plugins') is set up once first: what it registers joins every turn.
+    `http`: the HTTP client every model client uses instead of its own (bot.testing answers
+    Yandex's API in process); `front`: the Telegram front end's parts (None: the terminal
+    chat, the reports); `wrap_tools`: each tool source replaced by what it returns (`fmbot
+    eval`'s stubs)."""
     front = front or FrontEnd()
     features = features_of(app)
+    # Every feature's registrations, read by the one loop each part of the bot needs.
+    registry = Registry.of(features, settings)
     built = Built()
-    # What is read before anything starts (a bad TOOLS_FILE stops here); the App's own tools
-    # join it.
-    preparing = Preparing(settings, built, app, wrap_tools)
+    # What is read before anything starts (a bad TOOLS_FILE stops here); the features' Python
+    # tools join it.
+    preparing = Preparing(settings, built, registry, wrap_tools)
     for feature in features:
         feature.prepare(preparing)
     await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
@@ -102,7 +108,7 @@ async def core(
             settings, client, auth, stack, http, generation_limit=front.generation_limit
         )
         ground = Groundwork(settings, db, client, chat_model, auth, stack, http, front,
-                            background, app)
+                            background, registry)
         # One embedder for all that embeds (its pacer keeps the folder's quota): found by type.
         built.add("core", build_embedder(settings, client))
         turn: list[TurnFeature] = []
@@ -130,12 +136,12 @@ async def core(
             image_tokens=image_cost.tokens if image_cost is not None else None,
         )
         yield Core(db, client, chat_model, conversation, features, built, auth, ground,
-                   tuple(idle), http)
+                   registry, tuple(idle), http)
 
 
 def features_of(app: AppParts | None) -> tuple[Feature, ...]:
-    """The bot's features: its list (bot/features/installed.py), then those the App's
-    plugins ship."""
+    """The bot's features: its list (bot/features/installed.py), then the App's own and
+    those it added (its plugins')."""
     from bot.features.installed import bot_features
 
     return bot_features(app.features if app is not None else ())

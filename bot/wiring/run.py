@@ -119,10 +119,9 @@ async def built_bot(
     from bot.telegram.app import make_bot
     from bot.telegram.deps import Cluster
     from bot.wiring.operations import build_outbox, coordination, limited, operations
-    from bot.wiring.telegram import build_telegram, menu_of
+    from bot.wiring.telegram import build_telegram
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
-    extensions = app
     if bot is None:
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url)
     async with AsyncExitStack() as stack:
@@ -147,17 +146,16 @@ async def built_bot(
             shared=shared is not None,
         )
         c = await stack.enter_async_context(core(
-            settings, system_prompt, background=background, app=extensions, http=http,
+            settings, system_prompt, background=background, app=app, http=http,
             front=front, wrap_tools=wrap_tools,
         ))
-        commands = extensions.commands if extensions is not None else ()
         outbox = build_outbox(settings, bot, shared, pacing)
         # Every feature's part on the front (the desk, voice, guest mode, /image, ...), in
         # the order of the features' list; their resources closed with this stack.
         ground = TelegramGround(
             replace(c.ground, stack=stack), outbox, files, system_prompt,
             replicas=shared.coordinator if shared is not None else None,
-            leases=coordinator, menu=menu_of(commands),
+            leases=coordinator, menu=c.registry.menu,
             guest_edit_interval=guest_edit_interval,
         )
         final_forms: list[FinalForm] = []
@@ -181,9 +179,9 @@ async def built_bot(
                 support_chat_id=staff[0] if staff else 0,
             ),
             outbox=outbox,
-            # The developer's and plugins' routers and menu commands.
-            routers=extensions.routers if extensions is not None else (),
-            commands=commands,
+            # Every feature's registered routers (the App's, its plugins') and menu commands.
+            routers=c.registry.routers,
+            menu=c.registry.menu,
             # The census: the replicas take turns at sweeping for chats left undone.
             cluster=None if coordinator is None
             else Cluster(coordinator, settings.replica_id, census_of(shared)),

@@ -6,7 +6,7 @@ run.py; tests call it with their own parts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bot.storage.outage import outage_of
@@ -37,20 +37,13 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation import ConversationService
-    from bot.menu import MenuCommand
 
 Menu = dict[str, dict[str, str]]
 
 
-def menu_of(commands: Sequence[MenuCommand]) -> Menu:
-    """The App's menu commands: name -> description by language (/help and the desk list
-    them too)."""
-    return {c.name: {"en": c.description, "ru": c.description_ru or c.description}
-            for c in commands}
-
-
 def features_menu(parts: Sequence[TelegramPart]) -> Menu:
-    """The features' menu commands (an App command of the same name wins)."""
+    """The features' menu commands given on the front (a registered command of the same name
+    wins)."""
     return {name: dict(descriptions) for part in parts for name, descriptions in part.menu.items()}
 
 
@@ -63,7 +56,7 @@ def build_telegram(
     access: Access | None = None,
     outbox: Outbox | None = None,
     routers: Sequence[Router] = (),
-    commands: Sequence[MenuCommand] = (),
+    menu: Mapping[str, Mapping[str, str]] | None = None,
     cluster: Cluster | None = None,
     final_forms: Sequence[FinalForm] = (),
     features: Sequence[TelegramFeature] = (),
@@ -71,8 +64,10 @@ def build_telegram(
 ) -> TelegramApp:
     """The TelegramApp of these parts. `cluster` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
-    `routers` and `commands`: the developer's and plugins'; `final_forms`: other forms of a
-    finished answer than its text (RICH_MESSAGES: bot/features/rich); `features`: the
+    `routers` and `menu`: what the features registered (the App's and its plugins'
+    routers; every feature's menu commands, name -> description by language);
+    `final_forms`: other forms of a finished answer than its text (RICH_MESSAGES:
+    bot/features/rich); `features`: the
     features built on the front's parts (TelegramFeature: chat automation, guest mode, the
     desk, voice, /image, the tool loop's cards and presses, ...), each part put in its place
     in this order. `unlimited`: users RATE_LIMIT_PER_MINUTE does not count (simulated
@@ -115,7 +110,7 @@ def build_telegram(
         answers=answers, queues=queues, notify=notify, outbox=outbox,
         pastes=PasteJoiner(), seen=seen, replicas=replicas,
         takes=tuple(key for part in parts for key in part.takes),
-        menu=features_menu(parts) | menu_of(commands),
+        menu=features_menu(parts) | {name: dict(text) for name, text in (menu or {}).items()},
         lines=tuple(part.lines for part in parts if part.lines is not None),
         notices=PersonalNotices(outbox),
     )

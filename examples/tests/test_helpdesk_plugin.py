@@ -1,4 +1,4 @@
-"""The helpdesk plugin (examples/helpdesk_plugin) set up on an App and tested with
+"""The helpdesk plugin's feature (examples/helpdesk_plugin) added to an App and tested with
 bot.testing: its command answered from the staff directory (and logged in its own table,
 created by its own migration), counted per employee per day up to its setting, its lines in
 /help and /stats, the employee's department in the prompt."""
@@ -11,7 +11,7 @@ import pytest
 
 from bot import App
 from bot.testing import BotTester
-from examples.helpdesk_plugin.fmbot_helpdesk import plugin
+from examples.helpdesk_plugin.fmbot_helpdesk import FEATURE
 
 EMPLOYEES = Path(__file__).resolve().parent.parent / "helpdesk_plugin" / "employees.csv"
 ANNA = 7301
@@ -22,7 +22,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> App:
     monkeypatch.setenv("HELPDESK_EMPLOYEES_CSV", str(EMPLOYEES))
     monkeypatch.setenv("HELPDESK_DAILY_LOOKUPS", "2")
     app = App(env_file=None)
-    app.add_feature(plugin(app))  # what FMBOT_PLUGINS=helpdesk does for an installed plugin
+    app.add_feature(FEATURE)  # what FMBOT_PLUGINS=helpdesk does for an installed plugin
     return app
 
 

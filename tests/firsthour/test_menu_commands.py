@@ -40,7 +40,7 @@ def test_a_command_described_twice_is_refused() -> None:
     app.command("ping", "Check the bot")
     with pytest.raises(AppError, match="/ping is already described"):
         app.command("/Ping", "Another")
-    assert [c.description for c in parts_of(app).commands] == ["Check the bot"]
+    assert [d["en"] for d in parts_of(app).registrations.menu.values()] == ["Check the bot"]
 
 
 def test_a_router_command_can_still_be_described_once() -> None:
@@ -53,8 +53,8 @@ def test_a_router_command_can_still_be_described_once() -> None:
     app = App(env_file=None)
     app.include_router(router)
     app.command("order", "Find your order", ru="Найти заказ")
-    commands = parts_of(app).commands
-    assert [(c.name, c.description) for c in commands] == [("order", "Find your order")]
+    menu = parts_of(app).registrations.menu
+    assert [(name, d["en"]) for name, d in menu.items()] == [("order", "Find your order")]
 
 
 def test_a_router_command_telegram_cannot_show_is_left_out_of_the_menu() -> None:
@@ -66,7 +66,7 @@ def test_a_router_command_telegram_cannot_show_is_left_out_of_the_menu() -> None
 
     app = App(env_file=None)
     app.include_router(router)
-    assert parts_of(app).commands == ()
+    assert parts_of(app).registrations.menu == {}
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import textwrap
 from pathlib import Path
 
 
-def write_plugin(root: Path, name: str, source: str, *, module: str | None = None) -> Path:
-    """`root/<module>.py` holding `source` (with a `setup(app)`), and a distribution named
-    `fmbot-<name>` declaring the entry point `name = <module>:setup`."""
+def write_plugin(root: Path, name: str, source: str, *, module: str | None = None,
+                 attribute: str = "FEATURE") -> Path:
+    """`root/<module>.py` holding `source` (with a `FEATURE`, a `bot.plugin.Feature`), and a
+    distribution named `fmbot-<name>` declaring the entry point `name = <module>:<attribute>`."""
     module = module or f"fmbot_{name}_plugin"
     root.mkdir(parents=True, exist_ok=True)
     (root / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
@@ -19,7 +20,7 @@ def write_plugin(root: Path, name: str, source: str, *, module: str | None = Non
         f"Metadata-Version: 2.1\nName: fmbot-{name}\nVersion: 0.1\n", encoding="utf-8"
     )
     (info / "entry_points.txt").write_text(
-        f"[fmbot.plugins]\n{name} = {module}:setup\n", encoding="utf-8"
+        f"[fmbot.plugins]\n{name} = {module}:{attribute}\n", encoding="utf-8"
     )
     return root
 

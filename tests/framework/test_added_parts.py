@@ -72,9 +72,9 @@ async def h(sqlite_database: Database, app: App) -> AsyncIterator[Harness]:
         sqlite_database,
         allowed_users=[ANNA.id, BORIS.id],
         rate_limit_per_minute=3,
-        routers=parts_of(app).routers,
-        commands=parts_of(app).commands,
-        extras=build_runner(parts_of(app), 0.5),
+        routers=parts_of(app).registrations.routers,
+        menu=parts_of(app).registrations.menu,
+        extras=build_runner(parts_of(app).registrations, 0.5),
     ) as harness:
         yield harness
 
@@ -205,7 +205,7 @@ async def test_a_raising_context_provider_leaves_the_turn_answered(
     seen: list[Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    runner = build_runner(parts_of(context_app), 0.3)
+    runner = build_runner(parts_of(context_app).registrations, 0.3)
     assert runner is not None
     async with running_app(sqlite_database, extras=runner) as h:
         h.fm.queue_reply("You are on the Gold plan.")
@@ -243,7 +243,7 @@ async def test_a_raising_context_provider_leaves_the_turn_answered(
 
 
 async def test_without_providers_the_prompt_is_todays(sqlite_database: Database) -> None:
-    extras = build_runner(parts_of(App(env_file=None)))
+    extras = build_runner(parts_of(App(env_file=None)).registrations)
     async with running_app(sqlite_database, extras=extras) as h:
         h.fm.queue_reply("Hello!")
         await h.send("Hi")

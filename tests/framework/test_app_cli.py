@@ -117,8 +117,9 @@ def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:
     (versions / "notes_0001_table.py").write_text(NOTES_MIGRATION)
     write_plugin(site, "notes", """
         from pathlib import Path
-        def setup(app):
-            app.add_migrations("notes", Path(__file__).parent / "notes_versions")
+        from bot.plugin import Feature
+        FEATURE = Feature(name="notes",
+                          migrations=[("notes", Path(__file__).parent / "notes_versions")])
     """)
     db = tmp_path / "bot.db"
     work = tmp_path / "work"
@@ -134,19 +135,34 @@ def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:
 
 
 def test_an_unknown_plugin_is_refused_with_the_installed_ones(tmp_path: Path) -> None:
-    site = write_plugin(tmp_path / "site", "notes", "def setup(app):\n    pass\n")
+    site = write_plugin(tmp_path / "site", "notes",
+                        "from bot.plugin import Feature\nFEATURE = Feature(name='notes')\n")
     line = one_line(run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="notes,nope",
                             DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db"))
     assert line.startswith("fmbot: FMBOT_PLUGINS: no installed plugin named 'nope' (installed: ")
     assert "notes" in line
 
 
-def test_a_plugin_whose_setup_fails_is_one_line(tmp_path: Path) -> None:
-    site = write_plugin(tmp_path / "site", "bad", "def setup(app):\n    raise KeyError('x')\n")
+def test_a_plugin_that_fails_to_load_is_one_line(tmp_path: Path) -> None:
+    site = write_plugin(tmp_path / "site", "bad", "raise KeyError('x')\n")
     result = run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="bad",
                      DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db")
     assert result.returncode == 2
-    assert "fmbot: FMBOT_PLUGINS: plugin 'bad' failed to set up: KeyError('x')" in result.stderr
+    assert "fmbot: FMBOT_PLUGINS: plugin 'bad' failed to load: KeyError('x')" in result.stderr
+
+
+def test_a_plugin_of_the_old_form_is_refused_saying_what_to_name(tmp_path: Path) -> None:
+    """fmbot 0.3's `plugin(app)`, a function that changed the App, is refused before anything
+    runs, in one line saying what the entry point names instead."""
+    site = write_plugin(tmp_path / "site", "old", """
+        def plugin(app):
+            app.command("old", "The old way")
+    """, attribute="plugin")
+    line = one_line(run_cli("migrate", cwd=tmp_path, path=site, FMBOT_PLUGINS="old",
+                            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db"))
+    assert line.startswith("fmbot: FMBOT_PLUGINS: plugin 'old': its entry point "
+                           "fmbot_old_plugin:plugin is a function, not a bot.plugin.Feature: "
+                           "point it at a Feature whose setup(setup) registers")
 
 
 # -- the App in process ----------------------------------------------------------------------

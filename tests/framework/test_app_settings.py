@@ -26,7 +26,7 @@ def test_what_an_app_holds_is_not_on_its_public_face() -> None:
                      "tool_sources", "startup_hooks", "shutdown_hooks", "routers", "commands",
                      "migrations"):
         assert not hasattr(app, internal), internal
-    assert hasattr(parts_of(app), "providers")
+    assert hasattr(parts_of(app), "registrations")
 
 
 async def test_lifecycle_hooks_that_ask_get_the_bot_and_its_settings() -> None:

@@ -34,7 +34,7 @@ async def test_on_handoff_hooks_run_and_cannot_break_the_handoff(
     async def stuck(event: HandoffEvent) -> None:
         await asyncio.sleep(30)
 
-    runner = build_runner(parts_of(app), 0.2)
+    runner = build_runner(parts_of(app).registrations, 0.2)
     assert runner is not None
     async with desk_world(sqlite_database, on_handoff=runner.handed_over) as w:  # as the wiring
         user = 6101

@@ -39,7 +39,7 @@ def env(fakes: tuple[TelegramServer, FakeFoundationModels], tmp_path: Path) -> d
     """The environment of a deployment with the helpdesk plugin installed (its package on
     the import path, its entry point declared as pip declares it) and named in FMBOT_PLUGINS."""
     tg, fm = fakes
-    site = write_entry_point(tmp_path / "site", "helpdesk", "fmbot_helpdesk:plugin")
+    site = write_entry_point(tmp_path / "site", "helpdesk", "fmbot_helpdesk:FEATURE")
     return {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join([str(site), str(PLUGIN), str(REPO_ROOT)]),

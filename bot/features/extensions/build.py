@@ -1,5 +1,5 @@
-"""The App's context providers and turn hooks, run safely (runner.py), and its lifecycle
-hooks: built and run by the composition root from what the App holds."""
+"""The registered context providers and turn hooks (the App's, its plugins'), run safely
+(runner.py), and their lifecycle hooks: built from what the features registered."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 
 def build_runner(app: AppHolds | None, timeout: float = 5.0) -> ExtensionRunner | None:
-    """The App's context providers and its `on_answer` / `on_handoff` hooks, each bounded by
-    `timeout` seconds (EXTENSION_TIMEOUT); None without an App or when it added none."""
+    """The registered context providers and `on_answer` / `on_handoff` hooks, each bounded by
+    `timeout` seconds (EXTENSION_TIMEOUT); None without a registry or when none was."""
     if app is None:
         return None
     runner = ExtensionRunner(providers=app.providers, on_answer=app.answer_hooks,
@@ -22,6 +22,7 @@ def build_runner(app: AppHolds | None, timeout: float = 5.0) -> ExtensionRunner 
 
 
 async def lifecycle(app: AppHolds, kind: str, limit: float, context: RunContext) -> None:
-    """The App's on_startup or on_shutdown hooks (a failing one is logged, never fatal)."""
+    """The registered on_startup or on_shutdown hooks (a failing one is logged, never
+    fatal)."""
     hooks = app.startup_hooks if kind == "on_startup" else app.shutdown_hooks
     await run_lifecycle(kind, hooks, limit, context)

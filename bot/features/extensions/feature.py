@@ -1,6 +1,7 @@
-"""What a developer's App and its plugins add, as one `Feature`: their context providers and
-turn hooks in every turn, `on_handoff` told of each handoff, their lifecycle hooks run when
-the whole bot is built and when it stops."""
+"""What the features registered around a turn (the developer's App's and its plugins'), run
+as one `Feature`: their context providers and turn hooks in every turn, in the registry's
+order, `on_handoff` told of each handoff, their lifecycle hooks run when the whole bot is
+built and when it stops."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    app = ground.app
-    if app is None:
+    registry = ground.registry
+    if registry is None:
         return None
     from bot.features.extensions.build import build_runner, lifecycle
     from bot.plugin.asker import Asker
@@ -31,10 +32,10 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     limit = settings.extension_timeout
 
     async def run(kind: str, context: RunContext) -> None:
-        await lifecycle(app, kind, limit, context)
+        await lifecycle(registry, kind, limit, context)
 
     built.add("extensions", Lifecycle(run))
-    extras = build_runner(app, limit)
+    extras = build_runner(registry, limit)
     if extras is None:
         return None
     ground.stack.push_async_callback(extras.aclose)  # hooks still running get a grace period

@@ -1,7 +1,8 @@
-"""Tools as one `Feature`: the toolbox read before anything starts (TOOLS_FILE and the App's
-`@app.tool` functions: a bad file stops the start there), the tool loop in every turn, its
-cards and presses on Telegram, `fmbot tools`, the file's check, its part of `fmbot report`
-and the secrets the file reads, which the logs never show."""
+"""Tools as one `Feature`: the toolbox read before anything starts (TOOLS_FILE and the
+Python tools the features registered, the App's `@app.tool` and its plugins' `setup.tool`: a
+bad file stops the start there), the tool loop in every turn, its cards and presses on
+Telegram, `fmbot tools`, the file's check, its part of `fmbot report` and the secrets the file
+reads, which the logs never show."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ def _prepare(preparing: Preparing) -> None:
     from bot.features.tools.build import build_toolbox
     from bot.features.tools.toolbox import Toolbox
 
-    app = preparing.app
+    # The Python tools every feature registered (the App's, its plugins'), as one registry.
+    registry = preparing.registry
     toolbox = build_toolbox(preparing.settings.section(ToolsSettings),
-                            app.tool_sources if app else ())
+                            registry.tool_sources if registry else ())
     wrap = preparing.wrap_tools
     if wrap is not None:
         toolbox = Toolbox([wrap(source) for source in toolbox.sources],

@@ -1,12 +1,13 @@
-"""An fmbot plugin that ships a feature, built on fmbot's public API alone (`bot` and
+"""An fmbot plugin: one feature (`FEATURE`), built on fmbot's public API alone (`bot` and
 `bot.plugin`): the employee's department in every prompt, `/whoami` (counted per employee per
 day, up to `HELPDESK_DAILY_LOOKUPS`, and noted in a table of its own), its lines in `/help`
 and `/stats`, an IT-ticket tool the model may call (after the employee's press), its settings
 checked by `fmbot check` and before `run`, its part of `fmbot report` and a command of its own
 (`fmbot helpdesk lookups`, `fmbot helpdesk triage`, which asks `HELPDESK_TRIAGE_MODEL`).
 
-Enabled with `FMBOT_PLUGINS=helpdesk` once installed; fmbot calls `plugin(app)` at start, which
-sets the App up and returns the plugin's `Feature`.
+Enabled with `FMBOT_PLUGINS=helpdesk` once installed: its entry point names `FEATURE`, whose
+`setup` registers its router, menu command, context provider, tool and hook on the context
+fmbot gives it when the bot is built, as fmbot's own features and the App's decorators do.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -27,7 +28,7 @@ from pydantic import Field
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import AnswerEvent, App, ToolContext
+from bot import AnswerEvent, ToolContext
 from bot import Command as FmbotCommand
 from bot.plugin import (
     ChatMessage,
@@ -36,6 +37,7 @@ from bot.plugin import (
     DailyCounts,
     Feature,
     FeatureCheck,
+    FeatureSetup,
     FrontParts,
     ModelUse,
     Outcome,
@@ -45,6 +47,7 @@ from bot.plugin import (
     Section,
     SettingsCheck,
     Subcommands,
+    TelegramGround,
     TelegramPart,
     TelegramParts,
     Translator,
@@ -53,6 +56,9 @@ from bot.plugin import (
     register_texts,
     utc_today,
 )
+
+if TYPE_CHECKING:
+    from bot.plugin.settings import Settings
 
 log = logging.getLogger("helpdesk")
 
@@ -160,52 +166,43 @@ class HelpdeskLines:
         return t("helpdesk.admin", total=await DailyCounts(session).total(utc_today(), LOOKUPS))
 
 
-def plugin(app: App) -> Feature:
-    """Set `app` up (`setup`) and return the feature: its settings' check, its model, its
-    line in `fmbot check`, its /help and /stats lines, its commands and its part of `fmbot
-    report`."""
-    settings = app.load_settings(HelpdeskSettings)
-    directory = Directory(settings.employees_csv)
-    setup(app, directory, settings.daily_lookups)
+def directory_of(settings: Settings) -> Directory:
+    """The staff directory the settings name (read on first use)."""
+    return Directory(settings.section(HelpdeskSettings).employees_csv)
 
-    def check_directory(_settings: object) -> None:
+
+def check_directory(settings: Settings) -> None:
+    """The plugin's check of its settings: the directory reads, with its columns."""
+    if (problem := directory_of(settings).problem()) is not None:
+        raise ConfigError(f"HELPDESK_EMPLOYEES_CSV: {problem}")
+
+
+def checks(settings: Settings, _environ: object) -> list[FeatureCheck]:
+    """Its line in `fmbot check`: the directory, and /whoami's daily budget."""
+    section = settings.section(HelpdeskSettings)
+    directory = directory_of(settings)
+
+    async def staff() -> list[Outcome]:
         if (problem := directory.problem()) is not None:
-            raise ConfigError(f"HELPDESK_EMPLOYEES_CSV: {problem}")
+            return [failed("helpdesk", problem, "fix HELPDESK_EMPLOYEES_CSV")]
+        return [passed("helpdesk", f"{len(directory)} employees in "
+                                   f"{section.employees_csv.name}; /whoami "
+                                   f"{section.daily_lookups} a day each")]
 
-    def checks(_settings: object, _environ: object) -> list[FeatureCheck]:
-        async def staff() -> list[Outcome]:
-            if (problem := directory.problem()) is not None:
-                return [failed("helpdesk", problem, "fix HELPDESK_EMPLOYEES_CSV")]
-            return [passed("helpdesk", f"{len(directory)} employees in "
-                                       f"{settings.employees_csv.name}; /whoami "
-                                       f"{settings.daily_lookups} a day each")]
-
-        return [FeatureCheck("helpdesk", staff, credentials=False, settings_only=True)]
-
-    def on_telegram(_ground: object, _built: object) -> TelegramParts:
-        def part(_front: FrontParts) -> TelegramPart:
-            return TelegramPart(lines=HelpdeskLines(settings.daily_lookups))
-
-        return TelegramParts(part=part)
-
-    return Feature(
-        name="helpdesk",
-        settings=HelpdeskSettings,
-        # Its own table (helpdesk_whoami_log), made by its own migrations after fmbot's.
-        migrations=[("helpdesk", Path(__file__).parent / "migrations")],
-        # Before `run` and the plugin's own commands start (and in `fmbot check`).
-        settings_checks=[SettingsCheck(frozenset({"run", "helpdesk"}), check_directory)],
-        models=lambda _settings: [ModelUse("HELPDESK_TRIAGE_MODEL", settings.triage_model,
-                                           "text")],
-        checks=checks,
-        report=lambda _settings: [lookups],
-        commands=lambda: [helpdesk_command(directory, settings)],
-        on_telegram=on_telegram,
-    )
+    return [FeatureCheck("helpdesk", staff, credentials=False, settings_only=True)]
 
 
-def helpdesk_command(directory: Directory,
-                     settings: HelpdeskSettings) -> FmbotCommand[CommandContext]:
+def on_telegram(ground: TelegramGround, _built: object) -> TelegramParts:
+    """Its /help and /stats lines."""
+    limit = ground.ground.settings.section(HelpdeskSettings).daily_lookups
+
+    def part(_front: FrontParts) -> TelegramPart:
+        return TelegramPart(lines=HelpdeskLines(limit))
+
+    return TelegramParts(part=part)
+
+
+def helpdesk_command() -> FmbotCommand[CommandContext]:
     """`fmbot helpdesk lookups [--days N]`: who looked themselves up with /whoami, most
     lookups first, by the directory's names. `fmbot helpdesk triage TEXT`: the department a
     request is for, as HELPDESK_TRIAGE_MODEL reads it."""
@@ -221,6 +218,7 @@ def helpdesk_command(directory: Directory,
         return [helpdesk, listing, triage]
 
     async def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+        directory = directory_of(ctx.settings)
         if args.helpdesk_command == "triage":
             return await triage(ctx, args.request)
         if args.days < 1:
@@ -246,7 +244,7 @@ def helpdesk_command(directory: Directory,
                 ChatMessage(Role.SYSTEM, "Name the one department of the company this IT "
                                          "request is for, in one word."),
                 ChatMessage(Role.USER, request),
-            ], model=settings.triage_model)
+            ], model=ctx.settings.section(HelpdeskSettings).triage_model)
         print(completion.text.strip())
         return 0
 
@@ -265,10 +263,13 @@ async def lookups(db: Any, days: int) -> ReportSection:
                          f"{row[1]} employees")
 
 
-def setup(app: App, directory: Directory, daily_lookups: int) -> None:
-    """Add to `app`: /whoami (counted per employee per day, and noted in the plugin's own
-    table), the department as context, the IT-ticket tool (confirmed by the employee) and a
-    hook after every answer."""
+def setup(setup: FeatureSetup) -> None:
+    """Register, on the context fmbot gives the feature: /whoami (counted per employee per
+    day, and noted in the plugin's own table) in the menu, the department as context, the
+    IT-ticket tool (confirmed by the employee) and a hook after every answer."""
+    settings = setup.section(HelpdeskSettings)
+    directory = Directory(settings.employees_csv)
+    daily_lookups = settings.daily_lookups
     numbers = itertools.count(1)
     tickets: dict[str, str] = {}  # by idempotency key: a repeated call opens no second one
     router = Router(name="helpdesk")
@@ -296,11 +297,12 @@ def setup(app: App, directory: Directory, daily_lookups: int) -> None:
         await session.commit()
         await message.answer(reply)
 
-    app.include_router(router)
-    app.command("whoami", "Who I am in the staff directory", ru="Кто я в справочнике сотрудников")
+    setup.include_router(router)
+    setup.command("whoami", "Who I am in the staff directory",
+                  ru="Кто я в справочнике сотрудников")
 
     # The turn's hook that adds to the prompt: a context provider, asked before every answer.
-    @app.context(name="helpdesk.department")
+    @setup.context(name="helpdesk.department")
     async def department(ctx: ToolContext) -> str | None:
         found = directory.get(ctx.user_id)
         if found is None:
@@ -310,7 +312,7 @@ def setup(app: App, directory: Directory, daily_lookups: int) -> None:
             f"that department's procedures in mind."
         )
 
-    @app.tool(confirm=True)
+    @setup.tool(confirm=True)
     async def open_it_ticket(ctx: ToolContext, summary: str) -> str:
         """Open an IT support ticket for the employee (a broken laptop, a missing access...)."""
         employee = directory.get(ctx.user_id)
@@ -321,7 +323,24 @@ def setup(app: App, directory: Directory, daily_lookups: int) -> None:
         log.info("helpdesk: ticket %s for %s (%s): %s", number, ctx.user_id, department, summary)
         return f"IT ticket {number} opened for the {department} department"
 
-    @app.on_answer
+    @setup.on_answer
     async def note_answer(event: AnswerEvent) -> None:
         tools = ",".join(call.name for call in event.tool_calls) or "-"
         log.info("helpdesk: answered %s (tools: %s)", event.user_id, tools)
+
+
+FEATURE = Feature(
+    name="helpdesk",
+    settings=HelpdeskSettings,
+    # Its own table (helpdesk_whoami_log), made by its own migrations after fmbot's.
+    migrations=[("helpdesk", Path(__file__).parent / "migrations")],
+    # Before `run` and the plugin's own commands start (and in `fmbot check`).
+    settings_checks=[SettingsCheck(frozenset({"run", "helpdesk"}), check_directory)],
+    models=lambda settings: [ModelUse("HELPDESK_TRIAGE_MODEL",
+                                      settings.section(HelpdeskSettings).triage_model, "text")],
+    checks=checks,
+    report=lambda _settings: [lookups],
+    commands=lambda: [helpdesk_command()],
+    setup=setup,
+    on_telegram=on_telegram,
+)

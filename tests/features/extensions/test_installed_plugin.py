@@ -100,7 +100,7 @@ async def test_the_installed_plugin_answers_remembers_and_waits_for_the_press(
     log = caplog.messages
     assert "helpdesk: answered 7301 (tools: open_it_ticket)" in log
     assert "helpdesk: ticket HD-1 for 7301 (Finance): Laptop broken" in log
-    assert any("plugin helpdesk set up" in line for line in log)
+    assert app.plugins == ("helpdesk",), "found through its entry point"
 
 
 @pytest.mark.slow
