@@ -97,7 +97,8 @@ class Deps:
     takes: tuple[str, ...] = ()
     # What /help and /stats say of the features (spoken answers), in the parts' order.
     lines: tuple[UsageLines, ...] = ()
-    # The App's own menu commands (name -> description by language), listed by /help too.
+    # Every feature's registered menu commands (name -> description by language: fmbot's
+    # /image, the App's, the plugins'), listed by /help too.
     menu: dict[str, dict[str, str]] = field(default_factory=dict)
     # What concerns one member of a group (a refusal, a press not theirs), to them alone.
     notices: PersonalNotices | None = None

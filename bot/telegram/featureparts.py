@@ -53,9 +53,9 @@ class TelegramPart:
     what the handlers get (the answerer, the chat queues), built once that is; `takes`: the
     texts' keys of what the bot takes besides text thanks to it, listed by /help;
     `stops_first`: services started after every other and stopped before them (their
-    answers finish before the outbox closes); `lines`: what /help and /stats say of it;
-    `menu`: its commands for Telegram's command menu and /help (name -> description by
-    language); `owners`: who owns a business connection (the admission gate judges the owner
+    answers finish before the outbox closes); `lines`: what /help and /stats say of it
+    (its menu commands it registers when it is set up: `FeatureSetup.command`); `owners`:
+    who owns a business connection (the admission gate judges the owner
     of every business update by it; without it no business update is admitted)."""
 
     front: Sequence[Router] = ()
@@ -69,7 +69,6 @@ class TelegramPart:
     takes: Sequence[str] = ()
     stops_first: Sequence[BotService] = ()
     lines: UsageLines | None = None
-    menu: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     owners: ConnectionOwners | None = None
 
 

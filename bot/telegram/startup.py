@@ -67,9 +67,10 @@ async def reach_telegram(bot: Bot, max_delay: float = 30.0) -> None:
 
 
 def menu_of(extra: dict[str, dict[str, str]], language: str) -> list[BotCommand]:
-    """fmbot's commands, then the App's (`extra`: name -> descriptions by language); an App
-    command of the same name as one of fmbot's replaces its description. An entry Telegram
-    would refuse is left out (logged), so it cannot cost the rest of the menu."""
+    """fmbot's commands, then the features' (`extra`: name -> descriptions by language, as they
+    registered them); a registered command of the same name as one of fmbot's replaces its
+    description. An entry Telegram would refuse is left out (logged), so it cannot cost the
+    rest of the menu."""
     merged = {**COMMANDS, **extra}
     menu = []
     for command, descriptions in merged.items():

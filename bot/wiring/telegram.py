@@ -38,15 +38,6 @@ if TYPE_CHECKING:
 
     from bot.conversation import ConversationService
 
-Menu = dict[str, dict[str, str]]
-
-
-def features_menu(parts: Sequence[TelegramPart]) -> Menu:
-    """The features' menu commands given on the front (a registered command of the same name
-    wins)."""
-    return {name: dict(descriptions) for part in parts for name, descriptions in part.menu.items()}
-
-
 def build_telegram(
     *,
     bot: Bot,
@@ -110,7 +101,7 @@ def build_telegram(
         answers=answers, queues=queues, notify=notify, outbox=outbox,
         pastes=PasteJoiner(), seen=seen, replicas=replicas,
         takes=tuple(key for part in parts for key in part.takes),
-        menu=features_menu(parts) | {name: dict(text) for name, text in (menu or {}).items()},
+        menu={name: dict(descriptions) for name, descriptions in (menu or {}).items()},
         lines=tuple(part.lines for part in parts if part.lines is not None),
         notices=PersonalNotices(outbox),
     )

@@ -117,3 +117,22 @@ def test_a_bad_menu_command_is_refused_in_a_features_setup_too() -> None:
     with pytest.raises(ConfigError, match=r"the bad feature: command\('bad name!'\): a menu "
                                           r"command is 1-32 characters"):
         Registry.of([Feature(name="bad", setup=bad)], None)
+
+
+@pytest.mark.parametrize(("replies", "listed"), [("off", False), ("approve", True)])
+def test_business_registers_its_menu_command_with_its_replies_on(
+    monkeypatch: pytest.MonkeyPatch, replies: str, listed: bool
+) -> None:
+    """fmbot's own features register their menu commands as a plugin does: /business with
+    BUSINESS_REPLIES on, /image always, their descriptions in both languages."""
+    from bot.features.installed import FEATURES
+    from bot.features.settings import load_settings
+    from bot.plugin.registry import Registry
+
+    monkeypatch.setenv("BUSINESS_REPLIES", replies)
+    menu = Registry.of(FEATURES, load_settings(None)).menu
+    assert menu["image"] == {"en": "Draw a picture", "ru": "Нарисовать картинку"}
+    assert ("business" in menu) is listed
+    if listed:
+        assert menu["business"]["ru"] == (
+            "Чаты бизнес-аккаунта: приостановить или возобновить ответы")

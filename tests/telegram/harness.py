@@ -36,6 +36,7 @@ from bot.coordination import Coordinator
 from bot.features.documents.telegram import documents_on_telegram
 from bot.features.extensions import ExtensionRunner
 from bot.features.images.delivery import ImageDelivery
+from bot.features.images.feature import FEATURE as images_feature
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
 from bot.features.installed import load_texts
@@ -44,6 +45,7 @@ from bot.features.tools.loop import ToolLoop
 from bot.features.tools.telegram import tools_on_telegram
 from bot.features.vision.photos import photos_on_telegram
 from bot.features.voice.build import voice_on_telegram
+from bot.plugin.registry import Registry
 from bot.storage.database import Database
 from bot.telegram.access import Access
 from bot.telegram.app import TelegramApp
@@ -59,6 +61,8 @@ from tests.turn_features import turn_features
 BOT_ID = 42
 BOT_USERNAME = "test_bot"
 SCALE = 0.05  # Telegram's pacing (1 s private, 3 s groups) shrunk 20 times
+# The menu entry (/image) the images feature registers when it is set up, as `run` reads it.
+IMAGES_MENU = Registry.of([images_feature], None).menu
 
 
 @dataclass
@@ -237,6 +241,8 @@ async def running_app(
             ),
         )
         extra = parts(bot, fm.url) if parts is not None else {}
+        # The features' menu, then a test's own (an App's), as the registry merges them.
+        menu = {**IMAGES_MENU, **app_kwargs.pop("menu", {})}
         access, options = front_values(app_kwargs, options, shutdown_grace=2.0)
         app = build_telegram(
             bot=bot,
@@ -255,6 +261,7 @@ async def running_app(
                       tools_on_telegram(loop, superseded), knowledge_on_telegram(None),
                       documents_on_telegram(None)],
             cluster=None if coordinator is None else Cluster(coordinator, owner),
+            menu=menu,
             **extra,
             **app_kwargs,
         )

@@ -24,11 +24,6 @@ def build_business(area: BusinessSettings, *, customer_daily_tokens: int = 0
                            connection_daily_tokens=area.daily_tokens)
 
 
-# /business in the command menu and /help: how an owner finds the connection's state and pauses.
-MENU = {"business": {"en": "Your business account's chats: pause or resume my answers",
-                     "ru": "Чаты бизнес-аккаунта: приостановить или возобновить ответы"}}
-
-
 def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:
     """Chat automation on the Telegram front: its updates, presses and /business, first of
     the front's routers."""
@@ -46,6 +41,6 @@ def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:
                                   front.outbox, front.limiter, mode=options.mode,
                                   takeover=options.takeover, budgets=options.budgets)
         updates = BusinessUpdates(replies)
-        return TelegramPart(front=[updates.build_router()], owners=updates, menu=MENU)
+        return TelegramPart(front=[updates.build_router()], owners=updates)
 
     return build

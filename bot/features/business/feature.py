@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from bot.plugin.ground import Groundwork, TelegramGround
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
+    from bot.plugin.setup import FeatureSetup
+
+
+def _setup(setup: FeatureSetup) -> None:
+    # /business in the command menu and /help, with the replies on (BUSINESS_REPLIES): how an
+    # owner finds the connection's state and pauses.
+    if setup.section(BusinessSettings).replies != "off":
+        setup.command("business", "Your business account's chats: pause or resume my answers",
+                      ru="Чаты бизнес-аккаунта: приостановить или возобновить ответы")
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
@@ -52,6 +61,7 @@ FEATURE = Feature(
     settings=BusinessSettings,
     tables=("bot.features.business.models",),
     texts=("bot.features.business.texts",),
+    setup=_setup,
     build=_build,
     on_telegram=_on_telegram,
     telegram_checks=_telegram_checks,

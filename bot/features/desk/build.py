@@ -5,7 +5,7 @@ loop's jobs, FAQ drafts and content gaps."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from bot.plugin.offers import KnowledgeLookup
     from bot.plugin.storage import Database
     from bot.plugin.telegram import (
-        BotService,
-        Deps,
         FrontParts,
         Outbox,
         TelegramFeature,
@@ -80,9 +78,9 @@ def build_desk(
     kb_folder: Path | None = None,
 ) -> SupportDesk | None:
     """The support desk on its records `service` (None: no desk), sending through `outbox`
-    (with replicas, `replicas` coordinates its jobs): it lists the App's `menu` commands to
-    operators and tells `on_handoff` of each handoff; `call_lines`: the tools' lines of a
-    user's chat, for the card. `feedback_buttons` (KB_MODE=strict):
+    (with replicas, `replicas` coordinates its jobs): it lists every feature's `menu`
+    commands with /operator and tells `on_handoff` of each handoff; `call_lines`: the tools'
+    lines of a user's chat, for the card. `feedback_buttons` (KB_MODE=strict):
     👍/👎 under every answer; `kb_folder`: where approved FAQ drafts are written (the first
     KB_PATH folder)."""
     from bot.features.desk.telegram import DeskOptions, SupportDesk
@@ -196,14 +194,8 @@ def desk_on_telegram(
         if desk is not None:
             from bot.features.desk.telegram import handlers as desk_handlers
 
-            def whole_menu(deps: Deps) -> Sequence[BotService]:
-                # The menu /operator joins lists the features' commands too (/image).
-                desk.menu_extra.update({name: dict(text) for name, text in deps.menu.items()})
-                return ()
-
             return TelegramPart(front=[desk_handlers.build_router(desk.chat_id)],
-                                data={"desk": desk}, after_delivery=desk, services=[desk],
-                                services_on=whole_menu)
+                                data={"desk": desk}, after_delivery=desk, services=[desk])
         if not feedback_buttons:
             return TelegramPart()
         from bot.features.desk.telegram import feedback as feedback_handlers

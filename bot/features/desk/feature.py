@@ -53,6 +53,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     kb_folder = kb_paths[0] if isinstance(kb_paths, tuple) and kb_paths else None
     handoff = built.find(HandoffListener)
     calls = built.find(CallLines)
+    # Every feature's menu commands (the App's, /image...), which /operator joins.
     menu = {name: dict(text) for name, text in front.menu.items()}
     desk = build_desk(front.ground, built.find(DeskService), built.find(KnowledgeLookup),
                       built.find(Embedder),

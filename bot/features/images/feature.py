@@ -11,6 +11,12 @@ from bot.plugin.feature import CoreParts, Feature, TelegramParts
 if TYPE_CHECKING:
     from bot.plugin.built import Built
     from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.setup import FeatureSetup
+
+
+def _setup(setup: FeatureSetup) -> None:
+    # /image in Telegram's command menu (and /help, unless its own line says more).
+    setup.command("image", "Draw a picture", ru="Нарисовать картинку")
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
@@ -31,4 +37,5 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
 
 
 FEATURE = Feature(name="images", tables=("bot.features.images.models",),
-                  texts=("bot.features.images.texts",), build=_build, on_telegram=_on_telegram)
+                  texts=("bot.features.images.texts",), setup=_setup, build=_build,
+                  on_telegram=_on_telegram)

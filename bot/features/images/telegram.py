@@ -1,6 +1,7 @@
 """`/image [W:H] [seed=N] <prompt>` on Telegram: the daily budget (DAILY_IMAGE_LIMIT), parse,
 then hand the job to ImageDelivery (background); the feature's part on the front
-(bot/telegram/featureparts.py): its router, its menu entry and /help line, its /stats lines."""
+(bot/telegram/featureparts.py): its router, its /help line, its /stats lines (its menu
+entry is registered by its setup: feature.py)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,6 @@ from bot.plugin.telegram import (
     Translator,
     thread_of,
 )
-
-# /image in Telegram's command menu (and /help, unless its own line says more).
-MENU = {"image": {"en": "Draw a picture", "ru": "Нарисовать картинку"}}
 
 
 class ImageCommand:
@@ -131,6 +129,6 @@ def images_on_telegram(
         )
         command = ImageCommand(delivery, front.notify, prompt_limit, daily_limit)
         return TelegramPart(early=[command.build_router()], services=[delivery],
-                            lines=ImageLines(daily_limit), menu=MENU)
+                            lines=ImageLines(daily_limit))
 
     return build

@@ -24,6 +24,7 @@ from bot.features.desk.build import desk_on_telegram
 from bot.features.desk.domain import DeskService, SupportHours
 from bot.features.desk.insights import InsightJobs
 from bot.features.documents.telegram import documents_on_telegram
+from bot.features.images.feature import FEATURE as images_feature
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
 from bot.features.installed import load_texts
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from bot.features.desk.insights.faq import FaqDrafts
 from bot.features.desk.telegram import DeskOptions, SupportDesk
 from bot.foundation_models.client import FoundationModelsClient
+from bot.plugin.registry import Registry
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
@@ -52,6 +54,8 @@ SCALE = 0.04  # 1 s per private chat -> 40 ms; 20 messages a minute per group ->
 SUPPORT = -1009876543210
 OPERATOR = {"id": 501, "first_name": "Olga"}
 TOKEN = "42:TEST"
+# The menu entry (/image) the images feature registers when it is set up, as `run` reads it.
+IMAGES_MENU = Registry.of([images_feature], None).menu
 
 
 @dataclass
@@ -216,6 +220,7 @@ async def _world(
         faq=faq,
         on_handoff=on_handoff,
         call_lines=call_lines_of(database.sessionmaker),  # the tool loop's, as `run` gives it
+        menu_extra=IMAGES_MENU,  # the features' menu, which /operator joins, as `run` gives it
     )
     given = {"support_chat_id": desk.chat_id, **({"admins": list(admins)} if admins else {}),
              **app_kwargs}
@@ -227,7 +232,7 @@ async def _world(
         features=[desk_on_telegram(desk), photos_on_telegram(None),
                   voice_on_telegram(None, heard),
                   images_on_telegram(images), documents_on_telegram(None)],
-        options=options, access=access, outbox=outbox, **extra, **given,
+        options=options, access=access, outbox=outbox, menu=IMAGES_MENU, **extra, **given,
     )
     await app.startup()
     polling = asyncio.create_task(

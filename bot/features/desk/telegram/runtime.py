@@ -111,7 +111,7 @@ class SupportDesk(BotService):
         self._endings: set[asyncio.Task[Any]] = set()  # cards, topics and notes of /close
         self._alerted_at = float("-inf")
         self.alert_interval = 600.0  # admins hear of an unusable support chat this often
-        # The App's menu commands and on_handoff hooks.
+        # Every feature's menu commands, and the on_handoff hooks.
         self.menu_extra = dict(menu_extra or {})
         self.on_handoff = on_handoff
 
