@@ -1,0 +1,25 @@
+"""Answers' traces: why each answer is what it is (bot/conversation/trace.py), one row per
+answer, stored in the answer's transaction. A row goes with its answer (the foreign key
+cascades), so /forget and retention erase traces with the conversation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.storage.models.base import Base, utcnow
+
+
+class AnswerTrace(Base):
+    __tablename__ = "answer_traces"
+
+    answer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False,
+    )
+    # The trace's JSON, bounded (TRACE_LIMIT): text, not a JSON column, so that what is
+    # stored is exactly what was bounded, on either database.
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

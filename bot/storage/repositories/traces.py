@@ -1,0 +1,34 @@
+"""Answers' traces (bot/storage/models/traces.py): stored with the answer, read by answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import AnswerTrace
+
+
+class TraceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def save(self, answer_id: int, data: str) -> None:
+        """Store the answer's trace (`data`: JSON, already bounded), replacing one stored
+        before (an answer redone after /retry or a resume keeps its id)."""
+        await self.session.execute(delete(AnswerTrace).where(AnswerTrace.answer_id == answer_id))
+        self.session.add(AnswerTrace(answer_id=answer_id, data=data))
+        await self.session.flush()
+
+    async def of_answers(self, answer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The traces of `answer_ids` that have one, parsed, by answer id."""
+        ids = list(answer_ids)
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            select(AnswerTrace.answer_id, AnswerTrace.data).where(AnswerTrace.answer_id.in_(ids))
+        )
+        return {answer_id: json.loads(data) for answer_id, data in rows}

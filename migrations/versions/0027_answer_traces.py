@@ -1,0 +1,38 @@
+"""Answers' traces: one row per answer with why it is what it is (the passages found, the
+tools called, the model, tokens and times, the rules that fired), bounded JSON, erased with
+its answer.
+
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-11-29 00:40:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0027"
+down_revision: str | None = "0026"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "answer_traces",
+        sa.Column("answer_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["answer_id"], ["messages.id"], name=op.f("fk_answer_traces_answer_id_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("answer_id", name=op.f("pk_answer_traces")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("answer_traces")
