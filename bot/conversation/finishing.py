@@ -83,7 +83,8 @@ async def finish(
             for feature in parts.features:
                 await feature.record(session, turn, verdict)
             # After every feature's record: what they noted of the answer goes with it.
-            await TraceRepository(session).save(turn.answer_id, turn.trace.dumps())
+            await TraceRepository(session).save(turn.answer_id, turn.trace.dumps(),
+                                                turn.trace.tags)
             if question_tokens is not None:
                 await messages.set_token_count(turn.question_id, question_tokens)
             if usage is not None:

@@ -34,10 +34,17 @@ class Trace:
     """The entries of one answer's trace, by key. `add` replaces an entry of the same key:
     a feature's `record` may run again when the answer's store is retried."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "tags")
 
     def __init__(self) -> None:
         self._entries: dict[str, Any] = {}
+        # What the answer can be found by ("tool:order_status", "doc:delivery.md",
+        # "notfound"): stored beside the trace, for the console's filters.
+        self.tags: set[str] = set()
+
+    def tag(self, *tags: str) -> None:
+        """Mark the answer with `tags` (each cut to 200 characters, whitespace made spaces)."""
+        self.tags.update(tags)
 
     def add(self, key: str, value: object) -> None:
         """Set the entry `key` to `value` (JSON-able; anything else is kept as its `str`),

@@ -25,6 +25,7 @@ def upgrade() -> None:
         "answer_traces",
         sa.Column("answer_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("tags", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["answer_id"], ["messages.id"], name=op.f("fk_answer_traces_answer_id_messages"),

@@ -108,3 +108,17 @@ def test_an_entry_and_the_whole_trace_are_bounded() -> None:
     assert set(json.loads(dumped)) == {"tools", *(f"feature{n}" for n in range(10))}
     trace.add("odd", {1: object()})  # not JSON: kept as its text
     assert isinstance(trace.get("odd")["1"], str)
+
+
+async def test_answers_are_tagged_by_tool_document_and_not_found(tmp_path: Path) -> None:
+    scripted = ScriptedModel(otherwise="Paris is the capital of France.")
+    scripted.when("A-1042").call("order_status", order_id="A-1042").answer("Shipped: {result}")
+    strict = {"KB_PATH": str(FIXTURE_KB), "KB_MODE": "strict", "EMBEDDING_RPS": "200",
+              "KB_MIN_SCORE": "0.95"}
+    async with BotTester(shop(), model=scripted, settings=strict) as tester:
+        anna = tester.user("Anna")
+        await anna.says("When does my order A-1042 arrive?")
+        await anna.says("What is the capital of France?")
+        tags = [row["tags"] for row in
+                await rows(tester, "SELECT tags FROM answer_traces ORDER BY answer_id")]
+    assert tags == ["\ntool:order_status\n", "\nnotfound\n"]

@@ -48,6 +48,8 @@ class NotFoundStep(TurnFeature):
         verdict.text = grounded.shown(verdict.text, turn.speaker.language, self.next_step)
         if note := grounded.note():
             verdict.notes.append(note)
+        if grounded.not_found or grounded.abstained:
+            turn.trace.tag("notfound")
         if (rules := fired(grounded)) or grounded.sources:
             turn.trace.add("grounding", {
                 "rules": rules,

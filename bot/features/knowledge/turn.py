@@ -121,6 +121,7 @@ class KnowledgeFeature(TurnFeature):
         turn.trace.add("knowledge", trace_entry(retrieval, turn.part(Grounded),
                                                 self.knowledge.retriever.min_score,
                                                 strict=self.knowledge.strict))
+        turn.trace.tag(*(f"doc:{s.path}" for s in turn.part(Grounded).sources if s.cited))
         await KnowledgeRepository(session).save_answer(
             turn.answer_id,
             covered=_covered(turn.part(Grounded)),

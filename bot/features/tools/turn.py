@@ -58,6 +58,7 @@ class ToolsFeature(TurnFeature):
         calls = await ToolCallRepository(session).for_answer(turn.answer_id)
         if not offered and not calls:
             return
+        turn.trace.tag(*(f"tool:{call.name}" for call in calls))
         limit = turn.part(ToolTurn).limit_reached
         turn.trace.add("tools", {
             "offered": list(offered),

@@ -22,4 +22,8 @@ class AnswerTrace(Base):
     # The trace's JSON, bounded (TRACE_LIMIT): text, not a JSON column, so that what is
     # stored is exactly what was bounded, on either database.
     data: Mapped[str] = mapped_column(Text)
+    # What the answer can be found by, one tag a line with a line break each side
+    # ("\ntool:order_status\nnotfound\n"): a reader filters with LIKE '%\ntag\n%' on either
+    # database, without reading the JSON.
+    tags: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -16,11 +16,11 @@ class TraceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def save(self, answer_id: int, data: str) -> None:
-        """Store the answer's trace (`data`: JSON, already bounded), replacing one stored
-        before (an answer redone after /retry or a resume keeps its id)."""
+    async def save(self, answer_id: int, data: str, tags: Iterable[str] = ()) -> None:
+        """Store the answer's trace (`data`: JSON, already bounded) and its `tags`, replacing
+        one stored before (an answer carried on after a press keeps its id)."""
         await self.session.execute(delete(AnswerTrace).where(AnswerTrace.answer_id == answer_id))
-        self.session.add(AnswerTrace(answer_id=answer_id, data=data))
+        self.session.add(AnswerTrace(answer_id=answer_id, data=data, tags=joined_tags(tags)))
         await self.session.flush()
 
     async def of_answers(self, answer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -32,3 +32,10 @@ class TraceRepository:
             select(AnswerTrace.answer_id, AnswerTrace.data).where(AnswerTrace.answer_id.in_(ids))
         )
         return {answer_id: json.loads(data) for answer_id, data in rows}
+
+
+def joined_tags(tags: Iterable[str]) -> str:
+    """Tags as stored: each on its own line, a line break before the first and after the
+    last; a tag's own line breaks are spaces."""
+    kept = sorted({" ".join(tag.split())[:200] for tag in tags if tag.strip()})
+    return "\n" + "\n".join(kept) + "\n" if kept else ""
