@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from aiogram import Bot, Router
+    from aiohttp import web
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation import ConversationService
@@ -56,7 +57,9 @@ class TelegramPart:
     answers finish before the outbox closes); `lines`: what /help and /stats say of it;
     `menu`: its commands for Telegram's command menu and /help (name -> description by
     language); `owners`: who owns a business connection (the admission gate judges the owner
-    of every business update by it; without it no business update is admitted)."""
+    of every business update by it; without it no business update is admitted); `web`:
+    what it adds to the webhook's web server in webhook mode (the console's pages), each
+    given the server's aiohttp application before it starts."""
 
     front: Sequence[Router] = ()
     early: Sequence[Router] = ()
@@ -71,6 +74,7 @@ class TelegramPart:
     lines: UsageLines | None = None
     menu: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     owners: ConnectionOwners | None = None
+    web: Sequence[Callable[[web.Application], None]] = ()
 
 
 # What a feature gives the front: built once the front's own parts are.
