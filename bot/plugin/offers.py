@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.extending.events import HandoffEvent, RunContext, ToolCallInfo
@@ -105,3 +107,37 @@ class SimulationModels:
 
     customer: str
     judge: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFact:
+    """What the support desk knows of a conversation with a customer: whether a person was
+    asked in (`handed_off`, `handoff_reason`), whether the case is closed (`resolved`; None
+    while it is open) and how (`resolution`), the customer's rating (`csat`, 1-5), the
+    conversation scorer's verdict (`score`, 1-5; `scored_resolved`) with its evidence lines,
+    and `verified`: scored resolved with the bot alone."""
+
+    handed_off: bool = False
+    handoff_reason: str | None = None
+    resolved: bool | None = None
+    resolution: str | None = None
+    csat: int | None = None
+    csat_comment: str | None = None
+    score: int | None = None
+    scored_resolved: bool | None = None
+    verified: bool = False
+    evidence: tuple[str, ...] = ()
+
+
+#: A conversation as the desk is asked about it: its key (the caller's), the customer's chat
+#: (a private chat's id is the user's) and the span of its messages.
+ChatSpan = tuple[int, int, "dt.datetime", "dt.datetime"]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """The support desk's facts of conversations (the console's filters and pages): for each
+    span whose chat had a case over it, the newest such case's `CaseFact`, by the span's
+    key. One bounded read per call, in the caller's session."""
+
+    read: Callable[[AsyncSession, Sequence[ChatSpan]], Awaitable[dict[int, CaseFact]]]

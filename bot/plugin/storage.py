@@ -1,14 +1,15 @@
 """`bot.plugin.storage`: fmbot's database, as a feature keeps its own tables and reads the
 core's: `Database` and its sessions, the table `Base` and its mixins, the core's tables
-(`Conversation`, `Message`, ...) and repositories, per-user daily counts (`DailyCounts`,
-`utc_today`), personal tables (erased with their user), and dialect-aware upserts. SQLAlchemy
-only: no aiogram or httpx, so a feature's storage modules may import it."""
+(`Conversation`, `Message`, `AnswerTrace`, ...) and repositories, per-user daily counts
+(`DailyCounts`, `utc_today`), personal tables (erased with their user), and dialect-aware
+upserts. SQLAlchemy only: no aiogram or httpx, so a feature's storage modules may import it."""
 
 from __future__ import annotations
 
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.storage.models import (
+    AnswerTrace,
     Chat,
     Conversation,
     Message,
@@ -29,6 +30,7 @@ from bot.storage.repositories import (
     DailyCounts,
     HistoryEntry,
     MessageRepository,
+    TraceRepository,
     UpdateReceipt,
     UsageRepository,
     UserRepository,
@@ -40,6 +42,7 @@ from bot.storage.repositories._upsert import dialect_name, excluded, insert_for
 
 __all__ = [
     "PROMPT_STATUSES",
+    "AnswerTrace",
     "Base",
     "BigIntegerPK",
     "Chat",
@@ -55,6 +58,7 @@ __all__ = [
     "MessageStatus",
     "PersonalTable",
     "TimestampMixin",
+    "TraceRepository",
     "UpdateReceipt",
     "UsageRepository",
     "User",

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     from bot.features.desk.build import build_desk_service, desk_state_of
-    from bot.plugin.offers import PersonState
+    from bot.features.desk.storage.facts import case_facts
+    from bot.plugin.offers import CaseFacts, PersonState
 
+    # What the desk knows of each conversation, for the console (its tables are there
+    # whether or not a support chat is configured).
+    built.add("desk", CaseFacts(case_facts))
     service = build_desk_service(ground)
     if service is not None:
         built.add("desk", service)

@@ -1,0 +1,45 @@
+"""The console built from its section: its access (links, sessions, audit) on the bot's
+database, its pages, and where they are served (the bot's own web server in polling mode,
+the webhook's server in webhook mode)."""
+
+from __future__ import annotations
+
+from bot.features.console.auth import Access, Keys
+from bot.features.console.settings import ConsoleSettings
+from bot.features.console.telegram import ConsoleCommand, WebServer
+from bot.features.console.web import Console
+from bot.plugin.built import Built
+from bot.plugin.feature import TelegramParts
+from bot.plugin.ground import TelegramGround
+from bot.plugin.offers import CaseFacts
+from bot.plugin.telegram import FrontParts, TelegramPart
+
+
+def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | None:
+    ground = front.ground
+    settings = ground.settings
+    section = settings.section(ConsoleSettings)
+    if not section.enabled:
+        return None
+    token = settings.telegram_bot_token
+    secret = token.get_secret_value() if token is not None else ""
+    access = Access(ground.db.sessionmaker, Keys(secret), section.session_ttl,
+                    frozenset(settings.admin_user_ids))
+    console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
+                      path=section.path, public_url=section.public_url,
+                      secure=section.secure)
+    webhook = settings.telegram_mode == "webhook"
+    services = []
+    if not webhook and section.web_listen:
+        services.append(WebServer(console, *section.host_port))
+
+    def build(parts: FrontParts) -> TelegramPart:
+        return TelegramPart(
+            early=[ConsoleCommand(console).build_router()],
+            services=services,
+            web=[console.mount] if webhook else [],
+            menu={"console": {"en": "the support lead's console (admins)",
+                              "ru": "консоль для руководителя поддержки (админы)"}},
+        )
+
+    return TelegramParts(part=build)

@@ -1,0 +1,50 @@
+"""The console for the support lead as one `Feature` (issue 80): its section (CONSOLE,
+CONSOLE_PATH, CONSOLE_SESSION_TTL, WEB_LISTEN, PUBLIC_URL), its tables (sign-in links,
+sessions, the audit), /console on Telegram and its pages on the bot's web server. The
+answers' traces it shows are the core's (every answer has one, console or not)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.features.console.settings import ConsoleSettings
+from bot.plugin.feature import Feature, SettingsCheck, TelegramParts
+
+if TYPE_CHECKING:
+    from bot.plugin.built import Built
+    from bot.plugin.ground import TelegramGround
+    from bot.plugin.settings import Settings
+
+
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts | None:
+    from bot.features.console.build import console_on_telegram
+
+    return console_on_telegram(front, built)
+
+
+def _check(settings: Settings) -> None:
+    from bot.plugin.config import ConfigError
+
+    console = settings.section(ConsoleSettings)
+    if not console.enabled:
+        return
+    problems = []
+    if not console.public_url:
+        problems.append("CONSOLE=on needs PUBLIC_URL: how browsers reach the bot "
+                        "(https://support.example.com), which its sign-in links start with")
+    if settings.telegram_mode != "webhook" and not console.web_listen:
+        problems.append("CONSOLE=on in polling mode needs WEB_LISTEN, where the bot's web "
+                        "server listens (127.0.0.1:8081)")
+    if not settings.admin_user_ids:
+        problems.append("CONSOLE=on needs ADMIN_USER_IDS: only admins may sign in")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+FEATURE = Feature(
+    name="console",
+    settings=ConsoleSettings,
+    tables=("bot.features.console.models",),
+    settings_checks=(SettingsCheck(frozenset({"run"}), _check),),
+    on_telegram=_on_telegram,
+)

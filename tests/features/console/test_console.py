@@ -1,0 +1,178 @@
+"""The console over HTTP (issue 80): an admin's one-time link opens a session once; the list
+filters a day's conversations; a conversation shows each answer's trace; every page is
+escaped, framed by a strict CSP, and every POST needs its CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+
+from bot.features.console.web import COOKIE
+from tests.features.console.world import HTML, console_world
+from tests.features.sending import rows
+
+pytestmark = [pytest.mark.timeout(120)]
+
+
+def browser() -> aiohttp.ClientSession:
+    """An HTTP client that keeps cookies as a browser does for 127.0.0.1 (aiohttp's jar
+    refuses an IP address's cookies unless told)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+def hidden(page: str, name: str) -> str:
+    marker = f'name="{name}" value="'
+    start = page.index(marker) + len(marker)
+    return page[start:page.index('"', start)]
+
+
+async def sign_in(http: aiohttp.ClientSession, link: str) -> aiohttp.ClientResponse:
+    confirm = await http.get(link)
+    page = await confirm.text()
+    assert confirm.status == 200, page
+    return await http.post(link.split("?")[0], data={
+        "t": hidden(page, "t"), "nonce": hidden(page, "nonce")})
+
+
+async def test_an_admin_signs_in_once_and_reads_a_conversations_trace(tmp_path: Path) -> None:
+    async with console_world(tmp_path) as w, browser() as http:
+        link = await w.sign_in_link()
+        assert link.startswith(f"{w.console}/login?t=")
+        # Without a session: the sign-in page, under the strict policy.
+        bare = await http.get(f"{w.console}/")
+        assert bare.status == 401
+        assert "Send <code>/console</code>" in await bare.text()
+        csp = bare.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp
+        assert "script-src" not in csp  # none: no script runs, inline or not
+        assert bare.headers["X-Frame-Options"] == "DENY"
+
+        signed = await sign_in(http, link)
+        assert signed.status == 200
+        assert str(signed.url) == f"{w.console}/"
+        cookie = next(c for c in http.cookie_jar if c.key == COOKIE)
+        assert cookie["httponly"]
+        assert cookie["samesite"] == "Strict"
+        assert cookie["path"] == "/console"
+        listing = await signed.text()
+        assert "2 conversations" in listing  # Anna's and Boris's (a command is none)
+
+        handed = await http.get(f"{w.console}/", params={"handed_off": "yes"})
+        page = await handed.text()
+        assert "1 conversation<" in page
+        assert "handed off" in page
+        assert "tool order_status" in page
+        href = page[page.index('href="/console/c/'):].split('"')[1]
+
+        conversation = await http.get(f"{w.base}{href}")
+        shown = await conversation.text()
+        assert conversation.status == 200
+        assert "When does my order A-1042 arrive?" in shown
+        assert '<code class="tool-name">order_status</code>' in shown
+        assert "&#34;order_id&#34;: &#34;A-1042&#34;" in shown  # the arguments, as data
+        assert "KB_MIN_SCORE" in shown
+        assert 'class="score">0.' in shown  # a passage's score
+
+        # Boris's HTML is text, never markup.
+        boris = await http.get(f"{w.console}/", params={"q": "onerror"})
+        boris_page = await boris.text()
+        assert "1 conversation<" in boris_page
+        assert "<script>" not in boris_page
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in boris_page
+        href = boris_page[boris_page.index('href="/console/c/'):].split('"')[1]
+        transcript = await (await http.get(f"{w.base}{href}")).text()
+        assert HTML not in transcript
+        assert "&lt;img src=x onerror=alert(1)&gt;" in transcript
+
+        audit = await rows(w.tester, "SELECT action, user_id FROM console_audit ORDER BY id")
+        assert [a["action"] for a in audit] == ["link", "signed in", "read", "read"]
+
+
+async def test_a_link_is_used_once_and_only_admins_get_one(tmp_path: Path) -> None:
+    async with console_world(tmp_path) as w:
+        link = await w.sign_in_link()
+        async with browser() as first:
+            assert (await sign_in(first, link)).status == 200
+        async with browser() as second:
+            again = await second.get(link)
+            assert again.status == 403
+            assert "cannot be used" in await again.text()
+            forged = await second.get(link[:-3] + "abc")
+            assert forged.status == 403
+        refused = await w.tester.user("Carl").says("/console")
+        assert "admins only" in refused.text
+        assert not refused.messages[-1].buttons
+
+
+async def test_every_post_needs_its_csrf_token(tmp_path: Path) -> None:
+    async with console_world(tmp_path) as w, browser() as http:
+        await sign_in(http, await w.sign_in_link())
+        page = await (await http.get(f"{w.console}/")).text()
+        forged = await http.post(f"{w.console}/logout", data={"csrf": "guess"})
+        assert forged.status == 403
+        other_site = await http.post(f"{w.console}/logout", data={"csrf": hidden(page, "csrf")},
+                                     headers={"Origin": "https://evil.example"})
+        assert other_site.status == 403
+        out = await http.post(f"{w.console}/logout", data={"csrf": hidden(page, "csrf")})
+        assert out.status == 401  # signed out: the sign-in page
+        assert (await http.get(f"{w.console}/")).status == 401
+        actions = [a["action"] for a in await rows(
+            w.tester, "SELECT action FROM console_audit ORDER BY id")]
+        assert actions.count("refused") == 2
+        assert actions[-1] == "signed out"
+
+
+async def test_a_login_without_its_nonce_is_refused(tmp_path: Path) -> None:
+    """A page elsewhere cannot sign a browser into someone's session: the form's nonce must
+    match the cookie the link's own page set."""
+    async with console_world(tmp_path) as w, browser() as http:
+        link = await w.sign_in_link()
+        token = dict(p.split("=", 1) for p in urlsplit(link).query.split("&"))["t"]
+        posted = await http.post(f"{w.console}/login", data={"t": token, "nonce": "x"})
+        assert posted.status == 403
+
+
+async def test_a_port_in_use_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    from bot import App
+    from bot.plugin.config import ConfigError
+    from bot.testing import BotTester, ScriptedModel
+    from tests.ports import free_port
+
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        settings = {"CONSOLE": "on", "WEB_LISTEN": f"127.0.0.1:{port}",
+                    "PUBLIC_URL": "https://support.example.com", "ADMIN_USER_IDS": "7001"}
+        with pytest.raises(ConfigError, match=(
+                rf"^WEB_LISTEN=127.0.0.1:{port}: cannot listen there "
+                r"\(the address is in use by another program\)$")):
+            async with BotTester(App(env_file=None), model=ScriptedModel(),
+                                 settings=settings, real_time=True):
+                pass
+
+
+async def test_the_console_needs_its_settings() -> None:
+    from bot import App
+    from bot.plugin.config import ConfigError
+    from bot.testing import BotTester, ScriptedModel
+
+    with pytest.raises(ConfigError, match="CONSOLE=on needs PUBLIC_URL") as refused:
+        async with BotTester(App(env_file=None), model=ScriptedModel(),
+                             settings={"CONSOLE": "on"}):
+            pass
+    assert "WEB_LISTEN" in str(refused.value)
+    assert "ADMIN_USER_IDS" in str(refused.value)
+
+
+async def test_console_in_a_group_is_refused(tmp_path: Path) -> None:
+    async with console_world(tmp_path) as w:
+        group = w.tester.group("Team")
+        refused = await group.says(w.lead, "/console")
+    assert "private chat" in refused.text
+    assert not any(m.buttons for m in refused.messages)

@@ -1,0 +1,80 @@
+"""A bot with the console on, and a day of conversations to look at: a customer whose order a
+tool looked up, whose delivery question the knowledge base answered, and who then asked for a
+person; another who wrote HTML; an admin who signs in."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import App, ToolContext
+from bot.testing import BotTester, ScriptedModel, TestUser
+from tests.features.knowledge.conftest import FIXTURE_KB, FIXTURE_MIN_SCORE
+from tests.ports import free_port
+
+SUPPORT = -1001234567890
+ADMIN = 7001
+HTML = "<script>alert('x')</script><b>bold</b> & <img src=x onerror=alert(1)>"
+
+
+def shop() -> App:
+    app = App(env_file=None)
+
+    @app.tool
+    async def order_status(ctx: ToolContext, order_id: str) -> dict[str, str]:
+        """Look up the status and delivery date of an order by its number."""
+        return {"order_id": order_id, "status": "shipped", "delivery": "2026-06-12"}
+
+    return app
+
+
+def model() -> ScriptedModel:
+    scripted = ScriptedModel(otherwise="Standard delivery takes 2 to 4 working days [1].")
+    scripted.when("A-1042").call("order_status", order_id="A-1042").answer(
+        "Your order has shipped: {result}")
+    return scripted
+
+
+@dataclass
+class World:
+    tester: BotTester
+    base: str  # http://127.0.0.1:<port>
+    lead: TestUser
+    anna: TestUser
+    boris: TestUser
+
+    @property
+    def console(self) -> str:
+        return f"{self.base}/console"
+
+    async def sign_in_link(self) -> str:
+        """The lead's /console: the one-time button's URL."""
+        reply = await self.lead.says("/console")
+        [[button]] = reply.messages[-1].buttons
+        return str(button["url"])
+
+
+@asynccontextmanager
+async def console_world(tmp_path: Path) -> AsyncIterator[World]:
+    docs = tmp_path / "documents"
+    shutil.copytree(FIXTURE_KB, docs)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = {
+        "CONSOLE": "on", "WEB_LISTEN": f"127.0.0.1:{port}", "PUBLIC_URL": base,
+        "ADMIN_USER_IDS": str(ADMIN), "SUPPORT_CHAT_ID": str(SUPPORT), "DESK_INSIGHTS": "off",
+        "KB_PATH": str(docs), "KB_MODE": "assist", "KB_MIN_SCORE": str(FIXTURE_MIN_SCORE),
+        "EMBEDDING_RPS": "200",
+    }
+    # Real time: a browser and an HTTP client talk to the console over loopback sockets.
+    async with BotTester(shop(), model=model(), settings=settings, real_time=True) as tester:
+        lead = tester.user("Lena", id=ADMIN)
+        anna, boris = tester.user("Anna"), tester.user("Boris")
+        await anna.says("When does my order A-1042 arrive?")
+        await anna.says("How long does standard delivery take?")
+        await anna.says("/operator")
+        await boris.says(HTML)
+        yield World(tester, base, lead, anna, boris)
