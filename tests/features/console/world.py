@@ -4,11 +4,14 @@ person; another who wrote HTML; an admin who signs in."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiogram.types import Chat, Message, Update
 
 from bot import App, ToolContext
 from bot.testing import BotTester, ScriptedModel, TestUser
@@ -57,6 +60,15 @@ class World:
         return str(button["url"])
 
 
+async def in_topic(tester: BotTester, operator: TestUser, thread: int, text: str) -> None:
+    """`operator` writes `text` in the support chat's topic `thread`."""
+    chat = Chat(id=SUPPORT, type="supergroup", title="Support", is_forum=True)
+    await tester.exchange(SUPPORT, Update(update_id=tester.next_update_id(), message=Message(
+        message_id=tester.telegram.next_message_id(SUPPORT), date=dt.datetime.now(dt.UTC),
+        chat=chat, from_user=operator.telegram_user(), text=text, message_thread_id=thread,
+        is_topic_message=True)))
+
+
 @asynccontextmanager
 async def console_world(tmp_path: Path) -> AsyncIterator[World]:
     docs = tmp_path / "documents"
@@ -76,5 +88,10 @@ async def console_world(tmp_path: Path) -> AsyncIterator[World]:
         await anna.says("When does my order A-1042 arrive?")
         await anna.says("How long does standard delivery take?")
         await anna.says("/operator")
+        olga = tester.user("Olga")
+        tester.telegram.set_member(SUPPORT, olga.id)
+        [card] = [c for c in tester.sent if c.chat_id == SUPPORT and c.method == "sendMessage"]
+        await in_topic(tester, olga, int(card.params["message_thread_id"]),
+                       "Hello Anna, I am checking with the warehouse now.")
         await boris.says(HTML)
         yield World(tester, base, lead, anna, boris)
