@@ -1,6 +1,6 @@
 """Answers' traces: one row per answer with why it is what it is (the passages found, the
 tools called, the model, tokens and times, the rules that fired), bounded JSON, erased with
-its answer.
+its answer; and an index of the messages by the time they were written.
 
 Revision ID: 0027
 Revises: 0026
@@ -33,7 +33,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("answer_id", name=op.f("pk_answer_traces")),
     )
+    # A day's messages by conversation (the console's list; retention's cutoff) read from
+    # the index alone.
+    op.create_index("ix_messages_created_at_conversation_id", "messages",
+                    ["created_at", "conversation_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_created_at_conversation_id", table_name="messages")
     op.drop_table("answer_traces")

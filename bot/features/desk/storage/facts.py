@@ -5,6 +5,7 @@ closing, rating and score."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,43 +25,49 @@ async def case_facts(session: AsyncSession, spans: Sequence[ChatSpan]) -> dict[i
     if not users:
         return {}
     latest = max(end for _, _, _, end in spans)
+    # Plain columns, not ORM objects: a busy day asks about a couple of thousand customers.
     rows = await session.execute(
-        select(DeskCase, DeskScore)
+        select(DeskCase.user_id, DeskCase.opened_at, DeskCase.resolved_at, DeskCase.status,
+               DeskCase.handoff_at, DeskCase.handoff_reason, DeskCase.resolution,
+               DeskCase.csat_score, DeskCase.csat_comment, DeskScore.status, DeskScore.score,
+               DeskScore.resolved, DeskScore.evidence_line, DeskScore.evidence,
+               DeskScore.breach)
         .outerjoin(DeskScore, DeskScore.case_id == DeskCase.id)
         .where(DeskCase.user_id.in_(users), DeskCase.opened_at <= latest)
         .order_by(DeskCase.id.desc())
         .limit(MAX_CASES)
     )
-    by_user: dict[int, list[tuple[DeskCase, DeskScore | None]]] = {}
-    for found_case, found_score in rows:
-        by_user.setdefault(found_case.user_id, []).append((found_case, found_score))
+    by_user: dict[int, list[Any]] = {}
+    for row in rows:
+        by_user.setdefault(row[0], []).append(row)
     found: dict[int, CaseFact] = {}
     for key, chat_id, start, end in spans:
-        for case, score in by_user.get(chat_id, ()):
-            if case.opened_at <= end and (case.resolved_at is None or case.resolved_at >= start):
-                found[key] = _fact(case, score)
+        for row in by_user.get(chat_id, ()):
+            if row[1] <= end and (row[2] is None or row[2] >= start):
+                found[key] = _fact(row)
                 break
     return found
 
 
-def _fact(case: DeskCase, score: DeskScore | None) -> CaseFact:
-    scored = score is not None and score.status is ScoreStatus.SCORED
-    handed_off = case.handoff_at is not None
+def _fact(row: Any) -> CaseFact:
+    (_, _, resolved_at, status, handoff_at, reason, resolution, csat, comment, score_status,
+     score, scored_resolved, evidence_line, evidence_text, breach) = row
+    scored = score_status is ScoreStatus.SCORED
+    handed_off = handoff_at is not None
     evidence: tuple[str, ...] = ()
-    if score is not None and score.evidence:
-        line = f"line {score.evidence_line}: " if score.evidence_line else ""
-        evidence = (line + score.evidence,)
-    if score is not None and score.breach:
-        evidence += (f"breach: {score.breach}",)
+    if evidence_text:
+        evidence = ((f"line {evidence_line}: " if evidence_line else "") + evidence_text,)
+    if breach:
+        evidence += (f"breach: {breach}",)
     return CaseFact(
         handed_off=handed_off,
-        handoff_reason=case.handoff_reason.value if case.handoff_reason else None,
-        resolved=case.status is DeskStatus.RESOLVED if case.resolved_at is not None else None,
-        resolution=case.resolution,
-        csat=case.csat_score,
-        csat_comment=case.csat_comment,
-        score=score.score if scored and score is not None else None,
-        scored_resolved=score.resolved if scored and score is not None else None,
-        verified=bool(scored and score is not None and score.resolved and not handed_off),
+        handoff_reason=reason.value if reason else None,
+        resolved=status is DeskStatus.RESOLVED if resolved_at is not None else None,
+        resolution=resolution,
+        csat=csat,
+        csat_comment=comment,
+        score=score if scored else None,
+        scored_resolved=scored_resolved if scored else None,
+        verified=bool(scored and scored_resolved and not handed_off),
         evidence=evidence,
     )
