@@ -141,3 +141,26 @@ class CaseFacts:
     key. One bounded read per call, in the caller's session."""
 
     read: Callable[[AsyncSession, Sequence[ChatSpan]], Awaitable[dict[int, CaseFact]]]
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """One day of the support desk's report: its conversations, those handed to a person, the
+    verified resolution rate (None: none could be verified), the mean CSAT and the mean
+    conversation score (None: none that day)."""
+
+    day: dt.date
+    conversations: int
+    handed_over: int
+    verified_rate: float | None
+    csat: float | None
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFigures:
+    """The support desk's report figures (`fmbot report`'s) per day over the last `days`,
+    today included, and its knowledge gaps: the questions answered "not found" with how
+    often, the most frequent first."""
+
+    read: Callable[[int], Awaitable[tuple[list[DayFigures], list[tuple[str, int]]]]]

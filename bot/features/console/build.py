@@ -11,7 +11,7 @@ from bot.features.console.web import Console
 from bot.plugin.built import Built
 from bot.plugin.feature import TelegramParts
 from bot.plugin.ground import TelegramGround
-from bot.plugin.offers import CaseFacts
+from bot.plugin.offers import CaseFacts, DeskFigures
 from bot.plugin.telegram import FrontParts, TelegramPart
 
 
@@ -27,7 +27,7 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
                     frozenset(settings.admin_user_ids))
     console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
                       path=section.path, public_url=section.public_url,
-                      secure=section.secure)
+                      secure=section.secure, figures=built.find(DeskFigures))
     webhook = settings.telegram_mode == "webhook"
     services = []
     if not webhook and section.web_listen:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.plugin.offers import CaseFact, CaseFacts
@@ -315,3 +315,33 @@ async def transcript(
         fact = known.get(conversation_id)
     return Transcript(conversation_id, conversation.chat_id, who, conversation.opened_at,
                       conversation.closed_at, said, truncated, fact)
+
+
+@dataclass(frozen=True, slots=True)
+class DayAnswers:
+    """The answers of a day, and how many of them said "not found"."""
+
+    answers: int
+    not_found: int
+
+
+async def answers_per_day(
+    session: AsyncSession, start: dt.date, end: dt.date
+) -> dict[dt.date, DayAnswers]:
+    """Answers with a trace per day from `start` to `end` (both included), counted by the
+    database: one row a day, however many answers."""
+    day = func.date(Message.created_at)
+    not_found = func.sum(case((AnswerTrace.tags.like("%\nnotfound\n%"), 1), else_=0))
+    since, _ = _window(start)
+    _, until = _window(end)
+    rows = await session.execute(
+        select(day, func.count(AnswerTrace.answer_id), not_found)
+        .join(AnswerTrace, AnswerTrace.answer_id == Message.id)
+        .where(Message.created_at >= since, Message.created_at < until)
+        .group_by(day)
+    )
+    found: dict[dt.date, DayAnswers] = {}
+    for when, answers, missed in rows:
+        key = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
+        found[key] = DayAnswers(int(answers), int(missed or 0))
+    return found

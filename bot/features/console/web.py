@@ -26,8 +26,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.console.auth import Access, Signed
+from bot.features.console.figures import Figures
 from bot.features.console.queries import PAGE, Filters, conversations, transcript
-from bot.plugin.offers import CaseFacts
+from bot.plugin.offers import CaseFacts, DeskFigures
 from bot.plugin.storage import utcnow
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,13 @@ class Console:
     def __init__(
         self, access: Access, sessionmaker: async_sessionmaker[AsyncSession],
         facts: CaseFacts | None, *, path: str, public_url: str, secure: bool,
+        figures: DeskFigures | None = None,
     ) -> None:
+        """`facts` and `figures`: the support desk's, when it is on."""
         self.access = access
         self.sessionmaker = sessionmaker
         self.facts = facts
+        self.figures = Figures(sessionmaker, figures)
         self.path = path
         self.public_url = public_url
         self.secure = secure
@@ -92,6 +96,7 @@ class Console:
         app = web.Application(middlewares=[self._headers], client_max_size=64 * 1024)
         app.router.add_get("/", self.listing)
         app.router.add_get("/c/{id:[0-9]{1,18}}", self.conversation)
+        app.router.add_get("/figures", self.live_figures)
         app.router.add_get("/login", self.login_page)
         app.router.add_post("/login", self.login)
         app.router.add_post("/logout", self.logout)
@@ -223,3 +228,12 @@ class Console:
         back = request.query.get("back", "")
         return self._page("conversation.html", signed=signed, c=shown,
                           back=back if back.startswith("day=") else "")
+
+    async def live_figures(self, request: web.Request) -> web.StreamResponse:
+        signed = await self._signed(request)
+        if signed is None:
+            return self._sign_in()
+        days = Figures.period(request.query.get("days"))
+        shown = await self.figures.read(days, utcnow().date())
+        return self._page("figures.html", signed=signed, f=shown, days=days,
+                          periods=Figures.PERIODS)

@@ -29,13 +29,18 @@ if TYPE_CHECKING:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.desk.build import build_desk_service, desk_state_of
+    from bot.features.desk.build import build_desk_service, desk_state_of, support_hours
+    from bot.features.desk.domain.figures import figures_reader
+    from bot.features.desk.settings import DeskSettings
     from bot.features.desk.storage.facts import case_facts
-    from bot.plugin.offers import CaseFacts, PersonState
+    from bot.plugin.offers import CaseFacts, DeskFigures, PersonState
 
-    # What the desk knows of each conversation, for the console (its tables are there
-    # whether or not a support chat is configured).
+    # What the desk knows of each conversation and its report's figures per day, for the
+    # console (its tables are there whether or not a support chat is configured).
     built.add("desk", CaseFacts(case_facts))
+    desk = ground.settings.section(DeskSettings)
+    built.add("desk", DeskFigures(figures_reader(
+        ground.db.sessionmaker, lambda: support_hours(desk), desk.idle)))
     service = build_desk_service(ground)
     if service is not None:
         built.add("desk", service)

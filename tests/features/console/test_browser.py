@@ -77,6 +77,13 @@ async def test_the_lead_finds_why_the_bot_answered_in_a_browser(tmp_path: Path) 
             texts = await page.locator(".turn.customer .text").all_text_contents()
             assert HTML in texts
             assert await page.locator("#transcript img, #transcript script").count() == 0
+
+            # The live figures: charts drawn on the server, scaled by the stylesheet.
+            await page.click("nav.sections >> text=Figures")
+            await page.wait_for_selector("#charts svg#answers")
+            assert await page.locator("#charts svg").count() == 7
+            if shots_wanted():
+                await page.screenshot(path=str(SHOTS / "console-figures.png"), full_page=True)
             assert errors == []  # nothing blocked by the policy, no script to fail
 
             # A second browser, without the session: the sign-in page; the link is used up.

@@ -176,3 +176,25 @@ async def test_console_in_a_group_is_refused(tmp_path: Path) -> None:
         refused = await group.says(w.lead, "/console")
     assert "private chat" in refused.text
     assert not any(m.buttons for m in refused.messages)
+
+
+async def test_the_live_figures_chart_today_from_the_desk_and_the_traces(
+    tmp_path: Path,
+) -> None:
+    async with console_world(tmp_path) as w, browser() as http:
+        await sign_in(http, await w.sign_in_link())
+        figures = await http.get(f"{w.console}/figures", params={"days": "7"})
+        page = await figures.text()
+        assert figures.status == 200
+        for title in ("Conversations", "Handed to a person", "Verified resolution",
+                      "CSAT (1-5)", "Mean score (1-5)", "Answers", "&#34;Not found&#34; answers"):
+            assert f"<h2>{title} <span" in page or f"<h2>{title}</h2>" in page, title
+        assert "style=" not in page  # the policy allows no inline style: the CSS scales them
+        today = page.split('id="answers"')[1].split("</svg>")[0]
+        assert today.count('class="column"') == 7
+        assert today.rsplit('class="column"', 1)[1].split('data-value="')[1].startswith("3.")
+        handed = page.split('id="handed-to-a-person"')[1].split("</svg>")[0]
+        assert handed.rsplit('class="column"', 1)[1].split('data-value="')[1].startswith("1.")
+        assert 'id="gaps"' in page
+        default = await (await http.get(f"{w.console}/figures", params={"days": "999"})).text()
+        assert "<b>14 days</b>" in default  # a period not offered: the default
