@@ -96,6 +96,7 @@ ADDED_SINCE = [
     "CONSOLE_SESSION_TTL",  # issue 80: how long a signed-in session lasts
     "WEB_LISTEN",  # issue 80: the bot's web server in polling mode
     "PUBLIC_URL",  # issue 80: how browsers reach it
+    "EVAL_CASES_FILE",  # issue 80: where the console's eval cases go
 ]
 
 

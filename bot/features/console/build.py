@@ -4,7 +4,10 @@ the webhook's server in webhook mode)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.features.console.auth import Access, Keys
+from bot.features.console.casemaking import CaseMaker
 from bot.features.console.settings import ConsoleSettings
 from bot.features.console.telegram import ConsoleCommand, WebServer
 from bot.features.console.web import Console
@@ -25,9 +28,11 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
     secret = token.get_secret_value() if token is not None else ""
     access = Access(ground.db.sessionmaker, Keys(secret), section.session_ttl,
                     frozenset(settings.admin_user_ids))
+    cases = CaseMaker(ground.client, settings.text_model,
+                      Path(section.eval_cases_file) if section.eval_cases_file else None)
     console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
                       path=section.path, public_url=section.public_url,
-                      secure=section.secure, figures=built.find(DeskFigures))
+                      secure=section.secure, figures=built.find(DeskFigures), cases=cases)
     webhook = settings.telegram_mode == "webhook"
     services = []
     if not webhook and section.web_listen:

@@ -26,6 +26,10 @@ class ConsoleSettings(Section):
     # sign-in links start with it; https makes its cookie Secure.
     public_url: str = Field(default="", validation_alias="PUBLIC_URL")
 
+    # Where the console's "make an eval case" appends the cases it makes (TOML, as
+    # `fmbot eval FILE` reads them); empty = each case is downloaded instead.
+    eval_cases_file: str = Field(default="", validation_alias="EVAL_CASES_FILE")
+
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:

@@ -26,6 +26,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.console.auth import Access, Signed
+from bot.features.console.casemaking import CaseError, CaseMaker, check
 from bot.features.console.figures import Figures
 from bot.features.console.queries import PAGE, Filters, conversations, transcript
 from bot.plugin.offers import CaseFacts, DeskFigures
@@ -73,13 +74,15 @@ class Console:
     def __init__(
         self, access: Access, sessionmaker: async_sessionmaker[AsyncSession],
         facts: CaseFacts | None, *, path: str, public_url: str, secure: bool,
-        figures: DeskFigures | None = None,
+        figures: DeskFigures | None = None, cases: CaseMaker | None = None,
     ) -> None:
-        """`facts` and `figures`: the support desk's, when it is on."""
+        """`facts` and `figures`: the support desk's, when it is on; `cases`: what makes an
+        eval case from a conversation (None: the button is not offered)."""
         self.access = access
         self.sessionmaker = sessionmaker
         self.facts = facts
         self.figures = Figures(sessionmaker, figures)
+        self.cases = cases
         self.path = path
         self.public_url = public_url
         self.secure = secure
@@ -97,6 +100,7 @@ class Console:
         app.router.add_get("/", self.listing)
         app.router.add_get("/c/{id:[0-9]{1,18}}", self.conversation)
         app.router.add_get("/figures", self.live_figures)
+        app.router.add_post("/c/{id:[0-9]{1,18}}/case", self.make_case)
         app.router.add_get("/login", self.login_page)
         app.router.add_post("/login", self.login)
         app.router.add_post("/logout", self.logout)
@@ -227,7 +231,42 @@ class Console:
         await self.access.audit(signed.user_id, "read", f"conversation {conversation_id}")
         back = request.query.get("back", "")
         return self._page("conversation.html", signed=signed, c=shown,
-                          back=back if back.startswith("day=") else "")
+                          back=back if back.startswith("day=") else "",
+                          cases=self.cases is not None)
+
+    async def make_case(self, request: web.Request) -> web.StreamResponse:
+        signed = await self._signed(request)
+        if signed is None:
+            return self._sign_in()
+        await self._check_csrf(request, signed)
+        if self.cases is None:
+            raise web.HTTPNotFound(text="Making eval cases is off.")
+        form = await request.post()
+        criteria = str(form.get("criteria", ""))[:2000].splitlines()[:10]
+        conversation_id = int(request.match_info["id"])
+        async with self.sessionmaker() as session:
+            shown = await transcript(session, conversation_id, self.facts)
+            await session.commit()
+        if shown is None:
+            raise web.HTTPNotFound(text="No such conversation (erased, or never stored).")
+        try:
+            draft = await self.cases.draft(shown)
+            case = self.cases.case_toml(shown, draft, criteria)
+            check(case)
+            written = await self.cases.write(case) if self.cases.cases_file else None
+        except CaseError as exc:
+            return self._page("case.html", status=502, signed=signed, c=shown, case="",
+                              written=None, error=str(exc))
+        await self.access.audit(signed.user_id, "eval case",
+                                f"from conversation {conversation_id}"
+                                + (f" into {written.name}" if written else ", downloaded"))
+        if written is None:
+            return web.Response(
+                text=case, content_type="application/toml", charset="utf-8",
+                headers={"Content-Disposition":
+                         f'attachment; filename="case-{conversation_id}.toml"'})
+        return self._page("case.html", signed=signed, c=shown, case=case, written=written,
+                          error="")
 
     async def live_figures(self, request: web.Request) -> web.StreamResponse:
         signed = await self._signed(request)

@@ -1,9 +1,9 @@
 """The console in a real browser (issue 80): Playwright driving Debian's Chromium signs in
 with the one-time link, filters to the handed-off conversation, opens it and sees a passage's
-score and a tool call in its trace; a second browser without the session gets the sign-in
-page; the used link is refused; a customer's HTML shows as text. With FMBOT_CONSOLE_SHOTS=1
-the screenshots are written to docs/img/ for docs/console.md (the suite never rewrites the
-docs on its own)."""
+score and a tool call in its trace, presses "make an eval case"; a second browser without the
+session gets the sign-in page; the used link is refused; a customer's HTML shows as text.
+With FMBOT_CONSOLE_SHOTS=1 the screenshots are written to docs/img/ for docs/console.md (the
+suite never rewrites the docs on its own)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,14 @@ async def test_the_lead_finds_why_the_bot_answered_in_a_browser(tmp_path: Path) 
             if shots_wanted():
                 await page.screenshot(path=str(SHOTS / "console-conversation.png"),
                                       full_page=True)
+
+            # One press makes an eval case of it, in EVAL_CASES_FILE (run by `fmbot eval`:
+            # test_console.py runs it against the test kit's models).
+            await page.click("#make-case summary")
+            await page.click("#make-case-button")
+            await page.wait_for_selector("#case-toml")
+            assert (await page.text_content("#case-toml") or "").startswith("[[case]]")
+            assert (tmp_path / "from-console.toml").read_text().count("[[case]]") == 1
 
             # Boris's HTML is shown as he wrote it: text, no element made of it.
             await page.goto(f"{w.console}/?q=onerror")

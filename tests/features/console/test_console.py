@@ -198,3 +198,64 @@ async def test_the_live_figures_chart_today_from_the_desk_and_the_traces(
         assert 'id="gaps"' in page
         default = await (await http.get(f"{w.console}/figures", params={"days": "999"})).text()
         assert "<b>14 days</b>" in default  # a period not offered: the default
+
+
+async def test_a_conversation_becomes_an_eval_case_fmbot_eval_runs(tmp_path: Path) -> None:
+    import json
+
+    from bot.testing import ScriptedModel, read_cases
+
+    async with console_world(tmp_path) as w, browser() as http:
+        await sign_in(http, await w.sign_in_link())
+        page = await (await http.get(f"{w.console}/?handed_off=yes")).text()
+        href = page[page.index('href="/console/c/'):].split('"')[1].split("?")[0]
+        shown = await (await http.get(f"{w.base}{href}")).text()
+        made = await http.post(f"{w.base}{href}/case",
+                               data={"csrf": hidden(shown, "csrf"), "criteria": ""})
+        result = await made.text()
+        assert made.status == 200, result
+        assert "fmbot eval from-console.toml" in result
+        cases = read_cases(tmp_path / "from-console.toml")  # `fmbot eval`'s own parser
+        [case] = cases.case
+        assert case.persona == "Mira, polite, writes short messages in English"
+        assert case.facts == ("the order number is A-1042",)
+        assert case.criteria == ("does what the operator did: Hello Anna, I am checking with "
+                                 "the warehouse now.",)
+        assert case.handoff is True
+        assert "2026-06-12" in case.stubs(cases.tools)["order_status"]
+        forged = await http.post(f"{w.base}{href}/case", data={"csrf": "x"})
+        assert forged.status == 403
+
+        # The case runs unchanged: a simulated customer against the same bot, its tool
+        # answered by the case's stub, then judged.
+        customer = ScriptedModel()
+        customer.when(lambda r: "Mira" in r.system).answer(
+            lambda r: "When does my order A-1042 arrive?" if "chat is open" in r.question
+            else "/operator")
+        judge = ScriptedModel(otherwise=json.dumps({
+            "criteria": [{"holds": True, "line": 2, "evidence": "the bot's answer"}],
+            "must_not": [], "resolved": True, "resolved_line": 2, "handed_off": True,
+            "handed_off_line": 3}))
+        run = await w.tester.simulate(cases.named(case.name), customer=customer, judge=judge)
+        assert run.passed, run.failures()
+        assert [(use.name, use.stubbed) for use in run.tools] == [("order_status", True)]
+        audit = await rows(w.tester, "SELECT detail FROM console_audit "
+                                     "WHERE action = 'eval case'")
+        assert audit == [{"detail": f"from conversation {href.rsplit('/', 1)[1]} into "
+                                    "from-console.toml"}]
+
+
+async def test_without_a_cases_file_the_case_is_downloaded(tmp_path: Path) -> None:
+    async with console_world(tmp_path, cases_file=False) as w, browser() as http:
+        await sign_in(http, await w.sign_in_link())
+        page = await (await http.get(f"{w.console}/?handed_off=yes")).text()
+        href = page[page.index('href="/console/c/'):].split('"')[1].split("?")[0]
+        shown = await (await http.get(f"{w.base}{href}")).text()
+        made = await http.post(f"{w.base}{href}/case", data={
+            "csrf": hidden(shown, "csrf"), "criteria": "says when the order arrives\n\n"})
+        assert made.status == 200
+        assert made.headers["Content-Disposition"].startswith("attachment; filename=\"case-")
+        case = await made.text()
+    assert case.startswith("[[case]]\n")
+    assert 'criteria = ["says when the order arrives"]' in case
+    assert not (tmp_path / "from-console.toml").exists()

@@ -34,8 +34,15 @@ def shop() -> App:
     return app
 
 
+DRAFT = ('{"persona": "Mira, polite, writes short messages in English", '
+         '"goal": "find out when her order A-1042 arrives", '
+         '"facts": ["the order number is A-1042"]}')
+
+
 def model() -> ScriptedModel:
     scripted = ScriptedModel(otherwise="Standard delivery takes 2 to 4 working days [1].")
+    # The console's "make an eval case": the model drafts the customer from the transcript.
+    scripted.when(lambda r: "test case for a support bot" in r.system).answer(DRAFT)
     scripted.when("A-1042").call("order_status", order_id="A-1042").answer(
         "Your order has shipped: {result}")
     return scripted
@@ -70,7 +77,9 @@ async def in_topic(tester: BotTester, operator: TestUser, thread: int, text: str
 
 
 @asynccontextmanager
-async def console_world(tmp_path: Path) -> AsyncIterator[World]:
+async def console_world(tmp_path: Path, *, cases_file: bool = True) -> AsyncIterator[World]:
+    """`cases_file`: EVAL_CASES_FILE is set (the console writes eval cases to
+    tmp_path/from-console.toml), else cases are downloaded."""
     docs = tmp_path / "documents"
     shutil.copytree(FIXTURE_KB, docs)
     port = free_port()
@@ -80,6 +89,7 @@ async def console_world(tmp_path: Path) -> AsyncIterator[World]:
         "ADMIN_USER_IDS": str(ADMIN), "SUPPORT_CHAT_ID": str(SUPPORT), "DESK_INSIGHTS": "off",
         "KB_PATH": str(docs), "KB_MODE": "assist", "KB_MIN_SCORE": str(FIXTURE_MIN_SCORE),
         "EMBEDDING_RPS": "200",
+        "EVAL_CASES_FILE": str(tmp_path / "from-console.toml") if cases_file else "",
     }
     # Real time: a browser and an HTTP client talk to the console over loopback sockets.
     async with BotTester(shop(), model=model(), settings=settings, real_time=True) as tester:
