@@ -164,3 +164,27 @@ class DeskFigures:
     often, the most frequent first."""
 
     read: Callable[[int], Awaitable[tuple[list[DayFigures], list[tuple[str, int]]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredCase:
+    """A conversation the support desk's scorer read (`scored_resolved`, `score` 1-5, its
+    evidence), with what people said of it: the customer's CSAT, whether an operator closed
+    it as resolved (/close)."""
+
+    case_id: int
+    user_id: int
+    opened_at: dt.datetime
+    scored_resolved: bool
+    score: int | None
+    csat: int | None
+    closed_by_operator: bool
+    evidence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredCases:
+    """The scorer's verdicts since a time, the newest first, at most `limit`, in the caller's
+    session: what the console checks the judge against people with."""
+
+    read: Callable[[AsyncSession, dt.datetime, int], Awaitable[list[ScoredCase]]]

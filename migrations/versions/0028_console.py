@@ -1,4 +1,5 @@
-"""The console's tables: one-time sign-in links, sessions and the audit of its actions.
+"""The console's tables: one-time sign-in links, sessions, the audit of its actions and the
+lead's own verdicts on conversations.
 
 Revision ID: 0028
 Revises: 0027
@@ -48,9 +49,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_console_audit")),
     )
     op.create_index("ix_console_audit_at", "console_audit", ["at"])
+    op.create_table(
+        "console_verdicts",
+        sa.Column("conversation_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("resolved", sa.Boolean(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"], ["conversations.id"],
+            name=op.f("fk_console_verdicts_conversation_id_conversations"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("conversation_id", name=op.f("pk_console_verdicts")),
+    )
+    op.create_index(op.f("ix_console_verdicts_at"), "console_verdicts", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_console_verdicts_at"), table_name="console_verdicts")
+    op.drop_table("console_verdicts")
     op.drop_index("ix_console_audit_at", table_name="console_audit")
     op.drop_table("console_audit")
     op.drop_table("console_sessions")

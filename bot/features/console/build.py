@@ -14,7 +14,7 @@ from bot.features.console.web import Console
 from bot.plugin.built import Built
 from bot.plugin.feature import TelegramParts
 from bot.plugin.ground import TelegramGround
-from bot.plugin.offers import CaseFacts, DeskFigures
+from bot.plugin.offers import CaseFacts, DeskFigures, ScoredCases
 from bot.plugin.telegram import FrontParts, TelegramPart
 
 
@@ -32,7 +32,8 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
                       Path(section.eval_cases_file) if section.eval_cases_file else None)
     console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
                       path=section.path, public_url=section.public_url,
-                      secure=section.secure, figures=built.find(DeskFigures), cases=cases)
+                      secure=section.secure, figures=built.find(DeskFigures), cases=cases,
+                      scored=built.find(ScoredCases))
     webhook = settings.telegram_mode == "webhook"
     services = []
     if not webhook and section.web_listen:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.plugin.storage import Base, BigIntegerPK, utcnow
@@ -47,3 +47,17 @@ class ConsoleAudit(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConsoleVerdict(Base):
+    """A lead's own verdict on a conversation (resolved or not), which the console checks the
+    conversation scorer against; it goes with the conversation (the foreign key cascades)."""
+
+    __tablename__ = "console_verdicts"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -25,12 +25,13 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.console.agreement import agreement, set_verdict, verdict_of
 from bot.features.console.auth import Access, Signed
 from bot.features.console.casemaking import CaseError, CaseMaker, check
 from bot.features.console.figures import Figures
 from bot.features.console.queries import PAGE, Filters, conversations, transcript
-from bot.plugin.offers import CaseFacts, DeskFigures
-from bot.plugin.storage import utcnow
+from bot.plugin.offers import CaseFacts, DeskFigures, ScoredCases
+from bot.plugin.storage import Conversation, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,17 @@ class Console:
         self, access: Access, sessionmaker: async_sessionmaker[AsyncSession],
         facts: CaseFacts | None, *, path: str, public_url: str, secure: bool,
         figures: DeskFigures | None = None, cases: CaseMaker | None = None,
+        scored: ScoredCases | None = None,
     ) -> None:
         """`facts` and `figures`: the support desk's, when it is on; `cases`: what makes an
-        eval case from a conversation (None: the button is not offered)."""
+        eval case from a conversation (None: the button is not offered); `scored`: the
+        desk's scorer's verdicts, which the judge-against-people page reads."""
         self.access = access
         self.sessionmaker = sessionmaker
         self.facts = facts
         self.figures = Figures(sessionmaker, figures)
         self.cases = cases
+        self.scored = scored
         self.path = path
         self.public_url = public_url
         self.secure = secure
@@ -101,6 +105,8 @@ class Console:
         app.router.add_get("/c/{id:[0-9]{1,18}}", self.conversation)
         app.router.add_get("/figures", self.live_figures)
         app.router.add_post("/c/{id:[0-9]{1,18}}/case", self.make_case)
+        app.router.add_post("/c/{id:[0-9]{1,18}}/verdict", self.give_verdict)
+        app.router.add_get("/agreement", self.judge_against_people)
         app.router.add_get("/login", self.login_page)
         app.router.add_post("/login", self.login)
         app.router.add_post("/logout", self.logout)
@@ -225,6 +231,7 @@ class Console:
         conversation_id = int(request.match_info["id"])
         async with self.sessionmaker() as session:
             shown = await transcript(session, conversation_id, self.facts)
+            verdict = await verdict_of(session, conversation_id)
             await session.commit()
         if shown is None:
             raise web.HTTPNotFound(text="No such conversation (erased, or never stored).")
@@ -232,7 +239,41 @@ class Console:
         back = request.query.get("back", "")
         return self._page("conversation.html", signed=signed, c=shown,
                           back=back if back.startswith("day=") else "",
-                          cases=self.cases is not None)
+                          cases=self.cases is not None, verdict=verdict,
+                          verdicts=self.scored is not None)
+
+    async def give_verdict(self, request: web.Request) -> web.StreamResponse:
+        """The lead's own verdict on a conversation (resolved or not)."""
+        signed = await self._signed(request)
+        if signed is None:
+            return self._sign_in()
+        await self._check_csrf(request, signed)
+        resolved = {"yes": True, "no": False}.get(str((await request.post()).get("resolved")))
+        if resolved is None:
+            raise web.HTTPBadRequest(text="Say resolved yes or no.")
+        conversation_id = int(request.match_info["id"])
+        async with self.sessionmaker() as session:
+            if await session.get(Conversation, conversation_id) is None:
+                raise web.HTTPNotFound(text="No such conversation.")
+            await set_verdict(session, conversation_id, signed.user_id, resolved)
+            await session.commit()
+        await self.access.audit(signed.user_id, "verdict",
+                                f"conversation {conversation_id}: "
+                                f"{'resolved' if resolved else 'not resolved'}")
+        raise web.HTTPSeeOther(f"{self.path}/c/{conversation_id}")
+
+    async def judge_against_people(self, request: web.Request) -> web.StreamResponse:
+        signed = await self._signed(request)
+        if signed is None:
+            return self._sign_in()
+        weeks = {"4": 4, "8": 8, "26": 26}.get(request.query.get("weeks", ""), 8)
+        found = None
+        if self.scored is not None:
+            async with self.sessionmaker() as session:
+                found = await agreement(session, self.scored, self.facts, weeks,
+                                        utcnow().date())
+                await session.commit()
+        return self._page("agreement.html", signed=signed, a=found, weeks=weeks)
 
     async def make_case(self, request: web.Request) -> web.StreamResponse:
         signed = await self._signed(request)

@@ -259,3 +259,45 @@ async def test_without_a_cases_file_the_case_is_downloaded(tmp_path: Path) -> No
     assert case.startswith("[[case]]\n")
     assert 'criteria = ["says when the order arrives"]' in case
     assert not (tmp_path / "from-console.toml").exists()
+
+
+async def test_the_judge_against_people_lists_disagreements_and_the_weekly_rate(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import update
+
+    from bot.features.desk.storage.insights_models import DeskScore, ScoreStatus
+    from bot.features.desk.storage.models import DeskCase
+
+    async with console_world(tmp_path) as w, browser() as http:
+        # The scorer read Anna's conversation as resolved; she rated the help 1.
+        async with w.tester.built.core.db.sessionmaker() as session:
+            [case_id] = [row["id"] for row in await rows(
+                w.tester, f"SELECT id FROM desk_cases WHERE user_id = {w.anna.id}")]
+            session.add(DeskScore(case_id=case_id, status=ScoreStatus.SCORED, resolved=True,
+                                  score=4, evidence_line=3, evidence="Hello Anna, I am checking"))
+            await session.execute(update(DeskCase).where(DeskCase.id == case_id)
+                                  .values(csat_score=1))
+            await session.commit()
+        await sign_in(http, await w.sign_in_link())
+        page = await (await http.get(f"{w.console}/?handed_off=yes")).text()
+        href = page[page.index('href="/console/c/'):].split('"')[1].split("?")[0]
+        shown = await (await http.get(f"{w.base}{href}")).text()
+        # The lead says it was not resolved either.
+        given = await http.post(f"{w.base}{href}/verdict",
+                                data={"csrf": hidden(shown, "csrf"), "resolved": "no"})
+        assert "Your verdict: <b>not resolved</b>" in await given.text()
+        forged = await http.post(f"{w.base}{href}/verdict",
+                                 data={"csrf": "x", "resolved": "yes"})
+        assert forged.status == 403
+
+        listed = await (await http.get(f"{w.console}/agreement")).text()
+    disagreements = listed.split('id="disagreements"')[1]
+    assert "Where they disagree (2)" in disagreements
+    assert "rated it 1 of 5" in disagreements
+    assert "<td>lead</td><td>not resolved</td><td>resolved, score 4/5</td>" in disagreements
+    assert f'href="{href}"' in disagreements
+    weeks = listed.split('id="weeks"')[1].split("</table>")[0]
+    this_week = weeks.split("</tr>")[-2]  # the last row: this week
+    assert '<td class="score">2</td><td class="score">0</td><td class="score">0%</td>' \
+        in this_week

@@ -1,9 +1,11 @@
 """The desk's facts of conversations, as the console asks for them (`CaseFacts`): for each
 conversation's span, the newest case of its customer over that span, with its handoff,
-closing, rating and score."""
+closing, rating and score; and the scorer's verdicts with what people said (`ScoredCases`),
+to check the judge against people."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.desk.storage.insights_models import DeskScore, ScoreStatus
 from bot.features.desk.storage.models import DeskCase, DeskStatus
-from bot.plugin.offers import CaseFact, ChatSpan
+from bot.plugin.offers import CaseFact, ChatSpan, ScoredCase
 
 #: The most cases one call reads (the console asks for a bounded page of conversations).
 MAX_CASES = 20_000
@@ -71,3 +73,27 @@ def _fact(row: Any) -> CaseFact:
         verified=bool(scored and scored_resolved and not handed_off),
         evidence=evidence,
     )
+
+
+async def scored_cases(
+    session: AsyncSession, since: dt.datetime, limit: int
+) -> list[ScoredCase]:
+    """The cases scored since `since` (by when they opened), the newest first."""
+    rows = await session.execute(
+        select(DeskCase.id, DeskCase.user_id, DeskCase.opened_at, DeskScore.resolved,
+               DeskScore.score, DeskCase.csat_score, DeskCase.resolution, DeskCase.status,
+               DeskScore.evidence_line, DeskScore.evidence)
+        .join(DeskScore, DeskScore.case_id == DeskCase.id)
+        .where(DeskCase.opened_at >= since, DeskScore.status == ScoreStatus.SCORED,
+               DeskScore.resolved.is_not(None))
+        .order_by(DeskCase.opened_at.desc(), DeskCase.id.desc())
+        .limit(limit)
+    )
+    found = []
+    for case_id, user_id, opened_at, resolved, score, csat, resolution, status, line, text in rows:
+        evidence = ((f"line {line}: " if line else "") + text) if text else ""
+        found.append(ScoredCase(
+            case_id, user_id, opened_at, bool(resolved), score, csat,
+            closed_by_operator=resolution == "closed" and status is DeskStatus.RESOLVED,
+            evidence=evidence))
+    return found
