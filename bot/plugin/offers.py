@@ -115,7 +115,8 @@ class CaseFact:
     asked in (`handed_off`, `handoff_reason`), whether the case is closed (`resolved`; None
     while it is open) and how (`resolution`), the customer's rating (`csat`, 1-5), the
     conversation scorer's verdict (`score`, 1-5; `scored_resolved`) with its evidence lines,
-    and `verified`: scored resolved with the bot alone."""
+    `verified`: scored resolved with the bot alone, and the intent the desk's learning loop
+    tagged it with (`intent`)."""
 
     handed_off: bool = False
     handoff_reason: str | None = None
@@ -127,6 +128,7 @@ class CaseFact:
     scored_resolved: bool | None = None
     verified: bool = False
     evidence: tuple[str, ...] = ()
+    intent: str | None = None
 
 
 #: A conversation as the desk is asked about it: its key (the caller's), the customer's chat

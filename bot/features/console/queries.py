@@ -58,6 +58,7 @@ class Filters:
     verified: bool | None = None
     csat_max: int | None = None  # CSAT at most this (1-5)
     score_max: int | None = None  # the scorer's score at most this (1-5)
+    intent: str = ""  # the desk's intent tag, as its learning loop wrote it
     tool: str = ""
     document: str = ""
     not_found: bool | None = None
@@ -77,6 +78,7 @@ class Filters:
             verified=_yes_no(query.get("verified")),
             csat_max=_int(query.get("csat_max"), 1, 5),
             score_max=_int(query.get("score_max"), 1, 5),
+            intent=_text(query.get("intent")),
             tool=_text(query.get("tool")),
             document=_text(query.get("document")),
             not_found=_yes_no(query.get("not_found")),
@@ -86,15 +88,17 @@ class Filters:
 
     @property
     def needs_desk(self) -> bool:
-        return any(v is not None for v in (self.handed_off, self.resolved, self.verified,
-                                           self.csat_max, self.score_max))
+        return bool(self.intent) or any(
+            v is not None for v in (self.handed_off, self.resolved, self.verified,
+                                    self.csat_max, self.score_max))
 
     def query(self, **changes: object) -> dict[str, str]:
         """The filters as a query string's values (for links: the next page, another day)."""
         values: dict[str, object] = {
             "day": self.day.isoformat(), "handed_off": self.handed_off,
             "resolved": self.resolved, "verified": self.verified, "csat_max": self.csat_max,
-            "score_max": self.score_max, "tool": self.tool, "document": self.document,
+            "score_max": self.score_max, "intent": self.intent, "tool": self.tool,
+            "document": self.document,
             "not_found": self.not_found, "q": self.q, "page": self.page,
         }
         values.update(changes)
@@ -218,6 +222,8 @@ def _passes_desk(fact: CaseFact, f: Filters) -> bool:
     if f.verified is not None and fact.verified != f.verified:
         return False
     if f.csat_max is not None and (fact.csat is None or fact.csat > f.csat_max):
+        return False
+    if f.intent and (fact.intent or "").casefold() != f.intent.casefold():
         return False
     return f.score_max is None or (fact.score is not None and fact.score <= f.score_max)
 

@@ -301,3 +301,19 @@ async def test_the_judge_against_people_lists_disagreements_and_the_weekly_rate(
     this_week = weeks.split("</tr>")[-2]  # the last row: this week
     assert '<td class="score">2</td><td class="score">0</td><td class="score">0%</td>' \
         in this_week
+
+
+async def test_the_list_filters_by_the_desks_intent_tag(tmp_path: Path) -> None:
+    from bot.features.desk.storage.insights_models import DeskInsight
+
+    async with console_world(tmp_path) as w, browser() as http:
+        [case] = await rows(w.tester, f"SELECT id FROM desk_cases WHERE user_id = {w.anna.id}")
+        async with w.tester.built.core.db.sessionmaker() as session:
+            session.add(DeskInsight(case_id=case["id"], intent="order_status"))
+            await session.commit()
+        await sign_in(http, await w.sign_in_link())
+        tagged = await (await http.get(f"{w.console}/", params={"intent": "Order_Status"})).text()
+        other = await (await http.get(f"{w.console}/", params={"intent": "refund"})).text()
+    assert "1 conversation<" in tagged
+    assert "intent order_status" in tagged
+    assert "0 conversations" in other

@@ -1,12 +1,13 @@
 """What the desk tells the console of a conversation (`CaseFacts`, issue 80): the newest case
-of its customer over the conversation's span, with its handoff, closing, rating and score."""
+of its customer over the conversation's span, with its handoff, closing, rating, score and
+intent tag."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from bot.features.desk.storage.facts import case_facts
-from bot.features.desk.storage.insights_models import DeskScore, ScoreStatus
+from bot.features.desk.storage.insights_models import DeskInsight, DeskScore, ScoreStatus
 from bot.features.desk.storage.models import DeskCase, DeskStatus, HandoffReason
 from bot.plugin.offers import CaseFact
 from bot.storage.database import Database
@@ -37,6 +38,7 @@ async def test_each_span_gets_the_case_over_it(database: Database) -> None:
             DeskScore(case_id=1, status=ScoreStatus.SCORED, resolved=True, score=5),
             DeskScore(case_id=2, status=ScoreStatus.SCORED, resolved=False, score=2,
                       evidence_line=4, evidence="the order is still missing"),
+            DeskInsight(case_id=2, intent="refund"),
         ])
         await session.commit()
         found = await case_facts(session, [
@@ -49,6 +51,6 @@ async def test_each_span_gets_the_case_over_it(database: Database) -> None:
     assert found[101] == CaseFact(
         handed_off=True, handoff_reason="user_request", resolved=True, resolution="closed",
         csat=2, csat_comment="slow", score=2, scored_resolved=False, verified=False,
-        evidence=("line 4: the order is still missing",))
+        evidence=("line 4: the order is still missing",), intent="refund")
     assert found[102] == CaseFact(resolved=None)
     assert set(found) == {100, 101, 102}

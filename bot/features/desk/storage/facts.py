@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.features.desk.storage.insights_models import DeskScore, ScoreStatus
+from bot.features.desk.storage.insights_models import DeskInsight, DeskScore, ScoreStatus
 from bot.features.desk.storage.models import DeskCase, DeskStatus
 from bot.plugin.offers import CaseFact, ChatSpan, ScoredCase
 
@@ -33,8 +33,9 @@ async def case_facts(session: AsyncSession, spans: Sequence[ChatSpan]) -> dict[i
                DeskCase.handoff_at, DeskCase.handoff_reason, DeskCase.resolution,
                DeskCase.csat_score, DeskCase.csat_comment, DeskScore.status, DeskScore.score,
                DeskScore.resolved, DeskScore.evidence_line, DeskScore.evidence,
-               DeskScore.breach)
+               DeskScore.breach, DeskInsight.intent)
         .outerjoin(DeskScore, DeskScore.case_id == DeskCase.id)
+        .outerjoin(DeskInsight, DeskInsight.case_id == DeskCase.id)
         .where(DeskCase.user_id.in_(users), DeskCase.opened_at <= latest)
         .order_by(DeskCase.id.desc())
         .limit(MAX_CASES)
@@ -53,7 +54,7 @@ async def case_facts(session: AsyncSession, spans: Sequence[ChatSpan]) -> dict[i
 
 def _fact(row: Any) -> CaseFact:
     (_, _, resolved_at, status, handoff_at, reason, resolution, csat, comment, score_status,
-     score, scored_resolved, evidence_line, evidence_text, breach) = row
+     score, scored_resolved, evidence_line, evidence_text, breach, intent) = row
     scored = score_status is ScoreStatus.SCORED
     handed_off = handoff_at is not None
     evidence: tuple[str, ...] = ()
@@ -72,6 +73,7 @@ def _fact(row: Any) -> CaseFact:
         scored_resolved=scored_resolved if scored else None,
         verified=bool(scored and scored_resolved and not handed_off),
         evidence=evidence,
+        intent=intent or None,
     )
 
 
