@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.features.console.queries import Transcript
+from bot.features.console.transcript import Transcript
 from bot.plugin.evaluation import CaseFileError, read_cases
 from bot.plugin.models import ChatMessage, CompletionOptions, FoundationModelsError, Role
 

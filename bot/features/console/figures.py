@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.console.queries import answers_per_day
+from bot.features.console.queries import window
 from bot.plugin.helpers import AMBER, GREEN, RED, Column, columns
 from bot.plugin.offers import DayFigures, DeskFigures
+from bot.plugin.storage import AnswerTrace, Message
 
 BLUE, GREY = "#2a5db0", "#6b7480"
 
@@ -72,6 +74,36 @@ class Figures:
             charts = [*_desk_charts([desk.get(d) for d in every], [label[d] for d in every]),
                       *charts]
         return Shown(start, today, charts, gaps[:20], self.desk is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class DayAnswers:
+    """The answers of a day, and how many of them said "not found"."""
+
+    answers: int
+    not_found: int
+
+
+async def answers_per_day(
+    session: AsyncSession, start: dt.date, end: dt.date
+) -> dict[dt.date, DayAnswers]:
+    """Answers with a trace per day from `start` to `end` (both included), counted by the
+    database: one row a day, however many answers."""
+    day = func.date(Message.created_at)
+    not_found = func.sum(case((AnswerTrace.tags.like("%\nnotfound\n%"), 1), else_=0))
+    since, _ = window(start)
+    _, until = window(end)
+    rows = await session.execute(
+        select(day, func.count(AnswerTrace.answer_id), not_found)
+        .join(AnswerTrace, AnswerTrace.answer_id == Message.id)
+        .where(Message.created_at >= since, Message.created_at < until)
+        .group_by(day)
+    )
+    found: dict[dt.date, DayAnswers] = {}
+    for when, answers, missed in rows:
+        key = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
+        found[key] = DayAnswers(int(answers), int(missed or 0))
+    return found
 
 
 def _chart(title: str, points: list[Column], colour: str, total: object,

@@ -1,15 +1,13 @@
-"""What the console's pages read: the conversations of a day, filtered and paged, and one
-conversation's transcript with each answer's trace. Every query is bounded: a day's
-conversations to `DAY_LIMIT`, a transcript to `TRANSCRIPT_LIMIT` messages."""
+"""What the console's list reads: the conversations of a day, filtered and paged, with who
+each is with and what they asked first. Bounded: a day's conversations to `DAY_LIMIT`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.plugin.offers import CaseFact, CaseFacts
@@ -19,7 +17,6 @@ from bot.plugin.storage import (
     Conversation,
     Message,
     MessageRole,
-    TraceRepository,
     User,
 )
 
@@ -27,8 +24,6 @@ from bot.plugin.storage import (
 DAY_LIMIT = 2000
 #: Rows on a page of the list.
 PAGE = 50
-#: Messages of one conversation the page shows (the first ones).
-TRANSCRIPT_LIMIT = 500
 #: The longest text search and filter value taken.
 MAX_TEXT = 200
 
@@ -143,7 +138,7 @@ class Listing:
     truncated: bool  # the day had more conversations than DAY_LIMIT
 
 
-def _window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     return start, start + dt.timedelta(days=1)
 
@@ -158,7 +153,7 @@ async def conversations(
 ) -> Listing:
     """The day's conversations (those with a message that day, the latest first) that pass
     the filters, one page of them with who, the first question, and the desk's facts."""
-    start, end = _window(filters.day)
+    start, end = window(filters.day)
     active = await session.execute(
         select(Message.conversation_id, func.count(Message.id), func.min(Message.created_at),
                func.max(Message.created_at))
@@ -245,11 +240,11 @@ async def _describe(session: AsyncSession, page: list[Row]) -> None:
     for row in page:
         chat, user = chats.get(row.chat_id), users.get(row.chat_id)
         row.chat_type = chat.type if chat else ""
-        row.who = _name(user) if user else (chat.title or "" if chat else "") or str(row.chat_id)
+        row.who = name_of(user) if user else (chat.title or "" if chat else "") or str(row.chat_id)
         row.opening = (openings.get(row.conversation_id) or "")[:160]
 
 
-def _name(user: User) -> str:
+def name_of(user: User) -> str:
     name = " ".join(p for p in (user.first_name, user.last_name) if p)
     return f"{name} (@{user.username})" if user.username else name or str(user.id)
 
@@ -259,95 +254,3 @@ def _utc(value: dt.datetime) -> dt.datetime:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Said:
-    """One message of the transcript: who (`customer`, `bot`, `operator`), their name, the
-    text, and with a bot's answer its status and trace."""
-
-    id: int
-    who: str
-    name: str
-    text: str
-    at: dt.datetime
-    status: str = ""
-    trace: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Transcript:
-    conversation_id: int
-    chat_id: int
-    who: str
-    opened_at: dt.datetime
-    closed_at: dt.datetime | None
-    said: list[Said]
-    truncated: bool
-    fact: CaseFact | None
-
-
-async def transcript(
-    session: AsyncSession, conversation_id: int, facts: CaseFacts | None
-) -> Transcript | None:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        return None
-    messages = list(await session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id)
-        .order_by(Message.id).limit(TRANSCRIPT_LIMIT + 1)))
-    truncated = len(messages) > TRANSCRIPT_LIMIT
-    messages = messages[:TRANSCRIPT_LIMIT]
-    answers = [m.id for m in messages if m.role is MessageRole.ASSISTANT]
-    traces = await TraceRepository(session).of_answers(answers)
-    said = []
-    for m in messages:
-        if m.role is MessageRole.USER:
-            who, name = "customer", m.author_name or ""
-        elif m.author_name:  # a person's reply relayed into the chat (the desk's operator)
-            who, name = "operator", m.author_name
-        else:
-            who, name = "bot", m.model or ""
-        said.append(Said(m.id, who, name, m.text, m.created_at,
-                         m.status.value if m.role is MessageRole.ASSISTANT else "",
-                         traces.get(m.id)))
-    user = await session.get(User, conversation.chat_id)
-    chat = await session.get(Chat, conversation.chat_id)
-    who = _name(user) if user else (chat.title or "" if chat else "") or str(conversation.chat_id)
-    fact = None
-    if facts is not None and messages:
-        known = await facts.read(session, [(conversation_id, conversation.chat_id,
-                                            messages[0].created_at, messages[-1].created_at)])
-        fact = known.get(conversation_id)
-    return Transcript(conversation_id, conversation.chat_id, who, conversation.opened_at,
-                      conversation.closed_at, said, truncated, fact)
-
-
-@dataclass(frozen=True, slots=True)
-class DayAnswers:
-    """The answers of a day, and how many of them said "not found"."""
-
-    answers: int
-    not_found: int
-
-
-async def answers_per_day(
-    session: AsyncSession, start: dt.date, end: dt.date
-) -> dict[dt.date, DayAnswers]:
-    """Answers with a trace per day from `start` to `end` (both included), counted by the
-    database: one row a day, however many answers."""
-    day = func.date(Message.created_at)
-    not_found = func.sum(case((AnswerTrace.tags.like("%\nnotfound\n%"), 1), else_=0))
-    since, _ = _window(start)
-    _, until = _window(end)
-    rows = await session.execute(
-        select(day, func.count(AnswerTrace.answer_id), not_found)
-        .join(AnswerTrace, AnswerTrace.answer_id == Message.id)
-        .where(Message.created_at >= since, Message.created_at < until)
-        .group_by(day)
-    )
-    found: dict[dt.date, DayAnswers] = {}
-    for when, answers, missed in rows:
-        key = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
-        found[key] = DayAnswers(int(answers), int(missed or 0))
-    return found

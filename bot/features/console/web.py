@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
-import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,11 +28,10 @@ from bot.features.console.agreement import agreement, set_verdict, verdict_of
 from bot.features.console.auth import Access, Signed
 from bot.features.console.casemaking import CaseError, CaseMaker, check
 from bot.features.console.figures import Figures
-from bot.features.console.queries import PAGE, Filters, conversations, transcript
+from bot.features.console.queries import PAGE, Filters, conversations
+from bot.features.console.transcript import transcript
 from bot.plugin.offers import CaseFacts, DeskFigures, ScoredCases
 from bot.plugin.storage import Conversation, utcnow
-
-log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 COOKIE = "fmbot_console"
@@ -50,7 +48,6 @@ HEADERS = {
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-SIGNED = web.AppKey("signed", Signed)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
