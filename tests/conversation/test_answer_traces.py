@@ -122,3 +122,18 @@ async def test_answers_are_tagged_by_tool_document_and_not_found(tmp_path: Path)
         tags = [row["tags"] for row in
                 await rows(tester, "SELECT tags FROM answer_traces ORDER BY answer_id")]
     assert tags == ["\ntool:order_status\n", "\nnotfound\n"]
+
+
+async def test_retention_removes_the_traces_of_what_it_removes(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from bot.storage.repositories import PrivacyRepository
+
+    async with BotTester(App(env_file=None), model=ScriptedModel(otherwise="Hello!")) as tester:
+        await tester.user("Anna").says("Hi")
+        assert len(await rows(tester, "SELECT answer_id FROM answer_traces")) == 1
+        async with tester.built.core.db.sessionmaker() as session:
+            later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+            await PrivacyRepository(session).purge_older_than(30, now=later)
+            await session.commit()
+        assert await rows(tester, "SELECT answer_id FROM answer_traces") == []
