@@ -33,6 +33,7 @@ def upgrade() -> None:
         "console_sessions",
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("identity", sa.String(length=320), nullable=False),
         sa.Column("csrf", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),

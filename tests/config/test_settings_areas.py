@@ -97,6 +97,10 @@ ADDED_SINCE = [
     "WEB_LISTEN",  # issue 80: the bot's web server in polling mode
     "PUBLIC_URL",  # issue 80: how browsers reach it
     "EVAL_CASES_FILE",  # issue 80: where the console's eval cases go
+    "CONSOLE_OIDC_ISSUER",  # issue 80: the company's OpenID Connect provider
+    "CONSOLE_OIDC_CLIENT_ID",  # issue 80: the console's client there
+    "CONSOLE_OIDC_CLIENT_SECRET",  # issue 80: its secret
+    "CONSOLE_OIDC_ADMINS",  # issue 80: who may sign in with it
 ]
 
 

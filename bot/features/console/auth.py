@@ -35,18 +35,30 @@ def digest(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Signed:
-    """A signed-in admin: who, and the CSRF token their forms carry."""
+    """A signed-in admin: their Telegram id (0 when signed in with the company's provider,
+    then `identity`: the e-mail it vouched for), and the CSRF token their forms carry."""
 
     user_id: int
     csrf: str
+    identity: str = ""
+
+    @property
+    def who(self) -> str:
+        return self.identity or f"admin {self.user_id}"
+
+    @property
+    def audited_id(self) -> int | None:
+        """The Telegram id the audit keeps (None for a provider's identity)."""
+        return self.user_id or None
 
 
 class Keys:
     """The console's signing key, derived from a secret every replica shares (the bot's
     token), never the secret itself."""
 
-    def __init__(self, secret: str) -> None:
-        self._key = hmac.new(secret.encode(), b"fmbot console links", hashlib.sha256).digest()
+    def __init__(self, secret: str, purpose: bytes = b"fmbot console links") -> None:
+        """`purpose`: what the key signs (a link's key signs nothing else)."""
+        self._key = hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
 
     def sign(self, token: str) -> str:
         mac = hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()[:32]
@@ -55,7 +67,7 @@ class Keys:
     def verified(self, signed: str) -> str | None:
         """The token of a signed link, or None when the signature does not match."""
         token = signed.rpartition(".")[0]
-        if not token or len(signed) > 200:
+        if not token or len(signed) > 1000:
             return None
         return token if hmac.compare_digest(self.sign(token), signed) else None
 
@@ -65,12 +77,15 @@ class Access:
 
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], keys: Keys, session_ttl: int,
-        admins: frozenset[int],
+        admins: frozenset[int], oidc_admins: frozenset[str] = frozenset(),
     ) -> None:
+        """`admins`: ADMIN_USER_IDS; `oidc_admins`: the e-mail addresses that may sign in
+        with the company's provider (lower case)."""
         self.sessionmaker = sessionmaker
         self.keys = keys
         self.session_ttl = dt.timedelta(seconds=session_ttl)
         self.admins = admins
+        self.oidc_admins = oidc_admins
 
     async def new_link(self, user_id: int, *, now: dt.datetime | None = None) -> str:
         """A signed one-time token for `user_id`, stored; expired links and sessions go."""
@@ -124,12 +139,34 @@ class Access:
                 await _audit(session, link.user_id, "refused", "no longer an admin")
                 await session.commit()
                 return None
-            cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            session.add(ConsoleSession(digest=digest(cookie), user_id=link.user_id, csrf=csrf,
-                                       created_at=now, expires_at=now + self.session_ttl))
+            opened = self._open(session, link.user_id, "", now)
             await _audit(session, link.user_id, "signed in", "")
             await session.commit()
-        return cookie, Signed(link.user_id, csrf)
+        return opened
+
+    def _open(
+        self, session: AsyncSession, user_id: int, identity: str, now: dt.datetime
+    ) -> tuple[str, Signed]:
+        cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        session.add(ConsoleSession(digest=digest(cookie), user_id=user_id, identity=identity,
+                                   csrf=csrf, created_at=now,
+                                   expires_at=now + self.session_ttl))
+        return cookie, Signed(user_id, csrf, identity)
+
+    async def open_for(self, identity: str) -> tuple[str, Signed] | None:
+        """A session for the e-mail the company's provider vouched for, or None (audited)
+        when it is not one of CONSOLE_OIDC_ADMINS."""
+        identity = identity.strip().lower()
+        async with self.sessionmaker() as session:
+            if identity not in self.oidc_admins:
+                await _audit(session, None, "refused",
+                             f"the provider's {identity or 'unnamed'} is no admin")
+                await session.commit()
+                return None
+            opened = self._open(session, 0, identity, utcnow())
+            await _audit(session, None, "signed in", f"with the provider as {identity}")
+            await session.commit()
+        return opened
 
     async def signed(self, cookie: str | None) -> Signed | None:
         """Who the session cookie is, or None (no session, expired, or not an admin now)."""
@@ -138,15 +175,18 @@ class Access:
         async with self.sessionmaker() as session:
             found = await session.get(ConsoleSession, digest(cookie))
             await session.commit()
-        if found is None or found.expires_at <= utcnow() or found.user_id not in self.admins:
+        if found is None or found.expires_at <= utcnow():
             return None
-        return Signed(found.user_id, found.csrf)
+        if found.identity:  # the company's provider's: still one of CONSOLE_OIDC_ADMINS
+            return Signed(0, found.csrf, found.identity) if (
+                found.identity in self.oidc_admins) else None
+        return Signed(found.user_id, found.csrf) if found.user_id in self.admins else None
 
-    async def sign_out(self, cookie: str, user_id: int) -> None:
+    async def sign_out(self, cookie: str, signed: Signed) -> None:
         async with self.sessionmaker() as session:
             await session.execute(delete(ConsoleSession).where(
                 ConsoleSession.digest == digest(cookie)))
-            await _audit(session, user_id, "signed out", "")
+            await _audit(session, signed.audited_id, "signed out", signed.identity)
             await session.commit()
 
     async def audit(self, user_id: int | None, action: str, detail: str = "") -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.features.console.auth import Access, Keys
 from bot.features.console.casemaking import CaseMaker
+from bot.features.console.oidc import Provider
 from bot.features.console.settings import ConsoleSettings
 from bot.features.console.telegram import ConsoleCommand, WebServer
 from bot.features.console.web import Console
@@ -27,13 +28,21 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
     token = settings.telegram_bot_token
     secret = token.get_secret_value() if token is not None else ""
     access = Access(ground.db.sessionmaker, Keys(secret), section.session_ttl,
-                    frozenset(settings.admin_user_ids))
+                    frozenset(settings.admin_user_ids), section.oidc_admins)
+    provider = None
+    if section.oidc_issuer:
+        client_secret = section.oidc_client_secret
+        provider = Provider(
+            section.oidc_issuer, section.oidc_client_id,
+            client_secret.get_secret_value() if client_secret is not None else "",
+            f"{section.public_url}{section.path}/oidc/callback",
+            Keys(secret, b"fmbot console openid connect"))
     cases = CaseMaker(ground.client, settings.text_model,
                       Path(section.eval_cases_file) if section.eval_cases_file else None)
     console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
                       path=section.path, public_url=section.public_url,
                       secure=section.secure, figures=built.find(DeskFigures), cases=cases,
-                      scored=built.find(ScoredCases))
+                      scored=built.find(ScoredCases), provider=provider)
     webhook = settings.telegram_mode == "webhook"
     services = []
     if not webhook and section.web_listen:

@@ -35,10 +35,19 @@ def _check(settings: Settings) -> None:
     if settings.telegram_mode != "webhook" and not console.web_listen:
         problems.append("CONSOLE=on in polling mode needs WEB_LISTEN, where the bot's web "
                         "server listens (127.0.0.1:8081)")
-    if not settings.admin_user_ids:
-        problems.append("CONSOLE=on needs ADMIN_USER_IDS: only admins may sign in")
+    if not settings.admin_user_ids and not console.oidc_admins:
+        problems.append("CONSOLE=on needs ADMIN_USER_IDS (or CONSOLE_OIDC_ADMINS): only "
+                        "admins may sign in")
+    if console.oidc_issuer and not (console.oidc_client_id and console.oidc_admins):
+        problems.append("CONSOLE_OIDC_ISSUER needs CONSOLE_OIDC_CLIENT_ID and "
+                        "CONSOLE_OIDC_ADMINS (the e-mail addresses that may sign in)")
     if problems:
         raise ConfigError("\n".join(problems))
+
+
+def _secrets(settings: Settings) -> list[str]:
+    secret = settings.section(ConsoleSettings).oidc_client_secret
+    return [secret.get_secret_value()] if secret is not None else []
 
 
 FEATURE = Feature(
@@ -46,5 +55,6 @@ FEATURE = Feature(
     settings=ConsoleSettings,
     tables=("bot.features.console.models",),
     settings_checks=(SettingsCheck(frozenset({"run"}), _check),),
+    secrets=_secrets,
     on_telegram=_on_telegram,
 )

@@ -29,7 +29,10 @@ class ConsoleSession(Base):
     __tablename__ = "console_sessions"
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The admin's Telegram id; 0 for one signed in with the company's provider (`identity`).
     user_id: Mapped[int] = mapped_column(BigInteger)
+    # Signed in with the company's OpenID Connect provider: the e-mail it vouched for.
+    identity: Mapped[str] = mapped_column(String(320), default="")
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column()

@@ -28,6 +28,7 @@ from bot.features.console.agreement import agreement, set_verdict, verdict_of
 from bot.features.console.auth import Access, Signed
 from bot.features.console.casemaking import CaseError, CaseMaker, check
 from bot.features.console.figures import Figures
+from bot.features.console.oidc import OidcError, Provider
 from bot.features.console.queries import PAGE, Filters, conversations
 from bot.features.console.transcript import transcript
 from bot.plugin.offers import CaseFacts, DeskFigures, ScoredCases
@@ -36,6 +37,7 @@ from bot.plugin.storage import Conversation, utcnow
 HERE = Path(__file__).parent
 COOKIE = "fmbot_console"
 LOGIN_COOKIE = "fmbot_console_login"
+OIDC_COOKIE = "fmbot_console_oidc"
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {
@@ -73,17 +75,19 @@ class Console:
         self, access: Access, sessionmaker: async_sessionmaker[AsyncSession],
         facts: CaseFacts | None, *, path: str, public_url: str, secure: bool,
         figures: DeskFigures | None = None, cases: CaseMaker | None = None,
-        scored: ScoredCases | None = None,
+        scored: ScoredCases | None = None, provider: Provider | None = None,
     ) -> None:
         """`facts` and `figures`: the support desk's, when it is on; `cases`: what makes an
         eval case from a conversation (None: the button is not offered); `scored`: the
-        desk's scorer's verdicts, which the judge-against-people page reads."""
+        desk's scorer's verdicts, which the judge-against-people page reads; `provider`:
+        the company's OpenID Connect provider admins may sign in with."""
         self.access = access
         self.sessionmaker = sessionmaker
         self.facts = facts
         self.figures = Figures(sessionmaker, figures)
         self.cases = cases
         self.scored = scored
+        self.provider = provider
         self.path = path
         self.public_url = public_url
         self.secure = secure
@@ -107,6 +111,8 @@ class Console:
         app.router.add_get("/login", self.login_page)
         app.router.add_post("/login", self.login)
         app.router.add_post("/logout", self.logout)
+        app.router.add_get("/oidc/start", self.oidc_start)
+        app.router.add_get("/oidc/callback", self.oidc_callback)
         app.router.add_static("/static/", HERE / "static", append_version=False)
         server.router.add_get(self.path, self._to_root)
         server.add_subapp(self.path, app)
@@ -132,8 +138,15 @@ class Console:
     async def _signed(self, request: web.Request) -> Signed | None:
         return await self.access.signed(request.cookies.get(COOKIE))
 
+    async def _audit(self, signed: Signed, action: str, detail: str) -> None:
+        """Audited under the admin's Telegram id, or naming the provider's identity."""
+        if signed.identity:
+            detail = f"{detail} (by {signed.identity})"
+        await self.access.audit(signed.audited_id, action, detail)
+
     def _sign_in(self, why: str = "") -> web.Response:
-        return self._page("signin.html", status=401, why=why, signed=None)
+        return self._page("signin.html", status=401, why=why, signed=None,
+                          provider=self.provider is not None)
 
     def _same_origin(self, request: web.Request) -> bool:
         """A POST whose browser says where it comes from must come from here."""
@@ -152,7 +165,7 @@ class Console:
         token = request.query.get("t", "")
         if not await self.access.usable(token):
             await self.access.audit(None, "refused", "a sign-in link used, expired or forged")
-            return self._page("refused.html", status=403, signed=None)
+            return self._page("refused.html", status=403, signed=None, why="")
         nonce = secrets.token_urlsafe(24)
         response = self._page("login.html", token=token, nonce=nonce, signed=None)
         response.set_cookie(LOGIN_COOKIE, nonce, max_age=300, path=self.path, httponly=True,
@@ -166,10 +179,10 @@ class Console:
         if (not self._same_origin(request) or not nonce or not expected
                 or not hmac.compare_digest(nonce, expected)):
             await self.access.audit(None, "refused", "a sign-in without its nonce")
-            return self._page("refused.html", status=403, signed=None)
+            return self._page("refused.html", status=403, signed=None, why="")
         redeemed = await self.access.redeem(str(form.get("t", "")))
         if redeemed is None:
-            return self._page("refused.html", status=403, signed=None)
+            return self._page("refused.html", status=403, signed=None, why="")
         cookie, _ = redeemed
         response = web.HTTPSeeOther(f"{self.path}/")
         response.set_cookie(COOKIE, cookie, max_age=int(self.access.session_ttl.total_seconds()),
@@ -178,12 +191,56 @@ class Console:
         response.del_cookie(LOGIN_COOKIE, path=self.path)
         raise response
 
+    async def oidc_start(self, request: web.Request) -> web.StreamResponse:
+        """To the company's provider, with this sign-in's state in a cookie of its own."""
+        if self.provider is None:
+            raise web.HTTPNotFound(text="No OpenID Connect provider is configured.")
+        try:
+            where, cookie = await self.provider.start()
+        except OidcError as exc:
+            await self.access.audit(None, "refused", f"OpenID Connect: {exc}")
+            return self._page("refused.html", status=502, signed=None, why=str(exc))
+        response = web.HTTPFound(where)
+        # Lax, not Strict: the provider's redirect back is a navigation from another site.
+        response.set_cookie(OIDC_COOKIE, cookie, max_age=600, path=f"{self.path}/oidc",
+                            httponly=True, samesite="Lax", secure=self.secure)
+        raise response
+
+    async def oidc_callback(self, request: web.Request) -> web.StreamResponse:
+        if self.provider is None:
+            raise web.HTTPNotFound(text="No OpenID Connect provider is configured.")
+        opened = None
+        try:
+            if "error" in request.query:
+                raise OidcError(f"the provider said {request.query['error'][:100]!r}")
+            email = await self.provider.finish(request.cookies.get(OIDC_COOKIE, ""),
+                                               request.query.get("state", ""),
+                                               request.query.get("code", ""))
+            opened = await self.access.open_for(email)
+            why = "" if opened is not None else f"{email} is not one of the console's admins"
+        except OidcError as exc:
+            why = str(exc)
+            await self.access.audit(None, "refused", f"OpenID Connect: {why}")
+        if opened is None:
+            response = self._page("refused.html", status=403, signed=None, why=why)
+            response.del_cookie(OIDC_COOKIE, path=f"{self.path}/oidc")
+            return response
+        cookie, signed = opened
+        # A page, not a redirect: the session cookie is SameSite=Strict, and a redirect
+        # would still count as the provider's navigation; the page's own goes from here.
+        response = self._page("signed_in.html", signed=signed)
+        response.set_cookie(COOKIE, cookie, max_age=int(self.access.session_ttl.total_seconds()),
+                            path=self.path, httponly=True, samesite="Strict",
+                            secure=self.secure)
+        response.del_cookie(OIDC_COOKIE, path=f"{self.path}/oidc")
+        return response
+
     async def logout(self, request: web.Request) -> web.StreamResponse:
         signed = await self._signed(request)
         if signed is None:
             return self._sign_in()
         await self._check_csrf(request, signed)
-        await self.access.sign_out(request.cookies.get(COOKIE, ""), signed.user_id)
+        await self.access.sign_out(request.cookies.get(COOKIE, ""), signed)
         response = web.HTTPSeeOther(f"{self.path}/")
         response.del_cookie(COOKIE, path=self.path)
         raise response
@@ -192,7 +249,7 @@ class Console:
         form = await request.post()
         token = str(form.get("csrf", ""))
         if not self._same_origin(request) or not hmac.compare_digest(token, signed.csrf):
-            await self.access.audit(signed.user_id, "refused", "a form without its CSRF token")
+            await self._audit(signed, "refused", "a form without its CSRF token")
             raise web.HTTPForbidden(text="This form is out of date: reload the page.")
 
     # -- the pages -------------------------------------------------------------------------
@@ -232,7 +289,7 @@ class Console:
             await session.commit()
         if shown is None:
             raise web.HTTPNotFound(text="No such conversation (erased, or never stored).")
-        await self.access.audit(signed.user_id, "read", f"conversation {conversation_id}")
+        await self._audit(signed, "read", f"conversation {conversation_id}")
         back = request.query.get("back", "")
         return self._page("conversation.html", signed=signed, c=shown,
                           back=back if back.startswith("day=") else "",
@@ -254,7 +311,7 @@ class Console:
                 raise web.HTTPNotFound(text="No such conversation.")
             await set_verdict(session, conversation_id, signed.user_id, resolved)
             await session.commit()
-        await self.access.audit(signed.user_id, "verdict",
+        await self._audit(signed, "verdict",
                                 f"conversation {conversation_id}: "
                                 f"{'resolved' if resolved else 'not resolved'}")
         raise web.HTTPSeeOther(f"{self.path}/c/{conversation_id}")
@@ -295,7 +352,7 @@ class Console:
         except CaseError as exc:
             return self._page("case.html", status=502, signed=signed, c=shown, case="",
                               written=None, error=str(exc))
-        await self.access.audit(signed.user_id, "eval case",
+        await self._audit(signed, "eval case",
                                 f"from conversation {conversation_id}"
                                 + (f" into {written.name}" if written else ", downloaded"))
         if written is None:

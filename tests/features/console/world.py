@@ -77,19 +77,25 @@ async def in_topic(tester: BotTester, operator: TestUser, thread: int, text: str
 
 
 @asynccontextmanager
-async def console_world(tmp_path: Path, *, cases_file: bool = True) -> AsyncIterator[World]:
+async def console_world(
+    tmp_path: Path, *, cases_file: bool = True, settings: dict[str, str] | None = None,
+    port: int | None = None,
+) -> AsyncIterator[World]:
     """`cases_file`: EVAL_CASES_FILE is set (the console writes eval cases to
-    tmp_path/from-console.toml), else cases are downloaded."""
+    tmp_path/from-console.toml), else cases are downloaded; `settings`: more of them;
+    `port`: the web server's (a free one if None)."""
     docs = tmp_path / "documents"
     shutil.copytree(FIXTURE_KB, docs)
-    port = free_port()
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
+    more = settings or {}
     settings = {
         "CONSOLE": "on", "WEB_LISTEN": f"127.0.0.1:{port}", "PUBLIC_URL": base,
         "ADMIN_USER_IDS": str(ADMIN), "SUPPORT_CHAT_ID": str(SUPPORT), "DESK_INSIGHTS": "off",
         "KB_PATH": str(docs), "KB_MODE": "assist", "KB_MIN_SCORE": str(FIXTURE_MIN_SCORE),
         "EMBEDDING_RPS": "200",
         "EVAL_CASES_FILE": str(tmp_path / "from-console.toml") if cases_file else "",
+        **more,
     }
     # Real time: a browser and an HTTP client talk to the console over loopback sockets.
     async with BotTester(shop(), model=model(), settings=settings, real_time=True) as tester:
