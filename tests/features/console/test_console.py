@@ -317,3 +317,30 @@ async def test_the_list_filters_by_the_desks_intent_tag(tmp_path: Path) -> None:
     assert "1 conversation<" in tagged
     assert "intent order_status" in tagged
     assert "0 conversations" in other
+
+
+async def test_in_webhook_mode_the_webhooks_server_serves_the_console(tmp_path: Path) -> None:
+    """TELEGRAM_MODE=webhook: no server of the console's own (WEB_LISTEN is not read); its
+    pages are what the feature adds to the webhook's server, served here as run_webhook
+    serves them."""
+    from aiohttp import web
+
+    from tests.ports import free_port
+
+    port = free_port()
+    webhook = {"TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/hook",
+               "TELEGRAM_WEBHOOK_SECRET": "s3cret-token", "WEB_LISTEN": ""}
+    async with console_world(tmp_path, settings=webhook, port=port) as w, browser() as http:
+        server = web.Application()
+        for add in w.tester.built.telegram.web_routes:
+            add(server)
+        runner = web.AppRunner(server)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            assert (await http.get(f"{w.console}/")).status == 401
+            signed = await sign_in(http, await w.sign_in_link())
+            assert signed.status == 200
+            assert "2 conversations" in await signed.text()
+        finally:
+            await runner.cleanup()
