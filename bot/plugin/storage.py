@@ -20,6 +20,7 @@ from bot.storage.models import (
     utc_today,
 )
 from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum, utcnow
+from bot.storage.models.traces import NOT_FOUND_TAGGED
 from bot.storage.outage import outage_of
 from bot.storage.personal import PersonalTable, register_personal
 from bot.storage.pooling import one_statement_sessions
@@ -41,6 +42,7 @@ from bot.storage.repositories import (
 from bot.storage.repositories._upsert import dialect_name, excluded, insert_for
 
 __all__ = [
+    "NOT_FOUND_TAGGED",
     "PROMPT_STATUSES",
     "AnswerTrace",
     "Base",

@@ -33,6 +33,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("answer_id", name=op.f("pk_answer_traces")),
     )
+    op.create_index("ix_answer_traces_created_at", "answer_traces", ["created_at"])
+    # "\n" in a Python string is the line break the tags are separated by, inside the SQL
+    # literal (as the model's NOT_FOUND_TAGGED writes it).
+    not_found = sa.text("tags LIKE '%\nnotfound\n%'")
+    op.create_index("ix_answer_traces_not_found", "answer_traces", ["created_at"],
+                    sqlite_where=not_found, postgresql_where=not_found)
     # A day's messages by conversation (the console's list; retention's cutoff) read from
     # the index alone.
     op.create_index("ix_messages_created_at_conversation_id", "messages",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Text, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base, utcnow
@@ -27,3 +27,14 @@ class AnswerTrace(Base):
     # database, without reading the JSON.
     tags: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# Answers tagged "not found" (the grounding's tag), as the figures count them per day. The
+# pattern is a literal, not a bound parameter: SQLite uses a partial index only when the
+# query's WHERE holds the index's own terms, constants included.
+NOT_FOUND_TAGGED = AnswerTrace.tags.like(literal_column("'%\nnotfound\n%'"))
+# The answers of a period counted from the index alone: the rows hold the traces' JSON,
+# which a count need not read.
+Index("ix_answer_traces_created_at", AnswerTrace.created_at)
+Index("ix_answer_traces_not_found", AnswerTrace.created_at,
+      sqlite_where=NOT_FOUND_TAGGED, postgresql_where=NOT_FOUND_TAGGED)
