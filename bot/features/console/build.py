@@ -8,7 +8,6 @@ from pathlib import Path
 
 from bot.features.console.auth import Access, Keys
 from bot.features.console.casemaking import CaseMaker
-from bot.features.console.oidc import Provider
 from bot.features.console.settings import ConsoleSettings
 from bot.features.console.telegram import ConsoleCommand, WebServer
 from bot.features.console.web import Console
@@ -31,6 +30,8 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
                     frozenset(settings.admin_user_ids), section.oidc_admins)
     provider = None
     if section.oidc_issuer:
+        from bot.features.console.oidc import Provider
+
         client_secret = section.oidc_client_secret
         provider = Provider(
             section.oidc_issuer, section.oidc_client_id,

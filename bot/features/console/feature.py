@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 
 def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts | None:
+    if not front.ground.settings.section(ConsoleSettings).enabled:
+        return None  # nothing of it imported: its pages bring Jinja2, its sign-in PyJWT
     from bot.features.console.build import console_on_telegram
 
     return console_on_telegram(front, built)

@@ -24,16 +24,12 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
-from bot.features.console.auth import Keys
+from bot.features.console.auth import Keys, OidcError
 
 #: How long the browser may take at the provider.
 FLOW_SECONDS = 600
 #: The signature algorithms an ID token may use (never "none", never a shared secret).
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
-
-
-class OidcError(Exception):
-    """A sign-in the provider or the browser got wrong: one line, for the audit."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
@@ -25,14 +25,16 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.console.agreement import agreement, set_verdict, verdict_of
-from bot.features.console.auth import Access, Signed
+from bot.features.console.auth import Access, OidcError, Signed
 from bot.features.console.casemaking import CaseError, CaseMaker, check
 from bot.features.console.figures import Figures
-from bot.features.console.oidc import OidcError, Provider
 from bot.features.console.queries import PAGE, Filters, conversations
 from bot.features.console.transcript import transcript
 from bot.plugin.offers import CaseFacts, DeskFigures, ScoredCases
 from bot.plugin.storage import Conversation, utcnow
+
+if TYPE_CHECKING:  # PyJWT is imported only when a provider is configured
+    from bot.features.console.oidc import Provider
 
 HERE = Path(__file__).parent
 COOKIE = "fmbot_console"
