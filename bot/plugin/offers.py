@@ -190,3 +190,20 @@ class ScoredCases:
     session: what the console checks the judge against people with."""
 
     read: Callable[[AsyncSession, dt.datetime, int], Awaitable[list[ScoredCase]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNote:
+    """An operator's internal note on a customer's case: when, who, what."""
+
+    at: dt.datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNotes:
+    """The operators' internal notes of the cases over each conversation's span (a
+    `ChatSpan` each), by the span's key, oldest first: the console's transcript shows them."""
+
+    read: Callable[[AsyncSession, Sequence[ChatSpan]], Awaitable[dict[int, list[CaseNote]]]]

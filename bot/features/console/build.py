@@ -14,7 +14,7 @@ from bot.features.console.web import Console
 from bot.plugin.built import Built
 from bot.plugin.feature import TelegramParts
 from bot.plugin.ground import TelegramGround
-from bot.plugin.offers import CaseFacts, DeskFigures, ScoredCases
+from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, ScoredCases
 from bot.plugin.telegram import FrontParts, TelegramPart
 
 
@@ -43,7 +43,8 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
     console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
                       path=section.path, public_url=section.public_url,
                       secure=section.secure, figures=built.find(DeskFigures), cases=cases,
-                      scored=built.find(ScoredCases), provider=provider)
+                      scored=built.find(ScoredCases), provider=provider,
+                      notes=built.find(CaseNotes))
     webhook = settings.telegram_mode == "webhook"
     services = []
     if not webhook and section.web_listen:

@@ -50,7 +50,9 @@ class Draft:
 
 
 def transcript_text(shown: Transcript) -> str:
-    lines = [f"{m.who}: {' '.join(m.text.split())}" for m in shown.said if m.text.strip()]
+    # The operators' internal notes stay out: they were never said to the customer.
+    lines = [f"{m.who}: {' '.join(m.text.split())}" for m in shown.said
+             if m.text.strip() and m.who != "note"]
     text = "\n".join(lines)
     return text[-TRANSCRIPT_CHARS:]
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.console.queries import name_of
-from bot.plugin.offers import CaseFact, CaseFacts
+from bot.plugin.offers import CaseFact, CaseFacts, CaseNote, CaseNotes
 from bot.plugin.storage import Chat, Conversation, Message, MessageRole, TraceRepository, User
 
 #: Messages of one conversation the page shows (the first ones).
@@ -22,8 +22,9 @@ TRANSCRIPT_LIMIT = 500
 
 @dataclass(frozen=True, slots=True)
 class Said:
-    """One message of the transcript: who (`customer`, `bot`, `operator`), their name, the
-    text, and with a bot's answer its status and trace."""
+    """One message of the transcript: who (`customer`, `bot`, `operator`, or `note`: an
+    operator's internal note, id 0), their name, the text, and with a bot's answer its status
+    and trace."""
 
     id: int
     who: str
@@ -47,8 +48,11 @@ class Transcript:
 
 
 async def transcript(
-    session: AsyncSession, conversation_id: int, facts: CaseFacts | None
+    session: AsyncSession, conversation_id: int, facts: CaseFacts | None,
+    notes: CaseNotes | None = None,
 ) -> Transcript | None:
+    """The conversation's messages with their traces, the operators' internal notes among
+    them by time (`notes`: the desk's), and the desk's facts of it."""
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
         return None
@@ -75,9 +79,25 @@ async def transcript(
     title = chat.title or "" if chat else ""
     who = name_of(user) if user else title or str(conversation.chat_id)
     fact = None
-    if facts is not None and messages:
-        known = await facts.read(session, [(conversation_id, conversation.chat_id,
-                                            messages[0].created_at, messages[-1].created_at)])
-        fact = known.get(conversation_id)
+    if messages:
+        span = [(conversation_id, conversation.chat_id, messages[0].created_at,
+                 messages[-1].created_at)]
+        if facts is not None:
+            fact = (await facts.read(session, span)).get(conversation_id)
+        if notes is not None:
+            said = _with_notes(said, (await notes.read(session, span)).get(conversation_id, []))
     return Transcript(conversation_id, conversation.chat_id, who, conversation.opened_at,
                       conversation.closed_at, said, truncated, fact)
+
+
+def _with_notes(said: list[Said], notes: list[CaseNote]) -> list[Said]:
+    """`said` with each note before the first message written after it."""
+    merged: list[Said] = []
+    pending = sorted(notes, key=lambda n: n.at)
+    for message in said:
+        while pending and pending[0].at <= message.at:
+            note = pending.pop(0)
+            merged.append(Said(0, "note", note.author, note.text, note.at))
+        merged.append(message)
+    merged += [Said(0, "note", n.author, n.text, n.at) for n in pending]
+    return merged

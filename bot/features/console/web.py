@@ -30,7 +30,7 @@ from bot.features.console.casemaking import CaseError, CaseMaker, check
 from bot.features.console.figures import Figures
 from bot.features.console.queries import PAGE, Filters, conversations
 from bot.features.console.transcript import transcript
-from bot.plugin.offers import CaseFacts, DeskFigures, ScoredCases
+from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, ScoredCases
 from bot.plugin.storage import Conversation, utcnow
 
 if TYPE_CHECKING:  # PyJWT is imported only when a provider is configured
@@ -78,11 +78,13 @@ class Console:
         facts: CaseFacts | None, *, path: str, public_url: str, secure: bool,
         figures: DeskFigures | None = None, cases: CaseMaker | None = None,
         scored: ScoredCases | None = None, provider: Provider | None = None,
+        notes: CaseNotes | None = None,
     ) -> None:
         """`facts` and `figures`: the support desk's, when it is on; `cases`: what makes an
         eval case from a conversation (None: the button is not offered); `scored`: the
         desk's scorer's verdicts, which the judge-against-people page reads; `provider`:
-        the company's OpenID Connect provider admins may sign in with."""
+        the company's OpenID Connect provider admins may sign in with; `notes`: the
+        operators' internal notes, shown in the transcripts."""
         self.access = access
         self.sessionmaker = sessionmaker
         self.facts = facts
@@ -90,6 +92,7 @@ class Console:
         self.cases = cases
         self.scored = scored
         self.provider = provider
+        self.notes = notes
         self.path = path
         self.public_url = public_url
         self.secure = secure
@@ -286,7 +289,7 @@ class Console:
             return self._sign_in()
         conversation_id = int(request.match_info["id"])
         async with self.sessionmaker() as session:
-            shown = await transcript(session, conversation_id, self.facts)
+            shown = await transcript(session, conversation_id, self.facts, self.notes)
             verdict = await verdict_of(session, conversation_id)
             await session.commit()
         if shown is None:

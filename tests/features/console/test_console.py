@@ -75,6 +75,10 @@ async def test_an_admin_signs_in_once_and_reads_a_conversations_trace(tmp_path: 
         assert "&#34;order_id&#34;: &#34;A-1042&#34;" in shown  # the arguments, as data
         assert "KB_MIN_SCORE" in shown
         assert 'class="score">0.' in shown  # a passage's score
+        # The operator's internal note, before her reply, escaped as all the rest.
+        note = shown.index('class="turn note"')
+        assert note < shown.index('class="turn operator"')
+        assert "&lt;i&gt;check&lt;/i&gt; the warehouse first" in shown[note:]
 
         # Boris's HTML is text, never markup.
         boris = await http.get(f"{w.console}/", params={"q": "onerror"})

@@ -107,7 +107,8 @@ async def console_world(
         olga = tester.user("Olga")
         tester.telegram.set_member(SUPPORT, olga.id)
         [card] = [c for c in tester.sent if c.chat_id == SUPPORT and c.method == "sendMessage"]
-        await in_topic(tester, olga, int(card.params["message_thread_id"]),
-                       "Hello Anna, I am checking with the warehouse now.")
+        thread = int(card.params["message_thread_id"])
+        await in_topic(tester, olga, thread, "// <i>check</i> the warehouse first")
+        await in_topic(tester, olga, thread, "Hello Anna, I am checking with the warehouse now.")
         await boris.says(HTML)
         yield World(tester, base, lead, anna, boris)

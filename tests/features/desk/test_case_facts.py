@@ -54,3 +54,27 @@ async def test_each_span_gets_the_case_over_it(database: Database) -> None:
         evidence=("line 4: the order is still missing",), intent="refund")
     assert found[102] == CaseFact(resolved=None)
     assert set(found) == {100, 101, 102}
+
+
+async def test_operators_notes_go_with_their_case(database: Database) -> None:
+    from sqlalchemy import func, select
+
+    from bot.features.desk.storage.erasure import DeskErasureRepository
+    from bot.features.desk.storage.facts import case_notes
+    from bot.features.desk.storage.models import DeskNote
+
+    async with database.sessionmaker() as session:
+        session.add(DeskCase(id=7, user_id=21, status=DeskStatus.WITH_OPERATOR,
+                             opened_at=at(0), last_user_at=at(1), handoff_at=at(0.5)))
+        await session.flush()
+        session.add_all([DeskNote(case_id=7, author="Olga", text="check the warehouse",
+                                  created_at=at(0.6)),
+                         DeskNote(case_id=7, author="Ivan", text="refund approved",
+                                  created_at=at(0.7))])
+        await session.commit()
+        notes = await case_notes(session, [(1, 21, at(0), at(1)), (2, 22, at(0), at(1))])
+        assert {k: [(n.author, n.text) for n in v] for k, v in notes.items()} == {
+            1: [("Olga", "check the warehouse"), ("Ivan", "refund approved")]}
+        await DeskErasureRepository(session).erase_cases(DeskCase.user_id == 21)
+        await session.commit()
+        assert await session.scalar(select(func.count()).select_from(DeskNote)) == 0

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.desk.storage.insights_models import DeskInsight, DeskScore, ScoreStatus
-from bot.features.desk.storage.models import DeskCase, DeskStatus
-from bot.plugin.offers import CaseFact, ChatSpan, ScoredCase
+from bot.features.desk.storage.models import DeskCase, DeskNote, DeskStatus
+from bot.plugin.offers import CaseFact, CaseNote, ChatSpan, ScoredCase
 
 #: The most cases one call reads (the console asks for a bounded page of conversations).
 MAX_CASES = 20_000
@@ -98,4 +98,32 @@ async def scored_cases(
             case_id, user_id, opened_at, bool(resolved), score, csat,
             closed_by_operator=resolution == "closed" and status is DeskStatus.RESOLVED,
             evidence=evidence))
+    return found
+
+
+#: The most notes one call reads.
+MAX_NOTES = 2000
+
+
+async def case_notes(
+    session: AsyncSession, spans: Sequence[ChatSpan]
+) -> dict[int, list[CaseNote]]:
+    """The notes of the cases over each span (a case over it, as `case_facts` finds it)."""
+    users = sorted({chat_id for _, chat_id, _, _ in spans if chat_id > 0})
+    if not users:
+        return {}
+    latest = max(end for _, _, _, end in spans)
+    rows = await session.execute(
+        select(DeskCase.user_id, DeskCase.opened_at, DeskCase.resolved_at,
+               DeskNote.created_at, DeskNote.author, DeskNote.text)
+        .join(DeskNote, DeskNote.case_id == DeskCase.id)
+        .where(DeskCase.user_id.in_(users), DeskCase.opened_at <= latest)
+        .order_by(DeskNote.created_at, DeskNote.id)
+        .limit(MAX_NOTES)
+    )
+    found: dict[int, list[CaseNote]] = {}
+    for user_id, opened, resolved, at, author, text in rows:
+        for key, chat_id, start, end in spans:
+            if chat_id == user_id and opened <= end and (resolved is None or resolved >= start):
+                found.setdefault(key, []).append(CaseNote(at, author, text))
     return found
