@@ -54,7 +54,9 @@ class ToolsFeature(TurnFeature):
         return self.loop.stream(turn, messages, options, client=client)
 
     async def record(self, session: AsyncSession, turn: TurnState, verdict: Verdict) -> None:
-        offered = self.loop.offered(turn) if self.loop.offers(turn.model) else ()
+        if not self.loop.offers(turn.model):
+            return  # no call is made or carried on by a model not offered tools
+        offered = self.loop.offered(turn)
         calls = await ToolCallRepository(session).for_answer(turn.answer_id)
         if not offered and not calls:
             return

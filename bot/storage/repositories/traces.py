@@ -6,10 +6,21 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import AnswerTrace
+from bot.storage.models import AnswerTrace, utcnow
+from bot.storage.repositories._upsert import excluded, prebuilt
+
+
+def _upsert(insert: Any) -> Any:
+    stmt = insert(AnswerTrace).values(
+        answer_id=bindparam("answer_id"), data=bindparam("data"), tags=bindparam("tags"),
+        created_at=bindparam("created_at"))
+    row = excluded(stmt)
+    return stmt.on_conflict_do_update(
+        index_elements=[AnswerTrace.answer_id],
+        set_={"data": row.data, "tags": row.tags, "created_at": row.created_at})
 
 
 class TraceRepository:
@@ -18,10 +29,11 @@ class TraceRepository:
 
     async def save(self, answer_id: int, data: str, tags: Iterable[str] = ()) -> None:
         """Store the answer's trace (`data`: JSON, already bounded) and its `tags`, replacing
-        one stored before (an answer carried on after a press keeps its id)."""
-        await self.session.execute(delete(AnswerTrace).where(AnswerTrace.answer_id == answer_id))
-        self.session.add(AnswerTrace(answer_id=answer_id, data=data, tags=joined_tags(tags)))
-        await self.session.flush()
+        one stored before (an answer carried on after a press keeps its id): one statement,
+        built once per dialect, as it runs with every answer."""
+        await self.session.execute(prebuilt(self.session, "trace_save", _upsert), {
+            "answer_id": answer_id, "data": data, "tags": joined_tags(tags),
+            "created_at": utcnow()})
 
     async def of_answers(self, answer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """The traces of `answer_ids` that have one, parsed, by answer id."""
